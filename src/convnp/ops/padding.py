@@ -1,0 +1,187 @@
+"""Window geometry: the one home of the output-size formula and of 'same' padding.
+
+Both the fast kernels and the reference loops read their hyperparameters through this
+module, so the two can never disagree about shapes, and bad input is refused the same way
+before any work is done.
+
+Conventions (NHWC, as in the course notes):
+
+* a *pair* is ``(height, width)``; an int ``k`` means ``(k, k)``;
+* padding is ``((top, bottom), (left, right))`` once resolved;
+* ``"same"`` follows TensorFlow: the output has ``ceil(n / s)`` rows, and when the total
+  padding is odd the extra row/column goes at the bottom/right;
+* the output size along one axis is ``floor((n + before + after - f) / s) + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Pair = tuple[int, int]
+Pads = tuple[Pair, Pair]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def as_pair(value, name: str, minimum: int = 1) -> Pair:
+    """Read an int or a ``(h, w)`` pair of ints, each at least ``minimum``."""
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def same_padding(n: int, f: int, s: int) -> Pair:
+    """TensorFlow's 'same' padding along one axis: ``(before, after)``, extra at the end."""
+    n_out = -(-n // s)  # ceil(n / s)
+    total = max((n_out - 1) * s + f - n, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(pad, in_hw: Pair, kernel: Pair, stride: Pair) -> Pads:
+    """Turn any accepted ``pad`` into ``((top, bottom), (left, right))``.
+
+    Accepted: an int, a ``(h, w)`` pair, a pair of pairs ``((top, bottom), (left, right))``,
+    ``"same"`` or ``"valid"`` (case-insensitive).
+    """
+    if isinstance(pad, str):
+        mode = pad.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode == "same":
+            return (
+                same_padding(in_hw[0], kernel[0], stride[0]),
+                same_padding(in_hw[1], kernel[1], stride[1]),
+            )
+        raise ValueError(f"pad must be 'same', 'valid', an int or pairs of ints, got {pad!r}")
+    if (
+        isinstance(pad, (tuple, list))
+        and len(pad) == 2
+        and all(isinstance(p, (tuple, list)) for p in pad)
+    ):
+        top, bottom = as_pair(pad[0], "pad (top, bottom)", minimum=0)
+        left, right = as_pair(pad[1], "pad (left, right)", minimum=0)
+        return (top, bottom), (left, right)
+    p_h, p_w = as_pair(pad, "pad", minimum=0)
+    return (p_h, p_h), (p_w, p_w)
+
+
+def output_size(n: int, f: int, s: int, before: int, after: int) -> int:
+    """``floor((n + before + after - f) / s) + 1``: the count of window positions."""
+    return (n + before + after - f) // s + 1
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Everything a sliding-window op needs to know about its windows.
+
+    Attributes:
+        kernel: window size ``(f_h, f_w)``.
+        stride: ``(s_h, s_w)``.
+        pads: ``((top, bottom), (left, right))``.
+        out_hw: output size ``(n_H, n_W)``.
+    """
+
+    kernel: Pair
+    stride: Pair
+    pads: Pads
+    out_hw: Pair
+
+    @property
+    def is_padded(self) -> bool:
+        return any(self.pads[0]) or any(self.pads[1])
+
+
+def window_geometry(in_hw: Pair, kernel, stride, pad) -> Geometry:
+    """Validate window hyperparameters against an input size and compute the output size."""
+    kernel = as_pair(kernel, "f (window size)")
+    stride = as_pair(stride, "stride")
+    pads = resolve_padding(pad, in_hw, kernel, stride)
+    padded = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(
+            f"window {kernel} is larger than the padded input {padded} "
+            f"(input {tuple(in_hw)}, pads {pads})"
+        )
+    out_hw = (
+        output_size(in_hw[0], kernel[0], stride[0], *pads[0]),
+        output_size(in_hw[1], kernel[1], stride[1], *pads[1]),
+    )
+    return Geometry(kernel, stride, pads, out_hw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks shared by the fast and the reference ops.
+
+
+def check_batch(A, name: str) -> np.ndarray:
+    """Return ``A`` as an array of shape ``(m, n_H, n_W, n_C)`` or raise."""
+    if not isinstance(A, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of shape (m, n_H, n_W, n_C), "
+                        f"got {type(A).__name__}")
+    if A.ndim != 4:
+        raise ValueError(f"{name} must have 4 dimensions (m, n_H, n_W, n_C), got shape {A.shape}")
+    if A.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
+    return A
+
+
+def float_dtype(*arrays) -> np.dtype:
+    """The dtype an op computes in: the inputs' common float type (ints become float64)."""
+    dtype = np.result_type(*arrays)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def read_hparameters(hparameters, required: tuple[str, ...], op: str) -> dict:
+    """Check that ``hparameters`` is a dict holding every required key."""
+    if not isinstance(hparameters, dict):
+        raise TypeError(f"{op}: hparameters must be a dict with keys {required}, "
+                        f"got {type(hparameters).__name__}")
+    missing = [key for key in required if key not in hparameters]
+    if missing:
+        raise ValueError(f"{op}: hparameters is missing {missing}; expected keys {required}, "
+                         f"got {sorted(hparameters)}")
+    return hparameters
+
+
+def conv_geometry(A_prev, W, b, hparameters, op: str = "conv_forward") -> Geometry:
+    """Validate the arguments of ``conv_forward`` and return the window geometry."""
+    check_batch(A_prev, "A_prev")
+    if not isinstance(W, np.ndarray) or W.ndim != 4:
+        raise ValueError(f"{op}: W must be an array of shape (f_h, f_w, n_C_prev, n_C), "
+                         f"got {getattr(W, 'shape', type(W).__name__)}")
+    if W.shape[2] != A_prev.shape[3]:
+        raise ValueError(f"{op}: W expects {W.shape[2]} input channels (W.shape={W.shape}) "
+                         f"but A_prev has {A_prev.shape[3]} (A_prev.shape={A_prev.shape})")
+    n_C = W.shape[3]
+    if not isinstance(b, np.ndarray) or b.size != n_C:
+        raise ValueError(f"{op}: b must be an array of shape (1, 1, 1, {n_C}), "
+                         f"got {getattr(b, 'shape', type(b).__name__)}")
+    hp = read_hparameters(hparameters, ("stride", "pad"), op)
+    return window_geometry(A_prev.shape[1:3], W.shape[:2], hp["stride"], hp["pad"])
+
+
+POOL_MODES = ("max", "average")
+
+
+def pool_geometry(A_prev, hparameters, mode: str, op: str = "pool_forward") -> Geometry:
+    """Validate the arguments of ``pool_forward`` and return the window geometry.
+
+    ``hparameters`` needs ``"f"`` and ``"stride"``; ``"pad"`` is optional (default 0, as in
+    the notes). Max pooling never picks a padded cell; average pooling divides by the count
+    of real cells in each window (TensorFlow's rule for 'same').
+    """
+    if mode not in POOL_MODES:
+        raise ValueError(f"{op}: mode must be one of {POOL_MODES}, got {mode!r}")
+    check_batch(A_prev, "A_prev")
+    hp = read_hparameters(hparameters, ("f", "stride"), op)
+    return window_geometry(A_prev.shape[1:3], hp["f"], hp["stride"], hp.get("pad", 0))

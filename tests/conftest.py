@@ -1,0 +1,34 @@
+"""Shared test fixtures: where the course's data files are, and a seeded generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+
+def course_file(name: str) -> Path:
+    """Path of a course .h5 file in ../shared/datasets, or skip the test when it is absent."""
+    path = DATASETS / name
+    if not path.is_file():
+        pytest.skip(f"course data file {path} is absent (expected in ../shared/datasets)")
+    return path
+
+
+@pytest.fixture
+def happy_h5() -> Path:
+    return course_file("test_happy.h5")
+
+
+@pytest.fixture
+def signs_h5() -> Path:
+    return course_file("test_signs.h5")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
