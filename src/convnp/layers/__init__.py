@@ -1,0 +1,1 @@
+"""Keras-compatible layers (see `convnp.layers.base.Layer` for the contract)."""

@@ -1,0 +1,244 @@
+"""The `Layer` base class and `KerasTensor`, the symbolic value of a functional model.
+
+A layer is called in one of two ways:
+
+* on NumPy arrays: it builds its weights from the input shape the first time, then runs
+  `call` (forward) and remembers what `backward` needs;
+* on `KerasTensor`s (inside `Input(...)`-based model definitions): no numbers are computed;
+  the layer builds its weights from the symbolic shape and returns a new `KerasTensor` that
+  records which layer produced it from which inputs. A functional `Model` walks these records
+  to find its graph.
+
+Shapes given to `build` and `compute_output_shape` include the batch axis as `None`, as in Keras.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from convnp.variables import Variable
+
+Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
+
+_name_counts: dict[str, int] = defaultdict(int)
+
+
+def unique_name(base: str) -> str:
+    """Keras-style automatic names: ``conv2d``, ``conv2d_1``, ``conv2d_2``, ..."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names() -> None:
+    """Forget automatic names (what `keras.backend.clear_session()` does)."""
+    _name_counts.clear()
+
+
+def snake_case(name: str) -> str:
+    """``BatchNormalization`` -> ``batch_normalization``, ``Conv2D`` -> ``conv2d``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape, and the layer call that produced it.
+
+    Attributes:
+        shape: full shape with ``None`` for the batch axis.
+        layer: the layer whose output this is (``InputLayer`` for model inputs).
+        inputs: the `KerasTensor`s that layer was called on (empty for inputs).
+        dtype: always ``"float32"``.
+    """
+
+    def __init__(self, shape: Shape, layer: "Layer | None" = None,
+                 inputs: "list[KerasTensor] | None" = None, name: str | None = None):
+        self.shape = tuple(shape)
+        self.layer = layer
+        self.inputs = list(inputs or [])
+        self.name = name or (layer.name if layer is not None else "keras_tensor")
+        self.dtype = "float32"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={self.shape} name={self.name}>"
+
+
+def _is_symbolic(inputs) -> bool:
+    if isinstance(inputs, KerasTensor):
+        return True
+    return isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(
+        isinstance(t, KerasTensor) for t in inputs
+    )
+
+
+def _shape_of(inputs) -> Shape | list[Shape]:
+    """The Keras-style shape(s) of arrays or KerasTensors, batch axis as None."""
+    if isinstance(inputs, (list, tuple)):
+        return [_shape_of(x) for x in inputs]
+    if isinstance(inputs, KerasTensor):
+        return inputs.shape
+    return (None,) + tuple(np.shape(inputs)[1:])
+
+
+class Layer:
+    """Base class of every layer.
+
+    Subclasses implement `build` (create weights with `add_weight`), `call` (forward, keeping
+    what backward needs), `backward` (return the input gradient, set each variable's `.grad`),
+    `compute_output_shape` and `get_config`.
+
+    Args:
+        name: unique name; derived from the class name when omitted.
+        trainable: whether the layer's weights are updated by training.
+        dtype: dtype of the weights and of the computation (default float32). Tests use
+            ``"float64"`` for numerical gradient checks.
+        input_shape: shape of one example (no batch axis); lets the first layer of a
+            `Sequential` model build before it sees data.
+    """
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
+                 input_shape=None, batch_input_shape=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"layer name must be a str, got {type(name).__name__}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dtype = np.dtype(dtype or np.float32)
+        if self.dtype.kind != "f":
+            raise ValueError(f"layer dtype must be a float type, got {self.dtype}")
+        self.built = False
+        self._variables: list[Variable] = []
+        self.input_shape_arg: Shape | None = None
+        if batch_input_shape is not None:
+            self.input_shape_arg = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self.input_shape_arg = (None,) + tuple(input_shape)
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+
+    # -- weights ---------------------------------------------------------------------------
+
+    def add_weight(self, name: str, shape, initializer="glorot_uniform",
+                   trainable: bool = True) -> Variable:
+        """Create a variable of this layer, initialised now."""
+        from convnp import initializers  # imported here: initializers is a leaf module
+
+        init = initializers.get(initializer)
+        value = init(tuple(shape), dtype=self.dtype)
+        variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype)
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def weights(self) -> list[Variable]:
+        return list(self._variables)
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return []
+        return [v for v in self._variables if v.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return list(self._variables)
+        return [v for v in self._variables if not v.trainable]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [v.numpy() for v in self._variables]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        if len(weights) != len(self._variables):
+            raise ValueError(
+                f"layer '{self.name}' expects {len(self._variables)} weight arrays "
+                f"({[v.name for v in self._variables]}), got {len(weights)}"
+            )
+        for variable, value in zip(self._variables, weights):
+            if np.shape(value) != variable.shape:
+                raise ValueError(
+                    f"layer '{self.name}' weight '{variable.name}' expects shape "
+                    f"{variable.shape}, got {np.shape(value)}"
+                )
+        for variable, value in zip(self._variables, weights):
+            variable.assign(value)
+
+    def count_params(self) -> int:
+        return int(sum(v.value.size for v in self._variables))
+
+    # -- the interface subclasses fill in --------------------------------------------------
+
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis ``None``)."""
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, inputs, training: bool = False):
+        raise NotImplementedError(f"{type(self).__name__}.call")
+
+    def backward(self, dy):
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype.name,
+        }
+        if self.input_shape_arg is not None:
+            config["batch_input_shape"] = list(self.input_shape_arg)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
+        return cls(**config)
+
+    # -- calling ---------------------------------------------------------------------------
+
+    def check_input_shape(self, input_shape) -> None:
+        """Raise ValueError if ``input_shape`` cannot feed this (built) layer."""
+        expected = self.input_shape
+        if expected is None or isinstance(expected, list):
+            return
+        got = tuple(input_shape)
+        if len(got) != len(expected) or any(
+            e is not None and g is not None and e != g for e, g in zip(expected, got)
+        ):
+            raise ValueError(
+                f"layer '{self.name}' expects input of shape {expected}, got {got}"
+            )
+
+    def ensure_built(self, input_shape) -> None:
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+            self.input_shape = input_shape if not isinstance(input_shape, list) else list(input_shape)
+            self.output_shape = self.compute_output_shape(input_shape)
+        else:
+            self.check_input_shape(input_shape)
+
+    def __call__(self, inputs, training: bool = False):
+        input_shape = _shape_of(inputs)
+        self.ensure_built(input_shape)
+        if _is_symbolic(inputs):
+            tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            return KerasTensor(self.compute_output_shape(input_shape), layer=self,
+                               inputs=tensors)
+        return self.call(inputs, training=training)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
