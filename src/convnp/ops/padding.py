@@ -184,4 +184,20 @@ def pool_geometry(A_prev, hparameters, mode: str, op: str = "pool_forward") -> G
         raise ValueError(f"{op}: mode must be one of {POOL_MODES}, got {mode!r}")
     check_batch(A_prev, "A_prev")
     hp = read_hparameters(hparameters, ("f", "stride"), op)
-    return window_geometry(A_prev.shape[1:3], hp["f"], hp["stride"], hp.get("pad", 0))
+    geometry = window_geometry(A_prev.shape[1:3], hp["f"], hp["stride"], hp.get("pad", 0))
+    # A pad as wide as the window would create windows of padding alone, which have no
+    # maximum and no average; TensorFlow's 'same' never does that.
+    (top, bottom), (left, right) = geometry.pads
+    f_h, f_w = geometry.kernel
+    if max(top, bottom) >= f_h or max(left, right) >= f_w:
+        raise ValueError(f"{op}: each pooling pad must be smaller than the window {geometry.kernel}, "
+                         f"got pads {geometry.pads}")
+    return geometry
+
+
+def explicit_pads(pad) -> Pads:
+    """Pads for `zero_pad`: an int, a ``(h, w)`` pair or ``((top, bottom), (left, right))``."""
+    if isinstance(pad, str):
+        raise ValueError(f"zero_pad needs explicit pad sizes (int, pair or pair of pairs), "
+                         f"got {pad!r}")
+    return resolve_padding(pad, (0, 0), (1, 1), (1, 1))

@@ -1,12 +1,199 @@
-def pool_forward(*args, **kwargs):  # placeholder until the kernel lands
-    raise NotImplementedError('pool_forward')
+"""Fast pooling: loop over the f_h × f_w window offsets, vectorized over everything else.
 
-def pool_backward(*args, **kwargs):  # placeholder until the kernel lands
-    raise NotImplementedError('pool_backward')
+For window offset ``(i, j)`` the strided slice ``A_pad[:, i::s_h, j::s_w, :]`` (cut to the
+output size) holds, for every output pixel at once, the input cell at that offset of its
+window. Max pooling is then a running ``np.maximum`` over the offsets and average pooling a
+running sum, so the Python loop runs ``f_h * f_w`` times whatever the batch and image sizes.
 
-def create_mask_from_window(*args, **kwargs):  # placeholder until the kernel lands
-    raise NotImplementedError('create_mask_from_window')
+Padding ('same' or explicit): max pooling pads with ``-inf`` so a padded cell never wins;
+average pooling pads with zeros and divides each window by the count of its real cells
+(TensorFlow's rule), so border windows are not diluted.
 
-def distribute_value(*args, **kwargs):  # placeholder until the kernel lands
-    raise NotImplementedError('distribute_value')
+Max-pool backward sends each window's gradient to one maximum only: the first in row-major
+window order (TensorFlow and PyTorch do the same). The forward pass records which offset
+won, so backward needs no second search. `create_mask_from_window` keeps the course's
+contract instead: it marks every maximum of a window.
+"""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from convnp.ops.conv import _pad
+from convnp.ops.padding import POOL_MODES, Geometry, float_dtype, pool_geometry
+
+
+def create_mask_from_window(x: np.ndarray) -> np.ndarray:
+    """Boolean mask that is True at every maximum of ``x`` (the course's contract).
+
+    Args:
+        x: one window, shape ``(f_h, f_w)`` (any shape works).
+
+    Returns:
+        Boolean array of ``x``'s shape.
+    """
+    x = np.asarray(x)
+    if x.size == 0:
+        raise ValueError("create_mask_from_window: x must not be empty")
+    return x == np.max(x)
+
+
+def distribute_value(dz, shape) -> np.ndarray:
+    """Spread ``dz`` evenly over a window of ``shape`` (the gradient of an average).
+
+    Args:
+        dz: a scalar.
+        shape: ``(n_H, n_W)`` of the window.
+
+    Returns:
+        Array of ``shape`` whose entries are ``dz / (n_H * n_W)`` and sum to ``dz``.
+    """
+    if not (isinstance(shape, (tuple, list)) and len(shape) == 2
+            and all(isinstance(n, (int, np.integer)) and n > 0 for n in shape)):
+        raise ValueError(f"distribute_value: shape must be a pair of positive ints (n_H, n_W), "
+                         f"got {shape!r}")
+    dz = np.asarray(dz)
+    if dz.size != 1:
+        raise ValueError(f"distribute_value: dz must be a scalar, got shape {dz.shape}")
+    dtype = float_dtype(dz)
+    n_H, n_W = shape
+    return np.full((n_H, n_W), dz.reshape(()) / (n_H * n_W), dtype=dtype)
+
+
+@dataclass
+class PoolCache:
+    """What `pool_backward` needs; callers treat it as opaque.
+
+    Attributes:
+        input_shape: shape of ``A_prev``.
+        dtype: compute dtype.
+        geometry: window, stride, pads and output size.
+        mode: ``"max"`` or ``"average"``.
+        argmax: max mode only: for every output value, the index ``i * f_w + j`` of the
+            window offset holding its (first) maximum, as uint8/uint16, shape of ``A``.
+        counts: average mode only: real (unpadded) cells per window, shape ``(n_H, n_W, 1)``.
+        hparameters: the dict given to `pool_forward`.
+    """
+
+    input_shape: tuple[int, int, int, int]
+    dtype: np.dtype
+    geometry: Geometry
+    mode: str
+    argmax: np.ndarray | None
+    counts: np.ndarray | None
+    hparameters: dict
+
+
+def _offset_slices(geometry: Geometry):
+    """Yield ``(k, slice_h, slice_w)`` for every window offset, k in row-major order."""
+    f_h, f_w = geometry.kernel
+    s_h, s_w = geometry.stride
+    n_H, n_W = geometry.out_hw
+    h_span = s_h * (n_H - 1) + 1
+    w_span = s_w * (n_W - 1) + 1
+    for i in range(f_h):
+        for j in range(f_w):
+            yield i * f_w + j, slice(i, i + h_span, s_h), slice(j, j + w_span, s_w)
+
+
+def _real_cell_counts(geometry: Geometry, in_hw: tuple[int, int]) -> np.ndarray:
+    """How many cells of each window lie inside the unpadded input, shape ``(n_H, n_W, 1)``."""
+    per_axis = []
+    for n, f, s, (before, _), n_out in zip(in_hw, geometry.kernel, geometry.stride,
+                                           geometry.pads, geometry.out_hw):
+        starts = np.arange(n_out) * s - before
+        per_axis.append(np.minimum(starts + f, n) - np.maximum(starts, 0))
+    return (per_axis[0][:, None] * per_axis[1][None, :])[:, :, None]
+
+
+def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
+    """Max or average pooling over each channel.
+
+    Args:
+        A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C)``.
+        hparameters: ``{"f": int | (f_h, f_w), "stride": int | (s_h, s_w)}`` and optionally
+            ``"pad"`` (int, pair, pair of pairs, ``"same"`` or ``"valid"``; default 0).
+        mode: ``"max"`` or ``"average"``.
+
+    Returns:
+        ``(A, cache)``: ``A`` of shape ``(m, n_H, n_W, n_C)`` and the opaque cache for
+        `pool_backward` (a `PoolCache`; it keeps the argmax offsets or the cell counts,
+        not the input).
+    """
+    geometry = pool_geometry(A_prev, hparameters, mode)
+    dtype = float_dtype(A_prev)
+    A_in = A_prev.astype(dtype, copy=False)
+    fill = -np.inf if mode == "max" else 0.0
+    A_pad = _pad(A_in, geometry.pads, fill) if geometry.is_padded else A_in
+    offsets = _offset_slices(geometry)
+
+    argmax = counts = None
+    _, sl_h, sl_w = next(offsets)
+    if mode == "max":
+        A = A_pad[:, sl_h, sl_w, :].copy()
+        n_offsets = geometry.kernel[0] * geometry.kernel[1]
+        argmax = np.zeros(A.shape, dtype=np.uint8 if n_offsets <= 256 else np.uint16)
+        better = np.empty(A.shape, dtype=bool)
+        for k, sl_h, sl_w in offsets:
+            candidate = A_pad[:, sl_h, sl_w, :]
+            # Strictly greater: on ties the earlier offset (row-major) keeps the win.
+            np.greater(candidate, A, out=better)
+            argmax[better] = k
+            np.maximum(A, candidate, out=A)
+    else:
+        A = A_pad[:, sl_h, sl_w, :].copy()
+        for _, sl_h, sl_w in offsets:
+            A += A_pad[:, sl_h, sl_w, :]
+        counts = _real_cell_counts(geometry, A_in.shape[1:3]).astype(dtype)
+        A /= counts
+    cache = PoolCache(A_in.shape, dtype, geometry, mode, argmax, counts, hparameters)
+    return A, cache
+
+
+def pool_backward(dA: np.ndarray, cache: PoolCache, mode: str = "max") -> np.ndarray:
+    """Gradient of pooling w.r.t. its input.
+
+    Args:
+        dA: gradient of the cost w.r.t. the pooling output, shape ``(m, n_H, n_W, n_C)``.
+        cache: the cache returned by `pool_forward`.
+        mode: ``"max"`` or ``"average"``; must match the forward pass.
+
+    Returns:
+        ``dA_prev`` of shape ``(m, n_H_prev, n_W_prev, n_C)``.
+    """
+    if mode not in POOL_MODES:
+        raise ValueError(f"pool_backward: mode must be one of {POOL_MODES}, got {mode!r}")
+    if not isinstance(cache, PoolCache):
+        raise TypeError(f"pool_backward: cache must come from convnp.ops.pool_forward, "
+                        f"got {type(cache).__name__}")
+    if mode != cache.mode:
+        raise ValueError(f"pool_backward: mode {mode!r} does not match the forward pass "
+                         f"({cache.mode!r})")
+    geometry = cache.geometry
+    m, n_H_prev, n_W_prev, n_C = cache.input_shape
+    expected = (m, *geometry.out_hw, n_C)
+    if not isinstance(dA, np.ndarray) or dA.shape != expected:
+        raise ValueError(f"pool_backward: dA must have shape {expected}, "
+                         f"got {getattr(dA, 'shape', type(dA).__name__)}")
+    dA = dA.astype(cache.dtype, copy=False)
+    (top, bottom), (left, right) = geometry.pads
+    dA_pad = np.zeros((m, n_H_prev + top + bottom, n_W_prev + left + right, n_C),
+                      dtype=cache.dtype)
+
+    if mode == "max":
+        routed = np.empty_like(dA)
+        winner = np.empty(dA.shape, dtype=bool)
+        for k, sl_h, sl_w in _offset_slices(geometry):
+            np.equal(cache.argmax, k, out=winner)
+            np.multiply(dA, winner, out=routed)
+            dA_pad[:, sl_h, sl_w, :] += routed
+    else:
+        share = dA / cache.counts
+        for _, sl_h, sl_w in _offset_slices(geometry):
+            dA_pad[:, sl_h, sl_w, :] += share
+
+    if not geometry.is_padded:
+        return dA_pad
+    return np.ascontiguousarray(dA_pad[:, top:top + n_H_prev, left:left + n_W_prev, :])

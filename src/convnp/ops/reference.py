@@ -1,0 +1,427 @@
+"""The course functions as plain loops: slow on purpose, easy to read, and the tests' oracle.
+
+Every function here has a fast twin in `convnp.ops` with the same name and signature. These
+versions walk over every example, every output position and every channel with ordinary
+Python ``for`` loops, so each line can be checked against the maths in the course notes.
+Nothing in the library calls this module; tests and readers do.
+
+Conventions (NHWC, as in the notes):
+
+* images ``A_prev``: ``(m, n_H_prev, n_W_prev, n_C_prev)``;
+* conv kernels ``W``: ``(f_h, f_w, n_C_prev, n_C)``; conv bias ``b``: ``(1, 1, 1, n_C)``;
+* ``hparameters`` for conv: ``{"stride", "pad"}``; for pooling: ``{"f", "stride"}`` and an
+  optional ``"pad"`` (default 0). ``stride`` and ``f`` are an int or a ``(h, w)`` pair; ``pad``
+  is an int, a ``(h, w)`` pair, ``((top, bottom), (left, right))``, ``"valid"`` or ``"same"``
+  (TensorFlow's rule: when the total padding is odd the extra row/column goes at the
+  bottom/right).
+
+What changes from the notes:
+
+* ``conv_backward`` crops the padded gradient with explicit end indices, so ``pad == 0``
+  works (the notes slice ``pad:-pad``, which is empty when ``pad`` is 0);
+* ``conv_single_step`` reads the bias with ``.item()``-like logic, so a ``(1, 1, 1)`` bias works
+  under NumPy 2 (which refuses ``float()`` of an array that is not 0-d);
+* outputs keep the float dtype of the inputs (integer inputs compute in float64);
+* max-pool backward sends each window's gradient to a single cell, the *first* maximum in
+  row-major window order, as TensorFlow and PyTorch do, instead of to every tied maximum;
+* padded pooling: max pooling never picks a padded cell and average pooling divides by the
+  number of real (non-padded) cells in the window (TensorFlow's rule for 'same');
+* bad arguments raise ``ValueError``/``TypeError`` before any work (via `convnp.ops.padding`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.ops import padding
+from convnp.ops.padding import Geometry
+
+__all__ = [
+    "conv_backward",
+    "conv_forward",
+    "conv_single_step",
+    "create_mask_from_window",
+    "distribute_value",
+    "first_max_mask",
+    "pool_backward",
+    "pool_forward",
+    "zero_pad",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Small private helpers
+
+
+def _resolve_zero_pad(pad, in_hw: tuple[int, int]) -> padding.Pads:
+    """Read ``pad`` for `zero_pad`, which has no window to make an output 'same' as."""
+    if isinstance(pad, str):
+        if pad.lower() == "valid":
+            return (0, 0), (0, 0)
+        raise ValueError(
+            "zero_pad: pad must be an int, a (h, w) pair, ((top, bottom), (left, right)) or "
+            f"'valid'; 'same' needs a window size and stride (use conv_forward), got {pad!r}"
+        )
+    # Kernel and stride only matter for 'same', which is handled above.
+    return padding.resolve_padding(pad, in_hw, (1, 1), (1, 1))
+
+
+def _unpack_cache(cache, names: tuple[str, ...], op: str) -> tuple:
+    """Split a reference cache tuple, refusing anything of the wrong length."""
+    if not isinstance(cache, tuple) or len(cache) != len(names):
+        raise TypeError(
+            f"{op}: cache must be the tuple {names} returned by the reference forward "
+            f"function, got {type(cache).__name__}"
+            + (f" of length {len(cache)}" if isinstance(cache, tuple) else "")
+        )
+    return cache
+
+
+def _check_gradient_shape(grad, expected: tuple[int, ...], name: str, op: str) -> None:
+    """Refuse an upstream gradient whose shape does not match the forward output."""
+    if not isinstance(grad, np.ndarray):
+        raise TypeError(f"{op}: {name} must be a numpy array of shape {expected}, "
+                        f"got {type(grad).__name__}")
+    if grad.shape != expected:
+        raise ValueError(f"{op}: {name} must have shape {expected} (the forward output's shape), "
+                         f"got {grad.shape}")
+
+
+def _real_rows(start: int, size: int, before: int, n: int) -> tuple[int, int]:
+    """Map a window ``[start, start + size)`` in padded coordinates to unpadded input rows.
+
+    Returns ``(lo, hi)``: the window covers input rows ``lo .. hi - 1`` (clipped to the input,
+    so padded rows are dropped). ``lo == hi`` means the window sees padding only.
+    """
+    lo = max(start - before, 0)
+    hi = min(start - before + size, n)
+    return lo, max(hi, lo)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution
+
+
+def zero_pad(X: np.ndarray, pad) -> np.ndarray:
+    """Surround every image of a batch with zeros along height and width.
+
+    Args:
+        X: batch of images, shape ``(m, n_H, n_W, n_C)``.
+        pad: an int (same on all four sides), a ``(p_h, p_w)`` pair, explicit
+            ``((top, bottom), (left, right))``, or ``"valid"`` (no padding).
+
+    Returns:
+        ``X_pad`` of shape ``(m, n_H + top + bottom, n_W + left + right, n_C)`` and the dtype
+        of ``X``; the original pixels sit at ``X_pad[:, top:top + n_H, left:left + n_W, :]``.
+
+    Raises:
+        TypeError: ``X`` is not a numeric numpy array.
+        ValueError: ``X`` is not 4-D, or ``pad`` is negative or of an unknown form.
+    """
+    padding.check_batch(X, "X")
+    (top, bottom), (left, right) = _resolve_zero_pad(pad, X.shape[1:3])
+    m, n_H, n_W, n_C = X.shape
+    X_pad = np.zeros((m, n_H + top + bottom, n_W + left + right, n_C), dtype=X.dtype)
+    X_pad[:, top:top + n_H, left:left + n_W, :] = X
+    return X_pad
+
+
+def conv_single_step(a_slice_prev: np.ndarray, W: np.ndarray, b) -> np.floating:
+    """One output value of a convolution: the window times one filter, summed, plus a bias.
+
+    Args:
+        a_slice_prev: one window of the input, shape ``(f_h, f_w, n_C_prev)``.
+        W: one filter, the same shape as ``a_slice_prev``.
+        b: that filter's bias, any array with exactly one element (the notes use shape
+            ``(1, 1, 1)``) or a plain number.
+
+    Returns:
+        The scalar ``sum(a_slice_prev * W) + b`` as a NumPy float of the inputs' float dtype.
+
+    Raises:
+        ValueError: the slice and the filter differ in shape, or ``b`` is not a single value.
+    """
+    a_slice_prev = np.asarray(a_slice_prev)
+    W = np.asarray(W)
+    b = np.asarray(b)
+    if a_slice_prev.shape != W.shape:
+        raise ValueError(f"conv_single_step: W must have the slice's shape {a_slice_prev.shape}, "
+                         f"got {W.shape}")
+    if b.size != 1:
+        raise ValueError(f"conv_single_step: b must hold exactly one value (shape (1, 1, 1)), "
+                         f"got shape {b.shape}")
+    dtype = padding.float_dtype(a_slice_prev, W, b)
+    products = a_slice_prev.astype(dtype) * W.astype(dtype)
+    # reshape(()) turns the one-element bias into a 0-d array, which NumPy 2 converts freely.
+    bias = b.astype(dtype).reshape(())
+    return dtype.type(np.sum(products) + bias)
+
+
+def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
+                 hparameters: dict) -> tuple[np.ndarray, tuple]:
+    """Forward pass of a convolution (strictly, a cross-correlation, as in every framework).
+
+    Args:
+        A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C_prev)``.
+        W: filters, shape ``(f_h, f_w, n_C_prev, n_C)``.
+        b: biases, shape ``(1, 1, 1, n_C)``.
+        hparameters: ``{"stride": int | (s_h, s_w), "pad": int | (p_h, p_w) |
+            ((top, bottom), (left, right)) | "same" | "valid"}``.
+
+    Returns:
+        ``(Z, cache)``: ``Z`` of shape ``(m, n_H, n_W, n_C)`` with
+        ``n_H = (n_H_prev + top + bottom - f_h) // s_h + 1`` (and likewise for ``n_W``), in the
+        inputs' float dtype; ``cache = (A_prev, W, b, hparameters)`` for `conv_backward`.
+
+    Raises:
+        TypeError: an argument has the wrong type.
+        ValueError: wrong rank, ``W``'s input channels differ from ``A_prev``'s, ``b`` has the
+            wrong size, a key of ``hparameters`` is missing, a stride is not positive, or the
+            kernel is larger than the padded input.
+    """
+    geometry = padding.conv_geometry(A_prev, W, b, hparameters, op="conv_forward")
+    dtype = padding.float_dtype(A_prev, W, b)
+    (f_h, f_w), (s_h, s_w) = geometry.kernel, geometry.stride
+    n_H, n_W = geometry.out_hw
+    m = A_prev.shape[0]
+    n_C = W.shape[3]
+
+    A_prev_pad = zero_pad(A_prev.astype(dtype), geometry.pads)
+    Z = np.zeros((m, n_H, n_W, n_C), dtype=dtype)
+
+    for i in range(m):
+        a_prev_pad = A_prev_pad[i]
+        for h in range(n_H):
+            top = h * s_h
+            for w in range(n_W):
+                left = w * s_w
+                # The same input window feeds every filter, so cut it out once.
+                a_slice_prev = a_prev_pad[top:top + f_h, left:left + f_w, :]
+                for c in range(n_C):
+                    Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c], b[..., c])
+
+    cache = (A_prev, W, b, hparameters)
+    return Z, cache
+
+
+def conv_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of a convolution.
+
+    Each output value ``Z[i, h, w, c]`` is ``sum(window * W[..., c]) + b[..., c]``, so its
+    gradient ``dZ[i, h, w, c]`` flows back to the window (times the filter), to the filter
+    (times the window) and to the bias (unchanged). Windows overlap when the stride is
+    smaller than the kernel, so the contributions are accumulated with ``+=``.
+
+    Args:
+        dZ: gradient of the cost with respect to ``Z``, shape ``(m, n_H, n_W, n_C)``.
+        cache: ``(A_prev, W, b, hparameters)`` as returned by `conv_forward`.
+
+    Returns:
+        ``(dA_prev, dW, db)`` with the shapes of ``A_prev``, ``W`` and ``b``, in the float
+        dtype of the inputs and ``dZ``.
+
+    Raises:
+        TypeError: ``cache`` is not a 4-tuple or ``dZ`` is not an array.
+        ValueError: ``dZ``'s shape differs from the forward output's, or the cache is invalid.
+    """
+    A_prev, W, b, hparameters = _unpack_cache(cache, ("A_prev", "W", "b", "hparameters"),
+                                              "conv_backward")
+    geometry = padding.conv_geometry(A_prev, W, b, hparameters, op="conv_backward")
+    m, n_H_prev, n_W_prev, _ = A_prev.shape
+    n_C = W.shape[3]
+    n_H, n_W = geometry.out_hw
+    _check_gradient_shape(dZ, (m, n_H, n_W, n_C), "dZ", "conv_backward")
+
+    dtype = padding.float_dtype(A_prev, W, b, dZ)
+    (f_h, f_w), (s_h, s_w) = geometry.kernel, geometry.stride
+    (pad_top, _), (pad_left, _) = geometry.pads
+
+    A_prev_pad = zero_pad(A_prev.astype(dtype), geometry.pads)
+    W = W.astype(dtype)
+    # Accumulate the input gradient on the padded grid, then keep only the real pixels.
+    dA_prev_pad = np.zeros(A_prev_pad.shape, dtype=dtype)
+    dW = np.zeros(W.shape, dtype=dtype)
+    db = np.zeros(b.shape, dtype=dtype)
+
+    for i in range(m):
+        for h in range(n_H):
+            top = h * s_h
+            for w in range(n_W):
+                left = w * s_w
+                a_slice = A_prev_pad[i, top:top + f_h, left:left + f_w, :]
+                for c in range(n_C):
+                    g = dZ[i, h, w, c]
+                    dA_prev_pad[i, top:top + f_h, left:left + f_w, :] += W[:, :, :, c] * g
+                    dW[:, :, :, c] += a_slice * g
+                    db[..., c] += g
+
+    # Explicit end indices: a "pad:-pad" slice would be empty when pad is 0.
+    dA_prev = dA_prev_pad[:, pad_top:pad_top + n_H_prev, pad_left:pad_left + n_W_prev, :]
+    return dA_prev.copy(), dW, db
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+
+
+def _pool_windows(geometry: Geometry, in_hw: tuple[int, int]):
+    """Yield ``(h, w, (r0, r1), (c0, c1))``: each output position and the real input rows
+    ``r0 .. r1 - 1`` and columns ``c0 .. c1 - 1`` its window covers (padding excluded)."""
+    (f_h, f_w), (s_h, s_w) = geometry.kernel, geometry.stride
+    (pad_top, _), (pad_left, _) = geometry.pads
+    n_H, n_W = geometry.out_hw
+    for h in range(n_H):
+        rows = _real_rows(h * s_h, f_h, pad_top, in_hw[0])
+        for w in range(n_W):
+            cols = _real_rows(w * s_w, f_w, pad_left, in_hw[1])
+            yield h, w, rows, cols
+
+
+def pool_forward(A_prev: np.ndarray, hparameters: dict,
+                 mode: str = "max") -> tuple[np.ndarray, tuple]:
+    """Forward pass of a max or average pooling layer, channel by channel.
+
+    Padding (``hparameters["pad"]``, default 0) only moves the windows: a padded cell is never
+    a candidate for the maximum, and an average is taken over the real cells of the window
+    only (TensorFlow's 'same' rule). A window that holds no real cell at all (possible only
+    with an explicit pad at least as large as the window) outputs 0.
+
+    Args:
+        A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C)``.
+        hparameters: ``{"f": int | (f_h, f_w), "stride": int | (s_h, s_w)}`` and optionally
+            ``"pad"`` in any form `conv_forward` accepts.
+        mode: ``"max"`` or ``"average"``.
+
+    Returns:
+        ``(A, cache)``: ``A`` of shape ``(m, n_H, n_W, n_C)`` in the input's float dtype and
+        ``cache = (A_prev, hparameters)`` for `pool_backward`.
+
+    Raises:
+        TypeError: ``A_prev`` is not an array or ``hparameters`` not a dict.
+        ValueError: unknown mode, wrong rank, missing ``"f"``/``"stride"``, non-positive stride
+            or window size, or a window larger than the padded input.
+    """
+    geometry = padding.pool_geometry(A_prev, hparameters, mode, op="pool_forward")
+    dtype = padding.float_dtype(A_prev)
+    m, n_H_prev, n_W_prev, n_C = A_prev.shape
+    n_H, n_W = geometry.out_hw
+    A = np.zeros((m, n_H, n_W, n_C), dtype=dtype)
+
+    for i in range(m):
+        for h, w, (r0, r1), (c0, c1) in _pool_windows(geometry, (n_H_prev, n_W_prev)):
+            if r0 == r1 or c0 == c1:
+                continue  # only padding under this window: leave the 0
+            for c in range(n_C):
+                a_prev_slice = A_prev[i, r0:r1, c0:c1, c].astype(dtype)
+                if mode == "max":
+                    A[i, h, w, c] = np.max(a_prev_slice)
+                else:
+                    A[i, h, w, c] = np.mean(a_prev_slice)
+
+    cache = (A_prev, hparameters)
+    return A, cache
+
+
+def create_mask_from_window(x: np.ndarray) -> np.ndarray:
+    """Boolean mask that is True at *every* position holding the maximum of ``x``.
+
+    This is the course's contract: with ties, several cells are True. `pool_backward` does
+    not use it (it would hand a tied window's gradient to each maximum, so the gradient would
+    be counted several times); it uses `first_max_mask`.
+
+    Args:
+        x: a window, typically of shape ``(f_h, f_w)``.
+
+    Returns:
+        Boolean array of ``x``'s shape.
+    """
+    x = np.asarray(x)
+    return x == np.max(x)
+
+
+def first_max_mask(x: np.ndarray) -> np.ndarray:
+    """Boolean mask that is True at exactly one cell: the first maximum of ``x``.
+
+    "First" is in row-major order (the order of ``x.ravel()``), the tie rule TensorFlow and
+    PyTorch use for max-pool gradients, so a window's gradient goes to one cell only.
+
+    Args:
+        x: a window, typically of shape ``(f_h, f_w)``; must not be empty.
+
+    Returns:
+        Boolean array of ``x``'s shape with a single True.
+    """
+    x = np.asarray(x)
+    mask = np.zeros(x.shape, dtype=bool)
+    mask.flat[np.argmax(x)] = True  # argmax returns the first of tied maxima
+    return mask
+
+
+def distribute_value(dz, shape) -> np.ndarray:
+    """Spread a gradient evenly over a window: the backward of an average.
+
+    Args:
+        dz: the scalar gradient of one averaged output.
+        shape: ``(n_H, n_W)`` of the window (an int ``n`` means ``(n, n)``).
+
+    Returns:
+        Array of shape ``(n_H, n_W)`` whose every entry is ``dz / (n_H * n_W)``, in ``dz``'s
+        float dtype (float64 for Python numbers and integers).
+
+    Raises:
+        ValueError: ``shape`` is not made of positive ints, or ``dz`` is not a single value.
+    """
+    n_H, n_W = padding.as_pair(shape, "shape")
+    dz = np.asarray(dz)
+    if dz.size != 1:
+        raise ValueError(f"distribute_value: dz must be a single value, got shape {dz.shape}")
+    dtype = padding.float_dtype(dz)
+    average = dz.astype(dtype).reshape(()) / dtype.type(n_H * n_W)
+    return np.full((n_H, n_W), average, dtype=dtype)
+
+
+def pool_backward(dA: np.ndarray, cache: tuple, mode: str = "max") -> np.ndarray:
+    """Backward pass of a pooling layer.
+
+    * max: each window's gradient goes to one cell, the first maximum of its real cells in
+      row-major order (`first_max_mask`);
+    * average: each window's gradient is split evenly over its real cells
+      (`distribute_value`), so padded cells neither receive nor dilute gradient.
+
+    Overlapping windows (stride smaller than the window) add up their contributions.
+
+    Args:
+        dA: gradient of the cost with respect to the pooling output, shape ``(m, n_H, n_W, n_C)``.
+        cache: ``(A_prev, hparameters)`` as returned by `pool_forward`.
+        mode: ``"max"`` or ``"average"``, as in the forward call.
+
+    Returns:
+        ``dA_prev`` with the shape of ``A_prev``, in the float dtype of ``A_prev`` and ``dA``.
+
+    Raises:
+        TypeError: ``cache`` is not a 2-tuple or ``dA`` is not an array.
+        ValueError: unknown mode, invalid cache, or ``dA``'s shape differs from the forward
+            output's.
+    """
+    A_prev, hparameters = _unpack_cache(cache, ("A_prev", "hparameters"), "pool_backward")
+    geometry = padding.pool_geometry(A_prev, hparameters, mode, op="pool_backward")
+    m, n_H_prev, n_W_prev, n_C = A_prev.shape
+    n_H, n_W = geometry.out_hw
+    _check_gradient_shape(dA, (m, n_H, n_W, n_C), "dA", "pool_backward")
+
+    dtype = padding.float_dtype(A_prev, dA)
+    dA_prev = np.zeros(A_prev.shape, dtype=dtype)
+
+    for i in range(m):
+        for h, w, (r0, r1), (c0, c1) in _pool_windows(geometry, (n_H_prev, n_W_prev)):
+            if r0 == r1 or c0 == c1:
+                continue  # the window saw padding only, so nothing depended on the input
+            for c in range(n_C):
+                g = dA[i, h, w, c]
+                if mode == "max":
+                    mask = first_max_mask(A_prev[i, r0:r1, c0:c1, c])
+                    dA_prev[i, r0:r1, c0:c1, c] += mask * g
+                else:
+                    dA_prev[i, r0:r1, c0:c1, c] += distribute_value(
+                        dtype.type(g), (r1 - r0, c1 - c0))
+    return dA_prev
