@@ -87,7 +87,8 @@ class ConvCache:
     """What `conv_backward` needs; callers treat it as opaque.
 
     Attributes:
-        cols: im2col matrix, shape ``(m * n_H * n_W, f_h * f_w * n_C_prev)``.
+        cols: the im2col matrix in window-major layout, shape
+            ``(f_h * f_w * n_C_prev, m * n_H * n_W)`` (see `im2col`).
         W: the kernels, shape ``(f_h, f_w, n_C_prev, n_C)``, in the compute dtype.
         b: the bias as given, shape ``(1, 1, 1, n_C)``.
         input_shape: shape of ``A_prev``.
@@ -103,52 +104,77 @@ class ConvCache:
     hparameters: dict
 
 
-def im2col(A_pad: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """Copy every window of a padded batch into the rows of a matrix.
+def channels_first_padded(A: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
+    """Copy an NHWC batch into a padded ``(n_C, m, n_H_pad, n_W_pad)`` array.
+
+    One copy does both the transpose and the padding. In this layout every window offset of
+    every channel is a plain 2-D slab, so `im2col` and `col2im` move long contiguous rows.
+    """
+    (top, bottom), (left, right) = pads
+    m, n_H, n_W, n_C = A.shape
+    out = np.empty((n_C, m, n_H + top + bottom, n_W + left + right), dtype=A.dtype)
+    if top or bottom or left or right:
+        out[:, :, :top] = fill
+        out[:, :, top + n_H:] = fill
+        out[:, :, top:top + n_H, :left] = fill
+        out[:, :, top:top + n_H, left + n_W:] = fill
+    out[:, :, top:top + n_H, left:left + n_W] = A.transpose(3, 0, 1, 2)
+    return out
+
+
+def im2col(A_t: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Copy every window of a padded channels-first batch into the columns of a matrix.
 
     Args:
-        A_pad: padded input, shape ``(m, n_H_pad, n_W_pad, n_C)``.
-        geometry: window geometry (its pads are already applied to ``A_pad``).
+        A_t: padded input in ``(n_C, m, n_H_pad, n_W_pad)`` layout (`channels_first_padded`).
+        geometry: window geometry (its pads are already applied).
 
     Returns:
-        ``cols`` of shape ``(m * n_H * n_W, f_h * f_w * n_C)``; row ``(i, h, w)`` holds the
-        window of output pixel ``(h, w)`` of example ``i``, in ``(f_h, f_w, n_C)`` order.
+        ``cols`` of shape ``(f_h * f_w * n_C, m * n_H * n_W)``: row ``(i, j, c)`` holds, for
+        every output pixel ``(example, h, w)``, the input value at window offset ``(i, j)``
+        of channel ``c``. The row order ``(f_h, f_w, n_C)`` matches ``W.reshape(-1, n_C_out)``.
     """
-    m, _, _, n_C = A_pad.shape
+    n_C, m, _, _ = A_t.shape
     f_h, f_w = geometry.kernel
     s_h, s_w = geometry.stride
     n_H, n_W = geometry.out_hw
-    st_m, st_h, st_w, st_c = A_pad.strides
+    st_c, st_m, st_h, st_w = A_t.strides
     windows = as_strided(
-        A_pad,
-        shape=(m, n_H, n_W, f_h, f_w, n_C),
-        strides=(st_m, st_h * s_h, st_w * s_w, st_h, st_w, st_c),
+        A_t,
+        shape=(f_h, f_w, n_C, m, n_H, n_W),
+        strides=(st_h, st_w, st_c, st_m, st_h * s_h, st_w * s_w),
         writeable=False,
     )
-    cols = np.empty((m, n_H, n_W, f_h, f_w, n_C), dtype=A_pad.dtype)
+    cols = np.empty(windows.shape, dtype=A_t.dtype)
     np.copyto(cols, windows)
-    return cols.reshape(m * n_H * n_W, f_h * f_w * n_C)
+    return cols.reshape(f_h * f_w * n_C, m * n_H * n_W)
 
 
-def col2im(dcols: np.ndarray, padded_shape: tuple[int, ...], geometry: Geometry) -> np.ndarray:
-    """Sum the rows of ``dcols`` back onto the (padded) input positions they came from.
+def col2im(dcols: np.ndarray, padded_shape_t: tuple[int, ...], geometry: Geometry) -> np.ndarray:
+    """Sum the entries of ``dcols`` back onto the input positions they were copied from.
 
-    The adjoint of `im2col`: one strided slab is added per window offset, so the Python loop
-    runs ``f_h * f_w`` times, whatever the batch and image sizes.
+    The adjoint of `im2col`, in the same channels-first layout: one strided slab is added per
+    window offset, so the Python loop runs ``f_h * f_w`` times whatever the batch size.
+
+    Args:
+        dcols: shape ``(f_h * f_w * n_C, m * n_H * n_W)``.
+        padded_shape_t: ``(n_C, m, n_H_pad, n_W_pad)``.
+
+    Returns:
+        The gradient w.r.t. the padded input, shape ``padded_shape_t``.
     """
-    m = padded_shape[0]
-    n_C = padded_shape[3]
+    n_C, m = padded_shape_t[:2]
     f_h, f_w = geometry.kernel
     s_h, s_w = geometry.stride
     n_H, n_W = geometry.out_hw
-    dcols = dcols.reshape(m, n_H, n_W, f_h, f_w, n_C)
-    dA_pad = np.zeros(padded_shape, dtype=dcols.dtype)
+    dcols = dcols.reshape(f_h, f_w, n_C, m, n_H, n_W)
+    dA_t = np.zeros(padded_shape_t, dtype=dcols.dtype)
     h_span = s_h * (n_H - 1) + 1
     w_span = s_w * (n_W - 1) + 1
     for i in range(f_h):
         for j in range(f_w):
-            dA_pad[:, i:i + h_span:s_h, j:j + w_span:s_w, :] += dcols[:, :, :, i, j, :]
-    return dA_pad
+            dA_t[:, :, i:i + h_span:s_h, j:j + w_span:s_w] += dcols[i, j]
+    return dA_t
 
 
 def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict):
@@ -173,9 +199,9 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     f_h, f_w, n_C_prev, n_C = W.shape
     n_H, n_W = geometry.out_hw
 
-    A_pad = _pad(A, geometry.pads) if geometry.is_padded else A
-    cols = im2col(A_pad, geometry)
-    Z = cols @ W.reshape(f_h * f_w * n_C_prev, n_C)
+    cols = im2col(channels_first_padded(A, geometry.pads), geometry)
+    # (K, N).T @ (K, n_C): BLAS reads the transposed operand in place, no copy.
+    Z = cols.T @ W.reshape(f_h * f_w * n_C_prev, n_C)
     Z += b.reshape(1, n_C).astype(dtype, copy=False)
     cache = ConvCache(cols, W, b, A.shape, geometry, hparameters)
     return Z.reshape(m, n_H, n_W, n_C), cache
@@ -206,17 +232,15 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
                          f"got {getattr(dZ, 'shape', type(dZ).__name__)}")
     dZ2 = dZ.astype(W.dtype, copy=False).reshape(-1, n_C)
 
-    dW = (cache.cols.T @ dZ2).reshape(W.shape)
+    dW = (cache.cols @ dZ2).reshape(W.shape)
     db = dZ2.sum(axis=0).reshape(1, 1, 1, n_C)
     if not compute_dA_prev:
         return None, dW, db
 
-    dcols = dZ2 @ W.reshape(f_h * f_w * n_C_prev, n_C).T
+    dcols = W.reshape(f_h * f_w * n_C_prev, n_C) @ dZ2.T
     (top, bottom), (left, right) = cache.geometry.pads
     _, n_H_prev, n_W_prev, _ = cache.input_shape
-    padded_shape = (m, n_H_prev + top + bottom, n_W_prev + left + right, n_C_prev)
-    dA_pad = col2im(dcols, padded_shape, cache.geometry)
-    dA_prev = dA_pad[:, top:top + n_H_prev, left:left + n_W_prev, :]
-    if cache.geometry.is_padded:
-        dA_prev = np.ascontiguousarray(dA_prev)
-    return dA_prev, dW, db
+    padded_shape_t = (n_C_prev, m, n_H_prev + top + bottom, n_W_prev + left + right)
+    dA_t = col2im(dcols, padded_shape_t, cache.geometry)
+    dA_prev = dA_t[:, :, top:top + n_H_prev, left:left + n_W_prev].transpose(1, 2, 3, 0)
+    return np.ascontiguousarray(dA_prev), dW, db
