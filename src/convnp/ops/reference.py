@@ -19,7 +19,7 @@ What changes from the notes:
 
 * ``conv_backward`` crops the padded gradient with explicit end indices, so ``pad == 0``
   works (the notes slice ``pad:-pad``, which is empty when ``pad`` is 0);
-* ``conv_single_step`` reads the bias with ``.item()``-like logic, so a ``(1, 1, 1)`` bias works
+* ``conv_single_step`` reshapes the bias to a 0-d array, so a ``(1, 1, 1)`` bias works
   under NumPy 2 (which refuses ``float()`` of an array that is not 0-d);
 * outputs keep the float dtype of the inputs (integer inputs compute in float64);
 * max-pool backward sends each window's gradient to a single cell, the *first* maximum in
@@ -53,19 +53,6 @@ __all__ = [
 # Small private helpers
 
 
-def _resolve_zero_pad(pad, in_hw: tuple[int, int]) -> padding.Pads:
-    """Read ``pad`` for `zero_pad`, which has no window to make an output 'same' as."""
-    if isinstance(pad, str):
-        if pad.lower() == "valid":
-            return (0, 0), (0, 0)
-        raise ValueError(
-            "zero_pad: pad must be an int, a (h, w) pair, ((top, bottom), (left, right)) or "
-            f"'valid'; 'same' needs a window size and stride (use conv_forward), got {pad!r}"
-        )
-    # Kernel and stride only matter for 'same', which is handled above.
-    return padding.resolve_padding(pad, in_hw, (1, 1), (1, 1))
-
-
 def _unpack_cache(cache, names: tuple[str, ...], op: str) -> tuple:
     """Split a reference cache tuple, refusing anything of the wrong length."""
     if not isinstance(cache, tuple) or len(cache) != len(names):
@@ -91,11 +78,11 @@ def _real_rows(start: int, size: int, before: int, n: int) -> tuple[int, int]:
     """Map a window ``[start, start + size)`` in padded coordinates to unpadded input rows.
 
     Returns ``(lo, hi)``: the window covers input rows ``lo .. hi - 1`` (clipped to the input,
-    so padded rows are dropped). ``lo == hi`` means the window sees padding only.
+    so padded rows are dropped; pooling pads are narrower than the window, so ``lo < hi``).
     """
     lo = max(start - before, 0)
     hi = min(start - before + size, n)
-    return lo, max(hi, lo)
+    return lo, hi
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,8 +94,9 @@ def zero_pad(X: np.ndarray, pad) -> np.ndarray:
 
     Args:
         X: batch of images, shape ``(m, n_H, n_W, n_C)``.
-        pad: an int (same on all four sides), a ``(p_h, p_w)`` pair, explicit
-            ``((top, bottom), (left, right))``, or ``"valid"`` (no padding).
+        pad: an int (same on all four sides), a ``(p_h, p_w)`` pair, or explicit
+            ``((top, bottom), (left, right))``. ``"same"``/``"valid"`` are refused: they
+            depend on a window and a stride, which `zero_pad` does not have.
 
     Returns:
         ``X_pad`` of shape ``(m, n_H + top + bottom, n_W + left + right, n_C)`` and the dtype
@@ -116,10 +104,10 @@ def zero_pad(X: np.ndarray, pad) -> np.ndarray:
 
     Raises:
         TypeError: ``X`` is not a numeric numpy array.
-        ValueError: ``X`` is not 4-D, or ``pad`` is negative or of an unknown form.
+        ValueError: ``X`` is not 4-D, or ``pad`` is negative, a string, or of an unknown form.
     """
     padding.check_batch(X, "X")
-    (top, bottom), (left, right) = _resolve_zero_pad(pad, X.shape[1:3])
+    (top, bottom), (left, right) = padding.explicit_pads(pad)
     m, n_H, n_W, n_C = X.shape
     X_pad = np.zeros((m, n_H + top + bottom, n_W + left + right, n_C), dtype=X.dtype)
     X_pad[:, top:top + n_H, left:left + n_W, :] = X
@@ -218,7 +206,7 @@ def conv_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray,
 
     Returns:
         ``(dA_prev, dW, db)`` with the shapes of ``A_prev``, ``W`` and ``b``, in the float
-        dtype of the inputs and ``dZ``.
+        dtype the forward pass computed in (``dZ`` is cast to it).
 
     Raises:
         TypeError: ``cache`` is not a 4-tuple or ``dZ`` is not an array.
@@ -232,7 +220,9 @@ def conv_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray,
     n_H, n_W = geometry.out_hw
     _check_gradient_shape(dZ, (m, n_H, n_W, n_C), "dZ", "conv_backward")
 
-    dtype = padding.float_dtype(A_prev, W, b, dZ)
+    # Gradients live in the forward pass's dtype, whatever precision dZ arrives in.
+    dtype = padding.float_dtype(A_prev, W, b)
+    dZ = dZ.astype(dtype, copy=False)
     (f_h, f_w), (s_h, s_w) = geometry.kernel, geometry.stride
     (pad_top, _), (pad_left, _) = geometry.pads
 
@@ -283,8 +273,8 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict,
 
     Padding (``hparameters["pad"]``, default 0) only moves the windows: a padded cell is never
     a candidate for the maximum, and an average is taken over the real cells of the window
-    only (TensorFlow's 'same' rule). A window that holds no real cell at all (possible only
-    with an explicit pad at least as large as the window) outputs 0.
+    only (TensorFlow's 'same' rule). Every window holds at least one real cell, because
+    `padding.pool_geometry` refuses a pad as wide as the window.
 
     Args:
         A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C)``.
@@ -299,7 +289,8 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict,
     Raises:
         TypeError: ``A_prev`` is not an array or ``hparameters`` not a dict.
         ValueError: unknown mode, wrong rank, missing ``"f"``/``"stride"``, non-positive stride
-            or window size, or a window larger than the padded input.
+            or window size, a window larger than the padded input, or a pad as wide as the
+            window.
     """
     geometry = padding.pool_geometry(A_prev, hparameters, mode, op="pool_forward")
     dtype = padding.float_dtype(A_prev)
@@ -309,8 +300,6 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict,
 
     for i in range(m):
         for h, w, (r0, r1), (c0, c1) in _pool_windows(geometry, (n_H_prev, n_W_prev)):
-            if r0 == r1 or c0 == c1:
-                continue  # only padding under this window: leave the 0
             for c in range(n_C):
                 a_prev_slice = A_prev[i, r0:r1, c0:c1, c].astype(dtype)
                 if mode == "max":
@@ -396,7 +385,8 @@ def pool_backward(dA: np.ndarray, cache: tuple, mode: str = "max") -> np.ndarray
         mode: ``"max"`` or ``"average"``, as in the forward call.
 
     Returns:
-        ``dA_prev`` with the shape of ``A_prev``, in the float dtype of ``A_prev`` and ``dA``.
+        ``dA_prev`` with the shape of ``A_prev``, in the float dtype the forward pass
+        computed in (``dA`` is cast to it).
 
     Raises:
         TypeError: ``cache`` is not a 2-tuple or ``dA`` is not an array.
@@ -409,13 +399,12 @@ def pool_backward(dA: np.ndarray, cache: tuple, mode: str = "max") -> np.ndarray
     n_H, n_W = geometry.out_hw
     _check_gradient_shape(dA, (m, n_H, n_W, n_C), "dA", "pool_backward")
 
-    dtype = padding.float_dtype(A_prev, dA)
+    dtype = padding.float_dtype(A_prev)
+    dA = dA.astype(dtype, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dtype)
 
     for i in range(m):
         for h, w, (r0, r1), (c0, c1) in _pool_windows(geometry, (n_H_prev, n_W_prev)):
-            if r0 == r1 or c0 == c1:
-                continue  # the window saw padding only, so nothing depended on the input
             for c in range(n_C):
                 g = dA[i, h, w, c]
                 if mode == "max":
