@@ -1,0 +1,40 @@
+"""``python -m convnp.bench {ops,train,peers} [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from convnp.bench.common import reexec_without_openblas_overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m convnp.bench", description=__doc__)
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="do not drop OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for this run")
+    sub = parser.add_subparsers(dest="which", required=True)
+    ops = sub.add_parser("ops", help="conv/pool kernels vs reference loops and PyTorch")
+    ops.add_argument("--repeat", type=int, default=15)
+    train = sub.add_parser("train", help="one training epoch of each spec model")
+    train.add_argument("--repeat", type=int, default=3)
+    peers = sub.add_parser("peers", help="fit/predict/import/RSS vs PyTorch and TensorFlow")
+    peers.add_argument("--repeat", type=int, default=3)
+    peers.add_argument("--json", default=None, help="also write the records to this file")
+    args = parser.parse_args(argv)
+
+    if not args.keep_openblas_env and not os.environ.get("CONVNP_BENCH_REEXEC"):
+        reexec_without_openblas_overrides(argv)
+
+    if args.which == "ops":
+        from convnp.bench.ops import run
+    elif args.which == "train":
+        from convnp.bench.train import run
+    else:
+        from convnp.bench.peers import run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

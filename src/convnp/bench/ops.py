@@ -1,0 +1,151 @@
+"""``python -m convnp.bench ops``: the course kernels on the course's shapes.
+
+For each case it prints one JSON line with the fast forward and forward+backward medians, the
+conv's GFLOP/s (and its share of this machine's float32 GEMM throughput, measured in the same
+run), the speed-up over the reference loops (timed on one example and scaled per example),
+and, when PyTorch is importable, the ratio to PyTorch's forward+backward on the same shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp import ops
+from convnp.bench.common import emit, gemm_gflops, machine_info, median_time, torch_or_none
+from convnp.ops import reference
+
+# name -> (input shape, kernel shape or pool window, hparameters)
+CONV_CASES = {
+    "happy_conv": ((16, 64, 64, 3), (7, 7, 3, 32), {"stride": 1, "pad": 3}),
+    "signs_conv1": ((64, 64, 64, 3), (4, 4, 3, 8), {"stride": 1, "pad": "same"}),
+}
+POOL_CASES = {
+    "happy_maxpool2": ((16, 64, 64, 32), {"f": 2, "stride": 2}),
+}
+
+
+def _conv_flops(out_shape, kernel_shape) -> float:
+    """Multiply-adds of a forward conv, counted as 2 FLOPs each."""
+    f_h, f_w, n_C_prev, _ = kernel_shape
+    return 2.0 * np.prod(out_shape) * f_h * f_w * n_C_prev
+
+
+def _torch_conv_time(torch, A, W, b, pads, stride, repeat):
+    import torch.nn.functional as F
+
+    x = torch.tensor(A.transpose(0, 3, 1, 2).copy(), requires_grad=True)
+    w = torch.tensor(W.transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    bias = torch.tensor(b.ravel().copy(), requires_grad=True)
+    (top, bottom), (left, right) = pads
+
+    def step():
+        padded = F.pad(x, (left, right, top, bottom)) if any((top, bottom, left, right)) else x
+        z = F.conv2d(padded, w, bias, stride=stride)
+        z.backward(dz)
+
+    with torch.no_grad():
+        padded = F.pad(x, (left, right, top, bottom))
+        dz = torch.ones_like(F.conv2d(padded, w, bias, stride=stride))
+    return median_time(step, repeat)
+
+
+def _torch_pool_time(torch, A, f, stride, repeat):
+    import torch.nn.functional as F
+
+    x = torch.tensor(A.transpose(0, 3, 1, 2).copy(), requires_grad=True)
+    dz = torch.ones_like(F.max_pool2d(x.detach(), f, stride))
+
+    def step():
+        F.max_pool2d(x, f, stride).backward(dz)
+
+    return median_time(step, repeat)
+
+
+def bench_conv(name, input_shape, kernel_shape, hp, repeat, peak, torch):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal(input_shape, dtype=np.float32)
+    W = rng.standard_normal(kernel_shape, dtype=np.float32) * 0.1
+    b = np.zeros((1, 1, 1, kernel_shape[3]), dtype=np.float32)
+    Z, cache = ops.conv_forward(A, W, b, hp)
+    dZ = np.ones_like(Z)
+
+    def fwd_bwd():
+        _, c = ops.conv_forward(A, W, b, hp)
+        ops.conv_backward(dZ, c)
+
+    fwd = median_time(lambda: ops.conv_forward(A, W, b, hp), repeat)
+    both = median_time(fwd_bwd, repeat)
+    flops = _conv_flops(Z.shape, kernel_shape)
+
+    # The loops are slow: one example, one run, scaled to a per-example time.
+    A1, dZ1 = A[:1].astype(np.float64), dZ[:1].astype(np.float64)
+    W64, b64 = W.astype(np.float64), b.astype(np.float64)
+
+    def ref_fwd_bwd():
+        _, c = reference.conv_forward(A1, W64, b64, hp)
+        reference.conv_backward(dZ1, c)
+
+    ref_per_example = median_time(ref_fwd_bwd, 1, warmup=0)
+    fast_per_example = both / input_shape[0]
+    record = {
+        "bench": "ops", "case": name, "input": list(input_shape), "kernel": list(kernel_shape),
+        "hparameters": hp, "dtype": "float32",
+        "fwd_ms": fwd * 1e3, "fwd_bwd_ms": both * 1e3,
+        "fwd_gflops": flops / fwd / 1e9, "fwd_bwd_gflops": 3 * flops / both / 1e9,
+        "machine_gemm_gflops": peak,
+        "fwd_bwd_share_of_gemm_peak": 3 * flops / both / 1e9 / peak,
+        "reference_fwd_bwd_ms_per_example": ref_per_example * 1e3,
+        "speedup_vs_reference_per_example": ref_per_example / fast_per_example,
+    }
+    if torch is not None:
+        t = _torch_conv_time(torch, A, W, b, cache.geometry.pads, cache.geometry.stride, repeat)
+        record.update(torch_fwd_bwd_ms=t * 1e3, ratio_to_torch_fwd_bwd=both / t)
+    else:
+        record["torch"] = "absent"
+    emit(record)
+
+
+def bench_pool(name, input_shape, hp, repeat, torch):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal(input_shape, dtype=np.float32)
+    P, _ = ops.pool_forward(A, hp, "max")
+    dP = np.ones_like(P)
+
+    def fwd_bwd():
+        _, c = ops.pool_forward(A, hp, "max")
+        ops.pool_backward(dP, c, "max")
+
+    fwd = median_time(lambda: ops.pool_forward(A, hp, "max"), repeat)
+    both = median_time(fwd_bwd, repeat)
+
+    A1, dP1 = A[:1].astype(np.float64), dP[:1].astype(np.float64)
+
+    def ref_fwd_bwd():
+        _, c = reference.pool_forward(A1, hp, "max")
+        reference.pool_backward(dP1, c, "max")
+
+    ref_per_example = median_time(ref_fwd_bwd, 1, warmup=0)
+    record = {
+        "bench": "ops", "case": name, "input": list(input_shape), "hparameters": hp,
+        "mode": "max", "dtype": "float32", "fwd_ms": fwd * 1e3, "fwd_bwd_ms": both * 1e3,
+        "reference_fwd_bwd_ms_per_example": ref_per_example * 1e3,
+        "speedup_vs_reference_per_example": ref_per_example / (both / input_shape[0]),
+    }
+    if torch is not None:
+        t = _torch_pool_time(torch, A, hp["f"], hp["stride"], repeat)
+        record.update(torch_fwd_bwd_ms=t * 1e3, ratio_to_torch_fwd_bwd=both / t)
+    else:
+        record["torch"] = "absent"
+    emit(record)
+
+
+def run(args) -> int:
+    torch = torch_or_none()
+    emit({"bench": "ops", "machine": machine_info(),
+          "torch": getattr(torch, "__version__", None)})
+    peak = gemm_gflops()
+    for name, (input_shape, kernel_shape, hp) in CONV_CASES.items():
+        bench_conv(name, input_shape, kernel_shape, hp, args.repeat, peak, torch)
+    for name, (input_shape, hp) in POOL_CASES.items():
+        bench_pool(name, input_shape, hp, args.repeat, torch)
+    return 0
