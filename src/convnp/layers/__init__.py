@@ -1,1 +1,57 @@
-"""Keras-compatible layers (see `convnp.layers.base.Layer` for the contract)."""
+"""Keras-compatible layers (see `convnp.layers.base.Layer` for the contract).
+
+Each family lives in its own module: `conv` (Conv2D), `pooling`, `normalization`
+(BatchNormalization), `core` (InputLayer, Dense, Flatten, Dropout, Activation, ReLU),
+`reshaping` (ZeroPadding2D) and `merging` (Add, Concatenate). `registry` maps class names
+to classes for configs and model files.
+"""
+
+from convnp.layers.base import KerasTensor, Layer
+from convnp.layers.conv import Conv2D
+from convnp.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ReLU
+from convnp.layers.merging import Add, Concatenate
+from convnp.layers.normalization import BatchNormalization
+from convnp.layers.pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
+from convnp.layers.registry import deserialize, get_layer_class, register, serialize
+from convnp.layers.reshaping import ZeroPadding2D
+
+for _cls in (Conv2D, Activation, Dense, Dropout, Flatten, InputLayer, ReLU, Add, Concatenate,
+             BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+             MaxPooling2D, ZeroPadding2D):
+    register(_cls)
+register(MaxPooling2D, "MaxPool2D")
+register(AveragePooling2D, "AvgPool2D")
+del _cls
+
+__all__ = [
+    "Activation",
+    "Add",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Concatenate",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "InputLayer",
+    "KerasTensor",
+    "Layer",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "ReLU",
+    "ZeroPadding2D",
+    "deserialize",
+    "get_layer_class",
+    "register",
+    "serialize",
+]

@@ -1,0 +1,129 @@
+"""Small helpers shared by the layer modules: argument checks, casting, config values.
+
+Kept private: the public surface of `convnp.layers` is the layer classes and the registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.ops.padding import as_pair
+
+
+def positive_int(value, name: str, layer: str) -> int:
+    """Return ``value`` as an int >= 1 or raise naming the argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def pair(value, name: str, layer: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or an ``(h, w)`` pair of ints, each at least ``minimum`` (Keras' tuples)."""
+    try:
+        return as_pair(value, name, minimum=minimum)
+    except ValueError as error:
+        raise ValueError(f"{layer}: {error}") from None
+
+
+def padding_mode(value, layer: str) -> str:
+    """Keras' ``padding`` argument of conv and pooling layers: ``"valid"`` or ``"same"``."""
+    if not isinstance(value, str) or value.lower() not in ("valid", "same"):
+        raise ValueError(f"{layer}: padding must be 'valid' or 'same', got {value!r}")
+    return value.lower()
+
+
+def channels_last(data_format, layer: str) -> str:
+    """convnp is NHWC only; refuse ``channels_first`` up front rather than compute nonsense."""
+    if data_format is None or data_format == "channels_last":
+        return "channels_last"
+    raise ValueError(
+        f"{layer}: only data_format='channels_last' (NHWC) is supported, got {data_format!r}"
+    )
+
+
+def not_supported(layer: str, **arguments: Any) -> None:
+    """Accept Keras arguments convnp does not implement only at their neutral value.
+
+    They are accepted at all so that configs written by Keras (which list every argument,
+    mostly as ``None``) load unchanged.
+    """
+    for name, value in arguments.items():
+        if value is not None and value is not False:
+            raise ValueError(f"{layer}: {name} is not supported by convnp; expected None, "
+                             f"got {value!r}")
+
+
+def check_rank(input_shape, rank: int, layer: str, layout: str) -> None:
+    """Refuse an input whose rank is not ``rank`` (``layout`` names the axes, for the message)."""
+    if isinstance(input_shape, list):
+        raise TypeError(f"{layer} takes a single input {layout}, got a list of "
+                        f"{len(input_shape)} inputs")
+    if len(input_shape) != rank:
+        raise ValueError(f"{layer} expects input of rank {rank} {layout}, "
+                         f"got shape {tuple(input_shape)}")
+
+
+def known_dim(input_shape, axis: int, layer: str, what: str) -> int:
+    """The size of ``axis``, which must be known to create weights."""
+    dim = input_shape[axis]
+    if dim is None:
+        raise ValueError(f"{layer}: the {what} dimension (axis {axis}) of the input must be "
+                         f"known to build the layer, got shape {tuple(input_shape)}")
+    return int(dim)
+
+
+def as_dtype(x, dtype: np.dtype) -> np.ndarray:
+    """``x`` as an array of ``dtype``; no copy when it already is one."""
+    x = np.asarray(x)
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    return x
+
+
+def activation_name(activation) -> str:
+    """How Keras writes an activation in a config: its string name (None is ``"linear"``)."""
+    return getattr(activation, "name", None) or "linear"
+
+
+def initializer_config(identifier, resolved) -> Any:
+    """An initializer as a config value: the string it was given by; for an object, its
+    snake-case name when it has no settings (``GlorotUniform()`` -> ``"glorot_uniform"``),
+    else Keras' ``{"class_name", "config"}`` dict. A plain callable is returned as is (it
+    round-trips in memory but cannot be written to a file)."""
+    from convnp import initializers
+    from convnp.layers.base import snake_case
+
+    if isinstance(identifier, (str, dict)):
+        return identifier
+    try:
+        config = initializers.serialize(resolved)
+    except TypeError:
+        return identifier
+    if not any(v is not None for v in config["config"].values()):
+        name = snake_case(config["class_name"])
+        try:
+            if type(initializers.get(name)) is type(resolved):
+                return name
+        except ValueError:
+            pass
+    return config
+
+
+def take_cache(layer) -> Any:
+    """Hand ``layer._cache`` to `backward` and drop the layer's reference to it.
+
+    Releasing the forward activations as soon as backward has used them keeps peak memory at
+    one set of activations per training step. Each `call` therefore allows one `backward`.
+    """
+    cache = layer._cache
+    if cache is None:
+        raise RuntimeError(
+            f"{type(layer).__name__} '{layer.name}': backward needs a forward call first "
+            "(each call allows one backward)"
+        )
+    layer._cache = None
+    return cache

@@ -1,0 +1,177 @@
+"""`Conv2D`: a 2-D convolution layer over NHWC images, on top of `convnp.ops.conv_forward`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp import activations, initializers, ops
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.ops import padding as geometry
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation), optionally followed by an activation.
+
+    ``outputs = activation(conv(inputs, kernel) + bias)``, computed by `convnp.ops.conv_forward`
+    (one GEMM over image patches) and differentiated by `convnp.ops.conv_backward`.
+
+    Args:
+        filters: number of output channels ``n_C``.
+        kernel_size: window size, an int or ``(f_h, f_w)``.
+        strides: an int or ``(s_h, s_w)``.
+        padding: ``"valid"`` (no padding) or ``"same"`` (output ``ceil(n / s)``; TensorFlow puts
+            the odd extra row/column at the bottom/right).
+        data_format: only ``"channels_last"`` (or ``None``) is supported.
+        dilation_rate: only 1 is supported.
+        groups: only 1 is supported.
+        activation: name of an activation fused after the convolution (``None`` is linear).
+        use_bias: whether to add a learned bias per filter.
+        kernel_initializer: initializer name for ``kernel`` (Keras default ``"glorot_uniform"``).
+        bias_initializer: initializer name for ``bias``.
+        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+            bias_constraint: accepted as ``None`` only (so Keras configs load).
+        **kwargs: `Layer` arguments (``name``, ``trainable``, ``dtype``, ``input_shape``).
+
+    Shape:
+        Input: ``(m, n_H_prev, n_W_prev, n_C_prev)``.
+        Output: ``(m, n_H, n_W, filters)`` with ``n_H = (n_H_prev - f_h) // s_h + 1`` for
+        ``"valid"`` and ``ceil(n_H_prev / s_h)`` for ``"same"`` (likewise ``n_W``).
+
+    Attributes:
+        kernel: `Variable` of shape ``(f_h, f_w, n_C_prev, filters)``.
+        bias: `Variable` of shape ``(filters,)``, or ``None`` when ``use_bias=False``.
+        needs_input_gradient: set to False (the model does, for layers fed by the model input)
+            to skip computing the input gradient; `backward` then returns ``None``.
+
+    Caches (between `call` and `backward`): the op's cache (the input and the kernel, in the
+    form the fast kernel wants) and, with an activation, its input and output.
+
+    >>> import numpy as np
+    >>> conv = Conv2D(8, 3, padding="same")
+    >>> conv(np.zeros((2, 5, 5, 3), dtype="float32")).shape
+    (2, 5, 5, 8)
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
+                 data_format: str | None = None, dilation_rate=(1, 1), groups: int = 1,
+                 activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.filters = _utils.positive_int(filters, "filters", cls)
+        self.kernel_size = _utils.pair(kernel_size, "kernel_size", cls)
+        self.strides = _utils.pair(strides, "strides", cls)
+        self.padding = _utils.padding_mode(padding, cls)
+        self.data_format = _utils.channels_last(data_format, cls)
+        self.dilation_rate = _utils.pair(dilation_rate, "dilation_rate", cls)
+        if self.dilation_rate != (1, 1):
+            raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
+        if groups != 1:
+            raise ValueError(f"{cls}: only groups=1 is supported, got {groups!r}")
+        _utils.not_supported(cls, kernel_regularizer=kernel_regularizer,
+                             bias_regularizer=bias_regularizer,
+                             activity_regularizer=activity_regularizer,
+                             kernel_constraint=kernel_constraint,
+                             bias_constraint=bias_constraint)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self._kernel_initializer = kernel_initializer
+        self._bias_initializer = bias_initializer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = None
+        self.bias = None
+        self.needs_input_gradient = True
+        self._hparameters = {"stride": self.strides, "pad": self.padding}
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        cls = type(self).__name__
+        _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
+        n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (n_C_prev, self.filters),
+                                      self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+        else:
+            # The op always adds a bias; a constant zero one costs one broadcast add.
+            self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        _utils.check_rank(input_shape, 4, type(self).__name__,
+                          "(batch, height, width, channels)")
+        out_hw = []
+        for n, f, s in zip(input_shape[1:3], self.kernel_size, self.strides):
+            if n is None:
+                out_hw.append(None)
+            elif self.padding == "same":
+                out_hw.append(-(-n // s))
+            else:
+                if n < f:
+                    raise ValueError(
+                        f"{type(self).__name__} '{self.name}': kernel {self.kernel_size} is "
+                        f"larger than the input {tuple(input_shape[1:3])} with padding='valid'"
+                    )
+                out_hw.append(geometry.output_size(n, f, s, 0, 0))
+        return (input_shape[0], *out_hw, self.filters)
+
+    def _ops_bias(self) -> np.ndarray:
+        if self.bias is None:
+            return self._zero_bias
+        return self.bias.value.reshape(1, 1, 1, self.filters)  # a view: same memory
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        """Forward pass: ``inputs`` ``(m, n_H_prev, n_W_prev, n_C_prev)`` -> ``(m, n_H, n_W,
+        filters)``."""
+        x = _utils.as_dtype(inputs, self.dtype)
+        z, op_cache = ops.conv_forward(x, self.kernel.value, self._ops_bias(), self._hparameters)
+        if self.activation.name == "linear":
+            self._cache = (op_cache, None, None)
+            return z
+        y = self.activation.forward(z)
+        self._cache = (op_cache, z, y)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        """Backward pass: sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient
+        ``(m, n_H_prev, n_W_prev, n_C_prev)``, or ``None`` when ``needs_input_gradient`` is
+        False."""
+        op_cache, z, y = _utils.take_cache(self)
+        dz = _utils.as_dtype(dy, self.dtype)
+        if z is not None:
+            dz = self.activation.backward(dz, z, y)
+        dx, dW, db = ops.conv_backward(dz, op_cache, compute_dA_prev=self.needs_input_gradient)
+        self.kernel.grad = dW
+        if self.bias is not None:
+            self.bias.grad = db.reshape(self.filters)
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": 1,
+            "activation": _utils.activation_name(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _utils.initializer_config(self._kernel_initializer,
+                                                            self.kernel_initializer),
+            "bias_initializer": _utils.initializer_config(self._bias_initializer,
+                                                          self.bias_initializer),
+            "kernel_regularizer": None,
+            "bias_regularizer": None,
+            "activity_regularizer": None,
+            "kernel_constraint": None,
+            "bias_constraint": None,
+        })
+        return config

@@ -1,0 +1,371 @@
+"""Core layers: `InputLayer`, `Dense`, `Flatten`, `Dropout`, `Activation` and `ReLU`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+import convnp.random
+from convnp import activations, initializers
+from convnp.layers import _utils
+from convnp.layers.base import KerasTensor, Layer
+
+
+class InputLayer(Layer):
+    """The entry point of a model: holds the input shape and passes data through unchanged.
+
+    ``Input(shape=...)`` makes one of these and returns its `output`, the `KerasTensor` a
+    functional model starts from.
+
+    Args:
+        shape: shape of one example, without the batch axis, e.g. ``(64, 64, 3)``.
+            ``input_shape`` is accepted as an alias (Keras 2).
+        batch_size: fixed batch size, or ``None``.
+        batch_shape: full shape including the batch axis (instead of ``shape``).
+        sparse: accepted as False/None only.
+        name: layer name (default ``input_layer``, ``input_layer_1``, ...).
+
+    Attributes:
+        batch_shape: ``(batch_size, *shape)``.
+        output: the `KerasTensor` of the model input.
+    """
+
+    def __init__(self, shape=None, batch_size: int | None = None, dtype=None,
+                 sparse: bool | None = None, batch_shape=None, input_shape=None,
+                 batch_input_shape=None, name: str | None = None, **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        _utils.not_supported("InputLayer", sparse=sparse)
+        given = [s for s in (shape, input_shape, batch_shape, batch_input_shape) if s is not None]
+        if len(given) != 1:
+            raise ValueError("InputLayer needs exactly one of shape (one example, e.g. "
+                             f"(64, 64, 3)) or batch_shape, got {len(given)} of them")
+        if batch_shape is None and batch_input_shape is None:
+            one = shape if shape is not None else input_shape
+            if isinstance(one, (int, np.integer)):
+                one = (one,)
+            full = (batch_size, *tuple(one))
+        else:
+            full = tuple(batch_shape if batch_shape is not None else batch_input_shape)
+        for dim in full:
+            if dim is not None and (not isinstance(dim, (int, np.integer)) or dim < 1):
+                raise ValueError(f"InputLayer: every dimension must be a positive int or None, "
+                                 f"got shape {full}")
+        self.batch_shape = tuple(None if d is None else int(d) for d in full)
+        self.input_shape = self.output_shape = self.batch_shape
+        self.built = True
+        self.output = KerasTensor(self.batch_shape, layer=self, name=self.name)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        return _utils.as_dtype(inputs, self.dtype)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype.name, "sparse": False,
+                "name": self.name}
+
+
+class Dense(Layer):
+    """Fully connected layer: ``outputs = activation(inputs @ kernel + bias)``.
+
+    Args:
+        units: number of outputs.
+        activation: activation name fused after the affine map (``None`` is linear).
+        use_bias: whether to add a learned bias.
+        kernel_initializer: initializer name for ``kernel`` (default ``"glorot_uniform"``).
+        bias_initializer: initializer name for ``bias``.
+        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+            bias_constraint, lora_rank: accepted as ``None`` only.
+        **kwargs: `Layer` arguments.
+
+    Shape:
+        Input: ``(m, n_in)``; higher-rank input ``(m, ..., n_in)`` is mapped on its last axis.
+        Output: ``(m, units)`` (or ``(m, ..., units)``).
+
+    Attributes:
+        kernel: `Variable` ``(n_in, units)``; bias: `Variable` ``(units,)`` or ``None``.
+        needs_input_gradient: set False to skip the input gradient (`backward` returns None).
+
+    Caches: the input (as a 2-D view), and the activation's input and output.
+
+    >>> import numpy as np
+    >>> Dense(3, activation="softmax")(np.ones((2, 5), dtype="float32")).shape
+    (2, 3)
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.units = _utils.positive_int(units, "units", cls)
+        _utils.not_supported(cls, kernel_regularizer=kernel_regularizer,
+                             bias_regularizer=bias_regularizer,
+                             activity_regularizer=activity_regularizer,
+                             kernel_constraint=kernel_constraint,
+                             bias_constraint=bias_constraint, lora_rank=lora_rank)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self._kernel_initializer = kernel_initializer
+        self._bias_initializer = bias_initializer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = None
+        self.bias = None
+        self.needs_input_gradient = True
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        cls = type(self).__name__
+        if isinstance(input_shape, list):
+            raise TypeError(f"{cls} takes a single input, got a list of {len(input_shape)}")
+        if len(input_shape) < 2:
+            raise ValueError(f"{cls} expects input of rank >= 2 (batch, features), "
+                             f"got shape {tuple(input_shape)}")
+        n_in = _utils.known_dim(input_shape, -1, cls, "last (features)")
+        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        x2d = x.reshape(-1, x.shape[-1])
+        z = x2d @ self.kernel.value
+        if self.bias is not None:
+            z += self.bias.value  # in place: z is fresh from the GEMM
+        y = z if self.activation.name == "linear" else self.activation.forward(z)
+        self._cache = (x2d, x.shape, z, y)
+        return y.reshape(*x.shape[:-1], self.units)
+
+    def backward(self, dy: np.ndarray):
+        """Sets ``kernel.grad`` and ``bias.grad``; returns the input gradient (or ``None``)."""
+        x2d, x_shape, z, y = _utils.take_cache(self)
+        dz = _utils.as_dtype(dy, self.dtype).reshape(-1, self.units)
+        if self.activation.name != "linear":
+            dz = self.activation.backward(dz, z, y)
+        self.kernel.grad = x2d.T @ dz
+        if self.bias is not None:
+            self.bias.grad = dz.sum(axis=0)
+        if not self.needs_input_gradient:
+            return None
+        return (dz @ self.kernel.value.T).reshape(x_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": _utils.activation_name(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _utils.initializer_config(self._kernel_initializer,
+                                                            self.kernel_initializer),
+            "bias_initializer": _utils.initializer_config(self._bias_initializer,
+                                                          self.bias_initializer),
+            "kernel_regularizer": None,
+            "bias_regularizer": None,
+            "activity_regularizer": None,
+            "kernel_constraint": None,
+            "bias_constraint": None,
+        })
+        return config
+
+
+class Flatten(Layer):
+    """Flatten every example to a vector, in row-major NHWC order (as Keras channels_last).
+
+    Shape: ``(m, d_1, ..., d_k)`` -> ``(m, d_1 * ... * d_k)``. Caches the input shape.
+    """
+
+    def __init__(self, data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _utils.channels_last(data_format, type(self).__name__)
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"Flatten takes a single input, got a list of {len(input_shape)}")
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        dims = tuple(input_shape)[1:]
+        size = None if any(d is None for d in dims) else math.prod(dims)
+        return (input_shape[0], size)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)  # a view when x is contiguous
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return _utils.as_dtype(dy, self.dtype).reshape(_utils.take_cache(self))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``rate`` and scale the
+    rest by ``1 / (1 - rate)``; at inference, pass the input through unchanged.
+
+    Args:
+        rate: the fraction to drop, ``0 <= rate < 1``.
+        noise_shape: shape of the keep mask, broadcast over the input (``None`` entries take
+            the input's size); ``None`` draws one mask value per input element.
+        seed: seeds a generator private to this layer; ``None`` draws from
+            `convnp.random.generator()` (so `set_random_seed` makes runs repeat).
+        **kwargs: `Layer` arguments.
+
+    Caches the boolean keep mask (one byte per element) in training mode.
+    """
+
+    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
+            raise TypeError(f"Dropout: rate must be a float in [0, 1), got {rate!r}")
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"Dropout: seed must be an int or None, got {seed!r}")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = None if seed is None else int(seed)
+        self._generator = None if seed is None else np.random.default_rng(self.seed)
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"Dropout takes a single input, got a list of {len(input_shape)}")
+        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
+            raise ValueError(f"Dropout: noise_shape {self.noise_shape} must have the rank of "
+                             f"the input shape {tuple(input_shape)}")
+        self.built = True
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        if not training or self.rate == 0.0:
+            self._cache = ("identity",)
+            return x
+        shape = x.shape
+        if self.noise_shape is not None:
+            shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
+        generator = self._generator or convnp.random.generator()
+        keep = generator.random(shape, dtype=np.float32) >= self.rate
+        scale = self.dtype.type(1.0 / (1.0 - self.rate))
+        y = np.multiply(x, keep, dtype=self.dtype)
+        y *= scale
+        self._cache = ("dropout", keep, scale)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cache = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        if cache[0] == "identity":
+            return dy
+        _, keep, scale = cache
+        dx = np.multiply(dy, keep, dtype=self.dtype)
+        dx *= scale
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})
+        return config
+
+
+class Activation(Layer):
+    """Apply an activation function elementwise (``"relu"``, ``"sigmoid"``, ``"softmax"``,
+    ``"tanh"``, ``"linear"``). Caches the activation's input and output."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self._cache = None
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        y = self.activation.forward(x)
+        self._cache = (x, y)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x, y = _utils.take_cache(self)
+        return self.activation.backward(_utils.as_dtype(dy, self.dtype), x, y)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["activation"] = _utils.activation_name(self.activation)
+        return config
+
+
+class ReLU(Layer):
+    """Rectified linear unit with Keras' options::
+
+        f(x) = max_value                      if x >= max_value
+        f(x) = x                              if threshold <= x < max_value
+        f(x) = negative_slope * (x - threshold)  otherwise
+
+    Args:
+        max_value: upper cap (``None``: none), >= 0.
+        negative_slope: slope below the threshold, >= 0.
+        threshold: where the linear part starts.
+        **kwargs: `Layer` arguments.
+
+    Caches only a boolean mask of the input (for the plain ReLU: where ``x > 0``).
+    """
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_value is not None and not float(max_value) >= 0.0:
+            raise ValueError(f"ReLU: max_value must be >= 0 or None, got {max_value!r}")
+        if not float(negative_slope) >= 0.0:
+            raise ValueError(f"ReLU: negative_slope must be >= 0, got {negative_slope!r}")
+        if threshold is None or not math.isfinite(float(threshold)):
+            raise ValueError(f"ReLU: threshold must be a finite number, got {threshold!r}")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope = float(negative_slope)
+        self.threshold = float(threshold)
+        self._plain = self.max_value is None and self.negative_slope == 0.0 \
+            and self.threshold == 0.0
+        self._cache = None
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        if self._plain:
+            self._cache = x > 0
+            return np.maximum(x, 0, dtype=self.dtype)
+        t = self.dtype.type(self.threshold)
+        linear = x >= t
+        y = np.where(linear, x, self.dtype.type(self.negative_slope) * (x - t))
+        capped = None
+        if self.max_value is not None:
+            capped = x >= self.max_value
+            y[capped] = self.max_value
+        self._cache = (linear, capped)
+        return y.astype(self.dtype, copy=False)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cache = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        if self._plain:
+            return np.multiply(dy, cache, dtype=self.dtype)
+        linear, capped = cache
+        slope = np.where(linear, self.dtype.type(1), self.dtype.type(self.negative_slope))
+        if capped is not None:
+            slope[capped] = 0
+        return np.multiply(dy, slope, dtype=self.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"max_value": self.max_value, "negative_slope": self.negative_slope,
+                       "threshold": self.threshold})
+        return config

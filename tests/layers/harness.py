@@ -1,0 +1,123 @@
+"""Shared checks for layer tests: a generic `check_layer` (like Keras' run_layer_test) and
+`check_gradients`, a float64 central-difference check of a layer's backward pass."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import KerasTensor, deserialize, serialize
+from tests.helpers import numerical_gradient, rel_error
+
+
+def random_input(shape, rng: np.random.Generator, dtype="float32"):
+    """Random array(s) of ``shape`` (a tuple, or a list of tuples for merge layers)."""
+    if isinstance(shape, list):
+        return [rng.standard_normal(s).astype(dtype) for s in shape]
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _symbolic(shape):
+    if isinstance(shape, list):
+        return [KerasTensor((None,) + tuple(s[1:])) for s in shape]
+    return KerasTensor((None,) + tuple(shape[1:]))
+
+
+def _shapes(value):
+    return [v.shape for v in value] if isinstance(value, list) else value.shape
+
+
+def check_layer(cls, init_kwargs: dict[str, Any], input_shape, expected_output_shape,
+                n_trainable: int, n_non_trainable: int = 0, training: bool = True,
+                seed: int = 0):
+    """Build, run, serialize and symbolically call a layer; return the (first) layer.
+
+    Checks: output shape and float32 dtype, weight counts, `backward` returns gradients of the
+    input shapes without modifying the input or the upstream gradient, `get_config` is JSON-able
+    and round-trips through `from_config` and `serialize`/`deserialize`, a rebuilt layer with
+    the same weights gives the same output, and a call on `KerasTensor`s gives
+    ``(None, *expected_output_shape[1:])``.
+    """
+    rng = np.random.default_rng(seed)
+    layer = cls(**init_kwargs)
+    x = random_input(input_shape, rng)
+    x_before = [a.copy() for a in x] if isinstance(x, list) else x.copy()
+
+    y = layer(x, training=training)
+    assert y.shape == tuple(expected_output_shape)
+    assert y.dtype == np.float32
+    assert len(layer.trainable_weights) == n_trainable
+    assert len(layer.non_trainable_weights) == n_non_trainable
+    assert len(layer.weights) == n_trainable + n_non_trainable
+
+    dy = rng.standard_normal(y.shape).astype("float32")
+    dy_before = dy.copy()
+    dx = layer.backward(dy)
+    assert _shapes(dx) == _shapes(x)
+    np.testing.assert_array_equal(dy, dy_before)
+    if isinstance(x, list):
+        for a, b in zip(x, x_before):
+            np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_array_equal(x, x_before)
+    for variable in layer.trainable_weights:
+        assert variable.grad is not None and variable.grad.shape == variable.shape
+        assert variable.grad.dtype == np.float32
+
+    config = layer.get_config()
+    json.dumps(config)  # must be writable to a model file
+    clone = cls.from_config(config)
+    assert clone.get_config() == config
+    # Through JSON, as in a model file: tuples come back as lists.
+    restored = deserialize(json.loads(json.dumps(serialize(layer))))
+    assert type(restored) is cls
+    assert json.dumps(restored.get_config()) == json.dumps(config)
+
+    # Same weights, same output (inference mode: BatchNorm's moving stats were copied).
+    clone(x, training=False)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(x, training=False), layer(x, training=False),
+                               rtol=1e-6, atol=1e-6)
+
+    fresh = cls.from_config({**config, "name": config["name"] + "_symbolic"})
+    out = fresh(_symbolic(input_shape))
+    assert isinstance(out, KerasTensor)
+    assert out.shape == (None,) + tuple(expected_output_shape[1:])
+    assert out.layer is fresh
+    assert fresh.compute_output_shape(
+        [(None,) + tuple(s[1:]) for s in input_shape] if isinstance(input_shape, list)
+        else (None,) + tuple(input_shape[1:])) == out.shape
+    return layer
+
+
+def check_gradients(layer, x, training: bool = True, tol: float = 1e-6, seed: int = 1,
+                    before_forward=None) -> dict[str, float]:
+    """Compare ``layer.backward`` with central differences, w.r.t. the input(s) and every
+    trainable weight. ``layer`` must be float64. ``before_forward`` runs before each forward
+    pass (e.g. to reseed dropout). Returns the relative errors by name."""
+    rng = np.random.default_rng(seed)
+    before = before_forward or (lambda: None)
+
+    def forward():
+        before()
+        return layer(x, training=training)
+
+    y = forward()
+    assert y.dtype == np.float64
+    dy = rng.standard_normal(y.shape)
+    dx = layer.backward(dy)
+    analytic = {v.name: v.grad.copy() for v in layer.trainable_weights}
+
+    errors = {}
+    inputs = x if isinstance(x, list) else [x]
+    dxs = dx if isinstance(x, list) else [dx]
+    for i, (xi, dxi) in enumerate(zip(inputs, dxs)):
+        errors[f"input{i}"] = rel_error(dxi, numerical_gradient(forward, xi, dy))
+    for variable in layer.trainable_weights:
+        numeric = numerical_gradient(forward, variable.value, dy)
+        errors[variable.name] = rel_error(analytic[variable.name], numeric)
+    bad = {name: err for name, err in errors.items() if not err < tol}
+    assert not bad, f"gradient check failed for {layer.name}: {errors}"
+    return errors
