@@ -1,0 +1,150 @@
+"""Turning what users pass to fit/evaluate/predict into batches of float arrays.
+
+Two sources: NumPy arrays (sliced here, with an optional permutation per epoch) and
+`convnp.data.Dataset` objects (or any re-iterable of ``(x, y)`` batches), iterated as given.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+
+def is_dataset(x) -> bool:
+    """A batch source that is not an array: a convnp Dataset or any re-iterable of batches."""
+    if x is None or isinstance(x, (np.ndarray, list, tuple, dict, str, bytes)):
+        return False
+    if hasattr(x, "__array__") or np.isscalar(x):
+        return False
+    return hasattr(x, "__iter__")
+
+
+def dataset_length(ds) -> int | None:
+    """Number of batches per pass, or None when the dataset does not know."""
+    for attr in ("cardinality", "__len__"):
+        fn = getattr(ds, attr, None)
+        if callable(fn):
+            try:
+                n = int(fn())
+            except (TypeError, ValueError):
+                continue
+            if n >= 0:
+                return n
+    return None
+
+
+def as_float_array(x, dtype, what: str) -> np.ndarray:
+    """``x`` as an array of ``dtype`` (no copy when it already is one)."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{what} must be array-like, got {type(x).__name__}: {exc}") from None
+    if arr.dtype == object:
+        raise ValueError(f"{what} must be a numeric array, got dtype=object (ragged data?)")
+    if arr.dtype != dtype:
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+            raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
+        arr = arr.astype(dtype)
+    if arr.ndim == 0:
+        raise ValueError(f"{what} must have a batch axis, got a scalar")
+    return arr
+
+
+def unpack_batch(batch, what: str):
+    """``(x, y)`` from a dataset element; ``(x, None)`` for inputs-only datasets."""
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 2:
+            return batch[0], batch[1]
+        if len(batch) == 1:
+            return batch[0], None
+        if len(batch) == 3:
+            raise NotImplementedError(
+                f"{what}: dataset elements (x, y, sample_weight) are not supported; "
+                "yield (x, y) pairs"
+            )
+        raise ValueError(f"{what}: dataset elements must be (x, y) pairs, got a "
+                         f"{type(batch).__name__} of length {len(batch)}")
+    return batch, None
+
+
+class ArrayBatches:
+    """Mini-batches of in-memory arrays.
+
+    Without shuffling, batches are views (``x[start:stop]``). With shuffling, one permutation
+    of the sample indices is drawn per epoch from ``convnp.random.generator()`` and each batch
+    gathers its rows with `np.take` (one copy, as large as the batch).
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray | None, batch_size: int,
+                 shuffle: bool = False):
+        self.x = x
+        self.y = y
+        self.n = len(x)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.steps = -(-self.n // batch_size) if self.n else 0
+        self._bounds = [(s, min(s + batch_size, self.n)) for s in range(0, self.n, batch_size)]
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        x, y = self.x, self.y
+        if not self.shuffle:
+            for start, stop in self._bounds:
+                yield x[start:stop], (None if y is None else y[start:stop])
+            return
+        from convnp.random import generator
+
+        order = generator().permutation(self.n)
+        for start, stop in self._bounds:
+            idx = order[start:stop]
+            yield np.take(x, idx, axis=0), (None if y is None else np.take(y, idx, axis=0))
+
+
+class DatasetBatches:
+    """Batches from a Dataset, each converted to the model's float dtype."""
+
+    def __init__(self, dataset, dtype, what: str):
+        self.dataset = dataset
+        self.dtype = dtype
+        self.what = what
+        self.steps = dataset_length(dataset)
+        self._iterator = None
+
+    def __len__(self) -> int:
+        return self.steps or 0
+
+    def _convert(self, batch):
+        xb, yb = unpack_batch(batch, self.what)
+        xb = as_float_array(xb, self.dtype, f"{self.what}: dataset inputs")
+        if yb is not None:
+            yb = np.asarray(yb)
+            if yb.dtype != self.dtype and np.issubdtype(yb.dtype, np.number):
+                yb = yb.astype(self.dtype)
+        return xb, yb
+
+    def epoch(self, steps: int | None = None):
+        """One full pass; with ``steps``, that many batches from a persistent iterator that
+        starts over when the dataset runs out (so an epoch never comes up short)."""
+        if steps is None:
+            for batch in self.dataset:
+                yield self._convert(batch)
+            return
+        produced = 0
+        restarted = False
+        while produced < steps:
+            if self._iterator is None:
+                self._iterator = iter(self.dataset)
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if restarted:  # an empty dataset would loop forever
+                    return
+                restarted = True
+                continue
+            restarted = False
+            produced += 1
+            yield self._convert(batch)

@@ -1,0 +1,245 @@
+"""The functional graph: `Input`, and the ordered list of layer calls a `Model` executes.
+
+Calling layers on `KerasTensor`s records, in each output tensor, the layer and the input
+tensors. `Graph` walks those records back from the model outputs, checks the graph is sound
+(reachable from the inputs, no layer used twice) and sorts the calls so that every layer runs
+after the layers that feed it. Forward runs the calls in that order; backward runs them in
+reverse, adding up the gradients of a tensor that feeds several layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convnp.layers.base import KerasTensor, Layer
+
+
+def Input(shape=None, batch_size: int | None = None, name: str | None = None,  # noqa: N802
+          dtype=None, batch_shape=None) -> KerasTensor:
+    """A symbolic model input, as ``tf.keras.Input``.
+
+    Args:
+        shape: shape of one example, without the batch axis, e.g. ``(64, 64, 3)``.
+        batch_size: optional fixed batch size (``None`` accepts any).
+        name: name of the input layer (default ``input_layer``, ``input_layer_1``, ...).
+        dtype: accepted for compatibility; computation is float32 unless layers say otherwise.
+        batch_shape: full shape including the batch axis (alternative to ``shape``).
+
+    Returns:
+        The `KerasTensor` produced by a new `InputLayer`.
+    """
+    from convnp.layers import InputLayer
+
+    if shape is None and batch_shape is None:
+        raise ValueError("Input() needs `shape` (the shape of one example, e.g. (64, 64, 3))")
+    if batch_shape is None:
+        if isinstance(shape, int):
+            shape = (shape,)
+        batch_shape = (batch_size,) + tuple(shape)
+    layer = InputLayer(batch_shape=tuple(batch_shape), name=name)
+    return input_tensor_of(layer)
+
+
+def input_tensor_of(layer: Layer) -> KerasTensor:
+    """The KerasTensor an InputLayer stands for (created once, then reused)."""
+    tensor = getattr(layer, "output", None)
+    if isinstance(tensor, KerasTensor):
+        return tensor
+    tensor = getattr(layer, "_model_input_tensor", None)
+    if tensor is None:
+        shape = getattr(layer, "batch_shape", None) or layer.input_shape_arg
+        tensor = KerasTensor(tuple(shape), layer=layer, inputs=[])
+        layer._model_input_tensor = tensor
+    return tensor
+
+
+@dataclass
+class Node:
+    """One layer call: ``outputs[out] = layer(values[inputs])``.
+
+    ``inputs`` and ``out`` index into the value list the executor keeps; ``multi`` says the
+    layer takes a list (merge layers) rather than one array.
+    """
+
+    layer: Layer
+    inputs: list[int]
+    out: int
+    multi: bool
+    active: bool = True  # whether backward must visit this call (set by `plan_backward`)
+    fan_in_needs: list[bool] = field(default_factory=list)
+
+
+def _as_list(x) -> list:
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+class Graph:
+    """The layer calls between ``inputs`` and ``outputs``, in execution order.
+
+    Raises:
+        ValueError: an output cannot be reached from the inputs, or they are not KerasTensors.
+        NotImplementedError: a layer is called more than once (shared layers).
+    """
+
+    def __init__(self, inputs, outputs):
+        self.inputs: list[KerasTensor] = _as_list(inputs)
+        self.outputs: list[KerasTensor] = _as_list(outputs)
+        for role, tensors in (("inputs", self.inputs), ("outputs", self.outputs)):
+            if not tensors:
+                raise ValueError(f"Model needs at least one tensor in `{role}`")
+            for t in tensors:
+                if not isinstance(t, KerasTensor):
+                    raise ValueError(
+                        f"Model `{role}` must be KerasTensors (from tf.keras.Input and layer "
+                        f"calls), got {type(t).__name__}"
+                    )
+        self._index: dict[int, int] = {}  # id(KerasTensor) -> value slot
+        self.tensors: list[KerasTensor] = []
+        for t in self.inputs:
+            if id(t) in self._index:
+                raise ValueError(f"the same tensor {t} is listed twice in the model inputs")
+            self._slot(t)
+        self.nodes: list[Node] = []
+        self._topological_sort()
+        self.input_slots = [self._index[id(t)] for t in self.inputs]
+        self.output_slots = [self._index[id(t)] for t in self.outputs]
+        self._check_unique_layers()
+        # consumers[slot] = how many calls read that value (for fan-out bookkeeping)
+        self.n_consumers = [0] * len(self.tensors)
+        for node in self.nodes:
+            for s in node.inputs:
+                self.n_consumers[s] += 1
+
+    def _slot(self, tensor: KerasTensor) -> int:
+        self._index[id(tensor)] = len(self.tensors)
+        self.tensors.append(tensor)
+        return self._index[id(tensor)]
+
+    def _topological_sort(self) -> None:
+        """Iterative depth-first post-order from the outputs (no recursion limit on deep nets)."""
+        input_ids = {id(t) for t in self.inputs}
+        done: set[int] = set(input_ids)
+        in_progress: set[int] = set()
+        for out in self.outputs:
+            stack: list[tuple[KerasTensor, bool]] = [(out, False)]
+            while stack:
+                tensor, expanded = stack.pop()
+                key = id(tensor)
+                if key in done:
+                    continue
+                if expanded:
+                    in_progress.discard(key)
+                    done.add(key)
+                    slots = [self._index[id(t)] for t in tensor.inputs]
+                    slot = self._slot(tensor)
+                    multi = len(tensor.inputs) > 1 or getattr(tensor, "_multi_input", False)
+                    self.nodes.append(Node(tensor.layer, slots, slot, multi))
+                    continue
+                if not tensor.inputs:
+                    names = [t.name for t in self.inputs]
+                    raise ValueError(
+                        f"Graph disconnected: tensor '{tensor.name}' (from layer "
+                        f"'{getattr(tensor.layer, 'name', None)}') is needed to compute the "
+                        f"outputs but is not one of the model inputs {names}"
+                    )
+                if key in in_progress:
+                    raise ValueError("the layer graph has a cycle")
+                in_progress.add(key)
+                stack.append((tensor, True))
+                for parent in reversed(tensor.inputs):
+                    if id(parent) not in done:
+                        stack.append((parent, False))
+
+    def _check_unique_layers(self) -> None:
+        seen: dict[int, Layer] = {}
+        for t in self.inputs:
+            if t.layer is not None:
+                seen[id(t.layer)] = t.layer
+        for node in self.nodes:
+            if id(node.layer) in seen:
+                raise NotImplementedError(
+                    f"layer '{node.layer.name}' is called more than once in this model; shared "
+                    "layers are not supported (each call would overwrite the values the "
+                    "layer keeps for backward). Create a separate layer for each call."
+                )
+            seen[id(node.layer)] = node.layer
+
+    # -- layers in order ---------------------------------------------------------------------
+
+    @property
+    def input_layers(self) -> list[Layer]:
+        return [t.layer for t in self.inputs if t.layer is not None]
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Input layers, then every called layer in execution order."""
+        return self.input_layers + [node.layer for node in self.nodes]
+
+    def inbound_layers(self, node: Node) -> list[Layer]:
+        return [self.tensors[s].layer for s in node.inputs]
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def forward(self, inputs: list[np.ndarray], training: bool) -> list[np.ndarray]:
+        """Run every call in order; return the output values."""
+        values: list = [None] * len(self.tensors)
+        for slot, x in zip(self.input_slots, inputs):
+            values[slot] = x
+        for node in self.nodes:
+            if node.multi:
+                arg = [values[s] for s in node.inputs]
+            else:
+                arg = values[node.inputs[0]]
+            values[node.out] = node.layer.call(arg, training=training)
+        return [values[s] for s in self.output_slots]
+
+    def plan_backward(self, input_gradients: bool = False) -> None:
+        """Mark which calls backward must visit and tell layers whether to compute dx.
+
+        A value needs a gradient when some trainable weight (or, with ``input_gradients``, a
+        model input) lies upstream of it. A layer fed only by values that need none (the first
+        convolution, or anything between it and the input) skips its input gradient.
+        """
+        needs = [False] * len(self.tensors)
+        if input_gradients:
+            for s in self.input_slots:
+                needs[s] = True
+        for node in self.nodes:
+            fan_in = [needs[s] for s in node.inputs]
+            wants_dx = any(fan_in)
+            node.layer.needs_input_gradient = wants_dx
+            node.fan_in_needs = fan_in
+            node.active = wants_dx or bool(node.layer.trainable_weights)
+            needs[node.out] = node.active
+
+    def backward(self, output_grads: list[np.ndarray]) -> list[np.ndarray | None]:
+        """Backpropagate ``d loss / d output`` for each output; return d loss / d each input.
+
+        Input gradients are ``None`` unless `plan_backward(input_gradients=True)` was called.
+        Every visited layer sets its variables' ``.grad``.
+        """
+        grads: list = [None] * len(self.tensors)
+        for slot, g in zip(self.output_slots, output_grads):
+            grads[slot] = g
+        for node in reversed(self.nodes):
+            dy = grads[node.out]
+            if not node.active or dy is None:
+                continue
+            dx = node.layer.backward(dy)
+            if not node.multi:
+                dx = [dx]
+            for s, g, need in zip(node.inputs, dx, node.fan_in_needs):
+                if g is None or not need:
+                    continue
+                # a value read by several layers gets the sum of their gradients; copy on the
+                # first add so a layer's returned array is never modified in place
+                if grads[s] is None:
+                    grads[s] = g
+                else:
+                    grads[s] = grads[s] + g
+            grads[node.out] = None  # free memory early
+        return [grads[s] for s in self.input_slots]

@@ -1,0 +1,49 @@
+"""Small pieces of the training loop: the loss running mean, verbose, callbacks, progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LossTracker:
+    """Running mean of per-batch losses weighted by batch size (Keras's loss tracker).
+
+    The epoch's ``loss`` is the mean over all samples seen, so a short last batch counts
+    for what it holds.
+    """
+
+    __slots__ = ("total", "count")
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.count = 0
+
+    def reset(self) -> None:
+        self.total = 0.0
+        self.count = 0
+
+    def update(self, value: float, batch_size: int) -> None:
+        self.total += float(value) * batch_size
+        self.count += batch_size
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+def resolve_verbose(verbose) -> int:
+    """``"auto"`` -> 1; otherwise 0, 1 or 2."""
+    if verbose == "auto" or verbose is None:
+        return 1
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def make_callback_list(callbacks, model, verbose: int, epochs: int = 1,
+                       steps: int | None = None, history: bool = True) -> Any:
+    """A `convnp.callbacks.CallbackList` of the user's callbacks plus History (when
+    ``history``) and a progress logger (when ``verbose``); ``.history`` is the History."""
+    from convnp import callbacks as cbm
+
+    return cbm.CallbackList(callbacks, add_history=history, add_progbar=bool(verbose),
+                            model=model, verbose=verbose, epochs=epochs, steps=steps)

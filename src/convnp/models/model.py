@@ -1,0 +1,320 @@
+"""`Model`: a functional graph of layers, with Keras's weight, config and calling API.
+
+Training (compile/fit/evaluate/predict) comes from `TrainingMixin` in `training.py`; the
+summary table from `summary.py`. `Sequential` (in `sequential.py`) is a `Model` whose graph
+is a chain it builds itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers.base import KerasTensor, Layer, unique_name
+from convnp.models.functional import Graph, Input, input_tensor_of
+from convnp.models.summary import print_summary
+from convnp.models.training import TrainingMixin
+from convnp.variables import Variable
+
+
+class Model(TrainingMixin):
+    """A model defined by its input and output tensors, as ``tf.keras.Model``.
+
+    >>> import convnp as tf
+    >>> inputs = tf.keras.Input(shape=(8, 8, 3))
+    >>> x = tf.keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    >>> outputs = tf.keras.layers.Dense(2, activation="softmax")(tf.keras.layers.Flatten()(x))
+    >>> model = tf.keras.Model(inputs=inputs, outputs=outputs)
+    >>> model.count_params()
+    316
+
+    Args:
+        inputs: a `KerasTensor` from `Input` (or a list of them).
+        outputs: the `KerasTensor` (or list) computed from ``inputs`` by layer calls.
+        name: the model's name (default ``functional``, ``functional_1``, ...).
+        trainable: whether fit updates the weights.
+
+    Raises:
+        ValueError: an output does not depend only on the given inputs.
+        NotImplementedError: one layer object is called twice in the graph.
+    """
+
+    _default_name = "functional"
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None,
+                 trainable: bool = True, **kwargs):
+        if kwargs:
+            raise TypeError(f"Model got unexpected keyword argument(s) {sorted(kwargs)}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"model name must be a str, got {type(name).__name__}")
+        self.name = name or unique_name(self._default_name)
+        self._graph: Graph | None = None
+        self._init_training_state()
+        if inputs is None and outputs is None and type(self) is Model:
+            raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
+            self._set_graph(Graph(inputs, outputs))
+        if not trainable:
+            self.trainable = False
+
+    def _set_graph(self, graph: Graph) -> None:
+        self._graph = graph
+        self._nested_inputs = graph.inputs
+        self._nested_outputs = graph.outputs
+
+    # -- structure ---------------------------------------------------------------------------
+
+    @property
+    def built(self) -> bool:
+        return self._graph is not None
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self._graph.inputs) if self._graph else []
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self._graph.outputs) if self._graph else []
+
+    @property
+    def input(self):
+        """The input tensor (a list for multi-input models)."""
+        self._require_built("input")
+        ins = self._graph.inputs
+        return ins[0] if len(ins) == 1 else list(ins)
+
+    @property
+    def output(self):
+        self._require_built("output")
+        outs = self._graph.outputs
+        return outs[0] if len(outs) == 1 else list(outs)
+
+    @property
+    def input_shape(self):
+        self._require_built("input_shape")
+        shapes = [t.shape for t in self._graph.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        self._require_built("output_shape")
+        shapes = [t.shape for t in self._graph.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Every layer, in execution order (functional models list their InputLayer first)."""
+        return self._graph.layers if self._graph else []
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by position ``index`` in `layers`."""
+        if name is not None and index is not None:
+            raise ValueError("give get_layer either `name` or `index`, not both")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"get_layer(index={index}): model '{self.name}' has {len(layers)} layers"
+                )
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"no layer named '{name}' in model '{self.name}'; layers are "
+                f"{[lay.name for lay in layers]}"
+            )
+        raise ValueError("get_layer needs `name` or `index`")
+
+    def _require_built(self, what: str) -> None:
+        if self._graph is None:
+            raise ValueError(
+                f"model '{self.name}' has no {what} yet: it is not built. Give the first layer "
+                "an `input_shape=`, start with tf.keras.Input(...), or call build(input_shape) "
+                "or fit/predict first."
+            )
+
+    def build(self, input_shape=None) -> None:
+        """Functional models are built when defined; only checks ``input_shape`` agrees."""
+        self._require_built("graph")
+        if input_shape is not None:
+            self._check_input_shapes([(None,) + tuple(input_shape)[1:]])
+
+    # -- weights -----------------------------------------------------------------------------
+
+    @property
+    def weights(self) -> list[Variable]:
+        return [v for layer in self.layers for v in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [v for layer in self.layers for v in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [v for layer in self.layers for v in layer.non_trainable_weights]
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return self.trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights
+
+    @property
+    def trainable(self) -> bool:
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        # Keras freezes (or unfreezes) every layer of the model with it.
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of every weight, layer by layer (Keras order: kernel, bias; BN gamma, beta,
+        moving_mean, moving_variance)."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Overwrite every weight from a list in `get_weights` order.
+
+        Raises:
+            ValueError: wrong number of arrays, or an array of the wrong shape (nothing is
+                written in either case).
+        """
+        weights = list(weights)
+        variables = self.weights
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"model '{self.name}' has {len(variables)} weight arrays, got {len(weights)}"
+            )
+        for i, (variable, value) in enumerate(zip(variables, weights)):
+            if tuple(np.shape(value)) != variable.shape:
+                raise ValueError(
+                    f"weight {i} ('{variable.name}') of model '{self.name}' has shape "
+                    f"{variable.shape}, got an array of shape {tuple(np.shape(value))}"
+                )
+        for variable, value in zip(variables, weights):
+            variable.assign(value)
+
+    def count_params(self) -> int:
+        return int(sum(layer.count_params() for layer in self.layers))
+
+    # -- calling -----------------------------------------------------------------------------
+
+    def _check_input_shapes(self, shapes) -> None:
+        expected = [t.shape for t in self._graph.inputs]
+        if len(shapes) != len(expected):
+            raise ValueError(
+                f"model '{self.name}' expects {len(expected)} input(s), got {len(shapes)}"
+            )
+        for want, got in zip(expected, shapes):
+            got = tuple(got)
+            if len(got) != len(want) or any(
+                w is not None and g is not None and w != g
+                for w, g in zip(want[1:], got[1:])
+            ):
+                raise ValueError(
+                    f"model '{self.name}' expects input of shape {want} (batch axis None), "
+                    f"got data of shape {got}"
+                )
+
+    def __call__(self, inputs, training: bool = False):
+        """Run the model on arrays (returns arrays) or apply it to KerasTensors.
+
+        Nesting a model inside another functional model is not supported.
+        """
+        if isinstance(inputs, KerasTensor) or (
+            isinstance(inputs, (list, tuple)) and inputs
+            and all(isinstance(t, KerasTensor) for t in inputs)
+        ):
+            raise NotImplementedError(
+                "calling a model on KerasTensors (using a model as a layer) is not supported; "
+                "call its layers instead"
+            )
+        xs = self._prepare_inputs(inputs, "__call__")
+        outs = self._graph.forward(xs, training=bool(training))
+        return outs[0] if len(outs) == 1 else outs
+
+    def summary(self, line_length: int | None = None, positions=None,
+                print_fn=None, expand_nested: bool = False, show_trainable: bool = False,
+                layer_range=None) -> None:
+        """Print a table of layers, output shapes and parameter counts, then the totals."""
+        self._require_built("summary")
+        print_summary(self, line_length=line_length, print_fn=print_fn,
+                      show_trainable=show_trainable)
+
+    # -- config ------------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-able description: each layer's class and config plus who feeds whom.
+
+        ``layers[i]["inbound_nodes"]`` lists the names of the layers whose outputs layer ``i``
+        is called on (empty for input layers). ``input_layers`` / ``output_layers`` name the
+        model's ends as ``[layer_name, 0, 0]``, as Keras writes them.
+        """
+        self._require_built("config")
+        graph = self._graph
+        entries = []
+        for layer in graph.input_layers:
+            entries.append({"class_name": type(layer).__name__, "name": layer.name,
+                            "config": layer.get_config(), "inbound_nodes": []})
+        for node in graph.nodes:
+            entries.append({
+                "class_name": type(node.layer).__name__,
+                "name": node.layer.name,
+                "config": node.layer.get_config(),
+                "inbound_nodes": [lay.name for lay in graph.inbound_layers(node)],
+                "multi_input": bool(node.multi),
+            })
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": entries,
+            "input_layers": [[t.layer.name, 0, 0] for t in graph.inputs],
+            "output_layers": [[t.layer.name, 0, 0] for t in graph.outputs],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> "Model":
+        """Rebuild a functional model from `get_config` output (fresh weights)."""
+        from convnp.layers import get_layer_class
+
+        tensors: dict[str, KerasTensor] = {}
+        for entry in config["layers"]:
+            layer_cls = get_layer_class(entry["class_name"])
+            layer = layer_cls.from_config(dict(entry["config"]))
+            inbound = entry.get("inbound_nodes", [])
+            if not inbound:
+                tensors[entry["name"]] = input_tensor_of(layer)
+                continue
+            missing = [n for n in inbound if n not in tensors]
+            if missing:
+                raise ValueError(
+                    f"model config: layer '{entry['name']}' is fed by {missing}, which are not "
+                    "defined before it"
+                )
+            args = [tensors[n] for n in inbound]
+            multi = entry.get("multi_input", len(args) > 1)
+            tensors[entry["name"]] = layer(args if multi else args[0])
+        inputs = [tensors[name] for name, *_ in config["input_layers"]]
+        outputs = [tensors[name] for name, *_ in config["output_layers"]]
+        model = cls(inputs=inputs if len(inputs) > 1 else inputs[0],
+                    outputs=outputs if len(outputs) > 1 else outputs[0],
+                    name=config.get("name"))
+        if config.get("trainable") is False:
+            model.trainable = False
+        return model
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+__all__ = ["Model", "Input"]

@@ -1,0 +1,191 @@
+"""`Sequential`: a plain stack of layers, run as a functional graph.
+
+As in Keras, a Sequential model is a functional model whose graph it builds itself: as soon
+as the input shape is known (``input_shape=`` on the first layer, an `InputLayer` or `Input`
+first, `build(input_shape)`, or the first fit/predict/evaluate call) it creates an
+`InputLayer` and calls each layer on the previous layer's `KerasTensor`. One execution path
+(the graph) serves both kinds of model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convnp.layers.base import KerasTensor, Layer
+from convnp.models.functional import Graph, input_tensor_of
+from convnp.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers, as ``tf.keras.Sequential``.
+
+    >>> import convnp as tf
+    >>> model = tf.keras.Sequential([
+    ...     tf.keras.layers.Conv2D(4, 3, input_shape=(8, 8, 3)),
+    ...     tf.keras.layers.Flatten(),
+    ...     tf.keras.layers.Dense(1, activation="sigmoid"),
+    ... ])
+    >>> model.output_shape
+    (None, 1)
+
+    Args:
+        layers: layers to add in order (an `InputLayer` or `Input(...)` tensor may come first).
+        name: model name (default ``sequential``, ``sequential_1``, ...).
+        trainable: whether fit updates the weights.
+    """
+
+    _default_name = "sequential"
+
+    def __init__(self, layers=None, name: str | None = None, trainable: bool = True):
+        self._stack: list[Layer] = []
+        self._input_layer: Layer | None = None
+        super().__init__(name=name)
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._maybe_build()
+        if not trainable:
+            self.trainable = False
+
+    # -- building -----------------------------------------------------------------------------
+
+    def add(self, layer, rebuild: bool = True) -> None:
+        """Append a layer (or, first, an `InputLayer` / `Input(...)` tensor).
+
+        Raises:
+            TypeError: not a layer.
+            ValueError: the layer cannot take the previous layer's output shape.
+        """
+        from convnp.layers import InputLayer
+
+        if isinstance(layer, KerasTensor):
+            if layer.inputs or not isinstance(layer.layer, InputLayer):
+                raise TypeError("Sequential.add() takes layers or a tf.keras.Input(...) tensor "
+                                "(as the first item); got a tensor computed by layers")
+            layer = layer.layer
+        if isinstance(layer, Model):
+            raise NotImplementedError("nesting a model inside a Sequential is not supported; "
+                                      "add its layers instead")
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add() expects a Layer, got {type(layer).__name__}")
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError("an InputLayer can only be the first layer of a Sequential")
+            self._input_layer = layer
+        else:
+            if any(existing is layer for existing in self._stack):
+                raise NotImplementedError(
+                    f"layer '{layer.name}' is already in this model; a layer can be used once"
+                )
+            self._stack.append(layer)
+        if not rebuild:
+            return
+        if self._graph is not None:
+            self._extend_graph(layer)
+        else:
+            self._maybe_build()
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise TypeError("there are no layers in the model to pop")
+        layer = self._stack.pop()
+        if self._graph is not None:
+            self._graph = None
+            self._build_graph()
+        return layer
+
+    def _maybe_build(self) -> None:
+        """Build now if the input shape is known from the first layer or an InputLayer."""
+        if self._graph is not None:
+            return
+        if self._input_layer is None and self._stack and self._stack[0].input_shape_arg:
+            from convnp.layers import InputLayer
+
+            first = self._stack[0]
+            self._input_layer = InputLayer(batch_shape=tuple(first.input_shape_arg),
+                                           dtype=first.dtype)
+        if self._input_layer is not None and self._stack:
+            self._build_graph()
+
+    def _build_graph(self) -> None:
+        if not self._stack:
+            self._graph = None
+            return
+        inputs = input_tensor_of(self._input_layer)
+        x = inputs
+        for layer in self._stack:
+            x = layer(x)
+        self._set_graph(Graph(inputs, x))
+
+    def _extend_graph(self, layer: Layer) -> None:
+        inputs = self._graph.inputs[0]
+        try:
+            x = layer(self._graph.outputs[0])
+        except Exception:
+            self._stack.pop()  # leave the model as it was before the failed add
+            raise
+        self._set_graph(Graph(inputs, x))
+
+    def _build_for_shape(self, batch_shape) -> None:
+        if self._graph is not None:
+            return
+        if not self._stack:
+            raise ValueError(f"model '{self.name}' has no layers; add some before using it")
+        if self._input_layer is None:
+            from convnp.layers import InputLayer
+
+            self._input_layer = InputLayer(batch_shape=(None,) + tuple(batch_shape)[1:],
+                                           dtype=self._stack[0].dtype)
+        self._build_graph()
+
+    def build(self, input_shape=None) -> None:
+        """Build the graph for inputs of ``input_shape`` (batch axis included, may be None)."""
+        if self._graph is not None:
+            if input_shape is not None:
+                self._check_input_shapes([(None,) + tuple(input_shape)[1:]])
+            return
+        if input_shape is None:
+            self._maybe_build()
+            if self._graph is None:
+                raise ValueError(f"build() of model '{self.name}' needs `input_shape` (with "
+                                 "the batch axis, e.g. (None, 64, 64, 3))")
+            return
+        self._build_for_shape(tuple(input_shape))
+
+    # -- structure ----------------------------------------------------------------------------
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The added layers (the implicit InputLayer is not listed, as in Keras)."""
+        return list(self._stack)
+
+    def _require_built(self, what: str) -> None:
+        if self._graph is None:
+            self._maybe_build()
+        super()._require_built(what)
+
+    # -- config -------------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """``{"name", "trainable", "layers": [{"class_name", "config"}, ...]}``; an
+        ``InputLayer`` entry comes first once the input shape is known."""
+        entries = []
+        if self._input_layer is not None:
+            entries.append({"class_name": type(self._input_layer).__name__,
+                            "config": self._input_layer.get_config()})
+        for layer in self._stack:
+            entries.append({"class_name": type(layer).__name__, "config": layer.get_config()})
+        return {"name": self.name, "trainable": self.trainable, "layers": entries}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> "Sequential":
+        from convnp.layers import get_layer_class
+
+        layers = []
+        for entry in config.get("layers", []):
+            layer_cls = get_layer_class(entry["class_name"])
+            layers.append(layer_cls.from_config(dict(entry["config"])))
+        model = cls(layers, name=config.get("name"))
+        if config.get("trainable") is False:
+            model.trainable = False
+        return model
