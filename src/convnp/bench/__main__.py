@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     peers = sub.add_parser("peers", help="fit/predict/import/RSS vs PyTorch and TensorFlow")
     peers.add_argument("--repeat", type=int, default=3)
     peers.add_argument("--json", default=None, help="also write the records to this file")
+    peers.add_argument("--tf-python", default=None,
+                       help="interpreter that has tensorflow (default: this one)")
     args = parser.parse_args(argv)
 
     if not args.keep_openblas_env and not os.environ.get("CONVNP_BENCH_REEXEC"):
