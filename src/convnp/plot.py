@@ -1,0 +1,183 @@
+"""Training curves from a ``History``: the course's loss and accuracy figures, as files.
+
+The course plots ``pd.DataFrame(history.history)`` twice: loss (train vs validation) and
+accuracy (train vs validation) per epoch. :func:`history` draws both as two panels of one
+image; :func:`history_csv` writes the same numbers as a CSV table.
+
+matplotlib is an optional extra (``pip install convnp[plot]``), imported inside
+:func:`history`. The figure is drawn with ``matplotlib.figure.Figure`` on an Agg canvas
+directly, so pyplot's global backend and figure list are never touched. Both functions
+write to a temporary file in the target directory and rename it into place, so a reader
+never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["history", "history_csv"]
+
+# Keras 2 used "acc"; Keras 3 and the course use "accuracy".
+_ACCURACY_KEYS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
+                  "sparse_categorical_accuracy")
+
+
+def history(history: Any, path: str | os.PathLike, title: str | None = None, *,
+            figsize: tuple[float, float] = (12.0, 5.0), dpi: int = 100) -> Path:
+    """Draw loss and accuracy curves (train vs validation, per epoch) into one image file.
+
+    Args:
+        history: a ``History`` (anything with a ``.history`` dict, as ``model.fit`` returns) or
+            a plain ``{"loss": [...], "val_loss": [...], "accuracy": [...], ...}`` dict.
+        path: output file; the format follows the suffix (``.png`` by default, also ``.svg``,
+            ``.pdf``, ``.jpg``).
+        title: optional title above both panels.
+        figsize: figure size in inches; the PNG is ``figsize * dpi`` pixels (1200×500 by default).
+        dpi: dots per inch.
+
+    The left panel is "Model loss" (``loss`` and ``val_loss``), the right one "Model accuracy"
+    (``accuracy``/``acc`` and its ``val_`` twin). Validation curves are drawn when present. If no
+    accuracy was recorded, the right panel shows the first other metric instead, and if there is
+    no metric at all the image has the loss panel only. x is the epoch index from 0, as in the
+    course's ``DataFrame.plot``.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``history`` is neither a History nor a mapping.
+        ValueError: no ``loss`` series, or series that are not sequences of numbers.
+        ImportError: matplotlib is not installed.
+    """
+    logs = _logs(history)
+    if "loss" not in logs:
+        raise ValueError(f"history has no 'loss' series; keys: {sorted(logs)}")
+    metric = _metric_name(logs)
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "convnp.plot.history needs matplotlib: pip install matplotlib  "
+            "(or pip install 'convnp[plot]')") from exc
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)  # attaches itself to fig; no pyplot, no global backend change
+    panels = [("loss", "Model loss", "Loss")]
+    if metric is not None:
+        label = "Accuracy" if metric in _ACCURACY_KEYS else metric.replace("_", " ").capitalize()
+        panels.append((metric, f"Model {label.lower()}", label))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (key, panel_title, ylabel) in zip(axes, panels):
+        for name, series, style in ((key, logs[key], "-"),
+                                    (f"val_{key}", logs.get(f"val_{key}"), "--")):
+            if series is None or not series:
+                continue
+            ax.plot(range(len(series)), series, style, marker="o", markersize=3,
+                    label="validation" if name.startswith("val_") else "train")
+        ax.set_title(panel_title)
+        ax.set_xlabel("Epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+
+    target = Path(path)
+    fmt = target.suffix.lstrip(".").lower() or "png"
+    _atomic_write(target, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    return target
+
+
+def history_csv(history: Any, path: str | os.PathLike) -> Path:
+    """Write the per-epoch table of a History as CSV.
+
+    Columns: ``epoch`` (from 0, or ``History.epoch`` when present, as Keras's ``CSVLogger``
+    writes it), then the training series in their recorded order, then the ``val_*`` series.
+    A series shorter than the others (e.g. validation every few epochs) leaves empty cells at
+    its end. Floats are written with ``repr`` so they read back exactly.
+
+    Args:
+        history: a ``History`` (with ``.history``) or a plain dict of lists.
+        path: output ``.csv`` file.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``history`` is neither a History nor a mapping.
+        ValueError: the history is empty or a series is not a sequence of numbers.
+    """
+    logs = _logs(history)
+    if not logs:
+        raise ValueError("history is empty: nothing to write")
+    columns = [k for k in logs if not k.startswith("val_")] + [k for k in logs if k.startswith("val_")]
+    rows = max(len(v) for v in logs.values())
+    epochs = getattr(history, "epoch", None)
+    if not (isinstance(epochs, (list, tuple)) and len(epochs) == rows):
+        epochs = list(range(rows))
+
+    def write(f) -> None:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["epoch", *columns])
+        for i in range(rows):
+            writer.writerow([int(epochs[i]), *(repr(logs[c][i]) if i < len(logs[c]) else ""
+                                               for c in columns)])
+
+    target = Path(path)
+    _atomic_write(target, write, binary=False)
+    return target
+
+
+def _logs(history: Any) -> dict[str, list[float]]:
+    """History or mapping → ``{name: [float, ...]}`` in the recorded key order."""
+    logs = history.history if hasattr(history, "history") else history
+    if not isinstance(logs, Mapping):
+        raise TypeError(
+            f"expected a History (with a .history dict) or a dict, got {type(history).__name__}")
+    out: dict[str, list[float]] = {}
+    for key, values in logs.items():
+        try:
+            out[str(key)] = [float(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValueError(f"history[{key!r}] must be a sequence of numbers") from None
+    return out
+
+
+def _metric_name(logs: Mapping[str, list[float]]) -> str | None:
+    for key in _ACCURACY_KEYS:
+        if key in logs:
+            return key
+    others = [k for k in logs if k != "loss" and not k.startswith("val_")]
+    return others[0] if others else None
+
+
+def _atomic_write(target: Path, write: Callable[[Any], None], *, binary: bool) -> None:
+    """Write through ``write(fileobj)`` to a temp file beside ``target``, then rename over it."""
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        mode = "wb" if binary else "w"
+        kwargs = {} if binary else {"newline": "", "encoding": "utf-8"}
+        with os.fdopen(fd, mode, **kwargs) as f:
+            write(f)
+        # mkstemp makes the file private (0600); give it the usual mode, or keep the old file's.
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
