@@ -1,0 +1,130 @@
+"""BatchNormalization: Keras 3 semantics, gradients in both modes, any axis, bad arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convnp.layers import BatchNormalization
+from tests.layers.harness import check_gradients, check_layer
+
+
+@pytest.mark.parametrize("kwargs, n_trainable", [
+    ({}, 2), ({"axis": 3}, 2), ({"center": False}, 1), ({"scale": False}, 1),
+    ({"center": False, "scale": False}, 0),
+])
+def test_check_layer(kwargs, n_trainable):
+    check_layer(BatchNormalization, kwargs, (4, 3, 2, 5), (4, 3, 2, 5), n_trainable, 2)
+
+
+def test_weight_order_and_names():
+    layer = BatchNormalization()
+    layer.build((None, 4, 4, 3))
+    assert [v.name for v in layer.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert [v.trainable for v in layer.weights] == [True, True, False, False]
+    assert all(v.shape == (3,) for v in layer.weights)
+
+
+def test_training_uses_batch_stats_and_updates_moving_stats_with_biased_variance():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((8, 3, 3, 2)) * [2.0, 0.5] + [1.0, -3.0]).astype("float32")
+    layer = BatchNormalization(momentum=0.9)
+    y = layer(x, training=True)
+    x64 = x.astype(np.float64).reshape(-1, 2)
+    mean, var = x64.mean(axis=0), x64.var(axis=0)  # biased variance, as Keras 3
+    expected = (x64 - mean) / np.sqrt(var + 1e-3)
+    np.testing.assert_allclose(y.reshape(-1, 2), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean.value, 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(layer.moving_variance.value, 0.9 + 0.1 * var, rtol=1e-5)
+
+
+def test_inference_uses_moving_stats_and_leaves_them_alone():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 2, 2, 3)).astype("float32")
+    layer = BatchNormalization()
+    layer.build((None, 2, 2, 3))
+    layer.set_weights([np.array([1.0, 2.0, 0.5]), np.array([0.0, 1.0, -1.0]),
+                       np.array([0.5, -0.5, 0.0]), np.array([4.0, 1.0, 0.25])])
+    y = layer(x, training=False)
+    expected = (x - [0.5, -0.5, 0.0]) / np.sqrt(np.array([4.0, 1.0, 0.25]) + 1e-3) \
+        * [1.0, 2.0, 0.5] + [0.0, 1.0, -1.0]
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(layer.moving_mean.value, [0.5, -0.5, 0.0])
+    np.testing.assert_array_equal(layer.moving_variance.value, [4.0, 1.0, 0.25])
+
+
+def test_frozen_layer_runs_in_inference_mode_even_when_training():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 2, 2, 3)).astype("float32") + 5
+    layer = BatchNormalization(trainable=False)
+    y = layer(x, training=True)
+    np.testing.assert_allclose(y, x / np.sqrt(1 + 1e-3), rtol=1e-6)
+    np.testing.assert_array_equal(layer.moving_mean.value, 0)
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 4
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"center": False}, {"scale": False}, {"axis": 1},
+                                    {"axis": 2}])
+@pytest.mark.parametrize("training", [True, False])
+def test_gradients(kwargs, training):
+    rng = np.random.default_rng(3)
+    layer = BatchNormalization(dtype="float64", **kwargs)
+    layer.build((None, 3, 4, 2))
+    # Non-trivial weights so every term of the formulas is exercised.
+    values = [rng.uniform(0.5, 1.5, v.shape) if v.name != "beta" and v.name != "moving_mean"
+              else rng.standard_normal(v.shape) for v in layer.weights]
+    layer.set_weights(values)
+    x = rng.standard_normal((3, 3, 4, 2)) * 2 + 1
+    check_gradients(layer, x, training=training)
+
+
+def test_dense_features_rank_2():
+    rng = np.random.default_rng(4)
+    layer = BatchNormalization(dtype="float64")
+    check_gradients(layer, rng.standard_normal((6, 4)), training=True)
+    check_layer(BatchNormalization, {}, (6, 4), (6, 4), 2, 2)
+
+
+def test_any_axis_matches_channels_last():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 2, 5))
+    last = BatchNormalization(dtype="float64")
+    first = BatchNormalization(axis=1, dtype="float64")
+    y_last = last(x, training=True)
+    y_first = first(np.moveaxis(x, 3, 1), training=True)
+    np.testing.assert_allclose(np.moveaxis(y_first, 1, 3), y_last, rtol=1e-12)
+    dy = rng.standard_normal(y_last.shape)
+    dx_last = last.backward(dy)
+    dx_first = first.backward(np.moveaxis(dy, 3, 1))
+    np.testing.assert_allclose(np.moveaxis(dx_first, 1, 3), dx_last, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(first.gamma.grad, last.gamma.grad, rtol=1e-12)
+
+
+def test_input_and_gradient_not_modified():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 2, 2, 3)).astype("float32")
+    dy = rng.standard_normal(x.shape).astype("float32")
+    saved = x.copy(), dy.copy()
+    layer = BatchNormalization()
+    layer(x, training=True)
+    layer.backward(dy)
+    np.testing.assert_array_equal(x, saved[0])
+    np.testing.assert_array_equal(dy, saved[1])
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"axis": 1.5}, TypeError),
+    ({"momentum": 1.5}, ValueError),
+    ({"epsilon": 0.0}, ValueError),
+    ({"gamma_initializer": "onez"}, ValueError),
+    ({"beta_regularizer": "l2"}, ValueError),
+])
+def test_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        BatchNormalization(**kwargs)
+
+
+@pytest.mark.parametrize("axis", [0, 4, -5])
+def test_bad_axis_for_input(axis):
+    with pytest.raises(ValueError, match="axis"):
+        BatchNormalization(axis=axis)(np.ones((2, 3, 3, 1), dtype="float32"))
