@@ -1,0 +1,426 @@
+"""Activation functions with their derivatives, looked up by Keras name.
+
+`get(identifier)` returns an `Activation` object: `forward(x) -> y` and
+`backward(dy, x, y) -> dx`. Layers call `forward` in `call` and `backward` in their own
+backward pass, handing back both the input `x` and the output `y` so each function can use
+whichever makes its derivative cheapest and most stable (sigmoid and tanh use `y`, relu uses `x`).
+
+The plain functions (`relu(x)`, `sigmoid(x)`, `softmax(x, axis=-1)`, ...) mirror
+`keras.activations.*` and can be passed as `activation=` to a layer; `get` maps them back to
+the differentiable object. An arbitrary user callable is accepted too, but only forward: it is
+wrapped in an object whose `differentiable` is `False` and whose `backward` raises `TypeError`,
+so `predict` works and `fit` fails with a message saying what to do.
+
+Everything keeps the floating dtype it is given (float32 in, float32 out).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "Activation",
+    "get",
+    "serialize",
+    "deserialize",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+    "linear",
+    "softplus",
+    "softsign",
+    "elu",
+    "selu",
+    "silu",
+    "swish",
+    "leaky_relu",
+    "relu6",
+    "exponential",
+]
+
+
+def _as_float(x) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
+    return x
+
+
+# ----------------------------------------------------------------------------- plain functions
+
+
+def relu(x) -> np.ndarray:
+    """max(x, 0), elementwise."""
+    x = _as_float(x)
+    return np.maximum(x, 0, dtype=x.dtype)
+
+
+def sigmoid(x) -> np.ndarray:
+    """1 / (1 + exp(-x)), computed without overflow for any finite x.
+
+    Only exp(-|x|) is ever evaluated, which lies in (0, 1], so large |x| neither overflows
+    nor warns; the two branches are the same function written two ways.
+    """
+    x = _as_float(x)
+    e = np.exp(-np.abs(x))
+    one = x.dtype.type(1)
+    return np.where(x >= 0, one / (one + e), e / (one + e)).astype(x.dtype, copy=False)
+
+
+def softmax(x, axis: int = -1) -> np.ndarray:
+    """exp(x) / sum(exp(x)) along `axis`, shifted by the max so no exp overflows."""
+    x = _as_float(x)
+    z = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def tanh(x) -> np.ndarray:
+    """Hyperbolic tangent, elementwise."""
+    return np.tanh(_as_float(x))
+
+
+def linear(x) -> np.ndarray:
+    """Identity (Keras's 'linear', also what `activation=None` means)."""
+    return _as_float(x)
+
+
+def softplus(x) -> np.ndarray:
+    """log(1 + exp(x)), stable for large |x|."""
+    x = _as_float(x)
+    return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+
+def softsign(x) -> np.ndarray:
+    """x / (1 + |x|)."""
+    x = _as_float(x)
+    return x / (x.dtype.type(1) + np.abs(x))
+
+
+def elu(x, alpha: float = 1.0) -> np.ndarray:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    x = _as_float(x)
+    neg = np.expm1(np.minimum(x, 0)) * x.dtype.type(alpha)
+    return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+
+
+def selu(x) -> np.ndarray:
+    """scale * elu(x, alpha) with the self-normalizing constants."""
+    x = _as_float(x)
+    return (x.dtype.type(_SELU_SCALE) * elu(x, _SELU_ALPHA)).astype(x.dtype, copy=False)
+
+
+def silu(x) -> np.ndarray:
+    """x * sigmoid(x) (also called swish)."""
+    x = _as_float(x)
+    return x * sigmoid(x)
+
+
+swish = silu
+
+
+def leaky_relu(x, negative_slope: float = 0.2) -> np.ndarray:
+    """x if x > 0 else negative_slope * x (Keras 3's default slope is 0.2)."""
+    x = _as_float(x)
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype, copy=False)
+
+
+def relu6(x) -> np.ndarray:
+    """min(max(x, 0), 6)."""
+    x = _as_float(x)
+    return np.clip(x, 0, 6).astype(x.dtype, copy=False)
+
+
+def exponential(x) -> np.ndarray:
+    """exp(x)."""
+    return np.exp(_as_float(x))
+
+
+# ----------------------------------------------------------------------------- objects
+
+
+class Activation:
+    """An activation with its derivative.
+
+    Attributes:
+        name: the Keras name (what `serialize` returns and configs store).
+        differentiable: whether `backward` is available.
+    """
+
+    name: str = "activation"
+    differentiable: bool = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Gradient w.r.t. the input, given the upstream gradient `dy`, input `x`, output `y`."""
+        raise NotImplementedError
+
+    def __call__(self, x) -> np.ndarray:
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return f"<Activation '{self.name}'>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Activation) and type(other) is type(self) and (
+            other.name == self.name)
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.name))
+
+
+class _Relu(Activation):
+    name = "relu"
+
+    def forward(self, x):
+        return relu(x)
+
+    def backward(self, dy, x, y):
+        # Derivative 0 at x == 0, as TensorFlow's ReluGrad does.
+        return np.where(x > 0, dy, 0).astype(dy.dtype, copy=False)
+
+
+class _Sigmoid(Activation):
+    name = "sigmoid"
+
+    def forward(self, x):
+        return sigmoid(x)
+
+    def backward(self, dy, x, y):
+        return dy * y * (y.dtype.type(1) - y)
+
+
+class _Softmax(Activation):
+    name = "softmax"
+
+    def forward(self, x):
+        return softmax(x, axis=-1)
+
+    def backward(self, dy, x, y):
+        # Jacobian-vector product of softmax: y * (dy - <dy, y>) along the class axis.
+        return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
+
+
+class _Tanh(Activation):
+    name = "tanh"
+
+    def forward(self, x):
+        return tanh(x)
+
+    def backward(self, dy, x, y):
+        return dy * (y.dtype.type(1) - y * y)
+
+
+class _Linear(Activation):
+    name = "linear"
+
+    def forward(self, x):
+        return linear(x)
+
+    def backward(self, dy, x, y):
+        return dy
+
+
+class _Softplus(Activation):
+    name = "softplus"
+
+    def forward(self, x):
+        return softplus(x)
+
+    def backward(self, dy, x, y):
+        return dy * sigmoid(x)
+
+
+class _Softsign(Activation):
+    name = "softsign"
+
+    def forward(self, x):
+        return softsign(x)
+
+    def backward(self, dy, x, y):
+        d = x.dtype.type(1) + np.abs(x)
+        return dy / (d * d)
+
+
+class _Elu(Activation):
+    name = "elu"
+
+    def forward(self, x):
+        return elu(x)
+
+    def backward(self, dy, x, y):
+        # For x <= 0, d/dx (exp(x) - 1) = exp(x) = y + 1.
+        return np.where(x > 0, dy, dy * (y + y.dtype.type(1))).astype(dy.dtype, copy=False)
+
+
+class _Selu(Activation):
+    name = "selu"
+
+    def forward(self, x):
+        return selu(x)
+
+    def backward(self, dy, x, y):
+        scale = x.dtype.type(_SELU_SCALE)
+        # For x <= 0, y = scale * alpha * (exp(x) - 1), so dy/dx = y + scale * alpha.
+        neg = y + x.dtype.type(_SELU_SCALE * _SELU_ALPHA)
+        return (dy * np.where(x > 0, scale, neg)).astype(dy.dtype, copy=False)
+
+
+class _Silu(Activation):
+    name = "silu"
+
+    def forward(self, x):
+        return silu(x)
+
+    def backward(self, dy, x, y):
+        s = sigmoid(x)
+        return dy * (s + x * s * (x.dtype.type(1) - s))
+
+
+class _LeakyRelu(Activation):
+    name = "leaky_relu"
+
+    def forward(self, x):
+        return leaky_relu(x)
+
+    def backward(self, dy, x, y):
+        return np.where(x > 0, dy, dy * dy.dtype.type(0.2)).astype(dy.dtype, copy=False)
+
+
+class _Relu6(Activation):
+    name = "relu6"
+
+    def forward(self, x):
+        return relu6(x)
+
+    def backward(self, dy, x, y):
+        return np.where((x > 0) & (x < 6), dy, 0).astype(dy.dtype, copy=False)
+
+
+class _Exponential(Activation):
+    name = "exponential"
+
+    def forward(self, x):
+        return exponential(x)
+
+    def backward(self, dy, x, y):
+        return dy * y
+
+
+class CallableActivation(Activation):
+    """A user function used as an activation: forward only.
+
+    convnp has no automatic differentiation, so an arbitrary callable cannot be trained
+    through. `backward` raises `TypeError`; the model can check `differentiable` early.
+    """
+
+    differentiable = False
+
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray]):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", type(fn).__name__)
+
+    def forward(self, x):
+        return np.asarray(self.fn(x))
+
+    def backward(self, dy, x, y):
+        raise TypeError(
+            f"activation {self.name!r} is a plain callable, which convnp cannot differentiate; "
+            f"use one of {sorted(_BY_NAME)} or pass an object with forward(x) and "
+            "backward(dy, x, y) methods"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CallableActivation) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return id(self.fn)
+
+
+_BY_NAME: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        _Relu(), _Sigmoid(), _Softmax(), _Tanh(), _Linear(), _Softplus(), _Softsign(),
+        _Elu(), _Selu(), _Silu(), _LeakyRelu(), _Relu6(), _Exponential(),
+    )
+}
+_ALIASES = {"swish": "silu", "identity": "linear"}
+_BY_FUNCTION: dict[Any, str] = {
+    relu: "relu", sigmoid: "sigmoid", softmax: "softmax", tanh: "tanh", linear: "linear",
+    softplus: "softplus", softsign: "softsign", elu: "elu", selu: "selu", silu: "silu",
+    leaky_relu: "leaky_relu", relu6: "relu6", exponential: "exponential",
+}
+
+
+def get(identifier: Any) -> Activation:
+    """Resolve an activation identifier.
+
+    Args:
+        identifier: `None` (linear), a Keras name such as `"relu"`, an `Activation`,
+            one of this module's plain functions, any object with `forward`/`backward`
+            methods, a Keras config dict (`{"class_name": ..., "config": ...}`) or a plain
+            callable (wrapped forward-only, see `CallableActivation`).
+
+    Returns:
+        An object with `name`, `forward(x)` and `backward(dy, x, y)`.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+        TypeError: an identifier of an unsupported type.
+    """
+    if identifier is None:
+        return _BY_NAME["linear"]
+    if isinstance(identifier, Activation):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip().lower()
+        key = _ALIASES.get(key, key)
+        if key not in _BY_NAME:
+            raise ValueError(
+                f"unknown activation {identifier!r}; expected one of "
+                f"{sorted(set(_BY_NAME) | set(_ALIASES))} or None"
+            )
+        return _BY_NAME[key]
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    try:
+        known = _BY_FUNCTION.get(identifier)
+    except TypeError:  # unhashable
+        known = None
+    if known is not None:
+        return _BY_NAME[known]
+    if callable(getattr(identifier, "forward", None)) and callable(
+            getattr(identifier, "backward", None)):
+        return identifier  # duck-typed activation object
+    if callable(identifier):
+        return CallableActivation(identifier)
+    raise TypeError(
+        f"activation must be None, a name, an Activation or a callable; got "
+        f"{type(identifier).__name__}: {identifier!r}"
+    )
+
+
+def serialize(activation: Any) -> str:
+    """The Keras name of an activation (what a layer's `get_config()` stores)."""
+    return get(activation).name
+
+
+def deserialize(config: Any) -> Activation:
+    """Inverse of `serialize`; also accepts Keras's `{"class_name": ..., "config": ...}` form."""
+    if isinstance(config, dict):
+        name = config.get("config", config.get("class_name"))
+        if isinstance(name, dict):
+            name = name.get("name", config.get("class_name"))
+        if not isinstance(name, str):
+            raise ValueError(f"cannot read an activation from config {config!r}")
+        return get(name)
+    return get(config)

@@ -1,0 +1,376 @@
+"""Weight initializers, looked up by Keras name.
+
+`get(identifier)` returns a callable `init(shape, dtype=np.float32) -> ndarray`. Every draw
+comes from `convnp.random.generator()` at call time (looked up then, not at construction), so
+`convnp.random.set_seed(n)` before building a model makes its weights repeat. An initializer
+given its own `seed=` instead draws from a fresh generator seeded with it on every call, so it
+returns the same values each time, as Keras's seeded initializers do.
+
+Fan rules follow Keras: for a shape `(..., fan_in_axis, fan_out_axis)` the receptive field is
+the product of the leading axes, so a conv kernel `(kh, kw, cin, cout)` has
+`fan_in = kh*kw*cin` and `fan_out = kh*kw*cout`; a Dense kernel `(n_in, n_out)` has
+`fan_in = n_in`, `fan_out = n_out`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from convnp import random as _random
+
+__all__ = [
+    "Initializer",
+    "VarianceScaling",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeNormal",
+    "HeUniform",
+    "LecunNormal",
+    "LecunUniform",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "compute_fans",
+    "get",
+    "serialize",
+    "deserialize",
+]
+
+# Standard deviation of a unit normal truncated to [-2, 2]; dividing by it makes the
+# truncated draw have the requested variance (the constant Keras uses).
+_TRUNC_STD = 0.87962566103423978
+
+
+def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight shape by Keras's rule (see module docstring)."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError as exc:
+        raise TypeError(f"shape must be a tuple of ints, got {shape!r}") from exc
+    if any(s < 0 for s in shape):
+        raise ValueError(f"shape must have non-negative sizes, got {shape}")
+    return shape
+
+
+def _check_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype if dtype is not None else np.float32)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"initializers produce floating arrays; got dtype {dtype}")
+    return dtype
+
+
+class Initializer:
+    """Base class: `init(shape, dtype=np.float32) -> ndarray`."""
+
+    def __call__(self, shape, dtype=np.float32) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Initializer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class _Random(Initializer):
+    """Shared seeding logic for random initializers."""
+
+    def __init__(self, seed: int | None = None):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+
+    def _rng(self) -> np.random.Generator:
+        if self.seed is None:
+            return _random.generator()
+        return np.random.default_rng(self.seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
+
+def _truncated_normal(rng: np.random.Generator, shape, mean: float, stddev: float) -> np.ndarray:
+    """Normal draws re-drawn until they fall within two standard deviations of the mean."""
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2.0
+    while np.any(bad):
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return out * stddev + mean
+
+
+class RandomNormal(_Random):
+    """Normal(mean, stddev) draws (Keras defaults mean=0.0, stddev=0.05)."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.mean = float(mean)
+        self.stddev = float(stddev)
+
+    def __call__(self, shape, dtype=np.float32):
+        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        return (self._rng().standard_normal(shape) * self.stddev + self.mean).astype(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(_Random):
+    """Normal(mean, stddev) truncated to mean ± 2*stddev."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        self.mean = float(mean)
+        self.stddev = float(stddev)
+
+    def __call__(self, shape, dtype=np.float32):
+        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        return _truncated_normal(self._rng(), shape, self.mean, self.stddev).astype(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(_Random):
+    """Uniform draws in [minval, maxval) (Keras defaults -0.05, 0.05)."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
+        super().__init__(seed)
+        if maxval < minval:
+            raise ValueError(f"RandomUniform needs minval <= maxval, got {minval} > {maxval}")
+        self.minval = float(minval)
+        self.maxval = float(maxval)
+
+    def __call__(self, shape, dtype=np.float32):
+        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        return self._rng().uniform(self.minval, self.maxval, shape).astype(dtype)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class VarianceScaling(_Random):
+    """Draws with variance `scale / n`, n = fan_in, fan_out or their average.
+
+    distribution: `"truncated_normal"` (stddev corrected for the truncation),
+    `"untruncated_normal"`, or `"uniform"` (limit `sqrt(3 * scale / n)`).
+    """
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform", "normal")
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed: int | None = None):
+        super().__init__(seed)
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling needs scale > 0, got {scale}")
+        if mode not in self._MODES:
+            raise ValueError(f"mode must be one of {self._MODES}, got {mode!r}")
+        distribution = distribution.lower()
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(
+                f"distribution must be one of {self._DISTRIBUTIONS}, got {distribution!r}")
+        if distribution == "normal":  # Keras's old spelling
+            distribution = "truncated_normal"
+        self.scale = float(scale)
+        self.mode = mode
+        self.distribution = distribution
+
+    def __call__(self, shape, dtype=np.float32):
+        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, n)
+        rng = self._rng()
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            out = rng.uniform(-limit, limit, shape)
+        elif self.distribution == "truncated_normal":
+            out = _truncated_normal(rng, shape, 0.0, math.sqrt(variance) / _TRUNC_STD)
+        else:
+            out = rng.standard_normal(shape) * math.sqrt(variance)
+        return out.astype(dtype)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+class _Preset(VarianceScaling):
+    """A VarianceScaling with fixed arguments; its config holds only the seed."""
+
+    _preset: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
+
+    def __init__(self, seed: int | None = None):
+        scale, mode, distribution = self._preset
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_Preset):
+    """Uniform in ±sqrt(6 / (fan_in + fan_out)); Keras's default kernel initializer."""
+
+    _preset = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_Preset):
+    """Truncated normal with stddev sqrt(2 / (fan_in + fan_out)) (before truncation fix)."""
+
+    _preset = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeNormal(_Preset):
+    """Truncated normal with stddev sqrt(2 / fan_in)."""
+
+    _preset = (2.0, "fan_in", "truncated_normal")
+
+
+class HeUniform(_Preset):
+    """Uniform in ±sqrt(6 / fan_in)."""
+
+    _preset = (2.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    """Truncated normal with stddev sqrt(1 / fan_in)."""
+
+    _preset = (1.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_Preset):
+    """Uniform in ±sqrt(3 / fan_in)."""
+
+    _preset = (1.0, "fan_in", "uniform")
+
+
+class Constant(Initializer):
+    """Every element equal to `value`."""
+
+    def __init__(self, value: float = 0.0):
+        self.value = float(value)
+
+    def __call__(self, shape, dtype=np.float32):
+        return np.full(_check_shape(shape), self.value, dtype=_check_dtype(dtype))
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class Zeros(Initializer):
+    """All zeros (Keras's default bias initializer)."""
+
+    def __call__(self, shape, dtype=np.float32):
+        return np.zeros(_check_shape(shape), dtype=_check_dtype(dtype))
+
+
+class Ones(Initializer):
+    """All ones."""
+
+    def __call__(self, shape, dtype=np.float32):
+        return np.ones(_check_shape(shape), dtype=_check_dtype(dtype))
+
+
+_CLASSES: dict[str, type[Initializer]] = {
+    c.__name__: c
+    for c in (VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
+              LecunUniform, Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal)
+}
+_NAMES: dict[str, type[Initializer]] = {
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_normal": HeNormal,
+    "he_uniform": HeUniform,
+    "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform,
+    "zeros": Zeros,
+    "zero": Zeros,
+    "ones": Ones,
+    "one": Ones,
+    "constant": Constant,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+}
+_SNAKE = {cls: name for name, cls in _NAMES.items() if name not in ("zero", "one")}
+
+
+def get(identifier: Any) -> Initializer:
+    """Resolve an initializer: a name (`"glorot_uniform"`, `"GlorotUniform"`, `"zeros"`, ...),
+    an `Initializer`, a Keras config dict, or any callable `init(shape, dtype)`.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+        TypeError: an identifier of an unsupported type.
+    """
+    if identifier is None:
+        raise TypeError("initializer must not be None; expected a name such as 'glorot_uniform'")
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier.strip().lower()) or _CLASSES.get(identifier.strip())
+        if cls is None:
+            raise ValueError(
+                f"unknown initializer {identifier!r}; expected one of {sorted(_NAMES)} "
+                f"(or the class names {sorted(_CLASSES)})"
+            )
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        f"initializer must be a name, an Initializer, a config dict or a callable; got "
+        f"{type(identifier).__name__}: {identifier!r}"
+    )
+
+
+def serialize(initializer: Any) -> dict[str, Any]:
+    """Keras-style config: `{"class_name": "GlorotUniform", "config": {"seed": None}}`."""
+    init = get(initializer)
+    if not isinstance(init, Initializer):
+        raise TypeError(f"cannot serialize a plain callable initializer: {init!r}")
+    return {"class_name": type(init).__name__, "config": init.get_config()}
+
+
+def deserialize(config: Any) -> Initializer:
+    """Inverse of `serialize` (a name string is accepted too)."""
+    if isinstance(config, str):
+        return get(config)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"initializer config must be a dict with 'class_name' and 'config'; got {config!r}")
+    name = config["class_name"]
+    cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"unknown initializer class {name!r}; expected one of {sorted(_CLASSES)}")
+    return cls.from_config(dict(config.get("config") or {}))

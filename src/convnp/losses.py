@@ -1,0 +1,686 @@
+"""Loss functions with their gradients, matching Keras 3's numerics.
+
+A `Loss` gives `__call__(y_true, y_pred) -> float`, the mean over the batch (Keras's
+`"sum_over_batch_size"` reduction: per-sample losses summed and divided by their count), and
+`gradient(y_true, y_pred)`, the derivative of that same number w.r.t. `y_pred` (same shape and
+dtype as `y_pred`). Both work in `y_pred`'s floating dtype, so float32 in gives float32 out.
+
+Keras semantics reproduced here (from Keras 3's `keras/src/losses/losses.py`, `loss.py` and
+`keras/src/backend/tensorflow/nn.py`):
+
+* Shapes: `y_true` and `y_pred` are first aligned by Keras's `squeeze_or_expand_to_same_rank`:
+  when their ranks differ by one and the longer one ends in a size-1 axis, that axis is
+  dropped, or the rank-1 one gains a trailing axis. So binary labels `(m,)` go with an output
+  `(m, 1)`; sparse labels may be `(m,)` or `(m, 1)`.
+* binary_crossentropy on probabilities: clip `y_pred` to `[eps, 1 - eps]` (eps = 1e-7, in the
+  prediction dtype), `-(t*log(p) + (1-t)*log(1-p))`, mean over the last axis, then over the
+  batch.
+* categorical_crossentropy on probabilities: first renormalize `y_pred` by its sum over the
+  last axis, then clip, then `-sum(t * log(p))` over the last axis, mean over the batch.
+* sparse_categorical_crossentropy on probabilities (TF backend): clip, take `log`, then
+  TensorFlow's `sparse_softmax_cross_entropy_with_logits` on those logs, which amounts to
+  `-log(p_c) + log(sum(p))`: the clipped probabilities are renormalized too.
+* mean_squared_error: mean of squares over the last axis, then over the batch.
+* Gradients through the clip are zero where the prediction lies strictly outside the clip
+  range (TensorFlow's `clip_by_value` gradient), so a saturated output gives a finite, zero
+  gradient rather than inf or NaN.
+
+The `_keras_logits` shortcut. In Keras 3's TensorFlow backend, `sigmoid` and `softmax` attach
+their input to their output tensor as `output._keras_logits`, and the backend's
+`binary_crossentropy` / `categorical_crossentropy` / `sparse_categorical_crossentropy` look
+for that attribute: when present they switch to the logits formulas
+(`sigmoid_cross_entropy_with_logits`, `softmax_cross_entropy_with_logits`, ...) and skip the
+clipping entirely. Inside `fit` and `evaluate` the model output of `Dense(..., activation=
+"sigmoid")` still carries the attribute, so with the TensorFlow backend the course models'
+training loss is computed from the pre-activation values: exactly, with no clipping and no
+epsilon. (JAX and PyTorch backends have no such shortcut and use the clipped formulas; a loss
+applied to the output of `model.predict` also does, because a NumPy array carries no logits.)
+To reproduce the TensorFlow numbers the model code should use the fused helpers:
+`Loss.value_from_logits(y_true, z, activation)` and `Loss.gradient_wrt_logits(y_true, y_pred,
+activation)`, which return `None` when the (loss, activation) pair has no fused form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "EPSILON",
+    "Loss",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mse",
+    "mae",
+    "get",
+    "serialize",
+    "deserialize",
+]
+
+#: Keras's `backend.epsilon()`: the clip margin for probabilities.
+EPSILON = 1e-7
+
+
+def _float_pred(y_pred) -> np.ndarray:
+    y_pred = np.asarray(y_pred)
+    if not np.issubdtype(y_pred.dtype, np.floating):
+        y_pred = y_pred.astype(np.float32)
+    return y_pred
+
+
+def _align(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keras's `squeeze_or_expand_to_same_rank` (returns views; y_pred keeps its size)."""
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, None]
+        else:
+            y_true = y_true[..., 0]
+    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        if y_true.ndim == 1:
+            y_true = y_true[:, None]
+        else:
+            y_pred = y_pred[..., 0]
+    return y_true, y_pred
+
+
+def _clip_bounds(dtype) -> tuple[Any, Any]:
+    t = np.dtype(dtype).type
+    return t(EPSILON), t(1.0) - t(EPSILON)
+
+
+def _log_sum_exp(z: np.ndarray) -> np.ndarray:
+    zmax = np.max(z, axis=-1, keepdims=True)
+    return (np.log(np.sum(np.exp(z - zmax), axis=-1, keepdims=True)) + zmax)[..., 0]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    one = z.dtype.type(1)
+    return np.where(z >= 0, one / (one + e), e / (one + e)).astype(z.dtype, copy=False)
+
+
+class Loss:
+    """Base class. Subclasses implement `_terms`.
+
+    `_terms(y_true, y_pred, need_grad)` gets aligned arrays in the prediction dtype and
+    returns `(per_sample, grad)`: the loss of each sample (shape `y_pred.shape[:-1]`) and the
+    gradient of `sum(per_sample)` w.r.t. `y_pred` (or `None` when `need_grad` is false).
+    The base class applies optional sample weights and the `sum_over_batch_size` reduction.
+    """
+
+    name: str = "loss"
+    #: activation names whose output this loss can fuse with (see module docstring).
+    fused_activation: str | None = None
+
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size"):
+        if reduction not in ("sum_over_batch_size", "mean", "sum"):
+            raise ValueError(
+                f"reduction must be 'sum_over_batch_size', 'mean' or 'sum', got {reduction!r}")
+        if name is not None:
+            self.name = name
+        self.reduction = reduction
+
+    # -- subclass hooks -------------------------------------------------------------------
+    def _prepare(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+        y_pred = _float_pred(y_pred)
+        y_true = np.asarray(y_true)
+        orig_shape = y_pred.shape
+        yt, yp = _align(y_true.astype(y_pred.dtype, copy=False), y_pred)
+        if yp.ndim == 0:
+            raise ValueError(f"{self.name}: y_pred must have a batch axis, got a scalar")
+        if yp.ndim == 1:  # one value per sample: treat as (m, 1)
+            yp = yp[:, None]
+            yt = yt.reshape(yp.shape) if yt.size == yp.size else yt
+        if yt.shape != yp.shape:
+            raise ValueError(
+                f"{self.name}: y_true and y_pred shapes do not match: expected y_true of shape "
+                f"{yp.shape} (or a broadcastable label shape), received {np.shape(y_true)} "
+                f"for y_pred {orig_shape}"
+            )
+        return yt, yp, orig_shape
+
+    def _terms(self, y_true, y_pred, need_grad):
+        raise NotImplementedError
+
+    # -- public API -----------------------------------------------------------------------
+    def _reduce(self, per_sample: np.ndarray, sample_weight) -> tuple[float, np.ndarray]:
+        """Weighted sum and the per-sample factor d(total)/d(per_sample)."""
+        dtype = per_sample.dtype
+        if sample_weight is None:
+            w = np.ones(per_sample.shape, dtype=dtype)
+        else:
+            w = np.asarray(sample_weight, dtype=dtype)
+            if w.ndim > per_sample.ndim and w.shape[-1] == 1:
+                w = w.reshape(w.shape[:-1])
+            w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
+            try:
+                w = np.broadcast_to(w, per_sample.shape)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{self.name}: sample_weight shape {np.shape(sample_weight)} does not match "
+                    f"the per-sample loss shape {per_sample.shape}") from exc
+        if self.reduction == "sum":
+            scale = dtype.type(1)
+        else:
+            scale = dtype.type(1) / dtype.type(max(per_sample.size, 1))
+        total = np.sum(per_sample * w, dtype=dtype) * scale
+        return float(total), (w * scale).astype(dtype, copy=False)
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """The reduced loss as a Python float."""
+        yt, yp, _ = self._prepare(y_true, y_pred)
+        per_sample, _ = self._terms(yt, yp, need_grad=False)
+        return self._reduce(per_sample, sample_weight)[0]
+
+    def per_sample(self, y_true, y_pred) -> np.ndarray:
+        """Unreduced loss, one value per sample (Keras's `reduction=None`)."""
+        yt, yp, _ = self._prepare(y_true, y_pred)
+        return self._terms(yt, yp, need_grad=False)[0]
+
+    def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
+        """d(loss)/d(y_pred) of the reduced loss; same shape and dtype as `y_pred`."""
+        yt, yp, orig_shape = self._prepare(y_true, y_pred)
+        per_sample, grad = self._terms(yt, yp, need_grad=True)
+        _, factor = self._reduce(per_sample, sample_weight)
+        grad = grad * factor[..., None]
+        return grad.reshape(orig_shape).astype(yp.dtype, copy=False)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
+        """Both at once (one pass over the data)."""
+        yt, yp, orig_shape = self._prepare(y_true, y_pred)
+        per_sample, grad = self._terms(yt, yp, need_grad=True)
+        value, factor = self._reduce(per_sample, sample_weight)
+        grad = (grad * factor[..., None]).reshape(orig_shape).astype(yp.dtype, copy=False)
+        return value, grad
+
+    # -- fused with the last activation (TensorFlow's `_keras_logits` path) --------------------
+    def can_fuse(self, activation_name: str | None) -> bool:
+        """Whether `value_from_logits` / `gradient_wrt_logits` apply to this activation."""
+        return (self.fused_activation is not None and activation_name == self.fused_activation
+                and not getattr(self, "from_logits", False))
+
+    def _logit_terms(self, y_true, z, y_pred, need_grad):
+        raise NotImplementedError
+
+    def value_from_logits(self, y_true, logits, activation_name: str | None,
+                          sample_weight=None) -> float | None:
+        """Loss computed from the pre-activation `logits` (no clipping), or None if not fusable.
+
+        This is what Keras 3's TensorFlow backend computes in `fit`/`evaluate` when the
+        model's last layer has a sigmoid (BCE) or softmax (CCE, sparse CCE) activation.
+        """
+        if not self.can_fuse(activation_name):
+            return None
+        yt, z, _ = self._prepare(y_true, logits)
+        per_sample, _ = self._logit_terms(yt, z, None, need_grad=False)
+        return self._reduce(per_sample, sample_weight)[0]
+
+    def gradient_wrt_logits(self, y_true, y_pred, activation_name: str | None,
+                            sample_weight=None) -> np.ndarray | None:
+        """dL/dz for the fused activation+loss, given the activation output `y_pred`.
+
+        Returns None when this loss does not fuse with `activation_name`; then the caller
+        chains `gradient(...)` through the activation's backward instead.
+        """
+        if not self.can_fuse(activation_name):
+            return None
+        yt, yp, orig_shape = self._prepare(y_true, y_pred)
+        per_sample, grad = self._logit_terms(yt, None, yp, need_grad=True)
+        _, factor = self._reduce(per_sample, sample_weight)
+        grad = grad * factor[..., None]
+        return grad.reshape(orig_shape).astype(yp.dtype, copy=False)
+
+    # -- checks and config -------------------------------------------------------------------
+    def check_output(self, output_shape, y_true_shape=None) -> None:
+        """Raise ValueError if this loss cannot be applied to a model output of this shape.
+
+        Args:
+            output_shape: the model output shape, batch axis included (may be `None`).
+            y_true_shape: optional shape of the targets, checked against the output.
+        """
+        if y_true_shape is None:
+            return
+        out = tuple(output_shape)
+        yt = tuple(y_true_shape)
+        probe_p = np.empty([1 if s is None else s for s in out], dtype=np.float32)
+        probe_t = np.empty([1 if s is None else s for s in yt], dtype=np.float32)
+        if probe_p.ndim and probe_t.ndim:
+            # Only the per-sample shapes matter: use batch size 1 on both.
+            probe_p = probe_p[:1]
+            probe_t = probe_t[:1]
+        try:
+            self._prepare(probe_t, probe_p)
+        except ValueError as exc:
+            raise ValueError(
+                f"loss {self.name!r} cannot compare targets of shape {yt} with model outputs "
+                f"of shape {out}: {exc}") from None
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Loss":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+def _output_width(output_shape) -> int | None:
+    shape = tuple(output_shape)
+    return None if not shape else shape[-1]
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy for sigmoid outputs (one or more independent labels)."""
+
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 name: str = "binary_crossentropy", reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+
+    def _smooth(self, t):
+        if self.label_smoothing:
+            s = t.dtype.type(self.label_smoothing)
+            t = t * (t.dtype.type(1) - s) + t.dtype.type(0.5) * s
+        return t
+
+    def _terms(self, t, p, need_grad):
+        t = self._smooth(t)
+        if self.from_logits:
+            return self._logit_terms(t, p, None, need_grad, smoothed=True)
+        lo, hi = _clip_bounds(p.dtype)
+        q = np.clip(p, lo, hi)
+        one = p.dtype.type(1)
+        elem = -(t * np.log(q) + (one - t) * np.log(one - q))
+        k = p.dtype.type(p.shape[-1])
+        per_sample = np.mean(elem, axis=-1)
+        grad = None
+        if need_grad:
+            inside = (p >= lo) & (p <= hi)
+            grad = np.where(inside, (-t / q + (one - t) / (one - q)) / k, 0).astype(p.dtype)
+        return per_sample, grad
+
+    def _logit_terms(self, t, z, y_pred, need_grad, smoothed=False):
+        if not smoothed:
+            t = self._smooth(t)
+        k = (z if z is not None else y_pred).shape[-1]
+        per_sample = None
+        if z is not None:
+            # TensorFlow's sigmoid_cross_entropy_with_logits: max(z,0) - z*t + log1p(exp(-|z|)).
+            elem = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+            per_sample = np.mean(elem, axis=-1)
+        grad = None
+        if need_grad:
+            s = y_pred if y_pred is not None else _sigmoid(z)
+            grad = (s - t) / s.dtype.type(k)
+            if per_sample is None:
+                per_sample = np.zeros(s.shape[:-1], dtype=s.dtype)
+        return per_sample, grad
+
+    def check_output(self, output_shape, y_true_shape=None) -> None:
+        width = _output_width(output_shape)
+        if width is not None and y_true_shape is not None and width > 1:
+            yt = tuple(y_true_shape)
+            if len(yt) < len(tuple(output_shape)) or (yt and yt[-1] == 1):
+                raise ValueError(
+                    f"binary_crossentropy: the model has {width} outputs per sample but the "
+                    f"targets have shape {yt} (one label per sample). Use a Dense(1, "
+                    "activation='sigmoid') output, or 'sparse_categorical_crossentropy' for "
+                    f"{width} classes with integer labels.")
+        super().check_output(output_shape, y_true_shape)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy for softmax outputs with one-hot (or soft) targets."""
+
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 name: str = "categorical_crossentropy", reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+
+    def _prepare(self, y_true, y_pred):
+        # Keras's categorical_crossentropy does not squeeze/expand (it calls the backend op
+        # on y_true as given, after the wrapper's alignment), and demands equal shapes.
+        y_pred = _float_pred(y_pred)
+        y_true = np.asarray(y_true).astype(y_pred.dtype, copy=False)
+        orig_shape = y_pred.shape
+        yt, yp = _align(y_true, y_pred)
+        if yp.ndim == 0:
+            raise ValueError(f"{self.name}: y_pred must have a class axis, got a scalar")
+        if yp.ndim == 1:
+            yp, yt = yp[None, :], yt.reshape((1,) + yt.shape)
+        if yt.shape != yp.shape:
+            raise ValueError(
+                f"{self.name}: expected one-hot y_true of shape {yp.shape}, received "
+                f"{np.shape(y_true)}. For integer class labels use "
+                "'sparse_categorical_crossentropy' (or convnp.utils.to_categorical).")
+        return yt, yp, orig_shape
+
+    def _smooth(self, t):
+        if self.label_smoothing:
+            s = t.dtype.type(self.label_smoothing)
+            t = t * (t.dtype.type(1) - s) + s / t.dtype.type(t.shape[-1])
+        return t
+
+    def _terms(self, t, p, need_grad):
+        t = self._smooth(t)
+        if self.from_logits:
+            return self._logit_terms(t, p, None, need_grad, smoothed=True)
+        lo, hi = _clip_bounds(p.dtype)
+        s = np.sum(p, axis=-1, keepdims=True)
+        r = p / s
+        q = np.clip(r, lo, hi)
+        per_sample = -np.sum(t * np.log(q), axis=-1)
+        grad = None
+        if need_grad:
+            inside = (r >= lo) & (r <= hi)
+            g_r = np.where(inside, -t / q, 0).astype(p.dtype)
+            # Through r = p / sum(p): dL/dp_k = (g_k - sum_j g_j r_j) / s.
+            grad = (g_r - np.sum(g_r * r, axis=-1, keepdims=True)) / s
+        return per_sample, grad
+
+    def _logit_terms(self, t, z, y_pred, need_grad, smoothed=False):
+        if not smoothed:
+            t = self._smooth(t)
+        per_sample = None
+        if z is not None:
+            # softmax_cross_entropy_with_logits: sum_j t_j * (logsumexp(z) - z_j).
+            per_sample = np.sum(t * (_log_sum_exp(z)[..., None] - z), axis=-1)
+        grad = None
+        if need_grad:
+            y = y_pred if y_pred is not None else _softmax(z)
+            grad = y * np.sum(t, axis=-1, keepdims=True) - t
+            if per_sample is None:
+                per_sample = np.zeros(y.shape[:-1], dtype=y.dtype)
+        return per_sample, grad
+
+    def check_output(self, output_shape, y_true_shape=None) -> None:
+        width = _output_width(output_shape)
+        if width == 1:
+            raise ValueError(
+                "categorical_crossentropy needs one output per class, but the model has 1 "
+                "output per sample (the loss would be constant). Use 'binary_crossentropy' "
+                "with a sigmoid output for two classes.")
+        if y_true_shape is not None and width is not None:
+            yt = tuple(y_true_shape)
+            if yt and yt[-1] != width:
+                raise ValueError(
+                    f"categorical_crossentropy expects one-hot targets of width {width}, "
+                    f"received targets of shape {yt}. For integer class labels use "
+                    "'sparse_categorical_crossentropy' or convnp.utils.to_categorical.")
+        super().check_output(output_shape, y_true_shape)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy for softmax outputs with integer class labels `(m,)` or `(m, 1)`."""
+
+    name = "sparse_categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def __init__(self, from_logits: bool = False, name: str = "sparse_categorical_crossentropy",
+                 reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        self.from_logits = bool(from_logits)
+
+    def _prepare(self, y_true, y_pred):
+        y_pred = _float_pred(y_pred)
+        labels = np.asarray(y_true)
+        orig_shape = y_pred.shape
+        if y_pred.ndim < 2:
+            raise ValueError(
+                f"{self.name}: y_pred must have shape (batch, classes), received {orig_shape}")
+        if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+            labels = labels[..., 0]
+        if labels.shape != y_pred.shape[:-1]:
+            raise ValueError(
+                f"{self.name}: expected integer labels of shape {y_pred.shape[:-1]} or "
+                f"{y_pred.shape[:-1] + (1,)}, received {np.shape(y_true)}. For one-hot targets "
+                "use 'categorical_crossentropy'.")
+        if labels.size:
+            if np.issubdtype(labels.dtype, np.floating):
+                if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+                    raise ValueError(f"{self.name}: labels must be whole numbers")
+            elif not np.issubdtype(labels.dtype, np.integer) and labels.dtype != np.bool_:
+                raise TypeError(f"{self.name}: labels must be integers, got dtype {labels.dtype}")
+            labels = labels.astype(np.int64)
+            k = y_pred.shape[-1]
+            if labels.min() < 0 or labels.max() >= k:
+                raise ValueError(
+                    f"{self.name}: labels must lie in [0, {k - 1}] for {k} classes, received "
+                    f"values in [{labels.min()}, {labels.max()}]")
+        else:
+            labels = labels.astype(np.int64)
+        return labels, y_pred, orig_shape
+
+    @staticmethod
+    def _pick(a: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(a, labels[..., None], axis=-1)[..., 0]
+
+    @staticmethod
+    def _one_hot(labels: np.ndarray, k: int, dtype) -> np.ndarray:
+        out = np.zeros(labels.shape + (k,), dtype=dtype)
+        np.put_along_axis(out, labels[..., None], 1, axis=-1)
+        return out
+
+    def _terms(self, labels, p, need_grad):
+        if self.from_logits:
+            return self._logit_terms(labels, p, None, need_grad)
+        lo, hi = _clip_bounds(p.dtype)
+        q = np.clip(p, lo, hi)
+        # TF applies the logits op to log(q): loss = logsumexp(log q) - log q_c.
+        logq = np.log(q)
+        per_sample = _log_sum_exp(logq) - self._pick(logq, labels)
+        grad = None
+        if need_grad:
+            inside = (p >= lo) & (p <= hi)
+            g_logq = _softmax(logq) - self._one_hot(labels, p.shape[-1], p.dtype)
+            grad = np.where(inside, g_logq / q, 0).astype(p.dtype)
+        return per_sample, grad
+
+    def _logit_terms(self, labels, z, y_pred, need_grad):
+        per_sample = None
+        if z is not None:
+            per_sample = _log_sum_exp(z) - self._pick(z, labels)
+        grad = None
+        if need_grad:
+            y = y_pred if y_pred is not None else _softmax(z)
+            grad = y - self._one_hot(labels, y.shape[-1], y.dtype)
+            if per_sample is None:
+                per_sample = np.zeros(y.shape[:-1], dtype=y.dtype)
+        return per_sample, grad
+
+    def check_output(self, output_shape, y_true_shape=None) -> None:
+        width = _output_width(output_shape)
+        if width == 1:
+            raise ValueError(
+                "sparse_categorical_crossentropy needs one output per class, but the model has "
+                "1 output per sample. Use 'binary_crossentropy' with a sigmoid output for two "
+                "classes.")
+        if y_true_shape is not None:
+            yt, out = tuple(y_true_shape), tuple(output_shape)
+            ok = len(yt) == len(out) - 1 or (len(yt) == len(out) and yt[-1] == 1)
+            if not ok:
+                raise ValueError(
+                    f"sparse_categorical_crossentropy expects integer labels of shape "
+                    f"{out[:-1]} or {out[:-1] + (1,)}, received targets of shape {yt}. For "
+                    "one-hot targets use 'categorical_crossentropy'.")
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
+
+
+class MeanSquaredError(Loss):
+    """Mean of squared errors."""
+
+    name = "mean_squared_error"
+
+    def __init__(self, name: str = "mean_squared_error", reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+
+    def _terms(self, t, p, need_grad):
+        d = p - t
+        per_sample = np.mean(d * d, axis=-1)
+        grad = d * p.dtype.type(2.0 / p.shape[-1]) if need_grad else None
+        return per_sample, grad
+
+
+class MeanAbsoluteError(Loss):
+    """Mean of absolute errors (gradient 0 where the error is exactly 0)."""
+
+    name = "mean_absolute_error"
+
+    def __init__(self, name: str = "mean_absolute_error", reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+
+    def _terms(self, t, p, need_grad):
+        d = p - t
+        per_sample = np.mean(np.abs(d), axis=-1)
+        grad = np.sign(d) / p.dtype.type(p.shape[-1]) if need_grad else None
+        return per_sample, grad
+
+
+# --------------------------------------------------------------------- function-style aliases
+# Like keras.losses.binary_crossentropy(y_true, y_pred): the unreduced per-sample loss.
+
+
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
+                        label_smoothing: float = 0.0) -> np.ndarray:
+    """Per-sample binary cross-entropy (mean over the last axis)."""
+    return BinaryCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
+                             label_smoothing: float = 0.0) -> np.ndarray:
+    """Per-sample categorical cross-entropy."""
+    return CategoricalCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -> np.ndarray:
+    """Per-sample sparse categorical cross-entropy."""
+    return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred) -> np.ndarray:
+    """Per-sample mean squared error."""
+    return MeanSquaredError().per_sample(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred) -> np.ndarray:
+    """Per-sample mean absolute error."""
+    return MeanAbsoluteError().per_sample(y_true, y_pred)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+_CLASSES: dict[str, type[Loss]] = {
+    c.__name__: c
+    for c in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+              MeanSquaredError, MeanAbsoluteError)
+}
+_NAMES: dict[str, type[Loss]] = {
+    "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "cce": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+}
+_FUNCTIONS = {
+    binary_crossentropy: BinaryCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+}
+
+
+def get(identifier: Any) -> Loss:
+    """Resolve a loss: a name (`"binary_crossentropy"`, `"mse"`, `"BinaryCrossentropy"`), a
+    `Loss` instance or class, one of this module's functions, or a Keras config dict.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+        TypeError: an arbitrary callable (convnp cannot differentiate it) or another type.
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.strip()
+        cls = _NAMES.get(key.lower()) or _CLASSES.get(key)
+        if cls is None:
+            raise ValueError(
+                f"unknown loss {identifier!r}; expected one of {sorted(_NAMES)} "
+                f"(or the class names {sorted(_CLASSES)})")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    cls = _FUNCTIONS.get(identifier) if callable(identifier) else None
+    if cls is not None:
+        return cls()
+    if callable(identifier):
+        raise TypeError(
+            f"loss {getattr(identifier, '__name__', identifier)!r} is a plain callable; convnp "
+            "needs its gradient, so pass a Loss subclass instance (with _terms) or one of "
+            f"{sorted(_NAMES)}")
+    raise TypeError(f"loss must be a name, a Loss or a config dict; got "
+                    f"{type(identifier).__name__}: {identifier!r}")
+
+
+def serialize(loss: Any) -> dict[str, Any]:
+    """Keras-style `{"class_name": ..., "config": ...}`."""
+    loss = get(loss)
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: Any) -> Loss:
+    """Inverse of `serialize` (a name string is accepted too)."""
+    if isinstance(config, str):
+        return get(config)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"loss config must be a dict with 'class_name'; got {config!r}")
+    cls = _CLASSES.get(config["class_name"]) or _NAMES.get(str(config["class_name"]).lower())
+    if cls is None:
+        raise ValueError(
+            f"unknown loss class {config['class_name']!r}; expected one of {sorted(_CLASSES)}")
+    return cls.from_config(dict(config.get("config") or {}))

@@ -1,0 +1,386 @@
+"""Optimizers with Keras 3's exact update rules (SGD, Adam, RMSprop).
+
+`apply_gradients(grads_and_vars)` takes `(ndarray gradient, Variable)` pairs and updates each
+`Variable.value` in place, in the variable's dtype (float32 for layers). Slot arrays (momenta,
+velocities) are created on the first call, one per variable, in the order the pairs arrive; the
+caller must keep that order stable (the model passes `model.trainable_weights` in order).
+
+Update formulas (from Keras 3's `keras/src/optimizers/{sgd,adam,rmsprop}.py`), t = step number
+starting at 1, lr = learning rate, g = gradient:
+
+* SGD, momentum 0: `w -= lr*g`. With momentum: `v = momentum*v - lr*g`, then `w += v`; Nesterov:
+  `w += momentum*v - lr*g` (with the new v).
+* Adam: `alpha = lr*sqrt(1-beta_2**t)/(1-beta_1**t)`; `m += (g-m)*(1-beta_1)`;
+  `v += (g*g-v)*(1-beta_2)`; (amsgrad: `v_hat = max(v_hat, v)`, used in place of v);
+  `w -= alpha*m/(sqrt(v)+epsilon)`. Note epsilon is added to the *un*-bias-corrected sqrt(v),
+  which differs slightly from PyTorch's Adam.
+* RMSprop: `v = rho*v + (1-rho)*g*g`; centered also `a = rho*a + (1-rho)*g` and the
+  denominator is `sqrt(v - a*a + epsilon)`, else `sqrt(v + epsilon)` (epsilon inside the root);
+  `inc = lr*g/denominator`; with momentum `mom = momentum*mom + inc; w -= mom`, else `w -= inc`.
+
+`get_state()` / `set_state()` exchange a flat `dict[str, ndarray]` (`"iterations"`, and
+`"<slot>/<index>"` with the variable's position in the order `apply_gradients` saw them), so a
+model file can save an optimizer and resume training bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]
+
+
+def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+class Optimizer:
+    """Base class: slot bookkeeping, iteration count, state and config.
+
+    Subclasses list their slot names in `_slot_names()` and implement
+    `_update(index, grad, value)` which updates `value` (the variable's array) in place.
+    """
+
+    def __init__(self, learning_rate: float = 0.01, name: str | None = None, **kwargs: Any):
+        unsupported = {k: v for k, v in kwargs.items() if v is not None and v is not False}
+        # Keras's optional extras: accepted as None/False (their defaults), refused otherwise
+        # rather than silently ignored.
+        known_extras = {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
+                        "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                        "gradient_accumulation_steps"}
+        unknown = set(kwargs) - known_extras
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unknown)}")
+        unsupported.pop("ema_momentum", None)
+        if unsupported:
+            raise ValueError(
+                f"{type(self).__name__}: arguments {sorted(unsupported)} are not supported by "
+                "convnp; leave them at their defaults")
+        self.learning_rate = learning_rate
+        self.name = name or type(self).__name__.lower()
+        self.iterations = 0
+        self._slots: dict[str, list[np.ndarray]] = {}
+        self._shapes: list[tuple[int, ...]] | None = None
+        self._pending_state: dict[str, np.ndarray] | None = None
+
+    # -- learning rate --------------------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = _check_rate("learning_rate", value)
+
+    lr = learning_rate  # Keras 2 spelling, still used in course notebooks
+
+    # -- slots ----------------------------------------------------------------------------
+    def _slot_names(self) -> list[str]:
+        return []
+
+    def build(self, values: list[np.ndarray]) -> None:
+        """Create zeroed slots shaped like `values` (called on the first apply)."""
+        self._shapes = [v.shape for v in values]
+        self._slots = {name: [np.zeros_like(v) for v in values] for name in self._slot_names()}
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            self._load_slots(state)
+
+    @property
+    def built(self) -> bool:
+        return self._shapes is not None
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, Any]]) -> int:
+        """Apply one step to each variable (in place) and count the iteration.
+
+        Args:
+            grads_and_vars: pairs `(gradient, Variable)`; a `None` gradient skips its variable
+                (its slots are untouched).
+
+        Returns:
+            The new iteration count.
+        """
+        pairs = list(grads_and_vars)
+        values = []
+        for i, (grad, var) in enumerate(pairs):
+            value = getattr(var, "value", None)
+            if not isinstance(value, np.ndarray):
+                raise TypeError(
+                    f"apply_gradients expects (gradient, Variable) pairs; item {i} has a "
+                    f"{type(var).__name__}")
+            values.append(value)
+        if not self.built:
+            self.build(values)
+        elif [v.shape for v in values] != self._shapes:
+            raise ValueError(
+                f"{type(self).__name__} was built for variables of shapes {self._shapes}, "
+                f"received {[v.shape for v in values]}; use a new optimizer for a new model")
+        for i, ((grad, var), value) in enumerate(zip(pairs, values)):
+            if grad is None:
+                continue
+            grad = np.asarray(grad)
+            if grad.shape != value.shape:
+                raise ValueError(
+                    f"gradient for variable {getattr(var, 'name', i)!r} has shape {grad.shape}, "
+                    f"expected {value.shape}")
+            self._update(i, grad.astype(value.dtype, copy=False), value)
+        self.iterations += 1
+        return self.iterations
+
+    def _update(self, index: int, grad: np.ndarray, value: np.ndarray) -> None:
+        raise NotImplementedError
+
+    # -- state ----------------------------------------------------------------------------
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Flat copy of everything needed to resume: iterations and slot arrays."""
+        state = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        for name, arrays in self._slots.items():
+            for i, a in enumerate(arrays):
+                state[f"{name}/{i}"] = a.copy()
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what `get_state` returned.
+
+        Before the first `apply_gradients` the slots do not exist yet; the state is kept and
+        loaded (and checked) when they are built.
+
+        Raises:
+            ValueError: missing/unknown keys or shapes that do not match the variables.
+        """
+        if not isinstance(state, dict) or "iterations" not in state:
+            raise ValueError("optimizer state must be a dict with an 'iterations' entry")
+        expected_names = set(self._slot_names())
+        for key in state:
+            if key == "iterations":
+                continue
+            slot, _, idx = key.partition("/")
+            if slot not in expected_names or not idx.isdigit():
+                raise ValueError(
+                    f"unexpected optimizer state key {key!r}; {type(self).__name__} has slots "
+                    f"{sorted(expected_names)}")
+        iterations = int(np.asarray(state["iterations"]))
+        if iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {iterations}")
+        if self.built:
+            self._load_slots(state)
+        else:
+            self._pending_state = {k: np.array(v) for k, v in state.items()}
+        self.iterations = iterations
+
+    def _load_slots(self, state: dict[str, np.ndarray]) -> None:
+        assert self._shapes is not None
+        n = len(self._shapes)
+        for name in self._slot_names():
+            keys = sorted((k for k in state if k.startswith(name + "/")),
+                          key=lambda k: int(k.split("/")[1]))
+            if len(keys) != n:
+                raise ValueError(
+                    f"optimizer state has {len(keys)} '{name}' slots, expected {n} (one per "
+                    "trainable variable)")
+            for i, shape in enumerate(self._shapes):
+                arr = np.asarray(state.get(f"{name}/{i}"))
+                if arr.shape != shape:
+                    raise ValueError(
+                        f"optimizer slot '{name}/{i}' has shape {arr.shape}, expected {shape}")
+            for i in range(n):
+                self._slots[name][i][...] = state[f"{name}/{i}"]
+
+    # -- config ---------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Optimizer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional (Nesterov) momentum, Keras 3 rules."""
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, name: str = "SGD", **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.momentum = _check_rate("momentum", momentum, 0.0, 1.0)
+        self.nesterov = bool(nesterov)
+
+    def _slot_names(self):
+        return ["momentum"] if self.momentum != 0 else []
+
+    def _update(self, index, grad, value):
+        t = value.dtype.type
+        lr = t(self.learning_rate)
+        if self.momentum == 0:
+            value -= lr * grad
+            return
+        m = self._slots["momentum"][index]
+        mom = t(self.momentum)
+        m *= mom
+        m -= lr * grad
+        if self.nesterov:
+            value += mom * m - lr * grad
+        else:
+            value += m
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam, Keras 3 rules (epsilon added to the un-corrected sqrt(v))."""
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, name: str = "adam",
+                 **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon)
+        self.amsgrad = bool(amsgrad)
+        self._scratch: dict[int, np.ndarray] = {}
+
+    def _slot_names(self):
+        return ["momentum", "velocity"] + (["velocity_hat"] if self.amsgrad else [])
+
+    def _update(self, index, grad, value):
+        t = value.dtype.type
+        # Scalars in the variable dtype, as Keras casts them before computing.
+        step = t(self.iterations + 1)
+        b1, b2 = t(self.beta_1), t(self.beta_2)
+        alpha = t(self.learning_rate) * np.sqrt(t(1) - b2 ** step) / (t(1) - b1 ** step)
+        m = self._slots["momentum"][index]
+        v = self._slots["velocity"][index]
+        buf = self._scratch.get(index)
+        if buf is None or buf.shape != value.shape or buf.dtype != value.dtype:
+            buf = self._scratch[index] = np.empty_like(value)
+        # m += (g - m) * (1 - beta_1)
+        np.subtract(grad, m, out=buf)
+        buf *= t(1 - self.beta_1)
+        m += buf
+        # v += (g*g - v) * (1 - beta_2)
+        np.multiply(grad, grad, out=buf)
+        buf -= v
+        buf *= t(1 - self.beta_2)
+        v += buf
+        if self.amsgrad:
+            vh = self._slots["velocity_hat"][index]
+            np.maximum(vh, v, out=vh)
+            v = vh
+        # w -= alpha * m / (sqrt(v) + eps)
+        np.sqrt(v, out=buf)
+        buf += t(self.epsilon)
+        np.divide(m * alpha, buf, out=buf)
+        value -= buf
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class RMSprop(Optimizer):
+    """RMSprop, Keras 3 rules (epsilon inside the square root)."""
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, name: str = "rmsprop",
+                 **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.rho = _check_rate("rho", rho, 0.0, 1.0)
+        self.momentum = _check_rate("momentum", momentum, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon)
+        self.centered = bool(centered)
+
+    def _slot_names(self):
+        names = ["velocity"]
+        if self.momentum > 0:
+            names.append("momentum")
+        if self.centered:
+            names.append("average_gradient")
+        return names
+
+    def _update(self, index, grad, value):
+        t = value.dtype.type
+        rho = t(self.rho)
+        one_minus = t(1 - self.rho)
+        v = self._slots["velocity"][index]
+        v *= rho
+        v += one_minus * (grad * grad)
+        if self.centered:
+            a = self._slots["average_gradient"][index]
+            a *= rho
+            a += one_minus * grad
+            denom = v - a * a + t(self.epsilon)
+        else:
+            denom = v + t(self.epsilon)
+        np.sqrt(denom, out=denom)
+        inc = t(self.learning_rate) * grad
+        inc /= denom
+        if self.momentum > 0:
+            mom = self._slots["momentum"][index]
+            mom *= t(self.momentum)
+            mom += inc
+            value -= mom
+        else:
+            value -= inc
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+_CLASSES: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
+_NAMES: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+
+
+def get(identifier: Any) -> Optimizer:
+    """Resolve an optimizer: `"adam"`, `"sgd"`, `"rmsprop"` (any case), an `Optimizer`, or a
+    Keras config dict. A name gives a fresh optimizer with Keras's defaults.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+        TypeError: another type.
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier.strip().lower())
+        if cls is None:
+            raise ValueError(
+                f"unknown optimizer {identifier!r}; expected one of {sorted(_NAMES)}")
+        return cls()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise TypeError(f"optimizer must be a name, an Optimizer or a config dict; got "
+                    f"{type(identifier).__name__}: {identifier!r}")
+
+
+def serialize(optimizer: Any) -> dict[str, Any]:
+    """Keras-style `{"class_name": ..., "config": ...}`."""
+    opt = get(optimizer)
+    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+
+
+def deserialize(config: Any) -> Optimizer:
+    """Inverse of `serialize` (a name string is accepted too)."""
+    if isinstance(config, str):
+        return get(config)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"optimizer config must be a dict with 'class_name'; got {config!r}")
+    name = str(config["class_name"])
+    cls = _CLASSES.get(name) or _NAMES.get(name.lower())
+    if cls is None:
+        raise ValueError(f"unknown optimizer class {name!r}; expected one of {sorted(_CLASSES)}")
+    return cls.from_config(dict(config.get("config") or {}))

@@ -1,0 +1,104 @@
+"""Activations: values, numerical gradient checks, saturation, lookup errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from convnp import activations
+from tests.helpers import numerical_gradient, rel_error
+
+NAMES = ["relu", "sigmoid", "softmax", "tanh", "linear", "softplus", "softsign", "elu", "selu",
+         "silu", "leaky_relu", "relu6", "exponential"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_matches_numerical_gradient(name):
+    rng = np.random.default_rng(1)
+    act = activations.get(name)
+    x = rng.normal(size=(4, 5)) * 2
+    # Keep away from kinks (relu at 0, relu6 at 0 and 6) where the derivative jumps.
+    x[np.abs(x) < 1e-2] = 0.5
+    x[np.abs(x - 6) < 1e-2] = 5.5
+    dy = rng.normal(size=x.shape)
+    y = act.forward(x)
+    dx = act.backward(dy, x, y)
+    num = numerical_gradient(lambda: act.forward(x), x, dy)
+    assert dx.shape == x.shape
+    assert rel_error(dx, num) < 1e-6
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_in_float32_out(name):
+    act = activations.get(name)
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    y = act.forward(x)
+    assert y.dtype == np.float32
+    assert act.backward(np.ones_like(y), x, y).dtype == np.float32
+
+
+def test_known_values():
+    x = np.array([[-1.0, 0.0, 2.0]])
+    np.testing.assert_allclose(activations.relu(x), [[0, 0, 2]])
+    np.testing.assert_allclose(activations.sigmoid(np.array([0.0])), [0.5])
+    np.testing.assert_allclose(activations.softmax(np.array([[1.0, 1.0]])), [[0.5, 0.5]])
+    np.testing.assert_allclose(activations.softmax(x).sum(axis=-1), [1.0])
+    np.testing.assert_allclose(activations.softmax(x, axis=0), np.ones_like(x))
+
+
+def test_sigmoid_saturates_without_warnings():
+    x = np.array([-1000.0, -100.0, 0.0, 100.0, 1000.0], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = activations.sigmoid(x)
+        dx = activations.get("sigmoid").backward(np.ones_like(x), x, y)
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
+    assert y[0] == 0.0 and y[-1] == 1.0 and y[2] == 0.5
+    assert 0 < activations.sigmoid(np.array([-30.0]))[0] < 1e-12
+
+
+def test_softmax_of_huge_logits_is_finite():
+    x = np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1000.0, -1000.0]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = activations.softmax(x)
+        dx = activations.get("softmax").backward(np.ones_like(x), x, y)
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dx))
+    np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(y[1], 1 / 3, rtol=1e-6)
+
+
+def test_softplus_large_inputs_finite():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = activations.softplus(np.array([-1000.0, 1000.0]))
+    np.testing.assert_allclose(y, [0.0, 1000.0])
+
+
+def test_get_resolution_and_serialize():
+    assert activations.get(None).name == "linear"
+    assert activations.get("ReLU").name == "relu"
+    assert activations.get("swish").name == "silu"
+    assert activations.get(activations.sigmoid).name == "sigmoid"
+    relu = activations.get("relu")
+    assert activations.get(relu) is relu
+    assert activations.serialize(activations.softmax) == "softmax"
+    assert activations.deserialize("tanh").name == "tanh"
+    assert activations.deserialize({"class_name": "function", "config": "relu"}).name == "relu"
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(ValueError, match="relu"):
+        activations.get("relux")
+    with pytest.raises(TypeError):
+        activations.get(3)
+
+
+def test_plain_callable_is_forward_only():
+    act = activations.get(lambda x: x * 2)
+    assert act.differentiable is False
+    np.testing.assert_allclose(act.forward(np.ones(2)), [2, 2])
+    with pytest.raises(TypeError, match="cannot differentiate"):
+        act.backward(np.ones(2), np.ones(2), np.ones(2))
