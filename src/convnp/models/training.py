@@ -160,13 +160,11 @@ class TrainingMixin:
         y_pred = fused.forward(z)
         return y_pred, self.compiled_loss.value_from_logits(y, z, fused.name), z
 
-    def _train_step(self, x: np.ndarray, y: np.ndarray, fused,
-                    variables: list) -> tuple[float, np.ndarray]:
-        """Forward in training mode, loss, backward, one optimizer update.
-
-        Returns the batch loss and the predictions. A non-finite loss skips the update.
-        """
-        y_pred, loss_value, z = self._forward_with_loss(x, y, fused, training=True)
+    def _compute_gradients(self, x: np.ndarray, y: np.ndarray, fused) -> tuple[float, np.ndarray]:
+        """Forward in training mode, the loss, and backward: every trainable variable's
+        ``.grad`` then holds d loss / d variable. Returns the loss and the predictions; a
+        non-finite loss skips backward (the gradients are then stale)."""
+        y_pred, loss_value, _ = self._forward_with_loss(x, y, fused, training=True)
         if not math.isfinite(loss_value):
             self._drop_caches()
             return loss_value, y_pred
@@ -180,8 +178,16 @@ class TrainingMixin:
                 layer.activation = fused
         else:
             self._graph.backward([self.compiled_loss.gradient(y, y_pred)])
-        # every trainable variable, in a fixed order: the optimizer keys its slots by position
-        self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        return loss_value, y_pred
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray, fused,
+                    variables: list) -> tuple[float, np.ndarray]:
+        """`_compute_gradients` then one optimizer update (skipped when the loss is not
+        finite, so NaN never reaches the weights)."""
+        loss_value, y_pred = self._compute_gradients(x, y, fused)
+        if math.isfinite(loss_value):
+            # every trainable variable, in a fixed order: the optimizer keys slots by position
+            self.optimizer.apply_gradients([(v.grad, v) for v in variables])
         return loss_value, y_pred
 
     def _drop_caches(self) -> None:

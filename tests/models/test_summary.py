@@ -1,0 +1,127 @@
+"""`Model.summary()` against the text Keras 3.15 printed for the course models."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+tfl = tf.keras.layers
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras_summaries.txt"
+
+
+def happy_model():
+    return tf.keras.Sequential([
+        tfl.ZeroPadding2D(padding=3, input_shape=(64, 64, 3)),
+        tfl.Conv2D(filters=32, kernel_size=7, strides=1),
+        tfl.BatchNormalization(axis=3),
+        tfl.ReLU(),
+        tfl.MaxPool2D(),
+        tfl.Flatten(),
+        tfl.Dense(units=1, activation="sigmoid"),
+    ])
+
+
+def signs_model():
+    inp = tf.keras.Input(shape=(64, 64, 3))
+    z1 = tfl.Conv2D(filters=8, kernel_size=4, strides=1, padding="same")(inp)
+    a1 = tfl.ReLU()(z1)
+    p1 = tfl.MaxPool2D(pool_size=(8, 8), strides=8, padding="same")(a1)
+    z2 = tfl.Conv2D(filters=16, kernel_size=2, strides=1, padding="same")(p1)
+    a2 = tfl.ReLU()(z2)
+    p2 = tfl.MaxPool2D(pool_size=(4, 4), strides=4, padding="same")(a2)
+    f = tfl.Flatten()(p2)
+    out = tfl.Dense(units=6, activation="softmax")(f)
+    return tf.keras.Model(inputs=inp, outputs=out)
+
+
+def _keras_block(title: str) -> str:
+    text = FIXTURE.read_text(encoding="utf-8")
+    start = text.index(f"===== {title} =====\n") + len(f"===== {title} =====\n")
+    end = text.find("\n\n=====", start)
+    return text[start:end if end != -1 else len(text)].rstrip("\n")
+
+
+def _summary_text(model, **kwargs) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lines.append, **kwargs)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("title, build, loss, n_classes", [
+    ("happy", happy_model, "binary_crossentropy", 1),
+    ("signs", signs_model, "categorical_crossentropy", 6),
+])
+def test_summary_matches_keras_text(title, build, loss, n_classes):
+    tf.keras.backend.clear_session()
+    model = build()
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    assert _summary_text(model) == _keras_block(f"{title} (after compile, before fit)")
+    # Keras ignores line_length=100 for this table too: same text
+    assert _summary_text(model, line_length=100) == _summary_text(model)
+
+    # after one update the optimizer's variables are counted, as in Keras
+    x = np.zeros((2, 64, 64, 3), dtype=np.float32)
+    y = np.zeros((2, n_classes), dtype=np.float32)
+    model.train_on_batch(x, y)
+    assert _summary_text(model) == _keras_block(
+        f"{title} (after fit: adds the optimizer params line)")
+
+
+def test_summary_prints_to_stdout_and_totals(capsys):
+    tf.keras.backend.clear_session()
+    model = happy_model()
+    model.summary()
+    out = capsys.readouterr().out
+    for expected in ["(None, 70, 70, 3)", "(None, 64, 64, 32)", "(None, 32, 32, 32)",
+                     "(None, 32768)", "(None, 1)", "Total params: 37,633 (147.00 KB)",
+                     "Trainable params: 37,569 (146.75 KB)",
+                     "Non-trainable params: 64 (256.00 B)"]:
+        assert expected in out
+    assert model.count_params() == 37633
+
+
+def test_functional_summary_shapes_and_count():
+    tf.keras.backend.clear_session()
+    model = signs_model()
+    text = _summary_text(model)
+    for expected in ["(None, 64, 64, 8)", "(None, 8, 8, 8)", "(None, 8, 8, 16)",
+                     "(None, 2, 2, 16)", "(None, 64)", "(None, 6)",
+                     "Total params: 1,310 (5.12 KB)"]:
+        assert expected in text
+    assert "Connected to" not in text  # a chain: Keras shows no connection column
+    assert model.count_params() == 1310
+
+
+def test_summary_of_a_branching_model_lists_connections():
+    tf.keras.backend.clear_session()
+    inp = tf.keras.Input(shape=(8, 8, 3))
+    a = tfl.Conv2D(4, 3, padding="same")(inp)
+    b = tfl.Conv2D(4, 1)(inp)
+    s = tfl.Add()([a, b])
+    c = tfl.Concatenate()([s, a])
+    out = tfl.Dense(2)(tfl.Flatten()(c))
+    text = _summary_text(tf.keras.Model(inp, out))
+    assert "Connected to" in text
+    assert "conv2d[0][0]," in text and "conv2d_1[0][0]" in text
+    assert "add (Add)" in text and "concatenate (Concatenate)" in text
+
+
+def test_summary_ascii_fallback(monkeypatch):
+    tf.keras.backend.clear_session()
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr("sys.stdout", stream)
+    happy_model().summary()
+    stream.seek(0)
+    text = stream.read()
+    assert "| conv2d (Conv2D)" in text and "Total params: 37,633" in text
+
+
+def test_summary_of_an_unbuilt_sequential_raises():
+    model = tf.keras.Sequential([tfl.Dense(2)])
+    with pytest.raises(ValueError, match="not built"):
+        model.summary()
