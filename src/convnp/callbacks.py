@@ -1,0 +1,569 @@
+"""Training callbacks with Keras's hooks and semantics.
+
+The training loop drives a `CallbackList`; each `Callback` gets `set_model(model)`,
+`set_params(params)` (`{"epochs", "steps", "verbose"}`) and the `on_*` hooks. `logs` are dicts
+of Python floats (`"loss"`, `"accuracy"`, `"val_loss"`, ...).
+
+What a callback may use on the model: `model.stop_training` (set to True to stop after the
+current epoch), `model.get_weights()` / `model.set_weights(weights)` (EarlyStopping),
+`model.save(path)` / `model.save_weights(path)` (ModelCheckpoint), and `model.metrics`
+(optional: objects with `name` and `direction` in {"up", "down"} to decide `mode="auto"`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import sys
+import tempfile
+import warnings
+from typing import Any, Iterable
+
+from convnp.progbar import Progbar
+
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "History",
+    "ProgbarLogger",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "LambdaCallback",
+]
+
+
+class Callback:
+    """Base class; every hook is a no-op."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = dict(params)
+
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_test_begin(self, logs: dict | None = None) -> None: ...
+    def on_test_end(self, logs: dict | None = None) -> None: ...
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_predict_begin(self, logs: dict | None = None) -> None: ...
+    def on_predict_end(self, logs: dict | None = None) -> None: ...
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+
+    # Keras 2 names some user callbacks still override.
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+
+
+_HOOKS = (
+    "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+    "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
+    "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+    "on_predict_batch_begin", "on_predict_batch_end",
+)
+
+
+class CallbackList:
+    """Calls every callback's hook in order.
+
+    Args:
+        callbacks: user callbacks (None or an iterable).
+        add_history: append a `History` if none is present (it ends up last, so it sees the
+            final logs).
+        add_progbar: insert a `ProgbarLogger` if none is present.
+        model: handed to `set_model` of every callback.
+        **params: `epochs`, `steps`, `verbose`, ... handed to `set_params`.
+    """
+
+    def __init__(self, callbacks: Iterable[Callback] | None = None, add_history: bool = False,
+                 add_progbar: bool = False, model: Any = None, **params: Any):
+        self.callbacks: list[Callback] = list(callbacks or [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback) and not hasattr(cb, "on_epoch_end"):
+                raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}")
+        self.history: History | None = next(
+            (c for c in self.callbacks if isinstance(c, History)), None)
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.insert(0, ProgbarLogger())
+        if add_history and self.history is None:
+            self.history = History()
+            self.callbacks.append(self.history)
+        self.params = params
+        self.model = model
+        if model is not None:
+            self.set_model(model)
+        self.set_params(params)
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = dict(params)
+        for cb in self.callbacks:
+            cb.set_params(self.params)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+            if hook == "on_train_batch_begin" and hasattr(cb, "on_batch_begin"):
+                if type(cb).on_batch_begin is not Callback.on_batch_begin:
+                    cb.on_batch_begin(*args)
+            elif hook == "on_train_batch_end" and hasattr(cb, "on_batch_end"):
+                if type(cb).on_batch_end is not Callback.on_batch_end:
+                    cb.on_batch_end(*args)
+
+    def __getattr__(self, name: str):
+        if name in _HOOKS:
+            if name in ("on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
+                        "on_predict_begin", "on_predict_end"):
+                return lambda logs=None: self._call(name, logs)
+            return lambda index, logs=None: self._call(name, index, logs)
+        raise AttributeError(name)
+
+
+class History(Callback):
+    """Records epoch logs: `history[key]` is a list of floats, one per epoch.
+
+    `pd.DataFrame(history.history)` gives one column per key, as with Keras.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
+
+    def on_train_begin(self, logs=None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.epoch.append(int(epoch))
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(_to_float(value))
+        if self.model is not None:
+            try:
+                self.model.history = self
+            except AttributeError:
+                pass
+
+
+def _to_float(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+class ProgbarLogger(Callback):
+    """Prints progress: per-batch bar (verbose=1), one line per epoch (verbose=2).
+
+    Reads `params["verbose"]`, `params["epochs"]` and `params["steps"]` (steps per epoch, None
+    if unknown). Prints `Epoch i/N` before each epoch when N > 1, as Keras does. `evaluate` and
+    `predict` get their own bar unless they run inside `fit` (validation).
+    """
+
+    def __init__(self, stream=None) -> None:
+        super().__init__()
+        self.stream = stream
+        self.verbose = 1
+        self.epochs = 1
+        self.target: int | None = None
+        self.progbar: Progbar | None = None
+        self._in_fit = False
+        self._seen = 0
+
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params.get("verbose", 1)
+        self.verbose = 1 if verbose == "auto" else int(verbose)
+        self.epochs = params.get("epochs", 1) or 1
+        self.target = params.get("steps")
+
+    def _out(self):
+        return self.stream if self.stream is not None else sys.stdout
+
+    def _new_bar(self, target=None):
+        self._seen = 0
+        self.progbar = Progbar(target if target is not None else self.target,
+                               verbose=self.verbose, stream=self.stream)
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._new_bar()
+        if self.verbose and self.epochs > 1:
+            out = self._out()
+            out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
+            out.flush() if hasattr(out, "flush") else None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
+        if self.progbar is not None:
+            self.progbar.update(self._seen, logs or {}, finalize=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.progbar is None:
+            return
+        if self.target is None:
+            self.progbar.target = self._seen  # unknown length: now known
+        self.progbar.update(self._seen, logs or {}, finalize=True)
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:
+            self._new_bar()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self._seen = batch + 1
+            self.progbar.update(self._seen, logs or {}, finalize=False)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit and self.progbar is not None:
+            if self.target is None:
+                self.progbar.target = self._seen
+            self.progbar.update(self._seen, logs or {}, finalize=True)
+
+    def on_predict_begin(self, logs=None):
+        self._new_bar()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
+        self.progbar.update(self._seen, {}, finalize=False)
+
+    def on_predict_end(self, logs=None):
+        if self.progbar is not None:
+            if self.target is None:
+                self.progbar.target = self._seen
+            self.progbar.update(self._seen, {}, finalize=True)
+
+
+_UP_WORDS = ("acc", "auc", "precision", "recall", "f1", "fmeasure")
+
+
+def _monitor_op(mode: str, monitor: str, model: Any, who: str):
+    """`less` or `greater` for `mode`; in "auto", decided from the monitored name/metric."""
+    if mode == "min":
+        return _less
+    if mode == "max":
+        return _greater
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    for m in getattr(model, "metrics", None) or []:
+        direction = getattr(m, "direction", None) or getattr(m, "_direction", None)
+        if getattr(m, "name", None) == name and direction in ("up", "down"):
+            return _greater if direction == "up" else _less
+    if name == "loss" or name.endswith("loss") or name.endswith("error"):
+        return _less
+    if any(w in name for w in _UP_WORDS):
+        return _greater
+    raise ValueError(
+        f"{who}: cannot tell whether {monitor!r} should be minimized or maximized; pass "
+        "mode='min' or mode='max'")
+
+
+def _less(a: float, b: float) -> bool:
+    return a < b
+
+
+def _greater(a: float, b: float) -> bool:
+    return a > b
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored value has stopped improving (Keras 3 semantics).
+
+    An epoch improves when `current - min_delta` beats the best so far (`min_delta` taken with
+    the sign that makes improvement harder). `wait` counts epochs since the last improvement;
+    training stops when `wait >= patience` (never after epoch 0). With `baseline`, an epoch
+    resets `wait` only if it also beats the baseline. With `restore_best_weights`, the weights
+    of the best epoch are put back at the end of training (if no epoch improved, those of the
+    first monitored epoch). Epochs before `start_from_epoch` are ignored.
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if int(patience) < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.patience = int(patience)
+        self.verbose = verbose
+        self.mode = mode
+        self.baseline = baseline
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = int(start_from_epoch)
+        self.monitor_op = None
+        self.best: float | None = None
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_epoch = 0
+        self.best_weights = None
+
+    def _setup(self) -> None:
+        self.monitor_op = _monitor_op(self.mode, self.monitor, self.model, "EarlyStopping")
+        if self.monitor_op is _less:
+            self._signed_delta = -self.min_delta
+            self.best = math.inf
+        else:
+            self._signed_delta = self.min_delta
+            self.best = -math.inf
+
+    def _is_improvement(self, value: float, reference: float) -> bool:
+        return self.monitor_op(value - self._signed_delta, reference)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._setup()
+        logs = logs or {}
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"EarlyStopping is monitoring {self.monitor!r}, which is not in the logs; "
+                f"available: {', '.join(logs)}", stacklevel=2)
+            return
+        if epoch < self.start_from_epoch:
+            return
+        current = float(current)
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, float(self.baseline)):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+_MODEL_SUFFIXES = (".keras", ".convnp")
+_WEIGHTS_SUFFIXES = (".weights.h5", ".weights.npz", ".safetensors")
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or its weights) every epoch, every N batches, or when it improves.
+
+    `filepath` may hold `str.format` fields: `{epoch}` (1-based) and any log key, e.g.
+    `"ckpt-{epoch:02d}-{val_loss:.2f}.keras"`. Following Keras, a full-model path must end in
+    `.keras` (convnp also accepts `.convnp`) and a weights-only path in `.weights.h5` (convnp
+    also accepts `.weights.npz` and `.safetensors`).
+    """
+
+    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto", save_freq: str | int = "epoch",
+                 initial_value_threshold: float | None = None):
+        super().__init__()
+        filepath = os.fspath(filepath)
+        if save_weights_only and not filepath.endswith(_WEIGHTS_SUFFIXES):
+            raise ValueError(
+                f"when save_weights_only=True, filepath must end in one of {_WEIGHTS_SUFFIXES}; "
+                f"received filepath={filepath!r}")
+        if not save_weights_only and not filepath.endswith(_MODEL_SUFFIXES):
+            raise ValueError(
+                f"filepath must end in one of {_MODEL_SUFFIXES} (or pass save_weights_only=True "
+                f"with a .weights.h5 path); received filepath={filepath!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"ModelCheckpoint mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r}")
+        self.filepath = filepath
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = bool(save_best_only)
+        self.save_weights_only = bool(save_weights_only)
+        self.mode = mode
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.monitor_op = None
+        self.best: float | None = None
+        self._batches_seen = 0
+        self._current_epoch = 0
+
+    def _setup(self) -> None:
+        if not self.save_best_only:
+            self.monitor_op = _less  # unused
+            return
+        self.monitor_op = _monitor_op(self.mode, self.monitor, self.model, "ModelCheckpoint")
+        if self.initial_value_threshold is not None:
+            self.best = float(self.initial_value_threshold)
+        else:
+            self.best = math.inf if self.monitor_op is _less else -math.inf
+
+    def _path(self, epoch: int, batch: int | None, logs: dict) -> str:
+        try:
+            if batch is None or "batch" not in self.filepath:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as exc:
+            raise KeyError(
+                f"ModelCheckpoint filepath {self.filepath!r} uses {exc} which is not among the "
+                f"logs {sorted(logs)}") from None
+
+    def _save(self, epoch: int, batch: int | None, logs: dict | None) -> None:
+        if self.monitor_op is None:
+            self._setup()
+        logs = dict(logs or {})
+        path = self._path(epoch, batch, logs)
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(
+                    f"can save best model only with {self.monitor!r} available in the logs; "
+                    "skipping", stacklevel=2)
+                return
+            current = float(current)
+            if not self.monitor_op(current, self.best):
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
+                return
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if isinstance(self.save_freq, int):
+            self._batches_seen += 1
+            if self._batches_seen % self.save_freq == 0:
+                self._save(self._current_epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+
+class CSVLogger(Callback):
+    """Write epoch logs to a CSV file: a header `epoch,<sorted keys>` and one row per epoch.
+
+    The file is rewritten whole after every epoch through a temporary file and a rename, so a
+    reader never sees half a row. With `append=True` an existing file is continued (its header
+    kept).
+    """
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = bool(append)
+        self.keys: list[str] | None = None
+        self._prefix = ""
+
+    def on_train_begin(self, logs=None):
+        self.keys = None
+        self._prefix = ""
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, newline="", encoding="utf-8") as f:
+                self._prefix = f.read()
+            if self._prefix and not self._prefix.endswith("\n"):
+                self._prefix += "\n"
+            first = self._prefix.splitlines()[0] if self._prefix else ""
+            if first:
+                header = next(csv.reader([first], delimiter=self.sep))
+                if header and header[0] == "epoch":
+                    self.keys = header[1:]
+        self._rows = io.StringIO()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        writer = csv.writer(self._rows, delimiter=self.sep, lineterminator="\n")
+        if self.keys is None:
+            self.keys = sorted(logs)
+            writer.writerow(["epoch"] + self.keys)
+        writer.writerow([epoch] + [_csv_value(logs.get(k, "NA")) for k in self.keys])
+        self._write(self._prefix + self._rows.getvalue())
+
+    def _write(self, text: str) -> None:
+        directory = os.path.dirname(os.path.abspath(self.filename))
+        fd, tmp = tempfile.mkstemp(prefix=".csvlog-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, self.filename)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    try:
+        return float(value) if not isinstance(value, str) else value
+    except (TypeError, ValueError):
+        return value
+
+
+class LambdaCallback(Callback):
+    """Callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`."""
+
+    def __init__(self, **hooks: Any):
+        super().__init__()
+        for name, fn in hooks.items():
+            if name not in _HOOKS:
+                raise ValueError(f"unknown hook {name!r}; expected one of {list(_HOOKS)}")
+            setattr(self, name, fn)
