@@ -1,0 +1,646 @@
+"""Model files: ``.convnp`` archives (architecture + weights + optimizer state) and weight files.
+
+A ``.convnp`` file is a zip archive with three members:
+
+``config.json``
+    ``{"format": "convnp", "format_version": 1, "convnp_version": ...,
+    "model": {"class_name": "Sequential" | "Functional", "config": model.get_config()},
+    "compile": null | {"optimizer": {"class_name", "config"}, "loss": name | {...},
+    "metrics": [name | {...}, ...]},
+    "weights": [{"key", "layer", "name", "shape", "dtype"}, ...],
+    "optimizer_state": bool, "metadata": {...}}``. ``weights`` lists every model weight in
+    `Model.weights` order; ``metadata`` is free JSON (the ``convnp`` command stores the class
+    names and the training data there).
+``weights.npz``
+    one array per weight, under the ``key`` given in ``config.json``
+    (``"0001/conv2d/kernel"``: position, layer name, variable name).
+``optimizer.npz``
+    the optimizer's ``get_state()`` (iteration count and slot arrays, e.g. Adam's moments), so
+    ``fit`` continues exactly where it stopped. Present only when the model was compiled and
+    ``include_optimizer`` was true.
+
+Loading never runs code from the file: the config is JSON, arrays are read with
+``np.load(..., allow_pickle=False)``, and layer classes come only from convnp's registry.
+Every problem (not a zip, truncated, bad JSON, missing member, unknown layer class, wrong
+shape or dtype, object arrays, an unknown format version) raises ``ValueError`` naming it.
+
+Files are written atomically: the archive is written to a temporary file next to the target,
+flushed to disk, then renamed over the target. If anything fails, the temporary file is
+removed and the target is untouched.
+
+``save_weights``/``load_weights`` handle weights only: ``.weights.npz`` (a plain npz with the
+same keys) natively, and ``.weights.h5`` (Keras's layout) through `convnp.interop.keras_format`
+when that module is available.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_model",
+    "load_weights",
+    "read_config",
+    "read_metadata",
+    "save_model",
+    "save_weights",
+]
+
+FORMAT_NAME = "convnp"
+FORMAT_VERSION = 1
+
+CONFIG_MEMBER = "config.json"
+WEIGHTS_MEMBER = "weights.npz"
+OPTIMIZER_MEMBER = "optimizer.npz"
+
+# A config.json larger than this is not something convnp wrote; refusing it early keeps a
+# hostile archive from making us decompress gigabytes just to parse it.
+_MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+_KEY_RE = re.compile(r"^(\d{4,})/(.+)/([^/]+)$")
+
+
+# -- atomic writes -----------------------------------------------------------------------------
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file whole or not at all.
+
+    ``write(f)`` fills a temporary file in the target's directory (same file system, so the
+    final rename is atomic); it is flushed and fsynced, then renamed over ``path``. On any
+    exception the temporary file is deleted and the exception propagates; ``path`` is untouched.
+
+    Args:
+        path: destination file. Its directory must exist.
+        write: callback receiving the open binary file.
+
+    Returns:
+        ``path`` as a `Path`.
+
+    Raises:
+        FileNotFoundError: the directory of ``path`` does not exist.
+        IsADirectoryError: ``path`` is a directory.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: directory {directory} does not exist")
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {target}: it is a directory")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        # BaseException too: a Ctrl-C mid-write must not leave a stray temp file either
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable where the OS allows it (not on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- describing a model ------------------------------------------------------------------------
+
+
+def _model_class_name(model: Any) -> str:
+    from convnp.models import Model, Sequential
+
+    if isinstance(model, Sequential):
+        return "Sequential"
+    if isinstance(model, Model):
+        return "Functional"
+    raise TypeError(f"save_model expects a convnp Sequential or functional Model, got "
+                    f"{type(model).__name__}")
+
+
+def _weight_entries(model: Any) -> list[tuple[str, Any, Any]]:
+    """``(key, layer, variable)`` for every weight, in `model.weights` order."""
+    entries = []
+    position = 0
+    for layer in model.layers:
+        for variable in layer.weights:
+            entries.append((f"{position:04d}/{layer.name}/{variable.name}", layer, variable))
+            position += 1
+    return entries
+
+
+def _json_default(value: Any) -> Any:
+    # configs sometimes carry NumPy scalars or tuples-of-NumPy; JSON wants plain Python
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"a value of type {type(value).__name__} in the model config cannot be "
+                    f"written as JSON: {value!r}")
+
+
+def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
+    """A loss/metric as written in the compile config: its name if given by name, else its
+    Keras-style ``{"class_name", "config"}``."""
+    if isinstance(value, str):
+        return value
+    config = serialize(value)
+    json.dumps(config, default=_json_default)  # fail now, with a clear error, if not JSON-able
+    return config
+
+
+def _compile_config(model: Any, include_optimizer: bool) -> dict[str, Any] | None:
+    if not getattr(model, "_compiled", False):
+        return None
+    from convnp import losses, metrics, optimizers
+
+    optimizer = getattr(model, "optimizer", None)
+    loss = getattr(model, "loss", None)
+    metric_ids = getattr(model, "_metric_ids", None) or []
+    return {
+        "optimizer": optimizers.serialize(optimizer) if optimizer is not None else None,
+        "loss": _identifier_config(loss, losses.serialize) if loss is not None else None,
+        "metrics": [_identifier_config(m, metrics.serialize) for m in metric_ids],
+    }
+
+
+def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+# -- saving -----------------------------------------------------------------------------------
+
+
+def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool = True,
+               metadata: Mapping[str, Any] | None = None, overwrite: bool = True) -> Path:
+    """Write ``model`` (architecture, weights, compile settings, optimizer state) to ``path``.
+
+    Args:
+        model: a built `Sequential` or functional `Model`.
+        path: destination, conventionally ``*.convnp``.
+        include_optimizer: also store the optimizer's state (needed to resume ``fit`` exactly).
+        metadata: JSON-able dict stored as-is (e.g. ``{"class_names": [...]}``); default: the
+            model's ``metadata`` attribute if it has one (set by `load_model`), so a re-saved
+            model keeps it.
+        overwrite: replace an existing file; if false, an existing ``path`` is an error.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: not a convnp model, ``metadata`` not a dict, or a config or metadata value
+            that is not JSON-able.
+        ValueError: the model is not built.
+        FileExistsError: ``path`` exists and ``overwrite`` is false.
+        OSError: the file cannot be written (the target is then untouched).
+    """
+    class_name = _model_class_name(model)
+    if not model.built:
+        raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save. "
+                         "Give it an input shape or call it on data first.")
+    target = Path(path)
+    if not overwrite and target.exists():
+        raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
+    if metadata is None:
+        metadata = getattr(model, "metadata", None) or {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+
+    entries = _weight_entries(model)
+    weights = {key: variable.numpy() for key, _, variable in entries}
+    optimizer_state = None
+    compile_config = _compile_config(model, include_optimizer)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and compile_config is not None and optimizer is not None:
+        optimizer_state = {k: np.asarray(v) for k, v in optimizer.get_state().items()}
+    config = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "convnp_version": _convnp_version(),
+        "model": {"class_name": class_name, "config": model.get_config()},
+        "compile": compile_config,
+        "weights": [
+            {"key": key, "layer": layer.name, "name": variable.name,
+             "shape": list(variable.shape), "dtype": variable.dtype.name}
+            for key, layer, variable in entries
+        ],
+        "optimizer_state": optimizer_state is not None,
+        "metadata": dict(metadata),
+    }
+    try:
+        config_text = json.dumps(config, indent=1, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot save model '{model.name}': {exc}") from None
+
+    def write(f: BinaryIO) -> None:
+        # Arrays are serialised inside the callback so a failure there is cleaned up too.
+        with zipfile.ZipFile(f, "w") as archive:
+            archive.writestr(CONFIG_MEMBER, config_text, compress_type=zipfile.ZIP_DEFLATED)
+            # float weights barely compress; storing them keeps save and load fast
+            archive.writestr(WEIGHTS_MEMBER, _npz_bytes(weights),
+                             compress_type=zipfile.ZIP_STORED)
+            if optimizer_state is not None:
+                archive.writestr(OPTIMIZER_MEMBER, _npz_bytes(optimizer_state),
+                                 compress_type=zipfile.ZIP_STORED)
+
+    return atomic_write(target, write)
+
+
+def _convnp_version() -> str:
+    import convnp
+
+    return str(getattr(convnp, "__version__", "unknown"))
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _open_archive(path: Path) -> zipfile.ZipFile:
+    if not path.exists():
+        raise FileNotFoundError(f"no such model file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a convnp model file")
+    try:
+        return zipfile.ZipFile(path, "r")
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path} is not a convnp model file (not a zip archive, or it is "
+                         "truncated)") from None
+
+
+def _read_member(archive: zipfile.ZipFile, path: Path, member: str,
+                 limit: int | None = None) -> bytes:
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise ValueError(f"{path} is missing the member '{member}' (members: "
+                         f"{archive.namelist()})") from None
+    if limit is not None and info.file_size > limit:
+        raise ValueError(f"{path}: member '{member}' is {info.file_size} bytes, larger than "
+                         f"the {limit}-byte limit")
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            RuntimeError) as exc:
+        # RuntimeError: encrypted member; NotImplementedError: unsupported compression
+        raise ValueError(f"{path}: cannot read member '{member}' (corrupt or truncated "
+                         f"archive): {exc}") from None
+
+
+def _parse_config(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: '{CONFIG_MEMBER}' is not valid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValueError(  # noqa: TRY004 - a bad file is a ValueError, by contract
+            f"{path}: '{CONFIG_MEMBER}' must hold a JSON object, got {type(config).__name__}")
+    if config.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path}: not a convnp model file ('{CONFIG_MEMBER}' has format "
+                         f"{config.get('format')!r}, expected {FORMAT_NAME!r})")
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(  # noqa: TRY004 - a bad file is a ValueError, by contract
+            f"{path}: format_version must be an int, got {version!r}")
+    if version != FORMAT_VERSION:
+        newer = " (written by a newer convnp; upgrade convnp)" if version > FORMAT_VERSION else ""
+        raise ValueError(f"{path}: unknown convnp format version {version}; this convnp "
+                         f"reads version {FORMAT_VERSION}{newer}")
+    model = config.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("config"), dict):
+        raise ValueError(  # noqa: TRY004 - a bad file is a ValueError, by contract
+            f"{path}: '{CONFIG_MEMBER}' has no 'model' entry with a 'config'")
+    if model.get("class_name") not in ("Sequential", "Functional"):
+        raise ValueError(f"{path}: unknown model class {model.get('class_name')!r}; expected "
+                         "'Sequential' or 'Functional'")
+    weights = config.get("weights")
+    if not isinstance(weights, list) or not all(
+            isinstance(w, dict) and isinstance(w.get("key"), str)
+            and isinstance(w.get("shape"), list) and isinstance(w.get("dtype"), str)
+            for w in weights):
+        raise ValueError(f"{path}: '{CONFIG_MEMBER}' has no valid 'weights' list")
+    metadata = config.get("metadata", {})
+    if metadata is None:
+        config["metadata"] = {}
+    elif not isinstance(metadata, dict):
+        raise ValueError(f"{path}: 'metadata' must be a JSON object")
+    compile_config = config.get("compile")
+    if compile_config is not None and not isinstance(compile_config, dict):
+        raise ValueError(f"{path}: 'compile' must be a JSON object or null")
+    return config
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """The validated ``config.json`` of a ``.convnp`` file (no model is built).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a valid convnp model file.
+    """
+    path = Path(path)
+    with _open_archive(path) as archive:
+        return _parse_config(_read_member(archive, path, CONFIG_MEMBER, _MAX_CONFIG_BYTES), path)
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``metadata`` dict stored in a ``.convnp`` file (``{}`` if none)."""
+    return dict(read_config(path).get("metadata") or {})
+
+
+def _load_npz(data: bytes, path: Path, member: str) -> dict[str, np.ndarray]:
+    """Every array of an npz member, read without pickle.
+
+    Raises:
+        ValueError: not an npz, a corrupt entry, or an object array (which would need pickle).
+    """
+    try:
+        npz = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: member '{member}' is not a valid .npz archive: {exc}") \
+            from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(  # noqa: TRY004 - a bad file is a ValueError, by contract
+            f"{path}: member '{member}' is a single .npy array, expected an .npz archive")
+    arrays: dict[str, np.ndarray] = {}
+    with npz:
+        for key in npz.files:
+            try:
+                arrays[key] = npz[key]
+            except ValueError as exc:
+                # allow_pickle=False refuses object arrays here, before anything is unpickled
+                raise ValueError(f"{path}: array '{key}' in member '{member}' cannot be read "
+                                 f"without pickle (object arrays are refused): {exc}") from None
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                raise ValueError(f"{path}: array '{key}' in member '{member}' is corrupt: "
+                                 f"{exc}") from None
+    return arrays
+
+
+def _build_model(config: dict[str, Any], path: Path, custom_objects=None) -> Any:
+    from convnp.models import Model, Sequential
+
+    model_entry = config["model"]
+    cls = Sequential if model_entry["class_name"] == "Sequential" else Model
+    try:
+        if custom_objects:
+            return cls.from_config(model_entry["config"], custom_objects=custom_objects)
+        return cls.from_config(model_entry["config"])
+    except ValueError as exc:
+        raise ValueError(f"{path}: invalid model config: {exc}") from None
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:
+        # from_config of a well-formed file never hits these; a tampered one can
+        raise ValueError(f"{path}: invalid model config ({type(exc).__name__}: {exc})") \
+            from None
+
+
+def _check_array(key: str, array: np.ndarray, shape: tuple[int, ...], dtype: np.dtype,
+                 where: str) -> None:
+    if array.dtype != dtype:
+        raise ValueError(f"{where}: weight '{key}' has dtype {array.dtype}, expected {dtype}")
+    if array.shape != shape:
+        raise ValueError(f"{where}: weight '{key}' has shape {array.shape}, expected {shape}")
+
+
+def _assign_weights(model: Any, config: dict[str, Any], arrays: dict[str, np.ndarray],
+                    path: Path) -> None:
+    entries = _weight_entries(model)
+    declared = config["weights"]
+    where = f"{path}: member '{WEIGHTS_MEMBER}'"
+    if len(declared) != len(entries):
+        raise ValueError(f"{path}: the config lists {len(declared)} weights but the model it "
+                         f"describes has {len(entries)}")
+    expected_keys = [key for key, _, _ in entries]
+    declared_keys = [w["key"] for w in declared]
+    if declared_keys != expected_keys:
+        diff = [(d, e) for d, e in zip(declared_keys, expected_keys) if d != e][:3]
+        raise ValueError(f"{path}: weight names in the config do not match the model "
+                         f"(declared vs expected: {diff})")
+    missing = [k for k in expected_keys if k not in arrays]
+    extra = sorted(set(arrays) - set(expected_keys))
+    if missing or extra:
+        raise ValueError(f"{where}: missing weights {missing[:5]}, unexpected weights "
+                         f"{extra[:5]}")
+    for (key, _, variable), entry in zip(entries, declared):
+        _check_array(key, arrays[key], tuple(entry["shape"]), np.dtype(variable.dtype), where)
+        _check_array(key, arrays[key], variable.shape, np.dtype(variable.dtype), where)
+    for key, _, variable in entries:
+        variable.assign(arrays[key])
+
+
+def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
+    from convnp import optimizers
+
+    try:
+        optimizer_config = compile_config.get("optimizer")
+        optimizer = (optimizers.deserialize(optimizer_config) if optimizer_config is not None
+                     else "rmsprop")
+        model.compile(optimizer=optimizer, loss=compile_config.get("loss"),
+                      metrics=compile_config.get("metrics") or [])
+    except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
+        raise ValueError(f"{path}: invalid compile config: {exc}") from None
+
+
+def _restore_optimizer(model: Any, state: dict[str, np.ndarray], path: Path) -> None:
+    """Give the model's optimizer its saved slots, checked against the trainable weights now
+    (rather than at the first update of the next fit)."""
+    optimizer = model.optimizer
+    where = f"{path}: member '{OPTIMIZER_MEMBER}'"
+    values = [v.value for v in model.trainable_weights]
+    for key, value in state.items():
+        if key == "iterations":
+            if value.dtype.kind not in "iu" or value.shape != ():
+                raise ValueError(f"{where}: 'iterations' must be an integer scalar, got "
+                                 f"{value.dtype} of shape {value.shape}")
+            continue
+        _, _, index = key.partition("/")
+        if not index.isdigit() or int(index) >= len(values):
+            raise ValueError(f"{where}: slot '{key}' does not match any of the model's "
+                             f"{len(values)} trainable weights")
+        expected = np.dtype(values[int(index)].dtype)
+        if value.dtype != expected:
+            raise ValueError(f"{where}: slot '{key}' has dtype {value.dtype}, expected "
+                             f"{expected}")
+    try:
+        if values:
+            optimizer.build(values)
+        optimizer.set_state(state)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ValueError(f"{where}: optimizer state does not fit the model: {exc}") from None
+
+
+def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | None = None,
+               compile: bool = True, safe_mode: bool = True) -> Any:
+    """Rebuild a model saved by `save_model`: same architecture, weights and (if it was
+    compiled) optimizer, loss, metrics and optimizer state.
+
+    The model predicts bitwise what the saved one did, and ``fit`` continues as the original
+    would have. Its ``metadata`` attribute holds the file's metadata dict.
+
+    Args:
+        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.interop.keras_format`
+            when it is installed.)
+        custom_objects: extra layer classes by name (only these and convnp's own layers can
+            appear in the file).
+        compile: restore compile settings and optimizer state (if the file has them).
+        safe_mode: accepted for Keras compatibility; convnp files never run code either way.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a valid convnp model file (the message says what is wrong).
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".keras", ".h5", ".hdf5"):
+        return _interop("load_model")(path, custom_objects=custom_objects, compile=compile)
+    with _open_archive(path) as archive:
+        config = _parse_config(_read_member(archive, path, CONFIG_MEMBER, _MAX_CONFIG_BYTES),
+                               path)
+        weights = _load_npz(_read_member(archive, path, WEIGHTS_MEMBER), path, WEIGHTS_MEMBER)
+        optimizer_state = None
+        if compile and config.get("optimizer_state") and config.get("compile"):
+            optimizer_state = _load_npz(_read_member(archive, path, OPTIMIZER_MEMBER), path,
+                                        OPTIMIZER_MEMBER)
+    model = _build_model(config, path, custom_objects)
+    _assign_weights(model, config, weights, path)
+    if compile and config.get("compile"):
+        _compile(model, config["compile"], path)
+        if optimizer_state is not None:
+            _restore_optimizer(model, optimizer_state, path)
+    model.metadata = dict(config.get("metadata") or {})
+    return model
+
+
+# -- weights only -----------------------------------------------------------------------------
+
+
+def _interop(function: str) -> Callable[..., Any]:
+    try:
+        from convnp.interop import keras_format  # type: ignore[attr-defined]
+    except ImportError:
+        raise ValueError("Keras files (.keras, .weights.h5) need convnp.interop.keras_format, "
+                         "which is not available in this installation") from None
+    fn = getattr(keras_format, function, None)
+    if fn is None:
+        raise ValueError(f"convnp.interop.keras_format has no {function}()")
+    return fn
+
+
+def _weights_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        return "npz"
+    if name.endswith((".h5", ".hdf5")):
+        return "h5"
+    raise ValueError(f"unsupported weights file {path.name!r}: use a '.weights.npz' file (or "
+                     "'.weights.h5' for Keras's layout)")
+
+
+def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write the model's weights (no architecture, no optimizer) to ``path``.
+
+    ``.weights.npz``: a plain npz, one array per weight under ``"0001/conv2d/kernel"``-style
+    keys (position / layer name / variable name), written atomically. ``.weights.h5``: Keras's
+    layout, via `convnp.interop.keras_format`.
+
+    Raises:
+        ValueError: the model is not built, or an unsupported extension.
+        FileExistsError: ``path`` exists and ``overwrite`` is false.
+    """
+    _model_class_name(model)
+    target = Path(path)
+    kind = _weights_kind(target)
+    if not overwrite and target.exists():
+        raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
+    if kind == "h5":
+        return _interop("save_weights")(model, target)
+    if not model.built:
+        raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save")
+    arrays = {key: variable.numpy() for key, _, variable in _weight_entries(model)}
+    # np.savez appends ".npz" to names without it; writing to an open file avoids that
+    return atomic_write(target, lambda f: np.savez(f, **arrays))
+
+
+def load_weights(model: Any, path: str | os.PathLike) -> None:
+    """Load weights saved by `save_weights` into ``model`` (same architecture).
+
+    Weights are matched by position; each key's variable name (``kernel``, ``bias``, ...) and
+    each shape must agree, so a file from a different architecture is refused. Layer names may
+    differ (a model built twice in one session gets ``conv2d`` then ``conv2d_1``). Values are
+    cast to each variable's float dtype. Nothing is assigned unless every array fits.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unsupported extension, unreadable file, or weights that do not fit (the
+            message names the first mismatch).
+    """
+    _model_class_name(model)
+    path = Path(path)
+    kind = _weights_kind(path)
+    if kind == "h5":
+        _interop("load_weights")(model, path)
+        return
+    if not path.exists():
+        raise FileNotFoundError(f"no such weights file: {path}")
+    if not model.built:
+        raise ValueError(f"model '{model.name}' is not built yet: build it (input shape) "
+                         "before loading weights into it")
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a directory, not a weights file") from None
+    arrays = _load_npz(data, path, path.name)
+    entries = _weight_entries(model)
+    parsed = []
+    for key in arrays:
+        match = _KEY_RE.match(key)
+        if match is None:
+            raise ValueError(f"{path}: unexpected key {key!r}; expected "
+                             "'<position>/<layer>/<variable>' keys written by save_weights")
+        parsed.append((int(match.group(1)), match.group(3), key))
+    parsed.sort()
+    if len(parsed) != len(entries) or [p[0] for p in parsed] != list(range(len(entries))):
+        raise ValueError(f"{path}: holds {len(parsed)} weights, model '{model.name}' has "
+                         f"{len(entries)}")
+    for (_, var_name, key), (_, layer, variable) in zip(parsed, entries):
+        array = arrays[key]
+        if var_name != variable.name:
+            raise ValueError(f"{path}: weight '{key}' is a '{var_name}', but layer "
+                             f"'{layer.name}' expects '{variable.name}' at that position")
+        if array.dtype.kind != "f":
+            raise ValueError(f"{path}: weight '{key}' has dtype {array.dtype}, expected a "
+                             "float type")
+        if array.shape != variable.shape:
+            raise ValueError(f"{path}: weight '{key}' has shape {array.shape}, layer "
+                             f"'{layer.name}' expects {variable.shape}")
+    for (_, _, key), (_, _, variable) in zip(parsed, entries):
+        variable.assign(arrays[key].astype(variable.dtype, copy=False))
