@@ -475,33 +475,32 @@ class TrainingMixin:
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")
-            batches = (xb for xb, _ in source.epoch(steps))
+            batches = ([xb] for xb, _ in source.epoch(steps))
             total = steps or source.steps
         else:
             bs = self._check_batch_size(batch_size)
             xs = self._prepare_inputs(x, "predict")
-            if len(xs) != 1:
-                outs = self._graph.forward(xs, training=False)
-                self._drop_caches()
-                return outs
-            source = da.ArrayBatches(xs[0], None, bs)
-            batches = (xb for xb, _ in self._array_epoch(source, steps))
-            total = steps or source.steps
+            n = len(xs[0])
+            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)][:steps]
+            batches = ([a[start:stop] for a in xs] for start, stop in bounds)
+            total = len(bounds)
         callback_list = make_callback_list(callbacks, self, verbose=verbose, steps=total or None,
                                            history=False)
         callback_list.on_predict_begin()
-        outputs = []
+        outputs: list[list[np.ndarray]] = []
         for step, xb in enumerate(batches):
             if step == 0:
-                self._check_input_shapes([xb.shape])
+                self._check_input_shapes([a.shape for a in xb])
             callback_list.on_predict_batch_begin(step)
-            outputs.append(self._graph.forward([xb], training=False)[0])
+            outputs.append(self._graph.forward(xb, training=False))
             callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
         self._drop_caches()
         if not outputs:
             raise ValueError("predict(): the data is empty")
-        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=0)
+        merged = [parts[0] if len(outputs) == 1 else np.concatenate(parts, axis=0)
+                  for parts in zip(*outputs)]
+        return merged[0] if len(merged) == 1 else merged
 
     # -- single batches -------------------------------------------------------------------------
 
