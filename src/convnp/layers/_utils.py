@@ -127,3 +127,32 @@ def take_cache(layer) -> Any:
         )
     layer._cache = None
     return cache
+
+
+def activate(activation, z: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+    """Apply a layer's fused activation to ``z``, a fresh array the layer owns.
+
+    Returns ``(y, saved)`` where ``saved`` is what `activate_backward` needs. ReLU, the
+    common case, is applied in place and only its output is kept: ``z > 0`` is ``y > 0``,
+    so one array serves forward and backward instead of two.
+    """
+    from convnp import activations
+
+    if activation is activations.get("linear"):
+        return z, None
+    if activation is activations.get("relu"):
+        np.maximum(z, 0, out=z)
+        return z, (z,)
+    y = activation.forward(z)
+    return y, (z, y)
+
+
+def activate_backward(activation, dy: np.ndarray, saved: tuple | None) -> np.ndarray:
+    """The gradient through `activate`'s activation: ``dL/dz`` from ``dL/dy``."""
+    if saved is None:
+        return dy
+    if len(saved) == 1:
+        (y,) = saved
+        return np.multiply(dy, y > 0)
+    z, y = saved
+    return activation.backward(dy, z, y)

@@ -32,7 +32,7 @@ class Conv2D(Layer):
         kernel_initializer: initializer name for ``kernel`` (Keras default ``"glorot_uniform"``).
         bias_initializer: initializer name for ``bias``.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted as ``None`` only (so Keras configs load).
+            bias_constraint, lora_rank: accepted as ``None`` only (so Keras configs load).
         **kwargs: `Layer` arguments (``name``, ``trainable``, ``dtype``, ``input_shape``).
 
     Shape:
@@ -46,8 +46,9 @@ class Conv2D(Layer):
         needs_input_gradient: set to False (the model does, for layers fed by the model input)
             to skip computing the input gradient; `backward` then returns ``None``.
 
-    Caches (between `call` and `backward`): the op's cache (the input and the kernel, in the
-    form the fast kernel wants) and, with an activation, its input and output.
+    Caches (between `call` and `backward`): the op's cache (the input patches and the kernel,
+    in the form the fast kernel wants) and what the activation's derivative needs (for
+    ``"relu"`` only the output, rectified in place).
 
     >>> import numpy as np
     >>> conv = Conv2D(8, 3, padding="same")
@@ -60,7 +61,7 @@ class Conv2D(Layer):
                  activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.filters = _utils.positive_int(filters, "filters", cls)
@@ -77,7 +78,7 @@ class Conv2D(Layer):
                              bias_regularizer=bias_regularizer,
                              activity_regularizer=activity_regularizer,
                              kernel_constraint=kernel_constraint,
-                             bias_constraint=bias_constraint)
+                             bias_constraint=bias_constraint, lora_rank=lora_rank)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self._kernel_initializer = kernel_initializer
@@ -131,21 +132,16 @@ class Conv2D(Layer):
         filters)``."""
         x = _utils.as_dtype(inputs, self.dtype)
         z, op_cache = ops.conv_forward(x, self.kernel.value, self._ops_bias(), self._hparameters)
-        if self.activation.name == "linear":
-            self._cache = (op_cache, None, None)
-            return z
-        y = self.activation.forward(z)
-        self._cache = (op_cache, z, y)
+        y, saved = _utils.activate(self.activation, z)
+        self._cache = (op_cache, saved)
         return y
 
     def backward(self, dy: np.ndarray):
         """Backward pass: sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient
         ``(m, n_H_prev, n_W_prev, n_C_prev)``, or ``None`` when ``needs_input_gradient`` is
         False."""
-        op_cache, z, y = _utils.take_cache(self)
-        dz = _utils.as_dtype(dy, self.dtype)
-        if z is not None:
-            dz = self.activation.backward(dz, z, y)
+        op_cache, saved = _utils.take_cache(self)
+        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
         dx, dW, db = ops.conv_backward(dz, op_cache, compute_dA_prev=self.needs_input_gradient)
         self.kernel.grad = dW
         if self.bias is not None:

@@ -89,7 +89,7 @@ class Dense(Layer):
         kernel: `Variable` ``(n_in, units)``; bias: `Variable` ``(units,)`` or ``None``.
         needs_input_gradient: set False to skip the input gradient (`backward` returns None).
 
-    Caches: the input (as a 2-D view), and the activation's input and output.
+    Caches: the input (as a 2-D view) and what the activation's derivative needs.
 
     >>> import numpy as np
     >>> Dense(3, activation="softmax")(np.ones((2, 5), dtype="float32")).shape
@@ -141,16 +141,15 @@ class Dense(Layer):
         z = x2d @ self.kernel.value
         if self.bias is not None:
             z += self.bias.value  # in place: z is fresh from the GEMM
-        y = z if self.activation.name == "linear" else self.activation.forward(z)
-        self._cache = (x2d, x.shape, z, y)
+        y, saved = _utils.activate(self.activation, z)
+        self._cache = (x2d, x.shape, saved)
         return y.reshape(*x.shape[:-1], self.units)
 
     def backward(self, dy: np.ndarray):
         """Sets ``kernel.grad`` and ``bias.grad``; returns the input gradient (or ``None``)."""
-        x2d, x_shape, z, y = _utils.take_cache(self)
+        x2d, x_shape, saved = _utils.take_cache(self)
         dz = _utils.as_dtype(dy, self.dtype).reshape(-1, self.units)
-        if self.activation.name != "linear":
-            dz = self.activation.backward(dz, z, y)
+        dz = _utils.activate_backward(self.activation, dz, saved)
         self.kernel.grad = x2d.T @ dz
         if self.bias is not None:
             self.bias.grad = dz.sum(axis=0)

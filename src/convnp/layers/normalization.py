@@ -48,8 +48,8 @@ class BatchNormalization(Layer):
         moving_mean, moving_variance: non-trainable `Variable`s of shape ``(n_C,)``.
         Weight order (``get_weights``): gamma, beta, moving_mean, moving_variance.
 
-    Caches: in training mode the normalized input ``x_hat`` and ``1 / sqrt(var + eps)``; in
-    inference mode the input itself (only for the ``gamma`` gradient) and the scale.
+    Caches: the input (a reference, not a copy; dropped by a frozen layer at inference) and
+    the per-feature mean and ``1 / sqrt(var + eps)`` that were used.
 
     >>> import numpy as np
     >>> bn = BatchNormalization()
@@ -133,103 +133,91 @@ class BatchNormalization(Layer):
         moved = shape[:self._axis] + shape[self._axis + 1:] + (shape[self._axis],)
         return np.moveaxis(a2d.reshape(moved), -1, self._axis)
 
-    def _column_sums(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        """Per-feature ``sum(a)`` (or ``sum(a * b)``) of 2-D arrays, accumulated in float64.
+    @staticmethod
+    def _column_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        """Per-feature ``sum(a)`` (or ``sum(a * b)``) of 2-D arrays, in float64.
 
         ``a.sum(0)`` adds rows one by one in float32, which over ~10^5 rows (a batch of
         64x64 images) keeps only ~5 significant digits; einsum with a float64 accumulator is
         exact to float32 precision, about as fast, and never materializes ``a * b``.
         """
         if b is None:
-            sums = np.einsum("ij->j", a, dtype=np.float64)
-        else:
-            sums = np.einsum("ij,ij->j", a, b, dtype=np.float64)
-        return sums.astype(self.dtype, copy=False)
-
-    def _gamma(self) -> np.ndarray | None:
-        return None if self.gamma is None else self.gamma.value
+            return np.einsum("ij->j", a, dtype=np.float64)
+        return np.einsum("ij,ij->j", a, b, dtype=np.float64)
 
     # -- forward / backward -----------------------------------------------------------------
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
-        """Normalize ``inputs``; in training mode also update the moving statistics."""
+        """Normalize ``inputs``; in training mode also update the moving statistics.
+
+        Both modes are the affine map ``y = x * scale + shift`` per feature, with
+        ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale``; only where
+        ``mean`` and ``var`` come from differs. Writing it that way costs one pass and one new
+        array (the output), with no normalized copy of ``x``.
+        """
         x = _utils.as_dtype(inputs, self.dtype)
         x2d = self._to_2d(x)
-        if training and self.trainable:
-            y2d = self._forward_training(x2d)
+        batch_stats = bool(training) and self.trainable
+        if batch_stats:
+            rows = x2d.shape[0]
+            mean = self._column_sums(x2d) / rows
+            # E[x^2] - mean^2 with float64 sums: one pass and no temporary; exact to float32
+            # precision unless |mean| exceeds ~10^3 standard deviations.
+            var = np.maximum(self._column_sums(x2d, x2d) / rows - mean * mean, 0.0)
+            self._update_moving_stats(mean, var)  # biased variance, as Keras 3
         else:
-            y2d = self._forward_inference(x2d)
-        return self._from_2d(y2d, x.shape)
-
-    def _forward_training(self, x2d: np.ndarray) -> np.ndarray:
-        rows = x2d.shape[0]
-        mean = self._column_sums(x2d) / rows
-        x_hat = x2d - mean  # the one full-size temporary; becomes x_hat in place below
-        var = self._column_sums(x_hat, x_hat) / rows  # biased, as Keras
+            mean = self.moving_mean.value.astype(np.float64)
+            var = self.moving_variance.value.astype(np.float64)
         inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        x_hat *= inv_std
-        gamma = self._gamma()
-        y = x_hat * gamma if gamma is not None else x_hat.copy()
-        if self.beta is not None:
-            y += self.beta.value
-        momentum = self.momentum
-        self.moving_mean.value *= momentum
-        self.moving_mean.value += (1.0 - momentum) * mean
-        self.moving_variance.value *= momentum
-        self.moving_variance.value += (1.0 - momentum) * var
-        self._cache = ("training", x_hat, inv_std)
-        return y
-
-    def _forward_inference(self, x2d: np.ndarray) -> np.ndarray:
-        inv_std = 1.0 / np.sqrt(self.moving_variance.value + self.epsilon)
-        gamma = self._gamma()
-        scale = inv_std if gamma is None else gamma * inv_std
-        shift = -self.moving_mean.value * scale
+        scale = inv_std if self.gamma is None else self.gamma.value * inv_std
+        shift = -mean * scale
         if self.beta is not None:
             shift += self.beta.value
-        y = x2d * scale
-        y += shift
-        # x is needed only for the gamma gradient, so a frozen layer does not keep it.
-        wants_gamma_grad = self.gamma is not None and self.trainable
-        self._cache = ("inference", x2d if wants_gamma_grad else None, inv_std, scale)
-        return y
+        y2d = np.multiply(x2d, scale.astype(self.dtype))
+        y2d += shift.astype(self.dtype)
+        # x is needed by backward for the batch-statistics terms and for gamma's gradient;
+        # a frozen layer in inference mode needs neither.
+        keep_x = batch_stats or (self.gamma is not None and self.trainable)
+        self._cache = (batch_stats, x2d if keep_x else None, mean, inv_std)
+        return self._from_2d(y2d, x.shape)
+
+    def _update_moving_stats(self, mean: np.ndarray, var: np.ndarray) -> None:
+        momentum = self.momentum
+        for variable, batch_value in ((self.moving_mean, mean), (self.moving_variance, var)):
+            variable.value[...] = variable.value * momentum + batch_value * (1.0 - momentum)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Gradient w.r.t. the input; sets ``gamma.grad`` and ``beta.grad``.
 
-        In training mode the gradient flows through the batch mean and variance::
+        With ``x_hat = (x - mean) * inv_std`` and ``k = gamma * inv_std``::
 
-            dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+            dbeta  = sum(dy)            dgamma = sum(dy * x_hat)
+            dx     = k * dy                                                  (inference)
+            dx     = k * (dy - dbeta / rows - x_hat * dgamma / rows)         (training)
 
-        (means over the rows of each feature); in inference mode the layer is the affine map
-        ``x * scale + shift`` and ``dx = dy * scale``.
+        (sums over the ``rows`` of each feature). The training formula is the gradient through
+        the batch mean and variance; it is evaluated as ``dy * k + x * a + c`` (per-feature
+        ``a`` and ``c``), which needs no ``x_hat`` and one temporary.
         """
-        cache = _utils.take_cache(self)
+        batch_stats, x2d, mean, inv_std = _utils.take_cache(self)
         shape = dy.shape
         dy2d = self._to_2d(_utils.as_dtype(dy, self.dtype))
         dbeta = self._column_sums(dy2d)
-        if cache[0] == "training":
-            _, x_hat, inv_std = cache
-            rows = x_hat.shape[0]
-            dgamma = self._column_sums(dy2d, x_hat)
-            gamma = self._gamma()
-            k = inv_std if gamma is None else gamma * inv_std
-            dx = x_hat * (dgamma / rows)
-            np.subtract(dy2d, dx, out=dx)
-            dx -= dbeta / rows
-            dx *= k
-        else:
-            _, x2d, inv_std, scale = cache
-            dgamma = None
-            if x2d is not None:
-                # sum(dy * x_hat) with x_hat = (x - moving_mean) * inv_std, without x_hat.
-                dgamma = (self._column_sums(dy2d, x2d)
-                          - self.moving_mean.value * dbeta) * inv_std
-            dx = dy2d * scale
+        dgamma = None
+        if x2d is not None:
+            dgamma = (self._column_sums(dy2d, x2d) - mean * dbeta) * inv_std
+        k = inv_std if self.gamma is None else self.gamma.value * inv_std
+        dx = np.multiply(dy2d, k.astype(self.dtype))
+        if batch_stats:
+            rows = x2d.shape[0]
+            a = -k * inv_std * dgamma / rows
+            c = -k * dbeta / rows - a * mean
+            dx += x2d * a.astype(self.dtype)
+            dx += c.astype(self.dtype)
         if self.gamma is not None:
-            self.gamma.grad = dgamma
+            self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
         if self.beta is not None:
-            self.beta.grad = dbeta
+            self.beta.grad = dbeta.astype(self.dtype)
         return self._from_2d(dx, shape)
 
     def get_config(self) -> dict[str, Any]:
