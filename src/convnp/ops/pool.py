@@ -10,9 +10,11 @@ average pooling pads with zeros and divides each window by the count of its real
 (TensorFlow's rule), so border windows are not diluted.
 
 Max-pool backward sends each window's gradient to one maximum only: the first in row-major
-window order (TensorFlow and PyTorch do the same). The forward pass records which offset
-won, so backward needs no second search. `create_mask_from_window` keeps the course's
-contract instead: it marks every maximum of a window.
+window order (TensorFlow and PyTorch do the same). Forward is just a running maximum; backward
+finds the winners again by walking the offsets in order and taking, for each window, the first
+cell equal to its maximum. That is cheaper than tracking an argmax during forward, and
+inference (which never runs backward) pays nothing for it. `create_mask_from_window` keeps
+the course's contract instead: it marks every maximum of a window.
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ class PoolCache:
         dtype: compute dtype.
         geometry: window, stride, pads and output size.
         mode: ``"max"`` or ``"average"``.
-        argmax: max mode only: for every output value, the index ``i * f_w + j`` of the
-            window offset holding its (first) maximum, as uint8/uint16, shape of ``A``.
+        A_pad: max mode only: the (padded) input, a reference, not a copy, when unpadded.
+        A: max mode only: the output of the forward pass.
         counts: average mode only: real (unpadded) cells per window, shape ``(n_H, n_W, 1)``.
         hparameters: the dict given to `pool_forward`.
     """
@@ -81,7 +83,8 @@ class PoolCache:
     dtype: np.dtype
     geometry: Geometry
     mode: str
-    argmax: np.ndarray | None
+    A_pad: np.ndarray | None
+    A: np.ndarray | None
     counts: np.ndarray | None
     hparameters: dict
 
@@ -119,7 +122,7 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
 
     Returns:
         ``(A, cache)``: ``A`` of shape ``(m, n_H, n_W, n_C)`` and the opaque cache for
-        `pool_backward` (a `PoolCache`; it keeps the argmax offsets or the cell counts,
+        `pool_backward` (a `PoolCache`; max mode keeps references to the input and output,
         not the input).
     """
     geometry = pool_geometry(A_prev, hparameters, mode)
@@ -129,26 +132,18 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
     A_pad = _pad(A_in, geometry.pads, fill) if geometry.is_padded else A_in
     offsets = _offset_slices(geometry)
 
-    argmax = counts = None
     _, sl_h, sl_w = next(offsets)
+    A = A_pad[:, sl_h, sl_w, :].copy()
     if mode == "max":
-        A = A_pad[:, sl_h, sl_w, :].copy()
-        n_offsets = geometry.kernel[0] * geometry.kernel[1]
-        argmax = np.zeros(A.shape, dtype=np.uint8 if n_offsets <= 256 else np.uint16)
-        better = np.empty(A.shape, dtype=bool)
-        for k, sl_h, sl_w in offsets:
-            candidate = A_pad[:, sl_h, sl_w, :]
-            # Strictly greater: on ties the earlier offset (row-major) keeps the win.
-            np.greater(candidate, A, out=better)
-            argmax[better] = k
-            np.maximum(A, candidate, out=A)
+        for _, sl_h, sl_w in offsets:
+            np.maximum(A, A_pad[:, sl_h, sl_w, :], out=A)
+        cache = PoolCache(A_in.shape, dtype, geometry, mode, A_pad, A, None, hparameters)
     else:
-        A = A_pad[:, sl_h, sl_w, :].copy()
         for _, sl_h, sl_w in offsets:
             A += A_pad[:, sl_h, sl_w, :]
         counts = _real_cell_counts(geometry, A_in.shape[1:3]).astype(dtype)
         A /= counts
-    cache = PoolCache(A_in.shape, dtype, geometry, mode, argmax, counts, hparameters)
+        cache = PoolCache(A_in.shape, dtype, geometry, mode, None, None, counts, hparameters)
     return A, cache
 
 
@@ -185,8 +180,13 @@ def pool_backward(dA: np.ndarray, cache: PoolCache, mode: str = "max") -> np.nda
     if mode == "max":
         routed = np.empty_like(dA)
         winner = np.empty(dA.shape, dtype=bool)
-        for k, sl_h, sl_w in _offset_slices(geometry):
-            np.equal(cache.argmax, k, out=winner)
+        # Windows whose gradient has been routed already; a later cell equal to the maximum
+        # (a tie) must not take it again.
+        done = np.zeros(dA.shape, dtype=bool)
+        for _, sl_h, sl_w in _offset_slices(geometry):
+            np.equal(cache.A_pad[:, sl_h, sl_w, :], cache.A, out=winner)
+            winner &= ~done
+            done |= winner
             np.multiply(dA, winner, out=routed)
             dA_pad[:, sl_h, sl_w, :] += routed
     else:
