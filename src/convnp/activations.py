@@ -16,29 +16,30 @@ Everything keeps the floating dtype it is given (float32 in, float32 out).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "Activation",
-    "get",
-    "serialize",
     "deserialize",
-    "relu",
-    "sigmoid",
-    "softmax",
-    "tanh",
+    "elu",
+    "exponential",
+    "get",
+    "leaky_relu",
     "linear",
+    "relu",
+    "relu6",
+    "selu",
+    "serialize",
+    "sigmoid",
+    "silu",
+    "softmax",
     "softplus",
     "softsign",
-    "elu",
-    "selu",
-    "silu",
     "swish",
-    "leaky_relu",
-    "relu6",
-    "exponential",
+    "tanh",
 ]
 
 
@@ -421,6 +422,6 @@ def deserialize(config: Any) -> Activation:
         if isinstance(name, dict):
             name = name.get("name", config.get("class_name"))
         if not isinstance(name, str):
-            raise ValueError(f"cannot read an activation from config {config!r}")
+            raise TypeError(f"cannot read an activation name from config {config!r}")
         return get(name)
     return get(config)

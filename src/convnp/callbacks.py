@@ -19,19 +19,20 @@ import os
 import sys
 import tempfile
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from convnp.progbar import Progbar
 
 __all__ = [
+    "CSVLogger",
     "Callback",
     "CallbackList",
-    "History",
-    "ProgbarLogger",
     "EarlyStopping",
-    "ModelCheckpoint",
-    "CSVLogger",
+    "History",
     "LambdaCallback",
+    "ModelCheckpoint",
+    "ProgbarLogger",
 ]
 
 
@@ -126,12 +127,11 @@ class CallbackList:
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
-            if hook == "on_train_batch_begin" and hasattr(cb, "on_batch_begin"):
-                if type(cb).on_batch_begin is not Callback.on_batch_begin:
-                    cb.on_batch_begin(*args)
-            elif hook == "on_train_batch_end" and hasattr(cb, "on_batch_end"):
-                if type(cb).on_batch_end is not Callback.on_batch_end:
-                    cb.on_batch_end(*args)
+            # Keras 2 style on_batch_* overrides still fire for training batches.
+            if hook == "on_train_batch_begin" and _overrides(cb, "on_batch_begin"):
+                cb.on_batch_begin(*args)
+            elif hook == "on_train_batch_end" and _overrides(cb, "on_batch_end"):
+                cb.on_batch_end(*args)
 
     def __getattr__(self, name: str):
         if name in _HOOKS:
@@ -140,6 +140,11 @@ class CallbackList:
                 return lambda logs=None: self._call(name, logs)
             return lambda index, logs=None: self._call(name, index, logs)
         raise AttributeError(name)
+
+
+def _overrides(cb: Any, name: str) -> bool:
+    method = getattr(type(cb), name, None)
+    return method is not None and method is not getattr(Callback, name)
 
 
 class History(Callback):
@@ -273,12 +278,12 @@ def _monitor_op(mode: str, monitor: str, model: Any, who: str):
         return _less
     if mode == "max":
         return _greater
-    name = monitor[4:] if monitor.startswith("val_") else monitor
+    name = monitor.removeprefix("val_")
     for m in getattr(model, "metrics", None) or []:
         direction = getattr(m, "direction", None) or getattr(m, "_direction", None)
         if getattr(m, "name", None) == name and direction in ("up", "down"):
             return _greater if direction == "up" else _less
-    if name == "loss" or name.endswith("loss") or name.endswith("error"):
+    if name.endswith(("loss", "error")):
         return _less
     if any(w in name for w in _UP_WORDS):
         return _greater

@@ -22,24 +22,24 @@ import numpy as np
 from convnp import random as _random
 
 __all__ = [
-    "Initializer",
-    "VarianceScaling",
-    "GlorotUniform",
+    "Constant",
     "GlorotNormal",
+    "GlorotUniform",
     "HeNormal",
     "HeUniform",
+    "Initializer",
     "LecunNormal",
     "LecunUniform",
-    "Zeros",
     "Ones",
-    "Constant",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
     "compute_fans",
+    "deserialize",
     "get",
     "serialize",
-    "deserialize",
 ]
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it makes the
@@ -89,7 +89,7 @@ class Initializer:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Initializer":
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -48,22 +48,22 @@ import numpy as np
 
 __all__ = [
     "EPSILON",
-    "Loss",
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
-    "SparseCategoricalCrossentropy",
-    "MeanSquaredError",
+    "Loss",
     "MeanAbsoluteError",
+    "MeanSquaredError",
+    "SparseCategoricalCrossentropy",
     "binary_crossentropy",
     "categorical_crossentropy",
-    "sparse_categorical_crossentropy",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mse",
-    "mae",
-    "get",
-    "serialize",
     "deserialize",
+    "get",
+    "mae",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "mse",
+    "serialize",
+    "sparse_categorical_crossentropy",
 ]
 
 #: Keras's `backend.epsilon()`: the clip margin for probabilities.
@@ -256,12 +256,12 @@ class Loss:
             return
         out = tuple(output_shape)
         yt = tuple(y_true_shape)
-        probe_p = np.empty([1 if s is None else s for s in out], dtype=np.float32)
-        probe_t = np.empty([1 if s is None else s for s in yt], dtype=np.float32)
-        if probe_p.ndim and probe_t.ndim:
-            # Only the per-sample shapes matter: use batch size 1 on both.
-            probe_p = probe_p[:1]
-            probe_t = probe_t[:1]
+        # Only the per-sample shapes matter: probe with a batch of one (never allocate the
+        # real target array's size).
+        probe_p = np.zeros([1 if (s is None or i == 0) else s for i, s in enumerate(out)],
+                           dtype=np.float32)
+        probe_t = np.zeros([1 if (s is None or i == 0) else s for i, s in enumerate(yt)],
+                           dtype=np.float32)
         try:
             self._prepare(probe_t, probe_p)
         except ValueError as exc:
@@ -273,7 +273,7 @@ class Loss:
         return {"name": self.name, "reduction": self.reduction}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Loss":
+    def from_config(cls, config: dict[str, Any]) -> Loss:
         return cls(**config)
 
     def __repr__(self) -> str:

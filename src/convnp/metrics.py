@@ -32,22 +32,22 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "Metric",
-    "Mean",
-    "MeanMetricWrapper",
     "Accuracy",
+    "AutoAccuracy",
     "BinaryAccuracy",
     "CategoricalAccuracy",
-    "SparseCategoricalAccuracy",
-    "AutoAccuracy",
+    "Mean",
+    "MeanMetricWrapper",
     "MeanSquaredError",
+    "Metric",
+    "SparseCategoricalAccuracy",
+    "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
-    "sparse_categorical_accuracy",
-    "accuracy",
+    "deserialize",
     "get",
     "serialize",
-    "deserialize",
+    "sparse_categorical_accuracy",
 ]
 
 
@@ -146,7 +146,7 @@ class Metric:
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Metric":
+    def from_config(cls, config: dict[str, Any]) -> Metric:
         return cls(**config)
 
     def __repr__(self) -> str:

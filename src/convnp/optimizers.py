@@ -26,11 +26,12 @@ model file can save an optimizer and resume training bit for bit.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize", "deserialize"]
+__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
 
 
 def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
@@ -200,7 +201,7 @@ class Optimizer:
         return {"name": self.name, "learning_rate": self.learning_rate}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Optimizer":
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["history", "history_csv"]
 
@@ -119,7 +119,8 @@ def history_csv(history: Any, path: str | os.PathLike) -> Path:
     logs = _logs(history)
     if not logs:
         raise ValueError("history is empty: nothing to write")
-    columns = [k for k in logs if not k.startswith("val_")] + [k for k in logs if k.startswith("val_")]
+    columns = ([k for k in logs if not k.startswith("val_")]
+               + [k for k in logs if k.startswith("val_")])
     rows = max(len(v) for v in logs.values())
     epochs = getattr(history, "epoch", None)
     if not (isinstance(epochs, (list, tuple)) and len(epochs) == rows):

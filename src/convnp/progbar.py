@@ -17,9 +17,10 @@ import math
 import os
 import sys
 import time
-from typing import Any, Mapping, TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
-__all__ = ["Progbar", "format_value", "format_duration"]
+__all__ = ["Progbar", "format_duration", "format_value"]
 
 _FILL = "━"
 _TIP = "╺"

@@ -6,7 +6,7 @@ import numpy as np
 
 from convnp import random as _random
 
-__all__ = ["to_categorical", "set_random_seed"]
+__all__ = ["set_random_seed", "to_categorical"]
 
 
 def to_categorical(y, num_classes: int | None = None, dtype=np.float32) -> np.ndarray:

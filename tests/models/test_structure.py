@@ -211,3 +211,21 @@ def test_sequential_config_round_trip():
     x = np.random.default_rng(0).normal(size=(2, 4, 4, 1))
     np.testing.assert_allclose(clone.predict(x, verbose=0), model.predict(x, verbose=0))
     assert tf.keras.models.clone_model(model).count_params() == model.count_params()
+
+
+def test_save_and_load_through_model_methods(tmp_path):
+    model = branching_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(4, 6, 6, 2)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[[0, 1, 0, 1]]
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.convnp")
+    loaded = tf.keras.models.load_model(tmp_path / "m.convnp")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+    model.save_weights(tmp_path / "w.weights.npz")
+    fresh = tf.keras.Model.from_config(model.get_config())
+    fresh.load_weights(tmp_path / "w.weights.npz")
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+    assert json.loads(model.to_json())["class_name"] == "Functional"

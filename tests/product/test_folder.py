@@ -70,6 +70,7 @@ def test_shuffle_keeps_pairs(tree):
         assert match and y[match[0]] == label
     xs2, ys2, _ = image_folder(tree, shuffle=True, seed=3)
     np.testing.assert_array_equal(xs, xs2)
+    np.testing.assert_array_equal(ys, ys2)
 
 
 def test_empty_directory(tmp_path):

@@ -87,13 +87,15 @@ def test_train_and_test_from_two_files(tmp_path):
     test = write_h5(tmp_path / "test.h5", test_set_x=images(4, 1), test_set_y=[0, 1, 2, 0],
                     list_classes=np.array([b"a", b"b", b"c"]))
     data = load_h5(train, test)
-    assert data.x_train.shape == (10, 8, 8, 3) and data.y_train.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+    assert data.x_train.shape == (10, 8, 8, 3)
+    assert data.y_train.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
     assert data.x_test.shape == (4, 8, 8, 3)
     assert data.classes == ["a", "b", "c"]
 
 
 def test_course_row_vector_labels_are_flattened(tmp_path):
-    path = write_h5(tmp_path / "row.h5", test_set_x=images(5), test_set_y=np.array([[0, 1, 1, 0, 1]]))
+    path = write_h5(tmp_path / "row.h5", test_set_x=images(5),
+                    test_set_y=np.array([[0, 1, 1, 0, 1]]))
     assert load_h5(path).y_test.tolist() == [0, 1, 1, 0, 1]
 
 

@@ -115,7 +115,8 @@ def test_csv_orders_val_last_and_pads_short_series(tmp_path):
 def test_csv_uses_history_epochs_and_round_trips_floats(tmp_path):
     value = 0.1 + 0.2
     plot.history_csv(FakeHistory({"loss": [value, 1 / 3]}, epoch=[5, 6]), tmp_path / "log.csv")
-    rows = list(csv.reader(open(tmp_path / "log.csv", newline="")))
+    with open(tmp_path / "log.csv", newline="") as f:
+        rows = list(csv.reader(f))
     assert rows[1][0] == "5" and float(rows[1][1]) == value and float(rows[2][1]) == 1 / 3
 
 

@@ -2,10 +2,10 @@
 
 from convnp.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 
-__all__ = ["Dataset", "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "experimental"]
+__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "experimental"]
 
 
-class experimental:  # noqa: N801 - mirrors tf.data.experimental
+class experimental:
     """`tf.data.experimental` constants used by course code."""
 
     AUTOTUNE = AUTOTUNE

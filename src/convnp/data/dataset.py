@@ -19,13 +19,14 @@ fixed by that seed. `reshuffle_each_iteration=False` keeps the first order forev
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from convnp import random as _random
 
-__all__ = ["Dataset", "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY"]
+__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset"]
 
 AUTOTUNE = -1
 INFINITE_CARDINALITY = -1
@@ -102,7 +103,7 @@ class Dataset:
 
     # -- constructors -----------------------------------------------------------------------
     @staticmethod
-    def from_tensor_slices(tensors: Any) -> "Dataset":
+    def from_tensor_slices(tensors: Any) -> Dataset:
         """One element per row of the leading axis of every component.
 
         Args:
@@ -130,19 +131,19 @@ class Dataset:
         return _TensorSlices(arrays, spec)
 
     @staticmethod
-    def from_tensors(tensors: Any) -> "Dataset":
+    def from_tensors(tensors: Any) -> Dataset:
         """A dataset of exactly one element: `tensors` itself."""
         leaves, spec = _flatten(tensors)
         arrays = [_as_array(leaf)[None] for leaf in leaves]
         return _TensorSlices(arrays, spec)
 
     @staticmethod
-    def range(*args: int) -> "Dataset":
+    def range(*args: int) -> Dataset:
         """Like Python's `range`, elements are int64 scalars."""
         return _TensorSlices([np.arange(*args, dtype=np.int64)], None)
 
     @staticmethod
-    def zip(*datasets: Any) -> "Dataset":
+    def zip(*datasets: Any) -> Dataset:
         """Elements are tuples of the elements of `datasets` (stops at the shortest)."""
         if len(datasets) == 1 and isinstance(datasets[0], (tuple, list)):
             datasets = tuple(datasets[0])
@@ -156,7 +157,7 @@ class Dataset:
         """Yield the elements of one pass, one at a time."""
         raise NotImplementedError
 
-    def _plan(self) -> tuple["_TensorSlices", np.ndarray | None] | None:
+    def _plan(self) -> tuple[_TensorSlices, np.ndarray | None] | None:
         """For index-planable pipelines: (source, indices for one pass; None = all in order)."""
         return None
 
@@ -191,7 +192,7 @@ class Dataset:
         return True
 
     # -- transformations --------------------------------------------------------------------
-    def batch(self, batch_size: int, drop_remainder: bool = False, **_: Any) -> "Dataset":
+    def batch(self, batch_size: int, drop_remainder: bool = False, **_: Any) -> Dataset:
         """Stack consecutive elements into batches of `batch_size` (last one smaller unless
         `drop_remainder`)."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or (
@@ -199,12 +200,12 @@ class Dataset:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         return _Batch(self, int(batch_size), bool(drop_remainder))
 
-    def unbatch(self) -> "Dataset":
+    def unbatch(self) -> Dataset:
         """Split every element along its first axis (inverse of `batch`)."""
         return _Unbatch(self)
 
     def shuffle(self, buffer_size: int, seed: int | None = None,
-                reshuffle_each_iteration: bool = True) -> "Dataset":
+                reshuffle_each_iteration: bool = True) -> Dataset:
         """Randomly reorder with tf.data's buffered shuffle (a full permutation when the
         buffer holds the whole dataset)."""
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)) or (
@@ -213,27 +214,27 @@ class Dataset:
         return _Shuffle(self, int(buffer_size), seed, bool(reshuffle_each_iteration))
 
     def map(self, map_func: Callable, num_parallel_calls: int | None = None,
-            deterministic: bool | None = None, **_: Any) -> "Dataset":
+            deterministic: bool | None = None, **_: Any) -> Dataset:
         """Apply `map_func` to every element (tuple elements are passed as separate args)."""
         if not callable(map_func):
             raise TypeError(f"map_func must be callable, got {type(map_func).__name__}")
         return _Map(self, map_func)
 
-    def filter(self, predicate: Callable) -> "Dataset":
+    def filter(self, predicate: Callable) -> Dataset:
         """Keep elements for which `predicate(*element)` is true."""
         if not callable(predicate):
             raise TypeError(f"predicate must be callable, got {type(predicate).__name__}")
         return _Filter(self, predicate)
 
-    def take(self, count: int) -> "Dataset":
+    def take(self, count: int) -> Dataset:
         """The first `count` elements (all of them if `count` is -1)."""
         return _Take(self, _check_count("take", count))
 
-    def skip(self, count: int) -> "Dataset":
+    def skip(self, count: int) -> Dataset:
         """All but the first `count` elements (none if `count` is -1)."""
         return _Skip(self, _check_count("skip", count))
 
-    def repeat(self, count: int | None = None) -> "Dataset":
+    def repeat(self, count: int | None = None) -> Dataset:
         """Repeat `count` times (forever if None or -1); shuffles re-draw on each pass."""
         if count is not None:
             count = _check_count("repeat", count)
@@ -241,25 +242,25 @@ class Dataset:
                 count = None
         return _Repeat(self, count)
 
-    def concatenate(self, dataset: "Dataset") -> "Dataset":
+    def concatenate(self, dataset: Dataset) -> Dataset:
         """This dataset's elements followed by `dataset`'s."""
         if not isinstance(dataset, Dataset):
             raise TypeError(f"concatenate expects a Dataset, got {type(dataset).__name__}")
         return _Concatenate(self, dataset)
 
-    def prefetch(self, buffer_size: int = AUTOTUNE) -> "Dataset":
+    def prefetch(self, buffer_size: int = AUTOTUNE) -> Dataset:
         """No-op: iteration is synchronous (kept for tf.data code)."""
         return self
 
-    def cache(self, filename: str = "") -> "Dataset":
+    def cache(self, filename: str = "") -> Dataset:
         """No-op: the data already lives in memory (a `map` with randomness re-runs each pass)."""
         return self
 
-    def with_options(self, options: Any) -> "Dataset":
+    def with_options(self, options: Any) -> Dataset:
         """No-op (tf.data options have no meaning here)."""
         return self
 
-    def enumerate(self, start: int = 0) -> "Dataset":
+    def enumerate(self, start: int = 0) -> Dataset:
         """Elements become `(index, element)`."""
         return Dataset.zip(Dataset.range(start, np.iinfo(np.int64).max), self)
 

@@ -92,15 +92,23 @@ def parabola_stroke(u: Array, v: Array, cy: Array | float, bend: Array | float,
 
 
 def coverage(d: Array, pixel: Array | float) -> Array:
-    """Anti-aliased alpha in ``[0, 1]`` from a signed distance; ``pixel`` = pixel size in ``d``'s units."""
+    """Anti-aliased alpha in ``[0, 1]`` from a signed distance.
+
+    ``pixel`` is the size of one pixel in the units of ``d``.
+    """
     return np.clip(0.5 - d / _b(pixel), 0.0, 1.0)
 
 
 def paint(image: Array, alpha: Array, colour: Array) -> None:
-    """Composite ``colour`` ``(m, 3)`` over ``image`` ``(3, m, H, W)`` with ``alpha`` ``(m, H, W)``, in place.
+    """Composite ``colour`` ``(m, 3)`` over ``image`` in place, through ``alpha``.
+
+    Args:
+        image: ``(3, m, H, W)`` float32, modified.
+        alpha: ``(m, H, W)`` coverage in ``[0, 1]``.
+        colour: ``(m, 3)`` RGB in ``[0, 1]``.
 
     Images are kept channel-planar while drawing so each channel update is one contiguous
-    in-place pass (about three times faster than broadcasting over a trailing RGB axis).
+    in-place pass instead of broadcasting over a strided trailing RGB axis.
     """
     colour = np.asarray(colour, dtype=np.float32)
     alpha = alpha.astype(np.float32, copy=False)

@@ -12,9 +12,9 @@ bytes on every run and the test split does not depend on the train split.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _entry(module: ModuleType, name: str, label_shape: tuple[int, ...], descript
 
 _REGISTRY: dict[str, _Entry] = {
     "smiles": _entry(smiles, "smiles", (1,),
-                     "drawn faces, smiling (1) or not (0): a stand-in for the course's Happy House"),
+                     "drawn faces, smiling (1) or not (0); stands in for the Happy House"),
     "fingers": _entry(fingers, "fingers", (),
                       "a drawn hand showing 0-5 raised fingers: a stand-in for the course's SIGNS"),
 }
@@ -92,7 +92,7 @@ def info(name: str) -> DatasetInfo:
 
 
 def class_names(name: str) -> list[str]:
-    """Class names of a built-in dataset, in label order (``load``'s label ``i`` is ``names[i]``)."""
+    """Class names of a built-in dataset in label order (label ``i`` is ``names[i]``)."""
     return list(_resolve(name).info.classes)
 
 

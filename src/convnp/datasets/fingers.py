@@ -7,14 +7,16 @@ or stored; the images are drawn from a seed with vectorized NumPy (see
 
 How a picture is made (all per image, from the seeded generator):
 
-* background: a two-colour gradient with up to three soft coloured blobs;
+* background: a light two-colour gradient (as the SIGNS photos have) with the occasional
+  soft coloured blob;
 * a hand seen from the palm side, left or right: a forearm, an elliptic palm and five
   fingers (four fingers and a thumb) drawn as capsules, with a darker outline. The label
-  ``k`` is the number of raised fingers, and *which* ``k`` fingers are raised is chosen at
-  random (a "2" may be index+middle or thumb+little), so the network must count rather than
-  match one template. Folded fingers show as short knuckle stubs (the thumb folds across the
-  palm);
-* pose: position (±0.18 of the half width), scale (0.5–0.78), rotation (±35°); finger
+  ``k`` is the number of raised fingers. In 85% of images they are the usual ones for that
+  count (index, middle, ring, little, then thumb); in the rest they are a random subset of
+  size ``k`` (a "2" may be thumb+little), so the network must count rather than match one
+  template per class. Folded fingers show as short knuckle stubs; a folded thumb lies across
+  the palm;
+* pose: position (±0.12 of the half width), scale (0.70–0.85), rotation (±15°); finger
   lengths, thickness and spread jitter; skin tone from pale to dark;
 * lighting gradient, contrast/brightness jitter and Gaussian noise; quantized to uint8.
 
@@ -31,6 +33,7 @@ IMAGE_SIZE = 64
 TRAIN_SIZE = 1080
 TEST_SIZE = 120
 CLASSES = ["0", "1", "2", "3", "4", "5"]
+# Share of images whose raised fingers are the usual ones for their count.
 CANONICAL = 0.85
 
 # Index, middle, ring, little finger, in the hand's own frame (palm centre near the origin,
@@ -86,7 +89,8 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
     # The thumb sticks out sideways when raised and lies across the palm when folded.
     up = raised[:, 4]
-    thumb_angle = np.deg2rad(np.where(up, rng.uniform(35.0, 70.0, m), rng.uniform(-115.0, -95.0, m)))
+    thumb_angle = np.deg2rad(np.where(up, rng.uniform(35.0, 70.0, m),
+                                      rng.uniform(-115.0, -95.0, m)))
     thumb_length = np.where(up, rng.uniform(0.36, 0.48, m), rng.uniform(0.18, 0.26, m))
     tbx, tby = 0.34 * width, np.full(m, 0.22)
     ttx = tbx + thumb_length * np.sin(thumb_angle)
@@ -104,7 +108,7 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 def load_data(seed: int = 0, one_hot: bool = False
               ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Keras-style loader: ``(x_train, y_train), (x_test, y_test)``; same as ``load("fingers", ...)``."""
+    """Keras-style: ``(x_train, y_train), (x_test, y_test)``, as ``load("fingers", ...)``."""
     from convnp.datasets.builtin import load
 
     return load("fingers", seed=seed, one_hot=one_hot)

@@ -15,8 +15,8 @@ extra (``pip install convnp[images]``) and is imported only here.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -99,7 +99,8 @@ def image_folder(
         if not names:
             raise ValueError("class_names is empty")
     if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"label_mode='binary' needs exactly 2 classes, found {len(names)}: {names}")
+        raise ValueError(
+            f"label_mode='binary' needs exactly 2 classes, found {len(names)}: {names}")
 
     files: list[Path] = []
     labels: list[int] = []

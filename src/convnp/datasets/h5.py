@@ -117,7 +117,11 @@ def load_h5(path: str | os.PathLike, *more_paths: str | os.PathLike) -> H5Datase
 
 
 def _read_file(h5py: Any, path: Path) -> dict[str, Any]:
-    """Read and check one file: ``{"train": (x, y), "test": (x, y), "classes": [...]}`` (keys optional)."""
+    """Read and check one file.
+
+    Returns:
+        ``{"train": (x, y), "test": (x, y), "classes": [...]}``, each key only if present.
+    """
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:

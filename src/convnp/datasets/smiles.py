@@ -7,14 +7,15 @@ the images are drawn from a seed with vectorized NumPy (see :mod:`convnp.dataset
 How a picture is made (all per image, from the seeded generator):
 
 * background: a two-colour gradient with up to three soft coloured blobs;
-* a face: a skin-coloured ellipse (pale to dark tones) at a random position (±0.2 of the half
-  width), scale (0.42–0.72) and rotation (±30°), with hair 60% of the time;
-* eyes (sometimes nearly closed), eyebrows bent at random either way (a curved distractor),
-  and a nose shadow;
-* the mouth: a stroke along ``v = c - bend·u²``. The label is the sign of the corner lift
-  ``bend·w²`` (``w`` = half the mouth width): smiling mouths lift their corners by 0.015–0.16
-  face units, other mouths range from a frown (-0.14) to flat-but-slightly-raised (+0.008), so
-  a few faces are genuinely hard to call. Mouth width, thickness and colour contrast vary;
+* a face: a skin-coloured ellipse (pale to dark tones) with a darker rim, roughly centred
+  (±0.06 of the half width, ±10°, scale 0.62–0.80) as in the course's photos, because
+  ``happyModel`` ends in a position-specific Dense layer; hair 60% of the time;
+* eyes (20% nearly closed), a nose shadow, and eyebrows drawn with the mouth's own curve bent
+  at random either way, so "an upturned stroke somewhere" does not give the answer;
+* the mouth: a thick stroke along ``v = c - bend·u²``. The label is the sign of the corner
+  lift ``bend·w²`` (``w`` = half the mouth width): smiling mouths lift their corners by
+  0.05–0.20 face units, other mouths range from a frown (-0.16) to nearly flat (-0.005).
+  Mouth width, thickness and colour contrast vary;
 * lighting gradient, contrast/brightness jitter and Gaussian noise; quantized to uint8.
 
 Use it through :func:`convnp.datasets.load` (``load("smiles")``) or :func:`load_data`.
@@ -106,7 +107,7 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_data(seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Keras-style loader: ``(x_train, y_train), (x_test, y_test)``; same as ``load("smiles", seed=seed)``."""
+    """Keras-style: ``(x_train, y_train), (x_test, y_test)``, as ``load("smiles", seed=seed)``."""
     from convnp.datasets.builtin import load
 
     return load("smiles", seed=seed)

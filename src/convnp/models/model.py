@@ -251,6 +251,36 @@ class Model(TrainingMixin):
         print_summary(self, line_length=line_length, print_fn=print_fn,
                       show_trainable=show_trainable)
 
+    # -- files (convnp.saving does the work) -------------------------------------------------
+
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True,
+             **kwargs) -> None:
+        """Write architecture, weights, compile settings and optimizer state to one file
+        (see `convnp.saving.save_model`)."""
+        from convnp import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite,
+                          include_optimizer=include_optimizer, **kwargs)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Write only the weights (``.weights.npz``, or Keras's ``.weights.h5`` layout)."""
+        from convnp import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights written by `save_weights` into this (same-architecture) model."""
+        from convnp import saving
+
+        saving.load_weights(self, filepath)
+
+    def to_json(self) -> str:
+        """`get_config` as JSON, wrapped as ``{"class_name", "config"}`` like Keras."""
+        import json
+
+        name = "Sequential" if type(self).__name__ == "Sequential" else "Functional"
+        return json.dumps({"class_name": name, "config": self.get_config()})
+
     # -- config ------------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:

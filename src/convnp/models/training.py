@@ -121,6 +121,11 @@ class TrainingMixin:
             raise ValueError(f"{method}() needs an optimizer: call compile(optimizer=...)")
 
     @property
+    def metrics(self) -> list:
+        """The compiled metric objects (callbacks read their names and directions)."""
+        return list(self.compiled_metrics)
+
+    @property
     def metrics_names(self) -> list[str]:
         return ["loss"] + [m.name for m in self.compiled_metrics]
 

@@ -122,8 +122,8 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
 
     Returns:
         ``(A, cache)``: ``A`` of shape ``(m, n_H, n_W, n_C)`` and the opaque cache for
-        `pool_backward` (a `PoolCache`; max mode keeps references to the input and output,
-        not the input).
+        `pool_backward` (a `PoolCache`: max mode keeps references to the input and the
+        output, average mode the count of real cells per window).
     """
     geometry = pool_geometry(A_prev, hparameters, mode)
     dtype = float_dtype(A_prev)
