@@ -216,3 +216,25 @@ def test_lookup_and_config():
         losses.get("binary_cross_entropy")
     with pytest.raises(TypeError):
         losses.get(lambda a, b: 0.0)
+
+
+@pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_from_logits_losses_gradient(name, smoothing):
+    rng = np.random.default_rng(11)
+    z = rng.normal(size=(5, 3)) * 2
+    if name == "binary_crossentropy":
+        loss = losses.BinaryCrossentropy(from_logits=True, label_smoothing=smoothing)
+        y = rng.integers(0, 2, size=(5, 3)).astype(np.float64)
+    elif name == "categorical_crossentropy":
+        loss = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing)
+        y = np.eye(3)[rng.integers(0, 3, size=5)]
+    else:
+        if smoothing:
+            pytest.skip("sparse crossentropy has no label smoothing")
+        loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+        y = rng.integers(0, 3, size=5)
+    g = loss.gradient(y, z)
+    num = numerical_gradient(lambda: np.array(loss(y, z)), z, np.array(1.0))
+    assert rel_error(g, num) < 1e-6
