@@ -31,6 +31,13 @@ def test_input_layer_shapes_and_output():
     assert layer(x).dtype == np.float32
 
 
+def test_input_layer_reads_a_keras3_config():
+    config = {"batch_shape": [None, 8, 8, 3], "dtype": "float32", "sparse": False,
+              "ragged": False, "optional": False, "name": "input_layer_7"}
+    layer = InputLayer.from_config(config)
+    assert layer.batch_shape == (None, 8, 8, 3) and layer.name == "input_layer_7"
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"shape": (2,), "batch_shape": (None, 2)},
                                     {"shape": (0, 3)}, {"shape": (2,), "sparse": True}])
 def test_input_layer_bad_arguments(kwargs):

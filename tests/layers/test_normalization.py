@@ -128,3 +128,27 @@ def test_bad_arguments(kwargs, error):
 def test_bad_axis_for_input(axis):
     with pytest.raises(ValueError, match="axis"):
         BatchNormalization(axis=axis)(np.ones((2, 3, 3, 1), dtype="float32"))
+
+
+def test_skips_input_gradient_when_told():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 3, 3, 2)).astype("float32")
+    dy = rng.standard_normal(x.shape).astype("float32")
+    layer = BatchNormalization()
+    layer(x, training=True)
+    layer.backward(dy)
+    grads = layer.gamma.grad.copy(), layer.beta.grad.copy()
+    layer.needs_input_gradient = False
+    layer(x, training=True)
+    assert layer.backward(dy) is None
+    np.testing.assert_allclose(layer.gamma.grad, grads[0], rtol=1e-6)
+    np.testing.assert_allclose(layer.beta.grad, grads[1], rtol=1e-6)
+
+
+def test_large_offset_stays_accurate():
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((8, 8, 8, 3)) + 100.0).astype("float32")
+    y = BatchNormalization()(x, training=True)
+    x64 = x.astype(np.float64).reshape(-1, 3)
+    expected = (x64 - x64.mean(0)) / np.sqrt(x64.var(0) + 1e-3)
+    np.testing.assert_allclose(y.reshape(-1, 3), expected, atol=5e-5)

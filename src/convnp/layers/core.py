@@ -24,7 +24,8 @@ class InputLayer(Layer):
             ``input_shape`` is accepted as an alias (Keras 2).
         batch_size: fixed batch size, or ``None``.
         batch_shape: full shape including the batch axis (instead of ``shape``).
-        sparse: accepted as False/None only.
+        sparse, ragged, optional, input_tensor: accepted as False/None only (Keras configs
+            list them).
         name: layer name (default ``input_layer``, ``input_layer_1``, ...).
 
     Attributes:
@@ -34,9 +35,11 @@ class InputLayer(Layer):
 
     def __init__(self, shape=None, batch_size: int | None = None, dtype=None,
                  sparse: bool | None = None, batch_shape=None, input_shape=None,
-                 batch_input_shape=None, name: str | None = None, **kwargs):
+                 batch_input_shape=None, name: str | None = None, ragged: bool | None = None,
+                 optional: bool = False, input_tensor=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
-        _utils.not_supported("InputLayer", sparse=sparse)
+        _utils.not_supported("InputLayer", sparse=sparse, ragged=ragged, optional=optional,
+                             input_tensor=input_tensor)
         given = [s for s in (shape, input_shape, batch_shape, batch_input_shape) if s is not None]
         if len(given) != 1:
             raise ValueError("InputLayer needs exactly one of shape (one example, e.g. "

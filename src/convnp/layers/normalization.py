@@ -46,6 +46,7 @@ class BatchNormalization(Layer):
         gamma, beta: trainable `Variable`s of shape ``(n_C,)`` (absent when ``scale`` /
             ``center`` is False).
         moving_mean, moving_variance: non-trainable `Variable`s of shape ``(n_C,)``.
+        needs_input_gradient: set False to skip the input gradient (`backward` returns None).
         Weight order (``get_weights``): gamma, beta, moving_mean, moving_variance.
 
     Caches: the input (a reference, not a copy; dropped by a frozen layer at inference) and
@@ -92,6 +93,7 @@ class BatchNormalization(Layer):
         self.beta = None
         self.moving_mean = None
         self.moving_variance = None
+        self.needs_input_gradient = True
         self._cache = None
 
     def build(self, input_shape) -> None:
@@ -206,6 +208,12 @@ class BatchNormalization(Layer):
         dgamma = None
         if x2d is not None:
             dgamma = (self._column_sums(dy2d, x2d) - mean * dbeta) * inv_std
+        if self.gamma is not None:
+            self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
+        if self.beta is not None:
+            self.beta.grad = dbeta.astype(self.dtype)
+        if not self.needs_input_gradient:
+            return None
         k = inv_std if self.gamma is None else self.gamma.value * inv_std
         dx = np.multiply(dy2d, k.astype(self.dtype))
         if batch_stats:
@@ -214,10 +222,6 @@ class BatchNormalization(Layer):
             c = -k * dbeta / rows - a * mean
             dx += x2d * a.astype(self.dtype)
             dx += c.astype(self.dtype)
-        if self.gamma is not None:
-            self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
-        if self.beta is not None:
-            self.beta.grad = dbeta.astype(self.dtype)
         return self._from_2d(dx, shape)
 
     def get_config(self) -> dict[str, Any]:
