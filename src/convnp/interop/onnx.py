@@ -1,0 +1,523 @@
+"""Export a convnp model to ONNX, with NumPy and the standard library only.
+
+    from convnp.interop.onnx import export
+    export(model, "happy.onnx")             # opset 17
+    # then, anywhere:  onnxruntime.InferenceSession("happy.onnx").run(None, {"input_layer": x})
+
+The ONNX graph takes the same input as the model: NHWC float32 with a symbolic batch axis
+(``"batch"``). ONNX's convolution and pooling operators are NCHW only, so the graph transposes
+once where NHWC data first meets such an operator (perm ``[0, 3, 1, 2]``), stays NCHW from
+layer to layer, and transposes back (perm ``[0, 2, 3, 1]``) only where the NHWC order matters:
+before `Flatten` (so the flattened order, and so the following Dense kernel, is Keras's) and
+for 4-D model outputs. Each value is converted at most once per layout, however many layers
+read it.
+
+Layer mapping:
+
+=========================  ===============================================================
+convnp layer               ONNX nodes
+=========================  ===============================================================
+InputLayer                 graph input ``(batch, H, W, C)``
+Conv2D                     Conv (``W = kernel.transpose(3, 2, 0, 1)``, explicit ``pads``
+                           ``[top, left, bottom, right]``) + activation
+Dense                      Gemm (2-D input) or MatMul + Add (higher rank) + activation
+BatchNormalization         BatchNormalization (inference: scale, B, mean, var, epsilon)
+                           on the channel axis; Mul + Add on another axis
+ReLU / Activation          Relu, Sigmoid, Tanh, Softmax (on the Keras last axis), LeakyRelu,
+                           Elu, Selu, Softplus, Softsign, Exp, Clip (relu6), x * Sigmoid(x)
+MaxPooling2D               MaxPool with explicit pads
+AveragePooling2D           AveragePool with explicit pads, ``count_include_pad=0`` (TF's rule)
+GlobalAverage/MaxPooling   GlobalAveragePool / GlobalMaxPool, then Flatten unless keepdims
+ZeroPadding2D              Pad (constant 0)
+Flatten                    Transpose to NHWC, then Flatten(axis=1)
+Dropout                    nothing (inference is the identity)
+Add, Concatenate           Add / Sum, Concat (NHWC axis mapped to NCHW where applied in NCHW)
+=========================  ===============================================================
+
+Any other layer raises `ValueError` naming the layer and its type, before anything is written.
+The file is written whole or not at all (temporary file, then `os.replace`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from convnp.interop import protobuf as pb
+
+#: Lowest and highest opset this exporter writes. 13 is the first with Softmax on one axis
+#: and Pad/Clip/... taking their parameters as inputs; 21 is the newest checked in tests.
+MIN_OPSET = 13
+MAX_OPSET = 21
+
+# The IR version each opset first shipped with (onnx 1.8 .. 1.16); older readers accept it.
+_IR_VERSION = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
+
+# NHWC axis -> NCHW axis, for 4-D tensors.
+_NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
+_TO_NCHW = [0, 3, 1, 2]
+_TO_NHWC = [0, 2, 3, 1]
+
+NCHW = "nchw"
+PLAIN = "plain"  # the tensor as Keras has it (NHWC for 4-D, anything for other ranks)
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class _Value:
+    """A model tensor as ONNX values: its name in each layout made so far."""
+
+    def __init__(self, shape: tuple, names: dict[str, str]):
+        self.shape = tuple(shape)
+        self.names = dict(names)
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+
+class _Builder:
+    """Collects nodes and initializers, and hands out unique value names."""
+
+    def __init__(self, opset: int):
+        self.opset = opset
+        self.nodes: list[bytes] = []
+        self.initializers: list[bytes] = []
+        self._used: set[str] = set()
+
+    def name(self, base: str) -> str:
+        """A value/node name not used yet, derived from ``base``."""
+        candidate = base
+        count = 1
+        while candidate in self._used:
+            candidate = f"{base}_{count}"
+            count += 1
+        self._used.add(candidate)
+        return candidate
+
+    def constant(self, base: str, array: np.ndarray) -> str:
+        name = self.name(base)
+        self.initializers.append(pb.tensor_proto(name, array))
+        return name
+
+    def node(self, op_type: str, inputs: list[str], output_base: str, **attributes) -> str:
+        """Add one node with one output; return the output's name."""
+        output = self.name(output_base)
+        self.nodes.append(pb.node_proto(op_type, inputs, [output], name=output, **attributes))
+        return output
+
+    # -- layouts --------------------------------------------------------------------------
+
+    def get(self, value: _Value, layout: str) -> str:
+        """The name of ``value`` in ``layout``, adding a Transpose the first time."""
+        if layout in value.names:
+            return value.names[layout]
+        if value.rank != 4:
+            # Only 4-D tensors have two layouts; everything else is kept as Keras has it.
+            return value.names[PLAIN]
+        if layout == NCHW:
+            source = value.names[PLAIN]
+            name = self.node("Transpose", [source], f"{source}/nchw", perm=_TO_NCHW)
+        else:
+            source = value.names[NCHW]
+            name = self.node("Transpose", [source], f"{source}/nhwc", perm=_TO_NHWC)
+        value.names[layout] = name
+        return name
+
+    def preferred(self, value: _Value) -> tuple[str, str]:
+        """A layout ``value`` already has (NCHW first, to avoid transposes), and its name."""
+        if value.rank == 4 and NCHW in value.names:
+            return NCHW, value.names[NCHW]
+        return PLAIN, value.names[PLAIN]
+
+
+def _axis_in(layout: str, rank: int, keras_axis: int) -> int:
+    """Where Keras axis ``keras_axis`` of a rank-``rank`` tensor sits in ``layout``."""
+    axis = keras_axis % rank
+    if layout == NCHW and rank == 4:
+        return _NHWC_TO_NCHW_AXIS[axis]
+    return axis
+
+
+def _activation(b: _Builder, name_or_obj, x: str, layout: str, rank: int, base: str,
+                layer) -> str:
+    """Apply a Keras activation to value ``x``; return the output name."""
+    name = getattr(name_or_obj, "name", name_or_obj) or "linear"
+    if name == "linear":
+        return x
+    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus",
+              "softsign": "Softsign", "exponential": "Exp"}
+    if name in simple:
+        return b.node(simple[name], [x], base)
+    if name == "softmax":
+        return b.node("Softmax", [x], base, axis=_axis_in(layout, rank, -1))
+    if name == "elu":
+        return b.node("Elu", [x], base, alpha=1.0)
+    if name == "selu":
+        return b.node("Selu", [x], base, alpha=_SELU_ALPHA, gamma=_SELU_SCALE)
+    if name == "leaky_relu":
+        return b.node("LeakyRelu", [x], base, alpha=0.2)
+    if name == "relu6":
+        low = b.constant(f"{base}/min", np.array(0.0, dtype=np.float32))
+        high = b.constant(f"{base}/max", np.array(6.0, dtype=np.float32))
+        return b.node("Clip", [x, low, high], base)
+    if name in ("silu", "swish"):
+        gate = b.node("Sigmoid", [x], f"{base}/sigmoid")
+        return b.node("Mul", [x, gate], base)
+    raise ValueError(f"cannot export layer '{layer.name}' ({type(layer).__name__}) to ONNX: "
+                     f"activation {name!r} has no ONNX mapping")
+
+
+def _window_pads(layer, in_hw: tuple) -> dict[str, Any]:
+    """``pads`` [top, left, bottom, right] from convnp's geometry, or SAME_UPPER when the
+    spatial size is unknown (ONNX then computes TF's 'same' at run time)."""
+    from convnp.ops import padding as geometry
+
+    kernel = getattr(layer, "kernel_size", None) or layer.pool_size
+    if layer.padding == "valid":
+        return {"pads": [0, 0, 0, 0]}
+    if any(n is None for n in in_hw):
+        return {"auto_pad": "SAME_UPPER"}
+    (top, bottom), (left, right) = geometry.resolve_padding("same", in_hw, kernel,
+                                                             layer.strides)
+    return {"pads": [top, left, bottom, right]}
+
+
+def _f32(array) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(array, dtype=np.float32))
+
+
+def _refuse(layer, why: str) -> ValueError:
+    return ValueError(f"cannot export layer '{layer.name}' of type {type(layer).__name__} "
+                      f"to ONNX: {why}")
+
+
+def _export_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """Emit the nodes of one layer call; return its output value."""
+    cls = type(layer).__name__
+    base = layer.name
+
+    if cls == "Conv2D":
+        x = inputs[0]
+        if x.rank != 4:
+            raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+        kernel = layer.kernel.value
+        w = b.constant(f"{base}/kernel", _f32(np.transpose(kernel, (3, 2, 0, 1))))
+        args = [b.get(x, NCHW), w]
+        if layer.bias is not None:
+            args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
+        conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
+                      kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+                      dilations=[1, 1], group=1, **_window_pads(layer, x.shape[1:3]))
+        y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
+        return _Value(out_shape, {NCHW: y})
+
+    if cls == "Dense":
+        x = inputs[0]
+        kernel = b.constant(f"{base}/kernel", _f32(layer.kernel.value))
+        bias = None if layer.bias is None else b.constant(f"{base}/bias", _f32(layer.bias.value))
+        src = b.get(x, PLAIN)
+        pre = f"{base}/linear" if _has_act(layer) else base
+        if x.rank == 2:
+            z = b.node("Gemm", [src, kernel] + ([bias] if bias else []), pre,
+                       alpha=1.0, beta=1.0, transA=0, transB=0)
+        else:
+            z = b.node("MatMul", [src, kernel], f"{pre}/matmul" if bias else pre)
+            if bias:
+                z = b.node("Add", [z, bias], pre)
+        y = _activation(b, layer.activation, z, PLAIN, len(out_shape), base, layer)
+        return _Value(out_shape, {PLAIN: y})
+
+    if cls == "BatchNormalization":
+        x = inputs[0]
+        n = layer.moving_mean.value.shape[0]
+        gamma = layer.gamma.value if layer.gamma is not None else np.ones(n, np.float32)
+        beta = layer.beta.value if layer.beta is not None else np.zeros(n, np.float32)
+        layout, src = b.preferred(x)
+        if x.rank == 4:
+            layout, src = NCHW, b.get(x, NCHW)
+        axis = _axis_in(layout, x.rank, layer.axis)
+        if axis == 1:
+            args = [src,
+                    b.constant(f"{base}/gamma", _f32(gamma)),
+                    b.constant(f"{base}/beta", _f32(beta)),
+                    b.constant(f"{base}/moving_mean", _f32(layer.moving_mean.value)),
+                    b.constant(f"{base}/moving_variance", _f32(layer.moving_variance.value))]
+            y = b.node("BatchNormalization", args, base, epsilon=float(layer.epsilon),
+                       momentum=float(layer.momentum))
+        else:
+            # The inference map is affine per feature: y = x * scale + shift.
+            inv_std = 1.0 / np.sqrt(layer.moving_variance.value.astype(np.float64)
+                                    + layer.epsilon)
+            scale = gamma * inv_std
+            shift = beta - layer.moving_mean.value * scale
+            bshape = [1] * x.rank
+            bshape[axis] = n
+            s = b.constant(f"{base}/scale", _f32(scale).reshape(bshape))
+            t = b.constant(f"{base}/shift", _f32(shift).reshape(bshape))
+            y = b.node("Add", [b.node("Mul", [src, s], f"{base}/mul"), t], base)
+        return _Value(out_shape, {layout: y})
+
+    if cls == "Activation":
+        layout, src = b.preferred(inputs[0])
+        y = _activation(b, layer.activation, src, layout, inputs[0].rank, base, layer)
+        if y == src:  # linear
+            return inputs[0]
+        return _Value(out_shape, {layout: y})
+
+    if cls == "ReLU":
+        layout, src = b.preferred(inputs[0])
+        return _Value(out_shape, {layout: _relu_layer(b, layer, src, base)})
+
+    if cls in ("MaxPooling2D", "AveragePooling2D"):
+        x = inputs[0]
+        attrs = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
+                     **_window_pads(layer, x.shape[1:3]))
+        if cls == "AveragePooling2D":
+            # TF averages over the real cells of a padded window only.
+            y = b.node("AveragePool", [b.get(x, NCHW)], base, count_include_pad=0, **attrs)
+        else:
+            y = b.node("MaxPool", [b.get(x, NCHW)], base, **attrs)
+        return _Value(out_shape, {NCHW: y})
+
+    if cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        op = "GlobalAveragePool" if cls == "GlobalAveragePooling2D" else "GlobalMaxPool"
+        keepdims = getattr(layer, "keepdims", False)
+        pooled = b.node(op, [b.get(inputs[0], NCHW)], base if keepdims else f"{base}/pool")
+        if keepdims:
+            return _Value(out_shape, {NCHW: pooled})
+        return _Value(out_shape, {PLAIN: b.node("Flatten", [pooled], base, axis=1)})
+
+    if cls == "ZeroPadding2D":
+        (top, bottom), (left, right) = layer.padding
+        pads = b.constant(f"{base}/pads",
+                          np.array([0, 0, top, left, 0, 0, bottom, right], dtype=np.int64))
+        y = b.node("Pad", [b.get(inputs[0], NCHW), pads], base, mode="constant")
+        return _Value(out_shape, {NCHW: y})
+
+    if cls == "Flatten":
+        x = inputs[0]
+        if x.rank == 2:
+            return x
+        # NHWC order, so that the flattened features line up with Keras's Dense kernel.
+        return _Value(out_shape, {PLAIN: b.node("Flatten", [b.get(x, PLAIN)], base, axis=1)})
+
+    if cls == "Dropout":
+        return inputs[0]  # inference: the identity
+
+    if cls == "Add":
+        layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
+        names = [b.get(v, layout) for v in inputs]
+        if len(names) == 1:
+            return inputs[0]
+        y = b.node("Add" if len(names) == 2 else "Sum", names, base)
+        return _Value(out_shape, {layout: y})
+
+    if cls == "Concatenate":
+        rank = inputs[0].rank
+        layout = NCHW if rank == 4 and NCHW in inputs[0].names else PLAIN
+        names = [b.get(v, layout) for v in inputs]
+        y = b.node("Concat", names, base, axis=_axis_in(layout, rank, layer.axis))
+        return _Value(out_shape, {layout: y})
+
+    raise _refuse(layer, "no ONNX mapping for this layer type (supported: Conv2D, Dense, "
+                  "BatchNormalization, ReLU, Activation, MaxPooling2D, AveragePooling2D, "
+                  "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, Flatten, "
+                  "Dropout, Add, Concatenate)")
+
+
+def _has_act(layer) -> bool:
+    return (getattr(layer.activation, "name", None) or "linear") != "linear"
+
+
+def _relu_layer(b: _Builder, layer, x: str, base: str) -> str:
+    """Keras's ReLU(max_value, negative_slope, threshold) as ONNX nodes."""
+    max_value = layer.max_value
+    slope = float(layer.negative_slope)
+    threshold = float(layer.threshold)
+    if max_value is None and slope == 0.0 and threshold == 0.0:
+        return b.node("Relu", [x], base)
+    if threshold == 0.0 and max_value is None:
+        return b.node("LeakyRelu", [x], base, alpha=slope)
+    if threshold == 0.0 and slope == 0.0:
+        low = b.constant(f"{base}/min", np.array(0.0, dtype=np.float32))
+        high = b.constant(f"{base}/max", np.array(max_value, dtype=np.float32))
+        return b.node("Clip", [x, low, high], base)
+    # General form: x >= t ? x : slope * (x - t), then the cap where x >= max_value.
+    t = b.constant(f"{base}/threshold", np.array(threshold, dtype=np.float32))
+    k = b.constant(f"{base}/negative_slope", np.array(slope, dtype=np.float32))
+    below = b.node("Mul", [b.node("Sub", [x, t], f"{base}/shifted"), k], f"{base}/below")
+    keep = b.node("GreaterOrEqual", [x, t], f"{base}/linear_part")
+    last = base if max_value is None else f"{base}/uncapped"
+    y = b.node("Where", [keep, x, below], last)
+    if max_value is not None:
+        cap = b.constant(f"{base}/max_value", np.array(max_value, dtype=np.float32))
+        capped = b.node("GreaterOrEqual", [x, cap], f"{base}/capped")
+        y = b.node("Where", [capped, cap, y], base)
+    return y
+
+
+def _graph_order(outputs: list) -> list:
+    """The KerasTensors between the inputs and ``outputs``, each after those it reads."""
+    order: list = []
+    done: set[int] = set()
+    for out in outputs:
+        stack = [(out, False)]
+        while stack:
+            tensor, expanded = stack.pop()
+            if id(tensor) in done:
+                continue
+            if expanded:
+                done.add(id(tensor))
+                order.append(tensor)
+                continue
+            stack.append((tensor, True))
+            for parent in reversed(tensor.inputs):
+                if id(parent) not in done:
+                    stack.append((parent, False))
+    return order
+
+
+def _model_ends(model) -> tuple[list, list]:
+    inputs = list(getattr(model, "inputs", None) or [])
+    outputs = list(getattr(model, "outputs", None) or [])
+    if not inputs or not outputs:
+        raise ValueError(f"cannot export model '{getattr(model, 'name', model)}' to ONNX: it is "
+                         "not built (give the first layer an input_shape, start from Input(...), "
+                         "or call build/predict first)")
+    return inputs, outputs
+
+
+def _dims(shape: tuple, input_name: str) -> list:
+    dims: list = []
+    for i, d in enumerate(shape):
+        if d is None:
+            dims.append("batch" if i == 0 else f"{input_name}_dim{i}")
+        else:
+            dims.append(int(d))
+    return dims
+
+
+def export_bytes(model, opset: int = 17) -> bytes:
+    """Build the serialized ONNX ``ModelProto`` of ``model`` (inference mode).
+
+    Args:
+        model: a built convnp `Model` or `Sequential`.
+        opset: ONNX opset of the default domain, ``13`` to ``21`` (default 17).
+
+    Returns:
+        The bytes of an ONNX file.
+
+    Raises:
+        ValueError: unbuilt model, an opset out of range, or a layer (or activation) that has
+            no ONNX mapping; the message names the layer and its type.
+    """
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
+            or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"opset must be an int from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
+    opset = int(opset)
+    inputs, outputs = _model_ends(model)
+    b = _Builder(opset)
+    values: dict[int, _Value] = {}
+    graph_inputs = []
+    for t in inputs:
+        name = b.name(t.layer.name if t.layer is not None else t.name)
+        values[id(t)] = _Value(t.shape, {PLAIN: name})
+        graph_inputs.append(pb.value_info_proto(name, _dims(t.shape, name)))
+
+    input_ids = {id(t) for t in inputs}
+    # Check every layer first, so an unsupported one is reported before any work.
+    order = [t for t in _graph_order(outputs) if id(t) not in input_ids]
+    for t in order:
+        if not t.inputs:
+            raise ValueError(f"cannot export: tensor '{t.name}' is not computed from the model "
+                             "inputs")
+        _check_exportable(t.layer)
+    for t in order:
+        args = [values[id(p)] for p in t.inputs]
+        values[id(t)] = _export_layer(b, t.layer, args, t.shape)
+
+    graph_outputs = []
+    seen_outputs: set[str] = set()
+    graph_input_names = {values[id(t)].names[PLAIN] for t in inputs}
+    for t in outputs:
+        name = b.get(values[id(t)], PLAIN)
+        if name in graph_input_names or name in seen_outputs:
+            # ONNX wants each graph output produced by a node, and named once.
+            name = b.node("Identity", [name], f"{t.layer.name}/output")
+        seen_outputs.add(name)
+        graph_outputs.append(pb.value_info_proto(name, _dims(t.shape, name)))
+
+    from convnp import __version__
+
+    graph = pb.graph_proto(str(getattr(model, "name", "model")), b.nodes, graph_inputs,
+                           graph_outputs, b.initializers,
+                           doc_string="exported by convnp; input NHWC float32")
+    return pb.model_proto(graph, ir_version=_IR_VERSION[opset], opset=opset,
+                          producer_name="convnp", producer_version=__version__)
+
+
+_EXPORTABLE = {"Conv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
+               "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+               "ZeroPadding2D", "Flatten", "Dropout", "Add", "Concatenate"}
+
+
+def _check_exportable(layer) -> None:
+    cls = type(layer).__name__
+    if cls not in _EXPORTABLE:
+        raise _refuse(layer, f"no ONNX mapping for this layer type (supported: "
+                             f"{', '.join(sorted(_EXPORTABLE))})")
+    if cls in ("Conv2D", "Dense", "BatchNormalization") and not layer.built:
+        raise _refuse(layer, "the layer is not built")
+    for attr in ("data_format",):
+        if getattr(layer, attr, "channels_last") not in (None, "channels_last"):
+            raise _refuse(layer, f"{attr}={getattr(layer, attr)!r} is not supported")
+
+
+def export(model, path: str | os.PathLike, opset: int = 17) -> str:
+    """Write ``model`` as an ONNX file.
+
+    The graph input is NHWC float32 ``(batch, H, W, C)`` named after the model's input layer;
+    the outputs are the model's outputs in Keras's layout. Inference semantics: BatchNorm
+    uses its moving statistics and Dropout is the identity.
+
+    Args:
+        model: a built convnp model.
+        path: where to write (conventionally ``*.onnx``).
+        opset: ONNX opset, ``13`` to ``21`` (default 17).
+
+    Returns:
+        ``path`` as a string.
+
+    Raises:
+        ValueError: see `export_bytes`; nothing is written then.
+    """
+    data = export_bytes(model, opset=opset)
+    path = os.fspath(path)
+    _atomic_write(path, data)
+    return path
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".convnp-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+__all__ = ["export", "export_bytes", "MIN_OPSET", "MAX_OPSET"]
