@@ -130,8 +130,10 @@ def test_bad_input_rank_and_size():
         Conv2D(2, 5)(np.ones((1, 3, 3, 1), dtype="float32"))
     layer = Conv2D(2, 3)
     layer(np.ones((1, 5, 5, 3), dtype="float32"))
-    with pytest.raises(ValueError, match="expects input of shape"):
+    with pytest.raises(ValueError, match="features on axis 3"):
         layer(np.ones((1, 5, 5, 2), dtype="float32"))
+    with pytest.raises(ValueError, match="rank 4"):
+        layer(np.ones((5, 5, 3), dtype="float32"))
 
 
 def test_backward_before_call_raises():
@@ -139,3 +141,13 @@ def test_backward_before_call_raises():
     layer.build((None, 5, 5, 1))
     with pytest.raises(RuntimeError, match="forward call"):
         layer.backward(np.ones((1, 3, 3, 2), dtype="float32"))
+
+
+def test_built_layer_runs_on_other_image_sizes_like_keras():
+    layer = Conv2D(2, 3, padding="same")
+    assert layer(np.ones((1, 8, 8, 3), dtype="float32")).shape == (1, 8, 8, 2)
+    assert layer(np.ones((2, 5, 6, 3), dtype="float32")).shape == (2, 5, 6, 2)
+    with pytest.raises(ValueError, match="3 features on axis 3"):
+        layer(np.ones((1, 8, 8, 4), dtype="float32"))
+    from convnp.layers import KerasTensor
+    assert layer(KerasTensor((None, None, None, 3))).shape == (None, None, None, 2)

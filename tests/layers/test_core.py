@@ -149,11 +149,20 @@ def test_dropout_seed_and_global_generator_repeat():
     assert np.array_equal(a, Dropout(0.5)(x, training=True))
 
 
-@pytest.mark.parametrize("rate, error", [(1.0, ValueError), (-0.1, ValueError),
-                                         ("0.5", TypeError)])
-def test_dropout_bad_rate(rate, error):
+@pytest.mark.parametrize("kwargs, error", [
+    ({"rate": 1.5}, ValueError), ({"rate": -0.1}, ValueError), ({"rate": "0.5"}, TypeError),
+    ({"rate": 0.5, "noise_shape": (None, 0)}, ValueError),
+    ({"rate": 0.5, "noise_shape": "(1, 2)"}, TypeError), ({"rate": 0.5, "seed": 1.5}, TypeError),
+])
+def test_dropout_bad_arguments(kwargs, error):
     with pytest.raises(error):
-        Dropout(rate)
+        Dropout(**kwargs)
+
+
+def test_dropout_rate_one_drops_everything():
+    layer = Dropout(1.0)
+    y = layer(np.ones((3, 4), dtype="float32"), training=True)
+    assert not y.any() and not layer.backward(np.ones((3, 4), dtype="float32")).any()
 
 
 # -- Activation and ReLU ---------------------------------------------------------------------
@@ -191,3 +200,11 @@ def test_relu_formula():
 def test_relu_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         ReLU(**kwargs)
+
+
+def test_dense_built_checks_features():
+    layer = Dense(2)
+    layer(np.ones((3, 4), dtype="float32"))
+    assert layer(np.ones((3, 5, 4), dtype="float32")).shape == (3, 5, 2)
+    with pytest.raises(ValueError, match="4 features"):
+        layer(np.ones((3, 5), dtype="float32"))

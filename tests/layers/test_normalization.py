@@ -152,3 +152,13 @@ def test_large_offset_stays_accurate():
     x64 = x.astype(np.float64).reshape(-1, 3)
     expected = (x64 - x64.mean(0)) / np.sqrt(x64.var(0) + 1e-3)
     np.testing.assert_allclose(y.reshape(-1, 3), expected, atol=5e-5)
+
+
+def test_built_layer_checks_rank_and_features_only():
+    layer = BatchNormalization()
+    layer(np.ones((2, 4, 4, 3), dtype="float32"))
+    assert layer(np.ones((1, 7, 5, 3), dtype="float32")).shape == (1, 7, 5, 3)
+    with pytest.raises(ValueError, match="3 features"):
+        layer(np.ones((2, 4, 4, 2), dtype="float32"))
+    with pytest.raises(ValueError, match="rank 4"):
+        layer(np.ones((2, 3), dtype="float32"))

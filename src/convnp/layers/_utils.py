@@ -156,3 +156,25 @@ def activate_backward(activation, dy: np.ndarray, saved: tuple | None) -> np.nda
         return np.multiply(dy, y > 0)
     z, y = saved
     return activation.backward(dy, z, y)
+
+
+def check_feature_dims(layer, input_shape, axes: dict[int, int], rank: int | None = None,
+                       min_rank: int | None = None) -> None:
+    """Keras' ``InputSpec`` check for a built layer: the rank, and the sizes of the axes its
+    weights depend on (e.g. Conv2D's input channels). Other sizes may change between calls,
+    as in Keras (a convolution runs on any image size)."""
+    cls = type(layer).__name__
+    if isinstance(input_shape, list):
+        raise TypeError(f"{cls} '{layer.name}' takes a single input, got a list of "
+                        f"{len(input_shape)}")
+    shape = tuple(input_shape)
+    if (rank is not None and len(shape) != rank) or (min_rank is not None
+                                                     and len(shape) < min_rank):
+        expected = f"rank {rank}" if rank is not None else f"rank >= {min_rank}"
+        raise ValueError(f"{cls} '{layer.name}' expects input of {expected}, "
+                         f"got shape {shape}")
+    for axis, size in axes.items():
+        if shape[axis] is not None and shape[axis] != size:
+            raise ValueError(f"{cls} '{layer.name}' was built for inputs with {size} "
+                             f"features on axis {axis} (input shape {layer.input_shape}), "
+                             f"got shape {shape}")

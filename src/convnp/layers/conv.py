@@ -104,6 +104,9 @@ class Conv2D(Layer):
             self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
         self.built = True
 
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[2]}, rank=4)
+
     def compute_output_shape(self, input_shape):
         _utils.check_rank(input_shape, 4, type(self).__name__,
                           "(batch, height, width, channels)")

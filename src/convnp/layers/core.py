@@ -135,6 +135,9 @@ class Dense(Layer):
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
         self.built = True
 
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {-1: self.kernel.shape[0]}, min_rank=2)
+
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.units)
 
@@ -200,6 +203,10 @@ class Flatten(Layer):
         size = None if any(d is None for d in dims) else math.prod(dims)
         return (input_shape[0], size)
 
+    def check_input_shape(self, input_shape) -> None:
+        # Shape-agnostic once built (as in Keras): only a list of inputs is refused.
+        _utils.check_feature_dims(self, input_shape, {})
+
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         self._cache = x.shape
@@ -219,7 +226,7 @@ class Dropout(Layer):
     rest by ``1 / (1 - rate)``; at inference, pass the input through unchanged.
 
     Args:
-        rate: the fraction to drop, ``0 <= rate < 1``.
+        rate: the fraction to drop, ``0 <= rate <= 1``.
         noise_shape: shape of the keep mask, broadcast over the input (``None`` entries take
             the input's size); ``None`` draws one mask value per input element.
         seed: seeds a generator private to this layer; ``None`` draws from
@@ -232,13 +239,22 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
-            raise TypeError(f"Dropout: rate must be a float in [0, 1), got {rate!r}")
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+            raise TypeError(f"Dropout: rate must be a float in [0, 1], got {rate!r}")
+        if not 0.0 <= float(rate) <= 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1], got {rate!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"Dropout: seed must be an int or None, got {seed!r}")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        if noise_shape is not None:
+            if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
+                raise TypeError(f"Dropout: noise_shape must be a tuple of ints or None, "
+                                f"got {noise_shape!r}")
+            noise_shape = tuple(noise_shape)
+            if any(d is not None and (not isinstance(d, (int, np.integer)) or d < 1)
+                   for d in noise_shape):
+                raise ValueError(f"Dropout: noise_shape entries must be positive ints or None, "
+                                 f"got {noise_shape!r}")
+        self.noise_shape = noise_shape
         self.seed = None if seed is None else int(seed)
         self._generator = None if seed is None else np.random.default_rng(self.seed)
         self._cache = None
@@ -251,6 +267,10 @@ class Dropout(Layer):
                              f"the input shape {tuple(input_shape)}")
         self.built = True
 
+    def check_input_shape(self, input_shape) -> None:
+        # Shape-agnostic once built (as in Keras): only a list of inputs is refused.
+        _utils.check_feature_dims(self, input_shape, {})
+
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         if not training or self.rate == 0.0:
@@ -261,7 +281,8 @@ class Dropout(Layer):
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
         generator = self._generator or convnp.random.generator()
         keep = generator.random(shape, dtype=np.float32) >= self.rate
-        scale = self.dtype.type(1.0 / (1.0 - self.rate))
+        # rate == 1 keeps nothing (Keras allows it); avoid dividing by zero.
+        scale = self.dtype.type(1.0 / (1.0 - self.rate) if self.rate < 1.0 else 0.0)
         y = np.multiply(x, keep, dtype=self.dtype)
         y *= scale
         self._cache = ("dropout", keep, scale)
@@ -291,6 +312,10 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
         self._cache = None
+
+    def check_input_shape(self, input_shape) -> None:
+        # Shape-agnostic once built (as in Keras): only a list of inputs is refused.
+        _utils.check_feature_dims(self, input_shape, {})
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
@@ -339,6 +364,10 @@ class ReLU(Layer):
         self._plain = self.max_value is None and self.negative_slope == 0.0 \
             and self.threshold == 0.0
         self._cache = None
+
+    def check_input_shape(self, input_shape) -> None:
+        # Shape-agnostic once built (as in Keras): only a list of inputs is refused.
+        _utils.check_feature_dims(self, input_shape, {})
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)

@@ -105,6 +105,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"{cls}: axis {self.axis} is not a feature axis of input shape "
                              f"{tuple(input_shape)} (valid: 1..{rank - 1} or -1..{1 - rank})")
         self._axis = self.axis % rank
+        self._rank = rank
         n = _utils.known_dim(input_shape, self._axis, cls, "feature")
         if self.scale:
             self.gamma = self.add_weight("gamma", (n,), self._inits["gamma_initializer"])
@@ -117,6 +118,10 @@ class BatchNormalization(Layer):
                                                self._inits["moving_variance_initializer"],
                                                trainable=False)
         self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {self._axis: self.moving_mean.shape[0]},
+                                  rank=self._rank)
 
     def compute_output_shape(self, input_shape):
         return input_shape

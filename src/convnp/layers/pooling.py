@@ -36,6 +36,9 @@ class _Pooling2D(Layer):
         _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)
         self.built = True
 
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+
     def compute_output_shape(self, input_shape):
         cls = type(self).__name__
         _utils.check_rank(input_shape, 4, cls, _IMAGES)
@@ -132,6 +135,9 @@ class _GlobalPooling2D(Layer):
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)
         self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=4)
 
     def compute_output_shape(self, input_shape):
         _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)

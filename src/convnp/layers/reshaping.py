@@ -64,6 +64,9 @@ class ZeroPadding2D(Layer):
         _utils.check_rank(input_shape, 4, "ZeroPadding2D", "(batch, height, width, channels)")
         self.built = True
 
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+
     def compute_output_shape(self, input_shape):
         _utils.check_rank(input_shape, 4, "ZeroPadding2D", "(batch, height, width, channels)")
         (top, bottom), (left, right) = self.padding
