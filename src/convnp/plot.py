@@ -51,12 +51,15 @@ def history(history: Any, path: str | os.PathLike, title: str | None = None, *,
 
     Raises:
         TypeError: ``history`` is neither a History nor a mapping.
-        ValueError: no ``loss`` series, or series that are not sequences of numbers.
+        ValueError: no (or an empty) ``loss`` series, or series that are not sequences of
+            numbers.
         ImportError: matplotlib is not installed.
     """
     logs = _logs(history)
     if "loss" not in logs:
         raise ValueError(f"history has no 'loss' series; keys: {sorted(logs)}")
+    if not logs["loss"]:
+        raise ValueError("history['loss'] is empty: no epoch to plot")
     metric = _metric_name(logs)
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -117,7 +120,7 @@ def history_csv(history: Any, path: str | os.PathLike) -> Path:
         ValueError: the history is empty or a series is not a sequence of numbers.
     """
     logs = _logs(history)
-    if not logs:
+    if not any(logs.values()):
         raise ValueError("history is empty: nothing to write")
     columns = ([k for k in logs if not k.startswith("val_")]
                + [k for k in logs if k.startswith("val_")])

@@ -93,6 +93,8 @@ def test_plot_errors(tmp_path):
         plot.history([0.1, 0.2], tmp_path / "x.png")
     with pytest.raises(ValueError, match="numbers"):
         plot.history({"loss": ["a"]}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="empty"):
+        plot.history({"loss": []}, tmp_path / "x.png")
 
 
 def test_csv_content(tmp_path):
@@ -123,6 +125,8 @@ def test_csv_uses_history_epochs_and_round_trips_floats(tmp_path):
 def test_csv_errors(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         plot.history_csv({}, tmp_path / "log.csv")
+    with pytest.raises(ValueError, match="empty"):
+        plot.history_csv({"loss": []}, tmp_path / "log.csv")
     with pytest.raises(FileNotFoundError):
         plot.history_csv(HISTORY, tmp_path / "missing_dir" / "log.csv")
     assert not (tmp_path / "log.csv").exists()

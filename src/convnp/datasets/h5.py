@@ -146,8 +146,9 @@ def _read_file(h5py: Any, path: Path) -> dict[str, Any]:
                 parts[split] = (x, y)
             if "list_classes" in keys:
                 parts["classes"] = _classes(path, _dataset(path, handle, "list_classes"))
-    except OSError as exc:
-        # A file whose header is intact but whose data was cut off fails only when read.
+    except (OSError, RuntimeError, KeyError) as exc:
+        # A file whose header is intact but whose data was cut off fails only when read, with
+        # an OSError, or a RuntimeError/KeyError when its internal B-trees or links are broken.
         raise ValueError(f"{path}: corrupt or truncated HDF5 data ({exc})") from exc
     if "train" not in parts and "test" not in parts:
         raise ValueError(
