@@ -143,7 +143,7 @@ def test_first_layer_skips_its_input_gradient():
     ])
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model._prepare_training()
-    pad, conv, flatten, dense = model.layers
+    _pad, conv, _flatten, dense = model.layers
     assert conv.needs_input_gradient is False
     assert dense.needs_input_gradient is True
     assert not model._graph.nodes[0].active  # nothing to learn before the first conv

@@ -57,7 +57,7 @@ def test_disconnected_graph_is_refused():
     out = tfl.Add()([tfl.Dense(2)(inp), tfl.Dense(2)(other)])
     with pytest.raises(ValueError, match="disconnected.*other"):
         tf.keras.Model(inp, out)
-    with pytest.raises(ValueError, match="KerasTensor"):
+    with pytest.raises(TypeError, match="KerasTensor"):
         tf.keras.Model(np.zeros((1, 4)), out)
 
 

@@ -367,3 +367,30 @@ def test_other_bad_arguments():
         model.fit(x, y, verbose=3)
     with pytest.raises(ValueError, match="numeric"):
         model.predict(np.array([["a"]] * 3), verbose=0)
+
+
+def test_infinite_or_empty_data():
+    model = compiled()
+    x, y = data(n=8)
+    forever = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(forever, epochs=1, verbose=0)
+    history = model.fit(forever, epochs=2, steps_per_epoch=3, verbose=0)
+    assert len(history.history["loss"]) == 2
+    with pytest.raises(ValueError, match="empty"):
+        model.fit(x[:0], y[:0], verbose=0)
+    with pytest.raises(ValueError, match="needs input data"):
+        model.fit(None, y, verbose=0)
+
+
+def test_checkpoint_and_csv_logger_callbacks(tmp_path):
+    model = compiled()
+    x, y = data(n=16)
+    checkpoint = tf.keras.callbacks.ModelCheckpoint(str(tmp_path / "best.convnp"),
+                                                    monitor="val_loss", save_best_only=True)
+    logger = tf.keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    model.fit(x, y, epochs=3, batch_size=8, validation_split=0.25, verbose=0,
+              callbacks=[checkpoint, logger])
+    assert (tmp_path / "best.convnp").is_file()
+    lines = (tmp_path / "log.csv").read_text().strip().splitlines()
+    assert len(lines) == 4 and "val_loss" in lines[0]

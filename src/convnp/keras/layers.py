@@ -1,8 +1,61 @@
 """``tf.keras.layers``: every convnp layer class, plus `Input` and the `Layer` base."""
 
-from convnp.layers import *  # noqa: F401,F403  (the layer classes are this module's API)
-from convnp.layers import __all__ as _layer_names
-from convnp.layers.base import Layer  # noqa: F401
-from convnp.models.functional import Input  # noqa: F401
+from convnp.layers import (
+    Activation,
+    Add,
+    AveragePooling2D,
+    AvgPool2D,
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    InputLayer,
+    Layer,
+    MaxPool2D,
+    MaxPooling2D,
+    ReLU,
+    ZeroPadding2D,
+    deserialize,
+    get_layer_class,
+    serialize,
+)
+from convnp.models.functional import Input
 
-__all__ = sorted(set(_layer_names) | {"Layer", "Input"})
+__all__ = [
+    "Activation",
+    "Add",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Concatenate",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "ReLU",
+    "ZeroPadding2D",
+    "deserialize",
+    "get_layer_class",
+    "serialize",
+]
+
+
+def __getattr__(name: str):
+    # layers added to convnp.layers later show up here too
+    import convnp.layers
+
+    try:
+        return getattr(convnp.layers, name)
+    except AttributeError:
+        raise AttributeError(f"module 'convnp.keras.layers' has no attribute {name!r}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from convnp.models import Model, Sequential
 
-__all__ = ["Model", "Sequential", "load_model", "clone_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model"]
 
 
 def load_model(filepath, *args, **kwargs):

@@ -1,16 +1,5 @@
-"""``tf.keras.utils``: `set_random_seed`, `to_categorical` (from `convnp.utils`)."""
+"""``tf.keras.utils``: `set_random_seed`, `to_categorical`."""
 
-from __future__ import annotations
+from convnp.utils import set_random_seed, to_categorical
 
 __all__ = ["set_random_seed", "to_categorical"]
-
-
-def __getattr__(name: str):
-    # resolved on first use so this namespace imports even before convnp.utils is loaded
-    if name in __all__:
-        from convnp import utils
-
-        value = getattr(utils, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'convnp.keras.utils' has no attribute {name!r}")

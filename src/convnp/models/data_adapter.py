@@ -6,7 +6,7 @@ Two sources: NumPy arrays (sliced here, with an optional permutation per epoch) 
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -18,6 +18,18 @@ def is_dataset(x) -> bool:
     if hasattr(x, "__array__") or np.isscalar(x):
         return False
     return hasattr(x, "__iter__")
+
+
+INFINITE = -1  # tf.data's INFINITE_CARDINALITY
+
+
+def is_infinite(ds) -> bool:
+    """Whether the dataset says it never ends (``repeat()`` without a count)."""
+    fn = getattr(ds, "cardinality", None)
+    try:
+        return callable(fn) and int(fn()) == INFINITE
+    except (TypeError, ValueError):
+        return False
 
 
 def dataset_length(ds) -> int | None:
@@ -38,7 +50,7 @@ def as_float_array(x, dtype, what: str) -> np.ndarray:
     """``x`` as an array of ``dtype`` (no copy when it already is one)."""
     try:
         arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
+    except (TypeError, ValueError) as exc:  # ragged lists and the like
         raise ValueError(f"{what} must be array-like, got {type(x).__name__}: {exc}") from None
     if arr.dtype == object:
         raise ValueError(f"{what} must be a numeric array, got dtype=object (ragged data?)")
@@ -111,6 +123,7 @@ class DatasetBatches:
         self.dtype = dtype
         self.what = what
         self.steps = dataset_length(dataset)
+        self.infinite = is_infinite(dataset)
         self._iterator = None
 
     def __len__(self) -> int:
@@ -129,6 +142,11 @@ class DatasetBatches:
         """One full pass; with ``steps``, that many batches from a persistent iterator that
         starts over when the dataset runs out (so an epoch never comes up short)."""
         if steps is None:
+            if self.infinite:
+                raise ValueError(
+                    f"{self.what}: the dataset repeats forever; pass `steps_per_epoch` (fit) "
+                    "or `steps` (evaluate/predict) to say how many batches to use"
+                )
             for batch in self.dataset:
                 yield self._convert(batch)
             return

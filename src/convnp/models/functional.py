@@ -16,7 +16,7 @@ import numpy as np
 from convnp.layers.base import KerasTensor, Layer
 
 
-def Input(shape=None, batch_size: int | None = None, name: str | None = None,  # noqa: N802
+def Input(shape=None, batch_size: int | None = None, name: str | None = None,
           dtype=None, batch_shape=None) -> KerasTensor:
     """A symbolic model input, as ``tf.keras.Input``.
 
@@ -81,7 +81,8 @@ class Graph:
     """The layer calls between ``inputs`` and ``outputs``, in execution order.
 
     Raises:
-        ValueError: an output cannot be reached from the inputs, or they are not KerasTensors.
+        ValueError: an output cannot be reached from the inputs.
+        TypeError: inputs or outputs are not KerasTensors.
         NotImplementedError: a layer is called more than once (shared layers).
     """
 
@@ -93,7 +94,7 @@ class Graph:
                 raise ValueError(f"Model needs at least one tensor in `{role}`")
             for t in tensors:
                 if not isinstance(t, KerasTensor):
-                    raise ValueError(
+                    raise TypeError(
                         f"Model `{role}` must be KerasTensors (from tf.keras.Input and layer "
                         f"calls), got {type(t).__name__}"
                     )

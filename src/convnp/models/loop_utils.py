@@ -12,7 +12,7 @@ class LossTracker:
     for what it holds.
     """
 
-    __slots__ = ("total", "count")
+    __slots__ = ("count", "total")
 
     def __init__(self) -> None:
         self.total = 0.0

@@ -313,7 +313,7 @@ class Model(TrainingMixin):
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects=None) -> "Model":
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> Model:
         """Rebuild a functional model from `get_config` output (fresh weights)."""
         from convnp.layers import get_layer_class
 
@@ -347,4 +347,4 @@ class Model(TrainingMixin):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-__all__ = ["Model", "Input"]
+__all__ = ["Input", "Model"]

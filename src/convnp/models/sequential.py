@@ -178,7 +178,7 @@ class Sequential(Model):
         return {"name": self.name, "trainable": self.trainable, "layers": entries}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects=None) -> "Sequential":
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> Sequential:
         from convnp.layers import get_layer_class
 
         layers = []

@@ -76,7 +76,8 @@ class TrainingMixin:
         Raises:
             ValueError: unknown name, or a loss that cannot apply to the model output.
         """
-        from convnp import losses, metrics as metrics_module, optimizers
+        from convnp import losses, optimizers
+        from convnp import metrics as metrics_module
 
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}")
@@ -311,7 +312,13 @@ class TrainingMixin:
             val_source = self._validation_source(validation_data,
                                                  validation_batch_size or batch_size)
         if steps_per_epoch is not None:
-            steps_per_epoch = self._check_batch_size(steps_per_epoch)
+            if isinstance(steps_per_epoch, bool) or not isinstance(
+                    steps_per_epoch, (int, np.integer)) or steps_per_epoch <= 0:
+                raise ValueError(
+                    f"steps_per_epoch must be a positive int, got {steps_per_epoch!r}")
+            steps_per_epoch = int(steps_per_epoch)
+        if isinstance(train, da.ArrayBatches) and train.n == 0:
+            raise ValueError("fit(): the training data is empty (0 samples)")
         steps = steps_per_epoch or train.steps
 
         callback_list = make_callback_list(callbacks, self, verbose=verbose, epochs=epochs,
@@ -396,7 +403,7 @@ class TrainingMixin:
         x_arr = xs[0]
         y_arr = self._prepare_targets(y, len(x_arr), "fit")
         n = len(x_arr)
-        split_at = int(math.floor(n * (1.0 - split)))
+        split_at = math.floor(n * (1.0 - split))
         if split_at == 0 or split_at == n:
             raise ValueError(
                 f"validation_split={split} leaves {split_at} training and {n - split_at} "
