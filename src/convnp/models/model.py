@@ -1,8 +1,8 @@
 """`Model`: a functional graph of layers, with Keras's weight, config and calling API.
 
-Training (compile/fit/evaluate/predict) comes from `TrainingMixin` in `training.py`; the
-summary table from `summary.py`. `Sequential` (in `sequential.py`) is a `Model` whose graph
-is a chain it builds itself.
+compile and the training step come from `engine.py`, evaluate/predict from `inference.py`,
+fit from `training.py`, the summary table from `summary.py`. `Sequential` (in
+`sequential.py`) is a `Model` whose graph is a chain it builds itself.
 """
 
 from __future__ import annotations

@@ -1,0 +1,286 @@
+"""The core every model API call shares: compile, argument checks, and one training step.
+
+`Engine` holds what `compile` chose (optimizer, loss, metrics), turns user data into batches
+of the model's float dtype with clear errors, and computes the loss and the gradients of one
+batch. `InferenceMixin` (evaluate/predict) and `TrainingMixin` (fit) build on it.
+
+The loss follows Keras's TensorFlow backend: with a sigmoid output and binary cross-entropy
+(or softmax and categorical cross-entropy) the loss and its gradient come from the last
+layer's pre-activation values (TensorFlow's ``_keras_logits`` path): exact, and never NaN or
+inf on saturated outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from convnp import activations
+from convnp.models import data_adapter as da
+
+_IDENTITY = activations.get("linear")
+
+
+class Engine:
+    """Compile state, data preparation and the training step. Expects ``self._graph``."""
+
+    def _init_training_state(self) -> None:
+        self.optimizer = None
+        self.loss = None
+        self.compiled_loss = None
+        self.compiled_metrics: list = []
+        self._compiled = False
+        self.stop_training = False
+        self.history = None
+        self._metric_ids = None
+
+    # -- hooks Sequential overrides ----------------------------------------------------------
+
+    def _build_for_shape(self, batch_shape) -> None:
+        """Make sure the graph exists for inputs of this shape (Sequential builds lazily)."""
+        self._require_built("graph")
+
+    def _compute_dtype(self) -> np.dtype:
+        for layer in self._graph.layers:
+            if layer.weights:
+                return layer.dtype
+        layers = [n.layer for n in self._graph.nodes]
+        return layers[0].dtype if layers else np.dtype(np.float32)
+
+    # -- compile -----------------------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
+                jit_compile=None, **kwargs) -> None:
+        """Choose the optimizer, the loss and the metrics.
+
+        Args:
+            optimizer: name (``"adam"``, ``"sgd"``, ``"rmsprop"``) or optimizer object.
+            loss: name (``"binary_crossentropy"``, ...) or `convnp.losses.Loss`.
+            metrics: list of names (``"accuracy"`` resolves from the loss) or metric objects.
+            loss_weights, weighted_metrics, run_eagerly, steps_per_execution, jit_compile:
+                accepted for compatibility; ``loss_weights``/``weighted_metrics`` must be None.
+
+        Raises:
+            ValueError: unknown name, or a loss that cannot apply to the model output.
+        """
+        from convnp import losses, optimizers
+        from convnp import metrics as metrics_module
+
+        if kwargs:
+            raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}")
+        if loss_weights is not None or weighted_metrics:
+            raise NotImplementedError("loss_weights and weighted_metrics are not supported")
+        if isinstance(loss, (list, dict)):
+            raise NotImplementedError("one loss per output (a list or dict) is not supported; "
+                                      "give a single loss")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self.compiled_loss = losses.get(loss) if loss is not None else None
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        self._metric_ids = list(metrics)
+        self.compiled_metrics = [
+            metrics_module.get(m, loss=self.compiled_loss) for m in self._metric_ids
+        ]
+        names = [m.name for m in self.compiled_metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"metric names must be distinct and not 'loss', got {names}")
+        self._compiled = True
+        if self._graph is not None:
+            self._check_outputs_for_loss()
+
+    def _check_outputs_for_loss(self, y_shape=None) -> None:
+        if len(self._graph.outputs) != 1:
+            raise NotImplementedError(
+                f"model '{self.name}' has {len(self._graph.outputs)} outputs; training models "
+                "with several outputs is not supported"
+            )
+        if self.compiled_loss is not None:
+            self.compiled_loss.check_output(self._graph.outputs[0].shape, y_shape)
+
+    def _require_compiled(self, method: str) -> None:
+        if not self._compiled:
+            raise RuntimeError(f"You must call compile() before {method}()")
+        if method in ("fit", "train_on_batch") and self.compiled_loss is None:
+            raise ValueError(f"{method}() needs a loss: call compile(loss=...)")
+        if method in ("fit", "train_on_batch") and self.optimizer is None:
+            raise ValueError(f"{method}() needs an optimizer: call compile(optimizer=...)")
+
+    @property
+    def metrics(self) -> list:
+        """The compiled metric objects (callbacks read their names and directions)."""
+        return list(self.compiled_metrics)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss"] + [m.name for m in self.compiled_metrics]
+
+    # -- loss and one step ---------------------------------------------------------------------
+
+    def _fused_activation(self):
+        """The output layer's activation object when loss and gradient can skip it.
+
+        The fused path runs the output layer with its activation swapped for the identity (so
+        the layer returns and caches its pre-activation ``z``), applies the real activation
+        here, and backpropagates ``dL/dz`` straight into the layer. It relies on the layer
+        reading its public ``activation`` attribute at call and backward time, which Dense,
+        Conv2D and Activation do; other layers opt in with ``fuses_activation = True``.
+        """
+        from convnp.layers import Activation, Conv2D, Dense
+
+        loss = self.compiled_loss
+        graph = self._graph
+        if loss is None or not graph.nodes or graph.output_slots[0] != graph.nodes[-1].out:
+            return None
+        layer = graph.nodes[-1].layer
+        if not (isinstance(layer, (Dense, Conv2D, Activation))
+                or getattr(layer, "fuses_activation", False)):
+            return None
+        activation = getattr(layer, "activation", None)
+        name = getattr(activation, "name", None)
+        if name is None or not loss.can_fuse(name):
+            return None
+        return activation
+
+    def _forward_with_loss(self, x, y, fused, training: bool):
+        """Predictions, the loss value and (fused path) the logits, for one batch."""
+        graph = self._graph
+        if fused is None:
+            y_pred = graph.forward([x], training=training)[0]
+            return y_pred, self.compiled_loss(y, y_pred), None
+        layer = graph.nodes[-1].layer
+        layer.activation = _IDENTITY
+        try:
+            z = graph.forward([x], training=training)[0]
+        finally:
+            layer.activation = fused
+        y_pred = fused.forward(z)
+        return y_pred, self.compiled_loss.value_from_logits(y, z, fused.name), z
+
+    def _compute_gradients(self, x: np.ndarray, y: np.ndarray, fused) -> tuple[float, np.ndarray]:
+        """Forward in training mode, the loss, and backward: every trainable variable's
+        ``.grad`` then holds d loss / d variable. Returns the loss and the predictions; a
+        non-finite loss skips backward (the gradients are then stale)."""
+        y_pred, loss_value, _ = self._forward_with_loss(x, y, fused, training=True)
+        if not math.isfinite(loss_value):
+            self._drop_caches()
+            return loss_value, y_pred
+        if fused is not None:
+            grad = self.compiled_loss.gradient_wrt_logits(y, y_pred, fused.name)
+            layer = self._graph.nodes[-1].layer
+            layer.activation = _IDENTITY
+            try:
+                self._graph.backward([grad])
+            finally:
+                layer.activation = fused
+        else:
+            self._graph.backward([self.compiled_loss.gradient(y, y_pred)])
+        return loss_value, y_pred
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray, fused,
+                    variables: list) -> tuple[float, np.ndarray]:
+        """`_compute_gradients` then one optimizer update (skipped when the loss is not
+        finite, so NaN never reaches the weights)."""
+        loss_value, y_pred = self._compute_gradients(x, y, fused)
+        if math.isfinite(loss_value):
+            # every trainable variable, in a fixed order: the optimizer keys slots by position
+            self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+        return loss_value, y_pred
+
+    def _drop_caches(self) -> None:
+        for node in self._graph.nodes:
+            if hasattr(node.layer, "_cache"):
+                node.layer._cache = None
+
+    def _prepare_training(self) -> tuple[Any, list]:
+        self._graph.plan_backward(input_gradients=False)
+        return self._fused_activation(), self.trainable_weights
+
+    # -- argument checks -----------------------------------------------------------------------
+
+    def _prepare_inputs(self, x, method: str) -> list[np.ndarray]:
+        """Cast inputs to the model dtype and check their shapes (building Sequential)."""
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        if not xs or any(v is None for v in xs):
+            raise ValueError(f"{method}() needs input data `x`")
+        if self._graph is None:
+            self._build_for_shape((None,) + tuple(np.shape(xs[0]))[1:])
+        dtype = self._compute_dtype()
+        arrays = [da.as_float_array(v, dtype, f"{method}(): x") for v in xs]
+        self._check_input_shapes([a.shape for a in arrays])
+        n = len(arrays[0])
+        if any(len(a) != n for a in arrays):
+            raise ValueError(f"{method}(): all inputs need the same number of samples, got "
+                             f"{[len(a) for a in arrays]}")
+        return arrays
+
+    def _prepare_targets(self, y, n: int, method: str) -> np.ndarray:
+        if y is None:
+            raise ValueError(f"{method}() needs targets `y` when `x` is an array")
+        y = np.asarray(y)
+        dtype = self._compute_dtype()
+        if y.dtype != dtype and (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+            y = y.astype(dtype)
+        if y.ndim == 0 or len(y) != n:
+            raise ValueError(
+                f"{method}(): x and y must have the same number of samples, got x with {n} "
+                f"and y with {'no batch axis' if y.ndim == 0 else len(y)}"
+            )
+        self._check_outputs_for_loss(y.shape)
+        return y
+
+    @staticmethod
+    def _check_batch_size(batch_size, default: int = 32) -> int:
+        if batch_size is None:
+            return default
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        return int(batch_size)
+
+    def _batches(self, x, y, batch_size, shuffle: bool, method: str, need_y: bool = True):
+        """An ArrayBatches or DatasetBatches source for ``x``/``y``."""
+        if da.is_dataset(x):
+            if y is not None:
+                raise ValueError(f"{method}(): when x is a Dataset it must yield (x, y) pairs; "
+                                 "do not pass y separately")
+            if self._graph is None:
+                first = next(iter(x))
+                xb, _ = da.unpack_batch(first, method)
+                self._build_for_shape((None,) + tuple(np.shape(xb))[1:])
+            return da.DatasetBatches(x, self._compute_dtype(), method)
+        batch_size = self._check_batch_size(batch_size)
+        xs = self._prepare_inputs(x, method)
+        if len(xs) != 1:
+            raise NotImplementedError(f"{method}() with several model inputs is not supported")
+        y_arr = self._prepare_targets(y, len(xs[0]), method) if need_y else None
+        return da.ArrayBatches(xs[0], y_arr, batch_size, shuffle=shuffle)
+
+    @staticmethod
+    def _array_epoch(train: da.ArrayBatches, steps: int | None):
+        if steps is None:
+            yield from train.epoch()
+            return
+        produced = 0
+        while produced < steps:
+            for batch in train.epoch():
+                yield batch
+                produced += 1
+                if produced >= steps:
+                    return
+            if train.steps == 0:
+                return
+
+    def _check_dataset_batch(self, xb, yb, method: str) -> None:
+        self._check_input_shapes([xb.shape])
+        if yb is None:
+            raise ValueError(f"{method}(): the Dataset must yield (x, y) pairs, got inputs only")
+        if len(yb) != len(xb):
+            raise ValueError(f"{method}(): dataset batch has {len(xb)} inputs but {len(yb)} "
+                             "targets")
+        self._check_outputs_for_loss(np.shape(yb))

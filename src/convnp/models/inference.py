@@ -1,0 +1,143 @@
+"""`evaluate`, `predict` and their single-batch forms, always in inference mode.
+
+BatchNormalization uses its moving statistics and Dropout passes values through. The loss
+and metrics of `evaluate` are means over all samples (batches weighted by their size), as in
+Keras.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.models import data_adapter as da
+from convnp.models.engine import Engine
+from convnp.models.loop_utils import LossTracker, make_callback_list, resolve_verbose
+
+
+class InferenceMixin(Engine):
+    """evaluate / predict / test_on_batch / predict_on_batch."""
+
+    # -- evaluate / predict ------------------------------------------------------------------------
+
+    def _run_evaluation(self, source, callback_list, verbose: int,
+                        steps=None) -> dict[str, float]:
+        """Loss and metrics over ``source`` in inference mode (batch-size-weighted means)."""
+        fused = self._fused_activation()
+        metrics = self.compiled_metrics
+        tracker = LossTracker()
+        for m in metrics:
+            m.reset_state()
+        batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
+            self._array_epoch(source, steps))
+        logs: dict[str, float] = {}
+        for step, (xb, yb) in enumerate(batches):
+            if step == 0 and isinstance(source, da.DatasetBatches):
+                self._check_dataset_batch(xb, yb, "evaluate")
+            if callback_list is not None:
+                callback_list.on_test_batch_begin(step)
+            y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, training=False)
+            tracker.update(loss_value, len(xb))
+            logs = {"loss": tracker.result()}
+            for m in metrics:
+                m.update_state(yb, y_pred)
+                logs[m.name] = m.result()
+            if callback_list is not None:
+                callback_list.on_test_batch_end(step, logs)
+        self._drop_caches()
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto",
+                 sample_weight=None, steps: int | None = None, callbacks=None,
+                 return_dict: bool = False):
+        """Loss and metrics on ``x``/``y`` (or a Dataset) in inference mode.
+
+        Returns:
+            ``[loss, metric, ...]``, just the loss when there are no metrics, or a dict with
+            ``return_dict=True``.
+        """
+        self._require_compiled("evaluate")
+        if self.compiled_loss is None:
+            raise ValueError("evaluate() needs a loss: call compile(loss=...)")
+        if sample_weight is not None:
+            raise NotImplementedError("sample_weight is not supported")
+        verbose = resolve_verbose(verbose)
+        source = self._batches(x, y, batch_size, shuffle=False, method="evaluate")
+        callback_list = make_callback_list(callbacks, self, verbose=verbose,
+                                           steps=steps or source.steps or None, history=False)
+        callback_list.on_test_begin()
+        logs = self._run_evaluation(source, callback_list, verbose, steps=steps)
+        callback_list.on_test_end(logs)
+        if not logs:
+            raise ValueError("evaluate(): the data is empty")
+        if return_dict:
+            return dict(logs)
+        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size: int | None = None, verbose="auto",
+                steps: int | None = None, callbacks=None) -> np.ndarray:
+        """Model outputs for ``x`` (array or Dataset), computed in inference mode by batches."""
+        verbose = resolve_verbose(verbose)
+        if da.is_dataset(x):
+            source = self._batches(x, None, batch_size, shuffle=False, method="predict")
+            batches = ([xb] for xb, _ in source.epoch(steps))
+            total = steps or source.steps
+        else:
+            bs = self._check_batch_size(batch_size)
+            xs = self._prepare_inputs(x, "predict")
+            n = len(xs[0])
+            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)][:steps]
+            batches = ([a[start:stop] for a in xs] for start, stop in bounds)
+            total = len(bounds)
+        callback_list = make_callback_list(callbacks, self, verbose=verbose, steps=total or None,
+                                           history=False)
+        callback_list.on_predict_begin()
+        outputs: list[list[np.ndarray]] = []
+        for step, xb in enumerate(batches):
+            if step == 0:
+                self._check_input_shapes([a.shape for a in xb])
+            callback_list.on_predict_batch_begin(step)
+            outputs.append(self._graph.forward(xb, training=False))
+            callback_list.on_predict_batch_end(step)
+        callback_list.on_predict_end()
+        self._drop_caches()
+        if not outputs:
+            raise ValueError("predict(): the data is empty")
+        merged = [parts[0] if len(outputs) == 1 else np.concatenate(parts, axis=0)
+                  for parts in zip(*outputs)]
+        return merged[0] if len(merged) == 1 else merged
+
+    # -- single batches -------------------------------------------------------------------------
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """Loss and metrics on one batch in inference mode."""
+        self._require_compiled("test_on_batch")
+        xs = self._prepare_inputs(x, "test_on_batch")
+        y = self._prepare_targets(y, len(xs[0]), "test_on_batch")
+        y_pred, loss_value, _ = self._forward_with_loss(xs[0], y, self._fused_activation(),
+                                                        training=False)
+        self._drop_caches()
+        for m in self.compiled_metrics:
+            m.reset_state()
+            m.update_state(y, y_pred)
+        return self._batch_result(loss_value, return_dict)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        """Outputs for one batch in inference mode."""
+        xs = self._prepare_inputs(x, "predict_on_batch")
+        outs = self._graph.forward(xs, training=False)
+        self._drop_caches()
+        return outs[0] if len(outs) == 1 else outs
+
+    def reset_metrics(self) -> None:
+        for m in self.compiled_metrics:
+            m.reset_state()
+
+    def _batch_result(self, loss_value: float, return_dict: bool):
+        logs = {"loss": float(loss_value)}
+        for m in self.compiled_metrics:
+            logs[m.name] = m.result()
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
