@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["export_onnx", "load_keras", "save_keras", "load_keras_weights",
-           "save_keras_weights"]
+__all__ = [
+    "export_onnx",
+    "load_keras",
+    "load_keras_weights",
+    "save_keras",
+    "save_keras_weights",
+]
 
 _LAZY = {
     "export_onnx": ("convnp.interop.onnx", "export"),

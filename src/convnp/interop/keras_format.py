@@ -152,7 +152,7 @@ def _dtype_name(value, where: str) -> str | None:
     if isinstance(value, dict):
         value = (value.get("config") or {}).get("name")
     if not isinstance(value, str):
-        raise ValueError(f"{where}: unreadable dtype {value!r}")
+        raise ValueError(f"{where}: unreadable dtype {value!r}")  # noqa: TRY004
     if value not in _FLOAT_DTYPES:
         raise ValueError(f"{where}: dtype policy {value!r} is not supported by convnp "
                          f"(float32 or float64 only)")
@@ -173,7 +173,7 @@ def _activation_name(value, where: str) -> str:
                              "only loads built-in activations and never runs code from a file)")
         value = inner
     if not isinstance(value, str):
-        raise ValueError(f"{where}: unreadable activation {value!r}")
+        raise ValueError(f"{where}: unreadable activation {value!r}")  # noqa: TRY004
     try:
         activations.get(value)
     except (ValueError, TypeError) as error:
@@ -198,7 +198,7 @@ def _initializer(value, where: str):
         candidates = [{"class_name": value["class_name"], "config": config},
                       value["class_name"]]
     else:
-        raise ValueError(f"{where}: unreadable initializer {value!r}")
+        raise ValueError(f"{where}: unreadable initializer {value!r}")  # noqa: TRY004
     for candidate in candidates:
         try:
             initializers.get(candidate)
@@ -295,12 +295,13 @@ def _input_layer_kwargs(config: dict) -> dict:
 def _check_entry(entry, position: str) -> tuple[str, dict]:
     """Validate a ``{"class_name", "config", "module", ...}`` layer entry."""
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
-        raise ValueError(f"{position}: a layer entry must be a dict with a 'class_name', "
-                         f"got {entry!r:.200}")
+        message = (f"{position}: a layer entry must be a dict with a 'class_name', "
+                   f"got {entry!r:.200}")
+        raise ValueError(message)  # noqa: TRY004 - a bad file is a bad value
     class_name = entry["class_name"]
     config = entry.get("config")
     if not isinstance(config, dict):
-        raise ValueError(f"{position}: layer {class_name!r} has no config dict")
+        raise ValueError(f"{position}: layer {class_name!r} has no config dict")  # noqa: TRY004
     label = _where(config.get("name"), class_name)
     if class_name in _CODE_LAYERS:
         raise ValueError(f"{label}: {class_name} layers hold Python code; convnp never "
@@ -361,7 +362,7 @@ def _inbound(entry: dict, class_name: str) -> tuple[list[str], bool]:
     where = _where(name, class_name)
     nodes = entry.get("inbound_nodes", [])
     if not isinstance(nodes, list):
-        raise ValueError(f"{where}: inbound_nodes must be a list")
+        raise ValueError(f"{where}: inbound_nodes must be a list")  # noqa: TRY004
     if not nodes:
         return [], False
     if len(nodes) > 1:
@@ -508,14 +509,15 @@ def model_from_keras_config(config: dict):
             an unknown argument, or an unsupported option value; the message names the layer.
     """
     if not isinstance(config, dict):
-        raise ValueError(f"model config must be a JSON object, got {type(config).__name__}")
+        got = type(config).__name__
+        raise ValueError(f"model config must be a JSON object, got {got}")  # noqa: TRY004
     class_name = config.get("class_name")
     inner = config.get("config")
     module = config.get("module")
     if module is not None and not str(module).startswith("keras"):
         raise ValueError(f"model class from module {module!r} is not supported (custom model)")
     if not isinstance(inner, dict):
-        raise ValueError("model config: missing 'config' dict")
+        raise ValueError("model config: missing 'config' dict")  # noqa: TRY004
     build_shape = (config.get("build_config") or {}).get("input_shape")
     if class_name == "Sequential":
         return _sequential_from_config(inner, build_shape)
@@ -728,7 +730,7 @@ def read_keras_archive(path: str | os.PathLike) -> tuple[dict, dict | None, byte
     return config, metadata, weights
 
 
-def load_keras(path: str | os.PathLike, compile: bool = True):  # noqa: A002 - Keras's name
+def load_keras(path: str | os.PathLike, compile: bool = True):
     """Load a Keras 3 ``.keras`` file as a convnp model.
 
     Args:
@@ -785,7 +787,7 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
                    "config": {k: inner[k] for k in _OPTIMIZER_KEYS[cls]
                               if k in inner and inner[k] is not None}}
         elif not isinstance(opt, str):
-            raise ValueError(f"optimizer {opt!r} is not supported")
+            raise ValueError(f"optimizer {opt!r} is not supported")  # noqa: TRY004
         loss = compile_config.get("loss")
         metrics = compile_config.get("metrics")
         if not (loss is None or isinstance(loss, str)):
@@ -1052,7 +1054,7 @@ def save_keras(model, path: str | os.PathLike) -> str:
     return path
 
 
-def load_model(path: str | os.PathLike, compile: bool = True):  # noqa: A002
+def load_model(path: str | os.PathLike, compile: bool = True):
     """Load a model file, choosing the reader by extension.
 
     ``.keras`` -> `load_keras`; ``.convnp`` -> ``convnp.saving.load_model``. Other
@@ -1073,14 +1075,14 @@ def load_model(path: str | os.PathLike, compile: bool = True):  # noqa: A002
 
 
 __all__ = [
-    "load_keras",
-    "save_keras",
-    "load_keras_weights",
-    "save_keras_weights",
-    "load_model",
     "keras_config",
     "keras_layer_order",
+    "load_keras",
+    "load_keras_weights",
+    "load_model",
     "model_from_keras_config",
     "read_keras_archive",
+    "save_keras",
+    "save_keras_weights",
     "weight_keys",
 ]

@@ -520,4 +520,4 @@ def _atomic_write(path: str, data: bytes) -> None:
         raise
 
 
-__all__ = ["export", "export_bytes", "MIN_OPSET", "MAX_OPSET"]
+__all__ = ["MAX_OPSET", "MIN_OPSET", "export", "export_bytes"]

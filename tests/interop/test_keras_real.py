@@ -1,0 +1,80 @@
+"""Opt-in: files written by convnp load in real Keras 3 and predict like convnp.
+
+TensorFlow is not a convnp dependency, so this runs only when ``CONVNP_KERAS_PYTHON`` names a
+Python interpreter that has Keras 3 (for example a TensorFlow virtualenv)::
+
+    CONVNP_KERAS_PYTHON=/work/tfvenv/bin/python pytest tests/interop/test_keras_real.py
+
+Each check starts that interpreter once (TensorFlow takes several seconds to import).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("h5py")
+
+from convnp.interop import keras_format as kf
+
+KERAS_PYTHON = os.environ.get("CONVNP_KERAS_PYTHON")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CHECK_SCRIPT = FIXTURES / "check_convnp_keras_file.py"
+
+pytestmark = pytest.mark.skipif(not KERAS_PYTHON,
+                                reason="set CONVNP_KERAS_PYTHON to a Python with Keras 3")
+
+# Run by the Keras interpreter: load the .keras file, compare with convnp's predictions, then
+# load the convnp-written .weights.h5 (different weights) into it and compare again.
+KERAS_SIDE = textwrap.dedent("""
+    import os, sys
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import numpy as np, keras
+    model_path, expect1, weights_path, expect2 = sys.argv[1:5]
+    model = keras.models.load_model(model_path, safe_mode=True)
+    worst = 0.0
+    for path in (expect1, expect2):
+        if path == expect2:
+            model.load_weights(weights_path)
+        with np.load(path, allow_pickle=False) as z:
+            pred = model.predict(z["x"], verbose=0)
+            worst = max(worst, float(np.max(np.abs(pred - z["pred"]))))
+    print("max abs diff", worst)
+    sys.exit(0 if worst <= 1e-5 else 1)
+""")
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([KERAS_PYTHON, *args], capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_fixture_rewritten_by_convnp_loads_in_keras(tmp_path):
+    model = kf.load_keras(FIXTURES / "zoo.keras")
+    out = tmp_path / "zoo_convnp.keras"
+    kf.save_keras(model, out)
+    result = _run([str(CHECK_SCRIPT), str(out), "--expect", str(FIXTURES / "zoo_expected.npz")])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_convnp_built_model_and_weights_load_in_keras(tmp_path):
+    from tests.interop.test_keras_format import branchy_model, randomize
+
+    model = branchy_model()
+    x = np.random.default_rng(2).standard_normal((3, 10, 9, 3)).astype(np.float32)
+    kf.save_keras(model, tmp_path / "b.keras")
+    np.savez(tmp_path / "e1.npz", x=x, pred=model.predict(x, verbose=0))
+    randomize(model, seed=5)
+    kf.save_keras_weights(model, tmp_path / "b.weights.h5")
+    np.savez(tmp_path / "e2.npz", x=x, pred=model.predict(x, verbose=0))
+    script = tmp_path / "keras_side.py"
+    script.write_text(KERAS_SIDE)
+    result = _run([str(script), str(tmp_path / "b.keras"), str(tmp_path / "e1.npz"),
+                   str(tmp_path / "b.weights.h5"), str(tmp_path / "e2.npz")])
+    assert result.returncode == 0, result.stdout + result.stderr
