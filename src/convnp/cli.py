@@ -1,0 +1,593 @@
+"""The ``convnp`` command: train, evaluate, predict with and summarise the course's models.
+
+::
+
+    convnp train happy                      # Happy House model on the built-in smiles data
+    convnp train signs --epochs 40          # SIGNS model on the built-in 6-class hand data
+    convnp train happy --data test_happy.h5 --out runs/happy
+    convnp train runs/happy/model.convnp --epochs 5       # continue training a saved model
+    convnp evaluate runs/happy/model.convnp --data smiles
+    convnp predict runs/happy/model.convnp face1.png face2.jpg
+    convnp summary signs
+
+Data (``--data``):
+
+* a built-in dataset name (``smiles`` / ``happy``, ``fingers`` / ``signs``): its own train and
+  test splits;
+* a course ``.h5`` file (or several, comma-separated, e.g. ``train_signs.h5,test_signs.h5``):
+  train and test splits as stored; when only one split is present (the public course files
+  hold only the test split) its first two thirds train and its last third is the test split;
+* a directory with one sub-folder of PNG/JPEG images per class: images are resized to the
+  model input, shuffled with ``--seed``, and the last third is the test split.
+
+Defaults keep a run to about a minute on a laptop CPU: ``happy`` 10 epochs, batch 16 (the
+course's settings) on 600 smiles images; ``signs`` 20 epochs, batch 64 on 1,080 hand images.
+Unless ``--validation-split`` is given, the test split is also the validation data shown per
+epoch (as the course's ``fit(..., validation_data=test_dataset)`` does).
+
+``train`` writes ``model.convnp``, ``history.csv`` and ``history.png`` into ``--out`` (default
+``runs/<UTC timestamp>``) only after training succeeded; each file is written atomically.
+Any expected failure (missing or corrupt file, bad argument, data that does not fit the model)
+prints one line ``convnp: error: ...`` to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+__all__ = ["CLIError", "build_parser", "main"]
+
+PROG = "convnp"
+SPEC_MODELS = ("happy", "signs")
+# (epochs, batch size) when not given: about a minute each on a laptop CPU
+DEFAULTS = {"happy": (10, 16), "signs": (20, 64)}
+SAVED_MODEL_DEFAULT_EPOCHS = 10
+TEST_FRACTION = 1.0 / 3.0
+
+
+class CLIError(Exception):
+    """An expected failure: printed as one ``convnp: error: ...`` line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (not the usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (see '{self.prog} --help')")
+
+
+def _fail(message: str) -> NoReturn:
+    line = " ".join(str(message).split())  # exactly one line, whatever the message held
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+    sys.exit(2)
+
+
+# -- argument types -------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value < 1.0):
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
+# -- the parser -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``convnp`` argument parser (sub-commands train, evaluate, predict, summary)."""
+    parser = _Parser(
+        prog=PROG,
+        description="Train, evaluate and use the course's CNNs (happyModel, SIGNS) with convnp.",
+        epilog="Run 'convnp <command> --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    data_help = ("built-in dataset (smiles|happy, fingers|signs), a course .h5 file (or "
+                 "TRAIN.h5,TEST.h5), or a folder with one sub-folder of images per class")
+
+    train = sub.add_parser(
+        "train", help="train a spec model (or continue a saved one) and save it",
+        description="Train happy or signs (or continue a saved .convnp model), then write "
+                    "model.convnp, history.csv and history.png into --out. A single-split .h5 "
+                    "file or an image folder: the last third is the test split.")
+    train.add_argument("model", metavar="MODEL",
+                       help="'happy', 'signs', or a saved .convnp file to continue training")
+    train.add_argument("--data", help=data_help + " (default: smiles for happy, signs for "
+                       "signs, the training data for a saved model)")
+    train.add_argument("--epochs", type=_positive_int,
+                       help="epochs to train (default: happy 10, signs 20, saved model 10)")
+    train.add_argument("--batch-size", type=_positive_int,
+                       help="batch size (default: happy 16, signs 64, saved model: as before)")
+    train.add_argument("--validation-split", type=_fraction, default=0.0,
+                       help="fraction of the training data held out for validation (default 0: "
+                            "validate on the test split)")
+    train.add_argument("--seed", type=_seed, default=0,
+                       help="seed for weights, shuffling and built-in data (default 0)")
+    train.add_argument("--out", help="output directory (default runs/<UTC timestamp>)")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                       help="0 silent, 1 progress bar (default), 2 one line per epoch")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="loss and accuracy of a saved model on data",
+        description="Print the loss and accuracy of a saved model on the test split of --data "
+                    "(same splits as train).")
+    evaluate.add_argument("model", metavar="MODEL_FILE", help="a .convnp file")
+    evaluate.add_argument("--data", help=data_help + " (default: the data it was trained on, "
+                          "if built-in)")
+    evaluate.add_argument("--split", choices=("test", "train", "all"), default="test",
+                          help="which part of the data (default: test)")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=32,
+                          help="batch size (default 32)")
+    evaluate.add_argument("--seed", type=_seed, default=0,
+                          help="seed of the built-in data / folder shuffle (default 0)")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = sub.add_parser(
+        "predict", help="classify PNG/JPEG images with a saved model",
+        description="Print the predicted class and its probability for each image, one line "
+                    "per image.")
+    predict.add_argument("model", metavar="MODEL_FILE", help="a .convnp file")
+    predict.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    predict.add_argument("--resize", action="store_true",
+                         help="resize images to the model input (default: a size mismatch is "
+                              "an error)")
+    predict.set_defaults(func=cmd_predict)
+
+    summary = sub.add_parser(
+        "summary", help="print a model's layer table",
+        description="Print model.summary() of a spec model or a saved .convnp file.")
+    summary.add_argument("model", metavar="MODEL", help="'happy', 'signs' or a .convnp file")
+    summary.set_defaults(func=cmd_summary)
+    return parser
+
+
+def _version() -> str:
+    import convnp
+
+    return str(getattr(convnp, "__version__", "unknown"))
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+def _load_saved(path_text: str) -> Any:
+    from convnp import saving
+
+    path = Path(path_text)
+    if not path.exists():
+        raise CLIError(f"no such model file: {path}")
+    if path.is_dir():
+        raise CLIError(f"{path} is a directory, expected a .convnp model file")
+    return saving.load_model(path)
+
+
+def _model_from_arg(text: str, allow_spec: bool) -> tuple[Any, str | None]:
+    """``(model, spec name or None)`` for a MODEL argument."""
+    from convnp import zoo
+
+    key = text.strip().lower()
+    if allow_spec and key in SPEC_MODELS:
+        return zoo.build(key), key
+    path = Path(text)
+    if path.exists() or path.suffix.lower() == ".convnp":
+        return _load_saved(text), None
+    expected = "'happy', 'signs' or a .convnp file" if allow_spec else "a .convnp file"
+    raise CLIError(f"unknown model {text!r}: expected {expected}")
+
+
+@dataclass
+class Head:
+    """What the model's output means: binary (one sigmoid unit) or ``classes`` softmax units."""
+
+    classes: int
+    binary: bool
+    sparse: bool  # integer targets (sparse_categorical_crossentropy) instead of one-hot
+
+
+def _head(model: Any) -> Head:
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2:
+        raise CLIError(f"model output has shape {shape}; the convnp command handles "
+                       "classifiers with one (batch, units) output")
+    units = int(shape[1])
+    loss = getattr(model, "loss", None)
+    loss_name = loss if isinstance(loss, str) else getattr(loss, "name", "") or ""
+    if units == 1:
+        return Head(classes=2, binary=True, sparse=False)
+    return Head(classes=units, binary=False, sparse="sparse" in loss_name.lower())
+
+
+def _input_hw(model: Any) -> tuple[int, int, int]:
+    shape = model.input_shape
+    if isinstance(shape, list) or len(shape) != 4 or any(d is None for d in shape[1:]):
+        raise CLIError(f"model input has shape {shape}; expected images (None, height, width, "
+                       "channels)")
+    return int(shape[1]), int(shape[2]), int(shape[3])
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Data:
+    """Images float32 ``(m, h, w, c)`` in [0, 1] and int64 class indices ``(m,)``."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+
+    def split(self, which: str) -> tuple[np.ndarray, np.ndarray]:
+        if which == "train":
+            return self.x_train, self.y_train
+        if which == "test":
+            return self.x_test, self.y_test
+        return (np.concatenate([self.x_train, self.x_test]),
+                np.concatenate([self.y_train, self.y_test]))
+
+
+def _hold_out(x: np.ndarray, y: np.ndarray, what: str) -> tuple[np.ndarray, ...]:
+    """First two thirds to train, last third to test."""
+    n = len(x)
+    n_test = round(n * TEST_FRACTION)
+    if n < 3 or n_test < 1:
+        raise CLIError(f"{what} has only {n} images; need at least 3 to hold out a test split")
+    cut = n - n_test
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def _as_indices(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
+        return np.argmax(y, axis=1).astype(np.int64)
+    return y.reshape(-1).astype(np.int64)
+
+
+def _load_data(spec: str, image_shape: tuple[int, int, int], seed: int) -> Data:
+    from convnp import datasets
+
+    text = spec.strip()
+    if text.lower() in datasets.available():
+        (x_train, y_train), (x_test, y_test) = datasets.load(text.lower(), seed=seed)
+        return Data(datasets.info(text.lower()).name, x_train, _as_indices(y_train), x_test,
+                    _as_indices(y_test), datasets.class_names(text.lower()))
+    parts = [p for p in text.split(",") if p]
+    if parts and all(p.lower().endswith((".h5", ".hdf5")) for p in parts):
+        for p in parts:
+            if not Path(p).is_file():
+                raise CLIError(f"no such data file: {p}")
+        found = datasets.load_h5(*parts)
+        classes = ([str(c) for c in found.classes] if found.classes is not None else None)
+        if found.x_train is not None and found.x_test is not None:
+            x_train, y_train, x_test, y_test = (found.x_train, found.y_train, found.x_test,
+                                                found.y_test)
+        else:
+            x, y = ((found.x_train, found.y_train) if found.x_train is not None
+                    else (found.x_test, found.y_test))
+            x_train, y_train, x_test, y_test = _hold_out(x, y, text)
+        if classes is None:
+            top = int(max(y_train.max(initial=0), y_test.max(initial=0)))
+            classes = [str(i) for i in range(max(top + 1, 2))]
+        return Data(text, x_train, y_train, x_test, y_test, classes)
+    path = Path(text)
+    if path.is_dir():
+        x, y, names = datasets.image_folder(path, image_size=image_shape[:2],
+                                            color_mode=_color_mode(image_shape[2]),
+                                            shuffle=True, seed=seed)
+        x_train, y_train, x_test, y_test = _hold_out(x, y, str(path))
+        return Data(str(path), x_train, y_train, x_test, y_test, list(names))
+    if not path.exists():
+        raise CLIError(f"no such data file or directory: {text!r} (built-in datasets: "
+                       f"{', '.join(datasets.available())})")
+    raise CLIError(f"unsupported data {text!r}: expected a built-in dataset name, a .h5 file "
+                   "or a folder of class sub-folders")
+
+
+def _color_mode(channels: int) -> str:
+    modes = {1: "grayscale", 3: "rgb", 4: "rgba"}
+    if channels not in modes:
+        raise CLIError(f"model expects {channels} channels; images can give 1, 3 or 4")
+    return modes[channels]
+
+
+def _check_fit(model: Any, head: Head, data: Data, model_label: str) -> None:
+    """Refuse data whose images or labels the model cannot take, before any training."""
+    expected = _input_hw(model)
+    got = tuple(data.x_train.shape[1:])
+    if got != expected:
+        raise CLIError(f"data {data.name!r} has images of shape {got}, model '{model_label}' "
+                       f"expects {expected}")
+    n_classes = len(data.class_names)
+    if n_classes != head.classes:
+        kind = "binary (2 classes)" if head.binary else f"{head.classes}-class"
+        raise CLIError(f"labels do not fit the model: model '{model_label}' is {kind}, data "
+                       f"{data.name!r} has {n_classes} classes ({', '.join(data.class_names)})")
+    for split, y in (("train", data.y_train), ("test", data.y_test)):
+        if y.size and (y.min() < 0 or y.max() >= head.classes):
+            raise CLIError(f"labels do not fit the model: {split} labels of {data.name!r} range "
+                           f"over [{y.min()}, {y.max()}], model '{model_label}' has "
+                           f"{head.classes} classes")
+
+
+def _targets(y: np.ndarray, head: Head) -> np.ndarray:
+    if head.binary:
+        return y.astype(np.float32).reshape(-1, 1)
+    if head.sparse:
+        return y.astype(np.int64)
+    return np.eye(head.classes, dtype=np.float32)[y]
+
+
+def _correct(model: Any, head: Head, x: np.ndarray, y: np.ndarray, batch_size: int) -> int:
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    if head.binary:
+        predicted = (probs.reshape(-1) > 0.5).astype(np.int64)
+    else:
+        predicted = np.argmax(probs, axis=1)
+    return int(np.sum(predicted == y))
+
+
+def _evaluate(model: Any, head: Head, x: np.ndarray, y: np.ndarray,
+              batch_size: int) -> tuple[float, int]:
+    """Test loss and number of correct predictions."""
+    result = model.evaluate(x, _targets(y, head), batch_size=batch_size, verbose=0)
+    loss = float(result[0] if isinstance(result, (list, tuple)) else result)
+    return loss, _correct(model, head, x, y, batch_size)
+
+
+# -- output files ---------------------------------------------------------------------------
+
+
+def _default_out() -> Path:
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} exists and is not a directory")
+    for ancestor in out.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise CLIError(f"--out {out}: {ancestor} is not a directory")
+            if not os.access(ancestor, os.W_OK | os.X_OK):
+                raise CLIError(f"--out {out}: cannot write in {ancestor}")
+            break
+
+
+def _write_outputs(out: Path, model: Any, history: Any, metadata: dict[str, Any]) -> Path:
+    """Write model.convnp, history.csv and history.png; all of them or none."""
+    from convnp import plot, saving
+
+    created = []
+    path = out
+    while not path.exists():
+        created.append(path)
+        path = path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    targets = [out / "model.convnp", out / "history.csv", out / "history.png"]
+    existed = [t.exists() for t in targets]
+    written: list[Path] = []
+    try:
+        saving.save_model(model, targets[0], metadata=metadata)
+        written.append(targets[0])
+        plot.history_csv(history, targets[1])
+        written.append(targets[1])
+        plot.history(history, targets[2], title=f"convnp train {metadata.get('model', '')}")
+        written.append(targets[2])
+    except BaseException:
+        for target, was_there in zip(targets, existed):
+            if target in written and not was_there:
+                target.unlink(missing_ok=True)
+        for directory in created:  # innermost first; only the ones this run created
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        raise
+    return targets[0]
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from convnp.random import set_seed
+
+    out = Path(args.out) if args.out else _default_out()
+    _check_out(out)
+    set_seed(args.seed)  # before building: the initial weights come from this generator
+    model, spec = _model_from_arg(args.model, allow_spec=True)
+    metadata = dict(getattr(model, "metadata", None) or {})
+    if spec is None and not getattr(model, "_compiled", False):
+        raise CLIError(f"{args.model} holds an uncompiled model; it cannot be trained further")
+    label = spec or Path(args.model).name
+    head = _head(model)
+    # default data: the spec's own built-in dataset, or what a saved model was trained on
+    data_spec = args.data or {"happy": "smiles", "signs": "signs"}.get(spec or "") \
+        or metadata.get("data")
+    if not data_spec:
+        raise CLIError(f"{args.model} does not record its training data; pass --data")
+    default_epochs, default_batch = DEFAULTS.get(
+        spec or "", (SAVED_MODEL_DEFAULT_EPOCHS, int(metadata.get("batch_size", 32))))
+    epochs = args.epochs or default_epochs
+    batch_size = args.batch_size or default_batch
+
+    data = _load_data(data_spec, _input_hw(model), args.seed)
+    _check_fit(model, head, data, label)
+    if args.validation_split and int(len(data.x_train) * (1 - args.validation_split)) < 1:
+        raise CLIError(f"--validation-split {args.validation_split} leaves no training images")
+    validation = None if args.validation_split else (data.x_test, _targets(data.y_test, head))
+
+    start = int(metadata.get("epochs", 0)) if spec is None else 0
+    started = time.perf_counter()
+    history = model.fit(data.x_train, _targets(data.y_train, head), epochs=start + epochs,
+                        initial_epoch=start, batch_size=batch_size,
+                        validation_split=args.validation_split, validation_data=validation,
+                        verbose=args.verbose)
+    seconds = time.perf_counter() - started
+    losses = history.history.get("loss", [])
+    if not losses or not all(math.isfinite(v) for v in losses):
+        raise CLIError("training diverged (the loss is not finite); nothing was saved")
+
+    loss, correct = _evaluate(model, head, data.x_test, data.y_test, batch_size)
+    total = len(data.y_test)
+    metadata.update({
+        "model": spec or metadata.get("model", label),
+        "class_names": list(data.class_names),
+        "data": data.name,
+        "epochs": start + len(losses),
+        "batch_size": batch_size,
+        "seed": args.seed,
+        "test_loss": loss,
+        "test_accuracy": correct / total if total else None,
+    })
+    saved = _write_outputs(out, model, history, metadata)
+    epochs_text = f"{len(losses)} epoch{'s' if len(losses) != 1 else ''}"
+    print(f"test accuracy: {correct / total:.4f} ({correct}/{total}), test loss: {loss:.4f}, "
+          f"{epochs_text} in {seconds:.1f}s — model saved to {saved}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model, _ = _model_from_arg(args.model, allow_spec=False)
+    if not getattr(model, "_compiled", False):
+        raise CLIError(f"{args.model} holds an uncompiled model (no loss to evaluate)")
+    metadata = getattr(model, "metadata", None) or {}
+    data_spec = args.data or metadata.get("data")
+    if not data_spec:
+        raise CLIError(f"{args.model} does not record its data; pass --data")
+    head = _head(model)
+    data = _load_data(data_spec, _input_hw(model), args.seed)
+    _check_fit(model, head, data, Path(args.model).name)
+    x, y = data.split(args.split)
+    loss, correct = _evaluate(model, head, x, y, args.batch_size)
+    print(f"{data.name} ({args.split}, {len(y)} images): loss {loss:.4f}, accuracy "
+          f"{correct / len(y):.4f} ({correct}/{len(y)})")
+    return 0
+
+
+def _read_image(path: Path, shape: tuple[int, int, int], resize: bool) -> np.ndarray:
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise CLIError("reading images needs Pillow: pip install pillow") from None
+    height, width, channels = shape
+    if not path.exists():
+        raise CLIError(f"no such image: {path}")
+    try:
+        with Image.open(path) as img:
+            img = img.convert(_pil_mode(channels))
+            if img.size != (width, height):
+                if not resize:
+                    raise CLIError(f"image {path} is {img.size[0]}x{img.size[1]} (width x height)"
+                                   f", the model expects {width}x{height}; pass --resize to "
+                                   "resize it")
+                img = img.resize((width, height), resample=Image.Resampling.BILINEAR)
+            pixels = np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CLIError(f"cannot read image {path}: {exc}") from None
+    return pixels.reshape(height, width, channels).astype(np.float32) / np.float32(255.0)
+
+
+def _pil_mode(channels: int) -> str:
+    return {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}[_color_mode(channels)]
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model, _ = _model_from_arg(args.model, allow_spec=False)
+    head = _head(model)
+    shape = _input_hw(model)
+    # every image is read and checked before anything is printed
+    x = np.stack([_read_image(Path(p), shape, args.resize) for p in args.images])
+    probs = np.asarray(model.predict(x, verbose=0))
+    names = (getattr(model, "metadata", None) or {}).get("class_names")
+    if not (isinstance(names, list) and len(names) == head.classes):
+        names = [str(i) for i in range(head.classes)]
+    lines = []
+    for path, p in zip(args.images, probs):
+        if head.binary:
+            positive = float(p.reshape(-1)[0])
+            index, prob = (1, positive) if positive > 0.5 else (0, 1.0 - positive)
+        else:
+            index = int(np.argmax(p))
+            prob = float(p[index])
+        lines.append(f"{path}: {names[index]} ({prob:.4f})")
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    model, _ = _model_from_arg(args.model, allow_spec=True)
+    model.summary()
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, KeyError):
+        text = f"missing key {text}"
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``convnp`` command; returns the exit status (0 ok, 2 for an expected error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        _fail(str(exc))
+    except (ValueError, TypeError, OSError, ImportError, KeyError, NotImplementedError,
+            RuntimeError) as exc:
+        _fail(_message(exc))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
