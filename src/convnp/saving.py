@@ -209,7 +209,8 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
 
     Args:
         model: a built `Sequential` or functional `Model`.
-        path: destination, conventionally ``*.convnp``.
+        path: destination, conventionally ``*.convnp``. A ``.keras`` path writes Keras 3's
+            format instead (architecture and weights only) via `convnp.interop.keras_format`.
         include_optimizer: also store the optimizer's state (needed to resume ``fit`` exactly).
         metadata: JSON-able dict stored as-is (e.g. ``{"class_names": [...]}``); default: the
             model's ``metadata`` attribute if it has one (set by `load_model`), so a re-saved
@@ -227,10 +228,14 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
         OSError: the file cannot be written (the target is then untouched).
     """
     class_name = _model_class_name(model)
+    target = Path(path)
+    if target.suffix.lower() == ".keras":
+        if not overwrite and target.exists():
+            raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
+        return Path(_interop("save_keras")(model, target))
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save. "
                          "Give it an input shape or call it on data first.")
-    target = Path(path)
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
     if metadata is None:
@@ -508,8 +513,8 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     would have. Its ``metadata`` attribute holds the file's metadata dict.
 
     Args:
-        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.interop.keras_format`
-            when it is installed.)
+        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.interop.keras_format`;
+            legacy ``.h5`` model files are refused.)
         custom_objects: extra layer classes by name (only these and convnp's own layers can
             appear in the file).
         compile: restore compile settings and optimizer state (if the file has them).
@@ -520,8 +525,13 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
         ValueError: the file is not a valid convnp model file (the message says what is wrong).
     """
     path = Path(path)
-    if path.suffix.lower() in (".keras", ".h5", ".hdf5"):
-        return _interop("load_model")(path, custom_objects=custom_objects, compile=compile)
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return _interop("load_keras")(path, compile=compile)
+    if suffix in (".h5", ".hdf5"):
+        # legacy Keras H5 model files can carry Lambda layers (marshalled code): never read
+        raise ValueError(f"{path}: legacy Keras .h5 model files are not supported; use a "
+                         ".convnp or .keras file (weights: load_weights with .weights.h5)")
     with _open_archive(path) as archive:
         config = _parse_config(_read_member(archive, path, CONFIG_MEMBER, _MAX_CONFIG_BYTES),
                                path)
@@ -582,7 +592,8 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
     if kind == "h5":
-        return _interop("save_weights")(model, target)
+        _interop("save_keras_weights")(model, target)
+        return target
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save")
     arrays = {key: variable.numpy() for key, _, variable in _weight_entries(model)}
@@ -607,7 +618,7 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     path = Path(path)
     kind = _weights_kind(path)
     if kind == "h5":
-        _interop("load_weights")(model, path)
+        _interop("load_keras_weights")(model, path)
         return
     if not path.exists():
         raise FileNotFoundError(f"no such weights file: {path}")

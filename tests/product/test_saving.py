@@ -423,3 +423,26 @@ def test_weights_unsupported_extension(tmp_path):
     with pytest.raises(ValueError, match="unsupported weights file"):
         saving.save_weights(zoo.build("signs"), tmp_path / "w.bin")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- Keras files (dispatched to convnp.interop.keras_format) ------------------------------------
+
+
+@pytest.mark.parametrize("name", ["happy", "signs"])
+def test_keras_extensions_dispatch_to_interop(tmp_path, name):
+    pytest.importorskip("h5py")
+    model, x, _ = _trained(name)
+    saving.save_model(model, tmp_path / "m.keras")
+    loaded = saving.load_model(tmp_path / "m.keras")
+    assert np.array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    saving.save_weights(model, tmp_path / "m.weights.h5")
+    other = zoo.build(name)
+    saving.load_weights(other, tmp_path / "m.weights.h5")
+    assert np.array_equal(model.predict(x, verbose=0), other.predict(x, verbose=0))
+
+
+def test_legacy_h5_model_files_are_refused(tmp_path):
+    path = tmp_path / "old.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n")
+    with pytest.raises(ValueError, match="legacy"):
+        saving.load_model(path)
