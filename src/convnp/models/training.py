@@ -98,6 +98,7 @@ class TrainingMixin(InferenceMixin):
         tracker = LossTracker()
         callback_list.on_train_begin()
         logs: dict[str, Any] = {}
+        epoch_logs: dict[str, Any] = {}
         for epoch in range(int(initial_epoch), epochs):
             tracker.reset()
             for m in metrics:
@@ -129,7 +130,7 @@ class TrainingMixin(InferenceMixin):
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end(epoch_logs if logs else None)
+        callback_list.on_train_end(epoch_logs or None)
         return self.history
 
     def _terminate_on_nan(self, step: int, verbose: int) -> None:
