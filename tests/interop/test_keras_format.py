@@ -418,3 +418,20 @@ def test_h5py_missing_gives_install_hint(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(ImportError, match=r"pip install convnp\[h5\]"):
         kf.load_keras(fixture("signs.keras"))
+
+
+def test_multi_input_output_round_trip(tmp_path):
+    image = Input(shape=(6, 6, 2), name="img")
+    vector = Input(shape=(4,), name="vec")
+    h = L.Concatenate()([L.Flatten()(L.Conv2D(2, 3)(image)), vector])
+    model = Model([image, vector], [L.Dense(3, activation="softmax")(h), L.Dense(1)(vector)])
+    randomize(model)
+    kf.save_keras(model, tmp_path / "m.keras")
+    config, _, _ = archive_parts(tmp_path / "m.keras")
+    assert config["config"]["input_layers"] == [["img", 0, 0], ["vec", 0, 0]]
+    assert len(config["config"]["output_layers"]) == 2
+    back = kf.load_keras(tmp_path / "m.keras")
+    rng = np.random.default_rng(0)
+    xs = [rng.random((2, 6, 6, 2), dtype=np.float32), rng.random((2, 4), dtype=np.float32)]
+    for got, want in zip(back.predict(xs, verbose=0), model.predict(xs, verbose=0), strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -161,6 +161,22 @@ def test_multiple_outputs():
     check(model, x)
 
 
+def test_multiple_inputs():
+    image = Input(shape=(6, 6, 2), name="img")
+    vector = Input(shape=(4,), name="vec")
+    h = L.Concatenate()([L.Flatten()(L.Conv2D(2, 3)(image)), vector])
+    model = Model([image, vector], [L.Dense(3, activation="softmax")(h), L.Dense(1)(vector)])
+    randomize(model)
+    rng = np.random.default_rng(0)
+    xs = {"img": rng.random((2, 6, 6, 2), dtype=np.float32),
+          "vec": rng.random((2, 4), dtype=np.float32)}
+    session = ort.InferenceSession(export_bytes(model), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["img", "vec"]
+    got = session.run(None, xs)
+    for g, w in zip(got, model.predict([xs["img"], xs["vec"]], verbose=0), strict=True):
+        np.testing.assert_allclose(g, w, atol=ATOL)
+
+
 def test_sequential_and_dynamic_batch():
     model = Sequential([L.Conv2D(2, 3, input_shape=(5, 5, 1), activation="relu"),
                         L.Flatten(), L.Dense(1, activation="sigmoid")])

@@ -280,9 +280,9 @@ def _input_layer_kwargs(config: dict) -> dict:
             dtype = _dtype_name(value, where)
             if dtype is not None:
                 kwargs["dtype"] = dtype
-        elif key in ("sparse", "ragged", "optional"):
+        elif key in ("sparse", "ragged", "optional", "input_tensor"):
             if value:
-                raise ValueError(f"{where}: {key}=True is not supported by convnp")
+                raise ValueError(f"{where}: {key}={value!r} is not supported by convnp")
         else:
             raise ValueError(f"{where}: unknown config key {key!r}")
     if not isinstance(shape, (list, tuple)) or len(shape) < 2:
