@@ -13,6 +13,7 @@ from convnp.keras import (
     metrics,
     models,
     optimizers,
+    saving,
     utils,
 )
 from convnp.models import Input, Model, Sequential
@@ -30,5 +31,15 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "saving",
     "utils",
 ]
+
+
+def __getattr__(name: str):
+    # ``tf.keras.datasets`` is `convnp.datasets`, loaded only when asked for
+    if name == "datasets":
+        import convnp.datasets
+
+        return convnp.datasets
+    raise AttributeError(f"module 'convnp.keras' has no attribute {name!r}")

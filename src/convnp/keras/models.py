@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from convnp.keras.saving import load_model, save_model
 from convnp.models import Model, Sequential
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model"]
-
-
-def load_model(filepath, *args, **kwargs):
-    """Load a saved model; forwards to `convnp.saving.load_model` (imported on first use)."""
-    from convnp import saving
-
-    return saving.load_model(filepath, *args, **kwargs)
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "save_model"]
 
 
 def clone_model(model):

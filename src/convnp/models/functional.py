@@ -24,7 +24,7 @@ def Input(shape=None, batch_size: int | None = None, name: str | None = None,
         shape: shape of one example, without the batch axis, e.g. ``(64, 64, 3)``.
         batch_size: optional fixed batch size (``None`` accepts any).
         name: name of the input layer (default ``input_layer``, ``input_layer_1``, ...).
-        dtype: accepted for compatibility; computation is float32 unless layers say otherwise.
+        dtype: dtype of the input layer (float32 by default); layers compute in their own.
         batch_shape: full shape including the batch axis (alternative to ``shape``).
 
     Returns:
@@ -38,7 +38,7 @@ def Input(shape=None, batch_size: int | None = None, name: str | None = None,
         if isinstance(shape, int):
             shape = (shape,)
         batch_shape = (batch_size,) + tuple(shape)
-    layer = InputLayer(batch_shape=tuple(batch_shape), name=name)
+    layer = InputLayer(batch_shape=tuple(batch_shape), name=name, dtype=dtype)
     return input_tensor_of(layer)
 
 
