@@ -21,6 +21,7 @@ import convnp.layers as L
 from convnp.interop import keras_format as kf
 from convnp.layers.base import Layer
 from convnp.models import Input, Model, Sequential
+from tests.interop.models import branchy_model, randomize
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NAMES = ["happy_small", "signs", "zoo"]
@@ -58,17 +59,6 @@ def h5_datasets(data: bytes) -> dict[str, tuple]:
         f.visititems(lambda name, obj: found.__setitem__(name, obj.shape)
                      if isinstance(obj, h5py.Dataset) else None)
     return found
-
-
-def randomize(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        ws = layer.get_weights()
-        if ws:
-            new = [(rng.standard_normal(w.shape) * 0.3).astype(np.float32) for w in ws]
-            if type(layer).__name__ == "BatchNormalization":
-                new[-1] = np.abs(new[-1]) + 0.5
-            layer.set_weights(new)
 
 
 # -- Keras-made fixtures ---------------------------------------------------------------------
@@ -142,26 +132,6 @@ def test_weights_file_wrong_architecture_changes_nothing():
 
 
 # -- files convnp writes -----------------------------------------------------------------------
-
-
-def branchy_model():
-    """Functional, with two layers of one class whose creation order differs from Keras's
-    layer order (so the `_1` suffixes must follow Keras's depth rule)."""
-    inputs = Input(shape=(10, 9, 3))
-    a = L.Conv2D(4, 3, padding="same", activation="relu", name="made_first")(inputs)
-    b = L.Conv2D(5, 3, strides=2, padding="same", name="b1")(inputs)
-    b = L.BatchNormalization(name="bn")(b)
-    b = L.ReLU(negative_slope=0.1, name="leaky")(b)
-    b = L.ZeroPadding2D(((0, 0), (0, 1)), name="zp")(L.Conv2D(4, 1, name="b2")(b))
-    a = L.ZeroPadding2D(((0, 0), (0, 1)), name="zpa")(L.MaxPooling2D(2, padding="same")(a))
-    s = L.Concatenate(name="cat")([a, b])
-    g = L.GlobalAveragePooling2D()(s)
-    f = L.Flatten()(L.AveragePooling2D(2, padding="same")(s))
-    h = L.Dropout(0.3)(L.Concatenate()([g, f]))
-    out = L.Dense(5, activation="softmax")(L.Dense(7, activation="tanh")(h))
-    model = Model(inputs, out, name="branchy")
-    randomize(model)
-    return model
 
 
 def test_keras_order_of_branchy_model():

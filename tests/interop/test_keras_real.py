@@ -21,6 +21,8 @@ import pytest
 pytest.importorskip("h5py")
 
 from convnp.interop import keras_format as kf
+from tests.interop import models
+from tests.interop.models import branchy_model, randomize
 
 KERAS_PYTHON = os.environ.get("CONVNP_KERAS_PYTHON")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -64,8 +66,6 @@ def test_fixture_rewritten_by_convnp_loads_in_keras(tmp_path):
 
 
 def test_convnp_built_model_and_weights_load_in_keras(tmp_path):
-    from tests.interop.test_keras_format import branchy_model, randomize
-
     model = branchy_model()
     x = np.random.default_rng(2).standard_normal((3, 10, 9, 3)).astype(np.float32)
     kf.save_keras(model, tmp_path / "b.keras")
@@ -78,3 +78,15 @@ def test_convnp_built_model_and_weights_load_in_keras(tmp_path):
     result = _run([str(script), str(tmp_path / "b.keras"), str(tmp_path / "e1.npz"),
                    str(tmp_path / "b.weights.h5"), str(tmp_path / "e2.npz")])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("build", ["happy_model", "signs_model"])
+def test_course_models_built_in_convnp_load_in_keras(build, tmp_path):
+    model = getattr(models, build)()
+    models.randomize(model, seed=3)
+    x = np.random.default_rng(4).random((4, 64, 64, 3), dtype=np.float32)
+    kf.save_keras(model, tmp_path / "course.keras")
+    np.savez(tmp_path / "course_expected.npz", x=x, pred=model.predict(x, verbose=0))
+    result = _run([str(CHECK_SCRIPT), str(tmp_path / "course.keras")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "-> OK" in result.stdout

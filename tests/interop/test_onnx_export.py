@@ -18,22 +18,10 @@ from convnp import activations
 from convnp.interop.onnx import MAX_OPSET, MIN_OPSET, export, export_bytes
 from convnp.layers.base import Layer
 from convnp.models import Input, Model, Sequential
+from tests.interop.models import happy_model, randomize, signs_model
 
 ATOL = 1e-4
 WORST: list[float] = []  # largest difference per check, reported by the last test
-
-
-def randomize(model, seed: int = 0) -> None:
-    """Random weights everywhere, with BatchNorm statistics far from 0/1."""
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if not weights:
-            continue
-        new = [(rng.standard_normal(w.shape) * 0.4).astype(np.float32) for w in weights]
-        if type(layer).__name__ == "BatchNormalization":
-            new[-1] = (np.abs(new[-1]) + 0.3).astype(np.float32)  # moving variance > 0
-        layer.set_weights(new)
 
 
 def run(model, x: np.ndarray, opset: int = 17):
@@ -205,32 +193,6 @@ def test_unknown_spatial_size_uses_same_upper():
 
 
 # -- the two course models -----------------------------------------------------------------
-
-
-def happy_model():
-    """The course's happyModel, built from convnp layers."""
-    return Sequential([
-        L.ZeroPadding2D(padding=3, input_shape=(64, 64, 3)),
-        L.Conv2D(32, 7, strides=1),
-        L.BatchNormalization(axis=3),
-        L.ReLU(),
-        L.MaxPool2D(),
-        L.Flatten(),
-        L.Dense(1, activation="sigmoid"),
-    ])
-
-
-def signs_model():
-    """The course's convolutional_model((64, 64, 3)), functional."""
-    inputs = Input(shape=(64, 64, 3))
-    z1 = L.Conv2D(8, 4, strides=1, padding="same")(inputs)
-    a1 = L.ReLU()(z1)
-    p1 = L.MaxPool2D(pool_size=(8, 8), strides=8, padding="same")(a1)
-    z2 = L.Conv2D(16, 2, strides=1, padding="same")(p1)
-    a2 = L.ReLU()(z2)
-    p2 = L.MaxPool2D(pool_size=(4, 4), strides=4, padding="same")(a2)
-    outputs = L.Dense(6, activation="softmax")(L.Flatten()(p2))
-    return Model(inputs=inputs, outputs=outputs)
 
 
 @pytest.mark.parametrize("build", [happy_model, signs_model])

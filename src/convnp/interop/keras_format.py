@@ -606,8 +606,6 @@ def _read_weights_h5(model, h5file, source: str) -> None:
     h5py = _require_h5py()
     if "layers" in h5file:
         root = h5file["layers"]
-    elif "_layer_checkpoint_dependencies" in h5file:  # files from Keras 2.13
-        root = h5file["_layer_checkpoint_dependencies"]
     else:
         raise ValueError(f"{source}: no 'layers' group; not a Keras 3 weights file "
                          f"(top-level keys {sorted(h5file.keys())})")
