@@ -405,3 +405,17 @@ def test_multi_input_output_round_trip(tmp_path):
     xs = [rng.random((2, 6, 6, 2), dtype=np.float32), rng.random((2, 4), dtype=np.float32)]
     for got, want in zip(back.predict(xs, verbose=0), model.predict(xs, verbose=0), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_keras2_style_inbound_nodes_load(tmp_path):
+    """Configs written with tf.keras 2's node lists ([[name, 0, 0, {}], ...]) load too."""
+    def to_keras2(config):
+        for entry in config["config"]["layers"]:
+            nodes = entry["inbound_nodes"]
+            if nodes:
+                arg = nodes[0]["args"][0]
+                refs = arg if isinstance(arg, list) else [arg]
+                entry["inbound_nodes"] = [[[*r["config"]["keras_history"], {}] for r in refs]]
+    model = kf.load_keras(tampered(tmp_path, to_keras2, name="zoo"))
+    want = expected("zoo")
+    np.testing.assert_allclose(model.predict(want["x"], verbose=0), want["pred"], atol=ATOL)
