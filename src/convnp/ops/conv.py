@@ -1,18 +1,22 @@
-"""Fast convolution: strided-view im2col, one matrix product, window-offset col2im.
+"""Fast convolution: strided-view im2col, matrix products, window-offset col2im.
 
-The idea, for an input batch ``A_prev`` of shape ``(m, n_H_prev, n_W_prev, n_C_prev)`` and
-kernels ``W`` of shape ``(f_h, f_w, n_C_prev, n_C)``:
+For an input batch ``A_prev`` of shape ``(m, n_H_prev, n_W_prev, n_C_prev)`` and kernels ``W``
+of shape ``(f_h, f_w, n_C_prev, n_C)``:
 
-1. pad the input once (only if there is padding);
-2. look at it through a strided *view* of shape ``(m, n_H, n_W, f_h, f_w, n_C_prev)``: entry
-   ``[i, h, w]`` is the window under output pixel ``(h, w)`` of example ``i``. The view costs
-   nothing; copying it gives the im2col matrix ``cols`` with one row per output pixel. Its
-   innermost ``f_w * n_C_prev`` numbers are contiguous in the input, so the copy streams;
-3. ``Z = cols @ W`` reshaped — a single GEMM that BLAS runs on every core.
+1. copy the input once into a padded channels-first array ``(n_C_prev, m, n_H_pad, n_W_pad)``;
+   in that layout every window offset of every channel is a plain 2-D slab of long rows;
+2. look at it through a strided *view* of shape ``(f_h, f_w, n_C_prev, m, n_H, n_W)`` and copy
+   the view: that is the im2col matrix ``cols`` with one *column* per output pixel;
+3. ``Z = cols.T @ W.reshape(-1, n_C)``: a GEMM that BLAS runs on every core.
 
-Backward reuses ``cols`` from the cache: ``dW = cols.T @ dZ`` (one GEMM), ``db`` is a column
-sum, and ``dA_prev`` comes from ``dcols = dZ @ W.T`` scattered back onto the input by looping
-over the ``f_h * f_w`` window offsets (each step adds one strided slab; no loop over pixels).
+The im2col matrix is ``f_h * f_w * n_C_prev`` times larger than the input (50 MB for a batch of
+64 SIGNS images under a 4×4×3 kernel), so it is never built whole: the batch is processed in
+chunks whose im2col block fits in the CPU cache (one chunk, so one GEMM, when the batch is
+small). The copy then writes to cache and the GEMM reads from it, instead of both streaming
+through main memory. Backward rebuilds each chunk's block from the cached padded input rather
+than keeping the big matrix alive between the passes: ``dW += cols @ dZ`` per chunk, ``db`` is
+a column sum, and ``dA_prev`` comes from ``dcols = W @ dZ.T`` scattered back by looping over
+the ``f_h * f_w`` window offsets (one strided slab each; no loop over pixels or examples).
 
 Functions keep the float dtype they are given (ints compute in float64).
 """
@@ -82,13 +86,17 @@ def conv_single_step(a_slice_prev: np.ndarray, W: np.ndarray, b) -> np.floating:
     return dtype.type(np.sum(a_slice_prev * W, dtype=dtype) + b.reshape(()).astype(dtype))
 
 
+# Size of the im2col block built at once. A few MiB keeps it in the L2/L3 caches of a
+# common CPU while each GEMM stays large enough to run at full speed.
+CHUNK_BYTES = 4 << 20
+
+
 @dataclass
 class ConvCache:
     """What `conv_backward` needs; callers treat it as opaque.
 
     Attributes:
-        cols: the im2col matrix in window-major layout, shape
-            ``(f_h * f_w * n_C_prev, m * n_H * n_W)`` (see `im2col`).
+        A_t: the padded input in channels-first layout ``(n_C_prev, m, n_H_pad, n_W_pad)``.
         W: the kernels, shape ``(f_h, f_w, n_C_prev, n_C)``, in the compute dtype.
         b: the bias as given, shape ``(1, 1, 1, n_C)``.
         input_shape: shape of ``A_prev``.
@@ -96,7 +104,7 @@ class ConvCache:
         hparameters: the dict given to `conv_forward`.
     """
 
-    cols: np.ndarray
+    A_t: np.ndarray
     W: np.ndarray
     b: np.ndarray
     input_shape: tuple[int, int, int, int]
@@ -107,8 +115,7 @@ class ConvCache:
 def channels_first_padded(A: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
     """Copy an NHWC batch into a padded ``(n_C, m, n_H_pad, n_W_pad)`` array.
 
-    One copy does both the transpose and the padding. In this layout every window offset of
-    every channel is a plain 2-D slab, so `im2col` and `col2im` move long contiguous rows.
+    One copy does both the transpose and the padding.
     """
     (top, bottom), (left, right) = pads
     m, n_H, n_W, n_C = A.shape
@@ -122,12 +129,23 @@ def channels_first_padded(A: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
     return out
 
 
-def im2col(A_t: np.ndarray, geometry: Geometry) -> np.ndarray:
+def batch_chunks(m: int, geometry: Geometry, n_C_prev: int, itemsize: int) -> list[slice]:
+    """Split ``range(m)`` so that each chunk's im2col block stays near `CHUNK_BYTES`."""
+    f_h, f_w = geometry.kernel
+    n_H, n_W = geometry.out_hw
+    per_example = f_h * f_w * n_C_prev * n_H * n_W * itemsize
+    step = max(1, CHUNK_BYTES // per_example)
+    return [slice(start, min(start + step, m)) for start in range(0, m, step)]
+
+
+def im2col(A_t: np.ndarray, geometry: Geometry, out: np.ndarray | None = None) -> np.ndarray:
     """Copy every window of a padded channels-first batch into the columns of a matrix.
 
     Args:
-        A_t: padded input in ``(n_C, m, n_H_pad, n_W_pad)`` layout (`channels_first_padded`).
+        A_t: padded input in ``(n_C, m, n_H_pad, n_W_pad)`` layout (`channels_first_padded`);
+            a slice along ``m`` works too.
         geometry: window geometry (its pads are already applied).
+        out: optional buffer with room for the result, reused across chunks.
 
     Returns:
         ``cols`` of shape ``(f_h * f_w * n_C, m * n_H * n_W)``: row ``(i, j, c)`` holds, for
@@ -145,36 +163,34 @@ def im2col(A_t: np.ndarray, geometry: Geometry) -> np.ndarray:
         strides=(st_h, st_w, st_c, st_m, st_h * s_h, st_w * s_w),
         writeable=False,
     )
-    cols = np.empty(windows.shape, dtype=A_t.dtype)
+    size = windows.size
+    if out is None or out.size < size:
+        out = np.empty(size, dtype=A_t.dtype)
+    cols = out.reshape(-1)[:size].reshape(windows.shape)
     np.copyto(cols, windows)
     return cols.reshape(f_h * f_w * n_C, m * n_H * n_W)
 
 
-def col2im(dcols: np.ndarray, padded_shape_t: tuple[int, ...], geometry: Geometry) -> np.ndarray:
-    """Sum the entries of ``dcols`` back onto the input positions they were copied from.
+def col2im_add(dcols: np.ndarray, dA_t: np.ndarray, geometry: Geometry) -> None:
+    """Add the entries of ``dcols`` onto the input positions they were copied from.
 
     The adjoint of `im2col`, in the same channels-first layout: one strided slab is added per
     window offset, so the Python loop runs ``f_h * f_w`` times whatever the batch size.
 
     Args:
         dcols: shape ``(f_h * f_w * n_C, m * n_H * n_W)``.
-        padded_shape_t: ``(n_C, m, n_H_pad, n_W_pad)``.
-
-    Returns:
-        The gradient w.r.t. the padded input, shape ``padded_shape_t``.
+        dA_t: gradient w.r.t. the padded input, ``(n_C, m, n_H_pad, n_W_pad)``, updated in place.
     """
-    n_C, m = padded_shape_t[:2]
+    n_C, m = dA_t.shape[:2]
     f_h, f_w = geometry.kernel
     s_h, s_w = geometry.stride
     n_H, n_W = geometry.out_hw
     dcols = dcols.reshape(f_h, f_w, n_C, m, n_H, n_W)
-    dA_t = np.zeros(padded_shape_t, dtype=dcols.dtype)
     h_span = s_h * (n_H - 1) + 1
     w_span = s_w * (n_W - 1) + 1
     for i in range(f_h):
         for j in range(f_w):
             dA_t[:, :, i:i + h_span:s_h, j:j + w_span:s_w] += dcols[i, j]
-    return dA_t
 
 
 def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict):
@@ -189,7 +205,7 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
 
     Returns:
         ``(Z, cache)``: ``Z`` of shape ``(m, n_H, n_W, n_C)``, and the opaque cache for
-        `conv_backward` (a `ConvCache`; it keeps the im2col matrix).
+        `conv_backward` (a `ConvCache`; it keeps the padded input, not the im2col matrix).
     """
     geometry = conv_geometry(A_prev, W, b, hparameters)
     dtype = float_dtype(A_prev, W, b)
@@ -198,13 +214,18 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     m = A.shape[0]
     f_h, f_w, n_C_prev, n_C = W.shape
     n_H, n_W = geometry.out_hw
+    W2 = W.reshape(f_h * f_w * n_C_prev, n_C)
 
-    cols = im2col(channels_first_padded(A, geometry.pads), geometry)
-    # (K, N).T @ (K, n_C): BLAS reads the transposed operand in place, no copy.
-    Z = cols.T @ W.reshape(f_h * f_w * n_C_prev, n_C)
-    Z += b.reshape(1, n_C).astype(dtype, copy=False)
-    cache = ConvCache(cols, W, b, A.shape, geometry, hparameters)
-    return Z.reshape(m, n_H, n_W, n_C), cache
+    A_t = channels_first_padded(A, geometry.pads)
+    Z = np.empty((m, n_H, n_W, n_C), dtype=dtype)
+    buffer = None
+    for chunk in batch_chunks(m, geometry, n_C_prev, dtype.itemsize):
+        cols = im2col(A_t[:, chunk], geometry, out=buffer)
+        buffer = cols
+        # (K, N).T @ (K, n_C): BLAS reads the transposed operand in place, no copy.
+        np.matmul(cols.T, W2, out=Z[chunk].reshape(-1, n_C))
+    Z += b.reshape(n_C).astype(dtype, copy=False)
+    return Z, ConvCache(A_t, W, b, A.shape, geometry, hparameters)
 
 
 def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True):
@@ -230,17 +251,26 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
     if not isinstance(dZ, np.ndarray) or dZ.shape != expected:
         raise ValueError(f"conv_backward: dZ must have shape {expected}, "
                          f"got {getattr(dZ, 'shape', type(dZ).__name__)}")
-    dZ2 = dZ.astype(W.dtype, copy=False).reshape(-1, n_C)
+    dZ = dZ.astype(W.dtype, copy=False)
+    W2 = W.reshape(f_h * f_w * n_C_prev, n_C)
+    geometry = cache.geometry
 
-    dW = (cache.cols @ dZ2).reshape(W.shape)
-    db = dZ2.sum(axis=0).reshape(1, 1, 1, n_C)
+    db = dZ.reshape(-1, n_C).sum(axis=0).reshape(1, 1, 1, n_C)
+    dW2 = np.zeros_like(W2)
+    dA_t = np.zeros_like(cache.A_t) if compute_dA_prev else None
+    buffer = None
+    for chunk in batch_chunks(m, geometry, n_C_prev, W.dtype.itemsize):
+        cols = im2col(cache.A_t[:, chunk], geometry, out=buffer)
+        buffer = cols
+        dZ_chunk = dZ[chunk].reshape(-1, n_C)
+        dW2 += cols @ dZ_chunk
+        if compute_dA_prev:
+            col2im_add(W2 @ dZ_chunk.T, dA_t[:, chunk], geometry)
+    dW = dW2.reshape(W.shape)
     if not compute_dA_prev:
         return None, dW, db
 
-    dcols = W.reshape(f_h * f_w * n_C_prev, n_C) @ dZ2.T
-    (top, bottom), (left, right) = cache.geometry.pads
+    (top, _), (left, _) = geometry.pads
     _, n_H_prev, n_W_prev, _ = cache.input_shape
-    padded_shape_t = (n_C_prev, m, n_H_prev + top + bottom, n_W_prev + left + right)
-    dA_t = col2im(dcols, padded_shape_t, cache.geometry)
     dA_prev = dA_t[:, :, top:top + n_H_prev, left:left + n_W_prev].transpose(1, 2, 3, 0)
     return np.ascontiguousarray(dA_prev), dW, db
