@@ -147,3 +147,15 @@ def test_first_layer_skips_its_input_gradient():
     assert conv.needs_input_gradient is False
     assert dense.needs_input_gradient is True
     assert not model._graph.nodes[0].active  # nothing to learn before the first conv
+
+
+def test_nested_model_gradients():
+    tf.keras.backend.clear_session()
+    inner_in = tf.keras.Input(shape=(4, 4, 2))
+    h = tfl.Conv2D(2, 2, dtype=F64)(inner_in)
+    inner = tf.keras.Model(inner_in, tfl.Activation("tanh", dtype=F64)(h))
+    inp = tf.keras.Input(shape=(4, 4, 2))
+    y = inner(inp)
+    out = tfl.Dense(3, dtype=F64)(tfl.Flatten(dtype=F64)(y))
+    model = tf.keras.Model(inp, out)
+    _check_model(model, np.random.default_rng(6).normal(size=(2, 4, 4, 2)))

@@ -80,10 +80,13 @@ def test_multi_output_model_cannot_be_compiled():
         model.compile(optimizer="adam", loss="mse")
 
 
-def test_model_on_keras_tensors_is_not_supported():
-    model = branching_model()
-    with pytest.raises(NotImplementedError):
-        model(tf.keras.Input(shape=(6, 6, 2)))
+def test_multi_output_model_cannot_be_a_layer():
+    inp = tf.keras.Input(shape=(3,))
+    model = tf.keras.Model(inp, [tfl.Dense(1)(inp), tfl.Dense(2)(inp)])
+    with pytest.raises(NotImplementedError, match="several outputs"):
+        model(tf.keras.Input(shape=(3,)))
+    with pytest.raises(ValueError, match=r"\(None, 3\)"):
+        branching_model()(tf.keras.Input(shape=(3,)))
 
 
 # ------------------------------------------------------------------------------ Sequential
@@ -229,3 +232,45 @@ def test_save_and_load_through_model_methods(tmp_path):
     np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
     assert json.loads(model.to_json())["class_name"] == "Functional"
+
+
+def test_a_model_used_as_a_layer():
+    base = tf.keras.Sequential([
+        tfl.Conv2D(3, 3, input_shape=(6, 6, 2)),
+        tfl.BatchNormalization(),
+        tfl.ReLU(),
+    ], name="base")
+    base.trainable = False
+    inp = tf.keras.Input(shape=(6, 6, 2))
+    x = base(inp, training=False)
+    out = tfl.Dense(1, activation="sigmoid")(tfl.Flatten()(x))
+    model = tf.keras.Model(inp, out)
+    assert [type(lay).__name__ for lay in model.layers] == ["InputLayer", "Sequential",
+                                                            "Flatten", "Dense"]
+    assert model.count_params() == base.count_params() + 16 * 3 + 1
+    assert len(model.trainable_weights) == 2  # only the head trains
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    assert any("base (Sequential)" in line for line in lines)
+
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(8, 6, 6, 2)).astype(np.float32)
+    ys = (rng.random((8, 1)) > 0.5).astype(np.float32)
+    frozen = base.get_weights()
+    model.fit(xs, ys, epochs=2, batch_size=4, verbose=0)
+    # frozen and in inference mode: not even BN's moving statistics move
+    for a, b in zip(frozen, base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    base.trainable = True
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(xs, ys, epochs=1, batch_size=4, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(frozen, base.get_weights()))
+
+    config = json.loads(json.dumps(model.get_config()))
+    clone = tf.keras.Model.from_config(config)
+    assert clone.layers[1]._fixed_training is False  # still called with training=False
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0),
+                               rtol=1e-6)

@@ -226,22 +226,57 @@ class Model(TrainingMixin):
                     f"got data of shape {got}"
                 )
 
-    def __call__(self, inputs, training: bool = False):
-        """Run the model on arrays (returns arrays) or apply it to KerasTensors.
+    def __call__(self, inputs, training: bool | None = None):
+        """Run the model on arrays (returns arrays), or use it as a layer on KerasTensors.
 
-        Nesting a model inside another functional model is not supported.
+        As a layer inside another model (e.g. a pretrained base), the model's weights become
+        part of the outer model. ``training=False`` given here fixes the nested model in
+        inference mode for good (BatchNormalization keeps its moving statistics even while
+        the outer model trains), as Keras does for frozen bases.
         """
         if isinstance(inputs, KerasTensor) or (
             isinstance(inputs, (list, tuple)) and inputs
             and all(isinstance(t, KerasTensor) for t in inputs)
         ):
-            raise NotImplementedError(
-                "calling a model on KerasTensors (using a model as a layer) is not supported; "
-                "call its layers instead"
-            )
+            return self._call_symbolic(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
         outs = self._graph.forward(xs, training=bool(training))
         return outs[0] if len(outs) == 1 else outs
+
+    # -- a model as a layer of another model ---------------------------------------------------
+
+    def _call_symbolic(self, inputs, training: bool | None) -> KerasTensor:
+        tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if self._graph is None:
+            self._build_for_shape(tensors[0].shape)
+        self._check_input_shapes([t.shape for t in tensors])
+        if len(self._graph.outputs) != 1:
+            raise NotImplementedError(
+                f"model '{self.name}' has several outputs; only single-output models can be "
+                "used as a layer"
+            )
+        self._fixed_training = training
+        batch = tensors[0].shape[0]
+        shape = (batch,) + tuple(self._graph.outputs[0].shape[1:])
+        return KerasTensor(shape, layer=self, inputs=tensors)
+
+    def call(self, inputs, training: bool = False):
+        """Forward as a layer of an outer model (inputs already checked by the outer one)."""
+        if getattr(self, "_fixed_training", None) is not None:
+            training = self._fixed_training
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return self._graph.forward(xs, training=bool(training))[0]
+
+    def backward(self, dy):
+        """Backward as a layer: sets the nested weights' ``.grad``; returns the input
+        gradient (a list for several inputs; None when ``needs_input_gradient`` is False)."""
+        self._graph.plan_backward(input_gradients=getattr(self, "needs_input_gradient", True))
+        dxs = self._graph.backward([dy])
+        return dxs[0] if len(dxs) == 1 else dxs
+
+    @property
+    def dtype(self):
+        return self._compute_dtype() if self._graph is not None else np.dtype(np.float32)
 
     def summary(self, line_length: int | None = None, positions=None,
                 print_fn=None, expand_nested: bool = False, show_trainable: bool = False,
@@ -297,13 +332,17 @@ class Model(TrainingMixin):
             entries.append({"class_name": type(layer).__name__, "name": layer.name,
                             "config": layer.get_config(), "inbound_nodes": []})
         for node in graph.nodes:
-            entries.append({
+            entry = {
                 "class_name": type(node.layer).__name__,
                 "name": node.layer.name,
                 "config": node.layer.get_config(),
                 "inbound_nodes": [lay.name for lay in graph.inbound_layers(node)],
                 "multi_input": bool(node.multi),
-            })
+            }
+            fixed = getattr(node.layer, "_fixed_training", None)
+            if isinstance(node.layer, Model) and fixed is not None:
+                entry["call_kwargs"] = {"training": bool(fixed)}  # e.g. a frozen base model
+            entries.append(entry)
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -319,8 +358,7 @@ class Model(TrainingMixin):
 
         tensors: dict[str, KerasTensor] = {}
         for entry in config["layers"]:
-            layer_cls = get_layer_class(entry["class_name"])
-            layer = layer_cls.from_config(dict(entry["config"]))
+            layer = _layer_from_entry(entry, get_layer_class)
             inbound = entry.get("inbound_nodes", [])
             if not inbound:
                 tensors[entry["name"]] = input_tensor_of(layer)
@@ -333,7 +371,10 @@ class Model(TrainingMixin):
                 )
             args = [tensors[n] for n in inbound]
             multi = entry.get("multi_input", len(args) > 1)
-            tensors[entry["name"]] = layer(args if multi else args[0])
+            kwargs = {}
+            if isinstance(layer, Model) and "call_kwargs" in entry:
+                kwargs["training"] = bool(entry["call_kwargs"].get("training"))
+            tensors[entry["name"]] = layer(args if multi else args[0], **kwargs)
         inputs = [tensors[name] for name, *_ in config["input_layers"]]
         outputs = [tensors[name] for name, *_ in config["output_layers"]]
         model = cls(inputs=inputs if len(inputs) > 1 else inputs[0],
@@ -345,6 +386,18 @@ class Model(TrainingMixin):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _layer_from_entry(entry: dict[str, Any], get_layer_class):
+    """A layer, or a nested model, from its ``{"class_name", "config"}`` entry."""
+    name = entry["class_name"]
+    if name in ("Functional", "Model"):
+        return Model.from_config(dict(entry["config"]))
+    if name == "Sequential":
+        from convnp.models.sequential import Sequential
+
+        return Sequential.from_config(dict(entry["config"]))
+    return get_layer_class(name).from_config(dict(entry["config"]))
 
 
 __all__ = ["Input", "Model"]

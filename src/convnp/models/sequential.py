@@ -62,10 +62,7 @@ class Sequential(Model):
                 raise TypeError("Sequential.add() takes layers or a tf.keras.Input(...) tensor "
                                 "(as the first item); got a tensor computed by layers")
             layer = layer.layer
-        if isinstance(layer, Model):
-            raise NotImplementedError("nesting a model inside a Sequential is not supported; "
-                                      "add its layers instead")
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, (Layer, Model)):
             raise TypeError(f"Sequential.add() expects a Layer, got {type(layer).__name__}")
         if isinstance(layer, InputLayer):
             if self._stack or self._input_layer is not None:
@@ -98,7 +95,8 @@ class Sequential(Model):
         """Build now if the input shape is known from the first layer or an InputLayer."""
         if self._graph is not None:
             return
-        if self._input_layer is None and self._stack and self._stack[0].input_shape_arg:
+        if self._input_layer is None and self._stack and getattr(
+                self._stack[0], "input_shape_arg", None):
             from convnp.layers import InputLayer
 
             first = self._stack[0]
@@ -180,11 +178,9 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Sequential:
         from convnp.layers import get_layer_class
+        from convnp.models.model import _layer_from_entry
 
-        layers = []
-        for entry in config.get("layers", []):
-            layer_cls = get_layer_class(entry["class_name"])
-            layers.append(layer_cls.from_config(dict(entry["config"])))
+        layers = [_layer_from_entry(entry, get_layer_class) for entry in config.get("layers", [])]
         model = cls(layers, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False
