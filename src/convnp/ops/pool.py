@@ -177,22 +177,33 @@ def pool_backward(dA: np.ndarray, cache: PoolCache, mode: str = "max") -> np.nda
     dA_pad = np.zeros((m, n_H_prev + top + bottom, n_W_prev + left + right, n_C),
                       dtype=cache.dtype)
 
+    offsets = list(_offset_slices(geometry))
+    # Non-overlapping windows own disjoint input cells: results can be written straight into
+    # dA_pad instead of being added to it.
+    disjoint = all(s >= f for s, f in zip(geometry.stride, geometry.kernel))
     if mode == "max":
-        routed = np.empty_like(dA)
         winner = np.empty(dA.shape, dtype=bool)
-        # Windows whose gradient has been routed already; a later cell equal to the maximum
-        # (a tie) must not take it again.
-        done = np.zeros(dA.shape, dtype=bool)
-        for _, sl_h, sl_w in _offset_slices(geometry):
+        # Windows whose gradient is still to be routed; a later cell equal to the maximum (a
+        # tie) must not take it again.
+        open_windows = np.ones(dA.shape, dtype=bool)
+        routed = None if disjoint else np.empty_like(dA)
+        for index, (_, sl_h, sl_w) in enumerate(offsets):
             np.equal(cache.A_pad[:, sl_h, sl_w, :], cache.A, out=winner)
-            winner &= ~done
-            done |= winner
-            np.multiply(dA, winner, out=routed)
-            dA_pad[:, sl_h, sl_w, :] += routed
+            np.logical_and(winner, open_windows, out=winner)
+            if index < len(offsets) - 1:
+                np.logical_xor(open_windows, winner, out=open_windows)
+            if disjoint:
+                np.multiply(dA, winner, out=dA_pad[:, sl_h, sl_w, :])
+            else:
+                np.multiply(dA, winner, out=routed)
+                dA_pad[:, sl_h, sl_w, :] += routed
     else:
         share = dA / cache.counts
-        for _, sl_h, sl_w in _offset_slices(geometry):
-            dA_pad[:, sl_h, sl_w, :] += share
+        for _, sl_h, sl_w in offsets:
+            if disjoint:
+                dA_pad[:, sl_h, sl_w, :] = share
+            else:
+                dA_pad[:, sl_h, sl_w, :] += share
 
     if not geometry.is_padded:
         return dA_pad
