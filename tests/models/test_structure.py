@@ -61,7 +61,7 @@ def test_disconnected_graph_is_refused():
         tf.keras.Model(np.zeros((1, 4)), out)
 
 
-def test_multi_input_model_predicts_but_does_not_train_on_lists():
+def test_multi_input_model_predicts_and_calls():
     a = tf.keras.Input(shape=(3,))
     b = tf.keras.Input(shape=(3,))
     out = tfl.Dense(1)(tfl.Concatenate()([a, b]))
@@ -274,3 +274,32 @@ def test_a_model_used_as_a_layer():
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0),
                                rtol=1e-6)
+
+
+def test_multi_input_model_trains_from_arrays_and_datasets():
+    a = tf.keras.Input(shape=(3,))
+    b = tf.keras.Input(shape=(2,))
+    out = tfl.Dense(1, activation="sigmoid")(tfl.Concatenate()([tfl.Dense(4)(a), b]))
+    model = tf.keras.Model([a, b], out)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    xa = rng.normal(size=(20, 3)).astype(np.float32)
+    xb = rng.normal(size=(20, 2)).astype(np.float32)
+    y = (xa[:, :1] > 0).astype(np.float32)
+    tf.keras.utils.set_random_seed(0)
+    h1 = model.fit([xa, xb], y, epochs=2, batch_size=8, validation_split=0.2, verbose=0)
+    assert set(h1.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    ds = tf.data.Dataset.from_tensor_slices(((xa, xb), y)).batch(8)
+    loss, _acc = model.evaluate(ds, verbose=0)
+    assert loss == pytest.approx(model.evaluate([xa, xb], y, batch_size=8, verbose=0)[0],
+                                 rel=1e-6)
+    model.fit(ds, epochs=1, verbose=0)
+    assert model.predict(ds, verbose=0).shape == (20, 1)
+    assert model.train_on_batch([xa, xb], y)[0] > 0
+    with pytest.raises(ValueError, match="2 input"):
+        model.predict(xa, verbose=0)
+
+
+def test_list_data_for_a_single_input_model():
+    model = tf.keras.Sequential([tfl.Dense(1, input_shape=(2,))])
+    assert model.predict([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], verbose=0).shape == (3, 1)

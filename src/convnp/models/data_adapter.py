@@ -83,16 +83,17 @@ def unpack_batch(batch, what: str):
 class ArrayBatches:
     """Mini-batches of in-memory arrays.
 
+    ``xs`` holds one array per model input; each batch is ``(list of input batches, y)``.
     Without shuffling, batches are views (``x[start:stop]``). With shuffling, one permutation
     of the sample indices is drawn per epoch from ``convnp.random.generator()`` and each batch
     gathers its rows with `np.take` (one copy, as large as the batch).
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray | None, batch_size: int,
+    def __init__(self, xs: list[np.ndarray], y: np.ndarray | None, batch_size: int,
                  shuffle: bool = False):
-        self.x = x
+        self.xs = list(xs)
         self.y = y
-        self.n = len(x)
+        self.n = len(self.xs[0])
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.steps = -(-self.n // batch_size) if self.n else 0
@@ -101,18 +102,19 @@ class ArrayBatches:
     def __len__(self) -> int:
         return self.steps
 
-    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        x, y = self.x, self.y
+    def epoch(self) -> Iterator[tuple[list[np.ndarray], np.ndarray | None]]:
+        xs, y = self.xs, self.y
         if not self.shuffle:
             for start, stop in self._bounds:
-                yield x[start:stop], (None if y is None else y[start:stop])
+                yield [x[start:stop] for x in xs], (None if y is None else y[start:stop])
             return
         from convnp.random import generator
 
         order = generator().permutation(self.n)
         for start, stop in self._bounds:
             idx = order[start:stop]
-            yield np.take(x, idx, axis=0), (None if y is None else np.take(y, idx, axis=0))
+            yield ([np.take(x, idx, axis=0) for x in xs],
+                   None if y is None else np.take(y, idx, axis=0))
 
 
 class DatasetBatches:
@@ -131,7 +133,8 @@ class DatasetBatches:
 
     def _convert(self, batch):
         xb, yb = unpack_batch(batch, self.what)
-        xb = as_float_array(xb, self.dtype, f"{self.what}: dataset inputs")
+        parts = list(xb) if isinstance(xb, (tuple, list)) else [xb]  # one per model input
+        xb = [as_float_array(p, self.dtype, f"{self.what}: dataset inputs") for p in parts]
         if yb is not None:
             yb = np.asarray(yb)
             if yb.dtype != self.dtype and np.issubdtype(yb.dtype, np.number):

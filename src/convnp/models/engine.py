@@ -147,26 +147,31 @@ class Engine:
             return None
         return activation
 
-    def _forward_with_loss(self, x, y, fused, training: bool):
-        """Predictions, the loss value and (fused path) the logits, for one batch."""
+    def _forward_with_loss(self, xs, y, fused, training: bool):
+        """Predictions, the loss value and (fused path) the logits, for one batch.
+
+        ``xs`` is the list of input batches (a single array is accepted too).
+        """
         graph = self._graph
+        if not isinstance(xs, list):
+            xs = [xs]
         if fused is None:
-            y_pred = graph.forward([x], training=training)[0]
+            y_pred = graph.forward(xs, training=training)[0]
             return y_pred, self.compiled_loss(y, y_pred), None
         layer = graph.nodes[-1].layer
         layer.activation = _IDENTITY
         try:
-            z = graph.forward([x], training=training)[0]
+            z = graph.forward(xs, training=training)[0]
         finally:
             layer.activation = fused
         y_pred = fused.forward(z)
         return y_pred, self.compiled_loss.value_from_logits(y, z, fused.name), z
 
-    def _compute_gradients(self, x: np.ndarray, y: np.ndarray, fused) -> tuple[float, np.ndarray]:
+    def _compute_gradients(self, xs, y: np.ndarray, fused) -> tuple[float, np.ndarray]:
         """Forward in training mode, the loss, and backward: every trainable variable's
         ``.grad`` then holds d loss / d variable. Returns the loss and the predictions; a
         non-finite loss skips backward (the gradients are then stale)."""
-        y_pred, loss_value, _ = self._forward_with_loss(x, y, fused, training=True)
+        y_pred, loss_value, _ = self._forward_with_loss(xs, y, fused, training=True)
         if not math.isfinite(loss_value):
             self._drop_caches()
             return loss_value, y_pred
@@ -182,11 +187,11 @@ class Engine:
             self._graph.backward([self.compiled_loss.gradient(y, y_pred)])
         return loss_value, y_pred
 
-    def _train_step(self, x: np.ndarray, y: np.ndarray, fused,
+    def _train_step(self, xs, y: np.ndarray, fused,
                     variables: list) -> tuple[float, np.ndarray]:
         """`_compute_gradients` then one optimizer update (skipped when the loss is not
         finite, so NaN never reaches the weights)."""
-        loss_value, y_pred = self._compute_gradients(x, y, fused)
+        loss_value, y_pred = self._compute_gradients(xs, y, fused)
         if math.isfinite(loss_value):
             # every trainable variable, in a fixed order: the optimizer keys slots by position
             self.optimizer.apply_gradients([(v.grad, v) for v in variables])
@@ -205,7 +210,9 @@ class Engine:
 
     def _prepare_inputs(self, x, method: str) -> list[np.ndarray]:
         """Cast inputs to the model dtype and check their shapes (building Sequential)."""
-        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        several = self._graph is not None and len(self._graph.inputs) > 1
+        # a list means one array per input only for multi-input models (else: array-like data)
+        xs = list(x) if several and isinstance(x, (list, tuple)) else [x]
         if not xs or any(v is None for v in xs):
             raise ValueError(f"{method}() needs input data `x`")
         if self._graph is None:
@@ -252,14 +259,14 @@ class Engine:
             if self._graph is None:
                 first = next(iter(x))
                 xb, _ = da.unpack_batch(first, method)
+                if isinstance(xb, (tuple, list)):
+                    xb = xb[0]
                 self._build_for_shape((None,) + tuple(np.shape(xb))[1:])
             return da.DatasetBatches(x, self._compute_dtype(), method)
         batch_size = self._check_batch_size(batch_size)
         xs = self._prepare_inputs(x, method)
-        if len(xs) != 1:
-            raise NotImplementedError(f"{method}() with several model inputs is not supported")
         y_arr = self._prepare_targets(y, len(xs[0]), method) if need_y else None
-        return da.ArrayBatches(xs[0], y_arr, batch_size, shuffle=shuffle)
+        return da.ArrayBatches(xs, y_arr, batch_size, shuffle=shuffle)
 
     @staticmethod
     def _array_epoch(train: da.ArrayBatches, steps: int | None):
@@ -276,11 +283,11 @@ class Engine:
             if train.steps == 0:
                 return
 
-    def _check_dataset_batch(self, xb, yb, method: str) -> None:
-        self._check_input_shapes([xb.shape])
+    def _check_dataset_batch(self, xs, yb, method: str) -> None:
+        self._check_input_shapes([a.shape for a in xs])
         if yb is None:
             raise ValueError(f"{method}(): the Dataset must yield (x, y) pairs, got inputs only")
-        if len(yb) != len(xb):
-            raise ValueError(f"{method}(): dataset batch has {len(xb)} inputs but {len(yb)} "
+        if len(yb) != len(xs[0]):
+            raise ValueError(f"{method}(): dataset batch has {len(xs[0])} inputs but {len(yb)} "
                              "targets")
         self._check_outputs_for_loss(np.shape(yb))

@@ -36,7 +36,7 @@ class InferenceMixin(Engine):
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
             y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, training=False)
-            tracker.update(loss_value, len(xb))
+            tracker.update(loss_value, len(yb))
             logs = {"loss": tracker.result()}
             for m in metrics:
                 m.update_state(yb, y_pred)
@@ -80,7 +80,7 @@ class InferenceMixin(Engine):
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")
-            batches = ([xb] for xb, _ in source.epoch(steps))
+            batches = (xb for xb, _ in source.epoch(steps))
             total = steps or source.steps
         else:
             bs = self._check_batch_size(batch_size)
@@ -114,7 +114,7 @@ class InferenceMixin(Engine):
         self._require_compiled("test_on_batch")
         xs = self._prepare_inputs(x, "test_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "test_on_batch")
-        y_pred, loss_value, _ = self._forward_with_loss(xs[0], y, self._fused_activation(),
+        y_pred, loss_value, _ = self._forward_with_loss(xs, y, self._fused_activation(),
                                                         training=False)
         self._drop_caches()
         for m in self.compiled_metrics:

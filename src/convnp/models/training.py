@@ -114,7 +114,7 @@ class TrainingMixin(InferenceMixin):
                 loss_value, y_pred = self._train_step(xb, yb, fused, variables)
                 if not math.isfinite(loss_value):
                     self._terminate_on_nan(step, verbose)
-                tracker.update(loss_value, len(xb))
+                tracker.update(loss_value, len(yb))
                 logs = {"loss": tracker.result()}
                 for m in metrics:
                     m.update_state(yb, y_pred)
@@ -143,11 +143,8 @@ class TrainingMixin(InferenceMixin):
 
     def _split_validation(self, x, y, split: float, batch_size, val_batch_size):
         xs = self._prepare_inputs(x, "fit")
-        if len(xs) != 1:
-            raise NotImplementedError("fit() with several model inputs is not supported")
-        x_arr = xs[0]
-        y_arr = self._prepare_targets(y, len(x_arr), "fit")
-        n = len(x_arr)
+        y_arr = self._prepare_targets(y, len(xs[0]), "fit")
+        n = len(xs[0])
         split_at = math.floor(n * (1.0 - split))
         if split_at == 0 or split_at == n:
             raise ValueError(
@@ -155,8 +152,9 @@ class TrainingMixin(InferenceMixin):
                 f"validation samples out of {n}; both must be at least 1"
             )
         bs = self._check_batch_size(val_batch_size or batch_size)
-        val = da.ArrayBatches(x_arr[split_at:], y_arr[split_at:], bs, shuffle=False)
-        return x_arr[:split_at], y_arr[:split_at], val
+        val = da.ArrayBatches([a[split_at:] for a in xs], y_arr[split_at:], bs, shuffle=False)
+        train_x = [a[:split_at] for a in xs]
+        return (train_x if len(train_x) > 1 else train_x[0]), y_arr[:split_at], val
 
     def _validation_source(self, validation_data, batch_size):
         if da.is_dataset(validation_data):
@@ -181,7 +179,7 @@ class TrainingMixin(InferenceMixin):
         xs = self._prepare_inputs(x, "train_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "train_on_batch")
         fused, variables = self._prepare_training()
-        loss_value, y_pred = self._train_step(xs[0], y, fused, variables)
+        loss_value, y_pred = self._train_step(xs, y, fused, variables)
         for m in self.compiled_metrics:
             m.update_state(y, y_pred)
         return self._batch_result(loss_value, return_dict)
