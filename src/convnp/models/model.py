@@ -27,7 +27,7 @@ class Model(TrainingMixin):
     >>> outputs = tf.keras.layers.Dense(2, activation="softmax")(tf.keras.layers.Flatten()(x))
     >>> model = tf.keras.Model(inputs=inputs, outputs=outputs)
     >>> model.count_params()
-    316
+    402
 
     Args:
         inputs: a `KerasTensor` from `Input` (or a list of them).
