@@ -279,7 +279,7 @@ def test_must_compile_first():
     x, y = data(n=4)
     with pytest.raises(RuntimeError, match=r"You must call compile\(\) before fit\(\)"):
         model.fit(x, y)
-    with pytest.raises(RuntimeError, match=r"compile\(\) before evaluate\(\)"):
+    with pytest.raises(ValueError, match=r"compile\(\) before evaluate\(\)"):
         model.evaluate(x, y)
     assert model.predict(x, verbose=0).shape == (4, 1)  # predict needs no compile
 

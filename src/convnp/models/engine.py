@@ -23,6 +23,13 @@ from convnp.models import data_adapter as da
 _IDENTITY = activations.get("linear")
 
 
+class NotCompiledError(RuntimeError, ValueError):
+    """fit/evaluate/train_on_batch before `compile`.
+
+    Keras raises RuntimeError here; convnp's rule is ValueError for bad use. Both work.
+    """
+
+
 class Engine:
     """Compile state, data preparation and the training step. Expects ``self._graph``."""
 
@@ -105,7 +112,7 @@ class Engine:
 
     def _require_compiled(self, method: str) -> None:
         if not self._compiled:
-            raise RuntimeError(f"You must call compile() before {method}()")
+            raise NotCompiledError(f"You must call compile() before {method}()")
         if method in ("fit", "train_on_batch") and self.compiled_loss is None:
             raise ValueError(f"{method}() needs a loss: call compile(loss=...)")
         if method in ("fit", "train_on_batch") and self.optimizer is None:
