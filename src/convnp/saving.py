@@ -326,7 +326,7 @@ def _read_member(archive: zipfile.ZipFile, path: Path, member: str,
 def _parse_config(data: bytes, path: Path) -> dict[str, Any]:
     try:
         config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path}: '{CONFIG_MEMBER}' is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
         raise ValueError(  # noqa: TRY004 - a bad file is a ValueError, by contract
@@ -383,12 +383,48 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return dict(read_config(path).get("metadata") or {})
 
 
-def _load_npz(data: bytes, path: Path, member: str) -> dict[str, np.ndarray]:
+# room for .npy headers and zip bookkeeping on top of the raw array bytes
+_SLACK_BYTES = 1024 * 1024
+
+
+def _declared_bytes(config: dict[str, Any], path: Path) -> int:
+    """Raw size of the weights ``config.json`` declares (bounds what the npz may expand to)."""
+    total = 0
+    for entry in config["weights"]:
+        shape = entry["shape"]
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise ValueError(f"{path}: weight '{entry['key']}' has an invalid shape {shape}")
+        try:
+            itemsize = np.dtype(entry["dtype"]).itemsize
+        except TypeError:
+            raise ValueError(f"{path}: weight '{entry['key']}' has an unknown dtype "
+                             f"{entry['dtype']!r}") from None
+        total += int(np.prod(shape, dtype=np.int64)) * itemsize
+    return total
+
+
+def _load_npz(data: bytes, path: Path, member: str,
+              limit: int | None = None) -> dict[str, np.ndarray]:
     """Every array of an npz member, read without pickle.
 
+    Args:
+        limit: refuse the archive if its arrays would expand to more bytes than this (a
+            compressed entry can claim gigabytes).
+
     Raises:
-        ValueError: not an npz, a corrupt entry, or an object array (which would need pickle).
+        ValueError: not an npz, too large, a corrupt entry, or an object array (which would
+            need pickle).
     """
+    if limit is not None and zipfile.is_zipfile(io.BytesIO(data)):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as inner:
+                expanded = sum(info.file_size for info in inner.infolist())
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{path}: member '{member}' is not a valid .npz archive: {exc}") \
+                from None
+        if expanded > limit:
+            raise ValueError(f"{path}: member '{member}' would expand to {expanded} bytes, more "
+                             f"than the {limit} bytes its weights need")
     try:
         npz = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -423,7 +459,7 @@ def _build_model(config: dict[str, Any], path: Path, custom_objects=None) -> Any
         return cls.from_config(model_entry["config"])
     except ValueError as exc:
         raise ValueError(f"{path}: invalid model config: {exc}") from None
-    except (TypeError, KeyError, IndexError, AttributeError) as exc:
+    except (TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         # from_config of a well-formed file never hits these; a tampered one can
         raise ValueError(f"{path}: invalid model config ({type(exc).__name__}: {exc})") \
             from None
@@ -535,11 +571,16 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     with _open_archive(path) as archive:
         config = _parse_config(_read_member(archive, path, CONFIG_MEMBER, _MAX_CONFIG_BYTES),
                                path)
-        weights = _load_npz(_read_member(archive, path, WEIGHTS_MEMBER), path, WEIGHTS_MEMBER)
+        declared = _declared_bytes(config, path)
+        limit = declared + _SLACK_BYTES
+        weights = _load_npz(_read_member(archive, path, WEIGHTS_MEMBER, limit), path,
+                            WEIGHTS_MEMBER, limit)
         optimizer_state = None
         if compile and config.get("optimizer_state") and config.get("compile"):
-            optimizer_state = _load_npz(_read_member(archive, path, OPTIMIZER_MEMBER), path,
-                                        OPTIMIZER_MEMBER)
+            # at most three slots per weight (RMSprop centred with momentum) plus the count
+            limit = 3 * declared + _SLACK_BYTES
+            optimizer_state = _load_npz(_read_member(archive, path, OPTIMIZER_MEMBER, limit),
+                                        path, OPTIMIZER_MEMBER, limit)
     model = _build_model(config, path, custom_objects)
     _assign_weights(model, config, weights, path)
     if compile and config.get("compile"):
@@ -629,7 +670,8 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
         data = path.read_bytes()
     except IsADirectoryError:
         raise ValueError(f"{path} is a directory, not a weights file") from None
-    arrays = _load_npz(data, path, path.name)
+    limit = sum(v.value.nbytes for v in model.weights) + _SLACK_BYTES
+    arrays = _load_npz(data, path, path.name, limit)
     entries = _weight_entries(model)
     parsed = []
     for key in arrays:

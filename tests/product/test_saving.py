@@ -276,6 +276,32 @@ def test_object_array_member_is_refused_without_unpickling(happy_file, tmp_path)
     assert UNPICKLED == []
 
 
+def test_oversized_compressed_weights_are_refused(happy_file, tmp_path):
+    members = _members(happy_file)
+    arrays = dict(np.load(io.BytesIO(members["weights.npz"]), allow_pickle=False))
+    arrays["padding"] = np.zeros((4096, 1024), np.float32)  # 16 MB that compresses to ~16 KB
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    members["weights.npz"] = buffer.getvalue()
+    with pytest.raises(ValueError, match="would expand"):
+        saving.load_model(_write(tmp_path / "bomb.convnp", members))
+
+
+def test_deeply_nested_json_is_refused(happy_file, tmp_path):
+    members = _members(happy_file)
+    members["config.json"] = b"[" * 100000 + b"]" * 100000
+    with pytest.raises(ValueError, match="JSON"):
+        saving.load_model(_write(tmp_path / "deep.convnp", members))
+
+
+def test_bad_declared_shape_is_refused(happy_file, tmp_path):
+    def edit(config):
+        config["weights"][0]["shape"] = [-1, 3]
+
+    with pytest.raises(ValueError, match="invalid shape"):
+        saving.load_model(_with_config(happy_file, tmp_path / "neg.convnp", edit))
+
+
 def test_truncated_file_is_refused(happy_file, tmp_path):
     data = happy_file.read_bytes()
     path = tmp_path / "cut.convnp"
