@@ -394,3 +394,42 @@ def test_checkpoint_and_csv_logger_callbacks(tmp_path):
     assert (tmp_path / "best.convnp").is_file()
     lines = (tmp_path / "log.csv").read_text().strip().splitlines()
     assert len(lines) == 4 and "val_loss" in lines[0]
+
+
+def test_sample_and_class_weights():
+    x, y = data(n=16)
+    model = compiled()
+    model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.0),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+    fused, _ = model._prepare_training()
+    per_sample = tf.keras.losses.BinaryCrossentropy().per_sample  # on probabilities
+    p = model.predict(x, verbose=0)
+    w = np.linspace(0.0, 2.0, 16).astype(np.float32)
+    # evaluate: sum(w * loss) / m with inference-mode predictions
+    expected = float(np.sum(w * per_sample(y, p)) / 16)
+    assert model.evaluate(x, y, sample_weight=w, batch_size=16, verbose=0)[0] == pytest.approx(
+        expected, rel=1e-4)
+    # zero weights on half the samples: the loss sums the other half only (still over m)
+    half = (np.arange(16) < 8).astype(np.float32)
+    h = model.fit(x, y, sample_weight=half, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    unweighted = model._forward_with_loss(x, y, fused, True)[1]
+    assert h.history["loss"][0] < unweighted
+    # class_weight {0: 0, 1: 1} equals sample_weight = label
+    a = compiled()
+    ha = a.fit(x, y, class_weight={0: 0.0, 1: 1.0}, epochs=2, batch_size=8, verbose=0)
+    b = compiled()
+    hb = b.fit(x, y, sample_weight=y[:, 0], epochs=2, batch_size=8, verbose=0)
+    assert ha.history == hb.history
+    # a Dataset can carry the weights itself
+    c = compiled()
+    ds = tf.data.Dataset.from_tensor_slices((x, y, y[:, 0])).batch(8)
+    hc = c.fit(ds, epochs=2, verbose=0)
+    d = compiled()
+    hd = d.fit(x, y, sample_weight=y[:, 0], epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert hc.history == hd.history
+    hv = d.fit(x, y, sample_weight=w, validation_split=0.25, epochs=1, verbose=0)
+    assert set(hv.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        d.fit(x, y, sample_weight=np.ones(3), verbose=0)
+    with pytest.raises(ValueError, match="yield"):
+        d.fit(ds, class_weight={0: 1.0}, verbose=0)

@@ -64,35 +64,30 @@ def as_float_array(x, dtype, what: str) -> np.ndarray:
 
 
 def unpack_batch(batch, what: str):
-    """``(x, y)`` from a dataset element; ``(x, None)`` for inputs-only datasets."""
+    """``(x, y, sample_weight)`` from a dataset element (missing parts are None)."""
     if isinstance(batch, (tuple, list)):
-        if len(batch) == 2:
-            return batch[0], batch[1]
-        if len(batch) == 1:
-            return batch[0], None
-        if len(batch) == 3:
-            raise NotImplementedError(
-                f"{what}: dataset elements (x, y, sample_weight) are not supported; "
-                "yield (x, y) pairs"
-            )
-        raise ValueError(f"{what}: dataset elements must be (x, y) pairs, got a "
-                         f"{type(batch).__name__} of length {len(batch)}")
-    return batch, None
+        if len(batch) in (1, 2, 3):
+            return tuple(batch) + (None,) * (3 - len(batch))
+        raise ValueError(f"{what}: dataset elements must be (x, y) or (x, y, sample_weight), "
+                         f"got a {type(batch).__name__} of length {len(batch)}")
+    return batch, None, None
 
 
 class ArrayBatches:
     """Mini-batches of in-memory arrays.
 
-    ``xs`` holds one array per model input; each batch is ``(list of input batches, y)``.
+    ``xs`` holds one array per model input; each batch is ``(list of input batches, y,
+    sample_weight)`` (``y`` and ``sample_weight`` may be None).
     Without shuffling, batches are views (``x[start:stop]``). With shuffling, one permutation
     of the sample indices is drawn per epoch from ``convnp.random.generator()`` and each batch
     gathers its rows with `np.take` (one copy, as large as the batch).
     """
 
     def __init__(self, xs: list[np.ndarray], y: np.ndarray | None, batch_size: int,
-                 shuffle: bool = False):
+                 shuffle: bool = False, sample_weight: np.ndarray | None = None):
         self.xs = list(xs)
         self.y = y
+        self.sample_weight = sample_weight
         self.n = len(self.xs[0])
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -102,11 +97,12 @@ class ArrayBatches:
     def __len__(self) -> int:
         return self.steps
 
-    def epoch(self) -> Iterator[tuple[list[np.ndarray], np.ndarray | None]]:
-        xs, y = self.xs, self.y
+    def epoch(self) -> Iterator[tuple[list[np.ndarray], np.ndarray | None, np.ndarray | None]]:
+        xs, y, sw = self.xs, self.y, self.sample_weight
         if not self.shuffle:
             for start, stop in self._bounds:
-                yield [x[start:stop] for x in xs], (None if y is None else y[start:stop])
+                yield ([x[start:stop] for x in xs], None if y is None else y[start:stop],
+                       None if sw is None else sw[start:stop])
             return
         from convnp.random import generator
 
@@ -114,7 +110,8 @@ class ArrayBatches:
         for start, stop in self._bounds:
             idx = order[start:stop]
             yield ([np.take(x, idx, axis=0) for x in xs],
-                   None if y is None else np.take(y, idx, axis=0))
+                   None if y is None else np.take(y, idx, axis=0),
+                   None if sw is None else np.take(sw, idx, axis=0))
 
 
 class DatasetBatches:
@@ -132,14 +129,16 @@ class DatasetBatches:
         return self.steps or 0
 
     def _convert(self, batch):
-        xb, yb = unpack_batch(batch, self.what)
+        xb, yb, sw = unpack_batch(batch, self.what)
         parts = list(xb) if isinstance(xb, (tuple, list)) else [xb]  # one per model input
         xb = [as_float_array(p, self.dtype, f"{self.what}: dataset inputs") for p in parts]
         if yb is not None:
             yb = np.asarray(yb)
             if yb.dtype != self.dtype and np.issubdtype(yb.dtype, np.number):
                 yb = yb.astype(self.dtype)
-        return xb, yb
+        if sw is not None:
+            sw = as_float_array(sw, self.dtype, f"{self.what}: dataset sample weights")
+        return xb, yb, sw
 
     def epoch(self, steps: int | None = None):
         """One full pass; with ``steps``, that many batches from a persistent iterator that

@@ -154,17 +154,18 @@ class Engine:
             return None
         return activation
 
-    def _forward_with_loss(self, xs, y, fused, training: bool):
+    def _forward_with_loss(self, xs, y, fused, training: bool, sample_weight=None):
         """Predictions, the loss value and (fused path) the logits, for one batch.
 
-        ``xs`` is the list of input batches (a single array is accepted too).
+        ``xs`` is the list of input batches (a single array is accepted too). With
+        ``sample_weight`` the loss is ``sum(w * loss_i) / m``, as Keras reduces it.
         """
         graph = self._graph
         if not isinstance(xs, list):
             xs = [xs]
         if fused is None:
             y_pred = graph.forward(xs, training=training)[0]
-            return y_pred, self.compiled_loss(y, y_pred), None
+            return y_pred, self.compiled_loss(y, y_pred, sample_weight), None
         layer = graph.nodes[-1].layer
         layer.activation = _IDENTITY
         try:
@@ -172,18 +173,20 @@ class Engine:
         finally:
             layer.activation = fused
         y_pred = fused.forward(z)
-        return y_pred, self.compiled_loss.value_from_logits(y, z, fused.name), z
+        loss_value = self.compiled_loss.value_from_logits(y, z, fused.name, sample_weight)
+        return y_pred, loss_value, z
 
-    def _compute_gradients(self, xs, y: np.ndarray, fused) -> tuple[float, np.ndarray]:
+    def _compute_gradients(self, xs, y: np.ndarray, fused,
+                           sample_weight=None) -> tuple[float, np.ndarray]:
         """Forward in training mode, the loss, and backward: every trainable variable's
         ``.grad`` then holds d loss / d variable. Returns the loss and the predictions; a
         non-finite loss skips backward (the gradients are then stale)."""
-        y_pred, loss_value, _ = self._forward_with_loss(xs, y, fused, training=True)
+        y_pred, loss_value, _ = self._forward_with_loss(xs, y, fused, True, sample_weight)
         if not math.isfinite(loss_value):
             self._drop_caches()
             return loss_value, y_pred
         if fused is not None:
-            grad = self.compiled_loss.gradient_wrt_logits(y, y_pred, fused.name)
+            grad = self.compiled_loss.gradient_wrt_logits(y, y_pred, fused.name, sample_weight)
             layer = self._graph.nodes[-1].layer
             layer.activation = _IDENTITY
             try:
@@ -191,14 +194,14 @@ class Engine:
             finally:
                 layer.activation = fused
         else:
-            self._graph.backward([self.compiled_loss.gradient(y, y_pred)])
+            self._graph.backward([self.compiled_loss.gradient(y, y_pred, sample_weight)])
         return loss_value, y_pred
 
-    def _train_step(self, xs, y: np.ndarray, fused,
-                    variables: list) -> tuple[float, np.ndarray]:
+    def _train_step(self, xs, y: np.ndarray, fused, variables: list,
+                    sample_weight=None) -> tuple[float, np.ndarray]:
         """`_compute_gradients` then one optimizer update (skipped when the loss is not
         finite, so NaN never reaches the weights)."""
-        loss_value, y_pred = self._compute_gradients(xs, y, fused)
+        loss_value, y_pred = self._compute_gradients(xs, y, fused, sample_weight)
         if math.isfinite(loss_value):
             # every trainable variable, in a fixed order: the optimizer keys slots by position
             self.optimizer.apply_gradients([(v.grad, v) for v in variables])
@@ -257,15 +260,19 @@ class Engine:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         return int(batch_size)
 
-    def _batches(self, x, y, batch_size, shuffle: bool, method: str, need_y: bool = True):
-        """An ArrayBatches or DatasetBatches source for ``x``/``y``."""
+    def _batches(self, x, y, batch_size, shuffle: bool, method: str, need_y: bool = True,
+                 sample_weight=None, class_weight=None):
+        """An ArrayBatches or DatasetBatches source for ``x``/``y`` (and per-sample weights)."""
         if da.is_dataset(x):
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(f"{method}(): with a Dataset, yield (x, y, sample_weight) "
+                                 "elements instead of passing sample_weight/class_weight")
             if y is not None:
                 raise ValueError(f"{method}(): when x is a Dataset it must yield (x, y) pairs; "
                                  "do not pass y separately")
             if self._graph is None:
                 first = next(iter(x))
-                xb, _ = da.unpack_batch(first, method)
+                xb = da.unpack_batch(first, method)[0]
                 if isinstance(xb, (tuple, list)):
                     xb = xb[0]
                 self._build_for_shape((None,) + tuple(np.shape(xb))[1:])
@@ -273,7 +280,39 @@ class Engine:
         batch_size = self._check_batch_size(batch_size)
         xs = self._prepare_inputs(x, method)
         y_arr = self._prepare_targets(y, len(xs[0]), method) if need_y else None
-        return da.ArrayBatches(xs, y_arr, batch_size, shuffle=shuffle)
+        weights = self._sample_weights(y_arr, sample_weight, class_weight, method)
+        return da.ArrayBatches(xs, y_arr, batch_size, shuffle=shuffle, sample_weight=weights)
+
+    def _sample_weights(self, y, sample_weight, class_weight, method: str):
+        """One weight per sample from ``sample_weight`` and/or ``class_weight`` (or None).
+
+        ``class_weight`` maps a class index to a weight (missing classes weigh 1); a sample's
+        class is its rounded label for ``(m,)``/``(m, 1)`` targets and the argmax of one-hot
+        ``(m, k)`` targets (Keras's rule).
+        """
+        if sample_weight is None and class_weight is None:
+            return None
+        dtype = self._compute_dtype()
+        n = len(y)
+        weights = np.ones(n, dtype=dtype)
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=dtype)
+            if sw.ndim == 2 and sw.shape[1] == 1:
+                sw = sw[:, 0]
+            if sw.shape != (n,):
+                raise ValueError(f"{method}(): sample_weight must have shape ({n},), one weight "
+                                 f"per sample, got {np.shape(sample_weight)}")
+            weights *= sw
+        if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise ValueError(f"{method}(): class_weight must be a dict {{class: weight}}, "
+                                 f"got {type(class_weight).__name__}")
+            labels = (np.argmax(y, axis=-1) if y.ndim == 2 and y.shape[1] > 1
+                      else np.round(np.asarray(y).reshape(n))).astype(np.int64)
+            table = {int(k): float(v) for k, v in class_weight.items()}
+            # classes without an entry keep weight 1, as in Keras
+            weights *= np.array([table.get(int(c), 1.0) for c in labels], dtype=dtype)
+        return weights
 
     @staticmethod
     def _array_epoch(train: da.ArrayBatches, steps: int | None):

@@ -30,12 +30,12 @@ class InferenceMixin(Engine):
         batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
             self._array_epoch(source, steps))
         logs: dict[str, float] = {}
-        for step, (xb, yb) in enumerate(batches):
+        for step, (xb, yb, wb) in enumerate(batches):
             if step == 0 and isinstance(source, da.DatasetBatches):
                 self._check_dataset_batch(xb, yb, "evaluate")
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
-            y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, training=False)
+            y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, False, wb)
             tracker.update(loss_value, len(yb))
             logs = {"loss": tracker.result()}
             for m in metrics:
@@ -58,10 +58,9 @@ class InferenceMixin(Engine):
         self._require_compiled("evaluate")
         if self.compiled_loss is None:
             raise ValueError("evaluate() needs a loss: call compile(loss=...)")
-        if sample_weight is not None:
-            raise NotImplementedError("sample_weight is not supported")
         verbose = resolve_verbose(verbose)
-        source = self._batches(x, y, batch_size, shuffle=False, method="evaluate")
+        source = self._batches(x, y, batch_size, shuffle=False, method="evaluate",
+                               sample_weight=sample_weight)
         callback_list = make_callback_list(callbacks, self, verbose=verbose,
                                            steps=steps or source.steps or None, history=False)
         callback_list.on_test_begin()
@@ -80,7 +79,7 @@ class InferenceMixin(Engine):
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")
-            batches = (xb for xb, _ in source.epoch(steps))
+            batches = (batch[0] for batch in source.epoch(steps))
             total = steps or source.steps
         else:
             bs = self._check_batch_size(batch_size)
@@ -114,8 +113,9 @@ class InferenceMixin(Engine):
         self._require_compiled("test_on_batch")
         xs = self._prepare_inputs(x, "test_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "test_on_batch")
-        y_pred, loss_value, _ = self._forward_with_loss(xs, y, self._fused_activation(),
-                                                        training=False)
+        weights = self._sample_weights(y, sample_weight, None, "test_on_batch")
+        y_pred, loss_value, _ = self._forward_with_loss(xs, y, self._fused_activation(), False,
+                                                        weights)
         self._drop_caches()
         for m in self.compiled_metrics:
             m.reset_state()

@@ -50,8 +50,13 @@ class TrainingMixin(InferenceMixin):
             verbose: 0 silent, 1 progress bar, 2 one line per epoch; "auto" is 1.
             callbacks: list of `convnp.callbacks.Callback`.
             validation_split: fraction in [0, 1) of the arrays held out (the last samples).
-            validation_data: ``(x_val, y_val)`` or a Dataset, evaluated after each epoch.
+            validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight)`` or a
+                Dataset, evaluated after each epoch.
             shuffle: reshuffle array samples each epoch.
+            class_weight: ``{class: weight}`` scaling each sample's loss by its class.
+            sample_weight: ``(m,)`` weights scaling each sample's loss (with arrays; a Dataset
+                may yield ``(x, y, sample_weight)`` instead). The batch loss is
+                ``sum(w_i * loss_i) / m``, as in Keras; metrics stay unweighted.
             initial_epoch: epoch to start at (to resume a run).
             steps_per_epoch: batches per epoch (default: one pass over the data).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
@@ -62,8 +67,6 @@ class TrainingMixin(InferenceMixin):
             ``val_`` versions to one float per epoch.
         """
         self._require_compiled("fit")
-        if class_weight is not None or sample_weight is not None:
-            raise NotImplementedError("class_weight and sample_weight are not supported")
         if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         epochs = int(epochs)
@@ -73,9 +76,10 @@ class TrainingMixin(InferenceMixin):
                              "Dataset; pass validation_data instead")
         val_source = None
         if validation_split and not da.is_dataset(x):
-            x, y, val_source = self._split_validation(x, y, validation_split, batch_size,
-                                                      validation_batch_size)
-        train = self._batches(x, y, batch_size, shuffle=bool(shuffle), method="fit")
+            x, y, sample_weight, val_source = self._split_validation(
+                x, y, sample_weight, validation_split, batch_size, validation_batch_size)
+        train = self._batches(x, y, batch_size, shuffle=bool(shuffle), method="fit",
+                              sample_weight=sample_weight, class_weight=class_weight)
         if validation_data is not None:
             val_source = self._validation_source(validation_data,
                                                  validation_batch_size or batch_size)
@@ -107,11 +111,11 @@ class TrainingMixin(InferenceMixin):
             logs = {}
             batches = (train.epoch(steps_per_epoch) if isinstance(train, da.DatasetBatches)
                        else self._array_epoch(train, steps_per_epoch))
-            for step, (xb, yb) in enumerate(batches):
+            for step, (xb, yb, wb) in enumerate(batches):
                 if step == 0 and isinstance(train, da.DatasetBatches):
                     self._check_dataset_batch(xb, yb, "fit")
                 callback_list.on_train_batch_begin(step)
-                loss_value, y_pred = self._train_step(xb, yb, fused, variables)
+                loss_value, y_pred = self._train_step(xb, yb, fused, variables, wb)
                 if not math.isfinite(loss_value):
                     self._terminate_on_nan(step, verbose)
                 tracker.update(loss_value, len(yb))
@@ -141,7 +145,8 @@ class TrainingMixin(InferenceMixin):
             warnings.warn(message, RuntimeWarning, stacklevel=3)
         self.stop_training = True
 
-    def _split_validation(self, x, y, split: float, batch_size, val_batch_size):
+    def _split_validation(self, x, y, sample_weight, split: float, batch_size,
+                          val_batch_size):
         xs = self._prepare_inputs(x, "fit")
         y_arr = self._prepare_targets(y, len(xs[0]), "fit")
         n = len(xs[0])
@@ -152,9 +157,14 @@ class TrainingMixin(InferenceMixin):
                 f"validation samples out of {n}; both must be at least 1"
             )
         bs = self._check_batch_size(val_batch_size or batch_size)
-        val = da.ArrayBatches([a[split_at:] for a in xs], y_arr[split_at:], bs, shuffle=False)
+        sw = None if sample_weight is None else np.asarray(sample_weight)
+        val_sw = None if sw is None else sw[split_at:].reshape(n - split_at)
+        val = da.ArrayBatches([a[split_at:] for a in xs], y_arr[split_at:], bs, shuffle=False,
+                              sample_weight=val_sw)
         train_x = [a[:split_at] for a in xs]
-        return (train_x if len(train_x) > 1 else train_x[0]), y_arr[:split_at], val
+        train_sw = None if sw is None else sw[:split_at]
+        return ((train_x if len(train_x) > 1 else train_x[0]), y_arr[:split_at], train_sw,
+                val)
 
     def _validation_source(self, validation_data, batch_size):
         if da.is_dataset(validation_data):
@@ -162,10 +172,9 @@ class TrainingMixin(InferenceMixin):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or a Dataset, got "
                              f"{type(validation_data).__name__}")
-        if len(validation_data) == 3:
-            raise NotImplementedError("validation sample weights are not supported")
+        weights = validation_data[2] if len(validation_data) == 3 else None
         return self._batches(validation_data[0], validation_data[1], batch_size, shuffle=False,
-                             method="validation_data")
+                             method="validation_data", sample_weight=weights)
 
     # -- single batches -------------------------------------------------------------------------
 
@@ -174,12 +183,11 @@ class TrainingMixin(InferenceMixin):
         """One update on one batch; returns ``[loss, metrics...]`` (metrics not reset: they
         accumulate across calls, as in Keras, until `reset_metrics`)."""
         self._require_compiled("train_on_batch")
-        if sample_weight is not None or class_weight is not None:
-            raise NotImplementedError("sample_weight and class_weight are not supported")
         xs = self._prepare_inputs(x, "train_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "train_on_batch")
+        weights = self._sample_weights(y, sample_weight, class_weight, "train_on_batch")
         fused, variables = self._prepare_training()
-        loss_value, y_pred = self._train_step(xs, y, fused, variables)
+        loss_value, y_pred = self._train_step(xs, y, fused, variables, weights)
         for m in self.compiled_metrics:
             m.update_state(y, y_pred)
         return self._batch_result(loss_value, return_dict)
