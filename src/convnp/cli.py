@@ -30,7 +30,8 @@ epoch (as the course's ``fit(..., validation_data=test_dataset)`` does).
 ``train`` writes ``model.convnp``, ``history.csv`` and ``history.png`` into ``--out`` (default
 ``runs/<UTC timestamp>``) only after training succeeded; each file is written atomically.
 Any expected failure (missing or corrupt file, bad argument, data that does not fit the model)
-prints one line ``convnp: error: ...`` to stderr and exits with status 2.
+prints one line ``convnp: error: ...`` to stderr and exits with status 2 (set the environment
+variable ``CONVNP_TRACEBACK=1`` to see the full traceback instead).
 """
 
 from __future__ import annotations
@@ -587,6 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
     except (ValueError, TypeError, OSError, ImportError, KeyError, NotImplementedError,
             RuntimeError) as exc:
+        if os.environ.get("CONVNP_TRACEBACK"):
+            raise  # for debugging convnp itself: the full traceback instead of one line
         _fail(_message(exc))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
