@@ -19,6 +19,15 @@ def course_file(name: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _fixed_seed():
+    """Every test starts from the same global generator state, so weight initialisations
+    (and hence numerical tolerances) do not depend on which tests ran before."""
+    import convnp.random
+
+    convnp.random.set_seed(1234)
+
+
 @pytest.fixture
 def happy_h5() -> Path:
     return course_file("test_happy.h5")
