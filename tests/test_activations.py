@@ -102,3 +102,11 @@ def test_plain_callable_is_forward_only():
     np.testing.assert_allclose(act.forward(np.ones(2)), [2, 2])
     with pytest.raises(TypeError, match="cannot differentiate"):
         act.backward(np.ones(2), np.ones(2), np.ones(2))
+
+
+def test_activation_objects_have_keras_function_names():
+    # Course graders compare `layer.activation.__name__` with 'sigmoid', 'linear', ...
+    import convnp as tf
+
+    assert tf.keras.layers.Dense(1, activation="sigmoid").activation.__name__ == "sigmoid"
+    assert tf.keras.layers.Dense(1).activation.__name__ == "linear"

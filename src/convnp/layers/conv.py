@@ -110,19 +110,11 @@ class Conv2D(Layer):
     def compute_output_shape(self, input_shape):
         _utils.check_rank(input_shape, 4, type(self).__name__,
                           "(batch, height, width, channels)")
-        out_hw = []
-        for n, f, s in zip(input_shape[1:3], self.kernel_size, self.strides):
-            if n is None:
-                out_hw.append(None)
-            elif self.padding == "same":
-                out_hw.append(-(-n // s))
-            else:
-                if n < f:
-                    raise ValueError(
-                        f"{type(self).__name__} '{self.name}': kernel {self.kernel_size} is "
-                        f"larger than the input {tuple(input_shape[1:3])} with padding='valid'"
-                    )
-                out_hw.append(geometry.output_size(n, f, s, 0, 0))
+        try:
+            out_hw = geometry.layer_output_hw(input_shape[1:3], self.kernel_size, self.strides,
+                                              self.padding)
+        except ValueError as err:
+            raise ValueError(f"{type(self).__name__} '{self.name}': {err}") from None
         return (input_shape[0], *out_hw, self.filters)
 
     def _ops_bias(self) -> np.ndarray:

@@ -42,17 +42,11 @@ class _Pooling2D(Layer):
     def compute_output_shape(self, input_shape):
         cls = type(self).__name__
         _utils.check_rank(input_shape, 4, cls, _IMAGES)
-        out_hw = []
-        for n, f, s in zip(input_shape[1:3], self.pool_size, self.strides):
-            if n is None:
-                out_hw.append(None)
-            elif self.padding == "same":
-                out_hw.append(-(-n // s))
-            elif n < f:
-                raise ValueError(f"{cls} '{self.name}': pool_size {self.pool_size} is larger "
-                                 f"than the input {tuple(input_shape[1:3])} with padding='valid'")
-            else:
-                out_hw.append(geometry.output_size(n, f, s, 0, 0))
+        try:
+            out_hw = geometry.layer_output_hw(input_shape[1:3], self.pool_size, self.strides,
+                                              self.padding)
+        except ValueError as err:
+            raise ValueError(f"{cls} '{self.name}': {err}") from None
         return (input_shape[0], *out_hw, input_shape[3])
 
     def call(self, inputs, training: bool = False) -> np.ndarray:

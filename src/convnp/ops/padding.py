@@ -119,6 +119,28 @@ def window_geometry(in_hw: Pair, kernel, stride, pad) -> Geometry:
     return Geometry(kernel, stride, pads, out_hw)
 
 
+def layer_output_hw(in_hw, kernel: Pair, stride: Pair, padding: str) -> tuple:
+    """Output ``(n_H, n_W)`` of a Keras layer with ``padding`` ``"same"`` or ``"valid"``.
+
+    Unlike `window_geometry`, an input size may be ``None`` (unknown until data arrives);
+    that axis of the output is then ``None`` too.
+
+    Raises:
+        ValueError: a known input size is smaller than the window (with ``"valid"``).
+    """
+    out = []
+    for n, f, s in zip(in_hw, kernel, stride):
+        if n is None:
+            out.append(None)
+            continue
+        before, after = same_padding(n, f, s) if padding == "same" else (0, 0)
+        if n + before + after < f:
+            raise ValueError(f"window {tuple(kernel)} is larger than the input "
+                             f"{tuple(in_hw)} with padding={padding!r}")
+        out.append(output_size(n, f, s, before, after))
+    return tuple(out)
+
+
 # ---------------------------------------------------------------------------------------------
 # Input checks shared by the fast and the reference ops.
 
