@@ -9,6 +9,7 @@
     convnp evaluate runs/happy/model.convnp --data smiles
     convnp predict runs/happy/model.convnp face1.png face2.jpg
     convnp summary signs
+    convnp export runs/happy/model.convnp happy.onnx     # ONNX graph for onnxruntime
 
 Data (``--data``):
 
@@ -181,6 +182,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print model.summary() of a spec model or a saved .convnp file.")
     summary.add_argument("model", metavar="MODEL", help="'happy', 'signs' or a .convnp file")
     summary.set_defaults(func=cmd_summary)
+
+    export = sub.add_parser(
+        "export", help="write a model as an ONNX file",
+        description="Export a spec model or a saved .convnp file to ONNX (NHWC float32 input, "
+                    "as the model). The file is written whole or not at all.")
+    export.add_argument("model", metavar="MODEL", help="'happy', 'signs' or a .convnp file")
+    export.add_argument("out", metavar="OUT.onnx", help="path of the ONNX file to write")
+    export.add_argument("--opset", type=_positive_int, default=17,
+                        help="ONNX opset version, 13 to 21 (default 17)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 
@@ -563,6 +574,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     model, _ = _model_from_arg(args.model, allow_spec=True)
     model.summary()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from convnp.interop import onnx
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".onnx":
+        raise CLIError(f"the output file must end in .onnx, got {out}")
+    if not out.parent.is_dir():
+        raise CLIError(f"no such directory for the output file: {out.parent}")
+    model, _ = _model_from_arg(args.model, allow_spec=True)
+    onnx.export(model, out, opset=args.opset)
+    print(f"ONNX model (opset {args.opset}) written to {out}")
     return 0
 
 

@@ -180,7 +180,7 @@ def test_summary_of_a_saved_model(signs_run):
 
 
 def test_help_for_each_command():
-    for args in ([], ["train"], ["evaluate"], ["predict"], ["summary"]):
+    for args in ([], ["train"], ["evaluate"], ["predict"], ["summary"], ["export"]):
         result = run(*args, "--help")
         assert result.returncode == 0 and "usage: convnp" in result.stdout
 
@@ -288,3 +288,31 @@ def test_failed_write_leaves_no_files(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.strip() == "convnp: error: disk full (simulated)"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["faces"]
+
+
+# -- export ------------------------------------------------------------------------------------
+
+
+def test_export_saved_model_runs_in_onnxruntime(signs_run, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "signs.onnx"
+    result = run("export", signs_run / "model.convnp", out)
+    assert result.returncode == 0, result.stderr
+    assert str(out) in result.stdout
+    model = saving.load_model(signs_run / "model.convnp")
+    x = np.random.default_rng(0).random((3, 64, 64, 3), dtype=np.float32)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["happy", "{tmp}/m.txt"], "must end in .onnx"),
+    (["nothing", "{tmp}/m.onnx"], "unknown model"),
+    (["happy", "{tmp}/missing_dir/m.onnx"], "no such directory"),
+    (["happy", "{tmp}/m.onnx", "--opset", "5"], "opset"),
+])
+def test_export_bad_input(args, fragment, tmp_path):
+    result = run("export", *(a.format(tmp=tmp_path) for a in args))
+    assert_clean_error(result, fragment)
+    assert list(tmp_path.iterdir()) == []
