@@ -29,14 +29,14 @@ __all__ = [
     "conv_forward",
     "conv_single_step",
     "create_mask_from_window",
-    "distribute_value",
-    "pool_backward",
-    "pool_forward",
-    "zero_pad",
-    "keras",
     "data",
     "datasets",
+    "distribute_value",
+    "keras",
+    "pool_backward",
+    "pool_forward",
     "random",
+    "zero_pad",
 ]
 
 # Heavier sub-packages load on first use, so `import convnp` stays quick.

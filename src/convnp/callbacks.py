@@ -17,7 +17,6 @@ import io
 import math
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -542,16 +541,9 @@ class CSVLogger(Callback):
         self._write(self._prefix + self._rows.getvalue())
 
     def _write(self, text: str) -> None:
-        directory = os.path.dirname(os.path.abspath(self.filename))
-        fd, tmp = tempfile.mkstemp(prefix=".csvlog-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, self.filename)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        from convnp._files import atomic_write
+
+        atomic_write(self.filename, lambda f: f.write(text), text=True)
 
 
 def _csv_value(value: Any) -> Any:

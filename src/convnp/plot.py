@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from convnp._files import atomic_write
 
 __all__ = ["history", "history_csv"]
 
@@ -96,7 +97,7 @@ def history(history: Any, path: str | os.PathLike, title: str | None = None, *,
 
     target = Path(path)
     fmt = target.suffix.lstrip(".").lower() or "png"
-    _atomic_write(target, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    atomic_write(target, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
     return target
 
 
@@ -137,7 +138,7 @@ def history_csv(history: Any, path: str | os.PathLike) -> Path:
                                                for c in columns)])
 
     target = Path(path)
-    _atomic_write(target, write, binary=False)
+    atomic_write(target, write, text=True)
     return target
 
 
@@ -163,25 +164,4 @@ def _metric_name(logs: Mapping[str, list[float]]) -> str | None:
     others = [k for k in logs if k != "loss" and not k.startswith("val_")]
     return others[0] if others else None
 
-
-def _atomic_write(target: Path, write: Callable[[Any], None], *, binary: bool) -> None:
-    """Write through ``write(fileobj)`` to a temp file beside ``target``, then rename over it."""
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        mode = "wb" if binary else "w"
-        kwargs = {} if binary else {"newline": "", "encoding": "utf-8"}
-        with os.fdopen(fd, mode, **kwargs) as f:
-            write(f)
-        # mkstemp makes the file private (0600); give it the usual mode, or keep the old file's.
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 

@@ -39,7 +39,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -47,6 +46,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+from convnp._files import atomic_write
 
 __all__ = [
     "FORMAT_NAME",
@@ -74,62 +75,6 @@ _KEY_RE = re.compile(r"^(\d{4,})/(.+)/([^/]+)$")
 
 
 # -- atomic writes -----------------------------------------------------------------------------
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Write a file whole or not at all.
-
-    ``write(f)`` fills a temporary file in the target's directory (same file system, so the
-    final rename is atomic); it is flushed and fsynced, then renamed over ``path``. On any
-    exception the temporary file is deleted and the exception propagates; ``path`` is untouched.
-
-    Args:
-        path: destination file. Its directory must exist.
-        write: callback receiving the open binary file.
-
-    Returns:
-        ``path`` as a `Path`.
-
-    Raises:
-        FileNotFoundError: the directory of ``path`` does not exist.
-        IsADirectoryError: ``path`` is a directory.
-    """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: directory {directory} does not exist")
-    if target.is_dir():
-        raise IsADirectoryError(f"cannot write {target}: it is a directory")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        # BaseException too: a Ctrl-C mid-write must not leave a stray temp file either
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-    return target
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable where the OS allows it (not on Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- describing a model ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import platform
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # This workplace sets these for old OpenBLAS builds; they slow a current NumPy down. A
 # benchmark may drop them for its own process (tests and CI leave them alone).

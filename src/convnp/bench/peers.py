@@ -28,7 +28,7 @@ MODELS = ("happy", "signs")
 
 
 def _available(python: str, module: str) -> bool:
-    result = subprocess.run([python, "-c", f"import {module}"], capture_output=True)
+    result = subprocess.run([python, "-c", f"import {module}"], capture_output=True, check=False)
     return result.returncode == 0
 
 
@@ -41,7 +41,8 @@ def _worker_env() -> dict:
 
 
 def _run_worker(command: list[str]) -> dict:
-    result = subprocess.run(command, capture_output=True, text=True, env=_worker_env())
+    result = subprocess.run(command, capture_output=True, text=True, env=_worker_env(),
+                            check=False)
     if result.returncode != 0:
         raise RuntimeError(f"worker {command} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -14,7 +14,6 @@ import sys
 import time
 
 import numpy as np
-
 from worker_keras import SIZES, synthetic_data  # same folder; run as a script
 
 

@@ -29,12 +29,13 @@ import datetime
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from typing import Any
 
 import numpy as np
+
+from convnp._files import atomic_write
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -117,24 +118,6 @@ def _snake_case(name: str) -> str:
     from convnp.layers.base import snake_case
 
     return snake_case(name)
-
-
-def _atomic_write(path: str, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".convnp-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _where(layer_name: str | None, class_name: str) -> str:
@@ -681,7 +664,7 @@ def save_keras_weights(model, path: str | os.PathLike) -> None:
         with h5py.File(fileobj, "w") as f:
             _write_weights_h5(model, f)
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def _require_built(model) -> None:
@@ -1048,7 +1031,7 @@ def save_keras(model, path: str | os.PathLike) -> str:
             archive.writestr(CONFIG_MEMBER, config_bytes)
             archive.writestr(WEIGHTS_MEMBER, weights.getvalue())
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
     return path
 
 

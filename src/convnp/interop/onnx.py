@@ -41,11 +41,11 @@ The file is written whole or not at all (temporary file, then `os.replace`).
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from convnp._files import atomic_write
 from convnp.interop import protobuf as pb
 
 #: Lowest and highest opset this exporter writes. 13 is the first with Softmax on one axis
@@ -498,26 +498,8 @@ def export(model, path: str | os.PathLike, opset: int = 17) -> str:
     """
     data = export_bytes(model, opset=opset)
     path = os.fspath(path)
-    _atomic_write(path, data)
+    atomic_write(path, lambda f: f.write(data))
     return path
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".convnp-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 __all__ = ["MAX_OPSET", "MIN_OPSET", "export", "export_bytes"]

@@ -55,8 +55,8 @@ class KerasTensor:
         dtype: always ``"float32"``.
     """
 
-    def __init__(self, shape: Shape, layer: "Layer | None" = None,
-                 inputs: "list[KerasTensor] | None" = None, name: str | None = None):
+    def __init__(self, shape: Shape, layer: Layer | None = None,
+                 inputs: list[KerasTensor] | None = None, name: str | None = None):
         self.shape = tuple(shape)
         self.layer = layer
         self.inputs = list(inputs or [])
@@ -204,7 +204,7 @@ class Layer:
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Layer":
+    def from_config(cls, config: dict[str, Any]) -> Layer:
         return cls(**config)
 
     # -- calling ---------------------------------------------------------------------------

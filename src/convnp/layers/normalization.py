@@ -10,7 +10,6 @@ from convnp import initializers
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 
-
 # Rows summed together in float32 by `BatchNormalization._column_sums` before the float64 total.
 _SUM_BLOCKS = 256
 

@@ -219,7 +219,7 @@ def pool_geometry(A_prev, hparameters, mode: str, op: str = "pool_forward") -> G
 
 def explicit_pads(pad) -> Pads:
     """Pads for `zero_pad`: an int, a ``(h, w)`` pair or ``((top, bottom), (left, right))``."""
-    if isinstance(pad, str):
-        raise ValueError(f"zero_pad needs explicit pad sizes (int, pair or pair of pairs), "
-                         f"got {pad!r}")
+    if isinstance(pad, str):  # a wrong value, not type: 'same' needs a kernel size
+        raise ValueError(  # noqa: TRY004
+            f"zero_pad needs explicit pad sizes (int, pair or pair of pairs), got {pad!r}")
     return resolve_padding(pad, (0, 0), (1, 1), (1, 1))
