@@ -13,34 +13,11 @@ import numpy as np
 import pytest
 
 import convnp as tf
+from convnp.zoo import happy_model as happyModel
+from convnp.zoo import signs_model as convolutional_model
 
 tfl = tf.keras.layers
 SEEDS = (0, 1, 2)
-
-
-def happyModel():
-    return tf.keras.Sequential([
-        tfl.ZeroPadding2D(padding=3, input_shape=(64, 64, 3)),
-        tfl.Conv2D(filters=32, kernel_size=7, strides=1),
-        tfl.BatchNormalization(axis=3),
-        tfl.ReLU(),
-        tfl.MaxPool2D(),
-        tfl.Flatten(),
-        tfl.Dense(units=1, activation="sigmoid"),
-    ])
-
-
-def convolutional_model(input_shape):
-    input_img = tf.keras.Input(shape=input_shape)
-    Z1 = tfl.Conv2D(filters=8, kernel_size=4, strides=1, padding="same")(input_img)
-    A1 = tfl.ReLU()(Z1)
-    P1 = tfl.MaxPool2D(pool_size=(8, 8), strides=8, padding="same")(A1)
-    Z2 = tfl.Conv2D(filters=16, kernel_size=2, strides=1, padding="same")(P1)
-    A2 = tfl.ReLU()(Z2)
-    P2 = tfl.MaxPool2D(pool_size=(4, 4), strides=4, padding="same")(A2)
-    F = tfl.Flatten()(P2)
-    outputs = tfl.Dense(units=6, activation="softmax")(F)
-    return tf.keras.Model(inputs=input_img, outputs=outputs)
 
 
 def _load(path):

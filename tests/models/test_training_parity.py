@@ -17,34 +17,10 @@ import numpy as np
 import pytest
 
 import convnp as tf
+from convnp.zoo import happy_model, signs_model
 
 tfl = tf.keras.layers
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras_parity.npz"
-
-
-def happy_model():
-    return tf.keras.Sequential([
-        tfl.ZeroPadding2D(padding=3, input_shape=(64, 64, 3)),
-        tfl.Conv2D(filters=32, kernel_size=7, strides=1),
-        tfl.BatchNormalization(axis=3),
-        tfl.ReLU(),
-        tfl.MaxPool2D(),
-        tfl.Flatten(),
-        tfl.Dense(units=1, activation="sigmoid"),
-    ])
-
-
-def signs_model():
-    inp = tf.keras.Input(shape=(64, 64, 3))
-    z1 = tfl.Conv2D(filters=8, kernel_size=4, strides=1, padding="same")(inp)
-    a1 = tfl.ReLU()(z1)
-    p1 = tfl.MaxPool2D(pool_size=(8, 8), strides=8, padding="same")(a1)
-    z2 = tfl.Conv2D(filters=16, kernel_size=2, strides=1, padding="same")(p1)
-    a2 = tfl.ReLU()(z2)
-    p2 = tfl.MaxPool2D(pool_size=(4, 4), strides=4, padding="same")(a2)
-    f = tfl.Flatten()(p2)
-    out = tfl.Dense(units=6, activation="softmax")(f)
-    return tf.keras.Model(inputs=inp, outputs=out)
 
 
 class BatchLog(tf.keras.callbacks.Callback):
