@@ -12,6 +12,7 @@ import numpy as np
 from convnp.models import data_adapter as da
 from convnp.models.engine import Engine
 from convnp.models.loop_utils import LossTracker, make_callback_list, resolve_verbose
+from convnp.ops._threads import uses_all_cores
 
 
 class InferenceMixin(Engine):
@@ -46,6 +47,7 @@ class InferenceMixin(Engine):
         self._drop_caches()
         return logs
 
+    @uses_all_cores
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto",
                  sample_weight=None, steps: int | None = None, callbacks=None,
                  return_dict: bool = False):
@@ -73,6 +75,7 @@ class InferenceMixin(Engine):
         values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
         return values[0] if len(values) == 1 else values
 
+    @uses_all_cores
     def predict(self, x, batch_size: int | None = None, verbose="auto",
                 steps: int | None = None, callbacks=None) -> np.ndarray:
         """Model outputs for ``x`` (array or Dataset), computed in inference mode by batches."""
@@ -108,6 +111,7 @@ class InferenceMixin(Engine):
 
     # -- single batches -------------------------------------------------------------------------
 
+    @uses_all_cores
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         """Loss and metrics on one batch in inference mode."""
         self._require_compiled("test_on_batch")
@@ -122,6 +126,7 @@ class InferenceMixin(Engine):
             m.update_state(y, y_pred)
         return self._batch_result(loss_value, return_dict)
 
+    @uses_all_cores
     def predict_on_batch(self, x) -> np.ndarray:
         """Outputs for one batch in inference mode."""
         xs = self._prepare_inputs(x, "predict_on_batch")

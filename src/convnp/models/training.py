@@ -28,6 +28,7 @@ import numpy as np
 from convnp.models import data_adapter as da
 from convnp.models.inference import InferenceMixin
 from convnp.models.loop_utils import LossTracker, make_callback_list, resolve_verbose
+from convnp.ops._threads import uses_all_cores
 
 
 class TrainingMixin(InferenceMixin):
@@ -35,6 +36,7 @@ class TrainingMixin(InferenceMixin):
 
     # -- fit ---------------------------------------------------------------------------------
 
+    @uses_all_cores
     def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1,
             verbose="auto", callbacks=None, validation_split: float = 0.0,
             validation_data=None, shuffle: bool = True, class_weight=None,
@@ -178,6 +180,7 @@ class TrainingMixin(InferenceMixin):
 
     # -- single batches -------------------------------------------------------------------------
 
+    @uses_all_cores
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict: bool = False):
         """One update on one batch; returns ``[loss, metrics...]`` (metrics not reset: they

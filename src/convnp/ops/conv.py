@@ -17,6 +17,7 @@ through main memory. Backward rebuilds each chunk's block from the cached padded
 than keeping the big matrix alive between the passes: ``dW += cols @ dZ`` per chunk, ``db`` is
 a column sum, and ``dA_prev`` comes from ``dcols = W @ dZ.T`` scattered back by looping over
 the ``f_h * f_w`` window offsets (one strided slab each; no loop over pixels or examples).
+The chunks are shared out between the cores (`convnp.ops._threads`).
 
 Functions keep the float dtype they are given (ints compute in float64).
 """
@@ -28,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convnp.ops._threads import map_parts
 from convnp.ops.padding import Geometry, check_batch, conv_geometry, explicit_pads, float_dtype
+from convnp.ops.reductions import column_sums
 
 
 def zero_pad(X: np.ndarray, pad) -> np.ndarray:
@@ -218,13 +221,18 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
 
     A_t = channels_first_padded(A, geometry.pads)
     Z = np.empty((m, n_H, n_W, n_C), dtype=dtype)
-    buffer = None
-    for chunk in batch_chunks(m, geometry, n_C_prev, dtype.itemsize):
-        cols = im2col(A_t[:, chunk], geometry, out=buffer)
-        buffer = cols
-        # (K, N).T @ (K, n_C): BLAS reads the transposed operand in place, no copy.
-        np.matmul(cols.T, W2, out=Z[chunk].reshape(-1, n_C))
-    Z += b.reshape(n_C).astype(dtype, copy=False)
+    bias = b.reshape(n_C).astype(dtype, copy=False)
+
+    def forward_chunks(chunks: list[slice]) -> None:
+        buffer = None
+        for chunk in chunks:
+            cols = buffer = im2col(A_t[:, chunk], geometry, out=buffer)
+            out = Z[chunk].reshape(-1, n_C)
+            # (K, N).T @ (K, n_C): BLAS reads the transposed operand in place, no copy.
+            np.matmul(cols.T, W2, out=out)
+            out += bias  # while this chunk of Z is still in cache
+
+    map_parts(forward_chunks, batch_chunks(m, geometry, n_C_prev, dtype.itemsize))
     return Z, ConvCache(A_t, W, b, A.shape, geometry, hparameters)
 
 
@@ -255,17 +263,23 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
     W2 = W.reshape(f_h * f_w * n_C_prev, n_C)
     geometry = cache.geometry
 
-    db = dZ.reshape(-1, n_C).sum(axis=0).reshape(1, 1, 1, n_C)
-    dW2 = np.zeros_like(W2)
+    db = column_sums(dZ.reshape(-1, n_C)).astype(W.dtype).reshape(1, 1, 1, n_C)
     dA_t = np.zeros_like(cache.A_t) if compute_dA_prev else None
-    buffer = None
-    for chunk in batch_chunks(m, geometry, n_C_prev, W.dtype.itemsize):
-        cols = im2col(cache.A_t[:, chunk], geometry, out=buffer)
-        buffer = cols
-        dZ_chunk = dZ[chunk].reshape(-1, n_C)
-        dW2 += cols @ dZ_chunk
-        if compute_dA_prev:
-            col2im_add(W2 @ dZ_chunk.T, dA_t[:, chunk], geometry)
+
+    def backward_chunks(chunks: list[slice]) -> np.ndarray:
+        """dW of these chunks (summed over the parts afterwards); dA_t slices filled in."""
+        dW_part = np.zeros_like(W2)
+        buffer = None
+        for chunk in chunks:
+            cols = buffer = im2col(cache.A_t[:, chunk], geometry, out=buffer)
+            dZ_chunk = dZ[chunk].reshape(-1, n_C)
+            dW_part += cols @ dZ_chunk
+            if compute_dA_prev:
+                col2im_add(W2 @ dZ_chunk.T, dA_t[:, chunk], geometry)
+        return dW_part
+
+    parts = map_parts(backward_chunks, batch_chunks(m, geometry, n_C_prev, W.dtype.itemsize))
+    dW2 = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
     dW = dW2.reshape(W.shape)
     if not compute_dA_prev:
         return None, dW, db
