@@ -4,6 +4,7 @@ For window offset ``(i, j)`` the strided slice ``A_pad[:, i::s_h, j::s_w, :]`` (
 output size) holds, for every output pixel at once, the input cell at that offset of its
 window. Max pooling is then a running ``np.maximum`` over the offsets and average pooling a
 running sum, so the Python loop runs ``f_h * f_w`` times whatever the batch and image sizes.
+The batch is shared out between the cores (`convnp.ops._threads.map_parts`).
 
 Padding ('same' or explicit): max pooling pads with ``-inf`` so a padded cell never wins;
 average pooling pads with zeros and divides each window by the count of its real cells
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convnp.ops._threads import map_parts
 from convnp.ops.conv import _pad
 from convnp.ops.padding import POOL_MODES, Geometry, float_dtype, pool_geometry
 
@@ -111,6 +113,16 @@ def _real_cell_counts(geometry: Geometry, in_hw: tuple[int, int]) -> np.ndarray:
     return (per_axis[0][:, None] * per_axis[1][None, :])[:, :, None]
 
 
+def _examples(m: int) -> list[slice]:
+    """One slice per example: the items `map_parts` shares out between the cores."""
+    return [slice(i, i + 1) for i in range(m)]
+
+
+def _span(examples: list[slice]) -> slice:
+    """The batch rows covered by consecutive per-example slices."""
+    return slice(examples[0].start, examples[-1].stop)
+
+
 def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
     """Max or average pooling over each channel.
 
@@ -130,17 +142,24 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
     A_in = A_prev.astype(dtype, copy=False)
     fill = -np.inf if mode == "max" else 0.0
     A_pad = _pad(A_in, geometry.pads, fill) if geometry.is_padded else A_in
-    offsets = _offset_slices(geometry)
+    offsets = list(_offset_slices(geometry))
+    A = np.empty((A_in.shape[0], *geometry.out_hw, A_in.shape[3]), dtype=dtype)
 
-    _, sl_h, sl_w = next(offsets)
-    A = A_pad[:, sl_h, sl_w, :].copy()
+    def pool_examples(examples: list[slice]) -> None:
+        rows = _span(examples)
+        source, out = A_pad[rows], A[rows]
+        _, sl_h, sl_w = offsets[0]
+        out[...] = source[:, sl_h, sl_w, :]
+        for _, sl_h, sl_w in offsets[1:]:
+            if mode == "max":
+                np.maximum(out, source[:, sl_h, sl_w, :], out=out)
+            else:
+                out += source[:, sl_h, sl_w, :]
+
+    map_parts(pool_examples, _examples(A_in.shape[0]))
     if mode == "max":
-        for _, sl_h, sl_w in offsets:
-            np.maximum(A, A_pad[:, sl_h, sl_w, :], out=A)
         cache = PoolCache(A_in.shape, dtype, geometry, mode, A_pad, A, None, hparameters)
     else:
-        for _, sl_h, sl_w in offsets:
-            A += A_pad[:, sl_h, sl_w, :]
         counts = _real_cell_counts(geometry, A_in.shape[1:3]).astype(dtype)
         A /= counts
         cache = PoolCache(A_in.shape, dtype, geometry, mode, None, None, counts, hparameters)
@@ -181,29 +200,36 @@ def pool_backward(dA: np.ndarray, cache: PoolCache, mode: str = "max") -> np.nda
     # Non-overlapping windows own disjoint input cells: results can be written straight into
     # dA_pad instead of being added to it.
     disjoint = all(s >= f for s, f in zip(geometry.stride, geometry.kernel))
-    if mode == "max":
-        winner = np.empty(dA.shape, dtype=bool)
-        # Windows whose gradient is still to be routed; a later cell equal to the maximum (a
-        # tie) must not take it again.
-        open_windows = np.ones(dA.shape, dtype=bool)
-        routed = None if disjoint else np.empty_like(dA)
+    share = dA / cache.counts if mode == "average" else None
+
+    def route_examples(examples: list[slice]) -> None:
+        rows = _span(examples)
+        target, grad = dA_pad[rows], dA[rows]
+        if mode == "average":
+            for _, sl_h, sl_w in offsets:
+                if disjoint:
+                    target[:, sl_h, sl_w, :] = share[rows]
+                else:
+                    target[:, sl_h, sl_w, :] += share[rows]
+            return
+        source, pooled = cache.A_pad[rows], cache.A[rows]
+        winner = np.empty(grad.shape, dtype=bool)
+        # Windows whose gradient is still to be routed; a later cell equal to the maximum
+        # (a tie) must not take it again.
+        open_windows = np.ones(grad.shape, dtype=bool)
+        routed = None if disjoint else np.empty_like(grad)
         for index, (_, sl_h, sl_w) in enumerate(offsets):
-            np.equal(cache.A_pad[:, sl_h, sl_w, :], cache.A, out=winner)
+            np.equal(source[:, sl_h, sl_w, :], pooled, out=winner)
             np.logical_and(winner, open_windows, out=winner)
             if index < len(offsets) - 1:
                 np.logical_xor(open_windows, winner, out=open_windows)
             if disjoint:
-                np.multiply(dA, winner, out=dA_pad[:, sl_h, sl_w, :])
+                np.multiply(grad, winner, out=target[:, sl_h, sl_w, :])
             else:
-                np.multiply(dA, winner, out=routed)
-                dA_pad[:, sl_h, sl_w, :] += routed
-    else:
-        share = dA / cache.counts
-        for _, sl_h, sl_w in offsets:
-            if disjoint:
-                dA_pad[:, sl_h, sl_w, :] = share
-            else:
-                dA_pad[:, sl_h, sl_w, :] += share
+                np.multiply(grad, winner, out=routed)
+                target[:, sl_h, sl_w, :] += routed
+
+    map_parts(route_examples, _examples(m))
 
     if not geometry.is_padded:
         return dA_pad
