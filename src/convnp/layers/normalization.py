@@ -9,7 +9,12 @@ import numpy as np
 from convnp import initializers
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.ops._threads import map_rows
 from convnp.ops.reductions import column_sums
+
+# Below this many rows per core a pass is too small to share out between threads.
+_MIN_ROWS = 8192
+
 
 class BatchNormalization(Layer):
     """Normalize each feature (channel) with batch statistics, then scale and shift.
@@ -156,15 +161,27 @@ class BatchNormalization(Layer):
         batch_stats = bool(training) and self.trainable
         if batch_stats:
             rows = x2d.shape[0]
-            mean = column_sums(x2d) / rows
-            y2d = x2d - mean.astype(self.dtype)
-            var = column_sums(y2d, y2d) / rows  # biased, as Keras 3
+            # Each pass is shared out over row blocks between the cores (`map_rows`).
+            mean = sum(map_rows(lambda r: column_sums(x2d[r]), rows, _MIN_ROWS)) / rows
+            y2d = np.empty_like(x2d)
+            mean32 = mean.astype(self.dtype)
+
+            def centre(r: slice) -> np.ndarray:
+                np.subtract(x2d[r], mean32, out=y2d[r])
+                return column_sums(y2d[r], y2d[r])
+
+            var = sum(map_rows(centre, rows, _MIN_ROWS)) / rows  # biased, as Keras 3
             self._update_moving_stats(mean, var)
             inv_std = 1.0 / np.sqrt(var + self.epsilon)
-            scale = inv_std if self.gamma is None else self.gamma.value * inv_std
-            y2d *= scale.astype(self.dtype)
-            if self.beta is not None:
-                y2d += self.beta.value
+            scale = (inv_std if self.gamma is None else self.gamma.value * inv_std)
+            scale32 = scale.astype(self.dtype)
+
+            def scale_and_shift(r: slice) -> None:
+                y2d[r] *= scale32
+                if self.beta is not None:
+                    y2d[r] += self.beta.value
+
+            map_rows(scale_and_shift, rows, _MIN_ROWS)
         else:
             mean = self.moving_mean.value.astype(np.float64)
             inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
@@ -201,10 +218,16 @@ class BatchNormalization(Layer):
         batch_stats, x2d, mean, inv_std = _utils.take_cache(self)
         shape = dy.shape
         dy2d = self._to_2d(_utils.as_dtype(dy, self.dtype))
-        dbeta = column_sums(dy2d)
+        rows = dy2d.shape[0]
+
+        def partial_sums(r: slice) -> tuple:
+            return column_sums(dy2d[r]), None if x2d is None else column_sums(dy2d[r], x2d[r])
+
+        parts = map_rows(partial_sums, rows, _MIN_ROWS)
+        dbeta = sum(p[0] for p in parts)
         dgamma = None
         if x2d is not None:
-            dgamma = (column_sums(dy2d, x2d) - mean * dbeta) * inv_std
+            dgamma = (sum(p[1] for p in parts) - mean * dbeta) * inv_std
         if self.gamma is not None:
             self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
         if self.beta is not None:
@@ -212,13 +235,20 @@ class BatchNormalization(Layer):
         if not self.needs_input_gradient:
             return None
         k = inv_std if self.gamma is None else self.gamma.value * inv_std
-        dx = np.multiply(dy2d, k.astype(self.dtype))
+        k32 = k.astype(self.dtype)
+        dx = np.empty_like(dy2d)
         if batch_stats:
-            rows = x2d.shape[0]
             a = -k * inv_std * dgamma / rows
-            c = -k * dbeta / rows - a * mean
-            dx += x2d * a.astype(self.dtype)
-            dx += c.astype(self.dtype)
+            a32 = a.astype(self.dtype)
+            c32 = (-k * dbeta / rows - a * mean).astype(self.dtype)
+
+        def input_gradient(r: slice) -> None:
+            np.multiply(dy2d[r], k32, out=dx[r])
+            if batch_stats:
+                dx[r] += x2d[r] * a32
+                dx[r] += c32
+
+        map_rows(input_gradient, rows, _MIN_ROWS)
         return self._from_2d(dx, shape)
 
     def get_config(self) -> dict[str, Any]:

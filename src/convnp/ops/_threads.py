@@ -104,6 +104,19 @@ def map_parts(task: Callable[[Sequence], object], items: Sequence) -> list:
         return _run_split(task, items, workers)
 
 
+def map_rows(task: Callable[[slice], object], n: int, min_rows: int = 1) -> list:
+    """Run ``task(rows)`` on contiguous ranges of ``range(n)``, one per available core.
+
+    For elementwise work and partial sums over the rows (or examples) of a large array.
+    Below ``2 * min_rows`` rows the work is too small to share and runs as one range.
+    """
+    if n < 2 * min_rows:
+        return [task(slice(0, n))]
+    blocks = [slice(i * n // 8, (i + 1) * n // 8) for i in range(8)] if n >= 8 else [
+        slice(i, i + 1) for i in range(n)]
+    return map_parts(lambda part: task(slice(part[0].start, part[-1].stop)), blocks)
+
+
 def _run_split(task: Callable[[Sequence], object], items: Sequence, workers: int) -> list:
     """Run ``task`` on ``workers`` contiguous parts of ``items``; the caller runs the last."""
     workers = max(1, min(workers, len(items)))
