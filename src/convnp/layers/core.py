@@ -11,6 +11,7 @@ import convnp.random
 from convnp import activations, initializers
 from convnp.layers import _utils
 from convnp.layers.base import KerasTensor, Layer
+from convnp.ops._threads import map_rows
 
 
 class InputLayer(Layer):
@@ -333,6 +334,10 @@ class Activation(Layer):
         return config
 
 
+# Below this many elements per core a ReLU pass is too small to share out between threads.
+_MIN_ELEMENTS = 1 << 17
+
+
 class ReLU(Layer):
     """Rectified linear unit with Keras' options::
 
@@ -372,8 +377,17 @@ class ReLU(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         if self._plain:
-            self._cache = x > 0
-            return np.maximum(x, 0, dtype=self.dtype)
+            flat = x.reshape(-1)
+            mask = np.empty(flat.shape, dtype=bool)
+            y = np.empty_like(flat)
+
+            def rectify(r: slice) -> None:
+                np.greater(flat[r], 0, out=mask[r])
+                np.maximum(flat[r], 0, out=y[r])
+
+            map_rows(rectify, flat.size, _MIN_ELEMENTS)
+            self._cache = mask.reshape(x.shape)
+            return y.reshape(x.shape)
         t = self.dtype.type(self.threshold)
         linear = x >= t
         y = np.where(linear, x, self.dtype.type(self.negative_slope) * (x - t))
@@ -388,7 +402,11 @@ class ReLU(Layer):
         cache = _utils.take_cache(self)
         dy = _utils.as_dtype(dy, self.dtype)
         if self._plain:
-            return np.multiply(dy, cache, dtype=self.dtype)
+            dx = np.empty(dy.shape, dtype=self.dtype)
+            flat_dx, flat_dy, flat_mask = dx.reshape(-1), dy.reshape(-1), cache.reshape(-1)
+            map_rows(lambda r: np.multiply(flat_dy[r], flat_mask[r], out=flat_dx[r]),
+                     flat_dx.size, _MIN_ELEMENTS)
+            return dx
         linear, capped = cache
         slope = np.where(linear, self.dtype.type(1), self.dtype.type(self.negative_slope))
         if capped is not None:
