@@ -173,7 +173,7 @@ class BatchNormalization(Layer):
             var = sum(map_rows(centre, rows, _MIN_ROWS)) / rows  # biased, as Keras 3
             self._update_moving_stats(mean, var)
             inv_std = 1.0 / np.sqrt(var + self.epsilon)
-            scale = (inv_std if self.gamma is None else self.gamma.value * inv_std)
+            scale = inv_std if self.gamma is None else self.gamma.value * inv_std
             scale32 = scale.astype(self.dtype)
 
             def scale_and_shift(r: slice) -> None:
@@ -189,8 +189,14 @@ class BatchNormalization(Layer):
             shift = -mean * scale
             if self.beta is not None:
                 shift += self.beta.value
-            y2d = np.multiply(x2d, scale.astype(self.dtype))
-            y2d += shift.astype(self.dtype)
+            scale32, shift32 = scale.astype(self.dtype), shift.astype(self.dtype)
+            y2d = np.empty_like(x2d)
+
+            def affine(r: slice) -> None:
+                np.multiply(x2d[r], scale32, out=y2d[r])
+                y2d[r] += shift32
+
+            map_rows(affine, x2d.shape[0], _MIN_ROWS)
         # x is needed by backward for the batch-statistics terms and for gamma's gradient;
         # a frozen layer in inference mode needs neither.
         keep_x = batch_stats or (self.gamma is not None and self.trainable)
