@@ -178,3 +178,22 @@ def check_feature_dims(layer, input_shape, axes: dict[int, int], rank: int | Non
             raise ValueError(f"{cls} '{layer.name}' was built for inputs with {size} "
                              f"features on axis {axis} (input shape {layer.input_shape}), "
                              f"got shape {shape}")
+
+
+def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                       **unsupported) -> None:
+    """The constructor part Conv2D and Dense share: refuse unsupported Keras options (given
+    by keyword), resolve the activation and initializers, and start unbuilt."""
+    from convnp import activations, initializers
+
+    not_supported(type(layer).__name__, **unsupported)
+    layer.activation = activations.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer._kernel_initializer = kernel_initializer  # as given, for get_config
+    layer._bias_initializer = bias_initializer
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.kernel = None
+    layer.bias = None
+    layer.needs_input_gradient = True
+    layer._cache = None

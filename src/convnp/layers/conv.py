@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp import activations, initializers, ops
+from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.ops import padding as geometry
@@ -74,22 +74,13 @@ class Conv2D(Layer):
             raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
         if groups != 1:
             raise ValueError(f"{cls}: only groups=1 is supported, got {groups!r}")
-        _utils.not_supported(cls, kernel_regularizer=kernel_regularizer,
-                             bias_regularizer=bias_regularizer,
-                             activity_regularizer=activity_regularizer,
-                             kernel_constraint=kernel_constraint,
-                             bias_constraint=bias_constraint, lora_rank=lora_rank)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self._kernel_initializer = kernel_initializer
-        self._bias_initializer = bias_initializer
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel = None
-        self.bias = None
-        self.needs_input_gradient = True
+        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
+                                  bias_initializer, kernel_regularizer=kernel_regularizer,
+                                  bias_regularizer=bias_regularizer,
+                                  activity_regularizer=activity_regularizer,
+                                  kernel_constraint=kernel_constraint,
+                                  bias_constraint=bias_constraint, lora_rank=lora_rank)
         self._hparameters = {"stride": self.strides, "pad": self.padding}
-        self._cache = None
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__

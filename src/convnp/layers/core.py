@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 import convnp.random
-from convnp import activations, initializers
+from convnp import activations
 from convnp.layers import _utils
 from convnp.layers.base import KerasTensor, Layer
 from convnp.ops._threads import map_rows
@@ -107,21 +107,12 @@ class Dense(Layer):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.units = _utils.positive_int(units, "units", cls)
-        _utils.not_supported(cls, kernel_regularizer=kernel_regularizer,
-                             bias_regularizer=bias_regularizer,
-                             activity_regularizer=activity_regularizer,
-                             kernel_constraint=kernel_constraint,
-                             bias_constraint=bias_constraint, lora_rank=lora_rank)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self._kernel_initializer = kernel_initializer
-        self._bias_initializer = bias_initializer
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel = None
-        self.bias = None
-        self.needs_input_gradient = True
-        self._cache = None
+        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
+                                  bias_initializer, kernel_regularizer=kernel_regularizer,
+                                  bias_regularizer=bias_regularizer,
+                                  activity_regularizer=activity_regularizer,
+                                  kernel_constraint=kernel_constraint,
+                                  bias_constraint=bias_constraint, lora_rank=lora_rank)
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
