@@ -30,7 +30,14 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops._threads import map_parts
-from convnp.ops.padding import Geometry, check_batch, conv_geometry, explicit_pads, float_dtype
+from convnp.ops.padding import (
+    Geometry,
+    check_batch,
+    conv_geometry,
+    explicit_pads,
+    float_dtype,
+    single_step_operands,
+)
 from convnp.ops.reductions import column_sums
 
 
@@ -75,16 +82,7 @@ def conv_single_step(a_slice_prev: np.ndarray, W: np.ndarray, b) -> np.floating:
     Returns:
         A NumPy scalar of the inputs' float dtype.
     """
-    a_slice_prev = np.asarray(a_slice_prev)
-    W = np.asarray(W)
-    b = np.asarray(b)
-    if a_slice_prev.shape != W.shape:
-        raise ValueError(f"conv_single_step: a_slice_prev and W must have the same shape, "
-                         f"got {a_slice_prev.shape} and {W.shape}")
-    if b.size != 1:
-        raise ValueError(f"conv_single_step: b must hold one number (shape (1, 1, 1)), "
-                         f"got shape {b.shape}")
-    dtype = float_dtype(a_slice_prev, W, b)
+    a_slice_prev, W, b, dtype = single_step_operands(a_slice_prev, W, b)
     # b.reshape(()) turns a (1, 1, 1) array into a 0-d one, which NumPy 2 can add as a scalar.
     return dtype.type(np.sum(a_slice_prev * W, dtype=dtype) + b.reshape(()).astype(dtype))
 

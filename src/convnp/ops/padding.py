@@ -163,6 +163,22 @@ def float_dtype(*arrays) -> np.dtype:
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
+def single_step_operands(a_slice_prev, W, b):
+    """Check the arguments of ``conv_single_step``; return them as arrays and their dtype.
+
+    Raises:
+        ValueError: the slice and the filter differ in shape, or ``b`` is not one value.
+    """
+    a_slice_prev, W, b = np.asarray(a_slice_prev), np.asarray(W), np.asarray(b)
+    if a_slice_prev.shape != W.shape:
+        raise ValueError(f"conv_single_step: W must have the slice's shape {a_slice_prev.shape}, "
+                         f"got {W.shape}")
+    if b.size != 1:
+        raise ValueError(f"conv_single_step: b must hold exactly one value (shape (1, 1, 1)), "
+                         f"got shape {b.shape}")
+    return a_slice_prev, W, b, float_dtype(a_slice_prev, W, b)
+
+
 def read_hparameters(hparameters, required: tuple[str, ...], op: str) -> dict:
     """Check that ``hparameters`` is a dict holding every required key."""
     if not isinstance(hparameters, dict):

@@ -129,16 +129,7 @@ def conv_single_step(a_slice_prev: np.ndarray, W: np.ndarray, b) -> np.floating:
     Raises:
         ValueError: the slice and the filter differ in shape, or ``b`` is not a single value.
     """
-    a_slice_prev = np.asarray(a_slice_prev)
-    W = np.asarray(W)
-    b = np.asarray(b)
-    if a_slice_prev.shape != W.shape:
-        raise ValueError(f"conv_single_step: W must have the slice's shape {a_slice_prev.shape}, "
-                         f"got {W.shape}")
-    if b.size != 1:
-        raise ValueError(f"conv_single_step: b must hold exactly one value (shape (1, 1, 1)), "
-                         f"got shape {b.shape}")
-    dtype = padding.float_dtype(a_slice_prev, W, b)
+    a_slice_prev, W, b, dtype = padding.single_step_operands(a_slice_prev, W, b)
     products = a_slice_prev.astype(dtype) * W.astype(dtype)
     # reshape(()) turns the one-element bias into a 0-d array, which NumPy 2 converts freely.
     bias = b.astype(dtype).reshape(())
