@@ -1,0 +1,89 @@
+"""The work-sharing paths (chunked conv, threads, row blocks) give the same numbers.
+
+Small test shapes normally fit in one chunk or one row block, so these tests shrink the
+thresholds to force many chunks and blocks, and compare with the reference loops or with the
+unsplit computation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convnp import ops
+from convnp.layers import BatchNormalization, ReLU
+from convnp.layers import core as layers_core
+from convnp.layers import normalization
+from convnp.ops import _threads
+from convnp.ops import conv as fast_conv
+from convnp.ops import reference
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+@pytest.mark.parametrize("hp", [{"stride": 1, "pad": "same"}, {"stride": 2, "pad": 1}])
+def test_many_chunks_match_reference(monkeypatch, hp):
+    monkeypatch.setattr(fast_conv, "CHUNK_BYTES", 256)  # about one example per chunk
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((7, 6, 5, 3))
+    W = rng.standard_normal((3, 3, 3, 4))
+    b = rng.standard_normal((1, 1, 1, 4))
+    assert len(fast_conv.batch_chunks(7, fast_conv.conv_geometry(A, W, b, hp), 3, 8)) == 7
+    Z, cache = ops.conv_forward(A, W, b, hp)
+    Z_ref, cache_ref = reference.conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-10, atol=1e-12)
+    dZ = rng.standard_normal(Z.shape)
+    for got, want in zip(ops.conv_backward(dZ, cache), reference.conv_backward(dZ, cache_ref)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_parallel_region_respects_blas_limits_and_nests():
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        with _threads.parallel_region() as workers:
+            assert workers == 1
+    with _threads.parallel_region() as outer:
+        with _threads.parallel_region() as inner:
+            assert inner == outer
+
+
+def test_map_parts_keeps_order_and_covers_every_item():
+    with _threads.parallel_region():
+        parts = _threads.map_parts(lambda part: list(part), list(range(11)))
+    assert [x for part in parts for x in part] == list(range(11))
+    rows = _threads.map_rows(lambda r: (r.start, r.stop), 100, min_rows=1)
+    assert rows[0][0] == 0 and rows[-1][1] == 100
+    assert all(a[1] == b[0] for a, b in zip(rows, rows[1:]))
+
+
+def _run_layer(layer, x, dy, training):
+    y = layer(x, training=training)
+    return y, layer.backward(dy)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_row_blocks_match_one_block(monkeypatch, training):
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((4, 6, 6, 5)) * 3 + 2).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    whole = BatchNormalization()
+    split = BatchNormalization()
+    y1, dx1 = _run_layer(whole, x, dy, training)
+    monkeypatch.setattr(normalization, "_MIN_ROWS", 1)
+    y2, dx2 = _run_layer(split, x, dy, training)
+    np.testing.assert_allclose(y2, y1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx2, dx1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(split.gamma.grad, whole.gamma.grad, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(split.moving_variance.value, whole.moving_variance.value,
+                               rtol=1e-6)
+
+
+def test_relu_blocks_match_one_block(monkeypatch):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 5, 5, 4)).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y1, dx1 = _run_layer(ReLU(), x, dy, True)
+    monkeypatch.setattr(layers_core, "_MIN_ELEMENTS", 1)
+    y2, dx2 = _run_layer(ReLU(), x, dy, True)
+    np.testing.assert_array_equal(y2, y1)
+    np.testing.assert_array_equal(dx2, dx1)
+    np.testing.assert_array_equal(y1, np.maximum(x, 0))
