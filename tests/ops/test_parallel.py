@@ -7,16 +7,16 @@ unsplit computation.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from convnp import ops
-from convnp.layers import BatchNormalization, ReLU
+from convnp.layers import BatchNormalization, ReLU, normalization
 from convnp.layers import core as layers_core
-from convnp.layers import normalization
-from convnp.ops import _threads
+from convnp.ops import _threads, reference
 from convnp.ops import conv as fast_conv
-from convnp.ops import reference
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -41,9 +41,8 @@ def test_parallel_region_respects_blas_limits_and_nests():
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         with _threads.parallel_region() as workers:
             assert workers == 1
-    with _threads.parallel_region() as outer:
-        with _threads.parallel_region() as inner:
-            assert inner == outer
+    with _threads.parallel_region() as outer, _threads.parallel_region() as inner:
+        assert inner == outer
 
 
 def test_map_parts_keeps_order_and_covers_every_item():
@@ -52,7 +51,7 @@ def test_map_parts_keeps_order_and_covers_every_item():
     assert [x for part in parts for x in part] == list(range(11))
     rows = _threads.map_rows(lambda r: (r.start, r.stop), 100, min_rows=1)
     assert rows[0][0] == 0 and rows[-1][1] == 100
-    assert all(a[1] == b[0] for a, b in zip(rows, rows[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(rows))
 
 
 def _run_layer(layer, x, dy, training):
