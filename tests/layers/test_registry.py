@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import convnp.layers as layers
+from convnp import layers
 from convnp.layers import get_layer_class
 
 

@@ -38,9 +38,9 @@ def test_many_chunks_match_reference(monkeypatch, hp):
 
 
 def test_parallel_region_respects_blas_limits_and_nests():
-    with threadpoolctl.threadpool_limits(1, user_api="blas"):
-        with _threads.parallel_region() as workers:
-            assert workers == 1
+    with threadpoolctl.threadpool_limits(1, user_api="blas"), \
+            _threads.parallel_region() as workers:
+        assert workers == 1
     with _threads.parallel_region() as outer, _threads.parallel_region() as inner:
         assert inner == outer
 
