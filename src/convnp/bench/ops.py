@@ -61,7 +61,7 @@ def _torch_pool_time(torch, A, f, stride, repeat):
     return median_time(step, repeat)
 
 
-def bench_conv(name, input_shape, kernel_shape, hp, repeat, peak, torch):
+def bench_conv(name, input_shape, kernel_shape, hp, repeat) -> tuple[dict, tuple]:
     rng = np.random.default_rng(0)
     A = rng.standard_normal(input_shape, dtype=np.float32)
     W = rng.standard_normal(kernel_shape, dtype=np.float32) * 0.1
@@ -92,20 +92,13 @@ def bench_conv(name, input_shape, kernel_shape, hp, repeat, peak, torch):
         "hparameters": hp, "dtype": "float32",
         "fwd_ms": fwd * 1e3, "fwd_bwd_ms": both * 1e3,
         "fwd_gflops": flops / fwd / 1e9, "fwd_bwd_gflops": 3 * flops / both / 1e9,
-        "machine_gemm_gflops": peak,
-        "fwd_bwd_share_of_gemm_peak": 3 * flops / both / 1e9 / peak,
         "reference_fwd_bwd_ms_per_example": ref_per_example * 1e3,
         "speedup_vs_reference_per_example": ref_per_example / fast_per_example,
     }
-    if torch is not None:
-        t = _torch_conv_time(torch, A, W, b, cache.geometry.pads, cache.geometry.stride, repeat)
-        record.update(torch_fwd_bwd_ms=t * 1e3, ratio_to_torch_fwd_bwd=both / t)
-    else:
-        record["torch"] = "absent"
-    emit(record)
+    return record, (_torch_conv_time, (A, W, b, cache.geometry.pads, cache.geometry.stride))
 
 
-def bench_pool(name, input_shape, hp, repeat, torch):
+def bench_pool(name, input_shape, hp, repeat) -> tuple[dict, tuple]:
     rng = np.random.default_rng(0)
     A = rng.standard_normal(input_shape, dtype=np.float32)
     P, _ = ops.pool_forward(A, hp, "max")
@@ -131,21 +124,32 @@ def bench_pool(name, input_shape, hp, repeat, torch):
         "reference_fwd_bwd_ms_per_example": ref_per_example * 1e3,
         "speedup_vs_reference_per_example": ref_per_example / (both / input_shape[0]),
     }
-    if torch is not None:
-        t = _torch_pool_time(torch, A, hp["f"], hp["stride"], repeat)
-        record.update(torch_fwd_bwd_ms=t * 1e3, ratio_to_torch_fwd_bwd=both / t)
-    else:
-        record["torch"] = "absent"
-    emit(record)
+    return record, (_torch_pool_time, (A, hp["f"], hp["stride"]))
 
 
 def run(args) -> int:
     torch = torch_or_none()
     emit({"bench": "ops", "machine": machine_info(),
           "torch": getattr(torch, "__version__", None)})
+    cases = [bench_conv(name, input_shape, kernel_shape, hp, args.repeat)
+             for name, (input_shape, kernel_shape, hp) in CONV_CASES.items()]
+    cases += [bench_pool(name, input_shape, hp, args.repeat)
+              for name, (input_shape, hp) in POOL_CASES.items()]
+    # The machine's GEMM peak last: OpenBLAS's threads keep spinning after a large
+    # multi-threaded GEMM and would slow the kernels timed right after it.
     peak = gemm_gflops()
-    for name, (input_shape, kernel_shape, hp) in CONV_CASES.items():
-        bench_conv(name, input_shape, kernel_shape, hp, args.repeat, peak, torch)
-    for name, (input_shape, hp) in POOL_CASES.items():
-        bench_pool(name, input_shape, hp, args.repeat, torch)
+    for record, _ in cases:
+        if "fwd_gflops" in record:
+            record["machine_gemm_gflops"] = peak
+            record["fwd_bwd_share_of_gemm_peak"] = record["fwd_bwd_gflops"] / peak
+    # PyTorch runs after every convnp timing: its OpenMP threads keep spinning for a while
+    # after each call and would otherwise steal the cores from the next convnp case.
+    for record, (torch_time, torch_args) in cases:
+        if torch is None:
+            record["torch"] = "absent"
+        else:
+            t = torch_time(torch, *torch_args, args.repeat)
+            record.update(torch_fwd_bwd_ms=t * 1e3,
+                          ratio_to_torch_fwd_bwd=record["fwd_bwd_ms"] / 1e3 / t)
+        emit(record)
     return 0
