@@ -80,8 +80,9 @@ def measure(backend: str, model: str, epochs: int) -> dict:
     # One extra epoch: the first one pays for warm-up (and graph tracing in TensorFlow).
     net.fit(x, y, batch_size=batch_size, epochs=epochs + 1, verbose=0,
             callbacks=[EpochTimer()])
+    # The peak-RSS run (epochs == 0: one training epoch) measures training alone.
     predict_times = []
-    for _ in range(3):
+    for _ in range(3 if epochs else 0):
         t0 = time.perf_counter()
         net.predict(x, batch_size=32, verbose=0)
         predict_times.append(time.perf_counter() - t0)
@@ -90,7 +91,7 @@ def measure(backend: str, model: str, epochs: int) -> dict:
         "version": getattr(tf, "__version__", "?"),
         "epoch_seconds": epoch_times[1:], "first_epoch_seconds": epoch_times[0],
         "epoch_median_s": float(np.median(epoch_times[1:])) if epochs else None,
-        "predict_median_s": float(np.median(predict_times)),
+        "predict_median_s": float(np.median(predict_times)) if predict_times else None,
         "import_in_worker_s": import_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
