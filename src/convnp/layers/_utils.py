@@ -197,3 +197,19 @@ def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_ini
     layer.bias = None
     layer.needs_input_gradient = True
     layer._cache = None
+
+
+def kernel_layer_config(layer) -> dict:
+    """The `get_config` entries Conv2D and Dense share (the inverse of `setup_kernel_layer`)."""
+    return {
+        "activation": activation_name(layer.activation),
+        "use_bias": layer.use_bias,
+        "kernel_initializer": initializer_config(layer._kernel_initializer,
+                                                 layer.kernel_initializer),
+        "bias_initializer": initializer_config(layer._bias_initializer, layer.bias_initializer),
+        "kernel_regularizer": None,
+        "bias_regularizer": None,
+        "activity_regularizer": None,
+        "kernel_constraint": None,
+        "bias_constraint": None,
+    }

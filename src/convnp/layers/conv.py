@@ -144,16 +144,6 @@ class Conv2D(Layer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "groups": 1,
-            "activation": _utils.activation_name(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": _utils.initializer_config(self._kernel_initializer,
-                                                            self.kernel_initializer),
-            "bias_initializer": _utils.initializer_config(self._bias_initializer,
-                                                          self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
         })
+        config.update(_utils.kernel_layer_config(self))
         return config
