@@ -70,6 +70,13 @@ def test_dense_gradients(activation, use_bias):
     check_gradients(layer, away_from_zero((3, 5), seed=1))
 
 
+@pytest.mark.parametrize("activation", [None, "sigmoid"])
+def test_single_unit_dense_gradients(activation):
+    # one unit takes the outer-product path for the input gradient
+    layer = Dense(1, activation=activation, dtype="float64", bias_initializer="random_normal")
+    check_gradients(layer, away_from_zero((3, 5), seed=2))
+
+
 def test_dense_rank3_gradients_and_input_gradient_switch():
     layer = Dense(3, activation="tanh", dtype="float64")
     x = away_from_zero((2, 3, 4), seed=2)
