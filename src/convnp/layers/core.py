@@ -354,6 +354,13 @@ class ReLU(Layer):
             and self.threshold == 0.0
         self._cache = None
 
+    @property
+    def commutes_with_max_pooling(self) -> bool:
+        """True for the plain ``max(x, 0)``: then ``maxpool(relu(x)) == relu(maxpool(x))``,
+        values and gradients alike (models use this to run ReLU on the smaller pooled tensor).
+        A capped ReLU does not qualify: capping makes ties that move the gradient."""
+        return self._plain
+
     def check_input_shape(self, input_shape) -> None:
         # Shape-agnostic once built (as in Keras): only a list of inputs is refused.
         _utils.check_feature_dims(self, input_shape, {})
