@@ -285,7 +285,22 @@ def _output_width(output_shape) -> int | None:
     return None if not shape else shape[-1]
 
 
-class BinaryCrossentropy(Loss):
+class _SmoothedCrossentropy(Loss):
+    """Arguments and config shared by the binary and categorical cross-entropies."""
+
+    def __init__(self, from_logits: bool, label_smoothing: float, name: str, reduction: str):
+        super().__init__(name=name, reduction=reduction)
+        if not 0.0 <= float(label_smoothing) <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """Binary cross-entropy for sigmoid outputs (one or more independent labels)."""
 
     name = "binary_crossentropy"
@@ -293,11 +308,7 @@ class BinaryCrossentropy(Loss):
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
                  name: str = "binary_crossentropy", reduction: str = "sum_over_batch_size"):
-        super().__init__(name=name, reduction=reduction)
-        if not 0.0 <= float(label_smoothing) <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
+        super().__init__(from_logits, label_smoothing, name=name, reduction=reduction)
 
     def _smooth(self, t):
         if self.label_smoothing:
@@ -350,12 +361,9 @@ class BinaryCrossentropy(Loss):
                     f"{width} classes with integer labels.")
         super().check_output(output_shape, y_true_shape)
 
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Cross-entropy for softmax outputs with one-hot (or soft) targets."""
 
     name = "categorical_crossentropy"
@@ -363,11 +371,7 @@ class CategoricalCrossentropy(Loss):
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
                  name: str = "categorical_crossentropy", reduction: str = "sum_over_batch_size"):
-        super().__init__(name=name, reduction=reduction)
-        if not 0.0 <= float(label_smoothing) <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
+        super().__init__(from_logits, label_smoothing, name=name, reduction=reduction)
 
     def _prepare(self, y_true, y_pred):
         # Keras's categorical_crossentropy does not squeeze/expand (it calls the backend op
@@ -441,9 +445,6 @@ class CategoricalCrossentropy(Loss):
                     "'sparse_categorical_crossentropy' or convnp.utils.to_categorical.")
         super().check_output(output_shape, y_true_shape)
 
-    def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
 
 
 class SparseCategoricalCrossentropy(Loss):

@@ -83,11 +83,12 @@ def uses_all_cores(method: Callable) -> Callable:
     return wrapper
 
 
-def _executor(workers: int) -> ThreadPoolExecutor:
+def _executor() -> ThreadPoolExecutor:
+    """The shared pool; one thread per core besides the caller's (threads start on demand)."""
     global _pool
     with _lock:
-        if _pool is None or _pool._max_workers < workers - 1:
-            _pool = ThreadPoolExecutor(max_workers=max(1, workers - 1),
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1),
                                        thread_name_prefix="convnp")
         return _pool
 
@@ -124,7 +125,7 @@ def _run_split(task: Callable[[Sequence], object], items: Sequence, workers: int
         return [task(items)]
     bounds = [round(i * len(items) / workers) for i in range(workers + 1)]
     parts = [items[bounds[i]:bounds[i + 1]] for i in range(workers)]
-    pool = _executor(workers)
+    pool = _executor()
     futures = [pool.submit(task, part) for part in parts[:-1]]
     last = task(parts[-1])
     return [f.result() for f in futures] + [last]
