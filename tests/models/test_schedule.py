@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import convnp as tf
+from convnp.models.functional import Graph
 
 tfl = tf.keras.layers
 
@@ -55,3 +56,82 @@ def test_relu_read_elsewhere_is_not_moved():
                          tfl.Flatten()(tfl.MaxPool2D(pool_size=4)(r))])
     model = tf.keras.Model(inputs, outputs)
     assert [n.layer for n in model._graph.schedule] == [n.layer for n in model._graph.nodes]
+
+
+# -- conv + max pool fusion ---------------------------------------------------------------------
+
+def _conv_pool_model(conv_kwargs, pool_kwargs, shape=(16, 16, 3), seed=0, dtype=None):
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input(shape=shape, dtype=dtype)
+    z = tfl.Conv2D(8, 4, **conv_kwargs)(inputs)
+    z = tfl.MaxPool2D(**pool_kwargs)(tfl.ReLU()(z))
+    z = tfl.Conv2D(16, 2, padding="same")(z)  # fused too, and needs its input gradient
+    z = tfl.MaxPool2D(pool_size=2)(tfl.ReLU()(z))
+    outputs = tfl.Dense(6, activation="softmax")(tfl.Flatten()(z))
+    model = tf.keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _kinds(model):
+    return [type(n.layer).__name__ for n in model._graph.schedule]
+
+
+def _unfused_copy(model, build):
+    twin = build()
+    twin._set_graph(Graph(twin._graph.inputs, twin._graph.outputs, fuse=False))
+    twin.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_conv_then_max_pool_runs_fused_with_the_results_of_the_layers(ties):
+    def build():
+        return _conv_pool_model({"padding": "same"}, {"pool_size": 8})
+
+    fused = build()
+    assert _kinds(fused) == ["ConvMaxPool", "ReLU", "ConvMaxPool", "ReLU", "Flatten", "Dense"]
+    plain = _unfused_copy(fused, build)
+    assert "ConvMaxPool" not in _kinds(plain)
+    # what users see is unchanged
+    assert [type(layer).__name__ for layer in fused.layers][1:3] == ["Conv2D", "ReLU"]
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 16, 16, 3)).astype(np.float32)
+    if ties:  # flat image regions give equal conv outputs inside a window
+        x = np.round(x).clip(0, 1)
+        x[:, :8, :8] = 0.5
+    y = np.eye(6, dtype=np.float32)[rng.integers(0, 6, 6)]
+    np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-7)
+    history_fused = fused.fit(x, y, batch_size=3, epochs=3, verbose=0, shuffle=False)
+    history_plain = plain.fit(x, y, batch_size=3, epochs=3, verbose=0, shuffle=False)
+    np.testing.assert_allclose(history_fused.history["loss"], history_plain.history["loss"],
+                               rtol=1e-5)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("conv_kwargs, pool_kwargs", [
+    ({"padding": "same", "activation": "relu"}, {"pool_size": 8}),      # activation in the conv
+    ({"padding": "same"}, {"pool_size": 3, "strides": 2}),               # overlapping windows
+    ({"padding": "same"}, {"pool_size": 3, "padding": "same"}),          # padded: 16 % 3 != 0
+])
+def test_conv_pool_pairs_that_differ_are_not_fused(conv_kwargs, pool_kwargs):
+    model = _conv_pool_model(conv_kwargs, pool_kwargs)
+    assert _kinds(model)[:2] == ["Conv2D", "MaxPooling2D"]
+
+
+def test_same_pooling_that_adds_no_padding_is_fused():
+    model = _conv_pool_model({"padding": "same"}, {"pool_size": 4, "padding": "same"})
+    assert _kinds(model)[0] == "ConvMaxPool"
+
+
+def test_conv_output_read_twice_is_not_fused():
+    inputs = tf.keras.Input(shape=(8, 8, 2))
+    z = tfl.Conv2D(4, 3, padding="same")(inputs)
+    a = tfl.Flatten()(tfl.MaxPool2D(pool_size=2)(z))
+    b = tfl.Flatten()(tfl.MaxPool2D(pool_size=4)(z))
+    model = tf.keras.Model(inputs, tfl.Concatenate()([a, b]))
+    assert "ConvMaxPool" not in _kinds(model)

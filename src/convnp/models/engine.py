@@ -208,7 +208,7 @@ class Engine:
         return loss_value, y_pred
 
     def _drop_caches(self) -> None:
-        for node in self._graph.nodes:
+        for node in self._graph.nodes + self._graph.schedule:
             if hasattr(node.layer, "_cache"):
                 node.layer._cache = None
 

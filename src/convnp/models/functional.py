@@ -80,13 +80,17 @@ def _as_list(x) -> list:
 class Graph:
     """The layer calls between ``inputs`` and ``outputs``, in execution order.
 
+    ``nodes`` are the calls as written; ``schedule`` is what forward and backward run: the
+    same calls, except that some pairs are reordered or fused when that computes exactly the
+    same thing faster (``fuse=False`` keeps every call separate; see `_execution_schedule`).
+
     Raises:
         ValueError: an output cannot be reached from the inputs.
         TypeError: inputs or outputs are not KerasTensors.
         NotImplementedError: a layer is called more than once (shared layers).
     """
 
-    def __init__(self, inputs, outputs):
+    def __init__(self, inputs, outputs, fuse: bool = True):
         self.inputs: list[KerasTensor] = _as_list(inputs)
         self.outputs: list[KerasTensor] = _as_list(outputs)
         for role, tensors in (("inputs", self.inputs), ("outputs", self.outputs)):
@@ -114,6 +118,7 @@ class Graph:
         for node in self.nodes:
             for s in node.inputs:
                 self.n_consumers[s] += 1
+        self.fuse = fuse
         self.schedule = self._execution_schedule()
 
     def _execution_schedule(self) -> list[Node]:
@@ -123,8 +128,9 @@ class Graph:
         ``maxpool(relu(x))`` and ``relu(maxpool(x))`` agree exactly: ReLU is monotone, so the
         window maximum and its first position are the same, and a window whose maximum is
         <= 0 passes no gradient either way. After the swap ReLU touches 1/4 of the values
-        behind a 2x2 pool (1/64 behind the SIGNS model's 8x8). `nodes` (what summaries and
-        configs show) keeps the model as written.
+        behind a 2x2 pool (1/64 behind the SIGNS model's 8x8). Then, with ``fuse``, a linear
+        Conv2D read only by a tiling max pooling runs fused with it (`_fuse_conv_max_pool`).
+        `nodes` (what summaries and configs show) keeps the model as written.
         """
         from convnp.layers.pooling import MaxPooling2D
 
@@ -147,7 +153,31 @@ class Graph:
         for node in self.nodes:
             if id(node) not in skipped:
                 schedule.extend(swapped.get(id(node), [node]))
-        return schedule
+        return self._fuse_conv_max_pool(schedule) if self.fuse else schedule
+
+    def _fuse_conv_max_pool(self, schedule: list[Node]) -> list[Node]:
+        """Replace each Conv2D call whose only reader is a tiling MaxPooling2D by one fused
+        call (`convnp.layers.fused.ConvMaxPool`): the pool's gradient reaches one conv output
+        in each window, so the conv's weight gradient needs only those positions."""
+        from convnp.layers.fused import ConvMaxPool
+
+        readers: dict[int, list[Node]] = {}
+        for node in schedule:
+            for s in node.inputs:
+                readers.setdefault(s, []).append(node)
+        outputs = set(self.output_slots)
+        fused: dict[int, Node] = {}  # id(pool call) -> the fused call
+        absorbed: set[int] = set()  # id of the conv calls it replaces
+        for node in schedule:
+            pools = readers.get(node.out, [])
+            if node.multi or node.out in outputs or len(pools) != 1 or pools[0].multi:
+                continue
+            pool = pools[0]
+            if ConvMaxPool.applies(node.layer, pool.layer, self.tensors[node.out].shape):
+                fused[id(pool)] = Node(ConvMaxPool(node.layer, pool.layer), node.inputs,
+                                       pool.out, False)
+                absorbed.add(id(node))
+        return [fused.get(id(node), node) for node in schedule if id(node) not in absorbed]
 
     def _slot(self, tensor: KerasTensor) -> int:
         self._index[id(tensor)] = len(self.tensors)

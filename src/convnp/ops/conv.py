@@ -148,12 +148,19 @@ class BlockedConv:
     W_cols: np.ndarray
 
     @classmethod
-    def plan(cls, geometry: Geometry, W: np.ndarray) -> BlockedConv:
+    def plan(cls, geometry: Geometry, W: np.ndarray, row_group: int | None = None) -> BlockedConv:
+        """Choose the block for this conv (1 when blocking does not pay).
+
+        ``row_group``: if given, the block must also divide it (the fused conv + max pool
+        needs whole blocks inside each pooling window).
+        """
         f_h, f_w, n_C_prev, n_C = W.shape
         n_H, n_W = geometry.out_hw
         s_h, s_w = geometry.stride
         block = 1
         for candidate in (4, 2):
+            if row_group is not None and row_group % candidate:
+                continue
             if n_C * candidate <= BLOCK_COLUMNS and n_W % candidate == 0:
                 block = candidate
                 break

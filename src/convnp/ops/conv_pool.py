@@ -1,0 +1,293 @@
+"""A convolution followed by non-overlapping max pooling, computed as one step.
+
+``pool(conv(A_prev))`` with pooling windows that tile the conv output (stride = window, no
+padding) is the shape of the SIGNS model's first block: a 4×4×3×8 conv, then an 8×8 pool.
+Run as two ops, the conv writes its whole output (8 MB for a batch of 64), the pool reads it
+back, and backward builds a gradient of that size which is zero in 63 cells out of 64, only
+for the conv to multiply it by every window of the input again. Here:
+
+Forward
+    The conv runs chunk by chunk as in `convnp.ops.conv`, but each chunk's GEMM produces the
+    *channels-first* output ``W.T @ cols`` and that chunk is pooled at once, while it is still
+    in cache. Channels-first, a window's cells are long contiguous runs of the array, so the
+    pooling is a handful of NumPy calls on big slabs instead of many short ones on NHWC data
+    with 8 channels. The bias is added to the pooled values only (``max(z + b) = max(z) + b``,
+    exactly, in floating point too, since rounding is monotone). When training, the pooling
+    also records each window's winner: the first maximum in row-major window order, the same
+    cell `convnp.ops.pool_backward` picks. The conv output itself is not kept.
+
+Backward
+    Only the winners receive a gradient, so ``dW`` sums, for each filter and window, the
+    pooled gradient times the input patch under the winner: the patches are gathered (one
+    row of ``f_w * n_C_prev`` numbers per kernel row, thanks to an NHWC view of the padded
+    input) and multiplied by the gradients, 1/(f_h_pool * f_w_pool) of the work of the dense
+    product. When the input gradient is needed too, the sparse conv-output gradient is
+    written into a zero array and the ordinary `conv_backward` runs on it.
+
+How the winners are found: the blocked conv (`BlockedConv`) computes ``block`` neighbouring
+pixels of a row per im2col column, so its channels-first output is ``(block, n_C, m, n_H,
+n_W / block)``. A pooling window of width ``f_w_pool`` (a multiple of ``block``) is then:
+``block`` slabs (the pixels of a block), ``f_h_pool`` rows, and ``f_w_pool / block`` blocks.
+The maximum is taken in that order, each step keeping the smallest *window code*
+``row * f_w_pool + column`` among the cells holding the maximum so far. The first two steps
+meet candidates in increasing code order, so "replace only when strictly greater" keeps the
+first; the last one does not, so ties there take the smaller code explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from convnp.ops._threads import map_parts
+from convnp.ops.conv import (
+    BlockedConv,
+    ConvCache,
+    _pad,
+    batch_chunks,
+    channels_first_padded,
+    conv_backward,
+    im2col,
+)
+from convnp.ops.padding import as_pair, conv_geometry, float_dtype
+from convnp.ops.reductions import column_sums
+
+
+@dataclass
+class ConvPoolCache:
+    """What `conv_max_pool_backward` needs; callers treat it as opaque.
+
+    Attributes:
+        conv: the convolution's cache (padded channels-first input, kernels, geometry, and
+            the block used), as `conv_forward` would have returned it.
+        A_prev: the input batch, NHWC (a reference, not a copy).
+        pool_size: ``(f_h_pool, f_w_pool)``; the stride is the same.
+        winners: for each ``(channel, example, pooled row, pooled column)``, the window code
+            ``row * f_w_pool + column`` of the cell that won the maximum.
+    """
+
+    conv: ConvCache
+    A_prev: np.ndarray
+    pool_size: tuple[int, int]
+    winners: np.ndarray
+
+
+def _keep_greater(best: np.ndarray, code: np.ndarray | None, value: np.ndarray,
+                  value_code: int) -> None:
+    """``best = max(best, value)``; where ``value`` is strictly greater, take its code.
+
+    Only for candidates met in increasing code order: ``value_code`` then exceeds every
+    code already in ``code``, so "take it where greater" is ``max(code, greater * value_code)``
+    (a masked copy with a broadcast scalar is ten times slower in NumPy).
+    """
+    if code is not None:
+        np.maximum(code, np.multiply(value > best, value_code, dtype=code.dtype), out=code)
+    np.maximum(best, value, out=best)
+
+
+def _keep_max_smallest_code(best: np.ndarray, code: np.ndarray | None, value: np.ndarray,
+                            value_code: np.ndarray) -> None:
+    """Like `_keep_greater`, but on a tie keep the smaller of the two codes."""
+    if code is not None:
+        np.copyto(code, np.minimum(code, value_code), where=value == best)
+        np.copyto(code, value_code, where=value > best)
+    np.maximum(best, value, out=best)
+
+
+def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
+                  codes_out: np.ndarray | None) -> None:
+    """Max-pool a chunk of blocked channels-first conv output.
+
+    Args:
+        z: ``(block, n_C, n, n_H, n_W / block)``: pixel ``w = w_block * block + p`` of row
+            ``h`` is ``z[p, :, :, h, w_block]``.
+        pool_size: ``(f_h_pool, f_w_pool)``, with ``f_w_pool`` a multiple of ``block``.
+        out: ``(n_C, n, n_H_pool, n_W_pool)``, receives the maxima.
+        codes_out: same shape, receives the winners' window codes (None: not wanted).
+    """
+    block, n_C, n, n_H, n_Wb = z.shape
+    ph, pw = pool_size
+    Ho, Wo = out.shape[2:]
+    per_window = pw // block  # blocks side by side in one window
+    keep = codes_out is not None
+
+    # 1. the pixels of each block (window columns t * block + p, p = 0 .. block - 1). Which p
+    # won is looked up at the end, for the winning block only.
+    best = z[0].copy() if block > 1 else z[0]
+    for p in range(1, block):
+        np.maximum(best, z[p], out=best)
+
+    # 2. the rows of each window: code row * pw
+    rows = best[:, :, :Ho * ph].reshape(n_C, n, Ho, ph, n_Wb)
+    best = rows[:, :, :, 0].copy()
+    code = np.zeros(best.shape, dtype=codes_out.dtype) if keep else None
+    for r in range(1, ph):
+        _keep_greater(best, code, rows[:, :, :, r], r * pw)
+
+    # 3. the blocks side by side in each window: code row * pw + t * block. Comparing these
+    # codes orders the candidates correctly although p is not in them yet (p < block).
+    cells = best[..., :Wo * per_window].reshape(n_C, n, Ho, Wo, per_window)
+    cell_codes = code[..., :Wo * per_window].reshape(cells.shape) if keep else None
+    out[...] = cells[..., 0]
+    if keep:
+        codes_out[...] = cell_codes[..., 0]
+    for t in range(1, per_window):
+        _keep_max_smallest_code(out, codes_out, cells[..., t],
+                                cell_codes[..., t] + t * block if keep else None)
+    if not keep or block == 1:
+        return
+
+    # 4. p: the first pixel of the winning block that holds the maximum
+    row, rest = np.divmod(codes_out, pw)
+    h = row + (np.arange(Ho) * ph)[:, None]
+    w_block = rest // block + np.arange(Wo) * per_window
+    planes = np.arange(n_C * n).reshape(n_C, n, 1, 1)
+    where = (planes * n_H + h) * n_Wb + w_block
+    candidates = np.take(z.reshape(block, -1), where.reshape(-1), axis=1)
+    is_max = candidates.reshape(block, *out.shape) == out
+    # first p with is_max[p]: count the leading pixels that do not hold the maximum
+    still_looking = ~is_max[0]
+    for p in range(1, block):
+        codes_out += still_looking
+        still_looking &= ~is_max[p]
+
+
+def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict,
+                          pool_size, keep_winners: bool = True):
+    """``pool_forward(conv_forward(A_prev, W, b, hparameters)[0], {"f": pool_size, "stride":
+    pool_size}, "max")[0]``, in one pass.
+
+    Args:
+        A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C_prev)``.
+        W, b, hparameters: as for `conv_forward`.
+        pool_size: int or ``(f_h_pool, f_w_pool)``; the windows do not overlap (stride = size)
+            and are not padded: rows/columns of the conv output past the last whole window are
+            dropped, as in 'valid' pooling.
+        keep_winners: record each window's winner for `conv_max_pool_backward` (training).
+
+    Returns:
+        ``(P, cache)``: ``P`` of shape ``(m, n_H // f_h_pool, n_W // f_w_pool, n_C)`` (``n_H,
+        n_W`` being the conv output size), and a `ConvPoolCache` (None without
+        ``keep_winners``).
+    """
+    op = "conv_max_pool_forward"
+    geometry = conv_geometry(A_prev, W, b, hparameters, op=op)
+    ph, pw = as_pair(pool_size, "pool_size")
+    n_H, n_W = geometry.out_hw
+    if ph > n_H or pw > n_W:
+        raise ValueError(f"{op}: pool_size {(ph, pw)} is larger than the conv output "
+                         f"{(n_H, n_W)}")
+    dtype = float_dtype(A_prev, W, b)
+    A = A_prev.astype(dtype, copy=False)
+    W = W.astype(dtype, copy=False)
+    m = A.shape[0]
+    n_C_prev, n_C = W.shape[2:]
+    Ho, Wo = n_H // ph, n_W // pw
+
+    A_t = channels_first_padded(A, geometry.pads)
+    blocked = BlockedConv.plan(geometry, W, row_group=pw)
+    block = blocked.block
+    W_rows = blocked.W_cols.T  # (block * n_C, K): BLAS reads the transpose in place
+    pooled = np.empty((n_C, m, Ho, Wo), dtype=dtype)
+    code_dtype = np.int16 if ph * pw <= np.iinfo(np.int16).max else np.int32
+    winners = np.empty((n_C, m, Ho, Wo), dtype=code_dtype) if keep_winners else None
+
+    def forward_chunks(chunks: list[slice]) -> None:
+        cols_buffer = z_buffer = None
+        for chunk in chunks:
+            cols = cols_buffer = im2col(A_t[:, chunk], blocked.geometry, out=cols_buffer)
+            size = W_rows.shape[0] * cols.shape[1]
+            if z_buffer is None or z_buffer.size < size:
+                z_buffer = np.empty(size, dtype=dtype)
+            z = z_buffer[:size].reshape(W_rows.shape[0], cols.shape[1])
+            np.matmul(W_rows, cols, out=z)
+            n = chunk.stop - chunk.start
+            _pool_blocked(z.reshape(block, n_C, n, n_H, n_W // block), (ph, pw),
+                          pooled[:, chunk], None if winners is None else winners[:, chunk])
+
+    map_parts(forward_chunks, batch_chunks(m, blocked.geometry, n_C_prev, dtype.itemsize))
+    pooled += b.reshape(n_C, 1, 1, 1).astype(dtype, copy=False)
+    P = np.ascontiguousarray(pooled.transpose(1, 2, 3, 0))
+    if not keep_winners:
+        return P, None
+    conv_cache = ConvCache(A_t, W, b, A.shape, geometry, hparameters, blocked)
+    return P, ConvPoolCache(conv_cache, A, (ph, pw), winners)
+
+
+def _winner_pixels(cache: ConvPoolCache) -> tuple[np.ndarray, np.ndarray]:
+    """Conv-output row and column of every winner, each ``(n_C, m, n_H_pool, n_W_pool)``."""
+    ph, pw = cache.pool_size
+    _, _, Ho, Wo = cache.winners.shape
+    r, j = np.divmod(cache.winners.astype(np.intp), pw)
+    h = r + (np.arange(Ho) * ph)[:, None]
+    w = j + np.arange(Wo) * pw
+    return h, w
+
+
+def conv_max_pool_backward(dP: np.ndarray, cache: ConvPoolCache,
+                           compute_dA_prev: bool = True):
+    """Gradients of `conv_max_pool_forward`.
+
+    Args:
+        dP: gradient w.r.t. the pooled output, shape ``(m, n_H_pool, n_W_pool, n_C)``.
+        cache: from `conv_max_pool_forward` with ``keep_winners=True``.
+        compute_dA_prev: set False to skip the input gradient (``dA_prev`` is then None).
+
+    Returns:
+        ``(dA_prev, dW, db)`` as `conv_backward` returns them.
+    """
+    if not isinstance(cache, ConvPoolCache):
+        raise TypeError(f"conv_max_pool_backward: cache must come from "
+                        f"convnp.ops.conv_max_pool_forward (keep_winners=True), "
+                        f"got {type(cache).__name__}")
+    conv = cache.conv
+    W = conv.W
+    f_h, f_w, n_C_prev, n_C = W.shape
+    n_C, m, Ho, Wo = cache.winners.shape
+    expected = (m, Ho, Wo, n_C)
+    if not isinstance(dP, np.ndarray) or dP.shape != expected:
+        raise ValueError(f"conv_max_pool_backward: dP must have shape {expected}, "
+                         f"got {getattr(dP, 'shape', type(dP).__name__)}")
+    dtype = W.dtype
+    dP_t = np.ascontiguousarray(dP.astype(dtype, copy=False).transpose(3, 0, 1, 2))
+    h, w = _winner_pixels(cache)
+    n_H, n_W = conv.geometry.out_hw
+
+    if compute_dA_prev:
+        # Scatter the pooled gradient onto the winners and take the dense conv gradient.
+        dZ = np.zeros((m, n_H, n_W, n_C), dtype=dtype)
+        examples = np.arange(m)[:, None, None]
+        channels = np.arange(n_C)[:, None, None, None]
+        dZ[examples, h, w, channels] = dP_t
+        return conv_backward(dZ, conv, compute_dA_prev=True)
+
+    db = column_sums(dP_t.reshape(n_C, -1).T).astype(dtype).reshape(1, 1, 1, n_C)
+    # NHWC padded input: a kernel row of a window is f_w * n_C_prev consecutive numbers.
+    A_pad = _pad(cache.A_prev, conv.geometry.pads)
+    _, H_pad, W_pad, _ = A_pad.shape
+    s_h, s_w = conv.geometry.stride
+    flat = A_pad.reshape(-1)
+    row_len = f_w * n_C_prev
+    n_starts = A_pad.size // n_C_prev - f_w + 1
+    # One (overlapping) row per pixel, viewed as a single opaque item so that fancy indexing
+    # copies whole rows.
+    kernel_rows = as_strided(flat, shape=(n_starts, row_len),
+                             strides=(n_C_prev * flat.itemsize, flat.itemsize),
+                             writeable=False).view(np.dtype((np.void, row_len * flat.itemsize)))
+    top_left = (np.arange(m)[:, None, None] * H_pad + h * s_h) * W_pad + w * s_w
+    top_left = top_left.reshape(n_C, -1)
+    row_offsets = np.arange(f_h) * W_pad
+
+    def filter_gradients(channels: range) -> np.ndarray:
+        out = np.empty((len(channels), f_h * row_len), dtype=dtype)
+        for k, c in enumerate(channels):
+            starts = (top_left[c][:, None] + row_offsets).reshape(-1)
+            patches = kernel_rows[starts, 0].view(dtype).reshape(-1, f_h * row_len)
+            np.matmul(dP_t[c].reshape(-1), patches, out=out[k])
+        return out
+
+    parts = map_parts(filter_gradients, range(n_C))
+    dW = np.concatenate(parts).T.reshape(f_h, f_w, n_C_prev, n_C)
+    return None, np.ascontiguousarray(dW), db

@@ -1,0 +1,127 @@
+"""The fused conv + tiling max pool (`convnp.ops.conv_pool`) must compute what the reference
+loops compute for the two ops in a row: the pooled values, the winner of every window (first
+maximum in row-major order, ties included) and all three gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convnp.ops import reference
+from convnp.ops.conv import BlockedConv
+from convnp.ops.conv_pool import (
+    ConvPoolCache,
+    conv_max_pool_backward,
+    conv_max_pool_forward,
+)
+
+
+def _reference(A, W, b, hp, pool, dP, with_dA):
+    Z, conv_cache = reference.conv_forward(A, W, b, hp)
+    pool_hp = {"f": pool, "stride": pool}
+    P, pool_cache = reference.pool_forward(Z, pool_hp, "max")
+    if dP is None:
+        return P
+    dZ = reference.pool_backward(dP, pool_cache, "max")
+    dA, dW, db = reference.conv_backward(dZ, conv_cache)
+    return P, (dA if with_dA else None), dW, db
+
+
+def _operands(rng, shape, kernel, n_C, ties):
+    n_C_prev = shape[3]
+    f_h, f_w = kernel
+    if ties:  # small integers: exact sums and many tied maxima
+        A = rng.integers(-1, 2, shape).astype(np.float64)
+        W = rng.integers(-1, 2, (f_h, f_w, n_C_prev, n_C)).astype(np.float64)
+        b = rng.integers(-1, 2, (1, 1, 1, n_C)).astype(np.float64)
+    else:
+        A = rng.standard_normal(shape)
+        W = rng.standard_normal((f_h, f_w, n_C_prev, n_C))
+        b = rng.standard_normal((1, 1, 1, n_C))
+    return A, W, b
+
+
+def _check(shape, kernel, n_C, hp, pool, ties, with_dA, seed=0):
+    rng = np.random.default_rng(seed)
+    A, W, b = _operands(rng, shape, kernel, n_C, ties)
+    P, cache = conv_max_pool_forward(A, W, b, hp, pool)
+    P_plain, no_cache = conv_max_pool_forward(A, W, b, hp, pool, keep_winners=False)
+    assert no_cache is None
+    np.testing.assert_array_equal(P, P_plain)
+    dP = rng.standard_normal(P.shape)
+    P_ref, dA_ref, dW_ref, db_ref = _reference(A, W, b, hp, pool, dP, with_dA)
+    np.testing.assert_allclose(P, P_ref, rtol=1e-12, atol=1e-12)
+    dA, dW, db = conv_max_pool_backward(dP, cache, compute_dA_prev=with_dA)
+    np.testing.assert_allclose(dW, dW_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-12, atol=1e-12)
+    if with_dA:
+        np.testing.assert_allclose(dA, dA_ref, rtol=1e-10, atol=1e-10)
+    else:
+        assert dA is None
+
+
+@pytest.mark.parametrize("shape, kernel, n_C, hp, pool", [
+    ((2, 16, 16, 3), (4, 4), 8, {"stride": 1, "pad": "same"}, 8),       # SIGNS conv1, smaller
+    ((2, 8, 8, 8), (2, 2), 16, {"stride": 1, "pad": "same"}, 4),        # SIGNS conv2
+    ((2, 11, 13, 2), (3, 3), 5, {"stride": 2, "pad": "valid"}, (2, 3)),  # odd, strided
+    ((1, 12, 12, 3), (3, 2), 4, {"stride": (1, 2), "pad": 1}, (3, 2)),  # leftover rows
+    ((2, 9, 12, 1), (2, 3), 2, {"stride": 1, "pad": "same"}, (1, 6)),   # block 2 in width 6
+])
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("with_dA", [False, True])
+def test_fused_conv_max_pool_matches_reference(shape, kernel, n_C, hp, pool, ties, with_dA):
+    _check(shape, kernel, n_C, hp, pool, ties, with_dA)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 3), n_H=st.integers(4, 12), n_W=st.integers(4, 12),
+       n_C_prev=st.integers(1, 3), n_C=st.integers(1, 9), f=st.integers(1, 3),
+       stride=st.integers(1, 2), pad=st.sampled_from(["same", "valid"]),
+       p_h=st.integers(1, 4), p_w=st.integers(1, 4), ties=st.booleans(),
+       with_dA=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_fused_conv_max_pool_matches_reference_anywhere(m, n_H, n_W, n_C_prev, n_C, f, stride,
+                                                        pad, p_h, p_w, ties, with_dA, seed):
+    out_h = -(-n_H // stride) if pad == "same" else (n_H - f) // stride + 1
+    out_w = -(-n_W // stride) if pad == "same" else (n_W - f) // stride + 1
+    if p_h > out_h or p_w > out_w:
+        return
+    _check((m, n_H, n_W, n_C_prev), (f, f), n_C, {"stride": stride, "pad": pad}, (p_h, p_w),
+           ties, with_dA, seed)
+
+
+def test_the_block_divides_the_pool_width():
+    # 8 filters would take 4-pixel blocks; a 6-wide pool allows only 2.
+    rng = np.random.default_rng(0)
+    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
+    _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 6)
+    assert cache.conv.blocked.block == 2
+    _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
+    assert cache.conv.blocked.block == 4
+    assert BlockedConv.plan(cache.conv.geometry, W, row_group=3).block == 1
+
+
+def test_float32_stays_float32():
+    rng = np.random.default_rng(0)
+    A, W, b = (a.astype(np.float32) for a in _operands(rng, (2, 8, 8, 3), (2, 2), 8, False))
+    P, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
+    assert P.dtype == np.float32
+    _, dW, db = conv_max_pool_backward(np.ones_like(P), cache, compute_dA_prev=False)
+    assert dW.dtype == db.dtype == np.float32
+
+
+def test_bad_arguments_are_refused():
+    rng = np.random.default_rng(0)
+    A, W, b = _operands(rng, (1, 6, 6, 2), (3, 3), 2, False)
+    hp = {"stride": 1, "pad": "valid"}
+    with pytest.raises(ValueError, match="pool_size"):
+        conv_max_pool_forward(A, W, b, hp, 5)  # the conv output is 4x4
+    with pytest.raises(ValueError, match="pool_size"):
+        conv_max_pool_forward(A, W, b, hp, 0)
+    P, cache = conv_max_pool_forward(A, W, b, hp, 2)
+    assert isinstance(cache, ConvPoolCache)
+    with pytest.raises(ValueError, match=r"dP must have shape \(1, 2, 2, 2\)"):
+        conv_max_pool_backward(np.ones((1, 2, 2, 3)), cache)
+    with pytest.raises(TypeError, match="conv_max_pool_forward"):
+        conv_max_pool_backward(P, None)
