@@ -128,14 +128,23 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
 
     # 3. the blocks side by side in each window: code row * pw + t * block. Comparing these
     # codes orders the candidates correctly although p is not in them yet (p < block).
-    cells = best[..., :Wo * per_window].reshape(n_C, n, Ho, Wo, per_window)
-    cell_codes = code[..., :Wo * per_window].reshape(cells.shape) if keep else None
-    out[...] = cells[..., 0]
+    # Window by window the blocks are scattered along the rows; gathered first, t by t, each
+    # step below runs on one contiguous array.
+    cells = np.moveaxis(best[..., :Wo * per_window].reshape(n_C, n, Ho, Wo, per_window), -1, 0)
     if keep:
-        codes_out[...] = cell_codes[..., 0]
-    for t in range(1, per_window):
-        _keep_max_smallest_code(out, codes_out, cells[..., t],
-                                cell_codes[..., t] + t * block if keep else None)
+        cells = np.ascontiguousarray(cells)
+        offsets = (np.arange(per_window) * block).astype(code.dtype).reshape(-1, 1, 1, 1, 1)
+        cell_codes = np.moveaxis(code[..., :Wo * per_window].reshape(n_C, n, Ho, Wo, per_window),
+                                 -1, 0) + offsets
+        best, code = cells[0].copy(), cell_codes[0].copy()
+        for t in range(1, per_window):
+            _keep_max_smallest_code(best, code, cells[t], cell_codes[t])
+        out[...] = best
+        codes_out[...] = code
+    else:
+        out[...] = cells[0]
+        for t in range(1, per_window):
+            np.maximum(out, cells[t], out=out)
     if not keep or block == 1:
         return
 
@@ -187,7 +196,10 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     Ho, Wo = n_H // ph, n_W // pw
 
     A_t = channels_first_padded(A, geometry.pads)
-    blocked = BlockedConv.plan(geometry, W, row_group=pw)
+    # Blocking makes the GEMM slower in this channels-first orientation and the im2col copy
+    # gathers with a stride, but it shrinks the data before the first tracked pooling step:
+    # worth it only when the winners are recorded (measured on the SIGNS conv).
+    blocked = BlockedConv.plan(geometry, W, row_group=pw if keep_winners else 1)
     block = blocked.block
     W_rows = blocked.W_cols.T  # (block * n_C, K): BLAS reads the transpose in place
     pooled = np.empty((n_C, m, Ho, Wo), dtype=dtype)
