@@ -196,10 +196,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     Ho, Wo = n_H // ph, n_W // pw
 
     A_t = channels_first_padded(A, geometry.pads)
-    # Blocking makes the GEMM slower in this channels-first orientation and the im2col copy
-    # gathers with a stride, but it shrinks the data before the first tracked pooling step:
-    # worth it only when the winners are recorded (measured on the SIGNS conv).
-    blocked = BlockedConv.plan(geometry, W, row_group=pw if keep_winners else 1)
+    blocked = BlockedConv.plan(geometry, W, row_group=pw)
     block = blocked.block
     W_rows = blocked.W_cols.T  # (block * n_C, K): BLAS reads the transpose in place
     pooled = np.empty((n_C, m, Ho, Wo), dtype=dtype)
