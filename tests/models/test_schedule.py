@@ -135,3 +135,96 @@ def test_conv_output_read_twice_is_not_fused():
     b = tfl.Flatten()(tfl.MaxPool2D(pool_size=4)(z))
     model = tf.keras.Model(inputs, tfl.Concatenate()([a, b]))
     assert "ConvMaxPool" not in _kinds(model)
+
+
+# -- batch normalization + max pool fusion ----------------------------------------------------
+
+def _bn_pool_model(bn_kwargs=None, seed=0):
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input(shape=(12, 12, 3))
+    z = tfl.ZeroPadding2D(1)(inputs)
+    # No conv bias: BatchNormalization removes it, so its true gradient is 0 and Adam turns the
+    # rounding noise of that 0 into full-size steps (tests/fixtures/KERAS_SEMANTICS.md §11).
+    z = tfl.Conv2D(6, 3, use_bias=False)(z)
+    z = tfl.BatchNormalization(axis=3, **(bn_kwargs or {}))(z)
+    z = tfl.MaxPool2D(pool_size=2)(tfl.ReLU()(z))
+    outputs = tfl.Dense(1, activation="sigmoid")(tfl.Flatten()(z))
+    model = tf.keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _compare_with_unfused(build, x, y, epochs=3):
+    fused = build()
+    plain = build()
+    plain._set_graph(Graph(plain._graph.inputs, plain._graph.outputs, fuse=False))
+    plain.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    plain.set_weights(fused.get_weights())
+    np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-7)
+    h_fused = fused.fit(x, y, batch_size=4, epochs=epochs, verbose=0, shuffle=False)
+    h_plain = plain.fit(x, y, batch_size=4, epochs=epochs, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h_fused.history["loss"], h_plain.history["loss"], rtol=1e-5)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):  # moving statistics included
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-6)
+    return fused
+
+
+def _binary_data(n=8, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 12, 12, 3)).astype(np.float32)
+    y = rng.integers(0, 2, (n, 1)).astype(np.float32)
+    return x, y
+
+
+@pytest.mark.parametrize("bn_kwargs", [None, {"center": False}, {"scale": False},
+                                       {"momentum": 0.5}])
+def test_batch_norm_then_max_pool_runs_fused_with_the_results_of_the_layers(bn_kwargs):
+    x, y = _binary_data()
+    model = _compare_with_unfused(lambda: _bn_pool_model(bn_kwargs), x, y)
+    assert _kinds(model) == ["ZeroPadding2D", "Conv2D", "BatchNormMaxPool", "ReLU", "Flatten",
+                             "Dense"]
+
+
+def test_batch_norm_with_a_negative_gamma_runs_the_layers_one_after_the_other():
+    x, y = _binary_data()
+
+    def build():
+        model = _bn_pool_model()
+        bn = model.layers[3]
+        gamma = bn.gamma.value.copy()
+        gamma[2] = -0.5  # this channel's normalization is decreasing: max becomes min
+        bn.gamma.assign(gamma)
+        return model
+
+    model = _compare_with_unfused(build, x, y, epochs=2)
+    assert model.layers[3].gamma.value[2] < 0
+
+
+def test_frozen_batch_norm_in_training_runs_the_layers_one_after_the_other():
+    x, y = _binary_data()
+
+    def build():
+        model = _bn_pool_model()
+        model.layers[3].trainable = False
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        return model
+
+    _compare_with_unfused(build, x, y, epochs=2)
+
+
+def test_batch_statistics_survive_a_large_mean():
+    # raw moments would cancel catastrophically here; the fused layer must fall back
+    from convnp.layers.fused import _moments
+
+    rng = np.random.default_rng(0)
+    x = (1e4 + rng.standard_normal((4096, 3))).astype(np.float32)
+    mean, var = _moments(x, np.float32)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(mean, x64.mean(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(var, x64.var(axis=0), rtol=1e-4)
+    small = rng.standard_normal((4096, 3)).astype(np.float32) * 3 + 1
+    np.testing.assert_allclose(_moments(small, np.float32)[1],
+                               small.astype(np.float64).var(axis=0), rtol=1e-6)

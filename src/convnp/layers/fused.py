@@ -1,8 +1,12 @@
-"""`ConvMaxPool`: a `Conv2D` and the `MaxPooling2D` that reads it, run as one step.
+"""A layer and the `MaxPooling2D` that reads it, run as one step.
 
-Not a layer users create or see: a model's execution schedule (`convnp.models.functional`)
-puts it in place of the two calls when `ConvMaxPool.applies`. The two layers keep their
-weights, names and configs; only the computation is shared (`convnp.ops.conv_pool`).
+- `ConvMaxPool`: a linear `Conv2D`, then the pool (`convnp.ops.conv_pool`).
+- `BatchNormMaxPool`: a `BatchNormalization` over the channels, then the pool.
+
+These are not layers users create or see: a model's execution schedule
+(`convnp.models.functional`) puts one in place of the two calls when its ``applies`` says the
+result is the same. The layers keep their weights, names and configs; only the computation is
+shared. Both need a pooling whose windows tile its input: stride = window, no padding.
 """
 
 from __future__ import annotations
@@ -12,8 +16,54 @@ import numpy as np
 from convnp import activations
 from convnp.layers import _utils
 from convnp.layers.conv import Conv2D
+from convnp.layers.normalization import _MIN_ROWS, BatchNormalization
 from convnp.layers.pooling import MaxPooling2D
+from convnp.ops import pool_forward
+from convnp.ops._threads import map_rows
 from convnp.ops.conv_pool import conv_max_pool_backward, conv_max_pool_forward
+from convnp.ops.pool import max_pool_backward_add
+from convnp.ops.reductions import column_sums
+
+
+# Above this (mean^2 / variance), raw moments lose too many digits to cancellation.
+_RAW_MOMENTS_LIMIT = 100.0
+
+
+def _moments(x2d: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and biased variance (float64) of a ``(rows, n)`` array.
+
+    One read of ``x`` for ``sum(x)`` and ``sum(x * x)`` (no array is written). The raw second
+    moment loses ``mean^2 / var`` times more relative precision than the centred one; the
+    float32 block sums are good to ~1e-7, so past `_RAW_MOMENTS_LIMIT` the variance is taken
+    again from centred values, as `BatchNormalization` itself does.
+    """
+    rows = x2d.shape[0]
+    parts = map_rows(lambda r: (column_sums(x2d[r]), column_sums(x2d[r], x2d[r])), rows,
+                     _MIN_ROWS)
+    mean = sum(p[0] for p in parts) / rows
+    var = np.maximum(sum(p[1] for p in parts) / rows - mean * mean, 0.0)
+    if np.all(mean * mean <= _RAW_MOMENTS_LIMIT * var):
+        return mean, var
+    mean32 = mean.astype(dtype)
+
+    def centred_squares(r: slice) -> np.ndarray:
+        centred = x2d[r] - mean32
+        return column_sums(centred, centred)
+
+    return mean, sum(map_rows(centred_squares, rows, _MIN_ROWS)) / rows
+
+
+def tiles(pool, input_shape) -> bool:
+    """Whether ``pool`` is a `MaxPooling2D` whose windows tile ``input_shape`` (NHWC): stride
+    equal to the window, and no padding ('same' adds none when the sizes divide)."""
+    if type(pool) is not MaxPooling2D or tuple(pool.strides) != tuple(pool.pool_size):
+        return False
+    if pool.padding == "valid":
+        return True
+    height, width = input_shape[1:3]
+    if height is None or width is None:
+        return False
+    return height % pool.pool_size[0] == 0 and width % pool.pool_size[1] == 0
 
 
 class ConvMaxPool:
@@ -35,24 +85,11 @@ class ConvMaxPool:
 
     @staticmethod
     def applies(conv, pool, conv_output_shape) -> bool:
-        """Whether the fused op computes exactly what the two layers compute.
-
-        The conv must be a plain `Conv2D` with no activation, the pool a `MaxPooling2D` whose
-        windows tile the conv output without overlap and without padding ('same' is fine
-        when it adds none), both in the same dtype.
-        """
-        if type(conv) is not Conv2D or type(pool) is not MaxPooling2D:
+        """Whether the fused op computes what the two layers compute: a plain `Conv2D` with
+        no activation, a tiling pool (`tiles`), both in the same dtype."""
+        if type(conv) is not Conv2D or conv.activation is not activations.get("linear"):
             return False
-        if conv.activation is not activations.get("linear") or conv.dtype != pool.dtype:
-            return False
-        if tuple(pool.strides) != tuple(pool.pool_size):
-            return False
-        if pool.padding == "valid":
-            return True
-        height, width = conv_output_shape[1:3]
-        if height is None or width is None:
-            return False
-        return height % pool.pool_size[0] == 0 and width % pool.pool_size[1] == 0
+        return conv.dtype == pool.dtype and tiles(pool, conv_output_shape)
 
     @property
     def trainable_weights(self) -> list:
@@ -82,4 +119,109 @@ class ConvMaxPool:
         conv.kernel.grad = dW
         if conv.bias is not None:
             conv.bias.grad = db.reshape(conv.filters)
+        return dx
+
+
+class BatchNormMaxPool:
+    """Runs ``pool(batch_norm(x))`` for a `BatchNormalization` over the channels of NHWC
+    input followed by a tiling `MaxPooling2D`.
+
+    With every ``gamma > 0`` the normalization is, per channel, an increasing affine map, so
+    the window maxima of its output are the normalized window maxima of its input (and sit in
+    the same cells). So:
+
+    - forward takes the batch statistics, pools ``x`` itself and normalizes only the pooled
+      values: the full-size normalized array is never written;
+    - backward needs the output gradient only at the winners: ``beta``'s and ``gamma``'s
+      gradients are sums over the pooled gradient, and the input gradient is the dense
+      ``a * x + c`` of the batch-statistics terms plus ``k * dP`` added at the winners.
+
+    The numbers are those of the two layers, up to the rounding order of the sums. Two
+    inputs that differ but normalize to the same float32 value are a tie for the layers and
+    not here, so such a window may send its gradient to the other cell. Any ``gamma <= 0``,
+    or a frozen layer in a training step, runs the two layers one after the other.
+    """
+
+    def __init__(self, bn: BatchNormalization, pool: MaxPooling2D):
+        self.bn = bn
+        self.pool = pool
+        self.name = f"{bn.name}+{pool.name}"
+        self._cache = None
+
+    @staticmethod
+    def applies(bn, pool, input_shape) -> bool:
+        if type(bn) is not BatchNormalization or not bn.built or len(input_shape) != 4:
+            return False
+        return bn._axis == 3 and bn.dtype == pool.dtype and tiles(pool, input_shape)
+
+    @property
+    def trainable_weights(self) -> list:
+        return self.bn.trainable_weights
+
+    @property
+    def needs_input_gradient(self) -> bool:
+        return self.bn.needs_input_gradient
+
+    @needs_input_gradient.setter
+    def needs_input_gradient(self, value: bool) -> None:
+        self.bn.needs_input_gradient = value
+
+    def _pool_hparameters(self) -> dict:
+        return {"f": self.pool.pool_size, "stride": self.pool.strides, "pad": "valid"}
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        bn = self.bn
+        batch_stats = bool(training) and bn.trainable
+        positive = bn.gamma is None or bool(np.all(bn.gamma.value > 0))
+        if (training and not batch_stats) or not positive:
+            self._cache = ("separate",)
+            return self.pool.call(bn.call(inputs, training=training), training=training)
+        x = _utils.as_dtype(inputs, bn.dtype)
+        x2d = x.reshape(-1, x.shape[-1])
+        if not batch_stats:
+            _, _, scale32, shift32 = bn._inference_affine()
+            if not np.all(scale32 > 0):
+                self._cache = ("separate",)
+                return self.pool.call(bn.call(inputs, training=False), training=False)
+            pooled, _ = pool_forward(x, self._pool_hparameters(), "max")
+            pooled *= scale32
+            pooled += shift32
+            self._cache = None
+            return pooled
+        mean, var = _moments(x2d, bn.dtype)
+        bn._update_moving_stats(mean, var)
+        inv_std, scale32 = bn._batch_scale(var)
+        pooled_x, pool_cache = pool_forward(x, self._pool_hparameters(), "max")
+        y = pooled_x - mean.astype(bn.dtype)
+        y *= scale32
+        if bn.beta is not None:
+            y += bn.beta.value
+        self._cache = ("fused", x2d, pooled_x, pool_cache, mean, inv_std)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        cache = _utils.take_cache(self)
+        if cache[0] == "separate":
+            return self.bn.backward(self.pool.backward(dy))
+        _, x2d, pooled_x, pool_cache, mean, inv_std = cache
+        bn = self.bn
+        dy = _utils.as_dtype(dy, bn.dtype)
+        n_C = dy.shape[-1]
+        dy2d = dy.reshape(-1, n_C)
+        dbeta = column_sums(dy2d)
+        dgamma = (column_sums(dy2d, pooled_x.reshape(-1, n_C)) - mean * dbeta) * inv_std
+        bn._set_weight_gradients(dbeta, dgamma)
+        if not bn.needs_input_gradient:
+            return None
+        rows = x2d.shape[0]
+        k32, a32, c32 = bn._input_gradient_terms(True, dbeta, dgamma, mean, inv_std, rows)
+        dx2d = np.empty_like(x2d)
+
+        def batch_terms(r: slice) -> None:
+            np.multiply(x2d[r], a32, out=dx2d[r])
+            dx2d[r] += c32
+
+        map_rows(batch_terms, rows, _MIN_ROWS)
+        dx = dx2d.reshape(pool_cache.input_shape)
+        max_pool_backward_add(dy * k32, pool_cache, dx)
         return dx

@@ -172,9 +172,7 @@ class BatchNormalization(Layer):
 
             var = sum(map_rows(centre, rows, _MIN_ROWS)) / rows  # biased, as Keras 3
             self._update_moving_stats(mean, var)
-            inv_std = 1.0 / np.sqrt(var + self.epsilon)
-            scale = inv_std if self.gamma is None else self.gamma.value * inv_std
-            scale32 = scale.astype(self.dtype)
+            inv_std, scale32 = self._batch_scale(var)
 
             def scale_and_shift(r: slice) -> None:
                 y2d[r] *= scale32
@@ -183,13 +181,7 @@ class BatchNormalization(Layer):
 
             map_rows(scale_and_shift, rows, _MIN_ROWS)
         else:
-            mean = self.moving_mean.value.astype(np.float64)
-            inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
-            scale = inv_std if self.gamma is None else self.gamma.value * inv_std
-            shift = -mean * scale
-            if self.beta is not None:
-                shift += self.beta.value
-            scale32, shift32 = scale.astype(self.dtype), shift.astype(self.dtype)
+            mean, inv_std, scale32, shift32 = self._inference_affine()
             y2d = np.empty_like(x2d)
 
             def affine(r: slice) -> None:
@@ -202,6 +194,42 @@ class BatchNormalization(Layer):
         keep_x = batch_stats or (self.gamma is not None and self.trainable)
         self._cache = (batch_stats, x2d if keep_x else None, mean, inv_std)
         return self._from_2d(y2d, x.shape)
+
+    # -- the per-feature numbers, shared with the fused BatchNormalization + MaxPooling2D ------
+
+    def _batch_scale(self, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``1 / sqrt(var + eps)`` (float64) and the scale ``gamma * inv_std`` in the layer dtype."""
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        scale = inv_std if self.gamma is None else self.gamma.value * inv_std
+        return inv_std, scale.astype(self.dtype)
+
+    def _inference_affine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The moving mean and inverse std (float64), and ``y = x * scale + shift``'s scale
+        and shift in the layer dtype."""
+        mean = self.moving_mean.value.astype(np.float64)
+        inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
+        scale = inv_std if self.gamma is None else self.gamma.value * inv_std
+        shift = -mean * scale
+        if self.beta is not None:
+            shift += self.beta.value
+        return mean, inv_std, scale.astype(self.dtype), shift.astype(self.dtype)
+
+    def _set_weight_gradients(self, dbeta: np.ndarray, dgamma: np.ndarray | None) -> None:
+        if self.gamma is not None:
+            self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
+        if self.beta is not None:
+            self.beta.grad = dbeta.astype(self.dtype)
+
+    def _input_gradient_terms(self, batch_stats: bool, dbeta, dgamma, mean, inv_std,
+                              rows: int) -> tuple:
+        """Per-feature ``k, a, c`` of ``dx = k * dy + a * x + c`` in the layer dtype (``a`` and
+        ``c`` are None without batch statistics: then ``dx = k * dy``)."""
+        k = inv_std if self.gamma is None else self.gamma.value * inv_std
+        if not batch_stats:
+            return k.astype(self.dtype), None, None
+        a = -k * inv_std * dgamma / rows
+        c = -k * dbeta / rows - a * mean
+        return k.astype(self.dtype), a.astype(self.dtype), c.astype(self.dtype)
 
     def _update_moving_stats(self, mean: np.ndarray, var: np.ndarray) -> None:
         momentum = self.momentum
@@ -234,19 +262,12 @@ class BatchNormalization(Layer):
         dgamma = None
         if x2d is not None:
             dgamma = (sum(p[1] for p in parts) - mean * dbeta) * inv_std
-        if self.gamma is not None:
-            self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
-        if self.beta is not None:
-            self.beta.grad = dbeta.astype(self.dtype)
+        self._set_weight_gradients(dbeta, dgamma)
         if not self.needs_input_gradient:
             return None
-        k = inv_std if self.gamma is None else self.gamma.value * inv_std
-        k32 = k.astype(self.dtype)
+        k32, a32, c32 = self._input_gradient_terms(batch_stats, dbeta, dgamma, mean, inv_std,
+                                                   rows)
         dx = np.empty_like(dy2d)
-        if batch_stats:
-            a = -k * inv_std * dgamma / rows
-            a32 = a.astype(self.dtype)
-            c32 = (-k * dbeta / rows - a * mean).astype(self.dtype)
 
         def input_gradient(r: slice) -> None:
             np.multiply(dy2d[r], k32, out=dx[r])

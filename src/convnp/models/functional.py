@@ -129,7 +129,8 @@ class Graph:
         window maximum and its first position are the same, and a window whose maximum is
         <= 0 passes no gradient either way. After the swap ReLU touches 1/4 of the values
         behind a 2x2 pool (1/64 behind the SIGNS model's 8x8). Then, with ``fuse``, a linear
-        Conv2D read only by a tiling max pooling runs fused with it (`_fuse_conv_max_pool`).
+        Conv2D or a BatchNormalization read only by a tiling max pooling runs fused with it
+        (`_fuse_max_pools`).
         `nodes` (what summaries and configs show) keeps the model as written.
         """
         from convnp.layers.pooling import MaxPooling2D
@@ -153,13 +154,14 @@ class Graph:
         for node in self.nodes:
             if id(node) not in skipped:
                 schedule.extend(swapped.get(id(node), [node]))
-        return self._fuse_conv_max_pool(schedule) if self.fuse else schedule
+        return self._fuse_max_pools(schedule) if self.fuse else schedule
 
-    def _fuse_conv_max_pool(self, schedule: list[Node]) -> list[Node]:
-        """Replace each Conv2D call whose only reader is a tiling MaxPooling2D by one fused
-        call (`convnp.layers.fused.ConvMaxPool`): the pool's gradient reaches one conv output
-        in each window, so the conv's weight gradient needs only those positions."""
-        from convnp.layers.fused import ConvMaxPool
+    def _fuse_max_pools(self, schedule: list[Node]) -> list[Node]:
+        """Replace each call whose only reader is a tiling MaxPooling2D, when it is a linear
+        Conv2D or a BatchNormalization over the channels, by one fused call
+        (`convnp.layers.fused`): the pool's gradient reaches one cell of each window, so the
+        layer before it needs its output gradient at those cells only."""
+        from convnp.layers.fused import BatchNormMaxPool, ConvMaxPool
 
         readers: dict[int, list[Node]] = {}
         for node in schedule:
@@ -167,16 +169,18 @@ class Graph:
                 readers.setdefault(s, []).append(node)
         outputs = set(self.output_slots)
         fused: dict[int, Node] = {}  # id(pool call) -> the fused call
-        absorbed: set[int] = set()  # id of the conv calls it replaces
+        absorbed: set[int] = set()  # id of the calls the fused ones replace
         for node in schedule:
             pools = readers.get(node.out, [])
             if node.multi or node.out in outputs or len(pools) != 1 or pools[0].multi:
                 continue
-            pool = pools[0]
-            if ConvMaxPool.applies(node.layer, pool.layer, self.tensors[node.out].shape):
-                fused[id(pool)] = Node(ConvMaxPool(node.layer, pool.layer), node.inputs,
-                                       pool.out, False)
-                absorbed.add(id(node))
+            pool, shape = pools[0], self.tensors[node.out].shape
+            for kind in (ConvMaxPool, BatchNormMaxPool):
+                if kind.applies(node.layer, pool.layer, shape):
+                    fused[id(pool)] = Node(kind(node.layer, pool.layer), node.inputs, pool.out,
+                                           False)
+                    absorbed.add(id(node))
+                    break
         return [fused.get(id(node), node) for node in schedule if id(node) not in absorbed]
 
     def _slot(self, tensor: KerasTensor) -> int:
