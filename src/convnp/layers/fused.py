@@ -24,7 +24,6 @@ from convnp.ops.conv_pool import conv_max_pool_backward, conv_max_pool_forward
 from convnp.ops.pool import max_pool_backward_add
 from convnp.ops.reductions import column_sums
 
-
 # Above this (mean^2 / variance), raw moments lose too many digits to cancellation.
 _RAW_MOMENTS_LIMIT = 100.0
 
