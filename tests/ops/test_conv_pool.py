@@ -125,3 +125,12 @@ def test_bad_arguments_are_refused():
         conv_max_pool_backward(np.ones((1, 2, 2, 3)), cache)
     with pytest.raises(TypeError, match="conv_max_pool_forward"):
         conv_max_pool_backward(P, None)
+
+
+def test_many_chunks_of_uneven_size(monkeypatch):
+    # a tiny im2col budget: one or two examples per chunk, the last chunk shorter
+    from convnp.ops import conv
+
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 6000)
+    _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=True, with_dA=False)
+    _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=False, with_dA=True)

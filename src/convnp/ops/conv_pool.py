@@ -49,7 +49,6 @@ from convnp.ops.conv import (
     batch_chunks,
     channels_first_padded,
     conv_backward,
-    im2col,
 )
 from convnp.ops.padding import as_pair, conv_geometry, float_dtype
 from convnp.ops.reductions import column_sums
@@ -96,20 +95,49 @@ def _keep_max_smallest_code(best: np.ndarray, code: np.ndarray | None, value: np
     np.maximum(best, value, out=best)
 
 
+def _im2col_window_rows(A_t: np.ndarray, geometry, f_h_pool: int, n_H_pool: int,
+                        out: np.ndarray | None) -> np.ndarray:
+    """`convnp.ops.conv.im2col` with the output pixels ordered ``(r, example, h_pool, w)``
+    (conv output row ``h = h_pool * f_h_pool + r``) instead of ``(example, h, w)``.
+
+    The conv output then comes out with each row-of-window ``r`` as one contiguous slab, so
+    the pooling steps below run on long runs of memory. Rows past the last whole window are
+    not computed.
+    """
+    n_C, m, _, _ = A_t.shape
+    f_h, f_w = geometry.kernel
+    s_h, s_w = geometry.stride
+    n_W = geometry.out_hw[1]
+    st_c, st_m, st_h, st_w = A_t.strides
+    windows = as_strided(
+        A_t,
+        shape=(f_h, f_w, n_C, f_h_pool, m, n_H_pool, n_W),
+        strides=(st_h, st_w, st_c, st_h * s_h, st_m, st_h * s_h * f_h_pool, st_w * s_w),
+        writeable=False,
+    )
+    size = windows.size
+    if out is None or out.size < size:
+        out = np.empty(size, dtype=A_t.dtype)
+    cols = out.reshape(-1)[:size].reshape(windows.shape)
+    np.copyto(cols, windows)
+    return cols.reshape(f_h * f_w * n_C, -1)
+
+
 def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
                   codes_out: np.ndarray | None) -> None:
     """Max-pool a chunk of blocked channels-first conv output.
 
     Args:
-        z: ``(block, n_C, n, n_H, n_W / block)``: pixel ``w = w_block * block + p`` of row
-            ``h`` is ``z[p, :, :, h, w_block]``.
+        z: ``(block, n_C, f_h_pool, n, n_H_pool, n_W / block)``: pixel ``w = w_block * block
+            + p`` of conv output row ``h = h_pool * f_h_pool + r`` is
+            ``z[p, :, r, :, h_pool, w_block]`` (see `_im2col_window_rows`).
         pool_size: ``(f_h_pool, f_w_pool)``, with ``f_w_pool`` a multiple of ``block``.
         out: ``(n_C, n, n_H_pool, n_W_pool)``, receives the maxima.
         codes_out: same shape, receives the winners' window codes (None: not wanted).
     """
-    block, n_C, n, n_H, n_Wb = z.shape
-    ph, pw = pool_size
-    Ho, Wo = out.shape[2:]
+    block, n_C, ph, n, Ho, n_Wb = z.shape
+    pw = pool_size[1]
+    Wo = out.shape[3]
     per_window = pw // block  # blocks side by side in one window
     keep = codes_out is not None
 
@@ -120,11 +148,11 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
         np.maximum(best, z[p], out=best)
 
     # 2. the rows of each window: code row * pw
-    rows = best[:, :, :Ho * ph].reshape(n_C, n, Ho, ph, n_Wb)
-    best = rows[:, :, :, 0].copy()
+    rows = best
+    best = rows[:, 0].copy()
     code = np.zeros(best.shape, dtype=codes_out.dtype) if keep else None
     for r in range(1, ph):
-        _keep_greater(best, code, rows[:, :, :, r], r * pw)
+        _keep_greater(best, code, rows[:, r], r * pw)
 
     # 3. the blocks side by side in each window: code row * pw + t * block. Comparing these
     # codes orders the candidates correctly although p is not in them yet (p < block).
@@ -150,10 +178,11 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
 
     # 4. p: the first pixel of the winning block that holds the maximum
     row, rest = np.divmod(codes_out, pw)
-    h = row + (np.arange(Ho) * ph)[:, None]
     w_block = rest // block + np.arange(Wo) * per_window
-    planes = np.arange(n_C * n).reshape(n_C, n, 1, 1)
-    where = (planes * n_H + h) * n_Wb + w_block
+    channel = np.arange(n_C).reshape(n_C, 1, 1, 1)
+    example = np.arange(n).reshape(1, n, 1, 1)
+    h_pool = np.arange(Ho).reshape(1, 1, Ho, 1)
+    where = (((channel * ph + row) * n + example) * Ho + h_pool) * n_Wb + w_block
     candidates = np.take(z.reshape(block, -1), where.reshape(-1), axis=1)
     is_max = candidates.reshape(block, *out.shape) == out
     # first p with is_max[p]: count the leading pixels that do not hold the maximum
@@ -206,14 +235,15 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     def forward_chunks(chunks: list[slice]) -> None:
         cols_buffer = z_buffer = None
         for chunk in chunks:
-            cols = cols_buffer = im2col(A_t[:, chunk], blocked.geometry, out=cols_buffer)
+            cols = cols_buffer = _im2col_window_rows(A_t[:, chunk], blocked.geometry, ph, Ho,
+                                                     cols_buffer)
             size = W_rows.shape[0] * cols.shape[1]
             if z_buffer is None or z_buffer.size < size:
                 z_buffer = np.empty(size, dtype=dtype)
             z = z_buffer[:size].reshape(W_rows.shape[0], cols.shape[1])
             np.matmul(W_rows, cols, out=z)
             n = chunk.stop - chunk.start
-            _pool_blocked(z.reshape(block, n_C, n, n_H, n_W // block), (ph, pw),
+            _pool_blocked(z.reshape(block, n_C, ph, n, Ho, n_W // block), (ph, pw),
                           pooled[:, chunk], None if winners is None else winners[:, chunk])
 
     map_parts(forward_chunks, batch_chunks(m, blocked.geometry, n_C_prev, dtype.itemsize))
