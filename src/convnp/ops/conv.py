@@ -56,17 +56,34 @@ def zero_pad(X: np.ndarray, pad) -> np.ndarray:
     return _pad(X, ((top, bottom), (left, right)))
 
 
+# Below this many input numbers a padding copy is not worth sharing between threads.
+_SPLIT_COPY_SIZE = 1 << 17
+
+
+def _copy_by_examples(copy, m: int, size: int) -> None:
+    """Run ``copy(rows)`` over the batch, split between the cores when the batch is big."""
+    if size < _SPLIT_COPY_SIZE or m < 2:
+        copy(slice(0, m))
+        return
+    map_parts(lambda part: copy(slice(part[0], part[-1] + 1)), range(m))
+
+
 def _pad(X: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
     """Copy ``X`` into the middle of a new array filled with ``fill`` (faster than np.pad)."""
     (top, bottom), (left, right) = pads
     m, n_H, n_W, n_C = X.shape
     out = np.empty((m, n_H + top + bottom, n_W + left + right, n_C), dtype=X.dtype)
-    if top or bottom or left or right:
-        out[:, :top] = fill
-        out[:, top + n_H:] = fill
-        out[:, top:top + n_H, :left] = fill
-        out[:, top:top + n_H, left + n_W:] = fill
-    out[:, top:top + n_H, left:left + n_W] = X
+
+    def copy(rows: slice) -> None:
+        part = out[rows]
+        if top or bottom or left or right:
+            part[:, :top] = fill
+            part[:, top + n_H:] = fill
+            part[:, top:top + n_H, :left] = fill
+            part[:, top:top + n_H, left + n_W:] = fill
+        part[:, top:top + n_H, left:left + n_W] = X[rows]
+
+    _copy_by_examples(copy, m, X.size)
     return out
 
 
@@ -195,12 +212,17 @@ def channels_first_padded(A: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
     (top, bottom), (left, right) = pads
     m, n_H, n_W, n_C = A.shape
     out = np.empty((n_C, m, n_H + top + bottom, n_W + left + right), dtype=A.dtype)
-    if top or bottom or left or right:
-        out[:, :, :top] = fill
-        out[:, :, top + n_H:] = fill
-        out[:, :, top:top + n_H, :left] = fill
-        out[:, :, top:top + n_H, left + n_W:] = fill
-    out[:, :, top:top + n_H, left:left + n_W] = A.transpose(3, 0, 1, 2)
+
+    def copy(rows: slice) -> None:
+        part = out[:, rows]
+        if top or bottom or left or right:
+            part[:, :, :top] = fill
+            part[:, :, top + n_H:] = fill
+            part[:, :, top:top + n_H, :left] = fill
+            part[:, :, top:top + n_H, left + n_W:] = fill
+        part[:, :, top:top + n_H, left:left + n_W] = A[rows].transpose(3, 0, 1, 2)
+
+    _copy_by_examples(copy, m, A.size)
     return out
 
 
