@@ -24,6 +24,7 @@ Functions keep the float dtype they are given (ints compute in float64).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,12 +228,22 @@ def channels_first_padded(A: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
 
 
 def batch_chunks(m: int, geometry: Geometry, n_C_prev: int, itemsize: int) -> list[slice]:
-    """Split ``range(m)`` so that each chunk's im2col block stays near `CHUNK_BYTES`."""
+    """Split ``range(m)`` into chunks whose im2col block stays under `CHUNK_BYTES`.
+
+    The chunks are as equal as possible and, when there are several, as many as a multiple of
+    the cores, so that the threads sharing them out (`map_parts`) get the same work: 64 SIGNS
+    images make 6 chunks of 10 or 11, not 5 of 12 and one of 4.
+    """
     f_h, f_w = geometry.kernel
     n_H, n_W = geometry.out_hw
     per_example = f_h * f_w * n_C_prev * n_H * n_W * itemsize
     step = max(1, CHUNK_BYTES // per_example)
-    return [slice(start, min(start + step, m)) for start in range(0, m, step)]
+    count = -(-m // step)
+    if count > 1:
+        cores = os.cpu_count() or 1
+        count = min(m, -(-count // cores) * cores)
+    bounds = [round(i * m / count) for i in range(count + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(count)]
 
 
 def im2col(A_t: np.ndarray, geometry: Geometry, out: np.ndarray | None = None) -> np.ndarray:
