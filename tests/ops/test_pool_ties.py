@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from convnp import ops
 from convnp.ops import reference
 from tests.ops.oracles import IMPLS
 
@@ -84,3 +85,38 @@ def test_first_max_mask_marks_only_the_first():
     np.testing.assert_array_equal(reference.first_max_mask(x),
                                   [[False, True, False], [False, False, False]])
     assert reference.first_max_mask(np.full((2, 2), -1.0)).sum() == 1
+
+
+def test_tiling_windows_take_the_fast_route_only_without_ties(monkeypatch):
+    """Windows that tile the input route their gradient by "equal to the maximum" when every
+    window has one maximum; a tie or a NaN sends the part back to the first-maximum walk."""
+    from convnp.ops import pool
+
+    calls = []
+    original = pool._route_unique_maxima
+
+    def spy(*args):
+        taken = original(*args)
+        calls.append(taken)
+        return taken
+
+    monkeypatch.setattr(pool, "_route_unique_maxima", spy)
+    rng = np.random.default_rng(0)
+    hp = {"f": 2, "stride": 2}
+    for A, fast in ((rng.standard_normal((2, 6, 8, 3)), True),
+                    (rng.integers(0, 2, (2, 6, 8, 3)).astype(np.float64), False)):
+        calls.clear()
+        P, cache = ops.pool_forward(A, hp, "max")
+        dP = rng.standard_normal(P.shape)
+        P_ref, cache_ref = reference.pool_forward(A, hp, "max")
+        np.testing.assert_allclose(ops.pool_backward(dP, cache, "max"),
+                                   reference.pool_backward(dP, cache_ref, "max"))
+        assert calls and all(taken == fast for taken in calls)
+
+    A = rng.standard_normal((1, 4, 4, 2))
+    A[0, 0, 0, 0] = np.nan
+    calls.clear()
+    P, cache = ops.pool_forward(A, hp, "max")
+    dA = ops.pool_backward(np.ones_like(P), cache, "max")
+    assert calls == [False]
+    assert dA[0, :2, :2, 0].sum() == 0  # a NaN window routes nothing, as before

@@ -151,6 +151,38 @@ def _running_max(slabs: list[np.ndarray], out: np.ndarray) -> None:
         np.maximum(out, slab, out=out)
 
 
+def _route_unique_maxima(source: np.ndarray, pooled: np.ndarray, grad: np.ndarray,
+                         target: np.ndarray, kernel: tuple[int, int], accumulate: bool) -> bool:
+    """Route the gradient of windows that tile ``source`` exactly, if no window has tied
+    maxima: then "equal to the window's maximum" marks the winner alone.
+
+    Each row ``r`` of the windows is one slab of whole image rows (long contiguous runs); the
+    window maxima and gradients are repeated across the ``f_w`` columns of their window to
+    line up with it. A handful of passes over contiguous memory replaces the per-offset
+    bookkeeping of `_route_to_first_max`, which the caller falls back to when this returns
+    False (some window has several maxima, or a NaN): nothing is written then.
+    """
+    n, n_H, n_W, n_C = source.shape
+    f_h, f_w = kernel
+    n_H_out = n_H // f_h
+    length = n_W * n_C  # one image row
+    if np.isnan(pooled).any():
+        return False
+    pooled_rows = np.repeat(pooled[:, :, :, None, :], f_w, axis=3).reshape(n, n_H_out, length)
+    source_rows = source.reshape(n, n_H_out, f_h, length)
+    winners = [np.equal(source_rows[:, :, r], pooled_rows) for r in range(f_h)]
+    if sum(np.count_nonzero(w) for w in winners) != pooled.size:
+        return False
+    grad_rows = np.repeat(grad[:, :, :, None, :], f_w, axis=3).reshape(n, n_H_out, length)
+    target_rows = target.reshape(n, n_H_out, f_h, length)
+    for r, winner in enumerate(winners):
+        if accumulate:
+            target_rows[:, :, r] += grad_rows * winner
+        else:
+            np.multiply(grad_rows, winner, out=target_rows[:, :, r])
+    return True
+
+
 def _route_to_first_max(slabs: list[np.ndarray], pooled: np.ndarray, grad: np.ndarray,
                         targets: list[np.ndarray], disjoint: bool) -> None:
     """Give each window's gradient to the first of its cells (in ``slabs`` order) that
@@ -286,6 +318,10 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
     # the target instead of being added to it.
     disjoint = not accumulate and all(s >= f for s, f in zip(geometry.stride, geometry.kernel))
     share = dA / cache.counts if mode == "average" else None
+    # Windows that tile the whole input exactly (stride = window, no padding, no leftover)
+    tiled = (geometry.stride == geometry.kernel and not geometry.is_padded
+             and all(n == o * f for n, o, f in zip(cache.input_shape[1:3], geometry.out_hw,
+                                                   geometry.kernel)))
 
     def route_examples(examples: list[slice]) -> None:
         rows = _span(examples)
@@ -298,6 +334,9 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
                     target[:, sl_h, sl_w, :] += share[rows]
             return
         source, pooled = cache.A_pad[rows], cache.A[rows]
+        if tiled and _route_unique_maxima(source, pooled, grad, target, geometry.kernel,
+                                          accumulate):
+            return
         if cache.row_max is None:
             _route_to_first_max([source[:, sl_h, sl_w, :] for _, sl_h, sl_w in offsets],
                                 pooled, grad,
