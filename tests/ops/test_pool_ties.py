@@ -109,6 +109,7 @@ def test_tiling_windows_take_the_fast_route_only_without_ties(monkeypatch):
         P, cache = ops.pool_forward(A, hp, "max")
         dP = rng.standard_normal(P.shape)
         P_ref, cache_ref = reference.pool_forward(A, hp, "max")
+        np.testing.assert_array_equal(P, P_ref)
         np.testing.assert_allclose(ops.pool_backward(dP, cache, "max"),
                                    reference.pool_backward(dP, cache_ref, "max"))
         assert calls and all(taken == fast for taken in calls)
