@@ -1,4 +1,8 @@
-"""``python -m convnp.bench {ops,train,peers} [options]``."""
+"""``python -m convnp.bench {ops,train,peers} [options]``.
+
+``peers [--repeat N] [--rounds R] [--json FILE] [--tf-python PY]`` compares convnp with
+PyTorch and TensorFlow in R interleaved rounds; see `convnp.bench.peers`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,14 @@ import os
 import sys
 
 from convnp.bench.common import reexec_without_openblas_overrides
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     train = sub.add_parser("train", help="one training epoch of each spec model")
     train.add_argument("--repeat", type=int, default=3)
     peers = sub.add_parser("peers", help="fit/predict/import/RSS vs PyTorch and TensorFlow")
-    peers.add_argument("--repeat", type=int, default=3)
-    peers.add_argument("--json", default=None, help="also write the records to this file")
+    peers.add_argument("--repeat", type=positive_int, default=3,
+                       help="timed epochs per worker, after one warm-up epoch (default: 3)")
+    peers.add_argument("--rounds", type=positive_int, default=3,
+                       help="interleaved rounds of timed workers per model (convnp, torch, "
+                            "tensorflow, then again); times are medians over rounds and "
+                            "ratios medians of the within-round ratios (default: 3)")
+    peers.add_argument("--json", default=None,
+                       help="also write the records to this file (JSON lines, atomically)")
     peers.add_argument("--tf-python", default=None,
                        help="interpreter that has tensorflow (default: this one)")
     args = parser.parse_args(argv)

@@ -25,15 +25,17 @@ def reexec_without_openblas_overrides(argv: list[str]) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "convnp.bench", *argv], env)
 
 
-def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeat`` runs after ``warmup`` runs."""
+def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1,
+                clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeat`` runs after ``warmup`` runs
+    (``clock`` reads the time; tests pass a fake one)."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 

@@ -5,8 +5,21 @@ imports, memory and threads of one framework never affect another. For each spec
 the same synthetic data and batch sizes: the median epoch time of `fit` over ``--repeat``
 epochs (after one warm-up epoch), `predict` time for the whole set, and peak RSS of a fresh
 process that imports the framework and trains one epoch. Also the import time of each
-framework in a fresh interpreter. Prints one JSON line per measurement, then a markdown table
-of ratios convnp / peer. A peer that is not installed is reported as absent.
+framework in a fresh interpreter. A peer that is not installed is reported as absent.
+
+The machine is a shared VM whose speed drifts by tens of percent over minutes, so the timed
+workers run in ``--rounds`` interleaved rounds per model (round 1: convnp, torch, tensorflow;
+round 2: the same again; ...), each worker a fresh process. The epoch and predict times
+reported are the median over rounds of each round's value, and the table's ratio convnp / peer
+for them is the median over rounds of the ratio taken *within* a round, where both frameworks
+ran minutes apart at most. Import time and peak RSS barely drift and are measured once.
+
+Output: one JSON line per measurement (`emit`), then a markdown table of ratios convnp / peer.
+Each record has ``bench``, ``framework``, ``metric`` and ``value`` (plus ``model`` for the
+per-model metrics). The ``epoch_s`` and ``predict_s`` records also carry ``rounds``, the
+per-round values in round order; ``epoch_s`` carries ``epochs``, the individual epoch times of
+all rounds concatenated, and ``epochs_by_round``, the same split by round. ``--json FILE``
+writes the records (without the machine header) to FILE, atomically.
 
 Peers: ``pip install torch==2.13.0`` (PyTorch, CPU build) and ``pip install tensorflow-cpu``
 (TensorFlow-Keras, possibly in another venv: pass its interpreter with ``--tf-python``).
@@ -14,6 +27,7 @@ Peers: ``pip install torch==2.13.0`` (PyTorch, CPU build) and ``pip install tens
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -21,10 +35,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from convnp._files import atomic_write
 from convnp.bench.common import emit, machine_info
 
 HERE = Path(__file__).resolve().parent
 MODELS = ("happy", "signs")
+FRAMEWORKS = ("convnp", "torch", "tensorflow")
+PEERS = ("torch", "tensorflow")
+INSTALL = {"convnp": "pip install -e .", "torch": "pip install torch==2.13.0",
+           "tensorflow": "pip install tensorflow-cpu"}
+
+RATIO_CAPTION = (
+    "convnp / peer ratios: for epoch_s and predict_s, the median over rounds of the ratio "
+    "taken within each round (not the ratio of the medians shown); import_s and peak_rss_mb "
+    "are measured once."
+)
 
 
 def _available(python: str, module: str) -> bool:
@@ -65,14 +90,44 @@ def _worker_command(framework: str, python: str, model: str, epochs: int) -> lis
     return [python, str(HERE / "worker_keras.py"), framework, model, str(epochs)]
 
 
-def run(args) -> int:
+def timed_rounds(pythons: dict[str, str], model: str, epochs: int,
+                 rounds: int) -> dict[str, list[dict]]:
+    """The timed worker results of each framework in ``pythons`` (name -> interpreter), one
+    per round. The rounds are interleaved: every framework runs once, in the order of
+    ``pythons``, before any of them runs again."""
+    results: dict[str, list[dict]] = {name: [] for name in pythons}
+    for _ in range(rounds):
+        for name, python in pythons.items():
+            results[name].append(_run_worker(_worker_command(name, python, model, epochs)))
+    return results
+
+
+def round_records(framework: str, model: str, timed: list[dict]) -> list[dict]:
+    """The ``epoch_s`` and ``predict_s`` records of one framework from its per-round worker
+    results: the median over rounds as ``value``, the per-round values as ``rounds``."""
+    epoch_rounds = [t["epoch_median_s"] for t in timed]
+    predict_rounds = [t["predict_median_s"] for t in timed]
+    return [
+        {"framework": framework, "model": model, "metric": "epoch_s",
+         "value": statistics.median(epoch_rounds), "rounds": epoch_rounds,
+         "epochs": [s for t in timed for s in t["epoch_seconds"]],
+         "epochs_by_round": [t["epoch_seconds"] for t in timed],
+         "version": timed[0]["version"]},
+        {"framework": framework, "model": model, "metric": "predict_s",
+         "value": statistics.median(predict_rounds), "rounds": predict_rounds,
+         "images": timed[0]["images"]},
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
     tf_python = getattr(args, "tf_python", None) or sys.executable
     frameworks = {
         "convnp": (sys.executable, "convnp"),
         "torch": (sys.executable, "torch"),
         "tensorflow": (tf_python, "tensorflow"),
     }
-    emit({"bench": "peers", "machine": machine_info(), "repeat": args.repeat})
+    emit({"bench": "peers", "machine": machine_info(), "repeat": args.repeat,
+          "rounds": args.rounds})
     records: list[dict] = []
 
     def record(item: dict) -> None:
@@ -80,56 +135,66 @@ def run(args) -> int:
         records.append(item)
         emit(item)
 
-    present = {}
+    present: dict[str, str] = {}  # framework -> interpreter, in FRAMEWORKS order
     for name, (python, module) in frameworks.items():
-        present[name] = _available(python, module)
-        if not present[name]:
-            record({"framework": name, "status": "absent",
-                    "install": "pip install torch==2.13.0" if name == "torch"
-                    else "pip install tensorflow-cpu"})
+        if not _available(python, module):
+            record({"framework": name, "status": "absent", "install": INSTALL.get(name)})
             continue
+        present[name] = python
         record({"framework": name, "metric": "import_s",
                 "value": _import_time(python, module, max(3, args.repeat))})
 
     for model in MODELS:
-        for name, (python, _) in frameworks.items():
-            if not present[name]:
-                continue
-            timed = _run_worker(_worker_command(name, python, model, args.repeat))
-            record({"framework": name, "model": model, "metric": "epoch_s",
-                    "value": timed["epoch_median_s"], "epochs": timed["epoch_seconds"],
-                    "version": timed["version"]})
-            record({"framework": name, "model": model, "metric": "predict_s",
-                    "value": timed["predict_median_s"], "images": timed["images"]})
-            one_epoch = _run_worker(_worker_command(name, python, model, 0))
+        timed = timed_rounds(present, model, args.repeat, args.rounds)
+        # Peak RSS once per framework, after the rounds so they stay close together in time.
+        rss = {name: _run_worker(_worker_command(name, python, model, 0))["peak_rss_mb"]
+               for name, python in present.items()}
+        for name in present:
+            for item in round_records(name, model, timed[name]):
+                record(item)
             record({"framework": name, "model": model, "metric": "peak_rss_mb",
-                    "value": one_epoch["peak_rss_mb"]})
+                    "value": rss[name]})
 
-    table = ratio_table(records)
-    print(table)
+    print(ratio_table(records))
     if args.json:
-        tmp = Path(args.json).with_suffix(".tmp")
-        tmp.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-        os.replace(tmp, args.json)
+        atomic_write(args.json, lambda f: f.write(
+            "".join(json.dumps(r) + "\n" for r in records)), text=True)
     return 0
 
 
+def convnp_ratio(mine: dict, theirs: dict) -> float | None:
+    """convnp / peer for one metric of one model. When both records have per-round values
+    (``rounds``), the median over rounds of the ratio within each round; otherwise the ratio
+    of the two values. None when a value is missing or zero."""
+    mine_rounds, their_rounds = mine.get("rounds"), theirs.get("rounds")
+    if mine_rounds and their_rounds and len(mine_rounds) == len(their_rounds):
+        pairs = list(zip(mine_rounds, their_rounds, strict=True))
+    else:  # measured once, or records of an older run
+        pairs = [(mine.get("value"), theirs.get("value"))]
+    ratios = [m / t for m, t in pairs if m and t]
+    return statistics.median(ratios) if ratios else None
+
+
 def ratio_table(records: list[dict]) -> str:
-    """Markdown table: each metric for each framework, and convnp / peer ratios."""
-    values: dict[tuple, float] = {}
+    """Markdown table, under a one-line caption: each metric for each framework (the median
+    over rounds for the per-round metrics), and the convnp / peer ratios, which for the
+    per-round metrics are the median over rounds of the within-round ratio (`convnp_ratio`),
+    not the ratio of the medians. An absent framework's cells read ``absent``."""
+    found: dict[tuple[str, str, str], dict] = {}
     for r in records:
         if "metric" in r:
-            values[(r["metric"], r.get("model", "-"), r["framework"])] = r["value"]
-    rows = ["| metric | model | convnp | torch | tensorflow | convnp/torch | convnp/tensorflow |",
+            found[(r["metric"], r.get("model", "-"), r["framework"])] = r
+    rows = [RATIO_CAPTION, "",
+            "| metric | model | convnp | torch | tensorflow | convnp/torch | convnp/tensorflow |",
             "|---|---|---|---|---|---|---|"]
-    keys = sorted({(metric, model) for metric, model, _ in values})
-    for metric, model in keys:
-        mine = values.get((metric, model, "convnp"))
-        cells = []
-        for peer in ("torch", "tensorflow"):
-            theirs = values.get((metric, model, peer))
-            cells.append(f"{mine / theirs:.2f}" if mine and theirs else "absent")
-        fmt = [f"{values[(metric, model, fw)]:.3f}" if (metric, model, fw) in values
-               else "absent" for fw in ("convnp", "torch", "tensorflow")]
-        rows.append(f"| {metric} | {model} | {' | '.join(fmt)} | {' | '.join(cells)} |")
+    for metric, model in sorted({(metric, model) for metric, model, _ in found}):
+        values = [f"{found[(metric, model, fw)]['value']:.3f}"
+                  if (metric, model, fw) in found else "absent" for fw in FRAMEWORKS]
+        ratios = []
+        mine = found.get((metric, model, "convnp"))
+        for peer in PEERS:
+            theirs = found.get((metric, model, peer))
+            ratio = convnp_ratio(mine, theirs) if mine and theirs else None
+            ratios.append("absent" if ratio is None else f"{ratio:.2f}")
+        rows.append(f"| {metric} | {model} | {' | '.join(values)} | {' | '.join(ratios)} |")
     return "\n".join(rows)
