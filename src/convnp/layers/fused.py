@@ -65,7 +65,46 @@ def tiles(pool, input_shape) -> bool:
     return height % pool.pool_size[0] == 0 and width % pool.pool_size[1] == 0
 
 
-class ConvMaxPool:
+# The cache of a call that ran the two layers one after the other (they keep their own).
+_APART = "apart"
+
+
+class _FusedPool:
+    """What the fused units share: the layer whose output the pool reads (``first``, which
+    owns the weights and the input gradient) and the pool.
+
+    Subclasses implement ``_forward(inputs, training) -> (y, cache)`` and
+    ``_backward(dy, cache) -> dx``.
+    """
+
+    def __init__(self, first, pool: MaxPooling2D):
+        self.first = first
+        self.pool = pool
+        self.name = f"{first.name}+{pool.name}"
+        self._cache = None
+
+    @property
+    def trainable_weights(self) -> list:
+        return self.first.trainable_weights
+
+    @property
+    def needs_input_gradient(self) -> bool:
+        return self.first.needs_input_gradient
+
+    @needs_input_gradient.setter
+    def needs_input_gradient(self, value: bool) -> None:
+        self.first.needs_input_gradient = value
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        y, self._cache = self._forward(inputs, training)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        cache = _utils.take_cache(self)
+        return self._backward(_utils.as_dtype(dy, self.first.dtype), cache)
+
+
+class ConvMaxPool(_FusedPool):
     """Runs ``pool(conv(x))`` for a linear `Conv2D` followed by a tiling `MaxPooling2D`.
 
     Args:
@@ -77,10 +116,8 @@ class ConvMaxPool:
     """
 
     def __init__(self, conv: Conv2D, pool: MaxPooling2D):
+        super().__init__(conv, pool)
         self.conv = conv
-        self.pool = pool
-        self.name = f"{conv.name}+{pool.name}"
-        self._cache = None
 
     @staticmethod
     def applies(conv, pool, conv_output_shape) -> bool:
@@ -90,38 +127,22 @@ class ConvMaxPool:
             return False
         return conv.dtype == pool.dtype and tiles(pool, conv_output_shape)
 
-    @property
-    def trainable_weights(self) -> list:
-        return self.conv.trainable_weights
-
-    @property
-    def needs_input_gradient(self) -> bool:
-        return self.conv.needs_input_gradient
-
-    @needs_input_gradient.setter
-    def needs_input_gradient(self, value: bool) -> None:
-        self.conv.needs_input_gradient = value
-
-    def call(self, inputs, training: bool = False) -> np.ndarray:
+    def _forward(self, inputs, training: bool) -> tuple:
         conv = self.conv
         x = _utils.as_dtype(inputs, conv.dtype)
-        y, self._cache = conv_max_pool_forward(x, conv.kernel.value, conv._ops_bias(),
-                                               conv._hparameters, self.pool.pool_size,
-                                               keep_winners=bool(training))
-        return y
+        return conv_max_pool_forward(x, conv.kernel.value, conv._ops_bias(), conv._hparameters,
+                                     self.pool.pool_size, keep_winners=bool(training))
 
-    def backward(self, dy: np.ndarray):
-        cache = _utils.take_cache(self)
+    def _backward(self, dy: np.ndarray, cache):
         conv = self.conv
-        dx, dW, db = conv_max_pool_backward(_utils.as_dtype(dy, conv.dtype), cache,
-                                            compute_dA_prev=conv.needs_input_gradient)
+        dx, dW, db = conv_max_pool_backward(dy, cache, compute_dA_prev=conv.needs_input_gradient)
         conv.kernel.grad = dW
         if conv.bias is not None:
             conv.bias.grad = db.reshape(conv.filters)
         return dx
 
 
-class BatchNormMaxPool:
+class BatchNormMaxPool(_FusedPool):
     """Runs ``pool(batch_norm(x))`` for a `BatchNormalization` over the channels of NHWC
     input followed by a tiling `MaxPooling2D`.
 
@@ -142,10 +163,8 @@ class BatchNormMaxPool:
     """
 
     def __init__(self, bn: BatchNormalization, pool: MaxPooling2D):
+        super().__init__(bn, pool)
         self.bn = bn
-        self.pool = pool
-        self.name = f"{bn.name}+{pool.name}"
-        self._cache = None
 
     @staticmethod
     def applies(bn, pool, input_shape) -> bool:
@@ -153,40 +172,25 @@ class BatchNormMaxPool:
             return False
         return bn._axis == 3 and bn.dtype == pool.dtype and tiles(pool, input_shape)
 
-    @property
-    def trainable_weights(self) -> list:
-        return self.bn.trainable_weights
-
-    @property
-    def needs_input_gradient(self) -> bool:
-        return self.bn.needs_input_gradient
-
-    @needs_input_gradient.setter
-    def needs_input_gradient(self, value: bool) -> None:
-        self.bn.needs_input_gradient = value
-
     def _pool_hparameters(self) -> dict:
         return {"f": self.pool.pool_size, "stride": self.pool.strides, "pad": "valid"}
 
-    def call(self, inputs, training: bool = False) -> np.ndarray:
+    def _forward(self, inputs, training: bool) -> tuple:
         bn = self.bn
         batch_stats = bool(training) and bn.trainable
         positive = bn.gamma is None or bool(np.all(bn.gamma.value > 0))
         if (training and not batch_stats) or not positive:
-            self._cache = ("separate",)
-            return self.pool.call(bn.call(inputs, training=training), training=training)
+            return self.pool.call(bn.call(inputs, training=training), training=training), _APART
         x = _utils.as_dtype(inputs, bn.dtype)
         x2d = x.reshape(-1, x.shape[-1])
         if not batch_stats:
             _, _, scale32, shift32 = bn._inference_affine()
             if not np.all(scale32 > 0):
-                self._cache = ("separate",)
-                return self.pool.call(bn.call(inputs, training=False), training=False)
+                return self.pool.call(bn.call(inputs, training=False), training=False), _APART
             pooled, _ = pool_forward(x, self._pool_hparameters(), "max")
             pooled *= scale32
             pooled += shift32
-            self._cache = None
-            return pooled
+            return pooled, None
         mean, var = _moments(x2d, bn.dtype)
         bn._update_moving_stats(mean, var)
         inv_std, scale32 = bn._batch_scale(var)
@@ -195,16 +199,13 @@ class BatchNormMaxPool:
         y *= scale32
         if bn.beta is not None:
             y += bn.beta.value
-        self._cache = ("fused", x2d, pooled_x, pool_cache, mean, inv_std)
-        return y
+        return y, (x2d, pooled_x, pool_cache, mean, inv_std)
 
-    def backward(self, dy: np.ndarray):
-        cache = _utils.take_cache(self)
-        if cache[0] == "separate":
+    def _backward(self, dy: np.ndarray, cache):
+        if cache is _APART:
             return self.bn.backward(self.pool.backward(dy))
-        _, x2d, pooled_x, pool_cache, mean, inv_std = cache
+        x2d, pooled_x, pool_cache, mean, inv_std = cache
         bn = self.bn
-        dy = _utils.as_dtype(dy, bn.dtype)
         n_C = dy.shape[-1]
         dy2d = dy.reshape(-1, n_C)
         dbeta = column_sums(dy2d)
