@@ -4,6 +4,7 @@ For each case it prints one JSON line with the fast forward and forward+backward
 conv's GFLOP/s (and its share of this machine's float32 GEMM throughput, measured in the same
 run), the speed-up over the reference loops (timed on one example and scaled per example),
 and, when PyTorch is importable, the ratio to PyTorch's forward+backward on the same shapes.
+The fused conv + max pool case is also timed against the two separate fast ops.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from convnp import ops
 from convnp.bench.common import emit, gemm_gflops, machine_info, median_time, torch_or_none
 from convnp.ops import reference
+from convnp.ops.conv_pool import conv_max_pool_backward, conv_max_pool_forward
 
 # name -> (input shape, kernel shape or pool window, hparameters)
 CONV_CASES = {
@@ -21,6 +23,12 @@ CONV_CASES = {
 }
 POOL_CASES = {
     "happy_maxpool2": ((16, 64, 64, 32), {"f": 2, "stride": 2}),
+}
+# name -> (input shape, kernel shape, conv hparameters, pool window): the fused conv + tiling
+# max pool of `convnp.ops.conv_pool`, as the SIGNS model's first layers run it in training
+# (first layer of the model: no input gradient).
+CONV_POOL_CASES = {
+    "signs_conv1_maxpool8": ((64, 64, 64, 3), (4, 4, 3, 8), {"stride": 1, "pad": "same"}, 8),
 }
 
 
@@ -127,6 +135,57 @@ def bench_pool(name, input_shape, hp, repeat) -> tuple[dict, tuple]:
     return record, (_torch_pool_time, (A, hp["f"], hp["stride"]))
 
 
+def _torch_conv_pool_time(torch, A, W, b, pads, stride, window, repeat):
+    import torch.nn.functional as F
+
+    x = torch.tensor(A.transpose(0, 3, 1, 2).copy())  # the model input: no gradient
+    w = torch.tensor(W.transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    bias = torch.tensor(b.ravel().copy(), requires_grad=True)
+    (top, bottom), (left, right) = pads
+
+    def forward():
+        return F.max_pool2d(F.conv2d(F.pad(x, (left, right, top, bottom)), w, bias,
+                                     stride=stride), window)
+
+    with torch.no_grad():
+        dp = torch.ones_like(forward())
+    return median_time(lambda: forward().backward(dp), repeat)
+
+
+def bench_conv_pool(name, input_shape, kernel_shape, hp, window, repeat) -> tuple[dict, tuple]:
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal(input_shape, dtype=np.float32)
+    W = rng.standard_normal(kernel_shape, dtype=np.float32) * 0.1
+    b = np.zeros((1, 1, 1, kernel_shape[3]), dtype=np.float32)
+    P, cache = conv_max_pool_forward(A, W, b, hp, window)
+    dP = np.ones_like(P)
+
+    def fwd_bwd():
+        _, c = conv_max_pool_forward(A, W, b, hp, window)
+        conv_max_pool_backward(dP, c, compute_dA_prev=False)
+
+    def two_ops():  # the same work as the two separate fast ops
+        Z, conv_cache = ops.conv_forward(A, W, b, hp)
+        _, pool_cache = ops.pool_forward(Z, {"f": window, "stride": window}, "max")
+        ops.conv_backward(ops.pool_backward(dP, pool_cache, "max"), conv_cache,
+                          compute_dA_prev=False)
+
+    fwd = median_time(lambda: conv_max_pool_forward(A, W, b, hp, window, keep_winners=False),
+                      repeat)
+    both = median_time(fwd_bwd, repeat)
+    separate = median_time(two_ops, repeat)
+    geometry = cache.conv.geometry
+    flops = _conv_flops((input_shape[0], *geometry.out_hw, kernel_shape[3]), kernel_shape)
+    record = {
+        "bench": "ops", "case": name, "input": list(input_shape), "kernel": list(kernel_shape),
+        "hparameters": hp, "pool": window, "dtype": "float32",
+        "fwd_ms": fwd * 1e3, "fwd_bwd_ms": both * 1e3,
+        "fwd_gflops": flops / fwd / 1e9,
+        "separate_ops_fwd_bwd_ms": separate * 1e3, "speedup_vs_separate_ops": separate / both,
+    }
+    return record, (_torch_conv_pool_time, (A, W, b, geometry.pads, geometry.stride, window))
+
+
 def run(args) -> int:
     torch = torch_or_none()
     emit({"bench": "ops", "machine": machine_info(),
@@ -135,11 +194,13 @@ def run(args) -> int:
              for name, (input_shape, kernel_shape, hp) in CONV_CASES.items()]
     cases += [bench_pool(name, input_shape, hp, args.repeat)
               for name, (input_shape, hp) in POOL_CASES.items()]
+    cases += [bench_conv_pool(name, input_shape, kernel_shape, hp, window, args.repeat)
+              for name, (input_shape, kernel_shape, hp, window) in CONV_POOL_CASES.items()]
     # The machine's GEMM peak last: OpenBLAS's threads keep spinning after a large
     # multi-threaded GEMM and would slow the kernels timed right after it.
     peak = gemm_gflops()
     for record, _ in cases:
-        if "fwd_gflops" in record:
+        if "fwd_bwd_gflops" in record:
             record["machine_gemm_gflops"] = peak
             record["fwd_bwd_share_of_gemm_peak"] = record["fwd_bwd_gflops"] / peak
     # PyTorch runs after every convnp timing: its OpenMP threads keep spinning for a while
