@@ -228,3 +228,41 @@ def test_batch_statistics_survive_a_large_mean():
     small = rng.standard_normal((4096, 3)).astype(np.float32) * 3 + 1
     np.testing.assert_allclose(_moments(small, np.float32)[1],
                                small.astype(np.float64).var(axis=0), rtol=1e-6)
+
+
+def test_fused_calls_in_a_sub_model_fixed_in_inference_mode_still_train():
+    # Keras: base(x, training=False) inside a bigger model keeps batch normalization in
+    # inference mode, yet the base's weights train when base.trainable is True. The fused
+    # calls keep nothing for backward in inference mode, so they must replay the call.
+    def build(fuse):
+        tf.keras.utils.set_random_seed(0)
+        base = tf.keras.Sequential([
+            tfl.Input(shape=(8, 8, 2)),
+            tfl.Conv2D(4, 3, padding="same"),
+            tfl.MaxPool2D(2),                       # conv + pool
+            tfl.Conv2D(4, 2, padding="same", use_bias=False),
+            tfl.BatchNormalization(),
+            tfl.MaxPool2D(2),                       # batch norm + pool
+        ], name="base")
+        if not fuse:
+            base._set_graph(Graph(base._graph.inputs, base._graph.outputs, fuse=False))
+        inputs = tf.keras.Input(shape=(8, 8, 2))
+        outputs = tfl.Dense(1, activation="sigmoid")(tfl.Flatten()(base(inputs, training=False)))
+        model = tf.keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        return model, base
+
+    (fused, fused_base), (plain, plain_base) = build(True), build(False)
+    assert [type(n.layer).__name__ for n in fused_base._graph.schedule] == [
+        "ConvMaxPool", "Conv2D", "BatchNormMaxPool"]
+    plain.set_weights(fused.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 8, 8, 2)).astype(np.float32)
+    y = rng.integers(0, 2, (6, 1)).astype(np.float32)
+    before = fused_base.get_weights()
+    h_fused = fused.fit(x, y, batch_size=3, epochs=2, verbose=0, shuffle=False)
+    h_plain = plain.fit(x, y, batch_size=3, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h_fused.history["loss"], h_plain.history["loss"], rtol=1e-5)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(before[0], fused_base.get_weights()[0])  # the conv did train

@@ -69,6 +69,13 @@ def tiles(pool, input_shape) -> bool:
 _APART = "apart"
 
 
+class _Replay:
+    """The cache of an inference call: its input, should backward come after all."""
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+
+
 class _FusedPool:
     """What the fused units share: the layer whose output the pool reads (``first``, which
     owns the weights and the input gradient) and the pool.
@@ -96,12 +103,25 @@ class _FusedPool:
         self.first.needs_input_gradient = value
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
-        y, self._cache = self._forward(inputs, training)
+        y, cache = self._forward(inputs, training)
+        # An inference call keeps nothing for backward (predict pays nothing for it). But a
+        # model called with training=False inside a training step (a Keras sub-model in
+        # inference mode whose weights still train) does backpropagate: keep a reference to
+        # the input, and backward replays the call in a form that keeps what it needs.
+        self._cache = cache if training else _Replay(inputs)
         return y
 
     def backward(self, dy: np.ndarray):
         cache = _utils.take_cache(self)
-        return self._backward(_utils.as_dtype(dy, self.first.dtype), cache)
+        dy = _utils.as_dtype(dy, self.first.dtype)
+        if isinstance(cache, _Replay):
+            return self._replay_backward(dy, cache.inputs)
+        return self._backward(dy, cache)
+
+    def _replay_backward(self, dy: np.ndarray, inputs):
+        """Backward after an inference call (see `call`)."""
+        _, cache = self._forward(inputs, True)
+        return self._backward(dy, cache)
 
 
 class ConvMaxPool(_FusedPool):
@@ -200,6 +220,11 @@ class BatchNormMaxPool(_FusedPool):
         if bn.beta is not None:
             y += bn.beta.value
         return y, (x2d, pooled_x, pool_cache, mean, inv_std)
+
+    def _replay_backward(self, dy: np.ndarray, inputs):
+        # batch normalization in inference mode, as the call was: the layers one by one
+        self.pool.call(self.bn.call(inputs, training=False), training=False)
+        return self.bn.backward(self.pool.backward(dy))
 
     def _backward(self, dy: np.ndarray, cache):
         if cache is _APART:
