@@ -255,6 +255,7 @@ def test_fused_calls_in_a_sub_model_fixed_in_inference_mode_still_train():
     (fused, fused_base), (plain, plain_base) = build(True), build(False)
     assert [type(n.layer).__name__ for n in fused_base._graph.schedule] == [
         "ConvMaxPool", "Conv2D", "BatchNormMaxPool"]
+    assert "ConvMaxPool" not in [type(n.layer).__name__ for n in plain_base._graph.schedule]
     plain.set_weights(fused.get_weights())
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 8, 8, 2)).astype(np.float32)
