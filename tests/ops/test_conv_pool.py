@@ -96,10 +96,10 @@ def test_the_block_divides_the_pool_width():
     rng = np.random.default_rng(0)
     A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
     _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 6)
-    assert cache.conv.blocked.block == 2
+    assert cache.blocked.block == 2
     _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
-    assert cache.conv.blocked.block == 4
-    assert BlockedConv.plan(cache.conv.geometry, W, row_group=3).block == 1
+    assert cache.blocked.block == 4
+    assert BlockedConv.plan(cache.geometry, W, row_group=3).block == 1
 
 
 def test_float32_stays_float32():

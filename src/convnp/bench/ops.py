@@ -174,7 +174,7 @@ def bench_conv_pool(name, input_shape, kernel_shape, hp, window, repeat) -> tupl
                       repeat)
     both = median_time(fwd_bwd, repeat)
     separate = median_time(two_ops, repeat)
-    geometry = cache.conv.geometry
+    geometry = cache.geometry
     flops = _conv_flops((input_shape[0], *geometry.out_hw, kernel_shape[3]), kernel_shape)
     record = {
         "bench": "ops", "case": name, "input": list(input_shape), "kernel": list(kernel_shape),
