@@ -71,20 +71,27 @@ def _copy_by_examples(copy, m: int, size: int) -> None:
 
 def _pad(X: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
     """Copy ``X`` into the middle of a new array filled with ``fill`` (faster than np.pad)."""
+    return _padded_copy(X, pads, fill, channels_first=False)
+
+
+def _padded_copy(A: np.ndarray, pads, fill: float, channels_first: bool) -> np.ndarray:
+    """A padded copy of an NHWC batch, laid out NHWC or ``(n_C, m, n_H_pad, n_W_pad)``."""
     (top, bottom), (left, right) = pads
-    m, n_H, n_W, n_C = X.shape
-    out = np.empty((m, n_H + top + bottom, n_W + left + right, n_C), dtype=X.dtype)
+    m, n_H, n_W, n_C = A.shape
+    size_hw = (n_H + top + bottom, n_W + left + right)
+    out = np.empty((n_C, m, *size_hw) if channels_first else (m, *size_hw, n_C), dtype=A.dtype)
 
     def copy(rows: slice) -> None:
-        part = out[rows]
-        if top or bottom or left or right:
-            part[:, :top] = fill
-            part[:, top + n_H:] = fill
-            part[:, top:top + n_H, :left] = fill
-            part[:, top:top + n_H, left + n_W:] = fill
-        part[:, top:top + n_H, left:left + n_W] = X[rows]
+        # this part of the output and its source, both seen with height and width last
+        part = out[:, rows] if channels_first else out[rows].transpose(0, 3, 1, 2)
+        source = A[rows].transpose(3, 0, 1, 2) if channels_first else A[rows].transpose(0, 3, 1, 2)
+        part[..., :top, :] = fill
+        part[..., top + n_H:, :] = fill
+        part[..., top:top + n_H, :left] = fill
+        part[..., top:top + n_H, left + n_W:] = fill
+        part[..., top:top + n_H, left:left + n_W] = source
 
-    _copy_by_examples(copy, m, X.size)
+    _copy_by_examples(copy, m, A.size)
     return out
 
 
@@ -210,21 +217,7 @@ def channels_first_padded(A: np.ndarray, pads, fill: float = 0.0) -> np.ndarray:
 
     One copy does both the transpose and the padding.
     """
-    (top, bottom), (left, right) = pads
-    m, n_H, n_W, n_C = A.shape
-    out = np.empty((n_C, m, n_H + top + bottom, n_W + left + right), dtype=A.dtype)
-
-    def copy(rows: slice) -> None:
-        part = out[:, rows]
-        if top or bottom or left or right:
-            part[:, :, :top] = fill
-            part[:, :, top + n_H:] = fill
-            part[:, :, top:top + n_H, :left] = fill
-            part[:, :, top:top + n_H, left + n_W:] = fill
-        part[:, :, top:top + n_H, left:left + n_W] = A[rows].transpose(3, 0, 1, 2)
-
-    _copy_by_examples(copy, m, A.size)
-    return out
+    return _padded_copy(A, pads, fill, channels_first=True)
 
 
 def batch_chunks(m: int, geometry: Geometry, n_C_prev: int, itemsize: int) -> list[slice]:
