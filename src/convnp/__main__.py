@@ -1,7 +1,7 @@
-"""``python -m convnp``: the ``convnp`` command (see `convnp.cli`)."""
+"""``python -m convnp``: the ``convnp`` command (see `convnp.app.cli`)."""
 
 import sys
 
-from convnp.cli import main
+from convnp.app.cli import main
 
 sys.exit(main())

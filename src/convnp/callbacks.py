@@ -541,7 +541,7 @@ class CSVLogger(Callback):
         self._write(self._prefix + self._rows.getvalue())
 
     def _write(self, text: str) -> None:
-        from convnp._files import atomic_write
+        from convnp.io._files import atomic_write
 
         atomic_write(self.filename, lambda f: f.write(text), text=True)
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from convnp._files import atomic_write
+from convnp.io._files import atomic_write
 
 __all__ = ["history", "history_csv"]
 

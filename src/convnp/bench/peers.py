@@ -35,8 +35,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from convnp._files import atomic_write
 from convnp.bench.common import emit, machine_info
+from convnp.io._files import atomic_write
 
 HERE = Path(__file__).resolve().parent
 MODELS = ("happy", "signs")

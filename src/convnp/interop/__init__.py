@@ -21,11 +21,11 @@ __all__ = [
 ]
 
 _LAZY = {
-    "export_onnx": ("convnp.interop.onnx", "export"),
-    "load_keras": ("convnp.interop.keras_format", "load_keras"),
-    "save_keras": ("convnp.interop.keras_format", "save_keras"),
-    "load_keras_weights": ("convnp.interop.keras_format", "load_keras_weights"),
-    "save_keras_weights": ("convnp.interop.keras_format", "save_keras_weights"),
+    "export_onnx": ("convnp.io.onnx", "export"),
+    "load_keras": ("convnp.io.keras_format", "load_keras"),
+    "save_keras": ("convnp.io.keras_format", "save_keras"),
+    "load_keras_weights": ("convnp.io.keras_format", "load_keras_weights"),
+    "save_keras_weights": ("convnp.io.keras_format", "save_keras_weights"),
 }
 
 

@@ -292,20 +292,20 @@ class Model(TrainingMixin):
              **kwargs) -> None:
         """Write architecture, weights, compile settings and optimizer state to one file
         (see `convnp.saving.save_model`)."""
-        from convnp import saving
+        from convnp.io import saving
 
         saving.save_model(self, filepath, overwrite=overwrite,
                           include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Write only the weights (``.weights.npz``, or Keras's ``.weights.h5`` layout)."""
-        from convnp import saving
+        from convnp.io import saving
 
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath) -> None:
         """Load weights written by `save_weights` into this (same-architecture) model."""
-        from convnp import saving
+        from convnp.io import saving
 
         saving.load_weights(self, filepath)
 

@@ -196,7 +196,7 @@ def _version() -> str:
 
 
 def _load_saved(path_text: str) -> Any:
-    from convnp import saving
+    from convnp.io import saving
 
     path = Path(path_text)
     if not path.exists():
@@ -208,7 +208,7 @@ def _load_saved(path_text: str) -> Any:
 
 def _model_from_arg(text: str, allow_spec: bool) -> tuple[Any, str | None]:
     """``(model, spec name or None)`` for a MODEL argument."""
-    from convnp import zoo
+    from convnp.app import zoo
 
     key = text.strip().lower()
     if allow_spec and key in SPEC_MODELS:
@@ -402,7 +402,8 @@ def _check_out(out: Path) -> None:
 
 def _write_outputs(out: Path, model: Any, history: Any, metadata: dict[str, Any]) -> Path:
     """Write model.convnp, history.csv and history.png; all of them or none."""
-    from convnp import plot, saving
+    from convnp import plot
+    from convnp.io import saving
 
     created = []
     path = out
@@ -569,7 +570,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from convnp.interop import onnx
+    from convnp.io import onnx
 
     out = Path(args.out)
     if out.suffix.lower() != ".onnx":

@@ -29,7 +29,7 @@ flushed to disk, then renamed over the target. If anything fails, the temporary 
 removed and the target is untouched.
 
 ``save_weights``/``load_weights`` handle weights only: ``.weights.npz`` (a plain npz with the
-same keys) natively, and ``.weights.h5`` (Keras's layout) through `convnp.interop.keras_format`
+same keys) natively, and ``.weights.h5`` (Keras's layout) through `convnp.io.keras_format`
 when that module is available.
 """
 
@@ -47,7 +47,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from convnp._files import atomic_write
+from convnp.io._files import atomic_write
 
 __all__ = [
     "FORMAT_NAME",
@@ -155,7 +155,7 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
     Args:
         model: a built `Sequential` or functional `Model`.
         path: destination, conventionally ``*.convnp``. A ``.keras`` path writes Keras 3's
-            format instead (architecture and weights only) via `convnp.interop.keras_format`.
+            format instead (architecture and weights only) via `convnp.io.keras_format`.
         include_optimizer: also store the optimizer's state (needed to resume ``fit`` exactly).
         metadata: JSON-able dict stored as-is (e.g. ``{"class_names": [...]}``); default: the
             model's ``metadata`` attribute if it has one (set by `load_model`), so a re-saved
@@ -494,7 +494,7 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     would have. Its ``metadata`` attribute holds the file's metadata dict.
 
     Args:
-        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.interop.keras_format`;
+        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.io.keras_format`;
             legacy ``.h5`` model files are refused.)
         custom_objects: extra layer classes by name (only these and convnp's own layers can
             appear in the file).
@@ -541,13 +541,13 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
 
 def _interop(function: str) -> Callable[..., Any]:
     try:
-        from convnp.interop import keras_format  # type: ignore[attr-defined]
+        from convnp.io import keras_format  # type: ignore[attr-defined]
     except ImportError:
-        raise ValueError("Keras files (.keras, .weights.h5) need convnp.interop.keras_format, "
+        raise ValueError("Keras files (.keras, .weights.h5) need convnp.io.keras_format, "
                          "which is not available in this installation") from None
     fn = getattr(keras_format, function, None)
     if fn is None:
-        raise ValueError(f"convnp.interop.keras_format has no {function}()")
+        raise ValueError(f"convnp.io.keras_format has no {function}()")
     return fn
 
 
@@ -566,7 +566,7 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
 
     ``.weights.npz``: a plain npz, one array per weight under ``"0001/conv2d/kernel"``-style
     keys (position / layer name / variable name), written atomically. ``.weights.h5``: Keras's
-    layout, via `convnp.interop.keras_format`.
+    layout, via `convnp.io.keras_format`.
 
     Raises:
         ValueError: the model is not built, or an unsupported extension.

@@ -1,6 +1,6 @@
 """Export a convnp model to ONNX, with NumPy and the standard library only.
 
-    from convnp.interop.onnx import export
+    from convnp.io.onnx import export
     export(model, "happy.onnx")             # opset 17
     # then, anywhere:  onnxruntime.InferenceSession("happy.onnx").run(None, {"input_layer": x})
 
@@ -45,8 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from convnp._files import atomic_write
-from convnp.interop import protobuf as pb
+from convnp.io import protobuf as pb
+from convnp.io._files import atomic_write
 
 #: Lowest and highest opset this exporter writes. 13 is the first with Softmax on one axis
 #: and Pad/Clip/... taking their parameters as inputs; 21 is the newest checked in tests.

@@ -1,6 +1,6 @@
 """Keras 3 model files: ``.keras`` archives and ``.weights.h5`` weight files, both ways.
 
-    from convnp.interop.keras_format import load_keras, save_keras
+    from convnp.io.keras_format import load_keras, save_keras
     model = load_keras("model.keras")        # a convnp model that predicts like Keras
     save_keras(model, "from_convnp.keras")   # keras.models.load_model() reads it
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp._files import atomic_write
+from convnp.io._files import atomic_write
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -1038,7 +1038,7 @@ def save_keras(model, path: str | os.PathLike) -> str:
 def load_model(path: str | os.PathLike, compile: bool = True):
     """Load a model file, choosing the reader by extension.
 
-    ``.keras`` -> `load_keras`; ``.convnp`` -> ``convnp.saving.load_model``. Other
+    ``.keras`` -> `load_keras`; ``.convnp`` -> ``convnp.io.saving.load_model``. Other
     extensions (including legacy Keras 2 ``.h5`` model files) raise `ValueError`.
     """
     path_str = os.fspath(path)
@@ -1046,7 +1046,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     if lower.endswith(".keras"):
         return load_keras(path_str, compile=compile)
     if lower.endswith(".convnp"):
-        from convnp import saving
+        from convnp.io import saving
 
         return saving.load_model(path_str)
     if lower.endswith(".weights.h5"):

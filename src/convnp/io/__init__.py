@@ -1,0 +1,38 @@
+"""File formats: ``.convnp`` model files, Keras 3 ``.keras`` / ``.weights.h5``, ONNX export.
+
+* `convnp.io.saving`: ``save_model`` / ``load_model`` / ``save_weights`` / ``load_weights``;
+* `convnp.io.keras_format`: ``load_keras`` / ``save_keras`` and the ``.weights.h5`` pair;
+* `convnp.io.onnx`: ``export(model, path, opset=17)`` (NumPy + stdlib only), on
+  `convnp.io.protobuf`;
+* `convnp.io._files`: ``atomic_write`` (a file is written whole or not at all).
+
+The submodules are imported on use, so ``import convnp`` does not pay for them. ``h5py`` is an
+optional extra (``pip install convnp[h5]``) needed only for the Keras files.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = [
+    "export_onnx",
+    "load_keras",
+    "load_keras_weights",
+    "save_keras",
+    "save_keras_weights",
+]
+
+_LAZY = {
+    "export_onnx": ("convnp.io.onnx", "export"),
+    "load_keras": ("convnp.io.keras_format", "load_keras"),
+    "save_keras": ("convnp.io.keras_format", "save_keras"),
+    "load_keras_weights": ("convnp.io.keras_format", "load_keras_weights"),
+    "save_keras_weights": ("convnp.io.keras_format", "save_keras_weights"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        return getattr(importlib.import_module(module_name), attr)
+    raise AttributeError(f"module 'convnp.io' has no attribute {name!r}")
