@@ -40,7 +40,9 @@ __all__ = [
 ]
 
 # Heavier sub-packages load on first use, so `import convnp` stays quick.
-_LAZY_SUBMODULES = {"keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops"}
+_LAZY_SUBMODULES = {
+    "keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops", "io", "app",
+}
 
 
 def __getattr__(name: str):

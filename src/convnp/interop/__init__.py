@@ -1,36 +1,22 @@
-"""Interoperability: ONNX export and Keras 3 ``.keras`` / ``.weights.h5`` files.
+"""Old import path of the file-format code, which now lives in `convnp.io`.
 
-* `convnp.interop.onnx.export(model, path, opset=17)` writes an ONNX model (NumPy + stdlib only);
-* `convnp.interop.keras_format.load_keras(path)` / `save_keras(model, path)` read and write
-  Keras 3 ``.keras`` archives; `load_keras_weights` / `save_keras_weights` do ``.weights.h5``.
-
-The submodules are imported on use, so ``import convnp`` does not pay for them. ``h5py`` is an
-optional extra (``pip install convnp[h5]``) needed only for the Keras files.
+``convnp.interop.keras_format``, ``convnp.interop.onnx`` and ``convnp.interop.protobuf`` *are*
+`convnp.io.keras_format`, `convnp.io.onnx` and `convnp.io.protobuf`; ``convnp.interop.load_keras``
+and the other names of `convnp.io` resolve there too.
 """
 
 from __future__ import annotations
 
-import importlib
+import sys
 
-__all__ = [
-    "export_onnx",
-    "load_keras",
-    "load_keras_weights",
-    "save_keras",
-    "save_keras_weights",
-]
+from convnp import io as _io
+from convnp.io import keras_format, onnx, protobuf
 
-_LAZY = {
-    "export_onnx": ("convnp.io.onnx", "export"),
-    "load_keras": ("convnp.io.keras_format", "load_keras"),
-    "save_keras": ("convnp.io.keras_format", "save_keras"),
-    "load_keras_weights": ("convnp.io.keras_format", "load_keras_weights"),
-    "save_keras_weights": ("convnp.io.keras_format", "save_keras_weights"),
-}
+for _module in (keras_format, onnx, protobuf):
+    sys.modules[f"{__name__}.{_module.__name__.rsplit('.', 1)[1]}"] = _module
+
+__all__ = list(_io.__all__)
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        module_name, attr = _LAZY[name]
-        return getattr(importlib.import_module(module_name), attr)
-    raise AttributeError(f"module 'convnp.interop' has no attribute {name!r}")
+    return getattr(_io, name)
