@@ -32,15 +32,23 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "AUC",
     "Accuracy",
     "AutoAccuracy",
     "BinaryAccuracy",
     "CategoricalAccuracy",
+    "IoU",
     "Mean",
+    "MeanIoU",
     "MeanMetricWrapper",
     "MeanSquaredError",
     "Metric",
+    "OneHotMeanIoU",
+    "Precision",
+    "Recall",
     "SparseCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
@@ -48,6 +56,8 @@ __all__ = [
     "get",
     "serialize",
     "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
 ]
 
 
@@ -64,6 +74,12 @@ def _align(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarr
         else:
             y_pred = y_pred[..., 0]
     return y_true, y_pred
+
+
+def _check_dtype(dtype) -> None:
+    """Metrics report Python floats; a dtype is accepted for Keras code but must be a float."""
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise ValueError(f"metric dtype must be a float type, got {dtype!r}")
 
 
 def _check_same(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> None:
@@ -156,7 +172,8 @@ class Metric:
 class Mean(Metric):
     """Running (weighted) mean of the values passed to `update_state(values, sample_weight)`."""
 
-    def __init__(self, name: str = "mean"):
+    def __init__(self, name: str = "mean", dtype=None):
+        _check_dtype(dtype)
         super().__init__(name)
         self.reset_state()
 
@@ -202,14 +219,20 @@ class MeanMetricWrapper(Mean):
 class Accuracy(MeanMetricWrapper):
     """How often `y_pred == y_true` exactly."""
 
-    def __init__(self, name: str = "accuracy"):
+    direction = "up"
+
+    def __init__(self, name: str = "accuracy", dtype=None):
+        _check_dtype(dtype)
         super().__init__(accuracy, name)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
     """How often `(y_pred > threshold)` matches a 0/1 label."""
 
-    def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5):
+    direction = "up"
+
+    def __init__(self, name: str = "binary_accuracy", dtype=None, threshold: float = 0.5):
+        _check_dtype(dtype)
         if not 0 < float(threshold) < 1:
             raise ValueError(f"threshold must be in (0, 1), got {threshold}")
         super().__init__(binary_accuracy, name, threshold=float(threshold))
@@ -222,22 +245,460 @@ class BinaryAccuracy(MeanMetricWrapper):
 class CategoricalAccuracy(MeanMetricWrapper):
     """How often the argmax of the prediction matches the argmax of a one-hot label."""
 
-    def __init__(self, name: str = "categorical_accuracy"):
+    direction = "up"
+
+    def __init__(self, name: str = "categorical_accuracy", dtype=None):
+        _check_dtype(dtype)
         super().__init__(categorical_accuracy, name)
 
 
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     """How often the argmax of the prediction equals an integer label."""
 
-    def __init__(self, name: str = "sparse_categorical_accuracy"):
+    direction = "up"
+
+    def __init__(self, name: str = "sparse_categorical_accuracy", dtype=None):
+        _check_dtype(dtype)
         super().__init__(sparse_categorical_accuracy, name)
 
 
 class MeanSquaredError(MeanMetricWrapper):
     """Running mean of the per-sample mean squared error."""
 
-    def __init__(self, name: str = "mean_squared_error"):
+    direction = "down"
+
+    def __init__(self, name: str = "mean_squared_error", dtype=None):
+        _check_dtype(dtype)
         super().__init__(_mse, name)
+
+
+# --------------------------------------------------------------------------- top-k accuracies
+
+
+def _in_top_k(scores: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+    """Whether the target class's score is among the ``k`` largest of its row.
+
+    Ties at the boundary count as inside (TensorFlow's ``in_top_k``): a target is a hit when
+    fewer than ``k`` classes score strictly higher. A non-finite target score never hits.
+    """
+    picked = np.take_along_axis(scores, target[..., None], axis=-1)
+    higher = np.sum(scores > picked, axis=-1)
+    return ((higher < k) & np.isfinite(picked[..., 0])).astype(np.float32)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+    """Per-sample: is the argmax of the one-hot ``y_true`` among the ``k`` top predictions."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"top_k_categorical_accuracy expects one-hot y_true shaped like y_pred "
+            f"{y_pred.shape}, received {y_true.shape}")
+    return _in_top_k(y_pred, np.argmax(y_true, axis=-1), k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+    """Per-sample: is the integer label among the ``k`` top predictions."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape[:-1]:
+        raise ValueError(
+            f"sparse_top_k_categorical_accuracy expects labels of shape {y_pred.shape[:-1]} "
+            f"or {y_pred.shape[:-1] + (1,)}, received {np.shape(y_true)}")
+    labels = y_true.astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[-1]):
+        raise ValueError(f"sparse_top_k_categorical_accuracy: labels must lie in "
+                         f"[0, {y_pred.shape[-1] - 1}]")
+    return _in_top_k(y_pred, labels, k)
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    return int(k)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label is among the ``k`` highest predictions."""
+
+    direction = "up"
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype=None):
+        _check_dtype(dtype)
+        self.k = _check_k(k)
+        super().__init__(top_k_categorical_accuracy, name, k=self.k)
+
+    def get_config(self):
+        return {"name": self.name, "k": self.k}
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the ``k`` highest predictions."""
+
+    direction = "up"
+
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids: bool = False):
+        _check_dtype(dtype)
+        if from_sorted_ids:
+            raise NotImplementedError(
+                "SparseTopKCategoricalAccuracy(from_sorted_ids=True) is not supported by "
+                "convnp; pass the scores (the default)")
+        self.k = _check_k(k)
+        super().__init__(sparse_top_k_categorical_accuracy, name, k=self.k)
+
+    def get_config(self):
+        return {"name": self.name, "k": self.k}
+
+
+# ------------------------------------------------------- confusion counts: precision, recall, AUC
+
+
+def _broadcast_weight(sample_weight, shape, name: str) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(shape, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    w = w.reshape(w.shape + (1,) * (len(shape) - w.ndim)) if w.ndim < len(shape) else w
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"{name}: sample_weight shape {np.shape(sample_weight)} does not match "
+                         f"predictions of shape {shape}") from None
+
+
+def _weight_above(values: np.ndarray, weights: np.ndarray, thresholds) -> np.ndarray:
+    """For each threshold t: the sum of ``weights`` where ``values > t``.
+
+    One sort instead of one pass per threshold (AUC uses 200 thresholds on every pixel).
+    """
+    order = np.argsort(values, kind="stable")
+    cumulative = np.concatenate([[0.0], np.cumsum(weights[order])])
+    below = np.searchsorted(values[order], np.asarray(thresholds, dtype=np.float64),
+                            side="right")
+    return cumulative[-1] - cumulative[below]
+
+
+_NEG_INF = -1e10  # what Keras gives the scores top_k drops
+
+
+def _filter_top_k(y_pred: np.ndarray, k: int) -> np.ndarray:
+    """Keep the ``k`` largest scores of each row (first index wins ties); the rest -1e10."""
+    keep = np.argsort(-y_pred, axis=-1, kind="stable")[..., :k]
+    out = np.full(y_pred.shape, _NEG_INF)
+    np.put_along_axis(out, keep, np.take_along_axis(y_pred, keep, axis=-1), axis=-1)
+    return out
+
+
+class _ConfusionCounts(Metric):
+    """Weighted true/false positive/negative counts at fixed thresholds (``y_pred > t``).
+
+    Labels count as positive when nonzero. All predictions and labels are flattened together
+    (Keras's ``multi_label=False``), after the optional ``top_k`` filter and ``class_id``
+    column selection.
+    """
+
+    direction = "up"
+
+    def __init__(self, thresholds, top_k=None, class_id=None, name=None):
+        super().__init__(name)
+        self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        if top_k is not None:
+            top_k = _check_k(top_k)
+        if class_id is not None and (isinstance(class_id, bool)
+                                     or not isinstance(class_id, (int, np.integer))
+                                     or class_id < 0):
+            raise ValueError(f"class_id must be a non-negative int, got {class_id!r}")
+        self.top_k = top_k
+        self.class_id = None if class_id is None else int(class_id)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        n = len(self.thresholds)
+        self.true_positives = np.zeros(n)
+        self.false_positives = np.zeros(n)
+        self.true_negatives = np.zeros(n)
+        self.false_negatives = np.zeros(n)
+
+    def _prepare(self, y_true, y_pred):
+        y_true, y_pred = _align(np.asarray(y_true), np.asarray(y_pred, dtype=np.float64))
+        _check_same(self.name, y_true, y_pred)
+        return y_true, y_pred
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, y_pred = self._prepare(y_true, y_pred)
+        weights = _broadcast_weight(sample_weight, y_pred.shape, self.name)
+        if self.top_k is not None:
+            y_pred = _filter_top_k(y_pred, self.top_k)
+        if self.class_id is not None:
+            if self.class_id >= y_pred.shape[-1]:
+                raise ValueError(f"{self.name}: class_id={self.class_id} but predictions have "
+                                 f"{y_pred.shape[-1]} classes")
+            y_true, y_pred = y_true[..., self.class_id], y_pred[..., self.class_id]
+            weights = weights[..., self.class_id]
+        positive = (y_true != 0).ravel()
+        scores, w = y_pred.ravel(), np.ascontiguousarray(weights).ravel()
+        tp = _weight_above(scores[positive], w[positive], self.thresholds)
+        fp = _weight_above(scores[~positive], w[~positive], self.thresholds)
+        self.true_positives += tp
+        self.false_negatives += np.sum(w[positive]) - tp
+        self.false_positives += fp
+        self.true_negatives += np.sum(w[~positive]) - fp
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a / b`` with 0 where ``b`` is 0 (TensorFlow's divide_no_nan)."""
+    return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+
+def _threshold_list(thresholds) -> tuple[list[float], bool]:
+    """``(thresholds, several)``; None means [0.5], as in Keras."""
+    if thresholds is None:
+        return [0.5], False
+    several = isinstance(thresholds, (list, tuple, np.ndarray))
+    values = [float(t) for t in (thresholds if several else [thresholds])]
+    bad = [t for t in values if not 0.0 <= t <= 1.0]
+    if bad:
+        raise ValueError(f"threshold values must be in [0, 1], got {bad}")
+    return values, several
+
+
+class _PrecisionRecall(_ConfusionCounts):
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        _check_dtype(dtype)
+        values, self._several = _threshold_list(thresholds)
+        # with top_k and no thresholds, Keras counts every kept score as positive
+        if thresholds is None and top_k is not None:
+            values = [_NEG_INF]
+        self._thresholds_arg = thresholds
+        super().__init__(values, top_k=top_k, class_id=class_id, name=name)
+
+    def _value(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def result(self):
+        value = self._value()
+        return [float(v) for v in value] if self._several else float(value[0])
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self._thresholds_arg, "top_k": self.top_k,
+                "class_id": self.class_id}
+
+
+class Precision(_PrecisionRecall):
+    """``tp / (tp + fp)`` at ``thresholds`` (default 0.5; a list gives one value each)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision",
+                 dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def _value(self):
+        return _ratio(self.true_positives, self.true_positives + self.false_positives)
+
+
+class Recall(_PrecisionRecall):
+    """``tp / (tp + fn)`` at ``thresholds`` (default 0.5; a list gives one value each)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall",
+                 dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def _value(self):
+        return _ratio(self.true_positives, self.true_positives + self.false_negatives)
+
+
+class AUC(_ConfusionCounts):
+    """Area under the ROC or precision-recall curve, from counts at ``num_thresholds``
+    evenly spaced thresholds (plus -1e-7 and 1 + 1e-7), summed as Keras does: trapezoids
+    (``"interpolation"``; for PR, the interpolation of Davis & Goadrich), or the lower
+    (``"minoring"``) or upper (``"majoring"``) step."""
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
+                 summation_method: str = "interpolation", name: str = "auc", dtype=None,
+                 thresholds=None, multi_label: bool = False, num_labels=None,
+                 label_weights=None, from_logits: bool = False):
+        _check_dtype(dtype)
+        if multi_label or num_labels is not None or label_weights is not None:
+            raise NotImplementedError(
+                "AUC(multi_label=True / num_labels / label_weights) is not supported by convnp; "
+                "all labels are pooled into one curve (multi_label=False)")
+        curve = str(curve).upper()
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}")
+        summation_method = str(summation_method).lower()
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError("summation_method must be 'interpolation', 'minoring' or "
+                             f"'majoring', got {summation_method!r}")
+        if thresholds is not None:
+            inner = sorted(_threshold_list(list(thresholds))[0])
+            num_thresholds = len(inner) + 2
+        else:
+            if isinstance(num_thresholds, bool) or not isinstance(
+                    num_thresholds, (int, np.integer)) or num_thresholds <= 1:
+                raise ValueError(f"num_thresholds must be an int > 1, got {num_thresholds!r}")
+            n = int(num_thresholds)
+            inner = [(i + 1) / (n - 1) for i in range(n - 2)]
+        self.num_thresholds = int(num_thresholds)
+        self.curve, self.summation_method = curve, summation_method
+        self.from_logits = bool(from_logits)
+        self._thresholds_arg = None if thresholds is None else inner
+        super().__init__([0.0 - 1e-7] + inner + [1.0 + 1e-7], name=name)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if self.from_logits:
+            y_pred = 1.0 / (1.0 + np.exp(-np.asarray(y_pred, dtype=np.float64)))
+        super().update_state(y_true, y_pred, sample_weight)
+
+    def _interpolated_pr(self) -> float:
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        slope = _ratio(dtp, np.maximum(p[:-1] - p[1:], 0))
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        p_ratio = np.where(both, _ratio(p[:-1], np.maximum(p[1:], 0)), 1.0)
+        increments = _ratio(slope * (dtp + intercept * np.log(p_ratio)),
+                            np.maximum(tp[1:] + fn[1:], 0))
+        return float(np.sum(increments))
+
+    def result(self) -> float:
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolated_pr()
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        recall = _ratio(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _ratio(fp, fp + tn), recall
+        else:
+            x, y = recall, _ratio(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return float(np.sum((x[:-1] - x[1:]) * heights))
+
+    def get_config(self):
+        return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "thresholds": self._thresholds_arg,
+                "from_logits": self.from_logits}
+
+
+# --------------------------------------------------------------------- IoU for segmentation
+
+
+def _check_num_classes(num_classes) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    return int(num_classes)
+
+
+class IoU(Metric):
+    """Intersection over union per class, averaged over ``target_class_ids``.
+
+    Predictions and labels (class ids, any shape: ``(m,)``, ``(m, H, W)``, ...) are counted
+    in a ``num_classes`` x ``num_classes`` confusion matrix. A class's IoU is
+    ``tp / (tp + fp + fn + 1e-7)``; classes absent from both labels and predictions are left
+    out of the mean (Keras 3.15's rule). With ``sparse_y_pred=False`` the argmax over ``axis``
+    of the scores is the prediction (e.g. a segmentation output ``(m, H, W, C)``); with
+    ``sparse_y_true=False`` labels are one-hot. Pixels labelled ``ignore_class``, and ids
+    outside ``[0, num_classes)``, are not counted.
+    """
+
+    direction = "up"
+
+    def __init__(self, num_classes: int, target_class_ids, name: str = "io_u", dtype=None,
+                 ignore_class=None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
+                 axis: int = -1):
+        super().__init__(name)
+        _check_dtype(dtype)
+        self.num_classes = _check_num_classes(num_classes)
+        ids = [int(i) for i in target_class_ids]
+        if any(not 0 <= i < self.num_classes for i in ids) or not ids:
+            raise ValueError(f"target_class_ids must be non-empty ids in [0, {num_classes}), "
+                             f"got {list(target_class_ids)}")
+        self.target_class_ids = ids
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self.sparse_y_true, self.sparse_y_pred = bool(sparse_y_true), bool(sparse_y_pred)
+        self.axis = int(axis)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self.total_cm = np.zeros((self.num_classes, self.num_classes))
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        if not self.sparse_y_true:
+            y_true = np.argmax(y_true, axis=self.axis)
+        if not self.sparse_y_pred:
+            y_pred = np.argmax(y_pred, axis=self.axis)
+        # class ids are truncated to integers, as Keras's integer cast does
+        labels = y_true.astype(np.int64).ravel()
+        preds = y_pred.astype(np.int64).ravel()
+        if labels.size != preds.size:
+            raise ValueError(
+                f"{self.name}: y_true and y_pred must hold one class id per pixel; got shapes "
+                f"{np.shape(y_true)} and {np.shape(y_pred)} (scores need sparse_y_pred=False)")
+        weights = np.ones(labels.size) if sample_weight is None else np.broadcast_to(
+            np.asarray(sample_weight, dtype=np.float64).ravel(), labels.shape)
+        k = self.num_classes
+        keep = (labels >= 0) & (labels < k) & (preds >= 0) & (preds < k)
+        if self.ignore_class is not None:
+            keep &= labels != self.ignore_class
+        self.total_cm += np.bincount(labels[keep] * k + preds[keep], weights=weights[keep],
+                                     minlength=k * k).reshape(k, k)
+
+    def result(self) -> float:
+        cm = self.total_cm
+        tp = np.diag(cm)
+        denominator = (cm.sum(axis=0) + cm.sum(axis=1) - tp)[self.target_class_ids]
+        tp = tp[self.target_class_ids]
+        valid = denominator > 1e-9
+        iou = np.where(valid, tp / (denominator + 1e-7), 0.0)
+        return float(np.sum(iou) / (np.sum(valid) + 1e-7))
+
+    def get_config(self):
+        return {"name": self.name, "num_classes": self.num_classes,
+                "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
+                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred,
+                "axis": self.axis}
+
+
+class MeanIoU(IoU):
+    """IoU averaged over all ``num_classes`` classes (the usual segmentation score).
+
+    >>> m = MeanIoU(num_classes=2)
+    >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+    >>> round(m.result(), 4)
+    0.3333
+    """
+
+    def __init__(self, num_classes: int, name: str = "mean_io_u", dtype=None,
+                 ignore_class=None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
+                 axis: int = -1):
+        super().__init__(num_classes, range(_check_num_classes(num_classes)), name=name,
+                         dtype=dtype, ignore_class=ignore_class, sparse_y_true=sparse_y_true,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("target_class_ids")
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """MeanIoU for one-hot labels and score predictions (argmax of both)."""
+
+    def __init__(self, num_classes: int, name: str = "one_hot_mean_io_u", dtype=None,
+                 ignore_class=None, sparse_y_pred: bool = False, axis: int = -1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("sparse_y_true")
+        return config
 
 
 _LOSS_TO_ACCURACY = {
@@ -311,7 +772,8 @@ class AutoAccuracy(Mean):
 _CLASSES: dict[str, type[Metric]] = {
     c.__name__: c
     for c in (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-              MeanSquaredError)
+              MeanSquaredError, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+              Precision, Recall, AUC, IoU, MeanIoU, OneHotMeanIoU)
 }
 _NAMES: dict[str, type[Metric]] = {
     "binary_accuracy": BinaryAccuracy,
@@ -320,12 +782,19 @@ _NAMES: dict[str, type[Metric]] = {
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
     "mean": Mean,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "precision": Precision,
+    "recall": Recall,
+    "auc": AUC,
 }
 _FUNCTIONS = {
     binary_accuracy: BinaryAccuracy,
     categorical_accuracy: CategoricalAccuracy,
     sparse_categorical_accuracy: SparseCategoricalAccuracy,
     accuracy: Accuracy,
+    top_k_categorical_accuracy: TopKCategoricalAccuracy,
+    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
 }
 
 
