@@ -278,8 +278,6 @@ REFUSALS = {
                       "my_package"),
     "registered custom": (lambda c: layer_entry(c, "ReLU").update(registered_name="Custom>X"),
                           "Custom>X"),
-    "dilation": (lambda c: layer_entry(c, "Conv2D")["config"].update(dilation_rate=[2, 2]),
-                 r"'conv2d' \(Conv2D\): dilation_rate"),
     "channels_first": (lambda c: layer_entry(c, "MaxPooling2D")["config"].update(
         data_format="channels_first"), "channels_first"),
     "groups": (lambda c: layer_entry(c, "Conv2D")["config"].update(groups=2), "groups"),

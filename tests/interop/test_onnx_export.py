@@ -69,6 +69,13 @@ LAYER_CASES = {
     "conv_rect_kernel_strides": lambda i: L.Conv2D(3, (2, 3), strides=(2, 1), padding="same")(i),
     "conv_no_bias_relu": lambda i: L.Conv2D(4, 3, use_bias=False, activation="relu")(i),
     "conv_softmax_channels": lambda i: L.Conv2D(4, 1, activation="softmax")(i),
+    "conv_dilated": lambda i: L.Conv2D(4, 3, dilation_rate=2)(i),
+    "conv_dilated_same": lambda i: L.Conv2D(3, (2, 3), dilation_rate=(2, 1), padding="same")(i),
+    "depthwise_valid": lambda i: L.DepthwiseConv2D(3)(i),
+    "depthwise_same_stride2_multiplier": lambda i: L.DepthwiseConv2D(
+        3, strides=2, padding="same", depth_multiplier=2, activation="relu")(i),
+    "depthwise_dilated_no_bias": lambda i: L.DepthwiseConv2D(
+        (3, 2), dilation_rate=2, padding="same", use_bias=False)(i),
     "dense_flat": lambda i: L.Dense(6)(L.Flatten()(i)),
     "dense_on_4d": lambda i: L.Dense(5, activation="tanh")(i),
     "dense_no_bias_4d": lambda i: L.Dense(5, use_bias=False)(i),

@@ -57,12 +57,21 @@ def torch_pad(t, pool_size, strides, padding, value=0.0):
     return F.pad(t, (left, right, top, bottom), value=value)
 
 
+def dilated(layer) -> list[int]:
+    """The window a dilated kernel covers, which TensorFlow's 'same' padding is based on."""
+    return [(f - 1) * d + 1 for f, d in zip(layer.kernel_size, layer.dilation_rate)]
+
+
 @pytest.mark.parametrize("kwargs", [
     {"filters": 8, "kernel_size": 3},
     {"filters": 8, "kernel_size": 4, "padding": "same"},
     {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
     {"filters": 4, "kernel_size": (3, 2), "strides": (2, 1), "use_bias": False},
     {"filters": 6, "kernel_size": 2, "activation": "relu", "bias_initializer": "random_normal"},
+    {"filters": 4, "kernel_size": 3, "dilation_rate": 2},
+    {"filters": 4, "kernel_size": 3, "dilation_rate": (2, 3), "padding": "same"},
+    {"filters": 2, "kernel_size": (2, 3), "dilation_rate": 3, "padding": "same",
+     "use_bias": False},
 ])
 def test_conv2d(kwargs):
     rng = np.random.default_rng(0)
@@ -75,8 +84,8 @@ def test_conv2d(kwargs):
     xt = nchw(x)
     w = torch.tensor(layer.kernel.value.transpose(3, 2, 0, 1).copy(), requires_grad=True)
     b = torch.tensor(layer.bias.value, requires_grad=True) if layer.use_bias else None
-    yt = F.conv2d(torch_pad(xt, layer.kernel_size, layer.strides, layer.padding), w, b,
-                  stride=layer.strides)
+    yt = F.conv2d(torch_pad(xt, dilated(layer), layer.strides, layer.padding), w, b,
+                  stride=layer.strides, dilation=layer.dilation_rate)
     if kwargs.get("activation") == "relu":
         yt = F.relu(yt)
     yt.backward(torch.tensor(dy.transpose(0, 3, 1, 2).copy()))
@@ -176,3 +185,41 @@ def test_dense(activation):
     close(dx, xt.grad)
     close(layer.kernel.grad, w.grad)
     close(layer.bias.grad, b.grad)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"kernel_size": 3},
+    {"kernel_size": 3, "padding": "same", "depth_multiplier": 2},
+    {"kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"},
+    {"kernel_size": (2, 3), "strides": (2, 1), "use_bias": False, "depth_multiplier": 3},
+    {"kernel_size": 3, "dilation_rate": 2, "padding": "same",
+     "bias_initializer": "random_normal"},
+])
+def test_depthwise_conv2d(kwargs):
+    """DepthwiseConv2D is PyTorch's conv2d with groups = input channels; Keras' kernel
+    ``(f_h, f_w, C, k)`` is torch's ``(C * k, 1, f_h, f_w)`` with output channel c * k + j."""
+    from convnp.layers import DepthwiseConv2D
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 9, 8, 3)).astype("float32")
+    layer = DepthwiseConv2D(**kwargs)
+    y = layer(x, training=True)
+    dy = rng.standard_normal(y.shape).astype("float32")
+    dx = layer.backward(dy)
+
+    f_h, f_w, c, k = layer.kernel.shape
+    xt = nchw(x)
+    w = torch.tensor(layer.kernel.value.transpose(2, 3, 0, 1).reshape(c * k, 1, f_h, f_w).copy(),
+                     requires_grad=True)
+    b = torch.tensor(layer.bias.value, requires_grad=True) if layer.use_bias else None
+    yt = F.conv2d(torch_pad(xt, dilated(layer), layer.strides, layer.padding), w, b, stride=layer.strides,
+                  dilation=layer.dilation_rate, groups=c)
+    if kwargs.get("activation") == "relu":
+        yt = F.relu(yt)
+    yt.backward(torch.tensor(dy.transpose(0, 3, 1, 2).copy()))
+
+    close(y, nhwc(yt))
+    close(dx, nhwc(xt.grad))
+    close(layer.kernel.grad, w.grad.numpy().reshape(c, k, f_h, f_w).transpose(2, 3, 0, 1))
+    if b is not None:
+        close(layer.bias.grad, b.grad)

@@ -223,8 +223,6 @@ def _layer_kwargs(class_name: str, config: dict, *, sequential_first: bool = Fal
             elif key == "data_format" and value not in (None, "channels_last"):
                 raise ValueError(f"{where}: data_format={value!r} is not supported; convnp is "
                                  "channels_last (NHWC) only")
-            elif key == "dilation_rate" and value not in (1, [1, 1], (1, 1)):
-                raise ValueError(f"{where}: dilation_rate={value!r} is not supported (only 1)")
             elif key == "groups" and value != 1:
                 raise ValueError(f"{where}: groups={value!r} is not supported (only 1)")
             else:
@@ -832,7 +830,8 @@ def _keras_layer_config(layer) -> dict:
         out.update({
             "filters": int(layer.filters), "kernel_size": _pair_list(layer.kernel_size),
             "strides": _pair_list(layer.strides), "padding": layer.padding,
-            "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+            "data_format": "channels_last",
+            "dilation_rate": _pair_list(layer.dilation_rate), "groups": 1,
             "activation": act(), "use_bias": bool(layer.use_bias),
             "kernel_initializer": _keras_initializer(cfg.get("kernel_initializer"),
                                                      "glorot_uniform"),

@@ -19,7 +19,8 @@ convnp layer               ONNX nodes
 =========================  ===============================================================
 InputLayer                 graph input ``(batch, H, W, C)``
 Conv2D                     Conv (``W = kernel.transpose(3, 2, 0, 1)``, explicit ``pads``
-                           ``[top, left, bottom, right]``) + activation
+                           ``[top, left, bottom, right]``, ``dilations``) + activation
+DepthwiseConv2D            Conv with ``group = C`` (``W`` of shape ``(C * k, 1, f_h, f_w)``)
 Dense                      Gemm (2-D input) or MatMul + Add (higher rank) + activation
 BatchNormalization         BatchNormalization (inference: scale, B, mean, var, epsilon)
                            on the channel axis; Mul + Add on another axis
@@ -178,6 +179,7 @@ def _window_pads(layer, in_hw: tuple) -> dict[str, Any]:
     from convnp.ops import padding as geometry
 
     kernel = getattr(layer, "kernel_size", None) or layer.pool_size
+    kernel = geometry.dilated_kernel(kernel, getattr(layer, "dilation_rate", (1, 1)))
     if layer.padding == "valid":
         return {"pads": [0, 0, 0, 0]}
     if any(n is None for n in in_hw):
@@ -201,18 +203,28 @@ def _export_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) ->
     cls = type(layer).__name__
     base = layer.name
 
-    if cls == "Conv2D":
+    if cls in ("Conv2D", "DepthwiseConv2D"):
         x = inputs[0]
         if x.rank != 4:
             raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
         kernel = layer.kernel.value
-        w = b.constant(f"{base}/kernel", _f32(np.transpose(kernel, (3, 2, 0, 1))))
+        f_h, f_w, n_C_prev, n_out = kernel.shape
+        if cls == "Conv2D":
+            onnx_kernel, group = np.transpose(kernel, (3, 2, 0, 1)), 1
+        else:
+            # a grouped conv, one group per input channel; Keras' output channel c * k + j
+            # is ONNX's (group c, filter j), so the kernel is (C * k, 1, f_h, f_w)
+            onnx_kernel = np.transpose(kernel, (2, 3, 0, 1)).reshape(n_C_prev * n_out, 1, f_h,
+                                                                    f_w)
+            group = n_C_prev
+        w = b.constant(f"{base}/kernel", _f32(onnx_kernel))
         args = [b.get(x, NCHW), w]
         if layer.bias is not None:
             args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
         conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
                       kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-                      dilations=[1, 1], group=1, **_window_pads(layer, x.shape[1:3]))
+                      dilations=list(layer.dilation_rate), group=group,
+                      **_window_pads(layer, x.shape[1:3]))
         y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
         return _Value(out_shape, {NCHW: y})
 
@@ -461,7 +473,7 @@ def export_bytes(model, opset: int = 17) -> bytes:
                           producer_name="convnp", producer_version=__version__)
 
 
-_EXPORTABLE = {"Conv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
+_EXPORTABLE = {"Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
                "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
                "ZeroPadding2D", "Flatten", "Dropout", "Add", "Concatenate"}
 
@@ -471,7 +483,7 @@ def _check_exportable(layer) -> None:
     if cls not in _EXPORTABLE:
         raise _refuse(layer, f"no ONNX mapping for this layer type (supported: "
                              f"{', '.join(sorted(_EXPORTABLE))})")
-    if cls in ("Conv2D", "Dense", "BatchNormalization") and not layer.built:
+    if cls in ("Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization") and not layer.built:
         raise _refuse(layer, "the layer is not built")
     for attr in ("data_format",):
         if getattr(layer, attr, "channels_last") not in (None, "channels_last"):

@@ -57,6 +57,48 @@ def not_supported(layer: str, **arguments: Any) -> None:
                              f"got {value!r}")
 
 
+def window_arguments(layer, kernel_size, strides, padding, data_format, dilation_rate) -> None:
+    """Validate and store the sliding-window arguments conv-like layers share (Keras names:
+    ``kernel_size``, ``strides``, ``padding``, ``data_format``, ``dilation_rate``) and the
+    ``hparameters`` dict their op takes. Strides and dilation above 1 together are refused,
+    as Keras and TensorFlow do."""
+    cls = type(layer).__name__
+    layer.kernel_size = pair(kernel_size, "kernel_size", cls)
+    layer.strides = pair(strides, "strides", cls)
+    layer.padding = padding_mode(padding, cls)
+    layer.data_format = channels_last(data_format, cls)
+    layer.dilation_rate = pair(dilation_rate, "dilation_rate", cls)
+    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
+        raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, "
+                         f"got strides={layer.strides} and dilation_rate={layer.dilation_rate}")
+    layer._hparameters = {"stride": layer.strides, "pad": layer.padding,
+                          "dilation": layer.dilation_rate}
+
+
+def window_output_shape(layer, input_shape, channels: int) -> tuple:
+    """``(batch, n_H, n_W, channels)`` for a conv-like layer set up by `window_arguments`."""
+    from convnp.ops import padding as geometry
+
+    check_rank(input_shape, 4, type(layer).__name__, "(batch, height, width, channels)")
+    try:
+        out_hw = geometry.layer_output_hw(input_shape[1:3], layer.kernel_size, layer.strides,
+                                          layer.padding, layer.dilation_rate)
+    except ValueError as err:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': {err}") from None
+    return (input_shape[0], *out_hw, channels)
+
+
+def window_config(layer) -> dict:
+    """The `get_config` entries stored by `window_arguments`."""
+    return {
+        "kernel_size": layer.kernel_size,
+        "strides": layer.strides,
+        "padding": layer.padding,
+        "data_format": layer.data_format,
+        "dilation_rate": layer.dilation_rate,
+    }
+
+
 def check_rank(input_shape, rank: int, layer: str, layout: str) -> None:
     """Refuse an input whose rank is not ``rank`` (``layout`` names the axes, for the message)."""
     if isinstance(input_shape, list):

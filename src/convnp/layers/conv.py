@@ -9,7 +9,6 @@ import numpy as np
 from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
-from convnp.ops import padding as geometry
 
 
 class Conv2D(Layer):
@@ -25,7 +24,8 @@ class Conv2D(Layer):
         padding: ``"valid"`` (no padding) or ``"same"`` (output ``ceil(n / s)``; TensorFlow puts
             the odd extra row/column at the bottom/right).
         data_format: only ``"channels_last"`` (or ``None``) is supported.
-        dilation_rate: only 1 is supported.
+        dilation_rate: an int or ``(d_h, d_w)``: the kernel taps are ``d`` pixels apart
+            (atrous convolution); cannot exceed 1 together with ``strides`` (as in Keras).
         groups: only 1 is supported.
         activation: name of an activation fused after the convolution (``None`` is linear).
         use_bias: whether to add a learned bias per filter.
@@ -38,7 +38,8 @@ class Conv2D(Layer):
     Shape:
         Input: ``(m, n_H_prev, n_W_prev, n_C_prev)``.
         Output: ``(m, n_H, n_W, filters)`` with ``n_H = (n_H_prev - f_h) // s_h + 1`` for
-        ``"valid"`` and ``ceil(n_H_prev / s_h)`` for ``"same"`` (likewise ``n_W``).
+        ``"valid"`` and ``ceil(n_H_prev / s_h)`` for ``"same"`` (likewise ``n_W``); a dilated
+        kernel counts as ``(f_h - 1) * d_h + 1`` rows.
 
     Attributes:
         kernel: `Variable` of shape ``(f_h, f_w, n_C_prev, filters)``.
@@ -65,13 +66,7 @@ class Conv2D(Layer):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.filters = _utils.positive_int(filters, "filters", cls)
-        self.kernel_size = _utils.pair(kernel_size, "kernel_size", cls)
-        self.strides = _utils.pair(strides, "strides", cls)
-        self.padding = _utils.padding_mode(padding, cls)
-        self.data_format = _utils.channels_last(data_format, cls)
-        self.dilation_rate = _utils.pair(dilation_rate, "dilation_rate", cls)
-        if self.dilation_rate != (1, 1):
-            raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
+        _utils.window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
         if groups != 1:
             raise ValueError(f"{cls}: only groups=1 is supported, got {groups!r}")
         _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
@@ -80,7 +75,6 @@ class Conv2D(Layer):
                                   activity_regularizer=activity_regularizer,
                                   kernel_constraint=kernel_constraint,
                                   bias_constraint=bias_constraint, lora_rank=lora_rank)
-        self._hparameters = {"stride": self.strides, "pad": self.padding}
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
@@ -99,14 +93,7 @@ class Conv2D(Layer):
         _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[2]}, rank=4)
 
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 4, type(self).__name__,
-                          "(batch, height, width, channels)")
-        try:
-            out_hw = geometry.layer_output_hw(input_shape[1:3], self.kernel_size, self.strides,
-                                              self.padding)
-        except ValueError as err:
-            raise ValueError(f"{type(self).__name__} '{self.name}': {err}") from None
-        return (input_shape[0], *out_hw, self.filters)
+        return _utils.window_output_shape(self, input_shape, self.filters)
 
     def _ops_bias(self) -> np.ndarray:
         if self.bias is None:
@@ -136,14 +123,8 @@ class Conv2D(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            "groups": 1,
-        })
+        config["filters"] = self.filters
+        config.update(_utils.window_config(self))
+        config["groups"] = 1
         config.update(_utils.kernel_layer_config(self))
         return config

@@ -143,7 +143,8 @@ class ConvMaxPool(_FusedPool):
     def applies(conv, pool, conv_output_shape) -> bool:
         """Whether the fused op computes what the two layers compute: a plain `Conv2D` with
         no activation, a tiling pool (`tiles`), both in the same dtype."""
-        if type(conv) is not Conv2D or conv.activation is not activations.get("linear"):
+        if type(conv) is not Conv2D or conv.activation is not activations.get("linear") \
+                or conv.dilation_rate != (1, 1):
             return False
         return conv.dtype == pool.dtype and tiles(pool, conv_output_shape)
 

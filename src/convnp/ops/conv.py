@@ -183,7 +183,8 @@ class BlockedConv:
         n_H, n_W = geometry.out_hw
         s_h, s_w = geometry.stride
         block = 1
-        for candidate in (4, 2):
+        # A dilated kernel already spreads its taps: widening it into blocks would not pay.
+        for candidate in (4, 2) if geometry.dilation == (1, 1) else ():
             if row_group is not None and row_group % candidate:
                 continue
             if n_C * candidate <= BLOCK_COLUMNS and n_W % candidate == 0:
@@ -256,12 +257,13 @@ def im2col(A_t: np.ndarray, geometry: Geometry, out: np.ndarray | None = None) -
     n_C, m, _, _ = A_t.shape
     f_h, f_w = geometry.kernel
     s_h, s_w = geometry.stride
+    d_h, d_w = geometry.dilation
     n_H, n_W = geometry.out_hw
     st_c, st_m, st_h, st_w = A_t.strides
     windows = as_strided(
         A_t,
         shape=(f_h, f_w, n_C, m, n_H, n_W),
-        strides=(st_h, st_w, st_c, st_m, st_h * s_h, st_w * s_w),
+        strides=(st_h * d_h, st_w * d_w, st_c, st_m, st_h * s_h, st_w * s_w),
         writeable=False,
     )
     size = windows.size
@@ -289,9 +291,11 @@ def col2im_add(dcols: np.ndarray, dA_t: np.ndarray, geometry: Geometry) -> None:
     dcols = dcols.reshape(f_h, f_w, n_C, m, n_H, n_W)
     h_span = s_h * (n_H - 1) + 1
     w_span = s_w * (n_W - 1) + 1
+    d_h, d_w = geometry.dilation
     for i in range(f_h):
         for j in range(f_w):
-            dA_t[:, :, i:i + h_span:s_h, j:j + w_span:s_w] += dcols[i, j]
+            top, left = i * d_h, j * d_w
+            dA_t[:, :, top:top + h_span:s_h, left:left + w_span:s_w] += dcols[i, j]
 
 
 def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict):
@@ -302,7 +306,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
         W: filters, shape ``(f_h, f_w, n_C_prev, n_C)``.
         b: biases, shape ``(1, 1, 1, n_C)``.
         hparameters: ``{"stride": int | (s_h, s_w), "pad": int | (p_h, p_w) |
-            ((top, bottom), (left, right)) | "same" | "valid"}``.
+            ((top, bottom), (left, right)) | "same" | "valid"}`` and optionally
+            ``"dilation": int | (d_h, d_w)`` (default 1: kernel taps on adjacent pixels).
 
     Returns:
         ``(Z, cache)``: ``Z`` of shape ``(m, n_H, n_W, n_C)``, and the opaque cache for

@@ -231,6 +231,9 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     """
     op = "conv_max_pool_forward"
     geometry = conv_geometry(A_prev, W, b, hparameters, op=op)
+    if geometry.dilation != (1, 1):
+        raise ValueError(f"{op}: only undilated convolutions are fused, got dilation "
+                         f"{geometry.dilation}")
     ph, pw = as_pair(pool_size, "pool_size")
     n_H, n_W = geometry.out_hw
     if ph > n_H or pw > n_W:

@@ -95,31 +95,51 @@ class Geometry:
     stride: Pair
     pads: Pads
     out_hw: Pair
+    dilation: Pair = (1, 1)
 
     @property
     def is_padded(self) -> bool:
         return any(self.pads[0]) or any(self.pads[1])
 
+    @property
+    def span(self) -> Pair:
+        """Rows and columns one window covers: ``(f - 1) * d + 1`` (the kernel when d is 1)."""
+        return dilated_kernel(self.kernel, self.dilation)
 
-def window_geometry(in_hw: Pair, kernel, stride, pad) -> Geometry:
-    """Validate window hyperparameters against an input size and compute the output size."""
+
+def dilated_kernel(kernel: Pair, dilation: Pair) -> Pair:
+    """The extent of a kernel whose taps are ``dilation`` apart: ``(f - 1) * d + 1``."""
+    return ((kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1)
+
+
+def window_geometry(in_hw: Pair, kernel, stride, pad, dilation=1) -> Geometry:
+    """Validate window hyperparameters against an input size and compute the output size.
+
+    ``dilation`` spaces the kernel taps (``d - 1`` skipped pixels between them); padding and
+    output sizes are those of a window of the dilated extent, as in TensorFlow.
+    """
     kernel = as_pair(kernel, "f (window size)")
     stride = as_pair(stride, "stride")
-    pads = resolve_padding(pad, in_hw, kernel, stride)
+    dilation = as_pair(dilation, "dilation")
+    span = dilated_kernel(kernel, dilation)
+    pads = resolve_padding(pad, in_hw, span, stride)
     padded = (in_hw[0] + sum(pads[0]), in_hw[1] + sum(pads[1]))
-    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+    if span[0] > padded[0] or span[1] > padded[1]:
+        what = f"window {kernel}" + (f" dilated by {dilation} to {span}" if span != kernel
+                                     else "")
         raise ValueError(
-            f"window {kernel} is larger than the padded input {padded} "
+            f"{what} is larger than the padded input {padded} "
             f"(input {tuple(in_hw)}, pads {pads})"
         )
     out_hw = (
-        output_size(in_hw[0], kernel[0], stride[0], *pads[0]),
-        output_size(in_hw[1], kernel[1], stride[1], *pads[1]),
+        output_size(in_hw[0], span[0], stride[0], *pads[0]),
+        output_size(in_hw[1], span[1], stride[1], *pads[1]),
     )
-    return Geometry(kernel, stride, pads, out_hw)
+    return Geometry(kernel, stride, pads, out_hw, dilation)
 
 
-def layer_output_hw(in_hw, kernel: Pair, stride: Pair, padding: str) -> tuple:
+def layer_output_hw(in_hw, kernel: Pair, stride: Pair, padding: str,
+                    dilation: Pair = (1, 1)) -> tuple:
     """Output ``(n_H, n_W)`` of a Keras layer with ``padding`` ``"same"`` or ``"valid"``.
 
     Unlike `window_geometry`, an input size may be ``None`` (unknown until data arrives);
@@ -129,6 +149,7 @@ def layer_output_hw(in_hw, kernel: Pair, stride: Pair, padding: str) -> tuple:
         ValueError: a known input size is smaller than the window (with ``"valid"``).
     """
     out = []
+    kernel = dilated_kernel(tuple(kernel), tuple(dilation))
     for n, f, s in zip(in_hw, kernel, stride):
         if n is None:
             out.append(None)
@@ -191,21 +212,40 @@ def read_hparameters(hparameters, required: tuple[str, ...], op: str) -> dict:
     return hparameters
 
 
-def conv_geometry(A_prev, W, b, hparameters, op: str = "conv_forward") -> Geometry:
-    """Validate the arguments of ``conv_forward`` and return the window geometry."""
+def _kernel_op_geometry(A_prev, W, b, hparameters, op: str, w_layout: str,
+                        n_C_out) -> Geometry:
+    """The checks conv and depthwise conv share; ``n_C_out(W)`` is the count of biases."""
     check_batch(A_prev, "A_prev")
     if not isinstance(W, np.ndarray) or W.ndim != 4:
-        raise ValueError(f"{op}: W must be an array of shape (f_h, f_w, n_C_prev, n_C), "
+        raise ValueError(f"{op}: W must be an array of shape {w_layout}, "
                          f"got {getattr(W, 'shape', type(W).__name__)}")
     if W.shape[2] != A_prev.shape[3]:
         raise ValueError(f"{op}: W expects {W.shape[2]} input channels (W.shape={W.shape}) "
                          f"but A_prev has {A_prev.shape[3]} (A_prev.shape={A_prev.shape})")
-    n_C = W.shape[3]
+    n_C = n_C_out(W)
     if not isinstance(b, np.ndarray) or b.size != n_C:
         raise ValueError(f"{op}: b must be an array of shape (1, 1, 1, {n_C}), "
                          f"got {getattr(b, 'shape', type(b).__name__)}")
     hp = read_hparameters(hparameters, ("stride", "pad"), op)
-    return window_geometry(A_prev.shape[1:3], W.shape[:2], hp["stride"], hp["pad"])
+    return window_geometry(A_prev.shape[1:3], W.shape[:2], hp["stride"], hp["pad"],
+                           hp.get("dilation", 1))
+
+
+def conv_geometry(A_prev, W, b, hparameters, op: str = "conv_forward") -> Geometry:
+    """Validate the arguments of ``conv_forward`` and return the window geometry."""
+    return _kernel_op_geometry(A_prev, W, b, hparameters, op, "(f_h, f_w, n_C_prev, n_C)",
+                               lambda W: W.shape[3])
+
+
+def depthwise_geometry(A_prev, W, b, hparameters, op: str = "depthwise_conv_forward") -> Geometry:
+    """Validate the arguments of ``depthwise_conv_forward`` and return the window geometry.
+
+    ``W`` is ``(f_h, f_w, n_C_prev, depth_multiplier)`` (Keras' ``depthwise_kernel``) and ``b``
+    holds ``n_C_prev * depth_multiplier`` values.
+    """
+    return _kernel_op_geometry(A_prev, W, b, hparameters, op,
+                               "(f_h, f_w, n_C_prev, depth_multiplier)",
+                               lambda W: W.shape[2] * W.shape[3])
 
 
 POOL_MODES = ("max", "average")

@@ -41,6 +41,8 @@ __all__ = [
     "conv_forward",
     "conv_single_step",
     "create_mask_from_window",
+    "depthwise_conv_backward",
+    "depthwise_conv_forward",
     "distribute_value",
     "first_max_mask",
     "pool_backward",
@@ -87,6 +89,13 @@ def _real_rows(start: int, size: int, before: int, n: int) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------
 # Convolution
+
+
+def _backward_buffers(A_prev, W, geometry: Geometry, dtype):
+    """The padded input and the kernel in ``dtype``, and zeroed gradients of both."""
+    A_prev_pad = zero_pad(A_prev.astype(dtype), geometry.pads)
+    W = W.astype(dtype)
+    return A_prev_pad, W, np.zeros(A_prev_pad.shape, dtype=dtype), np.zeros(W.shape, dtype=dtype)
 
 
 def zero_pad(X: np.ndarray, pad) -> np.ndarray:
@@ -160,7 +169,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     """
     geometry = padding.conv_geometry(A_prev, W, b, hparameters, op="conv_forward")
     dtype = padding.float_dtype(A_prev, W, b)
-    (f_h, f_w), (s_h, s_w) = geometry.kernel, geometry.stride
+    (span_h, span_w), (s_h, s_w) = geometry.span, geometry.stride
+    d_h, d_w = geometry.dilation
     n_H, n_W = geometry.out_hw
     m = A_prev.shape[0]
     n_C = W.shape[3]
@@ -174,8 +184,9 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
             top = h * s_h
             for w in range(n_W):
                 left = w * s_w
-                # The same input window feeds every filter, so cut it out once.
-                a_slice_prev = a_prev_pad[top:top + f_h, left:left + f_w, :]
+                # The same input window feeds every filter, so cut it out once. A dilated
+                # kernel reads every d-th pixel of a wider window.
+                a_slice_prev = a_prev_pad[top:top + span_h:d_h, left:left + span_w:d_w, :]
                 for c in range(n_C):
                     Z[i, h, w, c] = conv_single_step(a_slice_prev, W[:, :, :, c], b[..., c])
 
@@ -214,14 +225,12 @@ def conv_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray,
     # Gradients live in the forward pass's dtype, whatever precision dZ arrives in.
     dtype = padding.float_dtype(A_prev, W, b)
     dZ = dZ.astype(dtype, copy=False)
-    (f_h, f_w), (s_h, s_w) = geometry.kernel, geometry.stride
+    (span_h, span_w), (s_h, s_w) = geometry.span, geometry.stride
+    d_h, d_w = geometry.dilation
     (pad_top, _), (pad_left, _) = geometry.pads
 
-    A_prev_pad = zero_pad(A_prev.astype(dtype), geometry.pads)
-    W = W.astype(dtype)
     # Accumulate the input gradient on the padded grid, then keep only the real pixels.
-    dA_prev_pad = np.zeros(A_prev_pad.shape, dtype=dtype)
-    dW = np.zeros(W.shape, dtype=dtype)
+    A_prev_pad, W, dA_prev_pad, dW = _backward_buffers(A_prev, W, geometry, dtype)
     db = np.zeros(b.shape, dtype=dtype)
 
     for i in range(m):
@@ -229,16 +238,106 @@ def conv_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray,
             top = h * s_h
             for w in range(n_W):
                 left = w * s_w
-                a_slice = A_prev_pad[i, top:top + f_h, left:left + f_w, :]
+                rows = slice(top, top + span_h, d_h)
+                cols = slice(left, left + span_w, d_w)
+                a_slice = A_prev_pad[i, rows, cols, :]
                 for c in range(n_C):
                     g = dZ[i, h, w, c]
-                    dA_prev_pad[i, top:top + f_h, left:left + f_w, :] += W[:, :, :, c] * g
+                    dA_prev_pad[i, rows, cols, :] += W[:, :, :, c] * g
                     dW[:, :, :, c] += a_slice * g
                     db[..., c] += g
 
     # Explicit end indices: a "pad:-pad" slice would be empty when pad is 0.
     dA_prev = dA_prev_pad[:, pad_top:pad_top + n_H_prev, pad_left:pad_left + n_W_prev, :]
     return dA_prev.copy(), dW, db
+
+
+# ---------------------------------------------------------------------------------------------
+# Depthwise convolution (MobileNet's layers); the fast twin is convnp.ops.depthwise
+
+
+def depthwise_conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
+                           hparameters: dict) -> tuple[np.ndarray, tuple]:
+    """Forward pass of a depthwise convolution: each channel filtered on its own.
+
+    Input channel ``c`` and its filter ``W[:, :, c, k]`` give output channel
+    ``c * depth_multiplier + k`` (Keras' order). Unlike `conv_forward` nothing is summed over
+    channels: one output value is one channel's window times one small filter, plus a bias.
+
+    Args:
+        A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C_prev)``.
+        W: filters, shape ``(f_h, f_w, n_C_prev, depth_multiplier)``.
+        b: biases, shape ``(1, 1, 1, n_C_prev * depth_multiplier)``.
+        hparameters: ``{"stride", "pad"}`` as for `conv_forward`, optionally ``"dilation"``.
+
+    Returns:
+        ``(Z, cache)`` with ``Z`` of shape ``(m, n_H, n_W, n_C_prev * depth_multiplier)`` and
+        ``cache = (A_prev, W, b, hparameters)``.
+    """
+    geometry = padding.depthwise_geometry(A_prev, W, b, hparameters)
+    dtype = padding.float_dtype(A_prev, W, b)
+    (span_h, span_w), (s_h, s_w) = geometry.span, geometry.stride
+    d_h, d_w = geometry.dilation
+    n_H, n_W = geometry.out_hw
+    m, n_C_prev = A_prev.shape[0], A_prev.shape[3]
+    multiplier = W.shape[3]
+    b = b.reshape(-1)
+
+    A_prev_pad = zero_pad(A_prev.astype(dtype), geometry.pads)
+    Z = np.zeros((m, n_H, n_W, n_C_prev * multiplier), dtype=dtype)
+    for i in range(m):
+        for h in range(n_H):
+            top = h * s_h
+            for w in range(n_W):
+                left = w * s_w
+                for c in range(n_C_prev):
+                    window = A_prev_pad[i, top:top + span_h:d_h, left:left + span_w:d_w, c]
+                    for k in range(multiplier):
+                        out = c * multiplier + k
+                        Z[i, h, w, out] = np.sum(window * W[:, :, c, k]) + b[out]
+    return Z, (A_prev, W, b.reshape(1, 1, 1, -1), hparameters)
+
+
+def depthwise_conv_backward(dZ: np.ndarray, cache: tuple):
+    """Backward pass of `depthwise_conv_forward`.
+
+    ``Z[i, h, w, c * k_n + k]`` depends on one window of channel ``c`` and on filter
+    ``W[:, :, c, k]`` only, so its gradient goes back to that window (times the filter), to
+    that filter (times the window) and to its bias.
+
+    Returns:
+        ``(dA_prev, dW, db)`` with the shapes of ``A_prev``, ``W`` and ``b``.
+    """
+    A_prev, W, b, hparameters = _unpack_cache(cache, ("A_prev", "W", "b", "hparameters"),
+                                              "depthwise_conv_backward")
+    geometry = padding.depthwise_geometry(A_prev, W, b, hparameters,
+                                          op="depthwise_conv_backward")
+    m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
+    multiplier = W.shape[3]
+    n_H, n_W = geometry.out_hw
+    _check_gradient_shape(dZ, (m, n_H, n_W, n_C_prev * multiplier), "dZ",
+                          "depthwise_conv_backward")
+    dtype = padding.float_dtype(A_prev, W, b)
+    (span_h, span_w), (s_h, s_w) = geometry.span, geometry.stride
+    d_h, d_w = geometry.dilation
+    (pad_top, _), (pad_left, _) = geometry.pads
+
+    A_prev_pad, W, dA_prev_pad, dW = _backward_buffers(A_prev, W, geometry, dtype)
+    db = np.zeros(b.size, dtype=dtype)
+    for i in range(m):
+        for h in range(n_H):
+            rows = slice(h * s_h, h * s_h + span_h, d_h)
+            for w in range(n_W):
+                cols = slice(w * s_w, w * s_w + span_w, d_w)
+                for c in range(n_C_prev):
+                    for k in range(multiplier):
+                        g = dZ[i, h, w, c * multiplier + k]
+                        dA_prev_pad[i, rows, cols, c] += W[:, :, c, k] * g
+                        dW[:, :, c, k] += A_prev_pad[i, rows, cols, c] * g
+                        db[c * multiplier + k] += g
+
+    dA_prev = dA_prev_pad[:, pad_top:pad_top + n_H_prev, pad_left:pad_left + n_W_prev, :]
+    return dA_prev.copy(), dW, db.reshape(b.shape)
 
 
 # ---------------------------------------------------------------------------------------------

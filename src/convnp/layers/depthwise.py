@@ -1,0 +1,149 @@
+"""`DepthwiseConv2D` and `SeparableConv2D`: MobileNet's convolutions, on `convnp.ops.depthwise`.
+
+A depthwise convolution filters every input channel on its own (``depth_multiplier`` filters
+per channel); a separable convolution follows it with a 1x1 convolution that mixes the
+channels (the "pointwise" step, a plain `convnp.ops.conv_forward`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
+
+
+def _depthwise_setup(layer, kernel_size, strides, padding, depth_multiplier, data_format,
+                     dilation_rate) -> None:
+    cls = type(layer).__name__
+    _utils.window_arguments(layer, kernel_size, strides, padding, data_format, dilation_rate)
+    layer.depth_multiplier = _utils.positive_int(depth_multiplier, "depth_multiplier", cls)
+
+
+def _renamed(config: dict, prefix: str) -> dict:
+    """`kernel_layer_config`'s ``kernel_*`` entries under Keras' ``depthwise_*`` names."""
+    return {(prefix + key[len("kernel"):] if key.startswith("kernel_") else key): value
+            for key, value in config.items()}
+
+
+@register
+class DepthwiseConv2D(Layer):
+    """Depthwise 2-D convolution: each input channel convolved with its own filters.
+
+    ``outputs[..., c * depth_multiplier + k] = activation(conv(inputs[..., c],
+    kernel[:, :, c, k]) + bias[c * depth_multiplier + k])``, computed by
+    `convnp.ops.depthwise.depthwise_conv_forward` (a multiply-accumulate per window offset).
+
+    Args:
+        kernel_size: window size, an int or ``(f_h, f_w)``.
+        strides: an int or ``(s_h, s_w)``.
+        padding: ``"valid"`` or ``"same"`` (TensorFlow's rule, as `Conv2D`).
+        depth_multiplier: output channels per input channel.
+        data_format: only ``"channels_last"`` (or ``None``).
+        dilation_rate: spacing of the kernel taps; cannot exceed 1 together with ``strides``.
+        activation: activation applied after the bias (``None`` is linear).
+        use_bias: whether to add a learned bias per output channel.
+        depthwise_initializer: initializer of ``kernel`` (Keras default ``"glorot_uniform"``).
+        bias_initializer: initializer of ``bias``.
+        depthwise_regularizer, bias_regularizer, activity_regularizer, depthwise_constraint,
+            bias_constraint: accepted as ``None`` only (so Keras configs load).
+        **kwargs: `Layer` arguments (``name``, ``trainable``, ``dtype``, ``input_shape``).
+
+    Shape:
+        Input ``(m, n_H_prev, n_W_prev, n_C_prev)``; output ``(m, n_H, n_W, n_C_prev *
+        depth_multiplier)`` with `Conv2D`'s ``n_H``, ``n_W``.
+
+    Attributes:
+        kernel: `Variable` ``(f_h, f_w, n_C_prev, depth_multiplier)`` (Keras 3 names it
+            ``kernel``; ``depthwise_kernel`` is the same variable, Keras 2's name).
+        bias: `Variable` ``(n_C_prev * depth_multiplier,)`` or ``None``.
+
+    Caches the op's cache (the padded input) and what the activation's derivative needs.
+
+    >>> import numpy as np
+    >>> layer = DepthwiseConv2D(3, padding="same", depth_multiplier=2)
+    >>> layer(np.zeros((1, 6, 6, 4), dtype="float32")).shape
+    (1, 6, 6, 8)
+    """
+
+    def __init__(self, kernel_size, strides=(1, 1), padding: str = "valid",
+                 depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate=(1, 1), activation=None, use_bias: bool = True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        _depthwise_setup(self, kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate)
+        _utils.setup_kernel_layer(self, activation, use_bias, depthwise_initializer,
+                                  bias_initializer, depthwise_regularizer=depthwise_regularizer,
+                                  bias_regularizer=bias_regularizer,
+                                  activity_regularizer=activity_regularizer,
+                                  depthwise_constraint=depthwise_constraint,
+                                  bias_constraint=bias_constraint)
+        self.depthwise_initializer = self.kernel_initializer
+
+    @property
+    def depthwise_kernel(self):
+        return self.kernel
+
+    def build(self, input_shape) -> None:
+        cls = type(self).__name__
+        _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
+        n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
+        n_C = n_C_prev * self.depth_multiplier
+        self.kernel = self.add_weight("kernel", self.kernel_size + (n_C_prev,
+                                                                    self.depth_multiplier),
+                                      self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (n_C,), self.bias_initializer)
+        else:
+            self._zero_bias = np.zeros((1, 1, 1, n_C), dtype=self.dtype)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[2]}, rank=4)
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[3] if len(input_shape) == 4 else None
+        if channels is not None:
+            channels *= self.depth_multiplier
+        return _utils.window_output_shape(self, input_shape, channels)
+
+    def _ops_bias(self) -> np.ndarray:
+        if self.bias is None:
+            return self._zero_bias
+        return self.bias.value.reshape(1, 1, 1, -1)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        """``(m, n_H_prev, n_W_prev, n_C_prev)`` -> ``(m, n_H, n_W, n_C_prev *
+        depth_multiplier)``."""
+        x = _utils.as_dtype(inputs, self.dtype)
+        z, op_cache = depthwise_conv_forward(x, self.kernel.value, self._ops_bias(),
+                                             self._hparameters)
+        y, saved = _utils.activate(self.activation, z)
+        self._cache = (op_cache, saved)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        """Sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient, or ``None``
+        when ``needs_input_gradient`` is False."""
+        op_cache, saved = _utils.take_cache(self)
+        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
+        dx, dW, db = depthwise_conv_backward(dz, op_cache,
+                                             compute_dA_prev=self.needs_input_gradient)
+        self.kernel.grad = dW
+        if self.bias is not None:
+            self.bias.grad = db.reshape(-1)
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["depth_multiplier"] = self.depth_multiplier
+        config.update(_utils.window_config(self))
+        config.update(_renamed(_utils.kernel_layer_config(self), "depthwise"))
+        return config
