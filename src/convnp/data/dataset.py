@@ -4,7 +4,8 @@
     for x, y in train: ...
 
 Elements keep the structure they were built with: one array, a tuple (possibly nested) or a
-dict of arrays. Iterating yields that structure with NumPy arrays as leaves.
+dict of arrays. Iterating yields that structure with `EagerTensor` leaves (NumPy arrays with
+TensorFlow's ``.numpy()``); `as_numpy_iterator` yields plain arrays.
 
 Speed: a pipeline of `from_tensor_slices` followed by `shuffle` (buffer at least the dataset
 size), `take`, `skip`, `repeat` and `batch` never loops over single examples in Python: it is
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from convnp import random as _random
+from convnp.tensor.eager import to_eager
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset"]
 
@@ -167,6 +169,12 @@ class Dataset:
 
     # -- iteration --------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Any]:
+        """The elements, with `EagerTensor` leaves (``.numpy()``, ``.shape``, ``.dtype``)."""
+        for element in self._iter_plain():
+            yield to_eager(element)
+
+    def _iter_plain(self) -> Iterator[Any]:
+        """The elements with plain ndarray leaves (what pipelines pass between stages)."""
         plan = self._plan()
         if plan is not None:
             source, idx = plan
@@ -177,8 +185,8 @@ class Dataset:
         yield from self._elements()
 
     def as_numpy_iterator(self) -> Iterator[Any]:
-        """Iterator over the elements (they already are NumPy arrays)."""
-        return iter(self)
+        """Iterator over the elements with plain NumPy arrays as leaves."""
+        return self._iter_plain()
 
     def __len__(self) -> int:
         n = self.cardinality()
@@ -267,7 +275,7 @@ class Dataset:
     @property
     def element_spec(self) -> Any:
         """The structure of one element with `(shape, dtype)` leaves (first element probed)."""
-        first = next(iter(self.take(1)), None)
+        first = next(self.take(1)._iter_plain(), None)
         if first is None:
             return None
         leaves, spec = _flatten(first)
@@ -310,7 +318,7 @@ class _Zip(Dataset):
         self._datasets = datasets
 
     def _elements(self):
-        yield from zip(*self._datasets)
+        yield from zip(*(d._iter_plain() for d in self._datasets))
 
     def cardinality(self):
         cards = [d.cardinality() for d in self._datasets]
@@ -334,7 +342,7 @@ class _Batch(Dataset):
     def _plan(self):
         return None  # batches are not elements of the source
 
-    def __iter__(self):
+    def _iter_plain(self):
         plan = self._parent._plan()
         if plan is None:
             yield from self._elements()
@@ -352,7 +360,7 @@ class _Batch(Dataset):
     def _elements(self):
         spec = None
         buf: list[Any] = []
-        for element in self._parent:
+        for element in self._parent._iter_plain():
             if spec is None:
                 spec = _flatten(element)[1]
             buf.append(element)
@@ -374,7 +382,7 @@ class _Unbatch(Dataset):
         self._parent = parent
 
     def _elements(self):
-        for element in self._parent:
+        for element in self._parent._iter_plain():
             leaves, spec = _flatten(element)
             leaves = [np.asarray(v) for v in leaves]
             if any(v.ndim == 0 for v in leaves):
@@ -428,7 +436,7 @@ class _Shuffle(Dataset):
         rng = self._rng()
         buffer_size = self._buffer if self._buffer != AUTOTUNE else 1 << 62
         buf: list[Any] = []
-        for element in self._parent:
+        for element in self._parent._iter_plain():
             if len(buf) < buffer_size:
                 buf.append(element)
                 continue
@@ -473,7 +481,7 @@ class _Map(Dataset):
         self._fn = fn
 
     def _elements(self):
-        for element in self._parent:
+        for element in self._parent._iter_plain():
             out = _call_fn(self._fn, element)
             if isinstance(out, list):
                 out = tuple(out)
@@ -490,7 +498,7 @@ class _Filter(Dataset):
         self._predicate = predicate
 
     def _elements(self):
-        for element in self._parent:
+        for element in self._parent._iter_plain():
             if bool(np.asarray(_call_fn(self._predicate, element))):
                 yield element
 
@@ -594,15 +602,15 @@ class _Repeat(Dataset):
         idx = [np.arange(source._n) if p[1] is None else p[1] for p in plans]
         return source, np.concatenate(idx)
 
-    def __iter__(self):
+    def _iter_plain(self):
         if self._count is not None:
-            yield from super().__iter__()
+            yield from super()._iter_plain()
             return
         if self._parent.cardinality() == 0:
             return
         while True:
             empty = True
-            for element in self._parent:
+            for element in self._parent._iter_plain():
                 empty = False
                 yield element
             if empty:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp.tensor.eager import to_eager, to_numpy
 from convnp.variables import Variable
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
@@ -238,7 +239,8 @@ class Layer:
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
             return KerasTensor(self.compute_output_shape(input_shape), layer=self,
                                inputs=tensors)
-        return self.call(inputs, training=training)
+        # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors
+        return to_eager(self.call(to_numpy(inputs), training=training))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -15,6 +15,7 @@ from convnp.layers.base import KerasTensor, Layer, unique_name
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
+from convnp.tensor.eager import to_eager
 from convnp.variables import Variable
 
 
@@ -227,7 +228,7 @@ class Model(TrainingMixin):
                 )
 
     def __call__(self, inputs, training: bool | None = None):
-        """Run the model on arrays (returns arrays), or use it as a layer on KerasTensors.
+        """Run the model on arrays (returns `EagerTensor`s), or use it as a layer on KerasTensors.
 
         As a layer inside another model (e.g. a pretrained base), the model's weights become
         part of the outer model. ``training=False`` given here fixes the nested model in
@@ -240,7 +241,7 @@ class Model(TrainingMixin):
         ):
             return self._call_symbolic(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
-        outs = self._graph.forward(xs, training=bool(training))
+        outs = to_eager(self._graph.forward(xs, training=bool(training)))
         return outs[0] if len(outs) == 1 else outs
 
     # -- a model as a layer of another model ---------------------------------------------------

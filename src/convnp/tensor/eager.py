@@ -1,0 +1,265 @@
+"""`EagerTensor`, `TensorShape` and `DType`: TensorFlow's eager values as NumPy arrays.
+
+Design (see docs/architecture.md, "Eager results"):
+
+* `EagerTensor` is an `np.ndarray` subclass, so every NumPy function and operator works on it
+  and ``np.asarray(t)`` is a free view. ``t.numpy()`` returns the plain ndarray view (no copy).
+* ``t.shape`` is a `TensorShape`: a tuple (so ``t.shape == (2, 3)`` and unpacking work) with
+  TensorFlow's ``as_list()``, ``rank`` and ``num_elements()``; it also equals a list.
+* ``t.dtype`` is the NumPy dtype (``np.dtype('float32')``). It compares equal to
+  ``convnp.float32`` (a `DType`), to ``np.float32`` and to ``"float32"``, and has ``.name``.
+  TensorFlow-only attributes such as ``dtype.is_floating`` live on `DType`
+  (``convnp.as_dtype(t.dtype).is_floating``).
+* Indexing down to one element gives a 0-d `EagerTensor`, as TensorFlow does (``float(t)``,
+  ``int(t)`` and comparisons work on it).
+
+Only the public call boundary makes these (layer and model calls on arrays, tensor ops,
+Dataset iteration); internal code passes plain ndarrays, so nothing inside fit pays for the
+subclass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class TensorShape(tuple):
+    """A tensor's shape: a tuple of ints (``None`` for unknown sizes) with TensorFlow's API.
+
+    >>> s = TensorShape((2, 3))
+    >>> s.as_list(), s.rank, s.num_elements(), s == [2, 3]
+    ([2, 3], 2, 6, True)
+    """
+
+    def __new__(cls, dims=()):
+        if dims is None:
+            raise ValueError("TensorShape(None) (unknown rank) is not supported; give the "
+                             "dimensions")
+        if isinstance(dims, (int, np.integer)):
+            dims = (dims,)
+        return super().__new__(cls, (None if d is None else int(d) for d in dims))
+
+    @property
+    def rank(self) -> int:
+        return len(self)
+
+    ndims = rank
+
+    @property
+    def dims(self) -> list:
+        return list(self)
+
+    def as_list(self) -> list:
+        return list(self)
+
+    def num_elements(self) -> int | None:
+        """Product of the sizes, or None when one is unknown."""
+        if any(d is None for d in self):
+            return None
+        return int(np.prod(self, dtype=np.int64))
+
+    def is_fully_defined(self) -> bool:
+        return all(d is not None for d in self)
+
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return TensorShape(item) if isinstance(key, slice) else item
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (tuple, list)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return f"TensorShape({list(self)})"
+
+
+class DType:
+    """A TensorFlow-style dtype name (``convnp.float32``) standing for a NumPy dtype.
+
+    It compares equal to the NumPy dtype, its scalar type and its name, and NumPy accepts it
+    wherever a dtype is expected (``np.zeros(3, dtype=convnp.float32)``).
+    """
+
+    def __init__(self, numpy_dtype):
+        self._dtype = np.dtype(numpy_dtype)
+
+    @property
+    def dtype(self) -> np.dtype:
+        # NumPy converts any object with a `.dtype` attribute, which makes DType usable as one
+        return self._dtype
+
+    @property
+    def name(self) -> str:
+        return "string" if self._dtype.kind in "SUO" else self._dtype.name
+
+    @property
+    def as_numpy_dtype(self) -> type:
+        return self._dtype.type
+
+    @property
+    def is_floating(self) -> bool:
+        return self._dtype.kind == "f"
+
+    @property
+    def is_integer(self) -> bool:
+        return self._dtype.kind in "iu"
+
+    @property
+    def is_unsigned(self) -> bool:
+        return self._dtype.kind == "u"
+
+    @property
+    def is_bool(self) -> bool:
+        return self._dtype.kind == "b"
+
+    @property
+    def is_complex(self) -> bool:
+        return self._dtype.kind == "c"
+
+    @property
+    def size(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def min(self):
+        return _limits(self._dtype).min
+
+    @property
+    def max(self):
+        return _limits(self._dtype).max
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, DType):
+            return self._dtype == other._dtype
+        try:
+            return self._dtype == np.dtype(other)
+        except (TypeError, ValueError):
+            return False
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self._dtype)
+
+    def __repr__(self) -> str:
+        return f"tf.{self.name}"
+
+
+def _limits(dtype: np.dtype):
+    if dtype.kind == "f":
+        return np.finfo(dtype)
+    if dtype.kind in "iu":
+        return np.iinfo(dtype)
+    if dtype.kind == "b":
+        return type("BoolLimits", (), {"min": False, "max": True})
+    raise TypeError(f"dtype {dtype} has no min/max")
+
+
+def as_dtype(dtype) -> DType:
+    """A `DType` from a name (``"float32"``), a NumPy dtype or type, or a `DType`.
+
+    Raises:
+        TypeError: ``dtype`` is not a dtype.
+    """
+    if isinstance(dtype, DType):
+        return dtype
+    if dtype is None:
+        raise TypeError("expected a dtype (e.g. tf.float32), got None")
+    if isinstance(dtype, str) and dtype == "string":
+        return DType(np.bytes_)
+    try:
+        return DType(np.dtype(dtype))
+    except TypeError:
+        raise TypeError(f"expected a dtype (e.g. tf.float32 or 'float32'), got {dtype!r}") \
+            from None
+
+
+class EagerTensor(np.ndarray):
+    """An array as TensorFlow's eager mode returns it (see the module docstring).
+
+    >>> import numpy as np
+    >>> t = np.arange(6.0, dtype=np.float32).reshape(2, 3).view(EagerTensor)
+    >>> t.shape.as_list(), t.dtype == "float32", type(t.numpy()).__name__
+    ([2, 3], True, 'ndarray')
+    >>> float(t[1, 2] * 2)
+    10.0
+    """
+
+    @property
+    def shape(self) -> TensorShape:
+        return TensorShape(np.ndarray.shape.__get__(self))
+
+    @shape.setter
+    def shape(self, value) -> None:
+        np.ndarray.shape.__set__(self, value)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a plain `np.ndarray` (a view: no copy)."""
+        return self.view(np.ndarray)
+
+    def get_shape(self) -> TensorShape:
+        return self.shape
+
+    def __getitem__(self, key):
+        item = super().__getitem__(key)
+        if not isinstance(item, np.ndarray):  # one element: a 0-d tensor, as in TensorFlow
+            return np.asarray(item).view(EagerTensor)
+        return item
+
+    def __repr__(self) -> str:
+        plain = repr(self.view(np.ndarray)) if self.ndim else repr(self.view(np.ndarray)[()])
+        sep = "\n" if "\n" in plain else ""
+        return (f"<tf.Tensor: shape={tuple(self.shape)}, dtype={as_dtype(self.dtype).name}, "
+                f"numpy={sep}{plain}>")
+
+    def __str__(self) -> str:
+        return (f"tf.Tensor({np.array2string(self.view(np.ndarray))}, "
+                f"shape={tuple(self.shape)}, dtype={as_dtype(self.dtype).name})")
+
+
+def is_tensor(x) -> bool:
+    """Whether ``x`` is an `EagerTensor` (``tf.is_tensor``)."""
+    return isinstance(x, EagerTensor)
+
+
+def to_eager(value: Any) -> Any:
+    """``value`` with every array (in lists, tuples and dicts) viewed as an `EagerTensor`.
+
+    Arrays are not copied; anything else non-structural is converted with ``np.asarray``.
+    """
+    if isinstance(value, EagerTensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return value.view(EagerTensor)
+    if isinstance(value, list):
+        return [to_eager(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_eager(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_eager(v) for k, v in value.items()}
+    if value is None:
+        return None
+    return np.asarray(value).view(EagerTensor)
+
+
+def to_numpy(value: Any) -> Any:
+    """``value`` with every `EagerTensor` (in lists, tuples and dicts) as a plain ndarray view."""
+    if isinstance(value, EagerTensor):
+        return value.view(np.ndarray)
+    if isinstance(value, list):
+        return [to_numpy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_numpy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_numpy(v) for k, v in value.items()}
+    return value
