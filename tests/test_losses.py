@@ -143,7 +143,8 @@ def test_float32_stays_float32():
     y = np.array([0, 1, 1, 0])  # int labels, (m,) shape
     for name in ("binary_crossentropy", "mse"):
         assert losses.get(name).gradient(y, p).dtype == np.float32
-    assert isinstance(losses.get("binary_crossentropy")(y, p), float)
+    value = losses.get("binary_crossentropy")(y, p)  # a 0-d tensor, as in TensorFlow
+    assert value.shape == () and value.dtype == np.float32 and isinstance(float(value), float)
 
 
 def test_logits_match_torch():
@@ -214,8 +215,10 @@ def test_lookup_and_config():
     assert again.label_smoothing == 0.1 and again.get_config() == cfg["config"]
     with pytest.raises(ValueError, match="binary_crossentropy"):
         losses.get("binary_cross_entropy")
+    # a plain function is differentiated by the tape (tests/tensor/test_user_code.py)
+    assert isinstance(losses.get(lambda a, b: 0.0), losses.LossFunctionWrapper)
     with pytest.raises(TypeError):
-        losses.get(lambda a, b: 0.0)
+        losses.get(3)
 
 
 @pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy",

@@ -40,14 +40,39 @@ __all__ = [
 ]
 
 # Heavier sub-packages load on first use, so `import convnp` stays quick.
-_LAZY_SUBMODULES = {
-    "keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops", "io", "app",
-}
+_LAZY_SUBMODULES = {"keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops", "io"}
+
+# TensorFlow's namespaces and names (`tf.nn`, `tf.reduce_sum`, `tf.float32`, ...): where each
+# lives, loaded on first use.
+_TF_NAMESPACES = {"nn": "convnp.tensor.nn", "math": "convnp.tensor.math",
+                  "linalg": "convnp.tensor.linalg", "image": "convnp.tensor.image",
+                  "dtypes": "convnp.tensor.dtypes"}
+_TF_OPS = ["constant", "convert_to_tensor", "identity", "cast", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "linspace", "one_hot", "shape", "rank", "size", "reshape", "transpose", "expand_dims", "squeeze", "concat", "stack", "unstack", "split", "tile", "gather", "gather_nd", "boolean_mask", "where", "argmax", "argmin", "add", "subtract", "multiply", "divide", "truediv", "floordiv", "pow", "maximum", "minimum", "square", "sqrt", "rsqrt", "exp", "log", "abs", "negative", "sign", "floor", "ceil", "round", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or", "logical_not", "clip_by_value", "add_n", "matmul", "tensordot", "einsum", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_std", "reduce_variance", "reduce_any", "reduce_all", "reduce_logsumexp", "cumsum", "norm", "sigmoid", "tanh", "newaxis", "is_nan"]
+_TF_NAMES = {name: ("convnp.tensor.ops", name) for name in _TF_OPS}
+_TF_NAMES.update({
+    "GradientTape": ("convnp.tensor.tape", "GradientTape"),
+    "function": ("convnp.tensor.tape", "function"),
+    "stop_gradient": ("convnp.tensor.tape", "stop_gradient"),
+    "Variable": ("convnp.variables", "Variable"),
+    "Tensor": ("convnp.tensor.eager", "EagerTensor"),
+    "TensorShape": ("convnp.tensor.eager", "TensorShape"),
+    "DType": ("convnp.tensor.eager", "DType"),
+    "as_dtype": ("convnp.tensor.eager", "as_dtype"),
+    "is_tensor": ("convnp.tensor.eager", "is_tensor"),
+})
+for _name in ["float16", "float32", "float64", "half", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128", "string"]:
+    _TF_NAMES[_name] = ("convnp.tensor.dtypes", _name)
 
 
 def __getattr__(name: str):
     if name in _LAZY_SUBMODULES:
         module = importlib.import_module(f"convnp.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'convnp' has no attribute {name!r}")
+    elif name in _TF_NAMESPACES:
+        module = importlib.import_module(_TF_NAMESPACES[name])
+    elif name in _TF_NAMES:
+        where, attr = _TF_NAMES[name]
+        module = getattr(importlib.import_module(where), attr)
+    else:
+        raise AttributeError(f"module 'convnp' has no attribute {name!r}")
+    globals()[name] = module
+    return module

@@ -1,6 +1,7 @@
 """Loss functions with their gradients, matching Keras 3's numerics.
 
-A `Loss` gives `__call__(y_true, y_pred) -> float`, the mean over the batch (Keras's
+A `Loss` gives `__call__(y_true, y_pred)` -> a 0-d tensor (``float()`` of it is the number),
+the mean over the batch (Keras's
 `"sum_over_batch_size"` reduction: per-sample losses summed and divided by their count), and
 `gradient(y_true, y_pred)`, the derivative of that same number w.r.t. `y_pred` (same shape and
 dtype as `y_pred`). Both work in `y_pred`'s floating dtype, so float32 in gives float32 out.
@@ -45,6 +46,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from convnp.tensor.eager import to_numpy
+from convnp.tensor.tape import GradientTape, new_tensor, record, recording, value_of
 
 __all__ = [
     "EPSILON",
@@ -180,11 +184,27 @@ class Loss:
         total = np.sum(per_sample * w, dtype=dtype) * scale
         return float(total), (w * scale).astype(dtype, copy=False)
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        """The reduced loss as a Python float."""
-        yt, yp, _ = self._prepare(y_true, y_pred)
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The reduced loss as a 0-d tensor of ``y_pred``'s dtype (``float()`` gives the
+        number). Under a recording `GradientTape` the call is recorded, with `gradient` as
+        its vector-Jacobian product."""
+        if recording():
+            value, grad = self.value_and_gradient(to_numpy(y_true), value_of(y_pred),
+                                                  sample_weight)
+            out = new_tensor(np.asarray(value, dtype=grad.dtype))
+            record([out], [y_pred], lambda gs: [np.asarray(gs[0]) * grad])
+            return out
+        yt, yp, _ = self._prepare(to_numpy(y_true), value_of(y_pred))
         per_sample, _ = self._terms(yt, yp, need_grad=False)
-        return self._reduce(per_sample, sample_weight)[0]
+        return new_tensor(np.asarray(self._reduce(per_sample, sample_weight)[0], dtype=yp.dtype))
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a user's Loss with `call(y_true, y_pred)` (Keras's way): differentiated by the tape
+        if "call" in vars(cls) and not cls.__module__.startswith("convnp."):
+            for name in ("__call__", "gradient", "value_and_gradient", "per_sample",
+                         "check_output", "_inputs", "_total"):
+                setattr(cls, name, getattr(_TapedLoss, name))
 
     def per_sample(self, y_true, y_pred) -> np.ndarray:
         """Unreduced loss, one value per sample (Keras's `reduction=None`)."""
@@ -640,7 +660,8 @@ def get(identifier: Any) -> Loss:
 
     Raises:
         ValueError: unknown name (the message lists the known ones).
-        TypeError: an arbitrary callable (convnp cannot differentiate it) or another type.
+        TypeError: not a name, Loss, config dict or callable (a plain function
+            ``f(y_true, y_pred)`` becomes a `LossFunctionWrapper`, differentiated by the tape).
     """
     if isinstance(identifier, Loss):
         return identifier
@@ -660,10 +681,8 @@ def get(identifier: Any) -> Loss:
     if cls is not None:
         return cls()
     if callable(identifier):
-        raise TypeError(
-            f"loss {getattr(identifier, '__name__', identifier)!r} is a plain callable; convnp "
-            "needs its gradient, so pass a Loss subclass instance (with _terms) or one of "
-            f"{sorted(_NAMES)}")
+        # a user's function f(y_true, y_pred) in tensor ops: its gradient comes from the tape
+        return LossFunctionWrapper(identifier)
     raise TypeError(f"loss must be a name, a Loss or a config dict; got "
                     f"{type(identifier).__name__}: {identifier!r}")
 
@@ -685,3 +704,78 @@ def deserialize(config: Any) -> Loss:
         raise ValueError(
             f"unknown loss class {config['class_name']!r}; expected one of {sorted(_CLASSES)}")
     return cls.from_config(dict(config.get("config") or {}))
+
+
+class _TapedLoss(Loss):
+    """A loss given as ``call(y_true, y_pred) -> per-sample values`` in tensor ops (a user's
+    `Loss` subclass, or a plain function through `LossFunctionWrapper`): the value is reduced
+    as Keras does (``sum_over_batch_size``: weighted sum over every value / their count) and
+    its gradient comes from a `GradientTape`."""
+
+    def _total(self, y_true, y_pred, sample_weight):
+        from convnp.tensor.ops import reduce_sum
+
+        values = self.call(y_true, y_pred)
+        values = values if isinstance(values, np.ndarray) else new_tensor(np.asarray(
+            value_of(values), dtype=value_of(y_pred).dtype))
+        if np.ndim(values) == 0:
+            values = values.reshape((1,))
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=values.dtype)
+            w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim)) if w.ndim < values.ndim \
+                else w.reshape(values.shape)
+            values = values * w
+        total = reduce_sum(values)
+        if self.reduction != "sum":
+            total = total / np.asarray(max(int(np.size(values)), 1), dtype=values.dtype)
+        return total
+
+    def _inputs(self, y_true, y_pred):
+        yp = y_pred if isinstance(y_pred, np.ndarray) or getattr(
+            y_pred, "_convnp_variable", False) else np.asarray(y_pred)
+        if type(yp) is np.ndarray:
+            yp = new_tensor(yp if yp.dtype.kind == "f" else yp.astype(np.float32))
+        yt = np.asarray(to_numpy(y_true))
+        if yt.dtype.kind in "biuf" and yt.dtype != value_of(yp).dtype:
+            yt = yt.astype(value_of(yp).dtype)
+        return new_tensor(yt), yp
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        yt, yp = self._inputs(y_true, y_pred)
+        return self._total(yt, yp, sample_weight)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+        yt, yp = self._inputs(y_true, y_pred)
+        yp = new_tensor(value_of(yp))
+        with GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(yp)
+            total = self._total(yt, yp, sample_weight)
+        grad = tape.gradient(total, yp)
+        grad = np.zeros_like(value_of(yp)) if grad is None else value_of(grad)
+        return float(value_of(total)), grad
+
+    def gradient(self, y_true, y_pred, sample_weight=None):
+        return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
+
+    def per_sample(self, y_true, y_pred):
+        yt, yp = self._inputs(y_true, y_pred)
+        return value_of(self.call(yt, yp))
+
+    def check_output(self, output_shape, y_true_shape=None) -> None:
+        return None  # a user's function decides what shapes it accepts
+
+
+class LossFunctionWrapper(_TapedLoss):
+    """A plain function ``fn(y_true, y_pred)`` used as a loss (``compile(loss=my_fn)``)."""
+
+    def __init__(self, fn, name: str | None = None, reduction: str = "sum_over_batch_size",
+                 **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.fn_kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}

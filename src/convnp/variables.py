@@ -1,51 +1,167 @@
-"""`Variable`: a named weight array, its gradient and whether training updates it.
+"""`Variable`: a named, mutable array; a layer's weight and ``tf.Variable``.
 
-Layers own variables; optimizers see them only through `model.trainable_weights`.
+Layers own variables; optimizers see them through `model.trainable_weights` or
+``apply_gradients(zip(grads, variables))``. Kernels read ``.value`` (the ndarray itself).
+Arithmetic on a Variable (``v * 2``, ``tf.matmul(x, v)``) reads it as a tensor, and that read
+is recorded by an active `GradientTape` (trainable variables are watched automatically).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from convnp.tensor.eager import EagerTensor, TensorShape
+from convnp.tensor.tape import array_ufunc, getitem, new_tensor, record, recording
+
+_counter = [0]
 
 
-class Variable:
-    """A weight of a layer.
+class Variable(NDArrayOperatorsMixin):
+    """A weight of a layer, or a ``tf.Variable``.
+
+    >>> import convnp as tf
+    >>> v = tf.Variable([1.0, 2.0])
+    >>> _ = v.assign_add([1.0, 1.0])
+    >>> v.numpy().tolist(), v.dtype == tf.float32, v.shape
+    ([2.0, 3.0], True, TensorShape([2]))
+
+    Args:
+        initial_value: the value (copied). Python floats become float32 as in TensorFlow.
+        trainable: whether optimizers (and a tape's automatic watching) use it.
+        name: Keras-style name, e.g. ``"kernel"``, ``"bias"``, ``"moving_mean"``.
+        dtype: dtype of the value (default: float32 for Python numbers and float64 arrays
+            converted from lists; an ndarray keeps its dtype).
 
     Attributes:
-        name: Keras-style name, e.g. ``"kernel"``, ``"bias"``, ``"moving_mean"``.
-        value: the array itself (float32 unless created otherwise).
-        grad: gradient of the loss w.r.t. ``value`` from the last backward pass,
-            or ``None`` before any backward pass.
-        trainable: whether optimizers update it (BatchNorm moving statistics are not).
+        value: the array itself (layers compute on it). In TensorFlow ``value()`` is a method;
+            here use `read_value()` or `numpy()`.
+        grad: gradient written by the owning layer's last backward pass (or None).
     """
 
-    def __init__(self, value, name: str, trainable: bool = True, dtype=np.float32):
-        self.value = np.array(value, dtype=dtype)
+    _convnp_variable = True
+    __array_priority__ = 20
+
+    def __init__(self, initial_value=None, trainable: bool = True, name: str | None = None,
+                 dtype=None, shape=None, **kwargs):
+        unsupported = {k: v for k, v in kwargs.items()
+                       if k not in ("validate_shape", "caching_device", "synchronization",
+                                    "aggregation", "import_scope", "constraint")
+                       or (k == "constraint" and v is not None)}
+        if unsupported:
+            raise TypeError(f"Variable got unsupported argument(s) {sorted(unsupported)}")
+        if initial_value is None:
+            raise ValueError("Variable needs an initial_value")
+        if callable(initial_value):
+            initial_value = initial_value()
+        if isinstance(initial_value, Variable):
+            initial_value = initial_value.value
+        if dtype is not None:
+            value = np.array(initial_value, dtype=np.dtype(dtype))
+        elif isinstance(initial_value, np.ndarray):
+            value = np.array(initial_value)
+        else:
+            value = np.array(initial_value)
+            if value.dtype == np.float64:
+                value = value.astype(np.float32)
+            elif value.dtype == np.int64:
+                value = value.astype(np.int32)
+        if shape is not None and tuple(shape) != value.shape:
+            raise ValueError(f"Variable: initial value of shape {value.shape} does not match "
+                             f"shape={tuple(shape)}")
+        self.value = value
+        if name is None:
+            name = "Variable" if _counter[0] == 0 else f"Variable_{_counter[0]}"
+            _counter[0] += 1
         self.name = name
-        self.trainable = trainable
+        self.trainable = bool(trainable)
         self.grad: np.ndarray | None = None
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.value.shape
+    def shape(self) -> TensorShape:
+        return TensorShape(self.value.shape)
 
     @property
     def dtype(self):
         return self.value.dtype
 
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    def get_shape(self) -> TensorShape:
+        return self.shape
+
     def numpy(self) -> np.ndarray:
         """A copy of the value (mutating it does not touch the variable)."""
         return self.value.copy()
 
-    def assign(self, value) -> None:
-        """Overwrite the value in place, keeping shape and dtype."""
-        value = np.asarray(value)
+    def read_value(self) -> EagerTensor:
+        """The current value as a tensor (a recorded read, so gradients reach the Variable)."""
+        out = new_tensor(self.value.copy())
+        if recording():
+            record([out], [self], lambda gs: [gs[0]])
+        return out
+
+    # -- NumPy protocols: a Variable reads as its value -----------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self.value.dtype:
+            return self.value.astype(dtype)
+        return self.value.copy() if copy else self.value
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return array_ufunc(ufunc, method, *inputs, **kwargs)
+
+    def __getitem__(self, key):
+        return getitem(self, key)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __matmul__(self, other):
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return np.matmul(other, self)
+
+    # -- writing ------------------------------------------------------------------------------
+    def _checked(self, value, what: str) -> np.ndarray:
+        value = np.asarray(value.value if isinstance(value, Variable) else value)
         if value.shape != self.value.shape:
+            if value.size == 1 and self.value.size == 1:
+                return value.reshape(self.value.shape)
             raise ValueError(
-                f"cannot assign to variable '{self.name}': expected shape {self.value.shape}, "
+                f"cannot {what} variable '{self.name}': expected shape {self.value.shape}, "
                 f"got {value.shape}"
             )
-        self.value[...] = value
+        return value
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Overwrite the value in place, keeping shape and dtype; returns the variable."""
+        self.value[...] = self._checked(value, "assign to")
+        return self
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        self.value += self._checked(delta, "assign_add to").astype(self.value.dtype, copy=False)
+        return self
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        self.value -= self._checked(delta, "assign_sub to").astype(self.value.dtype, copy=False)
+        return self
 
     def __repr__(self) -> str:
-        return f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype} trainable={self.trainable}>"
+        return (f"<tf.Variable '{self.name}' shape={tuple(self.shape)} dtype={self.dtype} "
+                f"trainable={self.trainable}, numpy={self.value!r}>")

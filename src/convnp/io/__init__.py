@@ -18,11 +18,15 @@ __all__ = [
     "export_onnx",
     "load_keras",
     "load_keras_weights",
+    "read_file",
     "save_keras",
     "save_keras_weights",
+    "write_file",
 ]
 
 _LAZY = {
+    "read_file": ("convnp.tensor.io", "read_file"),
+    "write_file": ("convnp.tensor.io", "write_file"),
     "export_onnx": ("convnp.io.onnx", "export"),
     "load_keras": ("convnp.io.keras_format", "load_keras"),
     "save_keras": ("convnp.io.keras_format", "save_keras"),

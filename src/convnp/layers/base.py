@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.tensor.eager import to_eager, to_numpy
+from convnp.layers import taped
 from convnp.variables import Variable
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
@@ -130,12 +130,25 @@ class Layer:
 
     # -- weights ---------------------------------------------------------------------------
 
-    def add_weight(self, name: str, shape, initializer="glorot_uniform",
-                   trainable: bool = True) -> Variable:
-        """Create a variable of this layer, initialised now."""
+    def add_weight(self, name=None, shape=None, initializer="glorot_uniform",
+                   trainable: bool = True, dtype=None, regularizer=None,
+                   constraint=None) -> Variable:
+        """Create a variable of this layer, initialised now.
+
+        Keras 2 (``add_weight(name, shape, ...)``) and Keras 3 (``add_weight(shape, ...)``,
+        keywords) spellings both work; ``regularizer``/``constraint`` must be None.
+        """
         from convnp import initializers  # imported here: initializers is a leaf module
 
-        init = initializers.get(initializer)
+        if regularizer is not None or constraint is not None:
+            raise NotImplementedError("add_weight: regularizer and constraint are not supported")
+        if not isinstance(name, str) and name is not None and shape is None:
+            name, shape = None, name  # Keras 3: the shape comes first
+        if shape is None:
+            shape = ()
+        if name is None:
+            name = f"variable_{len(self._variables)}" if self._variables else "variable"
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
         value = init(tuple(shape), dtype=self.dtype)
         variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype)
         self._variables.append(variable)
@@ -143,41 +156,60 @@ class Layer:
 
     @property
     def weights(self) -> list[Variable]:
-        return list(self._variables)
+        return list(self._variables) + [
+            v for layer in getattr(self, "_tracked_layers", ()) for v in layer.weights]
 
     @property
     def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
-        return [v for v in self._variables if v.trainable]
+        return [v for v in self._variables if v.trainable] + [
+            v for layer in getattr(self, "_tracked_layers", ()) for v in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
-            return list(self._variables)
-        return [v for v in self._variables if not v.trainable]
+            return self.weights
+        return [v for v in self._variables if not v.trainable] + [
+            v for layer in getattr(self, "_tracked_layers", ())
+            for v in layer.non_trainable_weights]
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return self.trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a user's layer with `call` in tensor ops and no `backward` gets its gradients from
+        # the tape (see convnp.layers.taped)
+        taped.prepare_subclass(cls, Layer)
 
     def get_weights(self) -> list[np.ndarray]:
-        return [v.numpy() for v in self._variables]
+        return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights) -> None:
         weights = list(weights)
-        if len(weights) != len(self._variables):
+        variables = self.weights
+        if len(weights) != len(variables):
             raise ValueError(
-                f"layer '{self.name}' expects {len(self._variables)} weight arrays "
-                f"({[v.name for v in self._variables]}), got {len(weights)}"
+                f"layer '{self.name}' expects {len(variables)} weight arrays "
+                f"({[v.name for v in variables]}), got {len(weights)}"
             )
-        for variable, value in zip(self._variables, weights):
+        for variable, value in zip(variables, weights):
             if np.shape(value) != variable.shape:
                 raise ValueError(
                     f"layer '{self.name}' weight '{variable.name}' expects shape "
                     f"{variable.shape}, got {np.shape(value)}"
                 )
-        for variable, value in zip(self._variables, weights):
+        for variable, value in zip(variables, weights):
             variable.assign(value)
 
     def count_params(self) -> int:
-        return int(sum(v.value.size for v in self._variables))
+        return int(sum(v.value.size for v in self.weights))
 
     # -- the interface subclasses fill in --------------------------------------------------
 
@@ -239,8 +271,10 @@ class Layer:
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
             return KerasTensor(self.compute_output_shape(input_shape), layer=self,
                                inputs=tensors)
-        # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors
-        return to_eager(self.call(to_numpy(inputs), training=training))
+        # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors (and
+        # an active GradientTape records the call, with `backward` as its VJP)
+        return taped.call_on_arrays(self, inputs, training,
+                                    lambda x: self.call(x, training=training))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

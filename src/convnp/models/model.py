@@ -11,11 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from convnp.layers import taped
 from convnp.layers.base import KerasTensor, Layer, unique_name
+from convnp.models import subclassed
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
 from convnp.tensor.eager import to_eager
+from convnp.tensor.tape import recording
 from convnp.variables import Variable
 
 
@@ -60,6 +63,16 @@ class Model(TrainingMixin):
             self._set_graph(Graph(inputs, outputs))
         if not trainable:
             self.trainable = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        subclassed.mark_subclass(cls)
+
+    def _build_for_shape(self, batch_shape) -> None:
+        if getattr(self, "_subclassed", False) and self._graph is None:
+            self._set_graph(subclassed.build_graph(self, batch_shape))
+            return
+        super()._build_for_shape(batch_shape)
 
     def _set_graph(self, graph: Graph) -> None:
         self._graph = graph
@@ -107,7 +120,10 @@ class Model(TrainingMixin):
 
     @property
     def layers(self) -> list[Layer]:
-        """Every layer, in execution order (functional models list their InputLayer first)."""
+        """Every layer, in execution order (functional models list their InputLayer first;
+        subclassed models list the layers assigned to their attributes)."""
+        if getattr(self, "_subclassed", False):
+            return list(self.__dict__.get("_tracked_layers", []))
         return self._graph.layers if self._graph else []
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -140,7 +156,14 @@ class Model(TrainingMixin):
             )
 
     def build(self, input_shape=None) -> None:
-        """Functional models are built when defined; only checks ``input_shape`` agrees."""
+        """Functional models are built when defined; only checks ``input_shape`` agrees.
+        A subclassed model builds its layers by calling itself on zeros of that shape."""
+        if getattr(self, "_subclassed", False) and self._graph is None:
+            if input_shape is None:
+                raise ValueError(f"build() of subclassed model '{self.name}' needs "
+                                 "`input_shape` (with the batch axis, e.g. (None, 28, 28, 1))")
+            self._build_for_shape(tuple(input_shape))
+            return
         self._require_built("graph")
         if input_shape is not None:
             self._check_input_shapes([(None,) + tuple(input_shape)[1:]])
@@ -241,8 +264,16 @@ class Model(TrainingMixin):
         ):
             return self._call_symbolic(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
-        outs = to_eager(self._graph.forward(xs, training=bool(training)))
-        return outs[0] if len(outs) == 1 else outs
+        if getattr(self, "_subclassed", False):
+            if recording():  # the user's own ops are recorded on the active tape
+                return self._graph.nodes[0].layer.run(to_eager(inputs), bool(training))
+            return to_eager(self._graph.forward(xs, training=bool(training))[0])
+
+        def forward(_):
+            outs = self._graph.forward(xs, training=bool(training))
+            return outs[0] if len(outs) == 1 else outs
+
+        return taped.call_on_arrays(self, inputs, training, forward)
 
     # -- a model as a layer of another model ---------------------------------------------------
 

@@ -54,6 +54,13 @@ def _is_chain(model) -> bool:
 def _rows(model, connected: bool) -> list[list[str]]:
     graph = model._graph
     rows = []
+    if getattr(model, "_subclassed", False):  # the layers its `call` uses, as Keras lists them
+        for layer in model.layers:
+            shape = getattr(layer, "output_shape", None)
+            rows.append([f"{layer.name} ({type(layer).__name__})",
+                         "?" if shape is None else str(tuple(shape)), f"{layer.count_params():,}"]
+                        + (["-"] if connected else []))
+        return rows
     is_sequential = type(model).__name__ == "Sequential"
     if not is_sequential:
         for t in graph.inputs:

@@ -6,6 +6,7 @@ element return: an `np.ndarray` subclass with TensorFlow's ``.numpy()``, a `Tens
 nothing from layers or models, so layers may use it.
 """
 
+from convnp.tensor import ops  # noqa: F401 (installs the NumPy-protocol hooks)
 from convnp.tensor.eager import (
     DType,
     EagerTensor,
@@ -15,6 +16,17 @@ from convnp.tensor.eager import (
     to_eager,
     to_numpy,
 )
+from convnp.tensor.tape import GradientTape, function, stop_gradient
 
-__all__ = ["DType", "EagerTensor", "TensorShape", "as_dtype", "is_tensor", "to_eager",
-           "to_numpy"]
+__all__ = [
+    "DType",
+    "EagerTensor",
+    "GradientTape",
+    "TensorShape",
+    "as_dtype",
+    "function",
+    "is_tensor",
+    "stop_gradient",
+    "to_eager",
+    "to_numpy",
+]

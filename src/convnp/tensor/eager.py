@@ -184,6 +184,15 @@ def as_dtype(dtype) -> DType:
             from None
 
 
+# Tapes currently recording (innermost last). Kept here, at the bottom of the package, so the
+# tensor type can ask "is anything recording?" without importing the tape module.
+active_tapes: list = []
+
+# Set by `convnp.tensor.tape` when the package loads: NumPy's ufunc, function and indexing
+# protocols for tensors (compute on plain arrays, record on active tapes).
+_hooks: dict = {}
+
+
 class EagerTensor(np.ndarray):
     """An array as TensorFlow's eager mode returns it (see the module docstring).
 
@@ -211,10 +220,54 @@ class EagerTensor(np.ndarray):
         return self.shape
 
     def __getitem__(self, key):
+        if active_tapes:
+            return _hooks["getitem"](self, key)
         item = super().__getitem__(key)
         if not isinstance(item, np.ndarray):  # one element: a 0-d tensor, as in TensorFlow
             return np.asarray(item).view(EagerTensor)
         return item
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _hooks["ufunc"](ufunc, method, *inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if active_tapes:
+            return _hooks["function"](func, types, args, kwargs)
+        return super().__array_function__(func, types, args, kwargs)
+
+    # shape methods go through the recorded ops while a tape is active
+    def reshape(self, *shape, **kwargs):
+        if active_tapes:
+            return _hooks["method"]("reshape", self, shape, kwargs)
+        return super().reshape(*shape, **kwargs)
+
+    def transpose(self, *axes):
+        if active_tapes:
+            return _hooks["method"]("transpose", self, axes, {})
+        return super().transpose(*axes)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def astype(self, dtype, *args, **kwargs):
+        if active_tapes:
+            return _hooks["method"]("astype", self, (dtype,) + args, kwargs)
+        return super().astype(dtype, *args, **kwargs)
+
+    def ravel(self, order="C"):
+        return self.reshape(-1)
+
+    def flatten(self, order="C"):
+        return self.reshape(-1)
+
+    def squeeze(self, axis=None):
+        if active_tapes:
+            return _hooks["method"]("squeeze", self, (axis,), {})
+        return super().squeeze(axis)
+
+    def dot(self, other):
+        return self @ other
 
     def __repr__(self) -> str:
         plain = repr(self.view(np.ndarray)) if self.ndim else repr(self.view(np.ndarray)[()])

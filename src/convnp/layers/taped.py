@@ -1,0 +1,229 @@
+"""Layers and GradientTape: how layer calls are recorded, and layers users write without a
+backward.
+
+Two kinds of layer meet the tape:
+
+* **Built-in layers** (they have a hand-written ``backward``). Called on arrays while a tape
+  records, `call_on_arrays` runs the layer's fast ``call`` on plain ndarrays and records ONE
+  tape entry whose vector-Jacobian product is the layer's own ``backward`` (so the fused
+  kernels do the work). A layer keeps the values its backward needs from its last forward
+  only; the record therefore takes a shallow snapshot of the layer's attributes after the
+  forward and puts it back while its backward runs (then restores the current ones), so a
+  layer called twice under one tape, or a persistent tape asked twice, still gets the right
+  gradients. Models (and models inside models) snapshot every layer and fused call they run.
+* **Layers users write** (a ``call`` in tensor ops and no ``backward``). `prepare_subclass`
+  wraps their ``call``: it passes only the arguments the user's ``call`` accepts
+  (``training``, ``mask``), and runs it under a private persistent tape that watches the
+  input and the layer's variables. Their ``backward`` (used by ``fit``'s graph) asks that
+  tape for the gradients. Under a user's own tape the ops inside ``call`` are recorded there
+  directly. ``compute_output_shape``, when not written, is found by a trial call on zeros.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from convnp.tensor import eager
+from convnp.tensor.eager import EagerTensor, to_eager, to_numpy
+from convnp.tensor.tape import GradientTape, record, recording
+
+# -- built-in layers (and models) under a tape ----------------------------------------------------
+
+
+def _stateful(obj, seen: dict) -> None:
+    """Collect ``obj`` and every layer / fused call it runs (recursing into nested models)."""
+    if id(obj) in seen:
+        return
+    seen[id(obj)] = obj
+    graph = getattr(obj, "_graph", None)
+    if graph is not None:
+        for node in list(graph.nodes) + list(graph.schedule):
+            _stateful(node.layer, seen)
+    for inner in getattr(obj, "_tracked_layers", ()):
+        _stateful(inner, seen)
+
+
+class _Snapshot:
+    """Attributes of a layer (and what it runs) right after one forward."""
+
+    def __init__(self, root):
+        objs: dict = {}
+        _stateful(root, objs)
+        self.saved = [(obj, dict(vars(obj))) for obj in objs.values()]
+
+    def __enter__(self):
+        self.current = [(obj, dict(vars(obj))) for obj, _ in self.saved]
+        for obj, state in self.saved:
+            vars(obj).update(state)
+        return self
+
+    def __exit__(self, *exc):
+        for obj, state in self.current:
+            vars(obj).clear()
+            vars(obj).update(state)
+
+
+def call_on_arrays(layer, inputs, training, forward):
+    """Run ``forward(plain_inputs)`` for a layer or model called on arrays; return tensors,
+    recording the call on active tapes with the layer's backward as its VJP."""
+    plain = to_numpy(inputs)
+    if not recording() or getattr(layer, "_autodiff", False):
+        if getattr(layer, "_autodiff", False) and recording():
+            return forward(inputs)  # user code: its own ops are recorded
+        return to_eager(forward(plain))
+    out = forward(plain)
+    multi_out = isinstance(out, (list, tuple))
+    outs = [np.asarray(o).view(EagerTensor) for o in (out if multi_out else [out])]
+    multi_in = isinstance(inputs, (list, tuple))
+    xs = list(inputs) if multi_in else [inputs]
+    variables = list(layer.trainable_weights)
+    snapshot = _Snapshot(layer)
+
+    def vjp(grads):
+        with snapshot:
+            layer.needs_input_gradient = True
+            if hasattr(layer, "_graph") and layer._graph is not None:
+                layer._graph.plan_backward(input_gradients=True)
+                dxs = layer._graph.backward([None if g is None else np.asarray(g)
+                                             for g in grads])
+            else:
+                dy = grads[0] if not multi_out else grads
+                dx = layer.backward(dy)
+                dxs = list(dx) if multi_in else [dx]
+            var_grads = [None if v.grad is None else np.array(v.grad) for v in variables]
+        return list(dxs) + var_grads
+
+    record(outs, xs + variables, vjp)
+    return outs if multi_out else outs[0]
+
+
+# -- layers users write ---------------------------------------------------------------------------
+
+
+def _accepts(func, name: str) -> bool:
+    params = inspect.signature(func).parameters
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _defines(cls, base, attr: str) -> bool:
+    """Whether a class between ``cls`` and ``base`` (exclusive) defines ``attr``."""
+    for klass in cls.__mro__:
+        if klass is base:
+            return False
+        if attr in vars(klass):
+            return True
+    return False
+
+
+def prepare_subclass(cls, base) -> None:
+    """Make a user's Layer subclass differentiable by the tape (see the module docstring)."""
+    if cls.__module__.startswith("convnp.") or "call" not in vars(cls):
+        return
+    if _defines(cls, base, "backward"):
+        return
+    user_call = vars(cls)["call"]
+    if getattr(user_call, "_taped", False):
+        return
+    takes_training = _accepts(user_call, "training")
+    takes_mask = _accepts(user_call, "mask")
+
+    @functools.wraps(user_call)
+    def call(self, inputs, training=False, mask=None, **kwargs):
+        if takes_training:
+            kwargs["training"] = training
+        if takes_mask and mask is not None:
+            kwargs["mask"] = mask
+        return run_taped(self, lambda x: user_call(self, x, **kwargs), inputs)
+
+    call._taped = True
+    cls.call = call
+    cls._autodiff = True
+    cls.backward = taped_backward
+    cls.__setattr__ = tracking_setattr
+    if not _defines(cls, base, "compute_output_shape"):
+        cls.compute_output_shape = trial_output_shape
+
+
+def run_taped(layer, fn, inputs):
+    """``fn(inputs)`` under a private tape kept for `taped_backward`."""
+    outer = recording()
+    xs = to_eager(inputs)
+    flat = list(xs) if isinstance(xs, (list, tuple)) else [xs]
+    variables = list(layer.trainable_weights)
+    with GradientTape(persistent=True, watch_accessed_variables=False) as tape:
+        tape.watch(flat)
+        if variables:
+            tape.watch(variables)
+        out = fn(xs)
+    layer._tape_cache = (tape, flat, out, variables, isinstance(xs, (list, tuple)))
+    return out if outer else to_numpy(_as_tensors(out))
+
+
+def _as_tensors(out):
+    if isinstance(out, (list, tuple)):
+        return type(out)(_as_tensors(o) for o in out)
+    if isinstance(out, np.ndarray) or out is None:
+        return out
+    return np.asarray(out)
+
+
+def taped_backward(self, dy):
+    """The input gradient of the last call (a list for several inputs); sets each trainable
+    variable's ``.grad``."""
+    cache = getattr(self, "_tape_cache", None)
+    if cache is None:
+        raise RuntimeError(f"layer '{self.name}': backward() without a forward call first")
+    tape, xs, out, variables, multi = cache
+    grads = tape.gradient(out, xs + variables, output_gradients=dy)
+    for v, g in zip(variables, grads[len(xs):]):
+        v.grad = np.zeros_like(v.value) if g is None else np.asarray(g)
+    if not getattr(self, "needs_input_gradient", True):
+        return [None] * len(xs) if multi else None
+    dxs = [np.zeros(x.shape, dtype=x.dtype) if g is None else np.asarray(g)
+           for x, g in zip(xs, grads[:len(xs)])]
+    return dxs if multi else dxs[0]
+
+
+def trial_output_shape(self, input_shape):
+    """The output shape found by calling the layer on zeros (batch of 1) outside any tape."""
+    several = isinstance(input_shape, list)
+    shapes = input_shape if several else [input_shape]
+    zeros = [np.zeros(tuple(1 if d is None else int(d) for d in s), dtype=self.dtype)
+             for s in shapes]
+    saved = list(eager.active_tapes)
+    eager.active_tapes.clear()
+    cache = getattr(self, "_tape_cache", None)
+    try:
+        out = self.call(zeros if several else zeros[0], training=False)
+    finally:
+        eager.active_tapes.extend(saved)
+        self._tape_cache = cache
+
+    def shape_of(o):
+        if isinstance(o, (list, tuple)):
+            return [shape_of(v) for v in o]
+        return (None,) + tuple(np.shape(o))[1:]
+
+    return shape_of(out)
+
+
+def tracking_setattr(self, name, value) -> None:
+    """``__setattr__`` of user layers and models: Variables and layers assigned to attributes
+    (also inside lists and tuples) become the object's weights and sub-layers, in order."""
+    object.__setattr__(self, name, value)
+    if name.startswith("_"):
+        return
+    state = self.__dict__
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if getattr(item, "_convnp_variable", False):
+            variables = state.get("_variables")
+            if variables is not None and not any(v is item for v in variables):
+                variables.append(item)
+        elif item is not self and hasattr(item, "trainable_weights") and hasattr(item, "call"):
+            tracked = state.setdefault("_tracked_layers", [])
+            if not any(t is item for t in tracked):
+                tracked.append(item)

@@ -1,0 +1,72 @@
+"""Subclassed models: ``class MyModel(tf.keras.Model)`` with layers in ``__init__`` and a
+``call`` written by the user.
+
+Such a model has no graph of its own. On first use (``model(x)``, ``build(shape)``, fit,
+predict, evaluate) it gets a one-call graph ``Input -> ModelCall(model)``, so ``fit``,
+``evaluate`` and ``predict`` run it like any other model. `ModelCall` runs the user's
+``call`` under a private `GradientTape` and answers ``backward`` from that tape (built-in
+layers inside still use their own backward as the tape's VJP). Layers and Variables assigned
+to attributes are tracked in assignment order: they make ``model.layers`` and
+``model.weights``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from convnp.layers import taped
+from convnp.layers.base import Layer, snake_case
+
+
+class ModelCall(Layer):
+    """The single layer call of a subclassed model's graph (see the module docstring)."""
+
+    def __init__(self, model):
+        super().__init__(name=f"{model.name}_call")
+        self.model = model
+        params = inspect.signature(model.call).parameters
+        self._takes_training = "training" in params or any(
+            p.kind is p.VAR_KEYWORD for p in params.values())
+
+    @property
+    def weights(self):
+        return self.model.weights
+
+    @property
+    def trainable_weights(self):
+        return self.model.trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        return self.model.non_trainable_weights
+
+    def run(self, inputs, training=False):
+        if self._takes_training:
+            return self.model.call(inputs, training=training)
+        return self.model.call(inputs)
+
+    def call(self, inputs, training=False):
+        return taped.run_taped(self, lambda x: self.run(x, training), inputs)
+
+    backward = taped.taped_backward
+    compute_output_shape = taped.trial_output_shape
+
+
+def mark_subclass(cls) -> None:
+    """Called for every Model subclass: user classes with their own ``call`` get attribute
+    tracking and the subclassed-model behaviour."""
+    if cls.__module__.startswith("convnp.") or "call" not in vars(cls):
+        return
+    cls._subclassed = True
+    cls._default_name = snake_case(cls.__name__)
+    cls._autodiff = True
+    cls.__setattr__ = taped.tracking_setattr
+
+
+def build_graph(model, batch_shape):
+    """The one-call graph of a subclassed model for inputs of ``batch_shape``."""
+    from convnp.models.functional import Graph, Input
+
+    inputs = Input(batch_shape=(None,) + tuple(batch_shape)[1:])
+    wrapper = ModelCall(model)
+    return Graph(inputs, wrapper(inputs))

@@ -1,0 +1,7 @@
+"""``tf.linalg``: matmul, norm, einsum, tensordot, l2_normalize."""
+
+from convnp.tensor.ops import einsum, l2_normalize, matmul, norm, tensordot, transpose
+
+matrix_transpose = transpose
+
+__all__ = ["einsum", "l2_normalize", "matmul", "matrix_transpose", "norm", "tensordot"]

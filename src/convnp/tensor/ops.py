@@ -1,0 +1,863 @@
+"""TensorFlow's tensor functions (``tf.reduce_sum``, ``tf.matmul``, ...) on NumPy arrays.
+
+Each function takes tensors, Variables, arrays or Python numbers, computes with NumPy, returns
+an `EagerTensor`, and (when a `GradientTape` is recording and an input is connected) records
+its vector-Jacobian product. Semantics follow TensorFlow: ``axis``/``keepdims`` on reductions,
+broadcasting on arithmetic, Python floats becoming float32 in `constant`. Arguments TensorFlow
+has and convnp does not support raise `NotImplementedError` naming them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+
+import numpy as np
+
+from convnp.tensor import eager as _eager
+from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
+from convnp.tensor.tape import (
+    is_variable,
+    new_tensor,
+    record,
+    recording,
+    stop_gradient,
+    unbroadcast,
+    value_of,
+)
+
+newaxis = None
+
+
+def _op(out, inputs, vjp=None) -> EagerTensor:
+    """Wrap ``out`` as a new tensor and record ``vjp(g) -> [grad per input]`` if needed."""
+    t = new_tensor(out)
+    if vjp is not None and recording():
+        record([t], inputs, lambda gs: vjp(gs[0]))
+    return t
+
+
+def _unsupported(name: str, **given) -> None:
+    bad = [k for k, v in given.items() if v not in (None, False)]
+    if bad:
+        raise NotImplementedError(f"{name}: argument(s) {bad} are not supported by convnp")
+
+
+# ----------------------------------------------------------------------------- creation
+
+
+def _convert(value, dtype=None) -> np.ndarray:
+    if isinstance(value, np.ndarray) or is_variable(value):
+        arr = value_of(value)
+    else:
+        arr = np.asarray(value)
+        if dtype is None and not isinstance(value, np.generic):
+            # Python numbers and lists: float32 and int32, as TensorFlow
+            if arr.dtype == np.float64:
+                arr = arr.astype(np.float32)
+            elif arr.dtype == np.int64:
+                arr = arr.astype(np.int32)
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype).dtype, copy=False)
+    return arr
+
+
+def constant(value, dtype=None, shape=None, name=None) -> EagerTensor:
+    """A tensor holding ``value`` (Python floats become float32, ints int32, as in TF)."""
+    arr = np.array(_convert(value, dtype))
+    if shape is not None:
+        shape = tuple(shape)
+        if arr.size == 1:
+            arr = np.full(shape, arr.reshape(()), dtype=arr.dtype)
+        elif arr.size == int(np.prod(shape)):
+            arr = arr.reshape(shape)
+        else:
+            raise ValueError(f"constant(): {arr.size} values cannot fill shape {shape}")
+    return new_tensor(arr)
+
+
+def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> EagerTensor:
+    """``value`` as a tensor; a tensor of the right dtype comes back as is; a Variable is read
+    (the read is recorded, so gradients reach the Variable)."""
+    if isinstance(value, EagerTensor) and (dtype is None or value.dtype == as_dtype(dtype)):
+        return value
+    if is_variable(value):
+        if dtype is not None and value.dtype != as_dtype(dtype):
+            raise TypeError(f"convert_to_tensor: Variable of dtype {value.dtype} requested as "
+                             f"{as_dtype(dtype).name}; use tf.cast")
+        return identity(value)
+    if isinstance(value, EagerTensor):
+        raise TypeError(f"convert_to_tensor: tensor of dtype {value.dtype} requested as "
+                         f"{as_dtype(dtype).name}; use tf.cast")
+    if dtype is None and dtype_hint is not None:
+        arr = np.asarray(value)
+        if arr.dtype.kind in "iuf":
+            return new_tensor(arr.astype(as_dtype(dtype_hint).dtype))
+    return new_tensor(np.array(_convert(value, dtype)))
+
+
+def identity(x, name=None) -> EagerTensor:
+    return _op(value_of(x), [x], lambda g: [g])
+
+
+def cast(x, dtype, name=None) -> EagerTensor:
+    """``x`` converted to ``dtype`` (float to int truncates toward zero, as TensorFlow)."""
+    target = as_dtype(dtype).dtype
+    a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+    out = a.astype(target)
+    if a.dtype.kind in "fc" and target.kind in "fc":
+        src = a.dtype
+        return _op(out, [x], lambda g: [np.asarray(g).astype(src)])
+    return new_tensor(out)
+
+
+def zeros(shape, dtype=np.float32, name=None) -> EagerTensor:
+    return new_tensor(np.zeros(_shape_arg(shape), dtype=as_dtype(dtype).dtype))
+
+
+def ones(shape, dtype=np.float32, name=None) -> EagerTensor:
+    return new_tensor(np.ones(_shape_arg(shape), dtype=as_dtype(dtype).dtype))
+
+
+def zeros_like(x, dtype=None, name=None) -> EagerTensor:
+    a = _convert(x)
+    return new_tensor(np.zeros(a.shape, dtype=a.dtype if dtype is None else as_dtype(dtype).dtype))
+
+
+def ones_like(x, dtype=None, name=None) -> EagerTensor:
+    a = _convert(x)
+    return new_tensor(np.ones(a.shape, dtype=a.dtype if dtype is None else as_dtype(dtype).dtype))
+
+
+def fill(dims, value, name=None) -> EagerTensor:
+    v = _convert(value)
+    return new_tensor(np.full(_shape_arg(dims), v, dtype=v.dtype))
+
+
+def range(start, limit=None, delta=1, dtype=None, name=None) -> EagerTensor:
+    """``tf.range``: like `np.arange`; int32 for int arguments, float32 for floats."""
+    if limit is None:
+        start, limit = 0, start
+    vals = [value_of(v) if isinstance(v, np.ndarray) else v for v in (start, limit, delta)]
+    out = np.arange(*vals)
+    if dtype is not None:
+        out = out.astype(as_dtype(dtype).dtype)
+    elif out.dtype == np.int64:
+        out = out.astype(np.int32)
+    elif out.dtype == np.float64 and not any(isinstance(v, np.ndarray) for v in vals):
+        out = out.astype(np.float32)
+    return new_tensor(out)
+
+
+def linspace(start, stop, num, name=None, axis=0) -> EagerTensor:
+    a, b = _convert(start), _convert(stop)
+    dtype = np.result_type(a, b) if np.result_type(a, b).kind == "f" else np.float32
+    return new_tensor(np.linspace(a, b, int(num), axis=axis).astype(dtype))
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None,
+            name=None) -> EagerTensor:
+    """``tf.one_hot``: out-of-range indices (e.g. -1) give an all-off row."""
+    idx = np.asarray(value_of(indices)).astype(np.int64)
+    dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype).dtype
+    on = 1 if on_value is None else value_of(on_value)
+    off = 0 if off_value is None else value_of(off_value)
+    hot = idx[..., None] == np.arange(int(depth))
+    out = np.where(hot, on, off).astype(dtype)
+    if axis is not None and axis != -1:
+        out = np.moveaxis(out, -1, axis)
+    return new_tensor(out)
+
+
+def _shape_arg(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(value_of(s)) if isinstance(s, np.ndarray) else int(s)
+                 for s in value_of(shape).reshape(-1)) if isinstance(shape, np.ndarray) \
+        else tuple(int(s) for s in shape)
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+def shape(x, out_type=np.int32, name=None) -> EagerTensor:
+    """The shape as an int32 tensor (``tf.shape``); ``x.shape`` gives a `TensorShape`."""
+    return new_tensor(np.array(np.shape(value_of(x)), dtype=as_dtype(out_type).dtype))
+
+
+def rank(x, name=None) -> EagerTensor:
+    return new_tensor(np.array(np.ndim(value_of(x)), dtype=np.int32))
+
+
+def size(x, out_type=np.int32, name=None) -> EagerTensor:
+    return new_tensor(np.array(np.size(value_of(x)), dtype=as_dtype(out_type).dtype))
+
+
+def reshape(x, shape, name=None) -> EagerTensor:
+    a = value_of(x)
+    shp = _shape_arg(shape)
+    return _op(a.reshape(shp), [x], lambda g: [np.reshape(g, a.shape)])
+
+
+def transpose(a, perm=None, conjugate=False, name=None) -> EagerTensor:
+    _unsupported("transpose", conjugate=conjugate)
+    v = value_of(a)
+    perm = tuple(builtins.range(v.ndim - 1, -1, -1)) if perm is None else tuple(
+        int(p) for p in value_of(perm).reshape(-1)) if isinstance(perm, np.ndarray) \
+        else tuple(int(p) for p in perm)
+    inverse = tuple(np.argsort(perm))
+    return _op(np.transpose(v, perm), [a], lambda g: [np.transpose(g, inverse)])
+
+
+def expand_dims(x, axis, name=None) -> EagerTensor:
+    a = value_of(x)
+    return _op(np.expand_dims(a, int(axis)), [x], lambda g: [np.reshape(g, a.shape)])
+
+
+def squeeze(x, axis=None, name=None) -> EagerTensor:
+    a = value_of(x)
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return _op(np.squeeze(a, axis=axis), [x], lambda g: [np.reshape(g, a.shape)])
+
+
+def concat(values, axis, name=None) -> EagerTensor:
+    arrays = [_convert(v) for v in values]
+    out = np.concatenate(arrays, axis=int(axis))
+    bounds = np.cumsum([a.shape[int(axis)] for a in arrays])[:-1]
+    return _op(out, list(values), lambda g: np.split(g, bounds, axis=int(axis)))
+
+
+def stack(values, axis=0, name=None) -> EagerTensor:
+    arrays = [_convert(v) for v in values]
+    out = np.stack(arrays, axis=int(axis))
+    return _op(out, list(values), lambda g: [np.take(g, i, axis=int(axis))
+                                              for i in builtins.range(len(arrays))])
+
+
+def unstack(value, num=None, axis=0, name=None) -> list:
+    t = convert_to_tensor(value)
+    n = t.shape[axis]
+    if num is not None and num != n:
+        raise ValueError(f"unstack: num={num} but axis {axis} has size {n}")
+    return [gather(t, i, axis=axis) for i in builtins.range(n)]
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
+    a = value_of(value)
+    axis = int(axis)
+    if isinstance(num_or_size_splits, (int, np.integer)):
+        if a.shape[axis] % int(num_or_size_splits):
+            raise ValueError(f"split: axis {axis} of size {a.shape[axis]} does not divide into "
+                             f"{num_or_size_splits} equal parts")
+        sizes = [a.shape[axis] // int(num_or_size_splits)] * int(num_or_size_splits)
+    else:
+        sizes = [int(s) for s in value_of(num_or_size_splits).reshape(-1)] if isinstance(
+            num_or_size_splits, np.ndarray) else [int(s) for s in num_or_size_splits]
+        if -1 in sizes:
+            sizes[sizes.index(-1)] = a.shape[axis] - (builtins.sum(sizes) + 1)
+    if builtins.sum(sizes) != a.shape[axis]:
+        raise ValueError(f"split: sizes {sizes} do not add up to {a.shape[axis]}")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    out = []
+    for lo, hi in itertools.pairwise(starts):
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(int(lo), int(hi))
+        out.append(_slice(value, tuple(index)))
+    return out
+
+
+def _slice(x, index) -> EagerTensor:
+    a = value_of(x)
+
+    def vjp(g):
+        full = np.zeros(a.shape, dtype=_grad_dtype(a))
+        full[index] = g
+        return [full]
+
+    return _op(a[index], [x], vjp)
+
+
+def _grad_dtype(a):
+    return a.dtype if a.dtype.kind == "f" else np.float32
+
+
+def tile(x, multiples, name=None) -> EagerTensor:
+    a = value_of(x)
+    reps = _shape_arg(multiples)
+    out = np.tile(a, reps)
+
+    def vjp(g):
+        shaped = np.reshape(g, [d for pair in zip(reps, a.shape) for d in pair])
+        return [shaped.sum(axis=tuple(builtins.range(0, 2 * a.ndim, 2)))]
+
+    return _op(out, [x], vjp)
+
+
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0,
+           name=None) -> EagerTensor:
+    _unsupported("gather", batch_dims=batch_dims)
+    a = value_of(params)
+    idx = np.asarray(value_of(indices)).astype(np.int64)
+    axis = 0 if axis is None else int(axis) % a.ndim
+    if np.any(idx < 0) or np.any(idx >= a.shape[axis]):
+        raise ValueError(f"gather: indices out of range [0, {a.shape[axis]})")
+    out = np.take(a, idx, axis=axis)
+
+    def vjp(g):
+        full = np.zeros(a.shape, dtype=_grad_dtype(a))
+        moved = np.moveaxis(full, axis, 0)
+        gm = np.moveaxis(np.asarray(g), builtins.range(axis, axis + idx.ndim),
+                         builtins.range(idx.ndim))
+        np.add.at(moved, idx, gm)
+        return [full]
+
+    return _op(out, [params], vjp)
+
+
+def gather_nd(params, indices, batch_dims=0, name=None) -> EagerTensor:
+    _unsupported("gather_nd", batch_dims=batch_dims)
+    a = value_of(params)
+    idx = np.asarray(value_of(indices)).astype(np.int64)
+    key = tuple(np.moveaxis(idx, -1, 0))
+    out = a[key]
+
+    def vjp(g):
+        full = np.zeros(a.shape, dtype=_grad_dtype(a))
+        np.add.at(full, key, g)
+        return [full]
+
+    return _op(out, [params], vjp)
+
+
+def boolean_mask(tensor, mask, axis=None, name=None) -> EagerTensor:
+    m = np.asarray(value_of(mask)).astype(bool)
+    axis = 0 if axis is None else int(axis)
+    index = (slice(None),) * axis + (m,)
+    return _slice(tensor, index)
+
+
+def where(condition, x=None, y=None, name=None) -> EagerTensor:
+    """``tf.where``: with x and y, pick elementwise (broadcasting); alone, the int64
+    coordinates of the true entries, shape (n, rank)."""
+    cond = np.asarray(value_of(condition)).astype(bool)
+    if x is None and y is None:
+        return new_tensor(np.argwhere(cond).astype(np.int64))
+    if x is None or y is None:
+        raise ValueError("where(): give both x and y, or neither")
+    a, b = _convert(x), _convert(y)
+    out = np.where(cond, a, b)
+    return _op(out, [x, y], lambda g: [unbroadcast(np.where(cond, g, 0), a.shape),
+                                       unbroadcast(np.where(cond, 0, g), b.shape)])
+
+
+def argmax(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
+    a = value_of(input) if isinstance(input, np.ndarray) else _convert(input)
+    return new_tensor(np.argmax(a, axis=0 if axis is None else int(axis)).astype(
+        as_dtype(output_type).dtype))
+
+
+def argmin(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
+    a = value_of(input) if isinstance(input, np.ndarray) else _convert(input)
+    return new_tensor(np.argmin(a, axis=0 if axis is None else int(axis)).astype(
+        as_dtype(output_type).dtype))
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+def _binary(ufunc, x, y) -> EagerTensor:
+    return ufunc(_lift(x), _lift(y))
+
+
+def _lift(x):
+    """Tensors and Variables as they are (their ufuncs record); anything else as a constant
+    of TensorFlow's dtype (Python floats are float32)."""
+    if isinstance(x, EagerTensor) or is_variable(x):
+        return x
+    if isinstance(x, np.ndarray):
+        return x.view(EagerTensor)
+    if isinstance(x, (builtins.float, builtins.int)) and not isinstance(x, builtins.bool):
+        return x  # a Python scalar adopts the other operand's dtype under NumPy 2 rules
+    return constant(x)
+
+
+def _unary(ufunc, x) -> EagerTensor:
+    out = ufunc(_lift(x))
+    return out if isinstance(out, EagerTensor) else new_tensor(out)
+
+
+def add(x, y, name=None):
+    return _binary(np.add, x, y)
+
+
+def subtract(x, y, name=None):
+    return _binary(np.subtract, x, y)
+
+
+def multiply(x, y, name=None):
+    return _binary(np.multiply, x, y)
+
+
+def divide(x, y, name=None):
+    return _binary(np.true_divide, x, y)
+
+
+truediv = divide
+
+
+def floordiv(x, y, name=None):
+    return _binary(np.floor_divide, x, y)
+
+
+def pow(x, y, name=None):
+    return _binary(np.power, x, y)
+
+
+def maximum(x, y, name=None):
+    return _binary(np.maximum, x, y)
+
+
+def minimum(x, y, name=None):
+    return _binary(np.minimum, x, y)
+
+
+def square(x, name=None):
+    return _unary(np.square, x)
+
+
+def sqrt(x, name=None):
+    return _unary(np.sqrt, x)
+
+
+def rsqrt(x, name=None):
+    return divide(1.0, sqrt(x))
+
+
+def exp(x, name=None):
+    return _unary(np.exp, x)
+
+
+def log(x, name=None):
+    return _unary(np.log, x)
+
+
+def log1p(x, name=None):
+    return _unary(np.log1p, x)
+
+
+def abs(x, name=None):
+    return _unary(np.absolute, x)
+
+
+def negative(x, name=None):
+    return _unary(np.negative, x)
+
+
+def reciprocal(x, name=None):
+    return divide(1.0, x)
+
+
+def tanh(x, name=None):
+    return _unary(np.tanh, x)
+
+
+def sin(x, name=None):
+    return _unary(np.sin, x)
+
+
+def cos(x, name=None):
+    return _unary(np.cos, x)
+
+
+def sign(x, name=None):
+    return new_tensor(np.sign(_convert(x)))
+
+
+def floor(x, name=None):
+    return new_tensor(np.floor(_convert(x)))
+
+
+def ceil(x, name=None):
+    return new_tensor(np.ceil(_convert(x)))
+
+
+def round(x, name=None):
+    """Rounds half to even, as TensorFlow (and NumPy) do."""
+    return new_tensor(np.round(_convert(x)))
+
+
+def equal(x, y, name=None):
+    return new_tensor(np.equal(_convert(x), _convert(y)))
+
+
+def not_equal(x, y, name=None):
+    return new_tensor(np.not_equal(_convert(x), _convert(y)))
+
+
+def greater(x, y, name=None):
+    return new_tensor(np.greater(_convert(x), _convert(y)))
+
+
+def greater_equal(x, y, name=None):
+    return new_tensor(np.greater_equal(_convert(x), _convert(y)))
+
+
+def less(x, y, name=None):
+    return new_tensor(np.less(_convert(x), _convert(y)))
+
+
+def less_equal(x, y, name=None):
+    return new_tensor(np.less_equal(_convert(x), _convert(y)))
+
+
+def logical_and(x, y, name=None):
+    return new_tensor(np.logical_and(_convert(x), _convert(y)))
+
+
+def logical_or(x, y, name=None):
+    return new_tensor(np.logical_or(_convert(x), _convert(y)))
+
+
+def logical_not(x, name=None):
+    return new_tensor(np.logical_not(_convert(x)))
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
+    """Values outside [min, max] are clipped; the gradient passes where min <= x <= max."""
+    a = value_of(t) if isinstance(t, np.ndarray) or is_variable(t) else _convert(t)
+    lo, hi = _convert(clip_value_min), _convert(clip_value_max)
+    out = np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False)
+    inside = (a >= lo) & (a <= hi)
+    return _op(out, [t], lambda g: [np.where(inside, g, 0).astype(_grad_dtype(a))])
+
+
+def add_n(inputs, name=None) -> EagerTensor:
+    out = _lift(inputs[0])
+    for x in inputs[1:]:
+        out = out + _lift(x)
+    return out if isinstance(out, EagerTensor) else new_tensor(out)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           a_is_sparse=False, b_is_sparse=False, output_type=None, name=None) -> EagerTensor:
+    """Matrix product over the last two axes (batched over the rest, as TensorFlow)."""
+    _unsupported("matmul", a_is_sparse=a_is_sparse, b_is_sparse=b_is_sparse,
+                 output_type=output_type)
+    x, y = _lift(a), _lift(b)
+    if transpose_a or adjoint_a:
+        x = _swap_last(x)
+    if transpose_b or adjoint_b:
+        y = _swap_last(y)
+    if np.ndim(value_of(x)) < 2 or np.ndim(value_of(y)) < 2:
+        raise ValueError(f"matmul needs tensors of rank >= 2, got shapes "
+                         f"{np.shape(value_of(x))} and {np.shape(value_of(y))}")
+    return np.matmul(x, y)
+
+
+def _swap_last(x):
+    nd = np.ndim(value_of(x))
+    perm = list(builtins.range(nd))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    return transpose(x, perm)
+
+
+def tensordot(a, b, axes, name=None) -> EagerTensor:
+    x, y = _convert(a), _convert(b)
+    if isinstance(axes, (int, np.integer)):
+        ax_a = list(builtins.range(x.ndim - int(axes), x.ndim))
+        ax_b = list(builtins.range(int(axes)))
+    else:
+        ax_a, ax_b = ([int(v)] if np.ndim(v) == 0 else [int(i) for i in v] for v in axes)
+    ax_a = [i % x.ndim for i in ax_a]
+    ax_b = [i % y.ndim for i in ax_b]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:x.ndim])
+    sb = list(letters[x.ndim:x.ndim + y.ndim])
+    for i, j in zip(ax_a, ax_b):
+        sb[j] = sa[i]
+    out_spec = [c for i, c in enumerate(sa) if i not in ax_a] + [
+        c for j, c in enumerate(sb) if j not in ax_b]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out_spec)}", a, b)
+
+
+def einsum(equation, *inputs, **kwargs) -> EagerTensor:
+    """``tf.einsum`` with an explicit ``->`` output (gradients by einsum too); ``...`` is not
+    supported."""
+    _unsupported("einsum", **{k: v for k, v in kwargs.items() if k != "name"})
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        raise NotImplementedError("einsum: '...' (ellipsis) is not supported by convnp")
+    if "->" not in eq:
+        lhs = eq
+        counts = {c: lhs.count(c) for c in lhs if c != ","}
+        eq = lhs + "->" + "".join(sorted(c for c, n in counts.items() if n == 1))
+    lhs, out_spec = eq.split("->")
+    specs = lhs.split(",")
+    if len(specs) != len(inputs):
+        raise ValueError(f"einsum: equation {equation!r} has {len(specs)} operands, got "
+                         f"{len(inputs)}")
+    arrays = [_convert(v) for v in inputs]
+    out = np.einsum(eq, *arrays)
+
+    def vjp(g):
+        grads = []
+        for i, spec in enumerate(specs):
+            if len(set(spec)) != len(spec):
+                raise NotImplementedError("einsum gradient with a repeated index in one "
+                                          "operand (a diagonal) is not supported")
+            others = specs[:i] + specs[i + 1:]
+            rest = arrays[:i] + arrays[i + 1:]
+            avail = set(out_spec).union(*others)
+            sub = "".join(c for c in spec if c in avail)
+            gi = np.einsum(",".join([out_spec] + others) + "->" + sub, g, *rest)
+            # letters only this operand has were summed away: the gradient is constant there
+            shape = [n if c in avail else 1 for n, c in zip(arrays[i].shape, spec)]
+            grads.append(np.broadcast_to(gi.reshape(shape), arrays[i].shape))
+        return grads
+
+    return _op(out, list(inputs), vjp)
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def _axis(axis):
+    if axis is None:
+        return None
+    if isinstance(axis, np.ndarray) or is_variable(axis):
+        axis = value_of(axis).tolist()
+    if isinstance(axis, (list, tuple)):
+        return tuple(int(a) for a in axis)
+    return int(axis)
+
+
+def _reduction(ufunc):
+    # the ufunc's reduce goes through the tensor's __array_ufunc__, which records it
+    def reduce(input_tensor, axis=None, keepdims=False, name=None):
+        x = _lift(input_tensor)
+        out = ufunc.reduce(x, axis=_axis(axis), keepdims=bool(keepdims))
+        return out if isinstance(out, EagerTensor) else new_tensor(out)
+    return reduce
+
+
+reduce_sum = _reduction(np.add)
+reduce_max = _reduction(np.maximum)
+reduce_min = _reduction(np.minimum)
+reduce_prod = _reduction(np.multiply)
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    """Mean over ``axis`` (all axes by default); integer tensors give an integer mean, as in
+    TensorFlow."""
+    x = _lift(input_tensor)
+    a = value_of(x)
+    ax = _axis(axis)
+    count = a.size if ax is None else int(np.prod([a.shape[i] for i in (
+        ax if isinstance(ax, tuple) else (ax,))]))
+    total = reduce_sum(x, ax, keepdims)
+    if a.dtype.kind in "iu":
+        return new_tensor((value_of(total) // builtins.max(count, 1)).astype(a.dtype))
+    return total / np.asarray(count, dtype=a.dtype)
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    x = _lift(input_tensor)
+    mean = reduce_mean(x, axis, keepdims=True)
+    return reduce_mean(square(x - mean), axis, keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    return sqrt(reduce_variance(input_tensor, axis, keepdims))
+
+
+def reduce_any(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    return new_tensor(np.any(_convert(input_tensor), axis=_axis(axis), keepdims=keepdims))
+
+
+def reduce_all(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    return new_tensor(np.all(_convert(input_tensor), axis=_axis(axis), keepdims=keepdims))
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    x = _lift(input_tensor)
+    m = stop_gradient(reduce_max(x, axis, keepdims=True))
+    out = log(reduce_sum(exp(x - m), axis, keepdims=True)) + m
+    return out if keepdims else squeeze(out, _axis(axis))
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> EagerTensor:
+    _unsupported("cumsum", exclusive=exclusive, reverse=reverse)
+    a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+    axis = int(axis)
+    return _op(np.cumsum(a, axis=axis), [x],
+               lambda g: [np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)])
+
+
+# ----------------------------------------------------------------------------- norms
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None) -> EagerTensor:
+    """``tf.norm`` / ``tf.linalg.norm``: euclidean (2), 1, inf norms of vectors, or the
+    Frobenius norm ('fro' / 'euclidean' over two axes)."""
+    x = _lift(tensor)
+    if ord in ("euclidean", "fro", 2, 2.0):
+        return sqrt(reduce_sum(square(x), axis, keepdims))
+    if ord in (1, 1.0):
+        return reduce_sum(abs(x), axis, keepdims)
+    if ord in (np.inf, "inf"):
+        return reduce_max(abs(x), axis, keepdims)
+    raise NotImplementedError(f"norm: ord={ord!r} is not supported (use 'euclidean', 1, "
+                              "2 or np.inf)")
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None) -> EagerTensor:
+    t = _lift(x)
+    sq = reduce_sum(square(t), axis, keepdims=True)
+    return t * rsqrt(maximum(sq, epsilon))
+
+
+def _shape_of(x) -> TensorShape:
+    return TensorShape(np.shape(value_of(x)))
+
+
+def is_nan(x, name=None):
+    return new_tensor(np.isnan(_convert(x)))
+
+
+def is_inf(x, name=None):
+    return new_tensor(np.isinf(_convert(x)))
+
+
+def is_finite(x, name=None):
+    return new_tensor(np.isfinite(_convert(x)))
+
+
+def sigmoid(x, name=None) -> EagerTensor:
+    a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+    with np.errstate(over="ignore"):
+        out = np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))),
+                       np.exp(-np.abs(a)) / (1 + np.exp(-np.abs(a)))).astype(
+            _grad_dtype(a), copy=False)
+    return _op(out, [x], lambda g: [g * out * (1 - out)])
+
+
+# ----------------------------------------------------------------------------- protocols
+# NumPy functions and ndarray methods called on tensors while a tape records: the ones with a
+# TensorFlow twin run it (so they are recorded); others are refused when they read a
+# connected value (their result would silently carry no gradient).
+
+def _np_sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    return reduce_sum(a, axis, keepdims)
+
+
+def _np_mean(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    return reduce_mean(a, axis, keepdims)
+
+
+def _np_reshape(a, shape=None, order="C", **kw):
+    return reshape(a, kw.get("newshape", shape))
+
+
+def _np_transpose(a, axes=None):
+    return transpose(a, axes)
+
+
+def _np_concatenate(arrays, axis=0, **kw):
+    return concat(list(arrays), axis)
+
+
+def _np_stack(arrays, axis=0, **kw):
+    return stack(list(arrays), axis)
+
+
+def _np_where(condition, x=None, y=None):
+    return where(condition, x, y)
+
+
+def _np_dot(a, b, out=None):
+    return np.matmul(_lift(a), _lift(b))
+
+
+def _np_max(a, axis=None, out=None, keepdims=False, **kw):
+    return reduce_max(a, axis, keepdims)
+
+
+def _np_min(a, axis=None, out=None, keepdims=False, **kw):
+    return reduce_min(a, axis, keepdims)
+
+
+_FUNCTIONS = {
+    np.sum: _np_sum, np.mean: _np_mean, np.reshape: _np_reshape, np.transpose: _np_transpose,
+    np.concatenate: _np_concatenate, np.stack: _np_stack, np.where: _np_where,
+    np.dot: _np_dot, np.max: _np_max, np.min: _np_min, np.amax: _np_max, np.amin: _np_min,
+    np.expand_dims: lambda a, axis: expand_dims(a, axis),
+    np.squeeze: lambda a, axis=None: squeeze(a, axis),
+    np.einsum: lambda eq, *ops, **kw: einsum(eq, *ops),
+    np.tensordot: lambda a, b, axes=2: tensordot(a, b, axes),
+    np.clip: lambda a, a_min=None, a_max=None, **kw: clip_by_value(
+        a, -np.inf if a_min is None else a_min, np.inf if a_max is None else a_max),
+    np.square: square, np.sqrt: sqrt, np.exp: exp, np.log: log, np.abs: abs,
+}
+
+
+def _connected(args) -> bool:
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            if _connected(a):
+                return True
+        elif (isinstance(a, np.ndarray) or is_variable(a)) and any(
+                id(a) in t._connected or (is_variable(a) and a.trainable)
+                for t in _eager.active_tapes):
+            return True
+    return False
+
+
+def _array_function(func, types, args, kwargs):
+    handler = _FUNCTIONS.get(func)
+    if handler is not None and _connected(args):
+        return handler(*args, **kwargs)
+    if _connected(args) and func not in _SAFE_FUNCTIONS:
+        raise NotImplementedError(
+            f"np.{func.__name__} on a watched tensor has no gradient rule in convnp's "
+            "GradientTape; use the tf.* function (tf.reduce_sum, tf.reshape, ...) or compute "
+            "it outside the tape (tape.stop_recording())")
+    plain_args = _to_plain(args)
+    plain_kwargs = {k: _to_plain(v) for k, v in kwargs.items()}
+    result = func(*plain_args, **plain_kwargs)
+    return new_tensor(result) if isinstance(result, np.ndarray) else result
+
+
+def _to_plain(x):
+    if isinstance(x, EagerTensor):
+        return x.view(np.ndarray)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_plain(v) for v in x) if type(x) in (list, tuple) else x
+    return x
+
+
+# functions whose result carries no gradient anyway (shapes, comparisons, printing)
+_SAFE_FUNCTIONS = {
+    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.allclose, np.isclose,
+    np.array_equal, np.array2string, np.array_repr, np.array_str, np.result_type,
+    np.can_cast, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.sign,
+    np.isnan, np.isinf, np.isfinite, np.argsort, np.round, np.floor, np.ceil, np.any, np.all,
+    np.nonzero, np.argwhere, np.count_nonzero, np.copyto, np.unique,
+}
+
+
+def _method(name, tensor, args, kwargs):
+    if name == "reshape":
+        shp = args[0] if len(args) == 1 else args
+        return reshape(tensor, shp if not isinstance(shp, (int, np.integer)) else (shp,))
+    if name == "transpose":
+        axes = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+        return transpose(tensor, list(axes) if axes else None)
+    if name == "astype":
+        return cast(tensor, args[0])
+    if name == "squeeze":
+        return squeeze(tensor, args[0])
+    raise AttributeError(name)
+
+
+_eager._hooks.update(function=_array_function, method=_method)

@@ -1,0 +1,507 @@
+"""`GradientTape`: reverse-mode differentiation of what user code computes eagerly.
+
+How recording works:
+
+* While a tape is active (inside its ``with`` block, not paused by `stop_recording`), every
+  differentiable operation that reads a *connected* value appends one record to it: the keys
+  of its inputs, its output tensors, and a vector-Jacobian product (VJP) closure holding the
+  plain arrays it needs. A value is connected when it was `watch`-ed, is a trainable
+  `Variable` read inside the block (``watch_accessed_variables=True``), or is the output of a
+  record. Operations on unconnected values are not recorded at all.
+* Keys are ``id()``s of the tensor or Variable objects; the tape keeps a reference to every
+  connected object, so an id is never reused while the tape lives. A new tensor object is made
+  for every op output, so two different values never share a key.
+* Records come from `convnp.tensor.ops` functions (``tf.reduce_sum`` ...), from NumPy ufuncs
+  on `EagerTensor`s and Variables (``a * b``, ``np.exp(t)``: `array_ufunc`), from indexing,
+  and from layer and model calls (their own ``backward`` is the VJP: see `convnp.layers.base`).
+* `gradient` walks the records backwards from the target, adding up the gradients a value
+  receives from each of its readers, and returns one gradient per source (``None`` for a
+  source the target does not depend on, as TensorFlow does).
+
+Limits: no second-order gradients (the VJPs themselves are not recorded); in-place NumPy
+operations (``out=``, ``+=`` on a tensor) are not recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Self
+
+import numpy as np
+
+from convnp.tensor import eager
+from convnp.tensor.eager import EagerTensor
+
+# ----------------------------------------------------------------------------- values
+
+
+def is_variable(x) -> bool:
+    return getattr(x, "_convnp_variable", False)
+
+
+def value_of(x) -> np.ndarray:
+    """The plain ndarray behind a tensor, a Variable or anything array-like (no copy)."""
+    if isinstance(x, np.ndarray):
+        return x.view(np.ndarray) if type(x) is not np.ndarray else x
+    if is_variable(x):
+        return x.value
+    return np.asarray(x)
+
+
+def new_tensor(array) -> EagerTensor:
+    """A fresh tensor object viewing ``array`` (never one of an op's inputs)."""
+    return np.asarray(array).view(EagerTensor)
+
+
+def recording() -> bool:
+    """Whether any tape is recording now (ops skip all bookkeeping when not)."""
+    return bool(eager.active_tapes)
+
+
+def record(outputs: Sequence[Any], inputs: Sequence[Any], vjp: Callable) -> None:
+    """Append one op to every recording tape that sees a connected input.
+
+    ``vjp(output_grads)`` gets one gradient per output (``None`` for an output nothing
+    depends on) and returns one gradient per input (``None`` where there is none).
+    """
+    for tape in eager.active_tapes:
+        keys = [tape._key(x) for x in inputs]
+        if any(k is not None for k in keys):
+            tape._records.append((keys, list(outputs), vjp))
+            for out in outputs:
+                tape._connected[id(out)] = out
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` down to ``shape`` (undo NumPy broadcasting)."""
+    grad = np.asarray(grad)
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+# ----------------------------------------------------------------------------- the tape
+
+
+class GradientTape:
+    """Records operations for automatic differentiation, as ``tf.GradientTape``.
+
+    >>> import convnp as tf
+    >>> x = tf.Variable(3.0)
+    >>> with tf.GradientTape() as tape:
+    ...     y = x * x
+    >>> float(tape.gradient(y, x))
+    6.0
+
+    Args:
+        persistent: allow several `gradient` calls (otherwise the records are freed by the
+            first one).
+        watch_accessed_variables: watch every trainable `Variable` read inside the block.
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        self._persistent = bool(persistent)
+        self._watch_accessed = bool(watch_accessed_variables)
+        self._records: list[tuple[list, list, Callable]] = []
+        self._connected: dict[int, Any] = {}
+        self._watched: dict[int, Any] = {}
+        self._used = False
+
+    # -- context -----------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        if self in eager.active_tapes:
+            raise ValueError("this GradientTape is already recording (nested `with` on it)")
+        eager.active_tapes.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self in eager.active_tapes:
+            eager.active_tapes.remove(self)
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Operations inside this block are not recorded on this tape."""
+        if self not in eager.active_tapes:
+            raise ValueError("stop_recording() needs the tape to be recording (inside `with`)")
+        eager.active_tapes.remove(self)
+        try:
+            yield
+        finally:
+            eager.active_tapes.append(self)
+
+    def reset(self) -> None:
+        """Forget everything recorded so far (the tape keeps recording)."""
+        self._records.clear()
+        self._connected = dict(self._watched)
+
+    # -- what is differentiated ------------------------------------------------------------------
+    def watch(self, tensor) -> None:
+        """Differentiate with respect to ``tensor`` (a tensor, Variable, or a list/tuple/dict
+        of them). Plain Python numbers cannot be watched (they have no identity)."""
+        for leaf in _flatten(tensor):
+            if not (isinstance(leaf, np.ndarray) or is_variable(leaf)):
+                raise TypeError(
+                    f"GradientTape.watch expects tensors or Variables, got "
+                    f"{type(leaf).__name__}; convert it first with tf.constant(...)")
+            self._watched[id(leaf)] = leaf
+            self._connected[id(leaf)] = leaf
+
+    def watched_variables(self) -> tuple:
+        return tuple(v for v in self._watched.values() if is_variable(v))
+
+    def _key(self, x) -> int | None:
+        key = id(x)
+        if key in self._connected:
+            return key
+        if self._watch_accessed and is_variable(x) and x.trainable:
+            self._watched[key] = x
+            self._connected[key] = x
+            return key
+        return None
+
+    # -- gradients -------------------------------------------------------------------------------
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients="none"):
+        """d sum(target) / d source for each source, in the structure of ``sources``.
+
+        Args:
+            target: a tensor (or a list of tensors, whose gradients add up).
+            sources: a Variable or tensor, or a (nested) list/tuple/dict of them.
+            output_gradients: gradients of something downstream w.r.t. ``target`` (same
+                structure as ``target``), instead of ones.
+            unconnected_gradients: ``"none"`` (TensorFlow's default: None for a source the
+                target does not depend on) or ``"zero"``.
+
+        Raises:
+            RuntimeError: a second call on a non-persistent tape.
+        """
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got "
+                             f"{unconnected_gradients!r}")
+        if self._used and not self._persistent:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
+                               "set of gradients (or of jacobians); use persistent=True")
+        self._used = True
+        targets = _flatten(target)
+        seeds = [None] * len(targets) if output_gradients is None else _flatten(
+            output_gradients)
+        if len(seeds) != len(targets):
+            raise ValueError(f"output_gradients has {len(seeds)} items for {len(targets)} "
+                             "targets")
+        flat_sources = _flatten(sources)
+        for s in flat_sources:
+            if not (isinstance(s, np.ndarray) or is_variable(s)):
+                raise TypeError(f"gradient() sources must be Variables or tensors, got "
+                                f"{type(s).__name__}")
+        keep = {id(s) for s in flat_sources}
+        grads: dict[int, np.ndarray] = {}
+        for t, seed in zip(targets, seeds):
+            if seed is None:
+                seed = np.ones(np.shape(value_of(t)), dtype=_float_dtype(value_of(t)))
+            _accumulate(grads, id(t), value_of(seed))
+        for keys, outputs, vjp in reversed(self._records):
+            outs = [grads.get(id(o)) for o in outputs]
+            if all(g is None for g in outs):
+                continue
+            for o in outputs:
+                if id(o) not in keep:
+                    grads.pop(id(o), None)
+            for key, g in zip(keys, vjp(outs)):
+                if key is not None and g is not None:
+                    _accumulate(grads, key, g)
+        if not self._persistent:
+            self._records = []
+            self._connected = {}
+        result = []
+        for s in flat_sources:
+            g = grads.get(id(s))
+            base = value_of(s)
+            if g is None:
+                result.append(new_tensor(np.zeros_like(base)) if unconnected_gradients == "zero"
+                              else None)
+                continue
+            g = np.asarray(g)
+            if g.shape != base.shape:
+                g = np.broadcast_to(g, base.shape)
+            if g.dtype != base.dtype and base.dtype.kind == "f":
+                g = g.astype(base.dtype)
+            result.append(new_tensor(g))
+        return _unflatten(sources, result)
+
+    def jacobian(self, *args, **kwargs):
+        raise NotImplementedError("GradientTape.jacobian is not supported in convnp; take "
+                                  "gradients of each output element instead")
+
+
+def _float_dtype(a: np.ndarray):
+    return a.dtype if a.dtype.kind == "f" else np.float32
+
+
+def _accumulate(grads: dict, key: int, g) -> None:
+    if key in grads:
+        old = grads[key]
+        grads[key] = old + g if np.shape(old) == np.shape(g) else np.add(old, g)
+    else:
+        grads[key] = g
+
+
+def _flatten(structure) -> list:
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flatten(item)]
+    if isinstance(structure, dict):
+        return [leaf for k in structure for leaf in _flatten(structure[k])]
+    return [structure]
+
+
+def _unflatten(structure, leaves: list):
+    it = iter(leaves)
+
+    def build(s):
+        if isinstance(s, (list, tuple)):
+            items = [build(item) for item in s]
+            return items if isinstance(s, list) else tuple(items)
+        if isinstance(s, dict):
+            return {k: build(s[k]) for k in s}
+        return next(it)
+
+    return build(structure)
+
+
+def stop_gradient(x) -> EagerTensor:
+    """The same values, with no gradient flowing back through them (``tf.stop_gradient``)."""
+    return new_tensor(value_of(x))
+
+
+def function(func=None, **kwargs):
+    """``tf.function``: accepted as a decorator (with or without arguments); runs eagerly.
+
+    Arguments such as ``input_signature``, ``jit_compile`` or ``reduce_retracing`` are accepted
+    and have no effect: convnp has no graph compiler.
+    """
+    if func is None:
+        return lambda f: f
+    if not callable(func):
+        raise TypeError(f"tf.function expects a callable, got {type(func).__name__}")
+    return func
+
+
+# ----------------------------------------------------------------------------- ufuncs
+
+
+def _sum_to(g, x):
+    return unbroadcast(g, np.shape(x))
+
+
+def _matmul_vjp(x, y, g):
+    x2 = x[None, :] if x.ndim == 1 else x
+    y2 = y[:, None] if y.ndim == 1 else y
+    g2 = g
+    if x.ndim == 1:
+        g2 = np.expand_dims(g2, -2)
+    if y.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    gx = g2 @ np.swapaxes(y2, -1, -2)
+    gy = np.swapaxes(x2, -1, -2) @ g2
+    if x.ndim == 1:
+        gx = gx[..., 0, :]
+    if y.ndim == 1:
+        gy = gy[..., 0]
+    return unbroadcast(gx, x.shape), unbroadcast(gy, y.shape)
+
+
+def _safe_log(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1)), 0)
+
+
+# Each rule: (inputs, output, output gradient) -> gradient per input (before unbroadcasting).
+_UNARY = {
+    np.negative: lambda x, z, g: -g,
+    np.positive: lambda x, z, g: g,
+    np.exp: lambda x, z, g: g * z,
+    np.exp2: lambda x, z, g: g * z * np.log(2.0),
+    np.expm1: lambda x, z, g: g * (z + 1),
+    np.log: lambda x, z, g: g / x,
+    np.log2: lambda x, z, g: g / (x * np.log(2.0)),
+    np.log10: lambda x, z, g: g / (x * np.log(10.0)),
+    np.log1p: lambda x, z, g: g / (1 + x),
+    np.sqrt: lambda x, z, g: g / (2 * z),
+    np.square: lambda x, z, g: 2 * x * g,
+    np.absolute: lambda x, z, g: g * np.sign(x),
+    np.reciprocal: lambda x, z, g: -g * z * z,
+    np.tanh: lambda x, z, g: g * (1 - z * z),
+    np.sin: lambda x, z, g: g * np.cos(x),
+    np.cos: lambda x, z, g: -g * np.sin(x),
+    np.tan: lambda x, z, g: g * (1 + z * z),
+    np.sinh: lambda x, z, g: g * np.cosh(x),
+    np.cosh: lambda x, z, g: g * np.sinh(x),
+    np.arctan: lambda x, z, g: g / (1 + x * x),
+    np.conjugate: lambda x, z, g: g,
+}
+
+_BINARY = {
+    np.add: lambda x, y, z, g: (g, g),
+    np.subtract: lambda x, y, z, g: (g, -g),
+    np.multiply: lambda x, y, z, g: (g * y, g * x),
+    np.true_divide: lambda x, y, z, g: (g / y, -g * x / (y * y)),
+    np.power: lambda x, y, z, g: (g * y * np.power(x, y - 1), g * z * _safe_log(x)),
+    np.float_power: lambda x, y, z, g: (g * y * np.float_power(x, y - 1),
+                                        g * z * _safe_log(x)),
+    np.maximum: lambda x, y, z, g: (g * (x >= y), g * (x < y)),
+    np.minimum: lambda x, y, z, g: (g * (x <= y), g * (x > y)),
+    np.fmax: lambda x, y, z, g: (g * (x >= y), g * (x < y)),
+    np.fmin: lambda x, y, z, g: (g * (x <= y), g * (x > y)),
+    np.arctan2: lambda x, y, z, g: (g * y / (x * x + y * y), -g * x / (x * x + y * y)),
+}
+
+# ufuncs whose result is piecewise constant or not a number: no gradient flows, no error.
+_NO_GRADIENT = {
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.isnan, np.isinf,
+    np.isfinite, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
+    np.remainder, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.signbit,
+    np.left_shift, np.right_shift, np.fmod,
+}
+
+
+def _reduce_vjp(ufunc, x, z, g, axis, keepdims):
+    if axis is None:
+        axes = tuple(range(x.ndim))
+    else:
+        axes = tuple(a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if not keepdims:
+        g = np.expand_dims(g, axes)
+        z = np.expand_dims(z, axes)
+    if ufunc is np.add:
+        return np.broadcast_to(g, x.shape)
+    if ufunc in (np.maximum, np.minimum):
+        mask = (x == z)
+        return g * mask / mask.sum(axis=axes, keepdims=True)  # ties share, as TensorFlow
+    if ufunc is np.multiply:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x != 0, g * z / np.where(x != 0, x, 1),
+                            g * _prod_without(x, axes))
+    raise NotImplementedError(f"no gradient rule for np.{ufunc.__name__}.reduce")
+
+
+def _prod_without(x, axes):
+    # product of the other entries along `axes`, for zeros (slow path, only used with zeros)
+    out = np.empty_like(x, dtype=np.result_type(x, np.float32))
+    moved = np.moveaxis(x, axes, range(len(axes)))
+    flat = moved.reshape((-1,) + moved.shape[len(axes):])
+    res = np.empty_like(flat, dtype=out.dtype)
+    for i in range(flat.shape[0]):
+        rest = np.delete(flat, i, axis=0)
+        res[i] = rest.prod(axis=0)
+    res = res.reshape(moved.shape)
+    return np.moveaxis(res, range(len(axes)), axes)
+
+
+def array_ufunc(ufunc, method, *inputs, **kwargs):
+    """NumPy's ufunc protocol for `EagerTensor` and `Variable`: compute on plain arrays,
+    return tensors, and record a VJP on active tapes for differentiable ufuncs."""
+    plain = [value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else x
+             for x in inputs]
+    out = kwargs.get("out")
+    if out is not None:
+        kwargs["out"] = tuple(value_of(o) for o in out)
+        getattr(ufunc, method)(*plain, **kwargs)
+        return out[0] if len(out) == 1 else out
+    result = getattr(ufunc, method)(*plain, **kwargs)
+    if isinstance(result, tuple):
+        return tuple(new_tensor(r) for r in result)
+    if method not in ("__call__", "reduce", "accumulate", "reduceat", "outer", "at"):
+        return result
+    if method == "at":
+        return None
+    tensor = new_tensor(result)
+    if eager.active_tapes and ufunc not in _NO_GRADIENT and result.dtype.kind in "fc" \
+            and any(isinstance(x, np.ndarray) or is_variable(x) for x in inputs):
+        _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs)
+    return tensor
+
+
+def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
+    z = tensor.view(np.ndarray)
+    if method == "__call__" and ufunc in _UNARY and len(plain) == 1:
+        (x,) = plain
+        rule = _UNARY[ufunc]
+        record([tensor], inputs, lambda gs: [rule(x, z, gs[0])])
+        return
+    if method == "__call__" and ufunc in _BINARY:
+        x, y = (np.asarray(p) for p in plain)
+        rule = _BINARY[ufunc]
+
+        def vjp(gs):
+            gx, gy = rule(x, y, z, gs[0])
+            return [_sum_to(gx, x), _sum_to(gy, y)]
+
+        record([tensor], inputs, vjp)
+        return
+    if method == "__call__" and ufunc is np.matmul:
+        x, y = (np.asarray(p) for p in plain)
+        record([tensor], inputs, lambda gs: list(_matmul_vjp(x, y, gs[0])))
+        return
+    if method == "__call__" and ufunc.__name__ == "clip":
+        x = np.asarray(plain[0])
+        lo, hi = plain[1], plain[2]
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x >= lo
+        if hi is not None:
+            mask &= x <= hi
+        record([tensor], inputs[:1], lambda gs: [gs[0] * mask])
+        return
+    if method == "reduce":
+        x = np.asarray(plain[0])
+        axis = kwargs.get("axis", 0)
+        keepdims = kwargs.get("keepdims", False)
+        record([tensor], inputs[:1],
+               lambda gs: [_reduce_vjp(ufunc, x, z, gs[0], axis, keepdims)])
+        return
+    keys = [x for x in inputs if isinstance(x, np.ndarray) or is_variable(x)]
+    if any(t._key(k) is not None for t in eager.active_tapes for k in keys):
+        raise NotImplementedError(
+            f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no gradient "
+            "rule in convnp's GradientTape; use the tf.* function or compute it outside the "
+            "tape (tape.stop_recording())")
+
+
+def getitem(tensor, key):
+    """Indexing with a recorded VJP (scatter-add of the gradient into the indexed places)."""
+    base = value_of(tensor)
+    plain_key = _plain_key(key)
+    out = new_tensor(base[plain_key])
+    if eager.active_tapes:
+        shape, dtype = base.shape, _float_dtype(base)
+
+        def vjp(gs):
+            g = np.zeros(shape, dtype=dtype)
+            np.add.at(g, plain_key, gs[0])
+            return [g]
+
+        record([out], [tensor], vjp)
+    return out
+
+
+def _plain_key(key):
+    if isinstance(key, tuple):
+        return tuple(value_of(k) if isinstance(k, np.ndarray) else k for k in key)
+    return value_of(key) if isinstance(key, np.ndarray) else key
+
+
+def warn_none_gradients(names: list[str]) -> None:
+    warnings.warn(f"Gradients do not exist for variables {names} when minimizing the loss. "
+                  "If using `model.compile()`, did you forget to provide a `loss` argument?",
+                  UserWarning, stacklevel=3)
+
+
+eager._hooks.update(ufunc=array_ufunc, getitem=getitem)

@@ -1,0 +1,201 @@
+"""Code users write without a backward: custom layers, subclassed models, losses as functions
+or Loss subclasses, function metrics, keras.io's custom training loop."""
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+tfl = tf.keras.layers
+
+
+def _blobs(n=200, seed=0):
+    """Two Gaussian blobs in 4-D (a linearly separable binary problem)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, size=n)
+    x = rng.normal(size=(n, 4)) + (2 * y[:, None] - 1) * 1.2
+    return x.astype(np.float32), y.astype(np.float32)[:, None]
+
+
+class Linear(tf.keras.layers.Layer):
+    """keras.io's custom Dense: no training/mask argument, weights from add_weight."""
+
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                 initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.w) + self.b
+
+
+class NoisyScale(tf.keras.layers.Layer):
+    """Takes `training` and holds a tf.Variable made in __init__ (tracked by assignment)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = tf.Variable(1.0, name="scale")
+        self.seen_training = []
+
+    def call(self, x, training=None):
+        self.seen_training.append(training)
+        return x * self.scale
+
+
+def test_custom_layer_trains_in_fit_and_infers_its_output_shape():
+    tf.keras.utils.set_random_seed(0)
+    x, y = _blobs()
+    noisy = NoisyScale()
+    inputs = tf.keras.Input(shape=(4,))
+    hidden = Linear(8, name="linear")(inputs)
+    assert hidden.shape == (None, 8)  # compute_output_shape by a trial call
+    out = tfl.Dense(1, activation="sigmoid")(tfl.Activation("relu")(noisy(hidden)))
+    model = tf.keras.Model(inputs, out)
+    assert [v.name for v in noisy.trainable_weights] == ["scale"]
+    assert model.count_params() == 4 * 8 + 8 + 1 + 9
+    before = [w.copy() for w in model.get_weights()]
+    model.compile(tf.keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=15, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+    assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+    assert True in noisy.seen_training  # fit passes training=True to a call that takes it
+    model.evaluate(x, y, verbose=0)
+    assert noisy.seen_training[-1] is False
+
+
+def test_custom_layer_gradients_agree_with_a_built_in_dense():
+    tf.keras.utils.set_random_seed(1)
+    x, y = _blobs(32)
+    custom = tf.keras.Sequential([tf.keras.Input(shape=(4,)), Linear(1)])
+    builtin = tf.keras.Sequential([tf.keras.Input(shape=(4,)), tfl.Dense(1)])
+    builtin.set_weights(custom.get_weights())
+    grads = []
+    for model in (custom, builtin):
+        model.compile("sgd", "mse")
+        fused, variables = model._prepare_training()
+        model._compute_gradients([x], y, fused)
+        grads.append([np.array(v.grad) for v in variables])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+class TwoLayer(tf.keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = tfl.Dense(8, activation="relu")
+        self.out = tfl.Dense(1, activation="sigmoid")
+
+    def call(self, inputs, training=False):
+        return self.out(self.hidden(inputs))
+
+
+def test_subclassed_model_builds_summarizes_fits_evaluates_predicts_saves(tmp_path):
+    tf.keras.utils.set_random_seed(2)
+    x, y = _blobs()
+    model = TwoLayer()
+    assert model.name.startswith("two_layer") and not model.built
+    model.build((None, 4))
+    assert model.built and len(model.weights) == 4 and model.count_params() == 49
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "hidden" in text or "dense" in text
+    assert "Total params: 49" in text
+    out = model(x[:3])
+    assert out.shape == (3, 1) and isinstance(out, tf.Tensor)
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=20, batch_size=32, verbose=0)
+    _loss, acc = model.evaluate(x, y, verbose=0)
+    assert acc > 0.9
+    pred = model.predict(x, verbose=0)
+    assert type(pred) is np.ndarray and pred.shape == (200, 1)
+    path = tmp_path / "two.weights.npz"
+    model.save_weights(path)
+    other = TwoLayer()
+    other(x[:1])
+    other.load_weights(path)
+    np.testing.assert_allclose(other.predict(x, verbose=0), pred, rtol=1e-6)
+
+
+def test_subclassed_model_builds_on_first_call_and_under_a_tape():
+    tf.keras.utils.set_random_seed(3)
+    model = TwoLayer()
+    x, y = _blobs(16)
+    with tf.GradientTape() as tape:
+        pred = model(x, training=True)
+        loss = tf.reduce_mean(tf.square(pred - y))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert len(grads) == 4 and all(g is not None for g in grads)
+
+
+def weighted_mse(y_true, y_pred):
+    return tf.reduce_mean(tf.square(y_true - y_pred) * 2.0, axis=-1)
+
+
+class HalfMSE(tf.keras.losses.Loss):
+    def call(self, y_true, y_pred):
+        return 0.5 * tf.reduce_mean(tf.square(y_pred - y_true), axis=-1)
+
+
+def rounded_accuracy(y_true, y_pred):
+    return tf.cast(tf.equal(y_true, tf.round(y_pred)), tf.float32)
+
+
+@pytest.mark.parametrize("loss", [weighted_mse, HalfMSE()], ids=["function", "subclass"])
+def test_function_loss_loss_subclass_and_function_metric_train(loss):
+    tf.keras.utils.set_random_seed(4)
+    x, y = _blobs()
+    model = tf.keras.Sequential([tf.keras.Input(shape=(4,)), tfl.Dense(1, activation="sigmoid")])
+    model.compile(tf.keras.optimizers.Adam(0.05), loss=loss, metrics=[rounded_accuracy])
+    history = model.fit(x, y, epochs=10, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["rounded_accuracy"][-1] > 0.9
+    # its gradient equals the closed form
+    pred = np.random.default_rng(0).uniform(size=(5, 1)).astype(np.float32)
+    target = np.ones((5, 1), dtype=np.float32)
+    factor = 4.0 if loss is weighted_mse else 1.0
+    grad = model.compiled_loss.gradient(target, pred)
+    np.testing.assert_allclose(grad, factor * (pred - target) / 5, rtol=1e-6)
+
+
+def test_keras_io_custom_training_loop_reaches_fits_accuracy():
+    x, y = _blobs(256, seed=5)
+    labels = y[:, 0].astype(np.int64)
+
+    def make():
+        tf.keras.utils.set_random_seed(6)
+        return tf.keras.Sequential([tf.keras.Input(shape=(4,)), tfl.Dense(16, activation="relu"),
+                                    tfl.Dense(2)])
+
+    model = make()
+    optimizer = tf.keras.optimizers.Adam(learning_rate=1e-2)
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    metric = tf.keras.metrics.SparseCategoricalAccuracy()
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).shuffle(256).batch(32)
+
+    @tf.function
+    def train_step(xb, yb):
+        with tf.GradientTape() as tape:
+            logits = model(xb, training=True)
+            loss_value = loss_fn(yb, logits)
+        grads = tape.gradient(loss_value, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        metric.update_state(yb, logits)
+        return loss_value
+
+    for _ in range(5):
+        metric.reset_state()
+        for xb, yb in dataset:
+            train_step(xb, yb)
+    loop_acc = float(metric.result())
+
+    reference = make()
+    reference.compile(tf.keras.optimizers.Adam(1e-2),
+                      tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+    fit_acc = reference.fit(x, labels, epochs=5, batch_size=32, verbose=0).history["accuracy"][-1]
+    assert loop_acc > 0.9 and abs(loop_acc - fit_acc) < 0.05
