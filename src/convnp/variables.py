@@ -165,3 +165,16 @@ class Variable(NDArrayOperatorsMixin):
     def __repr__(self) -> str:
         return (f"<tf.Variable '{self.name}' shape={tuple(self.shape)} dtype={self.dtype} "
                 f"trainable={self.trainable}, numpy={self.value!r}>")
+
+
+class TrackedVariables:
+    """TensorFlow's names for an object's weights (layers and models): ``trainable_variables``
+    is ``trainable_weights`` and ``variables`` is ``weights``."""
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return self.trainable_weights
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self.weights

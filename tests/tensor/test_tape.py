@@ -31,6 +31,24 @@ def test_numpy_functions_and_methods_on_tensors_record():
     check(lambda t: np.sqrt(np.abs(t) + 1).transpose().dot(np.ones(3)).sum(), a)
 
 
+def test_augmented_assignment_rebinds_like_tensorflow():
+    a = tf.Variable(2.0)
+    with tf.GradientTape() as tape:
+        total = 0
+        for k in (1.0, 3.0):
+            total += k * a * a  # the second += is on a tensor: a new tensor, recorded
+    assert float(tape.gradient(total, a)) == pytest.approx(16.0)
+    t = tf.constant([1.0])
+    u = t
+    u += 1
+    assert t.numpy().tolist() == [1.0] and u.numpy().tolist() == [2.0]
+    w = tf.constant(np.ones(2))
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        with pytest.raises(NotImplementedError, match="in place"):
+            np.add(w, 1, out=w)
+
+
 def test_unknown_numpy_function_on_watched_tensor_is_refused():
     t = tf.constant(np.ones(3))
     with tf.GradientTape() as tape:

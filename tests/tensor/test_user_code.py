@@ -199,3 +199,55 @@ def test_keras_io_custom_training_loop_reaches_fits_accuracy():
                       metrics=["accuracy"])
     fit_acc = reference.fit(x, labels, epochs=5, batch_size=32, verbose=0).history["accuracy"][-1]
     assert loop_acc > 0.9 and abs(loop_acc - fit_acc) < 0.05
+
+
+class CustomFit(tf.keras.Model):
+    """keras.io's "customizing what happens in fit()" (Keras 3), on a functional graph."""
+
+    steps = 0
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        CustomFit.steps += 1
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, y = data
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_train_step_and_test_step_overrides_with_the_tape_and_compute_loss():
+    tf.keras.utils.set_random_seed(7)
+    x, y = _blobs()
+    inputs = tf.keras.Input(shape=(4,))
+    outputs = tfl.Dense(1, activation="sigmoid")(tfl.Dense(8, activation="relu")(inputs))
+    model = CustomFit(inputs, outputs)
+    model.compile(tf.keras.optimizers.Adam(0.02), "binary_crossentropy", metrics=["accuracy"])
+    CustomFit.steps = 0
+    history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    assert CustomFit.steps == 8 * 7
+    assert set(history.history) == {"loss", "accuracy"}
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["accuracy"][-1] > 0.9
+    loss, acc = model.evaluate(x, y, batch_size=200, verbose=0)  # one batch: a plain mean
+    assert acc > 0.9 and loss == pytest.approx(
+        float(tf.keras.losses.BinaryCrossentropy()(y, model.predict(x, verbose=0))), rel=1e-4)
+    assert [m.name for m in model.metrics] == ["accuracy"]  # outside a step: the compiled ones

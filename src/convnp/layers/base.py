@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import taped
-from convnp.variables import Variable
+from convnp.variables import TrackedVariables, Variable
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
 
@@ -89,7 +89,7 @@ def _shape_of(inputs) -> Shape | list[Shape]:
     return (None,) + tuple(np.shape(inputs)[1:])
 
 
-class Layer:
+class Layer(TrackedVariables):
     """Base class of every layer.
 
     Subclasses implement `build` (create weights with `add_weight`), `call` (forward, keeping
@@ -174,13 +174,25 @@ class Layer:
             v for layer in getattr(self, "_tracked_layers", ())
             for v in layer.non_trainable_weights]
 
+    # -- the symbolic tensors of the last functional call (Keras's `layer.input/output`) ----
     @property
-    def trainable_variables(self) -> list[Variable]:
-        return self.trainable_weights
+    def input(self):
+        io = self.__dict__.get("_symbolic_io")
+        if io is None:
+            raise AttributeError(f"Layer {self.name} is not connected, no input to return.")
+        return io[0]
 
     @property
-    def variables(self) -> list[Variable]:
-        return self.weights
+    def output(self):
+        io = self.__dict__.get("_symbolic_io")
+        if io is None:
+            raise AttributeError(f"Layer {self.name} has never been called and thus has no "
+                                 "defined output.")
+        return io[1]
+
+    @output.setter
+    def output(self, value) -> None:  # InputLayer stands for its own tensor
+        self.__dict__["_symbolic_io"] = (value, value)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -269,8 +281,10 @@ class Layer:
         self.ensure_built(input_shape)
         if _is_symbolic(inputs):
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-            return KerasTensor(self.compute_output_shape(input_shape), layer=self,
-                               inputs=tensors)
+            out = KerasTensor(self.compute_output_shape(input_shape), layer=self,
+                              inputs=tensors)
+            self.__dict__["_symbolic_io"] = (inputs, out)  # for `layer.input` / `layer.output`
+            return out
         # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors (and
         # an active GradientTape records the call, with `backward` as its VJP)
         return taped.call_on_arrays(self, inputs, training,

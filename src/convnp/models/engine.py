@@ -113,14 +113,19 @@ class Engine:
     def _require_compiled(self, method: str) -> None:
         if not self._compiled:
             raise NotCompiledError(f"You must call compile() before {method}()")
-        if method in ("fit", "train_on_batch") and self.compiled_loss is None:
+        if method in ("fit", "train_on_batch") and self.compiled_loss is None and not (
+                method == "fit" and self._overrides("train_step")):
             raise ValueError(f"{method}() needs a loss: call compile(loss=...)")
         if method in ("fit", "train_on_batch") and self.optimizer is None:
             raise ValueError(f"{method}() needs an optimizer: call compile(optimizer=...)")
 
     @property
     def metrics(self) -> list:
-        """The compiled metric objects (callbacks read their names and directions)."""
+        """The compiled metric objects (callbacks read their names and directions); inside a
+        custom ``train_step``/``test_step``, a running ``"loss"`` mean comes first, as Keras 3
+        lists it."""
+        if self.__dict__.get("_custom_step_active"):
+            return self._step_metrics()
         return list(self.compiled_metrics)
 
     @property

@@ -31,11 +31,18 @@ class InferenceMixin(Engine):
         batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
             self._array_epoch(source, steps))
         logs: dict[str, float] = {}
+        custom_step = self._overrides("test_step")
+        self._reset_step_metrics()
         for step, (xb, yb, wb) in enumerate(batches):
             if step == 0 and isinstance(source, da.DatasetBatches):
                 self._check_dataset_batch(xb, yb, "evaluate")
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
+            if custom_step:  # the user's test_step (see models/custom_step.py)
+                logs = self._run_custom_step("test_step", xb, yb, wb)
+                if callback_list is not None:
+                    callback_list.on_test_batch_end(step, logs)
+                continue
             y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, False, wb)
             tracker.update(loss_value, len(yb))
             logs = {"loss": tracker.result()}
@@ -58,7 +65,7 @@ class InferenceMixin(Engine):
             ``return_dict=True``.
         """
         self._require_compiled("evaluate")
-        if self.compiled_loss is None:
+        if self.compiled_loss is None and not self._overrides("test_step"):
             raise ValueError("evaluate() needs a loss: call compile(loss=...)")
         verbose = resolve_verbose(verbose)
         source = self._batches(x, y, batch_size, shuffle=False, method="evaluate",
@@ -72,7 +79,10 @@ class InferenceMixin(Engine):
             raise ValueError("evaluate(): the data is empty")
         if return_dict:
             return dict(logs)
-        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
+        if self._overrides("test_step"):
+            values = list(logs.values())
+        else:
+            values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
         return values[0] if len(values) == 1 else values
 
     @uses_all_cores

@@ -14,15 +14,16 @@ import numpy as np
 from convnp.layers import taped
 from convnp.layers.base import KerasTensor, Layer, unique_name
 from convnp.models import subclassed
+from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
 from convnp.tensor.eager import to_eager
 from convnp.tensor.tape import recording
-from convnp.variables import Variable
+from convnp.variables import TrackedVariables, Variable
 
 
-class Model(TrainingMixin):
+class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
 
     >>> import convnp as tf
@@ -181,14 +182,6 @@ class Model(TrainingMixin):
     @property
     def non_trainable_weights(self) -> list[Variable]:
         return [v for layer in self.layers for v in layer.non_trainable_weights]
-
-    @property
-    def trainable_variables(self) -> list[Variable]:
-        return self.trainable_weights
-
-    @property
-    def variables(self) -> list[Variable]:
-        return self.weights
 
     @property
     def trainable(self) -> bool:

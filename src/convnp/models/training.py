@@ -105,8 +105,10 @@ class TrainingMixin(InferenceMixin):
         callback_list.on_train_begin()
         logs: dict[str, Any] = {}
         epoch_logs: dict[str, Any] = {}
+        custom_step = self._overrides("train_step")
         for epoch in range(int(initial_epoch), epochs):
             tracker.reset()
+            self._reset_step_metrics()
             for m in metrics:
                 m.reset_state()
             callback_list.on_epoch_begin(epoch)
@@ -117,6 +119,14 @@ class TrainingMixin(InferenceMixin):
                 if step == 0 and isinstance(train, da.DatasetBatches):
                     self._check_dataset_batch(xb, yb, "fit")
                 callback_list.on_train_batch_begin(step)
+                if custom_step:  # the user's train_step (see models/custom_step.py)
+                    logs = self._run_custom_step("train_step", xb, yb, wb)
+                    if not math.isfinite(logs.get("loss", 0.0)):
+                        self._terminate_on_nan(step, verbose)
+                    callback_list.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+                    continue
                 loss_value, y_pred = self._train_step(xb, yb, fused, variables, wb)
                 if not math.isfinite(loss_value):
                     self._terminate_on_nan(step, verbose)

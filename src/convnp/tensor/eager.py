@@ -269,6 +269,29 @@ class EagerTensor(np.ndarray):
     def dot(self, other):
         return self @ other
 
+    # Tensors are immutable, as in TensorFlow: `t += x` makes a new tensor and rebinds `t`
+    # (so a recording tape sees the addition).
+    def __iadd__(self, other):
+        return self + other
+
+    def __isub__(self, other):
+        return self - other
+
+    def __imul__(self, other):
+        return self * other
+
+    def __itruediv__(self, other):
+        return self / other
+
+    def __ifloordiv__(self, other):
+        return self // other
+
+    def __ipow__(self, other):
+        return self ** other
+
+    def __imatmul__(self, other):
+        return self @ other
+
     def __repr__(self) -> str:
         plain = repr(self.view(np.ndarray)) if self.ndim else repr(self.view(np.ndarray)[()])
         sep = "\n" if "\n" in plain else ""

@@ -411,6 +411,11 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
     plain = [value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else x
              for x in inputs]
     out = kwargs.get("out")
+    if out is not None and eager.active_tapes and any(
+            t._key(x) is not None for t in eager.active_tapes for x in inputs
+            if isinstance(x, np.ndarray) or is_variable(x)):
+        raise NotImplementedError(f"np.{ufunc.__name__} with out= (in place) on a watched value "
+                                  "cannot be recorded; write `y = f(x)` instead")
     if out is not None:
         kwargs["out"] = tuple(value_of(o) for o in out)
         getattr(ufunc, method)(*plain, **kwargs)

@@ -1,0 +1,104 @@
+"""``train_step`` / ``test_step`` overrides (Keras 3's "customizing what happens in fit()").
+
+A Model subclass may override ``train_step(self, data)`` (and ``test_step``): ``fit`` (and
+``evaluate``) then call it once per batch with ``data = (x, y)`` (``(x, y, sample_weight)``
+when there are weights) as tensors, and log the dict it returns. Inside, the usual Keras 3 body
+works: ``self(x, training=True)`` under a `GradientTape`, ``self.compute_loss(y=y,
+y_pred=y_pred)``, ``self.optimizer.apply_gradients(...)``, and a loop over ``self.metrics``
+whose ``"loss"`` entry is a running mean fed with ``update_state(loss)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.tensor.eager import to_eager
+
+
+class CustomStepMixin:
+    """Keras's overridable steps and the helpers their bodies use."""
+
+    def train_step(self, data):
+        """One training step on ``data``; the default does what ``fit`` does."""
+        x, y, w = _unpack(data)
+        fused, variables = self._prepare_training()
+        loss, y_pred = self._train_step(_inputs(x), np.asarray(y), fused, variables, w)
+        return self._default_step_logs(loss, y, y_pred)
+
+    def test_step(self, data):
+        """One evaluation step on ``data`` in inference mode."""
+        x, y, w = _unpack(data)
+        y_pred, loss, _ = self._forward_with_loss(_inputs(x), np.asarray(y),
+                                                  self._fused_activation(), False, w)
+        return self._default_step_logs(loss, y, y_pred)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``y_pred`` against ``y`` (a tensor a tape can differentiate)."""
+        if self.compiled_loss is None:
+            raise ValueError("compute_loss() needs a loss: call compile(loss=...)")
+        return self.compiled_loss(y, y_pred, sample_weight)
+
+    @property
+    def losses(self) -> list:
+        """Extra losses added by layers (none: convnp layers have no regularizers)."""
+        return []
+
+    @property
+    def _loss_tracker(self):
+        tracker = self.__dict__.get("_loss_mean")
+        if tracker is None:
+            from convnp.metrics import Mean
+
+            tracker = Mean(name="loss")
+            self.__dict__["_loss_mean"] = tracker
+        return tracker
+
+    def _step_metrics(self) -> list:
+        return [self._loss_tracker] + list(self.compiled_metrics)
+
+    def _default_step_logs(self, loss, y, y_pred) -> dict:
+        self._loss_tracker.update_state(float(loss))
+        for m in self.compiled_metrics:
+            m.update_state(np.asarray(y), np.asarray(y_pred))
+        return {m.name: m.result() for m in self._step_metrics()}
+
+    def _overrides(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(CustomStepMixin, name)
+
+    def _run_custom_step(self, name: str, xb, yb, wb) -> dict:
+        """Call the user's step on one batch; the returned dict as floats."""
+        x = to_eager(xb[0] if len(xb) == 1 else list(xb))
+        data = (x, to_eager(yb)) if wb is None else (x, to_eager(yb), to_eager(wb))
+        self.__dict__["_custom_step_active"] = True
+        try:
+            result = getattr(self, name)(data)
+        finally:
+            self.__dict__["_custom_step_active"] = False
+        if not isinstance(result, dict):
+            raise TypeError(f"{name}() must return a dict of metric values, got "
+                            f"{type(result).__name__}")
+        return _flat_logs(result)
+
+    def _reset_step_metrics(self) -> None:
+        self._loss_tracker.reset_state()
+
+
+def _flat_logs(result: dict) -> dict:
+    logs = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            logs.update(_flat_logs(value))
+        else:
+            logs[key] = float(np.asarray(value))
+    return logs
+
+
+def _unpack(data):
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
+        return data[0], data[1], (data[2] if len(data) == 3 else None)
+    raise ValueError("a step's data must be (x, y) or (x, y, sample_weight)")
+
+
+def _inputs(x) -> list:
+    xs = list(x) if isinstance(x, list) else [x]
+    return [np.asarray(v) for v in xs]
