@@ -329,3 +329,18 @@ def test_random_draws_from_convnp_generator():
     assert ints.dtype == tf.int32 and set(ints.numpy().tolist()) <= {0, 1, 2}
     with pytest.raises(ValueError, match="maxval"):
         tf.random.uniform((2,), dtype=tf.int32)
+
+
+def test_keras_ops_names_and_argument_orders():
+    ops = tf.keras.ops
+    x = np.arange(6.0).reshape(2, 3)
+    assert float(ops.sum(x)) == 15.0 and ops.mean(x, axis=0).numpy().tolist() == [1.5, 2.5, 3.5]
+    assert ops.max(x, axis=1, keepdims=True).shape == (2, 1)
+    assert ops.clip(x, 1.0, 4.0).numpy().max() == 4.0
+    assert ops.arange(3).numpy().tolist() == [0, 1, 2]
+    assert ops.take(x, [0, 5]).numpy().tolist() == [0.0, 5.0]
+    assert ops.concatenate([x, x], axis=1).shape == (2, 6)
+    assert [p.shape for p in ops.split(x, [1], axis=1)] == [(2, 1), (2, 2)]
+    assert ops.shape(x) == (2, 3) and float(ops.power(2.0, 3.0)) == 8.0
+    np.testing.assert_allclose(ops.softmax(x).numpy().sum(axis=-1), [1.0, 1.0])
+    check(lambda t: ops.sum(ops.relu(t) * ops.sigmoid(t)), x - 2.5)

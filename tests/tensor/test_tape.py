@@ -231,6 +231,7 @@ def test_tape_equals_fit_on_a_model_with_every_built_in_layer():
     x = tfl.ZeroPadding2D(1)(inputs)
     x = tfl.Conv2D(4, 3, activation="relu")(x)
     x = tfl.BatchNormalization(axis=3)(x)
+    x = tfl.DepthwiseConv2D(3, padding="same")(x)
     a = tfl.ReLU()(x)
     b = tfl.Activation("tanh")(x)
     x = tfl.Add()([a, b])
@@ -238,7 +239,8 @@ def test_tape_equals_fit_on_a_model_with_every_built_in_layer():
     d = tfl.AveragePooling2D(2)(x)
     x = tfl.Concatenate()([c, d])
     x = tfl.Dropout(0.2)(x)
-    x = tfl.Flatten()(x)
+    x = tfl.Concatenate()([tfl.GlobalAveragePooling2D()(x), tfl.GlobalMaxPooling2D()(x),
+                           tfl.Flatten()(x)])
     x = tfl.Dense(3, activation="softmax")(x)
     model = tf.keras.Model(inputs, x)
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""``python -m convnp.bench {ops,train,peers} [options]``.
+"""``python -m convnp.bench {ops,train,tape,peers} [options]``.
 
 ``peers [--repeat N] [--rounds R] [--json FILE] [--tf-python PY]`` compares convnp with
 PyTorch and TensorFlow in R interleaved rounds; see `convnp.bench.peers`.
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     ops.add_argument("--repeat", type=int, default=15)
     train = sub.add_parser("train", help="one training epoch of each spec model")
     train.add_argument("--repeat", type=int, default=3)
+    tape = sub.add_parser("tape", help="GradientTape training step vs fit's on happyModel")
+    tape.add_argument("--repeat", type=positive_int, default=20)
     peers = sub.add_parser("peers", help="fit/predict/import/RSS vs PyTorch and TensorFlow")
     peers.add_argument("--repeat", type=positive_int, default=3,
                        help="timed epochs per worker, after one warm-up epoch (default: 3)")
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         from convnp.bench.ops import run
     elif args.which == "train":
         from convnp.bench.train import run
+    elif args.which == "tape":
+        from convnp.bench.tape import run
     else:
         from convnp.bench.peers import run
     return run(args)

@@ -42,4 +42,8 @@ def __getattr__(name: str):
         import convnp.datasets
 
         return convnp.datasets
+    if name == "ops":  # Keras 3's tensor functions
+        import convnp.keras.ops
+
+        return convnp.keras.ops
     raise AttributeError(f"module 'convnp.keras' has no attribute {name!r}")

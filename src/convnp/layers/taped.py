@@ -81,12 +81,15 @@ def call_on_arrays(layer, inputs, training, forward):
     xs = list(inputs) if multi_in else [inputs]
     variables = list(layer.trainable_weights)
     snapshot = _Snapshot(layer)
+    # an input no tape watches (the image batch of a training loop) needs no gradient: the
+    # first layer then skips it, as in fit
+    needs_dx = any(tape._key(x) is not None for tape in eager.active_tapes for x in xs)
 
     def vjp(grads):
         with snapshot:
-            layer.needs_input_gradient = True
+            layer.needs_input_gradient = needs_dx
             if hasattr(layer, "_graph") and layer._graph is not None:
-                layer._graph.plan_backward(input_gradients=True)
+                layer._graph.plan_backward(input_gradients=needs_dx)
                 dxs = layer._graph.backward([None if g is None else np.asarray(g)
                                              for g in grads])
             else:
