@@ -272,3 +272,14 @@ def test_loss_objects_under_a_tape_and_outside():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check(lambda t: tf.keras.losses.MeanSquaredError()(np.ones((4, 3)), t), logits)
+
+
+def test_a_layer_called_on_a_variable_differentiates_with_respect_to_it():
+    tf.keras.utils.set_random_seed(0)
+    conv = tfl.Conv2D(2, 3, padding="same", dtype="float64")
+    image = tf.Variable(np.random.default_rng(0).uniform(size=(1, 5, 5, 1)))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(conv(image) ** 2)
+    g = tape.gradient(y, image)
+    assert g.shape == (1, 5, 5, 1)
+    check(lambda t: tf.reduce_sum(conv(t) ** 2), image.numpy())

@@ -93,6 +93,29 @@ class TwoLayer(tf.keras.Model):
         return self.out(self.hidden(inputs))
 
 
+def test_overriding_call_of_a_built_in_layer_without_backward_is_refused():
+    with pytest.raises(TypeError, match="overrides call.. of the built-in layer Dense"):
+        class Doubled(tfl.Dense):
+            def call(self, inputs, training=False):
+                return super().call(inputs) * 2
+
+    class Wrapped(tf.keras.layers.Layer):  # the supported way
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = tfl.Dense(2)
+
+        def call(self, inputs):
+            return self.dense(inputs) * 2
+
+    layer = Wrapped()
+    x = np.ones((3, 4), dtype=np.float32)
+    assert layer(x).shape == (3, 2) and len(layer.trainable_weights) == 2
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(layer(x))
+    grads = tape.gradient(y, layer.trainable_weights)
+    np.testing.assert_allclose(grads[1].numpy(), [6.0, 6.0])
+
+
 def test_subclassed_model_builds_summarizes_fits_evaluates_predicts_saves(tmp_path):
     tf.keras.utils.set_random_seed(2)
     x, y = _blobs()
@@ -162,14 +185,26 @@ def test_function_loss_loss_subclass_and_function_metric_train(loss):
     np.testing.assert_allclose(grad, factor * (pred - target) / 5, rtol=1e-6)
 
 
+def _squares(n=256, seed=5):
+    """8x8 one-channel images: a bright 3x3 square top-left (class 0) or bottom-right (1)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, size=n)
+    x = rng.uniform(0, 0.3, size=(n, 8, 8, 1)).astype(np.float32)
+    for i, c in enumerate(labels):
+        r, q = (rng.integers(0, 2), rng.integers(0, 2)) if c == 0 else (
+            rng.integers(3, 5), rng.integers(3, 5))
+        x[i, r:r + 3, q:q + 3, 0] += 0.7
+    return x, labels.astype(np.int64)
+
+
 def test_keras_io_custom_training_loop_reaches_fits_accuracy():
-    x, y = _blobs(256, seed=5)
-    labels = y[:, 0].astype(np.int64)
+    x, labels = _squares()
 
     def make():
         tf.keras.utils.set_random_seed(6)
-        return tf.keras.Sequential([tf.keras.Input(shape=(4,)), tfl.Dense(16, activation="relu"),
-                                    tfl.Dense(2)])
+        return tf.keras.Sequential([
+            tf.keras.Input(shape=(8, 8, 1)), tfl.Conv2D(4, 3, activation="relu"),
+            tfl.MaxPooling2D(2), tfl.Flatten(), tfl.Dense(2)])
 
     model = make()
     optimizer = tf.keras.optimizers.Adam(learning_rate=1e-2)
@@ -187,7 +222,7 @@ def test_keras_io_custom_training_loop_reaches_fits_accuracy():
         metric.update_state(yb, logits)
         return loss_value
 
-    for _ in range(5):
+    for _ in range(6):
         metric.reset_state()
         for xb, yb in dataset:
             train_step(xb, yb)
@@ -197,7 +232,7 @@ def test_keras_io_custom_training_loop_reaches_fits_accuracy():
     reference.compile(tf.keras.optimizers.Adam(1e-2),
                       tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
-    fit_acc = reference.fit(x, labels, epochs=5, batch_size=32, verbose=0).history["accuracy"][-1]
+    fit_acc = reference.fit(x, labels, epochs=6, batch_size=32, verbose=0).history["accuracy"][-1]
     assert loop_acc > 0.9 and abs(loop_acc - fit_acc) < 0.05
 
 
@@ -249,3 +284,15 @@ def test_train_step_and_test_step_overrides_with_the_tape_and_compute_loss():
     assert acc > 0.9 and loss == pytest.approx(
         float(tf.keras.losses.BinaryCrossentropy()(y, model.predict(x, verbose=0))), rel=1e-4)
     assert [m.name for m in model.metrics] == ["accuracy"]  # outside a step: the compiled ones
+
+
+def test_a_subclassed_model_used_as_a_layer_of_a_functional_model_trains():
+    tf.keras.utils.set_random_seed(8)
+    x, y = _blobs()
+    inner = TwoLayer()
+    inputs = tf.keras.Input(shape=(4,))
+    outer = tf.keras.Model(inputs, inner(inputs))
+    assert len(outer.trainable_weights) == 4
+    outer.compile(tf.keras.optimizers.Adam(0.02), "binary_crossentropy", metrics=["accuracy"])
+    history = outer.fit(x, y, epochs=10, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9

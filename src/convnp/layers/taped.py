@@ -125,8 +125,15 @@ def prepare_subclass(cls, base) -> None:
     """Make a user's Layer subclass differentiable by the tape (see the module docstring)."""
     if cls.__module__.startswith("convnp.") or "call" not in vars(cls):
         return
+    if "backward" in vars(cls):
+        return  # the user wrote the backward too
     if _defines(cls, base, "backward"):
-        return
+        owner = next(k for k in cls.__mro__ if "backward" in vars(k))
+        raise TypeError(
+            f"{cls.__name__} overrides call() of the built-in layer {owner.__name__} but not its "
+            "backward(); its weights would get no gradient. Subclass tf.keras.layers.Layer and "
+            f"call a {owner.__name__} held as an attribute instead (it then keeps its own "
+            "backward), or write backward() too")
     user_call = vars(cls)["call"]
     if getattr(user_call, "_taped", False):
         return

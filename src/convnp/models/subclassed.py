@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
 from convnp.layers import taped
 from convnp.layers.base import Layer, snake_case
 
@@ -24,7 +26,7 @@ class ModelCall(Layer):
     def __init__(self, model):
         super().__init__(name=f"{model.name}_call")
         self.model = model
-        params = inspect.signature(model.call).parameters
+        params = inspect.signature(type(model)._user_call).parameters
         self._takes_training = "training" in params or any(
             p.kind is p.VAR_KEYWORD for p in params.values())
 
@@ -41,9 +43,11 @@ class ModelCall(Layer):
         return self.model.non_trainable_weights
 
     def run(self, inputs, training=False):
+        """The user's own ``call`` (tensor ops and layer calls, recorded by active tapes)."""
+        user_call = type(self.model)._user_call
         if self._takes_training:
-            return self.model.call(inputs, training=training)
-        return self.model.call(inputs)
+            return user_call(self.model, inputs, training=training)
+        return user_call(self.model, inputs)
 
     def call(self, inputs, training=False):
         return taped.run_taped(self, lambda x: self.run(x, training), inputs)
@@ -57,6 +61,20 @@ def mark_subclass(cls) -> None:
     tracking and the subclassed-model behaviour."""
     if cls.__module__.startswith("convnp.") or "call" not in vars(cls):
         return
+    user_call = vars(cls)["call"]
+    if getattr(user_call, "_routes_through_graph", False):
+        return
+    cls._user_call = user_call
+
+    def call(self, inputs, training=False, **kwargs):
+        # what an outer model's graph calls when this model is one of its layers: go through
+        # the one-call graph, so that `backward` finds the tape of this forward
+        if self._graph is None:
+            self._build_for_shape((None,) + tuple(np.shape(inputs))[1:])
+        return self._graph.forward([inputs], training=bool(training))[0]
+
+    call._routes_through_graph = True
+    cls.call = call
     cls._subclassed = True
     cls._default_name = snake_case(cls.__name__)
     cls._autodiff = True

@@ -329,9 +329,12 @@ def to_eager(value: Any) -> Any:
 
 
 def to_numpy(value: Any) -> Any:
-    """``value`` with every `EagerTensor` (in lists, tuples and dicts) as a plain ndarray view."""
+    """``value`` with every `EagerTensor` (in lists, tuples and dicts) as a plain ndarray view
+    and every Variable as its value array."""
     if isinstance(value, EagerTensor):
         return value.view(np.ndarray)
+    if getattr(value, "_convnp_variable", False):  # a Variable reads as its value
+        return value.value
     if isinstance(value, list):
         return [to_numpy(v) for v in value]
     if isinstance(value, tuple):
