@@ -38,9 +38,11 @@ def test_triplet_loss_values(y_pred, alpha, expected):
 
 def test_triplet_loss_on_random_embeddings_matches_numpy_and_differentiates():
     tf.random.set_seed(1)
-    y_pred = (tf.random.normal([3, 128], mean=6, stddev=0.1, seed=1),
-              tf.random.normal([3, 128], mean=1, stddev=1, seed=1),
-              tf.random.normal([3, 128], mean=3, stddev=4, seed=1))
+    # the course's inputs (its printed 527.2598 comes from TensorFlow's generator, which
+    # convnp does not reproduce: the value is checked against NumPy on the same draws)
+    y_pred = (tf.keras.backend.random_normal([3, 128], mean=6, stddev=0.1, seed=1),
+              tf.keras.backend.random_normal([3, 128], mean=1, stddev=1, seed=1),
+              tf.keras.backend.random_normal([3, 128], mean=3, stddev=4, seed=1))
     a, p, n = (t.numpy().astype(np.float64) for t in y_pred)
     expected = np.maximum(((a - p) ** 2).sum(-1) - ((a - n) ** 2).sum(-1) + 0.2, 0).sum()
     assert float(triplet_loss(None, y_pred)) == pytest.approx(expected, rel=1e-5)
