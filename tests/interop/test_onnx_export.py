@@ -76,6 +76,11 @@ LAYER_CASES = {
         3, strides=2, padding="same", depth_multiplier=2, activation="relu")(i),
     "depthwise_dilated_no_bias": lambda i: L.DepthwiseConv2D(
         (3, 2), dilation_rate=2, padding="same", use_bias=False)(i),
+    "separable_valid": lambda i: L.SeparableConv2D(4, 3)(i),
+    "separable_same_stride2_relu": lambda i: L.SeparableConv2D(
+        5, 3, strides=2, padding="same", depth_multiplier=2, activation="relu")(i),
+    "separable_dilated_no_bias": lambda i: L.SeparableConv2D(
+        2, 2, dilation_rate=2, use_bias=False)(i),
     "dense_flat": lambda i: L.Dense(6)(L.Flatten()(i)),
     "dense_on_4d": lambda i: L.Dense(5, activation="tanh")(i),
     "dense_no_bias_4d": lambda i: L.Dense(5, use_bias=False)(i),

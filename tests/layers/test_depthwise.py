@@ -155,3 +155,59 @@ def test_convnp_file_round_trip_and_training(tmp_path):
     assert [type(layer).__name__ for layer in loaded.layers] == \
         [type(layer).__name__ for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# -- SeparableConv2D ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, input_shape, output_shape", [
+    ({"filters": 4, "kernel_size": 3}, (2, 7, 6, 3), (2, 5, 4, 4)),
+    ({"filters": 2, "kernel_size": 3, "padding": "same", "depth_multiplier": 2,
+      "activation": "relu"}, (2, 6, 5, 3), (2, 6, 5, 2)),
+    ({"filters": 3, "kernel_size": 2, "strides": 2, "use_bias": False}, (1, 6, 6, 2),
+     (1, 3, 3, 3)),
+])
+def test_separable_check_layer(kwargs, input_shape, output_shape):
+    from convnp.layers import SeparableConv2D
+
+    layer = check_layer(SeparableConv2D, kwargs, input_shape, output_shape,
+                        3 if kwargs.get("use_bias", True) else 2)
+    assert layer.name.startswith("separable_conv2d")
+    assert [v.name for v in layer.weights][:2] == ["depthwise_kernel", "pointwise_kernel"]
+    mid = input_shape[3] * layer.depth_multiplier
+    assert layer.pointwise_kernel.shape == (1, 1, mid, kwargs["filters"])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"filters": 3, "kernel_size": 3},
+    {"filters": 2, "kernel_size": 2, "strides": 2, "padding": "same", "depth_multiplier": 2,
+     "bias_initializer": "random_normal", "activation": "tanh"},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "use_bias": False},
+])
+def test_separable_gradients_and_composition(kwargs):
+    from convnp.layers import SeparableConv2D
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 6, 5, 2))
+    layer = SeparableConv2D(dtype="float64", **kwargs)
+    check_gradients(layer, x)
+    # the same numbers as the two steps written out with the reference loops
+    mid, _ = reference.depthwise_conv_forward(x, layer.depthwise_kernel.value,
+                                              np.zeros((1, 1, 1, 2 * layer.depth_multiplier)),
+                                              layer._hparameters)
+    bias = (layer.bias.value if layer.bias is not None
+            else np.zeros(kwargs["filters"])).reshape(1, 1, 1, -1)
+    z, _ = reference.conv_forward(mid, layer.pointwise_kernel.value, bias,
+                                  {"stride": 1, "pad": 0})
+    np.testing.assert_allclose(layer(x), layer.activation.forward(z), rtol=1e-12, atol=1e-12)
+
+
+def test_separable_bad_arguments():
+    from convnp.layers import SeparableConv2D
+
+    with pytest.raises(ValueError, match="pointwise_regularizer"):
+        SeparableConv2D(2, 3, pointwise_regularizer="l2")
+    with pytest.raises(ValueError, match="pointwise_initializer|nope"):
+        SeparableConv2D(2, 3, pointwise_initializer="nope")
+    with pytest.raises(TypeError, match="filters"):
+        SeparableConv2D(2.0, 3)

@@ -223,3 +223,41 @@ def test_depthwise_conv2d(kwargs):
     close(layer.kernel.grad, w.grad.numpy().reshape(c, k, f_h, f_w).transpose(2, 3, 0, 1))
     if b is not None:
         close(layer.bias.grad, b.grad)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"filters": 4, "kernel_size": 3},
+    {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2,
+     "bias_initializer": "random_normal", "activation": "relu"},
+])
+def test_separable_conv2d(kwargs):
+    """SeparableConv2D is a grouped conv2d (groups = input channels, no bias), then a 1x1
+    conv2d with the bias."""
+    from convnp.layers import SeparableConv2D
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 9, 8, 3)).astype("float32")
+    layer = SeparableConv2D(**kwargs)
+    y = layer(x, training=True)
+    dy = rng.standard_normal(y.shape).astype("float32")
+    dx = layer.backward(dy)
+
+    f_h, f_w, c, k = layer.depthwise_kernel.shape
+    xt = nchw(x)
+    wd = torch.tensor(layer.depthwise_kernel.value.transpose(2, 3, 0, 1)
+                      .reshape(c * k, 1, f_h, f_w).copy(), requires_grad=True)
+    wp = torch.tensor(layer.pointwise_kernel.value.transpose(3, 2, 0, 1).copy(),
+                      requires_grad=True)
+    b = torch.tensor(layer.bias.value, requires_grad=True)
+    mid = F.conv2d(torch_pad(xt, dilated(layer), layer.strides, layer.padding), wd,
+                   stride=layer.strides, groups=c)
+    yt = F.conv2d(mid, wp, b)
+    if kwargs.get("activation") == "relu":
+        yt = F.relu(yt)
+    yt.backward(torch.tensor(dy.transpose(0, 3, 1, 2).copy()))
+    close(y, nhwc(yt))
+    close(dx, nhwc(xt.grad))
+    close(layer.depthwise_kernel.grad,
+          wd.grad.numpy().reshape(c, k, f_h, f_w).transpose(2, 3, 0, 1))
+    close(layer.pointwise_kernel.grad, wp.grad.numpy().transpose(2, 3, 1, 0))
+    close(layer.bias.grad, b.grad)

@@ -21,6 +21,7 @@ InputLayer                 graph input ``(batch, H, W, C)``
 Conv2D                     Conv (``W = kernel.transpose(3, 2, 0, 1)``, explicit ``pads``
                            ``[top, left, bottom, right]``, ``dilations``) + activation
 DepthwiseConv2D            Conv with ``group = C`` (``W`` of shape ``(C * k, 1, f_h, f_w)``)
+SeparableConv2D            the depthwise Conv, then a 1x1 Conv with the bias, + activation
 Dense                      Gemm (2-D input) or MatMul + Add (higher rank) + activation
 BatchNormalization         BatchNormalization (inference: scale, B, mean, var, epsilon)
                            on the channel axis; Mul + Add on another axis
@@ -225,6 +226,26 @@ def _export_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) ->
                       kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
                       dilations=list(layer.dilation_rate), group=group,
                       **_window_pads(layer, x.shape[1:3]))
+        y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
+        return _Value(out_shape, {NCHW: y})
+
+    if cls == "SeparableConv2D":
+        x = inputs[0]
+        if x.rank != 4:
+            raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+        f_h, f_w, n_C_prev, k = layer.depthwise_kernel.shape
+        depthwise = b.constant(f"{base}/depthwise_kernel", _f32(np.transpose(
+            layer.depthwise_kernel.value, (2, 3, 0, 1)).reshape(n_C_prev * k, 1, f_h, f_w)))
+        mid = b.node("Conv", [b.get(x, NCHW), depthwise], f"{base}/depthwise",
+                     kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+                     dilations=list(layer.dilation_rate), group=n_C_prev,
+                     **_window_pads(layer, x.shape[1:3]))
+        args = [mid, b.constant(f"{base}/pointwise_kernel", _f32(np.transpose(
+            layer.pointwise_kernel.value, (3, 2, 0, 1))))]
+        if layer.bias is not None:
+            args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
+        conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
+                      kernel_shape=[1, 1], strides=[1, 1], group=1)
         y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
         return _Value(out_shape, {NCHW: y})
 
@@ -473,7 +494,7 @@ def export_bytes(model, opset: int = 17) -> bytes:
                           producer_name="convnp", producer_version=__version__)
 
 
-_EXPORTABLE = {"Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
+_EXPORTABLE = {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
                "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
                "ZeroPadding2D", "Flatten", "Dropout", "Add", "Concatenate"}
 
@@ -483,7 +504,8 @@ def _check_exportable(layer) -> None:
     if cls not in _EXPORTABLE:
         raise _refuse(layer, f"no ONNX mapping for this layer type (supported: "
                              f"{', '.join(sorted(_EXPORTABLE))})")
-    if cls in ("Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization") and not layer.built:
+    if cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense",
+               "BatchNormalization") and not layer.built:
         raise _refuse(layer, "the layer is not built")
     for attr in ("data_format",):
         if getattr(layer, attr, "channels_last") not in (None, "channels_last"):

@@ -1,6 +1,6 @@
 """Keras-compatible layers (see `convnp.layers.base.Layer` for the contract).
 
-Each family lives in its own module: `conv` (Conv2D), `depthwise` (DepthwiseConv2D),
+Each family lives in its own module: `conv` (Conv2D), `depthwise` (DepthwiseConv2D, SeparableConv2D),
 `pooling`, `normalization` (BatchNormalization), `core` (InputLayer, Dense, Flatten, Dropout, Activation, ReLU),
 `reshaping` (ZeroPadding2D) and `merging` (Add, Concatenate). `registry` maps class names
 to classes for configs and model files.
@@ -9,7 +9,7 @@ to classes for configs and model files.
 from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.conv import Conv2D
 from convnp.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ReLU
-from convnp.layers.depthwise import DepthwiseConv2D
+from convnp.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from convnp.layers.merging import Add, Concatenate
 from convnp.layers.normalization import BatchNormalization
 from convnp.layers.pooling import (
@@ -51,6 +51,7 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling2D",
     "ReLU",
+    "SeparableConv2D",
     "ZeroPadding2D",
     "deserialize",
     "get_layer_class",

@@ -53,7 +53,7 @@ class Conv2D(Layer):
 
     >>> import numpy as np
     >>> conv = Conv2D(8, 3, padding="same")
-    >>> conv(np.zeros((2, 5, 5, 3), dtype="float32")).shape
+    >>> tuple(conv(np.zeros((2, 5, 5, 3), dtype="float32")).shape)
     (2, 5, 5, 8)
     """
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
@@ -66,7 +67,7 @@ class DepthwiseConv2D(Layer):
 
     >>> import numpy as np
     >>> layer = DepthwiseConv2D(3, padding="same", depth_multiplier=2)
-    >>> layer(np.zeros((1, 6, 6, 4), dtype="float32")).shape
+    >>> tuple(layer(np.zeros((1, 6, 6, 4), dtype="float32")).shape)
     (1, 6, 6, 8)
     """
 
@@ -146,4 +147,130 @@ class DepthwiseConv2D(Layer):
         config["depth_multiplier"] = self.depth_multiplier
         config.update(_utils.window_config(self))
         config.update(_renamed(_utils.kernel_layer_config(self), "depthwise"))
+        return config
+
+
+@register
+class SeparableConv2D(Layer):
+    """Depthwise separable 2-D convolution: `DepthwiseConv2D` without bias, then a 1x1
+    convolution that mixes the channels, then the bias and the activation.
+
+    Args:
+        filters: output channels of the pointwise step.
+        kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier: of the
+            depthwise step, as in `DepthwiseConv2D`.
+        activation, use_bias: applied after the pointwise step.
+        depthwise_initializer, pointwise_initializer, bias_initializer: initializer names
+            (Keras defaults ``"glorot_uniform"``, ``"glorot_uniform"``, ``"zeros"``).
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer,
+            depthwise_constraint, pointwise_constraint, bias_constraint: ``None`` only.
+        **kwargs: `Layer` arguments.
+
+    Shape:
+        Input ``(m, n_H_prev, n_W_prev, n_C_prev)``; output ``(m, n_H, n_W, filters)``.
+
+    Attributes (Keras' weight order):
+        depthwise_kernel: ``(f_h, f_w, n_C_prev, depth_multiplier)``.
+        pointwise_kernel: ``(1, 1, n_C_prev * depth_multiplier, filters)``.
+        bias: ``(filters,)`` or ``None``.
+
+    Caches both ops' caches (the padded input; the depthwise output for the pointwise GEMM)
+    and what the activation's derivative needs.
+
+    >>> import numpy as np
+    >>> layer = SeparableConv2D(5, 3, padding="same")
+    >>> tuple(layer(np.zeros((1, 6, 6, 4), dtype="float32")).shape)
+    (1, 6, 6, 5)
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
+                 data_format: str | None = None, dilation_rate=(1, 1),
+                 depth_multiplier: int = 1, activation=None, use_bias: bool = True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        from convnp import initializers
+
+        super().__init__(**kwargs)
+        self.filters = _utils.positive_int(filters, "filters", type(self).__name__)
+        _depthwise_setup(self, kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate)
+        _utils.setup_kernel_layer(self, activation, use_bias, depthwise_initializer,
+                                  bias_initializer, depthwise_regularizer=depthwise_regularizer,
+                                  pointwise_regularizer=pointwise_regularizer,
+                                  bias_regularizer=bias_regularizer,
+                                  activity_regularizer=activity_regularizer,
+                                  depthwise_constraint=depthwise_constraint,
+                                  pointwise_constraint=pointwise_constraint,
+                                  bias_constraint=bias_constraint)
+        self.depthwise_initializer = self.kernel_initializer
+        self._pointwise_initializer = pointwise_initializer
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.depthwise_kernel = None
+        self.pointwise_kernel = None
+
+    def build(self, input_shape) -> None:
+        cls = type(self).__name__
+        _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
+        n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
+        n_mid = n_C_prev * self.depth_multiplier
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (n_C_prev, self.depth_multiplier),
+            self.kernel_initializer)
+        self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, 1, n_mid, self.filters),
+                                                self.pointwise_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+        else:
+            self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
+        self._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=self.dtype)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {3: self.depthwise_kernel.shape[2]},
+                                  rank=4)
+
+    def compute_output_shape(self, input_shape):
+        return _utils.window_output_shape(self, input_shape, self.filters)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        """``(m, n_H_prev, n_W_prev, n_C_prev)`` -> ``(m, n_H, n_W, filters)``."""
+        x = _utils.as_dtype(inputs, self.dtype)
+        mid, depthwise_cache = depthwise_conv_forward(x, self.depthwise_kernel.value,
+                                                      self._zero_mid_bias, self._hparameters)
+        bias = self._zero_bias if self.bias is None else self.bias.value.reshape(1, 1, 1, -1)
+        z, pointwise_cache = ops.conv_forward(mid, self.pointwise_kernel.value, bias,
+                                              {"stride": 1, "pad": 0})
+        y, saved = _utils.activate(self.activation, z)
+        self._cache = (depthwise_cache, pointwise_cache, saved)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        """Sets the gradients of both kernels (and the bias); returns the input gradient, or
+        ``None`` when ``needs_input_gradient`` is False."""
+        depthwise_cache, pointwise_cache, saved = _utils.take_cache(self)
+        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
+        d_mid, d_pointwise, db = ops.conv_backward(dz, pointwise_cache)
+        dx, d_depthwise, _ = depthwise_conv_backward(
+            d_mid, depthwise_cache, compute_dA_prev=self.needs_input_gradient)
+        self.depthwise_kernel.grad = d_depthwise
+        self.pointwise_kernel.grad = d_pointwise
+        if self.bias is not None:
+            self.bias.grad = db.reshape(-1)
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"depth_multiplier": self.depth_multiplier, "filters": self.filters})
+        config.update(_utils.window_config(self))
+        shared = _renamed(_utils.kernel_layer_config(self), "depthwise")
+        for key, value in shared.items():
+            config[key] = value
+            if key == "depthwise_initializer":
+                config["pointwise_initializer"] = _utils.initializer_config(
+                    self._pointwise_initializer, self.pointwise_initializer)
+            elif key in ("depthwise_regularizer", "depthwise_constraint"):
+                config[key.replace("depthwise", "pointwise")] = None
         return config
