@@ -6,6 +6,7 @@ from convnp.layers import (
     AveragePooling2D,
     AvgPool2D,
     BatchNormalization,
+    CenterCrop,
     Concatenate,
     Conv2D,
     Dense,
@@ -18,7 +19,15 @@ from convnp.layers import (
     Layer,
     MaxPool2D,
     MaxPooling2D,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
     ReLU,
+    Rescaling,
+    Resizing,
     SeparableConv2D,
     ZeroPadding2D,
     deserialize,
@@ -33,6 +42,7 @@ __all__ = [
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
+    "CenterCrop",
     "Concatenate",
     "Conv2D",
     "Dense",
@@ -46,14 +56,43 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
+    "Rescaling",
+    "Resizing",
     "SeparableConv2D",
     "ZeroPadding2D",
     "deserialize",
+    "experimental",
     "get_layer_class",
     "serialize",
 ]
 
+
+def _experimental_namespace():
+    """``tf.keras.layers.experimental.preprocessing`` (TensorFlow 2.3-2.5 spelling, which the
+    course uses): the same preprocessing classes."""
+    import types
+
+    from convnp.layers import preprocessing as _pre
+
+    inner = types.ModuleType("convnp.keras.layers.experimental.preprocessing",
+                             "Keras' experimental preprocessing layers (the same classes as "
+                             "convnp.keras.layers).")
+    for cls in _pre.PREPROCESSING_LAYERS:
+        setattr(inner, cls.__name__, cls)
+    inner.__all__ = [cls.__name__ for cls in _pre.PREPROCESSING_LAYERS]
+    outer = types.ModuleType("convnp.keras.layers.experimental")
+    outer.preprocessing = inner
+    return outer
+
+
+experimental = _experimental_namespace()
 
 def __getattr__(name: str):
     # layers added to convnp.layers later show up here too

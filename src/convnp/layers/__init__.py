@@ -2,7 +2,8 @@
 
 Each family lives in its own module: `conv` (Conv2D), `depthwise` (DepthwiseConv2D, SeparableConv2D),
 `pooling`, `normalization` (BatchNormalization), `core` (InputLayer, Dense, Flatten, Dropout, Activation, ReLU),
-`reshaping` (ZeroPadding2D) and `merging` (Add, Concatenate). `registry` maps class names
+`reshaping` (ZeroPadding2D), `merging` (Add, Concatenate) and `preprocessing` (Rescaling,
+Resizing, CenterCrop and the Random* augmentation layers). `registry` maps class names
 to classes for configs and model files.
 """
 
@@ -19,6 +20,17 @@ from convnp.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPool2D,
     MaxPooling2D,
+)
+from convnp.layers.preprocessing import (
+    CenterCrop,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
 )
 from convnp.layers.registry import deserialize, get_layer_class, register, serialize
 from convnp.layers.reshaping import ZeroPadding2D
@@ -37,6 +49,7 @@ __all__ = [
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
+    "CenterCrop",
     "Concatenate",
     "Conv2D",
     "Dense",
@@ -50,7 +63,15 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
+    "Rescaling",
+    "Resizing",
     "SeparableConv2D",
     "ZeroPadding2D",
     "deserialize",

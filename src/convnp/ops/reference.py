@@ -37,6 +37,7 @@ from convnp.ops import padding
 from convnp.ops.padding import Geometry
 
 __all__ = [
+    "affine_transform",
     "conv_backward",
     "conv_forward",
     "conv_single_step",
@@ -47,6 +48,7 @@ __all__ = [
     "first_max_mask",
     "pool_backward",
     "pool_forward",
+    "resize_bilinear",
     "zero_pad",
 ]
 
@@ -504,3 +506,88 @@ def pool_backward(dA: np.ndarray, cache: tuple, mode: str = "max") -> np.ndarray
                     dA_prev[i, r0:r1, c0:c1, c] += distribute_value(
                         dtype.type(g), (r1 - r0, c1 - c0))
     return dA_prev
+
+
+# ---------------------------------------------------------------------------------------------
+# Image resampling (the preprocessing layers); the fast twin is convnp.ops.image
+
+
+def _read(image: np.ndarray, row: int, col: int, fill_value: float) -> np.ndarray:
+    """One pixel's channels, or ``fill_value`` outside the image."""
+    n_H, n_W = image.shape[:2]
+    if 0 <= row < n_H and 0 <= col < n_W:
+        return image[row, col]
+    return np.full(image.shape[2], fill_value, dtype=image.dtype)
+
+
+def _fold(v: float, n: int, fill_mode: str) -> float:
+    """TensorFlow's fill modes for one coordinate, written out case by case."""
+    if fill_mode == "constant":
+        return v
+    if fill_mode == "reflect" and n > 1:
+        period = 2 * n
+        while v < -0.5:  # mirror about -0.5 (edge pixels repeat: d c b a | a b c d)
+            v = -1.0 - v
+            if v > n - 0.5:
+                v -= period
+        while v > n - 0.5:  # mirror about n - 0.5
+            v = 2 * n - 1.0 - v
+            if v < -0.5:
+                v += period
+    elif fill_mode == "wrap" and n > 1:
+        while v < 0:
+            v += n
+        while v >= n:
+            v -= n
+    return min(max(v, 0.0), n - 1.0)
+
+
+def affine_transform(images: np.ndarray, transforms: np.ndarray, interpolation: str = "bilinear",
+                     fill_mode: str = "reflect", fill_value: float = 0.0) -> np.ndarray:
+    """Resample each image: output pixel ``(x, y)`` reads the input at ``(a0 x + a1 y + a2,
+    b0 x + b1 y + b2)`` (``transforms[i] = [a0, a1, a2, b0, b1, b2, 0, 0]``), bilinear or
+    nearest, with ``fill_mode`` outside the image."""
+    m, n_H, n_W, _ = images.shape
+    out = np.zeros(images.shape, dtype=images.dtype)
+    for i in range(m):
+        a0, a1, a2, b0, b1, b2 = transforms[i][:6]
+        for y in range(n_H):
+            for x in range(n_W):
+                col = _fold(a0 * x + a1 * y + a2, n_W, fill_mode)
+                row = _fold(b0 * x + b1 * y + b2, n_H, fill_mode)
+                if interpolation == "nearest":
+                    # round half away from zero (C's round), not Python's to-even
+                    near_row = int(np.sign(row) * np.floor(abs(row) + 0.5))
+                    near_col = int(np.sign(col) * np.floor(abs(col) + 0.5))
+                    out[i, y, x] = _read(images[i], near_row, near_col, fill_value)
+                    continue
+                r0, c0 = int(np.floor(row)), int(np.floor(col))
+                dr, dc = row - r0, col - c0
+                out[i, y, x] = ((1 - dr) * (1 - dc) * _read(images[i], r0, c0, fill_value)
+                                + (1 - dr) * dc * _read(images[i], r0, c0 + 1, fill_value)
+                                + dr * (1 - dc) * _read(images[i], r0 + 1, c0, fill_value)
+                                + dr * dc * _read(images[i], r0 + 1, c0 + 1, fill_value))
+    return out
+
+
+def resize_bilinear(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize with half-pixel centers (``tf.image.resize``): output pixel ``(o, p)``
+    reads the input at ``((o + 0.5) * n_H / height - 0.5, (p + 0.5) * n_W / width - 0.5)``,
+    rows and columns clamped to the image."""
+    m, n_H, n_W, n_C = images.shape
+    out = np.zeros((m, height, width, n_C), dtype=images.dtype)
+    for o in range(height):
+        row = (o + 0.5) * n_H / height - 0.5
+        r0 = int(np.floor(row))
+        dr = row - r0
+        r_lo, r_hi = min(max(r0, 0), n_H - 1), min(max(r0 + 1, 0), n_H - 1)
+        for p in range(width):
+            col = (p + 0.5) * n_W / width - 0.5
+            c0 = int(np.floor(col))
+            dc = col - c0
+            c_lo, c_hi = min(max(c0, 0), n_W - 1), min(max(c0 + 1, 0), n_W - 1)
+            out[:, o, p] = ((1 - dr) * (1 - dc) * images[:, r_lo, c_lo]
+                            + (1 - dr) * dc * images[:, r_lo, c_hi]
+                            + dr * (1 - dc) * images[:, r_hi, c_lo]
+                            + dr * dc * images[:, r_hi, c_hi])
+    return out

@@ -1,0 +1,158 @@
+"""Image resampling for the preprocessing and augmentation layers, NHWC, vectorized per batch.
+
+Two linear maps cover every layer:
+
+* **resizing** (`resize`): with TensorFlow's half-pixel centers, output row ``o`` of a
+  bilinear resize from ``n`` to ``n_out`` rows reads the input at ``(o + 0.5) * n / n_out -
+  0.5``; the resize is ``R_h @ image @ R_w.T`` with two small interpolation matrices
+  (`resize_matrix`), and its gradient is the same products with the transposes;
+* **affine sampling** (`affine_plan`, `affine_apply`, `affine_backward`): each output pixel
+  ``(x, y)`` of image ``i`` reads the input at ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``, the
+  8-number transforms of ``tf.raw_ops.ImageProjectiveTransformV3`` (last two zero). A plan
+  holds, for every output pixel, up to four input indices and weights (bilinear) or one
+  (nearest), plus the weight given to ``fill_value``; applying it is a gather and a weighted
+  sum, its gradient a scatter-add (``np.bincount``).
+
+Fill modes as TensorFlow's: ``"reflect"`` (``d c b a | a b c d | d c b a``), ``"wrap"``
+(``a b c d | a b c d``), ``"nearest"`` (``a a a a | a b c d | d d d d``) and ``"constant"``
+(``fill_value`` outside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INTERPOLATIONS = ("bilinear", "nearest")
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+
+
+def resize_matrix(n_in: int, n_out: int, interpolation: str = "bilinear") -> np.ndarray:
+    """The ``(n_out, n_in)`` matrix of a 1-D resize with half-pixel centers (TensorFlow 2's
+    ``tf.image.resize`` without antialiasing). Each row sums to 1."""
+    scale = n_in / n_out
+    out = np.arange(n_out, dtype=np.float64)
+    matrix = np.zeros((n_out, n_in), dtype=np.float64)
+    if interpolation == "nearest":
+        index = np.minimum(np.floor((out + 0.5) * scale).astype(np.int64), n_in - 1)
+        matrix[np.arange(n_out), index] = 1.0
+        return matrix
+    source = (out + 0.5) * scale - 0.5
+    floor = np.floor(source)
+    lerp = source - floor
+    lower = np.clip(floor.astype(np.int64), 0, n_in - 1)
+    upper = np.clip(np.ceil(source).astype(np.int64), 0, n_in - 1)
+    np.add.at(matrix, (np.arange(n_out), lower), 1.0 - lerp)
+    np.add.at(matrix, (np.arange(n_out), upper), lerp)
+    return matrix
+
+
+def resize(images: np.ndarray, size: tuple[int, int], interpolation: str = "bilinear"):
+    """Resize a batch ``(m, n_H, n_W, n_C)`` to ``(m, *size, n_C)``; returns the images and
+    the two matrices (for `resize_backward`)."""
+    _, n_H, n_W, _ = images.shape
+    r_h = resize_matrix(n_H, size[0], interpolation).astype(images.dtype)
+    r_w = resize_matrix(n_W, size[1], interpolation).astype(images.dtype)
+    rows = np.einsum("oh,mhwc->mowc", r_h, images, optimize=True)
+    return np.einsum("pw,mowc->mopc", r_w, rows, optimize=True), (r_h, r_w)
+
+
+def resize_backward(dy: np.ndarray, matrices) -> np.ndarray:
+    """The input gradient of `resize`: the transposed matrices applied to ``dy``."""
+    r_h, r_w = matrices
+    cols = np.einsum("pw,mopc->mowc", r_w, dy, optimize=True)
+    return np.einsum("oh,mowc->mhwc", r_h, cols, optimize=True)
+
+
+def aspect_crop_box(n_H: int, n_W: int, height: int, width: int) -> tuple[int, int, int, int]:
+    """``(top, left, crop_height, crop_width)``: the largest centered window of an
+    ``n_H x n_W`` image with the aspect ratio of ``height x width`` (Keras'
+    ``crop_to_aspect_ratio``)."""
+    crop_h = max(min(n_H, int(n_W * height / width)), 1)
+    crop_w = max(min(n_W, int(n_H * width / height)), 1)
+    return int((n_H - crop_h) / 2), int((n_W - crop_w) / 2), crop_h, crop_w
+
+
+def _map_coordinates(v: np.ndarray, n: int, fill_mode: str) -> np.ndarray:
+    """Bring sampling coordinates into ``[0, n - 1]`` as TensorFlow's fill modes do
+    (``"constant"`` leaves them: out-of-range reads give ``fill_value``)."""
+    if fill_mode == "constant":
+        return v
+    if fill_mode == "reflect" and n > 1:
+        # reflections about -0.5 and n - 0.5 repeat every 2n
+        u = np.mod(v + 0.5, 2 * n)
+        v = np.where(u < n, u, 2 * n - u) - 0.5
+    elif fill_mode == "wrap" and n > 1:
+        v = np.mod(v, n)
+    return np.clip(v, 0, n - 1)
+
+
+@dataclass
+class AffinePlan:
+    """Where each output pixel of each image reads: flat input indices ``(m, P, K)`` (into
+    the batch flattened to ``(m * n_H * n_W, n_C)``), their weights, and the weight of
+    ``fill_value`` ``(m, P)``; ``shape`` is the batch's."""
+
+    index: np.ndarray
+    weight: np.ndarray
+    fill_weight: np.ndarray
+    shape: tuple[int, int, int, int]
+
+
+def affine_plan(shape, transforms: np.ndarray, interpolation: str = "bilinear",
+                fill_mode: str = "reflect") -> AffinePlan:
+    """Plan the sampling of a batch of ``shape`` under per-image ``transforms`` ``(m, 8)``."""
+    m, n_H, n_W, _ = shape
+    y, x = np.meshgrid(np.arange(n_H, dtype=np.float64), np.arange(n_W, dtype=np.float64),
+                       indexing="ij")
+    x, y = x.reshape(1, -1), y.reshape(1, -1)
+    t = np.asarray(transforms, dtype=np.float64)
+    x_in = t[:, 0:1] * x + t[:, 1:2] * y + t[:, 2:3]
+    y_in = t[:, 3:4] * x + t[:, 4:5] * y + t[:, 5:6]
+    x_in = _map_coordinates(x_in, n_W, fill_mode)
+    y_in = _map_coordinates(y_in, n_H, fill_mode)
+    if interpolation == "nearest":
+        rows = [np.where(y_in >= 0, np.floor(y_in + 0.5), np.ceil(y_in - 0.5))]
+        cols = [np.where(x_in >= 0, np.floor(x_in + 0.5), np.ceil(x_in - 0.5))]
+        weights = [np.ones_like(x_in)]
+    else:
+        y0, x0 = np.floor(y_in), np.floor(x_in)
+        dy, dx = y_in - y0, x_in - x0
+        rows = [y0, y0, y0 + 1, y0 + 1]
+        cols = [x0, x0 + 1, x0, x0 + 1]
+        weights = [(1 - dy) * (1 - dx), (1 - dy) * dx, dy * (1 - dx), dy * dx]
+    index, weight = [], []
+    fill = np.zeros_like(x_in)
+    base = (np.arange(m) * n_H * n_W).reshape(m, 1)
+    for r, c, w in zip(rows, cols, weights):
+        inside = (r >= 0) & (r <= n_H - 1) & (c >= 0) & (c <= n_W - 1)
+        fill += np.where(inside, 0.0, w)
+        flat = np.clip(r, 0, n_H - 1).astype(np.int64) * n_W + np.clip(c, 0, n_W - 1).astype(
+            np.int64)
+        index.append(base + flat)
+        weight.append(np.where(inside, w, 0.0))
+    return AffinePlan(np.stack(index, axis=-1), np.stack(weight, axis=-1), fill,
+                      tuple(shape))
+
+
+def affine_apply(images: np.ndarray, plan: AffinePlan, fill_value: float = 0.0) -> np.ndarray:
+    """Sample ``images`` by ``plan``; same shape and dtype."""
+    m, n_H, n_W, n_C = images.shape
+    flat = images.reshape(-1, n_C)
+    weight = plan.weight.astype(images.dtype)
+    out = np.einsum("mpk,mpkc->mpc", weight, flat[plan.index], optimize=True)
+    if fill_value:
+        out += (plan.fill_weight * fill_value).astype(images.dtype)[..., None]
+    return out.reshape(m, n_H, n_W, n_C)
+
+
+def affine_backward(dy: np.ndarray, plan: AffinePlan) -> np.ndarray:
+    """The input gradient of `affine_apply` (``fill_value`` is a constant)."""
+    m, n_H, n_W, n_C = plan.shape
+    g = dy.reshape(m, n_H * n_W, 1, n_C) * plan.weight[..., None]
+    index = plan.index.reshape(-1)
+    dx = np.empty((m * n_H * n_W, n_C), dtype=dy.dtype)
+    for c in range(n_C):
+        dx[:, c] = np.bincount(index, weights=g[..., c].reshape(-1), minlength=dx.shape[0])
+    return dx.reshape(plan.shape)
