@@ -451,7 +451,9 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
     def check_output(self, output_shape, y_true_shape=None) -> None:
         width = _output_width(output_shape)
-        if width == 1:
+        # compile() alone is allowed (the course's graders compile every model with this loss
+        # just to list its layers); training on a one-unit output is refused.
+        if width == 1 and y_true_shape is not None:
             raise ValueError(
                 "categorical_crossentropy needs one output per class, but the model has 1 "
                 "output per sample (the loss would be constant). Use 'binary_crossentropy' "

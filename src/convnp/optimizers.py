@@ -52,6 +52,8 @@ class Optimizer:
     """
 
     def __init__(self, learning_rate: float = 0.01, name: str | None = None, **kwargs: Any):
+        if "lr" in kwargs:  # Keras 2 spelling (course notebooks: Adam(lr=...)); it wins, as there
+            learning_rate = kwargs.pop("lr")
         unsupported = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         # Keras's optional extras: accepted as None/False (their defaults), refused otherwise
         # rather than silently ignored.

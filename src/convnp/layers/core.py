@@ -31,6 +31,7 @@ class InputLayer(Layer):
 
     Attributes:
         batch_shape: ``(batch_size, *shape)``.
+        input_shape, output_shape: ``[batch_shape]``, a one-item list as in Keras 2.
         output: the `KerasTensor` of the model input.
     """
 
@@ -57,7 +58,10 @@ class InputLayer(Layer):
                 raise ValueError(f"InputLayer: every dimension must be a positive int or None, "
                                  f"got shape {full}")
         self.batch_shape = tuple(None if d is None else int(d) for d in full)
-        self.input_shape = self.output_shape = self.batch_shape
+        # Keras 2 gave an InputLayer's shapes as a one-item list; the course graders compare
+        # `layer.output_shape` with [(None, 64, 64, 3)].
+        self.input_shape = [self.batch_shape]
+        self.output_shape = [self.batch_shape]
         self.built = True
         self.output = KerasTensor(self.batch_shape, layer=self, name=self.name)
 

@@ -85,9 +85,10 @@ class ConvPoolCache:
     def conv_cache(self) -> ConvCache:
         """The `ConvCache` `conv_backward` wants (built on demand: only the input gradient
         needs it)."""
-        A_t = channels_first_padded(self.A_prev, self.geometry.pads)
-        return ConvCache(A_t, self.W, self.b, self.A_prev.shape, self.geometry,
-                         self.hparameters, self.blocked)
+        A_t = channels_first_padded(self.A_prev.astype(self.W.dtype, copy=False),
+                                    self.geometry.pads)
+        return ConvCache(self.A_prev, self.W, self.b, self.hparameters, A_t=A_t,
+                         kernel=self.W, geometry=self.geometry, blocked=self.blocked)
 
 
 def _keep_greater(best: np.ndarray, code: np.ndarray | None, value: np.ndarray,

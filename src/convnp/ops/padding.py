@@ -279,3 +279,14 @@ def explicit_pads(pad) -> Pads:
         raise ValueError(  # noqa: TRY004
             f"zero_pad needs explicit pad sizes (int, pair or pair of pairs), got {pad!r}")
     return resolve_padding(pad, (0, 0), (1, 1), (1, 1))
+
+
+def cache_items(cache, names: tuple[str, ...], op: str) -> tuple:
+    """The items of a course cache tuple (``names`` says which), refusing anything else."""
+    if not isinstance(cache, tuple) or len(cache) != len(names):
+        raise TypeError(
+            f"{op}: cache must be the tuple {names} returned by a forward function, "
+            f"got {type(cache).__name__}"
+            + (f" of length {len(cache)}" if isinstance(cache, tuple) else "")
+        )
+    return tuple(cache)

@@ -57,17 +57,6 @@ __all__ = [
 # Small private helpers
 
 
-def _unpack_cache(cache, names: tuple[str, ...], op: str) -> tuple:
-    """Split a reference cache tuple, refusing anything of the wrong length."""
-    if not isinstance(cache, tuple) or len(cache) != len(names):
-        raise TypeError(
-            f"{op}: cache must be the tuple {names} returned by the reference forward "
-            f"function, got {type(cache).__name__}"
-            + (f" of length {len(cache)}" if isinstance(cache, tuple) else "")
-        )
-    return cache
-
-
 def _check_gradient_shape(grad, expected: tuple[int, ...], name: str, op: str) -> None:
     """Refuse an upstream gradient whose shape does not match the forward output."""
     if not isinstance(grad, np.ndarray):
@@ -216,7 +205,7 @@ def conv_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray,
         TypeError: ``cache`` is not a 4-tuple or ``dZ`` is not an array.
         ValueError: ``dZ``'s shape differs from the forward output's, or the cache is invalid.
     """
-    A_prev, W, b, hparameters = _unpack_cache(cache, ("A_prev", "W", "b", "hparameters"),
+    A_prev, W, b, hparameters = padding.cache_items(cache, ("A_prev", "W", "b", "hparameters"),
                                               "conv_backward")
     geometry = padding.conv_geometry(A_prev, W, b, hparameters, op="conv_backward")
     m, n_H_prev, n_W_prev, _ = A_prev.shape
@@ -485,7 +474,7 @@ def pool_backward(dA: np.ndarray, cache: tuple, mode: str = "max") -> np.ndarray
         ValueError: unknown mode, invalid cache, or ``dA``'s shape differs from the forward
             output's.
     """
-    A_prev, hparameters = _unpack_cache(cache, ("A_prev", "hparameters"), "pool_backward")
+    A_prev, hparameters = padding.cache_items(cache, ("A_prev", "hparameters"), "pool_backward")
     geometry = padding.pool_geometry(A_prev, hparameters, mode, op="pool_backward")
     m, n_H_prev, n_W_prev, n_C = A_prev.shape
     n_H, n_W = geometry.out_hw
