@@ -520,54 +520,10 @@ def keras_layer_order(model) -> list:
     by the order a depth-first walk from the outputs first reaches them (following each call's
     inputs in argument order). This decides the ``layers/<key>`` names in weight files.
     """
-    from convnp.models import Sequential
-
-    if isinstance(model, Sequential):
-        return list(model.layers)
-    outputs = list(model.outputs)
-    inputs = list(model.inputs)
-    if not outputs:
+    if not model.layers:
         raise ValueError(f"model '{model.name}' is not built")
-    input_ids = {id(t) for t in inputs}
-
-    first_visit: dict[int, int] = {}
-    layers: dict[int, Any] = {}
-    post_order: list = []
-    finished: set[int] = set()
-    for out in outputs:
-        stack: list[tuple[Any, bool]] = [(out, False)]
-        while stack:
-            tensor, expanded = stack.pop()
-            key = id(tensor)
-            if expanded:
-                if key not in finished:
-                    finished.add(key)
-                    post_order.append(tensor)
-                continue
-            if key in finished:
-                continue
-            layer = tensor.layer
-            if id(layer) not in first_visit:
-                first_visit[id(layer)] = len(first_visit)
-                layers[id(layer)] = layer
-            stack.append((tensor, True))
-            if key not in input_ids:
-                for parent in reversed(tensor.inputs):
-                    stack.append((parent, False))
-
-    depth: dict[int, int] = {}
-    for tensor in reversed(post_order):  # consumers before producers
-        d = depth.setdefault(id(tensor), 0)
-        if id(tensor) in input_ids:
-            continue
-        for parent in tensor.inputs:
-            depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
-    layer_depth: dict[int, int] = {}
-    for tensor in post_order:
-        lid = id(tensor.layer)
-        layer_depth[lid] = max(layer_depth.get(lid, 0), depth[id(tensor)])
-    order = sorted(layers, key=lambda lid: (-layer_depth.get(lid, 0), first_visit[lid]))
-    return [layers[lid] for lid in order]
+    # Sequential lists its stacked layers; a functional model's `layers` are in Keras's order
+    return list(model.layers)
 
 
 def weight_keys(model) -> list[tuple[str, Any]]:

@@ -276,15 +276,24 @@ class Layer(TrackedVariables):
         else:
             self.check_input_shape(input_shape)
 
-    def __call__(self, inputs, training: bool = False):
+    def __call__(self, inputs, training: bool | None = None):
+        """Run the layer on arrays, or record a call on `KerasTensor`s.
+
+        ``training`` given with KerasTensors fixes the mode of this call in the model for good,
+        as in Keras: ``BatchNormalization()(x, training=True)`` uses batch statistics even in
+        ``predict`` (the course's ResNet-50 blocks are written this way). Left as None, the
+        call follows the model (training in fit, inference in evaluate/predict).
+        """
         input_shape = _shape_of(inputs)
         self.ensure_built(input_shape)
         if _is_symbolic(inputs):
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            self._fixed_training = None if training is None else bool(training)
             out = KerasTensor(self.compute_output_shape(input_shape), layer=self,
                               inputs=tensors)
             self.__dict__["_symbolic_io"] = (inputs, out)  # for `layer.input` / `layer.output`
             return out
+        training = bool(training)
         # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors (and
         # an active GradientTape records the call, with `backward` as its VJP)
         return taped.call_on_arrays(self, inputs, training,

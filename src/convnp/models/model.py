@@ -365,8 +365,8 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
                 "multi_input": bool(node.multi),
             }
             fixed = getattr(node.layer, "_fixed_training", None)
-            if isinstance(node.layer, Model) and fixed is not None:
-                entry["call_kwargs"] = {"training": bool(fixed)}  # e.g. a frozen base model
+            if fixed is not None:  # layer(x, training=...): e.g. a frozen base model
+                entry["call_kwargs"] = {"training": bool(fixed)}
             entries.append(entry)
         return {
             "name": self.name,
@@ -397,7 +397,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
             args = [tensors[n] for n in inbound]
             multi = entry.get("multi_input", len(args) > 1)
             kwargs = {}
-            if isinstance(layer, Model) and "call_kwargs" in entry:
+            if "call_kwargs" in entry:
                 kwargs["training"] = bool(entry["call_kwargs"].get("training"))
             tensors[entry["name"]] = layer(args if multi else args[0], **kwargs)
         inputs = [tensors[name] for name, *_ in config["input_layers"]]
