@@ -26,15 +26,17 @@ def grader_batch():
 
 
 def corners(result):
-    # first and last image rows, channels averaged: what the grader compares
-    return np.asarray(result)[:, (0, -1), :, :].mean(axis=3)
+    # first and last image rows, channels averaged: what the grader compares, read the way it
+    # reads them (an eager result's .numpy())
+    return result.numpy()[:, (0, -1), :, :].mean(axis=3)
 
 
 def test_identity_block_eager_inference_values():
     A3 = identity_block(grader_batch(), f=2, filters=[4, 4, 3],
                         initializer=lambda seed=0: constant(value=1), training=False)
+    assert isinstance(A3, tf.Tensor) and type(A3.numpy()) is np.ndarray
     assert tuple(A3.shape) == (3, 4, 4, 3)
-    assert np.all(np.asarray(A3) >= 0)
+    assert np.all(A3.numpy() >= 0)
     expected = [[[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]],
                 [[192.71236, 192.71236, 192.71236, 96.85619],
                  [96.85619, 96.85619, 96.85619, 48.9281]],
@@ -55,7 +57,7 @@ def test_identity_block_eager_training_values():
 
 def test_convolutional_block_eager_shape():
     A = convolutional_block(grader_batch(), f=2, filters=[2, 4, 6], training=False)
-    assert tuple(A.shape) == (3, 2, 2, 6) and np.all(np.asarray(A) >= 0)
+    assert tuple(tf.shape(A).numpy()) == (3, 2, 2, 6) and np.all(A.numpy() >= 0)
 
 
 @pytest.fixture(scope="module")

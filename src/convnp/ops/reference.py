@@ -299,8 +299,8 @@ def depthwise_conv_backward(dZ: np.ndarray, cache: tuple):
     Returns:
         ``(dA_prev, dW, db)`` with the shapes of ``A_prev``, ``W`` and ``b``.
     """
-    A_prev, W, b, hparameters = _unpack_cache(cache, ("A_prev", "W", "b", "hparameters"),
-                                              "depthwise_conv_backward")
+    A_prev, W, b, hparameters = padding.cache_items(cache, ("A_prev", "W", "b", "hparameters"),
+                                                    "depthwise_conv_backward")
     geometry = padding.depthwise_geometry(A_prev, W, b, hparameters,
                                           op="depthwise_conv_backward")
     m, n_H_prev, n_W_prev, n_C_prev = A_prev.shape
