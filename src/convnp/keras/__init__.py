@@ -37,7 +37,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # ``tf.keras.datasets`` is `convnp.datasets`, loaded only when asked for
+    # ``tf.keras.datasets`` is `convnp.datasets`, ``tf.keras.applications`` is
+    # `convnp.applications`, loaded only when asked for
     if name == "datasets":
         import convnp.datasets
 
@@ -46,4 +47,8 @@ def __getattr__(name: str):
         import convnp.keras.ops
 
         return convnp.keras.ops
+    if name == "applications":  # loaded only when asked for
+        import convnp.applications
+
+        return convnp.applications
     raise AttributeError(f"module 'convnp.keras' has no attribute {name!r}")

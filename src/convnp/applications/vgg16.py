@@ -1,0 +1,58 @@
+"""VGG16 as ``keras.applications.VGG16`` builds it: same layer names and parameter counts
+(138,357,544 with the top; 14,714,688 without)."""
+
+from __future__ import annotations
+
+from convnp.applications import _common
+from convnp.layers import (
+    Conv2D,
+    Dense,
+    Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
+from convnp.models import Model
+
+WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+
+
+def VGG16(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
+          pooling=None, classes: int = 1000, classifier_activation="softmax",
+          name: str = "vgg16") -> Model:
+    """VGG-16 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32).
+
+    Arguments as `convnp.applications.ResNet50`. The top is Flatten, ``fc1`` and ``fc2``
+    (4096 ReLU units each) and ``predictions``.
+    """
+    _common.check_arguments("VGG16", weights, include_top, classes, pooling,
+                            classifier_activation, WEIGHTS_FILE)
+    shape = _common.image_shape("VGG16", input_shape, 224, 32)
+    x = inputs = _common.model_input(shape, input_tensor)
+    for block, (filters, convs) in enumerate(_BLOCKS, start=1):
+        for conv in range(1, convs + 1):
+            x = Conv2D(filters, 3, activation="relu", padding="same",
+                       name=f"block{block}_conv{conv}")(x)
+        x = MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
+    if include_top:
+        x = Flatten(name="flatten")(x)
+        x = Dense(4096, activation="relu", name="fc1")(x)
+        x = Dense(4096, activation="relu", name="fc2")(x)
+        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = GlobalAveragePooling2D()(x)
+    elif pooling == "max":
+        x = GlobalMaxPooling2D()(x)
+    model = Model(inputs, x, name=name)
+    if weights is not None:
+        _common.load_weights_by_name(model, weights)
+    return model
+
+
+def preprocess_input(x, data_format=None):
+    """Keras's "caffe" preprocessing: RGB [0, 255] to BGR minus the ImageNet channel means."""
+    return _common.preprocess_caffe(x, data_format)
+
+
+decode_predictions = _common.decode_predictions
