@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.applications import MobileNetV2, ResNet50, VGG16, mobilenet_v2, resnet50, vgg16
+from convnp.applications import VGG16, MobileNetV2, ResNet50, mobilenet_v2, resnet50, vgg16
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 sys.path.insert(0, str(FIXTURES))
-from seeded_weights import seeded_weights  # noqa: E402
+from seeded_weights import seeded_weights
 
 applications = tf.keras.applications
 

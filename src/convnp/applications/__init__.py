@@ -19,4 +19,4 @@ from convnp.applications.vgg16 import VGG16
 # Keras also names the modules by family
 resnet = resnet50
 
-__all__ = ["MobileNetV2", "ResNet50", "VGG16", "mobilenet_v2", "resnet", "resnet50", "vgg16"]
+__all__ = ["VGG16", "MobileNetV2", "ResNet50", "mobilenet_v2", "resnet", "resnet50", "vgg16"]
