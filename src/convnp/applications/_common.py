@@ -76,6 +76,27 @@ def model_input(input_shape, input_tensor):
     return Input(shape=input_shape)
 
 
+def finish(name: str, inputs, x, include_top: bool, pooling, weights, top, pool_names=(None, None)):
+    """The end every application shares: ``top(x)`` or the optional global pooling, the
+    model, and its weights file.
+
+    ``pool_names``: Keras's names of the average and max pooling layers (None: automatic).
+    """
+    from convnp.layers import GlobalAveragePooling2D, GlobalMaxPooling2D
+    from convnp.models import Model
+
+    if include_top:
+        x = top(x)
+    elif pooling == "avg":
+        x = GlobalAveragePooling2D(name=pool_names[0])(x)
+    elif pooling == "max":
+        x = GlobalMaxPooling2D(name=pool_names[1])(x)
+    model = Model(inputs, x, name=name)
+    if weights is not None:
+        load_weights_by_name(model, weights)
+    return model
+
+
 # -- weight files -------------------------------------------------------------------------------
 
 

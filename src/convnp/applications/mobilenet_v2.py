@@ -12,7 +12,6 @@ from convnp.layers import (
     Dense,
     DepthwiseConv2D,
     GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
     ReLU,
     ZeroPadding2D,
 )
@@ -100,17 +99,13 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
     x = Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
     x = _batch_norm("Conv_1_bn")(x)
     x = ReLU(6.0, name="out_relu")(x)
-    if include_top:
+
+    def top(x):
         x = GlobalAveragePooling2D()(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = GlobalMaxPooling2D()(x)
-    model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{shape[0]}")
-    if weights is not None:
-        _common.load_weights_by_name(model, weights)
-    return model
+        return Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+    return _common.finish(name or f"mobilenetv2_{alpha:0.2f}_{shape[0]}", inputs, x,
+                          include_top, pooling, weights, top)
 
 
 def preprocess_input(x, data_format=None):

@@ -11,7 +11,6 @@ from convnp.layers import (
     Conv2D,
     Dense,
     GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
     MaxPooling2D,
     ZeroPadding2D,
 )
@@ -78,17 +77,13 @@ def ResNet50(include_top: bool = True, weights=None, input_tensor=None, input_sh
     x = _stack(x, 128, 4, 2, "conv3")
     x = _stack(x, 256, 6, 2, "conv4")
     x = _stack(x, 512, 3, 2, "conv5")
-    if include_top:
+
+    def top(x):
         x = GlobalAveragePooling2D(name="avg_pool")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = GlobalMaxPooling2D(name="max_pool")(x)
-    model = Model(inputs, x, name=name)
-    if weights is not None:
-        _common.load_weights_by_name(model, weights)
-    return model
+        return Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+    return _common.finish(name, inputs, x, include_top, pooling, weights, top,
+                          ("avg_pool", "max_pool"))
 
 
 def preprocess_input(x, data_format=None):

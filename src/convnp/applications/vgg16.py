@@ -8,8 +8,6 @@ from convnp.layers import (
     Conv2D,
     Dense,
     Flatten,
-    GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
     MaxPooling2D,
 )
 from convnp.models import Model
@@ -35,19 +33,14 @@ def VGG16(include_top: bool = True, weights=None, input_tensor=None, input_shape
             x = Conv2D(filters, 3, activation="relu", padding="same",
                        name=f"block{block}_conv{conv}")(x)
         x = MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
-    if include_top:
+
+    def top(x):
         x = Flatten(name="flatten")(x)
         x = Dense(4096, activation="relu", name="fc1")(x)
         x = Dense(4096, activation="relu", name="fc2")(x)
-        x = Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = GlobalMaxPooling2D()(x)
-    model = Model(inputs, x, name=name)
-    if weights is not None:
-        _common.load_weights_by_name(model, weights)
-    return model
+        return Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+    return _common.finish(name, inputs, x, include_top, pooling, weights, top)
 
 
 def preprocess_input(x, data_format=None):
