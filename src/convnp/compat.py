@@ -1,0 +1,98 @@
+"""Run a notebook's own ``import tensorflow`` lines on convnp: `as_tensorflow()`.
+
+Opt-in only: importing convnp never touches ``sys.modules``. After ``as_tensorflow()``,
+
+    import tensorflow as tf
+    from tensorflow.keras.layers import Conv2D, BatchNormalization
+    from tensorflow.keras.initializers import random_uniform, glorot_uniform
+    from tensorflow.python.framework.ops import EagerTensor
+
+resolve to convnp (``tf`` *is* the ``convnp`` module, ``EagerTensor`` is convnp's eager
+result type). Limits: only what convnp implements is there (a missing name raises the usual
+ImportError/AttributeError naming it); only the ``tensorflow`` names below are registered, not
+``keras`` on its own; ``tensorflow.python`` holds ``framework.ops.EagerTensor`` and nothing else;
+a real TensorFlow already imported in the process is not replaced unless ``force=True``.
+`restore()` removes the aliases again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+# tensorflow.keras submodules the course's notebooks import (each taken from convnp.keras)
+KERAS_SUBMODULES = (
+    "activations", "applications", "applications.mobilenet_v2", "applications.resnet50",
+    "applications.vgg16", "backend", "callbacks", "datasets", "initializers", "layers",
+    "layers.experimental", "layers.experimental.preprocessing", "losses", "metrics", "models",
+    "optimizers", "preprocessing", "preprocessing.image", "utils", "saving",
+)
+_registered: dict[str, object] = {}  # name -> what sys.modules held before (or _ABSENT)
+_ABSENT = object()
+
+
+def _resolve(root, dotted: str):
+    """``root.a.b`` by attribute access (lazy submodules load), or None if convnp lacks it."""
+    obj = root
+    for part in dotted.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            return None
+    return obj
+
+
+def as_tensorflow(force: bool = False) -> list[str]:
+    """Register convnp under ``tensorflow``, ``tensorflow.keras`` and their submodules.
+
+    Args:
+        force: replace a real TensorFlow already imported in this process.
+
+    Returns:
+        The module names now served by convnp (submodules convnp lacks are left out).
+
+    Raises:
+        RuntimeError: TensorFlow itself is already imported (and ``force`` is False).
+    """
+    import convnp
+    from convnp.tensor.eager import EagerTensor
+
+    current = sys.modules.get("tensorflow")
+    if current is not None and current is not convnp and not force:
+        raise RuntimeError("as_tensorflow(): the real TensorFlow is already imported in this "
+                           "process; call it before any `import tensorflow`, or pass force=True")
+    keras = importlib.import_module("convnp.keras")
+    table: dict[str, object] = {"tensorflow": convnp, "tensorflow.keras": keras}
+    for name in KERAS_SUBMODULES:
+        target = _resolve(keras, name)
+        if target is not None:
+            table[f"tensorflow.keras.{name}"] = target
+    for name in ("data", "random"):
+        target = _resolve(convnp, name)
+        if target is not None:
+            table[f"tensorflow.{name}"] = target
+    framework_ops = types.ModuleType("tensorflow.python.framework.ops",
+                                     "convnp's stand-in: EagerTensor only")
+    framework_ops.EagerTensor = EagerTensor
+    framework = types.ModuleType("tensorflow.python.framework")
+    framework.ops = framework_ops
+    python = types.ModuleType("tensorflow.python")
+    python.framework = framework
+    table.update({"tensorflow.python": python, "tensorflow.python.framework": framework,
+                  "tensorflow.python.framework.ops": framework_ops})
+    for name, module in table.items():
+        if name not in _registered:
+            _registered[name] = sys.modules.get(name, _ABSENT)
+        sys.modules[name] = module
+    return sorted(table)
+
+
+def restore() -> None:
+    """Undo `as_tensorflow`: put back what ``sys.modules`` held before."""
+    for name, previous in _registered.items():
+        if previous is _ABSENT:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
+    _registered.clear()

@@ -1,0 +1,59 @@
+"""`convnp.compat.as_tensorflow`: a notebook's own tensorflow imports resolve to convnp."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import convnp
+from convnp import compat
+
+
+@pytest.fixture
+def aliased():
+    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not convnp:
+        pytest.skip("the real TensorFlow is imported in this process")
+    names = compat.as_tensorflow()
+    yield names
+    compat.restore()
+
+
+def test_notebook_imports_resolve_to_convnp(aliased):
+    import tensorflow as tf
+    import tensorflow.keras.layers as tfl
+    from tensorflow.keras.initializers import constant, glorot_uniform, random_uniform
+    from tensorflow.keras.layers import Add, BatchNormalization, Conv2D
+    from tensorflow.keras.models import Model
+    from tensorflow.python.framework.ops import EagerTensor
+
+    assert tf is convnp and tfl is convnp.keras.layers
+    assert Conv2D is convnp.keras.layers.Conv2D and Model is convnp.keras.Model
+    assert random_uniform is convnp.initializers.RandomUniform
+    assert glorot_uniform(seed=0) is not None and constant(value=1) is not None
+    assert Add and BatchNormalization
+    out = Conv2D(2, 1)(np.ones((1, 2, 2, 3), dtype=np.float32))
+    assert type(out) is EagerTensor
+    assert "tensorflow.keras.applications" in aliased
+
+
+def test_restore_removes_the_aliases(aliased):
+    compat.restore()
+    assert not any(sys.modules.get(name) is convnp for name in aliased)
+    assert "tensorflow.python.framework.ops" not in sys.modules
+
+
+def test_import_convnp_registers_nothing():
+    code = ("import sys, convnp, convnp.keras; "
+            "assert not any(m.split('.')[0] == 'tensorflow' for m in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, env=None)
+
+
+def test_real_tensorflow_is_not_replaced(monkeypatch):
+    fake = type(sys)("tensorflow")
+    monkeypatch.setitem(sys.modules, "tensorflow", fake)
+    with pytest.raises(RuntimeError, match="already imported"):
+        compat.as_tensorflow()
+    assert sys.modules["tensorflow"] is fake
