@@ -23,10 +23,11 @@ import types
 
 # tensorflow.keras submodules the course's notebooks import (each taken from convnp.keras)
 KERAS_SUBMODULES = (
-    "activations", "applications", "applications.mobilenet_v2", "applications.resnet50",
+    "activations", "applications", "applications.imagenet_utils", "applications.mobilenet_v2",
+    "applications.resnet50",
     "applications.vgg16", "backend", "callbacks", "datasets", "initializers", "layers",
     "layers.experimental", "layers.experimental.preprocessing", "losses", "metrics", "models",
-    "optimizers", "preprocessing", "preprocessing.image", "utils", "saving",
+    "ops", "optimizers", "preprocessing", "preprocessing.image", "utils", "saving",
 )
 _registered: dict[str, object] = {}  # name -> what sys.modules held before (or _ABSENT)
 _ABSENT = object()

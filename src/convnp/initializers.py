@@ -27,6 +27,7 @@ __all__ = [
     "GlorotUniform",
     "HeNormal",
     "HeUniform",
+    "Identity",
     "Initializer",
     "LecunNormal",
     "LecunUniform",
@@ -297,10 +298,27 @@ class Ones(Initializer):
         return np.ones(_check_shape(shape), dtype=_check_dtype(dtype))
 
 
+class Identity(Initializer):
+    """``gain`` times the identity matrix, for 2-D weights only (Keras's ``Identity``)."""
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=np.float32):
+        shape = _check_shape(shape)
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializer needs a 2-D shape, got {shape}")
+        return self.gain * np.eye(*shape, dtype=_check_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _CLASSES: dict[str, type[Initializer]] = {
     c.__name__: c
     for c in (VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
-              LecunUniform, Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal)
+              LecunUniform, Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform,
+              TruncatedNormal)
 }
 _NAMES: dict[str, type[Initializer]] = {
     "glorot_uniform": GlorotUniform,
@@ -314,6 +332,7 @@ _NAMES: dict[str, type[Initializer]] = {
     "ones": Ones,
     "one": Ones,
     "constant": Constant,
+    "identity": Identity,
     "random_normal": RandomNormal,
     "random_uniform": RandomUniform,
     "truncated_normal": TruncatedNormal,

@@ -24,7 +24,7 @@ def aliased():
 def test_notebook_imports_resolve_to_convnp(aliased):
     import tensorflow as tf
     import tensorflow.keras.layers as tfl
-    from tensorflow.keras.initializers import constant, glorot_uniform, random_uniform
+    from tensorflow.keras.initializers import constant, glorot_uniform, identity, random_uniform
     from tensorflow.keras.layers import Add, BatchNormalization, Conv2D
     from tensorflow.keras.models import Model
     from tensorflow.python.framework.ops import EagerTensor
@@ -33,6 +33,7 @@ def test_notebook_imports_resolve_to_convnp(aliased):
     assert Conv2D is convnp.keras.layers.Conv2D and Model is convnp.keras.Model
     assert random_uniform is convnp.initializers.RandomUniform
     assert glorot_uniform(seed=0) is not None and constant(value=1) is not None
+    np.testing.assert_array_equal(identity(gain=2.0)((2, 3)), [[2, 0, 0], [0, 2, 0]])
     assert Add and BatchNormalization
     out = Conv2D(2, 1)(np.ones((1, 2, 2, 3), dtype=np.float32))
     assert type(out) is EagerTensor
