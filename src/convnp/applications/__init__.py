@@ -11,7 +11,7 @@ Each family has its module (``mobilenet_v2``, ``resnet50``, ``vgg16``) with its
 (None, 3, 3, 1280)
 """
 
-from convnp.applications import mobilenet_v2, resnet50, vgg16
+from convnp.applications import imagenet_utils, mobilenet_v2, resnet50, vgg16
 from convnp.applications.mobilenet_v2 import MobileNetV2
 from convnp.applications.resnet50 import ResNet50
 from convnp.applications.vgg16 import VGG16
@@ -19,4 +19,4 @@ from convnp.applications.vgg16 import VGG16
 # Keras also names the modules by family
 resnet = resnet50
 
-__all__ = ["VGG16", "MobileNetV2", "ResNet50", "mobilenet_v2", "resnet", "resnet50", "vgg16"]
+__all__ = ["VGG16", "MobileNetV2", "ResNet50", "imagenet_utils", "mobilenet_v2", "resnet", "resnet50", "vgg16"]

@@ -34,6 +34,7 @@ from convnp.layers.preprocessing import (
 )
 from convnp.layers.registry import deserialize, get_layer_class, register, serialize
 from convnp.layers.reshaping import ZeroPadding2D
+from convnp.layers.tf_op import TensorFlowOpLayer
 
 for _cls in (Conv2D, Activation, Dense, Dropout, Flatten, InputLayer, ReLU, Add, Concatenate,
              BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
@@ -73,6 +74,7 @@ __all__ = [
     "Rescaling",
     "Resizing",
     "SeparableConv2D",
+    "TensorFlowOpLayer",
     "ZeroPadding2D",
     "deserialize",
     "get_layer_class",
