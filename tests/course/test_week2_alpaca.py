@@ -13,11 +13,26 @@ from tests.course.grader import compare, describe
 tfl = tf.keras.layers
 
 
-def augmenter_stand_in():
-    # The notebook's data_augmenter() is Sequential([RandomFlip('horizontal'),
-    # RandomRotation(0.2)]); those layers are identities at inference. A linear Activation
-    # keeps the grader's 'Sequential' row until convnp's augmentation layers are used here.
-    return tf.keras.Sequential([tfl.Activation("linear")])
+def data_augmenter():
+    data_augmentation = tf.keras.Sequential()
+    data_augmentation.add(tfl.RandomFlip("horizontal"))
+    data_augmentation.add(tfl.RandomRotation(0.2))
+    return data_augmentation
+
+
+def test_data_augmenter_as_the_grader_reads_it():
+    augmenter = data_augmenter()
+    assert augmenter.layers[0].name.startswith("random_flip")
+    assert augmenter.layers[0].mode == "horizontal"
+    assert augmenter.layers[1].name.startswith("random_rotation")
+    assert augmenter.layers[1].factor == 0.2
+    image = np.random.default_rng(0).uniform(0, 255, (1, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(augmenter(image, training=False).numpy(), image)
+    assert augmenter(image, training=True).shape == (1, 8, 8, 3)
+    # inside a model the augmentation follows the model: off in predict
+    inputs = tf.keras.Input((8, 8, 3))
+    model = tf.keras.Model(inputs, data_augmenter()(inputs))
+    np.testing.assert_array_equal(model.predict(image, verbose=0), image)
 
 
 def alpaca_model(image_shape, data_augmentation, alpha=1.0, weights=None):
@@ -37,7 +52,7 @@ def alpaca_model(image_shape, data_augmentation, alpha=1.0, weights=None):
 
 
 def test_alpaca_model_rows():
-    model = alpaca_model((160, 160), augmenter_stand_in())
+    model = alpaca_model((160, 160), data_augmenter())
     compare(describe(model), [
         ["InputLayer", [(None, 160, 160, 3)], 0],
         ["Sequential", (None, 160, 160, 3), 0],
@@ -82,7 +97,7 @@ def test_mobilenet_v2_transfer_learning_on_an_image_folder(tmp_path):
     assert class_names == ["alpaca", "not_alpaca"]
     train = tf.data.Dataset.from_tensor_slices((x * 255.0, y)).batch(8)
     tf.keras.utils.set_random_seed(0)
-    model = alpaca_model((96, 96), augmenter_stand_in(), alpha=0.35)
+    model = alpaca_model((96, 96), data_augmenter(), alpha=0.35)
     base = model.layers[4]
     model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate=0.01),
                   loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.registry import register
 from convnp.ops import image as image_ops
 
@@ -120,8 +120,15 @@ class _RandomLayer(_ImageLayer):
         self._generator = None if seed is None else np.random.default_rng(self.seed)
 
     def __call__(self, inputs, training: bool | None = None):
-        # Keras' augmentation layers default to training mode when called directly
-        return super().__call__(inputs, training=True if training is None else training)
+        # Keras' augmentation layers default to training mode when called directly on data;
+        # inside a model definition (KerasTensors) the call must follow the model (fit:
+        # training, predict: inference), so None stays None there (an explicit value would
+        # fix the mode of the call for good)
+        if training is None and not isinstance(inputs, KerasTensor) and not (
+                isinstance(inputs, (list, tuple)) and inputs
+                and isinstance(inputs[0], KerasTensor)):
+            training = True
+        return super().__call__(inputs, training=training)
 
     def rng(self) -> np.random.Generator:
         from convnp.random import generator
