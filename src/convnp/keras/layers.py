@@ -3,22 +3,29 @@
 from convnp.layers import (
     Activation,
     Add,
+    Average,
     AveragePooling2D,
     AvgPool2D,
     BatchNormalization,
     CenterCrop,
     Concatenate,
     Conv2D,
+    Conv2DTranspose,
+    Cropping2D,
     Dense,
     DepthwiseConv2D,
+    Dot,
     Dropout,
     Flatten,
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     InputLayer,
     Layer,
+    Maximum,
     MaxPool2D,
     MaxPooling2D,
+    Minimum,
+    Multiply,
     RandomContrast,
     RandomCrop,
     RandomFlip,
@@ -29,24 +36,38 @@ from convnp.layers import (
     Rescaling,
     Resizing,
     SeparableConv2D,
+    Subtract,
+    UpSampling2D,
     ZeroPadding2D,
+    add,
+    average,
+    concatenate,
     deserialize,
+    dot,
     get_layer_class,
+    maximum,
+    minimum,
+    multiply,
     serialize,
+    subtract,
 )
 from convnp.models.functional import Input
 
 __all__ = [
     "Activation",
     "Add",
+    "Average",
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
     "CenterCrop",
     "Concatenate",
     "Conv2D",
+    "Conv2DTranspose",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
+    "Dot",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
@@ -56,6 +77,9 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",
@@ -66,11 +90,21 @@ __all__ = [
     "Rescaling",
     "Resizing",
     "SeparableConv2D",
+    "Subtract",
+    "UpSampling2D",
     "ZeroPadding2D",
+    "add",
+    "average",
+    "concatenate",
     "deserialize",
+    "dot",
     "experimental",
     "get_layer_class",
+    "maximum",
+    "minimum",
+    "multiply",
     "serialize",
+    "subtract",
 ]
 
 
@@ -86,7 +120,8 @@ def _experimental_namespace():
                              "convnp.keras.layers).")
     for cls in _pre.PREPROCESSING_LAYERS:
         setattr(inner, cls.__name__, cls)
-    inner.__all__ = [cls.__name__ for cls in _pre.PREPROCESSING_LAYERS]
+    inner.__all__ = [
+]
     outer = types.ModuleType("convnp.keras.layers.experimental")
     outer.preprocessing = inner
     return outer

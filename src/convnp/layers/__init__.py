@@ -9,9 +9,27 @@ to classes for configs and model files.
 
 from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.conv import Conv2D
+from convnp.layers.conv_transpose import Conv2DTranspose
 from convnp.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ReLU
 from convnp.layers.depthwise import DepthwiseConv2D, SeparableConv2D
-from convnp.layers.merging import Add, Concatenate
+from convnp.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from convnp.layers.normalization import BatchNormalization
 from convnp.layers.pooling import (
     AveragePooling2D,
@@ -33,7 +51,7 @@ from convnp.layers.preprocessing import (
     Resizing,
 )
 from convnp.layers.registry import deserialize, get_layer_class, register, serialize
-from convnp.layers.reshaping import ZeroPadding2D
+from convnp.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from convnp.layers.tf_op import TensorFlowOpLayer
 
 for _cls in (Conv2D, Activation, Dense, Dropout, Flatten, InputLayer, ReLU, Add, Concatenate,
@@ -47,14 +65,18 @@ del _cls
 __all__ = [
     "Activation",
     "Add",
+    "Average",
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
     "CenterCrop",
     "Concatenate",
     "Conv2D",
+    "Conv2DTranspose",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
+    "Dot",
     "Dropout",
     "Flatten",
     "GlobalAveragePooling2D",
@@ -64,6 +86,9 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",
@@ -74,10 +99,20 @@ __all__ = [
     "Rescaling",
     "Resizing",
     "SeparableConv2D",
+    "Subtract",
     "TensorFlowOpLayer",
+    "UpSampling2D",
     "ZeroPadding2D",
+    "add",
+    "average",
+    "concatenate",
     "deserialize",
+    "dot",
     "get_layer_class",
+    "maximum",
+    "minimum",
+    "multiply",
     "register",
     "serialize",
+    "subtract",
 ]

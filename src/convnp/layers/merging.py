@@ -1,4 +1,6 @@
-"""Merge layers: `Add` and `Concatenate`, called on a list of tensors."""
+"""Merge layers, called on a list of tensors: `Add`, `Subtract`, `Multiply`, `Average`,
+`Maximum`, `Minimum`, `Concatenate`, `Dot`, and Keras' lowercase functions (`add`,
+`concatenate`, ...) that build the layer and call it in one step."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import numpy as np
 
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.registry import register
 
 
 class _Merge(Layer):
@@ -41,47 +44,213 @@ def _same(a, b) -> bool:
     return a is None or b is None or a == b
 
 
-class Add(_Merge):
-    """Elementwise sum of a list of inputs of one shape.
+def _broadcast_shape(shapes: list[tuple], cls: str) -> tuple:
+    """The common shape of elementwise-merged inputs: equal ranks, and on each axis equal
+    sizes or 1 (broadcast, as Keras' merge layers allow: ``(m, 1, 1, C) * (m, H, W, C)``).
+    ``None`` (unknown) matches anything."""
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ValueError(f"{cls} needs inputs of one shape (dimensions of 1 broadcast), got "
+                         f"shapes {shapes}")
+    out = []
+    for dims in zip(*shapes):
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ValueError(f"{cls} needs inputs of one shape (dimensions of 1 broadcast), "
+                             f"got shapes {shapes}")
+        if known:
+            out.append(known.pop())
+        elif any(d is None for d in dims):
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
 
-    ``backward(dy)`` returns ``[dy, dy, ...]`` (one per input; the same array, not copies,
-    since no layer writes into a gradient it is given). Caches the number of inputs.
 
-    >>> import numpy as np
-    >>> Add()([np.ones((2, 3)), np.ones((2, 3))]).tolist()
-    [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` over the axes an input of ``shape`` was broadcast along."""
+    axes = tuple(i for i, (g, s) in enumerate(zip(grad.shape, shape)) if s == 1 and g != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+class _Elementwise(_Merge):
+    """A merge computed value by value on inputs of one (broadcastable) shape.
+
+    Subclasses give `_combine(arrays) -> (y, saved)` and `_input_grads(dy, saved, arrays)`;
+    the base checks shapes, keeps the arrays when the gradient needs them and sums the
+    gradients back over broadcast axes. ``n_inputs`` fixes the input count (Subtract: 2).
     """
+
+    n_inputs: int | None = None
+    keeps_inputs = True  # whether backward needs the input arrays
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._cache = None
 
     def _check_shapes(self, shapes: list[tuple]) -> None:
-        first = shapes[0]
-        for shape in shapes[1:]:
-            if len(shape) != len(first) or not all(_same(a, b) for a, b in zip(first, shape)):
-                raise ValueError(f"Add needs inputs of one shape, got shapes {shapes}")
+        cls = type(self).__name__
+        if self.n_inputs is not None and len(shapes) != self.n_inputs:
+            raise ValueError(f"{cls} takes exactly {self.n_inputs} inputs, got {len(shapes)} "
+                             f"(shapes {shapes})")
+        _broadcast_shape(shapes, cls)
 
     def compute_output_shape(self, input_shape):
         shapes = self._check_list(input_shape)
         self._check_shapes(shapes)
-        # Fill a dimension unknown in one input from another that knows it.
-        return tuple(next((d for d in dims if d is not None), None) for dims in zip(*shapes))
+        return _broadcast_shape(shapes, type(self).__name__)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         arrays = self._arrays(inputs)
-        y = arrays[0] + arrays[1] if len(arrays) > 1 else arrays[0].copy()
-        for x in arrays[2:]:
-            y += x  # y is fresh, so summing in place is safe
-        self._cache = len(arrays)
+        y, saved = self._combine(arrays)
+        shapes = [a.shape for a in arrays]
+        self._cache = (shapes, saved, arrays if self.keeps_inputs else None)
         return y
 
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
-        count = _utils.take_cache(self)
+        shapes, saved, arrays = _utils.take_cache(self)
         dy = _utils.as_dtype(dy, self.dtype)
+        grads = self._input_grads(dy, saved, arrays, len(shapes))
+        return [_unbroadcast(g, s) for g, s in zip(grads, shapes)]
+
+    def _combine(self, arrays):
+        raise NotImplementedError
+
+    def _input_grads(self, dy, saved, arrays, count):
+        raise NotImplementedError
+
+
+@register
+class Add(_Elementwise):
+    """Elementwise sum of a list of inputs of one shape (dimensions of 1 broadcast).
+
+    ``backward(dy)`` returns ``[dy, dy, ...]`` (one per input; the same array, not copies,
+    since no layer writes into a gradient it is given). Caches the input shapes.
+
+    >>> import numpy as np
+    >>> Add()([np.ones((2, 3)), np.ones((2, 3))]).tolist()
+    [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+    """
+
+    keeps_inputs = False
+
+    def _combine(self, arrays):
+        y = arrays[0] + arrays[1] if len(arrays) > 1 else arrays[0].copy()
+        for x in arrays[2:]:
+            y = y + x
+        return y, None
+
+    def _input_grads(self, dy, saved, arrays, count):
         return [dy] * count
 
 
+@register
+class Subtract(_Elementwise):
+    """``inputs[0] - inputs[1]`` (exactly two inputs).
+
+    >>> import numpy as np
+    >>> Subtract()([np.full((1, 2), 5.0), np.ones((1, 2))]).tolist()
+    [[4.0, 4.0]]
+    """
+
+    n_inputs = 2
+    keeps_inputs = False
+
+    def _combine(self, arrays):
+        return arrays[0] - arrays[1], None
+
+    def _input_grads(self, dy, saved, arrays, count):
+        return [dy, -dy]
+
+
+@register
+class Multiply(_Elementwise):
+    """Elementwise product of the inputs (e.g. squeeze-and-excitation's channel gates,
+    ``(m, 1, 1, C) * (m, H, W, C)``). Caches the inputs.
+
+    >>> import numpy as np
+    >>> Multiply()([np.full((1, 2), 3.0), np.full((1, 2), 2.0)]).tolist()
+    [[6.0, 6.0]]
+    """
+
+    def _combine(self, arrays):
+        y = arrays[0]
+        for x in arrays[1:]:
+            y = y * x
+        return (y if len(arrays) > 1 else y.copy()), None
+
+    def _input_grads(self, dy, saved, arrays, count):
+        grads = []
+        for i in range(count):
+            g = dy
+            for j, x in enumerate(arrays):
+                if j != i:
+                    g = g * x
+            grads.append(g)
+        return grads
+
+
+@register
+class Average(_Elementwise):
+    """Elementwise mean of the inputs.
+
+    >>> import numpy as np
+    >>> Average()([np.zeros((1, 2)), np.full((1, 2), 4.0)]).tolist()
+    [[2.0, 2.0]]
+    """
+
+    keeps_inputs = False
+
+    def _combine(self, arrays):
+        total = arrays[0]
+        for x in arrays[1:]:
+            total = total + x
+        return total / self.dtype.type(len(arrays)), None
+
+    def _input_grads(self, dy, saved, arrays, count):
+        return [dy / self.dtype.type(count)] * count
+
+
+class _Extremum(_Elementwise):
+    """Elementwise maximum or minimum; the gradient goes to the winning input (the first one
+    on ties, as TensorFlow's chained ``maximum`` sends it). Caches the winners' indices."""
+
+    keeps_inputs = False
+    _pick = staticmethod(np.argmax)
+
+    def _combine(self, arrays):
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        stacked = np.stack([np.broadcast_to(a, shape) for a in arrays])
+        winner = self._pick(stacked, axis=0)
+        return np.take_along_axis(stacked, winner[None], axis=0)[0], winner
+
+    def _input_grads(self, dy, winner, arrays, count):
+        return [np.where(winner == i, dy, 0).astype(dy.dtype, copy=False) for i in range(count)]
+
+
+@register
+class Maximum(_Extremum):
+    """Elementwise maximum of the inputs.
+
+    >>> import numpy as np
+    >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).tolist()
+    [[3.0, 5.0]]
+    """
+
+
+@register
+class Minimum(_Extremum):
+    """Elementwise minimum of the inputs.
+
+    >>> import numpy as np
+    >>> Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).tolist()
+    [[1.0, 2.0]]
+    """
+
+    _pick = staticmethod(np.argmin)
+
+
+@register
 class Concatenate(_Merge):
     """Join a list of inputs along ``axis`` (default -1, the channels).
 
@@ -140,3 +309,156 @@ class Concatenate(_Merge):
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+
+def _l2_normalize(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """``x / ||x||`` along ``axis`` (Keras' epsilon 1e-12 on the squared norm) and the norm."""
+    norm = np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), x.dtype.type(1e-12)))
+    return x / norm, norm
+
+
+def _l2_normalize_backward(du: np.ndarray, u: np.ndarray, norm: np.ndarray,
+                           axis: int) -> np.ndarray:
+    return (du - u * np.sum(u * du, axis=axis, keepdims=True)) / norm
+
+
+@register
+class Dot(_Merge):
+    """Dot products between the samples of two inputs, summed over one axis of each.
+
+    For inputs ``(m, n)`` and ``(m, n)`` with ``axes=1`` the output is ``(m, 1)``; for
+    ``(m, a, d)`` and ``(m, b, d)`` with ``axes=2``, ``(m, a, b)`` (Keras' ``batch_dot``:
+    the remaining axes of the first input, then of the second).
+
+    Args:
+        axes: an int (the same axis of both inputs) or a pair; not the batch axis.
+        normalize: L2-normalize both inputs along their summed axis first, so the output is
+            the cosine similarity.
+
+    Caches both inputs (normalized) and their norms.
+
+    >>> import numpy as np
+    >>> Dot(axes=1)([np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])]).tolist()
+    [[11.0]]
+    """
+
+    def __init__(self, axes, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        def is_int(v):
+            return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+        if is_int(axes):
+            axes = (int(axes), int(axes))
+        elif isinstance(axes, (tuple, list)) and len(axes) == 2 and all(is_int(a) for a in axes):
+            axes = (int(axes[0]), int(axes[1]))
+        else:
+            raise ValueError(f"Dot: axes must be an int or a pair of ints, got {axes!r}")
+        self.axes = axes
+        self.normalize = bool(normalize)
+        self._cache = None
+
+    def _resolved_axes(self, shapes: list[tuple]) -> tuple[int, int]:
+        out = []
+        for axis, shape in zip(self.axes, shapes):
+            rank = len(shape)
+            if not -rank <= axis < rank or axis % rank == 0:
+                raise ValueError(f"Dot: axis {axis} is not a non-batch axis of an input of "
+                                 f"shape {shape}")
+            out.append(axis % rank)
+        return tuple(out)
+
+    def _check_shapes(self, shapes: list[tuple]) -> None:
+        if len(shapes) != 2:
+            raise ValueError(f"Dot takes exactly 2 inputs, got {len(shapes)} (shapes {shapes})")
+        if any(len(s) < 2 for s in shapes):
+            raise ValueError(f"Dot needs inputs of rank >= 2, got shapes {shapes}")
+        a, b = self._resolved_axes(shapes)
+        if not _same(shapes[0][a], shapes[1][b]):
+            raise ValueError(f"Dot: axis {a} of the first input ({shapes[0][a]}) and axis {b} "
+                             f"of the second ({shapes[1][b]}) must have one size; got shapes "
+                             f"{shapes}")
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._check_list(input_shape)
+        self._check_shapes(shapes)
+        a, b = self._resolved_axes(shapes)
+        rest = [d for i, d in enumerate(shapes[0][1:], 1) if i != a] + [
+            d for i, d in enumerate(shapes[1][1:], 1) if i != b]
+        return (shapes[0][0], *(rest or [1]))
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x, y = self._arrays(inputs)
+        a, b = self._resolved_axes([x.shape, y.shape])
+        norms = None
+        if self.normalize:
+            (x, nx), (y, ny) = _l2_normalize(x, a), _l2_normalize(y, b)
+            norms = (nx, ny)
+        # (m, rest_x, d) @ (m, d, rest_y): one batched matrix product.
+        xm = np.moveaxis(x, a, -1)
+        ym = np.moveaxis(y, b, 1)
+        rest_x, rest_y = xm.shape[1:-1], ym.shape[2:]
+        m, d = x.shape[0], x.shape[a]
+        out = np.matmul(xm.reshape(m, -1, d), ym.reshape(m, d, -1))
+        self._cache = (x, y, (a, b), norms)
+        return out.reshape((m, *rest_x, *rest_y) if rest_x or rest_y else (m, 1))
+
+    def backward(self, dy: np.ndarray) -> list[np.ndarray]:
+        x, y, (a, b), norms = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        xm, ym = np.moveaxis(x, a, -1), np.moveaxis(y, b, 1)
+        m, d = x.shape[0], x.shape[a]
+        g = dy.reshape(m, -1, int(np.prod(ym.shape[2:], dtype=int)))
+        dxm = np.matmul(g, np.swapaxes(ym.reshape(m, d, -1), 1, 2)).reshape(xm.shape)
+        dym = np.matmul(np.swapaxes(xm.reshape(m, -1, d), 1, 2), g).reshape(ym.shape)
+        dx, dyy = np.moveaxis(dxm, -1, a), np.moveaxis(dym, 1, b)
+        if norms is not None:
+            dx = _l2_normalize_backward(dx, x, norms[0], a)
+            dyy = _l2_normalize_backward(dyy, y, norms[1], b)
+        return [np.ascontiguousarray(dx), np.ascontiguousarray(dyy)]
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"axes": self.axes if self.axes[0] != self.axes[1] else self.axes[0],
+                       "normalize": self.normalize})
+        return config
+
+
+# Keras' functional spellings: build the layer from the keyword arguments, call it on the list.
+
+def add(inputs, **kwargs):
+    """``Add(**kwargs)(inputs)``."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """``Subtract(**kwargs)(inputs)``."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """``Multiply(**kwargs)(inputs)``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """``Average(**kwargs)(inputs)``."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """``Maximum(**kwargs)(inputs)``."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """``Minimum(**kwargs)(inputs)``."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis: int = -1, **kwargs):
+    """``Concatenate(axis=axis, **kwargs)(inputs)`` (the course's U-Net uses ``axis=3``)."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize: bool = False, **kwargs):
+    """``Dot(axes=axes, normalize=normalize, **kwargs)(inputs)``."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

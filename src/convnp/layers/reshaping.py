@@ -1,4 +1,5 @@
-"""`ZeroPadding2D`: pad NHWC images with zeros along height and width."""
+"""Layers that change the height and width of NHWC images without weights: `ZeroPadding2D`,
+`Cropping2D` and `UpSampling2D`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import numpy as np
 
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.registry import register
+from convnp.ops import resize
 
 
-def _read_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
+def _read_padding(padding, layer: str = "ZeroPadding2D", argument: str = "padding"
+                  ) -> tuple[tuple[int, int], tuple[int, int]]:
     """Keras' three forms -> ``((top, bottom), (left, right))``."""
     def is_int(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
-    bad = ValueError("ZeroPadding2D: padding must be an int, a pair (symmetric height, width) "
+    bad = ValueError(f"{layer}: {argument} must be an int, a pair (symmetric height, width) "
                      f"or ((top, bottom), (left, right)) of non-negative ints, got {padding!r}")
     if is_int(padding):
         pads = ((padding, padding), (padding, padding))
@@ -93,4 +97,138 @@ class ZeroPadding2D(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"padding": self.padding, "data_format": self.data_format})
+        return config
+
+
+def _image_rank(layer, input_shape) -> None:
+    _utils.check_rank(input_shape, 4, type(layer).__name__, "(batch, height, width, channels)")
+
+
+@register
+class Cropping2D(Layer):
+    """Cut rows and columns off the borders of every image (the inverse of `ZeroPadding2D`).
+
+    Args:
+        cropping: an int (all four sides), ``(crop_h, crop_w)`` (symmetric), or
+            ``((top, bottom), (left, right))``. Default: nothing cropped.
+        data_format: only ``"channels_last"`` (or ``None``).
+
+    Shape:
+        Input ``(m, n_H, n_W, n_C)``; output ``(m, n_H - top - bottom, n_W - left - right,
+        n_C)`` (must be at least 1 by 1).
+
+    The output is a copy; backward places ``dy`` in a zero gradient of the input's shape.
+
+    >>> import numpy as np
+    >>> Cropping2D(((2, 2), (4, 4)))(np.ones((1, 28, 28, 3), dtype="float32")).shape
+    (1, 24, 20, 3)
+    """
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _read_padding(cropping, "Cropping2D", "cropping")
+        self.data_format = _utils.channels_last(data_format, type(self).__name__)
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        self.compute_output_shape(input_shape)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        _image_rank(self, input_shape)
+        out = []
+        for n, (before, after) in zip(input_shape[1:3], self.cropping):
+            if n is not None and n - before - after < 1:
+                raise ValueError(f"Cropping2D '{self.name}': cropping {self.cropping} leaves "
+                                 f"nothing of an input of shape {tuple(input_shape)}")
+            out.append(None if n is None else n - before - after)
+        return (input_shape[0], *out, input_shape[3])
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        _, h, w = self.compute_output_shape(x.shape)[:3]
+        (top, _), (left, _) = self.cropping
+        self._cache = x.shape
+        return x[:, top:top + h, left:left + w].copy()
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        shape = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        (top, _), (left, _) = self.cropping
+        dx = np.zeros(shape, dtype=self.dtype)
+        dx[:, top:top + dy.shape[1], left:left + dy.shape[2]] = dy
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"cropping": self.cropping, "data_format": self.data_format})
+        return config
+
+
+@register
+class UpSampling2D(Layer):
+    """Enlarge every image by integer factors, repeating pixels or blending them.
+
+    Args:
+        size: an int or ``(f_h, f_w)``, the factors. Default ``(2, 2)``.
+        data_format: only ``"channels_last"`` (or ``None``).
+        interpolation: ``"nearest"`` (each pixel repeated ``f_h * f_w`` times) or
+            ``"bilinear"`` (half-pixel centres, as TensorFlow's ``tf.image.resize`` and so
+            Keras compute it). Keras' other methods (bicubic, lanczos, area) are refused.
+
+    Shape:
+        Input ``(m, n_H, n_W, n_C)``; output ``(m, f_h * n_H, f_w * n_W, n_C)``.
+
+    Caches nothing; backward is the adjoint of the resize (`convnp.ops.resize`).
+
+    >>> import numpy as np
+    >>> UpSampling2D(2)(np.arange(4.0, dtype="float32").reshape(1, 2, 2, 1))[0, :, :, 0]
+    array([[0., 0., 1., 1.],
+           [0., 0., 1., 1.],
+           [2., 2., 3., 3.],
+           [2., 2., 3., 3.]], dtype=float32)
+    """
+
+    def __init__(self, size=(2, 2), data_format: str | None = None,
+                 interpolation: str = "nearest", **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.size = _utils.pair(size, "size", cls)
+        self.data_format = _utils.channels_last(data_format, cls)
+        if interpolation not in resize.METHODS:
+            raise ValueError(f"{cls}: interpolation must be one of {resize.METHODS} (convnp "
+                             f"does not implement Keras' other methods), got {interpolation!r}")
+        self.interpolation = interpolation
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        _image_rank(self, input_shape)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+
+    def compute_output_shape(self, input_shape):
+        _image_rank(self, input_shape)
+        out = [None if n is None else n * f for n, f in zip(input_shape[1:3], self.size)]
+        return (input_shape[0], *out, input_shape[3])
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self._cache = True
+        return resize.upsample(x, self.size, self.interpolation)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        _utils.take_cache(self)
+        return resize.upsample_backward(_utils.as_dtype(dy, self.dtype), self.size,
+                                        self.interpolation)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"size": self.size, "data_format": self.data_format,
+                       "interpolation": self.interpolation})
         return config

@@ -290,3 +290,30 @@ def cache_items(cache, names: tuple[str, ...], op: str) -> tuple:
             + (f" of length {len(cache)}" if isinstance(cache, tuple) else "")
         )
     return tuple(cache)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transposed convolution (Keras' Conv2DTranspose): the adjoint of a strided convolution.
+
+
+def transpose_output_size(n: int, f: int, s: int, padding: str,
+                          output_padding: int | None = None) -> int:
+    """Keras' output length of a transposed convolution along one axis.
+
+    Without ``output_padding``: ``n * s + max(f - s, 0)`` for ``"valid"`` and ``n * s`` for
+    ``"same"``. With it: ``(n - 1) * s + f - 2 * pad + output_padding`` where ``pad`` is 0
+    (``"valid"``) or ``f // 2`` (``"same"``).
+    """
+    if output_padding is None:
+        return n * s + max(f - s, 0) if padding == "valid" else n * s
+    pad = 0 if padding == "valid" else f // 2
+    return (n - 1) * s + f - 2 * pad + output_padding
+
+
+def transpose_crop(n: int, f: int, s: int, padding: str, out: int) -> int:
+    """How many leading rows of the full scatter ``(n - 1) * s + f`` a transposed convolution
+    drops: the top/left padding of the forward convolution from ``out`` back to ``n``
+    (TensorFlow's rule, which puts an odd extra at the bottom/right, so ``total // 2``)."""
+    if padding == "valid":
+        return 0
+    return max((n - 1) * s + f - out, 0) // 2

@@ -1,0 +1,142 @@
+"""`Conv2DTranspose`: the learned upsampling of U-Nets and decoders, on
+`convnp.ops.conv_transpose`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+from convnp.ops import conv_transpose as ops_transpose
+from convnp.ops import padding as geometry
+
+
+@register
+class Conv2DTranspose(Layer):
+    """Transposed 2-D convolution (sometimes called deconvolution), optionally activated.
+
+    Each input pixel adds a copy of the kernel, weighted by its channels, to an output patch
+    whose corner moves ``strides`` pixels per input pixel; overlapping patches add up. It is
+    the input gradient of a `Conv2D` with the same kernel, strides and padding.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: an int or ``(f_h, f_w)``.
+        strides: an int or ``(s_h, s_w)``.
+        padding: ``"valid"`` or ``"same"`` (output ``n * s``).
+        output_padding: ``None`` or an int / pair, each smaller than the stride: the output
+            size is then ``(n - 1) * s + f - 2 * pad + output_padding`` (``pad`` 0 or ``f // 2``).
+        data_format: only ``"channels_last"``.
+        dilation_rate: only 1.
+        activation, use_bias, kernel_initializer, bias_initializer: as in `Conv2D`.
+        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+            bias_constraint: accepted as ``None`` only.
+
+    Shape:
+        Input ``(m, n_H, n_W, n_C_in)``; output ``(m, out_h, out_w, filters)`` with, without
+        ``output_padding``, ``out = n * s`` (``"same"``) or ``n * s + max(f - s, 0)``
+        (``"valid"``).
+
+    Attributes:
+        kernel: `Variable` ``(f_h, f_w, filters, n_C_in)`` (Keras' layout: output channels
+            first). bias: ``(filters,)`` or ``None``.
+
+    Caches the input and the kernel (the op's cache) and the activation's saved values.
+
+    >>> import numpy as np
+    >>> up = Conv2DTranspose(16, 3, strides=2, padding="same")
+    >>> up(np.zeros((1, 6, 8, 32), dtype="float32")).shape
+    (1, 12, 16, 16)
+    >>> up.kernel.shape
+    (3, 3, 16, 32)
+    """
+
+    fuses_activation = True
+
+    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
+                 output_padding=None, data_format: str | None = None, dilation_rate=(1, 1),
+                 activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.filters = _utils.positive_int(filters, "filters", cls)
+        self.kernel_size = _utils.pair(kernel_size, "kernel_size", cls)
+        self.strides = _utils.pair(strides, "strides", cls)
+        self.padding = _utils.padding_mode(padding, cls)
+        self.output_padding = None
+        if output_padding is not None:
+            self.output_padding = _utils.pair(output_padding, "output_padding", cls, minimum=0)
+            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
+                raise ValueError(f"{cls}: output_padding {self.output_padding} must be smaller "
+                                 f"than strides {self.strides}")
+        self.data_format = _utils.channels_last(data_format, cls)
+        self.dilation_rate = _utils.pair(dilation_rate, "dilation_rate", cls)
+        if self.dilation_rate != (1, 1):
+            raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
+        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
+                                  bias_initializer, kernel_regularizer=kernel_regularizer,
+                                  bias_regularizer=bias_regularizer,
+                                  activity_regularizer=activity_regularizer,
+                                  kernel_constraint=kernel_constraint,
+                                  bias_constraint=bias_constraint)
+
+    def build(self, input_shape) -> None:
+        cls = type(self).__name__
+        _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
+        n_C_in = _utils.known_dim(input_shape, 3, cls, "channels")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, n_C_in),
+                                      self.kernel_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[3]}, rank=4)
+
+    def compute_output_shape(self, input_shape):
+        _utils.check_rank(input_shape, 4, type(self).__name__,
+                          "(batch, height, width, channels)")
+        extra = self.output_padding or (None, None)
+        out = tuple(None if n is None else
+                    geometry.transpose_output_size(n, f, s, self.padding, e)
+                    for n, f, s, e in zip(input_shape[1:3], self.kernel_size, self.strides,
+                                          extra))
+        return (input_shape[0], *out, self.filters)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        bias = None if self.bias is None else self.bias.value
+        z, op_cache = ops_transpose.conv_transpose_forward(
+            x, self.kernel.value, bias, self.strides, self.padding, self.output_padding)
+        y, saved = _utils.activate(self.activation, z)
+        self._cache = (op_cache, saved)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        op_cache, saved = _utils.take_cache(self)
+        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
+        dx, dW, db = ops_transpose.conv_transpose_backward(
+            dz, op_cache, compute_dx=self.needs_input_gradient)
+        self.kernel.grad = dW
+        if self.bias is not None:
+            self.bias.grad = db
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+        })
+        config.update(_utils.kernel_layer_config(self))
+        return config

@@ -1,0 +1,189 @@
+"""Fast transposed convolution (Keras' ``Conv2DTranspose``), NHWC.
+
+A transposed convolution is the input gradient of a strided convolution, run forward: every
+input pixel ``x[m, h, w, :]`` paints a ``(f_h, f_w, n_C)`` patch, ``x[m, h, w] @ W[i, j].T``,
+whose top-left corner sits at ``(h * s_h, w * s_w)`` of a *full* canvas of size
+``((n_H - 1) * s_h + f_h, (n_W - 1) * s_w + f_w)``; overlapping patches add up. The output is
+the canvas with the forward convolution's padding cut off (``"same"``) or with zero rows added
+at the end (``"valid"`` with a stride larger than the kernel, or ``output_padding``).
+
+The fast version does all the patches in one matrix product, ``x.reshape(-1, n_C_in) @
+W_cols.T`` (``W_cols`` is ``W`` as ``(f_h * f_w * n_C, n_C_in)``), then adds the ``f_h * f_w``
+window offsets onto the canvas as strided slabs: col2im with the loop over offsets only, as in
+`convnp.ops.conv`. The backward pass is an ordinary convolution of the (padded) upstream
+gradient with the same kernel: ``dx = conv(dy_canvas, W)``, and ``dW`` is that convolution's
+filter gradient for ``dZ = x``; both come from `convnp.ops.conv`.
+
+Kernels are stored as Keras stores them: ``(f_h, f_w, n_C, n_C_in)`` (output channels before
+input channels: the shape of the convolution this one transposes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from convnp.ops import padding as geometry
+from convnp.ops._threads import map_rows
+from convnp.ops.conv import conv_backward, conv_forward
+from convnp.ops.padding import Pair, as_pair, check_batch, float_dtype
+
+PADDINGS = ("valid", "same")
+
+
+@dataclass(frozen=True)
+class TransposeGeometry:
+    """Sizes of one transposed convolution.
+
+    Attributes:
+        kernel, stride: ``(h, w)`` pairs.
+        in_hw: input size ``(n_H, n_W)``.
+        full_hw: the canvas every patch fits on, ``((n_H - 1) * s_h + f_h, ...)``.
+        crop: leading rows/columns of the canvas the output drops ``(top, left)``.
+        out_hw: output size (Keras' rule, `convnp.ops.padding.transpose_output_size`).
+    """
+
+    kernel: Pair
+    stride: Pair
+    in_hw: Pair
+    full_hw: Pair
+    crop: Pair
+    out_hw: Pair
+
+    def kept(self, axis: int) -> int:
+        """Rows (axis 0) or columns (axis 1) of the output that come from the canvas; the
+        rest, past the canvas' end, are zeros."""
+        return max(0, min(self.out_hw[axis], self.full_hw[axis] - self.crop[axis]))
+
+
+def transpose_geometry(x_shape, W_shape, strides, padding: str,
+                       output_padding=None, op: str = "conv_transpose_forward"
+                       ) -> TransposeGeometry:
+    """Validate the arguments of a transposed convolution and compute its sizes.
+
+    ``x_shape`` is ``(m, n_H, n_W, n_C_in)``, ``W_shape`` ``(f_h, f_w, n_C, n_C_in)``.
+    """
+    if len(W_shape) != 4:
+        raise ValueError(f"{op}: W must have shape (f_h, f_w, n_C, n_C_in), got {W_shape}")
+    if W_shape[3] != x_shape[3]:
+        raise ValueError(f"{op}: W expects {W_shape[3]} input channels (W.shape={W_shape}) but "
+                         f"x has {x_shape[3]} (x.shape={tuple(x_shape)})")
+    if padding not in PADDINGS:
+        raise ValueError(f"{op}: padding must be one of {PADDINGS}, got {padding!r}")
+    kernel = (int(W_shape[0]), int(W_shape[1]))
+    stride = as_pair(strides, "strides")
+    extra = (None, None) if output_padding is None else as_pair(output_padding,
+                                                                "output_padding", minimum=0)
+    for e, s in zip(extra, stride):
+        if e is not None and e >= s:
+            raise ValueError(f"{op}: output_padding must be smaller than the stride {stride}, "
+                             f"got {output_padding!r}")
+    in_hw = (int(x_shape[1]), int(x_shape[2]))
+    full, crop, out = [], [], []
+    for n, f, s, e in zip(in_hw, kernel, stride, extra):
+        size = geometry.transpose_output_size(n, f, s, padding, e)
+        if size < 1:
+            raise ValueError(f"{op}: the output would be empty (input {in_hw}, kernel {kernel}, "
+                             f"strides {stride}, padding {padding!r}, output_padding "
+                             f"{output_padding!r})")
+        full.append((n - 1) * s + f)
+        crop.append(geometry.transpose_crop(n, f, s, padding, size))
+        out.append(size)
+    return TransposeGeometry(kernel, stride, in_hw, tuple(full), tuple(crop), tuple(out))
+
+
+def _check_operands(x, W, b, op: str) -> None:
+    check_batch(x, "x")
+    if not isinstance(W, np.ndarray) or W.ndim != 4:
+        raise ValueError(f"{op}: W must be an array of shape (f_h, f_w, n_C, n_C_in), "
+                         f"got {getattr(W, 'shape', type(W).__name__)}")
+    if b is not None and (not isinstance(b, np.ndarray) or b.size != W.shape[2]):
+        raise ValueError(f"{op}: b must be None or hold {W.shape[2]} values (one per output "
+                         f"channel), got {getattr(b, 'shape', type(b).__name__)}")
+
+
+@dataclass
+class ConvTransposeCache:
+    """What `conv_transpose_backward` needs: the input, the kernel, the geometry."""
+
+    x: np.ndarray
+    W: np.ndarray
+    has_bias: bool
+    geometry: TransposeGeometry
+
+
+def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, strides,
+                           padding: str = "valid", output_padding=None):
+    """Transposed convolution of a batch.
+
+    Args:
+        x: input, shape ``(m, n_H, n_W, n_C_in)``.
+        W: kernel, shape ``(f_h, f_w, n_C, n_C_in)`` (Keras' layout).
+        b: bias with ``n_C`` values (any shape), or ``None``.
+        strides: an int or ``(s_h, s_w)``.
+        padding: ``"valid"`` or ``"same"``.
+        output_padding: ``None`` or an int / pair smaller than the stride.
+
+    Returns:
+        ``(y, cache)``: ``y`` of shape ``(m, out_h, out_w, n_C)`` (sizes by
+        `convnp.ops.padding.transpose_output_size`), in the operands' float dtype.
+    """
+    _check_operands(x, W, b, "conv_transpose_forward")
+    geo = transpose_geometry(x.shape, W.shape, strides, padding, output_padding)
+    dtype = float_dtype(x, W) if b is None else float_dtype(x, W, b)
+    x = x.astype(dtype, copy=False)
+    W = W.astype(dtype, copy=False)
+    m, n_H, n_W, n_C_in = x.shape
+    f_h, f_w, n_C, _ = W.shape
+    s_h, s_w = geo.stride
+    (top, left), (out_h, out_w) = geo.crop, geo.out_hw
+    keep_h, keep_w = geo.kept(0), geo.kept(1)
+    W_rows = W.reshape(f_h * f_w * n_C, n_C_in)
+    y = np.zeros((m, out_h, out_w, n_C), dtype=dtype)
+    h_span, w_span = s_h * (n_H - 1) + 1, s_w * (n_W - 1) + 1
+
+    def scatter(rows: slice) -> None:
+        patches = (x[rows].reshape(-1, n_C_in) @ W_rows.T).reshape(-1, n_H, n_W, f_h, f_w, n_C)
+        canvas = np.zeros((patches.shape[0], *geo.full_hw, n_C), dtype=dtype)
+        for i in range(f_h):
+            for j in range(f_w):
+                canvas[:, i:i + h_span:s_h, j:j + w_span:s_w] += patches[:, :, :, i, j]
+        y[rows, :keep_h, :keep_w] = canvas[:, top:top + keep_h, left:left + keep_w]
+        if b is not None:
+            y[rows] += b.reshape(n_C).astype(dtype, copy=False)
+
+    map_rows(scatter, m, min_rows=4)
+    return y, ConvTransposeCache(x, W, b is not None, geo)
+
+
+def conv_transpose_backward(dy: np.ndarray, cache: ConvTransposeCache,
+                            compute_dx: bool = True):
+    """Gradients of `conv_transpose_forward`.
+
+    Returns:
+        ``(dx, dW, db)``: shapes of ``x``, ``W`` and ``(n_C,)`` (``db`` is ``None`` when the
+        forward had no bias; ``dx`` is ``None`` when ``compute_dx`` is False).
+    """
+    if not isinstance(cache, ConvTransposeCache):
+        raise TypeError(f"conv_transpose_backward: cache must come from "
+                        f"conv_transpose_forward, got {type(cache).__name__}")
+    geo, W, x = cache.geometry, cache.W, cache.x
+    n_C = W.shape[2]
+    expected = (x.shape[0], *geo.out_hw, n_C)
+    if not isinstance(dy, np.ndarray) or dy.shape != expected:
+        raise ValueError(f"conv_transpose_backward: dy must have shape {expected}, "
+                         f"got {getattr(dy, 'shape', type(dy).__name__)}")
+    dy = dy.astype(W.dtype, copy=False)
+    db = dy.reshape(-1, n_C).sum(axis=0) if cache.has_bias else None
+    # Put dy back on the full canvas (zeros where the forward cropped), then convolve.
+    (top, left), (keep_h, keep_w) = geo.crop, (geo.kept(0), geo.kept(1))
+    if geo.crop == (0, 0) and geo.full_hw == geo.out_hw:
+        canvas = dy
+    else:
+        canvas = np.zeros((dy.shape[0], *geo.full_hw, n_C), dtype=dy.dtype)
+        canvas[:, top:top + keep_h, left:left + keep_w] = dy[:, :keep_h, :keep_w]
+    zero_bias = np.zeros((1, 1, 1, x.shape[3]), dtype=W.dtype)
+    dx, conv_cache = conv_forward(canvas, W, zero_bias, {"stride": geo.stride, "pad": 0})
+    _, dW, _ = conv_backward(x, conv_cache, compute_dA_prev=False)
+    return (dx if compute_dx else None), dW, db
