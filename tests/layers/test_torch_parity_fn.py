@@ -7,18 +7,17 @@ import numpy as np
 import pytest
 
 from convnp.layers import Conv2DTranspose, UpSampling2D
-from tests.layers.test_torch_parity import close, nchw, nhwc
+from tests.layers.test_torch_parity import _one_thread, close, nchw, nhwc  # noqa: F401
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def forward_backward(layer, x, rng):
+    """``(y, dy, dx)``: a training-mode call and a backward pass with a random ``dy``."""
+    y = layer(x, training=True)
+    dy = rng.standard_normal(y.shape).astype("float32")
+    return y, dy, layer.backward(dy)
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -33,9 +32,7 @@ def test_conv2d_transpose(kwargs):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 5, 6, 3)).astype("float32")
     layer = Conv2DTranspose(**kwargs)
-    y = layer(x, training=True)
-    dy = rng.standard_normal(y.shape).astype("float32")
-    dx = layer.backward(dy)
+    y, dy, dx = forward_backward(layer, x, rng)
 
     xt = nchw(x)
     w = torch.tensor(layer.kernel.value.transpose(3, 2, 0, 1).copy(), requires_grad=True)
@@ -66,9 +63,7 @@ def test_upsampling2d(interpolation, size):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 4, 5, 3)).astype("float32")
     layer = UpSampling2D(size, interpolation=interpolation)
-    y = layer(x)
-    dy = rng.standard_normal(y.shape).astype("float32")
-    dx = layer.backward(dy)
+    y, dy, dx = forward_backward(layer, x, rng)
     xt = nchw(x)
     options = {"align_corners": False} if interpolation == "bilinear" else {}
     yt = F.interpolate(xt, scale_factor=layer.size, mode=interpolation, **options)

@@ -255,3 +255,24 @@ def kernel_layer_config(layer) -> dict:
         "kernel_constraint": None,
         "bias_constraint": None,
     }
+
+
+def activated_forward(layer, z_and_cache: tuple) -> np.ndarray:
+    """The end of a kernel layer's `call`: apply its fused activation to the op's output
+    ``z`` and keep the op's cache with what the activation's derivative needs."""
+    z, op_cache = z_and_cache
+    y, saved = activate(layer.activation, z)
+    layer._cache = (op_cache, saved)
+    return y
+
+
+def activated_backward(layer, dy: np.ndarray, op_backward) -> np.ndarray | None:
+    """A kernel layer's `backward`: through the activation, then ``op_backward(dz, op_cache)
+    -> (dx, dW, db)``; sets ``kernel.grad`` (and ``bias.grad``) and returns ``dx``."""
+    op_cache, saved = take_cache(layer)
+    dz = activate_backward(layer.activation, as_dtype(dy, layer.dtype), saved)
+    dx, dW, db = op_backward(dz, op_cache)
+    layer.kernel.grad = dW
+    if layer.bias is not None:
+        layer.bias.grad = db.reshape(layer.bias.shape)
+    return dx

@@ -104,22 +104,15 @@ class Conv2D(Layer):
         """Forward pass: ``inputs`` ``(m, n_H_prev, n_W_prev, n_C_prev)`` -> ``(m, n_H, n_W,
         filters)``."""
         x = _utils.as_dtype(inputs, self.dtype)
-        z, op_cache = ops.conv_forward(x, self.kernel.value, self._ops_bias(), self._hparameters)
-        y, saved = _utils.activate(self.activation, z)
-        self._cache = (op_cache, saved)
-        return y
+        return _utils.activated_forward(self, ops.conv_forward(
+            x, self.kernel.value, self._ops_bias(), self._hparameters))
 
     def backward(self, dy: np.ndarray):
         """Backward pass: sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient
         ``(m, n_H_prev, n_W_prev, n_C_prev)``, or ``None`` when ``needs_input_gradient`` is
         False."""
-        op_cache, saved = _utils.take_cache(self)
-        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
-        dx, dW, db = ops.conv_backward(dz, op_cache, compute_dA_prev=self.needs_input_gradient)
-        self.kernel.grad = dW
-        if self.bias is not None:
-            self.bias.grad = db.reshape(self.filters)
-        return dx
+        return _utils.activated_backward(self, dy, lambda dz, cache: ops.conv_backward(
+            dz, cache, compute_dA_prev=self.needs_input_gradient))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -65,19 +65,15 @@ class Conv2DTranspose(Layer):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.filters = _utils.positive_int(filters, "filters", cls)
-        self.kernel_size = _utils.pair(kernel_size, "kernel_size", cls)
-        self.strides = _utils.pair(strides, "strides", cls)
-        self.padding = _utils.padding_mode(padding, cls)
+        _utils.window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
+        if self.dilation_rate != (1, 1):
+            raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
         self.output_padding = None
         if output_padding is not None:
             self.output_padding = _utils.pair(output_padding, "output_padding", cls, minimum=0)
             if any(p >= s for p, s in zip(self.output_padding, self.strides)):
                 raise ValueError(f"{cls}: output_padding {self.output_padding} must be smaller "
                                  f"than strides {self.strides}")
-        self.data_format = _utils.channels_last(data_format, cls)
-        self.dilation_rate = _utils.pair(dilation_rate, "dilation_rate", cls)
-        if self.dilation_rate != (1, 1):
-            raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
         _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
                                   bias_initializer, kernel_regularizer=kernel_regularizer,
                                   bias_regularizer=bias_regularizer,
@@ -111,32 +107,18 @@ class Conv2DTranspose(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         bias = None if self.bias is None else self.bias.value
-        z, op_cache = ops_transpose.conv_transpose_forward(
-            x, self.kernel.value, bias, self.strides, self.padding, self.output_padding)
-        y, saved = _utils.activate(self.activation, z)
-        self._cache = (op_cache, saved)
-        return y
+        return _utils.activated_forward(self, ops_transpose.conv_transpose_forward(
+            x, self.kernel.value, bias, self.strides, self.padding, self.output_padding))
 
     def backward(self, dy: np.ndarray):
-        op_cache, saved = _utils.take_cache(self)
-        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
-        dx, dW, db = ops_transpose.conv_transpose_backward(
-            dz, op_cache, compute_dx=self.needs_input_gradient)
-        self.kernel.grad = dW
-        if self.bias is not None:
-            self.bias.grad = db
-        return dx
+        return _utils.activated_backward(self, dy, lambda dz, cache: (
+            ops_transpose.conv_transpose_backward(dz, cache,
+                                                  compute_dx=self.needs_input_gradient)))
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "output_padding": self.output_padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-        })
+        config["filters"] = self.filters
+        config.update(_utils.window_config(self))
+        config["output_padding"] = self.output_padding
         config.update(_utils.kernel_layer_config(self))
         return config

@@ -15,19 +15,14 @@ from convnp.ops.conv_transpose import transpose_geometry
 from convnp.ops.padding import float_dtype
 
 
-def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b, strides, padding: str = "valid",
-                           output_padding=None) -> np.ndarray:
-    """Transposed convolution: each input pixel adds ``x[m, h, w, c] * W[i, j, :, c]`` at
-    canvas position ``(h * s_h + i, w * s_w + j)``; the output is the canvas shifted by the
-    crop. Returns ``y`` only (the backward twin recomputes what it needs)."""
-    geo = transpose_geometry(x.shape, W.shape, strides, padding, output_padding)
-    dtype = float_dtype(x, W)
-    m, n_H, n_W, n_C_in = x.shape
-    f_h, f_w, n_C, _ = W.shape
+def _patch_positions(x_shape, W_shape, geo):
+    """Yield ``(e, h, w, i, j, r, c)``: input pixel ``(e, h, w)`` at kernel offset ``(i, j)``
+    lands on output pixel ``(r, c)`` (positions cut off by 'same' padding are skipped)."""
+    m, n_H, n_W, _ = x_shape
+    f_h, f_w = W_shape[:2]
     s_h, s_w = geo.stride
     top, left = geo.crop
     out_h, out_w = geo.out_hw
-    y = np.zeros((m, out_h, out_w, n_C), dtype=dtype)
     for e in range(m):
         for h in range(n_H):
             for w in range(n_W):
@@ -35,11 +30,23 @@ def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b, strides, padding: st
                     for j in range(f_w):
                         r = h * s_h + i - top
                         c = w * s_w + j - left
-                        if not (0 <= r < out_h and 0 <= c < out_w):
-                            continue  # cut off by 'same' padding
-                        for f in range(n_C):
-                            for k in range(n_C_in):
-                                y[e, r, c, f] += x[e, h, w, k] * W[i, j, f, k]
+                        if 0 <= r < out_h and 0 <= c < out_w:
+                            yield e, h, w, i, j, r, c
+
+
+def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b, strides, padding: str = "valid",
+                           output_padding=None) -> np.ndarray:
+    """Transposed convolution: each input pixel adds ``x[m, h, w, k] * W[i, j, f, k]`` at
+    canvas position ``(h * s_h + i, w * s_w + j)``; the output is the canvas shifted by the
+    crop. Returns ``y`` only (the backward twin recomputes what it needs)."""
+    geo = transpose_geometry(x.shape, W.shape, strides, padding, output_padding)
+    dtype = float_dtype(x, W)
+    n_C, n_C_in = W.shape[2:]
+    y = np.zeros((x.shape[0], *geo.out_hw, n_C), dtype=dtype)
+    for e, h, w, i, j, r, c in _patch_positions(x.shape, W.shape, geo):
+        for f in range(n_C):
+            for k in range(n_C_in):
+                y[e, r, c, f] += x[e, h, w, k] * W[i, j, f, k]
     if b is not None:
         y += np.asarray(b, dtype=dtype).reshape(n_C)
     return y
@@ -50,27 +57,15 @@ def conv_transpose_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, stride
     """``(dx, dW, db)`` of `conv_transpose_forward`, by the same loops run backwards."""
     geo = transpose_geometry(x.shape, W.shape, strides, padding, output_padding)
     dtype = float_dtype(x, W)
-    m, n_H, n_W, n_C_in = x.shape
-    f_h, f_w, n_C, _ = W.shape
-    s_h, s_w = geo.stride
-    top, left = geo.crop
-    out_h, out_w = geo.out_hw
+    n_C, n_C_in = W.shape[2:]
     dx = np.zeros(x.shape, dtype=dtype)
     dW = np.zeros(W.shape, dtype=dtype)
-    for e in range(m):
-        for h in range(n_H):
-            for w in range(n_W):
-                for i in range(f_h):
-                    for j in range(f_w):
-                        r = h * s_h + i - top
-                        c = w * s_w + j - left
-                        if not (0 <= r < out_h and 0 <= c < out_w):
-                            continue
-                        for f in range(n_C):
-                            g = dy[e, r, c, f]
-                            for k in range(n_C_in):
-                                dx[e, h, w, k] += g * W[i, j, f, k]
-                                dW[i, j, f, k] += g * x[e, h, w, k]
+    for e, h, w, i, j, r, c in _patch_positions(x.shape, W.shape, geo):
+        for f in range(n_C):
+            g = dy[e, r, c, f]
+            for k in range(n_C_in):
+                dx[e, h, w, k] += g * W[i, j, f, k]
+                dW[i, j, f, k] += g * x[e, h, w, k]
     db = dy.sum(axis=(0, 1, 2)).astype(dtype)
     return dx, dW, db
 
