@@ -48,9 +48,9 @@ class Conv2DTranspose(Layer):
 
     >>> import numpy as np
     >>> up = Conv2DTranspose(16, 3, strides=2, padding="same")
-    >>> up(np.zeros((1, 6, 8, 32), dtype="float32")).shape
+    >>> tuple(up(np.zeros((1, 6, 8, 32), dtype="float32")).shape)
     (1, 12, 16, 16)
-    >>> up.kernel.shape
+    >>> tuple(up.kernel.shape)
     (3, 3, 16, 32)
     """
 

@@ -258,7 +258,7 @@ class Concatenate(_Merge):
     input (views). Caches the split points.
 
     >>> import numpy as np
-    >>> Concatenate()([np.ones((2, 3)), np.zeros((2, 1))]).shape
+    >>> tuple(Concatenate()([np.ones((2, 3)), np.zeros((2, 1))]).shape)
     (2, 4)
     """
 
