@@ -2,7 +2,9 @@
 
 Each family lives in its own module: `conv` (Conv2D), `depthwise` (DepthwiseConv2D, SeparableConv2D),
 `pooling`, `normalization` (BatchNormalization), `core` (InputLayer, Dense, Flatten, Dropout, Activation, ReLU),
-`reshaping` (ZeroPadding2D), `merging` (Add, Concatenate) and `preprocessing` (Rescaling,
+`conv_transpose` (Conv2DTranspose), `reshaping` (ZeroPadding2D, Cropping2D, UpSampling2D),
+`merging` (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot and the
+lowercase functions) and `preprocessing` (Rescaling,
 Resizing, CenterCrop and the Random* augmentation layers). `registry` maps class names
 to classes for configs and model files.
 """
