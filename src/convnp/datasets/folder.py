@@ -64,67 +64,23 @@ def image_folder(
         ValueError: bad arguments, no class sub-folders, a class folder with no images, or an
             image that cannot be decoded (the message names the file).
     """
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "convnp.datasets.image_folder needs Pillow: pip install pillow  "
-            "(or pip install 'convnp[images]')") from exc
-
-    root = Path(directory)
-    if not root.exists():
-        raise FileNotFoundError(f"no such directory: {root}")
-    if not root.is_dir():
-        raise ValueError(f"{root} is a file, expected a directory with one sub-folder per class")
+    Image = require_pillow("convnp.datasets.image_folder")
+    root = check_directory(directory)
     height, width = _check_size(image_size)
     if color_mode not in _COLOR_MODES:
         raise ValueError(f"color_mode must be one of {sorted(_COLOR_MODES)}, got {color_mode!r}")
     if label_mode not in _LABEL_MODES:
         raise ValueError(f"label_mode must be one of {list(_LABEL_MODES)}, got {label_mode!r}")
     resample = _resample(Image, interpolation)
-    pil_mode, channels = _COLOR_MODES[color_mode]
-
-    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if class_names is None:
-        names = found
-        if not names:
-            raise ValueError(f"{root} has no class sub-folders (expected {root}/<class>/<image>)")
-    else:
-        names = [str(n) for n in class_names]
-        if len(set(names)) != len(names):
-            raise ValueError(f"class_names has duplicates: {names}")
-        missing = [n for n in names if n not in found]
-        if missing:
-            raise ValueError(f"class_names {missing} are not sub-folders of {root}; found {found}")
-        if not names:
-            raise ValueError("class_names is empty")
+    names = class_folders(root, class_names)
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(
             f"label_mode='binary' needs exactly 2 classes, found {len(names)}: {names}")
+    files, labels = list_images(root, names, IMAGE_EXTENSIONS, recursive=False)
 
-    files: list[Path] = []
-    labels: list[int] = []
-    for index, name in enumerate(names):
-        images = sorted(p for p in (root / name).iterdir()
-                        if p.is_file() and not p.name.startswith(".")
-                        and p.suffix.lower() in IMAGE_EXTENSIONS)
-        if not images:
-            raise ValueError(
-                f"class folder {root / name} has no images ({', '.join(IMAGE_EXTENSIONS)})")
-        files.extend(images)
-        labels.extend([index] * len(images))
-
-    x = np.empty((len(files), height, width, channels), dtype=np.float32)
+    x = np.empty((len(files), height, width, _COLOR_MODES[color_mode][1]), dtype=np.float32)
     for i, file in enumerate(files):
-        try:
-            with Image.open(file) as img:
-                img = img.convert(pil_mode)
-                if img.size != (width, height):
-                    img = img.resize((width, height), resample=resample)
-                pixels = np.asarray(img, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise ValueError(f"cannot read image {file}: {exc}") from exc
-        x[i] = pixels.reshape(height, width, channels) / np.float32(255.0)
+        x[i] = read_image(file, color_mode, (height, width), resample) / np.float32(255.0)
 
     y = np.asarray(labels, dtype=np.int64)
     if shuffle:
@@ -135,6 +91,87 @@ def image_folder(
     elif label_mode == "binary":
         y = y.astype(np.float32).reshape(-1, 1)
     return x, y, list(names)
+
+
+def require_pillow(what: str):
+    """Pillow's ``Image`` module, or an ImportError saying how to install it."""
+    try:
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{what} needs Pillow: pip install pillow  "
+                          "(or pip install 'convnp[images]')") from exc
+    return Image
+
+
+def check_directory(directory) -> Path:
+    root = Path(directory)
+    if not root.exists():
+        raise FileNotFoundError(f"no such directory: {root}")
+    if not root.is_dir():
+        raise ValueError(f"{root} is a file, expected a directory with one sub-folder per class")
+    return root
+
+
+def class_folders(root: Path, class_names: Sequence[str] | None) -> list[str]:
+    """The class sub-folders to read, in label order (default: all, sorted by name)."""
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if class_names is None:
+        if not found:
+            raise ValueError(f"{root} has no class sub-folders (expected {root}/<class>/<image>)")
+        return found
+    names = [str(n) for n in class_names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"class_names has duplicates: {names}")
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ValueError(f"class_names {missing} are not sub-folders of {root}; found {found}")
+    if not names:
+        raise ValueError("class_names is empty")
+    return names
+
+
+def list_images(root: Path, names: Sequence[str], extensions: Sequence[str],
+                recursive: bool, follow_links: bool = False,
+                allow_empty: bool = False) -> tuple[list[Path], list[int]]:
+    """Image files (by extension, hidden entries skipped) of each class folder, in class
+    order then sorted path order, and their labels. ``recursive`` also walks sub-folders."""
+    files: list[Path] = []
+    labels: list[int] = []
+    for index, name in enumerate(names):
+        folder = root / name
+        if recursive:
+            found = []
+            for base, dirs, filenames in os.walk(folder, followlinks=follow_links):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(base) / f for f in filenames)
+        else:
+            found = [p for p in folder.iterdir() if p.is_file()]
+        images = sorted(p for p in found if not p.name.startswith(".")
+                        and p.suffix.lower() in extensions)
+        if not images and not allow_empty:
+            raise ValueError(
+                f"class folder {folder} has no images ({', '.join(extensions)})")
+        files.extend(images)
+        labels.extend([index] * len(images))
+    return files, labels
+
+
+def read_image(file: Path, color_mode: str, size: tuple[int, int] | None = None,
+               resample=None) -> np.ndarray:
+    """One image as uint8 ``(height, width, channels)`` in ``color_mode``; resized by Pillow
+    to ``size`` when given. Raises ValueError naming the file if it cannot be decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    pil_mode, channels = _COLOR_MODES[color_mode]
+    try:
+        with Image.open(file) as img:
+            img = img.convert(pil_mode)
+            if size is not None and img.size != (size[1], size[0]):
+                img = img.resize((size[1], size[0]), resample=resample)
+            pixels = np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"cannot read image {file}: {exc}") from exc
+    return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)
 
 
 def _check_size(image_size: tuple[int, int]) -> tuple[int, int]:

@@ -43,6 +43,10 @@ def __getattr__(name: str):
         import convnp.datasets
 
         return convnp.datasets
+    if name == "preprocessing":  # Keras 2's image_dataset_from_directory and image helpers
+        import convnp.keras.preprocessing
+
+        return convnp.keras.preprocessing
     if name == "ops":  # Keras 3's tensor functions
         import convnp.keras.ops
 

@@ -1,0 +1,284 @@
+"""``keras.utils.image_dataset_from_directory`` and the ``load_img`` / ``img_to_array`` /
+``array_to_img`` helpers, on Pillow (an optional extra, imported only when called).
+
+Differences from `convnp.datasets.image_folder` (which returns plain arrays in ``[0, 1]``):
+this follows Keras exactly where it can, so a course notebook sees the same data:
+
+* images are float32 in ``[0, 255]``, resized as ``tf.image.resize`` does (bilinear with
+  half-pixel centers, no antialiasing; `convnp.ops.image.resize`), optionally after Keras'
+  ``crop_to_aspect_ratio`` crop;
+* files are listed per class folder (sub-folders included), sorted; with ``shuffle`` the list
+  is permuted by NumPy's ``RandomState(seed)`` as Keras does, so the same ``seed`` splits the
+  same files into training and validation; the last ``int(validation_split * n)`` files are
+  the validation subset;
+* the result is a `convnp.data.Dataset` of ``(images, labels)`` batches (images only with
+  ``label_mode=None``), reshuffled every epoch when ``shuffle`` is True, with a
+  ``class_names`` attribute and ``file_paths``.
+
+Files with other extensions are ignored. **Corrupt or undecodable image files are skipped with
+a warning naming each of them** (Keras would fail later, in the middle of training); the
+counts printed ("Found N files belonging to K classes.") are of the files listed.
+
+The whole subset is decoded into memory when the function is called.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from convnp.datasets.folder import (
+    _COLOR_MODES,
+    check_directory,
+    class_folders,
+    list_images,
+    read_image,
+    require_pillow,
+)
+
+# Keras' ALLOWLIST_FORMATS
+EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+_LABEL_MODES = ("int", "categorical", "binary", None)
+_SUBSETS = ("training", "validation", "both")
+
+
+def _check_arguments(labels, label_mode, color_mode, batch_size, image_size, validation_split,
+                     subset, shuffle, seed, interpolation, pad_to_aspect_ratio, data_format):
+    if labels not in ("inferred", None):
+        raise ValueError("image_dataset_from_directory: labels must be 'inferred' or None "
+                         f"(explicit label lists are not supported), got {labels!r}")
+    if label_mode not in _LABEL_MODES:
+        raise ValueError(f"label_mode must be one of {list(_LABEL_MODES)}, got {label_mode!r}")
+    if color_mode not in _COLOR_MODES:
+        raise ValueError(f"color_mode must be one of {sorted(_COLOR_MODES)}, got {color_mode!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+            batch_size, (int, np.integer)) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2
+            and all(isinstance(s, (int, np.integer)) and s > 0 for s in image_size)):
+        raise ValueError(f"image_size must be (height, width) positive ints, got {image_size!r}")
+    if validation_split is not None and not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be between 0 and 1, got {validation_split!r}")
+    if (validation_split is None) != (subset is None):
+        raise ValueError("validation_split and subset go together: got "
+                         f"validation_split={validation_split!r}, subset={subset!r}")
+    if subset is not None and subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {list(_SUBSETS)}, got {subset!r}")
+    if validation_split and shuffle and seed is None:
+        raise ValueError("if using validation_split and shuffling the data, you must provide "
+                         "a seed argument, to make sure that there is no overlap between the "
+                         "training and validation subset")
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(f"interpolation must be 'bilinear' or 'nearest' (tf.image.resize's "
+                         f"others are not supported), got {interpolation!r}")
+    if pad_to_aspect_ratio:
+        raise ValueError("pad_to_aspect_ratio=True is not supported; expected False")
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+
+
+def _decode(files: list[Path], labels: np.ndarray, color_mode: str, image_size,
+            interpolation: str, crop_to_aspect_ratio: bool):
+    """Decode and resize every file; corrupt ones are skipped with a warning."""
+    from convnp.ops import image as image_ops
+
+    height, width = image_size
+    images, kept, skipped = [], [], []
+    for i, file in enumerate(files):
+        try:
+            pixels = read_image(file, color_mode)
+        except ValueError:
+            skipped.append(str(file))
+            continue
+        x = pixels.astype(np.float32)[None]
+        if crop_to_aspect_ratio:
+            top, left, h, w = image_ops.aspect_crop_box(x.shape[1], x.shape[2], height, width)
+            x = x[:, top:top + h, left:left + w]
+        if x.shape[1:3] != (height, width):
+            x = image_ops.resize(x, (height, width), interpolation)[0]
+        images.append(x[0].astype(np.float32, copy=False))
+        kept.append(i)
+    if skipped:
+        warnings.warn(f"image_dataset_from_directory: skipped {len(skipped)} file(s) that are "
+                      f"not readable images: {', '.join(skipped)}", stacklevel=3)
+    channels = _COLOR_MODES[color_mode][1]
+    x = np.stack(images) if images else np.zeros((0, height, width, channels), np.float32)
+    return x, labels[kept], [files[i] for i in kept]
+
+
+def image_dataset_from_directory(
+    directory: str | os.PathLike,
+    labels="inferred",
+    label_mode: str | None = "int",
+    class_names: Sequence[str] | None = None,
+    color_mode: str = "rgb",
+    batch_size: int | None = 32,
+    image_size: tuple[int, int] = (256, 256),
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    interpolation: str = "bilinear",
+    follow_links: bool = False,
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    data_format=None,
+    verbose: bool = True,
+):
+    """A `Dataset` of image batches from ``directory/<class name>/...`` (Keras' function).
+
+    Args:
+        directory: one sub-folder per class (or any layout with ``labels=None``).
+        labels: ``"inferred"`` (from the sub-folders) or ``None`` (images only).
+        label_mode: ``"int"`` (int32 ``(batch,)``), ``"categorical"`` (float32 one-hot),
+            ``"binary"`` (float32 ``(batch, 1)``, exactly two classes) or ``None``.
+        class_names: which sub-folders, in label order (default: all, sorted).
+        color_mode: ``"rgb"``, ``"grayscale"`` or ``"rgba"``.
+        batch_size: images per batch; ``None`` yields single images.
+        image_size: ``(height, width)`` every image is resized to.
+        shuffle, seed: shuffle the file list (and every epoch's order); a ``seed`` is required
+            with ``validation_split``.
+        validation_split, subset: keep ``"training"`` (the first ``1 - split``) or
+            ``"validation"`` (the last ``split``) of the files, or ``"both"`` (a pair).
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+        follow_links: follow symbolic links to sub-folders.
+        crop_to_aspect_ratio: crop the largest centered window with the target aspect
+            ratio before resizing.
+        pad_to_aspect_ratio, data_format: Keras' defaults only (False, channels_last).
+        verbose: print the counts as Keras does.
+
+    Returns:
+        A `convnp.data.Dataset` (a pair of them for ``subset="both"``) with attributes
+        ``class_names`` and ``file_paths``.
+
+    Raises:
+        ImportError: Pillow is missing. FileNotFoundError: no such directory.
+        ValueError: a bad argument, no class folders, or no images at all.
+    """
+    from convnp.data import Dataset
+
+    _check_arguments(labels, label_mode, color_mode, batch_size, image_size, validation_split,
+                     subset, shuffle, seed, interpolation, pad_to_aspect_ratio, data_format)
+    require_pillow("image_dataset_from_directory")
+    root = check_directory(directory)
+    if labels is None:
+        label_mode = None
+        names = [""]
+        files, label_list = list_images(root.parent, [root.name], EXTENSIONS, recursive=True,
+                                        follow_links=follow_links, allow_empty=True)
+    else:
+        names = class_folders(root, class_names)
+        files, label_list = list_images(root, names, EXTENSIONS, recursive=True,
+                                        follow_links=follow_links, allow_empty=True)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"label_mode='binary' needs exactly 2 classes, found {len(names)}: "
+                         f"{names}")
+    if not files:
+        raise ValueError(f"no images found in directory {root}; allowed formats: "
+                         f"{', '.join(EXTENSIONS)}")
+    label_array = np.asarray(label_list, dtype=np.int32)
+    if verbose:
+        print(f"Found {len(files)} files" + (f" belonging to {len(names)} classes."
+                                             if labels is not None else "."))
+    if shuffle:
+        shuffle_seed = seed if seed is not None else np.random.randint(1_000_000)
+        order = np.random.RandomState(shuffle_seed).permutation(len(files))
+        files = [files[i] for i in order]
+        label_array = label_array[order]
+
+    def make(part: slice, what: str | None):
+        part_files, part_labels = files[part], label_array[part]
+        if verbose and what:
+            print(f"Using {len(part_files)} files for {what}.")
+        x, y, kept = _decode(part_files, part_labels, color_mode, image_size, interpolation,
+                             crop_to_aspect_ratio)
+        if label_mode == "categorical":
+            y = np.eye(len(names), dtype=np.float32)[y]
+        elif label_mode == "binary":
+            y = y.astype(np.float32).reshape(-1, 1)
+        dataset = Dataset.from_tensor_slices(x if label_mode is None else (x, y))
+        if shuffle:
+            dataset = dataset.shuffle(max(len(x), 1), seed=seed)
+        if batch_size is not None:
+            dataset = dataset.batch(int(batch_size))
+        dataset.class_names = list(names) if labels is not None else None
+        dataset.file_paths = [str(f) for f in kept]
+        return dataset
+
+    if validation_split is None:
+        return make(slice(None), None)
+    n_val = int(validation_split * len(files))
+    training = slice(0, len(files) - n_val)
+    validation = slice(len(files) - n_val, len(files))
+    if subset == "training":
+        return make(training, "training")
+    if subset == "validation":
+        return make(validation, "validation")
+    return make(training, "training"), make(validation, "validation")
+
+
+def load_img(path, color_mode: str = "rgb", target_size=None, interpolation: str = "nearest",
+             keep_aspect_ratio: bool = False):
+    """Load an image file as a Pillow image (Keras' ``load_img``).
+
+    Args:
+        path: the file.
+        color_mode: ``"rgb"``, ``"grayscale"`` or ``"rgba"``.
+        target_size: ``(height, width)`` to resize to with Pillow, or None.
+        interpolation: Pillow filter name (``"nearest"``, ``"bilinear"``, ``"bicubic"``, ...).
+        keep_aspect_ratio: center-crop to the target aspect ratio before resizing.
+    """
+    from convnp.datasets.folder import _resample
+    from convnp.ops.image import aspect_crop_box
+
+    Image = require_pillow("load_img")
+    if color_mode not in _COLOR_MODES:
+        raise ValueError(f"color_mode must be one of {sorted(_COLOR_MODES)}, got {color_mode!r}")
+    with Image.open(path) as img:
+        img = img.convert(_COLOR_MODES[color_mode][0])
+        img.load()
+    if target_size is not None:
+        height, width = (int(s) for s in target_size)
+        if keep_aspect_ratio:
+            top, left, h, w = aspect_crop_box(img.height, img.width, height, width)
+            img = img.crop((left, top, left + w, top + h))
+        if img.size != (width, height):
+            img = img.resize((width, height), resample=_resample(Image, interpolation))
+    return img
+
+
+def img_to_array(img, data_format=None, dtype="float32") -> np.ndarray:
+    """A Pillow image as an array ``(height, width, channels)`` (Keras' ``img_to_array``)."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+    x = np.asarray(img, dtype=dtype or "float32")
+    if x.ndim == 2:
+        x = x[:, :, None]
+    if x.ndim != 3:
+        raise ValueError(f"img_to_array expects an image of rank 2 or 3, got shape {x.shape}")
+    return x
+
+
+def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
+    """An array ``(height, width, 1|3|4)`` as a Pillow image (Keras' ``array_to_img``);
+    ``scale`` maps the array's range onto 0-255."""
+    Image = require_pillow("array_to_img")
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3 or x.shape[2] not in (1, 3, 4):
+        raise ValueError(f"array_to_img expects (height, width, 1, 3 or 4 channels), "
+                         f"got shape {x.shape}")
+    if scale:
+        x = x - x.min()
+        top = x.max()
+        if top > 0:
+            x = x / top
+        x = x * 255
+    pixels = np.clip(x, 0, 255).astype(np.uint8)
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[x.shape[2]]
+    return Image.fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode)
