@@ -12,11 +12,7 @@ from convnp.ops import reference
 
 Image = pytest.importorskip("PIL.Image")
 
-
-def save(path: Path, array: np.ndarray, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path, **kwargs)
-    return path
+from tests.product.test_folder import save  # noqa: E402  (after the Pillow skip)
 
 
 @pytest.fixture
