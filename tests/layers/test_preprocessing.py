@@ -130,7 +130,7 @@ def test_contrast_scales_about_the_mean_and_clips():
                                x.mean(axis=(1, 2))[y.max(axis=(1, 2)) < 255], rtol=1e-3)
 
 
-def test_random_crop_training_windows_and_inference_resize():
+def test_random_crop_training_windows_small_images_and_inference():
     x = images((5, 9, 8, 2))
     layer = RandomCrop(4, 3)
     y = np.asarray(layer(x))
@@ -138,11 +138,12 @@ def test_random_crop_training_windows_and_inference_resize():
     for i in range(5):
         assert any(np.array_equal(y[i], x[i, r:r + 4, c:c + 3])
                    for r in range(6) for c in range(6))
-    inference = np.asarray(layer(x, training=False))
-    top, left, h, w = image_ops.aspect_crop_box(9, 8, 4, 3)
-    np.testing.assert_allclose(inference, reference.resize_bilinear(
-        x[:, top:top + h, left:left + w], 4, 3), atol=1e-5)
-    np.testing.assert_array_equal(RandomCrop(9, 8)(x), x)
+    np.testing.assert_array_equal(layer(x, training=False), x)  # Keras 3: identity
+    # an image not larger than the window: aspect-ratio crop, then resize
+    big = np.asarray(RandomCrop(12, 6)(x))
+    top, left, h, w = image_ops.aspect_crop_box(9, 8, 12, 6)
+    np.testing.assert_allclose(big, reference.resize_bilinear(
+        x[:, top:top + h, left:left + w], 12, 6), atol=1e-5)
 
 
 @pytest.mark.parametrize("cls, kwargs, in_shape, out_shape", [

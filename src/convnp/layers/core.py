@@ -330,7 +330,7 @@ class ReLU(Layer):
     """Rectified linear unit with Keras' options::
 
         f(x) = max_value                      if x >= max_value
-        f(x) = x                              if threshold <= x < max_value
+        f(x) = x                              if threshold < x < max_value
         f(x) = negative_slope * (x - threshold)  otherwise
 
     Args:
@@ -384,7 +384,7 @@ class ReLU(Layer):
             self._cache = mask.reshape(x.shape)
             return y.reshape(x.shape)
         t = self.dtype.type(self.threshold)
-        linear = x >= t
+        linear = x > t  # Keras: at x == threshold the output is 0, not threshold
         y = np.where(linear, x, self.dtype.type(self.negative_slope) * (x - t))
         capped = None
         if self.max_value is not None:

@@ -4,8 +4,7 @@ Deterministic layers (`Rescaling`, `Resizing`, `CenterCrop`) always transform. R
 (`RandomFlip`, `RandomRotation`, `RandomZoom`, `RandomTranslation`, `RandomContrast`,
 `RandomCrop`) transform only in training: inside ``fit`` and when called directly on arrays
 with ``training`` left out or True (as Keras does); ``predict``, ``evaluate`` and
-``training=False`` pass images through unchanged (`RandomCrop` then center-crops and resizes
-to its size, as Keras). Random draws come from `convnp.random.generator()` (so
+``training=False`` pass images through unchanged (`RandomCrop` too, as in Keras 3). Random draws come from `convnp.random.generator()` (so
 ``set_random_seed`` repeats them), or from the layer's own generator when ``seed`` is given;
 each image of a batch gets its own draw, and the whole batch is transformed at once.
 
@@ -534,9 +533,10 @@ class RandomContrast(_RandomLayer):
 
 @register
 class RandomCrop(_RandomLayer):
-    """Crop a random ``height x width`` window of each image in training. At inference, or
-    when an image is not larger than the window, crop the largest centered window with the
-    target aspect ratio and resize it to ``height x width`` (Keras' rule)."""
+    """Crop a random ``height x width`` window of each image in training; an image not
+    larger than the window is instead cropped to the window's aspect ratio (centered) and
+    resized. At inference the images pass unchanged, as Keras 3 does (Keras 2 center-cropped
+    and resized them)."""
 
     def __init__(self, height: int, width: int, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -546,16 +546,10 @@ class RandomCrop(_RandomLayer):
     def compute_output_shape(self, input_shape):
         return _hw_output_shape(input_shape, self.height, self.width)
 
-    def _inference(self, x):
-        _, n_H, n_W, _ = x.shape
-        if (n_H, n_W) == (self.height, self.width):
-            return super()._inference(x)
-        return _resize_to(x, self.height, self.width, "bilinear", crop_to_aspect_ratio=True)
-
     def _augment(self, x):
         m, n_H, n_W, _ = x.shape
         if n_H <= self.height or n_W <= self.width:
-            return self._inference(x)
+            return _resize_to(x, self.height, self.width, "bilinear", crop_to_aspect_ratio=True)
         rng = self.rng()
         top = rng.integers(0, n_H - self.height + 1, m)
         left = rng.integers(0, n_W - self.width + 1, m)

@@ -80,11 +80,18 @@ def _map_coordinates(v: np.ndarray, n: int, fill_mode: str) -> np.ndarray:
     if fill_mode == "constant":
         return v
     if fill_mode == "reflect" and n > 1:
-        # reflections about -0.5 and n - 0.5 repeat every 2n
-        u = np.mod(v + 0.5, 2 * n)
-        v = np.where(u < n, u, 2 * n - u) - 0.5
+        # mirror images about -0.5 and n - 0.5, repeating every 2n (TensorFlow's steps)
+        period = 2 * n
+        below = v + period * np.trunc(-v / period)
+        below = np.where(below < -n, below + period, -below - 1)
+        above = v - period * np.trunc(v / period)
+        above = np.where(above >= n, period - above - 1, above)
+        v = np.where(v < 0, below, np.where(v > n - 1, above, v))
     elif fill_mode == "wrap" and n > 1:
-        v = np.mod(v, n)
+        # TensorFlow's rule, kept exactly: whole periods of n counted in steps of n - 1
+        span = n - 1
+        v = np.where(v < 0, v + n * (np.trunc(-v / span) + 1),
+                     np.where(v > span, v - n * np.trunc(v / span), v))
     return np.clip(v, 0, n - 1)
 
 

@@ -514,20 +514,21 @@ def _fold(v: float, n: int, fill_mode: str) -> float:
     if fill_mode == "constant":
         return v
     if fill_mode == "reflect" and n > 1:
+        # mirror about -0.5 (edge pixels repeat: d c b a | a b c d), whole periods of 2n first
         period = 2 * n
-        while v < -0.5:  # mirror about -0.5 (edge pixels repeat: d c b a | a b c d)
-            v = -1.0 - v
-            if v > n - 0.5:
-                v -= period
-        while v > n - 0.5:  # mirror about n - 0.5
-            v = 2 * n - 1.0 - v
-            if v < -0.5:
-                v += period
+        if v < 0:
+            v += period * int(-v / period)
+            v = v + period if v < -n else -v - 1
+        elif v > n - 1:
+            v -= period * int(v / period)
+            if v >= n:
+                v = period - v - 1
     elif fill_mode == "wrap" and n > 1:
-        while v < 0:
-            v += n
-        while v >= n:
-            v -= n
+        # as TensorFlow computes it: periods of n, counted in steps of n - 1
+        if v < 0:
+            v += n * (int(-v / (n - 1)) + 1)
+        elif v > n - 1:
+            v -= n * int(v / (n - 1))
     return min(max(v, 0.0), n - 1.0)
 
 
