@@ -297,3 +297,17 @@ def test_zz_report_worst_difference():
     """Not a check: prints the largest onnxruntime-vs-predict difference seen in this file."""
     if WORST:
         print(f"\nlargest |onnxruntime - predict| over {len(WORST)} checks: {max(WORST):.3g}")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.Rescaling(1 / 255), lambda: L.Resizing(4, 4), lambda: L.CenterCrop(4, 4),
+    lambda: L.RandomFlip(), lambda: L.RandomRotation(0.2), lambda: L.RandomZoom(0.1),
+    lambda: L.RandomTranslation(0.1, 0.1), lambda: L.RandomContrast(0.2),
+    lambda: L.RandomCrop(4, 4),
+])
+def test_preprocessing_layers_are_refused_by_name(make):
+    layer = make()
+    inputs = Input(shape=(6, 6, 3))
+    model = Model(inputs, L.Flatten()(layer(inputs)))
+    with pytest.raises(ValueError, match=rf"'{layer.name}' of type {type(layer).__name__}"):
+        export_bytes(model)
