@@ -296,3 +296,30 @@ def test_a_subclassed_model_used_as_a_layer_of_a_functional_model_trains():
     outer.compile(tf.keras.optimizers.Adam(0.02), "binary_crossentropy", metrics=["accuracy"])
     history = outer.fit(x, y, epochs=10, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
+
+
+class Keras2Fit(tf.keras.Model):
+    """The Keras 2 spelling of a custom train_step (compiled_loss / compiled_metrics)."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        self.compiled_metrics.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_keras_2_train_step_spelling():
+    tf.keras.utils.set_random_seed(9)
+    x, y = _blobs()
+    inputs = tf.keras.Input(shape=(4,))
+    model = Keras2Fit(inputs, tfl.Dense(1, activation="sigmoid")(inputs))
+    model.compile(tf.keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=6, batch_size=50, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["accuracy"][-1] > 0.9
+    assert model.compiled_metrics.result().keys() == {"accuracy"}
+    assert type(model.compiled_loss).__name__ == "BinaryCrossentropy"  # restored after steps

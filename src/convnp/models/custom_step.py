@@ -5,7 +5,9 @@ A Model subclass may override ``train_step(self, data)`` (and ``test_step``): ``
 when there are weights) as tensors, and log the dict it returns. Inside, the usual Keras 3 body
 works: ``self(x, training=True)`` under a `GradientTape`, ``self.compute_loss(y=y,
 y_pred=y_pred)``, ``self.optimizer.apply_gradients(...)``, and a loop over ``self.metrics``
-whose ``"loss"`` entry is a running mean fed with ``update_state(loss)``.
+whose ``"loss"`` entry is a running mean fed with ``update_state(loss)``. The Keras 2 body
+works too: ``self.compiled_loss(y, y_pred, regularization_losses=self.losses)`` feeds that mean
+itself and ``self.compiled_metrics.update_state(y, y_pred)`` updates the compiled metrics.
 """
 
 from __future__ import annotations
@@ -70,10 +72,15 @@ class CustomStepMixin:
         x = to_eager(xb[0] if len(xb) == 1 else list(xb))
         data = (x, to_eager(yb)) if wb is None else (x, to_eager(yb), to_eager(wb))
         self.__dict__["_custom_step_active"] = True
+        loss = self.__dict__.get("compiled_loss")
+        if loss is not None:  # Keras 2's `self.compiled_loss(y, y_pred, ...)` tracks the loss
+            self.__dict__["compiled_loss"] = _TrackedLoss(loss, self._loss_tracker)
         try:
             result = getattr(self, name)(data)
         finally:
             self.__dict__["_custom_step_active"] = False
+            if loss is not None:
+                self.__dict__["compiled_loss"] = loss
         if not isinstance(result, dict):
             raise TypeError(f"{name}() must return a dict of metric values, got "
                             f"{type(result).__name__}")
@@ -81,6 +88,41 @@ class CustomStepMixin:
 
     def _reset_step_metrics(self) -> None:
         self._loss_tracker.reset_state()
+
+
+class MetricList(list):
+    """The compiled metrics: a list, with Keras 2's ``compiled_metrics.update_state(y, y_pred)``
+    (and ``reset_state``/``result``) for train_step bodies written for Keras 2."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        for m in self:
+            m.update_state(np.asarray(y_true), np.asarray(y_pred))
+
+    def reset_state(self) -> None:
+        for m in self:
+            m.reset_state()
+
+    def result(self) -> dict:
+        return {m.name: m.result() for m in self}
+
+
+class _TrackedLoss:
+    """The compiled loss during a user's step: also feeds the running ``"loss"`` mean, and
+    takes Keras 2's ``regularization_losses=`` (added to the value)."""
+
+    def __init__(self, loss, tracker):
+        self._loss = loss
+        self._tracker = tracker
+
+    def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
+        value = self._loss(y_true, y_pred, sample_weight)
+        for extra in regularization_losses or []:
+            value = value + extra
+        self._tracker.update_state(float(np.asarray(value)))
+        return value
+
+    def __getattr__(self, name):
+        return getattr(self._loss, name)
 
 
 def _flat_logs(result: dict) -> dict:

@@ -19,6 +19,7 @@ import numpy as np
 
 from convnp import activations
 from convnp.models import data_adapter as da
+from convnp.models.custom_step import MetricList
 
 _IDENTITY = activations.get("linear")
 
@@ -91,9 +92,8 @@ class Engine:
         if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         self._metric_ids = list(metrics)
-        self.compiled_metrics = [
-            metrics_module.get(m, loss=self.compiled_loss) for m in self._metric_ids
-        ]
+        self.compiled_metrics = MetricList(
+            metrics_module.get(m, loss=self.compiled_loss) for m in self._metric_ids)
         names = [m.name for m in self.compiled_metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"metric names must be distinct and not 'loss', got {names}")
