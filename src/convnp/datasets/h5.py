@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from convnp._hdf5 import get_node, open_file, read_dataset
+
 _SPLITS = ("train", "test")
 
 
@@ -122,11 +124,7 @@ def _read_file(h5py: Any, path: Path) -> dict[str, Any]:
     Returns:
         ``{"train": (x, y), "test": (x, y), "classes": [...]}``, each key only if present.
     """
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        # h5py reports truncated files, wrong signatures and the like as OSError.
-        raise ValueError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    handle = open_file(h5py, path, str(path))
     parts: dict[str, Any] = {}
     try:
         with handle:
@@ -138,14 +136,15 @@ def _read_file(h5py: Any, path: Path) -> dict[str, Any]:
                 if xk not in keys or yk not in keys:
                     missing = xk if xk not in keys else yk
                     raise ValueError(f"{path}: has {({xk, yk} - {missing}).pop()} but no {missing}")
-                x = _images(path, xk, _dataset(path, handle, xk))
-                y = _labels(path, yk, _dataset(path, handle, yk))
+                x = _images(path, xk, _dataset(h5py, path, handle, xk))
+                y = _labels(path, yk, _dataset(h5py, path, handle, yk))
                 if len(x) != len(y):
                     raise ValueError(
                         f"{path}: {xk} has {len(x)} images but {yk} has {len(y)} labels")
                 parts[split] = (x, y)
             if "list_classes" in keys:
-                parts["classes"] = _classes(path, _dataset(path, handle, "list_classes"))
+                parts["classes"] = _classes(path, _dataset(h5py, path, handle, "list_classes",
+                                                         "fiubSU"))
     except (OSError, RuntimeError, KeyError) as exc:
         # A file whose header is intact but whose data was cut off fails only when read, with
         # an OSError, or a RuntimeError/KeyError when its internal B-trees or links are broken.
@@ -157,11 +156,11 @@ def _read_file(h5py: Any, path: Path) -> dict[str, Any]:
     return parts
 
 
-def _dataset(path: Path, handle: Any, key: str) -> np.ndarray:
-    node = handle[key]
-    if not hasattr(node, "dtype"):
-        raise ValueError(f"{path}: {key} is a group, expected a dataset")
-    return np.asarray(node[()])
+def _dataset(h5py: Any, path: Path, handle: Any, key: str, kinds: str = "fiub") -> np.ndarray:
+    """A top-level dataset, refused (ValueError) if it reads from other files or declares far
+    more data than it stores (see `convnp._hdf5`)."""
+    return read_dataset(h5py, get_node(h5py, handle, key, str(path)), str(path), key,
+                        kinds=kinds)
 
 
 def _images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
@@ -170,12 +169,12 @@ def _images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         raise ValueError(f"{path}: {key} has shape {x.shape}, expected (m, n_H, n_W, n_C)")
     if x.shape[-1] not in (1, 3, 4):
         raise ValueError(f"{path}: {key} has {x.shape[-1]} channels, expected 1, 3 or 4 (NHWC)")
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
     if np.issubdtype(x.dtype, np.integer):
-        if x.size and (x.min() < 0 or x.max() > 255):
+        if x.dtype != np.uint8 and x.size and (x.min() < 0 or x.max() > 255):
             raise ValueError(f"{path}: {key} has values in [{x.min()}, {x.max()}], expected 0..255")
-        return x.astype(np.float32) / np.float32(255.0)
+        out = x.astype(np.float32)
+        out /= np.float32(255.0)  # in place: one float copy of the images, not two
+        return out
     if np.issubdtype(x.dtype, np.floating):
         # A float file has no unambiguous scale unless it is already in [0, 1].
         if x.size and not (np.isfinite(x).all() and x.min() >= 0.0 and x.max() <= 1.0):

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp.io._files import atomic_write
 
 CONFIG_MEMBER = "config.json"
@@ -539,23 +540,34 @@ def weight_keys(model) -> list[tuple[str, Any]]:
 
 
 def _read_weights_h5(model, h5file, source: str) -> None:
-    """Copy every layer's variables from an open h5py File into ``model`` (all or nothing)."""
+    """Copy every layer's variables from an open h5py File into ``model`` (all or nothing).
+
+    Links are checked before they are followed and each dataset's storage and shape before it
+    is read (`convnp._hdf5`): data from other files, or more than the model holds, is refused.
+    """
     h5py = _require_h5py()
-    if "layers" in h5file:
-        root = h5file["layers"]
-    else:
-        raise ValueError(f"{source}: no 'layers' group; not a Keras 3 weights file "
-                         f"(top-level keys {sorted(h5file.keys())})")
+    root = get_node(h5py, h5file, "layers", source)
+    if not isinstance(root, h5py.Group):
+        try:
+            top = sorted(h5file.keys())
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise ValueError(f"{source}: unreadable HDF5 file ({exc})") from None
+        message = (f"{source}: no 'layers' group; not a Keras 3 weights file "
+                   f"(top-level keys {top})")
+        raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
     staged = []
     for key, layer in weight_keys(model):
         expected = layer.weights
-        group = root.get(f"{key}/vars") if key in root else None
+        group = get_node(h5py, root, f"{key}/vars", source)
         if group is not None and not isinstance(group, h5py.Group):
             raise ValueError(f"{source}: 'layers/{key}/vars' is not a group")
-        names = sorted(group.keys(), key=lambda s: int(s) if s.isdigit() else -1) \
-            if group is not None else []
+        try:
+            names = sorted(group.keys(), key=lambda s: int(s) if s.isdigit() else -1) \
+                if group is not None else []
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise ValueError(f"{source}: cannot list layers/{key}/vars ({exc})") from None
         if names != [str(i) for i in range(len(names))]:
-            raise ValueError(f"{source}: layers/{key}/vars holds unexpected entries {names}")
+            raise ValueError(f"{source}: layers/{key}/vars holds unexpected entries {names[:10]}")
         if len(names) != len(expected):
             raise ValueError(
                 f"{source}: layer '{layer.name}' ({type(layer).__name__}, weights at "
@@ -563,15 +575,17 @@ def _read_weights_h5(model, h5file, source: str) -> None:
                 f"{[v.name for v in expected]}, the file has {len(names)}")
         values = []
         for i, variable in enumerate(expected):
-            dataset = group[str(i)]
-            if not isinstance(dataset, h5py.Dataset) or dataset.dtype.kind not in "fiu":
-                raise ValueError(f"{source}: layers/{key}/vars/{i} is not a numeric dataset")
-            value = np.asarray(dataset[()])
-            if value.shape != tuple(variable.shape):
+            name = f"layers/{key}/vars/{i}"
+            dataset = get_node(h5py, group, str(i), source)
+            if not isinstance(dataset, h5py.Dataset):
+                message = (f"{source}: {name} is not a numeric dataset")
+                raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
+            if tuple(dataset.shape or ()) != tuple(variable.shape):
                 raise ValueError(
                     f"{source}: layer '{layer.name}' weight '{variable.name}' has shape "
-                    f"{tuple(variable.shape)}, layers/{key}/vars/{i} has {value.shape}")
-            values.append(value)
+                    f"{tuple(variable.shape)}, {name} has {dataset.shape}")
+            values.append(read_dataset(h5py, dataset, source, name,
+                                       expected_shape=tuple(variable.shape), kinds="fiu"))
         if values:
             staged.append((layer, values))
     for layer, values in staged:
@@ -602,7 +616,11 @@ def load_keras_weights(model, path: str | os.PathLike) -> None:
     h5py = _require_h5py()
     path = os.fspath(path)
     _require_built(model)
-    with h5py.File(path, "r") as f:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such weights file: {path}")
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory, not a weights file")
+    with open_file(h5py, path, path) as f:
         _read_weights_h5(model, f, path)
 
 
@@ -695,8 +713,9 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
         model = model_from_keras_config(config)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    with h5py.File(io.BytesIO(weights), "r") as f:
-        _read_weights_h5(model, f, f"{path}:{WEIGHTS_MEMBER}")
+    source = f"{path}:{WEIGHTS_MEMBER}"
+    with open_file(h5py, io.BytesIO(weights), source) as f:
+        _read_weights_h5(model, f, source)
     if compile and isinstance(config.get("compile_config"), dict):
         _compile_from_config(model, config["compile_config"], path)
     return model
