@@ -183,6 +183,10 @@ class Optimizer:
     def _load_slots(self, state: dict[str, np.ndarray]) -> None:
         assert self._shapes is not None
         n = len(self._shapes)
+        if not any("/" in key for key in state):
+            # saved before the first update: the optimizer had no slots yet, so they start
+            # at zero, exactly as they would have
+            return
         for name in self._slot_names():
             keys = sorted((k for k in state if k.startswith(name + "/")),
                           key=lambda k: int(k.split("/")[1]))

@@ -13,6 +13,7 @@ inf on saturated outputs.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,11 @@ class Engine:
             raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}")
         if loss_weights is not None or weighted_metrics:
             raise NotImplementedError("loss_weights and weighted_metrics are not supported")
-        if isinstance(loss, (list, dict)):
+        # a dict with a "class_name" is one loss's Keras config (what save() writes), not a
+        # dict of per-output losses
+        per_output = isinstance(loss, list) or (isinstance(loss, dict)
+                                                and "class_name" not in loss)
+        if per_output:
             raise NotImplementedError("one loss per output (a list or dict) is not supported; "
                                       "give a single loss")
         self.optimizer = optimizers.get(optimizer)
@@ -204,13 +209,41 @@ class Engine:
 
     def _train_step(self, xs, y: np.ndarray, fused, variables: list,
                     sample_weight=None) -> tuple[float, np.ndarray]:
-        """`_compute_gradients` then one optimizer update (skipped when the loss is not
-        finite, so NaN never reaches the weights)."""
+        """`_compute_gradients` then one optimizer update.
+
+        The step is all or nothing: when the loss, a gradient or a statistic the forward pass
+        updated (BatchNormalization's moving mean and variance) is not finite, those
+        statistics are put back and no weight changes, so one bad batch cannot poison the
+        model. A non-finite gradient or statistic (with a finite loss) also sets
+        ``stop_training`` and warns.
+        """
+        saved = [(v, v.value.copy()) for v in self._forward_updated_variables()]
         loss_value, y_pred = self._compute_gradients(xs, y, fused, sample_weight)
-        if math.isfinite(loss_value):
+        problem = None
+        if not math.isfinite(loss_value):
+            problem = "loss"
+        elif not _all_finite(v.grad for v in variables):
+            problem = "gradients"
+        elif not _all_finite(v.value for v, _ in saved):
+            problem = "moving statistics"
+        if problem is None:
             # every trainable variable, in a fixed order: the optimizer keys slots by position
             self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+            return loss_value, y_pred
+        for variable, value in saved:
+            variable.value[...] = value
+        if problem != "loss":
+            self.stop_training = True
+            warnings.warn(f"non-finite {problem} in a training step: the update was skipped "
+                          "(weights and moving statistics unchanged), terminating training",
+                          RuntimeWarning, stacklevel=3)
         return loss_value, y_pred
+
+    def _forward_updated_variables(self) -> list:
+        """The non-trainable variables a training forward pass may change (the moving
+        statistics of trainable BatchNormalization layers)."""
+        return [v for layer in self.layers if getattr(layer, "trainable", True)
+                for v in layer.non_trainable_weights]
 
     def _drop_caches(self) -> None:
         for node in self._graph.nodes + self._graph.schedule:
@@ -342,3 +375,13 @@ class Engine:
             raise ValueError(f"{method}(): dataset batch has {len(xs[0])} inputs but {len(yb)} "
                              "targets")
         self._check_outputs_for_loss(np.shape(yb))
+
+
+def _all_finite(arrays) -> bool:
+    """True if no array holds a NaN or an infinity (a float64 sum propagates both and cannot
+    overflow from float32 values; it avoids a boolean array per variable)."""
+    for array in arrays:
+        if array is not None and not math.isfinite(np.add.reduce(array, axis=None,
+                                                                 dtype=np.float64)):
+            return False
+    return True

@@ -1,0 +1,85 @@
+"""A training step with a non-finite loss, gradient or statistic changes nothing (issue 16,
+defect 3): BatchNormalization's moving statistics included, through fit and train_on_batch."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import convnp.layers as L
+from convnp.models import Sequential
+
+
+def _model():
+    model = Sequential([L.Dense(4, input_shape=(3,)), L.BatchNormalization(),
+                        L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+def _data(n=8):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, 3)).astype("f4"), (rng.random((n, 1)) > 0.5).astype("f4")
+
+
+def _snapshot(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def _assert_unchanged(model, before):
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_nan_batch_in_fit_leaves_moving_statistics(capsys):
+    model = _model()
+    x, y = _data()
+    model.fit(x, y, epochs=1, verbose=0)
+    before = _snapshot(model)
+    clean = model.predict(x, verbose=0)
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    model.fit(bad, y, epochs=1, batch_size=8, verbose=1, shuffle=False)
+    assert "Invalid loss" in capsys.readouterr().out
+    _assert_unchanged(model, before)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), clean)
+
+
+def test_nan_batch_in_train_on_batch_leaves_every_variable():
+    model = _model()
+    x, y = _data()
+    model.train_on_batch(x, y)
+    before = _snapshot(model)
+    bad = x.copy()
+    bad[3, 1] = np.inf
+    loss = model.train_on_batch(bad, y)
+    assert not np.isfinite(np.ravel(loss)[0])
+    _assert_unchanged(model, before)
+    assert np.isfinite(model.predict(x, verbose=0)).all()
+
+
+def test_overflowing_batch_cannot_put_inf_in_moving_variance():
+    # values near float32's limit: the batch variance overflows to inf while the loss (of a
+    # normalized, hence tiny, output) stays finite
+    model = _model()
+    x, y = _data()
+    model.train_on_batch(x, y)
+    before = _snapshot(model)
+    huge = x * np.float32(1e30)
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        model.train_on_batch(huge, y)
+    _assert_unchanged(model, before)
+    assert model.stop_training
+
+
+def test_finite_steps_still_update_moving_statistics():
+    model = _model()
+    x, y = _data()
+    before = _snapshot(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.train_on_batch(x, y)
+    after = model.get_weights()
+    assert not np.array_equal(after[4], before[4])  # moving_mean moved

@@ -1,0 +1,137 @@
+"""Every model that ``save`` accepts loads back (issue 16, defect 2).
+
+Parametrized over every loss (by name, by class, as an object), every optimizer (fitted and
+not: Adam and RMSprop have no slots before the first fit) and every metric.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp.layers as L
+from convnp import losses, metrics, optimizers
+from convnp.io.saving import load_model
+from convnp.models import Sequential
+
+# loss -> (output units, activation, targets maker)
+_LOSS_SETUP = {
+    "BinaryCrossentropy": (1, "sigmoid", lambda rng: (rng.random((6, 1)) > 0.5).astype("f4")),
+    "CategoricalCrossentropy": (3, "softmax",
+                                lambda rng: np.eye(3, dtype="f4")[rng.integers(0, 3, 6)]),
+    "SparseCategoricalCrossentropy": (3, "softmax", lambda rng: rng.integers(0, 3, 6)),
+    "MeanSquaredError": (2, None, lambda rng: rng.standard_normal((6, 2)).astype("f4")),
+    "MeanAbsoluteError": (2, None, lambda rng: rng.standard_normal((6, 2)).astype("f4")),
+}
+_LOSS_NAMES = {"BinaryCrossentropy": "binary_crossentropy",
+               "CategoricalCrossentropy": "categorical_crossentropy",
+               "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+               "MeanSquaredError": "mse", "MeanAbsoluteError": "mae"}
+
+
+def _loss_forms():
+    for cls_name in _LOSS_SETUP:
+        yield cls_name, "name", _LOSS_NAMES[cls_name]
+        yield cls_name, "class name", cls_name
+        yield cls_name, "object", "object"
+        yield cls_name, "fitted object", "object"
+
+
+def _model(units, activation):
+    return Sequential([L.Dense(4, activation="relu", input_shape=(3,)),
+                       L.Dense(units, activation=activation)])
+
+
+def _roundtrip(tmp_path, model, x, suffix=".convnp"):
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    return loaded
+
+
+@pytest.mark.parametrize("cls_name,form,loss", list(_loss_forms()),
+                         ids=[f"{c}-{f}" for c, f, _ in _loss_forms()])
+def test_every_loss_saves_and_loads(tmp_path, cls_name, form, loss):
+    units, activation, targets = _LOSS_SETUP[cls_name]
+    if loss == "object":
+        loss = getattr(losses, cls_name)()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3)).astype("f4")
+    model = _model(units, activation)
+    model.compile(optimizer="sgd", loss=loss)
+    if form.startswith("fitted"):
+        model.fit(x, targets(rng), epochs=1, verbose=0)
+    loaded = _roundtrip(tmp_path, model, x)
+    assert type(loaded.compiled_loss).__name__ == cls_name
+    assert loaded.compiled_loss.get_config() == model.compiled_loss.get_config()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "sgd+momentum",
+                                       "rmsprop+centered+momentum", "adam+amsgrad"])
+@pytest.mark.parametrize("fitted", [False, True], ids=["unfitted", "fitted"])
+def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
+    name, *options = optimizer.split("+")
+    kwargs = {"momentum": 0.9} if "momentum" in options else {}
+    if "centered" in options:
+        kwargs["centered"] = True
+    if "amsgrad" in options:
+        kwargs["amsgrad"] = True
+    opt = {"sgd": optimizers.SGD, "adam": optimizers.Adam,
+           "rmsprop": optimizers.RMSprop}[name](learning_rate=0.01, **kwargs)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 3)).astype("f4")
+    y = rng.standard_normal((6, 2)).astype("f4")
+    model = _model(2, None)
+    model.compile(optimizer=opt, loss="mse")
+    if fitted:
+        model.fit(x, y, epochs=2, batch_size=3, verbose=0)
+    loaded = _roundtrip(tmp_path, model, x)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    # training continues exactly as the original does
+    model.fit(x, y, epochs=1, batch_size=3, verbose=0, shuffle=False)
+    loaded.fit(x, y, epochs=1, batch_size=3, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def _metric_forms():
+    names = ["accuracy", "acc", "binary_accuracy", "mse", "mean_squared_error"]
+    classes = [c for c in sorted(metrics._CLASSES)]
+    return names + [f"class:{c}" for c in classes] + ["function:binary_accuracy"]
+
+
+@pytest.mark.parametrize("metric", _metric_forms())
+def test_every_metric_saves_and_loads(tmp_path, metric):
+    if metric.startswith("class:"):
+        cls = getattr(metrics, metric.split(":")[1])
+        try:
+            metric = cls()
+        except TypeError:
+            pytest.skip(f"{cls.__name__} needs constructor arguments")
+    elif metric.startswith("function:"):
+        metric = getattr(metrics, metric.split(":")[1])
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 3)).astype("f4")
+    y = (rng.random((6, 1)) > 0.5).astype("f4")
+    model = _model(1, "sigmoid")
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=[metric])
+    model.evaluate(x, y, verbose=0)  # metric state is not saved; the optimizer has no slots
+    loaded = _roundtrip(tmp_path, model, x)
+    assert loaded.metrics_names == model.metrics_names
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0))
+
+
+def test_uncompiled_model_saves_and_loads(tmp_path):
+    x = np.ones((2, 3), "f4")
+    loaded = _roundtrip(tmp_path, _model(2, None), x)
+    assert loaded.optimizer is None
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "object"])
+def test_keras_archive_loads_back_with_its_loss(tmp_path, loss):
+    pytest.importorskip("h5py")
+    model = _model(1, "sigmoid")
+    model.compile(optimizer="adam",
+                  loss=losses.BinaryCrossentropy() if loss == "object" else loss)
+    _roundtrip(tmp_path, model, np.ones((2, 3), "f4"), suffix=".keras")
