@@ -76,7 +76,8 @@ class CustomStepMixin:
         if loss is not None:  # Keras 2's `self.compiled_loss(y, y_pred, ...)` tracks the loss
             self.__dict__["compiled_loss"] = _TrackedLoss(loss, self._loss_tracker)
         try:
-            result = getattr(self, name)(data)
+            with self._step_lock:  # a whole step, as the built-in one (threads)
+                result = getattr(self, name)(data)
         finally:
             self.__dict__["_custom_step_active"] = False
             if loss is not None:

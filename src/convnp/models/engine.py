@@ -13,6 +13,7 @@ inf on saturated outputs.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from typing import Any
 
@@ -44,6 +45,10 @@ class Engine:
         self.stop_training = False
         self.history = None
         self._metric_ids = None
+        # Serializes whole training steps with inference passes from other threads: layers
+        # keep per-call caches and a step swaps the output activation, so a predict may only
+        # run between two steps (see docs/architecture.md, "Threads").
+        self._step_lock = threading.RLock()
 
     # -- hooks Sequential overrides ----------------------------------------------------------
 
@@ -217,6 +222,10 @@ class Engine:
         model. A non-finite gradient or statistic (with a finite loss) also sets
         ``stop_training`` and warns.
         """
+        with self._step_lock:
+            return self._locked_train_step(xs, y, fused, variables, sample_weight)
+
+    def _locked_train_step(self, xs, y, fused, variables, sample_weight):
         saved = [(v, v.value.copy()) for v in self._forward_updated_variables()]
         loss_value, y_pred = self._compute_gradients(xs, y, fused, sample_weight)
         problem = None

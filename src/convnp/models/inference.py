@@ -43,7 +43,8 @@ class InferenceMixin(Engine):
                 if callback_list is not None:
                     callback_list.on_test_batch_end(step, logs)
                 continue
-            y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, False, wb)
+            with self._step_lock:
+                y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, False, wb)
             tracker.update(loss_value, len(yb))
             logs = {"loss": tracker.result()}
             for m in metrics:
@@ -51,7 +52,8 @@ class InferenceMixin(Engine):
                 logs[m.name] = m.result()
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, logs)
-        self._drop_caches()
+        with self._step_lock:
+            self._drop_caches()
         return logs
 
     @uses_all_cores
@@ -109,10 +111,12 @@ class InferenceMixin(Engine):
             if step == 0:
                 self._check_input_shapes([a.shape for a in xb])
             callback_list.on_predict_batch_begin(step)
-            outputs.append(self._graph.forward(xb, training=False))
+            with self._step_lock:
+                outputs.append(self._graph.forward(xb, training=False))
             callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
-        self._drop_caches()
+        with self._step_lock:
+            self._drop_caches()
         if not outputs:
             raise ValueError("predict(): the data is empty")
         merged = [parts[0] if len(outputs) == 1 else np.concatenate(parts, axis=0)
@@ -128,9 +132,10 @@ class InferenceMixin(Engine):
         xs = self._prepare_inputs(x, "test_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "test_on_batch")
         weights = self._sample_weights(y, sample_weight, None, "test_on_batch")
-        y_pred, loss_value, _ = self._forward_with_loss(xs, y, self._fused_activation(), False,
-                                                        weights)
-        self._drop_caches()
+        with self._step_lock:
+            y_pred, loss_value, _ = self._forward_with_loss(xs, y, self._fused_activation(),
+                                                            False, weights)
+            self._drop_caches()
         for m in self.compiled_metrics:
             m.reset_state()
             m.update_state(y, y_pred)
@@ -140,8 +145,9 @@ class InferenceMixin(Engine):
     def predict_on_batch(self, x) -> np.ndarray:
         """Outputs for one batch in inference mode."""
         xs = self._prepare_inputs(x, "predict_on_batch")
-        outs = self._graph.forward(xs, training=False)
-        self._drop_caches()
+        with self._step_lock:
+            outs = self._graph.forward(xs, training=False)
+            self._drop_caches()
         return outs[0] if len(outs) == 1 else outs
 
     def reset_metrics(self) -> None:

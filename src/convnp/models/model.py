@@ -264,16 +264,17 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
         ):
             return self._call_symbolic(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
-        if getattr(self, "_subclassed", False):
-            if recording():  # the user's own ops are recorded on the active tape
-                return self._graph.nodes[0].layer.run(to_eager(inputs), bool(training))
-            return to_eager(self._graph.forward(xs, training=bool(training))[0])
+        with self._step_lock:  # never in the middle of a training step (threads)
+            if getattr(self, "_subclassed", False):
+                if recording():  # the user's own ops are recorded on the active tape
+                    return self._graph.nodes[0].layer.run(to_eager(inputs), bool(training))
+                return to_eager(self._graph.forward(xs, training=bool(training))[0])
 
-        def forward(_):
-            outs = self._graph.forward(xs, training=bool(training))
-            return outs[0] if len(outs) == 1 else outs
+            def forward(_):
+                outs = self._graph.forward(xs, training=bool(training))
+                return outs[0] if len(outs) == 1 else outs
 
-        return taped.call_on_arrays(self, inputs, training, forward)
+            return taped.call_on_arrays(self, inputs, training, forward)
 
     # -- a model as a layer of another model ---------------------------------------------------
 

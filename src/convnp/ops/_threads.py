@@ -66,10 +66,37 @@ def parallel_region() -> Iterator[int]:
         if workers <= 1:
             yield 1
         else:
-            with controller.limit(limits=1):
+            _hold_blas(controller)
+            try:
                 yield workers
+            finally:
+                _release_blas()
     finally:
         _state.workers = None
+
+
+# Regions of several threads (predict from one thread while fit runs in another) share one
+# BLAS limit: the first region to start sets it, the last to end restores the original, so
+# overlapping regions can never leave BLAS held to one thread after they all finished.
+_blas_holders = 0
+_blas_limiter = None
+
+
+def _hold_blas(controller) -> None:
+    global _blas_holders, _blas_limiter
+    with _lock:
+        if _blas_holders == 0:
+            _blas_limiter = controller.limit(limits=1)
+        _blas_holders += 1
+
+
+def _release_blas() -> None:
+    global _blas_holders, _blas_limiter
+    with _lock:
+        _blas_holders -= 1
+        if _blas_holders == 0 and _blas_limiter is not None:
+            _blas_limiter.restore_original_limits()
+            _blas_limiter = None
 
 
 def uses_all_cores(method: Callable) -> Callable:
