@@ -9,8 +9,8 @@ so they are refused. A dataset may also declare a shape far larger than the byte
 checked before anything is read. Filters other than HDF5's and h5py's built-in ones would
 make the HDF5 library load a plugin (code) from disk: refused too.
 
-Every failure is a `ValueError` naming the file and the dataset. This module imports nothing
-from convnp, and h5py only through the objects it is handed.
+Every failure is a `ValueError` naming the file and the dataset. This module imports only
+`convnp._limits` from convnp, and h5py only through the objects it is handed.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_EXPANSION", "MIN_LIMIT_BYTES", "get_node", "open_file", "read_dataset"]
+from convnp._limits import MAX_EXPANSION, expansion_limit
 
-#: A dataset may declare at most this many times the bytes it stores in the file ...
-MAX_EXPANSION = 32
-#: ... or this many bytes, whichever is larger (small files are never refused for size).
-MIN_LIMIT_BYTES = 16 * 2**20
+__all__ = ["check_local", "get_node", "open_file", "read_dataset"]
 
 # deflate, shuffle, fletcher32, szip, nbit, scaleoffset (HDF5's own) and lzf (built into h5py)
 _BUILTIN_FILTERS = {1, 2, 3, 4, 5, 6, 32000}
@@ -117,7 +114,7 @@ def read_dataset(h5py: Any, dataset: Any, label: str, name: str, *,
         label, name: the file and the dataset path, for messages.
         expected_shape: if given, the dataset must have exactly this shape (checked before
             reading); otherwise its declared size must stay within `MAX_EXPANSION` times the
-            bytes it stores (or `MIN_LIMIT_BYTES`).
+            bytes it stores (see `convnp._limits`).
         kinds: accepted NumPy dtype kinds.
     """
     where = f"{label}: dataset '{name}'"
@@ -143,7 +140,7 @@ def read_dataset(h5py: Any, dataset: Any, label: str, name: str, *,
             stored = int(dataset.id.get_storage_size())
         except (OSError, RuntimeError, ValueError) as exc:
             raise ValueError(f"{where}: unreadable storage size ({exc})") from None
-        limit = max(MIN_LIMIT_BYTES, MAX_EXPANSION * stored)
+        limit = expansion_limit(stored)
         if declared > limit:
             raise ValueError(f"{where} declares shape {shape} ({declared} bytes) but stores "
                              f"{stored} bytes; refusing to expand more than {MAX_EXPANSION}x "

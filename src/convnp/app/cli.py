@@ -273,6 +273,10 @@ class Data:
                 np.concatenate([self.y_train, self.y_test]))
 
 
+# a label this large in a file without list_classes is a damaged or hostile file, not a dataset
+MAX_CLASSES = 65536
+
+
 def _hold_out(x: np.ndarray, y: np.ndarray, what: str) -> tuple[np.ndarray, ...]:
     """First two thirds to train, last third to test."""
     n = len(x)
@@ -314,6 +318,10 @@ def _load_data(spec: str, image_shape: tuple[int, int, int], seed: int) -> Data:
             x_train, y_train, x_test, y_test = _hold_out(x, y, text)
         if classes is None:
             top = int(max(y_train.max(initial=0), y_test.max(initial=0)))
+            if top >= MAX_CLASSES:
+                raise CLIError(f"{text}: the largest label is {top}, but without list_classes "
+                               f"at most {MAX_CLASSES} classes (labels 0..{MAX_CLASSES - 1}) "
+                               "are accepted")
             classes = [str(i) for i in range(max(top + 1, 2))]
         return Data(text, x_train, y_train, x_test, y_test, classes)
     path = Path(text)

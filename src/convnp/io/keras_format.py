@@ -36,7 +36,10 @@ from typing import Any
 import numpy as np
 
 from convnp._hdf5 import get_node, open_file, read_dataset
+from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
+from convnp.io._zip import open_archive, read_member
+from convnp.layers.base import weight_budget
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -650,23 +653,20 @@ def _require_built(model) -> None:
 
 
 def _read_json_member(archive: zipfile.ZipFile, member: str, path: str):
-    info = archive.getinfo(member)
-    if info.file_size > _MAX_JSON_BYTES:
-        raise ValueError(f"{path}: {member} is {info.file_size} bytes; refusing to parse")
+    data = read_member(archive, path, member, _MAX_JSON_BYTES)
     try:
-        return json.loads(archive.read(member).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{path}: {member} is not valid JSON: {error}") from None
 
 
 def read_keras_archive(path: str | os.PathLike) -> tuple[dict, dict | None, bytes]:
     """``(config, metadata or None, weights .h5 bytes)`` of a ``.keras`` file, unparsed beyond
-    JSON. Raises `ValueError` for a file that is not such an archive."""
+    JSON. Raises `ValueError` for a file that is not such an archive (or one whose members
+    declare more bytes than the limits of `convnp._limits` allow)."""
     path = os.fspath(path)
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a Keras 3 .keras file (not a zip archive); legacy "
-                         "Keras 2 .h5 model files are not supported")
-    with zipfile.ZipFile(path) as archive:
+    with open_archive(path, path, "a Keras 3 .keras file (legacy Keras 2 .h5 model files "
+                      "are not supported)") as archive:
         names = set(archive.namelist())
         if CONFIG_MEMBER not in names:
             raise ValueError(f"{path}: no {CONFIG_MEMBER} in the archive (members "
@@ -679,7 +679,7 @@ def read_keras_archive(path: str | os.PathLike) -> tuple[dict, dict | None, byte
         config = _read_json_member(archive, CONFIG_MEMBER, path)
         metadata = (_read_json_member(archive, METADATA_MEMBER, path)
                     if METADATA_MEMBER in names else None)
-        weights = archive.read(WEIGHTS_MEMBER)
+        weights = read_member(archive, path, WEIGHTS_MEMBER)
     return config, metadata, weights
 
 
@@ -710,9 +710,13 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
             raise ValueError(f"{path}: saved by Keras {version}; only Keras 3 .keras files "
                              "are supported")
     try:
-        model = model_from_keras_config(config)
+        # the model may not hold more weights than the HDF5 member could (see _limits)
+        with weight_budget(expansion_limit(len(weights)), f"{path}:{WEIGHTS_MEMBER}"):
+            model = model_from_keras_config(config)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: the model config is nested too deeply") from None
     source = f"{path}:{WEIGHTS_MEMBER}"
     with open_file(h5py, io.BytesIO(weights), source) as f:
         _read_weights_h5(model, f, source)

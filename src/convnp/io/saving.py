@@ -37,17 +37,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import zipfile
-import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
+from convnp.io._zip import ZIP_READ_ERRORS, open_archive, read_member
+from convnp.layers.base import weight_budget
 
 __all__ = [
     "FORMAT_NAME",
@@ -240,32 +243,12 @@ def _convnp_version() -> str:
 def _open_archive(path: Path) -> zipfile.ZipFile:
     if not path.exists():
         raise FileNotFoundError(f"no such model file: {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not a convnp model file")
-    try:
-        return zipfile.ZipFile(path, "r")
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path} is not a convnp model file (not a zip archive, or it is "
-                         "truncated)") from None
+    return open_archive(path, str(path), "a convnp model file")
 
 
 def _read_member(archive: zipfile.ZipFile, path: Path, member: str,
                  limit: int | None = None) -> bytes:
-    try:
-        info = archive.getinfo(member)
-    except KeyError:
-        raise ValueError(f"{path} is missing the member '{member}' (members: "
-                         f"{archive.namelist()})") from None
-    if limit is not None and info.file_size > limit:
-        raise ValueError(f"{path}: member '{member}' is {info.file_size} bytes, larger than "
-                         f"the {limit}-byte limit")
-    try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-            RuntimeError) as exc:
-        # RuntimeError: encrypted member; NotImplementedError: unsupported compression
-        raise ValueError(f"{path}: cannot read member '{member}' (corrupt or truncated "
-                         f"archive): {exc}") from None
+    return read_member(archive, str(path), member, limit)
 
 
 def _parse_config(data: bytes, path: Path) -> dict[str, Any]:
@@ -344,35 +327,79 @@ def _declared_bytes(config: dict[str, Any], path: Path) -> int:
         except TypeError:
             raise ValueError(f"{path}: weight '{entry['key']}' has an unknown dtype "
                              f"{entry['dtype']!r}") from None
-        total += int(np.prod(shape, dtype=np.int64)) * itemsize
+        total += math.prod(shape) * itemsize
     return total
 
 
-def _load_npz(data: bytes, path: Path, member: str,
-              limit: int | None = None) -> dict[str, np.ndarray]:
+def _npz_headers(data: bytes, path: Path, member: str, limit: int | None,
+                 expected: Mapping[str, tuple[tuple[int, ...], str]] | None) -> None:
+    """Check every ``.npy`` header of an npz before NumPy allocates what it declares.
+
+    Each entry must declare exactly the bytes it holds (header + data), its arrays may not
+    add up to more than ``limit`` bytes, object arrays are refused, and an entry listed in
+    ``expected`` must have that shape and dtype.
+    """
+    where = f"{path}: member '{member}'"
+    with open_archive(io.BytesIO(data), where, "a valid .npz archive") as inner:
+        infos = inner.infolist()
+        expanded = sum(info.file_size for info in infos)
+        if limit is not None and expanded > limit:
+            raise ValueError(f"{where} would expand to {expanded} bytes, more than the "
+                             f"{limit} bytes its weights need")
+        for info in infos:
+            key = info.filename.removesuffix(".npy")
+            if info.file_size > expansion_limit(info.compress_size):
+                raise ValueError(f"{where}: array '{key}' declares {info.file_size} bytes "
+                                 f"compressed into {info.compress_size}; refusing to expand it")
+            try:
+                with inner.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version in ((2, 0), (3, 0)):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"unsupported .npy format version {version}")
+                    header_size = f.tell()
+            except ZIP_READ_ERRORS as exc:
+                raise ValueError(f"{where}: array '{key}' has an unreadable .npy header: "
+                                 f"{exc}") from None
+            if dtype.hasobject:
+                raise ValueError(f"{where}: array '{key}' is an object array; object arrays "
+                                 "would need pickle and are refused")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if header_size + nbytes != info.file_size:
+                raise ValueError(f"{where}: array '{key}' declares shape {shape} of {dtype} "
+                                 f"({nbytes} bytes) but holds {info.file_size - header_size}")
+            if expected is not None and key in expected:
+                want_shape, want_dtype = expected[key]
+                if tuple(shape) != tuple(want_shape) or dtype != np.dtype(want_dtype):
+                    raise ValueError(f"{where}: weight '{key}' has shape {tuple(shape)} and "
+                                     f"dtype {dtype}, the config declares {tuple(want_shape)} "
+                                     f"{np.dtype(want_dtype)}")
+
+
+def _load_npz(data: bytes, path: Path, member: str, limit: int | None = None,
+              expected: Mapping[str, tuple[tuple[int, ...], str]] | None = None
+              ) -> dict[str, np.ndarray]:
     """Every array of an npz member, read without pickle.
 
     Args:
         limit: refuse the archive if its arrays would expand to more bytes than this (a
             compressed entry can claim gigabytes).
+        expected: ``{key: (shape, dtype)}`` the arrays must match (checked on the headers,
+            before any array is allocated).
 
     Raises:
-        ValueError: not an npz, too large, a corrupt entry, or an object array (which would
-            need pickle).
+        ValueError: not an npz, too large, a corrupt entry, a header that does not match its
+            data or ``expected``, or an object array (which would need pickle).
     """
-    if limit is not None and zipfile.is_zipfile(io.BytesIO(data)):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as inner:
-                expanded = sum(info.file_size for info in inner.infolist())
-        except zipfile.BadZipFile as exc:
-            raise ValueError(f"{path}: member '{member}' is not a valid .npz archive: {exc}") \
-                from None
-        if expanded > limit:
-            raise ValueError(f"{path}: member '{member}' would expand to {expanded} bytes, more "
-                             f"than the {limit} bytes its weights need")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ValueError(f"{path}: member '{member}' is not a valid .npz archive")
+    _npz_headers(data, path, member, limit, expected)
     try:
         npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except ZIP_READ_ERRORS as exc:
         raise ValueError(f"{path}: member '{member}' is not a valid .npz archive: {exc}") \
             from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
@@ -383,11 +410,7 @@ def _load_npz(data: bytes, path: Path, member: str,
         for key in npz.files:
             try:
                 arrays[key] = npz[key]
-            except ValueError as exc:
-                # allow_pickle=False refuses object arrays here, before anything is unpickled
-                raise ValueError(f"{path}: array '{key}' in member '{member}' cannot be read "
-                                 f"without pickle (object arrays are refused): {exc}") from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            except ZIP_READ_ERRORS as exc:
                 raise ValueError(f"{path}: array '{key}' in member '{member}' is corrupt: "
                                  f"{exc}") from None
     return arrays
@@ -518,15 +541,19 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
                                path)
         declared = _declared_bytes(config, path)
         limit = declared + _SLACK_BYTES
+        expected = {w["key"]: (tuple(w["shape"]), w["dtype"]) for w in config["weights"]}
         weights = _load_npz(_read_member(archive, path, WEIGHTS_MEMBER, limit), path,
-                            WEIGHTS_MEMBER, limit)
+                            WEIGHTS_MEMBER, limit, expected)
         optimizer_state = None
         if compile and config.get("optimizer_state") and config.get("compile"):
             # at most three slots per weight (RMSprop centred with momentum) plus the count
             limit = 3 * declared + _SLACK_BYTES
             optimizer_state = _load_npz(_read_member(archive, path, OPTIMIZER_MEMBER, limit),
                                         path, OPTIMIZER_MEMBER, limit)
-    model = _build_model(config, path, custom_objects)
+    # the weights just read bound the model: a config declaring a bigger one is refused
+    # before its weights are allocated
+    with weight_budget(sum(a.nbytes for a in weights.values()) + _SLACK_BYTES, str(path)):
+        model = _build_model(config, path, custom_objects)
     _assign_weights(model, config, weights, path)
     if compile and config.get("compile"):
         _compile(model, config["compile"], path)

@@ -14,8 +14,12 @@ Shapes given to `build` and `compute_output_shape` include the batch axis as `No
 
 from __future__ import annotations
 
+import contextvars
+import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -44,6 +48,45 @@ def snake_case(name: str) -> str:
     """``BatchNormalization`` -> ``batch_normalization``, ``Conv2D`` -> ``conv2d``."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+
+# -- building a model described by a file ----------------------------------------------------
+
+_BUDGET: contextvars.ContextVar[list | None] = contextvars.ContextVar("convnp_weight_budget",
+                                                                     default=None)
+
+
+@contextmanager
+def weight_budget(nbytes: int, source: str) -> Iterator[None]:
+    """Within the block, layers may create at most ``nbytes`` of weights in total; a weight
+    that would pass the budget raises `ValueError` *before* it is allocated.
+
+    Model loaders build the architecture a file describes under the budget of the weights the
+    file actually holds, so a config declaring ``Dense(units=10**9)`` fails at once instead of
+    allocating gigabytes. Only the current thread (context) is affected.
+    """
+    token = _BUDGET.set([int(nbytes), source])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _spend_weight_budget(layer: Any, name: str, shape: tuple) -> None:
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    try:
+        count = math.prod(int(d) for d in shape)
+    except (TypeError, ValueError):
+        return  # the initializer reports a bad shape itself
+    nbytes = count * np.dtype(layer.dtype).itemsize
+    if nbytes > budget[0]:
+        raise ValueError(f"{budget[1]}: layer '{layer.name}' would create weight '{name}' of "
+                         f"shape {shape} ({nbytes} bytes), more than the file's weights hold "
+                         f"({budget[0]} bytes left); the config does not match the weights")
+    budget[0] -= nbytes
 
 
 class KerasTensor:
@@ -149,6 +192,7 @@ class Layer(TrackedVariables):
         if name is None:
             name = f"variable_{len(self._variables)}" if self._variables else "variable"
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        _spend_weight_budget(self, name, tuple(shape))
         value = init(tuple(shape), dtype=self.dtype)
         variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype)
         self._variables.append(variable)
