@@ -113,9 +113,19 @@ def test_every_metric_saves_and_loads(tmp_path, metric):
         metric = getattr(metrics, metric.split(":")[1])
     rng = np.random.default_rng(2)
     x = rng.standard_normal((6, 3)).astype("f4")
-    y = (rng.random((6, 1)) > 0.5).astype("f4")
-    model = _model(1, "sigmoid")
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=[metric])
+    kind = type(metric).__name__ if not callable(metric) or isinstance(metric, type) else ""
+    if "Sparse" in kind:
+        loss, (units, activation, targets) = ("sparse_categorical_crossentropy",
+                                              _LOSS_SETUP["SparseCategoricalCrossentropy"])
+    elif "Categorical" in kind:
+        loss, (units, activation, targets) = ("categorical_crossentropy",
+                                              _LOSS_SETUP["CategoricalCrossentropy"])
+    else:
+        loss, (units, activation, targets) = ("binary_crossentropy",
+                                              _LOSS_SETUP["BinaryCrossentropy"])
+    y = targets(rng)
+    model = _model(units, activation)
+    model.compile(optimizer="adam", loss=loss, metrics=[metric])
     model.evaluate(x, y, verbose=0)  # metric state is not saved; the optimizer has no slots
     loaded = _roundtrip(tmp_path, model, x)
     assert loaded.metrics_names == model.metrics_names

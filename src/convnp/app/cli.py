@@ -521,31 +521,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bilinear():
+    from PIL import Image
+
+    return Image.Resampling.BILINEAR
+
+
 def _read_image(path: Path, shape: tuple[int, int, int], resize: bool) -> np.ndarray:
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise CLIError("reading images needs Pillow: pip install pillow") from None
+    from convnp.datasets.folder import read_image
+
     height, width, channels = shape
     if not path.exists():
         raise CLIError(f"no such image: {path}")
     try:
-        with Image.open(path) as img:
-            img = img.convert(_pil_mode(channels))
-            if img.size != (width, height):
-                if not resize:
-                    raise CLIError(f"image {path} is {img.size[0]}x{img.size[1]} (width x height)"
-                                   f", the model expects {width}x{height}; pass --resize to "
-                                   "resize it")
-                img = img.resize((width, height), resample=Image.Resampling.BILINEAR)
-            pixels = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise CLIError(f"cannot read image {path}: {exc}") from None
-    return pixels.reshape(height, width, channels).astype(np.float32) / np.float32(255.0)
-
-
-def _pil_mode(channels: int) -> str:
-    return {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}[_color_mode(channels)]
+        pixels = read_image(path, _color_mode(channels))
+        if pixels.shape[:2] != (height, width):
+            if not resize:
+                raise CLIError(f"image {path} is {pixels.shape[1]}x{pixels.shape[0]} (width x "
+                               f"height), the model expects {width}x{height}; pass --resize "
+                               "to resize it")
+            pixels = read_image(path, _color_mode(channels), (height, width),
+                                resample=_bilinear())
+        return pixels.astype(np.float32) / np.float32(255.0)
+    except ImportError:
+        raise CLIError("reading images needs Pillow: pip install pillow") from None
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -608,11 +609,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe (`convnp ... | head`) shows up here, not at exit
+        return status
+    except BrokenPipeError:
+        # the reader went away: stop quietly (no traceback now or at interpreter exit)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
     except CLIError as exc:
         _fail(str(exc))
     except (ValueError, TypeError, OSError, ImportError, KeyError, NotImplementedError,
-            RuntimeError) as exc:
+            RuntimeError, OverflowError, MemoryError) as exc:
         if os.environ.get("CONVNP_TRACEBACK"):
             raise  # for debugging convnp itself: the full traceback instead of one line
         _fail(_message(exc))

@@ -160,21 +160,44 @@ def read_image(file: Path, color_mode: str, size: tuple[int, int] | None = None,
                resample=None) -> np.ndarray:
     """One image as uint8 ``(height, width, channels)`` in ``color_mode``; resized by Pillow
     to ``size`` when given. Raises ValueError naming the file if it cannot be decoded."""
-    from PIL import Image, UnidentifiedImageError
+    import warnings
+
+    from PIL import Image
 
     pil_mode, channels = _COLOR_MODES[color_mode]
     try:
-        with Image.open(file) as img:
-            img = img.convert(pil_mode)
-            if size is not None and img.size != (size[1], size[0]):
-                img = img.resize((size[1], size[0]), resample=resample)
-            pixels = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"cannot read image {file}: {exc}") from exc
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit: refuse those files too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as img:
+                if img.mode in _WIDE_MODES:
+                    img = _to_8_bits(Image, img)
+                img = img.convert(pil_mode)
+                if size is not None and img.size != (size[1], size[0]):
+                    img = img.resize((size[1], size[0]), resample=resample)
+                pixels = np.asarray(img, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"cannot read image {file}: too many pixels ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        # UnidentifiedImageError is an OSError; MemoryError: absurd declared sizes
+        raise ValueError(f"cannot read image {file}: {exc}") from None
     return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)
 
 
+# 16-bit greyscale modes: Pillow's convert() to 8 bits clips them (a 50% grey of 32768 would
+# read as 255), so they are scaled to 0..255 here instead
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _to_8_bits(image_module, img):
+    """A 16-bit greyscale image as 8-bit ``L``, scaled (65535 -> 255), not clipped."""
+    wide = np.asarray(img, dtype=np.float64)
+    return image_module.fromarray(np.rint(wide / 257.0).astype(np.uint8), mode="L")
+
+
 def _check_size(image_size: tuple[int, int]) -> tuple[int, int]:
+    if isinstance(image_size, (str, bytes)):  # "64" would unpack as ("6", "4")
+        raise ValueError(f"image_size must be (height, width), got {image_size!r}")  # noqa: TRY004
     try:
         height, width = (int(s) for s in image_size)
     except (TypeError, ValueError):
