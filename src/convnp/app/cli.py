@@ -73,7 +73,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str) -> NoReturn:
-    line = " ".join(str(message).split())  # exactly one line, whatever the message held
+    line = _printable(" ".join(str(message).split()))  # one line, no terminal escapes
     print(f"{PROG}: error: {line}", file=sys.stderr)
     sys.exit(2)
 
@@ -305,6 +305,8 @@ def _load_data(spec: str, image_shape: tuple[int, int, int], seed: int) -> Data:
     parts = [p for p in text.split(",") if p]
     if parts and all(p.lower().endswith((".h5", ".hdf5")) for p in parts):
         for p in parts:
+            if Path(p).is_dir():
+                raise CLIError(f"{p} is a directory, expected a course .h5 file")
             if not Path(p).is_file():
                 raise CLIError(f"no such data file: {p}")
         found = datasets.load_h5(*parts)
@@ -409,37 +411,51 @@ def _check_out(out: Path) -> None:
 
 
 def _write_outputs(out: Path, model: Any, history: Any, metadata: dict[str, Any]) -> Path:
-    """Write model.convnp, history.csv and history.png; all of them or none."""
+    """Write model.convnp, history.csv and history.png; all of them or none.
+
+    They are written into a staging folder first. A new ``out`` is that folder renamed (it
+    appears complete or not at all); into an existing ``out`` the three files are moved by
+    renames only, so a killed run never leaves a half-written file or a mix of old and new
+    ones beyond that instant. Staging folders of killed runs are removed by the next run.
+    """
+    import shutil
+    import tempfile
+
     from convnp import plot
     from convnp.io import saving
+    from convnp.io._files import remove_stale
 
+    fresh = not out.exists()
+    home = out.parent if fresh else out
     created = []
-    path = out
+    path = home
     while not path.exists():
         created.append(path)
         path = path.parent
-    out.mkdir(parents=True, exist_ok=True)
-    targets = [out / "model.convnp", out / "history.csv", out / "history.png"]
-    existed = [t.exists() for t in targets]
-    written: list[Path] = []
+    home.mkdir(parents=True, exist_ok=True)
+    remove_stale(home, ".convnp-train.")
+    staging = Path(tempfile.mkdtemp(prefix=f".convnp-train.{os.getpid()}.", dir=home))
+    names = ["model.convnp", "history.csv", "history.png"]
     try:
-        saving.save_model(model, targets[0], metadata=metadata)
-        written.append(targets[0])
-        plot.history_csv(history, targets[1])
-        written.append(targets[1])
-        plot.history(history, targets[2], title=f"convnp train {metadata.get('model', '')}")
-        written.append(targets[2])
+        saving.save_model(model, staging / names[0], metadata=metadata)
+        plot.history_csv(history, staging / names[1])
+        plot.history(history, staging / names[2],
+                     title=f"convnp train {metadata.get('model', '')}")
+        if fresh:
+            os.rename(staging, out)
+        else:
+            for name in names:
+                os.replace(staging / name, out / name)
+            staging.rmdir()
     except BaseException:
-        for target, was_there in zip(targets, existed):
-            if target in written and not was_there:
-                target.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
         for directory in created:  # innermost first; only the ones this run created
             try:
                 directory.rmdir()
             except OSError:
                 pass
         raise
-    return targets[0]
+    return out / names[0]
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -463,7 +479,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not data_spec:
         raise CLIError(f"{args.model} does not record its training data; pass --data")
     default_epochs, default_batch = DEFAULTS.get(
-        spec or "", (SAVED_MODEL_DEFAULT_EPOCHS, int(metadata.get("batch_size", 32))))
+        spec or "", (SAVED_MODEL_DEFAULT_EPOCHS, _metadata_int(metadata, "batch_size", 32)))
     epochs = args.epochs or default_epochs
     batch_size = args.batch_size or default_batch
 
@@ -473,7 +489,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--validation-split {args.validation_split} leaves no training images")
     validation = None if args.validation_split else (data.x_test, _targets(data.y_test, head))
 
-    start = int(metadata.get("epochs", 0)) if spec is None else 0
+    start = _metadata_int(metadata, "epochs", 0) if spec is None else 0
     started = time.perf_counter()
     history = model.fit(data.x_train, _targets(data.y_train, head), epochs=start + epochs,
                         initial_epoch=start, batch_size=batch_size,
@@ -508,15 +524,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not getattr(model, "_compiled", False):
         raise CLIError(f"{args.model} holds an uncompiled model (no loss to evaluate)")
     metadata = getattr(model, "metadata", None) or {}
-    data_spec = args.data or metadata.get("data")
+    data_spec = args.data
     if not data_spec:
-        raise CLIError(f"{args.model} does not record its data; pass --data")
+        data_spec = metadata.get("data")
+        if not isinstance(data_spec, str) or not data_spec:
+            raise CLIError(f"{args.model} does not record its data; pass --data")
+        # the file chose this path, not the user: say which data is read
+        print(f"{PROG}: no --data given; evaluating on the data recorded in the model file: "
+              f"{_printable(data_spec)}", file=sys.stderr)
     head = _head(model)
     data = _load_data(data_spec, _input_hw(model), args.seed)
     _check_fit(model, head, data, Path(args.model).name)
     x, y = data.split(args.split)
     loss, correct = _evaluate(model, head, x, y, args.batch_size)
-    print(f"{data.name} ({args.split}, {len(y)} images): loss {loss:.4f}, accuracy "
+    print(f"{_printable(data.name)} ({args.split}, {len(y)} images): loss {loss:.4f}, accuracy "
           f"{correct / len(y):.4f} ({correct}/{len(y)})")
     return 0
 
@@ -567,7 +588,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             index = int(np.argmax(p))
             prob = float(p[index])
-        lines.append(f"{path}: {names[index]} ({prob:.4f})")
+        lines.append(f"{_printable(path)}: {_printable(names[index])} ({prob:.4f})")
     print("\n".join(lines))
     return 0
 
@@ -593,6 +614,25 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # -- entry point ----------------------------------------------------------------------------
+
+
+def _metadata_int(metadata: dict[str, Any], key: str, default: int) -> int:
+    """An integer the model file's metadata records (a clear error if it is something else)."""
+    value = metadata.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CLIError(f"the model file's metadata has {key}={_printable(repr(value))}, "
+                       "expected a non-negative integer")
+    return value
+
+
+def _printable(text: Any) -> str:
+    """``text`` safe to print: control characters (terminal escapes, newlines) from a model
+    file's metadata or a file name are shown escaped, never sent to the terminal."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def _message(exc: BaseException) -> str:

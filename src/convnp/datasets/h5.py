@@ -88,6 +88,8 @@ def load_h5(path: str | os.PathLike, *more_paths: str | os.PathLike) -> H5Datase
     source: dict[str, Path] = {}
     for p in (path, *more_paths):
         p = Path(p)
+        if p.is_dir():
+            raise ValueError(f"{p} is a directory, expected a course .h5 file")
         if not p.is_file():
             raise FileNotFoundError(f"no such file: {p}")
         parts = _read_file(h5py, p)
@@ -194,6 +196,9 @@ def _labels(path: Path, key: str, y: np.ndarray) -> np.ndarray:
             raise ValueError(f"{path}: {key} holds non-integer values; expected class indices")
     elif not np.issubdtype(y.dtype, np.integer) and y.dtype != np.bool_:
         raise ValueError(f"{path}: {key} has dtype {y.dtype}, expected integer class indices")
+    if y.size and y.dtype.kind in "uf" and y.max() > np.iinfo(np.int64).max:
+        # checked before the cast, which would wrap 2**63 round to a negative label
+        raise ValueError(f"{path}: {key} has a label of {y.max()}, too large for a class index")
     y = y.astype(np.int64)
     if y.size and y.min() < 0:
         raise ValueError(f"{path}: {key} has a negative label ({y.min()})")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from convnp._limits import expansion_limit
 
-__all__ = ["ZIP_READ_ERRORS", "open_archive", "read_member"]
+__all__ = ["ZIP_READ_ERRORS", "loads_finite", "open_archive", "read_member"]
 
 # what zipfile raises on damaged data (NotImplementedError: unknown compression method;
 # RuntimeError: an encrypted member; OverflowError/ValueError: absurd header fields)
@@ -91,3 +91,31 @@ def read_member(archive: zipfile.ZipFile, label: str, member: str,
     except ZIP_READ_ERRORS as exc:
         raise ValueError(f"{label}: cannot read member '{member}' (corrupt or truncated "
                          f"archive): {exc}") from None
+
+
+def loads_finite(data: bytes, keys: tuple[str, ...] | None = None):
+    """``json.loads`` of UTF-8 bytes, refusing ``NaN``/``Infinity`` (which Python's json
+    accepts) anywhere, or with ``keys`` only under those top-level keys (a model's
+    hyperparameters are always finite; free metadata such as a diverged run's loss may not be).
+
+    Raises:
+        ValueError: bad UTF-8, bad JSON, or a non-finite number where it is refused.
+        RecursionError: JSON nested too deeply.
+    """
+    import json
+    import math
+
+    value = json.loads(data.decode("utf-8"))
+    roots = [value] if keys is None else [value.get(k) for k in keys
+                                          if isinstance(value, dict)]
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"non-finite number {item} in the config (hyperparameters must "
+                             "be finite)")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value

@@ -38,7 +38,7 @@ import numpy as np
 from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
-from convnp.io._zip import open_archive, read_member
+from convnp.io._zip import loads_finite, open_archive, read_member
 from convnp.layers.base import weight_budget
 
 CONFIG_MEMBER = "config.json"
@@ -655,8 +655,8 @@ def _require_built(model) -> None:
 def _read_json_member(archive: zipfile.ZipFile, member: str, path: str):
     data = read_member(archive, path, member, _MAX_JSON_BYTES)
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        return loads_finite(data)
+    except (ValueError, RecursionError) as error:  # bad UTF-8, bad JSON, NaN, too deep
         raise ValueError(f"{path}: {member} is not valid JSON: {error}") from None
 
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
-from convnp.io._zip import ZIP_READ_ERRORS, open_archive, read_member
+from convnp.io._zip import ZIP_READ_ERRORS, loads_finite, open_archive, read_member
 from convnp.layers.base import weight_budget
 
 __all__ = [
@@ -253,8 +253,8 @@ def _read_member(archive: zipfile.ZipFile, path: Path, member: str,
 
 def _parse_config(data: bytes, path: Path) -> dict[str, Any]:
     try:
-        config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        config = loads_finite(data, keys=("model", "compile", "weights"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, NaN, too deep
         raise ValueError(f"{path}: '{CONFIG_MEMBER}' is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
         raise ValueError(  # noqa: TRY004 - a bad file is a ValueError, by contract

@@ -57,10 +57,26 @@ def as_float_array(x, dtype, what: str) -> np.ndarray:
     if arr.dtype != dtype:
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
+        _check_range(arr, dtype, what)
         arr = arr.astype(dtype)
     if arr.ndim == 0:
         raise ValueError(f"{what} must have a batch axis, got a scalar")
     return arr
+
+
+def _check_range(arr: np.ndarray, dtype, what: str) -> None:
+    """Refuse finite values the cast would turn into infinities (float64 1e300 -> float32
+    inf), rather than train on them silently."""
+    target = np.dtype(dtype)
+    if arr.size == 0 or target.kind != "f" or arr.dtype.kind != "f" \
+            or arr.dtype.itemsize <= target.itemsize:
+        return  # integers and narrower floats always fit
+    limit = float(np.finfo(target).max)
+    high, low = float(np.fmax.reduce(arr, axis=None)), float(np.fmin.reduce(arr, axis=None))
+    if (np.isfinite(high) and high > limit) or (np.isfinite(low) and low < -limit):
+        raise ValueError(f"{what} holds values up to {max(abs(high), abs(low)):.3g}, beyond "
+                         f"{target.name}'s range (+-{limit:.3g}); they would become "
+                         "infinities. Rescale the data.")
 
 
 def unpack_batch(batch, what: str):

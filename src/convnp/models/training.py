@@ -71,6 +71,9 @@ class TrainingMixin(InferenceMixin):
         self._require_compiled("fit")
         if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
         epochs = int(epochs)
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x) and validation_split:
@@ -115,6 +118,7 @@ class TrainingMixin(InferenceMixin):
             logs = {}
             batches = (train.epoch(steps_per_epoch) if isinstance(train, da.DatasetBatches)
                        else self._array_epoch(train, steps_per_epoch))
+            step = -1
             for step, (xb, yb, wb) in enumerate(batches):
                 if step == 0 and isinstance(train, da.DatasetBatches):
                     self._check_dataset_batch(xb, yb, "fit")
@@ -138,6 +142,13 @@ class TrainingMixin(InferenceMixin):
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            if step < 0 and epoch > int(initial_epoch):
+                # a one-shot iterator (a generator) is exhausted after its first pass
+                warnings.warn(f"fit(): the input ran out of data in epoch {epoch + 1} of "
+                              f"{epochs}; interrupting training. A generator can be read "
+                              "once: pass a Dataset (or steps_per_epoch with a repeating "
+                              "source) to train several epochs.", UserWarning, stacklevel=2)
+                break
             epoch_logs = dict(logs)
             if val_source is not None and (epoch + 1) % int(validation_freq) == 0:
                 val_logs = self._run_evaluation(val_source, callback_list=None, verbose=0,
