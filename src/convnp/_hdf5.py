@@ -118,6 +118,8 @@ def read_dataset(h5py: Any, dataset: Any, label: str, name: str, *,
         kinds: accepted NumPy dtype kinds.
     """
     where = f"{label}: dataset '{name}'"
+    if dataset is None:
+        raise ValueError(f"{label}: dataset '{name}' is missing (or its link is broken)")
     if not isinstance(dataset, h5py.Dataset):
         message = (f"{label}: '{name}' is a {type(dataset).__name__}, expected a dataset")
         raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
