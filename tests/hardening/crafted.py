@@ -114,3 +114,33 @@ def images_h5(path, declared_shape, **extra) -> None:
         f["test_set_y"] = np.zeros(declared_shape[0], np.int64)
         for key, value in extra.items():
             f[key] = value
+
+
+def binary_model(features: int, middle, optimizer: str = "sgd"):
+    """``Dense(units) -> middle -> Dense(1, sigmoid)``, compiled for binary cross-entropy."""
+    import convnp.layers as L
+    from convnp.models import Sequential
+
+    model = Sequential([L.Dense(features + 1, input_shape=(features,)), middle,
+                        L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    return model
+
+
+def binary_data(n: int, features: int):
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((n, features)).astype("f4"),
+            (rng.random((n, 1)) > 0.5).astype("f4"))
+
+
+def conv_classifier_file(path, size: int, classes: int, metadata=None):
+    """Save a small compiled image classifier (``size x size x 3`` inputs) to ``path``."""
+    import convnp.layers as L
+    from convnp.io import saving
+    from convnp.models import Sequential
+
+    model = Sequential([L.Conv2D(2, 3, input_shape=(size, size, 3)), L.Flatten(),
+                        L.Dense(classes, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    saving.save_model(model, path, metadata=metadata)
+    return path

@@ -52,16 +52,11 @@ def test_decompression_bomb_in_image_folder_is_a_value_error(tmp_path, monkeypat
 
 def test_decompression_bomb_in_cli_predict_is_one_line(tmp_path, monkeypatch, capsys):
     Image = pytest.importorskip("PIL.Image")
-    import convnp.layers as L
     from convnp.app import cli
-    from convnp.models import Sequential
 
     image = _png(tmp_path / "big.png", np.zeros((100, 100, 3), np.uint8))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    conv = Sequential([L.Conv2D(2, 3, input_shape=(8, 8, 3)), L.Flatten(),
-                       L.Dense(2, activation="softmax")])
-    conv.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    conv.save(tmp_path / "conv.convnp")
+    crafted.conv_classifier_file(tmp_path / "conv.convnp", 8, 2)
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", str(tmp_path / "conv.convnp"), str(image), "--resize"])
     assert exit_info.value.code == 2

@@ -13,20 +13,15 @@ import pytest
 
 import convnp.layers as L
 from convnp.io import saving
-from convnp.models import Sequential
 from tests.hardening import crafted
 
 
 def _fitted_model():
-    model = Sequential([L.Dense(3, input_shape=(2,)), L.Dropout(0.5),
-                        L.Dense(1, activation="sigmoid")])
-    model.compile(optimizer="sgd", loss="binary_crossentropy")
-    return model
+    return crafted.binary_model(2, L.Dropout(0.5))
 
 
 def _xy(n=8):
-    rng = np.random.default_rng(0)
-    return rng.standard_normal((n, 2)).astype("f4"), (rng.random((n, 1)) > 0.5).astype("f4")
+    return crafted.binary_data(n, 2)
 
 
 def _dead_pid() -> int:
@@ -124,11 +119,8 @@ def _cli(*args):
 
 def test_cli_prints_class_names_escaped(tmp_path, capsys):
     Image = pytest.importorskip("PIL.Image")
-    model = Sequential([L.Conv2D(2, 3, input_shape=(8, 8, 3)), L.Flatten(),
-                        L.Dense(2, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    path = tmp_path / "m.convnp"
-    saving.save_model(model, path, metadata={"class_names": ["\x1b[2Jred\nfake", "\x07b"]})
+    path = crafted.conv_classifier_file(tmp_path / "m.convnp", 8, 2, metadata={
+        "class_names": ["\x1b[2Jred\nfake", "\x07b"]})
     image = tmp_path / "i.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
     assert _cli("predict", str(path), str(image)) == 0
@@ -139,11 +131,8 @@ def test_cli_prints_class_names_escaped(tmp_path, capsys):
 
 
 def test_cli_evaluate_says_when_it_reads_the_files_data_path(tmp_path, capsys):
-    model = Sequential([L.Conv2D(2, 3, input_shape=(64, 64, 3)), L.Flatten(),
-                        L.Dense(6, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    path = tmp_path / "m.convnp"
-    saving.save_model(model, path, metadata={"data": "no-such-place/\x1b[31mx.h5"})
+    path = crafted.conv_classifier_file(tmp_path / "m.convnp", 64, 6, metadata={
+        "data": "no-such-place/\x1b[31mx.h5"})
     with pytest.raises(SystemExit):
         _cli("evaluate", str(path))
     err = capsys.readouterr().err
@@ -212,11 +201,8 @@ def test_uint64_label_of_2_to_63_is_not_called_negative(tmp_path):
 
 
 def test_bad_metadata_epochs_is_a_clear_error(tmp_path, capsys):
-    model = Sequential([L.Conv2D(2, 3, input_shape=(64, 64, 3)), L.Flatten(),
-                        L.Dense(2, activation="softmax")])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    path = tmp_path / "m.convnp"
-    saving.save_model(model, path, metadata={"epochs": "abc"})
+    path = crafted.conv_classifier_file(tmp_path / "m.convnp", 64, 2,
+                                        metadata={"epochs": "abc"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(SystemExit):

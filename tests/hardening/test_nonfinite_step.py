@@ -9,19 +9,15 @@ import numpy as np
 import pytest
 
 import convnp.layers as L
-from convnp.models import Sequential
+from tests.hardening import crafted
 
 
 def _model():
-    model = Sequential([L.Dense(4, input_shape=(3,)), L.BatchNormalization(),
-                        L.Dense(1, activation="sigmoid")])
-    model.compile(optimizer="adam", loss="binary_crossentropy")
-    return model
+    return crafted.binary_model(3, L.BatchNormalization(), optimizer="adam")
 
 
 def _data(n=8):
-    rng = np.random.default_rng(0)
-    return rng.standard_normal((n, 3)).astype("f4"), (rng.random((n, 1)) > 0.5).astype("f4")
+    return crafted.binary_data(n, 3)
 
 
 def _snapshot(model):
