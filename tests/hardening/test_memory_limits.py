@@ -135,3 +135,11 @@ def test_cli_course_h5_with_a_label_of_a_billion(tmp_path):
                f"'--epochs', '1', '--out', {str(tmp_path / 'out')!r}])")
     assert out.startswith("SystemExit 2") and "1000000000" in out, out
     assert len(out.splitlines()) == 2, out  # one line from the CLI, no traceback
+
+
+def test_weights_file_larger_than_the_model_is_refused_before_reading(tmp_path):
+    model = crafted.small_model()
+    path = tmp_path / "big.weights.npz"
+    np.savez(path, filler=np.zeros(2**19, np.float32))  # 2 MiB: more than weights + 1 MiB
+    with pytest.raises(ValueError, match="bytes, more than"):
+        model.load_weights(path)

@@ -638,11 +638,13 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built yet: build it (input shape) "
                          "before loading weights into it")
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise ValueError(f"{path} is a directory, not a weights file") from None
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a weights file")
     limit = sum(v.value.nbytes for v in model.weights) + _SLACK_BYTES
+    if path.stat().st_size > limit:
+        raise ValueError(f"{path} is {path.stat().st_size} bytes, more than the {limit} bytes "
+                         f"model '{model.name}''s weights need")
+    data = path.read_bytes()
     arrays = _load_npz(data, path, path.name, limit)
     entries = _weight_entries(model)
     parsed = []
