@@ -79,3 +79,20 @@ def test_finite_steps_still_update_moving_statistics():
         model.train_on_batch(x, y)
     after = model.get_weights()
     assert not np.array_equal(after[4], before[4])  # moving_mean moved
+
+
+def test_nan_batch_leaves_the_statistics_of_a_nested_model():
+    from convnp.models import Input, Model, Sequential
+
+    base = Sequential([L.Dense(4, input_shape=(3,)), L.BatchNormalization()])
+    inputs = Input(shape=(3,))
+    outputs = L.Dense(1, activation="sigmoid")(base(inputs))
+    model = Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x, y = _data()
+    model.train_on_batch(x, y)
+    before = _snapshot(model)
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    model.train_on_batch(bad, y)
+    _assert_unchanged(model, before)

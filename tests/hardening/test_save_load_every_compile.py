@@ -145,3 +145,9 @@ def test_keras_archive_loads_back_with_its_loss(tmp_path, loss):
     model.compile(optimizer="adam",
                   loss=losses.BinaryCrossentropy() if loss == "object" else loss)
     _roundtrip(tmp_path, model, np.ones((2, 3), "f4"), suffix=".keras")
+
+
+def test_the_round_trips_above_cover_every_loss_and_optimizer():
+    # a new loss or optimizer class must be added to the round trips above
+    assert set(losses._CLASSES) <= set(_LOSS_SETUP)
+    assert set(optimizers._CLASSES) <= {"SGD", "Adam", "RMSprop"}

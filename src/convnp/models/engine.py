@@ -251,8 +251,18 @@ class Engine:
     def _forward_updated_variables(self) -> list:
         """The non-trainable variables a training forward pass may change (the moving
         statistics of trainable BatchNormalization layers)."""
-        return [v for layer in self.layers if getattr(layer, "trainable", True)
-                for v in layer.non_trainable_weights]
+        found = []
+        stack = list(self.layers)
+        while stack:
+            layer = stack.pop()
+            if not getattr(layer, "trainable", True):
+                continue  # frozen: its statistics stay as they are
+            inner = getattr(layer, "layers", None)
+            if isinstance(inner, list):  # a nested model: look at its own layers
+                stack.extend(inner)
+            else:
+                found.extend(layer.non_trainable_weights)
+        return found
 
     def _drop_caches(self) -> None:
         for node in self._graph.nodes + self._graph.schedule:
