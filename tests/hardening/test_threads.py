@@ -41,3 +41,38 @@ def test_predict_while_fit_runs_in_another_thread():
     assert not errors, errors
     assert len(sums) > 3
     np.testing.assert_allclose(np.concatenate(sums), 1.0, rtol=1e-4)
+
+
+def test_overlapping_parallel_regions_restore_blas_once():
+    # two threads that both saw BLAS at 4 threads and both limit it: whichever ends last,
+    # BLAS must end at 4, never stuck at 1
+    from convnp.ops import _threads
+
+    class FakeBlas:
+        def __init__(self):
+            self.num_threads = 4
+
+    class FakeLimiter:
+        def __init__(self, lib):
+            self.lib, self.saved = lib, lib.num_threads
+            lib.num_threads = 1
+
+        def restore_original_limits(self):
+            self.lib.num_threads = self.saved
+
+    class FakeController:
+        def __init__(self):
+            self.lib = FakeBlas()
+            self.lib_controllers = [self.lib]
+
+        def limit(self, limits):
+            assert limits == 1
+            return FakeLimiter(self.lib)
+
+    controller = FakeController()
+    _threads._hold_blas(controller)   # thread A
+    _threads._hold_blas(controller)   # thread B, before A ends
+    _threads._release_blas()          # A ends
+    assert controller.lib.num_threads == 1  # B still runs with BLAS held
+    _threads._release_blas()          # B ends
+    assert controller.lib.num_threads == 4
