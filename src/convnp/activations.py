@@ -16,6 +16,7 @@ Everything keeps the floating dtype it is given (float32 in, float32 out).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,11 @@ __all__ = [
     "deserialize",
     "elu",
     "exponential",
+    "gelu",
     "get",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
     "leaky_relu",
     "linear",
     "relu",
@@ -142,6 +147,40 @@ def relu6(x) -> np.ndarray:
 def exponential(x) -> np.ndarray:
     """exp(x)."""
     return np.exp(_as_float(x))
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # exact to a rounding; NumPy has no erf of its own
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Phi(x) of the standard normal distribution, in float64."""
+    return 0.5 * (1 + np.asarray(_erf(np.asarray(x, dtype=np.float64) / np.sqrt(2)),
+                                 dtype=np.float64))
+
+
+def gelu(x, approximate: bool = False) -> np.ndarray:
+    """x * Phi(x) with Phi the standard normal CDF (Keras' default, ``approximate=False``), or
+    the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    x = _as_float(x)
+    if approximate:
+        inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)
+        return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+    return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
+
+
+def hard_sigmoid(x) -> np.ndarray:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear in between (Keras 3's definition)."""
+    x = _as_float(x)
+    return (np.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)).astype(x.dtype, copy=False)
+
+
+def hard_silu(x) -> np.ndarray:
+    """x * hard_sigmoid(x) (also called hard_swish)."""
+    x = _as_float(x)
+    return x * hard_sigmoid(x)
+
+
+hard_swish = hard_silu
 
 
 # ----------------------------------------------------------------------------- objects
@@ -323,6 +362,43 @@ class _Exponential(Activation):
         return dy * y
 
 
+class _Gelu(Activation):
+    name = "gelu"
+
+    def forward(self, x):
+        return gelu(x)
+
+    def backward(self, dy, x, y):
+        # d/dx x * Phi(x) = Phi(x) + x * phi(x)
+        x64 = np.asarray(x, dtype=np.float64)
+        cdf = _normal_cdf(x64)
+        pdf = np.exp(-0.5 * x64 * x64) / np.sqrt(2 * np.pi)
+        return (dy * (cdf + x64 * pdf)).astype(dy.dtype, copy=False)
+
+
+class _HardSigmoid(Activation):
+    name = "hard_sigmoid"
+
+    def forward(self, x):
+        return hard_sigmoid(x)
+
+    def backward(self, dy, x, y):
+        return np.where((x > -3) & (x < 3), dy / dy.dtype.type(6), 0).astype(dy.dtype,
+                                                                              copy=False)
+
+
+class _HardSilu(Activation):
+    name = "hard_silu"
+
+    def forward(self, x):
+        return hard_silu(x)
+
+    def backward(self, dy, x, y):
+        # x * h(x): h(x) + x * h'(x), with h' = 1/6 inside (-3, 3)
+        slope = np.where((x > -3) & (x < 3), x / x.dtype.type(6), 0)
+        return (dy * (hard_sigmoid(x) + slope)).astype(dy.dtype, copy=False)
+
+
 class CallableActivation(Activation):
     """A user function used as an activation: forward only.
 
@@ -357,14 +433,16 @@ _BY_NAME: dict[str, Activation] = {
     a.name: a
     for a in (
         _Relu(), _Sigmoid(), _Softmax(), _Tanh(), _Linear(), _Softplus(), _Softsign(),
-        _Elu(), _Selu(), _Silu(), _LeakyRelu(), _Relu6(), _Exponential(),
+        _Elu(), _Selu(), _Silu(), _LeakyRelu(), _Relu6(), _Exponential(), _Gelu(),
+        _HardSigmoid(), _HardSilu(),
     )
 }
-_ALIASES = {"swish": "silu", "identity": "linear"}
+_ALIASES = {"swish": "silu", "identity": "linear", "hard_swish": "hard_silu"}
 _BY_FUNCTION: dict[Any, str] = {
     relu: "relu", sigmoid: "sigmoid", softmax: "softmax", tanh: "tanh", linear: "linear",
     softplus: "softplus", softsign: "softsign", elu: "elu", selu: "selu", silu: "silu",
-    leaky_relu: "leaky_relu", relu6: "relu6", exponential: "exponential",
+    leaky_relu: "leaky_relu", relu6: "relu6", exponential: "exponential", gelu: "gelu",
+    hard_sigmoid: "hard_sigmoid", hard_silu: "hard_silu",
 }
 
 

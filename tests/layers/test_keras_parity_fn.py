@@ -23,6 +23,7 @@ def _load() -> dict[str, np.ndarray]:
 
 DATA = _load()
 CASES = sorted({key.split("/")[0] for key in DATA if "/class_name" in key})
+ACTIVATIONS = sorted({key.split("/")[1] for key in DATA if key.startswith("act/")})
 
 
 def _indexed(case: str, part: str) -> list[np.ndarray]:
@@ -41,7 +42,8 @@ def close(ours, theirs, tol=TOL):
 
 
 def test_fixture_has_cases():
-    assert len(CASES) >= 11
+    assert len(CASES) >= 32
+    assert len(ACTIVATIONS) == 10
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -59,3 +61,14 @@ def test_layer_matches_keras(case):
         close(ours, theirs)
     for variable, theirs in zip(layer.trainable_weights, _indexed(case, "dw")):
         close(variable.grad, theirs)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_matches_keras(name):
+    import convnp as tf
+
+    x = DATA[f"act/{name}/x"]
+    activation = tf.keras.activations.get(name)
+    y = activation.forward(x)
+    close(y, DATA[f"act/{name}/y"])
+    close(activation.backward(np.ones_like(x), x, y), DATA[f"act/{name}/dx"])

@@ -4,16 +4,20 @@ Each family lives in its own module: `conv` (Conv2D), `depthwise` (DepthwiseConv
 `pooling`, `normalization` (BatchNormalization), `core` (InputLayer, Dense, Flatten, Dropout, Activation, ReLU),
 `conv_transpose` (Conv2DTranspose), `reshaping` (ZeroPadding2D, Cropping2D, UpSampling2D),
 `merging` (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot and the
-lowercase functions) and `preprocessing` (Rescaling,
+lowercase functions), `activation_layers` (LeakyReLU, PReLU, ELU, Softmax),
+`layer_normalization`, `regularization` (SpatialDropout2D, GaussianNoise), `one_d` (Conv1D and
+the 1-D poolings) and `preprocessing` (Rescaling,
 Resizing, CenterCrop and the Random* augmentation layers). `registry` maps class names
 to classes for configs and model files.
 """
 
+from convnp.layers.activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.conv import Conv2D
 from convnp.layers.conv_transpose import Conv2DTranspose
 from convnp.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ReLU
 from convnp.layers.depthwise import DepthwiseConv2D, SeparableConv2D
+from convnp.layers.layer_normalization import LayerNormalization
 from convnp.layers.merging import (
     Add,
     Average,
@@ -33,6 +37,13 @@ from convnp.layers.merging import (
     subtract,
 )
 from convnp.layers.normalization import BatchNormalization
+from convnp.layers.one_d import (
+    AveragePooling1D,
+    Conv1D,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    MaxPooling1D,
+)
 from convnp.layers.pooling import (
     AveragePooling2D,
     AvgPool2D,
@@ -53,7 +64,8 @@ from convnp.layers.preprocessing import (
     Resizing,
 )
 from convnp.layers.registry import deserialize, get_layer_class, register, serialize
-from convnp.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from convnp.layers.regularization import GaussianNoise, SpatialDropout2D
+from convnp.layers.reshaping import Cropping2D, Permute, Reshape, UpSampling2D, ZeroPadding2D
 from convnp.layers.tf_op import TensorFlowOpLayer
 
 for _cls in (Conv2D, Activation, Dense, Dropout, Flatten, InputLayer, ReLU, Add, Concatenate,
@@ -65,14 +77,17 @@ register(AveragePooling2D, "AvgPool2D")
 del _cls
 
 __all__ = [
+    "ELU",
     "Activation",
     "Add",
     "Average",
+    "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
     "CenterCrop",
     "Concatenate",
+    "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
     "Cropping2D",
@@ -81,16 +96,24 @@ __all__ = [
     "Dot",
     "Dropout",
     "Flatten",
+    "GaussianNoise",
+    "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "InputLayer",
     "KerasTensor",
     "Layer",
+    "LayerNormalization",
+    "LeakyReLU",
     "MaxPool2D",
+    "MaxPooling1D",
     "MaxPooling2D",
     "Maximum",
     "Minimum",
     "Multiply",
+    "PReLU",
+    "Permute",
     "RandomContrast",
     "RandomCrop",
     "RandomFlip",
@@ -99,8 +122,11 @@ __all__ = [
     "RandomZoom",
     "ReLU",
     "Rescaling",
+    "Reshape",
     "Resizing",
     "SeparableConv2D",
+    "Softmax",
+    "SpatialDropout2D",
     "Subtract",
     "TensorFlowOpLayer",
     "UpSampling2D",

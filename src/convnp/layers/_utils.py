@@ -276,3 +276,21 @@ def activated_backward(layer, dy: np.ndarray, op_backward) -> np.ndarray | None:
     if layer.bias is not None:
         layer.bias.grad = db.reshape(layer.bias.shape)
     return dx
+
+
+def add_kernel_and_bias(layer, kernel_shape: tuple) -> None:
+    """Create ``layer.kernel`` (and ``layer.bias`` of ``(filters,)`` when ``use_bias``)."""
+    layer.kernel = layer.add_weight("kernel", tuple(kernel_shape), layer.kernel_initializer)
+    if layer.use_bias:
+        layer.bias = layer.add_weight("bias", (layer.filters,), layer.bias_initializer)
+
+
+def int_or_ints(value, name: str, layer: str) -> int | list[int]:
+    """An axis argument: an int, or a non-empty list of ints (kept as a list, as Keras)."""
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    if is_int(value):
+        return int(value)
+    if isinstance(value, (list, tuple)) and value and all(is_int(a) for a in value):
+        return [int(a) for a in value]
+    raise TypeError(f"{layer}: {name} must be an int or a list of ints, got {value!r}")

@@ -85,10 +85,7 @@ class Conv2DTranspose(Layer):
         cls = type(self).__name__
         _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
         n_C_in = _utils.known_dim(input_shape, 3, cls, "channels")
-        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, n_C_in),
-                                      self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+        _utils.add_kernel_and_bias(self, self.kernel_size + (self.filters, n_C_in))
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:

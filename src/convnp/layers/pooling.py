@@ -118,7 +118,11 @@ AvgPool2D = AveragePooling2D
 
 
 class _GlobalPooling2D(Layer):
-    """Shared body of the global pooling layers (reduce height and width)."""
+    """Shared body of the global pooling layers (reduce every axis between the batch and the
+    channels: height and width here, the steps in the 1-D subclasses)."""
+
+    _rank = 4
+    _layout = _IMAGES
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -127,17 +131,17 @@ class _GlobalPooling2D(Layer):
         self._cache = None
 
     def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)
+        _utils.check_rank(input_shape, self._rank, type(self).__name__, self._layout)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+        _utils.check_feature_dims(self, input_shape, {}, rank=self._rank)
 
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)
+        _utils.check_rank(input_shape, self._rank, type(self).__name__, self._layout)
         if self.keepdims:
-            return (input_shape[0], 1, 1, input_shape[3])
-        return (input_shape[0], input_shape[3])
+            return (input_shape[0], *[1] * (self._rank - 2), input_shape[-1])
+        return (input_shape[0], input_shape[-1])
 
     def _shape_output(self, y2d: np.ndarray) -> np.ndarray:
         return y2d.reshape(y2d.shape[0], 1, 1, y2d.shape[1]) if self.keepdims else y2d

@@ -230,3 +230,117 @@ class UpSampling2D(Layer):
         config.update({"size": self.size, "data_format": self.data_format,
                        "interpolation": self.interpolation})
         return config
+
+
+@register
+class Reshape(Layer):
+    """Give each example a new shape with the same number of values (one entry may be -1).
+
+    Args:
+        target_shape: the shape of one example (no batch axis), e.g. ``(7, 7, 64)``.
+
+    Output and input gradient are reshaped views; nothing is copied or cached but the shape.
+
+    >>> import numpy as np
+    >>> tuple(Reshape((2, -1))(np.zeros((3, 12), dtype="float32")).shape)
+    (3, 2, 6)
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(target_shape, bool):
+            target_shape = (target_shape,)
+        if not isinstance(target_shape, (tuple, list)) or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                and (d >= 1 or d == -1) for d in target_shape) or list(target_shape).count(
+                    -1) > 1:
+            raise ValueError(f"Reshape: target_shape must be a tuple of positive ints with at "
+                             f"most one -1, got {target_shape!r}")
+        self.target_shape = tuple(int(d) for d in target_shape)
+        self._cache = None
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {})
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            raise TypeError(f"Reshape takes a single input, got a list of {len(input_shape)}")
+        dims = input_shape[1:]
+        if any(d is None for d in dims):
+            size = None
+        else:
+            size = int(np.prod(dims, dtype=np.int64))
+        known = int(np.prod([d for d in self.target_shape if d != -1], dtype=np.int64))
+        out = list(self.target_shape)
+        if -1 in out:
+            if size is not None:
+                if size % known:
+                    raise ValueError(f"Reshape '{self.name}': cannot reshape an input of shape "
+                                     f"{tuple(input_shape)} into {self.target_shape}")
+                out[out.index(-1)] = size // known
+            else:
+                out[out.index(-1)] = None
+        elif size is not None and size != known:
+            raise ValueError(f"Reshape '{self.name}': an input of shape {tuple(input_shape)} "
+                             f"({size} values per example) cannot take the shape "
+                             f"{self.target_shape} ({known} values)")
+        return (input_shape[0], *out)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        out = self.compute_output_shape((None, *x.shape[1:]))
+        self._cache = x.shape
+        return x.reshape((x.shape[0], *out[1:]))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        shape = _utils.take_cache(self)
+        return _utils.as_dtype(dy, self.dtype).reshape(shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["target_shape"] = self.target_shape
+        return config
+
+
+@register
+class Permute(Layer):
+    """Reorder the non-batch axes: ``dims`` lists them 1-based, e.g. ``(2, 1)`` swaps the two
+    axes of ``(m, a, b)``. Output and gradient are transposed views.
+
+    >>> import numpy as np
+    >>> tuple(Permute((2, 1))(np.zeros((3, 4, 5), dtype="float32")).shape)
+    (3, 5, 4)
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(dims, (tuple, list)) or sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1 .. n (the non-batch "
+                             f"axes), got {dims!r}")
+        self.dims = tuple(int(d) for d in dims)
+        self._cache = None
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=len(self.dims) + 1)
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list) or len(input_shape) != len(self.dims) + 1:
+            raise ValueError(f"Permute{self.dims} expects inputs of rank {len(self.dims) + 1}, "
+                             f"got {input_shape!r}")
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self.compute_output_shape(x.shape)
+        self._cache = True
+        return x.transpose((0, *self.dims))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        _utils.take_cache(self)
+        return _utils.as_dtype(dy, self.dtype).transpose(np.argsort((0, *self.dims)))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["dims"] = self.dims
+        return config

@@ -1,0 +1,226 @@
+"""Activation layers with arguments: `LeakyReLU`, `PReLU` (a learned slope), `ELU` and
+`Softmax` (any axis). Elementwise NumPy; no op kernel needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+
+
+def _number(value, name: str, layer: str, minimum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{layer}: {name} must be a number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
+    return float(value)
+
+
+class _Elementwise(Layer):
+    """Shape-agnostic single-input layer; `call` caches what `_grad` needs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._cache = None
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {})
+
+
+@register
+class LeakyReLU(_Elementwise):
+    """``x`` for ``x >= 0``, ``negative_slope * x`` below (Keras 3's default slope 0.3).
+
+    Args:
+        negative_slope: slope for negative inputs, >= 0. Keras 2's name ``alpha`` is accepted.
+
+    Caches the sign mask of the input.
+
+    >>> import numpy as np
+    >>> np.asarray(LeakyReLU()(np.array([-1.0, 2.0], dtype="float32"))).tolist()
+    [-0.30000001192092896, 2.0]
+    """
+
+    def __init__(self, negative_slope: float = 0.3, alpha: float | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if alpha is not None:
+            negative_slope = alpha
+        self.negative_slope = _number(negative_slope, "negative_slope", "LeakyReLU", 0.0)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        negative = x < 0
+        self._cache = negative
+        return np.where(negative, x * self.dtype.type(self.negative_slope), x)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        negative = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        return np.where(negative, dy * self.dtype.type(self.negative_slope), dy)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["negative_slope"] = self.negative_slope
+        return config
+
+
+@register
+class PReLU(_Elementwise):
+    """Leaky ReLU whose negative slope ``alpha`` is learned, one per input element (or
+    shared along ``shared_axes``, e.g. ``[1, 2]`` for one slope per channel of an image).
+
+    Args:
+        alpha_initializer: initializer of ``alpha`` (Keras default ``"zeros"``).
+        shared_axes: input axes (the batch is axis 0) along which one slope is shared.
+        alpha_regularizer, alpha_constraint: accepted as ``None`` only.
+
+    Weights: ``alpha`` of the input shape without the batch axis (size 1 on shared axes).
+    Caches the input.
+    """
+
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None,
+                 alpha_constraint=None, shared_axes=None, **kwargs):
+        super().__init__(**kwargs)
+        from convnp import initializers
+
+        _utils.not_supported("PReLU", alpha_regularizer=alpha_regularizer,
+                             alpha_constraint=alpha_constraint)
+        self._alpha_initializer = alpha_initializer
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        if shared_axes is None:
+            axes: tuple = ()
+        elif isinstance(shared_axes, (int, np.integer)) and not isinstance(shared_axes, bool):
+            axes = (int(shared_axes),)
+        elif isinstance(shared_axes, (list, tuple)) and all(
+                isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in shared_axes):
+            axes = tuple(int(a) for a in shared_axes)
+        else:
+            raise TypeError(f"PReLU: shared_axes must be None, an int or a list of ints, "
+                            f"got {shared_axes!r}")
+        if any(a < 1 for a in axes):
+            raise ValueError(f"PReLU: shared_axes must be non-batch axes (>= 1), got "
+                             f"{shared_axes!r}")
+        self.shared_axes = list(axes) if shared_axes is not None else None
+        self.alpha = None
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"PReLU takes a single input, got a list of {len(input_shape)}")
+        shape = list(input_shape[1:])
+        for axis in self.shared_axes or []:
+            if axis >= len(input_shape):
+                raise ValueError(f"PReLU: shared axis {axis} is not an axis of inputs of shape "
+                                 f"{tuple(input_shape)}")
+            shape[axis - 1] = 1
+        for i, d in enumerate(shape):
+            if d is None:
+                raise ValueError(f"PReLU: axis {i + 1} of the input must be known (or shared) "
+                                 f"to build alpha, got shape {tuple(input_shape)}")
+        self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        axes = {i + 1: d for i, d in enumerate(self.alpha.shape) if d != 1}
+        _utils.check_feature_dims(self, input_shape, axes, rank=self.alpha.value.ndim + 1)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self._cache = x
+        return np.where(x < 0, x * self.alpha.value, x)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        negative = x < 0
+        d_alpha = np.where(negative, dy * x, 0)
+        sum_axes = (0,) + tuple(i + 1 for i, d in enumerate(self.alpha.shape) if d == 1
+                                and x.shape[i + 1] != 1)
+        self.alpha.grad = d_alpha.sum(axis=sum_axes, keepdims=True)[0].astype(self.dtype)
+        return np.where(negative, dy * self.alpha.value, dy)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "alpha_initializer": _utils.initializer_config(self._alpha_initializer,
+                                                           self.alpha_initializer),
+            "alpha_regularizer": None,
+            "alpha_constraint": None,
+            "shared_axes": self.shared_axes,
+        })
+        return config
+
+
+@register
+class ELU(_Elementwise):
+    """``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` below. Caches input and output.
+
+    >>> import numpy as np
+    >>> round(float(np.asarray(ELU()(np.array([-1.0])))[0]), 4)
+    -0.6321
+    """
+
+    def __init__(self, alpha: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = _number(alpha, "alpha", "ELU")
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        negative = np.expm1(np.minimum(x, 0)) * self.dtype.type(self.alpha)
+        y = np.where(x > 0, x, negative)
+        self._cache = (x, y)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x, y = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        # below 0, d/dx alpha * (exp(x) - 1) = y + alpha
+        return np.where(x > 0, dy, dy * (y + self.dtype.type(self.alpha)))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["alpha"] = self.alpha
+        return config
+
+
+@register
+class Softmax(_Elementwise):
+    """Softmax along ``axis`` (an int or a list of ints; default the last). Caches the output.
+
+    >>> import numpy as np
+    >>> np.asarray(Softmax()(np.zeros((1, 4), dtype="float32"))).tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _utils.int_or_ints(axis, "axis", "Softmax")
+
+    def _axes(self, ndim: int) -> tuple:
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -ndim <= a < ndim or a % ndim == 0:
+                raise ValueError(f"Softmax: axis {a} is not a non-batch axis of a rank-{ndim} "
+                                 f"input")
+        return tuple(a % ndim for a in axes)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        axes = self._axes(x.ndim)
+        e = np.exp(x - np.max(x, axis=axes, keepdims=True))
+        y = e / np.sum(e, axis=axes, keepdims=True)
+        self._cache = (y, axes)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y, axes = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        return y * (dy - np.sum(dy * y, axis=axes, keepdims=True))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config

@@ -1,0 +1,133 @@
+"""`LayerNormalization`: normalize each example over its feature axes (no batch statistics,
+so training and inference compute the same thing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+
+
+@register
+class LayerNormalization(Layer):
+    """``gamma * (x - mean) / sqrt(var + epsilon) + beta`` with the mean and (biased) variance
+    of each example over ``axis``.
+
+    Args:
+        axis: an int or a list of ints, the axes normalized over (default -1, the features).
+        epsilon: added to the variance (Keras default 1e-3).
+        center, scale: whether to learn ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer: as Keras (``"zeros"``, ``"ones"``).
+        rms_scaling: only False; beta/gamma regularizers and constraints: only ``None``.
+
+    Weights (Keras order): ``gamma``, ``beta``, each of the normalized axes' shape.
+    Caches the normalized input and the inverse standard deviation.
+
+    >>> import numpy as np
+    >>> y = LayerNormalization()(np.array([[1.0, 2.0, 3.0]], dtype="float32"))
+    >>> [round(float(v), 3) for v in np.asarray(y)[0]]
+    [-1.224, 0.0, 1.224]
+    """
+
+    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, beta_initializer="zeros", gamma_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        from convnp import initializers
+
+        _utils.not_supported("LayerNormalization", rms_scaling=rms_scaling,
+                             beta_regularizer=beta_regularizer,
+                             gamma_regularizer=gamma_regularizer,
+                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        self.axis = _utils.int_or_ints(axis, "axis", "LayerNormalization")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
+            raise ValueError(f"LayerNormalization: epsilon must be a positive number, "
+                             f"got {epsilon!r}")
+        self.epsilon = float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self._beta_initializer, self._gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.gamma = self.beta = None
+        self._cache = None
+
+    def _axes(self, rank: int) -> tuple[int, ...]:
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -rank <= a < rank or a % rank == 0:
+                raise ValueError(f"LayerNormalization '{self.name}': axis {a} is not a "
+                                 f"non-batch axis of inputs of rank {rank}")
+        return tuple(sorted({a % rank for a in axes}))
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"LayerNormalization takes a single input, got a list of "
+                            f"{len(input_shape)}")
+        axes = self._axes(len(input_shape))
+        shape = tuple(_utils.known_dim(input_shape, a, "LayerNormalization", "normalized")
+                      for a in axes)
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        rank = len(self.input_shape)
+        axes = self._axes(rank)
+        _utils.check_feature_dims(self, input_shape, {a: self.input_shape[a] for a in axes},
+                                  rank=rank)
+
+    def _broadcast(self, weight: np.ndarray, ndim: int, axes: tuple[int, ...]) -> np.ndarray:
+        shape = [1] * ndim
+        for a, d in zip(axes, weight.shape):
+            shape[a] = d
+        return weight.reshape(shape)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        axes = self._axes(x.ndim)
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = np.mean(centered * centered, axis=axes, keepdims=True)
+        inv_std = 1.0 / np.sqrt(var + self.dtype.type(self.epsilon))
+        x_hat = centered * inv_std
+        y = x_hat
+        if self.gamma is not None:
+            y = y * self._broadcast(self.gamma.value, x.ndim, axes)
+        if self.beta is not None:
+            y = y + self._broadcast(self.beta.value, x.ndim, axes)
+        self._cache = (x_hat, inv_std, axes)
+        return y if y is not x_hat else x_hat.copy()
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x_hat, inv_std, axes = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        other = tuple(i for i in range(dy.ndim) if i not in axes)
+        if self.beta is not None:
+            self.beta.grad = dy.sum(axis=other).reshape(self.beta.shape)
+        d_hat = dy
+        if self.gamma is not None:
+            self.gamma.grad = (dy * x_hat).sum(axis=other).reshape(self.gamma.shape)
+            d_hat = dy * self._broadcast(self.gamma.value, dy.ndim, axes)
+        return inv_std * (d_hat - d_hat.mean(axis=axes, keepdims=True)
+                          - x_hat * np.mean(d_hat * x_hat, axis=axes, keepdims=True))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+            "scale": self.scale, "rms_scaling": False,
+            "beta_initializer": _utils.initializer_config(self._beta_initializer,
+                                                          self.beta_initializer),
+            "gamma_initializer": _utils.initializer_config(self._gamma_initializer,
+                                                           self.gamma_initializer),
+            "beta_regularizer": None, "gamma_regularizer": None,
+            "beta_constraint": None, "gamma_constraint": None,
+        })
+        return config

@@ -1,0 +1,264 @@
+"""1-D layers on sequences ``(m, steps, channels)``: `Conv1D`, `MaxPooling1D`,
+`AveragePooling1D`, `GlobalAveragePooling1D`, `GlobalMaxPooling1D`.
+
+They run the 2-D kernels of `convnp.ops` on the sequence seen as an image one pixel high,
+``(m, 1, steps, channels)`` (a free reshape), so there is still one convolution and one
+pooling implementation. Weights keep Keras' 1-D shapes (``Conv1D`` kernel
+``(kernel_size, in_channels, filters)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp import ops
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.pooling import _GlobalPooling2D
+from convnp.layers.registry import register
+from convnp.ops import padding as geometry
+
+_SEQUENCES = "(batch, steps, channels)"
+
+
+def _one(value, name: str, layer: str) -> int:
+    """Keras' 1-D size arguments: an int or a one-item tuple."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return _utils.positive_int(value, name, layer)
+
+
+def _as_image(x: np.ndarray) -> np.ndarray:
+    return x.reshape(x.shape[0], 1, x.shape[1], x.shape[2])
+
+
+def _as_sequence(y: np.ndarray) -> np.ndarray:
+    return y.reshape(y.shape[0], y.shape[2], y.shape[3])
+
+
+def _steps_out(layer, steps, window: int, stride: int, padding: str, dilation: int = 1):
+    if steps is None:
+        return None
+    mode = "same" if padding == "causal" else padding
+    try:
+        return geometry.layer_output_hw((1, steps), (1, window), (1, stride), mode,
+                                        (1, dilation))[1]
+    except ValueError as err:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': {err}") from None
+
+
+@register
+class Conv1D(Layer):
+    """1-D convolution over the steps of a sequence, optionally activated.
+
+    Args:
+        filters, kernel_size, strides, activation, use_bias, kernel_initializer,
+            bias_initializer: as `Conv2D`, with ints for the sizes.
+        padding: ``"valid"``, ``"same"`` or ``"causal"`` (zeros only before the sequence,
+            so output step ``t`` sees inputs up to ``t``).
+        dilation_rate: spacing of the kernel taps (with strides 1).
+        data_format: only ``"channels_last"``; groups: only 1; regularizers and constraints:
+            only ``None``.
+
+    Shape: ``(m, steps, in_channels)`` -> ``(m, new_steps, filters)``.
+    Weights: ``kernel`` ``(kernel_size, in_channels, filters)``, ``bias`` ``(filters,)``.
+    Caches the op's cache and the activation's values.
+
+    >>> import numpy as np
+    >>> tuple(Conv1D(4, 3, padding="causal")(np.zeros((2, 10, 3), dtype="float32")).shape)
+    (2, 10, 4)
+    """
+
+    fuses_activation = True
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate=1, groups: int = 1,
+                 activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        cls = "Conv1D"
+        self.filters = _utils.positive_int(filters, "filters", cls)
+        self.kernel_size = (_one(kernel_size, "kernel_size", cls),)
+        self.strides = (_one(strides, "strides", cls),)
+        if not isinstance(padding, str) or padding.lower() not in ("valid", "same", "causal"):
+            raise ValueError(f"Conv1D: padding must be 'valid', 'same' or 'causal', "
+                             f"got {padding!r}")
+        self.padding = padding.lower()
+        self.data_format = _utils.channels_last(data_format, cls)
+        self.dilation_rate = (_one(dilation_rate, "dilation_rate", cls),)
+        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
+            raise ValueError(f"Conv1D: strides > 1 is not supported together with "
+                             f"dilation_rate > 1, got strides={strides!r} and "
+                             f"dilation_rate={dilation_rate!r}")
+        if groups != 1:
+            raise ValueError(f"Conv1D: only groups=1 is supported, got {groups!r}")
+        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
+                                  bias_initializer, kernel_regularizer=kernel_regularizer,
+                                  bias_regularizer=bias_regularizer,
+                                  activity_regularizer=activity_regularizer,
+                                  kernel_constraint=kernel_constraint,
+                                  bias_constraint=bias_constraint)
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, 3, "Conv1D", _SEQUENCES)
+        n_C = _utils.known_dim(input_shape, 2, "Conv1D", "channels")
+        _utils.add_kernel_and_bias(self, (self.kernel_size[0], n_C, self.filters))
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {2: self.kernel.shape[1]}, rank=3)
+
+    def compute_output_shape(self, input_shape):
+        _utils.check_rank(input_shape, 3, "Conv1D", _SEQUENCES)
+        steps = _steps_out(self, input_shape[1], self.kernel_size[0], self.strides[0],
+                           self.padding, self.dilation_rate[0])
+        return (input_shape[0], steps, self.filters)
+
+    def _hparameters(self) -> dict:
+        k, d = self.kernel_size[0], self.dilation_rate[0]
+        pad = ((0, 0), ((k - 1) * d, 0)) if self.padding == "causal" else self.padding
+        return {"stride": (1, self.strides[0]), "pad": pad, "dilation": (1, d)}
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        _utils.check_rank((None, *x.shape[1:]), 3, "Conv1D", _SEQUENCES)
+        bias = (self.bias.value if self.bias is not None
+                else np.zeros(self.filters, dtype=self.dtype)).reshape(1, 1, 1, self.filters)
+        z, cache = ops.conv_forward(_as_image(x), self.kernel.value[None], bias,
+                                    self._hparameters())
+        return _utils.activated_forward(self, (_as_sequence(z), cache))
+
+    def backward(self, dy: np.ndarray):
+        def op_backward(dz, cache):
+            dx, dW, db = ops.conv_backward(_as_image(dz), cache,
+                                           compute_dA_prev=self.needs_input_gradient)
+            return (None if dx is None else _as_sequence(dx)), dW[0], db
+        return _utils.activated_backward(self, dy, op_backward)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["filters"] = self.filters
+        config.update(_utils.window_config(self))
+        config["groups"] = 1
+        config.update(_utils.kernel_layer_config(self))
+        return config
+
+
+class _Pooling1D(Layer):
+    """`MaxPooling1D` and `AveragePooling1D` on the 2-D pooling op."""
+
+    mode = "max"
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self).__name__
+        self.pool_size = (_one(pool_size, "pool_size", cls),)
+        self.strides = self.pool_size if strides is None else (_one(strides, "strides", cls),)
+        self.padding = _utils.padding_mode(padding, cls)
+        self.data_format = _utils.channels_last(data_format, cls)
+        self._cache = None
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, 3, type(self).__name__, _SEQUENCES)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=3)
+
+    def compute_output_shape(self, input_shape):
+        _utils.check_rank(input_shape, 3, type(self).__name__, _SEQUENCES)
+        steps = _steps_out(self, input_shape[1], self.pool_size[0], self.strides[0],
+                           self.padding)
+        return (input_shape[0], steps, input_shape[2])
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        _utils.check_rank((None, *x.shape[1:]), 3, type(self).__name__, _SEQUENCES)
+        hparameters = {"f": (1, self.pool_size[0]), "stride": (1, self.strides[0]),
+                       "pad": self.padding}
+        y, self._cache = ops.pool_forward(_as_image(x), hparameters, self.mode)
+        return _as_sequence(y)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cache = _utils.take_cache(self)
+        dx = ops.pool_backward(_as_image(_utils.as_dtype(dy, self.dtype)), cache, self.mode)
+        return _as_sequence(dx)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"pool_size": self.pool_size, "padding": self.padding,
+                       "strides": self.strides, "data_format": self.data_format})
+        return config
+
+
+@register
+class MaxPooling1D(_Pooling1D):
+    """Maximum over windows of ``pool_size`` steps (``strides`` defaults to the window).
+
+    >>> import numpy as np
+    >>> x = np.array([[[1.0], [3.0], [2.0], [0.0]]], dtype="float32")
+    >>> np.asarray(MaxPooling1D()(x)).ravel().tolist()
+    [3.0, 2.0]
+    """
+
+
+@register
+class AveragePooling1D(_Pooling1D):
+    """Mean over windows of ``pool_size`` steps ('same' averages the real steps only)."""
+
+    mode = "average"
+
+
+class _GlobalPooling1D(_GlobalPooling2D):
+    """The 2-D global pooling's arguments and shapes, on sequences."""
+
+    _rank = 3
+    _layout = _SEQUENCES
+
+    def _finish(self, y: np.ndarray) -> np.ndarray:
+        return y if self.keepdims else y[:, 0, :]
+
+    def _dy(self, dy: np.ndarray) -> np.ndarray:
+        dy = _utils.as_dtype(dy, self.dtype)
+        return dy if self.keepdims else dy[:, None, :]
+
+
+@register
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """Mean over the steps: ``(m, steps, C)`` -> ``(m, C)`` (``(m, 1, C)`` with keepdims).
+
+    >>> import numpy as np
+    >>> np.asarray(GlobalAveragePooling1D()(np.ones((2, 5, 3), dtype="float32"))).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self._cache = x.shape
+        return self._finish(x.mean(axis=1, keepdims=True))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        shape = _utils.take_cache(self)
+        return np.broadcast_to(self._dy(dy) / self.dtype.type(shape[1]), shape).copy()
+
+
+@register
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """Maximum over the steps; the gradient goes to the first maximal step."""
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        winner = np.argmax(x, axis=1)[:, None, :]
+        self._cache = (x.shape, winner)
+        return self._finish(np.take_along_axis(x, winner, axis=1))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        shape, winner = _utils.take_cache(self)
+        dx = np.zeros(shape, dtype=self.dtype)
+        np.put_along_axis(dx, winner, self._dy(dy), axis=1)
+        return dx

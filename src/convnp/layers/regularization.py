@@ -1,0 +1,95 @@
+"""Noise layers active only in training: `SpatialDropout2D` (drops whole channels) and
+`GaussianNoise` (adds zero-mean noise). Both are the identity at inference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import convnp.random
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.core import Dropout
+from convnp.layers.registry import register
+
+
+@register
+class SpatialDropout2D(Dropout):
+    """Dropout of whole feature maps: in training each channel of each image is zeroed with
+    probability ``rate`` (and the rest scaled by ``1 / (1 - rate)``), which suits conv
+    features whose neighbouring pixels are correlated.
+
+    Args:
+        rate: fraction of channels to drop.
+        data_format: only ``"channels_last"``.
+        seed: as `Dropout`.
+
+    Caches the keep mask ``(m, 1, 1, n_C)``.
+    """
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **kwargs):
+        super().__init__(rate, noise_shape=(None, 1, 1, None), seed=seed, **kwargs)
+        self.data_format = _utils.channels_last(data_format, "SpatialDropout2D")
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, 4, "SpatialDropout2D", "(batch, height, width, channels)")
+        super().build(input_shape)
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["noise_shape"]
+        config["data_format"] = self.data_format
+        return config
+
+
+@register
+class GaussianNoise(Layer):
+    """In training, add noise drawn from ``N(0, stddev**2)`` to every input value (a
+    regularizer and a simple augmentation); the identity at inference.
+
+    Args:
+        stddev: standard deviation of the noise, >= 0.
+        seed: seeds a generator private to this layer; ``None`` draws from
+            `convnp.random.generator()`.
+
+    Caches nothing: the gradient passes through unchanged.
+    """
+
+    def __init__(self, stddev: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.number)) or (
+                stddev < 0):
+            raise ValueError(f"GaussianNoise: stddev must be a number >= 0, got {stddev!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int,
+                                                                                   np.integer))):
+            raise TypeError(f"GaussianNoise: seed must be an int or None, got {seed!r}")
+        self.stddev = float(stddev)
+        self.seed = None if seed is None else int(seed)
+        self._generator = None if seed is None else np.random.default_rng(self.seed)
+        self._cache = None
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {})
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self._cache = True
+        if not training or self.stddev == 0.0:
+            return x
+        generator = self._generator or convnp.random.generator()
+        noise = generator.standard_normal(x.shape, dtype=np.float64) * self.stddev
+        return x + noise.astype(self.dtype)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        _utils.take_cache(self)
+        return _utils.as_dtype(dy, self.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"stddev": self.stddev, "seed": self.seed})
+        return config
