@@ -170,6 +170,22 @@ def _activation(b: _Builder, name_or_obj, x: str, layout: str, rank: int, base: 
     if name in ("silu", "swish"):
         gate = b.node("Sigmoid", [x], f"{base}/sigmoid")
         return b.node("Mul", [x, gate], base)
+    if name in ("hard_sigmoid", "hard_silu"):
+        # Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)
+        gate = b.node("HardSigmoid", [x], base if name == "hard_sigmoid" else f"{base}/gate",
+                      alpha=1.0 / 6.0, beta=0.5)
+        return gate if name == "hard_sigmoid" else b.node("Mul", [x, gate], base)
+    if name == "gelu":
+        # x * Phi(x) = x * 0.5 * (1 + erf(x / sqrt(2))); ONNX's Gelu op needs opset 20
+        scaled = b.node("Mul", [x, b.constant(f"{base}/inv_sqrt2",
+                                              np.array(2 ** -0.5, dtype=np.float32))],
+                        f"{base}/scaled")
+        erf = b.node("Erf", [scaled], f"{base}/erf")
+        one = b.constant(f"{base}/one", np.array(1.0, dtype=np.float32))
+        half = b.constant(f"{base}/half", np.array(0.5, dtype=np.float32))
+        cdf = b.node("Mul", [b.node("Add", [erf, one], f"{base}/erf_plus_one"), half],
+                     f"{base}/cdf")
+        return b.node("Mul", [x, cdf], base)
     raise ValueError(f"cannot export layer '{layer.name}' ({type(layer).__name__}) to ONNX: "
                      f"activation {name!r} has no ONNX mapping")
 
