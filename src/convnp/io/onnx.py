@@ -215,10 +215,148 @@ def _refuse(layer, why: str) -> ValueError:
                       f"to ONNX: {why}")
 
 
+# -- exporters of the functional-API layers (one function per class; `_FN_EXPORTERS`) -------
+
+
+def _conv_transpose(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """ConvTranspose: Keras' crop as the begin pads, trailing zero rows as output_padding."""
+    from convnp.ops import padding as geometry
+
+    x = inputs[0]
+    kernel = layer.kernel.value  # (f_h, f_w, filters, n_C_in) -> ONNX (n_C_in, filters, f_h, f_w)
+    args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel",
+                                      _f32(np.transpose(kernel, (3, 2, 0, 1))))]
+    if layer.bias is not None:
+        args.append(b.constant(f"{layer.name}/bias", _f32(layer.bias.value)))
+    begin, end, extra = [], [], []
+    for n, f, s, e, out in zip(x.shape[1:3], layer.kernel_size, layer.strides,
+                               layer.output_padding or (None, None), out_shape[1:3]):
+        if n is None:
+            raise _refuse(layer, "the input height and width must be known")
+        full = (n - 1) * s + f
+        crop = geometry.transpose_crop(n, f, s, layer.padding, out)
+        begin.append(crop)
+        end.append(max(full - crop - out, 0))
+        extra.append(max(out - (full - crop), 0))
+    y = b.node("ConvTranspose", args, f"{layer.name}/conv" if _has_act(layer) else layer.name,
+               kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+               pads=begin + end, output_padding=extra, dilations=[1, 1], group=1)
+    y = _activation(b, layer.activation, y, NCHW, 4, layer.name, layer)
+    return _Value(out_shape, {NCHW: y})
+
+
+def _upsampling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """Resize by the integer factors: nearest as floor(o / s), bilinear on half-pixel centres."""
+    scales = b.constant(f"{layer.name}/scales",
+                        np.array([1, 1, *layer.size], dtype=np.float32))
+    if layer.interpolation == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                 "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+    y = b.node("Resize", [b.get(inputs[0], NCHW), "", scales], layer.name, **attrs)
+    return _Value(out_shape, {NCHW: y})
+
+
+def _cropping(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    (top, bottom), (left, right) = layer.cropping
+    big = np.iinfo(np.int64).max
+    starts = b.constant(f"{layer.name}/starts", np.array([top, left], dtype=np.int64))
+    ends = b.constant(f"{layer.name}/ends",
+                      np.array([-bottom or big, -right or big], dtype=np.int64))
+    axes = b.constant(f"{layer.name}/axes", np.array([2, 3], dtype=np.int64))
+    y = b.node("Slice", [b.get(inputs[0], NCHW), starts, ends, axes], layer.name)
+    return _Value(out_shape, {NCHW: y})
+
+
+_MERGE_OPS = {"Subtract": "Sub", "Multiply": "Mul", "Maximum": "Max", "Minimum": "Min",
+              "Average": "Mean"}
+
+
+def _elementwise_merge(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """Sub / Mul / Max / Min / Mean on the inputs in one layout (ONNX broadcasts as NumPy)."""
+    rank = inputs[0].rank
+    layout = NCHW if rank == 4 and any(NCHW in v.names for v in inputs) else PLAIN
+    names = [b.get(v, layout) for v in inputs]
+    op = _MERGE_OPS[type(layer).__name__]
+    if op in ("Sub", "Mul"):  # binary: chain them
+        y = names[0]
+        for i, other in enumerate(names[1:], 1):
+            y = b.node(op, [y, other], layer.name if i == len(names) - 1 else
+                       f"{layer.name}/{i}")
+    else:
+        y = b.node(op, names, layer.name)
+    return _Value(out_shape, {layout: y})
+
+
+def _elementwise_activation(b: _Builder, layer, inputs: list[_Value], out_shape: tuple
+                            ) -> _Value:
+    layout, src = b.preferred(inputs[0])
+    cls = type(layer).__name__
+    if cls == "LeakyReLU":
+        y = b.node("LeakyRelu", [src], layer.name, alpha=layer.negative_slope)
+    elif cls == "ELU":
+        y = b.node("Elu", [src], layer.name, alpha=layer.alpha)
+    else:  # Softmax
+        if isinstance(layer.axis, list):
+            raise _refuse(layer, "softmax over several axes has no ONNX operator")
+        y = b.node("Softmax", [src], layer.name,
+                   axis=_axis_in(layout, inputs[0].rank, layer.axis))
+    return _Value(out_shape, {layout: y})
+
+
+def _prelu(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    slope = b.constant(f"{layer.name}/alpha", _f32(layer.alpha.value))  # broadcasts on PLAIN
+    return _Value(out_shape, {PLAIN: b.node("PRelu", [b.get(inputs[0], PLAIN), slope],
+                                            layer.name)})
+
+
+def _identity(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    return inputs[0]  # noise layers are the identity at inference
+
+
+def _reshape(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    shape = b.constant(f"{layer.name}/shape", np.array([0, *layer.target_shape], np.int64))
+    return _Value(out_shape, {PLAIN: b.node("Reshape", [b.get(inputs[0], PLAIN), shape],
+                                            layer.name)})
+
+
+def _permute(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    return _Value(out_shape, {PLAIN: b.node("Transpose", [b.get(inputs[0], PLAIN)],
+                                            layer.name, perm=[0, *layer.dims])})
+
+
+def _layer_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tuple
+                         ) -> _Value:
+    x = inputs[0]
+    axes = layer._axes(x.rank)
+    if b.opset < 17 or axes != tuple(range(axes[0], x.rank)):
+        raise _refuse(layer, "ONNX's LayerNormalization (opset >= 17) normalizes trailing axes "
+                             f"only; got axes {axes} at opset {b.opset}")
+    shape = tuple(x.shape[a] for a in axes)
+    gamma = layer.gamma.value if layer.gamma is not None else np.ones(shape, np.float32)
+    args = [b.get(x, PLAIN), b.constant(f"{layer.name}/gamma", _f32(gamma))]
+    if layer.beta is not None:
+        args.append(b.constant(f"{layer.name}/beta", _f32(layer.beta.value)))
+    y = b.node("LayerNormalization", args, layer.name, axis=axes[0], epsilon=layer.epsilon)
+    return _Value(out_shape, {PLAIN: y})
+
+
+_FN_EXPORTERS = {
+    "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
+    **dict.fromkeys(_MERGE_OPS, _elementwise_merge),
+    **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
+    "PReLU": _prelu, "SpatialDropout2D": _identity, "GaussianNoise": _identity,
+    "Reshape": _reshape, "Permute": _permute, "LayerNormalization": _layer_normalization,
+}
+
+
 def _export_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
     """Emit the nodes of one layer call; return its output value."""
     cls = type(layer).__name__
     base = layer.name
+    if cls in _FN_EXPORTERS:
+        return _FN_EXPORTERS[cls](b, layer, inputs, out_shape)
 
     if cls in ("Conv2D", "DepthwiseConv2D"):
         x = inputs[0]
@@ -512,7 +650,7 @@ def export_bytes(model, opset: int = 17) -> bytes:
 
 _EXPORTABLE = {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
                "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-               "ZeroPadding2D", "Flatten", "Dropout", "Add", "Concatenate"}
+               "ZeroPadding2D", "Flatten", "Dropout", "Add", "Concatenate"} | set(_FN_EXPORTERS)
 
 
 def _check_exportable(layer) -> None:
@@ -521,7 +659,8 @@ def _check_exportable(layer) -> None:
         raise _refuse(layer, f"no ONNX mapping for this layer type (supported: "
                              f"{', '.join(sorted(_EXPORTABLE))})")
     if cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense",
-               "BatchNormalization") and not layer.built:
+               "BatchNormalization", "Conv2DTranspose", "PReLU",
+               "LayerNormalization") and not layer.built:
         raise _refuse(layer, "the layer is not built")
     for attr in ("data_format",):
         if getattr(layer, attr, "channels_last") not in (None, "channels_last"):

@@ -1,0 +1,64 @@
+"""ONNX export of the functional-API layers: each runs in onnxruntime and agrees with
+`predict`; layers without an ONNX mapping are refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+import convnp.layers as L  # noqa: E402
+from convnp.interop.onnx import export_bytes  # noqa: E402
+from tests.interop.test_onnx_export import check, single  # noqa: E402
+
+CASES = {
+    "conv_transpose_same": lambda i: L.Conv2DTranspose(4, 3, strides=2, padding="same",
+                                                       activation="relu")(i),
+    "conv_transpose_valid_k2_s3": lambda i: L.Conv2DTranspose(2, 2, strides=3)(i),
+    "conv_transpose_output_padding": lambda i: L.Conv2DTranspose(
+        3, 3, strides=2, output_padding=1)(i),
+    "conv_transpose_same_k4": lambda i: L.Conv2DTranspose(2, 4, strides=2,
+                                                          padding="same")(i),
+    "upsampling_nearest": lambda i: L.UpSampling2D((2, 3))(L.Conv2D(2, 1)(i)),
+    "upsampling_bilinear": lambda i: L.UpSampling2D(2, interpolation="bilinear")(i),
+    "cropping": lambda i: L.Cropping2D(((1, 0), (2, 3)))(L.Conv2D(2, 1)(i)),
+    "merges": lambda i: L.concatenate([
+        L.subtract([i, L.Conv2D(3, 1)(i)]), L.multiply([i, L.GlobalAveragePooling2D(
+            keepdims=True)(i)]), L.average([i, i]), L.maximum([i, L.Conv2D(3, 1)(i)]),
+        L.minimum([i, L.Conv2D(3, 1)(i)])]),
+    "activation_layers": lambda i: L.Softmax()(L.ELU(0.5)(L.LeakyReLU()(
+        L.Conv2D(4, 1)(i)))),
+    "prelu": lambda i: L.PReLU(alpha_initializer="random_normal", shared_axes=[1, 2])(i),
+    "noise_reshape_permute": lambda i: L.Permute((2, 1))(L.Reshape((-1, 3))(
+        L.GaussianNoise(0.5)(L.SpatialDropout2D(0.5)(i)))),
+    "layer_norm": lambda i: L.LayerNormalization(beta_initializer="random_normal")(
+        L.Conv2D(4, 1)(i)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_exports_and_matches_predict(case):
+    model, x = single(CASES[case], shape=(5, 6, 3))
+    check(model, x)
+
+
+def test_unet_block_exports():
+    def block(i):
+        down = L.MaxPooling2D()(L.Conv2D(4, 3, padding="same", activation="relu")(i))
+        up = L.Conv2DTranspose(4, 3, strides=2, padding="same")(down)
+        return L.Conv2D(2, 1)(L.concatenate([up, i], axis=3))
+    model, x = single(block, shape=(8, 12, 3))
+    check(model, x)
+
+
+@pytest.mark.parametrize("layer_fn, name", [
+    (lambda i: L.Dot(axes=1)([L.Flatten()(i), L.Flatten()(i)]), "Dot"),
+    (lambda i: L.Conv1D(2, 3)(L.Reshape((30, 3))(i)), "Conv1D"),
+    (lambda i: L.Softmax(axis=[1, 2])(i), "Softmax"),
+])
+def test_refused_by_name(layer_fn, name):
+    model, _ = single(layer_fn, shape=(5, 6, 3))
+    with pytest.raises(ValueError, match=name):
+        export_bytes(model)
