@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-import convnp.layers as L  # noqa: E402
-from convnp.interop.onnx import export_bytes  # noqa: E402
-from tests.interop.test_onnx_export import check, single  # noqa: E402
+import convnp.layers as L
+from convnp.interop.onnx import export_bytes
+from tests.interop.test_onnx_export import check, single
 
 CASES = {
     "conv_transpose_same": lambda i: L.Conv2DTranspose(4, 3, strides=2, padding="same",
