@@ -13,6 +13,7 @@ import pytest
 
 import convnp.layers as L
 from convnp.io import saving
+from convnp.models import Sequential
 from tests.hardening import crafted
 
 
@@ -211,3 +212,15 @@ def test_bad_metadata_epochs_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "epochs" in err and "invalid literal" not in err
 
+
+
+@pytest.mark.parametrize("config", [{"epsilon": float("inf")}, {"momentum": 0.9,
+                                                               "epsilon": float("nan")}])
+def test_non_finite_hyperparameters_in_layer_configs_are_refused(config):
+    with pytest.raises(ValueError, match="not finite"):
+        L.BatchNormalization.from_config(config)
+    model = Sequential([L.Dense(2, input_shape=(3,)), L.BatchNormalization()])
+    model_config = model.get_config()
+    model_config["layers"][-1]["config"].update(config)
+    with pytest.raises(ValueError, match="not finite"):
+        Sequential.from_config(model_config)

@@ -89,6 +89,23 @@ def _spend_weight_budget(layer: Any, name: str, shape: tuple) -> None:
     budget[0] -= nbytes
 
 
+
+def _refuse_non_finite(class_name: str, config: Any) -> None:
+    """A config (from a file or code) may not hold NaN or an infinity anywhere: no layer
+    hyperparameter means anything non-finite (``epsilon=inf`` would silently zero a
+    BatchNormalization)."""
+    stack = [("", config)]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{class_name}: config value {key or 'config'}={value} is not "
+                             "finite; hyperparameters must be finite numbers")
+        if isinstance(value, dict):
+            stack.extend((str(k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((key, v) for v in value)
+
+
 class KerasTensor:
     """A symbolic tensor: a shape, and the layer call that produced it.
 
@@ -294,6 +311,7 @@ class Layer(TrackedVariables):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        _refuse_non_finite(cls.__name__, config)
         return cls(**config)
 
     # -- calling ---------------------------------------------------------------------------
