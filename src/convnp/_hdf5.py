@@ -115,7 +115,7 @@ def read_dataset(h5py: Any, dataset: Any, label: str, name: str, *,
         expected_shape: if given, the dataset must have exactly this shape (checked before
             reading); otherwise its declared size must stay within `MAX_EXPANSION` times the
             bytes it stores (see `convnp._limits`).
-        kinds: accepted NumPy dtype kinds.
+        kinds: accepted NumPy dtype kinds (``"O"``: variable-length strings only).
     """
     where = f"{label}: dataset '{name}'"
     if dataset is None:
@@ -129,7 +129,9 @@ def read_dataset(h5py: Any, dataset: Any, label: str, name: str, *,
         shape = tuple(int(d) for d in dataset.shape) if dataset.shape is not None else None
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise ValueError(f"{where}: unreadable type or shape ({exc})") from None
-    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
+    vlen_string = dtype.kind == "O" and h5py.check_string_dtype(dtype) is not None
+    if (dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None
+            or (dtype.kind == "O" and not vlen_string)):
         raise ValueError(f"{where} has dtype {dtype}, expected kinds {sorted(kinds)}")
     if shape is None:
         raise ValueError(f"{where} is empty (no shape)")

@@ -130,3 +130,14 @@ def test_filter_plugins_are_refused(tmp_path):
         f["test_set_y"] = np.array([0])
     with pytest.raises(ValueError, match="test_set_x.*plugin"):
         load_h5(path)
+
+
+def test_variable_length_string_class_names_still_load(tmp_path):
+    from convnp.datasets import load_h5
+
+    path = tmp_path / "test_vlen.h5"
+    with h5py.File(path, "w") as f:
+        f["test_set_x"] = np.zeros((2, 2, 2, 3), np.uint8)
+        f["test_set_y"] = np.array([0, 1])
+        f.create_dataset("list_classes", data=["cat", "dog"], dtype=h5py.string_dtype())
+    assert load_h5(path).classes == ["cat", "dog"]

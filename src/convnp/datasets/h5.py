@@ -146,7 +146,7 @@ def _read_file(h5py: Any, path: Path) -> dict[str, Any]:
                 parts[split] = (x, y)
             if "list_classes" in keys:
                 parts["classes"] = _classes(path, _dataset(h5py, path, handle, "list_classes",
-                                                         "fiubSU"))
+                                                         "fiubSUO"))
     except (OSError, RuntimeError, KeyError) as exc:
         # A file whose header is intact but whose data was cut off fails only when read, with
         # an OSError, or a RuntimeError/KeyError when its internal B-trees or links are broken.
