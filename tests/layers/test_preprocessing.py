@@ -243,3 +243,24 @@ def test_bad_arguments(make, error, match):
 def test_bad_input_rank():
     with pytest.raises(ValueError, match="height, width"):
         RandomFlip()(np.zeros((3, 4), dtype="float32"))
+
+
+def test_convnp_file_round_trip(tmp_path):
+    from convnp import saving
+
+    tf.keras.utils.set_random_seed(2)
+    model = tf.keras.Sequential([
+        tf.keras.Input((9, 8, 3)), L.Rescaling(1 / 127.5, offset=-1), L.RandomFlip("vertical"),
+        L.RandomRotation((-0.1, 0.2), fill_mode="constant", seed=3), L.RandomZoom(0.1, 0.2),
+        L.RandomTranslation(0.1, 0.1), L.RandomContrast(0.2, value_range=(-1, 1)),
+        L.RandomCrop(8, 8), L.Resizing(6, 6, crop_to_aspect_ratio=True), L.CenterCrop(5, 5),
+        L.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, activation="relu"),
+        L.ReLU(6.0), L.GlobalAveragePooling2D(),
+    ])
+    x = np.random.default_rng(0).uniform(0, 255, (4, 9, 8, 3)).astype("float32")
+    path = tmp_path / "pre.convnp"
+    saving.save_model(model, path)
+    loaded = saving.load_model(path)
+    assert [layer.get_config() for layer in loaded.layers] == \
+        [layer.get_config() for layer in model.layers]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
