@@ -95,12 +95,46 @@ _SPECS: dict[str, dict[str, Any]] = {
     "Add": {"args": []},
     "Concatenate": {"args": ["axis"]},
 }
+# The MobileNet-style and preprocessing layers: read through their constructor arguments and
+# written from their get_config() (`_generic_keras_config`).
+_DEPTHWISE_NEUTRAL = {"depthwise_regularizer": _NONE, "bias_regularizer": _NONE,
+                      "activity_regularizer": _NONE, "depthwise_constraint": _NONE,
+                      "bias_constraint": _NONE}
+_AFFINE_ARGS = ["fill_mode", "interpolation", "seed", "fill_value", "data_format"]
+_GENERIC = {
+    "DepthwiseConv2D": {
+        "args": ["kernel_size", "strides", "padding", "depth_multiplier", "data_format",
+                 "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+                 "bias_initializer"],
+        "neutral": _DEPTHWISE_NEUTRAL,
+    },
+    "SeparableConv2D": {
+        "args": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                 "depth_multiplier", "activation", "use_bias", "depthwise_initializer",
+                 "pointwise_initializer", "bias_initializer"],
+        "neutral": {**_DEPTHWISE_NEUTRAL, "pointwise_regularizer": _NONE,
+                    "pointwise_constraint": _NONE},
+    },
+    "RandomFlip": {"args": ["mode", "seed", "data_format"]},
+    "RandomRotation": {"args": ["factor", *_AFFINE_ARGS]},
+    "RandomZoom": {"args": ["height_factor", "width_factor", *_AFFINE_ARGS]},
+    "RandomTranslation": {"args": ["height_factor", "width_factor", *_AFFINE_ARGS]},
+    "RandomContrast": {"args": ["factor", "value_range", "seed", "data_format"]},
+    "RandomCrop": {"args": ["height", "width", "seed", "data_format"]},
+    "Rescaling": {"args": ["scale", "offset"]},
+    "Resizing": {"args": ["height", "width", "interpolation", "crop_to_aspect_ratio",
+                          "pad_to_aspect_ratio", "fill_mode", "fill_value", "antialias",
+                          "data_format"]},
+    "CenterCrop": {"args": ["height", "width", "data_format"]},
+}
+_SPECS.update(_GENERIC)
+_PREPROCESSING = set(_GENERIC) - {"DepthwiseConv2D", "SeparableConv2D"}
 _ALIASES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
             "Convolution2D": "Conv2D"}
 _MERGE = {"Add", "Concatenate"}
 # Layers Keras gives a build_config (those with a build step), as Keras 3.15 writes them.
 _BUILT = {"Conv2D", "Dense", "BatchNormalization", "ZeroPadding2D", "Flatten", "Add",
-          "Concatenate"}
+          "Concatenate", "DepthwiseConv2D", "SeparableConv2D"}
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
 _FLOAT_DTYPES = {"float32", "float64"}
 
@@ -359,6 +393,11 @@ def _inbound(entry: dict, class_name: str) -> tuple[list[str], bool]:
         kwargs = node.get("kwargs") or {}
         for key, value in kwargs.items():
             if key == "training" and value in (None, False):
+                continue
+            if key == "training" and value is True and class_name in _PREPROCESSING:
+                # Keras 3 records its preprocessing layers' default (training=True) on every
+                # call; predict still runs them in inference mode (app_layers.keras's
+                # predictions), which is what convnp does
                 continue
             if key == "mask" and value is None:
                 continue
@@ -780,6 +819,23 @@ def _keras_initializer(value, default: str) -> dict:
             "config": dict(serial.get("config") or {}), "registered_name": None}
 
 
+def _generic_keras_config(cls: str, config: dict) -> dict:
+    """A `_GENERIC` layer's get_config() in Keras 3's form: initializers as Keras dicts,
+    tuples as lists, the neutral (None) options written out."""
+    spec = _GENERIC[cls]
+    out: dict[str, Any] = {}
+    for key in spec["args"]:
+        value = config[key]
+        if key.endswith("_initializer"):
+            value = _keras_initializer(value, "zeros" if key == "bias_initializer"
+                                       else "glorot_uniform")
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    out.update(spec.get("neutral", {}))
+    return out
+
+
 def _pair_list(value) -> list:
     return [int(v) for v in value]
 
@@ -805,7 +861,9 @@ def _keras_layer_config(layer) -> dict:
     def act() -> str:
         return getattr(layer.activation, "name", None) or "linear"
 
-    if cls == "Conv2D":
+    if cls in _GENERIC:
+        out.update(_generic_keras_config(cls, cfg))
+    elif cls == "Conv2D":
         out.update({
             "filters": int(layer.filters), "kernel_size": _pair_list(layer.kernel_size),
             "strides": _pair_list(layer.strides), "padding": layer.padding,

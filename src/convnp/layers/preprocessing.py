@@ -525,7 +525,6 @@ class RandomContrast(_RandomLayer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        del config["data_format"]
         config.update({"factor": _plain_factor(self.factor),
                        "value_range": list(self.value_range)})
         return config
