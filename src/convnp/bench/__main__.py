@@ -1,7 +1,9 @@
-"""``python -m convnp.bench {ops,train,tape,peers} [options]``.
+"""``python -m convnp.bench {ops,train,tape,peers,suite} [options]``.
 
 ``peers [--repeat N] [--rounds R] [--json FILE] [--tf-python PY]`` compares convnp with
 PyTorch and TensorFlow in R interleaved rounds; see `convnp.bench.peers`.
+``suite [--models a,b] [--repeat N] [--rounds R] [--layers] [--json FILE] [--tf-python PY]``
+times the train step and predict of several CNNs the same way; see `convnp.bench.suite`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,24 @@ def main(argv: list[str] | None = None) -> int:
                        help="also write the records to this file (JSON lines, atomically)")
     peers.add_argument("--tf-python", default=None,
                        help="interpreter that has tensorflow (default: this one)")
+    suite = sub.add_parser("suite", help="train step/predict of several CNNs vs PyTorch and "
+                                          "TensorFlow, optional per-layer profile")
+    suite.add_argument("--models", default=None,
+                       help="comma-separated subset of: mnist, vgg, resnet50, mobilenetv2, "
+                            "unet, happy, signs (default: all)")
+    suite.add_argument("--repeat", type=positive_int, default=3,
+                       help="timed epochs per worker after a warm-up epoch (default: 3)")
+    suite.add_argument("--rounds", type=positive_int, default=3,
+                       help="interleaved rounds per model (default: 3)")
+    suite.add_argument("--layers", action="store_true",
+                       help="also profile convnp per layer kind (forward/backward, GEMM "
+                            "efficiency)")
+    suite.add_argument("--layer-steps", type=positive_int, default=5,
+                       help="training steps timed by --layers (default: 5)")
+    suite.add_argument("--json", default=None,
+                       help="also write the records to this file (JSON lines, atomically)")
+    suite.add_argument("--tf-python", default=None,
+                       help="interpreter that has tensorflow (default: this one)")
     args = parser.parse_args(argv)
 
     if not args.keep_openblas_env and not os.environ.get("CONVNP_BENCH_REEXEC"):
@@ -55,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         from convnp.bench.train import run
     elif args.which == "tape":
         from convnp.bench.tape import run
+    elif args.which == "suite":
+        from convnp.bench.suite import run
     else:
         from convnp.bench.peers import run
     return run(args)
