@@ -44,11 +44,19 @@ def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = No
     return value
 
 
+# Numbers of a variable updated at once: the block of the variable, its gradient, two slots
+# and scratch space stay in a core's L2 cache.
+UPDATE_BLOCK = 1 << 14
+# Below this many parameters in all, the update runs in one thread.
+PARALLEL_UPDATE_SIZE = 1 << 18
+
+
 class Optimizer:
     """Base class: slot bookkeeping, iteration count, state and config.
 
     Subclasses list their slot names in `_slot_names()` and implement
-    `_update(index, grad, value)` which updates `value` (the variable's array) in place.
+    `_update(slots, grad, value)` which updates `value` (a variable's array, or a block of
+    it) in place, given the matching parts of its slot arrays.
     """
 
     def __init__(self, learning_rate: float = 0.01, name: str | None = None, **kwargs: Any):
@@ -127,6 +135,7 @@ class Optimizer:
             raise ValueError(
                 f"{type(self).__name__} was built for variables of shapes {self._shapes}, "
                 f"received {[v.shape for v in values]}; use a new optimizer for a new model")
+        work = []
         for i, ((grad, var), value) in enumerate(zip(pairs, values)):
             if grad is None:
                 continue
@@ -135,11 +144,50 @@ class Optimizer:
                 raise ValueError(
                     f"gradient for variable {getattr(var, 'name', i)!r} has shape {grad.shape}, "
                     f"expected {value.shape}")
-            self._update(i, grad.astype(value.dtype, copy=False), value)
+            work.append((i, grad.astype(value.dtype, copy=False), value))
+        self._run_updates(work)
         self.iterations += 1
         return self.iterations
 
-    def _update(self, index: int, grad: np.ndarray, value: np.ndarray) -> None:
+    def _run_updates(self, work: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        """Update every ``(index, grad, value)`` of ``work`` in cache-sized blocks.
+
+        An update is a handful of elementwise passes over the variable, its gradient and its
+        slots. Run on whole variables, each pass streams megabytes through memory (ResNet-50
+        has 23.6M parameters); run on blocks of `UPDATE_BLOCK` numbers, the passes of a
+        block work in cache and every array is read and written once. The blocks of all the
+        variables are shared between the cores; the arithmetic, and so the result, is the
+        same as on whole variables.
+        """
+        from convnp.ops._threads import map_parts
+
+        tasks = []  # (index, grad, value, slice of the flat variable or None: all of it)
+        for index, grad, value in work:
+            if value.size <= UPDATE_BLOCK or not (value.flags.c_contiguous
+                                                  and grad.flags.c_contiguous):
+                tasks.append((index, grad, value, None))
+                continue
+            flat_grad, flat_value = grad.reshape(-1), value.reshape(-1)
+            for start in range(0, value.size, UPDATE_BLOCK):
+                block = slice(start, start + UPDATE_BLOCK)
+                tasks.append((index, flat_grad[block], flat_value[block], block))
+        names = self._slot_names()
+
+        def run(part) -> None:
+            for index, grad, value, block in part:
+                slots = {name: self._slots[name][index] if block is None
+                         else self._slots[name][index].reshape(-1)[block] for name in names}
+                self._update(slots, grad, value)
+
+        if sum(value.size for _, _, value in work) >= PARALLEL_UPDATE_SIZE:
+            map_parts(run, tasks)
+        else:
+            run(tasks)
+
+    def _update(self, slots: dict[str, np.ndarray], grad: np.ndarray,
+                value: np.ndarray) -> None:
+        """Update ``value`` in place from ``grad``; ``slots`` maps each slot name to the part
+        of that slot array that goes with ``value`` (same shape)."""
         raise NotImplementedError
 
     # -- state ----------------------------------------------------------------------------
@@ -226,13 +274,13 @@ class SGD(Optimizer):
     def _slot_names(self):
         return ["momentum"] if self.momentum != 0 else []
 
-    def _update(self, index, grad, value):
+    def _update(self, slots, grad, value):
         t = value.dtype.type
         lr = t(self.learning_rate)
         if self.momentum == 0:
             value -= lr * grad
             return
-        m = self._slots["momentum"][index]
+        m = slots["momentum"]
         mom = t(self.momentum)
         m *= mom
         m -= lr * grad
@@ -256,22 +304,18 @@ class Adam(Optimizer):
         self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
         self.epsilon = _check_rate("epsilon", epsilon)
         self.amsgrad = bool(amsgrad)
-        self._scratch: dict[int, np.ndarray] = {}
 
     def _slot_names(self):
         return ["momentum", "velocity"] + (["velocity_hat"] if self.amsgrad else [])
 
-    def _update(self, index, grad, value):
+    def _update(self, slots, grad, value):
         t = value.dtype.type
         # Scalars in the variable dtype, as Keras casts them before computing.
         step = t(self.iterations + 1)
         b1, b2 = t(self.beta_1), t(self.beta_2)
         alpha = t(self.learning_rate) * np.sqrt(t(1) - b2 ** step) / (t(1) - b1 ** step)
-        m = self._slots["momentum"][index]
-        v = self._slots["velocity"][index]
-        buf = self._scratch.get(index)
-        if buf is None or buf.shape != value.shape or buf.dtype != value.dtype:
-            buf = self._scratch[index] = np.empty_like(value)
+        m, v = slots["momentum"], slots["velocity"]
+        buf = np.empty_like(value)
         # m += (g - m) * (1 - beta_1)
         np.subtract(grad, m, out=buf)
         buf *= t(1 - self.beta_1)
@@ -282,7 +326,7 @@ class Adam(Optimizer):
         buf *= t(1 - self.beta_2)
         v += buf
         if self.amsgrad:
-            vh = self._slots["velocity_hat"][index]
+            vh = slots["velocity_hat"]
             np.maximum(vh, v, out=vh)
             v = vh
         # w -= alpha * m / (sqrt(v) + eps)
@@ -316,15 +360,15 @@ class RMSprop(Optimizer):
             names.append("average_gradient")
         return names
 
-    def _update(self, index, grad, value):
+    def _update(self, slots, grad, value):
         t = value.dtype.type
         rho = t(self.rho)
         one_minus = t(1 - self.rho)
-        v = self._slots["velocity"][index]
+        v = slots["velocity"]
         v *= rho
         v += one_minus * (grad * grad)
         if self.centered:
-            a = self._slots["average_gradient"][index]
+            a = slots["average_gradient"]
             a *= rho
             a += one_minus * grad
             denom = v - a * a + t(self.epsilon)
@@ -334,7 +378,7 @@ class RMSprop(Optimizer):
         inc = t(self.learning_rate) * grad
         inc /= denom
         if self.momentum > 0:
-            mom = self._slots["momentum"][index]
+            mom = slots["momentum"]
             mom *= t(self.momentum)
             mom += inc
             value -= mom

@@ -308,13 +308,22 @@ class Activation(Layer):
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
+        if self.activation is activations.get("relu"):
+            # the same threaded pass as ReLU(); backward keeps only the mask
+            y, mask = relu_with_mask(x)
+            self._cache = (mask,)
+            return y
         y = self.activation.forward(x)
         self._cache = (x, y)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x, y = _utils.take_cache(self)
-        return self.activation.backward(_utils.as_dtype(dy, self.dtype), x, y)
+        cache = _utils.take_cache(self)
+        dy = _utils.as_dtype(dy, self.dtype)
+        if len(cache) == 1:
+            return masked(dy, cache[0])
+        x, y = cache
+        return self.activation.backward(dy, x, y)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -324,6 +333,32 @@ class Activation(Layer):
 
 # Below this many elements per core a ReLU pass is too small to share out between threads.
 _MIN_ELEMENTS = 1 << 17
+
+
+def relu_with_mask(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(max(x, 0), x > 0)``: the rectified values and the boolean mask that is all the
+    backward pass needs (1 byte a number instead of keeping ``x``), in one threaded pass."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    mask = np.empty(flat.shape, dtype=bool)
+    y = np.empty_like(flat)
+
+    def rectify(r: slice) -> None:
+        np.greater(flat[r], 0, out=mask[r])
+        np.maximum(flat[r], 0, out=y[r])
+
+    map_rows(rectify, flat.size, _MIN_ELEMENTS)
+    return y.reshape(x.shape), mask.reshape(x.shape)
+
+
+def masked(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``dy * mask`` as one threaded multiply into a fresh array (``dy`` may be shared with
+    another branch of the graph, so it is never written)."""
+    dx = np.empty(dy.shape, dtype=dy.dtype)
+    flat_dx, flat_dy = dx.reshape(-1), np.ascontiguousarray(dy).reshape(-1)
+    flat_mask = mask.reshape(-1)
+    map_rows(lambda r: np.multiply(flat_dy[r], flat_mask[r], out=flat_dx[r]),
+             flat_dx.size, _MIN_ELEMENTS)
+    return dx
 
 
 class ReLU(Layer):
@@ -372,17 +407,8 @@ class ReLU(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         if self._plain:
-            flat = x.reshape(-1)
-            mask = np.empty(flat.shape, dtype=bool)
-            y = np.empty_like(flat)
-
-            def rectify(r: slice) -> None:
-                np.greater(flat[r], 0, out=mask[r])
-                np.maximum(flat[r], 0, out=y[r])
-
-            map_rows(rectify, flat.size, _MIN_ELEMENTS)
-            self._cache = mask.reshape(x.shape)
-            return y.reshape(x.shape)
+            y, self._cache = relu_with_mask(x)
+            return y
         t = self.dtype.type(self.threshold)
         linear = x > t  # Keras: at x == threshold the output is 0, not threshold
         y = np.where(linear, x, self.dtype.type(self.negative_slope) * (x - t))
@@ -397,11 +423,7 @@ class ReLU(Layer):
         cache = _utils.take_cache(self)
         dy = _utils.as_dtype(dy, self.dtype)
         if self._plain:
-            dx = np.empty(dy.shape, dtype=self.dtype)
-            flat_dx, flat_dy, flat_mask = dx.reshape(-1), dy.reshape(-1), cache.reshape(-1)
-            map_rows(lambda r: np.multiply(flat_dy[r], flat_mask[r], out=flat_dx[r]),
-                     flat_dx.size, _MIN_ELEMENTS)
-            return dx
+            return masked(dy, cache)
         linear, capped = cache
         slope = np.where(linear, self.dtype.type(1), self.dtype.type(self.negative_slope))
         if capped is not None:

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops._threads import map_parts
+from convnp.ops.gemm import matmul, matmul_tn
 from convnp.ops.padding import (
     Geometry,
     cache_items,
@@ -131,7 +132,11 @@ class ConvCache(tuple):
         input_shape: shape of ``A_prev``.
         geometry: kernel, stride, pads and output size.
         blocked: the layout the matrix products used (see `BlockedConv`).
+        nhwc: for a conv on the NHWC path (many input channels, see `NHWCInput`), what its
+            backward reads, and then ``A_t`` and ``blocked`` are None; None otherwise.
     """
+
+    nhwc = None
 
     def __new__(cls, A_prev, W, b, hparameters, *, A_t, kernel, geometry, blocked):
         cache = super().__new__(cls, (A_prev, W, b, hparameters))
@@ -314,6 +319,11 @@ def _fast_cache(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: d
     dtype = float_dtype(A_prev, W, b)
     A = A_prev.astype(dtype, copy=False)
     kernel = W.astype(dtype, copy=False)
+    if kernel.shape[2] >= NHWC_MIN_CHANNELS:
+        cache = ConvCache(A_prev, W, b, hparameters, A_t=None, kernel=kernel, geometry=geometry,
+                          blocked=None)
+        cache.nhwc = NHWCInput.of(A, geometry)
+        return cache
     return ConvCache(A_prev, W, b, hparameters, A_t=channels_first_padded(A, geometry.pads),
                      kernel=kernel, geometry=geometry, blocked=BlockedConv.plan(geometry, kernel))
 
@@ -335,6 +345,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
         the padded input, not the im2col matrix).
     """
     cache = _fast_cache(A_prev, W, b, hparameters)
+    if cache.nhwc is not None:
+        return _nhwc_forward(cache), cache
     A_t, blocked, dtype = cache.A_t, cache.blocked, cache.kernel.dtype
     m, (n_H, n_W) = cache.input_shape[0], cache.geometry.out_hw
     _, _, n_C_prev, n_C = W.shape
@@ -372,14 +384,12 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
     if not isinstance(cache, ConvCache):
         cache = _fast_cache(*cache_items(cache, ("A_prev", "W", "b", "hparameters"),
                                           "conv_backward"))
+    dZ = _checked_dZ(dZ, cache)
+    if cache.nhwc is not None:
+        return _nhwc_backward(dZ, cache, compute_dA_prev)
     W = cache.kernel
     _, _, n_C_prev, n_C = W.shape
     m = cache.input_shape[0]
-    expected = (m, *cache.geometry.out_hw, n_C)
-    if not isinstance(dZ, np.ndarray) or dZ.shape != expected:
-        raise ValueError(f"conv_backward: dZ must have shape {expected}, "
-                         f"got {getattr(dZ, 'shape', type(dZ).__name__)}")
-    dZ = dZ.astype(W.dtype, copy=False)
     geometry = cache.geometry
     blocked = cache.blocked
     n_out = blocked.W_cols.shape[1]
@@ -409,3 +419,171 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
     _, n_H_prev, n_W_prev, _ = cache.input_shape
     dA_prev = dA_t[:, :, top:top + n_H_prev, left:left + n_W_prev].transpose(1, 2, 3, 0)
     return np.ascontiguousarray(dA_prev), dW, db
+
+
+def _checked_dZ(dZ, cache: ConvCache) -> np.ndarray:
+    """``dZ`` in the compute dtype, after checking its shape against the forward output."""
+    expected = (cache.input_shape[0], *cache.geometry.out_hw, cache.kernel.shape[3])
+    if not isinstance(dZ, np.ndarray) or dZ.shape != expected:
+        raise ValueError(f"conv_backward: dZ must have shape {expected}, "
+                         f"got {getattr(dZ, 'shape', type(dZ).__name__)}")
+    return dZ.astype(cache.kernel.dtype, copy=False)
+
+
+# -- convs with many input channels: GEMMs on the NHWC layout ------------------------------
+#
+# With many input channels a window row of an NHWC batch is a long contiguous run
+# (``f_w * n_C_prev`` numbers), so im2col can copy rows straight from NHWC, and the
+# channels-first transpose of the whole input (a slow scattered copy for wide tensors) is not
+# needed. The product is then ``cols @ W`` with one im2col *row* per output pixel, written
+# directly into the NHWC output. A 1x1 conv needs no im2col at all: its input, seen as a
+# ``(pixels, n_C_prev)`` matrix, is the im2col matrix (strided: the sampled pixels).
+
+# Convs with at least this many input channels take the NHWC path.
+NHWC_MIN_CHANNELS = 16
+
+
+@dataclass
+class NHWCInput:
+    """What an NHWC-path conv reads (and its backward reads again).
+
+    Attributes:
+        A: for a 1x1 conv without padding, the input pixels it reads as a
+            ``(m * n_H * n_W, n_C_prev)`` matrix (the input itself when the stride is 1: no
+            copy); otherwise the padded NHWC input (the input itself when nothing is padded).
+        pointwise: which of the two.
+    """
+
+    A: np.ndarray
+    pointwise: bool
+
+    @classmethod
+    def of(cls, A: np.ndarray, geometry: Geometry) -> NHWCInput:
+        padded = any(np.ravel(geometry.pads))
+        if geometry.kernel == (1, 1) and not padded:
+            s_h, s_w = geometry.stride
+            pixels = A if (s_h, s_w) == (1, 1) else A[:, ::s_h, ::s_w, :]
+            return cls(np.ascontiguousarray(pixels).reshape(-1, A.shape[3]), True)
+        return cls(_pad(A, geometry.pads) if padded else np.ascontiguousarray(A), False)
+
+
+def nhwc_chunks(m: int, geometry: Geometry, n_C_prev: int, itemsize: int) -> list[slice]:
+    """`batch_chunks`, but never fewer chunks than cores when the batch allows: a conv whose
+    whole im2col block fits in cache still runs on every core."""
+    chunks = batch_chunks(m, geometry, n_C_prev, itemsize)
+    cores = os.cpu_count() or 1
+    if len(chunks) == 1 and m >= cores > 1:
+        bounds = [round(i * m / cores) for i in range(cores + 1)]
+        chunks = [slice(bounds[i], bounds[i + 1]) for i in range(cores)]
+    return chunks
+
+
+def im2col_rows(A_pad: np.ndarray, geometry: Geometry, out: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Every window of a padded NHWC batch as a row: ``(m * n_H * n_W, f_h * f_w * n_C)``,
+    columns in the order ``(i, j, c)`` of ``W.reshape(-1, n_C_out)``. ``out``: an optional
+    buffer with room for the result, reused across chunks."""
+    m, _, _, n_C = A_pad.shape
+    f_h, f_w = geometry.kernel
+    s_h, s_w = geometry.stride
+    d_h, d_w = geometry.dilation
+    n_H, n_W = geometry.out_hw
+    st_m, st_h, st_w, st_c = A_pad.strides
+    windows = as_strided(A_pad, shape=(m, n_H, n_W, f_h, f_w, n_C),
+                         strides=(st_m, st_h * s_h, st_w * s_w, st_h * d_h, st_w * d_w, st_c),
+                         writeable=False)
+    size = windows.size
+    if out is None or out.size < size:
+        out = np.empty(size, dtype=A_pad.dtype)
+    rows = out.reshape(-1)[:size].reshape(windows.shape)
+    np.copyto(rows, windows)
+    return rows.reshape(m * n_H * n_W, f_h * f_w * n_C)
+
+
+def col2im_rows_add(drows: np.ndarray, dA_pad: np.ndarray, geometry: Geometry) -> None:
+    """The adjoint of `im2col_rows`: add each row's entries onto the padded NHWC input cells
+    they were copied from, one strided slab per window offset."""
+    m, _, _, n_C = dA_pad.shape
+    f_h, f_w = geometry.kernel
+    s_h, s_w = geometry.stride
+    d_h, d_w = geometry.dilation
+    n_H, n_W = geometry.out_hw
+    drows = drows.reshape(m, n_H, n_W, f_h, f_w, n_C)
+    h_span = s_h * (n_H - 1) + 1
+    w_span = s_w * (n_W - 1) + 1
+    for i in range(f_h):
+        for j in range(f_w):
+            top, left = i * d_h, j * d_w
+            dA_pad[:, top:top + h_span:s_h, left:left + w_span:s_w, :] += drows[:, :, :, i, j]
+
+
+def _nhwc_forward(cache: ConvCache) -> np.ndarray:
+    W, geometry, source = cache.kernel, cache.geometry, cache.nhwc
+    m, _, _, n_C_prev = cache.input_shape
+    f_h, f_w, _, n_C = W.shape
+    n_H, n_W = geometry.out_hw
+    W_cols = W.reshape(f_h * f_w * n_C_prev, n_C)
+    bias = np.asarray(cache[2]).reshape(n_C).astype(W.dtype, copy=False)
+    Z = np.empty((m, n_H, n_W, n_C), dtype=W.dtype)
+    if source.pointwise:
+        matmul(source.A, W_cols, out=Z.reshape(-1, n_C), bias=bias)
+        return Z
+    A_pad = source.A
+
+    def forward_chunks(chunks: list[slice]) -> None:
+        buffer = None
+        for chunk in chunks:
+            cols = buffer = im2col_rows(A_pad[chunk], geometry, out=buffer)
+            out = Z[chunk].reshape(-1, n_C)
+            np.matmul(cols, W_cols, out=out)
+            out += bias
+
+    map_parts(forward_chunks, nhwc_chunks(m, geometry, n_C_prev, W.dtype.itemsize))
+    return Z
+
+
+def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
+    W, geometry, source = cache.kernel, cache.geometry, cache.nhwc
+    _, _, n_C_prev, n_C = W.shape
+    m, n_H_prev, n_W_prev, _ = cache.input_shape
+    W_cols = W.reshape(-1, n_C)
+    dZ_rows = dZ.reshape(-1, n_C)
+    db = column_sums(dZ_rows).astype(W.dtype).reshape(1, 1, 1, n_C)
+    if source.pointwise:
+        dW = matmul_tn(source.A, dZ_rows).reshape(W.shape)
+        if not compute_dA_prev:
+            return None, dW, db
+        dpixels = matmul(dZ_rows, np.ascontiguousarray(W_cols.T))
+        s_h, s_w = geometry.stride
+        if (s_h, s_w) == (1, 1):
+            return dpixels.reshape(cache.input_shape), dW, db
+        dA_prev = np.zeros(cache.input_shape, dtype=W.dtype)
+        dA_prev[:, ::s_h, ::s_w, :] = dpixels.reshape(m, *geometry.out_hw, n_C_prev)
+        return dA_prev, dW, db
+
+    A_pad = source.A
+    dA_pad = np.zeros_like(A_pad) if compute_dA_prev else None
+    W_rows_t = np.ascontiguousarray(W_cols.T)
+
+    def backward_chunks(chunks: list[slice]) -> np.ndarray:
+        dW_part = np.zeros_like(W_cols)
+        buffer = None
+        for chunk in chunks:
+            cols = buffer = im2col_rows(A_pad[chunk], geometry, out=buffer)
+            dZ_chunk = dZ[chunk].reshape(-1, n_C)
+            dW_part += cols.T @ dZ_chunk
+            if compute_dA_prev:
+                col2im_rows_add(dZ_chunk @ W_rows_t, dA_pad[chunk], geometry)
+        return dW_part
+
+    parts = map_parts(backward_chunks, nhwc_chunks(m, geometry, n_C_prev, W.dtype.itemsize))
+    dW = parts[0]
+    for part in parts[1:]:
+        dW += part
+    dW = dW.reshape(W.shape)
+    if not compute_dA_prev:
+        return None, dW, db
+    (top, _), (left, _) = geometry.pads
+    if dA_pad.shape[1:3] == (n_H_prev, n_W_prev):
+        return dA_pad, dW, db
+    return np.ascontiguousarray(dA_pad[:, top:top + n_H_prev, left:left + n_W_prev]), dW, db

@@ -1,0 +1,56 @@
+"""Matrix products split between the cores (`convnp.ops._threads`).
+
+Inside `fit` BLAS is held to one thread (its spinning workers would steal the core from
+convnp's own threads), so a single big GEMM would run on one core. These helpers cut the
+product into row blocks, one per thread, each a one-thread BLAS call. Products too small
+to be worth a thread hand-off run as one call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.ops._threads import map_rows
+
+# Below this many multiply-adds a product runs as one BLAS call.
+MIN_SPLIT_MACS = 1 << 21
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
+           bias: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b (+ bias)`` with the rows of ``a`` (and of the result) shared between threads.
+
+    Args:
+        a: ``(M, K)``; b: ``(K, N)``; out: optional C-contiguous ``(M, N)`` result buffer;
+        bias: optional ``(N,)`` added to every row while the block is still in cache.
+    """
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(a, b))
+
+    def block(rows: slice) -> None:
+        np.matmul(a[rows], b, out=out[rows])
+        if bias is not None:
+            out[rows] += bias
+
+    if M * K * N < MIN_SPLIT_MACS:
+        block(slice(0, M))
+    else:
+        map_rows(block, M, min_rows=8)
+    return out
+
+
+def matmul_tn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a.T @ b`` for tall ``a`` ``(M, K)`` and ``b`` ``(M, N)``: each thread multiplies a
+    block of rows, and the ``(K, N)`` partial products are summed (weight gradients, whose
+    reduction runs over every output pixel of the batch)."""
+    M, K = a.shape
+    N = b.shape[1]
+    if M * K * N < MIN_SPLIT_MACS:
+        return a.T @ b
+    parts = map_rows(lambda rows: a[rows].T @ b[rows], M, min_rows=8)
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total

@@ -1,0 +1,124 @@
+"""The NHWC conv path (many input channels: 1x1 convs as one GEMM, strided 1x1 on the sampled
+pixels, im2col rows from NHWC for the rest) against the reference loops, values and
+gradients, and the threaded GEMM helpers against NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convnp.ops import conv, gemm, reference
+
+CASES = [  # kernel, stride, pad, channels in, height, width, batch
+    (1, 1, "valid", 16, 5, 6, 3),
+    (1, 2, "valid", 16, 7, 6, 3),
+    (1, 2, "same", 17, 7, 6, 2),
+    (1, 3, "valid", 16, 8, 7, 2),
+    (1, 1, 1, 16, 4, 4, 2),
+    (3, 1, "same", 16, 5, 5, 3),
+    (3, 2, "same", 20, 7, 8, 2),
+    (3, 2, "valid", 16, 7, 8, 2),
+    (2, 1, 1, 16, 4, 5, 1),
+    ((1, 3), (2, 1), "same", 16, 6, 5, 2),
+]
+
+
+@pytest.mark.parametrize("f, stride, pad, c_in, h, w, m", CASES)
+@pytest.mark.parametrize("dA", [True, False])
+def test_nhwc_conv_matches_the_reference_loops(f, stride, pad, c_in, h, w, m, dA):
+    rng = np.random.default_rng(0)
+    f_h, f_w = (f, f) if isinstance(f, int) else f
+    A = rng.standard_normal((m, h, w, c_in))
+    W = rng.standard_normal((f_h, f_w, c_in, 5))
+    b = rng.standard_normal((1, 1, 1, 5))
+    hp = {"stride": stride, "pad": pad}
+    A_before = A.copy()
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    assert cache.nhwc is not None and cache.A_t is None
+    Z_ref, cache_ref = reference.conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-10, atol=1e-10)
+    dZ = rng.standard_normal(Z.shape)
+    dA_prev, dW, db = conv.conv_backward(dZ, cache, compute_dA_prev=dA)
+    dA_ref, dW_ref, db_ref = reference.conv_backward(dZ, cache_ref)
+    np.testing.assert_allclose(dW, dW_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(db, db_ref, rtol=1e-10, atol=1e-10)
+    if dA:
+        np.testing.assert_allclose(dA_prev, dA_ref, rtol=1e-10, atol=1e-10)
+    else:
+        assert dA_prev is None
+    np.testing.assert_array_equal(A, A_before)  # the input is read, never written
+
+
+def test_nhwc_conv_numerical_gradient_float64():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((2, 5, 5, 16))
+    W = rng.standard_normal((3, 3, 16, 2)) * 0.1
+    b = np.zeros((1, 1, 1, 2))
+    hp = {"stride": 2, "pad": "same"}
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    R = rng.standard_normal(Z.shape)  # loss = sum(R * Z)
+    dA, dW, _ = conv.conv_backward(R, cache)
+    eps = 1e-6
+    for idx in [(0, 0, 0, 0), (1, 4, 4, 15), (0, 2, 3, 7)]:
+        Ap, Am = A.copy(), A.copy()
+        Ap[idx] += eps
+        Am[idx] -= eps
+        num = (np.sum(R * conv.conv_forward(Ap, W, b, hp)[0])
+               - np.sum(R * conv.conv_forward(Am, W, b, hp)[0])) / (2 * eps)
+        assert dA[idx] == pytest.approx(num, rel=1e-6, abs=1e-8)
+    for idx in [(0, 0, 0, 0), (2, 2, 15, 1), (1, 0, 8, 1)]:
+        Wp, Wm = W.copy(), W.copy()
+        Wp[idx] += eps
+        Wm[idx] -= eps
+        num = (np.sum(R * conv.conv_forward(A, Wp, b, hp)[0])
+               - np.sum(R * conv.conv_forward(A, Wm, b, hp)[0])) / (2 * eps)
+        assert dW[idx] == pytest.approx(num, rel=1e-6, abs=1e-8)
+
+
+def test_float32_in_float32_out():
+    A = np.ones((4, 3, 3, 32), dtype=np.float32)
+    W = np.ones((1, 1, 32, 8), dtype=np.float32)
+    Z, cache = conv.conv_forward(A, W, np.zeros((1, 1, 1, 8), np.float32), {"stride": 1,
+                                                                             "pad": 0})
+    assert Z.dtype == np.float32 and np.all(Z == 32)
+    dA, dW, db = conv.conv_backward(np.ones_like(Z), cache)
+    assert dA.dtype == dW.dtype == db.dtype == np.float32
+
+
+def test_nhwc_backward_checks_dZ_shape():
+    A = np.zeros((2, 4, 4, 16))
+    _, cache = conv.conv_forward(A, np.zeros((1, 1, 16, 3)), np.zeros((1, 1, 1, 3)),
+                                 {"stride": 1, "pad": 0})
+    with pytest.raises(ValueError, match=r"dZ must have shape \(2, 4, 4, 3\)"):
+        conv.conv_backward(np.zeros((2, 4, 4, 4)), cache)
+
+
+@pytest.mark.parametrize("rows", [1, 7, 300])
+def test_threaded_gemms_match_numpy(rows, monkeypatch):
+    monkeypatch.setattr(gemm, "MIN_SPLIT_MACS", 0)  # split even these small products
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((rows, 13))
+    b = rng.standard_normal((13, 5))
+    bias = rng.standard_normal(5)
+    np.testing.assert_allclose(gemm.matmul(a, b, bias=bias), a @ b + bias, rtol=1e-12)
+    c = rng.standard_normal((rows, 5))
+    np.testing.assert_allclose(gemm.matmul_tn(a, c), a.T @ c, rtol=1e-12, atol=1e-12)
+    out = np.empty((rows, 5))
+    assert gemm.matmul(a, b, out=out) is out
+
+
+@pytest.mark.parametrize("pad", ["same", "valid"])
+def test_nhwc_dilated_conv_and_a_plain_tuple_cache(pad):
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((2, 9, 8, 16))
+    W = rng.standard_normal((3, 3, 16, 4))
+    b = rng.standard_normal((1, 1, 1, 4))
+    hp = {"stride": 1, "pad": pad, "dilation": 2}
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    Z_ref, cache_ref = reference.conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-10, atol=1e-10)
+    dZ = rng.standard_normal(Z.shape)
+    expected = reference.conv_backward(dZ, cache_ref)
+    for given in (cache, tuple(cache_ref)):  # the fast backward takes the notes' tuple too
+        for got, want in zip(conv.conv_backward(dZ, given), expected):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
