@@ -59,20 +59,23 @@ def test_nhwc_conv_numerical_gradient_float64():
     R = rng.standard_normal(Z.shape)  # loss = sum(R * Z)
     dA, dW, _ = conv.conv_backward(R, cache)
     eps = 1e-6
+
+    def numerical(array, idx, loss):
+        plus, minus = array.copy(), array.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        return (loss(plus) - loss(minus)) / (2 * eps)
+
+    def loss_of_A(a):
+        return np.sum(R * conv.conv_forward(a, W, b, hp)[0])
+
+    def loss_of_W(w):
+        return np.sum(R * conv.conv_forward(A, w, b, hp)[0])
+
     for idx in [(0, 0, 0, 0), (1, 4, 4, 15), (0, 2, 3, 7)]:
-        Ap, Am = A.copy(), A.copy()
-        Ap[idx] += eps
-        Am[idx] -= eps
-        num = (np.sum(R * conv.conv_forward(Ap, W, b, hp)[0])
-               - np.sum(R * conv.conv_forward(Am, W, b, hp)[0])) / (2 * eps)
-        assert dA[idx] == pytest.approx(num, rel=1e-6, abs=1e-8)
+        assert dA[idx] == pytest.approx(numerical(A, idx, loss_of_A), rel=1e-6, abs=1e-8)
     for idx in [(0, 0, 0, 0), (2, 2, 15, 1), (1, 0, 8, 1)]:
-        Wp, Wm = W.copy(), W.copy()
-        Wp[idx] += eps
-        Wm[idx] -= eps
-        num = (np.sum(R * conv.conv_forward(A, Wp, b, hp)[0])
-               - np.sum(R * conv.conv_forward(A, Wm, b, hp)[0])) / (2 * eps)
-        assert dW[idx] == pytest.approx(num, rel=1e-6, abs=1e-8)
+        assert dW[idx] == pytest.approx(numerical(W, idx, loss_of_W), rel=1e-6, abs=1e-8)
 
 
 def test_float32_in_float32_out():

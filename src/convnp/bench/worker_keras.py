@@ -59,6 +59,19 @@ def build(tf, model: str):
     return net
 
 
+def epoch_timer(tf, epoch_times: list[float]) -> type:
+    """A Keras callback class of ``tf`` appending each epoch's wall time to ``epoch_times``."""
+
+    class EpochTimer(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_times.append(time.perf_counter() - self.t0)
+
+    return EpochTimer
+
+
 def measure(backend: str, model: str, epochs: int) -> dict:
     start = time.perf_counter()
     tf = importlib.import_module("convnp" if backend == "convnp" else "tensorflow")
@@ -69,13 +82,7 @@ def measure(backend: str, model: str, epochs: int) -> dict:
     net = build(tf, model)
 
     epoch_times: list[float] = []
-
-    class EpochTimer(tf.keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_times.append(time.perf_counter() - self.t0)
+    EpochTimer = epoch_timer(tf, epoch_times)
 
     # One extra epoch: the first one pays for warm-up (and graph tracing in TensorFlow).
     net.fit(x, y, batch_size=batch_size, epochs=epochs + 1, verbose=0,

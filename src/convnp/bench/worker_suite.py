@@ -47,6 +47,7 @@ def _result(framework, model, version, epoch_times, predict_times, rss, build_s)
 
 def measure_keras(backend: str, model: str, repeat: int) -> dict:
     from suite_models import build
+    from worker_keras import epoch_timer
 
     tf = importlib.import_module("convnp" if backend == "convnp" else "tensorflow")
     tf.keras.utils.set_random_seed(0)
@@ -60,14 +61,7 @@ def measure_keras(backend: str, model: str, repeat: int) -> dict:
                 "reason": f"{type(err).__name__}: {err}"}
     build_s = time.perf_counter() - t0
     epoch_times: list[float] = []
-
-    class EpochTimer(tf.keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_times.append(time.perf_counter() - self.t0)
-
+    EpochTimer = epoch_timer(tf, epoch_times)
     net.fit(x, y, batch_size=batch, epochs=repeat + 1, verbose=0, shuffle=False,
             callbacks=[EpochTimer()])
     rss = _peak_rss_mb()
