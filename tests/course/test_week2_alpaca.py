@@ -66,7 +66,7 @@ def test_alpaca_model_rows():
     assert model.layers[4].layers[1].name == "Conv1" and len(model.layers[4].layers) == 154
 
 
-def test_preprocess_layers_compute_what_the_array_version_does():
+def test_preprocess_layers_compute_what_the_array_version_does(tmp_path):
     inputs = tf.keras.Input((4, 4, 3))
     model = tf.keras.Model(inputs, tf.keras.applications.resnet50.preprocess_input(inputs))
     x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype(np.float32)
@@ -74,6 +74,14 @@ def test_preprocess_layers_compute_what_the_array_version_does():
                                tf.keras.applications.resnet50.preprocess_input(x), rtol=1e-6)
     loaded = tf.keras.Model.from_config(model.get_config())
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.save(tmp_path / "pre.convnp")
+    loaded = tf.keras.models.load_model(tmp_path / "pre.convnp")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # Keras 3 has no such layer and ONNX export has no mapping: both refuse it by name
+    with pytest.raises(ValueError, match="TensorFlowOpLayer"):
+        model.save(tmp_path / "pre.keras")
+    with pytest.raises(ValueError, match="TensorFlowOpLayer"):
+        tf.onnx.export(model, tmp_path / "pre.onnx")
 
 
 def write_folder(root, per_class=8, size=40):
@@ -92,10 +100,15 @@ def write_folder(root, per_class=8, size=40):
 
 def test_mobilenet_v2_transfer_learning_on_an_image_folder(tmp_path):
     folder = write_folder(tmp_path / "dataset")
-    x, y, class_names = tf.datasets.image_folder(folder, image_size=(96, 96),
-                                                 label_mode="binary", shuffle=True, seed=42)
-    assert class_names == ["alpaca", "not_alpaca"]
-    train = tf.data.Dataset.from_tensor_slices((x * 255.0, y)).batch(8)
+    # the notebook's data cells: integer labels, images in [0, 255], 80/20 split by seed
+    train = tf.keras.preprocessing.image_dataset_from_directory(
+        folder, shuffle=True, batch_size=8, image_size=(96, 96), validation_split=0.25,
+        subset="training", seed=42)
+    validation = tf.keras.preprocessing.image_dataset_from_directory(
+        folder, shuffle=True, batch_size=8, image_size=(96, 96), validation_split=0.25,
+        subset="validation", seed=42)
+    assert train.class_names == ["alpaca", "not_alpaca"]
+    train = train.prefetch(buffer_size=tf.data.experimental.AUTOTUNE)
     tf.keras.utils.set_random_seed(0)
     model = alpaca_model((96, 96), data_augmenter(), alpha=0.35)
     base = model.layers[4]
@@ -103,7 +116,7 @@ def test_mobilenet_v2_transfer_learning_on_an_image_folder(tmp_path):
                   loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     frozen = base.get_weights()
-    history = model.fit(train, epochs=2, verbose=0)
+    history = model.fit(train, validation_data=validation, epochs=2, verbose=0)
     assert history.epoch == [0, 1]
     assert all(np.array_equal(a, b) for a, b in zip(frozen, base.get_weights()))
 
@@ -115,10 +128,12 @@ def test_mobilenet_v2_transfer_learning_on_an_image_folder(tmp_path):
                   optimizer=tf.keras.optimizers.Adam(learning_rate=0.001), metrics=["accuracy"])
     early = [w.copy() for layer in base.layers[:fine_tune_at] for w in layer.get_weights()]
     late = base.layers[-3].get_weights()[0].copy()  # Conv_1's kernel: fine-tuned
-    fine = model.fit(train, epochs=4, initial_epoch=history.epoch[-1], verbose=0)
+    fine = model.fit(train, validation_data=validation, epochs=4,
+                     initial_epoch=history.epoch[-1], verbose=0)
     assert fine.epoch == [1, 2, 3]
     acc = history.history["accuracy"] + fine.history["accuracy"]
     assert len(acc) == 5 and np.isfinite(fine.history["loss"]).all()
+    assert len(fine.history["val_accuracy"]) == 3
     after = [w for layer in base.layers[:fine_tune_at] for w in layer.get_weights()]
     assert all(np.array_equal(a, b) for a, b in zip(early, after))
     assert not np.array_equal(late, base.layers[-3].get_weights()[0])
