@@ -131,10 +131,46 @@ _SPECS.update(_GENERIC)
 _PREPROCESSING = set(_GENERIC) - {"DepthwiseConv2D", "SeparableConv2D"}
 _ALIASES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
             "Convolution2D": "Conv2D"}
-_MERGE = {"Add", "Concatenate"}
+# The functional-API layers (docs/functional_layers.md): the same generic path; the keys are
+# those Keras 3.15's get_config() writes.
+_CONV_NEUTRAL = {**_REGULARIZED, "activity_regularizer": _NONE}
+_CONV_ARGS = ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+              "activation", "use_bias", "kernel_initializer", "bias_initializer"]
+_POOL_1D = {"args": ["pool_size", "padding", "strides", "data_format"]}
+_FN_GENERIC = {
+    "Conv2DTranspose": {"args": [*_CONV_ARGS, "output_padding"], "neutral": _CONV_NEUTRAL},
+    "Conv1D": {"args": [*_CONV_ARGS, "groups"], "neutral": _CONV_NEUTRAL},
+    "UpSampling2D": {"args": ["size", "data_format", "interpolation"]},
+    "Cropping2D": {"args": ["cropping", "data_format"]},
+    **{name: {"args": []} for name in ("Subtract", "Multiply", "Average", "Maximum",
+                                       "Minimum")},
+    "Dot": {"args": ["axes", "normalize"]},
+    "Reshape": {"args": ["target_shape"]},
+    "Permute": {"args": ["dims"]},
+    "LeakyReLU": {"args": ["negative_slope"]},
+    "PReLU": {"args": ["alpha_initializer", "shared_axes"],
+              "neutral": {"alpha_regularizer": _NONE, "alpha_constraint": _NONE}},
+    "ELU": {"args": ["alpha"]},
+    "Softmax": {"args": ["axis"]},
+    "LayerNormalization": {
+        "args": ["axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer"],
+        "neutral": {"rms_scaling": False, "beta_regularizer": _NONE, "gamma_regularizer": _NONE,
+                    "beta_constraint": _NONE, "gamma_constraint": _NONE}},
+    "SpatialDropout2D": {"args": ["rate", "seed", "data_format"]},
+    "GaussianNoise": {"args": ["stddev", "seed"]},
+    "MaxPooling1D": _POOL_1D,
+    "AveragePooling1D": _POOL_1D,
+    "GlobalAveragePooling1D": {"args": ["data_format", "keepdims"]},
+    "GlobalMaxPooling1D": {"args": ["data_format", "keepdims"]},
+}
+_GENERIC.update(_FN_GENERIC)
+_SPECS.update(_FN_GENERIC)
+_MERGE = {"Add", "Concatenate", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot"}
 # Layers Keras gives a build_config (those with a build step), as Keras 3.15 writes them.
 _BUILT = {"Conv2D", "Dense", "BatchNormalization", "ZeroPadding2D", "Flatten", "Add",
-          "Concatenate", "DepthwiseConv2D", "SeparableConv2D"}
+          "Concatenate", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Conv1D",
+          "PReLU", "LayerNormalization", "Subtract", "Multiply", "Average", "Maximum",
+          "Minimum", "Dot"}
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
 _FLOAT_DTYPES = {"float32", "float64"}
 
@@ -863,6 +899,10 @@ def _keras_layer_config(layer) -> dict:
 
     if cls in _GENERIC:
         out.update(_generic_keras_config(cls, cfg))
+        if cls == "SpatialDropout2D":
+            # Keras 3.15's SpatialDropout2D takes no `trainable` and writes a plain dtype name
+            del out["trainable"]
+            out["dtype"] = layer.dtype.name
     elif cls == "Conv2D":
         out.update({
             "filters": int(layer.filters), "kernel_size": _pair_list(layer.kernel_size),
