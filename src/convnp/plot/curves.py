@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from convnp.io._files import atomic_write
+from convnp.plot._canvas import new_figure, save_figure
 
 __all__ = ["history", "history_csv"]
 
@@ -62,17 +63,8 @@ def history(history: Any, path: str | os.PathLike, title: str | None = None, *,
     if not logs["loss"]:
         raise ValueError("history['loss'] is empty: no epoch to plot")
     metric = _metric_name(logs)
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "convnp.plot.history needs matplotlib: pip install matplotlib  "
-            "(or pip install 'convnp[plot]')") from exc
-
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)  # attaches itself to fig; no pyplot, no global backend change
+    fig = new_figure(figsize, dpi, "history")
+    from matplotlib.ticker import MaxNLocator
     panels = [("loss", "Model loss", "Loss")]
     if metric is not None:
         label = "Accuracy" if metric in _ACCURACY_KEYS else metric.replace("_", " ").capitalize()
@@ -95,10 +87,7 @@ def history(history: Any, path: str | os.PathLike, title: str | None = None, *,
         fig.suptitle(title)
     fig.tight_layout()
 
-    target = Path(path)
-    fmt = target.suffix.lstrip(".").lower() or "png"
-    atomic_write(target, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
-    return target
+    return save_figure(fig, path, dpi)
 
 
 def history_csv(history: Any, path: str | os.PathLike) -> Path:
