@@ -54,7 +54,7 @@ def test_filters_rgb_first_layer_and_grey_deeper_layer(tmp_path):
     _check_png(tmp_path / "f.png", tuple(round(v * 50) for v in fig.get_size_inches()))
     plot.filters(model, layer=2, save=tmp_path / "f2.png")
     _check_png(tmp_path / "f2.png")
-    images, rgb = plot.inside.filter_images(model.layers[2].get_weights()[0])
+    images, rgb = plot.tiles.filter_images(model.layers[2].get_weights()[0])
     assert not rgb and images.shape == (8, 3, 3)
     with pytest.raises(ValueError, match="no 4-D conv kernel"):
         plot.filters(model, layer=1)

@@ -10,6 +10,10 @@
     convnp predict runs/happy/model.convnp face1.png face2.jpg
     convnp summary signs
     convnp export runs/happy/model.convnp happy.onnx     # ONNX graph for onnxruntime
+    convnp show runs/happy/model.convnp face.png --what all --out pictures
+    convnp show runs/signs/model.convnp --data signs      # confusion matrix, misclassified
+    convnp train signs --dashboard                        # live page on 127.0.0.1
+    convnp dashboard runs/signs                           # replay a finished run's page
 
 Data (``--data``):
 
@@ -98,6 +102,7 @@ def _number_type(convert, accept, expected: str):
 
 _positive_int = _number_type(int, lambda v: v >= 1, "a positive integer")
 _seed = _number_type(int, lambda v: v >= 0, "an integer >= 0")
+_port = _number_type(int, lambda v: 0 <= v <= 65535, "a port number in 0..65535")
 _fraction = _number_type(float, lambda v: math.isfinite(v) and 0.0 <= v < 1.0,
                          "a number in [0, 1)")
 
@@ -138,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, default=0,
                        help="seed for weights, shuffling and built-in data (default 0)")
     train.add_argument("--out", help="output directory (default runs/<UTC timestamp>)")
+    train.add_argument("--dashboard", action="store_true",
+                       help="serve a live page of the run on 127.0.0.1 (address printed); it "
+                            "stays up after training until Ctrl-C")
+    _add_serve_arguments(train)
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar (default), 2 one line per epoch")
     train.set_defaults(func=cmd_train)
@@ -183,7 +192,43 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--opset", type=_positive_int, default=17,
                         help="ONNX opset version, 13 to 21 (default 17)")
     export.set_defaults(func=cmd_export)
+    _add_show_parsers(sub, data_help)
     return parser
+
+
+def _add_show_parsers(sub, data_help: str) -> None:
+    from convnp.app.show import CHOICES
+
+    show = sub.add_parser(
+        "show", help="draw filters, feature maps, saliency, Grad-CAM (or, with --data, the "
+                     "confusion matrix and misclassified images) as PNG files")
+    show.set_defaults(func=cmd_show)
+    show.add_argument("model", metavar="MODEL", help="'happy', 'signs' or a .convnp file")
+    show.add_argument("image", metavar="IMAGE", nargs="?", help="a PNG or JPEG file")
+    show.add_argument("--what", choices=CHOICES, default="all",
+                      help="which pictures of IMAGE (default all; filters need no image)")
+    show.add_argument("--layer", help="layer name for filters, feature maps and Grad-CAM")
+    show.add_argument("--class", dest="class_index", type=_seed, default=None,
+                      help="class index to explain (default: the predicted class)")
+    show.add_argument("--data", help=data_help + ": draw the confusion matrix and the "
+                                     "misclassified images of its test split")
+    show.add_argument("--resize", action="store_true",
+                      help="resize IMAGE to the model input instead of refusing other sizes")
+    show.add_argument("--seed", type=_seed, default=0, help="seed for --data (default 0)")
+    show.add_argument("--out", default=".", help="directory for the PNG files (default .)")
+
+    dashboard = sub.add_parser(
+        "dashboard", help="serve the page of a finished run (history.csv and its pictures) "
+                          "until Ctrl-C")
+    dashboard.set_defaults(func=cmd_dashboard)
+    dashboard.add_argument("run", metavar="RUN_DIR", help="the --out directory of convnp train")
+    _add_serve_arguments(dashboard)
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address for the page (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
 
 
 def _version() -> str:
@@ -490,15 +535,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     validation = None if args.validation_split else (data.x_test, _targets(data.y_test, head))
 
     start = _metadata_int(metadata, "epochs", 0) if spec is None else 0
-    started = time.perf_counter()
-    history = model.fit(data.x_train, _targets(data.y_train, head), epochs=start + epochs,
-                        initial_epoch=start, batch_size=batch_size,
-                        validation_split=args.validation_split, validation_data=validation,
-                        verbose=args.verbose)
-    seconds = time.perf_counter() - started
-    losses = history.history.get("loss", [])
-    if not losses or not all(math.isfinite(v) for v in losses):
-        raise CLIError("training diverged (the loss is not finite); nothing was saved")
+    dashboard = _start_dashboard(args, data, label)
+    try:
+        started = time.perf_counter()
+        history = model.fit(data.x_train, _targets(data.y_train, head), epochs=start + epochs,
+                            initial_epoch=start, batch_size=batch_size,
+                            validation_split=args.validation_split, validation_data=validation,
+                            verbose=args.verbose, callbacks=[dashboard] if dashboard else None)
+        seconds = time.perf_counter() - started
+        losses = history.history.get("loss", [])
+        if not losses or not all(math.isfinite(v) for v in losses):
+            raise CLIError("training diverged (the loss is not finite); nothing was saved")
+    except BaseException:
+        _stop_dashboard(dashboard)
+        raise
 
     loss, correct = _evaluate(model, head, data.x_test, data.y_test, batch_size)
     total = len(data.y_test)
@@ -515,8 +565,48 @@ def cmd_train(args: argparse.Namespace) -> int:
     saved = _write_outputs(out, model, history, metadata)
     epochs_text = f"{len(losses)} epoch{'s' if len(losses) != 1 else ''}"
     print(f"test accuracy: {correct / total:.4f} ({correct}/{total}), test loss: {loss:.4f}, "
-          f"{epochs_text} in {seconds:.1f}s — model saved to {saved}")
+          f"{epochs_text} in {seconds:.1f}s — model saved to {saved}", flush=True)
+    if dashboard is not None:
+        from convnp.app.dashboard import save_pictures
+
+        try:
+            save_pictures(dashboard, out)
+            print(f"training finished; the page stays up at {dashboard.url} until Ctrl-C "
+                  f"(replay it later with: convnp dashboard {out})", flush=True)
+            _serve_until_interrupted()
+        finally:
+            _stop_dashboard(dashboard)
     return 0
+
+
+def _start_dashboard(args: argparse.Namespace, data: Data, label: str):
+    """The live page's callback, already serving (its address printed), or None."""
+    if not args.dashboard:
+        return None
+    from convnp.app.dashboard import Dashboard
+
+    image = data.x_test[0] if len(data.x_test) else data.x_train[0]
+    dashboard = Dashboard(image=image, host=args.host, port=args.port,
+                          title=f"convnp train {label}")
+    dashboard.start()
+    return dashboard
+
+
+def _stop_dashboard(dashboard) -> None:
+    if dashboard is not None:
+        from convnp.app.dashboard import remove_log_dir
+
+        dashboard.close()
+        remove_log_dir(dashboard)
+
+
+def _serve_until_interrupted() -> None:
+    """Block until Ctrl-C (SIGINT); the page's server runs in its own thread."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped serving", flush=True)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -610,6 +700,43 @@ def cmd_export(args: argparse.Namespace) -> int:
     model, _ = _model_from_arg(args.model, allow_spec=True)
     onnx.export(model, out, opset=args.opset)
     print(f"ONNX model (opset {args.opset}) written to {out}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from convnp.app import show
+
+    model, _ = _model_from_arg(args.model, allow_spec=True)
+    if args.image is None and args.data is None and args.what not in ("filters", "all"):
+        raise CLIError(f"--what {args.what} needs an IMAGE")
+    figures = {}
+    image = None
+    if args.image is not None:
+        image = _read_image(Path(args.image), _input_hw(model), args.resize)
+    if args.image is not None or args.data is None:
+        figures.update(show.draw(model, args.what, image, layer=args.layer,
+                                 class_index=args.class_index))
+    if args.data is not None:
+        data = _load_data(args.data, _input_hw(model), args.seed)
+        head = _head(model)
+        _check_fit(model, head, data, Path(args.model).name)
+        figures.update(show.draw_evaluation(model, data.x_test, data.y_test, data.class_names))
+    for path in show.write(figures, args.out):
+        print(path)
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from convnp.app.dashboard import DashboardServer, replay_state
+
+    state = replay_state(args.run)
+    server = DashboardServer(state, host=args.host, port=args.port)
+    try:
+        print(server.url, flush=True)
+        print(f"replaying {args.run}: {state.epoch} epochs; Ctrl-C to stop", flush=True)
+        _serve_until_interrupted()
+    finally:
+        server.close()
     return 0
 
 

@@ -14,26 +14,9 @@ import numpy as np
 
 from convnp.plot import probe
 from convnp.plot._canvas import display_image, finish, grid_shape, hide_axes, new_figure, unit_range
+from convnp.plot.tiles import filter_images
 
 PathLike = str | os.PathLike
-
-
-def filter_images(kernel: np.ndarray, max_filters: int = 64) -> tuple[np.ndarray, bool]:
-    """One small image per filter of a conv kernel ``(f_h, f_w, n_C_prev, n_C)``.
-
-    A kernel over 3 input channels is shown in RGB (each filter scaled to [0, 1] on its own);
-    any other kernel is averaged over its input channels and shown in grey with one shared
-    colour scale. Returns ``(images, is_rgb)``: images ``(n, f_h, f_w, 3)`` or ``(n, f_h, f_w)``.
-    """
-    kernel = np.asarray(kernel, dtype=np.float64)
-    if kernel.ndim != 4:
-        raise ValueError(f"expected a conv kernel (f_h, f_w, n_C_prev, n_C), got shape "
-                         f"{kernel.shape}")
-    kernel = kernel[..., :max_filters]
-    filters_first = np.moveaxis(kernel, -1, 0)  # (n, f_h, f_w, n_C_prev)
-    if kernel.shape[2] == 3:
-        return np.stack([unit_range(f) for f in filters_first]), True
-    return filters_first.mean(axis=-1), False
 
 
 def filters(model, layer=None, *, max_filters: int = 64, save: PathLike | None = None,
