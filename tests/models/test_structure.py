@@ -43,12 +43,14 @@ def test_functional_layers_in_topological_order():
     assert model.name == "branchy"
 
 
-def test_shared_layer_is_refused():
+def test_layer_called_twice_in_a_chain_is_one_layer_with_two_calls():
     inp = tf.keras.Input(shape=(4,))
     dense = tfl.Dense(4)
-    out = dense(dense(inp))
-    with pytest.raises(NotImplementedError, match="more than once"):
-        tf.keras.Model(inp, out)
+    model = tf.keras.Model(inp, dense(dense(inp)))
+    assert [type(lay).__name__ for lay in model.layers] == ["InputLayer", "Dense"]
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    w, b = dense.get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), (x @ w + b) @ w + b, rtol=1e-5)
 
 
 def test_disconnected_graph_is_refused():
@@ -72,12 +74,15 @@ def test_multi_input_model_predicts_and_calls():
     np.testing.assert_allclose(model([xa, xb]), p)
 
 
-def test_multi_output_model_cannot_be_compiled():
+def test_multi_output_model_one_loss_serves_every_output():
     inp = tf.keras.Input(shape=(3,))
-    model = tf.keras.Model(inp, [tfl.Dense(1)(inp), tfl.Dense(2)(inp)])
+    model = tf.keras.Model(inp, [tfl.Dense(1, name="a")(inp), tfl.Dense(2, name="b")(inp)])
     assert [o.shape for o in model.predict_on_batch(np.ones((2, 3)))] == [(2, 1), (2, 2)]
-    with pytest.raises(NotImplementedError, match="several outputs"):
-        model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss="mse")
+    logs = model.evaluate(np.ones((2, 3)), [np.zeros((2, 1)), np.zeros((2, 2))], verbose=0,
+                          return_dict=True)
+    assert list(logs) == ["loss", "a_loss", "b_loss"]
+    assert logs["loss"] == pytest.approx(logs["a_loss"] + logs["b_loss"], rel=1e-6)
 
 
 def test_multi_output_model_cannot_be_a_layer():

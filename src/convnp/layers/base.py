@@ -123,6 +123,8 @@ class KerasTensor:
         self.inputs = list(inputs or [])
         self.name = name or (layer.name if layer is not None else "keras_tensor")
         self.dtype = "float32"
+        #: which call of ``layer`` made this tensor (its position in ``layer.inbound_nodes``)
+        self.node_index = 0
 
     @property
     def ndim(self) -> int:
@@ -130,6 +132,56 @@ class KerasTensor:
 
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape} name={self.name}>"
+
+
+class InboundNode:
+    """One call of a layer on symbolic tensors: what it read and what it made.
+
+    A layer called twice (shared weights, e.g. the two towers of a siamese net) has two
+    inbound nodes; ``layer.inbound_nodes[i].output_tensors`` is what its i-th call returned.
+    """
+
+    __slots__ = ("input_tensors", "output_tensors")
+
+    def __init__(self, input_tensors: list[KerasTensor], output_tensors: list[KerasTensor]):
+        self.input_tensors = list(input_tensors)
+        self.output_tensors = list(output_tensors)
+
+
+def record_call(layer, inputs: list[KerasTensor], output: KerasTensor) -> KerasTensor:
+    """Add the call ``output = layer(inputs)`` to ``layer.inbound_nodes``; return ``output``."""
+    nodes = layer.__dict__.setdefault("_inbound_nodes", [])
+    output.node_index = len(nodes)
+    nodes.append(InboundNode(inputs, [output]))
+    return output
+
+
+def _node_tensor(layer, index: int, kind: str, what: str):
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    if not nodes:
+        raise AttributeError(f"layer '{layer.name}' has never been called and thus has no "
+                             f"defined {what}")
+    if not -len(nodes) <= index < len(nodes):
+        raise ValueError(f"layer '{layer.name}' has {len(nodes)} inbound node(s), asked for "
+                         f"node {index}")
+    # an InputLayer's node reads nothing: its input is its output, as in Keras
+    tensors = getattr(nodes[index], kind) or nodes[index].output_tensors
+    return tensors[0] if len(tensors) == 1 else list(tensors)
+
+
+class NodeAccess:
+    """``input`` / ``output`` of layers (and models used as layers), Keras 3 style: the
+    tensors of the first call; ``get_input_at(i)`` / ``get_output_at(i)`` for the others."""
+
+    @property
+    def inbound_nodes(self) -> list[InboundNode]:
+        return list(getattr(self, "_inbound_nodes", None) or [])
+
+    def get_input_at(self, node_index: int):
+        return _node_tensor(self, node_index, "input_tensors", "input")
+
+    def get_output_at(self, node_index: int):
+        return _node_tensor(self, node_index, "output_tensors", "output")
 
 
 def _is_symbolic(inputs) -> bool:
@@ -149,7 +201,7 @@ def _shape_of(inputs) -> Shape | list[Shape]:
     return (None,) + tuple(np.shape(inputs)[1:])
 
 
-class Layer(TrackedVariables):
+class Layer(TrackedVariables, NodeAccess):
     """Base class of every layer.
 
     Subclasses implement `build` (create weights with `add_weight`), `call` (forward, keeping
@@ -235,25 +287,17 @@ class Layer(TrackedVariables):
             v for layer in getattr(self, "_tracked_layers", ())
             for v in layer.non_trainable_weights]
 
-    # -- the symbolic tensors of the last functional call (Keras's `layer.input/output`) ----
+    # -- the symbolic tensors of its calls (Keras's `layer.input/output`: the first call) ----
     @property
     def input(self):
-        io = self.__dict__.get("_symbolic_io")
-        if io is None:
-            raise AttributeError(f"Layer {self.name} is not connected, no input to return.")
-        return io[0]
+        """The tensor this layer was first called on (a list for merge layers)."""
+        return self.get_input_at(0)
 
     @property
     def output(self):
-        io = self.__dict__.get("_symbolic_io")
-        if io is None:
-            raise AttributeError(f"Layer {self.name} has never been called and thus has no "
-                                 "defined output.")
-        return io[1]
-
-    @output.setter
-    def output(self, value) -> None:  # InputLayer stands for its own tensor
-        self.__dict__["_symbolic_io"] = (value, value)
+        """The tensor this layer's first call returned (``model.get_layer(n).output`` builds
+        feature extractors)."""
+        return self.get_output_at(0)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -353,8 +397,7 @@ class Layer(TrackedVariables):
             self._fixed_training = None if training is None else bool(training)
             out = KerasTensor(self.compute_output_shape(input_shape), layer=self,
                               inputs=tensors)
-            self.__dict__["_symbolic_io"] = (inputs, out)  # for `layer.input` / `layer.output`
-            return out
+            return record_call(self, tensors, out)
         training = bool(training)
         # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors (and
         # an active GradientTape records the call, with `backward` as its VJP)

@@ -10,7 +10,7 @@ import numpy as np
 import convnp.random
 from convnp import activations
 from convnp.layers import _utils
-from convnp.layers.base import KerasTensor, Layer
+from convnp.layers.base import KerasTensor, Layer, record_call
 from convnp.ops._threads import map_rows
 
 
@@ -63,7 +63,7 @@ class InputLayer(Layer):
         self.input_shape = [self.batch_shape]
         self.output_shape = [self.batch_shape]
         self.built = True
-        self.output = KerasTensor(self.batch_shape, layer=self, name=self.name)
+        record_call(self, [], KerasTensor(self.batch_shape, layer=self, name=self.name))
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         return _utils.as_dtype(inputs, self.dtype)

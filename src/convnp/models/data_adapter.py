@@ -89,11 +89,21 @@ def unpack_batch(batch, what: str):
     return batch, None, None
 
 
+def select_rows(y, select):
+    """``select`` applied to the targets: one array, or a list per output (None kept)."""
+    if y is None:
+        return None
+    if isinstance(y, list):
+        return [None if t is None else select(t) for t in y]
+    return select(y)
+
+
 class ArrayBatches:
     """Mini-batches of in-memory arrays.
 
     ``xs`` holds one array per model input; each batch is ``(list of input batches, y,
-    sample_weight)`` (``y`` and ``sample_weight`` may be None).
+    sample_weight)`` (``y`` and ``sample_weight`` may be None; ``y`` is a list per output
+    for a model with several outputs).
     Without shuffling, batches are views (``x[start:stop]``). With shuffling, one permutation
     of the sample indices is drawn per epoch from ``convnp.random.generator()`` and each batch
     gathers its rows with `np.take` (one copy, as large as the batch).
@@ -117,7 +127,8 @@ class ArrayBatches:
         xs, y, sw = self.xs, self.y, self.sample_weight
         if not self.shuffle:
             for start, stop in self._bounds:
-                yield ([x[start:stop] for x in xs], None if y is None else y[start:stop],
+                rows = slice(start, stop)
+                yield ([x[rows] for x in xs], select_rows(y, lambda t, r=rows: t[r]),
                        None if sw is None else sw[start:stop])
             return
         from convnp.random import generator
@@ -126,17 +137,20 @@ class ArrayBatches:
         for start, stop in self._bounds:
             idx = order[start:stop]
             yield ([np.take(x, idx, axis=0) for x in xs],
-                   None if y is None else np.take(y, idx, axis=0),
+                   select_rows(y, lambda t, i=idx: np.take(t, i, axis=0)),
                    None if sw is None else np.take(sw, idx, axis=0))
 
 
 class DatasetBatches:
     """Batches from a Dataset, each converted to the model's float dtype."""
 
-    def __init__(self, dataset, dtype, what: str):
+    def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None):
         self.dataset = dataset
         self.dtype = dtype
         self.what = what
+        # for models with several inputs/outputs: a dict (or list) element -> list in order
+        self.arrange_inputs = arrange_inputs
+        self.arrange_targets = arrange_targets
         self.steps = dataset_length(dataset)
         self.infinite = is_infinite(dataset)
         self._iterator = None
@@ -146,15 +160,24 @@ class DatasetBatches:
 
     def _convert(self, batch):
         xb, yb, sw = unpack_batch(batch, self.what)
+        if isinstance(xb, dict) and self.arrange_inputs is not None:
+            xb = self.arrange_inputs(xb)
         parts = list(xb) if isinstance(xb, (tuple, list)) else [xb]  # one per model input
         xb = [as_float_array(p, self.dtype, f"{self.what}: dataset inputs") for p in parts]
         if yb is not None:
-            yb = np.asarray(yb)
-            if yb.dtype != self.dtype and np.issubdtype(yb.dtype, np.number):
-                yb = yb.astype(self.dtype)
+            if self.arrange_targets is not None:
+                yb = [None if t is None else self._target(t) for t in self.arrange_targets(yb)]
+            else:
+                yb = self._target(yb)
         if sw is not None:
             sw = as_float_array(sw, self.dtype, f"{self.what}: dataset sample weights")
         return xb, yb, sw
+
+    def _target(self, y) -> np.ndarray:
+        y = np.asarray(y)
+        if y.dtype != self.dtype and np.issubdtype(y.dtype, np.number):
+            y = y.astype(self.dtype)
+        return y
 
     def epoch(self, steps: int | None = None):
         """One full pass; with ``steps``, that many batches from a persistent iterator that

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from convnp import activations
+from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import MetricList
 
@@ -49,6 +50,9 @@ class Engine:
         # keep per-call caches and a step swaps the output activation, so a predict may only
         # run between two steps (see docs/architecture.md, "Threads").
         self._step_lock = threading.RLock()
+        self.loss_weights = None
+        self._output_specs: list = []
+        self._last_output_losses: list = []
 
     # -- hooks Sequential overrides ----------------------------------------------------------
 
@@ -68,62 +72,95 @@ class Engine:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, **kwargs) -> None:
-        """Choose the optimizer, the loss and the metrics.
+        """Choose the optimizer, the loss(es) and the metrics.
 
         Args:
             optimizer: name (``"adam"``, ``"sgd"``, ``"rmsprop"``) or optimizer object.
-            loss: name (``"binary_crossentropy"``, ...) or `convnp.losses.Loss`.
-            metrics: list of names (``"accuracy"`` resolves from the loss) or metric objects.
-            loss_weights, weighted_metrics, run_eagerly, steps_per_execution, jit_compile:
-                accepted for compatibility; ``loss_weights``/``weighted_metrics`` must be None.
+            loss: name (``"binary_crossentropy"``, ...) or `convnp.losses.Loss`; for a model
+                with several outputs also a list (one per output) or a dict by output name.
+            metrics: list of names (``"accuracy"`` resolves from the loss) or metric objects;
+                for several outputs a list with one entry per output or a dict by output name.
+            loss_weights: a list or dict of floats scaling each output's loss in the total.
+            weighted_metrics, run_eagerly, steps_per_execution, jit_compile: accepted for
+                compatibility; ``weighted_metrics`` must be None.
 
         Raises:
-            ValueError: unknown name, or a loss that cannot apply to the model output.
+            ValueError: unknown name, a loss that cannot apply to an output, or a list/dict
+                that does not match the outputs.
         """
-        from convnp import losses, optimizers
-        from convnp import metrics as metrics_module
+        from convnp import optimizers
 
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}")
-        if loss_weights is not None or weighted_metrics:
-            raise NotImplementedError("loss_weights and weighted_metrics are not supported")
-        # a dict with a "class_name" is one loss's Keras config (what save() writes), not a
-        # dict of per-output losses
-        per_output = isinstance(loss, list) or (isinstance(loss, dict)
-                                                and "class_name" not in loss)
-        if per_output:
-            raise NotImplementedError("one loss per output (a list or dict) is not supported; "
-                                      "give a single loss")
-        self.optimizer = optimizers.get(optimizer)
+        if weighted_metrics:
+            raise NotImplementedError("weighted_metrics is not supported by convnp; use "
+                                      "`metrics` (computed without sample weights)")
+        optimizer = optimizers.get(optimizer)
+        names = self._output_names_or_default()
+        specs = compile_utils.resolve(loss, loss_weights, metrics, names)
+        self.optimizer = optimizer
         self.loss = loss
-        self.compiled_loss = losses.get(loss) if loss is not None else None
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
-            metrics = [metrics]
-        self._metric_ids = list(metrics)
-        self.compiled_metrics = MetricList(
-            metrics_module.get(m, loss=self.compiled_loss) for m in self._metric_ids)
-        names = [m.name for m in self.compiled_metrics]
-        if len(set(names)) != len(names) or "loss" in names:
-            raise ValueError(f"metric names must be distinct and not 'loss', got {names}")
+        self.loss_weights = loss_weights
+        self._metric_ids = metrics if isinstance(metrics, (list, tuple, dict)) or metrics is None \
+            else [metrics]
+        if self._metric_ids is None:
+            self._metric_ids = []
+        self._set_specs(specs)
         self._compiled = True
         if self._graph is not None:
             self._check_outputs_for_loss()
 
-    def _check_outputs_for_loss(self, y_shape=None) -> None:
-        if len(self._graph.outputs) != 1:
-            raise NotImplementedError(
-                f"model '{self.name}' has {len(self._graph.outputs)} outputs; training models "
-                "with several outputs is not supported"
-            )
-        if self.compiled_loss is not None:
-            self.compiled_loss.check_output(self._graph.outputs[0].shape, y_shape)
+    def _set_specs(self, specs) -> None:
+        self._output_specs = specs
+        self.compiled_metrics = MetricList(m for spec in specs for m in spec.metrics)
+        self.compiled_loss = specs[0].loss if len(specs) == 1 else None
+
+    def _output_names_or_default(self) -> list[str]:
+        if self._graph is not None:
+            return self.output_names
+        stack = getattr(self, "_stack", None)  # a Sequential not built yet: one output
+        return [stack[-1].name if stack else "output"]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that produce the outputs, in output order."""
+        self._require_built("output_names")
+        return [t.layer.name for t in self._graph.outputs]
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the input layers, in input order."""
+        self._require_built("input_names")
+        return [t.layer.name for t in self._graph.inputs]
+
+    def _specs(self) -> list:
+        """The per-output specs, matched to the (now built) graph's outputs."""
+        specs = self._output_specs
+        if self._graph is not None and len(specs) != len(self._graph.outputs):
+            raise ValueError(f"model '{self.name}' was compiled for {len(specs)} output(s) "
+                             f"but has {len(self._graph.outputs)}")
+        return specs
+
+    def _check_outputs_for_loss(self, y_shapes=None) -> None:
+        specs = self._specs()
+        if y_shapes is None:
+            y_shapes = [None] * len(specs)
+        for spec, tensor, y_shape in zip(specs, self._graph.outputs, y_shapes):
+            if spec.loss is not None:
+                try:
+                    spec.loss.check_output(tensor.shape, y_shape)
+                except ValueError as exc:
+                    if len(specs) == 1:
+                        raise
+                    raise ValueError(f"output '{spec.name}': {exc}") from None
+
+    def _has_loss(self) -> bool:
+        return any(spec.loss is not None for spec in self._output_specs)
 
     def _require_compiled(self, method: str) -> None:
         if not self._compiled:
             raise NotCompiledError(f"You must call compile() before {method}()")
-        if method in ("fit", "train_on_batch") and self.compiled_loss is None and not (
+        if method in ("fit", "train_on_batch") and not self._has_loss() and not (
                 method == "fit" and self._overrides("train_step")):
             raise ValueError(f"{method}() needs a loss: call compile(loss=...)")
         if method in ("fit", "train_on_batch") and self.optimizer is None:
@@ -140,76 +177,131 @@ class Engine:
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss"] + [m.name for m in self.compiled_metrics]
+        """``loss``, the metrics, then (several losses) each output's loss: the order of
+        `evaluate`'s list."""
+        if not self._compiled:
+            return ["loss"]
+        return compile_utils.log_names(self._output_specs)
 
     # -- loss and one step ---------------------------------------------------------------------
 
     def _fused_activation(self):
-        """The output layer's activation object when loss and gradient can skip it.
+        """`_fused_activations` for the single output of a one-output model (else the list)."""
+        fused = self._fused_activations()
+        return fused[0] if len(fused) == 1 else fused
+
+    def _fused_activations(self) -> list:
+        """Per output: its layer's activation object when loss and gradient can skip it.
 
         The fused path runs the output layer with its activation swapped for the identity (so
         the layer returns and caches its pre-activation ``z``), applies the real activation
         here, and backpropagates ``dL/dz`` straight into the layer. It relies on the layer
         reading its public ``activation`` attribute at call and backward time, which Dense,
-        Conv2D and Activation do; other layers opt in with ``fuses_activation = True``.
+        Conv2D and Activation do; other layers opt in with ``fuses_activation = True``. An
+        output that other layers also read, or whose layer is called more than once, is not
+        fused.
         """
         from convnp.layers import Activation, Conv2D, Dense
 
-        loss = self.compiled_loss
         graph = self._graph
-        if loss is None or not graph.nodes or graph.output_slots[0] != graph.nodes[-1].out:
-            return None
-        layer = graph.nodes[-1].layer
-        if not (isinstance(layer, (Dense, Conv2D, Activation))
-                or getattr(layer, "fuses_activation", False)):
-            return None
-        activation = getattr(layer, "activation", None)
-        name = getattr(activation, "name", None)
-        if name is None or not loss.can_fuse(name):
-            return None
-        return activation
+        producers = {node.out: node for node in graph.nodes}
+        fused = []
+        for spec, slot in zip(self._specs(), graph.output_slots):
+            node = producers.get(slot)
+            activation = None
+            if (spec.loss is not None and node is not None and graph.n_consumers[slot] == 0
+                    and graph.output_slots.count(slot) == 1 and not graph.is_shared(node.layer)
+                    and (isinstance(node.layer, (Dense, Conv2D, Activation))
+                         or getattr(node.layer, "fuses_activation", False))):
+                candidate = getattr(node.layer, "activation", None)
+                if spec.loss.can_fuse(getattr(candidate, "name", None)):
+                    activation = candidate
+            fused.append(activation)
+        return fused
+
+    def _output_layer(self, index: int):
+        slot = self._graph.output_slots[index]
+        return next(node.layer for node in self._graph.nodes if node.out == slot)
+
+    def _run_bypassing(self, fused, run):
+        """``run()`` with each fused output layer's activation swapped for the identity."""
+        swapped = [(self._output_layer(i), act) for i, act in enumerate(fused)
+                   if act is not None]
+        for layer, _ in swapped:
+            layer.activation = _IDENTITY
+        try:
+            return run()
+        finally:
+            for layer, act in swapped:
+                layer.activation = act
+
+    def _target_list(self, y) -> list:
+        """Targets as one entry per output (a single array for a one-output model)."""
+        return list(y) if len(self._output_specs) > 1 else [y]
 
     def _forward_with_loss(self, xs, y, fused, training: bool, sample_weight=None):
-        """Predictions, the loss value and (fused path) the logits, for one batch.
+        """Predictions, the total loss and each output's unweighted loss, for one batch.
 
-        ``xs`` is the list of input batches (a single array is accepted too). With
-        ``sample_weight`` the loss is ``sum(w * loss_i) / m``, as Keras reduces it.
+        ``xs`` is the list of input batches (a single array is accepted too); ``y`` the
+        targets (a list per output for several outputs). ``fused`` comes from
+        `_fused_activation` (a single activation or None is accepted for one output). With
+        ``sample_weight`` each loss is ``sum(w * loss_i) / m``, as Keras reduces it.
+
+        Returns:
+            ``(predictions, loss, per_output_losses)``: predictions is a list per output
+            (an array for one output).
         """
         graph = self._graph
         if not isinstance(xs, list):
             xs = [xs]
-        if fused is None:
-            y_pred = graph.forward(xs, training=training)[0]
-            return y_pred, self.compiled_loss(y, y_pred, sample_weight), None
-        layer = graph.nodes[-1].layer
-        layer.activation = _IDENTITY
-        try:
-            z = graph.forward(xs, training=training)[0]
-        finally:
-            layer.activation = fused
-        y_pred = fused.forward(z)
-        loss_value = self.compiled_loss.value_from_logits(y, z, fused.name, sample_weight)
-        return y_pred, loss_value, z
+        if not isinstance(fused, list):
+            fused = [fused]
+        specs = self._specs()
+        ys = self._target_list(y)
+        outs = self._run_bypassing(fused, lambda: graph.forward(xs, training=training))
+        preds, values = [], []
+        total = 0.0
+        for spec, out, act, yt in zip(specs, outs, fused, ys):
+            pred = out if act is None else act.forward(out)
+            preds.append(pred)
+            if spec.loss is None:
+                values.append(None)
+                continue
+            if act is None:
+                value = spec.loss(yt, out, sample_weight)
+            else:
+                value = spec.loss.value_from_logits(yt, out, act.name, sample_weight)
+            values.append(value)
+            total = total + (value if spec.weight == 1.0 else spec.weight * value)
+        return (preds if len(specs) > 1 else preds[0]), float(total), values
 
-    def _compute_gradients(self, xs, y: np.ndarray, fused,
-                           sample_weight=None) -> tuple[float, np.ndarray]:
+    def _output_gradients(self, ys, preds, fused, sample_weight) -> list:
+        grads = []
+        for spec, yt, pred, act in zip(self._specs(), ys, preds, fused):
+            if spec.loss is None:
+                grads.append(None)
+                continue
+            if act is None:
+                g = spec.loss.gradient(yt, pred, sample_weight)
+            else:
+                g = spec.loss.gradient_wrt_logits(yt, pred, act.name, sample_weight)
+            grads.append(g if spec.weight == 1.0 else g * g.dtype.type(spec.weight))
+        return grads
+
+    def _compute_gradients(self, xs, y, fused, sample_weight=None):
         """Forward in training mode, the loss, and backward: every trainable variable's
         ``.grad`` then holds d loss / d variable. Returns the loss and the predictions; a
         non-finite loss skips backward (the gradients are then stale)."""
-        y_pred, loss_value, _ = self._forward_with_loss(xs, y, fused, True, sample_weight)
+        if not isinstance(fused, list):
+            fused = [fused]
+        y_pred, loss_value, self._last_output_losses = self._forward_with_loss(
+            xs, y, fused, True, sample_weight)
         if not math.isfinite(loss_value):
             self._drop_caches()
             return loss_value, y_pred
-        if fused is not None:
-            grad = self.compiled_loss.gradient_wrt_logits(y, y_pred, fused.name, sample_weight)
-            layer = self._graph.nodes[-1].layer
-            layer.activation = _IDENTITY
-            try:
-                self._graph.backward([grad])
-            finally:
-                layer.activation = fused
-        else:
-            self._graph.backward([self.compiled_loss.gradient(y, y_pred, sample_weight)])
+        preds = y_pred if len(self._output_specs) > 1 else [y_pred]
+        grads = self._output_gradients(self._target_list(y), preds, fused, sample_weight)
+        self._run_bypassing(fused, lambda: self._graph.backward(grads))
         return loss_value, y_pred
 
     def _train_step(self, xs, y: np.ndarray, fused, variables: list,
@@ -264,10 +356,14 @@ class Engine:
                 found.extend(layer.non_trainable_weights)
         return found
 
+    def _update_metrics(self, y, y_pred) -> None:
+        several = len(self._output_specs) > 1
+        for i, spec in enumerate(self._output_specs):
+            for m in spec.metrics:
+                m.update_state(y[i] if several else y, y_pred[i] if several else y_pred)
+
     def _drop_caches(self) -> None:
-        for node in self._graph.nodes + self._graph.schedule:
-            if hasattr(node.layer, "_cache"):
-                node.layer._cache = None
+        self._graph.clear_state()
 
     def _prepare_training(self) -> tuple[Any, list]:
         self._graph.plan_backward(input_gradients=False)
@@ -276,10 +372,15 @@ class Engine:
     # -- argument checks -----------------------------------------------------------------------
 
     def _prepare_inputs(self, x, method: str) -> list[np.ndarray]:
-        """Cast inputs to the model dtype and check their shapes (building Sequential)."""
+        """Cast inputs to the model dtype and check their shapes (building Sequential).
+
+        Several inputs come as a list in input order or a dict by input name."""
         several = self._graph is not None and len(self._graph.inputs) > 1
+        if isinstance(x, dict) and self._graph is not None:
+            xs = compile_utils.match(x, self.input_names, "inputs", method)
         # a list means one array per input only for multi-input models (else: array-like data)
-        xs = list(x) if several and isinstance(x, (list, tuple)) else [x]
+        else:
+            xs = list(x) if several and isinstance(x, (list, tuple)) else [x]
         if not xs or any(v is None for v in xs):
             raise ValueError(f"{method}() needs input data `x`")
         if self._graph is None:
@@ -293,19 +394,34 @@ class Engine:
                              f"{[len(a) for a in arrays]}")
         return arrays
 
-    def _prepare_targets(self, y, n: int, method: str) -> np.ndarray:
+    def _prepare_targets(self, y, n: int, method: str):
+        """Targets as arrays of the model dtype: one array, or for several outputs a list
+        per output (None for an output without a loss)."""
         if y is None:
             raise ValueError(f"{method}() needs targets `y` when `x` is an array")
+        specs = self._specs()
+        if len(specs) == 1:
+            return self._prepare_target(y, n, method, None)
+        needed = [spec.loss is not None for spec in specs]
+        ys = compile_utils.match(y, self.output_names, "outputs", method, required=needed)
+        arrays = [None if t is None else self._prepare_target(t, n, method, spec.name)
+                  for t, spec in zip(ys, specs)]
+        self._check_outputs_for_loss([None if a is None else a.shape for a in arrays])
+        return arrays
+
+    def _prepare_target(self, y, n: int, method: str, output: str | None) -> np.ndarray:
         y = np.asarray(y)
         dtype = self._compute_dtype()
         if y.dtype != dtype and (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
             y = y.astype(dtype)
         if y.ndim == 0 or len(y) != n:
+            where = "y" if output is None else f"y for output '{output}'"
             raise ValueError(
-                f"{method}(): x and y must have the same number of samples, got x with {n} "
-                f"and y with {'no batch axis' if y.ndim == 0 else len(y)}"
+                f"{method}(): x and {where} must have the same number of samples, got x with "
+                f"{n} and {where} with {'no batch axis' if y.ndim == 0 else len(y)}"
             )
-        self._check_outputs_for_loss(y.shape)
+        if output is None:
+            self._check_outputs_for_loss([y.shape])
         return y
 
     @staticmethod
@@ -333,12 +449,26 @@ class Engine:
                 if isinstance(xb, (tuple, list)):
                     xb = xb[0]
                 self._build_for_shape((None,) + tuple(np.shape(xb))[1:])
-            return da.DatasetBatches(x, self._compute_dtype(), method)
+            return self._dataset_batches(x, method)
         batch_size = self._check_batch_size(batch_size)
         xs = self._prepare_inputs(x, method)
         y_arr = self._prepare_targets(y, len(xs[0]), method) if need_y else None
         weights = self._sample_weights(y_arr, sample_weight, class_weight, method)
         return da.ArrayBatches(xs, y_arr, batch_size, shuffle=shuffle, sample_weight=weights)
+
+    def _dataset_batches(self, dataset, method: str) -> da.DatasetBatches:
+        """Batches of a Dataset, with dict inputs and per-output targets put in order."""
+        arrange_inputs = arrange_targets = None
+        if self._graph is not None:
+            names = self.input_names
+            arrange_inputs = lambda x: compile_utils.match(x, names, "inputs", method)
+            specs = self._specs()
+            if len(specs) > 1:
+                outs, needed = self.output_names, [s.loss is not None for s in specs]
+                arrange_targets = lambda y: compile_utils.match(
+                    y, outs, "outputs", method, required=needed)
+        return da.DatasetBatches(dataset, self._compute_dtype(), method,
+                                 arrange_inputs=arrange_inputs, arrange_targets=arrange_targets)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
         """One weight per sample from ``sample_weight`` and/or ``class_weight`` (or None).
@@ -349,6 +479,11 @@ class Engine:
         """
         if sample_weight is None and class_weight is None:
             return None
+        if isinstance(y, list):  # several outputs: one weight per sample serves them all
+            if class_weight is not None:
+                raise ValueError(f"{method}(): class_weight is not supported for models with "
+                                 "several outputs; use sample_weight")
+            y = next(t for t in y if t is not None)
         dtype = self._compute_dtype()
         n = len(y)
         weights = np.ones(n, dtype=dtype)
@@ -390,10 +525,12 @@ class Engine:
         self._check_input_shapes([a.shape for a in xs])
         if yb is None:
             raise ValueError(f"{method}(): the Dataset must yield (x, y) pairs, got inputs only")
-        if len(yb) != len(xs[0]):
-            raise ValueError(f"{method}(): dataset batch has {len(xs[0])} inputs but {len(yb)} "
-                             "targets")
-        self._check_outputs_for_loss(np.shape(yb))
+        ys = yb if isinstance(yb, list) else [yb]
+        for t in ys:
+            if t is not None and len(t) != len(xs[0]):
+                raise ValueError(f"{method}(): dataset batch has {len(xs[0])} inputs but "
+                                 f"{len(t)} targets")
+        self._check_outputs_for_loss([None if t is None else np.shape(t) for t in ys])
 
 
 def _all_finite(arrays) -> bool:

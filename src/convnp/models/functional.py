@@ -2,9 +2,14 @@
 
 Calling layers on `KerasTensor`s records, in each output tensor, the layer and the input
 tensors. `Graph` walks those records back from the model outputs, checks the graph is sound
-(reachable from the inputs, no layer used twice) and sorts the calls so that every layer runs
-after the layers that feed it. Forward runs the calls in that order; backward runs them in
-reverse, adding up the gradients of a tensor that feeds several layers.
+(reachable from the inputs, no cycle) and sorts the calls so that every layer runs after the
+layers that feed it. Forward runs the calls in that order; backward runs them in reverse,
+adding up the gradients of a tensor that feeds several layers.
+
+A layer may be called more than once (shared weights: the two towers of a siamese net). Each
+call is its own node; a layer keeps what backward needs in ``_cache`` (a nested model in its
+own graph), so after each call of a shared layer the graph keeps that call's state and puts it
+back before that call's backward, and the weight gradients of the calls are summed.
 """
 
 from __future__ import annotations
@@ -87,7 +92,6 @@ class Graph:
     Raises:
         ValueError: an output cannot be reached from the inputs.
         TypeError: inputs or outputs are not KerasTensors.
-        NotImplementedError: a layer is called more than once (shared layers).
     """
 
     def __init__(self, inputs, outputs, fuse: bool = True):
@@ -112,7 +116,18 @@ class Graph:
         self._topological_sort()
         self.input_slots = [self._index[id(t)] for t in self.inputs]
         self.output_slots = [self._index[id(t)] for t in self.outputs]
-        self._check_unique_layers()
+        calls: dict[int, int] = {}
+        for node in self.nodes:
+            calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
+        #: id of every layer called more than once in this graph
+        self.shared = {key for key, n in calls.items() if n > 1}
+        #: call_index[slot]: which call of its layer (in this graph) made that value
+        self.call_index = [0] * len(self.tensors)
+        seen: dict[int, int] = {}
+        for node in self.nodes:
+            self.call_index[node.out] = seen.get(id(node.layer), 0)
+            seen[id(node.layer)] = self.call_index[node.out] + 1
+        self._states: dict[int, object] = {}  # schedule position -> a shared call's state
         # consumers[slot] = how many calls read that value (for fan-out bookkeeping)
         self.n_consumers = [0] * len(self.tensors)
         for node in self.nodes:
@@ -146,7 +161,8 @@ class Graph:
             pool = readers.get(node.out)
             if (getattr(node.layer, "commutes_with_max_pooling", False) and not node.multi
                     and node.out not in outputs and self.n_consumers[node.out] == 1
-                    and isinstance(pool.layer, MaxPooling2D)):
+                    and isinstance(pool.layer, MaxPooling2D)
+                    and not self.is_shared(node.layer) and not self.is_shared(pool.layer)):
                 swapped[id(pool)] = [Node(pool.layer, node.inputs, node.out, False),
                                      Node(node.layer, [node.out], pool.out, False)]
                 skipped.add(id(node))
@@ -172,7 +188,8 @@ class Graph:
         absorbed: set[int] = set()  # id of the calls the fused ones replace
         for node in schedule:
             pools = readers.get(node.out, [])
-            if node.multi or node.out in outputs or len(pools) != 1 or pools[0].multi:
+            if node.multi or node.out in outputs or len(pools) != 1 or pools[0].multi \
+                    or self.is_shared(node.layer) or self.is_shared(pools[0].layer):
                 continue
             pool, shape = pools[0], self.tensors[node.out].shape
             if any(getattr(n.layer, "_fixed_training", None) is not None for n in (node, pool)):
@@ -225,19 +242,9 @@ class Graph:
                     if id(parent) not in done:
                         stack.append((parent, False))
 
-    def _check_unique_layers(self) -> None:
-        seen: dict[int, Layer] = {}
-        for t in self.inputs:
-            if t.layer is not None:
-                seen[id(t.layer)] = t.layer
-        for node in self.nodes:
-            if id(node.layer) in seen:
-                raise NotImplementedError(
-                    f"layer '{node.layer.name}' is called more than once in this model; shared "
-                    "layers are not supported (each call would overwrite the values the "
-                    "layer keeps for backward). Create a separate layer for each call."
-                )
-            seen[id(node.layer)] = node.layer
+    def is_shared(self, layer) -> bool:
+        """Whether ``layer`` is called more than once in this graph."""
+        return id(layer) in self.shared
 
     # -- layers in order ---------------------------------------------------------------------
 
@@ -314,14 +321,38 @@ class Graph:
         values: list = [None] * len(self.tensors)
         for slot, x in zip(self.input_slots, inputs):
             values[slot] = x
-        for node in self.schedule:
+        shared = self.shared
+        for position, node in enumerate(self.schedule):
             if node.multi:
                 arg = [values[s] for s in node.inputs]
             else:
                 arg = values[node.inputs[0]]
             fixed = getattr(node.layer, "_fixed_training", None)  # layer(x, training=...)
             values[node.out] = node.layer.call(arg, training=training if fixed is None else fixed)
+            if shared and id(node.layer) in shared:
+                self._states[position] = capture_call_state(node.layer)
         return [values[s] for s in self.output_slots]
+
+    def capture_state(self) -> list:
+        """What backward needs from the last forward, for every call (a nested model's)."""
+        return [self._states.get(i) if self.is_shared(node.layer)
+                else capture_call_state(node.layer) for i, node in enumerate(self.schedule)]
+
+    def restore_state(self, states: list) -> None:
+        for i, (node, state) in enumerate(zip(self.schedule, states)):
+            if self.is_shared(node.layer):
+                self._states[i] = state
+            else:
+                restore_call_state(node.layer, state)
+
+    def clear_state(self) -> None:
+        """Forget every call's forward state (evaluate/predict free memory this way)."""
+        self._states.clear()
+        for node in self.schedule + self.nodes:
+            if hasattr(node.layer, "_graph") and node.layer._graph is not None:
+                node.layer._graph.clear_state()
+            elif hasattr(node.layer, "_cache"):
+                node.layer._cache = None
 
     def plan_backward(self, input_gradients: bool = False) -> None:
         """Mark which calls backward must visit and tell layers whether to compute dx.
@@ -334,10 +365,12 @@ class Graph:
         if input_gradients:
             for s in self.input_slots:
                 needs[s] = True
+        wanted: dict[int, bool] = {}  # a shared layer computes dx if any of its calls needs it
         for node in self.schedule:
             fan_in = [needs[s] for s in node.inputs]
             wants_dx = any(fan_in)
-            node.layer.needs_input_gradient = wants_dx
+            wanted[id(node.layer)] = wanted.get(id(node.layer), False) or wants_dx
+            node.layer.needs_input_gradient = wanted[id(node.layer)]
             node.fan_in_needs = fan_in
             node.active = wants_dx or bool(node.layer.trainable_weights)
             needs[node.out] = node.active
@@ -350,12 +383,22 @@ class Graph:
         """
         grads: list = [None] * len(self.tensors)
         for slot, g in zip(self.output_slots, output_grads):
-            grads[slot] = g
-        for node in reversed(self.schedule):
+            if g is not None:
+                grads[slot] = g if grads[slot] is None else grads[slot] + g
+        summed: dict[int, np.ndarray] = {}  # id(variable) -> gradient summed over the calls
+        for position in reversed(range(len(self.schedule))):
+            node = self.schedule[position]
             dy = grads[node.out]
             if not node.active or dy is None:
                 continue
+            shared = id(node.layer) in self.shared
+            if shared:
+                restore_call_state(node.layer, self._states.get(position))
             dx = node.layer.backward(dy)
+            if shared:
+                for v in node.layer.trainable_weights:
+                    if v.grad is not None:
+                        summed[id(v)] = v.grad if id(v) not in summed else summed[id(v)] + v.grad
             if not node.multi:
                 dx = [dx]
             for s, g, need in zip(node.inputs, dx, node.fan_in_needs):
@@ -368,4 +411,25 @@ class Graph:
                 else:
                     grads[s] = grads[s] + g
             grads[node.out] = None  # free memory early
+        if summed:
+            for layer in self.layers:
+                for v in layer.trainable_weights:
+                    if id(v) in summed:
+                        v.grad = summed[id(v)]
         return [grads[s] for s in self.input_slots]
+
+
+def capture_call_state(layer):
+    """What ``layer.backward`` needs from its last call (``_cache``; a model's graph state)."""
+    graph = getattr(layer, "_graph", None)
+    if isinstance(graph, Graph):
+        return graph.capture_state()
+    return getattr(layer, "_cache", None)
+
+
+def restore_call_state(layer, state) -> None:
+    graph = getattr(layer, "_graph", None)
+    if isinstance(graph, Graph):
+        graph.restore_state(state)
+    else:
+        layer._cache = state

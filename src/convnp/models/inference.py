@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.engine import Engine
-from convnp.models.loop_utils import LossTracker, make_callback_list, resolve_verbose
+from convnp.models.loop_utils import EpochLogs, make_callback_list, resolve_verbose
 from convnp.ops._threads import uses_all_cores
 
 
@@ -24,10 +25,8 @@ class InferenceMixin(Engine):
                         steps=None) -> dict[str, float]:
         """Loss and metrics over ``source`` in inference mode (batch-size-weighted means)."""
         fused = self._fused_activation()
-        metrics = self.compiled_metrics
-        tracker = LossTracker()
-        for m in metrics:
-            m.reset_state()
+        tracker = EpochLogs(self)
+        tracker.reset()
         batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
             self._array_epoch(source, steps))
         logs: dict[str, float] = {}
@@ -44,12 +43,8 @@ class InferenceMixin(Engine):
                     callback_list.on_test_batch_end(step, logs)
                 continue
             with self._step_lock:
-                y_pred, loss_value, _ = self._forward_with_loss(xb, yb, fused, False, wb)
-            tracker.update(loss_value, len(yb))
-            logs = {"loss": tracker.result()}
-            for m in metrics:
-                m.update_state(yb, y_pred)
-                logs[m.name] = m.result()
+                y_pred, loss_value, values = self._forward_with_loss(xb, yb, fused, False, wb)
+            logs = tracker.update(loss_value, values, yb, y_pred, len(xb[0]))
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, logs)
         with self._step_lock:
@@ -67,7 +62,7 @@ class InferenceMixin(Engine):
             ``return_dict=True``.
         """
         self._require_compiled("evaluate")
-        if self.compiled_loss is None and not self._overrides("test_step"):
+        if not self._has_loss() and not self._overrides("test_step"):
             raise ValueError("evaluate() needs a loss: call compile(loss=...)")
         verbose = resolve_verbose(verbose)
         source = self._batches(x, y, batch_size, shuffle=False, method="evaluate",
@@ -84,7 +79,7 @@ class InferenceMixin(Engine):
         if self._overrides("test_step"):
             values = list(logs.values())
         else:
-            values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
+            values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
     @uses_all_cores
@@ -133,13 +128,12 @@ class InferenceMixin(Engine):
         y = self._prepare_targets(y, len(xs[0]), "test_on_batch")
         weights = self._sample_weights(y, sample_weight, None, "test_on_batch")
         with self._step_lock:
-            y_pred, loss_value, _ = self._forward_with_loss(xs, y, self._fused_activation(),
-                                                            False, weights)
+            y_pred, loss_value, values = self._forward_with_loss(
+                xs, y, self._fused_activation(), False, weights)
             self._drop_caches()
-        for m in self.compiled_metrics:
-            m.reset_state()
-            m.update_state(y, y_pred)
-        return self._batch_result(loss_value, return_dict)
+        self.reset_metrics()
+        self._update_metrics(y, y_pred)
+        return self._batch_result(loss_value, values, return_dict)
 
     @uses_all_cores
     def predict_on_batch(self, x) -> np.ndarray:
@@ -154,8 +148,11 @@ class InferenceMixin(Engine):
         for m in self.compiled_metrics:
             m.reset_state()
 
-    def _batch_result(self, loss_value: float, return_dict: bool):
+    def _batch_result(self, loss_value: float, output_losses, return_dict: bool):
         logs = {"loss": float(loss_value)}
+        names = compile_utils.loss_names(self._output_specs)
+        for name, value in zip(names, [v for v in output_losses if v is not None]):
+            logs[name] = float(value)
         for m in self.compiled_metrics:
             logs[m.name] = m.result()
         if return_dict:

@@ -47,3 +47,42 @@ def make_callback_list(callbacks, model, verbose: int, epochs: int = 1,
 
     return cbm.CallbackList(callbacks, add_history=history, add_progbar=bool(verbose),
                             model=model, verbose=verbose, epochs=epochs, steps=steps)
+
+
+class EpochLogs:
+    """The logs of fit/evaluate: running means of the total loss, the metrics and (with
+    several losses) each output's unweighted loss, keyed as Keras names them."""
+
+    def __init__(self, model) -> None:
+        from convnp.models.compile_utils import loss_names
+
+        self.model = model
+        self.specs = model._output_specs
+        self.loss = LossTracker()
+        names = loss_names(self.specs)
+        with_loss = [i for i, s in enumerate(self.specs) if s.loss is not None]
+        self.outputs = list(zip(names, with_loss, [LossTracker() for _ in names]))
+
+    def reset(self) -> None:
+        self.loss.reset()
+        for _, _, tracker in self.outputs:
+            tracker.reset()
+        for spec in self.specs:
+            for m in spec.metrics:
+                m.reset_state()
+
+    def update(self, loss_value: float, output_values, y, y_pred, n: int) -> dict[str, Any]:
+        self.loss.update(loss_value, n)
+        for _, i, tracker in self.outputs:
+            tracker.update(output_values[i], n)
+        self.model._update_metrics(y, y_pred)
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
+        logs: dict[str, Any] = {"loss": self.loss.result()}
+        for name, _, tracker in self.outputs:
+            logs[name] = tracker.result()
+        for spec in self.specs:
+            for m in spec.metrics:
+                logs[m.name] = m.result()
+        return logs

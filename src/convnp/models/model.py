@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import taped
-from convnp.layers.base import KerasTensor, Layer, unique_name
+from convnp.layers.base import KerasTensor, Layer, NodeAccess, record_call, unique_name
 from convnp.models import subclassed
 from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
@@ -23,7 +23,7 @@ from convnp.tensor.tape import recording
 from convnp.variables import TrackedVariables, Variable
 
 
-class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
+class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
 
     >>> import convnp as tf
@@ -42,7 +42,6 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
 
     Raises:
         ValueError: an output does not depend only on the given inputs.
-        NotImplementedError: one layer object is called twice in the graph.
     """
 
     _default_name = "functional"
@@ -291,7 +290,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
         self._fixed_training = training
         batch = tensors[0].shape[0]
         shape = (batch,) + tuple(self._graph.outputs[0].shape[1:])
-        return KerasTensor(shape, layer=self, inputs=tensors)
+        return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
 
     def call(self, inputs, training: bool = False):
         """Forward as a layer of an outer model (inputs already checked by the outer one)."""
@@ -354,24 +353,34 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
     def get_config(self) -> dict[str, Any]:
         """JSON-able description: each layer's class and config plus who feeds whom.
 
-        ``layers[i]["inbound_nodes"]`` lists the names of the layers whose outputs layer ``i``
-        is called on (empty for input layers). ``input_layers`` / ``output_layers`` name the
-        model's ends as ``[layer_name, 0, 0]``, as Keras writes them.
+        One entry per layer call, in execution order. ``layers[i]["inbound_nodes"]`` lists the
+        tensors the call reads (empty for input layers): the name of the layer that made it,
+        or ``[name, k]`` when it is that layer's call number ``k > 0`` (a shared layer). A
+        shared layer's later calls are entries with ``"shared_call": k`` and no ``config``.
+        ``input_layers`` / ``output_layers`` name the model's ends as ``[layer_name, k, 0]``,
+        as Keras writes them.
         """
         self._require_built("config")
         graph = self._graph
+        call_of = graph.call_index
+
+        def ref(slot: int):
+            name = graph.tensors[slot].layer.name
+            return name if call_of[slot] == 0 else [name, call_of[slot]]
+
         entries = []
         for layer in graph.input_layers:
             entries.append({"class_name": type(layer).__name__, "name": layer.name,
                             "config": layer.get_config(), "inbound_nodes": []})
         for node in graph.nodes:
-            entry = {
-                "class_name": type(node.layer).__name__,
-                "name": node.layer.name,
-                "config": node.layer.get_config(),
-                "inbound_nodes": [lay.name for lay in graph.inbound_layers(node)],
-                "multi_input": bool(node.multi),
-            }
+            k = call_of[node.out]
+            entry = {"class_name": type(node.layer).__name__, "name": node.layer.name}
+            if k == 0:
+                entry["config"] = node.layer.get_config()
+            else:
+                entry["shared_call"] = k
+            entry["inbound_nodes"] = [ref(s) for s in node.inputs]
+            entry["multi_input"] = bool(node.multi)
             fixed = getattr(node.layer, "_fixed_training", None)
             if fixed is not None:  # layer(x, training=...): e.g. a frozen base model
                 entry["call_kwargs"] = {"training": bool(fixed)}
@@ -381,7 +390,8 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
             "trainable": self.trainable,
             "layers": entries,
             "input_layers": [[t.layer.name, 0, 0] for t in graph.inputs],
-            "output_layers": [[t.layer.name, 0, 0] for t in graph.outputs],
+            "output_layers": [[graph.tensors[s].layer.name, call_of[s], 0]
+                              for s in graph.output_slots],
         }
 
     @classmethod
@@ -389,27 +399,40 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables):
         """Rebuild a functional model from `get_config` output (fresh weights)."""
         from convnp.layers import get_layer_class
 
-        tensors: dict[str, KerasTensor] = {}
+        tensors: dict[tuple[str, int], KerasTensor] = {}
+        layers: dict[str, Any] = {}
+
+        def key(ref) -> tuple[str, int]:
+            return (ref, 0) if isinstance(ref, str) else (str(ref[0]), int(ref[1]))
+
         for entry in config["layers"]:
-            layer = _layer_from_entry(entry, get_layer_class)
+            k = int(entry.get("shared_call", 0))
+            if k:
+                if entry["name"] not in layers:
+                    raise ValueError(f"model config: call {k} of layer '{entry['name']}' comes "
+                                     "before the layer is defined")
+                layer = layers[entry["name"]]
+            else:
+                layer = layers[entry["name"]] = _layer_from_entry(entry, get_layer_class)
             inbound = entry.get("inbound_nodes", [])
             if not inbound:
-                tensors[entry["name"]] = input_tensor_of(layer)
+                tensors[(entry["name"], 0)] = input_tensor_of(layer)
                 continue
-            missing = [n for n in inbound if n not in tensors]
+            missing = [n for n in inbound if key(n) not in tensors]
             if missing:
                 raise ValueError(
                     f"model config: layer '{entry['name']}' is fed by {missing}, which are not "
                     "defined before it"
                 )
-            args = [tensors[n] for n in inbound]
+            args = [tensors[key(n)] for n in inbound]
             multi = entry.get("multi_input", len(args) > 1)
             kwargs = {}
             if "call_kwargs" in entry:
                 kwargs["training"] = bool(entry["call_kwargs"].get("training"))
-            tensors[entry["name"]] = layer(args if multi else args[0], **kwargs)
-        inputs = [tensors[name] for name, *_ in config["input_layers"]]
-        outputs = [tensors[name] for name, *_ in config["output_layers"]]
+            tensors[(entry["name"], k)] = layer(args if multi else args[0], **kwargs)
+        inputs = [tensors[(name, 0)] for name, *_ in config["input_layers"]]
+        outputs = [tensors[(name, int(rest[0]) if rest else 0)]
+                   for name, *rest in config["output_layers"]]
         model = cls(inputs=inputs if len(inputs) > 1 else inputs[0],
                     outputs=outputs if len(outputs) > 1 else outputs[0],
                     name=config.get("name"))

@@ -68,13 +68,17 @@ def _rows(model, connected: bool) -> list[list[str]]:
             if connected:
                 row.append("-")
             rows.append(row)
+    calls: dict[int, list] = {}  # a shared layer is one row listing all its calls' inputs
     for node in graph.nodes:
-        layer = node.layer
-        out_shape = graph.tensors[node.out].shape
+        calls.setdefault(id(node.layer), []).append(node)
+    for nodes in calls.values():
+        layer = nodes[0].layer
+        out_shape = graph.tensors[nodes[0].out].shape
         row = [f"{layer.name} ({type(layer).__name__})", str(tuple(out_shape)),
                f"{layer.count_params():,}"]
         if connected:
-            sources = [f"{lay.name}[0][0]" for lay in graph.inbound_layers(node)]
+            sources = [f"{graph.tensors[s].layer.name}[{graph.call_index[s]}][0]"
+                       for node in nodes for s in node.inputs]
             row.append(",\n".join(sources))
         rows.append(row)
     return rows

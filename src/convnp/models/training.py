@@ -27,7 +27,7 @@ import numpy as np
 
 from convnp.models import data_adapter as da
 from convnp.models.inference import InferenceMixin
-from convnp.models.loop_utils import LossTracker, make_callback_list, resolve_verbose
+from convnp.models.loop_utils import EpochLogs, make_callback_list, resolve_verbose
 from convnp.ops._threads import uses_all_cores
 
 
@@ -103,8 +103,7 @@ class TrainingMixin(InferenceMixin):
         self.history = callback_list.history
         self.stop_training = False
         fused, variables = self._prepare_training()
-        metrics = self.compiled_metrics
-        tracker = LossTracker()
+        tracker = EpochLogs(self)
         callback_list.on_train_begin()
         logs: dict[str, Any] = {}
         epoch_logs: dict[str, Any] = {}
@@ -112,8 +111,6 @@ class TrainingMixin(InferenceMixin):
         for epoch in range(int(initial_epoch), epochs):
             tracker.reset()
             self._reset_step_metrics()
-            for m in metrics:
-                m.reset_state()
             callback_list.on_epoch_begin(epoch)
             logs = {}
             batches = (train.epoch(steps_per_epoch) if isinstance(train, da.DatasetBatches)
@@ -134,11 +131,8 @@ class TrainingMixin(InferenceMixin):
                 loss_value, y_pred = self._train_step(xb, yb, fused, variables, wb)
                 if not math.isfinite(loss_value):
                     self._terminate_on_nan(step, verbose)
-                tracker.update(loss_value, len(yb))
-                logs = {"loss": tracker.result()}
-                for m in metrics:
-                    m.update_state(yb, y_pred)
-                    logs[m.name] = m.result()
+                logs = tracker.update(loss_value, self._last_output_losses, yb, y_pred,
+                                      len(xb[0]))
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -182,16 +176,17 @@ class TrainingMixin(InferenceMixin):
         bs = self._check_batch_size(val_batch_size or batch_size)
         sw = None if sample_weight is None else np.asarray(sample_weight)
         val_sw = None if sw is None else sw[split_at:].reshape(n - split_at)
-        val = da.ArrayBatches([a[split_at:] for a in xs], y_arr[split_at:], bs, shuffle=False,
+        val = da.ArrayBatches([a[split_at:] for a in xs],
+                              da.select_rows(y_arr, lambda t: t[split_at:]), bs, shuffle=False,
                               sample_weight=val_sw)
         train_x = [a[:split_at] for a in xs]
         train_sw = None if sw is None else sw[:split_at]
-        return ((train_x if len(train_x) > 1 else train_x[0]), y_arr[:split_at], train_sw,
-                val)
+        return ((train_x if len(train_x) > 1 else train_x[0]),
+                da.select_rows(y_arr, lambda t: t[:split_at]), train_sw, val)
 
     def _validation_source(self, validation_data, batch_size):
         if da.is_dataset(validation_data):
-            return da.DatasetBatches(validation_data, self._compute_dtype(), "validation_data")
+            return self._dataset_batches(validation_data, "validation_data")
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or a Dataset, got "
                              f"{type(validation_data).__name__}")
@@ -212,6 +207,5 @@ class TrainingMixin(InferenceMixin):
         weights = self._sample_weights(y, sample_weight, class_weight, "train_on_batch")
         fused, variables = self._prepare_training()
         loss_value, y_pred = self._train_step(xs, y, fused, variables, weights)
-        for m in self.compiled_metrics:
-            m.update_state(y, y_pred)
-        return self._batch_result(loss_value, return_dict)
+        self._update_metrics(y, y_pred)
+        return self._batch_result(loss_value, self._last_output_losses, return_dict)

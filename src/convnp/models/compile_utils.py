@@ -1,0 +1,145 @@
+"""What `compile` chose for each model output, and how per-output data is matched to outputs.
+
+A model with several outputs takes, as Keras does:
+
+* ``loss``: one loss for every output, a list (one per output, ``None`` for no loss) or a
+  dict by output name (outputs left out get no loss);
+* ``loss_weights``: a list or dict of floats (default 1); the training loss is
+  ``sum(weight_i * loss_i)``;
+* ``metrics``: for one output a list; for several, a list with one entry (a metric or a
+  list of metrics) per output, or a dict by output name;
+* targets ``y`` (and inputs ``x`` for several inputs) as a list in output (input) order or a
+  dict by output (input) name.
+
+Logged names follow Keras 3: ``loss`` (the weighted total), with several losses
+``<output>_loss`` (the unweighted loss of that output), and ``<output>_<metric>`` for each
+metric, in that order (evaluate's list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class OutputSpec:
+    """Loss, weight and metrics of one model output."""
+
+    name: str
+    loss: Any = None  # a convnp.losses.Loss, or None: the output is not trained on
+    weight: float = 1.0
+    metrics: list = field(default_factory=list)
+    loss_id: Any = None  # what the user passed (kept for saving)
+    metric_ids: list = field(default_factory=list)
+
+
+def spread(value, names: list[str], what: str, *, nested_lists: bool = False) -> list:
+    """One entry per output from a dict by output name, a list with one entry per output, or
+    (``value`` not a list/dict) the same value for every output.
+
+    Raises:
+        ValueError: a dict key that is no output name, or a list of the wrong length.
+    """
+    n = len(names)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"compile(): `{what}` names {unknown}, which are not outputs of "
+                             f"the model; the output names are {names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and (not nested_lists or n > 1):
+        if len(value) != n:
+            raise ValueError(f"compile(): `{what}` is a list of {len(value)} entries but the "
+                             f"model has {n} output(s) {names}; give one entry per output or "
+                             "a dict by output name")
+        return list(value)
+    return [value] * n
+
+
+def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
+    """Per-output specs for ``compile(loss, loss_weights, metrics)``."""
+    from convnp import losses
+    from convnp import metrics as metrics_module
+
+    several = len(names) > 1
+    if isinstance(loss, (list, tuple, dict)) or several:
+        loss_ids = spread(loss, names, "loss")
+    else:
+        loss_ids = [loss]
+    if loss_weights is None:
+        weights = [1.0] * len(names)
+    else:
+        if not isinstance(loss_weights, (list, tuple, dict, int, float)):
+            raise TypeError("compile(): `loss_weights` must be a float, a list or a dict by "
+                            f"output name, got {type(loss_weights).__name__}")
+        weights = [1.0 if w is None else float(w)
+                   for w in spread(loss_weights, names, "loss_weights")]
+    if metrics is None:
+        metrics = []
+    if several:
+        if not isinstance(metrics, (list, tuple, dict)):
+            raise TypeError("compile(): `metrics` must be a list or a dict, got "
+                            f"{type(metrics).__name__}")
+        if isinstance(metrics, (list, tuple)) and not metrics:
+            per_output = [[] for _ in names]
+        else:
+            per_output = spread(metrics, names, "metrics")
+    else:
+        per_output = [metrics]
+    specs = []
+    seen: set[int] = set()
+    for name, loss_id, weight, ids in zip(names, loss_ids, weights, per_output):
+        ids = [] if ids is None else (list(ids) if isinstance(ids, (list, tuple)) else [ids])
+        compiled = losses.get(loss_id) if loss_id is not None else None
+        objects = [metrics_module.get(m, loss=compiled) for m in ids]
+        if several:
+            objects = [_renamed(m, f"{name}_{m.name}", id(m) in seen) for m in objects]
+            seen.update(id(m) for m in objects)
+        specs.append(OutputSpec(name, compiled, weight, objects, loss_id, ids))
+    logged = log_names(specs)
+    if len(set(logged)) != len(logged):
+        raise ValueError(f"metric names must be distinct and not 'loss', got {logged[1:]}")
+    return specs
+
+
+def _renamed(metric, name: str, again: bool):
+    """``metric`` under its per-output name; a copy when the same object already serves
+    another output (each output needs its own running totals)."""
+    if again:
+        metric = type(metric).from_config(metric.get_config())
+    metric.name = name
+    return metric
+
+
+def loss_names(specs: list[OutputSpec]) -> list[str]:
+    """``<output>_loss`` for each output with a loss, when there are several such outputs."""
+    with_loss = [s for s in specs if s.loss is not None]
+    return [f"{s.name}_loss" for s in with_loss] if len(with_loss) > 1 else []
+
+
+def log_names(specs: list[OutputSpec]) -> list[str]:
+    """The keys of fit's logs and the order of evaluate's list."""
+    return ["loss"] + loss_names(specs) + [m.name for s in specs for m in s.metrics]
+
+
+def match(data, names: list[str], what: str, method: str, required=None) -> list:
+    """Per-input (or per-output) data from a list in order or a dict by name.
+
+    ``required[i]`` False lets entry ``i`` be missing from a dict (an output with no loss).
+    """
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"{method}(): {what} has keys {unknown}; the model's {what} names "
+                             f"are {names}")
+        missing = [n for i, n in enumerate(names)
+                   if n not in data and (required is None or required[i])]
+        if missing:
+            raise ValueError(f"{method}(): {what} is missing {missing} (names: {names})")
+        return [data.get(n) for n in names]
+    if isinstance(data, (list, tuple)) and len(data) == len(names):
+        return list(data)
+    raise ValueError(f"{method}(): the model has {len(names)} {what} {names}; pass a list of "
+                     f"{len(names)} arrays or a dict by name, got {type(data).__name__}"
+                     + (f" of length {len(data)}" if isinstance(data, (list, tuple)) else ""))
