@@ -184,10 +184,10 @@ def test_lookup_config_and_errors():
     assert again.get_config() == adam.get_config()
     assert optimizers.Adam.from_config(adam.get_config()).beta_1 == 0.8
     with pytest.raises(ValueError, match="adam"):
-        optimizers.get("adamw")
+        optimizers.get("adamq")
     with pytest.raises(ValueError):
         optimizers.SGD(momentum=1.5)
-    with pytest.raises(ValueError, match="clipnorm"):
-        optimizers.Adam(clipnorm=1.0)
+    with pytest.raises(ValueError, match="use_ema"):
+        optimizers.Adam(use_ema=True)
     with pytest.raises(ValueError, match="shape"):
         optimizers.SGD().apply_gradients([(np.zeros(3), Variable(np.zeros(2), name="w"))])

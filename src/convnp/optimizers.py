@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer", "RMSprop",
+           "deserialize", "get", "serialize"]
 
 
 def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
@@ -62,6 +63,8 @@ class Optimizer:
     def __init__(self, learning_rate: float = 0.01, name: str | None = None, **kwargs: Any):
         if "lr" in kwargs:  # Keras 2 spelling (course notebooks: Adam(lr=...)); it wins, as there
             learning_rate = kwargs.pop("lr")
+        weight_decay = kwargs.pop("weight_decay", None)
+        clipping = {k: kwargs.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
         unsupported = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         # Keras's optional extras: accepted as None/False (their defaults), refused otherwise
         # rather than silently ignored.
@@ -76,9 +79,18 @@ class Optimizer:
             raise ValueError(
                 f"{type(self).__name__}: arguments {sorted(unsupported)} are not supported by "
                 "convnp; leave them at their defaults")
+        self.iterations = 0
+        self._schedule = None
         self.learning_rate = learning_rate
         self.name = name or type(self).__name__.lower()
-        self.iterations = 0
+        self.weight_decay = None if weight_decay is None else _check_rate("weight_decay",
+                                                                          weight_decay)
+        given = [k for k, v in clipping.items() if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set, "
+                             f"got {given}")
+        for key, value in clipping.items():
+            setattr(self, key, None if value is None else _check_rate(key, value))
         self._slots: dict[str, list[np.ndarray]] = {}
         self._shapes: list[tuple[int, ...]] | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
@@ -86,10 +98,22 @@ class Optimizer:
     # -- learning rate --------------------------------------------------------------------
     @property
     def learning_rate(self) -> float:
+        """The rate of the next update (a schedule's value at the current step)."""
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
         return self._learning_rate
 
     @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
+    def learning_rate(self, value) -> None:
+        from convnp.schedules import LearningRateSchedule
+
+        if isinstance(value, LearningRateSchedule):
+            self._schedule = value
+            return
+        if self._schedule is not None:
+            raise TypeError(f"{type(self).__name__} was created with a learning-rate schedule "
+                            f"{type(self._schedule).__name__}; its rate cannot be set to "
+                            "a number")
         self._learning_rate = _check_rate("learning_rate", value)
 
     lr = learning_rate  # Keras 2 spelling, still used in course notebooks
@@ -135,19 +159,53 @@ class Optimizer:
             raise ValueError(
                 f"{type(self).__name__} was built for variables of shapes {self._shapes}, "
                 f"received {[v.shape for v in values]}; use a new optimizer for a new model")
-        work = []
+        grads: list = []
         for i, ((grad, var), value) in enumerate(zip(pairs, values)):
-            if grad is None:
-                continue
-            grad = np.asarray(grad)
-            if grad.shape != value.shape:
-                raise ValueError(
-                    f"gradient for variable {getattr(var, 'name', i)!r} has shape {grad.shape}, "
-                    f"expected {value.shape}")
-            work.append((i, grad.astype(value.dtype, copy=False), value))
-        self._run_updates(work)
+            if grad is not None:
+                grad = np.asarray(grad)
+                if grad.shape != value.shape:
+                    raise ValueError(
+                        f"gradient for variable {getattr(var, 'name', i)!r} has shape "
+                        f"{grad.shape}, expected {value.shape}")
+                grad = grad.astype(value.dtype, copy=False)
+            grads.append(grad)
+        grads = self._clip(grads)
+        if self.weight_decay:
+            # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
+            lr = self.learning_rate
+            for grad, value in zip(grads, values):
+                if grad is not None:
+                    value -= value * value.dtype.type(self.weight_decay * lr)
+        self._before_updates()
+        self._run_updates([(i, g, v) for i, (g, v) in enumerate(zip(grads, values))
+                           if g is not None])
         self.iterations += 1
         return self.iterations
+
+    def _clip(self, grads: list) -> list:
+        """Keras's clipping: each gradient to norm ``clipnorm``, all of them together to
+        ``global_clipnorm``, or each entry to ``[-clipvalue, clipvalue]``."""
+        if self.clipnorm:
+            out = []
+            for g in grads:
+                if g is not None:
+                    norm = np.sqrt(np.sum(np.square(g, dtype=np.float64)))
+                    g = (g * g.dtype.type(self.clipnorm) / g.dtype.type(max(norm, self.clipnorm)))
+                out.append(g)
+            return out
+        if self.global_clipnorm:
+            norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
+                                 for g in grads if g is not None))
+            scale = self.global_clipnorm * min(1.0 / norm if norm else math.inf,
+                                               1.0 / self.global_clipnorm)
+            return [None if g is None else g * g.dtype.type(scale) for g in grads]
+        if self.clipvalue:
+            v = self.clipvalue
+            return [None if g is None else np.clip(g, -v, v) for g in grads]
+        return grads
+
+    def _before_updates(self) -> None:
+        """Hook run once per step before the per-variable updates (Nadam's product)."""
 
     def _run_updates(self, work: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
         """Update every ``(index, grad, value)`` of ``work`` in cache-sized blocks.
@@ -252,10 +310,21 @@ class Optimizer:
 
     # -- config ---------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        from convnp import schedules
+
+        rate = (schedules.serialize(self._schedule) if self._schedule is not None
+                else self.learning_rate)
+        return {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                "clipvalue": self.clipvalue}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        from convnp import schedules
+
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -390,8 +459,131 @@ class RMSprop(Optimizer):
                 "epsilon": self.epsilon, "centered": self.centered}
 
 
-_CLASSES: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "RMSprop": RMSprop}
-_NAMES: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.004): each step first
+    ``w -= w * weight_decay * lr``, then Adam's update."""
+
+    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 amsgrad: bool = False, name: str = "adamw", **kwargs: Any):
+        if weight_decay is None:
+            raise ValueError("AdamW needs a weight_decay (a number >= 0), got None")
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, name=name, weight_decay=weight_decay,
+                         **kwargs)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, Keras 3 rules: ``acc += g*g``; ``w -= lr * g / sqrt(acc + epsilon)``."""
+
+    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, name: str = "adagrad", **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.initial_accumulator_value = _check_rate("initial_accumulator_value",
+                                                     initial_accumulator_value)
+        self.epsilon = _check_rate("epsilon", epsilon)
+
+    def _slot_names(self):
+        return ["accumulator"]
+
+    def build(self, values):
+        pending = self._pending_state
+        super().build(values)
+        if pending is None:
+            for acc in self._slots["accumulator"]:
+                acc[...] = self.initial_accumulator_value
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        acc = slots["accumulator"]
+        acc += grad * grad
+        value -= t(self.learning_rate) * grad / np.sqrt(acc + t(self.epsilon))
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon,
+                "initial_accumulator_value": self.initial_accumulator_value}
+
+
+class Adamax(Optimizer):
+    """Adamax, Keras 3 rules: ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 u, |g|)``;
+    ``w -= lr * m / ((1 - beta_1**t) (u + epsilon))``."""
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "adamax",
+                 **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon)
+
+    def _slot_names(self):
+        return ["m", "u"]
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        m, u = slots["m"], slots["u"]
+        m += (grad - m) * t(1 - self.beta_1)
+        np.maximum(t(self.beta_2) * u, np.abs(grad), out=u)
+        correction = t(1) - t(self.beta_1) ** t(self.iterations + 1)
+        value -= t(self.learning_rate) * m / (correction * (u + t(self.epsilon)))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Nadam(Optimizer):
+    """Nadam, Keras 3 rules (momentum schedule ``u_t = beta_1 (1 - 0.5 * 0.96**t)``; the
+    product of the ``u_t`` so far is part of the state)."""
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "nadam",
+                 **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon)
+        self.u_product = 1.0
+
+    def _slot_names(self):
+        return ["momentum", "velocity"]
+
+    def _u(self, step: int) -> float:
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** step)
+
+    def _before_updates(self) -> None:
+        self.u_product = float(np.float32(self.u_product * self._u(self.iterations + 1)))
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        step = self.iterations + 1
+        u_t, u_next = t(self._u(step)), t(self._u(step + 1))
+        product = t(self.u_product)
+        m, v = slots["momentum"], slots["velocity"]
+        m += (grad - m) * t(1 - self.beta_1)
+        v += (grad * grad - v) * t(1 - self.beta_2)
+        m_hat = u_next * m / (t(1) - product * u_next) + (t(1) - u_t) * grad / (t(1) - product)
+        v_hat = v / (t(1) - t(self.beta_2) ** t(step))
+        value -= m_hat * t(self.learning_rate) / (np.sqrt(v_hat) + t(self.epsilon))
+
+    def get_state(self):
+        return {**super().get_state(), "u_product": np.array(self.u_product)}
+
+    def set_state(self, state):
+        state = dict(state)
+        product = state.pop("u_product", None)
+        super().set_state(state)
+        if product is not None:
+            self.u_product = float(np.asarray(product))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+_CLASSES: dict[str, type[Optimizer]] = {
+    c.__name__: c for c in (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam)}
+_NAMES: dict[str, type[Optimizer]] = {name.lower(): c for name, c in _CLASSES.items()}
 
 
 def get(identifier: Any) -> Optimizer:

@@ -1,0 +1,146 @@
+"""Learning-rate schedules (``tf.keras.optimizers.schedules``), Keras 3 formulas.
+
+A schedule is called with the optimizer's step count (0 for the first update) and returns
+the learning rate of that update. Give one as an optimizer's ``learning_rate``.
+
+* ExponentialDecay: ``initial * decay_rate ** (step / decay_steps)`` (the exponent floored
+  with ``staircase=True``);
+* PiecewiseConstantDecay: ``values[0]`` while ``step <= boundaries[0]``, ``values[i]``
+  while ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last;
+* CosineDecay: ``initial * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)``
+  with ``s = min(step, decay_steps)``; with ``warmup_target``, first a linear ramp from
+  ``initial_learning_rate`` to ``warmup_target`` over ``warmup_steps``, then the cosine
+  from ``warmup_target``.
+
+>>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+>>> round(schedule(20), 6)
+0.025
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+__all__ = ["CosineDecay", "ExponentialDecay", "LearningRateSchedule",
+           "PiecewiseConstantDecay", "deserialize", "serialize"]
+
+
+def _positive(name: str, value, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
+            or (integer and int(value) != value):
+        kind = "int" if integer else "number"
+        raise ValueError(f"{name} must be a positive {kind}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+class LearningRateSchedule:
+    """Base class: ``schedule(step) -> float``; ``get_config()`` / ``from_config()``."""
+
+    def __call__(self, step) -> float:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class ExponentialDecay(LearningRateSchedule):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay"):
+        self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_rate = _positive("decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def __call__(self, step) -> float:
+        p = float(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate ** p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    def __init__(self, boundaries, values, name: str = "PiecewiseConstant"):
+        boundaries, values = list(boundaries), [float(v) for v in values]
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"PiecewiseConstantDecay needs one more value than boundaries, got "
+                             f"{len(boundaries)} boundaries and {len(values)} values")
+        if any(b >= c for b, c in itertools.pairwise(boundaries)):
+            raise ValueError(f"boundaries must increase, got {boundaries}")
+        self.boundaries, self.values, self.name = boundaries, values, name
+
+    def __call__(self, step) -> float:
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+class CosineDecay(LearningRateSchedule):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
+                 name: str = "CosineDecay", warmup_target: float | None = None,
+                 warmup_steps: int = 0):
+        if isinstance(initial_learning_rate, bool) or not isinstance(
+                initial_learning_rate, (int, float)) or initial_learning_rate < 0:
+            raise ValueError("initial_learning_rate must be a number >= 0, got "
+                             f"{initial_learning_rate!r}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.alpha = float(alpha)
+        self.name = name
+        self.warmup_target = None if warmup_target is None else float(warmup_target)
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) \
+                or warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}")
+        self.warmup_steps = warmup_steps
+
+    def _decay(self, step: float, start: float) -> float:
+        cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
+        return start * ((1 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step) -> float:
+        step = float(step)
+        if self.warmup_target is None:
+            return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            delta = self.warmup_target - self.initial_learning_rate
+            return delta * step / self.warmup_steps + self.initial_learning_rate
+        return self._decay(step - self.warmup_steps, self.warmup_target)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+_CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)}
+
+
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
+    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
+    if cls is None:
+        raise ValueError(f"unknown learning-rate schedule {config!r}; expected one of "
+                         f"{sorted(_CLASSES)}")
+    return cls.from_config(dict(config.get("config") or {}))
