@@ -21,17 +21,23 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from convnp.progbar import Progbar
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
     "EarlyStopping",
     "History",
     "LambdaCallback",
+    "LearningRateScheduler",
     "ModelCheckpoint",
     "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
 ]
 
 
@@ -564,3 +570,177 @@ class LambdaCallback(Callback):
             if name not in _HOOKS:
                 raise ValueError(f"unknown hook {name!r}; expected one of {list(_HOOKS)}")
             setattr(self, name, fn)
+
+
+def _optimizer_of(model: Any, who: str):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "learning_rate"):
+        raise ValueError(f"{who} needs a compiled model whose optimizer has a learning_rate")
+    return optimizer
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)``); the epoch logs get ``learning_rate``, as in Keras 3."""
+
+    def __init__(self, schedule, verbose: int = 0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable, got {type(schedule).__name__}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = _optimizer_of(self.model, "LearningRateScheduler")
+        lr = float(optimizer.learning_rate)
+        try:
+            lr = self.schedule(epoch, lr)
+        except TypeError:  # a schedule taking the epoch only
+            lr = self.schedule(epoch)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)):
+            raise TypeError(f"the schedule must return a float, got {lr!r}")
+        optimizer.learning_rate = float(lr)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more
+    than ``min_delta`` for ``patience`` epochs (Keras 3 rules: never below ``min_lr``, then
+    ``cooldown`` epochs without counting). ``mode="auto"`` maximizes names containing
+    ``acc`` and minimizes the rest."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0, **kwargs):
+        super().__init__()
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau got unexpected arguments {sorted(kwargs)}")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got {factor}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
+        self.verbose, self.mode, self.min_delta = verbose, mode, float(min_delta)
+        self.cooldown, self.min_lr = int(cooldown), float(min_lr)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.maximize = self.mode == "max" or (self.mode == "auto" and "acc" in self.monitor)
+        self.best = -math.inf if self.maximize else math.inf
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def _improved(self, current: float) -> bool:
+        if self.maximize:
+            return current > self.best + self.min_delta
+        return current < self.best - self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        optimizer = _optimizer_of(self.model, "ReduceLROnPlateau")
+        logs["learning_rate"] = float(optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: metric {self.monitor!r} is not available; "
+                          f"available metrics are {sorted(logs)}", RuntimeWarning, stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(float(current)):
+            self.best = float(current)
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(optimizer.learning_rate)
+                if old > np.float32(self.min_lr):
+                    new = max(old * self.factor, self.min_lr)
+                    optimizer.learning_rate = new
+                    if self.verbose:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first batch whose loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class BackupAndRestore(Callback):
+    """Keep the weights, the optimizer state and the epoch count in ``backup_dir`` at the
+    end of every epoch, so a `fit` that was interrupted starts again from the last finished
+    epoch (the run is then the one that would have happened without the interruption).
+    The backup is deleted when training ends normally (``delete_checkpoint=True``).
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False,
+                 delete_checkpoint: bool = True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore needs a backup_dir")
+        if save_freq != "epoch":
+            raise NotImplementedError("BackupAndRestore(save_freq=...) supports 'epoch' only "
+                                      "in convnp")
+        if double_checkpoint:
+            raise NotImplementedError("BackupAndRestore(double_checkpoint=True) is not "
+                                      "supported by convnp")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.delete_checkpoint = bool(delete_checkpoint)
+
+    def _paths(self) -> tuple[str, str, str]:
+        join = os.path.join
+        return (join(self.backup_dir, "model.weights.npz"),
+                join(self.backup_dir, "optimizer.npz"), join(self.backup_dir, "epoch.json"))
+
+    def on_train_begin(self, logs=None):
+        import json
+
+        weights, optimizer, epoch = self._paths()
+        if not os.path.exists(epoch):
+            return
+        with open(epoch, encoding="utf-8") as f:
+            done = int(json.load(f)["epoch"])
+        self.model.load_weights(weights)
+        if os.path.exists(optimizer) and getattr(self.model, "optimizer", None) is not None:
+            with np.load(optimizer, allow_pickle=False) as z:
+                self.model.optimizer.set_state({k: z[k] for k in z.files})
+        self.model._initial_epoch = done + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+
+        from convnp.io._files import atomic_write
+
+        weights, optimizer, epoch_file = self._paths()
+        os.makedirs(self.backup_dir, exist_ok=True)
+        self.model.save_weights(weights)
+        state = self.model.optimizer.get_state() if self.model.optimizer is not None else {}
+
+        def write_state(f):
+            np.savez(f, **state)
+
+        atomic_write(optimizer, write_state)
+        atomic_write(epoch_file, lambda f: f.write(json.dumps({"epoch": int(epoch)}).encode()))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint:  # an interrupted fit never gets here: the backup stays
+            for path in self._paths():
+                if os.path.exists(path):
+                    os.remove(path)

@@ -108,7 +108,9 @@ class TrainingMixin(InferenceMixin):
         logs: dict[str, Any] = {}
         epoch_logs: dict[str, Any] = {}
         custom_step = self._overrides("train_step")
-        for epoch in range(int(initial_epoch), epochs):
+        resumed = getattr(self, "_initial_epoch", None)  # set by BackupAndRestore
+        self._initial_epoch = None
+        for epoch in range(int(resumed if resumed is not None else initial_epoch), epochs):
             tracker.reset()
             self._reset_step_metrics()
             callback_list.on_epoch_begin(epoch)

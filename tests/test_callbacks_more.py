@@ -1,0 +1,107 @@
+"""LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, BackupAndRestore."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+cb = tf.keras.callbacks
+
+
+def _model(lr=0.1):
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(3,))])
+    model.compile(tf.keras.optimizers.SGD(lr), "mse")
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    return x, x @ np.array([1.0, -2.0, 0.5], dtype="float32")
+
+
+def test_learning_rate_scheduler_sets_and_logs_the_rate():
+    model = _model()
+    x, y = _data()
+    seen = []
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[
+        cb.LearningRateScheduler(lambda epoch, lr: lr * 0.5),
+        cb.LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(
+            model.optimizer.learning_rate))])
+    assert history.history["learning_rate"] == pytest.approx([0.05, 0.025, 0.0125])
+    model.fit(x, y, epochs=2, verbose=0,
+              callbacks=[cb.LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))])
+    assert model.optimizer.learning_rate == pytest.approx(0.02)
+
+
+class _Feed(cb.Callback):
+    """Puts a fixed sequence of val_loss values into the epoch logs."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+
+
+def test_reduce_lr_on_plateau_patience_cooldown_min_lr():
+    model = _model(lr=1.0)
+    x, y = _data()
+    rates = []
+    values = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+    model.fit(x, y, epochs=8, verbose=0, callbacks=[
+        _Feed(values),
+        cb.ReduceLROnPlateau(factor=0.5, patience=2, cooldown=1, min_lr=0.3),
+        cb.LambdaCallback(on_epoch_end=lambda e, logs: rates.append(
+            model.optimizer.learning_rate))])
+    # epochs 1-2 do not improve -> halve at epoch 2; cooldown epoch 3 (0.5 improves anyway);
+    # 4, 5 wait -> at epoch 5 0.25 would go below min_lr: clipped to 0.3; then 6 cools down
+    assert rates == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.5, 0.3, 0.3, 0.3])
+    with pytest.raises(ValueError, match="factor"):
+        cb.ReduceLROnPlateau(factor=1.5)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_terminate_on_nan_stops_at_the_batch(capsys):
+    model = _model(lr=1e30)
+    x, y = _data()
+    y = y * 1e20
+    history = model.fit(x, y, epochs=5, batch_size=4, verbose=0,
+                        callbacks=[cb.TerminateOnNaN()])
+    assert len(history.history["loss"]) == 1
+    assert "Invalid loss, terminating training" in capsys.readouterr().out
+
+
+class _Crash(cb.Callback):
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            raise RuntimeError("interrupted")
+
+
+def test_backup_and_restore_resumes_where_it_stopped(tmp_path):
+    x, y = _data()
+    full = _model()
+    full.compile(tf.keras.optimizers.Adam(0.05), "mse")
+    full.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0)
+    model = _model()
+    model.compile(tf.keras.optimizers.Adam(0.05), "mse")
+    backup = cb.BackupAndRestore(tmp_path / "backup")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0,
+                  callbacks=[backup, _Crash(2)])
+    fresh = _model()  # a new process: new model, same code
+    fresh.compile(tf.keras.optimizers.Adam(0.05), "mse")
+    history = fresh.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0,
+                        callbacks=[backup])
+    assert history.epoch == [2, 3]
+    for a, b in zip(fresh.get_weights(), full.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert not (tmp_path / "backup" / "epoch.json").exists()
