@@ -116,7 +116,7 @@ def test_float64_input_is_cast_to_layer_dtype_and_float32_not_copied(monkeypatch
     ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, ValueError),
     ({"filters": 2, "kernel_size": 3, "dilation_rate": 0}, ValueError),
     ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, ValueError),
-    ({"filters": 2, "kernel_size": 3, "kernel_regularizer": "l2"}, ValueError),
+    ({"filters": 2, "kernel_size": 3, "kernel_regularizer": "l3"}, ValueError),
     ({"filters": 2, "kernel_size": 3, "bogus": 1}, TypeError),
 ])
 def test_bad_arguments(kwargs, error):

@@ -226,8 +226,10 @@ def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_ini
                        **unsupported) -> None:
     """The constructor part Conv2D and Dense share: refuse unsupported Keras options (given
     by keyword), resolve the activation and initializers, and start unbuilt."""
-    from convnp import activations, initializers
+    from convnp import activations, initializers, regularizers
 
+    for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+        setattr(layer, key, regularizers.get(unsupported.pop(key, None)))
     not_supported(type(layer).__name__, **unsupported)
     layer.activation = activations.get(activation)
     layer.use_bias = bool(use_bias)
@@ -243,15 +245,17 @@ def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_ini
 
 def kernel_layer_config(layer) -> dict:
     """The `get_config` entries Conv2D and Dense share (the inverse of `setup_kernel_layer`)."""
+    from convnp import regularizers
+
     return {
         "activation": activation_name(layer.activation),
         "use_bias": layer.use_bias,
         "kernel_initializer": initializer_config(layer._kernel_initializer,
                                                  layer.kernel_initializer),
         "bias_initializer": initializer_config(layer._bias_initializer, layer.bias_initializer),
-        "kernel_regularizer": None,
-        "bias_regularizer": None,
-        "activity_regularizer": None,
+        "kernel_regularizer": regularizers.serialize(layer.kernel_regularizer),
+        "bias_regularizer": regularizers.serialize(layer.bias_regularizer),
+        "activity_regularizer": regularizers.serialize(layer.activity_regularizer),
         "kernel_constraint": None,
         "bias_constraint": None,
     }

@@ -85,8 +85,9 @@ class Dense(Layer):
         use_bias: whether to add a learned bias.
         kernel_initializer: initializer name for ``kernel`` (default ``"glorot_uniform"``).
         bias_initializer: initializer name for ``bias``.
-        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint, lora_rank: accepted as ``None`` only.
+        kernel_regularizer, bias_regularizer, activity_regularizer: `convnp.regularizers`
+            (``l1``, ``l2``, ``l1_l2``); their penalties join the training loss.
+        kernel_constraint, bias_constraint, lora_rank: accepted as ``None`` only.
         **kwargs: `Layer` arguments.
 
     Shape:

@@ -41,11 +41,6 @@ class CustomStepMixin:
         return self.compiled_loss(y, y_pred, sample_weight)
 
     @property
-    def losses(self) -> list:
-        """Extra losses added by layers (none: convnp layers have no regularizers)."""
-        return []
-
-    @property
     def _loss_tracker(self):
         tracker = self.__dict__.get("_loss_mean")
         if tracker is None:

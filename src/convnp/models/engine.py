@@ -273,7 +273,41 @@ class Engine:
                 value = spec.loss.value_from_logits(yt, out, act.name, sample_weight)
             values.append(value)
             total = total + (value if spec.weight == 1.0 else spec.weight * value)
+        if self._has_regularizers():
+            total = total + sum(self.losses)
         return (preds if len(specs) > 1 else preds[0]), float(total), values
+
+    # -- regularization ----------------------------------------------------------------------
+
+    def _regularized_weights(self) -> list:
+        """``(variable, regularizer)`` for every kernel/bias regularizer, nested models too."""
+        pairs, stack, seen = [], list(self.layers), set()
+        while stack:
+            layer = stack.pop(0)
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if getattr(layer, "_graph", None) is not None and layer is not self:
+                stack.extend(layer.layers)
+                continue
+            for var_name in ("kernel", "bias"):
+                reg = getattr(layer, f"{var_name}_regularizer", None)
+                variable = getattr(layer, var_name, None)
+                if reg is not None and variable is not None and layer.trainable:
+                    pairs.append((variable, reg))
+        return pairs
+
+    def _has_regularizers(self) -> bool:
+        return bool(self._regularized_weights()) or bool(self._graph._activity)
+
+    @property
+    def losses(self) -> list[float]:
+        """The regularization penalties added to the loss: each activity regularizer's on the
+        last forward, then each kernel/bias regularizer's on the current weights."""
+        if self._graph is None:
+            return []
+        return self._graph.activity_losses() + [
+            reg(v.value) for v, reg in self._regularized_weights()]
 
     def _output_gradients(self, ys, preds, fused, sample_weight) -> list:
         grads = []
@@ -302,6 +336,9 @@ class Engine:
         preds = y_pred if len(self._output_specs) > 1 else [y_pred]
         grads = self._output_gradients(self._target_list(y), preds, fused, sample_weight)
         self._run_bypassing(fused, lambda: self._graph.backward(grads))
+        for variable, reg in self._regularized_weights():
+            extra = reg.gradient(variable.value)
+            variable.grad = extra if variable.grad is None else variable.grad + extra
         return loss_value, y_pred
 
     def _train_step(self, xs, y: np.ndarray, fused, variables: list,

@@ -128,6 +128,7 @@ class Graph:
             self.call_index[node.out] = seen.get(id(node.layer), 0)
             seen[id(node.layer)] = self.call_index[node.out] + 1
         self._states: dict[int, object] = {}  # schedule position -> a shared call's state
+        self._activity: dict[int, np.ndarray] = {}  # position -> output with a penalty
         # consumers[slot] = how many calls read that value (for fan-out bookkeeping)
         self.n_consumers = [0] * len(self.tensors)
         for node in self.nodes:
@@ -189,7 +190,8 @@ class Graph:
         for node in schedule:
             pools = readers.get(node.out, [])
             if node.multi or node.out in outputs or len(pools) != 1 or pools[0].multi \
-                    or self.is_shared(node.layer) or self.is_shared(pools[0].layer):
+                    or self.is_shared(node.layer) or self.is_shared(pools[0].layer) \
+                    or getattr(node.layer, "activity_regularizer", None) is not None:
                 continue
             pool, shape = pools[0], self.tensors[node.out].shape
             if any(getattr(n.layer, "_fixed_training", None) is not None for n in (node, pool)):
@@ -331,7 +333,15 @@ class Graph:
             values[node.out] = node.layer.call(arg, training=training if fixed is None else fixed)
             if shared and id(node.layer) in shared:
                 self._states[position] = capture_call_state(node.layer)
+            if getattr(node.layer, "activity_regularizer", None) is not None:
+                self._activity[position] = values[node.out]
         return [values[s] for s in self.output_slots]
+
+    def activity_losses(self) -> list[float]:
+        """Each activity regularizer's penalty on the last forward's output, divided by the
+        batch size (Keras 3)."""
+        return [self.schedule[i].layer.activity_regularizer(out) / len(out)
+                for i, out in sorted(self._activity.items())]
 
     def capture_state(self) -> list:
         """What backward needs from the last forward, for every call (a nested model's)."""
@@ -348,6 +358,7 @@ class Graph:
     def clear_state(self) -> None:
         """Forget every call's forward state (evaluate/predict free memory this way)."""
         self._states.clear()
+        self._activity.clear()
         for node in self.schedule + self.nodes:
             if hasattr(node.layer, "_graph") and node.layer._graph is not None:
                 node.layer._graph.clear_state()
@@ -389,6 +400,10 @@ class Graph:
         for position in reversed(range(len(self.schedule))):
             node = self.schedule[position]
             dy = grads[node.out]
+            if position in self._activity and node.active:
+                out = self._activity[position]
+                extra = node.layer.activity_regularizer.gradient(out) / out.dtype.type(len(out))
+                dy = extra if dy is None else dy + extra
             if not node.active or dy is None:
                 continue
             shared = id(node.layer) in self.shared
