@@ -154,3 +154,20 @@ def test_feature_extractor_from_layer_outputs():
     assert model.get_layer("cat").input[1] is model.inputs[1]
     with pytest.raises(AttributeError, match="never been called"):
         _ = L.Dense(2).output
+
+
+def test_compiled_multi_output_model_file_resumes_training(tmp_path):
+    model = _two_output_model()
+    model.compile(tf.keras.optimizers.Nadam(0.01),
+                  loss={"out1": tf.keras.losses.SparseCategoricalCrossentropy(),
+                        "out2": "binary_crossentropy"},
+                  loss_weights={"out1": 1.0, "out2": 0.3}, metrics={"out1": ["accuracy"]})
+    rng = np.random.default_rng(4)
+    x = [rng.normal(size=(16, 6, 6, 1)), rng.normal(size=(16, 3))]
+    y = [rng.integers(0, 3, 16), rng.integers(0, 2, 16)]
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.convnp")
+    again = tf.keras.models.load_model(tmp_path / "m.convnp")
+    h1 = model.fit(x, y, epochs=1, verbose=0, shuffle=False).history
+    h2 = again.fit(x, y, epochs=1, verbose=0, shuffle=False).history
+    assert h1 == h2 and list(h1) == ["loss", "out1_loss", "out2_loss", "out1_accuracy"]

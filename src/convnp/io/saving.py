@@ -119,9 +119,14 @@ def _json_default(value: Any) -> Any:
 
 def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
     """A loss/metric as written in the compile config: its name if given by name, else its
-    Keras-style ``{"class_name", "config"}``."""
-    if isinstance(value, str):
+    Keras-style ``{"class_name", "config"}``; lists and dicts by output name keep their
+    shape (models with several outputs)."""
+    if isinstance(value, str) or value is None:
         return value
+    if isinstance(value, (list, tuple)):
+        return [_identifier_config(v, serialize) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _identifier_config(v, serialize) for k, v in value.items()}
     config = serialize(value)
     json.dumps(config, default=_json_default)  # fail now, with a clear error, if not JSON-able
     return config
@@ -138,7 +143,8 @@ def _compile_config(model: Any, include_optimizer: bool) -> dict[str, Any] | Non
     return {
         "optimizer": optimizers.serialize(optimizer) if optimizer is not None else None,
         "loss": _identifier_config(loss, losses.serialize) if loss is not None else None,
-        "metrics": [_identifier_config(m, metrics.serialize) for m in metric_ids],
+        "metrics": _identifier_config(metric_ids, metrics.serialize),
+        "loss_weights": getattr(model, "loss_weights", None),
     }
 
 
@@ -177,6 +183,11 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
     """
     class_name = _model_class_name(model)
     target = Path(path)
+    if target.suffix.lower() in (".h5", ".hdf5"):
+        raise ValueError(f"{target}: convnp does not write legacy Keras HDF5 model files; "
+                         "save to a '.keras' file (Keras 3's format, which keras.models."
+                         "load_model reads) or a '.convnp' file; weights alone: "
+                         "save_weights('name.weights.h5')")
     if target.suffix.lower() == ".keras":
         if not overwrite and target.exists():
             raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
@@ -475,7 +486,8 @@ def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
         optimizer = (optimizers.deserialize(optimizer_config) if optimizer_config is not None
                      else "rmsprop")
         model.compile(optimizer=optimizer, loss=compile_config.get("loss"),
-                      metrics=compile_config.get("metrics") or [])
+                      metrics=compile_config.get("metrics") or [],
+                      loss_weights=compile_config.get("loss_weights"))
     except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
         raise ValueError(f"{path}: invalid compile config: {exc}") from None
 
@@ -492,6 +504,8 @@ def _restore_optimizer(model: Any, state: dict[str, np.ndarray], path: Path) -> 
                 raise ValueError(f"{where}: 'iterations' must be an integer scalar, got "
                                  f"{value.dtype} of shape {value.shape}")
             continue
+        if "/" not in key and value.shape == () and value.dtype.kind == "f":
+            continue  # an optimizer-wide scalar (Nadam's u_product); set_state checks names
         _, _, index = key.partition("/")
         if not index.isdigit() or int(index) >= len(values):
             raise ValueError(f"{where}: slot '{key}' does not match any of the model's "
@@ -501,7 +515,7 @@ def _restore_optimizer(model: Any, state: dict[str, np.ndarray], path: Path) -> 
             raise ValueError(f"{where}: slot '{key}' has dtype {value.dtype}, expected "
                              f"{expected}")
     try:
-        if values:
+        if values and any("/" in k for k in state):  # slots saved (none before a step)
             optimizer.build(values)
         optimizer.set_state(state)
     except (ValueError, TypeError, KeyError, IndexError) as exc:

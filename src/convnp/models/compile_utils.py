@@ -42,7 +42,7 @@ def spread(value, names: list[str], what: str, *, nested_lists: bool = False) ->
         ValueError: a dict key that is no output name, or a list of the wrong length.
     """
     n = len(names)
-    if isinstance(value, dict):
+    if isinstance(value, dict) and "class_name" not in value:
         unknown = sorted(set(value) - set(names))
         if unknown:
             raise ValueError(f"compile(): `{what}` names {unknown}, which are not outputs of "
@@ -63,7 +63,8 @@ def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
     from convnp import metrics as metrics_module
 
     several = len(names) > 1
-    if isinstance(loss, (list, tuple, dict)) or several:
+    single_config = isinstance(loss, dict) and "class_name" in loss  # one serialized loss
+    if (isinstance(loss, (list, tuple, dict)) and not single_config) or several:
         loss_ids = spread(loss, names, "loss")
     else:
         loss_ids = [loss]
