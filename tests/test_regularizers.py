@@ -87,3 +87,9 @@ def test_config_round_trip():
     assert conv.kernel_regularizer.get_config() == {"l2": 0.1}
     assert conv.activity_regularizer.get_config() == {"l1": 0.01}
     assert dense.kernel_regularizer.get_config() == {"l1": 0.01, "l2": 0.02}
+
+
+def test_every_kernel_layer_takes_them():
+    layer = L.Conv2DTranspose(2, 3, kernel_regularizer=R.l2(0.5))
+    model = tf.keras.Sequential([tf.keras.Input((4, 4, 1)), layer])
+    assert model.losses == pytest.approx([0.5 * float(np.sum(layer.kernel.value ** 2))])

@@ -47,7 +47,6 @@ def test_conv2d_transpose_unet_block_params():
     ({"filters": 2, "kernel_size": 3, "dilation_rate": 2}, "dilation_rate"),
     ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, "channels_last"),
     ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding"),
-    ({"filters": 2, "kernel_size": 3, "kernel_regularizer": "l2"}, "kernel_regularizer"),
 ])
 def test_conv2d_transpose_refusals(kwargs, error):
     with pytest.raises(ValueError, match=error):
