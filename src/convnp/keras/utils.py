@@ -10,4 +10,17 @@ from convnp.datasets.directory import (
 from convnp.utils import set_random_seed, to_categorical
 
 __all__ = ["array_to_img", "image_dataset_from_directory", "img_to_array", "load_img",
-           "set_random_seed", "to_categorical"]
+           "plot_model", "set_random_seed", "to_categorical"]
+
+
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
+               show_layer_names=True, rankdir="TB", expand_nested=False, dpi=200,
+               show_layer_activations=False, show_trainable=False, **kwargs):
+    """Draw the model's graph to ``to_file`` with matplotlib (see `convnp.plot.model_graph`)."""
+    from convnp.plot import model_graph
+
+    return model_graph(model, to_file, show_shapes=show_shapes, show_dtype=show_dtype,
+                       show_layer_names=show_layer_names, rankdir=rankdir,
+                       expand_nested=expand_nested, dpi=dpi,
+                       show_layer_activations=show_layer_activations,
+                       show_trainable=show_trainable, **kwargs)

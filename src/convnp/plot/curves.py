@@ -154,3 +154,105 @@ def _metric_name(logs: Mapping[str, list[float]]) -> str | None:
     return others[0] if others else None
 
 
+
+
+def model_graph(model: Any, to_file: str | os.PathLike = "model.png", show_shapes: bool = False,
+                show_dtype: bool = False, show_layer_names: bool = True, rankdir: str = "TB",
+                expand_nested: bool = False, dpi: int = 200,
+                show_layer_activations: bool = False, show_trainable: bool = False,
+                **kwargs: Any) -> Path:
+    """Draw a model's layers and connections to an image (``tf.keras.utils.plot_model``),
+    with matplotlib only (no graphviz).
+
+    One box per layer (a shared layer once, with an arrow from each call's inputs); layers
+    are placed by depth, top to bottom (``rankdir="TB"``) or left to right (``"LR"``).
+
+    Raises:
+        ValueError: an unbuilt model, a bad ``rankdir``, or ``expand_nested=True`` (not
+            drawn by convnp).
+        TypeError: unknown keyword arguments.
+    """
+    if kwargs:
+        raise TypeError(f"plot_model got unexpected arguments {sorted(kwargs)}")
+    if rankdir not in ("TB", "LR"):
+        raise ValueError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}")
+    if expand_nested:
+        raise ValueError("plot_model(expand_nested=True) is not supported by convnp; nested "
+                         "models are drawn as one box")
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        model.build()
+        graph = model._graph
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("plot_model needs matplotlib: pip install matplotlib") from exc
+
+    layers: dict[int, Any] = {id(t.layer): t.layer for t in graph.inputs}
+    level = {key: 0 for key in layers}
+    edges: list[tuple[int, int]] = []
+    for node in graph.nodes:  # in execution order: producers are placed first
+        key = id(node.layer)
+        layers.setdefault(key, node.layer)
+        sources = [id(graph.tensors[s].layer) for s in node.inputs]
+        level[key] = max([level.get(key, 0)] + [level[s] + 1 for s in sources])
+        edges.extend((s, key) for s in sources if (s, key) not in edges)
+    rows: dict[int, list[int]] = {}
+    for key in layers:
+        rows.setdefault(level[key], []).append(key)
+
+    def label(layer) -> str:
+        kind = type(layer).__name__
+        lines = [f"{layer.name} ({kind})" if show_layer_names else kind]
+        activation = getattr(getattr(layer, "activation", None), "name", None)
+        if show_layer_activations and activation:
+            lines.append(f"activation: {activation}")
+        if show_shapes:
+            calls = [n for n in graph.nodes if n.layer is layer]
+            if calls:
+                out = graph.tensors[calls[0].out].shape
+                shown = ", ".join(str(graph.tensors[s].shape) for s in calls[0].inputs)
+            else:  # an input layer
+                out = shown = next(t.shape for t in graph.inputs if t.layer is layer)
+            lines.append(f"in: {shown}   out: {out}")
+        if show_dtype:
+            lines.append(f"dtype: {getattr(layer, 'dtype', 'float32')}")
+        if show_trainable:
+            lines.append(f"trainable: {getattr(layer, 'trainable', True)}")
+        return "\n".join(lines)
+
+    depth, width = len(rows), max(len(r) for r in rows.values())
+    text_lines = max(label(layer).count("\n") + 1 for layer in layers.values())
+    box_h = 0.3 + 0.25 * text_lines
+    if rankdir == "TB":
+        figsize = (max(4.0, 3.6 * width), max(2.0, (box_h + 0.6) * depth))
+    else:
+        figsize = (max(4.0, 3.8 * depth), max(2.0, (box_h + 0.6) * width))
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.set_axis_off()
+    position: dict[int, tuple[float, float]] = {}
+    for lev, keys in rows.items():
+        for i, key in enumerate(keys):
+            across = (i + 0.5) / len(keys)
+            along = 1 - (lev + 0.5) / depth
+            position[key] = (across, along) if rankdir == "TB" else (1 - along, 1 - across)
+    boxes = {}
+    for key, (x, y) in position.items():
+        boxes[key] = ax.text(x, y, label(layers[key]), ha="center", va="center", fontsize=8,
+                             transform=ax.transAxes, zorder=2,
+                             bbox={"boxstyle": "round,pad=0.4", "facecolor": "#eef3fb",
+                                   "edgecolor": "#34558b"})
+    for src, dst in edges:
+        ax.annotate("", xy=position[dst], xytext=position[src], xycoords=ax.transAxes,
+                    textcoords=ax.transAxes, zorder=3,
+                    arrowprops={"arrowstyle": "-|>", "color": "#555555",
+                                "patchA": boxes[src].get_bbox_patch(),
+                                "patchB": boxes[dst].get_bbox_patch(),
+                                "shrinkA": 2, "shrinkB": 2})
+    target = Path(to_file)
+    fmt = target.suffix.lstrip(".").lower() or "png"
+    atomic_write(target, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
+    return target
