@@ -765,8 +765,8 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
         path: the ``.keras`` archive (``model.save("x.keras")`` in Keras 3).
         compile: if the file records a compile config (optimizer, loss, metrics), compile the
             convnp model the same way when convnp supports them (as Keras does; a config convnp
-            cannot follow leaves the model uncompiled with a warning). Optimizer state is not
-            loaded.
+            cannot follow leaves the model uncompiled with a warning), and give Adam/SGD the
+            saved optimizer state.
 
     Returns:
         A convnp `Sequential` or `Model` with the file's weights, predicting like Keras.
@@ -795,8 +795,9 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
     source = f"{path}:{WEIGHTS_MEMBER}"
     with open_file(h5py, io.BytesIO(weights), source) as f:
         _read_weights_h5(model, f, source)
-    if compile and isinstance(config.get("compile_config"), dict):
-        _compile_from_config(model, config["compile_config"], path)
+        if compile and isinstance(config.get("compile_config"), dict):
+            _compile_from_config(model, config["compile_config"], path)
+            _read_optimizer_h5(model, f, source)
     return model
 
 
@@ -1058,6 +1059,86 @@ def keras_config(model) -> dict:
             "registered_name": "Functional", "build_config": {"input_shape": None}}
 
 
+# Keras 3's optimizer slots, per trainable variable, in the order its .keras files list them.
+_KERAS_SLOTS = {"Adam": ["momentum", "velocity"], "SGD": ["momentum"]}
+
+
+def _keras_compile_config(model) -> dict | None:
+    """Keras 3's ``compile_config`` for a model compiled with what Keras's files can say
+    (Adam or SGD without schedule, a loss by name, metrics by name, one output); else None
+    (the file is then loaded uncompiled, as before)."""
+    from convnp import optimizers
+
+    opt = getattr(model, "optimizer", None)
+    if not getattr(model, "_compiled", False) or type(opt).__name__ not in _KERAS_SLOTS:
+        return None
+    loss, metrics = getattr(model, "loss", None), getattr(model, "_metric_ids", None) or []
+    if (not isinstance(loss, str) or len(model.outputs) != 1
+            or not all(isinstance(m, str) for m in metrics)
+            or getattr(opt, "_schedule", None) is not None):
+        return None
+    inner = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+             "loss_scale_factor": None, "gradient_accumulation_steps": None,
+             **optimizers.serialize(opt)["config"]}
+    return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
+                          "config": inner, "registered_name": None},
+            "loss": loss, "loss_weights": None, "metrics": list(metrics) or None,
+            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "jit_compile": False}
+
+
+def _write_optimizer_h5(model, h5file) -> None:
+    """The optimizer's step count, rate and slots as Keras stores them (``optimizer/vars``:
+    iterations, learning_rate, then each trainable variable's slots in turn)."""
+    opt = model.optimizer
+    if not opt.built:
+        return
+    state = opt.get_state()
+    group = h5file.create_group("optimizer").create_group("vars")
+    group.attrs["name"] = opt.name
+    values = [np.asarray(state["iterations"], dtype=np.int64),
+              np.asarray(opt.learning_rate, dtype="<f4")]
+    names = [n for n in _KERAS_SLOTS[type(opt).__name__] if n in opt._slot_names()]
+    for i in range(len(model.trainable_weights)):
+        values.extend(np.asarray(state[f"{name}/{i}"], dtype="<f4") for name in names)
+    for i, value in enumerate(values):
+        group.create_dataset(str(i), data=value)
+
+
+def _read_optimizer_h5(model, h5file, where: str) -> None:
+    """Give a compiled model's Adam/SGD the slots stored in a ``.keras`` file, if any."""
+    h5py = _require_h5py()
+    opt = getattr(model, "optimizer", None)
+    if opt is None or type(opt).__name__ not in _KERAS_SLOTS:
+        return
+    top = get_node(h5py, h5file, "optimizer", where) if "optimizer" in h5file else None
+    group = get_node(h5py, top, "vars", where) if top is not None and "vars" in top else None
+    if not isinstance(group, h5py.Group):
+        return
+    names = [n for n in _KERAS_SLOTS[type(opt).__name__] if n in opt._slot_names()]
+    variables = model.trainable_weights
+    if len(group) != 2 + len(names) * len(variables):
+        warnings.warn(f"{where}: optimizer state skipped: {len(group)} arrays for "
+                      f"{len(variables)} trainable variables", stacklevel=3)
+        return
+
+    def read(index: int, shape: tuple) -> np.ndarray:
+        node = get_node(h5py, group, str(index), where)
+        if not isinstance(node, h5py.Dataset):
+            raise ValueError(f"{where}: optimizer/vars/{index} is not a dataset")  # noqa: TRY004
+        return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
+                            kinds="fiu")
+
+    state = {"iterations": np.asarray(read(0, ()), dtype=np.int64)}
+    k = 2
+    for i, variable in enumerate(variables):
+        for name in names:
+            state[f"{name}/{i}"] = np.asarray(read(k, tuple(variable.shape)),
+                                              dtype=variable.value.dtype)
+            k += 1
+    opt.set_state(state)
+
+
 def _all_tensors(model) -> list:
     seen: dict[int, Any] = {}
     stack = list(model.outputs)
@@ -1077,8 +1158,10 @@ def save_keras(model, path: str | os.PathLike) -> str:
 
     The archive holds ``metadata.json``, ``config.json`` (the architecture, in Keras 3's own
     layout) and ``model.weights.h5`` (the weights); ``keras.models.load_model(path)`` rebuilds
-    the model and predicts like convnp. The compile state and optimizer are not written (Keras
-    loads the model uncompiled).
+    the model and predicts like convnp. A model compiled with Adam or SGD, a loss and metrics
+    by name (one output) also gets its compile config and optimizer state, so Keras (and
+    convnp) reload it compiled and continue training where it stopped; otherwise the file
+    loads uncompiled.
 
     Returns:
         ``path`` as a string.
@@ -1091,9 +1174,14 @@ def save_keras(model, path: str | os.PathLike) -> str:
     h5py = _require_h5py()
     path = os.fspath(path)
     config = keras_config(model)
+    compile_config = _keras_compile_config(model)
+    if compile_config is not None:
+        config["compile_config"] = compile_config
     weights = io.BytesIO()
     with h5py.File(weights, "w") as f:
         _write_weights_h5(model, f)
+        if compile_config is not None:
+            _write_optimizer_h5(model, f)
     from convnp import __version__
 
     metadata = {"keras_version": KERAS_FORMAT_VERSION,
