@@ -46,3 +46,12 @@ def test_round_trip_resumes_exactly(tmp_path, optimizer):
     h1 = model.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False).history
     h2 = again.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False).history
     assert h1 == h2
+
+
+def test_shared_layers_are_refused_for_keras_files(tmp_path):
+    a, b = tf.keras.Input((3,)), tf.keras.Input((3,))
+    shared = tf.keras.layers.Dense(2, name="shared")
+    model = tf.keras.Model([a, b], tf.keras.layers.Add()([shared(a), shared(b)]))
+    with pytest.raises(ValueError, match="shared"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()

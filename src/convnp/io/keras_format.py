@@ -974,6 +974,12 @@ def _check_savable(model) -> None:
     """Refuse, before writing anything, layers that have no Keras 3 counterpart."""
     from convnp import activations
 
+    graph = getattr(model, "_graph", None)
+    for layer in getattr(graph, "layers", []):
+        if graph.is_shared(layer):
+            raise ValueError(f"cannot save layer '{layer.name}' as a Keras file: it is called "
+                             "more than once (shared weights), which convnp's .keras writer "
+                             "does not express; save to a .convnp file")
     for layer in keras_layer_order(model):
         cls = type(layer).__name__
         if cls != "InputLayer" and cls not in _SPECS:
