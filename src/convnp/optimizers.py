@@ -487,9 +487,9 @@ class Adagrad(Optimizer):
         return ["accumulator"]
 
     def build(self, values):
-        pending = self._pending_state
+        pending = self._pending_state or {}
         super().build(values)
-        if pending is None:
+        if not any(key.startswith("accumulator/") for key in pending):
             for acc in self._slots["accumulator"]:
                 acc[...] = self.initial_accumulator_value
 

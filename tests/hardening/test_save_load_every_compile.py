@@ -68,7 +68,8 @@ def test_every_loss_saves_and_loads(tmp_path, cls_name, form, loss):
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "sgd+momentum",
-                                       "rmsprop+centered+momentum", "adam+amsgrad"])
+                                       "rmsprop+centered+momentum", "adam+amsgrad", "adamw",
+                                       "nadam", "adagrad", "adamax"])
 @pytest.mark.parametrize("fitted", [False, True], ids=["unfitted", "fitted"])
 def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
     name, *options = optimizer.split("+")
@@ -77,8 +78,9 @@ def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
         kwargs["centered"] = True
     if "amsgrad" in options:
         kwargs["amsgrad"] = True
-    opt = {"sgd": optimizers.SGD, "adam": optimizers.Adam,
-           "rmsprop": optimizers.RMSprop}[name](learning_rate=0.01, **kwargs)
+    opt = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers.RMSprop,
+           "adamw": optimizers.AdamW, "nadam": optimizers.Nadam, "adagrad": optimizers.Adagrad,
+           "adamax": optimizers.Adamax}[name](learning_rate=0.01, **kwargs)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 3)).astype("f4")
     y = rng.standard_normal((6, 2)).astype("f4")
@@ -150,4 +152,5 @@ def test_keras_archive_loads_back_with_its_loss(tmp_path, loss):
 def test_the_round_trips_above_cover_every_loss_and_optimizer():
     # a new loss or optimizer class must be added to the round trips above
     assert set(losses._CLASSES) <= set(_LOSS_SETUP)
-    assert set(optimizers._CLASSES) <= {"SGD", "Adam", "RMSprop"}
+    assert set(optimizers._CLASSES) <= {"SGD", "Adam", "RMSprop", "AdamW", "Nadam", "Adagrad",
+                                        "Adamax"}
