@@ -9,7 +9,7 @@ Each function returns the figure (or the path written, for the history files); f
 drawn on an Agg canvas, never through pyplot's global state.
 """
 
-from convnp.plot.curves import history, history_csv
+from convnp.plot.curves import history, history_csv, model_graph
 from convnp.plot.inside import (
     confusion_matrix,
     feature_maps,
@@ -19,5 +19,14 @@ from convnp.plot.inside import (
     saliency,
 )
 
-__all__ = ["confusion_matrix", "feature_maps", "filters", "gradcam", "history", "history_csv",
-           "misclassified", "saliency"]
+__all__ = [
+    "confusion_matrix",
+    "feature_maps",
+    "filters",
+    "gradcam",
+    "history",
+    "history_csv",
+    "misclassified",
+    "model_graph",
+    "saliency",
+]
