@@ -56,3 +56,36 @@ def test_input_shape_keyword_on_any_layer_survives_config():
     assert layer.input_shape_arg == (None, 64, 64, 3)
     clone = layers.deserialize(layers.serialize(layer))
     assert clone.input_shape_arg == (None, 64, 64, 3)
+
+
+def test_a_registered_class_is_in_every_namespace():
+    import convnp as tf
+    from convnp.layers import registry
+
+    assert set(registry.registered_layers()) <= set(tf.keras.layers.__all__)
+    assert set(registry.registered_layers()) <= set(layers.__all__)
+
+    class Tripler(layers.Layer):
+        def call(self, inputs, training=False):
+            return inputs * 3
+
+    try:
+        registry.register(Tripler, aliases=("Times3",))
+        assert tf.keras.layers.Times3 is Tripler
+        assert layers.deserialize(layers.serialize(Tripler(name="t"))).name == "t"
+        assert not registry.is_builtin(Tripler)
+        assert registry.is_builtin(layers.Conv2D)
+    finally:
+        for key in ("Tripler", "Times3"):
+            registry._REGISTRY.pop(key)
+
+
+def test_layer_modules_are_discovered():
+    import pkgutil
+
+    import convnp.layers
+
+    modules = {m.name for m in pkgutil.iter_modules(convnp.layers.__path__)}
+    for name in modules - {"base", "registry"}:
+        if not name.startswith("_"):
+            assert hasattr(convnp.layers, name)

@@ -1,58 +1,8 @@
-"""``tf.keras.layers``: every convnp layer class, plus `Input` and the `Layer` base."""
+"""``tf.keras.layers``: every registered convnp layer class (`convnp.layers.registry`), the
+merge functions, `Input` and the `Layer` base."""
 
 from convnp.layers import (
-    ELU,
-    Activation,
-    Add,
-    Average,
-    AveragePooling1D,
-    AveragePooling2D,
-    AvgPool2D,
-    BatchNormalization,
-    CenterCrop,
-    Concatenate,
-    Conv1D,
-    Conv2D,
-    Conv2DTranspose,
-    Cropping2D,
-    Dense,
-    DepthwiseConv2D,
-    Dot,
-    Dropout,
-    Flatten,
-    GaussianNoise,
-    GlobalAveragePooling1D,
-    GlobalAveragePooling2D,
-    GlobalMaxPooling1D,
-    GlobalMaxPooling2D,
-    InputLayer,
     Layer,
-    LayerNormalization,
-    LeakyReLU,
-    Maximum,
-    MaxPool2D,
-    MaxPooling1D,
-    MaxPooling2D,
-    Minimum,
-    Multiply,
-    Permute,
-    PReLU,
-    RandomContrast,
-    RandomCrop,
-    RandomFlip,
-    RandomRotation,
-    RandomTranslation,
-    RandomZoom,
-    ReLU,
-    Rescaling,
-    Reshape,
-    Resizing,
-    SeparableConv2D,
-    Softmax,
-    SpatialDropout2D,
-    Subtract,
-    UpSampling2D,
-    ZeroPadding2D,
     add,
     average,
     concatenate,
@@ -62,65 +12,18 @@ from convnp.layers import (
     maximum,
     minimum,
     multiply,
+    registered_layers,
     serialize,
     subtract,
 )
 from convnp.models.functional import Input
 
+# Every registered layer class (aliases such as MaxPool2D included): no list of names here.
+globals().update(registered_layers())
+
 __all__ = [
-    "ELU",
-    "Activation",
-    "Add",
-    "Average",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "AvgPool2D",
-    "BatchNormalization",
-    "CenterCrop",
-    "Concatenate",
-    "Conv1D",
-    "Conv2D",
-    "Conv2DTranspose",
-    "Cropping2D",
-    "Dense",
-    "DepthwiseConv2D",
-    "Dot",
-    "Dropout",
-    "Flatten",
-    "GaussianNoise",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
     "Input",
-    "InputLayer",
     "Layer",
-    "LayerNormalization",
-    "LeakyReLU",
-    "MaxPool2D",
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "Maximum",
-    "Minimum",
-    "Multiply",
-    "PReLU",
-    "Permute",
-    "RandomContrast",
-    "RandomCrop",
-    "RandomFlip",
-    "RandomRotation",
-    "RandomTranslation",
-    "RandomZoom",
-    "ReLU",
-    "Rescaling",
-    "Reshape",
-    "Resizing",
-    "SeparableConv2D",
-    "Softmax",
-    "SpatialDropout2D",
-    "Subtract",
-    "UpSampling2D",
-    "ZeroPadding2D",
     "add",
     "average",
     "concatenate",
@@ -134,6 +37,7 @@ __all__ = [
     "serialize",
     "subtract",
 ]
+__all__.extend(registered_layers())
 
 
 def _experimental_namespace():
@@ -172,10 +76,8 @@ def _experimental_namespace():
 experimental = _experimental_namespace()
 
 def __getattr__(name: str):
-    # layers added to convnp.layers later show up here too
-    import convnp.layers
-
+    # a class registered after this module was imported (a user's own layer) shows up too
     try:
-        return getattr(convnp.layers, name)
-    except AttributeError:
+        return get_layer_class(name)
+    except ValueError:
         raise AttributeError(f"module 'convnp.keras.layers' has no attribute {name!r}") from None

@@ -7,26 +7,16 @@ Each family lives in its own module: `conv` (Conv2D), `depthwise` (DepthwiseConv
 lowercase functions), `activation_layers` (LeakyReLU, PReLU, ELU, Softmax),
 `layer_normalization`, `regularization` (SpatialDropout2D, GaussianNoise), `one_d` (Conv1D and
 the 1-D poolings) and `preprocessing` (Rescaling,
-Resizing, CenterCrop and the Random* augmentation layers). `registry` maps class names
-to classes for configs and model files.
+Resizing, CenterCrop and the Random* augmentation layers). This package imports every public module of its directory, and each layer class there joins
+`registry` with the ``@register`` decorator; the class names below (and ``tf.keras.layers``)
+come from the registry, so a new layer module needs no edit here.
 """
 
-from convnp.layers.activation_layers import ELU, LeakyReLU, PReLU, Softmax
+import importlib as _importlib
+import pkgutil as _pkgutil
+
 from convnp.layers.base import KerasTensor, Layer
-from convnp.layers.conv import Conv2D
-from convnp.layers.conv_transpose import Conv2DTranspose
-from convnp.layers.core import Activation, Dense, Dropout, Flatten, InputLayer, ReLU
-from convnp.layers.depthwise import DepthwiseConv2D, SeparableConv2D
-from convnp.layers.layer_normalization import LayerNormalization
 from convnp.layers.merging import (
-    Add,
-    Average,
-    Concatenate,
-    Dot,
-    Maximum,
-    Minimum,
-    Multiply,
-    Subtract,
     add,
     average,
     concatenate,
@@ -36,101 +26,27 @@ from convnp.layers.merging import (
     multiply,
     subtract,
 )
-from convnp.layers.normalization import BatchNormalization
-from convnp.layers.one_d import (
-    AveragePooling1D,
-    Conv1D,
-    GlobalAveragePooling1D,
-    GlobalMaxPooling1D,
-    MaxPooling1D,
+from convnp.layers.registry import (
+    deserialize,
+    get_layer_class,
+    register,
+    registered_layers,
+    serialize,
 )
-from convnp.layers.pooling import (
-    AveragePooling2D,
-    AvgPool2D,
-    GlobalAveragePooling2D,
-    GlobalMaxPooling2D,
-    MaxPool2D,
-    MaxPooling2D,
-)
-from convnp.layers.preprocessing import (
-    CenterCrop,
-    RandomContrast,
-    RandomCrop,
-    RandomFlip,
-    RandomRotation,
-    RandomTranslation,
-    RandomZoom,
-    Rescaling,
-    Resizing,
-)
-from convnp.layers.registry import deserialize, get_layer_class, register, serialize
-from convnp.layers.regularization import GaussianNoise, SpatialDropout2D
-from convnp.layers.reshaping import Cropping2D, Permute, Reshape, UpSampling2D, ZeroPadding2D
-from convnp.layers.tf_op import TensorFlowOpLayer
 
-for _cls in (Conv2D, Activation, Dense, Dropout, Flatten, InputLayer, ReLU, Add, Concatenate,
-             BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
-             MaxPooling2D, ZeroPadding2D):
-    register(_cls)
-register(MaxPooling2D, "MaxPool2D")
-register(AveragePooling2D, "AvgPool2D")
-del _cls
+# Modules that hold no layer classes (the base class, the registry itself).
+_NOT_LAYER_MODULES = {"base", "registry"}
+
+for _module in _pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_") and _module.name not in _NOT_LAYER_MODULES:
+        _importlib.import_module(f"{__name__}.{_module.name}")
+del _module
+
+globals().update(registered_layers())
 
 __all__ = [
-    "ELU",
-    "Activation",
-    "Add",
-    "Average",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "AvgPool2D",
-    "BatchNormalization",
-    "CenterCrop",
-    "Concatenate",
-    "Conv1D",
-    "Conv2D",
-    "Conv2DTranspose",
-    "Cropping2D",
-    "Dense",
-    "DepthwiseConv2D",
-    "Dot",
-    "Dropout",
-    "Flatten",
-    "GaussianNoise",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
-    "InputLayer",
     "KerasTensor",
     "Layer",
-    "LayerNormalization",
-    "LeakyReLU",
-    "MaxPool2D",
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "Maximum",
-    "Minimum",
-    "Multiply",
-    "PReLU",
-    "Permute",
-    "RandomContrast",
-    "RandomCrop",
-    "RandomFlip",
-    "RandomRotation",
-    "RandomTranslation",
-    "RandomZoom",
-    "ReLU",
-    "Rescaling",
-    "Reshape",
-    "Resizing",
-    "SeparableConv2D",
-    "Softmax",
-    "SpatialDropout2D",
-    "Subtract",
-    "TensorFlowOpLayer",
-    "UpSampling2D",
-    "ZeroPadding2D",
     "add",
     "average",
     "concatenate",
@@ -141,6 +57,8 @@ __all__ = [
     "minimum",
     "multiply",
     "register",
+    "registered_layers",
     "serialize",
     "subtract",
 ]
+__all__.extend(registered_layers())

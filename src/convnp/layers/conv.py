@@ -9,8 +9,10 @@ import numpy as np
 from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.registry import register
 
 
+@register
 class Conv2D(Layer):
     """2-D convolution (cross-correlation), optionally followed by an activation.
 

@@ -11,9 +11,11 @@ import convnp.random
 from convnp import activations
 from convnp.layers import _utils
 from convnp.layers.base import KerasTensor, Layer, record_call
+from convnp.layers.registry import register
 from convnp.ops._threads import map_rows
 
 
+@register
 class InputLayer(Layer):
     """The entry point of a model: holds the input shape and passes data through unchanged.
 
@@ -76,6 +78,7 @@ class InputLayer(Layer):
                 "name": self.name}
 
 
+@register
 class Dense(Layer):
     """Fully connected layer: ``outputs = activation(inputs @ kernel + bias)``.
 
@@ -172,6 +175,7 @@ class Dense(Layer):
         return config
 
 
+@register
 class Flatten(Layer):
     """Flatten every example to a vector, in row-major NHWC order (as Keras channels_last).
 
@@ -211,6 +215,7 @@ class Flatten(Layer):
         return config
 
 
+@register
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability ``rate`` and scale the
     rest by ``1 / (1 - rate)``; at inference, pass the input through unchanged.
@@ -294,6 +299,7 @@ class Dropout(Layer):
         return config
 
 
+@register
 class Activation(Layer):
     """Apply an activation function elementwise (``"relu"``, ``"sigmoid"``, ``"softmax"``,
     ``"tanh"``, ``"linear"``). Caches the activation's input and output."""
@@ -362,6 +368,7 @@ def masked(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return dx
 
 
+@register
 class ReLU(Layer):
     """Rectified linear unit with Keras' options::
 

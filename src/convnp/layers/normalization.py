@@ -9,6 +9,7 @@ import numpy as np
 from convnp import initializers
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.registry import register
 from convnp.ops._threads import map_rows
 from convnp.ops.reductions import column_sums
 
@@ -16,6 +17,7 @@ from convnp.ops.reductions import column_sums
 _MIN_ROWS = 8192
 
 
+@register
 class BatchNormalization(Layer):
     """Normalize each feature (channel) with batch statistics, then scale and shift.
 

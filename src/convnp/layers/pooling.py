@@ -10,6 +10,7 @@ import numpy as np
 from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.registry import register
 from convnp.ops import padding as geometry
 
 _IMAGES = "(batch, height, width, channels)"
@@ -75,6 +76,7 @@ class _Pooling2D(Layer):
         return config
 
 
+@register(aliases=("MaxPool2D",))
 class MaxPooling2D(_Pooling2D):
     """Max pooling: the largest value of each ``pool_size`` window, per channel.
 
@@ -98,6 +100,7 @@ class MaxPooling2D(_Pooling2D):
     mode = "max"
 
 
+@register(aliases=("AvgPool2D",))
 class AveragePooling2D(_Pooling2D):
     """Average pooling: the mean of each ``pool_size`` window, per channel.
 
@@ -152,6 +155,7 @@ class _GlobalPooling2D(Layer):
         return config
 
 
+@register
 class GlobalAveragePooling2D(_GlobalPooling2D):
     """Mean over height and width: ``(m, n_H, n_W, n_C)`` -> ``(m, n_C)``
     (``(m, 1, 1, n_C)`` with ``keepdims=True``).
@@ -172,6 +176,7 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
         return dx
 
 
+@register
 class GlobalMaxPooling2D(_GlobalPooling2D):
     """Maximum over height and width: ``(m, n_H, n_W, n_C)`` -> ``(m, n_C)``
     (``(m, 1, 1, n_C)`` with ``keepdims=True``).

@@ -1,4 +1,10 @@
-"""Layer classes by name, for model files and configs: ``{"class_name", "config"}`` dicts."""
+"""Layer classes by name: the one list of layers.
+
+A layer class joins it with the `register` decorator, in its own module under
+``convnp/layers/``; `convnp.layers` imports every such module, so the class is then in
+``convnp.layers``, ``tf.keras.layers``, model files (``.convnp``, ``.keras``) and configs
+(``{"class_name", "config"}`` dicts) without being listed anywhere else.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,31 @@ from convnp.layers.base import Layer
 _REGISTRY: dict[str, type[Layer]] = {}
 
 
-def register(cls: type[Layer], name: str | None = None) -> type[Layer]:
-    """Make ``cls`` known to `get_layer_class`/`deserialize` under ``name`` (default: its
-    class name). Returns ``cls``, so it can decorate a class."""
+def register(cls: type[Layer] | None = None, name: str | None = None, *,
+             aliases: tuple[str, ...] = ()) -> Any:
+    """Make a layer class known under its class name (or ``name``) and each of ``aliases``.
+
+    Use it as ``@register`` or ``@register(aliases=("MaxPool2D",))`` on the class, or call
+    ``register(cls, "OtherName")``. Returns the class.
+
+    >>> import convnp.layers
+    >>> get_layer_class("MaxPool2D") is convnp.layers.MaxPooling2D
+    True
+    """
+    if cls is None:
+        def decorate(target: type[Layer]) -> type[Layer]:
+            return register(target, name, aliases=aliases)
+        return decorate
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise TypeError(f"register expects a Layer subclass, got {cls!r}")
-    _REGISTRY[name or cls.__name__] = cls
+    for key in (name or cls.__name__, *aliases):
+        _REGISTRY[key] = cls
     return cls
+
+
+def registered_layers() -> dict[str, type[Layer]]:
+    """Every registered name (aliases included) with its class, sorted by name."""
+    return dict(sorted(_REGISTRY.items()))
 
 
 def get_layer_class(name: str, custom_objects: dict[str, type] | None = None) -> type[Layer]:
@@ -33,6 +57,12 @@ def get_layer_class(name: str, custom_objects: dict[str, type] | None = None) ->
                          f"{sorted(_REGISTRY)}") from None
 
 
+def is_builtin(cls: type) -> bool:
+    """Whether ``cls`` is one of convnp's own registered layers (not a user's class)."""
+    return _REGISTRY.get(getattr(cls, "__name__", None)) is cls and \
+        cls.__module__.startswith("convnp.layers.")
+
+
 def serialize(layer: Layer) -> dict[str, Any]:
     """``{"class_name": "Conv2D", "config": layer.get_config()}``."""
     if not isinstance(layer, Layer):
@@ -48,3 +78,7 @@ def deserialize(config: dict[str, Any],
                          f"got {config!r}")
     cls = get_layer_class(config["class_name"], custom_objects)
     return cls.from_config(dict(config.get("config") or {}))
+
+
+__all__ = ["deserialize", "get_layer_class", "is_builtin", "register", "registered_layers",
+           "serialize"]

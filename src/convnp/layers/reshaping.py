@@ -38,6 +38,7 @@ def _read_padding(padding, layer: str = "ZeroPadding2D", argument: str = "paddin
     return tuple(tuple(int(v) for v in p) for p in pads)
 
 
+@register
 class ZeroPadding2D(Layer):
     """Add rows and columns of zeros around every image.
 
