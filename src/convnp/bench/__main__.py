@@ -24,6 +24,9 @@ def positive_int(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from convnp.ops import _allocator
+
+    _allocator.ensure_tuned()  # as fit does: the measured runs get the tuned allocator
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m convnp.bench", description=__doc__)
     parser.add_argument("--keep-openblas-env", action="store_true",

@@ -4,7 +4,6 @@ The readable loop versions with the same names and signatures are in `convnp.ops
 (tests and readers only).
 """
 
-from convnp.ops import _allocator  # noqa: F401  (recycles large blocks; see its docstring)
 from convnp.ops.conv import conv_backward, conv_forward, conv_single_step, zero_pad
 from convnp.ops.pool import (
     create_mask_from_window,

@@ -6,8 +6,10 @@ pages and unmaps them on free, so every step pays a page fault and the zeroing o
 measured here, about a third of a happyModel step. Raising glibc's mmap threshold to its
 maximum (32 MiB) and the heap trim threshold to 1 GiB lets such blocks be recycled from the heap.
 
-This is process-wide allocator tuning, done once when `convnp.ops` is imported; it does not
-raise peak memory, only keeps it mapped. Set ``CONVNP_MALLOC_TUNING=0`` to leave malloc alone.
+This is process-wide allocator tuning, so importing convnp does not do it: `ensure_tuned` applies
+it once, when convnp's own work starts (``fit``/``evaluate``/``predict`` through
+`convnp.ops._threads.uses_all_cores`, and ``python -m convnp.bench``). It does not raise peak
+memory, only keeps it mapped. Set ``CONVNP_MALLOC_TUNING=0`` to leave malloc alone.
 """
 
 from __future__ import annotations
@@ -35,4 +37,12 @@ def tune_malloc() -> bool:
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-TUNED = tune_malloc()
+_tuned: bool | None = None  # None until ensure_tuned() first runs
+
+
+def ensure_tuned() -> bool:
+    """Apply `tune_malloc` once per process; later calls return the first call's result."""
+    global _tuned
+    if _tuned is None:
+        _tuned = tune_malloc()
+    return _tuned

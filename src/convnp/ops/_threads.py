@@ -100,10 +100,14 @@ def _release_blas() -> None:
 
 
 def uses_all_cores(method: Callable) -> Callable:
-    """Decorator: run ``method`` inside a `parallel_region` (for model-level loops)."""
+    """Decorator: run ``method`` inside a `parallel_region` (for model-level loops), after the
+    one-time malloc tuning (`convnp.ops._allocator.ensure_tuned`)."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
+        from convnp.ops import _allocator  # imported on first use: `import convnp` tunes nothing
+
+        _allocator.ensure_tuned()
         with parallel_region():
             return method(*args, **kwargs)
 
