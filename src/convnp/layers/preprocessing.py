@@ -419,8 +419,18 @@ class RandomRotation(_AffineLayer):
         return config
 
 
+class _HeightWidthLayer(_AffineLayer):
+    """An affine augmentation drawn from a ``height_factor`` and a ``width_factor``."""
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"height_factor": _plain_factor(self.height_factor),
+                       "width_factor": _plain_factor(self.width_factor)})
+        return config
+
+
 @register
-class RandomZoom(_AffineLayer):
+class RandomZoom(_HeightWidthLayer):
     """Zoom each image in or out by a random amount (training only).
 
     Args:
@@ -447,15 +457,9 @@ class RandomZoom(_AffineLayer):
         return _affine(m, xx=zoom_w, x0=(n_W - 1) / 2 * (1 - zoom_w), yy=zoom_h,
                        y0=(n_H - 1) / 2 * (1 - zoom_h))
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"height_factor": _plain_factor(self.height_factor),
-                       "width_factor": _plain_factor(self.width_factor)})
-        return config
-
 
 @register
-class RandomTranslation(_AffineLayer):
+class RandomTranslation(_HeightWidthLayer):
     """Shift each image by a random fraction of its size (training only).
 
     Args:
@@ -478,12 +482,6 @@ class RandomTranslation(_AffineLayer):
         dy = rng.uniform(*self._height, m) * n_H
         dx = rng.uniform(*self._width, m) * n_W
         return _affine(m, x0=-dx, y0=-dy)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"height_factor": _plain_factor(self.height_factor),
-                       "width_factor": _plain_factor(self.width_factor)})
-        return config
 
 
 @register
