@@ -397,7 +397,6 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Model:
         """Rebuild a functional model from `get_config` output (fresh weights)."""
-        from convnp.layers import get_layer_class
 
         tensors: dict[tuple[str, int], KerasTensor] = {}
         layers: dict[str, Any] = {}
@@ -413,7 +412,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
                                      "before the layer is defined")
                 layer = layers[entry["name"]]
             else:
-                layer = layers[entry["name"]] = _layer_from_entry(entry, get_layer_class)
+                layer = layers[entry["name"]] = _layer_from_entry(entry, custom_objects)
             inbound = entry.get("inbound_nodes", [])
             if not inbound:
                 tensors[(entry["name"], 0)] = input_tensor_of(layer)
@@ -448,16 +447,22 @@ class Functional(Model):
     """What ``Model(inputs=..., outputs=...)`` returns (Keras's class name for it)."""
 
 
-def _layer_from_entry(entry: dict[str, Any], get_layer_class):
-    """A layer, or a nested model, from its ``{"class_name", "config"}`` entry."""
+def _layer_from_entry(entry: dict[str, Any], custom_objects=None):
+    """A layer, or a nested model, from its ``{"class_name", "config"}`` entry.
+
+    ``custom_objects`` (class name -> class) is searched before the registry, and is handed on
+    to nested models so that a user's layer inside them is found too.
+    """
+    from convnp.layers import get_layer_class
+
     name = entry["class_name"]
-    if name in ("Functional", "Model"):
-        return Model.from_config(dict(entry["config"]))
+    if name in ("Functional", "Model") and name not in (custom_objects or {}):
+        return Model.from_config(dict(entry["config"]), custom_objects=custom_objects)
     if name == "Sequential":
         from convnp.models.sequential import Sequential
 
-        return Sequential.from_config(dict(entry["config"]))
-    return get_layer_class(name).from_config(dict(entry["config"]))
+        return Sequential.from_config(dict(entry["config"]), custom_objects=custom_objects)
+    return get_layer_class(name, custom_objects).from_config(dict(entry["config"]))
 
 
 __all__ = ["Input", "Model"]

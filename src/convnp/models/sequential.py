@@ -177,10 +177,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Sequential:
-        from convnp.layers import get_layer_class
         from convnp.models.model import _layer_from_entry
 
-        layers = [_layer_from_entry(entry, get_layer_class) for entry in config.get("layers", [])]
+        layers = [_layer_from_entry(entry, custom_objects) for entry in config.get("layers", [])]
         model = cls(layers, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False
