@@ -155,22 +155,6 @@ def initializer_config(identifier, resolved) -> Any:
     return config
 
 
-def take_cache(layer) -> Any:
-    """Hand ``layer._cache`` to `backward` and drop the layer's reference to it.
-
-    Releasing the forward activations as soon as backward has used them keeps peak memory at
-    one set of activations per training step. Each `call` therefore allows one `backward`.
-    """
-    cache = layer._cache
-    if cache is None:
-        raise RuntimeError(
-            f"{type(layer).__name__} '{layer.name}': backward needs a forward call first "
-            "(each call allows one backward)"
-        )
-    layer._cache = None
-    return cache
-
-
 def activate(activation, z: np.ndarray) -> tuple[np.ndarray, tuple | None]:
     """Apply a layer's fused activation to ``z``, a fresh array the layer owns.
 
@@ -239,8 +223,6 @@ def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_ini
     layer.bias_initializer = initializers.get(bias_initializer)
     layer.kernel = None
     layer.bias = None
-    layer.needs_input_gradient = True
-    layer._cache = None
 
 
 def kernel_layer_config(layer) -> dict:
@@ -273,7 +255,7 @@ def activated_forward(layer, z_and_cache: tuple) -> np.ndarray:
 def activated_backward(layer, dy: np.ndarray, op_backward) -> np.ndarray | None:
     """A kernel layer's `backward`: through the activation, then ``op_backward(dz, op_cache)
     -> (dx, dW, db)``; sets ``kernel.grad`` (and ``bias.grad``) and returns ``dx``."""
-    op_cache, saved = take_cache(layer)
+    op_cache, saved = layer.take_cache()
     dz = activate_backward(layer.activation, as_dtype(dy, layer.dtype), saved)
     dx, dW, db = op_backward(dz, op_cache)
     layer.kernel.grad = dW

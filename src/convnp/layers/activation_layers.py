@@ -23,10 +23,6 @@ def _number(value, name: str, layer: str, minimum: float | None = None) -> float
 class _Elementwise(Layer):
     """Shape-agnostic single-input layer; `call` caches what `_grad` needs."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._cache = None
-
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {})
 
@@ -58,7 +54,7 @@ class LeakyReLU(_Elementwise):
         return np.where(negative, x * self.dtype.type(self.negative_slope), x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        negative = _utils.take_cache(self)
+        negative = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         return np.where(negative, dy * self.dtype.type(self.negative_slope), dy)
 
@@ -133,7 +129,7 @@ class PReLU(_Elementwise):
         return np.where(x < 0, x * self.alpha.value, x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x = _utils.take_cache(self)
+        x = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         negative = x < 0
         d_alpha = np.where(negative, dy * x, 0)
@@ -175,7 +171,7 @@ class ELU(_Elementwise):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x, y = _utils.take_cache(self)
+        x, y = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         # below 0, d/dx alpha * (exp(x) - 1) = y + alpha
         return np.where(x > 0, dy, dy * (y + self.dtype.type(self.alpha)))
@@ -216,7 +212,7 @@ class Softmax(_Elementwise):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        y, axes = _utils.take_cache(self)
+        y, axes = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         return y * (dy - np.sum(dy * y, axis=axes, keepdims=True))
 

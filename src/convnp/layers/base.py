@@ -201,7 +201,73 @@ def _shape_of(inputs) -> Shape | list[Shape]:
     return (None,) + tuple(np.shape(inputs)[1:])
 
 
-class Layer(TrackedVariables, NodeAccess):
+class LayerContract:
+    """What a model's graph relies on in everything it calls: layers, models used as layers and
+    the scheduler's fused units. Each attribute has its default here, so the graph, the training
+    engine and the probes read it directly; a layer sets or overrides only what differs.
+
+    A call keeps what its backward needs in ``_cache``; `take_cache` hands it over once.
+    """
+
+    #: What the last forward call kept for `backward` (None: nothing to give).
+    _cache: Any = None
+    #: False when `backward` may skip the input gradient and return None (the model's backward
+    #: plan sets it for calls with nothing trainable upstream, e.g. the first convolution).
+    needs_input_gradient: bool = True
+    #: True when the layer has an ``activation`` attribute the training step may bypass, so the
+    #: loss works on the logits (sigmoid/softmax + cross-entropy, as Keras does).
+    fuses_activation: bool = False
+    #: True when ``call(maxpool(x)) == maxpool(call(x))`` with equal gradients, so the scheduler
+    #: may run this layer after the max pooling that reads it, on the smaller tensor.
+    commutes_with_max_pooling: bool = False
+    #: A regularizer whose penalty on the layer's output joins the loss (None: no penalty).
+    activity_regularizer: Any = None
+    #: The training mode fixed by a symbolic call ``layer(x, training=...)``; None follows the
+    #: model (training in fit, inference in evaluate/predict).
+    _fixed_training: bool | None = None
+    #: The graph of a model used as a layer (None for everything else).
+    _graph: Any = None
+    #: True for classes whose `call` is user code differentiated by the tape (`taped`).
+    _autodiff: bool = False
+
+    def take_cache(self) -> Any:
+        """Hand ``_cache`` to `backward` and drop this object's reference to it.
+
+        Releasing the forward activations as soon as backward has used them keeps peak memory at
+        one set of activations per training step. Each forward call therefore allows one
+        `backward`.
+        """
+        cache = self._cache
+        if cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__} '{self.name}': backward needs a forward call first "
+                "(each call allows one backward)"
+            )
+        self._cache = None
+        return cache
+
+    def capture_call_state(self) -> Any:
+        """What `backward` needs from the last call (a model returns its whole graph's)."""
+        if self._graph is not None:
+            return self._graph.capture_state()
+        return self._cache
+
+    def restore_call_state(self, state: Any) -> None:
+        """Put back what `capture_call_state` returned (a shared layer's earlier call)."""
+        if self._graph is not None:
+            self._graph.restore_state(state)
+        else:
+            self._cache = state
+
+    def clear_call_state(self) -> None:
+        """Forget the last call's forward state (evaluate/predict free memory this way)."""
+        if self._graph is not None:
+            self._graph.clear_state()
+        else:
+            self._cache = None
+
+
+class Layer(LayerContract, TrackedVariables, NodeAccess):
     """Base class of every layer.
 
     Subclasses implement `build` (create weights with `add_weight`), `call` (forward, keeping

@@ -60,6 +60,8 @@ class Conv2D(Layer):
     (2, 5, 5, 8)
     """
 
+    fuses_activation = True
+
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
                  data_format: str | None = None, dilation_rate=(1, 1), groups: int = 1,
                  activation=None, use_bias: bool = True,

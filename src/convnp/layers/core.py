@@ -108,6 +108,8 @@ class Dense(Layer):
     (2, 3)
     """
 
+    fuses_activation = True
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -153,7 +155,7 @@ class Dense(Layer):
 
     def backward(self, dy: np.ndarray):
         """Sets ``kernel.grad`` and ``bias.grad``; returns the input gradient (or ``None``)."""
-        x2d, x_shape, saved = _utils.take_cache(self)
+        x2d, x_shape, saved = self.take_cache()
         dz = _utils.as_dtype(dy, self.dtype).reshape(-1, self.units)
         dz = _utils.activate_backward(self.activation, dz, saved)
         self.kernel.grad = x2d.T @ dz
@@ -185,7 +187,6 @@ class Flatten(Layer):
     def __init__(self, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
-        self._cache = None
 
     def build(self, input_shape) -> None:
         if isinstance(input_shape, list):
@@ -207,7 +208,7 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)  # a view when x is contiguous
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return _utils.as_dtype(dy, self.dtype).reshape(_utils.take_cache(self))
+        return _utils.as_dtype(dy, self.dtype).reshape(self.take_cache())
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -252,7 +253,6 @@ class Dropout(Layer):
         self.noise_shape = noise_shape
         self.seed = None if seed is None else int(seed)
         self._generator = None if seed is None else np.random.default_rng(self.seed)
-        self._cache = None
 
     def build(self, input_shape) -> None:
         if isinstance(input_shape, list):
@@ -284,7 +284,7 @@ class Dropout(Layer):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        cache = _utils.take_cache(self)
+        cache = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         if cache[0] == "identity":
             return dy
@@ -304,10 +304,11 @@ class Activation(Layer):
     """Apply an activation function elementwise (``"relu"``, ``"sigmoid"``, ``"softmax"``,
     ``"tanh"``, ``"linear"``). Caches the activation's input and output."""
 
+    fuses_activation = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
-        self._cache = None
 
     def check_input_shape(self, input_shape) -> None:
         # Shape-agnostic once built (as in Keras): only a list of inputs is refused.
@@ -325,7 +326,7 @@ class Activation(Layer):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        cache = _utils.take_cache(self)
+        cache = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         if len(cache) == 1:
             return masked(dy, cache[0])
@@ -399,7 +400,6 @@ class ReLU(Layer):
         self.threshold = float(threshold)
         self._plain = self.max_value is None and self.negative_slope == 0.0 \
             and self.threshold == 0.0
-        self._cache = None
 
     @property
     def commutes_with_max_pooling(self) -> bool:
@@ -428,7 +428,7 @@ class ReLU(Layer):
         return y.astype(self.dtype, copy=False)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        cache = _utils.take_cache(self)
+        cache = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         if self._plain:
             return masked(dy, cache)

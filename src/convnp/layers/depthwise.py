@@ -133,7 +133,7 @@ class DepthwiseConv2D(Layer):
     def backward(self, dy: np.ndarray):
         """Sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient, or ``None``
         when ``needs_input_gradient`` is False."""
-        op_cache, saved = _utils.take_cache(self)
+        op_cache, saved = self.take_cache()
         dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
         dx, dW, db = depthwise_conv_backward(dz, op_cache,
                                              compute_dA_prev=self.needs_input_gradient)
@@ -250,7 +250,7 @@ class SeparableConv2D(Layer):
     def backward(self, dy: np.ndarray):
         """Sets the gradients of both kernels (and the bias); returns the input gradient, or
         ``None`` when ``needs_input_gradient`` is False."""
-        depthwise_cache, pointwise_cache, saved = _utils.take_cache(self)
+        depthwise_cache, pointwise_cache, saved = self.take_cache()
         dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
         d_mid, d_pointwise, db = ops.conv_backward(dz, pointwise_cache)
         dx, d_depthwise, _ = depthwise_conv_backward(

@@ -15,6 +15,7 @@ import numpy as np
 
 from convnp import activations
 from convnp.layers import _utils
+from convnp.layers.base import LayerContract
 from convnp.layers.conv import Conv2D
 from convnp.layers.normalization import _MIN_ROWS, BatchNormalization
 from convnp.layers.pooling import MaxPooling2D
@@ -76,7 +77,7 @@ class _Replay:
         self.inputs = inputs
 
 
-class _FusedPool:
+class _FusedPool(LayerContract):
     """What the fused units share: the layer whose output the pool reads (``first``, which
     owns the weights and the input gradient) and the pool.
 
@@ -88,7 +89,6 @@ class _FusedPool:
         self.first = first
         self.pool = pool
         self.name = f"{first.name}+{pool.name}"
-        self._cache = None
 
     @property
     def trainable_weights(self) -> list:
@@ -112,7 +112,7 @@ class _FusedPool:
         return y
 
     def backward(self, dy: np.ndarray):
-        cache = _utils.take_cache(self)
+        cache = self.take_cache()
         dy = _utils.as_dtype(dy, self.first.dtype)
         if isinstance(cache, _Replay):
             return self._replay_backward(dy, cache.inputs)

@@ -54,7 +54,6 @@ class LayerNormalization(Layer):
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.gamma = self.beta = None
-        self._cache = None
 
     def _axes(self, rank: int) -> tuple[int, ...]:
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
@@ -106,7 +105,7 @@ class LayerNormalization(Layer):
         return y if y is not x_hat else x_hat.copy()
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x_hat, inv_std, axes = _utils.take_cache(self)
+        x_hat, inv_std, axes = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         other = tuple(i for i in range(dy.ndim) if i not in axes)
         if self.beta is not None:

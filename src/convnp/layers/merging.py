@@ -84,10 +84,6 @@ class _Elementwise(_Merge):
     n_inputs: int | None = None
     keeps_inputs = True  # whether backward needs the input arrays
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._cache = None
-
     def _check_shapes(self, shapes: list[tuple]) -> None:
         cls = type(self).__name__
         if self.n_inputs is not None and len(shapes) != self.n_inputs:
@@ -108,7 +104,7 @@ class _Elementwise(_Merge):
         return y
 
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
-        shapes, saved, arrays = _utils.take_cache(self)
+        shapes, saved, arrays = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         grads = self._input_grads(dy, saved, arrays, len(shapes))
         return [_unbroadcast(g, s) for g, s in zip(grads, shapes)]
@@ -267,7 +263,6 @@ class Concatenate(_Merge):
         if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"Concatenate: axis must be an int, got {axis!r}")
         self.axis = int(axis)
-        self._cache = None
 
     def _check_shapes(self, shapes: list[tuple]) -> None:
         rank = len(shapes[0])
@@ -302,7 +297,7 @@ class Concatenate(_Merge):
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
-        axis, splits = _utils.take_cache(self)
+        axis, splits = self.take_cache()
         return np.split(_utils.as_dtype(dy, self.dtype), splits, axis=axis)
 
     def get_config(self) -> dict[str, Any]:
@@ -354,7 +349,6 @@ class Dot(_Merge):
             raise ValueError(f"Dot: axes must be an int or a pair of ints, got {axes!r}")
         self.axes = axes
         self.normalize = bool(normalize)
-        self._cache = None
 
     def _resolved_axes(self, shapes: list[tuple]) -> tuple[int, int]:
         out = []
@@ -402,7 +396,7 @@ class Dot(_Merge):
         return out.reshape((m, *rest_x, *rest_y) if rest_x or rest_y else (m, 1))
 
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
-        x, y, (a, b), norms = _utils.take_cache(self)
+        x, y, (a, b), norms = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         xm, ym = np.moveaxis(x, a, -1), np.moveaxis(y, b, 1)
         m, d = x.shape[0], x.shape[a]

@@ -100,8 +100,6 @@ class BatchNormalization(Layer):
         self.beta = None
         self.moving_mean = None
         self.moving_variance = None
-        self.needs_input_gradient = True
-        self._cache = None
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
@@ -251,7 +249,7 @@ class BatchNormalization(Layer):
         the batch mean and variance; it is evaluated as ``dy * k + x * a + c`` (per-feature
         ``a`` and ``c``), which needs no ``x_hat`` and one temporary.
         """
-        batch_stats, x2d, mean, inv_std = _utils.take_cache(self)
+        batch_stats, x2d, mean, inv_std = self.take_cache()
         shape = dy.shape
         dy2d = self._to_2d(_utils.as_dtype(dy, self.dtype))
         rows = dy2d.shape[0]

@@ -161,7 +161,6 @@ class _Pooling1D(Layer):
         self.strides = self.pool_size if strides is None else (_one(strides, "strides", cls),)
         self.padding = _utils.padding_mode(padding, cls)
         self.data_format = _utils.channels_last(data_format, cls)
-        self._cache = None
 
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, 3, type(self).__name__, _SEQUENCES)
@@ -185,7 +184,7 @@ class _Pooling1D(Layer):
         return _as_sequence(y)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        cache = _utils.take_cache(self)
+        cache = self.take_cache()
         dx = ops.pool_backward(_as_image(_utils.as_dtype(dy, self.dtype)), cache, self.mode)
         return _as_sequence(dx)
 
@@ -243,7 +242,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         return self._finish(x.mean(axis=1, keepdims=True))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        shape = _utils.take_cache(self)
+        shape = self.take_cache()
         return np.broadcast_to(self._dy(dy) / self.dtype.type(shape[1]), shape).copy()
 
 
@@ -258,7 +257,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         return self._finish(np.take_along_axis(x, winner, axis=1))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        shape, winner = _utils.take_cache(self)
+        shape, winner = self.take_cache()
         dx = np.zeros(shape, dtype=self.dtype)
         np.put_along_axis(dx, winner, self._dy(dy), axis=1)
         return dx

@@ -31,7 +31,6 @@ class _Pooling2D(Layer):
         self.padding = _utils.padding_mode(padding, cls)
         self.data_format = _utils.channels_last(data_format, cls)
         self._hparameters = {"f": self.pool_size, "stride": self.strides, "pad": self.padding}
-        self._cache = None
 
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)
@@ -62,7 +61,7 @@ class _Pooling2D(Layer):
         """Gradient w.r.t. the input, ``(m, n_H_prev, n_W_prev, n_C)``. Max pooling sends each
         window's gradient to its first maximum; average pooling spreads it over the window's
         real (unpadded) cells."""
-        cache = _utils.take_cache(self)
+        cache = self.take_cache()
         return ops.pool_backward(_utils.as_dtype(dy, self.dtype), cache, self.mode)
 
     def get_config(self) -> dict[str, Any]:
@@ -131,7 +130,6 @@ class _GlobalPooling2D(Layer):
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
-        self._cache = None
 
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, self._rank, type(self).__name__, self._layout)
@@ -169,7 +167,7 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
         return self._shape_output(x.mean(axis=(1, 2)))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        m, n_H, n_W, n_C = _utils.take_cache(self)
+        m, n_H, n_W, n_C = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype).reshape(m, 1, 1, n_C)
         dx = np.empty((m, n_H, n_W, n_C), dtype=self.dtype)
         np.multiply(dy, self.dtype.type(1.0 / (n_H * n_W)), out=dx)  # broadcast into dx
@@ -195,7 +193,7 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         return self._shape_output(y)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        (m, n_H, n_W, n_C), where = _utils.take_cache(self)
+        (m, n_H, n_W, n_C), where = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype).reshape(m, 1, n_C)
         dx = np.zeros((m, n_H * n_W, n_C), dtype=self.dtype)
         np.put_along_axis(dx, where[:, None, :], dy, axis=1)

@@ -67,7 +67,6 @@ class _ImageLayer(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
-        self._cache = None
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {}, min_rank=3)
@@ -91,7 +90,7 @@ class _ImageLayer(Layer):
         return y[0] if single else y
 
     def backward(self, dy: np.ndarray):
-        backward, single = _utils.take_cache(self)
+        backward, single = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         dx = backward(dy[None] if single else dy)
         dx = _utils.as_dtype(dx, self.dtype)
@@ -180,7 +179,7 @@ class Rescaling(_ImageLayer):
         return x * self.dtype.type(self.scale) + self.dtype.type(self.offset)
 
     def backward(self, dy):
-        _utils.take_cache(self)
+        self.take_cache()
         return _utils.as_dtype(dy, self.dtype) * self.dtype.type(self.scale)
 
     def get_config(self) -> dict[str, Any]:

@@ -71,7 +71,6 @@ class GaussianNoise(Layer):
         self.stddev = float(stddev)
         self.seed = None if seed is None else int(seed)
         self._generator = None if seed is None else np.random.default_rng(self.seed)
-        self._cache = None
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {})
@@ -86,7 +85,7 @@ class GaussianNoise(Layer):
         return x + noise.astype(self.dtype)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        _utils.take_cache(self)
+        self.take_cache()
         return _utils.as_dtype(dy, self.dtype)
 
     def get_config(self) -> dict[str, Any]:

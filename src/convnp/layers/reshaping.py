@@ -63,7 +63,6 @@ class ZeroPadding2D(Layer):
         super().__init__(**kwargs)
         self.padding = _read_padding(padding)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
-        self._cache = None
 
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, 4, "ZeroPadding2D", "(batch, height, width, channels)")
@@ -91,7 +90,7 @@ class ZeroPadding2D(Layer):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        n_H, n_W = _utils.take_cache(self)
+        n_H, n_W = self.take_cache()
         (top, _), (left, _) = self.padding
         return _utils.as_dtype(dy, self.dtype)[:, top:top + n_H, left:left + n_W, :]
 
@@ -129,7 +128,6 @@ class Cropping2D(Layer):
         super().__init__(**kwargs)
         self.cropping = _read_padding(cropping, "Cropping2D", "cropping")
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
-        self._cache = None
 
     def build(self, input_shape) -> None:
         self.compute_output_shape(input_shape)
@@ -157,7 +155,7 @@ class Cropping2D(Layer):
         return x[:, top:top + h, left:left + w].copy()
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        shape = _utils.take_cache(self)
+        shape = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         (top, _), (left, _) = self.cropping
         dx = np.zeros(shape, dtype=self.dtype)
@@ -202,7 +200,6 @@ class UpSampling2D(Layer):
             raise ValueError(f"{cls}: interpolation must be one of {resize.METHODS} (convnp "
                              f"does not implement Keras' other methods), got {interpolation!r}")
         self.interpolation = interpolation
-        self._cache = None
 
     def build(self, input_shape) -> None:
         _image_rank(self, input_shape)
@@ -222,7 +219,7 @@ class UpSampling2D(Layer):
         return resize.upsample(x, self.size, self.interpolation)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        _utils.take_cache(self)
+        self.take_cache()
         return resize.upsample_backward(_utils.as_dtype(dy, self.dtype), self.size,
                                         self.interpolation)
 
@@ -258,7 +255,6 @@ class Reshape(Layer):
             raise ValueError(f"Reshape: target_shape must be a tuple of positive ints with at "
                              f"most one -1, got {target_shape!r}")
         self.target_shape = tuple(int(d) for d in target_shape)
-        self._cache = None
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {})
@@ -295,7 +291,7 @@ class Reshape(Layer):
         return x.reshape((x.shape[0], *out[1:]))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        shape = _utils.take_cache(self)
+        shape = self.take_cache()
         return _utils.as_dtype(dy, self.dtype).reshape(shape)
 
     def get_config(self) -> dict[str, Any]:
@@ -320,7 +316,6 @@ class Permute(Layer):
             raise ValueError(f"Permute: dims must be a permutation of 1 .. n (the non-batch "
                              f"axes), got {dims!r}")
         self.dims = tuple(int(d) for d in dims)
-        self._cache = None
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {}, rank=len(self.dims) + 1)
@@ -338,7 +333,7 @@ class Permute(Layer):
         return x.transpose((0, *self.dims))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        _utils.take_cache(self)
+        self.take_cache()
         return _utils.as_dtype(dy, self.dtype).transpose(np.argsort((0, *self.dims)))
 
     def get_config(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def _stateful(obj, seen: dict) -> None:
     if id(obj) in seen:
         return
     seen[id(obj)] = obj
-    graph = getattr(obj, "_graph", None)
+    graph = obj._graph
     if graph is not None:
         for node in list(graph.nodes) + list(graph.schedule):
             _stateful(node.layer, seen)
@@ -70,8 +70,8 @@ def call_on_arrays(layer, inputs, training, forward):
     """Run ``forward(plain_inputs)`` for a layer or model called on arrays; return tensors,
     recording the call on active tapes with the layer's backward as its VJP."""
     plain = to_numpy(inputs)
-    if not recording() or getattr(layer, "_autodiff", False):
-        if getattr(layer, "_autodiff", False) and recording():
+    if not recording() or layer._autodiff:
+        if layer._autodiff and recording():
             return forward(inputs)  # user code: its own ops are recorded
         return to_eager(forward(plain))
     out = forward(plain)
@@ -88,7 +88,7 @@ def call_on_arrays(layer, inputs, training, forward):
     def vjp(grads):
         with snapshot:
             layer.needs_input_gradient = needs_dx
-            if hasattr(layer, "_graph") and layer._graph is not None:
+            if layer._graph is not None:
                 layer._graph.plan_backward(input_gradients=needs_dx)
                 dxs = layer._graph.backward([None if g is None else np.asarray(g)
                                              for g in grads])
@@ -190,7 +190,7 @@ def taped_backward(self, dy):
     grads = tape.gradient(out, xs + variables, output_gradients=dy)
     for v, g in zip(variables, grads[len(xs):]):
         v.grad = np.zeros_like(v.value) if g is None else np.asarray(g)
-    if not getattr(self, "needs_input_gradient", True):
+    if not self.needs_input_gradient:
         return [None] * len(xs) if multi else None
     dxs = [np.zeros(x.shape, dtype=x.dtype) if g is None else np.asarray(g)
            for x, g in zip(xs, grads[:len(xs)])]

@@ -196,13 +196,10 @@ class Engine:
         The fused path runs the output layer with its activation swapped for the identity (so
         the layer returns and caches its pre-activation ``z``), applies the real activation
         here, and backpropagates ``dL/dz`` straight into the layer. It relies on the layer
-        reading its public ``activation`` attribute at call and backward time, which Dense,
-        Conv2D and Activation do; other layers opt in with ``fuses_activation = True``. An
-        output that other layers also read, or whose layer is called more than once, is not
-        fused.
+        reading its public ``activation`` attribute at call and backward time; layers that do
+        say so with ``fuses_activation = True`` (Dense, Conv2D, Activation, ...). An output
+        that other layers also read, or whose layer is called more than once, is not fused.
         """
-        from convnp.layers import Activation, Conv2D, Dense
-
         graph = self._graph
         producers = {node.out: node for node in graph.nodes}
         fused = []
@@ -211,9 +208,8 @@ class Engine:
             activation = None
             if (spec.loss is not None and node is not None and graph.n_consumers[slot] == 0
                     and graph.output_slots.count(slot) == 1 and not graph.is_shared(node.layer)
-                    and (isinstance(node.layer, (Dense, Conv2D, Activation))
-                         or getattr(node.layer, "fuses_activation", False))):
-                candidate = getattr(node.layer, "activation", None)
+                    and node.layer.fuses_activation):
+                candidate = node.layer.activation
                 if spec.loss.can_fuse(getattr(candidate, "name", None)):
                     activation = candidate
             fused.append(activation)
@@ -287,7 +283,7 @@ class Engine:
             if id(layer) in seen:
                 continue
             seen.add(id(layer))
-            if getattr(layer, "_graph", None) is not None and layer is not self:
+            if layer._graph is not None and layer is not self:
                 stack.extend(layer.layers)
                 continue
             for var_name in ("kernel", "bias"):

@@ -160,7 +160,7 @@ class Graph:
         skipped: set[int] = set()  # id of ReLU nodes that move
         for node in self.nodes:
             pool = readers.get(node.out)
-            if (getattr(node.layer, "commutes_with_max_pooling", False) and not node.multi
+            if (node.layer.commutes_with_max_pooling and not node.multi
                     and node.out not in outputs and self.n_consumers[node.out] == 1
                     and isinstance(pool.layer, MaxPooling2D)
                     and not self.is_shared(node.layer) and not self.is_shared(pool.layer)):
@@ -191,10 +191,10 @@ class Graph:
             pools = readers.get(node.out, [])
             if node.multi or node.out in outputs or len(pools) != 1 or pools[0].multi \
                     or self.is_shared(node.layer) or self.is_shared(pools[0].layer) \
-                    or getattr(node.layer, "activity_regularizer", None) is not None:
+                    or node.layer.activity_regularizer is not None:
                 continue
             pool, shape = pools[0], self.tensors[node.out].shape
-            if any(getattr(n.layer, "_fixed_training", None) is not None for n in (node, pool)):
+            if any(n.layer._fixed_training is not None for n in (node, pool)):
                 continue  # a call with its own training mode runs as written
             for kind in (ConvMaxPool, BatchNormMaxPool):
                 if kind.applies(node.layer, pool.layer, shape):
@@ -226,7 +226,7 @@ class Graph:
                     done.add(key)
                     slots = [self._index[id(t)] for t in tensor.inputs]
                     slot = self._slot(tensor)
-                    multi = len(tensor.inputs) > 1 or getattr(tensor, "_multi_input", False)
+                    multi = len(tensor.inputs) > 1
                     self.nodes.append(Node(tensor.layer, slots, slot, multi))
                     continue
                 if not tensor.inputs:
@@ -329,11 +329,11 @@ class Graph:
                 arg = [values[s] for s in node.inputs]
             else:
                 arg = values[node.inputs[0]]
-            fixed = getattr(node.layer, "_fixed_training", None)  # layer(x, training=...)
+            fixed = node.layer._fixed_training  # layer(x, training=...)
             values[node.out] = node.layer.call(arg, training=training if fixed is None else fixed)
             if shared and id(node.layer) in shared:
-                self._states[position] = capture_call_state(node.layer)
-            if getattr(node.layer, "activity_regularizer", None) is not None:
+                self._states[position] = node.layer.capture_call_state()
+            if node.layer.activity_regularizer is not None:
                 self._activity[position] = values[node.out]
         return [values[s] for s in self.output_slots]
 
@@ -346,24 +346,21 @@ class Graph:
     def capture_state(self) -> list:
         """What backward needs from the last forward, for every call (a nested model's)."""
         return [self._states.get(i) if self.is_shared(node.layer)
-                else capture_call_state(node.layer) for i, node in enumerate(self.schedule)]
+                else node.layer.capture_call_state() for i, node in enumerate(self.schedule)]
 
     def restore_state(self, states: list) -> None:
         for i, (node, state) in enumerate(zip(self.schedule, states)):
             if self.is_shared(node.layer):
                 self._states[i] = state
             else:
-                restore_call_state(node.layer, state)
+                node.layer.restore_call_state(state)
 
     def clear_state(self) -> None:
         """Forget every call's forward state (evaluate/predict free memory this way)."""
         self._states.clear()
         self._activity.clear()
         for node in self.schedule + self.nodes:
-            if hasattr(node.layer, "_graph") and node.layer._graph is not None:
-                node.layer._graph.clear_state()
-            elif hasattr(node.layer, "_cache"):
-                node.layer._cache = None
+            node.layer.clear_call_state()
 
     def plan_backward(self, input_gradients: bool = False) -> None:
         """Mark which calls backward must visit and tell layers whether to compute dx.
@@ -408,7 +405,7 @@ class Graph:
                 continue
             shared = id(node.layer) in self.shared
             if shared:
-                restore_call_state(node.layer, self._states.get(position))
+                node.layer.restore_call_state(self._states.get(position))
             dx = node.layer.backward(dy)
             if shared:
                 for v in node.layer.trainable_weights:
@@ -433,18 +430,3 @@ class Graph:
                         v.grad = summed[id(v)]
         return [grads[s] for s in self.input_slots]
 
-
-def capture_call_state(layer):
-    """What ``layer.backward`` needs from its last call (``_cache``; a model's graph state)."""
-    graph = getattr(layer, "_graph", None)
-    if isinstance(graph, Graph):
-        return graph.capture_state()
-    return getattr(layer, "_cache", None)
-
-
-def restore_call_state(layer, state) -> None:
-    graph = getattr(layer, "_graph", None)
-    if isinstance(graph, Graph):
-        graph.restore_state(state)
-    else:
-        layer._cache = state

@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import taped
-from convnp.layers.base import KerasTensor, Layer, NodeAccess, record_call, unique_name
+from convnp.layers.base import (
+    KerasTensor,
+    Layer,
+    LayerContract,
+    NodeAccess,
+    record_call,
+    unique_name,
+)
 from convnp.models import subclassed
 from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
@@ -23,7 +30,7 @@ from convnp.tensor.tape import recording
 from convnp.variables import TrackedVariables, Variable
 
 
-class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
+class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, NodeAccess):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
 
     >>> import convnp as tf
@@ -45,6 +52,9 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
     """
 
     _default_name = "functional"
+    #: True for subclasses of Model with their own `call` (see `convnp.models.subclassed`).
+    _subclassed: bool = False
+    _trainable: bool = True
 
     def __new__(cls, *args, **kwargs):
         # Model(inputs, outputs) makes a `Functional`, as in Keras: the course's grader lists a
@@ -76,7 +86,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
         subclassed.mark_subclass(cls)
 
     def _build_for_shape(self, batch_shape) -> None:
-        if getattr(self, "_subclassed", False) and self._graph is None:
+        if self._subclassed and self._graph is None:
             self._set_graph(subclassed.build_graph(self, batch_shape))
             return
         super()._build_for_shape(batch_shape)
@@ -129,7 +139,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
     def layers(self) -> list[Layer]:
         """Every layer, in execution order (functional models list their InputLayer first;
         subclassed models list the layers assigned to their attributes)."""
-        if getattr(self, "_subclassed", False):
+        if self._subclassed:
             return list(self.__dict__.get("_tracked_layers", []))
         return self._graph.layers if self._graph else []
 
@@ -165,7 +175,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
     def build(self, input_shape=None) -> None:
         """Functional models are built when defined; only checks ``input_shape`` agrees.
         A subclassed model builds its layers by calling itself on zeros of that shape."""
-        if getattr(self, "_subclassed", False) and self._graph is None:
+        if self._subclassed and self._graph is None:
             if input_shape is None:
                 raise ValueError(f"build() of subclassed model '{self.name}' needs "
                                  "`input_shape` (with the batch axis, e.g. (None, 28, 28, 1))")
@@ -191,7 +201,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
 
     @property
     def trainable(self) -> bool:
-        return getattr(self, "_trainable", True)
+        return self._trainable
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
@@ -264,7 +274,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
             return self._call_symbolic(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
         with self._step_lock:  # never in the middle of a training step (threads)
-            if getattr(self, "_subclassed", False):
+            if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
                     return self._graph.nodes[0].layer.run(to_eager(inputs), bool(training))
                 return to_eager(self._graph.forward(xs, training=bool(training))[0])
@@ -294,7 +304,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
 
     def call(self, inputs, training: bool = False):
         """Forward as a layer of an outer model (inputs already checked by the outer one)."""
-        if getattr(self, "_fixed_training", None) is not None:
+        if self._fixed_training is not None:
             training = self._fixed_training
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         return self._graph.forward(xs, training=bool(training))[0]
@@ -302,7 +312,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
     def backward(self, dy):
         """Backward as a layer: sets the nested weights' ``.grad``; returns the input
         gradient (a list for several inputs; None when ``needs_input_gradient`` is False)."""
-        self._graph.plan_backward(input_gradients=getattr(self, "needs_input_gradient", True))
+        self._graph.plan_backward(input_gradients=self.needs_input_gradient)
         dxs = self._graph.backward([dy])
         return dxs[0] if len(dxs) == 1 else dxs
 
@@ -381,7 +391,7 @@ class Model(TrainingMixin, CustomStepMixin, TrackedVariables, NodeAccess):
                 entry["shared_call"] = k
             entry["inbound_nodes"] = [ref(s) for s in node.inputs]
             entry["multi_input"] = bool(node.multi)
-            fixed = getattr(node.layer, "_fixed_training", None)
+            fixed = node.layer._fixed_training
             if fixed is not None:  # layer(x, training=...): e.g. a frozen base model
                 entry["call_kwargs"] = {"training": bool(fixed)}
             entries.append(entry)

@@ -54,7 +54,7 @@ def _is_chain(model) -> bool:
 def _rows(model, connected: bool) -> list[list[str]]:
     graph = model._graph
     rows = []
-    if getattr(model, "_subclassed", False):  # the layers its `call` uses, as Keras lists them
+    if model._subclassed:  # the layers its `call` uses, as Keras lists them
         for layer in model.layers:
             shape = getattr(layer, "output_shape", None)
             rows.append([f"{layer.name} ({type(layer).__name__})",
