@@ -54,6 +54,23 @@ def to_local(x: Array, y: Array, cx: Array, cy: Array, angle: Array, scale: Arra
     return u, v
 
 
+def random_pose(rng: np.random.Generator, m: int, x: Array, y: Array, *,
+                shift_x: tuple[float, float], shift_y: tuple[float, float], degrees: float,
+                scale: tuple[float, float]) -> tuple[Array, Array, Array]:
+    """Place one object per image at a random centre (uniform in ``shift_x`` × ``shift_y``),
+    rotation (uniform in ±``degrees``) and size (uniform in ``scale``), drawn in that order.
+
+    Returns:
+        ``(u, v, pixel)``: the object's own coordinates (see :func:`to_local`) and the width of
+        one pixel in them, ``(m, 1, 1)``, for :func:`coverage`.
+    """
+    cx, cy = rng.uniform(*shift_x, m), rng.uniform(*shift_y, m)
+    angle = np.deg2rad(rng.uniform(-degrees, degrees, m))
+    size = rng.uniform(*scale, m)
+    u, v = to_local(x, y, cx, cy, angle, size)
+    return u, v, col((2.0 / x.shape[-1]) / size)
+
+
 def ellipse(u: Array, v: Array, cx: Array | float, cy: Array | float,
             rx: Array | float, ry: Array | float) -> Array:
     """Approximate signed distance to an axis-aligned ellipse (exact for circles)."""

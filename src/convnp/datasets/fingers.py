@@ -28,11 +28,15 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.datasets import _draw as d
+from convnp.datasets._seeded import DatasetInfo, Splits, draw
 
 IMAGE_SIZE = 64
 TRAIN_SIZE = 1080
 TEST_SIZE = 120
 CLASSES = ["0", "1", "2", "3", "4", "5"]
+INFO = DatasetInfo("fingers", tuple(CLASSES), (IMAGE_SIZE, IMAGE_SIZE, 3), TRAIN_SIZE,
+                   TEST_SIZE, (),
+                   "a drawn hand showing 0-5 raised fingers: a stand-in for the course's SIGNS")
 # Share of images whose raised fingers are the usual ones for their count.
 CANONICAL = 0.85
 
@@ -58,13 +62,10 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     labels = d.balanced_labels(rng, m, 6)
     image = d.background(rng, m, x, y, blobs=0.2, level=(0.55, 0.95), tint=0.12)
 
-    cx, cy = rng.uniform(-0.12, 0.12, m), rng.uniform(-0.05, 0.15, m)
-    angle = np.deg2rad(rng.uniform(-15.0, 15.0, m))
-    scale = rng.uniform(0.7, 0.85, m)
-    u, v = d.to_local(x, y, cx, cy, angle, scale)
+    u, v, pixel = d.random_pose(rng, m, x, y, shift_x=(-0.12, 0.12), shift_y=(-0.05, 0.15),
+                                degrees=15.0, scale=(0.7, 0.85))
     # Mirror half of the hands so the thumb is on either side.
     u = u * d.col(np.where(rng.random(m) < 0.5, -1.0, 1.0))
-    pixel = d.col((2.0 / IMAGE_SIZE) / scale)
 
     # Which fingers are up: a random subset of size `label` (rank of a random key < label).
     ranks = np.argsort(np.argsort(rng.random((m, 5)), axis=1), axis=1)
@@ -106,9 +107,6 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return d.finish(rng, image, x, y, noise=(0.005, 0.04), light=0.3), labels
 
 
-def load_data(seed: int = 0, one_hot: bool = False
-              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_data(seed: int = 0, one_hot: bool = False) -> Splits:
     """Keras-style: ``(x_train, y_train), (x_test, y_test)``, as ``load("fingers", ...)``."""
-    from convnp.datasets.builtin import load
-
-    return load("fingers", seed=seed, one_hot=one_hot)
+    return draw(INFO, generate, seed, one_hot)

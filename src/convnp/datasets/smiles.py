@@ -26,11 +26,15 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.datasets import _draw as d
+from convnp.datasets._seeded import DatasetInfo, Splits, draw
 
 IMAGE_SIZE = 64
 TRAIN_SIZE = 600
 TEST_SIZE = 150
 CLASSES = ["not_smiling", "smiling"]
+INFO = DatasetInfo("smiles", tuple(CLASSES), (IMAGE_SIZE, IMAGE_SIZE, 3), TRAIN_SIZE,
+                   TEST_SIZE, (1,),
+                   "drawn faces, smiling (1) or not (0); stands in for the Happy House")
 
 
 def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -47,11 +51,8 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     labels = d.balanced_labels(rng, m, 2)
     image = d.background(rng, m, x, y, blobs=0.4, level=(0.1, 0.9), tint=0.3)
 
-    cx, cy = rng.uniform(-0.06, 0.06, m), rng.uniform(-0.06, 0.06, m)
-    angle = np.deg2rad(rng.uniform(-10.0, 10.0, m))
-    scale = rng.uniform(0.62, 0.8, m)
-    u, v = d.to_local(x, y, cx, cy, angle, scale)
-    pixel = d.col((2.0 / IMAGE_SIZE) / scale)  # one pixel, in face units
+    u, v, pixel = d.random_pose(rng, m, x, y, shift_x=(-0.06, 0.06), shift_y=(-0.06, 0.06),
+                                degrees=10.0, scale=(0.62, 0.8))
 
     skin = d.skin_tones(rng, m)
     shade = (skin * 0.72).astype(np.float32)
@@ -106,8 +107,6 @@ def generate(m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return d.finish(rng, image, x, y, noise=(0.005, 0.05), light=0.35), labels
 
 
-def load_data(seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_data(seed: int = 0) -> Splits:
     """Keras-style: ``(x_train, y_train), (x_test, y_test)``, as ``load("smiles", seed=seed)``."""
-    from convnp.datasets.builtin import load
-
-    return load("smiles", seed=seed)
+    return draw(INFO, generate, seed, one_hot=False)

@@ -12,7 +12,7 @@ from convnp.ops import reference
 
 Image = pytest.importorskip("PIL.Image")
 
-from tests.product.test_folder import save  # after the Pillow skip
+from tests.datasets.test_folder import save  # after the Pillow skip
 
 
 @pytest.fixture
