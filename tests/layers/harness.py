@@ -121,3 +121,21 @@ def check_gradients(layer, x, training: bool = True, tol: float = 1e-6, seed: in
     bad = {name: err for name, err in errors.items() if not err < tol}
     assert not bad, f"gradient check failed for {layer.name}: {errors}"
     return errors
+
+
+def check_case(cls, init_kwargs: dict[str, Any], input_shape, expected_output_shape,
+               n_trainable: int, n_non_trainable: int = 0, random: bool = False,
+               seed: int = 0) -> None:
+    """`check_layer`, then `check_gradients` on a float64 twin. A ``random`` layer (dropout,
+    noise) is checked at inference by `check_layer`, and its gradients in training with its
+    own generator reseeded before every forward (the same draw each time)."""
+    check_layer(cls, init_kwargs, input_shape, expected_output_shape, n_trainable,
+                n_non_trainable, training=not random, seed=seed)
+    layer = cls(dtype="float64", **init_kwargs)
+    # not the seed check_gradients draws dy from: x == dy would hide some wrong gradients
+    x = random_input(input_shape, np.random.default_rng(seed + 7), dtype="float64")
+    if random:
+        check_gradients(layer, x, before_forward=lambda: setattr(
+            layer, "_generator", np.random.default_rng(3)))
+    else:
+        check_gradients(layer, x)

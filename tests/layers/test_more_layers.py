@@ -23,7 +23,7 @@ from convnp.layers import (
     Softmax,
     SpatialDropout2D,
 )
-from tests.layers.harness import check_gradients, check_layer
+from tests.layers.harness import check_case, check_gradients
 
 rng = np.random.default_rng(0)
 
@@ -67,16 +67,7 @@ RANDOM = (SpatialDropout2D, GaussianNoise)
 
 @pytest.mark.parametrize("cls, kwargs, in_shape, out_shape, n_weights", CASES)
 def test_check_layer_and_gradients(cls, kwargs, in_shape, out_shape, n_weights):
-    check_layer(cls, kwargs, in_shape, out_shape, n_weights,
-                training=cls not in RANDOM)
-    layer = cls(dtype="float64", **kwargs)
-    x = rng.standard_normal(in_shape)
-    if cls in RANDOM:
-        # the same draw on every forward: reseed the layer's own generator
-        check_gradients(layer, x, before_forward=lambda: setattr(
-            layer, "_generator", np.random.default_rng(3)))
-    else:
-        check_gradients(layer, x)
+    check_case(cls, kwargs, in_shape, out_shape, n_weights, random=cls in RANDOM)
 
 
 def test_values():

@@ -280,3 +280,55 @@ def int_or_ints(value, name: str, layer: str) -> int | list[int]:
     if isinstance(value, (list, tuple)) and value and all(is_int(a) for a in value):
         return [int(a) for a in value]
     raise TypeError(f"{layer}: {name} must be an int or a list of ints, got {value!r}")
+
+
+def seeded(layer, seed) -> None:
+    """Validate a random layer's ``seed`` and give it ``seed`` and ``_generator`` (its own
+    generator when seeded; ``None`` means draw from `convnp.random.generator()`)."""
+    if seed is not None and (isinstance(seed, (bool, np.bool_))
+                             or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"{type(layer).__name__}: seed must be an int or None, got {seed!r}")
+    layer.seed = None if seed is None else int(seed)
+    layer._generator = None if seed is None else np.random.default_rng(layer.seed)
+
+
+def normalized_axes(layer, axis, rank: int) -> tuple[int, ...]:
+    """The non-batch axes named by ``axis`` (an int or a list, negative allowed) for inputs
+    of ``rank``, sorted; refuses the batch axis and axes out of range."""
+    axes = axis if isinstance(axis, list) else [axis]
+    for a in axes:
+        if not -rank <= a < rank or a % rank == 0:
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': axis {a} is not a "
+                             f"non-batch axis of inputs of rank {rank}")
+    return tuple(sorted({a % rank for a in axes}))
+
+
+def center_scale_config(layer) -> dict:
+    """The `get_config` entries of a normalization layer with ``beta``/``gamma`` (Keras
+    names; regularizers and constraints are always None in convnp)."""
+    return {
+        "center": layer.center, "scale": layer.scale,
+        "beta_initializer": initializer_config(layer._beta_initializer, layer.beta_initializer),
+        "gamma_initializer": initializer_config(layer._gamma_initializer,
+                                                layer.gamma_initializer),
+        "beta_regularizer": None, "gamma_regularizer": None,
+        "beta_constraint": None, "gamma_constraint": None,
+    }
+
+
+def setup_center_scale(layer, epsilon, center, scale, beta_initializer,
+                       gamma_initializer) -> None:
+    """The constructor part of normalization layers with ``beta``/``gamma``: validate
+    ``epsilon``, store the flags and initializers (as given, for `center_scale_config`), and
+    start unbuilt."""
+    from convnp import initializers
+
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
+        raise ValueError(f"{type(layer).__name__}: epsilon must be a positive number, "
+                         f"got {epsilon!r}")
+    layer.epsilon = float(epsilon)
+    layer.center, layer.scale = bool(center), bool(scale)
+    layer._beta_initializer, layer._gamma_initializer = beta_initializer, gamma_initializer
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.gamma = layer.beta = None

@@ -38,30 +38,16 @@ class LayerNormalization(Layer):
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        from convnp import initializers
-
         _utils.not_supported("LayerNormalization", rms_scaling=rms_scaling,
                              beta_regularizer=beta_regularizer,
                              gamma_regularizer=gamma_regularizer,
                              beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.axis = _utils.int_or_ints(axis, "axis", "LayerNormalization")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-            raise ValueError(f"LayerNormalization: epsilon must be a positive number, "
-                             f"got {epsilon!r}")
-        self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self._beta_initializer, self._gamma_initializer = beta_initializer, gamma_initializer
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.gamma = self.beta = None
+        _utils.setup_center_scale(self, epsilon, center, scale, beta_initializer,
+                                  gamma_initializer)
 
     def _axes(self, rank: int) -> tuple[int, ...]:
-        axes = self.axis if isinstance(self.axis, list) else [self.axis]
-        for a in axes:
-            if not -rank <= a < rank or a % rank == 0:
-                raise ValueError(f"LayerNormalization '{self.name}': axis {a} is not a "
-                                 f"non-batch axis of inputs of rank {rank}")
-        return tuple(sorted({a % rank for a in axes}))
+        return _utils.normalized_axes(self, self.axis, rank)
 
     def build(self, input_shape) -> None:
         if isinstance(input_shape, list):
@@ -119,14 +105,6 @@ class LayerNormalization(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-            "scale": self.scale, "rms_scaling": False,
-            "beta_initializer": _utils.initializer_config(self._beta_initializer,
-                                                          self.beta_initializer),
-            "gamma_initializer": _utils.initializer_config(self._gamma_initializer,
-                                                           self.gamma_initializer),
-            "beta_regularizer": None, "gamma_regularizer": None,
-            "beta_constraint": None, "gamma_constraint": None,
-        })
+        config.update({"axis": self.axis, "epsilon": self.epsilon, "rms_scaling": False,
+                       **_utils.center_scale_config(self)})
         return config

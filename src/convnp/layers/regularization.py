@@ -65,12 +65,8 @@ class GaussianNoise(Layer):
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.number)) or (
                 stddev < 0):
             raise ValueError(f"GaussianNoise: stddev must be a number >= 0, got {stddev!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int,
-                                                                                   np.integer))):
-            raise TypeError(f"GaussianNoise: seed must be an int or None, got {seed!r}")
         self.stddev = float(stddev)
-        self.seed = None if seed is None else int(seed)
-        self._generator = None if seed is None else np.random.default_rng(self.seed)
+        _utils.seeded(self, seed)
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {})

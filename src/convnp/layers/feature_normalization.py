@@ -1,0 +1,259 @@
+"""Feature scaling without learned weights: `Normalization` (standardize with a mean and
+variance given or measured by ``adapt``) and `UnitNormalization` (scale each example to unit
+L2 norm)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+
+#: Keras' ``backend.epsilon()``: the smallest standard deviation `Normalization` divides by
+EPSILON = 1e-7
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _axis_arg(axis) -> tuple[int, ...]:
+    """``None`` (one mean for everything), an int or a sequence of ints: the kept axes."""
+    if axis is None:
+        return ()
+    if _is_int(axis):
+        return (int(axis),)
+    if isinstance(axis, (tuple, list)) and axis and all(_is_int(a) for a in axis):
+        return tuple(int(a) for a in axis)
+    raise TypeError(f"Normalization: axis must be None, an int or a tuple of ints, got {axis!r}")
+
+
+def _batches(data):
+    """The arrays of ``data``: one array, or the elements of a `Dataset` (or any iterable of
+    arrays, e.g. a list of batches)."""
+    if isinstance(data, np.ndarray) or np.isscalar(data):
+        yield np.asarray(data)
+        return
+    if hasattr(data, "as_numpy_iterator"):
+        data = data.as_numpy_iterator()
+    elif isinstance(data, (list, tuple)) and data and not isinstance(
+            data[0], (np.ndarray, list, tuple)):
+        yield np.asarray(data)  # a flat list of numbers
+        return
+    elif isinstance(data, (list, tuple)) and data and isinstance(data[0], (list, tuple)):
+        yield np.asarray(data)  # nested lists: one array
+        return
+    for batch in data:
+        if isinstance(batch, (tuple, dict)):
+            raise TypeError("Normalization.adapt expects features only (arrays, or a Dataset "
+                            "of arrays), got an element of type "
+                            f"{type(batch).__name__}; map the dataset to its features first")
+        yield np.asarray(batch)
+
+
+@register
+class Normalization(Layer):
+    """``(x - mean) / max(sqrt(variance), 1e-7)``, with one mean and variance per index of the
+    kept ``axis`` (``invert=True`` computes the inverse, ``mean + x * sqrt(variance)``).
+
+    Args:
+        axis: the axes that keep their own statistics (default -1, the features); ``None``
+            uses one mean and one variance for all values. The batch axis cannot be kept.
+        mean, variance: given together (numbers or arrays broadcastable to the kept axes), or
+            both ``None`` and measured by `adapt`.
+        invert: undo a normalization instead.
+
+    Weights: none when ``mean``/``variance`` are given; otherwise the non-trainable ``mean``
+    and ``variance`` (the shape of the kept axes), set by `adapt`. Caches nothing.
+
+    >>> import numpy as np
+    >>> layer = Normalization(axis=None)
+    >>> layer.adapt(np.array([1.0, 2.0, 3.0, 4.0, 5.0], dtype="float32"))
+    >>> [round(float(v), 4) for v in layer(np.array([1.0, 3.0], dtype="float32")).numpy()]
+    [-1.4142, 0.0]
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis if axis is None or _is_int(axis) else list(_axis_arg(axis))
+        self._keep = _axis_arg(axis)
+        if (mean is None) != (variance is None):
+            raise ValueError("Normalization: give both mean and variance, or neither (and "
+                             f"call adapt); got mean={mean!r}, variance={variance!r}")
+        self._given = None
+        if mean is not None:
+            m = np.asarray(mean, dtype=np.float64)
+            v = np.asarray(variance, dtype=np.float64)
+            if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v))) or np.any(v < 0):
+                raise ValueError("Normalization: mean must be finite and variance finite and "
+                                 f">= 0, got mean={mean!r}, variance={variance!r}")
+            self._given = (m, v)
+        self.input_mean, self.input_variance = mean, variance
+        self.invert = bool(invert)
+        self.mean = self.variance = None  # the Variables when adapted
+        self._broadcast_shape: tuple[int, ...] | None = None
+
+    # -- shapes ------------------------------------------------------------------------------
+
+    def _kept_axes(self, rank: int) -> tuple[int, ...]:
+        return _utils.normalized_axes(self, list(self._keep), rank) if self._keep else ()
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"Normalization takes a single input, got a list of "
+                            f"{len(input_shape)}")
+        rank = len(input_shape)
+        kept = self._kept_axes(rank)
+        sizes = tuple(_utils.known_dim(input_shape, a, "Normalization", "kept") for a in kept)
+        self._kept = kept
+        self._broadcast_shape = tuple(
+            sizes[kept.index(d)] if d in kept else 1 for d in range(rank))
+        if self._given is not None:
+            try:
+                self._constants = tuple(
+                    np.broadcast_to(a, self._broadcast_shape).astype(self.dtype)
+                    for a in self._given)
+            except ValueError:
+                raise ValueError(f"Normalization '{self.name}': mean/variance of shapes "
+                                 f"{self._given[0].shape}/{self._given[1].shape} do not "
+                                 f"broadcast to the kept axes' shape {sizes}") from None
+        else:
+            self.mean = self.add_weight("mean", sizes, "zeros", trainable=False)
+            self.variance = self.add_weight("variance", sizes, "ones", trainable=False)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        rank = len(self.input_shape)
+        _utils.check_feature_dims(self, input_shape,
+                                  {a: self.input_shape[a] for a in self._kept}, rank=rank)
+
+    # -- statistics --------------------------------------------------------------------------
+
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Measure the mean and variance of ``data`` (an array, a list of arrays or a
+        `Dataset` of feature batches) over every axis but the kept ones, and store them.
+        ``steps`` limits how many elements of a dataset are read."""
+        if self._given is not None:
+            raise ValueError(f"Normalization '{self.name}': adapt() on a layer built with a "
+                             "given mean and variance; create it without them to adapt")
+        if steps is not None and (not _is_int(steps) or steps < 1):
+            raise ValueError(f"Normalization.adapt: steps must be a positive int, got {steps!r}")
+        count, mean, m2 = 0, None, None
+        for i, batch in enumerate(_batches(data)):
+            if steps is not None and i >= steps:
+                break
+            batch = np.asarray(batch, dtype=np.float64)
+            if batch.ndim == 0:
+                batch = batch.reshape(1)
+            if not self.built:
+                self.ensure_built((None,) + batch.shape[1:])
+            else:
+                self.check_input_shape((None,) + batch.shape[1:])
+            reduce = tuple(d for d in range(batch.ndim) if d not in self._kept)
+            n = int(np.prod([batch.shape[d] for d in reduce])) if reduce else 1
+            if n == 0:
+                continue
+            b_mean = batch.mean(axis=reduce, keepdims=True)
+            b_m2 = ((batch - b_mean) ** 2).sum(axis=reduce, keepdims=True)
+            if mean is None:
+                count, mean, m2 = n, b_mean, b_m2
+                continue
+            # Chan et al.'s merge of two (count, mean, sum of squared deviations) summaries
+            delta = b_mean - mean
+            total = count + n
+            mean = mean + delta * (n / total)
+            m2 = m2 + b_m2 + delta ** 2 * (count * n / total)
+            count = total
+        if mean is None:
+            raise ValueError("Normalization.adapt: the data holds no values")
+        if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(m2)):
+            raise ValueError("Normalization.adapt: the data holds NaN or infinite values")
+        shape = self.mean.shape
+        self.mean.assign(mean.reshape(shape).astype(self.dtype))
+        self.variance.assign((m2 / count).reshape(shape).astype(self.dtype))
+
+    def _statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._given is not None:
+            return self._constants
+        shape = self._broadcast_shape
+        return self.mean.value.reshape(shape), self.variance.value.reshape(shape)
+
+    # -- forward and backward ----------------------------------------------------------------
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        mean, variance = self._statistics()
+        std = np.maximum(np.sqrt(variance), self.dtype.type(EPSILON))
+        self._cache = std
+        if self.invert:
+            return mean + x * std
+        return (x - mean) / std
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        std = self.take_cache()
+        dy = _utils.as_dtype(dy, self.dtype)
+        return dy * std if self.invert else dy / std
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+
+        def plain(value):
+            return np.asarray(value).tolist() if value is not None else None
+
+        config.update({"axis": self.axis, "mean": plain(self.input_mean),
+                       "variance": plain(self.input_variance), "invert": self.invert})
+        return config
+
+
+@register
+class UnitNormalization(Layer):
+    """Scale each example to unit L2 norm over ``axis``: ``x / sqrt(max(sum(x**2), 1e-12))``.
+
+    Args:
+        axis: an int or a list of ints (default -1).
+
+    Caches the output and the norm.
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _utils.int_or_ints(axis, "axis", "UnitNormalization")
+
+    def _axes(self, rank: int) -> tuple[int, ...]:
+        return _utils.normalized_axes(self, self.axis, rank)
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"UnitNormalization takes a single input, got a list of "
+                            f"{len(input_shape)}")
+        self._axes(len(input_shape))
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=len(self.input_shape))
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        axes = self._axes(x.ndim)
+        squares = np.sum(x * x, axis=axes, keepdims=True)
+        clipped = squares < 1e-12
+        norm = np.sqrt(np.maximum(squares, self.dtype.type(1e-12)))
+        y = x / norm
+        self._cache = (y, norm, clipped, axes)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        y, norm, clipped, axes = self.take_cache()
+        dy = _utils.as_dtype(dy, self.dtype)
+        # on the sphere the gradient loses its component along y; where the norm was clipped
+        # to its floor the layer is linear, x / 1e-6
+        along = np.where(clipped, 0, np.sum(dy * y, axis=axes, keepdims=True))
+        return (dy - y * along) / norm
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["axis"] = self.axis
+        return config

@@ -1,0 +1,107 @@
+"""`GroupNormalization`: normalize each example over groups of channels (no batch statistics,
+so training and inference compute the same thing; works at batch size 1). The arithmetic is
+`convnp.ops.group_norm`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+from convnp.ops import group_norm as ops
+
+
+@register
+class GroupNormalization(Layer):
+    """Split the channels (``axis``) into ``groups`` groups; normalize each example's group
+    with its own mean and variance, then ``gamma * x_hat + beta`` per channel.
+
+    Args:
+        groups: number of groups (Keras default 32); must divide the channel count. ``-1``
+            means one group per channel (instance normalization).
+        axis: the channel axis (default -1).
+        epsilon: added to the variance (Keras default 1e-3).
+        center, scale: whether to learn ``beta`` / ``gamma`` (``(C,)`` each).
+        beta_initializer, gamma_initializer: as Keras (``"zeros"``, ``"ones"``).
+        beta/gamma regularizers and constraints: only ``None``.
+
+    Weights (Keras order): ``gamma``, ``beta``. Caches the normalized input and the inverse
+    standard deviations (one per example and group).
+    """
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer="zeros",
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 beta_constraint=None, gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = "GroupNormalization"
+        _utils.not_supported(cls, beta_regularizer=beta_regularizer,
+                             gamma_regularizer=gamma_regularizer,
+                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        if groups != -1:
+            groups = _utils.positive_int(groups, "groups", cls)
+        self.groups = int(groups)
+        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"{cls}: axis must be an int, got {axis!r}")
+        self.axis = int(axis)
+        _utils.setup_center_scale(self, epsilon, center, scale, beta_initializer,
+                                  gamma_initializer)
+
+    def _channel_axis(self, rank: int) -> int:
+        return _utils.normalized_axes(self, self.axis, rank)[0]
+
+    def _groups_for(self, n_C: int) -> int:
+        return n_C if self.groups == -1 else self.groups
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"GroupNormalization takes a single input, got a list of "
+                            f"{len(input_shape)}")
+        axis = self._channel_axis(len(input_shape))
+        n_C = _utils.known_dim(input_shape, axis, "GroupNormalization", "channel")
+        groups = self._groups_for(n_C)
+        if groups > n_C or n_C % groups:
+            raise ValueError(f"GroupNormalization '{self.name}': groups={groups} must divide "
+                             f"the {n_C} channels of axis {axis} (input shape "
+                             f"{tuple(input_shape)})")
+        if self.scale:
+            self.gamma = self.add_weight("gamma", (n_C,), self.gamma_initializer)
+        if self.center:
+            self.beta = self.add_weight("beta", (n_C,), self.beta_initializer)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        rank = len(self.input_shape)
+        axis = self._channel_axis(rank)
+        _utils.check_feature_dims(self, input_shape, {axis: self.input_shape[axis]}, rank=rank)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        axis = self._channel_axis(x.ndim)
+        # the kernel is channels-last: move another channel axis there and back
+        x_last = np.moveaxis(x, axis, -1)
+        y, cache = ops.group_norm_forward(
+            x_last, None if self.gamma is None else self.gamma.value,
+            None if self.beta is None else self.beta.value,
+            self._groups_for(x.shape[axis]), self.epsilon)
+        self._cache = (cache, axis)
+        return np.moveaxis(y, -1, axis)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cache, axis = self.take_cache()
+        dy = np.moveaxis(_utils.as_dtype(dy, self.dtype), axis, -1)
+        dx, dgamma, dbeta = ops.group_norm_backward(dy, cache)
+        if self.gamma is not None:
+            self.gamma.grad = dgamma
+        if self.beta is not None:
+            self.beta.grad = dbeta
+        return np.moveaxis(dx, -1, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+                       **_utils.center_scale_config(self)})
+        return config

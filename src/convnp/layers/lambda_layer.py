@@ -1,0 +1,148 @@
+"""`Lambda`: a Python function of tensors used as a layer, differentiated by the tape.
+
+The function is written in TensorFlow's ops (``tf.nn.relu``, ``tf.reduce_mean``, ``x * 2``,
+NumPy ufuncs on tensors, ...); nobody writes its backward. Each call runs the function under a
+private `GradientTape` (`convnp.layers.taped.run_taped`), and the layer's ``backward`` (what
+``fit``'s graph calls) asks that tape for the input gradient.
+
+A Lambda cannot be written to a model file: convnp never pickles or evaluates code, so the
+function has no faithful form in a ``.convnp`` or ``.keras`` file. Saving a model holding one
+fails with a `TypeError` that names the layer and suggests a custom `Layer` subclass instead
+(Keras 3 also refuses to load one unless ``safe_mode=False``). In memory the config keeps the
+function, so ``from_config(layer.get_config())`` (and `clone_model`) works.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from convnp.layers import taped
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+
+
+class PythonFunction:
+    """The function of a `Lambda` as it sits in the layer's config: callable as the function
+    itself, and explaining, when a model writer meets it, why it cannot be saved."""
+
+    def __init__(self, function, layer_name: str):
+        self.function = function
+        self.layer_name = layer_name
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PythonFunction) and other.function is self.function
+
+    def __hash__(self) -> int:
+        return hash(id(self.function))
+
+    def __repr__(self) -> str:
+        name = getattr(self.function, "__name__", type(self.function).__name__)
+        return (f"Lambda layer '{self.layer_name}' wraps the Python function {name!r}, which "
+                "cannot be saved (convnp never pickles or evaluates code); write a custom "
+                "tf.keras.layers.Layer subclass with a call() (and get_config()) instead of "
+                "the Lambda to save this model")
+
+
+def _output_shape_arg(output_shape):
+    """``None``, a callable ``input_shape -> output_shape``, or a shape without the batch
+    axis (a tuple of ints/None, or a list of such for several outputs)."""
+    if output_shape is None or callable(output_shape):
+        return output_shape
+
+    def is_dim(d):
+        return d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+
+    if isinstance(output_shape, (tuple, list)):
+        if all(is_dim(d) for d in output_shape):
+            return tuple(output_shape)
+        if output_shape and all(isinstance(s, (tuple, list)) and all(is_dim(d) for d in s)
+                                for s in output_shape):
+            return [tuple(s) for s in output_shape]
+    raise TypeError(f"Lambda: output_shape must be None, a callable or a shape without the "
+                    f"batch axis (a tuple of ints), got {output_shape!r}")
+
+
+@register
+class Lambda(Layer):
+    """``outputs = function(inputs, **arguments)``.
+
+    Args:
+        function: a callable of one tensor (or of a list of tensors, when the layer is called
+            on a list) written in tensor ops. It may take ``training`` as a keyword argument.
+        output_shape: the output shape without the batch axis, or a callable
+            ``input_shape -> output_shape``; by default found by calling the function on zeros.
+        mask: only ``None`` (convnp has no masking).
+        arguments: a dict of keyword arguments passed to ``function`` on every call.
+
+    Holds no weights. Caches the private tape of the last call.
+
+    >>> import numpy as np
+    >>> layer = Lambda(lambda x, k: x * k, arguments={"k": 3.0})
+    >>> layer(np.ones((1, 2), dtype="float32")).numpy().tolist()
+    [[3.0, 3.0]]
+    """
+
+    #: the function's own tensor ops are recorded on a caller's tape
+    _autodiff = True
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        if isinstance(function, PythonFunction):
+            function = function.function
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be a callable, got {function!r} (convnp "
+                            "does not load Python code from a config or a file)")
+        super().__init__(**kwargs)
+        if mask is not None:
+            raise ValueError(f"Lambda: mask is not supported by convnp; expected None, "
+                             f"got {mask!r}")
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict) or not all(isinstance(k, str) for k in arguments):
+            raise TypeError(f"Lambda: arguments must be a dict of keyword arguments, "
+                            f"got {arguments!r}")
+        self.function = function
+        self.output_shape_arg = _output_shape_arg(output_shape)
+        self.arguments = dict(arguments)
+        try:
+            parameters = inspect.signature(function).parameters
+        except (TypeError, ValueError):  # some builtins have no signature
+            parameters = {}
+        self._takes_training = "training" in parameters or any(
+            p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+    def call(self, inputs, training: bool = False):
+        kwargs = dict(self.arguments)
+        if self._takes_training:
+            kwargs.setdefault("training", training)
+        return taped.run_taped(self, lambda x: self.function(x, **kwargs), inputs)
+
+    def backward(self, dy):
+        return taped.taped_backward(self, dy)
+
+    def compute_output_shape(self, input_shape):
+        given = self.output_shape_arg
+        if given is None:
+            return taped.trial_output_shape(self, input_shape)
+        if callable(given):
+            return given(input_shape)
+        first = input_shape[0] if isinstance(input_shape, list) else input_shape
+        batch = first[0] if len(first) else None
+        if isinstance(given, list):
+            return [(batch, *s) for s in given]
+        return (batch, *given)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        shape = self.output_shape_arg
+        config.update({
+            "function": PythonFunction(self.function, self.name),
+            "output_shape": shape if shape is None or callable(shape) else (
+                [list(s) for s in shape] if isinstance(shape, list) else list(shape)),
+            "mask": None,
+            "arguments": dict(self.arguments),
+        })
+        return config
