@@ -16,9 +16,6 @@ class _PassThrough(Layer):
     """``y = x`` for any input shape; the gradient passes unchanged. Caches nothing but a
     marker (each call allows one backward)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {})
 
