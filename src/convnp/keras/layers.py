@@ -2,6 +2,7 @@
 merge functions, `Input` and the `Layer` base."""
 
 from convnp.layers import (
+    InputSpec,
     Layer,
     add,
     average,
@@ -23,6 +24,7 @@ globals().update(registered_layers())
 
 __all__ = [
     "Input",
+    "InputSpec",
     "Layer",
     "add",
     "average",

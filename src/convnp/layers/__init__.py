@@ -16,6 +16,7 @@ import importlib as _importlib
 import pkgutil as _pkgutil
 
 from convnp.layers.base import KerasTensor, Layer
+from convnp.layers.input_spec import InputSpec
 from convnp.layers.merging import (
     add,
     average,
@@ -35,7 +36,7 @@ from convnp.layers.registry import (
 )
 
 # Modules that hold no layer classes (the base class, the registry itself).
-_NOT_LAYER_MODULES = {"base", "registry"}
+_NOT_LAYER_MODULES = {"base", "input_spec", "registry"}
 
 for _module in _pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in _NOT_LAYER_MODULES:
@@ -45,6 +46,7 @@ del _module
 globals().update(registered_layers())
 
 __all__ = [
+    "InputSpec",
     "KerasTensor",
     "Layer",
     "add",

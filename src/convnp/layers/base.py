@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import taped
+from convnp.layers.input_spec import check_input_spec
 from convnp.variables import TrackedVariables, Variable
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
@@ -283,6 +284,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             `Sequential` model build before it sees data.
     """
 
+    #: what inputs must look like (Keras' `InputSpec`, or a list of them), checked on every
+    #: call before anything is built or computed; None accepts any input
+    input_spec = None
+
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None, batch_input_shape=None, **kwargs):
         if kwargs:
@@ -440,6 +445,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             )
 
     def ensure_built(self, input_shape) -> None:
+        check_input_spec(self.name, self.input_spec, input_shape)
         if not self.built:
             self.build(input_shape)
             self.built = True

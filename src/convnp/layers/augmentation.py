@@ -1,0 +1,117 @@
+"""More random augmentation layers, with the conventions of `convnp.layers.preprocessing`
+(active in training only, the identity otherwise; draws from the layer's own generator when
+``seed`` is given, else from `convnp.random.generator()`): `RandomBrightness`,
+`RandomHeight`, `RandomWidth`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers.preprocessing import (
+    _choice,
+    _factor_range,
+    _plain_factor,
+    _RandomLayer,
+    _resize_to,
+)
+from convnp.layers.registry import register
+from convnp.ops import image as image_ops
+
+
+def _value_range(value_range, layer: str) -> tuple[float, float]:
+    if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2
+            and all(isinstance(v, (int, float, np.integer, np.floating))
+                    and not isinstance(v, bool) for v in value_range)
+            and float(value_range[0]) < float(value_range[1])):
+        raise ValueError(f"{layer}: value_range must be (low, high) with low < high, "
+                         f"got {value_range!r}")
+    return float(value_range[0]), float(value_range[1])
+
+
+@register
+class RandomBrightness(_RandomLayer):
+    """Add to each image one random amount ``delta * (high - low)``, ``delta`` drawn uniformly
+    from ``factor`` (``f`` means ``(-f, f)``, or a ``(lower, upper)`` pair, within
+    ``[-1, 1]``), then clip to ``value_range = (low, high)`` (training only).
+
+    The input gradient passes where the output was not clipped.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        cls = type(self).__name__
+        self._range = _factor_range(factor, "factor", cls)
+        if self._range[0] < -1.0 or self._range[1] > 1.0:
+            raise ValueError(f"{cls}: factor must lie within [-1, 1], got {factor!r}")
+        self.factor = factor
+        self.value_range = _value_range(value_range, cls)
+
+    def _augment(self, x):
+        m = x.shape[0]
+        low, high = self.value_range
+        delta = self.rng().uniform(*self._range, m) * (high - low)
+        raw = x + delta.astype(x.dtype).reshape(m, 1, 1, 1)
+        inside = (raw >= low) & (raw <= high)
+        y = np.clip(raw, low, high).astype(x.dtype, copy=False)
+        return y, lambda dy: dy * inside
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"factor": _plain_factor(self.factor),
+                       "value_range": list(self.value_range)})
+        return config
+
+
+class _RandomSize(_RandomLayer):
+    """Resize the whole batch along one axis by ``1 + u``, ``u`` drawn once per batch from
+    ``factor`` (``f`` means ``(-f, f)``; the lower bound must be above -1)."""
+
+    #: 1 for the height, 2 for the width
+    _axis = 1
+
+    def __init__(self, factor, interpolation="bilinear", seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        cls = type(self).__name__
+        self._range = _factor_range(factor, "factor", cls)
+        if self._range[0] <= -1.0:
+            raise ValueError(f"{cls}: factor's lower bound must be greater than -1 (the "
+                             f"size must stay positive), got {factor!r}")
+        self.factor = factor
+        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS, "interpolation",
+                                     cls)
+
+    def compute_output_shape(self, input_shape):
+        # the size is drawn at every training call, so it is unknown to a model definition
+        shape = list(input_shape)
+        shape[len(shape) - 4 + self._axis] = None
+        return tuple(shape)
+
+    def _augment(self, x):
+        n = x.shape[self._axis]
+        size = max(1, int(n * (1.0 + self.rng().uniform(*self._range))))
+        height, width = (size, x.shape[2]) if self._axis == 1 else (x.shape[1], size)
+        return _resize_to(x, height, width, self.interpolation, crop_to_aspect_ratio=False)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"factor": _plain_factor(self.factor),
+                       "interpolation": self.interpolation})
+        return config
+
+
+@register
+class RandomHeight(_RandomSize):
+    """Resize the batch's height by a random fraction: ``factor=0.2`` gives heights from 80%
+    to 120% of the input's (one draw per batch, so the batch stays one array). The output
+    height is ``None`` in a model definition. Training only."""
+
+    _axis = 1
+
+
+@register
+class RandomWidth(_RandomSize):
+    """`RandomHeight` for the width."""
+
+    _axis = 2

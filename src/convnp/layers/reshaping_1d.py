@@ -1,0 +1,136 @@
+"""The 1-D companions of the 2-D reshaping layers: `UpSampling1D`, `ZeroPadding1D`,
+`Cropping1D`. A sequence ``(m, steps, features)`` is the image ``(m, steps, 1, features)``, so
+each runs the 2-D layer's kernel (forward and backward) on that view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+from convnp.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+
+
+def _int_pair(value, name: str, layer: str) -> tuple[int, int]:
+    """An int ``n`` (``(n, n)``) or a pair of non-negative ints (Keras' 1-D forms)."""
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 0:
+        raise ValueError(f"{layer}: {name} must be non-negative, got {value!r}")
+    return pair
+
+
+class _Through2D(Layer):
+    """Runs ``self._inner`` (a 2-D layer, made by `_make_inner`) on ``(m, steps, 1, C)``."""
+
+    def _make_inner(self) -> Layer:
+        raise NotImplementedError
+
+    def _setup(self) -> None:
+        self._inner = self._make_inner()
+
+    @staticmethod
+    def _as_image_shape(input_shape) -> tuple:
+        return (input_shape[0], input_shape[1], 1, input_shape[2])
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, 3, type(self).__name__, "(batch, steps, features)")
+        self._inner.ensure_built(self._as_image_shape(input_shape))
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=3)
+
+    def compute_output_shape(self, input_shape):
+        _utils.check_rank(input_shape, 3, type(self).__name__, "(batch, steps, features)")
+        out = self._inner.compute_output_shape(self._as_image_shape(input_shape))
+        return (out[0], out[1], out[3])
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        y = self._inner.call(x[:, :, None, :], training=training)
+        # the 2-D layer's cache becomes this layer's (the graph saves and restores it)
+        self._cache = self._inner.take_cache()
+        return y[:, :, 0, :]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._inner._cache = self.take_cache()
+        dx = self._inner.backward(_utils.as_dtype(dy, self.dtype)[:, :, None, :])
+        return dx[:, :, 0, :]
+
+
+@register
+class UpSampling1D(_Through2D):
+    """Repeat each step ``size`` times: ``(m, steps, C) -> (m, size * steps, C)``.
+
+    >>> import numpy as np
+    >>> UpSampling1D(2)(np.array([[[1.0], [2.0]]], dtype="float32")).numpy().ravel().tolist()
+    [1.0, 1.0, 2.0, 2.0]
+    """
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = _utils.positive_int(size, "size", "UpSampling1D")
+        self._setup()
+
+    def _make_inner(self) -> Layer:
+        return UpSampling2D((self.size, 1), name=f"{self.name}_2d", dtype=self.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["size"] = self.size
+        return config
+
+
+@register
+class ZeroPadding1D(_Through2D):
+    """Add zeros at the start and end of the steps axis.
+
+    Args:
+        padding: an int (both ends) or ``(start, end)``. Default 1.
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _int_pair(padding, "padding", "ZeroPadding1D")
+        self._setup()
+
+    def _make_inner(self) -> Layer:
+        return ZeroPadding2D((self.padding, (0, 0)), name=f"{self.name}_2d", dtype=self.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["padding"] = list(self.padding)
+        return config
+
+
+@register
+class Cropping1D(_Through2D):
+    """Remove steps at the start and end of the steps axis.
+
+    Args:
+        cropping: an int (both ends) or ``(start, end)``. Default ``(1, 1)``.
+    """
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _int_pair(cropping, "cropping", "Cropping1D")
+        self._setup()
+
+    def _make_inner(self) -> Layer:
+        return Cropping2D((self.cropping, (0, 0)), name=f"{self.name}_2d", dtype=self.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["cropping"] = list(self.cropping)
+        return config
