@@ -1,0 +1,90 @@
+"""`TimeDistributed`: one layer applied to every step of a sequence (a CNN over the frames of
+a video: ``TimeDistributed(Conv2D(...))`` on ``(batch, frames, height, width, channels)``).
+
+The steps are folded into the batch: the inner layer runs once on ``(batch * steps, ...)``
+with its own fast ``call``/``backward``, and its weight gradients are thus summed over the
+steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import deserialize, register, serialize
+
+
+@register
+class TimeDistributed(Layer):
+    """``y[:, t] = layer(x[:, t])`` for every step ``t`` (axis 1), with shared weights.
+
+    Args:
+        layer: a `Layer` instance (its weights are this layer's weights).
+
+    Caches the inner layer's call state and the batch and step counts.
+    """
+
+    def __init__(self, layer, **kwargs):
+        if isinstance(layer, dict):
+            layer = deserialize(layer)  # from a config
+        if not isinstance(layer, Layer):
+            raise TypeError(f"TimeDistributed: layer must be a Layer instance, got {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+        # the inner layer's weights are reported (and saved, trained) as this layer's
+        self._tracked_layers = [layer]
+
+    def _inner_shape(self, input_shape) -> tuple:
+        if isinstance(input_shape, list):
+            raise TypeError(f"TimeDistributed takes a single input, got a list of "
+                            f"{len(input_shape)}")
+        if len(input_shape) < 3:
+            raise ValueError(f"TimeDistributed '{self.name}' expects inputs of rank >= 3 "
+                             f"(batch, steps, ...), got shape {tuple(input_shape)}")
+        return (None, *input_shape[2:])
+
+    def build(self, input_shape) -> None:
+        self.layer.ensure_built(self._inner_shape(input_shape))
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        self.layer.check_input_shape(self._inner_shape(input_shape))
+
+    def compute_output_shape(self, input_shape):
+        out = self.layer.compute_output_shape(self._inner_shape(input_shape))
+        if isinstance(out, list):
+            raise TypeError(f"TimeDistributed '{self.name}': the inner layer "
+                             f"'{self.layer.name}' must have one output")
+        return (input_shape[0], input_shape[1], *out[1:])
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        m, steps = x.shape[:2]
+        y = np.asarray(self.layer.call(x.reshape(m * steps, *x.shape[2:]), training=training))
+        self._cache = (self.layer.capture_call_state(), m, steps)
+        return y.reshape(m, steps, *y.shape[1:])
+
+    def backward(self, dy: np.ndarray):
+        state, m, steps = self.take_cache()
+        self.layer.restore_call_state(state)
+        self.layer.needs_input_gradient = self.needs_input_gradient
+        dy = _utils.as_dtype(dy, self.dtype)
+        dx = self.layer.backward(dy.reshape(m * steps, *dy.shape[2:]))
+        if dx is None:
+            return None
+        dx = np.asarray(dx)
+        return dx.reshape(m, steps, *dx.shape[1:])
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["layer"] = serialize(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"]) if isinstance(
+            config.get("layer"), dict) else config.get("layer")
+        return super().from_config(config)
