@@ -139,3 +139,17 @@ def check_case(cls, init_kwargs: dict[str, Any], input_shape, expected_output_sh
             layer, "_generator", np.random.default_rng(3)))
     else:
         check_gradients(layer, x)
+
+
+def check_file_round_trip(model, x, path):
+    """Save ``model`` to the ``.convnp`` file ``path``, load it back, check the layer classes
+    and the predictions on ``x`` are the same; return the loaded model."""
+    from convnp.io import saving
+
+    saving.save_model(model, path)
+    loaded = saving.load_model(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == \
+        [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-7)
+    return loaded

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.io import saving
 from convnp.layers import KerasTensor, RandomBrightness, RandomHeight, RandomWidth
-from tests.layers.harness import check_gradients, check_layer
+from tests.layers.harness import check_file_round_trip, check_gradients, check_layer
 
 
 def images(shape=(3, 6, 7, 2), seed=0):
@@ -103,9 +102,5 @@ def test_in_fit_and_convnp_file(tmp_path):
     model.compile("sgd", "mse")
     x = images((4, 8, 8, 3))
     model.fit(x, np.zeros((4, 1), "float32"), epochs=2, batch_size=2, verbose=0)
-    path = tmp_path / "aug.convnp"
-    saving.save_model(model, path)
-    loaded = saving.load_model(path)
+    loaded = check_file_round_trip(model, x, tmp_path / "aug.convnp")
     assert [c.get_config()["factor"] for c in loaded.layers[:3]] == [0.3, 0.3, 0.2]
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6)

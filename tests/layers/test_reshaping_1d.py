@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.io import saving
 from convnp.layers import Cropping1D, UpSampling1D, ZeroPadding1D
-from tests.layers.harness import check_case
+from tests.layers.harness import check_case, check_file_round_trip
 
 rng = np.random.default_rng(0)
 
@@ -84,8 +83,4 @@ def test_in_a_model_saved_and_loaded(tmp_path):
     before = model.layers[1].get_weights()[0].copy()
     model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0)
     assert not np.allclose(before, model.layers[1].get_weights()[0])
-    path = tmp_path / "seq.convnp"
-    saving.save_model(model, path)
-    loaded = saving.load_model(path)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6)
+    check_file_round_trip(model, x, tmp_path / "seq.convnp")

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.io import saving
 from convnp.layers import Conv2D, Dense, TimeDistributed
-from tests.layers.harness import check_gradients, check_layer
+from tests.layers.harness import check_file_round_trip, check_gradients, check_layer
 
 L = tf.keras.layers
 rng = np.random.default_rng(0)
@@ -58,9 +57,5 @@ def test_cnn_over_frames_fit_and_file(tmp_path):
     before = model.layers[0].get_weights()[0].copy()
     model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0)
     assert not np.allclose(before, model.layers[0].get_weights()[0])
-    path = tmp_path / "frames.convnp"
-    saving.save_model(model, path)
-    loaded = saving.load_model(path)
+    loaded = check_file_round_trip(model, x, tmp_path / "frames.convnp")
     assert type(loaded.layers[0].layer).__name__ == "Conv2D"
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6)

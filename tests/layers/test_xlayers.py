@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.io import saving
 from convnp.layers import (
     ActivityRegularization,
     AlphaDropout,
@@ -18,7 +17,7 @@ from convnp.layers import (
     Normalization,
     UnitNormalization,
 )
-from tests.layers.harness import check_case
+from tests.layers.harness import check_case, check_file_round_trip
 
 rng = np.random.default_rng(0)
 
@@ -200,11 +199,5 @@ def test_models_with_the_new_layers_save_and_load(tmp_path):
     ])
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
-    path = tmp_path / "x.convnp"
-    saving.save_model(model, path)
-    loaded = saving.load_model(path)
-    assert [type(layer).__name__ for layer in loaded.layers] == \
-        [type(layer).__name__ for layer in model.layers]
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6, atol=1e-7)
+    loaded = check_file_round_trip(model, x, tmp_path / "x.convnp")
     np.testing.assert_array_equal(loaded.layers[0].mean.numpy(), norm.mean.numpy())
