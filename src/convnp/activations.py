@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from convnp.serialization import Registry, get_registered_name
+
 __all__ = [
     "Activation",
     "deserialize",
@@ -429,21 +431,28 @@ class CallableActivation(Activation):
         return id(self.fn)
 
 
-_BY_NAME: dict[str, Activation] = {
-    a.name: a
-    for a in (
-        _Relu(), _Sigmoid(), _Softmax(), _Tanh(), _Linear(), _Softplus(), _Softsign(),
-        _Elu(), _Selu(), _Silu(), _LeakyRelu(), _Relu6(), _Exponential(), _Gelu(),
-        _HardSigmoid(), _HardSilu(),
-    )
-}
-_ALIASES = {"swish": "silu", "identity": "linear", "hard_swish": "hard_silu"}
-_BY_FUNCTION: dict[Any, str] = {
-    relu: "relu", sigmoid: "sigmoid", softmax: "softmax", tanh: "tanh", linear: "linear",
-    softplus: "softplus", softsign: "softsign", elu: "elu", selu: "selu", silu: "silu",
-    leaky_relu: "leaky_relu", relu6: "relu6", exponential: "exponential", gelu: "gelu",
-    hard_sigmoid: "hard_sigmoid", hard_silu: "hard_silu",
-}
+def _wrap(function: Any) -> Activation:
+    if callable(getattr(function, "forward", None)) and callable(
+            getattr(function, "backward", None)):
+        return function  # duck-typed activation object
+    return CallableActivation(function)
+
+
+# Each activation object under its Keras name, its plain function, and Keras's other
+# spellings; a user's function becomes a forward-only CallableActivation.
+ACTIVATIONS = Registry("activation", Activation, build=lambda entry, spelling: entry,
+                       wrap=_wrap)
+for _function, _activation in (
+        (relu, _Relu()), (sigmoid, _Sigmoid()), (softmax, _Softmax()), (tanh, _Tanh()),
+        (linear, _Linear()), (softplus, _Softplus()), (softsign, _Softsign()), (elu, _Elu()),
+        (selu, _Selu()), (silu, _Silu()), (leaky_relu, _LeakyRelu()), (relu6, _Relu6()),
+        (exponential, _Exponential()), (gelu, _Gelu()), (hard_sigmoid, _HardSigmoid()),
+        (hard_silu, _HardSilu())):
+    ACTIVATIONS.add(_activation, _activation.name, snake=False, functions=(_function,))
+ACTIVATIONS.add(ACTIVATIONS.entries["silu"], "swish", snake=False)
+ACTIVATIONS.add(ACTIVATIONS.entries["linear"], "identity", snake=False)
+ACTIVATIONS.add(ACTIVATIONS.entries["hard_silu"], "hard_swish", snake=False)
+_BY_NAME = ACTIVATIONS.entries
 
 
 def get(identifier: Any) -> Activation:
@@ -459,47 +468,26 @@ def get(identifier: Any) -> Activation:
         An object with `name`, `forward(x)` and `backward(dy, x, y)`.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the close and the known ones).
         TypeError: an identifier of an unsupported type.
     """
     if identifier is None:
         return _BY_NAME["linear"]
-    if isinstance(identifier, Activation):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        key = _ALIASES.get(key, key)
-        if key not in _BY_NAME:
-            raise ValueError(
-                f"unknown activation {identifier!r}; expected one of "
-                f"{sorted(set(_BY_NAME) | set(_ALIASES))} or None"
-            )
-        return _BY_NAME[key]
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    try:
-        known = _BY_FUNCTION.get(identifier)
-    except TypeError:  # unhashable
-        known = None
-    if known is not None:
-        return _BY_NAME[known]
-    if callable(getattr(identifier, "forward", None)) and callable(
-            getattr(identifier, "backward", None)):
-        return identifier  # duck-typed activation object
-    if callable(identifier):
-        return CallableActivation(identifier)
-    raise TypeError(
-        f"activation must be None, a name, an Activation or a callable; got "
-        f"{type(identifier).__name__}: {identifier!r}"
-    )
+    return ACTIVATIONS.get(identifier)
 
 
 def serialize(activation: Any) -> str:
-    """The Keras name of an activation (what a layer's `get_config()` stores)."""
-    return get(activation).name
+    """The Keras name of an activation (what a layer's `get_config()` stores); a registered
+    user function is written under its ``"package>name"``."""
+    activation = get(activation)
+    if isinstance(activation, CallableActivation):
+        return get_registered_name(activation.fn)
+    return activation.name
 
 
-def deserialize(config: Any) -> Activation:
+def deserialize(config: Any, custom_objects=None) -> Activation:
     """Inverse of `serialize`; also accepts Keras's `{"class_name": ..., "config": ...}` form."""
     if isinstance(config, dict):
         name = config.get("config", config.get("class_name"))
@@ -507,5 +495,7 @@ def deserialize(config: Any) -> Activation:
             name = name.get("name", config.get("class_name"))
         if not isinstance(name, str):
             raise TypeError(f"cannot read an activation name from config {config!r}")
-        return get(name)
+        config = name
+    if isinstance(config, str):
+        return ACTIVATIONS.get(config, custom_objects)
     return get(config)

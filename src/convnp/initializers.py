@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from convnp import random as _random
+from convnp._checks import check_number
+from convnp.serialization import Registry
 
 __all__ = [
     "Constant",
@@ -28,10 +30,13 @@ __all__ = [
     "HeNormal",
     "HeUniform",
     "Identity",
+    "IdentityInitializer",
     "Initializer",
     "LecunNormal",
     "LecunUniform",
     "Ones",
+    "Orthogonal",
+    "OrthogonalInitializer",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
@@ -125,36 +130,32 @@ def _truncated_normal(rng: np.random.Generator, shape, mean: float, stddev: floa
     return out * stddev + mean
 
 
-class RandomNormal(_Random):
-    """Normal(mean, stddev) draws (Keras defaults mean=0.0, stddev=0.05)."""
+class _MeanStddev(_Random):
+    """Arguments and config of the normal initializers (Keras defaults mean 0, stddev 0.05)."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        self.mean = float(mean)
-        self.stddev = float(stddev)
+        self.mean = check_number("mean", mean)
+        self.stddev = check_number("stddev", stddev, 0.0)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomNormal(_MeanStddev):
+    """Normal(mean, stddev) draws."""
 
     def __call__(self, shape, dtype=np.float32):
         shape, dtype = _check_shape(shape), _check_dtype(dtype)
         return (self._rng().standard_normal(shape) * self.stddev + self.mean).astype(dtype)
 
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
-
-class TruncatedNormal(_Random):
+class TruncatedNormal(_MeanStddev):
     """Normal(mean, stddev) truncated to mean ± 2*stddev."""
-
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
-        super().__init__(seed)
-        self.mean = float(mean)
-        self.stddev = float(stddev)
 
     def __call__(self, shape, dtype=np.float32):
         shape, dtype = _check_shape(shape), _check_dtype(dtype)
         return _truncated_normal(self._rng(), shape, self.mean, self.stddev).astype(dtype)
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 class RandomUniform(_Random):
@@ -235,40 +236,26 @@ class _Preset(VarianceScaling):
         return {"seed": self.seed}
 
 
-class GlorotUniform(_Preset):
-    """Uniform in ±sqrt(6 / (fan_in + fan_out)); Keras's default kernel initializer."""
-
-    _preset = (1.0, "fan_avg", "uniform")
-
-
-class GlorotNormal(_Preset):
-    """Truncated normal with stddev sqrt(2 / (fan_in + fan_out)) (before truncation fix)."""
-
-    _preset = (1.0, "fan_avg", "truncated_normal")
+def _preset_class(name: str, scale: float, mode: str, distribution: str,
+                  doc: str) -> type[_Preset]:
+    return type(name, (_Preset,), {"_preset": (scale, mode, distribution), "__doc__": doc,
+                                   "__module__": __name__, "__qualname__": name})
 
 
-class HeNormal(_Preset):
-    """Truncated normal with stddev sqrt(2 / fan_in)."""
-
-    _preset = (2.0, "fan_in", "truncated_normal")
-
-
-class HeUniform(_Preset):
-    """Uniform in ±sqrt(6 / fan_in)."""
-
-    _preset = (2.0, "fan_in", "uniform")
-
-
-class LecunNormal(_Preset):
-    """Truncated normal with stddev sqrt(1 / fan_in)."""
-
-    _preset = (1.0, "fan_in", "truncated_normal")
-
-
-class LecunUniform(_Preset):
-    """Uniform in ±sqrt(3 / fan_in)."""
-
-    _preset = (1.0, "fan_in", "uniform")
+# Keras's named VarianceScaling presets: (name, scale, mode, distribution, what it draws)
+GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform = (
+    _preset_class(*row) for row in (
+        ("GlorotUniform", 1.0, "fan_avg", "uniform",
+         "Uniform in ±sqrt(6 / (fan_in + fan_out)); Keras's default kernel initializer."),
+        ("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
+         "Truncated normal with stddev sqrt(2 / (fan_in + fan_out)) (before truncation fix)."),
+        ("HeNormal", 2.0, "fan_in", "truncated_normal",
+         "Truncated normal with stddev sqrt(2 / fan_in)."),
+        ("HeUniform", 2.0, "fan_in", "uniform", "Uniform in ±sqrt(6 / fan_in)."),
+        ("LecunNormal", 1.0, "fan_in", "truncated_normal",
+         "Truncated normal with stddev sqrt(1 / fan_in)."),
+        ("LecunUniform", 1.0, "fan_in", "uniform", "Uniform in ±sqrt(3 / fan_in)."),
+    ))
 
 
 class Constant(Initializer):
@@ -314,31 +301,53 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-_CLASSES: dict[str, type[Initializer]] = {
-    c.__name__: c
-    for c in (VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
-              LecunUniform, Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform,
-              TruncatedNormal)
-}
-_NAMES: dict[str, type[Initializer]] = {
-    "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal,
-    "he_normal": HeNormal,
-    "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal,
-    "lecun_uniform": LecunUniform,
-    "zeros": Zeros,
-    "zero": Zeros,
-    "ones": Ones,
-    "one": Ones,
-    "constant": Constant,
-    "identity": Identity,
-    "random_normal": RandomNormal,
-    "random_uniform": RandomUniform,
-    "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling,
-}
-_SNAKE = {cls: name for name, cls in _NAMES.items() if name not in ("zero", "one")}
+class Orthogonal(_Random):
+    """``gain`` times a random orthogonal matrix: the weight seen as ``(prod(shape[:-1]),
+    shape[-1])`` has orthonormal columns (or rows, when it is wider than tall). Made from the
+    QR decomposition of a normal draw, with the signs fixed so the result is uniform over
+    orthogonal matrices. Needs at least two axes."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        super().__init__(seed)
+        self.gain = check_number("gain", gain)
+
+    def __call__(self, shape, dtype=np.float32):
+        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal initializer needs a shape of two or more axes, got "
+                             f"{shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        draw = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(draw)
+        q = q * np.where(np.diag(r) < 0, -1.0, 1.0)  # a unique, uniformly spread Q
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+# Keras 3's spellings: each class name, its snake-case name, and the old short ones. Any other
+# callable init(shape, dtype) is used as it is.
+INITIALIZERS = Registry("initializer", Initializer, wrap=lambda function: function)
+for _cls in (VarianceScaling, GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal,
+             LecunUniform, RandomNormal, RandomUniform, TruncatedNormal):
+    INITIALIZERS.add(_cls)
+INITIALIZERS.add(Zeros, "zero")
+INITIALIZERS.add(Ones, "one")
+INITIALIZERS.add(Constant)
+INITIALIZERS.add(Identity, "IdentityInitializer")
+INITIALIZERS.add(Orthogonal, "OrthogonalInitializer")
+INITIALIZERS.add(RandomUniform, "uniform", snake=False)
+INITIALIZERS.add(RandomNormal, "normal", snake=False)
+OrthogonalInitializer, IdentityInitializer = Orthogonal, Identity
+# tf.keras.initializers exports the lowercase spellings too, each its class
+# (``from tensorflow.keras.initializers import random_uniform, glorot_uniform``)
+for _spelling, _cls in INITIALIZERS.entries.items():
+    if _spelling.isidentifier() and _spelling not in globals():
+        globals()[_spelling] = _cls
+        __all__.append(_spelling)
 
 
 def get(identifier: Any) -> Initializer:
@@ -346,31 +355,12 @@ def get(identifier: Any) -> Initializer:
     an `Initializer`, a Keras config dict, or any callable `init(shape, dtype)`.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the close and the known ones).
         TypeError: an identifier of an unsupported type.
     """
     if identifier is None:
         raise TypeError("initializer must not be None; expected a name such as 'glorot_uniform'")
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier.strip().lower()) or _CLASSES.get(identifier.strip())
-        if cls is None:
-            raise ValueError(
-                f"unknown initializer {identifier!r}; expected one of {sorted(_NAMES)} "
-                f"(or the class names {sorted(_CLASSES)})"
-            )
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"initializer must be a name, an Initializer, a config dict or a callable; got "
-        f"{type(identifier).__name__}: {identifier!r}"
-    )
+    return INITIALIZERS.get(identifier)
 
 
 def serialize(initializer: Any) -> dict[str, Any]:
@@ -378,18 +368,9 @@ def serialize(initializer: Any) -> dict[str, Any]:
     init = get(initializer)
     if not isinstance(init, Initializer):
         raise TypeError(f"cannot serialize a plain callable initializer: {init!r}")
-    return {"class_name": type(init).__name__, "config": init.get_config()}
+    return INITIALIZERS.serialize(init)
 
 
-def deserialize(config: Any) -> Initializer:
+def deserialize(config: Any, custom_objects=None) -> Initializer:
     """Inverse of `serialize` (a name string is accepted too)."""
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            f"initializer config must be a dict with 'class_name' and 'config'; got {config!r}")
-    name = config["class_name"]
-    cls = _CLASSES.get(name) or _NAMES.get(str(name).lower())
-    if cls is None:
-        raise ValueError(f"unknown initializer class {name!r}; expected one of {sorted(_CLASSES)}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return INITIALIZERS.deserialize(config, custom_objects)

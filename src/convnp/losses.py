@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from convnp._checks import check_number
+from convnp.serialization import Configurable, Registry, get_registered_name, snake_case
 from convnp.tensor.eager import to_numpy
 from convnp.tensor.tape import GradientTape, new_tensor, record, recording, value_of
 
@@ -81,7 +83,7 @@ def _float_pred(y_pred) -> np.ndarray:
     return y_pred
 
 
-def _align(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def align_ranks(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keras's `squeeze_or_expand_to_same_rank` (returns views; y_pred keeps its size)."""
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
         if y_pred.ndim == 1:
@@ -117,7 +119,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, one / (one + e), e / (one + e)).astype(z.dtype, copy=False)
 
 
-class Loss:
+class Loss(Configurable):
     """Base class. Subclasses implement `_terms`.
 
     `_terms(y_true, y_pred, need_grad)` gets aligned arrays in the prediction dtype and
@@ -143,7 +145,7 @@ class Loss:
         y_pred = _float_pred(y_pred)
         y_true = np.asarray(y_true)
         orig_shape = y_pred.shape
-        yt, yp = _align(y_true.astype(y_pred.dtype, copy=False), y_pred)
+        yt, yp = align_ranks(y_true.astype(y_pred.dtype, copy=False), y_pred)
         if yp.ndim == 0:
             raise ValueError(f"{self.name}: y_pred must have a batch axis, got a scalar")
         if yp.ndim == 1:  # one value per sample: treat as (m, 1)
@@ -292,13 +294,6 @@ class Loss:
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Loss:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
-
 
 def _output_width(output_shape) -> int | None:
     shape = tuple(output_shape)
@@ -308,16 +303,34 @@ def _output_width(output_shape) -> int | None:
 class _SmoothedCrossentropy(Loss):
     """Arguments and config shared by the binary and categorical cross-entropies."""
 
-    def __init__(self, from_logits: bool, label_smoothing: float, name: str, reduction: str):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 name: str | None = None, reduction: str = "sum_over_batch_size"):
         super().__init__(name=name, reduction=reduction)
-        if not 0.0 <= float(label_smoothing) <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
         self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = check_number("label_smoothing", label_smoothing, 0.0, 1.0)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing}
+
+    def _smoothing_share(self, s, t):
+        """What smoothing by ``s`` adds to the scaled-down targets ``t * (1 - s)``."""
+        raise NotImplementedError
+
+    def _smooth(self, t):
+        if self.label_smoothing:
+            s = t.dtype.type(self.label_smoothing)
+            t = t * (t.dtype.type(1) - s) + self._smoothing_share(s, t)
+        return t
+
+    def _probability_terms(self, t, p, need_grad):
+        raise NotImplementedError
+
+    def _terms(self, t, p, need_grad):
+        t = self._smooth(t)
+        if self.from_logits:
+            return self._logit_terms(t, p, None, need_grad, smoothed=True)
+        return self._probability_terms(t, p, need_grad)
 
 
 class BinaryCrossentropy(_SmoothedCrossentropy):
@@ -326,20 +339,10 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str = "binary_crossentropy", reduction: str = "sum_over_batch_size"):
-        super().__init__(from_logits, label_smoothing, name=name, reduction=reduction)
+    def _smoothing_share(self, s, t):
+        return t.dtype.type(0.5) * s
 
-    def _smooth(self, t):
-        if self.label_smoothing:
-            s = t.dtype.type(self.label_smoothing)
-            t = t * (t.dtype.type(1) - s) + t.dtype.type(0.5) * s
-        return t
-
-    def _terms(self, t, p, need_grad):
-        t = self._smooth(t)
-        if self.from_logits:
-            return self._logit_terms(t, p, None, need_grad, smoothed=True)
+    def _probability_terms(self, t, p, need_grad):
         lo, hi = _clip_bounds(p.dtype)
         q = np.clip(p, lo, hi)
         one = p.dtype.type(1)
@@ -389,17 +392,13 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str = "categorical_crossentropy", reduction: str = "sum_over_batch_size"):
-        super().__init__(from_logits, label_smoothing, name=name, reduction=reduction)
-
     def _prepare(self, y_true, y_pred):
         # Keras's categorical_crossentropy does not squeeze/expand (it calls the backend op
         # on y_true as given, after the wrapper's alignment), and demands equal shapes.
         y_pred = _float_pred(y_pred)
         y_true = np.asarray(y_true).astype(y_pred.dtype, copy=False)
         orig_shape = y_pred.shape
-        yt, yp = _align(y_true, y_pred)
+        yt, yp = align_ranks(y_true, y_pred)
         if yp.ndim == 0:
             raise ValueError(f"{self.name}: y_pred must have a class axis, got a scalar")
         if yp.ndim == 1:
@@ -411,16 +410,10 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
                 "'sparse_categorical_crossentropy' (or convnp.utils.to_categorical).")
         return yt, yp, orig_shape
 
-    def _smooth(self, t):
-        if self.label_smoothing:
-            s = t.dtype.type(self.label_smoothing)
-            t = t * (t.dtype.type(1) - s) + s / t.dtype.type(t.shape[-1])
-        return t
+    def _smoothing_share(self, s, t):
+        return s / t.dtype.type(t.shape[-1])
 
-    def _terms(self, t, p, need_grad):
-        t = self._smooth(t)
-        if self.from_logits:
-            return self._logit_terms(t, p, None, need_grad, smoothed=True)
+    def _probability_terms(self, t, p, need_grad):
         lo, hi = _clip_bounds(p.dtype)
         s = np.sum(p, axis=-1, keepdims=True)
         r = p / s
@@ -567,93 +560,77 @@ class SparseCategoricalCrossentropy(Loss):
         return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
 
 
-class MeanSquaredError(Loss):
+class _MeanOverLastAxis(Loss):
+    """A loss that is the mean over the last axis of an elementwise function of the target
+    and the prediction. Subclasses set ``name`` and give ``_elements(t, p, need_grad) ->
+    (values, grad)``: the elementwise values and the gradient of their mean (or None)."""
+
+    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+
+    def _elements(self, t, p, need_grad):
+        raise NotImplementedError
+
+    def _terms(self, t, p, need_grad):
+        values, grad = self._elements(t, p, need_grad)
+        return np.mean(values, axis=-1), grad
+
+
+class MeanSquaredError(_MeanOverLastAxis):
     """Mean of squared errors."""
 
     name = "mean_squared_error"
 
-    def __init__(self, name: str = "mean_squared_error", reduction: str = "sum_over_batch_size"):
-        super().__init__(name=name, reduction=reduction)
-
-    def _terms(self, t, p, need_grad):
+    def _elements(self, t, p, need_grad):
         d = p - t
-        per_sample = np.mean(d * d, axis=-1)
-        grad = d * p.dtype.type(2.0 / p.shape[-1]) if need_grad else None
-        return per_sample, grad
+        return d * d, d * p.dtype.type(2.0 / p.shape[-1]) if need_grad else None
 
 
-class MeanAbsoluteError(Loss):
+class MeanAbsoluteError(_MeanOverLastAxis):
     """Mean of absolute errors (gradient 0 where the error is exactly 0)."""
 
     name = "mean_absolute_error"
 
-    def __init__(self, name: str = "mean_absolute_error", reduction: str = "sum_over_batch_size"):
-        super().__init__(name=name, reduction=reduction)
-
-    def _terms(self, t, p, need_grad):
+    def _elements(self, t, p, need_grad):
         d = p - t
-        per_sample = np.mean(np.abs(d), axis=-1)
-        grad = np.sign(d) / p.dtype.type(p.shape[-1]) if need_grad else None
-        return per_sample, grad
+        return np.abs(d), np.sign(d) / p.dtype.type(p.shape[-1]) if need_grad else None
 
 
 # --------------------------------------------------------------------- function-style aliases
 # Like keras.losses.binary_crossentropy(y_true, y_pred): the unreduced per-sample loss.
 
 
-def binary_crossentropy(y_true, y_pred, from_logits: bool = False,
-                        label_smoothing: float = 0.0) -> np.ndarray:
-    """Per-sample binary cross-entropy (mean over the last axis)."""
-    return BinaryCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
+def _per_sample_function(cls: type[Loss]):
+    """``snake_name(y_true, y_pred, *args, **kwargs)``: ``cls(*args, **kwargs)``'s loss of
+    each sample (the class's own arguments, e.g. ``from_logits``, ``label_smoothing``)."""
+
+    def function(y_true, y_pred, *args: Any, **kwargs: Any) -> np.ndarray:
+        return cls(*args, **kwargs).per_sample(y_true, y_pred)
+
+    function.__name__ = function.__qualname__ = snake_case(cls.__name__)
+    function.__doc__ = f"Per-sample loss of `{cls.__name__}` (arguments: the class's)."
+    return function
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits: bool = False,
-                             label_smoothing: float = 0.0) -> np.ndarray:
-    """Per-sample categorical cross-entropy."""
-    return CategoricalCrossentropy(from_logits, label_smoothing).per_sample(y_true, y_pred)
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -> np.ndarray:
-    """Per-sample sparse categorical cross-entropy."""
-    return SparseCategoricalCrossentropy(from_logits).per_sample(y_true, y_pred)
-
-
-def mean_squared_error(y_true, y_pred) -> np.ndarray:
-    """Per-sample mean squared error."""
-    return MeanSquaredError().per_sample(y_true, y_pred)
-
-
-def mean_absolute_error(y_true, y_pred) -> np.ndarray:
-    """Per-sample mean absolute error."""
-    return MeanAbsoluteError().per_sample(y_true, y_pred)
-
-
+_BUILTIN = (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+            MeanSquaredError, MeanAbsoluteError)
+binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, \
+    mean_squared_error, mean_absolute_error = (_per_sample_function(c) for c in _BUILTIN)
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 
-_CLASSES: dict[str, type[Loss]] = {
-    c.__name__: c
-    for c in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-              MeanSquaredError, MeanAbsoluteError)
-}
-_NAMES: dict[str, type[Loss]] = {
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "cce": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-}
-_FUNCTIONS = {
-    binary_crossentropy: BinaryCrossentropy,
-    categorical_crossentropy: CategoricalCrossentropy,
-    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
-    mean_squared_error: MeanSquaredError,
-    mean_absolute_error: MeanAbsoluteError,
-}
+# Every Keras spelling: class name, snake-case (also the function's name) and the short ones.
+# A user's plain function f(y_true, y_pred) becomes a LossFunctionWrapper (tape gradient).
+LOSSES = Registry("loss", Loss, wrap=lambda function: LossFunctionWrapper(function))
+for _cls, _function in zip(_BUILTIN, (binary_crossentropy, categorical_crossentropy,
+                                      sparse_categorical_crossentropy, mean_squared_error,
+                                      mean_absolute_error)):
+    LOSSES.add(_cls, functions=(_function,))
+LOSSES.add(BinaryCrossentropy, "bce", "BCE", snake=False)
+LOSSES.add(CategoricalCrossentropy, "cce", "CCE", snake=False)
+LOSSES.add(MeanSquaredError, "mse", "MSE", snake=False)
+LOSSES.add(MeanAbsoluteError, "mae", "MAE", snake=False)
+_CLASSES: dict[str, type[Loss]] = {c.__name__: c for c in _BUILTIN}
 
 
 def get(identifier: Any) -> Loss:
@@ -661,51 +638,21 @@ def get(identifier: Any) -> Loss:
     `Loss` instance or class, one of this module's functions, or a Keras config dict.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the close and the known ones).
         TypeError: not a name, Loss, config dict or callable (a plain function
             ``f(y_true, y_pred)`` becomes a `LossFunctionWrapper`, differentiated by the tape).
     """
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip()
-        cls = _NAMES.get(key.lower()) or _CLASSES.get(key)
-        if cls is None:
-            raise ValueError(
-                f"unknown loss {identifier!r}; expected one of {sorted(_NAMES)} "
-                f"(or the class names {sorted(_CLASSES)})")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    cls = _FUNCTIONS.get(identifier) if callable(identifier) else None
-    if cls is not None:
-        return cls()
-    if callable(identifier):
-        # a user's function f(y_true, y_pred) in tensor ops: its gradient comes from the tape
-        return LossFunctionWrapper(identifier)
-    raise TypeError(f"loss must be a name, a Loss or a config dict; got "
-                    f"{type(identifier).__name__}: {identifier!r}")
+    return LOSSES.get(identifier)
 
 
 def serialize(loss: Any) -> dict[str, Any]:
     """Keras-style `{"class_name": ..., "config": ...}`."""
-    loss = get(loss)
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return LOSSES.serialize(loss)
 
 
-def deserialize(config: Any) -> Loss:
+def deserialize(config: Any, custom_objects=None) -> Loss:
     """Inverse of `serialize` (a name string is accepted too)."""
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"loss config must be a dict with 'class_name'; got {config!r}")
-    cls = _CLASSES.get(config["class_name"]) or _NAMES.get(str(config["class_name"]).lower())
-    if cls is None:
-        raise ValueError(
-            f"unknown loss class {config['class_name']!r}; expected one of {sorted(_CLASSES)}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return LOSSES.deserialize(config, custom_objects)
 
 
 class _TapedLoss(Loss):
@@ -780,4 +727,20 @@ class LossFunctionWrapper(_TapedLoss):
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "reduction": self.reduction}
+        # the function by its (registered) name: loading needs it registered, or named in
+        # custom_objects, as in Keras
+        return {"name": self.name, "reduction": self.reduction,
+                "fn": get_registered_name(self.fn), **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        config = dict(config)
+        name = config.pop("fn", None)
+        if not isinstance(name, str):
+            raise ValueError(  # noqa: TRY004 - a bad config is a ValueError, by contract
+                f"LossFunctionWrapper config needs the function's name as 'fn', "
+                             f"got {name!r}")
+        fn = LOSSES.lookup(name)
+        if isinstance(fn, Loss) or (isinstance(fn, type) and issubclass(fn, Loss)):
+            fn = LOSSES.get(fn).per_sample  # a built-in loss named by its function
+        return cls(fn, **config)

@@ -31,6 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from convnp._checks import check_number
+from convnp.losses import align_ranks
+from convnp.serialization import Registry
+
 __all__ = [
     "AUC",
     "Accuracy",
@@ -61,21 +65,6 @@ __all__ = [
 ]
 
 
-def _align(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keras's squeeze_or_expand_to_same_rank."""
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        if y_pred.ndim == 1:
-            y_pred = y_pred[:, None]
-        else:
-            y_true = y_true[..., 0]
-    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        if y_true.ndim == 1:
-            y_true = y_true[:, None]
-        else:
-            y_pred = y_pred[..., 0]
-    return y_true, y_pred
-
-
 def _check_dtype(dtype) -> None:
     """Metrics report Python floats; a dtype is accepted for Keras code but must be a float."""
     if dtype is not None and np.dtype(dtype).kind != "f":
@@ -91,7 +80,7 @@ def _check_same(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> None:
 
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     """Per-sample fraction of labels where `(y_pred > threshold) == y_true`."""
-    y_true, y_pred = _align(np.asarray(y_true), np.asarray(y_pred))
+    y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred))
     if y_pred.ndim == 1:
         y_true, y_pred = y_true[:, None], y_pred[:, None]
     _check_same("binary_accuracy", y_true, y_pred)
@@ -111,21 +100,27 @@ def categorical_accuracy(y_true, y_pred) -> np.ndarray:
     return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float32)
 
 
-def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
-    """Per-sample `y_true == argmax(y_pred)` for integer labels `(m,)` or `(m, 1)`."""
+def _sparse_labels(name: str, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Integer labels ``(m,)`` (``(m, 1)`` squeezed) checked against scores ``(m, k)``."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
     if y_true.shape != y_pred.shape[:-1]:
         raise ValueError(
-            f"sparse_categorical_accuracy expects labels of shape {y_pred.shape[:-1]} or "
+            f"{name} expects labels of shape {y_pred.shape[:-1]} or "
             f"{y_pred.shape[:-1] + (1,)}, received {np.shape(y_true)}")
+    return y_true, y_pred
+
+
+def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
+    """Per-sample `y_true == argmax(y_pred)` for integer labels `(m,)` or `(m, 1)`."""
+    y_true, y_pred = _sparse_labels("sparse_categorical_accuracy", y_true, y_pred)
     return (y_true == np.argmax(y_pred, axis=-1)).astype(np.float32)
 
 
 def accuracy(y_true, y_pred) -> np.ndarray:
     """Per-sample fraction of exactly equal entries."""
-    y_true, y_pred = _align(np.asarray(y_true), np.asarray(y_pred))
+    y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred))
     if y_pred.ndim == 1:
         y_true, y_pred = y_true[:, None], y_pred[:, None]
     _check_same("accuracy", y_true, y_pred)
@@ -133,7 +128,7 @@ def accuracy(y_true, y_pred) -> np.ndarray:
 
 
 def _mse(y_true, y_pred) -> np.ndarray:
-    y_true, y_pred = _align(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred))
+    y_true, y_pred = align_ranks(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred))
     if y_pred.ndim == 1:
         y_true, y_pred = y_true[:, None], y_pred[:, None]
     _check_same("mean_squared_error", y_true, y_pred)
@@ -216,14 +211,22 @@ class MeanMetricWrapper(Mean):
         super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
 
 
-class Accuracy(MeanMetricWrapper):
+class _MeanOf(MeanMetricWrapper):
+    """A running mean of one per-sample function with no arguments: subclasses name the
+    ``function`` and the ``default_name``; ``direction`` says which way is better."""
+
+    function: Any = None
+    default_name = "metric"
+
+    def __init__(self, name: str | None = None, dtype=None):
+        _check_dtype(dtype)
+        super().__init__(type(self).function, name or self.default_name)
+
+
+class Accuracy(_MeanOf):
     """How often `y_pred == y_true` exactly."""
 
-    direction = "up"
-
-    def __init__(self, name: str = "accuracy", dtype=None):
-        _check_dtype(dtype)
-        super().__init__(accuracy, name)
+    direction, default_name, function = "up", "accuracy", staticmethod(accuracy)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -233,43 +236,33 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     def __init__(self, name: str = "binary_accuracy", dtype=None, threshold: float = 0.5):
         _check_dtype(dtype)
-        if not 0 < float(threshold) < 1:
-            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-        super().__init__(binary_accuracy, name, threshold=float(threshold))
-        self.threshold = float(threshold)
+        threshold = check_number("threshold", threshold, 0.0, 1.0, low_open=True,
+                                 high_open=True)
+        super().__init__(binary_accuracy, name, threshold=threshold)
+        self.threshold = threshold
 
     def get_config(self):
         return {"name": self.name, "threshold": self.threshold}
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(_MeanOf):
     """How often the argmax of the prediction matches the argmax of a one-hot label."""
 
-    direction = "up"
-
-    def __init__(self, name: str = "categorical_accuracy", dtype=None):
-        _check_dtype(dtype)
-        super().__init__(categorical_accuracy, name)
+    direction, default_name = "up", "categorical_accuracy"
+    function = staticmethod(categorical_accuracy)
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(_MeanOf):
     """How often the argmax of the prediction equals an integer label."""
 
-    direction = "up"
-
-    def __init__(self, name: str = "sparse_categorical_accuracy", dtype=None):
-        _check_dtype(dtype)
-        super().__init__(sparse_categorical_accuracy, name)
+    direction, default_name = "up", "sparse_categorical_accuracy"
+    function = staticmethod(sparse_categorical_accuracy)
 
 
-class MeanSquaredError(MeanMetricWrapper):
+class MeanSquaredError(_MeanOf):
     """Running mean of the per-sample mean squared error."""
 
-    direction = "down"
-
-    def __init__(self, name: str = "mean_squared_error", dtype=None):
-        _check_dtype(dtype)
-        super().__init__(_mse, name)
+    direction, default_name, function = "down", "mean_squared_error", staticmethod(_mse)
 
 
 # --------------------------------------------------------------------------- top-k accuracies
@@ -298,13 +291,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
     """Per-sample: is the integer label among the ``k`` top predictions."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
-    if y_true.shape != y_pred.shape[:-1]:
-        raise ValueError(
-            f"sparse_top_k_categorical_accuracy expects labels of shape {y_pred.shape[:-1]} "
-            f"or {y_pred.shape[:-1] + (1,)}, received {np.shape(y_true)}")
+    y_true, y_pred = _sparse_labels("sparse_top_k_categorical_accuracy", y_true, y_pred)
     labels = y_true.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[-1]):
         raise ValueError(f"sparse_top_k_categorical_accuracy: labels must lie in "
@@ -420,7 +407,7 @@ class _ConfusionCounts(Metric):
         self.false_negatives = np.zeros(n)
 
     def _prepare(self, y_true, y_pred):
-        y_true, y_pred = _align(np.asarray(y_true), np.asarray(y_pred, dtype=np.float64))
+        y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred, dtype=np.float64))
         _check_same(self.name, y_true, y_pred)
         return y_true, y_pred
 
@@ -463,6 +450,8 @@ def _threshold_list(thresholds) -> tuple[list[float], bool]:
 
 
 class _PrecisionRecall(_ConfusionCounts):
+    default_name = "metric"
+
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         _check_dtype(dtype)
         values, self._several = _threshold_list(thresholds)
@@ -470,7 +459,8 @@ class _PrecisionRecall(_ConfusionCounts):
         if thresholds is None and top_k is not None:
             values = [_NEG_INF]
         self._thresholds_arg = thresholds
-        super().__init__(values, top_k=top_k, class_id=class_id, name=name)
+        super().__init__(values, top_k=top_k, class_id=class_id,
+                         name=name or self.default_name)
 
     def _value(self) -> np.ndarray:
         raise NotImplementedError
@@ -487,9 +477,7 @@ class _PrecisionRecall(_ConfusionCounts):
 class Precision(_PrecisionRecall):
     """``tp / (tp + fp)`` at ``thresholds`` (default 0.5; a list gives one value each)."""
 
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision",
-                 dtype=None):
-        super().__init__(thresholds, top_k, class_id, name, dtype)
+    default_name = "precision"
 
     def _value(self):
         return _ratio(self.true_positives, self.true_positives + self.false_positives)
@@ -498,9 +486,7 @@ class Precision(_PrecisionRecall):
 class Recall(_PrecisionRecall):
     """``tp / (tp + fn)`` at ``thresholds`` (default 0.5; a list gives one value each)."""
 
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall",
-                 dtype=None):
-        super().__init__(thresholds, top_k, class_id, name, dtype)
+    default_name = "recall"
 
     def _value(self):
         return _ratio(self.true_positives, self.true_positives + self.false_negatives)
@@ -769,33 +755,30 @@ class AutoAccuracy(Mean):
         return {"name": self.name}
 
 
-_CLASSES: dict[str, type[Metric]] = {
-    c.__name__: c
-    for c in (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-              MeanSquaredError, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
-              Precision, Recall, AUC, IoU, MeanIoU, OneHotMeanIoU)
-}
-_NAMES: dict[str, type[Metric]] = {
-    "binary_accuracy": BinaryAccuracy,
-    "categorical_accuracy": CategoricalAccuracy,
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "mean": Mean,
-    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
-    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "precision": Precision,
-    "recall": Recall,
-    "auc": AUC,
-}
-_FUNCTIONS = {
-    binary_accuracy: BinaryAccuracy,
-    categorical_accuracy: CategoricalAccuracy,
-    sparse_categorical_accuracy: SparseCategoricalAccuracy,
-    accuracy: Accuracy,
-    top_k_categorical_accuracy: TopKCategoricalAccuracy,
-    sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
-}
+def _build(cls: type[Metric], spelling: str) -> Metric:
+    # a lowercase spelling ("mse", "precision", a function's name) names the metric as typed,
+    # as compile() shows it in the logs; a class name keeps the class's default name
+    return cls(name=spelling) if spelling.islower() else cls()
+
+
+_BUILTIN = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+            MeanSquaredError, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+            Precision, Recall, AUC, IoU, MeanIoU, OneHotMeanIoU)
+# Every Keras spelling: class name, snake-case name, the per-sample function's name and the
+# short ones. Any other per-sample function fn(y_true, y_pred) becomes a running mean.
+METRICS = Registry("metric", Metric, build=_build, wrap=lambda function: MeanMetricWrapper(
+    function))
+for _cls in _BUILTIN:
+    METRICS.add(_cls)
+for _function, _cls in ((binary_accuracy, BinaryAccuracy),
+                        (categorical_accuracy, CategoricalAccuracy),
+                        (sparse_categorical_accuracy, SparseCategoricalAccuracy),
+                        (accuracy, Accuracy), (top_k_categorical_accuracy, TopKCategoricalAccuracy),
+                        (sparse_top_k_categorical_accuracy, SparseTopKCategoricalAccuracy)):
+    METRICS.add(_cls, snake=False, functions=(_function,))
+METRICS.add(MeanSquaredError, "mse", "MSE", snake=False)
+METRICS.add(AutoAccuracy, snake=False)
+_CLASSES: dict[str, type[Metric]] = {c.__name__: c for c in _BUILTIN}
 
 
 def get(identifier: Any, loss: Any = None) -> Metric:
@@ -808,51 +791,21 @@ def get(identifier: Any, loss: Any = None) -> Metric:
         loss: the compiled loss (name or object), used to pre-resolve `"accuracy"`.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the close and the known ones).
         TypeError: an unsupported type.
     """
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip()
-        if key.lower() in ("accuracy", "acc"):
-            return AutoAccuracy(name=key, loss=loss)
-        cls = _NAMES.get(key.lower()) or _CLASSES.get(key)
-        if cls is None:
-            raise ValueError(
-                f"unknown metric {identifier!r}; expected 'accuracy', 'acc' or one of "
-                f"{sorted(_NAMES)} (or the class names {sorted(_CLASSES)})")
-        return cls(name=key) if key in _NAMES else cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier):
-        cls = _FUNCTIONS.get(identifier)
-        if cls is not None:
-            return cls(name=identifier.__name__)
-        # Any per-sample function fn(y_true, y_pred) -> values works as a running mean.
-        return MeanMetricWrapper(identifier)
-    raise TypeError(f"metric must be a name, a Metric or a callable; got "
-                    f"{type(identifier).__name__}: {identifier!r}")
+    if isinstance(identifier, str) and identifier.strip().lower() in ("accuracy", "acc"):
+        return AutoAccuracy(name=identifier.strip(), loss=loss)
+    return METRICS.get(identifier)
 
 
 def serialize(metric: Any) -> dict[str, Any]:
     """Keras-style `{"class_name": ..., "config": ...}`."""
-    m = get(metric)
-    return {"class_name": type(m).__name__, "config": m.get_config()}
+    return METRICS.serialize(get(metric))
 
 
-def deserialize(config: Any) -> Metric:
+def deserialize(config: Any, custom_objects=None) -> Metric:
     """Inverse of `serialize` (a name string is accepted too)."""
     if isinstance(config, str):
         return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"metric config must be a dict with 'class_name'; got {config!r}")
-    name = config["class_name"]
-    if name == "AutoAccuracy":
-        return AutoAccuracy(**(config.get("config") or {}))
-    cls = _CLASSES.get(name)
-    if cls is None:
-        raise ValueError(f"unknown metric class {name!r}; expected one of {sorted(_CLASSES)}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return METRICS.deserialize(config, custom_objects)

@@ -31,18 +31,15 @@ from typing import Any
 
 import numpy as np
 
+from convnp._checks import check_number
+from convnp.serialization import Configurable, Registry
+
 __all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer", "RMSprop",
            "deserialize", "get", "serialize"]
 
 
 def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
+    return check_number(name, value, low, high)
 
 
 # Numbers of a variable updated at once: the block of the variable, its gradient, two slots
@@ -52,7 +49,7 @@ UPDATE_BLOCK = 1 << 14
 PARALLEL_UPDATE_SIZE = 1 << 18
 
 
-class Optimizer:
+class Optimizer(Configurable):
     """Base class: slot bookkeeping, iteration count, state and config.
 
     Subclasses list their slot names in `_slot_names()` and implement
@@ -327,9 +324,6 @@ class Optimizer:
             config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
-
 
 class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum, Keras 3 rules."""
@@ -581,9 +575,12 @@ class Nadam(Optimizer):
                 "epsilon": self.epsilon}
 
 
-_CLASSES: dict[str, type[Optimizer]] = {
-    c.__name__: c for c in (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam)}
-_NAMES: dict[str, type[Optimizer]] = {name.lower(): c for name, c in _CLASSES.items()}
+_BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam)
+# Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
+OPTIMIZERS = Registry("optimizer", Optimizer)
+for _cls in _BUILTIN:
+    OPTIMIZERS.add(_cls, _cls.__name__.lower(), snake=False)
+_CLASSES: dict[str, type[Optimizer]] = {c.__name__: c for c in _BUILTIN}
 
 
 def get(identifier: Any) -> Optimizer:
@@ -591,39 +588,17 @@ def get(identifier: Any) -> Optimizer:
     Keras config dict. A name gives a fresh optimizer with Keras's defaults.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message lists the close and the known ones).
         TypeError: another type.
     """
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _NAMES.get(identifier.strip().lower())
-        if cls is None:
-            raise ValueError(
-                f"unknown optimizer {identifier!r}; expected one of {sorted(_NAMES)}")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    raise TypeError(f"optimizer must be a name, an Optimizer or a config dict; got "
-                    f"{type(identifier).__name__}: {identifier!r}")
+    return OPTIMIZERS.get(identifier)
 
 
 def serialize(optimizer: Any) -> dict[str, Any]:
     """Keras-style `{"class_name": ..., "config": ...}`."""
-    opt = get(optimizer)
-    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+    return OPTIMIZERS.serialize(optimizer)
 
 
-def deserialize(config: Any) -> Optimizer:
+def deserialize(config: Any, custom_objects=None) -> Optimizer:
     """Inverse of `serialize` (a name string is accepted too)."""
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"optimizer config must be a dict with 'class_name'; got {config!r}")
-    name = str(config["class_name"])
-    cls = _CLASSES.get(name) or _NAMES.get(name.lower())
-    if cls is None:
-        raise ValueError(f"unknown optimizer class {name!r}; expected one of {sorted(_CLASSES)}")
-    return cls.from_config(dict(config.get("config") or {}))
+    return OPTIMIZERS.deserialize(config, custom_objects)

@@ -16,18 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from convnp._checks import check_number
+from convnp.serialization import Configurable, Registry
+
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
            "serialize"]
 
 
-def _factor(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-            or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``__call__(x) -> float`` and ``gradient(x) -> array like x``."""
 
     def __call__(self, x) -> float:
@@ -36,23 +32,13 @@ class Regularizer:
     def gradient(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
-
 
 class L1L2(Regularizer):
     """``l1 * sum(|x|) + l2 * sum(x**2)``."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0):
-        self.l1 = _factor("l1", l1)
-        self.l2 = _factor("l2", l2)
+        self.l1 = check_number("l1", l1, 0.0)
+        self.l2 = check_number("l2", l2, 0.0)
 
     def __call__(self, x) -> float:
         x = np.asarray(x, dtype=np.float64)
@@ -104,35 +90,28 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     return L1L2(l1, l2)
 
 
-_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "L1_L2": L1L2}
+# Keras's spellings (any case): L1/l1, L2/l2, L1L2/l1_l2; a name gives Keras 2's defaults
+# (l1_l2: 0.01 each)
+REGULARIZERS = Registry("regularizer", Regularizer, build=lambda cls, spelling: (
+    l1_l2() if cls is L1L2 else cls()))
+for _cls in (L1, L2):
+    REGULARIZERS.add(_cls)
+REGULARIZERS.add(L1L2, "l1_l2", "L1_L2")
 
 
 def get(identifier) -> Regularizer | None:
     """None, a Regularizer, a name (``"l1"``, ``"l2"``, ``"l1_l2"``: Keras's defaults) or a
     ``{"class_name", "config"}`` dict."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _CLASSES.get(identifier.upper())
-        if cls is None:
-            raise ValueError(f"unknown regularizer {identifier!r}; expected 'l1', 'l2', "
-                             "'l1_l2' or a tf.keras.regularizers object")
-        return l1_l2() if cls is L1L2 else cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(f"regularizer must be None, a name or a Regularizer, got "
-                    f"{type(identifier).__name__}: {identifier!r}")
+    if identifier is None:
+        return None
+    return REGULARIZERS.get(identifier)
 
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
     if regularizer is None:
         return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return REGULARIZERS.serialize(regularizer)
 
 
-def deserialize(config) -> Regularizer:
-    cls = _CLASSES.get(str(config.get("class_name"))) if isinstance(config, dict) else None
-    if cls is None:
-        raise ValueError(f"unknown regularizer config {config!r}; expected one of "
-                         f"{sorted(_CLASSES)}")
-    return cls.from_config(dict(config.get("config") or {}))
+def deserialize(config, custom_objects=None) -> Regularizer:
+    return REGULARIZERS.deserialize(config, custom_objects)

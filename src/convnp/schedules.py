@@ -23,33 +23,22 @@ import itertools
 import math
 from typing import Any
 
+from convnp._checks import check_number
+from convnp.serialization import Configurable, Registry
+
 __all__ = ["CosineDecay", "ExponentialDecay", "LearningRateSchedule",
-           "PiecewiseConstantDecay", "deserialize", "serialize"]
+           "PiecewiseConstantDecay", "deserialize", "get", "serialize"]
 
 
 def _positive(name: str, value, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
-            or (integer and int(value) != value):
-        kind = "int" if integer else "number"
-        raise ValueError(f"{name} must be a positive {kind}, got {value!r}")
-    return int(value) if integer else float(value)
+    return check_number(name, value, 0.0, low_open=True, integer=integer)
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: ``schedule(step) -> float``; ``get_config()`` / ``from_config()``."""
 
     def __call__(self, step) -> float:
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -75,7 +64,10 @@ class ExponentialDecay(LearningRateSchedule):
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     def __init__(self, boundaries, values, name: str = "PiecewiseConstant"):
-        boundaries, values = list(boundaries), [float(v) for v in values]
+        boundaries = list(boundaries)
+        values = [check_number("values", v, 0.0) for v in values]
+        for boundary in boundaries:
+            check_number("boundaries", boundary)
         if len(values) != len(boundaries) + 1:
             raise ValueError(f"PiecewiseConstantDecay needs one more value than boundaries, got "
                              f"{len(boundaries)} boundaries and {len(values)} values")
@@ -97,19 +89,14 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
                  name: str = "CosineDecay", warmup_target: float | None = None,
                  warmup_steps: int = 0):
-        if isinstance(initial_learning_rate, bool) or not isinstance(
-                initial_learning_rate, (int, float)) or initial_learning_rate < 0:
-            raise ValueError("initial_learning_rate must be a number >= 0, got "
-                             f"{initial_learning_rate!r}")
-        self.initial_learning_rate = float(initial_learning_rate)
+        self.initial_learning_rate = check_number("initial_learning_rate",
+                                                  initial_learning_rate, 0.0)
         self.decay_steps = _positive("decay_steps", decay_steps)
-        self.alpha = float(alpha)
+        self.alpha = check_number("alpha", alpha, 0.0, 1.0)
         self.name = name
-        self.warmup_target = None if warmup_target is None else float(warmup_target)
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) \
-                or warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}")
-        self.warmup_steps = warmup_steps
+        self.warmup_target = None if warmup_target is None else check_number(
+            "warmup_target", warmup_target, 0.0)
+        self.warmup_steps = check_number("warmup_steps", warmup_steps, 0.0, integer=True)
 
     def _decay(self, step: float, start: float) -> float:
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
@@ -131,16 +118,19 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
-_CLASSES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)}
+SCHEDULES = Registry("learning-rate schedule", LearningRateSchedule)
+for _cls in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay):
+    SCHEDULES.add(_cls)
+
+
+def get(identifier) -> LearningRateSchedule:
+    """A schedule from a schedule object, a ``{"class_name", "config"}`` dict or a name."""
+    return SCHEDULES.get(identifier)
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return SCHEDULES.serialize(schedule)
 
 
-def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
-    cls = _CLASSES.get(config.get("class_name")) if isinstance(config, dict) else None
-    if cls is None:
-        raise ValueError(f"unknown learning-rate schedule {config!r}; expected one of "
-                         f"{sorted(_CLASSES)}")
-    return cls.from_config(dict(config.get("config") or {}))
+def deserialize(config: dict[str, Any], custom_objects=None) -> LearningRateSchedule:
+    return SCHEDULES.deserialize(config, custom_objects)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from convnp.layers.base import Layer
+from convnp.serialization import Registry
 
-_REGISTRY: dict[str, type[Layer]] = {}
+# class names only (no snake-case or other-case spellings: configs name layers by class)
+_LAYERS = Registry("layer class", Layer, ignore_case=False)
+_REGISTRY: dict[str, type[Layer]] = _LAYERS.entries
 
 
 def register(cls: type[Layer] | None = None, name: str | None = None, *,
@@ -20,7 +23,8 @@ def register(cls: type[Layer] | None = None, name: str | None = None, *,
     """Make a layer class known under its class name (or ``name``) and each of ``aliases``.
 
     Use it as ``@register`` or ``@register(aliases=("MaxPool2D",))`` on the class, or call
-    ``register(cls, "OtherName")``. Returns the class.
+    ``register(cls, "OtherName")``. Returns the class. (A user's class may instead use
+    ``tf.keras.saving.register_keras_serializable``, or ``custom_objects=`` when loading.)
 
     >>> import convnp.layers
     >>> get_layer_class("MaxPool2D") is convnp.layers.MaxPooling2D
@@ -43,18 +47,14 @@ def registered_layers() -> dict[str, type[Layer]]:
 
 
 def get_layer_class(name: str, custom_objects: dict[str, type] | None = None) -> type[Layer]:
-    """The layer class called ``name`` (``"Conv2D"``, ``"MaxPool2D"``, ...).
+    """The layer class called ``name`` (``"Conv2D"``, ``"MaxPool2D"``, a class named in
+    ``custom_objects`` or an open `CustomObjectScope`, or one registered with
+    ``register_keras_serializable``).
 
     Raises:
-        ValueError: unknown name; the message lists the known ones.
+        ValueError: unknown name; the message lists the close and the known ones.
     """
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown layer class {name!r}; known layers: "
-                         f"{sorted(_REGISTRY)}") from None
+    return _LAYERS.lookup(name, custom_objects)
 
 
 def is_builtin(cls: type) -> bool:
@@ -76,8 +76,7 @@ def deserialize(config: dict[str, Any],
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"a layer config must be a dict with 'class_name' and 'config', "
                          f"got {config!r}")
-    cls = get_layer_class(config["class_name"], custom_objects)
-    return cls.from_config(dict(config.get("config") or {}))
+    return _LAYERS.deserialize(config, custom_objects)
 
 
 __all__ = ["deserialize", "get_layer_class", "is_builtin", "register", "registered_layers",
