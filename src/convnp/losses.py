@@ -738,9 +738,11 @@ class LossFunctionWrapper(_TapedLoss):
         name = config.pop("fn", None)
         if not isinstance(name, str):
             raise ValueError(  # noqa: TRY004 - a bad config is a ValueError, by contract
-                f"LossFunctionWrapper config needs the function's name as 'fn', "
-                             f"got {name!r}")
+                f"LossFunctionWrapper config needs the function's name as 'fn', got {name!r}")
         fn = LOSSES.lookup(name)
         if isinstance(fn, Loss) or (isinstance(fn, type) and issubclass(fn, Loss)):
             fn = LOSSES.get(fn).per_sample  # a built-in loss named by its function
         return cls(fn, **config)
+
+
+LOSSES.add(LossFunctionWrapper, snake=False)

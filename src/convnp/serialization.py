@@ -283,12 +283,12 @@ class Registry:
 
     def unknown(self, name: Any) -> ValueError:
         """The error for a name nobody has: the closest spellings first, then all of them."""
-        close = difflib.get_close_matches(str(name), self.entries, n=4, cutoff=0.6)
+        close = difflib.get_close_matches(str(name), self.entries, n=4, cutoff=0.5)
         if self.ignore_case:
             folded = {spelling.lower(): spelling for spelling in self.entries}
             close += [folded[s] for s in difflib.get_close_matches(
-                str(name).lower(), folded, n=4, cutoff=0.6) if folded[s] not in close]
-        hint = f"; did you mean {', '.join(repr(c) for c in close[:4])}?" if close else ""
+                str(name).lower(), folded, n=4, cutoff=0.5) if folded[s] not in close]
+        hint = f"; did you mean {', '.join(repr(c) for c in close[:4])}?" if close else "."
         return ValueError(f"unknown {self.kind} {name!r}{hint} Known {self.kind} names: "
                           f"{self.names()}")
 

@@ -51,6 +51,7 @@ from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
 from convnp.io._zip import ZIP_READ_ERRORS, loads_finite, open_archive, read_member
 from convnp.layers.base import weight_budget
+from convnp.serialization import CustomObjectScope
 
 __all__ = [
     "FORMAT_NAME",
@@ -533,8 +534,9 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     Args:
         path: a ``.convnp`` file. (``.keras`` files are read by `convnp.io.keras_format`;
             legacy ``.h5`` model files are refused.)
-        custom_objects: extra layer classes by name (only these and convnp's own layers can
-            appear in the file).
+        custom_objects: users' objects by name (layer classes, losses, metrics, activations,
+            ...), besides those registered with ``register_keras_serializable``; only these
+            and convnp's own can appear in the file.
         compile: restore compile settings and optimizer state (if the file has them).
         safe_mode: accepted for Keras compatibility; convnp files never run code either way.
 
@@ -566,11 +568,14 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
                                         path, OPTIMIZER_MEMBER, limit)
     # the weights just read bound the model: a config declaring a bigger one is refused
     # before its weights are allocated
-    with weight_budget(sum(a.nbytes for a in weights.values()) + _SLACK_BYTES, str(path)):
+    # custom_objects name users' layers, losses, metrics, activations ... everywhere inside
+    with weight_budget(sum(a.nbytes for a in weights.values()) + _SLACK_BYTES, str(path)), \
+            CustomObjectScope(custom_objects):
         model = _build_model(config, path, custom_objects)
     _assign_weights(model, config, weights, path)
     if compile and config.get("compile"):
-        _compile(model, config["compile"], path)
+        with CustomObjectScope(custom_objects):
+            _compile(model, config["compile"], path)
         if optimizer_state is not None:
             _restore_optimizer(model, optimizer_state, path)
     model.metadata = dict(config.get("metadata") or {})

@@ -1,5 +1,6 @@
 """``tf.keras.utils``: `set_random_seed`, `to_categorical`, `image_dataset_from_directory`,
-`load_img`, `img_to_array`, `array_to_img`."""
+`load_img`, `img_to_array`, `array_to_img`, and the custom-object API of
+`convnp.serialization`."""
 
 from convnp.datasets.directory import (
     array_to_img,
@@ -7,10 +8,23 @@ from convnp.datasets.directory import (
     img_to_array,
     load_img,
 )
+from convnp.serialization import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 from convnp.utils import set_random_seed, to_categorical
 
-__all__ = ["array_to_img", "image_dataset_from_directory", "img_to_array", "load_img",
-           "plot_model", "set_random_seed", "to_categorical"]
+__all__ = ["CustomObjectScope", "array_to_img", "custom_object_scope",
+           "deserialize_keras_object", "get_custom_objects", "get_registered_name",
+           "get_registered_object", "image_dataset_from_directory", "img_to_array", "load_img",
+           "plot_model", "register_keras_serializable", "serialize_keras_object",
+           "set_random_seed", "to_categorical"]
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
