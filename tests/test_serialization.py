@@ -11,72 +11,88 @@ import convnp as tf
 from convnp import activations, initializers, losses, metrics, optimizers, regularizers
 from convnp import serialization as S
 
-# Keras 3 / tf.keras 2.21 spellings (keras.<family>.get accepts each), with the class or the
-# activation name each one stands for
-INITIALIZER_SPELLINGS = {
-    "Constant": "Constant", "constant": "Constant",
-    "GlorotNormal": "GlorotNormal", "glorot_normal": "GlorotNormal",
-    "GlorotUniform": "GlorotUniform", "glorot_uniform": "GlorotUniform",
-    "HeNormal": "HeNormal", "he_normal": "HeNormal",
-    "HeUniform": "HeUniform", "he_uniform": "HeUniform",
-    "Identity": "Identity", "identity": "Identity", "IdentityInitializer": "Identity",
-    "LecunNormal": "LecunNormal", "lecun_normal": "LecunNormal",
-    "LecunUniform": "LecunUniform", "lecun_uniform": "LecunUniform",
-    "Ones": "Ones", "ones": "Ones", "one": "Ones",
-    "Orthogonal": "Orthogonal", "orthogonal": "Orthogonal",
-    "OrthogonalInitializer": "Orthogonal",
-    "RandomNormal": "RandomNormal", "random_normal": "RandomNormal", "normal": "RandomNormal",
-    "RandomUniform": "RandomUniform", "random_uniform": "RandomUniform",
-    "uniform": "RandomUniform",
-    "TruncatedNormal": "TruncatedNormal", "truncated_normal": "TruncatedNormal",
-    "VarianceScaling": "VarianceScaling", "variance_scaling": "VarianceScaling",
-    "Zeros": "Zeros", "zeros": "Zeros", "zero": "Zeros",
-}
-LOSS_SPELLINGS = {
-    "BinaryCrossentropy": "BinaryCrossentropy", "binary_crossentropy": "BinaryCrossentropy",
-    "bce": "BinaryCrossentropy", "BCE": "BinaryCrossentropy",
-    "CategoricalCrossentropy": "CategoricalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "SparseCategoricalCrossentropy": "SparseCategoricalCrossentropy",
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "MeanSquaredError": "MeanSquaredError", "mean_squared_error": "MeanSquaredError",
-    "mse": "MeanSquaredError", "MSE": "MeanSquaredError",
-    "MeanAbsoluteError": "MeanAbsoluteError", "mean_absolute_error": "MeanAbsoluteError",
-    "mae": "MeanAbsoluteError", "MAE": "MeanAbsoluteError",
-}
-METRIC_SPELLINGS = {
-    "accuracy": "AutoAccuracy", "acc": "AutoAccuracy",
-    "Accuracy": "AutoAccuracy",  # compile()'s "accuracy", in any case
-    "binary_accuracy": "BinaryAccuracy", "BinaryAccuracy": "BinaryAccuracy",
-    "categorical_accuracy": "CategoricalAccuracy",
-    "CategoricalAccuracy": "CategoricalAccuracy",
-    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
-    "SparseCategoricalAccuracy": "SparseCategoricalAccuracy",
-    "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
-    "TopKCategoricalAccuracy": "TopKCategoricalAccuracy",
-    "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
-    "SparseTopKCategoricalAccuracy": "SparseTopKCategoricalAccuracy",
-    "mean_squared_error": "MeanSquaredError", "MeanSquaredError": "MeanSquaredError",
-    "mse": "MeanSquaredError", "MSE": "MeanSquaredError",
-    "precision": "Precision", "Precision": "Precision",
-    "recall": "Recall", "Recall": "Recall",
-    "auc": "AUC", "AUC": "AUC", "mean": "Mean", "Mean": "Mean",
-}
-OPTIMIZER_SPELLINGS = {
-    "sgd": "SGD", "SGD": "SGD", "adam": "Adam", "Adam": "Adam", "rmsprop": "RMSprop",
-    "RMSprop": "RMSprop", "adamw": "AdamW", "AdamW": "AdamW", "adagrad": "Adagrad",
-    "Adagrad": "Adagrad", "adamax": "Adamax", "Adamax": "Adamax", "nadam": "Nadam",
-    "Nadam": "Nadam",
-}
-ACTIVATION_SPELLINGS = {
-    "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax", "tanh": "tanh",
-    "linear": "linear", "softplus": "softplus", "softsign": "softsign", "elu": "elu",
-    "selu": "selu", "silu": "silu", "swish": "silu", "leaky_relu": "leaky_relu",
-    "relu6": "relu6", "exponential": "exponential", "gelu": "gelu",
-    "hard_sigmoid": "hard_sigmoid", "hard_silu": "hard_silu", "hard_swish": "hard_silu",
-}
-REGULARIZER_SPELLINGS = {"l1": "L1", "L1": "L1", "l2": "L2", "L2": "L2", "l1_l2": "L1L2",
-                         "L1L2": "L1L2"}
+
+def _table(text: str) -> dict[str, str]:
+    """``"Target: spelling spelling ..."`` lines -> ``{spelling: target}``."""
+    table = {}
+    for line in text.strip().splitlines():
+        target, _, spellings = line.partition(":")
+        table.update(dict.fromkeys(spellings.split(), target.strip()))
+    return table
+
+
+# Keras 3 / tf.keras 2.21 spellings (keras.<family>.get accepts each), by the class (or the
+# activation) each one stands for
+INITIALIZER_SPELLINGS = _table("""
+Constant: Constant constant
+GlorotNormal: GlorotNormal glorot_normal
+GlorotUniform: GlorotUniform glorot_uniform
+HeNormal: HeNormal he_normal
+HeUniform: HeUniform he_uniform
+Identity: Identity identity IdentityInitializer
+LecunNormal: LecunNormal lecun_normal
+LecunUniform: LecunUniform lecun_uniform
+Ones: Ones ones one
+Orthogonal: Orthogonal orthogonal OrthogonalInitializer
+RandomNormal: RandomNormal random_normal normal
+RandomUniform: RandomUniform random_uniform uniform
+TruncatedNormal: TruncatedNormal truncated_normal
+VarianceScaling: VarianceScaling variance_scaling
+Zeros: Zeros zeros zero
+""")
+LOSS_SPELLINGS = _table("""
+BinaryCrossentropy: BinaryCrossentropy binary_crossentropy bce BCE
+CategoricalCrossentropy: CategoricalCrossentropy categorical_crossentropy
+SparseCategoricalCrossentropy: SparseCategoricalCrossentropy sparse_categorical_crossentropy
+MeanSquaredError: MeanSquaredError mean_squared_error mse MSE
+MeanAbsoluteError: MeanAbsoluteError mean_absolute_error mae MAE
+""")
+# compile()'s "accuracy" is resolved from the data, in any case
+METRIC_SPELLINGS = _table("""
+AutoAccuracy: accuracy acc Accuracy
+BinaryAccuracy: binary_accuracy BinaryAccuracy
+CategoricalAccuracy: categorical_accuracy CategoricalAccuracy
+SparseCategoricalAccuracy: sparse_categorical_accuracy SparseCategoricalAccuracy
+TopKCategoricalAccuracy: top_k_categorical_accuracy TopKCategoricalAccuracy
+SparseTopKCategoricalAccuracy: sparse_top_k_categorical_accuracy SparseTopKCategoricalAccuracy
+MeanSquaredError: mean_squared_error MeanSquaredError mse MSE
+Precision: precision Precision
+Recall: recall Recall
+AUC: auc AUC
+Mean: mean Mean
+""")
+OPTIMIZER_SPELLINGS = _table("""
+SGD: sgd SGD
+Adam: adam Adam
+RMSprop: rmsprop RMSprop
+AdamW: adamw AdamW
+Adagrad: adagrad Adagrad
+Adamax: adamax Adamax
+Nadam: nadam Nadam
+""")
+ACTIVATION_SPELLINGS = _table("""
+relu: relu
+sigmoid: sigmoid
+softmax: softmax
+tanh: tanh
+linear: linear
+softplus: softplus
+softsign: softsign
+elu: elu
+selu: selu
+silu: silu swish
+leaky_relu: leaky_relu
+relu6: relu6
+exponential: exponential
+gelu: gelu
+hard_sigmoid: hard_sigmoid
+hard_silu: hard_silu hard_swish
+""")
+REGULARIZER_SPELLINGS = _table("""
+L1: l1 L1
+L2: l2 L2
+L1L2: l1_l2 L1L2
+""")
 
 
 @pytest.mark.parametrize("module,spellings", [

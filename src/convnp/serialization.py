@@ -28,10 +28,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
+# the Keras API (what tf.keras.saving and tf.keras.utils re-export); `Registry`,
+# `Configurable` and `snake_case` are for convnp's own modules
 __all__ = [
-    "Configurable",
     "CustomObjectScope",
-    "Registry",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
@@ -39,7 +39,6 @@ __all__ = [
     "get_registered_object",
     "register_keras_serializable",
     "serialize_keras_object",
-    "snake_case",
 ]
 
 # "package>name" -> the user's class or function, and back

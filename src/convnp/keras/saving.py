@@ -3,20 +3,11 @@ custom-object API of `convnp.serialization` (``register_keras_serializable``, ..
 
 from __future__ import annotations
 
-from convnp.serialization import (
-    CustomObjectScope,
-    custom_object_scope,
-    deserialize_keras_object,
-    get_custom_objects,
-    get_registered_name,
-    get_registered_object,
-    register_keras_serializable,
-    serialize_keras_object,
-)
+from convnp import serialization as _serialization
+from convnp.serialization import *
 
-__all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
-           "get_custom_objects", "get_registered_name", "get_registered_object", "load_model",
-           "register_keras_serializable", "save_model", "serialize_keras_object"]
+__all__ = ["load_model", "save_model"]
+__all__.extend(_serialization.__all__)  # the custom-object API
 
 
 def load_model(filepath, *args, **kwargs):

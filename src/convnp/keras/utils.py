@@ -2,29 +2,19 @@
 `load_img`, `img_to_array`, `array_to_img`, and the custom-object API of
 `convnp.serialization`."""
 
+from convnp import serialization as _serialization
 from convnp.datasets.directory import (
     array_to_img,
     image_dataset_from_directory,
     img_to_array,
     load_img,
 )
-from convnp.serialization import (
-    CustomObjectScope,
-    custom_object_scope,
-    deserialize_keras_object,
-    get_custom_objects,
-    get_registered_name,
-    get_registered_object,
-    register_keras_serializable,
-    serialize_keras_object,
-)
+from convnp.serialization import *
 from convnp.utils import set_random_seed, to_categorical
 
-__all__ = ["CustomObjectScope", "array_to_img", "custom_object_scope",
-           "deserialize_keras_object", "get_custom_objects", "get_registered_name",
-           "get_registered_object", "image_dataset_from_directory", "img_to_array", "load_img",
-           "plot_model", "register_keras_serializable", "serialize_keras_object",
-           "set_random_seed", "to_categorical"]
+__all__ = ["array_to_img", "image_dataset_from_directory", "img_to_array", "load_img",
+           "plot_model", "set_random_seed", "to_categorical"]
+__all__.extend(_serialization.__all__)  # the custom-object API
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
