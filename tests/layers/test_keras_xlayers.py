@@ -1,0 +1,85 @@
+"""The new layers against Keras 3.15 outputs (`tests/fixtures/xlayers_parity.npz`, made by
+`tests/fixtures/make_xlayers_parity.py`), and their refusal by ONNX export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import convnp as tf
+from convnp.io import onnx
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "xlayers_parity.npz"
+CASES = ["norm_last", "norm_none", "norm_12", "norm_given_invert", "unit_last", "unit_12",
+         "group2", "group_instance", "brightness", "brightness_clip", "upsampling1d",
+         "zeropadding1d", "cropping1d", "alpha_inference", "gauss_inference", "identity"]
+
+
+@pytest.fixture(scope="module")
+def z():
+    with np.load(FIXTURE, allow_pickle=False) as data:
+        return dict(data)
+
+
+def test_every_case_is_here(z):
+    names = {key.split("/")[0] for key in z} - {"td_conv", "actreg"}
+    assert names == set(CASES)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_layer_matches_keras(z, name):
+    config = json.loads(str(z[f"{name}/config"]))
+    classes = {
+        "norm": "Normalization", "unit": "UnitNormalization", "group": "GroupNormalization",
+        "brightness": "RandomBrightness", "upsampling1d": "UpSampling1D",
+        "zeropadding1d": "ZeroPadding1D", "cropping1d": "Cropping1D",
+        "alpha": "AlphaDropout", "gauss": "GaussianDropout", "identity": "Identity",
+    }
+    prefix = next(p for p in classes if name.startswith(p))
+    cls = getattr(tf.keras.layers, classes[prefix])
+    layer = cls(**config)
+    x = z[f"{name}/x"]
+    if f"{name}/adapt" in z:
+        layer.adapt(z[f"{name}/adapt"])
+    else:
+        layer(x, training=False)  # build
+    weights = [z[f"{name}/w/{i}"] for i in range(len(layer.weights))]
+    if f"{name}/adapt" in z:
+        # the statistics adapt measured are Keras's
+        np.testing.assert_allclose(layer.get_weights(), weights, rtol=1e-5, atol=1e-6)
+    elif weights:
+        layer.set_weights(weights)
+    y = layer(x, training=bool(z[f"{name}/training"]))
+    np.testing.assert_allclose(y, z[f"{name}/y"], rtol=1e-5, atol=1e-5)
+
+
+def test_time_distributed_conv_matches_keras(z):
+    layer = tf.keras.layers.TimeDistributed(tf.keras.layers.Conv2D(3, 3, padding="same"))
+    x = z["td_conv/x"]
+    layer(x)
+    layer.set_weights([z["td_conv/w/0"], z["td_conv/w/1"]])
+    np.testing.assert_allclose(layer(x), z["td_conv/y"], rtol=1e-5, atol=1e-5)
+
+
+def test_activity_regularization_loss_matches_keras(z):
+    model = tf.keras.Sequential([tf.keras.Input((3,)),
+                                 tf.keras.layers.Dense(2, kernel_initializer="ones"),
+                                 tf.keras.layers.ActivityRegularization(l1=0.01, l2=0.1)])
+    model.compile("sgd", "mse")
+    loss = model.evaluate(z["actreg/x"], z["actreg/y"], batch_size=8, verbose=0)
+    np.testing.assert_allclose(loss, z["actreg/loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.Lambda(lambda t: t * 2), lambda L: L.Identity(), lambda L: L.GroupNormalization(2),
+    lambda L: L.UnitNormalization(), lambda L: L.Normalization(mean=0.0, variance=1.0),
+    lambda L: L.RandomBrightness(0.1), lambda L: L.GaussianDropout(0.1),
+])
+def test_onnx_export_refuses_them_by_name(make):
+    layer = make(tf.keras.layers)
+    model = tf.keras.Sequential([tf.keras.Input((4, 4, 4)), layer])
+    with pytest.raises(ValueError, match=f"'{layer.name}' of type {type(layer).__name__}"):
+        onnx.export_bytes(model)
