@@ -87,3 +87,22 @@ def test_config_in_memory_and_refusals(tmp_path):
     with pytest.raises(TypeError, match="Lambda layer 'double'.*custom"):
         saving.save_model(model, path)
     assert not path.exists()
+
+
+def test_two_input_lambda_in_a_siamese_fit():
+    a, b = tf.keras.Input((4,)), tf.keras.Input((4,))
+    tower = tf.keras.layers.Dense(3)
+    distance = Lambda(lambda t: tf.reduce_sum(tf.square(t[0] - t[1]), axis=1, keepdims=True))
+    out = tf.keras.layers.Dense(1, activation="sigmoid")(distance([tower(a), tower(b)]))
+    model = tf.keras.Model([a, b], out)
+    model.compile("adam", "binary_crossentropy")
+    xa = rng.standard_normal((8, 4)).astype("float32")
+    xb = rng.standard_normal((8, 4)).astype("float32")
+    before = tower.get_weights()[0].copy()
+    model.fit([xa, xb], rng.integers(0, 2, (8, 1)).astype("float32"), epochs=1, verbose=0)
+    # the shared tower learns only through the Lambda's two input gradients
+    assert not np.allclose(tower.get_weights()[0], before)
+    dist = np.asarray(distance([tower(xa), tower(xb)]))
+    np.testing.assert_allclose(
+        dist, np.sum((np.asarray(tower(xa)) - np.asarray(tower(xb))) ** 2, axis=1,
+                     keepdims=True), rtol=1e-5)
