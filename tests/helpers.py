@@ -60,3 +60,30 @@ def check_training_gradients(model, x, y, atol: float, h: float = 1e-6) -> int:
             numeric[idx] = (up - down) / (2 * h)
         np.testing.assert_allclose(analytic, numeric, atol=atol, err_msg=v.name)
     return len(variables)
+
+
+def train_on_both_paths(build, x, y, steps: int = 1) -> dict:
+    """Train a fresh ``build()`` model ``steps`` batches on the fast schedule (False) and on
+    the plain path (True, `convnp.config.plain_path`); per path: the losses, the last
+    gradients, the weights after (moving statistics included) and the predictions."""
+    from convnp import config
+
+    runs = {}
+    for plain in (False, True):
+        model = build()
+        with config.plain_path(plain):
+            losses = [float(model.train_on_batch(x, y)) for _ in range(steps)]
+            grads = [v.grad.copy() for v in model.trainable_weights]
+            runs[plain] = (losses, grads, model.get_weights(), model.predict(x, verbose=0))
+    return runs
+
+
+def assert_paths_agree(runs: dict) -> None:
+    """`train_on_both_paths` gave the same numbers up to float32 rounding."""
+    (losses, grads, weights, preds), plain = runs[False], runs[True]
+    np.testing.assert_allclose(losses, plain[0], rtol=1e-5)
+    for a, b in zip(grads, plain[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    for a, b in zip(weights, plain[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(preds, plain[3], rtol=1e-4, atol=1e-6)

@@ -42,7 +42,7 @@ __all__ = [
 # Heavier sub-packages load on first use, so `import convnp` stays quick.
 _LAZY_SUBMODULES = {
     "keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops", "io", "compat",
-    "applications",
+    "applications", "config",
 }
 
 # TensorFlow's namespaces and names (`tf.nn`, `tf.reduce_sum`, `tf.float32`, ...): where each

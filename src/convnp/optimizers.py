@@ -214,7 +214,7 @@ class Optimizer(Configurable):
         variables are shared between the cores; the arithmetic, and so the result, is the
         same as on whole variables.
         """
-        from convnp.ops._threads import map_parts
+        from convnp.ops.threads import map_parts
 
         tasks = []  # (index, grad, value, slice of the flat variable or None: all of it)
         for index, grad, value in work:

@@ -46,7 +46,7 @@ def test_predict_while_fit_runs_in_another_thread():
 def test_overlapping_parallel_regions_restore_blas_once():
     # two threads that both saw BLAS at 4 threads and both limit it: whichever ends last,
     # BLAS must end at 4, never stuck at 1
-    from convnp.ops import _threads
+    from convnp.ops import threads as _threads
 
     class FakeBlas:
         def __init__(self):

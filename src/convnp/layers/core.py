@@ -12,7 +12,7 @@ from convnp import activations
 from convnp.layers import _utils
 from convnp.layers.base import KerasTensor, Layer, record_call
 from convnp.layers.registry import register
-from convnp.ops._threads import map_rows
+from convnp.ops.threads import map_rows
 
 
 @register

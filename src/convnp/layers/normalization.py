@@ -10,11 +10,7 @@ from convnp import initializers
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
-from convnp.ops._threads import map_rows
-from convnp.ops.reductions import column_sums
-
-# Below this many rows per core a pass is too small to share out between threads.
-_MIN_ROWS = 8192
+from convnp.ops import batchnorm
 
 
 @register
@@ -56,8 +52,9 @@ class BatchNormalization(Layer):
         needs_input_gradient: set False to skip the input gradient (`backward` returns None).
         Weight order (``get_weights``): gamma, beta, moving_mean, moving_variance.
 
-    Caches: the input (a reference, not a copy; dropped by a frozen layer at inference) and
-    the per-feature mean and ``1 / sqrt(var + eps)`` that were used.
+    Caches: `convnp.ops.batchnorm.BatchNormCache`: the input (a reference, not a copy;
+    dropped by a frozen layer at inference) and the per-feature mean and
+    ``1 / sqrt(var + eps)`` that were used.
 
     >>> import numpy as np
     >>> bn = BatchNormalization()
@@ -96,10 +93,8 @@ class BatchNormalization(Layer):
             "moving_variance_initializer": moving_variance_initializer,
         }
         self._inits = {key: initializers.get(value) for key, value in self._init_ids.items()}
-        self.gamma = None
-        self.beta = None
-        self.moving_mean = None
-        self.moving_variance = None
+        # the weights are created by `build`
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
@@ -131,110 +126,41 @@ class BatchNormalization(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    # -- layout: every computation runs on a 2-D (rows, features) view ----------------------
-
-    def _to_2d(self, a: np.ndarray) -> np.ndarray:
-        """``(..., n_C)`` as ``(rows, n_C)``: a view for channels-last contiguous input."""
-        if self._axis != a.ndim - 1:
-            a = np.moveaxis(a, self._axis, -1)
-        return a.reshape(-1, a.shape[-1])
-
-    def _from_2d(self, a2d: np.ndarray, shape: tuple) -> np.ndarray:
-        if self._axis == len(shape) - 1:
-            return a2d.reshape(shape)
-        moved = shape[:self._axis] + shape[self._axis + 1:] + (shape[self._axis],)
-        return np.moveaxis(a2d.reshape(moved), -1, self._axis)
-
-    # -- forward / backward -----------------------------------------------------------------
+    # -- forward / backward: the arithmetic is `convnp.ops.batchnorm` ------------------------
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         """Normalize ``inputs``; in training mode also update the moving statistics.
 
-        Inference is the affine map ``y = x * scale + shift`` per feature, with
-        ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale``: one pass and
-        one new array. Training first centres ``x`` into a new array (which becomes the output),
-        takes the variance from the centred values (no cancellation however large the mean),
-        then scales and shifts that array in place.
+        Both modes are ``y = x * scale + shift`` per feature, one pass writing one new array
+        (`convnp.ops.batchnorm`); training first reads ``x`` once for the batch statistics.
         """
         x = _utils.as_dtype(inputs, self.dtype)
-        x2d = self._to_2d(x)
-        batch_stats = bool(training) and self.trainable
-        if batch_stats:
-            rows = x2d.shape[0]
-            # Each pass is shared out over row blocks between the cores (`map_rows`).
-            mean = sum(map_rows(lambda r: column_sums(x2d[r]), rows, _MIN_ROWS)) / rows
-            y2d = np.empty_like(x2d)
-            mean32 = mean.astype(self.dtype)
-
-            def centre(r: slice) -> np.ndarray:
-                np.subtract(x2d[r], mean32, out=y2d[r])
-                return column_sums(y2d[r], y2d[r])
-
-            var = sum(map_rows(centre, rows, _MIN_ROWS)) / rows  # biased, as Keras 3
-            self._update_moving_stats(mean, var)
-            inv_std, scale32 = self._batch_scale(var)
-
-            def scale_and_shift(r: slice) -> None:
-                y2d[r] *= scale32
-                if self.beta is not None:
-                    y2d[r] += self.beta.value
-
-            map_rows(scale_and_shift, rows, _MIN_ROWS)
+        gamma = None if self.gamma is None else self.gamma.value
+        beta = None if self.beta is None else self.beta.value
+        if bool(training) and self.trainable:
+            y, cache = batchnorm.batch_norm_forward(x, gamma, beta, self.epsilon, self._axis)
+            self.update_moving_statistics(cache[1], cache.variance)
         else:
-            mean, inv_std, scale32, shift32 = self._inference_affine()
-            y2d = np.empty_like(x2d)
+            # x is needed by backward only for gamma's gradient; a frozen layer needs none.
+            y, cache = batchnorm.batch_norm_inference(
+                x, self.moving_mean.value, self.moving_variance.value, gamma, beta,
+                self.epsilon, self._axis, keep_input=gamma is not None and self.trainable)
+        self._cache = cache
+        return y
 
-            def affine(r: slice) -> None:
-                np.multiply(x2d[r], scale32, out=y2d[r])
-                y2d[r] += shift32
+    def update_moving_statistics(self, mean: np.ndarray, variance: np.ndarray) -> None:
+        """Move ``moving_mean``/``moving_variance`` towards a batch's mean and biased variance
+        by ``1 - momentum`` (what a training call does; the fused units of a model call it)."""
+        batchnorm.update_moving(self.moving_mean.value, mean, self.momentum)
+        batchnorm.update_moving(self.moving_variance.value, variance, self.momentum)
 
-            map_rows(affine, x2d.shape[0], _MIN_ROWS)
-        # x is needed by backward for the batch-statistics terms and for gamma's gradient;
-        # a frozen layer in inference mode needs neither.
-        keep_x = batch_stats or (self.gamma is not None and self.trainable)
-        self._cache = (batch_stats, x2d if keep_x else None, mean, inv_std)
-        return self._from_2d(y2d, x.shape)
-
-    # -- the per-feature numbers, shared with the fused BatchNormalization + MaxPooling2D ------
-
-    def _batch_scale(self, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``1 / sqrt(var + eps)`` (float64) and the scale ``gamma * inv_std`` in the layer dtype."""
-        inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        scale = inv_std if self.gamma is None else self.gamma.value * inv_std
-        return inv_std, scale.astype(self.dtype)
-
-    def _inference_affine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The moving mean and inverse std (float64), and ``y = x * scale + shift``'s scale
-        and shift in the layer dtype."""
-        mean = self.moving_mean.value.astype(np.float64)
-        inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
-        scale = inv_std if self.gamma is None else self.gamma.value * inv_std
-        shift = -mean * scale
-        if self.beta is not None:
-            shift += self.beta.value
-        return mean, inv_std, scale.astype(self.dtype), shift.astype(self.dtype)
-
-    def _set_weight_gradients(self, dbeta: np.ndarray, dgamma: np.ndarray | None) -> None:
+    def set_gradients(self, dgamma: np.ndarray | None, dbeta: np.ndarray) -> None:
+        """Store the gradients ``batch_norm_backward`` returned in ``gamma.grad``/``beta.grad``
+        (in the layer dtype; ``gamma.grad`` None when the op had no input to compute it)."""
         if self.gamma is not None:
             self.gamma.grad = None if dgamma is None else dgamma.astype(self.dtype)
         if self.beta is not None:
             self.beta.grad = dbeta.astype(self.dtype)
-
-    def _input_gradient_terms(self, batch_stats: bool, dbeta, dgamma, mean, inv_std,
-                              rows: int) -> tuple:
-        """Per-feature ``k, a, c`` of ``dx = k * dy + a * x + c`` in the layer dtype (``a`` and
-        ``c`` are None without batch statistics: then ``dx = k * dy``)."""
-        k = inv_std if self.gamma is None else self.gamma.value * inv_std
-        if not batch_stats:
-            return k.astype(self.dtype), None, None
-        a = -k * inv_std * dgamma / rows
-        c = -k * dbeta / rows - a * mean
-        return k.astype(self.dtype), a.astype(self.dtype), c.astype(self.dtype)
-
-    def _update_moving_stats(self, mean: np.ndarray, var: np.ndarray) -> None:
-        momentum = self.momentum
-        for variable, batch_value in ((self.moving_mean, mean), (self.moving_variance, var)):
-            variable.value[...] = variable.value * momentum + batch_value * (1.0 - momentum)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Gradient w.r.t. the input; sets ``gamma.grad`` and ``beta.grad``.
@@ -245,48 +171,18 @@ class BatchNormalization(Layer):
             dx     = k * dy                                                  (inference)
             dx     = k * (dy - dbeta / rows - x_hat * dgamma / rows)         (training)
 
-        (sums over the ``rows`` of each feature). The training formula is the gradient through
-        the batch mean and variance; it is evaluated as ``dy * k + x * a + c`` (per-feature
-        ``a`` and ``c``), which needs no ``x_hat`` and one temporary.
+        (sums over the ``rows`` of each feature; `convnp.ops.batchnorm.batch_norm_backward`).
         """
-        batch_stats, x2d, mean, inv_std = self.take_cache()
-        shape = dy.shape
-        dy2d = self._to_2d(_utils.as_dtype(dy, self.dtype))
-        rows = dy2d.shape[0]
-
-        def partial_sums(r: slice) -> tuple:
-            return column_sums(dy2d[r]), None if x2d is None else column_sums(dy2d[r], x2d[r])
-
-        parts = map_rows(partial_sums, rows, _MIN_ROWS)
-        dbeta = sum(p[0] for p in parts)
-        dgamma = None
-        if x2d is not None:
-            dgamma = (sum(p[1] for p in parts) - mean * dbeta) * inv_std
-        self._set_weight_gradients(dbeta, dgamma)
-        if not self.needs_input_gradient:
-            return None
-        k32, a32, c32 = self._input_gradient_terms(batch_stats, dbeta, dgamma, mean, inv_std,
-                                                   rows)
-        dx = np.empty_like(dy2d)
-
-        def input_gradient(r: slice) -> None:
-            np.multiply(dy2d[r], k32, out=dx[r])
-            if batch_stats:
-                dx[r] += x2d[r] * a32
-                dx[r] += c32
-
-        map_rows(input_gradient, rows, _MIN_ROWS)
-        return self._from_2d(dx, shape)
+        cache = self.take_cache()
+        dx, dgamma, dbeta = batchnorm.batch_norm_backward(
+            _utils.as_dtype(dy, self.dtype), cache, compute_dx=self.needs_input_gradient)
+        self.set_gradients(dgamma, dbeta)
+        return dx
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-        })
+        for key in ("axis", "momentum", "epsilon", "center", "scale"):
+            config[key] = getattr(self, key)
         for key, identifier in self._init_ids.items():
             config[key] = _utils.initializer_config(identifier, self._inits[key])
         config.update({

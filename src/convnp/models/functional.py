@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from convnp import config
 from convnp.layers.base import KerasTensor, Layer
 
 
@@ -76,6 +77,15 @@ class Node:
     fan_in_needs: list[bool] = field(default_factory=list)
 
 
+def _readers(schedule: list[Node]) -> dict[int, list[Node]]:
+    """For each value slot, the calls of ``schedule`` that read it."""
+    readers: dict[int, list[Node]] = {}
+    for node in schedule:
+        for s in node.inputs:
+            readers.setdefault(s, []).append(node)
+    return readers
+
+
 def _as_list(x) -> list:
     if isinstance(x, (list, tuple)):
         return list(x)
@@ -88,6 +98,7 @@ class Graph:
     ``nodes`` are the calls as written; ``schedule`` is what forward and backward run: the
     same calls, except that some pairs are reordered or fused when that computes exactly the
     same thing faster (``fuse=False`` keeps every call separate; see `_execution_schedule`).
+    Under the plain path (`convnp.config.plain_path`) ``schedule`` is ``nodes``.
 
     Raises:
         ValueError: an output cannot be reached from the inputs.
@@ -135,7 +146,19 @@ class Graph:
             for s in node.inputs:
                 self.n_consumers[s] += 1
         self.fuse = fuse
-        self.schedule = self._execution_schedule()
+        self._fast_schedule = self._execution_schedule()
+        self._ran: list[Node] | None = None  # the schedule of the last forward
+        self._planned: tuple | None = None  # (schedule, input_gradients) of `plan_backward`
+
+    @property
+    def schedule(self) -> list[Node]:
+        """The calls a forward pass runs now: `nodes` under the plain path
+        (`convnp.config`), else the reordered and fused schedule."""
+        return self.nodes if config.plain_path_enabled() else self._fast_schedule
+
+    def _last_schedule(self) -> list[Node]:
+        """The schedule the last forward ran (backward must follow it)."""
+        return self.schedule if self._ran is None else self._ran
 
     def _execution_schedule(self) -> list[Node]:
         """The calls forward and backward run: `nodes`, except that a plain ReLU whose only
@@ -146,7 +169,8 @@ class Graph:
         <= 0 passes no gradient either way. After the swap ReLU touches 1/4 of the values
         behind a 2x2 pool (1/64 behind the SIGNS model's 8x8). Then, with ``fuse``, a linear
         Conv2D or a BatchNormalization read only by a tiling max pooling runs fused with it
-        (`_fuse_max_pools`).
+        (`_fuse_max_pools`), and a BatchNormalization read only by a plain ReLU, directly or
+        through a two-input Add, runs fused with them (`_fuse_batch_norm_relu`).
         `nodes` (what summaries and configs show) keeps the model as written.
         """
         from convnp.layers.pooling import MaxPooling2D
@@ -171,19 +195,66 @@ class Graph:
         for node in self.nodes:
             if id(node) not in skipped:
                 schedule.extend(swapped.get(id(node), [node]))
-        return self._fuse_max_pools(schedule) if self.fuse else schedule
+        if not self.fuse:
+            return schedule
+        return self._fuse_batch_norm_relu(self._fuse_max_pools(schedule))
+
+    def _fusable(self, node: Node) -> bool:
+        """Whether a call may be absorbed into a fused unit: not shared, no activity
+        regularizer (it reads the layer's own output), no training mode of its own."""
+        layer = node.layer
+        return not self.is_shared(layer) \
+            and layer.activity_regularizer is None and layer._fixed_training is None
+
+    def _fuse_batch_norm_relu(self, schedule: list[Node]) -> list[Node]:
+        """Replace ``BatchNormalization -> ReLU`` and ``BatchNormalization -> Add -> ReLU``
+        chains (each value read by the next call only, no intermediate one a model output; the
+        ReLU's output may be one: no loss fuses with a ReLU) by
+        one `convnp.models.fused.BatchNormReLU` call at the ReLU's place: its inputs are the
+        batch normalization's input and, with the Add, the Add's other input."""
+        from convnp.models.fused import BatchNormReLU
+
+        readers = _readers(schedule)
+        outputs = set(self.output_slots)
+
+        def sole_reader(node: Node) -> Node | None:
+            found = readers.get(node.out, [])
+            if node.out in outputs or len(found) != 1 or not self._fusable(found[0]):
+                return None
+            return found[0]
+
+        fused: dict[int, Node] = {}  # id(ReLU call) -> the fused call
+        absorbed: set[int] = set()
+        for node in schedule:
+            following = None if node.multi or not self._fusable(node) else sole_reader(node)
+            if following is None:
+                continue
+            add, relu, inputs = None, following, list(node.inputs)
+            if following.multi:
+                add, relu = following, sole_reader(following)
+                if relu is None or len(add.inputs) != 2 or id(add) in absorbed \
+                        or add.inputs[0] == add.inputs[1]:
+                    continue
+                other = add.inputs[1 - add.inputs.index(node.out)]
+                if self.tensors[other].shape != self.tensors[node.out].shape:
+                    continue  # a broadcasting Add
+                inputs.append(other)
+            if relu.multi or not BatchNormReLU.applies(
+                    node.layer, relu.layer, None if add is None else add.layer):
+                continue
+            unit = BatchNormReLU(node.layer, relu.layer, None if add is None else add.layer)
+            fused[id(relu)] = Node(unit, inputs, relu.out, add is not None)
+            absorbed.update({id(node)} if add is None else {id(node), id(add)})
+        return [fused.get(id(node), node) for node in schedule if id(node) not in absorbed]
 
     def _fuse_max_pools(self, schedule: list[Node]) -> list[Node]:
         """Replace each call whose only reader is a tiling MaxPooling2D, when it is a linear
         Conv2D or a BatchNormalization over the channels, by one fused call
-        (`convnp.layers.fused`): the pool's gradient reaches one cell of each window, so the
+        (`convnp.models.fused`): the pool's gradient reaches one cell of each window, so the
         layer before it needs its output gradient at those cells only."""
-        from convnp.layers.fused import BatchNormMaxPool, ConvMaxPool
+        from convnp.models.fused import BatchNormMaxPool, ConvMaxPool
 
-        readers: dict[int, list[Node]] = {}
-        for node in schedule:
-            for s in node.inputs:
-                readers.setdefault(s, []).append(node)
+        readers = _readers(schedule)
         outputs = set(self.output_slots)
         fused: dict[int, Node] = {}  # id(pool call) -> the fused call
         absorbed: set[int] = set()  # id of the calls the fused ones replace
@@ -324,7 +395,8 @@ class Graph:
         for slot, x in zip(self.input_slots, inputs):
             values[slot] = x
         shared = self.shared
-        for position, node in enumerate(self.schedule):
+        self._ran = schedule = self.schedule
+        for position, node in enumerate(schedule):
             if node.multi:
                 arg = [values[s] for s in node.inputs]
             else:
@@ -340,16 +412,18 @@ class Graph:
     def activity_losses(self) -> list[float]:
         """Each activity regularizer's penalty on the last forward's output, divided by the
         batch size (Keras 3)."""
-        return [self.schedule[i].layer.activity_regularizer(out) / len(out)
+        schedule = self._last_schedule()
+        return [schedule[i].layer.activity_regularizer(out) / len(out)
                 for i, out in sorted(self._activity.items())]
 
     def capture_state(self) -> list:
         """What backward needs from the last forward, for every call (a nested model's)."""
         return [self._states.get(i) if self.is_shared(node.layer)
-                else node.layer.capture_call_state() for i, node in enumerate(self.schedule)]
+                else node.layer.capture_call_state()
+                for i, node in enumerate(self._last_schedule())]
 
     def restore_state(self, states: list) -> None:
-        for i, (node, state) in enumerate(zip(self.schedule, states)):
+        for i, (node, state) in enumerate(zip(self._last_schedule(), states)):
             if self.is_shared(node.layer):
                 self._states[i] = state
             else:
@@ -359,7 +433,7 @@ class Graph:
         """Forget every call's forward state (evaluate/predict free memory this way)."""
         self._states.clear()
         self._activity.clear()
-        for node in self.schedule + self.nodes:
+        for node in self._fast_schedule + self.nodes:
             node.layer.clear_call_state()
 
     def plan_backward(self, input_gradients: bool = False) -> None:
@@ -369,12 +443,14 @@ class Graph:
         model input) lies upstream of it. A layer fed only by values that need none (the first
         convolution, or anything between it and the input) skips its input gradient.
         """
+        schedule = self._last_schedule()
+        self._planned = (schedule, input_gradients)
         needs = [False] * len(self.tensors)
         if input_gradients:
             for s in self.input_slots:
                 needs[s] = True
         wanted: dict[int, bool] = {}  # a shared layer computes dx if any of its calls needs it
-        for node in self.schedule:
+        for node in schedule:
             fan_in = [needs[s] for s in node.inputs]
             wants_dx = any(fan_in)
             wanted[id(node.layer)] = wanted.get(id(node.layer), False) or wants_dx
@@ -389,13 +465,17 @@ class Graph:
         Input gradients are ``None`` unless `plan_backward(input_gradients=True)` was called.
         Every visited layer sets its variables' ``.grad``.
         """
+        schedule = self._last_schedule()
+        if self._planned is None or self._planned[0] is not schedule:
+            # the plain-path switch changed since the plan: plan for what forward ran
+            self.plan_backward(False if self._planned is None else self._planned[1])
         grads: list = [None] * len(self.tensors)
         for slot, g in zip(self.output_slots, output_grads):
             if g is not None:
                 grads[slot] = g if grads[slot] is None else grads[slot] + g
         summed: dict[int, np.ndarray] = {}  # id(variable) -> gradient summed over the calls
-        for position in reversed(range(len(self.schedule))):
-            node = self.schedule[position]
+        for position in reversed(range(len(schedule))):
+            node = schedule[position]
             dy = grads[node.out]
             if position in self._activity and node.active:
                 out = self._activity[position]

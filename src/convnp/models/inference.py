@@ -13,7 +13,7 @@ from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.engine import Engine
 from convnp.models.loop_utils import EpochLogs, make_callback_list, resolve_verbose
-from convnp.ops._threads import uses_all_cores
+from convnp.ops.threads import uses_all_cores
 
 
 class InferenceMixin(Engine):

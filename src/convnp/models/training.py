@@ -28,7 +28,7 @@ import numpy as np
 from convnp.models import data_adapter as da
 from convnp.models.inference import InferenceMixin
 from convnp.models.loop_utils import EpochLogs, make_callback_list, resolve_verbose
-from convnp.ops._threads import uses_all_cores
+from convnp.ops.threads import uses_all_cores
 
 
 class TrainingMixin(InferenceMixin):

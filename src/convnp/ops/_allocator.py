@@ -8,7 +8,7 @@ maximum (32 MiB) and the heap trim threshold to 1 GiB lets such blocks be recycl
 
 This is process-wide allocator tuning, so importing convnp does not do it: `ensure_tuned` applies
 it once, when convnp's own work starts (``fit``/``evaluate``/``predict`` through
-`convnp.ops._threads.uses_all_cores`, and ``python -m convnp.bench``). It does not raise peak
+`convnp.ops.threads.uses_all_cores`, and ``python -m convnp.bench``). It does not raise peak
 memory, only keeps it mapped. Set ``CONVNP_MALLOC_TUNING=0`` to leave malloc alone.
 """
 

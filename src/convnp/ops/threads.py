@@ -1,0 +1,174 @@
+"""The thread pool convnp's kernels share the cores with (public; `convnp.ops._threads` is an
+old name for this module).
+
+What it does. NumPy releases the GIL inside copies, ufuncs and matrix products, so Python
+threads can run them on several cores at once. The fast kernels cut their work into
+contiguous parts (conv chunks of the batch, pooling examples, row blocks of BatchNormalization,
+ReLU and the 1x1-conv GEMMs) and run one part per core: `map_parts` on a sequence of items,
+`map_rows` on ranges of rows. The caller runs the last part itself; the others go to one
+shared `ThreadPoolExecutor` (threads named ``convnp_*``, started on first use).
+
+When it is used. Inside a `parallel_region` BLAS is held to one thread, because OpenBLAS
+worker threads keep spinning after a GEMM returns and steal the core from the next chunk's
+copy (measured here: the copies ran 4x slower). `fit`, `evaluate` and `predict` run their
+whole loop in one region (the `uses_all_cores` decorator), so every kernel of a step shares
+the same workers; a kernel called outside a model opens its own region. Regions nest (an
+inner one reuses the outer thread count) and overlapping regions of different threads share
+one BLAS limit, restored when the last ends. Work smaller than ``2 * min_rows`` rows runs in
+the calling thread alone.
+
+How to size it. The number of threads of a region is the BLAS thread count outside it
+(capped at `os.cpu_count()`): set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` before
+starting Python, or use `threadpoolctl.threadpool_limits(n)` around a call, and convnp uses
+that many. ``1`` runs everything in the calling thread. Without the optional `threadpoolctl`
+package everything runs in one thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+try:
+    from threadpoolctl import ThreadpoolController
+except ImportError:  # optional: without it, no chunk parallelism
+    ThreadpoolController = None
+
+_controller = None
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+_state = threading.local()  # .workers: thread count of the region this thread is in
+
+
+def _blas_controller():
+    global _controller
+    if _controller is None and ThreadpoolController is not None:
+        _controller = ThreadpoolController().select(user_api="blas")
+    return _controller
+
+
+def _blas_threads(controller) -> int:
+    counts = [lib.num_threads for lib in controller.lib_controllers]
+    return max(counts) if counts else 1
+
+
+@contextmanager
+def parallel_region() -> Iterator[int]:
+    """Hold BLAS to one thread and yield how many Python threads may share the work.
+
+    Regions nest: an inner region (a conv inside `fit`) reuses the outer one's thread count.
+    Models run their whole `fit`/`evaluate`/`predict` loop in a region, so no GEMM anywhere in
+    a step leaves BLAS threads spinning on the core the conv's second thread needs.
+    """
+    outer = getattr(_state, "workers", None)
+    if outer is not None:
+        yield outer
+        return
+    controller = _blas_controller()
+    if controller is None:
+        yield 1
+        return
+    workers = min(_blas_threads(controller), os.cpu_count() or 1)
+    _state.workers = workers
+    try:
+        if workers <= 1:
+            yield 1
+        else:
+            _hold_blas(controller)
+            try:
+                yield workers
+            finally:
+                _release_blas()
+    finally:
+        _state.workers = None
+
+
+# Regions of several threads (predict from one thread while fit runs in another) share one
+# BLAS limit: the first region to start sets it, the last to end restores the original, so
+# overlapping regions can never leave BLAS held to one thread after they all finished.
+_blas_holders = 0
+_blas_limiter = None
+
+
+def _hold_blas(controller) -> None:
+    global _blas_holders, _blas_limiter
+    with _lock:
+        if _blas_holders == 0:
+            _blas_limiter = controller.limit(limits=1)
+        _blas_holders += 1
+
+
+def _release_blas() -> None:
+    global _blas_holders, _blas_limiter
+    with _lock:
+        _blas_holders -= 1
+        if _blas_holders == 0 and _blas_limiter is not None:
+            _blas_limiter.restore_original_limits()
+            _blas_limiter = None
+
+
+def uses_all_cores(method: Callable) -> Callable:
+    """Decorator: run ``method`` inside a `parallel_region` (for model-level loops), after the
+    one-time malloc tuning (`convnp.ops._allocator.ensure_tuned`)."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        from convnp.ops import _allocator  # imported on first use: `import convnp` tunes nothing
+
+        _allocator.ensure_tuned()
+        with parallel_region():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The shared pool; one thread per core besides the caller's (threads start on demand)."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1),
+                                       thread_name_prefix="convnp")
+        return _pool
+
+
+def map_parts(task: Callable[[Sequence], object], items: Sequence) -> list:
+    """Run ``task`` on contiguous parts of ``items``, one part per available core.
+
+    A single item runs as is, with BLAS free to use its own threads; several run in a
+    `parallel_region`. Returns the results in the order of the parts.
+    """
+    if len(items) <= 1:
+        return [task(items)]
+    with parallel_region() as workers:
+        return _run_split(task, items, workers)
+
+
+def map_rows(task: Callable[[slice], object], n: int, min_rows: int = 1) -> list:
+    """Run ``task(rows)`` on contiguous ranges of ``range(n)``, one per available core.
+
+    For elementwise work and partial sums over the rows (or examples) of a large array.
+    Below ``2 * min_rows`` rows the work is too small to share and runs as one range.
+    """
+    if n < 2 * min_rows:
+        return [task(slice(0, n))]
+    blocks = [slice(i * n // 8, (i + 1) * n // 8) for i in range(8)] if n >= 8 else [
+        slice(i, i + 1) for i in range(n)]
+    return map_parts(lambda part: task(slice(part[0].start, part[-1].stop)), blocks)
+
+
+def _run_split(task: Callable[[Sequence], object], items: Sequence, workers: int) -> list:
+    """Run ``task`` on ``workers`` contiguous parts of ``items``; the caller runs the last."""
+    workers = max(1, min(workers, len(items)))
+    if workers == 1:
+        return [task(items)]
+    bounds = [round(i * len(items) / workers) for i in range(workers + 1)]
+    parts = [items[bounds[i]:bounds[i + 1]] for i in range(workers)]
+    pool = _executor()
+    futures = [pool.submit(task, part) for part in parts[:-1]]
+    last = task(parts[-1])
+    return [f.result() for f in futures] + [last]

@@ -1,0 +1,169 @@
+"""Batch normalization ops: fast vs the reference loops, float64 gradient checks, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convnp.ops import batchnorm as fast
+from convnp.ops import reference_batchnorm as reference
+from tests.helpers import numerical_gradient, rel_error
+
+IMPLS = pytest.mark.parametrize("ops", [reference, fast], ids=["reference", "fast"])
+
+# (shape, axis, scale, center, residual, relu)
+CASES = [
+    ((2, 3, 4, 5), -1, True, True, False, False),
+    ((3, 4, 2), 1, True, False, False, False),
+    ((5, 3), -1, False, True, False, True),
+    ((2, 3, 3, 4), -1, True, True, True, True),
+    ((2, 4, 3, 3), 1, False, False, True, False),
+    ((1, 2, 2, 1), 3, True, True, False, True),
+]
+
+
+def _arrays(shape, axis, scale, center, residual, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    n = shape[axis]
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, n).astype(dtype) * rng.choice([-1, 1], n) if scale else None
+    beta = rng.standard_normal(n).astype(dtype) if center else None
+    res = rng.standard_normal(shape).astype(dtype) if residual else None
+    return rng, x, gamma, beta, res
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("training", [True, False])
+def test_fast_matches_reference_forward_and_backward(case, training):
+    shape, axis, scale, center, residual, relu = case
+    rng, x, gamma, beta, res = _arrays(shape, axis, scale, center, residual)
+    x = x.astype(np.float32)
+    n = shape[axis]
+    moving = (rng.standard_normal(n), rng.uniform(0.5, 2.0, n))
+    dy = rng.standard_normal(shape).astype(np.float32)
+    results = []
+    for ops in (reference, fast):
+        if training:
+            y, cache = ops.batch_norm_forward(x, gamma, beta, 1e-3, axis, res, relu)
+        else:
+            y, cache = ops.batch_norm_inference(x, *moving, gamma, beta, 1e-3, axis, res, relu)
+        grads = ops.batch_norm_backward(dy, cache, relu_output=y if relu else None,
+                                        keep_dz=True)
+        results.append((y, cache, grads))
+    (y_ref, c_ref, g_ref), (y_fast, c_fast, g_fast) = results
+    assert y_fast.dtype == np.float32 and y_fast.shape == shape
+    np.testing.assert_allclose(y_fast, y_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(c_fast[1], c_ref[1], rtol=1e-6, atol=1e-6)  # mean
+    if training:
+        np.testing.assert_allclose(c_fast.variance, c_ref.variance, rtol=1e-5)
+    for fast_g, ref_g in zip(g_fast, g_ref):
+        if ref_g is None:
+            assert fast_g is None
+        else:
+            np.testing.assert_allclose(fast_g, ref_g, rtol=1e-4, atol=1e-4)
+
+
+@IMPLS
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("training", [True, False])
+def test_backward_matches_central_differences(ops, case, training):
+    shape, axis, scale, center, residual, relu = case
+    rng, x, gamma, beta, res = _arrays(shape, axis, scale, center, residual, seed=3)
+    n = shape[axis]
+    mean, var = rng.standard_normal(n), rng.uniform(0.5, 2.0, n)
+    dy = rng.standard_normal(shape)
+    gamma_v = np.ones(n) if gamma is None else gamma
+    beta_v = np.zeros(n) if beta is None else beta
+
+    def forward():
+        g = gamma_v if gamma is not None else None
+        b = beta_v if beta is not None else None
+        if training:
+            return ops.batch_norm_forward(x, g, b, 1e-3, axis, res, relu)
+        return ops.batch_norm_inference(x, mean, var, g, b, 1e-3, axis, res, relu)
+
+    y, cache = forward()
+    dx, dgamma, dbeta, dz = ops.batch_norm_backward(dy, cache, relu_output=y if relu else None,
+                                                   keep_dz=True)
+    checks = [(dx, x)]
+    if beta is not None:
+        checks.append((dbeta, beta_v))
+    if gamma is not None:
+        checks.append((dgamma, gamma_v))
+    if residual:
+        checks.append((dz, res))
+    for analytic, variable in checks:
+        numeric = numerical_gradient(lambda: forward()[0], variable, dy, h=1e-6)
+        assert rel_error(analytic, numeric) < 1e-6
+
+
+@IMPLS
+def test_skipping_the_input_gradient_keeps_the_weight_gradients(ops):
+    _, x, gamma, beta, _ = _arrays((2, 3, 3, 4), -1, True, True, False)
+    dy = np.random.default_rng(1).standard_normal(x.shape)
+    _, cache = ops.batch_norm_forward(x, gamma, beta, 1e-3)
+    full = ops.batch_norm_backward(dy, cache)
+    _, cache = ops.batch_norm_forward(x, gamma, beta, 1e-3)
+    skipped = ops.batch_norm_backward(dy, cache, compute_dx=False)
+    assert skipped[0] is None and full[0] is not None
+    np.testing.assert_allclose(skipped[1], full[1])
+    np.testing.assert_allclose(skipped[2], full[2])
+
+
+def test_backward_does_not_write_its_inputs():
+    _, x, gamma, beta, res = _arrays((2, 3, 3, 4), -1, True, True, True)
+    x = x.astype(np.float32)
+    dy = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    saved = (x.copy(), dy.copy())
+    y, cache = fast.batch_norm_forward(x, gamma, beta, 1e-3, residual=res, relu=True)
+    y_saved = y.copy()
+    dx, _, _, dz = fast.batch_norm_backward(dy, cache, relu_output=y, keep_dz=True)
+    np.testing.assert_array_equal(x, saved[0])
+    np.testing.assert_array_equal(dy, saved[1])
+    np.testing.assert_array_equal(y, y_saved)
+    assert dx is not dz and not np.shares_memory(dx, dy)
+
+
+def test_row_blocks_match_one_block(monkeypatch):
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((64, 6)) * 3 + 1).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 1.5, 6), rng.standard_normal(6)
+    whole_y, cache = fast.batch_norm_forward(x, gamma, beta, 1e-3, relu=True)
+    whole = fast.batch_norm_backward(dy, cache, relu_output=whole_y)
+    monkeypatch.setattr(fast, "MIN_ROWS", 1)
+    split_y, cache = fast.batch_norm_forward(x, gamma, beta, 1e-3, relu=True)
+    split = fast.batch_norm_backward(dy, cache, relu_output=split_y)
+    np.testing.assert_allclose(split_y, whole_y, rtol=1e-6, atol=1e-6)
+    for a, b in zip(split, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_moments_fall_back_to_centred_values_for_a_large_mean():
+    rng = np.random.default_rng(0)
+    x = (1e4 + rng.standard_normal((4096, 3))).astype(np.float32)
+    _, var = fast.moments(x)
+    np.testing.assert_allclose(var, x.astype(np.float64).var(axis=0), rtol=1e-4)
+
+
+def test_update_moving_is_the_keras_average():
+    moving = np.array([1.0, 2.0])
+    fast.update_moving(moving, np.array([3.0, 0.0]), 0.9)
+    np.testing.assert_allclose(moving, [1.2, 1.8])
+
+
+def test_bad_input_is_refused_before_any_work():
+    x = np.zeros((2, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"gamma must have shape \(3,\).*\(4,\)"):
+        fast.batch_norm_forward(x, np.ones(4), None, 1e-3)
+    with pytest.raises(ValueError, match="axis 0 is not a feature axis"):
+        fast.batch_norm_forward(x, None, None, 1e-3, axis=0)
+    with pytest.raises(TypeError, match="axis must be an int"):
+        fast.batch_norm_forward(x, None, None, 1e-3, axis=1.0)
+    with pytest.raises(TypeError, match="float ndarray"):
+        fast.batch_norm_forward(np.zeros((2, 3), dtype=np.int64), None, None, 1e-3)
+    with pytest.raises(ValueError, match="moving_variance must have shape"):
+        fast.batch_norm_inference(x, np.zeros(3), np.ones(2), None, None, 1e-3)
+    _, cache = fast.batch_norm_forward(x + np.arange(3, dtype=np.float32), None, None, 1e-3)
+    with pytest.raises(ValueError, match=r"dy must have the input's shape \(2, 3\)"):
+        fast.batch_norm_backward(np.zeros((3, 2), dtype=np.float32), cache)
