@@ -332,3 +332,23 @@ def setup_center_scale(layer, epsilon, center, scale, beta_initializer,
     layer.beta_initializer = initializers.get(beta_initializer)
     layer.gamma_initializer = initializers.get(gamma_initializer)
     layer.gamma = layer.beta = None
+
+
+def per_axes_weight_shape(layer, input_shape) -> tuple[int, ...]:
+    """The shape of a weight with one value per index of ``layer._axes(rank)`` (the axes
+    LayerNormalization and RMSNormalization normalize over); those sizes must be known.
+    Refuses a list of inputs."""
+    cls = type(layer).__name__
+    if isinstance(input_shape, list):
+        raise TypeError(f"{cls} takes a single input, got a list of {len(input_shape)}")
+    return tuple(known_dim(input_shape, a, cls, "normalized")
+                 for a in layer._axes(len(input_shape)))
+
+
+def along_axes(weight: np.ndarray, ndim: int, axes: tuple[int, ...]) -> np.ndarray:
+    """``weight`` (one value per index of ``axes``) reshaped to broadcast against a rank
+    ``ndim`` array."""
+    shape = [1] * ndim
+    for a, d in zip(axes, weight.shape):
+        shape[a] = d
+    return weight.reshape(shape)

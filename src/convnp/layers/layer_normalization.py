@@ -50,12 +50,7 @@ class LayerNormalization(Layer):
         return _utils.normalized_axes(self, self.axis, rank)
 
     def build(self, input_shape) -> None:
-        if isinstance(input_shape, list):
-            raise TypeError(f"LayerNormalization takes a single input, got a list of "
-                            f"{len(input_shape)}")
-        axes = self._axes(len(input_shape))
-        shape = tuple(_utils.known_dim(input_shape, a, "LayerNormalization", "normalized")
-                      for a in axes)
+        shape = _utils.per_axes_weight_shape(self, input_shape)
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
         if self.center:
@@ -68,12 +63,6 @@ class LayerNormalization(Layer):
         _utils.check_feature_dims(self, input_shape, {a: self.input_shape[a] for a in axes},
                                   rank=rank)
 
-    def _broadcast(self, weight: np.ndarray, ndim: int, axes: tuple[int, ...]) -> np.ndarray:
-        shape = [1] * ndim
-        for a, d in zip(axes, weight.shape):
-            shape[a] = d
-        return weight.reshape(shape)
-
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         axes = self._axes(x.ndim)
@@ -84,9 +73,9 @@ class LayerNormalization(Layer):
         x_hat = centered * inv_std
         y = x_hat
         if self.gamma is not None:
-            y = y * self._broadcast(self.gamma.value, x.ndim, axes)
+            y = y * _utils.along_axes(self.gamma.value, x.ndim, axes)
         if self.beta is not None:
-            y = y + self._broadcast(self.beta.value, x.ndim, axes)
+            y = y + _utils.along_axes(self.beta.value, x.ndim, axes)
         self._cache = (x_hat, inv_std, axes)
         return y if y is not x_hat else x_hat.copy()
 
@@ -99,7 +88,7 @@ class LayerNormalization(Layer):
         d_hat = dy
         if self.gamma is not None:
             self.gamma.grad = (dy * x_hat).sum(axis=other).reshape(self.gamma.shape)
-            d_hat = dy * self._broadcast(self.gamma.value, dy.ndim, axes)
+            d_hat = dy * _utils.along_axes(self.gamma.value, dy.ndim, axes)
         return inv_std * (d_hat - d_hat.mean(axis=axes, keepdims=True)
                           - x_hat * np.mean(d_hat * x_hat, axis=axes, keepdims=True))
 

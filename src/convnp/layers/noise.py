@@ -1,6 +1,7 @@
-"""Multiplicative noise layers, active only in training: `GaussianDropout` (each value times
-noise drawn from ``N(1, rate / (1 - rate))``) and `AlphaDropout` (dropout that keeps the mean
-and variance of SELU activations). Both are the identity at inference."""
+"""Noise layers active only in training: `GaussianDropout` (each value times noise drawn
+from ``N(1, rate / (1 - rate))``), `AlphaDropout` (dropout that keeps the mean and variance of
+SELU activations) and `SpatialDropout1D` (drops whole features of a sequence). All are the
+identity at inference."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import convnp.random
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.core import Dropout
 from convnp.layers.registry import register
 
 #: SELU's value at minus infinity, ``-scale * alpha`` (what AlphaDropout sets dropped units to)
@@ -111,4 +113,33 @@ class AlphaDropout(_RandomNoise):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["noise_shape"] = None
+        return config
+
+
+@register
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature channels of a sequence ``(m, steps, features)``: in training
+    each feature of each example is zeroed at every step with probability ``rate`` (the rest
+    scaled by ``1 / (1 - rate)``).
+
+    Args:
+        rate: fraction of features to drop.
+        seed: as `Dropout`.
+
+    Caches the keep mask ``(m, 1, features)``.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(rate, noise_shape=(None, 1, None), seed=seed, **kwargs)
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, 3, "SpatialDropout1D", "(batch, steps, features)")
+        super().build(input_shape)
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=3)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["noise_shape"]
         return config

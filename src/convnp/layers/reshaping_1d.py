@@ -1,5 +1,5 @@
 """The 1-D companions of the 2-D reshaping layers: `UpSampling1D`, `ZeroPadding1D`,
-`Cropping1D`. A sequence ``(m, steps, features)`` is the image ``(m, steps, 1, features)``, so
+`Cropping1D` (and `RepeatVector`, vector -> sequence). A sequence ``(m, steps, features)`` is the image ``(m, steps, 1, features)``, so
 each runs the 2-D layer's kernel (forward and backward) on that view."""
 
 from __future__ import annotations
@@ -133,4 +133,41 @@ class Cropping1D(_Through2D):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["cropping"] = list(self.cropping)
+        return config
+
+
+@register
+class RepeatVector(Layer):
+    """Repeat each example's vector ``n`` times: ``(m, features) -> (m, n, features)``.
+
+    Caches nothing; the gradient is the sum over the repeats.
+    """
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n = _utils.positive_int(n, "n", "RepeatVector")
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, 2, "RepeatVector", "(batch, features)")
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=2)
+
+    def compute_output_shape(self, input_shape):
+        _utils.check_rank(input_shape, 2, "RepeatVector", "(batch, features)")
+        return (input_shape[0], self.n, input_shape[1])
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        x = _utils.as_dtype(inputs, self.dtype)
+        self._cache = True
+        return np.repeat(x[:, None, :], self.n, axis=1)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self.take_cache()
+        return _utils.as_dtype(dy, self.dtype).sum(axis=1)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["n"] = self.n
         return config
