@@ -104,3 +104,31 @@ def test_in_fit_and_convnp_file(tmp_path):
     model.fit(x, np.zeros((4, 1), "float32"), epochs=2, batch_size=2, verbose=0)
     loaded = check_file_round_trip(model, x, tmp_path / "aug.convnp")
     assert [c.get_config()["factor"] for c in loaded.layers[:3]] == [0.3, 0.3, 0.2]
+
+
+def test_invert_and_grayscale():
+    from convnp.layers import RandomGrayscale, RandomInvert
+
+    x = images((4, 3, 3, 3))
+    np.testing.assert_allclose(RandomInvert((1.0, 1.0), value_range=(10, 20))(x), 20 - x)
+    np.testing.assert_array_equal(RandomInvert(0.0)(x), x)
+    np.testing.assert_array_equal(RandomInvert()(x, training=False), x)
+    grey = np.asarray(RandomGrayscale(1.0)(x))
+    luma = x @ np.array([0.2989, 0.5870, 0.1140], dtype="float32")
+    np.testing.assert_allclose(grey, np.repeat(luma[..., None], 3, axis=-1), rtol=1e-6)
+    np.testing.assert_array_equal(RandomGrayscale(0.0)(x), x)
+    tf.keras.utils.set_random_seed(0)
+    some = np.asarray(RandomGrayscale(0.5)(images((40, 2, 2, 3))))
+    grey_images = np.all(np.ptp(some, axis=-1) < 1e-3, axis=(1, 2))
+    assert 5 < grey_images.sum() < 35
+    for make in (lambda: RandomInvert(1.5), lambda: RandomGrayscale(-0.1),
+                 lambda: RandomInvert(0.5, value_range=(3, 3))):
+        with pytest.raises(ValueError):
+            make()
+    with pytest.raises(ValueError, match="3 channels"):
+        RandomGrayscale()(np.ones((1, 2, 2, 1), "float32"))
+    for layer in (RandomInvert((1.0, 1.0), dtype="float64"),
+                  RandomGrayscale(1.0, dtype="float64")):
+        check_gradients(layer, np.random.default_rng(2).standard_normal((2, 3, 3, 3)))
+    check_layer(RandomGrayscale, {"factor": 0.5, "seed": 1}, (2, 3, 3, 3), (2, 3, 3, 3), 0,
+                training=False)

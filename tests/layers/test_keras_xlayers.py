@@ -16,7 +16,8 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "xlayers_parity.npz
 CASES = ["norm_last", "norm_none", "norm_12", "norm_given_invert", "unit_last", "unit_12",
          "group2", "group_instance", "brightness", "brightness_clip", "upsampling1d",
          "zeropadding1d", "cropping1d", "alpha_inference", "gauss_inference", "identity",
-         "adaptive_avg", "adaptive_max", "adaptive_avg1d", "adaptive_max1d", "rms", "repeat"]
+         "adaptive_avg", "adaptive_max", "adaptive_avg1d", "adaptive_max1d", "rms", "repeat",
+         "invert", "grayscale"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def test_layer_matches_keras(z, name):
         "alpha": "AlphaDropout", "gauss": "GaussianDropout", "identity": "Identity",
         "adaptive_avg1d": "AdaptiveAveragePooling1D", "adaptive_max1d": "AdaptiveMaxPooling1D",
         "adaptive_avg": "AdaptiveAveragePooling2D", "adaptive_max": "AdaptiveMaxPooling2D",
-        "rms": "RMSNormalization", "repeat": "RepeatVector",
+        "rms": "RMSNormalization", "repeat": "RepeatVector", "invert": "RandomInvert",
+        "grayscale": "RandomGrayscale",
     }
     prefix = max((p for p in classes if name.startswith(p)), key=len)
     cls = getattr(tf.keras.layers, classes[prefix])

@@ -115,3 +115,93 @@ class RandomWidth(_RandomSize):
     """`RandomHeight` for the width."""
 
     _axis = 2
+
+
+def _probability_range(factor, layer: str) -> tuple[float, float]:
+    """Keras' probability ``factor``: ``f`` means ``(0, f)``, or a ``(lower, upper)`` pair,
+    within ``[0, 1]``."""
+    if isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor,
+                                                                                 bool):
+        lower, upper = 0.0, float(factor)
+    else:
+        lower, upper = _factor_range(factor, "factor", layer)
+    if not 0.0 <= lower <= upper <= 1.0:
+        raise ValueError(f"{layer}: factor must be a probability in [0, 1] (or a pair of "
+                         f"them), got {factor!r}")
+    return lower, upper
+
+
+class _PerImageChoice(_RandomLayer):
+    """Applies a linear map to each image chosen with a drawn probability (training only)."""
+
+    def _chosen(self, m: int) -> np.ndarray:
+        rng = self.rng()
+        probability = rng.uniform(*self._range, m)
+        return (rng.random(m) < probability).reshape(m, 1, 1, 1)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["factor"] = _plain_factor(self.factor)
+        return config
+
+
+@register
+class RandomInvert(_PerImageChoice):
+    """Invert the colours of some images: each image is replaced by ``high - x`` (Keras 3's
+    formula, ``high`` the top of ``value_range``) with a probability drawn uniformly from
+    ``factor`` (``f`` means ``(0, f)``). Training only."""
+
+    def __init__(self, factor=1.0, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        cls = type(self).__name__
+        self._range = _probability_range(factor, cls)
+        self.factor = factor
+        self.value_range = _value_range(value_range, cls)
+
+    def _augment(self, x):
+        chosen = self._chosen(x.shape[0])
+        high = x.dtype.type(self.value_range[1])
+        y = np.where(chosen, high - x, x)
+        return y, lambda dy: np.where(chosen, -dy, dy)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["value_range"] = list(self.value_range)
+        return config
+
+
+#: the luminance weights of red, green and blue (ITU-R BT.601, as `tf.image.rgb_to_grayscale`)
+LUMA = (0.2989, 0.5870, 0.1140)
+
+
+@register
+class RandomGrayscale(_PerImageChoice):
+    """Turn each RGB image grey with probability ``factor`` (every channel set to the
+    luminance ``0.2989 R + 0.5870 G + 0.1140 B``; the image keeps its 3 channels). Training
+    only."""
+
+    def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.number)) or \
+                not 0.0 <= float(factor) <= 1.0:
+            raise ValueError(f"{cls}: factor must be a number in [0, 1], got {factor!r}")
+        self._range = (float(factor), float(factor))
+        self.factor = float(factor)
+
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        if input_shape[-1] is not None and input_shape[-1] != 3:
+            raise ValueError(f"RandomGrayscale '{self.name}' expects RGB images (3 channels), "
+                             f"got shape {tuple(input_shape)}")
+
+    def _augment(self, x):
+        chosen = self._chosen(x.shape[0])
+        weights = np.asarray(LUMA, dtype=x.dtype)
+        grey = x @ weights
+        y = np.where(chosen, np.repeat(grey[..., None], 3, axis=-1), x)
+
+        def backward(dy):
+            return np.where(chosen, dy.sum(axis=-1, keepdims=True) * weights, dy)
+
+        return y, backward
