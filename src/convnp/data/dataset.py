@@ -100,6 +100,23 @@ def _stack(elements: list[Any], spec: Any) -> Any:
 # ----------------------------------------------------------------------------- base class
 
 
+class NumpyIterator:
+    """What `Dataset.as_numpy_iterator` returns: a one-pass iterator that also has ``next()``."""
+
+    def __init__(self, elements: Iterator[Any]):
+        self._elements = elements
+
+    def __iter__(self) -> NumpyIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._elements)
+
+    def next(self) -> Any:
+        """The next element (TensorFlow's spelling of ``next(iterator)``)."""
+        return next(self._elements)
+
+
 class Dataset:
     """Base class; build datasets with `Dataset.from_tensor_slices` (or `range`)."""
 
@@ -184,9 +201,13 @@ class Dataset:
             return
         yield from self._elements()
 
-    def as_numpy_iterator(self) -> Iterator[Any]:
-        """Iterator over the elements with plain NumPy arrays as leaves."""
-        return self._iter_plain()
+    def as_numpy_iterator(self) -> NumpyIterator:
+        """Iterator over the elements with plain NumPy arrays as leaves.
+
+        Like TensorFlow's, it is an object with ``next()`` as well as ``__next__``, so
+        ``ds.as_numpy_iterator().next()`` (the tutorials' way to peek at one element) works.
+        """
+        return NumpyIterator(self._iter_plain())
 
     def __len__(self) -> int:
         n = self.cardinality()

@@ -1,7 +1,9 @@
 """Turning what users pass to fit/evaluate/predict into batches of float arrays.
 
-Two sources: NumPy arrays (sliced here, with an optional permutation per epoch) and
-`convnp.data.Dataset` objects (or any re-iterable of ``(x, y)`` batches), iterated as given.
+Three sources: NumPy arrays (sliced here, with an optional permutation per epoch),
+`convnp.data.Dataset` objects (or any re-iterable of ``(x, y)`` batches, or a Python generator),
+iterated as given, and `PyDataset` (``keras.utils.PyDataset``, alias ``Sequence``): indexed
+batches, read in order (or in a shuffled order in `fit`) with its epoch hooks called.
 """
 
 from __future__ import annotations
@@ -9,6 +11,100 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"PyDataset: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+class PyDataset:
+    """Batches by index, as ``keras.utils.PyDataset`` (Keras 3; ``keras.utils.Sequence`` is the
+    same class, as in Keras 3).
+
+    Subclass it and write ``__len__`` (batches per epoch) and ``__getitem__(index)`` returning
+    ``(x, y)`` or ``(x, y, sample_weight)`` (or just ``x`` for ``predict``); optionally
+    ``on_epoch_begin`` / ``on_epoch_end`` (called around each pass; ``on_epoch_end`` is where
+    Keras code reshuffles its file list). Pass an instance to ``fit`` (also as
+    ``validation_data``), ``evaluate`` or ``predict``.
+
+    ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are checked and kept, as in
+    Keras, but convnp reads the batches in the training thread, one after the other (its
+    kernels already use every core; the results are the same).
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
+                 max_queue_size: int = 10):
+        if not isinstance(use_multiprocessing, (bool, np.bool_)):
+            raise TypeError("PyDataset: use_multiprocessing must be a bool, got "
+                            f"{type(use_multiprocessing).__name__}")
+        self._workers = _positive_int(workers, "workers")
+        self._use_multiprocessing = bool(use_multiprocessing)
+        self._max_queue_size = _positive_int(max_queue_size, "max_queue_size")
+
+    # Keras code often forgets super().__init__(): the properties fall back to the defaults
+    @property
+    def workers(self) -> int:
+        return getattr(self, "_workers", 1)
+
+    @property
+    def use_multiprocessing(self) -> bool:
+        return getattr(self, "_use_multiprocessing", False)
+
+    @property
+    def max_queue_size(self) -> int:
+        return getattr(self, "_max_queue_size", 10)
+
+    def __getitem__(self, index: int):
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index)")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__()")
+
+    @property
+    def num_batches(self) -> int:
+        """Batches per epoch (``len(self)``)."""
+        return len(self)
+
+    def on_epoch_begin(self) -> None:
+        """Called before each pass over the batches."""
+
+    def on_epoch_end(self) -> None:
+        """Called after each pass over the batches."""
+
+    def __iter__(self):
+        for index in range(len(self)):
+            yield self[index]
+
+
+Sequence = PyDataset
+
+
+def _batch_count(source) -> int:
+    """``len(source)`` checked: a non-negative int."""
+    n = len(source)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{type(source).__name__}.__len__ must return a non-negative int, "
+                         f"got {n!r}")
+    return int(n)
+
+
+def peek(x):
+    """``(first element, source)``; a one-shot iterator (a generator) is replaced by one that
+    still yields that first element, so looking at it loses nothing."""
+    if isinstance(x, PyDataset):
+        return x[0], x
+    iterator = iter(x)
+    first = next(iterator)
+    if iterator is not x:  # re-iterable: the next pass starts over by itself
+        return first, x
+    return first, _prepend(first, iterator)
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
 
 
 def is_dataset(x) -> bool:
@@ -144,14 +240,18 @@ class ArrayBatches:
 class DatasetBatches:
     """Batches from a Dataset, each converted to the model's float dtype."""
 
-    def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None):
+    def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None,
+                 shuffle: bool = False):
         self.dataset = dataset
+        # a PyDataset is read by index: its batch order may be shuffled (fit's shuffle=True)
+        self.indexed = isinstance(dataset, PyDataset)
+        self.shuffle = bool(shuffle) and self.indexed
         self.dtype = dtype
         self.what = what
         # for models with several inputs/outputs: a dict (or list) element -> list in order
         self.arrange_inputs = arrange_inputs
         self.arrange_targets = arrange_targets
-        self.steps = dataset_length(dataset)
+        self.steps = _batch_count(dataset) if self.indexed else dataset_length(dataset)
         self.infinite = is_infinite(dataset)
         self._iterator = None
 
@@ -179,6 +279,25 @@ class DatasetBatches:
             y = y.astype(self.dtype)
         return y
 
+    def _indexed_pass(self):
+        """One pass over a PyDataset: ``on_epoch_begin``, its batches by index (in a new
+        random order per pass when shuffling), ``on_epoch_end``."""
+        source = self.dataset
+        n = _batch_count(source)
+        source.on_epoch_begin()
+        if self.shuffle:
+            from convnp.random import generator
+
+            order = generator().permutation(n)
+        else:
+            order = range(n)
+        for index in order:
+            yield source[int(index)]
+        source.on_epoch_end()
+
+    def _one_pass(self):
+        return self._indexed_pass() if self.indexed else iter(self.dataset)
+
     def epoch(self, steps: int | None = None):
         """One full pass; with ``steps``, that many batches from a persistent iterator that
         starts over when the dataset runs out (so an epoch never comes up short)."""
@@ -188,14 +307,14 @@ class DatasetBatches:
                     f"{self.what}: the dataset repeats forever; pass `steps_per_epoch` (fit) "
                     "or `steps` (evaluate/predict) to say how many batches to use"
                 )
-            for batch in self.dataset:
+            for batch in self._one_pass():
                 yield self._convert(batch)
             return
         produced = 0
         restarted = False
         while produced < steps:
             if self._iterator is None:
-                self._iterator = iter(self.dataset)
+                self._iterator = self._one_pass()
             try:
                 batch = next(self._iterator)
             except StopIteration:

@@ -477,19 +477,19 @@ class Engine:
                 raise ValueError(f"{method}(): when x is a Dataset it must yield (x, y) pairs; "
                                  "do not pass y separately")
             if self._graph is None:
-                first = next(iter(x))
+                first, x = da.peek(x)  # a generator keeps its first batch
                 xb = da.unpack_batch(first, method)[0]
                 if isinstance(xb, (tuple, list)):
                     xb = xb[0]
                 self._build_for_shape((None,) + tuple(np.shape(xb))[1:])
-            return self._dataset_batches(x, method)
+            return self._dataset_batches(x, method, shuffle=shuffle)
         batch_size = self._check_batch_size(batch_size)
         xs = self._prepare_inputs(x, method)
         y_arr = self._prepare_targets(y, len(xs[0]), method) if need_y else None
         weights = self._sample_weights(y_arr, sample_weight, class_weight, method)
         return da.ArrayBatches(xs, y_arr, batch_size, shuffle=shuffle, sample_weight=weights)
 
-    def _dataset_batches(self, dataset, method: str) -> da.DatasetBatches:
+    def _dataset_batches(self, dataset, method: str, shuffle: bool = False) -> da.DatasetBatches:
         """Batches of a Dataset, with dict inputs and per-output targets put in order."""
         arrange_inputs = arrange_targets = None
         if self._graph is not None:
@@ -501,7 +501,8 @@ class Engine:
                 arrange_targets = lambda y: compile_utils.match(
                     y, outs, "outputs", method, required=needed)
         return da.DatasetBatches(dataset, self._compute_dtype(), method,
-                                 arrange_inputs=arrange_inputs, arrange_targets=arrange_targets)
+                                 arrange_inputs=arrange_inputs, arrange_targets=arrange_targets,
+                                 shuffle=shuffle)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
         """One weight per sample from ``sample_weight`` and/or ``class_weight`` (or None).
