@@ -37,6 +37,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
 
@@ -744,3 +745,114 @@ class BackupAndRestore(Callback):
             for path in self._paths():
                 if os.path.exists(path):
                     os.remove(path)
+
+
+class TensorBoard(Callback):
+    """Scalar logs for TensorBoard (``tensorboard --logdir <log_dir>``), as Keras writes them.
+
+    Training values go to ``<log_dir>/train`` and validation values to
+    ``<log_dir>/validation``, as TensorBoard event files (`convnp.tfevents`): at each epoch's
+    end ``epoch_<name>`` at step ``epoch`` (``val_loss`` is ``epoch_loss`` in validation/), and
+    with ``update_freq="batch"`` or an int N, ``batch_<name>`` every N training batches at the
+    step of the global batch count. ``write_steps_per_second=True`` adds
+    ``epoch_steps_per_second``. After ``evaluate`` with the callback, its values go to
+    validation/ as ``evaluation_<name>_vs_iterations``.
+
+    Not implemented, accepted only at their neutral values (otherwise a `ValueError`):
+    ``histogram_freq=0``, ``write_images=False``, ``profile_batch=0``, ``embeddings_freq=0``,
+    ``embeddings_metadata=None``. ``write_graph`` is accepted but no graph is written.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,
+                 write_graph: bool = True, write_images: bool = False,
+                 write_steps_per_second: bool = False, update_freq="epoch",
+                 profile_batch=0, embeddings_freq: int = 0, embeddings_metadata=None):
+        super().__init__()
+        if not isinstance(log_dir, (str, os.PathLike)):
+            raise TypeError(f"log_dir must be a path, got {type(log_dir).__name__}")
+        neutral = {"histogram_freq": (histogram_freq, 0), "write_images": (write_images, False),
+                   "profile_batch": (profile_batch, 0), "embeddings_freq": (embeddings_freq, 0),
+                   "embeddings_metadata": (embeddings_metadata, None)}
+        for name, (value, default) in neutral.items():
+            if value != default or (default is None and value is not None):
+                raise ValueError(f"TensorBoard({name}={value!r}) is not supported by convnp "
+                                 f"(it writes scalar summaries only); use {name}={default!r}")
+        if update_freq not in ("epoch", "batch") and (
+                isinstance(update_freq, bool) or not isinstance(update_freq, (int, np.integer))
+                or update_freq < 1):
+            raise ValueError("update_freq must be 'epoch', 'batch' or a positive int, got "
+                             f"{update_freq!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = bool(write_graph)
+        self.write_images = write_images
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self.profile_batch = profile_batch
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+        self._writers: dict[str, Any] = {}
+        self._train_step = 0
+        self._epoch_start = 0.0
+        self._epoch_batches = 0
+
+    def _writer(self, which: str):
+        if which not in self._writers:
+            from convnp.tfevents import EventFileWriter
+
+            self._writers[which] = EventFileWriter(os.path.join(self.log_dir, which))
+        return self._writers[which]
+
+    @staticmethod
+    def _scalars(logs, prefix: str, drop: str = "") -> dict[str, float]:
+        values = {}
+        for name, value in (logs or {}).items():
+            if drop and not name.startswith(drop):
+                continue
+            if not drop and name.startswith("val_"):
+                continue
+            try:
+                values[prefix + name[len(drop):]] = float(value)
+            except (TypeError, ValueError):
+                continue  # not a number (a list of per-class values, say): not a scalar
+        return values
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._writers = {}  # a new pair of event files per fit, as Keras makes
+        self._train_step = 0
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self._epoch_start = time.perf_counter()
+        self._epoch_batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._train_step += 1
+        self._epoch_batches += 1
+        if self.update_freq != "epoch" and self._train_step % self.update_freq == 0:
+            self._writer("train").add_scalars(self._train_step, self._scalars(logs, "batch_"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        train = self._scalars(logs, "epoch_")
+        if self.write_steps_per_second:
+            seconds = time.perf_counter() - self._epoch_start
+            train["epoch_steps_per_second"] = self._epoch_batches / seconds if seconds else 0.0
+        self._writer("train").add_scalars(epoch, train)
+        self._writer("validation").add_scalars(epoch, self._scalars(logs, "epoch_", "val_"))
+
+    def on_test_end(self, logs=None):
+        # only `evaluate` calls this hook (fit's validation does not): Keras' evaluation
+        # scalars, at the step of the optimizer's update count
+        optimizer = getattr(self.model, "optimizer", None)
+        try:
+            step = int(getattr(optimizer, "iterations", 0))
+        except (TypeError, ValueError):
+            step = 0
+        values = {f"evaluation_{k}_vs_iterations": v for k, v in self._scalars(logs, "").items()}
+        self._writer("validation").add_scalars(step, values)

@@ -1,6 +1,6 @@
 """``tf.keras.utils``: `set_random_seed`, `to_categorical`, `image_dataset_from_directory`,
-`load_img`, `img_to_array`, `array_to_img`, `PyDataset` / `Sequence`, and the custom-object
-API of `convnp.serialization`."""
+`load_img`, `img_to_array`, `array_to_img`, `PyDataset` / `Sequence`, `get_file`, and the
+custom-object API of `convnp.serialization`."""
 
 from convnp import serialization as _serialization
 from convnp.datasets.directory import (
@@ -9,11 +9,12 @@ from convnp.datasets.directory import (
     img_to_array,
     load_img,
 )
+from convnp.datasets.download import get_file
 from convnp.models.data_adapter import PyDataset, Sequence
 from convnp.serialization import *
 from convnp.utils import set_random_seed, to_categorical
 
-__all__ = ["PyDataset", "Sequence", "array_to_img", "image_dataset_from_directory",
+__all__ = ["PyDataset", "Sequence", "array_to_img", "get_file", "image_dataset_from_directory",
            "img_to_array", "load_img", "plot_model", "set_random_seed", "to_categorical"]
 __all__.extend(_serialization.__all__)  # the custom-object API
 
