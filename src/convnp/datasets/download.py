@@ -168,36 +168,35 @@ def _writable(path: Path) -> bool:
 
 
 def _download(origin: str, target: Path, file_hash, hash_algorithm: str) -> None:
+    """Stream ``origin`` into ``target`` through a temporary file, hashing on the way; a
+    failed download or a wrong hash leaves nothing behind."""
     import urllib.error
     import urllib.request
+
+    from convnp.io._files import atomic_write
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OSError(f"cannot create the cache folder {target.parent}: {exc}") from None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                    dir=target.parent)
-    try:
+    hasher = _hasher(hash_algorithm, file_hash)
+
+    def fetch(out) -> None:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(origin,
-                                                                     timeout=60) as response:
-                shutil.copyfileobj(response, out, 1 << 20)
+            with urllib.request.urlopen(origin, timeout=60) as response:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    hasher.update(block)
+                    out.write(block)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise OSError(
                 f"cannot download {origin} ({exc}); this machine may be offline. Download "
                 f"it elsewhere and put it at {target}") from None
-        if file_hash is not None and not validate_file(tmp_name, file_hash, hash_algorithm):
-            algorithm = _hasher(hash_algorithm, file_hash).name
+        if file_hash is not None and hasher.hexdigest() != file_hash.lower():
             raise ValueError(f"the file downloaded from {origin} is incomplete or corrupted: "
-                             f"its {algorithm} hash is {hash_file(tmp_name, algorithm)}, "
-                             f"expected {file_hash}")
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+                             f"its {hasher.name} hash is {hasher.hexdigest()}, expected "
+                             f"{file_hash}")
+
+    atomic_write(target, fetch)
 
 
 def _safe_name(name: str, archive: Path) -> str:
@@ -237,39 +236,35 @@ def _extract(archive: Path, destination: Path, formats: tuple[str, ...]) -> None
 def _extract_tar(archive: Path, staging: Path, stored: int) -> None:
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
-        total = 0
         for member in members:
-            _safe_name(member.name, archive)
             if not (member.isfile() or member.isdir()):
                 raise ValueError(f"{archive}: refusing the member {member.name!r} (links and "
                                  "devices are not extracted)")
-            total += member.size
-        _check_total(archive, total, stored)
-        for member in members:
-            path = staging / member.name
-            if member.isdir():
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            source = tar.extractfile(member)
-            with source, open(path, "wb") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
+        _unpack(archive, staging, stored,
+                [(m.name, m.isdir(), m.size, lambda m=m: tar.extractfile(m)) for m in members])
 
 
 def _extract_zip(archive: Path, staging: Path, stored: int) -> None:
     with zipfile.ZipFile(archive) as zf:
-        infos = zf.infolist()
-        for info in infos:
-            _safe_name(info.filename, archive)
-        _check_total(archive, sum(info.file_size for info in infos), stored)
-        for info in infos:
-            path = staging / info.filename
-            if info.is_dir():
-                path.mkdir(parents=True, exist_ok=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as source, open(path, "wb") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
+        _unpack(archive, staging, stored,
+                [(i.filename, i.is_dir(), i.file_size, lambda i=i: zf.open(i))
+                 for i in zf.infolist()])
+
+
+def _unpack(archive: Path, staging: Path, stored: int, entries) -> None:
+    """Write ``(name, is_dir, size, open)`` entries under ``staging`` after checking every
+    name and the total declared size."""
+    for name, _, _, _ in entries:
+        _safe_name(name, archive)
+    _check_total(archive, sum(size for _, _, size, _ in entries), stored)
+    for name, is_dir, _, open_entry in entries:
+        path = staging / name
+        if is_dir:
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open_entry() as source, open(path, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
 
 
 def _check_total(archive: Path, total: int, stored: int) -> None:

@@ -53,6 +53,10 @@ def __getattr__(name: str):
         import convnp.keras.ops
 
         return convnp.keras.ops
+    if name == "random":  # Keras 3's random functions
+        import convnp.keras.random
+
+        return convnp.keras.random
     if name == "applications":  # loaded only when asked for
         import convnp.applications
 

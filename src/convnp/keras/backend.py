@@ -1,10 +1,12 @@
-"""``tf.keras.backend``: `clear_session` and a few constants."""
+"""``tf.keras.backend``: `clear_session`, the (fixed) float type and image layout, random
+draws."""
 
 from __future__ import annotations
 
 from convnp.layers.base import reset_names
 
-__all__ = ["clear_session", "epsilon", "floatx", "random_normal", "random_uniform"]
+__all__ = ["clear_session", "epsilon", "floatx", "image_data_format", "random_normal",
+           "random_uniform", "set_floatx", "set_image_data_format"]
 
 
 def clear_session() -> None:
@@ -20,6 +22,34 @@ def epsilon() -> float:
 
 def floatx() -> str:
     return "float32"
+
+
+def set_floatx(value) -> None:
+    """Keras' default float type. convnp layers compute in float32 unless a layer is given
+    ``dtype="float64"`` itself, so only ``"float32"`` is accepted here (a process-wide switch
+    would be hidden global state); anything else raises `ValueError` saying so."""
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise ValueError(f"set_floatx: unknown float type {value!r}; Keras accepts 'float16', "
+                         "'bfloat16', 'float32' or 'float64'")
+    if value != "float32":
+        raise ValueError(f"set_floatx({value!r}) is not supported: convnp computes in float32 "
+                         "by default; for float64 pass dtype='float64' to each layer")
+
+
+def image_data_format() -> str:
+    """Always ``"channels_last"``: convnp's images are NHWC."""
+    return "channels_last"
+
+
+def set_image_data_format(data_format) -> None:
+    """Only ``"channels_last"`` (convnp's NHWC layout) is accepted."""
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError("set_image_data_format: expected 'channels_last' or 'channels_first', "
+                         f"got {data_format!r}")
+    if data_format != "channels_last":
+        raise ValueError("set_image_data_format('channels_first') is not supported: convnp "
+                         "works on NHWC (channels_last) images only; transpose NCHW data with "
+                         "np.transpose(x, (0, 2, 3, 1))")
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):

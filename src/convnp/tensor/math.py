@@ -54,6 +54,7 @@ from convnp.tensor.ops import (
     subtract,
     truediv,
 )
+from convnp.tensor.sorting import top_k
 
 __all__ = ["abs", "add", "add_n", "argmax", "argmin", "ceil", "cos", "cumsum", "divide",
            "equal", "exp", "floor", "floordiv", "greater", "greater_equal", "is_finite",
@@ -62,4 +63,4 @@ __all__ = ["abs", "add", "add_n", "argmax", "argmin", "ceil", "cos", "cumsum", "
            "negative", "not_equal", "pow", "reciprocal", "reduce_all", "reduce_any",
            "reduce_logsumexp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
            "reduce_std", "reduce_sum", "reduce_variance", "round", "rsqrt", "sigmoid", "sign",
-           "sin", "softplus", "sqrt", "square", "subtract", "tanh", "truediv"]
+           "sin", "softplus", "sqrt", "square", "subtract", "tanh", "top_k", "truediv"]

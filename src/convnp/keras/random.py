@@ -1,0 +1,114 @@
+"""``keras.random`` (Keras 3): random tensors from a seed, an int or a `SeedGenerator`.
+
+Without a seed the draws come from convnp's generator (``keras.utils.set_random_seed`` repeats
+them). A `SeedGenerator` gives a new, repeatable stream of seeds: each call that uses it draws
+different numbers, and the same generator seed gives the same sequence. The numbers differ from
+Keras' backends (another generator).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SeedGenerator", "categorical", "dropout", "normal", "randint", "shuffle",
+           "truncated_normal", "uniform"]
+
+
+class SeedGenerator:
+    """A stream of seeds, from ``seed`` (an int) or, without one, from convnp's generator."""
+
+    def __init__(self, seed=None, name=None, **kwargs):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int,
+                                                                              np.integer))):
+            raise TypeError(f"SeedGenerator: seed must be an int or None, got {seed!r}")
+        if seed is None:
+            from convnp.random import generator
+
+            seed = int(generator().integers(0, 2**31 - 1))
+        self.seed = int(seed)
+        self.name = name
+        self._rng = np.random.default_rng(self.seed)
+
+    def next(self) -> int:
+        return int(self._rng.integers(0, 2**31 - 1))
+
+
+def _rng(seed) -> np.random.Generator:
+    if seed is None:
+        from convnp.random import generator
+
+        return generator()
+    if isinstance(seed, SeedGenerator):
+        return np.random.default_rng(seed.next())
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, a keras.random.SeedGenerator or None, got "
+                        f"{seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def _shape(shape) -> tuple[int, ...]:
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0 for d in dims):
+        raise ValueError(f"shape must be non-negative ints, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+def _tensor(array, dtype):
+    from convnp.tensor.eager import as_dtype
+    from convnp.tensor.tape import new_tensor
+
+    return new_tensor(array.astype(as_dtype(dtype or "float32").dtype))
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    return _tensor(_rng(seed).normal(mean, stddev, _shape(shape)), dtype)
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    if not maxval > minval:
+        raise ValueError(f"uniform: maxval must be above minval, got {minval}, {maxval}")
+    return _tensor(_rng(seed).uniform(minval, maxval, _shape(shape)), dtype)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Normal draws more than two standard deviations from ``mean`` drawn again."""
+    rng = _rng(seed)
+    values = rng.normal(0.0, 1.0, _shape(shape))
+    bad = np.abs(values) > 2
+    while bad.any():
+        values[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+        bad = np.abs(values) > 2
+    return _tensor(mean + stddev * values, dtype)
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None):
+    """Integers in ``[minval, maxval)``."""
+    if not maxval > minval:
+        raise ValueError(f"randint: maxval must be above minval, got {minval}, {maxval}")
+    return _tensor(_rng(seed).integers(minval, maxval, _shape(shape)), dtype)
+
+
+def shuffle(x, axis=0, seed=None):
+    array = np.asarray(x)
+    return _tensor(_rng(seed).permutation(array, axis=axis), array.dtype)
+
+
+def dropout(inputs, rate, noise_shape=None, seed=None):
+    """Zero each value with probability ``rate`` and scale the rest by ``1 / (1 - rate)``."""
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
+    array = np.asarray(inputs)
+    keep = _rng(seed).random(array.shape if noise_shape is None else _shape(noise_shape))
+    return _tensor(np.where(keep >= rate, array / (1 - rate), 0), array.dtype)
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """``num_samples`` class indices per row of ``logits`` ``(batch, classes)``."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2:
+        raise ValueError(f"categorical: logits must be (batch, classes), got {z.shape}")
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    rng = _rng(seed)
+    return _tensor(np.stack([rng.choice(z.shape[1], int(num_samples), p=row) for row in p]),
+                   dtype)
