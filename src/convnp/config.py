@@ -32,6 +32,18 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# ``tf.config`` is this module, so TensorFlow's device listing lives here too (one CPU, no GPU;
+# see convnp.tensor.config)
+from convnp.tensor.config import (  # noqa: F401
+    LogicalDevice,
+    PhysicalDevice,
+    experimental,
+    get_visible_devices,
+    list_logical_devices,
+    list_physical_devices,
+    set_visible_devices,
+)
+
 ENVIRONMENT_VARIABLE = "CONVNP_PLAIN_PATH"
 
 _setting: bool | None = None  # None: the environment variable decides
