@@ -98,11 +98,13 @@ class ZeroPadding1D(_Through2D):
 
     Args:
         padding: an int (both ends) or ``(start, end)``. Default 1.
+        data_format: only ``"channels_last"`` (``(batch, steps, features)``) or None.
     """
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _int_pair(padding, "padding", "ZeroPadding1D")
+        self.data_format = _utils.channels_last(data_format, "ZeroPadding1D")
         self._setup()
 
     def _make_inner(self) -> Layer:
@@ -110,7 +112,7 @@ class ZeroPadding1D(_Through2D):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["padding"] = list(self.padding)
+        config.update({"padding": list(self.padding), "data_format": self.data_format})
         return config
 
 
