@@ -51,6 +51,7 @@ from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
 from convnp.io._zip import ZIP_READ_ERRORS, loads_finite, open_archive, read_member
 from convnp.layers.base import weight_budget
+from convnp.models import file_hooks
 from convnp.serialization import CustomObjectScope
 
 __all__ = [
@@ -690,3 +691,10 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
                              f"'{layer.name}' expects {variable.shape}")
     for (_, _, key), (_, _, variable) in zip(parsed, entries):
         variable.assign(arrays[key].astype(variable.dtype, copy=False))
+
+
+# Model.save / save_weights / load_weights reach these through the models' hook table, so
+# that convnp.models never imports convnp.io (io sits above models).
+for _name, _function in (("save_model", save_model), ("save_weights", save_weights),
+                         ("load_weights", load_weights)):
+    file_hooks.register(_name, _function)

@@ -20,7 +20,7 @@ from convnp.layers.base import (
     record_call,
     unique_name,
 )
-from convnp.models import subclassed
+from convnp.models import file_hooks, subclassed
 from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
@@ -328,28 +328,22 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         print_summary(self, line_length=line_length, print_fn=print_fn,
                       show_trainable=show_trainable)
 
-    # -- files (convnp.saving does the work) -------------------------------------------------
+    # -- files (convnp.io does the work, found through models.file_hooks) ------------------
 
     def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True,
              **kwargs) -> None:
         """Write architecture, weights, compile settings and optimizer state to one file
-        (see `convnp.saving.save_model`)."""
-        from convnp.io import saving
-
-        saving.save_model(self, filepath, overwrite=overwrite,
-                          include_optimizer=include_optimizer, **kwargs)
+        (see `convnp.io.saving.save_model`)."""
+        file_hooks.get("save_model")(self, filepath, overwrite=overwrite,
+                                     include_optimizer=include_optimizer, **kwargs)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Write only the weights (``.weights.npz``, or Keras's ``.weights.h5`` layout)."""
-        from convnp.io import saving
-
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        file_hooks.get("save_weights")(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath) -> None:
         """Load weights written by `save_weights` into this (same-architecture) model."""
-        from convnp.io import saving
-
-        saving.load_weights(self, filepath)
+        file_hooks.get("load_weights")(self, filepath)
 
     def to_json(self) -> str:
         """`get_config` as JSON, wrapped as ``{"class_name", "config"}`` like Keras."""
