@@ -34,15 +34,21 @@ ZeroPadding2D              Pad (constant 0)
 Flatten                    Transpose to NHWC, then Flatten(axis=1)
 Dropout                    nothing (inference is the identity)
 Add, Concatenate           Add / Sum, Concat (NHWC axis mapped to NCHW where applied in NCHW)
+a nested model             its own calls, inlined
+(functional-API layers)    see the exporters after ``_cropping`` (ConvTranspose, Resize, ...)
 =========================  ===============================================================
 
-Any other layer raises `ValueError` naming the layer and its type, before anything is written.
+The exporters are one table, `EXPORTERS` (layer class name -> function); its keys are the
+exportable classes. The model's own graph (``model._graph.nodes``, the calls as written) is the
+walk, so shared layers and nested models need nothing special. A call of any other layer raises
+`ValueError` naming the layer and its type, before anything is built or written.
 The file is written whole or not at all (temporary file, then `os.replace`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -215,7 +221,7 @@ def _refuse(layer, why: str) -> ValueError:
                       f"to ONNX: {why}")
 
 
-# -- exporters of the functional-API layers (one function per class; `_FN_EXPORTERS`) -------
+# -- exporters: one function per layer class (or family), collected in `EXPORTERS` -----------
 
 
 def _conv_transpose(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
@@ -342,179 +348,202 @@ def _layer_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tu
     return _Value(out_shape, {PLAIN: y})
 
 
-_FN_EXPORTERS = {
+def _conv(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """Conv2D as Conv; DepthwiseConv2D as a Conv with one group per input channel."""
+    x = inputs[0]
+    if x.rank != 4:
+        raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+    kernel = layer.kernel.value
+    f_h, f_w, n_C_prev, n_out = kernel.shape
+    if type(layer).__name__ == "Conv2D":
+        onnx_kernel, group = np.transpose(kernel, (3, 2, 0, 1)), 1
+    else:
+        # Keras' output channel c * k + j is ONNX's (group c, filter j), so the kernel is
+        # (C * k, 1, f_h, f_w)
+        onnx_kernel = np.transpose(kernel, (2, 3, 0, 1)).reshape(n_C_prev * n_out, 1, f_h, f_w)
+        group = n_C_prev
+    args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel", _f32(onnx_kernel))]
+    if layer.bias is not None:
+        args.append(b.constant(f"{layer.name}/bias", _f32(layer.bias.value)))
+    conv = b.node("Conv", args, f"{layer.name}/conv" if _has_act(layer) else layer.name,
+                  kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+                  dilations=list(layer.dilation_rate), group=group,
+                  **_window_pads(layer, x.shape[1:3]))
+    y = _activation(b, layer.activation, conv, NCHW, 4, layer.name, layer)
+    return _Value(out_shape, {NCHW: y})
+
+
+def _separable_conv(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """The depthwise Conv, then a 1x1 Conv with the bias, then the activation."""
+    x = inputs[0]
+    base = layer.name
+    if x.rank != 4:
+        raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+    f_h, f_w, n_C_prev, k = layer.depthwise_kernel.shape
+    depthwise = b.constant(f"{base}/depthwise_kernel", _f32(np.transpose(
+        layer.depthwise_kernel.value, (2, 3, 0, 1)).reshape(n_C_prev * k, 1, f_h, f_w)))
+    mid = b.node("Conv", [b.get(x, NCHW), depthwise], f"{base}/depthwise",
+                 kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+                 dilations=list(layer.dilation_rate), group=n_C_prev,
+                 **_window_pads(layer, x.shape[1:3]))
+    args = [mid, b.constant(f"{base}/pointwise_kernel", _f32(np.transpose(
+        layer.pointwise_kernel.value, (3, 2, 0, 1))))]
+    if layer.bias is not None:
+        args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
+    conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
+                  kernel_shape=[1, 1], strides=[1, 1], group=1)
+    y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
+    return _Value(out_shape, {NCHW: y})
+
+
+def _dense(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """Gemm on a 2-D input, MatMul + Add on a higher rank; then the activation."""
+    x = inputs[0]
+    base = layer.name
+    kernel = b.constant(f"{base}/kernel", _f32(layer.kernel.value))
+    bias = None if layer.bias is None else b.constant(f"{base}/bias", _f32(layer.bias.value))
+    src = b.get(x, PLAIN)
+    pre = f"{base}/linear" if _has_act(layer) else base
+    if x.rank == 2:
+        z = b.node("Gemm", [src, kernel] + ([bias] if bias else []), pre,
+                   alpha=1.0, beta=1.0, transA=0, transB=0)
+    else:
+        z = b.node("MatMul", [src, kernel], f"{pre}/matmul" if bias else pre)
+        if bias:
+            z = b.node("Add", [z, bias], pre)
+    y = _activation(b, layer.activation, z, PLAIN, len(out_shape), base, layer)
+    return _Value(out_shape, {PLAIN: y})
+
+
+def _batch_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tuple
+                         ) -> _Value:
+    """BatchNormalization on the channel axis; Mul + Add (the inference map) on another."""
+    x = inputs[0]
+    base = layer.name
+    n = layer.moving_mean.value.shape[0]
+    gamma = layer.gamma.value if layer.gamma is not None else np.ones(n, np.float32)
+    beta = layer.beta.value if layer.beta is not None else np.zeros(n, np.float32)
+    layout, src = b.preferred(x)
+    if x.rank == 4:
+        layout, src = NCHW, b.get(x, NCHW)
+    axis = _axis_in(layout, x.rank, layer.axis)
+    if axis == 1:
+        args = [src,
+                b.constant(f"{base}/gamma", _f32(gamma)),
+                b.constant(f"{base}/beta", _f32(beta)),
+                b.constant(f"{base}/moving_mean", _f32(layer.moving_mean.value)),
+                b.constant(f"{base}/moving_variance", _f32(layer.moving_variance.value))]
+        y = b.node("BatchNormalization", args, base, epsilon=float(layer.epsilon),
+                   momentum=float(layer.momentum))
+    else:
+        # The inference map is affine per feature: y = x * scale + shift.
+        inv_std = 1.0 / np.sqrt(layer.moving_variance.value.astype(np.float64)
+                                + layer.epsilon)
+        scale = gamma * inv_std
+        shift = beta - layer.moving_mean.value * scale
+        bshape = [1] * x.rank
+        bshape[axis] = n
+        s = b.constant(f"{base}/scale", _f32(scale).reshape(bshape))
+        t = b.constant(f"{base}/shift", _f32(shift).reshape(bshape))
+        y = b.node("Add", [b.node("Mul", [src, s], f"{base}/mul"), t], base)
+    return _Value(out_shape, {layout: y})
+
+
+def _activation_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    layout, src = b.preferred(inputs[0])
+    y = _activation(b, layer.activation, src, layout, inputs[0].rank, layer.name, layer)
+    if y == src:  # linear
+        return inputs[0]
+    return _Value(out_shape, {layout: y})
+
+
+def _relu(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    layout, src = b.preferred(inputs[0])
+    return _Value(out_shape, {layout: _relu_layer(b, layer, src, layer.name)})
+
+
+def _pooling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    x = inputs[0]
+    attrs = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
+                 **_window_pads(layer, x.shape[1:3]))
+    if type(layer).__name__ == "AveragePooling2D":
+        # TF averages over the real cells of a padded window only.
+        y = b.node("AveragePool", [b.get(x, NCHW)], layer.name, count_include_pad=0, **attrs)
+    else:
+        y = b.node("MaxPool", [b.get(x, NCHW)], layer.name, **attrs)
+    return _Value(out_shape, {NCHW: y})
+
+
+def _global_pooling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """GlobalAveragePool / GlobalMaxPool, then Flatten unless keepdims."""
+    base = layer.name
+    op = ("GlobalAveragePool" if type(layer).__name__ == "GlobalAveragePooling2D"
+          else "GlobalMaxPool")
+    keepdims = getattr(layer, "keepdims", False)
+    pooled = b.node(op, [b.get(inputs[0], NCHW)], base if keepdims else f"{base}/pool")
+    if keepdims:
+        return _Value(out_shape, {NCHW: pooled})
+    return _Value(out_shape, {PLAIN: b.node("Flatten", [pooled], base, axis=1)})
+
+
+def _zero_padding(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    (top, bottom), (left, right) = layer.padding
+    pads = b.constant(f"{layer.name}/pads",
+                      np.array([0, 0, top, left, 0, 0, bottom, right], dtype=np.int64))
+    y = b.node("Pad", [b.get(inputs[0], NCHW), pads], layer.name, mode="constant")
+    return _Value(out_shape, {NCHW: y})
+
+
+def _flatten(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    x = inputs[0]
+    if x.rank == 2:
+        return x
+    # NHWC order, so that the flattened features line up with Keras's Dense kernel.
+    return _Value(out_shape, {PLAIN: b.node("Flatten", [b.get(x, PLAIN)], layer.name, axis=1)})
+
+
+def _add(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
+    names = [b.get(v, layout) for v in inputs]
+    if len(names) == 1:
+        return inputs[0]
+    y = b.node("Add" if len(names) == 2 else "Sum", names, layer.name)
+    return _Value(out_shape, {layout: y})
+
+
+def _concatenate(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    rank = inputs[0].rank
+    layout = NCHW if rank == 4 and NCHW in inputs[0].names else PLAIN
+    names = [b.get(v, layout) for v in inputs]
+    y = b.node("Concat", names, layer.name, axis=_axis_in(layout, rank, layer.axis))
+    return _Value(out_shape, {layout: y})
+
+
+def _nested_model(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """A model used as a layer: its own calls, inlined (the same walk as the outer model)."""
+    values = _emit_graph(b, layer, inputs)
+    return values[0]
+
+
+#: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
+#: the nodes of one call and returns its output value. The keys are exactly the classes that
+#: can be exported; any other layer is refused by name before anything is written.
+EXPORTERS: dict[str, Callable[..., _Value]] = {
+    "Conv2D": _conv, "DepthwiseConv2D": _conv, "SeparableConv2D": _separable_conv,
+    "Dense": _dense, "BatchNormalization": _batch_normalization,
+    "Activation": _activation_layer, "ReLU": _relu,
+    "MaxPooling2D": _pooling, "AveragePooling2D": _pooling,
+    "GlobalAveragePooling2D": _global_pooling, "GlobalMaxPooling2D": _global_pooling,
+    "ZeroPadding2D": _zero_padding, "Flatten": _flatten,
+    "Dropout": _identity, "SpatialDropout2D": _identity, "GaussianNoise": _identity,
+    "Add": _add, "Concatenate": _concatenate,
     "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
     **dict.fromkeys(_MERGE_OPS, _elementwise_merge),
     **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
-    "PReLU": _prelu, "SpatialDropout2D": _identity, "GaussianNoise": _identity,
-    "Reshape": _reshape, "Permute": _permute, "LayerNormalization": _layer_normalization,
+    "PReLU": _prelu, "Reshape": _reshape, "Permute": _permute,
+    "LayerNormalization": _layer_normalization,
+    **dict.fromkeys(("Sequential", "Functional", "Model"), _nested_model),
 }
-
-
-def _export_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
-    """Emit the nodes of one layer call; return its output value."""
-    cls = type(layer).__name__
-    base = layer.name
-    if cls in _FN_EXPORTERS:
-        return _FN_EXPORTERS[cls](b, layer, inputs, out_shape)
-
-    if cls in ("Conv2D", "DepthwiseConv2D"):
-        x = inputs[0]
-        if x.rank != 4:
-            raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
-        kernel = layer.kernel.value
-        f_h, f_w, n_C_prev, n_out = kernel.shape
-        if cls == "Conv2D":
-            onnx_kernel, group = np.transpose(kernel, (3, 2, 0, 1)), 1
-        else:
-            # a grouped conv, one group per input channel; Keras' output channel c * k + j
-            # is ONNX's (group c, filter j), so the kernel is (C * k, 1, f_h, f_w)
-            onnx_kernel = np.transpose(kernel, (2, 3, 0, 1)).reshape(n_C_prev * n_out, 1, f_h,
-                                                                    f_w)
-            group = n_C_prev
-        w = b.constant(f"{base}/kernel", _f32(onnx_kernel))
-        args = [b.get(x, NCHW), w]
-        if layer.bias is not None:
-            args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
-        conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
-                      kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-                      dilations=list(layer.dilation_rate), group=group,
-                      **_window_pads(layer, x.shape[1:3]))
-        y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
-        return _Value(out_shape, {NCHW: y})
-
-    if cls == "SeparableConv2D":
-        x = inputs[0]
-        if x.rank != 4:
-            raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
-        f_h, f_w, n_C_prev, k = layer.depthwise_kernel.shape
-        depthwise = b.constant(f"{base}/depthwise_kernel", _f32(np.transpose(
-            layer.depthwise_kernel.value, (2, 3, 0, 1)).reshape(n_C_prev * k, 1, f_h, f_w)))
-        mid = b.node("Conv", [b.get(x, NCHW), depthwise], f"{base}/depthwise",
-                     kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-                     dilations=list(layer.dilation_rate), group=n_C_prev,
-                     **_window_pads(layer, x.shape[1:3]))
-        args = [mid, b.constant(f"{base}/pointwise_kernel", _f32(np.transpose(
-            layer.pointwise_kernel.value, (3, 2, 0, 1))))]
-        if layer.bias is not None:
-            args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
-        conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
-                      kernel_shape=[1, 1], strides=[1, 1], group=1)
-        y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
-        return _Value(out_shape, {NCHW: y})
-
-    if cls == "Dense":
-        x = inputs[0]
-        kernel = b.constant(f"{base}/kernel", _f32(layer.kernel.value))
-        bias = None if layer.bias is None else b.constant(f"{base}/bias", _f32(layer.bias.value))
-        src = b.get(x, PLAIN)
-        pre = f"{base}/linear" if _has_act(layer) else base
-        if x.rank == 2:
-            z = b.node("Gemm", [src, kernel] + ([bias] if bias else []), pre,
-                       alpha=1.0, beta=1.0, transA=0, transB=0)
-        else:
-            z = b.node("MatMul", [src, kernel], f"{pre}/matmul" if bias else pre)
-            if bias:
-                z = b.node("Add", [z, bias], pre)
-        y = _activation(b, layer.activation, z, PLAIN, len(out_shape), base, layer)
-        return _Value(out_shape, {PLAIN: y})
-
-    if cls == "BatchNormalization":
-        x = inputs[0]
-        n = layer.moving_mean.value.shape[0]
-        gamma = layer.gamma.value if layer.gamma is not None else np.ones(n, np.float32)
-        beta = layer.beta.value if layer.beta is not None else np.zeros(n, np.float32)
-        layout, src = b.preferred(x)
-        if x.rank == 4:
-            layout, src = NCHW, b.get(x, NCHW)
-        axis = _axis_in(layout, x.rank, layer.axis)
-        if axis == 1:
-            args = [src,
-                    b.constant(f"{base}/gamma", _f32(gamma)),
-                    b.constant(f"{base}/beta", _f32(beta)),
-                    b.constant(f"{base}/moving_mean", _f32(layer.moving_mean.value)),
-                    b.constant(f"{base}/moving_variance", _f32(layer.moving_variance.value))]
-            y = b.node("BatchNormalization", args, base, epsilon=float(layer.epsilon),
-                       momentum=float(layer.momentum))
-        else:
-            # The inference map is affine per feature: y = x * scale + shift.
-            inv_std = 1.0 / np.sqrt(layer.moving_variance.value.astype(np.float64)
-                                    + layer.epsilon)
-            scale = gamma * inv_std
-            shift = beta - layer.moving_mean.value * scale
-            bshape = [1] * x.rank
-            bshape[axis] = n
-            s = b.constant(f"{base}/scale", _f32(scale).reshape(bshape))
-            t = b.constant(f"{base}/shift", _f32(shift).reshape(bshape))
-            y = b.node("Add", [b.node("Mul", [src, s], f"{base}/mul"), t], base)
-        return _Value(out_shape, {layout: y})
-
-    if cls == "Activation":
-        layout, src = b.preferred(inputs[0])
-        y = _activation(b, layer.activation, src, layout, inputs[0].rank, base, layer)
-        if y == src:  # linear
-            return inputs[0]
-        return _Value(out_shape, {layout: y})
-
-    if cls == "ReLU":
-        layout, src = b.preferred(inputs[0])
-        return _Value(out_shape, {layout: _relu_layer(b, layer, src, base)})
-
-    if cls in ("MaxPooling2D", "AveragePooling2D"):
-        x = inputs[0]
-        attrs = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
-                     **_window_pads(layer, x.shape[1:3]))
-        if cls == "AveragePooling2D":
-            # TF averages over the real cells of a padded window only.
-            y = b.node("AveragePool", [b.get(x, NCHW)], base, count_include_pad=0, **attrs)
-        else:
-            y = b.node("MaxPool", [b.get(x, NCHW)], base, **attrs)
-        return _Value(out_shape, {NCHW: y})
-
-    if cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-        op = "GlobalAveragePool" if cls == "GlobalAveragePooling2D" else "GlobalMaxPool"
-        keepdims = getattr(layer, "keepdims", False)
-        pooled = b.node(op, [b.get(inputs[0], NCHW)], base if keepdims else f"{base}/pool")
-        if keepdims:
-            return _Value(out_shape, {NCHW: pooled})
-        return _Value(out_shape, {PLAIN: b.node("Flatten", [pooled], base, axis=1)})
-
-    if cls == "ZeroPadding2D":
-        (top, bottom), (left, right) = layer.padding
-        pads = b.constant(f"{base}/pads",
-                          np.array([0, 0, top, left, 0, 0, bottom, right], dtype=np.int64))
-        y = b.node("Pad", [b.get(inputs[0], NCHW), pads], base, mode="constant")
-        return _Value(out_shape, {NCHW: y})
-
-    if cls == "Flatten":
-        x = inputs[0]
-        if x.rank == 2:
-            return x
-        # NHWC order, so that the flattened features line up with Keras's Dense kernel.
-        return _Value(out_shape, {PLAIN: b.node("Flatten", [b.get(x, PLAIN)], base, axis=1)})
-
-    if cls == "Dropout":
-        return inputs[0]  # inference: the identity
-
-    if cls == "Add":
-        layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
-        names = [b.get(v, layout) for v in inputs]
-        if len(names) == 1:
-            return inputs[0]
-        y = b.node("Add" if len(names) == 2 else "Sum", names, base)
-        return _Value(out_shape, {layout: y})
-
-    if cls == "Concatenate":
-        rank = inputs[0].rank
-        layout = NCHW if rank == 4 and NCHW in inputs[0].names else PLAIN
-        names = [b.get(v, layout) for v in inputs]
-        y = b.node("Concat", names, base, axis=_axis_in(layout, rank, layer.axis))
-        return _Value(out_shape, {layout: y})
-
-    raise _refuse(layer, "no ONNX mapping for this layer type (supported: Conv2D, Dense, "
-                  "BatchNormalization, ReLU, Activation, MaxPooling2D, AveragePooling2D, "
-                  "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, Flatten, "
-                  "Dropout, Add, Concatenate)")
 
 
 def _has_act(layer) -> bool:
@@ -548,35 +577,43 @@ def _relu_layer(b: _Builder, layer, x: str, base: str) -> str:
     return y
 
 
-def _graph_order(outputs: list) -> list:
-    """The KerasTensors between the inputs and ``outputs``, each after those it reads."""
-    order: list = []
-    done: set[int] = set()
-    for out in outputs:
-        stack = [(out, False)]
-        while stack:
-            tensor, expanded = stack.pop()
-            if id(tensor) in done:
-                continue
-            if expanded:
-                done.add(id(tensor))
-                order.append(tensor)
-                continue
-            stack.append((tensor, True))
-            for parent in reversed(tensor.inputs):
-                if id(parent) not in done:
-                    stack.append((parent, False))
-    return order
-
-
-def _model_ends(model) -> tuple[list, list]:
-    inputs = list(getattr(model, "inputs", None) or [])
-    outputs = list(getattr(model, "outputs", None) or [])
-    if not inputs or not outputs:
+def _model_graph(model):
+    """The model's own graph (`convnp.models.functional.Graph`): the one walk of its calls."""
+    graph = getattr(model, "_graph", None)
+    if graph is None or not getattr(model, "outputs", None):
         raise ValueError(f"cannot export model '{getattr(model, 'name', model)}' to ONNX: it is "
                          "not built (give the first layer an input_shape, start from Input(...), "
                          "or call build/predict first)")
-    return inputs, outputs
+    return graph
+
+
+def _check_graph(model) -> None:
+    """Refuse, before any node is made, a call of a layer that has no exporter (nested models
+    are checked call by call too)."""
+    for node in _model_graph(model).nodes:
+        layer = node.layer
+        cls = type(layer).__name__
+        if cls not in EXPORTERS:
+            raise _refuse(layer, f"no ONNX exporter for this layer type (exportable: "
+                                 f"{', '.join(sorted(EXPORTERS))})")
+        if not getattr(layer, "built", True):
+            raise _refuse(layer, "the layer is not built")
+        if getattr(layer, "data_format", "channels_last") not in (None, "channels_last"):
+            raise _refuse(layer, f"data_format={layer.data_format!r} is not supported")
+        if EXPORTERS[cls] is _nested_model:
+            _check_graph(layer)
+
+
+def _emit_graph(b: _Builder, model, input_values: list[_Value]) -> list[_Value]:
+    """Emit every call of ``model``'s graph, as written (``nodes``, not the fused schedule),
+    on ``input_values``; return the values of its outputs."""
+    graph = _model_graph(model)
+    values: dict[int, _Value] = dict(zip(graph.input_slots, input_values))
+    for node in graph.nodes:
+        args = [values[s] for s in node.inputs]
+        values[node.out] = EXPORTERS[type(node.layer).__name__](
+            b, node.layer, args, graph.tensors[node.out].shape)
+    return [values[s] for s in graph.output_slots]
 
 
 def _dims(shape: tuple, input_name: str) -> list:
@@ -607,32 +644,21 @@ def export_bytes(model, opset: int = 17) -> bytes:
             or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"opset must be an int from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
     opset = int(opset)
-    inputs, outputs = _model_ends(model)
+    graph = _model_graph(model)
+    _check_graph(model)
     b = _Builder(opset)
-    values: dict[int, _Value] = {}
-    graph_inputs = []
-    for t in inputs:
+    graph_inputs, input_values = [], []
+    for t in graph.inputs:
         name = b.name(t.layer.name if t.layer is not None else t.name)
-        values[id(t)] = _Value(t.shape, {PLAIN: name})
+        input_values.append(_Value(t.shape, {PLAIN: name}))
         graph_inputs.append(pb.value_info_proto(name, _dims(t.shape, name)))
-
-    input_ids = {id(t) for t in inputs}
-    # Check every layer first, so an unsupported one is reported before any work.
-    order = [t for t in _graph_order(outputs) if id(t) not in input_ids]
-    for t in order:
-        if not t.inputs:
-            raise ValueError(f"cannot export: tensor '{t.name}' is not computed from the model "
-                             "inputs")
-        _check_exportable(t.layer)
-    for t in order:
-        args = [values[id(p)] for p in t.inputs]
-        values[id(t)] = _export_layer(b, t.layer, args, t.shape)
+    output_values = _emit_graph(b, model, input_values)
 
     graph_outputs = []
     seen_outputs: set[str] = set()
-    graph_input_names = {values[id(t)].names[PLAIN] for t in inputs}
-    for t in outputs:
-        name = b.get(values[id(t)], PLAIN)
+    graph_input_names = {v.names[PLAIN] for v in input_values}
+    for t, value in zip(graph.outputs, output_values):
+        name = b.get(value, PLAIN)
         if name in graph_input_names or name in seen_outputs:
             # ONNX wants each graph output produced by a node, and named once.
             name = b.node("Identity", [name], f"{t.layer.name}/output")
@@ -641,30 +667,11 @@ def export_bytes(model, opset: int = 17) -> bytes:
 
     from convnp import __version__
 
-    graph = pb.graph_proto(str(getattr(model, "name", "model")), b.nodes, graph_inputs,
+    proto = pb.graph_proto(str(getattr(model, "name", "model")), b.nodes, graph_inputs,
                            graph_outputs, b.initializers,
                            doc_string="exported by convnp; input NHWC float32")
-    return pb.model_proto(graph, ir_version=_IR_VERSION[opset], opset=opset,
+    return pb.model_proto(proto, ir_version=_IR_VERSION[opset], opset=opset,
                           producer_name="convnp", producer_version=__version__)
-
-
-_EXPORTABLE = {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense", "BatchNormalization", "Activation", "ReLU", "MaxPooling2D",
-               "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-               "ZeroPadding2D", "Flatten", "Dropout", "Add", "Concatenate"} | set(_FN_EXPORTERS)
-
-
-def _check_exportable(layer) -> None:
-    cls = type(layer).__name__
-    if cls not in _EXPORTABLE:
-        raise _refuse(layer, f"no ONNX mapping for this layer type (supported: "
-                             f"{', '.join(sorted(_EXPORTABLE))})")
-    if cls in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense",
-               "BatchNormalization", "Conv2DTranspose", "PReLU",
-               "LayerNormalization") and not layer.built:
-        raise _refuse(layer, "the layer is not built")
-    for attr in ("data_format",):
-        if getattr(layer, attr, "channels_last") not in (None, "channels_last"):
-            raise _refuse(layer, f"{attr}={getattr(layer, attr)!r} is not supported")
 
 
 def export(model, path: str | os.PathLike, opset: int = 17) -> str:
@@ -691,4 +698,4 @@ def export(model, path: str | os.PathLike, opset: int = 17) -> str:
     return path
 
 
-__all__ = ["MAX_OPSET", "MIN_OPSET", "export", "export_bytes"]
+__all__ = ["EXPORTERS", "MAX_OPSET", "MIN_OPSET", "export", "export_bytes"]
