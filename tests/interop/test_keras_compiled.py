@@ -48,10 +48,25 @@ def test_round_trip_resumes_exactly(tmp_path, optimizer):
     assert h1 == h2
 
 
-def test_shared_layers_are_refused_for_keras_files(tmp_path):
+def test_shared_layers_round_trip_through_keras_files(tmp_path):
+    # a layer called twice is one entry with two inbound nodes; the second call's output is
+    # referred to as node 1 of the layer (Keras's layout)
+    import json
+    import zipfile
+
     a, b = tf.keras.Input((3,)), tf.keras.Input((3,))
     shared = tf.keras.layers.Dense(2, name="shared")
-    model = tf.keras.Model([a, b], tf.keras.layers.Add()([shared(a), shared(b)]))
-    with pytest.raises(ValueError, match="shared"):
-        model.save(tmp_path / "m.keras")
-    assert not (tmp_path / "m.keras").exists()
+    sa, sb = shared(a), shared(b)
+    model = tf.keras.Model([a, b], [tf.keras.layers.Add()([sa, sb]), sb])
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))["config"]
+    entry = next(e for e in config["layers"] if e["name"] == "shared")
+    assert len(entry["inbound_nodes"]) == 2
+    assert config["output_layers"][1] == ["shared", 1, 0]
+    again = tf.keras.models.load_model(tmp_path / "m.keras")
+    assert len(again.layers) == len(model.layers)
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(4, 3)), rng.normal(size=(4, 3))]
+    for got, want in zip(again.predict(xs, verbose=0), model.predict(xs, verbose=0)):
+        np.testing.assert_array_equal(got, want)

@@ -51,126 +51,25 @@ KERAS_FORMAT_VERSION = "3.15.1"
 _MAX_JSON_BYTES = 64 * 2**20  # a config this large is not a CNN config; refuse before parsing
 
 # ---------------------------------------------------------------------------------------------
-# What each supported Keras layer may say in its config.
-#
-# ``args``: Keras arguments passed on to the convnp layer (same names).
-# ``neutral``: arguments convnp does not implement, accepted only at the value that means
-# "off" (Keras writes every argument, mostly as None); any other value raises.
-# Every layer also has ``name``, ``trainable`` and ``dtype``.
+# Layer configs are the layers' own: a convnp layer's ``get_config()`` uses Keras's argument
+# names and its constructor accepts the arguments Keras writes for that class (those convnp
+# does not implement only at their neutral value). The class comes from the layer registry.
+# What follows are the only places where Keras's format differs from the layers' configs.
 
-_NONE = None
-_REGULARIZED = {"kernel_regularizer": _NONE, "bias_regularizer": _NONE,
-                "kernel_constraint": _NONE, "bias_constraint": _NONE}
-
-_SPECS: dict[str, dict[str, Any]] = {
-    "Conv2D": {
-        "args": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
-                 "groups", "activation", "use_bias", "kernel_initializer", "bias_initializer"],
-        "neutral": {**_REGULARIZED, "activity_regularizer": _NONE, "lora_rank": _NONE,
-                    "lora_alpha": _NONE},
-    },
-    "Dense": {
-        "args": ["units", "activation", "use_bias", "kernel_initializer", "bias_initializer"],
-        "neutral": {**_REGULARIZED, "activity_regularizer": _NONE, "lora_rank": _NONE,
-                    "lora_alpha": _NONE, "quantization_config": _NONE},
-    },
-    "BatchNormalization": {
-        "args": ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
-                 "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer"],
-        "neutral": {"beta_regularizer": _NONE, "gamma_regularizer": _NONE,
-                    "beta_constraint": _NONE, "gamma_constraint": _NONE,
-                    "synchronized": False, "renorm": False, "renorm_clipping": _NONE},
-        # Only read by Keras when renorm is on, which is refused above.
-        "ignored": ["renorm_momentum"],
-    },
-    "MaxPooling2D": {"args": ["pool_size", "strides", "padding", "data_format"]},
-    "AveragePooling2D": {"args": ["pool_size", "strides", "padding", "data_format"]},
-    "GlobalAveragePooling2D": {"args": ["data_format", "keepdims"]},
-    "GlobalMaxPooling2D": {"args": ["data_format", "keepdims"]},
-    "ZeroPadding2D": {"args": ["padding", "data_format"]},
-    "Flatten": {"args": ["data_format"]},
-    "Dropout": {"args": ["rate", "noise_shape", "seed"]},
-    "Activation": {"args": ["activation"]},
-    "ReLU": {"args": ["max_value", "negative_slope", "threshold"]},
-    "Add": {"args": []},
-    "Concatenate": {"args": ["axis"]},
-}
-# The MobileNet-style and preprocessing layers: read through their constructor arguments and
-# written from their get_config() (`_generic_keras_config`).
-_DEPTHWISE_NEUTRAL = {"depthwise_regularizer": _NONE, "bias_regularizer": _NONE,
-                      "activity_regularizer": _NONE, "depthwise_constraint": _NONE,
-                      "bias_constraint": _NONE}
-_AFFINE_ARGS = ["fill_mode", "interpolation", "seed", "fill_value", "data_format"]
-_GENERIC = {
-    "DepthwiseConv2D": {
-        "args": ["kernel_size", "strides", "padding", "depth_multiplier", "data_format",
-                 "dilation_rate", "activation", "use_bias", "depthwise_initializer",
-                 "bias_initializer"],
-        "neutral": _DEPTHWISE_NEUTRAL,
-    },
-    "SeparableConv2D": {
-        "args": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
-                 "depth_multiplier", "activation", "use_bias", "depthwise_initializer",
-                 "pointwise_initializer", "bias_initializer"],
-        "neutral": {**_DEPTHWISE_NEUTRAL, "pointwise_regularizer": _NONE,
-                    "pointwise_constraint": _NONE},
-    },
-    "RandomFlip": {"args": ["mode", "seed", "data_format"]},
-    "RandomRotation": {"args": ["factor", *_AFFINE_ARGS]},
-    "RandomZoom": {"args": ["height_factor", "width_factor", *_AFFINE_ARGS]},
-    "RandomTranslation": {"args": ["height_factor", "width_factor", *_AFFINE_ARGS]},
-    "RandomContrast": {"args": ["factor", "value_range", "seed", "data_format"]},
-    "RandomCrop": {"args": ["height", "width", "seed", "data_format"]},
-    "Rescaling": {"args": ["scale", "offset"]},
-    "Resizing": {"args": ["height", "width", "interpolation", "crop_to_aspect_ratio",
-                          "pad_to_aspect_ratio", "fill_mode", "fill_value", "antialias",
-                          "data_format"]},
-    "CenterCrop": {"args": ["height", "width", "data_format"]},
-}
-_SPECS.update(_GENERIC)
-_PREPROCESSING = set(_GENERIC) - {"DepthwiseConv2D", "SeparableConv2D"}
-_ALIASES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
-            "Convolution2D": "Conv2D"}
-# The functional-API layers (docs/functional_layers.md): the same generic path; the keys are
-# those Keras 3.15's get_config() writes.
-_CONV_NEUTRAL = {**_REGULARIZED, "activity_regularizer": _NONE}
-_CONV_ARGS = ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
-              "activation", "use_bias", "kernel_initializer", "bias_initializer"]
-_POOL_1D = {"args": ["pool_size", "padding", "strides", "data_format"]}
-_FN_GENERIC = {
-    "Conv2DTranspose": {"args": [*_CONV_ARGS, "output_padding"], "neutral": _CONV_NEUTRAL},
-    "Conv1D": {"args": [*_CONV_ARGS, "groups"], "neutral": _CONV_NEUTRAL},
-    "UpSampling2D": {"args": ["size", "data_format", "interpolation"]},
-    "Cropping2D": {"args": ["cropping", "data_format"]},
-    **{name: {"args": []} for name in ("Subtract", "Multiply", "Average", "Maximum",
-                                       "Minimum")},
-    "Dot": {"args": ["axes", "normalize"]},
-    "Reshape": {"args": ["target_shape"]},
-    "Permute": {"args": ["dims"]},
-    "LeakyReLU": {"args": ["negative_slope"]},
-    "PReLU": {"args": ["alpha_initializer", "shared_axes"],
-              "neutral": {"alpha_regularizer": _NONE, "alpha_constraint": _NONE}},
-    "ELU": {"args": ["alpha"]},
-    "Softmax": {"args": ["axis"]},
-    "LayerNormalization": {
-        "args": ["axis", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer"],
-        "neutral": {"rms_scaling": False, "beta_regularizer": _NONE, "gamma_regularizer": _NONE,
-                    "beta_constraint": _NONE, "gamma_constraint": _NONE}},
-    "SpatialDropout2D": {"args": ["rate", "seed", "data_format"]},
-    "GaussianNoise": {"args": ["stddev", "seed"]},
-    "MaxPooling1D": _POOL_1D,
-    "AveragePooling1D": _POOL_1D,
-    "GlobalAveragePooling1D": {"args": ["data_format", "keepdims"]},
-    "GlobalMaxPooling1D": {"args": ["data_format", "keepdims"]},
-}
-_GENERIC.update(_FN_GENERIC)
-_SPECS.update(_FN_GENERIC)
-_MERGE = {"Add", "Concatenate", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot"}
-# Layers Keras gives a build_config (those with a build step), as Keras 3.15 writes them.
-_BUILT = {"Conv2D", "Dense", "BatchNormalization", "ZeroPadding2D", "Flatten", "Add",
-          "Concatenate", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "Conv1D",
-          "PReLU", "LayerNormalization", "Subtract", "Multiply", "Average", "Maximum",
-          "Minimum", "Dot"}
+# Keras arguments that no convnp constructor takes; a file may carry them only at the value
+# that means "off" (Keras writes every argument of its class).
+_KERAS_ONLY_NEUTRAL = {"quantization_config": None, "renorm": False, "renorm_clipping": None}
+# Keras arguments no convnp constructor takes and Keras itself ignores at the neutral values
+# above (BatchNormalization's renorm_momentum is read only when renorm is on).
+_KERAS_ONLY_IGNORED = {"renorm_momentum"}
+# get_config() keys that Keras 3.15's config of that class leaves out (its Dense passes
+# activity_regularizer to the base Layer, which does not write it back).
+_NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"}}
+# Weightless layers Keras 3.15 still gives a ``build_config`` (those with their own build
+# step); layers with weights and merge layers always get one.
+_KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
+_BASE_KEYS = {"name", "trainable", "dtype"}
+_INPUT_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
 _FLOAT_DTYPES = {"float32", "float64"}
 
@@ -265,11 +164,25 @@ def _initializer(value, where: str):
     return None
 
 
-def _layer_kwargs(class_name: str, config: dict, *, sequential_first: bool = False) -> dict:
-    """Turn one Keras layer config into keyword arguments for the convnp layer class."""
+def _keras_object(value, where: str, key: str):
+    """A nested Keras object (regularizer, constraint) as the ``{"class_name", "config"}``
+    identifier convnp's ``get`` functions read; only Keras's own objects are accepted."""
+    if not isinstance(value, dict):
+        return value
+    module = str(value.get("module") or "keras")
+    if not module.startswith("keras") or value.get("registered_name") not in (
+            None, value.get("class_name")):
+        raise ValueError(f"{where}: custom {key} {value!r:.200} is not supported (convnp only "
+                         "loads built-in objects and never runs code from a file)")
+    return {"class_name": value.get("class_name"), "config": dict(value.get("config") or {})}
+
+
+def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
+    """Turn one Keras layer config into keyword arguments for the convnp layer class ``cls``;
+    the class's constructor validates them (unknown keys included)."""
+    class_name = cls.__name__
     name = config.get("name")
     where = _where(name, class_name)
-    spec = _SPECS[class_name]
     kwargs: dict[str, Any] = {}
     for key, value in config.items():
         if key == "name":
@@ -282,35 +195,30 @@ def _layer_kwargs(class_name: str, config: dict, *, sequential_first: bool = Fal
             dtype = _dtype_name(value, where)
             if dtype is not None:
                 kwargs["dtype"] = dtype
-        elif key in ("batch_input_shape", "batch_shape", "input_shape") and sequential_first:
+        elif key in _INPUT_SHAPE_KEYS:
             # Keras 2 Sequential files put the input shape on the first layer.
-            if value is not None:
+            if sequential_first and value is not None:
                 shape = list(value)
                 kwargs["batch_input_shape"] = shape if key != "input_shape" else [None, *shape]
-        elif key in spec["args"]:
-            if key == "activation":
-                kwargs[key] = _activation_name(value, where)
-            elif key.endswith("_initializer"):
-                init = _initializer(value, where)
-                if init is not None:
-                    kwargs[key] = init
-            elif key == "data_format" and value not in (None, "channels_last"):
-                raise ValueError(f"{where}: data_format={value!r} is not supported; convnp is "
-                                 "channels_last (NHWC) only")
-            elif key == "groups" and value != 1:
-                raise ValueError(f"{where}: groups={value!r} is not supported (only 1)")
-            else:
-                kwargs[key] = _plain(value)
-        elif key in spec.get("neutral", {}):
-            if value != spec["neutral"][key] and value is not None:
+        elif key in _KERAS_ONLY_NEUTRAL:
+            if value != _KERAS_ONLY_NEUTRAL[key] and value is not None:
                 raise ValueError(f"{where}: {key}={value!r} is not supported by convnp "
-                                 f"(only {spec['neutral'][key]!r})")
-        elif key in spec.get("ignored", []):
+                                 f"(only {_KERAS_ONLY_NEUTRAL[key]!r})")
+        elif key in _KERAS_ONLY_IGNORED:
             continue
+        elif key == "activation":
+            kwargs[key] = _activation_name(value, where)
+        elif key.endswith("_initializer"):
+            init = _initializer(value, where)
+            if init is not None:
+                kwargs[key] = init
+        elif key.endswith(("_regularizer", "_constraint")):
+            kwargs[key] = _keras_object(value, where, key)
+        elif key == "data_format" and value not in (None, "channels_last"):
+            raise ValueError(f"{where}: data_format={value!r} is not supported; convnp is "
+                             "channels_last (NHWC) only")
         else:
-            raise ValueError(f"{where}: unknown config key {key!r} for {class_name} "
-                             f"(convnp accepts {sorted(spec['args'])} plus name, trainable, "
-                             "dtype)")
+            kwargs[key] = _plain(value)
     return kwargs
 
 
@@ -367,23 +275,61 @@ def _check_entry(entry, position: str) -> tuple[str, dict]:
         raise ValueError(f"{label}: custom layer from module {module!r} is not supported")
     if registered not in (None, class_name):
         raise ValueError(f"{label}: custom registered object {registered!r} is not supported")
-    class_name = _ALIASES.get(class_name, class_name)
-    if class_name != "InputLayer" and class_name not in _SPECS:
+    return _loadable_class(class_name, label).__name__, config
+
+
+def _supported() -> str:
+    from convnp.layers.registry import is_builtin, registered_layers
+
+    return ", ".join(sorted({cls.__name__ for cls in registered_layers().values()
+                             if is_builtin(cls)}))
+
+
+def _loadable_class(class_name: str, label: str):
+    """convnp's registered layer class for a Keras class name (aliases such as MaxPool2D
+    included); a user's registered class is not a Keras built-in, so it is refused too."""
+    from convnp.layers.registry import get_layer_class, is_builtin
+
+    try:
+        cls = get_layer_class(class_name)
+    except ValueError:
+        cls = None
+    if cls is None or not is_builtin(cls):
         raise ValueError(f"{label}: layer class {class_name!r} is not supported by convnp "
-                         f"(supported: InputLayer, {', '.join(sorted(_SPECS))})")
-    return class_name, config
+                         f"(supported: {_supported()})")
+    return cls
+
+
+def _parameters(cls) -> set[str]:
+    """The keyword arguments the constructor of ``cls`` (and of its bases) names."""
+    import inspect
+
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for parameter in inspect.signature(init).parameters.values():
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                names.add(parameter.name)
+    return names - {"self"}
 
 
 def _make_layer(class_name: str, config: dict, *, sequential_first: bool = False):
     from convnp.layers import get_layer_class
 
+    cls = get_layer_class(class_name)
     if class_name == "InputLayer":
         kwargs = _input_layer_kwargs(config)
     else:
-        kwargs = _layer_kwargs(class_name, config, sequential_first=sequential_first)
-    cls = get_layer_class(class_name)
+        kwargs = _layer_kwargs(cls, config, sequential_first=sequential_first)
+    unknown = sorted(set(kwargs) - _parameters(cls) - _BASE_KEYS - {"batch_input_shape"})
+    if unknown:
+        raise ValueError(f"{_where(config.get('name'), class_name)}: unknown config key "
+                         f"{unknown[0]!r} for {class_name} (convnp's {class_name} takes "
+                         f"{sorted(_parameters(cls) - {'kwargs'})})")
     try:
-        return cls(**kwargs)
+        return cls.from_config(kwargs)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{_where(config.get('name'), class_name)}: {error}") from None
 
@@ -391,8 +337,9 @@ def _make_layer(class_name: str, config: dict, *, sequential_first: bool = False
 # -- functional wiring ------------------------------------------------------------------------
 
 
-def _history(tensor_spec, where: str) -> str:
-    """The producing layer name of one Keras tensor reference (Keras 3 or Keras 2 form)."""
+def _history(tensor_spec, where: str) -> tuple[str, int]:
+    """``(producing layer name, its call number)`` of one Keras tensor reference (Keras 3 or
+    Keras 2 form). The call number is Keras's node index: a shared layer's k-th call."""
     if isinstance(tensor_spec, dict):
         if tensor_spec.get("class_name") != "__keras_tensor__":
             raise ValueError(f"{where}: unsupported call argument {tensor_spec!r:.200}")
@@ -400,37 +347,36 @@ def _history(tensor_spec, where: str) -> str:
     else:
         history = tensor_spec  # Keras 2: [name, node_index, tensor_index, kwargs]
     if not isinstance(history, (list, tuple)) or len(history) < 3 \
-            or not isinstance(history[0], str):
+            or not isinstance(history[0], str) or not isinstance(history[1], int) \
+            or isinstance(history[1], bool) or history[1] < 0:
         raise ValueError(f"{where}: unreadable tensor reference {tensor_spec!r:.200}")
-    if history[1] != 0 or history[2] != 0:
-        raise ValueError(f"{where}: refers to call {history[1]} / output {history[2]} of layer "
-                         f"'{history[0]}'; shared layers and multi-output layers are not "
-                         "supported")
+    if history[2] != 0:
+        raise ValueError(f"{where}: refers to output {history[2]} of layer '{history[0]}'; "
+                         "layers with several outputs are not supported")
     if len(history) > 3 and history[3]:
         raise ValueError(f"{where}: call keyword arguments {history[3]!r} are not supported")
-    return history[0]
+    return history[0], history[1]
 
 
-def _inbound(entry: dict, class_name: str) -> tuple[list[str], bool]:
-    """``(producer names, called on a list?)`` for one functional layer entry."""
+def _inbound(entry: dict, class_name: str) -> list[tuple[list[tuple[str, int]], bool]]:
+    """One ``(producers, called on a list?)`` pair per call of a functional layer entry (a
+    shared layer has several); each producer is ``(layer name, call number)``."""
     name = entry.get("name") or (entry.get("config") or {}).get("name")
     where = _where(name, class_name)
     nodes = entry.get("inbound_nodes", [])
     if not isinstance(nodes, list):
         raise ValueError(f"{where}: inbound_nodes must be a list")  # noqa: TRY004
-    if not nodes:
-        return [], False
-    if len(nodes) > 1:
-        raise ValueError(f"{where}: the layer is called {len(nodes)} times; shared layers are "
-                         "not supported")
-    node = nodes[0]
+    return [_inbound_node(node, class_name, where) for node in nodes]
+
+
+def _inbound_node(node, class_name: str, where: str) -> tuple[list[tuple[str, int]], bool]:
     if isinstance(node, dict):  # Keras 3
         args = node.get("args")
         kwargs = node.get("kwargs") or {}
         for key, value in kwargs.items():
             if key == "training" and value in (None, False):
                 continue
-            if key == "training" and value is True and class_name in _PREPROCESSING:
+            if key == "training" and value is True and _is_preprocessing(class_name):
                 # Keras 3 records its preprocessing layers' default (training=True) on every
                 # call; predict still runs them in inference mode (app_layers.keras's
                 # predictions), which is what convnp does
@@ -445,26 +391,36 @@ def _inbound(entry: dict, class_name: str) -> tuple[list[str], bool]:
             return [_history(t, where) for t in arg], True
         return [_history(arg, where)], False
     if isinstance(node, list):  # Keras 2: a list of [name, node, tensor, kwargs]
-        names = [_history(t, where) for t in node]
-        return names, class_name in _MERGE
+        producers = [_history(t, where) for t in node]
+        return producers, len(producers) > 1
     raise ValueError(f"{where}: unreadable inbound node {node!r:.200}")
 
 
-def _end_names(value, what: str) -> list[str]:
-    """``input_layers`` / ``output_layers``: one ``[name, 0, 0]`` or a list of them."""
+def _is_preprocessing(class_name: str) -> bool:
+    """Keras 3 records ``training=True`` on every call of its preprocessing layers."""
+    from convnp.layers import get_layer_class
+
+    return get_layer_class(class_name).__module__ == "convnp.layers.preprocessing"
+
+
+def _end_names(value, what: str) -> list[tuple[str, int]]:
+    """``input_layers`` / ``output_layers``: one ``[name, node, 0]`` or a list of them."""
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         value = [value]
     if not isinstance(value, list) or not value:
         raise ValueError(f"model config: unreadable {what} {value!r}")
-    names = []
+    ends = []
     for item in value:
         if not isinstance(item, (list, tuple)) or not item or not isinstance(item[0], str):
             raise ValueError(f"model config: unreadable {what} entry {item!r}")
-        if len(item) >= 3 and (item[1] != 0 or item[2] != 0):
-            raise ValueError(f"model config: {what} entry {item!r} refers to a shared or "
-                             "multi-output layer, which is not supported")
-        names.append(item[0])
-    return names
+        k = item[1] if len(item) >= 2 else 0
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+            raise ValueError(f"model config: unreadable {what} entry {item!r}")
+        if len(item) >= 3 and item[2] != 0:
+            raise ValueError(f"model config: {what} entry {item!r} refers to a layer with "
+                             "several outputs, which is not supported")
+        ends.append((item[0], k))
+    return ends
 
 
 def _functional_from_config(config: dict):
@@ -473,53 +429,60 @@ def _functional_from_config(config: dict):
     entries = config.get("layers")
     if not isinstance(entries, list) or not entries:
         raise ValueError("model config: 'layers' must be a non-empty list")
-    pending = []
-    seen_names: set[str] = set()
+    pending = []  # (name, class_name, call number, producers, multi)
+    made: dict[str, Any] = {}
     for i, entry in enumerate(entries):
         class_name, layer_config = _check_entry(entry, f"model config layers[{i}]")
         name = entry.get("name") or layer_config.get("name")
-        if not isinstance(name, str) or name in seen_names:
+        if not isinstance(name, str) or name in made:
             raise ValueError(f"model config layers[{i}]: missing or repeated layer name {name!r}")
-        seen_names.add(name)
         if layer_config.get("name", name) != name:
             raise ValueError(f"model config layers[{i}]: entry name {name!r} differs from its "
                              f"config name {layer_config.get('name')!r}")
-        producers, multi = _inbound(entry, class_name)
-        if (class_name == "InputLayer") != (not producers):
+        calls = _inbound(entry, class_name)
+        if (class_name == "InputLayer") != (not calls):
             raise ValueError(f"{_where(name, class_name)}: only InputLayers may have no inputs")
-        pending.append((name, class_name, layer_config, producers, multi))
+        if any(not producers for producers, _ in calls):
+            raise ValueError(f"{_where(name, class_name)}: a call with no inputs")
+        made[name] = _make_layer(class_name, layer_config)
+        pending.extend((name, class_name, k, producers, multi)
+                       for k, (producers, multi) in enumerate(calls))
+        if not calls:
+            pending.append((name, class_name, 0, [], False))
 
-    tensors: dict[str, Any] = {}
+    tensors: dict[tuple[str, int], Any] = {}
     # Keras writes layers in an order where producers come first; loop anyway, so a
-    # reordered (but consistent) file loads too.
+    # reordered (but consistent) file loads too. A shared layer's calls are made in the
+    # order of its node indices.
     while pending:
         progressed = False
         rest = []
-        for name, class_name, layer_config, producers, multi in pending:
-            if any(p not in tensors for p in producers):
-                rest.append((name, class_name, layer_config, producers, multi))
+        for item in pending:
+            name, class_name, k, producers, multi = item
+            if any(p not in tensors for p in producers) or (k and (name, k - 1) not in tensors):
+                rest.append(item)
                 continue
-            layer = _make_layer(class_name, layer_config)
+            layer = made[name]
             if class_name == "InputLayer":
-                tensors[name] = layer.output
+                tensors[(name, 0)] = layer.output
             else:
                 args = [tensors[p] for p in producers]
                 try:
-                    tensors[name] = layer(args if multi else args[0])
+                    tensors[(name, k)] = layer(args if multi else args[0])
                 except (TypeError, ValueError) as error:
                     raise ValueError(f"{_where(name, class_name)}: {error}") from None
             progressed = True
         if not progressed:
-            missing = sorted({p for _, _, _, ps, _ in rest for p in ps if p not in tensors})
-            raise ValueError(f"model config: layers {[r[0] for r in rest]} are fed by unknown "
-                             f"or cyclic layers {missing}")
+            missing = sorted({p for *_, ps, _ in rest for p in ps if p not in tensors})
+            raise ValueError(f"model config: layers {sorted({r[0] for r in rest})} are fed by "
+                             f"unknown or cyclic layer calls {missing}")
         pending = rest
 
-    def lookup(names: list[str], what: str) -> list:
-        unknown = [n for n in names if n not in tensors]
+    def lookup(ends: list[tuple[str, int]], what: str) -> list:
+        unknown = [e for e in ends if e not in tensors]
         if unknown:
-            raise ValueError(f"model config: {what} names unknown layers {unknown}")
-        return [tensors[n] for n in names]
+            raise ValueError(f"model config: {what} names unknown layer calls {unknown}")
+        return [tensors[e] for e in ends]
 
     inputs = lookup(_end_names(config.get("input_layers"), "input_layers"), "input_layers")
     outputs = lookup(_end_names(config.get("output_layers"), "output_layers"), "output_layers")
@@ -844,37 +807,23 @@ def _policy(dtype) -> dict:
             "config": {"name": np.dtype(dtype).name}, "registered_name": None}
 
 
-def _keras_initializer(value, default: str) -> dict:
+def _keras_initializer(value, where: str) -> dict:
     """A convnp initializer identifier as Keras's ``{"module", "class_name", "config"}``."""
     from convnp import initializers
 
     try:
         serial = initializers.serialize(initializers.get(value))
-    except (TypeError, ValueError):
-        serial = initializers.serialize(initializers.get(default))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: initializer {value!r} cannot be written: {error}") from None
     return {"module": "keras.initializers", "class_name": serial["class_name"],
             "config": dict(serial.get("config") or {}), "registered_name": None}
 
 
-def _generic_keras_config(cls: str, config: dict) -> dict:
-    """A `_GENERIC` layer's get_config() in Keras 3's form: initializers as Keras dicts,
-    tuples as lists, the neutral (None) options written out."""
-    spec = _GENERIC[cls]
-    out: dict[str, Any] = {}
-    for key in spec["args"]:
-        value = config[key]
-        if key.endswith("_initializer"):
-            value = _keras_initializer(value, "zeros" if key == "bias_initializer"
-                                       else "glorot_uniform")
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[key] = value
-    out.update(spec.get("neutral", {}))
-    return out
-
-
-def _pair_list(value) -> list:
-    return [int(v) for v in value]
+def _keras_nested(value, module: str) -> dict:
+    """A ``{"class_name", "config"}`` object of a get_config() (a regularizer, ...) in Keras's
+    form, which also names the module."""
+    return {"module": module, "class_name": value["class_name"],
+            "config": _json_value(dict(value.get("config") or {})), "registered_name": None}
 
 
 def _shape_list(shape) -> list | None:
@@ -885,107 +834,60 @@ def _shape_list(shape) -> list | None:
     return [None if d is None else int(d) for d in shape]
 
 
+def _json_value(value):
+    """A get_config() value as JSON: tuples as lists, NumPy scalars as Python numbers."""
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def _keras_layer_config(layer) -> dict:
-    """The Keras 3 config of a convnp layer (only keys Keras 3 accepts)."""
+    """The Keras 3 config of a convnp layer: its ``get_config()``, with the dtype as a Keras
+    dtype policy and initializers/regularizers/constraints as Keras objects."""
     cls = type(layer).__name__
     if cls == "InputLayer":
+        # Keras's InputLayer config is not its constructor's arguments (it writes the batch
+        # shape and a plain dtype name, and `sparse`)
         return {"batch_shape": _shape_list(layer.batch_shape), "dtype": layer.dtype.name,
                 "sparse": False, "name": layer.name}
-    cfg = layer.get_config()
-    out: dict[str, Any] = {"name": layer.name, "trainable": bool(layer.trainable),
-                           "dtype": _policy(layer.dtype)}
-
-    def act() -> str:
-        return getattr(layer.activation, "name", None) or "linear"
-
-    if cls in _GENERIC:
-        out.update(_generic_keras_config(cls, cfg))
-        if cls == "SpatialDropout2D":
-            # Keras 3.15's SpatialDropout2D takes no `trainable` and writes a plain dtype name
-            del out["trainable"]
-            out["dtype"] = layer.dtype.name
-    elif cls == "Conv2D":
-        out.update({
-            "filters": int(layer.filters), "kernel_size": _pair_list(layer.kernel_size),
-            "strides": _pair_list(layer.strides), "padding": layer.padding,
-            "data_format": "channels_last",
-            "dilation_rate": _pair_list(layer.dilation_rate), "groups": 1,
-            "activation": act(), "use_bias": bool(layer.use_bias),
-            "kernel_initializer": _keras_initializer(cfg.get("kernel_initializer"),
-                                                     "glorot_uniform"),
-            "bias_initializer": _keras_initializer(cfg.get("bias_initializer"), "zeros"),
-            "kernel_regularizer": None, "bias_regularizer": None,
-            "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
-        })
-    elif cls == "Dense":
-        out.update({
-            "units": int(layer.units), "activation": act(), "use_bias": bool(layer.use_bias),
-            "kernel_initializer": _keras_initializer(cfg.get("kernel_initializer"),
-                                                     "glorot_uniform"),
-            "bias_initializer": _keras_initializer(cfg.get("bias_initializer"), "zeros"),
-            "kernel_regularizer": None, "bias_regularizer": None,
-            "kernel_constraint": None, "bias_constraint": None,
-        })
-    elif cls == "BatchNormalization":
-        out.update({
-            "axis": int(layer.axis), "momentum": float(layer.momentum),
-            "epsilon": float(layer.epsilon), "center": bool(layer.center),
-            "scale": bool(layer.scale),
-            "beta_initializer": _keras_initializer(cfg.get("beta_initializer"), "zeros"),
-            "gamma_initializer": _keras_initializer(cfg.get("gamma_initializer"), "ones"),
-            "moving_mean_initializer": _keras_initializer(cfg.get("moving_mean_initializer"),
-                                                          "zeros"),
-            "moving_variance_initializer": _keras_initializer(
-                cfg.get("moving_variance_initializer"), "ones"),
-            "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
-            "gamma_constraint": None, "synchronized": False,
-        })
-    elif cls in ("MaxPooling2D", "AveragePooling2D"):
-        out.update({"pool_size": _pair_list(layer.pool_size), "padding": layer.padding,
-                    "strides": _pair_list(layer.strides), "data_format": "channels_last"})
-    elif cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-        out.update({"data_format": "channels_last", "keepdims": bool(layer.keepdims)})
-    elif cls == "ZeroPadding2D":
-        out.update({"padding": [_pair_list(p) for p in layer.padding],
-                    "data_format": "channels_last"})
-    elif cls == "Flatten":
-        out["data_format"] = "channels_last"
-    elif cls == "Dropout":
-        out.update({"rate": float(layer.rate),
-                    "noise_shape": None if layer.noise_shape is None else list(layer.noise_shape),
-                    "seed": layer.seed})
-    elif cls == "Activation":
-        out["activation"] = act()
-    elif cls == "ReLU":
-        out.update({"max_value": layer.max_value, "negative_slope": float(layer.negative_slope),
-                    "threshold": float(layer.threshold)})
-    elif cls == "Add":
-        pass
-    elif cls == "Concatenate":
-        out["axis"] = int(layer.axis)
-    else:
-        raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
-                         f"Keras has no matching built-in layer (supported: InputLayer, "
-                         f"{', '.join(sorted(_SPECS))})")
+    where = _where(layer.name, cls)
+    out: dict[str, Any] = {}
+    for key, value in layer.get_config().items():
+        if key in _INPUT_SHAPE_KEYS or key in _NOT_IN_KERAS_CONFIG.get(cls, ()):
+            continue  # Keras 3 writes the input as an InputLayer entry
+        if key == "dtype":
+            out[key] = _policy(layer.dtype)
+        elif key.endswith("_initializer"):
+            out[key] = _keras_initializer(value, where)
+        elif key.endswith("_regularizer") and isinstance(value, dict):
+            out[key] = _keras_nested(value, "keras.regularizers")
+        elif key.endswith("_constraint") and isinstance(value, dict):
+            out[key] = _keras_nested(value, "keras.constraints")
+        else:
+            out[key] = _json_value(value)
+    if cls == "SpatialDropout2D":
+        # Keras 3.15's SpatialDropout2D takes no `trainable` and writes a plain dtype name
+        out.pop("trainable", None)
+        out["dtype"] = layer.dtype.name
     return out
 
 
 def _check_savable(model) -> None:
     """Refuse, before writing anything, layers that have no Keras 3 counterpart."""
     from convnp import activations
+    from convnp.layers.registry import is_builtin
 
-    graph = getattr(model, "_graph", None)
-    for layer in getattr(graph, "layers", []):
-        if graph.is_shared(layer):
-            raise ValueError(f"cannot save layer '{layer.name}' as a Keras file: it is called "
-                             "more than once (shared weights), which convnp's .keras writer "
-                             "does not express; save to a .convnp file")
+    _keras_graph(model)
     for layer in keras_layer_order(model):
         cls = type(layer).__name__
-        if cls != "InputLayer" and cls not in _SPECS:
+        if not is_builtin(type(layer)):
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
-                             f"only built-in Keras layers are written (supported: InputLayer, "
-                             f"{', '.join(sorted(_SPECS))})")
+                             f"only built-in Keras layers are written (supported: "
+                             f"{_supported()})")
         activation = getattr(layer, "activation", None)
         if activation is not None:
             name = getattr(activation, "name", None)
@@ -998,19 +900,22 @@ def _check_savable(model) -> None:
                                  f"{activation!r} is not a built-in Keras activation")
 
 
-def _layer_entry(layer, input_shape) -> dict:
+def _keras_graph(model):
+    """The model's own graph (`convnp.models.functional.Graph`), the one walk of its calls."""
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        raise ValueError(f"model '{getattr(model, 'name', model)}' is not built")
+    return graph
+
+
+def _layer_entry(layer, input_shape, multi: bool) -> dict:
     cls = type(layer).__name__
     entry = {"module": "keras.layers", "class_name": cls, "config": _keras_layer_config(layer),
              "registered_name": None}
-    if cls in _BUILT and input_shape is not None:
+    builds = bool(layer.weights) or multi or cls in _KERAS_BUILDS
+    if builds and input_shape is not None:
         entry["build_config"] = {"input_shape": _shape_list(input_shape)}
     return entry
-
-
-def _tensor_ref(tensor) -> dict:
-    return {"class_name": "__keras_tensor__",
-            "config": {"shape": _shape_list(tensor.shape), "dtype": "float32",
-                       "keras_history": [tensor.layer.name, 0, 0]}}
 
 
 def keras_config(model) -> dict:
@@ -1019,12 +924,14 @@ def keras_config(model) -> dict:
 
     _require_built(model)
     _check_savable(model)
+    graph = _keras_graph(model)
     if isinstance(model, Sequential):
         input_tensor = model.inputs[0]
         entries = [{"module": "keras.layers", "class_name": "InputLayer",
                     "config": _keras_layer_config(input_tensor.layer), "registered_name": None}]
-        for layer in model.layers:
-            entries.append(_layer_entry(layer, layer.input_shape))
+        for node in graph.nodes:
+            entries.append(_layer_entry(node.layer, graph.tensors[node.inputs[0]].shape,
+                                        False))
         shape = _shape_list(input_tensor.shape)
         return {"module": "keras", "class_name": "Sequential",
                 "config": {"name": model.name, "trainable": bool(model.trainable),
@@ -1032,36 +939,38 @@ def keras_config(model) -> dict:
                            "build_input_shape": shape},
                 "registered_name": None, "build_config": {"input_shape": shape}}
 
-    # Functional: one entry per layer, in Keras's layer order, with its call's inputs.
-    calls: dict[int, Any] = {}
-    for tensor in _all_tensors(model):
-        calls[id(tensor.layer)] = tensor
-    entries = []
-    for layer in keras_layer_order(model):
-        tensor = calls[id(layer)]
-        cls = type(layer).__name__
-        if cls == "InputLayer":
-            entry = {"module": "keras.layers", "class_name": cls,
-                     "config": _keras_layer_config(layer), "registered_name": None,
-                     "name": layer.name, "inbound_nodes": []}
-        else:
-            parents = tensor.inputs
-            multi = cls in _MERGE
-            shapes = [p.shape for p in parents]
-            entry = _layer_entry(layer, shapes if multi else shapes[0])
-            refs = [_tensor_ref(p) for p in parents]
-            entry["name"] = layer.name
-            entry["inbound_nodes"] = [{"args": [refs] if multi else refs, "kwargs": {}}]
-        entries.append(entry)
+    # Functional: one entry per layer, in Keras's layer order, with one inbound node per call
+    # (a shared layer has several; a reference names the producer's call as its node index).
+    def ref(slot: int) -> list:
+        return [graph.tensors[slot].layer.name, graph.call_index[slot], 0]
 
-    def ends(tensors: list) -> list:
-        triples = [[t.layer.name, 0, 0] for t in tensors]
+    entries: dict[int, dict] = {}
+    for layer in graph.input_layers:
+        entries[id(layer)] = {"module": "keras.layers", "class_name": "InputLayer",
+                              "config": _keras_layer_config(layer), "registered_name": None,
+                              "name": layer.name, "inbound_nodes": []}
+    for node in graph.nodes:
+        shapes = [graph.tensors[s].shape for s in node.inputs]
+        entry = entries.get(id(node.layer))
+        if entry is None:
+            entry = _layer_entry(node.layer, shapes if node.multi else shapes[0], node.multi)
+            entry["name"] = node.layer.name
+            entry["inbound_nodes"] = []
+            entries[id(node.layer)] = entry
+        refs = [{"class_name": "__keras_tensor__",
+                 "config": {"shape": _shape_list(graph.tensors[s].shape), "dtype": "float32",
+                            "keras_history": ref(s)}} for s in node.inputs]
+        entry["inbound_nodes"].append({"args": [refs] if node.multi else refs, "kwargs": {}})
+
+    def ends(slots: list[int]) -> list:
+        triples = [ref(s) for s in slots]
         return triples[0] if len(triples) == 1 else triples
 
     return {"module": "keras.src.models.functional", "class_name": "Functional",
             "config": {"name": model.name, "trainable": bool(model.trainable),
-                       "layers": entries, "input_layers": ends(model.inputs),
-                       "output_layers": ends(model.outputs)},
+                       "layers": [entries[id(layer)] for layer in keras_layer_order(model)],
+                       "input_layers": ends(graph.input_slots),
+                       "output_layers": ends(graph.output_slots)},
             "registered_name": "Functional", "build_config": {"input_shape": None}}
 
 
@@ -1143,20 +1052,6 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
                                               dtype=variable.value.dtype)
             k += 1
     opt.set_state(state)
-
-
-def _all_tensors(model) -> list:
-    seen: dict[int, Any] = {}
-    stack = list(model.outputs)
-    while stack:
-        tensor = stack.pop()
-        if id(tensor) in seen:
-            continue
-        seen[id(tensor)] = tensor
-        stack.extend(tensor.inputs)
-    for tensor in model.inputs:
-        seen.setdefault(id(tensor), tensor)
-    return list(seen.values())
 
 
 def save_keras(model, path: str | os.PathLike) -> str:
