@@ -760,40 +760,50 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
         _read_weights_h5(model, f, source)
         if compile and isinstance(config.get("compile_config"), dict):
             _compile_from_config(model, config["compile_config"], path)
-            _read_optimizer_h5(model, f, source)
+            if getattr(model, "_compiled", False):
+                _read_optimizer_h5(model, f, source)
     return model
 
 
-_OPTIMIZER_KEYS = {
-    "Adam": ("learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"),
-    "SGD": ("learning_rate", "momentum", "nesterov"),
-    "RMSprop": ("learning_rate", "rho", "momentum", "epsilon", "centered"),
-}
+def _plain_object(value, where: str):
+    """Keras's ``{"module", "class_name", "config", "registered_name"}`` objects of a compile
+    config as convnp's ``{"class_name", "config"}`` (lists and dicts of them too); objects
+    from outside Keras are refused."""
+    if isinstance(value, list):
+        return [_plain_object(v, where) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _plain_object(v, where) for k, v in value.items()}
+    if isinstance(value, dict):
+        module = str(value.get("module") or "keras")
+        if not module.startswith("keras") or value.get("registered_name") not in (
+                None, value["class_name"]):
+            raise ValueError(f"custom object {value['class_name']!r} from {module!r} is not "
+                             "supported")
+        config = {k: _plain_object(v, where) for k, v in (value.get("config") or {}).items()}
+        return {"class_name": value["class_name"], "config": config}
+    return value
 
 
 def _compile_from_config(model, compile_config: dict, path: str) -> None:
-    """Compile like Keras's ``compile_from_config``, for the optimizers/losses convnp has."""
+    """Compile like Keras's ``compile_from_config``; a config convnp cannot follow leaves the
+    model uncompiled with a warning, as Keras does."""
+    from convnp import optimizers
+
     try:
-        opt = compile_config.get("optimizer")
+        opt = _plain_object(compile_config.get("optimizer"), path)
         if isinstance(opt, dict):
-            cls = opt.get("class_name")
-            if cls not in _OPTIMIZER_KEYS:
-                raise ValueError(f"optimizer {cls!r} is not supported")
-            inner = opt.get("config") or {}
-            opt = {"class_name": cls,
-                   "config": {k: inner[k] for k in _OPTIMIZER_KEYS[cls]
-                              if k in inner and inner[k] is not None}}
+            inner = dict(opt.get("config") or {})
+            for key, neutral in _KERAS_OPTIMIZER_EXTRAS.items():
+                value = inner.pop(key, neutral)
+                if key != "ema_momentum" and value != neutral:
+                    raise ValueError(f"optimizer option {key}={value!r} is not supported")
+            opt = optimizers.deserialize({"class_name": opt["class_name"], "config": inner})
         elif not isinstance(opt, str):
             raise ValueError(f"optimizer {opt!r} is not supported")  # noqa: TRY004
-        loss = compile_config.get("loss")
-        metrics = compile_config.get("metrics")
-        if not (loss is None or isinstance(loss, str)):
-            raise ValueError(f"loss {loss!r} is not supported")
-        if metrics is not None and not (isinstance(metrics, list)
-                                        and all(isinstance(m, str) for m in metrics)):
-            raise ValueError(f"metrics {metrics!r} are not supported")
-        model.compile(optimizer=opt, loss=loss, metrics=metrics)
-    except (ValueError, TypeError, NotImplementedError) as error:
+        model.compile(optimizer=opt, loss=_plain_object(compile_config.get("loss"), path),
+                      metrics=_plain_object(compile_config.get("metrics"), path),
+                      loss_weights=compile_config.get("loss_weights"))
+    except (ValueError, TypeError, KeyError, NotImplementedError) as error:
         warnings.warn(f"{path}: the model was loaded uncompiled; its compile config could not "
                       f"be followed: {error}", stacklevel=3)
 
@@ -974,68 +984,158 @@ def keras_config(model) -> dict:
             "registered_name": "Functional", "build_config": {"input_shape": None}}
 
 
-# Keras 3's optimizer slots, per trainable variable, in the order its .keras files list them.
-_KERAS_SLOTS = {"Adam": ["momentum", "velocity"], "SGD": ["momentum"]}
+# -- compile state ------------------------------------------------------------------------------
+# convnp's optimizers, losses and metrics serialize to Keras's {"class_name", "config"} with
+# Keras's argument names (their own serialize functions); a .keras file also names the module
+# of each object, and its optimizer config lists Keras-only options that convnp keeps off.
+
+_KERAS_OPTIMIZER_EXTRAS = {"use_ema": False, "ema_momentum": 0.99,
+                           "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                           "gradient_accumulation_steps": None}
+# Keras's optimizer variables: iteration, learning_rate (a variable unless a schedule gives
+# it), then the slots. Keras interleaves these slots variable by variable (m0, v0, m1, v1,
+# ...); every other slot is a block of its own, all variables in turn, in the order of the
+# optimizer's slot names. Optimizer-wide scalars (Nadam's u_product) come last.
+_INTERLEAVED_SLOTS = {"Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
+                      "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u")}
+
+
+def _with_module(value, module: str):
+    """``{"class_name", "config"}`` objects (lists and dicts of them too) in Keras's form."""
+    if isinstance(value, list):
+        return [_with_module(v, module) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _with_module(v, module) for k, v in value.items()}
+    if isinstance(value, dict):
+        return {"module": module, "class_name": value["class_name"],
+                "config": _json_value(dict(value.get("config") or {})),
+                "registered_name": None}
+    return value
+
+
+def _refuse_unwritable(value, kind: str, deserialize) -> None:
+    """Refuse a loss/metric that Keras could not rebuild from its config (a Python function
+    or a user's class), naming it."""
+    if isinstance(value, list):
+        for v in value:
+            _refuse_unwritable(v, kind, deserialize)
+        return
+    if isinstance(value, dict) and "class_name" not in value:
+        for v in value.values():
+            _refuse_unwritable(v, kind, deserialize)
+        return
+    if value is None:
+        return
+    name = value if isinstance(value, str) else value["class_name"]
+    wrapped = isinstance(value, dict) and value["class_name"] in (
+        "LossFunctionWrapper", "MeanMetricWrapper")
+    try:
+        if wrapped:
+            raise ValueError("it wraps a Python function")
+        deserialize(value)
+    except (ValueError, TypeError, KeyError) as error:
+        label = (value.get("config") or {}).get("name", name) if isinstance(value, dict) \
+            else name
+        raise ValueError(f"cannot save the compile state as a Keras file: {kind} {label!r} "
+                         f"({name}) is not a built-in Keras {kind} ({error}); compile with "
+                         "built-in losses and metrics, or save to a .convnp file") from None
 
 
 def _keras_compile_config(model) -> dict | None:
-    """Keras 3's ``compile_config`` for a model compiled with what Keras's files can say
-    (Adam or SGD without schedule, a loss by name, metrics by name, one output); else None
-    (the file is then loaded uncompiled, as before)."""
-    from convnp import optimizers
+    """Keras 3's ``compile_config`` of a compiled model (None if not compiled).
 
-    opt = getattr(model, "optimizer", None)
-    if not getattr(model, "_compiled", False) or type(opt).__name__ not in _KERAS_SLOTS:
+    Raises:
+        ValueError: a loss or metric Keras cannot rebuild (a Python function, a user's class);
+            the model is never saved uncompiled silently.
+    """
+    from convnp import losses, metrics, optimizers
+    from convnp.io.saving import compile_config
+
+    config = compile_config(model, include_optimizer=True)
+    if config is None:
         return None
-    loss, metrics = getattr(model, "loss", None), getattr(model, "_metric_ids", None) or []
-    if (not isinstance(loss, str) or len(model.outputs) != 1
-            or not all(isinstance(m, str) for m in metrics)
-            or getattr(opt, "_schedule", None) is not None):
-        return None
-    inner = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-             "loss_scale_factor": None, "gradient_accumulation_steps": None,
-             **optimizers.serialize(opt)["config"]}
-    return {"optimizer": {"module": "keras.optimizers", "class_name": type(opt).__name__,
-                          "config": inner, "registered_name": None},
-            "loss": loss, "loss_weights": None, "metrics": list(metrics) or None,
+    _refuse_unwritable(config["loss"], "loss", losses.deserialize)
+    _refuse_unwritable(config["metrics"], "metric",
+                       lambda v: metrics.deserialize(v) if isinstance(v, dict)
+                       else metrics.get(v))
+    opt = config["optimizer"]
+    if opt is not None:
+        inner = dict(opt["config"])
+        rate = inner.get("learning_rate")
+        if isinstance(rate, dict):
+            inner["learning_rate"] = _with_module(rate, "keras.optimizers.schedules")
+        inner.update(_KERAS_OPTIMIZER_EXTRAS)
+        try:
+            optimizers.deserialize({"class_name": opt["class_name"], "config": opt["config"]})
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"cannot save the compile state as a Keras file: optimizer "
+                             f"{opt['class_name']!r}: {error}") from None
+        opt = {"module": "keras.optimizers", "class_name": opt["class_name"],
+               "config": _json_value(inner), "registered_name": None}
+    metric_ids = config["metrics"]
+    return {"optimizer": opt,
+            "loss": _with_module(config["loss"], "keras.losses"),
+            "loss_weights": config["loss_weights"],
+            "metrics": _with_module(metric_ids, "keras.metrics") if metric_ids else None,
             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 
 
+def _keras_optimizer_layout(opt, n_variables: int) -> list[str]:
+    """The keys of ``opt.get_state()`` in the order of Keras's ``optimizer/vars`` (after
+    ``iterations``; ``"learning_rate"`` stands for the rate variable)."""
+    names = list(opt._slot_names())
+    pairs = [n for n in _INTERLEAVED_SLOTS.get(type(opt).__name__, ()) if n in names]
+    layout = [] if getattr(opt, "_schedule", None) is not None else ["learning_rate"]
+    if pairs:
+        layout += [f"{n}/{i}" for i in range(n_variables) for n in pairs]
+    for n in names:
+        if n not in pairs:
+            layout += [f"{n}/{i}" for i in range(n_variables)]
+    return layout
+
+
+def _optimizer_scalars(opt) -> list[str]:
+    """Optimizer-wide state besides the step count (Nadam's u_product), sorted."""
+    return sorted(k for k in opt.get_state() if "/" not in k and k != "iterations")
+
+
 def _write_optimizer_h5(model, h5file) -> None:
-    """The optimizer's step count, rate and slots as Keras stores them (``optimizer/vars``:
-    iterations, learning_rate, then each trainable variable's slots in turn)."""
+    """The optimizer's step count, rate, slots and scalars as Keras stores them."""
     opt = model.optimizer
     if not opt.built:
         return
     state = opt.get_state()
+    layout = _keras_optimizer_layout(opt, len(model.trainable_weights))
+    scalars = _optimizer_scalars(opt)
+    values = [np.asarray(state["iterations"], dtype=np.int64)]
+    values += [np.asarray(opt.learning_rate if key == "learning_rate" else state[key],
+                          dtype="<f4") for key in layout + scalars]
     group = h5file.create_group("optimizer").create_group("vars")
     group.attrs["name"] = opt.name
-    values = [np.asarray(state["iterations"], dtype=np.int64),
-              np.asarray(opt.learning_rate, dtype="<f4")]
-    names = [n for n in _KERAS_SLOTS[type(opt).__name__] if n in opt._slot_names()]
-    for i in range(len(model.trainable_weights)):
-        values.extend(np.asarray(state[f"{name}/{i}"], dtype="<f4") for name in names)
     for i, value in enumerate(values):
         group.create_dataset(str(i), data=value)
 
 
 def _read_optimizer_h5(model, h5file, where: str) -> None:
-    """Give a compiled model's Adam/SGD the slots stored in a ``.keras`` file, if any."""
+    """Give a compiled model's optimizer the state stored in a ``.keras`` file, if any."""
     h5py = _require_h5py()
     opt = getattr(model, "optimizer", None)
-    if opt is None or type(opt).__name__ not in _KERAS_SLOTS:
+    if opt is None:
         return
     top = get_node(h5py, h5file, "optimizer", where) if "optimizer" in h5file else None
     group = get_node(h5py, top, "vars", where) if top is not None and "vars" in top else None
     if not isinstance(group, h5py.Group):
         return
-    names = [n for n in _KERAS_SLOTS[type(opt).__name__] if n in opt._slot_names()]
     variables = model.trainable_weights
-    if len(group) != 2 + len(names) * len(variables):
-        warnings.warn(f"{where}: optimizer state skipped: {len(group)} arrays for "
-                      f"{len(variables)} trainable variables", stacklevel=3)
-        return
+    if len(group) <= 2 and variables:
+        return  # saved before the first step: nothing but the counters
+    layout = _keras_optimizer_layout(opt, len(variables))
+    scalars = _optimizer_scalars(opt)
+    if len(group) != 1 + len(layout) + len(scalars):
+        raise ValueError(f"{where}: the optimizer state holds {len(group)} arrays; "
+                         f"{type(opt).__name__} with {len(variables)} trainable variables "
+                         f"needs {1 + len(layout) + len(scalars)}")
 
     def read(index: int, shape: tuple) -> np.ndarray:
         node = get_node(h5py, group, str(index), where)
@@ -1045,13 +1145,20 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
                             kinds="fiu")
 
     state = {"iterations": np.asarray(read(0, ()), dtype=np.int64)}
-    k = 2
-    for i, variable in enumerate(variables):
-        for name in names:
-            state[f"{name}/{i}"] = np.asarray(read(k, tuple(variable.shape)),
-                                              dtype=variable.value.dtype)
-            k += 1
-    opt.set_state(state)
+    for k, key in enumerate(layout + scalars, start=1):
+        if key == "learning_rate":
+            continue  # the rate comes from the compile config
+        if "/" in key:
+            variable = variables[int(key.rpartition("/")[2])]
+            state[key] = np.asarray(read(k, tuple(variable.shape)), dtype=variable.value.dtype)
+        else:
+            state[key] = np.asarray(read(k, ()), dtype=np.float64)
+    try:
+        opt.build([v.value for v in variables])
+        opt.set_state(state)
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise ValueError(f"{where}: the optimizer state does not fit the model: {error}") \
+            from None
 
 
 def save_keras(model, path: str | os.PathLike) -> str:
@@ -1059,17 +1166,18 @@ def save_keras(model, path: str | os.PathLike) -> str:
 
     The archive holds ``metadata.json``, ``config.json`` (the architecture, in Keras 3's own
     layout) and ``model.weights.h5`` (the weights); ``keras.models.load_model(path)`` rebuilds
-    the model and predicts like convnp. A model compiled with Adam or SGD, a loss and metrics
-    by name (one output) also gets its compile config and optimizer state, so Keras (and
-    convnp) reload it compiled and continue training where it stopped; otherwise the file
-    loads uncompiled.
+    the model and predicts like convnp. A compiled model also gets its compile config (every
+    optimizer convnp has, with a learning-rate schedule or not; losses and metrics by name or
+    as objects with their arguments; lists or dicts for several outputs; ``loss_weights``)
+    and its optimizer state in Keras's layout, so Keras (and convnp) reload it compiled and
+    continue training where it stopped.
 
     Returns:
         ``path`` as a string.
 
     Raises:
-        ValueError: a layer or activation with no Keras 3 counterpart (named); nothing is
-            written then.
+        ValueError: a layer, activation, loss or metric with no Keras 3 counterpart (named;
+            a Python function as loss or metric, say); nothing is written then.
         ImportError: h5py is not installed (``pip install convnp[h5]``).
     """
     h5py = _require_h5py()

@@ -134,7 +134,39 @@ def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
     return config
 
 
-def _compile_config(model: Any, include_optimizer: bool) -> dict[str, Any] | None:
+def _unprefixed(model: Any, metric_ids: Any) -> Any:
+    """Per-output metric objects as the user named them: compile renames a metric object of
+    output ``out`` to ``out_<name>`` for its log key, and would do it again on reload."""
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) < 2:
+        return metric_ids
+    if isinstance(metric_ids, dict):
+        per_output = list(metric_ids.items())
+    elif isinstance(metric_ids, list) and len(metric_ids) == len(names) \
+            and all(isinstance(m, list) for m in metric_ids):
+        per_output = list(zip(names, metric_ids))
+    else:
+        return metric_ids
+
+    def strip(output: str, ident: Any) -> Any:
+        if isinstance(ident, list):
+            return [strip(output, i) for i in ident]
+        if isinstance(ident, dict) and "class_name" in ident:
+            config = dict(ident.get("config") or {})
+            name = config.get("name")
+            if isinstance(name, str) and name.startswith(f"{output}_"):
+                config["name"] = name[len(output) + 1:]
+            return {**ident, "config": config}
+        return ident
+
+    stripped = [(output, strip(output, ids)) for output, ids in per_output]
+    return dict(stripped) if isinstance(metric_ids, dict) else [ids for _, ids in stripped]
+
+
+def compile_config(model: Any, include_optimizer: bool = True) -> dict[str, Any] | None:
+    """The compile state of ``model`` as JSON-able identifiers (None if not compiled): the
+    optimizer's and every loss's and metric's ``{"class_name", "config"}`` (or the name it
+    was given by), in the shape given to ``compile`` (lists, dicts by output name)."""
     if not getattr(model, "_compiled", False):
         return None
     from convnp import losses, metrics, optimizers
@@ -145,7 +177,7 @@ def _compile_config(model: Any, include_optimizer: bool) -> dict[str, Any] | Non
     return {
         "optimizer": optimizers.serialize(optimizer) if optimizer is not None else None,
         "loss": _identifier_config(loss, losses.serialize) if loss is not None else None,
-        "metrics": _identifier_config(metric_ids, metrics.serialize),
+        "metrics": _unprefixed(model, _identifier_config(metric_ids, metrics.serialize)),
         "loss_weights": getattr(model, "loss_weights", None),
     }
 
@@ -207,16 +239,16 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
     entries = _weight_entries(model)
     weights = {key: variable.numpy() for key, _, variable in entries}
     optimizer_state = None
-    compile_config = _compile_config(model, include_optimizer)
+    compiled = compile_config(model, include_optimizer)
     optimizer = getattr(model, "optimizer", None)
-    if include_optimizer and compile_config is not None and optimizer is not None:
+    if include_optimizer and compiled is not None and optimizer is not None:
         optimizer_state = {k: np.asarray(v) for k, v in optimizer.get_state().items()}
     config = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "convnp_version": _convnp_version(),
         "model": {"class_name": class_name, "config": model.get_config()},
-        "compile": compile_config,
+        "compile": compiled,
         "weights": [
             {"key": key, "layer": layer.name, "name": variable.name,
              "shape": list(variable.shape), "dtype": variable.dtype.name}

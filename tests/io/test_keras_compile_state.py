@@ -1,0 +1,129 @@
+"""A .keras file keeps the whole compile state: every optimizer (with its slots and a
+learning-rate schedule), loss and metric objects with their arguments, several outputs.
+After reloading, one more training step on the same batch gives identical weights."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+pytest.importorskip("h5py")
+
+import convnp as tf
+
+K = tf.keras
+OPTIMIZERS = {
+    "rmsprop_centered": lambda: K.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adamw": lambda: K.optimizers.AdamW(0.01, weight_decay=0.01),
+    "nadam": lambda: K.optimizers.Nadam(0.01),
+    "adagrad": lambda: K.optimizers.Adagrad(0.05),
+    "adamax": lambda: K.optimizers.Adamax(0.01),
+    "sgd_nesterov": lambda: K.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "adam_amsgrad": lambda: K.optimizers.Adam(0.01, amsgrad=True),
+    "adam_schedule": lambda: K.optimizers.Adam(
+        K.optimizers.schedules.ExponentialDecay(0.01, decay_steps=2, decay_rate=0.5)),
+}
+
+
+def data(seed=0, n=8):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, size=(n,))
+
+
+def step_both(model, again, x, y):
+    model.train_on_batch(x, y)
+    again.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_resumes_exactly(name, tmp_path):
+    K.utils.set_random_seed(2)
+    model = K.Sequential([K.Input((4,)), K.layers.Dense(5, activation="relu"),
+                          K.layers.Dense(3)])
+    model.compile(OPTIMIZERS[name](),
+                  K.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[K.metrics.SparseCategoricalAccuracy()])
+    x, y = data()
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = K.models.load_model(tmp_path / "m.keras")
+    assert type(again.optimizer) is type(model.optimizer)
+    assert again.optimizer.iterations == model.optimizer.iterations == 4
+    assert again.optimizer.get_config() == model.optimizer.get_config()
+    step_both(model, again, x, y)
+
+
+def test_two_outputs_with_loss_objects_weights_and_metrics_per_output(tmp_path):
+    K.utils.set_random_seed(3)
+    inputs = K.Input((4,))
+    hidden = K.layers.Dense(6, activation="relu")(inputs)
+    cls = K.layers.Dense(3, name="cls")(hidden)
+    prob = K.layers.Dense(1, activation="sigmoid", name="prob")(hidden)
+    model = K.Model(inputs, [cls, prob])
+    model.compile(K.optimizers.RMSprop(0.01, momentum=0.3),
+                  loss={"cls": K.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        "prob": "binary_crossentropy"},
+                  loss_weights={"cls": 1.0, "prob": 0.5},
+                  metrics={"cls": ["accuracy"],
+                           "prob": [K.metrics.Precision(thresholds=0.3), "auc"]})
+    x, y = data(1)
+    ys = {"cls": y, "prob": (y > 0).astype(np.float32)[:, None]}
+    model.fit(x, ys, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        compile_config = json.loads(archive.read("config.json"))["compile_config"]
+    assert compile_config["loss_weights"] == {"cls": 1.0, "prob": 0.5}
+    assert compile_config["loss"]["cls"]["config"]["from_logits"] is True
+    precision = compile_config["metrics"]["prob"][0]
+    assert precision["module"] == "keras.metrics" and precision["config"]["thresholds"] == 0.3
+    again = K.models.load_model(tmp_path / "m.keras")
+    assert again.evaluate(x, ys, verbose=0, return_dict=True) == \
+        model.evaluate(x, ys, verbose=0, return_dict=True)
+    step_both(model, again, x, ys)
+
+
+def test_mean_iou_with_its_arguments(tmp_path):
+    model = K.Sequential([K.Input((4,)), K.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy",
+                  metrics=[K.metrics.MeanIoU(num_classes=3, sparse_y_pred=False)])
+    x, y = data(4)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = K.models.load_model(tmp_path / "m.keras")
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
+@pytest.mark.parametrize("what", ["loss", "metric"])
+def test_a_python_function_is_refused_not_dropped(what, tmp_path):
+    def my_error(y_true, y_pred):
+        return (y_true - y_pred) ** 2
+
+    model = K.Sequential([K.Input((4,)), K.layers.Dense(1)])
+    if what == "loss":
+        model.compile("adam", my_error)
+    else:
+        model.compile("adam", "mse", metrics=[my_error])
+    with pytest.raises(ValueError, match=rf"{what} 'my_error'"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_convnp_files_keep_per_output_metric_names_too(tmp_path):
+    inputs = K.Input((4,))
+    model = K.Model(inputs, [K.layers.Dense(1, name="a")(inputs),
+                             K.layers.Dense(1, activation="sigmoid", name="b")(inputs)])
+    model.compile("sgd", ["mse", "binary_crossentropy"],
+                  metrics=[[K.metrics.Precision()], [K.metrics.Recall()]])
+    x = np.random.default_rng(5).normal(size=(6, 4)).astype(np.float32)
+    ys = [x[:, :1], (x[:, 1:2] > 0).astype(np.float32)]
+    model.fit(x, ys, epochs=1, verbose=0)
+    model.save(tmp_path / "m.convnp")
+    again = K.models.load_model(tmp_path / "m.convnp")
+    want = model.evaluate(x, ys, verbose=0, return_dict=True)
+    assert "b_recall" in want
+    assert again.evaluate(x, ys, verbose=0, return_dict=True) == want
