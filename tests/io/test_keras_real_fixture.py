@@ -86,3 +86,21 @@ def test_loss_and_metric_objects_reached_keras_with_their_arguments():
     assert two["loss"]["cls"]["config"]["from_logits"] is True and two["loss"]["reg"] == "mse"
     assert two["metrics"]["reg"][0]["class_name"] == "MeanSquaredError"
     assert STATES["sgd_nesterov"]["optimizer_config"]["nesterov"] is True
+
+
+EXPECTED = np.load(FIXTURES / "keras_written_expected.npz", allow_pickle=False)
+
+
+@pytest.mark.parametrize("name", SCRIPT.KERAS_MODELS)
+def test_convnp_reads_what_keras_writes(name):
+    # shared layers, two outputs, loss/metric objects, AdamW with a schedule: loaded compiled,
+    # predicting and continuing training as Keras did
+    model = tf.keras.models.load_model(FIXTURES / f"keras_written_{name}.keras")
+    xs, y = SCRIPT.batch(name)
+    pred = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    for i, p in enumerate(pred if isinstance(pred, list) else [pred]):
+        np.testing.assert_allclose(p, EXPECTED[f"{name}/pred/{i}"], atol=ATOL)
+    assert model.optimizer.iterations == int(EXPECTED[f"{name}/iterations"]) == 4
+    model.train_on_batch(xs if len(xs) > 1 else xs[0], y)
+    for k, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, EXPECTED[f"{name}/after/{k}"], atol=ATOL)

@@ -765,6 +765,11 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
     return model
 
 
+# Arguments Keras 3.15 writes in loss and metric configs that some convnp classes do not take;
+# at these values they mean the default, so they are dropped on reading.
+_KERAS_ONLY_OBJECT_ARGS = {"axis": -1, "ignore_class": None, "dtype": "float32"}
+
+
 def _plain_object(value, where: str):
     """Keras's ``{"module", "class_name", "config", "registered_name"}`` objects of a compile
     config as convnp's ``{"class_name", "config"}`` (lists and dicts of them too); objects
@@ -779,7 +784,8 @@ def _plain_object(value, where: str):
                 None, value["class_name"]):
             raise ValueError(f"custom object {value['class_name']!r} from {module!r} is not "
                              "supported")
-        config = {k: _plain_object(v, where) for k, v in (value.get("config") or {}).items()}
+        config = {k: _plain_object(v, where) for k, v in (value.get("config") or {}).items()
+                  if k not in _KERAS_ONLY_OBJECT_ARGS or v != _KERAS_ONLY_OBJECT_ARGS[k]}
         return {"class_name": value["class_name"], "config": config}
     return value
 
