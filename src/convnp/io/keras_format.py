@@ -68,6 +68,9 @@ _NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"}}
 # Weightless layers Keras 3.15 still gives a ``build_config`` (those with their own build
 # step); layers with weights and merge layers always get one.
 _KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
+# convnp layers Keras 3 does not have (TensorFlowOpLayer stands for Keras 2's wrapped
+# TensorFlow ops), refused by name both ways.
+_NOT_IN_KERAS_3 = {"TensorFlowOpLayer"}
 _BASE_KEYS = {"name", "trainable", "dtype"}
 _INPUT_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
@@ -282,7 +285,7 @@ def _supported() -> str:
     from convnp.layers.registry import is_builtin, registered_layers
 
     return ", ".join(sorted({cls.__name__ for cls in registered_layers().values()
-                             if is_builtin(cls)}))
+                             if is_builtin(cls) and cls.__name__ not in _NOT_IN_KERAS_3}))
 
 
 def _loadable_class(class_name: str, label: str):
@@ -294,7 +297,7 @@ def _loadable_class(class_name: str, label: str):
         cls = get_layer_class(class_name)
     except ValueError:
         cls = None
-    if cls is None or not is_builtin(cls):
+    if cls is None or not is_builtin(cls) or cls.__name__ in _NOT_IN_KERAS_3:
         raise ValueError(f"{label}: layer class {class_name!r} is not supported by convnp "
                          f"(supported: {_supported()})")
     return cls
@@ -900,7 +903,7 @@ def _check_savable(model) -> None:
     _keras_graph(model)
     for layer in keras_layer_order(model):
         cls = type(layer).__name__
-        if not is_builtin(type(layer)):
+        if not is_builtin(type(layer)) or cls in _NOT_IN_KERAS_3:
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
                              f"only built-in Keras layers are written (supported: "
                              f"{_supported()})")
