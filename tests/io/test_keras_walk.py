@@ -80,3 +80,11 @@ def test_nested_model_is_refused_by_name(tmp_path):
 def test_unknown_config_key_is_named():
     with pytest.raises(ValueError, match="unknown config key 'surprise' for Dense"):
         kf._make_layer("Dense", {"units": 2, "surprise": 1, "name": "d"})
+
+
+def test_lambda_layer_is_refused_by_name(tmp_path):
+    x = Input((3,))
+    model = Model(x, L.Lambda(lambda t: t * 2, name="doubling")(x))
+    with pytest.raises(ValueError, match=r"'doubling' \(Lambda\).*Python code"):
+        kf.save_keras(model, tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()

@@ -903,6 +903,10 @@ def _check_savable(model) -> None:
     _keras_graph(model)
     for layer in keras_layer_order(model):
         cls = type(layer).__name__
+        if cls in _CODE_LAYERS:
+            raise ValueError(f"cannot save layer '{layer.name}' ({cls}) as a Keras file: it "
+                             "holds Python code, which convnp never writes to (or runs from) "
+                             "a model file")
         if not is_builtin(type(layer)) or cls in _NOT_IN_KERAS_3:
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
                              f"only built-in Keras layers are written (supported: "
