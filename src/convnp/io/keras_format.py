@@ -1062,7 +1062,7 @@ def _keras_compile_config(model) -> dict | None:
             the model is never saved uncompiled silently.
     """
     from convnp import losses, metrics, optimizers
-    from convnp.io.saving import compile_config
+    from convnp.io.compile_state import compile_config
 
     config = compile_config(model, include_optimizer=True)
     if config is None:
@@ -1224,17 +1224,18 @@ def save_keras(model, path: str | os.PathLike) -> str:
 def load_model(path: str | os.PathLike, compile: bool = True):
     """Load a model file, choosing the reader by extension.
 
-    ``.keras`` -> `load_keras`; ``.convnp`` -> ``convnp.io.saving.load_model``. Other
-    extensions (including legacy Keras 2 ``.h5`` model files) raise `ValueError`.
+    ``.keras`` -> `load_keras`. Other extensions (``.convnp``: `convnp.io.saving.load_model`
+    reads those; legacy Keras 2 ``.h5`` model files) raise `ValueError`.
     """
     path_str = os.fspath(path)
     lower = path_str.lower()
     if lower.endswith(".keras"):
         return load_keras(path_str, compile=compile)
     if lower.endswith(".convnp"):
-        from convnp.io import saving
-
-        return saving.load_model(path_str)
+        # convnp.io.saving reads these (and dispatches .keras files here); this module does
+        # not import it back
+        raise ValueError(f"{path_str}: a .convnp file; load it with convnp.io.saving.load_model "
+                         "(or tf.keras.models.load_model)")
     if lower.endswith(".weights.h5"):
         raise ValueError(f"{path_str}: a weights file holds no architecture; build the model, "
                          "then call model.load_weights(path)")

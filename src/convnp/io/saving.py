@@ -50,6 +50,7 @@ import numpy as np
 from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
 from convnp.io._zip import ZIP_READ_ERRORS, loads_finite, open_archive, read_member
+from convnp.io.compile_state import compile_config, json_default
 from convnp.layers.base import weight_budget
 from convnp.models import file_hooks
 from convnp.serialization import CustomObjectScope
@@ -105,81 +106,6 @@ def _weight_entries(model: Any) -> list[tuple[str, Any, Any]]:
             entries.append((f"{position:04d}/{layer.name}/{variable.name}", layer, variable))
             position += 1
     return entries
-
-
-def _json_default(value: Any) -> Any:
-    # configs sometimes carry NumPy scalars or tuples-of-NumPy; JSON wants plain Python
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(f"a value of type {type(value).__name__} in the model config cannot be "
-                    f"written as JSON: {value!r}")
-
-
-def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
-    """A loss/metric as written in the compile config: its name if given by name, else its
-    Keras-style ``{"class_name", "config"}``; lists and dicts by output name keep their
-    shape (models with several outputs)."""
-    if isinstance(value, str) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_identifier_config(v, serialize) for v in value]
-    if isinstance(value, dict) and "class_name" not in value:
-        return {k: _identifier_config(v, serialize) for k, v in value.items()}
-    config = serialize(value)
-    json.dumps(config, default=_json_default)  # fail now, with a clear error, if not JSON-able
-    return config
-
-
-def _unprefixed(model: Any, metric_ids: Any) -> Any:
-    """Per-output metric objects as the user named them: compile renames a metric object of
-    output ``out`` to ``out_<name>`` for its log key, and would do it again on reload."""
-    names = list(getattr(model, "output_names", None) or [])
-    if len(names) < 2:
-        return metric_ids
-    if isinstance(metric_ids, dict):
-        per_output = list(metric_ids.items())
-    elif isinstance(metric_ids, list) and len(metric_ids) == len(names) \
-            and all(isinstance(m, list) for m in metric_ids):
-        per_output = list(zip(names, metric_ids))
-    else:
-        return metric_ids
-
-    def strip(output: str, ident: Any) -> Any:
-        if isinstance(ident, list):
-            return [strip(output, i) for i in ident]
-        if isinstance(ident, dict) and "class_name" in ident:
-            config = dict(ident.get("config") or {})
-            name = config.get("name")
-            if isinstance(name, str) and name.startswith(f"{output}_"):
-                config["name"] = name[len(output) + 1:]
-            return {**ident, "config": config}
-        return ident
-
-    stripped = [(output, strip(output, ids)) for output, ids in per_output]
-    return dict(stripped) if isinstance(metric_ids, dict) else [ids for _, ids in stripped]
-
-
-def compile_config(model: Any, include_optimizer: bool = True) -> dict[str, Any] | None:
-    """The compile state of ``model`` as JSON-able identifiers (None if not compiled): the
-    optimizer's and every loss's and metric's ``{"class_name", "config"}`` (or the name it
-    was given by), in the shape given to ``compile`` (lists, dicts by output name)."""
-    if not getattr(model, "_compiled", False):
-        return None
-    from convnp import losses, metrics, optimizers
-
-    optimizer = getattr(model, "optimizer", None)
-    loss = getattr(model, "loss", None)
-    metric_ids = getattr(model, "_metric_ids", None) or []
-    return {
-        "optimizer": optimizers.serialize(optimizer) if optimizer is not None else None,
-        "loss": _identifier_config(loss, losses.serialize) if loss is not None else None,
-        "metrics": _unprefixed(model, _identifier_config(metric_ids, metrics.serialize)),
-        "loss_weights": getattr(model, "loss_weights", None),
-    }
 
 
 def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
@@ -258,7 +184,7 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
         "metadata": dict(metadata),
     }
     try:
-        config_text = json.dumps(config, indent=1, default=_json_default)
+        config_text = json.dumps(config, indent=1, default=json_default)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot save model '{model.name}': {exc}") from None
 

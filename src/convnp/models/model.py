@@ -460,13 +460,15 @@ def _layer_from_entry(entry: dict[str, Any], custom_objects=None):
     from convnp.layers import get_layer_class
 
     name = entry["class_name"]
-    if name in ("Functional", "Model") and name not in (custom_objects or {}):
-        return Model.from_config(dict(entry["config"]), custom_objects=custom_objects)
-    if name == "Sequential":
-        from convnp.models.sequential import Sequential
-
-        return Sequential.from_config(dict(entry["config"]), custom_objects=custom_objects)
+    if name in MODEL_CLASSES and name not in (custom_objects or {}):
+        return MODEL_CLASSES[name].from_config(dict(entry["config"]),
+                                               custom_objects=custom_objects)
     return get_layer_class(name, custom_objects).from_config(dict(entry["config"]))
+
+
+#: Model classes by the class name configs give them; `Sequential` adds itself when its module
+#: loads (it builds on `Model`, so this module never imports it).
+MODEL_CLASSES: dict[str, type] = {"Functional": Model, "Model": Model}
 
 
 __all__ = ["Input", "Model"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from convnp.layers.base import KerasTensor, Layer
 from convnp.models.functional import Graph, input_tensor_of
-from convnp.models.model import Model
+from convnp.models.model import MODEL_CLASSES, Model
 
 
 class Sequential(Model):
@@ -184,3 +184,6 @@ class Sequential(Model):
         if config.get("trainable") is False:
             model.trainable = False
         return model
+
+
+MODEL_CLASSES["Sequential"] = Sequential
