@@ -114,7 +114,41 @@ def test_frozen_batch_norm_and_inference_mode_sub_model_match_the_layers():
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", ["two_readers", "bn_is_output", "capped_relu", "broadcast_add",
+def _mobilenet_block(seed=0, dtype="float32"):
+    """MobileNetV2's expansion (1x1 conv, BN, ReLU6), depthwise conv, BN, ReLU6, linear
+    projection and its residual Add (no ReLU after it: that BN stays a layer)."""
+    tf.keras.utils.set_random_seed(seed)
+    kw = {"dtype": dtype}
+    inputs = tf.keras.Input(shape=(4, 4, 3), dtype=dtype)
+    z = tfl.ReLU(6.0, **kw)(tfl.BatchNormalization(**kw)(tfl.Conv2D(6, 1, **kw)(inputs)))
+    z = tfl.DepthwiseConv2D(3, padding="same", **kw)(z)
+    z = tfl.ReLU(6.0, **kw)(tfl.BatchNormalization(**kw)(z))
+    z = tfl.BatchNormalization(**kw)(tfl.Conv2D(3, 1, **kw)(z))
+    z = tfl.Add(**kw)([z, inputs])
+    outputs = tfl.Dense(3, activation="softmax", **kw)(tfl.Flatten(**kw)(z))
+    model = tf.keras.Model(inputs, outputs)
+    for layer in model.layers:
+        if isinstance(layer, tfl.BatchNormalization):
+            layer.gamma.value[...] = 4.0  # so that some values pass the cap of 6
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+def test_relu6_blocks_are_fused_and_train_like_the_layers():
+    model = _mobilenet_block()
+    assert _kinds(model).count("BatchNormReLU") == 2
+    assert [n.layer.max_value for n in model._graph.schedule
+            if type(n.layer).__name__ == "BatchNormReLU"] == [6.0, 6.0]
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 4, 4, 3)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 4)]
+    assert_paths_agree(train_on_both_paths(_mobilenet_block, x, y, steps=2))
+    model64 = _mobilenet_block(dtype="float64")
+    assert check_training_gradients(model64, x[:2].astype(np.float64), y[:2].astype(np.float64), atol=1e-6) \
+        == len(model64.trainable_weights)
+
+
+@pytest.mark.parametrize("case", ["two_readers", "bn_is_output", "leaky_relu", "broadcast_add",
                                   "add_is_output"])
 def test_chains_that_are_not_plain_bn_relu_are_left_alone(case):
     inputs = tf.keras.Input(shape=(4, 4, 2))
@@ -123,8 +157,8 @@ def test_chains_that_are_not_plain_bn_relu_are_left_alone(case):
         outputs = tfl.Add()([tfl.ReLU()(bn), bn])
     elif case == "bn_is_output":
         outputs = [bn, tfl.ReLU()(bn)]
-    elif case == "capped_relu":
-        outputs = tfl.ReLU(max_value=6.0)(bn)
+    elif case == "leaky_relu":
+        outputs = tfl.ReLU(negative_slope=0.1)(bn)
     elif case == "broadcast_add":
         side = tfl.Conv2D(2, 4)(inputs)  # (1, 1, 2): broadcasts over the block
         outputs = tfl.ReLU()(tfl.Add()([bn, side]))

@@ -11,7 +11,7 @@ from tests.helpers import numerical_gradient, rel_error
 
 IMPLS = pytest.mark.parametrize("ops", [reference, fast], ids=["reference", "fast"])
 
-# (shape, axis, scale, center, residual, relu)
+# (shape, axis, scale, center, residual, relu): relu False, True or a cap (ReLU6's 6)
 CASES = [
     ((2, 3, 4, 5), -1, True, True, False, False),
     ((3, 4, 2), 1, True, False, False, False),
@@ -19,7 +19,19 @@ CASES = [
     ((2, 3, 3, 4), -1, True, True, True, True),
     ((2, 4, 3, 3), 1, False, False, True, False),
     ((1, 2, 2, 1), 3, True, True, False, True),
+    ((2, 3, 3, 4), -1, True, True, True, 0.7),
+    ((4, 5), -1, False, True, False, 0.5),
 ]
+
+
+def _relu(relu) -> dict:
+    """The forward's relu/max_value keywords for a case."""
+    return {"relu": relu is not False, "max_value": None if isinstance(relu, bool) else relu}
+
+
+def _cap(relu) -> dict:
+    """The backward's keywords for a case, given the forward's output."""
+    return {"max_value": _relu(relu)["max_value"]}
 
 
 def _arrays(shape, axis, scale, center, residual, seed=0, dtype=np.float64):
@@ -44,11 +56,12 @@ def test_fast_matches_reference_forward_and_backward(case, training):
     results = []
     for ops in (reference, fast):
         if training:
-            y, cache = ops.batch_norm_forward(x, gamma, beta, 1e-3, axis, res, relu)
+            y, cache = ops.batch_norm_forward(x, gamma, beta, 1e-3, axis, res, **_relu(relu))
         else:
-            y, cache = ops.batch_norm_inference(x, *moving, gamma, beta, 1e-3, axis, res, relu)
+            y, cache = ops.batch_norm_inference(x, *moving, gamma, beta, 1e-3, axis, res,
+                                                **_relu(relu))
         grads = ops.batch_norm_backward(dy, cache, relu_output=y if relu else None,
-                                        keep_dz=True)
+                                        keep_dz=True, **_cap(relu))
         results.append((y, cache, grads))
     (y_ref, c_ref, g_ref), (y_fast, c_fast, g_fast) = results
     assert y_fast.dtype == np.float32 and y_fast.shape == shape
@@ -79,12 +92,12 @@ def test_backward_matches_central_differences(ops, case, training):
         g = gamma_v if gamma is not None else None
         b = beta_v if beta is not None else None
         if training:
-            return ops.batch_norm_forward(x, g, b, 1e-3, axis, res, relu)
-        return ops.batch_norm_inference(x, mean, var, g, b, 1e-3, axis, res, relu)
+            return ops.batch_norm_forward(x, g, b, 1e-3, axis, res, **_relu(relu))
+        return ops.batch_norm_inference(x, mean, var, g, b, 1e-3, axis, res, **_relu(relu))
 
     y, cache = forward()
     dx, dgamma, dbeta, dz = ops.batch_norm_backward(dy, cache, relu_output=y if relu else None,
-                                                   keep_dz=True)
+                                                   keep_dz=True, **_cap(relu))
     checks = [(dx, x)]
     if beta is not None:
         checks.append((dbeta, beta_v))

@@ -2,7 +2,7 @@
 
 - `ConvMaxPool`: a linear `Conv2D`, then a tiling `MaxPooling2D` (`convnp.ops.conv_pool`).
 - `BatchNormMaxPool`: a `BatchNormalization` over the channels, then a tiling max pool.
-- `BatchNormReLU`: a `BatchNormalization`, then a plain ReLU.
+- `BatchNormReLU`: a `BatchNormalization`, then a ReLU (plain or capped, as ReLU6).
 - `BatchNormAddReLU`: a `BatchNormalization`, an `Add` of its output and another value (a
   residual shortcut), then a plain ReLU.
 
@@ -46,11 +46,12 @@ def tiles(pool, input_shape) -> bool:
     return height % pool.pool_size[0] == 0 and width % pool.pool_size[1] == 0
 
 
-def is_plain_relu(layer) -> bool:
-    """A `ReLU()` without cap, slope or threshold, or an ``Activation("relu")``."""
-    if type(layer) is ReLU:
-        return layer.commutes_with_max_pooling
-    return type(layer) is Activation and layer.activation is activations.get("relu")
+def relu_cap(layer) -> tuple[bool, float | None]:
+    """Whether ``layer`` is a ReLU a `BatchNormReLU` can run (``Activation("relu")``, or a
+    `ReLU` without slope or threshold), and its ``max_value`` (None: no cap)."""
+    if type(layer) is ReLU and layer.negative_slope == 0.0 and layer.threshold == 0.0:
+        return True, layer.max_value
+    return type(layer) is Activation and layer.activation is activations.get("relu"), None
 
 
 def _weights(bn: BatchNormalization) -> tuple:
@@ -269,20 +270,21 @@ class BatchNormReLU(_Unit):
 
     Args:
         bn: the batch normalization (owns the weights and the moving statistics).
-        relu: the plain ReLU (`is_plain_relu`) that is the only reader of the BN (or Add).
+        relu: the ReLU (`relu_cap`) that is the only reader of the BN (or Add).
         add: an `Add` of two inputs, the BN's output and the shortcut, read only by ``relu``.
     """
 
     def __init__(self, bn: BatchNormalization, relu, add: Add | None = None):
         super().__init__(bn, add, relu)
         self.bn, self.relu, self.add = bn, relu, add
+        self.max_value = relu_cap(relu)[1]
 
     @staticmethod
     def applies(bn, relu, add=None) -> bool:
         """Whether the fused unit computes what the layers compute: a built
-        `BatchNormalization`, a plain ReLU and (optionally) a plain two-input `Add`, all in
-        one dtype."""
-        if type(bn) is not BatchNormalization or not bn.built or not is_plain_relu(relu):
+        `BatchNormalization`, a ReLU (`relu_cap`) and (optionally) a plain two-input `Add`,
+        all in one dtype."""
+        if type(bn) is not BatchNormalization or not bn.built or not relu_cap(relu)[0]:
             return False
         if add is not None and type(add) is not Add:
             return False
@@ -299,12 +301,13 @@ class BatchNormReLU(_Unit):
         gamma, beta = _weights(bn)
         if bool(training) and bn.trainable:
             y, cache = batchnorm.batch_norm_forward(x, gamma, beta, bn.epsilon, bn.axis,
-                                                    residual=shortcut, relu=True)
+                                                    residual=shortcut, relu=True,
+                                                    max_value=self.max_value)
             bn.update_moving_statistics(cache[1], cache.variance)
         else:
             y, cache = batchnorm.batch_norm_inference(
                 x, bn.moving_mean.value, bn.moving_variance.value, gamma, beta, bn.epsilon,
-                bn.axis, residual=shortcut, relu=True,
+                bn.axis, residual=shortcut, relu=True, max_value=self.max_value,
                 keep_input=gamma is not None and bn.trainable)
         self._cache = (cache, y)
         return y
@@ -315,6 +318,7 @@ class BatchNormReLU(_Unit):
         dy = _utils.as_dtype(dy, bn.dtype)
         keep = self.add is not None
         grads = batchnorm.batch_norm_backward(dy, cache, compute_dx=bn.needs_input_gradient,
-                                              relu_output=y, keep_dz=keep)
+                                              relu_output=y, max_value=self.max_value,
+                                              keep_dz=keep)
         bn.set_gradients(grads[1], grads[2])
         return [grads[0], grads[3]] if keep else grads[0]

@@ -10,7 +10,8 @@ Training uses the batch's mean and biased variance; inference the moving ones. B
 compute ``y = x * scale + shift`` with per-feature ``scale = gamma / sqrt(var + eps)`` and
 ``shift = beta - mean * scale``: one pass over ``x`` writing ``y``. Training first reads ``x``
 once for ``sum(x)`` and ``sum(x * x)`` (`moments`). Both passes can also add a residual and
-rectify (``max(y, 0)``): the fused BatchNormalization + (Add +) ReLU of the model scheduler.
+rectify (``max(y, 0)``, capped at ``max_value`` for ReLU6): the fused BatchNormalization +
+(Add +) ReLU of the model scheduler.
 
 Each row pass is shared out over blocks of rows between the cores (`convnp.ops.threads`).
 ``gamma``/``beta`` may be None (``scale=False`` / ``center=False``: 1 and 0). Arrays keep
@@ -104,10 +105,12 @@ def scale_and_shift(mean, variance, gamma, beta, epsilon: float,
 
 
 def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=None,
-           relu: bool = False) -> np.ndarray:
+           relu: bool = False, max_value: float | None = None) -> np.ndarray:
     """``x * scale + shift`` per column, plus ``residual2d`` when given, then ``max(., 0)``
-    when ``relu``: one threaded pass writing a new ``(rows, n)`` array."""
+    when ``relu`` (and ``min(., max_value)`` with a cap): one threaded pass writing a new
+    ``(rows, n)`` array."""
     y2d = np.empty_like(x2d)
+    cap = None if max_value is None else x2d.dtype.type(max_value)
 
     def rows_pass(r: slice) -> None:
         np.multiply(x2d[r], scale, out=y2d[r])
@@ -116,6 +119,8 @@ def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=Non
             y2d[r] += residual2d[r]
         if relu:
             np.maximum(y2d[r], 0, out=y2d[r])
+            if cap is not None:
+                np.minimum(y2d[r], cap, out=y2d[r])
 
     map_rows(rows_pass, x2d.shape[0], MIN_ROWS)
     return y2d
@@ -161,7 +166,8 @@ def _check_params(x: np.ndarray, axis, **per_feature) -> int:
 
 
 def batch_norm_forward(x: np.ndarray, gamma, beta, epsilon: float, axis: int = -1,
-                       residual=None, relu: bool = False) -> tuple[np.ndarray, BatchNormCache]:
+                       residual=None, relu: bool = False,
+                       max_value: float | None = None) -> tuple[np.ndarray, BatchNormCache]:
     """Training forward: normalize with the batch's own statistics.
 
     Args:
@@ -171,6 +177,7 @@ def batch_norm_forward(x: np.ndarray, gamma, beta, epsilon: float, axis: int = -
         axis: the feature axis.
         residual: optional array of ``x``'s shape added after the normalization.
         relu: rectify the result (``max(y, 0)``).
+        max_value: with ``relu``, cap the result there too (ReLU6: 6).
 
     Returns:
         ``(y, cache)``: ``y`` of ``x``'s shape and dtype; ``cache.mean`` is ``cache[1]``,
@@ -181,13 +188,14 @@ def batch_norm_forward(x: np.ndarray, gamma, beta, epsilon: float, axis: int = -
     mean, var = moments(x2d)
     scale, shift = scale_and_shift(mean, var, gamma, beta, epsilon, x.dtype)
     res2d = None if residual is None else to_rows(np.asarray(residual, dtype=x.dtype), axis)
-    y2d = affine(x2d, scale, shift, res2d, relu)
+    y2d = affine(x2d, scale, shift, res2d, relu, max_value)
     cache = BatchNormCache.make(x2d, mean, inverse_std(var, epsilon), gamma, True, var, x.shape, axis)
     return from_rows(y2d, x.shape, axis), cache
 
 
 def batch_norm_inference(x: np.ndarray, moving_mean, moving_variance, gamma, beta,
                          epsilon: float, axis: int = -1, residual=None, relu: bool = False,
+                         max_value: float | None = None,
                          keep_input: bool = True) -> tuple[np.ndarray, BatchNormCache]:
     """Inference forward: normalize with the moving statistics (one pass over ``x``).
 
@@ -200,7 +208,7 @@ def batch_norm_inference(x: np.ndarray, moving_mean, moving_variance, gamma, bet
     x2d = to_rows(x, axis)
     scale, shift = scale_and_shift(moving_mean, moving_variance, gamma, beta, epsilon, x.dtype)
     res2d = None if residual is None else to_rows(np.asarray(residual, dtype=x.dtype), axis)
-    y2d = affine(x2d, scale, shift, res2d, relu)
+    y2d = affine(x2d, scale, shift, res2d, relu, max_value)
     mean = np.asarray(moving_mean, dtype=np.float64)
     cache = BatchNormCache.make(x2d if keep_input else None, mean, inverse_std(moving_variance, epsilon),
                    gamma, False, None, x.shape, axis)
@@ -226,7 +234,8 @@ def gradient_terms(cache: BatchNormCache, dbeta: np.ndarray, dgamma, rows: int,
 
 
 def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool = True,
-                        relu_output=None, keep_dz: bool = False) -> tuple:
+                        relu_output=None, max_value: float | None = None,
+                        keep_dz: bool = False) -> tuple:
     """Gradients of a batch normalization (followed, with ``relu_output``, by a ReLU).
 
     Args:
@@ -234,7 +243,8 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
         cache: from `batch_norm_forward` or `batch_norm_inference`.
         compute_dx: False skips the input gradient (returned as None).
         relu_output: the rectified output the forward returned (``relu=True``): ``dy`` is
-            first masked where it is 0 (ReLU's backward, one multiply in the same pass).
+            first masked where it is 0 (ReLU's backward, one multiply in the same pass),
+            and where it equals ``max_value`` when the forward was capped.
         keep_dz: also return the masked gradient (a residual's gradient).
 
     Returns:
@@ -255,7 +265,10 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
 
     def partial_sums(r: slice) -> tuple:
         if relu_output is not None:
-            np.multiply(dy2d[r], y2d[r] > 0, out=dz2d[r])
+            passes = y2d[r] > 0
+            if max_value is not None:
+                passes &= y2d[r] < max_value
+            np.multiply(dy2d[r], passes, out=dz2d[r])
         return column_sums(dz2d[r]), None if x2d is None else column_sums(dz2d[r], x2d[r])
 
     parts = map_rows(partial_sums, rows, MIN_ROWS)

@@ -6,9 +6,9 @@ with the textbook formulas::
 
     mean  = sum(x) / rows               var = sum((x - mean)^2) / rows   (biased)
     x_hat = (x - mean) / sqrt(var + eps)
-    y     = gamma * x_hat + beta        (+ residual, then max(., 0) when asked)
+    y     = gamma * x_hat + beta        (+ residual, then max(., 0) and min(., cap) when asked)
 
-and for backward, with ``dz`` the output gradient (masked by ``y > 0`` after a ReLU)::
+and for backward, with ``dz`` the output gradient (masked by ``0 < y < cap`` after a ReLU)::
 
     dbeta  = sum(dz)                    dgamma = sum(dz * x_hat)
     dx     = gamma / sqrt(var + eps) * (dz - dbeta / rows - x_hat * dgamma / rows)
@@ -25,7 +25,7 @@ import numpy as np
 from convnp.ops.batchnorm import BatchNormCache, from_rows, to_rows
 
 
-def _normalize(x, mean, var, gamma, beta, epsilon, axis, residual, relu):
+def _normalize(x, mean, var, gamma, beta, epsilon, axis, residual, relu, max_value):
     x2d = to_rows(x, axis)
     res2d = None if residual is None else to_rows(np.asarray(residual, dtype=x.dtype), axis)
     rows, features = x2d.shape
@@ -40,12 +40,15 @@ def _normalize(x, mean, var, gamma, beta, epsilon, axis, residual, relu):
                 value += float(res2d[i, j])
             if relu and value < 0.0:
                 value = 0.0
+            if relu and max_value is not None and value > max_value:
+                value = max_value
             y2d[i, j] = value
     inv_std = np.array([1.0 / math.sqrt(float(v) + epsilon) for v in var])
     return x2d, from_rows(y2d, x.shape, axis), inv_std
 
 
-def batch_norm_forward(x, gamma, beta, epsilon, axis=-1, residual=None, relu=False):
+def batch_norm_forward(x, gamma, beta, epsilon, axis=-1, residual=None, relu=False,
+                       max_value=None):
     """Training forward with the batch's statistics (loops); see the fast version."""
     x2d = to_rows(x, axis)
     rows, features = x2d.shape
@@ -60,21 +63,23 @@ def batch_norm_forward(x, gamma, beta, epsilon, axis=-1, residual=None, relu=Fal
         for i in range(rows):
             squares += (float(x2d[i, j]) - mean[j]) ** 2
         var[j] = squares / rows
-    x2d, y, inv_std = _normalize(x, mean, var, gamma, beta, epsilon, axis, residual, relu)
+    x2d, y, inv_std = _normalize(x, mean, var, gamma, beta, epsilon, axis, residual, relu,
+                                 max_value)
     return y, BatchNormCache.make(x2d, mean, inv_std, gamma, True, var, x.shape, axis)
 
 
 def batch_norm_inference(x, moving_mean, moving_variance, gamma, beta, epsilon, axis=-1,
-                         residual=None, relu=False, keep_input=True):
+                         residual=None, relu=False, max_value=None, keep_input=True):
     """Inference forward with the moving statistics (loops); see the fast version."""
     mean = np.asarray(moving_mean, dtype=np.float64)
     x2d, y, inv_std = _normalize(x, mean, moving_variance, gamma, beta, epsilon, axis,
-                                 residual, relu)
+                                 residual, relu, max_value)
     return y, BatchNormCache.make(x2d if keep_input else None, mean, inv_std, gamma, False, None, x.shape,
                      axis)
 
 
-def batch_norm_backward(dy, cache, compute_dx=True, relu_output=None, keep_dz=False):
+def batch_norm_backward(dy, cache, compute_dx=True, relu_output=None, max_value=None,
+                        keep_dz=False):
     """Gradients ``(dx, dgamma, dbeta)`` (and ``dz`` with ``keep_dz``), as loops."""
     x2d, mean, inv_std, gamma, batch_stats = cache
     dy2d = to_rows(np.asarray(dy), cache.axis)
@@ -84,7 +89,8 @@ def batch_norm_backward(dy, cache, compute_dx=True, relu_output=None, keep_dz=Fa
         y2d = to_rows(np.asarray(relu_output), cache.axis)
         for i in range(rows):
             for j in range(features):
-                if not y2d[i, j] > 0:
+                capped = max_value is not None and not y2d[i, j] < max_value
+                if not y2d[i, j] > 0 or capped:
                     dz2d[i, j] = 0.0
     dbeta = np.zeros(features)
     dgamma = None if x2d is None else np.zeros(features)
