@@ -55,7 +55,9 @@ def test_layer_matches_keras(z, name):
     weights = [z[f"{name}/w/{i}"] for i in range(len(layer.weights))]
     if f"{name}/adapt" in z:
         # the statistics adapt measured are Keras's
-        np.testing.assert_allclose(layer.get_weights(), weights, rtol=1e-5, atol=1e-6)
+        assert len(layer.get_weights()) == len(weights) == 3  # mean, variance, count
+        for got, want in zip(layer.get_weights(), weights):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     elif weights:
         layer.set_weights(weights)
     y = layer(x, training=bool(z[f"{name}/training"]))

@@ -26,7 +26,7 @@ CASES = [
     (ActivityRegularization, {"l1": 0.01, "l2": 0.1}, (2, 5), (2, 5), 0, 0),
     (GaussianDropout, {"rate": 0.3, "seed": 1}, (2, 3, 4), (2, 3, 4), 0, 0),
     (AlphaDropout, {"rate": 0.2, "seed": 1}, (2, 3, 4), (2, 3, 4), 0, 0),
-    (Normalization, {}, (2, 3, 4), (2, 3, 4), 0, 2),
+    (Normalization, {}, (2, 3, 4), (2, 3, 4), 0, 3),
     (Normalization, {"axis": None, "mean": 1.0, "variance": 4.0}, (2, 3), (2, 3), 0, 0),
     (Normalization, {"axis": (1, 2), "mean": np.arange(6.0).reshape(2, 3).tolist(),
                      "variance": 2.0, "invert": True}, (2, 2, 3), (2, 2, 3), 0, 0),

@@ -67,7 +67,8 @@ class Normalization(Layer):
         invert: undo a normalization instead.
 
     Weights: none when ``mean``/``variance`` are given; otherwise the non-trainable ``mean``
-    and ``variance`` (the shape of the kept axes), set by `adapt`. Caches nothing.
+    and ``variance`` (the shape of the kept axes) set by `adapt`, and ``count``
+    (a scalar Keras 3 keeps at 0; there for its files). Caches the standard deviation.
 
     >>> import numpy as np
     >>> layer = Normalization(axis=None)
@@ -93,7 +94,7 @@ class Normalization(Layer):
             self._given = (m, v)
         self.input_mean, self.input_variance = mean, variance
         self.invert = bool(invert)
-        self.mean = self.variance = None  # the Variables when adapted
+        self.mean = self.variance = self.count = None  # the Variables when adapted
         self._broadcast_shape: tuple[int, ...] | None = None
 
     # -- shapes ------------------------------------------------------------------------------
@@ -123,6 +124,8 @@ class Normalization(Layer):
         else:
             self.mean = self.add_weight("mean", sizes, "zeros", trainable=False)
             self.variance = self.add_weight("variance", sizes, "ones", trainable=False)
+            # Keras 3 has this third variable (its .keras files hold three) and leaves it 0
+            self.count = self.add_weight("count", (), "zeros", trainable=False)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:

@@ -141,5 +141,7 @@ class SpatialDropout1D(Dropout):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        del config["noise_shape"]
+        # Keras 3.15's SpatialDropout1D takes no noise_shape nor trainable (it has no
+        # weights); leaving them out lets Keras read the config
+        del config["noise_shape"], config["trainable"]
         return config

@@ -79,7 +79,10 @@ class TimeDistributed(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config["layer"] = serialize(self.layer)
+        # the inner layer as Keras 3 writes a nested layer object (module and registered_name
+        # let Keras find the class when it reads a .keras file convnp wrote)
+        config["layer"] = {"module": "keras.layers", **serialize(self.layer),
+                           "registered_name": None}
         return config
 
     @classmethod
