@@ -1,7 +1,16 @@
-"""``tf.image``: resize, flips, dtype conversion, PNG/JPEG decoding, non-max suppression.
+"""``tf.image``: resizing, cropping, flips, colour adjustments (and their random twins),
+colour spaces, image quality measures, PNG/JPEG coding, non-max suppression.
 
-`resize` is written as two interpolation matrices applied by `einsum`, so it is
-differentiable. Decoding needs Pillow (an optional package, imported when used).
+Images are ``(h, w, c)`` or batches ``(m, h, w, c)``, as in TensorFlow. Functions that a
+model can differentiate through (`resize`, flips, crops, pads, `rot90`, `transpose`, the
+brightness/contrast/saturation/gamma adjustments, `per_image_standardization`,
+`total_variation`, `image_gradients`, `sobel_edges`, `psnr`, `ssim`) are written with tensor
+ops or record their own gradient, so a `GradientTape` sees them. The HSV/YUV conversions and
+`adjust_hue` have no gradient (as in TensorFlow): a tape asked for one raises `LookupError`.
+
+Random functions draw from `convnp.random` (the ``seed=`` rule is described there); the
+``stateless_*`` twins take ``seed=(a, b)`` and give the same result for the same seed.
+Coding needs Pillow (an optional package, imported when used).
 """
 
 from __future__ import annotations
@@ -10,12 +19,38 @@ import io as _io
 
 import numpy as np
 
+from convnp import random as _random
+from convnp.tensor import ops as _ops
 from convnp.tensor.eager import EagerTensor, as_dtype
-from convnp.tensor.ops import _convert, _lift, _op, constant, einsum, value_of
+from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, einsum, value_of
 
-__all__ = ["convert_image_dtype", "decode_image", "decode_jpeg", "decode_png",
-           "flip_left_right", "flip_up_down", "non_max_suppression", "resize",
-           "rgb_to_grayscale"]
+__all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma",
+           "adjust_hue", "adjust_saturation", "central_crop", "convert_image_dtype",
+           "crop_to_bounding_box", "decode_image", "decode_jpeg", "decode_png", "encode_jpeg",
+           "encode_png", "extract_patches", "flip_left_right", "flip_up_down",
+           "grayscale_to_rgb", "hsv_to_rgb", "image_gradients", "non_max_suppression",
+           "pad_to_bounding_box", "per_image_standardization", "psnr", "random_brightness",
+           "random_contrast", "random_crop", "random_flip_left_right", "random_flip_up_down",
+           "random_hue", "random_saturation", "resize", "resize_with_crop_or_pad",
+           "resize_with_pad", "rgb_to_grayscale", "rgb_to_hsv", "rgb_to_yuv", "rot90",
+           "sobel_edges", "ssim", "stateless_random_brightness", "stateless_random_contrast",
+           "stateless_random_crop", "stateless_random_flip_left_right",
+           "stateless_random_flip_up_down", "stateless_random_hue",
+           "stateless_random_saturation", "total_variation", "transpose", "yuv_to_rgb"]
+
+
+class ResizeMethod:
+    """``tf.image.ResizeMethod``: the method names `resize` takes (convnp implements
+    ``BILINEAR`` and ``NEAREST_NEIGHBOR``; the others raise `NotImplementedError` there)."""
+
+    BILINEAR = "bilinear"
+    NEAREST_NEIGHBOR = "nearest"
+    BICUBIC = "bicubic"
+    AREA = "area"
+    LANCZOS3 = "lanczos3"
+    LANCZOS5 = "lanczos5"
+    GAUSSIAN = "gaussian"
+    MITCHELLCUBIC = "mitchellcubic"
 
 
 def _interpolation(n_in: int, n_out: int, method: str) -> np.ndarray:
@@ -108,10 +143,7 @@ def convert_image_dtype(image, dtype, saturate=False, name=None) -> EagerTensor:
 
 
 def _decode(contents, channels: int, what: str) -> EagerTensor:
-    try:
-        from PIL import Image
-    except ImportError as exc:  # optional dependency
-        raise ImportError(f"tf.image.{what} needs Pillow: pip install pillow") from exc
+    Image = _pillow(what)
     data = contents if isinstance(contents, (bytes, bytearray)) else bytes(value_of(contents))
     img = Image.open(_io.BytesIO(data))
     mode = {0: None, 1: "L", 3: "RGB", 4: "RGBA"}
@@ -173,3 +205,643 @@ def non_max_suppression(boxes, scores, max_output_size, iou_threshold=0.5,
         if ok:
             keep.append(int(i))
     return constant(np.array(keep, dtype=np.int32))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _image_array(image, what: str, ranks=(3, 4)) -> np.ndarray:
+    a = _convert(image)
+    if a.ndim not in ranks:
+        want = " or ".join({3: "(h, w, c)", 4: "(m, h, w, c)"}.get(r, f"rank {r}") for r in ranks)
+        raise ValueError(f"{what} expects {want} images, got shape {a.shape}")
+    return a
+
+
+def _rgb_array(image, what: str) -> np.ndarray:
+    a = _convert(image)
+    if a.ndim < 1 or a.shape[-1] != 3:
+        raise ValueError(f"{what} expects 3 channels in the last axis, got shape {a.shape}")
+    return a
+
+
+def _no_gradient(what: str):
+    def vjp(g):
+        raise LookupError(f"tf.image.{what} has no gradient (TensorFlow registers none)")
+    return vjp
+
+
+def _as_float(image, what: str):
+    """``(float tensor, convert back)``: integer images go to [0, 1] float32 and come back
+    saturated, as TensorFlow's adjust_* functions do; float images stay as they are."""
+    a = _convert(image)
+    if a.dtype.kind == "f":
+        return _lift(image), (lambda y: y)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{what} expects a float or integer image, got {a.dtype}")
+    return (convert_image_dtype(a, np.float32),
+            lambda y: convert_image_dtype(y, a.dtype, saturate=True))
+
+
+def _check_int(what: str, **values) -> dict:
+    out = {}
+    for key, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            arr = np.asarray(value_of(v))
+            if arr.shape != () or arr.dtype.kind not in "iu":
+                raise TypeError(f"{what}: {key} must be an int, got {v!r}")
+            v = arr
+        out[key] = int(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+def rot90(image, k=1, name=None) -> EagerTensor:
+    """Rotate ``(h, w, c)`` or ``(m, h, w, c)`` images by ``k`` quarter turns counter-clockwise."""
+    a = _image_array(image, "rot90")
+    turns = _check_int("rot90", k=k)["k"] % 4
+    axes = (a.ndim - 3, a.ndim - 2)
+    return _op(np.rot90(a, turns, axes).copy(), [image],
+               lambda g: [np.rot90(g, -turns, axes)])
+
+
+def transpose(image, name=None) -> EagerTensor:
+    """Swap height and width of ``(h, w, c)`` or ``(m, h, w, c)`` images."""
+    a = _image_array(image, "transpose")
+    h, w = a.ndim - 3, a.ndim - 2
+    return _op(np.swapaxes(a, h, w).copy(), [image], lambda g: [np.swapaxes(g, h, w)])
+
+
+def crop_to_bounding_box(image, offset_height, offset_width, target_height,
+                         target_width) -> EagerTensor:
+    """The ``target_height x target_width`` window whose top-left corner is at the offsets."""
+    a = _image_array(image, "crop_to_bounding_box")
+    v = _check_int("crop_to_bounding_box", offset_height=offset_height,
+                   offset_width=offset_width, target_height=target_height,
+                   target_width=target_width)
+    h, w = a.shape[-3], a.shape[-2]
+    if v["offset_height"] < 0 or v["offset_width"] < 0:
+        raise ValueError(f"crop_to_bounding_box: offsets must be >= 0, got "
+                         f"{v['offset_height']}, {v['offset_width']}")
+    if v["target_height"] <= 0 or v["target_width"] <= 0:
+        raise ValueError(f"crop_to_bounding_box: target sizes must be > 0, got "
+                         f"{v['target_height']}, {v['target_width']}")
+    if v["offset_height"] + v["target_height"] > h or v["offset_width"] + v["target_width"] > w:
+        raise ValueError(f"crop_to_bounding_box: the box at ({v['offset_height']}, "
+                         f"{v['offset_width']}) of size ({v['target_height']}, "
+                         f"{v['target_width']}) does not fit in an image of size ({h}, {w})")
+    rows = slice(v["offset_height"], v["offset_height"] + v["target_height"])
+    cols = slice(v["offset_width"], v["offset_width"] + v["target_width"])
+    return _slice(image, (Ellipsis, rows, cols, slice(None)))
+
+
+def pad_to_bounding_box(image, offset_height, offset_width, target_height,
+                        target_width) -> EagerTensor:
+    """Zeros around the image so it sits at the offsets of a ``target`` sized canvas."""
+    a = _image_array(image, "pad_to_bounding_box")
+    v = _check_int("pad_to_bounding_box", offset_height=offset_height,
+                   offset_width=offset_width, target_height=target_height,
+                   target_width=target_width)
+    h, w = a.shape[-3], a.shape[-2]
+    bottom = v["target_height"] - v["offset_height"] - h
+    right = v["target_width"] - v["offset_width"] - w
+    if v["offset_height"] < 0 or v["offset_width"] < 0:
+        raise ValueError(f"pad_to_bounding_box: offsets must be >= 0, got "
+                         f"{v['offset_height']}, {v['offset_width']}")
+    if bottom < 0 or right < 0:
+        raise ValueError(f"pad_to_bounding_box: an image of size ({h}, {w}) at offset "
+                         f"({v['offset_height']}, {v['offset_width']}) does not fit in "
+                         f"({v['target_height']}, {v['target_width']})")
+    pads = [(0, 0)] * (a.ndim - 3) + [(v["offset_height"], bottom),
+                                      (v["offset_width"], right), (0, 0)]
+    rows = slice(v["offset_height"], v["offset_height"] + h)
+    cols = slice(v["offset_width"], v["offset_width"] + w)
+    return _op(np.pad(a, pads), [image], lambda g: [g[..., rows, cols, :]])
+
+
+def central_crop(image, central_fraction) -> EagerTensor:
+    """The central ``central_fraction`` (in (0, 1]) of each side, as TensorFlow rounds it."""
+    a = _image_array(image, "central_crop")
+    fraction = float(central_fraction)
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"central_crop: central_fraction must be within (0, 1], got "
+                         f"{central_fraction}")
+    if fraction == 1.0:
+        return _lift(image)
+    h, w = a.shape[-3], a.shape[-2]
+    top = int((h - h * fraction) / 2)
+    left = int((w - w * fraction) / 2)
+    return crop_to_bounding_box(image, top, left, h - 2 * top, w - 2 * left)
+
+
+def resize_with_crop_or_pad(image, target_height, target_width) -> EagerTensor:
+    """Centre-crop and/or zero-pad to ``(target_height, target_width)``."""
+    a = _image_array(image, "resize_with_crop_or_pad")
+    v = _check_int("resize_with_crop_or_pad", target_height=target_height,
+                   target_width=target_width)
+    th, tw = v["target_height"], v["target_width"]
+    if th <= 0 or tw <= 0:
+        raise ValueError(f"resize_with_crop_or_pad: target sizes must be > 0, got {th}, {tw}")
+    h, w = a.shape[-3], a.shape[-2]
+    cropped = crop_to_bounding_box(image, max((h - th) // 2, 0), max((w - tw) // 2, 0),
+                                   min(h, th), min(w, tw))
+    return pad_to_bounding_box(cropped, max((th - h) // 2, 0), max((tw - w) // 2, 0), th, tw)
+
+
+def resize_with_pad(image, target_height, target_width, method=ResizeMethod.BILINEAR,
+                    antialias=False) -> EagerTensor:
+    """Resize keeping the aspect ratio, then zero-pad (centred) to the target size; float32."""
+    a = _image_array(image, "resize_with_pad")
+    v = _check_int("resize_with_pad", target_height=target_height, target_width=target_width)
+    th, tw = v["target_height"], v["target_width"]
+    if th <= 0 or tw <= 0:
+        raise ValueError(f"resize_with_pad: target sizes must be > 0, got {th}, {tw}")
+    h, w = a.shape[-3], a.shape[-2]
+    ratio = max(w / tw, h / th)
+    new_h, new_w = h / ratio, w / ratio
+    resized = resize(image, (int(np.floor(new_h)), int(np.floor(new_w))), method=method,
+                     antialias=antialias)
+    return pad_to_bounding_box(resized, max(0, int((th - new_h) / 2)),
+                               max(0, int((tw - new_w) / 2)), th, tw)
+
+
+def extract_patches(images, sizes, strides, rates, padding) -> EagerTensor:
+    """``(m, h, w, c)`` -> ``(m, out_h, out_w, kh * kw * c)``: each output pixel holds its
+    ``sizes = [1, kh, kw, 1]`` window (dilated by ``rates``) flattened row by row."""
+    a = _image_array(images, "extract_patches", ranks=(4,))
+    lists = {"sizes": sizes, "strides": strides, "rates": rates}
+    vals = {}
+    for key, v in lists.items():
+        seq = [int(x) for x in np.asarray(value_of(v)).reshape(-1)]
+        if len(seq) != 4 or seq[0] != 1 or seq[3] != 1 or min(seq) < 1:
+            raise ValueError(f"extract_patches: {key} must be [1, rows, cols, 1] with "
+                             f"positive entries, got {list(v)}")
+        vals[key] = seq[1:3]
+    mode = str(padding).upper()
+    if mode not in ("VALID", "SAME"):
+        raise ValueError(f"extract_patches: padding must be 'VALID' or 'SAME', got {padding!r}")
+    index, pads = [], []
+    for axis in (0, 1):
+        n, k = a.shape[1 + axis], vals["sizes"][axis]
+        s, r = vals["strides"][axis], vals["rates"][axis]
+        span = (k - 1) * r + 1
+        if mode == "VALID":
+            out = max(0, -(-(n - span + 1) // s))
+            before = 0
+        else:
+            out = -(-n // s)
+            before = max((out - 1) * s + span - n, 0) // 2
+        pads.append((before, max((out - 1) * s + span - n - before, 0)))
+        index.append(np.arange(out)[:, None] * s + np.arange(k)[None, :] * r)
+    padded = np.pad(a, [(0, 0), pads[0], pads[1], (0, 0)])
+    rows, cols = index
+    gathered = padded[:, rows[:, None, :, None], cols[None, :, None, :], :]
+    m, oh, ow = a.shape[0], rows.shape[0], cols.shape[0]
+    out = gathered.reshape(m, oh, ow, -1)
+
+    def vjp(g):
+        full = np.zeros(padded.shape, dtype=a.dtype if a.dtype.kind == "f" else np.float32)
+        g6 = np.reshape(g, gathered.shape)
+        np.add.at(full, (slice(None), rows[:, None, :, None], cols[None, :, None, :]), g6)
+        return [full[:, pads[0][0]:pads[0][0] + a.shape[1], pads[1][0]:pads[1][0] + a.shape[2]]]
+
+    return _op(out, [images], vjp)
+
+
+# ----------------------------------------------------------------------------- colour
+
+
+def grayscale_to_rgb(images, name=None) -> EagerTensor:
+    """Repeat the single channel of ``(..., 1)`` images three times."""
+    a = _convert(images)
+    if a.ndim < 2 or a.shape[-1] != 1:
+        raise ValueError(f"grayscale_to_rgb expects 1 channel in the last axis, got shape "
+                         f"{a.shape}")
+    return _ops.tile(images, [1] * (a.ndim - 1) + [3])
+
+
+def _float_rgb(image, what: str) -> np.ndarray:
+    a = _rgb_array(image, what)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{what} expects a float image (use convert_image_dtype first), got "
+                        f"{a.dtype}")
+    return a
+
+
+def _hsv_of(a: np.ndarray) -> np.ndarray:
+    v = a.max(axis=-1)
+    spread = v - a.min(axis=-1)
+    s = np.where(v > 0, spread / np.where(v > 0, v, 1), 0)
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    safe = np.where(spread > 0, spread, 1)
+    # which channel is the largest picks the sector of the hue circle (red first on ties)
+    h = np.where(r == v, (g - b) / safe,
+                 np.where(g == v, 2 + (b - r) / safe, 4 + (r - g) / safe)) / 6
+    h = np.where(spread > 0, h, 0)
+    h = np.where(h < 0, h + 1, h)
+    return np.stack([h, s, v], axis=-1).astype(a.dtype, copy=False)
+
+
+def _rgb_of(a: np.ndarray) -> np.ndarray:
+    h6, s, v = a[..., 0] * 6, a[..., 1], a[..., 2]
+    red = np.clip(np.abs(h6 - 3) - 1, 0, 1)
+    green = np.clip(2 - np.abs(h6 - 2), 0, 1)
+    blue = np.clip(2 - np.abs(h6 - 4), 0, 1)
+    # each channel lies between v * (1 - s) (grey part) and v, by its share of the hue
+    out = np.stack([(1 - s + s * c) * v for c in (red, green, blue)], axis=-1)
+    return out.astype(a.dtype, copy=False)
+
+
+def rgb_to_hsv(images, name=None) -> EagerTensor:
+    """Float RGB in [0, 1] -> HSV, each of hue, saturation, value in [0, 1]."""
+    a = _float_rgb(images, "rgb_to_hsv")
+    return _op(_hsv_of(a), [images], _no_gradient("rgb_to_hsv"))
+
+
+def hsv_to_rgb(images, name=None) -> EagerTensor:
+    """HSV (each in [0, 1]) -> float RGB."""
+    a = _float_rgb(images, "hsv_to_rgb")
+    return _op(_rgb_of(a), [images], _no_gradient("hsv_to_rgb"))
+
+
+_YUV = np.array([[0.299, -0.14714119, 0.61497538],
+                 [0.587, -0.28886916, -0.51496512],
+                 [0.114, 0.43601035, -0.10001026]])
+_RGB_FROM_YUV = np.array([[1.0, 1.0, 1.0],
+                          [0.0, -0.394642334, 2.03206185],
+                          [1.13988303, -0.58062185, 0.0]])
+
+
+def rgb_to_yuv(images) -> EagerTensor:
+    """Float RGB -> YUV (Y in [0, 1], U in [-0.436, 0.436], V in [-0.615, 0.615])."""
+    a = _float_rgb(images, "rgb_to_yuv")
+    return _ops.matmul(_lift(images), _YUV.astype(a.dtype))
+
+
+def yuv_to_rgb(images) -> EagerTensor:
+    a = _float_rgb(images, "yuv_to_rgb")
+    return _ops.matmul(_lift(images), _RGB_FROM_YUV.astype(a.dtype))
+
+
+# ----------------------------------------------------------------------------- adjustments
+
+
+def adjust_brightness(image, delta) -> EagerTensor:
+    """``image + delta`` (integer images: in [0, 1] float, then back, saturated)."""
+    x, back = _as_float(image, "adjust_brightness")
+    return back(x + np.asarray(value_of(delta), dtype=value_of(x).dtype))
+
+
+def adjust_contrast(images, contrast_factor) -> EagerTensor:
+    """``(x - mean) * contrast_factor + mean`` with the mean of each channel of each image."""
+    _image_array(images, "adjust_contrast")
+    x, back = _as_float(images, "adjust_contrast")
+    mean = _ops.reduce_mean(x, axis=(-3, -2), keepdims=True)
+    factor = np.asarray(value_of(contrast_factor), dtype=value_of(x).dtype)
+    return back((x - mean) * factor + mean)
+
+
+def adjust_gamma(image, gamma=1, gain=1) -> EagerTensor:
+    """``gain * image ** gamma`` (integer images: in [0, 1] float, then back)."""
+    if float(gamma) < 0:
+        raise ValueError(f"adjust_gamma: gamma must be non-negative, got {gamma}")
+    x, back = _as_float(image, "adjust_gamma")
+    dtype = value_of(x).dtype
+    return back(np.asarray(gain, dtype=dtype) * x ** np.asarray(gamma, dtype=dtype))
+
+
+def adjust_saturation(image, saturation_factor, name=None) -> EagerTensor:
+    """Scale the HSV saturation by ``saturation_factor`` (clipped to [0, 1]), hue and value kept.
+
+    Written without leaving RGB: each channel is ``v - (v - x) * r``, where ``v`` is the
+    pixel's largest channel and ``r`` the saturation's scale after clipping, so it is
+    differentiable.
+    """
+    _rgb_array(image, "adjust_saturation")
+    x, back = _as_float(image, "adjust_saturation")
+    a = value_of(x)
+    v = _ops.reduce_max(x, axis=-1, keepdims=True)
+    spread = v - _ops.reduce_min(x, axis=-1, keepdims=True)
+    va, sa = value_of(v), value_of(spread)
+    colourful = (va > 0) & (sa > 0)
+    factor = max(float(saturation_factor), 0.0)
+    ceiling = v / _ops.where(colourful, spread, np.ones_like(sa))
+    ratio = _ops.minimum(ceiling, np.asarray(factor, dtype=a.dtype))
+    out = v - (v - x) * ratio
+    return back(_ops.where(np.broadcast_to(colourful, a.shape), out, x))
+
+
+def adjust_hue(image, delta, name=None) -> EagerTensor:
+    """Turn the hue of RGB images by ``delta`` (a fraction of the colour circle, in [-1, 1])."""
+    a = _rgb_array(image, "adjust_hue")
+    d = float(delta)
+    if not -1.0 <= d <= 1.0:
+        raise ValueError(f"adjust_hue: delta must be in the interval [-1, 1], got {delta}")
+    x, back = _as_float(a, "adjust_hue")
+    hsv = _hsv_of(value_of(x))
+    hsv[..., 0] = np.mod(hsv[..., 0] + d, 1.0)
+    return _op(value_of(back(constant(_rgb_of(hsv)))), [image], _no_gradient("adjust_hue"))
+
+
+def per_image_standardization(image) -> EagerTensor:
+    """Each image scaled to mean 0 and variance 1: ``(x - mean) / max(std, 1/sqrt(N))`` with
+    ``N`` its number of values; integer images become float32."""
+    a = _image_array(image, "per_image_standardization")
+    x = _lift(image) if a.dtype.kind == "f" else constant(a.astype(np.float32))
+    count = a.shape[-1] * a.shape[-2] * a.shape[-3]
+    mean = _ops.reduce_mean(x, axis=(-3, -2, -1), keepdims=True)
+    std = _ops.reduce_std(x, axis=(-3, -2, -1), keepdims=True)
+    floor = np.asarray(1.0 / np.sqrt(count), dtype=value_of(x).dtype)
+    return (x - mean) / _ops.maximum(std, floor)
+
+
+# ----------------------------------------------------------------------------- random
+
+
+def _draw_flip(image, axis_from_end: int, rng: np.random.Generator, what: str) -> EagerTensor:
+    a = _image_array(image, what)
+    axis = a.ndim - axis_from_end
+    if a.ndim == 3:
+        flip = np.array(rng.uniform() < 0.5)
+    else:
+        flip = (rng.uniform(size=a.shape[0]) < 0.5).reshape(-1, 1, 1, 1)
+    out = np.where(flip, np.flip(a, axis), a)
+    return _op(out, [image], lambda g: [np.where(flip, np.flip(g, axis), g)])
+
+
+def random_flip_left_right(image, seed=None) -> EagerTensor:
+    """Mirror horizontally with probability 1/2 (each image of a batch on its own)."""
+    return _draw_flip(image, 2, _random._seeded(seed), "random_flip_left_right")
+
+
+def random_flip_up_down(image, seed=None) -> EagerTensor:
+    return _draw_flip(image, 3, _random._seeded(seed), "random_flip_up_down")
+
+
+def stateless_random_flip_left_right(image, seed) -> EagerTensor:
+    return _draw_flip(image, 2, _random._stateless(seed), "stateless_random_flip_left_right")
+
+
+def stateless_random_flip_up_down(image, seed) -> EagerTensor:
+    return _draw_flip(image, 3, _random._stateless(seed), "stateless_random_flip_up_down")
+
+
+def _check_delta(what: str, max_delta, upper=None) -> float:
+    d = float(max_delta)
+    if d < 0 or (upper is not None and d > upper):
+        bound = "non-negative" if upper is None else f"in the interval [0, {upper}]"
+        raise ValueError(f"{what}: max_delta must be {bound}, got {max_delta}")
+    return d
+
+
+def _check_range(what: str, lower, upper) -> tuple[float, float]:
+    lo, hi = float(lower), float(upper)
+    if hi <= lo:
+        raise ValueError(f"{what}: upper must be > lower, got lower={lower}, upper={upper}")
+    if lo < 0:
+        raise ValueError(f"{what}: lower must be non-negative, got {lower}")
+    return lo, hi
+
+
+def random_brightness(image, max_delta, seed=None) -> EagerTensor:
+    """`adjust_brightness` by one delta drawn uniformly from [-max_delta, max_delta)."""
+    d = _check_delta("random_brightness", max_delta)
+    return adjust_brightness(image, _random._seeded(seed).uniform(-d, d))
+
+
+def stateless_random_brightness(image, max_delta, seed) -> EagerTensor:
+    d = _check_delta("stateless_random_brightness", max_delta)
+    return adjust_brightness(image, _random._stateless(seed).uniform(-d, d))
+
+
+def random_contrast(image, lower, upper, seed=None) -> EagerTensor:
+    """`adjust_contrast` by one factor drawn uniformly from [lower, upper)."""
+    lo, hi = _check_range("random_contrast", lower, upper)
+    return adjust_contrast(image, _random._seeded(seed).uniform(lo, hi))
+
+
+def stateless_random_contrast(image, lower, upper, seed) -> EagerTensor:
+    lo, hi = _check_range("stateless_random_contrast", lower, upper)
+    return adjust_contrast(image, _random._stateless(seed).uniform(lo, hi))
+
+
+def random_saturation(image, lower, upper, seed=None) -> EagerTensor:
+    """`adjust_saturation` by one factor drawn uniformly from [lower, upper)."""
+    lo, hi = _check_range("random_saturation", lower, upper)
+    return adjust_saturation(image, _random._seeded(seed).uniform(lo, hi))
+
+
+def stateless_random_saturation(image, lower, upper, seed) -> EagerTensor:
+    lo, hi = _check_range("stateless_random_saturation", lower, upper)
+    return adjust_saturation(image, _random._stateless(seed).uniform(lo, hi))
+
+
+def random_hue(image, max_delta, seed=None) -> EagerTensor:
+    """`adjust_hue` by one delta drawn uniformly from [-max_delta, max_delta), max_delta <= 0.5."""
+    d = _check_delta("random_hue", max_delta, upper=0.5)
+    return adjust_hue(image, _random._seeded(seed).uniform(-d, d))
+
+
+def stateless_random_hue(image, max_delta, seed) -> EagerTensor:
+    d = _check_delta("stateless_random_hue", max_delta, upper=0.5)
+    return adjust_hue(image, _random._stateless(seed).uniform(-d, d))
+
+
+random_crop = _random.random_crop
+
+
+def stateless_random_crop(value, size, seed, name=None) -> EagerTensor:
+    """`random_crop` whose offset depends only on ``seed=(a, b)``."""
+    return _random._crop_at_random(value, size, _random._stateless(seed))
+
+
+# ----------------------------------------------------------------------------- measures
+
+
+def total_variation(images, name=None) -> EagerTensor:
+    """Sum of absolute differences between neighbouring pixels: a scalar for ``(h, w, c)``,
+    one value per image for ``(m, h, w, c)``."""
+    a = _image_array(images, "total_variation")
+    x = _lift(images)
+    if a.ndim == 3:
+        down = x[1:, :, :] - x[:-1, :, :]
+        across = x[:, 1:, :] - x[:, :-1, :]
+        return _ops.reduce_sum(_ops.abs(down)) + _ops.reduce_sum(_ops.abs(across))
+    down = x[:, 1:, :, :] - x[:, :-1, :, :]
+    across = x[:, :, 1:, :] - x[:, :, :-1, :]
+    return (_ops.reduce_sum(_ops.abs(down), axis=(1, 2, 3))
+            + _ops.reduce_sum(_ops.abs(across), axis=(1, 2, 3)))
+
+
+def image_gradients(image) -> tuple:
+    """``(dy, dx)`` of ``(m, h, w, c)`` images: forward differences, zero in the last row
+    (dy) and last column (dx)."""
+    a = _image_array(image, "image_gradients", ranks=(4,))
+    x = _lift(image)
+    zeros_row = np.zeros((a.shape[0], 1) + a.shape[2:], dtype=a.dtype)
+    zeros_col = np.zeros(a.shape[:2] + (1, a.shape[3]), dtype=a.dtype)
+    dy = _ops.concat([x[:, 1:] - x[:, :-1], zeros_row], axis=1)
+    dx = _ops.concat([x[:, :, 1:] - x[:, :, :-1], zeros_col], axis=2)
+    return dy, dx
+
+
+_SOBEL_DY = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=np.float64)
+
+
+def sobel_edges(image) -> EagerTensor:
+    """``(m, h, w, c)`` -> ``(m, h, w, c, 2)``: the vertical then horizontal Sobel responses,
+    with the image mirrored (without repeating the edge) at its border."""
+    a = _image_array(image, "sobel_edges", ranks=(4,))
+    if a.shape[1] < 2 or a.shape[2] < 2:
+        raise ValueError(f"sobel_edges needs images of at least 2x2 pixels, got {a.shape}")
+    x = _lift(image) if a.dtype.kind == "f" else constant(a.astype(np.float32))
+    h, w = a.shape[1], a.shape[2]
+    mirror_rows = np.concatenate([[1], np.arange(h), [h - 2]])
+    mirror_cols = np.concatenate([[1], np.arange(w), [w - 2]])
+    padded = _ops.gather(_ops.gather(x, mirror_rows, axis=1), mirror_cols, axis=2)
+    responses = []
+    for kernel in (_SOBEL_DY, _SOBEL_DY.T):
+        total = None
+        for i in range(3):
+            for j in range(3):
+                if kernel[i, j] != 0:
+                    term = padded[:, i:i + h, j:j + w, :] * kernel[i, j].astype(
+                        value_of(x).dtype)
+                    total = term if total is None else total + term
+        responses.append(total)
+    return _ops.stack(responses, axis=-1)
+
+
+def _float_pair(a, b, max_val, what: str):
+    """Both images and ``max_val`` as TensorFlow's measures take them: float32 in [0, 1]
+    scale for integer images, float images as they are."""
+    av, bv = _convert(a), _convert(b)
+    if av.shape != bv.shape:
+        raise ValueError(f"{what}: the two images must have the same shape, got {av.shape} and "
+                         f"{bv.shape}")
+    if av.ndim < 3:
+        raise ValueError(f"{what} expects images of rank >= 3, got shape {av.shape}")
+    if av.dtype.kind in "iu":
+        scale = float(np.iinfo(av.dtype).max)
+        return (convert_image_dtype(av, np.float32), convert_image_dtype(bv, np.float32),
+                float(max_val) / scale)
+    return _lift(a), _lift(b), float(max_val)
+
+
+def psnr(a, b, max_val, name=None) -> EagerTensor:
+    """Peak signal-to-noise ratio in dB over the last three axes: ``10 log10(max^2 / mse)``."""
+    x, y, peak = _float_pair(a, b, max_val, "psnr")
+    mse = _ops.reduce_mean(_ops.square(x - y), axis=(-3, -2, -1))
+    dtype = value_of(x).dtype
+    ten_over_ln10 = np.asarray(10.0 / np.log(10.0), dtype=dtype)
+    with np.errstate(divide="ignore"):  # identical images: mse 0, psnr inf (as TensorFlow)
+        log_mse = _ops.log(mse)
+    return np.asarray(20.0 * np.log10(peak), dtype=dtype) - ten_over_ln10 * log_mse
+
+
+def _gaussian_band(n: int, size: int, sigma: float) -> np.ndarray:
+    """``(n - size + 1, n)`` matrix applying a normalized 1-D Gaussian window ('valid')."""
+    coords = np.arange(size) - (size - 1) / 2.0
+    g = np.exp(-coords ** 2 / (2.0 * sigma ** 2))
+    g /= g.sum()
+    band = np.zeros((n - size + 1, n))
+    for i in range(n - size + 1):
+        band[i, i:i + size] = g
+    return band
+
+
+def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         return_index_map=False) -> EagerTensor:
+    """Structural similarity of ``(..., h, w, c)`` images (one value per image), with a
+    Gaussian window of ``filter_size`` and ``filter_sigma``, averaged over pixels then
+    channels; ``return_index_map=True`` gives the per-pixel map (averaged over channels)."""
+    x, y, peak = _float_pair(img1, img2, max_val, "ssim")
+    shape = value_of(x).shape
+    size = int(filter_size)
+    if size < 1 or shape[-3] < size or shape[-2] < size:
+        raise ValueError(f"ssim: images of size {shape[-3:-1]} must be at least filter_size "
+                         f"({filter_size}) high and wide")
+    dtype = value_of(x).dtype
+    flat = (-1,) + shape[-3:]
+    xs, ys = _ops.reshape(x, flat), _ops.reshape(y, flat)
+    rows = _gaussian_band(shape[-3], size, float(filter_sigma)).astype(dtype)
+    cols = _gaussian_band(shape[-2], size, float(filter_sigma)).astype(dtype)
+
+    def blur(t):
+        return einsum("Hh,Ww,nhwc->nHWc", rows, cols, t)
+
+    c1 = np.asarray((float(k1) * peak) ** 2, dtype=dtype)
+    c2 = np.asarray((float(k2) * peak) ** 2, dtype=dtype)
+    mean_x, mean_y = blur(xs), blur(ys)
+    both = mean_x * mean_y * 2
+    squares = mean_x * mean_x + mean_y * mean_y
+    luminance = (both + c1) / (squares + c1)
+    cross = blur(xs * ys) * 2
+    energy = blur(xs * xs + ys * ys)
+    structure = (cross - both + c2) / (energy - squares + c2)
+    index = luminance * structure
+    if return_index_map:
+        out = _ops.reduce_mean(index, axis=-1)
+        return _ops.reshape(out, shape[:-3] + tuple(value_of(out).shape[1:]))
+    out = _ops.reduce_mean(index, axis=(1, 2, 3))
+    return _ops.reshape(out, shape[:-3])
+
+
+# ----------------------------------------------------------------------------- coding
+
+
+def _pillow(what: str):
+    try:
+        from PIL import Image
+    except ImportError as exc:  # optional dependency
+        raise ImportError(f"tf.image.{what} needs Pillow: pip install pillow") from exc
+    return Image
+
+
+def _encodable(image, what: str, dtypes: tuple) -> np.ndarray:
+    a = _convert(image)
+    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(f"{what} expects an (h, w, c) image with 1 to 4 channels, got shape "
+                         f"{a.shape}")
+    if a.dtype not in dtypes:
+        raise TypeError(f"{what} expects {' or '.join(str(np.dtype(d)) for d in dtypes)}, got "
+                        f"{a.dtype}")
+    return a
+
+
+def encode_png(image, compression=-1, name=None) -> bytes:
+    """PNG bytes of an ``(h, w, c)`` uint8 (or uint16 one-channel) image; write them with
+    ``tf.io.write_file``. TensorFlow returns a string tensor; convnp returns the bytes."""
+    a = _encodable(image, "encode_png", (np.uint8, np.uint16))
+    level = int(compression)
+    if not -1 <= level <= 9:
+        raise ValueError(f"encode_png: compression must be in [-1, 9], got {compression}")
+    if a.dtype == np.uint16 and a.shape[-1] != 1:
+        raise ValueError("encode_png: convnp writes uint16 images with one channel only")
+    Image = _pillow("encode_png")
+    modes = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+    picture = (Image.fromarray(a[..., 0].astype("<u2"), mode="I;16")
+               if a.dtype == np.uint16 else
+               Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode=modes[a.shape[-1]]))
+    buffer = _io.BytesIO()
+    picture.save(buffer, format="PNG", compress_level=6 if level < 0 else level)
+    return buffer.getvalue()
+
+
+def encode_jpeg(image, format="", quality=95, progressive=False, optimize_size=False,
+                chroma_downsampling=True, density_unit="in", x_density=300, y_density=300,
+                xmp_metadata="", name=None) -> bytes:
+    """JPEG bytes of an ``(h, w, 1 or 3)`` uint8 image (Pillow's encoder)."""
+    a = _encodable(image, "encode_jpeg", (np.uint8,))
+    if a.shape[-1] not in (1, 3):
+        raise ValueError(f"encode_jpeg expects 1 or 3 channels, got {a.shape[-1]}")
+    if not 0 <= int(quality) <= 100:
+        raise ValueError(f"encode_jpeg: quality must be in [0, 100], got {quality}")
+    Image = _pillow("encode_jpeg")
+    picture = Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)
+    buffer = _io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=int(quality), progressive=bool(progressive),
+                 optimize=bool(optimize_size), subsampling=2 if chroma_downsampling else 0)
+    return buffer.getvalue()
