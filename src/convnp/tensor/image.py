@@ -274,51 +274,43 @@ def transpose(image, name=None) -> EagerTensor:
     return _op(np.swapaxes(a, h, w).copy(), [image], lambda g: [np.swapaxes(g, h, w)])
 
 
+def _box(image, what: str, offset_height, offset_width, target_height, target_width):
+    """``(array, oh, ow, th, tw)`` after checking the image and the box's ints and signs."""
+    a = _image_array(image, what)
+    v = _check_int(what, offset_height=offset_height, offset_width=offset_width,
+                   target_height=target_height, target_width=target_width)
+    oh, ow, th, tw = v["offset_height"], v["offset_width"], v["target_height"], v["target_width"]
+    if oh < 0 or ow < 0:
+        raise ValueError(f"{what}: offsets must be >= 0, got {oh}, {ow}")
+    if th <= 0 or tw <= 0:
+        raise ValueError(f"{what}: target sizes must be > 0, got {th}, {tw}")
+    return a, oh, ow, th, tw
+
+
 def crop_to_bounding_box(image, offset_height, offset_width, target_height,
                          target_width) -> EagerTensor:
     """The ``target_height x target_width`` window whose top-left corner is at the offsets."""
-    a = _image_array(image, "crop_to_bounding_box")
-    v = _check_int("crop_to_bounding_box", offset_height=offset_height,
-                   offset_width=offset_width, target_height=target_height,
-                   target_width=target_width)
+    a, oh, ow, th, tw = _box(image, "crop_to_bounding_box", offset_height, offset_width,
+                             target_height, target_width)
     h, w = a.shape[-3], a.shape[-2]
-    if v["offset_height"] < 0 or v["offset_width"] < 0:
-        raise ValueError(f"crop_to_bounding_box: offsets must be >= 0, got "
-                         f"{v['offset_height']}, {v['offset_width']}")
-    if v["target_height"] <= 0 or v["target_width"] <= 0:
-        raise ValueError(f"crop_to_bounding_box: target sizes must be > 0, got "
-                         f"{v['target_height']}, {v['target_width']}")
-    if v["offset_height"] + v["target_height"] > h or v["offset_width"] + v["target_width"] > w:
-        raise ValueError(f"crop_to_bounding_box: the box at ({v['offset_height']}, "
-                         f"{v['offset_width']}) of size ({v['target_height']}, "
-                         f"{v['target_width']}) does not fit in an image of size ({h}, {w})")
-    rows = slice(v["offset_height"], v["offset_height"] + v["target_height"])
-    cols = slice(v["offset_width"], v["offset_width"] + v["target_width"])
-    return _slice(image, (Ellipsis, rows, cols, slice(None)))
+    if oh + th > h or ow + tw > w:
+        raise ValueError(f"crop_to_bounding_box: the box at ({oh}, {ow}) of size ({th}, {tw}) "
+                         f"does not fit in an image of size ({h}, {w})")
+    return _slice(image, (Ellipsis, slice(oh, oh + th), slice(ow, ow + tw), slice(None)))
 
 
 def pad_to_bounding_box(image, offset_height, offset_width, target_height,
                         target_width) -> EagerTensor:
     """Zeros around the image so it sits at the offsets of a ``target`` sized canvas."""
-    a = _image_array(image, "pad_to_bounding_box")
-    v = _check_int("pad_to_bounding_box", offset_height=offset_height,
-                   offset_width=offset_width, target_height=target_height,
-                   target_width=target_width)
+    a, oh, ow, th, tw = _box(image, "pad_to_bounding_box", offset_height, offset_width,
+                             target_height, target_width)
     h, w = a.shape[-3], a.shape[-2]
-    bottom = v["target_height"] - v["offset_height"] - h
-    right = v["target_width"] - v["offset_width"] - w
-    if v["offset_height"] < 0 or v["offset_width"] < 0:
-        raise ValueError(f"pad_to_bounding_box: offsets must be >= 0, got "
-                         f"{v['offset_height']}, {v['offset_width']}")
+    bottom, right = th - oh - h, tw - ow - w
     if bottom < 0 or right < 0:
         raise ValueError(f"pad_to_bounding_box: an image of size ({h}, {w}) at offset "
-                         f"({v['offset_height']}, {v['offset_width']}) does not fit in "
-                         f"({v['target_height']}, {v['target_width']})")
-    pads = [(0, 0)] * (a.ndim - 3) + [(v["offset_height"], bottom),
-                                      (v["offset_width"], right), (0, 0)]
-    rows = slice(v["offset_height"], v["offset_height"] + h)
-    cols = slice(v["offset_width"], v["offset_width"] + w)
-    return _op(np.pad(a, pads), [image], lambda g: [g[..., rows, cols, :]])
+                         f"({oh}, {ow}) does not fit in ({th}, {tw})")
+    pads = [(0, 0)] * (a.ndim - 3) + [(oh, bottom), (ow, right), (0, 0)]
+    return _op(np.pad(a, pads), [image], lambda g: [g[..., oh:oh + h, ow:ow + w, :]])
 
 
 def central_crop(image, central_fraction) -> EagerTensor:
@@ -588,65 +580,66 @@ def stateless_random_flip_up_down(image, seed) -> EagerTensor:
     return _draw_flip(image, 3, _random._stateless(seed), "stateless_random_flip_up_down")
 
 
-def _check_delta(what: str, max_delta, upper=None) -> float:
+def _delta(what: str, max_delta, rng: np.random.Generator, upper=None) -> float:
+    """One delta drawn uniformly from [-max_delta, max_delta), after checking max_delta."""
     d = float(max_delta)
     if d < 0 or (upper is not None and d > upper):
         bound = "non-negative" if upper is None else f"in the interval [0, {upper}]"
         raise ValueError(f"{what}: max_delta must be {bound}, got {max_delta}")
-    return d
+    return float(rng.uniform(-d, d))
 
 
-def _check_range(what: str, lower, upper) -> tuple[float, float]:
+def _factor(what: str, lower, upper, rng: np.random.Generator) -> float:
+    """One factor drawn uniformly from [lower, upper), after checking the range."""
     lo, hi = float(lower), float(upper)
     if hi <= lo:
         raise ValueError(f"{what}: upper must be > lower, got lower={lower}, upper={upper}")
     if lo < 0:
         raise ValueError(f"{what}: lower must be non-negative, got {lower}")
-    return lo, hi
+    return float(rng.uniform(lo, hi))
 
 
-def random_brightness(image, max_delta, seed=None) -> EagerTensor:
-    """`adjust_brightness` by one delta drawn uniformly from [-max_delta, max_delta)."""
-    d = _check_delta("random_brightness", max_delta)
-    return adjust_brightness(image, _random._seeded(seed).uniform(-d, d))
+def _named(fn, name: str, doc: str):
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-def stateless_random_brightness(image, max_delta, seed) -> EagerTensor:
-    d = _check_delta("stateless_random_brightness", max_delta)
-    return adjust_brightness(image, _random._stateless(seed).uniform(-d, d))
+def _delta_twins(adjust, name: str, upper=None):
+    """``random_<name>(image, max_delta, seed=None)`` and its stateless twin (``seed=(a, b)``),
+    both applying ``adjust`` with a delta drawn from [-max_delta, max_delta)."""
+    def drawn(image, max_delta, seed=None):
+        return adjust(image, _delta(f"random_{name}", max_delta, _random._seeded(seed), upper))
+
+    def stateless(image, max_delta, seed):
+        return adjust(image, _delta(f"stateless_random_{name}", max_delta,
+                                    _random._stateless(seed), upper))
+
+    doc = (f"`adjust_{name}` by one delta drawn uniformly from [-max_delta, max_delta)"
+           + ("" if upper is None else f", max_delta <= {upper}") + ".")
+    return (_named(drawn, f"random_{name}", doc),
+            _named(stateless, f"stateless_random_{name}", doc + " Same seed, same result."))
 
 
-def random_contrast(image, lower, upper, seed=None) -> EagerTensor:
-    """`adjust_contrast` by one factor drawn uniformly from [lower, upper)."""
-    lo, hi = _check_range("random_contrast", lower, upper)
-    return adjust_contrast(image, _random._seeded(seed).uniform(lo, hi))
+def _factor_twins(adjust, name: str):
+    """``random_<name>(image, lower, upper, seed=None)`` and its stateless twin, applying
+    ``adjust`` with a factor drawn from [lower, upper)."""
+    def drawn(image, lower, upper, seed=None):
+        return adjust(image, _factor(f"random_{name}", lower, upper, _random._seeded(seed)))
+
+    def stateless(image, lower, upper, seed):
+        return adjust(image, _factor(f"stateless_random_{name}", lower, upper,
+                                     _random._stateless(seed)))
+
+    doc = f"`adjust_{name}` by one factor drawn uniformly from [lower, upper)."
+    return (_named(drawn, f"random_{name}", doc),
+            _named(stateless, f"stateless_random_{name}", doc + " Same seed, same result."))
 
 
-def stateless_random_contrast(image, lower, upper, seed) -> EagerTensor:
-    lo, hi = _check_range("stateless_random_contrast", lower, upper)
-    return adjust_contrast(image, _random._stateless(seed).uniform(lo, hi))
-
-
-def random_saturation(image, lower, upper, seed=None) -> EagerTensor:
-    """`adjust_saturation` by one factor drawn uniformly from [lower, upper)."""
-    lo, hi = _check_range("random_saturation", lower, upper)
-    return adjust_saturation(image, _random._seeded(seed).uniform(lo, hi))
-
-
-def stateless_random_saturation(image, lower, upper, seed) -> EagerTensor:
-    lo, hi = _check_range("stateless_random_saturation", lower, upper)
-    return adjust_saturation(image, _random._stateless(seed).uniform(lo, hi))
-
-
-def random_hue(image, max_delta, seed=None) -> EagerTensor:
-    """`adjust_hue` by one delta drawn uniformly from [-max_delta, max_delta), max_delta <= 0.5."""
-    d = _check_delta("random_hue", max_delta, upper=0.5)
-    return adjust_hue(image, _random._seeded(seed).uniform(-d, d))
-
-
-def stateless_random_hue(image, max_delta, seed) -> EagerTensor:
-    d = _check_delta("stateless_random_hue", max_delta, upper=0.5)
-    return adjust_hue(image, _random._stateless(seed).uniform(-d, d))
+random_brightness, stateless_random_brightness = _delta_twins(adjust_brightness, "brightness")
+random_hue, stateless_random_hue = _delta_twins(adjust_hue, "hue", upper=0.5)
+random_contrast, stateless_random_contrast = _factor_twins(adjust_contrast, "contrast")
+random_saturation, stateless_random_saturation = _factor_twins(adjust_saturation, "saturation")
 
 
 random_crop = _random.random_crop
