@@ -60,6 +60,7 @@ _TF_NAMES.update({
     "Variable": ("convnp.variables", "Variable"),
     "Tensor": ("convnp.tensor.eager", "EagerTensor"),
     "TensorShape": ("convnp.tensor.eager", "TensorShape"),
+    "TensorSpec": ("convnp.tensor.spec", "TensorSpec"),
     "DType": ("convnp.tensor.eager", "DType"),
     "as_dtype": ("convnp.tensor.eager", "as_dtype"),
     "is_tensor": ("convnp.tensor.eager", "is_tensor"),

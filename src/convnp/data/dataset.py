@@ -77,6 +77,23 @@ def _unflatten(spec: Any, leaves: list[Any]) -> Any:
     return build(spec)
 
 
+def _number_lists_as_arrays(value: Any) -> Any:
+    """Lists of numbers (nested too, or 0-d tensors) become arrays, as tf.data reads them, so
+    that ``from_tensor_slices(([1, 2], [3, 4]))`` has two components, not four."""
+    if isinstance(value, dict):
+        return {k: _number_lists_as_arrays(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_number_lists_as_arrays(v) for v in value)
+    if isinstance(value, list) and value:
+        arr = np.asarray(value) if all(
+            isinstance(v, (int, float, bool, np.generic, list))
+            or (isinstance(v, np.ndarray) and v.ndim == 0) for v in value) else None
+        if arr is not None and arr.dtype != object:
+            return arr
+        return [_number_lists_as_arrays(v) for v in value]
+    return value
+
+
 def _as_array(leaf: Any) -> np.ndarray:
     arr = np.asarray(leaf)
     if arr.dtype == object:
@@ -136,7 +153,7 @@ class Dataset:
                 np.ndim(t) >= 1 and not isinstance(t, (int, float)) for t in tensors) and all(
                 isinstance(t, np.ndarray) for t in tensors):
             tensors = tuple(tensors)  # list of arrays: a tuple of components, like tf
-        leaves, spec = _flatten(tensors)
+        leaves, spec = _flatten(_number_lists_as_arrays(tensors))
         arrays = [_as_array(leaf) for leaf in leaves]
         for a in arrays:
             if a.ndim == 0:
@@ -304,6 +321,149 @@ class Dataset:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__.lstrip('_')}Dataset cardinality={self.cardinality()}>"
+
+    # -- more of tf.data: generators, files, nesting, padding, reductions ------------------
+    @staticmethod
+    def from_generator(generator: Callable, output_types: Any = None, output_shapes: Any = None,
+                       args: Any = None, output_signature: Any = None,
+                       name: str | None = None) -> Dataset:
+        """Elements from ``generator(*args)``, called again at each pass.
+
+        ``output_signature`` is a structure of `tf.TensorSpec` (or ``output_types`` with
+        optional ``output_shapes``); each element is converted to those dtypes and checked
+        against those shapes (``None`` sizes match anything).
+
+        Raises:
+            TypeError: ``generator`` is not callable, or neither a signature nor types given.
+            ValueError: (while iterating) an element whose structure, shape or dtype does not
+                fit the signature.
+        """
+        return _Generated(generator, _signature(output_types, output_shapes,
+                                                output_signature), args)
+
+    @staticmethod
+    def list_files(file_pattern: Any, shuffle: bool | None = None, seed: int | None = None,
+                   name: str | None = None) -> Dataset:
+        """The paths (bytes, as tf.string) matching a glob pattern or list of patterns,
+        sorted, then shuffled unless ``shuffle=False``.
+
+        Raises:
+            ValueError: no file matches.
+        """
+        import glob
+
+        patterns = [file_pattern] if isinstance(file_pattern, (str, bytes)) else list(
+            np.asarray(file_pattern).reshape(-1))
+        names = []
+        for pattern in patterns:
+            text = pattern.decode() if isinstance(pattern, bytes) else str(pattern)
+            names.extend(glob.glob(text))
+        if not names:
+            raise ValueError(f"list_files: no files matched pattern(s) {patterns}")
+        files = Dataset.from_tensor_slices(np.array([n.encode() for n in sorted(set(names))]))
+        if shuffle is None or shuffle:
+            files = files.shuffle(len(names), seed=seed)
+        return files
+
+    def interleave(self, map_func: Callable, cycle_length: int | None = None,
+                   block_length: int | None = None, num_parallel_calls: int | None = None,
+                   deterministic: bool | None = None, name: str | None = None) -> Dataset:
+        """``map_func(element)`` gives a dataset per element; up to ``cycle_length`` of them
+        are open at once and give ``block_length`` elements each in turn (tf.data's order).
+        ``cycle_length`` defaults to the number of CPU cores, as in TensorFlow."""
+        if not callable(map_func):
+            raise TypeError(f"map_func must be callable, got {type(map_func).__name__}")
+        import os
+
+        cycle = (os.cpu_count() or 1) if cycle_length in (None, AUTOTUNE) else cycle_length
+        block = 1 if block_length is None else block_length
+        for what, v in (("cycle_length", cycle), ("block_length", block)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"interleave: {what} must be a positive int, got {v!r}")
+        return _Interleave(self, map_func, int(cycle), int(block))
+
+    def flat_map(self, map_func: Callable, name: str | None = None) -> Dataset:
+        """``map_func(element)`` gives a dataset per element; their elements in order."""
+        if not callable(map_func):
+            raise TypeError(f"map_func must be callable, got {type(map_func).__name__}")
+        return _Interleave(self, map_func, 1, 1)
+
+    def padded_batch(self, batch_size: int, padded_shapes: Any = None,
+                     padding_values: Any = None, drop_remainder: bool = False,
+                     name: str | None = None) -> Dataset:
+        """Batches whose components are padded at the end of each axis to the longest in the
+        batch, or to ``padded_shapes`` (``None``/-1 sizes: the longest), with
+        ``padding_values`` (0 by default)."""
+        self.batch(batch_size)  # the same checks of batch_size
+        return _PaddedBatch(self, int(batch_size), padded_shapes, padding_values,
+                            bool(drop_remainder))
+
+    def reduce(self, initial_state: Any, reduce_func: Callable) -> Any:
+        """``reduce_func(state, element)`` over all elements, from ``initial_state``."""
+        if not callable(reduce_func):
+            raise TypeError(f"reduce_func must be callable, got {type(reduce_func).__name__}")
+        state = initial_state
+        for element in self:
+            state = reduce_func(state, element)
+        return to_eager(state)
+
+    def get_single_element(self, name: str | None = None) -> Any:
+        """The only element; a `ValueError` for an empty dataset or more than one element."""
+        it = iter(self)
+        first = next(it, _NOTHING)
+        if first is _NOTHING:
+            raise ValueError("get_single_element: the dataset is empty (expected exactly one "
+                             "element)")
+        if next(it, _NOTHING) is not _NOTHING:
+            raise ValueError("get_single_element: the dataset has more than one element "
+                             "(expected exactly one)")
+        return first
+
+    def shard(self, num_shards: int, index: int, name: str | None = None) -> Dataset:
+        """Every ``num_shards``-th element, starting at ``index``."""
+        for what, v in (("num_shards", num_shards), ("index", index)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"shard: {what} must be an int, got {v!r}")
+        if num_shards <= 0 or not 0 <= index < num_shards:
+            raise ValueError(f"shard: need num_shards > 0 and 0 <= index < num_shards, got "
+                             f"num_shards={num_shards}, index={index}")
+        return _Shard(self, int(num_shards), int(index))
+
+    def apply(self, transformation_func: Callable) -> Dataset:
+        """``transformation_func(self)``, which must return a dataset."""
+        out = transformation_func(self)
+        if not isinstance(out, Dataset):
+            raise TypeError(f"apply: transformation_func must return a Dataset, got "
+                            f"{type(out).__name__}")
+        return out
+
+    def window(self, size: int, shift: int | None = None, stride: int = 1,
+               drop_remainder: bool = False, name: str | None = None) -> Dataset:
+        """Elements become windows: datasets of ``size`` elements (every ``stride``-th), a new
+        window every ``shift`` elements (``size`` by default). A tuple or dict element gives
+        a tuple or dict of datasets, one per component, as in TensorFlow."""
+        shift = size if shift is None else shift
+        for what, v in (("size", size), ("shift", shift), ("stride", stride)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                raise ValueError(f"window: {what} must be a positive int, got {v!r}")
+        return _Window(self, int(size), int(shift), int(stride), bool(drop_remainder))
+
+    def rebatch(self, batch_size: Any, drop_remainder: bool = False,
+                name: str | None = None) -> Dataset:
+        """The batched elements re-cut into batches of ``batch_size`` (an int, or a list of
+        sizes used in turn)."""
+        sizes = [batch_size] if isinstance(batch_size, (int, np.integer)) else list(batch_size)
+        if not sizes or any(isinstance(b, bool) or not isinstance(b, (int, np.integer))
+                            or b <= 0 for b in sizes):
+            raise ValueError(f"rebatch: batch_size must be a positive int or a list of them, "
+                             f"got {batch_size!r}")
+        if len(sizes) == 1:
+            return self.unbatch().batch(int(sizes[0]), drop_remainder)
+        return _Rebatch(self.unbatch(), [int(b) for b in sizes], bool(drop_remainder))
+
+    def ignore_errors(self, log_warning: bool = False, name: str | None = None) -> Dataset:
+        """Skip the elements whose `map` or `filter` function raised an exception."""
+        return _IgnoreErrors(self, bool(log_warning))
 
 
 def _check_count(what: str, count: Any) -> int:
@@ -666,3 +826,360 @@ class _Concatenate(Dataset):
         if a < 0 or b < 0:
             return UNKNOWN_CARDINALITY
         return a + b
+
+
+# ----------------------------------------------------------------------------- more of tf.data
+
+_NOTHING = object()
+
+
+def _signature(output_types: Any, output_shapes: Any, output_signature: Any) -> Any:
+    """One structure of `TensorSpec`s from from_generator's arguments."""
+    from convnp.tensor.spec import TensorSpec
+
+    if output_signature is not None:
+        if output_types is not None or output_shapes is not None:
+            raise TypeError("from_generator: give output_signature, or output_types (and "
+                            "output_shapes), not both")
+        leaves, spec = _flatten(output_signature)
+        for leaf in leaves:
+            if not isinstance(leaf, TensorSpec):
+                raise TypeError(f"from_generator: output_signature must hold tf.TensorSpec "
+                                f"objects, got {type(leaf).__name__}")
+        return output_signature
+    if output_types is None:
+        raise TypeError("from_generator needs output_signature (or output_types)")
+    types, spec = _flatten(output_types)
+    if output_shapes is None:
+        shapes = [None] * len(types)
+    else:
+        shapes = _flatten_shapes(output_shapes)[0]
+        if len(shapes) != len(types):
+            raise ValueError(f"from_generator: output_shapes has {len(shapes)} components, "
+                             f"output_types {len(types)}")
+    return _unflatten(spec, [_AnyShape(t) if s is None else TensorSpec(s, t)
+                             for t, s in zip(types, shapes)])
+
+
+def _flatten_shapes(shapes: Any) -> tuple[list[Any], Any]:
+    # a shape is a list/tuple of ints or None: a leaf, not a structure of components
+    def is_shape(s):
+        return isinstance(s, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer))
+                                                    for d in s)
+
+    if is_shape(shapes):
+        return [shapes], None
+    if isinstance(shapes, dict):
+        pairs = [_flatten_shapes(shapes[k]) for k in shapes]
+        return [s for leaves, _ in pairs for s in leaves], ("dict", list(shapes),
+                                                            [p[1] for p in pairs])
+    pairs = [_flatten_shapes(s) for s in shapes]
+    return [s for leaves, _ in pairs for s in leaves], ("tuple", [p[1] for p in pairs])
+
+
+def _leaves_like(element: Any, spec: Any, where: str) -> list[Any]:
+    """The leaves of ``element`` read along the structure ``spec`` (a list where the spec has a
+    leaf is one value, as tf.data reads it)."""
+    if spec is None:
+        return [element]
+    if spec[0] == "dict":
+        if not isinstance(element, dict) or set(element) != set(spec[1]):
+            raise ValueError(f"{where} should be a dict with keys {spec[1]}, got "
+                             f"{type(element).__name__}"
+                             + (f" with keys {list(element)}" if isinstance(element, dict) else ""))
+        return [v for key, sub in zip(spec[1], spec[2])
+                for v in _leaves_like(element[key], sub, where)]
+    if not isinstance(element, (tuple, list)) or len(element) != len(spec[1]):
+        raise ValueError(f"{where} should be a tuple of {len(spec[1])} components, got "
+                         f"{type(element).__name__}"
+                         + (f" of {len(element)}" if isinstance(element, (tuple, list)) else ""))
+    return [v for item, sub in zip(element, spec[1]) for v in _leaves_like(item, sub, where)]
+
+
+class _AnyShape:
+    """A component with a dtype and no shape constraint (``output_types`` alone)."""
+
+    def __init__(self, dtype: Any):
+        from convnp.tensor.eager import as_dtype
+
+        self.dtype = as_dtype(dtype)
+        self.shape = None
+
+
+def _conform(value: Any, spec: Any, where: str) -> np.ndarray:
+    """``value`` as an array of ``spec``'s dtype, checked against its shape."""
+    target = spec.dtype.dtype if hasattr(spec.dtype, "dtype") else np.dtype(spec.dtype)
+    arr = np.asarray(value)
+    if target.kind == "S":
+        arr = np.asarray(value, dtype=object).astype(bytes) if arr.dtype.kind == "U" else arr
+        if arr.dtype.kind != "S":
+            raise ValueError(f"from_generator: {where} should be a string, got {arr.dtype}")
+    elif arr.dtype.kind in "US" or arr.dtype == object:
+        raise ValueError(f"from_generator: {where} should be {target}, got {arr.dtype} value")
+    else:
+        arr = arr.astype(target, copy=False)
+    if spec.shape is not None and not spec._shape_matches(arr.shape):
+        raise ValueError(f"from_generator: {where} should have shape {list(spec.shape)}, got "
+                         f"{list(arr.shape)}")
+    return arr
+
+
+class _Generated(Dataset):
+    def __init__(self, generator: Callable, signature: Any, args: Any):
+        if not callable(generator):
+            raise TypeError(f"from_generator expects a callable that returns an iterator, got "
+                            f"{type(generator).__name__}")
+        self._generator = generator
+        self._signature = signature
+        self._args = () if args is None else tuple(args)
+
+    def _elements(self):
+        specs, structure = _flatten(self._signature)
+        for k, element in enumerate(self._generator(*self._args)):
+            leaves = _leaves_like(element, structure, f"from_generator: element {k}")
+            yield _unflatten(structure, [_conform(v, s, f"element {k}")
+                                         for v, s in zip(leaves, specs)])
+
+
+class _Interleave(Dataset):
+    def __init__(self, parent: Dataset, fn: Callable, cycle: int, block: int):
+        self._parent = parent
+        self._fn = fn
+        self._cycle = cycle
+        self._block = block
+
+    def _open(self, element: Any) -> Iterator[Any]:
+        leaves, spec = _flatten(element)
+        inner = _call_fn(self._fn, _unflatten(spec, [
+            v if isinstance(v, Dataset) else to_eager(v) for v in leaves]))
+        if not isinstance(inner, Dataset):
+            raise TypeError(f"interleave/flat_map: map_func must return a Dataset, got "
+                            f"{type(inner).__name__}")
+        return inner._iter_plain()
+
+    def _elements(self):
+        source = self._parent._iter_plain()
+        slots: list[Iterator[Any] | None] = [None] * self._cycle
+        index, taken, source_done = 0, 0, False
+        while True:
+            if slots[index] is None and not source_done:
+                element = next(source, _NOTHING)
+                if element is _NOTHING:
+                    source_done = True
+                else:
+                    slots[index] = self._open(element)
+                    continue  # draw from the new dataset at once, as tf.data does
+            if slots[index] is not None:
+                value = next(slots[index], _NOTHING)
+                if value is not _NOTHING:
+                    yield value
+                    taken += 1
+                    if taken < self._block:
+                        continue
+                else:
+                    slots[index] = None
+            elif source_done and all(s is None for s in slots):
+                return
+            index, taken = (index + 1) % self._cycle, 0
+
+
+def _padding_spec(value: Any, spec: Any, n: int, what: str) -> list[Any]:
+    """``value`` (None, a single value, or a structure like the element) as one per leaf."""
+    if value is None:
+        return [None] * n
+    leaves, got = _flatten(value)
+    if got is None and (len(leaves) == 1 or n == 1):
+        return leaves * n if n > 1 else leaves
+    if len(leaves) != n:
+        raise ValueError(f"padded_batch: {what} must match the element's {n} components, got "
+                         f"{len(leaves)}")
+    return leaves
+
+
+class _PaddedBatch(Dataset):
+    def __init__(self, parent: Dataset, batch_size: int, padded_shapes: Any,
+                 padding_values: Any, drop_remainder: bool):
+        self._parent = parent
+        self._bs = batch_size
+        self._shapes = padded_shapes
+        self._values = padding_values
+        self._drop = drop_remainder
+
+    def _pad(self, rows: list[Any], spec: Any) -> Any:
+        columns = list(zip(*(_flatten(r)[0] for r in rows)))
+        n = len(columns)
+        shapes = ([None] * n if self._shapes is None else _flatten_shapes(self._shapes)[0])
+        if len(shapes) != n:
+            raise ValueError(f"padded_batch: padded_shapes must match the element's {n} "
+                             f"components, got {len(shapes)}")
+        values = _padding_spec(self._values, spec, n, "padding_values")
+        out = []
+        for col, shape, fill in zip(columns, shapes, values):
+            arrays = [np.asarray(v) for v in col]
+            ranks = {a.ndim for a in arrays}
+            if len(ranks) != 1:
+                raise ValueError(f"padded_batch: components of one position have different "
+                                 f"ranks {sorted(ranks)}")
+            longest = np.max([a.shape for a in arrays], axis=0) if arrays[0].ndim else ()
+            target = list(longest)
+            if shape is not None:
+                if len(shape) != len(target):
+                    raise ValueError(f"padded_batch: padded shape {list(shape)} has rank "
+                                     f"{len(shape)}, the component has rank {len(target)}")
+                for i, want in enumerate(shape):
+                    if want is not None and want != -1:
+                        if want < target[i]:
+                            raise ValueError(f"padded_batch: a component of size "
+                                             f"{target[i]} does not fit padded shape "
+                                             f"{list(shape)}")
+                        target[i] = int(want)
+            pad_value = (b"" if arrays[0].dtype.kind == "S" else 0) if fill is None else fill
+            batch = np.full([len(arrays)] + target, pad_value, dtype=arrays[0].dtype)
+            for i, a in enumerate(arrays):
+                batch[(i,) + tuple(slice(0, d) for d in a.shape)] = a
+            out.append(batch)
+        return _unflatten(spec, out)
+
+    def _elements(self):
+        spec, buf = None, []
+        for element in self._parent._iter_plain():
+            spec = _flatten(element)[1] if spec is None else spec
+            buf.append(element)
+            if len(buf) == self._bs:
+                yield self._pad(buf, spec)
+                buf = []
+        if buf and not self._drop:
+            yield self._pad(buf, spec)
+
+    def cardinality(self):
+        n = self._parent.cardinality()
+        if n < 0:
+            return n
+        return n // self._bs if self._drop else -(-n // self._bs)
+
+
+class _Shard(Dataset):
+    def __init__(self, parent: Dataset, num_shards: int, index: int):
+        self._parent = parent
+        self._num = num_shards
+        self._index = index
+
+    def _elements(self):
+        for k, element in enumerate(self._parent._iter_plain()):
+            if k % self._num == self._index:
+                yield element
+
+    def cardinality(self):
+        n = self._parent.cardinality()
+        if n < 0:
+            return n
+        return max(0, -(-(n - self._index) // self._num))
+
+
+class _Window(Dataset):
+    def __init__(self, parent: Dataset, size: int, shift: int, stride: int, drop: bool):
+        self._parent = parent
+        self._size = size
+        self._shift = shift
+        self._stride = stride
+        self._drop = drop
+
+    def __iter__(self):
+        yield from self._elements()  # windows are datasets, not tensors
+
+    def _window(self, rows: list[Any]) -> Any:
+        spec = _flatten(rows[0])[1]
+        columns = zip(*(_flatten(r)[0] for r in rows))
+        return _unflatten(spec, [_TensorSlices([np.stack([np.asarray(v) for v in col])], None)
+                                 for col in columns])
+
+    def _elements(self):
+        source = self._parent._iter_plain()
+        buffer: list[Any] = []  # elements from index `first` on
+        first, start, done = 0, 0, False
+        span = (self._size - 1) * self._stride + 1
+        while True:
+            while not done and first + len(buffer) < start + span:
+                element = next(source, _NOTHING)
+                if element is _NOTHING:
+                    done = True
+                else:
+                    buffer.append(element)
+            rows = buffer[start - first::self._stride][:self._size]
+            if not rows or (self._drop and len(rows) < self._size):
+                return
+            yield self._window(rows)
+            start += self._shift
+            drop = min(start - first, len(buffer))
+            del buffer[:drop]
+            first += drop
+            if done and start >= first + len(buffer):
+                return
+
+    def cardinality(self):
+        n = self._parent.cardinality()
+        if n < 0:
+            return n
+        span = (self._size - 1) * self._stride + 1
+        if self._drop:
+            return 0 if n < span else (n - span) // self._shift + 1
+        return -(-n // self._shift)
+
+
+class _Rebatch(Dataset):
+    def __init__(self, parent: Dataset, sizes: list[int], drop: bool):
+        self._parent = parent
+        self._sizes = sizes
+        self._drop = drop
+
+    def _elements(self):
+        spec, buf, turn = None, [], 0
+        for element in self._parent._iter_plain():
+            spec = _flatten(element)[1] if spec is None else spec
+            buf.append(element)
+            if len(buf) == self._sizes[turn % len(self._sizes)]:
+                yield _stack(buf, spec)
+                buf, turn = [], turn + 1
+        if buf and not self._drop:
+            yield _stack(buf, spec)
+
+
+def _mapped(fn: Callable, element: Any) -> Any:
+    """``fn`` applied to one element as `map` applies it (lists become tuples, leaves arrays)."""
+    out = _call_fn(fn, element)
+    leaves, spec = _flatten(tuple(out) if isinstance(out, list) else out)
+    return _unflatten(spec, [np.asarray(v) for v in leaves])
+
+
+class _IgnoreErrors(Dataset):
+    """Re-runs the `map`/`filter` stages above the first other stage element by element, so
+    an exception drops that element only; an error in the source itself ends the pass."""
+
+    def __init__(self, parent: Dataset, log_warning: bool):
+        self._parent = parent
+        self._log = log_warning
+
+    def _elements(self):
+        stages, source = [], self._parent
+        while isinstance(source, (_Map, _Filter)):
+            stages.append(source)
+            source = source._parent
+        stages.reverse()
+        for element in source._iter_plain():
+            try:
+                for stage in stages:
+                    if isinstance(stage, _Map):
+                        element = _mapped(stage._fn, element)
+                    elif not bool(np.asarray(_call_fn(stage._predicate, element))):
+                        break
+                else:
+                    yield element
+            except Exception as exc:  # noqa: BLE001 (the point of ignore_errors)
+                if self._log:
+                    import warnings
+
+                    warnings.warn(f"ignore_errors: dropped an element: {exc!r}", RuntimeWarning,
+                                  stacklevel=2)
+
+    def cardinality(self):
+        return UNKNOWN_CARDINALITY

@@ -10,6 +10,8 @@ def read_file(filename, name=None) -> bytes:
 
     TensorFlow returns a scalar string tensor; convnp returns the bytes themselves.
     """
+    if hasattr(filename, "dtype") and getattr(filename, "shape", None) == ():
+        filename = filename.item()  # a scalar string tensor, e.g. from Dataset.list_files
     path = os.fspath(filename.decode() if isinstance(filename, bytes) else filename)
     with open(path, "rb") as f:
         return f.read()
