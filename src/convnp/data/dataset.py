@@ -996,14 +996,29 @@ def _padding_spec(value: Any, spec: Any, n: int, what: str) -> list[Any]:
     return leaves
 
 
-class _PaddedBatch(Dataset):
+def _runs(elements: Iterator[Any], sizes: list[int], drop: bool) -> Iterator[list[Any]]:
+    """Consecutive lists of ``sizes[0]``, ``sizes[1]``, ... elements (the sizes used in turn);
+    the last shorter list is dropped if ``drop``."""
+    run: list[Any] = []
+    turn = 0
+    for element in elements:
+        run.append(element)
+        if len(run) == sizes[turn % len(sizes)]:
+            yield run
+            run, turn = [], turn + 1
+    if run and not drop:
+        yield run
+
+
+class _PaddedBatch(_Batch):
     def __init__(self, parent: Dataset, batch_size: int, padded_shapes: Any,
                  padding_values: Any, drop_remainder: bool):
-        self._parent = parent
-        self._bs = batch_size
+        super().__init__(parent, batch_size, drop_remainder)
         self._shapes = padded_shapes
         self._values = padding_values
-        self._drop = drop_remainder
+
+    def _iter_plain(self):
+        yield from self._elements()  # every batch is padded: no slicing fast path
 
     def _pad(self, rows: list[Any], spec: Any) -> Any:
         columns = list(zip(*(_flatten(r)[0] for r in rows)))
@@ -1041,21 +1056,8 @@ class _PaddedBatch(Dataset):
         return _unflatten(spec, out)
 
     def _elements(self):
-        spec, buf = None, []
-        for element in self._parent._iter_plain():
-            spec = _flatten(element)[1] if spec is None else spec
-            buf.append(element)
-            if len(buf) == self._bs:
-                yield self._pad(buf, spec)
-                buf = []
-        if buf and not self._drop:
-            yield self._pad(buf, spec)
-
-    def cardinality(self):
-        n = self._parent.cardinality()
-        if n < 0:
-            return n
-        return n // self._bs if self._drop else -(-n // self._bs)
+        for rows in _runs(self._parent._iter_plain(), [self._bs], self._drop):
+            yield self._pad(rows, _flatten(rows[0])[1])
 
 
 class _Shard(Dataset):
@@ -1133,15 +1135,8 @@ class _Rebatch(Dataset):
         self._drop = drop
 
     def _elements(self):
-        spec, buf, turn = None, [], 0
-        for element in self._parent._iter_plain():
-            spec = _flatten(element)[1] if spec is None else spec
-            buf.append(element)
-            if len(buf) == self._sizes[turn % len(self._sizes)]:
-                yield _stack(buf, spec)
-                buf, turn = [], turn + 1
-        if buf and not self._drop:
-            yield _stack(buf, spec)
+        for rows in _runs(self._parent._iter_plain(), self._sizes, self._drop):
+            yield _stack(rows, _flatten(rows[0])[1])
 
 
 def _mapped(fn: Callable, element: Any) -> Any:
