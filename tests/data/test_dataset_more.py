@@ -179,3 +179,22 @@ def test_experimental_names_and_tensor_spec():
     assert not spec.is_compatible_with(np.zeros((4, 3), np.float32))
     assert spec == tf.TensorSpec((None, 3), "int32") and spec.shape == [None, 3]
     assert tf.TensorSpec.from_tensor(np.zeros(2)) == tf.TensorSpec([2], tf.float64)
+
+
+def test_fit_trains_on_a_generator_pipeline_with_augmentation():
+    def gen():
+        rng = np.random.default_rng(0)
+        for _ in range(24):
+            x = rng.random((6, 6, 3)).astype(np.float32)
+            yield x, np.float32(x.mean() > 0.5)
+
+    ds = Dataset.from_generator(gen, output_signature=(
+        tf.TensorSpec((6, 6, 3), tf.float32), tf.TensorSpec((), tf.float32)))
+    ds = ds.map(lambda x, y: (tf.image.random_flip_left_right(x), y)).batch(8)
+    model = tf.keras.Sequential([tf.keras.Input((6, 6, 3)), tf.keras.layers.Conv2D(2, 3),
+                                 tf.keras.layers.Flatten(),
+                                 tf.keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    history = model.fit(ds, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert all(np.isfinite(history.history["loss"]))
