@@ -54,6 +54,14 @@ def test_mnist_from_keras_cache(home):
     assert c.shape == (2, 28, 28)
 
 
+def test_keras_datasets_import_forms():
+    from convnp.keras.datasets import cifar10, mnist
+
+    assert mnist is tf.keras.datasets.mnist is tf.datasets.mnist
+    assert cifar10.load_data is tf.keras.datasets.cifar10.load_data
+    assert tf.keras.datasets.load is tf.datasets.load  # convnp's own loaders stay there
+
+
 def test_mnist_refuses_object_arrays_and_bad_shapes(home):
     _npz(home / "mnist.npz", x_train=np.array([{"a": 1}], dtype=object),
          y_train=np.zeros(1, np.uint8), x_test=np.zeros((1, 28, 28), np.uint8),

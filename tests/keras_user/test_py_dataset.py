@@ -71,8 +71,9 @@ def test_sequence_is_pydataset_and_checks_its_arguments():
     seq = Batches(x, y, workers=2, use_multiprocessing=False, max_queue_size=4)
     assert (seq.workers, seq.use_multiprocessing, seq.max_queue_size) == (2, False, 4)
     assert seq.num_batches == 3
-    with pytest.raises(ValueError, match="workers must be a positive int"):
-        Batches(x, y, workers=0)
+    assert Batches(x, y, workers=0).workers == 0  # Keras 2: "in the calling thread"
+    with pytest.raises(ValueError, match="workers must be a non-negative int"):
+        Batches(x, y, workers=-1)
     with pytest.raises(ValueError, match="max_queue_size"):
         Batches(x, y, max_queue_size=-1)
     with pytest.raises(TypeError, match="use_multiprocessing must be a bool"):
@@ -161,3 +162,16 @@ def test_generator_with_steps_per_epoch_keeps_first_batch():
     np.testing.assert_allclose(model.history.history["loss"], reference.history["loss"],
                                rtol=1e-6)
     assert len(seen) in (6, 7)
+
+
+def test_keras2_loader_options_in_fit_evaluate_predict():
+    x, y = _data()
+    model = _model()
+    model.fit(Batches(x, y), epochs=1, verbose=0, workers=4, use_multiprocessing=True,
+              max_queue_size=20)
+    model.evaluate(Batches(x, y), verbose=0, workers=2)
+    model.predict(x, verbose=0, use_multiprocessing=False)
+    with pytest.raises(ValueError, match="fit\\(\\): max_queue_size"):
+        model.fit(x, y, epochs=1, verbose=0, max_queue_size=0)
+    with pytest.raises(TypeError, match="predict\\(\\): use_multiprocessing"):
+        model.predict(x, verbose=0, use_multiprocessing=1)

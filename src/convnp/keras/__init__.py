@@ -39,12 +39,12 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # ``tf.keras.datasets`` is `convnp.datasets`, ``tf.keras.applications`` is
+    # ``tf.keras.datasets`` re-exports `convnp.datasets`, ``tf.keras.applications`` is
     # `convnp.applications`, loaded only when asked for
     if name == "datasets":
-        import convnp.datasets
+        import convnp.keras.datasets
 
-        return convnp.datasets
+        return convnp.keras.datasets
     if name == "preprocessing":  # Keras 2's image_dataset_from_directory and image helpers
         import convnp.keras.preprocessing
 

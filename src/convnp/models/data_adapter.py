@@ -13,10 +13,23 @@ from collections.abc import Iterator
 import numpy as np
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"PyDataset: {name} must be a positive int, got {value!r}")
+def _count(value, name: str, who: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        kind = "a positive" if least else "a non-negative"
+        raise ValueError(f"{who}: {name} must be {kind} int, got {value!r}")
     return int(value)
+
+
+def check_loader_options(workers, use_multiprocessing, max_queue_size,
+                         who: str) -> tuple[int, bool, int]:
+    """Keras' data-loading options, checked: ``workers`` (0 or more; 0 is Keras 2's "in the
+    calling thread"), ``use_multiprocessing`` (a bool), ``max_queue_size`` (1 or more).
+    convnp always reads batches in the training thread, so they change nothing else."""
+    if not isinstance(use_multiprocessing, (bool, np.bool_)):
+        raise TypeError(f"{who}: use_multiprocessing must be a bool, got "
+                        f"{type(use_multiprocessing).__name__}")
+    return (_count(workers, "workers", who, 0), bool(use_multiprocessing),
+            _count(max_queue_size, "max_queue_size", who, 1))
 
 
 class PyDataset:
@@ -36,12 +49,8 @@ class PyDataset:
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
                  max_queue_size: int = 10):
-        if not isinstance(use_multiprocessing, (bool, np.bool_)):
-            raise TypeError("PyDataset: use_multiprocessing must be a bool, got "
-                            f"{type(use_multiprocessing).__name__}")
-        self._workers = _positive_int(workers, "workers")
-        self._use_multiprocessing = bool(use_multiprocessing)
-        self._max_queue_size = _positive_int(max_queue_size, "max_queue_size")
+        self._workers, self._use_multiprocessing, self._max_queue_size = check_loader_options(
+            workers, use_multiprocessing, max_queue_size, "PyDataset")
 
     # Keras code often forgets super().__init__(): the properties fall back to the defaults
     @property

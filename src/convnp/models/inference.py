@@ -54,6 +54,7 @@ class InferenceMixin(Engine):
     @uses_all_cores
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto",
                  sample_weight=None, steps: int | None = None, callbacks=None,
+                 max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
                  return_dict: bool = False):
         """Loss and metrics on ``x``/``y`` (or a Dataset) in inference mode.
 
@@ -62,6 +63,7 @@ class InferenceMixin(Engine):
             ``return_dict=True``.
         """
         self._require_compiled("evaluate")
+        da.check_loader_options(workers, use_multiprocessing, max_queue_size, "evaluate()")
         if not self._has_loss() and not self._overrides("test_step"):
             raise ValueError("evaluate() needs a loss: call compile(loss=...)")
         verbose = resolve_verbose(verbose)
@@ -84,8 +86,10 @@ class InferenceMixin(Engine):
 
     @uses_all_cores
     def predict(self, x, batch_size: int | None = None, verbose="auto",
-                steps: int | None = None, callbacks=None) -> np.ndarray:
+                steps: int | None = None, callbacks=None, max_queue_size: int = 10,
+                workers: int = 1, use_multiprocessing: bool = False) -> np.ndarray:
         """Model outputs for ``x`` (array or Dataset), computed in inference mode by batches."""
+        da.check_loader_options(workers, use_multiprocessing, max_queue_size, "predict()")
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")

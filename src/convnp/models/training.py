@@ -41,7 +41,8 @@ class TrainingMixin(InferenceMixin):
             verbose="auto", callbacks=None, validation_split: float = 0.0,
             validation_data=None, shuffle: bool = True, class_weight=None,
             sample_weight=None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps=None, validation_batch_size=None, validation_freq: int = 1):
+            validation_steps=None, validation_batch_size=None, validation_freq: int = 1,
+            max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False):
         """Train for ``epochs`` passes over the data.
 
         Args:
@@ -63,12 +64,16 @@ class TrainingMixin(InferenceMixin):
             steps_per_epoch: batches per epoch (default: one pass over the data).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
             validation_freq: validate every this many epochs.
+            max_queue_size, workers, use_multiprocessing: Keras 2's loader options, checked
+                and otherwise ignored (batches are read in the training thread).
 
         Returns:
             The `History` callback: ``history.history`` maps ``loss``, metric names and their
             ``val_`` versions to one float per epoch.
         """
         self._require_compiled("fit")
+        # Keras 2's loader options: checked; batches are always read in this thread
+        da.check_loader_options(workers, use_multiprocessing, max_queue_size, "fit()")
         if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
