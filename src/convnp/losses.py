@@ -54,22 +54,53 @@ from convnp.tensor.tape import GradientTape, new_tensor, record, recording, valu
 
 __all__ = [
     "EPSILON",
+    "KLD",
+    "MAE",
+    "MAPE",
+    "MSE",
+    "MSLE",
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
+    "Huber",
+    "KLDivergence",
+    "LogCosh",
     "Loss",
+    "LossFunctionWrapper",
     "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
     "SparseCategoricalCrossentropy",
+    "SquaredHinge",
     "binary_crossentropy",
     "categorical_crossentropy",
+    "categorical_hinge",
+    "cosine_similarity",
     "deserialize",
     "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "kld",
+    "kullback_leibler_divergence",
+    "log_cosh",
+    "logcosh",
     "mae",
+    "mape",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
     "mean_squared_error",
+    "mean_squared_logarithmic_error",
     "mse",
+    "msle",
+    "poisson",
     "serialize",
     "sparse_categorical_crossentropy",
+    "squared_hinge",
 ]
 
 #: Keras's `backend.epsilon()`: the clip margin for probabilities.
@@ -596,6 +627,175 @@ class MeanAbsoluteError(_MeanOverLastAxis):
         return np.abs(d), np.sign(d) / p.dtype.type(p.shape[-1]) if need_grad else None
 
 
+class MeanAbsolutePercentageError(_MeanOverLastAxis):
+    """``100 * mean(|p - t| / max(|t|, eps))``, eps = 1e-7 (Keras's rule)."""
+
+    name = "mean_absolute_percentage_error"
+
+    def _elements(self, t, p, need_grad):
+        d = p - t
+        scale = p.dtype.type(100) / np.maximum(np.abs(t), p.dtype.type(EPSILON))
+        grad = np.sign(d) * scale / p.dtype.type(p.shape[-1]) if need_grad else None
+        return np.abs(d) * scale, grad
+
+
+class MeanSquaredLogarithmicError(_MeanOverLastAxis):
+    """``mean((log(max(p, eps) + 1) - log(max(t, eps) + 1)) ** 2)``."""
+
+    name = "mean_squared_logarithmic_error"
+
+    def _elements(self, t, p, need_grad):
+        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        d = np.log(np.maximum(p, eps) + one) - np.log(np.maximum(t, eps) + one)
+        grad = None
+        if need_grad:  # no gradient where the prediction is held at eps
+            slope = d * p.dtype.type(2.0 / p.shape[-1]) / (np.maximum(p, eps) + one)
+            grad = np.where(p > eps, slope, 0).astype(p.dtype)
+        return d * d, grad
+
+
+class Huber(_MeanOverLastAxis):
+    """Squared error near zero, absolute error far from it: with ``e = p - t``,
+    ``0.5 * e**2`` where ``|e| <= delta``, else ``delta * |e| - 0.5 * delta**2``."""
+
+    name = "huber_loss"
+
+    def __init__(self, delta: float = 1.0, name: str | None = None,
+                 reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        self.delta = check_number("delta", delta, 0.0, low_open=True)
+
+    def _elements(self, t, p, need_grad):
+        e = p - t
+        delta, half = p.dtype.type(self.delta), p.dtype.type(0.5)
+        near = np.abs(e) <= delta
+        values = np.where(near, half * e * e, delta * np.abs(e) - half * delta * delta)
+        grad = None
+        if need_grad:
+            grad = np.where(near, e, delta * np.sign(e)) / p.dtype.type(p.shape[-1])
+        return values.astype(p.dtype, copy=False), grad
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class LogCosh(_MeanOverLastAxis):
+    """``mean(log(cosh(p - t)))``, computed as ``x + softplus(-2x) - log(2)`` (no overflow)."""
+
+    name = "log_cosh"
+
+    def _elements(self, t, p, need_grad):
+        x = p - t
+        values = x + np.logaddexp(p.dtype.type(0), -2 * x) - p.dtype.type(np.log(2.0))
+        grad = np.tanh(x) / p.dtype.type(p.shape[-1]) if need_grad else None
+        return values, grad
+
+
+class Poisson(_MeanOverLastAxis):
+    """``mean(p - t * log(p + eps))`` for count targets."""
+
+    name = "poisson"
+
+    def _elements(self, t, p, need_grad):
+        eps = p.dtype.type(EPSILON)
+        values = p - t * np.log(p + eps)
+        grad = (p.dtype.type(1) - t / (p + eps)) / p.dtype.type(p.shape[-1]) if need_grad \
+            else None
+        return values, grad
+
+
+def _hinge_margin(t, p):
+    """``1 - t * p`` with labels 0/1 first turned into -1/1 (Keras does so when every label
+    of the batch is 0 or 1); also returns the labels used."""
+    if np.all((t == 0) | (t == 1)):
+        t = t * t.dtype.type(2) - t.dtype.type(1)
+    return p.dtype.type(1) - t * p, t
+
+
+class Hinge(_MeanOverLastAxis):
+    """``mean(max(1 - t * p, 0))`` for labels -1/1 (or 0/1)."""
+
+    name = "hinge"
+
+    def _elements(self, t, p, need_grad):
+        margin, t = _hinge_margin(t, p)
+        grad = np.where(margin > 0, -t, 0).astype(p.dtype) / p.dtype.type(p.shape[-1]) \
+            if need_grad else None
+        return np.maximum(margin, 0), grad
+
+
+class SquaredHinge(_MeanOverLastAxis):
+    """``mean(max(1 - t * p, 0) ** 2)`` for labels -1/1 (or 0/1)."""
+
+    name = "squared_hinge"
+
+    def _elements(self, t, p, need_grad):
+        margin, t = _hinge_margin(t, p)
+        active = np.maximum(margin, 0)
+        grad = -t * active * p.dtype.type(2.0 / p.shape[-1]) if need_grad else None
+        return active * active, grad
+
+
+class KLDivergence(Loss):
+    """``sum(t * log(t / p))`` over the last axis, both clipped to ``[eps, 1]``."""
+
+    name = "kl_divergence"
+
+    def _terms(self, t, p, need_grad):
+        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        tc, pc = np.clip(t, eps, one), np.clip(p, eps, one)
+        per_sample = np.sum(tc * np.log(tc / pc), axis=-1)
+        grad = np.where((p >= eps) & (p <= one), -tc / pc, 0).astype(p.dtype) if need_grad \
+            else None
+        return per_sample, grad
+
+
+class CategoricalHinge(Loss):
+    """``max(1 + max((1 - t) * p) - sum(t * p), 0)`` for one-hot targets."""
+
+    name = "categorical_hinge"
+
+    def _terms(self, t, p, need_grad):
+        wrong = (p.dtype.type(1) - t) * p
+        best_wrong = np.argmax(wrong, axis=-1)[..., None]
+        raw = np.take_along_axis(wrong, best_wrong, axis=-1)[..., 0] - np.sum(t * p, axis=-1)
+        per_sample = np.maximum(raw + p.dtype.type(1), 0)
+        grad = None
+        if need_grad:
+            pick = np.zeros_like(p)
+            np.put_along_axis(pick, best_wrong, 1, axis=-1)
+            grad = np.where((per_sample > 0)[..., None], pick * (1 - t) - t, 0).astype(p.dtype)
+        return per_sample, grad
+
+
+class CosineSimilarity(Loss):
+    """``-sum(t / |t| * p / |p|)`` over the last axis (norms at least 1e-6): -1 when the
+    prediction points the target's way."""
+
+    name = "cosine_similarity"
+
+    def __init__(self, axis: int = -1, name: str | None = None,
+                 reduction: str = "sum_over_batch_size"):
+        super().__init__(name=name, reduction=reduction)
+        if axis != -1:
+            raise ValueError(f"CosineSimilarity supports axis=-1 only, got axis={axis!r}")
+        self.axis = -1
+
+    def _terms(self, t, p, need_grad):
+        tiny = p.dtype.type(1e-12)
+        t_unit = t / np.sqrt(np.maximum(np.sum(t * t, axis=-1, keepdims=True), tiny))
+        p_norm = np.sqrt(np.maximum(np.sum(p * p, axis=-1, keepdims=True), tiny))
+        p_unit = p / p_norm
+        cosine = np.sum(t_unit * p_unit, axis=-1)
+        grad = None
+        if need_grad:  # d/dp of -t_unit . p / |p|
+            grad = -(t_unit - cosine[..., None] * p_unit) / p_norm
+        return -cosine, grad
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
 # --------------------------------------------------------------------- function-style aliases
 # Like keras.losses.binary_crossentropy(y_true, y_pred): the unreduced per-sample loss.
 
@@ -613,23 +813,38 @@ def _per_sample_function(cls: type[Loss]):
 
 
 _BUILTIN = (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-            MeanSquaredError, MeanAbsoluteError)
-binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, \
-    mean_squared_error, mean_absolute_error = (_per_sample_function(c) for c in _BUILTIN)
+            MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+            MeanSquaredLogarithmicError, Huber, LogCosh, Poisson, KLDivergence, Hinge,
+            SquaredHinge, CategoricalHinge, CosineSimilarity)
+(binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+ mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+ mean_squared_logarithmic_error, huber, log_cosh, poisson, kl_divergence, hinge, squared_hinge,
+ categorical_hinge, cosine_similarity) = (_per_sample_function(c) for c in _BUILTIN)
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
 
 # Every Keras spelling: class name, snake-case (also the function's name) and the short ones.
 # A user's plain function f(y_true, y_pred) becomes a LossFunctionWrapper (tape gradient).
 LOSSES = Registry("loss", Loss, wrap=lambda function: LossFunctionWrapper(function))
-for _cls, _function in zip(_BUILTIN, (binary_crossentropy, categorical_crossentropy,
-                                      sparse_categorical_crossentropy, mean_squared_error,
-                                      mean_absolute_error)):
+for _cls, _function in zip(_BUILTIN, (
+        binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+        mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+        mean_squared_logarithmic_error, huber, log_cosh, poisson, kl_divergence, hinge,
+        squared_hinge, categorical_hinge, cosine_similarity)):
     LOSSES.add(_cls, functions=(_function,))
-LOSSES.add(BinaryCrossentropy, "bce", "BCE", snake=False)
-LOSSES.add(CategoricalCrossentropy, "cce", "CCE", snake=False)
-LOSSES.add(MeanSquaredError, "mse", "MSE", snake=False)
-LOSSES.add(MeanAbsoluteError, "mae", "MAE", snake=False)
+for _cls, _short in ((BinaryCrossentropy, "bce"), (CategoricalCrossentropy, "cce"),
+                     (MeanSquaredError, "mse"), (MeanAbsoluteError, "mae"),
+                     (MeanAbsolutePercentageError, "mape"),
+                     (MeanSquaredLogarithmicError, "msle"), (KLDivergence, "kld")):
+    LOSSES.add(_cls, _short, _short.upper(), snake=False)
+# Keras 2's spellings
+LOSSES.add(LogCosh, "logcosh", snake=False)
+LOSSES.add(Huber, "huber_loss", snake=False)
+LOSSES.add(KLDivergence, "kullback_leibler_divergence", snake=False)
 _CLASSES: dict[str, type[Loss]] = {c.__name__: c for c in _BUILTIN}
 
 

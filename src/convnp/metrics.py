@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp import losses
 from convnp._checks import check_number
 from convnp.losses import align_ranks
 from convnp.serialization import Registry
@@ -40,18 +41,32 @@ __all__ = [
     "Accuracy",
     "AutoAccuracy",
     "BinaryAccuracy",
+    "BinaryCrossentropy",
     "CategoricalAccuracy",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "CosineSimilarity",
+    "Hinge",
     "IoU",
+    "KLDivergence",
+    "LogCoshError",
     "Mean",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
     "MeanIoU",
     "MeanMetricWrapper",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
     "Metric",
     "OneHotMeanIoU",
+    "Poisson",
     "Precision",
     "Recall",
+    "RootMeanSquaredError",
     "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
+    "SquaredHinge",
     "TopKCategoricalAccuracy",
     "accuracy",
     "binary_accuracy",
@@ -263,6 +278,78 @@ class MeanSquaredError(_MeanOf):
     """Running mean of the per-sample mean squared error."""
 
     direction, default_name, function = "down", "mean_squared_error", staticmethod(_mse)
+
+
+class RootMeanSquaredError(Mean):
+    """``sqrt`` of the running mean of the per-sample mean squared error."""
+
+    direction = "down"
+
+    def __init__(self, name: str = "root_mean_squared_error", dtype=None):
+        _check_dtype(dtype)
+        super().__init__(name)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:  # type: ignore[override]
+        super().update_state(_mse(y_true, y_pred), sample_weight)
+
+    def result(self) -> float:
+        return float(np.sqrt(super().result()))
+
+
+# ------------------------------------------------------------------ losses as running means
+
+
+class _LossMean(MeanMetricWrapper):
+    """Running mean of a loss's per-sample values (Keras's loss-named metrics); the loss's
+    own arguments (``from_logits``, ``label_smoothing``, ``delta``, ...) are accepted too."""
+
+    loss_class: type = losses.Loss
+    default_name = "loss"
+    direction = "down"
+    sign = 1.0  # -1 turns the cosine-similarity loss back into the similarity
+
+    def __init__(self, name: str | None = None, dtype=None, **loss_arguments: Any):
+        _check_dtype(dtype)
+        self._loss = self.loss_class(**loss_arguments)
+        self._loss_arguments = loss_arguments
+        super().__init__(self._values, name or self.default_name)
+
+    def _values(self, y_true, y_pred) -> np.ndarray:
+        return self.sign * np.asarray(self._loss.per_sample(y_true, y_pred), dtype=np.float64)
+
+    def get_config(self):
+        return {"name": self.name, **self._loss_arguments}
+
+
+def _loss_metric(name: str, loss_class: type, default_name: str, direction: str = "down",
+                 sign: float = 1.0) -> type[_LossMean]:
+    return type(name, (_LossMean,), {
+        "loss_class": loss_class, "default_name": default_name, "direction": direction,
+        "sign": sign, "__module__": __name__, "__qualname__": name,
+        "__doc__": f"Running mean of the per-sample `convnp.losses.{loss_class.__name__}`."})
+
+
+(MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, LogCoshError,
+ Poisson, KLDivergence, Hinge, SquaredHinge, CategoricalHinge, CosineSimilarity,
+ BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy) = (
+    _loss_metric(*row) for row in (
+        ("MeanAbsoluteError", losses.MeanAbsoluteError, "mean_absolute_error"),
+        ("MeanAbsolutePercentageError", losses.MeanAbsolutePercentageError,
+         "mean_absolute_percentage_error"),
+        ("MeanSquaredLogarithmicError", losses.MeanSquaredLogarithmicError,
+         "mean_squared_logarithmic_error"),
+        ("LogCoshError", losses.LogCosh, "logcosh"),
+        ("Poisson", losses.Poisson, "poisson"),
+        ("KLDivergence", losses.KLDivergence, "kl_divergence"),
+        ("Hinge", losses.Hinge, "hinge"),
+        ("SquaredHinge", losses.SquaredHinge, "squared_hinge"),
+        ("CategoricalHinge", losses.CategoricalHinge, "categorical_hinge"),
+        ("CosineSimilarity", losses.CosineSimilarity, "cosine_similarity", "up", -1.0),
+        ("BinaryCrossentropy", losses.BinaryCrossentropy, "binary_crossentropy"),
+        ("CategoricalCrossentropy", losses.CategoricalCrossentropy, "categorical_crossentropy"),
+        ("SparseCategoricalCrossentropy", losses.SparseCategoricalCrossentropy,
+         "sparse_categorical_crossentropy"),
+    ))
 
 
 # --------------------------------------------------------------------------- top-k accuracies
@@ -763,7 +850,11 @@ def _build(cls: type[Metric], spelling: str) -> Metric:
 
 _BUILTIN = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
             MeanSquaredError, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
-            Precision, Recall, AUC, IoU, MeanIoU, OneHotMeanIoU)
+            Precision, Recall, AUC, IoU, MeanIoU, OneHotMeanIoU, RootMeanSquaredError,
+            MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+            LogCoshError, Poisson, KLDivergence, Hinge, SquaredHinge, CategoricalHinge,
+            CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy,
+            SparseCategoricalCrossentropy)
 # Every Keras spelling: class name, snake-case name, the per-sample function's name and the
 # short ones. Any other per-sample function fn(y_true, y_pred) becomes a running mean.
 METRICS = Registry("metric", Metric, build=_build, wrap=lambda function: MeanMetricWrapper(
@@ -776,7 +867,12 @@ for _function, _cls in ((binary_accuracy, BinaryAccuracy),
                         (accuracy, Accuracy), (top_k_categorical_accuracy, TopKCategoricalAccuracy),
                         (sparse_top_k_categorical_accuracy, SparseTopKCategoricalAccuracy)):
     METRICS.add(_cls, snake=False, functions=(_function,))
-METRICS.add(MeanSquaredError, "mse", "MSE", snake=False)
+for _cls, _short in ((MeanSquaredError, "mse"), (MeanAbsoluteError, "mae"),
+                     (MeanAbsolutePercentageError, "mape"),
+                     (MeanSquaredLogarithmicError, "msle"), (BinaryCrossentropy, "bce"),
+                     (KLDivergence, "kld")):
+    METRICS.add(_cls, _short, _short.upper(), snake=False)
+METRICS.add(LogCoshError, "logcosh", snake=False)
 METRICS.add(AutoAccuracy, snake=False)
 _CLASSES: dict[str, type[Metric]] = {c.__name__: c for c in _BUILTIN}
 

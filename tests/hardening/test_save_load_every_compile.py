@@ -23,10 +23,24 @@ _LOSS_SETUP = {
     "MeanSquaredError": (2, None, lambda rng: rng.standard_normal((6, 2)).astype("f4")),
     "MeanAbsoluteError": (2, None, lambda rng: rng.standard_normal((6, 2)).astype("f4")),
 }
+# the other regression, probabilistic and hinge losses: targets of their kind
+_REGRESSION = (2, None, lambda rng: rng.standard_normal((6, 2)).astype("f4"))
+_POSITIVE = (2, "softplus", lambda rng: rng.uniform(0.5, 2.0, (6, 2)).astype("f4"))
+_DISTRIBUTION = (3, "softmax", lambda rng: rng.dirichlet(np.ones(3), 6).astype("f4"))
+_LOSS_SETUP.update({"Huber": _REGRESSION, "LogCosh": _REGRESSION,
+                    "CosineSimilarity": _REGRESSION, "Hinge": _REGRESSION,
+                    "SquaredHinge": _REGRESSION, "MeanAbsolutePercentageError": _POSITIVE,
+                    "MeanSquaredLogarithmicError": _POSITIVE, "Poisson": _POSITIVE,
+                    "KLDivergence": _DISTRIBUTION, "CategoricalHinge": _LOSS_SETUP[
+                        "CategoricalCrossentropy"]})
 _LOSS_NAMES = {"BinaryCrossentropy": "binary_crossentropy",
                "CategoricalCrossentropy": "categorical_crossentropy",
                "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
-               "MeanSquaredError": "mse", "MeanAbsoluteError": "mae"}
+               "MeanSquaredError": "mse", "MeanAbsoluteError": "mae",
+               "MeanAbsolutePercentageError": "mape", "MeanSquaredLogarithmicError": "msle",
+               "Huber": "huber", "LogCosh": "log_cosh", "Poisson": "poisson",
+               "KLDivergence": "kld", "Hinge": "hinge", "SquaredHinge": "squared_hinge",
+               "CategoricalHinge": "categorical_hinge", "CosineSimilarity": "cosine_similarity"}
 
 
 def _loss_forms():
