@@ -11,7 +11,8 @@ from convnp import activations
 from tests.helpers import numerical_gradient, rel_error
 
 NAMES = ["relu", "sigmoid", "softmax", "tanh", "linear", "softplus", "softsign", "elu", "selu",
-         "silu", "leaky_relu", "relu6", "exponential"]
+         "silu", "leaky_relu", "relu6", "exponential", "mish", "log_softmax", "log_sigmoid",
+         "hard_tanh", "celu"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -22,6 +23,7 @@ def test_backward_matches_numerical_gradient(name):
     # Keep away from kinks (relu at 0, relu6 at 0 and 6) where the derivative jumps.
     x[np.abs(x) < 1e-2] = 0.5
     x[np.abs(x - 6) < 1e-2] = 5.5
+    x[np.abs(np.abs(x) - 1) < 1e-2] = 0.5  # hard_tanh's kinks at -1 and 1
     dy = rng.normal(size=x.shape)
     y = act.forward(x)
     dx = act.backward(dy, x, y)

@@ -114,6 +114,11 @@ exponential: exponential
 gelu: gelu
 hard_sigmoid: hard_sigmoid
 hard_silu: hard_silu hard_swish
+mish: mish
+log_softmax: log_softmax
+log_sigmoid: log_sigmoid
+hard_tanh: hard_tanh
+celu: celu
 """)
 REGULARIZER_SPELLINGS = _table("""
 L1: l1 L1

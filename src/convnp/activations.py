@@ -26,6 +26,7 @@ from convnp.serialization import Registry, get_registered_name
 
 __all__ = [
     "Activation",
+    "celu",
     "deserialize",
     "elu",
     "exponential",
@@ -34,8 +35,12 @@ __all__ = [
     "hard_sigmoid",
     "hard_silu",
     "hard_swish",
+    "hard_tanh",
     "leaky_relu",
     "linear",
+    "log_sigmoid",
+    "log_softmax",
+    "mish",
     "relu",
     "relu6",
     "selu",
@@ -183,6 +188,37 @@ def hard_silu(x) -> np.ndarray:
 
 
 hard_swish = hard_silu
+
+
+def mish(x) -> np.ndarray:
+    """x * tanh(softplus(x))."""
+    x = _as_float(x)
+    return (x * np.tanh(softplus(x))).astype(x.dtype, copy=False)
+
+
+def log_softmax(x, axis: int = -1) -> np.ndarray:
+    """log(softmax(x)) along `axis`: x - logsumexp(x), without overflow."""
+    x = _as_float(x)
+    z = x - np.max(x, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def log_sigmoid(x) -> np.ndarray:
+    """log(sigmoid(x)) = -softplus(-x)."""
+    return -softplus(-_as_float(x))
+
+
+def hard_tanh(x) -> np.ndarray:
+    """x clipped to [-1, 1]."""
+    x = _as_float(x)
+    return np.clip(x, -1, 1).astype(x.dtype, copy=False)
+
+
+def celu(x, alpha: float = 1.0) -> np.ndarray:
+    """x if x >= 0 else alpha * (exp(x / alpha) - 1)."""
+    x = _as_float(x)
+    a = x.dtype.type(alpha)
+    return np.where(x >= 0, x, a * np.expm1(np.minimum(x, 0) / a)).astype(x.dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------- objects
@@ -401,6 +437,60 @@ class _HardSilu(Activation):
         return (dy * (hard_sigmoid(x) + slope)).astype(dy.dtype, copy=False)
 
 
+class _Mish(Activation):
+    name = "mish"
+
+    def forward(self, x):
+        return mish(x)
+
+    def backward(self, dy, x, y):
+        # d/dx x * tanh(s(x)), s = softplus, s' = sigmoid
+        t = np.tanh(softplus(x))
+        return (dy * (t + x * (1 - t * t) * sigmoid(x))).astype(dy.dtype, copy=False)
+
+
+class _LogSoftmax(Activation):
+    name = "log_softmax"
+
+    def forward(self, x):
+        return log_softmax(x, axis=-1)
+
+    def backward(self, dy, x, y):
+        # softmax(x) = exp(y); the Jacobian-vector product is dy - softmax * sum(dy)
+        return dy - np.exp(y) * np.sum(dy, axis=-1, keepdims=True)
+
+
+class _LogSigmoid(Activation):
+    name = "log_sigmoid"
+
+    def forward(self, x):
+        return log_sigmoid(x)
+
+    def backward(self, dy, x, y):
+        return dy * sigmoid(-x)
+
+
+class _HardTanh(Activation):
+    name = "hard_tanh"
+
+    def forward(self, x):
+        return hard_tanh(x)
+
+    def backward(self, dy, x, y):
+        return np.where((x > -1) & (x < 1), dy, 0).astype(dy.dtype, copy=False)
+
+
+class _Celu(Activation):
+    name = "celu"
+
+    def forward(self, x):
+        return celu(x)
+
+    def backward(self, dy, x, y):
+        # for x < 0, d/dx (exp(x) - 1) = exp(x) = y + 1 (alpha = 1)
+        return np.where(x >= 0, dy, dy * (y + y.dtype.type(1))).astype(dy.dtype, copy=False)
+
+
 class CallableActivation(Activation):
     """A user function used as an activation: forward only.
 
@@ -447,7 +537,8 @@ for _function, _activation in (
         (linear, _Linear()), (softplus, _Softplus()), (softsign, _Softsign()), (elu, _Elu()),
         (selu, _Selu()), (silu, _Silu()), (leaky_relu, _LeakyRelu()), (relu6, _Relu6()),
         (exponential, _Exponential()), (gelu, _Gelu()), (hard_sigmoid, _HardSigmoid()),
-        (hard_silu, _HardSilu())):
+        (hard_silu, _HardSilu()), (mish, _Mish()), (log_softmax, _LogSoftmax()),
+        (log_sigmoid, _LogSigmoid()), (hard_tanh, _HardTanh()), (celu, _Celu())):
     ACTIVATIONS.add(_activation, _activation.name, snake=False, functions=(_function,))
 ACTIVATIONS.add(ACTIVATIONS.entries["silu"], "swish", snake=False)
 ACTIVATIONS.add(ACTIVATIONS.entries["linear"], "identity", snake=False)
