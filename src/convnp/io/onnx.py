@@ -176,6 +176,20 @@ def _activation(b: _Builder, name_or_obj, x: str, layout: str, rank: int, base: 
     if name in ("silu", "swish"):
         gate = b.node("Sigmoid", [x], f"{base}/sigmoid")
         return b.node("Mul", [x, gate], base)
+    if name == "mish":  # x * tanh(softplus(x)); ONNX's Mish op needs opset 18
+        soft = b.node("Tanh", [b.node("Softplus", [x], f"{base}/softplus")], f"{base}/tanh")
+        return b.node("Mul", [x, soft], base)
+    if name == "log_softmax":
+        return b.node("LogSoftmax", [x], base, axis=_axis_in(layout, rank, -1))
+    if name == "log_sigmoid":  # -softplus(-x)
+        soft = b.node("Softplus", [b.node("Neg", [x], f"{base}/neg")], f"{base}/softplus")
+        return b.node("Neg", [soft], base)
+    if name == "hard_tanh":
+        low = b.constant(f"{base}/min", np.array(-1.0, dtype=np.float32))
+        high = b.constant(f"{base}/max", np.array(1.0, dtype=np.float32))
+        return b.node("Clip", [x, low, high], base)
+    if name == "celu":
+        return b.node("Celu", [x], base, alpha=1.0)
     if name in ("hard_sigmoid", "hard_silu"):
         # Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)
         gate = b.node("HardSigmoid", [x], base if name == "hard_sigmoid" else f"{base}/gate",
