@@ -688,18 +688,23 @@ class _Filter(Dataset):
         return n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY
 
 
-class _Take(Dataset):
+class _Counted(Dataset):
+    """`take`/`skip`: the parent and a count of elements (-1: all of them). On in-memory
+    data the stage is a cut of the parent's index plan (`_cut`), so no element is built."""
+
     def __init__(self, parent: Dataset, count: int):
         self._parent = parent
         self._count = count
 
     def _plan(self):
         plan = self._parent._plan()
-        if plan is None:
-            return None
-        source, idx = plan
+        return None if plan is None else self._cut(*plan)
+
+
+class _Take(_Counted):
+    def _cut(self, source, idx):
         if self._count == -1:
-            return plan
+            return source, idx
         if idx is None:
             idx = np.arange(min(self._count, source._n))
         return source, idx[: self._count]
@@ -726,16 +731,8 @@ class _Take(Dataset):
         return min(n, self._count)
 
 
-class _Skip(Dataset):
-    def __init__(self, parent: Dataset, count: int):
-        self._parent = parent
-        self._count = count
-
-    def _plan(self):
-        plan = self._parent._plan()
-        if plan is None:
-            return None
-        source, idx = plan
+class _Skip(_Counted):
+    def _cut(self, source, idx):
         if idx is None:
             idx = np.arange(source._n)
         return source, (idx[:0] if self._count == -1 else idx[self._count:])

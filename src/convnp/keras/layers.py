@@ -1,45 +1,18 @@
 """``tf.keras.layers``: every registered convnp layer class (`convnp.layers.registry`), the
 merge functions, `Input` and the `Layer` base."""
 
-from convnp.layers import (
-    InputSpec,
-    Layer,
-    add,
-    average,
-    concatenate,
-    deserialize,
-    dot,
-    get_layer_class,
-    maximum,
-    minimum,
-    multiply,
-    registered_layers,
-    serialize,
-    subtract,
-)
+from convnp import layers as _layers
+from convnp.layers import get_layer_class
 from convnp.models.functional import Input
 
-# Every registered layer class (aliases such as MaxPool2D included): no list of names here.
-globals().update(registered_layers())
-
-__all__ = [
-    "Input",
-    "InputSpec",
-    "Layer",
-    "add",
-    "average",
-    "concatenate",
-    "deserialize",
-    "dot",
-    "experimental",
-    "get_layer_class",
-    "maximum",
-    "minimum",
-    "multiply",
-    "serialize",
-    "subtract",
-]
-__all__.extend(registered_layers())
+# convnp.layers' public names (Layer, the merge functions, serialize/deserialize and every
+# registered class, aliases such as MaxPool2D included) but those only convnp has: no second
+# list of names here
+_CONVNP_ONLY = ("KerasTensor", "register", "registered_layers")
+_SHARED = [name for name in _layers.__all__ if name not in _CONVNP_ONLY]
+globals().update({name: getattr(_layers, name) for name in _SHARED})
+__all__ = ["Input", "experimental"]
+__all__.extend(_SHARED)
 
 
 def _experimental_namespace():

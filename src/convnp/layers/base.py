@@ -107,6 +107,22 @@ def _refuse_non_finite(class_name: str, config: Any) -> None:
             stack.extend((key, v) for v in value)
 
 
+def assign_weights(owner: str, variables: list[Variable], weights) -> None:
+    """Overwrite ``variables`` from the arrays ``weights`` (same order), after checking the
+    count and every shape, so a `ValueError` leaves them all as they were. ``owner`` names
+    whose weights they are in messages (``"layer 'conv2d'"``)."""
+    weights = list(weights)
+    if len(weights) != len(variables):
+        raise ValueError(f"{owner} has {len(variables)} weight arrays, got {len(weights)} "
+                         f"(expected {[v.name for v in variables]})")
+    for i, (variable, value) in enumerate(zip(variables, weights)):
+        if tuple(np.shape(value)) != variable.shape:
+            raise ValueError(f"weight {i} ('{variable.name}') of {owner} has shape "
+                             f"{variable.shape}, got an array of shape {tuple(np.shape(value))}")
+    for variable, value in zip(variables, weights):
+        variable.assign(value)
+
+
 class KerasTensor:
     """A symbolic tensor: a shape, and the layer call that produced it.
 
@@ -380,21 +396,9 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights) -> None:
-        weights = list(weights)
-        variables = self.weights
-        if len(weights) != len(variables):
-            raise ValueError(
-                f"layer '{self.name}' expects {len(variables)} weight arrays "
-                f"({[v.name for v in variables]}), got {len(weights)}"
-            )
-        for variable, value in zip(variables, weights):
-            if np.shape(value) != variable.shape:
-                raise ValueError(
-                    f"layer '{self.name}' weight '{variable.name}' expects shape "
-                    f"{variable.shape}, got {np.shape(value)}"
-                )
-        for variable, value in zip(variables, weights):
-            variable.assign(value)
+        """Overwrite every weight from a list in `get_weights` order (checked first: nothing is
+        written when the count or a shape is wrong)."""
+        assign_weights(f"layer '{self.name}'", self.weights, weights)
 
     def count_params(self) -> int:
         return int(sum(v.value.size for v in self.weights))

@@ -105,7 +105,7 @@ class Dense(Layer):
 
     >>> import numpy as np
     >>> Dense(3, activation="softmax")(np.ones((2, 5), dtype="float32")).shape
-    (2, 3)
+    TensorShape([2, 3])
     """
 
     fuses_activation = True

@@ -93,7 +93,7 @@ class MaxPooling2D(_Pooling2D):
 
     >>> import numpy as np
     >>> MaxPooling2D()(np.zeros((1, 4, 6, 2), dtype="float32")).shape
-    (1, 2, 3, 2)
+    TensorShape([1, 2, 3, 2])
     """
 
     mode = "max"
@@ -109,7 +109,7 @@ class AveragePooling2D(_Pooling2D):
     >>> import numpy as np
     >>> AveragePooling2D(pool_size=3, strides=1, padding="same")(
     ...     np.ones((1, 4, 4, 1), dtype="float32")).shape
-    (1, 4, 4, 1)
+    TensorShape([1, 4, 4, 1])
     """
 
     mode = "average"

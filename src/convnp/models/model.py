@@ -17,6 +17,7 @@ from convnp.layers.base import (
     Layer,
     LayerContract,
     NodeAccess,
+    assign_weights,
     record_call,
     unique_name,
 )
@@ -222,20 +223,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             ValueError: wrong number of arrays, or an array of the wrong shape (nothing is
                 written in either case).
         """
-        weights = list(weights)
-        variables = self.weights
-        if len(weights) != len(variables):
-            raise ValueError(
-                f"model '{self.name}' has {len(variables)} weight arrays, got {len(weights)}"
-            )
-        for i, (variable, value) in enumerate(zip(variables, weights)):
-            if tuple(np.shape(value)) != variable.shape:
-                raise ValueError(
-                    f"weight {i} ('{variable.name}') of model '{self.name}' has shape "
-                    f"{variable.shape}, got an array of shape {tuple(np.shape(value))}"
-                )
-        for variable, value in zip(variables, weights):
-            variable.assign(value)
+        assign_weights(f"model '{self.name}'", self.weights, weights)
 
     def count_params(self) -> int:
         return int(sum(layer.count_params() for layer in self.layers))

@@ -308,37 +308,43 @@ def is_tensor(x) -> bool:
     return isinstance(x, EagerTensor)
 
 
+def map_nested(value: Any, leaf) -> Any:
+    """``leaf(x)`` for every ``x`` inside nested lists, tuples and dicts, which keep their
+    shape (a tuple subclass comes back as a plain tuple)."""
+    if isinstance(value, list):
+        return [map_nested(v, leaf) for v in value]
+    if isinstance(value, tuple):
+        return tuple(map_nested(v, leaf) for v in value)
+    if isinstance(value, dict):
+        return {k: map_nested(v, leaf) for k, v in value.items()}
+    return leaf(value)
+
+
 def to_eager(value: Any) -> Any:
     """``value`` with every array (in lists, tuples and dicts) viewed as an `EagerTensor`.
 
     Arrays are not copied; anything else non-structural is converted with ``np.asarray``.
     """
-    if isinstance(value, EagerTensor):
+    return map_nested(value, _eager_leaf)
+
+
+def _eager_leaf(value: Any) -> Any:
+    if isinstance(value, EagerTensor) or value is None:
         return value
     if isinstance(value, np.ndarray):
         return value.view(EagerTensor)
-    if isinstance(value, list):
-        return [to_eager(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(to_eager(v) for v in value)
-    if isinstance(value, dict):
-        return {k: to_eager(v) for k, v in value.items()}
-    if value is None:
-        return None
     return np.asarray(value).view(EagerTensor)
 
 
 def to_numpy(value: Any) -> Any:
     """``value`` with every `EagerTensor` (in lists, tuples and dicts) as a plain ndarray view
     and every Variable as its value array."""
+    return map_nested(value, _numpy_leaf)
+
+
+def _numpy_leaf(value: Any) -> Any:
     if isinstance(value, EagerTensor):
         return value.view(np.ndarray)
     if getattr(value, "_convnp_variable", False):  # a Variable reads as its value
         return value.value
-    if isinstance(value, list):
-        return [to_numpy(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(to_numpy(v) for v in value)
-    if isinstance(value, dict):
-        return {k: to_numpy(v) for k, v in value.items()}
     return value

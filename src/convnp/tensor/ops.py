@@ -470,16 +470,24 @@ def cos(x, name=None):
     return _unary(np.cos, x)
 
 
-def sign(x, name=None):
-    return new_tensor(np.sign(_convert(x)))
+def _values_only(ufunc, tf_name: str, what: str):
+    """The TensorFlow op ``tf_name``: NumPy's ``ufunc`` on the values of its one or two
+    arguments (broadcast). These ops have no gradient (TensorFlow's have none either, or a zero
+    one), so no tape records them."""
+    if ufunc.nin == 1:
+        def op(x, name=None):
+            return new_tensor(ufunc(_convert(x)))
+    else:
+        def op(x, y, name=None):
+            return new_tensor(ufunc(_convert(x), _convert(y)))
+    op.__name__ = op.__qualname__ = tf_name
+    op.__doc__ = f"{what}, elementwise."
+    return op
 
 
-def floor(x, name=None):
-    return new_tensor(np.floor(_convert(x)))
-
-
-def ceil(x, name=None):
-    return new_tensor(np.ceil(_convert(x)))
+sign = _values_only(np.sign, "sign", "-1, 0 or 1: the sign of ``x``")
+floor = _values_only(np.floor, "floor", "The largest whole number <= ``x``")
+ceil = _values_only(np.ceil, "ceil", "The smallest whole number >= ``x``")
 
 
 def round(x, name=None):
@@ -487,40 +495,15 @@ def round(x, name=None):
     return new_tensor(np.round(_convert(x)))
 
 
-def equal(x, y, name=None):
-    return new_tensor(np.equal(_convert(x), _convert(y)))
-
-
-def not_equal(x, y, name=None):
-    return new_tensor(np.not_equal(_convert(x), _convert(y)))
-
-
-def greater(x, y, name=None):
-    return new_tensor(np.greater(_convert(x), _convert(y)))
-
-
-def greater_equal(x, y, name=None):
-    return new_tensor(np.greater_equal(_convert(x), _convert(y)))
-
-
-def less(x, y, name=None):
-    return new_tensor(np.less(_convert(x), _convert(y)))
-
-
-def less_equal(x, y, name=None):
-    return new_tensor(np.less_equal(_convert(x), _convert(y)))
-
-
-def logical_and(x, y, name=None):
-    return new_tensor(np.logical_and(_convert(x), _convert(y)))
-
-
-def logical_or(x, y, name=None):
-    return new_tensor(np.logical_or(_convert(x), _convert(y)))
-
-
-def logical_not(x, name=None):
-    return new_tensor(np.logical_not(_convert(x)))
+equal = _values_only(np.equal, "equal", "``x == y``")
+not_equal = _values_only(np.not_equal, "not_equal", "``x != y``")
+greater = _values_only(np.greater, "greater", "``x > y``")
+greater_equal = _values_only(np.greater_equal, "greater_equal", "``x >= y``")
+less = _values_only(np.less, "less", "``x < y``")
+less_equal = _values_only(np.less_equal, "less_equal", "``x <= y``")
+logical_and = _values_only(np.logical_and, "logical_and", "``x and y``")
+logical_or = _values_only(np.logical_or, "logical_or", "``x or y``")
+logical_not = _values_only(np.logical_not, "logical_not", "``not x``")
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
@@ -721,16 +704,9 @@ def _shape_of(x) -> TensorShape:
     return TensorShape(np.shape(value_of(x)))
 
 
-def is_nan(x, name=None):
-    return new_tensor(np.isnan(_convert(x)))
-
-
-def is_inf(x, name=None):
-    return new_tensor(np.isinf(_convert(x)))
-
-
-def is_finite(x, name=None):
-    return new_tensor(np.isfinite(_convert(x)))
+is_nan = _values_only(np.isnan, "is_nan", "Whether ``x`` is NaN")
+is_inf = _values_only(np.isinf, "is_inf", "Whether ``x`` is infinite")
+is_finite = _values_only(np.isfinite, "is_finite", "Whether ``x`` is finite")
 
 
 def sigmoid(x, name=None) -> EagerTensor:
