@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp._checks import check_number
 from convnp.ops.padding import as_pair
 
 
@@ -43,6 +44,30 @@ def channels_last(data_format, layer: str) -> str:
     raise ValueError(
         f"{layer}: only data_format='channels_last' (NHWC) is supported, got {data_format!r}"
     )
+
+
+def number(value, name: str, layer: str, *, at_least: float | None = None,
+           above: float | None = None, at_most: float | None = None,
+           below: float | None = None, allow_none: bool = False) -> float | None:
+    """A real-number constructor argument of a layer as a float, checked before any work
+    (`convnp._checks.check_number`, named ``"<layer>: <name>"``).
+
+    It must be finite and within the given bounds (``at_least``/``at_most`` inclusive,
+    ``above``/``below`` exclusive); ``None`` passes when ``allow_none``. Raises `TypeError`
+    (not a number) or `ValueError` (NaN, infinite or out of range) naming the layer, the
+    argument, what is expected and what was received:
+
+    >>> number(float("inf"), "epsilon", "BatchNormalization", above=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: BatchNormalization: epsilon must be a finite number > 0, got inf
+    """
+    if value is None and allow_none:
+        return None
+    low = at_least if above is None else above
+    high = at_most if below is None else below
+    return check_number(f"{layer}: {name}", value, low, high, low_open=above is not None,
+                        high_open=below is not None)
 
 
 def not_supported(layer: str, **arguments: Any) -> None:
@@ -323,10 +348,7 @@ def setup_center_scale(layer, epsilon, center, scale, beta_initializer,
     start unbuilt."""
     from convnp import initializers
 
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-        raise ValueError(f"{type(layer).__name__}: epsilon must be a positive number, "
-                         f"got {epsilon!r}")
-    layer.epsilon = float(epsilon)
+    layer.epsilon = number(epsilon, "epsilon", type(layer).__name__, above=0)
     layer.center, layer.scale = bool(center), bool(scale)
     layer._beta_initializer, layer._gamma_initializer = beta_initializer, gamma_initializer
     layer.beta_initializer = initializers.get(beta_initializer)

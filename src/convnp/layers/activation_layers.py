@@ -12,14 +12,6 @@ from convnp.layers.base import Layer
 from convnp.layers.registry import register
 
 
-def _number(value, name: str, layer: str, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{layer}: {name} must be a number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {value!r}")
-    return float(value)
-
-
 class _Elementwise(Layer):
     """Shape-agnostic single-input layer; `call` caches what `_grad` needs."""
 
@@ -45,7 +37,8 @@ class LeakyReLU(_Elementwise):
         super().__init__(**kwargs)
         if alpha is not None:
             negative_slope = alpha
-        self.negative_slope = _number(negative_slope, "negative_slope", "LeakyReLU", 0.0)
+        self.negative_slope = _utils.number(negative_slope, "negative_slope", "LeakyReLU",
+                                            at_least=0)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
@@ -161,7 +154,7 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = _number(alpha, "alpha", "ELU")
+        self.alpha = _utils.number(alpha, "alpha", "ELU")
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)

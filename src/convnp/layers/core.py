@@ -234,10 +234,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
-            raise TypeError(f"Dropout: rate must be a float in [0, 1], got {rate!r}")
-        if not 0.0 <= float(rate) <= 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1], got {rate!r}")
+        rate = _utils.number(rate, "rate", type(self).__name__, at_least=0, at_most=1)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"Dropout: seed must be an int or None, got {seed!r}")
         self.rate = float(rate)
@@ -389,15 +386,10 @@ class ReLU(Layer):
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if max_value is not None and not float(max_value) >= 0.0:
-            raise ValueError(f"ReLU: max_value must be >= 0 or None, got {max_value!r}")
-        if not float(negative_slope) >= 0.0:
-            raise ValueError(f"ReLU: negative_slope must be >= 0, got {negative_slope!r}")
-        if threshold is None or not math.isfinite(float(threshold)):
-            raise ValueError(f"ReLU: threshold must be a finite number, got {threshold!r}")
-        self.max_value = None if max_value is None else float(max_value)
-        self.negative_slope = float(negative_slope)
-        self.threshold = float(threshold)
+        self.max_value = _utils.number(max_value, "max_value", "ReLU", at_least=0,
+                                       allow_none=True)
+        self.negative_slope = _utils.number(negative_slope, "negative_slope", "ReLU", at_least=0)
+        self.threshold = _utils.number(threshold, "threshold", "ReLU")
         self._plain = self.max_value is None and self.negative_slope == 0.0 \
             and self.threshold == 0.0
 

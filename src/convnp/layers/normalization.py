@@ -74,12 +74,8 @@ class BatchNormalization(Layer):
         if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"{cls}: axis must be an int, got {axis!r}")
         self.axis = int(axis)
-        if not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(f"{cls}: momentum must be in [0, 1], got {momentum!r}")
-        if not float(epsilon) > 0.0:
-            raise ValueError(f"{cls}: epsilon must be > 0, got {epsilon!r}")
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.momentum = _utils.number(momentum, "momentum", cls, at_least=0, at_most=1)
+        self.epsilon = _utils.number(epsilon, "epsilon", cls, above=0)
         self.center = bool(center)
         self.scale = bool(scale)
         _utils.not_supported(cls, beta_regularizer=beta_regularizer,

@@ -35,14 +35,14 @@ def _factor_range(factor, name: str, layer: str, symmetric: bool = True) -> tupl
     """Keras' factor arguments: ``f`` means ``(-f, f)`` (``symmetric``), a pair is
     ``(lower, upper)``."""
     if isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool):
-        f = float(factor)
+        f = _utils.number(factor, name, layer)
         if symmetric:
             return (-abs(f), abs(f))
         return (f, f)
     if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
             for v in factor):
-        lower, upper = float(factor[0]), float(factor[1])
+        lower, upper = (_utils.number(v, name, layer) for v in factor)
         if lower > upper:
             raise ValueError(f"{layer}: {name} must be (lower, upper) with lower <= upper, "
                              f"got {factor!r}")
@@ -160,12 +160,8 @@ class Rescaling(_ImageLayer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("scale", scale), ("offset", offset)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                                 np.floating)):
-                raise TypeError(f"Rescaling: {name} must be a number, got {value!r}")
-        self.scale = float(scale)
-        self.offset = float(offset)
+        self.scale = _utils.number(scale, "scale", "Rescaling")
+        self.offset = _utils.number(offset, "offset", "Rescaling")
 
     def build(self, input_shape) -> None:
         self.built = True
@@ -354,7 +350,7 @@ class _AffineLayer(_RandomLayer):
         self.fill_mode = _choice(fill_mode, image_ops.FILL_MODES, "fill_mode", cls)
         self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS, "interpolation",
                                      cls)
-        self.fill_value = float(fill_value)
+        self.fill_value = _utils.number(fill_value, "fill_value", cls)
 
     def _transforms(self, m: int, n_H: int, n_W: int) -> np.ndarray:
         raise NotImplementedError
@@ -498,11 +494,14 @@ class RandomContrast(_RandomLayer):
                              f"got {factor!r}")
         self._range = (1.0 - lower, 1.0 + upper)
         self.factor = factor
-        if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2
-                and float(value_range[0]) < float(value_range[1])):
+        if not (isinstance(value_range, (tuple, list)) and len(value_range) == 2):
             raise ValueError(f"{cls}: value_range must be (low, high) with low < high, "
                              f"got {value_range!r}")
-        self.value_range = (float(value_range[0]), float(value_range[1]))
+        low, high = (_utils.number(v, "value_range", cls) for v in value_range)
+        if not low < high:
+            raise ValueError(f"{cls}: value_range must be (low, high) with low < high, "
+                             f"got {value_range!r}")
+        self.value_range = (low, high)
 
     def _augment(self, x):
         m = x.shape[0]

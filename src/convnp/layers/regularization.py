@@ -62,10 +62,7 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.number)) or (
-                stddev < 0):
-            raise ValueError(f"GaussianNoise: stddev must be a number >= 0, got {stddev!r}")
-        self.stddev = float(stddev)
+        self.stddev = _utils.number(stddev, "stddev", "GaussianNoise", at_least=0)
         _utils.seeded(self, seed)
 
     def check_input_shape(self, input_shape) -> None:
