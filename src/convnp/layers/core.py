@@ -234,10 +234,9 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        rate = _utils.number(rate, "rate", type(self).__name__, at_least=0, at_most=1)
+        self.rate = _utils.number(rate, "rate", type(self).__name__, at_least=0, at_most=1)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"Dropout: seed must be an int or None, got {seed!r}")
-        self.rate = float(rate)
         if noise_shape is not None:
             if isinstance(noise_shape, str) or not hasattr(noise_shape, "__iter__"):
                 raise TypeError(f"Dropout: noise_shape must be a tuple of ints or None, "

@@ -25,12 +25,7 @@ class _RandomNoise(Layer):
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        cls = type(self).__name__
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{cls}: rate must be a float in [0, 1), got {rate!r}")
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"{cls}: rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = _utils.number(rate, "rate", type(self).__name__, at_least=0, below=1)
         _utils.seeded(self, seed)
 
     def check_input_shape(self, input_shape) -> None:
