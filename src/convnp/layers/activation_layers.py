@@ -33,6 +33,8 @@ class LeakyReLU(_Elementwise):
     [-0.30000001192092896, 2.0]
     """
 
+    config_keys = ("negative_slope",)
+
     def __init__(self, negative_slope: float = 0.3, alpha: float | None = None, **kwargs):
         super().__init__(**kwargs)
         if alpha is not None:
@@ -50,11 +52,6 @@ class LeakyReLU(_Elementwise):
         negative = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         return np.where(negative, dy * self.dtype.type(self.negative_slope), dy)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["negative_slope"] = self.negative_slope
-        return config
 
 
 @register
@@ -152,6 +149,8 @@ class ELU(_Elementwise):
     -0.6321
     """
 
+    config_keys = ("alpha",)
+
     def __init__(self, alpha: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = _utils.number(alpha, "alpha", "ELU")
@@ -169,11 +168,6 @@ class ELU(_Elementwise):
         # below 0, d/dx alpha * (exp(x) - 1) = y + alpha
         return np.where(x > 0, dy, dy * (y + self.dtype.type(self.alpha)))
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["alpha"] = self.alpha
-        return config
-
 
 @register
 class Softmax(_Elementwise):
@@ -183,6 +177,8 @@ class Softmax(_Elementwise):
     >>> np.asarray(Softmax()(np.zeros((1, 4), dtype="float32"))).tolist()
     [[0.25, 0.25, 0.25, 0.25]]
     """
+
+    config_keys = ("axis",)
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -208,8 +204,3 @@ class Softmax(_Elementwise):
         y, axes = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         return y * (dy - np.sum(dy * y, axis=axes, keepdims=True))
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["axis"] = self.axis
-        return config

@@ -304,6 +304,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     #: call before anything is built or computed; None accepts any input
     input_spec = None
 
+    #: Constructor arguments the layer keeps under their own names; `get_config` adds them as
+    #: they are, after the base entries (a subclass extends its parent's tuple).
+    config_keys: tuple[str, ...] = ()
+
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None, batch_input_shape=None, **kwargs):
         if kwargs:
@@ -426,6 +430,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         }
         if self.input_shape_arg is not None:
             config["batch_input_shape"] = list(self.input_shape_arg)
+        config.update((key, getattr(self, key)) for key in self.config_keys)
         return config
 
     @classmethod

@@ -184,6 +184,8 @@ class Flatten(Layer):
     Shape: ``(m, d_1, ..., d_k)`` -> ``(m, d_1 * ... * d_k)``. Caches the input shape.
     """
 
+    config_keys = ("data_format",)
+
     def __init__(self, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
@@ -210,11 +212,6 @@ class Flatten(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return _utils.as_dtype(dy, self.dtype).reshape(self.take_cache())
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["data_format"] = self.data_format
-        return config
-
 
 @register
 class Dropout(Layer):
@@ -231,6 +228,8 @@ class Dropout(Layer):
 
     Caches the boolean keep mask (one byte per element) in training mode.
     """
+
+    config_keys = ("rate", "noise_shape", "seed")
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -288,11 +287,6 @@ class Dropout(Layer):
         dx = np.multiply(dy, keep, dtype=self.dtype)
         dx *= scale
         return dx
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})
-        return config
 
 
 @register

@@ -221,6 +221,8 @@ class UnitNormalization(Layer):
     Caches the output and the norm.
     """
 
+    config_keys = ("axis",)
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = _utils.int_or_ints(axis, "axis", "UnitNormalization")
@@ -255,8 +257,3 @@ class UnitNormalization(Layer):
         # to its floor the layer is linear, x / 1e-6
         along = np.where(clipped, 0, np.sum(dy * y, axis=axes, keepdims=True))
         return (dy - y * along) / norm
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["axis"] = self.axis
-        return config

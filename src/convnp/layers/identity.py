@@ -3,8 +3,6 @@ model) and `ActivityRegularization` (adds a penalty on the values passing throug
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _utils
@@ -49,6 +47,8 @@ class ActivityRegularization(_PassThrough):
         l1, l2: the penalty factors, numbers >= 0 (Keras defaults 0.0).
     """
 
+    config_keys = ("l1", "l2")
+
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
         from convnp import regularizers
 
@@ -59,8 +59,3 @@ class ActivityRegularization(_PassThrough):
         super().__init__(**kwargs)
         self.l1, self.l2 = regularizer.l1, regularizer.l2
         self.activity_regularizer = regularizer
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"l1": self.l1, "l2": self.l2})
-        return config

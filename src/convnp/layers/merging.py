@@ -258,6 +258,8 @@ class Concatenate(_Merge):
     (2, 4)
     """
 
+    config_keys = ("axis",)
+
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
@@ -299,11 +301,6 @@ class Concatenate(_Merge):
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
         axis, splits = self.take_cache()
         return np.split(_utils.as_dtype(dy, self.dtype), splits, axis=axis)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["axis"] = self.axis
-        return config
 
 
 def _l2_normalize(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,8 @@ class _RandomNoise(Layer):
     """Shared parts: the ``rate`` and ``seed`` arguments, the generator, and a backward that
     multiplies by the factor the forward drew (``None``: identity)."""
 
+    config_keys = ("rate", "seed")
+
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _utils.number(rate, "rate", type(self).__name__, at_least=0, below=1)
@@ -51,11 +53,6 @@ class _RandomNoise(Layer):
         (factor,) = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         return dy.copy() if factor is None else dy * factor
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"rate": self.rate, "seed": self.seed})
-        return config
 
 
 @register

@@ -64,6 +64,8 @@ def _choice(value, options: tuple, name: str, layer: str) -> str:
 class _ImageLayer(Layer):
     """Shared parts: NHWC check, single images, dtype, the cache, no weights."""
 
+    config_keys = ("data_format",)
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
@@ -100,14 +102,11 @@ class _ImageLayer(Layer):
         """Return ``(y, backward)`` with ``backward(dy) -> dx`` for the batch ``x``."""
         raise NotImplementedError
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["data_format"] = self.data_format
-        return config
-
 
 class _RandomLayer(_ImageLayer):
     """A random augmentation: active in training, identity otherwise."""
+
+    config_keys = _ImageLayer.config_keys + ("seed",)
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -143,11 +142,6 @@ class _RandomLayer(_ImageLayer):
 
     def _augment(self, x):
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["seed"] = self.seed
-        return config
 
 
 # -- deterministic layers ----------------------------------------------------------------
@@ -283,6 +277,8 @@ class CenterCrop(_ImageLayer):
     """Crop the central ``height x width`` window of each image (resizing, after an
     aspect-ratio crop, an image smaller than that, as Keras)."""
 
+    config_keys = _ImageLayer.config_keys + ("height", "width")
+
     def __init__(self, height: int, width: int, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         cls = type(self).__name__
@@ -293,11 +289,6 @@ class CenterCrop(_ImageLayer):
 
     def _transform(self, x, training):
         return _center_crop_or_resize(x, self.height, self.width)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"height": self.height, "width": self.width})
-        return config
 
 
 # -- random layers -----------------------------------------------------------------------
@@ -312,6 +303,8 @@ class RandomFlip(_RandomLayer):
             default; the two flips are drawn independently).
         seed: optional int for the layer's own generator.
     """
+
+    config_keys = _RandomLayer.config_keys + ("mode",)
 
     MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
@@ -333,11 +326,6 @@ class RandomFlip(_RandomLayer):
             return out
 
         return flip(x), flip  # a flip is its own inverse and its own transpose
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["mode"] = self.mode
-        return config
 
 
 class _AffineLayer(_RandomLayer):
@@ -533,6 +521,8 @@ class RandomCrop(_RandomLayer):
     resized. At inference the images pass unchanged, as Keras 3 does (Keras 2 center-cropped
     and resized them)."""
 
+    config_keys = _RandomLayer.config_keys + ("height", "width")
+
     def __init__(self, height: int, width: int, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         cls = type(self).__name__
@@ -549,11 +539,6 @@ class RandomCrop(_RandomLayer):
         top = rng.integers(0, n_H - self.height + 1, m)
         left = rng.integers(0, n_W - self.width + 1, m)
         return _crop(x, top, left, self.height, self.width)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"height": self.height, "width": self.width})
-        return config
 
 
 PREPROCESSING_LAYERS = (CenterCrop, RandomContrast, RandomCrop, RandomFlip, RandomRotation,

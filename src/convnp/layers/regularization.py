@@ -60,6 +60,8 @@ class GaussianNoise(Layer):
     Caches nothing: the gradient passes through unchanged.
     """
 
+    config_keys = ("stddev", "seed")
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = _utils.number(stddev, "stddev", "GaussianNoise", at_least=0)
@@ -80,8 +82,3 @@ class GaussianNoise(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self.take_cache()
         return _utils.as_dtype(dy, self.dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"stddev": self.stddev, "seed": self.seed})
-        return config

@@ -59,6 +59,8 @@ class ZeroPadding2D(Layer):
     (1, 70, 70, 3)
     """
 
+    config_keys = ("padding", "data_format")
+
     def __init__(self, padding=(1, 1), data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _read_padding(padding)
@@ -94,11 +96,6 @@ class ZeroPadding2D(Layer):
         (top, _), (left, _) = self.padding
         return _utils.as_dtype(dy, self.dtype)[:, top:top + n_H, left:left + n_W, :]
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"padding": self.padding, "data_format": self.data_format})
-        return config
-
 
 def _image_rank(layer, input_shape) -> None:
     _utils.check_rank(input_shape, 4, type(layer).__name__, "(batch, height, width, channels)")
@@ -123,6 +120,8 @@ class Cropping2D(Layer):
     >>> tuple(Cropping2D(((2, 2), (4, 4)))(np.ones((1, 28, 28, 3), dtype="float32")).shape)
     (1, 24, 20, 3)
     """
+
+    config_keys = ("cropping", "data_format")
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -161,11 +160,6 @@ class Cropping2D(Layer):
         dx = np.zeros(shape, dtype=self.dtype)
         dx[:, top:top + dy.shape[1], left:left + dy.shape[2]] = dy
         return dx
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"cropping": self.cropping, "data_format": self.data_format})
-        return config
 
 
 @register
@@ -244,6 +238,8 @@ class Reshape(Layer):
     (3, 2, 6)
     """
 
+    config_keys = ("target_shape",)
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         if isinstance(target_shape, (int, np.integer)) and not isinstance(target_shape, bool):
@@ -294,11 +290,6 @@ class Reshape(Layer):
         shape = self.take_cache()
         return _utils.as_dtype(dy, self.dtype).reshape(shape)
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["target_shape"] = self.target_shape
-        return config
-
 
 @register
 class Permute(Layer):
@@ -309,6 +300,8 @@ class Permute(Layer):
     >>> tuple(Permute((2, 1))(np.zeros((3, 4, 5), dtype="float32")).shape)
     (3, 5, 4)
     """
+
+    config_keys = ("dims",)
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
@@ -335,8 +328,3 @@ class Permute(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self.take_cache()
         return _utils.as_dtype(dy, self.dtype).transpose(np.argsort((0, *self.dims)))
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["dims"] = self.dims
-        return config

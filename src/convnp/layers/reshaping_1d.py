@@ -78,6 +78,8 @@ class UpSampling1D(_Through2D):
     [1.0, 1.0, 2.0, 2.0]
     """
 
+    config_keys = ("size",)
+
     def __init__(self, size: int = 2, **kwargs):
         super().__init__(**kwargs)
         self.size = _utils.positive_int(size, "size", "UpSampling1D")
@@ -85,11 +87,6 @@ class UpSampling1D(_Through2D):
 
     def _make_inner(self) -> Layer:
         return UpSampling2D((self.size, 1), name=f"{self.name}_2d", dtype=self.dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["size"] = self.size
-        return config
 
 
 @register

@@ -10,8 +10,6 @@ the reversal of the channel order (RGB <-> BGR).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _utils
@@ -35,6 +33,8 @@ class TensorFlowOpLayer(Layer):
     >>> layer(np.full((1, 1, 1, 3), 255.0, dtype="float32")).numpy().ravel().tolist()
     [2.0, 2.0, 2.0]
     """
+
+    config_keys = ("op", "value")
 
     def __init__(self, op: str, value=None, **kwargs):
         if op not in OPS:
@@ -86,8 +86,3 @@ class TensorFlowOpLayer(Layer):
         if self.op == "mul":
             return dy * self._constant()
         return dy
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"op": self.op, "value": self.value})
-        return config
