@@ -12,8 +12,8 @@ import numpy as np
 import convnp.random
 from convnp.layers import _utils
 from convnp.layers.base import Layer
-from convnp.layers.core import Dropout
 from convnp.layers.registry import register
+from convnp.layers.regularization import SpatialDropout
 
 #: SELU's value at minus infinity, ``-scale * alpha`` (what AlphaDropout sets dropped units to)
 SELU_FLOOR = -1.0507009873554805 * 1.6732632423543772
@@ -109,7 +109,7 @@ class AlphaDropout(_RandomNoise):
 
 
 @register
-class SpatialDropout1D(Dropout):
+class SpatialDropout1D(SpatialDropout):
     """Dropout of whole feature channels of a sequence ``(m, steps, features)``: in training
     each feature of each example is zeroed at every step with probability ``rate`` (the rest
     scaled by ``1 / (1 - rate)``).
@@ -121,19 +121,12 @@ class SpatialDropout1D(Dropout):
     Caches the keep mask ``(m, 1, features)``.
     """
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
-        super().__init__(rate, noise_shape=(None, 1, None), seed=seed, **kwargs)
-
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 3, "SpatialDropout1D", "(batch, steps, features)")
-        super().build(input_shape)
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=3)
+    rank = 3
+    layout = "(batch, steps, features)"
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        # Keras 3.15's SpatialDropout1D takes no noise_shape nor trainable (it has no
-        # weights); leaving them out lets Keras read the config
-        del config["noise_shape"], config["trainable"]
+        config = super().get_config()  # the base leaves noise_shape out
+        # Keras 3.15's SpatialDropout1D takes no trainable (it has no weights); leaving it
+        # out lets Keras read the config
+        del config["trainable"]
         return config

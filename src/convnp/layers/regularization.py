@@ -14,8 +14,33 @@ from convnp.layers.core import Dropout
 from convnp.layers.registry import register
 
 
+class SpatialDropout(Dropout):
+    """What the spatial dropouts share: one keep decision per example and channel, broadcast
+    over the other non-batch axes (``noise_shape`` is fixed, so not in the config). Subclasses
+    set ``rank`` (of the input, batch axis included) and ``layout`` (for error messages)."""
+
+    rank = 4
+    layout = "(batch, height, width, channels)"
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(rate, noise_shape=(None,) + (1,) * (self.rank - 2) + (None,),
+                         seed=seed, **kwargs)
+
+    def build(self, input_shape) -> None:
+        _utils.check_rank(input_shape, self.rank, type(self).__name__, self.layout)
+        super().build(input_shape)
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {}, rank=self.rank)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["noise_shape"]
+        return config
+
+
 @register
-class SpatialDropout2D(Dropout):
+class SpatialDropout2D(SpatialDropout):
     """Dropout of whole feature maps: in training each channel of each image is zeroed with
     probability ``rate`` (and the rest scaled by ``1 / (1 - rate)``), which suits conv
     features whose neighbouring pixels are correlated.
@@ -30,19 +55,11 @@ class SpatialDropout2D(Dropout):
 
     def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
                  **kwargs):
-        super().__init__(rate, noise_shape=(None, 1, 1, None), seed=seed, **kwargs)
+        super().__init__(rate, seed=seed, **kwargs)
         self.data_format = _utils.channels_last(data_format, "SpatialDropout2D")
-
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 4, "SpatialDropout2D", "(batch, height, width, channels)")
-        super().build(input_shape)
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=4)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        del config["noise_shape"]
         config["data_format"] = self.data_format
         return config
 
