@@ -152,6 +152,8 @@ class Rescaling(_ImageLayer):
     """``outputs = inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` or
     ``Rescaling(1 / 127.5, offset=-1)``). Any input rank."""
 
+    config_keys = ("scale", "offset")  # no data_format: Keras' Rescaling has none
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = _utils.number(scale, "scale", "Rescaling")
@@ -171,11 +173,6 @@ class Rescaling(_ImageLayer):
     def backward(self, dy):
         self.take_cache()
         return _utils.as_dtype(dy, self.dtype) * self.dtype.type(self.scale)
-
-    def get_config(self) -> dict[str, Any]:
-        config = Layer.get_config(self)
-        config.update({"scale": self.scale, "offset": self.offset})
-        return config
 
 
 def _resize_to(x: np.ndarray, height: int, width: int, interpolation: str,
