@@ -188,3 +188,21 @@ def test_depthwise_backward_bad_arguments():
         depthwise.depthwise_conv_backward(np.zeros((1, 4, 4, 2)), cache)
     with pytest.raises(TypeError, match="depthwise_conv_forward"):
         depthwise.depthwise_conv_backward(Z, (A,))
+
+
+@pytest.mark.parametrize("hp", [{"stride": 1, "pad": "same"}, {"stride": 2, "pad": "same"},
+                                {"stride": (2, 1), "pad": 1, "dilation": (1, 2)},
+                                {"stride": (1, 3), "pad": "valid"}])
+@pytest.mark.parametrize("bias", [True, False])
+def test_depthwise_einsum_forward_in_groups_and_threads(monkeypatch, hp, bias):
+    # The multiplier-1 forward runs one einsum per group of examples, the groups split
+    # between threads: force groups of one example and a split for a small batch.
+    monkeypatch.setattr(depthwise, "_CHUNK", 1)
+    monkeypatch.setattr(depthwise, "_MIN_SPLIT", 1)
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((5, 7, 9, 4))
+    W = rng.standard_normal((3, 3, 4, 1))
+    b = rng.standard_normal((1, 1, 1, 4)) if bias else np.zeros((1, 1, 1, 4))
+    Z, _ = depthwise.depthwise_conv_forward(A, W, b, hp)
+    want, _ = reference.depthwise_conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, want, rtol=1e-12, atol=1e-12)

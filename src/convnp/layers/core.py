@@ -348,6 +348,23 @@ def relu_with_mask(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.reshape(x.shape), mask.reshape(x.shape)
 
 
+def capped_relu_with_mask(x: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(min(max(x, 0), cap), 0 < x < cap)`` (ReLU6 for ``cap = 6``) in one threaded pass:
+    the mask marks where the output follows the input, which is all backward needs."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    mask = np.empty(flat.shape, dtype=bool)
+    y = np.empty_like(flat)
+    cap = flat.dtype.type(cap)
+
+    def clip(r: slice) -> None:
+        np.clip(flat[r], 0, cap, out=y[r])
+        np.greater(flat[r], 0, out=mask[r])
+        mask[r] &= flat[r] < cap
+
+    map_rows(clip, flat.size, _MIN_ELEMENTS)
+    return y.reshape(x.shape), mask.reshape(x.shape)
+
+
 def masked(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``dy * mask`` as one threaded multiply into a fresh array (``dy`` may be shared with
     another branch of the graph, so it is never written)."""
@@ -402,6 +419,9 @@ class ReLU(Layer):
         if self._plain:
             y, self._cache = relu_with_mask(x)
             return y
+        if self.negative_slope == 0.0 and self.threshold == 0.0:  # ReLU6 and other caps
+            y, self._cache = capped_relu_with_mask(x, self.max_value)
+            return y
         t = self.dtype.type(self.threshold)
         linear = x > t  # Keras: at x == threshold the output is 0, not threshold
         y = np.where(linear, x, self.dtype.type(self.negative_slope) * (x - t))
@@ -415,7 +435,7 @@ class ReLU(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        if self._plain:
+        if isinstance(cache, np.ndarray):  # one mask: where the output follows the input
             return masked(dy, cache)
         linear, capped = cache
         slope = np.where(linear, self.dtype.type(1), self.dtype.type(self.negative_slope))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops._threads import map_rows
 from convnp.ops.conv import _pad
@@ -91,8 +92,13 @@ def depthwise_conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
     n_H, n_W = geometry.out_hw
 
     A_pad = _pad(A, geometry.pads)
-    Z = np.empty((m, n_H, n_W, n_C_prev, k), dtype=dtype)
     bias = b.astype(dtype, copy=False).reshape(n_C_prev, k)
+    if k == 1:
+        Z = np.empty((m, n_H, n_W, n_C_prev), dtype=dtype)
+        taps = _tap_sums(A_pad, W[..., 0], geometry)
+        _split_examples(lambda rows: taps(rows, Z[rows], bias[:, 0]), m, Z[0].size)
+        return Z, DepthwiseCache(A_pad, W, A.shape, geometry)
+    Z = np.empty((m, n_H, n_W, n_C_prev, k), dtype=dtype)
 
     def forward(rows: slice) -> None:
         out = Z[rows]
@@ -106,6 +112,53 @@ def depthwise_conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
 
     _split_examples(forward, m, Z[0].size)
     return Z.reshape(m, n_H, n_W, n_C_prev * k), DepthwiseCache(A_pad, W, A.shape, geometry)
+
+
+# Output numbers per einsum call: a few hundred KB, so each call's output stays in L2.
+_CHUNK = 1 << 16
+
+
+def _tap_sums(A_pad: np.ndarray, W: np.ndarray, geometry: Geometry):
+    """The ``depth_multiplier == 1`` forward as one `np.einsum` per group of examples.
+
+    Every window tap of every output pixel is a strided view of the padded input (no copy):
+    ``taps[e, i, j, h, w, c]`` is the value tap ``(i, j)`` reads for output pixel ``(h, w)``.
+    The sum over ``(i, j)`` of ``taps * W`` is then a single einsum, which reads each tap once
+    and accumulates in registers instead of the two passes over the output (multiply, add) per
+    tap of the loop. With a horizontal stride of 1 the ``w`` taps of one row are contiguous
+    runs of ``n_W * n_C`` numbers, so ``(w, c)`` is seen as one long axis (the filter repeated
+    along it) and the einsum's inner loop runs over whole rows instead of ``n_C`` numbers.
+    Returns ``run(rows, out, bias)`` writing examples ``rows`` of the output into ``out``.
+    """
+    f_h, f_w, n_C = W.shape
+    s_h, s_w = geometry.stride
+    d_h, d_w = geometry.dilation
+    n_H, n_W = geometry.out_hw
+    se, sh, sw, sc = A_pad.strides
+    if s_w == 1:
+        weights = np.tile(W, (1, 1, n_W))
+        shape = (f_h, f_w, n_H, n_W * n_C)
+        strides = (sh * d_h, sw * d_w, sh * s_h, sc)
+        spec = "eijhx,ijx->ehx"
+    else:
+        weights = W
+        shape = (f_h, f_w, n_H, n_W, n_C)
+        strides = (sh * d_h, sw * d_w, sh * s_h, sw * s_w, sc)
+        spec = "eijhwc,ijc->ehwc"
+    group = max(1, _CHUNK // (n_H * n_W * n_C))
+
+    def run(rows: slice, out: np.ndarray, bias: np.ndarray) -> None:
+        has_bias = bool(bias.any())
+        for start in range(rows.start, rows.stop, group):
+            stop = min(start + group, rows.stop)
+            view = as_strided(A_pad[start:], (stop - start, *shape), (se, *strides),
+                              writeable=False)
+            part = out[start - rows.start:stop - rows.start]
+            np.einsum(spec, view, weights, out=part.reshape(stop - start, *shape[2:]))
+            if has_bias:
+                part += bias
+
+    return run
 
 
 def depthwise_conv_backward(dZ: np.ndarray, cache: DepthwiseCache,
