@@ -137,3 +137,12 @@ def test_bilinear_half_pixel_values():
 def test_upsample_bad_method():
     with pytest.raises(ValueError, match="bicubic"):
         resize.upsample(np.ones((1, 2, 2, 1)), (2, 2), "bicubic")
+
+
+@pytest.mark.parametrize("padding, extra", [("same", None), ("valid", (1, 0))])
+def test_conv_transpose_without_bias_split_between_threads(padding, extra):
+    # 9 examples: the batch is shared between threads; no bias: the output starts at zero.
+    _, x, W, _ = _operands((3, 3), (9, 5, 4, 3), 4, 21)
+    y, _ = conv_transpose.conv_transpose_forward(x, W, None, 2, padding, extra)
+    y_ref = ref.conv_transpose_forward(x, W, np.zeros(4), 2, padding, extra)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-12)

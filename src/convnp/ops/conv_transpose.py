@@ -140,21 +140,32 @@ def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, s
     (top, left), (out_h, out_w) = geo.crop, geo.out_hw
     keep_h, keep_w = geo.kept(0), geo.kept(1)
     W_rows = W.reshape(f_h * f_w * n_C, n_C_in)
-    y = np.zeros((m, out_h, out_w, n_C), dtype=dtype)
-    h_span, w_span = s_h * (n_H - 1) + 1, s_w * (n_W - 1) + 1
+    y = np.empty((m, out_h, out_w, n_C), dtype=dtype)
+    bias = None if b is None else b.reshape(n_C).astype(dtype, copy=False)
+    # Each window offset's slab, clipped to the part of the canvas the output keeps.
+    taps = [(_kept_range(i, s_h, n_H, top, keep_h), _kept_range(j, s_w, n_W, left, keep_w))
+            for i in range(f_h) for j in range(f_w)]
 
     def scatter(rows: slice) -> None:
-        patches = (x[rows].reshape(-1, n_C_in) @ W_rows.T).reshape(-1, n_H, n_W, f_h, f_w, n_C)
-        canvas = np.zeros((patches.shape[0], *geo.full_hw, n_C), dtype=dtype)
-        for i in range(f_h):
-            for j in range(f_w):
-                canvas[:, i:i + h_span:s_h, j:j + w_span:s_w] += patches[:, :, :, i, j]
-        y[rows, :keep_h, :keep_w] = canvas[:, top:top + keep_h, left:left + keep_w]
-        if b is not None:
-            y[rows] += b.reshape(n_C).astype(dtype, copy=False)
+        patches = (x[rows].reshape(-1, n_C_in) @ W_rows.T).reshape(-1, n_H, n_W, f_h * f_w, n_C)
+        out = y[rows]
+        out[...] = 0 if bias is None else bias
+        for tap, ((h0, h1, o_h), (w0, w1, o_w)) in enumerate(taps):
+            if h1 > h0 and w1 > w0:
+                out[:, o_h:o_h + s_h * (h1 - h0 - 1) + 1:s_h,
+                    o_w:o_w + s_w * (w1 - w0 - 1) + 1:s_w] += patches[:, h0:h1, w0:w1, tap]
 
     map_rows(scatter, m, min_rows=4)
     return y, ConvTransposeCache(x, W, b is not None, geo)
+
+
+def _kept_range(offset: int, stride: int, n: int, crop: int, kept: int) -> tuple[int, int, int]:
+    """For the window offset ``offset`` along one axis: the input positions ``[lo, hi)`` whose
+    painted cell ``offset + stride * p`` lands inside the kept part of the canvas
+    ``[crop, crop + kept)``, and the output index of the first of them."""
+    lo = max(0, -(-(crop - offset) // stride))
+    hi = min(n, (crop + kept - 1 - offset) // stride + 1) if kept > 0 else lo
+    return lo, max(lo, hi), offset + stride * lo - crop
 
 
 def conv_transpose_backward(dy: np.ndarray, cache: ConvTransposeCache,
