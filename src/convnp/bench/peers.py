@@ -162,6 +162,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def ratio_cells(mine: dict | None, peers: list, missing: str) -> list[str]:
+    """Table cells ``convnp / peer`` (`convnp_ratio`, two decimals) for each peer's record,
+    ``missing`` where a record or the ratio is missing."""
+    cells = []
+    for theirs in peers:
+        ratio = convnp_ratio(mine, theirs) if mine and theirs else None
+        cells.append(missing if ratio is None else f"{ratio:.2f}")
+    return cells
+
+
 def convnp_ratio(mine: dict, theirs: dict) -> float | None:
     """convnp / peer for one metric of one model. When both records have per-round values
     (``rounds``), the median over rounds of the ratio within each round; otherwise the ratio
@@ -190,11 +200,7 @@ def ratio_table(records: list[dict]) -> str:
     for metric, model in sorted({(metric, model) for metric, model, _ in found}):
         values = [f"{found[(metric, model, fw)]['value']:.3f}"
                   if (metric, model, fw) in found else "absent" for fw in FRAMEWORKS]
-        ratios = []
-        mine = found.get((metric, model, "convnp"))
-        for peer in PEERS:
-            theirs = found.get((metric, model, peer))
-            ratio = convnp_ratio(mine, theirs) if mine and theirs else None
-            ratios.append("absent" if ratio is None else f"{ratio:.2f}")
+        ratios = ratio_cells(found.get((metric, model, "convnp")),
+                             [found.get((metric, model, peer)) for peer in PEERS], "absent")
         rows.append(f"| {metric} | {model} | {' | '.join(values)} | {' | '.join(ratios)} |")
     return "\n".join(rows)

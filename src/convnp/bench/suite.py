@@ -33,7 +33,13 @@ import sys
 
 from convnp._files import atomic_write
 from convnp.bench.common import emit, machine_info
-from convnp.bench.peers import HERE, INSTALL, _available, _worker_env, convnp_ratio
+from convnp.bench.peers import (
+    HERE,
+    INSTALL,
+    _available,
+    _worker_env,
+    ratio_cells,
+)
 from convnp.bench.suite_models import MODELS
 
 FRAMEWORKS = ("convnp", "torch", "tensorflow")
@@ -167,12 +173,8 @@ def ratio_table(records: list[dict]) -> str:
                 r = found.get((model, metric, fw))
                 cells.append(f"{r['value'] * scale:.1f}" if r else
                              status.get((model, fw), "absent"))
-            ratios = []
-            mine = found.get((model, metric, "convnp"))
-            for peer in PEERS:
-                theirs = found.get((model, metric, peer))
-                ratio = convnp_ratio(mine, theirs) if mine and theirs else None
-                ratios.append("-" if ratio is None else f"{ratio:.2f}")
+            ratios = ratio_cells(found.get((model, metric, "convnp")),
+                                 [found.get((model, metric, peer)) for peer in PEERS], "-")
             name = metric.removesuffix("_s").removesuffix("_mb")
             rows.append(f"| {model} | {name} | {' | '.join(cells)} | {' | '.join(ratios)} |")
     return "\n".join(rows)

@@ -93,11 +93,20 @@ def measure(backend: str, model: str, epochs: int) -> dict:
         t0 = time.perf_counter()
         net.predict(x, batch_size=32, verbose=0)
         predict_times.append(time.perf_counter() - t0)
+    return record(backend, model, getattr(tf, "__version__", "?"), epoch_times, predict_times,
+                  import_seconds)
+
+
+def record(framework: str, model: str, version: str, epoch_times: list[float],
+           predict_times: list[float], import_seconds: float) -> dict:
+    """One worker's JSON result (every peer's worker prints the same fields): the first
+    epoch is the warm-up, left out of the median; peak RSS is this process's so far."""
+    n, _, batch_size = SIZES[model]
+    timed = epoch_times[1:]
     return {
-        "framework": backend, "model": model, "images": len(x), "batch_size": batch_size,
-        "version": getattr(tf, "__version__", "?"),
-        "epoch_seconds": epoch_times[1:], "first_epoch_seconds": epoch_times[0],
-        "epoch_median_s": float(np.median(epoch_times[1:])) if epochs else None,
+        "framework": framework, "model": model, "images": n, "batch_size": batch_size,
+        "version": version, "epoch_seconds": timed, "first_epoch_seconds": epoch_times[0],
+        "epoch_median_s": float(np.median(timed)) if timed else None,
         "predict_median_s": float(np.median(predict_times)) if predict_times else None,
         "import_in_worker_s": import_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

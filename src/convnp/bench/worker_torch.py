@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 
-import numpy as np
-from worker_keras import SIZES, synthetic_data  # same folder; run as a script
+from worker_keras import SIZES, record, synthetic_data  # same folder; run as a script
 
 
 def build(torch, model: str):
@@ -81,15 +79,7 @@ def measure(model: str, epochs: int) -> dict:
             for begin in range(0, n, 32):
                 net(x[begin:begin + 32])
             predict_times.append(time.perf_counter() - t0)
-    return {
-        "framework": "torch", "model": model, "images": n, "batch_size": batch_size,
-        "version": torch.__version__,
-        "epoch_seconds": epoch_times[1:], "first_epoch_seconds": epoch_times[0],
-        "epoch_median_s": float(np.median(epoch_times[1:])) if epochs else None,
-        "predict_median_s": float(np.median(predict_times)) if predict_times else None,
-        "import_in_worker_s": import_seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    return record("torch", model, torch.__version__, epoch_times, predict_times, import_seconds)
 
 
 if __name__ == "__main__":

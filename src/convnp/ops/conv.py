@@ -119,7 +119,27 @@ def conv_single_step(a_slice_prev: np.ndarray, W: np.ndarray, b) -> np.floating:
 CHUNK_BYTES = 4 << 20
 
 
-class ConvCache(tuple):
+class NotesCache(tuple):
+    """A cache that *is* the course's tuple (its items first, ``A_prev``, last
+    ``hparameters``) and carries the fast path's state as attributes, with ``input_shape``.
+    Copies (`copy.copy`, `copy.deepcopy`) are the plain tuple of the notes."""
+
+    def __new__(cls, items: tuple, **state):
+        cache = super().__new__(cls, items)
+        cache.input_shape = tuple(items[0].shape)
+        for name, value in state.items():
+            setattr(cache, name, value)
+        return cache
+
+    def __reduce__(self):
+        return (tuple, (tuple(self),))
+
+    @property
+    def hparameters(self) -> dict:
+        return self[-1]
+
+
+class ConvCache(NotesCache):
     """The course's conv cache ``(A_prev, W, b, hparameters)``, plus the fast path's state.
 
     Length, indexing and items are the notes' tuple (the course's graders compare the cache
@@ -139,20 +159,8 @@ class ConvCache(tuple):
     nhwc = None
 
     def __new__(cls, A_prev, W, b, hparameters, *, A_t, kernel, geometry, blocked):
-        cache = super().__new__(cls, (A_prev, W, b, hparameters))
-        cache.A_t = A_t
-        cache.kernel = kernel
-        cache.input_shape = tuple(A_prev.shape)
-        cache.geometry = geometry
-        cache.blocked = blocked
-        return cache
-
-    def __reduce__(self):  # copy.copy / copy.deepcopy: the plain tuple of the notes
-        return (tuple, (tuple(self),))
-
-    @property
-    def hparameters(self) -> dict:
-        return self[3]
+        return super().__new__(cls, (A_prev, W, b, hparameters), A_t=A_t, kernel=kernel,
+                               geometry=geometry, blocked=blocked)
 
 
 # A GEMM whose output has only a few columns (one per filter) runs far below BLAS's speed: the
@@ -281,12 +289,18 @@ def im2col(A_t: np.ndarray, geometry: Geometry, out: np.ndarray | None = None) -
         strides=(st_h * d_h, st_w * d_w, st_c, st_m, st_h * s_h, st_w * s_w),
         writeable=False,
     )
+    return copy_windows(windows, out).reshape(f_h * f_w * n_C, m * n_H * n_W)
+
+
+def copy_windows(windows: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """Copy a strided view of windows into ``out`` (a flat buffer reused across chunks; a new
+    one when missing or too small), shaped as the view."""
     size = windows.size
     if out is None or out.size < size:
-        out = np.empty(size, dtype=A_t.dtype)
-    cols = out.reshape(-1)[:size].reshape(windows.shape)
-    np.copyto(cols, windows)
-    return cols.reshape(f_h * f_w * n_C, m * n_H * n_W)
+        out = np.empty(size, dtype=windows.dtype)
+    copied = out.reshape(-1)[:size].reshape(windows.shape)
+    np.copyto(copied, windows)
+    return copied
 
 
 def col2im_add(dcols: np.ndarray, dA_t: np.ndarray, geometry: Geometry) -> None:
@@ -492,12 +506,7 @@ def im2col_rows(A_pad: np.ndarray, geometry: Geometry, out: np.ndarray | None = 
     windows = as_strided(A_pad, shape=(m, n_H, n_W, f_h, f_w, n_C),
                          strides=(st_m, st_h * s_h, st_w * s_w, st_h * d_h, st_w * d_w, st_c),
                          writeable=False)
-    size = windows.size
-    if out is None or out.size < size:
-        out = np.empty(size, dtype=A_pad.dtype)
-    rows = out.reshape(-1)[:size].reshape(windows.shape)
-    np.copyto(rows, windows)
-    return rows.reshape(m * n_H * n_W, f_h * f_w * n_C)
+    return copy_windows(windows, out).reshape(m * n_H * n_W, f_h * f_w * n_C)
 
 
 def col2im_rows_add(drows: np.ndarray, dA_pad: np.ndarray, geometry: Geometry) -> None:

@@ -52,6 +52,7 @@ from convnp.ops.conv import (
     batch_chunks,
     channels_first_padded,
     conv_backward,
+    copy_windows,
 )
 from convnp.ops.padding import Geometry, as_pair, conv_geometry, float_dtype
 from convnp.ops.reductions import column_sums
@@ -140,12 +141,7 @@ def _im2col_window_rows(A_pad: np.ndarray, geometry: Geometry, f_h_pool: int, n_
         strides=(st_h * s_h, st_m, st_h * s_h * f_h_pool, st_w * s_w, st_h, st_c),
         writeable=False,
     )
-    size = windows.size
-    if out is None or out.size < size:
-        out = np.empty(size, dtype=A_pad.dtype)
-    cols = out.reshape(-1)[:size].reshape(windows.shape)
-    np.copyto(cols, windows)
-    return cols.reshape(-1, f_h * f_w * n_C)
+    return copy_windows(windows, out).reshape(-1, f_h * f_w * n_C)
 
 
 def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.ops._threads import map_parts
-from convnp.ops.conv import _pad
+from convnp.ops.conv import NotesCache, _pad
 from convnp.ops.padding import (
     POOL_MODES,
     Geometry,
@@ -70,7 +70,7 @@ def distribute_value(dz, shape) -> np.ndarray:
     return np.full((n_H, n_W), dz.reshape(()) / (n_H * n_W), dtype=dtype)
 
 
-class PoolCache(tuple):
+class PoolCache(NotesCache):
     """The course's pool cache ``(A_prev, hparameters)``, plus the fast path's state.
 
     Length, indexing and items are the notes' tuple (the course's graders compare the cache
@@ -91,23 +91,8 @@ class PoolCache(tuple):
 
     def __new__(cls, A_prev, hparameters, *, dtype, geometry, mode, A_pad=None, A=None,
                 counts=None, row_max=None):
-        cache = super().__new__(cls, (A_prev, hparameters))
-        cache.input_shape = tuple(A_prev.shape)
-        cache.dtype = dtype
-        cache.geometry = geometry
-        cache.mode = mode
-        cache.A_pad = A_pad
-        cache.A = A
-        cache.counts = counts
-        cache.row_max = row_max
-        return cache
-
-    def __reduce__(self):  # copy.copy / copy.deepcopy: the plain tuple of the notes
-        return (tuple, (tuple(self),))
-
-    @property
-    def hparameters(self) -> dict:
-        return self[1]
+        return super().__new__(cls, (A_prev, hparameters), dtype=dtype, geometry=geometry,
+                               mode=mode, A_pad=A_pad, A=A, counts=counts, row_max=row_max)
 
 
 def _offset_slices(geometry: Geometry):
