@@ -348,21 +348,14 @@ def relu_with_mask(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.reshape(x.shape), mask.reshape(x.shape)
 
 
-def capped_relu_with_mask(x: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(min(max(x, 0), cap), 0 < x < cap)`` (ReLU6 for ``cap = 6``) in one threaded pass:
-    the mask marks where the output follows the input, which is all backward needs."""
+def capped_relu(x: np.ndarray, cap: float) -> np.ndarray:
+    """``min(max(x, 0), cap)`` (ReLU6 for ``cap = 6``) in one threaded pass. Its backward
+    needs only this output: the input shows through exactly where ``0 < y < cap``."""
     flat = np.ascontiguousarray(x).reshape(-1)
-    mask = np.empty(flat.shape, dtype=bool)
     y = np.empty_like(flat)
     cap = flat.dtype.type(cap)
-
-    def clip(r: slice) -> None:
-        np.clip(flat[r], 0, cap, out=y[r])
-        np.greater(flat[r], 0, out=mask[r])
-        mask[r] &= flat[r] < cap
-
-    map_rows(clip, flat.size, _MIN_ELEMENTS)
-    return y.reshape(x.shape), mask.reshape(x.shape)
+    map_rows(lambda r: np.clip(flat[r], 0, cap, out=y[r]), flat.size, _MIN_ELEMENTS)
+    return y.reshape(x.shape)
 
 
 def masked(dy: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -420,7 +413,8 @@ class ReLU(Layer):
             y, self._cache = relu_with_mask(x)
             return y
         if self.negative_slope == 0.0 and self.threshold == 0.0:  # ReLU6 and other caps
-            y, self._cache = capped_relu_with_mask(x, self.max_value)
+            y = capped_relu(x, self.max_value)
+            self._cache = (y,)  # the output alone (graph values stay alive anyway)
             return y
         t = self.dtype.type(self.threshold)
         linear = x > t  # Keras: at x == threshold the output is 0, not threshold
@@ -437,6 +431,9 @@ class ReLU(Layer):
         dy = _utils.as_dtype(dy, self.dtype)
         if isinstance(cache, np.ndarray):  # one mask: where the output follows the input
             return masked(dy, cache)
+        if len(cache) == 1:  # a capped ReLU's output: the input shows through strictly inside
+            (y,) = cache
+            return masked(dy, (y > 0) & (y < self.dtype.type(self.max_value)))
         linear, capped = cache
         slope = np.where(linear, self.dtype.type(1), self.dtype.type(self.negative_slope))
         if capped is not None:
