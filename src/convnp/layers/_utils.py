@@ -250,6 +250,18 @@ def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_ini
     layer.bias = None
 
 
+def setup_kernel_layer_from(layer, arguments: dict, kernel: str = "kernel") -> None:
+    """`setup_kernel_layer` from a constructor's ``locals()``: its ``activation``,
+    ``use_bias``, ``{kernel}_initializer`` and ``bias_initializer``, and every
+    ``*_regularizer``, ``*_constraint`` and ``lora_rank`` argument it declares (refused by
+    `setup_kernel_layer` unless supported or neutral)."""
+    options = {name: value for name, value in arguments.items()
+               if name.endswith(("_regularizer", "_constraint")) or name == "lora_rank"}
+    setup_kernel_layer(layer, arguments["activation"], arguments["use_bias"],
+                       arguments[f"{kernel}_initializer"], arguments["bias_initializer"],
+                       **options)
+
+
 def kernel_layer_config(layer) -> dict:
     """The `get_config` entries Conv2D and Dense share (the inverse of `setup_kernel_layer`)."""
     from convnp import regularizers

@@ -74,12 +74,7 @@ class Conv2D(Layer):
         _utils.window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
         if groups != 1:
             raise ValueError(f"{cls}: only groups=1 is supported, got {groups!r}")
-        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
-                                  bias_initializer, kernel_regularizer=kernel_regularizer,
-                                  bias_regularizer=bias_regularizer,
-                                  activity_regularizer=activity_regularizer,
-                                  kernel_constraint=kernel_constraint,
-                                  bias_constraint=bias_constraint, lora_rank=lora_rank)
+        _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
@@ -120,9 +115,14 @@ class Conv2D(Layer):
             dz, cache, compute_dA_prev=self.needs_input_gradient))
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["filters"] = self.filters
-        config.update(_utils.window_config(self))
-        config["groups"] = 1
-        config.update(_utils.kernel_layer_config(self))
-        return config
+        return conv_config(self, super().get_config())
+
+
+def conv_config(layer, config: dict[str, Any]) -> dict[str, Any]:
+    """A convolution layer's own `get_config` entries (Conv2D and Conv1D), added to the base
+    layer's ``config``."""
+    config["filters"] = layer.filters
+    config.update(_utils.window_config(layer))
+    config["groups"] = 1
+    config.update(_utils.kernel_layer_config(layer))
+    return config

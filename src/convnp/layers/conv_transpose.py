@@ -74,12 +74,7 @@ class Conv2DTranspose(Layer):
             if any(p >= s for p, s in zip(self.output_padding, self.strides)):
                 raise ValueError(f"{cls}: output_padding {self.output_padding} must be smaller "
                                  f"than strides {self.strides}")
-        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
-                                  bias_initializer, kernel_regularizer=kernel_regularizer,
-                                  bias_regularizer=bias_regularizer,
-                                  activity_regularizer=activity_regularizer,
-                                  kernel_constraint=kernel_constraint,
-                                  bias_constraint=bias_constraint)
+        _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__

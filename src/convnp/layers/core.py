@@ -117,12 +117,7 @@ class Dense(Layer):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.units = _utils.positive_int(units, "units", cls)
-        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
-                                  bias_initializer, kernel_regularizer=kernel_regularizer,
-                                  bias_regularizer=bias_regularizer,
-                                  activity_regularizer=activity_regularizer,
-                                  kernel_constraint=kernel_constraint,
-                                  bias_constraint=bias_constraint, lora_rank=lora_rank)
+        _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__

@@ -80,12 +80,7 @@ class DepthwiseConv2D(Layer):
         super().__init__(**kwargs)
         _depthwise_setup(self, kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate)
-        _utils.setup_kernel_layer(self, activation, use_bias, depthwise_initializer,
-                                  bias_initializer, depthwise_regularizer=depthwise_regularizer,
-                                  bias_regularizer=bias_regularizer,
-                                  activity_regularizer=activity_regularizer,
-                                  depthwise_constraint=depthwise_constraint,
-                                  bias_constraint=bias_constraint)
+        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
         self.depthwise_initializer = self.kernel_initializer
 
     @property
@@ -197,14 +192,7 @@ class SeparableConv2D(Layer):
         self.filters = _utils.positive_int(filters, "filters", type(self).__name__)
         _depthwise_setup(self, kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate)
-        _utils.setup_kernel_layer(self, activation, use_bias, depthwise_initializer,
-                                  bias_initializer, depthwise_regularizer=depthwise_regularizer,
-                                  pointwise_regularizer=pointwise_regularizer,
-                                  bias_regularizer=bias_regularizer,
-                                  activity_regularizer=activity_regularizer,
-                                  depthwise_constraint=depthwise_constraint,
-                                  pointwise_constraint=pointwise_constraint,
-                                  bias_constraint=bias_constraint)
+        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
         self.depthwise_initializer = self.kernel_initializer
         self._pointwise_initializer = pointwise_initializer
         self.pointwise_initializer = initializers.get(pointwise_initializer)

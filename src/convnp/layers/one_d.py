@@ -16,6 +16,7 @@ import numpy as np
 from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
+from convnp.layers.conv import conv_config
 from convnp.layers.pooling import _GlobalPooling2D
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
@@ -96,12 +97,7 @@ class Conv1D(Layer):
                              f"dilation_rate={dilation_rate!r}")
         if groups != 1:
             raise ValueError(f"Conv1D: only groups=1 is supported, got {groups!r}")
-        _utils.setup_kernel_layer(self, activation, use_bias, kernel_initializer,
-                                  bias_initializer, kernel_regularizer=kernel_regularizer,
-                                  bias_regularizer=bias_regularizer,
-                                  activity_regularizer=activity_regularizer,
-                                  kernel_constraint=kernel_constraint,
-                                  bias_constraint=bias_constraint)
+        _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, 3, "Conv1D", _SEQUENCES)
@@ -140,12 +136,7 @@ class Conv1D(Layer):
         return _utils.activated_backward(self, dy, op_backward)
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["filters"] = self.filters
-        config.update(_utils.window_config(self))
-        config["groups"] = 1
-        config.update(_utils.kernel_layer_config(self))
-        return config
+        return conv_config(self, super().get_config())
 
 
 class _Pooling1D(Layer):

@@ -278,18 +278,19 @@ def im2col(A_t: np.ndarray, geometry: Geometry, out: np.ndarray | None = None) -
         of channel ``c``. The row order ``(f_h, f_w, n_C)`` matches ``W.reshape(-1, n_C_out)``.
     """
     n_C, m, _, _ = A_t.shape
-    f_h, f_w = geometry.kernel
-    s_h, s_w = geometry.stride
-    d_h, d_w = geometry.dilation
-    n_H, n_W = geometry.out_hw
     st_c, st_m, st_h, st_w = A_t.strides
-    windows = as_strided(
-        A_t,
-        shape=(f_h, f_w, n_C, m, n_H, n_W),
-        strides=(st_h * d_h, st_w * d_w, st_c, st_m, st_h * s_h, st_w * s_w),
-        writeable=False,
-    )
-    return copy_windows(windows, out).reshape(f_h * f_w * n_C, m * n_H * n_W)
+    (tap_h, tap_w), (pixel_h, pixel_w) = window_strides(geometry, st_h, st_w)
+    windows = as_strided(A_t, shape=(*geometry.kernel, n_C, m, *geometry.out_hw),
+                         strides=(tap_h, tap_w, st_c, st_m, pixel_h, pixel_w), writeable=False)
+    f_h, f_w = geometry.kernel
+    return copy_windows(windows, out).reshape(f_h * f_w * n_C, -1)
+
+
+def window_strides(geometry: Geometry, st_h: int, st_w: int) -> tuple[tuple, tuple]:
+    """Byte strides, given an array's row and column strides, between the taps of one window
+    (the dilation apart) and between neighbouring windows (the stride apart)."""
+    (d_h, d_w), (s_h, s_w) = geometry.dilation, geometry.stride
+    return (st_h * d_h, st_w * d_w), (st_h * s_h, st_w * s_w)
 
 
 def copy_windows(windows: np.ndarray, out: np.ndarray | None) -> np.ndarray:
@@ -497,16 +498,13 @@ def im2col_rows(A_pad: np.ndarray, geometry: Geometry, out: np.ndarray | None = 
     """Every window of a padded NHWC batch as a row: ``(m * n_H * n_W, f_h * f_w * n_C)``,
     columns in the order ``(i, j, c)`` of ``W.reshape(-1, n_C_out)``. ``out``: an optional
     buffer with room for the result, reused across chunks."""
-    m, _, _, n_C = A_pad.shape
-    f_h, f_w = geometry.kernel
-    s_h, s_w = geometry.stride
-    d_h, d_w = geometry.dilation
-    n_H, n_W = geometry.out_hw
+    n_C = A_pad.shape[3]
     st_m, st_h, st_w, st_c = A_pad.strides
-    windows = as_strided(A_pad, shape=(m, n_H, n_W, f_h, f_w, n_C),
-                         strides=(st_m, st_h * s_h, st_w * s_w, st_h * d_h, st_w * d_w, st_c),
-                         writeable=False)
-    return copy_windows(windows, out).reshape(m * n_H * n_W, f_h * f_w * n_C)
+    (tap_h, tap_w), (pixel_h, pixel_w) = window_strides(geometry, st_h, st_w)
+    windows = as_strided(A_pad, shape=(A_pad.shape[0], *geometry.out_hw, *geometry.kernel, n_C),
+                         strides=(st_m, pixel_h, pixel_w, tap_h, tap_w, st_c), writeable=False)
+    f_h, f_w = geometry.kernel
+    return copy_windows(windows, out).reshape(-1, f_h * f_w * n_C)
 
 
 def col2im_rows_add(drows: np.ndarray, dA_pad: np.ndarray, geometry: Geometry) -> None:
