@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _utils
@@ -19,6 +17,7 @@ class _AdaptivePooling2D(Layer):
     """Shared parts; subclasses set ``_mode``."""
 
     _mode = "average"
+    config_keys = ("output_size", "data_format")
 
     def __init__(self, output_size, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -48,10 +47,6 @@ class _AdaptivePooling2D(Layer):
         return adaptive_pool.adaptive_pool_backward(_utils.as_dtype(dy, self.dtype),
                                                     self.take_cache())
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"output_size": self.output_size, "data_format": self.data_format})
-        return config
 
 
 @register
@@ -73,6 +68,7 @@ class AdaptiveMaxPooling2D(_AdaptivePooling2D):
 
 class _AdaptivePooling1D(_Through2D):
     _inner_class: type = AdaptiveAveragePooling2D
+    config_keys = ("output_size", "data_format")
 
     def __init__(self, output_size, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -85,10 +81,6 @@ class _AdaptivePooling1D(_Through2D):
         return self._inner_class((self.output_size, 1), name=f"{self.name}_2d",
                                  dtype=self.dtype)
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"output_size": self.output_size, "data_format": self.data_format})
-        return config
 
 
 @register

@@ -11,6 +11,7 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
+from convnp.ops.padding import int_pair
 
 
 class _Merge(Layer):
@@ -336,15 +337,7 @@ class Dot(_Merge):
 
     def __init__(self, axes, normalize: bool = False, **kwargs):
         super().__init__(**kwargs)
-        def is_int(v):
-            return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-        if is_int(axes):
-            axes = (int(axes), int(axes))
-        elif isinstance(axes, (tuple, list)) and len(axes) == 2 and all(is_int(a) for a in axes):
-            axes = (int(axes[0]), int(axes[1]))
-        else:
-            raise ValueError(f"Dot: axes must be an int or a pair of ints, got {axes!r}")
-        self.axes = axes
+        self.axes = int_pair(axes, "Dot: axes")
         self.normalize = bool(normalize)
 
     def _resolved_axes(self, shapes: list[tuple]) -> tuple[int, int]:

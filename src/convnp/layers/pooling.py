@@ -125,6 +125,7 @@ class _GlobalPooling2D(Layer):
 
     _rank = 4
     _layout = _IMAGES
+    config_keys = ("data_format", "keepdims")
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -147,10 +148,6 @@ class _GlobalPooling2D(Layer):
     def _shape_output(self, y2d: np.ndarray) -> np.ndarray:
         return y2d.reshape(y2d.shape[0], 1, 1, y2d.shape[1]) if self.keepdims else y2d
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"data_format": self.data_format, "keepdims": self.keepdims})
-        return config
 
 
 @register

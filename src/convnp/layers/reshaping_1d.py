@@ -12,19 +12,12 @@ from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from convnp.ops.padding import int_pair
 
 
 def _int_pair(value, name: str, layer: str) -> tuple[int, int]:
     """An int ``n`` (``(n, n)``) or a pair of non-negative ints (Keras' 1-D forms)."""
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-    if is_int(value):
-        pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise ValueError(f"{layer}: {name} must be an int or a pair of ints, got {value!r}")
+    pair = int_pair(value, f"{layer}: {name}")
     if min(pair) < 0:
         raise ValueError(f"{layer}: {name} must be non-negative, got {value!r}")
     return pair

@@ -27,14 +27,23 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def int_pair(value, name: str, form: str = "") -> Pair:
+    """An int ``n`` read as ``(n, n)``, or a pair of ints (no range check).
+
+    Raises:
+        ValueError: anything else; the message names ``name`` and the pair's ``form``, e.g.
+            ``" (h, w)"``.
+    """
+    if _is_int(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        return (int(value[0]), int(value[1]))
+    raise ValueError(f"{name} must be an int or a pair of ints{form}, got {value!r}")
+
+
 def as_pair(value, name: str, minimum: int = 1) -> Pair:
     """Read an int or a ``(h, w)`` pair of ints, each at least ``minimum``."""
-    if _is_int(value):
-        pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise ValueError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
+    pair = int_pair(value, name, " (h, w)")
     if min(pair) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return pair
