@@ -7,13 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import FixedRankLayer, Layer
 from convnp.layers.registry import register
 from convnp.layers.reshaping_1d import _Through2D
 from convnp.ops import adaptive_pool
 
 
-class _AdaptivePooling2D(Layer):
+def _read_arguments(layer, output_size, data_format, read_size) -> None:
+    """Check and keep the arguments every adaptive pooling takes (``read_size`` reads
+    ``output_size``: a pair for 2-D, one positive int for 1-D)."""
+    cls = type(layer).__name__
+    layer.output_size = read_size(output_size, "output_size", cls)
+    layer.data_format = _utils.channels_last(data_format, cls)
+
+
+class _AdaptivePooling2D(FixedRankLayer):
     """Shared parts; subclasses set ``_mode``."""
 
     _mode = "average"
@@ -21,21 +29,10 @@ class _AdaptivePooling2D(Layer):
 
     def __init__(self, output_size, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        cls = type(self).__name__
-        self.output_size = _utils.pair(output_size, "output_size", cls)
-        self.data_format = _utils.channels_last(data_format, cls)
-
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 4, type(self).__name__,
-                          "(batch, height, width, channels)")
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=4)
+        _read_arguments(self, output_size, data_format, _utils.pair)
 
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 4, type(self).__name__,
-                          "(batch, height, width, channels)")
+        self.check_rank(input_shape)
         return (input_shape[0], *self.output_size, input_shape[3])
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
@@ -72,9 +69,7 @@ class _AdaptivePooling1D(_Through2D):
 
     def __init__(self, output_size, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        cls = type(self).__name__
-        self.output_size = _utils.positive_int(output_size, "output_size", cls)
-        self.data_format = _utils.channels_last(data_format, cls)
+        _read_arguments(self, output_size, data_format, _utils.positive_int)
         self._setup()
 
     def _make_inner(self) -> Layer:

@@ -408,34 +408,22 @@ class Dot(_Merge):
 
 # Keras' functional spellings: build the layer from the keyword arguments, call it on the list.
 
-def add(inputs, **kwargs):
-    """``Add(**kwargs)(inputs)``."""
-    return Add(**kwargs)(inputs)
+def _merge_function(layer_class: type):
+    """``fn(inputs, **kwargs)`` that does ``layer_class(**kwargs)(inputs)`` (Keras' ``add``...)."""
+    def merge(inputs, **kwargs):
+        return layer_class(**kwargs)(inputs)
+
+    merge.__name__ = merge.__qualname__ = layer_class.__name__.lower()
+    merge.__doc__ = f"``{layer_class.__name__}(**kwargs)(inputs)``."
+    return merge
 
 
-def subtract(inputs, **kwargs):
-    """``Subtract(**kwargs)(inputs)``."""
-    return Subtract(**kwargs)(inputs)
-
-
-def multiply(inputs, **kwargs):
-    """``Multiply(**kwargs)(inputs)``."""
-    return Multiply(**kwargs)(inputs)
-
-
-def average(inputs, **kwargs):
-    """``Average(**kwargs)(inputs)``."""
-    return Average(**kwargs)(inputs)
-
-
-def maximum(inputs, **kwargs):
-    """``Maximum(**kwargs)(inputs)``."""
-    return Maximum(**kwargs)(inputs)
-
-
-def minimum(inputs, **kwargs):
-    """``Minimum(**kwargs)(inputs)``."""
-    return Minimum(**kwargs)(inputs)
+add = _merge_function(Add)
+subtract = _merge_function(Subtract)
+multiply = _merge_function(Multiply)
+average = _merge_function(Average)
+maximum = _merge_function(Maximum)
+minimum = _merge_function(Minimum)
 
 
 def concatenate(inputs, axis: int = -1, **kwargs):

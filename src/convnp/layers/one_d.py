@@ -15,7 +15,7 @@ import numpy as np
 
 from convnp import ops
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import FixedRankLayer, Layer
 from convnp.layers.conv import conv_config
 from convnp.layers.pooling import _GlobalPooling2D
 from convnp.layers.registry import register
@@ -139,10 +139,12 @@ class Conv1D(Layer):
         return conv_config(self, super().get_config())
 
 
-class _Pooling1D(Layer):
+class _Pooling1D(FixedRankLayer):
     """`MaxPooling1D` and `AveragePooling1D` on the 2-D pooling op."""
 
     mode = "max"
+    input_rank = 3
+    input_layout = _SEQUENCES
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid",
                  data_format: str | None = None, **kwargs):
@@ -153,15 +155,8 @@ class _Pooling1D(Layer):
         self.padding = _utils.padding_mode(padding, cls)
         self.data_format = _utils.channels_last(data_format, cls)
 
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 3, type(self).__name__, _SEQUENCES)
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=3)
-
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 3, type(self).__name__, _SEQUENCES)
+        self.check_rank(input_shape)
         steps = _steps_out(self, input_shape[1], self.pool_size[0], self.strides[0],
                            self.padding)
         return (input_shape[0], steps, input_shape[2])
@@ -207,8 +202,8 @@ class AveragePooling1D(_Pooling1D):
 class _GlobalPooling1D(_GlobalPooling2D):
     """The 2-D global pooling's arguments and shapes, on sequences."""
 
-    _rank = 3
-    _layout = _SEQUENCES
+    input_rank = 3
+    input_layout = _SEQUENCES
 
     def _finish(self, y: np.ndarray) -> np.ndarray:
         return y if self.keepdims else y[:, 0, :]

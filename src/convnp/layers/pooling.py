@@ -9,14 +9,12 @@ import numpy as np
 
 from convnp import ops
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import FixedRankLayer
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
 
-_IMAGES = "(batch, height, width, channels)"
 
-
-class _Pooling2D(Layer):
+class _Pooling2D(FixedRankLayer):
     """Shared body of `MaxPooling2D` and `AveragePooling2D`; ``mode`` is the op's mode."""
 
     mode = "max"
@@ -32,16 +30,9 @@ class _Pooling2D(Layer):
         self.data_format = _utils.channels_last(data_format, cls)
         self._hparameters = {"f": self.pool_size, "stride": self.strides, "pad": self.padding}
 
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 4, type(self).__name__, _IMAGES)
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=4)
-
     def compute_output_shape(self, input_shape):
+        self.check_rank(input_shape)
         cls = type(self).__name__
-        _utils.check_rank(input_shape, 4, cls, _IMAGES)
         try:
             out_hw = geometry.layer_output_hw(input_shape[1:3], self.pool_size, self.strides,
                                               self.padding)
@@ -119,12 +110,10 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 
 
-class _GlobalPooling2D(Layer):
+class _GlobalPooling2D(FixedRankLayer):
     """Shared body of the global pooling layers (reduce every axis between the batch and the
     channels: height and width here, the steps in the 1-D subclasses)."""
 
-    _rank = 4
-    _layout = _IMAGES
     config_keys = ("data_format", "keepdims")
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
@@ -132,17 +121,10 @@ class _GlobalPooling2D(Layer):
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
 
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, self._rank, type(self).__name__, self._layout)
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=self._rank)
-
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, self._rank, type(self).__name__, self._layout)
+        self.check_rank(input_shape)
         if self.keepdims:
-            return (input_shape[0], *[1] * (self._rank - 2), input_shape[-1])
+            return (input_shape[0], *[1] * (self.input_rank - 2), input_shape[-1])
         return (input_shape[0], input_shape[-1])
 
     def _shape_output(self, y2d: np.ndarray) -> np.ndarray:

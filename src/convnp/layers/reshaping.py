@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import FixedRankLayer, Layer
 from convnp.layers.registry import register
 from convnp.ops import resize
 
@@ -39,7 +39,7 @@ def _read_padding(padding, layer: str = "ZeroPadding2D", argument: str = "paddin
 
 
 @register
-class ZeroPadding2D(Layer):
+class ZeroPadding2D(FixedRankLayer):
     """Add rows and columns of zeros around every image.
 
     Args:
@@ -66,15 +66,8 @@ class ZeroPadding2D(Layer):
         self.padding = _read_padding(padding)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
 
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 4, "ZeroPadding2D", "(batch, height, width, channels)")
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=4)
-
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 4, "ZeroPadding2D", "(batch, height, width, channels)")
+        self.check_rank(input_shape)
         (top, bottom), (left, right) = self.padding
         n_H, n_W = input_shape[1:3]
         return (input_shape[0],

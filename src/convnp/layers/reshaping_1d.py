@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import FixedRankLayer, Layer
 from convnp.layers.registry import register
 from convnp.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from convnp.ops.padding import int_pair
@@ -129,7 +129,7 @@ class Cropping1D(_Through2D):
 
 
 @register
-class RepeatVector(Layer):
+class RepeatVector(FixedRankLayer):
     """Repeat each example's vector ``n`` times: ``(m, features) -> (m, n, features)``.
 
     Caches nothing; the gradient is the sum over the repeats.
@@ -139,15 +139,11 @@ class RepeatVector(Layer):
         super().__init__(**kwargs)
         self.n = _utils.positive_int(n, "n", "RepeatVector")
 
-    def build(self, input_shape) -> None:
-        _utils.check_rank(input_shape, 2, "RepeatVector", "(batch, features)")
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=2)
+    input_rank = 2
+    input_layout = "(batch, features)"
 
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 2, "RepeatVector", "(batch, features)")
+        self.check_rank(input_shape)
         return (input_shape[0], self.n, input_shape[1])
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
