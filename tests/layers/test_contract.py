@@ -110,3 +110,29 @@ def test_the_probe_finder_finds_a_probe():
     tree = ast.parse("x = getattr(layer, 'needs_input_gradient', True)\n"
                      "y = hasattr(layer, '_graph')\nz = getattr(layer, 'name', None)\n")
     assert _probes(tree) == [(1, "needs_input_gradient"), (2, "_graph")]
+
+
+def test_fixed_rank_layers_build_by_checking_the_rank():
+    import numpy as np
+
+    from convnp.layers.base import FixedRankLayer
+
+    class Halve(FixedRankLayer):
+        input_rank = 3
+        input_layout = "(batch, steps, channels)"
+
+        def compute_output_shape(self, input_shape):
+            self.check_rank(input_shape)
+            return tuple(input_shape)
+
+        def call(self, inputs, training=False):
+            return np.asarray(inputs) / 2
+
+    layer = Halve()
+    assert layer(np.ones((2, 5, 3), dtype="float32")).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match=r"Halve expects input of rank 3 \(batch, steps"):
+        Halve()(np.ones((2, 5), dtype="float32"))
+    with pytest.raises(ValueError, match="rank"):
+        layer(np.ones((2, 5, 3, 1), dtype="float32"))
+    with pytest.raises(TypeError, match="single input"):
+        Halve().compute_output_shape([(None, 5, 3), (None, 5, 3)])
