@@ -115,7 +115,7 @@ def test_the_probe_finder_finds_a_probe():
 def test_fixed_rank_layers_build_by_checking_the_rank():
     import numpy as np
 
-    from convnp.layers.base import FixedRankLayer
+    from convnp.layers.fixed_rank import FixedRankLayer
 
     class Halve(FixedRankLayer):
         input_rank = 3

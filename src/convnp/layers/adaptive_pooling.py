@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import FixedRankLayer, Layer
+from convnp.layers.base import Layer
+from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.registry import register
 from convnp.layers.reshaping_1d import _Through2D
 from convnp.ops import adaptive_pool

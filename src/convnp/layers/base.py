@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils, taped
+from convnp.layers import taped
 from convnp.layers.input_spec import check_input_spec
 from convnp.variables import TrackedVariables, Variable
 
@@ -488,26 +488,3 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
-
-class FixedRankLayer(Layer):
-    """A layer without weights whose input has one fixed rank: building only checks it.
-
-    Subclasses set ``input_rank`` and ``input_layout`` and call `check_rank` first in their
-    `compute_output_shape`.
-    """
-
-    #: The rank every input must have (4: one image per example).
-    input_rank: int = 4
-    #: The names of the input's axes, as error messages print them.
-    input_layout: str = "(batch, height, width, channels)"
-
-    def check_rank(self, input_shape) -> None:
-        """Refuse a list of inputs or an input whose rank is not ``input_rank``."""
-        _utils.check_rank(input_shape, self.input_rank, type(self).__name__, self.input_layout)
-
-    def build(self, input_shape) -> None:
-        self.check_rank(input_shape)
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {}, rank=self.input_rank)

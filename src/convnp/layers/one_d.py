@@ -15,8 +15,9 @@ import numpy as np
 
 from convnp import ops
 from convnp.layers import _utils
-from convnp.layers.base import FixedRankLayer, Layer
+from convnp.layers.base import Layer
 from convnp.layers.conv import conv_config
+from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.pooling import _GlobalPooling2D
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry

@@ -9,7 +9,7 @@ import numpy as np
 
 from convnp import ops
 from convnp.layers import _utils
-from convnp.layers.base import FixedRankLayer
+from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
 

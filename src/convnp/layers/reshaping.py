@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import FixedRankLayer, Layer
+from convnp.layers.base import Layer
+from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.registry import register
 from convnp.ops import resize
 

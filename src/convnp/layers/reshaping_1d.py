@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import FixedRankLayer, Layer
+from convnp.layers.base import Layer
+from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.registry import register
 from convnp.layers.reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from convnp.ops.padding import int_pair
