@@ -356,16 +356,28 @@ class SGD(Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
-class Adam(Optimizer):
+class _TwoMoments(Optimizer):
+    """What Adam, Adamax and Nadam share: the decay rates ``beta_1`` (first moment) and
+    ``beta_2`` (second), each in [0, 1], and ``epsilon``; the subclass gives the update."""
+
+    def __init__(self, learning_rate, beta_1, beta_2, epsilon, name: str, **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Adam(_TwoMoments):
     """Adam, Keras 3 rules (epsilon added to the un-corrected sqrt(v))."""
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, name: str = "adam",
                  **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = _check_rate("epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
         self.amsgrad = bool(amsgrad)
 
     def _slot_names(self):
@@ -399,8 +411,7 @@ class Adam(Optimizer):
         value -= buf
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 class RMSprop(Optimizer):
@@ -498,17 +509,14 @@ class Adagrad(Optimizer):
                 "initial_accumulator_value": self.initial_accumulator_value}
 
 
-class Adamax(Optimizer):
+class Adamax(_TwoMoments):
     """Adamax, Keras 3 rules: ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 u, |g|)``;
     ``w -= lr * m / ((1 - beta_1**t) (u + epsilon))``."""
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "adamax",
                  **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = _check_rate("epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def _slot_names(self):
         return ["m", "u"]
@@ -521,22 +529,15 @@ class Adamax(Optimizer):
         correction = t(1) - t(self.beta_1) ** t(self.iterations + 1)
         value -= t(self.learning_rate) * m / (correction * (u + t(self.epsilon)))
 
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
 
-
-class Nadam(Optimizer):
+class Nadam(_TwoMoments):
     """Nadam, Keras 3 rules (momentum schedule ``u_t = beta_1 (1 - 0.5 * 0.96**t)``; the
     product of the ``u_t`` so far is part of the state)."""
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "nadam",
                  **kwargs: Any):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
-        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
-        self.epsilon = _check_rate("epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
         self.u_product = 1.0
 
     def _slot_names(self):
@@ -569,10 +570,6 @@ class Nadam(Optimizer):
         super().set_state(state)
         if product is not None:
             self.u_product = float(np.asarray(product))
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
 
 
 _BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam)
