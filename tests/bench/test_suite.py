@@ -14,6 +14,7 @@ import pytest
 import convnp
 from convnp.bench import peers, suite
 from convnp.bench.__main__ import main
+from convnp.models.fused import BatchNormReLU
 
 
 @pytest.fixture
@@ -131,6 +132,9 @@ def test_layer_kind_and_conv_macs(bench_modules):
     assert worker.layer_kind(conv) == "Conv2D 1x1/2"
     assert worker.conv_macs(conv, np.zeros((3, 9, 9, 4))) == 3 * 5 * 5 * 8 * 4
     assert worker.layer_kind(L.Add()) == "Add"
+    bn, relu, add = L.BatchNormalization(), L.ReLU(), L.Add()
+    bn.build((None, 5, 5, 8))
+    assert worker.layer_kind(BatchNormReLU(bn, relu, add)) == "BatchNormalization+Add+ReLU"
     assert worker.conv_macs(L.Add(), [np.zeros((2, 3)), np.zeros((2, 3))]) == 0
 
 

@@ -123,10 +123,10 @@ def measure_torch(model: str, repeat: int) -> dict:
 
 def layer_kind(layer) -> str:
     """A call's row in the profile: the class name, convs by kernel and stride
-    (``Conv2D 3x3``, ``Conv2D 1x1/2``), fused calls by their two layers."""
-    first = getattr(layer, "first", None)
-    if first is not None:  # a fused call: name it by both layers
-        return f"{layer_kind(first)}+{type(layer.pool).__name__}"
+    (``Conv2D 3x3``, ``Conv2D 1x1/2``), fused calls by their layers joined with ``+``."""
+    members = getattr(layer, "members", None)
+    if members is not None:  # a fused call: name it by its layers
+        return "+".join(layer_kind(member) for member in members)
     name = type(layer).__name__
     kernel = getattr(layer, "kernel_size", None)
     if kernel is not None and hasattr(layer, "strides"):

@@ -5,14 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers.preprocessing import (
     _choice,
     _factor_range,
-    _plain_factor,
     _RandomLayer,
     _resize_to,
 )
@@ -39,6 +36,8 @@ class RandomBrightness(_RandomLayer):
     The input gradient passes where the output was not clipped.
     """
 
+    config_list_keys = ("factor", "value_range")
+
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         cls = type(self).__name__
@@ -57,16 +56,13 @@ class RandomBrightness(_RandomLayer):
         y = np.clip(raw, low, high).astype(x.dtype, copy=False)
         return y, lambda dy: dy * inside
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"factor": _plain_factor(self.factor),
-                       "value_range": list(self.value_range)})
-        return config
-
 
 class _RandomSize(_RandomLayer):
     """Resize the whole batch along one axis by ``1 + u``, ``u`` drawn once per batch from
     ``factor`` (``f`` means ``(-f, f)``; the lower bound must be above -1)."""
+
+    config_keys = _RandomLayer.config_keys + ("interpolation",)
+    config_list_keys = ("factor",)
 
     #: 1 for the height, 2 for the width
     _axis = 1
@@ -93,12 +89,6 @@ class _RandomSize(_RandomLayer):
         size = max(1, int(n * (1.0 + self.rng().uniform(*self._range))))
         height, width = (size, x.shape[2]) if self._axis == 1 else (x.shape[1], size)
         return _resize_to(x, height, width, self.interpolation, crop_to_aspect_ratio=False)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"factor": _plain_factor(self.factor),
-                       "interpolation": self.interpolation})
-        return config
 
 
 @register
@@ -134,15 +124,12 @@ def _probability_range(factor, layer: str) -> tuple[float, float]:
 class _PerImageChoice(_RandomLayer):
     """Applies a linear map to each image chosen with a drawn probability (training only)."""
 
+    config_list_keys = ("factor",)
+
     def _chosen(self, m: int) -> np.ndarray:
         rng = self.rng()
         probability = rng.uniform(*self._range, m)
         return (rng.random(m) < probability).reshape(m, 1, 1, 1)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["factor"] = _plain_factor(self.factor)
-        return config
 
 
 @register
@@ -150,6 +137,8 @@ class RandomInvert(_PerImageChoice):
     """Invert the colours of some images: each image is replaced by ``high - x`` (Keras 3's
     formula, ``high`` the top of ``value_range``) with a probability drawn uniformly from
     ``factor`` (``f`` means ``(0, f)``). Training only."""
+
+    config_list_keys = _PerImageChoice.config_list_keys + ("value_range",)
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -163,11 +152,6 @@ class RandomInvert(_PerImageChoice):
         high = x.dtype.type(self.value_range[1])
         y = np.where(chosen, high - x, x)
         return y, lambda dy: np.where(chosen, -dy, dy)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["value_range"] = list(self.value_range)
-        return config
 
 
 #: the luminance weights of red, green and blue (ITU-R BT.601, as `tf.image.rgb_to_grayscale`)

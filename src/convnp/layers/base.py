@@ -284,6 +284,11 @@ class LayerContract:
             self._cache = None
 
 
+
+def _listed(value):
+    """A config value with a tuple (or list) written as a list; anything else as it is."""
+    return list(value) if isinstance(value, (tuple, list)) else value
+
 class Layer(LayerContract, TrackedVariables, NodeAccess):
     """Base class of every layer.
 
@@ -307,6 +312,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     #: Constructor arguments the layer keeps under their own names; `get_config` adds them as
     #: they are, after the base entries (a subclass extends its parent's tuple).
     config_keys: tuple[str, ...] = ()
+
+    #: Like `config_keys`, for arguments kept as a number or a tuple: a tuple is written as a
+    #: list, the way Keras' configs hold pairs such as a factor range or a padding.
+    config_list_keys: tuple[str, ...] = ()
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None, batch_input_shape=None, **kwargs):
@@ -431,6 +440,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         if self.input_shape_arg is not None:
             config["batch_input_shape"] = list(self.input_shape_arg)
         config.update((key, getattr(self, key)) for key in self.config_keys)
+        config.update((key, _listed(getattr(self, key))) for key in self.config_list_keys)
         return config
 
     @classmethod

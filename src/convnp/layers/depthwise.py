@@ -31,6 +31,14 @@ def _renamed(config: dict, prefix: str) -> dict:
             for key, value in config.items()}
 
 
+def _windowed_config(layer) -> dict:
+    """The base entries, ``depth_multiplier`` and the window arguments both layers share."""
+    config = Layer.get_config(layer)
+    config["depth_multiplier"] = layer.depth_multiplier
+    config.update(_utils.window_config(layer))
+    return config
+
+
 @register
 class DepthwiseConv2D(Layer):
     """Depthwise 2-D convolution: each input channel convolved with its own filters.
@@ -128,19 +136,11 @@ class DepthwiseConv2D(Layer):
     def backward(self, dy: np.ndarray):
         """Sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient, or ``None``
         when ``needs_input_gradient`` is False."""
-        op_cache, saved = self.take_cache()
-        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
-        dx, dW, db = depthwise_conv_backward(dz, op_cache,
-                                             compute_dA_prev=self.needs_input_gradient)
-        self.kernel.grad = dW
-        if self.bias is not None:
-            self.bias.grad = db.reshape(-1)
-        return dx
+        return _utils.activated_backward(self, dy, lambda dz, op_cache: depthwise_conv_backward(
+            dz, op_cache, compute_dA_prev=self.needs_input_gradient))
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["depth_multiplier"] = self.depth_multiplier
-        config.update(_utils.window_config(self))
+        config = _windowed_config(self)
         config.update(_renamed(_utils.kernel_layer_config(self), "depthwise"))
         return config
 
@@ -250,9 +250,8 @@ class SeparableConv2D(Layer):
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"depth_multiplier": self.depth_multiplier, "filters": self.filters})
-        config.update(_utils.window_config(self))
+        config = _windowed_config(self)
+        config["filters"] = self.filters
         shared = _renamed(_utils.kernel_layer_config(self), "depthwise")
         for key, value in shared.items():
             config[key] = value

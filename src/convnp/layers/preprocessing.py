@@ -50,11 +50,6 @@ def _factor_range(factor, name: str, layer: str, symmetric: bool = True) -> tupl
     raise ValueError(f"{layer}: {name} must be a number or a pair of numbers, got {factor!r}")
 
 
-def _plain_factor(factor):
-    """A factor as a config value: a number stays a number, a pair becomes a list."""
-    return list(factor) if isinstance(factor, (tuple, list)) else factor
-
-
 def _choice(value, options: tuple, name: str, layer: str) -> str:
     if value not in options:
         raise ValueError(f"{layer}: {name} must be one of {options}, got {value!r}")
@@ -378,6 +373,8 @@ class RandomRotation(_AffineLayer):
         seed, fill_value: as Keras.
     """
 
+    config_list_keys = ("factor",)
+
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, data_format=None, **kwargs):
         super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
@@ -393,20 +390,11 @@ class RandomRotation(_AffineLayer):
         y0 = ((n_H - 1) - (sin * (n_W - 1) + cos * (n_H - 1))) / 2
         return _affine(m, xx=cos, xy=-sin, x0=x0, yx=sin, yy=cos, y0=y0)
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["factor"] = _plain_factor(self.factor)
-        return config
-
 
 class _HeightWidthLayer(_AffineLayer):
     """An affine augmentation drawn from a ``height_factor`` and a ``width_factor``."""
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"height_factor": _plain_factor(self.height_factor),
-                       "width_factor": _plain_factor(self.width_factor)})
-        return config
+    config_list_keys = ("height_factor", "width_factor")
 
 
 @register
@@ -470,6 +458,8 @@ class RandomContrast(_RandomLayer):
     ``[1 - lower, 1 + upper]`` (``factor`` is ``f`` for ``(f, f)`` or ``(lower, upper)``),
     then clip to ``value_range`` (training only)."""
 
+    config_list_keys = ("factor", "value_range")
+
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         cls = type(self).__name__
@@ -503,12 +493,6 @@ class RandomContrast(_RandomLayer):
             return g * c + (1 - c) * g.sum(axis=(1, 2), keepdims=True) / pixels
 
         return y, backward
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"factor": _plain_factor(self.factor),
-                       "value_range": list(self.value_range)})
-        return config
 
 
 @register

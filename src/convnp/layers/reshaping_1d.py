@@ -92,6 +92,9 @@ class ZeroPadding1D(_Through2D):
         data_format: only ``"channels_last"`` (``(batch, steps, features)``) or None.
     """
 
+    config_keys = ("data_format",)
+    config_list_keys = ("padding",)
+
     def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _int_pair(padding, "padding", "ZeroPadding1D")
@@ -100,11 +103,6 @@ class ZeroPadding1D(_Through2D):
 
     def _make_inner(self) -> Layer:
         return ZeroPadding2D((self.padding, (0, 0)), name=f"{self.name}_2d", dtype=self.dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config.update({"padding": list(self.padding), "data_format": self.data_format})
-        return config
 
 
 @register
@@ -115,6 +113,8 @@ class Cropping1D(_Through2D):
         cropping: an int (both ends) or ``(start, end)``. Default ``(1, 1)``.
     """
 
+    config_list_keys = ("cropping",)
+
     def __init__(self, cropping=(1, 1), **kwargs):
         super().__init__(**kwargs)
         self.cropping = _int_pair(cropping, "cropping", "Cropping1D")
@@ -122,11 +122,6 @@ class Cropping1D(_Through2D):
 
     def _make_inner(self) -> Layer:
         return Cropping2D((self.cropping, (0, 0)), name=f"{self.name}_2d", dtype=self.dtype)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["cropping"] = list(self.cropping)
-        return config
 
 
 @register

@@ -76,7 +76,9 @@ class _Unit(LayerContract):
 
     def __init__(self, first, *others):
         self.first = first
-        self.name = "+".join(layer.name for layer in (first, *others) if layer is not None)
+        #: the layers this unit runs, in call order
+        self.members = tuple(layer for layer in (first, *others) if layer is not None)
+        self.name = "+".join(layer.name for layer in self.members)
 
     # Both forward to the first layer: the graph's backward plan sets the flag on the unit.
     trainable_weights = property(lambda self: self.first.trainable_weights,

@@ -315,17 +315,9 @@ def col2im_add(dcols: np.ndarray, dA_t: np.ndarray, geometry: Geometry) -> None:
         dA_t: gradient w.r.t. the padded input, ``(n_C, m, n_H_pad, n_W_pad)``, updated in place.
     """
     n_C, m = dA_t.shape[:2]
-    f_h, f_w = geometry.kernel
-    s_h, s_w = geometry.stride
-    n_H, n_W = geometry.out_hw
-    dcols = dcols.reshape(f_h, f_w, n_C, m, n_H, n_W)
-    h_span = s_h * (n_H - 1) + 1
-    w_span = s_w * (n_W - 1) + 1
-    d_h, d_w = geometry.dilation
-    for i in range(f_h):
-        for j in range(f_w):
-            top, left = i * d_h, j * d_w
-            dA_t[:, :, top:top + h_span:s_h, left:left + w_span:s_w] += dcols[i, j]
+    dcols = dcols.reshape(*geometry.kernel, n_C, m, *geometry.out_hw)
+    for i, j, rows, cols in geometry.tap_slices():
+        dA_t[:, :, rows, cols] += dcols[i, j]
 
 
 def _fast_cache(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict) -> ConvCache:
@@ -511,17 +503,9 @@ def col2im_rows_add(drows: np.ndarray, dA_pad: np.ndarray, geometry: Geometry) -
     """The adjoint of `im2col_rows`: add each row's entries onto the padded NHWC input cells
     they were copied from, one strided slab per window offset."""
     m, _, _, n_C = dA_pad.shape
-    f_h, f_w = geometry.kernel
-    s_h, s_w = geometry.stride
-    d_h, d_w = geometry.dilation
-    n_H, n_W = geometry.out_hw
-    drows = drows.reshape(m, n_H, n_W, f_h, f_w, n_C)
-    h_span = s_h * (n_H - 1) + 1
-    w_span = s_w * (n_W - 1) + 1
-    for i in range(f_h):
-        for j in range(f_w):
-            top, left = i * d_h, j * d_w
-            dA_pad[:, top:top + h_span:s_h, left:left + w_span:s_w, :] += drows[:, :, :, i, j]
+    drows = drows.reshape(m, *geometry.out_hw, *geometry.kernel, n_C)
+    for i, j, rows, cols in geometry.tap_slices():
+        dA_pad[:, rows, cols, :] += drows[:, :, :, i, j]
 
 
 def _nhwc_forward(cache: ConvCache) -> np.ndarray:

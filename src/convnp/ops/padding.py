@@ -115,6 +115,20 @@ class Geometry:
         """Rows and columns one window covers: ``(f - 1) * d + 1`` (the kernel when d is 1)."""
         return dilated_kernel(self.kernel, self.dilation)
 
+    def tap_slices(self):
+        """Yield ``(i, j, rows, cols)`` for every kernel tap ``(i, j)``, row-major: the strided
+        slices of the padded input that this tap reads across all window positions."""
+        f_h, f_w = self.kernel
+        s_h, s_w = self.stride
+        d_h, d_w = self.dilation
+        n_H, n_W = self.out_hw
+        h_span = s_h * (n_H - 1) + 1
+        w_span = s_w * (n_W - 1) + 1
+        for i in range(f_h):
+            for j in range(f_w):
+                yield (i, j, slice(i * d_h, i * d_h + h_span, s_h),
+                       slice(j * d_w, j * d_w + w_span, s_w))
+
 
 def dilated_kernel(kernel: Pair, dilation: Pair) -> Pair:
     """The extent of a kernel whose taps are ``dilation`` apart: ``(f - 1) * d + 1``."""

@@ -95,18 +95,6 @@ class PoolCache(NotesCache):
                                mode=mode, A_pad=A_pad, A=A, counts=counts, row_max=row_max)
 
 
-def _offset_slices(geometry: Geometry):
-    """Yield ``(k, slice_h, slice_w)`` for every window offset, k in row-major order."""
-    f_h, f_w = geometry.kernel
-    s_h, s_w = geometry.stride
-    n_H, n_W = geometry.out_hw
-    h_span = s_h * (n_H - 1) + 1
-    w_span = s_w * (n_W - 1) + 1
-    for i in range(f_h):
-        for j in range(f_w):
-            yield i * f_w + j, slice(i, i + h_span, s_h), slice(j, j + w_span, s_w)
-
-
 def _real_cell_counts(geometry: Geometry, in_hw: tuple[int, int]) -> np.ndarray:
     """How many cells of each window lie inside the unpadded input, shape ``(n_H, n_W, 1)``."""
     per_axis = []
@@ -226,7 +214,7 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
     A_in = A_prev.astype(dtype, copy=False)
     fill = -np.inf if mode == "max" else 0.0
     A_pad = _pad(A_in, geometry.pads, fill) if geometry.is_padded else A_in
-    offsets = list(_offset_slices(geometry))
+    offsets = [(rows, cols) for _, _, rows, cols in geometry.tap_slices()]
     m, n_C = A_in.shape[0], A_in.shape[3]
     (n_H, n_W), (f_h, f_w), (s_h, s_w) = geometry.out_hw, geometry.kernel, geometry.stride
     A = np.empty((m, n_H, n_W, n_C), dtype=dtype)
@@ -240,11 +228,11 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
             _running_max([source[:, :, sl] for sl in _axis_slices(n_W, f_w, s_w)], row_max[rows])
             _running_max([row_max[rows][:, sl] for sl in _axis_slices(n_H, f_h, s_h)], out)
         elif mode == "max":
-            _running_max([source[:, sl_h, sl_w, :] for _, sl_h, sl_w in offsets], out)
+            _running_max([source[:, sl_h, sl_w, :] for sl_h, sl_w in offsets], out)
         else:
-            _, sl_h, sl_w = offsets[0]
+            sl_h, sl_w = offsets[0]
             out[...] = source[:, sl_h, sl_w, :]
-            for _, sl_h, sl_w in offsets[1:]:
+            for sl_h, sl_w in offsets[1:]:
                 out += source[:, sl_h, sl_w, :]
 
     map_parts(pool_examples, _examples(m))
@@ -315,7 +303,7 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
     """
     geometry, mode = cache.geometry, cache.mode
     m = dA.shape[0]
-    offsets = list(_offset_slices(geometry))
+    offsets = [(rows, cols) for _, _, rows, cols in geometry.tap_slices()]
     (n_H, n_W), (f_h, f_w), (s_h, s_w) = geometry.out_hw, geometry.kernel, geometry.stride
     # Non-overlapping windows own disjoint input cells: results can be written straight into
     # the target instead of being added to it.
@@ -330,7 +318,7 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
         rows = _span(examples)
         target, grad = target_all[rows], dA[rows]
         if mode == "average":
-            for _, sl_h, sl_w in offsets:
+            for sl_h, sl_w in offsets:
                 if disjoint:
                     target[:, sl_h, sl_w, :] = share[rows]
                 else:
@@ -341,9 +329,9 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
                                           accumulate):
             return
         if cache.row_max is None:
-            _route_to_first_max([source[:, sl_h, sl_w, :] for _, sl_h, sl_w in offsets],
+            _route_to_first_max([source[:, sl_h, sl_w, :] for sl_h, sl_w in offsets],
                                 pooled, grad,
-                                [target[:, sl_h, sl_w, :] for _, sl_h, sl_w in offsets],
+                                [target[:, sl_h, sl_w, :] for sl_h, sl_w in offsets],
                                 disjoint)
             return
         # Separable: first to the row holding the maximum, then to the cell in that row.
