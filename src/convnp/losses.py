@@ -60,9 +60,12 @@ __all__ = [
     "MSE",
     "MSLE",
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "Dice",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -76,11 +79,15 @@ __all__ = [
     "Poisson",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
+    "Tversky",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
     "deserialize",
+    "dice",
     "get",
     "hinge",
     "huber",
@@ -101,6 +108,7 @@ __all__ = [
     "serialize",
     "sparse_categorical_crossentropy",
     "squared_hinge",
+    "tversky",
 ]
 
 #: Keras's `backend.epsilon()`: the clip margin for probabilities.
@@ -961,3 +969,158 @@ class LossFunctionWrapper(_TapedLoss):
 
 
 LOSSES.add(LossFunctionWrapper, snake=False)
+
+
+# ------------------------------------------ focal, Dice and Tversky: written in tensor ops
+# Their gradients come from the tape (`_TapedLoss`); `call` gives Keras' per-sample values.
+
+
+def _tensor_ops():
+    from convnp.tensor import nn, ops
+
+    return ops, nn
+
+
+def _smoothed(y_true, label_smoothing: float, classes):
+    """Labels pulled towards ``1 / classes`` by ``label_smoothing`` (as Keras does)."""
+    if not label_smoothing:
+        return y_true
+    return y_true * (1.0 - label_smoothing) + label_smoothing / classes
+
+
+def _focal_arguments(loss, alpha, gamma, from_logits, label_smoothing, axis) -> None:
+    cls = type(loss).__name__
+    loss.alpha = check_number(f"{cls} alpha", alpha, 0.0, 1.0)
+    loss.gamma = check_number(f"{cls} gamma", gamma, 0.0)
+    loss.from_logits = bool(from_logits)
+    loss.label_smoothing = check_number(f"{cls} label_smoothing", label_smoothing, 0.0, 1.0)
+    if axis != -1:
+        raise ValueError(f"{cls}: only axis=-1 (the class axis last) is supported, got {axis!r}")
+    loss.axis = -1
+
+
+class BinaryFocalCrossentropy(_TapedLoss):
+    """Binary cross-entropy scaled by ``(1 - p_t) ** gamma`` (Lin et al., 2017), ``p_t`` the
+    probability given to the true label; with ``apply_class_balancing`` also by ``alpha`` for
+    positives and ``1 - alpha`` for negatives. Mean over the last axis, as
+    `BinaryCrossentropy`; labels are smoothed towards 0.5 first."""
+
+    name = "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str = "sum_over_batch_size", name: str | None = None):
+        super().__init__(name=name, reduction=reduction)
+        self.apply_class_balancing = bool(apply_class_balancing)
+        _focal_arguments(self, alpha, gamma, from_logits, label_smoothing, axis)
+
+    def call(self, y_true, y_pred):
+        ops, _ = _tensor_ops()
+        y_true = _smoothed(y_true, self.label_smoothing, 2)
+        p = ops.sigmoid(y_pred) if self.from_logits else y_pred
+        clipped = ops.clip_by_value(p, EPSILON, 1.0 - EPSILON)
+        bce = -(y_true * ops.log(clipped) + (1.0 - y_true) * ops.log(1.0 - clipped))
+        p_true = y_true * p + (1.0 - y_true) * (1.0 - p)
+        focal = ops.pow(1.0 - p_true, self.gamma) * bce
+        if self.apply_class_balancing:
+            focal = (y_true * self.alpha + (1.0 - y_true) * (1.0 - self.alpha)) * focal
+        return ops.reduce_mean(focal, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "apply_class_balancing": self.apply_class_balancing,
+                "alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class CategoricalFocalCrossentropy(_TapedLoss):
+    """Categorical cross-entropy with each class's term scaled by
+    ``alpha * (1 - p) ** gamma``; the probabilities are renormalized and clipped as in
+    `CategoricalCrossentropy`, labels smoothed towards ``1 / classes`` first."""
+
+    name = "categorical_focal_crossentropy"
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str | None = None):
+        super().__init__(name=name, reduction=reduction)
+        _focal_arguments(self, alpha, gamma, from_logits, label_smoothing, axis)
+
+    def call(self, y_true, y_pred):
+        ops, nn = _tensor_ops()
+        y_true = _smoothed(y_true, self.label_smoothing, value_of(y_pred).shape[-1])
+        p = nn.softmax(y_pred, axis=-1) if self.from_logits else y_pred
+        p = ops.clip_by_value(p / ops.reduce_sum(p, axis=-1, keepdims=True),
+                              EPSILON, 1.0 - EPSILON)
+        terms = self.alpha * ops.pow(1.0 - p, self.gamma) * (-y_true * ops.log(p))
+        return ops.reduce_sum(terms, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma,
+                "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+def _overlap_axis(axis, cls: str):
+    """Keras' ``axis`` of Dice/Tversky: None (one value for the whole batch) or an int/tuple."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if not axes or any(isinstance(a, bool) or not isinstance(a, int) for a in axes):
+        raise TypeError(f"{cls}: axis must be None, an int or a tuple of ints, got {axis!r}")
+    return axes if len(axes) > 1 else axes[0]
+
+
+class Tversky(_TapedLoss):
+    """``1 - tp / (tp + alpha * fn + beta * fp)`` with soft counts ``tp = sum(y * p)``,
+    ``fn = sum(y * (1 - p))``, ``fp = sum((1 - y) * p)`` over ``axis`` (None: the whole
+    batch gives one value). ``alpha = beta = 0.5`` is the Dice loss."""
+
+    name = "tversky"
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5,
+                 reduction: str = "sum_over_batch_size", name: str | None = None, axis=None):
+        super().__init__(name=name, reduction=reduction)
+        self.alpha = check_number("Tversky alpha", alpha, 0.0)
+        self.beta = check_number("Tversky beta", beta, 0.0)
+        self.axis = _overlap_axis(axis, type(self).__name__)
+
+    def call(self, y_true, y_pred):
+        ops, _ = _tensor_ops()
+        tp = ops.reduce_sum(y_true * y_pred, axis=self.axis)
+        fn = ops.reduce_sum(y_true * (1.0 - y_pred), axis=self.axis)
+        fp = ops.reduce_sum((1.0 - y_true) * y_pred, axis=self.axis)
+        return 1.0 - tp / (tp + self.alpha * fn + self.beta * fp + EPSILON)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
+                "axis": self.axis}
+
+
+class Dice(_TapedLoss):
+    """``1 - 2 * sum(y * p) / (sum(y) + sum(p))`` over ``axis`` (None: the whole batch gives
+    one value), the overlap loss of segmentation masks."""
+
+    name = "dice"
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str | None = None,
+                 axis=None):
+        super().__init__(name=name, reduction=reduction)
+        self.axis = _overlap_axis(axis, type(self).__name__)
+
+    def call(self, y_true, y_pred):
+        ops, _ = _tensor_ops()
+        overlap = ops.reduce_sum(y_true * y_pred, axis=self.axis)
+        total = ops.reduce_sum(y_true, axis=self.axis) + ops.reduce_sum(y_pred, axis=self.axis)
+        return 1.0 - 2.0 * overlap / (total + EPSILON)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+_TAPED_BUILTIN = (BinaryFocalCrossentropy, CategoricalFocalCrossentropy, Dice, Tversky)
+(binary_focal_crossentropy, categorical_focal_crossentropy, dice, tversky) = (
+    _per_sample_function(c) for c in _TAPED_BUILTIN)
+for _cls, _function in zip(_TAPED_BUILTIN, (binary_focal_crossentropy,
+                                            categorical_focal_crossentropy, dice, tversky)):
+    LOSSES.add(_cls, functions=(_function,))
+_CLASSES.update((c.__name__, c) for c in _TAPED_BUILTIN)

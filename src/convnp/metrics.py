@@ -46,6 +46,10 @@ __all__ = [
     "CategoricalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
+    "F1Score",
+    "FBetaScore",
+    "FalseNegatives",
+    "FalsePositives",
     "Hinge",
     "IoU",
     "KLDivergence",
@@ -68,6 +72,8 @@ __all__ = [
     "SparseTopKCategoricalAccuracy",
     "SquaredHinge",
     "TopKCategoricalAccuracy",
+    "TrueNegatives",
+    "TruePositives",
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
@@ -579,6 +585,132 @@ class Recall(_PrecisionRecall):
         return _ratio(self.true_positives, self.true_positives + self.false_negatives)
 
 
+class _ConfusionCount(_ConfusionCounts):
+    """One of the four weighted counts at ``thresholds`` (default 0.5; ``y_pred > t``
+    predicts positive); a list of thresholds gives one count each."""
+
+    default_name = "count"
+    #: which of the `_ConfusionCounts` arrays `result` reports
+    count = "true_positives"
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        _check_dtype(dtype)
+        values, self._several = _threshold_list(thresholds)
+        self._thresholds_arg = thresholds
+        super().__init__(values, name=name or self.default_name)
+
+    def result(self):
+        value = getattr(self, self.count)
+        return [float(v) for v in value] if self._several else float(value[0])
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self._thresholds_arg}
+
+
+class TruePositives(_ConfusionCount):
+    default_name, count = "true_positives", "true_positives"
+
+
+class FalsePositives(_ConfusionCount):
+    default_name, count = "false_positives", "false_positives"
+
+
+class TrueNegatives(_ConfusionCount):
+    default_name, count = "true_negatives", "true_negatives"
+
+
+class FalseNegatives(_ConfusionCount):
+    default_name, count = "false_negatives", "false_negatives"
+
+
+class FBetaScore(Metric):
+    """The F-beta score of each class, ``(1 + b^2) P R / (b^2 P + R)`` from the weighted
+    true positive, false positive and false negative counts of every class (labels and
+    predictions ``(batch, classes)``). A prediction is positive above ``threshold``; with no
+    threshold, the highest score of each row is (ties: all of them). ``average``: None (one
+    score per class), ``"micro"`` (counts pooled over the classes), ``"macro"`` (the mean of
+    the class scores) or ``"weighted"`` (the mean weighted by each class's label count)."""
+
+    direction = "up"
+    _AVERAGES = (None, "micro", "macro", "weighted")
+
+    def __init__(self, average=None, beta: float = 1.0, threshold=None,
+                 name: str = "fbeta_score", dtype=None):
+        _check_dtype(dtype)
+        if average not in self._AVERAGES:
+            raise ValueError(f"{type(self).__name__}: average must be one of {self._AVERAGES}, "
+                             f"got {average!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+            raise ValueError(f"{type(self).__name__}: beta must be a number > 0, got {beta!r}")
+        if threshold is not None:
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+                    or not 0.0 < threshold <= 1.0:
+                raise ValueError(f"{type(self).__name__}: threshold must be a number in (0, 1], "
+                                 f"got {threshold!r}")
+            threshold = float(threshold)
+        self.average, self.beta, self.threshold = average, float(beta), threshold
+        super().__init__(name)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self._counts: np.ndarray | None = None  # rows: tp, fp, fn, label weight per class
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true = np.asarray(y_true, dtype=np.float64)
+        y_pred = np.asarray(y_pred, dtype=np.float64)
+        if y_pred.ndim != 2:
+            raise ValueError(f"{self.name}: expects predictions of shape (batch, classes), got "
+                             f"{y_pred.shape}")
+        _check_same(self.name, y_true, y_pred)
+        if self._counts is not None and self._counts.shape[1] != y_pred.shape[1]:
+            raise ValueError(f"{self.name}: {self._counts.shape[1]} classes so far, got "
+                             f"predictions with {y_pred.shape[1]}")
+        if self.threshold is None:
+            predicted = y_pred == y_pred.max(axis=-1, keepdims=True)
+        else:
+            predicted = y_pred > self.threshold
+        weights = _broadcast_weight(sample_weight, y_pred.shape, self.name)
+        predicted = predicted.astype(np.float64)
+        counts = np.stack([(predicted * y_true * weights).sum(axis=0),
+                           (predicted * (1.0 - y_true) * weights).sum(axis=0),
+                           ((1.0 - predicted) * y_true * weights).sum(axis=0),
+                           (y_true * weights).sum(axis=0)])
+        self._counts = counts if self._counts is None else self._counts + counts
+
+    def result(self):
+        if self._counts is None:
+            return 0.0 if self.average is not None else []
+        tp, fp, fn, support = self._counts
+        if self.average == "micro":
+            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+        eps = 1e-7  # Keras' epsilon in every division
+        precision, recall = tp / (tp + fp + eps), tp / (tp + fn + eps)
+        b2 = self.beta ** 2
+        score = (1.0 + b2) * precision * recall / (b2 * precision + recall + eps)
+        if self.average == "weighted":
+            return float(np.sum(score * support / support.sum()))
+        if self.average is not None:
+            return float(np.mean(score))
+        return [float(v) for v in score]
+
+    def get_config(self):
+        return {"name": self.name, "average": self.average, "beta": self.beta,
+                "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """`FBetaScore` with ``beta = 1``: the harmonic mean of precision and recall."""
+
+    def __init__(self, average=None, threshold=None, name: str = "f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name,
+                         dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
 class AUC(_ConfusionCounts):
     """Area under the ROC or precision-recall curve, from counts at ``num_thresholds``
     evenly spaced thresholds (plus -1e-7 and 1 + 1e-7), summed as Keras does: trapezoids
@@ -854,7 +986,8 @@ _BUILTIN = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoric
             MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
             LogCoshError, Poisson, KLDivergence, Hinge, SquaredHinge, CategoricalHinge,
             CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy)
+            SparseCategoricalCrossentropy, TruePositives, FalsePositives, TrueNegatives,
+            FalseNegatives, FBetaScore, F1Score)
 # Every Keras spelling: class name, snake-case name, the per-sample function's name and the
 # short ones. Any other per-sample function fn(y_true, y_pred) becomes a running mean.
 METRICS = Registry("metric", Metric, build=_build, wrap=lambda function: MeanMetricWrapper(

@@ -42,6 +42,33 @@ def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = No
     return check_number(name, value, low, high)
 
 
+class LearningRate(float):
+    """What ``optimizer.learning_rate`` gives: the rate as a number that also answers the
+    calls Keras code makes on its learning-rate variable, ``.assign(value)`` (sets the
+    optimizer's rate), ``.numpy()`` and ``.value``. The number itself does not change: read
+    ``optimizer.learning_rate`` again after an assignment."""
+
+    def __new__(cls, value: float, optimizer: Optimizer | None = None):
+        rate = super().__new__(cls, value)
+        rate._optimizer = optimizer
+        return rate
+
+    def assign(self, value) -> None:
+        if self._optimizer is None:
+            raise TypeError("this learning rate comes from a schedule and cannot be assigned")
+        self._optimizer.learning_rate = value
+
+    def numpy(self) -> np.float32:
+        return np.float32(self)
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    def __repr__(self) -> str:
+        return f"<LearningRate {float(self)!r}>"
+
+
 # Numbers of a variable updated at once: the block of the variable, its gradient, two slots
 # and scratch space stay in a core's L2 cache.
 UPDATE_BLOCK = 1 << 14
@@ -94,11 +121,12 @@ class Optimizer(Configurable):
 
     # -- learning rate --------------------------------------------------------------------
     @property
-    def learning_rate(self) -> float:
-        """The rate of the next update (a schedule's value at the current step)."""
+    def learning_rate(self) -> LearningRate:
+        """The rate of the next update (a schedule's value at the current step), a float
+        with Keras' variable calls (`LearningRate`: ``.assign``, ``.numpy()``)."""
         if self._schedule is not None:
-            return float(self._schedule(self.iterations))
-        return self._learning_rate
+            return LearningRate(self._schedule(self.iterations))
+        return LearningRate(self._learning_rate, self)
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -111,7 +139,7 @@ class Optimizer(Configurable):
             raise TypeError(f"{type(self).__name__} was created with a learning-rate schedule "
                             f"{type(self._schedule).__name__}; its rate cannot be set to "
                             "a number")
-        self._learning_rate = _check_rate("learning_rate", value)
+        self._learning_rate = float(_check_rate("learning_rate", value))
 
     lr = learning_rate  # Keras 2 spelling, still used in course notebooks
 
@@ -310,7 +338,7 @@ class Optimizer(Configurable):
         from convnp import schedules
 
         rate = (schedules.serialize(self._schedule) if self._schedule is not None
-                else self.learning_rate)
+                else self._learning_rate)
         return {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
                 "clipvalue": self.clipvalue}

@@ -10,7 +10,15 @@ the learning rate of that update. Give one as an optimizer's ``learning_rate``.
 * CosineDecay: ``initial * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)``
   with ``s = min(step, decay_steps)``; with ``warmup_target``, first a linear ramp from
   ``initial_learning_rate`` to ``warmup_target`` over ``warmup_steps``, then the cosine
-  from ``warmup_target``.
+  from ``warmup_target``;
+* InverseTimeDecay: ``initial / (1 + decay_rate * step / decay_steps)`` (the ratio floored with
+  ``staircase=True``);
+* PolynomialDecay: ``(initial - end) * (1 - s / decay_steps) ** power + end`` with
+  ``s = min(step, decay_steps)``; with ``cycle=True`` ``decay_steps`` grows to the first
+  multiple of itself not below the step instead;
+* CosineDecayRestarts (SGDR): cosine periods, the first ``first_decay_steps`` long, each next
+  one ``t_mul`` times longer and starting at ``m_mul`` times the previous peak; the multiplier
+  inside a period is ``(1 - alpha) * peak * 0.5 * (1 + cos(pi * fraction)) + alpha``.
 
 >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
 >>> round(schedule(20), 6)
@@ -26,8 +34,9 @@ from typing import Any
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
 
-__all__ = ["CosineDecay", "ExponentialDecay", "LearningRateSchedule",
-           "PiecewiseConstantDecay", "deserialize", "get", "serialize"]
+__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
+           "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
+           "get", "serialize"]
 
 
 def _positive(name: str, value, integer: bool = False) -> float:
@@ -41,25 +50,31 @@ class LearningRateSchedule(Configurable):
         raise NotImplementedError
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """The arguments ExponentialDecay and InverseTimeDecay share; `_progress` is
+    ``step / decay_steps``, floored with ``staircase``."""
+
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay"):
+                 staircase: bool = False, name: str | None = None):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive("decay_steps", decay_steps)
         self.decay_rate = _positive("decay_rate", decay_rate)
         self.staircase = bool(staircase)
-        self.name = name
+        self.name = name or type(self).__name__
 
-    def __call__(self, step) -> float:
-        p = float(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
+    def _progress(self, step) -> float:
+        ratio = float(step) / self.decay_steps
+        return math.floor(ratio) if self.staircase else ratio
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_StepDecay):
+    def __call__(self, step) -> float:
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -118,8 +133,78 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
 
 
+class InverseTimeDecay(_StepDecay):
+    def __call__(self, step) -> float:
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
+
+
+class PolynomialDecay(LearningRateSchedule):
+    def __init__(self, initial_learning_rate: float, decay_steps: int,
+                 end_learning_rate: float = 0.0001, power: float = 1.0, cycle: bool = False,
+                 name: str = "PolynomialDecay"):
+        self.initial_learning_rate = check_number("initial_learning_rate",
+                                                  initial_learning_rate, 0.0)
+        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.end_learning_rate = check_number("end_learning_rate", end_learning_rate, 0.0)
+        self.power = check_number("power", power, 0.0)
+        self.cycle = bool(cycle)
+        self.name = name
+
+    def __call__(self, step) -> float:
+        step, length = float(step), self.decay_steps
+        if self.cycle:
+            # the period stretches to the first multiple of decay_steps at or past the step
+            # (the first period when the step is 0)
+            length = self.decay_steps * max(1.0, math.ceil(step / self.decay_steps))
+        else:
+            step = min(step, length)
+        left = (1.0 - step / length) ** self.power
+        return (self.initial_learning_rate - self.end_learning_rate) * left \
+            + self.end_learning_rate
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    def __init__(self, initial_learning_rate: float, first_decay_steps: int, t_mul: float = 2.0,
+                 m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay"):
+        self.initial_learning_rate = check_number("initial_learning_rate",
+                                                  initial_learning_rate, 0.0)
+        self.first_decay_steps = _positive("first_decay_steps", first_decay_steps)
+        self.t_mul = _positive("t_mul", t_mul)
+        self.m_mul = check_number("m_mul", m_mul, 0.0)
+        self.alpha = check_number("alpha", alpha, 0.0, 1.0)
+        self.name = name
+
+    def _period_and_fraction(self, elapsed: float) -> tuple[int, float]:
+        """Which period ``elapsed`` (in units of the first period) falls in, and how far
+        into that period it is, as a fraction of the period's length."""
+        if self.t_mul == 1.0:
+            period = math.floor(elapsed)
+            return period, elapsed - period
+        # periods 0..i-1 last (t_mul**i - 1) / (t_mul - 1) first periods together
+        period = math.floor(math.log(1.0 - elapsed * (1.0 - self.t_mul)) / math.log(self.t_mul))
+        before = (1.0 - self.t_mul ** period) / (1.0 - self.t_mul)
+        return period, (elapsed - before) / self.t_mul ** period
+
+    def __call__(self, step) -> float:
+        period, fraction = self._period_and_fraction(float(step) / self.first_decay_steps)
+        peak = self.m_mul ** period
+        cosine = 0.5 * peak * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
 SCHEDULES = Registry("learning-rate schedule", LearningRateSchedule)
-for _cls in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay):
+for _cls in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay, InverseTimeDecay,
+             PolynomialDecay, CosineDecayRestarts):
     SCHEDULES.add(_cls)
 
 

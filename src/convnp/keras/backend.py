@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from convnp.layers.base import reset_names
 
-__all__ = ["clear_session", "epsilon", "floatx", "image_data_format", "random_normal",
-           "random_uniform", "set_floatx", "set_image_data_format"]
+__all__ = ["clear_session", "epsilon", "floatx", "get_value", "image_data_format",
+           "random_normal", "random_uniform", "set_floatx", "set_image_data_format", "set_value"]
 
 
 def clear_session() -> None:
@@ -50,6 +50,25 @@ def set_image_data_format(data_format) -> None:
         raise ValueError("set_image_data_format('channels_first') is not supported: convnp "
                          "works on NHWC (channels_last) images only; transpose NCHW data with "
                          "np.transpose(x, (0, 2, 3, 1))")
+
+
+def get_value(x):
+    """The value of a variable, tensor, learning rate or number as NumPy (Keras 2's
+    ``K.get_value(model.optimizer.lr)``)."""
+    import numpy as np
+
+    numpy = getattr(x, "numpy", None)
+    return numpy() if callable(numpy) else np.asarray(x)
+
+
+def set_value(x, value) -> None:
+    """Assign ``value`` to a variable or an optimizer's learning rate (Keras 2's
+    ``K.set_value(model.optimizer.lr, 1e-4)``); anything without ``.assign`` is refused."""
+    assign = getattr(x, "assign", None)
+    if not callable(assign):
+        raise TypeError(f"set_value needs a variable or an optimizer's learning_rate (something "
+                        f"with .assign), got {type(x).__name__}")
+    assign(value)
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):

@@ -74,8 +74,9 @@ def _interpolation(n_in: int, n_out: int, method: str) -> np.ndarray:
 
 def resize(images, size, method="bilinear", preserve_aspect_ratio=False, antialias=False,
            name=None) -> EagerTensor:
-    """Resize ``(h, w, c)`` or ``(m, h, w, c)`` images to ``size = (new_h, new_w)``; float32
-    out (as TensorFlow), 'bilinear' or 'nearest'."""
+    """Resize ``(h, w, c)`` or ``(m, h, w, c)`` images to ``size = (new_h, new_w)``,
+    'bilinear' or 'nearest'. As TensorFlow: float32 out, except that 'nearest' keeps the
+    images' dtype (uint8 in, uint8 out)."""
     if method not in ("bilinear", "nearest"):
         raise NotImplementedError(f"resize: method {method!r} is not supported (bilinear, "
                                   "nearest)")
@@ -86,10 +87,15 @@ def resize(images, size, method="bilinear", preserve_aspect_ratio=False, antiali
     a = value_of(x)
     if a.ndim not in (3, 4):
         raise ValueError(f"resize expects (h, w, c) or (m, h, w, c) images, got shape {a.shape}")
-    if a.dtype.kind != "f" or a.dtype == np.float16:
-        x = constant(a.astype(np.float32))
     h, w = a.shape[-3], a.shape[-2]
     new_h, new_w = (int(s) for s in np.asarray(value_of(size)).reshape(-1))
+    if method == "nearest" and a.dtype not in (np.float32, np.float64):
+        # picking pixels: no arithmetic, so the dtype stays (no gradient for integers)
+        rows = _interpolation(h, new_h, method).argmax(axis=1)
+        cols = _interpolation(w, new_w, method).argmax(axis=1)
+        return constant(np.take(np.take(a, rows, axis=-3), cols, axis=-2))
+    if a.dtype.kind != "f" or a.dtype == np.float16:
+        x = constant(a.astype(np.float32))
     dtype = value_of(x).dtype
     ry = _interpolation(h, new_h, method).astype(dtype)
     rx = _interpolation(w, new_w, method).astype(dtype)
