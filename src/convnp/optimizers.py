@@ -34,8 +34,8 @@ import numpy as np
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer", "RMSprop",
-           "deserialize", "get", "serialize"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam",
+           "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
 
 
 def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
@@ -506,7 +506,21 @@ class AdamW(Adam):
                          **kwargs)
 
 
-class Adagrad(Optimizer):
+class _StartedAccumulator(Optimizer):
+    """An optimizer whose ``accumulator`` slots start at ``initial_accumulator_value``
+    (unless restored state gave them values)."""
+
+    initial_accumulator_value: float = 0.0
+
+    def build(self, values):
+        pending = self._pending_state or {}
+        super().build(values)
+        if not any(key.startswith("accumulator/") for key in pending):
+            for acc in self._slots["accumulator"]:
+                acc[...] = self.initial_accumulator_value
+
+
+class Adagrad(_StartedAccumulator):
     """Adagrad, Keras 3 rules: ``acc += g*g``; ``w -= lr * g / sqrt(acc + epsilon)``."""
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
@@ -518,13 +532,6 @@ class Adagrad(Optimizer):
 
     def _slot_names(self):
         return ["accumulator"]
-
-    def build(self, values):
-        pending = self._pending_state or {}
-        super().build(values)
-        if not any(key.startswith("accumulator/") for key in pending):
-            for acc in self._slots["accumulator"]:
-                acc[...] = self.initial_accumulator_value
 
     def _update(self, slots, grad, value):
         t = value.dtype.type
@@ -600,7 +607,113 @@ class Nadam(_TwoMoments):
             self.u_product = float(np.asarray(product))
 
 
-_BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam)
+class Adadelta(Optimizer):
+    """Adadelta, Keras 3 rules: ``acc_g = rho acc_g + (1 - rho) g^2``;
+    ``step = sqrt(acc_d + eps) / sqrt(acc_g + eps) * g``; ``acc_d = rho acc_d + (1 - rho)
+    step^2``; ``w -= lr * step``."""
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
+                 name: str = "adadelta", **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.rho = _check_rate("rho", rho, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon)
+
+    def _slot_names(self):
+        return ["accumulated_grad", "accumulated_delta_var"]
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        rho, eps = t(self.rho), t(self.epsilon)
+        acc_grad, acc_delta = slots["accumulated_grad"], slots["accumulated_delta_var"]
+        acc_grad *= rho
+        acc_grad += t(1 - self.rho) * (grad * grad)
+        step = np.sqrt(acc_delta + eps) / np.sqrt(acc_grad + eps) * grad
+        acc_delta *= rho
+        acc_delta += t(1 - self.rho) * (step * step)
+        value -= t(self.learning_rate) * step
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al., 2023), Keras 3 rules: ``w -= lr * sign(beta_1 m + (1 - beta_1) g)``,
+    then ``m = beta_2 m + (1 - beta_2) g``. Its steps are all of size ``lr``: use a rate
+    3-10x smaller than Adam's."""
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99,
+                 name: str = "lion", **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
+        if self.beta_1 == 0.0:
+            raise ValueError("Lion's beta_1 must be > 0 (with 0 the momentum is never read)")
+
+    def _slot_names(self):
+        return ["momentum"]
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        m = slots["momentum"]
+        direction = np.sign(m * t(self.beta_1) + grad * t(1 - self.beta_1))
+        value -= t(self.learning_rate) * direction
+        m *= t(self.beta_2)
+        m += grad * t(1 - self.beta_2)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Ftrl(_StartedAccumulator):
+    """FTRL-Proximal (McMahan et al., 2013), Keras 3 rules, with ``p = -learning_rate_power``:
+    ``n' = n + g^2``; ``z += g + 2 l2_shrinkage w - (n'^p - n^p) / lr * w``;
+    ``w = (clip(z, -l1, l1) - z) / (n'^p / lr + 2 (l2 + beta / (2 lr)))``."""
+
+    def __init__(self, learning_rate: float = 0.001, learning_rate_power: float = -0.5,
+                 initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0,
+                 l2_shrinkage_regularization_strength: float = 0.0, beta: float = 0.0,
+                 name: str = "ftrl", **kwargs: Any):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.learning_rate_power = check_number("learning_rate_power", learning_rate_power,
+                                                None, 0.0)
+        self.initial_accumulator_value = _check_rate("initial_accumulator_value",
+                                                     initial_accumulator_value)
+        self.l1_regularization_strength = _check_rate("l1_regularization_strength",
+                                                      l1_regularization_strength)
+        self.l2_regularization_strength = _check_rate("l2_regularization_strength",
+                                                      l2_regularization_strength)
+        self.l2_shrinkage_regularization_strength = _check_rate(
+            "l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength)
+        self.beta = _check_rate("beta", beta)
+
+    def _slot_names(self):
+        return ["accumulator", "linear"]
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        lr, power = t(self.learning_rate), t(-self.learning_rate_power)
+        acc, linear = slots["accumulator"], slots["linear"]
+        new_acc = acc + grad * grad
+        shrunk = grad + t(2 * self.l2_shrinkage_regularization_strength) * value
+        linear += shrunk - (new_acc ** power - acc ** power) / lr * value
+        quadratic = new_acc ** power / lr + t(2) * (t(self.l2_regularization_strength)
+                                                    + t(self.beta) / (t(2) * lr))
+        l1 = t(self.l1_regularization_strength)
+        value[...] = (np.clip(linear, -l1, l1) - linear) / quadratic
+        acc[...] = new_acc
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength":
+                    self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
+
+
+_BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl)
 # Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
 OPTIMIZERS = Registry("optimizer", Optimizer)
 for _cls in _BUILTIN:

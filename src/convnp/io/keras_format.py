@@ -1010,7 +1010,9 @@ _KERAS_OPTIMIZER_EXTRAS = {"use_ema": False, "ema_momentum": 0.99,
 # ...); every other slot is a block of its own, all variables in turn, in the order of the
 # optimizer's slot names. Optimizer-wide scalars (Nadam's u_product) come last.
 _INTERLEAVED_SLOTS = {"Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
-                      "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u")}
+                      "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u"),
+                      "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
+                      "Ftrl": ("accumulator", "linear")}
 
 
 def _with_module(value, module: str):
