@@ -160,7 +160,7 @@ def score_gradient(model, x, layer=None, class_index=None) -> ScoreGradient:
     last = head.nodes[-1].layer
     activation = getattr(last, "activation", None)
     squashed = getattr(activation, "name", None) in _SQUASHING
-    saved_flags = {id(node.layer): (node.layer, getattr(node.layer, "needs_input_gradient", True))
+    saved_flags = {id(node.layer): (node.layer, node.layer.needs_input_gradient)
                    for node in head.nodes}
     head.plan_backward(input_gradients=True)
     try:
