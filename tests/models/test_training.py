@@ -433,3 +433,38 @@ def test_sample_and_class_weights():
         d.fit(x, y, sample_weight=np.ones(3), verbose=0)
     with pytest.raises(ValueError, match="yield"):
         d.fit(ds, class_weight={0: 1.0}, verbose=0)
+
+
+def test_class_weight_with_a_dataset_weighs_each_batch_like_arrays():
+    rng = np.random.default_rng(4)
+    x = rng.random((48, 4)).astype(np.float32)
+    labels = rng.integers(0, 3, 48)
+    table = {0: 1.0, 1: 3.0, 2: 0.5}
+
+    def trained(source, targets, **kwargs):
+        tf.keras.utils.set_random_seed(2)
+        model = tf.keras.Sequential([tf.keras.layers.Dense(3, activation="softmax",
+                                                           input_shape=(4,))])
+        loss = ("categorical_crossentropy" if np.ndim(targets) == 2
+                else "sparse_categorical_crossentropy")
+        model.compile(tf.keras.optimizers.SGD(0.1), loss)
+        history = model.fit(*source, epochs=2, class_weight=table, shuffle=False, verbose=0,
+                            **kwargs)
+        return history.history["loss"], model.get_weights()
+
+    for targets in (labels, np.eye(3, dtype=np.float32)[labels]):  # sparse and one-hot
+        from_arrays = trained((x, targets), targets, batch_size=16)
+        dataset = tf.data.Dataset.from_tensor_slices((x, targets)).batch(16)
+        from_dataset = trained((dataset,), targets)
+        assert from_dataset[0] == pytest.approx(from_arrays[0], rel=1e-6)
+        for a, b in zip(from_arrays[1], from_dataset[1]):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+    unweighted = dict.fromkeys(range(3), 1.0)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(3, input_shape=(4,))])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="also yields sample weights"):
+        model.fit(tf.data.Dataset.from_tensor_slices((x, labels, np.ones(48))).batch(8),
+                  class_weight=unweighted, verbose=0)
+    with pytest.raises(ValueError, match="class_weight must be a dict"):
+        model.fit(tf.data.Dataset.from_tensor_slices((x, labels)).batch(8),
+                  class_weight=[1.0, 2.0], verbose=0)

@@ -246,11 +246,30 @@ class ArrayBatches:
                    None if sw is None else np.take(sw, idx, axis=0))
 
 
+def check_class_weight(class_weight, method: str) -> dict[int, float]:
+    """``fit(class_weight=...)`` as ``{class index: weight}``, or a ValueError."""
+    if not isinstance(class_weight, dict):
+        raise ValueError(  # noqa: TRY004 - ValueError as before (Keras raises it too)
+            f"{method}(): class_weight must be a dict {{class: weight}}, "
+            f"got {type(class_weight).__name__}")
+    return {int(k): float(v) for k, v in class_weight.items()}
+
+
+def class_sample_weights(y: np.ndarray, table: dict[int, float], dtype) -> np.ndarray:
+    """Each sample's weight from its class: the argmax of one-hot ``(m, k)`` targets, else the
+    rounded label of ``(m,)`` / ``(m, 1)`` targets (Keras' rule); a class with no entry in
+    ``table`` weighs 1, as in Keras."""
+    y = np.asarray(y)
+    labels = (np.argmax(y, axis=-1) if y.ndim == 2 and y.shape[1] > 1
+              else np.round(y.reshape(len(y)))).astype(np.int64)
+    return np.array([table.get(int(c), 1.0) for c in labels], dtype=dtype)
+
+
 class DatasetBatches:
     """Batches from a Dataset, each converted to the model's float dtype."""
 
     def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None,
-                 shuffle: bool = False):
+                 shuffle: bool = False, class_weight: dict[int, float] | None = None):
         self.dataset = dataset
         # a PyDataset is read by index: its batch order may be shuffled (fit's shuffle=True)
         self.indexed = isinstance(dataset, PyDataset)
@@ -260,6 +279,7 @@ class DatasetBatches:
         # for models with several inputs/outputs: a dict (or list) element -> list in order
         self.arrange_inputs = arrange_inputs
         self.arrange_targets = arrange_targets
+        self.class_weight = class_weight
         self.steps = _batch_count(dataset) if self.indexed else dataset_length(dataset)
         self.infinite = is_infinite(dataset)
         self._iterator = None
@@ -280,7 +300,19 @@ class DatasetBatches:
                 yb = self._target(yb)
         if sw is not None:
             sw = as_float_array(sw, self.dtype, f"{self.what}: dataset sample weights")
+        if self.class_weight is not None:
+            sw = self._class_weights(yb, sw)
         return xb, yb, sw
+
+    def _class_weights(self, yb, sw) -> np.ndarray:
+        """This batch's sample weights from ``class_weight`` (Keras refuses both together)."""
+        if sw is not None:
+            raise ValueError(f"{self.what}(): class_weight cannot be used with a Dataset that "
+                             "also yields sample weights")
+        if yb is None or isinstance(yb, list):
+            raise ValueError(f"{self.what}(): class_weight needs a Dataset yielding one target "
+                             "per batch (a single-output model)")
+        return class_sample_weights(yb, self.class_weight, self.dtype)
 
     def _target(self, y) -> np.ndarray:
         y = np.asarray(y)

@@ -470,9 +470,11 @@ class Engine:
                  sample_weight=None, class_weight=None):
         """An ArrayBatches or DatasetBatches source for ``x``/``y`` (and per-sample weights)."""
         if da.is_dataset(x):
-            if sample_weight is not None or class_weight is not None:
+            if sample_weight is not None:
                 raise ValueError(f"{method}(): with a Dataset, yield (x, y, sample_weight) "
-                                 "elements instead of passing sample_weight/class_weight")
+                                 "elements instead of passing sample_weight")
+            if class_weight is not None:
+                class_weight = da.check_class_weight(class_weight, method)
             if y is not None:
                 raise ValueError(f"{method}(): when x is a Dataset it must yield (x, y) pairs; "
                                  "do not pass y separately")
@@ -482,15 +484,17 @@ class Engine:
                 if isinstance(xb, (tuple, list)):
                     xb = xb[0]
                 self._build_for_shape((None,) + tuple(np.shape(xb))[1:])
-            return self._dataset_batches(x, method, shuffle=shuffle)
+            return self._dataset_batches(x, method, shuffle=shuffle, class_weight=class_weight)
         batch_size = self._check_batch_size(batch_size)
         xs = self._prepare_inputs(x, method)
         y_arr = self._prepare_targets(y, len(xs[0]), method) if need_y else None
         weights = self._sample_weights(y_arr, sample_weight, class_weight, method)
         return da.ArrayBatches(xs, y_arr, batch_size, shuffle=shuffle, sample_weight=weights)
 
-    def _dataset_batches(self, dataset, method: str, shuffle: bool = False) -> da.DatasetBatches:
-        """Batches of a Dataset, with dict inputs and per-output targets put in order."""
+    def _dataset_batches(self, dataset, method: str, shuffle: bool = False,
+                         class_weight: dict | None = None) -> da.DatasetBatches:
+        """Batches of a Dataset, with dict inputs and per-output targets put in order (and
+        ``class_weight`` turned into each batch's sample weights)."""
         arrange_inputs = arrange_targets = None
         if self._graph is not None:
             names = self.input_names
@@ -502,7 +506,7 @@ class Engine:
                     y, outs, "outputs", method, required=needed)
         return da.DatasetBatches(dataset, self._compute_dtype(), method,
                                  arrange_inputs=arrange_inputs, arrange_targets=arrange_targets,
-                                 shuffle=shuffle)
+                                 shuffle=shuffle, class_weight=class_weight)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
         """One weight per sample from ``sample_weight`` and/or ``class_weight`` (or None).
@@ -530,14 +534,8 @@ class Engine:
                                  f"per sample, got {np.shape(sample_weight)}")
             weights *= sw
         if class_weight is not None:
-            if not isinstance(class_weight, dict):
-                raise ValueError(f"{method}(): class_weight must be a dict {{class: weight}}, "
-                                 f"got {type(class_weight).__name__}")
-            labels = (np.argmax(y, axis=-1) if y.ndim == 2 and y.shape[1] > 1
-                      else np.round(np.asarray(y).reshape(n))).astype(np.int64)
-            table = {int(k): float(v) for k, v in class_weight.items()}
-            # classes without an entry keep weight 1, as in Keras
-            weights *= np.array([table.get(int(c), 1.0) for c in labels], dtype=dtype)
+            weights *= da.class_sample_weights(y, da.check_class_weight(class_weight, method),
+                                               dtype)
         return weights
 
     @staticmethod
