@@ -105,3 +105,29 @@ def test_backup_and_restore_resumes_where_it_stopped(tmp_path):
     for a, b in zip(fresh.get_weights(), full.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert not (tmp_path / "backup" / "epoch.json").exists()
+
+
+def test_model_checkpoint_refuses_an_unsavable_model_before_the_first_step(tmp_path):
+    # a Lambda around a Python function cannot be written as a .keras config (no code is
+    # ever pickled): fit must stop at once, not after an epoch of training
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2),
+                                 tf.keras.layers.Lambda(lambda t: t * 2.0)])
+    model.compile("sgd", "mse")
+    steps = []
+
+    class CountSteps(tf.keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            steps.append(batch)
+
+    checkpoint = tf.keras.callbacks.ModelCheckpoint(str(tmp_path / "m_{epoch}.keras"))
+    with pytest.raises((ValueError, TypeError)):
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=2, verbose=0,
+                  callbacks=[checkpoint, CountSteps()])
+    assert steps == [] and list(tmp_path.iterdir()) == []
+    # the same model saves its weights: the trial save passes and training goes on
+    weights = tf.keras.callbacks.ModelCheckpoint(str(tmp_path / "w_{epoch}.weights.npz"),
+                                                 save_weights_only=True)
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=2, verbose=0,
+              callbacks=[weights, CountSteps()])
+    assert len(steps) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w_1.weights.npz", "w_2.weights.npz"]

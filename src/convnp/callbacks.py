@@ -17,6 +17,7 @@ import io
 import math
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -492,6 +493,22 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+    def on_train_begin(self, logs=None):
+        """Save once into a scratch folder before the first step, so that a model this
+        format cannot hold (or a missing optional package) stops `fit` at once with the
+        saver's own error, not after an epoch of training (a model not built yet is checked
+        at its first save)."""
+        if not getattr(self.model, "built", False):  # also a stand-in model of a test
+            return
+        suffix = next(s for s in (_WEIGHTS_SUFFIXES if self.save_weights_only
+                                  else _MODEL_SUFFIXES) if self.filepath.endswith(s))
+        with tempfile.TemporaryDirectory(prefix="convnp-checkpoint-") as scratch:
+            trial = os.path.join(scratch, "trial" + suffix)
+            if self.save_weights_only:
+                self.model.save_weights(trial)
+            else:
+                self.model.save(trial)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
