@@ -74,6 +74,9 @@ class Variable(NDArrayOperatorsMixin):
             name = "Variable" if _counter[0] == 0 else f"Variable_{_counter[0]}"
             _counter[0] += 1
         self.name = name
+        #: Keras 3's ``variable.path``: ``"<layer name>/<name>"`` for a layer's weight
+        #: (`Layer.add_weight` sets it), the name alone for a free variable
+        self.path = name
         self.trainable = bool(trainable)
         self.grad: np.ndarray | None = None
 

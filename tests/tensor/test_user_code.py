@@ -323,3 +323,11 @@ def test_keras_2_train_step_spelling():
     assert history.history["accuracy"][-1] > 0.9
     assert model.compiled_metrics.result().keys() == {"accuracy"}
     assert type(model.compiled_loss).__name__ == "BinaryCrossentropy"  # restored after steps
+
+
+def test_variable_path_names_the_layer_as_keras_3():
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2, name="head"),
+                                 tf.keras.layers.BatchNormalization(name="bn")])
+    assert [v.path for v in model.weights] == [
+        "head/kernel", "head/bias", "bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance"]
+    assert tf.Variable(1.0, name="step").path == "step"

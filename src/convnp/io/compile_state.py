@@ -45,7 +45,7 @@ def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
 def _unprefixed(model: Any, metric_ids: Any) -> Any:
     """Per-output metric objects as the user named them: compile renames a metric object of
     output ``out`` to ``out_<name>`` for its log key, and would do it again on reload."""
-    names = list(getattr(model, "output_names", None) or [])
+    names = model._output_names_or_default()
     if len(names) < 2:
         return metric_ids
     if isinstance(metric_ids, dict):

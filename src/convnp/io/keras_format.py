@@ -487,12 +487,17 @@ def _functional_from_config(config: dict):
             raise ValueError(f"model config: {what} names unknown layer calls {unknown}")
         return [tensors[e] for e in ends]
 
-    inputs = lookup(_end_names(config.get("input_layers"), "input_layers"), "input_layers")
-    outputs = lookup(_end_names(config.get("output_layers"), "output_layers"), "output_layers")
+    def model_ends(what: str):
+        value = config.get(what)
+        if isinstance(value, dict) and value:  # Model(inputs={...}): keep the keys
+            found = lookup(_end_names(list(value.values()), what), what)
+            return dict(zip(value, found))
+        found = lookup(_end_names(value, what), what)
+        return found if len(found) > 1 else found[0]
+
+    inputs, outputs = model_ends("input_layers"), model_ends("output_layers")
     try:
-        model = Model(inputs=inputs if len(inputs) > 1 else inputs[0],
-                      outputs=outputs if len(outputs) > 1 else outputs[0],
-                      name=config.get("name"))
+        model = Model(inputs=inputs, outputs=outputs, name=config.get("name"))
     except (TypeError, ValueError, NotImplementedError) as error:
         raise ValueError(f"model config: {error}") from None
     if config.get("trainable") is False:
@@ -985,15 +990,17 @@ def keras_config(model) -> dict:
                             "keras_history": ref(s)}} for s in node.inputs]
         entry["inbound_nodes"].append({"args": [refs] if node.multi else refs, "kwargs": {}})
 
-    def ends(slots: list[int]) -> list:
+    def ends(slots: list[int], keys: list[str] | None):
         triples = [ref(s) for s in slots]
+        if keys is not None:  # Model(inputs={...}): Keras writes the dict
+            return dict(zip(keys, triples))
         return triples[0] if len(triples) == 1 else triples
 
     return {"module": "keras.src.models.functional", "class_name": "Functional",
             "config": {"name": model.name, "trainable": bool(model.trainable),
                        "layers": [entries[id(layer)] for layer in keras_layer_order(model)],
-                       "input_layers": ends(graph.input_slots),
-                       "output_layers": ends(graph.output_slots)},
+                       "input_layers": ends(graph.input_slots, model._input_keys),
+                       "output_layers": ends(graph.output_slots, model._output_keys)},
             "registered_name": "Functional", "build_config": {"input_shape": None}}
 
 

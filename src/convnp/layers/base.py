@@ -364,6 +364,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         _spend_weight_budget(self, name, tuple(shape))
         value = init(tuple(shape), dtype=self.dtype)
         variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype)
+        variable.path = f"{self.name}/{name}"
         self._variables.append(variable)
         return variable
 

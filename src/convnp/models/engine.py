@@ -37,6 +37,18 @@ class NotCompiledError(RuntimeError, ValueError):
 class Engine:
     """Compile state, data preparation and the training step. Expects ``self._graph``."""
 
+    #: the sorted keys of ``Model(inputs={...})`` / ``outputs={...}`` (None: a list or one)
+    _input_keys: list[str] | None = None
+    _output_keys: list[str] | None = None
+
+    @staticmethod
+    def _structured(values: list, keys: list[str] | None):
+        """Values per input or output as the model was made: a dict by key, else one value
+        or a list."""
+        if keys is not None:
+            return dict(zip(keys, values))
+        return values[0] if len(values) == 1 else list(values)
+
     def _init_training_state(self) -> None:
         self.optimizer = None
         self.loss = None
@@ -116,6 +128,11 @@ class Engine:
         self.compiled_loss = specs[0].loss if len(specs) == 1 else None
 
     def _output_names_or_default(self) -> list[str]:
+        """What losses, metrics, targets and log keys call the outputs: the keys of
+        ``outputs={...}``, else the output layers' names (one default name for a Sequential
+        not built yet)."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
         if self._graph is not None:
             return self.output_names
         stack = getattr(self, "_stack", None)  # a Sequential not built yet: one output
@@ -123,14 +140,17 @@ class Engine:
 
     @property
     def output_names(self) -> list[str]:
-        """The names of the layers that produce the outputs, in output order."""
+        """The names of the layers that produce the outputs, in output order (as Keras, also
+        for ``outputs={...}``, whose losses and targets are given by the dict's keys)."""
         self._require_built("output_names")
         return [t.layer.name for t in self._graph.outputs]
 
     @property
     def input_names(self) -> list[str]:
-        """The names of the input layers, in input order."""
+        """The names of the input layers, in input order (the keys of ``inputs={...}``)."""
         self._require_built("input_names")
+        if self._input_keys is not None:
+            return list(self._input_keys)
         return [t.layer.name for t in self._graph.inputs]
 
     def _specs(self) -> list:
@@ -436,7 +456,8 @@ class Engine:
         if len(specs) == 1:
             return self._prepare_target(y, n, method, None)
         needed = [spec.loss is not None for spec in specs]
-        ys = compile_utils.match(y, self.output_names, "outputs", method, required=needed)
+        ys = compile_utils.match(y, self._output_names_or_default(), "outputs", method,
+                                 required=needed)
         arrays = [None if t is None else self._prepare_target(t, n, method, spec.name)
                   for t, spec in zip(ys, specs)]
         self._check_outputs_for_loss([None if a is None else a.shape for a in arrays])
@@ -501,7 +522,8 @@ class Engine:
             arrange_inputs = lambda x: compile_utils.match(x, names, "inputs", method)
             specs = self._specs()
             if len(specs) > 1:
-                outs, needed = self.output_names, [s.loss is not None for s in specs]
+                outs = self._output_names_or_default()
+                needed = [s.loss is not None for s in specs]
                 arrange_targets = lambda y: compile_utils.match(
                     y, outs, "outputs", method, required=needed)
         return da.DatasetBatches(dataset, self._compute_dtype(), method,

@@ -120,7 +120,7 @@ class InferenceMixin(Engine):
             raise ValueError("predict(): the data is empty")
         merged = [parts[0] if len(outputs) == 1 else np.concatenate(parts, axis=0)
                   for parts in zip(*outputs)]
-        return merged[0] if len(merged) == 1 else merged
+        return self._structured(merged, self._output_keys)
 
     # -- single batches -------------------------------------------------------------------------
 
@@ -146,7 +146,7 @@ class InferenceMixin(Engine):
         with self._step_lock:
             outs = self._graph.forward(xs, training=False)
             self._drop_caches()
-        return outs[0] if len(outs) == 1 else outs
+        return self._structured(outs, self._output_keys)
 
     def reset_metrics(self) -> None:
         for m in self.compiled_metrics:

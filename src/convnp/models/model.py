@@ -21,7 +21,7 @@ from convnp.layers.base import (
     record_call,
     unique_name,
 )
-from convnp.models import file_hooks, subclassed
+from convnp.models import compile_utils, file_hooks, subclassed
 from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
@@ -30,6 +30,19 @@ from convnp.tensor.eager import to_eager
 from convnp.tensor.tape import recording
 from convnp.variables import TrackedVariables, Variable
 
+
+def _flatten_ends(tensors, role: str):
+    """``(keys, tensors)``: a dict of tensors (``Model(inputs={...})``) as its sorted keys and
+    the tensors in that order, as Keras 3 flattens it; anything else as ``(None, tensors)``."""
+    if not isinstance(tensors, dict):
+        return None, tensors
+    if not tensors:
+        raise ValueError(f"Model needs at least one tensor in `{role}`, got an empty dict")
+    bad = [key for key in tensors if not isinstance(key, str)]
+    if bad:
+        raise TypeError(f"Model `{role}` dict keys must be strings, got {bad}")
+    keys = sorted(tensors)
+    return keys, [tensors[key] for key in keys]
 
 class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, NodeAccess):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
@@ -78,6 +91,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
+            self._input_keys, inputs = _flatten_ends(inputs, "inputs")
+            self._output_keys, outputs = _flatten_ends(outputs, "outputs")
             self._set_graph(Graph(inputs, outputs))
         if not trainable:
             self.trainable = False
@@ -113,16 +128,15 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
 
     @property
     def input(self):
-        """The input tensor (a list for multi-input models)."""
+        """The input tensor (a list for multi-input models, a dict for ``inputs={...}``)."""
         self._require_built("input")
-        ins = self._graph.inputs
-        return ins[0] if len(ins) == 1 else list(ins)
+        return self._structured(self._graph.inputs, self._input_keys)
 
     @property
     def output(self):
+        """The output tensor (a list for several outputs, a dict for ``outputs={...}``)."""
         self._require_built("output")
-        outs = self._graph.outputs
-        return outs[0] if len(outs) == 1 else list(outs)
+        return self._structured(self._graph.outputs, self._output_keys)
 
     @property
     def input_shape(self):
@@ -255,6 +269,10 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         inference mode for good (BatchNormalization keeps its moving statistics even while
         the outer model trains), as Keras does for frozen bases.
         """
+        if isinstance(inputs, dict) and self._graph is not None:
+            # by input name (the keys of ``inputs={...}``), in the model's input order
+            inputs = compile_utils.match(inputs, self.input_names, "inputs", "__call__")
+            inputs = inputs if len(inputs) > 1 else inputs[0]
         if isinstance(inputs, KerasTensor) or (
             isinstance(inputs, (list, tuple)) and inputs
             and all(isinstance(t, KerasTensor) for t in inputs)
@@ -271,7 +289,11 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 outs = self._graph.forward(xs, training=bool(training))
                 return outs[0] if len(outs) == 1 else outs
 
-            return taped.call_on_arrays(self, inputs, training, forward)
+            outs = taped.call_on_arrays(self, inputs, training, forward)
+            if self._output_keys is None:
+                return outs
+            return self._structured(outs if isinstance(outs, list) else [outs],
+                                    self._output_keys)
 
     # -- a model as a layer of another model ---------------------------------------------------
 
@@ -377,13 +399,17 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             if fixed is not None:  # layer(x, training=...): e.g. a frozen base model
                 entry["call_kwargs"] = {"training": bool(fixed)}
             entries.append(entry)
+        ends_in = [[t.layer.name, 0, 0] for t in graph.inputs]
+        ends_out = [[graph.tensors[s].layer.name, call_of[s], 0] for s in graph.output_slots]
         return {
             "name": self.name,
             "trainable": self.trainable,
             "layers": entries,
-            "input_layers": [[t.layer.name, 0, 0] for t in graph.inputs],
-            "output_layers": [[graph.tensors[s].layer.name, call_of[s], 0]
-                              for s in graph.output_slots],
+            # a dict for ``inputs={...}`` / ``outputs={...}``, as Keras writes them
+            "input_layers": ends_in if self._input_keys is None
+            else dict(zip(self._input_keys, ends_in)),
+            "output_layers": ends_out if self._output_keys is None
+            else dict(zip(self._output_keys, ends_out)),
         }
 
     @classmethod
@@ -421,12 +447,16 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             if "call_kwargs" in entry:
                 kwargs["training"] = bool(entry["call_kwargs"].get("training"))
             tensors[(entry["name"], k)] = layer(args if multi else args[0], **kwargs)
-        inputs = [tensors[(name, 0)] for name, *_ in config["input_layers"]]
-        outputs = [tensors[(name, int(rest[0]) if rest else 0)]
-                   for name, *rest in config["output_layers"]]
-        model = cls(inputs=inputs if len(inputs) > 1 else inputs[0],
-                    outputs=outputs if len(outputs) > 1 else outputs[0],
-                    name=config.get("name"))
+        def ends(entries, read):
+            if isinstance(entries, dict):  # a model made with inputs={...} / outputs={...}
+                return {key: read(*value) for key, value in entries.items()}
+            found = [read(*value) for value in entries]
+            return found if len(found) > 1 else found[0]
+
+        inputs = ends(config["input_layers"], lambda name, *_: tensors[(name, 0)])
+        outputs = ends(config["output_layers"], lambda name, *rest: tensors[
+            (name, int(rest[0]) if rest else 0)])
+        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False
         return model
