@@ -231,6 +231,23 @@ def check_feature_dims(layer, input_shape, axes: dict[int, int], rank: int | Non
                              f"got shape {shape}")
 
 
+class ActivationAttribute:
+    """A layer's ``activation``, always an activation object: assigning a name, a function,
+    an `Activation` or None (linear) converts it, as Keras code expects when it writes
+    ``model.layers[-1].activation = None`` to get logits."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, layer, owner=None):
+        return self if layer is None else layer.__dict__[self.slot]
+
+    def __set__(self, layer, value) -> None:
+        from convnp import activations
+
+        layer.__dict__[self.slot] = activations.get(value)
+
+
 def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_initializer,
                        **unsupported) -> None:
     """The constructor part Conv2D and Dense share: refuse unsupported Keras options (given

@@ -60,6 +60,8 @@ class Conv2D(Layer):
     (2, 5, 5, 8)
     """
 
+    activation = _utils.ActivationAttribute()
+
     fuses_activation = True
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",

@@ -54,6 +54,8 @@ class Conv2DTranspose(Layer):
     (3, 3, 16, 32)
     """
 
+    activation = _utils.ActivationAttribute()
+
     fuses_activation = True
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",

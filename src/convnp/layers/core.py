@@ -108,6 +108,8 @@ class Dense(Layer):
     TensorShape([2, 3])
     """
 
+    activation = _utils.ActivationAttribute()
+
     fuses_activation = True
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
@@ -288,6 +290,8 @@ class Dropout(Layer):
 class Activation(Layer):
     """Apply an activation function elementwise (``"relu"``, ``"sigmoid"``, ``"softmax"``,
     ``"tanh"``, ``"linear"``). Caches the activation's input and output."""
+
+    activation = _utils.ActivationAttribute()
 
     fuses_activation = True
 

@@ -79,6 +79,8 @@ class DepthwiseConv2D(Layer):
     (1, 6, 6, 8)
     """
 
+    activation = _utils.ActivationAttribute()
+
     def __init__(self, kernel_size, strides=(1, 1), padding: str = "valid",
                  depth_multiplier: int = 1, data_format: str | None = None,
                  dilation_rate=(1, 1), activation=None, use_bias: bool = True,
@@ -177,6 +179,8 @@ class SeparableConv2D(Layer):
     >>> tuple(layer(np.zeros((1, 6, 6, 4), dtype="float32")).shape)
     (1, 6, 6, 5)
     """
+
+    activation = _utils.ActivationAttribute()
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
                  data_format: str | None = None, dilation_rate=(1, 1),

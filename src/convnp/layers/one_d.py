@@ -73,6 +73,8 @@ class Conv1D(Layer):
     (2, 10, 4)
     """
 
+    activation = _utils.ActivationAttribute()
+
     fuses_activation = True
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",

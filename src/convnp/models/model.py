@@ -289,11 +289,36 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 outs = self._graph.forward(xs, training=bool(training))
                 return outs[0] if len(outs) == 1 else outs
 
-            outs = taped.call_on_arrays(self, inputs, training, forward)
+            if recording() and self._outputs_read_inside():
+                outs = self._call_layer_by_layer(inputs, training)
+            else:
+                outs = taped.call_on_arrays(self, inputs, training, forward)
             if self._output_keys is None:
                 return outs
             return self._structured(outs if isinstance(outs, list) else [outs],
                                     self._output_keys)
+
+    def _outputs_read_inside(self) -> bool:
+        """Whether an output is also read by a later call of this model (a Grad-CAM model
+        returning a conv's output and the prediction made from it)."""
+        outputs = set(self._graph.output_slots)
+        return any(s in outputs for node in self._graph.nodes for s in node.inputs)
+
+    def _call_layer_by_layer(self, inputs, training):
+        """Call each layer on tensors, so that the active tapes record every call: a gradient
+        taken w.r.t. an output that later calls read then flows through those calls (as one
+        recorded call the model would only link its outputs to its inputs)."""
+        graph = self._graph
+        values: list = [None] * len(graph.tensors)
+        for slot, x in zip(graph.input_slots, inputs if len(graph.inputs) > 1 else [inputs]):
+            values[slot] = x
+        for node in graph.nodes:
+            arg = [values[s] for s in node.inputs] if node.multi else values[node.inputs[0]]
+            fixed = node.layer._fixed_training
+            values[node.out] = node.layer(arg, training=bool(training) if fixed is None
+                                          else fixed)
+        outs = [values[s] for s in graph.output_slots]
+        return outs if len(outs) > 1 else outs[0]
 
     # -- a model as a layer of another model ---------------------------------------------------
 
