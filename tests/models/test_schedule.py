@@ -8,6 +8,7 @@ import pytest
 
 import convnp as tf
 from convnp.models.functional import Graph
+from tests.helpers import assert_paths_agree, train_on_both_paths
 
 tfl = tf.keras.layers
 
@@ -114,13 +115,43 @@ def test_conv_then_max_pool_runs_fused_with_the_results_of_the_layers(ties):
 
 
 @pytest.mark.parametrize("conv_kwargs, pool_kwargs", [
-    ({"padding": "same", "activation": "relu"}, {"pool_size": 8}),      # activation in the conv
+    ({"padding": "same", "activation": "tanh"}, {"pool_size": 8}),      # activation in the conv
     ({"padding": "same"}, {"pool_size": 3, "strides": 2}),               # overlapping windows
     ({"padding": "same"}, {"pool_size": 3, "padding": "same"}),          # padded: 16 % 3 != 0
 ])
 def test_conv_pool_pairs_that_differ_are_not_fused(conv_kwargs, pool_kwargs):
     model = _conv_pool_model(conv_kwargs, pool_kwargs)
     assert _kinds(model)[:2] == ["Conv2D", "MaxPooling2D"]
+
+
+def _mnist_like(seed=0):
+    """The keras.io MNIST convnet, smaller: ReLU convs read by 2x2 pools, the second pool
+    leaving a row and a column of its 7x7 input out."""
+    tf.keras.utils.set_random_seed(seed)
+    model = tf.keras.Sequential([
+        tfl.Input(shape=(18, 18, 1)),
+        tfl.Conv2D(6, 3, activation="relu"),
+        tfl.MaxPooling2D(2),
+        tfl.Conv2D(5, 2, activation="relu"),
+        tfl.MaxPooling2D(2),
+        tfl.Flatten(),
+        tfl.Dense(3, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_relu_conv_then_max_pool_runs_fused_with_the_results_of_the_plain_path(ties):
+    model = _mnist_like()
+    assert _kinds(model) == ["ConvMaxPool", "ConvMaxPool", "Flatten", "Dense"]
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 18, 18, 1)).astype(np.float32)
+    if ties:  # flat regions: equal conv outputs in a window, and windows rectified to 0
+        x = np.round(x).clip(-1, 1)
+        x[:, :9] = -1.0
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 4)]
+    assert_paths_agree(train_on_both_paths(_mnist_like, x, y, steps=3))
 
 
 def test_same_pooling_that_adds_no_padding_is_fused():

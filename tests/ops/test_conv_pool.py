@@ -1,6 +1,7 @@
 """The fused conv + tiling max pool (`convnp.ops.conv_pool`) must compute what the reference
-loops compute for the two ops in a row: the pooled values, the winner of every window (first
-maximum in row-major order, ties included) and all three gradients."""
+loops compute for the two ops in a row (with ``relu=True``: conv, ReLU, pool): the pooled
+values, the winner of every window (first maximum in row-major order, ties included) and all
+three gradients."""
 
 from __future__ import annotations
 
@@ -16,15 +17,19 @@ from convnp.ops.conv_pool import (
     conv_max_pool_backward,
     conv_max_pool_forward,
 )
+from tests.helpers import numerical_gradient
 
 
-def _reference(A, W, b, hp, pool, dP, with_dA):
+def _reference(A, W, b, hp, pool, dP, with_dA, relu=False):
     Z, conv_cache = reference.conv_forward(A, W, b, hp)
+    R = np.maximum(Z, 0) if relu else Z
     pool_hp = {"f": pool, "stride": pool}
-    P, pool_cache = reference.pool_forward(Z, pool_hp, "max")
+    P, pool_cache = reference.pool_forward(R, pool_hp, "max")
     if dP is None:
         return P
     dZ = reference.pool_backward(dP, pool_cache, "max")
+    if relu:
+        dZ = dZ * (Z > 0)
     dA, dW, db = reference.conv_backward(dZ, conv_cache)
     return P, (dA if with_dA else None), dW, db
 
@@ -43,15 +48,15 @@ def _operands(rng, shape, kernel, n_C, ties):
     return A, W, b
 
 
-def _check(shape, kernel, n_C, hp, pool, ties, with_dA, seed=0):
+def _check(shape, kernel, n_C, hp, pool, ties, with_dA, seed=0, relu=False):
     rng = np.random.default_rng(seed)
     A, W, b = _operands(rng, shape, kernel, n_C, ties)
-    P, cache = conv_max_pool_forward(A, W, b, hp, pool)
-    P_plain, no_cache = conv_max_pool_forward(A, W, b, hp, pool, keep_winners=False)
+    P, cache = conv_max_pool_forward(A, W, b, hp, pool, relu=relu)
+    P_plain, no_cache = conv_max_pool_forward(A, W, b, hp, pool, keep_winners=False, relu=relu)
     assert no_cache is None
     np.testing.assert_array_equal(P, P_plain)
     dP = rng.standard_normal(P.shape)
-    P_ref, dA_ref, dW_ref, db_ref = _reference(A, W, b, hp, pool, dP, with_dA)
+    P_ref, dA_ref, dW_ref, db_ref = _reference(A, W, b, hp, pool, dP, with_dA, relu)
     np.testing.assert_allclose(P, P_ref, rtol=1e-12, atol=1e-12)
     dA, dW, db = conv_max_pool_backward(dP, cache, compute_dA_prev=with_dA)
     np.testing.assert_allclose(dW, dW_ref, rtol=1e-10, atol=1e-10)
@@ -79,16 +84,50 @@ def test_fused_conv_max_pool_matches_reference(shape, kernel, n_C, hp, pool, tie
 @given(m=st.integers(1, 3), n_H=st.integers(4, 12), n_W=st.integers(4, 12),
        n_C_prev=st.integers(1, 3), n_C=st.integers(1, 9), f=st.integers(1, 3),
        stride=st.integers(1, 2), pad=st.sampled_from(["same", "valid"]),
-       p_h=st.integers(1, 4), p_w=st.integers(1, 4), ties=st.booleans(),
-       with_dA=st.booleans(), seed=st.integers(0, 2 ** 16))
+       p_h=st.integers(1, 5), p_w=st.integers(1, 5), ties=st.booleans(),
+       with_dA=st.booleans(), relu=st.booleans(), seed=st.integers(0, 2 ** 16))
 def test_fused_conv_max_pool_matches_reference_anywhere(m, n_H, n_W, n_C_prev, n_C, f, stride,
-                                                        pad, p_h, p_w, ties, with_dA, seed):
+                                                        pad, p_h, p_w, ties, with_dA, relu,
+                                                        seed):
     out_h = -(-n_H // stride) if pad == "same" else (n_H - f) // stride + 1
     out_w = -(-n_W // stride) if pad == "same" else (n_W - f) // stride + 1
     if p_h > out_h or p_w > out_w:
         return
     _check((m, n_H, n_W, n_C_prev), (f, f), n_C, {"stride": stride, "pad": pad}, (p_h, p_w),
-           ties, with_dA, seed)
+           ties, with_dA, seed, relu)
+
+
+@pytest.mark.parametrize("shape, kernel, n_C, hp, pool", [
+    ((2, 10, 10, 1), (3, 3), 12, {"stride": 1, "pad": "valid"}, 2),    # MNIST conv1, smaller
+    ((2, 7, 7, 16), (3, 3), 5, {"stride": 1, "pad": "valid"}, 2),      # 5x5 -> 2: leftovers,
+    ((2, 9, 8, 16), (3, 3), 4, {"stride": 1, "pad": "same"}, (2, 3)),  # NHWC input gradient
+    ((2, 13, 11, 2), (2, 3), 8, {"stride": (2, 1), "pad": "same"}, (3, 4)),  # blocks of 4
+    ((1, 16, 16, 3), (4, 4), 8, {"stride": 1, "pad": "same"}, 8),      # big windows
+])
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("with_dA", [False, True])
+def test_fused_conv_relu_max_pool_matches_reference(shape, kernel, n_C, hp, pool, ties,
+                                                    with_dA):
+    _check(shape, kernel, n_C, hp, pool, ties, with_dA, relu=True)
+
+
+@pytest.mark.parametrize("n_C_prev, n_C, pool", [(1, 6, 2), (2, 3, (2, 3)), (16, 2, 2)])
+def test_fused_conv_relu_max_pool_gradients_numerically(n_C_prev, n_C, pool):
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((1 if n_C_prev > 4 else 2, 7, 6, n_C_prev))
+    W = rng.standard_normal((3, 2, n_C_prev, n_C))
+    b = rng.standard_normal((1, 1, 1, n_C)) * 0.3
+    hp = {"stride": 1, "pad": "same"}
+    P, cache = conv_max_pool_forward(A, W, b, hp, pool, relu=True)
+    dP = rng.standard_normal(P.shape)
+    dA, dW, db = conv_max_pool_backward(dP, cache)
+
+    def forward():
+        return conv_max_pool_forward(A, W, b, hp, pool, keep_winners=False, relu=True)[0]
+
+    for analytic, x in ((dA, A), (dW, W), (db, b)):
+        np.testing.assert_allclose(analytic, numerical_gradient(forward, x, dP),
+                                   rtol=1e-6, atol=1e-7)
 
 
 def test_the_block_divides_the_pool_width():
@@ -129,8 +168,13 @@ def test_bad_arguments_are_refused():
 
 def test_many_chunks_of_uneven_size(monkeypatch):
     # a tiny im2col budget: one or two examples per chunk, the last chunk shorter
-    from convnp.ops import conv
+    from convnp.ops import conv, conv_pool
 
     monkeypatch.setattr(conv, "CHUNK_BYTES", 6000)
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 6000)
+    rng = np.random.default_rng(0)
+    _, cache = conv_max_pool_forward(*_operands(rng, (5, 12, 12, 3), (3, 3), 8, False),
+                                     {"stride": 1, "pad": "same"}, 4)
+    assert len(conv_pool._chunks(5, cache.blocked, 4 * 3 * 3, 8)) == 5
     _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=True, with_dA=False)
     _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=False, with_dA=True)

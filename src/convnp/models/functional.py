@@ -168,7 +168,7 @@ class Graph:
         window maximum and its first position are the same, and a window whose maximum is
         <= 0 passes no gradient either way. After the swap ReLU touches 1/4 of the values
         behind a 2x2 pool (1/64 behind the SIGNS model's 8x8). Then, with ``fuse``, a linear
-        Conv2D or a BatchNormalization read only by a tiling max pooling runs fused with it
+        or ReLU Conv2D or a BatchNormalization read only by a tiling max pooling runs fused with it
         (`_fuse_max_pools`), and a BatchNormalization read only by a plain ReLU, directly or
         through a two-input Add, runs fused with them (`_fuse_batch_norm_relu`).
         `nodes` (what summaries and configs show) keeps the model as written.
@@ -249,7 +249,7 @@ class Graph:
 
     def _fuse_max_pools(self, schedule: list[Node]) -> list[Node]:
         """Replace each call whose only reader is a tiling MaxPooling2D, when it is a linear
-        Conv2D or a BatchNormalization over the channels, by one fused call
+        or ReLU Conv2D or a BatchNormalization over the channels, by one fused call
         (`convnp.models.fused`): the pool's gradient reaches one cell of each window, so the
         layer before it needs its output gradient at those cells only."""
         from convnp.models.fused import BatchNormMaxPool, ConvMaxPool

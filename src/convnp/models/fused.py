@@ -1,6 +1,7 @@
 """Fused units: two or three layer calls of a model run as one step (they are not layers).
 
-- `ConvMaxPool`: a linear `Conv2D`, then a tiling `MaxPooling2D` (`convnp.ops.conv_pool`).
+- `ConvMaxPool`: a linear or ReLU `Conv2D`, then a tiling `MaxPooling2D`
+  (`convnp.ops.conv_pool`).
 - `BatchNormMaxPool`: a `BatchNormalization` over the channels, then a tiling max pool.
 - `BatchNormReLU`: a `BatchNormalization`, then a ReLU (plain or capped, as ReLU6).
 - `BatchNormAddReLU`: a `BatchNormalization`, an `Add` of its output and another value (a
@@ -123,7 +124,8 @@ class _FusedPool(_Unit):
 
 
 class ConvMaxPool(_FusedPool):
-    """Runs ``pool(conv(x))`` for a linear `Conv2D` followed by a tiling `MaxPooling2D`.
+    """Runs ``pool(conv(x))`` for a `Conv2D` (linear or ReLU) followed by a tiling
+    `MaxPooling2D`.
 
     Args:
         conv: the convolution (its kernel and bias get the gradients).
@@ -140,9 +142,11 @@ class ConvMaxPool(_FusedPool):
     @staticmethod
     def applies(conv, pool, conv_output_shape) -> bool:
         """Whether the fused op computes what the two layers compute: a plain `Conv2D` with
-        no activation, a tiling pool (`tiles`), both in the same dtype."""
-        if type(conv) is not Conv2D or conv.activation is not activations.get("linear") \
-                or conv.dilation_rate != (1, 1):
+        no activation or a ReLU (``activation="relu"``: ReLU commutes with the max), a
+        tiling pool (`tiles`; 'valid' windows may leave rows and columns out), both in the
+        same dtype."""
+        if type(conv) is not Conv2D or conv.dilation_rate != (1, 1) \
+                or conv.activation not in (activations.get("linear"), activations.get("relu")):
             return False
         return conv.dtype == pool.dtype and tiles(pool, conv_output_shape)
 
@@ -155,7 +159,8 @@ class ConvMaxPool(_FusedPool):
             bias = conv.bias.value.reshape(1, 1, 1, conv.filters)  # a view: same memory
         hparameters = {"stride": conv.strides, "pad": conv.padding}
         return conv_max_pool_forward(x, conv.kernel.value, bias, hparameters,
-                                     self.pool.pool_size, keep_winners=bool(training))
+                                     self.pool.pool_size, keep_winners=bool(training),
+                                     relu=conv.activation is activations.get("relu"))
 
     def _backward(self, dy: np.ndarray, cache):
         conv = self.conv

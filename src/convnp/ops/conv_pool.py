@@ -19,13 +19,20 @@ Forward
     each window's winner: the first maximum in row-major window order, the same cell
     `convnp.ops.pool_backward` picks. The conv output itself is not kept.
 
+    The chunks are sized by their im2col rows *and* their conv output, so that the pooling
+    reads the output from cache. With ``relu`` (``Conv2D(activation="relu")``) the pooled
+    values are rectified at the end: ReLU commutes with the maximum.
+
 Backward
     Only the winners receive a gradient, so ``dW`` sums, for each filter and window, the
     pooled gradient times the input patch under the winner: the patches are gathered from the
     NHWC padded input kept by forward (one row of ``f_w * n_C_prev`` numbers per kernel row)
     and multiplied by the gradients, 1/(f_h_pool * f_w_pool) of the work of the dense
-    product. When the input gradient is needed too, the sparse conv-output gradient is
-    written into a zero array and the ordinary `conv_backward` runs on it.
+    product. That gather copies one patch per window *and filter*, so with more filters than
+    window cells (MNIST's 32 filters behind 2x2 pools), or when the input gradient is needed
+    too, the conv-output gradient is written whole instead (one pass per window cell: the
+    pooled gradient where the winner's code is that cell's) and the ordinary `conv_backward`
+    runs on it.
 
 How the winners are found: the blocked conv (`BlockedConv`) computes ``block`` neighbouring
 pixels of a row per im2col row, so the output of a chunk is ``(f_h_pool, n, n_H_pool,
@@ -34,11 +41,14 @@ is then: ``block`` pixels of a block, ``f_h_pool`` rows, and ``f_w_pool / block`
 The maximum is taken in that order, each step keeping the smallest *window code*
 ``row * f_w_pool + column`` among the cells holding the maximum so far. The first two steps
 meet candidates in increasing code order, so "replace only when strictly greater" keeps the
-first; the last one does not, so ties there take the smaller code explicitly.
+first; the last one does not, so ties there take the smaller code explicitly. Windows of up
+to `SMALL_WINDOW` cells skip all that (`_pool_cells`): the maximum runs over the cells in
+row-major order, and the code is the count of cells before the first one equal to it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,10 +56,12 @@ from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops._threads import map_parts
 from convnp.ops.conv import (
+    CHUNK_BYTES,
+    NHWC_MIN_CHANNELS,
     BlockedConv,
     ConvCache,
+    NHWCInput,
     _pad,
-    batch_chunks,
     channels_first_padded,
     conv_backward,
     copy_windows,
@@ -71,6 +83,8 @@ class ConvPoolCache:
         pool_size: ``(f_h_pool, f_w_pool)``; the stride is the same.
         winners: for each ``(example, pooled row, pooled column, channel)``, the window code
             ``row * f_w_pool + column`` of the cell that won the maximum.
+        positive: with ``relu``, where the output is positive (ReLU passes a gradient);
+            None without.
     """
 
     A_prev: np.ndarray
@@ -82,10 +96,16 @@ class ConvPoolCache:
     blocked: BlockedConv
     pool_size: tuple[int, int]
     winners: np.ndarray
+    positive: np.ndarray | None = None
 
     def conv_cache(self) -> ConvCache:
         """The `ConvCache` `conv_backward` wants (built on demand: only the input gradient
-        needs it)."""
+        needs it). Many input channels take the NHWC path, on the padded input kept here."""
+        if self.W.shape[2] >= NHWC_MIN_CHANNELS:
+            cache = ConvCache(self.A_prev, self.W, self.b, self.hparameters, A_t=None,
+                              kernel=self.W, geometry=self.geometry, blocked=None)
+            cache.nhwc = NHWCInput(self.A_pad, pointwise=False)
+            return cache
         A_t = channels_first_padded(self.A_prev.astype(self.W.dtype, copy=False),
                                     self.geometry.pads)
         return ConvCache(self.A_prev, self.W, self.b, self.hparameters, A_t=A_t,
@@ -144,6 +164,36 @@ def _im2col_window_rows(A_pad: np.ndarray, geometry: Geometry, f_h_pool: int, n_
     return copy_windows(windows, out).reshape(-1, f_h * f_w * n_C)
 
 
+# Windows of at most this many cells are pooled cell by cell (`_pool_cells`); larger ones
+# (the SIGNS model's 8x8) by rows and blocks first, in fewer NumPy calls.
+SMALL_WINDOW = 16
+
+
+def _pool_cells(z: np.ndarray, pw: int, out: np.ndarray, codes_out: np.ndarray | None) -> None:
+    """`_pool_blocked` for small windows: a running maximum over the cells of the windows in
+    row-major order, then each window's code is the number of cells before its first maximum,
+    counted as "still looking" flags (one byte per window) anded along that order. Plain
+    comparisons, no masked copies: ties and the order are settled by the count."""
+    ph, _, _, _, block, _ = z.shape
+    Wo = out.shape[2]
+    per_window = pw // block
+    cells = [z[r, :, :, t:Wo * per_window:per_window, p, :]
+             for r in range(ph) for t in range(per_window) for p in range(block)]
+    if len(cells) == 1:
+        out[...] = cells[0]
+    else:
+        np.maximum(cells[0], cells[1], out=out)
+    for cell in cells[2:]:
+        np.maximum(out, cell, out=out)
+    if codes_out is None:
+        return
+    looking = np.not_equal(cells[0], out)
+    codes_out[...] = looking
+    for cell in cells[1:-1]:
+        looking &= np.not_equal(cell, out)
+        codes_out += looking
+
+
 def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
                   codes_out: np.ndarray | None) -> None:
     """Max-pool a chunk of blocked conv output.
@@ -161,6 +211,9 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
     Wo = out.shape[2]
     per_window = pw // block  # blocks side by side in one window
     keep = codes_out is not None
+    if ph * pw <= SMALL_WINDOW:
+        _pool_cells(z, pw, out, codes_out)
+        return
 
     # 1. the pixels of each block (window columns t * block + p, p = 0 .. block - 1). Which p
     # won is looked up at the end, for the winning block only.
@@ -208,10 +261,29 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
         still_looking &= ~is_max[p]
 
 
+def _chunks(m: int, blocked: BlockedConv, rows: int, itemsize: int) -> list[slice]:
+    """Split the batch into equal chunks whose im2col rows *and* conv output (``rows`` of
+    each per example) stay under `CHUNK_BYTES`: the pooling reads that output back, so it
+    must still be in cache (a one-channel conv's output is 3.5 times its im2col block).
+    Several chunks come in a multiple of the cores, as in `batch_chunks`."""
+    per_example = sum(blocked.W_cols.shape) * rows * itemsize
+    count = -(-m * per_example // CHUNK_BYTES)
+    if count > 1:
+        cores = os.cpu_count() or 1
+        count = min(m, -(-count // cores) * cores)
+    bounds = [round(i * m / count) for i in range(count + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(count)]
+
+
 def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict,
-                          pool_size, keep_winners: bool = True):
+                          pool_size, keep_winners: bool = True, relu: bool = False):
     """``pool_forward(conv_forward(A_prev, W, b, hparameters)[0], {"f": pool_size, "stride":
     pool_size}, "max")[0]``, in one pass.
+
+    With ``relu`` the conv output is rectified before the pooling (``Conv2D(...,
+    activation="relu")``). ReLU is increasing, so that is the ReLU of the pooled values, and
+    the gradients agree too: a window whose maximum is positive sends its gradient to the
+    same first maximum, and one whose maximum is ``<= 0`` sends none either way.
 
     Args:
         A_prev: input batch, shape ``(m, n_H_prev, n_W_prev, n_C_prev)``.
@@ -220,6 +292,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
             and are not padded: rows/columns of the conv output past the last whole window are
             dropped, as in 'valid' pooling.
         keep_winners: record each window's winner for `conv_max_pool_backward` (training).
+        relu: rectify the output (see above).
 
     Returns:
         ``(P, cache)``: ``P`` of shape ``(m, n_H // f_h_pool, n_W // f_w_pool, n_C)`` (``n_H,
@@ -240,7 +313,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     A = A_prev.astype(dtype, copy=False)
     W = W.astype(dtype, copy=False)
     m = A.shape[0]
-    n_C_prev, n_C = W.shape[2:]
+    n_C = W.shape[3]
     Ho, Wo = n_H // ph, n_W // pw
 
     A_pad = _pad(A, geometry.pads)
@@ -248,7 +321,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     block = blocked.block
     n_out = blocked.W_cols.shape[1]  # block * n_C
     P = np.empty((m, Ho, Wo, n_C), dtype=dtype)
-    code_dtype = np.int16 if ph * pw <= np.iinfo(np.int16).max else np.int32
+    code_dtype = next(t for t in (np.int8, np.int16, np.int32) if ph * pw <= np.iinfo(t).max)
     winners = np.empty((m, Ho, Wo, n_C), dtype=code_dtype) if keep_winners else None
 
     def forward_chunks(chunks: list[slice]) -> None:
@@ -265,11 +338,14 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
             _pool_blocked(z.reshape(ph, n, Ho, n_W // block, block, n_C), (ph, pw), P[chunk],
                           None if winners is None else winners[chunk])
 
-    map_parts(forward_chunks, batch_chunks(m, blocked.geometry, n_C_prev, dtype.itemsize))
+    map_parts(forward_chunks, _chunks(m, blocked, ph * Ho * (n_W // block), dtype.itemsize))
     P += b.reshape(n_C).astype(dtype, copy=False)
+    if relu:
+        np.maximum(P, 0, out=P)
     if not keep_winners:
         return P, None
-    return P, ConvPoolCache(A, A_pad, W, b, geometry, hparameters, blocked, (ph, pw), winners)
+    return P, ConvPoolCache(A, A_pad, W, b, geometry, hparameters, blocked, (ph, pw), winners,
+                            positive=P > 0 if relu else None)
 
 
 def _winner_pixels(cache: ConvPoolCache) -> tuple[np.ndarray, np.ndarray]:
@@ -280,6 +356,34 @@ def _winner_pixels(cache: ConvPoolCache) -> tuple[np.ndarray, np.ndarray]:
     h = r + (np.arange(Ho) * ph)[:, None, None]
     w = j + (np.arange(Wo) * pw)[:, None]
     return h, w
+
+
+def _conv_output_gradient(dP: np.ndarray, cache: ConvPoolCache) -> np.ndarray:
+    """The gradient of the conv output: ``dP`` at each window's winner, zero elsewhere (and in
+    the rows and columns past the last whole window).
+
+    One pass per window offset: the cells at offset ``(r, c)`` of every window form one
+    strided slab, and they take ``dP`` where the winner's code is ``r * f_w_pool + c``.
+    """
+    ph, pw = cache.pool_size
+    m, Ho, Wo, n_C = dP.shape
+    n_H, n_W = cache.geometry.out_hw
+    dZ = np.empty((m, n_H, n_W, n_C), dtype=dP.dtype)
+    codes = cache.winners
+
+    def fill(examples: range) -> None:
+        rows = slice(examples[0], examples[-1] + 1)
+        target, grad, code = dZ[rows], dP[rows], codes[rows]
+        target[:, Ho * ph:] = 0
+        target[:, :Ho * ph, Wo * pw:] = 0
+        won = np.empty(grad.shape, dtype=bool)
+        for r in range(ph):
+            for c in range(pw):
+                np.equal(code, r * pw + c, out=won)
+                np.multiply(grad, won, out=target[:, r:Ho * ph:ph, c:Wo * pw:pw])
+
+    map_parts(fill, range(m))
+    return dZ
 
 
 def conv_max_pool_backward(dP: np.ndarray, cache: ConvPoolCache,
@@ -307,17 +411,18 @@ def conv_max_pool_backward(dP: np.ndarray, cache: ConvPoolCache,
                          f"got {getattr(dP, 'shape', type(dP).__name__)}")
     dtype = W.dtype
     dP = dP.astype(dtype, copy=False)
-    h, w = _winner_pixels(cache)
-    n_H, n_W = cache.geometry.out_hw
-
-    if compute_dA_prev:
-        # Scatter the pooled gradient onto the winners and take the dense conv gradient.
-        dZ = np.zeros((m, n_H, n_W, n_C), dtype=dtype)
-        examples = np.arange(m).reshape(m, 1, 1, 1)
-        dZ[examples, h, w, np.arange(n_C)] = dP
-        return conv_backward(dZ, cache.conv_cache(), compute_dA_prev=True)
+    if cache.positive is not None:  # ReLU's gradient: none where the output is 0
+        dP = dP * cache.positive
+    ph, pw = cache.pool_size
+    if compute_dA_prev or n_C > ph * pw:
+        # The input gradient needs the dense conv-output gradient anyway; and with more
+        # filters than cells in a window, gathering a patch per winner and filter copies more
+        # than the dense im2col does (MNIST's first conv: 32 filters, 2x2 windows).
+        return conv_backward(_conv_output_gradient(dP, cache), cache.conv_cache(),
+                             compute_dA_prev=compute_dA_prev)
 
     db = column_sums(dP.reshape(-1, n_C)).astype(dtype).reshape(1, 1, 1, n_C)
+    h, w = _winner_pixels(cache)
     # A kernel row of a window is f_w * n_C_prev consecutive numbers of the NHWC padded input.
     A_pad = cache.A_pad
     _, H_pad, W_pad, _ = A_pad.shape
