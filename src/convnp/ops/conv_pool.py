@@ -358,6 +358,10 @@ def _winner_pixels(cache: ConvPoolCache) -> tuple[np.ndarray, np.ndarray]:
     return h, w
 
 
+# Below this many numbers a pass is not worth sharing between threads.
+_SPLIT_SIZE = 1 << 17
+
+
 def _conv_output_gradient(dP: np.ndarray, cache: ConvPoolCache) -> np.ndarray:
     """The gradient of the conv output: ``dP`` at each window's winner, zero elsewhere (and in
     the rows and columns past the last whole window).
@@ -382,7 +386,10 @@ def _conv_output_gradient(dP: np.ndarray, cache: ConvPoolCache) -> np.ndarray:
                 np.equal(code, r * pw + c, out=won)
                 np.multiply(grad, won, out=target[:, r:Ho * ph:ph, c:Wo * pw:pw])
 
-    map_parts(fill, range(m))
+    if dZ.size < _SPLIT_SIZE:  # too small to be worth a thread's start
+        fill(range(m))
+    else:
+        map_parts(fill, range(m))
     return dZ
 
 
