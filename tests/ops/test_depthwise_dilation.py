@@ -112,6 +112,8 @@ def test_dilation_one_is_the_plain_conv():
     ({"stride": 2, "pad": "valid"}, 2),
     ({"stride": (1, 2), "pad": "same"}, 3),
     ({"stride": 1, "pad": "same", "dilation": 2}, 2),
+    ({"stride": 2, "pad": "same"}, 1),
+    ({"stride": 1, "pad": "valid", "dilation": (2, 1)}, 1),
 ])
 def test_depthwise_numerical_gradients(impl, hp, multiplier):
     forward = (depthwise.depthwise_conv_forward if impl == "fast"
@@ -206,3 +208,51 @@ def test_depthwise_einsum_forward_in_groups_and_threads(monkeypatch, hp, bias):
     Z, _ = depthwise.depthwise_conv_forward(A, W, b, hp)
     want, _ = reference.depthwise_conv_forward(A, W, b, hp)
     np.testing.assert_allclose(Z, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("few, wide", [(64, 16), (0, 1), (0, 1000)],
+                         ids=["per-tap-rows", "row-einsum", "pixel-einsum"])
+@pytest.mark.parametrize("hp", [{"stride": 1, "pad": "same"}, {"stride": 2, "pad": "same"},
+                                {"stride": 2, "pad": "valid"}, {"stride": (1, 3), "pad": 2},
+                                {"stride": 1, "pad": "same", "dilation": (2, 3)},
+                                {"stride": 2, "pad": 1, "dilation": 2}])
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_depthwise_backward_paths_in_groups_and_threads(monkeypatch, few, wide, hp,
+                                                        multiplier):
+    # Backward contracts the tap view in one of three ways chosen by shape (filter gradient)
+    # and writes the input gradient phase by phase; force each way, groups of one example
+    # and a split between threads, and compare with the loops in float64.
+    monkeypatch.setattr(depthwise, "_FEW_CHANNELS", few)
+    monkeypatch.setattr(depthwise, "_WIDE_ROWS", wide)
+    monkeypatch.setattr(depthwise, "_CHUNK", 1)
+    monkeypatch.setattr(depthwise, "_MIN_SPLIT", 1)
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((3, 9, 8, 4))
+    W = rng.standard_normal((3, 3, 4, multiplier))
+    b = rng.standard_normal((1, 1, 1, 4 * multiplier))
+    Z, cache = depthwise.depthwise_conv_forward(A, W, b, hp)
+    want_Z, want_cache = reference.depthwise_conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, want_Z, rtol=1e-12, atol=1e-12)
+    dZ = rng.standard_normal(Z.shape)
+    for got, want in zip(depthwise.depthwise_conv_backward(dZ, cache),
+                         reference.depthwise_conv_backward(dZ, want_cache)):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("hp", [{"stride": 2, "pad": "same"}, {"stride": 3, "pad": "valid"},
+                                {"stride": 1, "pad": 3}])
+def test_depthwise_input_gradient_phases_without_taps(hp):
+    # A stride above the kernel leaves input positions no window reads (their gradient is
+    # 0), and a pad wider than the window leaves output rows that read padding only.
+    rng = np.random.default_rng(9)
+    A = rng.standard_normal((2, 7, 8, 3))
+    W = rng.standard_normal((2, 2, 3, 1))
+    b = np.zeros((1, 1, 1, 3))
+    _, cache = depthwise.depthwise_conv_forward(A, W, b, hp)
+    Z, want_cache = reference.depthwise_conv_forward(A, W, b, hp)
+    dZ = rng.standard_normal(Z.shape)
+    dA, _, _ = depthwise.depthwise_conv_backward(dZ, cache)
+    np.testing.assert_allclose(dA, reference.depthwise_conv_backward(dZ, want_cache)[0],
+                               rtol=1e-12, atol=1e-12)
+    run = lambda: depthwise.depthwise_conv_forward(A, W, b, hp)[0]
+    assert rel_error(dA, numerical_gradient(run, A, dZ)) < 1e-7
