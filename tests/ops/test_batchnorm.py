@@ -180,3 +180,46 @@ def test_bad_input_is_refused_before_any_work():
     _, cache = fast.batch_norm_forward(x + np.arange(3, dtype=np.float32), None, None, 1e-3)
     with pytest.raises(ValueError, match=r"dy must have the input's shape \(2, 3\)"):
         fast.batch_norm_backward(np.zeros((3, 2), dtype=np.float32), cache)
+
+
+@pytest.mark.parametrize("case", [CASES[3], CASES[4], CASES[6]])
+def test_small_blocks_and_threads_match_reference(monkeypatch, case):
+    # Each pass walks its rows block by block (`row_blocks`), the blocks of each thread's
+    # rows: force blocks of a few rows and a split between threads.
+    monkeypatch.setattr(fast, "BLOCK", 8)
+    monkeypatch.setattr(fast, "MIN_ROWS", 1)
+    shape, axis, scale, center, residual, relu = case
+    _, x, gamma, beta, res = _arrays(shape, axis, scale, center, residual, seed=5)
+    dy = np.random.default_rng(6).standard_normal(shape)
+    results = []
+    for ops in (reference, fast):
+        y, cache = ops.batch_norm_forward(x, gamma, beta, 1e-3, axis, res, **_relu(relu))
+        results.append((y, cache.variance, ops.batch_norm_backward(
+            dy, cache, relu_output=y if relu else None, keep_dz=True, **_cap(relu))))
+    (y_ref, var_ref, g_ref), (y_fast, var_fast, g_fast) = results
+    np.testing.assert_allclose(y_fast, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(var_fast, var_ref, rtol=1e-12)
+    for got, want in zip(g_fast, g_ref):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_fused_relu6_is_exactly_the_two_passes_apart(monkeypatch, blocks):
+    # BatchNormReLU's fused passes do the same float32 arithmetic as the BatchNormalization
+    # and ReLU layers run one after the other (the plain path), so they agree bit for bit.
+    if blocks:
+        monkeypatch.setattr(fast, "BLOCK", 40)
+        monkeypatch.setattr(fast, "MIN_ROWS", 3)
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((4, 5, 6, 8)) * 3 + 1).astype(np.float32)
+    gamma = rng.uniform(1.0, 4.0, 8).astype(np.float32)
+    beta = rng.uniform(-1.0, 4.0, 8).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y, cache = fast.batch_norm_forward(x, gamma, beta, 1e-3, relu=True, max_value=6.0)
+    z, plain_cache = fast.batch_norm_forward(x, gamma, beta, 1e-3)
+    np.testing.assert_array_equal(y, np.clip(z, 0, 6))
+    assert 0 < np.mean(y == 6) < 0.5 and 0 < np.mean(y == 0) < 0.5  # both ends are hit
+    fused = fast.batch_norm_backward(dy, cache, relu_output=y, max_value=6.0)
+    plain = fast.batch_norm_backward(dy * ((y > 0) & (y < 6)), plain_cache)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)

@@ -13,7 +13,11 @@ once for ``sum(x)`` and ``sum(x * x)`` (`moments`). Both passes can also add a r
 rectify (``max(y, 0)``, capped at ``max_value`` for ReLU6): the fused BatchNormalization +
 (Add +) ReLU of the model scheduler.
 
-Each row pass is shared out over blocks of rows between the cores (`convnp.ops.threads`).
+Each row pass is shared out over blocks of rows between the cores (`convnp.ops.threads`),
+and each core walks its rows in blocks of about `BLOCK` numbers (`row_blocks`): every step of
+a pass (multiply, add, rectify; mask, sums) runs on a block while it is in cache, so a pass
+costs one trip through memory instead of one per NumPy call. Backward is two passes: the
+masked output gradient written with its two column sums, then the input gradient.
 ``gamma``/``beta`` may be None (``scale=False`` / ``center=False``: 1 and 0). Arrays keep
 the float dtype they are given; the per-feature numbers are computed in float64.
 
@@ -24,11 +28,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.ops.reductions import column_sums
 from convnp.ops.threads import map_rows
 
 # Below this many rows per core a pass is too small to share out between threads.
 MIN_ROWS = 8192
+# Each thread walks its rows in blocks of about this many numbers (a few hundred KB), so all
+# the steps of a pass run on a block while it is in cache: one trip through memory per pass.
+BLOCK = 1 << 16
+# At most this many rows per block: the block's float32 column sums stay accurate to ~1e-7
+# (the blocks' sums are then added in float64).
+_BLOCK_ROWS = 1024
 # Above this (mean^2 / variance), raw moments lose too many digits to cancellation.
 _RAW_MOMENTS_LIMIT = 100.0
 
@@ -60,30 +69,63 @@ def from_rows(a2d: np.ndarray, shape: tuple, axis: int = -1) -> np.ndarray:
     return np.moveaxis(a2d.reshape(moved), -1, axis)
 
 
+def _block_rows(n: int) -> int:
+    return max(1, min(_BLOCK_ROWS, BLOCK // max(n, 1)))
+
+
+def row_blocks(rows: slice, n: int):
+    """Consecutive slices of ``rows`` holding about `BLOCK` numbers of an ``(rows, n)``
+    array each."""
+    step = _block_rows(n)
+    for start in range(rows.start, rows.stop, step):
+        yield slice(start, min(start + step, rows.stop))
+
+
+def _block_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Per-column ``sum(a)`` (or ``sum(a * b)``) of one block, in the block's dtype."""
+    return np.add.reduce(a, axis=0) if b is None else np.einsum("ij,ij->j", a, b)
+
+
+def _sums(x2d: np.ndarray, squares: bool, shift=None) -> list:
+    """Per-column float64 ``sum(x)`` and ``sum(x * x)`` (of ``x - shift`` when given), a
+    block at a time: each block is read from memory once, the second sum reads it from
+    cache."""
+
+    def part(r: slice) -> tuple:
+        n = x2d.shape[1]
+        total, total_sq = np.zeros(n), np.zeros(n)
+        for block in row_blocks(r, n):
+            values = x2d[block] if shift is None else x2d[block] - shift
+            total += _block_sums(values)
+            if squares:
+                total_sq += _block_sums(values, values)
+        return total, total_sq
+
+    parts = map_rows(part, x2d.shape[0], MIN_ROWS)
+    return [sum(p[i] for p in parts) for i in (0, 1)]
+
+
 def moments(x2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and biased variance (float64) of a ``(rows, n)`` array.
 
     One read of ``x`` for ``sum(x)`` and ``sum(x * x)`` (no array is written). The raw second
     moment loses ``mean^2 / var`` times more relative precision than the centred one; the
     float32 block sums are good to ~1e-7, so past `_RAW_MOMENTS_LIMIT` the variance is taken
-    again from centred values.
+    again from centred values (and the mean corrected by their sum).
     """
     rows = x2d.shape[0]
     if rows == 0:
         raise ValueError("batch norm: the batch statistics need at least one row, got 0")
-    parts = map_rows(lambda r: (column_sums(x2d[r]), column_sums(x2d[r], x2d[r])), rows,
-                     MIN_ROWS)
-    mean = sum(p[0] for p in parts) / rows
-    var = np.maximum(sum(p[1] for p in parts) / rows - mean * mean, 0.0)
+    total, total_sq = _sums(x2d, True)
+    mean = total / rows
+    var = np.maximum(total_sq / rows - mean * mean, 0.0)
     if np.all(mean * mean <= _RAW_MOMENTS_LIMIT * var):
         return mean, var
-    mean_x = mean.astype(x2d.dtype)
-
-    def centred_squares(r: slice) -> np.ndarray:
-        centred = x2d[r] - mean_x
-        return column_sums(centred, centred)
-
-    return mean, sum(map_rows(centred_squares, rows, MIN_ROWS)) / rows
+    # both sums again, of values centred on the mean (rounded to x's dtype: nearly centred)
+    shift = mean.astype(x2d.dtype)
+    total, total_sq = _sums(x2d, True, shift)
+    offset = total / rows
+    return shift + offset, np.maximum(total_sq / rows - offset * offset, 0.0)
 
 
 def inverse_std(variance, epsilon: float) -> np.ndarray:
@@ -113,14 +155,16 @@ def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=Non
     cap = None if max_value is None else x2d.dtype.type(max_value)
 
     def rows_pass(r: slice) -> None:
-        np.multiply(x2d[r], scale, out=y2d[r])
-        y2d[r] += shift
-        if residual2d is not None:
-            y2d[r] += residual2d[r]
-        if relu:
-            np.maximum(y2d[r], 0, out=y2d[r])
-            if cap is not None:
-                np.minimum(y2d[r], cap, out=y2d[r])
+        for block in row_blocks(r, x2d.shape[1]):
+            out = y2d[block]
+            np.multiply(x2d[block], scale, out=out)
+            out += shift
+            if residual2d is not None:
+                out += residual2d[block]
+            if relu and cap is not None:
+                np.clip(out, 0, cap, out=out)
+            elif relu:
+                np.maximum(out, 0, out=out)
 
     map_rows(rows_pass, x2d.shape[0], MIN_ROWS)
     return y2d
@@ -257,19 +301,25 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
                          f"got {dy.shape}")
     axis = cache.axis
     dy2d = to_rows(np.asarray(dy), axis)
-    rows = dy2d.shape[0]
-    dz2d = dy2d
-    if relu_output is not None:
-        y2d = to_rows(np.asarray(relu_output), axis)
-        dz2d = np.empty_like(dy2d)
+    rows, n = dy2d.shape
+    y2d = None if relu_output is None else to_rows(np.asarray(relu_output), axis)
+    cap = None if max_value is None else dy2d.dtype.type(max_value)
+    dz2d = dy2d if y2d is None else np.empty_like(dy2d)
 
     def partial_sums(r: slice) -> tuple:
-        if relu_output is not None:
-            passes = y2d[r] > 0
-            if max_value is not None:
-                passes &= y2d[r] < max_value
-            np.multiply(dy2d[r], passes, out=dz2d[r])
-        return column_sums(dz2d[r]), None if x2d is None else column_sums(dz2d[r], x2d[r])
+        # the masked gradient of a block is written, then summed while it is in cache
+        total, total_x = np.zeros(n), np.zeros(n)
+        for block in row_blocks(r, n):
+            if y2d is not None:
+                y = y2d[block]
+                passes = y > 0
+                if cap is not None:
+                    passes &= y < cap
+                np.multiply(dy2d[block], passes, out=dz2d[block])
+            total += _block_sums(dz2d[block])
+            if x2d is not None:
+                total_x += _block_sums(dz2d[block], x2d[block])
+        return total, total_x
 
     parts = map_rows(partial_sums, rows, MIN_ROWS)
     dbeta = sum(p[0] for p in parts)
@@ -282,10 +332,20 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
     dx2d = dz2d if dz2d is not dy2d and not keep_dz else np.empty_like(dy2d)
 
     def input_gradient(r: slice) -> None:
-        np.multiply(dz2d[r], k, out=dx2d[r])
-        if batch_stats:
-            dx2d[r] += x2d[r] * a
-            dx2d[r] += c
+        product = _scratch(n, dy2d.dtype) if batch_stats else None
+        for block in row_blocks(r, n):
+            out = dx2d[block]
+            np.multiply(dz2d[block], k, out=out)
+            if batch_stats:
+                term = product[:block.stop - block.start]
+                np.multiply(x2d[block], a, out=term)
+                out += term
+                out += c
 
     map_rows(input_gradient, rows, MIN_ROWS)
     return (from_rows(dx2d, cache.shape, axis), dgamma, dbeta) + extra
+
+
+def _scratch(n: int, dtype) -> np.ndarray:
+    """A buffer for one block of `row_blocks` (of ``n`` columns)."""
+    return np.empty((_block_rows(n), n), dtype=dtype)
