@@ -235,14 +235,19 @@ class Doubler(Layer):
         return inputs * 2
 
 
-def test_save_refuses_custom_layer(tmp_path):
+def test_custom_layer_needs_its_class_to_load(tmp_path):
+    # a user's layer is written as Keras writes it (class name, module, registered name); the
+    # file alone never brings code: loading needs the class in custom_objects (or registered)
     inputs = Input(shape=(4, 4, 1))
     model = Model(inputs, Doubler(name="twice")(inputs))
-    with pytest.raises(ValueError, match=r"twice.*Doubler"):
-        kf.save_keras(model, tmp_path / "x.keras")
-    with pytest.raises(ValueError, match="twice"):
-        kf.save_keras_weights(model, tmp_path / "x.weights.h5")
-    assert list(tmp_path.iterdir()) == []
+    kf.save_keras(model, tmp_path / "x.keras")
+    entry = layer_entry(archive_parts(tmp_path / "x.keras")[0], "Doubler")
+    assert entry["registered_name"] == "Doubler" and entry["module"] == __name__
+    with pytest.raises(ValueError, match=r"'twice'.*Doubler.*custom_objects"):
+        kf.load_keras(tmp_path / "x.keras")
+    again = kf.load_keras(tmp_path / "x.keras", custom_objects={"Doubler": Doubler})
+    x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), 2 * x)
 
 
 def test_save_refuses_callable_activation(tmp_path):

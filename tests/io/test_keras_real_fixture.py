@@ -1,6 +1,9 @@
 """convnp-written .keras files as real Keras read them (tests/fixtures/make_convnp_written_keras.py):
 the same files, regenerated here with convnp (seeded), predict what Keras predicted, carry the
-compile state Keras reported, and one more training step ends where Keras's did."""
+compile state Keras reported, and one more training step ends where Keras's did. The models
+include nested models (a frozen base called with training=False, a Sequential in a Sequential,
+one nested model called twice) and a user's layers and Lambda function (registered); the files
+Keras wrote of the same models load in convnp the same way."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ def _script():
 
 
 SCRIPT = _script()
+SCRIPT.user_objects(tf)  # the user_layers model's classes and function, registered as a user would
 KERAS = np.load(FIXTURES / "convnp_written_keras.npz", allow_pickle=False)
 STATES = json.loads((FIXTURES / "convnp_written_keras.json").read_text())
 
@@ -104,3 +108,20 @@ def test_convnp_reads_what_keras_writes(name):
     model.train_on_batch(xs if len(xs) > 1 else xs[0], y)
     for k, w in enumerate(model.get_weights()):
         np.testing.assert_allclose(w, EXPECTED[f"{name}/after/{k}"], atol=ATOL)
+
+
+def test_keras_written_nested_models_keep_their_structure():
+    transfer = tf.keras.models.load_model(FIXTURES / "keras_written_transfer.keras")
+    base = transfer.get_layer("base")
+    assert type(base).__name__ == "Functional" and base._fixed_training is False
+    assert not base.trainable and not any(layer.trainable for layer in base.layers)
+    assert [v.name for v in transfer.trainable_weights] == ["kernel", "bias"]  # the head only
+    shared = tf.keras.models.load_model(FIXTURES / "keras_written_shared_nested.keras")
+    tower = shared.get_layer("tower")
+    assert len(tower.inbound_nodes) == 2 and len(shared.weights) == 4  # one tower, two calls
+    outer = tf.keras.models.load_model(FIXTURES / "keras_written_nested_seq.keras")
+    assert [type(layer).__name__ for layer in outer.layers] == ["Sequential", "Dense"]
+    user = tf.keras.models.load_model(FIXTURES / "keras_written_user_layers.keras")
+    assert type(user.get_layer("scale")).__name__ == "ScaledShift"
+    assert user.get_layer("scale").factor == 3.0
+    assert user.get_layer("halved").function.__name__ == "halve"

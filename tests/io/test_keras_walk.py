@@ -67,14 +67,16 @@ def test_siamese_shared_tower(tmp_path):
     assert second == ["tower", 1, 0]
 
 
-def test_nested_model_is_refused_by_name(tmp_path):
+def test_nested_model_is_written_inline(tmp_path):
+    # once refused by name; now written as Keras does: the inner model's config inline
     inner_in = Input((3,))
     inner = Model(inner_in, L.Dense(2)(inner_in), name="inner_block")
     x = Input((3,))
     model = Model(x, inner(x))
-    with pytest.raises(ValueError, match="inner_block"):
-        kf.save_keras(model, tmp_path / "m.keras")
-    assert not (tmp_path / "m.keras").exists()
+    config = round_trip(model, np.ones((2, 3)), tmp_path)
+    entry = config["config"]["layers"][1]
+    assert (entry["class_name"], entry["name"]) == ("Functional", "inner_block")
+    assert [e["class_name"] for e in entry["config"]["layers"]] == ["InputLayer", "Dense"]
 
 
 def test_unknown_config_key_is_named():

@@ -23,6 +23,8 @@ def json_default(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, (tuple, set, frozenset)):
         return list(value)
+    if callable(getattr(value, "json_config", None)):
+        return value.json_config()  # a Lambda's registered function, by name
     raise TypeError(f"a value of type {type(value).__name__} in the model config cannot be "
                     f"written as JSON: {value!r}")
 

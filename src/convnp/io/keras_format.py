@@ -15,10 +15,15 @@ The format (observed on Keras 3.15; see ``tests/fixtures/KERAS_FORMAT.md``):
   Keras's ``model.layers``, not the layer's name. For a functional model that order is
   recomputed from the graph (see `keras_layer_order`).
 
-Safety: nothing in a file is ever executed. The config is read as JSON and each layer class is
-looked up in a fixed table of the layers convnp implements; ``Lambda`` layers (which carry
-Python code), custom objects and unknown classes or arguments raise `ValueError` naming them.
-No pickle anywhere.
+A model used as a layer is written inline (its whole config; its weights under its own path),
+users' layer classes with their registered name, and a ``Lambda`` by its function's registered
+name; `convnp.io.keras_tree` says where each variable sits in the weights file.
+
+Safety: nothing in a file is ever executed or imported. The config is read as JSON and each
+layer class is looked up in the layers convnp implements, or (a user's class, a Lambda's
+function) only among the objects the user registered or passes as ``custom_objects``;
+``Lambda`` code, unknown classes, functions or arguments raise `ValueError` naming them. No
+pickle anywhere.
 
 ``h5py`` is an optional dependency (``pip install convnp[h5]``), imported only here.
 """
@@ -39,6 +44,7 @@ from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
 from convnp.io._zip import loads_finite, open_archive, read_member
+from convnp.io.keras_tree import is_model, is_user_object, state_groups, vars_path
 from convnp.layers.base import weight_budget
 
 CONFIG_MEMBER = "config.json"
@@ -268,17 +274,78 @@ def _check_entry(entry, position: str) -> tuple[str, dict]:
     config = entry.get("config")
     if not isinstance(config, dict):
         raise ValueError(f"{position}: layer {class_name!r} has no config dict")  # noqa: TRY004
-    label = _where(config.get("name"), class_name)
-    if class_name in _CODE_LAYERS:
-        raise ValueError(f"{label}: {class_name} layers hold Python code; convnp never "
-                         "executes code from a model file, so they cannot be loaded")
-    module = entry.get("module")
+    return class_name, config
+
+
+_MODEL_CLASS_NAMES = {"Sequential", "Functional", "Model"}
+
+
+def _is_user_entry(entry: dict) -> bool:
+    """Whether a Keras entry names a user's class: Keras writes the user's module (None for
+    ``__main__``) and the registered name; Keras 2 entries name no module at all."""
+    module = entry.get("module", "keras")
     registered = entry.get("registered_name")
-    if module is not None and not str(module).startswith("keras"):
-        raise ValueError(f"{label}: custom layer from module {module!r} is not supported")
-    if registered not in (None, class_name):
-        raise ValueError(f"{label}: custom registered object {registered!r} is not supported")
-    return _loadable_class(class_name, label).__name__, config
+    return module is None or not str(module).startswith("keras") \
+        or registered not in (None, entry["class_name"])
+
+
+def _entry_object(entry, position: str, *, sequential_first: bool = False):
+    """The layer, nested model or user's layer of one entry of a model's ``layers`` list."""
+    class_name, config = _check_entry(entry, position)
+    label = _where(config.get("name"), class_name)
+    if _is_user_entry(entry):
+        return _user_layer(entry, config, label)
+    if class_name in _MODEL_CLASS_NAMES:
+        return model_from_keras_config(entry)  # a model used as a layer: its config inline
+    function = config.get("function")
+    if class_name in _CODE_LAYERS and not (
+            class_name == "Lambda" and isinstance(function, dict)
+            and function.get("class_name") == "function"):
+        raise ValueError(f"{label}: {class_name} layers hold Python code; convnp never "
+                         "executes code from a model file, so they cannot be loaded (a Lambda "
+                         "of a registered function, saved by name, can)")
+    return _make_layer(_loadable_class(class_name, label).__name__, config,
+                       sequential_first=sequential_first)
+
+
+def _user_layer(entry: dict, config: dict, label: str):
+    """A user's layer: its class comes only from ``custom_objects`` or the registered
+    objects (``register_keras_serializable``), never from importing the module the file names,
+    and is built by its own ``from_config``."""
+    from convnp import serialization
+    from convnp.layers.base import Layer
+    from convnp.models import Model
+
+    class_name = entry["class_name"]
+    registered = entry.get("registered_name") or class_name
+    cls = None
+    for name in dict.fromkeys((registered, class_name)):
+        cls = serialization.get_registered_object(name)
+        if cls is not None:
+            break
+    if isinstance(cls, type) and issubclass(cls, Model):
+        raise ValueError(f"{label}: the user model class {registered!r} cannot be loaded from "  # noqa: TRY004
+                         "a Keras file by convnp yet (subclassed models); load its weights "
+                         "into a model you build instead")
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(  # noqa: TRY004 - a file naming an unknown class is a bad value
+            f"{label}: the user class {registered!r} (module {entry.get('module')!r}) is not "
+            f"known: pass it in custom_objects={{{class_name!r}: {class_name}}} or register "
+            "it with tf.keras.saving.register_keras_serializable(); convnp never imports "
+            "code a file names")
+    kwargs = {}
+    for key, value in config.items():
+        if key == "dtype":
+            dtype = _dtype_name(value, label)
+            if dtype is not None:
+                kwargs[key] = dtype
+        else:
+            kwargs[key] = value
+    try:
+        return cls.from_config(kwargs)
+    except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
+        raise ValueError(f"{label}: {cls.__name__}.from_config() failed on the file's "
+                         f"config: {type(error).__name__}: {error}") from None
 
 
 def _supported() -> str:
@@ -403,7 +470,38 @@ def _is_preprocessing(class_name: str) -> bool:
     """Keras 3 records ``training=True`` on every call of its preprocessing layers."""
     from convnp.layers import get_layer_class
 
-    return get_layer_class(class_name).__module__ == "convnp.layers.preprocessing"
+    try:
+        return get_layer_class(class_name).__module__ == "convnp.layers.preprocessing"
+    except ValueError:  # a model or a user's class
+        return False
+
+
+def _fixed_training(entry: dict) -> bool | None:
+    """``training=False`` recorded on a call of a model used as a layer (a frozen base);
+    Keras records it on Dropout calls too, where it only restates the default."""
+    for node in entry.get("inbound_nodes") or []:
+        if isinstance(node, dict) and (node.get("kwargs") or {}).get("training") is False:
+            return False
+    return None
+
+
+def _freeze_keeping_flags(model) -> None:
+    """``model.trainable = False`` (which freezes every layer), then give each layer and
+    nested model back the flag its own config gave it: Keras writes both."""
+    models, leaves = [], []
+
+    def collect(owner) -> None:
+        for layer in owner.layers:
+            if is_model(layer):
+                models.append((layer, layer.trainable))
+                collect(layer)
+            elif type(layer).__name__ != "InputLayer":  # Keras writes it no flag
+                leaves.append((layer, layer.trainable))
+
+    collect(model)
+    model.trainable = False
+    for obj, flag in models + leaves:  # outer models first: leaves keep the last word
+        obj.trainable = flag
 
 
 def _end_names(value, what: str) -> list[tuple[str, int]]:
@@ -434,6 +532,7 @@ def _functional_from_config(config: dict):
         raise ValueError("model config: 'layers' must be a non-empty list")
     pending = []  # (name, class_name, call number, producers, multi)
     made: dict[str, Any] = {}
+    fixed: dict[str, bool | None] = {}  # models used as layers: training fixed by the call
     for i, entry in enumerate(entries):
         class_name, layer_config = _check_entry(entry, f"model config layers[{i}]")
         name = entry.get("name") or layer_config.get("name")
@@ -447,7 +546,9 @@ def _functional_from_config(config: dict):
             raise ValueError(f"{_where(name, class_name)}: only InputLayers may have no inputs")
         if any(not producers for producers, _ in calls):
             raise ValueError(f"{_where(name, class_name)}: a call with no inputs")
-        made[name] = _make_layer(class_name, layer_config)
+        made[name] = _entry_object(entry, f"model config layers[{i}]")
+        if is_model(made[name]):
+            fixed[name] = _fixed_training(entry)
         pending.extend((name, class_name, k, producers, multi)
                        for k, (producers, multi) in enumerate(calls))
         if not calls:
@@ -470,8 +571,9 @@ def _functional_from_config(config: dict):
                 tensors[(name, 0)] = layer.output
             else:
                 args = [tensors[p] for p in producers]
+                kwargs = {} if fixed.get(name) is None else {"training": fixed[name]}
                 try:
-                    tensors[(name, k)] = layer(args if multi else args[0])
+                    tensors[(name, k)] = layer(args if multi else args[0], **kwargs)
                 except (TypeError, ValueError) as error:
                     raise ValueError(f"{_where(name, class_name)}: {error}") from None
             progressed = True
@@ -501,7 +603,7 @@ def _functional_from_config(config: dict):
     except (TypeError, ValueError, NotImplementedError) as error:
         raise ValueError(f"model config: {error}") from None
     if config.get("trainable") is False:
-        model.trainable = False
+        _freeze_keeping_flags(model)
     return model
 
 
@@ -513,10 +615,11 @@ def _sequential_from_config(config: dict, build_shape):
         raise ValueError("model config: 'layers' must be a non-empty list")
     layers = []
     for i, entry in enumerate(entries):
-        class_name, layer_config = _check_entry(entry, f"model config layers[{i}]")
+        class_name, _ = _check_entry(entry, f"model config layers[{i}]")
         if class_name == "InputLayer" and i != 0:
             raise ValueError(f"model config layers[{i}]: an InputLayer may only come first")
-        layers.append(_make_layer(class_name, layer_config, sequential_first=(i == 0)))
+        layers.append(_entry_object(entry, f"model config layers[{i}]",
+                                    sequential_first=(i == 0)))
     try:
         model = Sequential(layers, name=config.get("name"))
         shape = config.get("build_input_shape") or build_shape
@@ -525,7 +628,7 @@ def _sequential_from_config(config: dict, build_shape):
     except (TypeError, ValueError, NotImplementedError) as error:
         raise ValueError(f"model config: {error}") from None
     if config.get("trainable") is False:
-        model.trainable = False
+        _freeze_keeping_flags(model)
     return model
 
 
@@ -591,8 +694,10 @@ def weight_keys(model) -> list[tuple[str, Any]]:
 def _read_weights_h5(model, h5file, source: str) -> None:
     """Copy every layer's variables from an open h5py File into ``model`` (all or nothing).
 
-    Links are checked before they are followed and each dataset's storage and shape before it
-    is read (`convnp._hdf5`): data from other files, or more than the model holds, is refused.
+    The groups are those of Keras's walk (`convnp.io.keras_tree.state_groups`: nested models
+    and users' layers included). Links are checked before they are followed and each
+    dataset's storage and shape before it is read (`convnp._hdf5`): data from other files, or
+    more than the model holds, is refused.
     """
     h5py = _require_h5py()
     root = get_node(h5py, h5file, "layers", source)
@@ -605,51 +710,49 @@ def _read_weights_h5(model, h5file, source: str) -> None:
                    f"(top-level keys {top})")
         raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
     staged = []
-    for key, layer in weight_keys(model):
-        expected = layer.weights
-        group = get_node(h5py, root, f"{key}/vars", source)
+    for path, owner, expected in state_groups(model):
+        where = vars_path(path)
+        group = get_node(h5py, h5file, where, source)
         if group is not None and not isinstance(group, h5py.Group):
-            raise ValueError(f"{source}: 'layers/{key}/vars' is not a group")
+            raise ValueError(f"{source}: '{where}' is not a group")
         try:
             names = sorted(group.keys(), key=lambda s: int(s) if s.isdigit() else -1) \
                 if group is not None else []
         except (OSError, RuntimeError, KeyError) as exc:
-            raise ValueError(f"{source}: cannot list layers/{key}/vars ({exc})") from None
+            raise ValueError(f"{source}: cannot list {where} ({exc})") from None
         if names != [str(i) for i in range(len(names))]:
-            raise ValueError(f"{source}: layers/{key}/vars holds unexpected entries {names[:10]}")
+            raise ValueError(f"{source}: {where} holds unexpected entries {names[:10]}")
+        label = f"'{owner.name}' ({type(owner).__name__}, weights at {where})"
         if len(names) != len(expected):
             raise ValueError(
-                f"{source}: layer '{layer.name}' ({type(layer).__name__}, weights at "
-                f"layers/{key}) expects {len(expected)} arrays "
+                f"{source}: layer {label} expects {len(expected)} arrays "
                 f"{[v.name for v in expected]}, the file has {len(names)}")
         values = []
         for i, variable in enumerate(expected):
-            name = f"layers/{key}/vars/{i}"
+            name = f"{where}/{i}"
             dataset = get_node(h5py, group, str(i), source)
             if not isinstance(dataset, h5py.Dataset):
                 message = (f"{source}: {name} is not a numeric dataset")
                 raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
             if tuple(dataset.shape or ()) != tuple(variable.shape):
                 raise ValueError(
-                    f"{source}: layer '{layer.name}' weight '{variable.name}' has shape "
+                    f"{source}: layer '{owner.name}' weight '{variable.name}' has shape "
                     f"{tuple(variable.shape)}, {name} has {dataset.shape}")
             values.append(read_dataset(h5py, dataset, source, name,
                                        expected_shape=tuple(variable.shape), kinds="fiu"))
-        if values:
-            staged.append((layer, values))
-    for layer, values in staged:
-        layer.set_weights(values)
+        staged.extend(zip(expected, values))
+    for variable, value in staged:
+        variable.assign(np.asarray(value, dtype=variable.value.dtype))
 
 
 def _write_weights_h5(model, h5file) -> None:
     """Write ``model``'s variables into an open, empty h5py File, in Keras's layout."""
-    layers_group = h5file.create_group("layers")
-    for key, layer in weight_keys(model):
-        vars_group = layers_group.create_group(key).create_group("vars")
-        vars_group.attrs["name"] = layer.name
-        for i, variable in enumerate(layer.weights):
-            vars_group.create_dataset(str(i), data=np.asarray(variable.value, dtype="<f4"))
-    h5file.create_group("vars").attrs["name"] = getattr(model, "name", "model")
+    h5file.create_group("layers")
+    for path, owner, variables in state_groups(model):
+        group = h5file.create_group(vars_path(path))
+        group.attrs["name"] = getattr(owner, "name", "model")
+        for i, variable in enumerate(variables):
+            group.create_dataset(str(i), data=np.asarray(variable.value, dtype="<f4"))
 
 
 def load_keras_weights(model, path: str | os.PathLike) -> None:
@@ -679,7 +782,7 @@ def save_keras_weights(model, path: str | os.PathLike) -> None:
     h5py = _require_h5py()
     path = os.fspath(path)
     _require_built(model)
-    _check_savable(model)
+    _check_savable(model, weights_only=True)
 
     def write(fileobj):
         with h5py.File(fileobj, "w") as f:
@@ -729,7 +832,7 @@ def read_keras_archive(path: str | os.PathLike) -> tuple[dict, dict | None, byte
     return config, metadata, weights
 
 
-def load_keras(path: str | os.PathLike, compile: bool = True):
+def load_keras(path: str | os.PathLike, compile: bool = True, custom_objects=None):
     """Load a Keras 3 ``.keras`` file as a convnp model.
 
     Args:
@@ -738,6 +841,10 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
             convnp model the same way when convnp supports them (as Keras does; a config convnp
             cannot follow leaves the model uncompiled with a warning), and give Adam/SGD the
             saved optimizer state.
+        custom_objects: the user's layer classes and Lambda functions the file names, by
+            class name or registered name (``{"MyLayer": MyLayer}``), besides those
+            registered with ``register_keras_serializable``. Nothing else a file names is
+            ever imported or run.
 
     Returns:
         A convnp `Sequential` or `Model` with the file's weights, predicting like Keras.
@@ -755,21 +862,26 @@ def load_keras(path: str | os.PathLike, compile: bool = True):
         if version and not version.startswith("3."):
             raise ValueError(f"{path}: saved by Keras {version}; only Keras 3 .keras files "
                              "are supported")
-    try:
-        # the model may not hold more weights than the HDF5 member could (see _limits)
-        with weight_budget(expansion_limit(len(weights)), f"{path}:{WEIGHTS_MEMBER}"):
-            model = model_from_keras_config(config)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
-    except RecursionError:
-        raise ValueError(f"{path}: the model config is nested too deeply") from None
-    source = f"{path}:{WEIGHTS_MEMBER}"
-    with open_file(h5py, io.BytesIO(weights), source) as f:
-        _read_weights_h5(model, f, source)
-        if compile and isinstance(config.get("compile_config"), dict):
-            _compile_from_config(model, config["compile_config"], path)
-            if getattr(model, "_compiled", False):
-                _read_optimizer_h5(model, f, source)
+    from convnp.serialization import CustomObjectScope
+
+    with CustomObjectScope(custom_objects):  # the user's classes, for every lookup below
+        try:
+            # the model may not hold more weights than the HDF5 member could (see _limits)
+            with weight_budget(expansion_limit(len(weights)), f"{path}:{WEIGHTS_MEMBER}"):
+                model = model_from_keras_config(config)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: the model config is nested too deeply") from None
+        source = f"{path}:{WEIGHTS_MEMBER}"
+        with open_file(h5py, io.BytesIO(weights), source) as f:
+            _read_weights_h5(model, f, source)
+            # Keras writes an empty compile_config for a model it never compiled
+            if compile and isinstance(config.get("compile_config"), dict) \
+                    and config["compile_config"]:
+                _compile_from_config(model, config["compile_config"], path)
+                if getattr(model, "_compiled", False):
+                    _read_optimizer_h5(model, f, source)
     return model
 
 
@@ -879,43 +991,114 @@ def _keras_layer_config(layer) -> dict:
         return {"batch_shape": _shape_list(layer.batch_shape), "dtype": layer.dtype.name,
                 "sparse": False, "name": layer.name}
     where = _where(layer.name, cls)
+    user = is_user_object(layer)
     out: dict[str, Any] = {}
     for key, value in layer.get_config().items():
         if key in _INPUT_SHAPE_KEYS or key in _NOT_IN_KERAS_CONFIG.get(cls, ()):
             continue  # Keras 3 writes the input as an InputLayer entry
         if key == "dtype":
             out[key] = _policy(layer.dtype)
+        elif user:
+            out[key] = _user_value(value, where, key)
         elif key.endswith("_initializer"):
             out[key] = _keras_initializer(value, where)
         elif key.endswith("_regularizer") and isinstance(value, dict):
             out[key] = _keras_nested(value, "keras.regularizers")
         elif key.endswith("_constraint") and isinstance(value, dict):
             out[key] = _keras_nested(value, "keras.constraints")
+        elif callable(getattr(value, "json_config", None)):
+            out[key] = value.json_config()  # a Lambda's function, by its registered name
         else:
             out[key] = _json_value(value)
     if cls == "SpatialDropout2D":
         # Keras 3.15's SpatialDropout2D takes no `trainable` and writes a plain dtype name
         out.pop("trainable", None)
         out["dtype"] = layer.dtype.name
+    if cls == "Lambda":
+        # Keras leaves out what is not given (and has no mask without a function)
+        out.pop("mask", None)
+        if out.get("output_shape") is None:
+            out.pop("output_shape", None)
     return out
 
 
-def _check_savable(model) -> None:
-    """Refuse, before writing anything, layers that have no Keras 3 counterpart."""
+def _user_value(value, where: str, key: str):
+    """A value of a user layer's get_config() as JSON, or a ValueError naming it."""
+    value = _json_value(value)
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot save {where} as a Keras file: its get_config() value "
+                         f"{key}={value!r:.100} is not JSON ({error}); return plain numbers, "
+                         "strings, lists and dicts from get_config()") from None
+    return value
+
+
+_BASE_ARGUMENTS = {"self", "name", "trainable", "dtype", "input_shape", "batch_input_shape"}
+
+
+def _uncovered_arguments(layer) -> list[str]:
+    """Constructor arguments of a user's layer class that its get_config() leaves out (so a
+    loaded copy could not be built the same)."""
+    import inspect
+
+    config = layer.get_config()
+    missing = []
+    for klass in type(layer).__mro__:
+        if klass.__module__.startswith("convnp.") or klass is object:
+            break  # convnp's own classes write their own arguments
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        for parameter in inspect.signature(init).parameters.values():
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY) \
+                    and parameter.name not in _BASE_ARGUMENTS \
+                    and parameter.name not in config and parameter.name not in missing:
+                missing.append(parameter.name)
+    return missing
+
+
+def _check_user_layer(layer) -> None:
+    cls = type(layer).__name__
+    if is_model(layer):
+        raise ValueError(f"cannot save model '{layer.name}' of the user class {cls} as a "
+                         "Keras file: subclassed models are not written yet; build it as a "
+                         "functional or Sequential model, or save it to a .convnp file or "
+                         "its weights with save_weights")
+    missing = _uncovered_arguments(layer)
+    if missing:
+        raise ValueError(
+            f"cannot save layer '{layer.name}' of the user class {cls} as a Keras file: its "
+            f"get_config() does not return the constructor argument(s) {missing}, so the "
+            f"layer could not be rebuilt from the file. Override {cls}.get_config() to "
+            "return them (with the base class's config), as Keras asks of custom layers")
+    json.dumps(_keras_layer_config(layer))  # every value JSON (or a ValueError naming it)
+
+
+def _check_savable(model, weights_only: bool = False) -> None:
+    """Refuse, before writing anything, layers that have no Keras 3 counterpart (nested models
+    are checked layer by layer). ``weights_only``: a weights file needs no layer configs."""
     from convnp import activations
-    from convnp.layers.registry import is_builtin
 
     _keras_graph(model)
     for layer in keras_layer_order(model):
         cls = type(layer).__name__
-        if cls in _CODE_LAYERS:
-            raise ValueError(f"cannot save layer '{layer.name}' ({cls}) as a Keras file: it "
-                             "holds Python code, which convnp never writes to (or runs from) "
-                             "a model file")
-        if not is_builtin(type(layer)) or cls in _NOT_IN_KERAS_3:
+        if is_user_object(layer):
+            if not weights_only:
+                _check_user_layer(layer)
+            continue
+        if is_model(layer):
+            _check_savable(layer, weights_only)
+            continue
+        if cls in _NOT_IN_KERAS_3 or (cls in _CODE_LAYERS and cls != "Lambda"):
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
-                             f"only built-in Keras layers are written (supported: "
-                             f"{_supported()})")
+                             f"it has no Keras 3 counterpart (supported: {_supported()})")
+        if cls == "Lambda" and not weights_only:
+            try:
+                _keras_layer_config(layer)
+            except ValueError as error:  # a function that is not registered
+                raise ValueError(f"cannot save layer '{layer.name}' (Lambda) as a Keras file: "
+                                 f"{error}") from None
         activation = getattr(layer, "activation", None)
         if activation is not None:
             name = getattr(activation, "name", None)
@@ -936,22 +1119,46 @@ def _keras_graph(model):
     return graph
 
 
+def _user_module(cls) -> str | None:
+    """Keras writes a user class's module, and None for classes of ``__main__``."""
+    module = getattr(cls, "__module__", None)
+    return None if module in (None, "__main__") else module
+
+
 def _layer_entry(layer, input_shape, multi: bool) -> dict:
+    if is_model(layer):
+        return keras_config(layer, checked=True)  # a nested model: its whole config inline
     cls = type(layer).__name__
-    entry = {"module": "keras.layers", "class_name": cls, "config": _keras_layer_config(layer),
-             "registered_name": None}
-    builds = bool(layer.weights) or multi or cls in _KERAS_BUILDS
+    if is_user_object(layer):
+        from convnp.serialization import get_registered_name
+
+        entry = {"module": _user_module(type(layer)), "class_name": cls,
+                 "config": _keras_layer_config(layer),
+                 "registered_name": get_registered_name(type(layer))}
+        builds = True  # Keras gives every user layer a build config
+    else:
+        entry = {"module": "keras.layers", "class_name": cls,
+                 "config": _keras_layer_config(layer), "registered_name": None}
+        builds = bool(layer.weights) or multi or cls in _KERAS_BUILDS
     if builds and input_shape is not None:
         entry["build_config"] = {"input_shape": _shape_list(input_shape)}
     return entry
 
 
-def keras_config(model) -> dict:
-    """The Keras 3 ``config.json`` dict of a built convnp model (uncompiled)."""
+def _call_kwargs(layer) -> dict:
+    """A model used as a layer with ``training=False`` fixed (a frozen base) says so."""
+    fixed = layer._fixed_training
+    return {"training": bool(fixed)} if is_model(layer) and fixed is not None else {}
+
+
+def keras_config(model, *, checked: bool = False) -> dict:
+    """The Keras 3 ``config.json`` dict of a built convnp model (uncompiled); a model used as
+    a layer appears inline, with its own layers, as Keras writes it."""
     from convnp.models import Sequential
 
     _require_built(model)
-    _check_savable(model)
+    if not checked:
+        _check_savable(model)
     graph = _keras_graph(model)
     if isinstance(model, Sequential):
         input_tensor = model.inputs[0]
@@ -988,7 +1195,8 @@ def keras_config(model) -> dict:
         refs = [{"class_name": "__keras_tensor__",
                  "config": {"shape": _shape_list(graph.tensors[s].shape), "dtype": "float32",
                             "keras_history": ref(s)}} for s in node.inputs]
-        entry["inbound_nodes"].append({"args": [refs] if node.multi else refs, "kwargs": {}})
+        entry["inbound_nodes"].append({"args": [refs] if node.multi else refs,
+                                       "kwargs": _call_kwargs(node.layer)})
 
     def ends(slots: list[int], keys: list[str] | None):
         triples = [ref(s) for s in slots]
@@ -1230,7 +1438,7 @@ def save_keras(model, path: str | os.PathLike) -> str:
     return path
 
 
-def load_model(path: str | os.PathLike, compile: bool = True):
+def load_model(path: str | os.PathLike, compile: bool = True, custom_objects=None):
     """Load a model file, choosing the reader by extension.
 
     ``.keras`` -> `load_keras`. Other extensions (``.convnp``: `convnp.io.saving.load_model`
@@ -1239,7 +1447,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     path_str = os.fspath(path)
     lower = path_str.lower()
     if lower.endswith(".keras"):
-        return load_keras(path_str, compile=compile)
+        return load_keras(path_str, compile=compile, custom_objects=custom_objects)
     if lower.endswith(".convnp"):
         # convnp.io.saving reads these (and dispatches .keras files here); this module does
         # not import it back

@@ -506,7 +506,7 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".keras":
-        return _interop("load_keras")(path, compile=compile)
+        return _interop("load_keras")(path, compile=compile, custom_objects=custom_objects)
     if suffix in (".h5", ".hdf5"):
         # legacy Keras H5 model files can carry Lambda layers (marshalled code): never read
         raise ValueError(f"{path}: legacy Keras .h5 model files are not supported; use a "

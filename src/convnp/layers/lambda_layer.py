@@ -5,11 +5,14 @@ NumPy ufuncs on tensors, ...); nobody writes its backward. Each call runs the fu
 private `GradientTape` (`convnp.layers.taped.run_taped`), and the layer's ``backward`` (what
 ``fit``'s graph calls) asks that tape for the input gradient.
 
-A Lambda cannot be written to a model file: convnp never pickles or evaluates code, so the
-function has no faithful form in a ``.convnp`` or ``.keras`` file. Saving a model holding one
-fails with a `TypeError` that names the layer and suggests a custom `Layer` subclass instead
-(Keras 3 also refuses to load one unless ``safe_mode=False``). In memory the config keeps the
-function, so ``from_config(layer.get_config())`` (and `clone_model`) works.
+convnp never pickles or evaluates code, so a Lambda is written to a model file (``.convnp``,
+``.keras``, ``to_json``) only when its function is registered with
+``tf.keras.saving.register_keras_serializable``: then by its registered name, as Keras writes
+it (``{"module": "builtins", "class_name": "function", "config": "package>name"}``), and a
+loader finds it again among the registered functions or ``custom_objects``. Any other function
+makes saving fail with an error that names the layer and says what works instead (Keras 3
+also refuses to load a lambda's code unless ``safe_mode=False``). In memory the config keeps
+the function, so ``from_config(layer.get_config())`` (and `clone_model`) works.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from convnp import serialization
 from convnp.layers import taped
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
@@ -42,9 +46,38 @@ class PythonFunction:
     def __repr__(self) -> str:
         name = getattr(self.function, "__name__", type(self.function).__name__)
         return (f"Lambda layer '{self.layer_name}' wraps the Python function {name!r}, which "
-                "cannot be saved (convnp never pickles or evaluates code); write a custom "
-                "tf.keras.layers.Layer subclass with a call() (and get_config()) instead of "
-                "the Lambda to save this model")
+                "cannot be saved: convnp never pickles or writes Python code to a file. "
+                "Register the function with tf.keras.saving.register_keras_serializable() "
+                "(it is then saved by name), write a custom tf.keras.layers.Layer subclass "
+                "with a call() and get_config() instead of the Lambda, or save only the "
+                "weights (model.save_weights)")
+
+    def json_config(self) -> dict:
+        """The function as Keras writes a registered one (by its ``"package>name"``).
+
+        Raises:
+            ValueError: the function is not registered (the message says what works).
+        """
+        name = serialization.get_registered_name(self.function)
+        if serialization.get_registered_object(name) is not self.function:
+            raise ValueError(repr(self))
+        return {"module": "builtins", "class_name": "function", "config": name,
+                "registered_name": "function"}
+
+
+def _function_arg(value, what: str):
+    """A callable, or a registered function named as Keras writes it in a config."""
+    if isinstance(value, PythonFunction):
+        return value.function
+    if isinstance(value, dict) and value.get("class_name") == "function" \
+            and isinstance(value.get("config"), str):
+        found = serialization.get_registered_object(value["config"])
+        if not callable(found):
+            raise ValueError(f"Lambda: {what} {value['config']!r} is not a registered function; "
+                             "register it with tf.keras.saving.register_keras_serializable() "
+                             "or pass it in custom_objects")
+        return found
+    return value
 
 
 def _output_shape_arg(output_shape):
@@ -90,8 +123,8 @@ class Lambda(Layer):
     _autodiff = True
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
-        if isinstance(function, PythonFunction):
-            function = function.function
+        function = _function_arg(function, "function")
+        output_shape = _function_arg(output_shape, "output_shape")
         if not callable(function):
             raise TypeError(f"Lambda: function must be a callable, got {function!r} (convnp "
                             "does not load Python code from a config or a file)")
@@ -140,7 +173,8 @@ class Lambda(Layer):
         shape = self.output_shape_arg
         config.update({
             "function": PythonFunction(self.function, self.name),
-            "output_shape": shape if shape is None or callable(shape) else (
+            "output_shape": shape if shape is None else PythonFunction(shape, self.name)
+            if callable(shape) else (
                 [list(s) for s in shape] if isinstance(shape, list) else list(shape)),
             "mask": None,
             "arguments": dict(self.arguments),

@@ -384,8 +384,15 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         """`get_config` as JSON, wrapped as ``{"class_name", "config"}`` like Keras."""
         import json
 
+        def encode(value):
+            # a Lambda's function: its registered name, or a ValueError naming the layer
+            if callable(getattr(value, "json_config", None)):
+                return value.json_config()
+            raise TypeError(f"a value of type {type(value).__name__} in the config of model "
+                            f"'{self.name}' cannot be written as JSON: {value!r:.200}")
+
         name = "Sequential" if type(self).__name__ == "Sequential" else "Functional"
-        return json.dumps({"class_name": name, "config": self.get_config()})
+        return json.dumps({"class_name": name, "config": self.get_config()}, default=encode)
 
     # -- config ------------------------------------------------------------------------------
 

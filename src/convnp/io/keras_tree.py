@@ -1,0 +1,122 @@
+"""Where Keras 3 keeps each variable of a model in its weights file, nested models and users'
+layers included.
+
+Keras saves a model by walking it as a tree of objects (observed on Keras 3.15, see
+``tests/fixtures/KERAS_FORMAT.md``):
+
+* a Sequential or functional model stores no variables of its own (an empty ``vars`` group
+  named after it) and lists its layers under ``layers/<key>``, where ``<key>`` is the
+  snake-case *class* name made unique with ``_1``, ``_2``, ... in the order of
+  ``model.layers``. A model used as a layer is such a subtree: ``layers/sequential/vars``,
+  ``layers/sequential/layers/dense/vars/0``, ...;
+* a built-in layer stores its variables as ``<path>/vars/0``, ``1``, ...;
+* a user's layer (or a subclassed model) stores its own variables, trainable ones first, then
+  each layer held in one of its attributes under ``<path>/<attribute>`` (a list of layers
+  under ``<path>/<attribute>/<key>``), attributes in sorted order;
+* an object reached twice (a nested model used twice, a layer shared by two models) is
+  stored once, where the walk first meets it.
+
+`state_groups` is that walk, used both to write and to read, so the two always agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def is_model(obj) -> bool:
+    """Whether ``obj`` is a convnp model (used as a layer, or the model being saved)."""
+    from convnp.models import Model
+
+    return isinstance(obj, Model)
+
+
+def is_user_object(obj) -> bool:
+    """A layer or model of a class the user wrote (not convnp's own)."""
+    if is_model(obj):
+        return bool(getattr(obj, "_subclassed", False))
+    from convnp.layers.registry import is_builtin
+
+    return not is_builtin(type(obj))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def _own_variables(obj) -> list:
+    if is_model(obj) and not is_user_object(obj):
+        return []
+    if is_user_object(obj):
+        own = list(getattr(obj, "_variables", ()))
+        return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+    return list(obj.weights)
+
+
+def _is_saveable(value) -> bool:
+    from convnp.layers.base import Layer
+
+    return isinstance(value, Layer) or is_model(value)
+
+
+def _container_children(items, path: str) -> list[tuple[str, Any]]:
+    from convnp.serialization import snake_case
+
+    counts: dict[str, int] = {}
+    children = []
+    for item in items:
+        base = snake_case(type(item).__name__) if _is_saveable(item) else "container"
+        n = counts.get(base, 0)
+        counts[base] = n + 1
+        key = base if n == 0 else f"{base}_{n}"
+        if _is_saveable(item):
+            children.append((_join(path, key), item))
+        elif isinstance(item, (list, tuple)):
+            children.extend(_container_children(item, _join(path, key)))
+    return children
+
+
+def _children(obj, path: str) -> list[tuple[str, Any]]:
+    if is_model(obj) and not is_user_object(obj):
+        # Sequential lists its stacked layers, a functional model its layers in Keras's order
+        return _container_children(list(obj.layers), _join(path, "layers"))
+    if not is_user_object(obj):
+        return []
+    children = []
+    for name in sorted(vars(obj)):
+        if name.startswith("_"):
+            continue  # convnp tracks only public attributes as sub-layers
+        value = vars(obj)[name]
+        if _is_saveable(value) and value is not obj:
+            children.append((_join(path, name), value))
+        elif isinstance(value, dict):
+            children.extend(_container_children(list(value.values()), _join(path, name)))
+        elif isinstance(value, (list, tuple)):
+            children.extend(_container_children(value, _join(path, name)))
+    return children
+
+
+def state_groups(model) -> list[tuple[str, Any, list]]:
+    """``(path, object, variables)`` for every object Keras gives a ``<path>/vars`` group, in
+    the order of Keras's walk (the model itself first, with path ``""``)."""
+    groups: list[tuple[str, Any, list]] = []
+    seen: set[int] = set()
+
+    def visit(obj, path: str) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        groups.append((path, obj, _own_variables(obj)))
+        for child_path, child in _children(obj, path):
+            visit(child, child_path)
+
+    visit(model, "")
+    return groups
+
+
+def vars_path(path: str) -> str:
+    """The HDF5 group of one object's variables."""
+    return _join(path, "vars")
+
+
+__all__ = ["is_model", "is_user_object", "state_groups", "vars_path"]
