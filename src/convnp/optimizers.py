@@ -204,6 +204,9 @@ class Optimizer(Configurable):
         self._before_updates()
         self._run_updates([(i, g, v) for i, (g, v) in enumerate(zip(grads, values))
                            if g is not None])
+        for grad, (_, var) in zip(grads, pairs):
+            if grad is not None and hasattr(var, "mark_modified"):
+                var.mark_modified()  # values derived from it (folded weights) are stale
         self.iterations += 1
         return self.iterations
 

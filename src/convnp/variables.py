@@ -37,10 +37,18 @@ class Variable(NDArrayOperatorsMixin):
         value: the array itself (layers compute on it). In TensorFlow ``value()`` is a method;
             here use `read_value()` or `numpy()`.
         grad: gradient written by the owning layer's last backward pass (or None).
+
+    Every write through convnp (`assign`, ``assign_add``/``assign_sub``, optimizer updates,
+    BatchNormalization's moving statistics) calls `mark_modified`, which bumps ``_version``:
+    what is derived from the value and kept (the BN-folded weights of inference) is rebuilt
+    when the version it was made from is gone. Code that writes into ``value`` directly
+    calls `mark_modified` after it.
     """
 
     _convnp_variable = True
     __array_priority__ = 20
+    #: bumped by `mark_modified` (a class default: an instance counts its own writes)
+    _version = 0
 
     def __init__(self, initial_value=None, trainable: bool = True, name: str | None = None,
                  dtype=None, shape=None, **kwargs):
@@ -141,6 +149,10 @@ class Variable(NDArrayOperatorsMixin):
         return np.matmul(other, self)
 
     # -- writing ------------------------------------------------------------------------------
+    def mark_modified(self) -> None:
+        """Record that ``value`` changed in place (values derived from it are stale)."""
+        self._version += 1
+
     def _checked(self, value, what: str) -> np.ndarray:
         value = np.asarray(value.value if isinstance(value, Variable) else value)
         if value.shape != self.value.shape:
@@ -155,14 +167,17 @@ class Variable(NDArrayOperatorsMixin):
     def assign(self, value, use_locking=None, name=None, read_value=True):
         """Overwrite the value in place, keeping shape and dtype; returns the variable."""
         self.value[...] = self._checked(value, "assign to")
+        self.mark_modified()
         return self
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         self.value += self._checked(delta, "assign_add to").astype(self.value.dtype, copy=False)
+        self.mark_modified()
         return self
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         self.value -= self._checked(delta, "assign_sub to").astype(self.value.dtype, copy=False)
+        self.mark_modified()
         return self
 
     def __repr__(self) -> str:

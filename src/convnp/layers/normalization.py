@@ -149,6 +149,8 @@ class BatchNormalization(Layer):
         by ``1 - momentum`` (what a training call does; the fused units of a model call it)."""
         batchnorm.update_moving(self.moving_mean.value, mean, self.momentum)
         batchnorm.update_moving(self.moving_variance.value, variance, self.momentum)
+        self.moving_mean.mark_modified()
+        self.moving_variance.mark_modified()
 
     def set_gradients(self, dgamma: np.ndarray | None, dbeta: np.ndarray) -> None:
         """Store the gradients ``batch_norm_backward`` returned in ``gamma.grad``/``beta.grad``

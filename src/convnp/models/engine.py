@@ -255,7 +255,8 @@ class Engine:
         """Targets as one entry per output (a single array for a one-output model)."""
         return list(y) if len(self._output_specs) > 1 else [y]
 
-    def _forward_with_loss(self, xs, y, fused, training: bool, sample_weight=None):
+    def _forward_with_loss(self, xs, y, fused, training: bool, sample_weight=None,
+                           inference: bool = False):
         """Predictions, the total loss and each output's unweighted loss, for one batch.
 
         ``xs`` is the list of input batches (a single array is accepted too); ``y`` the
@@ -274,7 +275,8 @@ class Engine:
             fused = [fused]
         specs = self._specs()
         ys = self._target_list(y)
-        outs = self._run_bypassing(fused, lambda: graph.forward(xs, training=training))
+        outs = self._run_bypassing(fused, lambda: graph.forward(xs, training=training,
+                                                                inference=inference))
         preds, values = [], []
         total = 0.0
         for spec, out, act, yt in zip(specs, outs, fused, ys):
@@ -385,7 +387,7 @@ class Engine:
             self.optimizer.apply_gradients([(v.grad, v) for v in variables])
             return loss_value, y_pred
         for variable, value in saved:
-            variable.value[...] = value
+            variable.assign(value)
         if problem != "loss":
             self.stop_training = True
             warnings.warn(f"non-finite {problem} in a training step: the update was skipped "

@@ -14,6 +14,7 @@ back before that call's backward, and the weight gradients of the calls are summ
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,6 +93,10 @@ def _as_list(x) -> list:
     return [x]
 
 
+# Set while a forward pass runs in inference-only mode, so that nested models follow it.
+_inference_only = threading.local()
+
+
 class Graph:
     """The layer calls between ``inputs`` and ``outputs``, in execution order.
 
@@ -147,6 +152,7 @@ class Graph:
                 self.n_consumers[s] += 1
         self.fuse = fuse
         self._fast_schedule = self._execution_schedule()
+        self._inference: tuple | None = None  # (schedule, last reader of each slot), lazily
         self._ran: list[Node] | None = None  # the schedule of the last forward
         self._planned: tuple | None = None  # (schedule, input_gradients) of `plan_backward`
 
@@ -160,7 +166,25 @@ class Graph:
         """The schedule the last forward ran (backward must follow it)."""
         return self.schedule if self._ran is None else self._ran
 
-    def _execution_schedule(self) -> list[Node]:
+    def inference_schedule(self) -> list[Node]:
+        """The calls an inference-only forward runs (`forward` with ``inference=True``):
+        `schedule`, except that with ``fuse`` and off the plain path, convolutions and what
+        follows them run folded (`convnp.models.folded`). Nothing may backpropagate through
+        it."""
+        if config.plain_path_enabled() or not self.fuse:
+            return self.schedule
+        if self._inference is None:
+            from convnp.models.folded import fold_schedule
+
+            schedule = self._execution_schedule(fold_schedule(self, self.nodes))
+            last = {}
+            for position, node in enumerate(schedule):
+                for s in node.inputs:
+                    last[s] = position
+            self._inference = (schedule, last)
+        return self._inference[0]
+
+    def _execution_schedule(self, nodes: list[Node] | None = None) -> list[Node]:
         """The calls forward and backward run: `nodes`, except that a plain ReLU whose only
         reader is a max pooling runs after it, on the pooled tensor.
 
@@ -171,18 +195,21 @@ class Graph:
         or ReLU Conv2D or a BatchNormalization read only by a tiling max pooling runs fused with it
         (`_fuse_max_pools`), and a BatchNormalization read only by a plain ReLU, directly or
         through a two-input Add, runs fused with them (`_fuse_batch_norm_relu`).
-        `nodes` (what summaries and configs show) keeps the model as written.
+        `nodes` (what summaries and configs show) keeps the model as written; ``nodes``
+        given here are used instead of them (the folded calls of `inference_schedule`).
         """
         from convnp.layers.pooling import MaxPooling2D
 
+        nodes = self.nodes if nodes is None else nodes
+
         readers: dict[int, Node] = {}
-        for node in self.nodes:
+        for node in nodes:
             for s in node.inputs:
                 readers[s] = node
         outputs = set(self.output_slots)
         swapped: dict[int, list[Node]] = {}  # id(pool node) -> its replacement calls
         skipped: set[int] = set()  # id of ReLU nodes that move
-        for node in self.nodes:
+        for node in nodes:
             pool = readers.get(node.out)
             if (node.layer.commutes_with_max_pooling and not node.multi
                     and node.out not in outputs and self.n_consumers[node.out] == 1
@@ -192,7 +219,7 @@ class Graph:
                                      Node(node.layer, [node.out], pool.out, False)]
                 skipped.add(id(node))
         schedule: list[Node] = []
-        for node in self.nodes:
+        for node in nodes:
             if id(node) not in skipped:
                 schedule.extend(swapped.get(id(node), [node]))
         if not self.fuse:
@@ -389,8 +416,17 @@ class Graph:
 
     # -- execution ---------------------------------------------------------------------------
 
-    def forward(self, inputs: list[np.ndarray], training: bool) -> list[np.ndarray]:
-        """Run every call in order; return the output values."""
+    def forward(self, inputs: list[np.ndarray], training: bool,
+                inference: bool = False) -> list[np.ndarray]:
+        """Run every call in order; return the output values.
+
+        ``inference=True`` (with ``training`` False) promises that no backward follows
+        (predict, evaluate, a model called with no tape recording): the pass then runs
+        `inference_schedule`, drops each value after its last reader and keeps no call's
+        forward state; models nested in it do the same.
+        """
+        if not training and (inference or getattr(_inference_only, "on", False)):
+            return self._inference_forward(inputs)
         values: list = [None] * len(self.tensors)
         for slot, x in zip(self.input_slots, inputs):
             values[slot] = x
@@ -407,6 +443,37 @@ class Graph:
                 self._states[position] = node.layer.capture_call_state()
             if node.layer.activity_regularizer is not None:
                 self._activity[position] = values[node.out]
+        return [values[s] for s in self.output_slots]
+
+    def _inference_forward(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """`forward` in inference-only mode (see there)."""
+        values: list = [None] * len(self.tensors)
+        for slot, x in zip(self.input_slots, inputs):
+            values[slot] = x
+        schedule = self.inference_schedule()
+        last = self._inference[1] if self._inference is not None \
+            and schedule is self._inference[0] else {}
+        keep = set(self.output_slots)
+        self._ran = schedule
+        outer = getattr(_inference_only, "on", False)
+        _inference_only.on = True
+        try:
+            for position, node in enumerate(schedule):
+                if node.multi:
+                    arg = [values[s] for s in node.inputs]
+                else:
+                    arg = values[node.inputs[0]]
+                fixed = node.layer._fixed_training
+                values[node.out] = node.layer.call(arg, training=bool(fixed))
+                if node.layer.activity_regularizer is not None:
+                    self._activity[position] = values[node.out]
+                if last:
+                    node.layer.clear_call_state()
+                    for s in node.inputs:
+                        if last.get(s) == position and s not in keep:
+                            values[s] = None
+        finally:
+            _inference_only.on = outer
         return [values[s] for s in self.output_slots]
 
     def activity_losses(self) -> list[float]:

@@ -43,7 +43,8 @@ class InferenceMixin(Engine):
                     callback_list.on_test_batch_end(step, logs)
                 continue
             with self._step_lock:
-                y_pred, loss_value, values = self._forward_with_loss(xb, yb, fused, False, wb)
+                y_pred, loss_value, values = self._forward_with_loss(xb, yb, fused, False, wb,
+                                                                     inference=True)
             logs = tracker.update(loss_value, values, yb, y_pred, len(xb[0]))
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, logs)
@@ -111,7 +112,7 @@ class InferenceMixin(Engine):
                 self._check_input_shapes([a.shape for a in xb])
             callback_list.on_predict_batch_begin(step)
             with self._step_lock:
-                outputs.append(self._graph.forward(xb, training=False))
+                outputs.append(self._graph.forward(xb, training=False, inference=True))
             callback_list.on_predict_batch_end(step)
         callback_list.on_predict_end()
         with self._step_lock:
@@ -133,7 +134,7 @@ class InferenceMixin(Engine):
         weights = self._sample_weights(y, sample_weight, None, "test_on_batch")
         with self._step_lock:
             y_pred, loss_value, values = self._forward_with_loss(
-                xs, y, self._fused_activation(), False, weights)
+                xs, y, self._fused_activation(), False, weights, inference=True)
             self._drop_caches()
         self.reset_metrics()
         self._update_metrics(y, y_pred)
@@ -144,7 +145,7 @@ class InferenceMixin(Engine):
         """Outputs for one batch in inference mode."""
         xs = self._prepare_inputs(x, "predict_on_batch")
         with self._step_lock:
-            outs = self._graph.forward(xs, training=False)
+            outs = self._graph.forward(xs, training=False, inference=True)
             self._drop_caches()
         return self._structured(outs, self._output_keys)
 

@@ -286,7 +286,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 return to_eager(self._graph.forward(xs, training=bool(training))[0])
 
             def forward(_):
-                outs = self._graph.forward(xs, training=bool(training))
+                # with no tape recording nothing backpropagates: inference-only when not training
+                outs = self._graph.forward(xs, training=bool(training),
+                                           inference=not recording())
                 return outs[0] if len(outs) == 1 else outs
 
             if recording() and self._outputs_read_inside():

@@ -1,0 +1,76 @@
+"""Inference-time arithmetic: a batch normalization folded into the layer before it, and the
+elementwise tail (residual add, ReLU or capped ReLU) applied in place on a fresh output.
+
+In inference mode a batch normalization is a fixed affine map per channel,
+``y = z * scale + shift`` with ``scale = gamma / sqrt(moving_variance + epsilon)`` and
+``shift = beta - moving_mean * scale``. When ``z = x * W + b`` is a convolution (or a dense
+layer) with ``W``'s last axis the output channel, ``y = x * (W * scale) + (b * scale + shift)``:
+one convolution with changed weights, and the normalization's pass over the output is gone.
+
+>>> import numpy as np
+>>> kernel = np.ones((1, 1, 2, 3))
+>>> w, b = fold_kernel(kernel, None, np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.0, -1.0]))
+>>> w[0, 0].tolist(), b.tolist()
+([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], [0.5, 0.0, -1.0])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.ops.threads import map_rows
+
+# below this many numbers an elementwise pass is not worth sharing between the cores
+MIN_ELEMENTS = 1 << 16
+
+
+def fold_kernel(kernel: np.ndarray, bias: np.ndarray | None, scale: np.ndarray,
+                shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The weights of ``z * scale + shift`` where ``z = x * kernel + bias``.
+
+    Args:
+        kernel: weights whose *flattened* last axes are the output channels in order:
+            ``(f_h, f_w, n_C_prev, n_C)`` for Conv2D, ``(n_in, units)`` for Dense,
+            ``(f_h, f_w, n_C_prev, depth_multiplier)`` for a depthwise conv (its output channel
+            ``c * depth_multiplier + k`` is the pair of the last two axes).
+        bias: ``(n_C,)`` or None (no bias: zero).
+        scale, shift: ``(n_C,)`` per output channel.
+
+    Returns:
+        ``(kernel', bias')``: new arrays in ``kernel``'s dtype; ``bias'`` of shape ``(n_C,)``.
+    """
+    n_C = scale.shape[0]
+    dtype = kernel.dtype
+    if n_C not in (kernel.shape[-1], int(np.prod(kernel.shape[-2:]))):
+        raise ValueError(f"fold_kernel: a kernel of shape {kernel.shape} does not have {n_C} "
+                         "output channels on its last axis (or last two axes)")
+    scale = np.asarray(scale, dtype=dtype)
+    folded = (kernel.reshape(-1, n_C) * scale).reshape(kernel.shape)
+    folded_bias = np.asarray(shift, dtype=dtype).copy()
+    if bias is not None:
+        folded_bias += np.asarray(bias, dtype=dtype) * scale
+    return folded, folded_bias
+
+
+def finish_inplace(z: np.ndarray, shortcut: np.ndarray | None = None, relu: bool = False,
+                   max_value: float | None = None) -> np.ndarray:
+    """``z += shortcut`` (when given), then ``max(z, 0)`` (when ``relu``), capped at
+    ``max_value`` (when given): one pass over ``z``, shared between the cores, written in
+    place. ``z`` must be a fresh, contiguous array the caller owns; returns it."""
+    if shortcut is None and not relu:
+        return z
+    flat = z.reshape(-1)
+    other = None if shortcut is None else np.asarray(shortcut, dtype=z.dtype).reshape(-1)
+    cap = None if max_value is None else z.dtype.type(max_value)
+
+    def rows(r: slice) -> None:
+        part = flat[r]
+        if other is not None:
+            part += other[r]
+        if cap is not None:
+            np.clip(part, 0, cap, out=part)
+        elif relu:
+            np.maximum(part, 0, out=part)
+
+    map_rows(rows, flat.size, MIN_ELEMENTS)
+    return z
