@@ -12,7 +12,7 @@ from convnp import config
 from convnp.models.folded import Folded
 from convnp.ops import batchnorm, conv_forward
 from convnp.ops.depthwise import depthwise_conv_forward
-from convnp.ops.fold import finish_inplace, fold_kernel
+from convnp.ops.fold import finish_inplace, fold_kernel, pointwise_forward
 
 tfl = tf.keras.layers
 
@@ -46,16 +46,17 @@ def _mixed(dtype="float32", seed=0):
     z = tfl.ReLU(6.0, **kw)(tfl.BatchNormalization(**kw)(z))
     z = tfl.BatchNormalization(**kw)(tfl.Conv2D(8, 1, use_bias=False, **kw)(z))
     x = tfl.Add(**kw)([z, shortcut])  # linear bottleneck: no ReLU
-    main = tfl.BatchNormalization(axis=3, **kw)(tfl.Conv2D(6, 3, padding="same", **kw)(x))
-    side = tfl.BatchNormalization(axis=3, **kw)(tfl.Conv2D(6, 1, **kw)(x))
+    # ResNet's convolutional block: strided main path and strided 1x1 shortcut
+    main = tfl.Conv2D(6, 3, strides=2, padding="same", **kw)(x)
+    main = tfl.BatchNormalization(axis=3, **kw)(main)
+    side = tfl.BatchNormalization(axis=3, **kw)(tfl.Conv2D(6, 1, strides=2, **kw)(x))
     x = tfl.Activation("relu", **kw)(tfl.Add(**kw)([main, side]))
     x = tfl.DepthwiseConv2D(3, depth_multiplier=2, padding="same", **kw)(x)
     x = tfl.BatchNormalization(**kw)(x)
     x = tfl.Conv2D(6, 3, padding="same", **kw)(x)
     x = tfl.MaxPooling2D(2, **kw)(tfl.ReLU(**kw)(tfl.BatchNormalization(**kw)(x)))
-    x = tfl.Conv2D(5, 2, activation="relu", **kw)(x)
-    x = tfl.MaxPooling2D(1, **kw)(x)
-    x = tfl.BatchNormalization(**kw)(tfl.MaxPooling2D(3, **kw)(x))  # BN after a pool
+    x = tfl.MaxPooling2D(2, **kw)(tfl.Conv2D(5, 1, activation="relu", **kw)(x))
+    x = tfl.BatchNormalization(**kw)(x)  # after a pool: not folded
     x = tfl.Flatten(**kw)(x)
     x = tfl.BatchNormalization(**kw)(tfl.Dense(7, **kw)(x))
     outputs = tfl.Dense(3, activation="softmax", **kw)(x)
@@ -126,6 +127,20 @@ def test_fold_kernel_for_depthwise_and_dense_kernels():
 def test_fold_kernel_refuses_a_scale_per_other_channels():
     with pytest.raises(ValueError, match="output channels"):
         fold_kernel(np.ones((3, 3, 2, 4)), None, np.ones(5), np.zeros(5))
+
+
+@pytest.mark.parametrize("m, stride", [(2, 1), (64, 2)])  # one block, and several threads
+def test_pointwise_forward_matches_a_1x1_conv_then_the_tail(m, stride):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((m, 17, 17, 40))
+    w, b = rng.standard_normal((1, 1, 40, 48)), rng.standard_normal(48)
+    z = conv_forward(x, w, b.reshape(1, 1, 1, 48), {"stride": stride, "pad": "valid"})[0]
+    shortcut = rng.standard_normal(z.shape)
+    sampled = np.ascontiguousarray(x[:, ::stride, ::stride])
+    np.testing.assert_allclose(pointwise_forward(sampled, w, b, shortcut, True, 6.0),
+                               np.clip(z + shortcut, 0, 6), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pointwise_forward(sampled, w[0, 0]), z - b, rtol=1e-12,
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("rows", [7, 70_000])  # one range, and shared between the cores

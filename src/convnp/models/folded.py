@@ -39,7 +39,7 @@ from convnp.models.fused import relu_cap, tiles
 from convnp.ops import batchnorm
 from convnp.ops.conv_pool import conv_max_pool_forward
 from convnp.ops.depthwise import depthwise_conv_forward
-from convnp.ops.fold import finish_inplace, fold_kernel
+from convnp.ops.fold import finish_inplace, fold_kernel, pointwise_forward
 
 _KERNEL_LAYERS = (Conv2D, DepthwiseConv2D, Dense)
 
@@ -68,6 +68,10 @@ class Folded(LayerContract):
         else:
             self.rectify, self.max_value = _own_relu(layer)
         self._folded: tuple | None = None  # (key, kernel, bias)
+        # a Dense layer, or a 1x1 conv (its 'same' pads nothing): one GEMM on the pixels
+        self._pointwise = type(layer) is Dense or (
+            type(layer) is Conv2D and pool is None and layer.kernel_size == (1, 1)
+            and layer.dilation_rate == (1, 1))
 
     trainable_weights = property(lambda self: [w for m in self.members
                                                for w in m.trainable_weights])
@@ -114,22 +118,20 @@ class Folded(LayerContract):
             inputs, shortcut = inputs
         x = _utils.as_dtype(inputs, layer.dtype)
         kernel, bias = self.weights()
-        if type(layer) is Dense:
-            x2d = x.reshape(-1, x.shape[-1])
-            z = x2d @ kernel
-            if bias is not None:
-                z += bias
-            z = z.reshape(*x.shape[:-1], z.shape[-1])
+        if self._pointwise:
+            if type(layer) is Conv2D and layer.strides != (1, 1):
+                x = x[:, ::layer.strides[0], ::layer.strides[1]]  # 1x1: the sampled pixels
+            return pointwise_forward(np.ascontiguousarray(x), kernel, bias, shortcut,
+                                     self.rectify, self.max_value)
+        b4 = layer._zero_bias if bias is None else bias.reshape(1, 1, 1, -1)
+        if self.pool is not None:
+            z, _ = conv_max_pool_forward(x, kernel, b4, {"stride": layer.strides,
+                                                         "pad": layer.padding},
+                                         self.pool.pool_size, keep_winners=False)
+        elif type(layer) is DepthwiseConv2D:
+            z, _ = depthwise_conv_forward(x, kernel, b4, layer._hparameters)
         else:
-            b4 = layer._zero_bias if bias is None else bias.reshape(1, 1, 1, -1)
-            if self.pool is not None:
-                z, _ = conv_max_pool_forward(x, kernel, b4, {"stride": layer.strides,
-                                                             "pad": layer.padding},
-                                             self.pool.pool_size, keep_winners=False)
-            elif type(layer) is DepthwiseConv2D:
-                z, _ = depthwise_conv_forward(x, kernel, b4, layer._hparameters)
-            else:
-                z, _ = ops.conv_forward(x, kernel, b4, layer._hparameters)
+            z, _ = ops.conv_forward(x, kernel, b4, layer._hparameters)
         return finish_inplace(z, shortcut, self.rectify, self.max_value)
 
     def _as_written(self, inputs) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops.gemm import MIN_SPLIT_MACS
 from convnp.ops.threads import map_rows
 
 # below this many numbers an elementwise pass is not worth sharing between the cores
@@ -74,3 +75,55 @@ def finish_inplace(z: np.ndarray, shortcut: np.ndarray | None = None, relu: bool
 
     map_rows(rows, flat.size, MIN_ELEMENTS)
     return z
+
+
+# Output numbers per block of `pointwise_forward`: the block's GEMM result is still in L2
+# when the bias, the shortcut and the ReLU are applied to it.
+BLOCK_OUTPUTS = 1 << 15
+
+
+def pointwise_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None = None,
+                      shortcut: np.ndarray | None = None, relu: bool = False,
+                      max_value: float | None = None) -> np.ndarray:
+    """A 1x1 convolution at stride 1 without padding (or a Dense layer) in inference:
+    ``finish(x @ kernel + bias)`` with `finish_inplace`'s tail, block by block of rows.
+
+    Args:
+        x: ``(..., n_C_prev)`` (NHWC images, or rows), C-contiguous.
+        kernel: ``(1, 1, n_C_prev, n_C)`` or ``(n_C_prev, n_C)``.
+        bias: ``(n_C,)`` or None. shortcut: same shape as the output, or None.
+        relu, max_value: as for `finish_inplace`.
+
+    Returns:
+        ``(..., n_C)``, a new array. Each block of rows is multiplied, then gets the bias, the
+        shortcut and the ReLU while it is in cache (one pass over the output instead of
+        three); blocks are shared between the cores.
+    """
+    n_C_prev, n_C = kernel.shape[-2:]
+    w = kernel.reshape(n_C_prev, n_C)
+    a = x.reshape(-1, n_C_prev)
+    out = np.empty((a.shape[0], n_C), dtype=np.result_type(x, kernel))
+    other = None if shortcut is None else np.asarray(shortcut, dtype=out.dtype).reshape(-1, n_C)
+    cap = None if max_value is None else out.dtype.type(max_value)
+    step = max(256, BLOCK_OUTPUTS // n_C)
+
+    def rows(r: slice) -> None:
+        for start in range(r.start, r.stop, step):
+            b = slice(start, min(start + step, r.stop))
+            part = out[b]
+            np.matmul(a[b], w, out=part)
+            if bias is not None:
+                part += bias
+            if other is not None:
+                part += other[b]
+            if cap is not None:
+                np.clip(part, 0, cap, out=part)
+            elif relu:
+                np.maximum(part, 0, out=part)
+
+    m = a.shape[0]
+    if m * n_C_prev * n_C < MIN_SPLIT_MACS:
+        rows(slice(0, m))
+    else:
+        map_rows(rows, m, 8)
+    return out.reshape(*x.shape[:-1], n_C)
