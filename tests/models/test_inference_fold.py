@@ -24,8 +24,10 @@ def _bn_stats(model, seed=3):
     for layer in model.layers:
         if isinstance(layer, tfl.BatchNormalization):
             n = layer.moving_mean.shape[0]
-            layer.set_weights([rng.uniform(-1.5, 1.5, n), rng.normal(0, 0.5, n),
-                               rng.normal(0, 0.5, n), rng.uniform(0.2, 2.0, n)])
+            draw = {"gamma": rng.uniform(-1.5, 1.5, n), "beta": rng.normal(0, 0.5, n),
+                    "moving_mean": rng.normal(0, 0.5, n),
+                    "moving_variance": rng.uniform(0.2, 2.0, n)}
+            layer.set_weights([draw[v.name] for v in layer.weights])
 
 
 def _mixed(dtype="float32", seed=0):
@@ -320,3 +322,27 @@ def test_a_sequential_vgg_stage_folds_conv_bn_relu_pool():
     kinds = [type(n.layer).__name__ for n in model._graph.inference_schedule()]
     assert kinds == ["Folded", "Folded", "Flatten", "Dense"]
     _assert_matches_plain(model, _data()[0], 1e-5)
+
+
+def test_bns_that_cannot_fold_run_as_written():
+    """A BN on another axis, after a nonlinear conv, or after a conv whose output has a second
+    reader stays a BatchNormalization call; BNs without gamma or beta fold."""
+    tf.keras.utils.set_random_seed(2)
+    kw = {"dtype": "float64"}
+    inputs = tf.keras.Input(shape=(6, 6, 3), dtype="float64")
+    a = tfl.Conv2D(4, 3, padding="same", **kw)(inputs)
+    b = tfl.BatchNormalization(axis=1, **kw)(a)  # normalizes rows, not channels
+    c = tfl.BatchNormalization(**kw)(tfl.Conv2D(4, 1, activation="tanh", **kw)(b))
+    d = tfl.Conv2D(4, 1, use_bias=False, **kw)(c)
+    e = tfl.BatchNormalization(**kw)(d)
+    f = tfl.BatchNormalization(center=False, scale=False, **kw)(
+        tfl.Conv2D(4, 1, **kw)(tfl.Add(**kw)([d, e])))  # d has two readers
+    model = tf.keras.Model(inputs, tfl.Flatten(**kw)(f))
+    _bn_stats(model)
+    folded = [n.layer for n in model._graph.inference_schedule() if isinstance(n.layer, Folded)]
+    assert len(folded) == 1 and folded[0].bn is f.layer
+    assert folded[0].bn.gamma is None and folded[0].bn.beta is None
+    assert sum(isinstance(n.layer, tfl.BatchNormalization)
+               for n in model._graph.inference_schedule()) == 3
+    x = np.random.default_rng(0).standard_normal((2, 6, 6, 3))
+    _assert_matches_plain(model, x, 1e-12)
