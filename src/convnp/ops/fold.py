@@ -64,17 +64,21 @@ def finish_inplace(z: np.ndarray, shortcut: np.ndarray | None = None, relu: bool
     other = None if shortcut is None else np.asarray(shortcut, dtype=z.dtype).reshape(-1)
     cap = None if max_value is None else z.dtype.type(max_value)
 
-    def rows(r: slice) -> None:
-        part = flat[r]
-        if other is not None:
-            part += other[r]
-        if cap is not None:
-            np.clip(part, 0, cap, out=part)
-        elif relu:
-            np.maximum(part, 0, out=part)
-
-    map_rows(rows, flat.size, MIN_ELEMENTS)
+    map_rows(lambda r: _finish_block(flat[r], None, None if other is None else other[r], relu,
+                                     cap), flat.size, MIN_ELEMENTS)
     return z
+
+
+def _finish_block(part: np.ndarray, bias, shortcut, relu: bool, cap) -> None:
+    """``part += bias; part += shortcut; part = relu(part)`` in place, each when given."""
+    if bias is not None:
+        part += bias
+    if shortcut is not None:
+        part += shortcut
+    if cap is not None:
+        np.clip(part, 0, cap, out=part)
+    elif relu:
+        np.maximum(part, 0, out=part)
 
 
 # Output numbers per block of `pointwise_forward`: the block's GEMM result is still in L2
@@ -110,16 +114,8 @@ def pointwise_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None
     def rows(r: slice) -> None:
         for start in range(r.start, r.stop, step):
             b = slice(start, min(start + step, r.stop))
-            part = out[b]
-            np.matmul(a[b], w, out=part)
-            if bias is not None:
-                part += bias
-            if other is not None:
-                part += other[b]
-            if cap is not None:
-                np.clip(part, 0, cap, out=part)
-            elif relu:
-                np.maximum(part, 0, out=part)
+            np.matmul(a[b], w, out=out[b])
+            _finish_block(out[b], bias, None if other is None else other[b], relu, cap)
 
     m = a.shape[0]
     if m * n_C_prev * n_C < MIN_SPLIT_MACS:
