@@ -1,0 +1,377 @@
+"""Keras 3's colour augmentations: `RandomColorDegeneration`, `RandomHue`,
+`RandomSaturation`, `Solarization`, `RandomPosterization`, `AutoContrast`, `Equalization`,
+`RandomSharpness`.
+
+They follow `convnp.layers.preprocessing`'s conventions (NHWC, one draw per image from the
+layer's own generator when ``seed`` is given, else from `convnp.random.generator()`; active in
+training only, the identity at inference) except `AutoContrast`, which Keras applies in both
+modes. Factors and their bounds are Keras' (``factor=f`` means ``(-f, f)`` or ``(0, f)`` by
+the layer's bounds; a pair is ``(lower, upper)``; ``(0.5, 0.5)`` fixes the value).
+
+Gradients: the piecewise-linear layers (colour degeneration, solarization, sharpness, auto
+contrast) pass an exact input gradient. Hue and saturation go through HSV, posterization and
+equalization through integer bins: like TensorFlow, they have no gradient, and their
+``backward`` raises `LookupError` (a model never asks for it when the layer reads the input
+directly, as augmentation layers do).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.layers.augmentation import LUMA, _value_range
+from convnp.layers.preprocessing import _ImageLayer, _RandomLayer
+from convnp.layers.registry import register
+from convnp.tensor.image import _hsv_of, _rgb_of
+
+#: Keras' backend epsilon (RandomSaturation divides by ``1 - factor + epsilon``)
+EPSILON = 1e-7
+
+
+def keras_factor(factor, bounds: tuple[float, float], layer: str,
+                 name: str = "factor") -> tuple[float, float]:
+    """Keras' ``factor``: a number ``f`` is ``(max(-f, low), f)`` for the layer's ``bounds =
+    (low, high)``, a pair is ``(lower, upper)`` (sorted); every value within the bounds."""
+    low, high = bounds
+    message = (f"{layer}: {name} must be a number or a pair of numbers in [{low}, {high}], "
+               f"got {factor!r}")
+
+    def is_number(v):
+        return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+    if is_number(factor):
+        f = float(factor)
+        if not low <= f <= high:
+            raise ValueError(message)
+        return max(-abs(f), low), abs(f)
+    if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(map(is_number, factor)):
+        lower, upper = sorted(float(v) for v in factor)
+        if lower < low or upper > high:
+            raise ValueError(message)
+        return lower, upper
+    raise ValueError(message)
+
+
+def to_range(x, source, target):
+    """Map values linearly from the interval ``source`` to ``target`` (Keras'
+    ``_transform_value_range``)."""
+    if tuple(source) == tuple(target):
+        return x
+    scale = (target[1] - target[0]) / (source[1] - source[0])
+    return ((x - source[0]) * scale + target[0]).astype(x.dtype, copy=False)
+
+
+def no_gradient(layer: str):
+    def backward(dy):
+        raise LookupError(f"{layer} has no gradient (its output is piecewise constant or "
+                          f"goes through HSV; Keras and TensorFlow have none either)")
+    return backward
+
+
+def _clip_with_mask(raw, value_range, dtype):
+    low, high = value_range
+    inside = (raw >= low) & (raw <= high)
+    return np.clip(raw, low, high).astype(dtype, copy=False), inside
+
+
+def _per_image(values, m: int, dtype):
+    return np.asarray(values, dtype=dtype).reshape(m, 1, 1, 1)
+
+
+class _ColorLayer(_RandomLayer):
+    """A random colour layer with Keras' ``factor`` (bounded by `_bounds`) and
+    ``value_range``; `_augment` draws with `draw`, then applies `apply`."""
+
+    config_list_keys = ("factor", "value_range")
+
+    _bounds: tuple[float, float] = (-1.0, 1.0)
+    _rgb_only = False
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.factor = keras_factor(factor, self._bounds, cls)
+        self.value_range = _value_range(value_range, cls)
+
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        if self._rgb_only and input_shape[-1] is not None and input_shape[-1] != 3:
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects RGB images (3 "
+                             f"channels), got shape {tuple(input_shape)}")
+
+    def draw(self, m: int) -> dict:
+        return {"factor": self.rng().uniform(*self.factor, m)}
+
+    def apply(self, x, transformation: dict):
+        """``(y, backward)`` for the batch ``x`` under the drawn ``transformation``."""
+        raise NotImplementedError
+
+    def _augment(self, x):
+        return self.apply(x, self.draw(x.shape[0]))
+
+
+@register
+class RandomColorDegeneration(_ColorLayer):
+    """Blend each RGB image towards its greyscale version: ``x + f * (grey - x)``, ``f``
+    drawn per image from ``factor`` (``f`` means ``(-f, f)`` within ``[-1, 1]``, as Keras'
+    code does), then clipped to ``value_range``. Training only."""
+
+    _rgb_only = True
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        f = _per_image(transformation["factor"], m, x.dtype)
+        weights = np.asarray(LUMA, dtype=x.dtype)
+        grey = (x @ weights)[..., None]
+        y, inside = _clip_with_mask(x + f * (grey - x), self.value_range, x.dtype)
+
+        def backward(dy):
+            g = dy * inside
+            return g * (1 - f) + (f * g).sum(axis=-1, keepdims=True) * weights
+
+        return y, backward
+
+
+@register
+class RandomHue(_ColorLayer):
+    """Turn the hue of each RGB image by ``±f / 2`` of the colour circle, ``f`` drawn from
+    ``factor`` (``(0, f)`` within ``[0, 1]``) and the sign by a coin (Keras' draw). The image
+    is mapped from ``value_range`` to [0, 1], turned in HSV, clipped and mapped back. Training
+    only; no gradient."""
+
+    _bounds = (0.0, 1.0)
+    _rgb_only = True
+
+    def draw(self, m):
+        rng = self.rng()
+        sign = np.where(rng.random(m) > 0.5, -1.0, 1.0)
+        return {"factor": sign * rng.uniform(*self.factor, m) * 0.5}
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        unit = to_range(x, self.value_range, (0.0, 1.0))
+        hsv = _hsv_of(unit)
+        hue = hsv[..., 0] + np.asarray(transformation["factor"], x.dtype).reshape(m, 1, 1)
+        hue = np.where(hue > 1.0, hue - 1.0, hue)
+        hsv[..., 0] = np.where(hue < 0.0, hue + 1.0, hue)
+        rgb = np.clip(_rgb_of(hsv), 0.0, 1.0)
+        return to_range(rgb, (0.0, 1.0), self.value_range), no_gradient("RandomHue")
+
+
+@register
+class RandomSaturation(_ColorLayer):
+    """Scale the HSV saturation of each RGB image by ``f / (1 - f)``, ``f`` drawn from
+    ``factor`` (``f`` means ``(-f, f)`` within ``[-1, 1]``, as Keras' code does; 0.5 keeps the
+    image, 0 makes it grey, 1 fully saturated). As Keras, the HSV conversion reads the values
+    as they are and the scaled saturation is clipped to ``value_range``. Training only; no
+    gradient."""
+
+    _rgb_only = True
+
+    def draw(self, m):
+        f = self.rng().uniform(*self.factor, m)
+        return {"factor": f / (1 - f + EPSILON)}
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        hsv = _hsv_of(x)
+        scale = np.asarray(transformation["factor"], x.dtype).reshape(m, 1, 1)
+        hsv[..., 1] = np.clip(hsv[..., 1] * scale, *self.value_range)
+        return _rgb_of(hsv), no_gradient("RandomSaturation")
+
+
+@register
+class Solarization(_ColorLayer):
+    """Solarize: on the 0-255 scale, add ``a`` (clipped to [0, 255]) and invert the values at
+    or above the threshold ``t`` (``255 - v``). ``a`` is drawn from ``addition_factor``,
+    ``t`` from ``threshold_factor`` as Keras draws them: uniform in ``(lower, upper * 255)``
+    (a number ``f`` is ``(0, f)``, within [0, 1]). The defaults (0, 0) invert every value.
+    Training only; the gradient is exact (``±1`` where the addition was not clipped)."""
+
+    config_list_keys = ("addition_factor", "threshold_factor", "value_range")
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
+                 seed=None, **kwargs):
+        _RandomLayer.__init__(self, seed=seed, **kwargs)
+        cls = type(self).__name__
+        self.addition_factor = keras_factor(addition_factor, (0.0, 1.0), cls,
+                                            "addition_factor")
+        self.threshold_factor = keras_factor(threshold_factor, (0.0, 1.0), cls,
+                                             "threshold_factor")
+        self.value_range = _value_range(value_range, cls)
+
+    def draw(self, m):
+        rng = self.rng()
+        additions = rng.uniform(self.addition_factor[0], self.addition_factor[1] * 255, m)
+        thresholds = rng.uniform(self.threshold_factor[0], self.threshold_factor[1] * 255, m)
+        return {"additions": additions, "thresholds": thresholds}
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        scaled = to_range(x, self.value_range, (0.0, 255.0))
+        added, inside = _clip_with_mask(
+            scaled + _per_image(transformation["additions"], m, x.dtype), (0.0, 255.0),
+            x.dtype)
+        kept = added < _per_image(transformation["thresholds"], m, x.dtype)
+        y = to_range(np.where(kept, added, 255 - added), (0.0, 255.0), self.value_range)
+
+        def backward(dy):
+            return np.where(kept, dy, -dy) * inside
+
+        return y.astype(x.dtype, copy=False), backward
+
+
+@register
+class RandomPosterization(_ColorLayer):
+    """Keep only the top ``b`` bits of each 8-bit value (on the 0-255 scale, truncated to an
+    integer first, as Keras' cast does), ``b`` drawn per image from ``factor``: an int in [1,
+    8] means bits in ``[1, factor)`` (Keras' ``randint``, upper bound excluded), a pair
+    ``(lower, upper)`` likewise, and equal bounds fix it. Training only; no gradient."""
+
+    _bounds = (1, 8)
+
+    def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
+        super().__init__(factor, value_range=value_range, data_format=data_format, seed=seed,
+                         **kwargs)
+        if any(v != int(v) for v in self.factor):
+            raise ValueError(f"RandomPosterization: factor must be a number of bits (ints in "
+                             f"[1, 8]), got {factor!r}")
+        self.factor = tuple(int(v) for v in self.factor)
+
+    def draw(self, m):
+        lower, upper = (int(v) for v in self.factor)
+        bits = (np.full(m, lower) if lower == upper
+                else self.rng().integers(lower, upper, m))
+        return {"shift_factor": 8 - bits}
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        shift = np.asarray(transformation["shift_factor"], np.uint8).reshape(m, 1, 1, 1)
+        scaled = to_range(x, self.value_range, (0.0, 255.0))
+        # out-of-range values have no defined uint8 cast; keep them in [0, 255] first
+        values = np.clip(scaled, 0, 255).astype(np.uint8)
+        values = (values >> shift) << shift
+        y = to_range(values.astype(x.dtype), (0.0, 255.0), self.value_range)
+        return y, no_gradient("RandomPosterization")
+
+
+@register
+class AutoContrast(_ImageLayer):
+    """Stretch each channel of each image to the whole ``value_range``: its minimum goes to
+    the low end, its maximum to the high end (a constant channel is kept). Applied in training
+    and at inference, as Keras does. The gradient is exact, including the moves of the
+    minimum and maximum (ties: the first one)."""
+
+    config_list_keys = ("value_range",)
+
+    def __init__(self, value_range=(0, 255), **kwargs):
+        super().__init__(**kwargs)
+        self.value_range = _value_range(value_range, type(self).__name__)
+
+    def _transform(self, x, training):
+        low_end, high_end = self.value_range
+        m, n_H, n_W, n_C = x.shape
+        flat = x.reshape(m, n_H * n_W, n_C)
+        first_min, first_max = flat.argmin(axis=1), flat.argmax(axis=1)
+        low = np.take_along_axis(flat, first_min[:, None], axis=1)[:, :, None]
+        high = np.take_along_axis(flat, first_max[:, None], axis=1)[:, :, None]
+        spread = (high - low).reshape(m, 1, 1, n_C)
+        flat_channel = spread == 0
+        scale = (high_end - low_end) / np.where(flat_channel, 1, spread)
+        low = low.reshape(m, 1, 1, n_C)
+        unit = (x - low) / np.where(flat_channel, 1, spread)
+        y = np.where(flat_channel, x, np.clip(low_end + (x - low) * scale, low_end, high_end))
+
+        def backward(dy):
+            g = np.where(flat_channel, 0, dy * scale)
+            # the minimum moves every output by -scale * (1 - unit), the maximum by
+            # -scale * unit
+            d_low = -(g * (1 - unit)).sum(axis=(1, 2))
+            d_high = -(g * unit).sum(axis=(1, 2))
+            dx = np.where(flat_channel, dy, g).reshape(m, n_H * n_W, n_C)
+            rows, channels = np.arange(m)[:, None], np.arange(n_C)[None, :]
+            np.add.at(dx, (rows, first_min, channels), d_low)
+            np.add.at(dx, (rows, first_max, channels), d_high)
+            return dx.reshape(x.shape)
+
+        return y.astype(x.dtype, copy=False), backward
+
+
+@register
+class Equalization(_RandomLayer):
+    """Histogram equalization of each channel, as Keras computes it: on the 0-255 scale the
+    channel's values (of the whole batch together) fall into ``bins`` bins, and each value is
+    replaced by its bin's rounded cumulative share of ``255``. A channel whose values fill one
+    bin is kept. Training only (Keras' layer too); no seed (nothing is drawn); no
+    gradient."""
+
+    config_keys = _ImageLayer.config_keys + ("bins",)
+    config_list_keys = ("value_range",)
+
+    def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.value_range = _value_range(value_range, cls)
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
+            raise ValueError(f"{cls}: bins must be an int >= 2, got {bins!r}")
+        self.bins = int(bins)
+
+    def _augment(self, x):
+        scaled = to_range(x, self.value_range, (0.0, 255.0)).astype(np.float32)
+        channels = [self._equalize(scaled[..., c]) for c in range(x.shape[-1])]
+        y = to_range(np.stack(channels, axis=-1).astype(x.dtype), (0.0, 255.0),
+                     self.value_range)
+        return y, no_gradient("Equalization")
+
+    def _equalize(self, channel):
+        bins = self.bins
+        index = np.clip((channel * np.float32(bins - 1) / np.float32(255)).astype(np.int32),
+                        0, bins - 1)
+        hist = np.bincount(index.ravel(), minlength=bins)
+        if np.count_nonzero(hist) <= 1:
+            return channel
+        cdf = np.cumsum(hist)
+        cdf_min = cdf[np.nonzero(cdf)[0][0]]
+        denominator = max(cdf[-1] - cdf_min, 1)
+        table = np.clip(np.round((cdf - cdf_min) * 255 / denominator), 0, 255)
+        lookup = np.clip(channel / np.float32(255) * np.float32(bins - 1), 0, bins - 1)
+        return table[lookup.astype(np.int32)].astype(np.float32)
+
+
+def smooth3x3(x):
+    """Keras' sharpness blur: every pixel becomes ``(5 * centre + its 8 neighbours) / 13``,
+    zeros outside the image ('same' padding). The kernel is symmetric, so this is also its
+    own transpose (the backward pass)."""
+    _, n_H, n_W, _ = x.shape
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    total = np.zeros_like(x)
+    for i in range(3):
+        for j in range(3):
+            total += padded[:, i:i + n_H, j:j + n_W]
+    return (total + 4 * x) / x.dtype.type(13)
+
+
+@register
+class RandomSharpness(_ColorLayer):
+    """Sharpen or blur each image: ``y = s * x + (1 - s) * blur(x)`` with ``s = 2 f``, ``f``
+    drawn from ``factor`` (``(0, f)`` within [0, 1]; 0.5 keeps the image, 0 blurs, 1
+    sharpens), ``blur`` Keras' 3x3 kernel (centre 5/13, neighbours 1/13), then clipped to
+    ``value_range``. Training only; the gradient is exact."""
+
+    _bounds = (0.0, 1.0)
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        sharp = _per_image(np.asarray(transformation["factor"]) * 2, m, x.dtype)
+        y, inside = _clip_with_mask(x + (1 - sharp) * (smooth3x3(x) - x), self.value_range,
+                                    x.dtype)
+
+        def backward(dy):
+            g = dy * inside
+            return sharp * g + (1 - sharp) * smooth3x3(g)
+
+        return y, backward
+
+
+COLOR_LAYERS = (RandomColorDegeneration, RandomHue, RandomSaturation, Solarization,
+                RandomPosterization, AutoContrast, Equalization, RandomSharpness)
