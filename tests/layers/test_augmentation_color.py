@@ -22,27 +22,36 @@ def images(shape=(3, 5, 6, 3), top=255.0, seed=0, dtype="float32"):
     return (np.random.default_rng(seed).random(shape) * top).astype(dtype)
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_keras_parity(name):
+#: case-name prefix -> layer class name in xaug_parity.npz
+PREFIXES = {"degen": "RandomColorDegeneration", "hue": "RandomHue",
+            "saturation": "RandomSaturation", "solarize": "Solarization",
+            "posterize": "RandomPosterization", "autocontrast": "AutoContrast",
+            "equalize": "Equalization", "sharpness": "RandomSharpness",
+            "blur": "RandomGaussianBlur", "shear": "RandomShear", "erasing": "RandomErasing"}
+
+
+def check_keras_case(name):
+    """Run case ``name`` of xaug_parity.npz: the layer called in training, or its ``apply``
+    with Keras' transformation dict; compare with Keras' output."""
     with np.load(FIXTURE, allow_pickle=False) as z:
         x, expected = z[f"{name}/x"], z[f"{name}/y"]
         config = json.loads(str(z[f"{name}/config"]))
         transformation = {key.split("/")[-1]: z[key] for key in z.files
                           if key.startswith(f"{name}/t/")}
-    cls = next(c for c in color.COLOR_LAYERS
-               if c.__name__ == {"degen": "RandomColorDegeneration", "hue": "RandomHue",
-                                 "saturation": "RandomSaturation", "solarize": "Solarization",
-                                 "posterize": "RandomPosterization",
-                                 "autocontrast": "AutoContrast", "equalize": "Equalization",
-                                 "sharpness": "RandomSharpness"}[name.split("_")[0]])
-    layer = cls(**config)
+    layer = getattr(tf.keras.layers, PREFIXES[name.split("_")[0]])(**config)
     if transformation:
-        y, _ = layer.apply(x, {k: v.reshape(-1) for k, v in transformation.items()})
+        y, _ = layer.apply(x, {k: v.reshape(-1) if v.ndim == 4 and v.shape[1:] == (1, 1, 1)
+                               else v for k, v in transformation.items()})
     else:
         y = np.asarray(layer(x, training=True))
     top = config.get("value_range", [0, 255])[1]
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=2e-5 * top)
     assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_keras_parity(name):
+    check_keras_case(name)
 
 
 LAYERS = [
@@ -53,6 +62,7 @@ LAYERS = [
     (color.RandomPosterization, {"factor": 6}),
     (color.Equalization, {}),
     (color.RandomSharpness, {"factor": 0.8}),
+    (color.RandomGaussianBlur, {"factor": (1.0, 1.0), "kernel_size": 5}),
 ]
 
 
@@ -95,6 +105,7 @@ def test_config_round_trip(cls, kwargs):
     (color.RandomColorDegeneration((-0.7, 0.9), value_range=(-10, 10), dtype="float64"), 10),
     (color.Solarization(0.3, 0.8, value_range=(-1, 1), dtype="float64"), 1),
     (color.RandomSharpness((0.1, 0.9), value_range=(-10, 10), dtype="float64"), 10),
+    (color.RandomGaussianBlur(0.8, (3, 5), value_range=(-10, 10), dtype="float64"), 10),
 ])
 def test_gradients(layer, top):
     x = np.random.default_rng(3).uniform(-0.8, 0.8, (2, 4, 5, 3)) * top
@@ -153,6 +164,9 @@ def test_fixed_factor_meanings():
     (lambda: color.RandomPosterization(9), ValueError, "factor"),
     (lambda: color.RandomPosterization(2.5), ValueError, "bits"),
     (lambda: color.Equalization(bins=1), ValueError, "bins"),
+    (lambda: color.RandomGaussianBlur(kernel_size=4), ValueError, "kernel_size"),
+    (lambda: color.RandomGaussianBlur(kernel_size=(3, 5, 7)), ValueError, "kernel_size"),
+    (lambda: color.RandomGaussianBlur(sigma=2.0), ValueError, "sigma"),
     (lambda: color.AutoContrast(value_range=(0, 1, 2)), ValueError, "value_range"),
     (lambda: color.RandomHue(0.2, seed="x"), TypeError, "seed"),
     (lambda: color.RandomHue(0.2, data_format="channels_first"), ValueError, "channels"),
@@ -174,14 +188,14 @@ def test_in_fit_predict_and_convnp_file(tmp_path):
     model = tf.keras.Sequential([
         tf.keras.Input((6, 6, 3)), L.RandomColorDegeneration(0.3), L.RandomHue(0.2),
         L.RandomSaturation(0.3), L.Solarization(0.1, 0.9), L.RandomPosterization(7),
-        L.Equalization(), L.RandomSharpness(0.4), L.AutoContrast(),
+        L.Equalization(), L.RandomSharpness(0.4), L.RandomGaussianBlur(), L.AutoContrast(),
         L.Rescaling(1 / 255), L.Conv2D(2, 3), L.GlobalAveragePooling2D(), L.Dense(1)])
     model.compile("sgd", "mse")
     x = images((4, 6, 6, 3))
     history = model.fit(x, np.zeros((4, 1), "float32"), epochs=2, batch_size=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     # predict skips the training-only layers: the same as AutoContrast then the head
-    head = tf.keras.Sequential(model.layers[7:])
+    head = tf.keras.Sequential(model.layers[8:])
     np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
     check_file_round_trip(model, x, tmp_path / "color.convnp")

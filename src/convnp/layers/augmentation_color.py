@@ -1,6 +1,6 @@
 """Keras 3's colour augmentations: `RandomColorDegeneration`, `RandomHue`,
 `RandomSaturation`, `Solarization`, `RandomPosterization`, `AutoContrast`, `Equalization`,
-`RandomSharpness`.
+`RandomSharpness`, `RandomGaussianBlur`.
 
 They follow `convnp.layers.preprocessing`'s conventions (NHWC, one draw per image from the
 layer's own generator when ``seed`` is given, else from `convnp.random.generator()`; active in
@@ -373,5 +373,91 @@ class RandomSharpness(_ColorLayer):
         return y, backward
 
 
+
+
+def gaussian_kernel(kernel_size: tuple[int, int], sigma, dtype) -> np.ndarray:
+    """Keras' blur kernel: normalized 1-D Gaussians ``g_x`` (``kernel_size[0]`` taps,
+    ``sigma[0]``) and ``g_y`` (``kernel_size[1]``, ``sigma[1]``), their outer product
+    ``g_y g_x^T`` laid out as ``(kernel_size[0], kernel_size[1])`` as Keras reshapes it."""
+
+    def taps(size, s):
+        offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2
+        g = np.exp(-0.5 * (offsets / s) ** 2)
+        return g / g.sum()
+
+    g_x = taps(kernel_size[0], float(sigma[0]))
+    g_y = taps(kernel_size[1], float(sigma[1]))
+    return np.outer(g_y, g_x).reshape(kernel_size).astype(dtype)
+
+
+def filter_same(x, kernel, transpose: bool = False):
+    """Each channel correlated with the 2-D ``kernel``, zeros outside ('same' padding, extra
+    row/column at the bottom/right when the kernel is even, as TensorFlow); ``transpose``
+    gives the adjoint (the backward pass)."""
+    k_h, k_w = kernel.shape
+    top, left = (k_h - 1) // 2, (k_w - 1) // 2
+    _, n_H, n_W, _ = x.shape
+    if transpose:
+        kernel = kernel[::-1, ::-1]
+        top, left = k_h - 1 - top, k_w - 1 - left
+    padded = np.pad(x, ((0, 0), (top, k_h - 1 - top), (left, k_w - 1 - left), (0, 0)))
+    out = np.zeros_like(x)
+    for i in range(k_h):
+        for j in range(k_w):
+            out += kernel[i, j] * padded[:, i:i + n_H, j:j + n_W]
+    return out
+
+
+def _odd_sizes(kernel_size, layer: str) -> tuple[int, int]:
+    sizes = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
+    if len(sizes) != 2 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+            and s % 2 == 1 for s in sizes):
+        raise ValueError(f"{layer}: kernel_size must be an odd positive int or a pair of "
+                         f"them, got {kernel_size!r}")
+    return int(sizes[0]), int(sizes[1])
+
+
+@register
+class RandomGaussianBlur(_ColorLayer):
+    """Blur some images with a Gaussian kernel. Each image is blurred with a probability drawn
+    from ``factor`` (``(0, f)`` within [0, 1]; the default 1.0 draws it from (0, 1)); one
+    ``(sigma_x, sigma_y)`` pair per batch is drawn from ``sigma`` (``(0, s)`` within [0, 1],
+    as Keras bounds it, plus 1e-6); ``kernel_size`` is odd (an int or a pair). Zeros outside
+    the image, then clipped to ``value_range``. Training only; the gradient is exact."""
+
+    _bounds = (0.0, 1.0)
+    config_list_keys = ("factor", "kernel_size", "sigma", "value_range")
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255),
+                 data_format=None, seed=None, **kwargs):
+        super().__init__(factor, value_range=value_range, data_format=data_format, seed=seed,
+                         **kwargs)
+        cls = type(self).__name__
+        self.kernel_size = _odd_sizes(kernel_size, cls)
+        self.sigma = keras_factor(sigma, (0.0, 1.0), cls, "sigma")
+
+    def draw(self, m):
+        rng = self.rng()
+        probability = rng.uniform(*self.factor, m)
+        apply = rng.random(m) < probability
+        return {"should_apply_blur": apply,
+                "blur_factor": rng.uniform(*self.sigma, 2) + 1e-6}
+
+    def apply(self, x, transformation):
+        m = x.shape[0]
+        kernel = gaussian_kernel(self.kernel_size, transformation["blur_factor"], x.dtype)
+        chosen = np.asarray(transformation["should_apply_blur"], bool).reshape(m, 1, 1, 1)
+        raw = np.where(chosen, filter_same(x, kernel), x)
+        y, inside = _clip_with_mask(raw, self.value_range, x.dtype)
+
+        def backward(dy):
+            g = dy * inside
+            return np.where(chosen, filter_same(g, kernel, transpose=True), g)
+
+        return y, backward
+
+
 COLOR_LAYERS = (RandomColorDegeneration, RandomHue, RandomSaturation, Solarization,
-                RandomPosterization, AutoContrast, Equalization, RandomSharpness)
+                RandomPosterization, AutoContrast, Equalization, RandomSharpness,
+                RandomGaussianBlur)

@@ -1,0 +1,156 @@
+"""Keras 3's geometric and region augmentations: `RandomShear`, `RandomErasing`.
+
+Same conventions as `convnp.layers.preprocessing` (NHWC, training only, one draw per image
+from the layer's ``seed`` generator or `convnp.random.generator()`); arguments, defaults,
+bounds and draws as Keras 3.15's code. Both pass an exact input gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import _utils
+from convnp.layers.augmentation import _value_range
+from convnp.layers.augmentation_color import keras_factor
+from convnp.layers.preprocessing import _affine, _AffineLayer, _RandomLayer
+from convnp.layers.registry import register
+
+
+@register
+class RandomShear(_AffineLayer):
+    """Shear each image: an output pixel ``(x, y)`` samples the input at ``(x + s_x y,
+    s_y x + y)``. ``s_x`` is drawn from ``x_factor``, ``s_y`` from ``y_factor`` (a number
+    ``f`` in [0, 1] means ``(-f, f)``; a pair ``(lower, upper)`` within [-1, 1]), and both
+    change sign together by a coin, as Keras draws them. ``fill_mode`` (default
+    ``"reflect"``), ``fill_value`` and ``interpolation`` as `RandomRotation`. Training only."""
+
+    config_list_keys = ("x_factor", "y_factor")
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
+                 fill_mode="reflect", fill_value=0.0, data_format=None, seed=None, **kwargs):
+        super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
+                         fill_value=fill_value, data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.x_factor = self._shear_range(x_factor, "x_factor", cls)
+        self.y_factor = self._shear_range(y_factor, "y_factor", cls)
+
+    @staticmethod
+    def _shear_range(factor, name, cls):
+        # a number f in [0, 1] is (-f, f); pairs may be negative here (Keras refuses them,
+        # and so cannot rebuild its own config of a number: this layer can)
+        if isinstance(factor, (tuple, list)):
+            return keras_factor(factor, (-1.0, 1.0), cls, name)
+        upper = keras_factor(factor, (0.0, 1.0), cls, name)[1]
+        return -upper, upper
+
+    def draw(self, m: int) -> dict:
+        rng = self.rng()
+        sign = np.where(rng.random(m) > 0.5, -1.0, 1.0)
+        shear_y = rng.uniform(*self.y_factor, m)
+        shear_x = rng.uniform(*self.x_factor, m)
+        return {"shear_factor": np.stack([shear_x, shear_y], axis=1) * sign[:, None]}
+
+    def transforms_for(self, transformation: dict) -> np.ndarray:
+        shear = np.asarray(transformation["shear_factor"], dtype=np.float64)
+        return _affine(shear.shape[0], xy=shear[:, 0], yx=shear[:, 1])
+
+    def apply(self, x, transformation: dict):
+        """``(y, backward)`` for the batch ``x`` under a given ``transformation``."""
+        self._given = transformation
+        try:
+            return self._augment(x)
+        finally:
+            self._given = None
+
+    _given = None
+
+    def _transforms(self, m, n_H, n_W):
+        return self.transforms_for(self._given if self._given is not None else self.draw(m))
+
+
+def erase_masks(shape, x0, x1, y0, y1) -> np.ndarray:
+    """``(m, n_H, n_W, 1)`` booleans: pixel ``(row, col)`` of image ``i`` lies in
+    ``x0[i] <= col < x1[i]`` and ``y0[i] <= row < y1[i]`` (float corners, as Keras)."""
+    _, n_H, n_W, _ = shape
+
+    def corner(v):
+        return np.asarray(v, dtype=np.float64).reshape(-1, 1, 1, 1)
+
+    cols = np.arange(n_W).reshape(1, 1, n_W, 1)
+    rows = np.arange(n_H).reshape(1, n_H, 1, 1)
+    return ((cols >= corner(x0)) & (cols < corner(x1)) & (rows >= corner(y0))
+            & (rows < corner(y1)))
+
+
+@register
+class RandomErasing(_RandomLayer):
+    """Erase a random rectangle of some images. Each image is erased with a probability drawn
+    from ``factor`` (``(0, f)`` within [0, 1]); the rectangle's sides are ``sqrt(u)`` of the
+    width and height, ``u`` drawn from ``scale`` (default ``(0.02, 0.33)``), at a uniform
+    position inside the image. The rectangle is filled with ``fill_value`` (a number, or three
+    numbers for the channels) or, when it is None (default), with Gaussian noise times the top
+    of ``value_range``; the fill is clipped to ``value_range``. Training only; the gradient
+    passes outside the erased rectangles."""
+
+    config_list_keys = ("factor", "scale", "value_range")
+    config_keys = _RandomLayer.config_keys + ("fill_value",)
+
+    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255),
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.factor = keras_factor(factor, (0.0, 1.0), cls)
+        self.scale = keras_factor(scale, (0.0, 1.0), cls, "scale")
+        if fill_value is not None:
+            if isinstance(fill_value, (tuple, list)):
+                if len(fill_value) != 3:
+                    raise ValueError(f"{cls}: fill_value must be None, a number or three "
+                                     f"numbers, got {fill_value!r}")
+                fill_value = [_utils.number(v, "fill_value", cls) for v in fill_value]
+            else:
+                fill_value = _utils.number(fill_value, "fill_value", cls)
+        self.fill_value = fill_value
+        self.value_range = _value_range(value_range, cls)
+
+    def draw(self, shape) -> dict:
+        m, n_H, n_W, _ = shape
+        rng = self.rng()
+        sides = np.sqrt(rng.uniform(*self.scale, (m, 2)))
+
+        def bounds(length, ratio):
+            size = ratio * length
+            start = rng.random(m) * (length - size)
+            return start, start + size
+
+        x0, x1 = bounds(n_W, sides[:, 0])
+        y0, y1 = bounds(n_H, sides[:, 1])
+        probability = rng.uniform(*self.factor, m)
+        apply = rng.random(m) < probability
+        if self.fill_value is None:
+            fill = rng.standard_normal(shape) * self.value_range[1]
+        else:
+            fill = np.broadcast_to(np.asarray(self.fill_value, dtype=np.float64), shape)
+        return {"apply_erasing": apply, "batch_masks": erase_masks(shape, x0, x1, y0, y1),
+                "fill_value": np.clip(fill, *self.value_range)}
+
+    def apply(self, x, transformation: dict):
+        m = x.shape[0]
+        erased = (np.asarray(transformation["batch_masks"], bool)
+                  & np.asarray(transformation["apply_erasing"], bool).reshape(m, 1, 1, 1))
+        fill = np.asarray(transformation["fill_value"], dtype=x.dtype)
+        y = np.where(erased, fill, x)
+        return y, lambda dy: np.where(erased, 0, dy).astype(dy.dtype, copy=False)
+
+    def _augment(self, x):
+        return self.apply(x, self.draw(x.shape))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if isinstance(self.fill_value, list):
+            config["fill_value"] = list(self.fill_value)
+        return config
+
+
+GEOMETRY_LAYERS = (RandomShear, RandomErasing)
