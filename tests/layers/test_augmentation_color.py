@@ -27,7 +27,7 @@ PREFIXES = {"degen": "RandomColorDegeneration", "hue": "RandomHue",
             "saturation": "RandomSaturation", "solarize": "Solarization",
             "posterize": "RandomPosterization", "autocontrast": "AutoContrast",
             "equalize": "Equalization", "sharpness": "RandomSharpness",
-            "blur": "RandomGaussianBlur", "shear": "RandomShear", "erasing": "RandomErasing"}
+            "blur": "RandomGaussianBlur", "jitter": "RandomColorJitter", "shear": "RandomShear", "erasing": "RandomErasing"}
 
 
 def check_keras_case(name):
@@ -63,6 +63,8 @@ LAYERS = [
     (color.Equalization, {}),
     (color.RandomSharpness, {"factor": 0.8}),
     (color.RandomGaussianBlur, {"factor": (1.0, 1.0), "kernel_size": 5}),
+    (color.RandomColorJitter, {"brightness_factor": 0.2, "contrast_factor": 0.3,
+                               "saturation_factor": 0.4, "hue_factor": 0.2}),
 ]
 
 
@@ -106,6 +108,8 @@ def test_config_round_trip(cls, kwargs):
     (color.Solarization(0.3, 0.8, value_range=(-1, 1), dtype="float64"), 1),
     (color.RandomSharpness((0.1, 0.9), value_range=(-10, 10), dtype="float64"), 10),
     (color.RandomGaussianBlur(0.8, (3, 5), value_range=(-10, 10), dtype="float64"), 10),
+    (color.RandomColorJitter((-10, 10), brightness_factor=0.1, contrast_factor=0.4,
+                             dtype="float64"), 10),
 ])
 def test_gradients(layer, top):
     x = np.random.default_rng(3).uniform(-0.8, 0.8, (2, 4, 5, 3)) * top
@@ -129,7 +133,8 @@ def test_autocontrast_values_and_gradient():
 
 @pytest.mark.parametrize("cls, kwargs", [
     (color.RandomHue, {"factor": 0.5}), (color.RandomSaturation, {"factor": 0.5}),
-    (color.RandomPosterization, {"factor": 4}), (color.Equalization, {})])
+    (color.RandomPosterization, {"factor": 4}), (color.Equalization, {}),
+    (color.RandomColorJitter, {"brightness_factor": 0.2, "hue_factor": 0.1})])
 def test_no_gradient(cls, kwargs):
     layer = cls(**kwargs)
     layer(images())
@@ -169,6 +174,8 @@ def test_fixed_factor_meanings():
     (lambda: color.RandomGaussianBlur(sigma=2.0), ValueError, "sigma"),
     (lambda: color.AutoContrast(value_range=(0, 1, 2)), ValueError, "value_range"),
     (lambda: color.RandomHue(0.2, seed="x"), TypeError, "seed"),
+    (lambda: color.RandomColorJitter(brightness_factor=2.0), ValueError, "RandomBrightness"),
+    (lambda: color.RandomColorJitter(hue_factor=(0.1, 2)), ValueError, "RandomHue"),
     (lambda: color.RandomHue(0.2, data_format="channels_first"), ValueError, "channels"),
 ])
 def test_bad_arguments(make, error, match):
@@ -188,14 +195,15 @@ def test_in_fit_predict_and_convnp_file(tmp_path):
     model = tf.keras.Sequential([
         tf.keras.Input((6, 6, 3)), L.RandomColorDegeneration(0.3), L.RandomHue(0.2),
         L.RandomSaturation(0.3), L.Solarization(0.1, 0.9), L.RandomPosterization(7),
-        L.Equalization(), L.RandomSharpness(0.4), L.RandomGaussianBlur(), L.AutoContrast(),
+        L.Equalization(), L.RandomSharpness(0.4), L.RandomGaussianBlur(),
+        L.RandomColorJitter(brightness_factor=0.1, hue_factor=0.1), L.AutoContrast(),
         L.Rescaling(1 / 255), L.Conv2D(2, 3), L.GlobalAveragePooling2D(), L.Dense(1)])
     model.compile("sgd", "mse")
     x = images((4, 6, 6, 3))
     history = model.fit(x, np.zeros((4, 1), "float32"), epochs=2, batch_size=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     # predict skips the training-only layers: the same as AutoContrast then the head
-    head = tf.keras.Sequential(model.layers[8:])
+    head = tf.keras.Sequential(model.layers[9:])
     np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
     check_file_round_trip(model, x, tmp_path / "color.convnp")

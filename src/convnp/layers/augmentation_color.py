@@ -1,6 +1,6 @@
 """Keras 3's colour augmentations: `RandomColorDegeneration`, `RandomHue`,
 `RandomSaturation`, `Solarization`, `RandomPosterization`, `AutoContrast`, `Equalization`,
-`RandomSharpness`, `RandomGaussianBlur`.
+`RandomSharpness`, `RandomGaussianBlur`, `RandomColorJitter`.
 
 They follow `convnp.layers.preprocessing`'s conventions (NHWC, one draw per image from the
 layer's own generator when ``seed`` is given, else from `convnp.random.generator()`; active in
@@ -458,6 +458,55 @@ class RandomGaussianBlur(_ColorLayer):
         return y, backward
 
 
+
+@register
+class RandomColorJitter(_RandomLayer):
+    """Keras 3's colour jitter: `RandomBrightness`, `RandomContrast`, `RandomSaturation` and
+    `RandomHue`, in that order, each with its ``*_factor`` (None, the default, skips it) and
+    the shared ``value_range``; all draw from this layer's ``seed`` (or the global
+    generator). Training only. The gradient is exact when only brightness and contrast are
+    used; saturation or hue make it unavailable (`LookupError`)."""
+
+    config_keys = _RandomLayer.config_keys
+    config_list_keys = ("value_range", "brightness_factor", "contrast_factor",
+                        "saturation_factor", "hue_factor")
+
+    def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,
+                 saturation_factor=None, hue_factor=None, seed=None, data_format=None,
+                 **kwargs):
+        from convnp.layers.augmentation import RandomBrightness
+        from convnp.layers.preprocessing import RandomContrast
+
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.value_range = _value_range(value_range, type(self).__name__)
+        self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
+        self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
+        steps = ((RandomBrightness, brightness_factor), (RandomContrast, contrast_factor),
+                 (RandomSaturation, saturation_factor), (RandomHue, hue_factor))
+        # each part checks its own factor (errors name the part's class)
+        self._parts = [cls(factor, value_range=self.value_range, dtype=self.dtype.name)
+                       for cls, factor in steps if factor is not None]
+
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        for part in self._parts:
+            part.build(input_shape)
+
+    def _augment(self, x):
+        backwards = []
+        for part in self._parts:
+            part._generator = self._generator  # None: the global generator, as this layer
+            x, backward = part._augment(x)
+            backwards.append(backward)
+
+        def backward(dy):
+            for step in reversed(backwards):
+                dy = step(dy)
+            return dy
+
+        return x, backward
+
+
 COLOR_LAYERS = (RandomColorDegeneration, RandomHue, RandomSaturation, Solarization,
                 RandomPosterization, AutoContrast, Equalization, RandomSharpness,
-                RandomGaussianBlur)
+                RandomGaussianBlur, RandomColorJitter)
