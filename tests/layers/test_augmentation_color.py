@@ -189,21 +189,32 @@ def test_rgb_only():
             cls(0.2)(np.ones((1, 2, 2, 1), "float32"))
 
 
-def test_in_fit_predict_and_convnp_file(tmp_path):
-    tf.keras.utils.set_random_seed(0)
+def check_in_model(augmentations, tmp_path, training_only: int, size: int = 6):
+    """``augmentations`` then a small head in a Sequential: fit runs (finite losses),
+    predict equals the model without the first ``training_only`` layers, and the model
+    survives a .convnp round trip."""
     L = tf.keras.layers
-    model = tf.keras.Sequential([
-        tf.keras.Input((6, 6, 3)), L.RandomColorDegeneration(0.3), L.RandomHue(0.2),
-        L.RandomSaturation(0.3), L.Solarization(0.1, 0.9), L.RandomPosterization(7),
-        L.Equalization(), L.RandomSharpness(0.4), L.RandomGaussianBlur(),
-        L.RandomColorJitter(brightness_factor=0.1, hue_factor=0.1), L.AutoContrast(),
-        L.Rescaling(1 / 255), L.Conv2D(2, 3), L.GlobalAveragePooling2D(), L.Dense(1)])
+    model = tf.keras.Sequential([tf.keras.Input((size, size, 3)), *augmentations,
+                                 L.Rescaling(1 / 255), L.Conv2D(2, 3),
+                                 L.GlobalAveragePooling2D(), L.Dense(1)])
     model.compile("sgd", "mse")
-    x = images((4, 6, 6, 3))
+    x = images((4, size, size, 3))
     history = model.fit(x, np.zeros((4, 1), "float32"), epochs=2, batch_size=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    # predict skips the training-only layers: the same as AutoContrast then the head
-    head = tf.keras.Sequential(model.layers[9:])
+    head = tf.keras.Sequential(model.layers[training_only:])
     np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
-    check_file_round_trip(model, x, tmp_path / "color.convnp")
+    check_file_round_trip(model, x, tmp_path / "augmented.convnp")
+
+
+def test_all_new_layers_in_fit_predict_and_convnp_file(tmp_path):
+    tf.keras.utils.set_random_seed(0)
+    L = tf.keras.layers
+    # predict skips the training-only layers: the same as AutoContrast then the head
+    check_in_model([
+        L.RandomColorDegeneration(0.3), L.RandomHue(0.2), L.RandomSaturation(0.3),
+        L.Solarization(0.1, 0.9), L.RandomPosterization(7), L.Equalization(),
+        L.RandomSharpness(0.4), L.RandomGaussianBlur(),
+        L.RandomColorJitter(brightness_factor=0.1, hue_factor=0.1), L.RandomShear(0.2, 0.2),
+        L.RandomErasing(), L.MixUp(), L.CutMix(), L.AutoContrast()],
+        tmp_path, training_only=13)

@@ -12,7 +12,7 @@ import pytest
 import convnp as tf
 from convnp.layers.augmentation_geometry import erase_masks
 from convnp.layers.augmentation_mix import CutMix, MixUp
-from tests.layers.harness import check_file_round_trip, check_gradients
+from tests.layers.harness import check_gradients
 from tests.layers.test_augmentation_color import FIXTURE, images
 
 
@@ -113,20 +113,6 @@ def test_bad_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make()
 
-
-def test_in_fit_and_file(tmp_path):
-    tf.keras.utils.set_random_seed(0)
-    L = tf.keras.layers
-    model = tf.keras.Sequential([
-        tf.keras.Input((8, 8, 3)), L.MixUp(), L.CutMix(), L.Rescaling(1 / 255), L.Conv2D(2, 3),
-        L.GlobalAveragePooling2D(), L.Dense(1)])
-    model.compile("sgd", "mse")
-    x = images((4, 8, 8, 3))
-    model.fit(x, np.zeros((4, 1), "float32"), epochs=2, batch_size=2, verbose=0)
-    head = tf.keras.Sequential(model.layers[2:])
-    np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(x, verbose=0),
-                               rtol=1e-6)
-    check_file_round_trip(model, x, tmp_path / "mix.convnp")
 
 
 def test_dict_form_in_a_dataset_pipeline():
