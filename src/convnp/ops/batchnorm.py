@@ -81,12 +81,33 @@ def row_blocks(rows: slice, n: int):
         yield slice(start, min(start + step, rows.stop))
 
 
-def _block_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Per-column ``sum(a)`` (or ``sum(a * b)``) of one block, in the block's dtype."""
-    return np.add.reduce(a, axis=0) if b is None else np.einsum("ij,ij->j", a, b)
+class _BlockSums:
+    """Per-column sums of the blocks of one thread's rows, in the blocks' dtype.
+
+    A sum is ``ones @ block``, a BLAS matrix-vector product: 3-7x faster than
+    ``np.add.reduce(block, axis=0)`` on blocks of 32-96 columns (measured here), as the BLAS
+    kernel keeps the column partial sums in registers. ``sum(a * b)`` forms the product in a
+    scratch block first (faster than ``np.einsum("ij,ij->j")`` below a few hundred columns).
+    """
+
+    def __init__(self, n: int, dtype):
+        rows = _block_rows(n)
+        self.ones = np.ones(rows, dtype=dtype)
+        self.product = np.empty((rows, n), dtype=dtype)
+
+    def sum(self, a: np.ndarray) -> np.ndarray:
+        return self.ones[:a.shape[0]] @ a
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        product = self.product[:a.shape[0]]
+        # an overflowing product makes an infinite sum, which the callers handle; no
+        # warning (the einsum this replaces gave none)
+        with np.errstate(over="ignore"):
+            np.multiply(a, b, out=product)
+        return self.ones[:a.shape[0]] @ product
 
 
-def _sums(x2d: np.ndarray, squares: bool, shift=None) -> list:
+def _sums(x2d: np.ndarray, shift=None) -> list:
     """Per-column float64 ``sum(x)`` and ``sum(x * x)`` (of ``x - shift`` when given), a
     block at a time: each block is read from memory once, the second sum reads it from
     cache."""
@@ -94,11 +115,11 @@ def _sums(x2d: np.ndarray, squares: bool, shift=None) -> list:
     def part(r: slice) -> tuple:
         n = x2d.shape[1]
         total, total_sq = np.zeros(n), np.zeros(n)
+        sums = _BlockSums(n, x2d.dtype)
         for block in row_blocks(r, n):
             values = x2d[block] if shift is None else x2d[block] - shift
-            total += _block_sums(values)
-            if squares:
-                total_sq += _block_sums(values, values)
+            total += sums.sum(values)
+            total_sq += sums.dot(values, values)
         return total, total_sq
 
     parts = map_rows(part, x2d.shape[0], MIN_ROWS)
@@ -116,14 +137,14 @@ def moments(x2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = x2d.shape[0]
     if rows == 0:
         raise ValueError("batch norm: the batch statistics need at least one row, got 0")
-    total, total_sq = _sums(x2d, True)
+    total, total_sq = _sums(x2d)
     mean = total / rows
     var = np.maximum(total_sq / rows - mean * mean, 0.0)
     if np.all(mean * mean <= _RAW_MOMENTS_LIMIT * var):
         return mean, var
     # both sums again, of values centred on the mean (rounded to x's dtype: nearly centred)
     shift = mean.astype(x2d.dtype)
-    total, total_sq = _sums(x2d, True, shift)
+    total, total_sq = _sums(x2d, shift)
     offset = total / rows
     return shift + offset, np.maximum(total_sq / rows - offset * offset, 0.0)
 
@@ -309,6 +330,7 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
     def partial_sums(r: slice) -> tuple:
         # the masked gradient of a block is written, then summed while it is in cache
         total, total_x = np.zeros(n), np.zeros(n)
+        sums = _BlockSums(n, dy2d.dtype)
         for block in row_blocks(r, n):
             if y2d is not None:
                 y = y2d[block]
@@ -316,9 +338,9 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
                 if cap is not None:
                     passes &= y < cap
                 np.multiply(dy2d[block], passes, out=dz2d[block])
-            total += _block_sums(dz2d[block])
+            total += sums.sum(dz2d[block])
             if x2d is not None:
-                total_x += _block_sums(dz2d[block], x2d[block])
+                total_x += sums.dot(dz2d[block], x2d[block])
         return total, total_x
 
     parts = map_rows(partial_sums, rows, MIN_ROWS)
