@@ -346,3 +346,16 @@ def test_bns_that_cannot_fold_run_as_written():
                for n in model._graph.inference_schedule()) == 3
     x = np.random.default_rng(0).standard_normal((2, 6, 6, 3))
     _assert_matches_plain(model, x, 1e-12)
+
+
+def test_a_unit_whose_layer_changed_activation_runs_the_layers_as_written():
+    model = _mixed("float64")
+    x, _ = _data("float64")
+    model.predict(x, verbose=0)
+    unit = next(n.layer for n in model._graph.inference_schedule()
+                if isinstance(n.layer, Folded) and n.layer.add is not None)
+    unit.layer.activation = tf.keras.activations.get("tanh")  # no longer foldable
+    got = model.predict(x, verbose=0)
+    np.testing.assert_allclose(got, _plain_predict(model, x), rtol=1e-12)
+    unit.layer.activation = tf.keras.activations.get("linear")
+    assert not np.allclose(got, model.predict(x, verbose=0))
