@@ -103,6 +103,7 @@ def test_fused_conv_max_pool_matches_reference_anywhere(m, n_H, n_W, n_C_prev, n
     ((2, 9, 8, 16), (3, 3), 4, {"stride": 1, "pad": "same"}, (2, 3)),  # NHWC input gradient
     ((2, 13, 11, 2), (2, 3), 8, {"stride": (2, 1), "pad": "same"}, (3, 4)),  # blocks of 4
     ((1, 16, 16, 3), (4, 4), 8, {"stride": 1, "pad": "same"}, 8),      # big windows
+    ((1, 32, 32, 3), (4, 4), 8, {"stride": 1, "pad": "same"}, 8),      # offsets past int8
 ])
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("with_dA", [False, True])
@@ -131,14 +132,18 @@ def test_fused_conv_relu_max_pool_gradients_numerically(n_C_prev, n_C, pool):
 
 
 def test_the_block_divides_the_pool_width():
-    # 8 filters would take 4-pixel blocks; a 6-wide pool allows only 2.
+    # 4 filters would take 4-pixel blocks; a 6-wide pool allows only 2.
     rng = np.random.default_rng(0)
-    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
+    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 4, False)
     _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 6)
     assert cache.blocked.block == 2
     _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
     assert cache.blocked.block == 4
     assert BlockedConv.plan(cache.geometry, W, row_group=3).block == 1
+    # the fused conv caps the product at BLOCK_COLUMNS columns: 8 filters take 2-pixel blocks
+    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
+    _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
+    assert cache.blocked.block == 2 and cache.blocked.W_cols.shape[1] == 16
 
 
 def test_float32_stays_float32():

@@ -196,12 +196,15 @@ class BlockedConv:
     W_cols: np.ndarray
 
     @classmethod
-    def plan(cls, geometry: Geometry, W: np.ndarray, row_group: int | None = None) -> BlockedConv:
+    def plan(cls, geometry: Geometry, W: np.ndarray, row_group: int | None = None,
+             columns: int | None = None) -> BlockedConv:
         """Choose the block for this conv (1 when blocking does not pay).
 
         ``row_group``: if given, the block must also divide it (the fused conv + max pool
-        needs whole blocks inside each pooling window).
+        needs whole blocks inside each pooling window). ``columns``: the most GEMM columns
+        (``block * n_C``) allowed, `BLOCK_COLUMNS` if None.
         """
+        columns = BLOCK_COLUMNS if columns is None else columns
         f_h, f_w, n_C_prev, n_C = W.shape
         n_H, n_W = geometry.out_hw
         s_h, s_w = geometry.stride
@@ -210,7 +213,7 @@ class BlockedConv:
         for candidate in (4, 2) if geometry.dilation == (1, 1) else ():
             if row_group is not None and row_group % candidate:
                 continue
-            if n_C * candidate <= BLOCK_COLUMNS and n_W % candidate == 0:
+            if n_C * candidate <= columns and n_W % candidate == 0:
                 block = candidate
                 break
         if block == 1:
