@@ -75,7 +75,7 @@ def test_mobilenet_v2_legacy_h5_weights_and_predictions_match_keras():
     np.testing.assert_allclose(model.predict(x, verbose=0), z["mobilenet/pred"], atol=1e-4)
 
 
-def test_weights_h5_of_keras3_loads_by_layer_name():
+def test_weights_h5_of_keras3_loads():
     pytest.importorskip("h5py")
     expected = np.load(FIXTURES / "happy_small_expected.npz", allow_pickle=False)
     tfl = tf.keras.layers
@@ -86,9 +86,9 @@ def test_weights_h5_of_keras3_loads_by_layer_name():
     x = tfl.MaxPool2D()(tfl.ReLU()(x))
     outputs = tfl.Dense(1, activation="sigmoid", name="dense")(tfl.Flatten()(x))
     model = tf.keras.Model(inputs, outputs)
-    from convnp.applications._common import load_weights_by_name
+    from convnp.applications._common import load_weights_file
 
-    load_weights_by_name(model, FIXTURES / "happy_small.weights.h5")
+    load_weights_file(model, FIXTURES / "happy_small.weights.h5")
     np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["pred"],
                                atol=1e-5)
 
@@ -111,9 +111,9 @@ def test_wrong_weight_file_is_refused_before_writing():
     model = MobileNetV2(alpha=0.5, input_shape=(96, 96, 3), include_top=False, weights=None)
     before = model.get_weights()
     with pytest.raises(ValueError, match="expects weights of shapes"):
-        from convnp.applications._common import load_weights_by_name
+        from convnp.applications._common import load_weights_file
 
-        load_weights_by_name(model, FIXTURES / "mobilenet_v2_0.35_96_no_top.h5")
+        load_weights_file(model, FIXTURES / "mobilenet_v2_0.35_96_no_top.h5")
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -1,8 +1,12 @@
-"""``tf.keras.applications``: MobileNetV2, ResNet50 and VGG16 with Keras's layer names.
+"""``tf.keras.applications``: the Keras applications with Keras's layer names, parameter
+counts and weight-file layout.
 
-Each family has its module (``mobilenet_v2``, ``resnet50``, ``vgg16``) with its
-``preprocess_input`` and ``decode_predictions``, as in Keras. Weights are never downloaded:
-``weights=None`` or the path of a Keras weights file (see `convnp.applications._common`).
+VGG16, VGG19, ResNet50, ResNet101, ResNet152, MobileNet, MobileNetV2, DenseNet121/169/201,
+EfficientNetB0..B7, Xception and InceptionV3. Each family has its module (``vgg16``,
+``vgg19``, ``resnet`` (alias ``resnet50``), ``mobilenet``, ``mobilenet_v2``, ``densenet``,
+``efficientnet``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
+``decode_predictions``, as in Keras. Weights are never downloaded: ``weights=None`` or the path
+of a Keras weights file (see `convnp.applications._common`).
 
 >>> import convnp as tf
 >>> base = tf.keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35,
@@ -11,12 +15,68 @@ Each family has its module (``mobilenet_v2``, ``resnet50``, ``vgg16``) with its
 (None, 3, 3, 1280)
 """
 
-from convnp.applications import imagenet_utils, mobilenet_v2, resnet50, vgg16
+from convnp.applications import (
+    densenet,
+    efficientnet,
+    imagenet_utils,
+    inception_v3,
+    mobilenet,
+    mobilenet_v2,
+    resnet,
+    resnet50,
+    vgg16,
+    vgg19,
+    xception,
+)
+from convnp.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from convnp.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
+from convnp.applications.inception_v3 import InceptionV3
+from convnp.applications.mobilenet import MobileNet
 from convnp.applications.mobilenet_v2 import MobileNetV2
-from convnp.applications.resnet50 import ResNet50
+from convnp.applications.resnet import ResNet50, ResNet101, ResNet152
 from convnp.applications.vgg16 import VGG16
+from convnp.applications.vgg19 import VGG19
+from convnp.applications.xception import Xception
 
-# Keras also names the modules by family
-resnet = resnet50
-
-__all__ = ["VGG16", "MobileNetV2", "ResNet50", "imagenet_utils", "mobilenet_v2", "resnet", "resnet50", "vgg16"]
+__all__ = [
+    "VGG16",
+    "VGG19",
+    "DenseNet121",
+    "DenseNet169",
+    "DenseNet201",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
+    "InceptionV3",
+    "MobileNet",
+    "MobileNetV2",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "Xception",
+    "densenet",
+    "efficientnet",
+    "imagenet_utils",
+    "inception_v3",
+    "mobilenet",
+    "mobilenet_v2",
+    "resnet",
+    "resnet50",
+    "vgg16",
+    "vgg19",
+    "xception",
+]

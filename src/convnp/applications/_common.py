@@ -1,15 +1,16 @@
 """What the Keras applications share: argument checks, weight files, preprocessing, labels.
 
 Nothing is ever downloaded. ``weights`` is None (fresh initial weights) or the path of a Keras
-weights file, matched to the model's layers by layer name:
+weights file (`load_weights_file`):
 
 * Keras 2's ``.h5`` layout, which the published application weights use
   (``resnet50_weights_tf_dim_ordering_tf_kernels.h5`` ...): a top-level ``layer_names``
   attribute, one group per layer with a ``weight_names`` attribute and a dataset per name;
-* Keras 3's ``.weights.h5`` layout (``model.save_weights``): groups ``layers/<key>/vars``
-  holding datasets ``0``, ``1``, ... and a ``name`` attribute with the layer name.
+  matched to the model's layers with weights in order, as Keras does;
+* Keras 3's ``.weights.h5`` layout (``model.save_weights``) or a ``.keras`` file: read by
+  `convnp.io.keras_format`.
 
-Every weight is checked (layer found, count and shapes) before any is written.
+Every weight is checked (count and shapes) before any is written.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ def check_arguments(name: str, weights, include_top: bool, classes: int, pooling
         raise ValueError(f"{name}: weights file {str(weights)!r} does not exist")
     if not isinstance(include_top, bool):
         raise TypeError(f"{name}: include_top must be a bool, got {include_top!r}")
-    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:
-        raise ValueError(f"{name}: classes must be a positive int, got {classes!r}")
+    check_positive_int(name, "classes", classes)
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"{name}: pooling must be None, 'avg' or 'max', got {pooling!r}")
     if classifier_activation is not None and not isinstance(classifier_activation, str):
@@ -45,23 +45,46 @@ def check_arguments(name: str, weights, include_top: bool, classes: int, pooling
                         f"None, got {type(classifier_activation).__name__}")
 
 
-def image_shape(name: str, input_shape, default: int, minimum: int) -> tuple[int, int, int]:
-    """``(rows, cols, 3)`` from ``input_shape`` (default ``default``x``default``x3).
+def image_shape(name: str, input_shape, default: int, minimum: int,
+                input_tensor=None) -> tuple[int, int, int]:
+    """``(rows, cols, channels)`` from ``input_shape``, else from ``input_tensor``, else
+    ``default``x``default``x3.
 
     As in Keras with ``weights=None``, any size from ``minimum`` up is accepted, with or
-    without the top (a weights file for another size is refused when it loads).
+    without the top, and any number of channels (a weights file for another size is refused
+    when it loads).
     """
+    if input_shape is None and input_tensor is not None:
+        input_shape = tuple(input_tensor.shape[1:])
     if input_shape is None:
         return (default, default, 3)
     shape = tuple(input_shape)
-    if len(shape) != 3 or shape[2] != 3 or any(
-            isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in shape):
-        raise ValueError(f"{name}: input_shape must be (rows, cols, 3) with ints, got "
-                         f"{input_shape!r}")
+    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
+                              or s < 1 for s in shape):
+        raise ValueError(f"{name}: input_shape must be (rows, cols, channels) with positive "
+                         f"ints, got {input_shape!r}")
     if shape[0] < minimum or shape[1] < minimum:
         raise ValueError(f"{name}: input size must be at least {minimum}x{minimum}, got "
                          f"{shape[0]}x{shape[1]}")
     return tuple(int(s) for s in shape)
+
+
+def correct_pad(size, kernel: int) -> tuple:
+    """Keras's ``correct_pad``: the zero padding before a stride-2 'valid' window of
+    ``kernel`` cells that reproduces TensorFlow's 'same' (``kernel // 2`` cells each side, one
+    less at the top/left of an even-sized axis). ``size``: ``(rows, cols)``."""
+    half = kernel // 2
+    return tuple((half - (1 - int(n) % 2), half) for n in size)
+
+
+def check_positive_int(name: str, argument: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: {argument} must be a positive int, got {value!r}")
+
+
+def check_rate(name: str, argument: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name}: {argument} must be a number in [0, 1), got {value!r}")
 
 
 def model_input(input_shape, input_tensor):
@@ -94,68 +117,104 @@ def finish(name: str, inputs, x, include_top: bool, pooling, weights, top,
         x = GlobalMaxPooling2D(name=pool_names[1])(x)
     model = Model(inputs, x, name=name)
     if weights is not None:
-        load_weights_by_name(model, weights)
+        load_weights_file(model, weights)
     return model
+
+
+def dense_top(classes: int, classifier_activation):
+    """The usual top: global average pooling (``avg_pool``) and ``Dense(classes)`` named
+    ``predictions``, as a function of the features."""
+    def top(x):
+        from convnp.layers import Dense, GlobalAveragePooling2D
+
+        x = GlobalAveragePooling2D(name="avg_pool")(x)
+        return Dense(classes, activation=classifier_activation, name="predictions")(x)
+
+    return top
 
 
 # -- weight files -------------------------------------------------------------------------------
 
 
-def _read_weight_file(path) -> dict[str, list[np.ndarray]]:
-    """``{layer name: [arrays in the layer's weight order]}`` from either Keras layout."""
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _read_keras2_h5(h5py, f, label: str) -> list[tuple[str, list[np.ndarray]]]:
+    """``(layer name, arrays)`` of every layer with weights, in the file's order, from Keras
+    2's ``.h5`` layout (the HDF5 data go through `convnp._hdf5`'s checks: no data from other
+    files, sizes checked before reading)."""
+    from convnp import _hdf5
+
+    found = []
+    for raw in f.attrs["layer_names"]:
+        layer = _text(raw)
+        group = _hdf5.get_node(h5py, f, layer, label)
+        names = [_text(n) for n in group.attrs.get("weight_names", [])] \
+            if group is not None else []
+        if names:
+            found.append((layer, [
+                _hdf5.read_dataset(h5py, _hdf5.get_node(h5py, group, n, label), label,
+                                   f"{layer}/{n}", kinds="fiu") for n in names]))
+    return found
+
+
+def load_weights_file(model, path) -> None:
+    """Load a Keras weights file into an application, as Keras's ``weights=path`` does.
+
+    * Keras 2's ``.h5`` layout (the published application weights): the layers with weights,
+      in order, as Keras's legacy loader matches them (automatic layer names such as
+      InceptionV3's ``conv2d_N`` differ from session to session, so names are not used);
+    * Keras 3's ``.weights.h5``, or the ``model.weights.h5`` inside a ``.keras`` archive:
+      `convnp.io.keras_format.load_keras_weights` (Keras 3's keys: class names in layer order).
+
+    Raises:
+        ValueError: a different number of layers with weights, or arrays of other shapes
+            (nothing is written then), or not a Keras weights file.
+    """
+    import tempfile
+    import zipfile
+
+    from convnp import _hdf5
+    from convnp.io import keras_format
+
+    label = Path(path).name
+    if zipfile.is_zipfile(path):  # a .keras archive: load its weights member
+        from convnp.io import _zip
+
+        with _zip.open_archive(path, label, "a Keras .keras file") as archive:
+            data = _zip.read_member(archive, label, "model.weights.h5")
+        with tempfile.TemporaryDirectory() as scratch:
+            member = Path(scratch) / "model.weights.h5"
+            member.write_bytes(data)
+            keras_format.load_keras_weights(model, member)
+        return
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - h5py is an optional extra
         raise ImportError("reading Keras weight files needs h5py (pip install h5py)") from exc
-
-    found: dict[str, list[np.ndarray]] = {}
-    with h5py.File(path, "r") as f:
-        if "layer_names" in f.attrs:  # Keras 2 .h5 (application weights)
-            for raw in f.attrs["layer_names"]:
-                layer = raw.decode() if isinstance(raw, bytes) else str(raw)
-                group = f[layer]
-                names = [n.decode() if isinstance(n, bytes) else str(n)
-                         for n in group.attrs.get("weight_names", [])]
-                if names:
-                    found[layer] = [np.asarray(group[n]) for n in names]
-        elif "layers" in f:  # Keras 3 .weights.h5
-            for key, group in f["layers"].items():
-                vars_group = group.get("vars")
-                if vars_group is None or not len(vars_group):
-                    continue
-                layer = vars_group.attrs.get("name", key)
-                layer = layer.decode() if isinstance(layer, bytes) else str(layer)
-                found[layer] = [np.asarray(vars_group[str(i)]) for i in range(len(vars_group))]
+    with _hdf5.open_file(h5py, path, label) as f:
+        if "layer_names" not in f.attrs:
+            if "layers" not in f:
+                raise ValueError(f"{label}: not a Keras weights file (neither a "
+                                 "'layer_names' attribute nor a 'layers' group)")
+            stored = None
         else:
-            raise ValueError(f"{Path(path).name}: not a Keras weights file (neither a "
-                             "'layer_names' attribute nor a 'layers' group)")
-    return found
-
-
-def load_weights_by_name(model, path) -> None:
-    """Set the weights of every layer of ``model`` that has weights from ``path`` by name.
-
-    Raises:
-        ValueError: a layer with weights is missing from the file, or its arrays differ in
-            number or shape (nothing is written then).
-    """
-    stored = _read_weight_file(path)
-    plan = []
-    for layer in model.layers:
-        variables = layer.weights
-        if not variables:
-            continue
-        if layer.name not in stored:
-            raise ValueError(f"{Path(path).name}: no weights for layer {layer.name!r} "
-                             f"(the file has {len(stored)} layers, e.g. "
-                             f"{sorted(stored)[:3]})")
-        arrays = stored[layer.name]
-        shapes = [tuple(v.shape) for v in variables]
+            stored = _read_keras2_h5(h5py, f, label)
+    if stored is None:
+        keras_format.load_keras_weights(model, path)
+        return
+    layers = [layer for layer in model.layers if layer.weights]
+    if len(stored) != len(layers):
+        raise ValueError(f"{label}: the file has weights for {len(stored)} layers, the model "
+                         f"{model.name!r} has {len(layers)} layers with weights")
+    for layer, (stored_name, arrays) in zip(layers, stored):
+        shapes = [tuple(v.shape) for v in layer.weights]
         if [a.shape for a in arrays] != shapes:
-            raise ValueError(f"{Path(path).name}: layer {layer.name!r} expects weights of "
-                             f"shapes {shapes}, the file has {[a.shape for a in arrays]}")
-        plan.append((layer, arrays))
-    for layer, arrays in plan:
+            raise ValueError(f"{label}: layer {layer.name!r} expects weights of shapes "
+                             f"{shapes}, the file's layer {stored_name!r} has "
+                             f"{[a.shape for a in arrays]}")
+    for layer, (_, arrays) in zip(layers, stored):
         layer.set_weights(arrays)
 
 
@@ -196,7 +255,7 @@ def _is_symbolic(x) -> bool:
 def preprocess_caffe(x, data_format=None):
     """RGB in [0, 255] -> BGR with the ImageNet mean subtracted (a new array; on a
     `KerasTensor`, the layers that compute it)."""
-    _check_data_format(data_format)
+    check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("reverse_channels", None), ("sub", _CAFFE_MEAN_BGR.tolist())])
     out = _float_copy(x, "preprocess_input")[..., ::-1]
@@ -206,14 +265,31 @@ def preprocess_caffe(x, data_format=None):
 def preprocess_tf(x, data_format=None):
     """RGB in [0, 255] -> [-1, 1] (a new array; on a `KerasTensor`, the layers that compute
     it: divide by 127.5, subtract 1)."""
-    _check_data_format(data_format)
+    check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 127.5), ("sub", 1.0)])
     out = _float_copy(x, "preprocess_input")
     return out / out.dtype.type(127.5) - out.dtype.type(1)
 
 
-def _check_data_format(data_format) -> None:
+# ImageNet channel statistics in RGB order, on [0, 1] pixels (the "torch" preprocessing)
+_TORCH_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_TORCH_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def preprocess_torch(x, data_format=None):
+    """RGB in [0, 255] -> [0, 1], minus the ImageNet mean, over its standard deviation, per
+    channel (a new array; on a `KerasTensor`, the three layers that compute it)."""
+    check_data_format(data_format)
+    if _is_symbolic(x):
+        return _symbolic(x, [("truediv", 255.0), ("sub", _TORCH_MEAN.tolist()),
+                             ("truediv", _TORCH_STD.tolist())])
+    out = _float_copy(x, "preprocess_input")
+    out = out / out.dtype.type(255)
+    return (out - _TORCH_MEAN.astype(out.dtype)) / _TORCH_STD.astype(out.dtype)
+
+
+def check_data_format(data_format) -> None:
     if data_format not in (None, "channels_last"):
         raise ValueError(f"preprocess_input: only data_format='channels_last' is supported, "
                          f"got {data_format!r}")

@@ -35,12 +35,6 @@ def _batch_norm(name: str) -> BatchNormalization:
     return BatchNormalization(axis=-1, epsilon=1e-3, momentum=0.999, name=name)
 
 
-def _stride2_pads(size) -> tuple:
-    """Keras's ``correct_pad`` for a 3x3 stride-2 window: one cell each side, one less on the
-    top/left of an even-sized axis (TensorFlow's 'same' for stride 2)."""
-    return tuple((1 - (1 - n % 2), 1) for n in size)
-
-
 def _inverted_residual(x, filters: int, stride: int, expansion: int, alpha: float,
                        block_id: int):
     in_channels = x.shape[-1]
@@ -55,7 +49,7 @@ def _inverted_residual(x, filters: int, stride: int, expansion: int, alpha: floa
     else:
         prefix = "expanded_conv_"
     if stride == 2:
-        x = ZeroPadding2D(_stride2_pads(x.shape[1:3]), name=prefix + "pad")(x)
+        x = ZeroPadding2D(_common.correct_pad(x.shape[1:3], 3), name=prefix + "pad")(x)
     x = DepthwiseConv2D(3, strides=stride, use_bias=False,
                         padding="same" if stride == 1 else "valid",
                         name=prefix + "depthwise")(x)
@@ -87,7 +81,7 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
         raise ValueError(f"MobileNetV2: alpha must be a positive number (Keras's weights: "
                          f"{_ALPHAS}), got {alpha!r}")
-    shape = _common.image_shape("MobileNetV2", input_shape, 224, 32)
+    shape = _common.image_shape("MobileNetV2", input_shape, 224, 32, input_tensor)
     inputs = _common.model_input(shape, input_tensor)
     x = Conv2D(_make_divisible(32 * alpha), 3, strides=(2, 2), padding="same", use_bias=False,
                name="Conv1")(inputs)
