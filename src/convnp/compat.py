@@ -24,7 +24,9 @@ import types
 # tensorflow.keras submodules the course's notebooks import (each taken from convnp.keras)
 KERAS_SUBMODULES = (
     "activations", "applications", "applications.imagenet_utils", "applications.mobilenet_v2",
-    "applications.resnet50",
+    "applications.resnet50", "applications.resnet", "applications.vgg19",
+    "applications.mobilenet", "applications.densenet", "applications.efficientnet",
+    "applications.xception", "applications.inception_v3",
     "applications.vgg16", "backend", "callbacks", "datasets", "initializers", "layers",
     "layers.experimental", "layers.experimental.preprocessing", "losses", "metrics", "models",
     "ops", "optimizers", "preprocessing", "preprocessing.image", "utils", "saving",

@@ -77,6 +77,29 @@ def correct_pad(size, kernel: int) -> tuple:
     return tuple((half - (1 - int(n) % 2), half) for n in size)
 
 
+def check_alpha(name: str, alpha, published: tuple) -> None:
+    """A width multiplier: any positive number builds; Keras publishes weights for
+    ``published``."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
+        raise ValueError(f"{name}: alpha must be a positive number (Keras's weights: "
+                         f"{published}), got {alpha!r}")
+
+
+def standard_builder(build, label: str, default_name: str, doc: str):
+    """A public builder with Keras's usual signature (``include_top``, ``weights``,
+    ``input_tensor``, ``input_shape``, ``pooling``, ``classes``, ``classifier_activation``,
+    ``name``) that calls ``build`` with those arguments in that order."""
+    def builder(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
+                pooling=None, classes: int = 1000, classifier_activation="softmax",
+                name: str = default_name):
+        return build(include_top, weights, input_tensor, input_shape, pooling, classes,
+                     classifier_activation, name)
+
+    builder.__name__ = builder.__qualname__ = label
+    builder.__doc__ = doc
+    return builder
+
+
 def check_positive_int(name: str, argument: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}: {argument} must be a positive int, got {value!r}")

@@ -6,6 +6,8 @@ concatenated to its input) joined by transitions that halve the channels (1x1 co
 
 from __future__ import annotations
 
+from functools import partial
+
 from convnp.applications import _common
 from convnp.layers import (
     Activation,
@@ -69,29 +71,16 @@ def _densenet(depth: int, include_top, weights, input_tensor, input_shape, pooli
                           ("avg_pool", "max_pool"))
 
 
-def DenseNet121(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes: int = 1000, classifier_activation="softmax",
-                name: str = "densenet121") -> Model:
-    """DenseNet-121 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32);
-    arguments as `convnp.applications.ResNet50`."""
-    return _densenet(121, include_top, weights, input_tensor, input_shape, pooling, classes,
-                     classifier_activation, name)
-
-
-def DenseNet169(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes: int = 1000, classifier_activation="softmax",
-                name: str = "densenet169") -> Model:
-    """DenseNet-169 (dense blocks of 6, 12, 32, 32 layers); arguments as `DenseNet121`."""
-    return _densenet(169, include_top, weights, input_tensor, input_shape, pooling, classes,
-                     classifier_activation, name)
-
-
-def DenseNet201(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes: int = 1000, classifier_activation="softmax",
-                name: str = "densenet201") -> Model:
-    """DenseNet-201 (dense blocks of 6, 12, 48, 32 layers); arguments as `DenseNet121`."""
-    return _densenet(201, include_top, weights, input_tensor, input_shape, pooling, classes,
-                     classifier_activation, name)
+_DOCS = {
+    121: """DenseNet-121 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32);
+    arguments as `convnp.applications.ResNet50`.""",
+    169: "DenseNet-169 (dense blocks of 6, 12, 32, 32 layers); arguments as `DenseNet121`.",
+    201: "DenseNet-201 (dense blocks of 6, 12, 48, 32 layers); arguments as `DenseNet121`.",
+}
+DenseNet121, DenseNet169, DenseNet201 = (
+    _common.standard_builder(partial(_densenet, depth), f"DenseNet{depth}",
+                             f"densenet{depth}", doc)
+    for depth, doc in _DOCS.items())
 
 
 def preprocess_input(x, data_format=None):

@@ -14,6 +14,7 @@ Keras's (EfficientNetB0: 5,330,571 with the 1000-class top).
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from convnp.applications import _common
 from convnp.initializers import VarianceScaling
@@ -139,20 +140,13 @@ def _efficientnet(version: int, include_top, weights, input_tensor, input_shape,
 
 
 def _make(version: int):
-    def builder(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-                pooling=None, classes: int = 1000, classifier_activation="softmax",
-                name: str = f"efficientnetb{version}") -> Model:
-        return _efficientnet(version, include_top, weights, input_tensor, input_shape,
-                             pooling, classes, classifier_activation, name)
-
     width, depth, size, dropout = _VERSIONS[version]
-    builder.__name__ = builder.__qualname__ = f"EfficientNetB{version}"
-    builder.__doc__ = (
+    return _common.standard_builder(
+        partial(_efficientnet, version), f"EfficientNetB{version}", f"efficientnetb{version}",
         f"EfficientNet-B{version} for ``(rows, cols, 3)`` images in [0, 255] (default "
         f"{size}x{size}, at least 32x32): widths x{width}, blocks x{depth}, top dropout "
         f"{dropout}. Arguments as `convnp.applications.ResNet50`; the top is global average "
         "pooling, ``top_dropout`` and ``predictions``.")
-    return builder
 
 
 EfficientNetB0 = _make(0)

@@ -8,16 +8,9 @@ counts are Keras's (23,851,784 with the 1000-class top). Input at least 75x75 (d
 
 from __future__ import annotations
 
+from convnp import layers
 from convnp.applications import _common
 from convnp.applications.mobilenet_v2 import decode_predictions, preprocess_input
-from convnp.layers import (
-    Activation,
-    AveragePooling2D,
-    BatchNormalization,
-    Concatenate,
-    Conv2D,
-    MaxPooling2D,
-)
 from convnp.models import Model
 
 __all__ = ["InceptionV3", "decode_predictions", "preprocess_input"]
@@ -25,9 +18,9 @@ WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 
 
 def _unit(x, filters: int, rows: int, cols: int, strides: int = 1, padding: str = "same"):
-    x = Conv2D(filters, (rows, cols), strides=strides, padding=padding, use_bias=False)(x)
-    x = BatchNormalization(axis=3, scale=False)(x)
-    return Activation("relu")(x)
+    x = layers.Conv2D(filters, (rows, cols), strides=strides, padding=padding, use_bias=False)(x)
+    x = layers.BatchNormalization(axis=3, scale=False)(x)
+    return layers.Activation("relu")(x)
 
 
 def _chain(x, steps):
@@ -42,7 +35,7 @@ def _chain(x, steps):
 
 
 def _average_branch(x, filters: int):
-    x = AveragePooling2D(3, strides=1, padding="same")(x)
+    x = layers.AveragePooling2D(3, strides=1, padding="same")(x)
     return _unit(x, filters, 1, 1)
 
 
@@ -51,7 +44,7 @@ def _block_35(x, pool_filters: int, name: str):
     branches = [_unit(x, 64, 1, 1), _chain(x, [(48, 1, 1), (64, 5, 5)]),
                 _chain(x, [(64, 1, 1), (96, 3, 3), (96, 3, 3)]),
                 _average_branch(x, pool_filters)]
-    return Concatenate(axis=3, name=name)(branches)
+    return layers.Concatenate(axis=3, name=name)(branches)
 
 
 def _block_17(x, width: int, name: str):
@@ -61,18 +54,18 @@ def _block_17(x, width: int, name: str):
                 _chain(x, [(width, 1, 1), (width, 7, 1), (width, 1, 7), (width, 7, 1),
                            (192, 1, 7)]),
                 _average_branch(x, 192)]
-    return Concatenate(axis=3, name=name)(branches)
+    return layers.Concatenate(axis=3, name=name)(branches)
 
 
 def _block_8(x, name: str, index: int):
     """Branches 1x1; 1x1 then (1x3 | 3x1); 1x1, 3x3 then (1x3 | 3x1); average pool then 1x1."""
     first = _unit(x, 320, 1, 1)
     split = _unit(x, 384, 1, 1)
-    split = Concatenate(axis=3, name=f"mixed9_{index}")(
+    split = layers.Concatenate(axis=3, name=f"mixed9_{index}")(
         [_unit(split, 384, 1, 3), _unit(split, 384, 3, 1)])
     double = _chain(x, [(448, 1, 1), (384, 3, 3)])
-    double = Concatenate(axis=3)([_unit(double, 384, 1, 3), _unit(double, 384, 3, 1)])
-    return Concatenate(axis=3, name=name)([first, split, double, _average_branch(x, 192)])
+    double = layers.Concatenate(axis=3)([_unit(double, 384, 1, 3), _unit(double, 384, 3, 1)])
+    return layers.Concatenate(axis=3, name=name)([first, split, double, _average_branch(x, 192)])
 
 
 def InceptionV3(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
@@ -87,23 +80,23 @@ def InceptionV3(include_top: bool = True, weights=None, input_tensor=None, input
     x = _chain(inputs, [(32, 3, 3, 2)])
     x = _unit(x, 32, 3, 3, padding="valid")
     x = _unit(x, 64, 3, 3)
-    x = MaxPooling2D(3, strides=2)(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
     x = _unit(x, 80, 1, 1, padding="valid")
     x = _unit(x, 192, 3, 3, padding="valid")
-    x = MaxPooling2D(3, strides=2)(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
     for i, pool_filters in enumerate((32, 64, 64)):
         x = _block_35(x, pool_filters, f"mixed{i}")
     # grid reduction to 17x17 (for a 299x299 input)
-    x = Concatenate(axis=3, name="mixed3")(
+    x = layers.Concatenate(axis=3, name="mixed3")(
         [_chain(x, [(384, 3, 3, 2)]), _chain(x, [(64, 1, 1), (96, 3, 3), (96, 3, 3, 2)]),
-         MaxPooling2D(3, strides=2)(x)])
+         layers.MaxPooling2D(3, strides=2)(x)])
     for i, width in enumerate((128, 160, 160, 192), start=4):
         x = _block_17(x, width, f"mixed{i}")
     # grid reduction to 8x8
-    x = Concatenate(axis=3, name="mixed8")(
+    x = layers.Concatenate(axis=3, name="mixed8")(
         [_chain(x, [(192, 1, 1), (320, 3, 3, 2)]),
          _chain(x, [(192, 1, 1), (192, 1, 7), (192, 7, 1), (192, 3, 3, 2)]),
-         MaxPooling2D(3, strides=2)(x)])
+         layers.MaxPooling2D(3, strides=2)(x)])
     for i in range(2):
         x = _block_8(x, f"mixed{9 + i}", i)
     return _common.finish(name, inputs, x, include_top, pooling, weights,

@@ -67,9 +67,7 @@ def MobileNet(input_shape=None, alpha: float = 1.0, depth_multiplier: int = 1,
     """
     _common.check_arguments("MobileNet", weights, include_top, classes, pooling,
                             classifier_activation, WEIGHTS_FILE)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
-        raise ValueError(f"MobileNet: alpha must be a positive number (Keras's weights: "
-                         f"{_ALPHAS}), got {alpha!r}")
+    _common.check_alpha("MobileNet", alpha, _ALPHAS)
     _common.check_positive_int("MobileNet", "depth_multiplier", depth_multiplier)
     _common.check_rate("MobileNet", "dropout", dropout)
     shape = _common.image_shape("MobileNet", input_shape, 224, 32, input_tensor)

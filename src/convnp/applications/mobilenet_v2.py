@@ -78,9 +78,7 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
     """
     _common.check_arguments("MobileNetV2", weights, include_top, classes, pooling,
                             classifier_activation, WEIGHTS_FILE)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
-        raise ValueError(f"MobileNetV2: alpha must be a positive number (Keras's weights: "
-                         f"{_ALPHAS}), got {alpha!r}")
+    _common.check_alpha("MobileNetV2", alpha, _ALPHAS)
     shape = _common.image_shape("MobileNetV2", input_shape, 224, 32, input_tensor)
     inputs = _common.model_input(shape, input_tensor)
     x = Conv2D(_make_divisible(32 * alpha), 3, strides=(2, 2), padding="same", use_bias=False,

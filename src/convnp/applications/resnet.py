@@ -4,6 +4,8 @@ layer name. The three differ only in how many bottleneck blocks each of the four
 
 from __future__ import annotations
 
+from functools import partial
+
 from convnp.applications import _common
 from convnp.layers import (
     Activation,
@@ -72,10 +74,8 @@ def _resnet(depth: int, include_top, weights, input_tensor, input_shape, pooling
                           ("avg_pool", "max_pool"))
 
 
-def ResNet50(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-             pooling=None, classes: int = 1000, classifier_activation="softmax",
-             name: str = "resnet50") -> Model:
-    """ResNet-50 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32).
+_DOCS = {
+    50: """ResNet-50 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32).
 
     Args:
         include_top: end with global average pooling and ``Dense(classes)`` (``predictions``).
@@ -83,30 +83,18 @@ def ResNet50(include_top: bool = True, weights=None, input_tensor=None, input_sh
             publishes them, ``.weights.h5`` or ``.keras``); ``"imagenet"`` is refused
             (nothing is downloaded).
         input_tensor: a `KerasTensor` to build on instead of a new ``Input``.
-        input_shape: ``(rows, cols, 3)``.
+        input_shape: ``(rows, cols, channels)``.
         pooling: without the top: None (4-D output), ``"avg"`` or ``"max"``.
         classes: outputs of the top.
         classifier_activation: activation of the top (None: logits).
         name: the model's name.
-    """
-    return _resnet(50, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name)
-
-
-def ResNet101(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-              pooling=None, classes: int = 1000, classifier_activation="softmax",
-              name: str = "resnet101") -> Model:
-    """ResNet-101 (23 blocks in stage conv4); arguments as `ResNet50`."""
-    return _resnet(101, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name)
-
-
-def ResNet152(include_top: bool = True, weights=None, input_tensor=None, input_shape=None,
-              pooling=None, classes: int = 1000, classifier_activation="softmax",
-              name: str = "resnet152") -> Model:
-    """ResNet-152 (8 blocks in conv3, 36 in conv4); arguments as `ResNet50`."""
-    return _resnet(152, include_top, weights, input_tensor, input_shape, pooling, classes,
-                   classifier_activation, name)
+    """,
+    101: "ResNet-101 (23 blocks in stage conv4); arguments as `ResNet50`.",
+    152: "ResNet-152 (8 blocks in conv3, 36 in conv4); arguments as `ResNet50`.",
+}
+ResNet50, ResNet101, ResNet152 = (
+    _common.standard_builder(partial(_resnet, depth), f"ResNet{depth}", f"resnet{depth}", doc)
+    for depth, doc in _DOCS.items())
 
 
 def preprocess_input(x, data_format=None):
