@@ -245,7 +245,7 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
         return
 
     # 4. p: the first pixel of the winning block that holds the maximum
-    row, rest = np.divmod(codes_out, pw)
+    row, rest = np.divmod(codes_out.astype(np.intp), pw)  # offsets outgrow the codes' type
     w_block = rest // block + (np.arange(Wo) * per_window)[:, None]
     example = np.arange(n).reshape(n, 1, 1, 1)
     h_pool = np.arange(Ho).reshape(1, Ho, 1, 1)
