@@ -229,3 +229,24 @@ def test_a_weights_file_of_another_model_is_refused_whole():
     with pytest.raises(ValueError, match="the file has weights for 54 layers, the model 'efficientnetb0' has 131"):
         apps.EfficientNetB0(input_shape=(32, 32, 3), include_top=False,
                             weights=FIXTURES / "mobilenet_0.25_64_no_top.h5")
+
+
+@pytest.mark.parametrize("builder, size", [
+    ("MobileNet", 32), ("EfficientNetB0", 32),
+    pytest.param("DenseNet121", 32, marks=pytest.mark.slow),
+    pytest.param("Xception", 71, marks=pytest.mark.slow),
+    pytest.param("InceptionV3", 75, marks=pytest.mark.slow)])
+def test_a_training_step_reaches_every_trainable_weight(builder, size):
+    # fine-tuning runs backward through every layer kind of the family (separable and
+    # depthwise convs, squeeze-and-excitation's Multiply, swish, per-example dropout,
+    # the Rescaling/Normalization stem, concatenations)
+    tf.keras.utils.set_random_seed(3)
+    model = getattr(apps, builder)(input_shape=(size, size, 3), classes=3, weights=None)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(0, 255, (4, size, size, 3)).astype(np.float32)
+    before = [np.array(w) for w in model.trainable_weights]
+    loss = model.train_on_batch(x, np.array([0, 1, 2, 0]))
+    assert np.isfinite(loss)
+    moved = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before,
+                                                                  model.trainable_weights)]
+    assert all(moved), [w.name for w, m in zip(model.trainable_weights, moved) if not m]
