@@ -27,7 +27,8 @@ PREFIXES = {"degen": "RandomColorDegeneration", "hue": "RandomHue",
             "saturation": "RandomSaturation", "solarize": "Solarization",
             "posterize": "RandomPosterization", "autocontrast": "AutoContrast",
             "equalize": "Equalization", "sharpness": "RandomSharpness",
-            "blur": "RandomGaussianBlur", "jitter": "RandomColorJitter", "shear": "RandomShear", "erasing": "RandomErasing"}
+            "blur": "RandomGaussianBlur", "jitter": "RandomColorJitter", "shear": "RandomShear", "erasing": "RandomErasing",
+            "perspective": "RandomPerspective"}
 
 
 def check_keras_case(name):
@@ -216,5 +217,5 @@ def test_all_new_layers_in_fit_predict_and_convnp_file(tmp_path):
         L.Solarization(0.1, 0.9), L.RandomPosterization(7), L.Equalization(),
         L.RandomSharpness(0.4), L.RandomGaussianBlur(),
         L.RandomColorJitter(brightness_factor=0.1, hue_factor=0.1), L.RandomShear(0.2, 0.2),
-        L.RandomErasing(), L.MixUp(), L.CutMix(), L.AutoContrast()],
-        tmp_path, training_only=13)
+        L.RandomErasing(), L.RandomPerspective(scale=0.3), L.MixUp(), L.CutMix(),
+        L.AutoContrast()], tmp_path, training_only=14)

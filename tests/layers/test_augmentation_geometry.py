@@ -9,12 +9,19 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.layers.augmentation_geometry import RandomErasing, RandomShear, erase_masks
+from convnp.layers.augmentation_geometry import (
+    RandomErasing,
+    RandomPerspective,
+    RandomShear,
+    erase_masks,
+    homography,
+)
 from tests.layers.harness import check_gradients
 from tests.layers.test_augmentation_color import FIXTURE, check_keras_case, images
 
 
-@pytest.mark.parametrize("name", ["shear_given", "shear_nearest", "erasing_given"])
+@pytest.mark.parametrize("name", ["shear_given", "shear_nearest", "erasing_given",
+                                  "perspective_given", "perspective_nearest"])
 def test_keras_parity(name):
     check_keras_case(name)
 
@@ -31,6 +38,7 @@ def test_erase_masks_match_keras():
     (RandomShear, {"x_factor": 0.4, "y_factor": 0.3}),
     (RandomErasing, {"factor": (1.0, 1.0), "scale": (0.2, 0.5), "fill_value": 7.0}),
     (RandomErasing, {}),
+    (RandomPerspective, {"factor": (1.0, 1.0), "scale": 0.5}),
 ])
 def test_training_only_seeds_and_config(cls, kwargs):
     x = images((3, 8, 9, 3))
@@ -77,6 +85,7 @@ def test_shear_values():
     RandomShear(0.4, 0.3, dtype="float64"),
     RandomShear(0.4, fill_mode="constant", dtype="float64"),
     RandomErasing((1.0, 1.0), scale=(0.1, 0.4), value_range=(-5, 5), dtype="float64"),
+    RandomPerspective(0.8, scale=0.4, fill_value=0.5, dtype="float64"),
 ])
 def test_gradients(layer):
     x = np.random.default_rng(5).standard_normal((2, 5, 6, 2))
@@ -89,6 +98,9 @@ def test_gradients(layer):
     (lambda: RandomShear(0.2, fill_mode="mirror"), ValueError, "fill_mode"),
     (lambda: RandomShear(0.2, interpolation="cubic"), ValueError, "interpolation"),
     (lambda: RandomErasing(scale=(0.1, 2.0)), ValueError, "scale"),
+    (lambda: RandomPerspective(scale=1.5), ValueError, "scale"),
+    (lambda: RandomPerspective(factor=-0.5), ValueError, "factor"),
+    (lambda: RandomPerspective(interpolation="bicubic"), ValueError, "interpolation"),
     (lambda: RandomErasing(fill_value=(1, 2)), ValueError, "fill_value"),
     (lambda: RandomErasing(fill_value="x"), (TypeError, ValueError), "fill_value"),
     (lambda: RandomErasing(value_range=(2, 1)), ValueError, "value_range"),
@@ -97,3 +109,21 @@ def test_bad_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make()
 
+
+def test_perspective_values():
+    x = images((2, 6, 7, 2))
+    np.testing.assert_allclose(RandomPerspective(scale=0.0)(x), x, atol=1e-3)  # no move
+    np.testing.assert_array_equal(RandomPerspective(factor=0.0)(x), x)
+    start = np.tile([[0.0, 0.0], [6, 0], [0, 5], [6, 5]], (1, 1, 1))
+    end = np.array([[[0.0, 0.0], [5.0, 1.0], [1.0, 4.0], [7.0, 6.0]]])
+    t = homography(start, end)[0]
+    for (sx, sy), (ex, ey) in zip(start[0], end[0]):
+        k = t[6] * ex + t[7] * ey + 1
+        np.testing.assert_allclose([(t[0] * ex + t[1] * ey + t[2]) / k,
+                                    (t[3] * ex + t[4] * ey + t[5]) / k], [sx, sy], atol=1e-9)
+    # a pure shift of the corners is a translation: nearest sampling moves pixels
+    shifted = np.array([[[1.0, 0.0], [7.0, 0.0], [1.0, 5.0], [7.0, 5.0]]])
+    y, _ = RandomPerspective(interpolation="nearest").apply(
+        x[:1], {"apply_perspective": [True], "start_points": start, "end_points": shifted})
+    np.testing.assert_array_equal(y[0, :, 1:], x[0, :, :-1])
+    assert not y[0, :, 0].any()

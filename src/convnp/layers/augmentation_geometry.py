@@ -1,8 +1,9 @@
-"""Keras 3's geometric and region augmentations: `RandomShear`, `RandomErasing`.
+"""Keras 3's geometric and region augmentations: `RandomShear`, `RandomErasing`,
+`RandomPerspective`.
 
 Same conventions as `convnp.layers.preprocessing` (NHWC, training only, one draw per image
 from the layer's ``seed`` generator or `convnp.random.generator()`); arguments, defaults,
-bounds and draws as Keras 3.15's code. Both pass an exact input gradient.
+bounds and draws as Keras 3.15's code. All pass an exact input gradient.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.augmentation import _value_range
 from convnp.layers.augmentation_color import keras_factor
-from convnp.layers.preprocessing import _affine, _AffineLayer, _RandomLayer
+from convnp.layers.preprocessing import _affine, _AffineLayer, _choice, _RandomLayer
 from convnp.layers.registry import register
+from convnp.ops import image as image_ops
 
 
 @register
@@ -153,4 +155,79 @@ class RandomErasing(_RandomLayer):
         return config
 
 
-GEOMETRY_LAYERS = (RandomShear, RandomErasing)
+
+def homography(start_points, end_points) -> np.ndarray:
+    """``(m, 8)`` projective transforms taking each output pixel at an ``end`` corner to the
+    input pixel at the matching ``start`` corner (``(m, 4, 2)`` arrays of ``(x, y)``), in
+    ``ImageProjectiveTransformV3``'s layout: ``x_in = (a0 x + a1 y + a2) / (c0 x + c1 y + 1)``
+    and likewise ``y_in`` with ``b0 b1 b2``. Solves the 8 equations of the 4 corners."""
+    start = np.asarray(start_points, dtype=np.float64)
+    end = np.asarray(end_points, dtype=np.float64)
+    m = start.shape[0]
+    system = np.zeros((m, 8, 8))
+    rhs = np.zeros((m, 8))
+    for corner in range(4):
+        ex, ey = end[:, corner, 0], end[:, corner, 1]
+        sx, sy = start[:, corner, 0], start[:, corner, 1]
+        system[:, 2 * corner, 0:3] = np.stack([ex, ey, np.ones(m)], axis=1)
+        system[:, 2 * corner, 6:8] = np.stack([-sx * ex, -sx * ey], axis=1)
+        system[:, 2 * corner + 1, 3:6] = np.stack([ex, ey, np.ones(m)], axis=1)
+        system[:, 2 * corner + 1, 6:8] = np.stack([-sy * ex, -sy * ey], axis=1)
+        rhs[:, 2 * corner], rhs[:, 2 * corner + 1] = sx, sy
+    return np.linalg.solve(system, rhs[..., None])[..., 0]
+
+
+@register
+class RandomPerspective(_RandomLayer):
+    """Warp some images by a random perspective. Each image is warped with a probability
+    drawn from ``factor`` (``(0, f)`` within [0, 1]); its four corners move by up to
+    ``scale / 2`` of their own coordinates (``scale`` in [0, 1], Keras' draw: the corner at
+    ``(0, 0)`` never moves), and the image is resampled through the homography between the
+    corners (``interpolation`` ``"bilinear"`` or ``"nearest"``; ``fill_value`` outside).
+    Training only; the gradient is exact."""
+
+    config_keys = _RandomLayer.config_keys + ("scale", "interpolation", "fill_value")
+    config_list_keys = ("factor",)
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0,
+                 seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.factor = keras_factor(factor, (0.0, 1.0), cls)
+        self.scale = _utils.number(scale, "scale", cls)
+        if not 0.0 <= self.scale <= 1.0:
+            raise ValueError(f"{cls}: scale must be a number in [0, 1], got {scale!r}")
+        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS,
+                                     "interpolation", cls)
+        self.fill_value = _utils.number(fill_value, "fill_value", cls)
+
+    def draw(self, shape) -> dict:
+        m, n_H, n_W, _ = shape
+        rng = self.rng()
+        probability = rng.uniform(*self.factor, m)
+        apply = rng.random(m) < probability
+        moves = rng.uniform(-0.5 * self.scale, 0.5 * self.scale, (m, 4, 2))
+        corners = np.array([[0.0, 0.0], [n_W - 1, 0.0], [0.0, n_H - 1], [n_W - 1, n_H - 1]])
+        start = np.broadcast_to(corners, (m, 4, 2))
+        return {"apply_perspective": apply, "start_points": start,
+                "end_points": start + start * moves}
+
+    def apply(self, x, transformation: dict):
+        m = x.shape[0]
+        plan = image_ops.affine_plan(x.shape, homography(transformation["start_points"],
+                                                         transformation["end_points"]),
+                                     self.interpolation, "constant")
+        chosen = np.asarray(transformation["apply_perspective"], bool).reshape(m, 1, 1, 1)
+        y = np.where(chosen, image_ops.affine_apply(x, plan, self.fill_value), x)
+
+        def backward(dy):
+            warped = image_ops.affine_backward(np.where(chosen, dy, 0), plan)
+            return np.where(chosen, warped, dy)
+
+        return y.astype(x.dtype, copy=False), backward
+
+    def _augment(self, x):
+        return self.apply(x, self.draw(x.shape))
+
+
+GEOMETRY_LAYERS = (RandomShear, RandomErasing, RandomPerspective)

@@ -8,7 +8,8 @@ Two linear maps cover every layer:
   (`resize_matrix`), and its gradient is the same products with the transposes;
 * **affine sampling** (`affine_plan`, `affine_apply`, `affine_backward`): each output pixel
   ``(x, y)`` of image ``i`` reads the input at ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``, the
-  8-number transforms of ``tf.raw_ops.ImageProjectiveTransformV3`` (last two zero). A plan
+  8-number transforms of ``tf.raw_ops.ImageProjectiveTransformV3`` (with the last two
+  ``c0, c1`` nonzero, a projective map: both coordinates divided by ``c0 x + c1 y + 1``). A plan
   holds, for every output pixel, up to four input indices and weights (bilinear) or one
   (nearest), plus the weight given to ``fill_value``; applying it is a gather and a weighted
   sum, its gradient a scatter-add (``np.bincount``).
@@ -117,6 +118,13 @@ def affine_plan(shape, transforms: np.ndarray, interpolation: str = "bilinear",
     t = np.asarray(transforms, dtype=np.float64)
     x_in = t[:, 0:1] * x + t[:, 1:2] * y + t[:, 2:3]
     y_in = t[:, 3:4] * x + t[:, 4:5] * y + t[:, 5:6]
+    if np.any(t[:, 6:8]):
+        # a projective transform: divide by c0 x + c1 y + 1 (where that is 0, TensorFlow
+        # gives fill_value; a coordinate far outside does the same in "constant" mode)
+        k = t[:, 6:7] * x + t[:, 7:8] * y + 1.0
+        safe = np.where(k == 0, 1.0, k)
+        x_in = np.where(k == 0, -2.0 * n_W - 2, x_in / safe)
+        y_in = np.where(k == 0, -2.0 * n_H - 2, y_in / safe)
     x_in = _map_coordinates(x_in, n_W, fill_mode)
     y_in = _map_coordinates(y_in, n_H, fill_mode)
     if interpolation == "nearest":
