@@ -280,7 +280,15 @@ class AutoContrast(_ImageLayer):
         scale = (high_end - low_end) / np.where(flat_channel, 1, spread)
         low = low.reshape(m, 1, 1, n_C)
         unit = (x - low) / np.where(flat_channel, 1, spread)
-        y = np.where(flat_channel, x, np.clip(low_end + (x - low) * scale, low_end, high_end))
+        # the output in Keras' order of operations (on the 0-255 scale: x * s - low * s),
+        # so that values land in the same float32 bins as Keras' (Equalization after it)
+        scaled = to_range(x, self.value_range, (0.0, 255.0))
+        low255 = to_range(low, self.value_range, (0.0, 255.0))
+        s255 = x.dtype.type(255) / np.where(flat_channel, 1, to_range(
+            low + spread, self.value_range, (0.0, 255.0)) - low255)
+        stretched = to_range(np.clip(scaled * s255 + (-low255 * s255), 0, 255), (0.0, 255.0),
+                             self.value_range)
+        y = np.where(flat_channel, x, stretched)
 
         def backward(dy):
             g = np.where(flat_channel, 0, dy * scale)
