@@ -72,6 +72,9 @@ def test_erasing_values():
 def test_shear_values():
     x = images((2, 6, 7, 1))
     assert RandomShear(0.5).x_factor == (-0.5, 0.5) and RandomShear().y_factor == (0.0, 0.0)
+    # the config keeps the number (Keras' own (-f, f) is refused by Keras; convnp reads both)
+    assert RandomShear(0.5).get_config()["x_factor"] == 0.5
+    assert RandomShear((-0.5, 0.5)).x_factor == (-0.5, 0.5)
     np.testing.assert_allclose(RandomShear()(x), x, atol=1e-4)  # zero shear
     layer = RandomShear(interpolation="nearest", fill_mode="constant")
     # x_factor 1: row r samples r columns to the right

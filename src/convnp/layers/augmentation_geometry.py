@@ -24,7 +24,8 @@ from convnp.ops import image as image_ops
 class RandomShear(_AffineLayer):
     """Shear each image: an output pixel ``(x, y)`` samples the input at ``(x + s_x y,
     s_y x + y)``. ``s_x`` is drawn from ``x_factor``, ``s_y`` from ``y_factor`` (a number
-    ``f`` in [0, 1] means ``(-f, f)``; a pair ``(lower, upper)`` within [-1, 1]), and both
+    ``f`` in [0, 1] means ``(-f, f)``; a pair ``(lower, upper)`` within [-1, 1]; the config
+    keeps the argument as given, so Keras can read a convnp-written file), and both
     change sign together by a coin, as Keras draws them. ``fill_mode`` (default
     ``"reflect"``), ``fill_value`` and ``interpolation`` as `RandomRotation`. Training only."""
 
@@ -37,6 +38,9 @@ class RandomShear(_AffineLayer):
         cls = type(self).__name__
         self.x_factor = self._shear_range(x_factor, "x_factor", cls)
         self.y_factor = self._shear_range(y_factor, "y_factor", cls)
+        # the config keeps the arguments as given: Keras writes (-f, f), which its own
+        # constructor then refuses, so a .keras file with a number would not load in Keras
+        self._given_factors = {"x_factor": x_factor, "y_factor": y_factor}
 
     @staticmethod
     def _shear_range(factor, name, cls):
@@ -46,6 +50,12 @@ class RandomShear(_AffineLayer):
             return keras_factor(factor, (-1.0, 1.0), cls, name)
         upper = keras_factor(factor, (0.0, 1.0), cls, name)[1]
         return -upper, upper
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({key: list(value) if isinstance(value, (tuple, list)) else value
+                       for key, value in self._given_factors.items()})
+        return config
 
     def draw(self, m: int) -> dict:
         rng = self.rng()
