@@ -193,7 +193,7 @@ def test_rgb_only():
 def check_in_model(augmentations, tmp_path, training_only: int, size: int = 6):
     """``augmentations`` then a small head in a Sequential: fit runs (finite losses),
     predict equals the model without the first ``training_only`` layers, and the model
-    survives a .convnp round trip."""
+    survives .convnp and .keras round trips."""
     L = tf.keras.layers
     model = tf.keras.Sequential([tf.keras.Input((size, size, 3)), *augmentations,
                                  L.Rescaling(1 / 255), L.Conv2D(2, 3),
@@ -206,6 +206,13 @@ def check_in_model(augmentations, tmp_path, training_only: int, size: int = 6):
     np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
     check_file_round_trip(model, x, tmp_path / "augmented.convnp")
+    pytest.importorskip("h5py")
+    model.save(tmp_path / "augmented.keras")
+    loaded = tf.keras.models.load_model(tmp_path / "augmented.keras")
+    for a, b in zip(loaded.layers[:len(augmentations)], augmentations):
+        assert json.dumps(a.get_config()) == json.dumps(b.get_config())
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
 
 
 def test_all_new_layers_in_fit_predict_and_convnp_file(tmp_path):
