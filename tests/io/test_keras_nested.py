@@ -223,25 +223,66 @@ def test_user_layer_refusals(tmp_path):
     assert not (tmp_path / "o.keras").exists()
 
 
-def test_subclassed_model_inside_is_refused_by_name(tmp_path):
-    class Net(K.Model):
-        def __init__(self, **kwargs):
+@tf.keras.saving.register_keras_serializable(package="kfile_tests")
+class Net(K.Model):
+    """A user's Model subclass: one layer in an attribute sorting before `layers`, one after."""
+
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.a = L.Dense(units, activation="tanh")
+        self.z = L.Dense(1)
+
+    def call(self, x):
+        return self.z(self.a(x))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_subclassed_model_round_trips_nested_and_alone(tmp_path):
+    x = rng.normal(size=(2, 3)).astype("float32")
+    x_in = K.Input((3,))
+    model = K.Model(x_in, Net(4, name="net")(x_in))
+    model.save(tmp_path / "m.keras")
+    config, datasets = parts(tmp_path / "m.keras")
+    entry = config["config"]["layers"][1]
+    assert (entry["registered_name"], entry["config"]) == (
+        "kfile_tests>Net", {"name": "net", "trainable": True, "units": 4})
+    # Keras walks a subclassed model's attributes with its `layers` property among them
+    assert {"layers/net/a/vars/0", "layers/net/layers/dense_1/vars/0"} <= set(datasets)
+    again = K.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert isinstance(again.get_layer("net"), Net) and again.get_layer("net").units == 4
+
+    alone = Net(3, name="alone")
+    alone.build((None, 3))
+    alone.compile("adam", "mse")
+    alone.fit(x, np.ones((2, 1)), verbose=0)
+    alone.save(tmp_path / "alone.keras")
+    back = K.models.load_model(tmp_path / "alone.keras")
+    np.testing.assert_array_equal(back.predict(x, verbose=0), alone.predict(x, verbose=0))
+    assert back.optimizer.iterations == 1
+
+
+def test_subclassed_model_without_its_arguments_in_get_config_is_refused(tmp_path):
+    class Bare(K.Model):
+        def __init__(self, units, **kwargs):
             super().__init__(**kwargs)
-            self.d = L.Dense(2)
+            self.d = L.Dense(units)
 
         def call(self, x):
             return self.d(x)
 
-    net = Net(name="net")
     x_in = K.Input((3,))
-    model = K.Model(x_in, net(x_in))
-    with pytest.raises(ValueError, match=r"'net'.*Net.*subclassed"):
+    model = K.Model(x_in, Bare(2, name="bare")(x_in))
+    with pytest.raises(ValueError, match=r"model 'bare'.*Bare.*\['units'\]"):
         model.save(tmp_path / "m.keras")
     assert not (tmp_path / "m.keras").exists()
     # its weights go where Keras puts a subclassed model's: under its attribute names
     model.save_weights(tmp_path / "w.weights.h5")
     with h5py.File(tmp_path / "w.weights.h5", "r") as f:
-        assert f["layers/net/d/vars/0"].shape == (3, 2)
+        assert f["layers/bare/d/vars/0"].shape == (3, 2)
 
 
 # -- Lambda ---------------------------------------------------------------------------------

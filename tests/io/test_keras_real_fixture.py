@@ -2,7 +2,8 @@
 the same files, regenerated here with convnp (seeded), predict what Keras predicted, carry the
 compile state Keras reported, and one more training step ends where Keras's did. The models
 include nested models (a frozen base called with training=False, a Sequential in a Sequential,
-one nested model called twice) and a user's layers and Lambda function (registered); the files
+one nested model called twice), a user's layers, Model subclass and Lambda function
+(registered); the files
 Keras wrote of the same models load in convnp the same way."""
 
 from __future__ import annotations
@@ -125,3 +126,5 @@ def test_keras_written_nested_models_keep_their_structure():
     assert type(user.get_layer("scale")).__name__ == "ScaledShift"
     assert user.get_layer("scale").factor == 3.0
     assert user.get_layer("halved").function.__name__ == "halve"
+    net = tf.keras.models.load_model(FIXTURES / "keras_written_subclassed.keras")
+    assert type(net).__name__ == "TwoLayerNet" and net.hidden_units == 6

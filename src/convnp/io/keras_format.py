@@ -324,9 +324,7 @@ def _user_layer(entry: dict, config: dict, label: str):
         if cls is not None:
             break
     if isinstance(cls, type) and issubclass(cls, Model):
-        raise ValueError(f"{label}: the user model class {registered!r} cannot be loaded from "  # noqa: TRY004
-                         "a Keras file by convnp yet (subclassed models); load its weights "
-                         "into a model you build instead")
+        return _user_model(cls, entry, config, label)
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(  # noqa: TRY004 - a file naming an unknown class is a bad value
             f"{label}: the user class {registered!r} (module {entry.get('module')!r}) is not "
@@ -464,6 +462,24 @@ def _inbound_node(node, class_name: str, where: str) -> tuple[list[tuple[str, in
         producers = [_history(t, where) for t in node]
         return producers, len(producers) > 1
     raise ValueError(f"{where}: unreadable inbound node {node!r:.200}")
+
+
+def _user_model(cls, entry: dict, config: dict, label: str):
+    """A user's Model subclass: built by its own ``from_config`` (or its constructor, as
+    Keras's default does) and then for the recorded input shape."""
+    from convnp.models import Model
+
+    kwargs = {k: v for k, v in config.items() if k != "dtype"}
+    own_from_config = cls.from_config.__func__ is not Model.from_config.__func__
+    try:
+        model = cls.from_config(kwargs) if own_from_config else cls(**kwargs)
+        shape = (entry.get("build_config") or {}).get("input_shape")
+        if shape is not None and not model.built:
+            model.build((None, *shape[1:]))
+    except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
+        raise ValueError(f"{label}: the user model class {cls.__name__} could not be built "
+                         f"from the file's config: {type(error).__name__}: {error}") from None
+    return model
 
 
 def _is_preprocessing(class_name: str) -> bool:
@@ -647,11 +663,12 @@ def model_from_keras_config(config: dict):
         raise ValueError(f"model config must be a JSON object, got {got}")  # noqa: TRY004
     class_name = config.get("class_name")
     inner = config.get("config")
-    module = config.get("module")
-    if module is not None and not str(module).startswith("keras"):
-        raise ValueError(f"model class from module {module!r} is not supported (custom model)")
+    module = config.get("module", "keras")
     if not isinstance(inner, dict):
         raise ValueError("model config: missing 'config' dict")  # noqa: TRY004
+    if isinstance(class_name, str) and (module is None or not str(module).startswith("keras")):
+        # a user's Model subclass: only a registered class or one in custom_objects
+        return _user_layer(config, inner, f"model '{inner.get('name')}' ({class_name})")
     build_shape = (config.get("build_config") or {}).get("input_shape")
     if class_name == "Sequential":
         return _sequential_from_config(inner, build_shape)
@@ -700,7 +717,8 @@ def _read_weights_h5(model, h5file, source: str) -> None:
     more than the model holds, is refused.
     """
     h5py = _require_h5py()
-    root = get_node(h5py, h5file, "layers", source)
+    # a subclassed model keeps its layers under their attribute names, with no layers/ group
+    root = h5file if is_user_object(model) else get_node(h5py, h5file, "layers", source)
     if not isinstance(root, h5py.Group):
         try:
             top = sorted(h5file.keys())
@@ -747,7 +765,8 @@ def _read_weights_h5(model, h5file, source: str) -> None:
 
 def _write_weights_h5(model, h5file) -> None:
     """Write ``model``'s variables into an open, empty h5py File, in Keras's layout."""
-    h5file.create_group("layers")
+    if not is_user_object(model):
+        h5file.create_group("layers")
     for path, owner, variables in state_groups(model):
         group = h5file.create_group(vars_path(path))
         group.attrs["name"] = getattr(owner, "name", "model")
@@ -1060,19 +1079,48 @@ def _uncovered_arguments(layer) -> list[str]:
 
 def _check_user_layer(layer) -> None:
     cls = type(layer).__name__
-    if is_model(layer):
-        raise ValueError(f"cannot save model '{layer.name}' of the user class {cls} as a "
-                         "Keras file: subclassed models are not written yet; build it as a "
-                         "functional or Sequential model, or save it to a .convnp file or "
-                         "its weights with save_weights")
+    kind = "model" if is_model(layer) else "layer"
     missing = _uncovered_arguments(layer)
     if missing:
         raise ValueError(
-            f"cannot save layer '{layer.name}' of the user class {cls} as a Keras file: its "
+            f"cannot save {kind} '{layer.name}' of the user class {cls} as a Keras file: its "
             f"get_config() does not return the constructor argument(s) {missing}, so the "
-            f"layer could not be rebuilt from the file. Override {cls}.get_config() to "
-            "return them (with the base class's config), as Keras asks of custom layers")
-    json.dumps(_keras_layer_config(layer))  # every value JSON (or a ValueError naming it)
+            f"{kind} could not be rebuilt from the file. Override {cls}.get_config() to "
+            f"return them (with the base class's config), as Keras asks of custom {kind}s")
+    if is_model(layer):
+        _subclassed_config(layer)
+        _check_savable(layer)
+    else:
+        json.dumps(_keras_layer_config(layer))  # every value JSON (or a ValueError naming it)
+
+
+# what convnp's Model.get_config() adds for its graph (a subclassed model's config is only
+# the user's arguments, as in Keras)
+_GRAPH_KEYS = {"layers", "input_layers", "output_layers"}
+
+
+def _subclassed_config(model) -> dict:
+    """The Keras config of a user's Model subclass: name, trainable and what its own
+    get_config() returns (JSON values only)."""
+    from convnp.models import Model
+
+    where = f"model '{model.name}' ({type(model).__name__})"
+    own = type(model).get_config is not Model.get_config
+    config = {"name": model.name, "trainable": bool(model.trainable)}
+    if own:
+        for key, value in model.get_config().items():
+            if key not in _GRAPH_KEYS:
+                config[key] = _user_value(value, where, key)
+    return config
+
+
+def _subclassed_entry(model) -> dict:
+    from convnp.serialization import get_registered_name
+
+    return {"module": _user_module(type(model)), "class_name": type(model).__name__,
+            "config": _subclassed_config(model),
+            "registered_name": get_registered_name(type(model)),
+            "build_config": {"input_shape": _shape_list(model.inputs[0].shape)}}
 
 
 def _check_savable(model, weights_only: bool = False) -> None:
@@ -1158,7 +1206,12 @@ def keras_config(model, *, checked: bool = False) -> dict:
 
     _require_built(model)
     if not checked:
-        _check_savable(model)
+        if is_user_object(model):
+            _check_user_layer(model)
+        else:
+            _check_savable(model)
+    if is_user_object(model):
+        return _subclassed_entry(model)
     graph = _keras_graph(model)
     if isinstance(model, Sequential):
         input_tensor = model.inputs[0]

@@ -12,7 +12,9 @@ Keras saves a model by walking it as a tree of objects (observed on Keras 3.15, 
 * a built-in layer stores its variables as ``<path>/vars/0``, ``1``, ...;
 * a user's layer (or a subclassed model) stores its own variables, trainable ones first, then
   each layer held in one of its attributes under ``<path>/<attribute>`` (a list of layers
-  under ``<path>/<attribute>/<key>``), attributes in sorted order;
+  under ``<path>/<attribute>/<key>``), attributes in sorted order; a subclassed model's
+  ``layers`` property counts as one of them (a layer in an attribute sorting after it is
+  stored as ``<path>/layers/<key>``);
 * an object reached twice (a nested model used twice, a layer shared by two models) is
   stored once, where the walk first meets it.
 
@@ -82,11 +84,15 @@ def _children(obj, path: str) -> list[tuple[str, Any]]:
         return _container_children(list(obj.layers), _join(path, "layers"))
     if not is_user_object(obj):
         return []
+    # convnp tracks only public attributes as sub-layers; Keras walks a subclassed model's
+    # `layers` property among them, so a layer whose attribute sorts after "layers" is stored
+    # as layers/<key> (keys counted over all of model.layers)
+    attributes = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    if is_model(obj):
+        attributes["layers"] = list(obj.layers)
     children = []
-    for name in sorted(vars(obj)):
-        if name.startswith("_"):
-            continue  # convnp tracks only public attributes as sub-layers
-        value = vars(obj)[name]
+    for name in sorted(attributes):
+        value = attributes[name]
         if _is_saveable(value) and value is not obj:
             children.append((_join(path, name), value))
         elif isinstance(value, dict):
