@@ -334,3 +334,22 @@ def test_lambda_naming_an_unknown_function_is_refused(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(ValueError, match=r"'nowhere>evil' is not a registered function"):
         kf.load_keras(tmp_path / "bad.keras")
+
+
+def test_course_transfer_learning_model_round_trips(tmp_path):
+    # the course's week-2 pattern: a frozen MobileNetV2 base called with training=False
+    base = K.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False,
+                                      weights=None, alpha=0.35)
+    base.trainable = False
+    inputs = K.Input((32, 32, 3))
+    x = L.GlobalAveragePooling2D()(base(inputs, training=False))
+    model = K.Model(inputs, L.Dense(1)(x))
+    for v in model.weights:  # not the initial moving statistics: every weight must travel
+        v.assign(rng.normal(scale=0.1, size=v.shape) + (1.0 if "variance" in v.name else 0.0))
+    model.save(tmp_path / "m.keras")
+    again = K.models.load_model(tmp_path / "m.keras")
+    images = rng.random((2, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(again.predict(images, verbose=0),
+                                  model.predict(images, verbose=0))
+    assert flags(again) == flags(model)
+    assert len(again.trainable_weights) == 2
