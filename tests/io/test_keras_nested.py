@@ -353,3 +353,13 @@ def test_course_transfer_learning_model_round_trips(tmp_path):
                                   model.predict(images, verbose=0))
     assert flags(again) == flags(model)
     assert len(again.trainable_weights) == 2
+
+
+def test_to_json_with_a_user_layer_needs_custom_objects():
+    x_in = K.Input((3,))
+    model = K.Model(x_in, Holder(2, name="holder")(x_in))
+    text = model.to_json()
+    with pytest.raises(ValueError, match="Holder"):
+        K.models.model_from_json(text)
+    again = K.models.model_from_json(text, custom_objects={"Holder": Holder})
+    assert isinstance(again.get_layer("holder"), Holder) and again.get_layer("holder").units == 2

@@ -24,22 +24,25 @@ def model_from_json(json_string: str, custom_objects=None):
     """
     import json
 
-    if custom_objects:
-        raise ValueError("model_from_json: custom_objects are not supported by convnp")
+    from convnp.serialization import CustomObjectScope
+
     try:
         config = json.loads(json_string)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model_from_json expects a JSON string: {exc}") from None
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError("model_from_json expects {'class_name': ..., 'config': {...}}")  # noqa: TRY004
-    if "module" in config:  # written by Keras itself
-        from convnp.io.keras_format import model_from_keras_config
-
-        return model_from_keras_config(config)
     kind = config.get("class_name")
-    if kind == "Sequential":
-        return Sequential.from_config(config["config"])
-    if kind in ("Functional", "Model"):
-        return Model.from_config(config["config"])
+    # custom_objects: the user's layer classes and Lambda functions the JSON names (registered
+    # ones are found without them); nothing else is looked up or run
+    with CustomObjectScope(custom_objects):
+        if "module" in config:  # written by Keras itself
+            from convnp.io.keras_format import model_from_keras_config
+
+            return model_from_keras_config(config)
+        if kind == "Sequential":
+            return Sequential.from_config(config["config"], custom_objects=custom_objects)
+        if kind in ("Functional", "Model"):
+            return Model.from_config(config["config"], custom_objects=custom_objects)
     raise ValueError(f"model_from_json: model class {kind!r} is not supported (Sequential "
                      "or Functional)")
