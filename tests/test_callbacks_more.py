@@ -37,6 +37,20 @@ def test_learning_rate_scheduler_sets_and_logs_the_rate():
     assert model.optimizer.learning_rate == pytest.approx(0.02)
 
 
+def test_learning_rate_scheduler_takes_the_tutorials_tensor_result():
+    # TensorFlow's tutorial: `lr * tf.math.exp(-0.1)`, a 0-d tensor
+    model = _model()
+    x, y = _data()
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[cb.LearningRateScheduler(
+        lambda epoch, lr: lr if epoch < 1 else lr * tf.math.exp(-0.1))])
+    assert history.history["learning_rate"] == pytest.approx(
+        [0.1, 0.1 * np.exp(-0.1), 0.1 * np.exp(-0.2)], rel=1e-6)
+    for bad in ("0.1", None, [0.1, 0.2], True):
+        with pytest.raises(TypeError, match="must return a float"):
+            model.fit(x, y, epochs=1, verbose=0,
+                      callbacks=[cb.LearningRateScheduler(lambda epoch, lr, bad=bad: bad)])
+
+
 class _Feed(cb.Callback):
     """Puts a fixed sequence of val_loss values into the epoch logs."""
 

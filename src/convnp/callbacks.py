@@ -597,6 +597,15 @@ def _optimizer_of(model: Any, who: str):
     return optimizer
 
 
+def _rate_number(value) -> float:
+    """A schedule's result as a float: a number, or a one-number tensor or array (the
+    TensorFlow tutorial returns ``lr * tf.math.exp(-0.1)``)."""
+    array = None if isinstance(value, (bool, str)) else np.asarray(value)
+    if array is None or array.size != 1 or array.dtype.kind not in "iuf":
+        raise TypeError(f"the schedule must return a float, got {value!r}")
+    return float(array.reshape(()))
+
+
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)`` (or
     ``schedule(epoch)``); the epoch logs get ``learning_rate``, as in Keras 3."""
@@ -615,9 +624,7 @@ class LearningRateScheduler(Callback):
             lr = self.schedule(epoch, lr)
         except TypeError:  # a schedule taking the epoch only
             lr = self.schedule(epoch)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)):
-            raise TypeError(f"the schedule must return a float, got {lr!r}")
-        optimizer.learning_rate = float(lr)
+        optimizer.learning_rate = _rate_number(lr)
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
