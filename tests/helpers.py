@@ -87,3 +87,12 @@ def assert_paths_agree(runs: dict) -> None:
     for a, b in zip(weights, plain[2]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(preds, plain[3], rtol=1e-4, atol=1e-6)
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parent / "fixtures"
+
+
+def load_fixture(name: str) -> dict[str, np.ndarray]:
+    """Every array of the committed ``tests/fixtures/<name>`` (.npz, no pickle) by key."""
+    with np.load(FIXTURES / name, allow_pickle=False) as z:
+        return {key: z[key] for key in z.files}

@@ -2,14 +2,12 @@
 optimizer_extras.npz``, written by ``make_optimizer_extras.py``), by name, in fit, and
 through a ``.keras`` file with their slots in Keras' variable order."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import convnp as tf
+from tests.helpers import load_fixture
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "optimizer_extras.npz"
 O = tf.keras.optimizers
 
 CASES = {
@@ -27,8 +25,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def keras_numbers():
-    with np.load(FIXTURE, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    return load_fixture("optimizer_extras.npz")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -204,8 +204,13 @@ class Optimizer(Configurable):
         self._before_updates()
         self._run_updates([(i, g, v) for i, (g, v) in enumerate(zip(grads, values))
                            if g is not None])
-        for grad, (_, var) in zip(grads, pairs):
-            if grad is not None and hasattr(var, "mark_modified"):
+        for (grad, var), value in zip(pairs, values):
+            if grad is None:
+                continue
+            constraint = getattr(var, "constraint", None)  # a user's variable may lack one
+            if constraint is not None:
+                value[...] = constraint(value)  # Keras: projected after its update
+            if hasattr(var, "mark_modified"):
                 var.mark_modified()  # values derived from it (folded weights) are stale
         self.iterations += 1
         return self.iterations

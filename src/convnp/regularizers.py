@@ -102,15 +102,11 @@ REGULARIZERS.add(L1L2, "l1_l2", "L1_L2")
 def get(identifier) -> Regularizer | None:
     """None, a Regularizer, a name (``"l1"``, ``"l2"``, ``"l1_l2"``: Keras's defaults) or a
     ``{"class_name", "config"}`` dict."""
-    if identifier is None:
-        return None
-    return REGULARIZERS.get(identifier)
+    return REGULARIZERS.get_optional(identifier)
 
 
 def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
-    if regularizer is None:
-        return None
-    return REGULARIZERS.serialize(regularizer)
+    return REGULARIZERS.serialize_optional(regularizer)
 
 
 def deserialize(config, custom_objects=None) -> Regularizer:

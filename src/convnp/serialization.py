@@ -338,6 +338,14 @@ class Registry:
         return self._wrap(entry)
 
     # -- objects <-> configs ----------------------------------------------------------------
+    def get_optional(self, identifier: Any, custom_objects=None) -> Any:
+        """`get`, passing None through (a layer's optional regularizer or constraint)."""
+        return None if identifier is None else self.get(identifier, custom_objects)
+
+    def serialize_optional(self, obj: Any) -> dict[str, Any] | None:
+        """`serialize`, passing None through."""
+        return None if obj is None else self.serialize(obj)
+
     def serialize(self, obj: Any) -> dict[str, Any]:
         """``{"class_name": ..., "config": obj.get_config()}`` (a registered user class is
         written under its ``"package>name"``)."""

@@ -52,10 +52,12 @@ class Variable(NDArrayOperatorsMixin):
 
     def __init__(self, initial_value=None, trainable: bool = True, name: str | None = None,
                  dtype=None, shape=None, **kwargs):
+        constraint = kwargs.pop("constraint", None)
+        if constraint is not None and not callable(constraint):
+            raise TypeError(f"Variable constraint must be callable, got {constraint!r}")
         unsupported = {k: v for k, v in kwargs.items()
                        if k not in ("validate_shape", "caching_device", "synchronization",
-                                    "aggregation", "import_scope", "constraint")
-                       or (k == "constraint" and v is not None)}
+                                    "aggregation", "import_scope")}
         if unsupported:
             raise TypeError(f"Variable got unsupported argument(s) {sorted(unsupported)}")
         if initial_value is None:
@@ -86,6 +88,8 @@ class Variable(NDArrayOperatorsMixin):
         #: (`Layer.add_weight` sets it), the name alone for a free variable
         self.path = name
         self.trainable = bool(trainable)
+        #: projection applied after each optimizer update (``tf.keras.constraints``), or None
+        self.constraint = constraint
         self.grad: np.ndarray | None = None
 
     @property

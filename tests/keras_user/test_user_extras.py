@@ -1,14 +1,12 @@
 """Schedules, losses and metrics Keras users reach for after the basics, against Keras 3's own
 numbers (``tests/fixtures/user_extras.npz``, written by ``make_user_extras.py``)."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import convnp as tf
+from tests.helpers import load_fixture
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "user_extras.npz"
 S = tf.keras.optimizers.schedules
 L = tf.keras.losses
 M = tf.keras.metrics
@@ -16,8 +14,7 @@ M = tf.keras.metrics
 
 @pytest.fixture(scope="module")
 def keras_numbers():
-    with np.load(FIXTURE, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    return load_fixture("user_extras.npz")
 
 
 SCHEDULES = {

@@ -252,10 +252,12 @@ def setup_kernel_layer(layer, activation, use_bias, kernel_initializer, bias_ini
                        **unsupported) -> None:
     """The constructor part Conv2D and Dense share: refuse unsupported Keras options (given
     by keyword), resolve the activation and initializers, and start unbuilt."""
-    from convnp import activations, initializers, regularizers
+    from convnp import activations, constraints, initializers, regularizers
 
     for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
         setattr(layer, key, regularizers.get(unsupported.pop(key, None)))
+    for key in ("kernel_constraint", "bias_constraint"):
+        setattr(layer, key, constraints.get(unsupported.pop(key, None)))
     not_supported(type(layer).__name__, **unsupported)
     layer.activation = activations.get(activation)
     layer.use_bias = bool(use_bias)
@@ -281,7 +283,7 @@ def setup_kernel_layer_from(layer, arguments: dict, kernel: str = "kernel") -> N
 
 def kernel_layer_config(layer) -> dict:
     """The `get_config` entries Conv2D and Dense share (the inverse of `setup_kernel_layer`)."""
-    from convnp import regularizers
+    from convnp import constraints, regularizers
 
     return {
         "activation": activation_name(layer.activation),
@@ -292,8 +294,8 @@ def kernel_layer_config(layer) -> dict:
         "kernel_regularizer": regularizers.serialize(layer.kernel_regularizer),
         "bias_regularizer": regularizers.serialize(layer.bias_regularizer),
         "activity_regularizer": regularizers.serialize(layer.activity_regularizer),
-        "kernel_constraint": None,
-        "bias_constraint": None,
+        "kernel_constraint": constraints.serialize(layer.kernel_constraint),
+        "bias_constraint": constraints.serialize(layer.bias_constraint),
     }
 
 
@@ -320,9 +322,11 @@ def activated_backward(layer, dy: np.ndarray, op_backward) -> np.ndarray | None:
 
 def add_kernel_and_bias(layer, kernel_shape: tuple) -> None:
     """Create ``layer.kernel`` (and ``layer.bias`` of ``(filters,)`` when ``use_bias``)."""
-    layer.kernel = layer.add_weight("kernel", tuple(kernel_shape), layer.kernel_initializer)
+    layer.kernel = layer.add_weight("kernel", tuple(kernel_shape), layer.kernel_initializer,
+                                    constraint=layer.kernel_constraint)
     if layer.use_bias:
-        layer.bias = layer.add_weight("bias", (layer.filters,), layer.bias_initializer)
+        layer.bias = layer.add_weight("bias", (layer.filters,), layer.bias_initializer,
+                                      constraint=layer.bias_constraint)
 
 
 def int_or_ints(value, name: str, layer: str) -> int | list[int]:

@@ -348,12 +348,17 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         """Create a variable of this layer, initialised now.
 
         Keras 2 (``add_weight(name, shape, ...)``) and Keras 3 (``add_weight(shape, ...)``,
-        keywords) spellings both work; ``regularizer``/``constraint`` must be None.
+        keywords) spellings both work; ``regularizer`` must be None; ``constraint`` (a
+        `tf.keras.constraints` object, name or function) projects the variable after every
+        optimizer update.
         """
-        from convnp import initializers  # imported here: initializers is a leaf module
+        from convnp import constraints, initializers  # leaf modules, imported when needed
 
-        if regularizer is not None or constraint is not None:
-            raise NotImplementedError("add_weight: regularizer and constraint are not supported")
+        if regularizer is not None:
+            raise NotImplementedError("add_weight: a regularizer is not supported; give the "
+                                      "layer a kernel_regularizer or add to self.add_loss")
+        if constraint is not None and not callable(constraint):
+            constraint = constraints.get(constraint)
         if not isinstance(name, str) and name is not None and shape is None:
             name, shape = None, name  # Keras 3: the shape comes first
         if shape is None:
@@ -363,7 +368,8 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         _spend_weight_budget(self, name, tuple(shape))
         value = init(tuple(shape), dtype=self.dtype)
-        variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype)
+        variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype,
+                            constraint=constraint)
         variable.path = f"{self.name}/{name}"
         self._variables.append(variable)
         return variable

@@ -35,7 +35,9 @@ class Conv2D(Layer):
         bias_initializer: initializer name for ``bias``.
         kernel_regularizer, bias_regularizer, activity_regularizer: `convnp.regularizers`
             (``l1``, ``l2``, ``l1_l2``); their penalties join the training loss.
-        kernel_constraint, bias_constraint, lora_rank: accepted as ``None`` only.
+        kernel_constraint, bias_constraint: `convnp.constraints` (``max_norm``, ``non_neg``,
+            ...), applied to the weights after every optimizer update.
+        lora_rank: accepted as ``None`` only.
         **kwargs: `Layer` arguments (``name``, ``trainable``, ``dtype``, ``input_shape``).
 
     Shape:
@@ -83,9 +85,10 @@ class Conv2D(Layer):
         _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
         n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
         self.kernel = self.add_weight("kernel", self.kernel_size + (n_C_prev, self.filters),
-                                      self.kernel_initializer)
+                                      self.kernel_initializer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        constraint=self.bias_constraint)
         else:
             # The op always adds a bias; a constant zero one costs one broadcast add.
             self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)

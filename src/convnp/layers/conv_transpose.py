@@ -33,7 +33,7 @@ class Conv2DTranspose(Layer):
         dilation_rate: only 1.
         activation, use_bias, kernel_initializer, bias_initializer: as in `Conv2D`.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted as ``None`` only.
+            bias_constraint: as in `Conv2D`.
 
     Shape:
         Input ``(m, n_H, n_W, n_C_in)``; output ``(m, out_h, out_w, filters)`` with, without

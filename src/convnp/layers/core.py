@@ -90,7 +90,9 @@ class Dense(Layer):
         bias_initializer: initializer name for ``bias``.
         kernel_regularizer, bias_regularizer, activity_regularizer: `convnp.regularizers`
             (``l1``, ``l2``, ``l1_l2``); their penalties join the training loss.
-        kernel_constraint, bias_constraint, lora_rank: accepted as ``None`` only.
+        kernel_constraint, bias_constraint: `convnp.constraints` (``max_norm``, ``non_neg``,
+            ...), applied to the weights after every optimizer update.
+        lora_rank: accepted as ``None`` only.
         **kwargs: `Layer` arguments.
 
     Shape:
@@ -129,9 +131,11 @@ class Dense(Layer):
             raise ValueError(f"{cls} expects input of rank >= 2 (batch, features), "
                              f"got shape {tuple(input_shape)}")
         n_in = _utils.known_dim(input_shape, -1, cls, "last (features)")
-        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", (n_in, self.units), self.kernel_initializer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:

@@ -62,7 +62,7 @@ class Conv1D(Layer):
             so output step ``t`` sees inputs up to ``t``).
         dilation_rate: spacing of the kernel taps (with strides 1).
         data_format: only ``"channels_last"``; groups: only 1; regularizers and constraints:
-            only ``None``.
+            as `Conv2D`.
 
     Shape: ``(m, steps, in_channels)`` -> ``(m, new_steps, filters)``.
     Weights: ``kernel`` ``(kernel_size, in_channels, filters)``, ``bias`` ``(filters,)``.
