@@ -119,7 +119,7 @@ class UnitNorm(_NormConstraint):
 class NonNeg(Constraint):
     def __call__(self, w):
         w = np.asarray(w)
-        return w * (w >= 0).astype(w.dtype)
+        return np.where(w >= 0, w, w.dtype.type(0))
 
 
 # Keras' function-style spellings are the classes themselves
