@@ -97,6 +97,23 @@ def _model_class_name(model: Any) -> str:
                     f"{type(model).__name__}")
 
 
+def _refuse_subclassed(model: Any, target: Path) -> None:
+    """A `.convnp` file describes a model by its graph of layers: a user's `Model` subclass
+    (its own ``call``) has none, so it is refused before anything is written."""
+    from convnp.models import Model
+
+    pending = [model]
+    while pending:
+        current = pending.pop()
+        if current._subclassed:
+            raise ValueError(
+                f"{target}: model '{current.name}' is a subclass of keras.Model "
+                f"({type(current).__name__}, with its own call()), which a .convnp file cannot "
+                "describe; save the whole model as '.keras' (model.save('name.keras'), loaded "
+                "with custom_objects) or its weights (save_weights('name.weights.h5'))")
+        pending.extend(layer for layer in current.layers if isinstance(layer, Model))
+
+
 def _weight_entries(model: Any) -> list[tuple[str, Any, Any]]:
     """``(key, layer, variable)`` for every weight, in `model.weights` order."""
     entries = []
@@ -155,6 +172,7 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
     if not model.built:
         raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save. "
                          "Give it an input shape or call it on data first.")
+    _refuse_subclassed(model, target)
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
     if metadata is None:
