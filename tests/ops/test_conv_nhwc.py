@@ -125,3 +125,78 @@ def test_nhwc_dilated_conv_and_a_plain_tuple_cache(pad):
     for given in (cache, tuple(cache_ref)):  # the fast backward takes the notes' tuple too
         for got, want in zip(conv.conv_backward(dZ, given), expected):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+INPUT_GRADIENT_CASES = [  # kernel, pad, dilation, channels in, filters, height, width
+    (3, "same", 1, 16, 5, 7, 6),
+    (3, "valid", 1, 16, 24, 9, 10),
+    (3, ((0, 2), (1, 0)), 1, 17, 3, 7, 9),
+    ((2, 3), "same", 1, 16, 4, 6, 8),
+    (3, "same", 2, 16, 6, 9, 8),
+    ((3, 2), ((4, 0), (0, 1)), (2, 1), 16, 3, 7, 6),
+]
+
+
+@pytest.mark.parametrize("f, pad, dilation, c_in, c_out, h, w", INPUT_GRADIENT_CASES)
+def test_stride_one_input_gradient_runs_as_a_conv(f, pad, dilation, c_in, c_out, h, w,
+                                                  monkeypatch):
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 4096)  # several chunks, shared between threads
+    rng = np.random.default_rng(5)
+    f_h, f_w = (f, f) if isinstance(f, int) else f
+    A = rng.standard_normal((5, h, w, c_in))
+    W = rng.standard_normal((f_h, f_w, c_in, c_out))
+    b = rng.standard_normal((1, 1, 1, c_out))
+    hp = {"stride": 1, "pad": pad, "dilation": dilation}
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    dZ = rng.standard_normal(Z.shape)
+    plan = conv.InputGradientConv.plan(dZ, cache.kernel, cache.geometry, cache.input_shape)
+    assert plan is not None and plan.dZ_pad.shape[1:3] == (h + plan.geometry.span[0] - 1,
+                                                            w + plan.geometry.span[1] - 1)
+    dZ_before = dZ.copy()
+    got = conv.conv_backward(dZ, cache)
+    np.testing.assert_array_equal(dZ, dZ_before)
+    _, cache_ref = reference.conv_forward(A, W, b, hp)
+    for g, want in zip(got, reference.conv_backward(dZ, cache_ref)):
+        np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("hp, shape", [
+    ({"stride": 2, "pad": "same"}, (2, 9, 9, 16)),  # strided
+    ({"stride": 1, "pad": 3}, (2, 9, 9, 16)),  # padded wider than the window
+    ({"stride": 1, "pad": "same"}, (2, 4, 4, 16)),  # image barely larger than the window
+])
+def test_input_gradient_falls_back_to_the_scatter(hp, shape):
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal(shape)
+    W = rng.standard_normal((3, 3, shape[3], 4))
+    b = np.zeros((1, 1, 1, 4))
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    dZ = rng.standard_normal(Z.shape)
+    assert conv.InputGradientConv.plan(dZ, cache.kernel, cache.geometry, A.shape) is None
+    _, cache_ref = reference.conv_forward(A, W, b, hp)
+    for g, want in zip(conv.conv_backward(dZ, cache), reference.conv_backward(dZ, cache_ref)):
+        np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
+
+
+def test_stride_one_input_gradient_float32_and_numerical_float64():
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((3, 8, 8, 16))
+    W = rng.standard_normal((3, 3, 16, 8)) * 0.1
+    b = np.zeros((1, 1, 1, 8))
+    hp = {"stride": 1, "pad": "same"}
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    R = rng.standard_normal(Z.shape)
+    dA = conv.conv_backward(R, cache)[0]
+    eps = 1e-6
+    for idx in [(0, 0, 0, 0), (2, 7, 7, 15), (1, 3, 4, 9)]:
+        plus, minus = A.copy(), A.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        numerical = (np.sum(R * conv.conv_forward(plus, W, b, hp)[0])
+                     - np.sum(R * conv.conv_forward(minus, W, b, hp)[0])) / (2 * eps)
+        assert dA[idx] == pytest.approx(numerical, rel=1e-6, abs=1e-8)
+    args32 = [a.astype(np.float32) for a in (A, W, b)]
+    Z32, cache32 = conv.conv_forward(*args32, hp)
+    dA32 = conv.conv_backward(R.astype(np.float32), cache32)[0]
+    assert dA32.dtype == np.float32
+    np.testing.assert_allclose(dA32, dA, rtol=1e-4, atol=1e-4)
