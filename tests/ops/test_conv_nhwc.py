@@ -49,12 +49,15 @@ def test_nhwc_conv_matches_the_reference_loops(f, stride, pad, c_in, h, w, m, dA
     np.testing.assert_array_equal(A, A_before)  # the input is read, never written
 
 
-def test_nhwc_conv_numerical_gradient_float64():
+@pytest.mark.parametrize("shape, hp", [
+    ((2, 5, 5, 16), {"stride": 2, "pad": "same"}),
+    ((2, 7, 6, 16), {"stride": 1, "pad": "same"}),  # input gradient as a conv of dZ
+])
+def test_nhwc_conv_numerical_gradient_float64(shape, hp):
     rng = np.random.default_rng(3)
-    A = rng.standard_normal((2, 5, 5, 16))
+    A = rng.standard_normal(shape)
     W = rng.standard_normal((3, 3, 16, 2)) * 0.1
     b = np.zeros((1, 1, 1, 2))
-    hp = {"stride": 2, "pad": "same"}
     Z, cache = conv.conv_forward(A, W, b, hp)
     R = rng.standard_normal(Z.shape)  # loss = sum(R * Z)
     dA, dW, _ = conv.conv_backward(R, cache)
@@ -178,25 +181,14 @@ def test_input_gradient_falls_back_to_the_scatter(hp, shape):
         np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
 
 
-def test_stride_one_input_gradient_float32_and_numerical_float64():
+def test_stride_one_input_gradient_float32():
     rng = np.random.default_rng(7)
-    A = rng.standard_normal((3, 8, 8, 16))
-    W = rng.standard_normal((3, 3, 16, 8)) * 0.1
-    b = np.zeros((1, 1, 1, 8))
-    hp = {"stride": 1, "pad": "same"}
+    A, W = rng.standard_normal((3, 8, 8, 16)), rng.standard_normal((3, 3, 16, 8)) * 0.1
+    b, hp = np.zeros((1, 1, 1, 8)), {"stride": 1, "pad": "same"}
     Z, cache = conv.conv_forward(A, W, b, hp)
     R = rng.standard_normal(Z.shape)
     dA = conv.conv_backward(R, cache)[0]
-    eps = 1e-6
-    for idx in [(0, 0, 0, 0), (2, 7, 7, 15), (1, 3, 4, 9)]:
-        plus, minus = A.copy(), A.copy()
-        plus[idx] += eps
-        minus[idx] -= eps
-        numerical = (np.sum(R * conv.conv_forward(plus, W, b, hp)[0])
-                     - np.sum(R * conv.conv_forward(minus, W, b, hp)[0])) / (2 * eps)
-        assert dA[idx] == pytest.approx(numerical, rel=1e-6, abs=1e-8)
-    args32 = [a.astype(np.float32) for a in (A, W, b)]
-    Z32, cache32 = conv.conv_forward(*args32, hp)
+    _, cache32 = conv.conv_forward(*[a.astype(np.float32) for a in (A, W, b)], hp)
     dA32 = conv.conv_backward(R.astype(np.float32), cache32)[0]
     assert dA32.dtype == np.float32
     np.testing.assert_allclose(dA32, dA, rtol=1e-4, atol=1e-4)
