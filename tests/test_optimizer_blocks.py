@@ -39,3 +39,28 @@ def test_blocked_threaded_update_matches_whole_variables(make, monkeypatch):
     assert whole_state.keys() == blocked_state.keys()
     for key in whole_state:
         np.testing.assert_array_equal(whole_state[key], blocked_state[key])
+
+
+def test_adam_step_scalars_follow_the_rate_the_step_and_the_dtype():
+    """Adam makes its step's scalars once per step and dtype: a rate set between steps, the
+    next step number and a float64 variable next to float32 ones each get their own."""
+    rng = np.random.default_rng(3)
+    values = [rng.standard_normal(5).astype(np.float32), rng.standard_normal(4)]
+    grads = [[rng.standard_normal(v.shape).astype(v.dtype) for v in values] for _ in range(2)]
+    kept = optimizers.Adam(learning_rate=0.01)
+    kept_vars = [Variable(v.copy()) for v in values]
+    kept.apply_gradients(zip(grads[0], kept_vars))
+    kept.learning_rate = 0.5
+    kept.apply_gradients(zip(grads[1], kept_vars))
+    # the second step again, by an optimizer that never ran a step in this process
+    fresh = optimizers.Adam(learning_rate=0.01)
+    fresh_vars = [Variable(v.copy()) for v in values]
+    fresh.apply_gradients(zip(grads[0], fresh_vars))
+    state = fresh.get_state()
+    fresh = optimizers.Adam(learning_rate=0.5)
+    fresh.set_state(state)
+    fresh.apply_gradients(zip(grads[1], fresh_vars))
+    for a, b in zip(kept_vars, fresh_vars):
+        assert a.value.dtype == b.value.dtype
+        np.testing.assert_array_equal(a.value, b.value)
+    assert kept_vars[1].value.dtype == np.float64
