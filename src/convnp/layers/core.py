@@ -86,13 +86,10 @@ class Dense(Layer):
         units: number of outputs.
         activation: activation name fused after the affine map (``None`` is linear).
         use_bias: whether to add a learned bias.
-        kernel_initializer: initializer name for ``kernel`` (default ``"glorot_uniform"``).
-        bias_initializer: initializer name for ``bias``.
-        kernel_regularizer, bias_regularizer, activity_regularizer: `convnp.regularizers`
-            (``l1``, ``l2``, ``l1_l2``); their penalties join the training loss.
-        kernel_constraint, bias_constraint: `convnp.constraints` (``max_norm``, ``non_neg``,
-            ...), applied to the weights after every optimizer update.
-        lora_rank: accepted as ``None`` only.
+        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+            activity_regularizer, kernel_constraint, bias_constraint, lora_rank: as in
+            `Conv2D` (initializers by name; regularizer penalties join the training loss;
+            constraints project the weights after every optimizer update).
         **kwargs: `Layer` arguments.
 
     Shape:
