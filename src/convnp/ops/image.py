@@ -111,7 +111,7 @@ class AffinePlan:
 def affine_plan(shape, transforms: np.ndarray, interpolation: str = "bilinear",
                 fill_mode: str = "reflect") -> AffinePlan:
     """Plan the sampling of a batch of ``shape`` under per-image ``transforms`` ``(m, 8)``."""
-    m, n_H, n_W, _ = shape
+    _, n_H, n_W, _ = shape
     y, x = np.meshgrid(np.arange(n_H, dtype=np.float64), np.arange(n_W, dtype=np.float64),
                        indexing="ij")
     x, y = x.reshape(1, -1), y.reshape(1, -1)
@@ -125,6 +125,14 @@ def affine_plan(shape, transforms: np.ndarray, interpolation: str = "bilinear",
         safe = np.where(k == 0, 1.0, k)
         x_in = np.where(k == 0, -2.0 * n_W - 2, x_in / safe)
         y_in = np.where(k == 0, -2.0 * n_H - 2, y_in / safe)
+    return sample_plan(shape, x_in, y_in, interpolation, fill_mode)
+
+
+def sample_plan(shape, x_in: np.ndarray, y_in: np.ndarray, interpolation: str = "bilinear",
+                fill_mode: str = "reflect") -> AffinePlan:
+    """Plan the sampling of a batch of ``shape`` at given input coordinates: ``x_in`` (column)
+    and ``y_in`` (row) of every output pixel, ``(m, n_H * n_W)`` in row-major pixel order."""
+    m, n_H, n_W, _ = shape
     x_in = _map_coordinates(x_in, n_W, fill_mode)
     y_in = _map_coordinates(y_in, n_H, fill_mode)
     if interpolation == "nearest":
