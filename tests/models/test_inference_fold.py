@@ -227,12 +227,19 @@ def test_a_stale_fold_is_never_used():
         previous = now
 
 
-def test_a_fold_follows_a_replaced_value_and_a_marked_in_place_write():
+def _predicted_unit(wanted):
+    """A float64 mixed model after one predict, its data, and its first `Folded` unit for
+    which ``wanted(unit)`` holds."""
     model = _mixed("float64")
     x, _ = _data("float64")
     model.predict(x, verbose=0)
     unit = next(n.layer for n in model._graph.inference_schedule()
-                if isinstance(n.layer, Folded) and n.layer.bn is not None)
+                if isinstance(n.layer, Folded) and wanted(n.layer))
+    return model, x, unit
+
+
+def test_a_fold_follows_a_replaced_value_and_a_marked_in_place_write():
+    model, x, unit = _predicted_unit(lambda unit: unit.bn is not None)
     unit.bn.moving_mean.value = unit.bn.moving_mean.value + 1.0  # a new array
     np.testing.assert_allclose(model.predict(x, verbose=0), _plain_predict(model, x),
                                rtol=1e-12)
@@ -349,11 +356,7 @@ def test_bns_that_cannot_fold_run_as_written():
 
 
 def test_a_unit_whose_layer_changed_activation_runs_the_layers_as_written():
-    model = _mixed("float64")
-    x, _ = _data("float64")
-    model.predict(x, verbose=0)
-    unit = next(n.layer for n in model._graph.inference_schedule()
-                if isinstance(n.layer, Folded) and n.layer.add is not None)
+    model, x, unit = _predicted_unit(lambda unit: unit.add is not None)
     unit.layer.activation = tf.keras.activations.get("tanh")  # no longer foldable
     got = model.predict(x, verbose=0)
     np.testing.assert_allclose(got, _plain_predict(model, x), rtol=1e-12)
