@@ -192,3 +192,46 @@ def test_stride_one_input_gradient_float32():
     dA32 = conv.conv_backward(R.astype(np.float32), cache32)[0]
     assert dA32.dtype == np.float32
     np.testing.assert_allclose(dA32, dA, rtol=1e-4, atol=1e-4)
+
+
+BAND_CASES = [  # kernel, stride, pad, dilation, height, width, batch
+    (3, 1, "same", 1, 9, 6, 3),      # input gradient as a conv, banded with the weights'
+    (3, 1, "valid", 1, 10, 5, 2),    # the two bandings cover different heights
+    (3, 2, "same", 1, 11, 6, 2),     # scatter-add: whole images, never bands
+    (3, 1, "same", 2, 9, 7, 2),      # dilated windows reach across band edges
+    ((2, 3), (3, 1), 1, 1, 10, 5, 2),
+]
+
+
+@pytest.mark.parametrize("f, stride, pad, dilation, h, w, m", BAND_CASES)
+def test_bands_of_rows_match_whole_images(f, stride, pad, dilation, h, w, m, monkeypatch):
+    """With a chunk budget below one image's im2col block, the NHWC path works on bands of
+    output rows; values and gradients must not change."""
+    rng = np.random.default_rng(5)
+    f_h, f_w = (f, f) if isinstance(f, int) else f
+    A = rng.standard_normal((m, h, w, 16))
+    W = rng.standard_normal((f_h, f_w, 16, 4))
+    b = rng.standard_normal((1, 1, 1, 4))
+    hp = {"stride": stride, "pad": pad, "dilation": dilation}
+    Z_ref, cache_ref = reference.conv_forward(A, W, b, hp)
+    dZ = rng.standard_normal(Z_ref.shape)
+    expected = reference.conv_backward(dZ, cache_ref)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * f_h * f_w * 16 * Z_ref.shape[2] * 8)
+    geometry = conv.conv_geometry(A, W, b, hp)
+    tiles = conv.nhwc_tiles(m, geometry, 16, 8)
+    assert max(tile.parts for tile in tiles) > 1  # the budget does force bands
+    Z, cache = conv.conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-10, atol=1e-10)
+    for got, want in zip(conv.conv_backward(dZ, cache), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_row_tiles_cover_every_output_row_once():
+    geometry = conv.conv_geometry(np.zeros((3, 50, 128, 32)), np.zeros((3, 3, 32, 8)),
+                                  np.zeros((1, 1, 1, 8)), {"stride": 1, "pad": "same"})
+    tiles = conv.nhwc_tiles(3, geometry, 32, 4)  # 147 KB of windows a row: 7 MB an image
+    assert len(tiles) > 3
+    covered = np.zeros((3, 50), dtype=int)
+    for tile in tiles:
+        covered[tile.batch, tile.rows(50)] += 1
+    np.testing.assert_array_equal(covered, 1)

@@ -25,7 +25,7 @@ Functions keep the float dtype they are given (ints compute in float64).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -504,6 +504,63 @@ def nhwc_chunks(m: int, geometry: Geometry, n_C_prev: int, itemsize: int,
     return chunks
 
 
+@dataclass(frozen=True)
+class RowTile:
+    """One piece of work of an NHWC-path conv: the examples ``batch``, and of each image the
+    band ``part`` of ``parts`` equal bands of output rows.
+
+    ``parts`` is 1 (whole images) unless a single image's im2col block outgrows the cache:
+    then each tile is one example's band of rows. The U-Net's 96x128 convs build a 14 MB block
+    per image, and the product reading it ran at 60-66 GFLOP/s a thread; on 1 MiB bands the
+    same product runs at 89-93.
+    """
+
+    batch: slice
+    part: int = 0
+    parts: int = 1
+
+    def rows(self, n: int) -> slice:
+        """This tile's band of ``n`` rows (bands differ in height by one row at most)."""
+        return slice(self.part * n // self.parts, (self.part + 1) * n // self.parts)
+
+    def band(self, A_pad: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, Geometry]:
+        """The rows of the padded input ``A_pad`` that this tile's output rows read, and the
+        window geometry of that band."""
+        rows = self.rows(geometry.out_hw[0])
+        first = rows.start * geometry.stride[0]
+        last = (rows.stop - 1) * geometry.stride[0] + geometry.span[0]
+        return (A_pad[self.batch, first:last],
+                replace(geometry, out_hw=(rows.stop - rows.start, geometry.out_hw[1])))
+
+    def pixels(self, array: np.ndarray) -> np.ndarray:
+        """This tile's pixels of an NHWC output-shaped array as a ``(pixels, channels)``
+        matrix: a view of a C-contiguous ``array`` (a band lies inside one example), which
+        products may write into."""
+        rows = array[self.batch, self.rows(array.shape[1])]
+        return rows.reshape(-1, array.shape[3])
+
+
+def nhwc_tiles(m: int, geometry: Geometry, n_C_prev: int, itemsize: int,
+               backward_of: int | None = None, bands: bool = True) -> list[RowTile]:
+    """The chunks of `nhwc_chunks` as tiles; where one image's im2col block alone is larger
+    than the chunk budget (and ``bands`` allows it), bands of rows of each image instead,
+    each with a block within the budget (and, for a backward, at least ``2 * backward_of``
+    pixels, see `nhwc_chunks`)."""
+    chunks = nhwc_chunks(m, geometry, n_C_prev, itemsize, backward_of)
+    budget = CHUNK_BYTES if backward_of is None else CHUNK_BYTES // 4
+    n_H, n_W = geometry.out_hw
+    f_h, f_w = geometry.kernel
+    row_bytes = f_h * f_w * n_C_prev * n_W * itemsize
+    if not bands or n_H * row_bytes <= budget:
+        return [RowTile(chunk) for chunk in chunks]
+    min_pixels = 2 * backward_of if backward_of else 1
+    band_rows = max(1, budget // row_bytes, -(-min_pixels // n_W))
+    parts = -(-n_H // band_rows)
+    if parts == 1:
+        return [RowTile(chunk) for chunk in chunks]
+    return [RowTile(slice(e, e + 1), k, parts) for e in range(m) for k in range(parts)]
+
+
 def im2col_rows(A_pad: np.ndarray, geometry: Geometry, out: np.ndarray | None = None
                 ) -> np.ndarray:
     """Every window of a padded NHWC batch as a row: ``(m * n_H * n_W, f_h * f_w * n_C)``,
@@ -567,21 +624,25 @@ class InputGradientConv:
         if min(np.ravel(pads)) < 0:
             return None
         f_h, f_w, n_C_prev, n_C = W.shape
-        turned = np.ascontiguousarray(W[::-1, ::-1].transpose(0, 1, 3, 2))
+        # Laid out (n_C_prev, f_h, f_w, n_C), the turned kernel is a copy of contiguous runs of
+        # n_C numbers; its transpose is then the matrix the product needs, and BLAS reads it
+        # as it lies. (Swapping the channel axes in the copy instead transposed every tap's
+        # matrix element by element: 5 ms for a 3x3x512x512 kernel, 8x this copy.)
+        turned = np.ascontiguousarray(W[::-1, ::-1].transpose(2, 0, 1, 3))
         full = Geometry(geometry.kernel, (1, 1), pads, tuple(input_shape[1:3]),
                         geometry.dilation)
         padded = _pad(dZ, pads) if any(np.ravel(pads)) else np.ascontiguousarray(dZ)
-        return cls(padded, full, turned.reshape(f_h * f_w * n_C, n_C_prev))
+        return cls(padded, full, turned.reshape(n_C_prev, f_h * f_w * n_C).T)
 
-    def chunks(self, m: int) -> list[slice]:
-        """Chunks of the batch whose im2col block of ``dZ`` fits in cache."""
+    def tiles(self, m: int) -> list[RowTile]:
+        """Tiles of the batch whose im2col block of ``dZ`` fits in cache."""
         n_C = self.dZ_pad.shape[3]
-        return nhwc_chunks(m, self.geometry, n_C, self.kernel.itemsize, backward_of=n_C)
+        return nhwc_tiles(m, self.geometry, n_C, self.kernel.itemsize, backward_of=n_C)
 
-    def run(self, chunk: slice, dA_prev: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
-        """Write ``dA_prev[chunk]``; returns the im2col buffer for the next chunk."""
-        cols = im2col_rows(self.dZ_pad[chunk], self.geometry, out=buffer)
-        np.matmul(cols, self.kernel, out=dA_prev[chunk].reshape(-1, self.kernel.shape[1]))
+    def run(self, tile: RowTile, dA_prev: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
+        """Write this tile of ``dA_prev``; returns the im2col buffer for the next tile."""
+        cols = im2col_rows(*tile.band(self.dZ_pad, self.geometry), out=buffer)
+        np.matmul(cols, self.kernel, out=tile.pixels(dA_prev))
         return cols
 
 
@@ -598,15 +659,15 @@ def _nhwc_forward(cache: ConvCache) -> np.ndarray:
         return Z
     A_pad = source.A
 
-    def forward_chunks(chunks: list[slice]) -> None:
+    def forward_tiles(tiles: list[RowTile]) -> None:
         buffer = None
-        for chunk in chunks:
-            cols = buffer = im2col_rows(A_pad[chunk], geometry, out=buffer)
-            out = Z[chunk].reshape(-1, n_C)
+        for tile in tiles:
+            cols = buffer = im2col_rows(*tile.band(A_pad, geometry), out=buffer)
+            out = tile.pixels(Z)
             np.matmul(cols, W_cols, out=out)
             out += bias
 
-    map_parts(forward_chunks, nhwc_chunks(m, geometry, n_C_prev, W.dtype.itemsize))
+    map_parts(forward_tiles, nhwc_tiles(m, geometry, n_C_prev, W.dtype.itemsize))
     return Z
 
 
@@ -621,7 +682,9 @@ def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
         dW = matmul_tn(source.A, dZ_rows).reshape(W.shape)
         if not compute_dA_prev:
             return None, dW, db
-        dpixels = matmul(dZ_rows, np.ascontiguousarray(W_cols.T))
+        # W_cols.T as it lies: BLAS reads a transposed operand at nearly the same speed, while
+        # a transposed copy of a big kernel (1024x2048 in ResNet-50) costs more than the product.
+        dpixels = matmul(dZ_rows, W_cols.T)
         s_h, s_w = geometry.stride
         if (s_h, s_w) == (1, 1):
             return dpixels.reshape(cache.input_shape), dW, db
@@ -630,33 +693,36 @@ def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
         return dA_prev, dW, db
 
     A_pad = source.A
-    chunks = nhwc_chunks(m, geometry, n_C_prev, W.dtype.itemsize, backward_of=n_C)
     as_conv = InputGradientConv.plan(dZ, W, geometry, cache.input_shape) if compute_dA_prev \
         else None
+    scatter = compute_dA_prev and as_conv is None  # dA by product and scatter-add
+    # Bands of one image would scatter-add into the same padded rows from two threads.
+    tiles = nhwc_tiles(m, geometry, n_C_prev, W.dtype.itemsize, backward_of=n_C,
+                       bands=not scatter)
     if as_conv is not None:
         dA_prev = np.empty(cache.input_shape, dtype=W.dtype)
-        chunks = max(chunks, as_conv.chunks(m), key=len)
-    dA_pad = np.zeros_like(A_pad) if compute_dA_prev and as_conv is None else None
-    W_rows_t = np.ascontiguousarray(W_cols.T)
+        tiles = max(tiles, as_conv.tiles(m), key=len)
+    dA_pad = np.zeros_like(A_pad) if scatter else None
+    W_rows_t = W_cols.T if scatter else None
 
-    def backward_chunks(chunks: list[slice]) -> np.ndarray:
+    def backward_tiles(tiles: list[RowTile]) -> np.ndarray:
         dW_part = product = None
         buffer = dZ_buffer = None
-        for chunk in chunks:
-            cols = buffer = im2col_rows(A_pad[chunk], geometry, out=buffer)
-            dZ_chunk = dZ[chunk].reshape(-1, n_C)
+        for tile in tiles:
+            cols = buffer = im2col_rows(*tile.band(A_pad, geometry), out=buffer)
+            dZ_tile = tile.pixels(dZ)
             if dW_part is None:
-                dW_part = cols.T @ dZ_chunk
+                dW_part = cols.T @ dZ_tile
             else:  # one scratch product per thread, added into its partial gradient
-                product = np.matmul(cols.T, dZ_chunk, out=product)
+                product = np.matmul(cols.T, dZ_tile, out=product)
                 dW_part += product
             if as_conv is not None:
-                dZ_buffer = as_conv.run(chunk, dA_prev, dZ_buffer)
-            elif compute_dA_prev:
-                col2im_rows_add(dZ_chunk @ W_rows_t, dA_pad[chunk], geometry)
+                dZ_buffer = as_conv.run(tile, dA_prev, dZ_buffer)
+            elif scatter:
+                col2im_rows_add(dZ_tile @ W_rows_t, dA_pad[tile.batch], geometry)
         return dW_part
 
-    parts = map_parts(backward_chunks, chunks)
+    parts = map_parts(backward_tiles, tiles)
     dW = parts[0]
     for part in parts[1:]:
         dW += part
