@@ -146,16 +146,21 @@ def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, s
     taps = [(_kept_range(i, s_h, n_H, top, keep_h), _kept_range(j, s_w, n_W, left, keep_w))
             for i in range(f_h) for j in range(f_w)]
 
-    def scatter(rows: slice) -> None:
-        patches = (x[rows].reshape(-1, n_C_in) @ W_rows.T).reshape(-1, n_H, n_W, f_h * f_w, n_C)
-        out = y[rows]
-        out[...] = 0 if bias is None else bias
-        for tap, ((h0, h1, o_h), (w0, w1, o_w)) in enumerate(taps):
-            if h1 > h0 and w1 > w0:
-                out[:, o_h:o_h + s_h * (h1 - h0 - 1) + 1:s_h,
-                    o_w:o_w + s_w * (w1 - w0 - 1) + 1:s_w] += patches[:, h0:h1, w0:w1, tap]
+    def scatter(examples: slice) -> None:
+        # One example at a time, so that its patches (3.5 MB for the U-Net's last
+        # upsampling) are still in cache when they are added onto the output.
+        buffer = np.empty((n_H * n_W, f_h * f_w * n_C), dtype=dtype)
+        for e in range(examples.start, examples.stop):
+            np.matmul(x[e].reshape(-1, n_C_in), W_rows.T, out=buffer)
+            patches = buffer.reshape(n_H, n_W, f_h * f_w, n_C)
+            out = y[e]
+            out[...] = 0 if bias is None else bias
+            for tap, ((h0, h1, o_h), (w0, w1, o_w)) in enumerate(taps):
+                if h1 > h0 and w1 > w0:
+                    out[o_h:o_h + s_h * (h1 - h0 - 1) + 1:s_h,
+                        o_w:o_w + s_w * (w1 - w0 - 1) + 1:s_w] += patches[h0:h1, w0:w1, tap]
 
-    map_rows(scatter, m, min_rows=4)
+    map_rows(scatter, m)  # examples shared between the cores (even a batch of 2)
     return y, ConvTransposeCache(x, W, b is not None, geo)
 
 
