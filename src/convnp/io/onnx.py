@@ -18,7 +18,7 @@ Layer mapping:
 convnp layer               ONNX nodes
 =========================  ===============================================================
 InputLayer                 graph input ``(batch, H, W, C)``
-Conv2D                     Conv (``W = kernel.transpose(3, 2, 0, 1)``, explicit ``pads``
+Conv2D                     Conv (``W = kernel.transpose(3, 2, 0, 1)``, ``group = groups``, ``pads``
                            ``[top, left, bottom, right]``, ``dilations``) + activation
 DepthwiseConv2D            Conv with ``group = C`` (``W`` of shape ``(C * k, 1, f_h, f_w)``)
 SeparableConv2D            the depthwise Conv, then a 1x1 Conv with the bias, + activation
@@ -370,7 +370,8 @@ def _conv(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
     kernel = layer.kernel.value
     f_h, f_w, n_C_prev, n_out = kernel.shape
     if type(layer).__name__ == "Conv2D":
-        onnx_kernel, group = np.transpose(kernel, (3, 2, 0, 1)), 1
+        # grouped: ONNX's (n_out, n_C_prev / group, f_h, f_w) is the same transpose
+        onnx_kernel, group = np.transpose(kernel, (3, 2, 0, 1)), layer.groups
     else:
         # Keras' output channel c * k + j is ONNX's (group c, filter j), so the kernel is
         # (C * k, 1, f_h, f_w)

@@ -1,6 +1,7 @@
 """``tf.keras.utils``: `set_random_seed`, `to_categorical`, `image_dataset_from_directory`,
 `load_img`, `img_to_array`, `array_to_img`, `save_img`, `PyDataset` / `Sequence`, `get_file`,
-`normalize`, `split_dataset`, `Progbar`, and the custom-object API of `convnp.serialization`."""
+`normalize`, `split_dataset`, `Progbar`, `count_params`, and the custom-object API of
+`convnp.serialization`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from convnp.progbar import Progbar as _Progbar
 from convnp.serialization import *
 from convnp.utils import set_random_seed, to_categorical
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "get_file",
+__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "count_params", "get_file",
            "image_dataset_from_directory", "img_to_array", "load_img", "normalize",
            "plot_model", "save_img", "set_random_seed", "split_dataset", "to_categorical"]
 __all__.extend(_serialization.__all__)  # the custom-object API
@@ -39,6 +40,30 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                        expand_nested=expand_nested, dpi=dpi,
                        show_layer_activations=show_layer_activations,
                        show_trainable=show_trainable, **kwargs)
+
+
+def count_params(weights) -> int:
+    """The number of scalars in ``weights``, an iterable of variables or arrays (anything
+    with a ``shape``), as an int: ``count_params(model.trainable_weights)``.
+
+    Keras 2 had it as ``keras.utils.layer_utils.count_params``; Keras 3 keeps it in
+    ``keras.src.utils.summary_utils`` (same rule: the sum of the products of the shapes).
+
+    >>> import numpy as np
+    >>> count_params([np.zeros((3, 3, 2, 4)), np.zeros(4)])
+    76
+    """
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__iter__"):
+        raise TypeError(f"count_params expects an iterable of weights (variables or arrays), "
+                        f"got {type(weights).__name__}")
+    total = 0
+    for weight in weights:
+        shape = getattr(weight, "shape", None)
+        if shape is None:
+            raise TypeError(f"count_params: each weight needs a shape (a variable or an "
+                            f"array), got {type(weight).__name__}")
+        total += int(np.prod(tuple(shape), dtype=np.int64))
+    return total
 
 
 def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:

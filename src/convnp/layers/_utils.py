@@ -30,6 +30,29 @@ def pair(value, name: str, layer: str, minimum: int = 1) -> tuple[int, int]:
         raise ValueError(f"{layer}: {error}") from None
 
 
+def single_int(value, name: str, layer: str, minimum: int = 1) -> int:
+    """Keras' 1-D size arguments: an int or a one-item tuple/list, at least ``minimum``."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {name} must be an int or a one-item tuple of ints, "
+                        f"got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{layer}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def sequence_as_image(x: np.ndarray) -> np.ndarray:
+    """A sequence batch ``(m, steps, C)`` as an image batch one pixel high, ``(m, 1, steps,
+    C)`` (a view), so that 1-D layers run the 2-D kernels."""
+    return x.reshape(x.shape[0], 1, x.shape[1], x.shape[2])
+
+
+def image_as_sequence(y: np.ndarray) -> np.ndarray:
+    """The inverse of `sequence_as_image`: ``(m, 1, steps, C)`` -> ``(m, steps, C)``."""
+    return y.reshape(y.shape[0], y.shape[2], y.shape[3])
+
+
 def padding_mode(value, layer: str) -> str:
     """Keras' ``padding`` argument of conv and pooling layers: ``"valid"`` or ``"same"``."""
     if not isinstance(value, str) or value.lower() not in ("valid", "same"):

@@ -10,6 +10,7 @@ from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
+from convnp.ops.grouped_conv import grouped_conv_backward, grouped_conv_forward
 
 
 @register
@@ -28,7 +29,10 @@ class Conv2D(Layer):
         data_format: only ``"channels_last"`` (or ``None``) is supported.
         dilation_rate: an int or ``(d_h, d_w)``: the kernel taps are ``d`` pixels apart
             (atrous convolution); cannot exceed 1 together with ``strides`` (as in Keras).
-        groups: only 1 is supported.
+        groups: split the input channels and the filters into this many equal groups, each
+            group of filters seeing only its group of channels (`convnp.ops.grouped_conv`);
+            must divide ``filters`` and the input channels. The kernel is then ``(f_h, f_w,
+            n_C_prev // groups, filters)``.
         activation: name of an activation fused after the convolution (``None`` is linear).
         use_bias: whether to add a learned bias per filter.
         kernel_initializer: initializer name for ``kernel`` (Keras default ``"glorot_uniform"``).
@@ -47,7 +51,7 @@ class Conv2D(Layer):
         kernel counts as ``(f_h - 1) * d_h + 1`` rows.
 
     Attributes:
-        kernel: `Variable` of shape ``(f_h, f_w, n_C_prev, filters)``.
+        kernel: `Variable` of shape ``(f_h, f_w, n_C_prev // groups, filters)``.
         bias: `Variable` of shape ``(filters,)``, or ``None`` when ``use_bias=False``.
         needs_input_gradient: set to False (the model does, for layers fed by the model input)
             to skip computing the input gradient; `backward` then returns ``None``.
@@ -76,15 +80,16 @@ class Conv2D(Layer):
         cls = type(self).__name__
         self.filters = _utils.positive_int(filters, "filters", cls)
         _utils.window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
-        if groups != 1:
-            raise ValueError(f"{cls}: only groups=1 is supported, got {groups!r}")
+        self.groups = checked_groups(groups, self.filters, cls)
         _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
         _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
         n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
-        self.kernel = self.add_weight("kernel", self.kernel_size + (n_C_prev, self.filters),
+        check_channel_groups(self, n_C_prev, input_shape)
+        self.kernel = self.add_weight("kernel", self.kernel_size + (n_C_prev // self.groups,
+                                                                    self.filters),
                                       self.kernel_initializer, constraint=self.kernel_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
@@ -95,7 +100,8 @@ class Conv2D(Layer):
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[2]}, rank=4)
+        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[2] * self.groups},
+                                  rank=4)
 
     def compute_output_shape(self, input_shape):
         return _utils.window_output_shape(self, input_shape, self.filters)
@@ -109,6 +115,9 @@ class Conv2D(Layer):
         """Forward pass: ``inputs`` ``(m, n_H_prev, n_W_prev, n_C_prev)`` -> ``(m, n_H, n_W,
         filters)``."""
         x = _utils.as_dtype(inputs, self.dtype)
+        if self.groups > 1:
+            return _utils.activated_forward(self, grouped_conv_forward(
+                x, self.kernel.value, self._ops_bias(), self._hparameters, self.groups))
         return _utils.activated_forward(self, ops.conv_forward(
             x, self.kernel.value, self._ops_bias(), self._hparameters))
 
@@ -116,7 +125,8 @@ class Conv2D(Layer):
         """Backward pass: sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient
         ``(m, n_H_prev, n_W_prev, n_C_prev)``, or ``None`` when ``needs_input_gradient`` is
         False."""
-        return _utils.activated_backward(self, dy, lambda dz, cache: ops.conv_backward(
+        op_backward = grouped_conv_backward if self.groups > 1 else ops.conv_backward
+        return _utils.activated_backward(self, dy, lambda dz, cache: op_backward(
             dz, cache, compute_dA_prev=self.needs_input_gradient))
 
     def get_config(self) -> dict[str, Any]:
@@ -128,6 +138,24 @@ def conv_config(layer, config: dict[str, Any]) -> dict[str, Any]:
     layer's ``config``."""
     config["filters"] = layer.filters
     config.update(_utils.window_config(layer))
-    config["groups"] = 1
+    config["groups"] = layer.groups
     config.update(_utils.kernel_layer_config(layer))
     return config
+
+
+def checked_groups(groups, filters: int, layer: str) -> int:
+    """Keras' ``groups`` of a convolution: a positive int dividing ``filters`` (the input
+    channels are checked when the layer is built, `check_channel_groups`)."""
+    groups = _utils.positive_int(groups, "groups", layer)
+    if filters % groups:
+        raise ValueError(f"{layer}: filters ({filters}) must be divisible by groups "
+                         f"({groups})")
+    return groups
+
+
+def check_channel_groups(layer, channels: int, input_shape) -> None:
+    """Refuse input channels a grouped convolution cannot split into ``layer.groups``."""
+    if channels % layer.groups:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': the input channels "
+                         f"({channels}) must be divisible by groups ({layer.groups}), got "
+                         f"input shape {tuple(input_shape)}")

@@ -16,11 +16,12 @@ import numpy as np
 from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
-from convnp.layers.conv import conv_config
+from convnp.layers.conv import check_channel_groups, checked_groups, conv_config
 from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.pooling import _GlobalPooling2D
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
+from convnp.ops.grouped_conv import grouped_conv_backward, grouped_conv_forward
 
 _SEQUENCES = "(batch, steps, channels)"
 
@@ -61,11 +62,13 @@ class Conv1D(Layer):
         padding: ``"valid"``, ``"same"`` or ``"causal"`` (zeros only before the sequence,
             so output step ``t`` sees inputs up to ``t``).
         dilation_rate: spacing of the kernel taps (with strides 1).
-        data_format: only ``"channels_last"``; groups: only 1; regularizers and constraints:
-            as `Conv2D`.
+        groups: as `Conv2D`'s (the kernel is then ``(kernel_size, in_channels // groups,
+            filters)``).
+        data_format: only ``"channels_last"``; regularizers and constraints: as `Conv2D`.
 
     Shape: ``(m, steps, in_channels)`` -> ``(m, new_steps, filters)``.
-    Weights: ``kernel`` ``(kernel_size, in_channels, filters)``, ``bias`` ``(filters,)``.
+    Weights: ``kernel`` ``(kernel_size, in_channels // groups, filters)``, ``bias``
+    ``(filters,)``.
     Caches the op's cache and the activation's values.
 
     >>> import numpy as np
@@ -98,18 +101,19 @@ class Conv1D(Layer):
             raise ValueError(f"Conv1D: strides > 1 is not supported together with "
                              f"dilation_rate > 1, got strides={strides!r} and "
                              f"dilation_rate={dilation_rate!r}")
-        if groups != 1:
-            raise ValueError(f"Conv1D: only groups=1 is supported, got {groups!r}")
+        self.groups = checked_groups(groups, self.filters, cls)
         _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:
         _utils.check_rank(input_shape, 3, "Conv1D", _SEQUENCES)
         n_C = _utils.known_dim(input_shape, 2, "Conv1D", "channels")
-        _utils.add_kernel_and_bias(self, (self.kernel_size[0], n_C, self.filters))
+        check_channel_groups(self, n_C, input_shape)
+        _utils.add_kernel_and_bias(self, (self.kernel_size[0], n_C // self.groups, self.filters))
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {2: self.kernel.shape[1]}, rank=3)
+        _utils.check_feature_dims(self, input_shape, {2: self.kernel.shape[1] * self.groups},
+                                  rank=3)
 
     def compute_output_shape(self, input_shape):
         _utils.check_rank(input_shape, 3, "Conv1D", _SEQUENCES)
@@ -127,14 +131,20 @@ class Conv1D(Layer):
         _utils.check_rank((None, *x.shape[1:]), 3, "Conv1D", _SEQUENCES)
         bias = (self.bias.value if self.bias is not None
                 else np.zeros(self.filters, dtype=self.dtype)).reshape(1, 1, 1, self.filters)
-        z, cache = ops.conv_forward(_as_image(x), self.kernel.value[None], bias,
-                                    self._hparameters())
+        if self.groups > 1:
+            z, cache = grouped_conv_forward(_as_image(x), self.kernel.value[None], bias,
+                                            self._hparameters(), self.groups)
+        else:
+            z, cache = ops.conv_forward(_as_image(x), self.kernel.value[None], bias,
+                                        self._hparameters())
         return _utils.activated_forward(self, (_as_sequence(z), cache))
 
     def backward(self, dy: np.ndarray):
+        conv_backward = grouped_conv_backward if self.groups > 1 else ops.conv_backward
+
         def op_backward(dz, cache):
-            dx, dW, db = ops.conv_backward(_as_image(dz), cache,
-                                           compute_dA_prev=self.needs_input_gradient)
+            dx, dW, db = conv_backward(_as_image(dz), cache,
+                                       compute_dA_prev=self.needs_input_gradient)
             return (None if dx is None else _as_sequence(dx)), dW[0], db
         return _utils.activated_backward(self, dy, op_backward)
 

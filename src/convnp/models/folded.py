@@ -195,6 +195,8 @@ def fold_schedule(graph, nodes: list) -> list:
         if node.multi or type(layer) not in _KERNEL_LAYERS or not layer.built \
                 or not graph._fusable(node) or id(node) in absorbed:
             continue
+        if type(layer) is Conv2D and layer.groups != 1:
+            continue  # a grouped kernel is not a conv_forward kernel
         chain, inputs = [node], list(node.inputs)
         nxt = sole_reader(node)
         bn = add = relu = pool = None

@@ -145,7 +145,7 @@ class ConvMaxPool(_FusedPool):
         no activation or a ReLU (``activation="relu"``: ReLU commutes with the max), a
         tiling pool (`tiles`; 'valid' windows may leave rows and columns out), both in the
         same dtype."""
-        if type(conv) is not Conv2D or conv.dilation_rate != (1, 1) \
+        if type(conv) is not Conv2D or conv.dilation_rate != (1, 1) or conv.groups != 1 \
                 or conv.activation not in (activations.get("linear"), activations.get("relu")):
             return False
         return conv.dtype == pool.dtype and tiles(pool, conv_output_shape)

@@ -15,7 +15,9 @@ gradient with the same kernel: ``dx = conv(dy_canvas, W)``, and ``dW`` is that c
 filter gradient for ``dZ = x``; both come from `convnp.ops.conv`.
 
 Kernels are stored as Keras stores them: ``(f_h, f_w, n_C, n_C_in)`` (output channels before
-input channels: the shape of the convolution this one transposes).
+input channels: the shape of the convolution this one transposes). A dilated kernel (taps
+``d`` pixels apart) runs as the undilated op on the kernel spread out with zeros between its
+taps, ``((f_h - 1) * d_h + 1, (f_w - 1) * d_w + 1)``; its gradient is read back at the taps.
 """
 
 from __future__ import annotations
@@ -111,10 +113,23 @@ class ConvTransposeCache:
     W: np.ndarray
     has_bias: bool
     geometry: TransposeGeometry
+    dilation: Pair = (1, 1)
+
+
+def spread_kernel(W: np.ndarray, dilation: Pair) -> np.ndarray:
+    """``W`` ``(f_h, f_w, ...)`` with ``d - 1`` zero rows/columns between its taps: the
+    kernel of the same convolution with dilation 1."""
+    d_h, d_w = dilation
+    if (d_h, d_w) == (1, 1):
+        return W
+    f_h, f_w = W.shape[:2]
+    spread = np.zeros(((f_h - 1) * d_h + 1, (f_w - 1) * d_w + 1, *W.shape[2:]), dtype=W.dtype)
+    spread[::d_h, ::d_w] = W
+    return spread
 
 
 def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, strides,
-                           padding: str = "valid", output_padding=None):
+                           padding: str = "valid", output_padding=None, dilation=1):
     """Transposed convolution of a batch.
 
     Args:
@@ -124,12 +139,16 @@ def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, s
         strides: an int or ``(s_h, s_w)``.
         padding: ``"valid"`` or ``"same"``.
         output_padding: ``None`` or an int / pair smaller than the stride.
+        dilation: an int or ``(d_h, d_w)``: the spacing of the kernel taps (sizes then count
+            the kernel as ``(f - 1) * d + 1``).
 
     Returns:
         ``(y, cache)``: ``y`` of shape ``(m, out_h, out_w, n_C)`` (sizes by
         `convnp.ops.padding.transpose_output_size`), in the operands' float dtype.
     """
     _check_operands(x, W, b, "conv_transpose_forward")
+    dilation = as_pair(dilation, "dilation")
+    W = spread_kernel(W, dilation)
     geo = transpose_geometry(x.shape, W.shape, strides, padding, output_padding)
     dtype = float_dtype(x, W) if b is None else float_dtype(x, W, b)
     x = x.astype(dtype, copy=False)
@@ -161,7 +180,7 @@ def conv_transpose_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, s
                         o_w:o_w + s_w * (w1 - w0 - 1) + 1:s_w] += patches[h0:h1, w0:w1, tap]
 
     map_rows(scatter, m)  # examples shared between the cores (even a batch of 2)
-    return y, ConvTransposeCache(x, W, b is not None, geo)
+    return y, ConvTransposeCache(x, W, b is not None, geo, dilation)
 
 
 def _kept_range(offset: int, stride: int, n: int, crop: int, kept: int) -> tuple[int, int, int]:
@@ -202,4 +221,5 @@ def conv_transpose_backward(dy: np.ndarray, cache: ConvTransposeCache,
     zero_bias = np.zeros((1, 1, 1, x.shape[3]), dtype=W.dtype)
     dx, conv_cache = conv_forward(canvas, W, zero_bias, {"stride": geo.stride, "pad": 0})
     _, dW, _ = conv_backward(x, conv_cache, compute_dA_prev=False)
-    return (dx if compute_dx else None), dW, db
+    d_h, d_w = cache.dilation
+    return (dx if compute_dx else None), np.ascontiguousarray(dW[::d_h, ::d_w]), db

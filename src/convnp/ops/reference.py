@@ -46,6 +46,7 @@ __all__ = [
     "depthwise_conv_forward",
     "distribute_value",
     "first_max_mask",
+    "grouped_conv_forward",
     "pool_backward",
     "pool_forward",
     "resize_bilinear",
@@ -333,6 +334,25 @@ def depthwise_conv_backward(dZ: np.ndarray, cache: tuple):
 
 # ---------------------------------------------------------------------------------------------
 # Pooling
+
+
+def grouped_conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
+                         hparameters: dict, groups: int) -> np.ndarray:
+    """A grouped convolution: ``groups`` convolutions side by side, group ``g``'s filters
+    ``W[..., g * n_C / groups:(g + 1) * n_C / groups]`` reading only group ``g``'s input
+    channels. ``W`` is ``(f_h, f_w, n_C_prev / groups, n_C)``. Returns ``Z`` only."""
+    n_C_prev, c_in, n_C = A_prev.shape[3], W.shape[2], W.shape[3]
+    if n_C_prev % groups or n_C % groups or c_in * groups != n_C_prev:
+        raise ValueError(f"grouped_conv_forward: {n_C_prev} input channels, W of shape "
+                         f"{W.shape} and groups={groups} do not fit")
+    c_out = n_C // groups
+    outputs = []
+    for g in range(groups):
+        Z_g, _ = conv_forward(A_prev[..., g * c_in:(g + 1) * c_in],
+                              W[..., g * c_out:(g + 1) * c_out],
+                              b[..., g * c_out:(g + 1) * c_out], hparameters)
+        outputs.append(Z_g)
+    return np.concatenate(outputs, axis=3)
 
 
 def _pool_windows(geometry: Geometry, in_hw: tuple[int, int]):

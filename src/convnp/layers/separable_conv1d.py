@@ -1,0 +1,146 @@
+"""`SeparableConv1D`: a depthwise 1-D convolution, then a pointwise one that mixes the
+channels, on `convnp.ops.depthwise` and `convnp.ops.conv` (the sequence runs as an image one
+pixel high)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp import ops
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.depthwise import _renamed, _windowed_config
+from convnp.layers.depthwise_conv1d import (
+    SEQUENCES,
+    sequence_output_steps,
+    sequence_window_arguments,
+)
+from convnp.layers.registry import register
+from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
+
+
+@register
+class SeparableConv1D(Layer):
+    """Depthwise separable 1-D convolution: `DepthwiseConv1D` without bias, then a
+    convolution of width 1 that mixes the channels, then the bias and the activation.
+
+    Args:
+        filters: output channels of the pointwise step.
+        kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier: of the
+            depthwise step, as in `DepthwiseConv1D`.
+        activation, use_bias: applied after the pointwise step.
+        depthwise_initializer, pointwise_initializer, bias_initializer: initializer names
+            (Keras defaults ``"glorot_uniform"``, ``"glorot_uniform"``, ``"zeros"``).
+        bias_regularizer, activity_regularizer, bias_constraint: as `Conv1D`;
+            depthwise_regularizer, pointwise_regularizer, depthwise_constraint,
+            pointwise_constraint: ``None`` only.
+        **kwargs: `Layer` arguments.
+
+    Shape:
+        Input ``(m, steps, channels)``; output ``(m, new_steps, filters)``.
+
+    Attributes (Keras' weight order):
+        depthwise_kernel: ``(kernel_size, channels, depth_multiplier)``.
+        pointwise_kernel: ``(1, channels * depth_multiplier, filters)``.
+        bias: ``(filters,)`` or ``None``.
+
+    Caches both ops' caches and what the activation's derivative needs.
+
+    >>> import numpy as np
+    >>> layer = SeparableConv1D(5, 3, padding="same", depth_multiplier=2)
+    >>> tuple(layer(np.zeros((2, 7, 4), dtype="float32")).shape)
+    (2, 7, 5)
+    >>> tuple(layer.pointwise_kernel.shape)
+    (1, 8, 5)
+    """
+
+    activation = _utils.ActivationAttribute()
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate=1,
+                 depth_multiplier: int = 1, activation=None, use_bias: bool = True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        from convnp import initializers
+
+        super().__init__(**kwargs)
+        self.filters = _utils.positive_int(filters, "filters", type(self).__name__)
+        sequence_window_arguments(self, kernel_size, strides, padding, data_format,
+                                  dilation_rate, depth_multiplier)
+        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
+        self.depthwise_initializer = self.kernel_initializer
+        self._pointwise_initializer = pointwise_initializer
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.depthwise_kernel = None
+        self.pointwise_kernel = None
+
+    def build(self, input_shape) -> None:
+        cls = type(self).__name__
+        _utils.check_rank(input_shape, 3, cls, SEQUENCES)
+        n_C = _utils.known_dim(input_shape, 2, cls, "channels")
+        n_mid = n_C * self.depth_multiplier
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", (self.kernel_size[0], n_C, self.depth_multiplier),
+            self.kernel_initializer)
+        self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, n_mid, self.filters),
+                                                self.pointwise_initializer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        constraint=self.bias_constraint)
+        self._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=self.dtype)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        _utils.check_feature_dims(self, input_shape, {2: self.depthwise_kernel.shape[1]},
+                                  rank=3)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], sequence_output_steps(self, input_shape), self.filters)
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        """``(m, steps, C)`` -> ``(m, new_steps, filters)``."""
+        x = _utils.as_dtype(inputs, self.dtype)
+        _utils.check_rank((None, *x.shape[1:]), 3, type(self).__name__, SEQUENCES)
+        mid, depthwise_cache = depthwise_conv_forward(
+            _utils.sequence_as_image(x), self.depthwise_kernel.value[None],
+            self._zero_mid_bias, self._hparameters)
+        bias = (np.zeros(self.filters, dtype=self.dtype) if self.bias is None
+                else self.bias.value).reshape(1, 1, 1, self.filters)
+        z, pointwise_cache = ops.conv_forward(mid, self.pointwise_kernel.value[None], bias,
+                                              {"stride": 1, "pad": 0})
+        y, saved = _utils.activate(self.activation, _utils.image_as_sequence(z))
+        self._cache = (depthwise_cache, pointwise_cache, saved)
+        return y
+
+    def backward(self, dy: np.ndarray):
+        """Sets the gradients of both kernels (and the bias); returns the input gradient, or
+        ``None`` when ``needs_input_gradient`` is False."""
+        depthwise_cache, pointwise_cache, saved = self.take_cache()
+        dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
+        d_mid, d_pointwise, db = ops.conv_backward(_utils.sequence_as_image(dz),
+                                                   pointwise_cache)
+        dx, d_depthwise, _ = depthwise_conv_backward(
+            d_mid, depthwise_cache, compute_dA_prev=self.needs_input_gradient)
+        self.depthwise_kernel.grad = d_depthwise[0]
+        self.pointwise_kernel.grad = d_pointwise[0]
+        if self.bias is not None:
+            self.bias.grad = db.reshape(-1)
+        return None if dx is None else _utils.image_as_sequence(dx)
+
+    def get_config(self) -> dict[str, Any]:
+        config = _windowed_config(self)
+        config["filters"] = self.filters
+        shared = _renamed(_utils.kernel_layer_config(self), "depthwise")
+        for key, value in shared.items():
+            config[key] = value
+            if key == "depthwise_initializer":
+                config["pointwise_initializer"] = _utils.initializer_config(
+                    self._pointwise_initializer, self.pointwise_initializer)
+            elif key in ("depthwise_regularizer", "depthwise_constraint"):
+                config[key.replace("depthwise", "pointwise")] = None
+        return config
