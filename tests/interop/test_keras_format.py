@@ -286,7 +286,9 @@ REFUSALS = {
                           "Custom>X"),
     "channels_first": (lambda c: layer_entry(c, "MaxPooling2D")["config"].update(
         data_format="channels_first"), "channels_first"),
-    "groups": (lambda c: layer_entry(c, "Conv2D")["config"].update(groups=2), "groups"),
+    # groups > 1 loads now; 3 input channels cannot be split into 2 groups
+    "groups": (lambda c: layer_entry(c, "Conv2D")["config"].update(groups=2),
+               r"input channels \(3\) must be divisible by groups \(2\)"),
     # Keras's own regularizers load (see test_regularizers_round_trip); a custom one does not
     "regularizer": (lambda c: layer_entry(c, "Dense")["config"].update(
         kernel_regularizer={"module": "my_package", "class_name": "MyPenalty",

@@ -94,7 +94,8 @@ def test_lambda_layer_is_refused_by_name(tmp_path):
 
 _WITH_ARGUMENTS = {"Dense": (2,), "Conv2D": (2, 3), "Conv1D": (2, 3), "Activation": ("relu",),
                    "Dropout": (0.5,), "Reshape": ((4,),), "Permute": ((2, 1),),
-                   "Rescaling": (0.5,), "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,)}
+                   "Rescaling": (0.5,), "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,),
+                   "Conv1DTranspose": (2, 3), "DepthwiseConv1D": (3,), "SeparableConv1D": (2, 3)}
 
 
 def _normalized(config: dict) -> dict:

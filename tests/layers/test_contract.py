@@ -54,7 +54,7 @@ def test_plain_layer_gets_the_defaults_without_setting_them():
 def test_opt_in_flags_of_builtin_layers():
     layers = tf.keras.layers
     for cls in (layers.Dense, layers.Conv2D, layers.Activation, layers.Conv1D,
-                layers.Conv2DTranspose):
+                layers.Conv2DTranspose, layers.Conv1DTranspose):
         assert cls.fuses_activation is True, cls
     for cls in (layers.Flatten, layers.BatchNormalization, layers.MaxPooling2D):
         assert cls.fuses_activation is False, cls

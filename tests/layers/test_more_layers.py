@@ -120,7 +120,7 @@ def test_causal_conv1d_does_not_look_ahead():
     (Permute, {"dims": (1, 3)}, "permutation"),
     (PReLU, {"alpha_regularizer": "l2"}, "alpha_regularizer"),
     (LayerNormalization, {"rms_scaling": True}, "rms_scaling"),
-    (Conv1D, {"filters": 2, "kernel_size": 3, "groups": 2}, "groups"),
+    (Conv1D, {"filters": 3, "kernel_size": 3, "groups": 2}, "divisible by groups"),
     (Conv1D, {"filters": 2, "kernel_size": 3, "padding": "full"}, "causal"),
     (SpatialDropout2D, {"rate": 0.5, "data_format": "channels_first"}, "channels_last"),
     (GaussianNoise, {"stddev": -1.0}, "stddev"),
