@@ -301,3 +301,48 @@ def test_saving_module_reads_new_layers_by_name(tmp_path):
     loaded = saving.load_model(tmp_path / "m.convnp")
     assert [type(layer).__name__ for layer in loaded.layers] == ["Conv1DTranspose",
                                                                  "SeparableConv1D"]
+
+
+@pytest.mark.parametrize("kwargs, shape", [
+    ({"filters": 6, "kernel_size": 3, "groups": 3, "strides": 2, "padding": "valid"},
+     (2, 7, 8, 6)),
+    ({"filters": 8, "kernel_size": (3, 2), "groups": 4, "dilation_rate": 2,
+      "padding": "valid"}, (2, 8, 7, 4)),
+])
+def test_grouped_conv2d_matches_pytorch(kwargs, shape):
+    torch = pytest.importorskip("torch")
+    layer = L.Conv2D(bias_initializer="random_normal", dtype="float64", **kwargs)
+    x = np.random.default_rng(5).standard_normal(shape)
+    y = layer(x, training=True)
+    dy = np.random.default_rng(6).standard_normal(y.shape)
+    dx = layer.backward(dy)
+    xt = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    wt = torch.tensor(layer.kernel.value.transpose(3, 2, 0, 1), requires_grad=True)
+    bt = torch.tensor(layer.bias.value, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, bt, stride=layer.strides,
+                                    dilation=layer.dilation_rate, groups=layer.groups)
+    yt.backward(torch.tensor(dy.transpose(0, 3, 1, 2)))
+    np.testing.assert_allclose(y, yt.detach().numpy().transpose(0, 2, 3, 1), atol=1e-10)
+    np.testing.assert_allclose(dx, xt.grad.numpy().transpose(0, 2, 3, 1), atol=1e-10)
+    np.testing.assert_allclose(layer.kernel.grad, wt.grad.numpy().transpose(2, 3, 1, 0),
+                               atol=1e-10)
+    np.testing.assert_allclose(layer.bias.grad, bt.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: L.DepthwiseConv2D(3, bias_constraint="non_neg"), (None, 5, 5, 2)),
+    (lambda: L.SeparableConv2D(2, 3, bias_constraint="non_neg"), (None, 5, 5, 2)),
+    (lambda: L.DepthwiseConv1D(3, bias_constraint="non_neg"), (None, 5, 2)),
+    (lambda: L.SeparableConv1D(2, 3, bias_constraint="non_neg"), (None, 5, 2)),
+    (lambda: L.Conv1DTranspose(2, 3, kernel_constraint="non_neg",
+                               bias_constraint="non_neg"), (None, 5, 2)),
+])
+def test_bias_constraint_is_applied_after_updates(make, shape):
+    # the depthwise layers accepted bias_constraint and kept it in their config, but their
+    # bias did not carry it (so the optimizer never applied it)
+    layer = make()
+    layer.build(shape)
+    layer.bias.assign(-np.ones(layer.bias.shape, dtype="float32"))
+    tf.keras.optimizers.SGD(0.1).apply_gradients(
+        [(np.zeros(v.shape, dtype="float32"), v) for v in layer.trainable_weights])
+    assert (layer.bias.numpy() >= 0).all()

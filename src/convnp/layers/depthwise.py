@@ -106,7 +106,8 @@ class DepthwiseConv2D(Layer):
                                                                     self.depth_multiplier),
                                       self.kernel_initializer)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (n_C,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (n_C,), self.bias_initializer,
+                                        constraint=self.bias_constraint)
         else:
             self._zero_bias = np.zeros((1, 1, 1, n_C), dtype=self.dtype)
         self.built = True
@@ -214,7 +215,8 @@ class SeparableConv2D(Layer):
         self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, 1, n_mid, self.filters),
                                                 self.pointwise_initializer)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        constraint=self.bias_constraint)
         else:
             self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
         self._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=self.dtype)
