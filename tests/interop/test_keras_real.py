@@ -90,3 +90,23 @@ def test_course_models_built_in_convnp_load_in_keras(build, tmp_path):
     result = _run([str(CHECK_SCRIPT), str(tmp_path / "course.keras")])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-> OK" in result.stdout
+
+
+@pytest.mark.parametrize("which", ["fixture", "sequence", "image"])
+def test_conv_family_written_by_convnp_loads_in_keras(which, tmp_path):
+    # grouped Conv1D/Conv2D, Conv1DTranspose, DepthwiseConv1D, SeparableConv1D
+    from tests.layers import test_conv_family as family
+
+    if which == "fixture":
+        model = kf.load_keras(FIXTURES / "conv_family.keras")
+        x = np.load(FIXTURES / "conv_family_expected.npz")["x"]
+    else:
+        model = family._sequence_model() if which == "sequence" else family._image_model()
+        models.randomize(model, seed=3)
+        shape = (3, 12, 4) if which == "sequence" else (3, 8, 8, 4)
+        x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    kf.save_keras(model, tmp_path / "family.keras")
+    np.savez(tmp_path / "family_expected.npz", x=x, pred=model.predict(x, verbose=0))
+    result = _run([str(CHECK_SCRIPT), str(tmp_path / "family.keras")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "-> OK" in result.stdout
