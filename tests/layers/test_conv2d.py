@@ -92,9 +92,9 @@ def test_float64_input_is_cast_to_layer_dtype_and_float32_not_copied(monkeypatch
     seen = []
     real = ops.conv_forward
 
-    def spy(A_prev, *args):
+    def spy(A_prev, *args, **kwargs):
         seen.append(A_prev)
-        return real(A_prev, *args)
+        return real(A_prev, *args, **kwargs)
 
     monkeypatch.setattr(ops, "conv_forward", spy)
     x32 = np.ones((1, 3, 3, 1), dtype="float32")

@@ -235,3 +235,19 @@ def test_row_tiles_cover_every_output_row_once():
     for tile in tiles:
         covered[tile.batch, tile.rows(50)] += 1
     np.testing.assert_array_equal(covered, 1)
+
+
+@pytest.mark.parametrize("c_in, f, stride", [(3, 3, 1), (16, 3, 1), (16, 1, 1), (16, 3, 2)])
+def test_conv_forward_relu_is_the_rectified_conv(c_in, f, stride):
+    """``relu=True`` (Conv2D(activation="relu")) rectifies in the conv's own pass, on every
+    path: channels-first, NHWC im2col rows, 1x1 GEMM."""
+    rng = np.random.default_rng(9)
+    A = rng.standard_normal((3, 6, 7, c_in)).astype(np.float32)
+    W = rng.standard_normal((f, f, c_in, 5)).astype(np.float32)
+    b = rng.standard_normal((1, 1, 1, 5)).astype(np.float32)
+    hp = {"stride": stride, "pad": "same" if f > 1 else "valid"}
+    Z, _ = conv.conv_forward(A, W, b, hp)
+    Z_relu, cache = conv.conv_forward(A, W, b, hp, relu=True)
+    assert (Z < 0).any() and Z_relu.min() == 0.0
+    np.testing.assert_array_equal(Z_relu, np.maximum(Z, 0))
+    assert cache.input_shape == A.shape

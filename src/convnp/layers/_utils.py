@@ -322,13 +322,24 @@ def kernel_layer_config(layer) -> dict:
     }
 
 
-def activated_forward(layer, z_and_cache: tuple) -> np.ndarray:
+def activated_forward(layer, z_and_cache: tuple, rectified: bool = False) -> np.ndarray:
     """The end of a kernel layer's `call`: apply its fused activation to the op's output
-    ``z`` and keep the op's cache with what the activation's derivative needs."""
+    ``z`` and keep the op's cache with what the activation's derivative needs.
+    ``rectified``: the op already applied the layer's ReLU (see `is_relu`)."""
     z, op_cache = z_and_cache
+    if rectified:
+        layer._cache = (op_cache, (z,))  # what `activate` keeps for a ReLU
+        return z
     y, saved = activate(layer.activation, z)
     layer._cache = (op_cache, saved)
     return y
+
+
+def is_relu(activation) -> bool:
+    """Whether ``activation`` is the plain ReLU (which ops can apply in their last pass)."""
+    from convnp import activations
+
+    return activation is activations.get("relu")
 
 
 def activated_backward(layer, dy: np.ndarray, op_backward) -> np.ndarray | None:

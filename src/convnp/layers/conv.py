@@ -118,8 +118,10 @@ class Conv2D(Layer):
         if self.groups > 1:
             return _utils.activated_forward(self, grouped_conv_forward(
                 x, self.kernel.value, self._ops_bias(), self._hparameters, self.groups))
+        relu = _utils.is_relu(self.activation)  # applied by the conv while in cache
         return _utils.activated_forward(self, ops.conv_forward(
-            x, self.kernel.value, self._ops_bias(), self._hparameters))
+            x, self.kernel.value, self._ops_bias(), self._hparameters, relu=relu),
+            rectified=relu)
 
     def backward(self, dy: np.ndarray):
         """Backward pass: sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient

@@ -341,7 +341,8 @@ def _fast_cache(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: d
                      kernel=kernel, geometry=geometry, blocked=BlockedConv.plan(geometry, kernel))
 
 
-def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict):
+def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: dict, *,
+                 relu: bool = False):
     """Convolve a batch with a bank of filters.
 
     Args:
@@ -351,6 +352,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
         hparameters: ``{"stride": int | (s_h, s_w), "pad": int | (p_h, p_w) |
             ((top, bottom), (left, right)) | "same" | "valid"}`` and optionally
             ``"dilation": int | (d_h, d_w)`` (default 1: kernel taps on adjacent pixels).
+        relu: return ``max(Z, 0)`` instead, rectified chunk by chunk while each is in cache
+            (``Conv2D(activation="relu")``; not part of the course's function).
 
     Returns:
         ``(Z, cache)``: ``Z`` of shape ``(m, n_H, n_W, n_C)``, and the notes' cache
@@ -359,7 +362,7 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     """
     cache = _fast_cache(A_prev, W, b, hparameters)
     if cache.nhwc is not None:
-        return _nhwc_forward(cache), cache
+        return _nhwc_forward(cache, relu), cache
     A_t, blocked, dtype = cache.A_t, cache.blocked, cache.kernel.dtype
     m, (n_H, n_W) = cache.input_shape[0], cache.geometry.out_hw
     _, _, n_C_prev, n_C = W.shape
@@ -375,6 +378,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
             # (K, N).T @ (K, n_out): BLAS reads the transposed operand in place, no copy.
             np.matmul(cols.T, blocked.W_cols, out=out)
             out += bias  # while this chunk of Z is still in cache
+            if relu:
+                np.maximum(out, 0, out=out)
 
     map_parts(forward_chunks, batch_chunks(m, blocked.geometry, n_C_prev, dtype.itemsize))
     return Z, cache
@@ -646,7 +651,7 @@ class InputGradientConv:
         return cols
 
 
-def _nhwc_forward(cache: ConvCache) -> np.ndarray:
+def _nhwc_forward(cache: ConvCache, relu: bool) -> np.ndarray:
     W, geometry, source = cache.kernel, cache.geometry, cache.nhwc
     m, _, _, n_C_prev = cache.input_shape
     f_h, f_w, _, n_C = W.shape
@@ -655,7 +660,7 @@ def _nhwc_forward(cache: ConvCache) -> np.ndarray:
     bias = np.asarray(cache[2]).reshape(n_C).astype(W.dtype, copy=False)
     Z = np.empty((m, n_H, n_W, n_C), dtype=W.dtype)
     if source.pointwise:
-        matmul(source.A, W_cols, out=Z.reshape(-1, n_C), bias=bias)
+        matmul(source.A, W_cols, out=Z.reshape(-1, n_C), bias=bias, relu=relu)
         return Z
     A_pad = source.A
 
@@ -666,6 +671,8 @@ def _nhwc_forward(cache: ConvCache) -> np.ndarray:
             out = tile.pixels(Z)
             np.matmul(cols, W_cols, out=out)
             out += bias
+            if relu:
+                np.maximum(out, 0, out=out)
 
     map_parts(forward_tiles, nhwc_tiles(m, geometry, n_C_prev, W.dtype.itemsize))
     return Z

@@ -17,12 +17,13 @@ MIN_SPLIT_MACS = 1 << 21
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
-           bias: np.ndarray | None = None) -> np.ndarray:
+           bias: np.ndarray | None = None, relu: bool = False) -> np.ndarray:
     """``a @ b (+ bias)`` with the rows of ``a`` (and of the result) shared between threads.
 
     Args:
         a: ``(M, K)``; b: ``(K, N)``; out: optional C-contiguous ``(M, N)`` result buffer;
-        bias: optional ``(N,)`` added to every row while the block is still in cache.
+        bias: optional ``(N,)`` added to every row while the block is still in cache;
+        relu: then ``max(., 0)``, in the same pass.
     """
     M, K = a.shape
     N = b.shape[1]
@@ -33,6 +34,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         np.matmul(a[rows], b, out=out[rows])
         if bias is not None:
             out[rows] += bias
+        if relu:
+            np.maximum(out[rows], 0, out=out[rows])
 
     if M * K * N < MIN_SPLIT_MACS:
         block(slice(0, M))
