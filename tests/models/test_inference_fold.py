@@ -10,7 +10,7 @@ import pytest
 import convnp as tf
 from convnp import config
 from convnp.models.folded import Folded
-from convnp.ops import batchnorm, conv_forward
+from convnp.ops import batchnorm, conv_forward, fold
 from convnp.ops.depthwise import depthwise_conv_forward
 from convnp.ops.fold import finish_inplace, fold_kernel, pointwise_forward
 
@@ -131,8 +131,15 @@ def test_fold_kernel_refuses_a_scale_per_other_channels():
         fold_kernel(np.ones((3, 3, 2, 4)), None, np.ones(5), np.zeros(5))
 
 
-@pytest.mark.parametrize("m, stride", [(2, 1), (64, 2)])  # one block, and several threads
-def test_pointwise_forward_matches_a_1x1_conv_then_the_tail(m, stride):
+@pytest.mark.parametrize("m, stride, small_blocks", [
+    (2, 1, False),   # one block
+    (64, 2, False),  # shared between the threads
+    (64, 1, True),   # many blocks of 256 rows in each thread
+])
+def test_pointwise_forward_matches_a_1x1_conv_then_the_tail(m, stride, small_blocks,
+                                                            monkeypatch):
+    if small_blocks:
+        monkeypatch.setattr(fold, "BLOCK_OUTPUTS", 1 << 12)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((m, 17, 17, 40))
     w, b = rng.standard_normal((1, 1, 40, 48)), rng.standard_normal(48)
