@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convnp.ops import reference
+from convnp.ops import conv_pool, reference
 from convnp.ops.conv import BlockedConv
 from convnp.ops.conv_pool import (
     ConvPoolCache,
@@ -139,7 +139,8 @@ def test_fused_conv_relu_max_pool_gradients_numerically(n_C_prev, n_C, pool):
                                    rtol=1e-6, atol=1e-7)
 
 
-def test_the_block_divides_the_pool_width():
+def test_the_block_divides_the_pool_width(monkeypatch):
+    monkeypatch.setattr(conv_pool, "BLOCK_COLUMNS", 16)
     # 4 filters would take 4-pixel blocks; a 6-wide pool allows only 2.
     rng = np.random.default_rng(0)
     A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 4, False)
@@ -191,3 +192,23 @@ def test_many_chunks_of_uneven_size(monkeypatch):
     assert len(conv_pool._chunks(5, cache.blocked, 4 * 3 * 3, 8)) == 5
     _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=True, with_dA=False)
     _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=False, with_dA=True)
+
+
+@pytest.mark.parametrize("wide, columns", [(True, 32), (False, 16)])
+def test_the_fused_block_width_follows_the_blas_kernels(wide, columns, monkeypatch):
+    monkeypatch.setattr(conv_pool, "blas_has_wide_registers", lambda: wide)
+    assert conv_pool.block_columns() == columns
+    rng = np.random.default_rng(0)
+    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
+    _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
+    assert cache.blocked.W_cols.shape[1] == columns  # 8 filters in blocks of 4 or 2 pixels
+    monkeypatch.setattr(conv_pool, "BLOCK_COLUMNS", 8)  # an explicit width wins
+    assert conv_pool.block_columns() == 8
+
+
+def test_blas_architecture_is_a_name_or_none():
+    from convnp.ops import threads
+
+    arch = threads.blas_architecture()
+    assert arch is None or (isinstance(arch, str) and arch)
+    assert threads.blas_has_wide_registers() == ((arch or "").lower() in threads.AVX512_CORES)

@@ -54,7 +54,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convnp.ops._threads import map_parts
 from convnp.ops.conv import (
     CHUNK_BYTES,
     NHWC_MIN_CHANNELS,
@@ -68,6 +67,7 @@ from convnp.ops.conv import (
 )
 from convnp.ops.padding import Geometry, as_pair, conv_geometry, float_dtype
 from convnp.ops.reductions import column_sums
+from convnp.ops.threads import blas_has_wide_registers, map_parts
 
 
 @dataclass
@@ -261,12 +261,19 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
         still_looking &= ~is_max[p]
 
 
-# The widest blocked product (``block * n_C`` columns) of the fused forward. Measured on the
-# SIGNS model (8 filters, 8x8 pool) with OpenBLAS's Haswell kernels (the machine no longer
-# shows AVX-512): blocks of 2 pixels (16 columns) against blocks of 4 (32 columns), CPU time
-# 0.96x a training step, 0.91x a predict batch. `convnp.ops.conv.BLOCK_COLUMNS` (32) was
-# tuned with AVX-512 kernels.
-BLOCK_COLUMNS = 16
+# The widest blocked product (``block * n_C`` columns) of the fused forward, or None to let
+# the BLAS kernels decide (`block_columns`). Measured on the SIGNS model (8 filters, 8x8 pool),
+# blocks of 2 pixels (16 columns) against blocks of 4 (32 columns), same process, alternating:
+# with OpenBLAS's Haswell (AVX2) kernels 16 columns took 0.96x a training step and 0.91x a
+# predict batch; with its SkylakeX (AVX-512) kernels 32 columns took 0.90x both.
+BLOCK_COLUMNS: int | None = None
+
+
+def block_columns() -> int:
+    """`BLOCK_COLUMNS`, or by default 32 under AVX-512 kernels and 16 otherwise."""
+    if BLOCK_COLUMNS is not None:
+        return BLOCK_COLUMNS
+    return 32 if blas_has_wide_registers() else 16
 
 
 def _chunks(m: int, blocked: BlockedConv, rows: int, itemsize: int) -> list[slice]:
@@ -325,7 +332,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     Ho, Wo = n_H // ph, n_W // pw
 
     A_pad = _pad(A, geometry.pads)
-    blocked = BlockedConv.plan(geometry, W, row_group=pw, columns=BLOCK_COLUMNS)
+    blocked = BlockedConv.plan(geometry, W, row_group=pw, columns=block_columns())
     block = blocked.block
     n_out = blocked.W_cols.shape[1]  # block * n_C
     P = np.empty((m, Ho, Wo, n_C), dtype=dtype)

@@ -51,6 +51,29 @@ def _blas_controller():
     return _controller
 
 
+@functools.lru_cache(maxsize=1)
+def blas_architecture() -> str | None:
+    """The CPU kernels BLAS runs, as OpenBLAS names them (``"SkylakeX"``, ``"Haswell"``...);
+    None when unknown (no `threadpoolctl`, or a BLAS that does not say)."""
+    controller = _blas_controller()
+    if controller is None:
+        return None
+    for lib in controller.lib_controllers:
+        architecture = getattr(lib, "architecture", None)
+        if architecture:
+            return str(architecture)
+    return None
+
+
+# OpenBLAS cores whose float32 GEMM kernels use 512-bit registers (16 numbers wide).
+AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+def blas_has_wide_registers() -> bool:
+    """Whether BLAS runs AVX-512 kernels (see `AVX512_CORES`)."""
+    return (blas_architecture() or "").lower() in AVX512_CORES
+
+
 def _blas_threads(controller) -> int:
     counts = [lib.num_threads for lib in controller.lib_controllers]
     return max(counts) if counts else 1
