@@ -110,3 +110,23 @@ def test_conv_family_written_by_convnp_loads_in_keras(which, tmp_path):
     result = _run([str(CHECK_SCRIPT), str(tmp_path / "family.keras")])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-> OK" in result.stdout
+
+
+@pytest.mark.parametrize("which", ["fixture", "every_layer"])
+def test_three_d_written_by_convnp_loads_in_keras(which, tmp_path):
+    # Conv3D, Conv3DTranspose, the 3-D poolings, UpSampling3D, ZeroPadding3D, Cropping3D,
+    # SpatialDropout3D
+    from tests.layers import test_three_d as three_d
+
+    if which == "fixture":
+        model = kf.load_keras(FIXTURES / "three_d.keras")
+        x = np.load(FIXTURES / "three_d_expected.npz")["x"]
+    else:
+        model = three_d._every_layer_model()
+        models.randomize(model, seed=3)
+        x = np.random.default_rng(4).standard_normal((2, 4, 6, 6, 2)).astype(np.float32)
+    kf.save_keras(model, tmp_path / "three_d.keras")
+    np.savez(tmp_path / "three_d_expected.npz", x=x, pred=model.predict(x, verbose=0))
+    result = _run([str(CHECK_SCRIPT), str(tmp_path / "three_d.keras")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "-> OK" in result.stdout

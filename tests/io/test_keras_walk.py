@@ -95,7 +95,9 @@ def test_lambda_layer_is_refused_by_name(tmp_path):
 _WITH_ARGUMENTS = {"Dense": (2,), "Conv2D": (2, 3), "Conv1D": (2, 3), "Activation": ("relu",),
                    "Dropout": (0.5,), "Reshape": ((4,),), "Permute": ((2, 1),),
                    "Rescaling": (0.5,), "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,),
-                   "Conv1DTranspose": (2, 3), "DepthwiseConv1D": (3,), "SeparableConv1D": (2, 3)}
+                   "Conv1DTranspose": (2, 3), "DepthwiseConv1D": (3,), "SeparableConv1D": (2, 3),
+                   "Conv3D": (2, 3), "Conv3DTranspose": (2, 3), "SpatialDropout2D": (0.5,),
+                   "SpatialDropout3D": (0.5,)}
 
 
 def _normalized(config: dict) -> dict:
@@ -127,3 +129,6 @@ def test_every_registered_layer_goes_through_the_generic_keras_path():
         checked.append(name)
     assert len(checked) >= 40
     assert {"Dense", "Conv2D", "BatchNormalization", "PReLU", "Add"} <= set(checked)
+    assert {"Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D",
+            "GlobalAveragePooling3D", "GlobalMaxPooling3D", "UpSampling3D", "ZeroPadding3D",
+            "Cropping3D", "SpatialDropout3D"} <= set(checked)

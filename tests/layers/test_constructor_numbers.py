@@ -17,6 +17,7 @@ BAD = [
     (lambda v: layers.LayerNormalization(epsilon=v), "epsilon", [INF, NAN, 0]),
     (lambda v: layers.Dropout(rate=v), "rate", [NAN, INF, 1.5, -0.1]),
     (lambda v: layers.SpatialDropout2D(rate=v), "rate", [NAN, 2]),
+    (lambda v: layers.SpatialDropout3D(rate=v), "rate", [INF, -0.5]),
     (lambda v: layers.GaussianNoise(stddev=v), "stddev", [NAN, INF, -1]),
     (lambda v: layers.GaussianDropout(rate=v), "rate", [1.0, NAN, -0.5]),
     (lambda v: layers.AlphaDropout(rate=v), "rate", [INF, 1]),

@@ -54,9 +54,11 @@ def test_plain_layer_gets_the_defaults_without_setting_them():
 def test_opt_in_flags_of_builtin_layers():
     layers = tf.keras.layers
     for cls in (layers.Dense, layers.Conv2D, layers.Activation, layers.Conv1D,
-                layers.Conv2DTranspose, layers.Conv1DTranspose):
+                layers.Conv2DTranspose, layers.Conv1DTranspose, layers.Conv3D,
+                layers.Conv3DTranspose):
         assert cls.fuses_activation is True, cls
-    for cls in (layers.Flatten, layers.BatchNormalization, layers.MaxPooling2D):
+    for cls in (layers.Flatten, layers.BatchNormalization, layers.MaxPooling2D,
+                layers.MaxPooling3D):
         assert cls.fuses_activation is False, cls
     assert layers.ReLU().commutes_with_max_pooling is True
     assert layers.ReLU(max_value=6.0).commutes_with_max_pooling is False  # only the plain one

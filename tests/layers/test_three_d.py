@@ -325,10 +325,8 @@ def test_small_3d_cnn_trains_and_round_trips(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), plain, rtol=1e-5, atol=1e-6)
 
 
-def test_every_new_layer_round_trips_through_both_file_formats(tmp_path):
-    pytest.importorskip("h5py")
-    tf.keras.utils.set_random_seed(2)
-    model = tf.keras.Sequential([
+def _every_layer_model():
+    return tf.keras.Sequential([
         tf.keras.Input((4, 6, 6, 2)),
         L.ZeroPadding3D((0, 1, 1)),
         L.Conv3D(3, 2, padding="same", bias_initializer="random_normal"),
@@ -340,6 +338,12 @@ def test_every_new_layer_round_trips_through_both_file_formats(tmp_path):
         L.MaxPooling3D(2, padding="same"),
         L.GlobalMaxPooling3D(keepdims=True),
         L.Flatten()])
+
+
+def test_every_new_layer_round_trips_through_both_file_formats(tmp_path):
+    pytest.importorskip("h5py")
+    tf.keras.utils.set_random_seed(2)
+    model = _every_layer_model()
     x = np.random.default_rng(1).standard_normal((2, 4, 6, 6, 2)).astype("float32")
     check_file_round_trip(model, x, tmp_path / "m.convnp")
     model.save(tmp_path / "m.keras")
@@ -426,3 +430,37 @@ def test_input_too_small_is_refused_before_any_work():
         built(np.zeros((1, 3, 3, 3, 5), dtype="float32"))
     with pytest.raises(ValueError, match=r"input channels \(3\) must be divisible by groups"):
         L.Conv3D(4, 2, groups=2)(np.zeros((1, 3, 3, 3, 3), dtype="float32"))
+
+
+def test_spatial_dropout_3d_is_written_as_keras_writes_it():
+    # Keras 3.15's SpatialDropout3D takes no `trainable` (a file with one does not load there)
+    from convnp.io import keras_format
+
+    config = keras_format._keras_layer_config(L.SpatialDropout3D(0.2, name="sd"))
+    assert "trainable" not in config and config["dtype"] == "float32"
+    assert config["rate"] == 0.2 and config["data_format"] == "channels_last"
+
+
+def test_inference_schedule_leaves_3d_blocks_as_written():
+    # Conv3D + BatchNormalization + ReLU + MaxPooling3D: the 2-D folds and fusions must not
+    # take the 3-D layers for their 2-D namesakes
+    tf.keras.utils.set_random_seed(4)
+    model = tf.keras.Sequential([
+        tf.keras.Input((4, 6, 6, 2)),
+        L.Conv3D(4, 3, padding="same"), L.BatchNormalization(), L.ReLU(), L.MaxPooling3D(2),
+        L.Conv3DTranspose(3, 2, strides=2), L.BatchNormalization(), L.Activation("relu"),
+        L.GlobalAveragePooling3D(), L.Dense(2)])
+    x = np.random.default_rng(3).standard_normal((4, 4, 6, 6, 2)).astype("float32")
+    model.compile("adam", "mse")
+    model.fit(x, np.zeros((4, 2), dtype="float32"), epochs=2, verbose=0)
+    with tf.config.plain_path():
+        plain = model.predict(x, verbose=0)
+    np.testing.assert_allclose(model.predict(x, verbose=0), plain, rtol=1e-5, atol=1e-5)
+
+
+def test_onnx_export_refuses_3d_layers_by_name():
+    from convnp.io.onnx import export_bytes
+
+    model = tf.keras.Sequential([tf.keras.Input((4, 4, 4, 2)), L.Conv3D(2, 2, name="c3")])
+    with pytest.raises(ValueError, match="'c3' of type Conv3D"):
+        export_bytes(model)

@@ -1029,8 +1029,8 @@ def _keras_layer_config(layer) -> dict:
             out[key] = value.json_config()  # a Lambda's function, by its registered name
         else:
             out[key] = _json_value(value)
-    if cls == "SpatialDropout2D":
-        # Keras 3.15's SpatialDropout2D takes no `trainable` and writes a plain dtype name
+    if cls in ("SpatialDropout2D", "SpatialDropout3D"):
+        # Keras 3.15's SpatialDropout2D/3D take no `trainable` and write a plain dtype name
         out.pop("trainable", None)
         out["dtype"] = layer.dtype.name
     if cls == "Lambda":
