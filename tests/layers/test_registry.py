@@ -21,8 +21,8 @@ def test_aliases_and_course_names():
 
 
 def test_unknown_name_lists_known():
-    with pytest.raises(ValueError, match=r"'Conv3D'.*Conv2D"):
-        get_layer_class("Conv3D")
+    with pytest.raises(ValueError, match=r"'Conv4D'.*Conv2D"):
+        get_layer_class("Conv4D")
 
 
 def test_serialize_round_trip():
