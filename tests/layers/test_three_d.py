@@ -45,7 +45,7 @@ def _keras_case(z, name):
 
 def test_fixture_covers_every_layer(z):
     assert {str(z[f"{name}/class"]) for name in NAMES} == CLASSES
-    assert len(NAMES) == 23
+    assert len(NAMES) == 25
 
 
 @pytest.mark.parametrize("name", NAMES)
