@@ -247,6 +247,12 @@ class LayerContract:
     #: True for classes whose `call` is user code differentiated by the tape (`taped`).
     _autodiff: bool = False
 
+    def weights_to_train(self) -> list:
+        """The weights a model holding this object trains: its ``trainable_weights`` (a
+        nested model looks through its own ``trainable`` flag to its layers', as Keras
+        does)."""
+        return self.trainable_weights
+
     def take_cache(self) -> Any:
         """Hand ``_cache`` to `backward` and drop this object's reference to it.
 

@@ -523,7 +523,7 @@ class Graph:
             wanted[id(node.layer)] = wanted.get(id(node.layer), False) or wants_dx
             node.layer.needs_input_gradient = wanted[id(node.layer)]
             node.fan_in_needs = fan_in
-            node.active = wants_dx or bool(node.layer.trainable_weights)
+            node.active = wants_dx or bool(node.layer.weights_to_train())
             needs[node.out] = node.active
 
     def backward(self, output_grads: list[np.ndarray]) -> list[np.ndarray | None]:
@@ -555,7 +555,7 @@ class Graph:
                 node.layer.restore_call_state(self._states.get(position))
             dx = node.layer.backward(dy)
             if shared:
-                for v in node.layer.trainable_weights:
+                for v in node.layer.weights_to_train():
                     if v.grad is not None:
                         summed[id(v)] = v.grad if id(v) not in summed else summed[id(v)] + v.grad
             if not node.multi:
@@ -572,7 +572,7 @@ class Graph:
             grads[node.out] = None  # free memory early
         if summed:
             for layer in self.layers:
-                for v in layer.trainable_weights:
+                for v in layer.weights_to_train():
                     if id(v) in summed:
                         v.grad = summed[id(v)]
         return [grads[s] for s in self.input_slots]

@@ -206,13 +206,28 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def weights(self) -> list[Variable]:
         return [v for layer in self.layers for v in layer.weights]
 
+    # Keras' rule: a frozen model has no trainable weights of its own, whatever its layers
+    # say (`fit` on it trains nothing); but a model *inside* another one is looked through:
+    # the enclosing model trains the inner layers that are trainable themselves (a layer set
+    # back to trainable after `inner.trainable = False`). Checked against Keras 3.15.1.
+
     @property
     def trainable_weights(self) -> list[Variable]:
-        return [v for layer in self.layers for v in layer.trainable_weights]
+        return self.weights_to_train() if self.trainable else []
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
-        return [v for layer in self.layers for v in layer.non_trainable_weights]
+        return self._layers_non_trainable_weights() if self.trainable else self.weights
+
+    def weights_to_train(self) -> list[Variable]:
+        """What an enclosing model trains of this one: the trainable weights of the layers,
+        by their own flags (not the model's)."""
+        return [v for layer in self.layers for v in layer.weights_to_train()]
+
+    def _layers_non_trainable_weights(self) -> list[Variable]:
+        return [v for layer in self.layers for v in (
+            layer._layers_non_trainable_weights() if isinstance(layer, Model)
+            else layer.non_trainable_weights)]
 
     @property
     def trainable(self) -> bool:
