@@ -82,6 +82,10 @@ def test_two_outputs_with_loss_objects_weights_and_metrics_per_output(tmp_path):
     precision = compile_config["metrics"]["prob"][0]
     assert precision["module"] == "keras.metrics" and precision["config"]["thresholds"] == 0.3
     again = K.models.load_model(tmp_path / "m.keras")
+    # model.loss is what it was compiled with, as Keras gives it back: objects and names
+    assert isinstance(again.loss["cls"], K.losses.SparseCategoricalCrossentropy)
+    assert again.loss["cls"].get_config()["from_logits"] is True
+    assert again.loss["prob"] == "binary_crossentropy"
     assert again.evaluate(x, ys, verbose=0, return_dict=True) == \
         model.evaluate(x, ys, verbose=0, return_dict=True)
     step_both(model, again, x, ys)

@@ -929,6 +929,21 @@ def _plain_object(value, where: str):
     return value
 
 
+def _loss_objects(value):
+    """Loss configs (``{"class_name", "config"}``, alone or in a list or dict per output) as
+    loss objects, so that ``model.loss`` after loading is what Keras gives: the object the
+    model was compiled with, names staying names."""
+    from convnp import losses
+
+    if isinstance(value, dict) and "class_name" in value:
+        return losses.deserialize(value)
+    if isinstance(value, dict):
+        return {key: _loss_objects(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_loss_objects(v) for v in value]
+    return value
+
+
 def _compile_from_config(model, compile_config: dict, path: str) -> None:
     """Compile like Keras's ``compile_from_config``; a config convnp cannot follow leaves the
     model uncompiled with a warning, as Keras does."""
@@ -945,7 +960,8 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
             opt = optimizers.deserialize({"class_name": opt["class_name"], "config": inner})
         elif not isinstance(opt, str):
             raise ValueError(f"optimizer {opt!r} is not supported")  # noqa: TRY004
-        model.compile(optimizer=opt, loss=_plain_object(compile_config.get("loss"), path),
+        model.compile(optimizer=opt,
+                      loss=_loss_objects(_plain_object(compile_config.get("loss"), path)),
                       metrics=_plain_object(compile_config.get("metrics"), path),
                       loss_weights=compile_config.get("loss_weights"))
     except (ValueError, TypeError, KeyError, NotImplementedError) as error:
