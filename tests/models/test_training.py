@@ -468,3 +468,13 @@ def test_class_weight_with_a_dataset_weighs_each_batch_like_arrays():
     with pytest.raises(ValueError, match="class_weight must be a dict"):
         model.fit(tf.data.Dataset.from_tensor_slices((x, labels)).batch(8),
                   class_weight=[1.0, 2.0], verbose=0)
+
+
+def test_empty_validation_data_warns_and_logs_no_val_metrics():
+    # Keras 3.15.1 logs no val_loss either, and warns that its input "ran out of data"
+    model = tf.keras.Sequential([tf.keras.layers.Input((4,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.warns(UserWarning, match="validation data gave no batch in epoch 1"):
+        history = model.fit(np.ones((8, 4)), np.ones((8, 1)), epochs=1, verbose=0,
+                            validation_data=(np.zeros((0, 4)), np.zeros((0, 1))))
+    assert sorted(history.history) == ["loss"]

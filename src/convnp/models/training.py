@@ -154,6 +154,10 @@ class TrainingMixin(InferenceMixin):
             if val_source is not None and (epoch + 1) % int(validation_freq) == 0:
                 val_logs = self._run_evaluation(val_source, callback_list=None, verbose=0,
                                                 steps=validation_steps)
+                if not val_logs:  # Keras warns too (its input "ran out of data")
+                    warnings.warn(f"fit(): the validation data gave no batch in epoch "
+                                  f"{epoch + 1}, so no val_ metrics are logged; is it empty or "
+                                  f"an exhausted iterator?", UserWarning, stacklevel=2)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
