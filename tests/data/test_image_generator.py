@@ -234,10 +234,6 @@ def test_flow_bad_arguments(args, kwargs, error):
         ImageDataGenerator(validation_split=0.5).flow(*args, **kwargs)
 
 
-def test_flow_from_dataframe_is_refused_clearly():
-    with pytest.raises(NotImplementedError, match="flow_from_directory"):
-        ImageDataGenerator().flow_from_dataframe(None)
-
 
 def test_model_fit_reads_flow_batches():
     import convnp as tf

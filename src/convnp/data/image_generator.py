@@ -21,13 +21,18 @@ What follows Keras exactly (checked against Keras' own outputs in the tests):
 * file order, ``class_indices``, ``classes`` and ``filenames`` of ``flow_from_directory``, and
   its batches (Pillow loads and resizes each file with the ``interpolation`` filter);
   ``validation_split`` keeps the *first* fraction of each class folder (of the arrays, for
-  ``flow``) as the validation subset.
+  ``flow``) as the validation subset;
+* ``flow_from_dataframe`` (a pandas DataFrame of file names and labels): which rows it keeps
+  (files that exist with an image extension, labels among ``classes``), its ``class_indices``,
+  ``classes``, ``filenames``, subsets (the first fraction of the kept rows) and batches for every
+  ``class_mode``, with sample weights from ``weight_col``.
 
 What differs: the random draws come from NumPy ``Generator`` s (convnp's global one, or one
 seeded per batch from ``seed``), not from NumPy's legacy global state, so the same seed gives
 other transforms than Keras; hidden folders (``.ipynb_checkpoints``) are not classes; only
-``data_format="channels_last"``; ``interpolation_order`` 0 or 1; ``save_to_dir`` and
-``flow_from_dataframe`` are not supported (they raise).
+``data_format="channels_last"``; ``interpolation_order`` 0 or 1; ``save_to_dir`` is not
+supported (it raises); ``flow_from_dataframe`` refuses keyword arguments it does not know
+instead of ignoring them.
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ from convnp.models.data_adapter import PyDataset
 
 FILL_MODES = ("nearest", "reflect", "wrap", "constant")
 CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
+DATAFRAME_CLASS_MODES = ("categorical", "binary", "sparse", "input", "multi_output", "raw", None)
+# flow_from_dataframe arguments Keras 3 only warns about (it no longer uses them)
+_DATAFRAME_DEPRECATED = {
+    "has_ext": "has_ext is deprecated: the file names in the dataframe must be the exact "
+               "names on disk",
+    "sort": "sort is deprecated: with shuffle=False, batches follow the dataframe's order",
+    "drop_duplicates": "drop_duplicates is deprecated: call DataFrame.drop_duplicates first",
+}
 SUBSETS = ("training", "validation")
 # Keras' list of extensions for flow_from_directory
 DIRECTORY_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff")
@@ -346,13 +359,33 @@ class ImageDataGenerator:
                                  subset=subset, interpolation=interpolation,
                                  keep_aspect_ratio=keep_aspect_ratio, dtype=self.dtype)
 
-    def flow_from_dataframe(self, dataframe, *args, **kwargs):
-        """Not supported: list the files in class folders and use `flow_from_directory`, or
-        load them into an array and use `flow`."""
-        raise NotImplementedError(
-            "ImageDataGenerator.flow_from_dataframe is not supported by convnp; use "
-            "flow_from_directory (one sub-folder per class) or load the images with "
-            "tf.keras.utils.load_img and use flow(x, y)")
+    def flow_from_dataframe(self, dataframe, directory=None, x_col="filename", y_col="class",
+                            weight_col=None, target_size=(256, 256), color_mode: str = "rgb",
+                            classes=None, class_mode: str | None = "categorical",
+                            batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
+                            save_to_dir=None, save_prefix: str = "", save_format: str = "png",
+                            subset: str | None = None, interpolation: str = "nearest",
+                            validate_filenames: bool = True, **kwargs) -> DataFrameIterator:
+        """Augmented batches of the image files named in a pandas DataFrame's ``x_col``
+        (relative to ``directory``, or as they are when it is None) with targets from ``y_col``
+        (Pillow needed)."""
+        unknown = sorted(set(kwargs) - set(_DATAFRAME_DEPRECATED))
+        if unknown:
+            raise TypeError(f"flow_from_dataframe: unexpected keyword arguments {unknown}; "
+                            f"expected the arguments of Keras' flow_from_dataframe")
+        for name in kwargs:
+            warnings.warn(_DATAFRAME_DEPRECATED[name], DeprecationWarning, stacklevel=2)
+        if class_mode == "other":
+            warnings.warn('class_mode="other" is deprecated, use class_mode="raw"',
+                          DeprecationWarning, stacklevel=2)
+            class_mode = "raw"
+        return DataFrameIterator(dataframe, directory, self, x_col=x_col, y_col=y_col,
+                                 weight_col=weight_col, target_size=target_size,
+                                 color_mode=color_mode, classes=classes, class_mode=class_mode,
+                                 batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                 save_to_dir=save_to_dir, subset=subset,
+                                 interpolation=interpolation,
+                                 validate_filenames=validate_filenames, dtype=self.dtype)
 
     # -- transforms -----------------------------------------------------------------------
 
@@ -698,90 +731,25 @@ class NumpyArrayIterator(Iterator):
         return inputs, self.y[index_array], self.sample_weight[index_array]
 
 
-class DirectoryIterator(Iterator):
-    """Batches of augmented images read from ``directory/<class>/...`` (what
-    `ImageDataGenerator.flow_from_directory` returns). Files are read when their batch is.
+class _FilesMixin:
+    """What the iterators over image files share: checking how files are read, reading one
+    (Pillow, as Keras' ``load_img``) and building a batch's targets for its ``class_mode``."""
 
-    Attributes as Keras': ``samples``, ``class_indices`` (name -> index), ``classes`` (int32
-    index of every file), ``filenames`` (``"<class>/<file>"`` relative to ``directory``),
-    ``filepaths``, ``num_classes``, ``image_shape``.
-    """
+    def _set_reading(self, who: str, target_size, color_mode, interpolation,
+                     keep_aspect_ratio) -> None:
+        from convnp.datasets.folder import _COLOR_MODES, _check_size, _resample, require_pillow
 
-    def __init__(self, directory, image_data_generator: ImageDataGenerator | None,
-                 target_size=(256, 256), color_mode: str = "rgb", classes=None,
-                 class_mode: str | None = "categorical", batch_size: int = 32,
-                 shuffle: bool = True, seed: int | None = None, save_to_dir=None,
-                 follow_links: bool = False, subset: str | None = None,
-                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype=None):
-        from convnp.datasets.folder import (
-            _COLOR_MODES,
-            _check_size,
-            _resample,
-            check_directory,
-            class_folders,
-            require_pillow,
-        )
-
-        who = "flow_from_directory"
-        _no_save(save_to_dir, who)
         if color_mode not in _COLOR_MODES:
             raise ValueError(f"{who}: color_mode must be one of {sorted(_COLOR_MODES)}, got "
                              f"{color_mode!r}")
-        if class_mode not in CLASS_MODES:
-            raise ValueError(f"{who}: class_mode must be one of {list(CLASS_MODES)}, got "
-                             f"{class_mode!r}")
-        if isinstance(classes, str):
-            raise TypeError(f"{who}: classes must be a list of folder names, got {classes!r}")
         self.target_size = _check_size(target_size)
         Image = require_pillow(who)
         self._resample = _resample(Image, interpolation)
         self.keep_aspect_ratio = _flag(keep_aspect_ratio, "keep_aspect_ratio")
-        generator = image_data_generator or ImageDataGenerator()
-        subset = _check_subset(subset, generator, who)
-        root = check_directory(directory)
-        names = class_folders(root, list(classes) if classes else None)
-        if class_mode == "binary" and len(names) != 2:
-            raise ValueError(f"{who}: class_mode='binary' needs exactly 2 class folders, found "
-                             f"{len(names)}: {names}")
-        self.directory = directory
         self.color_mode = color_mode
-        self.class_mode = class_mode
         self.interpolation = interpolation
-        self.image_data_generator = image_data_generator
-        self.dtype = _float_dtype(dtype).name
-        self.data_format = "channels_last"
-        self.subset = subset
-        split = generator._validation_split
-        self.split = None if subset is None else (
-            (0, split) if subset == "validation" else (split, 1))
         self.image_shape = (*self.target_size, _COLOR_MODES[color_mode][1])
-        self.class_indices = {name: i for i, name in enumerate(names)}
-        self.num_classes = len(names)
-        self.filenames: list[str] = []
-        labels: list[int] = []
-        for index, name in enumerate(names):
-            found = _class_files(root / name, follow_links)
-            if self.split is not None:
-                found = found[int(self.split[0] * len(found)):int(self.split[1] * len(found))]
-            self.filenames.extend(found)
-            labels.extend([index] * len(found))
-        self.samples = len(self.filenames)
-        self.classes = np.asarray(labels, dtype=np.int32)
-        self._filepaths = [os.path.join(directory, f) for f in self.filenames]
-        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
-        super().__init__(self.samples, batch_size, shuffle, seed)
-
-    @property
-    def filepaths(self) -> list[str]:
-        return self._filepaths
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self.classes
-
-    @property
-    def sample_weight(self):
-        return None
+        self.data_format = "channels_last"
 
     def _load(self, path: str) -> np.ndarray:
         """One file as ``dtype`` pixels ``image_shape``: decoded with its declared size checked,
@@ -810,12 +778,252 @@ class DirectoryIterator(Iterator):
         batch_x = self._transform(batch_x, rng)
         if self.class_mode is None:
             return batch_x
-        labels = self.classes[index_array]
         if self.class_mode == "input":
-            return batch_x, batch_x.copy()
-        if self.class_mode == "categorical":
-            return batch_x, np.eye(self.num_classes, dtype=self.dtype)[labels]
-        return batch_x, labels.astype(self.dtype)
+            batch_y = batch_x.copy()
+        elif self.class_mode in ("binary", "sparse"):
+            batch_y = np.asarray([self.classes[j] for j in index_array], dtype=self.dtype)
+        elif self.class_mode == "categorical":
+            batch_y = np.zeros((len(index_array), self.num_classes), dtype=self.dtype)
+            for i, j in enumerate(index_array):
+                batch_y[i, self.classes[j]] = 1  # a list of indices (multi-label) sets several
+        elif self.class_mode == "multi_output":
+            batch_y = [target[index_array] for target in self.labels]
+        else:  # raw
+            batch_y = self.labels[index_array]
+        weights = self.sample_weight
+        if weights is None:
+            return batch_x, batch_y
+        return batch_x, batch_y, weights[index_array]
+
+
+class DirectoryIterator(_FilesMixin, Iterator):
+    """Batches of augmented images read from ``directory/<class>/...`` (what
+    `ImageDataGenerator.flow_from_directory` returns). Files are read when their batch is.
+
+    Attributes as Keras': ``samples``, ``class_indices`` (name -> index), ``classes`` (int32
+    index of every file), ``filenames`` (``"<class>/<file>"`` relative to ``directory``),
+    ``filepaths``, ``num_classes``, ``image_shape``.
+    """
+
+    def __init__(self, directory, image_data_generator: ImageDataGenerator | None,
+                 target_size=(256, 256), color_mode: str = "rgb", classes=None,
+                 class_mode: str | None = "categorical", batch_size: int = 32,
+                 shuffle: bool = True, seed: int | None = None, save_to_dir=None,
+                 follow_links: bool = False, subset: str | None = None,
+                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype=None):
+        from convnp.datasets.folder import check_directory, class_folders
+
+        who = "flow_from_directory"
+        _no_save(save_to_dir, who)
+        if class_mode not in CLASS_MODES:
+            raise ValueError(f"{who}: class_mode must be one of {list(CLASS_MODES)}, got "
+                             f"{class_mode!r}")
+        if isinstance(classes, str):
+            raise TypeError(f"{who}: classes must be a list of folder names, got {classes!r}")
+        self._set_reading(who, target_size, color_mode, interpolation, keep_aspect_ratio)
+        generator = image_data_generator or ImageDataGenerator()
+        subset = _check_subset(subset, generator, who)
+        root = check_directory(directory)
+        names = class_folders(root, list(classes) if classes else None)
+        if class_mode == "binary" and len(names) != 2:
+            raise ValueError(f"{who}: class_mode='binary' needs exactly 2 class folders, found "
+                             f"{len(names)}: {names}")
+        self.directory = directory
+        self.class_mode = class_mode
+        self.image_data_generator = image_data_generator
+        self.dtype = _float_dtype(dtype).name
+        self.subset = subset
+        split = generator._validation_split
+        self.split = None if subset is None else (
+            (0, split) if subset == "validation" else (split, 1))
+        self.class_indices = {name: i for i, name in enumerate(names)}
+        self.num_classes = len(names)
+        self.filenames: list[str] = []
+        labels: list[int] = []
+        for index, name in enumerate(names):
+            found = _class_files(root / name, follow_links)
+            if self.split is not None:
+                found = found[int(self.split[0] * len(found)):int(self.split[1] * len(found))]
+            self.filenames.extend(found)
+            labels.extend([index] * len(found))
+        self.samples = len(self.filenames)
+        self.classes = np.asarray(labels, dtype=np.int32)
+        self._filepaths = [os.path.join(directory, f) for f in self.filenames]
+        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
+        super().__init__(self.samples, batch_size, shuffle, seed)
+
+    @property
+    def filepaths(self) -> list[str]:
+        return self._filepaths
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.classes
+
+    @property
+    def sample_weight(self):
+        return None
+
+
+class DataFrameIterator(_FilesMixin, Iterator):
+    """Batches of augmented images named in a pandas DataFrame (what
+    `ImageDataGenerator.flow_from_dataframe` returns). Files are read when their batch is.
+
+    Rows whose file is missing or has no image extension are dropped with a warning (unless
+    ``validate_filenames=False``); with a class-valued ``class_mode`` (categorical, binary,
+    sparse), so are rows whose labels are all outside ``classes``. A categorical label may be a
+    list or tuple of class names (several ones in its target row). The subsets are the first
+    ``validation_split`` of the remaining rows and the rest. Attributes as Keras':
+    ``samples``, ``filenames`` (the ``x_col`` values), ``filepaths``, ``labels``,
+    ``sample_weight``, and for class modes ``class_indices`` and ``classes`` (a list: each
+    row's class index, or list of indices).
+    """
+
+    def __init__(self, dataframe, directory=None,
+                 image_data_generator: ImageDataGenerator | None = None,
+                 x_col: str = "filename", y_col="class", weight_col=None,
+                 target_size=(256, 256), color_mode: str = "rgb", classes=None,
+                 class_mode: str | None = "categorical", batch_size: int = 32,
+                 shuffle: bool = True, seed: int | None = None, save_to_dir=None,
+                 subset: str | None = None, interpolation: str = "nearest",
+                 keep_aspect_ratio: bool = False, validate_filenames: bool = True, dtype=None):
+        who = "flow_from_dataframe"
+        _no_save(save_to_dir, who)
+        if not (hasattr(dataframe, "columns") and hasattr(dataframe, "iloc")):
+            raise TypeError(f"{who}: dataframe must be a pandas DataFrame, got "
+                            f"{type(dataframe).__name__}")
+        if class_mode not in DATAFRAME_CLASS_MODES:
+            raise ValueError(f"{who}: class_mode must be one of {list(DATAFRAME_CLASS_MODES)}, "
+                             f"got {class_mode!r}")
+        if isinstance(classes, str):
+            raise TypeError(f"{who}: classes must be a list of class names, got {classes!r}")
+        validate_filenames = _flag(validate_filenames, "validate_filenames")
+        self._set_reading(who, target_size, color_mode, interpolation, keep_aspect_ratio)
+        generator = image_data_generator or ImageDataGenerator()
+        subset = _check_subset(subset, generator, who)
+        with_classes = class_mode in ("categorical", "binary", "sparse")
+        y_cols = _dataframe_columns(dataframe, x_col, y_col, weight_col, class_mode, who)
+        files = list(dataframe[x_col])
+        bad = [f for f in files if not isinstance(f, str)]
+        if bad:
+            raise TypeError(f"{who}: all values in column x_col={x_col!r} must be strings, got "
+                            f"{bad[0]!r}")
+        labels = list(dataframe[y_col]) if with_classes else None
+        if class_mode in ("binary", "sparse"):
+            bad = [label for label in labels if not isinstance(label, str)]
+            if bad:
+                raise TypeError(f"{who}: with class_mode={class_mode!r} the y_col={y_col!r} "
+                                f"values must be strings, got {bad[0]!r}")
+        if class_mode == "categorical":
+            bad = [label for label in labels if not isinstance(label, (str, list, tuple))]
+            if bad:
+                raise TypeError(f"{who}: with class_mode='categorical' the y_col={y_col!r} "
+                                f"values must be strings, lists or tuples, got {bad[0]!r}")
+        if class_mode == "binary":
+            count = len(set(classes)) if classes else len(set(labels))
+            if count != 2:
+                raise ValueError(f"{who}: class_mode='binary' needs exactly 2 classes, "
+                                 f"{'given' if classes else 'found'} {count}")
+        if classes and not with_classes:
+            warnings.warn(f"flow_from_dataframe: classes are ignored with "
+                          f"class_mode={class_mode!r}", stacklevel=3)
+        if weight_col is not None:
+            kind = np.asarray(dataframe[weight_col]).dtype.kind
+            if kind not in "iuf":
+                raise TypeError(f"{who}: column weight_col={weight_col!r} must be numeric, "
+                                f"got dtype {dataframe[weight_col].dtype}")
+        self.directory = directory or ""
+        rows = list(range(len(files)))
+        if validate_filenames:
+            rows = [r for r in rows if _image_file(os.path.join(self.directory, files[r]))]
+            if len(rows) < len(files):
+                warnings.warn(f'Found {len(files) - len(rows)} invalid image filename(s) in '
+                              f'x_col="{x_col}". These filename(s) will be ignored.',
+                              stacklevel=3)
+        if with_classes:
+            if classes:
+                names = list(dict.fromkeys(classes))
+            else:
+                names = sorted({c for label in labels
+                                for c in (label if isinstance(label, (list, tuple))
+                                          else [label])})
+            self.class_indices = {name: i for i, name in enumerate(names)}
+            self.num_classes = len(names)
+            kept = {}
+            for r in rows:
+                label = labels[r]
+                if isinstance(label, (list, tuple)):
+                    found = [self.class_indices[c] for c in label if c in self.class_indices]
+                    if found:
+                        kept[r] = found
+                elif label in self.class_indices:
+                    kept[r] = self.class_indices[label]
+            rows = list(kept)
+        split = generator._validation_split
+        self.split = None if subset is None else (
+            (0, split) if subset == "validation" else (split, 1))
+        if self.split is not None:
+            rows = rows[int(self.split[0] * len(rows)):int(self.split[1] * len(rows))]
+        if with_classes:
+            self.classes = [kept[r] for r in rows]
+        kept_frame = dataframe.iloc[rows]
+        self.filenames = [files[r] for r in rows]
+        self._sample_weight = None if weight_col is None else \
+            np.asarray(kept_frame[weight_col].values)
+        self._targets = None
+        if class_mode == "multi_output":
+            self._targets = [np.array(kept_frame[c].tolist()) for c in y_cols]
+        elif class_mode == "raw":
+            self._targets = np.asarray(kept_frame[y_col].values)
+        self.class_mode = class_mode
+        self.image_data_generator = image_data_generator
+        self.dtype = _float_dtype(dtype).name
+        self.subset = subset
+        self.samples = len(self.filenames)
+        checked = "validated" if validate_filenames else "non-validated"
+        print(f"Found {self.samples} {checked} image filenames"
+              + (f" belonging to {self.num_classes} classes." if with_classes else "."))
+        self._filepaths = [os.path.join(self.directory, f) for f in self.filenames]
+        super().__init__(self.samples, batch_size, shuffle, seed)
+
+    @property
+    def filepaths(self) -> list[str]:
+        return self._filepaths
+
+    @property
+    def labels(self):
+        if self.class_mode in ("multi_output", "raw"):
+            return self._targets
+        return getattr(self, "classes", None)
+
+    @property
+    def sample_weight(self):
+        return self._sample_weight
+
+
+def _dataframe_columns(dataframe, x_col, y_col, weight_col, class_mode, who: str) -> list:
+    """Check that the named columns exist; return the target columns as a list."""
+    if class_mode == "multi_output" and not isinstance(y_col, list):
+        raise TypeError(f"{who}: with class_mode='multi_output' y_col must be a list of "
+                        f"columns, got {type(y_col).__name__} {y_col!r}")
+    needs_y = class_mode not in ("input", None)
+    y_cols = (y_col if isinstance(y_col, list) else [y_col]) if needs_y else []
+    if class_mode in ("categorical", "binary", "sparse") and isinstance(y_col, list):
+        raise TypeError(f"{who}: with class_mode={class_mode!r} y_col must be one column "
+                        f"name, got {y_col!r}")
+    columns = list(dataframe.columns)
+    named = [("x_col", x_col)] + [("y_col", c) for c in y_cols] + (
+        [] if weight_col is None else [("weight_col", weight_col)])
+    for what, column in named:
+        if column not in columns:
+            raise ValueError(f"{who}: {what}={column!r} is not a column of the dataframe; "
+                             f"its columns are {columns}")
+    return y_cols
+
+
+def _image_file(path: str) -> bool:
+    """Keras' test of a dataframe's file: an image extension and an existing file."""
+    return path.lower().endswith(DIRECTORY_EXTENSIONS) and os.path.isfile(path)
 
 
 def _class_files(folder: Path, follow_links: bool) -> list[str]:

@@ -2,6 +2,7 @@
 legacy ``ImageDataGenerator`` with its iterators."""
 
 from convnp.data.image_generator import (
+    DataFrameIterator,
     DirectoryIterator,
     ImageDataGenerator,
     Iterator,
@@ -9,5 +10,5 @@ from convnp.data.image_generator import (
 )
 from convnp.datasets.directory import array_to_img, img_to_array, load_img
 
-__all__ = ["DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
+__all__ = ["DataFrameIterator", "DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
            "array_to_img", "img_to_array", "load_img"]
