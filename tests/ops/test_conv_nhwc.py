@@ -99,12 +99,12 @@ def test_nhwc_backward_checks_dZ_shape():
         conv.conv_backward(np.zeros((2, 4, 4, 4)), cache)
 
 
-@pytest.mark.parametrize("rows", [1, 7, 300])
-def test_threaded_gemms_match_numpy(rows, monkeypatch):
+@pytest.mark.parametrize("rows, k", [(1, 13), (7, 13), (300, 13), (20, 200)])
+def test_threaded_gemms_match_numpy(rows, k, monkeypatch):
     monkeypatch.setattr(gemm, "MIN_SPLIT_MACS", 0)  # split even these small products
     rng = np.random.default_rng(2)
-    a = rng.standard_normal((rows, 13))
-    b = rng.standard_normal((13, 5))
+    a = rng.standard_normal((rows, k))  # a.T @ c: (20, 200) splits the result's rows
+    b = rng.standard_normal((k, 5))
     bias = rng.standard_normal(5)
     np.testing.assert_allclose(gemm.matmul(a, b, bias=bias), a @ b + bias, rtol=1e-12)
     c = rng.standard_normal((rows, 5))
