@@ -442,13 +442,8 @@ def _inbound_node(node, class_name: str, where: str) -> tuple[list[tuple[str, in
         args = node.get("args")
         kwargs = node.get("kwargs") or {}
         for key, value in kwargs.items():
-            if key == "training" and value in (None, False):
-                continue
-            if key == "training" and value is True and _is_preprocessing(class_name):
-                # Keras 3 records its preprocessing layers' default (training=True) on every
-                # call; predict still runs them in inference mode (app_layers.keras's
-                # predictions), which is what convnp does
-                continue
+            if key == "training" and value in (None, False, True):
+                continue  # read by _fixed_training
             if key == "mask" and value is None:
                 continue
             raise ValueError(f"{where}: call argument {key}={value!r} is not supported")
@@ -492,11 +487,20 @@ def _is_preprocessing(class_name: str) -> bool:
         return False
 
 
-def _fixed_training(entry: dict) -> bool | None:
-    """``training=False`` recorded on a call of a model used as a layer (a frozen base);
-    Keras records it on Dropout calls too, where it only restates the default."""
+def _fixed_training(entry: dict, class_name: str, model: bool) -> bool | None:
+    """The ``training`` a ``layer(x, training=...)`` call fixed, read from the call's kwargs.
+
+    Keras 3 writes ``training=False`` on every plain call of a layer that takes ``training``
+    (Dropout, BatchNormalization...), so for a layer False cannot be told from "not given":
+    it loads as not fixed (the model's mode, which is also what Keras 3 runs in fit and
+    predict). On a model used as a layer (a frozen base) False is kept. ``training=True`` is
+    only written when the code passed it, except on preprocessing layers, which Keras marks
+    True on every call (convnp runs them in the model's mode, as Keras's predict does)."""
     for node in entry.get("inbound_nodes") or []:
-        if isinstance(node, dict) and (node.get("kwargs") or {}).get("training") is False:
+        value = (node.get("kwargs") or {}).get("training") if isinstance(node, dict) else None
+        if value is True and not _is_preprocessing(class_name):
+            return True
+        if value is False and model:
             return False
     return None
 
@@ -548,7 +552,7 @@ def _functional_from_config(config: dict):
         raise ValueError("model config: 'layers' must be a non-empty list")
     pending = []  # (name, class_name, call number, producers, multi)
     made: dict[str, Any] = {}
-    fixed: dict[str, bool | None] = {}  # models used as layers: training fixed by the call
+    fixed: dict[str, bool | None] = {}  # layer(x, training=...): the mode the call fixed
     for i, entry in enumerate(entries):
         class_name, layer_config = _check_entry(entry, f"model config layers[{i}]")
         name = entry.get("name") or layer_config.get("name")
@@ -563,8 +567,7 @@ def _functional_from_config(config: dict):
         if any(not producers for producers, _ in calls):
             raise ValueError(f"{_where(name, class_name)}: a call with no inputs")
         made[name] = _entry_object(entry, f"model config layers[{i}]")
-        if is_model(made[name]):
-            fixed[name] = _fixed_training(entry)
+        fixed[name] = _fixed_training(entry, class_name, is_model(made[name]))
         pending.extend((name, class_name, k, producers, multi)
                        for k, (producers, multi) in enumerate(calls))
         if not calls:
@@ -1210,9 +1213,10 @@ def _layer_entry(layer, input_shape, multi: bool) -> dict:
 
 
 def _call_kwargs(layer) -> dict:
-    """A model used as a layer with ``training=False`` fixed (a frozen base) says so."""
+    """A call that fixed its mode (``layer(x, training=True)``, a frozen base called with
+    ``training=False``) writes it in its inbound node's kwargs, as Keras does."""
     fixed = layer._fixed_training
-    return {"training": bool(fixed)} if is_model(layer) and fixed is not None else {}
+    return {} if fixed is None else {"training": bool(fixed)}
 
 
 def keras_config(model, *, checked: bool = False) -> dict:
