@@ -139,8 +139,19 @@ def _unet(torch, n_filters=32, n_classes=23):
     return UNet()
 
 
+def _c3d(torch):
+    """The C3D-style video net, NCDHW (padding 1 is Keras's "same" for a stride-1 3x3x3)."""
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv3d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool3d((1, 2, 2)),
+        nn.Conv3d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool3d(2),
+        nn.Conv3d(32, 64, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(64, 10),
+    )
+
+
 BUILDERS = {"mnist": _mnist, "vgg": _vgg, "resnet50": _resnet50, "mobilenetv2": _mobilenetv2,
-            "unet": _unet}
+            "unet": _unet, "c3d": _c3d}
 
 
 def build(torch, name: str):

@@ -84,7 +84,8 @@ def measure_torch(model: str, repeat: int) -> dict:
     torch.manual_seed(0)
     x_np, y_np = synthetic_batch(model)
     _, classes, batch, _steps = SPECS[model]
-    x = torch.from_numpy(np.ascontiguousarray(x_np.transpose(0, 3, 1, 2)))
+    # channels last to channels first, for images (NCHW) and volumes (NCDHW) alike
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x_np, -1, 1)))
     if model in SEGMENTATION:
         y = torch.from_numpy(y_np[..., 0])
     elif classes == 2:

@@ -4,11 +4,26 @@ Volumes are ``(m, n_D, n_H, n_W, n_C)`` (video clips, medical scans); conv kerne
 ``(f_d, f_h, f_w, n_C_prev // groups, n_C)`` as Keras stores Conv3D's, transposed kernels
 ``(f_d, f_h, f_w, n_C, n_C_prev)`` as Conv3DTranspose's.
 
-Every op here is one idea applied three times: *im2col over window offsets*. For each of the
-``f_d * f_h * f_w`` offsets of the window, one strided slice of the padded volume gives that
-tap of every window at once; stacked, they are a ``(windows, taps * channels)`` matrix, and a
-convolution is one matrix product with the kernel. The loop runs over kernel taps (a few dozen
-at most), never over examples or voxels. The adjoint, `_col2im`, adds each tap's slice back.
+Every conv here is the 2-D convs' design (`convnp.ops.conv`) with one more axis:
+
+1. *im2col rows over window offsets.* A strided view of the padded NDHWC volume gives every
+   window as a row ``(taps * channels)``, columns in the kernel's order, so a conv is one
+   matrix product ``cols @ W.reshape(-1, n_C)`` written straight into the NDHWC output.
+2. *In tiles that fit the cache.* The im2col matrix is ``taps`` (27 for 3x3x3) times larger
+   than the input, so it is never built for the whole batch: a tile is a few examples, or a
+   slab of output depths of one example when one example alone outgrows `CHUNK_BYTES`
+   (`volume_tiles`). Each tile's block is copied into a reused buffer and multiplied while it
+   is in cache; the tiles are shared between the cores (`map_parts`, BLAS on one thread each).
+3. *Backward the same way.* The weight gradient adds ``cols.T @ dZ`` tile by tile into one
+   partial sum per thread. At stride 1 the input gradient is the forward conv of the padded
+   ``dZ`` with the turned kernel (`_input_gradient_plan`); otherwise ``dZ @ W.T`` is
+   scatter-added back one window offset at a time (`col2im_rows_add`), the adjoint of 1.
+   Transposed convs are the same two passes the other way round. No transposed copy of a
+   kernel is made for a product: BLAS reads ``W.T`` as it lies.
+
+Pooling makes one pass per window offset over a strided slice (running maximum and the
+offset of the first maximum, or a running sum), examples shared between the cores; its
+backward adds one slab per offset. No loop runs over examples or voxels anywhere.
 Readable loop twins live in `convnp.ops.reference_conv3d`; tests compare the two.
 
 Padding is TensorFlow's: ``"same"`` puts an odd extra voxel after (bottom/right/back).
@@ -17,11 +32,20 @@ Ops keep the float dtype they are given.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
+from convnp.ops import conv as _conv
+from convnp.ops.conv import copy_windows
 from convnp.ops.padding import same_padding, transpose_crop, transpose_output_size
+from convnp.ops.threads import map_parts, map_rows
+
+# Size of the im2col block of one tile (see `volume_tiles`): the 2-D convs' budget.
+CHUNK_BYTES = _conv.CHUNK_BYTES
 
 Triple = tuple[int, int, int]
 Pads3 = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -102,9 +126,13 @@ def _check_volume(x, name: str) -> np.ndarray:
 
 
 def _pad(x: np.ndarray, pads: Pads3, value: float = 0.0) -> np.ndarray:
+    """``x`` inside a new array filled with ``value`` (``x`` itself when nothing is padded)."""
     if not any(b or a for b, a in pads):
         return x
-    return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
+    shape = (x.shape[0], *(n + b + a for n, (b, a) in zip(x.shape[1:4], pads)), x.shape[4])
+    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, x.dtype)
+    out[(slice(None), *(slice(b, b + n) for (b, _), n in zip(pads, x.shape[1:4])))] = x
+    return out
 
 
 def _tap_slices(offset: Triple, stride: Triple, dilation: Triple, out: Triple):
@@ -113,44 +141,161 @@ def _tap_slices(offset: Triple, stride: Triple, dilation: Triple, out: Triple):
                  for k, d, s, o in zip(offset, dilation, stride, out))
 
 
-def _im2col(xp: np.ndarray, kernel: Triple, stride: Triple, dilation: Triple,
-            out: Triple) -> np.ndarray:
-    """``(m, o_d, o_h, o_w, taps, n_C)``: every window of the padded volume ``xp``, one tap
-    at a time (``taps = f_d * f_h * f_w`` in row-major order)."""
-    m, n_C = xp.shape[0], xp.shape[-1]
-    taps = kernel[0] * kernel[1] * kernel[2]
-    cols = np.empty((m, *out, taps, n_C), dtype=xp.dtype)
-    for t, offset in enumerate(product(*(range(f) for f in kernel))):
-        cols[:, :, :, :, t, :] = xp[(slice(None), *_tap_slices(offset, stride, dilation, out))]
-    return cols
-
-
-def _col2im(cols: np.ndarray, padded_dhw, kernel: Triple, stride: Triple,
-            dilation: Triple) -> np.ndarray:
-    """The adjoint of `_im2col`: add every window's taps back into a zero padded volume."""
-    m, out, n_C = cols.shape[0], cols.shape[1:4], cols.shape[-1]
-    xp = np.zeros((m, *padded_dhw, n_C), dtype=cols.dtype)
-    for t, offset in enumerate(product(*(range(f) for f in kernel))):
-        # one tap's windows never share a voxel, so a plain += is exact
-        xp[(slice(None), *_tap_slices(offset, stride, dilation, out))] += cols[:, :, :, :, t, :]
-    return xp
+def _offsets(kernel: Triple):
+    """The window offsets ``(i, j, k)`` in row-major order (the kernel's tap order)."""
+    return product(*(range(f) for f in kernel))
 
 
 def _crop(xp: np.ndarray, pads, dhw) -> np.ndarray:
     return xp[(slice(None), *(slice(b, b + n) for (b, _), n in zip(pads, dhw)))]
 
 
-def _grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int, taps: int) -> np.ndarray:
-    """``a`` ``(N, taps * C)`` times the kernel ``b`` ``(taps * C // groups, F)`` group by
-    group (group ``g`` of the filters sees only group ``g`` of the channels): ``(N, F)``."""
-    if groups == 1:
-        return a @ b
-    n = a.shape[0]
-    c_g = a.shape[1] // (taps * groups)
-    f_g = b.shape[1] // groups
-    a_g = a.reshape(n, taps, groups, c_g).transpose(2, 0, 1, 3).reshape(groups, n, taps * c_g)
-    b_g = b.reshape(taps * c_g, groups, f_g).transpose(1, 0, 2)
-    return (a_g @ b_g).transpose(1, 0, 2).reshape(n, groups * f_g)
+# ---------------------------------------------------------------------------------------------
+# Tiles: the pieces of work a conv is cut into
+#
+# As in the 2-D convs (`convnp.ops.conv`), im2col is never built for the whole batch: a tile
+# of work is a few examples, or, when one example's im2col block alone outgrows the chunk
+# budget, a slab of output depths of one example. The tile's block is copied into a buffer
+# that stays in cache, multiplied right away, and the tiles are shared between the cores
+# (`map_parts`; BLAS runs one thread each inside `fit`/`predict`).
+
+
+@dataclass(frozen=True)
+class VolumeWindows:
+    """The geometry of a sliding window over a padded volume: kernel, stride, dilation and
+    the output size ``out`` (pads already applied)."""
+
+    kernel: Triple
+    stride: Triple
+    dilation: Triple
+    out: Triple
+
+    @property
+    def span(self) -> Triple:
+        return spread_kernel(self.kernel, self.dilation)
+
+    @property
+    def taps(self) -> int:
+        return self.kernel[0] * self.kernel[1] * self.kernel[2]
+
+
+@dataclass(frozen=True)
+class SlabTile:
+    """The examples ``batch`` and, of each, the slab ``part`` of ``parts`` equal slabs of
+    output depths (``parts`` is 1 for whole examples)."""
+
+    batch: slice
+    part: int = 0
+    parts: int = 1
+
+    def depths(self, n: int) -> slice:
+        """This tile's slab of ``n`` depths (slabs differ in depth by one at most)."""
+        return slice(self.part * n // self.parts, (self.part + 1) * n // self.parts)
+
+    def band(self, xp: np.ndarray, windows: VolumeWindows) -> tuple[np.ndarray, Triple]:
+        """The depths of the padded volume ``xp`` this tile's outputs read, and the output
+        size of the tile."""
+        depths = self.depths(windows.out[0])
+        first = depths.start * windows.stride[0]
+        last = (depths.stop - 1) * windows.stride[0] + windows.span[0]
+        return xp[self.batch, first:last], (depths.stop - depths.start, *windows.out[1:])
+
+    def voxels(self, array: np.ndarray) -> np.ndarray:
+        """This tile's voxels of an output-shaped C-contiguous array as a ``(voxels,
+        channels)`` matrix (a view, which products may write into)."""
+        return array[self.batch, self.depths(array.shape[1])].reshape(-1, array.shape[-1])
+
+
+def volume_tiles(m: int, windows: VolumeWindows, channels: int, itemsize: int,
+                 backward_of: int | None = None, slabs: bool = True) -> list[SlabTile]:
+    """Tiles whose im2col block (``channels`` per tap) stays within `CHUNK_BYTES`.
+
+    Whole examples when they fit: as equal chunks as possible, a multiple of the cores in
+    number (at least one per core when the batch allows). Slabs of depths of each example
+    when one example does not fit, or when the batch has fewer examples than cores (a clip
+    predicted alone still runs on every core); ``slabs=False`` forbids them (a backward that
+    scatter-adds into the padded input: two slabs of one example share input depths).
+    ``backward_of``: the filter count of the conv whose backward runs on the tiles: blocks a
+    quarter of the budget (the weight gradient reads each right after it is built), but of at
+    least ``2 * backward_of`` voxels (each tile adds a whole partial product into dW).
+    """
+    budget = CHUNK_BYTES if backward_of is None else CHUNK_BYTES // 4
+    min_voxels = 2 * backward_of if backward_of else 1
+    o_d, o_h, o_w = windows.out
+    depth_bytes = o_h * o_w * windows.taps * channels * itemsize  # one depth of one example
+    per_example = o_d * depth_bytes
+    cores = os.cpu_count() or 1
+    if slabs and o_d > 1 and (per_example > budget or m < cores):
+        depth = max(1, budget // depth_bytes, -(-min_voxels // (o_h * o_w)))
+        parts = -(-o_d // depth)
+        if m < cores:
+            parts = max(parts, min(o_d, -(-cores // m), max(1, o_d * o_h * o_w // min_voxels)))
+        if parts > 1:
+            return [SlabTile(slice(e, e + 1), k, parts) for e in range(m) for k in range(parts)]
+    step = max(1, budget // per_example, -(-min_voxels // (o_d * o_h * o_w)))
+    count = -(-m // step)
+    if count > 1:
+        count = min(m, -(-count // cores) * cores)
+    elif m >= cores > 1:
+        count = cores
+    bounds = [round(i * m / count) for i in range(count + 1)]
+    return [SlabTile(slice(bounds[i], bounds[i + 1])) for i in range(count)]
+
+
+def im2col_rows(xp: np.ndarray, windows: VolumeWindows, out_dhw: Triple,
+                buffer: np.ndarray | None = None) -> np.ndarray:
+    """Every window of the padded NDHWC volumes ``xp`` (a band, a channel slice: any view)
+    as a row: ``(m * o_d * o_h * o_w, taps * n_C)``, columns in the kernel's order
+    ``(i, j, k, c)``. ``buffer``: an optional flat array reused across tiles."""
+    st_m, st_d, st_h, st_w, st_c = xp.strides
+    steps = tuple(st * s for st, s in zip((st_d, st_h, st_w), windows.stride))
+    taps = tuple(st * d for st, d in zip((st_d, st_h, st_w), windows.dilation))
+    view = as_strided(xp, shape=(xp.shape[0], *out_dhw, *windows.kernel, xp.shape[4]),
+                      strides=(st_m, *steps, *taps, st_c), writeable=False)
+    return copy_windows(view, buffer).reshape(-1, windows.taps * xp.shape[4])
+
+
+def col2im_rows_add(drows: np.ndarray, dxp: np.ndarray, windows: VolumeWindows,
+                    out_dhw: Triple) -> None:
+    """The adjoint of `im2col_rows`: add each row's entries onto the cells of ``dxp`` they
+    were copied from, one strided slab per window offset (one tap's windows never share a
+    cell, so a plain ``+=`` is exact)."""
+    drows = drows.reshape(dxp.shape[0], *out_dhw, windows.taps, dxp.shape[4])
+    for t, offset in enumerate(_offsets(windows.kernel)):
+        cells = _tap_slices(offset, windows.stride, windows.dilation, out_dhw)
+        dxp[(slice(None), *cells)] += drows[:, :, :, :, t, :]
+
+
+def _group_slices(n: int, groups: int) -> list[slice]:
+    size = n // groups
+    return [slice(g * size, (g + 1) * size) for g in range(groups)]
+
+
+def _conv_tiles(xp: np.ndarray, kernels: list[np.ndarray], windows: VolumeWindows,
+                out: np.ndarray, tiles: list[SlabTile], bias=None, relu: bool = False) -> None:
+    """``out`` (NDHWC) = the conv of the padded ``xp`` with one ``(taps * c_g, f_g)``
+    matrix per group, tile by tile on every core; plus ``bias``, then ReLU if asked."""
+    channels = _group_slices(xp.shape[4], len(kernels))
+    filters = _group_slices(out.shape[4], len(kernels))
+
+    def run(part: list[SlabTile]) -> None:
+        buffer = None
+        for tile in part:
+            band, dhw = tile.band(xp, windows)
+            target = tile.voxels(out)
+            for kernel, c, f in zip(kernels, channels, filters):
+                cols = buffer = im2col_rows(band[..., c] if len(kernels) > 1 else band,
+                                            windows, dhw, buffer)
+                if len(kernels) == 1:
+                    np.matmul(cols, kernel, out=target)
+                else:
+                    target[:, f] = cols @ kernel
+            if bias is not None:
+                target += bias
+            if relu:
+                np.maximum(target, 0, out=target)
+
+    map_parts(run, tiles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,11 +304,13 @@ def _grouped_matmul(a: np.ndarray, b: np.ndarray, groups: int, taps: int) -> np.
 
 class Conv3DCache(tuple):
     """``(A_prev, W, b, hparameters)`` as the course's conv caches, plus the padded input
-    (``padded``) and the geometry (``pads``, ``out``) backward needs."""
+    (``padded``), the pads (``pads``), the output size (``out``) and the window geometry
+    (``windows``) backward needs."""
 
     padded: np.ndarray
     pads: Pads3
     out: Triple
+    windows: VolumeWindows
 
 
 def _conv_hparameters(strides, padding, dilation, groups) -> dict:
@@ -178,8 +325,15 @@ def _conv_hparameters(strides, padding, dilation, groups) -> dict:
             "groups": int(groups)}
 
 
+def _group_kernels(W: np.ndarray, groups: int) -> list[np.ndarray]:
+    """Each group's filters as a ``(taps * c_g, f_g)`` matrix (a view when ungrouped)."""
+    if groups == 1:
+        return [W.reshape(-1, W.shape[4])]
+    return [W[..., f].reshape(-1, f.stop - f.start) for f in _group_slices(W.shape[4], groups)]
+
+
 def conv3d_forward(A_prev, W, b=None, strides=1, padding: str = "valid", dilation=1,
-                   groups: int = 1) -> tuple[np.ndarray, Conv3DCache]:
+                   groups: int = 1, relu: bool = False) -> tuple[np.ndarray, Conv3DCache]:
     """3-D convolution (cross-correlation) of a volume batch with a kernel.
 
     Args:
@@ -189,6 +343,8 @@ def conv3d_forward(A_prev, W, b=None, strides=1, padding: str = "valid", dilatio
         strides, dilation: an int or a ``(d, h, w)`` triple.
         padding: ``"valid"`` or ``"same"``.
         groups: split channels and filters into this many groups (1: an ordinary conv).
+        relu: apply ``max(z, 0)`` to the output in the same pass (the returned ``Z`` is then
+            the rectified output).
 
     Returns:
         ``Z`` ``(m, n_D, n_H, n_W, n_C)`` and a `Conv3DCache`.
@@ -210,55 +366,108 @@ def conv3d_forward(A_prev, W, b=None, strides=1, padding: str = "valid", dilatio
     kernel = tuple(W.shape[:3])
     pads, out = volume_geometry(A_prev.shape[1:4], kernel, hp["stride"], hp["pad"],
                                 hp["dilation"])
-    W = W.astype(A_prev.dtype, copy=False)
+    W = np.ascontiguousarray(W, dtype=A_prev.dtype)
+    windows = VolumeWindows(kernel, hp["stride"], hp["dilation"], out)
     padded = _pad(A_prev, pads)
-    cols = _im2col(padded, kernel, hp["stride"], hp["dilation"], out)
-    m, taps = A_prev.shape[0], cols.shape[4]
-    Z = _grouped_matmul(cols.reshape(-1, taps * n_C_prev), W.reshape(-1, n_C), hp["groups"],
-                        taps)
-    if b is not None:
-        Z += np.asarray(b, dtype=A_prev.dtype).reshape(n_C)
+    m = A_prev.shape[0]
+    Z = np.empty((m, *out, n_C), dtype=A_prev.dtype)
+    bias = None if b is None else np.asarray(b, dtype=A_prev.dtype).reshape(n_C)
+    tiles = volume_tiles(m, windows, W.shape[3], W.dtype.itemsize)
+    _conv_tiles(padded, _group_kernels(W, hp["groups"]), windows, Z, tiles, bias, relu)
     cache = Conv3DCache((A_prev, W, b, hp))
-    cache.padded, cache.pads, cache.out = padded, pads, out
-    return Z.reshape(m, *out, n_C), cache
+    cache.padded, cache.pads, cache.out, cache.windows = padded, pads, out, windows
+    return Z, cache
+
+
+def _input_gradient_plan(dZ: np.ndarray, W: np.ndarray, cache: Conv3DCache):
+    """At stride 1 the input gradient is itself a conv: the "full" conv of ``dZ`` (padded
+    by ``span - 1 - pad`` on each side) with the kernel turned by 180 degrees and its channel
+    axes swapped. Returns ``(dZ_padded, windows, kernels)`` (one ``(taps * f_g, c_g)`` matrix
+    per group, the transpose of a contiguous copy: BLAS reads it as it lies), or None when
+    the conv is strided, padded wider than its window, or its output is hardly larger than
+    the window (then the product + scatter-add is as fast)."""
+    windows = cache.windows
+    if windows.stride != (1, 1, 1) or np.prod(windows.out) < 4 * windows.taps:
+        return None
+    pads = tuple((s - 1 - b, s - 1 - a) for s, (b, a) in zip(windows.span, cache.pads))
+    if min(min(p) for p in pads) < 0:
+        return None
+    A_prev, groups = cache[0], cache[3]["groups"]
+    kernels = []
+    for f in _group_slices(W.shape[4], groups):
+        turned = np.ascontiguousarray(W[::-1, ::-1, ::-1, :, f].transpose(3, 0, 1, 2, 4))
+        kernels.append(turned.reshape(turned.shape[0], -1).T)
+    full = VolumeWindows(windows.kernel, (1, 1, 1), windows.dilation, A_prev.shape[1:4])
+    return _pad(dZ, pads), full, kernels
 
 
 def conv3d_backward(dZ, cache: Conv3DCache, compute_dA_prev: bool = True):
     """Gradients of `conv3d_forward`: ``(dA_prev, dW, db)`` with the shapes of ``A_prev``,
     ``W`` and ``(n_C,)``; ``dA_prev`` is ``None`` when not ``compute_dA_prev``."""
     A_prev, W, _, hp = cache
-    dZ = np.asarray(dZ, dtype=A_prev.dtype)
-    n_C, kernel, groups = W.shape[-1], tuple(W.shape[:3]), hp["groups"]
-    if dZ.shape != (A_prev.shape[0], *cache.out, n_C):
+    dZ = np.ascontiguousarray(dZ, dtype=A_prev.dtype)
+    n_C, groups, windows = W.shape[-1], hp["groups"], cache.windows
+    m, n_C_prev = A_prev.shape[0], A_prev.shape[-1]
+    if dZ.shape != (m, *cache.out, n_C):
         raise ValueError(f"dZ must have the forward output's shape "
-                         f"{(A_prev.shape[0], *cache.out, n_C)}, got {dZ.shape}")
-    cols = _im2col(cache.padded, kernel, hp["stride"], hp["dilation"], cache.out)
-    taps, n_C_prev = cols.shape[4], A_prev.shape[-1]
-    cols = cols.reshape(-1, taps * n_C_prev)
-    dY = dZ.reshape(-1, n_C)
-    db = dY.sum(axis=0)
-    if groups == 1:
-        dW = (cols.T @ dY).reshape(W.shape)
-    else:
-        c_g, f_g = n_C_prev // groups, n_C // groups
-        a = cols.reshape(-1, taps, groups, c_g).transpose(2, 1, 3, 0).reshape(
-            groups, taps * c_g, -1)
-        d = dY.reshape(-1, groups, f_g).transpose(1, 0, 2)
-        dW = (a @ d).reshape(groups, taps, c_g, f_g).transpose(1, 2, 0, 3).reshape(W.shape)
+                         f"{(m, *cache.out, n_C)}, got {dZ.shape}")
+    db = dZ.reshape(-1, n_C).sum(axis=0)
+    channels, filters = _group_slices(n_C_prev, groups), _group_slices(n_C, groups)
+    kernels = _group_kernels(W, groups)
+    as_conv = _input_gradient_plan(dZ, W, cache) if compute_dA_prev else None
+    scatter = compute_dA_prev and as_conv is None
+    xp = cache.padded
+    tiles = volume_tiles(m, windows, W.shape[3], W.dtype.itemsize, backward_of=n_C,
+                         slabs=not scatter)
+    if as_conv is not None:
+        dZ_pad, full, turned = as_conv
+        dA_prev = np.empty(A_prev.shape, dtype=A_prev.dtype)
+        tiles = max(tiles, volume_tiles(m, full, n_C // groups, W.dtype.itemsize,
+                                        backward_of=n_C), key=len)
+    dxp = np.zeros(xp.shape, dtype=xp.dtype) if scatter else None
+
+    def run(part: list[SlabTile]) -> list[np.ndarray]:
+        dW_parts = [None] * groups
+        buffer = product_buffer = None
+        for tile in part:
+            band, dhw = tile.band(xp, windows)
+            dZ_tile = tile.voxels(dZ)
+            for g, (c, f) in enumerate(zip(channels, filters)):
+                cols = buffer = im2col_rows(band[..., c] if groups > 1 else band, windows,
+                                            dhw, buffer)
+                dZ_g = dZ_tile[:, f] if groups > 1 else dZ_tile
+                if dW_parts[g] is None:
+                    dW_parts[g] = cols.T @ dZ_g
+                else:  # one scratch product per thread, added into its partial gradient
+                    product_buffer = np.matmul(cols.T, dZ_g, out=product_buffer)
+                    dW_parts[g] += product_buffer
+                if scatter:
+                    dxp_g = dxp[tile.batch][..., c] if groups > 1 else dxp[tile.batch]
+                    col2im_rows_add(dZ_g @ kernels[g].T, dxp_g, windows, dhw)
+            if as_conv is not None:
+                band, dhw = tile.band(dZ_pad, full)
+                target = tile.voxels(dA_prev)
+                for g, (c, f) in enumerate(zip(channels, filters)):
+                    cols = buffer = im2col_rows(band[..., f] if groups > 1 else band, full,
+                                                dhw, buffer)
+                    if groups == 1:
+                        np.matmul(cols, turned[g], out=target)
+                    else:
+                        target[:, c] = cols @ turned[g]
+        return dW_parts
+
+    parts = map_parts(run, tiles)
+    dW = np.empty(W.shape, dtype=W.dtype)
+    for g, f in enumerate(filters):
+        total = parts[0][g]
+        for part in parts[1:]:
+            total += part[g]
+        dW[..., f] = total.reshape(*W.shape[:4], f.stop - f.start)
     if not compute_dA_prev:
         return None, dW, db
-    W2 = W.reshape(-1, n_C)  # (taps * c_g, n_C)
-    if groups == 1:
-        dcols = dY @ W2.T
-    else:
-        c_g, f_g = n_C_prev // groups, n_C // groups
-        w_g = W2.reshape(taps, c_g, groups, f_g).transpose(2, 3, 0, 1).reshape(
-            groups, f_g, taps * c_g)
-        d = dY.reshape(-1, groups, f_g).transpose(1, 0, 2)
-        dcols = (d @ w_g).reshape(groups, -1, taps, c_g).transpose(1, 2, 0, 3)
-    dcols = dcols.reshape(A_prev.shape[0], *cache.out, taps, n_C_prev)
-    dpadded = _col2im(dcols, cache.padded.shape[1:4], kernel, hp["stride"], hp["dilation"])
-    return _crop(dpadded, cache.pads, A_prev.shape[1:4]), dW, db
+    if as_conv is not None:
+        return dA_prev, dW, db
+    return np.ascontiguousarray(_crop(dxp, cache.pads, A_prev.shape[1:4])), dW, db
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,12 +525,22 @@ def conv3d_transpose_forward(x, W, b=None, strides=1, padding: str = "valid",
         raise ValueError(f"b must hold {n_C} values, got shape {np.shape(b)}")
     out, crop, buffer = transpose_geometry(x.shape[1:4], kernel, stride, padding,
                                            output_padding)
-    W = W.astype(x.dtype, copy=False)
+    W = np.ascontiguousarray(W, dtype=x.dtype)
     m, n_C_in = x.shape[0], x.shape[4]
-    # (voxels, n_C_in) @ (n_C_in, taps * n_C): each voxel's weighted kernel copy
-    cols = x.reshape(-1, n_C_in) @ W.reshape(-1, n_C_in).T
-    cols = cols.reshape(m, *x.shape[1:4], -1, n_C)
-    full = _col2im(cols, buffer, kernel, stride, (1, 1, 1))
+    # Each input voxel adds its weighted copy of the kernel, (n_C_in) @ (n_C_in, taps * n_C),
+    # at stride times its position: the adjoint of im2col, tile by tile. Tiles are whole
+    # examples (slabs of one example would add into the same depths from two threads).
+    windows = VolumeWindows(kernel, stride, (1, 1, 1), tuple(x.shape[1:4]))
+    W_rows = W.reshape(-1, n_C_in)  # (taps * n_C, n_C_in); its transpose is read in place
+    full = np.zeros((m, *buffer, n_C), dtype=x.dtype)
+    tiles = volume_tiles(m, windows, n_C, x.dtype.itemsize, slabs=False)
+
+    def run(part: list[SlabTile]) -> None:
+        for tile in part:
+            cols = tile.voxels(x) @ W_rows.T
+            col2im_rows_add(cols, full[tile.batch], windows, windows.out)
+
+    map_parts(run, tiles)
     y = np.ascontiguousarray(full[(slice(None), *(slice(c, c + o) for c, o in zip(crop, out)))])
     if b is not None:
         y += np.asarray(b, dtype=x.dtype).reshape(n_C)
@@ -339,16 +558,37 @@ def conv3d_transpose_backward(dy, cache, compute_dx: bool = True):
         raise ValueError(f"dy must have the forward output's shape "
                          f"{(x.shape[0], *g['out'], n_C)}, got {dy.shape}")
     db = dy.reshape(-1, n_C).sum(axis=0)
-    dfull = np.zeros((x.shape[0], *g["buffer"], n_C), dtype=x.dtype)
+    m = x.shape[0]
+    dfull = np.zeros((m, *g["buffer"], n_C), dtype=x.dtype)
     dfull[(slice(None), *(slice(c, c + o) for c, o in zip(g["crop"], g["out"])))] = dy
-    dcols = _im2col(dfull, kernel, g["stride"], (1, 1, 1), x.shape[1:4])
-    dcols = dcols.reshape(-1, dcols.shape[4] * n_C)  # (voxels, taps * n_C)
-    x2 = x.reshape(-1, n_C_in)
-    dW = (dcols.T @ x2).reshape(W.shape)
-    dx = None
-    if compute_dx:
-        dx = (dcols @ W.reshape(-1, n_C_in)).reshape(x.shape)
-    return dx, dW, db
+    # dx is the conv of dfull (stride ``stride``) with W seen as a conv kernel from n_C to
+    # n_C_in channels; dW adds up (windows of dfull).T @ x, one partial sum per thread.
+    windows = VolumeWindows(kernel, g["stride"], (1, 1, 1), tuple(x.shape[1:4]))
+    W_rows = W.reshape(-1, n_C_in)
+    x = np.ascontiguousarray(x)
+    dx = np.empty(x.shape, dtype=x.dtype) if compute_dx else None
+    tiles = volume_tiles(m, windows, n_C, x.dtype.itemsize, backward_of=n_C_in)
+
+    def run(part: list[SlabTile]) -> np.ndarray:
+        dW_part = product_buffer = buffer = None
+        for tile in part:
+            band, dhw = tile.band(dfull, windows)
+            cols = buffer = im2col_rows(band, windows, dhw, buffer)
+            x_tile = tile.voxels(x)
+            if dW_part is None:
+                dW_part = cols.T @ x_tile
+            else:
+                product_buffer = np.matmul(cols.T, x_tile, out=product_buffer)
+                dW_part += product_buffer
+            if compute_dx:
+                np.matmul(cols, W_rows, out=tile.voxels(dx))
+        return dW_part
+
+    parts = map_parts(run, tiles)
+    dW = parts[0]
+    for part in parts[1:]:
+        dW += part
+    return dx, dW.reshape(W.shape), db
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,19 +619,40 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding: str = "valid",
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
     pads, out = volume_geometry(A_prev.shape[1:4], kernel, stride, padding.lower())
-    ones = (1, 1, 1)
     hp = {"f": kernel, "stride": stride, "pads": pads, "out": out, "mode": mode}
+    m = A_prev.shape[0]
+    padded = _pad(A_prev, pads, -np.inf if mode == "max" else 0.0)
+    A = np.empty((m, *out, A_prev.shape[4]), dtype=A_prev.dtype)
+    taps = [_tap_slices(offset, stride, (1, 1, 1), out) for offset in _offsets(kernel)]
+    # One pass per window offset over a strided slice of the volume (no im2col copy, no loop
+    # over voxels), the examples shared between the cores.
     if mode == "max":
-        padded = _pad(A_prev, pads, -np.inf)
-        cols = _im2col(padded, kernel, stride, ones, out)
-        winner = cols.argmax(axis=4)[:, :, :, :, None, :]  # first maximum of each window
-        A = np.take_along_axis(cols, winner, axis=4)[:, :, :, :, 0, :]
+        # the offset of each window's first maximum: the tap order is row-major
+        winner = np.zeros(A.shape, dtype=np.uint8 if len(taps) < 256 else np.int32)
+
+        def run(rows: slice) -> None:
+            source, best, won = padded[rows], A[rows], winner[rows]
+            best[...] = source[(slice(None), *taps[0])]
+            for t, cells in enumerate(taps[1:], 1):
+                tap = source[(slice(None), *cells)]
+                better = tap > best
+                np.copyto(best, tap, where=better)
+                np.copyto(won, t, where=better)
+
+        map_rows(run, m)
         hp["winner"] = winner
     else:
-        padded = _pad(A_prev, pads)
-        A = _im2col(padded, kernel, stride, ones, out).sum(axis=4)
+        def run(rows: slice) -> None:
+            source, total = padded[rows], A[rows]
+            total[...] = source[(slice(None), *taps[0])]
+            for cells in taps[1:]:
+                total += source[(slice(None), *cells)]
+
+        map_rows(run, m)
         real = _pad(np.ones((1, *A_prev.shape[1:4], 1), dtype=A_prev.dtype), pads)
-        count = _im2col(real, kernel, stride, ones, out).sum(axis=4)  # (1, o_d, o_h, o_w, 1)
+        count = np.zeros((1, *out, 1), dtype=A_prev.dtype)
+        for cells in taps:
+            count += real[(slice(None), *cells)]
         A /= count
         hp["count"] = count
     hp["padded_dhw"] = padded.shape[1:4]
@@ -406,12 +667,25 @@ def pool3d_backward(dA, cache):
     if dA.shape != (A_prev.shape[0], *hp["out"], A_prev.shape[4]):
         raise ValueError(f"dA must have the forward output's shape "
                          f"{(A_prev.shape[0], *hp['out'], A_prev.shape[4])}, got {dA.shape}")
-    taps = hp["f"][0] * hp["f"][1] * hp["f"][2]
-    shape = (*dA.shape[:4], taps, dA.shape[4])
+    m = A_prev.shape[0]
+    taps = [_tap_slices(offset, hp["stride"], (1, 1, 1), hp["out"])
+            for offset in _offsets(hp["f"])]
+    dpadded = np.zeros((m, *hp["padded_dhw"], A_prev.shape[4]), dtype=A_prev.dtype)
+    if hp["mode"] == "average":
+        share = dA / hp["count"]
+    # one tap's windows never share a cell, so each offset is one plain += of a slab
     if hp["mode"] == "max":
-        dcols = np.zeros(shape, dtype=dA.dtype)
-        np.put_along_axis(dcols, hp["winner"], dA[:, :, :, :, None, :], axis=4)
+        def run(rows: slice) -> None:
+            target, grad, won = dpadded[rows], dA[rows], hp["winner"][rows]
+            scratch = np.empty_like(grad)
+            for t, cells in enumerate(taps):
+                np.multiply(grad, won == t, out=scratch)
+                target[(slice(None), *cells)] += scratch
     else:
-        dcols = np.broadcast_to((dA / hp["count"])[:, :, :, :, None, :], shape)
-    dpadded = _col2im(dcols, hp["padded_dhw"], hp["f"], hp["stride"], (1, 1, 1))
-    return _crop(dpadded, hp["pads"], A_prev.shape[1:4])
+        def run(rows: slice) -> None:
+            target, grad = dpadded[rows], share[rows]
+            for cells in taps:
+                target[(slice(None), *cells)] += grad
+
+    map_rows(run, m)
+    return np.ascontiguousarray(_crop(dpadded, hp["pads"], A_prev.shape[1:4]))
