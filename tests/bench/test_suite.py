@@ -67,6 +67,21 @@ def test_resnet50_is_the_course_model_and_its_twin_has_the_same_weights(bench_mo
     assert tuple(out.shape) == (1, 6)
 
 
+def test_c3d_video_model_trains_and_its_twin_has_the_same_weights(bench_modules):
+    models = bench_modules("suite_models")
+    convnp.keras.utils.set_random_seed(0)
+    net = models.build(convnp, "c3d")
+    x, y = models.synthetic_batch("c3d")
+    assert x.shape == (2, 16, 32, 32, 3) and net.output_shape == (None, 10)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds.count("Conv3D") == 3 and kinds.count("MaxPooling3D") == 2
+    assert np.all(np.isfinite(net.train_on_batch(x, y)))
+    torch = pytest.importorskip("torch")
+    twin, _ = bench_modules("suite_torch").build(torch, "c3d")
+    assert sum(p.numel() for p in twin.parameters()) == trainable_count(net)
+    assert tuple(twin(torch.zeros(1, 3, 16, 32, 32)).shape) == (1, 10)
+
+
 @pytest.mark.parametrize("model", ["mobilenetv2", "unet"])
 def test_torch_twins_of_the_models_convnp_may_lack(bench_modules, model):
     torch = pytest.importorskip("torch")

@@ -90,9 +90,10 @@ class Conv3D(Layer):
         x = _utils.as_dtype(inputs, self.dtype)
         self.compute_output_shape((None, *x.shape[1:]))  # rank and window fit, before work
         bias = None if self.bias is None else self.bias.value
+        relu = _utils.is_relu(self.activation)  # applied by the conv while in cache
         return _utils.activated_forward(self, volume_ops.conv3d_forward(
             x, self.kernel.value, bias, self.strides, self.padding, self.dilation_rate,
-            self.groups))
+            self.groups, relu=relu), rectified=relu)
 
     def backward(self, dy: np.ndarray):
         """Sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient, or ``None``

@@ -226,10 +226,11 @@ def volume_tiles(m: int, windows: VolumeWindows, channels: int, itemsize: int,
     per_example = o_d * depth_bytes
     cores = os.cpu_count() or 1
     if slabs and o_d > 1 and (per_example > budget or m < cores):
-        depth = max(1, budget // depth_bytes, -(-min_voxels // (o_h * o_w)))
-        parts = -(-o_d // depth)
+        min_depth = -(-min_voxels // (o_h * o_w))
+        parts = -(-o_d // max(1, budget // depth_bytes, min_depth))
         if m < cores:
-            parts = max(parts, min(o_d, -(-cores // m), max(1, o_d * o_h * o_w // min_voxels)))
+            parts = max(parts, -(-cores // m))
+        parts = min(parts, max(1, o_d // min_depth))  # every slab at least min_depth deep
         if parts > 1:
             return [SlabTile(slice(e, e + 1), k, parts) for e in range(m) for k in range(parts)]
     step = max(1, budget // per_example, -(-min_voxels // (o_d * o_h * o_w)))
@@ -608,8 +609,8 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding: str = "valid",
 
     Returns:
         ``A`` ``(m, n_D, n_H, n_W, n_C)`` and the cache ``(A_prev, hparameters)`` whose
-        hparameters also hold what backward needs (the winner of each window for max, the
-        count of real cells of each window for average).
+        hparameters also hold what backward needs (for max the padded input and a copy of
+        the output, for average the count of real cells of each window).
     """
     A_prev = _check_volume(A_prev, "A_prev")
     if mode not in ("max", "average"):
@@ -627,20 +628,16 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding: str = "valid",
     # One pass per window offset over a strided slice of the volume (no im2col copy, no loop
     # over voxels), the examples shared between the cores.
     if mode == "max":
-        # the offset of each window's first maximum: the tap order is row-major
-        winner = np.zeros(A.shape, dtype=np.uint8 if len(taps) < 256 else np.int32)
-
         def run(rows: slice) -> None:
-            source, best, won = padded[rows], A[rows], winner[rows]
+            source, best = padded[rows], A[rows]
             best[...] = source[(slice(None), *taps[0])]
-            for t, cells in enumerate(taps[1:], 1):
-                tap = source[(slice(None), *cells)]
-                better = tap > best
-                np.copyto(best, tap, where=better)
-                np.copyto(won, t, where=better)
+            for cells in taps[1:]:
+                np.maximum(best, source[(slice(None), *cells)], out=best)
 
         map_rows(run, m)
-        hp["winner"] = winner
+        # backward finds each window's first maximum again by comparing with a copy of the
+        # output (the caller may change the returned array)
+        hp["padded"], hp["maximum"] = padded, A.copy()
     else:
         def run(rows: slice) -> None:
             source, total = padded[rows], A[rows]
@@ -675,12 +672,16 @@ def pool3d_backward(dA, cache):
         share = dA / hp["count"]
     # one tap's windows never share a cell, so each offset is one plain += of a slab
     if hp["mode"] == "max":
+        # In tap order, each window gives what is left of its gradient to the cells equal to
+        # its maximum: the first such cell takes it all (what is left becomes 0).
         def run(rows: slice) -> None:
-            target, grad, won = dpadded[rows], dA[rows], hp["winner"][rows]
-            scratch = np.empty_like(grad)
-            for t, cells in enumerate(taps):
-                np.multiply(grad, won == t, out=scratch)
-                target[(slice(None), *cells)] += scratch
+            target, source, best = dpadded[rows], hp["padded"][rows], hp["maximum"][rows]
+            left = np.array(dA[rows])
+            given = np.empty_like(left)
+            for cells in taps:
+                np.multiply(left, source[(slice(None), *cells)] == best, out=given)
+                target[(slice(None), *cells)] += given
+                left -= given
     else:
         def run(rows: slice) -> None:
             target, grad = dpadded[rows], share[rows]

@@ -1,0 +1,193 @@
+"""The 3-D ops cut into tiles (examples, or slabs of output depths of one example) and shared
+between threads give the numbers of the loop twins (`convnp.ops.reference_conv3d`).
+
+Test volumes are small, so the chunk budget is shrunk to force many tiles, and BLAS is
+allowed two threads so that `map_parts` runs the tiles on two Python threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from convnp.ops import conv3d as fast
+from convnp.ops import reference_conv3d as reference
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+TOLERANCE = {np.float64: {"rtol": 1e-10, "atol": 1e-10},
+             np.float32: {"rtol": 2e-4, "atol": 2e-4}}
+
+
+@pytest.fixture
+def threads_seen(monkeypatch):
+    """Two threads for the ops (BLAS held to one inside), and the names of the threads that
+    built an im2col block."""
+    names = set()
+    build = fast.im2col_rows
+
+    def spy(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(fast, "im2col_rows", spy)
+    monkeypatch.setattr(fast.os, "cpu_count", lambda: 2)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        yield names
+
+
+def _covers_once(tiles, m, depth):
+    """Each (example, output depth) in exactly one tile."""
+    seen = np.zeros((m, depth), dtype=int)
+    for tile in tiles:
+        seen[tile.batch, tile.depths(depth)] += 1
+    return np.all(seen == 1)
+
+
+@pytest.mark.parametrize("m, out, channels, budget, backward_of, slabs, kind", [
+    (8, (4, 5, 6), 3, 1 << 30, None, True, "examples"),     # all fits: one chunk per core
+    (8, (4, 5, 6), 3, 200_000, None, True, "examples"),     # a few examples per chunk
+    (3, (7, 5, 6), 4, 3000, None, True, "slabs"),           # one example is too big
+    (3, (7, 5, 6), 4, 3000, None, False, "examples"),       # slabs forbidden: one each
+    (1, (6, 4, 4), 2, 1 << 30, None, True, "slabs"),        # a lone example on two cores
+    (2, (9, 3, 3), 8, 4 * 2000, 16, True, "slabs"),         # backward: >= 32 voxels a slab
+])
+def test_tiles_cover_every_output_voxel_once(monkeypatch, m, out, channels, budget,
+                                             backward_of, slabs, kind):
+    monkeypatch.setattr(fast, "CHUNK_BYTES", budget)
+    monkeypatch.setattr(fast.os, "cpu_count", lambda: 2)
+    windows = fast.VolumeWindows((3, 3, 3), (1, 1, 1), (1, 1, 1), out)
+    tiles = fast.volume_tiles(m, windows, channels, 8, backward_of, slabs)
+    assert _covers_once(tiles, m, out[0])
+    assert len(tiles) >= 2
+    parts = {tile.parts for tile in tiles}
+    assert (parts == {1}) == (kind == "examples")
+    if kind == "slabs":
+        assert all(tile.batch.stop - tile.batch.start == 1 for tile in tiles)
+        if backward_of:
+            per_depth = out[1] * out[2]
+            assert all((tile.depths(out[0]).stop - tile.depths(out[0]).start) * per_depth
+                       >= 2 * backward_of for tile in tiles)
+
+
+# shape, kernel, strides, padding, dilation, groups, filters: stride 1 takes the input
+# gradient as a conv of dZ, strided convs scatter-add; grouped and dilated both ways
+CONV_CASES = [
+    ((3, 6, 5, 7, 3), 3, 1, "same", 1, 1, 5),
+    ((2, 7, 6, 5, 4), (3, 2, 3), (2, 1, 2), "same", 1, 1, 6),
+    ((2, 8, 6, 6, 4), (2, 3, 2), 1, "valid", (2, 1, 2), 2, 6),
+    ((3, 5, 6, 5, 6), 3, 2, "same", 1, 3, 6),
+    ((1, 9, 7, 6, 2), 3, 1, "same", 1, 1, 4),
+    ((2, 6, 5, 4, 3), (3, 3, 1), (1, 2, 1), "valid", (1, 1, 1), 1, 3),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("budget", [1500, 100_000])
+@pytest.mark.parametrize("shape, kernel, strides, padding, dilation, groups, filters",
+                         CONV_CASES)
+def test_tiled_conv3d_on_two_threads_matches_the_loops(monkeypatch, threads_seen, dtype,
+                                                       budget, shape, kernel, strides,
+                                                       padding, dilation, groups, filters):
+    monkeypatch.setattr(fast, "CHUNK_BYTES", budget)
+    rng = np.random.default_rng(11)
+    k = (kernel,) * 3 if isinstance(kernel, int) else kernel
+    x = rng.standard_normal(shape).astype(dtype)
+    W = rng.standard_normal((*k, shape[-1] // groups, filters)).astype(dtype)
+    b = rng.standard_normal(filters).astype(dtype)
+    args = (strides, padding, dilation, groups)
+    z, cache = fast.conv3d_forward(x, W, b, *args)
+    assert z.dtype == dtype
+    x64, W64 = x.astype(np.float64), W.astype(np.float64)
+    np.testing.assert_allclose(z, reference.conv3d_forward(x64, W64, b.astype(np.float64),
+                                                           *args), **TOLERANCE[dtype])
+    dz = rng.standard_normal(z.shape).astype(dtype)
+    got = fast.conv3d_backward(dz, cache)
+    want = reference.conv3d_backward(x64, W64, dz.astype(np.float64), *args)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, w, **TOLERANCE[dtype])
+    _, dW_only, _ = fast.conv3d_backward(dz, cache, compute_dA_prev=False)
+    np.testing.assert_allclose(dW_only, got[1], **TOLERANCE[dtype])
+    # the rectified output is the conv's, clipped at 0
+    z_relu, _ = fast.conv3d_forward(x, W, b, *args, relu=True)
+    np.testing.assert_array_equal(z_relu, np.maximum(z, 0))
+    assert len(threads_seen) == 2
+
+
+def test_stride_one_conv_takes_its_input_gradient_as_a_conv():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 6, 6, 6, 3))
+    _, cache = fast.conv3d_forward(x, rng.standard_normal((3, 3, 3, 3, 4)), None, 1, "same")
+    plan = fast._input_gradient_plan(np.zeros((2, 6, 6, 6, 4)), cache[1], cache)
+    assert plan is not None and plan[0].shape == (2, 8, 8, 8, 4)
+    _, strided = fast.conv3d_forward(x, rng.standard_normal((3, 3, 3, 3, 4)), None, 2, "same")
+    assert fast._input_gradient_plan(np.zeros((2, 3, 3, 3, 4)), strided[1], strided) is None
+
+
+TRANSPOSE_CASES = [
+    ((3, 3, 4, 3, 3), (3, 3, 3), 2, "same", None),
+    ((2, 4, 3, 3, 2), (2, 3, 2), (1, 2, 2), "valid", None),
+    ((2, 3, 3, 4, 3), (3, 2, 3), (2, 1, 3), "same", (1, 0, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, kernel, strides, padding, output_padding", TRANSPOSE_CASES)
+def test_tiled_conv3d_transpose_matches_the_loops_and_the_conv(monkeypatch, threads_seen,
+                                                               dtype, shape, kernel, strides,
+                                                               padding, output_padding):
+    monkeypatch.setattr(fast, "CHUNK_BYTES", 2000)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape).astype(dtype)
+    W = rng.standard_normal((*kernel, 4, shape[-1])).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    args = (strides, padding, output_padding)
+    y, cache = fast.conv3d_transpose_forward(x, W, b, *args)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, reference.conv3d_transpose_forward(
+        x.astype(np.float64), W.astype(np.float64), b.astype(np.float64), *args),
+        **TOLERANCE[dtype])
+    # Its gradients are those of the conv it is the adjoint of (same kernel, strides and
+    # padding, from 4 channels back to the input's): dx = conv(dy), dW = that conv's dW
+    # for an output gradient x.
+    dy = rng.standard_normal(y.shape)
+    dx, dW, db = fast.conv3d_transpose_backward(dy.astype(dtype), cache)
+    z, conv_cache = fast.conv3d_forward(dy, W.astype(np.float64), None, strides, padding)
+    if z.shape == x.shape:  # 'valid' with output_padding: the conv drops the extra rows
+        np.testing.assert_allclose(dx, z, **TOLERANCE[dtype])
+        _, dW_conv, _ = fast.conv3d_backward(x.astype(np.float64), conv_cache)
+        np.testing.assert_allclose(dW, dW_conv, **TOLERANCE[dtype])
+    np.testing.assert_allclose(db, dy.reshape(-1, 4).sum(axis=0), **TOLERANCE[dtype])
+    assert dx.dtype == dW.dtype == dtype
+    assert fast.conv3d_transpose_backward(dy.astype(dtype), cache, compute_dx=False)[0] is None
+    assert len(threads_seen) == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", ["max", "average"])
+@pytest.mark.parametrize("shape, pool, strides, padding", [
+    ((5, 6, 7, 6, 3), (1, 2, 2), None, "valid"),
+    ((4, 5, 5, 4, 2), (3, 2, 3), (2, 2, 1), "same"),
+    ((3, 4, 5, 6, 2), 2, 1, "same"),
+])
+def test_pooling_on_two_threads_matches_the_loops_with_ties(monkeypatch, dtype, mode, shape,
+                                                            pool, strides, padding):
+    monkeypatch.setattr(fast.os, "cpu_count", lambda: 2)
+    rng = np.random.default_rng(13)
+    # few distinct values: many windows hold their maximum twice (the first one wins)
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        a, cache = fast.pool3d_forward(x, pool, strides, padding, mode)
+        da = rng.standard_normal(a.shape).astype(dtype)
+        dx = fast.pool3d_backward(da, cache)
+    assert a.dtype == dx.dtype == dtype
+    np.testing.assert_allclose(a, reference.pool3d_forward(x, pool, strides, padding, mode),
+                               **TOLERANCE[dtype])
+    np.testing.assert_allclose(dx, reference.pool3d_backward(x, da.astype(np.float64), pool,
+                                                             strides, padding, mode),
+                               **TOLERANCE[dtype])
+    a[...] = 99  # the caller may overwrite the output: backward does not read it
+    np.testing.assert_array_equal(fast.pool3d_backward(da, cache), dx)
