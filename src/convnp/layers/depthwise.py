@@ -231,39 +231,62 @@ class SeparableConv2D(Layer):
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         """``(m, n_H_prev, n_W_prev, n_C_prev)`` -> ``(m, n_H, n_W, filters)``."""
-        x = _utils.as_dtype(inputs, self.dtype)
-        mid, depthwise_cache = depthwise_conv_forward(x, self.depthwise_kernel.value,
-                                                      self._zero_mid_bias, self._hparameters)
-        bias = self._zero_bias if self.bias is None else self.bias.value.reshape(1, 1, 1, -1)
-        z, pointwise_cache = ops.conv_forward(mid, self.pointwise_kernel.value, bias,
-                                              {"stride": 1, "pad": 0})
+        z = separable_forward(self, _utils.as_dtype(inputs, self.dtype),
+                              self.depthwise_kernel.value, self.pointwise_kernel.value)
         y, saved = _utils.activate(self.activation, z)
-        self._cache = (depthwise_cache, pointwise_cache, saved)
+        self._cache = (self._cache, saved)
         return y
 
     def backward(self, dy: np.ndarray):
         """Sets the gradients of both kernels (and the bias); returns the input gradient, or
         ``None`` when ``needs_input_gradient`` is False."""
-        depthwise_cache, pointwise_cache, saved = self.take_cache()
+        caches, saved = self.take_cache()
         dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
-        d_mid, d_pointwise, db = ops.conv_backward(dz, pointwise_cache)
-        dx, d_depthwise, _ = depthwise_conv_backward(
-            d_mid, depthwise_cache, compute_dA_prev=self.needs_input_gradient)
-        self.depthwise_kernel.grad = d_depthwise
-        self.pointwise_kernel.grad = d_pointwise
-        if self.bias is not None:
-            self.bias.grad = db.reshape(-1)
+        dx, self.depthwise_kernel.grad, self.pointwise_kernel.grad = separable_backward(
+            self, dz, caches)
         return dx
 
     def get_config(self) -> dict[str, Any]:
-        config = _windowed_config(self)
-        config["filters"] = self.filters
-        shared = _renamed(_utils.kernel_layer_config(self), "depthwise")
-        for key, value in shared.items():
-            config[key] = value
-            if key == "depthwise_initializer":
-                config["pointwise_initializer"] = _utils.initializer_config(
-                    self._pointwise_initializer, self.pointwise_initializer)
-            elif key in ("depthwise_regularizer", "depthwise_constraint"):
-                config[key.replace("depthwise", "pointwise")] = None
-        return config
+        return separable_config(self)
+
+
+def separable_forward(layer, image: np.ndarray, depthwise_kernel: np.ndarray,
+                      pointwise_kernel: np.ndarray) -> np.ndarray:
+    """The two convolutions of a separable conv ``layer`` on an NHWC ``image`` (kernels in
+    the 2-D ops' shapes), bias included, activation not; both ops' caches go to
+    ``layer._cache``."""
+    mid, depthwise_cache = depthwise_conv_forward(image, depthwise_kernel,
+                                                  layer._zero_mid_bias, layer._hparameters)
+    bias = layer._zero_bias if layer.bias is None else layer.bias.value.reshape(1, 1, 1, -1)
+    z, pointwise_cache = ops.conv_forward(mid, pointwise_kernel, bias, {"stride": 1, "pad": 0})
+    layer._cache = (depthwise_cache, pointwise_cache)
+    return z
+
+
+def separable_backward(layer, dz: np.ndarray, caches: tuple) -> tuple:
+    """Gradients of `separable_forward` from ``dz`` (NHWC): ``(dx, d_depthwise,
+    d_pointwise)`` in the 2-D ops' shapes (``dx`` None without ``needs_input_gradient``);
+    sets the bias gradient."""
+    depthwise_cache, pointwise_cache = caches
+    d_mid, d_pointwise, db = ops.conv_backward(dz, pointwise_cache)
+    dx, d_depthwise, _ = depthwise_conv_backward(
+        d_mid, depthwise_cache, compute_dA_prev=layer.needs_input_gradient)
+    if layer.bias is not None:
+        layer.bias.grad = db.reshape(-1)
+    return dx, d_depthwise, d_pointwise
+
+
+def separable_config(layer) -> dict[str, Any]:
+    """Keras' config of a separable conv layer (1-D or 2-D): the window arguments, filters,
+    and the kernel settings under their depthwise/pointwise names."""
+    config = _windowed_config(layer)
+    config["filters"] = layer.filters
+    shared = _renamed(_utils.kernel_layer_config(layer), "depthwise")
+    for key, value in shared.items():
+        config[key] = value
+        if key == "depthwise_initializer":
+            config["pointwise_initializer"] = _utils.initializer_config(
+                layer._pointwise_initializer, layer.pointwise_initializer)
+        elif key in ("depthwise_regularizer", "depthwise_constraint"):
+            config[key.replace("depthwise", "pointwise")] = None
+    return config

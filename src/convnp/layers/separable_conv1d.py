@@ -8,17 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from convnp import ops
 from convnp.layers import _utils
 from convnp.layers.base import Layer
-from convnp.layers.depthwise import _renamed, _windowed_config
+from convnp.layers.depthwise import separable_backward, separable_config, separable_forward
 from convnp.layers.depthwise_conv1d import (
     SEQUENCES,
     sequence_output_steps,
     sequence_window_arguments,
 )
 from convnp.layers.registry import register
-from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
 
 
 @register
@@ -92,6 +90,7 @@ class SeparableConv1D(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
                                         constraint=self.bias_constraint)
+        self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
         self._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=self.dtype)
         self.built = True
 
@@ -106,41 +105,23 @@ class SeparableConv1D(Layer):
         """``(m, steps, C)`` -> ``(m, new_steps, filters)``."""
         x = _utils.as_dtype(inputs, self.dtype)
         _utils.check_rank((None, *x.shape[1:]), 3, type(self).__name__, SEQUENCES)
-        mid, depthwise_cache = depthwise_conv_forward(
-            _utils.sequence_as_image(x), self.depthwise_kernel.value[None],
-            self._zero_mid_bias, self._hparameters)
-        bias = (np.zeros(self.filters, dtype=self.dtype) if self.bias is None
-                else self.bias.value).reshape(1, 1, 1, self.filters)
-        z, pointwise_cache = ops.conv_forward(mid, self.pointwise_kernel.value[None], bias,
-                                              {"stride": 1, "pad": 0})
+        z = separable_forward(self, _utils.sequence_as_image(x),
+                              self.depthwise_kernel.value[None],
+                              self.pointwise_kernel.value[None])
         y, saved = _utils.activate(self.activation, _utils.image_as_sequence(z))
-        self._cache = (depthwise_cache, pointwise_cache, saved)
+        self._cache = (self._cache, saved)
         return y
 
     def backward(self, dy: np.ndarray):
         """Sets the gradients of both kernels (and the bias); returns the input gradient, or
         ``None`` when ``needs_input_gradient`` is False."""
-        depthwise_cache, pointwise_cache, saved = self.take_cache()
+        caches, saved = self.take_cache()
         dz = _utils.activate_backward(self.activation, _utils.as_dtype(dy, self.dtype), saved)
-        d_mid, d_pointwise, db = ops.conv_backward(_utils.sequence_as_image(dz),
-                                                   pointwise_cache)
-        dx, d_depthwise, _ = depthwise_conv_backward(
-            d_mid, depthwise_cache, compute_dA_prev=self.needs_input_gradient)
+        dx, d_depthwise, d_pointwise = separable_backward(
+            self, _utils.sequence_as_image(dz), caches)
         self.depthwise_kernel.grad = d_depthwise[0]
         self.pointwise_kernel.grad = d_pointwise[0]
-        if self.bias is not None:
-            self.bias.grad = db.reshape(-1)
         return None if dx is None else _utils.image_as_sequence(dx)
 
     def get_config(self) -> dict[str, Any]:
-        config = _windowed_config(self)
-        config["filters"] = self.filters
-        shared = _renamed(_utils.kernel_layer_config(self), "depthwise")
-        for key, value in shared.items():
-            config[key] = value
-            if key == "depthwise_initializer":
-                config["pointwise_initializer"] = _utils.initializer_config(
-                    self._pointwise_initializer, self.pointwise_initializer)
-            elif key in ("depthwise_regularizer", "depthwise_constraint"):
-                config[key.replace("depthwise", "pointwise")] = None
-        return config
+        return separable_config(self)
