@@ -191,36 +191,16 @@ class SeparableConv2D(Layer):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
                  **kwargs):
-        from convnp import initializers
-
         super().__init__(**kwargs)
-        self.filters = _utils.positive_int(filters, "filters", type(self).__name__)
         _depthwise_setup(self, kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate)
-        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
-        self.depthwise_initializer = self.kernel_initializer
-        self._pointwise_initializer = pointwise_initializer
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_kernel = None
-        self.pointwise_kernel = None
+        separable_setup(self, filters, locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
         _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
         n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
-        n_mid = n_C_prev * self.depth_multiplier
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", self.kernel_size + (n_C_prev, self.depth_multiplier),
-            self.kernel_initializer)
-        self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, 1, n_mid, self.filters),
-                                                self.pointwise_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        constraint=self.bias_constraint)
-        else:
-            self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
-        self._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=self.dtype)
-        self.built = True
+        separable_weights(self, self.kernel_size, n_C_prev, (1, 1))
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {3: self.depthwise_kernel.shape[2]},
@@ -248,6 +228,39 @@ class SeparableConv2D(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return separable_config(self)
+
+
+def separable_setup(layer, filters, arguments: dict) -> None:
+    """What a separable conv layer's constructor keeps besides its window: ``filters``, and
+    the kernel settings of both steps from its ``arguments`` (the constructor's locals)."""
+    from convnp import initializers
+
+    layer.filters = _utils.positive_int(filters, "filters", type(layer).__name__)
+    _utils.setup_kernel_layer_from(layer, arguments, "depthwise")
+    layer.depthwise_initializer = layer.kernel_initializer
+    layer._pointwise_initializer = arguments["pointwise_initializer"]
+    layer.pointwise_initializer = initializers.get(layer._pointwise_initializer)
+    layer.depthwise_kernel = None
+    layer.pointwise_kernel = None
+
+
+def separable_weights(layer, window: tuple, n_C: int, pointwise_window: tuple) -> None:
+    """Create a separable conv layer's weights for ``n_C`` input channels: the depthwise
+    kernel ``window + (n_C, depth_multiplier)``, the pointwise kernel ``pointwise_window +
+    (n_C * depth_multiplier, filters)``, the bias; and the zero biases the ops take."""
+    n_mid = n_C * layer.depth_multiplier
+    layer.depthwise_kernel = layer.add_weight(
+        "depthwise_kernel", tuple(window) + (n_C, layer.depth_multiplier),
+        layer.kernel_initializer)
+    layer.pointwise_kernel = layer.add_weight(
+        "pointwise_kernel", tuple(pointwise_window) + (n_mid, layer.filters),
+        layer.pointwise_initializer)
+    if layer.use_bias:
+        layer.bias = layer.add_weight("bias", (layer.filters,), layer.bias_initializer,
+                                      constraint=layer.bias_constraint)
+    layer._zero_bias = np.zeros((1, 1, 1, layer.filters), dtype=layer.dtype)
+    layer._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=layer.dtype)
+    layer.built = True
 
 
 def separable_forward(layer, image: np.ndarray, depthwise_kernel: np.ndarray,

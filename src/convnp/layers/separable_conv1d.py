@@ -10,7 +10,13 @@ import numpy as np
 
 from convnp.layers import _utils
 from convnp.layers.base import Layer
-from convnp.layers.depthwise import separable_backward, separable_config, separable_forward
+from convnp.layers.depthwise import (
+    separable_backward,
+    separable_config,
+    separable_forward,
+    separable_setup,
+    separable_weights,
+)
 from convnp.layers.depthwise_conv1d import (
     SEQUENCES,
     sequence_output_steps,
@@ -64,35 +70,16 @@ class SeparableConv1D(Layer):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
                  **kwargs):
-        from convnp import initializers
-
         super().__init__(**kwargs)
-        self.filters = _utils.positive_int(filters, "filters", type(self).__name__)
         sequence_window_arguments(self, kernel_size, strides, padding, data_format,
                                   dilation_rate, depth_multiplier)
-        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
-        self.depthwise_initializer = self.kernel_initializer
-        self._pointwise_initializer = pointwise_initializer
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_kernel = None
-        self.pointwise_kernel = None
+        separable_setup(self, filters, locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
         _utils.check_rank(input_shape, 3, cls, SEQUENCES)
         n_C = _utils.known_dim(input_shape, 2, cls, "channels")
-        n_mid = n_C * self.depth_multiplier
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", (self.kernel_size[0], n_C, self.depth_multiplier),
-            self.kernel_initializer)
-        self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, n_mid, self.filters),
-                                                self.pointwise_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        constraint=self.bias_constraint)
-        self._zero_bias = np.zeros((1, 1, 1, self.filters), dtype=self.dtype)
-        self._zero_mid_bias = np.zeros((1, 1, 1, n_mid), dtype=self.dtype)
-        self.built = True
+        separable_weights(self, self.kernel_size[:1], n_C, (1,))
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {2: self.depthwise_kernel.shape[1]},
