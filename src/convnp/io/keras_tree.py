@@ -84,14 +84,18 @@ def _children(obj, path: str) -> list[tuple[str, Any]]:
         return _container_children(list(obj.layers), _join(path, "layers"))
     if not is_user_object(obj):
         return []
-    # convnp tracks only public attributes as sub-layers; Keras walks a subclassed model's
-    # `layers` property among them, so a layer whose attribute sorts after "layers" is stored
-    # as layers/<key> (keys counted over all of model.layers)
+    # Keras walks the public attributes in sorted order, then the private ones (sorted), each
+    # object once; a subclassed model's `layers` property is one of the public ones, so a
+    # layer whose attribute sorts after "layers" (or is private) is stored as layers/<key>
+    # (keys counted over all of model.layers). The private ones are those the user's code set
+    # (convnp's own private state holds no saveable state of Keras's).
     attributes = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
     if is_model(obj):
         attributes["layers"] = list(obj.layers)
+    private = {k: vars(obj)[k] for k in vars(obj).get("_user_private", ()) if k in vars(obj)}
+    attributes.update(private)
     children = []
-    for name in sorted(attributes):
+    for name in sorted(attributes, key=lambda k: (k.startswith("_"), k)):
         value = attributes[name]
         if _is_saveable(value) and value is not obj:
             children.append((_join(path, name), value))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 
 import numpy as np
 
@@ -222,18 +223,37 @@ def trial_output_shape(self, input_shape):
 
 def tracking_setattr(self, name, value) -> None:
     """``__setattr__`` of user layers and models: Variables and layers assigned to attributes
-    (also inside lists and tuples) become the object's weights and sub-layers, in order."""
+    (also inside lists, tuples and dict values) become the object's weights and sub-layers, in
+    order. As in Keras 3, attributes whose names start with ``_`` count too when the user's
+    code sets them (``self._inner = Dense(3)``); convnp's own private state (set by code in
+    convnp's modules) is never tracked. Private names that hold layers are remembered in
+    ``_user_private`` for the file layout (Keras saves them after the public ones)."""
     object.__setattr__(self, name, value)
-    if name.startswith("_"):
+    if name.startswith("_") and (name in _INTERNAL or sys._getframe(1).f_globals.get(
+            "__name__", "").partition(".")[0] == "convnp"):
         return
     state = self.__dict__
-    items = value if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, dict):
+        items = list(value.values())
+    else:
+        items = value if isinstance(value, (list, tuple)) else [value]
+    holds_layer = False
     for item in items:
         if getattr(item, "_convnp_variable", False):
             variables = state.get("_variables")
             if variables is not None and not any(v is item for v in variables):
                 variables.append(item)
         elif item is not self and hasattr(item, "trainable_weights") and hasattr(item, "call"):
+            holds_layer = True
             tracked = state.setdefault("_tracked_layers", [])
             if not any(t is item for t in tracked):
                 tracked.append(item)
+    if holds_layer and name.startswith("_"):
+        private = state.setdefault("_user_private", [])
+        if name not in private:
+            private.append(name)
+
+
+# convnp's bookkeeping on layers, never tracked even when a user's code assigns it
+_INTERNAL = frozenset({"_tracked_layers", "_variables", "_user_private", "_tape_cache",
+                       "_inbound_nodes"})
