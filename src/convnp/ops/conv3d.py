@@ -42,6 +42,7 @@ from numpy.lib.stride_tricks import as_strided
 from convnp.ops import conv as _conv
 from convnp.ops.conv import copy_windows
 from convnp.ops.padding import same_padding, transpose_crop, transpose_output_size
+from convnp.ops.reductions import column_sums
 from convnp.ops.threads import map_parts, map_rows
 
 # Size of the im2col block of one tile (see `volume_tiles`): the 2-D convs' budget.
@@ -412,7 +413,7 @@ def conv3d_backward(dZ, cache: Conv3DCache, compute_dA_prev: bool = True):
     if dZ.shape != (m, *cache.out, n_C):
         raise ValueError(f"dZ must have the forward output's shape "
                          f"{(m, *cache.out, n_C)}, got {dZ.shape}")
-    db = dZ.reshape(-1, n_C).sum(axis=0)
+    db = column_sums(dZ.reshape(-1, n_C)).astype(dZ.dtype)
     channels, filters = _group_slices(n_C_prev, groups), _group_slices(n_C, groups)
     kernels = _group_kernels(W, groups)
     as_conv = _input_gradient_plan(dZ, W, cache) if compute_dA_prev else None
@@ -558,7 +559,7 @@ def conv3d_transpose_backward(dy, cache, compute_dx: bool = True):
     if dy.shape != (x.shape[0], *g["out"], n_C):
         raise ValueError(f"dy must have the forward output's shape "
                          f"{(x.shape[0], *g['out'], n_C)}, got {dy.shape}")
-    db = dy.reshape(-1, n_C).sum(axis=0)
+    db = column_sums(dy.reshape(-1, n_C)).astype(dy.dtype)
     m = x.shape[0]
     dfull = np.zeros((m, *g["buffer"], n_C), dtype=x.dtype)
     dfull[(slice(None), *(slice(c, c + o) for c, o in zip(g["crop"], g["out"])))] = dy
@@ -674,14 +675,23 @@ def pool3d_backward(dA, cache):
     if hp["mode"] == "max":
         # In tap order, each window gives what is left of its gradient to the cells equal to
         # its maximum: the first such cell takes it all (what is left becomes 0).
+        # Windows that never overlap (stride >= pool size) own their cells: each offset's
+        # share is written in place, with no scratch array and no addition.
+        disjoint = all(s >= f for s, f in zip(hp["stride"], hp["f"]))
+
         def run(rows: slice) -> None:
             target, source, best = dpadded[rows], hp["padded"][rows], hp["maximum"][rows]
             left = np.array(dA[rows])
-            given = np.empty_like(left)
+            hit = np.empty(left.shape, dtype=bool)
+            given = None if disjoint else np.empty_like(left)
             for cells in taps:
-                np.multiply(left, source[(slice(None), *cells)] == best, out=given)
-                target[(slice(None), *cells)] += given
-                left -= given
+                cells = (slice(None), *cells)
+                np.equal(source[cells], best, out=hit)
+                share = target[cells] if disjoint else given
+                np.multiply(left, hit, out=share)
+                if not disjoint:
+                    target[cells] += share
+                left -= share
     else:
         def run(rows: slice) -> None:
             target, grad = dpadded[rows], share[rows]
