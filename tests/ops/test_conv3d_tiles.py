@@ -81,7 +81,10 @@ CONV_CASES = [
     ((3, 5, 6, 5, 6), 3, 2, "same", 1, 3, 6),
     ((1, 9, 7, 6, 2), 3, 1, "same", 1, 1, 4),
     ((2, 6, 5, 4, 3), (3, 3, 1), (1, 2, 1), "valid", (1, 1, 1), 1, 3),
+    ((2, 5, 6, 8, 3), (2, 3, 3), (1, 1, 2), "same", 1, 1, 8),
 ]
+# the cases with few channels and an even output width run as blocked convs
+BLOCKED = {4, 5, 6}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -115,6 +118,17 @@ def test_tiled_conv3d_on_two_threads_matches_the_loops(monkeypatch, threads_seen
     z_relu, _ = fast.conv3d_forward(x, W, b, *args, relu=True)
     np.testing.assert_array_equal(z_relu, np.maximum(z, 0))
     assert len(threads_seen) == 2
+
+
+@pytest.mark.parametrize("index", range(len(CONV_CASES)))
+def test_convs_with_few_channels_run_blocked(index):
+    shape, kernel, strides, padding, dilation, groups, filters = CONV_CASES[index]
+    k = (kernel,) * 3 if isinstance(kernel, int) else kernel
+    W = np.ones((*k, shape[-1] // groups, filters))
+    _, cache = fast.conv3d_forward(np.ones(shape), W, None, strides, padding, dilation, groups)
+    assert (cache.blocked is not None) == (index in BLOCKED)
+    if cache.blocked is not None:
+        assert cache.blocked.block == 2 and cache.blocked.kernel.shape[1] == 2 * filters
 
 
 def test_stride_one_conv_takes_its_input_gradient_as_a_conv():
