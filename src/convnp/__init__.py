@@ -70,7 +70,16 @@ _TF_NAMES.update({
     "device": ("convnp.tensor.runtime", "device"),
     "executing_eagerly": ("convnp.tensor.runtime", "executing_eagerly"),
     "print": ("convnp.tensor.runtime", "tf_print"),
+    "cos": ("convnp.tensor.ops", "cos"),
+    "sin": ("convnp.tensor.ops", "sin"),
 })
+for _name in ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "meshgrid",
+              "reverse", "slice", "scatter_nd", "tensor_scatter_nd_add",
+              "tensor_scatter_nd_update"]:
+    _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
+for _name in ["map_fn", "vectorized_map", "cond", "name_scope", "py_function",
+              "numpy_function"]:
+    _TF_NAMES[_name] = ("convnp.tensor.control", _name)
 for _name in ["float16", "float32", "float64", "half", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128", "string"]:
     _TF_NAMES[_name] = ("convnp.tensor.dtypes", _name)
 

@@ -1,7 +1,17 @@
-"""``tf.math``: the arithmetic, comparison and reduction functions under their TF names."""
+"""``tf.math``: the arithmetic, comparison and reduction functions under their TF names, and
+the counting ops (`bincount`, `confusion_matrix`, `in_top_k`) and `divide_no_nan` defined
+here."""
 
-from convnp.tensor.nn import sigmoid, softplus, tanh
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.tensor.debugging import InvalidArgumentError
+from convnp.tensor.eager import as_dtype
+from convnp.tensor.nn import gelu, selu, sigmoid, softplus, tanh
 from convnp.tensor.ops import (
+    _convert,
+    _op,
     abs,
     add,
     add_n,
@@ -53,14 +63,200 @@ from convnp.tensor.ops import (
     square,
     subtract,
     truediv,
+    value_of,
 )
 from convnp.tensor.sorting import top_k
+from convnp.tensor.tape import is_variable, new_tensor
 
-__all__ = ["abs", "add", "add_n", "argmax", "argmin", "ceil", "cos", "cumsum", "divide",
-           "equal", "exp", "floor", "floordiv", "greater", "greater_equal", "is_finite",
-           "is_inf", "is_nan", "l2_normalize", "less", "less_equal", "log", "log1p",
-           "logical_and", "logical_not", "logical_or", "maximum", "minimum", "multiply",
-           "negative", "not_equal", "pow", "reciprocal", "reduce_all", "reduce_any",
-           "reduce_logsumexp", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
-           "reduce_std", "reduce_sum", "reduce_variance", "round", "rsqrt", "sigmoid", "sign",
-           "sin", "softplus", "sqrt", "square", "subtract", "tanh", "top_k", "truediv"]
+__all__ = [
+    "abs",
+    "add",
+    "add_n",
+    "argmax",
+    "argmin",
+    "bincount",
+    "ceil",
+    "confusion_matrix",
+    "cos",
+    "cumsum",
+    "divide",
+    "divide_no_nan",
+    "equal",
+    "exp",
+    "floor",
+    "floordiv",
+    "gelu",
+    "greater",
+    "greater_equal",
+    "in_top_k",
+    "is_finite",
+    "is_inf",
+    "is_nan",
+    "l2_normalize",
+    "less",
+    "less_equal",
+    "log",
+    "log1p",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "maximum",
+    "minimum",
+    "multiply",
+    "negative",
+    "not_equal",
+    "pow",
+    "reciprocal",
+    "reduce_all",
+    "reduce_any",
+    "reduce_logsumexp",
+    "reduce_max",
+    "reduce_mean",
+    "reduce_min",
+    "reduce_prod",
+    "reduce_std",
+    "reduce_sum",
+    "reduce_variance",
+    "round",
+    "rsqrt",
+    "selu",
+    "sigmoid",
+    "sign",
+    "sin",
+    "softplus",
+    "sqrt",
+    "square",
+    "subtract",
+    "tanh",
+    "top_k",
+    "truediv",
+]
+
+
+def _ints(x, who: str) -> np.ndarray:
+    a = np.asarray(value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else x)
+    if a.size and a.dtype.kind not in "iu":
+        raise TypeError(f"{who} must be integers, got dtype {a.dtype}")
+    return a.astype(np.int64)
+
+
+def divide_no_nan(x, y, name=None):
+    """``x / y`` where ``y != 0`` and 0 where ``y == 0`` (even for ``x`` 0, inf or NaN); the
+    gradient is 0 there too."""
+    a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+    b = value_of(y) if isinstance(y, np.ndarray) or is_variable(y) else _convert(y)
+    if a.dtype != b.dtype:
+        raise TypeError(f"divide_no_nan: x and y must have the same dtype, got {a.dtype} and "
+                        f"{b.dtype}")
+    if a.dtype.kind not in "fc":
+        raise TypeError(f"divide_no_nan: x and y must be floating, got {a.dtype}")
+    zero = b == 0
+    safe = np.where(zero, np.ones_like(b), b)
+    out = np.where(zero, 0, a / safe).astype(a.dtype)
+
+    def vjp(g):
+        from convnp.tensor.tape import unbroadcast
+
+        gx = np.where(zero, 0, g / safe)
+        gy = np.where(zero, 0, -g * a / (safe * safe))
+        return [unbroadcast(gx, a.shape), unbroadcast(gy, b.shape)]
+
+    return _op(out, [x, y], vjp)
+
+
+def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=np.int32, name=None,
+             axis=None, binary_output=False):
+    """How often each value ``0, 1, ...`` occurs in ``arr`` (or the sum of ``weights`` at its
+    places). The length is ``max(arr) + 1``, at least ``minlength`` and at most
+    ``maxlength`` (larger values are dropped). ``axis=-1`` counts each row of a 2-D ``arr``;
+    ``binary_output`` gives 1 for present values instead of counts."""
+    values = _ints(arr, "bincount: arr")
+    if np.any(values < 0):
+        raise InvalidArgumentError("bincount: Input arr must be non-negative!")
+    if axis not in (None, 0, -1):
+        raise ValueError(f"bincount: axis must be None, 0 or -1, got {axis!r}")
+    if axis == -1 and values.ndim != 2:
+        raise ValueError(f"bincount: axis=-1 needs a 2-D arr, got rank {values.ndim}")
+    w = None
+    out_dtype = as_dtype(dtype).dtype
+    if weights is not None:
+        if binary_output:
+            raise ValueError("bincount: give weights or binary_output=True, not both")
+        w = np.asarray(value_of(weights) if isinstance(weights, np.ndarray) else _convert(
+            weights))
+        if w.shape != values.shape:
+            raise InvalidArgumentError(f"bincount: weights must have the shape of arr "
+                                       f"{list(values.shape)}, got {list(w.shape)}")
+        out_dtype = w.dtype
+    length = int(values.max()) + 1 if values.size else 0
+    if minlength is not None:
+        length = max(length, int(minlength))
+    if maxlength is not None:
+        length = min(length, int(maxlength))
+    rows = values.reshape(1, -1) if axis != -1 else values
+    wrows = None if w is None else (w.reshape(1, -1) if axis != -1 else w)
+    out = np.zeros((rows.shape[0], length), dtype=np.float64 if w is not None else np.int64)
+    for i, row in enumerate(rows):
+        keep = row < length
+        counts = np.bincount(row[keep], minlength=length,
+                             weights=None if wrows is None else wrows[i][keep])
+        out[i] = counts[:length]
+    if binary_output:
+        out = (out > 0).astype(out.dtype)
+    out = out.astype(out_dtype)
+    return new_tensor(out if axis == -1 else out[0])
+
+
+def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=np.int32,
+                     name=None):
+    """``(num_classes, num_classes)`` counts: row = true label, column = prediction (or the sum
+    of ``weights``). ``num_classes`` defaults to the largest label or prediction + 1."""
+    lab = _ints(labels, "confusion_matrix: labels").reshape(-1)
+    pred = _ints(predictions, "confusion_matrix: predictions").reshape(-1)
+    if lab.shape != pred.shape:
+        raise ValueError(f"confusion_matrix: labels and predictions must have the same number "
+                         f"of entries, got {lab.size} and {pred.size}")
+    if np.any(lab < 0):
+        raise InvalidArgumentError("`labels` contains negative values.")
+    if np.any(pred < 0):
+        raise InvalidArgumentError("`predictions` contains negative values.")
+    if num_classes is None:
+        n = int(max(lab.max(initial=-1), pred.max(initial=-1))) + 1
+    else:
+        n = int(value_of(num_classes)) if isinstance(num_classes, np.ndarray) else int(
+            num_classes)
+        if np.any(lab >= n):
+            raise InvalidArgumentError(f"`labels` out of bound: values must be < "
+                                       f"num_classes={n}, got {int(lab.max())}")
+        if np.any(pred >= n):
+            raise InvalidArgumentError(f"`predictions` out of bound: values must be < "
+                                       f"num_classes={n}, got {int(pred.max())}")
+    target = as_dtype(dtype).dtype
+    w = np.ones(lab.shape) if weights is None else np.asarray(
+        value_of(weights) if isinstance(weights, np.ndarray) else weights,
+        dtype=np.float64).reshape(-1)
+    if w.shape != lab.shape:
+        raise ValueError(f"confusion_matrix: weights must have {lab.size} entries, got "
+                         f"{w.size}")
+    out = np.zeros((n, n), dtype=np.float64)
+    np.add.at(out, (lab, pred), w)
+    return new_tensor(out.astype(target))
+
+
+def in_top_k(targets, predictions, k, name=None):
+    """For each row of ``predictions`` ``(batch, classes)``: whether the score of class
+    ``targets[i]`` is among the ``k`` largest. Ties at the boundary count as inside; a
+    non-finite score or an out-of-range target gives False."""
+    t = _ints(targets, "in_top_k: targets")
+    p = np.asarray(value_of(predictions) if isinstance(predictions, np.ndarray) else
+                   _convert(predictions))
+    if p.ndim != 2 or t.shape != (p.shape[0],):
+        raise ValueError(f"in_top_k: predictions must be (batch, classes) and targets "
+                         f"(batch,), got shapes {p.shape} and {t.shape}")
+    k = int(value_of(k)) if isinstance(k, np.ndarray) else int(k)
+    valid = (t >= 0) & (t < p.shape[1])
+    score = np.take_along_axis(p, np.where(valid, t, 0)[:, None], axis=1)
+    above = (p > score).sum(axis=1)
+    finite = np.isfinite(score[:, 0]) & np.all(np.isfinite(p), axis=1)
+    return new_tensor(valid & finite & (above < k))
+

@@ -6,9 +6,14 @@ backward kernels are the recorded vector-Jacobian products.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from convnp.ops import conv_backward, conv_forward, pool_backward, pool_forward
+from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
+from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
+from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor
 from convnp.tensor.ops import (
     _convert,
@@ -18,16 +23,23 @@ from convnp.tensor.ops import (
     l2_normalize,
     maximum,
     minimum,
+    rsqrt,
     sigmoid,
     value_of,
 )
+from convnp.tensor.sorting import top_k
 from convnp.tensor.tape import is_variable
 
 __all__ = [
     "avg_pool2d",
+    "batch_normalization",
     "bias_add",
     "conv2d",
+    "conv2d_transpose",
+    "depthwise_conv2d",
+    "dropout",
     "elu",
+    "gelu",
     "l2_normalize",
     "leaky_relu",
     "log_softmax",
@@ -35,13 +47,16 @@ __all__ = [
     "moments",
     "relu",
     "relu6",
+    "selu",
     "sigmoid",
+    "sigmoid_cross_entropy_with_logits",
     "silu",
     "softmax",
     "softmax_cross_entropy_with_logits",
     "softplus",
     "sparse_softmax_cross_entropy_with_logits",
     "tanh",
+    "top_k",
 ]
 
 
@@ -235,3 +250,223 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
 
         mean, var = squeeze(mean, list(axes)), squeeze(var, list(axes))
     return mean, var
+
+
+# ----------------------------------------------------------------------------- more activations
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to a rounding
+
+
+def _float_input(x, who: str) -> np.ndarray:
+    a = _plain(x)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{who}: features must be a floating tensor, got {a.dtype}")
+    return a
+
+
+def selu(features, name=None) -> EagerTensor:
+    """``scale * x`` for x > 0, ``scale * alpha * (exp(x) - 1)`` otherwise."""
+    a = _float_input(features, "selu")
+    neg = _SELU_SCALE * _SELU_ALPHA * np.exp(np.minimum(a, 0))
+    out = np.where(a > 0, _SELU_SCALE * a, neg - _SELU_SCALE * _SELU_ALPHA).astype(a.dtype)
+    slope = np.where(a > 0, _SELU_SCALE, neg).astype(a.dtype)
+    return _op(out, [features], lambda g: [g * slope])
+
+
+def gelu(features, approximate=False, name=None) -> EagerTensor:
+    """``x * Phi(x)`` (Phi: the standard normal CDF) or, with ``approximate=True``, its tanh
+    approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    a = _float_input(features, "gelu")
+    x = a.astype(np.float64)
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        th = np.tanh(c * (x + 0.044715 * x ** 3))
+        out = 0.5 * x * (1 + th)
+        slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x)
+    else:
+        cdf = 0.5 * (1 + np.asarray(_erf(x / math.sqrt(2)), dtype=np.float64))
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        out = x * cdf
+        slope = cdf + x * pdf
+    slope = slope.astype(a.dtype)
+    return _op(out.astype(a.dtype), [features], lambda g: [g * slope])
+
+
+# ----------------------------------------------------------------------------- dropout, losses
+
+
+def dropout(x, rate, noise_shape=None, seed=None, name=None) -> EagerTensor:
+    """Entries of ``x`` zeroed with probability ``rate``, the rest scaled by ``1 / (1 -
+    rate)``. ``noise_shape`` (broadcastable to ``x.shape``) shares one draw along its size-1
+    axes; ``seed`` as in ``tf.random``. The gradient goes through the kept entries."""
+    from convnp import random as _random
+
+    a = _plain(x)
+    if a.dtype.kind != "f":
+        raise ValueError(f"`x.dtype` must be a floating point tensor as `x` will be scaled. "
+                         f"Received: x_dtype={a.dtype}")
+    r = np.asarray(value_of(rate) if isinstance(rate, np.ndarray) else rate)
+    if r.shape != () or r.dtype.kind not in "iuf" or not 0 <= float(r) < 1:
+        raise ValueError(f"`rate` must be a scalar tensor or a float in the range [0, 1). "
+                         f"Received: rate={rate!r}")
+    rate = float(r)
+    shape = a.shape if noise_shape is None else tuple(
+        a.shape[i] if s is None else int(s) for i, s in enumerate(
+            value_of(noise_shape).tolist() if isinstance(noise_shape, np.ndarray)
+            else noise_shape))
+    try:
+        np.broadcast_shapes(shape, a.shape)
+    except ValueError:
+        raise ValueError(f"dropout: noise_shape {list(shape)} does not broadcast to x's shape "
+                         f"{list(a.shape)}") from None
+    if rate == 0:
+        return _op(a.copy(), [x], lambda g: [g])
+    keep = _random._seeded(seed).random(shape) >= rate
+    scale = np.where(keep, a.dtype.type(1 / (1 - rate)), a.dtype.type(0)).astype(a.dtype)
+    return _op(a * scale, [x], lambda g: [g * scale])
+
+
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None) -> EagerTensor:
+    """Elementwise ``-z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x))`` for labels ``z`` and
+    logits ``x``, computed as ``max(x, 0) - x z + log(1 + exp(-|x|))`` (no overflow)."""
+    if labels is None or logits is None:
+        raise ValueError("sigmoid_cross_entropy_with_logits needs both labels= and logits=")
+    z, x = _plain(labels), _plain(logits)
+    if z.shape != x.shape:
+        raise ValueError(f"`logits` and `labels` must have the same shape, received "
+                         f"({x.shape} vs {z.shape}).")
+    if z.dtype != x.dtype:
+        raise TypeError(f"sigmoid_cross_entropy_with_logits: labels ({z.dtype}) and logits "
+                        f"({x.dtype}) must have the same dtype")
+    out = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
+    p = value_of(sigmoid(x))
+    return _op(out.astype(x.dtype), [labels, logits], lambda g: [-g * x, g * (p - z)])
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon,
+                        name=None) -> EagerTensor:
+    """``(x - mean) / sqrt(variance + variance_epsilon) * scale + offset`` (broadcast);
+    ``offset`` and ``scale`` may be None. Every argument gets its gradient."""
+    inv = rsqrt(_lift(variance) + variance_epsilon)
+    if scale is not None:
+        inv = inv * _lift(scale)
+    out = (_lift(x) - _lift(mean)) * inv
+    return out + _lift(offset) if offset is not None else out
+
+
+# ----------------------------------------------------------------------------- convolutions
+
+
+def _four(value, name: str, who: str) -> tuple[int, int]:
+    """An int, a pair or TensorFlow's 4-list ``[1, h, w, 1]`` as ``(h, w)``."""
+    try:
+        return _window(value, name)
+    except NotImplementedError:
+        raise
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: {name} must be an int or a list of 1, 2 or 4 ints, got "
+                         f"{value!r}") from None
+
+
+def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None,
+                     name=None) -> EagerTensor:
+    """Each input channel filtered by its own ``channel_multiplier`` filters.
+
+    ``input`` ``(m, h, w, c)``, ``filter`` ``(f_h, f_w, c, k)``, ``strides`` ``[1, s, s, 1]``;
+    the output ``(m, h', w', c * k)`` holds channel ``c_i * k + j`` from filter ``[..., c_i,
+    j]``, as in TensorFlow.
+    """
+    _channels_last(data_format, "depthwise_conv2d")
+    x, w = _plain(input), _plain(filter)
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"depthwise_conv2d: input must be (batch, h, w, c) and filter "
+                         f"(f_h, f_w, c, multiplier), got shapes {x.shape} and {w.shape}")
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(f"depthwise_conv2d: filter expects {w.shape[2]} input channels, "
+                         f"input has {x.shape[3]}")
+    stride = _four(strides, "strides", "depthwise_conv2d")
+    rate = (1, 1) if dilations is None else _four(dilations, "dilations", "depthwise_conv2d")
+    if rate != (1, 1) and stride != (1, 1):
+        raise ValueError(f"depthwise_conv2d: strides {stride} and dilations {rate} cannot "
+                         "both be above 1")
+    dtype = np.result_type(x.dtype, w.dtype)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float32)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    b = np.zeros((1, 1, 1, w.shape[2] * w.shape[3]), dtype=dtype)
+    z, cache = depthwise_conv_forward(x, w, b, {"stride": stride, "pad": _padding(padding),
+                                                "dilation": rate})
+
+    def vjp(g):
+        dx, dw, _ = depthwise_conv_backward(np.ascontiguousarray(g, dtype=dtype), cache)
+        return [dx, dw]
+
+    return _op(z, [input, filter], vjp)
+
+
+def _conv_size(n_out: int, f: int, s: int, padding: str) -> int:
+    """The size a forward conv of an ``n_out``-long input gives (TensorFlow's rule)."""
+    return -(-n_out // s) if padding == "same" else (n_out - f) // s + 1
+
+
+def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",
+                     data_format="NHWC", dilations=None, name=None) -> EagerTensor:
+    """The gradient of `conv2d` with respect to its input, as a forward op.
+
+    ``input`` ``(m, h, w, c_in)``, ``filters`` ``(f_h, f_w, c_out, c_in)`` and the wanted
+    ``output_shape`` ``(m, H, W, c_out)``: a conv2d of an ``(m, H, W, c_out)`` tensor with
+    these filters, strides and padding must give ``(m, h, w, c_in)``.
+    """
+    _channels_last(data_format, "conv2d_transpose")
+    if dilations not in (None, 1, [1, 1], [1, 1, 1, 1], (1, 1), (1, 1, 1, 1)):
+        raise NotImplementedError("conv2d_transpose: dilations other than 1 are not supported")
+    x, w = _plain(input), _plain(filters)
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv2d_transpose: input must be (batch, h, w, c_in) and filters "
+                         f"(f_h, f_w, c_out, c_in), got shapes {x.shape} and {w.shape}")
+    out_shape = tuple(int(v) for v in np.asarray(value_of(output_shape) if isinstance(
+        output_shape, np.ndarray) else output_shape).reshape(-1))
+    if len(out_shape) != 4:
+        raise ValueError(f"conv2d_transpose: output_shape must have 4 entries (batch, H, W, "
+                         f"c_out), got {list(out_shape)}")
+    pad = _padding(padding)
+    stride = _four(strides, "strides", "conv2d_transpose")
+    (f_h, f_w, c_out, c_in) = w.shape
+    if x.shape[3] != c_in or out_shape[3] != c_out or out_shape[0] != x.shape[0]:
+        raise InvalidArgumentError(
+            f"conv2d_transpose: filters (f_h, f_w, c_out, c_in) = {w.shape} must match "
+            f"input channels {x.shape[3]} and output_shape channels {out_shape[3]}, and "
+            f"output_shape batch {out_shape[0]} the input batch {x.shape[0]}")
+    for axis, (n_out, f, s) in enumerate(zip(out_shape[1:3], (f_h, f_w), stride)):
+        if _conv_size(n_out, f, s, pad) != x.shape[1 + axis]:
+            raise InvalidArgumentError(
+                f"conv2d_transpose: a conv2d of output_shape {list(out_shape)} with kernel "
+                f"{(f_h, f_w)}, strides {stride}, padding {padding!r} gives spatial size "
+                f"{_conv_size(n_out, f, s, pad)} on axis {axis + 1}, but input has "
+                f"{x.shape[1 + axis]}")
+    dtype = np.result_type(x.dtype, w.dtype)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float32)
+    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    # The full canvas of every painted tap, then the window of it TensorFlow keeps: it starts
+    # at the forward conv's top/left padding (0 for VALID) and is zero past the canvas.
+    canvas, cache = conv_transpose_forward(x, w, None, stride, "valid")
+    starts = []
+    for n_in, n_out, f, s in zip(x.shape[1:3], out_shape[1:3], (f_h, f_w), stride):
+        total = max((n_in - 1) * s + f - n_out, 0) if pad == "same" else 0
+        starts.append(total // 2)
+    (top, left), (H, W) = starts, out_shape[1:3]
+    h_keep = min(H, canvas.shape[1] - top)
+    w_keep = min(W, canvas.shape[2] - left)
+    out = np.zeros(out_shape, dtype=dtype)
+    out[:, :h_keep, :w_keep] = canvas[:, top:top + h_keep, left:left + w_keep]
+
+    def vjp(g):
+        d_canvas = np.zeros(canvas.shape, dtype=dtype)
+        d_canvas[:, top:top + h_keep, left:left + w_keep] = np.asarray(g)[:, :h_keep, :w_keep]
+        dx, dw, _ = conv_transpose_backward(d_canvas, cache)
+        return [dx, dw]
+
+    return _op(out, [input, filters], vjp)

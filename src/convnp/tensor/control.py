@@ -1,0 +1,193 @@
+"""TensorFlow's control flow and Python-call ops, run eagerly: ``tf.map_fn``,
+``tf.vectorized_map``, ``tf.cond``, ``tf.name_scope``, ``tf.py_function`` and
+``tf.numpy_function``.
+
+convnp has no graph, so each of these is ordinary Python: `map_fn` loops over the first axis and
+stacks the results (the tape records every step, so gradients flow as in TensorFlow), `cond`
+calls one branch. `py_function` passes tensors to the function, so what it computes with tf ops
+is differentiated, as TensorFlow's tape does; `numpy_function` passes plain NumPy arrays, and no
+gradient flows through it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+
+import numpy as np
+
+from convnp.tensor.eager import EagerTensor, as_dtype
+from convnp.tensor.ops import _lift, cast, convert_to_tensor, gather, stack
+from convnp.tensor.tape import is_variable, new_tensor, value_of
+
+__all__ = ["cond", "map_fn", "name_scope", "numpy_function", "py_function",
+           "vectorized_map"]
+
+
+def _leaves(structure) -> list:
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _leaves(item)]
+    if isinstance(structure, dict):
+        return [leaf for key in structure for leaf in _leaves(structure[key])]
+    return [structure]
+
+
+def _rebuild(structure, leaves):
+    it = iter(leaves)
+
+    def build(s):
+        if isinstance(s, (list, tuple)):
+            items = [build(item) for item in s]
+            return type(s)(*items) if hasattr(s, "_fields") else type(s)(items)
+        if isinstance(s, dict):
+            return {key: build(s[key]) for key in s}
+        return next(it)
+
+    return build(structure)
+
+
+def _tensor(x):
+    return x if isinstance(x, EagerTensor) or is_variable(x) else convert_to_tensor(x)
+
+
+def map_fn(fn: Callable, elems, dtype=None, parallel_iterations=None, back_prop=True,
+           swap_memory=False, infer_shape=True, name=None, fn_output_signature=None):
+    """``fn`` applied to each slice ``elems[i]`` along the first axis, the results stacked.
+
+    ``elems`` may be a (nested) tuple/list/dict of tensors with the same first size; ``fn``
+    then gets the same structure of slices. ``fn_output_signature`` (or the older ``dtype``)
+    gives the result's dtype when it differs from the input's.
+    """
+    if not callable(fn):
+        raise TypeError(f"map_fn: fn must be callable, got {type(fn).__name__}")
+    leaves = [_tensor(e) for e in _leaves(elems)]
+    if not leaves:
+        raise ValueError("map_fn: elems must hold at least one tensor")
+    sizes = {np.shape(value_of(e))[0] if np.ndim(value_of(e)) else None for e in leaves}
+    if None in sizes:
+        raise ValueError("map_fn: elems must be tensors of rank >= 1 (it maps over axis 0)")
+    if len(sizes) != 1:
+        raise ValueError(f"map_fn: all elems must have the same first size, got "
+                         f"{sorted(sizes)}")
+    (n,) = sizes
+    signature = fn_output_signature if fn_output_signature is not None else dtype
+    results = []
+    for i in builtins.range(n):
+        item = _rebuild(elems, [gather(e, i) for e in leaves])
+        results.append(fn(item))
+    if n == 0:
+        raise ValueError("map_fn: elems have size 0 along axis 0; convnp cannot infer the "
+                         "output shape of fn without calling it")
+    first = results[0]
+    out_leaves = []
+    for j in builtins.range(len(_leaves(first))):
+        column = [_leaves(r)[j] for r in results]
+        out_leaves.append(stack([_tensor(c) for c in column]))
+    if signature is not None:
+        sig_leaves = _leaves(signature)
+        if len(sig_leaves) == len(out_leaves):
+            out_leaves = [_as_signature(t, s) for t, s in zip(out_leaves, sig_leaves)]
+    return _rebuild(first, out_leaves)
+
+
+def _as_signature(t, signature):
+    dtype = getattr(signature, "dtype", signature)
+    if dtype is None:
+        return t
+    target = as_dtype(dtype)
+    return t if t.dtype == target else cast(t, target)
+
+
+def vectorized_map(fn: Callable, elems, fallback_to_while_loop=True, warn=True):
+    """``tf.vectorized_map``: the same results as `map_fn` (convnp runs the loop; TensorFlow
+    would vectorize it)."""
+    return map_fn(fn, elems)
+
+
+def cond(pred, true_fn=None, false_fn=None, name=None):
+    """``true_fn()`` if ``pred`` is true, else ``false_fn()``; only that branch runs."""
+    if true_fn is None or not callable(true_fn):
+        raise TypeError(f"cond: true_fn must be callable, got {type(true_fn).__name__}")
+    if false_fn is None or not callable(false_fn):
+        raise TypeError(f"cond: false_fn must be callable, got {type(false_fn).__name__}")
+    p = np.asarray(value_of(pred))
+    if p.size != 1:
+        raise ValueError(f"cond: pred must be a scalar, got shape {p.shape}")
+    return true_fn() if bool(p.reshape(())) else false_fn()
+
+
+class name_scope:
+    """``with tf.name_scope("block"):`` groups op names in TensorFlow's graphs; convnp names
+    nothing, so it only checks the name and yields the scope string."""
+
+    def __init__(self, name):
+        if not isinstance(name, str):
+            raise ValueError("name for name_scope must be a string.")  # noqa: TRY004 (as TF)
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __enter__(self) -> str:
+        return self._name + "/" if self._name else ""
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _outputs(result, Tout, who: str):
+    if Tout is None:
+        return None
+    if isinstance(Tout, (list, tuple)):
+        values = list(result) if isinstance(result, (list, tuple)) else [result]
+        if len(values) != len(Tout):
+            raise ValueError(f"{who}: func returned {len(values)} values, Tout lists "
+                             f"{len(Tout)} dtypes")
+        return [_typed(v, t, who) for v, t in zip(values, Tout)]
+    return _typed(result, Tout, who)
+
+
+def _typed(value, dtype, who: str):
+    target = as_dtype(dtype)
+    if isinstance(value, EagerTensor) or is_variable(value):
+        t = _lift(value)
+        if t.dtype != target:
+            raise TypeError(f"{who}: func returned dtype {t.dtype.name}, Tout says "
+                            f"{target.name}")
+        return t if isinstance(t, EagerTensor) else convert_to_tensor(t)
+    arr = np.asarray(value)
+    if arr.dtype != target.dtype:
+        if np.can_cast(arr.dtype, target.dtype, casting="same_kind") and not isinstance(
+                value, np.ndarray):
+            arr = arr.astype(target.dtype)  # Python numbers take Tout's dtype
+        else:
+            raise TypeError(f"{who}: func returned dtype {arr.dtype}, Tout says "
+                            f"{target.name}")
+    return new_tensor(arr)
+
+
+def py_function(func: Callable, inp, Tout, name=None):
+    """``func(*inp)`` called on tensors; its results as tensors of the ``Tout`` dtype(s).
+
+    What ``func`` computes with tf ops on its arguments is recorded by a `GradientTape`.
+    """
+    if not callable(func):
+        raise TypeError(f"py_function: func must be callable, got {type(func).__name__}")
+    args = [_tensor(x) for x in (inp if isinstance(inp, (list, tuple)) else [inp])]
+    return _outputs(func(*args), Tout, "py_function")
+
+
+def numpy_function(func: Callable, inp, Tout, stateful=True, name=None):
+    """``func(*inp)`` called on NumPy arrays; results as tensors of the ``Tout`` dtype(s).
+    No gradient flows back through it."""
+    if not callable(func):
+        raise TypeError(f"numpy_function: func must be callable, got {type(func).__name__}")
+    args = [np.array(value_of(_tensor(x)))
+            for x in (inp if isinstance(inp, (list, tuple)) else [inp])]
+    result = func(*args)
+    if isinstance(result, (list, tuple)):
+        result = type(result)(np.asarray(r) for r in result)
+    else:
+        result = np.asarray(result)
+    return _outputs(result, Tout, "numpy_function")

@@ -1,0 +1,274 @@
+"""More of TensorFlow's tensor functions: broadcasting, slicing, reversing, scattering,
+grids, the identity matrix and the norm clipping that training loops use.
+
+Same rules as `convnp.tensor.ops`: inputs are tensors, Variables, arrays or Python values; the
+result is an `EagerTensor`; a recording `GradientTape` gets each op's vector-Jacobian product.
+Bad indices or shapes raise `InvalidArgumentError` (a `ValueError`), as TensorFlow's kernels do.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+
+import numpy as np
+
+from convnp.tensor.debugging import InvalidArgumentError
+from convnp.tensor.eager import EagerTensor, as_dtype
+from convnp.tensor.ops import (
+    _convert,
+    _grad_dtype,
+    _lift,
+    _op,
+    _shape_arg,
+    cast,
+    maximum,
+    minimum,
+    reduce_sum,
+    reshape,
+    sqrt,
+    where,
+)
+from convnp.tensor.tape import is_variable, new_tensor, unbroadcast, value_of
+
+__all__ = ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "meshgrid",
+           "reverse", "scatter_nd", "slice", "tensor_scatter_nd_add",
+           "tensor_scatter_nd_update"]
+
+
+def _value(x) -> np.ndarray:
+    return value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+
+
+def _ints(values, what: str) -> list[int]:
+    arr = np.asarray(value_of(values) if isinstance(values, np.ndarray) else values)
+    if arr.dtype.kind not in "iu" and arr.size:
+        raise TypeError(f"{what} must be integers, got dtype {arr.dtype}")
+    return [int(v) for v in arr.reshape(-1)]
+
+
+def broadcast_to(input, shape, name=None) -> EagerTensor:
+    """``input`` repeated along new or size-1 axes to ``shape`` (NumPy's broadcasting rule)."""
+    a = _value(input)
+    target = _shape_arg(shape)
+    try:
+        out = np.broadcast_to(a, target)
+    except ValueError:
+        raise InvalidArgumentError(f"broadcast_to: incompatible shapes: {list(a.shape)} vs. "
+                                   f"{list(target)}") from None
+    return _op(np.array(out), [input], lambda g: [unbroadcast(g, a.shape)])
+
+
+def reverse(tensor, axis, name=None) -> EagerTensor:
+    """``tensor`` with the order of its entries reversed along each axis in ``axis``."""
+    a = _value(tensor)
+    axes = _ints(axis, "reverse: axis")
+    for ax in axes:
+        if not -a.ndim <= ax < a.ndim:
+            raise InvalidArgumentError(f"reverse: axis {ax} is out of range for a tensor of "
+                                       f"rank {a.ndim}")
+    axes = tuple(ax % a.ndim for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise InvalidArgumentError(f"reverse: axis {axes} names an axis twice")
+    return _op(np.flip(a, axes).copy(), [tensor], lambda g: [np.flip(g, axes)])
+
+
+def slice(input_, begin, size, name=None) -> EagerTensor:
+    """The block of ``input_`` that starts at ``begin`` and spans ``size`` entries per axis
+    (``-1``: to the end of that axis)."""
+    a = _value(input_)
+    start, span = _ints(begin, "slice: begin"), _ints(size, "slice: size")
+    if len(start) != a.ndim or len(span) != a.ndim:
+        raise InvalidArgumentError(f"slice: begin and size must each have {a.ndim} entries "
+                                   f"(the rank of input_), got {start} and {span}")
+    index = []
+    for axis, (b, s, n) in enumerate(zip(start, span, a.shape)):
+        if not 0 <= b <= n:
+            raise InvalidArgumentError(f"slice: expected begin[{axis}] in [0, {n}], got {b}")
+        if s == -1:
+            s = n - b
+        if not 0 <= s <= n - b:
+            raise InvalidArgumentError(f"slice: expected size[{axis}] in [0, {n - b}], "
+                                       f"got {s}")
+        index.append(builtins.slice(b, b + s))
+    index = tuple(index)
+
+    def vjp(g):
+        full = np.zeros(a.shape, dtype=_grad_dtype(a))
+        full[index] = g
+        return [full]
+
+    return _op(a[index].copy(), [input_], vjp)
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=np.float32,
+        name=None) -> EagerTensor:
+    """Ones on the main diagonal of a ``(num_rows, num_columns)`` matrix, repeated over
+    ``batch_shape``."""
+    rows = int(value_of(num_rows)) if isinstance(num_rows, np.ndarray) else int(num_rows)
+    cols = rows if num_columns is None else int(value_of(num_columns)) if isinstance(
+        num_columns, np.ndarray) else int(num_columns)
+    if rows < 0 or cols < 0:
+        raise InvalidArgumentError(f"eye: the matrix size must be >= 0, got ({rows}, {cols})")
+    batch = () if batch_shape is None else tuple(_ints(batch_shape, "eye: batch_shape"))
+    out = np.broadcast_to(np.eye(rows, cols, dtype=as_dtype(dtype).dtype),
+                          batch + (rows, cols))
+    return new_tensor(np.array(out))
+
+
+def _nd_indices(indices, shape: tuple, who: str) -> tuple[np.ndarray, tuple]:
+    """``indices`` ``(..., k)`` checked against ``shape``; returns them and the NumPy key that
+    addresses the ``k`` leading axes."""
+    idx = np.asarray(value_of(indices) if isinstance(indices, np.ndarray) else indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{who}: indices must be int32 or int64, got {idx.dtype}")
+    if idx.ndim < 1 or idx.shape[-1] > len(shape):
+        raise InvalidArgumentError(f"{who}: the last axis of indices (shape {idx.shape}) must "
+                                   f"be at most the rank {len(shape)} of the target")
+    k = idx.shape[-1]
+    flat = idx.reshape(-1, k)
+    bad = np.any((flat < 0) | (flat >= np.asarray(shape[:k])), axis=1)
+    if np.any(bad):
+        first = int(np.argmax(bad))
+        raise InvalidArgumentError(f"{who}: indices[{first}] = {flat[first].tolist()} does "
+                                   f"not index into shape {list(shape)}")
+    return idx, tuple(np.moveaxis(idx.astype(np.int64), -1, 0))
+
+
+def _check_updates(idx: np.ndarray, updates: np.ndarray, shape: tuple, who: str) -> None:
+    expected = idx.shape[:-1] + tuple(shape[idx.shape[-1]:])
+    if updates.shape != expected:
+        raise InvalidArgumentError(f"{who}: updates must have shape {list(expected)} "
+                                   f"(indices.shape[:-1] + shape[indices.shape[-1]:]), got "
+                                   f"{list(updates.shape)}")
+
+
+def scatter_nd(indices, updates, shape, name=None) -> EagerTensor:
+    """A zero tensor of ``shape`` with ``updates`` added at ``indices`` (repeated indices
+    add up)."""
+    u = _value(updates)
+    target = _shape_arg(shape)
+    idx, key = _nd_indices(indices, target, "scatter_nd")
+    _check_updates(idx, u, target, "scatter_nd")
+    out = np.zeros(target, dtype=u.dtype)
+    np.add.at(out, key, u)
+    return _op(out, [updates], lambda g: [np.asarray(g)[key]])
+
+
+def _scatter_into(tensor, indices, updates, who: str, add: bool) -> EagerTensor:
+    a = _value(tensor)
+    u = _value(updates)
+    if u.dtype != a.dtype:
+        raise TypeError(f"{who}: updates must have the dtype of tensor ({a.dtype}), got "
+                        f"{u.dtype}")
+    idx, key = _nd_indices(indices, a.shape, who)
+    _check_updates(idx, u, a.shape, who)
+    out = a.copy()
+    if add:
+        np.add.at(out, key, u)
+    else:
+        out[key] = u
+
+    def vjp(g):
+        g = np.asarray(g)
+        if add:
+            return [g, g[key]]
+        kept = g.copy()
+        kept[key] = 0  # overwritten entries do not reach the output
+        return [kept, g[key]]
+
+    return _op(out, [tensor, updates], vjp)
+
+
+def tensor_scatter_nd_update(tensor, indices, updates, name=None) -> EagerTensor:
+    """A copy of ``tensor`` with the entries at ``indices`` replaced by ``updates``."""
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_update", add=False)
+
+
+def tensor_scatter_nd_add(tensor, indices, updates, name=None) -> EagerTensor:
+    """A copy of ``tensor`` with ``updates`` added at ``indices`` (repeated indices add up)."""
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_add", add=True)
+
+
+def meshgrid(*args, **kwargs) -> list:
+    """Coordinate grids of 1-D ``args``: with ``indexing="xy"`` (default) the first two axes
+    are swapped (rows follow the second argument), with ``"ij"`` they are not."""
+    indexing = kwargs.pop("indexing", "xy")
+    kwargs.pop("name", None)
+    if kwargs:
+        raise TypeError(f"meshgrid: unexpected keyword argument(s) {sorted(kwargs)}")
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    vectors = [reshape(_lift(a), [-1]) for a in args]
+    sizes = [int(np.size(value_of(v))) for v in vectors]
+    n = len(vectors)
+    if indexing == "xy" and n >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for i, v in enumerate(vectors):
+        axis = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            axis = 1 - i
+        shape = [1] * n
+        shape[axis] = -1
+        grids.append(broadcast_to(reshape(v, shape), sizes))
+    return grids
+
+
+def _sum_of_squares(t):
+    return reduce_sum(_lift(t) * _lift(t))
+
+
+def clip_by_norm(t, clip_norm, axes=None, name=None) -> EagerTensor:
+    """``t * clip_norm / max(l2norm(t), clip_norm)``: ``t`` rescaled so that its L2 norm
+    (over ``axes``, all by default) is at most ``clip_norm``; a zero ``t`` stays zero."""
+    x = _lift(t)
+    a = value_of(x)
+    if a.dtype.kind != "f":
+        raise TypeError(f"clip_by_norm: t must be a floating tensor, got {a.dtype}")
+    clip = cast(clip_norm, a.dtype)
+    sq = reduce_sum(x * x, axes, keepdims=True)
+    positive = value_of(sq) > 0
+    # the square root only where it has a derivative; a zero norm passes through as zero
+    norm = where(positive, sqrt(where(positive, sq, np.ones_like(value_of(sq)))), sq)
+    return x * clip / maximum(norm, clip)
+
+
+def global_norm(t_list, name=None) -> EagerTensor:
+    """sqrt of the sum of the squared entries of every tensor in ``t_list`` (None skipped)."""
+    if not isinstance(t_list, Sequence) or isinstance(t_list, (str, np.ndarray)):
+        raise TypeError(f"`t_list` should be a sequence of tensors. Received "
+                        f"{type(t_list)}.")
+    present = [t for t in t_list if t is not None]
+    if not present:
+        return new_tensor(np.array(0.0, dtype=np.float32))
+    dtype = _value(present[0]).dtype
+    total = reduce_sum(cast(_sum_of_squares(present[0]), dtype))
+    for t in present[1:]:
+        total = total + cast(_sum_of_squares(t), dtype)
+    return sqrt(total)
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    """``(clipped, global_norm)``: every tensor of ``t_list`` times ``clip_norm /
+    max(global_norm, clip_norm)``; ``None`` entries stay ``None``. A non-finite global norm
+    makes every entry NaN, as in TensorFlow."""
+    if not isinstance(t_list, Sequence) or isinstance(t_list, (str, np.ndarray)):
+        raise TypeError(f"`t_list` should be a sequence of tensors. Received "
+                        f"{type(t_list)}.")
+    norm = global_norm(t_list) if use_norm is None else _lift(use_norm)
+    dtype = value_of(norm).dtype
+    clip = cast(clip_norm, dtype)
+    with np.errstate(divide="ignore"):
+        scale = clip * minimum(1.0 / norm, 1.0 / clip)
+    if not np.isfinite(value_of(norm)):
+        with np.errstate(invalid="ignore"):
+            scale = scale + (norm - norm)  # NaN, recorded like the rest
+    clipped = []
+    for t in t_list:
+        if t is None:
+            clipped.append(None)
+            continue
+        x = _lift(t)
+        clipped.append(x * cast(scale, value_of(x).dtype))
+    return clipped, norm

@@ -1,0 +1,201 @@
+"""The TensorFlow ops user code reaches for in custom losses, layers and training loops
+(``tf.clip_by_global_norm``, ``tf.nn.dropout``, ``tf.scatter_nd``, ...): forward values, dtypes
+and tape gradients of ``sum(y * r)`` against TensorFlow 2.21's numbers in
+``tests/fixtures/tf_ops_more.npz`` (made by ``make_tf_ops_more.py`` from the calls in
+``tf_ops_more_cases.py``), and the exception classes TensorFlow raises for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import convnp as tf
+from tests.fixtures.tf_ops_more_cases import CASES
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tf_ops_more.npz"
+
+
+@pytest.fixture(scope="module")
+def golden():
+    with np.load(FIXTURE, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_forward_and_gradient_match_tensorflow(case, golden):
+    inputs, diff, fn = CASES[case]
+    tensors = {k: tf.constant(golden[f"{case}/in/{k}"]) for k in inputs}
+    with tf.GradientTape() as tape:
+        for k in diff:
+            tape.watch(tensors[k])
+        y = fn(tf, **tensors)
+        if f"{case}/r" in golden:
+            loss = tf.reduce_sum(tf.cast(y, tf.float64) * golden[f"{case}/r"])
+    assert y.dtype.name == str(golden[f"{case}/dtype"])
+    expected = golden[f"{case}/y"]
+    assert y.shape == expected.shape
+    if expected.dtype.kind == "f":
+        np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-6, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(np.asarray(y), expected)
+    if not diff:
+        return
+    grads = tape.gradient(loss, [tensors[k] for k in diff])
+    for k, g in zip(diff, grads):
+        want = golden[f"{case}/grad/{k}"]
+        if np.all(np.isnan(want)):
+            assert g is None, k
+        else:
+            assert g is not None, f"no gradient reached {k}"
+            np.testing.assert_allclose(np.asarray(g), want, rtol=1e-6, atol=1e-6,
+                                       err_msg=k)
+
+
+ERROR_PROBES = {
+    "dropout_rate_1": lambda: tf.nn.dropout(tf.ones([2, 2]), rate=1.0),
+    "dropout_rate_negative": lambda: tf.nn.dropout(tf.ones([2, 2]), rate=-0.1),
+    "dropout_int": lambda: tf.nn.dropout(tf.ones([2, 2], tf.int32), rate=0.5),
+    "sigmoid_xent_shapes": lambda: tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.ones([2, 3]), logits=tf.ones([3, 2])),
+    "slice_too_big": lambda: tf.slice(tf.ones([3, 4]), [1, 1], [3, 1]),
+    "scatter_nd_out_of_range": lambda: tf.scatter_nd([[5]], [1.0], [3]),
+    "tensor_scatter_out_of_range": lambda: tf.tensor_scatter_nd_update(
+        tf.zeros([3]), [[3]], [1.0]),
+    "clip_by_global_norm_not_list": lambda: tf.clip_by_global_norm(tf.ones([3]), 1.0),
+    "bincount_negative": lambda: tf.math.bincount(tf.constant([1, -1])),
+    "confusion_matrix_negative": lambda: tf.math.confusion_matrix([0, -1], [0, 1]),
+    "confusion_matrix_too_big": lambda: tf.math.confusion_matrix([0, 3], [0, 1],
+                                                                 num_classes=3),
+    "broadcast_to_bad": lambda: tf.broadcast_to(tf.ones([3]), [2, 4]),
+    "conv2d_transpose_bad_shape": lambda: tf.nn.conv2d_transpose(
+        tf.ones([1, 3, 3, 2]), tf.ones([3, 3, 4, 2]), [1, 9, 9, 4], 2, "SAME"),
+    "name_scope_not_str": lambda: tf.name_scope(3),
+    "eye_negative": lambda: tf.eye(-1),
+    "top_k_too_big": lambda: tf.math.top_k(tf.ones([3]), k=4),
+}
+
+
+@pytest.mark.parametrize("probe", sorted(ERROR_PROBES))
+def test_bad_input_raises_tensorflows_exception_class(probe, golden):
+    expected = str(golden[f"errors/{probe}"])
+    assert expected, "TensorFlow raised nothing for this probe"
+    with pytest.raises(Exception) as info:
+        ERROR_PROBES[probe]()
+    assert type(info.value).__name__ == expected
+    assert isinstance(info.value, (ValueError, TypeError))
+
+
+def test_numpy_function_passes_arrays_and_blocks_the_gradient(golden):
+    x = tf.constant(np.arange(3.0))
+    seen = []
+
+    def double(a):
+        seen.append(type(a))
+        return a * 2.0
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.numpy_function(double, [x], tf.float64)
+        loss = tf.reduce_sum(y * x)
+    assert seen == [np.ndarray]
+    np.testing.assert_array_equal(y.numpy(), golden["numpy_function/y"])
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy(),
+                                  golden["numpy_function/grad/x"])
+
+
+def test_py_function_with_several_outputs_and_dtype_checks():
+    a, b = tf.py_function(lambda t: (t + 1.0, tf.cast(t, tf.int32)), [tf.constant([1.5])],
+                          [tf.float32, tf.int32])
+    assert a.dtype == tf.float32 and b.dtype == tf.int32
+    with pytest.raises(TypeError, match="Tout"):
+        tf.py_function(lambda t: t, [tf.constant([1.5])], tf.int32)
+
+
+def test_dropout_keeps_rate_and_scales_and_differentiates():
+    tf.random.set_seed(3)
+    x = tf.ones([200, 50])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.dropout(x, rate=0.25)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.75) < 0.02
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), y.numpy())
+    assert y.dtype == tf.float32
+    same = tf.nn.dropout(tf.ones([4, 3]), 0.0)
+    np.testing.assert_array_equal(same.numpy(), np.ones((4, 3)))
+
+
+def test_dropout_noise_shape_and_seed():
+    y = tf.nn.dropout(tf.ones([6, 5, 4]), rate=0.5, noise_shape=[6, 1, 4]).numpy()
+    assert np.all(y == y[:, :1, :])  # one draw shared along the size-1 axis
+    y = tf.nn.dropout(tf.ones([6, 5, 4]), rate=0.5, noise_shape=[None, 1, 4]).numpy()
+    assert np.all(y == y[:, :1, :])
+    tf.random.set_seed(11)
+    first = tf.nn.dropout(tf.ones([30]), 0.5, seed=4).numpy()
+    tf.random.set_seed(11)
+    np.testing.assert_array_equal(tf.nn.dropout(tf.ones([30]), 0.5, seed=4).numpy(), first)
+    with pytest.raises(ValueError, match="noise_shape"):
+        tf.nn.dropout(tf.ones([3, 4]), 0.5, noise_shape=[2, 4])
+
+
+def test_clip_by_global_norm_with_variables_and_infinite_norm():
+    v = tf.Variable([3.0, 4.0])
+    clipped, norm = tf.clip_by_global_norm([v, None], 1.0)
+    assert clipped[1] is None
+    np.testing.assert_allclose(norm.numpy(), 5.0)
+    np.testing.assert_allclose(clipped[0].numpy(), [0.6, 0.8], rtol=1e-6)
+    clipped, norm = tf.clip_by_global_norm([tf.constant([np.inf, 1.0])], 1.0)
+    assert np.all(np.isnan(clipped[0].numpy()))
+    clipped, norm = tf.clip_by_global_norm((tf.constant([3.0, 4.0]),), 1.0, use_norm=10.0)
+    np.testing.assert_allclose(clipped[0].numpy(), [0.3, 0.4], rtol=1e-6)
+
+
+def test_control_flow_helpers():
+    with tf.name_scope("block") as scope:
+        assert scope == "block/"
+    out = tf.map_fn(lambda p: {"s": p["a"] + p["b"]},
+                    {"a": tf.constant([1.0, 2.0]), "b": tf.constant([3.0, 4.0])})
+    np.testing.assert_allclose(out["s"].numpy(), [4.0, 6.0])
+    ints = tf.map_fn(lambda r: tf.reduce_sum(r), tf.constant([[1.5, 2.0]]),
+                     fn_output_signature=tf.int32)
+    assert ints.dtype == tf.int32
+    with pytest.raises(ValueError, match="same first size"):
+        tf.map_fn(lambda p: p[0], (tf.ones([2]), tf.ones([3])))
+    with pytest.raises(ValueError, match="scalar"):
+        tf.cond(tf.constant([True, False]), lambda: 1, lambda: 2)
+
+
+def test_bad_arguments_name_what_was_expected():
+    with pytest.raises(ValueError, match="output_shape"):
+        tf.nn.conv2d_transpose(tf.ones([1, 3, 3, 2]), tf.ones([3, 3, 4, 2]), [1, 6, 6], 2)
+    with pytest.raises(ValueError, match="input channels"):
+        tf.nn.depthwise_conv2d(tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 3, 1]), [1, 1, 1, 1],
+                               "SAME")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="updates must have shape"):
+        tf.scatter_nd([[0], [1]], tf.ones([3, 2]), [4, 2])
+    with pytest.raises(TypeError, match="dtype"):
+        tf.tensor_scatter_nd_add(tf.zeros([3]), [[0]], tf.constant([1], tf.int32))
+    with pytest.raises(TypeError, match="same dtype"):
+        tf.math.divide_no_nan(tf.ones([2]), tf.ones([2], tf.float64))
+    with pytest.raises(ValueError, match="indexing"):
+        tf.meshgrid(tf.ones([2]), indexing="yx")
+
+
+NAMES = {
+    tf: ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "cos", "sin", "eye", "reverse",
+         "slice", "scatter_nd", "tensor_scatter_nd_update", "tensor_scatter_nd_add",
+         "meshgrid", "map_fn", "vectorized_map", "cond", "name_scope", "py_function",
+         "numpy_function"],
+    tf.nn: ["dropout", "sigmoid_cross_entropy_with_logits", "batch_normalization",
+            "depthwise_conv2d", "conv2d_transpose", "gelu", "selu", "top_k"],
+    tf.math: ["confusion_matrix", "divide_no_nan", "in_top_k", "bincount", "top_k"],
+}
+
+
+@pytest.mark.parametrize("namespace", list(NAMES), ids=["tf", "tf.nn", "tf.math"])
+def test_names_are_exported(namespace):
+    missing = [n for n in NAMES[namespace] if not hasattr(namespace, n)]
+    assert not missing
