@@ -74,6 +74,45 @@ ERROR_PROBES = {
     "name_scope_not_str": lambda: tf.name_scope(3),
     "eye_negative": lambda: tf.eye(-1),
     "top_k_too_big": lambda: tf.math.top_k(tf.ones([3]), k=4),
+    "depthwise_unequal_strides": lambda: tf.nn.depthwise_conv2d(
+        tf.ones([1, 5, 6, 2], tf.float64), tf.ones([3, 3, 2, 1], tf.float64), [1, 2, 1, 1],
+        "SAME"),
+    "global_norm_mixed_dtypes": lambda: tf.clip_by_global_norm(
+        [tf.constant([3.0, 4.0]), tf.constant([1.0], tf.float64)], 1.0),
+    "reverse_axis_twice": lambda: tf.reverse(tf.ones([2, 3]), [1, 1]),
+    "slice_begin_too_big": lambda: tf.slice(tf.ones([3]), [4], [-1]),
+    "map_fn_scalar": lambda: tf.map_fn(lambda x: x * 2, tf.constant(3.0)),
+    "map_fn_dtype_change": lambda: tf.map_fn(lambda x: tf.cast(x, tf.int32),
+                                             tf.constant([1.5])),
+    "cond_without_false_fn": lambda: tf.cond(True, lambda: 1),
+    "depthwise_int_strides": lambda: tf.nn.depthwise_conv2d(
+        tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 2, 1]), 2, "SAME"),
+    "depthwise_two_strides": lambda: tf.nn.depthwise_conv2d(
+        tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 2, 1]), [2, 2], "SAME"),
+    "depthwise_int_dtype": lambda: tf.nn.depthwise_conv2d(
+        tf.ones([1, 5, 5, 2], tf.int32), tf.ones([3, 3, 2, 1], tf.int32), [1, 1, 1, 1], "SAME"),
+    "depthwise_mixed_dtypes": lambda: tf.nn.depthwise_conv2d(
+        tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 2, 1], tf.float64), [1, 1, 1, 1], "SAME"),
+    "conv2d_transpose_mixed_dtypes": lambda: tf.nn.conv2d_transpose(
+        tf.ones([1, 3, 3, 2]), tf.ones([3, 3, 4, 2], tf.float64), [1, 6, 6, 4], 2),
+    "confusion_matrix_lengths": lambda: tf.math.confusion_matrix([0, 1, 1], [1, 1]),
+    "confusion_matrix_prediction_too_big": lambda: tf.math.confusion_matrix(
+        [0, 1], [1, 3], num_classes=3),
+    "in_top_k_float64": lambda: tf.math.in_top_k(
+        tf.constant([0]), tf.constant([[0.5, 0.1]], tf.float64), 1),
+    "scatter_nd_float_indices": lambda: tf.scatter_nd([[0.0]], [1.0], [3]),
+    "tensor_scatter_nd_add_bad_updates": lambda: tf.tensor_scatter_nd_add(
+        tf.zeros([3]), [[0]], [5.0, 1.0]),
+    "tensor_scatter_nd_update_dtype": lambda: tf.tensor_scatter_nd_update(
+        tf.zeros([3]), [[0]], tf.constant([1.0], tf.float64)),
+    "gelu_int": lambda: tf.nn.gelu(tf.constant([1, 2])),
+    "selu_int": lambda: tf.nn.selu(tf.constant([1, 2])),
+    "clip_by_norm_int": lambda: tf.clip_by_norm(tf.constant([3, 4]), 1),
+    "sigmoid_xent_dtypes": lambda: tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=[[1.0, 0.0]], logits=tf.constant([[0.5, -1.0]], tf.float64)),
+    "dropout_noise_shape_bad": lambda: tf.nn.dropout(tf.ones([3, 4]), 0.5,
+                                                     noise_shape=[2, 4]),
+    "py_function_wrong_dtype": lambda: tf.py_function(lambda x: x, [1.0], tf.float64),
 }
 
 
@@ -109,8 +148,13 @@ def test_py_function_with_several_outputs_and_dtype_checks():
     a, b = tf.py_function(lambda t: (t + 1.0, tf.cast(t, tf.int32)), [tf.constant([1.5])],
                           [tf.float32, tf.int32])
     assert a.dtype == tf.float32 and b.dtype == tf.int32
-    with pytest.raises(TypeError, match="Tout"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Tout"):
         tf.py_function(lambda t: t, [tf.constant([1.5])], tf.int32)
+    with pytest.raises(TypeError, match="Tout"):
+        tf.py_function(lambda t: t, [tf.constant([1.5])], None)
+    # eager TensorFlow keeps a NumPy result's dtype; a Python number takes Tout's
+    assert tf.numpy_function(lambda a: a, [np.float32(1.0)], tf.float64).dtype == tf.float32
+    assert tf.numpy_function(lambda a: 2.0, [1.0], tf.float32).dtype == tf.float32
 
 
 def test_dropout_keeps_rate_and_scales_and_differentiates():
@@ -156,10 +200,17 @@ def test_clip_by_global_norm_with_variables_and_infinite_norm():
 def test_control_flow_helpers():
     with tf.name_scope("block") as scope:
         assert scope == "block/"
-    out = tf.map_fn(lambda p: {"s": p["a"] + p["b"]},
-                    {"a": tf.constant([1.0, 2.0]), "b": tf.constant([3.0, 4.0])})
+    pair = {"a": tf.constant([1.0, 2.0]), "b": tf.constant([3.0, 4.0])}
+    out = tf.map_fn(lambda p: {"s": p["a"] + p["b"]}, pair,
+                    fn_output_signature={"s": tf.float32})
     np.testing.assert_allclose(out["s"].numpy(), [4.0, 6.0])
-    ints = tf.map_fn(lambda r: tf.reduce_sum(r), tf.constant([[1.5, 2.0]]),
+    with pytest.raises(ValueError, match="fn_output_signature"):
+        tf.map_fn(lambda p: {"s": p["a"] + p["b"]}, pair)  # TensorFlow refuses it too
+    with pytest.raises(tf.errors.InvalidArgumentError, match="int32"):
+        tf.map_fn(lambda r: tf.cast(r, tf.int32), tf.constant([1.5]))
+    empty = tf.map_fn(lambda r: tf.reduce_sum(r), tf.zeros([0, 3]))
+    assert empty.shape == (0,) and empty.dtype == tf.float32
+    ints = tf.map_fn(lambda r: tf.cast(tf.reduce_sum(r), tf.int32), tf.constant([[1.5, 2.0]]),
                      fn_output_signature=tf.int32)
     assert ints.dtype == tf.int32
     with pytest.raises(ValueError, match="same first size"):
@@ -176,9 +227,9 @@ def test_bad_arguments_name_what_was_expected():
                                "SAME")
     with pytest.raises(tf.errors.InvalidArgumentError, match="updates must have shape"):
         tf.scatter_nd([[0], [1]], tf.ones([3, 2]), [4, 2])
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="dtype"):
         tf.tensor_scatter_nd_add(tf.zeros([3]), [[0]], tf.constant([1], tf.int32))
-    with pytest.raises(TypeError, match="same dtype"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same dtype"):
         tf.math.divide_no_nan(tf.ones([2]), tf.ones([2], tf.float64))
     with pytest.raises(ValueError, match="indexing"):
         tf.meshgrid(tf.ones([2]), indexing="yx")

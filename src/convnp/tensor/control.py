@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor, as_dtype
-from convnp.tensor.ops import _lift, cast, convert_to_tensor, gather, stack
+from convnp.tensor.ops import _lift, convert_to_tensor, gather, stack
 from convnp.tensor.tape import is_variable, new_tensor, value_of
 
 __all__ = ["cond", "map_fn", "name_scope", "numpy_function", "py_function",
@@ -71,31 +72,37 @@ def map_fn(fn: Callable, elems, dtype=None, parallel_iterations=None, back_prop=
                          f"{sorted(sizes)}")
     (n,) = sizes
     signature = fn_output_signature if fn_output_signature is not None else dtype
+    # without a signature, TensorFlow expects fn to return what it was given (dtypes too)
+    wanted = [e.dtype for e in leaves] if signature is None else [
+        _signature_dtype(s) for s in _leaves(signature)]
     results = []
     for i in builtins.range(n):
         item = _rebuild(elems, [gather(e, i) for e in leaves])
         results.append(fn(item))
     if n == 0:
-        raise ValueError("map_fn: elems have size 0 along axis 0; convnp cannot infer the "
-                         "output shape of fn without calling it")
-    first = results[0]
+        # nothing to call fn on: TensorFlow's eager result is an empty (0,) tensor per output,
+        # shaped like fn_output_signature (or elems when there is none)
+        structure = elems if signature is None else signature
+        return _rebuild(structure, [new_tensor(np.zeros((0,), dtype=(
+            np.float32 if w is None else as_dtype(w).dtype))) for w in wanted])
     out_leaves = []
-    for j in builtins.range(len(_leaves(first))):
-        column = [_leaves(r)[j] for r in results]
-        out_leaves.append(stack([_tensor(c) for c in column]))
-    if signature is not None:
-        sig_leaves = _leaves(signature)
-        if len(sig_leaves) == len(out_leaves):
-            out_leaves = [_as_signature(t, s) for t, s in zip(out_leaves, sig_leaves)]
-    return _rebuild(first, out_leaves)
+    for j in builtins.range(len(_leaves(results[0]))):
+        out_leaves.append(stack([_tensor(_leaves(r)[j]) for r in results]))
+    if len(wanted) != len(out_leaves):
+        raise ValueError(f"map_fn: fn returned {len(out_leaves)} tensor(s) but "
+                         f"{'elems hold' if signature is None else 'fn_output_signature lists'}"
+                         f" {len(wanted)}; pass fn_output_signature when fn's output differs "
+                         "from its input")
+    for t, want in zip(out_leaves, wanted):
+        if want is not None and t.dtype != want:
+            raise InvalidArgumentError(f"map_fn: fn returned dtype {t.dtype.name} where "
+                                       f"{want.name} was expected (fn_output_signature)")
+    return _rebuild(results[0], out_leaves)
 
 
-def _as_signature(t, signature):
+def _signature_dtype(signature):
     dtype = getattr(signature, "dtype", signature)
-    if dtype is None:
-        return t
-    target = as_dtype(dtype)
-    return t if t.dtype == target else cast(t, target)
+    return None if dtype is None else as_dtype(dtype)
 
 
 def vectorized_map(fn: Callable, elems, fallback_to_while_loop=True, warn=True):
@@ -136,34 +143,37 @@ class name_scope:
         return None
 
 
-def _outputs(result, Tout, who: str):
+def _outputs(result, Tout, who: str, keep_arrays: bool = False):
     if Tout is None:
-        return None
+        raise TypeError(f"{who}: missing required argument 'Tout' (the output dtype or a "
+                        "list of them)")
     if isinstance(Tout, (list, tuple)):
         values = list(result) if isinstance(result, (list, tuple)) else [result]
         if len(values) != len(Tout):
             raise ValueError(f"{who}: func returned {len(values)} values, Tout lists "
                              f"{len(Tout)} dtypes")
-        return [_typed(v, t, who) for v, t in zip(values, Tout)]
-    return _typed(result, Tout, who)
+        return [_typed(v, t, who, keep_arrays) for v, t in zip(values, Tout)]
+    return _typed(result, Tout, who, keep_arrays)
 
 
-def _typed(value, dtype, who: str):
+def _typed(value, dtype, who: str, keep_arrays: bool = False):
     target = as_dtype(dtype)
     if isinstance(value, EagerTensor) or is_variable(value):
         t = _lift(value)
         if t.dtype != target:
-            raise TypeError(f"{who}: func returned dtype {t.dtype.name}, Tout says "
-                            f"{target.name}")
+            raise InvalidArgumentError(f"{who}: func returned dtype {t.dtype.name}, Tout "
+                                       f"says {target.name}")
         return t if isinstance(t, EagerTensor) else convert_to_tensor(t)
+    if isinstance(value, np.ndarray) and keep_arrays:
+        return new_tensor(value)  # eager TensorFlow keeps a NumPy result's own dtype
     arr = np.asarray(value)
     if arr.dtype != target.dtype:
         if np.can_cast(arr.dtype, target.dtype, casting="same_kind") and not isinstance(
                 value, np.ndarray):
             arr = arr.astype(target.dtype)  # Python numbers take Tout's dtype
         else:
-            raise TypeError(f"{who}: func returned dtype {arr.dtype}, Tout says "
-                            f"{target.name}")
+            raise InvalidArgumentError(f"{who}: func returned dtype {arr.dtype}, Tout says "
+                                       f"{target.name}")
     return new_tensor(arr)
 
 
@@ -179,15 +189,11 @@ def py_function(func: Callable, inp, Tout, name=None):
 
 
 def numpy_function(func: Callable, inp, Tout, stateful=True, name=None):
-    """``func(*inp)`` called on NumPy arrays; results as tensors of the ``Tout`` dtype(s).
-    No gradient flows back through it."""
+    """``func(*inp)`` called on NumPy arrays; its results as tensors. No gradient flows back
+    through it. As in eager TensorFlow, a NumPy array keeps its own dtype and a Python number
+    takes ``Tout``'s."""
     if not callable(func):
         raise TypeError(f"numpy_function: func must be callable, got {type(func).__name__}")
     args = [np.array(value_of(_tensor(x)))
             for x in (inp if isinstance(inp, (list, tuple)) else [inp])]
-    result = func(*args)
-    if isinstance(result, (list, tuple)):
-        result = type(result)(np.asarray(r) for r in result)
-    else:
-        result = np.asarray(result)
-    return _outputs(result, Tout, "numpy_function")
+    return _outputs(func(*args), Tout, "numpy_function", keep_arrays=True)

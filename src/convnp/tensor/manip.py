@@ -31,7 +31,7 @@ from convnp.tensor.ops import (
 )
 from convnp.tensor.tape import is_variable, new_tensor, unbroadcast, value_of
 
-__all__ = ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "meshgrid",
+__all__ = ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "global_norm", "meshgrid",
            "reverse", "scatter_nd", "slice", "tensor_scatter_nd_add",
            "tensor_scatter_nd_update"]
 
@@ -121,7 +121,7 @@ def _nd_indices(indices, shape: tuple, who: str) -> tuple[np.ndarray, tuple]:
     addresses the ``k`` leading axes."""
     idx = np.asarray(value_of(indices) if isinstance(indices, np.ndarray) else indices)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{who}: indices must be int32 or int64, got {idx.dtype}")
+        raise InvalidArgumentError(f"{who}: indices must be int32 or int64, got {idx.dtype}")
     if idx.ndim < 1 or idx.shape[-1] > len(shape):
         raise InvalidArgumentError(f"{who}: the last axis of indices (shape {idx.shape}) must "
                                    f"be at most the rank {len(shape)} of the target")
@@ -159,8 +159,8 @@ def _scatter_into(tensor, indices, updates, who: str, add: bool) -> EagerTensor:
     a = _value(tensor)
     u = _value(updates)
     if u.dtype != a.dtype:
-        raise TypeError(f"{who}: updates must have the dtype of tensor ({a.dtype}), got "
-                        f"{u.dtype}")
+        raise InvalidArgumentError(f"{who}: updates must have the dtype of tensor "
+                                   f"({a.dtype}), got {u.dtype}")
     idx, key = _nd_indices(indices, a.shape, who)
     _check_updates(idx, u, a.shape, who)
     out = a.copy()
@@ -225,7 +225,8 @@ def clip_by_norm(t, clip_norm, axes=None, name=None) -> EagerTensor:
     x = _lift(t)
     a = value_of(x)
     if a.dtype.kind != "f":
-        raise TypeError(f"clip_by_norm: t must be a floating tensor, got {a.dtype}")
+        raise InvalidArgumentError(f"clip_by_norm: t must be a floating tensor, got "
+                                   f"{a.dtype}")
     clip = cast(clip_norm, a.dtype)
     sq = reduce_sum(x * x, axes, keepdims=True)
     positive = value_of(sq) > 0
@@ -243,6 +244,10 @@ def global_norm(t_list, name=None) -> EagerTensor:
     if not present:
         return new_tensor(np.array(0.0, dtype=np.float32))
     dtype = _value(present[0]).dtype
+    for t in present[1:]:
+        if _value(t).dtype != dtype:
+            raise InvalidArgumentError(f"global_norm: all tensors must have one dtype, got "
+                                       f"{dtype} and {_value(t).dtype}")
     total = reduce_sum(cast(_sum_of_squares(present[0]), dtype))
     for t in present[1:]:
         total = total + cast(_sum_of_squares(t), dtype)

@@ -134,22 +134,47 @@ __all__ = [
 
 
 def _ints(x, who: str) -> np.ndarray:
+    """Integer values; floats are truncated toward zero, as TensorFlow's casts do."""
     a = np.asarray(value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else x)
-    if a.size and a.dtype.kind not in "iu":
-        raise TypeError(f"{who} must be integers, got dtype {a.dtype}")
+    if a.size and a.dtype.kind not in "iuf" and a.dtype != bool:
+        raise TypeError(f"{who} must be numbers, got dtype {a.dtype}")
     return a.astype(np.int64)
+
+
+def _number(x, like: np.ndarray | None = None) -> np.ndarray:
+    """``x`` as an array; a Python number takes the dtype of ``like`` (as in TensorFlow)."""
+    if isinstance(x, np.ndarray) or is_variable(x):
+        return value_of(x)
+    if like is not None and isinstance(x, (int, float)) and not isinstance(x, bool):
+        return np.asarray(x, dtype=like.dtype)
+    return _convert(x)
+
+
+def _is_python_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+# integer division gives float32 for small ints and float64 for 32/64-bit ones (TF's truediv)
+_INT_QUOTIENT = {1: np.float32, 2: np.float32, 4: np.float64, 8: np.float64}
 
 
 def divide_no_nan(x, y, name=None):
     """``x / y`` where ``y != 0`` and 0 where ``y == 0`` (even for ``x`` 0, inf or NaN); the
     gradient is 0 there too."""
-    a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
-    b = value_of(y) if isinstance(y, np.ndarray) or is_variable(y) else _convert(y)
+    if _is_python_number(x) and not _is_python_number(y):
+        b = _number(y)
+        a = _number(x, b)
+    else:
+        a = _number(x)
+        b = _number(y, a)
     if a.dtype != b.dtype:
-        raise TypeError(f"divide_no_nan: x and y must have the same dtype, got {a.dtype} and "
-                        f"{b.dtype}")
-    if a.dtype.kind not in "fc":
-        raise TypeError(f"divide_no_nan: x and y must be floating, got {a.dtype}")
+        raise InvalidArgumentError(f"divide_no_nan: x and y must have the same dtype, got "
+                                   f"{a.dtype} and {b.dtype}")
+    if a.dtype.kind in "iu":
+        quotient = _INT_QUOTIENT[a.dtype.itemsize]
+        a, b = a.astype(quotient), b.astype(quotient)
+    elif a.dtype.kind not in "fc":
+        raise TypeError(f"divide_no_nan: x and y must be numbers, got {a.dtype}")
     zero = b == 0
     safe = np.where(zero, np.ones_like(b), b)
     out = np.where(zero, 0, a / safe).astype(a.dtype)
@@ -214,7 +239,7 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     lab = _ints(labels, "confusion_matrix: labels").reshape(-1)
     pred = _ints(predictions, "confusion_matrix: predictions").reshape(-1)
     if lab.shape != pred.shape:
-        raise ValueError(f"confusion_matrix: labels and predictions must have the same number "
+        raise InvalidArgumentError(f"confusion_matrix: labels and predictions must have the same number "
                          f"of entries, got {lab.size} and {pred.size}")
     if np.any(lab < 0):
         raise InvalidArgumentError("`labels` contains negative values.")
@@ -232,15 +257,16 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
             raise InvalidArgumentError(f"`predictions` out of bound: values must be < "
                                        f"num_classes={n}, got {int(pred.max())}")
     target = as_dtype(dtype).dtype
-    w = np.ones(lab.shape) if weights is None else np.asarray(
-        value_of(weights) if isinstance(weights, np.ndarray) else weights,
-        dtype=np.float64).reshape(-1)
+    # weights are cast to dtype first, then added up (0.5 counts as 0 in an int matrix)
+    w = np.ones(lab.shape, dtype=target) if weights is None else np.asarray(
+        value_of(weights) if isinstance(weights, np.ndarray) else weights).astype(
+        target).reshape(-1)
     if w.shape != lab.shape:
-        raise ValueError(f"confusion_matrix: weights must have {lab.size} entries, got "
-                         f"{w.size}")
-    out = np.zeros((n, n), dtype=np.float64)
+        raise InvalidArgumentError(f"confusion_matrix: weights must have {lab.size} entries, "
+                                   f"got {w.size}")
+    out = np.zeros((n, n), dtype=target)
     np.add.at(out, (lab, pred), w)
-    return new_tensor(out.astype(target))
+    return new_tensor(out)
 
 
 def in_top_k(targets, predictions, k, name=None):
@@ -253,6 +279,8 @@ def in_top_k(targets, predictions, k, name=None):
     if p.ndim != 2 or t.shape != (p.shape[0],):
         raise ValueError(f"in_top_k: predictions must be (batch, classes) and targets "
                          f"(batch,), got shapes {p.shape} and {t.shape}")
+    if p.dtype != np.float32:
+        raise InvalidArgumentError(f"in_top_k: predictions must be float32, got {p.dtype}")
     k = int(value_of(k)) if isinstance(k, np.ndarray) else int(k)
     valid = (t >= 0) & (t < p.shape[1])
     score = np.take_along_axis(p, np.where(valid, t, 0)[:, None], axis=1)

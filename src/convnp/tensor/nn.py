@@ -259,10 +259,10 @@ _SELU_SCALE = 1.0507009873554805
 _erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to a rounding
 
 
-def _float_input(x, who: str) -> np.ndarray:
+def _float_input(x, who: str, error=InvalidArgumentError) -> np.ndarray:
     a = _plain(x)
     if a.dtype.kind != "f":
-        raise TypeError(f"{who}: features must be a floating tensor, got {a.dtype}")
+        raise error(f"{who}: `features.dtype` must be a floating point tensor, got {a.dtype}")
     return a
 
 
@@ -278,7 +278,7 @@ def selu(features, name=None) -> EagerTensor:
 def gelu(features, approximate=False, name=None) -> EagerTensor:
     """``x * Phi(x)`` (Phi: the standard normal CDF) or, with ``approximate=True``, its tanh
     approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
-    a = _float_input(features, "gelu")
+    a = _float_input(features, "gelu", ValueError)
     x = a.astype(np.float64)
     if approximate:
         c = math.sqrt(2 / math.pi)
@@ -319,7 +319,7 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None) -> EagerTensor:
     try:
         np.broadcast_shapes(shape, a.shape)
     except ValueError:
-        raise ValueError(f"dropout: noise_shape {list(shape)} does not broadcast to x's shape "
+        raise InvalidArgumentError(f"dropout: noise_shape {list(shape)} does not broadcast to x's shape "
                          f"{list(a.shape)}") from None
     if rate == 0:
         return _op(a.copy(), [x], lambda g: [g])
@@ -338,7 +338,7 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None) -> Ea
         raise ValueError(f"`logits` and `labels` must have the same shape, received "
                          f"({x.shape} vs {z.shape}).")
     if z.dtype != x.dtype:
-        raise TypeError(f"sigmoid_cross_entropy_with_logits: labels ({z.dtype}) and logits "
+        raise InvalidArgumentError(f"sigmoid_cross_entropy_with_logits: labels ({z.dtype}) and logits "
                         f"({x.dtype}) must have the same dtype")
     out = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
     p = value_of(sigmoid(x))
@@ -370,6 +370,32 @@ def _four(value, name: str, who: str) -> tuple[int, int]:
                          f"{value!r}") from None
 
 
+def _same_float(x: np.ndarray, w: np.ndarray, who: str) -> np.dtype:
+    if x.dtype != w.dtype or x.dtype.kind != "f":
+        raise InvalidArgumentError(f"{who}: input and filters must have one floating dtype, "
+                                   f"got {x.dtype} and {w.dtype}")
+    return x.dtype
+
+
+def _depthwise_strides(strides) -> tuple[int, int]:
+    """TensorFlow's ``[1, s_h, s_w, 1]`` (a list of 4 ints, nothing else)."""
+    if not isinstance(strides, (list, tuple, np.ndarray)):
+        raise TypeError(f"depthwise_conv2d: expected a list of 4 ints for 'strides', got "
+                        f"{strides!r}")
+    s = [int(v) for v in (value_of(strides).reshape(-1) if isinstance(strides, np.ndarray)
+                          else strides)]
+    if len(s) != 4:
+        raise InvalidArgumentError(f"depthwise_conv2d: strides must have 4 entries "
+                                   f"[1, s_h, s_w, 1], got {s}")
+    if s[0] != 1 or s[3] != 1:
+        raise NotImplementedError("depthwise_conv2d: strides over the batch or channel axis "
+                                  "are not supported")
+    if s[1] != s[2]:
+        raise InvalidArgumentError(f"depthwise_conv2d: only equal strides in the row and "
+                                   f"column dimensions are supported (as TensorFlow), got {s}")
+    return s[1], s[2]
+
+
 def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None,
                      name=None) -> EagerTensor:
     """Each input channel filtered by its own ``channel_multiplier`` filters.
@@ -386,15 +412,12 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
     if w.shape[2] != x.shape[3]:
         raise ValueError(f"depthwise_conv2d: filter expects {w.shape[2]} input channels, "
                          f"input has {x.shape[3]}")
-    stride = _four(strides, "strides", "depthwise_conv2d")
+    stride = _depthwise_strides(strides)
     rate = (1, 1) if dilations is None else _four(dilations, "dilations", "depthwise_conv2d")
     if rate != (1, 1) and stride != (1, 1):
         raise ValueError(f"depthwise_conv2d: strides {stride} and dilations {rate} cannot "
                          "both be above 1")
-    dtype = np.result_type(x.dtype, w.dtype)
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float32)
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    dtype = _same_float(x, w, "depthwise_conv2d")
     b = np.zeros((1, 1, 1, w.shape[2] * w.shape[3]), dtype=dtype)
     z, cache = depthwise_conv_forward(x, w, b, {"stride": stride, "pad": _padding(padding),
                                                 "dilation": rate})
@@ -446,10 +469,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",
                 f"{(f_h, f_w)}, strides {stride}, padding {padding!r} gives spatial size "
                 f"{_conv_size(n_out, f, s, pad)} on axis {axis + 1}, but input has "
                 f"{x.shape[1 + axis]}")
-    dtype = np.result_type(x.dtype, w.dtype)
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float32)
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
+    dtype = _same_float(x, w, "conv2d_transpose")
     # The full canvas of every painted tap, then the window of it TensorFlow keeps: it starts
     # at the forward conv's top/left padding (0 for VALID) and is zero past the canvas.
     canvas, cache = conv_transpose_forward(x, w, None, stride, "valid")

@@ -133,7 +133,8 @@ def top_k(input, k=1, sorted: bool = True, index_type=np.int32, name=None):
     axis = _axis(a, -1, "top_k")
     k = int(value_of(k))
     if not 0 <= k <= a.shape[axis]:
-        raise InvalidArgumentError(f"top_k: k must be in [0, {a.shape[axis]}] (the last axis), got {k}")
+        raise InvalidArgumentError(f"top_k: k must be in [0, {a.shape[axis]}] (the last axis), "
+                                   f"got {k}")
     index = _order(a, axis, descending=True)[..., :k]
     values = _op(np.take_along_axis(a, index, axis=axis), [input],
                  _scatter_back(a, index, axis))
