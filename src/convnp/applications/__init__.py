@@ -1,10 +1,11 @@
 """``tf.keras.applications``: the Keras applications with Keras's layer names, parameter
 counts and weight-file layout.
 
-VGG16, VGG19, ResNet50, ResNet101, ResNet152, MobileNet, MobileNetV2, DenseNet121/169/201,
+VGG16, VGG19, ResNet50, ResNet101, ResNet152, ResNet50V2, ResNet101V2, ResNet152V2,
+MobileNet, MobileNetV2, MobileNetV3Small, MobileNetV3Large, DenseNet121/169/201,
 EfficientNetB0..B7, Xception and InceptionV3. Each family has its module (``vgg16``,
-``vgg19``, ``resnet`` (alias ``resnet50``), ``mobilenet``, ``mobilenet_v2``, ``densenet``,
-``efficientnet``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
+``vgg19``, ``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``, ``mobilenet_v2``,
+``mobilenet_v3``, ``densenet``, ``efficientnet``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
 ``decode_predictions``, as in Keras. Weights are never downloaded: ``weights=None`` or the path
 of a Keras weights file (see `convnp.applications._common`).
 
@@ -22,8 +23,10 @@ from convnp.applications import (
     inception_v3,
     mobilenet,
     mobilenet_v2,
+    mobilenet_v3,
     resnet,
     resnet50,
+    resnet_v2,
     vgg16,
     vgg19,
     xception,
@@ -42,7 +45,9 @@ from convnp.applications.efficientnet import (
 from convnp.applications.inception_v3 import InceptionV3
 from convnp.applications.mobilenet import MobileNet
 from convnp.applications.mobilenet_v2 import MobileNetV2
+from convnp.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from convnp.applications.resnet import ResNet50, ResNet101, ResNet152
+from convnp.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from convnp.applications.vgg16 import VGG16
 from convnp.applications.vgg19 import VGG19
 from convnp.applications.xception import Xception
@@ -64,9 +69,14 @@ __all__ = [
     "InceptionV3",
     "MobileNet",
     "MobileNetV2",
+    "MobileNetV3Large",
+    "MobileNetV3Small",
     "ResNet50",
+    "ResNet50V2",
     "ResNet101",
+    "ResNet101V2",
     "ResNet152",
+    "ResNet152V2",
     "Xception",
     "densenet",
     "efficientnet",
@@ -74,8 +84,10 @@ __all__ = [
     "inception_v3",
     "mobilenet",
     "mobilenet_v2",
+    "mobilenet_v3",
     "resnet",
     "resnet50",
+    "resnet_v2",
     "vgg16",
     "vgg19",
     "xception",
