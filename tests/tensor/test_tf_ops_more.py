@@ -233,6 +233,10 @@ def test_bad_arguments_name_what_was_expected():
         tf.math.divide_no_nan(tf.ones([2]), tf.ones([2], tf.float64))
     with pytest.raises(ValueError, match="indexing"):
         tf.meshgrid(tf.ones([2]), indexing="yx")
+    with pytest.raises(ValueError, match="padding"):
+        tf.keras.ops.depthwise_conv(tf.ones([1, 4, 4, 1]), tf.ones([2, 2, 1, 1]), padding="full")
+    with pytest.raises(TypeError, match="floating dtype"):
+        tf.keras.ops.conv_transpose(tf.ones([1, 3, 3, 2]), tf.ones([3, 3, 4, 2], tf.float64))
 
 
 NAMES = {
@@ -243,10 +247,16 @@ NAMES = {
     tf.nn: ["dropout", "sigmoid_cross_entropy_with_logits", "batch_normalization",
             "depthwise_conv2d", "conv2d_transpose", "gelu", "selu", "top_k"],
     tf.math: ["confusion_matrix", "divide_no_nan", "in_top_k", "bincount", "top_k"],
+    tf.linalg: ["global_norm"],
+    tf.keras.ops: ["top_k", "in_top_k", "bincount", "divide_no_nan", "gelu", "selu", "meshgrid",
+                   "slice", "scatter", "scatter_update", "broadcast_to", "flip", "eye",
+                   "identity", "cond", "map", "vectorized_map", "depthwise_conv",
+                   "conv_transpose"],
 }
 
 
-@pytest.mark.parametrize("namespace", list(NAMES), ids=["tf", "tf.nn", "tf.math"])
+@pytest.mark.parametrize("namespace", list(NAMES),
+                         ids=["tf", "tf.nn", "tf.math", "tf.linalg", "keras.ops"])
 def test_names_are_exported(namespace):
     missing = [n for n in NAMES[namespace] if not hasattr(namespace, n)]
     assert not missing

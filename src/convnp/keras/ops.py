@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import itertools
 
+from convnp.tensor import control as _control
+from convnp.tensor import manip as _manip
+from convnp.tensor import math as _math
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
+from convnp.tensor import sorting as _sorting
 
 # the same in TensorFlow and Keras 3
 from convnp.tensor.ops import (  # noqa: F401 (re-exports)
@@ -206,3 +210,151 @@ def leaky_relu(x, negative_slope=0.2):
 
 
 
+
+
+# -- the ops added with tf.* ones of the same family (tensor/manip.py, control.py, nn.py) ------
+
+
+def gelu(x, approximate=True):
+    """Keras 3's default is the tanh approximation (``tf.nn.gelu``'s is the exact form)."""
+    return _nn.gelu(x, approximate=approximate)
+
+
+def selu(x):
+    return _nn.selu(x)
+
+
+def top_k(x, k, sorted=True):
+    """``(values, indices)`` of the ``k`` largest entries of the last axis."""
+    values, indices = _sorting.top_k(x, k, sorted=sorted)
+    return values, indices
+
+
+def in_top_k(targets, predictions, k):
+    return _math.in_top_k(targets, predictions, k)
+
+
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """Counts per value; a 2-D ``x`` is counted row by row. Integer counts (int32) without
+    weights; with weights, their dtype (int32/int64/float32/float64)."""
+    if sparse:
+        raise NotImplementedError("keras.ops.bincount: sparse=True is not supported")
+    a = _ops._convert(x)
+    axis = -1 if a.ndim == 2 else None
+    return _math.bincount(a, weights=weights, minlength=minlength, axis=axis)
+
+
+def divide_no_nan(x1, x2):
+    return _math.divide_no_nan(x1, x2)
+
+
+def meshgrid(*x, indexing="xy"):
+    return _manip.meshgrid(*x, indexing=indexing)
+
+
+def slice(inputs, start_indices, shape):
+    return _manip.slice(inputs, start_indices, shape)
+
+
+def scatter(indices, values, shape):
+    """Zeros of ``shape`` with ``values`` added at ``indices`` (repeated indices add up)."""
+    return _manip.scatter_nd(indices, values, shape)
+
+
+def scatter_update(inputs, indices, updates):
+    return _manip.tensor_scatter_nd_update(inputs, indices, updates)
+
+
+def broadcast_to(x, shape):
+    return _manip.broadcast_to(x, shape)
+
+
+def flip(x, axis=None):
+    """``x`` reversed along ``axis`` (an int or a tuple; all axes by default)."""
+    rank = _ops._convert(x).ndim if not hasattr(x, "ndim") else x.ndim
+    axes = list(range(rank)) if axis is None else [axis] if isinstance(axis, int) else list(
+        axis)
+    return _manip.reverse(x, axes)
+
+
+def eye(N, M=None, k=0, dtype=None):
+    """Ones on the ``k``-th diagonal of an ``N x M`` matrix (float32 by default)."""
+    import numpy as np
+
+    from convnp.tensor.eager import as_dtype
+    from convnp.tensor.tape import new_tensor
+
+    target = np.float32 if dtype is None else as_dtype(dtype).dtype
+    return new_tensor(np.eye(int(N), None if M is None else int(M), int(k), dtype=target))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def cond(pred, true_fn, false_fn):
+    return _control.cond(pred, true_fn, false_fn)
+
+
+def map(f, xs):
+    """``f`` on each slice of ``xs`` along axis 0, stacked; unlike ``tf.map_fn`` without a
+    signature, ``f`` may change dtype or structure (Keras infers it from the first call)."""
+    return _control.map_slices(f, xs)
+
+
+def vectorized_map(function, elements):
+    return _control.vectorized_map(function, elements)
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return value
+
+
+def _lower_padding(padding) -> str:
+    if not isinstance(padding, str) or padding.lower() not in ("same", "valid"):
+        raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
+    return padding.lower()
+
+
+def _check_channels_last(data_format, who: str) -> None:
+    if data_format not in (None, "channels_last"):
+        raise NotImplementedError(f"keras.ops.{who}: data_format={data_format!r} is not "
+                                  "supported (channels_last only)")
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """2-D depthwise convolution: ``inputs`` ``(m, h, w, c)``, ``kernel`` ``(f_h, f_w, c,
+    multiplier)``."""
+    _check_channels_last(data_format, "depthwise_conv")
+    return _nn.depthwise(inputs, kernel, _pair(strides, "strides"), _lower_padding(padding),
+                         _pair(dilation_rate, "dilation_rate"), "keras.ops.depthwise_conv")
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """2-D transposed convolution with Keras' output size rule (as ``Conv2DTranspose``):
+    ``inputs`` ``(m, h, w, c_in)``, ``kernel`` ``(f_h, f_w, c_out, c_in)``."""
+    import numpy as np
+
+    from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
+
+    _check_channels_last(data_format, "conv_transpose")
+    x, w = _ops._convert(inputs), _ops._convert(kernel)
+    if x.dtype != w.dtype or x.dtype.kind != "f":
+        raise TypeError(f"keras.ops.conv_transpose: inputs and kernel must have one floating "
+                        f"dtype, got {x.dtype} and {w.dtype}")
+    y, cache = conv_transpose_forward(x, w, None, _pair(strides, "strides"),
+                                      _lower_padding(padding), output_padding,
+                                      _pair(dilation_rate, "dilation_rate"))
+
+    def vjp(g):
+        dx, dw, _ = conv_transpose_backward(np.ascontiguousarray(g, dtype=x.dtype), cache)
+        return [dx, dw]
+
+    return _ops._op(y, [inputs, kernel], vjp)

@@ -21,7 +21,7 @@ from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.ops import _lift, convert_to_tensor, gather, stack
 from convnp.tensor.tape import is_variable, new_tensor, value_of
 
-__all__ = ["cond", "map_fn", "name_scope", "numpy_function", "py_function",
+__all__ = ["cond", "map_fn", "map_slices", "name_scope", "numpy_function", "py_function",
            "vectorized_map"]
 
 
@@ -51,43 +51,61 @@ def _tensor(x):
     return x if isinstance(x, EagerTensor) or is_variable(x) else convert_to_tensor(x)
 
 
+def _slices(fn: Callable, elems, who: str):
+    """``(leaves, n, results)``: the checked tensors of ``elems``, their first size, and
+    ``fn`` of each slice."""
+    if not callable(fn):
+        raise TypeError(f"{who}: fn must be callable, got {type(fn).__name__}")
+    leaves = [_tensor(e) for e in _leaves(elems)]
+    if not leaves:
+        raise ValueError(f"{who}: elems must hold at least one tensor")
+    sizes = {np.shape(value_of(e))[0] if np.ndim(value_of(e)) else None for e in leaves}
+    if None in sizes:
+        raise ValueError(f"{who}: elems must be tensors of rank >= 1 (it maps over axis 0)")
+    if len(sizes) != 1:
+        raise ValueError(f"{who}: all elems must have the same first size, got "
+                         f"{sorted(sizes)}")
+    (n,) = sizes
+    results = [fn(_rebuild(elems, [gather(e, i) for e in leaves])) for i in builtins.range(n)]
+    return leaves, n, results
+
+
+def _stacked(results) -> list:
+    return [stack([_tensor(_leaves(r)[j]) for r in results])
+            for j in builtins.range(len(_leaves(results[0])))]
+
+
+def _empty(structure, dtypes):
+    return _rebuild(structure, [new_tensor(np.zeros((0,), dtype=(
+        np.float32 if d is None else as_dtype(d).dtype))) for d in dtypes])
+
+
+def map_slices(fn: Callable, elems):
+    """``fn`` of each slice of ``elems`` along axis 0, stacked; ``fn`` may return any
+    structure and dtypes (those of its first result)."""
+    leaves, n, results = _slices(fn, elems, "map")
+    if n == 0:
+        return _empty(elems, [e.dtype for e in leaves])
+    return _rebuild(results[0], _stacked(results))
+
+
 def map_fn(fn: Callable, elems, dtype=None, parallel_iterations=None, back_prop=True,
            swap_memory=False, infer_shape=True, name=None, fn_output_signature=None):
     """``fn`` applied to each slice ``elems[i]`` along the first axis, the results stacked.
 
     ``elems`` may be a (nested) tuple/list/dict of tensors with the same first size; ``fn``
-    then gets the same structure of slices. ``fn_output_signature`` (or the older ``dtype``)
-    gives the result's dtype when it differs from the input's.
+    then gets the same structure of slices. Without ``fn_output_signature`` (or the older
+    ``dtype``) ``fn`` must return the structure and dtypes it is given, as in TensorFlow.
     """
-    if not callable(fn):
-        raise TypeError(f"map_fn: fn must be callable, got {type(fn).__name__}")
-    leaves = [_tensor(e) for e in _leaves(elems)]
-    if not leaves:
-        raise ValueError("map_fn: elems must hold at least one tensor")
-    sizes = {np.shape(value_of(e))[0] if np.ndim(value_of(e)) else None for e in leaves}
-    if None in sizes:
-        raise ValueError("map_fn: elems must be tensors of rank >= 1 (it maps over axis 0)")
-    if len(sizes) != 1:
-        raise ValueError(f"map_fn: all elems must have the same first size, got "
-                         f"{sorted(sizes)}")
-    (n,) = sizes
+    leaves, n, results = _slices(fn, elems, "map_fn")
     signature = fn_output_signature if fn_output_signature is not None else dtype
-    # without a signature, TensorFlow expects fn to return what it was given (dtypes too)
     wanted = [e.dtype for e in leaves] if signature is None else [
         _signature_dtype(s) for s in _leaves(signature)]
-    results = []
-    for i in builtins.range(n):
-        item = _rebuild(elems, [gather(e, i) for e in leaves])
-        results.append(fn(item))
     if n == 0:
         # nothing to call fn on: TensorFlow's eager result is an empty (0,) tensor per output,
         # shaped like fn_output_signature (or elems when there is none)
-        structure = elems if signature is None else signature
-        return _rebuild(structure, [new_tensor(np.zeros((0,), dtype=(
-            np.float32 if w is None else as_dtype(w).dtype))) for w in wanted])
-    out_leaves = []
-    for j in builtins.range(len(_leaves(results[0]))):
-        out_leaves.append(stack([_tensor(_leaves(r)[j]) for r in results]))
+        return _empty(elems if signature is None else signature, wanted)
+    out_leaves = _stacked(results)
     if len(wanted) != len(out_leaves):
         raise ValueError(f"map_fn: fn returned {len(out_leaves)} tensor(s) but "
                          f"{'elems hold' if signature is None else 'fn_output_signature lists'}"
@@ -106,9 +124,9 @@ def _signature_dtype(signature):
 
 
 def vectorized_map(fn: Callable, elems, fallback_to_while_loop=True, warn=True):
-    """``tf.vectorized_map``: the same results as `map_fn` (convnp runs the loop; TensorFlow
-    would vectorize it)."""
-    return map_fn(fn, elems)
+    """``tf.vectorized_map``: ``fn`` of each slice, stacked (convnp runs the loop; TensorFlow
+    would vectorize it). ``fn`` may change the structure or dtype, as there."""
+    return map_slices(fn, elems)
 
 
 def cond(pred, true_fn=None, false_fn=None, name=None):

@@ -417,9 +417,16 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
     if rate != (1, 1) and stride != (1, 1):
         raise ValueError(f"depthwise_conv2d: strides {stride} and dilations {rate} cannot "
                          "both be above 1")
-    dtype = _same_float(x, w, "depthwise_conv2d")
+    return depthwise(input, filter, stride, _padding(padding), rate, "depthwise_conv2d")
+
+
+def depthwise(input, filter, stride, padding: str, rate, who: str) -> EagerTensor:
+    """The recorded depthwise convolution behind ``tf.nn.depthwise_conv2d`` and
+    ``keras.ops.depthwise_conv`` (arguments already checked: pairs and "same"/"valid")."""
+    x, w = _plain(input), _plain(filter)
+    dtype = _same_float(x, w, who)
     b = np.zeros((1, 1, 1, w.shape[2] * w.shape[3]), dtype=dtype)
-    z, cache = depthwise_conv_forward(x, w, b, {"stride": stride, "pad": _padding(padding),
+    z, cache = depthwise_conv_forward(x, w, b, {"stride": stride, "pad": padding,
                                                 "dilation": rate})
 
     def vjp(g):
