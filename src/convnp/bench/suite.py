@@ -4,8 +4,9 @@ against PyTorch and TensorFlow-Keras.
 The models (`suite_models.py`, PyTorch twins in `suite_torch.py`): the keras.io MNIST convnet
 (batch 128), a CIFAR VGG of three (conv-BN-ReLU x2, pool) stages (64), the course's ResNet-50
 at 64x64 (32), MobileNetV2 at 96x96 (32), the course's U-Net at 96x128 (4), and the notes'
-happy (16) and SIGNS (64) models. A model whose layers convnp lacks is reported as
-``skipped`` (with the reason) and its peers are not run.
+happy (16) and SIGNS (64) models, and a small C3D-style video net on 16x32x32 clips (8).
+A model whose layers convnp lacks is reported as ``skipped`` (with the reason) and its peers
+are not run.
 
 Every measurement is a fresh subprocess (`worker_suite.py`). Per model the frameworks run in
 ``--rounds`` interleaved rounds (convnp, torch, tensorflow, then again), each timing
