@@ -205,3 +205,15 @@ def test_pooling_on_two_threads_matches_the_loops_with_ties(monkeypatch, dtype, 
                                **TOLERANCE[dtype])
     a[...] = 99  # the caller may overwrite the output: backward does not read it
     np.testing.assert_array_equal(fast.pool3d_backward(da, cache), dx)
+
+
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
+    x = np.zeros((0, 4, 4, 4, 3))
+    for strides in (1, 2):
+        z, cache = fast.conv3d_forward(x, np.ones((3, 3, 3, 3, 5)), np.ones(5), strides, "same")
+        dx, dW, db = fast.conv3d_backward(z, cache)
+        assert z.shape == (0, *(-(-4 // strides),) * 3, 5) and dx.shape == x.shape
+        assert not dW.any() and dW.shape == (3, 3, 3, 3, 5) and not db.any()
+    y, cache = fast.conv3d_transpose_forward(x, np.ones((2, 2, 2, 5, 3)), None, 2)
+    dx, dW, _ = fast.conv3d_transpose_backward(y, cache)
+    assert y.shape == (0, 8, 8, 8, 5) and dx.shape == x.shape and not dW.any()

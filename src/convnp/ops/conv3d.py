@@ -220,9 +220,11 @@ def volume_tiles(m: int, windows: VolumeWindows, channels: int, itemsize: int,
     quarter of the budget (the weight gradient reads each right after it is built), but of at
     least ``2 * backward_of`` voxels (each tile adds a whole partial product into dW).
     """
+    o_d, o_h, o_w = windows.out
+    if m == 0 or 0 in windows.out:  # nothing to compute: one empty tile
+        return [SlabTile(slice(0, m))]
     budget = CHUNK_BYTES if backward_of is None else CHUNK_BYTES // 4
     min_voxels = 2 * backward_of if backward_of else 1
-    o_d, o_h, o_w = windows.out
     depth_bytes = o_h * o_w * windows.taps * channels * itemsize  # one depth of one example
     per_example = o_d * depth_bytes
     cores = os.cpu_count() or 1
