@@ -207,6 +207,11 @@ class SlabTile:
         return array[self.batch, self.depths(array.shape[1])].reshape(-1, array.shape[-1])
 
 
+def _cores() -> int:
+    """How many cores the tiles are planned for (tests pretend to have two)."""
+    return os.cpu_count() or 1
+
+
 def volume_tiles(m: int, windows: VolumeWindows, channels: int, itemsize: int,
                  backward_of: int | None = None, slabs: bool = True) -> list[SlabTile]:
     """Tiles whose im2col block (``channels`` per tap) stays within `CHUNK_BYTES`.
@@ -227,7 +232,7 @@ def volume_tiles(m: int, windows: VolumeWindows, channels: int, itemsize: int,
     min_voxels = 2 * backward_of if backward_of else 1
     depth_bytes = o_h * o_w * windows.taps * channels * itemsize  # one depth of one example
     per_example = o_d * depth_bytes
-    cores = os.cpu_count() or 1
+    cores = _cores()
     if slabs and o_d > 1 and (per_example > budget or m < cores):
         min_depth = -(-min_voxels // (o_h * o_w))
         parts = -(-o_d // max(1, budget // depth_bytes, min_depth))
