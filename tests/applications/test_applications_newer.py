@@ -1,4 +1,4 @@
-"""ResNet50V2/101V2/152V2 and MobileNetV3Small/Large against Keras 3.15.1's own builds
+"""ResNet50V2/101V2/152V2, MobileNetV3Small/Large and EfficientNetV2B0..B3/S/M/L against Keras 3.15.1's own builds
 (``tests/fixtures/make_applications_newer.py``): every layer's name, class, output shape and
 inputs, the parameter counts, predictions from the same seeded weights, and Keras-written
 weight files."""
@@ -21,7 +21,7 @@ from seeded_weights import seed_model
 
 from tests.applications.test_applications_more import _same_name, _shape_text
 
-SLOW = {"resnet152v2"}
+SLOW = {"resnet152v2", "effv2m", "effv2l"}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,8 @@ def test_full_size_parameter_counts_are_keras():
     assert apps.ResNet50V2().count_params() == 25_613_800
     assert apps.MobileNetV3Small().count_params() == 2_554_968
     assert apps.MobileNetV3Large().count_params() == 5_507_432
+    assert apps.EfficientNetV2B0().count_params() == 7_200_312
+    assert apps.EfficientNetV2S().count_params() == 21_612_360
 
 
 def test_keras2_h5_weights_load(keras_record):
@@ -133,25 +135,28 @@ def test_a_weights_file_of_another_model_is_refused():
 def test_keras_namespace_and_modules():
     ka = tf.keras.applications
     for name in ("ResNet50V2", "ResNet101V2", "ResNet152V2", "MobileNetV3Small",
-                 "MobileNetV3Large"):
+                 "MobileNetV3Large", "EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2",
+                 "EfficientNetV2B3", "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"):
         assert getattr(ka, name) is getattr(apps, name)
     assert ka.resnet_v2.ResNet50V2 is apps.ResNet50V2
     assert ka.resnet_v2.ResNet152V2 is apps.ResNet152V2
     assert ka.mobilenet_v3.MobileNetV3Small is apps.MobileNetV3Small
     assert ka.mobilenet_v3.MobileNetV3Large is apps.MobileNetV3Large
+    assert ka.efficientnet_v2.EfficientNetV2S is apps.EfficientNetV2S
     from convnp.applications import _common
 
-    for module in (ka.resnet_v2, ka.mobilenet_v3):
+    for module in (ka.resnet_v2, ka.mobilenet_v3, ka.efficientnet_v2):
         assert module.decode_predictions is _common.decode_predictions
 
 
 def test_preprocess_input():
-    from convnp.applications import mobilenet_v3, resnet_v2
+    from convnp.applications import efficientnet_v2, mobilenet_v3, resnet_v2
 
     x = np.array([[[[0.0, 127.5, 255.0]]]], dtype=np.float32)
     np.testing.assert_allclose(resnet_v2.preprocess_input(x), [[[[-1, 0, 1]]]])
     assert x[0, 0, 0, 2] == 255.0
     assert mobilenet_v3.preprocess_input(x) is x  # the model rescales itself
+    assert efficientnet_v2.preprocess_input(x) is x
     inputs = tf.keras.Input((1, 1, 3))
     model = tf.keras.Model(inputs, resnet_v2.preprocess_input(inputs))
     np.testing.assert_allclose(model.predict(x, verbose=0), [[[[-1, 0, 1]]]])
@@ -163,7 +168,9 @@ def test_preprocess_input():
     ("ResNet50V2", "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"),
     ("ResNet152V2", "resnet152v2_weights"),
     ("MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float.h5"),
-    ("MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float.h5")])
+    ("MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float.h5"),
+    ("EfficientNetV2B0", "efficientnetv2-b0.h5"), ("EfficientNetV2S", "efficientnetv2-s.h5"),
+    ("EfficientNetV2L", "efficientnetv2-l.h5")])
 def test_imagenet_weights_are_refused_with_the_file_to_pass(builder, file):
     with pytest.raises(ValueError, match=f"downloads nothing.*{file}.*weights='/path/to/"):
         getattr(apps, builder)(weights="imagenet")
@@ -172,6 +179,8 @@ def test_imagenet_weights_are_refused_with_the_file_to_pass(builder, file):
 def test_imagenet_file_name_follows_the_variant():
     with pytest.raises(ValueError, match="v3_large_minimalistic_224_1.0_float_no_top_v2.h5"):
         apps.MobileNetV3Large(weights="imagenet", minimalistic=True, include_top=False)
+    with pytest.raises(ValueError, match="efficientnetv2-b3_notop.h5"):
+        apps.EfficientNetV2B3(weights="imagenet", include_top=False)
 
 
 def test_bad_arguments_are_refused_before_building():
@@ -193,6 +202,10 @@ def test_bad_arguments_are_refused_before_building():
         apps.ResNet152V2(classes=0)
     with pytest.raises(ValueError, match="does not exist"):
         apps.MobileNetV3Small(weights="/no/such/file.h5")
+    with pytest.raises(TypeError, match="include_preprocessing must be a bool"):
+        apps.EfficientNetV2B0(include_preprocessing=1)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        apps.EfficientNetV2S(input_shape=(32, 30, 3))
 
 
 def test_minimalistic_has_no_squeeze_excite_or_hard_swish():
@@ -230,3 +243,40 @@ def test_resnet50v2_trains_one_step():
     before = np.array(model.get_layer("conv1_conv").kernel)
     assert np.isfinite(model.train_on_batch(x, np.array([0, 1])))
     assert not np.array_equal(before, np.asarray(model.get_layer("conv1_conv").kernel))
+
+
+def test_efficientnet_v2_blocks_fused_then_depthwise():
+    model = apps.EfficientNetV2B0(input_shape=(32, 32, 3), include_top=False)
+    names = [layer.name for layer in model.layers]
+    # stage 1: fused without expansion: a 3x3 projection followed by swish
+    assert model.get_layer("block1a_project_conv").kernel_size == (3, 3)
+    assert "block1a_project_activation" in names and "block1a_drop" not in names
+    # stage 2: fused, its 3x3 expansion carries the stride, the projection is 1x1
+    assert model.get_layer("block2a_expand_conv").strides == (2, 2)
+    assert model.get_layer("block2a_project_conv").kernel_size == (1, 1)
+    assert not any(n.startswith("block2") and "dwconv" in n for n in names)
+    # stage 4 on: depthwise blocks with squeeze-and-excitation
+    assert model.get_layer("block4a_dwconv2").strides == (2, 2)
+    assert "block4a_se_excite" in names
+    # drop connect: rate 0.2 * block index / 21 blocks
+    assert model.get_layer("block2b_drop").rate == pytest.approx(0.2 * 2 / 21)
+    assert model.get_layer("block6h_drop").rate == pytest.approx(0.2 * 20 / 21)
+    # the B variants normalize with ImageNet's statistics in the model, without weights
+    assert not model.get_layer(names[2]).weights
+    s_model = apps.EfficientNetV2S(input_shape=(32, 32, 3), include_top=False)
+    assert type(s_model.layers[2]).__name__ == "Conv2D"  # S: only a Rescaling to [-1, 1]
+
+
+def test_efficientnet_v2_trains_one_step():
+    # backward through fused and depthwise blocks, squeeze-and-excitation, drop connect and the
+    # fixed Normalization stem
+    tf.keras.utils.set_random_seed(5)
+    model = apps.EfficientNetV2B0(input_shape=(32, 32, 3), classes=3, weights=None)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(2).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    before = [np.array(w) for w in model.trainable_weights]
+    loss = model.train_on_batch(x, np.array([0, 1, 2, 0]))
+    assert np.isfinite(loss)
+    moved = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before,
+                                                                  model.trainable_weights)]
+    assert all(moved), [w.name for w, m in zip(model.trainable_weights, moved) if not m]

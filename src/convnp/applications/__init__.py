@@ -3,9 +3,9 @@ counts and weight-file layout.
 
 VGG16, VGG19, ResNet50, ResNet101, ResNet152, ResNet50V2, ResNet101V2, ResNet152V2,
 MobileNet, MobileNetV2, MobileNetV3Small, MobileNetV3Large, DenseNet121/169/201,
-EfficientNetB0..B7, Xception and InceptionV3. Each family has its module (``vgg16``,
+EfficientNetB0..B7, EfficientNetV2B0..B3/S/M/L, Xception and InceptionV3. Each family has its module (``vgg16``,
 ``vgg19``, ``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``, ``mobilenet_v2``,
-``mobilenet_v3``, ``densenet``, ``efficientnet``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
+``mobilenet_v3``, ``densenet``, ``efficientnet``, ``efficientnet_v2``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
 ``decode_predictions``, as in Keras. Weights are never downloaded: ``weights=None`` or the path
 of a Keras weights file (see `convnp.applications._common`).
 
@@ -19,6 +19,7 @@ of a Keras weights file (see `convnp.applications._common`).
 from convnp.applications import (
     densenet,
     efficientnet,
+    efficientnet_v2,
     imagenet_utils,
     inception_v3,
     mobilenet,
@@ -41,6 +42,15 @@ from convnp.applications.efficientnet import (
     EfficientNetB5,
     EfficientNetB6,
     EfficientNetB7,
+)
+from convnp.applications.efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
 )
 from convnp.applications.inception_v3 import InceptionV3
 from convnp.applications.mobilenet import MobileNet
@@ -66,6 +76,13 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "EfficientNetV2B0",
+    "EfficientNetV2B1",
+    "EfficientNetV2B2",
+    "EfficientNetV2B3",
+    "EfficientNetV2L",
+    "EfficientNetV2M",
+    "EfficientNetV2S",
     "InceptionV3",
     "MobileNet",
     "MobileNetV2",
@@ -80,6 +97,7 @@ __all__ = [
     "Xception",
     "densenet",
     "efficientnet",
+    "efficientnet_v2",
     "imagenet_utils",
     "inception_v3",
     "mobilenet",
