@@ -4,6 +4,8 @@ Design (see docs/architecture.md, "Eager results"):
 
 * `EagerTensor` is an `np.ndarray` subclass, so every NumPy function and operator works on it
   and ``np.asarray(t)`` is a free view. ``t.numpy()`` returns the plain ndarray view (no copy).
+  Outside a GradientTape, NumPy functions return what they return to TensorFlow users (plain
+  NumPy values: ``np.argmax(t)`` is an ``np.int64``); operators return tensors.
 * ``t.shape`` is a `TensorShape`: a tuple (so ``t.shape == (2, 3)`` and unpacking work) with
   TensorFlow's ``as_list()``, ``rank`` and ``num_elements()``; it also equals a list.
 * ``t.dtype`` is the NumPy dtype (``np.dtype('float32')``). It compares equal to
@@ -233,7 +235,12 @@ class EagerTensor(np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         if active_tapes:
             return _hooks["function"](func, types, args, kwargs)
-        return super().__array_function__(func, types, args, kwargs)
+        # what TensorFlow users get: NumPy converts a tensor to a plain array first, so
+        # np.argmax(t) is an np.int64, np.sum(t) an np.float32, np.concatenate(...) an ndarray
+        # (np.shape reads the tensor's own shape: a TensorShape)
+        if func is np.shape and args and isinstance(args[0], EagerTensor):
+            return args[0].shape
+        return func(*to_numpy(args), **to_numpy(kwargs))
 
     # shape methods go through the recorded ops while a tape is active
     def reshape(self, *shape, **kwargs):
