@@ -1,4 +1,4 @@
-"""ResNet50V2/101V2/152V2, MobileNetV3Small/Large and EfficientNetV2B0..B3/S/M/L against Keras 3.15.1's own builds
+"""ResNet50V2/101V2/152V2, MobileNetV3Small/Large, EfficientNetV2B0..B3/S/M/L and ConvNeXt against Keras 3.15.1's own builds
 (``tests/fixtures/make_applications_newer.py``): every layer's name, class, output shape and
 inputs, the parameter counts, predictions from the same seeded weights, and Keras-written
 weight files."""
@@ -21,7 +21,7 @@ from seeded_weights import seed_model
 
 from tests.applications.test_applications_more import _same_name, _shape_text
 
-SLOW = {"resnet152v2", "effv2m", "effv2l"}
+SLOW = {"resnet152v2", "effv2m", "effv2l", "convnext_small"}
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,7 @@ def test_full_size_parameter_counts_are_keras():
     assert apps.MobileNetV3Large().count_params() == 5_507_432
     assert apps.EfficientNetV2B0().count_params() == 7_200_312
     assert apps.EfficientNetV2S().count_params() == 21_612_360
+    assert apps.ConvNeXtTiny().count_params() == 28_589_128
 
 
 def test_keras2_h5_weights_load(keras_record):
@@ -136,27 +137,31 @@ def test_keras_namespace_and_modules():
     ka = tf.keras.applications
     for name in ("ResNet50V2", "ResNet101V2", "ResNet152V2", "MobileNetV3Small",
                  "MobileNetV3Large", "EfficientNetV2B0", "EfficientNetV2B1", "EfficientNetV2B2",
-                 "EfficientNetV2B3", "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L"):
+                 "EfficientNetV2B3", "EfficientNetV2S", "EfficientNetV2M", "EfficientNetV2L",
+                 "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
+                 "ConvNeXtXLarge"):
         assert getattr(ka, name) is getattr(apps, name)
     assert ka.resnet_v2.ResNet50V2 is apps.ResNet50V2
     assert ka.resnet_v2.ResNet152V2 is apps.ResNet152V2
     assert ka.mobilenet_v3.MobileNetV3Small is apps.MobileNetV3Small
     assert ka.mobilenet_v3.MobileNetV3Large is apps.MobileNetV3Large
     assert ka.efficientnet_v2.EfficientNetV2S is apps.EfficientNetV2S
+    assert ka.convnext.ConvNeXtTiny is apps.ConvNeXtTiny
     from convnp.applications import _common
 
-    for module in (ka.resnet_v2, ka.mobilenet_v3, ka.efficientnet_v2):
+    for module in (ka.resnet_v2, ka.mobilenet_v3, ka.efficientnet_v2, ka.convnext):
         assert module.decode_predictions is _common.decode_predictions
 
 
 def test_preprocess_input():
-    from convnp.applications import efficientnet_v2, mobilenet_v3, resnet_v2
+    from convnp.applications import convnext, efficientnet_v2, mobilenet_v3, resnet_v2
 
     x = np.array([[[[0.0, 127.5, 255.0]]]], dtype=np.float32)
     np.testing.assert_allclose(resnet_v2.preprocess_input(x), [[[[-1, 0, 1]]]])
     assert x[0, 0, 0, 2] == 255.0
     assert mobilenet_v3.preprocess_input(x) is x  # the model rescales itself
     assert efficientnet_v2.preprocess_input(x) is x
+    assert convnext.preprocess_input(x) is x
     inputs = tf.keras.Input((1, 1, 3))
     model = tf.keras.Model(inputs, resnet_v2.preprocess_input(inputs))
     np.testing.assert_allclose(model.predict(x, verbose=0), [[[[-1, 0, 1]]]])
@@ -170,7 +175,8 @@ def test_preprocess_input():
     ("MobileNetV3Small", "weights_mobilenet_v3_small_224_1.0_float.h5"),
     ("MobileNetV3Large", "weights_mobilenet_v3_large_224_1.0_float.h5"),
     ("EfficientNetV2B0", "efficientnetv2-b0.h5"), ("EfficientNetV2S", "efficientnetv2-s.h5"),
-    ("EfficientNetV2L", "efficientnetv2-l.h5")])
+    ("EfficientNetV2L", "efficientnetv2-l.h5"), ("ConvNeXtTiny", "convnext_tiny.h5"),
+    ("ConvNeXtXLarge", "convnext_xlarge.h5")])
 def test_imagenet_weights_are_refused_with_the_file_to_pass(builder, file):
     with pytest.raises(ValueError, match=f"downloads nothing.*{file}.*weights='/path/to/"):
         getattr(apps, builder)(weights="imagenet")
@@ -181,6 +187,8 @@ def test_imagenet_file_name_follows_the_variant():
         apps.MobileNetV3Large(weights="imagenet", minimalistic=True, include_top=False)
     with pytest.raises(ValueError, match="efficientnetv2-b3_notop.h5"):
         apps.EfficientNetV2B3(weights="imagenet", include_top=False)
+    with pytest.raises(ValueError, match="convnext_base_notop.h5"):
+        apps.ConvNeXtBase(weights="imagenet", include_top=False)
 
 
 def test_bad_arguments_are_refused_before_building():
@@ -206,6 +214,10 @@ def test_bad_arguments_are_refused_before_building():
         apps.EfficientNetV2B0(include_preprocessing=1)
     with pytest.raises(ValueError, match="at least 32x32"):
         apps.EfficientNetV2S(input_shape=(32, 30, 3))
+    with pytest.raises(TypeError, match="include_preprocessing must be a bool"):
+        apps.ConvNeXtTiny(include_preprocessing="no")
+    with pytest.raises(TypeError, match="name must be a non-empty string"):
+        apps.ConvNeXtTiny(name=None)
 
 
 def test_minimalistic_has_no_squeeze_excite_or_hard_swish():
@@ -277,6 +289,39 @@ def test_efficientnet_v2_trains_one_step():
     before = [np.array(w) for w in model.trainable_weights]
     loss = model.train_on_batch(x, np.array([0, 1, 2, 0]))
     assert np.isfinite(loss)
+    moved = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before,
+                                                                  model.trainable_weights)]
+    assert all(moved), [w.name for w, m in zip(model.trainable_weights, moved) if not m]
+
+
+def test_convnext_stages_and_nested_sequentials():
+    model = apps.ConvNeXtTiny(input_shape=(32, 32, 3), include_top=False, name="cnx")
+    stem = model.get_layer("cnx_stem")
+    assert type(stem).__name__ == "Sequential"
+    assert [layer.name for layer in stem.layers] == ["cnx_stem_conv", "cnx_stem_layernorm"]
+    down = model.get_layer("cnx_downsampling_block_2")
+    assert [layer.name for layer in down.layers] == ["cnx_downsampling_layernorm_2",
+                                                     "cnx_downsampling_conv_2"]
+    conv = model.get_layer("cnx_stage_2_block_8_depthwise_conv")
+    assert conv.groups == 384 and conv.kernel_size == (7, 7)
+    scale = model.get_layer("cnx_stage_0_block_0_layer_scale")
+    np.testing.assert_array_equal(np.asarray(scale.weights[0]), np.full(96, 1e-6, np.float32))
+    # without the top: a layer normalization ends the model, even without pooling
+    assert type(model.layers[-1]).__name__ == "LayerNormalization"
+    assert model.output_shape == (None, 1, 1, 768)
+    assert not model.get_layer("cnx_prestem_normalization").weights
+
+
+@pytest.mark.slow
+def test_convnext_trains_one_step():
+    # backward through the nested Sequentials, grouped 7x7 convs, layer norms, Dense on
+    # 4-D tensors, GELU, LayerScale and the residual Add layers
+    tf.keras.utils.set_random_seed(6)
+    model = apps.ConvNeXtTiny(input_shape=(32, 32, 3), classes=2, weights=None)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(3).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    before = [np.array(w) for w in model.trainable_weights]
+    assert np.isfinite(model.train_on_batch(x, np.array([0, 1])))
     moved = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before,
                                                                   model.trainable_weights)]
     assert all(moved), [w.name for w, m in zip(model.trainable_weights, moved) if not m]

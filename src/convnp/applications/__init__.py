@@ -3,9 +3,10 @@ counts and weight-file layout.
 
 VGG16, VGG19, ResNet50, ResNet101, ResNet152, ResNet50V2, ResNet101V2, ResNet152V2,
 MobileNet, MobileNetV2, MobileNetV3Small, MobileNetV3Large, DenseNet121/169/201,
-EfficientNetB0..B7, EfficientNetV2B0..B3/S/M/L, Xception and InceptionV3. Each family has its module (``vgg16``,
+EfficientNetB0..B7, EfficientNetV2B0..B3/S/M/L, ConvNeXtTiny/Small/Base/Large/XLarge, Xception and
+InceptionV3. Each family has its module (``vgg16``,
 ``vgg19``, ``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``, ``mobilenet_v2``,
-``mobilenet_v3``, ``densenet``, ``efficientnet``, ``efficientnet_v2``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
+``mobilenet_v3``, ``convnext``, ``densenet``, ``efficientnet``, ``efficientnet_v2``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
 ``decode_predictions``, as in Keras. Weights are never downloaded: ``weights=None`` or the path
 of a Keras weights file (see `convnp.applications._common`).
 
@@ -17,6 +18,7 @@ of a Keras weights file (see `convnp.applications._common`).
 """
 
 from convnp.applications import (
+    convnext,
     densenet,
     efficientnet,
     efficientnet_v2,
@@ -31,6 +33,13 @@ from convnp.applications import (
     vgg16,
     vgg19,
     xception,
+)
+from convnp.applications.convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
 )
 from convnp.applications.densenet import DenseNet121, DenseNet169, DenseNet201
 from convnp.applications.efficientnet import (
@@ -65,6 +74,11 @@ from convnp.applications.xception import Xception
 __all__ = [
     "VGG16",
     "VGG19",
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtSmall",
+    "ConvNeXtTiny",
+    "ConvNeXtXLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
@@ -95,6 +109,7 @@ __all__ = [
     "ResNet152",
     "ResNet152V2",
     "Xception",
+    "convnext",
     "densenet",
     "efficientnet",
     "efficientnet_v2",
