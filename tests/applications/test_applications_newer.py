@@ -325,3 +325,39 @@ def test_convnext_trains_one_step():
     moved = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before,
                                                                   model.trainable_weights)]
     assert all(moved), [w.name for w, m in zip(model.trainable_weights, moved) if not m]
+
+
+@pytest.mark.parametrize("builder, kwargs", [
+    ("ResNet50V2", {"include_top": False}),
+    ("MobileNetV3Small", {"classes": 5}),
+    ("MobileNetV3Large", {"include_top": False, "minimalistic": True}),
+    ("EfficientNetV2B0", {"include_top": False, "pooling": "avg"}),
+    ("ConvNeXtTiny", {"include_top": False, "pooling": "max"})])
+def test_any_image_size_without_input_shape_as_keras(builder, kwargs):
+    # Keras's default without a size-bound top (MobileNetV3: always) is (None, None, 3);
+    # keras.io's "Visualizing what convnets learn" feeds ResNet50V2 180x180 images so
+    model = getattr(apps, builder)(**kwargs)
+    assert model.input_shape == (None, None, None, 3)
+    rng = np.random.default_rng(0)
+    for rows, cols in ((32, 32), (45, 61)):
+        out = model.predict(rng.uniform(0, 255, (1, rows, cols, 3)).astype(np.float32),
+                            verbose=0)
+        assert np.all(np.isfinite(out))
+    with pytest.raises(ValueError, match="at least 32x32"):
+        getattr(apps, builder)(input_shape=(None, 31, 3), **kwargs)
+    with_top = {"ResNet50V2": 224, "EfficientNetV2B0": 224, "ConvNeXtTiny": 224}
+    if builder in with_top:
+        assert getattr(apps, builder)().input_shape == (None, 224, 224, 3)
+
+
+def test_any_size_model_predicts_as_keras(keras_record):
+    # the same weights in a (None, None, 3) build give Keras's 64x64 predictions
+    model = build("mnv3small_a035", input_shape=None)
+    seed_model(model, keras_record["mnv3small_a035/names"])
+    np.testing.assert_allclose(model.predict(_inputs("mnv3small_a035", keras_record),
+                                             verbose=0),
+                               keras_record["mnv3small_a035/logits"], atol=1e-4)
+    with pytest.raises(ValueError, match=r"rows and cols may be None"):
+        apps.ResNet50V2(include_top=False, input_shape=(64, 64, None))
+    with pytest.raises(ValueError, match=r"positive ints, got \(None, 64, 3\)"):
+        apps.ResNet50V2(include_top=True, input_shape=(None, 64, 3))

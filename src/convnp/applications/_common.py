@@ -46,35 +46,46 @@ def check_arguments(name: str, weights, include_top: bool, classes: int, pooling
 
 
 def image_shape(name: str, input_shape, default: int, minimum: int,
-                input_tensor=None) -> tuple[int, int, int]:
+                input_tensor=None, any_size: bool = False) -> tuple:
     """``(rows, cols, channels)`` from ``input_shape``, else from ``input_tensor``, else
     ``default``x``default``x3.
 
     As in Keras with ``weights=None``, any size from ``minimum`` up is accepted, with or
     without the top, and any number of channels (a weights file for another size is refused
     when it loads).
+
+    ``any_size``: Keras's rule for a model whose output does not depend on the image size
+    (without a flattening top): no ``input_shape`` gives ``(None, None, 3)``, and rows and
+    columns may be None (images of any size, each at least ``minimum``, at run time).
     """
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])
     if input_shape is None:
-        return (default, default, 3)
+        return (None, None, 3) if any_size else (default, default, 3)
     shape = tuple(input_shape)
-    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
-                              or s < 1 for s in shape):
+
+    def bad(i, s):
+        if s is None:
+            return not (any_size and i < 2)
+        return isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+
+    if len(shape) != 3 or any(bad(i, s) for i, s in enumerate(shape)):
+        allowed = " (rows and cols may be None)" if any_size else ""
         raise ValueError(f"{name}: input_shape must be (rows, cols, channels) with positive "
-                         f"ints, got {input_shape!r}")
-    if shape[0] < minimum or shape[1] < minimum:
+                         f"ints{allowed}, got {input_shape!r}")
+    if any(s is not None and s < minimum for s in shape[:2]):
         raise ValueError(f"{name}: input size must be at least {minimum}x{minimum}, got "
                          f"{shape[0]}x{shape[1]}")
-    return tuple(int(s) for s in shape)
+    return tuple(None if s is None else int(s) for s in shape)
 
 
 def correct_pad(size, kernel: int) -> tuple:
     """Keras's ``correct_pad``: the zero padding before a stride-2 'valid' window of
     ``kernel`` cells that reproduces TensorFlow's 'same' (``kernel // 2`` cells each side, one
-    less at the top/left of an even-sized axis). ``size``: ``(rows, cols)``."""
+    less at the top/left of an even-sized axis). ``size``: ``(rows, cols)``; an unknown
+    (None) size is padded as an even one, as Keras does."""
     half = kernel // 2
-    return tuple((half - (1 - int(n) % 2), half) for n in size)
+    return tuple((half - (1 if n is None else 1 - int(n) % 2), half) for n in size)
 
 
 def check_alpha(name: str, alpha, published: tuple) -> None:

@@ -79,7 +79,8 @@ def _convnext(variant: str, include_top, include_preprocessing, weights, input_t
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation,
                             f"convnext_{variant}{'' if top_file else '_notop'}.h5")
-    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = inputs
     if include_preprocessing and shape[-1] == 3:
@@ -123,8 +124,9 @@ def _make(variant: str):
 
     builder.__name__ = builder.__qualname__ = label
     builder.__doc__ = (
-        f"{label} for ``(rows, cols, 3)`` images in [0, 255] (default 224x224, at least "
-        f"32x32): {depths} blocks of {channels} channels. Arguments as "
+        f"{label} for ``(rows, cols, 3)`` images in [0, 255] (at least 32x32; default "
+        "224x224 with the top, without it any size, ``(None, None, 3)``, as in Keras): "
+        f"{depths} blocks of {channels} channels. Arguments as "
         "`convnp.applications.ResNet50` (in Keras's order: ``include_top``, "
         "``include_preprocessing``, ``weights``, ...), plus ``include_preprocessing`` "
         "(normalize the pixels inside the model; default True). ``name`` prefixes every "

@@ -135,7 +135,8 @@ def _efficientnet_v2(variant: str, include_top, weights, input_tensor, input_sha
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation,
                             f"efficientnetv2-{variant}{'' if top_file else '_notop'}.h5")
-    shape = _common.image_shape(label, input_shape, default_size, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, default_size, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = inputs
     if include_preprocessing:
@@ -189,7 +190,8 @@ def _make(variant: str):
     builder.__name__ = builder.__qualname__ = label
     builder.__doc__ = (
         f"EfficientNetV2-{variant.upper()} for ``(rows, cols, 3)`` images in [0, 255] "
-        f"(default {size}x{size}, at least 32x32): {sum(s[1] for s in stages)} blocks x"
+        f"(at least 32x32; default {size}x{size} with the top, without it any size, "
+        f"``(None, None, 3)``, as in Keras): {sum(s[1] for s in stages)} blocks x"
         f"{depth}, widths x{width}. Arguments as `convnp.applications.ResNet50`, plus "
         "``include_preprocessing`` (rescale, and for B0..B3 normalize, the pixels inside the "
         "model; default True). The top is global average pooling, ``top_dropout`` (0.2) and "

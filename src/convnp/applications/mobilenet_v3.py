@@ -135,7 +135,8 @@ def _mobilenet_v3(model_type: str, input_shape, alpha, minimalistic, include_top
                                           include_top if isinstance(include_top, bool)
                                           else True))
     _common.check_rate(label, "dropout_rate", dropout_rate)
-    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor)
+    # the top pools before its 1x1 convolutions: any image size, with or without it
+    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor, any_size=True)
     blocks, last_point = _TYPES[model_type]
     inputs = _common.model_input(shape, input_tensor)
     x = inputs
@@ -176,8 +177,9 @@ def _mobilenet_v3(model_type: str, input_shape, alpha, minimalistic, include_top
 
 _ARGS = """
     Args:
-        input_shape: ``(rows, cols, 3)``, pixels in [0, 255] (default 224x224, at least
-            32x32; Keras's default is any size, convnp's models have a fixed size).
+        input_shape: ``(rows, cols, 3)``, pixels in [0, 255], at least 32x32; rows and cols
+            may be None. Default ``(None, None, 3)``: images of any size, as in Keras (the
+            stride-2 paddings are then those of an even size, as Keras's).
         alpha: width multiplier; Keras publishes weights for 0.75 and 1.0 (any positive value
             builds).
         minimalistic: no squeeze-and-excitation, no hard swish, 3x3 kernels only.

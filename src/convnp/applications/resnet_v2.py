@@ -74,7 +74,8 @@ def _resnet_v2(depth: int, include_top, weights, input_tensor, input_shape, pool
     label = f"ResNet{depth}V2"
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation, _weights_file(depth))
-    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = Conv2D(64, 7, strides=2, name="conv1_conv")(x)
@@ -91,7 +92,8 @@ def _resnet_v2(depth: int, include_top, weights, input_tensor, input_shape, pool
 
 _DOCS = {
     50: """ResNet-50 V2 (pre-activation) for ``(rows, cols, 3)`` images in [-1, 1] (see
-    `preprocess_input`; default 224x224, at least 32x32).
+    `preprocess_input`; at least 32x32; default 224x224 with the top, without it any size,
+    ``(None, None, 3)``, as in Keras).
 
     Args:
         include_top: end with global average pooling and ``Dense(classes)`` (``predictions``).
