@@ -27,7 +27,8 @@ KERAS_SUBMODULES = (
     "applications.resnet50", "applications.resnet", "applications.vgg19",
     "applications.mobilenet", "applications.densenet", "applications.efficientnet",
     "applications.xception", "applications.inception_v3",
-    "applications.vgg16", "backend", "callbacks", "datasets", "initializers", "layers",
+    "applications.vgg16", "applications.resnet_v2", "applications.mobilenet_v3",
+    "applications.efficientnet_v2", "applications.convnext", "backend", "callbacks", "datasets", "initializers", "layers",
     "layers.experimental", "layers.experimental.preprocessing", "losses", "metrics", "models",
     "ops", "optimizers", "preprocessing", "preprocessing.image", "utils", "saving",
 )

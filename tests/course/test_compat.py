@@ -38,6 +38,16 @@ def test_notebook_imports_resolve_to_convnp(aliased):
     out = Conv2D(2, 1)(np.ones((1, 2, 2, 3), dtype=np.float32))
     assert type(out) is EagerTensor
     assert "tensorflow.keras.applications" in aliased
+    from tensorflow.keras.applications.convnext import ConvNeXtTiny
+    from tensorflow.keras.applications.efficientnet_v2 import EfficientNetV2B0
+    from tensorflow.keras.applications.mobilenet_v3 import MobileNetV3Small
+    from tensorflow.keras.applications.resnet_v2 import ResNet50V2, preprocess_input
+
+    assert ResNet50V2 is convnp.applications.ResNet50V2
+    assert preprocess_input is convnp.applications.resnet_v2.preprocess_input
+    assert MobileNetV3Small is convnp.applications.MobileNetV3Small
+    assert EfficientNetV2B0 is convnp.applications.EfficientNetV2B0
+    assert ConvNeXtTiny is convnp.applications.ConvNeXtTiny
 
 
 def test_restore_removes_the_aliases(aliased):
