@@ -1,5 +1,8 @@
 """LayerScale (ConvNeXt's per-channel residual scale): the layer contract, gradients, files."""
 
+import json
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -42,3 +45,8 @@ def test_in_a_saved_model(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = tf.keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # written where Keras 3.15 keeps the class (its own files say the same), so Keras loads it
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        entry = json.loads(archive.read("config.json"))["config"]["layers"][2]
+    assert entry["module"] == "keras.src.applications.convnext"
+    assert entry["class_name"] == entry["registered_name"] == "LayerScale"

@@ -77,6 +77,8 @@ _KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
 # convnp layers Keras 3 does not have (TensorFlowOpLayer stands for Keras 2's wrapped
 # TensorFlow ops), refused by name both ways.
 _NOT_IN_KERAS_3 = {"TensorFlowOpLayer"}
+# Keras layers that live outside keras.layers: the module and registered name Keras writes
+_KERAS_HOMES = {"LayerScale": "keras.src.applications.convnext"}
 _BASE_KEYS = {"name", "trainable", "dtype"}
 _INPUT_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
@@ -1204,8 +1206,9 @@ def _layer_entry(layer, input_shape, multi: bool) -> dict:
                  "registered_name": get_registered_name(type(layer))}
         builds = True  # Keras gives every user layer a build config
     else:
-        entry = {"module": "keras.layers", "class_name": cls,
-                 "config": _keras_layer_config(layer), "registered_name": None}
+        home = _KERAS_HOMES.get(cls)
+        entry = {"module": home or "keras.layers", "class_name": cls,
+                 "config": _keras_layer_config(layer), "registered_name": home and cls}
         builds = bool(layer.weights) or multi or cls in _KERAS_BUILDS
     if builds and input_shape is not None:
         entry["build_config"] = {"input_shape": _shape_list(input_shape)}
