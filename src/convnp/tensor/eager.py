@@ -4,10 +4,8 @@ Design (see docs/architecture.md, "Eager results"):
 
 * `EagerTensor` is an `np.ndarray` subclass, so every NumPy function and operator works on it
   and ``np.asarray(t)`` is a free view. ``t.numpy()`` returns the plain ndarray view (no copy).
-  Outside a GradientTape, NumPy functions and ufuncs called by the user's code return what
-  they return to TensorFlow users (plain NumPy values: ``np.argmax(t)`` is an ``np.int64``,
-  ``np.exp(t)`` an ndarray); operators and ndarray methods (``t * 2``, ``t.sum()``) return
-  tensors, and so do the ``tf.*`` functions.
+  Outside a GradientTape, NumPy functions return what they return to TensorFlow users (plain
+  NumPy values: ``np.argmax(t)`` is an ``np.int64``); operators return tensors.
 * ``t.shape`` is a `TensorShape`: a tuple (so ``t.shape == (2, 3)`` and unpacking work) with
   TensorFlow's ``as_list()``, ``rank`` and ``num_elements()``; it also equals a list.
 * ``t.dtype`` is the NumPy dtype (``np.dtype('float32')``). It compares equal to
@@ -24,7 +22,6 @@ subclass.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -233,18 +230,7 @@ class EagerTensor(np.ndarray):
         return item
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if active_tapes or _in_tensor_op[0] or sys._getframe(1).f_globals.get(
-                "__name__", "").startswith("convnp."):
-            return _hooks["ufunc"](ufunc, method, *inputs, **kwargs)
-        # a NumPy ufunc called on a tensor by the user's code (np.exp(t)) outside a tape:
-        # plain NumPy on plain arrays, as TensorFlow users get. Operators and tensor methods
-        # (_in_tensor_op) and convnp's own tensor functions keep giving tensors.
-        out = kwargs.get("out")
-        if out is not None:
-            kwargs["out"] = tuple(to_numpy(o) for o in out)
-            getattr(ufunc, method)(*to_numpy(inputs), **kwargs)
-            return out[0] if len(out) == 1 else out
-        return getattr(ufunc, method)(*to_numpy(inputs), **kwargs)
+        return _hooks["ufunc"](ufunc, method, *inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if active_tapes:
@@ -322,40 +308,6 @@ class EagerTensor(np.ndarray):
     def __str__(self) -> str:
         return (f"tf.Tensor({np.array2string(self.view(np.ndarray))}, "
                 f"shape={tuple(self.shape)}, dtype={as_dtype(self.dtype).name})")
-
-
-def _as_tensor_op(name: str):
-    """``EagerTensor.<name>`` as ndarray's, with its ufuncs giving tensors (an operator or a
-    tensor method, unlike a NumPy ufunc called directly)."""
-    plain = getattr(np.ndarray, name)
-
-    def method(self, *args, **kwargs):
-        _in_tensor_op[0] += 1
-        try:
-            return plain(self, *args, **kwargs)
-        finally:
-            _in_tensor_op[0] -= 1
-
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = plain.__doc__
-    return method
-
-
-# inside an operator or a method of a tensor (a counter: they nest), ufuncs give tensors
-_in_tensor_op = [0]
-_TENSOR_OPS = (
-    [f"__{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow",
-                            "matmul", "and", "or", "xor", "lshift", "rshift", "divmod")]
-    + [f"__r{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow",
-                               "matmul", "and", "or", "xor", "lshift", "rshift", "divmod")]
-    + ["__neg__", "__pos__", "__abs__", "__invert__", "__lt__", "__le__", "__gt__", "__ge__",
-       "__eq__", "__ne__"]
-    + ["sum", "prod", "mean", "std", "var", "max", "min", "any", "all", "cumsum", "cumprod",
-       "clip", "round", "conj", "conjugate", "ptp", "trace", "dot"])
-for _name in _TENSOR_OPS:
-    if hasattr(np.ndarray, _name) and _name not in vars(EagerTensor):
-        setattr(EagerTensor, _name, _as_tensor_op(_name))
-EagerTensor.__hash__ = None  # defining __eq__ drops it anyway; keep ndarray's (unhashable)
 
 
 def is_tensor(x) -> bool:
