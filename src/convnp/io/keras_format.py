@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import math
 import os
 import warnings
 import zipfile
@@ -546,6 +547,61 @@ def _end_names(value, what: str) -> list[tuple[str, int]]:
     return ends
 
 
+# Keras 3 tensor operations on symbolic tensors (``x + 3.0``, ``a * b``) are entries of module
+# ``keras.src.ops.numpy``, not layers: the binary elementwise ones are read as the layer that
+# computes them. Class name: (convnp's TensorFlowOpLayer op with a number, merge layer of two
+# tensors, whether ``number <op> tensor`` is the same as ``tensor <op> number``).
+_TENSOR_OPERATIONS = {"Add": ("add", "Add", True), "Multiply": ("mul", "Multiply", True),
+                      "Subtract": ("sub", "Subtract", False),
+                      "TrueDivide": ("truediv", None, False),
+                      "Divide": ("truediv", None, False)}
+_OPERATIONS_MODULE = "keras.src.ops.numpy"
+
+
+def _tensor_operation(entry: dict, position: str):
+    """``(entry as a layer entry, the layer)`` for a Keras 3 tensor-operation entry, None for
+    any other entry.
+
+    Raises:
+        ValueError: an operation convnp does not read (named, with what it reads).
+    """
+    module = entry.get("module") if isinstance(entry, dict) else None
+    if not isinstance(module, str) or not module.startswith("keras.src.ops"):
+        return None
+    from convnp.layers import TensorFlowOpLayer, get_layer_class
+
+    class_name, config = _check_entry(entry, position)
+    name = entry.get("name") or config.get("name")
+    supported = ("convnp reads the tensor operations +, -, * and / between two tensors or a "
+                 "tensor and a number (number - tensor and number / tensor excepted)")
+    where = f"{position}: the Keras tensor operation {name!r} ({module}.{class_name})"
+    kinds = _TENSOR_OPERATIONS.get(class_name) if module == _OPERATIONS_MODULE else None
+    nodes = entry.get("inbound_nodes")
+    if kinds is None or not isinstance(nodes, list) or len(nodes) != 1 or \
+            not isinstance(nodes[0], dict) or nodes[0].get("kwargs"):
+        raise ValueError(f"{where} is not supported: {supported}")
+    args = nodes[0].get("args")
+
+    def is_tensor(a):
+        return isinstance(a, dict) and a.get("class_name") == "__keras_tensor__"
+
+    def is_number(a):
+        return isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)
+
+    op, merge, commutes = kinds
+    if isinstance(args, list) and len(args) == 2:
+        if merge and all(is_tensor(a) for a in args):
+            layer = get_layer_class(merge)(name=name)
+            return {**entry, "inbound_nodes": [{"args": [args], "kwargs": {}}]}, layer
+        tensor_first = is_tensor(args[0]) and is_number(args[1])
+        if tensor_first or (commutes and is_number(args[0]) and is_tensor(args[1])):
+            tensor, number = (args[0], args[1]) if tensor_first else (args[1], args[0])
+            if not (op == "truediv" and number == 0):
+                layer = TensorFlowOpLayer(op, float(number), name=name)
+                return {**entry, "inbound_nodes": [{"args": [tensor], "kwargs": {}}]}, layer
+    raise ValueError(f"{where} on {args!r:.200} is not supported: {supported}")
+
+
 def _functional_from_config(config: dict):
     from convnp.models import Model
 
@@ -556,6 +612,9 @@ def _functional_from_config(config: dict):
     made: dict[str, Any] = {}
     fixed: dict[str, bool | None] = {}  # layer(x, training=...): the mode the call fixed
     for i, entry in enumerate(entries):
+        operation = _tensor_operation(entry, f"model config layers[{i}]")
+        if operation is not None:
+            entry = operation[0]
         class_name, layer_config = _check_entry(entry, f"model config layers[{i}]")
         name = entry.get("name") or layer_config.get("name")
         if not isinstance(name, str) or name in made:
@@ -568,7 +627,8 @@ def _functional_from_config(config: dict):
             raise ValueError(f"{_where(name, class_name)}: only InputLayers may have no inputs")
         if any(not producers for producers, _ in calls):
             raise ValueError(f"{_where(name, class_name)}: a call with no inputs")
-        made[name] = _entry_object(entry, f"model config layers[{i}]")
+        made[name] = operation[1] if operation is not None else \
+            _entry_object(entry, f"model config layers[{i}]")
         fixed[name] = _fixed_training(entry, class_name, is_model(made[name]))
         pending.extend((name, class_name, k, producers, multi)
                        for k, (producers, multi) in enumerate(calls))
