@@ -157,6 +157,51 @@ def check_rank(input_shape, rank: int, layer: str, layout: str) -> None:
                          f"got shape {tuple(input_shape)}")
 
 
+_SIDES = {"depth": "(front, back)", "height": "(top, bottom)", "width": "(left, right)"}
+
+
+def border_pads(value, axes: tuple[str, ...], layer: str, argument: str
+                ) -> tuple[tuple[int, int], ...]:
+    """Keras' three forms of the ZeroPadding/Cropping ``padding``/``cropping`` argument over
+    the spatial ``axes`` (named from "depth", "height", "width"): an int (every side), one int
+    per axis (symmetric), or one ``(before, after)`` pair per axis. Returns the pairs."""
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    count = {2: "pair", 3: "triple"}[len(axes)]
+    bad = ValueError(f"{layer}: {argument} must be an int, a {count} (symmetric "
+                     f"{', '.join(axes)}) or ({', '.join(_SIDES[a] for a in axes)}) of "
+                     f"non-negative ints, got {value!r}")
+    if is_int(value):
+        pads = ((value, value),) * len(axes)
+    elif isinstance(value, (tuple, list)) and len(value) == len(axes):
+        if all(is_int(p) for p in value):
+            pads = tuple((p, p) for p in value)
+        elif all(isinstance(p, (tuple, list)) and len(p) == 2 and all(is_int(v) for v in p)
+                 for p in value):
+            pads = tuple(tuple(p) for p in value)
+        else:
+            raise bad
+    else:
+        raise bad
+    if min(min(p) for p in pads) < 0:
+        raise bad
+    return tuple(tuple(int(v) for v in p) for p in pads)
+
+
+def cropped_shape(layer, input_shape) -> tuple:
+    """``input_shape`` (rank already checked) with each spatial axis shortened by
+    ``layer.cropping``; refuses a cropping that leaves nothing of an axis."""
+    out = []
+    for n, (before, after) in zip(input_shape[1:-1], layer.cropping):
+        if n is not None and n - before - after < 1:
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': cropping "
+                             f"{layer.cropping} leaves nothing of an input of shape "
+                             f"{tuple(input_shape)}")
+        out.append(None if n is None else n - before - after)
+    return (input_shape[0], *out, input_shape[-1])
+
+
 def known_dim(input_shape, axis: int, layer: str, what: str) -> int:
     """The size of ``axis``, which must be known to create weights."""
     dim = input_shape[axis]

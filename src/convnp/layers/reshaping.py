@@ -14,31 +14,6 @@ from convnp.layers.registry import register
 from convnp.ops import resize
 
 
-def _read_padding(padding, layer: str = "ZeroPadding2D", argument: str = "padding"
-                  ) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras' three forms -> ``((top, bottom), (left, right))``."""
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-    bad = ValueError(f"{layer}: {argument} must be an int, a pair (symmetric height, width) "
-                     f"or ((top, bottom), (left, right)) of non-negative ints, got {padding!r}")
-    if is_int(padding):
-        pads = ((padding, padding), (padding, padding))
-    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
-        if all(is_int(p) for p in padding):
-            pads = ((padding[0], padding[0]), (padding[1], padding[1]))
-        elif all(isinstance(p, (tuple, list)) and len(p) == 2 and all(is_int(v) for v in p)
-                 for p in padding):
-            pads = (tuple(padding[0]), tuple(padding[1]))
-        else:
-            raise bad
-    else:
-        raise bad
-    if min(min(p) for p in pads) < 0:
-        raise bad
-    return tuple(tuple(int(v) for v in p) for p in pads)
-
-
 @register
 class ZeroPadding2D(FixedRankLayer):
     """Add rows and columns of zeros around every image.
@@ -64,7 +39,8 @@ class ZeroPadding2D(FixedRankLayer):
 
     def __init__(self, padding=(1, 1), data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.padding = _read_padding(padding)
+        self.padding = _utils.border_pads(padding, ("height", "width"), "ZeroPadding2D",
+                                          "padding")
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
 
     def compute_output_shape(self, input_shape):
@@ -119,7 +95,8 @@ class Cropping2D(Layer):
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.cropping = _read_padding(cropping, "Cropping2D", "cropping")
+        self.cropping = _utils.border_pads(cropping, ("height", "width"), "Cropping2D",
+                                           "cropping")
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
 
     def build(self, input_shape) -> None:
@@ -132,13 +109,7 @@ class Cropping2D(Layer):
 
     def compute_output_shape(self, input_shape):
         _image_rank(self, input_shape)
-        out = []
-        for n, (before, after) in zip(input_shape[1:3], self.cropping):
-            if n is not None and n - before - after < 1:
-                raise ValueError(f"Cropping2D '{self.name}': cropping {self.cropping} leaves "
-                                 f"nothing of an input of shape {tuple(input_shape)}")
-            out.append(None if n is None else n - before - after)
-        return (input_shape[0], *out, input_shape[3])
+        return _utils.cropped_shape(self, input_shape)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)

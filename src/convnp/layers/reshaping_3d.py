@@ -38,7 +38,8 @@ class ZeroPadding3D(FixedRankLayer):
     def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
                  **kwargs):
         super().__init__(**kwargs)
-        self.padding = _three_d.pads3(padding, "ZeroPadding3D", "padding")
+        self.padding = _utils.border_pads(padding, ("depth", "height", "width"),
+                                          "ZeroPadding3D", "padding")
         self.data_format = _utils.channels_last(data_format, "ZeroPadding3D")
 
     def compute_output_shape(self, input_shape):
@@ -84,7 +85,8 @@ class Cropping3D(FixedRankLayer):
     def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
                  **kwargs):
         super().__init__(**kwargs)
-        self.cropping = _three_d.pads3(cropping, "Cropping3D", "cropping")
+        self.cropping = _utils.border_pads(cropping, ("depth", "height", "width"),
+                                           "Cropping3D", "cropping")
         self.data_format = _utils.channels_last(data_format, "Cropping3D")
 
     def build(self, input_shape) -> None:
@@ -97,13 +99,7 @@ class Cropping3D(FixedRankLayer):
 
     def compute_output_shape(self, input_shape):
         self.check_rank(input_shape)
-        out = []
-        for n, (before, after) in zip(input_shape[1:4], self.cropping):
-            if n is not None and n - before - after < 1:
-                raise ValueError(f"Cropping3D '{self.name}': cropping {self.cropping} leaves "
-                                 f"nothing of an input of shape {tuple(input_shape)}")
-            out.append(None if n is None else n - before - after)
-        return (input_shape[0], *out, input_shape[4])
+        return _utils.cropped_shape(self, input_shape)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
