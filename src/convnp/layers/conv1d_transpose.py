@@ -6,12 +6,10 @@ through the same transposed-convolution kernel as `Conv2DTranspose`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers._transposed import TransposedConv
 from convnp.layers.registry import register
 from convnp.ops import conv_transpose as ops_transpose
 from convnp.ops import padding as geometry
@@ -20,7 +18,7 @@ _SEQUENCES = "(batch, steps, channels)"
 
 
 @register
-class Conv1DTranspose(Layer):
+class Conv1DTranspose(TransposedConv):
     """Transposed 1-D convolution, optionally activated: each input step adds a copy of the
     kernel, weighted by its channels, to the output steps ``t * strides ...``; overlapping
     copies add up. It is the input gradient of a `Conv1D` with the same kernel, strides and
@@ -62,9 +60,7 @@ class Conv1DTranspose(Layer):
     (3, 4, 6)
     """
 
-    activation = _utils.ActivationAttribute()
-
-    fuses_activation = True
+    layout = _SEQUENCES
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  output_padding=None, data_format: str | None = None, dilation_rate=1,
@@ -88,20 +84,8 @@ class Conv1DTranspose(Layer):
         if output_padding is not None:
             self.output_padding = (_utils.single_int(output_padding, "output_padding", cls,
                                                      minimum=0),)
-            if self.output_padding[0] >= self.strides[0]:
-                raise ValueError(f"{cls}: output_padding must be smaller than strides, got "
-                                 f"output_padding={output_padding!r} and strides={strides!r}")
+            self._check_output_padding(output_padding, strides)
         _utils.setup_kernel_layer_from(self, locals())
-
-    def build(self, input_shape) -> None:
-        cls = type(self).__name__
-        _utils.check_rank(input_shape, 3, cls, _SEQUENCES)
-        n_C_in = _utils.known_dim(input_shape, 2, cls, "channels")
-        _utils.add_kernel_and_bias(self, (self.kernel_size[0], self.filters, n_C_in))
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {2: self.kernel.shape[2]}, rank=3)
 
     def _spread(self) -> int:
         """The kernel's length counting the gaps of its dilation."""
@@ -136,12 +120,3 @@ class Conv1DTranspose(Layer):
                 _utils.sequence_as_image(dz), cache, compute_dx=self.needs_input_gradient)
             return (None if dx is None else _utils.image_as_sequence(dx)), dW[0], db
         return _utils.activated_backward(self, dy, op_backward)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["filters"] = self.filters
-        config.update({"kernel_size": self.kernel_size, "strides": self.strides,
-                       "padding": self.padding, "output_padding": self.output_padding,
-                       "data_format": self.data_format, "dilation_rate": self.dilation_rate})
-        config.update(_utils.kernel_layer_config(self))
-        return config

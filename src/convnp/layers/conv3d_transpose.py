@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _three_d, _utils
-from convnp.layers.base import Layer
+from convnp.layers._transposed import TransposedConv
 from convnp.layers.registry import register
 from convnp.ops import conv3d as volume_ops
 from convnp.ops import padding as geometry
 
 
 @register(aliases=("Convolution3DTranspose",))
-class Conv3DTranspose(Layer):
+class Conv3DTranspose(TransposedConv):
     """Transposed 3-D convolution, optionally activated: each input voxel adds a copy of the
     kernel, weighted by its channels, at ``strides`` times its position; overlapping copies
     add up. It is the input gradient of a `Conv3D` with the same kernel, strides and padding.
@@ -47,9 +45,7 @@ class Conv3DTranspose(Layer):
     (1, 4, 6, 8, 4)
     """
 
-    activation = _utils.ActivationAttribute()
-
-    fuses_activation = True
+    layout = _three_d.VOLUMES
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1, 1), padding: str = "valid",
                  output_padding=None, data_format: str | None = None,
@@ -72,20 +68,8 @@ class Conv3DTranspose(Layer):
         if output_padding is not None:
             self.output_padding = _three_d.triple(output_padding, "output_padding", cls,
                                                   minimum=0)
-            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
-                raise ValueError(f"{cls}: output_padding must be smaller than strides, got "
-                                 f"output_padding={output_padding!r} and strides={strides!r}")
+            self._check_output_padding(output_padding, strides)
         _utils.setup_kernel_layer_from(self, locals())
-
-    def build(self, input_shape) -> None:
-        cls = type(self).__name__
-        _three_d.check_volume_rank(input_shape, cls)
-        n_C_in = _utils.known_dim(input_shape, 4, cls, "channels")
-        _utils.add_kernel_and_bias(self, self.kernel_size + (self.filters, n_C_in))
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {4: self.kernel.shape[4]}, rank=5)
 
     def compute_output_shape(self, input_shape):
         cls = type(self).__name__
@@ -111,12 +95,3 @@ class Conv3DTranspose(Layer):
         return _utils.activated_backward(
             self, dy, lambda dz, cache: volume_ops.conv3d_transpose_backward(
                 dz, cache, compute_dx=self.needs_input_gradient))
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["filters"] = self.filters
-        config.update({"kernel_size": self.kernel_size, "strides": self.strides,
-                       "padding": self.padding, "output_padding": self.output_padding,
-                       "data_format": self.data_format, "dilation_rate": self.dilation_rate})
-        config.update(_utils.kernel_layer_config(self))
-        return config

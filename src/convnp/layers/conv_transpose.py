@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers._transposed import TransposedConv
 from convnp.layers.registry import register
 from convnp.ops import conv_transpose as ops_transpose
 from convnp.ops import padding as geometry
 
 
 @register
-class Conv2DTranspose(Layer):
+class Conv2DTranspose(TransposedConv):
     """Transposed 2-D convolution (sometimes called deconvolution), optionally activated.
 
     Each input pixel adds a copy of the kernel, weighted by its channels, to an output patch
@@ -54,9 +54,7 @@ class Conv2DTranspose(Layer):
     (3, 3, 16, 32)
     """
 
-    activation = _utils.ActivationAttribute()
-
-    fuses_activation = True
+    layout = "(batch, height, width, channels)"
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
                  output_padding=None, data_format: str | None = None, dilation_rate=(1, 1),
@@ -78,19 +76,8 @@ class Conv2DTranspose(Layer):
                                  f"than strides {self.strides}")
         _utils.setup_kernel_layer_from(self, locals())
 
-    def build(self, input_shape) -> None:
-        cls = type(self).__name__
-        _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
-        n_C_in = _utils.known_dim(input_shape, 3, cls, "channels")
-        _utils.add_kernel_and_bias(self, self.kernel_size + (self.filters, n_C_in))
-        self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[3]}, rank=4)
-
     def compute_output_shape(self, input_shape):
-        _utils.check_rank(input_shape, 4, type(self).__name__,
-                          "(batch, height, width, channels)")
+        _utils.check_rank(input_shape, 4, type(self).__name__, self.layout)
         extra = self.output_padding or (None, None)
         out = tuple(None if n is None else
                     geometry.transpose_output_size(n, f, s, self.padding, e)
@@ -109,10 +96,5 @@ class Conv2DTranspose(Layer):
             ops_transpose.conv_transpose_backward(dz, cache,
                                                   compute_dx=self.needs_input_gradient)))
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["filters"] = self.filters
-        config.update(_utils.window_config(self))
-        config["output_padding"] = self.output_padding
-        config.update(_utils.kernel_layer_config(self))
-        return config
+    def _window_config(self) -> dict[str, Any]:
+        return {**_utils.window_config(self), "output_padding": self.output_padding}
