@@ -17,6 +17,20 @@ def triple(value, name: str, layer: str, minimum: int = 1) -> tuple[int, int, in
         raise type(error)(f"{layer}: {error}") from None
 
 
+def window_arguments(layer, filters, kernel_size, strides, padding, data_format,
+                     dilation_rate) -> None:
+    """Validate and store the arguments `Conv3D` and `Conv3DTranspose` share, under Keras'
+    names: ``filters``, and the window's ``kernel_size``, ``strides`` and ``dilation_rate``
+    (triples), ``padding`` and ``data_format``."""
+    cls = type(layer).__name__
+    layer.filters = _utils.positive_int(filters, "filters", cls)
+    layer.kernel_size = triple(kernel_size, "kernel_size", cls)
+    layer.strides = triple(strides, "strides", cls)
+    layer.padding = _utils.padding_mode(padding, cls)
+    layer.data_format = _utils.channels_last(data_format, cls)
+    layer.dilation_rate = triple(dilation_rate, "dilation_rate", cls)
+
+
 def check_volume_rank(input_shape, layer: str) -> None:
     _utils.check_rank(input_shape, 5, layer, VOLUMES)
 

@@ -55,12 +55,8 @@ class Conv3DTranspose(TransposedConv):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        self.filters = _utils.positive_int(filters, "filters", cls)
-        self.kernel_size = _three_d.triple(kernel_size, "kernel_size", cls)
-        self.strides = _three_d.triple(strides, "strides", cls)
-        self.padding = _utils.padding_mode(padding, cls)
-        self.data_format = _utils.channels_last(data_format, cls)
-        self.dilation_rate = _three_d.triple(dilation_rate, "dilation_rate", cls)
+        _three_d.window_arguments(self, filters, kernel_size, strides, padding, data_format,
+                                  dilation_rate)
         if self.dilation_rate != (1, 1, 1):
             raise ValueError(f"{cls}: dilation_rate > 1 is not supported by convnp; expected "
                              f"1, got {dilation_rate!r}")
