@@ -105,6 +105,18 @@ def not_supported(layer: str, **arguments: Any) -> None:
                              f"got {value!r}")
 
 
+def refuse_strided_dilation(layer: str, strides: tuple, dilation_rate: tuple, *,
+                            as_given: tuple | None = None) -> None:
+    """Refuse strides and dilation above 1 together, as Keras and TensorFlow do for their
+    convolutions. The message shows ``as_given`` (the arguments as the user wrote them), or
+    else the tuples read from them."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        shown_strides, shown_dilation = as_given or (strides, dilation_rate)
+        raise ValueError(f"{layer}: strides > 1 is not supported together with "
+                         f"dilation_rate > 1, got strides={shown_strides!r} and "
+                         f"dilation_rate={shown_dilation!r}")
+
+
 def window_arguments(layer, kernel_size, strides, padding, data_format, dilation_rate) -> None:
     """Validate and store the sliding-window arguments conv-like layers share (Keras names:
     ``kernel_size``, ``strides``, ``padding``, ``data_format``, ``dilation_rate``) and the
@@ -116,9 +128,7 @@ def window_arguments(layer, kernel_size, strides, padding, data_format, dilation
     layer.padding = padding_mode(padding, cls)
     layer.data_format = channels_last(data_format, cls)
     layer.dilation_rate = pair(dilation_rate, "dilation_rate", cls)
-    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
-        raise ValueError(f"{cls}: strides > 1 is not supported together with dilation_rate > 1, "
-                         f"got strides={layer.strides} and dilation_rate={layer.dilation_rate}")
+    refuse_strided_dilation(cls, layer.strides, layer.dilation_rate)
     layer._hparameters = {"stride": layer.strides, "pad": layer.padding,
                           "dilation": layer.dilation_rate}
 

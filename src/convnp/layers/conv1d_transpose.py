@@ -76,10 +76,8 @@ class Conv1DTranspose(TransposedConv):
         self.padding = _utils.padding_mode(padding, cls)
         self.data_format = _utils.channels_last(data_format, cls)
         self.dilation_rate = (_utils.single_int(dilation_rate, "dilation_rate", cls),)
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError(f"{cls}: strides > 1 is not supported together with "
-                             f"dilation_rate > 1, got strides={strides!r} and "
-                             f"dilation_rate={dilation_rate!r}")
+        _utils.refuse_strided_dilation(cls, self.strides, self.dilation_rate,
+                                       as_given=(strides, dilation_rate))
         self.output_padding = None
         if output_padding is not None:
             self.output_padding = (_utils.single_int(output_padding, "output_padding", cls,

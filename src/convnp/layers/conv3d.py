@@ -58,10 +58,7 @@ class Conv3D(Layer):
         cls = type(self).__name__
         _three_d.window_arguments(self, filters, kernel_size, strides, padding, data_format,
                                   dilation_rate)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{cls}: strides > 1 is not supported together with "
-                             f"dilation_rate > 1, got strides={self.strides} and "
-                             f"dilation_rate={self.dilation_rate}")
+        _utils.refuse_strided_dilation(cls, self.strides, self.dilation_rate)
         self.groups = checked_groups(groups, self.filters, cls)
         _utils.setup_kernel_layer_from(self, locals())
 

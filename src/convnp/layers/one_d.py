@@ -97,10 +97,8 @@ class Conv1D(Layer):
         self.padding = padding.lower()
         self.data_format = _utils.channels_last(data_format, cls)
         self.dilation_rate = (_one(dilation_rate, "dilation_rate", cls),)
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError(f"Conv1D: strides > 1 is not supported together with "
-                             f"dilation_rate > 1, got strides={strides!r} and "
-                             f"dilation_rate={dilation_rate!r}")
+        _utils.refuse_strided_dilation(cls, self.strides, self.dilation_rate,
+                                       as_given=(strides, dilation_rate))
         self.groups = checked_groups(groups, self.filters, cls)
         _utils.setup_kernel_layer_from(self, locals())
 
