@@ -39,8 +39,23 @@ class SpatialDropout(Dropout):
         return config
 
 
+class ChannelsLastSpatialDropout(SpatialDropout):
+    """The spatial dropouts of images and volumes, which also take Keras' ``data_format``
+    (``"channels_last"`` only) and keep it in their config."""
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        self.data_format = _utils.channels_last(data_format, type(self).__name__)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
 @register
-class SpatialDropout2D(SpatialDropout):
+class SpatialDropout2D(ChannelsLastSpatialDropout):
     """Dropout of whole feature maps: in training each channel of each image is zeroed with
     probability ``rate`` (and the rest scaled by ``1 / (1 - rate)``), which suits conv
     features whose neighbouring pixels are correlated.
@@ -52,16 +67,6 @@ class SpatialDropout2D(SpatialDropout):
 
     Caches the keep mask ``(m, 1, 1, n_C)``.
     """
-
-    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
-                 **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
-        self.data_format = _utils.channels_last(data_format, "SpatialDropout2D")
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["data_format"] = self.data_format
-        return config
 
 
 @register
