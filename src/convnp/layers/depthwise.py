@@ -39,8 +39,49 @@ def _windowed_config(layer) -> dict:
     return config
 
 
+class DepthwiseKernelLayer(Layer):
+    """What `DepthwiseConv2D` and `DepthwiseConv1D` share: the kernel ``window +
+    (channels, depth_multiplier)`` and the bias ``(channels * depth_multiplier,)``, Keras'
+    ``depthwise_*`` names for the kernel's arguments and config entries, and Keras 2's name
+    ``depthwise_kernel`` for the kernel. Subclasses store ``kernel_size`` (a tuple),
+    ``depth_multiplier`` and the window arguments before calling
+    `_setup_depthwise_kernel`."""
+
+    activation = _utils.ActivationAttribute()
+
+    def _setup_depthwise_kernel(self, arguments: dict) -> None:
+        """The constructor's tail: ``arguments`` are its ``locals()``."""
+        _utils.setup_kernel_layer_from(self, arguments, "depthwise")
+        self.depthwise_initializer = self.kernel_initializer
+
+    @property
+    def depthwise_kernel(self):
+        return self.kernel
+
+    def _add_depthwise_weights(self, n_C: int) -> int:
+        """Create the kernel and (with ``use_bias``) the bias for ``n_C`` input channels;
+        returns the number of output channels."""
+        self.kernel = self.add_weight("kernel", self.kernel_size + (n_C, self.depth_multiplier),
+                                      self.kernel_initializer)
+        n_out = n_C * self.depth_multiplier
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (n_out,), self.bias_initializer,
+                                        constraint=self.bias_constraint)
+        return n_out
+
+    def check_input_shape(self, input_shape) -> None:
+        rank = len(self.kernel_size) + 2
+        _utils.check_feature_dims(self, input_shape, {rank - 1: self.kernel.shape[-2]},
+                                  rank=rank)
+
+    def get_config(self) -> dict[str, Any]:
+        config = _windowed_config(self)
+        config.update(_renamed(_utils.kernel_layer_config(self), "depthwise"))
+        return config
+
+
 @register
-class DepthwiseConv2D(Layer):
+class DepthwiseConv2D(DepthwiseKernelLayer):
     """Depthwise 2-D convolution: each input channel convolved with its own filters.
 
     ``outputs[..., c * depth_multiplier + k] = activation(conv(inputs[..., c],
@@ -79,8 +120,6 @@ class DepthwiseConv2D(Layer):
     (1, 6, 6, 8)
     """
 
-    activation = _utils.ActivationAttribute()
-
     def __init__(self, kernel_size, strides=(1, 1), padding: str = "valid",
                  depth_multiplier: int = 1, data_format: str | None = None,
                  dilation_rate=(1, 1), activation=None, use_bias: bool = True,
@@ -90,30 +129,15 @@ class DepthwiseConv2D(Layer):
         super().__init__(**kwargs)
         _depthwise_setup(self, kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate)
-        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
-        self.depthwise_initializer = self.kernel_initializer
-
-    @property
-    def depthwise_kernel(self):
-        return self.kernel
+        self._setup_depthwise_kernel(locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
         _utils.check_rank(input_shape, 4, cls, "(batch, height, width, channels)")
-        n_C_prev = _utils.known_dim(input_shape, 3, cls, "channels")
-        n_C = n_C_prev * self.depth_multiplier
-        self.kernel = self.add_weight("kernel", self.kernel_size + (n_C_prev,
-                                                                    self.depth_multiplier),
-                                      self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (n_C,), self.bias_initializer,
-                                        constraint=self.bias_constraint)
-        else:
+        n_C = self._add_depthwise_weights(_utils.known_dim(input_shape, 3, cls, "channels"))
+        if not self.use_bias:
             self._zero_bias = np.zeros((1, 1, 1, n_C), dtype=self.dtype)
         self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {3: self.kernel.shape[2]}, rank=4)
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[3] if len(input_shape) == 4 else None
@@ -141,11 +165,6 @@ class DepthwiseConv2D(Layer):
         when ``needs_input_gradient`` is False."""
         return _utils.activated_backward(self, dy, lambda dz, op_cache: depthwise_conv_backward(
             dz, op_cache, compute_dA_prev=self.needs_input_gradient))
-
-    def get_config(self) -> dict[str, Any]:
-        config = _windowed_config(self)
-        config.update(_renamed(_utils.kernel_layer_config(self), "depthwise"))
-        return config
 
 
 @register

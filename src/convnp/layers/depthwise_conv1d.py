@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
-from convnp.layers.depthwise import _renamed, _windowed_config
+from convnp.layers.depthwise import DepthwiseKernelLayer
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
@@ -49,7 +46,7 @@ def sequence_output_steps(layer, input_shape):
 
 
 @register
-class DepthwiseConv1D(Layer):
+class DepthwiseConv1D(DepthwiseKernelLayer):
     """Depthwise 1-D convolution: each input channel convolved over the steps with its own
     ``depth_multiplier`` filters, optionally activated.
 
@@ -85,8 +82,6 @@ class DepthwiseConv1D(Layer):
     (2, 7, 8)
     """
 
-    activation = _utils.ActivationAttribute()
-
     def __init__(self, kernel_size, strides=1, padding: str = "valid",
                  depth_multiplier: int = 1, data_format: str | None = None,
                  dilation_rate=1, activation=None, use_bias: bool = True,
@@ -96,27 +91,13 @@ class DepthwiseConv1D(Layer):
         super().__init__(**kwargs)
         sequence_window_arguments(self, kernel_size, strides, padding, data_format,
                                   dilation_rate, depth_multiplier)
-        _utils.setup_kernel_layer_from(self, locals(), "depthwise")
-        self.depthwise_initializer = self.kernel_initializer
-
-    @property
-    def depthwise_kernel(self):
-        return self.kernel
+        self._setup_depthwise_kernel(locals())
 
     def build(self, input_shape) -> None:
         cls = type(self).__name__
         _utils.check_rank(input_shape, 3, cls, SEQUENCES)
-        n_C = _utils.known_dim(input_shape, 2, cls, "channels")
-        self.kernel = self.add_weight("kernel", (self.kernel_size[0], n_C, self.depth_multiplier),
-                                      self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (n_C * self.depth_multiplier,),
-                                        self.bias_initializer,
-                                        constraint=self.bias_constraint)
+        self._add_depthwise_weights(_utils.known_dim(input_shape, 2, cls, "channels"))
         self.built = True
-
-    def check_input_shape(self, input_shape) -> None:
-        _utils.check_feature_dims(self, input_shape, {2: self.kernel.shape[1]}, rank=3)
 
     def compute_output_shape(self, input_shape):
         steps = sequence_output_steps(self, input_shape)
@@ -144,8 +125,3 @@ class DepthwiseConv1D(Layer):
                                                  compute_dA_prev=self.needs_input_gradient)
             return (None if dx is None else _utils.image_as_sequence(dx)), dW[0], db
         return _utils.activated_backward(self, dy, op_backward)
-
-    def get_config(self) -> dict[str, Any]:
-        config = _windowed_config(self)
-        config.update(_renamed(_utils.kernel_layer_config(self), "depthwise"))
-        return config
