@@ -16,16 +16,35 @@ def _padded(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
 
 
-def conv3d_forward(A_prev, W, b=None, strides=1, padding="valid", dilation=1, groups=1):
-    """``Z[i, d, h, w, c] = sum over the window and the group's channels of A_prev * W``,
-    plus ``b[c]``."""
+def _unpadded(xp: np.ndarray, pads, size) -> np.ndarray:
+    """The part of the padded ``xp`` that is the input of spatial ``size`` (the inverse of
+    `_padded`)."""
+    return xp[(slice(None), *(slice(b, b + n) for (b, _), n in zip(pads, size)), slice(None))]
+
+
+def _window(corner, stride, kernel, dil=(1, 1, 1)) -> tuple[slice, ...]:
+    """The depth, height and width slices of the padded input that output voxel ``corner``
+    ``(d, h, w)`` reads: ``kernel`` taps, ``dil`` apart, from ``corner * stride``."""
+    return tuple(slice(o * s, o * s + (f - 1) * r + 1, r)
+                 for o, s, f, r in zip(corner, stride, kernel, dil))
+
+
+def _conv_setup(A_prev, W, strides, padding, dilation):
+    """What both conv loops start from: the input and kernel as float64, the zero-padded
+    input, the pads, the output size, the strides and the dilation."""
     A_prev = np.asarray(A_prev, dtype=np.float64)
     W = np.asarray(W, dtype=np.float64)
     stride, dil = as_triple(strides, "strides"), as_triple(dilation, "dilation_rate")
+    pads, out = volume_geometry(A_prev.shape[1:4], W.shape[:3], stride, padding, dil)
+    return A_prev, W, _padded(A_prev, pads), pads, out, stride, dil
+
+
+def conv3d_forward(A_prev, W, b=None, strides=1, padding="valid", dilation=1, groups=1):
+    """``Z[i, d, h, w, c] = sum over the window and the group's channels of A_prev * W``,
+    plus ``b[c]``."""
+    A_prev, W, xp, _, out, stride, dil = _conv_setup(A_prev, W, strides, padding, dilation)
     kernel, c_g, n_C = W.shape[:3], W.shape[3], W.shape[4]
     f_g = n_C // groups
-    pads, out = volume_geometry(A_prev.shape[1:4], kernel, stride, padding, dil)
-    xp = _padded(A_prev, pads)
     Z = np.zeros((A_prev.shape[0], *out, n_C))
     for i in range(A_prev.shape[0]):
         for d in range(out[0]):
@@ -33,11 +52,8 @@ def conv3d_forward(A_prev, W, b=None, strides=1, padding="valid", dilation=1, gr
                 for w in range(out[2]):
                     for c in range(n_C):
                         g = c // f_g
-                        window = xp[i,
-                                    d * stride[0]:d * stride[0] + (kernel[0] - 1) * dil[0] + 1:dil[0],
-                                    h * stride[1]:h * stride[1] + (kernel[1] - 1) * dil[1] + 1:dil[1],
-                                    w * stride[2]:w * stride[2] + (kernel[2] - 1) * dil[2] + 1:dil[2],
-                                    g * c_g:(g + 1) * c_g]
+                        window = xp[(i, *_window((d, h, w), stride, kernel, dil),
+                                     slice(g * c_g, (g + 1) * c_g))]
                         Z[i, d, h, w, c] = np.sum(window * W[..., c])
                         if b is not None:
                             Z[i, d, h, w, c] += np.ravel(b)[c]
@@ -46,13 +62,9 @@ def conv3d_forward(A_prev, W, b=None, strides=1, padding="valid", dilation=1, gr
 
 def conv3d_backward(A_prev, W, dZ, strides=1, padding="valid", dilation=1, groups=1):
     """``(dA_prev, dW, db)`` of `conv3d_forward`, window by window."""
-    A_prev = np.asarray(A_prev, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
-    stride, dil = as_triple(strides, "strides"), as_triple(dilation, "dilation_rate")
+    A_prev, W, xp, pads, out, stride, dil = _conv_setup(A_prev, W, strides, padding, dilation)
     kernel, c_g, n_C = W.shape[:3], W.shape[3], W.shape[4]
     f_g = n_C // groups
-    pads, out = volume_geometry(A_prev.shape[1:4], kernel, stride, padding, dil)
-    xp = _padded(A_prev, pads)
     dxp = np.zeros_like(xp)
     dW = np.zeros_like(W)
     db = np.zeros(n_C)
@@ -62,18 +74,13 @@ def conv3d_backward(A_prev, W, dZ, strides=1, padding="valid", dilation=1, group
                 for w in range(out[2]):
                     for c in range(n_C):
                         g = c // f_g
-                        where = (i,
-                                 slice(d * stride[0], d * stride[0] + (kernel[0] - 1) * dil[0] + 1, dil[0]),
-                                 slice(h * stride[1], h * stride[1] + (kernel[1] - 1) * dil[1] + 1, dil[1]),
-                                 slice(w * stride[2], w * stride[2] + (kernel[2] - 1) * dil[2] + 1, dil[2]),
+                        where = (i, *_window((d, h, w), stride, kernel, dil),
                                  slice(g * c_g, (g + 1) * c_g))
                         grad = dZ[i, d, h, w, c]
                         dxp[where] += W[..., c] * grad
                         dW[..., c] += xp[where] * grad
                         db[c] += grad
-    (d0, _), (h0, _), (w0, _) = pads
-    n_D, n_H, n_W = A_prev.shape[1:4]
-    return dxp[:, d0:d0 + n_D, h0:h0 + n_H, w0:w0 + n_W, :], dW, db
+    return _unpadded(dxp, pads, A_prev.shape[1:4]), dW, db
 
 
 def conv3d_transpose_forward(x, W, b=None, strides=1, padding="valid", output_padding=None):
@@ -115,9 +122,7 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding="valid", mode="max")
             for h in range(out[1]):
                 for w in range(out[2]):
                     for c in range(A_prev.shape[4]):
-                        window = xp[i, d * stride[0]:d * stride[0] + kernel[0],
-                                    h * stride[1]:h * stride[1] + kernel[1],
-                                    w * stride[2]:w * stride[2] + kernel[2], c]
+                        window = xp[(i, *_window((d, h, w), stride, kernel), c)]
                         A[i, d, h, w, c] = (np.nanmax(window) if mode == "max"
                                             else np.nanmean(window))
     return A
@@ -137,9 +142,7 @@ def pool3d_backward(A_prev, dA, pool_size, strides=None, padding="valid", mode="
             for h in range(out[1]):
                 for w in range(out[2]):
                     for c in range(A_prev.shape[4]):
-                        where = (i, slice(d * stride[0], d * stride[0] + kernel[0]),
-                                 slice(h * stride[1], h * stride[1] + kernel[1]),
-                                 slice(w * stride[2], w * stride[2] + kernel[2]), c)
+                        where = (i, *_window((d, h, w), stride, kernel), c)
                         window = xp[where]
                         real = ~np.isnan(window)
                         if mode == "max":
@@ -149,6 +152,4 @@ def pool3d_backward(A_prev, dA, pool_size, strides=None, padding="valid", mode="
                         else:
                             share = real / real.sum()
                         dxp[where] += share * dA[i, d, h, w, c]
-    (d0, _), (h0, _), (w0, _) = pads
-    n_D, n_H, n_W = A_prev.shape[1:4]
-    return dxp[:, d0:d0 + n_D, h0:h0 + n_H, w0:w0 + n_W, :]
+    return _unpadded(dxp, pads, A_prev.shape[1:4])
