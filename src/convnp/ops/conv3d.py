@@ -41,7 +41,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops import conv as _conv
 from convnp.ops.conv import copy_windows
-from convnp.ops.padding import same_padding, transpose_crop, transpose_output_size
+from convnp.ops.padding import layer_window_axes, transpose_crop, transpose_output_size
 from convnp.ops.reductions import column_sums
 from convnp.ops.threads import map_parts, map_rows
 
@@ -100,20 +100,7 @@ def volume_geometry(in_dhw, kernel: Triple, stride: Triple, padding: str,
     """
     if padding not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
-    spread = spread_kernel(kernel, dilation)
-    pads, out = [], []
-    for n, f, s in zip(in_dhw, spread, stride):
-        if n is None:
-            pads.append(None)
-            out.append(None)
-            continue
-        before, after = same_padding(n, f, s) if padding == "same" else (0, 0)
-        if n + before + after < f:
-            raise ValueError(f"window {tuple(spread)} is larger than the input "
-                             f"{tuple(in_dhw)} with padding={padding!r}")
-        pads.append((before, after))
-        out.append((n + before + after - f) // s + 1)
-    return tuple(pads), tuple(out)
+    return layer_window_axes(in_dhw, spread_kernel(kernel, dilation), stride, padding)
 
 
 def _check_volume(x, name: str) -> np.ndarray:

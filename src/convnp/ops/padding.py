@@ -171,18 +171,32 @@ def layer_output_hw(in_hw, kernel: Pair, stride: Pair, padding: str,
     Raises:
         ValueError: a known input size is smaller than the window (with ``"valid"``).
     """
-    out = []
     kernel = dilated_kernel(tuple(kernel), tuple(dilation))
-    for n, f, s in zip(in_hw, kernel, stride):
+    return layer_window_axes(in_hw, kernel, stride, padding)[1]
+
+
+def layer_window_axes(in_sizes, spread, stride, padding: str) -> tuple[tuple, tuple]:
+    """``(pads, out)``: per spatial axis (any number of them), the ``(before, after)`` pads
+    of a Keras layer's ``"same"`` or ``"valid"`` window and its output size. ``spread`` is
+    the window's extent (dilation included). An input size may be ``None``; that axis' pads
+    and output size are then ``None`` too.
+
+    Raises:
+        ValueError: a known input size is smaller than the window (with ``"valid"``).
+    """
+    pads, out = [], []
+    for n, f, s in zip(in_sizes, spread, stride):
         if n is None:
+            pads.append(None)
             out.append(None)
             continue
         before, after = same_padding(n, f, s) if padding == "same" else (0, 0)
         if n + before + after < f:
-            raise ValueError(f"window {tuple(kernel)} is larger than the input "
-                             f"{tuple(in_hw)} with padding={padding!r}")
+            raise ValueError(f"window {tuple(spread)} is larger than the input "
+                             f"{tuple(in_sizes)} with padding={padding!r}")
+        pads.append((before, after))
         out.append(output_size(n, f, s, before, after))
-    return tuple(out)
+    return tuple(pads), tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
