@@ -19,32 +19,17 @@ import numpy as np
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.ops import _lift, convert_to_tensor, gather, stack
-from convnp.tensor.tape import is_variable, new_tensor, value_of
+from convnp.tensor.tape import _flatten as _leaves
+from convnp.tensor.tape import _unflatten, is_variable, new_tensor, value_of
 
 __all__ = ["cond", "map_fn", "map_slices", "name_scope", "numpy_function", "py_function",
            "vectorized_map"]
 
 
-def _leaves(structure) -> list:
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in _leaves(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in structure for leaf in _leaves(structure[key])]
-    return [structure]
-
-
 def _rebuild(structure, leaves):
-    it = iter(leaves)
-
-    def build(s):
-        if isinstance(s, (list, tuple)):
-            items = [build(item) for item in s]
-            return type(s)(*items) if hasattr(s, "_fields") else type(s)(items)
-        if isinstance(s, dict):
-            return {key: build(s[key]) for key in s}
-        return next(it)
-
-    return build(structure)
+    """``structure`` refilled with ``leaves``, keeping its list and tuple types (namedtuples
+    too), as TensorFlow's control flow does."""
+    return _unflatten(structure, leaves, keep_types=True)
 
 
 def _tensor(x):

@@ -261,12 +261,17 @@ def _flatten(structure) -> list:
     return [structure]
 
 
-def _unflatten(structure, leaves: list):
+def _unflatten(structure, leaves: list, keep_types: bool = False):
+    """``structure`` (nested lists, tuples and dicts) with its leaves replaced, in order, by
+    ``leaves``. Lists and tuples come back plain, or with ``keep_types`` as their own types
+    (namedtuples included)."""
     it = iter(leaves)
 
     def build(s):
         if isinstance(s, (list, tuple)):
             items = [build(item) for item in s]
+            if keep_types:
+                return type(s)(*items) if hasattr(s, "_fields") else type(s)(items)
             return items if isinstance(s, list) else tuple(items)
         if isinstance(s, dict):
             return {k: build(s[k]) for k in s}
