@@ -148,6 +148,11 @@ def test_layer_kind_and_conv_macs(bench_modules):
     conv.build((None, 9, 9, 4))
     assert worker.layer_kind(conv) == "Conv2D 1x1/2"
     assert worker.conv_macs(conv, np.zeros((3, 9, 9, 4))) == 3 * 5 * 5 * 8 * 4
+    conv3d = L.Conv3D(6, 3, padding="same", groups=2)
+    conv3d(np.zeros((1, 4, 4, 4, 4), dtype="float32"))
+    assert worker.layer_kind(conv3d) == "Conv3D 3x3x3"
+    # every output value: 27 taps times the 2 input channels of its group
+    assert worker.conv_macs(conv3d, np.zeros((2, 4, 4, 4, 4))) == 2 * 4 * 4 * 4 * 6 * 27 * 2
     assert worker.layer_kind(L.Add()) == "Add"
     bn, relu, add = L.BatchNormalization(), L.ReLU(), L.Add()
     bn.build((None, 5, 5, 8))

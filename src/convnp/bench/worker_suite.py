@@ -131,21 +131,25 @@ def layer_kind(layer) -> str:
     name = type(layer).__name__
     kernel = getattr(layer, "kernel_size", None)
     if kernel is not None and hasattr(layer, "strides"):
-        name += f" {kernel[0]}x{kernel[1]}"
-        if tuple(layer.strides) != (1, 1):
+        name += " " + "x".join(str(k) for k in kernel)
+        if any(s != 1 for s in layer.strides):
             name += f"/{layer.strides[0]}"
     return name
 
 
+# The plain convs whose multiply-adds the profile counts (1-, 2- and 3-D).
+COUNTED_CONVS = ("Conv1D", "Conv2D", "Conv3D")
+
+
 def conv_macs(layer, inputs) -> int:
     """Multiply-adds of a plain conv's forward pass on ``inputs`` (0 for other calls): one
-    per kernel tap, input channel and output value."""
+    per kernel tap and input channel (of its group) for each output value."""
     conv = getattr(layer, "conv", layer)
-    if type(conv).__name__ != "Conv2D":
+    if type(conv).__name__ not in COUNTED_CONVS:
         return 0
     out = conv.compute_output_shape(np.shape(inputs))
-    f_h, f_w, c_in, _ = conv.kernel.value.shape
-    return int(np.prod(out)) * f_h * f_w * c_in
+    taps_and_channels = conv.kernel.value.shape[:-1]  # (*window, input channels per group)
+    return int(np.prod(out)) * int(np.prod(taps_and_channels))
 
 
 class LayerTimer:
