@@ -65,7 +65,7 @@ def test_keras_worker_measures_convnp(small_sizes):
     assert result["version"] == convnp.__version__
     assert len(result["epoch_seconds"]) == 2 and all(t > 0 for t in result["epoch_seconds"])
     assert result["epoch_median_s"] == pytest.approx(float(np.median(result["epoch_seconds"])))
-    assert 0 < result["predict_median_s"] < 60 and result["first_epoch_seconds"] > 0
+    assert result["predict_median_s"] > 0 and result["first_epoch_seconds"] > 0
     assert 10 < result["peak_rss_mb"] < 100_000
     assert json.loads(json.dumps(result)) == result  # what the script prints
 

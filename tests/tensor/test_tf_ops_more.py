@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from tests.fixtures.tf_ops_more_cases import CASES
+from tests.fixtures.tf_ops_more_cases import CASES, error_probes
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tf_ops_more.npz"
 
@@ -53,67 +53,7 @@ def test_forward_and_gradient_match_tensorflow(case, golden):
                                        err_msg=k)
 
 
-ERROR_PROBES = {
-    "dropout_rate_1": lambda: tf.nn.dropout(tf.ones([2, 2]), rate=1.0),
-    "dropout_rate_negative": lambda: tf.nn.dropout(tf.ones([2, 2]), rate=-0.1),
-    "dropout_int": lambda: tf.nn.dropout(tf.ones([2, 2], tf.int32), rate=0.5),
-    "sigmoid_xent_shapes": lambda: tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=tf.ones([2, 3]), logits=tf.ones([3, 2])),
-    "slice_too_big": lambda: tf.slice(tf.ones([3, 4]), [1, 1], [3, 1]),
-    "scatter_nd_out_of_range": lambda: tf.scatter_nd([[5]], [1.0], [3]),
-    "tensor_scatter_out_of_range": lambda: tf.tensor_scatter_nd_update(
-        tf.zeros([3]), [[3]], [1.0]),
-    "clip_by_global_norm_not_list": lambda: tf.clip_by_global_norm(tf.ones([3]), 1.0),
-    "bincount_negative": lambda: tf.math.bincount(tf.constant([1, -1])),
-    "confusion_matrix_negative": lambda: tf.math.confusion_matrix([0, -1], [0, 1]),
-    "confusion_matrix_too_big": lambda: tf.math.confusion_matrix([0, 3], [0, 1],
-                                                                 num_classes=3),
-    "broadcast_to_bad": lambda: tf.broadcast_to(tf.ones([3]), [2, 4]),
-    "conv2d_transpose_bad_shape": lambda: tf.nn.conv2d_transpose(
-        tf.ones([1, 3, 3, 2]), tf.ones([3, 3, 4, 2]), [1, 9, 9, 4], 2, "SAME"),
-    "name_scope_not_str": lambda: tf.name_scope(3),
-    "eye_negative": lambda: tf.eye(-1),
-    "top_k_too_big": lambda: tf.math.top_k(tf.ones([3]), k=4),
-    "depthwise_unequal_strides": lambda: tf.nn.depthwise_conv2d(
-        tf.ones([1, 5, 6, 2], tf.float64), tf.ones([3, 3, 2, 1], tf.float64), [1, 2, 1, 1],
-        "SAME"),
-    "global_norm_mixed_dtypes": lambda: tf.clip_by_global_norm(
-        [tf.constant([3.0, 4.0]), tf.constant([1.0], tf.float64)], 1.0),
-    "reverse_axis_twice": lambda: tf.reverse(tf.ones([2, 3]), [1, 1]),
-    "slice_begin_too_big": lambda: tf.slice(tf.ones([3]), [4], [-1]),
-    "map_fn_scalar": lambda: tf.map_fn(lambda x: x * 2, tf.constant(3.0)),
-    "map_fn_dtype_change": lambda: tf.map_fn(lambda x: tf.cast(x, tf.int32),
-                                             tf.constant([1.5])),
-    "cond_without_false_fn": lambda: tf.cond(True, lambda: 1),
-    "depthwise_int_strides": lambda: tf.nn.depthwise_conv2d(
-        tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 2, 1]), 2, "SAME"),
-    "depthwise_two_strides": lambda: tf.nn.depthwise_conv2d(
-        tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 2, 1]), [2, 2], "SAME"),
-    "depthwise_int_dtype": lambda: tf.nn.depthwise_conv2d(
-        tf.ones([1, 5, 5, 2], tf.int32), tf.ones([3, 3, 2, 1], tf.int32), [1, 1, 1, 1], "SAME"),
-    "depthwise_mixed_dtypes": lambda: tf.nn.depthwise_conv2d(
-        tf.ones([1, 5, 5, 2]), tf.ones([3, 3, 2, 1], tf.float64), [1, 1, 1, 1], "SAME"),
-    "conv2d_transpose_mixed_dtypes": lambda: tf.nn.conv2d_transpose(
-        tf.ones([1, 3, 3, 2]), tf.ones([3, 3, 4, 2], tf.float64), [1, 6, 6, 4], 2),
-    "confusion_matrix_lengths": lambda: tf.math.confusion_matrix([0, 1, 1], [1, 1]),
-    "confusion_matrix_prediction_too_big": lambda: tf.math.confusion_matrix(
-        [0, 1], [1, 3], num_classes=3),
-    "in_top_k_float64": lambda: tf.math.in_top_k(
-        tf.constant([0]), tf.constant([[0.5, 0.1]], tf.float64), 1),
-    "scatter_nd_float_indices": lambda: tf.scatter_nd([[0.0]], [1.0], [3]),
-    "tensor_scatter_nd_add_bad_updates": lambda: tf.tensor_scatter_nd_add(
-        tf.zeros([3]), [[0]], [5.0, 1.0]),
-    "tensor_scatter_nd_update_dtype": lambda: tf.tensor_scatter_nd_update(
-        tf.zeros([3]), [[0]], tf.constant([1.0], tf.float64)),
-    "gelu_int": lambda: tf.nn.gelu(tf.constant([1, 2])),
-    "selu_int": lambda: tf.nn.selu(tf.constant([1, 2])),
-    "clip_by_norm_int": lambda: tf.clip_by_norm(tf.constant([3, 4]), 1),
-    "sigmoid_xent_dtypes": lambda: tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=[[1.0, 0.0]], logits=tf.constant([[0.5, -1.0]], tf.float64)),
-    "dropout_noise_shape_bad": lambda: tf.nn.dropout(tf.ones([3, 4]), 0.5,
-                                                     noise_shape=[2, 4]),
-    "py_function_wrong_dtype": lambda: tf.py_function(lambda x: x, [1.0], tf.float64),
-}
+ERROR_PROBES = error_probes(tf)
 
 
 @pytest.mark.parametrize("probe", sorted(ERROR_PROBES))
