@@ -42,9 +42,11 @@ __all__ = [
     "AutoAccuracy",
     "BinaryAccuracy",
     "BinaryCrossentropy",
+    "BinaryIoU",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
+    "ConcordanceCorrelation",
     "CosineSimilarity",
     "F1Score",
     "FBetaScore",
@@ -62,23 +64,33 @@ __all__ = [
     "MeanSquaredError",
     "MeanSquaredLogarithmicError",
     "Metric",
+    "OneHotIoU",
     "OneHotMeanIoU",
+    "PearsonCorrelation",
     "Poisson",
     "Precision",
+    "PrecisionAtRecall",
+    "R2Score",
     "Recall",
+    "RecallAtPrecision",
     "RootMeanSquaredError",
+    "SensitivityAtSpecificity",
     "SparseCategoricalAccuracy",
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity",
     "SquaredHinge",
+    "Sum",
     "TopKCategoricalAccuracy",
     "TrueNegatives",
     "TruePositives",
     "accuracy",
     "binary_accuracy",
     "categorical_accuracy",
+    "concordance_correlation",
     "deserialize",
     "get",
+    "pearson_correlation",
     "serialize",
     "sparse_categorical_accuracy",
     "sparse_top_k_categorical_accuracy",
@@ -300,6 +312,166 @@ class RootMeanSquaredError(Mean):
 
     def result(self) -> float:
         return float(np.sqrt(super().result()))
+
+
+class Sum(Mean):
+    """Running (weighted) sum of the values passed to `update_state(values, sample_weight)`."""
+
+    def __init__(self, name: str = "sum", dtype=None):
+        super().__init__(name, dtype)
+
+    def result(self) -> float:
+        return float(self.total)
+
+
+def _paired(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = align_ranks(np.asarray(y_true, dtype=np.float64),
+                                 np.asarray(y_pred, dtype=np.float64))
+    _check_same("correlation", y_true, y_pred)
+    return y_true, y_pred
+
+
+def pearson_correlation(y_true, y_pred, axis: int = -1) -> np.ndarray:
+    """Pearson's r of each sample along ``axis``: the mean product of the two standardized
+    vectors (population standard deviations; a constant vector gives NaN, as in Keras)."""
+    y_true, y_pred = _paired(y_true, y_pred)
+    t = y_true - np.mean(y_true, axis=axis, keepdims=True)
+    p = y_pred - np.mean(y_pred, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = t / np.std(t, axis=axis, keepdims=True)
+        p = p / np.std(p, axis=axis, keepdims=True)
+    return np.mean(t * p, axis=axis)
+
+
+def concordance_correlation(y_true, y_pred, axis: int = -1) -> np.ndarray:
+    """Lin's concordance coefficient of each sample along ``axis``, as Keras 3.15 computes it:
+    ``mean(2 (t - mean(p)) (p - mean(p)) / (var(t) + var(p) + (mean(t) - mean(p))^2 + 1e-7))``.
+    Keras centres ``y_true`` on the *prediction's* mean in the numerator; kept for parity."""
+    y_true, y_pred = _paired(y_true, y_pred)
+    t_mean = np.mean(y_true, axis=axis, keepdims=True)
+    p_mean = np.mean(y_pred, axis=axis, keepdims=True)
+    norm = (np.var(y_true, axis=axis, keepdims=True) + np.var(y_pred, axis=axis, keepdims=True)
+            + (t_mean - p_mean) ** 2)
+    covar = (y_true - p_mean) * (y_pred - p_mean)
+    return np.mean(2.0 * covar / (norm + losses.EPSILON), axis=axis)
+
+
+class _Correlation(MeanMetricWrapper):
+    """Running mean of a per-sample correlation along ``axis``."""
+
+    direction = "up"
+    default_name = "correlation"
+    function: Any = None
+
+    def __init__(self, axis: int = -1, name: str | None = None, dtype=None):
+        _check_dtype(dtype)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"axis must be an int, got {axis!r}")
+        self.axis = int(axis)
+        super().__init__(type(self).function, name or self.default_name, axis=self.axis)
+
+    def get_config(self):
+        return {"name": self.name, "axis": self.axis}
+
+
+class PearsonCorrelation(_Correlation):
+    """Running mean of the per-sample Pearson correlation (see `pearson_correlation`)."""
+
+    default_name, function = "pearson_correlation", staticmethod(pearson_correlation)
+
+
+class ConcordanceCorrelation(_Correlation):
+    """Running mean of the per-sample concordance coefficient (see
+    `concordance_correlation`)."""
+
+    default_name, function = "concordance_correlation", staticmethod(concordance_correlation)
+
+
+class R2Score(Metric):
+    """Coefficient of determination of each output column, ``1 - SS_res / SS_tot``, from
+    weighted running sums over every batch (labels and predictions ``(batch, outputs)``).
+
+    ``class_aggregation``: ``"uniform_average"`` (mean over columns), ``"variance_weighted_
+    average"`` (weighted by each column's SS_tot) or None (one score per column). With
+    ``num_regressors`` p > 0 the adjusted score ``1 - (1 - R2)(n - 1)/(n - p - 1)`` is given,
+    n being the number of label *values* seen (Keras counts every element); if ``n - 1 <= p``
+    the plain score is given. A column with zero variance and nonzero error scores 0.
+    """
+
+    direction = "up"
+    _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors: int = 0,
+                 name: str = "r2_score", dtype=None):
+        _check_dtype(dtype)
+        if class_aggregation not in self._AGGREGATIONS:
+            raise ValueError(f"class_aggregation must be one of {self._AGGREGATIONS}, got "
+                             f"{class_aggregation!r}")
+        if isinstance(num_regressors, bool) or not isinstance(
+                num_regressors, (int, np.integer)) or num_regressors < 0:
+            raise ValueError(f"num_regressors must be an int >= 0, got {num_regressors!r}")
+        super().__init__(name)
+        self.class_aggregation = class_aggregation
+        self.num_regressors = int(num_regressors)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        # the per-column sums get their width from the first batch
+        self.num_samples = 0.0
+        self.sum = self.squared_sum = self.total_mse = self.count = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, y_pred = align_ranks(np.asarray(y_true, dtype=np.float64),
+                                     np.asarray(y_pred, dtype=np.float64))
+        if y_true.ndim != 2 or y_pred.ndim != 2:
+            raise ValueError(f"{self.name}: R2Score expects 2-D (batch_size, output_dim) "
+                             f"inputs, got y_true {y_true.shape} and y_pred {y_pred.shape}")
+        _check_same(self.name, y_true, y_pred)
+        if self.sum is not None and self.sum.shape[0] != y_true.shape[1]:
+            raise ValueError(f"{self.name}: expected {self.sum.shape[0]} outputs (from the "
+                             f"first batch), got {y_true.shape[1]}")
+        if sample_weight is None:
+            w = np.ones_like(y_true)
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.ndim == 1:
+                w = w[:, None]
+            try:
+                w = np.broadcast_to(w, y_true.shape)
+            except ValueError:
+                raise ValueError(f"{self.name}: sample_weight shape {np.shape(sample_weight)} "
+                                 f"does not match labels of shape {y_true.shape}") from None
+        if self.sum is None:
+            zeros = np.zeros(y_true.shape[1])
+            self.sum, self.squared_sum = zeros.copy(), zeros.copy()
+            self.total_mse, self.count = zeros.copy(), zeros.copy()
+        self.sum += np.sum(y_true * w, axis=0)
+        self.squared_sum += np.sum(y_true * y_true * w, axis=0)
+        self.total_mse += np.sum((y_true - y_pred) ** 2 * w, axis=0)
+        self.count += np.sum(w, axis=0)
+        self.num_samples += y_true.size
+
+    def result(self):
+        if self.sum is None:
+            return 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = self.squared_sum - self.sum * (self.sum / self.count)
+            raw = 1.0 - self.total_mse / total
+        raw = np.where(np.isinf(raw), 0.0, raw)
+        if self.class_aggregation == "uniform_average":
+            score = np.mean(raw)
+        elif self.class_aggregation == "variance_weighted_average":
+            score = np.sum(total * raw) / np.sum(total)
+        else:
+            score = raw
+        n, p = self.num_samples, self.num_regressors
+        if p and p < n - 1:
+            score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
+        return [float(v) for v in score] if np.ndim(score) else float(score)
+
+    def get_config(self):
+        return {"name": self.name, "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
 
 
 # ------------------------------------------------------------------ losses as running means
@@ -789,6 +961,90 @@ class AUC(_ConfusionCounts):
                 "from_logits": self.from_logits}
 
 
+class _AtConstraint(_ConfusionCounts):
+    """Best value of one rate subject to another rate reaching ``value``, over
+    ``num_thresholds`` evenly spaced thresholds in ``[0, 1]`` (both ends included; one
+    threshold means 0.5). ``result`` is the largest ``dependent`` rate among thresholds whose
+    ``constrained`` rate is ``>= value``; 0 when none is."""
+
+    default_name = "metric"
+    argument = "value"  # Keras's name for the constraint
+
+    def __init__(self, value, num_thresholds: int = 200, class_id=None, name=None, dtype=None):
+        _check_dtype(dtype)
+        value = check_number(self.argument, value, 0.0, 1.0)
+        if isinstance(num_thresholds, bool) or not isinstance(
+                num_thresholds, (int, np.integer)) or num_thresholds < 1:
+            raise ValueError(f"num_thresholds must be an int > 0, got {num_thresholds!r}")
+        n = int(num_thresholds)
+        thresholds = [0.5] if n == 1 else (
+            [0.0] + [(i + 1) / (n - 1) for i in range(n - 2)] + [1.0])
+        self.value, self.num_thresholds = value, n
+        super().__init__(thresholds, class_id=class_id, name=name or self.default_name)
+
+    def _rates(self) -> dict[str, np.ndarray]:
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        return {"sensitivity": _ratio(tp, tp + fn), "specificity": _ratio(tn, tn + fp),
+                "precision": _ratio(tp, tp + fp)}
+
+    #: (constrained rate, maximized rate)
+    rates = ("sensitivity", "specificity")
+
+    def result(self) -> float:
+        rates = self._rates()
+        constrained, dependent = rates[self.rates[0]], rates[self.rates[1]]
+        return float(np.max(np.where(constrained >= self.value, dependent, 0.0), initial=0.0))
+
+    def get_config(self):
+        return {"name": self.name, "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self.argument: self.value}
+
+
+class SensitivityAtSpecificity(_AtConstraint):
+    """Best sensitivity (recall) at thresholds where specificity is ``>= specificity``."""
+
+    default_name, argument = "sensitivity_at_specificity", "specificity"
+    rates = ("specificity", "sensitivity")
+
+    def __init__(self, specificity, num_thresholds: int = 200, class_id=None, name=None,
+                 dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_AtConstraint):
+    """Best specificity at thresholds where sensitivity is ``>= sensitivity``."""
+
+    default_name, argument = "specificity_at_sensitivity", "sensitivity"
+    rates = ("sensitivity", "specificity")
+
+    def __init__(self, sensitivity, num_thresholds: int = 200, class_id=None, name=None,
+                 dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
+class PrecisionAtRecall(_AtConstraint):
+    """Best precision at thresholds where recall is ``>= recall``."""
+
+    default_name, argument = "precision_at_recall", "recall"
+    rates = ("sensitivity", "precision")
+
+    def __init__(self, recall, num_thresholds: int = 200, class_id=None, name=None,
+                 dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_AtConstraint):
+    """Best recall at thresholds where precision is ``>= precision``."""
+
+    default_name, argument = "recall_at_precision", "precision"
+    rates = ("precision", "sensitivity")
+
+    def __init__(self, precision, num_thresholds: int = 200, class_id=None, name=None,
+                 dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+
 # --------------------------------------------------------------------- IoU for segmentation
 
 
@@ -906,6 +1162,39 @@ class OneHotMeanIoU(MeanIoU):
         return config
 
 
+class BinaryIoU(IoU):
+    """IoU of classes 0 and/or 1 (``target_class_ids``) for 0/1 labels and scores: a score
+    ``>= threshold`` (compared in float32, as Keras does) predicts class 1."""
+
+    def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5, name=None, dtype=None):
+        super().__init__(2, target_class_ids, name=name or "binary_io_u", dtype=dtype)
+        self.threshold = check_number("threshold", threshold)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = np.asarray(y_pred, dtype=np.float32) >= np.float32(self.threshold)
+        super().update_state(y_true, y_pred, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "target_class_ids": self.target_class_ids,
+                "threshold": self.threshold}
+
+
+class OneHotIoU(IoU):
+    """IoU of ``target_class_ids`` for one-hot labels and score predictions (argmax of
+    both over ``axis``)."""
+
+    def __init__(self, num_classes: int, target_class_ids, name=None, dtype=None,
+                 ignore_class=None, sparse_y_pred: bool = False, axis: int = -1):
+        super().__init__(num_classes, target_class_ids, name=name or "one_hot_io_u",
+                         dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("sparse_y_true")
+        return config
+
+
 _LOSS_TO_ACCURACY = {
     "binary_crossentropy": BinaryAccuracy,
     "BinaryCrossentropy": BinaryAccuracy,
@@ -987,7 +1276,9 @@ _BUILTIN = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoric
             LogCoshError, Poisson, KLDivergence, Hinge, SquaredHinge, CategoricalHinge,
             CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy,
             SparseCategoricalCrossentropy, TruePositives, FalsePositives, TrueNegatives,
-            FalseNegatives, FBetaScore, F1Score)
+            FalseNegatives, FBetaScore, F1Score, Sum, R2Score, PearsonCorrelation,
+            ConcordanceCorrelation, SensitivityAtSpecificity, SpecificityAtSensitivity,
+            PrecisionAtRecall, RecallAtPrecision, BinaryIoU, OneHotIoU)
 # Every Keras spelling: class name, snake-case name, the per-sample function's name and the
 # short ones. Any other per-sample function fn(y_true, y_pred) becomes a running mean.
 METRICS = Registry("metric", Metric, build=_build, wrap=lambda function: MeanMetricWrapper(
@@ -998,7 +1289,9 @@ for _function, _cls in ((binary_accuracy, BinaryAccuracy),
                         (categorical_accuracy, CategoricalAccuracy),
                         (sparse_categorical_accuracy, SparseCategoricalAccuracy),
                         (accuracy, Accuracy), (top_k_categorical_accuracy, TopKCategoricalAccuracy),
-                        (sparse_top_k_categorical_accuracy, SparseTopKCategoricalAccuracy)):
+                        (sparse_top_k_categorical_accuracy, SparseTopKCategoricalAccuracy),
+                        (pearson_correlation, PearsonCorrelation),
+                        (concordance_correlation, ConcordanceCorrelation)):
     METRICS.add(_cls, snake=False, functions=(_function,))
 for _cls, _short in ((MeanSquaredError, "mse"), (MeanAbsoluteError, "mae"),
                      (MeanAbsolutePercentageError, "mape"),

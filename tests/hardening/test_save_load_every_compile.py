@@ -130,10 +130,16 @@ def _metric_forms():
 # metrics whose constructor needs arguments, and the targets they are compiled with
 _METRIC_ARGUMENTS = {"IoU": {"num_classes": 3, "target_class_ids": [0, 2], "sparse_y_pred": False},
                      "MeanIoU": {"num_classes": 3, "sparse_y_pred": False},
-                     "OneHotMeanIoU": {"num_classes": 3}}
+                     "OneHotMeanIoU": {"num_classes": 3},
+                     "OneHotIoU": {"num_classes": 3, "target_class_ids": [1, 2]},
+                     "PrecisionAtRecall": {"recall": 0.5},
+                     "RecallAtPrecision": {"precision": 0.5},
+                     "SensitivityAtSpecificity": {"specificity": 0.5},
+                     "SpecificityAtSensitivity": {"sensitivity": 0.5}}
 _METRIC_LOSS = {"IoU": "sparse_categorical_crossentropy",
                 "MeanIoU": "sparse_categorical_crossentropy",
-                "OneHotMeanIoU": "categorical_crossentropy"}
+                "OneHotMeanIoU": "categorical_crossentropy",
+                "OneHotIoU": "categorical_crossentropy"}
 
 
 @pytest.mark.parametrize("metric", _metric_forms())
