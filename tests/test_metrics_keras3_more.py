@@ -45,6 +45,16 @@ def test_matches_keras_after_every_update(c):
     assert metric.result() == fresh.result()
 
 
+@pytest.mark.parametrize("c", _CASES, ids=_case_id)
+def test_keras_config_loads(c):
+    """What Keras writes in a .keras compile config (IoU metrics record dtype "int64")."""
+    config = json.loads(str(_Z[f"{c}/keras_config"]))
+    metric = metrics.deserialize(config)
+    assert type(metric).__name__ == config["class_name"]
+    expected = {k: v for k, v in config["config"].items() if k != "dtype"}
+    assert metric.get_config() == expected
+
+
 def test_keras_documented_examples():
     m = metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
     m.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])

@@ -1073,7 +1073,10 @@ class IoU(Metric):
                  ignore_class=None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
                  axis: int = -1):
         super().__init__(name)
-        _check_dtype(dtype)
+        # Keras keeps the IoU confusion matrix in ``dtype`` and records an integer one
+        # ("int64") in its configs; convnp counts in float64 whatever the dtype
+        if dtype is not None and np.dtype(dtype).kind not in "fiu":
+            raise ValueError(f"IoU dtype must be an integer or float type, got {dtype!r}")
         self.num_classes = _check_num_classes(num_classes)
         ids = [int(i) for i in target_class_ids]
         if any(not 0 <= i < self.num_classes for i in ids) or not ids:
