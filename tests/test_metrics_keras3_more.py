@@ -106,6 +106,15 @@ def test_keras_string_names(name, cls):
     assert type(metrics.get(getattr(metrics, cls.__name__))) is cls
 
 
+def test_r2_adjusted_falls_back_with_a_warning_when_too_few_values():
+    m = metrics.R2Score(num_regressors=3)
+    m.update_state([[1.0], [2.0], [4.0]], [[1.5], [2.0], [3.0]])
+    plain = metrics.R2Score()
+    plain.update_state([[1.0], [2.0], [4.0]], [[1.5], [2.0], [3.0]])
+    with pytest.warns(UserWarning, match="num_regressors=3"):
+        assert m.result() == pytest.approx(plain.result())
+
+
 def test_bad_arguments_name_the_problem():
     with pytest.raises(ValueError, match="recall must be"):
         metrics.PrecisionAtRecall(1.5)

@@ -27,6 +27,7 @@ the shape rule overrides it only if the two disagree. The metric keeps the user'
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -467,6 +468,10 @@ class R2Score(Metric):
         n, p = self.num_samples, self.num_regressors
         if p and p < n - 1:
             score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
+        elif p:
+            warnings.warn(f"{self.name}: num_regressors={p} needs more than {p + 1} label "
+                          f"values for the adjusted R2 score, got {int(n)}; giving the plain "
+                          "R2 score", stacklevel=2)
         return [float(v) for v in score] if np.ndim(score) else float(score)
 
     def get_config(self):
