@@ -674,3 +674,459 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     logits = output if from_logits else _ops.log(clip(output, _eps(), 1.0 - _eps()))
     return _nn.sparse_softmax_cross_entropy_with_logits(labels=t.astype(np.int64),
                                                         logits=logits)
+
+
+# -- the rest of Keras 3's everyday functions ------------------------------------------------
+
+
+def _float_dtype(*arrays):
+    """Keras' ``result_type(..., float)``: a float input keeps its (widest) dtype, otherwise
+    float32."""
+    import numpy as np
+
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return np.result_type(*floats) if floats else np.dtype(np.float32)
+
+
+def average(x, axis=None, weights=None):
+    """The mean of ``x`` along ``axis``, weighted by ``weights`` (same shape as ``x``, or 1-D
+    along ``axis``)."""
+
+    a = _arr(x)
+    if weights is None:
+        return mean(_ops.cast(x, _float_dtype(a).name), axis=axis)
+    w = _arr(weights)
+    dtype = _float_dtype(a, w).name
+    x, weights = _ops.cast(x, dtype), _ops.cast(weights, dtype)
+    if axis is None or w.ndim == a.ndim:
+        return _ops.divide(sum(_ops.multiply(x, weights), axis=axis), sum(weights, axis=axis))
+    if w.ndim != 1 or w.shape[0] != a.shape[axis]:
+        raise ValueError(f"keras.ops.average: 1-D weights must have the length of axis {axis} "
+                         f"({a.shape[axis]}), got shape {w.shape}")
+    return _ops.divide(_ops.tensordot(x, weights, [[axis], [0]]), sum(weights))
+
+
+def diag(x, k=0):
+    """A 1-D ``x`` on the ``k``-th diagonal of a square matrix; a 2-D ``x``'s ``k``-th
+    diagonal."""
+    import numpy as np
+
+    a = _arr(x)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"`x` must be 1d or 2d. Received: x.shape={a.shape}")
+    if a.ndim == 1:
+        return _ops._op(np.diag(a, k), [x], lambda g: [np.diag(np.asarray(g), k).astype(
+            _ops._grad_dtype(a))])
+    rows, cols = np.nonzero(np.eye(*a.shape, k=k, dtype=bool))
+
+    def vjp(g):
+        grad = np.zeros(a.shape, dtype=_ops._grad_dtype(a))
+        grad[rows, cols] = np.asarray(g)
+        return [grad]
+
+    return _ops._op(a[rows, cols], [x], vjp)
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):
+    """Sums of ``data``'s rows per segment id (ids below 0 are dropped). As the TensorFlow
+    backend: unsorted ids without ``num_segments`` give one row per distinct id value."""
+    import numpy as np
+
+    a = _arr(data)
+    ids = np.asarray(_arr(segment_ids)).astype(np.int64)
+    if ids.ndim != 1 or ids.shape[0] != a.shape[0]:
+        raise ValueError(f"keras.ops.segment_sum: segment_ids must be 1-D with one id per row "
+                         f"of data ({a.shape[0]}), got shape {ids.shape}")
+    if sorted:
+        if num_segments is not None:
+            raise ValueError("Argument `num_segments` cannot be set when sorted is True when "
+                             f"using the tensorflow backend. Received: num_segments="
+                             f"{num_segments}, sorted={sorted}.")
+        if ids.size and np.any(np.diff(ids) < 0):
+            raise ValueError("keras.ops.segment_sum: sorted=True needs non-decreasing "
+                             f"segment_ids, got {ids.tolist()}")
+        count = int(ids.max()) + 1 if ids.size else 0
+    else:
+        count = len(np.unique(ids)) if num_segments is None else int(num_segments)
+    keep = (ids >= 0) & (ids < count)
+    out = np.zeros((count, *a.shape[1:]), dtype=a.dtype)
+    np.add.at(out, ids[keep], a[keep])
+
+    def vjp(g):
+        grad = np.zeros(a.shape, dtype=_ops._grad_dtype(a))
+        grad[keep] = np.asarray(g)[ids[keep]]
+        return [grad]
+
+    return _ops._op(out, [data], vjp)
+
+
+def nonzero(x):
+    """A tuple of int32 index arrays, one per axis, of the non-zero entries."""
+    import numpy as np
+
+    from convnp.tensor.tape import new_tensor
+
+    return tuple(new_tensor(i.astype(np.int32)) for i in np.nonzero(_arr(x)))
+
+
+def searchsorted(sorted_sequence, values, side="left"):
+    import numpy as np
+
+    from convnp.tensor.tape import new_tensor
+
+    seq = _arr(sorted_sequence)
+    if seq.ndim != 1:
+        raise ValueError("`searchsorted` only supports 1-D sorted sequences. Received: "
+                         f"sorted_sequence.shape={seq.shape}")
+    if side not in ("left", "right"):
+        raise ValueError(f"keras.ops.searchsorted: side must be 'left' or 'right', got {side!r}")
+    return new_tensor(np.searchsorted(seq, _arr(values), side=side).astype(np.int32))
+
+
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """The ``q``-th quantiles (``0 <= q <= 1``) along ``axis`` (all axes when None), as
+    ``numpy.quantile``: ``q``'s axes come first. The gradient goes to the entries the
+    quantile interpolates between."""
+    import numpy as np
+
+    if method not in _QUANTILE_METHODS:
+        raise ValueError(f"keras.ops.quantile: method must be one of {_QUANTILE_METHODS}, got "
+                         f"{method!r}")
+    a = _arr(x)
+    qs = np.asarray(_arr(q), dtype=np.float64)
+    if np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"keras.ops.quantile: q must be in [0, 1], got {qs.tolist()}")
+    dtype = _float_dtype(a).name
+    t = _ops.cast(x, dtype)
+    rank = a.ndim
+    axes = list(range(rank)) if axis is None else [axis] if isinstance(axis, int) else list(
+        axis)
+    axes = sorted(ax % rank for ax in axes)
+    rest = [ax for ax in range(rank) if ax not in axes]
+    moved = _ops.transpose(t, rest + axes)
+    n = int(np.prod([a.shape[ax] for ax in axes]))
+    flat_ = _ops.reshape(moved, [a.shape[ax] for ax in rest] + [n])
+    ordered = sort(flat_, axis=-1)
+    pos = qs * (n - 1)
+    lo, hi = np.floor(pos).astype(np.int32), np.ceil(pos).astype(np.int32)
+    if method == "lower":
+        out = _ops.gather(ordered, lo, axis=len(rest))
+    elif method == "higher":
+        out = _ops.gather(ordered, hi, axis=len(rest))
+    elif method == "nearest":
+        out = _ops.gather(ordered, np.round(pos).astype(np.int32), axis=len(rest))
+    else:
+        frac = np.full(pos.shape, 0.5) if method == "midpoint" else pos - lo
+        frac = frac.astype(dtype)
+        below = _ops.gather(ordered, lo, axis=len(rest))
+        above = _ops.gather(ordered, hi, axis=len(rest))
+        out = _ops.add(below, _ops.multiply(_ops.subtract(above, below), frac))
+    # q's axes first, as NumPy
+    nr, nq = len(rest), qs.ndim
+    out = _ops.transpose(out, list(range(nr, nr + nq)) + list(range(nr)))
+    if keepdims:
+        shape = list(qs.shape) + [1 if ax in axes else a.shape[ax] for ax in range(rank)]
+        out = _ops.reshape(out, shape)
+    return out
+
+
+def slice_update(inputs, start_indices, updates):
+    """``inputs`` with the block at ``start_indices`` replaced by ``updates``."""
+    import builtins
+
+    import numpy as np
+
+    a, u = _arr(inputs), _arr(updates)
+    start = [int(s) for s in np.asarray(_arr(start_indices)).reshape(-1)]
+    if len(start) != a.ndim or u.ndim != a.ndim:
+        raise ValueError(f"keras.ops.slice_update: start_indices and updates must have one "
+                         f"entry/axis per axis of inputs ({a.ndim}), got {len(start)} and "
+                         f"rank {u.ndim}")
+    block = tuple(builtins.slice(s, s + n) for s, n in zip(start, u.shape))
+    out = a.copy()
+    out[block] = u.astype(a.dtype)
+
+    def vjp(g):
+        g = np.asarray(g)
+        gi = g.astype(_ops._grad_dtype(a), copy=True)
+        gi[block] = 0
+        return [gi, g[block].astype(_ops._grad_dtype(u))]
+
+    return _ops._op(out, [inputs, updates], vjp)
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """1 for each class present in a row of integer ``inputs`` (one row for 1-D inputs)."""
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if kwargs:
+        raise TypeError(f"keras.ops.multi_hot: unexpected arguments {sorted(kwargs)}")
+    if num_classes is None:
+        raise ValueError("Argument `num_classes` must be specified.")
+    if sparse:
+        raise NotImplementedError("keras.ops.multi_hot: sparse=True is not supported")
+    reduce_axis = 1 if _arr(inputs).ndim > 1 else 0
+    hot = _ops.one_hot(inputs, int(num_classes), axis=axis,
+                       dtype="float32" if dtype is None or dtype == "bool" else dtype)
+    out = _ops.reduce_max(hot, reduce_axis)
+    return _ops.cast(out, "bool") if dtype == "bool" else out
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """``(x - mean) / sqrt(variance + epsilon) * scale + offset`` with the 1-D statistics laid
+    along ``axis``."""
+    rank = _arr(x).ndim
+    if axis != -1 and axis != rank - 1:
+        shape = [1] * rank
+        shape[axis] = _arr(mean).shape[0]
+        mean, variance = _ops.reshape(mean, shape), _ops.reshape(variance, shape)
+        offset = None if offset is None else _ops.reshape(offset, shape)
+        scale = None if scale is None else _ops.reshape(scale, shape)
+    return _nn.batch_normalization(x, mean, variance, offset, scale, epsilon)
+
+
+# control flow: eager Python loops, each step recorded by the tape
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    """Run ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)``; a single tensor (not
+    a tuple or list) is passed and returned as itself."""
+    import numpy as np
+
+    is_tuple = isinstance(loop_vars, (tuple, list))
+    state = tuple(loop_vars) if is_tuple else (loop_vars,)
+    steps = 0
+    while (maximum_iterations is None or steps < maximum_iterations) and bool(
+            np.asarray(_arr(cond(*state)))):
+        out = body(*state)
+        state = tuple(out) if is_tuple else (out,)
+        if len(state) != (len(loop_vars) if is_tuple else 1):
+            raise ValueError(f"keras.ops.while_loop: body must return {len(loop_vars)} "
+                             f"values, got {len(state)}")
+        steps += 1
+    if not is_tuple:
+        return state[0]
+    return type(loop_vars)(state) if isinstance(loop_vars, list) else state
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """``init_val = body_fun(i, init_val)`` for ``i`` in ``range(lower, upper)``."""
+    val = init_val
+    for i in range(int(_arr(lower)), int(_arr(upper))):
+        val = body_fun(i, val)
+    return val
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """``carry, y = f(carry, x)`` over the leading axis of ``xs`` (or ``length`` steps with
+    ``x = None``); returns ``(carry, ys stacked)``. ``xs`` and ``y`` may be tensors, tuples or
+    lists of tensors, or None."""
+    if xs is None and length is None:
+        raise ValueError("Got no `xs` to scan over and `length` not provided.")
+    seq = None if xs is None else (list(xs) if isinstance(xs, (tuple, list)) else None)
+    if xs is None:
+        n = int(length)
+    else:
+        first = seq[0] if seq is not None else xs
+        n = _arr(first).shape[0]
+        if length is not None and int(length) != n:
+            raise ValueError(f"keras.ops.scan: length={length} but xs has {n} entries")
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    carry, ys = init, []
+    for i in order:
+        if xs is None:
+            x = None
+        elif seq is not None:
+            x = type(xs)(s[i] for s in seq)
+        else:
+            x = xs[i]
+        carry, y = f(carry, x)
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    if not ys or ys[0] is None:
+        return carry, None
+    if isinstance(ys[0], (tuple, list)):
+        return carry, type(ys[0])(stack([y[j] for y in ys]) for j in range(len(ys[0])))
+    return carry, stack(ys)
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
+                          is_causal=False, flash_attention=None, attn_logits_soft_cap=None):
+    """``softmax(q k^T * scale + bias, masked) v`` for ``(batch, seq, heads, head_dim)``
+    inputs; fewer key/value heads than query heads are shared by groups of query heads."""
+    import numpy as np
+
+    if flash_attention:
+        raise ValueError("Flash attention is not supported in tensorflow backend.")
+    if attn_logits_soft_cap is not None:
+        raise NotImplementedError("keras.ops.dot_product_attention: attn_logits_soft_cap is "
+                                  "not supported (nor by Keras' TensorFlow backend)")
+    q, k, v = _arr(query), _arr(key), _arr(value)
+    if q.ndim != 4:
+        raise ValueError("`dot_product_attention` only supports 4D inputs. Received: "
+                         f"query.shape={q.shape}, key.shape={k.shape}, value.shape={v.shape}.")
+    dtype = np.result_type(q.dtype, k.dtype, v.dtype).name
+    query, key, value = (_ops.cast(t, dtype) for t in (query, key, value))
+    heads, kv_heads = q.shape[2], k.shape[2]
+    if heads > kv_heads > 1:
+        key = repeat(key, heads // kv_heads, axis=2)
+        value = repeat(value, heads // kv_heads, axis=2)
+    if scale is None:
+        scale = 1.0 / float(np.sqrt(np.float32(k.shape[-1])))
+    logits = _ops.multiply(_ops.einsum("BTNH,BSNH->BNTS", query, key), scale)
+    if bias is not None:
+        logits = _ops.add(logits, _ops.cast(bias, dtype))
+    if mask is not None or is_causal:
+        keep = np.ones(_arr(logits).shape, dtype=bool)
+        if mask is not None:
+            keep = keep & np.asarray(_arr(mask)).astype(bool)
+        if is_causal:
+            t_len, s_len = keep.shape[2:]
+            keep = keep & np.tril(np.ones((t_len, s_len), dtype=bool))[None, None]
+        big = 65500.0 if dtype == "float16" else 3.38953e38  # Keras' fill: bfloat16's max
+        logits = _ops.where(keep, logits, np.asarray(-0.7 * big, dtype=dtype))
+    probs = softmax(logits, axis=-1)
+    return _ops.einsum("BNTS,BSNH->BTNH", probs, value)
+
+
+# -- a few more activations of keras.ops.nn ---------------------------------------------------
+
+
+def swish(x):
+    return _nn.silu(x)
+
+
+def elu(x, alpha=1.0):
+    y = _nn.elu(x)
+    return y if alpha == 1.0 else _ops.where(_ops.greater(x, 0.0), y, _ops.multiply(y, alpha))
+
+
+def softsign(x):
+    return _ops.divide(x, _ops.add(_ops.abs(x), 1.0))
+
+
+def log_sigmoid(x):
+    return _ops.negative(_nn.softplus(_ops.negative(x)))
+
+
+# -- keras.ops.image (channels_last) ----------------------------------------------------------
+
+
+def _images(images, who: str, data_format):
+    _check_channels_last(data_format, f"image.{who}")
+    a = _arr(images)
+    if a.ndim not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch "
+                         f"of images). Received input with shape: images.shape={a.shape}")
+    return a
+
+
+def _image_resize(images, size, interpolation="bilinear", antialias=False,
+                  crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_mode="constant",
+                  fill_value=0.0, data_format=None):
+    """``images`` resized to ``size = (height, width)`` ('bilinear' or 'nearest')."""
+    from convnp.tensor import image as _image
+
+    if interpolation not in ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area"):
+        raise ValueError("Invalid value for argument `interpolation`. Received: "
+                         f"interpolation={interpolation}")
+    if fill_mode != "constant":
+        raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` is "
+                         f"supported. Received: fill_mode={fill_mode}")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be "
+                         "`True`.")
+    if len(size) != 2:
+        raise ValueError("Argument `size` must be a tuple of two elements (height, width). "
+                         f"Received: size={size}")
+    _images(images, "resize", data_format)
+    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+        raise NotImplementedError("keras.ops.image.resize: crop_to_aspect_ratio and "
+                                  "pad_to_aspect_ratio are not supported")
+    return _image.resize(images, tuple(int(s) for s in size), method=interpolation,
+                         antialias=antialias)
+
+
+def _image_rgb_to_grayscale(images, data_format=None):
+    """``0.2989 r + 0.5870 g + 0.1140 b`` in a one-channel image of the input's dtype."""
+    import numpy as np
+
+    a = _images(images, "rgb_to_grayscale", data_format)
+    if a.shape[-1] not in (1, 3):
+        raise ValueError("Invalid channel size: expected 3 (RGB) or 1 (Grayscale). Received "
+                         f"input with shape: images.shape={a.shape}")
+    if a.shape[-1] == 1:
+        return _ops.identity(images)
+    dtype = _float_dtype(a).name
+    weights = np.array([0.2989, 0.5870, 0.1140], dtype=dtype)
+    grey = _ops.expand_dims(_ops.tensordot(_ops.cast(images, dtype), weights, [[-1], [0]]), -1)
+    return _ops.cast(grey, a.dtype.name)
+
+
+def _float_images(images, who, data_format):
+    a = _images(images, who, data_format)
+    if a.dtype.kind != "f":
+        raise ValueError(f"Invalid images dtype: expected float dtype. Received: "
+                         f"images.dtype={a.dtype}")
+
+
+def _image_rgb_to_hsv(images, data_format=None):
+    """Float RGB in [0, 1] to hue, saturation, value (no gradient, as in convnp's tf.image)."""
+    from convnp.tensor import image as _image
+
+    _float_images(images, "rgb_to_hsv", data_format)
+    return _image.rgb_to_hsv(images)
+
+
+def _image_hsv_to_rgb(images, data_format=None):
+    from convnp.tensor import image as _image
+
+    _float_images(images, "hsv_to_rgb", data_format)
+    return _image.hsv_to_rgb(images)
+
+
+def _namespace(name: str, doc: str, members: dict):
+    import sys
+    import types
+
+    module = types.ModuleType(f"{__name__}.{name}", doc)
+    for key, value in members.items():
+        if value.__name__.startswith("_image_"):
+            value.__name__ = key
+        setattr(module, key, value)
+    module.__all__ = sorted(members)
+    sys.modules[module.__name__] = module
+    return module
+
+
+def _pick(names: str) -> dict:
+    here = globals()
+    return {n: here[n] for n in names.split() if n in here}
+
+
+# The names Keras 3.15 puts under keras.ops.nn / keras.ops.numpy that convnp has.
+nn = _namespace("nn", "keras.ops.nn: activations, convolutions, pooling, losses.", _pick(
+    "average_pool batch_normalization binary_crossentropy categorical_crossentropy conv "
+    "conv_transpose depthwise_conv dot_product_attention elu gelu hard_sigmoid hard_silu "
+    "hard_swish leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize "
+    "one_hot relu relu6 selu separable_conv sigmoid silu softmax softplus softsign "
+    "sparse_categorical_crossentropy swish"))
+numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _pick(
+    "abs add all any arange argmax argmin argsort average bincount broadcast_to ceil clip "
+    "concatenate cos cumsum diag divide divide_no_nan einsum equal exp expand_dims eye flip "
+    "floor full greater greater_equal identity isfinite isnan less less_equal linspace log "
+    "log1p logical_and logical_not logical_or matmul max maximum mean meshgrid min minimum "
+    "multiply negative nonzero not_equal ones ones_like pad power prod quantile repeat "
+    "reshape round searchsorted sign sin sort split sqrt square squeeze stack std subtract "
+    "sum swapaxes take take_along_axis tanh tensordot tile transpose tril triu true_divide "
+    "var where zeros zeros_like"))
+image = _namespace("image", "keras.ops.image: image functions (channels_last).", {
+    "resize": _image_resize,
+    "rgb_to_grayscale": _image_rgb_to_grayscale,
+    "rgb_to_hsv": _image_rgb_to_hsv,
+    "hsv_to_rgb": _image_hsv_to_rgb,
+})
