@@ -368,6 +368,18 @@ def _arr(x):
     return _ops._convert(x)
 
 
+def _need_float(x, who: str):
+    """TensorFlow's kernels behind these ops take floats only: an InvalidArgumentError (a
+    ValueError) for other dtypes, as Keras on TensorFlow raises."""
+    from convnp.tensor.debugging import InvalidArgumentError
+
+    a = _arr(x)
+    if a.dtype.kind != "f":
+        raise InvalidArgumentError(None, None, f"keras.ops.{who}: expected a float tensor "
+                                   f"(float16/32/64), got {a.dtype}")
+    return a
+
+
 def stop_gradient(variable):
     from convnp.tensor.tape import stop_gradient as _stop
 
@@ -487,9 +499,7 @@ def erf(x):
 
     import numpy as np
 
-    a = _arr(x)
-    if a.dtype.kind != "f":
-        a = a.astype(np.float32)
+    a = _need_float(x, "erf")
     out = np.vectorize(_pymath.erf, otypes=[np.float64])(a.astype(np.float64)).astype(a.dtype)
     return _ops._op(out, [x], lambda g: [(np.asarray(g) * (2.0 / np.sqrt(np.pi)) * np.exp(
         -np.square(a))).astype(a.dtype)])
@@ -497,8 +507,11 @@ def erf(x):
 
 def hard_sigmoid(x):
     """``relu6(x + 3) / 6`` (Keras 3's form: slope 1/6, not Keras 2's 0.2)."""
-    return _nn.relu6(_ops.add(x, 3.0)) / 6.0 if _arr(x).dtype.kind == "f" else \
-        _nn.relu6(_ops.cast(x, "float32") + 3.0) / 6.0
+    a = _arr(x)
+    if a.dtype.kind != "f":
+        raise TypeError(f"keras.ops.hard_sigmoid: expected a float tensor, got {a.dtype} "
+                        "(Keras adds the float 3.0 in the input's dtype)")
+    return _ops.divide(_nn.relu6(_ops.add(x, 3.0)), 6.0)
 
 
 def hard_silu(x):
@@ -509,6 +522,7 @@ hard_swish = hard_silu
 
 
 def rsqrt(x):
+    _need_float(x, "rsqrt")
     return _ops.rsqrt(x)
 
 
@@ -525,7 +539,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     """``x / max(norm(x), epsilon)``; ``epsilon`` defaults to ``keras.backend.epsilon()``."""
     if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
-    if _arr(x).ndim == 0:
+    if _need_float(x, "normalize").ndim == 0:
         x = _ops.expand_dims(x, 0)
     if epsilon is None:
         from convnp.keras.backend import epsilon as _eps
@@ -579,11 +593,17 @@ def _pool_any(inputs, pool_size, strides, padding, data_format, who, fn):
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    a = _arr(inputs)
+    if a.dtype.kind in "iu":  # TensorFlow pools integers in their own dtype
+        y = _pool_any(_ops.cast(inputs, "float64"), pool_size, strides, padding, data_format,
+                      "max_pool", _nn.max_pool2d)
+        return _ops.cast(y, a.dtype.name)
     return _pool_any(inputs, pool_size, strides, padding, data_format, "max_pool",
                      _nn.max_pool2d)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    _need_float(inputs, "average_pool")
     return _pool_any(inputs, pool_size, strides, padding, data_format, "average_pool",
                      _nn.avg_pool2d)
 
