@@ -614,9 +614,15 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     _check_channels_last(data_format, "conv")
     n = _spatial(inputs, "conv")
     step = _tuple(strides, n, "strides")
-    if _tuple(dilation_rate, n, "dilation_rate") != (1,) * n:
-        raise NotImplementedError("keras.ops.conv: dilation_rate other than 1 is not "
-                                  "supported")
+    rate = _tuple(dilation_rate, n, "dilation_rate")
+    if min(rate) < 1:
+        raise ValueError(f"keras.ops.conv: dilation_rate must be >= 1, got {dilation_rate!r}")
+    if rate != (1,) * n and step != (1,) * n:
+        raise ValueError("keras.ops.conv: strides > 1 with dilation_rate > 1 is not supported "
+                         f"(TensorFlow's rule), got strides={strides!r}, dilation_rate="
+                         f"{dilation_rate!r}")
+    if rate != (1,) * n:
+        kernel = _spread(kernel, rate)
     pad_mode = _lower_padding(padding).upper()
     if _arr(kernel).ndim != n + 2:
         raise ValueError(f"keras.ops.conv: kernel must have rank {n + 2} for rank-{n + 2} "
@@ -629,6 +635,23 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
                        [1, 1, step[0], 1], pad_mode)
         return _ops.squeeze(y, [1])
     return _nn.conv2d(inputs, kernel, [1, *step, 1], pad_mode)
+
+
+def _spread(kernel, rate):
+    """The dilated kernel: ``rate - 1`` zero taps between the taps of each spatial axis (a
+    convolution with it is the dilated convolution, "same" padding included)."""
+    import builtins
+
+    import numpy as np
+
+    k = _arr(kernel)
+    n = len(rate)
+    shape = [(size - 1) * r + 1 for size, r in zip(k.shape[:n], rate)] + list(k.shape[n:])
+    taps = tuple(builtins.slice(None, None, r) for r in rate)
+    out = np.zeros(shape, dtype=k.dtype)
+    out[taps] = k
+    return _ops._op(out, [kernel], lambda g: [np.asarray(g)[taps].astype(
+        _ops._grad_dtype(k))])
 
 
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
@@ -1109,6 +1132,64 @@ def _image_hsv_to_rgb(images, data_format=None):
     return _image.hsv_to_rgb(images)
 
 
+def _exactly_two(first, second, target, names: str):
+    if [first, second, target].count(None) != 1:
+        raise ValueError(f"Must specify exactly two of {names}. Received: "
+                         f"{dict(zip(names.split(', '), (first, second, target)))}")
+    for value, name in zip((first, second, target), names.split(", ")):
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must be >= 0. Received: {name}={value}")
+
+
+def _image_pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
+                      right_padding=None, target_height=None, target_width=None,
+                      data_format=None):
+    """Zeros added around the images: two of (top, bottom, target height) and two of (left,
+    right, target width) given, the third inferred."""
+    a = _images(images, "pad_images", data_format)
+    _exactly_two(top_padding, bottom_padding, target_height,
+                 "top_padding, bottom_padding, target_height")
+    _exactly_two(left_padding, right_padding, target_width,
+                 "left_padding, right_padding, target_width")
+    height, width = a.shape[-3], a.shape[-2]
+    top = target_height - bottom_padding - height if top_padding is None else top_padding
+    bottom = target_height - top - height if bottom_padding is None else bottom_padding
+    left = target_width - right_padding - width if left_padding is None else left_padding
+    right = target_width - left - width if right_padding is None else right_padding
+    for value, name in ((top, "top_padding"), (left, "left_padding"),
+                        (right, "right_padding"), (bottom, "bottom_padding")):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0. Received: {name}={value}")
+    widths = [[top, bottom], [left, right], [0, 0]]
+    return pad(images, ([[0, 0]] if a.ndim == 4 else []) + widths)
+
+
+def _image_crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
+                       right_cropping=None, target_height=None, target_width=None,
+                       data_format=None):
+    """A window of the images: two of (top, bottom, target height) and two of (left, right,
+    target width) given."""
+    a = _images(images, "crop_images", data_format)
+    _exactly_two(top_cropping, bottom_cropping, target_height,
+                 "top_cropping, bottom_cropping, target_height")
+    _exactly_two(left_cropping, right_cropping, target_width,
+                 "left_cropping, right_cropping, target_width")
+    height, width = a.shape[-3], a.shape[-2]
+    top = height - target_height - bottom_cropping if top_cropping is None else top_cropping
+    rows = height - bottom_cropping - top if target_height is None else target_height
+    left = width - target_width - right_cropping if left_cropping is None else left_cropping
+    cols = width - right_cropping - left if target_width is None else target_width
+    for value, name in ((top, "top_cropping"), (rows, "target_height"),
+                        (left, "left_cropping"), (cols, "target_width")):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0. Received: {name}={value}")
+    start = [top, left, 0]
+    size = [rows, cols, a.shape[-1]]
+    if a.ndim == 4:
+        start, size = [0, *start], [a.shape[0], *size]
+    return _manip.slice(images, start, size)
+
+
 def _namespace(name: str, doc: str, members: dict):
     import sys
     import types
@@ -1149,4 +1230,6 @@ image = _namespace("image", "keras.ops.image: image functions (channels_last).",
     "rgb_to_grayscale": _image_rgb_to_grayscale,
     "rgb_to_hsv": _image_rgb_to_hsv,
     "hsv_to_rgb": _image_hsv_to_rgb,
+    "pad_images": _image_pad_images,
+    "crop_images": _image_crop_images,
 })
