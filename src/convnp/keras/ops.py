@@ -69,7 +69,16 @@ from convnp.tensor.ops import (  # noqa: F401 (re-exports)
 
 
 def sum(x, axis=None, keepdims=False):
-    return _ops.reduce_sum(x, axis, keepdims)
+    """Integers add up in their own dtype (bool, int8, int16: int32; uint8, uint16: uint32),
+    as Keras on TensorFlow, not NumPy's platform integer."""
+    out = _ops.reduce_sum(x, axis, keepdims)
+    kind = _arr(x).dtype
+    if kind.kind in "biu":
+        want = {"bool": "int32", "int8": "int32", "int16": "int32", "uint8": "uint32",
+                "uint16": "uint32"}.get(kind.name, kind.name)
+        if _arr(out).dtype.name != want:
+            out = _ops.cast(out, want)
+    return out
 
 
 def mean(x, axis=None, keepdims=False):
@@ -1036,6 +1045,164 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     return _ops.einsum("BNTS,BSNH->BTNH", probs, value)
 
 
+# -- NumPy-named helpers of keras.ops.numpy (compositions of recorded ops) --------------------
+
+
+def _to_float(x):
+    a = _arr(x)
+    return x if a.dtype.kind == "f" else _ops.cast(x, "float32")
+
+
+def moveaxis(x, source, destination):
+    rank = _arr(x).ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"keras.ops.moveaxis: source and destination must have the same "
+                         f"number of axes, got {source!r} and {destination!r}")
+    src, dst = [a % rank for a in src], [a % rank for a in dst]
+    order = [a for a in range(rank) if a not in src]
+    for d, s_ in sorted(zip(dst, src)):
+        order.insert(d, s_)
+    return _ops.transpose(x, order)
+
+
+def ravel(x):
+    return _ops.reshape(x, [-1])
+
+
+def absolute(x):
+    return _ops.abs(x)
+
+
+def amax(x, axis=None, keepdims=False):
+    return max(x, axis=axis, keepdims=keepdims)
+
+
+def amin(x, axis=None, keepdims=False):
+    return min(x, axis=axis, keepdims=keepdims)
+
+
+def ndim(x):
+    return _arr(x).ndim
+
+
+def size(x):
+    return int(_arr(x).size)
+
+
+def log2(x):
+    return _ops.divide(_ops.log(_to_float(x)), 0.6931471805599453)
+
+
+def log10(x):
+    return _ops.divide(_ops.log(_to_float(x)), 2.302585092994046)
+
+
+def expm1(x):
+    """``exp(x) - 1``, accurate near 0 (its own kernel, with gradient ``exp(x)``)."""
+    import numpy as np
+
+    a = _arr(_to_float(x))
+    return _ops._op(np.expm1(a), [x], lambda g: [np.asarray(g) * np.exp(a)])
+
+
+def reciprocal(x):
+    return _ops.reciprocal(x)
+
+
+def outer(x1, x2):
+    return _ops.multiply(_ops.reshape(x1, [-1, 1]), _ops.reshape(x2, [1, -1]))
+
+
+def hstack(xs):
+    return concatenate(list(xs), axis=0 if _arr(xs[0]).ndim == 1 else 1)
+
+
+def vstack(xs):
+    """Joined along axis 0 (1-D inputs are not promoted to rows, as Keras on TensorFlow)."""
+    return concatenate(list(xs), axis=0)
+
+
+def roll(x, shift, axis=None):
+    """Entries shifted by ``shift`` along ``axis`` (the flattened array when None), wrapping
+    around."""
+    import numpy as np
+
+    a = _arr(x)
+    if axis is None:
+        return _ops.reshape(roll(_ops.reshape(x, [-1]), shift, 0), list(a.shape))
+    shifts = [shift] if isinstance(shift, int) else list(shift)
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    if len(shifts) != len(axes):
+        raise ValueError(f"keras.ops.roll: shift and axis must have the same length, got "
+                         f"{shift!r} and {axis!r}")
+    out = x
+    for sh, ax in zip(shifts, axes):
+        n = a.shape[ax]
+        out = _ops.gather(out, ((np.arange(n) - sh) % n).astype(np.int32), axis=ax)
+    return out
+
+
+def isinf(x):
+    return _ops.is_inf(x)
+
+
+def logical_xor(x1, x2):
+    return _ops.not_equal(_ops.cast(x1, "bool"), _ops.cast(x2, "bool"))
+
+
+def count_nonzero(x, axis=None):
+    """The number of non-zero entries (int32, as Keras on TensorFlow)."""
+    return sum(_ops.cast(_ops.not_equal(x, 0), "int32"), axis=axis)
+
+
+def mod(x1, x2):
+    """The remainder with the divisor's sign (``x1 - floor(x1 / x2) * x2``)."""
+    a, b = _arr(x1), _arr(x2)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        import numpy as np
+
+        from convnp.tensor.tape import new_tensor
+
+        return new_tensor(np.mod(a, b))
+    return _ops.subtract(x1, _ops.multiply(_ops.floor(_ops.divide(x1, x2)), x2))
+
+
+def floor_divide(x1, x2):
+    return _ops.floordiv(x1, x2)
+
+
+def median(x, axis=None, keepdims=False):
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    import numpy as np
+
+    return quantile(x, np.asarray(_arr(q), dtype=np.float64) / 100.0, axis=axis,
+                    method=method, keepdims=keepdims)
+
+
+def trace(x, offset=0, axis1=0, axis2=1):
+    """The sum of the ``offset``-th diagonal of the planes of axes ``axis1`` and ``axis2``."""
+    import numpy as np
+
+    a = _arr(x)
+    planes = moveaxis(x, (axis1, axis2), (-2, -1))
+    rows, cols = np.nonzero(np.eye(a.shape[axis1], a.shape[axis2], k=int(offset),
+                                   dtype=bool))
+    n = a.shape[axis1] * a.shape[axis2]
+    flat_ = _ops.reshape(planes, [*_arr(planes).shape[:-2], n])
+    picked = _ops.gather(flat_, (rows * a.shape[axis2] + cols).astype(np.int32), axis=-1)
+    return sum(picked, axis=-1)
+
+
+def full_like(x, fill_value, dtype=None):
+    out = _ops.fill(list(_arr(x).shape), fill_value)
+    return _ops.cast(out, dtype or _arr(x).dtype.name)
+
+
 # -- a few more activations of keras.ops.nn ---------------------------------------------------
 
 
@@ -1224,7 +1391,9 @@ numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _p
     "multiply negative nonzero not_equal ones ones_like pad power prod quantile repeat "
     "reshape round searchsorted sign sin sort split sqrt square squeeze stack std subtract "
     "sum swapaxes take take_along_axis tanh tensordot tile transpose tril triu true_divide "
-    "var where zeros zeros_like"))
+    "var where zeros zeros_like moveaxis ravel absolute amax amin ndim size log2 log10 expm1 "
+    "reciprocal outer hstack vstack roll isinf logical_xor count_nonzero mod floor_divide "
+    "median percentile trace full_like"))
 image = _namespace("image", "keras.ops.image: image functions (channels_last).", {
     "resize": _image_resize,
     "rgb_to_grayscale": _image_rgb_to_grayscale,
