@@ -165,3 +165,38 @@ def test_custom_layers_and_loss_written_with_keras_ops_train_in_fit():
     assert losses[-1] < 0.6 * losses[0], losses
     assert history.history["accuracy"][-1] > 0.85
     assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def _nchw(x):
+    return np.moveaxis(x, -1, 1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, df: ops.conv(x, np.linspace(-1, 1, 3 * 2 * 3 * 4).reshape(3, 2, 3, 4), 2,
+                           "same", data_format=df),
+    lambda x, df: ops.conv(x, np.linspace(-1, 1, 3 * 2 * 3 * 4).reshape(3, 2, 3, 4),
+                           dilation_rate=2, data_format=df),
+    lambda x, df: ops.max_pool(x, 2, padding="same", data_format=df),
+    lambda x, df: ops.average_pool(x, (3, 2), 1, data_format=df),
+    lambda x, df: ops.depthwise_conv(x, np.linspace(-1, 1, 2 * 2 * 3 * 2).reshape(2, 2, 3, 2),
+                                     padding="same", data_format=df),
+    lambda x, df: ops.separable_conv(x, np.ones((3, 3, 3, 1)), np.ones((1, 1, 3, 2)),
+                                     data_format=df),
+], ids=["conv", "conv_dilated", "max_pool", "average_pool", "depthwise_conv",
+        "separable_conv"])
+def test_channels_first_is_channels_last_with_the_channel_axis_moved(call):
+    """TensorFlow's CPU kernels have no NCHW convolution or pooling, so Keras on TensorFlow
+    cannot give these numbers here; the rule is the channels_last op with the channel axis
+    moved (as Keras does on other backends), values and gradients."""
+    a = np.random.default_rng(5).normal(size=(2, 7, 6, 3))
+    last, first = tf.constant(a), tf.constant(_nchw(a))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([last, first])
+        y_last, y_first = call(last, "channels_last"), call(first, "channels_first")
+        r = np.random.default_rng(6).normal(size=y_last.shape)
+        loss_last = tf.reduce_sum(y_last * r)
+        loss_first = tf.reduce_sum(y_first * _nchw(r))
+    np.testing.assert_allclose(y_first.numpy(), _nchw(y_last.numpy()), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tape.gradient(loss_first, first).numpy(),
+                               _nchw(tape.gradient(loss_last, last).numpy()), rtol=1e-12,
+                               atol=1e-12)

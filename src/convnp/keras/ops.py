@@ -330,12 +330,40 @@ def _lower_padding(padding) -> str:
     return padding.lower()
 
 
+def _channels_first_too(fn):
+    """Let ``fn`` (written for channels_last) take ``data_format="channels_first"``: the
+    channel axis moves last before the call and back to axis 1 after it (kernels keep their
+    ``(*window, c_in, c_out)`` layout either way, as in Keras)."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        if bound.arguments.get("data_format") != "channels_first":
+            return fn(*args, **kwargs)
+        rank = _arr(bound.arguments["inputs"]).ndim
+        bound.arguments["data_format"] = "channels_last"
+        bound.arguments["inputs"] = _ops.transpose(bound.arguments["inputs"],
+                                                   [0, *range(2, rank), 1])
+        out = fn(*bound.args, **bound.kwargs)
+        return _ops.transpose(out, [0, rank - 1, *range(1, rank - 1)])
+
+    return call
+
+
 def _check_channels_last(data_format, who: str) -> None:
+    if data_format == "channels_first":
+        raise NotImplementedError(f"keras.ops.{who}: data_format='channels_first' is not "
+                                  "supported here (channels_last only)")
     if data_format not in (None, "channels_last"):
-        raise NotImplementedError(f"keras.ops.{who}: data_format={data_format!r} is not "
-                                  "supported (channels_last only)")
+        raise ValueError(f"keras.ops.{who}: data_format must be 'channels_last' or "
+                         f"'channels_first', got {data_format!r}")
 
 
+@_channels_first_too
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """2-D depthwise convolution: ``inputs`` ``(m, h, w, c)``, ``kernel`` ``(f_h, f_w, c,
@@ -345,6 +373,7 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                          _pair(dilation_rate, "dilation_rate"), "keras.ops.depthwise_conv")
 
 
+@_channels_first_too
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """2-D transposed convolution with Keras' output size rule (as ``Conv2DTranspose``):
@@ -601,6 +630,7 @@ def _pool_any(inputs, pool_size, strides, padding, data_format, who, fn):
     return fn(inputs, [1, *size, 1], [1, *step, 1], pad_mode)
 
 
+@_channels_first_too
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     a = _arr(inputs)
     if a.dtype.kind in "iu":  # TensorFlow pools integers in their own dtype
@@ -611,12 +641,14 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
                      _nn.max_pool2d)
 
 
+@_channels_first_too
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     _need_float(inputs, "average_pool")
     return _pool_any(inputs, pool_size, strides, padding, data_format, "average_pool",
                      _nn.avg_pool2d)
 
 
+@_channels_first_too
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution for N = 1, 2: ``inputs`` ``(m, *spatial, c_in)``, ``kernel``
     ``(*window, c_in, c_out)``."""
@@ -663,6 +695,7 @@ def _spread(kernel, rate):
         _ops._grad_dtype(k))])
 
 
+@_channels_first_too
 def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
                    data_format=None, dilation_rate=1):
     """A depthwise convolution followed by a 1x1 convolution (2-D)."""
