@@ -601,11 +601,12 @@ def isfinite(x):
 # pooling and convolution (channels_last; 1-D inputs go through the 2-D kernels)
 
 
-def _spatial(inputs, who: str) -> int:
+def _spatial(inputs, who: str, ranks=(3, 4)) -> int:
     rank = _arr(inputs).ndim
-    if rank not in (3, 4):
-        raise NotImplementedError(f"keras.ops.{who}: only 1-D and 2-D inputs (rank 3 or 4) are "
-                                  f"supported, got rank {rank}")
+    if rank not in ranks:
+        raise NotImplementedError(f"keras.ops.{who}: inputs of rank {rank} are not supported "
+                                  f"(ranks {list(ranks)}: batch, {len(ranks)} spatial sizes "
+                                  "at most, channels)")
     return rank - 2
 
 
@@ -650,10 +651,10 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
 
 @_channels_first_too
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """N-D convolution for N = 1, 2: ``inputs`` ``(m, *spatial, c_in)``, ``kernel``
+    """N-D convolution for N = 1, 2, 3: ``inputs`` ``(m, *spatial, c_in)``, ``kernel``
     ``(*window, c_in, c_out)``."""
     _check_channels_last(data_format, "conv")
-    n = _spatial(inputs, "conv")
+    n = _spatial(inputs, "conv", (3, 4, 5))
     step = _tuple(strides, n, "strides")
     rate = _tuple(dilation_rate, n, "dilation_rate")
     if min(rate) < 1:
@@ -675,7 +676,36 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         y = _nn.conv2d(_ops.expand_dims(inputs, 1), _ops.expand_dims(kernel, 0),
                        [1, 1, step[0], 1], pad_mode)
         return _ops.squeeze(y, [1])
+    if n == 3:
+        return _conv3d(inputs, kernel, step, pad_mode)
     return _nn.conv2d(inputs, kernel, [1, *step, 1], pad_mode)
+
+
+def _conv3d(inputs, kernel, step, pad_mode):
+    """A 3-D convolution as one 2-D convolution per depth tap of the kernel: the depth
+    positions each tap reads are folded into the batch, and the taps' outputs added."""
+    import builtins
+
+    m, depth, height, width, c_in = _arr(inputs).shape
+    taps = _arr(kernel).shape[0]
+    stride = step[0]
+    if pad_mode == "SAME":
+        out_depth = -(-depth // stride)
+        total = builtins.max((out_depth - 1) * stride + taps - depth, 0)
+        inputs = pad(inputs, [[0, 0], [total // 2, total - total // 2], [0, 0], [0, 0], [0, 0]])
+    else:
+        out_depth = (depth - taps) // stride + 1
+        if out_depth < 1:
+            raise ValueError(f"keras.ops.conv: the kernel's depth {taps} is larger than the "
+                             f"inputs' depth {depth} with padding='valid'")
+    total_out = None
+    for j in range(taps):
+        rows = inputs[:, j:j + (out_depth - 1) * stride + 1:stride]
+        y = _nn.conv2d(_ops.reshape(rows, [m * out_depth, height, width, c_in]), kernel[j],
+                       [1, step[1], step[2], 1], pad_mode)
+        total_out = y if total_out is None else _ops.add(total_out, y)
+    _, out_h, out_w, c_out = _arr(total_out).shape
+    return _ops.reshape(total_out, [m, out_depth, out_h, out_w, c_out])
 
 
 def _spread(kernel, rate):
