@@ -621,14 +621,55 @@ def _tuple(value, n: int, name: str) -> tuple:
 
 def _pool_any(inputs, pool_size, strides, padding, data_format, who, fn):
     _check_channels_last(data_format, who)
-    n = _spatial(inputs, who)
+    n = _spatial(inputs, who, (3, 4, 5))
     size = _tuple(pool_size, n, "pool_size")
     step = size if strides is None else _tuple(strides, n, "strides")
     pad_mode = _lower_padding(padding).upper()
     if n == 1:
         y = fn(_ops.expand_dims(inputs, 1), [1, 1, size[0], 1], [1, 1, step[0], 1], pad_mode)
         return _ops.squeeze(y, [1])
+    if n == 3:
+        return _pool3d(inputs, size, step, pad_mode, fn)
     return fn(inputs, [1, *size, 1], [1, *step, 1], pad_mode)
+
+
+def _pool3d(inputs, size, step, pad_mode, fn):
+    """A 3-D pool as 2-D pools of the depth slices each window tap reads (folded into the
+    batch), combined over the taps: the largest for max, the mean of the real (unpadded)
+    slices for average."""
+    import builtins
+
+    import numpy as np
+
+    is_max = fn is _nn.max_pool2d
+    m, depth, height, width, channels = _arr(inputs).shape
+    taps, stride = size[0], step[0]
+    before = 0
+    if pad_mode == "SAME":
+        out_depth = -(-depth // stride)
+        total = builtins.max((out_depth - 1) * stride + taps - depth, 0)
+        before = total // 2
+        fill = -np.inf if is_max else 0
+        inputs = pad(inputs, [[0, 0], [before, total - before], [0, 0], [0, 0], [0, 0]],
+                     constant_values=fill)
+    else:
+        out_depth = (depth - taps) // stride + 1
+    combined = None
+    for j in range(taps):
+        rows = inputs[:, j:j + (out_depth - 1) * stride + 1:stride]
+        y = fn(_ops.reshape(rows, [m * out_depth, height, width, channels]),
+               [1, size[1], size[2], 1], [1, step[1], step[2], 1], pad_mode)
+        combined = y if combined is None else (
+            _ops.maximum(combined, y) if is_max else _ops.add(combined, y))
+    _, out_h, out_w, _ = _arr(combined).shape
+    out = _ops.reshape(combined, [m, out_depth, out_h, out_w, channels])
+    if is_max:
+        return out
+    # real depth cells under each window (padding cells are not counted, as TensorFlow)
+    starts = np.arange(out_depth) * stride - before
+    counts = np.minimum(starts + taps, depth) - np.maximum(starts, 0)
+    dtype = _arr(out).dtype
+    return _ops.divide(out, counts.astype(dtype).reshape(1, out_depth, 1, 1, 1))
 
 
 @_channels_first_too
