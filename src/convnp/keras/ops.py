@@ -3,6 +3,14 @@
 Same functions as ``convnp.*`` (recorded by `GradientTape`), under Keras 3's names and
 argument orders where they differ from TensorFlow's (``sum``/``mean`` for ``reduce_*``,
 ``clip(x, x_min, x_max)``, ``arange``, ``take``, ``concatenate``, ``power``, ...).
+
+The functions custom Keras 3 layers and losses call (``conv``, ``pad``, ``moments``,
+``take_along_axis``, the crossentropies, ``scan``, ``dot_product_attention``, ...) follow Keras
+3.15 on TensorFlow: signatures, defaults, dtypes and the exception classes of bad arguments
+(``tests/fixtures/keras_ops_more.npz``). Convolutions and pools take 1-D, 2-D and 3-D inputs;
+``data_format="channels_first"`` moves the channel axis around the channels_last op. At the
+end, ``nn``, ``numpy`` and ``image`` are the ``keras.ops`` submodules (module objects, also
+importable by name) holding the functions of Keras' submodules that convnp has.
 """
 
 from __future__ import annotations
