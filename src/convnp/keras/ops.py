@@ -1335,6 +1335,112 @@ def log_sigmoid(x):
     return _ops.negative(_nn.softplus(_ops.negative(x)))
 
 
+def tanh_shrink(x):
+    return _ops.subtract(x, _ops.tanh(x))
+
+
+def soft_shrink(x, threshold=0.5):
+    zero = _ops.zeros_like(x)
+    return _ops.where(_ops.greater(x, threshold), _ops.subtract(x, threshold), _ops.where(
+        _ops.less(x, -threshold), _ops.add(x, threshold), zero))
+
+
+def hard_shrink(x, threshold=0.5):
+    return _ops.where(_ops.greater(_ops.abs(x), threshold), x, _ops.zeros_like(x))
+
+
+def sparse_plus(x):
+    """0 below -1, ``(x + 1)**2 / 4`` up to 1, ``x`` above."""
+    quarter = _ops.multiply(_ops.square(_ops.add(x, 1.0)), 0.25)
+    return _ops.where(_ops.less_equal(x, -1.0), _ops.zeros_like(x),
+                      _ops.where(_ops.less(x, 1.0), quarter, x))
+
+
+def squareplus(x, b=4):
+    return _ops.divide(_ops.add(x, _ops.sqrt(_ops.add(_ops.square(x), float(b)))), 2.0)
+
+
+def celu(x, alpha=1.0):
+    return _ops.add(_ops.maximum(x, 0.0), _ops.multiply(
+        expm1(_ops.divide(_ops.minimum(x, 0.0), alpha)), alpha))
+
+
+def glu(x, axis=-1):
+    """``a * sigmoid(b)`` for the two halves ``a``, ``b`` of ``x`` along ``axis``."""
+    if _arr(x).shape[axis] % 2:
+        raise ValueError(f"axis size must be divisible by 2. Received: x.shape="
+                         f"{_arr(x).shape} with axis={axis}")
+    a, b = split(x, 2, axis=axis)
+    return _ops.multiply(a, _nn.sigmoid(b))
+
+
+def hard_tanh(x):
+    return _ops.clip_by_value(x, -1.0, 1.0)
+
+
+def threshold(x, threshold, default_value):
+    return _ops.where(_ops.greater(x, threshold), x, default_value)
+
+
+def _compute_float(x):
+    """Keras' ``result_type(x.dtype, "float32")``: float64 stays, the rest compute in
+    float32; returns the tensor in that dtype and the dtype to give back."""
+    a = _arr(x)
+    original = a.dtype.name if a.dtype.kind == "f" else "float32"
+    compute = "float64" if a.dtype.name == "float64" else "float32"
+    return _ops.cast(x, compute), original
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over ``axis`` (an int or a tuple);
+    ``epsilon`` defaults to ``keras.backend.epsilon()``."""
+    if kwargs.pop("rms_scaling", False):
+        raise NotImplementedError("keras.ops.layer_normalization: rms_scaling (deprecated in "
+                                  "Keras) is not supported; use rms_normalization")
+    if kwargs:
+        raise TypeError(f"keras.ops.layer_normalization: unexpected arguments {sorted(kwargs)}")
+    epsilon = _eps() if epsilon is None else epsilon
+    t, original = _compute_float(x)
+    rank = _arr(t).ndim
+    axes = sorted(a % rank for a in ([axis] if isinstance(axis, int) else axis))
+    shape = [1] * rank
+    for a in axes:
+        shape[a] = _arr(t).shape[a]
+
+    def fit(v):
+        if v is None:
+            return None
+        v = _ops.cast(v, _arr(t).dtype.name)
+        if _arr(v).ndim != rank and axes != [rank - 1]:
+            v = _ops.reshape(v, shape)
+        return v
+
+    m, v = _nn.moments(t, axes, keepdims=True)
+    inv = _ops.rsqrt(_ops.add(v, epsilon))
+    g, b = fit(gamma), fit(beta)
+    if g is not None:
+        inv = _ops.multiply(inv, g)
+    shift = _ops.multiply(_ops.negative(m), inv)
+    if b is not None:
+        shift = _ops.add(shift, b)
+    return _ops.cast(_ops.add(_ops.multiply(t, inv), shift), original)
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """``x / sqrt(mean(x**2) + epsilon) * scale`` over ``axis``."""
+    epsilon = _eps() if epsilon is None else epsilon
+    t, original = _compute_float(x)
+    if _arr(t).ndim == 0:
+        t = _ops.expand_dims(t, 0)
+    if isinstance(axis, (tuple, list)):
+        axis = sorted(axis)
+    out = _ops.multiply(t, _ops.rsqrt(_ops.add(mean(_ops.square(t), axis=axis, keepdims=True),
+                                               epsilon)))
+    if scale is not None:
+        out = _ops.multiply(out, _ops.cast(scale, _arr(t).dtype.name))
+    return _ops.cast(out, original)
+
+
 # -- keras.ops.image (channels_last) ----------------------------------------------------------
 
 
@@ -1494,7 +1600,8 @@ nn = _namespace("nn", "keras.ops.nn: activations, convolutions, pooling, losses.
     "conv_transpose depthwise_conv dot_product_attention elu gelu hard_sigmoid hard_silu "
     "hard_swish leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize "
     "one_hot relu relu6 selu separable_conv sigmoid silu softmax softplus softsign "
-    "sparse_categorical_crossentropy swish"))
+    "sparse_categorical_crossentropy swish tanh_shrink soft_shrink hard_shrink sparse_plus "
+    "squareplus celu glu hard_tanh threshold layer_normalization rms_normalization"))
 numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _pick(
     "abs add all any arange argmax argmin argsort average bincount broadcast_to ceil clip "
     "concatenate cos cumsum diag divide divide_no_nan einsum equal exp expand_dims eye flip "
