@@ -15,6 +15,7 @@ importable by name) holding the functions of Keras' submodules that convnp has.
 
 from __future__ import annotations
 
+import builtins  # this module's sum/min/max/any/all/slice/map are Keras' ops
 import itertools
 
 from convnp.tensor import control as _control
@@ -645,8 +646,6 @@ def _pool3d(inputs, size, step, pad_mode, fn):
     """A 3-D pool as 2-D pools of the depth slices each window tap reads (folded into the
     batch), combined over the taps: the largest for max, the mean of the real (unpadded)
     slices for average."""
-    import builtins
-
     import numpy as np
 
     is_max = fn is _nn.max_pool2d
@@ -706,7 +705,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     n = _spatial(inputs, "conv", (3, 4, 5))
     step = _tuple(strides, n, "strides")
     rate = _tuple(dilation_rate, n, "dilation_rate")
-    if min(rate) < 1:
+    if builtins.min(rate) < 1:
         raise ValueError(f"keras.ops.conv: dilation_rate must be >= 1, got {dilation_rate!r}")
     if rate != (1,) * n and step != (1,) * n:
         raise ValueError("keras.ops.conv: strides > 1 with dilation_rate > 1 is not supported "
@@ -733,8 +732,6 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 def _conv3d(inputs, kernel, step, pad_mode):
     """A 3-D convolution as one 2-D convolution per depth tap of the kernel: the depth
     positions each tap reads are folded into the batch, and the taps' outputs added."""
-    import builtins
-
     m, depth, height, width, c_in = _arr(inputs).shape
     taps = _arr(kernel).shape[0]
     stride = step[0]
@@ -760,8 +757,6 @@ def _conv3d(inputs, kernel, step, pad_mode):
 def _spread(kernel, rate):
     """The dilated kernel: ``rate - 1`` zero taps between the taps of each spatial axis (a
     convolution with it is the dilated convolution, "same" padding included)."""
-    import builtins
-
     import numpy as np
 
     k = _arr(kernel)
@@ -999,8 +994,6 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 def slice_update(inputs, start_indices, updates):
     """``inputs`` with the block at ``start_indices`` replaced by ``updates``."""
-    import builtins
-
     import numpy as np
 
     a, u = _arr(inputs), _arr(updates)
