@@ -96,3 +96,41 @@ def load_fixture(name: str) -> dict[str, np.ndarray]:
     """Every array of the committed ``tests/fixtures/<name>`` (.npz, no pickle) by key."""
     with np.load(FIXTURES / name, allow_pickle=False) as z:
         return {key: z[key] for key in z.files}
+
+
+def check_recorded_case(case: str, cases: dict, golden: dict, module, float32_tol: float = 1e-6
+                        ) -> None:
+    """Run one recorded op case (``cases[case] = (inputs, differentiable, fn)``, see
+    ``tests/fixtures/tf_ops_more_cases.py``) as ``fn(module, **tensors)`` under a tape and
+    compare it with the reference framework's numbers in ``golden``: dtype, shape and values of
+    the output, and the gradients of ``sum(y * r)`` w.r.t. the differentiable inputs (an
+    all-NaN reference gradient means the reference gives none). Tolerance 1e-6, or
+    ``float32_tol`` for float32 outputs."""
+    import convnp as tf
+
+    inputs, diff, fn = cases[case]
+    tensors = {k: tf.constant(golden[f"{case}/in/{k}"]) for k in inputs}
+    with tf.GradientTape() as tape:
+        for k in diff:
+            tape.watch(tensors[k])
+        y = fn(module, **tensors)
+        if f"{case}/r" in golden:
+            loss = tf.reduce_sum(tf.cast(y, tf.float64) * golden[f"{case}/r"])
+    assert y.dtype.name == str(golden[f"{case}/dtype"])
+    expected = golden[f"{case}/y"]
+    assert y.shape == expected.shape
+    tol = float32_tol if expected.dtype == np.float32 else 1e-6
+    if expected.dtype.kind == "f":
+        np.testing.assert_allclose(np.asarray(y), expected, rtol=tol, atol=tol)
+    else:
+        np.testing.assert_array_equal(np.asarray(y), expected)
+    if not diff:
+        return
+    grads = tape.gradient(loss, [tensors[k] for k in diff])
+    for k, g in zip(diff, grads):
+        want = golden[f"{case}/grad/{k}"]
+        if np.all(np.isnan(want)):
+            assert g is None, k
+        else:
+            assert g is not None, f"no gradient reached {k}"
+            np.testing.assert_allclose(np.asarray(g), want, rtol=tol, atol=tol, err_msg=k)

@@ -13,6 +13,7 @@ import pytest
 
 import convnp as tf
 from tests.fixtures.tf_ops_more_cases import CASES, error_probes
+from tests.helpers import check_recorded_case
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tf_ops_more.npz"
 
@@ -25,32 +26,7 @@ def golden():
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_forward_and_gradient_match_tensorflow(case, golden):
-    inputs, diff, fn = CASES[case]
-    tensors = {k: tf.constant(golden[f"{case}/in/{k}"]) for k in inputs}
-    with tf.GradientTape() as tape:
-        for k in diff:
-            tape.watch(tensors[k])
-        y = fn(tf, **tensors)
-        if f"{case}/r" in golden:
-            loss = tf.reduce_sum(tf.cast(y, tf.float64) * golden[f"{case}/r"])
-    assert y.dtype.name == str(golden[f"{case}/dtype"])
-    expected = golden[f"{case}/y"]
-    assert y.shape == expected.shape
-    if expected.dtype.kind == "f":
-        np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-6, atol=1e-6)
-    else:
-        np.testing.assert_array_equal(np.asarray(y), expected)
-    if not diff:
-        return
-    grads = tape.gradient(loss, [tensors[k] for k in diff])
-    for k, g in zip(diff, grads):
-        want = golden[f"{case}/grad/{k}"]
-        if np.all(np.isnan(want)):
-            assert g is None, k
-        else:
-            assert g is not None, f"no gradient reached {k}"
-            np.testing.assert_allclose(np.asarray(g), want, rtol=1e-6, atol=1e-6,
-                                       err_msg=k)
+    check_recorded_case(case, CASES, golden, tf)
 
 
 ERROR_PROBES = error_probes(tf)
