@@ -348,3 +348,15 @@ def test_keras_ops_names_and_argument_orders():
     assert ops.shape(x) == (2, 3) and float(ops.power(2.0, 3.0)) == 8.0
     np.testing.assert_allclose(ops.softmax(x).numpy().sum(axis=-1), [1.0, 1.0])
     check(lambda t: ops.sum(ops.relu(t) * ops.sigmoid(t)), x - 2.5)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64"])
+def test_integer_sums_and_products_keep_their_dtype(dtype):
+    # TensorFlow 2.21: reduce_sum/reduce_prod/cumsum of int32 are int32 (int8 stays int8);
+    # NumPy alone would widen them to int64
+    x = tf.constant([[1, 2, 3], [4, 5, 6]], getattr(tf, dtype))
+    for result, value in ((tf.reduce_sum(x), 21), (tf.reduce_prod(x[0]), 6),
+                          (tf.reduce_sum(x, axis=0), [5, 7, 9]),
+                          (tf.math.cumsum(x[1]), [4, 9, 15])):
+        assert result.dtype.name == dtype
+        np.testing.assert_array_equal(result.numpy(), value)

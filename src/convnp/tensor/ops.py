@@ -615,11 +615,20 @@ def _axis(axis):
     return int(axis)
 
 
+def _same_int_dtype(dtype) -> dict:
+    """``dtype=`` keeping a small integer type (TensorFlow sums int32 in int32; NumPy's sums
+    and products of integers would widen them to int64)."""
+    return {"dtype": dtype} if np.dtype(dtype).kind in "iu" else {}
+
+
 def _reduction(ufunc):
     # the ufunc's reduce goes through the tensor's __array_ufunc__, which records it
+    widens = ufunc in (np.add, np.multiply)
+
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
         x = _lift(input_tensor)
-        out = ufunc.reduce(x, axis=_axis(axis), keepdims=bool(keepdims))
+        extra = _same_int_dtype(x.dtype) if widens else {}
+        out = ufunc.reduce(x, axis=_axis(axis), keepdims=bool(keepdims), **extra)
         return out if isinstance(out, EagerTensor) else new_tensor(out)
     return reduce
 
@@ -673,7 +682,7 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> EagerTensor:
     _unsupported("cumsum", exclusive=exclusive, reverse=reverse)
     a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
     axis = int(axis)
-    return _op(np.cumsum(a, axis=axis), [x],
+    return _op(np.cumsum(a, axis=axis, **_same_int_dtype(a.dtype)), [x],
                lambda g: [np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)])
 
 
