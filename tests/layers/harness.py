@@ -153,3 +153,25 @@ def check_file_round_trip(model, x, path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6, atol=1e-7)
     return loaded
+
+
+def check_keras_written_model(name: str, tmp_path):
+    """Load the Keras-written ``tests/fixtures/<name>.keras``, check its predictions against
+    ``<name>_expected.npz`` (``x``, ``pred``), then that both of convnp's formats give the
+    file back: ``.keras`` again (same predictions and layer configs) and ``.convnp``.
+    Returns the loaded model."""
+    import convnp as tf
+    from tests.helpers import FIXTURES, load_fixture
+
+    expected = load_fixture(f"{name}_expected.npz")
+    model = tf.keras.models.load_model(FIXTURES / f"{name}.keras")
+    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["pred"],
+                               rtol=1e-5, atol=1e-5)
+    model.save(tmp_path / "again.keras")
+    again = tf.keras.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(expected["x"], verbose=0), expected["pred"],
+                               rtol=1e-5, atol=1e-5)
+    for a, b in zip(again.layers, model.layers):
+        assert json.dumps(a.get_config()) == json.dumps(b.get_config())
+    check_file_round_trip(model, expected["x"], tmp_path / "m.convnp")
+    return model
