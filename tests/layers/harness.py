@@ -175,3 +175,26 @@ def check_keras_written_model(name: str, tmp_path):
         assert json.dumps(a.get_config()) == json.dumps(b.get_config())
     check_file_round_trip(model, expected["x"], tmp_path / "m.convnp")
     return model
+
+
+def check_recorded_layer(z: dict, name: str, training: bool) -> None:
+    """Rebuild the layer case ``name`` that a fixture script recorded with Keras
+    (``make_conv_family.layer_case``: class, config, input, weights), call it, and compare
+    the output, output shape, input gradient and every weight gradient of ``sum(y * r)``
+    with Keras's."""
+    from convnp import keras
+
+    layer = getattr(keras.layers, str(z[f"{name}/class"]))(
+        **json.loads(str(z[f"{name}/config"])))
+    x = z[f"{name}/x"]
+    layer(x)  # build
+    layer.set_weights([z[f"{name}/w/{i}"] for i in range(len(layer.weights))])
+    y = layer(x, training=training)
+    np.testing.assert_allclose(y, z[f"{name}/y"], rtol=1e-5, atol=2e-5)
+    assert layer.compute_output_shape((None, *x.shape[1:])) == (None, *y.shape[1:])
+    dx = layer.backward(z[f"{name}/r"])
+    np.testing.assert_allclose(dx, z[f"{name}/dx"], rtol=1e-4, atol=5e-5)
+    assert len(layer.trainable_weights) == len([k for k in z if k.startswith(f"{name}/dw/")])
+    for i, variable in enumerate(layer.trainable_weights):
+        np.testing.assert_allclose(variable.grad, z[f"{name}/dw/{i}"], rtol=1e-4, atol=1e-4,
+                                   err_msg=f"{name} {variable.name}")

@@ -9,8 +9,6 @@ shapes, model files, bad arguments and a few training steps.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -19,7 +17,12 @@ from convnp.io import saving
 from convnp.ops import reference
 from convnp.ops.grouped_conv import grouped_conv_backward, grouped_conv_forward
 from tests.helpers import load_fixture
-from tests.layers.harness import check_case, check_file_round_trip, check_keras_written_model
+from tests.layers.harness import (
+    check_case,
+    check_file_round_trip,
+    check_keras_written_model,
+    check_recorded_layer,
+)
 
 L = tf.keras.layers
 NEW = ("Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D")
@@ -34,16 +37,6 @@ def _names(z) -> list[str]:
     return sorted({key.split("/")[0] for key in z})
 
 
-def _keras_case(z, name):
-    cls = getattr(L, str(z[f"{name}/class"]))
-    layer = cls(**json.loads(str(z[f"{name}/config"])))
-    x = z[f"{name}/x"]
-    layer(x)  # build
-    n = len(layer.weights)
-    layer.set_weights([z[f"{name}/w/{i}"] for i in range(n)])
-    return layer, x
-
-
 def test_fixture_covers_every_layer(z):
     classes = {str(z[f"{name}/class"]) for name in _names(z)}
     assert classes == {"Conv2D", "Conv1D", *NEW}
@@ -53,15 +46,7 @@ def test_fixture_covers_every_layer(z):
 @pytest.mark.parametrize("name", sorted({k.split("/")[0] for k in
                                          load_fixture("conv_family.npz")}))
 def test_forward_and_gradients_match_keras(z, name):
-    layer, x = _keras_case(z, name)
-    y = layer(x, training=True)
-    np.testing.assert_allclose(y, z[f"{name}/y"], rtol=1e-5, atol=2e-5)
-    assert layer.compute_output_shape((None, *x.shape[1:])) == (None, *y.shape[1:])
-    dx = layer.backward(z[f"{name}/r"])
-    np.testing.assert_allclose(dx, z[f"{name}/dx"], rtol=1e-4, atol=5e-5)
-    for i, variable in enumerate(layer.trainable_weights):
-        np.testing.assert_allclose(variable.grad, z[f"{name}/dw/{i}"], rtol=1e-4, atol=1e-4,
-                                   err_msg=f"{name} {variable.name}")
+    check_recorded_layer(z, name, training=True)
 
 
 @pytest.mark.parametrize("cls, kwargs, input_shape, output_shape, n_trainable", [

@@ -10,8 +10,6 @@ float64 central differences, configs, shapes, model files, bad arguments and tra
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -19,7 +17,12 @@ import convnp as tf
 from convnp.ops import conv3d as fast
 from convnp.ops import reference_conv3d as reference
 from tests.helpers import load_fixture, numerical_gradient, rel_error
-from tests.layers.harness import check_case, check_file_round_trip, check_keras_written_model
+from tests.layers.harness import (
+    check_case,
+    check_file_round_trip,
+    check_keras_written_model,
+    check_recorded_layer,
+)
 
 L = tf.keras.layers
 CLASSES = {"Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D",
@@ -33,16 +36,6 @@ def z():
     return load_fixture("three_d.npz")
 
 
-def _keras_case(z, name):
-    cls = getattr(L, str(z[f"{name}/class"]))
-    layer = cls(**json.loads(str(z[f"{name}/config"])))
-    x = z[f"{name}/x"]
-    layer(x)  # build
-    n = len(layer.weights)
-    layer.set_weights([z[f"{name}/w/{i}"] for i in range(n)])
-    return layer, x
-
-
 def test_fixture_covers_every_layer(z):
     assert {str(z[f"{name}/class"]) for name in NAMES} == CLASSES
     assert len(NAMES) == 25
@@ -50,17 +43,8 @@ def test_fixture_covers_every_layer(z):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_and_gradients_match_keras(z, name):
-    layer, x = _keras_case(z, name)
     # the fixture ran Keras at inference (SpatialDropout3D is then the identity)
-    y = layer(x, training=False)
-    np.testing.assert_allclose(y, z[f"{name}/y"], rtol=1e-5, atol=2e-5)
-    assert layer.compute_output_shape((None, *x.shape[1:])) == (None, *y.shape[1:])
-    dx = layer.backward(z[f"{name}/r"])
-    np.testing.assert_allclose(dx, z[f"{name}/dx"], rtol=1e-4, atol=5e-5)
-    assert len(layer.trainable_weights) == len([k for k in z if k.startswith(f"{name}/dw/")])
-    for i, variable in enumerate(layer.trainable_weights):
-        np.testing.assert_allclose(variable.grad, z[f"{name}/dw/{i}"], rtol=1e-4, atol=1e-4,
-                                   err_msg=f"{name} {variable.name}")
+    check_recorded_layer(z, name, training=False)
 
 
 @pytest.mark.parametrize("cls, kwargs, input_shape, output_shape, n_trainable", [
