@@ -73,6 +73,7 @@ def _check(shape, kernel, n_C, hp, pool, ties, with_dA, seed=0, relu=False):
     ((2, 11, 13, 2), (3, 3), 5, {"stride": 2, "pad": "valid"}, (2, 3)),  # odd, strided
     ((1, 12, 12, 3), (3, 2), 4, {"stride": (1, 2), "pad": 1}, (3, 2)),  # leftover rows
     ((2, 9, 12, 1), (2, 3), 2, {"stride": 1, "pad": "same"}, (1, 6)),   # block 2 in width 6
+    ((2, 13, 18, 2), (3, 3), 4, {"stride": 1, "pad": "same"}, (3, 6)),  # 18 cells, leftover
 ])
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("with_dA", [False, True])

@@ -44,6 +44,7 @@ meet candidates in increasing code order, so "replace only when strictly greater
 first; the last one does not, so ties there take the smaller code explicitly. Windows of up
 to `SMALL_WINDOW` cells skip all that (`_pool_cells`): the maximum runs over the cells in
 row-major order, and the code is the count of cells before the first one equal to it.
+Inference needs no winners: larger windows then take the rows first (`_pool_rows_first`).
 """
 
 from __future__ import annotations
@@ -194,6 +195,27 @@ def _pool_cells(z: np.ndarray, pw: int, out: np.ndarray, codes_out: np.ndarray |
         codes_out += looking
 
 
+def _pool_rows_first(z: np.ndarray, pw: int, out: np.ndarray) -> None:
+    """`_pool_blocked` without the winners (inference): the window rows first, each one
+    contiguous slab of the chunk, so the longest step runs on contiguous memory; then the
+    ``pw`` columns of each window on the ``f_h_pool`` times smaller result.
+
+    Taking the pixels of each block first, as the winners need, reads the whole chunk
+    through short strided runs (``n_C`` numbers): for the SIGNS model's predict batch this
+    order took 0.86-0.88x the time (same process, alternating). With the winners kept, rows
+    first (their codes tracked over the whole chunk) was no faster.
+    """
+    ph, n, Ho, _, block, n_C = z.shape
+    Wo = out.shape[2]
+    best = z[0].copy()
+    for r in range(1, ph):
+        np.maximum(best, z[r], out=best)
+    columns = best[:, :, :Wo * pw // block].reshape(n, Ho, Wo, pw, n_C)
+    out[...] = columns[:, :, :, 0]
+    for c in range(1, pw):
+        np.maximum(out, columns[:, :, :, c], out=out)
+
+
 def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
                   codes_out: np.ndarray | None) -> None:
     """Max-pool a chunk of blocked conv output.
@@ -213,6 +235,9 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
     keep = codes_out is not None
     if ph * pw <= SMALL_WINDOW:
         _pool_cells(z, pw, out, codes_out)
+        return
+    if not keep:
+        _pool_rows_first(z, pw, out)
         return
 
     # 1. the pixels of each block (window columns t * block + p, p = 0 .. block - 1). Which p
