@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from convnp._checks import check_number
+from convnp.ops import elementwise
 from convnp.ops.padding import as_pair
 
 
@@ -270,7 +271,7 @@ def activate(activation, z: np.ndarray) -> tuple[np.ndarray, tuple | None]:
     if activation is activations.get("linear"):
         return z, None
     if activation is activations.get("relu"):
-        np.maximum(z, 0, out=z)
+        elementwise.relu(z, out=z)
         return z, (z,)
     y = activation.forward(z)
     return y, (z, y)

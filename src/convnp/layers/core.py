@@ -12,6 +12,7 @@ from convnp import activations
 from convnp.layers import _utils
 from convnp.layers.base import KerasTensor, Layer, record_call
 from convnp.layers.registry import register
+from convnp.ops import elementwise
 from convnp.ops.threads import map_rows
 
 
@@ -342,7 +343,7 @@ def relu_with_mask(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     def rectify(r: slice) -> None:
         np.greater(flat[r], 0, out=mask[r])
-        np.maximum(flat[r], 0, out=y[r])
+        elementwise.relu(flat[r], out=y[r])
 
     map_rows(rectify, flat.size, _MIN_ELEMENTS)
     return y.reshape(x.shape), mask.reshape(x.shape)
@@ -354,7 +355,7 @@ def capped_relu(x: np.ndarray, cap: float) -> np.ndarray:
     flat = np.ascontiguousarray(x).reshape(-1)
     y = np.empty_like(flat)
     cap = flat.dtype.type(cap)
-    map_rows(lambda r: np.clip(flat[r], 0, cap, out=y[r]), flat.size, _MIN_ELEMENTS)
+    map_rows(lambda r: elementwise.relu(flat[r], out=y[r], cap=cap), flat.size, _MIN_ELEMENTS)
     return y.reshape(x.shape)
 
 

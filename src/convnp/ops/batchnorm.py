@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops import elementwise
+from convnp.ops.elementwise import ColumnTile, flat
 from convnp.ops.threads import map_rows
 
 # Below this many rows per core a pass is too small to share out between threads.
@@ -175,20 +177,21 @@ def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=Non
     """``x * scale + shift`` per column, plus ``residual2d`` when given, then ``max(., 0)``
     when ``relu`` (and ``min(., max_value)`` with a cap): one threaded pass writing a new
     ``(rows, n)`` array."""
-    y2d = np.empty_like(x2d)
+    y2d = np.empty(x2d.shape, dtype=x2d.dtype)
+    n = x2d.shape[1]
     cap = None if max_value is None else x2d.dtype.type(max_value)
+    scale_tile, shift_tile = (ColumnTile(v, _block_rows(n)) for v in (scale, shift))
 
     def rows_pass(r: slice) -> None:
-        for block in row_blocks(r, x2d.shape[1]):
-            out = y2d[block]
-            np.multiply(x2d[block], scale, out=out)
-            out += shift
+        for block in row_blocks(r, n):
+            out = flat(y2d[block])
+            # reading a block through reshape is free when it is contiguous (else a copy)
+            np.multiply(x2d[block].reshape(-1), scale_tile.of(out), out=out)
+            out += shift_tile.of(out)
             if residual2d is not None:
-                out += residual2d[block]
-            if relu and cap is not None:
-                np.clip(out, 0, cap, out=out)
-            elif relu:
-                np.maximum(out, 0, out=out)
+                out += residual2d[block].reshape(-1)
+            if relu:
+                elementwise.relu(out, out=out, cap=cap)
 
     map_rows(rows_pass, x2d.shape[0], MIN_ROWS)
     return y2d
@@ -328,7 +331,7 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
     rows, n = dy2d.shape
     y2d = None if relu_output is None else to_rows(np.asarray(relu_output), axis)
     cap = None if max_value is None else dy2d.dtype.type(max_value)
-    dz2d = dy2d if y2d is None else np.empty_like(dy2d)
+    dz2d = dy2d if y2d is None else np.empty(dy2d.shape, dtype=dy2d.dtype)
 
     def partial_sums(r: slice) -> tuple:
         # the masked gradient of a block is written, then summed while it is in cache
@@ -354,18 +357,20 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
         return (None, dgamma, dbeta) + extra
     k, a, c = gradient_terms(cache, dbeta, dgamma, rows, dy2d.dtype)
     # The masked gradient is ours unless it is kept: then dx is written over it.
-    dx2d = dz2d if dz2d is not dy2d and not keep_dz else np.empty_like(dy2d)
+    dx2d = dz2d if dz2d is not dy2d and not keep_dz else np.empty(dy2d.shape, dtype=dy2d.dtype)
+
+    tiles = [ColumnTile(v, _block_rows(n)) for v in ((k, a, c) if batch_stats else (k,))]
 
     def input_gradient(r: slice) -> None:
-        product = _scratch(n, dy2d.dtype) if batch_stats else None
+        product = _scratch(n, dy2d.dtype).reshape(-1) if batch_stats else None
         for block in row_blocks(r, n):
-            out = dx2d[block]
-            np.multiply(dz2d[block], k, out=out)
+            out = flat(dx2d[block])
+            np.multiply(dz2d[block].reshape(-1), tiles[0].of(out), out=out)
             if batch_stats:
-                term = product[:block.stop - block.start]
-                np.multiply(x2d[block], a, out=term)
+                term = product[:out.size]
+                np.multiply(x2d[block].reshape(-1), tiles[1].of(out), out=term)
                 out += term
-                out += c
+                out += tiles[2].of(out)
 
     map_rows(input_gradient, rows, MIN_ROWS)
     return (from_rows(dx2d, cache.shape, axis), dgamma, dbeta) + extra

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convnp.ops import elementwise
 from convnp.ops._threads import map_parts
 from convnp.ops.gemm import matmul, matmul_tn
 from convnp.ops.padding import (
@@ -379,7 +380,7 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
             np.matmul(cols.T, blocked.W_cols, out=out)
             out += bias  # while this chunk of Z is still in cache
             if relu:
-                np.maximum(out, 0, out=out)
+                elementwise.relu(out, out=out)
 
     map_parts(forward_chunks, batch_chunks(m, blocked.geometry, n_C_prev, dtype.itemsize))
     return Z, cache
@@ -672,7 +673,7 @@ def _nhwc_forward(cache: ConvCache, relu: bool) -> np.ndarray:
             np.matmul(cols, W_cols, out=out)
             out += bias
             if relu:
-                np.maximum(out, 0, out=out)
+                elementwise.relu(out, out=out)
 
     map_parts(forward_tiles, nhwc_tiles(m, geometry, n_C_prev, W.dtype.itemsize))
     return Z

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops import conv as _conv
+from convnp.ops import elementwise
 from convnp.ops.conv import copy_windows
 from convnp.ops.padding import layer_window_axes, transpose_crop, transpose_output_size
 from convnp.ops.reductions import column_sums
@@ -289,7 +290,7 @@ def _conv_tiles(xp: np.ndarray, kernels: list[np.ndarray], windows: VolumeWindow
             if bias is not None:
                 target += bias
             if relu:
-                np.maximum(target, 0, out=target)
+                elementwise.relu(target, out=target)
 
     map_parts(run, tiles)
 

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convnp.ops import elementwise
 from convnp.ops.conv import (
     CHUNK_BYTES,
     NHWC_MIN_CHANNELS,
@@ -381,7 +382,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     map_parts(forward_chunks, _chunks(m, blocked, ph * Ho * (n_W // block), dtype.itemsize))
     P += b.reshape(n_C).astype(dtype, copy=False)
     if relu:
-        np.maximum(P, 0, out=P)
+        elementwise.relu(P, out=P)
     if not keep_winners:
         return P, None
     return P, ConvPoolCache(A, A_pad, W, b, geometry, hparameters, blocked, (ph, pw), winners,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops import elementwise
 from convnp.ops.gemm import MIN_SPLIT_MACS
 from convnp.ops.threads import map_rows
 
@@ -75,10 +76,8 @@ def _finish_block(part: np.ndarray, bias, shortcut, relu: bool, cap) -> None:
         part += bias
     if shortcut is not None:
         part += shortcut
-    if cap is not None:
-        np.clip(part, 0, cap, out=part)
-    elif relu:
-        np.maximum(part, 0, out=part)
+    if relu or cap is not None:
+        elementwise.relu(part, out=part, cap=cap)
 
 
 # Output numbers per block of `pointwise_forward`: the block's GEMM result is still in L2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops import elementwise
 from convnp.ops._threads import map_rows
 
 # Below this many multiply-adds a product runs as one BLAS call.
@@ -35,7 +36,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         if bias is not None:
             out[rows] += bias
         if relu:
-            np.maximum(out[rows], 0, out=out[rows])
+            elementwise.relu(out[rows], out=out[rows])
 
     if M * K * N < MIN_SPLIT_MACS:
         block(slice(0, M))

@@ -1,0 +1,49 @@
+"""`convnp.ops.elementwise`: the fast spellings compute what the obvious ones compute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convnp.ops.elementwise import ColumnTile, flat, relu
+
+SPECIAL = [-0.0, 0.0, -1.5, 2.5, 6.0, 7.0, np.nan, -np.inf, np.inf, 1e-45, -1e-45]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cap", [None, 6.0])
+def test_relu_matches_maximum(dtype, cap):
+    x = np.array(SPECIAL + list(np.random.default_rng(0).standard_normal(50) * 5), dtype=dtype)
+    expected = np.maximum(x, 0)
+    if cap is not None:
+        expected = np.minimum(expected, cap)
+    got = relu(x, cap=None if cap is None else dtype(cap))
+    assert got.dtype == x.dtype
+    # equal as numbers (NaN where NaN); only the sign of a zero may differ
+    np.testing.assert_array_equal(got, expected)
+    out = np.empty_like(x)
+    assert relu(x, out=out, cap=cap) is out
+    np.testing.assert_array_equal(out, got)
+
+
+def test_relu_in_place():
+    x = np.array([-2.0, 3.0, np.nan], dtype=np.float32)
+    relu(x, out=x)
+    np.testing.assert_array_equal(x, [0.0, 3.0, np.nan])
+
+
+def test_column_tile_matches_broadcasting():
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal(7).astype(np.float32)
+    tile = ColumnTile(v, rows=5)
+    for rows in (1, 3, 5):
+        block = rng.standard_normal((rows, 7)).astype(np.float32)
+        np.testing.assert_array_equal(flat(block) * tile.of(block), (block * v).reshape(-1))
+
+
+def test_flat_is_a_view_and_refuses_strided_blocks():
+    a = np.zeros((4, 3))
+    flat(a)[5] = 1.0
+    assert a[1, 2] == 1.0
+    with pytest.raises(ValueError, match="C-contiguous"):
+        flat(a[:, :2])
