@@ -47,3 +47,21 @@ def test_flat_is_a_view_and_refuses_strided_blocks():
     assert a[1, 2] == 1.0
     with pytest.raises(ValueError, match="C-contiguous"):
         flat(a[:, :2])
+
+
+@pytest.mark.parametrize("rows", [1, 7, 8, 9, 40])
+def test_column_tile_add_to_any_height(rows):
+    rng = np.random.default_rng(2)
+    v = rng.standard_normal(5)
+    tile = ColumnTile(v, rows=8)
+    block = rng.standard_normal((rows, 5))
+    expected = block + v
+    tile.add_to(block)
+    np.testing.assert_array_equal(block, expected)
+
+
+def test_column_tile_default_size_and_strided_refusal():
+    tile = ColumnTile(np.ones(3, dtype=np.float32))
+    assert tile.rows * 3 <= 1 << 16 and tile.flat.dtype == np.float32
+    with pytest.raises(ValueError, match="C-contiguous"):
+        tile.add_to(np.zeros((4, 6), dtype=np.float32)[:, :3])

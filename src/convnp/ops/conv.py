@@ -369,7 +369,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     _, _, n_C_prev, n_C = W.shape
     Z = np.empty((m, n_H, n_W, n_C), dtype=dtype)
     n_out = blocked.W_cols.shape[1]  # block * n_C columns per im2col column
-    bias = np.tile(np.asarray(b).reshape(n_C).astype(dtype, copy=False), blocked.block)
+    bias = elementwise.ColumnTile(
+        np.tile(np.asarray(b).reshape(n_C).astype(dtype, copy=False), blocked.block))
 
     def forward_chunks(chunks: list[slice]) -> None:
         buffer = None
@@ -378,7 +379,7 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
             out = Z[chunk].reshape(-1, n_out)
             # (K, N).T @ (K, n_out): BLAS reads the transposed operand in place, no copy.
             np.matmul(cols.T, blocked.W_cols, out=out)
-            out += bias  # while this chunk of Z is still in cache
+            bias.add_to(out)  # while this chunk of Z is still in cache
             if relu:
                 elementwise.relu(out, out=out)
 
@@ -664,6 +665,7 @@ def _nhwc_forward(cache: ConvCache, relu: bool) -> np.ndarray:
         matmul(source.A, W_cols, out=Z.reshape(-1, n_C), bias=bias, relu=relu)
         return Z
     A_pad = source.A
+    bias_tile = elementwise.ColumnTile(bias)
 
     def forward_tiles(tiles: list[RowTile]) -> None:
         buffer = None
@@ -671,7 +673,7 @@ def _nhwc_forward(cache: ConvCache, relu: bool) -> np.ndarray:
             cols = buffer = im2col_rows(*tile.band(A_pad, geometry), out=buffer)
             out = tile.pixels(Z)
             np.matmul(cols, W_cols, out=out)
-            out += bias
+            bias_tile.add_to(out)
             if relu:
                 elementwise.relu(out, out=out)
 

@@ -274,6 +274,7 @@ def _conv_tiles(xp: np.ndarray, kernels: list[np.ndarray], windows: VolumeWindow
     matrix per group, tile by tile on every core; plus ``bias``, then ReLU if asked."""
     channels = _group_slices(xp.shape[4], len(kernels))
     filters = _group_slices(out.shape[4], len(kernels))
+    bias = None if bias is None else elementwise.ColumnTile(bias)
 
     def run(part: list[SlabTile]) -> None:
         buffer = None
@@ -288,7 +289,7 @@ def _conv_tiles(xp: np.ndarray, kernels: list[np.ndarray], windows: VolumeWindow
                 else:
                     target[:, f] = cols @ kernel
             if bias is not None:
-                target += bias
+                bias.add_to(target)
             if relu:
                 elementwise.relu(target, out=target)
 

@@ -24,21 +24,34 @@ def relu(x: np.ndarray, out: np.ndarray | None = None, cap=None) -> np.ndarray:
     return np.clip(x, 0, np.inf if cap is None else cap, out=out)
 
 
+# Numbers in a `ColumnTile` made for `ColumnTile.add_to` (256 KB of float32: it stays in cache).
+TILE_NUMBERS = 1 << 16
+
+
 class ColumnTile:
     """A per-column vector ``v`` of ``(rows, n)`` blocks, repeated for up to ``rows`` rows,
     so that elementwise steps with it run on flat contiguous arrays (see the module notes).
 
     Args:
         v: the ``(n,)`` vector (any shape with ``n`` numbers), in the blocks' dtype.
-        rows: the most rows a block will have.
+        rows: the most rows a block will have (default: `TILE_NUMBERS` numbers' worth).
     """
 
-    def __init__(self, v: np.ndarray, rows: int):
-        self.flat = np.tile(np.asarray(v).reshape(-1), rows)
+    def __init__(self, v: np.ndarray, rows: int | None = None):
+        v = np.asarray(v).reshape(-1)
+        self.rows = max(1, TILE_NUMBERS // max(v.size, 1)) if rows is None else rows
+        self.flat = np.tile(v, self.rows)
 
     def of(self, block: np.ndarray) -> np.ndarray:
         """The tile matching ``block`` (a C-contiguous ``(r, n)`` array, as `flat` sees it)."""
         return self.flat[:block.size]
+
+    def add_to(self, block: np.ndarray) -> None:
+        """``block += v`` for a C-contiguous ``(r, n)`` block of any height, a tile's rows at
+        a time (a bias added to a conv's output chunk)."""
+        for start in range(0, block.shape[0], self.rows):
+            part = flat(block[start:start + self.rows])
+            part += self.of(part)
 
 
 def flat(block: np.ndarray) -> np.ndarray:

@@ -71,9 +71,10 @@ def finish_inplace(z: np.ndarray, shortcut: np.ndarray | None = None, relu: bool
 
 
 def _finish_block(part: np.ndarray, bias, shortcut, relu: bool, cap) -> None:
-    """``part += bias; part += shortcut; part = relu(part)`` in place, each when given."""
+    """``part += bias; part += shortcut; part = relu(part)`` in place, each when given
+    (``bias``: a `ColumnTile` of ``part``'s columns)."""
     if bias is not None:
-        part += bias
+        bias.add_to(part)
     if shortcut is not None:
         part += shortcut
     if relu or cap is not None:
@@ -112,6 +113,7 @@ def pointwise_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None
     other = None if shortcut is None else np.asarray(shortcut, dtype=out.dtype).reshape(-1, n_C)
     cap = None if max_value is None else out.dtype.type(max_value)
     step = max(256, BLOCK_OUTPUTS // n_C)
+    bias = None if bias is None else elementwise.ColumnTile(np.asarray(bias, dtype=out.dtype))
 
     def rows(r: slice) -> None:
         for start in range(r.start, r.stop, step):

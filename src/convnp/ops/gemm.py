@@ -31,10 +31,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
     if out is None:
         out = np.empty((M, N), dtype=np.result_type(a, b))
 
+    bias_tile = None if bias is None else elementwise.ColumnTile(
+        np.asarray(bias, dtype=out.dtype))
+
     def block(rows: slice) -> None:
         np.matmul(a[rows], b, out=out[rows])
-        if bias is not None:
-            out[rows] += bias
+        if bias_tile is not None:
+            bias_tile.add_to(out[rows])
         if relu:
             elementwise.relu(out[rows], out=out[rows])
 
