@@ -223,3 +223,25 @@ def test_fused_relu6_is_exactly_the_two_passes_apart(monkeypatch, blocks):
     plain = fast.batch_norm_backward(dy * ((y > 0) & (y < 6)), plain_cache)
     for a, b in zip(fused, plain):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("einsum_columns", [1, 10**9], ids=["einsum", "blas"])
+@pytest.mark.parametrize("n", [8, 96])
+def test_both_ways_of_block_sums_are_accurate(monkeypatch, einsum_columns, n):
+    # wide and narrow features, several 1024-row blocks, both of `_BlockSums`'s ways
+    monkeypatch.setattr(fast, "EINSUM_COLUMNS", einsum_columns)
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((5000, n)) * 3 + 2).astype(np.float32)
+    mean, var = fast.moments(x)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(var, x.astype(np.float64).var(axis=0), rtol=1e-6)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 1.5, n), rng.standard_normal(n)
+    y, cache = fast.batch_norm_forward(x, gamma, beta, 1e-3, relu=True)
+    dx, dgamma, dbeta = fast.batch_norm_backward(dy, cache, relu_output=y)
+    y_ref, ref_cache = reference.batch_norm_forward(x.astype(np.float64), gamma, beta, 1e-3)
+    dz = dy * (y_ref > 0)
+    dx_ref, dgamma_ref, dbeta_ref = reference.batch_norm_backward(dz, ref_cache)
+    np.testing.assert_allclose(dbeta, dbeta_ref, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(dgamma, dgamma_ref, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-4, atol=1e-4)
