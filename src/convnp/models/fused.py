@@ -31,7 +31,6 @@ from convnp.ops import batchnorm, pool_forward
 from convnp.ops.conv_pool import conv_max_pool_backward, conv_max_pool_forward
 from convnp.ops.pool import max_pool_backward_add
 from convnp.ops.reductions import column_sums
-from convnp.ops.threads import map_rows
 
 
 def tiles(pool, input_shape) -> bool:
@@ -251,16 +250,8 @@ class BatchNormMaxPool(_FusedPool):
         bn.set_gradients(dgamma, dbeta)
         if not bn.needs_input_gradient:
             return None
-        rows = x2d.shape[0]
-        k, a, c = batchnorm.gradient_terms(bn_cache, dbeta, dgamma, rows, bn.dtype)
-        dx2d = np.empty_like(x2d)
-
-        def batch_terms(r: slice) -> None:
-            np.multiply(x2d[r], a, out=dx2d[r])
-            dx2d[r] += c
-
-        map_rows(batch_terms, rows, batchnorm.MIN_ROWS)
-        dx = dx2d.reshape(pool_cache.input_shape)
+        k, a, c = batchnorm.gradient_terms(bn_cache, dbeta, dgamma, x2d.shape[0], bn.dtype)
+        dx = batchnorm.affine(x2d, a, c).reshape(pool_cache.input_shape)  # the dense terms
         max_pool_backward_add(dy * k, pool_cache, dx)
         return dx
 
