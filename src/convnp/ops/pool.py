@@ -134,6 +134,33 @@ def _axis_slices(n_out: int, f: int, s: int) -> list[slice]:
     return [slice(i, i + span, s) for i in range(f)]
 
 
+def _tiles(geometry: Geometry, in_hw: tuple[int, int]) -> bool:
+    """Whether the windows tile the input exactly: stride = window, no padding, no
+    leftover rows or columns."""
+    return (geometry.stride == geometry.kernel and not geometry.is_padded
+            and all(n == o * f for n, o, f in zip(in_hw, geometry.out_hw, geometry.kernel)))
+
+
+def _tiled_reduce(source: np.ndarray, out: np.ndarray, kernel: tuple[int, int],
+                  ufunc: np.ufunc) -> None:
+    """Pool windows that tile ``source`` (see `_tiles`) with ``ufunc`` (``np.maximum``, or
+    ``np.add`` for a sum): first over the window's rows, each of which is a whole image row
+    (long contiguous runs), then over its columns on the ``f_h`` times smaller result.
+
+    The cells at one window offset, taken for all windows at once (the other paths), are
+    runs of only ``n_C`` numbers: for 2x2 windows this order took about half the time.
+    """
+    n, n_H, n_W, n_C = source.shape
+    f_h, f_w = kernel
+    windows = source.reshape(n, n_H // f_h, f_h, n_W // f_w, f_w, n_C)
+    rows = windows[:, :, 0] if f_h == 1 else ufunc(windows[:, :, 0], windows[:, :, 1])
+    for r in range(2, f_h):
+        ufunc(rows, windows[:, :, r], out=rows)
+    out[...] = rows[:, :, :, 0]
+    for c in range(1, f_w):
+        ufunc(out, rows[:, :, :, c], out=out)
+
+
 def _running_max(slabs: list[np.ndarray], out: np.ndarray) -> None:
     out[...] = slabs[0]
     for slab in slabs[1:]:
@@ -217,11 +244,14 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
     A = np.empty((m, n_H, n_W, n_C), dtype=dtype)
     separable = mode == "max" and _separable(geometry)
     row_max = np.empty((m, A_pad.shape[1], n_W, n_C), dtype=dtype) if separable else None
+    tiled = not separable and _tiles(geometry, A_in.shape[1:3])
 
     def pool_examples(examples: list[slice]) -> None:
         rows = _span(examples)
         source, out = A_pad[rows], A[rows]
-        if separable:
+        if tiled:
+            _tiled_reduce(source, out, geometry.kernel, np.maximum if mode == "max" else np.add)
+        elif separable:
             _running_max([source[:, :, sl] for sl in _axis_slices(n_W, f_w, s_w)], row_max[rows])
             _running_max([row_max[rows][:, sl] for sl in _axis_slices(n_H, f_h, s_h)], out)
         elif mode == "max":
@@ -306,10 +336,7 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
     # the target instead of being added to it.
     disjoint = not accumulate and all(s >= f for s, f in zip(geometry.stride, geometry.kernel))
     share = dA / cache.counts if mode == "average" else None
-    # Windows that tile the whole input exactly (stride = window, no padding, no leftover)
-    tiled = (geometry.stride == geometry.kernel and not geometry.is_padded
-             and all(n == o * f for n, o, f in zip(cache.input_shape[1:3], geometry.out_hw,
-                                                   geometry.kernel)))
+    tiled = _tiles(geometry, cache.input_shape[1:3])
 
     def route_examples(examples: list[slice]) -> None:
         rows = _span(examples)
