@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convnp.ops.elementwise import ColumnTile, flat, relu
+from convnp.ops.elementwise import ColumnTile, flat, relu, relu_gradient
 
 SPECIAL = [-0.0, 0.0, -1.5, 2.5, 6.0, 7.0, np.nan, -np.inf, np.inf, 1e-45, -1e-45]
 
@@ -65,3 +65,18 @@ def test_column_tile_default_size_and_strided_refusal():
     assert tile.rows * 3 <= 1 << 16 and tile.flat.dtype == np.float32
     with pytest.raises(ValueError, match="C-contiguous"):
         tile.add_to(np.zeros((4, 6), dtype=np.float32)[:, :3])
+
+
+@pytest.mark.parametrize("size", [5, 1 << 17, (1 << 18) + 3])
+def test_relu_gradient_matches_the_mask_product(monkeypatch, size):
+    monkeypatch.setattr("convnp.ops.elementwise.GRADIENT_BLOCK", 1 << 15)
+    monkeypatch.setattr("convnp.ops.elementwise._MIN_SHARED", 1 << 16)  # blocks and threads
+    rng = np.random.default_rng(3)
+    y = relu(rng.standard_normal(size).astype(np.float32))
+    y[:3] = [0.0, np.nan, np.inf]
+    dy = rng.standard_normal(size).astype(np.float32)
+    got = relu_gradient(dy.reshape(1, -1), y.reshape(1, -1))
+    assert got.shape == (1, size) and got.dtype == np.float32
+    np.testing.assert_array_equal(got.reshape(-1), np.multiply(dy, y > 0))
+    with pytest.raises(ValueError, match="same size"):
+        relu_gradient(dy, y[:-1])

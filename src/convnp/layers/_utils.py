@@ -283,7 +283,7 @@ def activate_backward(activation, dy: np.ndarray, saved: tuple | None) -> np.nda
         return dy
     if len(saved) == 1:
         (y,) = saved
-        return np.multiply(dy, y > 0)
+        return elementwise.relu_gradient(dy, y)
     z, y = saved
     return activation.backward(dy, z, y)
 

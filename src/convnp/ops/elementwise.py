@@ -18,10 +18,44 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops.threads import map_rows
+
 
 def relu(x: np.ndarray, out: np.ndarray | None = None, cap=None) -> np.ndarray:
     """``max(x, 0)`` (and ``min(., cap)`` when given: ReLU6), into ``out`` if given."""
     return np.clip(x, 0, np.inf if cap is None else cap, out=out)
+
+
+# Numbers per block of `relu_gradient`; and half the fewest worth sharing between the cores
+# (measured: two threads took 1.2x the time of one at 1M numbers, 0.63x at 3M and 6M).
+GRADIENT_BLOCK = 1 << 17
+_MIN_SHARED = 1 << 20
+
+
+def relu_gradient(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ReLU's backward from its output: ``dy`` where ``y > 0``, else 0, as a new array of
+    ``dy``'s shape and dtype. Each block's mask is made and used while it is in cache, and
+    the blocks are shared between the cores (``np.multiply(dy, y > 0)`` writes a whole
+    boolean array first, on one core)."""
+    if np.size(y) != np.size(dy):
+        raise ValueError(f"relu_gradient: dy and y must have the same size, got shapes "
+                         f"{np.shape(dy)} and {np.shape(y)}")
+    if np.size(dy) < 2 * _MIN_SHARED:  # in cache anyway: the plain product is quicker
+        return np.multiply(dy, np.reshape(y, np.shape(dy)) > 0)
+    flat_dy = np.ascontiguousarray(dy).reshape(-1)
+    flat_y = np.ascontiguousarray(y).reshape(-1)
+    out = np.empty(flat_dy.shape, dtype=flat_dy.dtype)
+
+    def part(r: slice) -> None:
+        mask = np.empty(min(GRADIENT_BLOCK, r.stop - r.start), dtype=bool)
+        for start in range(r.start, r.stop, GRADIENT_BLOCK):
+            block = slice(start, min(start + GRADIENT_BLOCK, r.stop))
+            passes = mask[:block.stop - block.start]
+            np.greater(flat_y[block], 0, out=passes)
+            np.multiply(flat_dy[block], passes, out=out[block])
+
+    map_rows(part, flat_dy.size, _MIN_SHARED)
+    return out.reshape(np.shape(dy))
 
 
 # Numbers in a `ColumnTile` made for `ColumnTile.add_to` (256 KB of float32: it stays in cache).
