@@ -203,8 +203,15 @@ def test_the_fused_block_width_follows_the_blas_kernels(wide, columns, monkeypat
     A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
     _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
     assert cache.blocked.W_cols.shape[1] == columns  # 8 filters in blocks of 4 or 2 pixels
+    # inference: 32 filters take 2-pixel blocks under AVX-512 kernels, none otherwise
+    assert conv_pool.block_columns(training=False) == (64 if wide else 16)
+    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 32, False)
+    P, _ = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4,
+                                 keep_winners=False)
+    np.testing.assert_allclose(P, _reference(A, W, b, {"stride": 1, "pad": "same"}, 4, None, False),
+                               rtol=1e-12, atol=1e-12)
     monkeypatch.setattr(conv_pool, "BLOCK_COLUMNS", 8)  # an explicit width wins
-    assert conv_pool.block_columns() == 8
+    assert conv_pool.block_columns() == 8 and conv_pool.block_columns(training=False) == 8
 
 
 def test_blas_architecture_is_a_name_or_none():

@@ -288,18 +288,25 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
 
 
 # The widest blocked product (``block * n_C`` columns) of the fused forward, or None to let
-# the BLAS kernels decide (`block_columns`). Measured on the SIGNS model (8 filters, 8x8 pool),
-# blocks of 2 pixels (16 columns) against blocks of 4 (32 columns), same process, alternating:
-# with OpenBLAS's Haswell (AVX2) kernels 16 columns took 0.96x a training step and 0.91x a
-# predict batch; with its SkylakeX (AVX-512) kernels 32 columns took 0.90x both.
+# the BLAS kernels and the pass decide (`block_columns`). Measured on the SIGNS model (8
+# filters, 8x8 pool), blocks of 2 pixels (16 columns) against blocks of 4 (32 columns), same
+# process, alternating: with OpenBLAS's Haswell (AVX2) kernels 16 columns took 0.96x a
+# training step and 0.91x a predict batch; with its SkylakeX (AVX-512) kernels 32 columns
+# took 0.90x both. Inference under AVX-512 goes to 64 columns: the happy model's predict
+# batch (32 filters, blocks of 2 pixels instead of none) took 0.75-0.80x, MNIST's 0.96x;
+# in training, where the backward reads the blocked layout too, 64 columns made the SIGNS
+# step 1.04x (its second conv: blocks of 4 pixels instead of 2).
 BLOCK_COLUMNS: int | None = None
 
 
-def block_columns() -> int:
-    """`BLOCK_COLUMNS`, or by default 32 under AVX-512 kernels and 16 otherwise."""
+def block_columns(training: bool = True) -> int:
+    """`BLOCK_COLUMNS`, or by default: under AVX-512 kernels 32 (training) or 64
+    (inference), else 16."""
     if BLOCK_COLUMNS is not None:
         return BLOCK_COLUMNS
-    return 32 if blas_has_wide_registers() else 16
+    if not blas_has_wide_registers():
+        return 16
+    return 32 if training else 64
 
 
 def _chunks(m: int, blocked: BlockedConv, rows: int, itemsize: int) -> list[slice]:
@@ -358,7 +365,7 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     Ho, Wo = n_H // ph, n_W // pw
 
     A_pad = _pad(A, geometry.pads)
-    blocked = BlockedConv.plan(geometry, W, row_group=pw, columns=block_columns())
+    blocked = BlockedConv.plan(geometry, W, row_group=pw, columns=block_columns(keep_winners))
     block = blocked.block
     n_out = blocked.W_cols.shape[1]  # block * n_C
     P = np.empty((m, Ho, Wo, n_C), dtype=dtype)
