@@ -187,6 +187,8 @@ def test_tiled_conv3d_transpose_matches_the_loops_and_the_conv(monkeypatch, thre
     ((5, 6, 7, 6, 3), (1, 2, 2), None, "valid"),
     ((4, 5, 5, 4, 2), (3, 2, 3), (2, 2, 1), "same"),
     ((3, 4, 5, 6, 2), 2, 1, "same"),
+    ((4, 4, 6, 8, 3), 2, None, "valid"),  # windows that tile the volume
+    ((3, 2, 4, 6, 2), (1, 2, 3), None, "same"),
 ])
 def test_pooling_on_two_threads_matches_the_loops_with_ties(dtype, mode, shape, pool, strides,
                                                             padding):

@@ -90,17 +90,17 @@ def test_first_max_mask_marks_only_the_first():
 def test_tiling_windows_take_the_fast_route_only_without_ties(monkeypatch):
     """Windows that tile the input route their gradient by "equal to the maximum" when every
     window has one maximum; a tie or a NaN sends the part back to the first-maximum walk."""
-    from convnp.ops import pool
+    from convnp.ops import tiled_windows
 
     calls = []
-    original = pool._route_unique_maxima
+    original = tiled_windows.route_unique_maxima
 
     def spy(*args):
         taken = original(*args)
         calls.append(taken)
         return taken
 
-    monkeypatch.setattr(pool, "_route_unique_maxima", spy)
+    monkeypatch.setattr(tiled_windows, "route_unique_maxima", spy)
     rng = np.random.default_rng(0)
     hp = {"f": 2, "stride": 2}
     for A, fast in ((rng.standard_normal((2, 6, 8, 3)), True),

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops import conv as _conv
-from convnp.ops import elementwise
+from convnp.ops import elementwise, tiled_windows
 from convnp.ops.conv import copy_windows
 from convnp.ops.padding import layer_window_axes, transpose_crop, transpose_output_size
 from convnp.ops.reductions import column_sums
@@ -706,11 +706,16 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding: str = "valid",
     padded = _pad(A_prev, pads, -np.inf if mode == "max" else 0.0)
     A = np.empty((m, *out, A_prev.shape[4]), dtype=A_prev.dtype)
     taps = [_tap_slices(offset, stride, (1, 1, 1), out) for offset in _offsets(kernel)]
+    tiled = tiled_windows.tiles(A_prev.shape[1:4], out, kernel, stride, any(np.ravel(pads)))
     # One pass per window offset over a strided slice of the volume (no im2col copy, no loop
-    # over voxels), the examples shared between the cores.
+    # over voxels), the examples shared between the cores; windows that tile the volume are
+    # reduced one window axis at a time instead (`convnp.ops.tiled_windows`).
     if mode == "max":
         def run(rows: slice) -> None:
             source, best = padded[rows], A[rows]
+            if tiled:
+                tiled_windows.reduce(source, kernel, np.maximum, best)
+                return
             best[...] = source[(slice(None), *taps[0])]
             for cells in taps[1:]:
                 np.maximum(best, source[(slice(None), *cells)], out=best)
@@ -722,6 +727,9 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding: str = "valid",
     else:
         def run(rows: slice) -> None:
             source, total = padded[rows], A[rows]
+            if tiled:
+                tiled_windows.reduce(source, kernel, np.add, total)
+                return
             total[...] = source[(slice(None), *taps[0])]
             for cells in taps[1:]:
                 total += source[(slice(None), *cells)]
@@ -733,7 +741,7 @@ def pool3d_forward(A_prev, pool_size, strides=None, padding: str = "valid",
             count += real[(slice(None), *cells)]
         A /= count
         hp["count"] = count
-    hp["padded_dhw"] = padded.shape[1:4]
+    hp["padded_dhw"], hp["tiled"] = padded.shape[1:4], tiled
     return A, (A_prev, hp)
 
 
@@ -748,7 +756,11 @@ def pool3d_backward(dA, cache):
     m = A_prev.shape[0]
     taps = [_tap_slices(offset, hp["stride"], (1, 1, 1), hp["out"])
             for offset in _offsets(hp["f"])]
-    dpadded = np.zeros((m, *hp["padded_dhw"], A_prev.shape[4]), dtype=A_prev.dtype)
+    # Max windows that tile the volume write every cell (one window each, whichever route
+    # runs): nothing to zero first.
+    whole = hp["mode"] == "max" and hp.get("tiled")
+    dpadded = (np.empty if whole else np.zeros)((m, *hp["padded_dhw"], A_prev.shape[4]),
+                                                dtype=A_prev.dtype)
     if hp["mode"] == "average":
         share = dA / hp["count"]
     # one tap's windows never share a cell, so each offset is one plain += of a slab
@@ -761,6 +773,9 @@ def pool3d_backward(dA, cache):
 
         def run(rows: slice) -> None:
             target, source, best = dpadded[rows], hp["padded"][rows], hp["maximum"][rows]
+            if hp.get("tiled") and tiled_windows.route_unique_maxima(
+                    source, best, dA[rows], target, hp["f"], accumulate=False):
+                return
             left = np.array(dA[rows])
             hit = np.empty(left.shape, dtype=bool)
             given = None if disjoint else np.empty_like(left)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops import tiled_windows
 from convnp.ops._threads import map_parts
 from convnp.ops.conv import NotesCache, _pad
 from convnp.ops.padding import (
@@ -135,67 +136,15 @@ def _axis_slices(n_out: int, f: int, s: int) -> list[slice]:
 
 
 def _tiles(geometry: Geometry, in_hw: tuple[int, int]) -> bool:
-    """Whether the windows tile the input exactly: stride = window, no padding, no
-    leftover rows or columns."""
-    return (geometry.stride == geometry.kernel and not geometry.is_padded
-            and all(n == o * f for n, o, f in zip(in_hw, geometry.out_hw, geometry.kernel)))
-
-
-def _tiled_reduce(source: np.ndarray, out: np.ndarray, kernel: tuple[int, int],
-                  ufunc: np.ufunc) -> None:
-    """Pool windows that tile ``source`` (see `_tiles`) with ``ufunc`` (``np.maximum``, or
-    ``np.add`` for a sum): first over the window's rows, each of which is a whole image row
-    (long contiguous runs), then over its columns on the ``f_h`` times smaller result.
-
-    The cells at one window offset, taken for all windows at once (the other paths), are
-    runs of only ``n_C`` numbers. For 2x2 windows this order took 0.7-0.8x the time of the
-    running maximum on maps of 8x8 to 96x128 (2 threads); on larger ones both are bound by
-    memory.
-    """
-    n, n_H, n_W, n_C = source.shape
-    f_h, f_w = kernel
-    windows = source.reshape(n, n_H // f_h, f_h, n_W // f_w, f_w, n_C)
-    rows = windows[:, :, 0] if f_h == 1 else ufunc(windows[:, :, 0], windows[:, :, 1])
-    for r in range(2, f_h):
-        ufunc(rows, windows[:, :, r], out=rows)
-    out[...] = rows[:, :, :, 0]
-    for c in range(1, f_w):
-        ufunc(out, rows[:, :, :, c], out=out)
+    """Whether the windows tile the input exactly (`convnp.ops.tiled_windows`)."""
+    return tiled_windows.tiles(in_hw, geometry.out_hw, geometry.kernel, geometry.stride,
+                               geometry.is_padded)
 
 
 def _running_max(slabs: list[np.ndarray], out: np.ndarray) -> None:
     out[...] = slabs[0]
     for slab in slabs[1:]:
         np.maximum(out, slab, out=out)
-
-
-def _route_unique_maxima(source: np.ndarray, pooled: np.ndarray, grad: np.ndarray,
-                         target: np.ndarray, kernel: tuple[int, int], accumulate: bool) -> bool:
-    """Route the gradient of windows that tile ``source`` exactly, if no window has tied
-    maxima: then "equal to the window's maximum" marks the winner alone.
-
-    Seen as ``(n, n_H_out, f_h, n_W_out, f_w, n_C)``, the input lines up with the window
-    maxima and gradients broadcast over the two window axes: one comparison, one count and
-    one multiply replace the per-offset bookkeeping of `_route_to_first_max`, which the
-    caller falls back to when this returns False (some window has several maxima, or a
-    NaN): nothing is written then. (Repeating the maxima and gradients to the input's size
-    first, then comparing row by row, took 1.2-1.7x the time.)
-    """
-    n, n_H, n_W, n_C = source.shape
-    f_h, f_w = kernel
-    windows = (n, n_H // f_h, f_h, n_W // f_w, f_w, n_C)
-    per_window = (n, n_H // f_h, 1, n_W // f_w, 1, n_C)
-    if np.isnan(pooled).any():
-        return False
-    winners = np.equal(source.reshape(windows), pooled.reshape(per_window))
-    if np.count_nonzero(winners) != pooled.size:
-        return False
-    routed = target.reshape(windows)
-    if accumulate:
-        routed += winners * grad.reshape(per_window)
-    else:
-        np.multiply(winners, grad.reshape(per_window), out=routed)
-    return True
 
 
 def _route_to_first_max(slabs: list[np.ndarray], pooled: np.ndarray, grad: np.ndarray,
@@ -252,7 +201,8 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
         rows = _span(examples)
         source, out = A_pad[rows], A[rows]
         if tiled:
-            _tiled_reduce(source, out, geometry.kernel, np.maximum if mode == "max" else np.add)
+            tiled_windows.reduce(source, geometry.kernel, np.maximum if mode == "max" else np.add,
+                                 out)
         elif separable:
             _running_max([source[:, :, sl] for sl in _axis_slices(n_W, f_w, s_w)], row_max[rows])
             _running_max([row_max[rows][:, sl] for sl in _axis_slices(n_H, f_h, s_h)], out)
@@ -351,8 +301,8 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
                     target[:, sl_h, sl_w, :] += share[rows]
             return
         source, pooled = cache.A_pad[rows], cache.A[rows]
-        if tiled and _route_unique_maxima(source, pooled, grad, target, geometry.kernel,
-                                          accumulate):
+        if tiled and tiled_windows.route_unique_maxima(source, pooled, grad, target,
+                                                       geometry.kernel, accumulate):
             return
         if cache.row_max is None:
             _route_to_first_max([source[:, sl_h, sl_w, :] for sl_h, sl_w in offsets],
