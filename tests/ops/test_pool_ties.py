@@ -87,37 +87,39 @@ def test_first_max_mask_marks_only_the_first():
     assert reference.first_max_mask(np.full((2, 2), -1.0)).sum() == 1
 
 
-def test_tiling_windows_take_the_fast_route_only_without_ties(monkeypatch):
-    """Windows that tile the input route their gradient by "equal to the maximum" when every
-    window has one maximum; a tie or a NaN sends the part back to the first-maximum walk."""
+def test_tiling_windows_take_the_tiled_route_with_and_without_ties(monkeypatch):
+    """Windows that tile the input route their gradient by "equal to the maximum", ties
+    (small integers) and NaN windows included, with the reference loops' first-maximum rule;
+    windows that do not tile take the offset walk."""
     from convnp.ops import tiled_windows
 
     calls = []
-    original = tiled_windows.route_unique_maxima
+    original = tiled_windows.route_first_maxima
 
     def spy(*args):
-        taken = original(*args)
-        calls.append(taken)
-        return taken
+        calls.append(args[4])
+        return original(*args)
 
-    monkeypatch.setattr(tiled_windows, "route_unique_maxima", spy)
+    monkeypatch.setattr(tiled_windows, "route_first_maxima", spy)
     rng = np.random.default_rng(0)
-    hp = {"f": 2, "stride": 2}
-    for A, fast in ((rng.standard_normal((2, 6, 8, 3)), True),
-                    (rng.integers(0, 2, (2, 6, 8, 3)).astype(np.float64), False)):
-        calls.clear()
-        P, cache = ops.pool_forward(A, hp, "max")
-        dP = rng.standard_normal(P.shape)
-        P_ref, cache_ref = reference.pool_forward(A, hp, "max")
-        np.testing.assert_array_equal(P, P_ref)
-        np.testing.assert_allclose(ops.pool_backward(dP, cache, "max"),
-                                   reference.pool_backward(dP, cache_ref, "max"))
-        assert calls and all(taken == fast for taken in calls)
+    for hp, tiled in (({"f": 2, "stride": 2}, True), ({"f": 2, "stride": 1}, False)):
+        for A in (rng.standard_normal((2, 6, 8, 3)),
+                  rng.integers(0, 2, (2, 6, 8, 3)).astype(np.float64)):
+            calls.clear()
+            P, cache = ops.pool_forward(A, hp, "max")
+            dP = rng.standard_normal(P.shape)
+            P_ref, cache_ref = reference.pool_forward(A, hp, "max")
+            np.testing.assert_array_equal(P, P_ref)
+            np.testing.assert_allclose(ops.pool_backward(dP, cache, "max"),
+                                       reference.pool_backward(dP, cache_ref, "max"))
+            assert bool(calls) == tiled
 
     A = rng.standard_normal((1, 4, 4, 2))
     A[0, 0, 0, 0] = np.nan
+    A[0, 2, 2, 1] = A[0, 3, 3, 1] = 9.0  # and a tie in another window
     calls.clear()
-    P, cache = ops.pool_forward(A, hp, "max")
+    P, cache = ops.pool_forward(A, {"f": 2, "stride": 2}, "max")
     dA = ops.pool_backward(np.ones_like(P), cache, "max")
-    assert calls == [False]
+    assert calls == [(2, 2)]
     assert dA[0, :2, :2, 0].sum() == 0  # a NaN window routes nothing, as before
+    assert dA[0, 2, 2, 1] == 1 and dA[0, 3, 3, 1] == 0  # the first of the tied maxima

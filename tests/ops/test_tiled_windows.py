@@ -36,31 +36,32 @@ def test_reduce_matches_the_window_reduction(shape, kernel, ufunc, reduction):
 
 
 @pytest.mark.parametrize("shape, kernel", CASES)
-def test_route_sends_each_gradient_to_the_unique_maximum(shape, kernel):
+@pytest.mark.parametrize("ties", [False, True])
+def test_route_sends_each_gradient_to_the_first_maximum(shape, kernel, ties):
     rng = np.random.default_rng(1)
-    x = rng.standard_normal(shape)
+    x = rng.integers(0, 2, shape).astype(float) if ties else rng.standard_normal(shape)
     windows = _windowed(x, kernel)
     pooled = windows.max(axis=-2)
     grad = rng.standard_normal(pooled.shape)
     target = np.full(x.shape, 0.5)
-    assert tiled_windows.route_unique_maxima(x, pooled, grad, target, kernel, accumulate=True)
+    tiled_windows.route_first_maxima(x, pooled, grad, target, kernel, accumulate=True)
     routed = _windowed(target - 0.5, kernel)
-    winner = windows == pooled[..., None, :]
-    np.testing.assert_allclose(routed, np.where(winner, grad[..., None, :], 0.0), atol=1e-12)
+    first = np.argmax(windows == pooled[..., None, :], axis=-2)  # row-major window order
+    expected = np.zeros_like(routed)
+    np.put_along_axis(expected, first[..., None, :], grad[..., None, :], axis=-2)
+    np.testing.assert_allclose(routed, expected, atol=1e-12)
+    written = np.full(x.shape, 7.0)
+    tiled_windows.route_first_maxima(x, pooled, grad, written, kernel, accumulate=False)
+    np.testing.assert_allclose(written, target - 0.5, atol=1e-12)
 
 
-def test_route_refuses_ties_and_nan_without_writing():
-    x = np.zeros((1, 4, 4, 1))
-    x[0, 0, 0, 0] = x[0, 0, 1, 0] = 1.0  # a tie in the first window
-    pooled = _windowed(x, (2, 2)).max(axis=-2)
-    target = np.full(x.shape, 7.0)
-    assert not tiled_windows.route_unique_maxima(x, pooled, np.ones_like(pooled), target,
-                                                 (2, 2), accumulate=False)
+def test_a_nan_window_routes_nothing():
     y = np.arange(16.0).reshape(1, 4, 4, 1)
     y[0, 0, 0, 0] = np.nan
-    assert not tiled_windows.route_unique_maxima(y, np.maximum.reduce(
-        _windowed(y, (2, 2)), axis=-2), np.ones((1, 2, 2, 1)), target, (2, 2), False)
-    assert (target == 7.0).all()
+    pooled = np.maximum.reduce(_windowed(y, (2, 2)), axis=-2)
+    target = np.full(y.shape, 7.0)
+    tiled_windows.route_first_maxima(y, pooled, np.ones((1, 2, 2, 1)), target, (2, 2), False)
+    assert (target[0, :2, :2] == 0).all() and target[0, 3, 3, 0] == 1 and target.sum() == 3
 
 
 def test_tiles_rejects_padding_strides_and_leftovers():
@@ -70,9 +71,12 @@ def test_tiles_rejects_padding_strides_and_leftovers():
     assert not tiled_windows.tiles((5, 6), (2, 3), (2, 2), (2, 2), False)
 
 
-def test_3d_max_pool_takes_the_tiled_route_and_matches_the_loops():
+@pytest.mark.parametrize("ties", [False, True])
+def test_3d_max_pool_takes_the_tiled_route_and_matches_the_loops(ties):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 4, 6, 4, 3))
+    if ties:
+        x = np.maximum(np.round(x), 0)  # a ReLU's zeros: many windows tie
     a, cache = conv3d.pool3d_forward(x, 2)
     assert cache[1]["tiled"]
     da = rng.standard_normal(a.shape)

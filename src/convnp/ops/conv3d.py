@@ -756,9 +756,9 @@ def pool3d_backward(dA, cache):
     m = A_prev.shape[0]
     taps = [_tap_slices(offset, hp["stride"], (1, 1, 1), hp["out"])
             for offset in _offsets(hp["f"])]
-    # Max windows that tile the volume write every cell (one window each, whichever route
-    # runs): nothing to zero first.
-    whole = hp["mode"] == "max" and hp.get("tiled")
+    # Max windows that tile the volume write every cell (`tiled_windows.route_first_maxima`):
+    # nothing to zero first.
+    whole = hp["mode"] == "max" and hp["tiled"]
     dpadded = (np.empty if whole else np.zeros)((m, *hp["padded_dhw"], A_prev.shape[4]),
                                                 dtype=A_prev.dtype)
     if hp["mode"] == "average":
@@ -773,8 +773,9 @@ def pool3d_backward(dA, cache):
 
         def run(rows: slice) -> None:
             target, source, best = dpadded[rows], hp["padded"][rows], hp["maximum"][rows]
-            if hp.get("tiled") and tiled_windows.route_unique_maxima(
-                    source, best, dA[rows], target, hp["f"], accumulate=False):
+            if hp["tiled"]:
+                tiled_windows.route_first_maxima(source, best, dA[rows], target, hp["f"],
+                                                  accumulate=False)
                 return
             left = np.array(dA[rows])
             hit = np.empty(left.shape, dtype=bool)

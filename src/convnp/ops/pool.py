@@ -301,8 +301,9 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
                     target[:, sl_h, sl_w, :] += share[rows]
             return
         source, pooled = cache.A_pad[rows], cache.A[rows]
-        if tiled and tiled_windows.route_unique_maxima(source, pooled, grad, target,
-                                                       geometry.kernel, accumulate):
+        if tiled:
+            tiled_windows.route_first_maxima(source, pooled, grad, target, geometry.kernel,
+                                             accumulate)
             return
         if cache.row_max is None:
             _route_to_first_max([source[:, sl_h, sl_w, :] for sl_h, sl_w in offsets],

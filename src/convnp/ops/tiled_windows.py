@@ -10,8 +10,8 @@ f_d)`` within its window. In that view:
   its slabs are whole rows (long contiguous runs), and each later step works on data the
   earlier ones made smaller. Taking all windows' cells at one offset at a time, the other
   way, reads runs of only ``n_C`` numbers, which NumPy loops over slowly.
-- `route_unique_maxima` sends max pooling's gradient back with one broadcast comparison, one
-  count and one multiply, when no window has tied maxima (nor a NaN).
+- `route_first_maxima` sends max pooling's gradient back with one broadcast comparison, one
+  count and one multiply; ties (a ReLU's zeros) and NaN take one more pass per window offset.
 
 `convnp.ops.pool` (2-D) and `convnp.ops.conv3d` (3-D) use them when `tiles` holds.
 """
@@ -60,22 +60,27 @@ def reduce(source: np.ndarray, kernel, ufunc: np.ufunc, out: np.ndarray) -> None
         view = target
 
 
-def route_unique_maxima(source: np.ndarray, pooled: np.ndarray, grad: np.ndarray,
-                        target: np.ndarray, kernel, accumulate: bool) -> bool:
-    """Send each window's gradient ``grad`` to the cell of ``source`` holding its maximum
-    ``pooled``, into ``target`` (shaped like ``source``; added to it with ``accumulate``,
-    else written), if no window has tied maxima or a NaN: then "equal to the window's
-    maximum" marks the winner alone. Otherwise returns False and writes nothing (the caller
-    routes to the first maximum the slow way)."""
-    if np.isnan(pooled).any():
-        return False
+def route_first_maxima(source: np.ndarray, pooled: np.ndarray, grad: np.ndarray,
+                       target: np.ndarray, kernel, accumulate: bool) -> None:
+    """Send each window's gradient ``grad`` to the first cell (row-major window order) of
+    ``source`` holding its maximum ``pooled``, into ``target`` (shaped like ``source``; added
+    to it with ``accumulate``, else written whole). A window whose maximum is NaN sends
+    nothing (no cell equals it), as `convnp.ops.pool`'s other route.
+
+    "Equal to the window's maximum" marks the winners in one broadcast comparison. Only when
+    some window holds its maximum twice (a ReLU's zeros, small integers) or a NaN, are the
+    later winners cleared, one window offset at a time in row-major order.
+    """
     windows, per_window = _views(source.shape, kernel)
     winners = np.equal(source.reshape(windows), pooled.reshape(per_window))
-    if np.count_nonzero(winners) != pooled.size:
-        return False
+    if np.count_nonzero(winners) != pooled.size or np.isnan(pooled).any():
+        taken = np.zeros(pooled.shape, dtype=bool)  # windows whose winner is found
+        for offset in np.ndindex(*kernel):
+            cell = winners[(slice(None),) + tuple(v for k in offset for v in (slice(None), k))]
+            np.greater(cell, taken, out=cell)  # a winner only if none came before
+            taken |= cell
     routed = target.reshape(windows)
     if accumulate:
         routed += winners * grad.reshape(per_window)
     else:
         np.multiply(winners, grad.reshape(per_window), out=routed)
-    return True
