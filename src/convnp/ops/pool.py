@@ -193,9 +193,11 @@ def pool_forward(A_prev: np.ndarray, hparameters: dict, mode: str = "max"):
     m, n_C = A_in.shape[0], A_in.shape[3]
     (n_H, n_W), (f_h, f_w), (s_h, s_w) = geometry.out_hw, geometry.kernel, geometry.stride
     A = np.empty((m, n_H, n_W, n_C), dtype=dtype)
-    separable = mode == "max" and _separable(geometry)
+    # Windows that tile the input are reduced axis by axis, and their gradient is routed
+    # without the row maxima that other big windows keep for backward (`_separable`).
+    tiled = _tiles(geometry, A_in.shape[1:3])
+    separable = not tiled and mode == "max" and _separable(geometry)
     row_max = np.empty((m, A_pad.shape[1], n_W, n_C), dtype=dtype) if separable else None
-    tiled = not separable and _tiles(geometry, A_in.shape[1:3])
 
     def pool_examples(examples: list[slice]) -> None:
         rows = _span(examples)
