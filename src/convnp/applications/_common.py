@@ -96,6 +96,22 @@ def check_alpha(name: str, alpha, published: tuple) -> None:
                          f"{published}), got {alpha!r}")
 
 
+# The Args section of a `standard_builder` model's docstring (appended to its first lines).
+STANDARD_ARGS = """
+    Args:
+        include_top: end with global average pooling and ``Dense(classes)`` (``predictions``).
+        weights: None (fresh weights) or the path of a Keras weights file (``.h5`` as Keras
+            publishes them, ``.weights.h5`` or ``.keras``); ``"imagenet"`` is refused
+            (nothing is downloaded).
+        input_tensor: a `KerasTensor` to build on instead of a new ``Input``.
+        input_shape: ``(rows, cols, channels)``.
+        pooling: without the top: None (4-D output), ``"avg"`` or ``"max"``.
+        classes: outputs of the top.
+        classifier_activation: activation of the top (None: logits).
+        name: the model's name.
+    """
+
+
 def standard_builder(build, label: str, default_name: str, doc: str):
     """A public builder with Keras's usual signature (``include_top``, ``weights``,
     ``input_tensor``, ``input_shape``, ``pooling``, ``classes``, ``classifier_activation``,

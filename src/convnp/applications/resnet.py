@@ -76,19 +76,7 @@ def _resnet(depth: int, include_top, weights, input_tensor, input_shape, pooling
 
 _DOCS = {
     50: """ResNet-50 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32).
-
-    Args:
-        include_top: end with global average pooling and ``Dense(classes)`` (``predictions``).
-        weights: None (fresh weights) or the path of a Keras weights file (``.h5`` as Keras
-            publishes them, ``.weights.h5`` or ``.keras``); ``"imagenet"`` is refused
-            (nothing is downloaded).
-        input_tensor: a `KerasTensor` to build on instead of a new ``Input``.
-        input_shape: ``(rows, cols, channels)``.
-        pooling: without the top: None (4-D output), ``"avg"`` or ``"max"``.
-        classes: outputs of the top.
-        classifier_activation: activation of the top (None: logits).
-        name: the model's name.
-    """,
+""" + _common.STANDARD_ARGS,
     101: "ResNet-101 (23 blocks in stage conv4); arguments as `ResNet50`.",
     152: "ResNet-152 (8 blocks in conv3, 36 in conv4); arguments as `ResNet50`.",
 }

@@ -94,19 +94,7 @@ _DOCS = {
     50: """ResNet-50 V2 (pre-activation) for ``(rows, cols, 3)`` images in [-1, 1] (see
     `preprocess_input`; at least 32x32; default 224x224 with the top, without it any size,
     ``(None, None, 3)``, as in Keras).
-
-    Args:
-        include_top: end with global average pooling and ``Dense(classes)`` (``predictions``).
-        weights: None (fresh weights) or the path of a Keras weights file (``.h5`` as Keras
-            publishes them, ``.weights.h5`` or ``.keras``); ``"imagenet"`` is refused
-            (nothing is downloaded).
-        input_tensor: a `KerasTensor` to build on instead of a new ``Input``.
-        input_shape: ``(rows, cols, channels)``.
-        pooling: without the top: None (4-D output), ``"avg"`` or ``"max"``.
-        classes: outputs of the top.
-        classifier_activation: activation of the top (None: logits).
-        name: the model's name.
-    """,
+""" + _common.STANDARD_ARGS,
     101: "ResNet-101 V2 (23 blocks in stage conv4); arguments as `ResNet50V2`.",
     152: "ResNet-152 V2 (8 blocks in conv3, 36 in conv4); arguments as `ResNet50V2`.",
 }
