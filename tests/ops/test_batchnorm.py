@@ -225,11 +225,14 @@ def test_fused_relu6_is_exactly_the_two_passes_apart(monkeypatch, blocks):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("fold_width", [1, 512], ids=["unfolded", "folded"])
 @pytest.mark.parametrize("einsum_columns", [1, 10**9], ids=["einsum", "blas"])
-@pytest.mark.parametrize("n", [8, 96])
-def test_both_ways_of_block_sums_are_accurate(monkeypatch, einsum_columns, n):
-    # wide and narrow features, several 1024-row blocks, both of `_BlockSums`'s ways
+@pytest.mark.parametrize("n", [8, 7, 96])
+def test_both_ways_of_block_sums_are_accurate(monkeypatch, fold_width, einsum_columns, n):
+    # wide and narrow features, several blocks, both of `_BlockSums`'s ways, folded or not
+    # (5000 rows: with 7 features the last block of each thread leaves rows unfolded)
     monkeypatch.setattr(fast, "EINSUM_COLUMNS", einsum_columns)
+    monkeypatch.setattr(fast, "FOLD_WIDTH", fold_width)
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((5000, n)) * 3 + 2).astype(np.float32)
     mean, var = fast.moments(x)
@@ -245,3 +248,23 @@ def test_both_ways_of_block_sums_are_accurate(monkeypatch, einsum_columns, n):
     np.testing.assert_allclose(dbeta, dbeta_ref, rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(dgamma, dgamma_ref, rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [3, 32, 100, 600])
+def test_folded_block_sums_match_float64_sums(n):
+    # a block read as wide rows, its tail rows as they are, and a strided block (not
+    # folded): every column's sums are the float64 ones
+    rng = np.random.default_rng(n)
+    sums = fast._BlockSums(n, np.float32)
+    assert sums.block_rows % sums.fold == 0 and (sums.fold > 1) == (n < fast.FOLD_WIDTH)
+    a = rng.standard_normal((3 * sums.fold + 1, n)).astype(np.float32)
+    b = rng.standard_normal(a.shape).astype(np.float32)
+    strided = rng.standard_normal((5, 2 * n)).astype(np.float32)[:, ::2]
+    sums.add(a, b)
+    sums.add(strided, strided)
+    sums.add(a[:2])
+    total, total_dot = sums.totals()
+    want = np.concatenate([a, strided, a[:2]]).astype(np.float64).sum(axis=0)
+    want_dot = (a.astype(np.float64) * b).sum(axis=0) + (strided.astype(np.float64) ** 2).sum(0)
+    np.testing.assert_allclose(total, want, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(total_dot, want_dot, rtol=1e-5, atol=1e-4)

@@ -78,10 +78,10 @@ def _block_rows(n: int) -> int:
     return max(1, min(_BLOCK_ROWS, BLOCK // max(n, 1)))
 
 
-def row_blocks(rows: slice, n: int):
+def row_blocks(rows: slice, n: int, step: int | None = None):
     """Consecutive slices of ``rows`` holding about `BLOCK` numbers of an ``(rows, n)``
-    array each."""
-    step = _block_rows(n)
+    array each (``step`` rows each when given)."""
+    step = step or _block_rows(n)
     for start in range(rows.start, rows.stop, step):
         yield slice(start, min(start + step, rows.stop))
 
@@ -94,36 +94,75 @@ def row_blocks(rows: slice, n: int):
 EINSUM_COLUMNS = 64
 
 
-class _BlockSums:
-    """Per-column sums of the blocks of one thread's rows, in the blocks' dtype.
+# Narrow blocks are summed as wide ones: the numbers of a C-contiguous ``(rows, n)`` block,
+# read as a ``(rows / k, k * n)`` matrix, put the block's column j in every wide column
+# ``j + i * n``, so the wide column sums folded ``k`` to 1 are the block's. One call then
+# streams `FOLD_WIDTH` numbers a row instead of n. Measured on one thread, both sums of
+# tensors of 0.5-2M float32 (2 threads): 32 columns 2.0 -> 0.6 ms, 16 columns 0.94 -> 0.31,
+# 64 columns 1.08 -> 0.63; widths of 512 to 2048 all did the same.
+FOLD_WIDTH = 512
 
-    Below `EINSUM_COLUMNS` columns a sum is ``ones @ block``, a BLAS matrix-vector product:
-    3-7x faster than ``np.add.reduce(block, axis=0)`` on blocks of 32-96 columns, as the BLAS
-    kernel keeps the column partial sums in registers; and ``sum(a * b)`` forms the product
-    in a scratch block first. From `EINSUM_COLUMNS` on, ``np.einsum`` does both in one call
-    each, with no scratch block (see there for the numbers).
+
+class _BlockSums:
+    """Per-column float64 ``sum(a)`` and ``sum(a * b)`` over the blocks of one thread's rows
+    (`add` each block, then read `totals`); each block is summed in its own dtype.
+
+    A block is summed folded (`FOLD_WIDTH`) when it is contiguous; its last rows that do not
+    fill a folded row are summed as they are. Below `EINSUM_COLUMNS` columns a sum is ``ones
+    @ block``, a BLAS matrix-vector product: 3-7x faster than ``np.add.reduce(block,
+    axis=0)`` on blocks of 32-96 columns, as the BLAS kernel keeps the column partial sums in
+    registers; and ``sum(a * b)`` forms the product in a scratch block first. From
+    `EINSUM_COLUMNS` on, ``np.einsum`` does both in one call each, with no scratch block (see
+    there for the numbers).
     """
 
     def __init__(self, n: int, dtype):
-        rows = _block_rows(n)
-        self.ones = np.ones(rows, dtype=dtype)
-        self.product = np.empty((rows, n), dtype=dtype)
-        self.einsum = n >= EINSUM_COLUMNS
+        self.n = n
+        self.fold = -(-FOLD_WIDTH // n) if n < FOLD_WIDTH else 1
+        #: rows of a block to `add` (`row_blocks`): about `BLOCK` numbers, a multiple of the
+        #: fold, and at most `_BLOCK_ROWS` rows in a folded column
+        self.block_rows = max(self.fold, min(_BLOCK_ROWS * self.fold, BLOCK // n)
+                              // self.fold * self.fold)
+        self.ones = np.ones(self.block_rows, dtype=dtype)
+        self.product = np.empty(self.block_rows * n, dtype=dtype)
+        self.wide = [np.zeros(n * self.fold), np.zeros(n * self.fold)]
+        self.narrow = [np.zeros(n), np.zeros(n)] if self.fold > 1 else self.wide
 
-    def sum(self, a: np.ndarray) -> np.ndarray:
-        if self.einsum:
-            return np.einsum("ij->j", a)
-        return self.ones[:a.shape[0]] @ a
+    def add(self, a: np.ndarray, b: np.ndarray | None = None) -> None:
+        """Add the column sums of the block ``a`` (and of ``a * b`` when ``b`` is given)."""
+        rows = a.shape[0]
+        head = 0
+        if a.flags.c_contiguous and (b is None or b.flags.c_contiguous):
+            head = rows - rows % self.fold
+        if head:
+            width = self.n * self.fold
+            self._add(self.wide, a[:head].reshape(-1, width),
+                      None if b is None else b[:head].reshape(-1, width))
+        if head < rows:
+            self._add(self.narrow, a[head:], None if b is None else b[head:])
 
-    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if self.einsum:
-            return np.einsum("ij,ij->j", a, b)
-        product = self.product[:a.shape[0]]
-        # an overflowing product makes an infinite sum, which the callers handle; no
-        # warning (the einsum this replaces gave none)
-        with np.errstate(over="ignore"):
-            np.multiply(a, b, out=product)
-        return self.ones[:a.shape[0]] @ product
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sum(a), sum(a * b))`` per column over every block added, float64."""
+        if self.fold == 1:
+            return tuple(self.wide)
+        return tuple(w.reshape(self.fold, self.n).sum(axis=0) + v
+                     for w, v in zip(self.wide, self.narrow))
+
+    def _add(self, totals, a: np.ndarray, b: np.ndarray | None) -> None:
+        rows, n = a.shape
+        if n >= EINSUM_COLUMNS:
+            totals[0] += np.einsum("ij->j", a)
+            if b is not None:
+                totals[1] += np.einsum("ij,ij->j", a, b)
+            return
+        totals[0] += self.ones[:rows] @ a
+        if b is not None:
+            product = self.product[:a.size].reshape(rows, n)
+            # an overflowing product makes an infinite sum, which the callers handle; no
+            # warning (the einsum this replaces gave none)
+            with np.errstate(over="ignore"):
+                np.multiply(a, b, out=product)
+            totals[1] += self.ones[:rows] @ product
 
 
 def _sums(x2d: np.ndarray, shift=None) -> list:
@@ -133,13 +172,11 @@ def _sums(x2d: np.ndarray, shift=None) -> list:
 
     def part(r: slice) -> tuple:
         n = x2d.shape[1]
-        total, total_sq = np.zeros(n), np.zeros(n)
         sums = _BlockSums(n, x2d.dtype)
-        for block in row_blocks(r, n):
+        for block in row_blocks(r, n, sums.block_rows):
             values = x2d[block] if shift is None else x2d[block] - shift
-            total += sums.sum(values)
-            total_sq += sums.dot(values, values)
-        return total, total_sq
+            sums.add(values, values)
+        return sums.totals()
 
     parts = map_rows(part, x2d.shape[0], MIN_ROWS)
     return [sum(p[i] for p in parts) for i in (0, 1)]
@@ -349,19 +386,16 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
 
     def partial_sums(r: slice) -> tuple:
         # the masked gradient of a block is written, then summed while it is in cache
-        total, total_x = np.zeros(n), np.zeros(n)
         sums = _BlockSums(n, dy2d.dtype)
-        for block in row_blocks(r, n):
+        for block in row_blocks(r, n, sums.block_rows):
             if y2d is not None:
                 y = y2d[block]
                 passes = y > 0
                 if cap is not None:
                     passes &= y < cap
                 np.multiply(dy2d[block], passes, out=dz2d[block])
-            total += sums.sum(dz2d[block])
-            if x2d is not None:
-                total_x += sums.dot(dz2d[block], x2d[block])
-        return total, total_x
+            sums.add(dz2d[block], None if x2d is None else x2d[block])
+        return sums.totals()
 
     parts = map_rows(partial_sums, rows, MIN_ROWS)
     dbeta = sum(p[0] for p in parts)
