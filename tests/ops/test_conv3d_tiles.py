@@ -142,6 +142,76 @@ def test_stride_one_conv_takes_its_input_gradient_as_a_conv():
     assert fast._input_gradient_plan(np.zeros((2, 3, 3, 3, 4)), strided[1], strided) is None
 
 
+# stride-1 convs with 8 or more channels run by kernel depths (`DepthTaps`), unless the
+# kernel is one depth deep; the last case's output is too small for the input gradient as a
+# conv, so its backward takes the im2col rows
+DEPTH_CASES = [
+    ((2, 6, 5, 7, 8), 3, "same", 5),
+    ((3, 7, 6, 5, 9), (2, 3, 2), "valid", 6),
+    ((1, 9, 4, 4, 12), (3, 1, 3), "same", 8),
+    ((2, 5, 6, 6, 8), (1, 3, 3), "same", 4),
+    ((2, 3, 4, 3, 8), 3, "same", 4),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("depths", [2, 3, 100])
+@pytest.mark.parametrize("shape, kernel, padding, filters", DEPTH_CASES)
+def test_stride_one_convs_by_kernel_depths_match_the_loops(monkeypatch, dtype, depths, shape,
+                                                           kernel, padding, filters):
+    # slabs of two output depths up to whole examples, on two threads
+    k = (kernel,) * 3 if isinstance(kernel, int) else kernel
+    _, out = fast.volume_geometry(shape[1:4], k, (1, 1, 1), padding)
+    monkeypatch.setattr(fast, "DEPTH_TAPS_VOXELS", depths * out[1] * out[2])
+    names = []
+    copy = fast.DepthTaps.copy
+
+    def spy(self, *args):
+        names.append(threading.current_thread().name)
+        return copy(self, *args)
+
+    monkeypatch.setattr(fast.DepthTaps, "copy", spy)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape).astype(dtype)
+    W = rng.standard_normal((*k, shape[-1], filters)).astype(dtype)
+    b = rng.standard_normal(filters).astype(dtype)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        z, cache = fast.conv3d_forward(x, W, b, 1, padding)
+        dz = rng.standard_normal(z.shape).astype(dtype)
+        got = fast.conv3d_backward(dz, cache)
+        _, dW_only, _ = fast.conv3d_backward(dz, cache, compute_dA_prev=False)
+        z_relu, _ = fast.conv3d_forward(x, W, b, 1, padding, relu=True)
+    by_depths = k[0] > 1
+    assert bool(names) == by_depths
+    if by_depths and depths == 2:
+        assert len(set(names)) == min(2, os.cpu_count() or 1)
+    x64, W64 = x.astype(np.float64), W.astype(np.float64)
+    np.testing.assert_allclose(z, reference.conv3d_forward(x64, W64, b.astype(np.float64), 1,
+                                                           padding), **TOLERANCE[dtype])
+    want = reference.conv3d_backward(x64, W64, dz.astype(np.float64), 1, padding)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, w, **TOLERANCE[dtype])
+    np.testing.assert_allclose(dW_only, got[1], **TOLERANCE[dtype])
+    np.testing.assert_array_equal(z_relu, np.maximum(z, 0))
+
+
+def test_depth_taps_apply_to_unstrided_undilated_ungrouped_convs_only():
+    windows = fast.VolumeWindows((3, 3, 3), (1, 1, 1), (1, 1, 1), (16, 16, 16))
+    taps = fast.DepthTaps.plan(windows, 16)
+    assert taps is not None and taps.depth == fast.DEPTH_TAPS_VOXELS // 256
+    assert sum(d.stop - d.start for _, d in taps.slabs(3)) == 3 * 16
+    # planes so large that a slab would be one depth deep keep the im2col rows
+    side = int(np.sqrt(fast.DEPTH_TAPS_VOXELS)) + 1
+    assert fast.DepthTaps.plan(fast.VolumeWindows((3, 3, 3), (1, 1, 1), (1, 1, 1),
+                                                  (16, side, side)), 16) is None
+    for other in (fast.VolumeWindows((3, 3, 3), (1, 2, 1), (1, 1, 1), (16, 8, 16)),
+                  fast.VolumeWindows((3, 3, 3), (1, 1, 1), (2, 1, 1), (16, 16, 16))):
+        assert fast.DepthTaps.plan(other, 16) is None
+    assert fast.DepthTaps.plan(windows, 16, groups=2) is None
+    assert fast.DepthTaps.plan(windows, fast.DEPTH_TAPS_MIN_CHANNELS - 1) is None
+
+
 TRANSPOSE_CASES = [
     ((3, 3, 4, 3, 3), (3, 3, 3), 2, "same", None),
     ((2, 4, 3, 3, 2), (2, 3, 2), (1, 2, 2), "valid", None),
@@ -209,13 +279,17 @@ def test_pooling_on_two_threads_matches_the_loops_with_ties(dtype, mode, shape, 
     np.testing.assert_array_equal(fast.pool3d_backward(da, cache), dx)
 
 
-def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients():
-    x = np.zeros((0, 4, 4, 4, 3))
+@pytest.mark.parametrize("channels", [3, 8])  # 8: by kernel depths at stride 1
+def test_an_empty_batch_gives_empty_outputs_and_zero_weight_gradients(channels):
+    x = np.zeros((0, 4, 4, 4, channels))
     for strides in (1, 2):
-        z, cache = fast.conv3d_forward(x, np.ones((3, 3, 3, 3, 5)), np.ones(5), strides, "same")
+        z, cache = fast.conv3d_forward(x, np.ones((3, 3, 3, channels, 5)), np.ones(5), strides,
+                                       "same")
         dx, dW, db = fast.conv3d_backward(z, cache)
         assert z.shape == (0, *(-(-4 // strides),) * 3, 5) and dx.shape == x.shape
-        assert not dW.any() and dW.shape == (3, 3, 3, 3, 5) and not db.any()
-    y, cache = fast.conv3d_transpose_forward(x, np.ones((2, 2, 2, 5, 3)), None, 2)
+        assert not dW.any() and dW.shape == (3, 3, 3, channels, 5) and not db.any()
+        _, dW_only, _ = fast.conv3d_backward(z, cache, compute_dA_prev=False)
+        assert not dW_only.any() and dW_only.shape == dW.shape
+    y, cache = fast.conv3d_transpose_forward(x, np.ones((2, 2, 2, 5, channels)), None, 2)
     dx, dW, _ = fast.conv3d_transpose_backward(y, cache)
     assert y.shape == (0, 8, 8, 8, 5) and dx.shape == x.shape and not dW.any()
