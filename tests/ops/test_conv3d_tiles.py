@@ -15,6 +15,7 @@ import pytest
 
 from convnp.ops import conv3d as fast
 from convnp.ops import reference_conv3d as reference
+from convnp.ops import row_taps
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -142,7 +143,7 @@ def test_stride_one_conv_takes_its_input_gradient_as_a_conv():
     assert fast._input_gradient_plan(np.zeros((2, 3, 3, 3, 4)), strided[1], strided) is None
 
 
-# stride-1 convs with 8 or more channels run by kernel depths (`DepthTaps`), unless the
+# stride-1 convs with 8 or more channels run by kernel depths (`RowTaps`), unless the
 # kernel is one depth deep; the last case's output is too small for the input gradient as a
 # conv, so its backward takes the im2col rows
 DEPTH_CASES = [
@@ -162,15 +163,15 @@ def test_stride_one_convs_by_kernel_depths_match_the_loops(monkeypatch, dtype, d
     # slabs of two output depths up to whole examples, on two threads
     k = (kernel,) * 3 if isinstance(kernel, int) else kernel
     _, out = fast.volume_geometry(shape[1:4], k, (1, 1, 1), padding)
-    monkeypatch.setattr(fast, "DEPTH_TAPS_VOXELS", depths * out[1] * out[2])
+    monkeypatch.setattr(row_taps, "SLAB_POSITIONS", depths * out[1] * out[2])
     names = []
-    copy = fast.DepthTaps.copy
+    copy = row_taps.RowTaps.copy
 
     def spy(self, *args):
         names.append(threading.current_thread().name)
         return copy(self, *args)
 
-    monkeypatch.setattr(fast.DepthTaps, "copy", spy)
+    monkeypatch.setattr(row_taps.RowTaps, "copy", spy)
     rng = np.random.default_rng(12)
     x = rng.standard_normal(shape).astype(dtype)
     W = rng.standard_normal((*k, shape[-1], filters)).astype(dtype)
@@ -198,18 +199,18 @@ def test_stride_one_convs_by_kernel_depths_match_the_loops(monkeypatch, dtype, d
 
 def test_depth_taps_apply_to_unstrided_undilated_ungrouped_convs_only():
     windows = fast.VolumeWindows((3, 3, 3), (1, 1, 1), (1, 1, 1), (16, 16, 16))
-    taps = fast.DepthTaps.plan(windows, 16)
-    assert taps is not None and taps.depth == fast.DEPTH_TAPS_VOXELS // 256
+    taps = fast._depth_taps(windows, 16)
+    assert taps is not None and taps.rows == row_taps.SLAB_POSITIONS // 256
     assert sum(d.stop - d.start for _, d in taps.slabs(3)) == 3 * 16
     # planes so large that a slab would be one depth deep keep the im2col rows
-    side = int(np.sqrt(fast.DEPTH_TAPS_VOXELS)) + 1
-    assert fast.DepthTaps.plan(fast.VolumeWindows((3, 3, 3), (1, 1, 1), (1, 1, 1),
-                                                  (16, side, side)), 16) is None
+    side = int(np.sqrt(row_taps.SLAB_POSITIONS)) + 1
+    assert fast._depth_taps(fast.VolumeWindows((3, 3, 3), (1, 1, 1), (1, 1, 1),
+                                               (16, side, side)), 16) is None
     for other in (fast.VolumeWindows((3, 3, 3), (1, 2, 1), (1, 1, 1), (16, 8, 16)),
                   fast.VolumeWindows((3, 3, 3), (1, 1, 1), (2, 1, 1), (16, 16, 16))):
-        assert fast.DepthTaps.plan(other, 16) is None
-    assert fast.DepthTaps.plan(windows, 16, groups=2) is None
-    assert fast.DepthTaps.plan(windows, fast.DEPTH_TAPS_MIN_CHANNELS - 1) is None
+        assert fast._depth_taps(other, 16) is None
+    assert fast._depth_taps(windows, 16, groups=2) is None
+    assert fast._depth_taps(windows, fast.DEPTH_TAPS_MIN_CHANNELS - 1) is None
 
 
 TRANSPOSE_CASES = [

@@ -41,9 +41,9 @@ from numpy.lib.stride_tricks import as_strided
 
 from convnp.ops import conv as _conv
 from convnp.ops import elementwise, tiled_windows
-from convnp.ops.conv import copy_windows
 from convnp.ops.padding import layer_window_axes, transpose_crop, transpose_output_size
 from convnp.ops.reductions import column_sums
+from convnp.ops.row_taps import RowTaps, copy_windows
 from convnp.ops.threads import map_parts, map_rows
 
 # Size of the im2col block of one tile (see `volume_tiles`): the 2-D convs' budget.
@@ -365,138 +365,19 @@ class BlockedVolumeConv:
         return dW
 
 
-# A stride-1 conv reads each input depth under every kernel depth: output depth d reads
-# input depths d .. d + f_d - 1. So instead of copying all ``f_d * f_h * f_w`` taps of every
-# window (the im2col row), `DepthTaps` copies the ``f_h * f_w`` taps of one kernel depth, once
-# per *input* depth, and runs one product per kernel depth over that copy shifted by as many
-# depths: the copy is about ``f_d`` times smaller (27 taps a voxel become 9 under 3x3x3).
-# A slab of output depths is about this many voxels (1024 and 4096 were no faster).
-DEPTH_TAPS_VOXELS = 2048
-# Fewer channels than this keep the im2col rows (3 channels: 1.1-1.5x slower by depths).
+# Stride-1 convs with at least this many input channels run by kernel depths
+# (`convnp.ops.row_taps`): the (h, w) taps of one kernel depth are copied once per input
+# depth, 9 numbers a channel under 3x3x3 instead of 27. Measured on the c3d model's convs
+# (8 clips, 16 and 32 channels, 2 threads): forward 0.88-0.99x, weight gradient 0.76-0.84x,
+# input gradient 0.51-0.75x, the whole train step 0.80x; 3 channels were 1.1-1.5x slower.
 DEPTH_TAPS_MIN_CHANNELS = 8
 
 
-@dataclass(frozen=True)
-class DepthTaps:
-    """A stride-1 3-D conv as ``f_d`` products, one per kernel depth, on the windows' (h, w)
-    taps, over slabs of output depths of one example.
-
-    For a slab of ``r`` output depths the copy holds, for each of the ``r + f_d - 1`` input
-    depths it reads and each output (h, w), the ``f_h * f_w * n_C`` numbers under one kernel
-    depth: a ``((r + f_d - 1) * o_h * o_w, f_h * f_w * n_C)`` matrix. Kernel depth ``i``
-    multiplies its rows ``i * o_h * o_w`` to ``(i + r) * o_h * o_w``: a contiguous slice.
-    Measured on the c3d model's convs (8 clips, 16-64 channels, 2 threads), forward or
-    input gradient: 0.78-0.83x the time of the im2col rows.
-
-    Attributes:
-        windows: the conv's window geometry (stride 1, no dilation).
-        depth: output depths per slab (`DEPTH_TAPS_VOXELS`).
-    """
-
-    windows: VolumeWindows
-    depth: int
-
-    @classmethod
-    def plan(cls, windows: VolumeWindows, n_C_prev: int, groups: int = 1) -> DepthTaps | None:
-        """The plan, or None when it does not apply: a strided, dilated or grouped conv, a
-        kernel one depth deep, fewer than `DEPTH_TAPS_MIN_CHANNELS` input channels, or
-        planes so large that a slab would be one depth deep (its copy would be no smaller:
-        64x64 planes were 1.09x slower)."""
-        if windows.stride != (1, 1, 1) or windows.dilation != (1, 1, 1) or groups != 1 \
-                or windows.kernel[0] == 1 or n_C_prev < DEPTH_TAPS_MIN_CHANNELS \
-                or 0 in windows.out:
-            return None
-        o_d, o_h, o_w = windows.out
-        depth = min(o_d, DEPTH_TAPS_VOXELS // (o_h * o_w))
-        if depth < min(2, o_d):
-            return None
-        return cls(windows, depth)
-
-    def slabs(self, m: int) -> list[tuple[int, slice]]:
-        """The pieces of work: ``(example, output depths)``."""
-        o_d = self.windows.out[0]
-        return [(e, slice(d, min(o_d, d + self.depth)))
-                for e in range(m) for d in range(0, o_d, self.depth)]
-
-    def kernel_depths(self, kernel: np.ndarray) -> list[np.ndarray]:
-        """The im2col kernel matrix ``(taps * n_C, n_C_out)`` cut into its ``f_d`` kernel
-        depths (views)."""
-        per_depth = kernel.shape[0] // self.windows.kernel[0]
-        return [kernel[i * per_depth:(i + 1) * per_depth] for i in range(self.windows.kernel[0])]
-
-    def copy(self, xp: np.ndarray, example: int, depths: slice,
-             buffer: np.ndarray | None) -> np.ndarray:
-        """The (h, w) taps of every voxel of the input depths that output ``depths`` of
-        ``example`` read, from the padded volume ``xp``: ``(voxels, f_h * f_w * n_C)``."""
-        f_d, f_h, f_w = self.windows.kernel
-        _, o_h, o_w = self.windows.out
-        source = xp[example, depths.start:depths.stop + f_d - 1]
-        st_d, st_h, st_w, st_c = source.strides
-        view = as_strided(source, shape=(source.shape[0], o_h, o_w, f_h, f_w, source.shape[3]),
-                          strides=(st_d, st_h, st_w, st_h, st_w, st_c), writeable=False)
-        return copy_windows(view, buffer).reshape(-1, f_h * f_w * source.shape[3])
-
-    def shifted(self, cols: np.ndarray, i: int, voxels: int) -> np.ndarray:
-        """The rows of a `copy` that kernel depth ``i`` multiplies for ``voxels`` outputs."""
-        plane = self.windows.out[1] * self.windows.out[2]
-        return cols[i * plane:i * plane + voxels]
-
-    def conv(self, xp: np.ndarray, kernel: np.ndarray, out: np.ndarray, bias=None,
-             relu: bool = False) -> None:
-        """``out`` (NDHWC, C-contiguous) = the conv of the padded ``xp`` with the im2col
-        kernel matrix ``kernel``; plus ``bias``, then ReLU if asked. On every core."""
-        parts = self.kernel_depths(kernel)
-        bias = None if bias is None else elementwise.ColumnTile(bias)
-        plane = self.windows.out[1] * self.windows.out[2]
-
-        def run(pieces: list[tuple[int, slice]]) -> None:
-            buffer = None
-            scratch = np.empty((self.depth * plane, out.shape[4]), dtype=out.dtype)
-            for example, depths in pieces:
-                cols = buffer = self.copy(xp, example, depths, buffer)
-                target = out[example, depths].reshape(-1, out.shape[4])
-                voxels = target.shape[0]
-                np.matmul(cols[:voxels], parts[0], out=target)
-                for i in range(1, len(parts)):
-                    product = np.matmul(self.shifted(cols, i, voxels), parts[i],
-                                        out=scratch[:voxels])
-                    target += product
-                if bias is not None:
-                    bias.add_to(target)
-                if relu:
-                    elementwise.relu(target, out=target)
-
-        map_parts(run, self.slabs(out.shape[0]))
-
-    def weight_gradient(self, xp: np.ndarray, dZ: np.ndarray) -> np.ndarray:
-        """The kernel's gradient as an im2col kernel matrix ``(taps * n_C, n_C_out)``: per
-        kernel depth, the shifted copies' transposes times ``dZ`` (NDHWC), summed over the
-        slabs (one partial sum per thread)."""
-        n_C_out = dZ.shape[4]
-
-        def run(pieces: list[tuple[int, slice]]) -> list[np.ndarray]:
-            buffer = product = None
-            partial = [None] * self.windows.kernel[0]
-            for example, depths in pieces:
-                cols = buffer = self.copy(xp, example, depths, buffer)
-                dZ_slab = dZ[example, depths].reshape(-1, n_C_out)
-                for i in range(len(partial)):
-                    rows = self.shifted(cols, i, dZ_slab.shape[0])
-                    if partial[i] is None:
-                        partial[i] = rows.T @ dZ_slab
-                    else:  # one scratch product per thread, added into its partial sum
-                        product = np.matmul(rows.T, dZ_slab, out=product)
-                        partial[i] += product
-            return partial
-
-        parts = [part for part in map_parts(run, self.slabs(dZ.shape[0]))
-                 if part[0] is not None]
-        if not parts:  # an empty batch
-            return np.zeros((self.windows.taps * xp.shape[4], n_C_out), dtype=dZ.dtype)
-        total = np.concatenate(parts[0])
-        for part in parts[1:]:
-            total += np.concatenate(part)
-        return total
+def _depth_taps(windows: VolumeWindows, n_C_prev: int, groups: int = 1) -> RowTaps | None:
+    """The plan by kernel depths of an ungrouped conv with enough channels, or None."""
+    if groups != 1 or n_C_prev < DEPTH_TAPS_MIN_CHANNELS:
+        return None
+    return RowTaps.plan(windows.kernel, windows.stride, windows.dilation, windows.out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,7 +457,7 @@ def conv3d_forward(A_prev, W, b=None, strides=1, padding: str = "valid", dilatio
     Z = np.empty((m, *out, n_C), dtype=A_prev.dtype)
     bias = None if b is None else np.asarray(b, dtype=A_prev.dtype).reshape(n_C)
     blocked = BlockedVolumeConv.plan(W, windows, hp["groups"])
-    depth_taps = DepthTaps.plan(windows, n_C_prev, hp["groups"]) if blocked is None else None
+    depth_taps = _depth_taps(windows, n_C_prev, hp["groups"]) if blocked is None else None
     if depth_taps is not None:
         depth_taps.conv(padded, W.reshape(-1, n_C), Z, bias, relu)
     elif blocked is None:
@@ -616,13 +497,13 @@ def _input_gradient_plan(dZ: np.ndarray, W: np.ndarray, cache: Conv3DCache):
 
 def _depth_taps_backward(dZ: np.ndarray, cache: Conv3DCache, as_conv,
                          compute_dA_prev: bool) -> tuple | None:
-    """``(dA_prev, dW)`` by kernel depths (`DepthTaps`): the weight gradient on the conv's
+    """``(dA_prev, dW)`` by kernel depths (`_depth_taps`): the weight gradient on the conv's
     own input, the input gradient as the conv of ``as_conv`` (`_input_gradient_plan`). None
     when either does not apply (then both take the im2col rows)."""
     A_prev, W, _, hp = cache
     if cache.blocked is not None:
         return None
-    taps = DepthTaps.plan(cache.windows, A_prev.shape[4], hp["groups"])
+    taps = _depth_taps(cache.windows, A_prev.shape[4], hp["groups"])
     if taps is None:
         return None
     dA_prev = None
@@ -630,7 +511,7 @@ def _depth_taps_backward(dZ: np.ndarray, cache: Conv3DCache, as_conv,
         if as_conv is None:
             return None
         dZ_pad, full, turned = as_conv
-        input_taps = DepthTaps.plan(full, W.shape[4])
+        input_taps = _depth_taps(full, W.shape[4])
         if input_taps is None:
             return None
         dA_prev = np.empty(A_prev.shape, dtype=A_prev.dtype)

@@ -65,10 +65,10 @@ from convnp.ops.conv import (
     _pad,
     channels_first_padded,
     conv_backward,
-    copy_windows,
 )
 from convnp.ops.padding import Geometry, as_pair, conv_geometry, float_dtype
 from convnp.ops.reductions import column_sums
+from convnp.ops.row_taps import copy_windows
 from convnp.ops.threads import blas_has_wide_registers, map_parts
 
 
