@@ -256,3 +256,27 @@ def test_depthwise_input_gradient_phases_without_taps(hp):
                                rtol=1e-12, atol=1e-12)
     run = lambda: depthwise.depthwise_conv_forward(A, W, b, hp)[0]
     assert rel_error(dA, numerical_gradient(run, A, dZ)) < 1e-7
+
+
+@pytest.mark.parametrize("hp", [{"stride": 1, "pad": "same"}, {"stride": 2, "pad": (1, 2)},
+                                {"stride": 1, "pad": "valid"}])
+def test_depthwise_padded_frames_are_reused_across_groups_of_any_size(monkeypatch, hp):
+    # Each thread pads its groups in one reused frame (`PaddedInput.group`): with groups of two
+    # examples over five, the last group is smaller than the frame, and every group must see
+    # a zero border whatever the one before held.
+    per_example = 9 * 8 * 4  # output numbers of one example at stride 1
+    monkeypatch.setattr(depthwise, "_CHUNK", 2 * per_example)
+    monkeypatch.setattr(depthwise, "_MIN_SPLIT", 10**9)  # one thread: all groups share a frame
+    rng = np.random.default_rng(10)
+    A = rng.standard_normal((5, 9, 8, 4)) + 5.0  # far from 0: a stale border would show
+    A_before = A.copy()
+    W = rng.standard_normal((3, 3, 4, 1))
+    b = rng.standard_normal((1, 1, 1, 4))
+    Z, cache = depthwise.depthwise_conv_forward(A, W, b, hp)
+    want_Z, want_cache = reference.depthwise_conv_forward(A, W, b, hp)
+    np.testing.assert_allclose(Z, want_Z, rtol=1e-12, atol=1e-12)
+    dZ = rng.standard_normal(Z.shape)
+    for got, want in zip(depthwise.depthwise_conv_backward(dZ, cache),
+                         reference.depthwise_conv_backward(dZ, want_cache)):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+    np.testing.assert_array_equal(A, A_before)  # the input is read, never written

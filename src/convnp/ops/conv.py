@@ -648,8 +648,9 @@ class InputGradientConv:
 # Stride-1 convs with a kernel taller than one row, on images of at least this many pixels,
 # run by kernel rows (`convnp.ops.row_taps`): the f_w taps of one kernel row are copied once
 # per input row instead of all f_h * f_w taps once per output pixel. Measured against the
-# im2col rows (2 threads, 3x3, 32-256 channels, VGG's and the U-Net's shapes): forward
-# 0.74-0.92x, weight gradient 0.72-0.96x; smaller images (8x8, 13x13) were 1.1-1.4x slower.
+# im2col rows (2 threads, 3x3, 32-256 channels, VGG's and the U-Net's shapes from 32x32 up):
+# forward 0.76-1.03x, weight gradient 0.76-0.93x, input gradient 0.82-1.0x; the U-Net's train
+# step 0.92-0.96x. On 16x16 images the three took 0.93-1.22x, on 8x8 and 13x13 1.1-1.4x.
 ROW_TAPS_MIN_PIXELS = 512
 
 

@@ -20,6 +20,10 @@ Every conv here is the 2-D convs' design (`convnp.ops.conv`) with one more axis:
    scatter-added back one window offset at a time (`col2im_rows_add`), the adjoint of 1.
    Transposed convs are the same two passes the other way round. No transposed copy of a
    kernel is made for a product: BLAS reads ``W.T`` as it lies.
+4. *By kernel depths at stride 1.* With 8 or more channels, a stride-1 conv copies only the
+   (h, w) taps of one kernel depth, once per input depth, and multiplies that copy shifted by
+   each kernel depth (`convnp.ops.row_taps`): 9 numbers a channel under 3x3x3, not 27. Its
+   weight and input gradients go the same way.
 
 Pooling makes one pass per window offset over a strided slice (running maximum and the
 offset of the first maximum, or a running sum), examples shared between the cores; its
