@@ -268,3 +268,20 @@ def test_folded_block_sums_match_float64_sums(n):
     want_dot = (a.astype(np.float64) * b).sum(axis=0) + (strided.astype(np.float64) ** 2).sum(0)
     np.testing.assert_allclose(total, want, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(total_dot, want_dot, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_add_affine_adds_the_affine_map_in_place(monkeypatch, blocks):
+    # the dense terms of the fused BN + max pool input gradient, added onto the routed ones
+    if blocks:
+        monkeypatch.setattr(fast, "BLOCK", 40)
+        monkeypatch.setattr(fast, "MIN_ROWS", 3)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((50, 7)).astype(np.float32)
+    target = rng.standard_normal(x.shape).astype(np.float32)
+    scale, shift = rng.standard_normal(7), rng.standard_normal(7)
+    want = target + x * scale.astype(np.float32) + shift.astype(np.float32)
+    x_before = x.copy()
+    fast.add_affine(x, scale, shift, target)
+    np.testing.assert_allclose(target, want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(x, x_before)

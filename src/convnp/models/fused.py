@@ -29,7 +29,7 @@ from convnp.layers.normalization import BatchNormalization
 from convnp.layers.pooling import MaxPooling2D
 from convnp.ops import batchnorm, pool_forward
 from convnp.ops.conv_pool import conv_max_pool_backward, conv_max_pool_forward
-from convnp.ops.pool import max_pool_backward_add
+from convnp.ops.pool import pool_backward
 from convnp.ops.reductions import column_sums
 
 
@@ -251,8 +251,10 @@ class BatchNormMaxPool(_FusedPool):
         if not bn.needs_input_gradient:
             return None
         k, a, c = batchnorm.gradient_terms(bn_cache, dbeta, dgamma, x2d.shape[0], bn.dtype)
-        dx = batchnorm.affine(x2d, a, c).reshape(pool_cache.input_shape)  # the dense terms
-        max_pool_backward_add(dy * k, pool_cache, dx)
+        # the routed term written whole (a pool that tiles its input needs no zeroing), then
+        # the dense terms added in: no full-size product array between the two
+        dx = pool_backward(dy * k, pool_cache)
+        batchnorm.add_affine(x2d, a, c, dx.reshape(x2d.shape))
         return dx
 
 

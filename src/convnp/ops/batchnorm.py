@@ -248,6 +248,25 @@ def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=Non
     return y2d
 
 
+def add_affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray,
+               target2d: np.ndarray) -> None:
+    """``target += x * scale + shift`` per column, in one threaded pass (``target2d``
+    C-contiguous, ``x2d``'s shape)."""
+    n = x2d.shape[1]
+    scale_tile, shift_tile = (ColumnTile(v, _block_rows(n)) for v in (scale, shift))
+
+    def rows_pass(r: slice) -> None:
+        term = _scratch(n, x2d.dtype).reshape(-1)
+        for block in row_blocks(r, n):
+            out = flat(target2d[block])
+            part = term[:out.size]
+            np.multiply(x2d[block].reshape(-1), scale_tile.of(out), out=part)
+            part += shift_tile.of(out)
+            out += part
+
+    map_rows(rows_pass, x2d.shape[0], MIN_ROWS)
+
+
 def update_moving(moving: np.ndarray, batch_value: np.ndarray, momentum: float) -> None:
     """``moving <- momentum * moving + (1 - momentum) * batch_value``, in place."""
     moving[...] = moving * momentum + batch_value * (1.0 - momentum)

@@ -255,40 +255,28 @@ def pool_backward(dA: np.ndarray, cache: PoolCache, mode: str = "max") -> np.nda
                          f"got {getattr(dA, 'shape', type(dA).__name__)}")
     dA = dA.astype(cache.dtype, copy=False)
     (top, bottom), (left, right) = geometry.pads
-    dA_pad = np.zeros((m, n_H_prev + top + bottom, n_W_prev + left + right, n_C),
-                      dtype=cache.dtype)
-    _route(dA, cache, dA_pad, accumulate=False)
+    # Max windows that tile the input write every cell (`tiled_windows.route_first_maxima`):
+    # nothing to zero first.
+    whole = cache.mode == "max" and _tiles(geometry, (n_H_prev, n_W_prev))
+    dA_pad = (np.empty if whole else np.zeros)(
+        (m, n_H_prev + top + bottom, n_W_prev + left + right, n_C), dtype=cache.dtype)
+    _route(dA, cache, dA_pad)
     if not geometry.is_padded:
         return dA_pad
     return np.ascontiguousarray(dA_pad[:, top:top + n_H_prev, left:left + n_W_prev, :])
 
 
-def max_pool_backward_add(dA: np.ndarray, cache: PoolCache, target: np.ndarray) -> None:
-    """Add the max-pooling gradient onto ``target`` instead of returning a new array.
-
-    For fused layers that already hold the other terms of their input gradient. ``target``
-    has the shape of the (unpadded) pooling input; the pooling must have no padding.
-    """
-    if cache.mode != "max" or cache.geometry.is_padded or target.shape != cache.input_shape:
-        raise ValueError(f"max_pool_backward_add: needs unpadded max pooling and a target of "
-                         f"shape {cache.input_shape}, got {cache.mode!r} pooling with pads "
-                         f"{cache.geometry.pads} and a target of shape {target.shape}")
-    _route(dA.astype(cache.dtype, copy=False), cache, target, accumulate=True)
-
-
-def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate: bool) -> None:
-    """Route ``dA`` to the windows' cells in the padded input gradient ``target_all``.
-
-    With ``accumulate`` the routed values are added to what ``target_all`` holds; otherwise
-    ``target_all`` must be zeros (non-overlapping windows then write their cells directly).
-    """
+def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray) -> None:
+    """Route ``dA`` to the windows' cells in the padded input gradient ``target_all``: zeros,
+    except for max windows that tile the input (they write every cell). Non-overlapping
+    windows write their cells directly."""
     geometry, mode = cache.geometry, cache.mode
     m = dA.shape[0]
     offsets = [(rows, cols) for _, _, rows, cols in geometry.tap_slices()]
     (n_H, n_W), (f_h, f_w), (s_h, s_w) = geometry.out_hw, geometry.kernel, geometry.stride
     # Non-overlapping windows own disjoint input cells: results can be written straight into
     # the target instead of being added to it.
-    disjoint = not accumulate and all(s >= f for s, f in zip(geometry.stride, geometry.kernel))
+    disjoint = all(s >= f for s, f in zip(geometry.stride, geometry.kernel))
     share = dA / cache.counts if mode == "average" else None
     tiled = _tiles(geometry, cache.input_shape[1:3])
 
@@ -305,7 +293,7 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
         source, pooled = cache.A_pad[rows], cache.A[rows]
         if tiled:
             tiled_windows.route_first_maxima(source, pooled, grad, target, geometry.kernel,
-                                             accumulate)
+                                             False)
             return
         if cache.row_max is None:
             _route_to_first_max([source[:, sl_h, sl_w, :] for sl_h, sl_w in offsets],
@@ -321,6 +309,6 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray, accumulate:
                             [d_row_max[:, sl] for sl in rows_at], s_h >= f_h)
         cols_at = _axis_slices(n_W, f_w, s_w)
         _route_to_first_max([source[:, :, sl] for sl in cols_at], row_max, d_row_max,
-                            [target[:, :, sl] for sl in cols_at], not accumulate and s_w >= f_w)
+                            [target[:, :, sl] for sl in cols_at], s_w >= f_w)
 
     map_parts(route_examples, _examples(m))
