@@ -134,3 +134,21 @@ def check_recorded_case(case: str, cases: dict, golden: dict, module, float32_to
         else:
             assert g is not None, f"no gradient reached {k}"
             np.testing.assert_allclose(np.asarray(g), want, rtol=tol, atol=tol, err_msg=k)
+
+
+def record_row_tap_copies(monkeypatch) -> list[str]:
+    """Patch `convnp.ops.row_taps.RowTaps.copy` to record the name of each thread that copies
+    a slab (a conv running by kernel rows); returns the list it appends to."""
+    import threading
+
+    from convnp.ops import row_taps
+
+    names: list[str] = []
+    copy = row_taps.RowTaps.copy
+
+    def spy(self, *args):
+        names.append(threading.current_thread().name)
+        return copy(self, *args)
+
+    monkeypatch.setattr(row_taps.RowTaps, "copy", spy)
+    return names

@@ -208,8 +208,7 @@ def test_fused_relu6_is_exactly_the_two_passes_apart(monkeypatch, blocks):
     # BatchNormReLU's fused passes do the same float32 arithmetic as the BatchNormalization
     # and ReLU layers run one after the other (the plain path), so they agree bit for bit.
     if blocks:
-        monkeypatch.setattr(fast, "BLOCK", 40)
-        monkeypatch.setattr(fast, "MIN_ROWS", 3)
+        _small_blocks(monkeypatch)
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((4, 5, 6, 8)) * 3 + 1).astype(np.float32)
     gamma = rng.uniform(1.0, 4.0, 8).astype(np.float32)
@@ -274,8 +273,7 @@ def test_folded_block_sums_match_float64_sums(n):
 def test_add_affine_adds_the_affine_map_in_place(monkeypatch, blocks):
     # the dense terms of the fused BN + max pool input gradient, added onto the routed ones
     if blocks:
-        monkeypatch.setattr(fast, "BLOCK", 40)
-        monkeypatch.setattr(fast, "MIN_ROWS", 3)
+        _small_blocks(monkeypatch)
     rng = np.random.default_rng(12)
     x = rng.standard_normal((50, 7)).astype(np.float32)
     target = rng.standard_normal(x.shape).astype(np.float32)
@@ -285,3 +283,9 @@ def test_add_affine_adds_the_affine_map_in_place(monkeypatch, blocks):
     fast.add_affine(x, scale, shift, target)
     np.testing.assert_allclose(target, want, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(x, x_before)
+
+
+def _small_blocks(monkeypatch) -> None:
+    """Blocks of a few rows and a split between the threads, on small test arrays."""
+    monkeypatch.setattr(fast, "BLOCK", 40)
+    monkeypatch.setattr(fast, "MIN_ROWS", 3)

@@ -16,6 +16,7 @@ import pytest
 from convnp.ops import conv3d as fast
 from convnp.ops import reference_conv3d as reference
 from convnp.ops import row_taps
+from tests.helpers import record_row_tap_copies
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -164,14 +165,7 @@ def test_stride_one_convs_by_kernel_depths_match_the_loops(monkeypatch, dtype, d
     k = (kernel,) * 3 if isinstance(kernel, int) else kernel
     _, out = fast.volume_geometry(shape[1:4], k, (1, 1, 1), padding)
     monkeypatch.setattr(row_taps, "SLAB_POSITIONS", depths * out[1] * out[2])
-    names = []
-    copy = row_taps.RowTaps.copy
-
-    def spy(self, *args):
-        names.append(threading.current_thread().name)
-        return copy(self, *args)
-
-    monkeypatch.setattr(row_taps.RowTaps, "copy", spy)
+    names = record_row_tap_copies(monkeypatch)
     rng = np.random.default_rng(12)
     x = rng.standard_normal(shape).astype(dtype)
     W = rng.standard_normal((*k, shape[-1], filters)).astype(dtype)

@@ -230,13 +230,7 @@ def test_depthwise_backward_paths_in_groups_and_threads(monkeypatch, few, wide, 
     A = rng.standard_normal((3, 9, 8, 4))
     W = rng.standard_normal((3, 3, 4, multiplier))
     b = rng.standard_normal((1, 1, 1, 4 * multiplier))
-    Z, cache = depthwise.depthwise_conv_forward(A, W, b, hp)
-    want_Z, want_cache = reference.depthwise_conv_forward(A, W, b, hp)
-    np.testing.assert_allclose(Z, want_Z, rtol=1e-12, atol=1e-12)
-    dZ = rng.standard_normal(Z.shape)
-    for got, want in zip(depthwise.depthwise_conv_backward(dZ, cache),
-                         reference.depthwise_conv_backward(dZ, want_cache)):
-        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+    _assert_forward_and_backward_match_the_loops(A, W, b, hp, rng)
 
 
 @pytest.mark.parametrize("hp", [{"stride": 2, "pad": "same"}, {"stride": 3, "pad": "valid"},
@@ -272,6 +266,12 @@ def test_depthwise_padded_frames_are_reused_across_groups_of_any_size(monkeypatc
     A_before = A.copy()
     W = rng.standard_normal((3, 3, 4, 1))
     b = rng.standard_normal((1, 1, 1, 4))
+    _assert_forward_and_backward_match_the_loops(A, W, b, hp, rng)
+    np.testing.assert_array_equal(A, A_before)  # the input is read, never written
+
+
+def _assert_forward_and_backward_match_the_loops(A, W, b, hp, rng) -> None:
+    """The fast depthwise conv's output and gradients equal the reference loops' (float64)."""
     Z, cache = depthwise.depthwise_conv_forward(A, W, b, hp)
     want_Z, want_cache = reference.depthwise_conv_forward(A, W, b, hp)
     np.testing.assert_allclose(Z, want_Z, rtol=1e-12, atol=1e-12)
@@ -279,4 +279,3 @@ def test_depthwise_padded_frames_are_reused_across_groups_of_any_size(monkeypatc
     for got, want in zip(depthwise.depthwise_conv_backward(dZ, cache),
                          reference.depthwise_conv_backward(dZ, want_cache)):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
-    np.testing.assert_array_equal(A, A_before)  # the input is read, never written

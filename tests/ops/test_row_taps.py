@@ -6,12 +6,12 @@ test_conv3d_tiles.py.)"""
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy as np
 import pytest
 
 from convnp.ops import conv, reference, row_taps
+from tests.helpers import record_row_tap_copies
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -31,14 +31,7 @@ CASES = [  # kernel, pad, height, width, batch, by kernel rows
 def slabs_seen(monkeypatch):
     """Every image counts as large enough; records the threads that copied a slab."""
     monkeypatch.setattr(conv, "ROW_TAPS_MIN_PIXELS", 1)
-    names = []
-    copy = row_taps.RowTaps.copy
-
-    def spy(self, *args):
-        names.append(threading.current_thread().name)
-        return copy(self, *args)
-
-    monkeypatch.setattr(row_taps.RowTaps, "copy", spy)
+    names = record_row_tap_copies(monkeypatch)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         yield names
 
