@@ -249,6 +249,11 @@ def test_both_ways_of_block_sums_are_accurate(monkeypatch, fold_width, einsum_co
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-4, atol=1e-4)
 
 
+def test_no_features_give_empty_statistics():
+    mean, var = fast.moments(np.zeros((10, 0), dtype=np.float32))
+    assert mean.shape == var.shape == (0,)
+
+
 @pytest.mark.parametrize("n", [3, 32, 100, 600])
 def test_folded_block_sums_match_float64_sums(n):
     # a block read as wide rows, its tail rows as they are, and a strided block (not

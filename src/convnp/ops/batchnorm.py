@@ -118,10 +118,10 @@ class _BlockSums:
 
     def __init__(self, n: int, dtype):
         self.n = n
-        self.fold = -(-FOLD_WIDTH // n) if n < FOLD_WIDTH else 1
+        self.fold = -(-FOLD_WIDTH // n) if 0 < n < FOLD_WIDTH else 1
         #: rows of a block to `add` (`row_blocks`): about `BLOCK` numbers, a multiple of the
         #: fold, and at most `_BLOCK_ROWS` rows in a folded column
-        self.block_rows = max(self.fold, min(_BLOCK_ROWS * self.fold, BLOCK // n)
+        self.block_rows = max(self.fold, min(_BLOCK_ROWS * self.fold, BLOCK // max(n, 1))
                               // self.fold * self.fold)
         self.ones = np.ones(self.block_rows, dtype=dtype)
         self.product = np.empty(self.block_rows * n, dtype=dtype)
@@ -132,7 +132,7 @@ class _BlockSums:
         """Add the column sums of the block ``a`` (and of ``a * b`` when ``b`` is given)."""
         rows = a.shape[0]
         head = 0
-        if a.flags.c_contiguous and (b is None or b.flags.c_contiguous):
+        if self.fold > 1 and a.flags.c_contiguous and (b is None or b.flags.c_contiguous):
             head = rows - rows % self.fold
         if head:
             width = self.n * self.fold
