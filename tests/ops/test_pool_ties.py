@@ -96,9 +96,9 @@ def test_tiling_windows_take_the_tiled_route_with_and_without_ties(monkeypatch):
     calls = []
     original = tiled_windows.route_first_maxima
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         calls.append(args[4])
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(tiled_windows, "route_first_maxima", spy)
     rng = np.random.default_rng(0)

@@ -75,8 +75,10 @@ class PaddedInput:
 
     @classmethod
     def of(cls, A: np.ndarray, geometry: Geometry) -> PaddedInput:
-        if geometry.stride == (1, 1) or not any(np.ravel(geometry.pads)):
-            return cls(A, geometry.pads, not any(np.ravel(geometry.pads)))
+        if not any(np.ravel(geometry.pads)):  # nothing to pad
+            return cls(A, geometry.pads, True)
+        if geometry.stride == (1, 1):  # padded group by group
+            return cls(A, geometry.pads, False)
         return cls(_pad(A, geometry.pads), geometry.pads, True)
 
     def group(self, start: int, stop: int, state: dict) -> np.ndarray:

@@ -293,7 +293,7 @@ def _route(dA: np.ndarray, cache: PoolCache, target_all: np.ndarray) -> None:
         source, pooled = cache.A_pad[rows], cache.A[rows]
         if tiled:
             tiled_windows.route_first_maxima(source, pooled, grad, target, geometry.kernel,
-                                             False)
+                                             accumulate=False)
             return
         if cache.row_max is None:
             _route_to_first_max([source[:, sl_h, sl_w, :] for sl_h, sl_w in offsets],
