@@ -21,6 +21,7 @@ import numpy as np
 
 from convnp import config
 from convnp.layers.base import KerasTensor, Layer
+from convnp.models import batch_split
 
 
 def Input(shape=None, batch_size: int | None = None, name: str | None = None,
@@ -446,11 +447,22 @@ class Graph:
         return [values[s] for s in self.output_slots]
 
     def _inference_forward(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """`forward` in inference-only mode (see there)."""
+        """`forward` in inference-only mode (see there): with the batch cut between the
+        cores when every call treats examples independently (`convnp.models.batch_split`)."""
+        schedule = self.inference_schedule()
+        if not config.plain_path_enabled() and batch_split.per_example(schedule):
+            outputs = batch_split.run_by_examples(
+                lambda part: self._inference_pass(part, schedule), inputs)
+            if outputs is not None:
+                return outputs
+        return self._inference_pass(inputs, schedule)
+
+    def _inference_pass(self, inputs: list[np.ndarray], schedule: list[Node]
+                        ) -> list[np.ndarray]:
+        """One inference pass of ``schedule`` (`inference_schedule`) over ``inputs``."""
         values: list = [None] * len(self.tensors)
         for slot, x in zip(self.input_slots, inputs):
             values[slot] = x
-        schedule = self.inference_schedule()
         last = self._inference[1] if self._inference is not None \
             and schedule is self._inference[0] else {}
         keep = set(self.output_slots)

@@ -70,7 +70,7 @@ class _Replay:
         self.inputs = inputs
 
 
-class _Unit(LayerContract):
+class Unit(LayerContract):
     """What every fused unit shares: the first layer of the calls it replaces (``first``),
     which owns the trainable weights and decides whether an input gradient is computed."""
 
@@ -89,7 +89,7 @@ class _Unit(LayerContract):
         doc="Whether backward returns an input gradient (the first layer's flag).")
 
 
-class _FusedPool(_Unit):
+class _FusedPool(Unit):
     """A layer (``first``) and the tiling max pool that is its only reader.
 
     Subclasses implement ``_forward(inputs, training) -> (y, cache)`` and
@@ -258,7 +258,7 @@ class BatchNormMaxPool(_FusedPool):
         return dx
 
 
-class BatchNormReLU(_Unit):
+class BatchNormReLU(Unit):
     """Runs ``relu(batch_norm(x))`` (or, with ``add``, ``relu(batch_norm(x) + shortcut)``) in
     one pass per tensor each way (`convnp.ops.batchnorm` with ``relu=True``).
 

@@ -15,7 +15,8 @@ whole loop in one region (the `uses_all_cores` decorator), so every kernel of a 
 the same workers; a kernel called outside a model opens its own region. Regions nest (an
 inner one reuses the outer thread count) and overlapping regions of different threads share
 one BLAS limit, restored when the last ends. Work smaller than ``2 * min_rows`` rows runs in
-the calling thread alone.
+the calling thread alone, and so does every kernel inside a `serial_region` (inference that
+gives each thread its own examples, `convnp.models.batch_split`).
 
 How to size it. The number of threads of a region is the BLAS thread count outside it
 (capped at `os.cpu_count()`): set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` before
@@ -108,6 +109,18 @@ def parallel_region() -> Iterator[int]:
                 _release_blas()
     finally:
         _state.workers = None
+
+
+@contextmanager
+def serial_region() -> Iterator[None]:
+    """Run every kernel called inside in this thread alone: the thread is already one of a
+    region's workers (`convnp.models.batch_split` gives each thread its own examples)."""
+    outer = getattr(_state, "workers", None)
+    _state.workers = 1
+    try:
+        yield
+    finally:
+        _state.workers = outer
 
 
 # Regions of several threads (predict from one thread while fit runs in another) share one
