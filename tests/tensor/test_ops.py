@@ -360,3 +360,22 @@ def test_integer_sums_and_products_keep_their_dtype(dtype):
                           (tf.math.cumsum(x[1]), [4, 9, 15])):
         assert result.dtype.name == dtype
         np.testing.assert_array_equal(result.numpy(), value)
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: tf.reduce_sum(x, axis=0),
+    lambda x: tf.nn.relu(x),
+    lambda x: tf.keras.ops.mean(x),
+    lambda x: tf.constant(x),
+])
+def test_an_op_on_a_keras_tensor_says_what_it_got(op):
+    """A KerasTensor is no value: NumPy would wrap it in an object array (a 'string' tensor
+    came out of reduce_sum once); every op refuses it, saying what to do instead."""
+    with pytest.raises(TypeError, match="got KerasTensor.*keras.layers.Lambda"):
+        op(tf.keras.Input(shape=(4,)))
+
+
+def test_a_value_that_is_no_number_is_refused():
+    with pytest.raises(TypeError, match="got NoneType"):
+        tf.constant(None)
+    assert tf.constant(["a", "b"]).numpy().tolist() == ["a", "b"]  # strings stay values

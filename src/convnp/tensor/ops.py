@@ -17,6 +17,7 @@ import numpy as np
 from convnp.tensor import eager as _eager
 from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
 from convnp.tensor.tape import (
+    as_array,
     is_variable,
     new_tensor,
     record,
@@ -50,7 +51,7 @@ def _convert(value, dtype=None) -> np.ndarray:
     if isinstance(value, np.ndarray) or is_variable(value):
         arr = value_of(value)
     else:
-        arr = np.asarray(value)
+        arr = as_array(value)
         if dtype is None and not isinstance(value, np.generic):
             # Python numbers and lists: float32 and int32, as TensorFlow
             if arr.dtype == np.float64:

@@ -47,7 +47,21 @@ def value_of(x) -> np.ndarray:
         return x.view(np.ndarray) if type(x) is not np.ndarray else x
     if is_variable(x):
         return x.value
-    return np.asarray(x)
+    return as_array(x)
+
+
+def as_array(x) -> np.ndarray:
+    """``np.asarray(x)``, refusing what is not numbers or strings (NumPy would wrap it in an
+    array of objects, which no op can compute with): a `KerasTensor` above all, the
+    placeholder of a functional model being built."""
+    array = np.asarray(x)
+    if array.dtype == object:
+        kind = type(x).__name__
+        hint = (" A KerasTensor is a symbolic placeholder of a model being built: pass it to "
+                "Keras layers only, and wrap other operations in keras.layers.Lambda."
+                if kind == "KerasTensor" else "")
+        raise TypeError(f"expected a tensor, an array, a number or a string, got {kind}.{hint}")
+    return array
 
 
 def new_tensor(array) -> EagerTensor:
