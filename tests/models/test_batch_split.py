@@ -138,6 +138,20 @@ def test_two_inputs_two_outputs_and_a_nested_model_split(monkeypatch, passes):
         assert sorted(top) == [4, 4, 5, 5]
 
 
+def test_a_base_model_called_in_inference_mode_splits(monkeypatch, passes):
+    """Transfer learning calls its frozen base with ``training=False``: still per example."""
+    base = _cnn()
+    base.trainable = False
+    inputs = tf.keras.Input(shape=(12, 12, 3))
+    model = tf.keras.Model(inputs, tfl.Dense(2)(base(inputs, training=False)))
+    x = _images(6)
+    got = model.predict(x, verbose=0)
+    sizes = sorted(n for _, n in passes)  # each part runs the outer pass and the base's
+    _op_by_op(monkeypatch)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert sizes == ([3, 3, 3, 3] if CORES == 2 else [6, 6])
+
+
 class _BatchCentered(tfl.Layer):
     """A user layer that reads the whole batch."""
 

@@ -11,8 +11,8 @@ are half as large, so more of them stay in cache.
 A schedule is split only when every call in it is known to treat examples independently in
 inference (`per_example`): a built-in layer of one of the classes named in `PER_EXAMPLE` (the
 exact class: a user subclass with its own ``call`` is not trusted), with a built-in
-activation, with no training mode fixed at call time (``Dropout(...)(x, training=True)``
-draws random numbers) and no activity regularizer (its penalty reads the whole output); a
+activation, not called with ``training=True`` fixed (``Dropout(...)(x, training=True)``
+draws random numbers; ``training=False``, as a frozen base model is called, is fine) and no activity regularizer (its penalty reads the whole output); a
 fused unit or a nested model when all its layers are. (An ``axis`` argument needs no check:
 every built-in layer that takes one refuses the batch axis.)
 A `Lambda`, a TensorFlow op or a custom layer keeps the op-by-op split, as does a batch with
@@ -72,11 +72,11 @@ def per_example(schedule: Sequence) -> bool:
 def _layer_per_example(layer) -> bool:
     if layer._graph is not None:  # a nested model
         nested = layer._graph
-        return layer._fixed_training is None and layer.activity_regularizer is None \
+        return not layer._fixed_training and layer.activity_regularizer is None \
             and per_example(nested.inference_schedule())
     if isinstance(layer, (Folded, Unit)):  # calls run as one
         return all(_layer_per_example(member) for member in layer.members)
-    if type(layer) not in PER_EXAMPLE or layer._fixed_training is not None \
+    if type(layer) not in PER_EXAMPLE or layer._fixed_training \
             or layer.activity_regularizer is not None:
         return False
     activation = getattr(layer, "activation", None)
