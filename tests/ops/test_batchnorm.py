@@ -294,3 +294,25 @@ def _small_blocks(monkeypatch) -> None:
     """Blocks of a few rows and a split between the threads, on small test arrays."""
     monkeypatch.setattr(fast, "BLOCK", 40)
     monkeypatch.setattr(fast, "MIN_ROWS", 3)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize("n", [16, 64])
+def test_narrow_features_take_blocks_of_thousands_of_rows(monkeypatch, threads, n):
+    """An elementwise pass's block holds `BLOCK` numbers at any width (8192 rows of 16
+    features), while the block sums keep their row cap: the float32 results still match the
+    float64 loops, across a block boundary and a tail."""
+    assert fast._block_rows(16) == fast.BLOCK // 16 > fast._BLOCK_ROWS
+    if threads:
+        monkeypatch.setattr(fast, "MIN_ROWS", 1)
+    rng, x, gamma, beta, res = _arrays((1, 90, 95, n), -1, True, True, True, seed=7)
+    dy = rng.standard_normal(x.shape)
+    got = []
+    for ops, dtype in ((reference, np.float64), (fast, np.float32)):
+        args = [None if a is None else a.astype(dtype) for a in (x, gamma, beta, res)]
+        y, cache = ops.batch_norm_forward(args[0], args[1], args[2], 1e-3, -1, args[3],
+                                          relu=True, max_value=6.0)
+        got.append((y, *ops.batch_norm_backward(dy.astype(dtype), cache, relu_output=y,
+                                                max_value=6.0)))
+    for want, have in zip(*got):
+        np.testing.assert_allclose(have, want, rtol=2e-4, atol=2e-4)
