@@ -9,14 +9,18 @@ joined. The threads then never wait for each other between ops, and each one's a
 are half as large, so more of them stay in cache.
 
 A schedule is split only when every call in it is known to treat examples independently in
-inference (`per_example`): a built-in layer of one of the classes named in `PER_EXAMPLE` (the
-exact class: a user subclass with its own ``call`` is not trusted), with a built-in
-activation, not called with ``training=True`` fixed (``Dropout(...)(x, training=True)``
-draws random numbers; ``training=False``, as a frozen base model is called, is fine) and no activity regularizer (its penalty reads the whole output); a
-fused unit or a nested model when all its layers are. (An ``axis`` argument needs no check:
-every built-in layer that takes one refuses the batch axis.)
-A `Lambda`, a TensorFlow op or a custom layer keeps the op-by-op split, as does a batch with
-fewer than `MIN_EXAMPLES` examples.
+inference (`per_example`):
+
+- a built-in layer of one of the classes named in `PER_EXAMPLE_NAMES` (the exact class: a user
+  subclass with its own ``call`` is not trusted), with a built-in activation;
+- not called with ``training=True`` fixed (``Dropout(...)(x, training=True)`` draws random
+  numbers; ``training=False``, as a frozen base model is called, is fine);
+- without an activity regularizer (its penalty reads the whole output);
+- or a fused unit, or a nested model, all of whose layers are.
+
+An ``axis`` argument needs no check: every built-in layer that takes one refuses the batch
+axis. A `Lambda`, a TensorFlow op or a custom layer keeps the op-by-op split, and so does a
+batch of fewer than `MIN_EXAMPLES` examples.
 """
 
 from __future__ import annotations
