@@ -115,6 +115,17 @@ def test_evaluate_and_a_direct_call_split_and_agree(monkeypatch, passes):
     assert split == 2 * CORES
 
 
+def test_validation_inside_fit_splits_and_agrees(monkeypatch, passes):
+    model = _cnn()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = _images(12), np.arange(12) % 5
+    history = model.fit(x, y, batch_size=12, epochs=1, validation_data=(x, y), verbose=0)
+    assert sorted(n for _, n in passes) == ([6, 6] if CORES == 2 else [12])
+    _op_by_op(monkeypatch)
+    want = model.evaluate(x, y, batch_size=12, verbose=0)  # the weights after the epoch
+    np.testing.assert_allclose(history.history["val_loss"][0], want, rtol=1e-5)
+
+
 def test_two_inputs_two_outputs_and_a_nested_model_split(monkeypatch, passes):
     tf.keras.utils.set_random_seed(2)
     inner = tf.keras.Sequential([tf.keras.Input(shape=(6,)), tfl.Dense(4, activation="tanh"),
