@@ -19,10 +19,23 @@ from convnp.ops import threads
 tfl = tf.keras.layers
 
 try:
-    import threadpoolctl  # noqa: F401  (without it convnp runs on one thread)
+    import threadpoolctl  # without it convnp runs on one thread
     CORES = min(2, os.cpu_count() or 1)
 except ImportError:
+    threadpoolctl = None
     CORES = 1
+
+
+@pytest.fixture(autouse=True)
+def two_blas_threads():
+    """A region's thread count is BLAS's (`convnp.ops.threads`): hold BLAS at two threads,
+    as the ops tests that count threads do (a full run once reached this module with BLAS
+    at one thread, and every split here ran whole)."""
+    if CORES < 2:
+        yield
+        return
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        yield
 
 
 def _cnn(seed=0):
