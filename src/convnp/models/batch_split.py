@@ -97,9 +97,9 @@ def run_by_examples(run: Callable[[list], list], inputs: list) -> list | None:
     its examples in a `serial_region`; the outputs joined along the batch axis. None (nothing
     run) when there is one core to use or too few examples."""
     sizes = {len(x) for x in inputs}
-    if len(sizes) != 1 or sizes.pop() < MIN_EXAMPLES:
+    m = sizes.pop() if len(sizes) == 1 else 0
+    if m < MIN_EXAMPLES:
         return None
-    m = len(inputs[0])
     with threads.parallel_region() as workers:
         if workers <= 1:
             return None
