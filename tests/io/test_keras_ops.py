@@ -61,8 +61,8 @@ def _with(entry_name, change):
 
 
 @pytest.mark.parametrize("entry_name, change, message", [
-    ("subtract_1", lambda e: e["inbound_nodes"][0]["args"].reverse(),
-     r"'subtract_1' \(keras.src.ops.numpy.Subtract\) on \[0.5, "),
+    ("true_divide", lambda e: e["inbound_nodes"][0]["args"].__setitem__(  # tensor / tensor
+        1, e["inbound_nodes"][0]["args"][0]), r"numpy.TrueDivide\) on \[\{"),
     ("true_divide", lambda e: e["inbound_nodes"][0]["args"].__setitem__(1, 0.0),
      "'true_divide'"),
     ("add", lambda e: e.__setitem__("class_name", "Power"), r"numpy.Power\) is not supported"),
@@ -74,3 +74,38 @@ def test_other_operations_are_refused_by_name(entry_name, change, message):
     with pytest.raises(ValueError, match=message) as info:
         keras_format.model_from_keras_config(_with(entry_name, change))
     assert "convnp reads the tensor operations +, -, * and /" in str(info.value)
+
+
+@pytest.mark.parametrize("entry_name, op, value, expected", [
+    ("subtract_1", "rsub", 0.5, lambda x: 0.5 - x),        # 0.5 - tensor
+    ("true_divide", "rtruediv", 255.0, lambda x: 255.0 / x),  # 255.0 / tensor
+])
+def test_a_number_before_the_tensor_is_read_in_that_order(entry_name, op, value, expected):
+    model = keras_format.model_from_keras_config(
+        _with(entry_name, lambda e: e["inbound_nodes"][0]["args"].reverse()))
+    layer = model.get_layer(entry_name)
+    assert (type(layer).__name__, layer.op, layer.value) == ("TensorFlowOpLayer", op, value)
+    x = np.array([[1.0, -2.0, 4.0, 0.5, 8.0, -1.0]], dtype=np.float32)[:, :layer.input.shape[1]]
+    np.testing.assert_allclose(layer(x).numpy(), expected(x), rtol=1e-6)
+
+
+
+@pytest.mark.parametrize("name, x_key", [("keras_ops", "ops/x"), ("mobilenet_v3_ops", "mnv3/x")])
+def test_a_keras_file_with_operations_saves_back_as_one(tmp_path, expected, name, x_key):
+    model = tf.keras.models.load_model(FIXTURES / f"{name}.keras")
+    model.save(tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as archive:
+        entries = json.loads(archive.read("config.json"))["config"]["layers"]
+    with zipfile.ZipFile(FIXTURES / f"{name}.keras") as archive:
+        original = json.loads(archive.read("config.json"))["config"]["layers"]
+
+    def with_a_number(entry):
+        return entry["module"] == "keras.src.ops.numpy" and sum(
+            isinstance(a, (int, float)) for a in entry["inbound_nodes"][0]["args"]) == 1
+
+    # operations with a number come back as such entries (between tensors: merge layers)
+    assert [e["name"] for e in entries if e["module"] == "keras.src.ops.numpy"] == \
+        [e["name"] for e in original if with_a_number(e)]
+    again = tf.keras.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_array_equal(again.predict(expected[x_key], verbose=0),
+                                  model.predict(expected[x_key], verbose=0))

@@ -549,13 +549,35 @@ def _end_names(value, what: str) -> list[tuple[str, int]]:
 
 # Keras 3 tensor operations on symbolic tensors (``x + 3.0``, ``a * b``) are entries of module
 # ``keras.src.ops.numpy``, not layers: the binary elementwise ones are read as the layer that
-# computes them. Class name: (convnp's TensorFlowOpLayer op with a number, merge layer of two
-# tensors, whether ``number <op> tensor`` is the same as ``tensor <op> number``).
-_TENSOR_OPERATIONS = {"Add": ("add", "Add", True), "Multiply": ("mul", "Multiply", True),
-                      "Subtract": ("sub", "Subtract", False),
-                      "TrueDivide": ("truediv", None, False),
-                      "Divide": ("truediv", None, False)}
+# computes them, and convnp writes its arithmetic TensorFlowOpLayers back as such entries.
+# Class name: (convnp's TensorFlowOpLayer op for ``tensor <op> number``, for ``number <op>
+# tensor``, merge layer of two tensors).
+_TENSOR_OPERATIONS = {"Add": ("add", "add", "Add"), "Multiply": ("mul", "mul", "Multiply"),
+                      "Subtract": ("sub", "rsub", "Subtract"),
+                      "TrueDivide": ("truediv", "rtruediv", None),
+                      "Divide": ("truediv", "rtruediv", None)}
 _OPERATIONS_MODULE = "keras.src.ops.numpy"
+# TensorFlowOpLayer op: (Keras 3 class name, whether the number comes first in the arguments)
+_OPERATION_ENTRIES = {"add": ("Add", False), "mul": ("Multiply", False),
+                      "sub": ("Subtract", False), "rsub": ("Subtract", True),
+                      "truediv": ("TrueDivide", False), "rtruediv": ("TrueDivide", True)}
+
+
+def _as_operation(layer) -> tuple[str, bool] | None:
+    """``(Keras class name, number first)`` when ``layer`` is a TensorFlowOpLayer that Keras 3
+    writes as a tensor operation (arithmetic with one number); None otherwise."""
+    if type(layer).__name__ != "TensorFlowOpLayer" or not isinstance(layer.value, float):
+        return None
+    return _OPERATION_ENTRIES.get(layer.op)
+
+
+def _operation_entry(layer, refs: list) -> dict:
+    """The Keras 3 entry of an arithmetic TensorFlowOpLayer called once on ``refs``."""
+    class_name, number_first = _as_operation(layer)
+    args = [layer.value, *refs] if number_first else [*refs, layer.value]
+    return {"module": _OPERATIONS_MODULE, "class_name": class_name,
+            "config": {"name": layer.name}, "registered_name": class_name, "name": layer.name,
+            "inbound_nodes": [{"args": args, "kwargs": {}}]}
 
 
 def _tensor_operation(entry: dict, position: str):
@@ -572,8 +594,8 @@ def _tensor_operation(entry: dict, position: str):
 
     class_name, config = _check_entry(entry, position)
     name = entry.get("name") or config.get("name")
-    supported = ("convnp reads the tensor operations +, -, * and / between two tensors or a "
-                 "tensor and a number (number - tensor and number / tensor excepted)")
+    supported = ("convnp reads the tensor operations +, -, * and / between two tensors (/ "
+                 "excepted) or a tensor and a number")
     where = f"{position}: the Keras tensor operation {name!r} ({module}.{class_name})"
     kinds = _TENSOR_OPERATIONS.get(class_name) if module == _OPERATIONS_MODULE else None
     nodes = entry.get("inbound_nodes")
@@ -588,16 +610,17 @@ def _tensor_operation(entry: dict, position: str):
     def is_number(a):
         return isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)
 
-    op, merge, commutes = kinds
+    op, reversed_op, merge = kinds
     if isinstance(args, list) and len(args) == 2:
         if merge and all(is_tensor(a) for a in args):
             layer = get_layer_class(merge)(name=name)
             return {**entry, "inbound_nodes": [{"args": [args], "kwargs": {}}]}, layer
         tensor_first = is_tensor(args[0]) and is_number(args[1])
-        if tensor_first or (commutes and is_number(args[0]) and is_tensor(args[1])):
+        if tensor_first or (is_number(args[0]) and is_tensor(args[1])):
             tensor, number = (args[0], args[1]) if tensor_first else (args[1], args[0])
-            if not (op == "truediv" and number == 0):
-                layer = TensorFlowOpLayer(op, float(number), name=name)
+            if not (tensor_first and op == "truediv" and number == 0):
+                layer = TensorFlowOpLayer(op if tensor_first else reversed_op, float(number),
+                                          name=name)
                 return {**entry, "inbound_nodes": [{"args": [tensor], "kwargs": {}}]}, layer
     raise ValueError(f"{where} on {args!r:.200} is not supported: {supported}")
 
@@ -1208,8 +1231,9 @@ def _check_savable(model, weights_only: bool = False) -> None:
     """Refuse, before writing anything, layers that have no Keras 3 counterpart (nested models
     are checked layer by layer). ``weights_only``: a weights file needs no layer configs."""
     from convnp import activations
+    from convnp.models import Sequential
 
-    _keras_graph(model)
+    graph = _keras_graph(model)
     for layer in keras_layer_order(model):
         cls = type(layer).__name__
         if is_user_object(layer):
@@ -1219,9 +1243,14 @@ def _check_savable(model, weights_only: bool = False) -> None:
         if is_model(layer):
             _check_savable(layer, weights_only)
             continue
+        if _as_operation(layer) is not None and not isinstance(model, Sequential) and \
+                sum(node.layer is layer for node in graph.nodes) == 1:
+            continue  # written as a Keras 3 tensor operation (``x / 255.0``)
         if cls in _NOT_IN_KERAS_3 or (cls in _CODE_LAYERS and cls != "Lambda"):
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
-                             f"it has no Keras 3 counterpart (supported: {_supported()})")
+                             f"it has no Keras 3 counterpart (supported: {_supported()}; "
+                             "arithmetic with one number in a functional model is written as "
+                             "a Keras tensor operation)")
         if cls == "Lambda" and not weights_only:
             try:
                 _keras_layer_config(layer)
@@ -1322,15 +1351,18 @@ def keras_config(model, *, checked: bool = False) -> dict:
                               "name": layer.name, "inbound_nodes": []}
     for node in graph.nodes:
         shapes = [graph.tensors[s].shape for s in node.inputs]
+        refs = [{"class_name": "__keras_tensor__",
+                 "config": {"shape": _shape_list(graph.tensors[s].shape), "dtype": "float32",
+                            "keras_history": ref(s)}} for s in node.inputs]
+        if _as_operation(node.layer) is not None:  # called once (`_check_savable`)
+            entries[id(node.layer)] = _operation_entry(node.layer, refs)
+            continue
         entry = entries.get(id(node.layer))
         if entry is None:
             entry = _layer_entry(node.layer, shapes if node.multi else shapes[0], node.multi)
             entry["name"] = node.layer.name
             entry["inbound_nodes"] = []
             entries[id(node.layer)] = entry
-        refs = [{"class_name": "__keras_tensor__",
-                 "config": {"shape": _shape_list(graph.tensors[s].shape), "dtype": "float32",
-                            "keras_history": ref(s)}} for s in node.inputs]
         entry["inbound_nodes"].append({"args": [refs] if node.multi else refs,
                                        "kwargs": _call_kwargs(node.layer)})
 

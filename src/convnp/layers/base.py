@@ -150,6 +150,49 @@ class KerasTensor:
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape} name={self.name}>"
 
+    # Arithmetic inside a model definition, as Keras 3 allows: ``x / 255.0``, ``1.0 - x``,
+    # ``a * b``. A number (or one per channel) on either side becomes a `TensorFlowOpLayer`; two
+    # KerasTensors, the merge layer (Add, Subtract, Multiply; dimensions of 1 broadcast).
+    # NumPy's ufuncs are kept out (``np.float32(2) * x`` comes here, reflected).
+    __array_ufunc__ = None
+
+    def __add__(self, other):
+        return _arithmetic(self, other, "add", "Add")
+
+    def __radd__(self, other):
+        return _arithmetic(self, other, "add", "Add")
+
+    def __sub__(self, other):
+        return _arithmetic(self, other, "sub", "Subtract")
+
+    def __rsub__(self, other):
+        return _arithmetic(self, other, "rsub", None)
+
+    def __mul__(self, other):
+        return _arithmetic(self, other, "mul", "Multiply")
+
+    def __rmul__(self, other):
+        return _arithmetic(self, other, "mul", "Multiply")
+
+    def __truediv__(self, other):
+        return _arithmetic(self, other, "truediv", None)
+
+    def __rtruediv__(self, other):
+        return _arithmetic(self, other, "rtruediv", None)
+
+    def __neg__(self):
+        return _arithmetic(self, -1.0, "mul", None, name="negative")
+
+
+# How an operation on KerasTensors becomes a layer: set by `convnp.layers.tf_op`, which knows
+# those layers (this module is below them). ``(tensor, other, op, merge, name) -> KerasTensor``,
+# or NotImplemented for an operand it does not take.
+arithmetic_hook: Any = None
+
+
+def _arithmetic(tensor: KerasTensor, other, op: str, merge: str | None, name: str | None = None):
+    return arithmetic_hook(tensor, other, op, merge, name)
+
 
 class InboundNode:
     """One call of a layer on symbolic tensors: what it read and what it made.

@@ -4,27 +4,31 @@ Keras 2 turned a TensorFlow op applied to a symbolic tensor (``x / 127.5 - 1`` i
 ``preprocess_input``) into such layers, and the course's graders list them by that class name,
 with the output shape as a one-item list: ``['TensorFlowOpLayer', [(None, 160, 160, 3)], 0]``.
 convnp makes them for the ``preprocess_input`` functions of `convnp.applications` applied to
-KerasTensors. The operations are elementwise with a constant (scalar or one per channel), or
-the reversal of the channel order (RGB <-> BGR).
+KerasTensors, and for Python arithmetic between a KerasTensor and a number (``x / 255.0``,
+``1.0 - x``: see `convnp.layers.base.KerasTensor`). The operations are elementwise with a
+constant (scalar or one per channel) on either side, or the reversal of the channel order
+(RGB <-> BGR).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers import _utils, base, merging
+from convnp.layers.base import KerasTensor, Layer, unique_name
 from convnp.layers.registry import register
 
-OPS = ("truediv", "sub", "add", "mul", "reverse_channels")
+OPS = ("truediv", "sub", "add", "mul", "rsub", "rtruediv", "reverse_channels")
 
 
 @register
 class TensorFlowOpLayer(Layer):
-    """``y = x <op> value`` elementwise, or ``x[..., ::-1]`` for ``"reverse_channels"``.
+    """``y = x <op> value`` elementwise, ``y = value - x`` for ``"rsub"``, ``y = value / x`` for
+    ``"rtruediv"``, or ``x[..., ::-1]`` for ``"reverse_channels"``.
 
     Args:
-        op: one of ``"truediv"``, ``"sub"``, ``"add"``, ``"mul"``, ``"reverse_channels"``.
+        op: one of ``"truediv"``, ``"sub"``, ``"add"``, ``"mul"``, ``"rsub"``, ``"rtruediv"``,
+            ``"reverse_channels"``.
         value: the constant, a number or one per channel (unused by ``"reverse_channels"``).
         name: default ``tf_op_layer_<op>``, ``tf_op_layer_<op>_1``, ... (Keras 2's names).
 
@@ -75,6 +79,11 @@ class TensorFlowOpLayer(Layer):
         if self.op == "reverse_channels":
             return np.ascontiguousarray(x[..., ::-1])
         c = self._constant()
+        if self.op == "rtruediv":
+            self._cache = x  # d(c / x) = -c / x**2
+            return np.divide(c, x)
+        if self.op == "rsub":
+            return np.subtract(c, x)
         return {"truediv": np.divide, "sub": np.subtract, "add": np.add,
                 "mul": np.multiply}[self.op](x, c)
 
@@ -85,4 +94,51 @@ class TensorFlowOpLayer(Layer):
             return dy / self._constant()
         if self.op == "mul":
             return dy * self._constant()
+        if self.op == "rsub":
+            return -dy
+        if self.op == "rtruediv":
+            x = self.take_cache()
+            return dy * (-self._constant() / (x * x))
         return dy
+
+
+# Keras 3's names for these operations (``add``, ``add_1``, ...; merge layers share them)
+_OPERATION_NAMES = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
+                    "rsub": "subtract", "rtruediv": "true_divide"}
+
+
+def keras_tensor_arithmetic(tensor: KerasTensor, other, op: str, merge: str | None,
+                            name: str | None = None):
+    """The KerasTensor of ``tensor <op> other`` (see `KerasTensor.__add__`); NotImplemented for
+    an operand that is neither a KerasTensor nor a number or a 1-D sequence of numbers (Python
+    then raises its TypeError)."""
+    if isinstance(other, KerasTensor):
+        if merge is None:  # a / b: Keras has no merge layer for it
+            raise TypeError(f"cannot divide KerasTensor {tensor.name!r} by KerasTensor "
+                            f"{other.name!r}: use keras.layers.Lambda(lambda t: t[0] / t[1])"
+                            "([a, b])")
+        merge_layer = {"Add": merging.Add, "Subtract": merging.Subtract,
+                       "Multiply": merging.Multiply}[merge]
+        return merge_layer(name=unique_name(_OPERATION_NAMES[op]),
+                           dtype=_operand_dtype(tensor, other))([tensor, other])
+    if isinstance(other, (bool, np.bool_)) or not isinstance(
+            other, (int, float, np.integer, np.floating, list, tuple, np.ndarray)):
+        return NotImplemented
+    value = np.asarray(other)
+    if value.ndim > 1 or value.dtype.kind not in "iuf":
+        raise TypeError(f"KerasTensor arithmetic takes a number or one number per channel, got "
+                        f"{type(other).__name__} of shape {value.shape} and dtype {value.dtype}")
+    value = float(value) if value.ndim == 0 else value.tolist()
+    return TensorFlowOpLayer(op, value, name=unique_name(name or _OPERATION_NAMES[op]),
+                             dtype=_operand_dtype(tensor))(tensor)
+
+
+def _operand_dtype(*tensors: KerasTensor) -> str:
+    """The float type an operation on ``tensors`` computes in: float64 when a producing layer
+    computes in it (a float64 model stays float64), float32 otherwise."""
+    wide = any(str(getattr(t.layer, "dtype", "float32")) == "float64" for t in tensors)
+    return "float64" if wide else "float32"
+
+
+# KerasTensor's operators reach the layers above through this hook (see `base.arithmetic_hook`)
+base.arithmetic_hook = keras_tensor_arithmetic
