@@ -9,6 +9,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 import convnp.layers as L
+from convnp import applications
 from convnp.interop.onnx import export_bytes
 from tests.interop.test_onnx_export import check, single
 
@@ -34,6 +35,10 @@ CASES = {
         L.GaussianNoise(0.5)(L.SpatialDropout2D(0.5)(i)))),
     "layer_norm": lambda i: L.LayerNormalization(beta_initializer="random_normal")(
         L.Conv2D(4, 1)(i)),
+    "keras_tensor_arithmetic": lambda i: 2.0 / (1.0 - L.Conv2D(3, 1)(i / 4.0) * 0.5 + 3.0)
+    - [0.5, 1.0, 2.0] * i,
+    "preprocess_input": lambda i: L.Conv2D(2, 3)(
+        applications.resnet50.preprocess_input(applications.mobilenet_v2.preprocess_input(i))),
 }
 
 

@@ -34,6 +34,8 @@ ZeroPadding2D              Pad (constant 0)
 Flatten                    Transpose to NHWC, then Flatten(axis=1)
 Dropout                    nothing (inference is the identity)
 Add, Concatenate           Add / Sum, Concat (NHWC axis mapped to NCHW where applied in NCHW)
+TensorFlowOpLayer          Add / Sub / Mul / Div with the constant (either side; ``x / 255.0``,
+                           ``preprocess_input``), Slice with step -1 for reversed channels
 a nested model             its own calls, inlined
 (functional-API layers)    see the exporters after ``_cropping`` (ConvTranspose, Resize, ...)
 =========================  ===============================================================
@@ -543,6 +545,28 @@ def _nested_model(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) ->
 #: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
 #: the nodes of one call and returns its output value. The keys are exactly the classes that
 #: can be exported; any other layer is refused by name before anything is written.
+# TensorFlowOpLayer op -> (ONNX operator, whether the constant is the first operand)
+_TF_OPS = {"add": ("Add", False), "sub": ("Sub", False), "mul": ("Mul", False),
+           "truediv": ("Div", False), "rsub": ("Sub", True), "rtruediv": ("Div", True)}
+
+
+def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """Arithmetic with a constant (``x / 127.5``, ``1.0 - x``), or the channel order reversed,
+    on the tensor as Keras has it (a per-channel constant broadcasts on its last axis)."""
+    x = b.get(inputs[0], PLAIN)
+    if layer.op == "reverse_channels":
+        def ints(*values):
+            return np.array(values, np.int64)
+        args = [b.constant(f"{layer.name}/{key}", value) for key, value in (
+            ("starts", ints(-1)), ("ends", ints(np.iinfo(np.int64).min)), ("axes", ints(-1)),
+            ("steps", ints(-1)))]
+        return _Value(out_shape, {PLAIN: b.node("Slice", [x, *args], layer.name)})
+    op_type, constant_first = _TF_OPS[layer.op]
+    c = b.constant(f"{layer.name}/value", _f32(layer.value))
+    operands = [c, x] if constant_first else [x, c]
+    return _Value(out_shape, {PLAIN: b.node(op_type, operands, layer.name)})
+
+
 EXPORTERS: dict[str, Callable[..., _Value]] = {
     "Conv2D": _conv, "DepthwiseConv2D": _conv, "SeparableConv2D": _separable_conv,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
@@ -556,7 +580,7 @@ EXPORTERS: dict[str, Callable[..., _Value]] = {
     **dict.fromkeys(_MERGE_OPS, _elementwise_merge),
     **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
     "PReLU": _prelu, "Reshape": _reshape, "Permute": _permute,
-    "LayerNormalization": _layer_normalization,
+    "LayerNormalization": _layer_normalization, "TensorFlowOpLayer": _tf_op,
     **dict.fromkeys(("Sequential", "Functional", "Model"), _nested_model),
 }
 
