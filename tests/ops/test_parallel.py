@@ -56,6 +56,25 @@ def test_map_parts_keeps_order_and_covers_every_item():
     assert all(a[1] == b[0] for a, b in itertools.pairwise(rows))
 
 
+def test_a_failing_part_lets_the_other_parts_finish_first():
+    import time
+
+    finished = []
+
+    def task(part):
+        if part[-1] == 1:  # the caller's part (the last) fails at once
+            raise ValueError("bad part")
+        time.sleep(0.2)
+        finished.append(list(part))
+        return part
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"), _threads.parallel_region() as n:
+        assert n == 2
+        with pytest.raises(ValueError, match="bad part"):
+            _threads.map_parts(task, [0, 1])
+        assert finished == [[0]]  # the pool's part was done when the error came out
+
+
 def _run_layer(layer, x, dy, training):
     y = layer(x, training=training)
     return y, layer.backward(dy)

@@ -31,7 +31,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 try:
@@ -206,5 +206,11 @@ def _run_split(task: Callable[[Sequence], object], items: Sequence, workers: int
     parts = [items[bounds[i]:bounds[i + 1]] for i in range(workers)]
     pool = _executor()
     futures = [pool.submit(task, part) for part in parts[:-1]]
-    last = task(parts[-1])
+    try:
+        last = task(parts[-1])
+    finally:
+        # When the caller's part raises, the other parts still finish before the error goes
+        # up: no part may run on (writing into the caller's arrays, holding BLAS at one thread
+        # through a region of its own) after the kernel that started it has returned.
+        wait(futures)
     return [f.result() for f in futures] + [last]
