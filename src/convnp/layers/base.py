@@ -123,6 +123,20 @@ def assign_weights(owner: str, variables: list[Variable], weights) -> None:
         variable.assign(value)
 
 
+# How an operation on KerasTensors becomes a layer: set by `convnp.layers.tf_op`, which knows
+# those layers (this module is below them). ``(tensor, other, op, merge layer or None, name or
+# None) -> KerasTensor``, or NotImplemented for an operand it does not take.
+arithmetic_hook: Any = None
+
+
+def _operator(op: str, merge: str | None):
+    """A KerasTensor operator method: ``op`` of `TensorFlowOpLayer` with a number, the merge
+    layer ``merge`` with another KerasTensor."""
+    def method(self: KerasTensor, other):
+        return arithmetic_hook(self, other, op, merge, None)
+    return method
+
+
 class KerasTensor:
     """A symbolic tensor: a shape, and the layer call that produced it.
 
@@ -155,43 +169,15 @@ class KerasTensor:
     # KerasTensors, the merge layer (Add, Subtract, Multiply; dimensions of 1 broadcast).
     # NumPy's ufuncs are kept out (``np.float32(2) * x`` comes here, reflected).
     __array_ufunc__ = None
-
-    def __add__(self, other):
-        return _arithmetic(self, other, "add", "Add")
-
-    def __radd__(self, other):
-        return _arithmetic(self, other, "add", "Add")
-
-    def __sub__(self, other):
-        return _arithmetic(self, other, "sub", "Subtract")
-
-    def __rsub__(self, other):
-        return _arithmetic(self, other, "rsub", None)
-
-    def __mul__(self, other):
-        return _arithmetic(self, other, "mul", "Multiply")
-
-    def __rmul__(self, other):
-        return _arithmetic(self, other, "mul", "Multiply")
-
-    def __truediv__(self, other):
-        return _arithmetic(self, other, "truediv", None)
-
-    def __rtruediv__(self, other):
-        return _arithmetic(self, other, "rtruediv", None)
+    __add__ = __radd__ = _operator("add", "Add")
+    __sub__ = _operator("sub", "Subtract")
+    __rsub__ = _operator("rsub", None)  # number - x (two tensors never come here)
+    __mul__ = __rmul__ = _operator("mul", "Multiply")
+    __truediv__ = _operator("truediv", None)
+    __rtruediv__ = _operator("rtruediv", None)
 
     def __neg__(self):
-        return _arithmetic(self, -1.0, "mul", None, name="negative")
-
-
-# How an operation on KerasTensors becomes a layer: set by `convnp.layers.tf_op`, which knows
-# those layers (this module is below them). ``(tensor, other, op, merge, name) -> KerasTensor``,
-# or NotImplemented for an operand it does not take.
-arithmetic_hook: Any = None
-
-
-def _arithmetic(tensor: KerasTensor, other, op: str, merge: str | None, name: str | None = None):
-    return arithmetic_hook(tensor, other, op, merge, name)
+        return arithmetic_hook(self, -1.0, "mul", None, "negative")
 
 
 class InboundNode:
