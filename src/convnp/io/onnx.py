@@ -542,9 +542,6 @@ def _nested_model(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) ->
     return values[0]
 
 
-#: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
-#: the nodes of one call and returns its output value. The keys are exactly the classes that
-#: can be exported; any other layer is refused by name before anything is written.
 # TensorFlowOpLayer op -> (ONNX operator, whether the constant is the first operand)
 _TF_OPS = {"add": ("Add", False), "sub": ("Sub", False), "mul": ("Mul", False),
            "truediv": ("Div", False), "rsub": ("Sub", True), "rtruediv": ("Div", True)}
@@ -555,11 +552,10 @@ def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value
     on the tensor as Keras has it (a per-channel constant broadcasts on its last axis)."""
     x = b.get(inputs[0], PLAIN)
     if layer.op == "reverse_channels":
-        def ints(*values):
-            return np.array(values, np.int64)
-        args = [b.constant(f"{layer.name}/{key}", value) for key, value in (
-            ("starts", ints(-1)), ("ends", ints(np.iinfo(np.int64).min)), ("axes", ints(-1)),
-            ("steps", ints(-1)))]
+        # Slice(starts=-1, ends=before the first, axes=-1, steps=-1): the last axis reversed
+        args = [b.constant(f"{layer.name}/{key}", np.array([value], np.int64)) for key, value
+                in (("starts", -1), ("ends", np.iinfo(np.int64).min), ("axes", -1),
+                    ("steps", -1))]
         return _Value(out_shape, {PLAIN: b.node("Slice", [x, *args], layer.name)})
     op_type, constant_first = _TF_OPS[layer.op]
     c = b.constant(f"{layer.name}/value", _f32(layer.value))
@@ -567,6 +563,9 @@ def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value
     return _Value(out_shape, {PLAIN: b.node(op_type, operands, layer.name)})
 
 
+#: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
+#: the nodes of one call and returns its output value. The keys are exactly the classes that
+#: can be exported; any other layer is refused by name before anything is written.
 EXPORTERS: dict[str, Callable[..., _Value]] = {
     "Conv2D": _conv, "DepthwiseConv2D": _conv, "SeparableConv2D": _separable_conv,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
