@@ -557,15 +557,14 @@ _TENSOR_OPERATIONS = {"Add": ("add", "add", "Add"), "Multiply": ("mul", "mul", "
                       "TrueDivide": ("truediv", "rtruediv", None),
                       "Divide": ("truediv", "rtruediv", None)}
 _OPERATIONS_MODULE = "keras.src.ops.numpy"
-# TensorFlowOpLayer op: (Keras 3 class name, whether the number comes first in the arguments)
-_OPERATION_ENTRIES = {"add": ("Add", False), "mul": ("Multiply", False),
-                      "sub": ("Subtract", False), "rsub": ("Subtract", True),
-                      "truediv": ("TrueDivide", False), "rtruediv": ("TrueDivide", True)}
+# TensorFlowOpLayer op -> Keras 3 class name (the layer says which side its number is on)
+_OPERATION_ENTRIES = {"add": "Add", "mul": "Multiply", "sub": "Subtract", "rsub": "Subtract",
+                      "truediv": "TrueDivide", "rtruediv": "TrueDivide"}
 
 
-def _as_operation(layer) -> tuple[str, bool] | None:
-    """``(Keras class name, number first)`` when ``layer`` is a TensorFlowOpLayer that Keras 3
-    writes as a tensor operation (arithmetic with one number); None otherwise."""
+def _as_operation(layer) -> str | None:
+    """The Keras class name when ``layer`` is a TensorFlowOpLayer that Keras 3 writes as a
+    tensor operation (arithmetic with one number); None otherwise."""
     if type(layer).__name__ != "TensorFlowOpLayer" or not isinstance(layer.value, float):
         return None
     return _OPERATION_ENTRIES.get(layer.op)
@@ -573,8 +572,8 @@ def _as_operation(layer) -> tuple[str, bool] | None:
 
 def _operation_entry(layer, refs: list) -> dict:
     """The Keras 3 entry of an arithmetic TensorFlowOpLayer called once on ``refs``."""
-    class_name, number_first = _as_operation(layer)
-    args = [layer.value, *refs] if number_first else [*refs, layer.value]
+    class_name = _as_operation(layer)
+    args = [layer.value, *refs] if layer.constant_first else [*refs, layer.value]
     return {"module": _OPERATIONS_MODULE, "class_name": class_name,
             "config": {"name": layer.name}, "registered_name": class_name, "name": layer.name,
             "inbound_nodes": [{"args": args, "kwargs": {}}]}

@@ -542,9 +542,9 @@ def _nested_model(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) ->
     return values[0]
 
 
-# TensorFlowOpLayer op -> (ONNX operator, whether the constant is the first operand)
-_TF_OPS = {"add": ("Add", False), "sub": ("Sub", False), "mul": ("Mul", False),
-           "truediv": ("Div", False), "rsub": ("Sub", True), "rtruediv": ("Div", True)}
+# TensorFlowOpLayer op -> ONNX operator (the layer says which side its constant is on)
+_TF_OPS = {"add": "Add", "sub": "Sub", "mul": "Mul", "truediv": "Div", "rsub": "Sub",
+           "rtruediv": "Div"}
 
 
 def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
@@ -557,10 +557,9 @@ def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value
                 in (("starts", -1), ("ends", np.iinfo(np.int64).min), ("axes", -1),
                     ("steps", -1))]
         return _Value(out_shape, {PLAIN: b.node("Slice", [x, *args], layer.name)})
-    op_type, constant_first = _TF_OPS[layer.op]
     c = b.constant(f"{layer.name}/value", _f32(layer.value))
-    operands = [c, x] if constant_first else [x, c]
-    return _Value(out_shape, {PLAIN: b.node(op_type, operands, layer.name)})
+    operands = [c, x] if layer.constant_first else [x, c]
+    return _Value(out_shape, {PLAIN: b.node(_TF_OPS[layer.op], operands, layer.name)})
 
 
 #: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits

@@ -71,6 +71,11 @@ class TensorFlowOpLayer(Layer):
                              f"{input_shape[-1]} channels")
         self.built = True
 
+    @property
+    def constant_first(self) -> bool:
+        """Whether the constant is the left operand (``value - x``, ``value / x``)."""
+        return self.op in ("rsub", "rtruediv")
+
     def _constant(self):
         return np.asarray(self.value, dtype=self.dtype)
 
