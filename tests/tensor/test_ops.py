@@ -363,16 +363,25 @@ def test_integer_sums_and_products_keep_their_dtype(dtype):
 
 
 @pytest.mark.parametrize("op", [
-    lambda x: tf.reduce_sum(x, axis=0),
+    lambda x: tf.reduce_sum(x, axis=1),
     lambda x: tf.nn.relu(x),
-    lambda x: tf.keras.ops.mean(x),
+    lambda x: tf.keras.ops.mean(x, axis=-1, keepdims=True),
     lambda x: tf.constant(x),
 ])
-def test_an_op_on_a_keras_tensor_says_what_it_got(op):
-    """A KerasTensor is no value: NumPy would wrap it in an object array (a 'string' tensor
-    came out of reduce_sum once); every op refuses it, saying what to do instead."""
+def test_an_op_on_a_keras_tensor_becomes_a_layer(op):
+    """A KerasTensor is no value: the op is recorded as a layer of the model being built
+    (`convnp.layers.op_layer`), never run on an object array (a 'string' tensor came out of
+    reduce_sum once)."""
+    out = op(tf.keras.Input(shape=(4,)))
+    assert type(out.layer).__name__ == "TFOpLambda"
+
+
+def test_numpy_on_a_keras_tensor_says_what_it_got():
+    """Functions that are not convnp's ops still refuse a KerasTensor by name."""
+    from convnp.tensor.tape import as_array
+
     with pytest.raises(TypeError, match="got KerasTensor.*keras.layers.Lambda"):
-        op(tf.keras.Input(shape=(4,)))
+        as_array(tf.keras.Input(shape=(4,)))
 
 
 def test_a_value_that_is_no_number_is_refused():

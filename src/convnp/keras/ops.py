@@ -24,6 +24,7 @@ from convnp.tensor import math as _math
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
 from convnp.tensor import sorting as _sorting
+from convnp.tensor import symbolic as _symbolic
 
 # the same in TensorFlow and Keras 3
 from convnp.tensor.ops import (  # noqa: F401 (re-exports)
@@ -138,6 +139,11 @@ def true_divide(x1, x2):
     return _ops.divide(x1, x2)
 
 
+def get_item(x, key):
+    """``x[key]`` with NumPy's indexing (ints, slices, Ellipsis, None, index arrays)."""
+    return _ops.convert_to_tensor(x)[key]
+
+
 def clip(x, x_min, x_max):
     return _ops.clip_by_value(x, x_min, x_max)
 
@@ -183,7 +189,10 @@ def full(shape, fill_value, dtype=None):
 
 
 def shape(x) -> tuple:
-    """The static shape as a tuple (Keras 3 returns a tuple, not a tensor)."""
+    """The static shape as a tuple (Keras 3 returns a tuple, not a tensor); of a KerasTensor,
+    with None for the batch axis."""
+    if _symbolic.is_keras_tensor(x):
+        return tuple(x.shape)
     return tuple(_ops.shape(x).numpy().tolist())
 
 
@@ -1568,6 +1577,14 @@ def _image_crop_images(images, top_cropping=None, left_cropping=None, bottom_cro
     return _manip.slice(images, start, size)
 
 
+# Called on KerasTensors, these functions become layers of the model being built
+# (`convnp.tensor.symbolic`); ``shape`` answers from the static shape instead.
+_symbolic.accept_keras_tensors(globals(), skip=("shape",), extra={
+    "_image_resize": "resize", "_image_rgb_to_grayscale": "rgb_to_grayscale",
+    "_image_rgb_to_hsv": "rgb_to_hsv", "_image_hsv_to_rgb": "hsv_to_rgb",
+    "_image_pad_images": "pad_images", "_image_crop_images": "crop_images"})
+
+
 def _namespace(name: str, doc: str, members: dict):
     import sys
     import types
@@ -1598,7 +1615,7 @@ nn = _namespace("nn", "keras.ops.nn: activations, convolutions, pooling, losses.
 numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _pick(
     "abs add all any arange argmax argmin argsort average bincount broadcast_to ceil clip "
     "concatenate cos cumsum diag divide divide_no_nan einsum equal exp expand_dims eye flip "
-    "floor full greater greater_equal identity isfinite isnan less less_equal linspace log "
+    "floor full get_item greater greater_equal identity isfinite isnan less less_equal linspace log "
     "log1p logical_and logical_not logical_or matmul max maximum mean meshgrid min minimum "
     "multiply negative nonzero not_equal ones ones_like pad power prod quantile repeat "
     "reshape round searchsorted sign sin sort split sqrt square squeeze stack std subtract "

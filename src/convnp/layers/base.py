@@ -129,6 +129,19 @@ def assign_weights(owner: str, variables: list[Variable], weights) -> None:
 arithmetic_hook: Any = None
 
 
+# ``(keras.ops function name, args) -> KerasTensor``: set by `convnp.layers.op_layer` (the op
+# functions live above this module).
+keras_op_hook: Any = None
+
+
+def _keras_op(name: str, reflected: bool = False):
+    """A KerasTensor operator method calling the keras.ops function ``name`` (the op then
+    becomes a layer: `convnp.layers.op_layer`)."""
+    def method(self: KerasTensor, *other):
+        return keras_op_hook(name, (*other, self) if reflected else (self, *other))
+    return method
+
+
 def _operator(op: str, merge: str | None):
     """A KerasTensor operator method: ``op`` of `TensorFlowOpLayer` with a number, the merge
     layer ``merge`` with another KerasTensor."""
@@ -178,6 +191,23 @@ class KerasTensor:
 
     def __neg__(self):
         return arithmetic_hook(self, -1.0, "mul", None, "negative")
+
+    # The other operators Keras 3 gives its symbolic tensors become op layers (`TFOpLambda`)
+    # of the matching keras.ops function: ``x[..., :3]``, ``x ** 2``, ``a @ b``, ``abs(x)``.
+    # A KerasTensor is not iterable (``__getitem__`` alone would make Python try).
+    __getitem__ = _keras_op("get_item")
+    __pow__ = _keras_op("power")
+    __rpow__ = _keras_op("power", reflected=True)
+    __matmul__ = _keras_op("matmul")
+    __rmatmul__ = _keras_op("matmul", reflected=True)
+    __abs__ = _keras_op("abs")
+
+    def __iter__(self):
+        raise TypeError(f"KerasTensor {self.name!r} is symbolic and cannot be iterated; index "
+                        "it (x[:, 0]) or split it with layers")
+
+    #: how tensor functions recognise a KerasTensor (`convnp.tensor.symbolic`)
+    _convnp_keras_tensor = True
 
 
 class InboundNode:

@@ -112,16 +112,23 @@ _OPERATION_NAMES = {"add": "add", "sub": "subtract", "mul": "multiply", "truediv
                     "rsub": "subtract", "rtruediv": "true_divide"}
 
 
+# TensorFlowOpLayer op -> (keras.ops function, whether the constant is its first argument)
+_KERAS_OPS = {"add": ("add", False), "sub": ("subtract", False), "mul": ("multiply", False),
+              "truediv": ("true_divide", False), "rsub": ("subtract", True),
+              "rtruediv": ("true_divide", True)}
+
+
 def keras_tensor_arithmetic(tensor: KerasTensor, other, op: str, merge: str | None,
                             name: str | None = None):
     """The KerasTensor of ``tensor <op> other`` (see `KerasTensor.__add__`); NotImplemented for
-    an operand that is neither a KerasTensor nor a number or a 1-D sequence of numbers (Python
-    then raises its TypeError)."""
+    an operand that is neither a KerasTensor nor numbers (Python then raises its TypeError).
+
+    A number or a 1-D sequence (one per channel) makes a `TensorFlowOpLayer`, a constant of
+    more dimensions the keras.ops function's op layer (`convnp.layers.op_layer`), and a
+    KerasTensor the merge layer (or the ``true_divide`` op for ``a / b``)."""
     if isinstance(other, KerasTensor):
-        if merge is None:  # a / b: Keras has no merge layer for it
-            raise TypeError(f"cannot divide KerasTensor {tensor.name!r} by KerasTensor "
-                            f"{other.name!r}: use keras.layers.Lambda(lambda t: t[0] / t[1])"
-                            "([a, b])")
+        if merge is None:  # a / b: Keras has no merge layer for it, but an op
+            return base.keras_op_hook("true_divide", (tensor, other))
         merge_layer = {"Add": merging.Add, "Subtract": merging.Subtract,
                        "Multiply": merging.Multiply}[merge]
         return merge_layer(name=unique_name(_OPERATION_NAMES[op]),
@@ -130,9 +137,13 @@ def keras_tensor_arithmetic(tensor: KerasTensor, other, op: str, merge: str | No
             other, (int, float, np.integer, np.floating, list, tuple, np.ndarray)):
         return NotImplemented
     value = np.asarray(other)
-    if value.ndim > 1 or value.dtype.kind not in "iuf":
-        raise TypeError(f"KerasTensor arithmetic takes a number or one number per channel, got "
-                        f"{type(other).__name__} of shape {value.shape} and dtype {value.dtype}")
+    if value.dtype.kind not in "iuf":
+        raise TypeError(f"KerasTensor arithmetic takes numbers, got {type(other).__name__} of "
+                        f"shape {value.shape} and dtype {value.dtype}")
+    if value.ndim > 1:  # a constant tensor: the keras.ops function, as an op layer
+        keras_name, constant_first = _KERAS_OPS[op]
+        return base.keras_op_hook(keras_name, (other, tensor) if constant_first
+                                  else (tensor, other))
     value = float(value) if value.ndim == 0 else value.tolist()
     return TensorFlowOpLayer(op, value, name=unique_name(name or _OPERATION_NAMES[op]),
                              dtype=_operand_dtype(tensor))(tensor)

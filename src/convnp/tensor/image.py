@@ -21,6 +21,7 @@ import numpy as np
 
 from convnp import random as _random
 from convnp.tensor import ops as _ops
+from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, einsum, value_of
 
@@ -844,3 +845,7 @@ def encode_jpeg(image, format="", quality=95, progressive=False, optimize_size=F
     picture.save(buffer, format="JPEG", quality=int(quality), progressive=bool(progressive),
                  optimize=bool(optimize_size), subsampling=2 if chroma_downsampling else 0)
     return buffer.getvalue()
+
+
+# called on KerasTensors, these functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals())

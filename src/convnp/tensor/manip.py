@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.ops import (
@@ -277,3 +278,7 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
         x = _lift(t)
         clipped.append(x * cast(scale, value_of(x).dtype))
     return clipped, norm
+
+
+# called on KerasTensors, these functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals())

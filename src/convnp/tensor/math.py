@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
 from convnp.tensor.nn import gelu, selu, sigmoid, softplus, tanh
@@ -288,3 +289,6 @@ def in_top_k(targets, predictions, k, name=None):
     finite = np.isfinite(score[:, 0]) & np.all(np.isfinite(p), axis=1)
     return new_tensor(valid & finite & (above < k))
 
+
+# called on KerasTensors, these functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals())

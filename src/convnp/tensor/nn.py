@@ -13,6 +13,7 @@ import numpy as np
 from convnp.ops import conv_backward, conv_forward, pool_backward, pool_forward
 from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
+from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor
 from convnp.tensor.ops import (
@@ -497,3 +498,7 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",
         return [dx, dw]
 
     return _op(out, [input, filters], vjp)
+
+
+# called on KerasTensors, these functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals())

@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 
 from convnp.tensor import eager as _eager
+from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
 from convnp.tensor.tape import (
     as_array,
@@ -847,3 +848,7 @@ def _method(name, tensor, args, kwargs):
 
 
 _eager._hooks.update(function=_array_function, method=_method)
+
+
+# called on KerasTensors, these functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals())

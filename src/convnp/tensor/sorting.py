@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.ops import _convert, _grad_dtype, _op
 from convnp.tensor.tape import new_tensor, value_of
@@ -141,3 +142,7 @@ def top_k(input, k=1, sorted: bool = True, index_type=np.int32, name=None):
     from convnp.tensor.eager import as_dtype
 
     return TopKV2(values, new_tensor(index.astype(as_dtype(index_type).dtype)))
+
+
+# called on KerasTensors, these functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals())

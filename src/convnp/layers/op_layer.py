@@ -1,0 +1,407 @@
+"""`TFOpLambda`: a tensor function applied to KerasTensors, kept as a layer of the model.
+
+Inside a functional model's definition Keras accepts tensor functions on symbolic tensors:
+``keras.ops.mean(x, axis=[1, 2])``, ``tf.nn.relu(x)``, ``keras.ops.concatenate([a, b])``,
+``x[..., :3]``, ``x ** 2``. Keras 2 made each such call a ``TFOpLambda`` layer, Keras 3 an
+operation node; convnp makes the layer (`convnp.tensor.symbolic` routes the call here).
+
+The layer keeps the function and its arguments, with each KerasTensor replaced by a slot for
+the layer's i-th input. Every forward calls the function on the inputs, under a private tape
+as `Lambda` does, so its gradient comes from the tape. The output shape is found by running
+the op on ones twice, with batch sizes 2 and 3 (and other unknown sizes 5 and 7): an axis that
+changes between the runs is unknown (``None``). The first axis must be the batch: a model's
+tensors all keep it, so ``keras.ops.mean(x)`` over everything is refused.
+
+A model holding these layers saves its config (``to_json``, ``.convnp`` files): the function
+by its import path among convnp's op modules, the arguments as JSON (slices, tuples, Ellipsis,
+dtypes and small arrays tagged). Loading looks the function up in those modules only and
+checks that it is one of the op functions, so no code ever comes from a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any
+
+import numpy as np
+
+from convnp.layers import base, taped
+from convnp.layers.base import KerasTensor, Layer, unique_name
+from convnp.layers.registry import register
+from convnp.tensor import eager, symbolic
+
+# The modules whose op functions a config may name.
+OP_MODULES = ("convnp.tensor.ops", "convnp.tensor.nn", "convnp.tensor.math",
+              "convnp.tensor.manip", "convnp.tensor.image", "convnp.tensor.sorting",
+              "convnp.keras.ops")
+# dtypes an array argument may have in a config
+_ARRAY_KINDS = "biuf"
+# (batch size, size of other unknown axes) of the two shape-finding runs; with unknown sizes
+# among the inputs, a third run with them at 1 (when the op accepts it) catches ``x[:, :2]``
+_TRIALS = ((2, 5), (3, 7))
+_SMALL_TRIAL = (2, 1)
+
+
+class Slot:
+    """Where the layer's ``index``-th input goes among the op's arguments."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Slot) and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash(("slot", self.index))
+
+    def __repr__(self) -> str:
+        return f"<input {self.index}>"
+
+
+def _template(value, tensors: list):
+    """``value`` with each KerasTensor replaced by its `Slot` (appending new ones to
+    ``tensors``), inside lists, tuples and dicts too."""
+    if isinstance(value, KerasTensor):
+        for i, known in enumerate(tensors):
+            if known is value:
+                return Slot(i)
+        tensors.append(value)
+        return Slot(len(tensors) - 1)
+    if type(value) in (list, tuple):
+        return type(value)(_template(v, tensors) for v in value)
+    if type(value) is dict:
+        return {k: _template(v, tensors) for k, v in value.items()}
+    return value
+
+
+def _fill(value, inputs: list):
+    if isinstance(value, Slot):
+        return inputs[value.index]
+    if type(value) in (list, tuple):
+        return type(value)(_fill(v, inputs) for v in value)
+    if type(value) is dict:
+        return {k: _fill(v, inputs) for k, v in value.items()}
+    return value
+
+
+def _slots(value) -> set[int]:
+    if isinstance(value, Slot):
+        return {value.index}
+    if type(value) in (list, tuple):
+        return set().union(*(_slots(v) for v in value))
+    if type(value) is dict:
+        return set().union(*(_slots(v) for v in value.values()))
+    return set()
+
+
+def op_path(function) -> str:
+    """The import path a config names an op function by (``convnp.keras.ops.mean``)."""
+    return f"{function.__module__}.{function.op_key}"
+
+
+def resolve_op(path) -> Any:
+    """The op function at ``path`` (or ``path`` itself when it is one).
+
+    Raises:
+        ValueError: not the path of an op function in `OP_MODULES`.
+    """
+    if symbolic.is_op_function(path):
+        return path
+    if not isinstance(path, str):
+        raise TypeError(f"TFOpLambda: function must be a tensor op or its path "
+                        f"'module.name', got {type(path).__name__}")
+    module, _, key = path.rpartition(".")
+    if module not in OP_MODULES:
+        raise ValueError(f"TFOpLambda: function {path!r} is not in convnp's op modules "
+                         f"{OP_MODULES}; a config can only name those")
+    found = getattr(importlib.import_module(module), key, None)
+    if not symbolic.is_op_function(found):
+        raise ValueError(f"TFOpLambda: {path!r} is not one of convnp's tensor ops")
+    return found
+
+
+@register
+class TFOpLambda(Layer):
+    """``function(*args, **kwargs)`` with the layer's inputs in the arguments' slots.
+
+    Made by calling a tensor function on KerasTensors (see the module docstring); written
+    by hand it takes the function (or its path) and the arguments with `Slot` markers.
+
+    Args:
+        function: an op function of convnp (``convnp.keras.ops.mean``) or its path.
+        args, kwargs: its arguments, with ``Slot(i)`` where the i-th input goes.
+
+    Holds no weights. The output dtype (``output_dtype``) is the op's: ``keras.ops.argmax``
+    gives integers.
+    """
+
+    _autodiff = True  # the op's own tensor functions are recorded on a caller's tape
+
+    def __init__(self, function, args=(), kwargs=None, **layer_kwargs):
+        function = resolve_op(function)
+        if not isinstance(args, (list, tuple)) or not isinstance(kwargs or {}, dict):
+            raise TypeError(f"TFOpLambda: args must be a list and kwargs a dict, got "
+                            f"{type(args).__name__} and {type(kwargs).__name__}")
+        layer_kwargs.setdefault("name", None)
+        if layer_kwargs["name"] is None:
+            layer_kwargs["name"] = unique_name(function.op_name)
+        super().__init__(**layer_kwargs)
+        self.function = function
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs or {})
+        slots = _slots(self.args) | _slots(self.kwargs)
+        if not slots or slots != set(range(len(slots))):
+            raise ValueError(f"TFOpLambda '{self.name}': the arguments must hold slots for "
+                             f"inputs 0..n-1, got slots {sorted(slots)}")
+        self.n_inputs = len(slots)
+        self.output_dtype = "float32"
+        self._input_dtypes: list[np.dtype] | None = None
+        self._found: tuple | None = None  # (input shapes, output shape) of the last trial
+
+    @property
+    def op(self) -> str:
+        return op_path(self.function)
+
+    # -- calling -------------------------------------------------------------------------------
+
+    def __call__(self, inputs, training=None):
+        symbolic_call = isinstance(inputs, KerasTensor) or (
+            isinstance(inputs, (list, tuple)) and inputs
+            and all(isinstance(t, KerasTensor) for t in inputs))
+        if symbolic_call:
+            tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            self._input_dtypes = [_trial_dtype(t) for t in tensors]
+        out = super().__call__(inputs, training=training)
+        if symbolic_call:
+            out.dtype = self.output_dtype
+        return out
+
+    def _inputs(self, inputs) -> list:
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(xs) != self.n_inputs:
+            raise ValueError(f"layer '{self.name}' ({self.function.op_name}) takes "
+                             f"{self.n_inputs} input(s), got {len(xs)}")
+        return xs
+
+    def _apply(self, inputs):
+        xs = self._inputs(inputs)
+        out = self.function.__wrapped__(*_fill(self.args, xs), **_fill(self.kwargs, xs))
+        if isinstance(out, (list, tuple, dict)):
+            raise TypeError(f"it returned {len(out)} tensors; an op on KerasTensors may "
+                            "return one (take each part with its own op, e.g. x[..., :k])")
+        return out
+
+    def call(self, inputs, training: bool = False):
+        return taped.run_taped(self, self._apply, inputs)
+
+    def backward(self, dy):
+        return taped.taped_backward(self, dy)
+
+    # -- shapes --------------------------------------------------------------------------------
+
+    def compute_output_shape(self, input_shape):
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        key = [tuple(s) for s in shapes]
+        if self._found is None or self._found[0] != key:
+            self._found = (key, self._find_shape(key))
+        return self._found[1]
+
+    def _find_shape(self, shapes: list[tuple]):
+        dtypes = self._input_dtypes or [np.dtype(self.dtype)] * len(shapes)
+        if len(shapes) != self.n_inputs:
+            raise ValueError(f"layer '{self.name}' ({self.function.op_name}) takes "
+                             f"{self.n_inputs} input(s), got {len(shapes)}")
+        results = []
+        for batch, free in _TRIALS:
+            arrays = [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
+                              dtype=dtype) for s, dtype in zip(shapes, dtypes)]
+            out = self._trial(arrays, shapes)
+            if out.ndim == 0 or out.shape[0] != batch:
+                raise ValueError(
+                    f"layer '{self.name}': {self.function.op_name} on inputs of shape "
+                    f"{_shapes_text(shapes)} makes a tensor of shape {out.shape} for a batch "
+                    f"of {batch}, without the batch axis first; every tensor of a functional "
+                    "model keeps the batch axis (reduce over the other axes, e.g. axis=[1, 2], "
+                    "or compute it in a loss or metric)")
+            results.append(out)
+        if any(d is None for s in shapes for d in s[1:]):
+            batch, free = _SMALL_TRIAL
+            arrays = [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
+                              dtype=dtype) for s, dtype in zip(shapes, dtypes)]
+            try:
+                results.append(self._trial(arrays, shapes))
+            except (TypeError, ValueError):
+                pass  # the op needs more than 1 there: the two runs above decide
+        first = results[0]
+        if any(out.ndim != first.ndim for out in results):
+            raise ValueError(f"layer '{self.name}': the rank of {self.function.op_name}'s "
+                             "output depends on the input sizes")
+        self.output_dtype = first.dtype.name
+        if first.dtype.kind == "f":  # layers downstream read a producer's float type here
+            self.dtype = first.dtype
+        return (None,) + tuple(d if all(out.shape[i + 1] == d for out in results) else None
+                               for i, d in enumerate(first.shape[1:]))
+
+    def _trial(self, arrays: list, shapes: list) -> np.ndarray:
+        saved = list(eager.active_tapes)
+        eager.active_tapes.clear()
+        cache = getattr(self, "_tape_cache", None)
+        try:
+            with np.errstate(all="ignore"):
+                out = self._apply(arrays if self.n_inputs > 1 else arrays[0])
+        except TypeError as error:
+            raise TypeError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
+                            f"{_shapes_text(shapes)}: {error}") from None
+        except (ValueError, IndexError, KeyError, ArithmeticError) as error:
+            # the op's own complaint, with where it came from
+            raise ValueError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
+                             f"{_shapes_text(shapes)}: {error}") from None
+        finally:
+            eager.active_tapes.extend(saved)
+            self._tape_cache = cache
+        return np.asarray(out)
+
+    # -- config --------------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        where = f"layer '{self.name}' ({self.function.op_name})"
+        config.update(function=self.op, args=[encode(a, where) for a in self.args],
+                      kwargs={k: encode(v, where) for k, v in self.kwargs.items()})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TFOpLambda:
+        config = dict(config)
+        where = f"TFOpLambda '{config.get('name')}'"
+        args, kwargs = config.pop("args", []), config.pop("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise ValueError(  # noqa: TRY004 (a file's content: ValueError, as all bad files)
+                f"{where}: config 'args' must be a list and 'kwargs' a dict")
+        return cls(args=[decode(a, where) for a in args],
+                   kwargs={str(k): decode(v, where) for k, v in kwargs.items()}, **config)
+
+
+def _trial_dtype(tensor: KerasTensor) -> np.dtype:
+    """The dtype of the values a KerasTensor stands for (float64 when its layer computes in
+    it: a float64 model stays float64)."""
+    given = np.dtype(getattr(tensor, "dtype", "float32") or "float32")
+    if given == np.float32 and str(getattr(tensor.layer, "dtype", "")) == "float64":
+        return np.dtype(np.float64)
+    return given
+
+
+def _shapes_text(shapes: list[tuple]) -> str:
+    return ", ".join(str(tuple(s)) for s in shapes)
+
+
+# -- arguments as JSON ---------------------------------------------------------------------------
+
+
+def encode(value, where: str):
+    """An op argument as JSON values; tagged dicts for what JSON lacks.
+
+    Raises:
+        ValueError: a value no config can hold (a function, a Variable, an object).
+    """
+    if isinstance(value, Slot):
+        return {"__tensor__": value.index}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(value, slice):
+        return {"__slice__": [encode(p, where) for p in (value.start, value.stop, value.step)]}
+    if type(value) is tuple:
+        return {"__tuple__": [encode(v, where) for v in value]}
+    if type(value) is list:
+        return [encode(v, where) for v in value]
+    if type(value) is dict and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: encode(v, where) for k, v in value.items()}}
+    if isinstance(value, (np.dtype, eager.DType)) or (
+            isinstance(value, type) and issubclass(value, np.generic)):
+        return {"__dtype__": np.dtype(value).name}
+    if isinstance(value, np.ndarray) and value.dtype.kind in _ARRAY_KINDS:
+        return {"__array__": np.asarray(value).tolist(), "dtype": value.dtype.name}
+    raise ValueError(f"{where}: the argument {value!r:.80} ({type(value).__name__}) cannot be "
+                     "written to a model config; pass numbers, strings, lists, tuples, slices "
+                     "or arrays, or save only the weights (model.save_weights)")
+
+
+def decode(value, where: str):
+    """The op argument `encode` wrote; anything else raises `ValueError`."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: config argument {value} is not finite")
+        return value
+    if isinstance(value, list):
+        return [decode(v, where) for v in value]
+    if isinstance(value, dict) and len(value) >= 1:
+        tag = next(iter(value))
+        body = value[tag]
+        if tag == "__tensor__" and len(value) == 1 and type(body) is int and body >= 0:
+            return Slot(body)
+        if tag == "__ellipsis__" and len(value) == 1 and body is True:
+            return Ellipsis
+        if tag == "__slice__" and len(value) == 1 and isinstance(body, list) and len(body) == 3 \
+                and all(p is None or type(p) is int for p in body):
+            return slice(*body)
+        if tag == "__tuple__" and len(value) == 1 and isinstance(body, list):
+            return tuple(decode(v, where) for v in body)
+        if tag == "__dict__" and len(value) == 1 and isinstance(body, dict):
+            return {str(k): decode(v, where) for k, v in body.items()}
+        if tag == "__dtype__" and len(value) == 1 and isinstance(body, str):
+            return _config_dtype(body, where)
+        if tag == "__array__" and set(value) == {"__array__", "dtype"}:
+            dtype = _config_dtype(value["dtype"], where)
+            try:
+                array = np.asarray(body, dtype=dtype)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{where}: unreadable array argument: {error}") from None
+            if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+                raise ValueError(f"{where}: array argument holds NaN or infinity")
+            return array
+    raise ValueError(f"{where}: unreadable config argument {value!r:.80}")
+
+
+def _config_dtype(name, where: str) -> np.dtype:
+    try:
+        dtype = np.dtype(str(name))
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in _ARRAY_KINDS:
+        raise ValueError(f"{where}: config dtype must be a number or bool type, got {name!r}")
+    return dtype
+
+
+# -- the call on KerasTensors --------------------------------------------------------------------
+
+
+def keras_tensor_op(function, name: str, args: tuple, kwargs: dict) -> KerasTensor:
+    """The KerasTensor of ``function(*args, **kwargs)`` with KerasTensors among the
+    arguments: a new `TFOpLambda` called on them."""
+    tensors: list[KerasTensor] = []
+    layer = TFOpLambda(function, _template(tuple(args), tensors), _template(dict(kwargs),
+                                                                             tensors))
+    return layer(tensors if len(tensors) > 1 else tensors[0])
+
+
+def keras_operator(name: str, args: tuple) -> KerasTensor:
+    """A KerasTensor operator (``x[...]``, ``x ** 2``, ``a @ b``): keras.ops' ``name``."""
+    from convnp.keras import ops  # above the layers; loaded by the time tensors exist
+
+    return getattr(ops, name)(*args)
+
+
+# tensor functions and KerasTensor's operators reach this module through these hooks
+symbolic.hook = keras_tensor_op
+base.keras_op_hook = keras_operator
