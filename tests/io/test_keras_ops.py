@@ -61,19 +61,32 @@ def _with(entry_name, change):
 
 
 @pytest.mark.parametrize("entry_name, change, message", [
-    ("true_divide", lambda e: e["inbound_nodes"][0]["args"].__setitem__(  # tensor / tensor
-        1, e["inbound_nodes"][0]["args"][0]), r"numpy.TrueDivide\) on \[\{"),
-    ("true_divide", lambda e: e["inbound_nodes"][0]["args"].__setitem__(1, 0.0),
-     "'true_divide'"),
-    ("add", lambda e: e.__setitem__("class_name", "Power"), r"numpy.Power\) is not supported"),
+    ("add", lambda e: e.__setitem__("class_name", "NoSuchOp"),
+     r"numpy.NoSuchOp\) is not supported: convnp reads the keras.ops functions it has"),
     ("add", lambda e: e.__setitem__("module", "keras.src.ops.nn"), r"ops.nn.Add\) is not"),
-    ("add", lambda e: e["inbound_nodes"][0].__setitem__("kwargs", {"x": 1}), "'add'"),
+    ("add", lambda e: e["inbound_nodes"][0].__setitem__("kwargs", {"x": 1}),
+     "'add'.*keras.ops.add does not take these arguments"),
     ("add", lambda e: e["inbound_nodes"][0]["args"].__setitem__(1, "3"), "'add'"),
 ])
 def test_other_operations_are_refused_by_name(entry_name, change, message):
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(ValueError, match=message):
         keras_format.model_from_keras_config(_with(entry_name, change))
-    assert "convnp reads the tensor operations +, -, * and /" in str(info.value)
+
+
+def test_division_of_tensors_and_other_functions_read_as_op_layers():
+    """Beyond arithmetic with numbers, the entries are keras.ops functions (TFOpLambda)."""
+    def tensor_by_tensor(e):
+        e["inbound_nodes"][0]["args"][1] = e["inbound_nodes"][0]["args"][0]
+
+    model = keras_format.model_from_keras_config(_with("true_divide", tensor_by_tensor))
+    layer = model.get_layer("true_divide")
+    assert (type(layer).__name__, layer.function.op_name) == ("TFOpLambda", "true_divide")
+    model = keras_format.model_from_keras_config(
+        _with("add", lambda e: e.__setitem__("class_name", "Power")))
+    layer = model.get_layer("add")
+    assert (type(layer).__name__, layer.function.op_name) == ("TFOpLambda", "power")
+    x = np.full((1, *layer.input.shape[1:]), 2.0, dtype=np.float32)
+    np.testing.assert_allclose(layer(x).numpy(), 8.0)  # x ** 3.0
 
 
 @pytest.mark.parametrize("entry_name, op, value, expected", [

@@ -43,6 +43,7 @@ import numpy as np
 
 from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
+from convnp.io import keras_op_entries
 from convnp.io._files import atomic_write
 from convnp.io._zip import loads_finite, open_archive, read_member
 from convnp.io.keras_tree import is_model, is_user_object, state_groups, vars_path
@@ -76,8 +77,9 @@ _NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"}}
 # step); layers with weights and merge layers always get one.
 _KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
 # convnp layers Keras 3 does not have (TensorFlowOpLayer stands for Keras 2's wrapped
-# TensorFlow ops), refused by name both ways.
-_NOT_IN_KERAS_3 = {"TensorFlowOpLayer"}
+# TensorFlow ops; TFOpLambda for tensor functions on KerasTensors, written as Keras 3's
+# operation entries when it can be), refused by name both ways.
+_NOT_IN_KERAS_3 = {"TensorFlowOpLayer", "TFOpLambda"}
 # Keras layers that live outside keras.layers: the module and registered name Keras writes
 _KERAS_HOMES = {"LayerScale": "keras.src.applications.convnext"}
 _BASE_KEYS = {"name", "trainable", "dtype"}
@@ -563,17 +565,28 @@ _OPERATION_ENTRIES = {"add": "Add", "mul": "Multiply", "sub": "Subtract", "rsub"
 
 
 def _as_operation(layer) -> str | None:
-    """The Keras class name when ``layer`` is a TensorFlowOpLayer that Keras 3 writes as a
-    tensor operation (arithmetic with one number); None otherwise."""
-    if type(layer).__name__ != "TensorFlowOpLayer" or not isinstance(layer.value, float):
+    """The Keras class name when ``layer`` is one Keras 3 writes as a tensor operation: a
+    TensorFlowOpLayer of arithmetic with a number or one per channel (a constant tensor), or a
+    TFOpLambda of a ``keras.ops`` function (`keras_op_entries`); None otherwise."""
+    operation = keras_op_entries.operation_of(layer)
+    if operation is not None:
+        return operation[1]
+    if type(layer).__name__ != "TensorFlowOpLayer":
         return None
-    return _OPERATION_ENTRIES.get(layer.op)
+    return _OPERATION_ENTRIES.get(layer.op)  # None for reverse_channels
 
 
 def _operation_entry(layer, refs: list) -> dict:
-    """The Keras 3 entry of an arithmetic TensorFlowOpLayer called once on ``refs``."""
+    """The Keras 3 entry of a tensor-operation layer (`_as_operation`) called once on
+    ``refs``."""
+    if type(layer).__name__ == "TFOpLambda":
+        return keras_op_entries.operation_entry(layer, refs, f"layer '{layer.name}'")
     class_name = _as_operation(layer)
-    args = [layer.value, *refs] if layer.constant_first else [*refs, layer.value]
+    value = layer.value
+    if isinstance(value, list):  # one per channel: a constant tensor
+        value = {"class_name": "__tensor__",
+                 "config": {"value": value, "dtype": np.dtype(layer.dtype).name}}
+    args = [value, *refs] if layer.constant_first else [*refs, value]
     return {"module": _OPERATIONS_MODULE, "class_name": class_name,
             "config": {"name": layer.name}, "registered_name": class_name, "name": layer.name,
             "inbound_nodes": [{"args": args, "kwargs": {}}]}
@@ -589,19 +602,27 @@ def _tensor_operation(entry: dict, position: str):
     module = entry.get("module") if isinstance(entry, dict) else None
     if not isinstance(module, str) or not module.startswith("keras.src.ops"):
         return None
-    from convnp.layers import TensorFlowOpLayer, get_layer_class
-
     class_name, config = _check_entry(entry, position)
     name = entry.get("name") or config.get("name")
-    supported = ("convnp reads the tensor operations +, -, * and / between two tensors (/ "
-                 "excepted) or a tensor and a number")
+    supported = ("convnp reads the keras.ops functions it has (convnp.keras.ops) and the "
+                 "arithmetic of tensors and numbers")
     where = f"{position}: the Keras tensor operation {name!r} ({module}.{class_name})"
     kinds = _TENSOR_OPERATIONS.get(class_name) if module == _OPERATIONS_MODULE else None
     nodes = entry.get("inbound_nodes")
-    if kinds is None or not isinstance(nodes, list) or len(nodes) != 1 or \
-            not isinstance(nodes[0], dict) or nodes[0].get("kwargs"):
-        raise ValueError(f"{where} is not supported: {supported}")
-    args = nodes[0].get("args")
+    if kinds is not None and isinstance(nodes, list) and len(nodes) == 1 and \
+            isinstance(nodes[0], dict) and not nodes[0].get("kwargs"):
+        found = _arithmetic_layer(entry, name, kinds, nodes[0].get("args"))
+        if found is not None:
+            return found
+    if keras_op_entries.is_operation_class(module, class_name):
+        return keras_op_entries.layer_from_operation({**entry, "name": name}, where)
+    raise ValueError(f"{where} is not supported: {supported}")
+
+
+def _arithmetic_layer(entry: dict, name: str, kinds: tuple, args):
+    """``(entry as a layer entry, layer)`` for arithmetic Keras 3 wrote between two tensors
+    (a merge layer) or a tensor and a number (a TensorFlowOpLayer); None for anything else."""
+    from convnp.layers import TensorFlowOpLayer, get_layer_class
 
     def is_tensor(a):
         return isinstance(a, dict) and a.get("class_name") == "__keras_tensor__"
@@ -610,18 +631,19 @@ def _tensor_operation(entry: dict, position: str):
         return isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)
 
     op, reversed_op, merge = kinds
-    if isinstance(args, list) and len(args) == 2:
-        if merge and all(is_tensor(a) for a in args):
-            layer = get_layer_class(merge)(name=name)
-            return {**entry, "inbound_nodes": [{"args": [args], "kwargs": {}}]}, layer
-        tensor_first = is_tensor(args[0]) and is_number(args[1])
-        if tensor_first or (is_number(args[0]) and is_tensor(args[1])):
-            tensor, number = (args[0], args[1]) if tensor_first else (args[1], args[0])
-            if not (tensor_first and op == "truediv" and number == 0):
-                layer = TensorFlowOpLayer(op if tensor_first else reversed_op, float(number),
-                                          name=name)
-                return {**entry, "inbound_nodes": [{"args": [tensor], "kwargs": {}}]}, layer
-    raise ValueError(f"{where} on {args!r:.200} is not supported: {supported}")
+    if not isinstance(args, list) or len(args) != 2:
+        return None
+    if merge and all(is_tensor(a) for a in args):
+        layer = get_layer_class(merge)(name=name)
+        return {**entry, "inbound_nodes": [{"args": [args], "kwargs": {}}]}, layer
+    tensor_first = is_tensor(args[0]) and is_number(args[1])
+    if tensor_first or (is_number(args[0]) and is_tensor(args[1])):
+        tensor, number = (args[0], args[1]) if tensor_first else (args[1], args[0])
+        if not (tensor_first and op == "truediv" and number == 0):
+            layer = TensorFlowOpLayer(op if tensor_first else reversed_op, float(number),
+                                      name=name)
+            return {**entry, "inbound_nodes": [{"args": [tensor], "kwargs": {}}]}, layer
+    return None
 
 
 def _functional_from_config(config: dict):
@@ -1245,6 +1267,14 @@ def _check_savable(model, weights_only: bool = False) -> None:
         if _as_operation(layer) is not None and not isinstance(model, Sequential) and \
                 sum(node.layer is layer for node in graph.nodes) == 1:
             continue  # written as a Keras 3 tensor operation (``x / 255.0``)
+        if cls == "TFOpLambda":
+            if weights_only:
+                continue  # no weights, and Keras keeps none for an operation
+            raise ValueError(
+                f"cannot save layer '{layer.name}' (TFOpLambda of "
+                f"{layer.function.op_name}) as a Keras file: Keras 3 records only keras.ops "
+                "functions on symbolic tensors, each called once in a functional model; use "
+                f"the keras.ops spelling or save as .convnp")
         if cls in _NOT_IN_KERAS_3 or (cls in _CODE_LAYERS and cls != "Lambda"):
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
                              f"it has no Keras 3 counterpart (supported: {_supported()}; "

@@ -18,6 +18,8 @@ from __future__ import annotations
 import builtins  # this module's sum/min/max/any/all/slice/map are Keras' ops
 import itertools
 
+import numpy as np
+
 from convnp.tensor import control as _control
 from convnp.tensor import manip as _manip
 from convnp.tensor import math as _math
@@ -29,53 +31,170 @@ from convnp.tensor import symbolic as _symbolic
 # the same in TensorFlow and Keras 3
 from convnp.tensor.ops import (  # noqa: F401 (re-exports)
     abs,
-    add,
-    argmax,
-    argmin,
     cast,
     ceil,
-    convert_to_tensor,
     cos,
-    cumsum,
-    divide,
-    einsum,
-    equal,
     exp,
     expand_dims,
     floor,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
     log,
     log1p,
-    logical_and,
     logical_not,
-    logical_or,
-    matmul,
-    maximum,
-    minimum,
-    multiply,
     negative,
-    not_equal,
     ones,
     ones_like,
-    reshape,
-    round,
     sign,
     sin,
     sqrt,
     square,
     squeeze,
-    subtract,
     tanh,
-    tensordot,
-    tile,
-    transpose,
-    where,
     zeros,
     zeros_like,
 )
+
+# -- Keras 3's signatures where TensorFlow's differ (names, defaults, dtypes) ------------------
+
+
+def add(x1, x2):
+    return _ops.add(x1, x2)
+
+
+def subtract(x1, x2):
+    return _ops.subtract(x1, x2)
+
+
+def multiply(x1, x2):
+    return _ops.multiply(x1, x2)
+
+
+def divide(x1, x2):
+    return _ops.divide(x1, x2)
+
+
+def maximum(x1, x2):
+    return _ops.maximum(x1, x2)
+
+
+def minimum(x1, x2):
+    return _ops.minimum(x1, x2)
+
+
+def equal(x1, x2):
+    return _ops.equal(x1, x2)
+
+
+def not_equal(x1, x2):
+    return _ops.not_equal(x1, x2)
+
+
+def greater(x1, x2):
+    return _ops.greater(x1, x2)
+
+
+def greater_equal(x1, x2):
+    return _ops.greater_equal(x1, x2)
+
+
+def less(x1, x2):
+    return _ops.less(x1, x2)
+
+
+def less_equal(x1, x2):
+    return _ops.less_equal(x1, x2)
+
+
+def logical_and(x1, x2):
+    return _ops.logical_and(x1, x2)
+
+
+def logical_or(x1, x2):
+    return _ops.logical_or(x1, x2)
+
+
+def matmul(x1, x2):
+    return _ops.matmul(x1, x2)
+
+
+def tensordot(x1, x2, axes=2):
+    return _ops.tensordot(x1, x2, axes)
+
+
+def einsum(subscripts, *operands, **kwargs):
+    return _ops.einsum(subscripts, *operands, **kwargs)
+
+
+def reshape(x, newshape):
+    return _ops.reshape(x, newshape)
+
+
+def transpose(x, axes=None):
+    return _ops.transpose(x, None if axes is None else list(axes))
+
+
+def where(condition, x1=None, x2=None):
+    """With ``x1`` and ``x2``, pick elementwise; alone, NumPy's answer: one int32 tensor of
+    coordinates per axis of ``condition``."""
+    if (x1 is None) != (x2 is None):
+        raise ValueError("keras.ops.where: give both x1 and x2, or neither")
+    if x1 is None:
+        found = np.nonzero(np.asarray(_arr(condition)).astype(bool))
+        return [_ops.constant(axis_indices.astype(np.int32)) for axis_indices in found]
+    return _ops.where(condition, x1, x2)
+
+
+def _arg_index(pick, x, axis, keepdims: bool):
+    """argmax/argmin as Keras 3: int32, over the flattened values when ``axis`` is None."""
+    a = _arr(x)
+    if axis is None:
+        out = pick(a.reshape(-1), axis=0)
+        if keepdims:
+            out = out.reshape((1,) * a.ndim)
+    else:
+        out = pick(a, axis=int(axis), keepdims=bool(keepdims))
+    return _ops.constant(np.asarray(out, dtype=np.int32))
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _arg_index(np.argmax, x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg_index(np.argmin, x, axis, keepdims)
+
+
+def cumsum(x, axis=None, dtype=None):
+    """Running sums along ``axis``; over the flattened values when it is None (NumPy's and
+    Keras 3's rule, not TensorFlow's axis 0)."""
+    if dtype is not None:
+        x = _ops.cast(x, dtype)
+    if axis is None:
+        x, axis = _ops.reshape(x, [-1]), 0
+    return _ops.cumsum(x, axis)
+
+
+def round(x, decimals=0):
+    """Halves round to even, as NumPy and Keras do."""
+    if decimals == 0:
+        return _ops.round(x)
+    scale = 10.0 ** int(decimals)
+    return _ops.divide(_ops.round(_ops.multiply(x, scale)), scale)
+
+
+def tile(x, repeats):
+    """NumPy's rule: fewer repeats than axes repeat the last axes, more add leading axes."""
+    reps = [int(r) for r in np.atleast_1d(np.asarray(_arr(repeats)))]
+    rank = _arr(x).ndim
+    if len(reps) > rank:
+        x = _ops.reshape(x, [1] * (len(reps) - rank) + list(_arr(x).shape))
+    return _ops.tile(x, [1] * (rank - len(reps)) + reps)
+
+
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    if sparse or ragged:
+        raise NotImplementedError("keras.ops.convert_to_tensor: convnp has no sparse or "
+                                  "ragged tensors")
+    return _ops.convert_to_tensor(x, dtype=dtype)
 
 
 def sum(x, axis=None, keepdims=False):
@@ -200,7 +319,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return _ops.norm(x, "euclidean" if ord is None else ord, axis, keepdims)
 
 
-def one_hot(x, num_classes, axis=-1, dtype=None):
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    if sparse:
+        raise NotImplementedError("keras.ops.one_hot: convnp has no sparse tensors")
     return _ops.one_hot(x, num_classes, axis=axis, dtype=dtype)
 
 
@@ -288,7 +409,9 @@ def scatter(indices, values, shape):
     return _manip.scatter_nd(indices, values, shape)
 
 
-def scatter_update(inputs, indices, updates):
+def scatter_update(inputs, indices, updates, reduction=None):
+    if reduction is not None:
+        raise NotImplementedError("keras.ops.scatter_update: only reduction=None is supported")
     return _manip.tensor_scatter_nd_update(inputs, indices, updates)
 
 

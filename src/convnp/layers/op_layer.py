@@ -255,7 +255,8 @@ class TFOpLambda(Layer):
         except TypeError as error:
             raise TypeError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
                             f"{_shapes_text(shapes)}: {error}") from None
-        except (ValueError, IndexError, KeyError, ArithmeticError) as error:
+        except (ValueError, IndexError, KeyError, ArithmeticError,
+                NotImplementedError) as error:
             # the op's own complaint, with where it came from
             raise ValueError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
                              f"{_shapes_text(shapes)}: {error}") from None
