@@ -209,6 +209,14 @@ def test_a_keras_tensor_cannot_be_iterated():
         list(keras.Input((3,)))
 
 
+def test_numpy_functions_on_a_keras_tensor_point_to_keras_ops():
+    inputs = keras.Input((3,))
+    with pytest.raises(TypeError, match="numpy.mean cannot compute on KerasTensor.*keras.ops.mean"):
+        np.mean(inputs)
+    with pytest.raises(TypeError, match="numpy.concatenate.*keras.ops.concatenate"):
+        np.concatenate([inputs, inputs])
+
+
 def test_handmade_layer_arguments_are_checked():
     with pytest.raises(ValueError, match="slots for inputs 0..n-1"):
         TFOpLambda(ops.add, [Slot(1), 1.0])

@@ -206,6 +206,12 @@ class KerasTensor:
         raise TypeError(f"KerasTensor {self.name!r} is symbolic and cannot be iterated; index "
                         "it (x[:, 0]) or split it with layers")
 
+    def __array_function__(self, func, types, args, kwargs):
+        name = getattr(func, "__name__", "function")
+        raise TypeError(f"numpy.{name} cannot compute on KerasTensor {self.name!r}, a symbolic "
+                        f"tensor of a model being built: use keras.ops.{name} (it becomes a "
+                        "layer of the model) or a keras.layers.Lambda")
+
     #: how tensor functions recognise a KerasTensor (`convnp.tensor.symbolic`)
     _convnp_keras_tensor = True
 
