@@ -36,6 +36,9 @@ Dropout                    nothing (inference is the identity)
 Add, Concatenate           Add / Sum, Concat (NHWC axis mapped to NCHW where applied in NCHW)
 TensorFlowOpLayer          Add / Sub / Mul / Div with the constant (either side; ``x / 255.0``,
                            ``preprocess_input``), Slice with step -1 for reversed channels
+TFOpLambda                 the tensor function's operator (``keras.ops.mean`` -> ReduceMean,
+                           ``x[:, ::2, None, 0]`` -> Slice, Squeeze, Unsqueeze; see
+                           ``_op_lambda``), on the tensor as Keras has it
 a nested model             its own calls, inlined
 (functional-API layers)    see the exporters after ``_cropping`` (ConvTranspose, Resize, ...)
 =========================  ===============================================================
@@ -562,6 +565,167 @@ def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value
     return _Value(out_shape, {PLAIN: b.node(_TF_OPS[layer.op], operands, layer.name)})
 
 
+# -- tensor functions applied to KerasTensors (TFOpLambda) -------------------------------------
+# By the function's public name (keras.ops' and TensorFlow's spellings), on the tensors as
+# Keras has them (PLAIN layout). Arguments are read by name from the function's signature.
+
+_LAMBDA_UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp",
+                 "log": "Log", "abs": "Abs", "absolute": "Abs", "sqrt": "Sqrt",
+                 "negative": "Neg", "softplus": "Softplus", "softsign": "Softsign",
+                 "floor": "Floor", "ceil": "Ceil", "erf": "Erf", "identity": "Identity"}
+_LAMBDA_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div",
+                  "true_divide": "Div", "truediv": "Div", "maximum": "Max",
+                  "minimum": "Min", "power": "Pow", "pow": "Pow", "matmul": "MatMul"}
+_LAMBDA_REDUCE = {"mean": "ReduceMean", "reduce_mean": "ReduceMean", "sum": "ReduceSum",
+                  "reduce_sum": "ReduceSum", "max": "ReduceMax", "reduce_max": "ReduceMax",
+                  "min": "ReduceMin", "reduce_min": "ReduceMin"}
+_LAMBDA_OTHER = ("square", "concatenate", "concat", "softmax", "reshape", "transpose",
+                 "expand_dims", "squeeze", "clip", "clip_by_value", "get_item")
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_INT64_MIN = int(np.iinfo(np.int64).min)
+
+
+def _lambda_arguments(layer) -> list:
+    """The op's arguments in its signature's order (defaults filled in)."""
+    import inspect
+
+    bound = inspect.signature(layer.function).bind(*layer.args, **layer.kwargs)
+    bound.apply_defaults()
+    return list(bound.arguments.values())
+
+
+def _check_op_lambda(layer) -> None:
+    """Refuse what `_op_lambda` cannot write, before any node is made."""
+    from convnp.layers.op_layer import Slot
+
+    name = layer.function.op_name
+    known = {*_LAMBDA_UNARY, *_LAMBDA_BINARY, *_LAMBDA_REDUCE, *_LAMBDA_OTHER}
+    if name not in known:
+        raise _refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
+                             f"{', '.join(sorted(known))})")
+    args = _lambda_arguments(layer)
+    if name in _LAMBDA_REDUCE and args[1] is None:
+        raise _refuse(layer, "a reduction over every axis drops the batch axis")
+    if name == "squeeze" and args[1] is None:
+        raise _refuse(layer, "squeeze needs its axis (it could drop the batch axis)")
+    if name == "softmax" and not isinstance(args[1], (int, np.integer)) and args[1] is not None:
+        raise _refuse(layer, "softmax over several axes has no ONNX operator")
+    if name == "get_item":
+        _slicing_plan(layer, args[1], len(layer.input_shape))
+    for value in args:
+        if callable(value) and not isinstance(value, Slot):
+            raise _refuse(layer, "a function argument cannot be exported")
+
+
+def _slicing_plan(layer, key, rank: int) -> tuple[list, list[int], list[int]]:
+    """``x[key]`` as ``(Slice (start, end, axis, step) rows, axes to squeeze, axes to
+    unsqueeze)``; refuses what is not basic indexing."""
+    items = list(key) if isinstance(key, tuple) else [key]
+    if sum(item is Ellipsis for item in items) > 1:
+        raise _refuse(layer, "an index with two Ellipses")
+    used = sum(1 for item in items if item is not None and item is not Ellipsis)
+    for at, item in enumerate(items):  # by identity: an array index compares elementwise
+        if item is Ellipsis:
+            items[at:at + 1] = [slice(None)] * (rank - used)
+            break
+    rows, squeeze, unsqueeze = [], [], []
+    axis = out = 0
+    for item in items:
+        if item is None:
+            unsqueeze.append(out)
+            out += 1
+        elif isinstance(item, slice):
+            if not all(p is None or isinstance(p, (int, np.integer)) for p in
+                       (item.start, item.stop, item.step)):
+                raise _refuse(layer, f"slice {item} is not made of integers")
+            step = 1 if item.step is None else int(item.step)
+            if item != slice(None) and item != slice(None, None, 1):
+                start = item.start if item.start is not None else (0 if step > 0 else _INT64_MAX)
+                stop = item.stop if item.stop is not None else (
+                    _INT64_MAX if step > 0 else _INT64_MIN)
+                rows.append((int(start), int(stop), axis, step))
+            axis += 1
+            out += 1
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            i = int(item)
+            rows.append((i, i + 1 if i != -1 else _INT64_MAX, axis, 1))
+            squeeze.append(axis)
+            axis += 1
+        else:
+            raise _refuse(layer, f"index {item!r:.40} is not an int, a slice, None or Ellipsis")
+    if axis > rank:
+        raise _refuse(layer, f"an index of {axis} axes on a tensor of rank {rank}")
+    if 0 in squeeze or any(row[2] == 0 for row in rows):
+        raise _refuse(layer, "indexing the batch axis")
+    # Squeeze runs before Unsqueeze, whose axes are positions in the final output (`out`)
+    return rows, squeeze, unsqueeze
+
+
+def _op_lambda(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    from convnp.layers.op_layer import Slot
+
+    name = layer.function.op_name
+    args = _lambda_arguments(layer)
+
+    def operand(value, label: str) -> str:
+        if isinstance(value, Slot):
+            return b.get(inputs[value.index], PLAIN)
+        return b.constant(f"{layer.name}/{label}", _f32(value))
+
+    def ints(label: str, values) -> str:
+        return b.constant(f"{layer.name}/{label}", np.asarray(values, dtype=np.int64).ravel())
+
+    x = operand(args[0], "x") if not isinstance(args[0], list) else None
+    if name in _LAMBDA_UNARY:
+        y = b.node(_LAMBDA_UNARY[name], [x], layer.name)
+    elif name in _LAMBDA_BINARY:
+        y = b.node(_LAMBDA_BINARY[name], [x, operand(args[1], "y")], layer.name)
+    elif name == "square":
+        y = b.node("Mul", [x, x], layer.name)
+    elif name in _LAMBDA_REDUCE:
+        axes = [int(a) for a in np.atleast_1d(args[1])]
+        op = _LAMBDA_REDUCE[name]
+        keep = int(bool(args[2]))
+        if op == "ReduceSum" or b.opset >= 18:
+            y = b.node(op, [x, ints("axes", axes)], layer.name, keepdims=keep)
+        else:
+            y = b.node(op, [x], layer.name, axes=axes, keepdims=keep)
+    elif name in ("concatenate", "concat"):
+        y = b.node("Concat", [operand(v, f"part{i}") for i, v in enumerate(args[0])],
+                   layer.name, axis=int(args[1]))
+    elif name == "softmax":
+        y = b.node("Softmax", [x], layer.name, axis=-1 if args[1] is None else int(args[1]))
+    elif name == "reshape":
+        y = b.node("Reshape", [x, ints("shape", list(args[1]))], layer.name)
+    elif name == "transpose":
+        perm = None if args[1] is None else [int(a) for a in args[1]]
+        y = b.node("Transpose", [x], layer.name, **({} if perm is None else {"perm": perm}))
+    elif name == "expand_dims":
+        y = b.node("Unsqueeze", [x, ints("axes", np.atleast_1d(args[1]))], layer.name)
+    elif name == "squeeze":
+        y = b.node("Squeeze", [x, ints("axes", np.atleast_1d(args[1]))], layer.name)
+    elif name in ("clip", "clip_by_value"):
+        low, high = (b.constant(f"{layer.name}/{k}", np.array(v, dtype=np.float32))
+                     for k, v in (("min", args[1]), ("max", args[2])))
+        y = b.node("Clip", [x, low, high], layer.name)
+    else:  # get_item
+        rows, squeeze, unsqueeze = _slicing_plan(layer, args[1], inputs[0].rank)
+        y = x
+        if rows:
+            starts, ends, axes, steps = zip(*rows)
+            y = b.node("Slice", [y, ints("starts", starts), ints("ends", ends),
+                                 ints("axes", axes), ints("steps", steps)],
+                       f"{layer.name}/slice" if squeeze or unsqueeze else layer.name)
+        if squeeze:
+            y = b.node("Squeeze", [y, ints("squeeze", squeeze)],
+                       f"{layer.name}/squeeze" if unsqueeze else layer.name)
+        if unsqueeze:
+            y = b.node("Unsqueeze", [y, ints("unsqueeze", unsqueeze)], layer.name)
+        if y == x:
+            y = b.node("Identity", [x], layer.name)
+    return _Value(out_shape, {PLAIN: y})
+
+
 #: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
 #: the nodes of one call and returns its output value. The keys are exactly the classes that
 #: can be exported; any other layer is refused by name before anything is written.
@@ -579,6 +743,7 @@ EXPORTERS: dict[str, Callable[..., _Value]] = {
     **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
     "PReLU": _prelu, "Reshape": _reshape, "Permute": _permute,
     "LayerNormalization": _layer_normalization, "TensorFlowOpLayer": _tf_op,
+    "TFOpLambda": _op_lambda,
     **dict.fromkeys(("Sequential", "Functional", "Model"), _nested_model),
 }
 
@@ -639,6 +804,8 @@ def _check_graph(model) -> None:
             raise _refuse(layer, f"data_format={layer.data_format!r} is not supported")
         if EXPORTERS[cls] is _nested_model:
             _check_graph(layer)
+        if EXPORTERS[cls] is _op_lambda:
+            _check_op_lambda(layer)
 
 
 def _emit_graph(b: _Builder, model, input_values: list[_Value]) -> list[_Value]:
