@@ -97,3 +97,23 @@ def test_names_resolve_and_fit_uses_a_schedule():
     model.fit(x, np.zeros(8), batch_size=4, epochs=1, verbose=0)
     assert model.optimizer.iterations == 2
     assert model.optimizer.learning_rate == pytest.approx(0.025)
+
+
+def test_keras3_build_then_apply_with_gradients_only():
+    """Keras 3's custom loops: ``optimizer.build(variables)``, then ``apply(grads)``."""
+    w = Variable(np.array([1.0, 2.0], dtype=np.float32))
+    b = Variable(np.array(0.5, dtype=np.float32))
+    opt = optimizers.SGD(0.1)
+    opt.build([w, b])
+    assert opt.apply([np.array([1.0, -1.0], np.float32), np.array(2.0, np.float32)]) == 1
+    np.testing.assert_allclose(w.numpy(), [0.9, 2.1])
+    np.testing.assert_allclose(b.numpy(), 0.3)
+    # apply with the variables given is apply_gradients of the pairs
+    twin = optimizers.SGD(0.1)
+    v = Variable(np.array([1.0, 2.0], dtype=np.float32))
+    twin.apply([np.array([1.0, -1.0], np.float32)], [v])
+    np.testing.assert_allclose(v.numpy(), [0.9, 2.1])
+    with pytest.raises(ValueError, match="1 gradients for 2 variables"):
+        opt.apply([np.zeros(2, np.float32)])
+    with pytest.raises(ValueError, match="pass trainable_variables, or call optimizer.build"):
+        optimizers.Adam().apply([np.zeros(2, np.float32)])

@@ -151,7 +151,14 @@ class Optimizer(Configurable):
         return []
 
     def build(self, values: list[np.ndarray]) -> None:
-        """Create zeroed slots shaped like `values` (called on the first apply)."""
+        """Create zeroed slots shaped like `values` (called on the first apply). Keras 3's
+        ``optimizer.build(model.trainable_variables)`` works too: the Variables are then
+        what `apply` updates when it is given gradients only."""
+        variables = [v for v in values if getattr(v, "_convnp_variable", False)]
+        if variables:
+            self._applied_variables = variables
+        values = [v.value if getattr(v, "_convnp_variable", False) else np.asarray(v)
+                  for v in values]
         self._shapes = [v.shape for v in values]
         self._slots = {name: [np.zeros_like(v) for v in values] for name in self._slot_names()}
         if self._pending_state is not None:
@@ -161,6 +168,26 @@ class Optimizer(Configurable):
     @property
     def built(self) -> bool:
         return self._shapes is not None
+
+    def apply(self, grads, trainable_variables=None) -> int:
+        """Keras 3's ``optimizer.apply(grads, trainable_variables)``: `apply_gradients` of
+        ``zip(grads, trainable_variables)``; without the variables, those the optimizer was
+        built or last applied with.
+
+        Raises:
+            ValueError: no variables given and none known yet; a count that differs.
+        """
+        grads = list(grads)
+        if trainable_variables is None:
+            trainable_variables = getattr(self, "_applied_variables", None)
+            if trainable_variables is None:
+                raise ValueError(f"{type(self).__name__}.apply: pass trainable_variables, or "
+                                 "call optimizer.build(variables) first")
+        trainable_variables = list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for "
+                             f"{len(trainable_variables)} variables")
+        return self.apply_gradients(zip(grads, trainable_variables))
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, Any]]) -> int:
         """Apply one step to each variable (in place) and count the iteration.
@@ -216,6 +243,7 @@ class Optimizer(Configurable):
             if hasattr(var, "mark_modified"):
                 var.mark_modified()  # values derived from it (folded weights) are stale
         self.iterations += 1
+        self._applied_variables = [var for _, var in pairs]
         return self.iterations
 
     def _clip(self, grads: list) -> list:

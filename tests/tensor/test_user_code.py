@@ -286,6 +286,34 @@ def test_train_step_and_test_step_overrides_with_the_tape_and_compute_loss():
     assert [m.name for m in model.metrics] == ["accuracy"]  # outside a step: the compiled ones
 
 
+class CustomFitApply(CustomFit):
+    """The same step in the Keras 3 guide's own spelling: ``self.optimizer.apply``."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply(gradients, trainable_vars)
+        return self.update_metrics(loss, y, y_pred)
+
+
+def test_optimizer_apply_in_a_train_step_is_apply_gradients():
+    x, y = _blobs()
+    weights = []
+    for cls in (CustomFit, CustomFitApply):
+        tf.keras.utils.set_random_seed(9)
+        inputs = tf.keras.Input(shape=(4,))
+        model = cls(inputs, tfl.Dense(1, activation="sigmoid")(tfl.Dense(8)(inputs)))
+        model.compile(tf.keras.optimizers.Adam(0.02), "binary_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_subclassed_model_used_as_a_layer_of_a_functional_model_trains():
     tf.keras.utils.set_random_seed(8)
     x, y = _blobs()
