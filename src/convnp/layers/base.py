@@ -312,6 +312,13 @@ class LayerContract:
     #: True for classes whose `call` is user code differentiated by the tape (`taped`).
     _autodiff: bool = False
 
+    def add_loss(self, loss) -> None:
+        """Add ``loss`` (a scalar tensor computed in ``call``, or a tensor it sums) to the
+        training loss, as Keras's ``self.add_loss``: ``fit`` adds it to the loss and
+        differentiates it (through the tape that ran ``call``); a custom loop adds
+        ``model.losses`` to its loss itself. Kept until the layer's next call."""
+        taped.add_loss(self, loss)
+
     def weights_to_train(self) -> list:
         """The weights a model holding this object trains: its ``trainable_weights`` (a
         nested model looks through its own ``trainable`` flag to its layers', as Keras
@@ -482,6 +489,20 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         # a user's layer with `call` in tensor ops and no `backward` gets its gradients from
         # the tape (see convnp.layers.taped)
         taped.prepare_subclass(cls, Layer)
+
+    @property
+    def losses(self) -> list:
+        """Keras's ``layer.losses``: what this layer and the layers it holds added with
+        `add_loss` on their last call, then the penalties of their weight regularizers
+        (tensors a recording tape differentiates)."""
+        from convnp.layers._penalties import weight_penalties
+
+        return taped.added_losses(self) + weight_penalties(self._regularized_layers())
+
+    def _regularized_layers(self) -> list:
+        seen: dict = {}
+        taped._stateful(self, seen)
+        return list(seen.values())
 
     def get_weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.weights]

@@ -246,11 +246,9 @@ class TFOpLambda(Layer):
                                for i, d in enumerate(first.shape[1:]))
 
     def _trial(self, arrays: list, shapes: list) -> np.ndarray:
-        saved = list(eager.active_tapes)
-        eager.active_tapes.clear()
         cache = getattr(self, "_tape_cache", None)
         try:
-            with np.errstate(all="ignore"):
+            with taped.isolated(), np.errstate(all="ignore"):
                 out = self._apply(arrays if self.n_inputs > 1 else arrays[0])
         except TypeError as error:
             raise TypeError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
@@ -261,7 +259,6 @@ class TFOpLambda(Layer):
             raise ValueError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
                              f"{_shapes_text(shapes)}: {error}") from None
         finally:
-            eager.active_tapes.extend(saved)
             self._tape_cache = cache
         return np.asarray(out)
 

@@ -21,6 +21,7 @@ Two kinds of layer meet the tape:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -69,13 +70,22 @@ class _Snapshot:
 
 def call_on_arrays(layer, inputs, training, forward):
     """Run ``forward(plain_inputs)`` for a layer or model called on arrays; return tensors,
-    recording the call on active tapes with the layer's backward as its VJP."""
+    recording the call on active tapes with the layer's backward as its VJP.
+
+    The losses the call adds (`add_loss` in a user's layer inside a model) are outputs of the
+    same record: a caller's ``tape.gradient(loss + sum(model.losses), ...)`` hands their
+    gradients to the layers' backward, which also sends them upstream."""
     plain = to_numpy(inputs)
     if not recording() or layer._autodiff:
         if layer._autodiff and recording():
             return forward(inputs)  # user code: its own ops are recorded
         return to_eager(forward(plain))
-    out = forward(plain)
+    _model_tapes.append(list(eager.active_tapes))
+    try:
+        out = forward(plain)
+    finally:
+        _model_tapes.pop()
+    losses = added_losses(layer)
     multi_out = isinstance(out, (list, tuple))
     outs = [np.asarray(o).view(EagerTensor) for o in (out if multi_out else [out])]
     multi_in = isinstance(inputs, (list, tuple))
@@ -87,7 +97,8 @@ def call_on_arrays(layer, inputs, training, forward):
     needs_dx = any(tape._key(x) is not None for tape in eager.active_tapes for x in xs)
 
     def vjp(grads):
-        with snapshot:
+        grads, seeds = grads[:len(outs)], grads[len(outs):]
+        with snapshot, _loss_seeds({id(loss): g for loss, g in zip(losses, seeds)}):
             layer.needs_input_gradient = needs_dx
             if layer._graph is not None:
                 layer._graph.plan_backward(input_gradients=needs_dx)
@@ -100,8 +111,44 @@ def call_on_arrays(layer, inputs, training, forward):
             var_grads = [None if v.grad is None else np.array(v.grad) for v in variables]
         return list(dxs) + var_grads
 
-    record(outs, xs + variables, vjp)
+    record(outs + losses, xs + variables, vjp)
     return outs if multi_out else outs[0]
+
+
+#: The tapes that were recording when each recorded model call now running began (innermost
+#: last). The model's one record stands for its forward, so the users' layers inside run their
+#: ``call`` out of those tapes' sight (`run_taped`), on their private tapes only.
+_model_tapes: list[list] = []
+
+
+@contextlib.contextmanager
+def _hidden(tapes: list):
+    """``tapes`` stop recording in the block (they stay in their order around it)."""
+    if not tapes:
+        yield
+        return
+    saved = list(eager.active_tapes)
+    eager.active_tapes[:] = [t for t in saved if not any(t is h for h in tapes)]
+    try:
+        yield
+    finally:
+        eager.active_tapes[:] = saved
+
+
+#: While a recorded model call's backward runs: the caller's gradient of each loss its layers
+#: added (by id; None when the caller's target does not use it). None otherwise: ``fit`` adds
+#: the losses to its loss as they are (gradient 1).
+_seeds: dict | None = None
+
+
+@contextlib.contextmanager
+def _loss_seeds(seeds: dict):
+    global _seeds
+    saved, _seeds = _seeds, seeds
+    try:
+        yield
+    finally:
+        _seeds = saved
 
 
 # -- layers users write ---------------------------------------------------------------------------
@@ -158,18 +205,78 @@ def prepare_subclass(cls, base) -> None:
         cls.compute_output_shape = trial_output_shape
 
 
+# -- add_loss ----------------------------------------------------------------------------------
+# ``self.add_loss(value)`` inside a user's ``call`` (Keras's way to add a penalty to the training
+# loss). Each `run_taped` collects the losses added while it runs (nested calls included), so
+# its backward can differentiate them too; each layer also keeps those of its last call.
+
+#: the collectors of the `run_taped` calls running now (innermost last)
+loss_collectors: list[list] = []
+
+
+def add_loss(layer, loss) -> None:
+    """Record ``loss`` (a tensor of this call's ops, summed to a scalar) for ``layer``."""
+    from convnp.tensor.ops import reduce_sum
+
+    if callable(loss) and not hasattr(loss, "shape"):
+        raise TypeError(f"layer '{layer.name}': add_loss takes a tensor or a number computed "
+                        "in call(), not a function (Keras 3 dropped callable losses)")
+    loss = to_eager(loss) if isinstance(loss, np.ndarray) else loss
+    if np.ndim(loss) != 0:
+        loss = reduce_sum(loss)
+    layer.__dict__.setdefault("_added_losses", []).append(loss)
+    for collector in loss_collectors:
+        collector.append(loss)
+
+
+def added_losses(root) -> list:
+    """The losses ``root`` and everything it runs added on their last calls."""
+    seen: dict = {}
+    _stateful(root, seen)
+    for obj in list(seen.values()):
+        model = getattr(obj, "_subclassed_model", None)  # a subclassed model's graph call
+        if model is not None:
+            _stateful(model, seen)
+    return [loss for obj in seen.values() for loss in obj.__dict__.get("_added_losses", ())]
+
+
+@contextlib.contextmanager
+def isolated():
+    """No tape records and no loss is collected in the block (trial calls that find output
+    shapes run here)."""
+    tapes, collectors = list(eager.active_tapes), list(loss_collectors)
+    eager.active_tapes.clear()
+    loss_collectors.clear()
+    try:
+        yield
+    finally:
+        eager.active_tapes.extend(tapes)
+        loss_collectors[:] = collectors
+
+
 def run_taped(layer, fn, inputs):
-    """``fn(inputs)`` under a private tape kept for `taped_backward`."""
-    outer = recording()
-    xs = to_eager(inputs)
-    flat = list(xs) if isinstance(xs, (list, tuple)) else [xs]
-    variables = list(layer.trainable_weights)
-    with GradientTape(persistent=True, watch_accessed_variables=False) as tape:
-        tape.watch(flat)
-        if variables:
-            tape.watch(variables)
-        out = fn(xs)
-    layer._tape_cache = (tape, flat, out, variables, isinstance(xs, (list, tuple)))
+    """``fn(inputs)`` under a private tape kept for `taped_backward`, with the losses the
+    call adds (`add_loss`)."""
+    with _hidden(_model_tapes[-1] if _model_tapes else []):
+        outer = recording()
+        xs = to_eager(inputs)
+        flat = list(xs) if isinstance(xs, (list, tuple)) else [xs]
+        variables = list(layer.trainable_weights)
+        layer.__dict__["_added_losses"] = []
+        collected: list = []
+        loss_collectors.append(collected)
+        try:
+            with GradientTape(persistent=True, watch_accessed_variables=False) as tape:
+                tape.watch(flat)
+                if variables:
+                    tape.watch(variables)
+                out = fn(xs)
+        finally:
+            loss_collectors.remove(collected)
+    # Under a caller's tape the added losses are recorded there (the caller adds
+    # model.losses to its loss); otherwise (fit's graph) this call's backward adds them.
+    layer._tape_cache = (tape, flat, out, variables, isinstance(xs, (list, tuple)),
+                         [] if outer else collected)
     return out if outer else to_numpy(_as_tensors(out))
 
 
@@ -187,7 +294,15 @@ def taped_backward(self, dy):
     cache = getattr(self, "_tape_cache", None)
     if cache is None:
         raise RuntimeError(f"layer '{self.name}': backward() without a forward call first")
-    tape, xs, out, variables, multi = cache
+    tape, xs, out, variables, multi, losses = cache
+    seeded = [(loss, np.ones(np.shape(loss), dtype=np.result_type(loss)) if _seeds is None
+               else _seeds.get(id(loss))) for loss in losses]
+    seeded = [(loss, seed) for loss, seed in seeded if seed is not None]
+    if seeded:  # d(out . dy + the added losses . their seeds)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        grads_out = list(dy) if isinstance(out, (list, tuple)) else [dy]
+        out = outs + [loss for loss, _ in seeded]
+        dy = grads_out + [np.asarray(seed) for _, seed in seeded]
     grads = tape.gradient(out, xs + variables, output_gradients=dy)
     for v, g in zip(variables, grads[len(xs):]):
         v.grad = np.zeros_like(v.value) if g is None else np.asarray(g)
@@ -204,14 +319,15 @@ def trial_output_shape(self, input_shape):
     shapes = input_shape if several else [input_shape]
     zeros = [np.zeros(tuple(1 if d is None else int(d) for d in s), dtype=self.dtype)
              for s in shapes]
-    saved = list(eager.active_tapes)
-    eager.active_tapes.clear()
     cache = getattr(self, "_tape_cache", None)
+    losses = self.__dict__.get("_added_losses")
     try:
-        out = self.call(zeros if several else zeros[0], training=False)
+        with isolated():
+            out = self.call(zeros if several else zeros[0], training=False)
     finally:
-        eager.active_tapes.extend(saved)
         self._tape_cache = cache
+        if losses is not None:
+            self.__dict__["_added_losses"] = losses
 
     def shape_of(o):
         if isinstance(o, (list, tuple)):
@@ -256,4 +372,5 @@ def tracking_setattr(self, name, value) -> None:
 
 # convnp's bookkeeping on layers, never tracked even when a user's code assigns it
 _INTERNAL = frozenset({"_tracked_layers", "_variables", "_user_private", "_tape_cache",
+                       "_added_losses",
                        "_inbound_nodes"})

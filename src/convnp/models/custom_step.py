@@ -35,10 +35,14 @@ class CustomStepMixin:
         return self._default_step_logs(loss, y, y_pred)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss of ``y_pred`` against ``y`` (a tensor a tape can differentiate)."""
+        """The compiled loss of ``y_pred`` against ``y`` plus ``model.losses`` (regularizer
+        penalties, ``add_loss``), as Keras 3: a tensor a tape can differentiate."""
         if self.compiled_loss is None:
             raise ValueError("compute_loss() needs a loss: call compile(loss=...)")
-        return self.compiled_loss(y, y_pred, sample_weight)
+        loss = self.compiled_loss(y, y_pred, sample_weight)
+        for extra in self.losses:
+            loss = loss + extra
+        return loss
 
     @property
     def _loss_tracker(self):

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from convnp import activations
+from convnp.layers import taped
+from convnp.layers._penalties import penalty
 from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import MetricList
@@ -316,16 +318,19 @@ class Engine:
         return pairs
 
     def _has_regularizers(self) -> bool:
-        return bool(self._regularized_weights()) or bool(self._graph._activity)
+        return bool(self._regularized_weights()) or bool(self._graph._activity) or \
+            bool(taped.added_losses(self))
 
     @property
-    def losses(self) -> list[float]:
-        """The regularization penalties added to the loss: each activity regularizer's on the
-        last forward, then each kernel/bias regularizer's on the current weights."""
+    def losses(self) -> list:
+        """The penalties added to the loss: each activity regularizer's on the last forward,
+        what layers (and the model) added with ``add_loss`` on their last call, then each
+        kernel/bias regularizer's on the current weights. Under a recording tape the last two
+        are differentiable (a custom loop's ``loss += sum(model.losses)``)."""
         if self._graph is None:
             return []
-        return self._graph.activity_losses() + [
-            reg(v.value) for v, reg in self._regularized_weights()]
+        return self._graph.activity_losses() + taped.added_losses(self) + [
+            penalty(v, reg) for v, reg in self._regularized_weights()]
 
     def _output_gradients(self, ys, preds, fused, sample_weight) -> list:
         grads = []

@@ -26,6 +26,7 @@ class ModelCall(Layer):
     def __init__(self, model):
         super().__init__(name=f"{model.name}_call")
         self.model = model
+        self._subclassed_model = model  # what `taped.added_losses` looks into
         params = inspect.signature(type(model)._user_call).parameters
         self._takes_training = "training" in params or any(
             p.kind is p.VAR_KEYWORD for p in params.values())
@@ -45,6 +46,7 @@ class ModelCall(Layer):
     def run(self, inputs, training=False):
         """The user's own ``call`` (tensor ops and layer calls, recorded by active tapes)."""
         user_call = type(self.model)._user_call
+        self.model.__dict__["_added_losses"] = []  # the model's own add_loss, this call
         if self._takes_training:
             return user_call(self.model, inputs, training=training)
         return user_call(self.model, inputs)
