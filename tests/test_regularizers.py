@@ -81,3 +81,92 @@ def test_every_kernel_layer_takes_them():
     layer = L.Conv2DTranspose(2, 3, kernel_regularizer=R.l2(0.5))
     model = tf.keras.Sequential([tf.keras.Input((4, 4, 1)), layer])
     assert model.losses == pytest.approx([0.5 * float(np.sum(layer.kernel.value ** 2))])
+
+
+# -- users' regularizers, add_weight(regularizer=...), layers held by users' layers ------------
+
+
+class Cubic(regularizers.Regularizer):
+    """A user's regularizer: ``__call__`` in tensor ops, no gradient written."""
+
+    def __init__(self, rate=0.01):
+        self.rate = rate
+
+    def __call__(self, x):
+        return self.rate * tf.reduce_sum(tf.abs(x) ** 3)
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+
+class Scaled(tf.keras.layers.Layer):
+    """A user's layer with a regularized weight of its own and a regularized Dense inside."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = tf.keras.layers.Dense(3, kernel_regularizer=regularizers.L1(0.02),
+                                           dtype=kwargs.get("dtype"))
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(3,), initializer="ones", name="scale",
+                                     regularizer=regularizers.L2(0.3))
+
+    def call(self, x):
+        return self.inner(x) * self.scale
+
+
+def _users_model():
+    tf.keras.utils.set_random_seed(5)
+    inputs = tf.keras.Input((4,), dtype="float64")
+    h = tf.keras.layers.Dense(3, dtype="float64", kernel_regularizer=Cubic(0.2),
+                              activity_regularizer=lambda y: 0.1 * tf.reduce_sum(y * y))(inputs)
+    h = tf.keras.layers.Dense(4, dtype="float64",
+                              kernel_regularizer=lambda w: 0.05 * tf.reduce_sum(w * w))(h)
+    return tf.keras.Model(inputs, Scaled(dtype="float64")(h))
+
+
+def test_users_regularizers_get_their_gradients_from_the_tape():
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    assert Cubic(0.2).gradient(x) == pytest.approx(0.2 * 3 * x * np.abs(x))
+    as_function = regularizers.get(lambda w: tf.reduce_sum(w * w))
+    assert isinstance(as_function, regularizers.FunctionRegularizer)
+    assert as_function.gradient(x) == pytest.approx(2 * x)
+
+
+def test_fit_differentiates_every_kind_of_penalty():
+    model = _users_model()
+    model.compile(tf.keras.optimizers.SGD(0.1), "mse")
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    assert check_training_gradients(model, x, y, atol=1e-6) == 7
+    model(x)
+    # activity, then the weights': Cubic, the function, Scaled's own, the Dense inside Scaled
+    assert len(model.losses) == 5
+    scaled = model.layers[-1]
+    assert [float(v) for v in scaled.losses] == pytest.approx(
+        [0.3 * 3.0, 0.02 * float(np.abs(scaled.inner.kernel.numpy()).sum())])
+
+
+def test_a_registered_users_regularizer_saves_and_a_function_is_refused(tmp_path):
+    registered = tf.keras.saving.register_keras_serializable(package="tests")(Cubic)
+    inputs = tf.keras.Input((4,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(
+        2, kernel_regularizer=registered(0.5))(inputs))
+    for name in ("m.keras", "m.convnp"):
+        model.save(tmp_path / name)
+        loaded = tf.keras.models.load_model(tmp_path / name)
+        assert loaded.layers[1].kernel_regularizer.rate == 0.5
+    function = tf.keras.Model(inputs, tf.keras.layers.Dense(
+        2, kernel_regularizer=lambda w: tf.reduce_sum(w))(inputs))
+    with pytest.raises(ValueError, match="regularizer function '<lambda>' cannot be saved"):
+        function.save(tmp_path / "f.convnp")
+    assert not (tmp_path / "f.convnp").exists()
+
+    class NoConfig(regularizers.Regularizer):
+        def __call__(self, x):
+            return tf.reduce_sum(x)
+
+    assert repr(NoConfig()) == "<NoConfig>"
+    with pytest.raises(NotImplementedError, match="NoConfig does not implement get_config"):
+        tf.keras.Model(inputs, tf.keras.layers.Dense(2, kernel_regularizer=NoConfig())(
+            inputs)).save(tmp_path / "n.keras")

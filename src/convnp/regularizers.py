@@ -19,18 +19,54 @@ import numpy as np
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "deserialize", "get", "l1", "l1_l2", "l2",
-           "serialize"]
+__all__ = ["L1", "L1L2", "L2", "FunctionRegularizer", "Regularizer", "deserialize", "get", "l1",
+           "l1_l2", "l2", "serialize"]
 
 
 class Regularizer(Configurable):
-    """Base class: ``__call__(x) -> float`` and ``gradient(x) -> array like x``."""
+    """Base class: ``__call__(x) -> float`` and ``gradient(x) -> array like x``.
+
+    A user's subclass (or a plain function given as a regularizer) writes only ``__call__``,
+    in tensor ops; its gradient then comes from `GradientTape`.
+    """
 
     def __call__(self, x) -> float:
         raise NotImplementedError
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """d penalty / d x, from the tape unless a subclass knows it."""
+        from convnp.tensor.tape import GradientTape, new_tensor
+
+        x = np.asarray(x)
+        t = new_tensor(x.copy())
+        with GradientTape() as tape:
+            tape.watch(t)
+            value = self(t)
+        grad = tape.gradient(value, t)
+        return np.zeros_like(x) if grad is None else np.asarray(grad, dtype=x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(
+            f"regularizer {type(self).__name__} does not implement get_config(); write one "
+            "(and register the class with tf.keras.saving.register_keras_serializable) to "
+            "save a model that uses it")
+
+
+class FunctionRegularizer(Regularizer):
+    """A plain function ``penalty(weights)`` used as a regularizer (Keras takes any callable).
+    It is not saved in model files (Python code); register a Regularizer subclass for that."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, x):
+        return self.function(x)
+
+    def get_config(self):
+        name = getattr(self.function, "__name__", type(self.function).__name__)
+        raise ValueError(f"the regularizer function {name!r} cannot be saved: convnp never "
+                         "writes Python code to a file; write a registered "
+                         "tf.keras.regularizers.Regularizer subclass with get_config() instead")
 
 
 class L1L2(Regularizer):
@@ -100,8 +136,10 @@ REGULARIZERS.add(L1L2, "l1_l2", "L1_L2")
 
 
 def get(identifier) -> Regularizer | None:
-    """None, a Regularizer, a name (``"l1"``, ``"l2"``, ``"l1_l2"``: Keras's defaults) or a
-    ``{"class_name", "config"}`` dict."""
+    """None, a Regularizer, a name (``"l1"``, ``"l2"``, ``"l1_l2"``: Keras's defaults), a
+    ``{"class_name", "config"}`` dict, or a function of the weights (`FunctionRegularizer`)."""
+    if callable(identifier) and not isinstance(identifier, (Regularizer, type)):
+        return FunctionRegularizer(identifier)
     return REGULARIZERS.get_optional(identifier)
 
 

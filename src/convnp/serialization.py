@@ -208,7 +208,11 @@ class Configurable:
         return cls(**config)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
+        try:
+            config = self.get_config()
+        except (NotImplementedError, ValueError):  # a user's object without a config
+            return f"<{type(self).__name__}>"
+        return f"{type(self).__name__}({config})"
 
 
 

@@ -190,6 +190,18 @@ def tile(x, repeats):
     return _ops.tile(x, [1] * (rank - len(reps)) + reps)
 
 
+def convert_to_numpy(x):
+    """The values of a tensor (a Variable, an array, numbers) as a NumPy array."""
+    return np.array(_arr(x))
+
+
+def is_tensor(x) -> bool:
+    """Whether ``x`` is a tensor (an `EagerTensor`: what ops return)."""
+    from convnp.tensor.eager import is_tensor as eager_is_tensor
+
+    return bool(eager_is_tensor(x))
+
+
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     if sparse or ragged:
         raise NotImplementedError("keras.ops.convert_to_tensor: convnp has no sparse or "
@@ -1701,11 +1713,14 @@ def _image_crop_images(images, top_cropping=None, left_cropping=None, bottom_cro
 
 
 # Called on KerasTensors, these functions become layers of the model being built
-# (`convnp.tensor.symbolic`); ``shape`` answers from the static shape instead.
-_symbolic.accept_keras_tensors(globals(), skip=("shape",), extra={
+# (`convnp.tensor.symbolic`); ``shape`` answers from the static shape instead, and the two
+# questions about values are not operations.
+_IMAGE_FUNCTIONS = {
     "_image_resize": "resize", "_image_rgb_to_grayscale": "rgb_to_grayscale",
     "_image_rgb_to_hsv": "rgb_to_hsv", "_image_hsv_to_rgb": "hsv_to_rgb",
-    "_image_pad_images": "pad_images", "_image_crop_images": "crop_images"})
+    "_image_pad_images": "pad_images", "_image_crop_images": "crop_images"}
+_symbolic.accept_keras_tensors(globals(), skip=("shape", "is_tensor", "convert_to_numpy"),
+                               extra=_IMAGE_FUNCTIONS)
 
 
 def _namespace(name: str, doc: str, members: dict):

@@ -24,15 +24,32 @@ def penalty(variable, regularizer):
     return out
 
 
-def weight_penalties(layers) -> list:
-    """The penalties of the kernel/bias regularizers of ``layers`` (trainable ones)."""
-    found = []
-    for layer in layers:
-        if not getattr(layer, "trainable", True):
-            continue
+def regularized_weights(root) -> list[tuple]:
+    """``(variable, regularizer)`` for every regularized trainable weight of ``root`` and
+    what it holds: kernel/bias regularizers, ``add_weight(regularizer=...)``, in nested
+    models, users' layers and subclassed models too. A layer that is not trainable is skipped
+    with everything in it."""
+    found: list[tuple] = []
+    seen: set[int] = set()
+
+    def visit(obj) -> None:
+        if id(obj) in seen or not getattr(obj, "trainable", True):
+            return
+        seen.add(id(obj))
         for name in ("kernel", "bias"):
-            regularizer = getattr(layer, f"{name}_regularizer", None)
-            variable = getattr(layer, name, None)
+            regularizer = getattr(obj, f"{name}_regularizer", None)
+            variable = getattr(obj, name, None)
             if regularizer is not None and getattr(variable, "_convnp_variable", False):
-                found.append(penalty(variable, regularizer))
-    return found
+                found.append((variable, regularizer))
+        found.extend(obj.__dict__.get("_weight_regularizers", ()))
+        graph = obj._graph
+        for node in graph.nodes if graph is not None else ():
+            visit(node.layer)
+        for inner in obj.__dict__.get("_tracked_layers", ()):
+            visit(inner)
+        model = obj.__dict__.get("_subclassed_model")
+        if model is not None:
+            visit(model)
+
+    visit(root)
+    return [(v, r) for v, r in found if getattr(v, "trainable", True)]

@@ -426,15 +426,17 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         """Create a variable of this layer, initialised now.
 
         Keras 2 (``add_weight(name, shape, ...)``) and Keras 3 (``add_weight(shape, ...)``,
-        keywords) spellings both work; ``regularizer`` must be None; ``constraint`` (a
+        keywords) spellings both work; ``regularizer`` (a `tf.keras.regularizers` object or
+        name) adds its penalty to ``losses``; ``constraint`` (a
         `tf.keras.constraints` object, name or function) projects the variable after every
         optimizer update.
         """
         from convnp import constraints, initializers  # leaf modules, imported when needed
 
         if regularizer is not None:
-            raise NotImplementedError("add_weight: a regularizer is not supported; give the "
-                                      "layer a kernel_regularizer or add to self.add_loss")
+            from convnp import regularizers
+
+            regularizer = regularizers.get(regularizer)
         if constraint is not None and not callable(constraint):
             constraint = constraints.get(constraint)
         if not isinstance(name, str) and name is not None and shape is None:
@@ -450,6 +452,8 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
                             constraint=constraint)
         variable.path = f"{self.name}/{name}"
         self._variables.append(variable)
+        if regularizer is not None:  # its penalty joins `losses` (and fit's loss)
+            self.__dict__.setdefault("_weight_regularizers", []).append((variable, regularizer))
         return variable
 
     @property
@@ -495,14 +499,9 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         """Keras's ``layer.losses``: what this layer and the layers it holds added with
         `add_loss` on their last call, then the penalties of their weight regularizers
         (tensors a recording tape differentiates)."""
-        from convnp.layers._penalties import weight_penalties
+        from convnp.layers._penalties import penalty, regularized_weights
 
-        return taped.added_losses(self) + weight_penalties(self._regularized_layers())
-
-    def _regularized_layers(self) -> list:
-        seen: dict = {}
-        taped._stateful(self, seen)
-        return list(seen.values())
+        return taped.added_losses(self) + [penalty(v, r) for v, r in regularized_weights(self)]
 
     def get_weights(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.weights]

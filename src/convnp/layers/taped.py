@@ -372,5 +372,5 @@ def tracking_setattr(self, name, value) -> None:
 
 # convnp's bookkeeping on layers, never tracked even when a user's code assigns it
 _INTERNAL = frozenset({"_tracked_layers", "_variables", "_user_private", "_tape_cache",
-                       "_added_losses",
+                       "_added_losses", "_weight_regularizers",
                        "_inbound_nodes"})

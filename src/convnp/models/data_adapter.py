@@ -294,10 +294,11 @@ class DatasetBatches:
         parts = list(xb) if isinstance(xb, (tuple, list)) else [xb]  # one per model input
         xb = [as_float_array(p, self.dtype, f"{self.what}: dataset inputs") for p in parts]
         if yb is not None:
-            if self.arrange_targets is not None:
-                yb = [None if t is None else self._target(t) for t in self.arrange_targets(yb)]
+            arranged = yb if self.arrange_targets is None else self.arrange_targets(yb)
+            if isinstance(arranged, list):  # one entry per output
+                yb = [None if t is None else self._target(t) for t in arranged]
             else:
-                yb = self._target(yb)
+                yb = self._target(arranged)
         if sw is not None:
             sw = as_float_array(sw, self.dtype, f"{self.what}: dataset sample weights")
         if self.class_weight is not None:

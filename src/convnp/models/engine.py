@@ -21,7 +21,7 @@ import numpy as np
 
 from convnp import activations
 from convnp.layers import taped
-from convnp.layers._penalties import penalty
+from convnp.layers._penalties import penalty, regularized_weights
 from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import MetricList
@@ -300,22 +300,9 @@ class Engine:
     # -- regularization ----------------------------------------------------------------------
 
     def _regularized_weights(self) -> list:
-        """``(variable, regularizer)`` for every kernel/bias regularizer, nested models too."""
-        pairs, stack, seen = [], list(self.layers), set()
-        while stack:
-            layer = stack.pop(0)
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            if layer._graph is not None and layer is not self:
-                stack.extend(layer.layers)
-                continue
-            for var_name in ("kernel", "bias"):
-                reg = getattr(layer, f"{var_name}_regularizer", None)
-                variable = getattr(layer, var_name, None)
-                if reg is not None and variable is not None and layer.trainable:
-                    pairs.append((variable, reg))
-        return pairs
+        """``(variable, regularizer)`` for every regularized trainable weight, in nested
+        models and users' layers too (`convnp.layers._penalties`)."""
+        return regularized_weights(self)
 
     def _has_regularizers(self) -> bool:
         return bool(self._regularized_weights()) or bool(self._graph._activity) or \
@@ -461,6 +448,9 @@ class Engine:
             raise ValueError(f"{method}() needs targets `y` when `x` is an array")
         specs = self._specs()
         if len(specs) == 1:
+            if isinstance(y, dict):  # {output name: targets}, as Keras also takes for one
+                y = compile_utils.match(y, self._output_names_or_default(), "outputs",
+                                        method)[0]
             return self._prepare_target(y, n, method, None)
         needed = [spec.loss is not None for spec in specs]
         ys = compile_utils.match(y, self._output_names_or_default(), "outputs", method,
@@ -528,11 +518,14 @@ class Engine:
             names = self.input_names
             arrange_inputs = lambda x: compile_utils.match(x, names, "inputs", method)
             specs = self._specs()
+            outs = self._output_names_or_default()
             if len(specs) > 1:
-                outs = self._output_names_or_default()
                 needed = [s.loss is not None for s in specs]
                 arrange_targets = lambda y: compile_utils.match(
                     y, outs, "outputs", method, required=needed)
+            else:  # one output: its targets, also given as {output name: targets}
+                arrange_targets = lambda y: compile_utils.match(
+                    y, outs, "outputs", method)[0] if isinstance(y, dict) else y
         return da.DatasetBatches(dataset, self._compute_dtype(), method,
                                  arrange_inputs=arrange_inputs, arrange_targets=arrange_targets,
                                  shuffle=shuffle, class_weight=class_weight)
