@@ -41,3 +41,14 @@ def signs_h5() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def restored_registry():
+    """Registrations made by the test are forgotten after it (other tests look names up)."""
+    from convnp import serialization
+
+    before = dict(serialization.get_custom_objects())
+    yield
+    serialization.get_custom_objects().clear()
+    serialization.get_custom_objects().update(before)

@@ -98,12 +98,33 @@ def test_unknown_name_lists_known():
         activations.get(3)
 
 
-def test_plain_callable_is_forward_only():
-    act = activations.get(lambda x: x * 2)
-    assert act.differentiable is False
-    np.testing.assert_allclose(act.forward(np.ones(2)), [2, 2])
-    with pytest.raises(TypeError, match="cannot differentiate"):
-        act.backward(np.ones(2), np.ones(2), np.ones(2))
+def test_a_users_function_is_differentiated_by_the_tape():
+    import convnp as tf
+
+    act = activations.get(lambda x: x * tf.sigmoid(x))
+    assert act.differentiable is True
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(act.forward(x), x * s)
+    dy = np.array([1.0, 2.0, -1.0, 0.5])
+    np.testing.assert_allclose(act.backward(dy, x, act.forward(x)), dy * (s + x * s * (1 - s)))
+    assert activations.get(lambda x: np.ones_like(x)).backward(dy, x, x).tolist() == [0] * 4
+
+
+def test_users_activation_functions_train_with_the_right_gradients():
+    import convnp as tf
+    from tests.helpers import check_training_gradients
+
+    tf.keras.utils.set_random_seed(2)
+    inputs = tf.keras.Input((3,), dtype="float64")
+    h = tf.keras.layers.Dense(4, dtype="float64", activation=tf.nn.gelu)(inputs)
+    h = tf.keras.layers.Dense(4, dtype="float64", activation=tf.keras.ops.silu)(h)
+    out = tf.keras.layers.Dense(2, dtype="float64", activation=lambda t: t * tf.tanh(t))(h)
+    model = tf.keras.Model(inputs, out)
+    model.compile(tf.keras.optimizers.SGD(0.1), "mse")
+    rng = np.random.default_rng(0)
+    assert check_training_gradients(model, rng.standard_normal((5, 3)),
+                                    rng.standard_normal((5, 2)), atol=1e-7) == 6
 
 
 def test_activation_objects_have_keras_function_names():

@@ -7,9 +7,8 @@ whichever makes its derivative cheapest and most stable (sigmoid and tanh use `y
 
 The plain functions (`relu(x)`, `sigmoid(x)`, `softmax(x, axis=-1)`, ...) mirror
 `keras.activations.*` and can be passed as `activation=` to a layer; `get` maps them back to
-the differentiable object. An arbitrary user callable is accepted too, but only forward: it is
-wrapped in an object whose `differentiable` is `False` and whose `backward` raises `TypeError`,
-so `predict` works and `fit` fails with a message saying what to do.
+the differentiable object. A user's function written in tensor ops is accepted too
+(`CallableActivation`): its backward comes from `GradientTape`.
 
 Everything keeps the floating dtype it is given (float32 in, float32 out).
 """
@@ -492,27 +491,37 @@ class _Celu(Activation):
 
 
 class CallableActivation(Activation):
-    """A user function used as an activation: forward only.
+    """A user's function used as an activation (``activation=lambda x: x * tf.sigmoid(x)``,
+    ``activation=tf.nn.gelu``), written in tensor ops.
 
-    convnp has no automatic differentiation, so an arbitrary callable cannot be trained
-    through. `backward` raises `TypeError`; the model can check `differentiable` early.
+    The forward calls it on the values; `backward` runs it again under a `GradientTape` and
+    asks the tape for the input gradient, so nobody writes a derivative.
     """
 
-    differentiable = False
-
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray]):
+        if isinstance(fn, SavedFunction):  # back from a config in memory
+            fn = fn.fn
         self.fn = fn
         self.name = getattr(fn, "__name__", type(fn).__name__)
 
     def forward(self, x):
         return np.asarray(self.fn(x))
 
+    def config(self) -> SavedFunction:
+        """What a layer's config holds for this activation (`SavedFunction`)."""
+        return SavedFunction(self.fn)
+
     def backward(self, dy, x, y):
-        raise TypeError(
-            f"activation {self.name!r} is a plain callable, which convnp cannot differentiate; "
-            f"use one of {sorted(_BY_NAME)} or pass an object with forward(x) and "
-            "backward(dy, x, y) methods"
-        )
+        from convnp.tensor.tape import GradientTape, new_tensor
+
+        t = new_tensor(np.asarray(x))
+        with GradientTape() as tape:
+            tape.watch(t)
+            out = self.fn(t)
+        grad = tape.gradient(out, t, output_gradients=np.asarray(dy))
+        if grad is None:
+            return np.zeros_like(dy)
+        return np.asarray(grad).astype(np.result_type(dy), copy=False)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CallableActivation) and other.fn is self.fn
@@ -521,15 +530,54 @@ class CallableActivation(Activation):
         return id(self.fn)
 
 
+class SavedFunction:
+    """A user's activation function as a layer's config holds it: the function itself in
+    memory (``from_config(layer.get_config())`` works); in a file, its registered name, or a
+    `ValueError` that says what to do (convnp never writes Python code)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SavedFunction) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return hash(id(self.fn))
+
+    def json_config(self) -> str:
+        from convnp.serialization import get_registered_object
+
+        if get_registered_object(get_registered_name(self.fn)) is self.fn:
+            return self.__name__  # found again by name among the registered functions
+        raise ValueError(
+            f"the activation function {self.__name__!r} cannot be saved: convnp never writes "
+            "Python code to a file; register it with "
+            "tf.keras.saving.register_keras_serializable() (it is then saved by name), use a "
+            "built-in activation, or save only the weights")
+
+
+# Tensor functions that are the built-in activation of the same name, with the same defaults
+# (``activation=tf.nn.gelu`` runs, and saves, as ``"gelu"``).
+_SAME_AS_BUILT_IN = ("relu", "sigmoid", "tanh", "softplus", "softsign", "elu", "selu",
+                     "silu", "swish", "relu6", "leaky_relu", "softmax", "log_softmax", "gelu",
+                     "hard_sigmoid", "hard_silu", "hard_swish", "log_sigmoid")
+
+
 def _wrap(function: Any) -> Activation:
     if callable(getattr(function, "forward", None)) and callable(
             getattr(function, "backward", None)):
         return function  # duck-typed activation object
+    if getattr(function, "_convnp_op", False) and function.op_name in _SAME_AS_BUILT_IN:
+        return _BY_NAME[function.op_name]
     return CallableActivation(function)
 
 
 # Each activation object under its Keras name, its plain function, and Keras's other
-# spellings; a user's function becomes a forward-only CallableActivation.
+# spellings; a user's function becomes a CallableActivation (differentiated by the tape).
 ACTIVATIONS = Registry("activation", Activation, build=lambda entry, spelling: entry,
                        wrap=_wrap)
 for _function, _activation in (
@@ -553,7 +601,7 @@ def get(identifier: Any) -> Activation:
         identifier: `None` (linear), a Keras name such as `"relu"`, an `Activation`,
             one of this module's plain functions, any object with `forward`/`backward`
             methods, a Keras config dict (`{"class_name": ..., "config": ...}`) or a plain
-            callable (wrapped forward-only, see `CallableActivation`).
+            callable in tensor ops (see `CallableActivation`).
 
     Returns:
         An object with `name`, `forward(x)` and `backward(dy, x, y)`.

@@ -26,7 +26,8 @@ import numpy as np
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
 
-__all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "deserialize", "get",
+__all__ = ["Constraint", "FunctionConstraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm",
+           "deserialize", "get",
            "max_norm", "min_max_norm", "non_neg", "serialize", "unit_norm"]
 
 EPSILON = 1e-7
@@ -130,9 +131,29 @@ for _cls in (MaxNorm, MinMaxNorm, NonNeg, UnitNorm):
     CONSTRAINTS.add(_cls)
 
 
+class FunctionConstraint(Constraint):
+    """A plain function ``project(w) -> w`` used as a constraint (Keras takes any callable;
+    ``kernel_constraint=lambda w: tf.clip_by_value(w, -1, 1)``). Not saved in model files
+    (Python code): register a Constraint subclass for that."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, w):
+        return np.asarray(self.function(w))
+
+    def get_config(self):
+        name = getattr(self.function, "__name__", type(self.function).__name__)
+        raise ValueError(f"the constraint function {name!r} cannot be saved: convnp never "
+                         "writes Python code to a file; write a registered "
+                         "tf.keras.constraints.Constraint subclass with get_config() instead")
+
+
 def get(identifier) -> Constraint | None:
-    """None, a Constraint, a name (``"max_norm"``, ``"NonNeg"``, ...) or a
-    ``{"class_name", "config"}`` dict."""
+    """None, a Constraint, a name (``"max_norm"``, ``"NonNeg"``, ...), a
+    ``{"class_name", "config"}`` dict, or a function of the weights (`FunctionConstraint`)."""
+    if callable(identifier) and not isinstance(identifier, (Constraint, type)):
+        return FunctionConstraint(identifier)
     return CONSTRAINTS.get_optional(identifier)
 
 

@@ -171,10 +171,17 @@ def _mse(y_true, y_pred) -> np.ndarray:
 
 
 class Metric:
-    """Base class: `update_state(y_true, y_pred)`, `result()`, `reset_state()`."""
+    """Base class: `update_state(y_true, y_pred)`, `result()`, `reset_state()`.
 
-    def __init__(self, name: str | None = None):
+    A user's metric keeps its state in variables made with `add_variable` (Keras 3) or
+    `add_weight` (Keras 2), updated with ``assign_add`` in ``update_state``; the default
+    `reset_state` sets them all back to zero. Calling a metric updates it and returns the
+    result, as in Keras.
+    """
+
+    def __init__(self, name: str | None = None, dtype=None):
         self.name = name or type(self).__name__.lower()
+        self.dtype = np.dtype(dtype or np.float32).name
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
@@ -183,9 +190,45 @@ class Metric:
         raise NotImplementedError
 
     def reset_state(self) -> None:
-        raise NotImplementedError
+        variables = self.__dict__.get("_state_variables")
+        if not variables:
+            raise NotImplementedError(f"{type(self).__name__}.reset_state")
+        for variable in variables:
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
 
-    reset_states = reset_state  # Keras 2 spelling
+    def reset_states(self) -> None:  # Keras 2 spelling
+        self.reset_state()
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name=None):
+        """A state variable of this metric (Keras 3's ``add_variable``), initialised now."""
+        from convnp import initializers
+        from convnp.variables import Variable
+
+        dtype = np.dtype(dtype or self.dtype)
+        init = initializers.get("zeros" if initializer is None else initializer)
+        variables = self.__dict__.setdefault("_state_variables", [])
+        name = name or f"variable_{len(variables)}"
+        variable = Variable(np.asarray(init(tuple(shape), dtype=dtype), dtype=dtype),
+                            name=name, trainable=False, dtype=dtype)
+        variables.append(variable)
+        return variable
+
+    def add_weight(self, name=None, shape=(), aggregation="sum", synchronization=None,
+                   initializer="zeros", dtype=None):
+        """Keras 2's spelling of `add_variable` (``add_weight(name, shape=(), ...)``; Keras 3
+        passes the shape first)."""
+        if name is not None and not isinstance(name, str):
+            name, shape = None, name
+        return self.add_variable(shape, initializer, dtype, aggregation, name)
+
+    @property
+    def variables(self) -> list:
+        return list(self.__dict__.get("_state_variables", ()))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}

@@ -230,8 +230,13 @@ def as_dtype(x, dtype: np.dtype) -> np.ndarray:
     return x
 
 
-def activation_name(activation) -> str:
-    """How Keras writes an activation in a config: its string name (None is ``"linear"``)."""
+def activation_name(activation):
+    """How Keras writes an activation in a config: its string name (None is ``"linear"``); a
+    user's function as `convnp.activations.SavedFunction` (itself in memory, its registered
+    name in a file)."""
+    config = getattr(activation, "config", None)
+    if callable(config):
+        return config()
     return getattr(activation, "name", None) or "linear"
 
 
