@@ -212,6 +212,8 @@ def prepare_subclass(cls, base) -> None:
 
 #: the collectors of the `run_taped` calls running now (innermost last)
 loss_collectors: list[list] = []
+#: whether any call ever added a loss (until then, `added_losses` has nothing to look for)
+_any_added = False
 
 
 def add_loss(layer, loss) -> None:
@@ -224,6 +226,8 @@ def add_loss(layer, loss) -> None:
     loss = to_eager(loss) if isinstance(loss, np.ndarray) else loss
     if np.ndim(loss) != 0:
         loss = reduce_sum(loss)
+    global _any_added
+    _any_added = True
     layer.__dict__.setdefault("_added_losses", []).append(loss)
     for collector in loss_collectors:
         collector.append(loss)
@@ -231,6 +235,8 @@ def add_loss(layer, loss) -> None:
 
 def added_losses(root) -> list:
     """The losses ``root`` and everything it runs added on their last calls."""
+    if not _any_added:
+        return []
     seen: dict = {}
     _stateful(root, seen)
     for obj in list(seen.values()):
