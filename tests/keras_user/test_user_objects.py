@@ -102,3 +102,12 @@ def test_activation_functions_run_save_or_are_refused(tmp_path, restored_registr
     with pytest.raises((TypeError, ValueError), match="activation function '<lambda>' cannot be"):
         anonymous.save(tmp_path / "a.convnp")
     assert not (tmp_path / "a.convnp").exists()
+
+
+def test_mixed_precision_policy_is_float32_only():
+    keras.mixed_precision.set_global_policy("float32")
+    assert keras.mixed_precision.global_policy().compute_dtype == "float32"
+    with pytest.raises(ValueError, match="'mixed_float16'.*not supported.*float32"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    with pytest.raises(ValueError, match="unknown dtype policy 'float8'"):
+        keras.mixed_precision.Policy("float8")

@@ -59,6 +59,10 @@ def __getattr__(name: str):
         import convnp.keras.random
 
         return convnp.keras.random
+    if name == "mixed_precision":  # dtype policies: float32 only
+        import convnp.keras.mixed_precision
+
+        return convnp.keras.mixed_precision
     if name == "applications":  # loaded only when asked for
         import convnp.applications
 

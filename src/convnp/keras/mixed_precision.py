@@ -1,0 +1,46 @@
+"""``tf.keras.mixed_precision``: dtype policies. convnp computes in float32 (float64 where a
+layer is given ``dtype="float64"``) on the CPU, where half-precision arithmetic is no faster in
+NumPy; so the float32 policy is the only one, and asking for a mixed one says so."""
+
+from __future__ import annotations
+
+_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "float16", "bfloat16", "float64")
+
+
+class Policy:
+    """A dtype policy: ``Policy("float32")`` (``compute_dtype`` and ``variable_dtype``
+    float32)."""
+
+    def __init__(self, name: str):
+        _check(name, "Policy")
+        self.name = name
+        self.compute_dtype = self.variable_dtype = "float32"
+
+    def __repr__(self) -> str:
+        return f'<Policy "{self.name}">'
+
+
+DTypePolicy = Policy  # Keras 3's name
+
+
+def _check(name, who: str) -> None:
+    if isinstance(name, Policy):
+        name = name.name
+    if name not in _POLICIES:
+        raise ValueError(f"{who}: unknown dtype policy {name!r}; Keras knows {list(_POLICIES)}")
+    if name != "float32":
+        raise ValueError(f"{who}({name!r}) is not supported: convnp computes in float32 on the "
+                         "CPU (mixed precision speeds up GPUs and TPUs, not NumPy); keep "
+                         "'float32', or give a layer dtype='float64'")
+
+
+def set_global_policy(policy) -> None:
+    """Only ``"float32"`` (Keras's default), which changes nothing."""
+    _check(policy, "set_global_policy")
+
+
+def global_policy() -> Policy:
+    return Policy("float32")
+
+
+__all__ = ["DTypePolicy", "Policy", "global_policy", "set_global_policy"]
