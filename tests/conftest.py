@@ -44,7 +44,7 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture
-def restored_registry():
+def clean_registry():
     """Registrations made by the test are forgotten after it (other tests look names up)."""
     from convnp import serialization
 

@@ -147,7 +147,7 @@ def test_fit_differentiates_every_kind_of_penalty():
         [0.3 * 3.0, 0.02 * float(np.abs(scaled.inner.kernel.numpy()).sum())])
 
 
-def test_a_registered_users_regularizer_saves_and_a_function_is_refused(tmp_path, restored_registry):
+def test_a_registered_users_regularizer_saves_and_a_function_is_refused(tmp_path, clean_registry):
     registered = tf.keras.saving.register_keras_serializable(package="tests")(Cubic)
     inputs = tf.keras.Input((4,))
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(

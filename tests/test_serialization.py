@@ -216,14 +216,6 @@ def test_orthogonal_initializer():
 # ------------------------------------------------------------------ users' own objects
 
 
-@pytest.fixture
-def clean_registry():
-    before = dict(S.get_custom_objects())
-    yield
-    S.get_custom_objects().clear()
-    S.get_custom_objects().update(before)
-
-
 def test_registered_names_and_objects(clean_registry):
     @tf.keras.saving.register_keras_serializable(package="Mine", name="half")
     def halved(y_true, y_pred):

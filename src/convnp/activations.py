@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.serialization import Registry, get_registered_name
+from convnp.serialization import FunctionInConfig, Registry, get_registered_name
 
 __all__ = [
     "Activation",
@@ -500,7 +500,7 @@ class CallableActivation(Activation):
 
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray]):
         if isinstance(fn, SavedFunction):  # back from a config in memory
-            fn = fn.fn
+            fn = fn.function
         self.fn = fn
         self.name = getattr(fn, "__name__", type(fn).__name__)
 
@@ -530,29 +530,18 @@ class CallableActivation(Activation):
         return id(self.fn)
 
 
-class SavedFunction:
+class SavedFunction(FunctionInConfig):
     """A user's activation function as a layer's config holds it: the function itself in
-    memory (``from_config(layer.get_config())`` works); in a file, its registered name, or a
-    `ValueError` that says what to do (convnp never writes Python code)."""
+    memory; in a file, its name when it is registered (found again among the registered
+    functions), else a `ValueError` that says what to do."""
 
-    def __init__(self, fn):
-        self.fn = fn
-        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, SavedFunction) and other.fn is self.fn
-
-    def __hash__(self) -> int:
-        return hash(id(self.fn))
+    def __init__(self, function):
+        super().__init__(function)
+        self.__name__ = self.function_name
 
     def json_config(self) -> str:
-        from convnp.serialization import get_registered_object
-
-        if get_registered_object(get_registered_name(self.fn)) is self.fn:
-            return self.__name__  # found again by name among the registered functions
+        if self.registered_name() is not None:
+            return self.__name__
         raise ValueError(
             f"the activation function {self.__name__!r} cannot be saved: convnp never writes "
             "Python code to a file; register it with "

@@ -193,6 +193,34 @@ def deserialize_keras_object(config: Any, custom_objects: Mapping[str, Any] | No
     return cls.from_config(dict(config.get("config") or {}))
 
 
+class FunctionInConfig:
+    """A user's Python function as a config holds it: callable as the function itself in
+    memory (``from_config(obj.get_config())`` works); a file writer meets it through
+    ``json_config`` (each kind says what to write or why it cannot: convnp never writes Python
+    code)."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FunctionInConfig) and other.function is self.function
+
+    def __hash__(self) -> int:
+        return hash(id(self.function))
+
+    @property
+    def function_name(self) -> str:
+        return getattr(self.function, "__name__", type(self.function).__name__)
+
+    def registered_name(self) -> str | None:
+        """The ``"package>name"`` the function is registered under, None if it is not."""
+        name = get_registered_name(self.function)
+        return name if get_registered_object(name) is self.function else None
+
+
 # ----------------------------------------------------------------------- one family's names
 
 

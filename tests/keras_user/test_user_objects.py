@@ -82,7 +82,7 @@ def test_a_constraint_function_projects_after_every_update():
         model.to_json()
 
 
-def test_activation_functions_run_save_or_are_refused(tmp_path, restored_registry):
+def test_activation_functions_run_save_or_are_refused(tmp_path, clean_registry):
     assert keras.layers.Dense(2, activation=tf.nn.gelu).activation is \
         keras.activations.get("gelu")  # the built-in: same function, saved by name
 

@@ -240,6 +240,7 @@ class CustomFit(tf.keras.Model):
     """keras.io's "customizing what happens in fit()" (Keras 3), on a functional graph."""
 
     steps = 0
+    apply_spelling = False  # Keras 2's apply_gradients(pairs), or Keras 3's apply(grads, vars)
 
     def train_step(self, data):
         x, y = data
@@ -248,7 +249,10 @@ class CustomFit(tf.keras.Model):
             loss = self.compute_loss(y=y, y_pred=y_pred)
         trainable_vars = self.trainable_variables
         gradients = tape.gradient(loss, trainable_vars)
-        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        if self.apply_spelling:
+            self.optimizer.apply(gradients, trainable_vars)
+        else:
+            self.optimizer.apply_gradients(zip(gradients, trainable_vars))
         CustomFit.steps += 1
         return self.update_metrics(loss, y, y_pred)
 
@@ -289,15 +293,7 @@ def test_train_step_and_test_step_overrides_with_the_tape_and_compute_loss():
 class CustomFitApply(CustomFit):
     """The same step in the Keras 3 guide's own spelling: ``self.optimizer.apply``."""
 
-    def train_step(self, data):
-        x, y = data
-        with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
-        trainable_vars = self.trainable_variables
-        gradients = tape.gradient(loss, trainable_vars)
-        self.optimizer.apply(gradients, trainable_vars)
-        return self.update_metrics(loss, y, y_pred)
+    apply_spelling = True
 
 
 def test_optimizer_apply_in_a_train_step_is_apply_gradients():

@@ -18,7 +18,6 @@ file writer. Only functions are looked up, never imported from a name in the fil
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any
 
 import numpy as np
@@ -213,14 +212,11 @@ def _merged_call(signature, args: list, config: dict) -> tuple[list, dict]:
 def _read_value(value, refs: list | None, where: str):
     """An argument from a Keras file; tensors become input slots, appended to ``refs`` (None:
     no tensor allowed here)."""
-    from convnp.layers.op_layer import Slot
+    from convnp.layers.op_layer import NOT_SCALAR, Slot, json_scalar
 
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where}: argument {value} is not finite")
-        return value
+    scalar = json_scalar(value, where)
+    if scalar is not NOT_SCALAR:
+        return scalar
     if isinstance(value, list):
         return [_read_value(v, refs, where) for v in value]
     if isinstance(value, dict):
@@ -239,22 +235,7 @@ def _read_value(value, refs: list | None, where: str):
             if all(p is None or type(p) is int for p in parts):
                 return slice(*parts)
         if kind in ("__tensor__", "__numpy__") and isinstance(body, dict):
-            return _read_array(body, where)
+            from convnp.layers.op_layer import config_array
+
+            return config_array(body.get("value"), body.get("dtype"), where)
     raise ValueError(f"{where}: unreadable argument {value!r:.120}")
-
-
-def _read_array(body: dict, where: str) -> np.ndarray:
-    try:
-        dtype = np.dtype(str(body.get("dtype")))
-    except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in _ARRAY_KINDS:
-        raise ValueError(f"{where}: a constant tensor must hold numbers, got dtype "
-                         f"{body.get('dtype')!r}")
-    try:
-        array = np.asarray(body.get("value"), dtype=dtype)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{where}: unreadable constant tensor: {error}") from None
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ValueError(f"{where}: a constant tensor holds NaN or infinity")
-    return array

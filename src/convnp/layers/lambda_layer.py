@@ -26,31 +26,21 @@ from convnp.layers.base import Layer
 from convnp.layers.registry import register
 
 
-class PythonFunction:
+class PythonFunction(serialization.FunctionInConfig):
     """The function of a `Lambda` as it sits in the layer's config: callable as the function
     itself, and explaining, when a model writer meets it, why it cannot be saved."""
 
     def __init__(self, function, layer_name: str):
-        self.function = function
+        super().__init__(function)
         self.layer_name = layer_name
 
-    def __call__(self, *args, **kwargs):
-        return self.function(*args, **kwargs)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, PythonFunction) and other.function is self.function
-
-    def __hash__(self) -> int:
-        return hash(id(self.function))
-
     def __repr__(self) -> str:
-        name = getattr(self.function, "__name__", type(self.function).__name__)
-        return (f"Lambda layer '{self.layer_name}' wraps the Python function {name!r}, which "
-                "cannot be saved: convnp never pickles or writes Python code to a file. "
-                "Register the function with tf.keras.saving.register_keras_serializable() "
-                "(it is then saved by name), write a custom tf.keras.layers.Layer subclass "
-                "with a call() and get_config() instead of the Lambda, or save only the "
-                "weights (model.save_weights)")
+        return (f"Lambda layer '{self.layer_name}' wraps the Python function "
+                f"{self.function_name!r}, which cannot be saved: convnp never pickles or "
+                "writes Python code to a file. Register the function with "
+                "tf.keras.saving.register_keras_serializable() (it is then saved by name), "
+                "write a custom tf.keras.layers.Layer subclass with a call() and get_config() "
+                "instead of the Lambda, or save only the weights (model.save_weights)")
 
     def json_config(self) -> dict:
         """The function as Keras writes a registered one (by its ``"package>name"``).
@@ -58,8 +48,8 @@ class PythonFunction:
         Raises:
             ValueError: the function is not registered (the message says what works).
         """
-        name = serialization.get_registered_name(self.function)
-        if serialization.get_registered_object(name) is not self.function:
+        name = self.registered_name()
+        if name is None:
             raise ValueError(repr(self))
         return {"module": "builtins", "class_name": "function", "config": name,
                 "registered_name": "function"}

@@ -333,14 +333,43 @@ def encode(value, where: str):
                      "or arrays, or save only the weights (model.save_weights)")
 
 
-def decode(value, where: str):
-    """The op argument `encode` wrote; anything else raises `ValueError`."""
+#: what `json_scalar` returns for a value that is not a JSON scalar
+NOT_SCALAR = object()
+
+
+def json_scalar(value, where: str):
+    """``value`` when it is None, a bool, a string, an int or a finite float (a config's plain
+    values); `NOT_SCALAR` for anything else.
+
+    Raises:
+        ValueError: a float that is not finite.
+    """
     if value is None or isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{where}: config argument {value} is not finite")
         return value
+    return NOT_SCALAR
+
+
+def config_array(values, dtype_name, where: str) -> np.ndarray:
+    """An array argument from a config: numbers or bools of a numeric dtype, all finite."""
+    dtype = _config_dtype(dtype_name, where)
+    try:
+        array = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: unreadable array argument: {error}") from None
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(f"{where}: array argument holds NaN or infinity")
+    return array
+
+
+def decode(value, where: str):
+    """The op argument `encode` wrote; anything else raises `ValueError`."""
+    scalar = json_scalar(value, where)
+    if scalar is not NOT_SCALAR:
+        return scalar
     if isinstance(value, list):
         return [decode(v, where) for v in value]
     if isinstance(value, dict) and len(value) >= 1:
@@ -360,14 +389,7 @@ def decode(value, where: str):
         if tag == "__dtype__" and len(value) == 1 and isinstance(body, str):
             return _config_dtype(body, where)
         if tag == "__array__" and set(value) == {"__array__", "dtype"}:
-            dtype = _config_dtype(value["dtype"], where)
-            try:
-                array = np.asarray(body, dtype=dtype)
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"{where}: unreadable array argument: {error}") from None
-            if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-                raise ValueError(f"{where}: array argument holds NaN or infinity")
-            return array
+            return config_array(body, value["dtype"], where)
     raise ValueError(f"{where}: unreadable config argument {value!r:.80}")
 
 
@@ -377,7 +399,8 @@ def _config_dtype(name, where: str) -> np.dtype:
     except TypeError:
         dtype = None
     if dtype is None or dtype.kind not in _ARRAY_KINDS:
-        raise ValueError(f"{where}: config dtype must be a number or bool type, got {name!r}")
+        raise ValueError(f"{where}: a constant must hold numbers (a number or bool dtype), "
+                         f"got dtype {name!r}")
     return dtype
 
 
