@@ -17,6 +17,7 @@ file writer. Only functions are looked up, never imported from a name in the fil
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -51,6 +52,7 @@ def operation_of(layer) -> tuple[str, str, tuple[str, ...]] | None:
     return found
 
 
+@functools.cache
 def _by_class() -> dict[tuple[str, str], str]:
     """``(submodule, class name) -> the keras.ops function convnp reads it as``: the one
     named like the class (``Absolute`` -> ``absolute``, not ``abs``) among those convnp has."""

@@ -214,11 +214,14 @@ class TFOpLambda(Layer):
         if len(shapes) != self.n_inputs:
             raise ValueError(f"layer '{self.name}' ({self.function.op_name}) takes "
                              f"{self.n_inputs} input(s), got {len(shapes)}")
+
+        def ones(batch: int, free: int) -> list:
+            return [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
+                            dtype=dtype) for s, dtype in zip(shapes, dtypes)]
+
         results = []
         for batch, free in _TRIALS:
-            arrays = [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
-                              dtype=dtype) for s, dtype in zip(shapes, dtypes)]
-            out = self._trial(arrays, shapes)
+            out = self._trial(ones(batch, free), shapes)
             if out.ndim == 0 or out.shape[0] != batch:
                 raise ValueError(
                     f"layer '{self.name}': {self.function.op_name} on inputs of shape "
@@ -228,11 +231,8 @@ class TFOpLambda(Layer):
                     "or compute it in a loss or metric)")
             results.append(out)
         if any(d is None for s in shapes for d in s[1:]):
-            batch, free = _SMALL_TRIAL
-            arrays = [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
-                              dtype=dtype) for s, dtype in zip(shapes, dtypes)]
             try:
-                results.append(self._trial(arrays, shapes))
+                results.append(self._trial(ones(*_SMALL_TRIAL), shapes))
             except (TypeError, ValueError):
                 pass  # the op needs more than 1 there: the two runs above decide
         first = results[0]

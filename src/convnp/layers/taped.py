@@ -240,7 +240,7 @@ def added_losses(root) -> list:
     seen: dict = {}
     _stateful(root, seen)
     for obj in list(seen.values()):
-        model = getattr(obj, "_subclassed_model", None)  # a subclassed model's graph call
+        model = obj.__dict__.get("_subclassed_model")  # a subclassed model's graph call
         if model is not None:
             _stateful(model, seen)
     return [loss for obj in seen.values() for loss in obj.__dict__.get("_added_losses", ())]

@@ -312,8 +312,8 @@ class Engine:
     def losses(self) -> list:
         """The penalties added to the loss: each activity regularizer's on the last forward,
         what layers (and the model) added with ``add_loss`` on their last call, then each
-        kernel/bias regularizer's on the current weights. Under a recording tape the last two
-        are differentiable (a custom loop's ``loss += sum(model.losses)``)."""
+        regularized weight's on its current value. Under a recording tape the last two are
+        differentiable (a custom loop's ``loss += sum(model.losses)``)."""
         if self._graph is None:
             return []
         return self._graph.activity_losses() + taped.added_losses(self) + [
@@ -448,10 +448,7 @@ class Engine:
             raise ValueError(f"{method}() needs targets `y` when `x` is an array")
         specs = self._specs()
         if len(specs) == 1:
-            if isinstance(y, dict):  # {output name: targets}, as Keras also takes for one
-                y = compile_utils.match(y, self._output_names_or_default(), "outputs",
-                                        method)[0]
-            return self._prepare_target(y, n, method, None)
+            return self._prepare_target(self._single_target(y, method), n, method, None)
         needed = [spec.loss is not None for spec in specs]
         ys = compile_utils.match(y, self._output_names_or_default(), "outputs", method,
                                  required=needed)
@@ -459,6 +456,13 @@ class Engine:
                   for t, spec in zip(ys, specs)]
         self._check_outputs_for_loss([None if a is None else a.shape for a in arrays])
         return arrays
+
+    def _single_target(self, y, method: str):
+        """A one-output model's targets, also given as ``{output name: targets}`` (Keras
+        takes both)."""
+        if isinstance(y, dict):
+            return compile_utils.match(y, self._output_names_or_default(), "outputs", method)[0]
+        return y
 
     def _prepare_target(self, y, n: int, method: str, output: str | None) -> np.ndarray:
         y = np.asarray(y)
@@ -523,9 +527,8 @@ class Engine:
                 needed = [s.loss is not None for s in specs]
                 arrange_targets = lambda y: compile_utils.match(
                     y, outs, "outputs", method, required=needed)
-            else:  # one output: its targets, also given as {output name: targets}
-                arrange_targets = lambda y: compile_utils.match(
-                    y, outs, "outputs", method)[0] if isinstance(y, dict) else y
+            else:
+                arrange_targets = lambda y: self._single_target(y, method)
         return da.DatasetBatches(dataset, self._compute_dtype(), method,
                                  arrange_inputs=arrange_inputs, arrange_targets=arrange_targets,
                                  shuffle=shuffle, class_weight=class_weight)
