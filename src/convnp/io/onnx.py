@@ -595,8 +595,10 @@ def _lambda_arguments(layer) -> list:
 
 
 def _check_op_lambda(layer) -> None:
-    """Refuse what `_op_lambda` cannot write, before any node is made."""
-    from convnp.layers.op_layer import Slot
+    """Refuse what `_op_lambda` cannot write, before any node is made: another function, or
+    an argument it would ignore set away from its default (``tf.matmul(a, b,
+    transpose_b=True)``)."""
+    import inspect
 
     name = layer.function.op_name
     known = {*_LAMBDA_UNARY, *_LAMBDA_BINARY, *_LAMBDA_REDUCE, *_LAMBDA_OTHER}
@@ -604,17 +606,20 @@ def _check_op_lambda(layer) -> None:
         raise _refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
                              f"{', '.join(sorted(known))})")
     args = _lambda_arguments(layer)
-    if name in _LAMBDA_REDUCE and args[1] is None:
-        raise _refuse(layer, "a reduction over every axis drops the batch axis")
+    used = 1 if name in _LAMBDA_UNARY or name == "square" else \
+        3 if name in _LAMBDA_REDUCE or name.startswith("clip") else 2
+    params = list(inspect.signature(layer.function).parameters.values())
+    for param, value in zip(params[used:], args[used:]):
+        if param.name != "name" and param.kind not in (param.VAR_POSITIONAL,
+                                                       param.VAR_KEYWORD) \
+                and not (value is param.default or (not isinstance(value, np.ndarray)
+                                                     and value == param.default)):
+            raise _refuse(layer, f"{name}'s argument {param.name}={value!r} has no ONNX "
+                                 "mapping")
     if name == "squeeze" and args[1] is None:
         raise _refuse(layer, "squeeze needs its axis (it could drop the batch axis)")
-    if name == "softmax" and not isinstance(args[1], (int, np.integer)) and args[1] is not None:
-        raise _refuse(layer, "softmax over several axes has no ONNX operator")
     if name == "get_item":
         _slicing_plan(layer, args[1], len(layer.input_shape))
-    for value in args:
-        if callable(value) and not isinstance(value, Slot):
-            raise _refuse(layer, "a function argument cannot be exported")
 
 
 def _slicing_plan(layer, key, rank: int) -> tuple[list, list[int], list[int]]:
