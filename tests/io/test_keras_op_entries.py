@@ -185,3 +185,28 @@ def test_a_keras_file_names_functions_convnp_looks_up_never_imports(tmp_path):
     entry["class_name"] = "system"
     with pytest.raises(ValueError, match="system"):
         keras_format.model_from_keras_config(config)
+
+
+@pytest.mark.parametrize("change, message", [
+    # resize to 10**5 x 10**5: the trial run would allocate hundreds of gigabytes
+    (lambda layers: next(e for e in layers if e["class_name"] == "Resize")["config"].update(
+        size=[100000, 100000]), "\\(resize\\) on inputs .* would work on \\d+ bytes"),
+    # an input declared enormous
+    (lambda layers: layers[0]["config"].update(batch_shape=[None, 100000, 100000, 3]),
+     "would work on \\d+ bytes .* more than the file may expand to"),
+])
+def test_a_file_cannot_make_an_op_layer_allocate_what_it_does_not_hold(tmp_path, change,
+                                                                        message):
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 1)(ops.image.resize(inputs, (4, 4))))
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(parts["config.json"])
+    change(config["config"]["layers"])
+    parts["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match=message):
+        keras.models.load_model(tmp_path / "bad.keras")

@@ -74,6 +74,13 @@ def weight_budget(nbytes: int, source: str) -> Iterator[None]:
         _BUDGET.reset(token)
 
 
+def open_weight_budget() -> tuple[int, str] | None:
+    """``(bytes left, source)`` while a model file is being built (`weight_budget`), else
+    None: what layers that compute while they are built (op layers) may allocate."""
+    budget = _BUDGET.get()
+    return None if budget is None else (budget[0], budget[1])
+
+
 def _spend_weight_budget(layer: Any, name: str, shape: tuple) -> None:
     budget = _BUDGET.get()
     if budget is None:

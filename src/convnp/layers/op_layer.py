@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from convnp._limits import MIN_LIMIT_BYTES
 from convnp.layers import base, taped
-from convnp.layers.base import KerasTensor, Layer, unique_name
+from convnp.layers.base import KerasTensor, Layer, open_weight_budget, unique_name
 from convnp.layers.registry import register
 from convnp.tensor import eager, symbolic
 
@@ -214,6 +215,7 @@ class TFOpLambda(Layer):
         if len(shapes) != self.n_inputs:
             raise ValueError(f"layer '{self.name}' ({self.function.op_name}) takes "
                              f"{self.n_inputs} input(s), got {len(shapes)}")
+        self._check_trial_size(shapes, dtypes)
 
         def ones(batch: int, free: int) -> list:
             return [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
@@ -244,6 +246,26 @@ class TFOpLambda(Layer):
             self.dtype = first.dtype
         return (None,) + tuple(d if all(out.shape[i + 1] == d for out in results) else None
                                for i, d in enumerate(first.shape[1:]))
+
+    def _check_trial_size(self, shapes: list[tuple], dtypes: list) -> None:
+        """While a model file is being built, refuse an op whose trial runs would allocate
+        more than the file may expand to (docs/limits.md): inputs declared huge, or a size
+        among the arguments (``resize`` to ``(10**5, 10**5)``, ``one_hot`` of 10**9 classes),
+        before anything is allocated."""
+        budget = open_weight_budget()
+        if budget is None:
+            return
+        limit = max(MIN_LIMIT_BYTES, budget[0])  # what the file's weights may expand to
+        batch = max(b for b, _ in _TRIALS)
+        free = max(f for _, f in _TRIALS)
+        sizes = [batch * math.prod(free if d is None else int(d) for d in s[1:])
+                 * np.dtype(dtype).itemsize for s, dtype in zip(shapes, dtypes)]
+        sizes.append(batch * _largest_count((self.args, self.kwargs)) * 8)
+        if max(sizes) > limit:
+            raise ValueError(f"layer '{self.name}' ({self.function.op_name}) on inputs "
+                             f"{_shapes_text(shapes)} would work on {max(sizes)} bytes to find "
+                             f"its output shape, more than the file may expand to "
+                             f"({limit} bytes)")
 
     def _trial(self, arrays: list, shapes: list) -> np.ndarray:
         cache = getattr(self, "_tape_cache", None)
@@ -281,6 +303,23 @@ class TFOpLambda(Layer):
                 f"{where}: config 'args' must be a list and 'kwargs' a dict")
         return cls(args=[decode(a, where) for a in args],
                    kwargs={str(k): decode(v, where) for k, v in kwargs.items()}, **config)
+
+
+def _largest_count(value) -> int:
+    """The largest element count an argument names: an int, or the product of the positive
+    ints of one list or tuple (a shape), looking into nested containers."""
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, np.integer)):
+        return abs(int(value))
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)):
+        return 0
+    ints = [int(v) for v in value if isinstance(v, (int, np.integer))
+            and not isinstance(v, (bool, np.bool_)) and v > 0]
+    own = math.prod(ints) if ints else 0
+    return max([own, *(_largest_count(v) for v in value)])
 
 
 def _trial_dtype(tensor: KerasTensor) -> np.dtype:
