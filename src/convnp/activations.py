@@ -542,11 +542,10 @@ class SavedFunction(FunctionInConfig):
     def json_config(self) -> str:
         if self.registered_name() is not None:
             return self.__name__
-        raise ValueError(
-            f"the activation function {self.__name__!r} cannot be saved: convnp never writes "
-            "Python code to a file; register it with "
-            "tf.keras.saving.register_keras_serializable() (it is then saved by name), use a "
-            "built-in activation, or save only the weights")
+        raise self.cannot_save("activation", "register it with "
+                               "tf.keras.saving.register_keras_serializable() (it is then "
+                               "saved by name), use a built-in activation, or save only the "
+                               "weights")
 
 
 # Tensor functions that are the built-in activation of the same name, with the same defaults

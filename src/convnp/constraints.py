@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from convnp._checks import check_number
-from convnp.serialization import Configurable, Registry
+from convnp.serialization import Configurable, FunctionInConfig, Registry
 
 __all__ = ["Constraint", "FunctionConstraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm",
            "deserialize", "get",
@@ -131,22 +131,18 @@ for _cls in (MaxNorm, MinMaxNorm, NonNeg, UnitNorm):
     CONSTRAINTS.add(_cls)
 
 
-class FunctionConstraint(Constraint):
+class FunctionConstraint(FunctionInConfig, Constraint):
     """A plain function ``project(w) -> w`` used as a constraint (Keras takes any callable;
     ``kernel_constraint=lambda w: tf.clip_by_value(w, -1, 1)``). Not saved in model files
     (Python code): register a Constraint subclass for that."""
-
-    def __init__(self, function):
-        self.function = function
 
     def __call__(self, w):
         return np.asarray(self.function(w))
 
     def get_config(self):
-        name = getattr(self.function, "__name__", type(self.function).__name__)
-        raise ValueError(f"the constraint function {name!r} cannot be saved: convnp never "
-                         "writes Python code to a file; write a registered "
-                         "tf.keras.constraints.Constraint subclass with get_config() instead")
+        raise self.cannot_save("constraint", "write a registered "
+                               "tf.keras.constraints.Constraint subclass with get_config() "
+                               "instead")
 
 
 def get(identifier) -> Constraint | None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from convnp._checks import check_number
-from convnp.serialization import Configurable, Registry
+from convnp.serialization import Configurable, FunctionInConfig, Registry
 
 __all__ = ["L1", "L1L2", "L2", "FunctionRegularizer", "Regularizer", "deserialize", "get", "l1",
            "l1_l2", "l2", "serialize"]
@@ -52,21 +52,14 @@ class Regularizer(Configurable):
             "save a model that uses it")
 
 
-class FunctionRegularizer(Regularizer):
+class FunctionRegularizer(FunctionInConfig, Regularizer):
     """A plain function ``penalty(weights)`` used as a regularizer (Keras takes any callable).
     It is not saved in model files (Python code); register a Regularizer subclass for that."""
 
-    def __init__(self, function):
-        self.function = function
-
-    def __call__(self, x):
-        return self.function(x)
-
     def get_config(self):
-        name = getattr(self.function, "__name__", type(self.function).__name__)
-        raise ValueError(f"the regularizer function {name!r} cannot be saved: convnp never "
-                         "writes Python code to a file; write a registered "
-                         "tf.keras.regularizers.Regularizer subclass with get_config() instead")
+        raise self.cannot_save("regularizer", "write a registered "
+                               "tf.keras.regularizers.Regularizer subclass with get_config() "
+                               "instead")
 
 
 class L1L2(Regularizer):

@@ -220,6 +220,12 @@ class FunctionInConfig:
         name = get_registered_name(self.function)
         return name if get_registered_object(name) is self.function else None
 
+    def cannot_save(self, kind: str, instead: str) -> ValueError:
+        """The error a file writer raises for this function (``kind``: "activation",
+        ...; ``instead``: what saves)."""
+        return ValueError(f"the {kind} function {self.function_name!r} cannot be saved: convnp "
+                          f"never writes Python code to a file; {instead}")
+
 
 # ----------------------------------------------------------------------- one family's names
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.layers.taped import held
 from convnp.tensor.tape import new_tensor, record, recording
 
 
@@ -30,26 +31,11 @@ def regularized_weights(root) -> list[tuple]:
     models, users' layers and subclassed models too. A layer that is not trainable is skipped
     with everything in it."""
     found: list[tuple] = []
-    seen: set[int] = set()
-
-    def visit(obj) -> None:
-        if id(obj) in seen or not getattr(obj, "trainable", True):
-            return
-        seen.add(id(obj))
+    for obj in held(root, skip=lambda obj: not getattr(obj, "trainable", True)):
         for name in ("kernel", "bias"):
             regularizer = getattr(obj, f"{name}_regularizer", None)
             variable = getattr(obj, name, None)
             if regularizer is not None and getattr(variable, "_convnp_variable", False):
                 found.append((variable, regularizer))
         found.extend(obj.__dict__.get("_weight_regularizers", ()))
-        graph = obj._graph
-        for node in graph.nodes if graph is not None else ():
-            visit(node.layer)
-        for inner in obj.__dict__.get("_tracked_layers", ()):
-            visit(inner)
-        model = obj.__dict__.get("_subclassed_model")
-        if model is not None:
-            visit(model)
-
-    visit(root)
     return [(v, r) for v, r in found if getattr(v, "trainable", True)]

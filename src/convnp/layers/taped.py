@@ -233,17 +233,34 @@ def add_loss(layer, loss) -> None:
         collector.append(loss)
 
 
+def held(root, skip=None) -> list:
+    """``root`` and every layer it runs or holds, once each: the calls of its graph, the
+    layers users' layers keep in attributes, a subclassed model behind its graph's call.
+    ``skip(obj)`` true leaves ``obj`` out with everything under it."""
+    found: dict = {}
+
+    def visit(obj) -> None:
+        if id(obj) in found or (skip is not None and skip(obj)):
+            return
+        found[id(obj)] = obj
+        graph = obj._graph
+        for node in graph.nodes if graph is not None else ():
+            visit(node.layer)
+        for inner in obj.__dict__.get("_tracked_layers", ()):
+            visit(inner)
+        model = obj.__dict__.get("_subclassed_model")
+        if model is not None:
+            visit(model)
+
+    visit(root)
+    return list(found.values())
+
+
 def added_losses(root) -> list:
     """The losses ``root`` and everything it runs added on their last calls."""
     if not _any_added:
         return []
-    seen: dict = {}
-    _stateful(root, seen)
-    for obj in list(seen.values()):
-        model = obj.__dict__.get("_subclassed_model")  # a subclassed model's graph call
-        if model is not None:
-            _stateful(model, seen)
-    return [loss for obj in seen.values() for loss in obj.__dict__.get("_added_losses", ())]
+    return [loss for obj in held(root) for loss in obj.__dict__.get("_added_losses", ())]
 
 
 @contextlib.contextmanager
