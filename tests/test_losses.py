@@ -244,3 +244,76 @@ def test_from_logits_losses_gradient(name, smoothing):
     g = loss.gradient(y, z)
     num = numerical_gradient(lambda: np.array(loss(y, z)), z, np.array(1.0))
     assert rel_error(g, num) < 1e-6
+
+
+def _function_cases(rng):
+    """(function name, y_true, y_pred, kwargs) with values where each loss is smooth."""
+    probs = rng.random((5, 4)) + 0.1
+    probs /= probs.sum(axis=-1, keepdims=True)
+    onehot = np.eye(4)[rng.integers(0, 4, 5)]
+    logits = rng.normal(size=(5, 4))
+    positive = rng.random((5, 4)) + 0.5
+    signs = rng.choice([-1.0, 1.0], (5, 4))
+    return [
+        ("binary_crossentropy", rng.integers(0, 2, (5, 4)) * 1.0, rng.random((5, 4)) * 0.8 + 0.1,
+         {}),
+        ("binary_crossentropy", rng.random((5, 4)), logits, {"from_logits": True,
+                                                            "label_smoothing": 0.1}),
+        ("categorical_crossentropy", onehot, probs, {}),
+        ("categorical_crossentropy", onehot, logits, {"from_logits": True}),
+        ("sparse_categorical_crossentropy", rng.integers(0, 4, 5), probs, {}),
+        ("mean_squared_error", logits + 0.3, logits, {}),
+        ("mean_absolute_error", logits + 0.3, logits, {}),
+        ("mean_absolute_percentage_error", positive + 0.2, positive, {}),
+        ("mean_squared_logarithmic_error", positive + 0.2, positive, {}),
+        ("huber", logits * 2, logits, {}),
+        ("log_cosh", logits + 0.5, logits, {}),
+        ("poisson", positive + 0.1, positive, {}),
+        ("kl_divergence", probs[::-1].copy(), probs, {}),
+        ("hinge", signs, logits * 0.4, {}),
+        ("squared_hinge", signs, logits * 0.4, {}),
+        ("categorical_hinge", onehot, logits, {}),
+        ("cosine_similarity", logits[::-1].copy(), logits, {}),
+        ("binary_focal_crossentropy", rng.integers(0, 2, (5, 4)) * 1.0,
+         rng.random((5, 4)) * 0.8 + 0.1, {"gamma": 2.0}),
+        ("categorical_focal_crossentropy", onehot, probs, {}),
+    ]
+
+
+def test_loss_functions_are_differentiable_under_a_tape():
+    """``keras.losses.binary_crossentropy(y, p)`` and the other per-sample functions inside a
+    GradientTape (a VAE's reconstruction term): the tape's gradient of a weighted sum of the
+    per-sample values equals central differences (before: None)."""
+    import convnp as tf
+
+    rng = np.random.default_rng(3)
+    for name, y_true, y_pred, kwargs in _function_cases(rng):
+        function = getattr(tf.keras.losses, name)
+        weights = rng.random(5)
+        p = tf.Variable(y_pred.astype(np.float64))
+        with tf.GradientTape() as tape:
+            values = function(y_true, p, **kwargs)
+            total = tf.reduce_sum(values * weights)
+        assert values.numpy().shape == (5,), name
+        grad = tape.gradient(total, p)
+        assert grad is not None, name
+        x = y_pred.astype(np.float64)
+        expected = numerical_gradient(
+            lambda f=function, t=y_true, x=x, k=kwargs: np.asarray(f(t, x, **k)), x, weights,
+            h=1e-6)
+        assert rel_error(np.asarray(grad), expected) < 1e-6, (name, kwargs)
+
+
+def test_apply_gradients_says_when_gradients_are_missing():
+    """As Keras 3: no gradient at all is an error, some missing ones a warning naming them."""
+    import convnp as tf
+
+    a, b = tf.Variable(np.ones(2, np.float32), name="a"), tf.Variable(np.ones(2, np.float32),
+                                                                      name="b")
+    opt = tf.keras.optimizers.SGD(0.1)
+    with pytest.raises(ValueError, match="No gradients provided for any variable"):
+        opt.apply_gradients([(None, a), (None, b)])
+    assert np.array_equal(a.numpy(), [1, 1])
+    with pytest.warns(UserWarning, match=r"Gradients do not exist for variables \['b'\]"):
+        opt.apply_gradients([(np.ones(2, np.float32), a), (None, b)])
+    assert np.allclose(a.numpy(), 0.9) and np.array_equal(b.numpy(), [1, 1])

@@ -244,13 +244,25 @@ class Loss(Configurable):
         # a user's Loss with `call(y_true, y_pred)` (Keras's way): differentiated by the tape
         if "call" in vars(cls) and not cls.__module__.startswith("convnp."):
             for name in ("__call__", "gradient", "value_and_gradient", "per_sample",
-                         "check_output", "_inputs", "_total"):
+                         "per_sample_tensor", "check_output", "_inputs", "_total"):
                 setattr(cls, name, getattr(_TapedLoss, name))
 
     def per_sample(self, y_true, y_pred) -> np.ndarray:
         """Unreduced loss, one value per sample (Keras's `reduction=None`)."""
         yt, yp, _ = self._prepare(y_true, y_pred)
         return self._terms(yt, yp, need_grad=False)[0]
+
+    def per_sample_tensor(self, y_true, y_pred):
+        """`per_sample` as a tensor (what ``keras.losses.binary_crossentropy(...)`` returns);
+        under a recording `GradientTape` the call is recorded: each value depends on its own
+        row of ``y_pred`` only, so the product with the upstream gradient is per row."""
+        yt, yp, orig_shape = self._prepare(to_numpy(y_true), value_of(y_pred))
+        per_sample, grad = self._terms(yt, yp, need_grad=recording())
+        out = new_tensor(np.asarray(per_sample, dtype=yp.dtype))
+        if grad is not None:
+            record([out], [y_pred], lambda gs: [
+                (grad * np.asarray(gs[0], dtype=yp.dtype)[..., None]).reshape(orig_shape)])
+        return out
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """d(loss)/d(y_pred) of the reduced loss; same shape and dtype as `y_pred`."""
@@ -812,8 +824,8 @@ def _per_sample_function(cls: type[Loss]):
     """``snake_name(y_true, y_pred, *args, **kwargs)``: ``cls(*args, **kwargs)``'s loss of
     each sample (the class's own arguments, e.g. ``from_logits``, ``label_smoothing``)."""
 
-    def function(y_true, y_pred, *args: Any, **kwargs: Any) -> np.ndarray:
-        return cls(*args, **kwargs).per_sample(y_true, y_pred)
+    def function(y_true, y_pred, *args: Any, **kwargs: Any):
+        return cls(*args, **kwargs).per_sample_tensor(y_true, y_pred)
 
     function.__name__ = function.__qualname__ = snake_case(cls.__name__)
     function.__doc__ = f"Per-sample loss of `{cls.__name__}` (arguments: the class's)."
@@ -932,6 +944,10 @@ class _TapedLoss(Loss):
     def per_sample(self, y_true, y_pred):
         yt, yp = self._inputs(y_true, y_pred)
         return value_of(self.call(yt, yp))
+
+    def per_sample_tensor(self, y_true, y_pred):
+        yt, yp = self._inputs(y_true, y_pred)
+        return self.call(yt, yp)  # tensor ops: an active tape records them
 
     def check_output(self, output_shape, y_true_shape=None) -> None:
         return None  # a user's function decides what shapes it accepts

@@ -26,6 +26,7 @@ model file can save an optimizer and resume training bit for bit.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -194,12 +195,29 @@ class Optimizer(Configurable):
 
         Args:
             grads_and_vars: pairs `(gradient, Variable)`; a `None` gradient skips its variable
-                (its slots are untouched).
+                (its slots are untouched), with a warning naming it, as Keras does.
 
         Returns:
             The new iteration count.
+
+        Raises:
+            ValueError: every gradient is None (the loss does not depend on the variables:
+                Keras's "No gradients provided for any variable").
         """
         pairs = list(grads_and_vars)
+        missing = [getattr(var, "name", str(i)) for i, (grad, var) in enumerate(pairs)
+                   if grad is None]
+        if pairs and len(missing) == len(pairs):
+            raise ValueError(f"No gradients provided for any variable ({len(pairs)} given): "
+                             "the loss does not depend on them as the tape recorded it")
+        if missing:
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
+                          "the loss; they are left as they are", UserWarning, stacklevel=2)
+        return self._apply_pairs(pairs)
+
+    def _apply_pairs(self, pairs: list) -> int:
+        """`apply_gradients` without its checks for missing gradients (fit's own step, in
+        which a variable no loss depends on simply keeps its value)."""
         values = []
         for i, (grad, var) in enumerate(pairs):
             value = getattr(var, "value", None)

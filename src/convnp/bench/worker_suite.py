@@ -192,17 +192,17 @@ class LayerTimer:
         layer.call, layer.backward = timed_call, timed_backward
 
     def instrument_optimizer(self, optimizer) -> None:
-        apply = optimizer.apply_gradients
+        apply = optimizer._apply_pairs  # what fit's step calls
 
-        def timed_apply(grads_and_vars):
+        def timed_apply(pairs):
             t0 = time.perf_counter()
-            out = apply(grads_and_vars)
+            out = apply(pairs)
             r = self.row("optimizer update")
             r["backward_s"] += time.perf_counter() - t0
             r["calls"] += 1
             return out
 
-        optimizer.apply_gradients = timed_apply
+        optimizer._apply_pairs = timed_apply
 
     def table(self, steps: int, step_total_s: float, peak_gflops: float) -> list[dict]:
         """Per kind and per step: calls, forward/backward ms, share of the step, GFLOP/s of

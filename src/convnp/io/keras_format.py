@@ -46,7 +46,13 @@ from convnp._limits import expansion_limit
 from convnp.io import keras_op_entries
 from convnp.io._files import atomic_write
 from convnp.io._zip import loads_finite, open_archive, read_member
-from convnp.io.keras_tree import is_model, is_user_object, state_groups, vars_path
+from convnp.io.keras_tree import (
+    is_model,
+    is_user_object,
+    refuse_step_only,
+    state_groups,
+    vars_path,
+)
 from convnp.layers.base import weight_budget
 
 CONFIG_MEMBER = "config.json"
@@ -920,6 +926,7 @@ def save_keras_weights(model, path: str | os.PathLike) -> None:
 
 
 def _require_built(model) -> None:
+    refuse_step_only(model)
     if not getattr(model, "outputs", None):
         raise ValueError(f"model '{getattr(model, 'name', model)}' is not built; build it (or "
                          "call predict once) before reading or writing weights")

@@ -26,6 +26,14 @@ from __future__ import annotations
 from typing import Any
 
 
+def refuse_step_only(model) -> None:
+    """A user's model with no call (a GAN's `train_step` over the models it holds) has no
+    layout of its own to save: a ValueError saying to save the models it holds."""
+    if getattr(model, "_step_only", False):
+        raise ValueError(f"model '{model.name}' has no call(), so no file layout of its own: "
+                         "save the models it holds (e.g. its generator) one by one")
+
+
 def is_model(obj) -> bool:
     """Whether ``obj`` is a convnp model (used as a layer, or the model being saved)."""
     from convnp.models import Model

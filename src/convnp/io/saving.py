@@ -51,6 +51,7 @@ from convnp._limits import expansion_limit
 from convnp.io._files import atomic_write
 from convnp.io._zip import ZIP_READ_ERRORS, loads_finite, open_archive, read_member
 from convnp.io.compile_state import compile_config, json_default
+from convnp.io.keras_tree import refuse_step_only
 from convnp.layers.base import weight_budget
 from convnp.models import file_hooks
 from convnp.serialization import CustomObjectScope
@@ -95,6 +96,14 @@ def _model_class_name(model: Any) -> str:
         return "Functional"
     raise TypeError(f"save_model expects a convnp Sequential or functional Model, got "
                     f"{type(model).__name__}")
+
+
+def _require_weights(model: Any) -> None:
+    """A model to save must be built (a step-only model never is: it has no call)."""
+    refuse_step_only(model)
+    if not model.built:
+        raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save. "
+                         "Give it an input shape or call it on data first.")
 
 
 def _refuse_subclassed(model: Any, target: Path) -> None:
@@ -169,9 +178,7 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
         if not overwrite and target.exists():
             raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
         return Path(_interop("save_keras")(model, target))
-    if not model.built:
-        raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save. "
-                         "Give it an input shape or call it on data first.")
+    _require_weights(model)
     _refuse_subclassed(model, target)
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
@@ -603,8 +610,7 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     if kind == "h5":
         _interop("save_keras_weights")(model, target)
         return target
-    if not model.built:
-        raise ValueError(f"model '{model.name}' is not built yet: it has no weights to save")
+    _require_weights(model)
     arrays = {key: variable.numpy() for key, _, variable in _weight_entries(model)}
     # np.savez appends ".npz" to names without it; writing to an open file avoids that
     return atomic_write(target, lambda f: np.savez(f, **arrays))

@@ -368,8 +368,7 @@ def tracking_setattr(self, name, value) -> None:
     convnp's modules) is never tracked. Private names that hold layers are remembered in
     ``_user_private`` for the file layout (Keras saves them after the public ones)."""
     object.__setattr__(self, name, value)
-    if name.startswith("_") and (name in _INTERNAL or sys._getframe(1).f_globals.get(
-            "__name__", "").partition(".")[0] == "convnp"):
+    if name.startswith("_") and (name in _INTERNAL or _set_by_convnp()):
         return
     state = self.__dict__
     if isinstance(value, dict):
@@ -382,6 +381,11 @@ def tracking_setattr(self, name, value) -> None:
             variables = state.get("_variables")
             if variables is not None and not any(v is item for v in variables):
                 variables.append(item)
+        elif _is_metric(item) and not _set_by_convnp():
+            # a user's trackers (Keras 3 lists them in model.metrics); not the compiled ones
+            metrics = state.setdefault("_tracked_metrics", [])
+            if not any(m is item for m in metrics):
+                metrics.append(item)
         elif item is not self and hasattr(item, "trainable_weights") and hasattr(item, "call"):
             holds_layer = True
             tracked = state.setdefault("_tracked_layers", [])
@@ -393,7 +397,19 @@ def tracking_setattr(self, name, value) -> None:
             private.append(name)
 
 
+def _set_by_convnp() -> bool:
+    """Whether the assignment `tracking_setattr` handles was made by convnp's own code."""
+    return sys._getframe(2).f_globals.get("__name__", "").partition(".")[0] == "convnp"
+
+
+def _is_metric(item) -> bool:
+    """A metric object (by what it does: convnp's metrics sit above the layers)."""
+    return not hasattr(item, "trainable_weights") and all(
+        callable(getattr(item, name, None)) for name in ("update_state", "result", "reset_state"))
+
+
 # convnp's bookkeeping on layers, never tracked even when a user's code assigns it
 _INTERNAL = frozenset({"_tracked_layers", "_variables", "_user_private", "_tape_cache",
+                       "_tracked_metrics",
                        "_added_losses", "_weight_regularizers",
                        "_inbound_nodes"})

@@ -55,7 +55,9 @@ class CustomStepMixin:
         return tracker
 
     def _step_metrics(self) -> list:
-        return [self._loss_tracker] + list(self.compiled_metrics)
+        """``model.metrics`` inside a user's step, in Keras 3's order: the running loss, the
+        compiled metrics, the metrics the model holds in its attributes."""
+        return [self._loss_tracker] + list(self.compiled_metrics) + self._own_metrics()
 
     def _default_step_logs(self, loss, y, y_pred) -> dict:
         self._loss_tracker.update_state(float(loss))
@@ -69,7 +71,12 @@ class CustomStepMixin:
     def _run_custom_step(self, name: str, xb, yb, wb) -> dict:
         """Call the user's step on one batch; the returned dict as floats."""
         x = to_eager(xb[0] if len(xb) == 1 else list(xb))
-        data = (x, to_eager(yb)) if wb is None else (x, to_eager(yb), to_eager(wb))
+        if yb is None and wb is None:  # inputs alone: Keras hands them over unwrapped
+            data = (x,) if isinstance(x, list) else x
+        elif wb is None:
+            data = (x, to_eager(yb))
+        else:
+            data = (x, to_eager(yb), to_eager(wb))
         self.__dict__["_custom_step_active"] = True
         loss = self.__dict__.get("compiled_loss")
         if loss is not None:  # Keras 2's `self.compiled_loss(y, y_pred, ...)` tracks the loss
@@ -86,8 +93,30 @@ class CustomStepMixin:
                             f"{type(result).__name__}")
         return _flat_logs(result)
 
+    def _custom_step_on_batch(self, name: str, method: str, x, y, sample_weight,
+                              class_weight, return_dict: bool):
+        """``train_on_batch`` / ``test_on_batch`` of a model with its own step: that step on
+        one batch (metrics keep accumulating, as with the built-in step); the logs as a dict,
+        or their values in order (one value alone)."""
+        xs = self._prepare_inputs(x, method)
+        ys = None if y is None else self._prepare_targets(y, len(xs[0]), method)
+        if ys is None and (sample_weight is not None or class_weight is not None):
+            raise ValueError(f"{method}(): sample_weight and class_weight need targets `y`")
+        weights = self._sample_weights(ys, sample_weight, class_weight, method)
+        logs = self._run_custom_step(name, xs, ys, weights)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
     def _reset_step_metrics(self) -> None:
-        self._loss_tracker.reset_state()
+        """Before each epoch and each evaluation, as Keras's ``reset_metrics``: every metric
+        of `_step_metrics`, and what the user's own ``metrics`` property lists."""
+        seen = self._step_metrics()
+        if "metrics" in _overridden(type(self)):
+            seen += [m for m in self.metrics if not any(m is s for s in seen)]
+        for m in seen:
+            m.reset_state()
 
 
 class MetricList(list):
@@ -123,6 +152,12 @@ class _TrackedLoss:
 
     def __getattr__(self, name):
         return getattr(self._loss, name)
+
+
+def _overridden(cls) -> set:
+    """Names a user's class defines itself (anywhere outside convnp in its hierarchy)."""
+    return {name for klass in cls.__mro__ if not klass.__module__.startswith("convnp.")
+            for name in vars(klass)}
 
 
 def _flat_logs(result: dict) -> dict:

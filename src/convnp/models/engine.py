@@ -75,6 +75,8 @@ class Engine:
         self._require_built("graph")
 
     def _compute_dtype(self) -> np.dtype:
+        if self._graph is None:  # a step-only model: data in Keras's float type
+            return np.dtype(np.float32)
         for layer in self._graph.layers:
             if layer.weights:
                 return layer.dtype
@@ -164,6 +166,8 @@ class Engine:
         return specs
 
     def _check_outputs_for_loss(self, y_shapes=None) -> None:
+        if self._graph is None:  # a step-only model: its train_step reads the targets
+            return
         specs = self._specs()
         if y_shapes is None:
             y_shapes = [None] * len(specs)
@@ -183,7 +187,7 @@ class Engine:
         if not self._compiled:
             raise NotCompiledError(f"You must call compile() before {method}()")
         if method in ("fit", "train_on_batch") and not self._has_loss() and not (
-                method == "fit" and self._overrides("train_step")):
+                self._overrides("train_step")):
             raise ValueError(f"{method}() needs a loss: call compile(loss=...)")
         if method in ("fit", "train_on_batch") and self.optimizer is None:
             raise ValueError(f"{method}() needs an optimizer: call compile(optimizer=...)")
@@ -195,7 +199,11 @@ class Engine:
         lists it."""
         if self.__dict__.get("_custom_step_active"):
             return self._step_metrics()
-        return list(self.compiled_metrics)
+        return list(self.compiled_metrics) + self._own_metrics()
+
+    def _own_metrics(self) -> list:
+        """Metric objects a user's model holds in its attributes (a GAN's loss trackers)."""
+        return list(self.__dict__.get("_tracked_metrics", []))
 
     @property
     def metrics_names(self) -> list[str]:
@@ -376,7 +384,7 @@ class Engine:
             problem = "moving statistics"
         if problem is None:
             # every trainable variable, in a fixed order: the optimizer keys slots by position
-            self.optimizer.apply_gradients([(v.grad, v) for v in variables])
+            self.optimizer._apply_pairs([(v.grad, v) for v in variables])
             return loss_value, y_pred
         for variable, value in saved:
             variable.assign(value)
@@ -410,9 +418,12 @@ class Engine:
                 m.update_state(y[i] if several else y, y_pred[i] if several else y_pred)
 
     def _drop_caches(self) -> None:
-        self._graph.clear_state()
+        if self._graph is not None:
+            self._graph.clear_state()
 
     def _prepare_training(self) -> tuple[Any, list]:
+        if self._graph is None:  # a step-only model: its train_step does everything
+            return None, []
         self._graph.plan_backward(input_gradients=False)
         return self._fused_activation(), self.trainable_weights
 
@@ -430,11 +441,19 @@ class Engine:
             xs = list(x) if several and isinstance(x, (list, tuple)) else [x]
         if not xs or any(v is None for v in xs):
             raise ValueError(f"{method}() needs input data `x`")
-        if self._graph is None:
+        step_only = self._step_only
+        if step_only and isinstance(x, dict):
+            raise ValueError(f"{method}(): model '{self.name}' has no inputs of its own to "
+                             "match a dict against; pass x as an array, a list of arrays or "
+                             "a Dataset")
+        if step_only:  # a train_step's data: a list stays a list of inputs
+            xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        elif self._graph is None:
             self._build_for_shape((None,) + tuple(np.shape(xs[0]))[1:])
         dtype = self._compute_dtype()
         arrays = [da.as_float_array(v, dtype, f"{method}(): x") for v in xs]
-        self._check_input_shapes([a.shape for a in arrays])
+        if not step_only:
+            self._check_input_shapes([a.shape for a in arrays])
         n = len(arrays[0])
         if any(len(a) != n for a in arrays):
             raise ValueError(f"{method}(): all inputs need the same number of samples, got "
@@ -446,6 +465,14 @@ class Engine:
         per output (None for an output without a loss)."""
         if y is None:
             raise ValueError(f"{method}() needs targets `y` when `x` is an array")
+        if self._step_only:  # the user's train_step reads them as they come
+            if isinstance(y, dict):
+                raise ValueError(f"{method}(): model '{self.name}' has no outputs of its own "
+                                 "to match a dict of targets against; pass y as an array or a "
+                                 "list of arrays")
+            if isinstance(y, (list, tuple)):
+                return [self._prepare_target(t, n, method, None) for t in y]
+            return self._prepare_target(y, n, method, None)
         specs = self._specs()
         if len(specs) == 1:
             return self._prepare_target(self._single_target(y, method), n, method, None)
@@ -500,7 +527,7 @@ class Engine:
             if y is not None:
                 raise ValueError(f"{method}(): when x is a Dataset it must yield (x, y) pairs; "
                                  "do not pass y separately")
-            if self._graph is None:
+            if self._graph is None and not self._step_only:
                 first, x = da.peek(x)  # a generator keeps its first batch
                 xb = da.unpack_batch(first, method)[0]
                 if isinstance(xb, (tuple, list)):
@@ -578,8 +605,14 @@ class Engine:
             if train.steps == 0:
                 return
 
-    def _check_dataset_batch(self, xs, yb, method: str) -> None:
+    def _check_dataset_batch(self, xs, yb, method: str, custom_step: bool = False) -> None:
+        """The first batch of a Dataset checked against the model (a user's own step may
+        take batches without targets, and a step-only model has no inputs to check)."""
+        if self._step_only:
+            return
         self._check_input_shapes([a.shape for a in xs])
+        if yb is None and custom_step:
+            return
         if yb is None:
             raise ValueError(f"{method}(): the Dataset must yield (x, y) pairs, got inputs only")
         ys = yb if isinstance(yb, list) else [yb]

@@ -24,17 +24,17 @@ class InferenceMixin(Engine):
     def _run_evaluation(self, source, callback_list, verbose: int,
                         steps=None) -> dict[str, float]:
         """Loss and metrics over ``source`` in inference mode (batch-size-weighted means)."""
-        fused = self._fused_activation()
+        custom_step = self._overrides("test_step")
+        fused = None if custom_step else self._fused_activation()
         tracker = EpochLogs(self)
         tracker.reset()
         batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
             self._array_epoch(source, steps))
         logs: dict[str, float] = {}
-        custom_step = self._overrides("test_step")
         self._reset_step_metrics()
         for step, (xb, yb, wb) in enumerate(batches):
             if step == 0 and isinstance(source, da.DatasetBatches):
-                self._check_dataset_batch(xb, yb, "evaluate")
+                self._check_dataset_batch(xb, yb, "evaluate", custom_step)
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
             if custom_step:  # the user's test_step (see models/custom_step.py)
@@ -65,10 +65,13 @@ class InferenceMixin(Engine):
         """
         self._require_compiled("evaluate")
         da.check_loader_options(workers, use_multiprocessing, max_queue_size, "evaluate()")
+        if self._step_only and not self._overrides("test_step"):
+            self._require_built("forward pass for evaluate() (write a test_step)")
         if not self._has_loss() and not self._overrides("test_step"):
             raise ValueError("evaluate() needs a loss: call compile(loss=...)")
         verbose = resolve_verbose(verbose)
         source = self._batches(x, y, batch_size, shuffle=False, method="evaluate",
+                               need_y=not (self._overrides("test_step") and y is None),
                                sample_weight=sample_weight)
         callback_list = make_callback_list(callbacks, self, verbose=verbose,
                                            steps=steps or source.steps or None, history=False)
@@ -91,6 +94,8 @@ class InferenceMixin(Engine):
                 workers: int = 1, use_multiprocessing: bool = False) -> np.ndarray:
         """Model outputs for ``x`` (array or Dataset), computed in inference mode by batches."""
         da.check_loader_options(workers, use_multiprocessing, max_queue_size, "predict()")
+        if self._step_only:
+            self._require_built("forward pass for predict()")
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")
@@ -129,6 +134,9 @@ class InferenceMixin(Engine):
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         """Loss and metrics on one batch in inference mode."""
         self._require_compiled("test_on_batch")
+        if self._overrides("test_step"):  # as Keras 3: the user's step, on this one batch
+            return self._custom_step_on_batch("test_step", "test_on_batch", x, y,
+                                              sample_weight, None, return_dict)
         xs = self._prepare_inputs(x, "test_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "test_on_batch")
         weights = self._sample_weights(y, sample_weight, None, "test_on_batch")
@@ -143,6 +151,8 @@ class InferenceMixin(Engine):
     @uses_all_cores
     def predict_on_batch(self, x) -> np.ndarray:
         """Outputs for one batch in inference mode."""
+        if self._step_only:
+            self._require_built("forward pass for predict_on_batch()")
         xs = self._prepare_inputs(x, "predict_on_batch")
         with self._step_lock:
             outs = self._graph.forward(xs, training=False, inference=True)

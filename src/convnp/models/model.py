@@ -68,6 +68,10 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     _default_name = "functional"
     #: True for subclasses of Model with their own `call` (see `convnp.models.subclassed`).
     _subclassed: bool = False
+    #: True for users' subclasses without any `call` (see `convnp.models.subclassed`).
+    _may_be_step_only: bool = False
+    #: True where the graph is made by the first data seen (Sequential).
+    _builds_lazily: bool = False
     _trainable: bool = True
 
     def __new__(cls, *args, **kwargs):
@@ -154,9 +158,15 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def layers(self) -> list[Layer]:
         """Every layer, in execution order (functional models list their InputLayer first;
         subclassed models list the layers assigned to their attributes)."""
-        if self._subclassed:
+        if self._subclassed or self._step_only:
             return list(self.__dict__.get("_tracked_layers", []))
         return self._graph.layers if self._graph else []
+
+    @property
+    def _step_only(self) -> bool:
+        """A user's model with no ``call`` and no graph: it holds other models and trains
+        through its own `train_step` (fit runs it without a forward of its own)."""
+        return self._may_be_step_only and self._graph is None
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by ``name`` or by position ``index`` in `layers`."""
@@ -180,6 +190,11 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         raise ValueError("get_layer needs `name` or `index`")
 
     def _require_built(self, what: str) -> None:
+        if self._step_only:
+            raise NotImplementedError(
+                f"model '{self.name}' has no {what}: {type(self).__name__} does not implement "
+                "call(). It trains through its train_step (fit, and evaluate with a "
+                "test_step); call the models it holds directly, or define call().")
         if self._graph is None:
             raise ValueError(
                 f"model '{self.name}' has no {what} yet: it is not built. Give the first layer "
@@ -284,6 +299,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         inference mode for good (BatchNormalization keeps its moving statistics even while
         the outer model trains), as Keras does for frozen bases.
         """
+        if self._step_only:
+            self._require_built("forward pass")
         if isinstance(inputs, dict) and self._graph is not None:
             # by input name (the keys of ``inputs={...}``), in the model's input order
             inputs = compile_utils.match(inputs, self.input_names, "inputs", "__call__")
@@ -376,7 +393,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 print_fn=None, expand_nested: bool = False, show_trainable: bool = False,
                 layer_range=None) -> None:
         """Print a table of layers, output shapes and parameter counts, then the totals."""
-        self._require_built("summary")
+        if not self._step_only:  # a step-only model lists the layers it holds
+            self._require_built("summary")
         print_summary(self, line_length=line_length, print_fn=print_fn,
                       show_trainable=show_trainable)
 

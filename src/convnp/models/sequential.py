@@ -35,6 +35,7 @@ class Sequential(Model):
     """
 
     _default_name = "sequential"
+    _builds_lazily = True
 
     def __init__(self, layers=None, name: str | None = None, trainable: bool = True):
         self._stack: list[Layer] = []

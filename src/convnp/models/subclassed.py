@@ -60,8 +60,16 @@ class ModelCall(Layer):
 
 def mark_subclass(cls) -> None:
     """Called for every Model subclass: user classes with their own ``call`` get attribute
-    tracking and the subclassed-model behaviour."""
-    if cls.__module__.startswith("convnp.") or "call" not in vars(cls):
+    tracking and the subclassed-model behaviour. A user class with no ``call`` at all (a GAN
+    or a VAE: a `train_step` over models held in attributes) gets the tracking and its own
+    default name; it is a *step-only* model while it has no graph (see `custom_step`)."""
+    if cls.__module__.startswith("convnp."):
+        return
+    if "call" not in vars(cls):
+        if getattr(cls, "_user_call", None) is None and not cls._builds_lazily:
+            cls._may_be_step_only = True
+            cls._default_name = snake_case(cls.__name__)
+            cls.__setattr__ = taped.tracking_setattr
         return
     user_call = vars(cls)["call"]
     if getattr(user_call, "_routes_through_graph", False):

@@ -54,7 +54,7 @@ def _is_chain(model) -> bool:
 def _rows(model, connected: bool) -> list[list[str]]:
     graph = model._graph
     rows = []
-    if model._subclassed:  # the layers its `call` uses, as Keras lists them
+    if model._subclassed or model._step_only:  # the layers it holds, as Keras lists them
         for layer in model.layers:
             shape = getattr(layer, "output_shape", None)
             rows.append([f"{layer.name} ({type(layer).__name__})",
@@ -103,7 +103,8 @@ def _can_encode(stream, text: str) -> bool:
 def print_summary(model, line_length: int | None = None, print_fn=None,
                   show_trainable: bool = False) -> None:
     """Print the table through ``print_fn`` (default `print`), one call per line."""
-    connected = type(model).__name__ != "Sequential" and not _is_chain(model)
+    connected = not model._step_only and type(model).__name__ != "Sequential" \
+        and not _is_chain(model)
     headers = ["Layer (type)", "Output Shape", "Param #"]
     widths = [31, 22, 13]
     if connected:

@@ -85,10 +85,13 @@ class TrainingMixin(InferenceMixin):
             raise ValueError("validation_split is only supported for array inputs, not a "
                              "Dataset; pass validation_data instead")
         val_source = None
+        custom_step = self._overrides("train_step")
         if validation_split and not da.is_dataset(x):
             x, y, sample_weight, val_source = self._split_validation(
                 x, y, sample_weight, validation_split, batch_size, validation_batch_size)
+        # a user's train_step may train on inputs alone (an autoencoder, a GAN), as in Keras
         train = self._batches(x, y, batch_size, shuffle=bool(shuffle), method="fit",
+                              need_y=not (custom_step and y is None),
                               sample_weight=sample_weight, class_weight=class_weight)
         if validation_data is not None:
             val_source = self._validation_source(validation_data,
@@ -112,7 +115,6 @@ class TrainingMixin(InferenceMixin):
         callback_list.on_train_begin()
         logs: dict[str, Any] = {}
         epoch_logs: dict[str, Any] = {}
-        custom_step = self._overrides("train_step")
         resumed = getattr(self, "_initial_epoch", None)  # set by BackupAndRestore
         self._initial_epoch = None
         for epoch in range(int(resumed if resumed is not None else initial_epoch), epochs):
@@ -125,7 +127,7 @@ class TrainingMixin(InferenceMixin):
             step = -1
             for step, (xb, yb, wb) in enumerate(batches):
                 if step == 0 and isinstance(train, da.DatasetBatches):
-                    self._check_dataset_batch(xb, yb, "fit")
+                    self._check_dataset_batch(xb, yb, "fit", custom_step)
                 callback_list.on_train_batch_begin(step)
                 if custom_step:  # the user's train_step (see models/custom_step.py)
                     logs = self._run_custom_step("train_step", xb, yb, wb)
@@ -176,8 +178,9 @@ class TrainingMixin(InferenceMixin):
     def _split_validation(self, x, y, sample_weight, split: float, batch_size,
                           val_batch_size):
         xs = self._prepare_inputs(x, "fit")
-        y_arr = self._prepare_targets(y, len(xs[0]), "fit")
         n = len(xs[0])
+        # no targets: inputs alone, for a user's train_step (fit has checked there is one)
+        y_arr = None if y is None else self._prepare_targets(y, n, "fit")
         split_at = math.floor(n * (1.0 - split))
         if split_at == 0 or split_at == n:
             raise ValueError(
@@ -198,6 +201,10 @@ class TrainingMixin(InferenceMixin):
     def _validation_source(self, validation_data, batch_size):
         if da.is_dataset(validation_data):
             return self._dataset_batches(validation_data, "validation_data")
+        if self._overrides("test_step") and not isinstance(validation_data, (tuple, list)):
+            # inputs alone, for a user's test_step (Keras takes them too)
+            return self._batches(validation_data, None, batch_size, shuffle=False,
+                                 method="validation_data", need_y=False)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or a Dataset, got "
                              f"{type(validation_data).__name__}")
@@ -213,6 +220,9 @@ class TrainingMixin(InferenceMixin):
         """One update on one batch; returns ``[loss, metrics...]`` (metrics not reset: they
         accumulate across calls, as in Keras, until `reset_metrics`)."""
         self._require_compiled("train_on_batch")
+        if self._overrides("train_step"):  # as Keras 3: the user's step, on this one batch
+            return self._custom_step_on_batch("train_step", "train_on_batch", x, y,
+                                              sample_weight, class_weight, return_dict)
         xs = self._prepare_inputs(x, "train_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "train_on_batch")
         weights = self._sample_weights(y, sample_weight, class_weight, "train_on_batch")
