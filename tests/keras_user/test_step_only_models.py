@@ -253,3 +253,61 @@ def test_train_on_batch_and_test_on_batch_run_the_users_steps():
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), keras.losses.BinaryCrossentropy())
     logs = gan.train_on_batch(_images(8), return_dict=True)
     assert set(logs) == {"batches", "d_loss", "g_loss"}
+
+
+class Distiller(keras.Model):
+    """Keras 3's knowledge distillation: only `compute_loss` is the user's; fit's default
+    step must call it (on the tape) with the batch's inputs."""
+
+    def __init__(self, student, teacher):
+        super().__init__()
+        self.teacher = teacher
+        self.student = student
+
+    def compile(self, optimizer, metrics, alpha=0.3, temperature=4.0):
+        super().compile(optimizer=optimizer, metrics=metrics)
+        self.student_loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self.distillation_loss_fn = keras.losses.KLDivergence()
+        self.alpha, self.temperature = alpha, temperature
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, allow_empty=False):
+        teacher_pred = self.teacher(x, training=False)
+        distill = self.distillation_loss_fn(ops.softmax(teacher_pred / self.temperature, axis=1),
+                                            ops.softmax(y_pred / self.temperature, axis=1))
+        return (self.alpha * self.student_loss_fn(y, y_pred)
+                + (1 - self.alpha) * distill * self.temperature ** 2)
+
+    def call(self, x):
+        return self.student(x)
+
+
+def test_a_compute_loss_override_is_what_fit_and_evaluate_minimize():
+    keras.utils.set_random_seed(2)
+
+    def net(width, name):
+        return keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(width, 3, strides=2),
+                                 layers.Flatten(), layers.Dense(3)], name=name)
+
+    teacher, student = net(8, "teacher"), net(2, "student")
+    teacher.trainable = False
+    x = _images(48)
+    y = np.random.default_rng(0).integers(0, 3, 48)
+    distiller = Distiller(student, teacher)
+    distiller.compile(keras.optimizers.Adam(0.01), [keras.metrics.SparseCategoricalAccuracy()])
+    frozen = [v.numpy() for v in teacher.weights]
+    hist = distiller.fit(x, y, epochs=5, batch_size=48, verbose=0)
+    assert set(hist.history) == {"loss", "sparse_categorical_accuracy"}
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(frozen, teacher.weights))
+    loss, acc = distiller.evaluate(x, y, batch_size=48, verbose=0)
+    logits_s, logits_t = student.predict(x, verbose=0), teacher.predict(x, verbose=0)
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    p_t, p_s = softmax(logits_t / 4.0), softmax(logits_s / 4.0)
+    kl = np.mean(np.sum(p_t * np.log(p_t / p_s), axis=1))
+    ce = np.mean(-np.log(softmax(logits_s)[np.arange(48), y]))
+    assert loss == pytest.approx(0.3 * ce + 0.7 * kl * 16.0, rel=1e-4)
+    assert acc == pytest.approx(np.mean(np.argmax(logits_s, axis=1) == y))

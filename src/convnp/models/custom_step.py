@@ -12,6 +12,8 @@ itself and ``self.compiled_metrics.update_state(y, y_pred)`` updates the compile
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from convnp.tensor.eager import to_eager
@@ -21,8 +23,18 @@ class CustomStepMixin:
     """Keras's overridable steps and the helpers their bodies use."""
 
     def train_step(self, data):
-        """One training step on ``data``; the default does what ``fit`` does."""
+        """One training step on ``data``; the default does what ``fit`` does (through the
+        tape and the user's `compute_loss` when the model overrides it)."""
         x, y, w = _unpack(data)
+        if self._overrides("compute_loss"):
+            from convnp.tensor.tape import GradientTape
+
+            with GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self._users_loss(x, y, y_pred, w, training=True)
+            variables = self.trainable_weights
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return self._default_step_logs(loss, y, y_pred)
         fused, variables = self._prepare_training()
         loss, y_pred = self._train_step(_inputs(x), np.asarray(y), fused, variables, w)
         return self._default_step_logs(loss, y, y_pred)
@@ -30,9 +42,22 @@ class CustomStepMixin:
     def test_step(self, data):
         """One evaluation step on ``data`` in inference mode."""
         x, y, w = _unpack(data)
+        if self._overrides("compute_loss"):
+            y_pred = self(x, training=False)
+            return self._default_step_logs(self._users_loss(x, y, y_pred, w, training=False),
+                                           y, y_pred)
         y_pred, loss, _ = self._forward_with_loss(_inputs(x), np.asarray(y),
                                                   self._fused_activation(), False, w)
         return self._default_step_logs(loss, y, y_pred)
+
+    def _users_loss(self, x, y, y_pred, sample_weight, training: bool):
+        """The user's `compute_loss` override, called as Keras 3 calls it (``training`` only
+        when its signature takes it)."""
+        kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
+        params = inspect.signature(type(self).compute_loss).parameters
+        if "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            kwargs["training"] = training
+        return type(self).compute_loss(self, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``y_pred`` against ``y`` plus ``model.losses`` (regularizer
@@ -66,7 +91,13 @@ class CustomStepMixin:
         return {m.name: m.result() for m in self._step_metrics()}
 
     def _overrides(self, name: str) -> bool:
-        return getattr(type(self), name) is not getattr(CustomStepMixin, name)
+        """Whether the user's class replaces one of these methods. A model overriding only
+        `compute_loss` (Keras 3's distillation example) counts as having its own steps: the
+        default ones then run on the tape and call it."""
+        own = getattr(type(self), name) is not getattr(CustomStepMixin, name)
+        if not own and name in ("train_step", "test_step"):
+            return self._overrides("compute_loss")
+        return own
 
     def _run_custom_step(self, name: str, xb, yb, wb) -> dict:
         """Call the user's step on one batch; the returned dict as floats."""
