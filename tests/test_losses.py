@@ -317,3 +317,34 @@ def test_apply_gradients_says_when_gradients_are_missing():
     with pytest.warns(UserWarning, match=r"Gradients do not exist for variables \['b'\]"):
         opt.apply_gradients([(np.ones(2, np.float32), a), (None, b)])
     assert np.allclose(a.numpy(), 0.9) and np.array_equal(b.numpy(), [1, 1])
+
+
+def test_loss_functions_see_targets_of_the_outputs_rank():
+    """Keras aligns ``y_true`` ``(m,)`` with ``y_pred`` ``(m, 1)`` before a user's loss
+    function runs; without it ``(1 - y_true) * y_pred ** 2`` broadcast to ``(m, m)`` and fit
+    minimized another loss (a Siamese network's contrastive loss did not learn)."""
+    import convnp as tf
+
+    def contrastive(y_true, y_pred):
+        return tf.reduce_mean((1 - y_true) * tf.square(y_pred)
+                              + y_true * tf.square(tf.maximum(1 - y_pred, 0)))
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(12, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 12).astype(np.float32)
+    inputs = tf.keras.Input((3,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(1, activation="sigmoid")(inputs))
+    p = model.predict(x, verbose=0)
+    expected = np.mean((1 - y[:, None]) * p ** 2 + y[:, None] * np.maximum(1 - p, 0) ** 2)
+    wrapped = losses.LossFunctionWrapper(contrastive)
+    assert float(wrapped(y, p)) == pytest.approx(expected, rel=1e-6)
+    assert float(wrapped(y[:, None], p[:, 0])) == pytest.approx(expected, rel=1e-6)
+    # fit's update is the gradient of that loss (SGD, learning rate 1)
+    with tf.GradientTape() as tape:
+        loss = contrastive(y[:, None], model(x, training=True))
+    grads = [np.asarray(g) for g in tape.gradient(loss, model.trainable_weights)]
+    before = [w.numpy() for w in model.trainable_weights]
+    model.compile(tf.keras.optimizers.SGD(1.0), loss=contrastive)
+    assert model.train_on_batch(x, y) == pytest.approx(expected, rel=1e-5)
+    for b, w, g in zip(before, model.trainable_weights, grads):
+        np.testing.assert_allclose(b - w.numpy(), g, rtol=1e-4, atol=1e-7)

@@ -963,6 +963,7 @@ class LossFunctionWrapper(_TapedLoss):
         self.fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = _same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self.fn_kwargs)
 
     def get_config(self) -> dict[str, Any]:
@@ -985,6 +986,25 @@ class LossFunctionWrapper(_TapedLoss):
 
 
 LOSSES.add(LossFunctionWrapper, snake=False)
+
+
+def _same_rank(y_true, y_pred):
+    """Keras's alignment before a loss function sees its arguments: when the ranks differ by
+    one and the longer shape ends in 1, the rank-1 one gains that axis (labels ``(m,)`` for
+    outputs ``(m, 1)``), else the longer one loses it. Without it ``(1 - y_true) * y_pred``
+    would broadcast to ``(m, m)``."""
+    from convnp.tensor.ops import expand_dims, squeeze
+
+    t_rank, p_rank = len(np.shape(y_true)), len(np.shape(y_pred))
+    if t_rank == p_rank + 1 and np.shape(y_true)[-1] == 1:
+        if p_rank == 1:
+            return y_true, expand_dims(y_pred, -1)
+        return squeeze(y_true, -1), y_pred
+    if p_rank == t_rank + 1 and np.shape(y_pred)[-1] == 1:
+        if t_rank == 1:
+            return expand_dims(y_true, -1), y_pred
+        return y_true, squeeze(y_pred, -1)
+    return y_true, y_pred
 
 
 # ------------------------------------------ focal, Dice and Tversky: written in tensor ops
