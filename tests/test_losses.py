@@ -348,3 +348,51 @@ def test_loss_functions_see_targets_of_the_outputs_rank():
     assert model.train_on_batch(x, y) == pytest.approx(expected, rel=1e-5)
     for b, w, g in zip(before, model.trainable_weights, grads):
         np.testing.assert_allclose(b - w.numpy(), g, rtol=1e-4, atol=1e-7)
+
+
+def test_losses_differentiate_targets_the_tape_follows():
+    """``y_true`` computed on the tape (distillation's teacher outputs, or the arguments in
+    the other order) gets its gradient too: for the loss classes (with sample weights) and
+    the per-sample functions, against central differences. Integer labels have none; the
+    hinge family refuses by name."""
+    import convnp as tf
+
+    rng = np.random.default_rng(4)
+    for name, y_true, y_pred, kwargs in _function_cases(rng):
+        function = getattr(tf.keras.losses, name)
+        cls = type(tf.keras.losses.get(name))
+        weights = rng.random(5)
+        t = tf.Variable(np.asarray(y_true, np.float64))
+        p = tf.constant(y_pred.astype(np.float64))
+        if name in ("hinge", "squared_hinge", "categorical_hinge"):
+            with tf.GradientTape() as tape, pytest.raises(NotImplementedError, match=name):
+                function(t, p, **kwargs)
+            continue
+        sw = rng.random(5)
+        with tf.GradientTape(persistent=True) as tape:
+            per_sample = tf.reduce_sum(function(t, p, **kwargs) * weights)
+            reduced = cls(**kwargs)(t, p, sample_weight=sw)
+        if name == "sparse_categorical_crossentropy":
+            assert tape.gradient(per_sample, t) is None and tape.gradient(reduced, t) is None
+            continue
+        x, pred = np.asarray(y_true, np.float64).copy(), y_pred.astype(np.float64)
+        expected = numerical_gradient(
+            lambda f=function, x=x, p=pred, k=kwargs: np.asarray(f(x, p, **k)),
+            x, weights, h=1e-6)
+        assert rel_error(np.asarray(tape.gradient(per_sample, t)), expected) < 1e-6, name
+        expected = numerical_gradient(
+            lambda c=cls, x=x, p=pred, k=kwargs, w=sw: np.asarray(c(**k)(x, p, sample_weight=w)),
+            x, np.ones(()), h=1e-6)
+        assert rel_error(np.asarray(tape.gradient(reduced, t)), expected) < 1e-6, name
+
+
+def test_a_stopped_or_constant_target_changes_nothing():
+    import convnp as tf
+
+    p = tf.Variable(np.array([[0.2, 0.8]], np.float32))
+    t = tf.Variable(np.array([[0.4, 0.6]], np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        a = tf.keras.losses.KLDivergence()(tf.stop_gradient(t), p)
+        b = tf.keras.losses.KLDivergence()(t.numpy(), p)
+    assert tape.gradient(a, t) is None
+    np.testing.assert_allclose(np.asarray(tape.gradient(a, p)), np.asarray(tape.gradient(b, p)))

@@ -50,7 +50,14 @@ import numpy as np
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry, get_registered_name, snake_case
 from convnp.tensor.eager import to_numpy
-from convnp.tensor.tape import GradientTape, new_tensor, record, recording, value_of
+from convnp.tensor.tape import (
+    GradientTape,
+    connected,
+    new_tensor,
+    record,
+    recording,
+    value_of,
+)
 
 __all__ = [
     "EPSILON",
@@ -201,6 +208,25 @@ class Loss(Configurable):
     def _terms(self, y_true, y_pred, need_grad):
         raise NotImplementedError
 
+    def _true_terms(self, y_true, y_pred) -> np.ndarray | None:
+        """The gradient of ``sum(per_sample)`` with respect to the (prepared) targets, for
+        targets a tape follows; None for labels, which have none. Losses without it refuse."""
+        raise NotImplementedError(
+            f"{self.name}: no gradient with respect to y_true, which the GradientTape follows "
+            "here; pass tf.stop_gradient(y_true), or write this loss in tensor ops")
+
+    def _true_gradient(self, y_true, yt, yp, factor) -> np.ndarray | None:
+        """d(loss)/d(y_true) in ``y_true``'s own shape; ``factor`` is d(loss)/d(per_sample)."""
+        grad = self._true_terms(yt, yp)
+        if grad is None:
+            return None
+        if grad.size != np.size(value_of(y_true)):
+            raise NotImplementedError(
+                f"{self.name}: no gradient for targets of shape {np.shape(value_of(y_true))} "
+                f"broadcast against predictions {yp.shape}")
+        return (grad * factor[..., None]).reshape(np.shape(value_of(y_true))).astype(
+            yp.dtype, copy=False)
+
     # -- public API -----------------------------------------------------------------------
     def _reduce(self, per_sample: np.ndarray, sample_weight) -> tuple[float, np.ndarray]:
         """Weighted sum and the per-sample factor d(total)/d(per_sample)."""
@@ -230,10 +256,18 @@ class Loss(Configurable):
         number). Under a recording `GradientTape` the call is recorded, with `gradient` as
         its vector-Jacobian product."""
         if recording():
-            value, grad = self.value_and_gradient(to_numpy(y_true), value_of(y_pred),
-                                                  sample_weight)
+            yt, yp, orig_shape = self._prepare(to_numpy(y_true), value_of(y_pred))
+            per_sample, grad = self._terms(yt, yp, need_grad=True)
+            value, factor = self._reduce(per_sample, sample_weight)
+            grad = (grad * factor[..., None]).reshape(orig_shape).astype(yp.dtype, copy=False)
             out = new_tensor(np.asarray(value, dtype=grad.dtype))
-            record([out], [y_pred], lambda gs: [np.asarray(gs[0]) * grad])
+            if connected(y_true):  # targets computed on the tape too (a teacher's outputs)
+                true_grad = self._true_gradient(y_true, yt, yp, factor)
+                record([out], [y_true, y_pred],
+                       lambda gs: [None if true_grad is None else np.asarray(gs[0]) * true_grad,
+                                   np.asarray(gs[0]) * grad])
+            else:
+                record([out], [y_pred], lambda gs: [np.asarray(gs[0]) * grad])
             return out
         yt, yp, _ = self._prepare(to_numpy(y_true), value_of(y_pred))
         per_sample, _ = self._terms(yt, yp, need_grad=False)
@@ -259,9 +293,18 @@ class Loss(Configurable):
         yt, yp, orig_shape = self._prepare(to_numpy(y_true), value_of(y_pred))
         per_sample, grad = self._terms(yt, yp, need_grad=recording())
         out = new_tensor(np.asarray(per_sample, dtype=yp.dtype))
-        if grad is not None:
-            record([out], [y_pred], lambda gs: [
-                (grad * np.asarray(gs[0], dtype=yp.dtype)[..., None]).reshape(orig_shape)])
+        if grad is None:
+            return out
+        true_grad = None
+        if connected(y_true):
+            true_grad = self._true_gradient(y_true, yt, yp, np.ones_like(per_sample))
+
+        def vjp(gs):
+            g = np.asarray(gs[0], dtype=yp.dtype)[..., None]
+            return [None if true_grad is None else (true_grad.reshape(grad.shape) * g).reshape(
+                        true_grad.shape), (grad * g).reshape(orig_shape)]
+
+        record([out], [y_true, y_pred], vjp)
         return out
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
@@ -383,6 +426,15 @@ class _SmoothedCrossentropy(Loss):
             return self._logit_terms(t, p, None, need_grad, smoothed=True)
         return self._probability_terms(t, p, need_grad)
 
+    def _smoothed_true_terms(self, t, p):
+        """d(sum of per-sample values)/d(smoothed targets)."""
+        raise NotImplementedError
+
+    def _true_terms(self, t, p):
+        # smoothing maps t to t * (1 - s) + constant
+        return self._smoothed_true_terms(self._smooth(t), p) * p.dtype.type(
+            1.0 - self.label_smoothing)
+
 
 class BinaryCrossentropy(_SmoothedCrossentropy):
     """Binary cross-entropy for sigmoid outputs (one or more independent labels)."""
@@ -405,6 +457,14 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
             inside = (p >= lo) & (p <= hi)
             grad = np.where(inside, (-t / q + (one - t) / (one - q)) / k, 0).astype(p.dtype)
         return per_sample, grad
+
+    def _smoothed_true_terms(self, t, p):
+        k = p.dtype.type(p.shape[-1])
+        if self.from_logits:  # elementwise: max(z, 0) - z * t + log1p(exp(-|z|))
+            return -p / k
+        lo, hi = _clip_bounds(p.dtype)
+        q = np.clip(p, lo, hi)
+        return (np.log(p.dtype.type(1) - q) - np.log(q)) / k
 
     def _logit_terms(self, t, z, y_pred, need_grad, smoothed=False):
         if not smoothed:
@@ -463,6 +523,12 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
     def _smoothing_share(self, s, t):
         return s / t.dtype.type(t.shape[-1])
+
+    def _smoothed_true_terms(self, t, p):
+        if self.from_logits:  # sum_j t_j * (logsumexp(z) - z_j)
+            return _log_sum_exp(p)[..., None] - p
+        lo, hi = _clip_bounds(p.dtype)
+        return -np.log(np.clip(p / np.sum(p, axis=-1, keepdims=True), lo, hi))
 
     def _probability_terms(self, t, p, need_grad):
         lo, hi = _clip_bounds(p.dtype)
@@ -554,6 +620,9 @@ class SparseCategoricalCrossentropy(Loss):
             labels = labels.astype(np.int64)
         return labels, y_pred, orig_shape
 
+    def _true_terms(self, labels, p):
+        return None  # integer labels: nothing to differentiate
+
     @staticmethod
     def _pick(a: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return np.take_along_axis(a, labels[..., None], axis=-1)[..., 0]
@@ -622,15 +691,28 @@ class _MeanOverLastAxis(Loss):
     def _elements(self, t, p, need_grad):
         raise NotImplementedError
 
+    #: True where the values depend on ``p - t`` only (then d/dt = -d/dp)
+    of_difference = False
+
     def _terms(self, t, p, need_grad):
         values, grad = self._elements(t, p, need_grad)
         return np.mean(values, axis=-1), grad
+
+    def _true_terms(self, t, p):
+        if self.of_difference:
+            return -self._elements(t, p, True)[1]
+        return self._true_elements(t, p)
+
+    def _true_elements(self, t, p):
+        """d(mean over the last axis)/dt, elementwise (losses not of ``p - t`` alone)."""
+        return super()._true_terms(t, p)
 
 
 class MeanSquaredError(_MeanOverLastAxis):
     """Mean of squared errors."""
 
     name = "mean_squared_error"
+    of_difference = True
 
     def _elements(self, t, p, need_grad):
         d = p - t
@@ -641,6 +723,7 @@ class MeanAbsoluteError(_MeanOverLastAxis):
     """Mean of absolute errors (gradient 0 where the error is exactly 0)."""
 
     name = "mean_absolute_error"
+    of_difference = True
 
     def _elements(self, t, p, need_grad):
         d = p - t
@@ -658,6 +741,15 @@ class MeanAbsolutePercentageError(_MeanOverLastAxis):
         grad = np.sign(d) * scale / p.dtype.type(p.shape[-1]) if need_grad else None
         return np.abs(d) * scale, grad
 
+    def _true_elements(self, t, p):
+        eps = p.dtype.type(EPSILON)
+        d = p - t
+        scale = p.dtype.type(100) / np.maximum(np.abs(t), eps)
+        # scale = 100 / |t| away from the floor: d(scale)/dt = -scale * sign(t) / |t|
+        through_scale = np.where(np.abs(t) > eps, np.abs(d) * scale * np.sign(t)
+                                 / np.maximum(np.abs(t), eps), 0)
+        return (-np.sign(d) * scale - through_scale) / p.dtype.type(p.shape[-1])
+
 
 class MeanSquaredLogarithmicError(_MeanOverLastAxis):
     """``mean((log(max(p, eps) + 1) - log(max(t, eps) + 1)) ** 2)``."""
@@ -673,12 +765,19 @@ class MeanSquaredLogarithmicError(_MeanOverLastAxis):
             grad = np.where(p > eps, slope, 0).astype(p.dtype)
         return d * d, grad
 
+    def _true_elements(self, t, p):
+        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        d = np.log(np.maximum(p, eps) + one) - np.log(np.maximum(t, eps) + one)
+        slope = -d * p.dtype.type(2.0 / p.shape[-1]) / (np.maximum(t, eps) + one)
+        return np.where(t > eps, slope, 0).astype(p.dtype)
+
 
 class Huber(_MeanOverLastAxis):
     """Squared error near zero, absolute error far from it: with ``e = p - t``,
     ``0.5 * e**2`` where ``|e| <= delta``, else ``delta * |e| - 0.5 * delta**2``."""
 
     name = "huber_loss"
+    of_difference = True
 
     def __init__(self, delta: float = 1.0, name: str | None = None,
                  reduction: str = "sum_over_batch_size"):
@@ -703,6 +802,7 @@ class LogCosh(_MeanOverLastAxis):
     """``mean(log(cosh(p - t)))``, computed as ``x + softplus(-2x) - log(2)`` (no overflow)."""
 
     name = "log_cosh"
+    of_difference = True
 
     def _elements(self, t, p, need_grad):
         x = p - t
@@ -722,6 +822,9 @@ class Poisson(_MeanOverLastAxis):
         grad = (p.dtype.type(1) - t / (p + eps)) / p.dtype.type(p.shape[-1]) if need_grad \
             else None
         return values, grad
+
+    def _true_elements(self, t, p):
+        return -np.log(p + p.dtype.type(EPSILON)) / p.dtype.type(p.shape[-1])
 
 
 def _hinge_margin(t, p):
@@ -769,6 +872,11 @@ class KLDivergence(Loss):
             else None
         return per_sample, grad
 
+    def _true_terms(self, t, p):
+        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        tc, pc = np.clip(t, eps, one), np.clip(p, eps, one)
+        return np.where((t >= eps) & (t <= one), np.log(tc / pc) + one, 0).astype(p.dtype)
+
 
 class CategoricalHinge(Loss):
     """``max(1 + max((1 - t) * p) - sum(t * p), 0)`` for one-hot targets."""
@@ -811,6 +919,10 @@ class CosineSimilarity(Loss):
         if need_grad:  # d/dp of -t_unit . p / |p|
             grad = -(t_unit - cosine[..., None] * p_unit) / p_norm
         return -cosine, grad
+
+    def _true_terms(self, t, p):
+        # the loss is symmetric in t and p
+        return self._terms(p, t, need_grad=True)[1]
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
@@ -919,6 +1031,11 @@ class _TapedLoss(Loss):
             y_pred, "_convnp_variable", False) else np.asarray(y_pred)
         if type(yp) is np.ndarray:
             yp = new_tensor(yp if yp.dtype.kind == "f" else yp.astype(np.float32))
+        if connected(y_true):  # targets computed on the tape: keep them on it
+            from convnp.tensor.ops import cast
+
+            same = value_of(y_true).dtype == value_of(yp).dtype
+            return (y_true if same else cast(y_true, value_of(yp).dtype)), yp
         yt = np.asarray(to_numpy(y_true))
         if yt.dtype.kind in "biuf" and yt.dtype != value_of(yp).dtype:
             yt = yt.astype(value_of(yp).dtype)

@@ -74,6 +74,11 @@ def recording() -> bool:
     return bool(eager.active_tapes)
 
 
+def connected(x) -> bool:
+    """Whether an active tape follows ``x`` (an op reading it would be recorded)."""
+    return any(tape._key(x) is not None for tape in eager.active_tapes)
+
+
 def record(outputs: Sequence[Any], inputs: Sequence[Any], vjp: Callable) -> None:
     """Append one op to every recording tape that sees a connected input.
 
