@@ -578,14 +578,28 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         else:
             self.check_input_shape(input_shape)
 
-    def __call__(self, inputs, training: bool | None = None):
+    def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
         """Run the layer on arrays, or record a call on `KerasTensor`s.
 
         ``training`` given with KerasTensors fixes the mode of this call in the model for good,
         as in Keras: ``BatchNormalization()(x, training=True)`` uses batch statistics even in
         ``predict`` (the course's ResNet-50 blocks are written this way). Left as None, the
         call follows the model (training in fit, inference in evaluate/predict).
+
+        A user's layer whose ``call`` takes more (``call(self, a, b)``, ``call(self, x,
+        factor=2.0)``) gets them on arrays and tensors (`taped.call_with_arguments`).
         """
+        if args or kwargs:
+            if _is_symbolic(inputs) and len(args) == 1 and not kwargs and training is None \
+                    and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
+                return self(inputs, training=args[0])  # Keras 2's layer(x, True)
+            if _is_symbolic(inputs) or any(_is_symbolic(v) for v in (*args, *kwargs.values())):
+                raise NotImplementedError(
+                    f"layer '{self.name}' called with more than its input on symbolic "
+                    "tensors: a functional model records one input (or one list of inputs) "
+                    "per call. Take the tensors as one list (call(self, inputs) with a, b = "
+                    "inputs), or call the layer from a subclassed model's call()")
+            return taped.call_with_arguments(self, inputs, args, kwargs, training)
         input_shape = _shape_of(inputs)
         self.ensure_built(input_shape)
         if _is_symbolic(inputs):

@@ -29,8 +29,8 @@ import sys
 import numpy as np
 
 from convnp.tensor import eager
-from convnp.tensor.eager import EagerTensor, to_eager, to_numpy
-from convnp.tensor.tape import GradientTape, record, recording
+from convnp.tensor.eager import EagerTensor, map_nested, to_eager, to_numpy
+from convnp.tensor.tape import GradientTape, is_variable, record, recording
 
 # -- built-in layers (and models) under a tape ----------------------------------------------------
 
@@ -189,12 +189,12 @@ def prepare_subclass(cls, base) -> None:
     takes_mask = _accepts(user_call, "mask")
 
     @functools.wraps(user_call)
-    def call(self, inputs, training=False, mask=None, **kwargs):
+    def call(self, inputs, *args, training=False, mask=None, **kwargs):
         if takes_training:
             kwargs["training"] = training
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
-        return run_taped(self, lambda x: user_call(self, x, **kwargs), inputs)
+        return run_taped(self, lambda x: user_call(self, x, *args, **kwargs), inputs)
 
     call._taped = True
     cls.call = call
@@ -203,6 +203,74 @@ def prepare_subclass(cls, base) -> None:
     cls.__setattr__ = tracking_setattr
     if not _defines(cls, base, "compute_output_shape"):
         cls.compute_output_shape = trial_output_shape
+
+
+def call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
+    """``layer(inputs, *args, **kwargs)`` for a layer whose ``call`` takes more than its
+    input: a user's ``call(self, query, value)`` or ``call(self, x, factor=2.0)``, run on
+    arrays or tensors (under a tape, its ops record every tensor argument). Built-in layers
+    take only ``training`` (also positionally, as before). (`Layer.__call__` has refused
+    KerasTensors here: a functional model records one input, or one list, per call.)"""
+    call = type(layer).call
+    user_call = getattr(call, "__wrapped__", call)
+    if not (layer._autodiff or not type(layer).__module__.startswith("convnp.")):
+        if len(args) == 1 and not kwargs and (args[0] is None or isinstance(
+                args[0], (bool, np.bool_))):
+            return layer(inputs, training=args[0] if training is None else training)
+        raise TypeError(f"{type(layer).__name__} layer '{layer.name}' takes its input and "
+                        f"training=...; got extra arguments {_describe(args, kwargs)}")
+    try:
+        bound = inspect.signature(user_call).bind(layer, inputs, *args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"layer '{layer.name}': {exc}") from None
+    given = dict(bound.arguments)
+    training = given.pop("training", training)
+    mask = given.pop("mask", None)
+    names = list(given)[2:]  # after self and the input
+    params = inspect.signature(user_call).parameters
+    by_name = {n: given[n] for n in names}
+    positional = [by_name.pop(n) for n in names
+                  if params[n].kind is inspect.Parameter.POSITIONAL_ONLY]
+    varargs = [n for n in names if params[n].kind is inspect.Parameter.VAR_POSITIONAL]
+    for n in varargs:
+        positional.extend(by_name.pop(n))
+    for n in [n for n in names if params[n].kind is inspect.Parameter.VAR_KEYWORD]:
+        by_name.update(by_name.pop(n))
+    if not layer.built:
+        _build_from_arguments(layer, user_call, inputs, given)
+    training = bool(training)
+    if mask is not None:
+        by_name["mask"] = mask
+    return call_on_arrays(layer, inputs, training,
+                          lambda x: layer.call(x, *positional, training=training, **by_name))
+
+
+def _build_from_arguments(layer, user_call, inputs, given: dict) -> None:
+    """Keras 3's rule: ``build(self, a_shape, b_shape)`` gets the shape of each tensor
+    argument of ``call(self, a, b)`` by name; a one-argument ``build`` gets the first's."""
+
+    def shape_of(value):
+        if isinstance(value, (list, tuple)):
+            return [shape_of(v) for v in value]
+        return (None,) + tuple(np.shape(value))[1:]
+
+    first = list(inspect.signature(user_call).parameters)[1]
+    shapes = {f"{first}_shape": shape_of(inputs)}
+    for name, value in given.items():
+        if name not in ("self", first) and hasattr(value, "shape"):
+            shapes[f"{name}_shape"] = shape_of(value)
+    wanted = [n for n in inspect.signature(layer.build).parameters]
+    if len(wanted) > 1 and all(n in shapes for n in wanted):
+        layer.build(**{n: shapes[n] for n in wanted})
+    else:
+        layer.build(shapes[f"{first}_shape"])
+    layer.built = True
+    layer.input_shape = shapes[f"{first}_shape"]
+
+
+def _describe(args, kwargs) -> str:
+    parts = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
+    return "(" + ", ".join(parts) + ")"
 
 
 # -- add_loss ----------------------------------------------------------------------------------
@@ -277,12 +345,18 @@ def isolated():
         loss_collectors[:] = collectors
 
 
+def eager_inputs(inputs):
+    """``inputs`` as tensors for a user's call; a tf.Variable stays itself, since a caller's
+    tape follows it by identity (as a tensor view, its gradient was lost)."""
+    return map_nested(inputs, lambda v: v if is_variable(v) else to_eager(v))
+
+
 def run_taped(layer, fn, inputs):
     """``fn(inputs)`` under a private tape kept for `taped_backward`, with the losses the
     call adds (`add_loss`)."""
     with _hidden(_model_tapes[-1] if _model_tapes else []):
         outer = recording()
-        xs = to_eager(inputs)
+        xs = eager_inputs(inputs)
         flat = list(xs) if isinstance(xs, (list, tuple)) else [xs]
         variables = list(layer.trainable_weights)
         layer.__dict__["_added_losses"] = []

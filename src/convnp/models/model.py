@@ -314,7 +314,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         with self._step_lock:  # never in the middle of a training step (threads)
             if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
-                    return self._graph.nodes[0].layer.run(to_eager(inputs), bool(training))
+                    return self._graph.nodes[0].layer.run(taped.eager_inputs(inputs),
+                                                          bool(training))
                 return to_eager(self._graph.forward(xs, training=bool(training))[0])
 
             def forward(_):
