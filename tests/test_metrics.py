@@ -96,7 +96,10 @@ def test_lookup_and_errors():
     with pytest.raises(ValueError, match="accuracy"):
         metrics.get("acuracy")
     with pytest.raises(ValueError):
-        metrics.BinaryAccuracy(threshold=1.5)
+        metrics.BinaryAccuracy(threshold=float("nan"))
+    logits = metrics.BinaryAccuracy(threshold=0.0)  # on logits, as TensorFlow's tutorials
+    logits.update_state(np.array([[1.0], [0.0], [1.0]]), np.array([[2.5], [-0.3], [-1.0]]))
+    assert logits.result() == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="shape"):
         metrics.CategoricalAccuracy().update_state(np.array([1, 2]), np.ones((2, 3)))
     cfg = metrics.serialize(metrics.BinaryAccuracy(threshold=0.3))

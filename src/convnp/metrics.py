@@ -313,8 +313,9 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     def __init__(self, name: str = "binary_accuracy", dtype=None, threshold: float = 0.5):
         _check_dtype(dtype)
-        threshold = check_number("threshold", threshold, 0.0, 1.0, low_open=True,
-                                 high_open=True)
+        # any finite number, as in Keras: threshold=0 reads logits (TensorFlow's transfer
+        # learning tutorial compiles BinaryAccuracy(threshold=0) for a from_logits output)
+        threshold = check_number("threshold", threshold)
         super().__init__(binary_accuracy, name, threshold=threshold)
         self.threshold = threshold
 
