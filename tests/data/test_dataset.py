@@ -184,3 +184,17 @@ def test_to_categorical():
         to_categorical([5], num_classes=3)
     with pytest.raises(ValueError):
         to_categorical([-1])
+
+
+def test_as_numpy_iterator_gives_plain_arrays_after_every_stage():
+    """TensorFlow's tutorial peeks with ``test_dataset.as_numpy_iterator().next()`` after
+    ``take``/``skip``: plain arrays come out (take and skip passed tensors through)."""
+    from convnp.tensor.eager import EagerTensor
+
+    x, y = np.arange(24.0).reshape(12, 2), np.arange(12)
+    base = Dataset.from_tensor_slices((x, y)).batch(4)
+    for ds in (base, base.take(1), base.skip(1), base.map(lambda a, b: (a * 2, b)),
+               base.shuffle(3).take(2).skip(1)):
+        a, b = ds.as_numpy_iterator().next()
+        assert type(a) is np.ndarray and type(b) is np.ndarray
+        assert not isinstance(a, EagerTensor) and a.shape == (4, 2)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from convnp import random as _random
-from convnp.tensor.eager import to_eager
+from convnp.tensor.eager import to_eager, to_numpy
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset"]
 
@@ -127,11 +127,12 @@ class NumpyIterator:
         return self
 
     def __next__(self) -> Any:
-        return next(self._elements)
+        # plain arrays whatever the stages yield (take/skip pass tensors through)
+        return to_numpy(next(self._elements))
 
     def next(self) -> Any:
         """The next element (TensorFlow's spelling of ``next(iterator)``)."""
-        return next(self._elements)
+        return self.__next__()
 
 
 class Dataset:
