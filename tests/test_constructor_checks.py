@@ -23,7 +23,7 @@ BAD_ARGUMENTS = [
     (losses.BinaryCrossentropy, {"label_smoothing": 2}, "label_smoothing"),
     (losses.CategoricalCrossentropy, {"label_smoothing": NAN}, "label_smoothing"),
     (losses.MeanSquaredError, {"reduction": "average"}, "reduction"),
-    (metrics.BinaryAccuracy, {"threshold": 1.5}, "threshold"),
+    (metrics.BinaryAccuracy, {"threshold": float("inf")}, "threshold"),
     (metrics.BinaryAccuracy, {"threshold": NAN}, "threshold"),
     (metrics.Precision, {"thresholds": [0.2, 1.2]}, "threshold"),
     (metrics.Recall, {"thresholds": NAN}, "threshold"),

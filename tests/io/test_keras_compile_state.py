@@ -117,6 +117,41 @@ def test_a_python_function_is_refused_not_dropped(what, tmp_path):
     assert not (tmp_path / "m.keras").exists()
 
 
+def test_registered_functions_go_by_name_as_keras_writes_them(tmp_path):
+    """A loss and a metric function registered with register_keras_serializable are written
+    as Keras 3 writes them (``{"module": "builtins", "class_name": "function", "config":
+    "package>name"}``; real Keras loads such a file and evaluates the same), and read back
+    compiled with those functions; unregistered, loading warns and leaves it uncompiled."""
+    register = K.saving.register_keras_serializable(package="compile_state_test")
+
+    @register
+    def squared(y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+
+    @register
+    def absolute(y_true, y_pred):
+        return tf.reduce_mean(tf.abs(y_true - y_pred), axis=-1)
+
+    x, y = np.ones((4, 4), np.float32), np.zeros((4, 1), np.float32)
+    model = K.Sequential([K.Input((4,)), K.layers.Dense(1)])
+    model.compile("adam", squared, metrics=[absolute, "mae"])
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        compiled = json.loads(archive.read("config.json"))["compile_config"]
+    entry = {"module": "builtins", "class_name": "function", "registered_name": "function"}
+    assert compiled["loss"] == {**entry, "config": "compile_state_test>squared"}
+    assert compiled["metrics"] == [{**entry, "config": "compile_state_test>absolute"}, "mae"]
+    again = K.models.load_model(tmp_path / "m.keras")
+    assert again.loss is squared
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    registered = K.saving.get_custom_objects()
+    registered.pop("compile_state_test>squared")
+    registered.pop("compile_state_test>absolute")
+    with pytest.warns(UserWarning, match="'compile_state_test>squared' is not registered"):
+        stranger = K.models.load_model(tmp_path / "m.keras")
+    assert not stranger._compiled
+
+
 def test_convnp_files_keep_per_output_metric_names_too(tmp_path):
     inputs = K.Input((4,))
     model = K.Model(inputs, [K.layers.Dense(1, name="a")(inputs),
