@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp._special import normal_cdf
 from convnp.serialization import FunctionInConfig, Registry, get_registered_name
 
 __all__ = [
@@ -155,15 +156,6 @@ def exponential(x) -> np.ndarray:
     return np.exp(_as_float(x))
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)  # exact to a rounding; NumPy has no erf of its own
-
-
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    """Phi(x) of the standard normal distribution, in float64."""
-    return 0.5 * (1 + np.asarray(_erf(np.asarray(x, dtype=np.float64) / np.sqrt(2)),
-                                 dtype=np.float64))
-
-
 def gelu(x, approximate: bool = False) -> np.ndarray:
     """x * Phi(x) with Phi the standard normal CDF (Keras' default, ``approximate=False``), or
     the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
@@ -171,7 +163,7 @@ def gelu(x, approximate: bool = False) -> np.ndarray:
     if approximate:
         inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)
         return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-    return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
+    return (x * normal_cdf(x)).astype(x.dtype, copy=False)
 
 
 def hard_sigmoid(x) -> np.ndarray:
@@ -406,11 +398,17 @@ class _Gelu(Activation):
         return gelu(x)
 
     def backward(self, dy, x, y):
-        # d/dx x * Phi(x) = Phi(x) + x * phi(x)
-        x64 = np.asarray(x, dtype=np.float64)
-        cdf = _normal_cdf(x64)
-        pdf = np.exp(-0.5 * x64 * x64) / np.sqrt(2 * np.pi)
-        return (dy * (cdf + x64 * pdf)).astype(dy.dtype, copy=False)
+        # d/dx x * Phi(x) = Phi(x) + x * phi(x), in x's dtype; Phi(x) = y / x (1/2 at 0)
+        # saves computing it again
+        x = _as_float(x)
+        slope = np.full_like(x, 0.5)
+        np.divide(y, x, out=slope, where=x != 0, casting="unsafe")
+        pdf = np.exp(x * x * x.dtype.type(-0.5))
+        pdf *= x.dtype.type(1 / math.sqrt(2 * math.pi))
+        pdf *= x
+        slope += pdf
+        slope *= dy
+        return slope.astype(dy.dtype, copy=False)
 
 
 class _HardSigmoid(Activation):

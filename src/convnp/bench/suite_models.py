@@ -24,6 +24,7 @@ SPECS = {
     "happy": ((64, 64, 3), 2, 16, 8),
     "signs": ((64, 64, 3), 6, 64, 6),
     "c3d": ((16, 32, 32, 3), 10, 8, 4),
+    "convmixer": ((32, 32, 3), 10, 32, 4),
 }
 MODELS = tuple(SPECS)
 SEGMENTATION = ("unet",)
@@ -224,8 +225,26 @@ def _c3d(tf):
     ])
 
 
+def _convmixer(tf):
+    """keras.io's ConvMixer ("Patches are all you need?") at CIFAR size, scaled to the
+    suite: 2x2 patches to 64 channels, 4 blocks of a 5x5 depthwise conv (GELU, batch norm,
+    residual add) and a 1x1 conv (GELU, batch norm), global average pooling, 10 classes."""
+    L = tf.keras.layers
+
+    def act_bn(x):
+        return L.BatchNormalization()(L.Activation("gelu")(x))
+
+    inputs = L.Input(shape=(32, 32, 3))
+    x = act_bn(L.Conv2D(64, 2, strides=2)(inputs))
+    for _ in range(4):
+        mixed = act_bn(_layer(tf, "DepthwiseConv2D")(5, padding="same")(x))
+        x = act_bn(L.Conv2D(64, 1)(L.Add()([mixed, x])))
+    x = L.GlobalAveragePooling2D()(x)
+    return tf.keras.Model(inputs, L.Dense(10, activation="softmax")(x))
+
+
 BUILDERS = {"mnist": _mnist, "vgg": _vgg, "resnet50": _resnet50, "mobilenetv2": _mobilenetv2,
-            "unet": _unet, "c3d": _c3d}
+            "unet": _unet, "c3d": _c3d, "convmixer": _convmixer}
 
 
 def build(tf, name: str):

@@ -150,8 +150,27 @@ def _c3d(torch):
     )
 
 
+def _convmixer(torch):
+    """The ConvMixer twin (PyTorch's exact GELU, as Keras's default)."""
+    nn = torch.nn
+
+    class Mixer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.depthwise = nn.Sequential(nn.Conv2d(64, 64, 5, padding=2, groups=64),
+                                           nn.GELU(), _bn(nn, 64))
+            self.pointwise = nn.Sequential(nn.Conv2d(64, 64, 1), nn.GELU(), _bn(nn, 64))
+
+        def forward(self, x):
+            return self.pointwise(self.depthwise(x) + x)
+
+    return nn.Sequential(nn.Conv2d(3, 64, 2, stride=2), nn.GELU(), _bn(nn, 64),
+                         *[Mixer() for _ in range(4)],
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
 BUILDERS = {"mnist": _mnist, "vgg": _vgg, "resnet50": _resnet50, "mobilenetv2": _mobilenetv2,
-            "unet": _unet, "c3d": _c3d}
+            "unet": _unet, "c3d": _c3d, "convmixer": _convmixer}
 
 
 def build(torch, name: str):

@@ -686,12 +686,12 @@ def triu(x, k=0):
 
 def erf(x):
     """The error function; its gradient is ``2 / sqrt(pi) * exp(-x**2)``."""
-    import math as _pymath
-
     import numpy as np
 
+    from convnp._special import erf as _erf
+
     a = _need_float(x, "erf")
-    out = np.vectorize(_pymath.erf, otypes=[np.float64])(a.astype(np.float64)).astype(a.dtype)
+    out = _erf(a).astype(a.dtype, copy=False)
     return _ops._op(out, [x], lambda g: [(np.asarray(g) * (2.0 / np.sqrt(np.pi)) * np.exp(
         -np.square(a))).astype(a.dtype)])
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from convnp._special import normal_cdf
 from convnp.ops import conv_backward, conv_forward, pool_backward, pool_forward
 from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
@@ -257,7 +258,6 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
-_erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to a rounding
 
 
 def _float_input(x, who: str, error=InvalidArgumentError) -> np.ndarray:
@@ -280,15 +280,16 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
     """``x * Phi(x)`` (Phi: the standard normal CDF) or, with ``approximate=True``, its tanh
     approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
     a = _float_input(features, "gelu", ValueError)
-    x = a.astype(np.float64)
     if approximate:
+        x = a.astype(np.float64)
         c = math.sqrt(2 / math.pi)
         th = np.tanh(c * (x + 0.044715 * x ** 3))
         out = 0.5 * x * (1 + th)
         slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x)
-    else:
-        cdf = 0.5 * (1 + np.asarray(_erf(x / math.sqrt(2)), dtype=np.float64))
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    else:  # in the input's dtype (float16 in float32)
+        x = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
+        cdf = normal_cdf(x)
+        pdf = np.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(1 / math.sqrt(2 * math.pi))
         out = x * cdf
         slope = cdf + x * pdf
     slope = slope.astype(a.dtype)
