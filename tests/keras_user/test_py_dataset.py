@@ -175,3 +175,40 @@ def test_keras2_loader_options_in_fit_evaluate_predict():
         model.fit(x, y, epochs=1, verbose=0, max_queue_size=0)
     with pytest.raises(TypeError, match="predict\\(\\): use_multiprocessing"):
         model.predict(x, verbose=0, use_multiprocessing=1)
+
+
+def test_keras_2_generator_methods_warn_and_do_what_fit_evaluate_predict_do():
+    """fit_generator / evaluate_generator / predict_generator (Keras 2, gone from Keras 3)
+    still run older notebooks: same numbers as fit / evaluate / predict on the same batches."""
+    import warnings
+
+    import numpy as np
+
+    import convnp as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 5)).astype(np.float32)
+    y = (x.sum(axis=1, keepdims=True) > 2.5).astype(np.float32)
+
+    def batches():
+        while True:
+            for i in range(0, 24, 8):
+                yield x[i:i + 8], y[i:i + 8]
+
+    def model():
+        tf.keras.utils.set_random_seed(3)
+        m = tf.keras.Sequential([tf.keras.Input((5,)), tf.keras.layers.Dense(1, "sigmoid")])
+        m.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        return m
+
+    old, new = model(), model()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old.fit_generator(batches(), steps_per_epoch=3, epochs=2, verbose=0)
+        old_eval = old.evaluate_generator(batches(), steps=3)
+        old_pred = old.predict_generator((x[i:i + 8] for i in range(0, 24, 8)), steps=3)
+    assert [str(w.message).split("`")[1] for w in caught] == [
+        "Model.fit_generator", "Model.evaluate_generator", "Model.predict_generator"]
+    new.fit(batches(), steps_per_epoch=3, epochs=2, verbose=0)
+    assert old_eval == new.evaluate(batches(), steps=3, verbose=0)
+    np.testing.assert_array_equal(old_pred, new.predict(x, verbose=0))

@@ -7,6 +7,8 @@ Keras.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from convnp.models import compile_utils
@@ -127,6 +129,24 @@ class InferenceMixin(Engine):
         merged = [parts[0] if len(outputs) == 1 else np.concatenate(parts, axis=0)
                   for parts in zip(*outputs)]
         return self._structured(merged, self._output_keys)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                           workers=1, use_multiprocessing=False, verbose=0):
+        """Keras 2's spelling of `evaluate` on a generator: warns, then calls `evaluate`."""
+        warnings.warn("`Model.evaluate_generator` is deprecated (Keras 2): use "
+                      "`Model.evaluate`, which takes generators too", UserWarning, stacklevel=2)
+        return self.evaluate(generator, steps=steps, callbacks=callbacks,
+                             max_queue_size=max_queue_size, workers=workers,
+                             use_multiprocessing=use_multiprocessing, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
+                          workers=1, use_multiprocessing=False, verbose=0):
+        """Keras 2's spelling of `predict` on a generator: warns, then calls `predict`."""
+        warnings.warn("`Model.predict_generator` is deprecated (Keras 2): use `Model.predict`, "
+                      "which takes generators too", UserWarning, stacklevel=2)
+        return self.predict(generator, steps=steps, callbacks=callbacks,
+                            max_queue_size=max_queue_size, workers=workers,
+                            use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     # -- single batches -------------------------------------------------------------------------
 
