@@ -104,3 +104,29 @@ def test_lookup_and_errors():
         metrics.CategoricalAccuracy().update_state(np.array([1, 2]), np.ones((2, 3)))
     cfg = metrics.serialize(metrics.BinaryAccuracy(threshold=0.3))
     assert metrics.deserialize(cfg).threshold == 0.3
+
+
+def test_a_users_metric_result_in_tensor_ops_is_logged_as_a_number():
+    """A Metric subclass whose result() is written in keras.ops returns a tensor; fit's
+    history, evaluate and train_on_batch log it as a float, as Keras does."""
+    import convnp as tf
+
+    class Hits(tf.keras.metrics.Metric):
+        def __init__(self, name="hits", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.count.assign_add(tf.keras.ops.sum(tf.keras.ops.cast(y_pred > 0.5, "float32")))
+
+        def result(self):
+            return self.count * 1.0
+
+    x, y = np.ones((8, 2), np.float32), np.ones((8, 1), np.float32)
+    model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1, "sigmoid")])
+    model.compile("sgd", "mse", metrics=[Hits()])
+    history = model.fit(x, y, epochs=1, verbose=0)
+    logs = model.evaluate(x, y, return_dict=True, verbose=0)
+    batch = model.train_on_batch(x, y, return_dict=True)
+    for value in (history.history["hits"][0], logs["hits"], batch["hits"]):
+        assert type(value) is float

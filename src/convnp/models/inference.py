@@ -14,7 +14,7 @@ import numpy as np
 from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.engine import Engine
-from convnp.models.loop_utils import EpochLogs, make_callback_list, resolve_verbose
+from convnp.models.loop_utils import EpochLogs, make_callback_list, metric_value, resolve_verbose
 from convnp.ops.threads import uses_all_cores
 
 
@@ -189,7 +189,7 @@ class InferenceMixin(Engine):
         for name, value in zip(names, [v for v in output_losses if v is not None]):
             logs[name] = float(value)
         for m in self.compiled_metrics:
-            logs[m.name] = m.result()
+            logs[m.name] = metric_value(m)
         if return_dict:
             return logs
         values = list(logs.values())

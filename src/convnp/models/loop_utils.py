@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 class LossTracker:
     """Running mean of per-batch losses weighted by batch size (Keras's loss tracker).
@@ -84,5 +86,15 @@ class EpochLogs:
             logs[name] = tracker.result()
         for spec in self.specs:
             for m in spec.metrics:
-                logs[m.name] = m.result()
+                logs[m.name] = metric_value(m)
         return logs
+
+
+def metric_value(metric) -> Any:
+    """A metric's result as a log holds it: a float (a user's ``result()`` written in tensor
+    ops returns a 0-d tensor; Keras logs a number), or a NumPy array for per-class results."""
+    value = metric.result()
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return float(value)
+    array = np.asarray(value)
+    return float(array) if array.ndim == 0 else np.array(array)
