@@ -7,14 +7,18 @@ Keras.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.engine import Engine
-from convnp.models.loop_utils import EpochLogs, make_callback_list, metric_value, resolve_verbose
+from convnp.models.loop_utils import (
+    EpochLogs,
+    keras2_alias,
+    make_callback_list,
+    metric_value,
+    resolve_verbose,
+)
 from convnp.ops.threads import uses_all_cores
 
 
@@ -130,23 +134,15 @@ class InferenceMixin(Engine):
                   for parts in zip(*outputs)]
         return self._structured(merged, self._output_keys)
 
-    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
-                           workers=1, use_multiprocessing=False, verbose=0):
+    def evaluate_generator(self, generator, steps=None, **kwargs):
         """Keras 2's spelling of `evaluate` on a generator: warns, then calls `evaluate`."""
-        warnings.warn("`Model.evaluate_generator` is deprecated (Keras 2): use "
-                      "`Model.evaluate`, which takes generators too", UserWarning, stacklevel=2)
-        return self.evaluate(generator, steps=steps, callbacks=callbacks,
-                             max_queue_size=max_queue_size, workers=workers,
-                             use_multiprocessing=use_multiprocessing, verbose=verbose)
+        keras2_alias("evaluate_generator", "evaluate")
+        return self.evaluate(generator, steps=steps, **{"verbose": 0, **kwargs})
 
-    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
-                          workers=1, use_multiprocessing=False, verbose=0):
+    def predict_generator(self, generator, steps=None, **kwargs):
         """Keras 2's spelling of `predict` on a generator: warns, then calls `predict`."""
-        warnings.warn("`Model.predict_generator` is deprecated (Keras 2): use `Model.predict`, "
-                      "which takes generators too", UserWarning, stacklevel=2)
-        return self.predict(generator, steps=steps, callbacks=callbacks,
-                            max_queue_size=max_queue_size, workers=workers,
-                            use_multiprocessing=use_multiprocessing, verbose=verbose)
+        keras2_alias("predict_generator", "predict")
+        return self.predict(generator, steps=steps, **{"verbose": 0, **kwargs})
 
     # -- single batches -------------------------------------------------------------------------
 

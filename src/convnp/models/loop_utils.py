@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,12 @@ class EpochLogs:
             for m in spec.metrics:
                 logs[m.name] = metric_value(m)
         return logs
+
+
+def keras2_alias(old: str, new: str) -> None:
+    """The warning of a Keras 2 method kept for older notebooks (``fit_generator``)."""
+    warnings.warn(f"`Model.{old}` is deprecated (Keras 2): use `Model.{new}`, which takes "
+                  "generators too", UserWarning, stacklevel=3)
 
 
 def metric_value(metric) -> Any:

@@ -27,7 +27,7 @@ import numpy as np
 
 from convnp.models import data_adapter as da
 from convnp.models.inference import InferenceMixin
-from convnp.models.loop_utils import EpochLogs, make_callback_list, resolve_verbose
+from convnp.models.loop_utils import EpochLogs, keras2_alias, make_callback_list, resolve_verbose
 from convnp.ops.threads import uses_all_cores
 
 
@@ -167,20 +167,11 @@ class TrainingMixin(InferenceMixin):
         callback_list.on_train_end(epoch_logs or None)
         return self.history
 
-    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
-                      callbacks=None, validation_data=None, validation_steps=None,
-                      validation_freq=1, class_weight=None, max_queue_size=10, workers=1,
-                      use_multiprocessing=False, shuffle=True, initial_epoch=0):
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, **kwargs):
         """Keras 2's spelling of `fit` on a generator or Sequence (deprecated there since TF
         2.1 and gone from Keras 3): warns, then calls `fit` with the same arguments."""
-        warnings.warn("`Model.fit_generator` is deprecated (Keras 2): use `Model.fit`, which "
-                      "takes generators too", UserWarning, stacklevel=2)
-        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
-                        verbose=verbose, callbacks=callbacks, validation_data=validation_data,
-                        validation_steps=validation_steps, validation_freq=validation_freq,
-                        class_weight=class_weight, max_queue_size=max_queue_size,
-                        workers=workers, use_multiprocessing=use_multiprocessing,
-                        shuffle=shuffle, initial_epoch=initial_epoch)
+        keras2_alias("fit_generator", "fit")
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
 
     def _terminate_on_nan(self, step: int, verbose: int) -> None:
         message = f"Batch {step}: Invalid loss, terminating training"
