@@ -213,7 +213,8 @@ def call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
     KerasTensors here: a functional model records one input, or one list, per call.)"""
     call = type(layer).call
     user_call = getattr(call, "__wrapped__", call)
-    if not (layer._autodiff or not type(layer).__module__.startswith("convnp.")):
+    builtin = type(layer).__module__.startswith("convnp.") and not layer._autodiff
+    if builtin:
         if len(args) == 1 and not kwargs and (args[0] is None or isinstance(
                 args[0], (bool, np.bool_))):
             return layer(inputs, training=args[0] if training is None else training)

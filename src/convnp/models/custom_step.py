@@ -54,10 +54,10 @@ class CustomStepMixin:
         """The user's `compute_loss` override, called as Keras 3 calls it (``training`` only
         when its signature takes it)."""
         kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
-        params = inspect.signature(type(self).compute_loss).parameters
+        params = inspect.signature(self.compute_loss).parameters
         if "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
             kwargs["training"] = training
-        return type(self).compute_loss(self, **kwargs)
+        return self.compute_loss(**kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``y_pred`` against ``y`` plus ``model.losses`` (regularizer
