@@ -198,3 +198,29 @@ def test_as_numpy_iterator_gives_plain_arrays_after_every_stage():
         a, b = ds.as_numpy_iterator().next()
         assert type(a) is np.ndarray and type(b) is np.ndarray
         assert not isinstance(a, EagerTensor) and a.shape == (4, 2)
+
+
+def test_file_paths_as_a_list_of_strings_feed_a_map_that_reads_images(tmp_path):
+    """keras.io's segmentation pipeline: ``from_tensor_slices((image_paths, mask_paths))``
+    (lists of strings are one component each, as in tf.data), then ``tf.io.read_file`` and
+    ``tf.io.decode_png`` in ``map``."""
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    import convnp as tf
+
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(np.full((4, 5), i + 1, np.uint8)).save(path)
+        paths.append(str(path))
+    ds = Dataset.from_tensor_slices((paths, [p.replace(".png", "") for p in paths]))
+    assert ds.cardinality() == 3
+
+    def load(path, stem):
+        image = tf.io.decode_png(tf.io.read_file(path), channels=1)
+        return tf.image.resize(image, (2, 2), method="nearest"), stem
+
+    images = [(np.asarray(a), str(b)) for a, b in ds.map(load).as_numpy_iterator()]
+    assert [int(a[0, 0, 0]) for a, _ in images] == [1, 2, 3]
+    assert [s for _, s in images] == [p.replace(".png", "") for p in paths]

@@ -78,15 +78,16 @@ def _unflatten(spec: Any, leaves: list[Any]) -> Any:
 
 
 def _number_lists_as_arrays(value: Any) -> Any:
-    """Lists of numbers (nested too, or 0-d tensors) become arrays, as tf.data reads them, so
-    that ``from_tensor_slices(([1, 2], [3, 4]))`` has two components, not four."""
+    """Lists of numbers or strings (nested too, or 0-d tensors) become arrays, as tf.data
+    reads them, so that ``from_tensor_slices(([1, 2], [3, 4]))`` has two components, not
+    four, and a list of file paths is one component of strings."""
     if isinstance(value, dict):
         return {k: _number_lists_as_arrays(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return tuple(_number_lists_as_arrays(v) for v in value)
     if isinstance(value, list) and value:
         arr = np.asarray(value) if all(
-            isinstance(v, (int, float, bool, np.generic, list))
+            isinstance(v, (int, float, bool, str, bytes, np.generic, list))
             or (isinstance(v, np.ndarray) and v.ndim == 0) for v in value) else None
         if arr is not None and arr.dtype != object:
             return arr

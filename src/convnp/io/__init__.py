@@ -15,6 +15,9 @@ from __future__ import annotations
 import importlib
 
 __all__ = [
+    "decode_image",
+    "decode_jpeg",
+    "decode_png",
     "export_onnx",
     "load_keras",
     "load_keras_weights",
@@ -26,6 +29,10 @@ __all__ = [
 
 _LAZY = {
     "read_file": ("convnp.tensor.io", "read_file"),
+    # TensorFlow has the image codecs under tf.io too (keras.io's segmentation example)
+    "decode_png": ("convnp.tensor.image", "decode_png"),
+    "decode_jpeg": ("convnp.tensor.image", "decode_jpeg"),
+    "decode_image": ("convnp.tensor.image", "decode_image"),
     "write_file": ("convnp.tensor.io", "write_file"),
     "export_onnx": ("convnp.io.onnx", "export"),
     "load_keras": ("convnp.io.keras_format", "load_keras"),
