@@ -170,3 +170,15 @@ def test_nearest_resize_keeps_the_image_dtype():
     same = tf.image.resize(image.astype(np.float32), (8, 4), method="nearest")
     np.testing.assert_array_equal(small.numpy(), same.numpy().astype(np.uint8))
     assert tf.image.resize(image, (8, 4)).dtype == tf.float32
+
+
+def test_applications_import_as_keras_io_writes_it():
+    """``from keras.applications import EfficientNetB0`` becomes ``from
+    convnp.keras.applications import EfficientNetB0`` (it was only an attribute)."""
+    import convnp as tf
+    from convnp.keras.applications import EfficientNetB0, mobilenet_v2
+
+    assert EfficientNetB0 is tf.keras.applications.EfficientNetB0
+    assert mobilenet_v2.preprocess_input is tf.keras.applications.mobilenet_v2.preprocess_input
+    base = EfficientNetB0(include_top=False, weights=None, input_shape=(32, 32, 3))
+    assert base.output_shape == (None, 1, 1, 1280)

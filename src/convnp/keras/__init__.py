@@ -64,7 +64,7 @@ def __getattr__(name: str):
 
         return convnp.keras.mixed_precision
     if name == "applications":  # loaded only when asked for
-        import convnp.applications
+        import convnp.keras.applications
 
-        return convnp.applications
+        return convnp.keras.applications
     raise AttributeError(f"module 'convnp.keras' has no attribute {name!r}")
