@@ -316,3 +316,24 @@ def test_preprocessing_layers_are_refused_by_name(make):
     model = Model(inputs, L.Flatten()(layer(inputs)))
     with pytest.raises(ValueError, match=rf"'{layer.name}' of type {type(layer).__name__}"):
         export_bytes(model)
+
+
+def test_model_export_in_onnx_format_as_keras_3_spells_it(tmp_path):
+    """``model.export(path, format="onnx", opset_version=...)`` (Keras 3) writes the same
+    file as the exporter; other formats (TensorFlow's SavedModel by default) are refused
+    before anything is written."""
+    model = happy_model()
+    randomize(model)
+    x = np.random.default_rng(0).random((2, 64, 64, 3)).astype(np.float32)
+    path = model.export(str(tmp_path / "happy.onnx"), format="onnx", opset_version=13)
+    with open(path, "rb") as f:
+        assert f.read() == export_bytes(model, opset=13)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=ATOL)
+    for kwargs, error in (({}, ValueError), ({"format": "onnx", "input_signature": [x]},
+                                             ValueError), ({"format": "onnx", "dpi": 3},
+                                                           TypeError)):
+        with pytest.raises(error):
+            model.export(str(tmp_path / "other"), **kwargs)
+    assert sorted(os.listdir(tmp_path)) == ["happy.onnx"]

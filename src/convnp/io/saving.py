@@ -675,8 +675,32 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
         variable.assign(arrays[key].astype(variable.dtype, copy=False))
 
 
-# Model.save / save_weights / load_weights reach these through the models' hook table, so
-# that convnp.models never imports convnp.io (io sits above models).
+def export_model(model: Any, filepath, format: str = "tf_saved_model",
+                 verbose=None, input_signature=None, **kwargs) -> str:
+    """Keras 3's ``Model.export`` for inference: ``format="onnx"`` writes an ONNX file
+    (`convnp.io.onnx.export`; ``opset_version=`` as in Keras, default 17). TensorFlow's
+    SavedModel, OpenVINO and LiteRT artifacts need those runtimes: refused, naming what
+    convnp writes instead. Returns the path written."""
+    if format != "onnx":
+        raise ValueError(f"export(format={format!r}): convnp exports format='onnx' only (a "
+                         f"{format} artifact needs its own runtime); model.save('name.keras') "
+                         "keeps the whole model for Keras")
+    if input_signature is not None:
+        raise ValueError("export(input_signature=...): not supported; the ONNX graph takes "
+                         "the model's own input shapes, with a free batch axis")
+    unknown = sorted(set(kwargs) - {"opset_version"})
+    if unknown:
+        raise TypeError(f"export() got unexpected keyword argument(s) {unknown}")
+    from convnp.io import onnx
+
+    path = onnx.export(model, filepath, opset=kwargs.get("opset_version", 17))
+    if verbose:
+        print(f"Saved artifact at '{path}'.")
+    return path
+
+
+# Model.save / save_weights / load_weights / export reach these through the models' hook
+# table, so that convnp.models never imports convnp.io (io sits above models).
 for _name, _function in (("save_model", save_model), ("save_weights", save_weights),
-                         ("load_weights", load_weights)):
+                         ("load_weights", load_weights), ("export_model", export_model)):
     file_hooks.register(_name, _function)

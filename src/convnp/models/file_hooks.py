@@ -19,7 +19,7 @@ from typing import Any
 PROVIDER = "convnp.io.saving"
 
 #: The names a provider must register.
-NAMES = ("save_model", "save_weights", "load_weights")
+NAMES = ("save_model", "save_weights", "load_weights", "export_model")
 
 _TABLE: dict[str, Callable[..., Any]] = {}
 

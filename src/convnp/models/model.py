@@ -416,6 +416,13 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         """Load weights written by `save_weights` into this (same-architecture) model."""
         file_hooks.get("load_weights")(self, filepath)
 
+    def export(self, filepath, format: str = "tf_saved_model", verbose=None,
+               input_signature=None, **kwargs) -> str:
+        """Keras 3's export for inference; convnp writes ``format="onnx"`` (see
+        `convnp.io.saving.export_model`)."""
+        return file_hooks.get("export_model")(self, filepath, format=format, verbose=verbose,
+                                              input_signature=input_signature, **kwargs)
+
     def to_json(self) -> str:
         """`get_config` as JSON, wrapped as ``{"class_name", "config"}`` like Keras."""
         import json
