@@ -256,10 +256,8 @@ class Loss(Configurable):
         number). Under a recording `GradientTape` the call is recorded, with `gradient` as
         its vector-Jacobian product."""
         if recording():
-            yt, yp, orig_shape = self._prepare(to_numpy(y_true), value_of(y_pred))
-            per_sample, grad = self._terms(yt, yp, need_grad=True)
-            value, factor = self._reduce(per_sample, sample_weight)
-            grad = (grad * factor[..., None]).reshape(orig_shape).astype(yp.dtype, copy=False)
+            value, grad, yt, yp, factor = self._reduced_terms(to_numpy(y_true),
+                                                              value_of(y_pred), sample_weight)
             out = new_tensor(np.asarray(value, dtype=grad.dtype))
             if connected(y_true):  # targets computed on the tape too (a teacher's outputs)
                 true_grad = self._true_gradient(y_true, yt, yp, factor)
@@ -317,11 +315,16 @@ class Loss(Configurable):
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
         """Both at once (one pass over the data)."""
+        return self._reduced_terms(y_true, y_pred, sample_weight)[:2]
+
+    def _reduced_terms(self, y_true, y_pred, sample_weight):
+        """``(value, gradient, yt, yp, factor)``: the reduced loss, its gradient in
+        ``y_pred``'s shape, the prepared arrays and d(loss)/d(per-sample value)."""
         yt, yp, orig_shape = self._prepare(y_true, y_pred)
         per_sample, grad = self._terms(yt, yp, need_grad=True)
         value, factor = self._reduce(per_sample, sample_weight)
         grad = (grad * factor[..., None]).reshape(orig_shape).astype(yp.dtype, copy=False)
-        return value, grad
+        return value, grad, yt, yp, factor
 
     # -- fused with the last activation (TensorFlow's `_keras_logits` path) --------------------
     def can_fuse(self, activation_name: str | None) -> bool:

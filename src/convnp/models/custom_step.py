@@ -16,6 +16,7 @@ import inspect
 
 import numpy as np
 
+from convnp.models.loop_utils import log_value
 from convnp.tensor.eager import to_eager
 
 
@@ -197,7 +198,7 @@ def _flat_logs(result: dict) -> dict:
         if isinstance(value, dict):
             logs.update(_flat_logs(value))
         else:
-            logs[key] = float(np.asarray(value))
+            logs[key] = log_value(value)
     return logs
 
 

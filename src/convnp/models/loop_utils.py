@@ -98,9 +98,13 @@ def keras2_alias(old: str, new: str) -> None:
 
 
 def metric_value(metric) -> Any:
-    """A metric's result as a log holds it: a float (a user's ``result()`` written in tensor
-    ops returns a 0-d tensor; Keras logs a number), or a NumPy array for per-class results."""
-    value = metric.result()
+    """A metric's result as a log holds it (see `log_value`)."""
+    return log_value(metric.result())
+
+
+def log_value(value) -> Any:
+    """A value as logs hold it: a float (a user's ``result()`` written in tensor ops returns
+    a 0-d tensor; Keras logs a number), or a NumPy array for per-class results."""
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         return float(value)
     array = np.asarray(value)
