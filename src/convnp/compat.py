@@ -30,8 +30,13 @@ KERAS_SUBMODULES = (
     "applications.vgg16", "applications.resnet_v2", "applications.mobilenet_v3",
     "applications.efficientnet_v2", "applications.convnext", "backend", "callbacks", "datasets", "initializers", "layers",
     "layers.experimental", "layers.experimental.preprocessing", "losses", "metrics", "models",
-    "ops", "optimizers", "preprocessing", "preprocessing.image", "utils", "saving",
+    "ops", "optimizers", "optimizers.schedules", "optimizers.legacy", "optimizers.experimental",
+    "preprocessing", "preprocessing.image", "utils", "saving", "regularizers", "constraints",
+    "mixed_precision", "random",
 )
+# tensorflow's own namespaces (``from tensorflow.image import resize``), from convnp
+TF_SUBMODULES = ("data", "data.experimental", "random", "image", "nn", "math", "linalg", "io",
+                 "errors", "dtypes", "config", "debugging")
 _registered: dict[str, object] = {}  # name -> what sys.modules held before (or _ABSENT)
 _ABSENT = object()
 
@@ -72,7 +77,7 @@ def as_tensorflow(force: bool = False) -> list[str]:
         target = _resolve(keras, name)
         if target is not None:
             table[f"tensorflow.keras.{name}"] = target
-    for name in ("data", "random"):
+    for name in TF_SUBMODULES:
         target = _resolve(convnp, name)
         if target is not None:
             table[f"tensorflow.{name}"] = target

@@ -92,6 +92,10 @@ class Optimizer(Configurable):
         if "lr" in kwargs:  # Keras 2 spelling (course notebooks: Adam(lr=...)); it wins, as there
             learning_rate = kwargs.pop("lr")
         weight_decay = kwargs.pop("weight_decay", None)
+        # Keras 2's `decay`: the rate of each update is divided by 1 + decay * iterations
+        # (its "time-based" decay), while `learning_rate` itself stays what callbacks read
+        # and set, as in Keras 2.
+        decay = kwargs.pop("decay", 0.0)
         clipping = {k: kwargs.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
         unsupported = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         # Keras's optional extras: accepted as None/False (their defaults), refused otherwise
@@ -113,6 +117,7 @@ class Optimizer(Configurable):
         self.name = name or type(self).__name__.lower()
         self.weight_decay = None if weight_decay is None else _check_rate("weight_decay",
                                                                           weight_decay)
+        self.decay = _check_rate("decay", decay)
         given = [k for k, v in clipping.items() if v is not None]
         if len(given) > 1:
             raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set, "
@@ -146,6 +151,14 @@ class Optimizer(Configurable):
         self._learning_rate = float(_check_rate("learning_rate", value))
 
     lr = learning_rate  # Keras 2 spelling, still used in course notebooks
+
+    def _rate(self) -> float:
+        """The rate the next update uses: `learning_rate`, with Keras 2's time-based `decay`
+        applied when one was given."""
+        rate = float(self.learning_rate)
+        if self.decay:
+            rate /= 1.0 + self.decay * self.iterations
+        return rate
 
     # -- slots ----------------------------------------------------------------------------
     def _slot_names(self) -> list[str]:
@@ -245,7 +258,7 @@ class Optimizer(Configurable):
         grads = self._clip(grads)
         if self.weight_decay:
             # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
-            lr = self.learning_rate
+            lr = self._rate()
             for grad, value in zip(grads, values):
                 if grad is not None:
                     value -= value * value.dtype.type(self.weight_decay * lr)
@@ -396,9 +409,12 @@ class Optimizer(Configurable):
 
         rate = (schedules.serialize(self._schedule) if self._schedule is not None
                 else self._learning_rate)
-        return {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue}
+        config = {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
+                  "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                  "clipvalue": self.clipvalue}
+        if self.decay:  # Keras 2's argument, written only when used (Keras 3 lacks it)
+            config["decay"] = self.decay
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
@@ -424,7 +440,7 @@ class SGD(Optimizer):
 
     def _update(self, slots, grad, value):
         t = value.dtype.type
-        lr = t(self.learning_rate)
+        lr = t(self._rate())
         if self.momentum == 0:
             value -= lr * grad
             return
@@ -480,7 +496,7 @@ class Adam(_TwoMoments):
             t = dtype.type
             step = t(self.iterations + 1)
             b1, b2 = t(self.beta_1), t(self.beta_2)
-            alpha = t(self.learning_rate) * np.sqrt(t(1) - b2 ** step) / (t(1) - b1 ** step)
+            alpha = t(self._rate()) * np.sqrt(t(1) - b2 ** step) / (t(1) - b1 ** step)
             scalars = (alpha, t(1 - self.beta_1), t(1 - self.beta_2), t(self.epsilon))
             self._step_scalars = {**self._step_scalars, dtype: scalars}  # threads read it
         return scalars
@@ -547,7 +563,7 @@ class RMSprop(Optimizer):
         else:
             denom = v + t(self.epsilon)
         np.sqrt(denom, out=denom)
-        inc = t(self.learning_rate) * grad
+        inc = t(self._rate()) * grad
         inc /= denom
         if self.momentum > 0:
             mom = slots["momentum"]
@@ -607,7 +623,7 @@ class Adagrad(_StartedAccumulator):
         t = value.dtype.type
         acc = slots["accumulator"]
         acc += grad * grad
-        value -= t(self.learning_rate) * grad / np.sqrt(acc + t(self.epsilon))
+        value -= t(self._rate()) * grad / np.sqrt(acc + t(self.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,
@@ -632,7 +648,7 @@ class Adamax(_TwoMoments):
         m += (grad - m) * t(1 - self.beta_1)
         np.maximum(t(self.beta_2) * u, np.abs(grad), out=u)
         correction = t(1) - t(self.beta_1) ** t(self.iterations + 1)
-        value -= t(self.learning_rate) * m / (correction * (u + t(self.epsilon)))
+        value -= t(self._rate()) * m / (correction * (u + t(self.epsilon)))
 
 
 class Nadam(_TwoMoments):
@@ -664,7 +680,7 @@ class Nadam(_TwoMoments):
         v += (grad * grad - v) * t(1 - self.beta_2)
         m_hat = u_next * m / (t(1) - product * u_next) + (t(1) - u_t) * grad / (t(1) - product)
         v_hat = v / (t(1) - t(self.beta_2) ** t(step))
-        value -= m_hat * t(self.learning_rate) / (np.sqrt(v_hat) + t(self.epsilon))
+        value -= m_hat * t(self._rate()) / (np.sqrt(v_hat) + t(self.epsilon))
 
     def get_state(self):
         return {**super().get_state(), "u_product": np.array(self.u_product)}
@@ -700,7 +716,7 @@ class Adadelta(Optimizer):
         step = np.sqrt(acc_delta + eps) / np.sqrt(acc_grad + eps) * grad
         acc_delta *= rho
         acc_delta += t(1 - self.rho) * (step * step)
-        value -= t(self.learning_rate) * step
+        value -= t(self._rate()) * step
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -726,7 +742,7 @@ class Lion(Optimizer):
         t = value.dtype.type
         m = slots["momentum"]
         direction = np.sign(m * t(self.beta_1) + grad * t(1 - self.beta_1))
-        value -= t(self.learning_rate) * direction
+        value -= t(self._rate()) * direction
         m *= t(self.beta_2)
         m += grad * t(1 - self.beta_2)
 
@@ -762,7 +778,7 @@ class Ftrl(_StartedAccumulator):
 
     def _update(self, slots, grad, value):
         t = value.dtype.type
-        lr, power = t(self.learning_rate), t(-self.learning_rate_power)
+        lr, power = t(self._rate()), t(-self.learning_rate_power)
         acc, linear = slots["accumulator"], slots["linear"]
         new_acc = acc + grad * grad
         shrunk = grad + t(2 * self.l2_shrinkage_regularization_strength) * value

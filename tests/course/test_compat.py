@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -68,3 +69,28 @@ def test_real_tensorflow_is_not_replaced(monkeypatch):
     with pytest.raises(RuntimeError, match="already imported"):
         compat.as_tensorflow()
     assert sys.modules["tensorflow"] is fake
+
+
+def test_tensorflow_namespaces_and_newer_keras_paths(aliased):
+    """The import lines of later tutorials: tf's own namespaces, the optimizer submodules and
+    a star import of the experimental preprocessing layers."""
+    from tensorflow.data.experimental import AUTOTUNE
+    from tensorflow.image import resize
+    from tensorflow.keras.optimizers.experimental import AdamW
+    from tensorflow.keras.optimizers.legacy import Adam
+    from tensorflow.keras.optimizers.schedules import ExponentialDecay
+    from tensorflow.math import reduce_sum
+    from tensorflow.nn import relu
+
+    assert resize is convnp.image.resize and relu is convnp.nn.relu
+    assert reduce_sum is convnp.math.reduce_sum and AUTOTUNE == convnp.data.AUTOTUNE
+    assert Adam is convnp.keras.optimizers.Adam and AdamW is convnp.keras.optimizers.AdamW
+    assert ExponentialDecay is convnp.keras.optimizers.schedules.ExponentialDecay
+    for name in ("image", "nn", "math", "linalg", "io", "errors", "config"):
+        assert f"tensorflow.{name}" in aliased
+    # what `from ... import *` does: every name of __all__ must be there
+    module = importlib.import_module("tensorflow.keras.layers.experimental.preprocessing")
+    scope = {name: getattr(module, name) for name in module.__all__}
+    assert scope["RandomFlip"] is convnp.keras.layers.RandomFlip
+    assert scope["Normalization"] is convnp.keras.layers.Normalization
+    assert scope["Rescaling"] is convnp.keras.layers.Rescaling

@@ -15,34 +15,25 @@ __all__ = ["Input", "experimental"]
 __all__.extend(_SHARED)
 
 
-def _experimental_namespace():
-    """``tf.keras.layers.experimental.preprocessing`` (TensorFlow 2.3-2.5 spelling, which the
-    course uses): the same preprocessing classes."""
-    import types
+# TensorFlow 2.3-2.5's tf.keras.layers.experimental.preprocessing classes that convnp has
+# (the text and lookup layers are not image layers and are absent)
+_EXPERIMENTAL_PREPROCESSING = (
+    "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "RandomFlip", "RandomHeight", "RandomRotation", "RandomTranslation", "RandomWidth",
+    "RandomZoom", "Rescaling", "Resizing")
 
-    from convnp.layers import preprocessing as _pre
+
+def _experimental_namespace():
+    """``tf.keras.layers.experimental.preprocessing`` (the TensorFlow 2.3-2.5 spelling, which
+    the course uses): the same classes as ``tf.keras.layers``."""
+    import types
 
     inner = types.ModuleType("convnp.keras.layers.experimental.preprocessing",
                              "Keras' experimental preprocessing layers (the same classes as "
                              "convnp.keras.layers).")
-    for cls in _pre.PREPROCESSING_LAYERS:
-        setattr(inner, cls.__name__, cls)
-    inner.__all__ = [
-    "AveragePooling1D",
-    "Conv1D",
-    "ELU",
-    "GaussianNoise",
-    "GlobalAveragePooling1D",
-    "GlobalMaxPooling1D",
-    "LayerNormalization",
-    "LeakyReLU",
-    "MaxPooling1D",
-    "Permute",
-    "PReLU",
-    "Reshape",
-    "Softmax",
-    "SpatialDropout2D",
-]
+    for name in _EXPERIMENTAL_PREPROCESSING:
+        setattr(inner, name, get_layer_class(name))
+    inner.__all__ = list(_EXPERIMENTAL_PREPROCESSING)
     outer = types.ModuleType("convnp.keras.layers.experimental")
     outer.preprocessing = inner
     return outer

@@ -152,10 +152,18 @@ def convert_image_dtype(image, dtype, saturate=False, name=None) -> EagerTensor:
 def _decode(contents, channels: int, what: str) -> EagerTensor:
     Image = _pillow(what)
     data = contents if isinstance(contents, (bytes, bytearray)) else bytes(value_of(contents))
-    img = Image.open(_io.BytesIO(data))
     mode = {0: None, 1: "L", 3: "RGB", 4: "RGBA"}
     if channels not in mode:
         raise ValueError(f"{what}: channels must be 0, 1, 3 or 4, got {channels}")
+    try:
+        img = Image.open(_io.BytesIO(data))
+        img.load()
+    except (OSError, SyntaxError, ValueError) as err:  # what Pillow raises for bad bytes
+        from convnp.tensor.debugging import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            f"{what}: expected the bytes of a PNG, JPEG, GIF, BMP or WebP image, got "
+            f"{len(data)} bytes Pillow cannot decode ({err})") from None
     if mode[channels] is not None:
         img = img.convert(mode[channels])
     elif img.mode not in ("L", "RGB", "RGBA"):
