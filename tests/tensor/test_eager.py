@@ -60,7 +60,10 @@ def test_repr_and_str_look_like_tensorflow():
     t = to_eager(np.array([1.0, 2.0], dtype=np.float32))
     assert repr(t).startswith("<tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.]")
     assert str(t) == "tf.Tensor([1. 2.], shape=(2,), dtype=float32)"
-    assert repr(t[0]) == "<tf.Tensor: shape=(), dtype=float32, numpy=np.float32(1.0)>"
+    # TensorFlow 2.21 (NumPy 2) shows a 0-d tensor's number as Python prints it
+    assert repr(t[0]) == "<tf.Tensor: shape=(), dtype=float32, numpy=1.0>"
+    assert repr(to_eager(np.float32(0.1))).endswith("numpy=0.10000000149011612>")
+    assert repr(to_eager(np.array(True))).endswith("dtype=bool, numpy=True>")
 
 
 def test_structures_convert_both_ways():

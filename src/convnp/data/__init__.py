@@ -1,16 +1,25 @@
-"""tf.data-shaped input pipelines: `convnp.data.Dataset`, `convnp.data.AUTOTUNE`."""
+"""tf.data-shaped input pipelines: `convnp.data.Dataset`, `convnp.data.AUTOTUNE`,
+`convnp.data.Options`."""
 
+from convnp.data import dataset as _dataset
 from convnp.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from convnp.data.options import AutoShardPolicy as _AutoShardPolicy
+from convnp.data.options import Options
 
-__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "experimental"]
+__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Options",
+           "experimental"]
 
 
 class experimental:
-    """`tf.data.experimental` constants used by course code."""
+    """`tf.data.experimental`: the constants and the TensorFlow 2.0-2.6 spellings of
+    functions that later became `Dataset` methods."""
 
     AUTOTUNE = AUTOTUNE
     INFINITE_CARDINALITY = INFINITE_CARDINALITY
     UNKNOWN_CARDINALITY = UNKNOWN_CARDINALITY
+    AutoShardPolicy = _AutoShardPolicy
+    sample_from_datasets = staticmethod(_dataset._sample_from_datasets)
+    choose_from_datasets = staticmethod(_dataset._choose_from_datasets)
 
     @staticmethod
     def cardinality(dataset: Dataset) -> int:

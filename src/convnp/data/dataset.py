@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from convnp import random as _random
-from convnp.tensor.eager import to_eager, to_numpy
+from convnp.tensor.eager import as_dtype, to_eager, to_numpy
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset"]
 
@@ -128,8 +128,14 @@ class NumpyIterator:
         return self
 
     def __next__(self) -> Any:
-        # plain arrays whatever the stages yield (take/skip pass tensors through)
-        return to_numpy(next(self._elements))
+        # plain arrays whatever the stages yield (take/skip pass tensors through); a 0-d
+        # array becomes its NumPy scalar (np.int64(3)), as TensorFlow yields
+        element = to_numpy(next(self._elements))
+        leaves, spec = _flatten(element)
+        if not any(np.ndim(v) == 0 and isinstance(v, np.ndarray) for v in leaves):
+            return element
+        return _unflatten(spec, [v[()] if isinstance(v, np.ndarray) and v.ndim == 0 else v
+                                 for v in leaves])
 
     def next(self) -> Any:
         """The next element (TensorFlow's spelling of ``next(iterator)``)."""
@@ -309,17 +315,82 @@ class Dataset:
         return self
 
     def enumerate(self, start: int = 0) -> Dataset:
-        """Elements become `(index, element)`."""
-        return Dataset.zip(Dataset.range(start, np.iinfo(np.int64).max), self)
+        """Elements become `(index, element)`, the index an int64 counting from `start`."""
+        return Dataset.zip(Dataset.counter(start), self)
 
     @property
     def element_spec(self) -> Any:
-        """The structure of one element with `(shape, dtype)` leaves (first element probed)."""
+        """The structure of one element with `tf.TensorSpec` leaves, read from the first
+        element. Below a `batch` that keeps its last, smaller batch, the leading size is
+        ``None``, as in TensorFlow."""
+        from convnp.tensor.spec import TensorSpec
+
         first = next(self.take(1)._iter_plain(), None)
         if first is None:
             return None
         leaves, spec = _flatten(first)
-        return _unflatten(spec, [(np.shape(v), np.asarray(v).dtype) for v in leaves])
+        ragged = self._batched_upstream()
+        specs = []
+        for v in leaves:
+            arr = np.asarray(v)
+            shape = (None,) + arr.shape[1:] if ragged and arr.ndim else arr.shape
+            specs.append(TensorSpec(shape, arr.dtype))
+        return _unflatten(spec, specs)
+
+    def _batched_upstream(self) -> bool:
+        """Whether a `batch` without ``drop_remainder`` made these elements' first axis."""
+        stage: Any = self
+        while stage is not None:
+            if isinstance(stage, _Batch):
+                return not stage._drop
+            if isinstance(stage, _Unbatch):
+                return False
+            stage = getattr(stage, "_parent", None)
+        return False
+
+    # -- counters, selections and scans -------------------------------------------------------
+    @staticmethod
+    def counter(start: Any = 0, step: Any = 1, dtype: Any = np.int64,
+                name: str | None = None) -> Dataset:
+        """``start, start + step, ...`` without end."""
+        return _Counter(start, step, dtype)
+
+    @staticmethod
+    def random(seed: int | None = None, rerandomize_each_iteration: bool | None = None,
+               name: str | None = None) -> Dataset:
+        """Uniform int64 numbers without end."""
+        return _RandomIntegers(seed)
+
+    @staticmethod
+    def sample_from_datasets(datasets: Any, weights: Any = None, seed: int | None = None,
+                             stop_on_empty_dataset: bool = False,
+                             rerandomize_each_iteration: bool | None = None) -> Dataset:
+        """Each element from one of `datasets`, drawn with probabilities `weights` (equal by
+        default); an exhausted dataset drops out unless `stop_on_empty_dataset`."""
+        return _sample_from_datasets(datasets, weights, seed, stop_on_empty_dataset)
+
+    @staticmethod
+    def choose_from_datasets(datasets: Any, choice_dataset: Dataset,
+                             stop_on_empty_dataset: bool = True) -> Dataset:
+        """Each element from the dataset `choice_dataset`'s next int64 names."""
+        return _choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset)
+
+    def take_while(self, predicate: Callable, name: str | None = None) -> Dataset:
+        """The elements up to the first for which `predicate(*element)` is false."""
+        if not callable(predicate):
+            raise TypeError(f"predicate must be callable, got {type(predicate).__name__}")
+        return _TakeWhile(self, predicate)
+
+    def scan(self, initial_state: Any, scan_func: Callable, name: str | None = None) -> Dataset:
+        """``scan_func(state, element)`` returns ``(new_state, output)``; the outputs are the
+        elements, the state carries over (a running sum, a counter)."""
+        if not callable(scan_func):
+            raise TypeError(f"scan_func must be callable, got {type(scan_func).__name__}")
+        return _Scan(self, initial_state, scan_func)
+
+    def unique(self, name: str | None = None) -> Dataset:
+        """Each distinct element once (scalar integers or strings), in first-seen order."""
+        return _Unique(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__.lstrip('_')}Dataset cardinality={self.cardinality()}>"
@@ -1177,3 +1248,186 @@ class _IgnoreErrors(Dataset):
 
     def cardinality(self):
         return UNKNOWN_CARDINALITY
+
+
+# ----------------------------------------------------------------------------- counters,
+# selections and scans
+
+
+def _plain(value: Any) -> Any:
+    """A function's result as a stage passes it on: lists as tuples, leaves as arrays."""
+    leaves, spec = _flatten(tuple(value) if isinstance(value, list) else value)
+    return _unflatten(spec, [np.asarray(v) for v in leaves])
+
+
+class _Counter(Dataset):
+    """``start, start + step, ...`` forever, as 0-d arrays of ``dtype``."""
+
+    def __init__(self, start: Any, step: Any, dtype: Any):
+        self._start, self._step = start, step
+        self._dtype = as_dtype(dtype).dtype
+
+    def _elements(self):
+        value = self._start
+        while True:
+            yield np.asarray(value, dtype=self._dtype)
+            value += self._step
+
+    def cardinality(self):
+        return INFINITE_CARDINALITY
+
+
+class _RandomIntegers(Dataset):
+    """Uniform int64 numbers forever, from ``seed`` or from convnp's generator."""
+
+    def __init__(self, seed: int | None):
+        self._seed = seed
+
+    def _elements(self):
+        rng = (np.random.default_rng(self._seed) if self._seed is not None
+               else np.random.default_rng(int(_random.generator().integers(2**63 - 1))))
+        info = np.iinfo(np.int64)
+        while True:
+            for value in rng.integers(info.min, info.max, size=256, dtype=np.int64,
+                                      endpoint=True):
+                yield np.asarray(value)
+
+    def cardinality(self):
+        return INFINITE_CARDINALITY
+
+
+class _TakeWhile(Dataset):
+    def __init__(self, parent: Dataset, predicate: Callable):
+        self._parent, self._predicate = parent, predicate
+
+    def _elements(self):
+        for element in self._parent._iter_plain():
+            if not bool(np.asarray(_call_fn(self._predicate, element))):
+                return
+            yield element
+
+    def cardinality(self):
+        return 0 if self._parent.cardinality() == 0 else UNKNOWN_CARDINALITY
+
+
+class _Scan(Dataset):
+    """``scan_func(state, element) -> (new_state, output)``; the outputs are the elements."""
+
+    def __init__(self, parent: Dataset, initial_state: Any, scan_func: Callable):
+        self._parent, self._initial, self._fn = parent, initial_state, scan_func
+
+    def _elements(self):
+        state = _plain(self._initial)
+        for element in self._parent._iter_plain():
+            result = self._fn(state, element)
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                raise ValueError(f"scan: scan_func must return (new_state, output), got "
+                                 f"{type(result).__name__}")
+            state, output = _plain(result[0]), _plain(result[1])
+            yield output
+
+    def cardinality(self):
+        return self._parent.cardinality()
+
+
+class _Unique(Dataset):
+    """Each distinct element once, in first-seen order (scalar integers or strings)."""
+
+    def __init__(self, parent: Dataset):
+        self._parent = parent
+
+    def _elements(self):
+        seen: set = set()
+        for element in self._parent._iter_plain():
+            arr = np.asarray(element) if not isinstance(element, (tuple, dict)) else None
+            if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuSU":
+                raise TypeError("unique: elements must be scalar integers or strings, got "
+                                f"{'a structure' if arr is None else f'{arr.dtype} of shape {arr.shape}'}")
+            key = arr.item()
+            if key not in seen:
+                seen.add(key)
+                yield element
+
+    def cardinality(self):
+        n = self._parent.cardinality()
+        return n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY
+
+
+def _check_datasets(what: str, datasets: Any) -> list[Dataset]:
+    datasets = list(datasets) if isinstance(datasets, (list, tuple)) else None
+    if not datasets or not all(isinstance(d, Dataset) for d in datasets):
+        raise TypeError(f"{what}: expected a non-empty list of datasets")
+    return datasets
+
+
+class _ChooseFrom(Dataset):
+    """Each element from the dataset a choice names: the choices come from a dataset of
+    indices (`choose_from_datasets`) or are drawn with weights (`sample_from_datasets`)."""
+
+    def __init__(self, datasets: list[Dataset], choices: Dataset | None,
+                 weights: np.ndarray | None, seed: int | None, stop_on_empty: bool):
+        self._datasets, self._choices = datasets, choices
+        self._weights, self._seed, self._stop = weights, seed, stop_on_empty
+
+    def _draws(self, open_: list[bool]):
+        """The index of the dataset each next element comes from."""
+        if self._choices is not None:
+            for choice in self._choices._iter_plain():
+                index = np.asarray(choice)
+                if index.ndim != 0 or index.dtype.kind not in "iu" or not (
+                        0 <= int(index) < len(self._datasets)):
+                    raise ValueError(f"choose_from_datasets: choices must be int64 scalars in "
+                                     f"[0, {len(self._datasets)}), got {index!r}")
+                yield int(index)
+            return
+        rng = (np.random.default_rng(self._seed) if self._seed is not None
+               else _random.generator())
+        while any(open_):
+            weights = self._weights * np.asarray(open_, dtype=np.float64)
+            if weights.sum() <= 0:
+                return
+            yield int(rng.choice(len(weights), p=weights / weights.sum()))
+
+    def _elements(self):
+        iterators = [d._iter_plain() for d in self._datasets]
+        open_ = [True] * len(iterators)
+        for index in self._draws(open_):
+            if not open_[index]:
+                continue
+            element = next(iterators[index], _END)
+            if element is _END:
+                open_[index] = False
+                if self._stop:
+                    return
+                continue
+            yield element
+
+    def cardinality(self):
+        return UNKNOWN_CARDINALITY
+
+
+_END = object()
+
+
+def _sample_from_datasets(datasets: Any, weights: Any = None, seed: int | None = None,
+                         stop_on_empty_dataset: bool = False,
+                         rerandomize_each_iteration: bool | None = None) -> Dataset:
+    datasets = _check_datasets("sample_from_datasets", datasets)
+    if weights is None:
+        w = np.ones(len(datasets))
+    else:
+        w = np.asarray(getattr(weights, "numpy", lambda: weights)(), dtype=np.float64)
+        if w.shape != (len(datasets),) or not np.all(np.isfinite(w)) or np.any(w < 0) or (
+                w.sum() <= 0):
+            raise ValueError(f"sample_from_datasets: weights must be {len(datasets)} "
+                             f"non-negative numbers, not all 0; got {weights!r}")
+    return _ChooseFrom(datasets, None, w, seed, bool(stop_on_empty_dataset))
+
+
+def _choose_from_datasets(datasets: Any, choice_dataset: Any,
+                         stop_on_empty_dataset: bool = True) -> Dataset:
+    datasets = _check_datasets("choose_from_datasets", datasets)
+    if not isinstance(choice_dataset, Dataset):
+        raise TypeError(f"choose_from_datasets: choice_dataset must be a Dataset of int64 "
+                        f"indices, got {type(choice_dataset).__name__}")
+    return _ChooseFrom(datasets, choice_dataset, None, None, bool(stop_on_empty_dataset))

@@ -300,7 +300,9 @@ class EagerTensor(np.ndarray):
         return self @ other
 
     def __repr__(self) -> str:
-        plain = repr(self.view(np.ndarray)) if self.ndim else repr(self.view(np.ndarray)[()])
+        # a 0-d tensor shows its number as TensorFlow does ("numpy=3.0", not NumPy 2's
+        # "np.float32(3.0)")
+        plain = repr(self.view(np.ndarray)) if self.ndim else repr(self.view(np.ndarray).item())
         sep = "\n" if "\n" in plain else ""
         return (f"<tf.Tensor: shape={tuple(self.shape)}, dtype={as_dtype(self.dtype).name}, "
                 f"numpy={sep}{plain}>")
