@@ -38,13 +38,17 @@ __all__ = [
     "bias_add",
     "conv2d",
     "conv2d_transpose",
+    "depth_to_space",
     "depthwise_conv2d",
     "dropout",
     "elu",
     "gelu",
+    "l2_loss",
     "l2_normalize",
     "leaky_relu",
+    "local_response_normalization",
     "log_softmax",
+    "lrn",
     "max_pool2d",
     "moments",
     "relu",
@@ -56,6 +60,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy_with_logits",
     "softplus",
+    "space_to_depth",
     "sparse_softmax_cross_entropy_with_logits",
     "tanh",
     "top_k",
@@ -499,6 +504,117 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",
         return [dx, dw]
 
     return _op(out, [input, filters], vjp)
+
+
+# ----------------------------------------------------------------------------- rearranging, LRN
+
+
+def _block_input(input, block_size, data_format, who: str):
+    """The checked ``(array, block)`` of `depth_to_space` / `space_to_depth`."""
+    if data_format not in ("NHWC", None):
+        raise NotImplementedError(f"{who}: data_format={data_format!r} is not supported "
+                                  "(NHWC only)")
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
+        raise TypeError(f"{who}: block_size must be an int, got {block_size!r}")
+    block = int(block_size)
+    if block < 2:
+        raise InvalidArgumentError(f"{who}: block_size must be at least 2, got {block}")
+    a = _plain(input)
+    if a.ndim != 4:
+        raise InvalidArgumentError(f"{who}: input must have rank 4 (batch, height, width, "
+                                   f"channels), got shape {list(a.shape)}")
+    return a, block
+
+
+def _to_space(a: np.ndarray, block: int) -> np.ndarray:
+    m, h, w, c = a.shape
+    depth = c // (block * block)
+    # channel (i * block + j) * depth + k of pixel (y, x) goes to pixel (y*block + i,
+    # x*block + j), channel k
+    blocks = a.reshape(m, h, w, block, block, depth).transpose(0, 1, 3, 2, 4, 5)
+    return blocks.reshape(m, h * block, w * block, depth)
+
+
+def _to_depth(a: np.ndarray, block: int) -> np.ndarray:
+    m, h, w, c = a.shape
+    blocks = a.reshape(m, h // block, block, w // block, block, c).transpose(0, 1, 3, 2, 4, 5)
+    return blocks.reshape(m, h // block, w // block, block * block * c)
+
+
+def depth_to_space(input, block_size, data_format="NHWC", name=None) -> EagerTensor:
+    """Channels moved into ``block_size x block_size`` spatial blocks: ``(m, h, w, b*b*c)``
+    becomes ``(m, h*b, w*b, c)``, channel ``(i*b + j)*c + k`` of a pixel landing at offset
+    ``(i, j)`` of its block, as TensorFlow orders them (the sub-pixel shuffle of ESPCN)."""
+    a, block = _block_input(input, block_size, data_format, "depth_to_space")
+    if a.shape[3] % (block * block):
+        raise InvalidArgumentError(f"depth_to_space: the channels ({a.shape[3]}) must be "
+                                   f"divisible by block_size * block_size = {block * block}")
+    return _op(_to_space(a, block), [input], lambda g: [_to_depth(np.asarray(g), block)])
+
+
+def space_to_depth(input, block_size, data_format="NHWC", name=None) -> EagerTensor:
+    """The inverse of `depth_to_space`: each ``block_size x block_size`` block of pixels
+    becomes one pixel with ``b*b`` times the channels."""
+    a, block = _block_input(input, block_size, data_format, "space_to_depth")
+    if a.shape[1] % block or a.shape[2] % block:
+        raise InvalidArgumentError(f"space_to_depth: height {a.shape[1]} and width "
+                                   f"{a.shape[2]} must be divisible by block_size {block}")
+    return _op(_to_depth(a, block), [input], lambda g: [_to_space(np.asarray(g), block)])
+
+
+def _window_sum(a: np.ndarray, radius: int) -> np.ndarray:
+    """``sum(a[..., d - radius : d + radius + 1])`` for every ``d`` of the last axis (the
+    window cut at the ends)."""
+    n = a.shape[-1]
+    padded = np.zeros(a.shape[:-1] + (n + 1,), dtype=a.dtype)
+    np.cumsum(a, axis=-1, out=padded[..., 1:])
+    upper = np.minimum(np.arange(n) + radius + 1, n)
+    lower = np.maximum(np.arange(n) - radius, 0)
+    return padded[..., upper] - padded[..., lower]
+
+
+def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5,
+                                 name=None) -> EagerTensor:
+    """``input / (bias + alpha * s) ** beta`` where ``s`` sums the squares of the channels
+    within ``depth_radius`` of each channel (``tf.nn.lrn``, AlexNet's normalization); 4-D
+    float input."""
+    a = _plain(input)
+    if a.dtype.kind != "f":
+        raise InvalidArgumentError(f"local_response_normalization: input must be a float "
+                                   f"tensor, got {a.dtype}")
+    if a.ndim != 4:
+        raise InvalidArgumentError(f"local_response_normalization: input must be 4-D, got "
+                                   f"shape {list(a.shape)}")
+    if isinstance(depth_radius, bool) or not isinstance(depth_radius, (int, np.integer)) \
+            or depth_radius < 0:
+        raise InvalidArgumentError(f"local_response_normalization: depth_radius must be an "
+                                   f"int >= 0, got {depth_radius!r}")
+    radius, bias, alpha, beta = int(depth_radius), float(bias), float(alpha), float(beta)
+    x = a.astype(np.float64)
+    norm = bias + alpha * _window_sum(x * x, radius)
+    scale = norm ** -beta
+    out = (x * scale).astype(a.dtype)
+
+    def vjp(g):
+        g = np.asarray(g, dtype=np.float64)
+        # d out_d / d x_e = [d == e] scale_d - 2 alpha beta x_d x_e scale_d / norm_d for every
+        # d whose window holds e; the windows are symmetric, so the sum is one more window sum
+        inner = _window_sum(g * x * scale / norm, radius)
+        return [(g * scale - 2 * alpha * beta * x * inner).astype(a.dtype)]
+
+    return _op(out, [input], vjp)
+
+
+lrn = local_response_normalization
+
+
+def l2_loss(t, name=None) -> EagerTensor:
+    """``sum(t ** 2) / 2``, a scalar of ``t``'s float dtype (weight decay's penalty)."""
+    a = _plain(t)
+    if a.dtype.kind != "f":
+        raise InvalidArgumentError(f"l2_loss: t must be a float tensor, got {a.dtype}")
+    out = (np.sum(np.square(a, dtype=np.float64)) / 2).astype(a.dtype)
+    return _op(np.asarray(out), [t], lambda g: [np.asarray(g) * a])
 
 
 # called on KerasTensors, these functions become layers of the model being built
