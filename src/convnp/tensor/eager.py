@@ -83,6 +83,42 @@ class TensorShape(tuple):
     def __repr__(self) -> str:
         return f"TensorShape({list(self)})"
 
+    def is_compatible_with(self, other) -> bool:
+        """Same rank and equal sizes wherever both are known (``None`` matches anything;
+        ``other=None``, an unknown shape, matches every shape)."""
+        if other is None:
+            return True
+        other = TensorShape(other)
+        return len(other) == len(self) and all(
+            a is None or b is None or a == b for a, b in zip(self, other))
+
+    def assert_is_compatible_with(self, other) -> None:
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {_shape_text(self)} and {_shape_text(other)} are "
+                             "incompatible")
+
+    def merge_with(self, other) -> TensorShape:
+        """The shape both describe: known sizes from either (ValueError if incompatible)."""
+        self.assert_is_compatible_with(other)
+        if other is None:
+            return self
+        return TensorShape(a if a is not None else b for a, b in zip(self, TensorShape(other)))
+
+    def concatenate(self, other) -> TensorShape:
+        return TensorShape(tuple(self) + tuple(TensorShape(other)))
+
+    def with_rank(self, rank) -> TensorShape:
+        if len(self) != int(rank):
+            raise ValueError(f"Shape {_shape_text(self)} must have rank {int(rank)}")
+        return self
+
+
+def _shape_text(shape) -> str:
+    """A shape as TensorFlow prints one in messages: ``(2, None)``, ``(3,)``."""
+    if shape is None:
+        return "<unknown>"
+    return str(tuple(None if d is None else int(d) for d in TensorShape(shape)))
+
 
 class DType:
     """A TensorFlow-style dtype name (``convnp.float32``) standing for a NumPy dtype.
@@ -220,6 +256,14 @@ class EagerTensor(np.ndarray):
 
     def get_shape(self) -> TensorShape:
         return self.shape
+
+    def set_shape(self, shape) -> None:
+        """Check that ``shape`` (sizes or ``None`` for unknown ones; ``None`` for an unknown
+        rank) describes this tensor, as TensorFlow's eager ``set_shape`` does: nothing changes,
+        a mismatch raises `ValueError`."""
+        if not self.shape.is_compatible_with(shape):
+            raise ValueError(f"Tensor's shape {_shape_text(self.shape)} is not compatible "
+                             f"with supplied shape {_shape_text(shape)}.")
 
     def __getitem__(self, key):
         if active_tapes:
