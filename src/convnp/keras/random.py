@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SeedGenerator", "categorical", "dropout", "normal", "randint", "shuffle",
-           "truncated_normal", "uniform"]
+__all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
+           "randint", "shuffle", "truncated_normal", "uniform"]
 
 
 class SeedGenerator:
@@ -112,3 +112,65 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     rng = _rng(seed)
     return _tensor(np.stack([rng.choice(z.shape[1], int(num_samples), p=row) for row in p]),
                    dtype)
+
+
+def _float_dtype(dtype, who: str):
+    from convnp.tensor.eager import as_dtype
+
+    target = as_dtype(dtype or "float32")
+    if not target.is_floating:
+        raise ValueError(f"{who}: dtype must be a float dtype, got {target.name}")
+    return target
+
+
+def _parameter(value, shape: tuple, name: str, who: str) -> np.ndarray:
+    """A distribution parameter (a number or an array) broadcast to the output ``shape``."""
+    array = np.asarray(value, dtype=np.float64)
+    try:
+        return np.broadcast_to(array, shape)
+    except ValueError:
+        raise ValueError(f"{who}: {name} of shape {array.shape} does not broadcast to the "
+                         f"output shape {shape}") from None
+
+
+def _positive(array: np.ndarray, name: str, who: str) -> None:
+    if not np.all(array > 0):
+        raise ValueError(f"{who}: {name} must be > 0, got values down to {array.min()}")
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Gamma draws of shape ``shape`` with concentration ``alpha`` (a number or an array
+    broadcast to ``shape``) and scale 1. MixUp mixes with two of these."""
+    target = _float_dtype(dtype, "gamma")
+    shape = _shape(shape)
+    a = _parameter(alpha, shape, "alpha", "gamma")
+    _positive(a, "alpha", "gamma")
+    return _tensor(_rng(seed).gamma(a, 1.0, size=shape), target)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Beta(``alpha``, ``beta``) draws in [0, 1] of shape ``shape`` (each parameter a number
+    or an array broadcast to ``shape``)."""
+    target = _float_dtype(dtype, "beta")
+    shape = _shape(shape)
+    a = _parameter(alpha, shape, "alpha", "beta")
+    b = _parameter(beta, shape, "beta", "beta")
+    _positive(a, "alpha", "beta")
+    _positive(b, "beta", "beta")
+    return _tensor(_rng(seed).beta(a, b, size=shape), target)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Numbers of successes in ``counts`` trials of probability ``probabilities`` (each a
+    number or an array broadcast to ``shape``), as floats by default (as Keras)."""
+    from convnp.tensor.eager import as_dtype
+
+    shape = _shape(shape)
+    n = _parameter(counts, shape, "counts", "binomial")
+    p = _parameter(probabilities, shape, "probabilities", "binomial")
+    if np.any(n < 0) or np.any(n != np.floor(n)):
+        raise ValueError("binomial: counts must be whole numbers >= 0")
+    if np.any(p < 0) or np.any(p > 1):
+        raise ValueError("binomial: probabilities must lie in [0, 1]")
+    return _tensor(_rng(seed).binomial(n.astype(np.int64), p, size=shape),
+                   as_dtype(dtype or "float32"))
