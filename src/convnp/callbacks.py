@@ -871,7 +871,7 @@ class TensorBoard(Callback):
         self._writer("validation").add_scalars(epoch, self._scalars(logs, "epoch_", "val_"))
 
     def on_test_end(self, logs=None):
-        # only `evaluate` calls this hook (fit's validation does not): Keras' evaluation
+        # after `evaluate` and after each validation pass of `fit`, as Keras: the evaluation
         # scalars, at the step of the optimizer's update count
         optimizer = getattr(self.model, "optimizer", None)
         try:

@@ -154,8 +154,12 @@ class TrainingMixin(InferenceMixin):
                 break
             epoch_logs = dict(logs)
             if val_source is not None and (epoch + 1) % int(validation_freq) == 0:
-                val_logs = self._run_evaluation(val_source, callback_list=None, verbose=0,
-                                                steps=validation_steps)
+                # Keras runs the test hooks around validation too (before on_epoch_end);
+                # fit's progress bar ignores them
+                callback_list.on_test_begin()
+                val_logs = self._run_evaluation(val_source, callback_list=callback_list,
+                                                verbose=0, steps=validation_steps)
+                callback_list.on_test_end(val_logs)
                 if not val_logs:  # Keras warns too (its input "ran out of data")
                     warnings.warn(f"fit(): the validation data gave no batch in epoch "
                                   f"{epoch + 1}, so no val_ metrics are logged; is it empty or "
