@@ -151,6 +151,7 @@ class InferenceMixin(Engine):
         """Loss and metrics on one batch in inference mode."""
         self._require_compiled("test_on_batch")
         if self._overrides("test_step"):  # as Keras 3: the user's step, on this one batch
+            self._reset_step_metrics()  # its metrics too report this batch alone
             return self._custom_step_on_batch("test_step", "test_on_batch", x, y,
                                               sample_weight, None, return_dict)
         xs = self._prepare_inputs(x, "test_on_batch")

@@ -227,10 +227,13 @@ class TrainingMixin(InferenceMixin):
     @uses_all_cores
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict: bool = False):
-        """One update on one batch; returns ``[loss, metrics...]`` (metrics not reset: they
-        accumulate across calls, as in Keras, until `reset_metrics`)."""
+        """One update on one batch; returns ``[loss, metrics...]`` of this batch alone.
+
+        As Keras 3 (and `test_on_batch`), the metrics are reset before the step, so each
+        call reports the batch's own values rather than a running mean over the calls."""
         self._require_compiled("train_on_batch")
         if self._overrides("train_step"):  # as Keras 3: the user's step, on this one batch
+            self._reset_step_metrics()
             return self._custom_step_on_batch("train_step", "train_on_batch", x, y,
                                               sample_weight, class_weight, return_dict)
         xs = self._prepare_inputs(x, "train_on_batch")
@@ -238,5 +241,6 @@ class TrainingMixin(InferenceMixin):
         weights = self._sample_weights(y, sample_weight, class_weight, "train_on_batch")
         fused, variables = self._prepare_training()
         loss_value, y_pred = self._train_step(xs, y, fused, variables, weights)
+        self.reset_metrics()
         self._update_metrics(y, y_pred)
         return self._batch_result(loss_value, self._last_output_losses, return_dict)
