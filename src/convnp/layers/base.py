@@ -318,6 +318,11 @@ class LayerContract:
     _graph: Any = None
     #: True for classes whose `call` is user code differentiated by the tape (`taped`).
     _autodiff: bool = False
+    #: The mode this object runs in when its model is called directly with ``training``
+    #: left out (``model(x)``): inference for most layers, training for the augmentation
+    #: layers (as Keras's call-signature defaults give), None for models and users' layers,
+    #: which decide for each layer inside.
+    _mode_when_unset: bool | None = False
 
     def add_loss(self, loss) -> None:
         """Add ``loss`` (a scalar tensor computed in ``call``, or a tensor it sums) to the
@@ -608,6 +613,8 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             out = KerasTensor(self.compute_output_shape(input_shape), layer=self,
                               inputs=tensors)
             return record_call(self, tensors, out)
+        if training is None:  # inside a user's call: the mode of that call (Keras 3)
+            training = taped.inherited_training()
         training = bool(training)
         # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors (and
         # an active GradientTape records the call, with `backward` as its VJP)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _utils, taped
 from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.registry import register
 from convnp.ops import image as image_ops
@@ -102,6 +102,7 @@ class _RandomLayer(_ImageLayer):
     """A random augmentation: active in training, identity otherwise."""
 
     config_keys = _ImageLayer.config_keys + ("seed",)
+    _mode_when_unset = True  # model(x) augments, as keras.Model(...)(x) does
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -119,7 +120,9 @@ class _RandomLayer(_ImageLayer):
         if training is None and not isinstance(inputs, KerasTensor) and not (
                 isinstance(inputs, (list, tuple)) and inputs
                 and isinstance(inputs[0], KerasTensor)):
-            training = True
+            # inside a user's call, that call's mode; called on its own, training
+            inherited = taped.inherited_training()
+            training = True if inherited is None else inherited
         return super().__call__(inputs, training=training)
 
     def rng(self) -> np.random.Generator:

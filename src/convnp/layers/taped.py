@@ -25,6 +25,7 @@ import contextlib
 import functools
 import inspect
 import sys
+import threading
 
 import numpy as np
 
@@ -66,6 +67,31 @@ class _Snapshot:
         for obj, state in self.current:
             vars(obj).clear()
             vars(obj).update(state)
+
+
+# The ``training`` of the users' calls now running in this thread (innermost last). Keras 3
+# hands a call's mode down to the layers a user's ``call`` runs without ``training=``: a
+# BatchNormalization held by a user's layer trains when the layer does, even when that
+# ``call`` has no ``training`` argument. None: the outermost call was given none either (a
+# model called directly), and each layer then takes its own default.
+_modes = threading.local()
+
+
+@contextlib.contextmanager
+def training_scope(training):
+    """Layers called inside the block with ``training=None`` follow ``training``."""
+    stack = _modes.__dict__.setdefault("stack", [])
+    stack.append(training)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def inherited_training():
+    """The mode of the innermost call now running (`training_scope`), or None."""
+    stack = getattr(_modes, "stack", None)
+    return stack[-1] if stack else None
 
 
 def call_on_arrays(layer, inputs, training, forward):
@@ -194,11 +220,13 @@ def prepare_subclass(cls, base) -> None:
             kwargs["training"] = training
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
-        return run_taped(self, lambda x: user_call(self, x, *args, **kwargs), inputs)
+        with training_scope(training):  # the layers it calls follow its mode
+            return run_taped(self, lambda x: user_call(self, x, *args, **kwargs), inputs)
 
     call._taped = True
     cls.call = call
     cls._autodiff = True
+    cls._mode_when_unset = None  # the layers its call runs decide (`training_scope`)
     cls.backward = taped_backward
     cls.__setattr__ = tracking_setattr
     if not _defines(cls, base, "compute_output_shape"):
@@ -239,7 +267,7 @@ def call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
         by_name.update(by_name.pop(n))
     if not layer.built:
         _build_from_arguments(layer, user_call, inputs, given)
-    training = bool(training)
+    training = bool(inherited_training() if training is None else training)
     if mask is not None:
         by_name["mask"] = mask
     return call_on_arrays(layer, inputs, training,

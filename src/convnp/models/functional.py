@@ -438,8 +438,10 @@ class Graph:
                 arg = [values[s] for s in node.inputs]
             else:
                 arg = values[node.inputs[0]]
-            fixed = node.layer._fixed_training  # layer(x, training=...)
-            values[node.out] = node.layer.call(arg, training=training if fixed is None else fixed)
+            mode = node.layer._fixed_training  # layer(x, training=...)
+            if mode is None:  # training None: the model was called directly, model(x)
+                mode = training if training is not None else node.layer._mode_when_unset
+            values[node.out] = node.layer.call(arg, training=mode)
             if shared and id(node.layer) in shared:
                 self._states[position] = node.layer.capture_call_state()
             if node.layer.activity_regularizer is not None:

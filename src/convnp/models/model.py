@@ -44,6 +44,20 @@ def _flatten_ends(tensors, role: str):
     keys = sorted(tensors)
     return keys, [tensors[key] for key in keys]
 
+def _acts_when_called_directly(layer, seen=None) -> bool:
+    """Whether ``layer`` holds (or is) a layer that runs differently when its model is called
+    with ``training`` left out: an augmentation layer, which augments then, as in Keras."""
+    seen = set() if seen is None else seen
+    if id(layer) in seen:
+        return False
+    seen.add(id(layer))
+    if layer._mode_when_unset is True:
+        return True
+    inner = list(layer._graph.layers) if layer._graph is not None else []
+    inner += list(layer.__dict__.get("_tracked_layers", ()))
+    return any(_acts_when_called_directly(sub, seen) for sub in inner)
+
+
 class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, NodeAccess):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
 
@@ -73,6 +87,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     #: True where the graph is made by the first data seen (Sequential).
     _builds_lazily: bool = False
     _trainable: bool = True
+    _mode_when_unset = None  # called directly, each layer inside takes its own default
 
     def __new__(cls, *args, **kwargs):
         # Model(inputs, outputs) makes a `Functional`, as in Keras: the course's grader lists a
@@ -311,23 +326,28 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         ):
             return self._call_symbolic(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
+        if training is None:  # inside a user's call: that call's mode (Keras 3)
+            training = taped.inherited_training()
+        if training is None and not _acts_when_called_directly(self):
+            training = False  # the same as inference for every layer it holds
+        mode = None if training is None else bool(training)
         with self._step_lock:  # never in the middle of a training step (threads)
             if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
-                    return self._graph.nodes[0].layer.run(taped.eager_inputs(inputs),
-                                                          bool(training))
-                return to_eager(self._graph.forward(xs, training=bool(training))[0])
+                    return self._graph.nodes[0].layer.run(taped.eager_inputs(inputs), mode)
+                return to_eager(self._graph.forward(xs, training=mode)[0])
 
             def forward(_):
-                # with no tape recording nothing backpropagates: inference-only when not training
-                outs = self._graph.forward(xs, training=bool(training),
-                                           inference=not recording())
+                # with no tape recording nothing backpropagates: inference-only when not
+                # training (a direct call with augmentation layers runs them all: mode None)
+                outs = self._graph.forward(xs, training=mode,
+                                           inference=mode is False and not recording())
                 return outs[0] if len(outs) == 1 else outs
 
             if recording() and self._outputs_read_inside():
-                outs = self._call_layer_by_layer(inputs, training)
+                outs = self._call_layer_by_layer(inputs, mode)
             else:
-                outs = taped.call_on_arrays(self, inputs, training, forward)
+                outs = taped.call_on_arrays(self, inputs, mode, forward)
             if self._output_keys is None:
                 return outs
             return self._structured(outs if isinstance(outs, list) else [outs],
@@ -349,9 +369,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             values[slot] = x
         for node in graph.nodes:
             arg = [values[s] for s in node.inputs] if node.multi else values[node.inputs[0]]
-            fixed = node.layer._fixed_training
-            values[node.out] = node.layer(arg, training=bool(training) if fixed is None
-                                          else fixed)
+            fixed = node.layer._fixed_training  # training None: each layer's own default
+            values[node.out] = node.layer(arg, training=training if fixed is None else fixed)
         outs = [values[s] for s in graph.output_slots]
         return outs if len(outs) > 1 else outs[0]
 
@@ -377,7 +396,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         if self._fixed_training is not None:
             training = self._fixed_training
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        return self._graph.forward(xs, training=bool(training))[0]
+        # None (an outer model called directly) passes on: each layer takes its own default
+        mode = None if training is None else bool(training)
+        return self._graph.forward(xs, training=mode)[0]
 
     def backward(self, dy):
         """Backward as a layer: sets the nested weights' ``.grad``; returns the input

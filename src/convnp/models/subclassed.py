@@ -47,9 +47,10 @@ class ModelCall(Layer):
         """The user's own ``call`` (tensor ops and layer calls, recorded by active tapes)."""
         user_call = type(self.model)._user_call
         self.model.__dict__["_added_losses"] = []  # the model's own add_loss, this call
-        if self._takes_training:
-            return user_call(self.model, inputs, training=training)
-        return user_call(self.model, inputs)
+        with taped.training_scope(training):  # the layers it calls follow its mode
+            if self._takes_training:
+                return user_call(self.model, inputs, training=training)
+            return user_call(self.model, inputs)
 
     def call(self, inputs, training=False):
         return taped.run_taped(self, lambda x: self.run(x, training), inputs)
