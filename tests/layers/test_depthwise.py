@@ -99,6 +99,30 @@ def test_skips_input_gradient_when_told():
     np.testing.assert_allclose(layer.kernel.grad, kernel_grad)
 
 
+@pytest.mark.parametrize("depth_multiplier", [1, 2])
+def test_backward_of_a_strided_gradient(depth_multiplier):
+    """Bug: a gradient arriving as a strided view (the depthwise output read by a
+    Concatenate or a Permute) made the backward fail ("Unable to avoid creating a copy")."""
+    rng = np.random.default_rng(4)
+    layer = DepthwiseConv2D(3, padding="same", depth_multiplier=depth_multiplier,
+                            dtype="float64")
+    x = rng.standard_normal((2, 6, 6, 3))
+    y = np.asarray(layer(x, training=True))
+    wide = rng.standard_normal(y.shape[:3] + (2 * y.shape[3],))
+    strided = wide[..., ::2]  # same values as a copy, not C-ordered
+    dx = layer.backward(strided)
+    kernel_grad = layer.kernel.grad.copy()
+    layer(x, training=True)
+    np.testing.assert_allclose(layer.backward(np.ascontiguousarray(strided)), dx)
+    np.testing.assert_allclose(layer.kernel.grad, kernel_grad)
+    inp = tf.keras.Input((6, 6, 3))
+    joined = tf.keras.layers.concatenate(
+        [DepthwiseConv2D(3, padding="same", depth_multiplier=depth_multiplier)(inp), inp])
+    model = tf.keras.Model(inp, tf.keras.layers.Dense(1)(tf.keras.layers.Flatten()(joined)))
+    model.compile("sgd", "mse")
+    model.fit(x.astype(np.float32), np.ones((2, 1)), verbose=0)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"kernel_size": 0}, ValueError, "kernel_size"),
     ({"kernel_size": 3, "depth_multiplier": 0}, ValueError, "depth_multiplier"),

@@ -243,7 +243,9 @@ def depthwise_conv_backward(dZ: np.ndarray, cache: DepthwiseCache,
         raise ValueError(f"depthwise_conv_backward: dZ must have shape {expected}, "
                          f"got {getattr(dZ, 'shape', type(dZ).__name__)}")
     dtype = W.dtype
-    dZ = dZ.astype(dtype, copy=False)
+    # one C-ordered buffer: the row views below reshape it in place (a gradient arriving
+    # through a Concatenate or Permute is a strided view)
+    dZ = np.ascontiguousarray(dZ, dtype=dtype)
     db = column_sums(dZ.reshape(-1, n_C_prev * k)).astype(dtype).reshape(1, 1, 1, -1)
     # k == 1 drops the multiplier axis everywhere: the einsums then see one channel axis
     dZ5 = dZ if k == 1 else dZ.reshape(m, n_H, n_W, n_C_prev, k)
