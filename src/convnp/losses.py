@@ -377,10 +377,8 @@ class Loss(Configurable):
         yt = tuple(y_true_shape)
         # Only the per-sample shapes matter: probe with a batch of one (never allocate the
         # real target array's size).
-        probe_p = np.zeros([1 if (s is None or i == 0) else s for i, s in enumerate(out)],
-                           dtype=np.float32)
-        probe_t = np.zeros([1 if (s is None or i == 0) else s for i, s in enumerate(yt)],
-                           dtype=np.float32)
+        probe_p = np.zeros(_probe_shape(out, yt), dtype=np.float32)
+        probe_t = np.zeros(_probe_shape(yt, out), dtype=np.float32)
         try:
             self._prepare(probe_t, probe_p)
         except ValueError as exc:
@@ -390,6 +388,19 @@ class Loss(Configurable):
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
+
+
+def _probe_shape(shape: tuple, other: tuple) -> list[int]:
+    """``shape`` for a trial batch of one: an unknown size (None: a fully-convolutional
+    model's height and width) takes the size ``other`` has on that axis, so it matches any
+    size there; the real arrays are compared again when the loss runs. Unknown on both
+    sides: 1."""
+    sizes = [1]
+    for i, size in enumerate(shape[1:], start=1):
+        if size is None:
+            size = other[i] if i < len(other) and other[i] is not None else 1
+        sizes.append(int(size))
+    return sizes
 
 
 def _output_width(output_shape) -> int | None:
