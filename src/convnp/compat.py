@@ -36,7 +36,7 @@ KERAS_SUBMODULES = (
 )
 # tensorflow's own namespaces (``from tensorflow.image import resize``), from convnp
 TF_SUBMODULES = ("data", "data.experimental", "random", "image", "nn", "math", "linalg", "io",
-                 "errors", "dtypes", "config", "debugging")
+                 "errors", "dtypes", "config", "debugging", "summary", "summary.experimental")
 _registered: dict[str, object] = {}  # name -> what sys.modules held before (or _ABSENT)
 _ABSENT = object()
 

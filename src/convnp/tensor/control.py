@@ -12,6 +12,7 @@ gradient flows through it.
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -22,8 +23,8 @@ from convnp.tensor.ops import _lift, convert_to_tensor, gather, stack
 from convnp.tensor.tape import _flatten as _leaves
 from convnp.tensor.tape import _unflatten, is_variable, new_tensor, value_of
 
-__all__ = ["cond", "map_fn", "map_slices", "name_scope", "numpy_function", "py_function",
-           "vectorized_map"]
+__all__ = ["cond", "current_name_scope", "map_fn", "map_slices", "name_scope", "numpy_function",
+           "py_function", "vectorized_map"]
 
 
 def _rebuild(structure, leaves):
@@ -126,24 +127,44 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
     return true_fn() if bool(p.reshape(())) else false_fn()
 
 
+_scopes = threading.local()  # .current: this thread's scope prefix ("a/b/"), "" outside
+
+
+def current_name_scope() -> str:
+    """The prefix the open `name_scope` blocks of this thread make (``"a/b/"``; ``""`` when none
+    is open). `convnp.summary` puts it before its tags, as TensorFlow does."""
+    return getattr(_scopes, "current", "")
+
+
 class name_scope:
-    """``with tf.name_scope("block"):`` groups op names in TensorFlow's graphs; convnp names
-    nothing, so it only checks the name and yields the scope string."""
+    """``with tf.name_scope("block") as scope:``. convnp has no graph to name ops in; the scope
+    is the prefix of the summary tags written inside it (``tf.summary.scalar("loss", ...)``
+    inside ``name_scope("train")`` writes ``train/loss``). Scopes nest as TensorFlow's eager
+    ones: ``"a"`` then ``"b"`` is ``"a/b/"``; a name ending in ``/`` is taken whole and ``""``
+    goes back to the top."""
 
     def __init__(self, name):
         if not isinstance(name, str):
             raise ValueError("name for name_scope must be a string.")  # noqa: TRY004 (as TF)
         self._name = name
+        self._outer: list[str] = []
 
     @property
     def name(self) -> str:
         return self._name
 
     def __enter__(self) -> str:
-        return self._name + "/" if self._name else ""
+        outer = current_name_scope()
+        if not self._name or self._name.endswith("/"):
+            scope = self._name
+        else:
+            scope = f"{outer}{self._name}/"
+        self._outer.append(outer)
+        _scopes.current = scope
+        return scope
 
     def __exit__(self, *exc) -> None:
-        return None
+        _scopes.current = self._outer.pop()
 
 
 def _outputs(result, Tout, who: str, keep_arrays: bool = False):
