@@ -1593,7 +1593,8 @@ def _images(images, who: str, data_format):
 def _image_resize(images, size, interpolation="bilinear", antialias=False,
                   crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_mode="constant",
                   fill_value=0.0, data_format=None):
-    """``images`` resized to ``size = (height, width)`` ('bilinear' or 'nearest')."""
+    """``images`` resized to ``size = (height, width)`` by `convnp.tensor.image.resize`
+    (Keras' TensorFlow backend calls ``tf.image.resize`` with the same method and antialias)."""
     from convnp.tensor import image as _image
 
     if interpolation not in ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area"):

@@ -20,6 +20,8 @@ import io as _io
 import numpy as np
 
 from convnp import random as _random
+from convnp.ops.image_resize import RESIZE_METHODS as _RESIZE_METHODS
+from convnp.ops.image_resize import resize_weights as _resize_weights
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
@@ -41,8 +43,7 @@ __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma
 
 
 class ResizeMethod:
-    """``tf.image.ResizeMethod``: the method names `resize` takes (convnp implements
-    ``BILINEAR`` and ``NEAREST_NEIGHBOR``; the others raise `NotImplementedError` there)."""
+    """``tf.image.ResizeMethod``: the method names `resize` takes."""
 
     BILINEAR = "bilinear"
     NEAREST_NEIGHBOR = "nearest"
@@ -54,8 +55,11 @@ class ResizeMethod:
     MITCHELLCUBIC = "mitchellcubic"
 
 
-def _interpolation(n_in: int, n_out: int, method: str) -> np.ndarray:
-    """Matrix (n_out, n_in) mapping input rows to output rows (half-pixel centers, TF2)."""
+def _interpolation(n_in: int, n_out: int, method: str, antialias: bool = False) -> np.ndarray:
+    """Matrix (n_out, n_in) mapping input rows to output rows (half-pixel centers, TF2);
+    the methods beyond bilinear and nearest come from `convnp.ops.image_resize`."""
+    if method not in ("bilinear", "nearest") or (antialias and method == "bilinear"):
+        return _resize_weights(n_in, n_out, method, antialias)
     scale = n_in / n_out
     centers = (np.arange(n_out) + 0.5) * scale - 0.5
     m = np.zeros((n_out, n_in), dtype=np.float64)
@@ -73,23 +77,42 @@ def _interpolation(n_in: int, n_out: int, method: str) -> np.ndarray:
     return m
 
 
+def _aspect_size(h: int, w: int, new_h: int, new_w: int) -> tuple[int, int]:
+    """The size ``preserve_aspect_ratio=True`` resizes to: the input scaled by the smaller of
+    the two ratios, rounded half to even (TensorFlow's float32 arithmetic)."""
+    f32 = np.float32
+    factor = min(f32(new_h) / f32(h), f32(new_w) / f32(w))
+    return int(np.round(factor * f32(h))), int(np.round(factor * f32(w)))
+
+
 def resize(images, size, method="bilinear", preserve_aspect_ratio=False, antialias=False,
            name=None) -> EagerTensor:
-    """Resize ``(h, w, c)`` or ``(m, h, w, c)`` images to ``size = (new_h, new_w)``,
-    'bilinear' or 'nearest'. As TensorFlow: float32 out, except that 'nearest' keeps the
-    images' dtype (uint8 in, uint8 out)."""
-    if method not in ("bilinear", "nearest"):
-        raise NotImplementedError(f"resize: method {method!r} is not supported (bilinear, "
-                                  "nearest)")
-    if preserve_aspect_ratio or antialias:
-        raise NotImplementedError("resize: preserve_aspect_ratio and antialias are not "
-                                  "supported")
+    """Resize ``(h, w, c)`` or ``(m, h, w, c)`` images to ``size = (new_h, new_w)``.
+
+    ``method``: 'bilinear', 'nearest', 'bicubic' (Keys' cubic, a = -0.5), 'area', 'lanczos3',
+    'lanczos5', 'gaussian' or 'mitchellcubic', with TensorFlow's half-pixel geometry;
+    ``antialias=True`` widens the kernel when shrinking (ignored by 'nearest' and 'area', as
+    in TensorFlow). ``preserve_aspect_ratio=True`` resizes to the largest size within
+    ``size`` with the input's aspect ratio. As TensorFlow: float32 out, except that
+    'nearest' keeps the images' dtype (uint8 in, uint8 out). Every float path is
+    differentiable (TensorFlow has no gradient for 'area'; here it is the transposed map).
+    """
+    if isinstance(method, str):
+        method = method.lower()
+    if method not in _RESIZE_METHODS:
+        raise ValueError(f"resize: method must be one of {list(_RESIZE_METHODS)}, got "
+                         f"{method!r}")
     x = _lift(images)
     a = value_of(x)
     if a.ndim not in (3, 4):
         raise ValueError(f"resize expects (h, w, c) or (m, h, w, c) images, got shape {a.shape}")
     h, w = a.shape[-3], a.shape[-2]
     new_h, new_w = (int(s) for s in np.asarray(value_of(size)).reshape(-1))
+    if new_h < 1 or new_w < 1:
+        raise ValueError(f"resize: size must be positive, got {[new_h, new_w]}")
+    if preserve_aspect_ratio:
+        new_h, new_w = _aspect_size(h, w, new_h, new_w)
+    antialias = bool(antialias) and method not in ("nearest", "area")
     if method == "nearest" and a.dtype not in (np.float32, np.float64):
         # picking pixels: no arithmetic, so the dtype stays (no gradient for integers)
         rows = _interpolation(h, new_h, method).argmax(axis=1)
@@ -98,8 +121,8 @@ def resize(images, size, method="bilinear", preserve_aspect_ratio=False, antiali
     if a.dtype.kind != "f" or a.dtype == np.float16:
         x = constant(a.astype(np.float32))
     dtype = value_of(x).dtype
-    ry = _interpolation(h, new_h, method).astype(dtype)
-    rx = _interpolation(w, new_w, method).astype(dtype)
+    ry = _interpolation(h, new_h, method, antialias).astype(dtype)
+    rx = _interpolation(w, new_w, method, antialias).astype(dtype)
     spec = "Hh,Ww,hwc->HWc" if a.ndim == 3 else "Hh,Ww,nhwc->nHWc"
     return einsum(spec, ry, rx, x)
 
