@@ -184,12 +184,21 @@ class Optimizer(Configurable):
         return self._shapes is not None
 
     def apply(self, grads, trainable_variables=None) -> int:
-        """Keras 3's ``optimizer.apply(grads, trainable_variables)``: `apply_gradients` of
-        ``zip(grads, trainable_variables)``; without the variables, those the optimizer was
-        built or last applied with.
+        """Keras 3's ``optimizer.apply(grads, trainable_variables)``: one step on each
+        variable; without the variables, those the optimizer was built or last applied with.
+        `apply_gradients` and ``fit`` come here, so a subclass overriding either method (to
+        centralize or clip gradients) changes every update, as in Keras.
+
+        A `None` gradient skips its variable (its slots are untouched), with a warning
+        naming it, as Keras does.
+
+        Returns:
+            The new iteration count.
 
         Raises:
-            ValueError: no variables given and none known yet; a count that differs.
+            ValueError: no variables given and none known yet; a count that differs; every
+                gradient is None (the loss does not depend on the variables: Keras's "No
+                gradients provided for any variable").
         """
         grads = list(grads)
         if trainable_variables is None:
@@ -201,23 +210,7 @@ class Optimizer(Configurable):
         if len(grads) != len(trainable_variables):
             raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for "
                              f"{len(trainable_variables)} variables")
-        return self.apply_gradients(zip(grads, trainable_variables))
-
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, Any]]) -> int:
-        """Apply one step to each variable (in place) and count the iteration.
-
-        Args:
-            grads_and_vars: pairs `(gradient, Variable)`; a `None` gradient skips its variable
-                (its slots are untouched), with a warning naming it, as Keras does.
-
-        Returns:
-            The new iteration count.
-
-        Raises:
-            ValueError: every gradient is None (the loss does not depend on the variables:
-                Keras's "No gradients provided for any variable").
-        """
-        pairs = list(grads_and_vars)
+        pairs = list(zip(grads, trainable_variables))
         missing = [getattr(var, "name", str(i)) for i, (grad, var) in enumerate(pairs)
                    if grad is None]
         if pairs and len(missing) == len(pairs):
@@ -227,6 +220,27 @@ class Optimizer(Configurable):
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
                           "the loss; they are left as they are", UserWarning, stacklevel=2)
         return self._apply_pairs(pairs)
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, Any]]) -> int:
+        """Apply one step to each variable (in place) and count the iteration: `apply` of
+        the pairs ``(gradient, Variable)``.
+
+        Returns:
+            The new iteration count.
+        """
+        pairs = list(grads_and_vars)
+        for i, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"apply_gradients expects (gradient, Variable) pairs; item {i} "
+                                f"is a {type(pair).__name__}")
+        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def _overridden_step(self) -> bool:
+        """Whether a user's subclass overrides `apply` or `apply_gradients` (fit then goes
+        through them instead of straight to the update)."""
+        cls = type(self)
+        return cls.apply is not Optimizer.apply or cls.apply_gradients is not \
+            Optimizer.apply_gradients
 
     def _apply_pairs(self, pairs: list) -> int:
         """`apply_gradients` without its checks for missing gradients (fit's own step, in

@@ -109,3 +109,37 @@ def test_decoding_bytes_that_are_no_image_is_a_value_error():
     np.testing.assert_array_equal(tf.io.decode_png(data).numpy(), image)
     with pytest.raises(tf.errors.InvalidArgumentError, match="decode_jpeg"):
         tf.io.decode_jpeg(bytes(data)[:20])
+
+
+@pytest.mark.parametrize("method", ["apply_gradients", "apply"])
+def test_fit_goes_through_an_overridden_optimizer_method(method):
+    """keras.io's Gradient Centralization subclasses an optimizer and changes the gradients
+    in apply_gradients (Keras 3: or apply); fit must use it (before: fit bypassed both)."""
+    calls = []
+
+    class Doubled(tf.keras.optimizers.SGD):
+        def apply_gradients(self, grads_and_vars):
+            calls.append("apply_gradients")
+            return super().apply_gradients([(2 * g, v) for g, v in grads_and_vars])
+
+    class DoubledApply(tf.keras.optimizers.SGD):
+        def apply(self, grads, trainable_variables=None):
+            calls.append("apply")
+            return super().apply([2 * g for g in grads], trainable_variables)
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 3)).astype(np.float32)
+    y = rng.normal(size=(16, 1)).astype(np.float32)
+
+    def trained(opt):
+        tf.keras.utils.set_random_seed(0)
+        model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+        model.compile(optimizer=opt, loss="mse")
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    custom = Doubled(0.05) if method == "apply_gradients" else DoubledApply(0.05)
+    got = trained(custom)
+    assert calls == [method] * 4  # 2 epochs of 2 batches
+    for a, b in zip(got, trained(tf.keras.optimizers.SGD(0.1))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -384,7 +384,11 @@ class Engine:
             problem = "moving statistics"
         if problem is None:
             # every trainable variable, in a fixed order: the optimizer keys slots by position
-            self.optimizer._apply_pairs([(v.grad, v) for v in variables])
+            pairs = [(v.grad, v) for v in variables]
+            if self.optimizer._overridden_step():  # a user's optimizer subclass: its method
+                self.optimizer.apply_gradients(pairs)
+            else:
+                self.optimizer._apply_pairs(pairs)
             return loss_value, y_pred
         for variable, value in saved:
             variable.assign(value)
