@@ -439,28 +439,67 @@ def taped_backward(self, dy):
     return dxs if multi else dxs[0]
 
 
+#: The sizes given to unknown (None) axes other than the batch in the two trial calls of
+#: `trial_output_shape`: an output axis whose size differs between them is unknown too.
+#: Multiples of 8, so that strided convolutions and poolings divide them evenly.
+_TRIAL_SIZES = (16, 24)
+
+
 def trial_output_shape(self, input_shape):
-    """The output shape found by calling the layer on zeros (batch of 1) outside any tape."""
+    """The output shape found by calling the layer on zeros (batch of 1) outside any tape.
+
+    With unknown sizes in the input (``Input((None, None, 1))``), the layer runs twice,
+    with those axes at 16 and then 24: an output axis that changes between the runs is
+    unknown (``None``), as in Keras (a layer tiling its input by 2 keeps ``None``; a global
+    pooling gives its channels). If those runs fail, one run with the unknown axes at 1
+    decides, as it did before."""
     several = isinstance(input_shape, list)
     shapes = input_shape if several else [input_shape]
-    zeros = [np.zeros(tuple(1 if d is None else int(d) for d in s), dtype=self.dtype)
-             for s in shapes]
-    cache = getattr(self, "_tape_cache", None)
-    losses = self.__dict__.get("_added_losses")
-    try:
-        with isolated():
-            out = self.call(zeros if several else zeros[0], training=False)
-    finally:
-        self._tape_cache = cache
-        if losses is not None:
-            self.__dict__["_added_losses"] = losses
+    unknown = any(d is None for s in shapes for d in tuple(s)[1:])
 
-    def shape_of(o):
-        if isinstance(o, (list, tuple)):
-            return [shape_of(v) for v in o]
-        return (None,) + tuple(np.shape(o))[1:]
+    def run(size):
+        zeros = [np.zeros((1,) + tuple(size if d is None else int(d) for d in tuple(s)[1:]),
+                          dtype=self.dtype) for s in shapes]
+        cache = getattr(self, "_tape_cache", None)
+        losses = self.__dict__.get("_added_losses")
+        try:
+            with isolated():
+                out = self.call(zeros if several else zeros[0], training=False)
+        finally:
+            self._tape_cache = cache
+            if losses is not None:
+                self.__dict__["_added_losses"] = losses
+        return _shapes_of(out)
 
-    return shape_of(out)
+    if unknown:
+        try:
+            first, second = (run(size) for size in _TRIAL_SIZES)
+        except Exception:  # noqa: BLE001 (sizes this layer cannot take: the old trial)
+            pass
+        else:
+            return _merge_trials(first, second)
+    return _with_batch(run(1))
+
+
+def _shapes_of(out):
+    if isinstance(out, (list, tuple)):
+        return [_shapes_of(v) for v in out]
+    return tuple(np.shape(out))
+
+
+def _with_batch(shape):
+    if isinstance(shape, list):
+        return [_with_batch(s) for s in shape]
+    return (None,) + shape[1:]
+
+
+def _merge_trials(a, b):
+    """The shapes of two trial outputs with every axis that differs made None."""
+    if isinstance(a, list):
+        return [_merge_trials(x, y) for x, y in zip(a, b)]
+    if len(a) != len(b):
+        raise ValueError(f"a layer's output rank changed with its input sizes: {a} and {b}")
+    return (None,) + tuple(x if x == y else None for x, y in zip(a[1:], b[1:]))
 
 
 def tracking_setattr(self, name, value) -> None:

@@ -297,10 +297,14 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             )
         for want, got in zip(expected, shapes):
             got = tuple(got)
-            if len(got) != len(want) or any(
-                w is not None and g is not None and w != g
-                for w, g in zip(want[1:], got[1:])
-            ):
+            other_sizes = len(got) == len(want) and any(
+                w is not None and g is not None and w != g for w, g in zip(want[1:], got[1:]))
+            if other_sizes and self._subclassed and len(expected) == 1:
+                # a subclassed model's call is the user's code, which takes whatever sizes
+                # its layers take, as in Keras: its one-call graph is made anew for them
+                self._set_graph(subclassed.build_graph(self, (None,) + got[1:]))
+                return
+            if len(got) != len(want) or other_sizes:
                 raise ValueError(
                     f"model '{self.name}' expects input of shape {want} (batch axis None), "
                     f"got data of shape {got}"
