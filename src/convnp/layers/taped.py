@@ -474,10 +474,9 @@ def trial_output_shape(self, input_shape):
     if unknown:
         try:
             first, second = (run(size) for size in _TRIAL_SIZES)
-        except Exception:  # noqa: BLE001 (sizes this layer cannot take: the old trial)
-            pass
-        else:
             return _merge_trials(first, second)
+        except Exception:  # noqa: BLE001,S110 (sizes this layer cannot take: the old trial)
+            pass
     return _with_batch(run(1))
 
 
