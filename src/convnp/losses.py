@@ -5,6 +5,10 @@ the mean over the batch (Keras's
 `"sum_over_batch_size"` reduction: per-sample losses summed and divided by their count), and
 `gradient(y_true, y_pred)`, the derivative of that same number w.r.t. `y_pred` (same shape and
 dtype as `y_pred`). Both work in `y_pred`'s floating dtype, so float32 in gives float32 out.
+Keras 3's other reductions are taken too (`REDUCTIONS`): ``"sum"``, ``"mean"`` (the same as
+the default), ``"mean_with_sample_weight"`` (divided by the sum of the weights) and
+``"none"``/None, which returns the weighted per-sample values (a tape differentiates them
+per sample). `compile` trains a ``"none"`` loss as Keras 3 does (see `for_training`).
 
 Keras semantics reproduced here (from Keras 3's `keras/src/losses/losses.py`, `loss.py` and
 `keras/src/backend/tensorflow/nn.py`):
@@ -84,6 +88,7 @@ __all__ = [
     "MeanSquaredError",
     "MeanSquaredLogarithmicError",
     "Poisson",
+    "Reduction",
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
     "Tversky",
@@ -165,26 +170,59 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, one / (one + e), e / (one + e)).astype(z.dtype, copy=False)
 
 
+#: Keras 3's reductions; None is "none" (no reduction: one value per sample).
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+def check_reduction(reduction):
+    """``reduction`` if Keras 3 accepts it (see `REDUCTIONS`), else a ValueError."""
+    if reduction is None or (isinstance(reduction, str) and reduction in REDUCTIONS):
+        return reduction
+    hint = ""
+    if reduction == "auto":
+        hint = (" (Keras 2's 'auto', Reduction.AUTO, is refused by Keras 3 too: write "
+                "'sum_over_batch_size', what it meant outside a distribution strategy)")
+    raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}{hint}")
+
+
+class Reduction:
+    """Keras 2's names of the reductions (``tf.keras.losses.Reduction``, still in TensorFlow
+    2.21): plain strings, so ``reduction=Reduction.NONE`` is ``reduction="none"``."""
+
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls) -> tuple[str, ...]:
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+    @classmethod
+    def validate(cls, key) -> None:
+        """ValueError unless ``key`` is one of `all()`."""
+        if key not in cls.all():
+            raise ValueError(f"Invalid Reduction key {key!r}: expected one of {cls.all()}")
+
+
 class Loss(Configurable):
     """Base class. Subclasses implement `_terms`.
 
     `_terms(y_true, y_pred, need_grad)` gets aligned arrays in the prediction dtype and
     returns `(per_sample, grad)`: the loss of each sample (shape `y_pred.shape[:-1]`) and the
     gradient of `sum(per_sample)` w.r.t. `y_pred` (or `None` when `need_grad` is false).
-    The base class applies optional sample weights and the `sum_over_batch_size` reduction.
+    The base class applies optional sample weights and the reduction (`_reduce`).
     """
 
     name: str = "loss"
     #: activation names whose output this loss can fuse with (see module docstring).
     fused_activation: str | None = None
 
-    def __init__(self, name: str | None = None, reduction: str = "sum_over_batch_size"):
-        if reduction not in ("sum_over_batch_size", "mean", "sum"):
-            raise ValueError(
-                f"reduction must be 'sum_over_batch_size', 'mean' or 'sum', got {reduction!r}")
+    def __init__(self, name: str | None = None,
+                 reduction: str | None = "sum_over_batch_size"):
+        self.reduction = check_reduction(reduction)
         if name is not None:
             self.name = name
-        self.reduction = reduction
 
     # -- subclass hooks -------------------------------------------------------------------
     def _prepare(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -228,15 +266,21 @@ class Loss(Configurable):
             yp.dtype, copy=False)
 
     # -- public API -----------------------------------------------------------------------
-    def _reduce(self, per_sample: np.ndarray, sample_weight) -> tuple[float, np.ndarray]:
-        """Weighted sum and the per-sample factor d(total)/d(per_sample)."""
+    def _reduce(self, per_sample: np.ndarray, sample_weight):
+        """The reduced loss and the factor d(reduced)/d(per_sample) (per-sample shaped).
+
+        The reduced loss is a float, or with ``reduction="none"`` the weighted per-sample
+        values (an array: their factor is the weight of each, the gradient of their sum,
+        as TensorFlow differentiates a vector)."""
         dtype = per_sample.dtype
         if sample_weight is None:
             w = np.ones(per_sample.shape, dtype=dtype)
+            weight_sum = None
         else:
             w = np.asarray(sample_weight, dtype=dtype)
             if w.ndim > per_sample.ndim and w.shape[-1] == 1:
                 w = w.reshape(w.shape[:-1])
+            weight_sum = np.sum(w, dtype=dtype)  # "mean_with_sample_weight" divides by it
             w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
             try:
                 w = np.broadcast_to(w, per_sample.shape)
@@ -244,8 +288,12 @@ class Loss(Configurable):
                 raise ValueError(
                     f"{self.name}: sample_weight shape {np.shape(sample_weight)} does not match "
                     f"the per-sample loss shape {per_sample.shape}") from exc
+        if self.reduction in (None, "none"):
+            return (per_sample * w).astype(dtype, copy=False), w.astype(dtype, copy=False)
         if self.reduction == "sum":
             scale = dtype.type(1)
+        elif self.reduction == "mean_with_sample_weight" and weight_sum is not None:
+            scale = dtype.type(1) / weight_sum if weight_sum else dtype.type(0)
         else:
             scale = dtype.type(1) / dtype.type(max(per_sample.size, 1))
         total = np.sum(per_sample * w, dtype=dtype) * scale
@@ -259,13 +307,23 @@ class Loss(Configurable):
             value, grad, yt, yp, factor = self._reduced_terms(to_numpy(y_true),
                                                               value_of(y_pred), sample_weight)
             out = new_tensor(np.asarray(value, dtype=grad.dtype))
+            true_grad = None
             if connected(y_true):  # targets computed on the tape too (a teacher's outputs)
                 true_grad = self._true_gradient(y_true, yt, yp, factor)
-                record([out], [y_true, y_pred],
-                       lambda gs: [None if true_grad is None else np.asarray(gs[0]) * true_grad,
-                                   np.asarray(gs[0]) * grad])
+            if np.ndim(value):  # reduction="none": each value depends on its own row
+                grad, true_grad = grad.reshape(yp.shape), (
+                    None if true_grad is None else true_grad.reshape(yt.shape))
+
+                def vjp(gs):
+                    g = np.asarray(gs[0], dtype=yp.dtype)[..., None]
+                    return [None if true_grad is None else (true_grad * g).reshape(
+                                np.shape(value_of(y_true))),
+                            (grad * g).reshape(np.shape(value_of(y_pred)))]
             else:
-                record([out], [y_pred], lambda gs: [np.asarray(gs[0]) * grad])
+                def vjp(gs):
+                    return [None if true_grad is None else np.asarray(gs[0]) * true_grad,
+                            np.asarray(gs[0]) * grad]
+            record([out], [y_true, y_pred], vjp)
             return out
         yt, yp, _ = self._prepare(to_numpy(y_true), value_of(y_pred))
         per_sample, _ = self._terms(yt, yp, need_grad=False)
@@ -306,7 +364,8 @@ class Loss(Configurable):
         return out
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
-        """d(loss)/d(y_pred) of the reduced loss; same shape and dtype as `y_pred`."""
+        """d(loss)/d(y_pred) of the reduced loss (with ``reduction="none"``: of the sum of
+        the per-sample values); same shape and dtype as `y_pred`."""
         yt, yp, orig_shape = self._prepare(y_true, y_pred)
         per_sample, grad = self._terms(yt, yp, need_grad=True)
         _, factor = self._reduce(per_sample, sample_weight)
@@ -1028,15 +1087,22 @@ class _TapedLoss(Loss):
         values = self.call(y_true, y_pred)
         values = values if isinstance(values, np.ndarray) else new_tensor(np.asarray(
             value_of(values), dtype=value_of(y_pred).dtype))
-        if np.ndim(values) == 0:
+        unreduced = self.reduction in (None, "none")
+        if np.ndim(values) == 0 and not unreduced:
             values = values.reshape((1,))
+        weight_sum = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=values.dtype)
+            w = np.asarray(value_of(sample_weight), dtype=values.dtype)
+            weight_sum = np.sum(w)
             w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim)) if w.ndim < values.ndim \
                 else w.reshape(values.shape)
             values = values * w
+        if unreduced:  # the call's values, weighted (a tape differentiates their sum)
+            return values
         total = reduce_sum(values)
-        if self.reduction != "sum":
+        if self.reduction == "mean_with_sample_weight" and weight_sum is not None:
+            total = total / np.asarray(weight_sum if weight_sum else np.inf, dtype=values.dtype)
+        elif self.reduction != "sum":
             total = total / np.asarray(max(int(np.size(values)), 1), dtype=values.dtype)
         return total
 
@@ -1065,9 +1131,10 @@ class _TapedLoss(Loss):
         with GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(yp)
             total = self._total(yt, yp, sample_weight)
-        grad = tape.gradient(total, yp)
+        grad = tape.gradient(total, yp)  # of the sum, for unreduced values
         grad = np.zeros_like(value_of(yp)) if grad is None else value_of(grad)
-        return float(value_of(total)), grad
+        value = value_of(total)
+        return (float(value) if np.ndim(value) == 0 else np.asarray(value)), grad
 
     def gradient(self, y_true, y_pred, sample_weight=None):
         return self.value_and_gradient(y_true, y_pred, sample_weight)[1]
@@ -1136,6 +1203,75 @@ def _same_rank(y_true, y_pred):
             return expand_dims(y_true, -1), y_pred
         return y_true, squeeze(y_pred, -1)
     return y_true, y_pred
+
+
+def for_training(loss: Loss) -> Loss:
+    """The loss `compile` trains with: ``loss`` itself, or for a loss with
+    ``reduction="none"`` (or None) an `_UnreducedInTraining` view of it."""
+    if isinstance(loss, Loss) and loss.reduction in (None, "none"):
+        return _UnreducedInTraining(loss)
+    return loss
+
+
+class _UnreducedInTraining(Loss):
+    """A ``reduction="none"`` loss given to `compile`, trained as Keras 3 trains it.
+
+    Keras 3 adds the loss's per-sample values into its total loss without reducing them: the
+    logged loss is the running mean of those (weighted) values, while the step differentiates
+    the vector, which TensorFlow does as the gradient of its *sum*. So here the value is the
+    ``sum_over_batch_size`` reduction and every gradient is the ``sum`` reduction's (under a
+    recording tape too, for `compute_loss` in a user's step). The compiled model's
+    `compiled_loss` is this view; ``model.loss`` stays the user's object.
+    """
+
+    def __init__(self, loss: Loss):
+        import copy
+
+        self.loss = loss
+        self.name = loss.name
+        self.reduction = loss.reduction
+        self.fused_activation = loss.fused_activation
+        self._mean = copy.copy(loss)
+        self._mean.reduction = "sum_over_batch_size"
+        self._sum = copy.copy(loss)
+        self._sum.reduction = "sum"
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        mean = self._mean(y_true, y_pred, sample_weight)
+        if not recording():
+            return mean
+        from convnp.tensor.ops import stop_gradient
+
+        total = self._sum(y_true, y_pred, sample_weight)  # recorded: its gradient is kept
+        return total + stop_gradient(mean - total)
+
+    def gradient(self, y_true, y_pred, sample_weight=None):
+        return self._sum.gradient(y_true, y_pred, sample_weight)
+
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None):
+        return (self._mean.value_and_gradient(y_true, y_pred, sample_weight)[0],
+                self.gradient(y_true, y_pred, sample_weight))
+
+    def can_fuse(self, activation_name):
+        return self.loss.can_fuse(activation_name)
+
+    def value_from_logits(self, y_true, logits, activation_name, sample_weight=None):
+        return self._mean.value_from_logits(y_true, logits, activation_name, sample_weight)
+
+    def gradient_wrt_logits(self, y_true, y_pred, activation_name, sample_weight=None):
+        return self._sum.gradient_wrt_logits(y_true, y_pred, activation_name, sample_weight)
+
+    def per_sample(self, y_true, y_pred):
+        return self.loss.per_sample(y_true, y_pred)
+
+    def per_sample_tensor(self, y_true, y_pred):
+        return self.loss.per_sample_tensor(y_true, y_pred)
+
+    def check_output(self, output_shape, y_true_shape=None) -> None:
+        self.loss.check_output(output_shape, y_true_shape)
+
+    def get_config(self):
+        return self.loss.get_config()
 
 
 # ------------------------------------------ focal, Dice and Tversky: written in tensor ops

@@ -97,6 +97,8 @@ def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
         if several:
             objects = [_renamed(m, f"{name}_{m.name}", id(m) in seen) for m in objects]
             seen.update(id(m) for m in objects)
+        if compiled is not None:  # reduction="none": Keras logs the mean, steps on the sum
+            compiled = losses.for_training(compiled)
         specs.append(OutputSpec(name, compiled, weight, objects, loss_id, ids))
     logged = log_names(specs)
     if len(set(logged)) != len(logged):
