@@ -32,16 +32,21 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# ``tf.config`` is this module, so TensorFlow's device listing lives here too (one CPU, no GPU;
-# see convnp.tensor.config)
+# ``tf.config`` is this module, so TensorFlow's device listing, threading options and eager
+# switch live here too (one CPU, no GPU; see convnp.tensor.config)
 from convnp.tensor.config import (  # noqa: F401
     LogicalDevice,
     PhysicalDevice,
     experimental,
+    experimental_functions_run_eagerly,
+    experimental_run_functions_eagerly,
+    functions_run_eagerly,
     get_visible_devices,
     list_logical_devices,
     list_physical_devices,
+    run_functions_eagerly,
     set_visible_devices,
+    threading,
 )
 
 ENVIRONMENT_VARIABLE = "CONVNP_PLAIN_PATH"

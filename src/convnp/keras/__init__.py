@@ -3,6 +3,9 @@
 Re-exports only; the code lives in `convnp.layers`, `convnp.models` and the leaf modules.
 """
 
+# `keras.__version__` is convnp's own version (the library running the script), the same
+# string as `tf.__version__`
+from convnp import __version__ as __version__
 from convnp.keras import (
     activations,
     backend,

@@ -20,9 +20,10 @@ gives each thread its own examples, `convnp.models.batch_split`).
 
 How to size it. The number of threads of a region is the BLAS thread count outside it
 (capped at `os.cpu_count()`): set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` before
-starting Python, or use `threadpoolctl.threadpool_limits(n)` around a call, and convnp uses
-that many. ``1`` runs everything in the calling thread. Without the optional `threadpoolctl`
-package everything runs in one thread.
+starting Python, use `threadpoolctl.threadpool_limits(n)` around a call, or `set_thread_limit`
+(``tf.config.threading.set_intra_op_parallelism_threads``) for the rest of the process, and
+convnp uses that many. ``1`` runs everything in the calling thread. Without the optional
+`threadpoolctl` package everything runs in one thread.
 """
 
 from __future__ import annotations
@@ -145,6 +146,42 @@ def _release_blas() -> None:
         if _blas_holders == 0 and _blas_limiter is not None:
             _blas_limiter.restore_original_limits()
             _blas_limiter = None
+
+
+_thread_limit = 0  # set_thread_limit's value; 0: BLAS's own thread count
+_limit_holder = None  # the threadpoolctl limiter that keeps BLAS at that count
+
+
+def thread_limit() -> int:
+    """The count `set_thread_limit` set (0: none set)."""
+    return _thread_limit
+
+
+def set_thread_limit(threads: int) -> None:
+    """Run each op on at most ``threads`` threads from now on: BLAS is set to that many
+    threads (through `threadpoolctl`) and, since a region takes its size from BLAS, convnp's
+    kernels share their work between at most that many. ``0`` removes the limit (BLAS gets
+    back the count it had). Refused (``RuntimeError``) while a region runs in any thread, as
+    TensorFlow refuses it once its runtime started. Without `threadpoolctl` the count is
+    kept, and everything runs in one thread anyway.
+    """
+    global _thread_limit, _limit_holder
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"set_thread_limit: expected an int, got {type(threads).__name__}")
+    if threads < 0:
+        raise ValueError(f"set_thread_limit: expected 0 (no limit) or a positive count, got "
+                         f"{threads}")
+    with _lock:
+        if _blas_holders or getattr(_state, "workers", None) is not None:
+            raise RuntimeError("the thread count cannot change while convnp's kernels run "
+                               "(during fit/evaluate/predict); set it before")
+        if _limit_holder is not None:
+            _limit_holder.restore_original_limits()
+            _limit_holder = None
+        controller = _blas_controller()
+        if threads and controller is not None:
+            _limit_holder = controller.limit(limits=threads)
+        _thread_limit = threads
 
 
 def uses_all_cores(method: Callable) -> Callable:

@@ -1,8 +1,10 @@
-"""``tf.device``, ``tf.executing_eagerly`` and ``tf.print``: eager, CPU-only TensorFlow."""
+"""``tf.device``, ``tf.executing_eagerly``, ``tf.print`` and ``tf.get_logger``: eager,
+CPU-only TensorFlow."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sys
 
@@ -10,7 +12,7 @@ import numpy as np
 
 from convnp.tensor.tape import value_of
 
-__all__ = ["device", "executing_eagerly", "tf_print"]
+__all__ = ["device", "executing_eagerly", "get_logger", "tf_print"]
 
 _DEVICE = re.compile(r"^(/job:[\w-]+)?(/replica:\d+)?(/task:\d+)?"
                      r"(/?(device:)?(cpu|gpu|tpu)(:\d+)?)?$", re.IGNORECASE)
@@ -26,6 +28,13 @@ def device(device_name):
         raise ValueError(f"tf.device: expected a device name such as '/CPU:0' or "
                          f"'/device:GPU:0', got {device_name!r}")
     yield
+
+
+def get_logger() -> logging.Logger:
+    """The ``logging.Logger`` named ``"convnp"`` (TensorFlow's is ``"tensorflow"``), for the
+    usual ``tf.get_logger().setLevel("ERROR")`` and for scripts' own messages. convnp writes
+    nothing through it itself: its warnings go through the `warnings` module."""
+    return logging.getLogger("convnp")
 
 
 def executing_eagerly() -> bool:

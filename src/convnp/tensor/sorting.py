@@ -1,4 +1,5 @@
-"""``tf.pad``, ``tf.sort``, ``tf.argsort`` and ``tf.math.top_k``, with gradients on the tape.
+"""``tf.pad``, ``tf.sort``, ``tf.argsort`` and ``tf.math.top_k``, with gradients on the tape;
+``tf.unique`` and ``tf.unique_with_counts`` (no gradient, as in TensorFlow).
 
 Ordering follows TensorFlow: sorts are stable, so equal values keep their input order (also in
 ``"DESCENDING"`` order), and `top_k` returns the lowest index first among equal values. The
@@ -17,7 +18,7 @@ from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.ops import _convert, _grad_dtype, _op
 from convnp.tensor.tape import new_tensor, value_of
 
-__all__ = ["argsort", "pad", "sort", "top_k"]
+__all__ = ["argsort", "pad", "sort", "top_k", "unique", "unique_with_counts"]
 
 _PAD_MODES = ("CONSTANT", "REFLECT", "SYMMETRIC")
 
@@ -142,6 +143,40 @@ def top_k(input, k=1, sorted: bool = True, index_type=np.int32, name=None):
     from convnp.tensor.eager import as_dtype
 
     return TopKV2(values, new_tensor(index.astype(as_dtype(index_type).dtype)))
+
+
+Unique = namedtuple("Unique", ["y", "idx"])
+UniqueWithCounts = namedtuple("UniqueWithCounts", ["y", "idx", "count"])
+
+
+def _unique(x, out_idx, who: str):
+    a = _convert(x)
+    if a.ndim != 1:
+        raise InvalidArgumentError(f"{who} expects a 1D vector, got shape {a.shape}")
+    from convnp.tensor.eager import as_dtype
+
+    index_type = as_dtype(out_idx).dtype
+    if index_type not in (np.dtype(np.int32), np.dtype(np.int64)):
+        raise TypeError(f"{who}: out_idx must be int32 or int64, got {index_type}")
+    values, first, inverse, counts = np.unique(a, return_index=True, return_inverse=True,
+                                               return_counts=True)
+    order = np.argsort(first, kind="stable")  # by first appearance, as TensorFlow lists them
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return (new_tensor(values[order]), new_tensor(rank[inverse.ravel()].astype(index_type)),
+            new_tensor(counts[order].astype(index_type)))
+
+
+def unique(x, out_idx=np.int32, name=None) -> Unique:
+    """The distinct values of the 1-D ``x`` in order of first appearance (``y``) and, for each
+    entry of ``x``, the position of its value in ``y`` (``idx``, ``x == y[idx]``)."""
+    y, idx, _ = _unique(x, out_idx, "unique")
+    return Unique(y, idx)
+
+
+def unique_with_counts(x, out_idx=np.int32, name=None) -> UniqueWithCounts:
+    """`unique`, plus how many times each value of ``y`` occurs in ``x`` (``count``)."""
+    return UniqueWithCounts(*_unique(x, out_idx, "unique_with_counts"))
 
 
 # called on KerasTensors, these functions become layers of the model being built
