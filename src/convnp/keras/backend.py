@@ -1,12 +1,40 @@
 """``tf.keras.backend``: `clear_session`, the (fixed) float type and image layout, random
-draws."""
+draws, and Keras 2's tensor math (``K.mean``, ``K.sum``, ``K.clip``, ``K.flatten``, ...).
+
+The math functions are the ones Keras 2 custom losses and metrics are written with (dice
+coefficient, F1, IoU: ``K.sum(K.round(K.clip(y_true * y_pred, 0, 1)))``). Each is a thin
+mapping onto convnp's tensor ops (`convnp.tensor.ops`, `convnp.tensor.nn`), with the
+signatures and defaults of TensorFlow 2.21's ``tf.keras.backend`` (Keras 3's legacy backend):
+they return tensors, a `GradientTape` records them (so a loss written with them trains inside
+``model.compile``/``fit``), and called on a functional model's KerasTensors they become layers,
+as the tensor ops do.
+"""
 
 from __future__ import annotations
 
-from convnp.layers.base import reset_names
+import builtins
 
-__all__ = ["clear_session", "epsilon", "floatx", "get_value", "image_data_format",
-           "random_normal", "random_uniform", "set_floatx", "set_image_data_format", "set_value"]
+import numpy as np
+
+from convnp.layers.base import reset_names
+from convnp.tensor import nn as _nn
+from convnp.tensor import ops as _ops
+from convnp.tensor import symbolic as _symbolic
+from convnp.tensor.eager import as_dtype
+
+__all__ = ["abs", "all", "any", "arange", "argmax", "argmin", "batch_flatten",
+           "binary_crossentropy", "cast", "categorical_crossentropy", "clear_session", "clip",
+           "concatenate", "constant", "count_params", "cumsum", "dot", "elu",
+           "epsilon", "equal", "exp", "expand_dims", "flatten", "floatx", "gather",
+           "get_value", "greater", "greater_equal", "hard_sigmoid", "image_data_format",
+           "int_shape", "is_keras_tensor", "l2_normalize", "less", "less_equal", "log", "max",
+           "maximum", "mean", "min", "minimum", "ndim", "not_equal", "one_hot", "ones",
+           "ones_like", "permute_dimensions", "pow", "prod", "random_normal", "random_uniform",
+           "relu", "repeat_elements", "reshape", "round", "set_floatx",
+           "set_image_data_format", "set_value", "shape", "sigmoid", "sign", "softmax",
+           "softplus", "softsign", "sparse_categorical_crossentropy", "sqrt", "square",
+           "squeeze", "stack", "std", "sum", "switch", "tanh", "tile", "transpose", "var",
+           "variable", "zeros", "zeros_like"]
 
 
 def clear_session() -> None:
@@ -84,3 +112,460 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     from convnp.random import uniform
 
     return uniform(shape, minval=minval, maxval=maxval, dtype=dtype or floatx(), seed=seed)
+
+
+# ----------------------------------------------------------------------------- Keras 2's math
+# (thin mappings onto convnp's tensor ops; see the module docstring)
+
+
+def _float(x):
+    """``x`` as a tensor, booleans as floatx (Keras 2 averages masks: ``K.mean(x > 0)``)."""
+    t = _ops._lift(x)
+    if isinstance(t, np.ndarray) and t.dtype == np.bool_:
+        return _ops.cast(t, floatx())
+    return t
+
+
+def _bool(x):
+    t = _ops._lift(x)
+    return t if getattr(t, "dtype", None) == np.bool_ else _ops.cast(t, "bool")
+
+
+def mean(x, axis=None, keepdims=False):
+    return _ops.reduce_mean(_float(x), axis, keepdims)
+
+
+def sum(x, axis=None, keepdims=False):
+    return _ops.reduce_sum(x, axis, keepdims)
+
+
+def prod(x, axis=None, keepdims=False):
+    return _ops.reduce_prod(x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    return _ops.reduce_max(x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    return _ops.reduce_min(x, axis, keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return _ops.reduce_std(_float(x), axis, keepdims)
+
+
+def var(x, axis=None, keepdims=False):
+    return _ops.reduce_variance(_float(x), axis, keepdims)
+
+
+def any(x, axis=None, keepdims=False):
+    return _ops.reduce_any(_bool(x), axis, keepdims)
+
+
+def all(x, axis=None, keepdims=False):
+    return _ops.reduce_all(_bool(x), axis, keepdims)
+
+
+def argmax(x, axis=-1):
+    return _ops.argmax(x, axis)
+
+
+def argmin(x, axis=-1):
+    return _ops.argmin(x, axis)
+
+
+def square(x):
+    return _ops.square(x)
+
+
+def sqrt(x):
+    return _ops.sqrt(x)
+
+
+def abs(x):
+    return _ops.abs(x)
+
+
+def log(x):
+    return _ops.log(x)
+
+
+def exp(x):
+    return _ops.exp(x)
+
+
+def pow(x, a):
+    return _ops.pow(x, a)
+
+
+def round(x):
+    """Half to even, as TensorFlow; no gradient (as TensorFlow)."""
+    return _ops.round(x)
+
+
+def sign(x):
+    return _ops.sign(x)
+
+
+def maximum(x, y):
+    return _ops.maximum(x, y)
+
+
+def minimum(x, y):
+    return _ops.minimum(x, y)
+
+
+def clip(x, min_value, max_value):
+    """``x`` clipped to [min_value, max_value]; a ``None`` bound is no bound, and a
+    ``max_value`` below ``min_value`` is raised to it (Keras 2's rule)."""
+    numbers = (builtins.int, builtins.float, np.integer, np.floating)
+    if isinstance(min_value, numbers) and isinstance(max_value, numbers) \
+            and max_value < min_value:
+        max_value = min_value
+    min_value = -np.inf if min_value is None else min_value
+    max_value = np.inf if max_value is None else max_value
+    t = _ops._lift(x)
+    dtype = getattr(t, "dtype", np.dtype(np.float32))
+    if dtype.kind == "f" and isinstance(min_value, numbers) and isinstance(max_value, numbers):
+        min_value, max_value = dtype.type(min_value), dtype.type(max_value)
+    return _ops.clip_by_value(t, min_value, max_value)
+
+
+def cast(x, dtype):
+    return _ops.cast(x, dtype)
+
+
+def equal(x, y):
+    return _ops.equal(x, y)
+
+
+def not_equal(x, y):
+    return _ops.not_equal(x, y)
+
+
+def greater(x, y):
+    return _ops.greater(x, y)
+
+
+def greater_equal(x, y):
+    return _ops.greater_equal(x, y)
+
+
+def less(x, y):
+    return _ops.less(x, y)
+
+
+def less_equal(x, y):
+    return _ops.less_equal(x, y)
+
+
+def cumsum(x, axis=0):
+    return _ops.cumsum(x, axis)
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+def int_shape(x):
+    """The static shape as a tuple of ints (``None`` for unknown sizes), or None when ``x``
+    has no shape."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        return None
+    return tuple(None if d is None else builtins.int(d) for d in shape)
+
+
+def shape(x):
+    """The shape as an int32 tensor (``tf.shape``)."""
+    return _ops.shape(x)
+
+
+def ndim(x) -> int:
+    return len(int_shape(x))
+
+
+def count_params(x) -> int:
+    """How many numbers ``x`` (a variable or tensor of known shape) holds."""
+    return builtins.int(np.prod(int_shape(x), dtype=np.int64))
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether ``x`` is a symbolic tensor of a functional model being built."""
+    return _symbolic.is_keras_tensor(x)
+
+
+def flatten(x):
+    return _ops.reshape(x, [-1])
+
+
+def batch_flatten(x):
+    """``(batch, ...)`` as ``(batch, everything else)``."""
+    return _ops.reshape(x, [-1, builtins.int(np.prod(int_shape(x)[1:], dtype=np.int64))])
+
+
+def reshape(x, shape):
+    return _ops.reshape(x, shape)
+
+
+def permute_dimensions(x, pattern):
+    return _ops.transpose(x, list(pattern))
+
+
+def transpose(x):
+    return _ops.transpose(x)
+
+
+def expand_dims(x, axis=-1):
+    return _ops.expand_dims(x, axis)
+
+
+def squeeze(x, axis):
+    return _ops.squeeze(x, [axis])
+
+
+def concatenate(tensors, axis=-1):
+    if axis < 0:
+        rank = ndim(tensors[0])
+        axis = axis % rank if rank else 0
+    return _ops.concat(list(tensors), axis)
+
+
+def stack(x, axis=0):
+    return _ops.stack(list(x), axis)
+
+
+def tile(x, n):
+    n = [n] if isinstance(n, (builtins.int, np.integer)) else n
+    return _ops.tile(x, n)
+
+
+def repeat_elements(x, rep, axis):
+    """Every slice of ``x`` along ``axis`` repeated ``rep`` times in place
+    (``[a, b]`` -> ``[a, a, b, b]``)."""
+    t = _ops._lift(x)
+    axis = axis % ndim(t)
+    expanded = _ops.expand_dims(t, axis + 1)
+    multiples = [1] * (ndim(t) + 1)
+    multiples[axis + 1] = builtins.int(rep)
+    new_shape = list(int_shape(t))
+    new_shape[axis] = new_shape[axis] * builtins.int(rep)
+    return _ops.reshape(_ops.tile(expanded, multiples), new_shape)
+
+
+def gather(reference, indices):
+    return _ops.gather(reference, indices)
+
+
+def arange(start, stop=None, step=1, dtype="int32"):
+    if stop is None and start < 0:
+        start = 0
+    return _ops.range(start, stop, step, dtype=dtype)
+
+
+def one_hot(indices, num_classes):
+    """``(..., num_classes)`` float32 rows."""
+    return _ops.one_hot(indices, num_classes, axis=-1)
+
+
+def dot(x, y):
+    """Keras 2's dot: a matrix product for 2-D inputs; for more dimensions, the last axis of
+    ``x`` against the second-to-last of ``y`` (result ``x.shape[:-1] + y.shape[:-2] +
+    y.shape[-1:]``, as ``np.dot``)."""
+    a, b = _ops._lift(x), _ops._lift(y)
+    if ndim(a) <= 2 and ndim(b) <= 2:
+        return _ops.matmul(a, b)
+    y_axes = list(builtins.range(ndim(b)))
+    moved = y_axes[:-2] + y_axes[-1:]
+    b_first = _ops.transpose(b, [y_axes[-2]] + moved)
+    out = _ops.tensordot(a, b_first, [[ndim(a) - 1], [0]])
+    return out
+
+
+def l2_normalize(x, axis=None):
+    return _ops.l2_normalize(x, axis)
+
+
+# ----------------------------------------------------------------------------- creation
+
+
+def _floatx_dtype(dtype):
+    return floatx() if dtype is None else dtype
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    """A tensor of ``value`` in ``dtype`` (floatx by default)."""
+    return _ops.constant(value, dtype=_floatx_dtype(dtype), shape=shape)
+
+
+def variable(value, dtype=None, name=None, constraint=None):
+    """A `convnp.Variable` holding ``value`` in ``dtype`` (floatx by default)."""
+    from convnp.variables import Variable
+
+    array = np.asarray(getattr(value, "numpy", lambda: value)(),
+                       dtype=as_dtype(_floatx_dtype(dtype)).dtype)
+    return Variable(array, name=name, constraint=constraint)
+
+
+def zeros(shape, dtype=None, name=None):
+    """All zeros: a Variable, as Keras 2 gives, unless a size is 0 (then a tensor)."""
+    value = _ops.zeros(shape, dtype=_floatx_dtype(dtype))
+    return variable(value, dtype, name) if builtins.all(value.shape) else value
+
+
+def ones(shape, dtype=None, name=None):
+    """All ones: a Variable, as Keras 2 gives, unless a size is 0 (then a tensor)."""
+    value = _ops.ones(shape, dtype=_floatx_dtype(dtype))
+    return variable(value, dtype, name) if builtins.all(value.shape) else value
+
+
+def zeros_like(x, dtype=None, name=None):
+    return _ops.zeros_like(x, dtype=dtype)
+
+
+def ones_like(x, dtype=None, name=None):
+    return _ops.ones_like(x, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- choice
+
+
+def switch(condition, then_expression, else_expression):
+    """``then_expression`` where ``condition`` holds, else ``else_expression``.
+
+    A scalar condition picks one whole expression (either may be a function of no arguments,
+    called only when picked); a tensor condition picks elementwise, a condition of lower rank
+    than the expressions extended along their trailing axes."""
+    cond = _bool(condition)
+    if ndim(cond) == 0:
+        chosen = then_expression if builtins.bool(cond) else else_expression
+        return chosen() if callable(chosen) else _ops._lift(chosen)
+    then_t, else_t = _ops._lift(then_expression), _ops._lift(else_expression)
+    extra = ndim(then_t) - ndim(cond)
+    if extra > 0:  # trailing axes of 1, which `where` broadcasts
+        cond = _ops.reshape(cond, list(int_shape(cond)) + [1] * extra)
+    return _ops.where(cond, then_t, else_t)
+
+
+# ----------------------------------------------------------------------------- activations
+
+
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    """Keras 2's relu: ``x`` above ``threshold`` (else ``alpha * (x - threshold)``), capped at
+    ``max_value``."""
+    t = _ops._lift(x)
+    if alpha != 0.0 and max_value is None and threshold == 0.0:
+        return _nn.leaky_relu(t, alpha=alpha)
+    negative = None
+    if alpha != 0.0:
+        negative = _nn.relu(-t + threshold) if threshold != 0.0 else _nn.relu(-t)
+    if threshold != 0.0:
+        out = t * _ops.cast(_ops.greater(t, threshold), t.dtype)
+    else:
+        out = _nn.relu(t)
+    if max_value is not None:
+        out = _ops.clip_by_value(out, t.dtype.type(0), t.dtype.type(max_value))
+    if negative is not None:
+        out = out - negative * alpha
+    return out
+
+
+def sigmoid(x):
+    return _ops.sigmoid(x)
+
+
+def tanh(x):
+    return _ops.tanh(x)
+
+
+def softmax(x, axis=-1):
+    return _nn.softmax(x, axis=axis)
+
+
+def softplus(x):
+    return _nn.softplus(x)
+
+
+def softsign(x):
+    t = _ops._lift(x)
+    return t / (_ops.abs(t) + 1)
+
+
+def elu(x, alpha=1.0):
+    out = _nn.elu(x)
+    if alpha == 1:
+        return out
+    t = _ops._lift(x)
+    return _ops.where(_ops.greater(t, 0), out, out * alpha)
+
+
+def hard_sigmoid(x):
+    """``clip(0.2 x + 0.5, 0, 1)`` (Keras 2's slope; Keras 3's activation uses 1/6)."""
+    t = _ops._lift(x)
+    return _ops.clip_by_value(t * t.dtype.type(0.2) + t.dtype.type(0.5), t.dtype.type(0),
+                              t.dtype.type(1))
+
+
+# ----------------------------------------------------------------------------- cross-entropies
+
+
+def _clip_probabilities(output):
+    t = _ops._lift(output)
+    eps = t.dtype.type(epsilon())
+    return _ops.clip_by_value(t, eps, t.dtype.type(1) - eps)
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Per-example ``-sum(target * log(output))`` along ``axis``; ``output`` probabilities
+    (rescaled to sum to 1, clipped to [eps, 1 - eps]) or, with ``from_logits``, logits."""
+    if from_logits:
+        return _nn.softmax_cross_entropy_with_logits(target, output, axis=axis)
+    p = _ops._lift(output)
+    p = _clip_probabilities(p / _ops.reduce_sum(p, axis, keepdims=True))
+    return -_ops.reduce_sum(_ops._lift(target) * _ops.log(p), axis)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1,
+                                    ignore_class=None):
+    """Per-example cross-entropy against integer classes ``target`` (a trailing axis of 1 is
+    dropped); entries whose class is ``ignore_class`` give 0."""
+    logits = _ops._lift(output)
+    if not from_logits:
+        logits = _ops.log(_clip_probabilities(logits))
+    rank = ndim(logits)
+    axis = axis % rank
+    if axis != rank - 1:
+        perm = [i for i in builtins.range(rank) if i != axis] + [axis]
+        logits = _ops.transpose(logits, perm)
+    labels = np.asarray(_ops.value_of(target)).astype(np.int64)
+    if labels.ndim == rank:
+        labels = labels[..., 0] if labels.shape[-1] == 1 else labels
+    keep = None
+    if ignore_class is not None:
+        keep = labels != builtins.int(ignore_class)
+        labels = np.where(keep, labels, 0)
+    out = _nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    if keep is not None:
+        out = out * keep.astype(out.dtype)
+    return out
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise binary cross-entropy (no mean): ``output`` probabilities clipped to [eps,
+    1 - eps] (plus eps inside the logs, as Keras 2) or, with ``from_logits``, logits."""
+    if from_logits:
+        y = _ops._lift(output)
+        return _nn.sigmoid_cross_entropy_with_logits(
+            labels=_ops.cast(target, y.dtype), logits=y)
+    p = _clip_probabilities(output)
+    t = _ops._lift(target)
+    eps = p.dtype.type(epsilon())
+    return -(t * _ops.log(p + eps) + (1 - t) * _ops.log(1 - p + eps))
+
+
+# called on KerasTensors, the math functions become layers of the model being built
+_symbolic.accept_keras_tensors(globals(), skip=(
+    "clear_session", "epsilon", "floatx", "set_floatx", "image_data_format",
+    "set_image_data_format", "get_value", "set_value", "random_normal", "random_uniform",
+    "int_shape", "shape", "ndim", "count_params", "is_keras_tensor", "constant", "variable",
+    "zeros", "ones", "arange"))
