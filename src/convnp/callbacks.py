@@ -782,9 +782,18 @@ class TensorBoard(Callback):
     ``epoch_steps_per_second``. After ``evaluate`` with the callback, its values go to
     validation/ as ``evaluation_<name>_vs_iterations``.
 
+    ``histogram_freq=N`` writes, every N epochs (epochs 0, N, 2N, ...), a histogram of every
+    weight of every layer of the model to train/ (tag ``<model>/<layer>/<weight>/histogram``,
+    as `convnp.summary.histogram` writes it); with ``write_images=True`` also each weight as
+    an image (``.../image``), laid out as Keras does: a bias as one column, a Dense kernel with
+    its longer side across, a conv kernel with one input channel as one grey image per filter
+    (at most 3), a 4-D kernel as it is when its last axis is 1, 3 or 4 (Keras's rule), the
+    values clipped to [0, 1] (not rescaled, as in Keras), nothing for other shapes. Images
+    need Pillow.
+
     Not implemented, accepted only at their neutral values (otherwise a `ValueError`):
-    ``histogram_freq=0``, ``write_images=False``, ``profile_batch=0``, ``embeddings_freq=0``,
-    ``embeddings_metadata=None``. ``write_graph`` is accepted but no graph is written.
+    ``profile_batch=0``, ``embeddings_freq=0``, ``embeddings_metadata=None``. ``write_graph`` is
+    accepted but no graph is written.
     """
 
     def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,
@@ -794,22 +803,26 @@ class TensorBoard(Callback):
         super().__init__()
         if not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError(f"log_dir must be a path, got {type(log_dir).__name__}")
-        neutral = {"histogram_freq": (histogram_freq, 0), "write_images": (write_images, False),
-                   "profile_batch": (profile_batch, 0), "embeddings_freq": (embeddings_freq, 0),
+        neutral = {"profile_batch": (profile_batch, 0), "embeddings_freq": (embeddings_freq, 0),
                    "embeddings_metadata": (embeddings_metadata, None)}
         for name, (value, default) in neutral.items():
             if value != default or (default is None and value is not None):
                 raise ValueError(f"TensorBoard({name}={value!r}) is not supported by convnp "
-                                 f"(it writes scalar summaries only); use {name}={default!r}")
+                                 f"(no profiler, no embeddings projector); use "
+                                 f"{name}={default!r}")
+        if (isinstance(histogram_freq, bool) or not isinstance(histogram_freq, (int, np.integer))
+                or histogram_freq < 0):
+            raise ValueError(f"histogram_freq must be a non-negative int (0: no histograms), "
+                             f"got {histogram_freq!r}")
         if update_freq not in ("epoch", "batch") and (
                 isinstance(update_freq, bool) or not isinstance(update_freq, (int, np.integer))
                 or update_freq < 1):
             raise ValueError("update_freq must be 'epoch', 'batch' or a positive int, got "
                              f"{update_freq!r}")
         self.log_dir = os.fspath(log_dir)
-        self.histogram_freq = histogram_freq
+        self.histogram_freq = int(histogram_freq)
         self.write_graph = bool(write_graph)
-        self.write_images = write_images
+        self.write_images = bool(write_images)
         self.write_steps_per_second = bool(write_steps_per_second)
         self.update_freq = 1 if update_freq == "batch" else update_freq
         self.profile_batch = profile_batch
@@ -869,6 +882,38 @@ class TensorBoard(Callback):
             train["epoch_steps_per_second"] = self._epoch_batches / seconds if seconds else 0.0
         self._writer("train").add_scalars(epoch, train)
         self._writer("validation").add_scalars(epoch, self._scalars(logs, "epoch_", "val_"))
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._log_weights(epoch)
+
+    @staticmethod
+    def _weight_picture(array: np.ndarray):
+        """A weight as a ``(k, h, w, c)`` image batch, laid out as Keras lays it out, or None
+        when its shape makes no image."""
+        w = np.squeeze(array)
+        if w.ndim == 1:  # a bias: one column
+            w = w.reshape(1, w.shape[0], 1, 1)
+        elif w.ndim == 2:  # a Dense kernel, its longer side across
+            if w.shape[0] > w.shape[1]:
+                w = w.T
+            w = w.reshape(1, *w.shape, 1)
+        elif w.ndim == 3:  # a conv kernel with one input channel: one image per filter
+            w = np.transpose(w, (2, 0, 1))[..., None]
+        return w if w.ndim == 4 and w.shape[-1] in (1, 3, 4) else None
+
+    def _log_weights(self, epoch: int) -> None:
+        from convnp.summary import histogram_value, image_value
+
+        values = []
+        for layer in self.model.layers:
+            for weight in layer.weights:
+                path = getattr(weight, "path", None) or f"{layer.name}/{weight.name}"
+                tag = f"{self.model.name}/{path}".replace(":", "_")
+                array = np.asarray(weight.numpy())
+                values.append(histogram_value(f"{tag}/histogram", array))
+                picture = self._weight_picture(array) if self.write_images else None
+                if picture is not None:
+                    values.append(image_value(f"{tag}/image", picture))
+        self._writer("train").add_values(epoch, values)
 
     def on_test_end(self, logs=None):
         # after `evaluate` and after each validation pass of `fit`, as Keras: the evaluation

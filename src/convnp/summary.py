@@ -369,20 +369,28 @@ def _histogram_table(data, buckets: int) -> np.ndarray:
     return table
 
 
-def histogram(name, data, step=None, buckets=None, description=None) -> EagerTensor:
-    """The distribution of ``data`` (any shape, flattened) in ``buckets`` equal-width buckets
-    (default 30), for TensorBoard's Histograms and Distributions dashboards."""
-    note = _check_description(description, "histogram")
+def _bucket_count(buckets) -> int:
     count = DEFAULT_BUCKET_COUNT if buckets is None else buckets
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
         raise ValueError(f"histogram: buckets must be a non-negative int or None, got "
                          f"{buckets!r}")
+    return int(count)
 
-    def make(tag: str) -> bytes:
-        table = _histogram_table(data, int(count))
-        return tensor_value(tag, tensor_proto(table), "histograms", note)
 
-    return _emit("histogram", name, step, make)
+def histogram_value(tag: str, data, buckets=None, description: str = "") -> bytes:
+    """The ``Summary.Value`` `histogram` writes (convnp's helper, also used by the
+    ``TensorBoard`` callback's ``histogram_freq``)."""
+    table = _histogram_table(data, _bucket_count(buckets))
+    return tensor_value(tag, tensor_proto(table), "histograms", description)
+
+
+def histogram(name, data, step=None, buckets=None, description=None) -> EagerTensor:
+    """The distribution of ``data`` (any shape, flattened) in ``buckets`` equal-width buckets
+    (default 30), for TensorBoard's Histograms and Distributions dashboards."""
+    note = _check_description(description, "histogram")
+    _bucket_count(buckets)
+    return _emit("histogram", name, step,
+                 lambda tag: histogram_value(tag, data, buckets, note))
 
 
 def _as_uint8(images: np.ndarray) -> np.ndarray:
@@ -403,37 +411,46 @@ def _as_uint8(images: np.ndarray) -> np.ndarray:
                     f"got {images.dtype}")
 
 
+def _check_max_outputs(max_outputs) -> int:
+    if (isinstance(max_outputs, bool) or not isinstance(max_outputs, (int, np.integer))
+            or max_outputs < 0):
+        raise ValueError(f"image: max_outputs must be a non-negative int, got {max_outputs!r}")
+    return int(max_outputs)
+
+
+def image_value(tag: str, data, max_outputs=3, description: str = "") -> bytes:
+    """The ``Summary.Value`` `image` writes (convnp's helper, also used by the ``TensorBoard``
+    callback's ``write_images``)."""
+    count = _check_max_outputs(max_outputs)
+    batch = np.asarray(value_of(data))
+    if batch.ndim != 4:
+        raise ValueError(f"image: data must have rank 4 (k, h, w, c), got shape {batch.shape}")
+    if not 1 <= batch.shape[-1] <= 4:
+        raise ValueError(f"image: images must have 1, 2, 3 or 4 channels, got "
+                         f"{batch.shape[-1]}")
+    pixels = _as_uint8(batch[:count])
+    try:
+        import PIL  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("tf.summary.image needs Pillow to encode PNGs: "
+                          "pip install pillow") from exc
+    from convnp.tensor.image import encode_png
+
+    height, width = batch.shape[1:3]
+    strings = [str(width).encode(), str(height).encode()]
+    strings += [encode_png(picture) for picture in pixels]
+    return tensor_value(tag, tensor_proto(np.array(strings, dtype=object)), "images",
+                        description)
+
+
 def image(name, data, step=None, max_outputs=3, description=None) -> EagerTensor:
     """The first ``max_outputs`` images of a ``(k, h, w, c)`` batch (``c`` in 1..4: grey,
     grey + alpha, RGB, RGBA), uint8 or float in [0, 1] (clipped), as PNGs for TensorBoard's
     Images dashboard. Needs Pillow."""
     note = _check_description(description, "image")
-    if (isinstance(max_outputs, bool) or not isinstance(max_outputs, (int, np.integer))
-            or max_outputs < 0):
-        raise ValueError(f"image: max_outputs must be a non-negative int, got {max_outputs!r}")
-
-    def make(tag: str) -> bytes:
-        batch = np.asarray(value_of(data))
-        if batch.ndim != 4:
-            raise ValueError(f"image: data must have rank 4 (k, h, w, c), got shape "
-                             f"{batch.shape}")
-        if not 1 <= batch.shape[-1] <= 4:
-            raise ValueError(f"image: images must have 1, 2, 3 or 4 channels, got "
-                             f"{batch.shape[-1]}")
-        pixels = _as_uint8(batch[:int(max_outputs)])
-        try:
-            import PIL  # noqa: F401
-        except ImportError as exc:
-            raise ImportError("tf.summary.image needs Pillow to encode PNGs: "
-                              "pip install pillow") from exc
-        from convnp.tensor.image import encode_png
-
-        height, width = batch.shape[1:3]
-        strings = [str(width).encode(), str(height).encode()]
-        strings += [encode_png(picture) for picture in pixels]
-        return tensor_value(tag, tensor_proto(np.array(strings, dtype=object)), "images", note)
-
-    return _emit("image", name, step, make)
+    _check_max_outputs(max_outputs)
+    return _emit("image", name, step,
+                 lambda tag: image_value(tag, data, max_outputs, note))
 
 
 def text(name, data, step=None, description=None) -> EagerTensor:

@@ -3,6 +3,7 @@ description (bitwise CRC-32C, hand-decoded protobuf), and by tensorboard when in
 
 from __future__ import annotations
 
+import io
 import struct
 
 import numpy as np
@@ -138,14 +139,50 @@ def test_batch_frequency_and_steps_per_second(tmp_path):
 
 
 def test_refuses_features_it_does_not_have(tmp_path):
-    for kwargs, name in (({"histogram_freq": 1}, "histogram_freq"),
-                         ({"write_images": True}, "write_images"),
+    for kwargs, name in (({"histogram_freq": -1}, "histogram_freq"),
+                         ({"histogram_freq": 1.5}, "histogram_freq"),
                          ({"profile_batch": (2, 5)}, "profile_batch"),
                          ({"embeddings_freq": 1}, "embeddings_freq"),
                          ({"update_freq": 0}, "update_freq")):
         with pytest.raises(ValueError, match=name):
             tf.keras.callbacks.TensorBoard(tmp_path, **kwargs)
     tf.keras.callbacks.TensorBoard(tmp_path, histogram_freq=0, write_graph=True)
+
+
+def test_weight_histograms_and_images(tmp_path):
+    # Keras 3.15's tags and layout (checked by logging the same weights with both: identical
+    # tags, bucket tables and pixels)
+    pytest.importorskip("PIL")
+    from convnp.tfevents import read_events
+
+    tf.keras.backend.clear_session()
+    model = tf.keras.Sequential([tfl.Input((5, 5, 1)), tfl.Conv2D(3, 3, name="c1"),
+                                 tfl.Flatten(), tfl.Dense(2, name="d1")], name="seq")
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.random(w.shape).astype("float32") for w in model.weights])
+    weights = {f"seq/{w.path}": w.numpy() for w in model.weights}
+    model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    board = tf.keras.callbacks.TensorBoard(log_dir=tmp_path, histogram_freq=2,
+                                           write_images=True)
+    model.fit(rng.random((4, 5, 5, 1)), rng.random((4, 2)), epochs=3, batch_size=2, verbose=0,
+              callbacks=[board])
+    logged = {(e["step"], tag): v for e in read_events(_one_file(tmp_path / "train"))
+              for tag, v in e["tensors"].items()}
+    tags = {f"{name}/{kind}" for name in weights for kind in ("histogram", "image")}
+    assert set(logged) == {(step, tag) for step in (0, 2) for tag in tags}
+    table = logged[(2, "seq/d1/kernel/histogram")]["value"]
+    kernel = weights["seq/d1/kernel"]
+    assert table.shape == (30, 3) and table[:, 2].sum() == kernel.size
+    assert table[0, 0] == kernel.min() and table[-1, 1] == kernel.max()
+    images = logged[(0, "seq/c1/kernel/image")]["value"]  # (3, 3, 1, 3): one image per filter
+    assert images[:2].tolist() == [b"3", b"3"] and len(images) == 5
+    from PIL import Image
+
+    first = np.asarray(Image.open(io.BytesIO(images[2])))
+    np.testing.assert_array_equal(first, (weights["seq/c1/kernel"][:, :, 0, 0] * 255.5)
+                                  .astype(np.uint8))
+    column = logged[(0, "seq/d1/kernel/image")]["value"]  # (27, 2): its long side across
+    assert column[:2].tolist() == [b"27", b"2"]
 
 
 def test_tensorboard_package_reads_the_files(tmp_path):
