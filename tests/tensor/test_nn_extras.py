@@ -109,8 +109,7 @@ def test_depth_to_space_on_unknown_sizes_keras_tensor():
 def test_espcn_style_model_with_depth_to_space_trains_and_saves(tmp_path):
     from convnp import keras
 
-    model = _espcn(keras, (6, 5))
-    assert model.output_shape == (None, 12, 10, 1)
+    model = _espcn(keras, (None, None))  # as keras.io's ESPCN: any image size
     x = np.random.default_rng(0).uniform(size=(4, 6, 5, 1)).astype(np.float32)
     y = np.random.default_rng(1).uniform(size=(4, 12, 10, 1)).astype(np.float32)
     model.compile(optimizer="adam", loss="mse")
