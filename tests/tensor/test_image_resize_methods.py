@@ -114,3 +114,32 @@ def test_bicubic_resize_inside_a_functional_model():
     x = np.random.default_rng(2).uniform(size=(3, 6, 4, 2)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x, verbose=0),
                                tf.image.resize(x, (12, 8), method="bicubic").numpy(), rtol=1e-6)
+
+
+def _keras_cases() -> list[str]:
+    with np.load(FIXTURE, allow_pickle=False) as z:
+        return sorted({k.rsplit("/", 1)[0] for k in z.files if k.startswith("keras_resize/")})
+
+
+@pytest.mark.parametrize("case", _keras_cases())
+def test_keras_resize_crop_and_pad_to_aspect_ratio_match_keras(case, golden):
+    _, mode, method, sizes = case.split("/")
+    size = tuple(int(v) for v in sizes.split("to")[1].split("x"))
+    x = tf.constant(golden[f"{case}/x"])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = keras.ops.image.resize(x, size, interpolation=method,
+                                   crop_to_aspect_ratio=mode == "crop",
+                                   pad_to_aspect_ratio=mode == "pad", fill_value=0.25)
+        s = tf.reduce_sum(y * golden[f"{case}/r"])
+    np.testing.assert_allclose(np.asarray(y), golden[f"{case}/y"], rtol=1e-5, atol=2e-6)
+    np.testing.assert_allclose(tape.gradient(s, x).numpy(), golden[f"{case}/grad"],
+                               rtol=1e-5, atol=5e-6)
+
+
+def test_keras_resize_aspect_ratio_on_one_image_and_both_flags_refused():
+    x = np.random.default_rng(4).uniform(size=(5, 9, 3)).astype(np.float32)
+    assert keras.ops.image.resize(x, (6, 3), crop_to_aspect_ratio=True).shape == (6, 3, 3)
+    assert keras.ops.image.resize(x, (6, 3), pad_to_aspect_ratio=True).shape == (6, 3, 3)
+    with pytest.raises(ValueError, match="Only one"):
+        keras.ops.image.resize(x, (6, 3), crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)

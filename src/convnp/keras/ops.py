@@ -1609,12 +1609,44 @@ def _image_resize(images, size, interpolation="bilinear", antialias=False,
     if len(size) != 2:
         raise ValueError("Argument `size` must be a tuple of two elements (height, width). "
                          f"Received: size={size}")
-    _images(images, "resize", data_format)
-    if crop_to_aspect_ratio or pad_to_aspect_ratio:
-        raise NotImplementedError("keras.ops.image.resize: crop_to_aspect_ratio and "
-                                  "pad_to_aspect_ratio are not supported")
-    return _image.resize(images, tuple(int(s) for s in size), method=interpolation,
-                         antialias=antialias)
+    a = _images(images, "resize", data_format)
+    size = tuple(int(s) for s in size)
+    if crop_to_aspect_ratio:
+        images = _crop_to_aspect(images, a.shape[-3], a.shape[-2], *size)
+    elif pad_to_aspect_ratio:
+        images = _pad_to_aspect(images, a, *size, fill_value)
+    return _image.resize(images, size, method=interpolation, antialias=antialias)
+
+
+def _aspect_extent(n_other: int, target_this: int, target_other: int) -> int:
+    """``n_other * target_this / target_other`` truncated, in float32 as Keras computes it:
+    the size along one axis that gives the image the target's aspect ratio."""
+    return int(np.float32(n_other * target_this) / np.float32(target_other))
+
+
+def _crop_to_aspect(images, height: int, width: int, target_h: int, target_w: int):
+    """The centred window of the images with the aspect ratio of ``target_h x target_w``."""
+    crop_h = builtins.max(builtins.min(height, _aspect_extent(width, target_h, target_w)), 1)
+    crop_w = builtins.max(builtins.min(width, _aspect_extent(height, target_w, target_h)), 1)
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    return _ops._lift(images)[..., top:top + crop_h, left:left + crop_w, :]
+
+
+def _pad_to_aspect(images, a: np.ndarray, target_h: int, target_w: int, fill_value):
+    """The images with bands of ``fill_value`` added on both sides of the short axis, as
+    Keras does: the same band height above and below (so the result may be one row short of
+    the exact aspect ratio)."""
+    height, width = a.shape[-3], a.shape[-2]
+    top = (builtins.max(height, _aspect_extent(width, target_h, target_w)) - height) // 2
+    left = (builtins.max(width, _aspect_extent(height, target_w, target_h)) - width) // 2
+    x = _ops._lift(images)
+    for axis, band in ((-3, top), (-2, left)):
+        if band > 0:
+            shape = list(x.shape)
+            shape[axis] = band
+            fill = _ops.constant(np.full(shape, fill_value, dtype=a.dtype))
+            x = _ops.concat([fill, x, fill], axis=len(shape) + axis)
+    return x
 
 
 def _image_rgb_to_grayscale(images, data_format=None):
