@@ -782,6 +782,12 @@ class TensorBoard(Callback):
     ``epoch_steps_per_second``. After ``evaluate`` with the callback, its values go to
     validation/ as ``evaluation_<name>_vs_iterations``.
 
+    With ``update_freq`` set to batches, the ``tf.summary`` calls of the model's own code (a
+    subclassed model's ``call``, a ``Lambda``'s function) are logged too, as in Keras: during
+    training train/ is the default writer at the step of the global batch count, recording
+    every ``update_freq`` batches; during validation and ``evaluate``, validation/ at the
+    count of test batches. The previous default writer comes back at the end of training.
+
     ``histogram_freq=N`` writes, every N epochs (epochs 0, N, 2N, ...), a histogram of every
     weight of every layer of the model to train/ (tag ``<model>/<layer>/<weight>/histogram``,
     as `convnp.summary.histogram` writes it); with ``write_images=True`` also each weight as
@@ -830,8 +836,10 @@ class TensorBoard(Callback):
         self.embeddings_metadata = embeddings_metadata
         self._writers: dict[str, Any] = {}
         self._train_step = 0
+        self._test_step = 0
         self._epoch_start = 0.0
         self._epoch_batches = 0
+        self._pushed: list = []  # the default-writer contexts entered, innermost last
 
     def _writer(self, which: str):
         if which not in self._writers:
@@ -854,12 +862,49 @@ class TensorBoard(Callback):
                 continue  # not a number (a list of per-class values, say): not a scalar
         return values
 
+    def _push_writer(self, which: str, step: int) -> None:
+        """Make ``which``'s file the default tf.summary writer at ``step``, recording when
+        ``step`` is a multiple of ``update_freq`` (for the model's own summaries)."""
+        if self.update_freq == "epoch":
+            return
+        import contextlib
+
+        from convnp import summary
+
+        freq = self.update_freq
+        stack = contextlib.ExitStack()
+        stack.enter_context(summary.writer_for(self._writer(which)).as_default(step=step))
+        stack.enter_context(summary.record_if(lambda: step % freq == 0))
+        self._pushed.append(stack)
+
+    def _pop_writer(self) -> None:
+        if self._pushed:
+            self._pushed.pop().close()
+
     def on_train_begin(self, logs=None):
         import time
 
+        while self._pushed:  # left by a run that stopped on an error
+            self._pop_writer()
         self._writers = {}  # a new pair of event files per fit, as Keras makes
         self._train_step = 0
         self._epoch_start = time.perf_counter()
+        self._push_writer("train", 0)
+
+    def on_train_end(self, logs=None):
+        self._pop_writer()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._pop_writer()
+        self._push_writer("train", self._train_step + 1)
+
+    def on_test_begin(self, logs=None):
+        self._push_writer("validation", self._test_step)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._test_step += 1
+        self._pop_writer()
+        self._push_writer("validation", self._test_step)
 
     def on_epoch_begin(self, epoch, logs=None):
         import time
@@ -925,3 +970,4 @@ class TensorBoard(Callback):
             step = 0
         values = {f"evaluation_{k}_vs_iterations": v for k, v in self._scalars(logs, "").items()}
         self._writer("validation").add_scalars(step, values)
+        self._pop_writer()

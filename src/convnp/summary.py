@@ -135,15 +135,14 @@ class SummaryWriter:
 class _FileWriter(SummaryWriter):
     _records = True
 
-    def __init__(self, logdir: str, filename_suffix: str | None):
+    def __init__(self, events: EventFileWriter):
         super().__init__()
-        self._events = EventFileWriter(logdir, filename_suffix)
-        self._events.open()  # TensorFlow makes the file when the writer is created
+        self._events = events
 
     @property
     def path(self) -> str:
         """The event file this writer appends to."""
-        return os.fspath(self._events.path)
+        return os.fspath(self._events.open())
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -198,7 +197,19 @@ def create_file_writer(logdir, max_queue=None, flush_millis=None, filename_suffi
     if experimental_mesh is not None:
         raise ValueError("create_file_writer: experimental_mesh is not supported by convnp "
                          "(no DTensor); leave it None")
-    return _FileWriter(os.fspath(logdir), filename_suffix)
+    events = EventFileWriter(os.fspath(logdir), filename_suffix)
+    events.open()  # TensorFlow makes the file when the writer is created
+    return _FileWriter(events)
+
+
+def writer_for(events: EventFileWriter) -> SummaryWriter:
+    """A writer appending to the file of ``events`` (made on the first summary if it is not
+    yet): convnp's helper for the ``TensorBoard`` callback, which makes its event files the
+    default writers of a training run."""
+    if not isinstance(events, EventFileWriter):
+        raise TypeError(f"writer_for: expected a convnp.tfevents.EventFileWriter, got "
+                        f"{type(events).__name__}")
+    return _FileWriter(events)
 
 
 def create_noop_writer() -> SummaryWriter:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from itertools import count
@@ -180,12 +181,14 @@ class EventFileWriter:
         self.log_dir = Path(log_dir)
         self.filename_suffix = ".v2" if filename_suffix is None else str(filename_suffix)
         self.path: Path | None = None
+        self._lock = threading.Lock()  # two threads' first summaries make one file
 
     def open(self) -> Path:
         """Create the event file now (once): the path of the file this writer appends to."""
-        if self.path is None:
-            self.path = self._create()
-        return self.path
+        with self._lock:
+            if self.path is None:
+                self.path = self._create()
+            return self.path
 
     def _create(self) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)

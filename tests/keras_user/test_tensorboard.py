@@ -185,6 +185,57 @@ def test_weight_histograms_and_images(tmp_path):
     assert column[:2].tolist() == [b"27", b"2"]
 
 
+class _Logging(tf.keras.Model):
+    """Keras's documented example: tf.summary inside a subclassed model's call."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = tfl.Dense(2)
+
+    def call(self, x):
+        out = self.dense(x)
+        tf.summary.histogram("outputs", out)
+        return out
+
+
+def _logged(path):
+    from convnp.tfevents import read_events
+
+    return [(e["step"], tag, v["value"]) for e in read_events(path)
+            for tag, v in e["tensors"].items()]
+
+
+def test_the_models_own_summaries_go_to_the_run(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 3)).astype("float32")
+    y = rng.random((20, 2)).astype("float32")
+    model = _Logging()
+    model.compile(optimizer="sgd", loss="mse")
+    board = tf.keras.callbacks.TensorBoard(tmp_path / "a", update_freq=2)
+    model.fit(x, y, epochs=2, batch_size=5, validation_split=0.25, verbose=0, callbacks=[board])
+    train = _logged(_one_file(tmp_path / "a" / "train"))
+    assert [(step, tag) for step, tag, _ in train] == [(s, "outputs") for s in (2, 4, 6)]
+    assert all(table[:, 2].sum() == 10 for _, _, table in train)  # 5 examples x 2 outputs
+    val = _logged(_one_file(tmp_path / "a" / "validation"))  # test batches 1, 2: 2 recorded
+    assert [(step, tag) for step, tag, _ in val] == [(2, "outputs")]
+    assert not tf.summary.scalar("after", 1.0, step=0)  # no default writer left behind
+
+    def my_summary(t):
+        tf.summary.histogram("x", t)
+        return t
+
+    inputs = tf.keras.Input((3,))
+    functional = tf.keras.Model(inputs, tfl.Lambda(my_summary)(tfl.Dense(2)(inputs)))
+    functional.compile(optimizer="sgd", loss="mse")
+    functional.fit(x, y, epochs=1, batch_size=10, verbose=0,
+                   callbacks=[tf.keras.callbacks.TensorBoard(tmp_path / "b", update_freq=1)])
+    assert [(s, t) for s, t, _ in _logged(_one_file(tmp_path / "b" / "train"))] == \
+        [(1, "x"), (2, "x")]
+    epoch_only = tf.keras.callbacks.TensorBoard(tmp_path / "c")  # update_freq="epoch"
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0, callbacks=[epoch_only])
+    assert _logged(_one_file(tmp_path / "c" / "train")) == []
+
+
 def test_tensorboard_package_reads_the_files(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing import event_accumulator
