@@ -36,6 +36,7 @@ from convnp import losses
 from convnp._checks import check_number
 from convnp.losses import align_ranks
 from convnp.serialization import Registry
+from convnp.tensor.eager import EagerTensor
 
 __all__ = [
     "AUC",
@@ -100,9 +101,15 @@ __all__ = [
 
 
 def _check_dtype(dtype) -> None:
-    """Metrics report Python floats; a dtype is accepted for Keras code but must be a float."""
+    """Metrics keep their state in float64 and report float32 tensors; a dtype is accepted
+    for Keras code but must be a float."""
     if dtype is not None and np.dtype(dtype).kind != "f":
         raise ValueError(f"metric dtype must be a float type, got {dtype!r}")
+
+
+def _result_tensor(value) -> EagerTensor:
+    """A built-in metric's result as TensorFlow gives it: a float32 tensor."""
+    return np.asarray(value, dtype=np.float32).view(EagerTensor)
 
 
 def _check_same(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> None:
@@ -186,7 +193,10 @@ class Metric:
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError
 
-    def result(self) -> float:
+    def result(self):
+        """The metric's value: for the built-in metrics a float32 `EagerTensor` (0-d, or one
+        value per class or threshold where Keras gives several), as TensorFlow returns it:
+        ``result().numpy()``, ``float(result())`` and ``f"{result():.4f}"`` all work."""
         raise NotImplementedError
 
     def reset_state(self) -> None:
@@ -272,8 +282,8 @@ class Mean(Metric):
         self.total += float(np.sum(values * w))
         self.count += float(np.sum(w))
 
-    def result(self) -> float:
-        return self.total / self.count if self.count else 0.0
+    def result(self):
+        return _result_tensor(self.total / self.count if self.count else 0.0)
 
 
 class MeanMetricWrapper(Mean):
@@ -355,8 +365,8 @@ class RootMeanSquaredError(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:  # type: ignore[override]
         super().update_state(_mse(y_true, y_pred), sample_weight)
 
-    def result(self) -> float:
-        return float(np.sqrt(super().result()))
+    def result(self):
+        return _result_tensor(np.sqrt(float(super().result())))
 
 
 class Sum(Mean):
@@ -365,8 +375,8 @@ class Sum(Mean):
     def __init__(self, name: str = "sum", dtype=None):
         super().__init__(name, dtype)
 
-    def result(self) -> float:
-        return float(self.total)
+    def result(self):
+        return _result_tensor(self.total)
 
 
 def _paired(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +508,7 @@ class R2Score(Metric):
 
     def result(self):
         if self.sum is None:
-            return 0.0
+            return _result_tensor(0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             total = self.squared_sum - self.sum * (self.sum / self.count)
             raw = 1.0 - self.total_mse / total
@@ -516,7 +526,7 @@ class R2Score(Metric):
             warnings.warn(f"{self.name}: num_regressors={p} needs more than {p + 1} label "
                           f"values for the adjusted R2 score, got {int(n)}; giving the plain "
                           "R2 score", stacklevel=2)
-        return [float(v) for v in score] if np.ndim(score) else float(score)
+        return _result_tensor(score)  # one per column without class_aggregation
 
     def get_config(self):
         return {"name": self.name, "class_aggregation": self.class_aggregation,
@@ -781,7 +791,7 @@ class _PrecisionRecall(_ConfusionCounts):
 
     def result(self):
         value = self._value()
-        return [float(v) for v in value] if self._several else float(value[0])
+        return _result_tensor(value if self._several else value[0])
 
     def get_config(self):
         return {"name": self.name, "thresholds": self._thresholds_arg, "top_k": self.top_k,
@@ -822,7 +832,7 @@ class _ConfusionCount(_ConfusionCounts):
 
     def result(self):
         value = getattr(self, self.count)
-        return [float(v) for v in value] if self._several else float(value[0])
+        return _result_tensor(value if self._several else value[0])
 
     def get_config(self):
         return {"name": self.name, "thresholds": self._thresholds_arg}
@@ -900,7 +910,7 @@ class FBetaScore(Metric):
 
     def result(self):
         if self._counts is None:
-            return 0.0 if self.average is not None else []
+            return _result_tensor(0.0 if self.average is not None else [])
         tp, fp, fn, support = self._counts
         if self.average == "micro":
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
@@ -909,10 +919,10 @@ class FBetaScore(Metric):
         b2 = self.beta ** 2
         score = (1.0 + b2) * precision * recall / (b2 * precision + recall + eps)
         if self.average == "weighted":
-            return float(np.sum(score * support / support.sum()))
+            return _result_tensor(np.sum(score * support / support.sum()))
         if self.average is not None:
-            return float(np.mean(score))
-        return [float(v) for v in score]
+            return _result_tensor(np.mean(score))
+        return _result_tensor(score)  # one per class
 
     def get_config(self):
         return {"name": self.name, "average": self.average, "beta": self.beta,
@@ -986,9 +996,9 @@ class AUC(_ConfusionCounts):
                             np.maximum(tp[1:] + fn[1:], 0))
         return float(np.sum(increments))
 
-    def result(self) -> float:
+    def result(self):
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return self._interpolated_pr()
+            return _result_tensor(self._interpolated_pr())
         tp, fp = self.true_positives, self.false_positives
         tn, fn = self.true_negatives, self.false_negatives
         recall = _ratio(tp, tp + fn)
@@ -1002,7 +1012,7 @@ class AUC(_ConfusionCounts):
             heights = np.minimum(y[:-1], y[1:])
         else:
             heights = np.maximum(y[:-1], y[1:])
-        return float(np.sum((x[:-1] - x[1:]) * heights))
+        return _result_tensor(np.sum((x[:-1] - x[1:]) * heights))
 
     def get_config(self):
         return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
@@ -1040,10 +1050,11 @@ class _AtConstraint(_ConfusionCounts):
     #: (constrained rate, maximized rate)
     rates = ("sensitivity", "specificity")
 
-    def result(self) -> float:
+    def result(self):
         rates = self._rates()
         constrained, dependent = rates[self.rates[0]], rates[self.rates[1]]
-        return float(np.max(np.where(constrained >= self.value, dependent, 0.0), initial=0.0))
+        return _result_tensor(np.max(np.where(constrained >= self.value, dependent, 0.0),
+                                     initial=0.0))
 
     def get_config(self):
         return {"name": self.name, "class_id": self.class_id,
@@ -1162,14 +1173,14 @@ class IoU(Metric):
         self.total_cm += np.bincount(labels[keep] * k + preds[keep], weights=weights[keep],
                                      minlength=k * k).reshape(k, k)
 
-    def result(self) -> float:
+    def result(self):
         cm = self.total_cm
         tp = np.diag(cm)
         denominator = (cm.sum(axis=0) + cm.sum(axis=1) - tp)[self.target_class_ids]
         tp = tp[self.target_class_ids]
         valid = denominator > 1e-9
         iou = np.where(valid, tp / (denominator + 1e-7), 0.0)
-        return float(np.sum(iou) / (np.sum(valid) + 1e-7))
+        return _result_tensor(np.sum(iou) / (np.sum(valid) + 1e-7))
 
     def get_config(self):
         return {"name": self.name, "num_classes": self.num_classes,
@@ -1183,7 +1194,7 @@ class MeanIoU(IoU):
 
     >>> m = MeanIoU(num_classes=2)
     >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
-    >>> round(m.result(), 4)
+    >>> round(float(m.result()), 4)
     0.3333
     """
 

@@ -103,8 +103,9 @@ def metric_value(metric) -> Any:
 
 
 def log_value(value) -> Any:
-    """A value as logs hold it: a float (a user's ``result()`` written in tensor ops returns
-    a 0-d tensor; Keras logs a number), or a NumPy array for per-class results."""
+    """A value as logs hold it: a float (``result()`` is a 0-d tensor, for the built-in
+    metrics as for a user's written in tensor ops; Keras logs a number), or a NumPy array
+    for per-class results."""
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         return float(value)
     array = np.asarray(value)
