@@ -145,3 +145,46 @@ def test_backend_math_on_keras_tensors_becomes_layers(tmp_path):
     model.save(path)
     np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0), want,
                                rtol=1e-6)
+
+
+def test_variable_updates_and_values():
+    v = K.variable([1.0, 2.0])
+    K.update(v, [3.0, 4.0])
+    K.update_add(v, [1.0, 1.0])
+    K.update_sub(v, [0.5, 0.5])
+    np.testing.assert_allclose(K.eval(v), [3.5, 4.5])
+    K.moving_average_update(v, [1.5, 0.5], 0.75)  # v -= (v - value) * 0.25
+    np.testing.assert_allclose(K.get_value(v), [3.0, 3.5])
+    w = K.eye(3)
+    assert isinstance(w, tf.Variable) and K.dtype(w) == "float32"
+    K.batch_set_value([(v, [0, 1]), (w, np.zeros((3, 3)))])
+    values = K.batch_get_value([v, w])
+    np.testing.assert_array_equal(values[0], [0, 1])
+    assert not np.any(values[1])
+    assert K.backend() == "tensorflow"
+    assert K.dtype(tf.constant([1, 2])) == "int32"
+    assert isinstance(K.cast_to_floatx([1, 2]), np.ndarray)
+
+
+def test_random_helpers():
+    b = K.random_bernoulli((1000,), p=0.3, seed=1).numpy()
+    assert set(np.unique(b)) <= {0.0, 1.0} and abs(b.mean() - 0.3) < 0.06
+    t = K.truncated_normal((1000,), stddev=2.0, seed=1).numpy()
+    assert t.dtype == np.float32 and np.abs(t).max() <= 4.0
+    d = K.dropout(tf.ones((1000,)), 0.5, seed=1).numpy()
+    assert set(np.unique(d)) <= {0.0, 2.0}
+
+
+@pytest.mark.parametrize("call", [
+    lambda: K.batch_dot(tf.ones((2,)), tf.ones((2, 3))),
+    lambda: K.batch_dot(tf.ones((2, 3)), tf.ones((3, 3))),
+    lambda: K.batch_dot(tf.ones((2, 3)), tf.ones((2, 3)), axes=0),
+    lambda: K.batch_dot(tf.ones((2, 3, 4)), tf.ones((2, 5, 4))),
+    lambda: K.bias_add(tf.ones((2, 3, 4)), tf.ones((2, 2, 2, 4))),
+    lambda: K.repeat(tf.ones((2, 3, 4)), 2),
+    lambda: K.temporal_padding(tf.ones((2, 3, 4)), (1, 2, 3)),
+    lambda: K.spatial_2d_padding(tf.ones((1, 2, 2, 1)), ((1, 1),)),
+])
+def test_bad_shapes_raise_value_error(call):
+    with pytest.raises(ValueError):
+        call()

@@ -20,21 +20,27 @@ from convnp.layers.base import reset_names
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
-from convnp.tensor.eager import as_dtype
+from convnp.tensor.eager import EagerTensor, as_dtype
+from convnp.tensor.tape import is_variable
 
-__all__ = ["abs", "all", "any", "arange", "argmax", "argmin", "batch_flatten",
-           "binary_crossentropy", "cast", "categorical_crossentropy", "clear_session", "clip",
-           "concatenate", "constant", "count_params", "cumsum", "dot", "elu",
-           "epsilon", "equal", "exp", "expand_dims", "flatten", "floatx", "gather",
-           "get_value", "greater", "greater_equal", "hard_sigmoid", "image_data_format",
-           "int_shape", "is_keras_tensor", "l2_normalize", "less", "less_equal", "log", "max",
-           "maximum", "mean", "min", "minimum", "ndim", "not_equal", "one_hot", "ones",
-           "ones_like", "permute_dimensions", "pow", "prod", "random_normal", "random_uniform",
-           "relu", "repeat_elements", "reshape", "round", "set_floatx",
-           "set_image_data_format", "set_value", "shape", "sigmoid", "sign", "softmax",
-           "softplus", "softsign", "sparse_categorical_crossentropy", "sqrt", "square",
-           "squeeze", "stack", "std", "sum", "switch", "tanh", "tile", "transpose", "var",
-           "variable", "zeros", "zeros_like"]
+__all__ = ["abs", "all", "any", "arange", "argmax", "argmin", "backend", "batch_dot",
+           "batch_flatten", "batch_get_value", "batch_set_value", "bias_add",
+           "binary_crossentropy", "binary_focal_crossentropy", "cast", "cast_to_floatx",
+           "categorical_crossentropy", "categorical_focal_crossentropy", "clear_session",
+           "clip", "concatenate", "constant", "cos", "count_params", "cumsum", "dot", "dropout",
+           "dtype", "elu", "epsilon", "equal", "eval", "exp", "expand_dims", "eye", "flatten",
+           "floatx", "foldl", "foldr", "gather", "get_value", "greater", "greater_equal",
+           "hard_sigmoid", "image_data_format", "in_top_k", "int_shape", "is_keras_tensor",
+           "l2_normalize", "less", "less_equal", "log", "map_fn", "max", "maximum", "mean",
+           "min", "minimum", "moving_average_update", "ndim", "not_equal", "one_hot", "ones",
+           "ones_like", "permute_dimensions", "pow", "prod", "random_bernoulli",
+           "random_normal", "random_uniform", "relu", "repeat", "repeat_elements", "reshape",
+           "resize_images", "reverse", "round", "set_floatx", "set_image_data_format",
+           "set_value", "shape", "sigmoid", "sign", "sin", "softmax", "softplus", "softsign",
+           "sparse_categorical_crossentropy", "spatial_2d_padding", "sqrt", "square",
+           "squeeze", "stack", "std", "stop_gradient", "sum", "switch", "tanh",
+           "temporal_padding", "tile", "transpose", "truncated_normal", "update",
+           "update_add", "update_sub", "var", "variable", "zeros", "zeros_like"]
 
 
 def clear_session() -> None:
@@ -563,9 +569,274 @@ def binary_crossentropy(target, output, from_logits=False):
     return -(t * _ops.log(p + eps) + (1 - t) * _ops.log(1 - p + eps))
 
 
+# ----------------------------------------------------------------------------- more of Keras 2
+
+
+def backend() -> str:
+    """The backend's name: ``"tensorflow"``, the one convnp stands in for."""
+    return "tensorflow"
+
+
+def cos(x):
+    return _ops.cos(x)
+
+
+def sin(x):
+    return _ops.sin(x)
+
+
+def stop_gradient(variables):
+    """``variables`` (a tensor or a list of them) with the gradient cut."""
+    if isinstance(variables, (list, tuple)):
+        return [_ops.stop_gradient(v) for v in variables]
+    return _ops.stop_gradient(variables)
+
+
+def cast_to_floatx(x):
+    """Tensors and variables cast to floatx as tensors; anything else as a NumPy array."""
+    if isinstance(x, EagerTensor) or is_variable(x):
+        return _ops.cast(x, floatx())
+    return np.asarray(x, dtype=floatx())
+
+
+def dtype(x) -> str:
+    """The dtype's name (``"float32"``)."""
+    return as_dtype(x.dtype).name
+
+
+def eval(x):
+    """The value as NumPy (``K.eval``)."""
+    return get_value(x)
+
+
+def batch_get_value(tensors) -> list:
+    return [get_value(x) for x in tensors]
+
+
+def batch_set_value(tuples) -> None:
+    """Assign each ``(variable, value)`` pair."""
+    for x, value in tuples:
+        set_value(x, np.asarray(value, dtype=as_dtype(x.dtype).dtype))
+
+
+def update(x, new_x):
+    return x.assign(new_x)
+
+
+def update_add(x, increment):
+    return x.assign_add(increment)
+
+
+def update_sub(x, decrement):
+    return x.assign_sub(decrement)
+
+
+def moving_average_update(x, value, momentum):
+    """``x -= (x - value) * (1 - momentum)``: a BatchNormalization-style running mean."""
+    target = as_dtype(x.dtype).dtype
+    delta = (np.asarray(get_value(x)) - np.asarray(get_value(value), dtype=target)) \
+        * (1 - target.type(momentum))
+    return x.assign_sub(delta.astype(target))
+
+
+def eye(size, dtype=None, name=None):
+    """An identity matrix as a Variable (floatx by default)."""
+    from convnp.tensor.manip import eye as _eye
+
+    return variable(_eye(size, dtype=_floatx_dtype(dtype)), dtype, name)
+
+
+def reverse(x, axes):
+    from convnp.tensor.manip import reverse as _reverse
+
+    return _reverse(x, [axes] if isinstance(axes, (builtins.int, np.integer)) else list(axes))
+
+
+def repeat(x, n):
+    """``(batch, dim)`` repeated into ``(batch, n, dim)``."""
+    if ndim(x) != 2:
+        raise ValueError(f"Expected input `x` to have rank 2. Received: rank(x)={ndim(x)}")
+    return _ops.tile(_ops.expand_dims(x, 1), [1, builtins.int(n), 1])
+
+
+def batch_dot(x, y, axes=None):
+    """Per example of the batch, the product of ``x[i]`` and ``y[i]`` summed over ``axes``
+    (one axis of each; by default x's last with y's last for a 2-D ``y``, else y's second to
+    last). The result has x's other axes, then y's."""
+    a, b = _ops._lift(x), _ops._lift(y)
+    x_rank, y_rank = ndim(a), ndim(b)
+    if x_rank < 2 or y_rank < 2:
+        raise ValueError(f"Cannot do batch_dot on inputs with rank < 2. Received inputs with "
+                         f"shapes {int_shape(a)} and {int_shape(b)}.")
+    if int_shape(a)[0] != int_shape(b)[0]:
+        raise ValueError(f"Cannot do batch_dot on inputs with different batch sizes. "
+                         f"Received inputs with shapes {int_shape(a)} and {int_shape(b)}.")
+    if axes is None:
+        axes = [x_rank - 1, y_rank - 1 if y_rank == 2 else y_rank - 2]
+    elif isinstance(axes, (builtins.int, np.integer)):
+        axes = [axes, axes]
+    if builtins.any(isinstance(v, (list, tuple)) for v in axes):
+        raise ValueError(f"Multiple target dimensions are not supported. Expected: None, int, "
+                         f"(int, int), Provided: {axes}")
+    ax, ay = builtins.int(axes[0]) % x_rank, builtins.int(axes[1]) % y_rank
+    if ax == 0 or ay == 0:
+        raise ValueError("Cannot perform batch_dot over axis 0. If your inputs are not "
+                         "batched, add a dummy batch dimension to your inputs using "
+                         "K.expand_dims(x, 0)")
+    if int_shape(a)[ax] != int_shape(b)[ay]:
+        raise ValueError(f"Cannot do batch_dot on inputs with shapes {int_shape(a)} and "
+                         f"{int_shape(b)} with axes={[ax, ay]}. x.shape[{ax}] != "
+                         f"y.shape[{ay}] ({int_shape(a)[ax]} != {int_shape(b)[ay]}).")
+    letters = "bcdefghijklmnopqrstuvwxyz"
+    x_sub = ["a"] + list(letters[:x_rank - 1])
+    y_sub = ["a"] + list(letters[x_rank - 1:x_rank + y_rank - 2])
+    y_sub[ay] = x_sub[ax]
+    out = [c for i, c in enumerate(x_sub) if i != ax] + [
+        c for i, c in enumerate(y_sub) if i not in (0, ay)]
+    result = _ops.einsum(f"{''.join(x_sub)},{''.join(y_sub)}->{''.join(out)}", a, b)
+    if x_rank == 2 and y_rank == 2:  # one number per example, kept as (batch, 1)
+        result = _ops.expand_dims(result, 1)
+    return result
+
+
+def bias_add(x, bias, data_format=None):
+    """``x + bias`` along the channels (the last axis: channels_last only)."""
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format: {data_format}")
+    if data_format == "channels_first":
+        raise NotImplementedError("bias_add: data_format='channels_first' is not supported "
+                                  "(convnp is channels_last)")
+    rank = len(int_shape(bias))
+    if rank != 1 and rank != ndim(x) - 1:
+        raise ValueError(f"Unexpected bias dimensions {rank}. Expected it to be 1 or "
+                         f"{ndim(x) - 1} dimensions")
+    return _ops._lift(x) + _ops._lift(bias)
+
+
+def temporal_padding(x, padding=(1, 1)):
+    """Zeros added before and after the steps of ``(batch, steps, features)``."""
+    from convnp.tensor.sorting import pad
+
+    if len(padding) != 2:
+        raise ValueError(f"Expected `padding` to be a tuple of 2 integers. Received: "
+                         f"padding={padding}")
+    return pad(x, [[0, 0], list(padding), [0, 0]])
+
+
+def spatial_2d_padding(x, padding=((1, 1), (1, 1)), data_format=None):
+    """Zeros around the rows and columns of NHWC images."""
+    from convnp.tensor.sorting import pad
+
+    if len(padding) != 2 or len(padding[0]) != 2 or len(padding[1]) != 2:
+        raise ValueError(f"Expected `padding` to be a tuple of 2 tuples of 2 integers. "
+                         f"Received: padding={padding}")
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format: {data_format}")
+    if data_format == "channels_first":
+        raise NotImplementedError("spatial_2d_padding: data_format='channels_first' is not "
+                                  "supported (convnp is channels_last)")
+    return pad(x, [[0, 0], list(padding[0]), list(padding[1]), [0, 0]])
+
+
+def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
+    """NHWC images enlarged by whole factors (``tf.image.resize`` with ``interpolation``)."""
+    from convnp.tensor import image as _image
+
+    if data_format == "channels_first":
+        raise NotImplementedError("resize_images: data_format='channels_first' is not "
+                                  "supported (convnp is channels_last)")
+    if data_format != "channels_last":
+        raise ValueError(f"Invalid `data_format` argument: {data_format}")
+    _, h, w, _ = int_shape(x)
+    size = (h * builtins.int(height_factor), w * builtins.int(width_factor))
+    return _image.resize(x, size, method=interpolation)
+
+
+def dropout(x, level, noise_shape=None, seed=None):
+    """Entries zeroed with probability ``level``, the rest scaled by ``1 / (1 - level)``."""
+    return _nn.dropout(x, rate=level, noise_shape=noise_shape, seed=seed)
+
+
+def in_top_k(predictions, targets, k):
+    from convnp.tensor.math import in_top_k as _in_top_k
+
+    return _in_top_k(targets, predictions, k)
+
+
+def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
+    """Ones with probability ``p``, zeros otherwise (floatx by default)."""
+    from convnp.random import uniform
+
+    target = _floatx_dtype(dtype)
+    draws = uniform(shape, dtype=target, seed=seed)
+    return _ops.cast(_ops.less_equal(draws, p), target)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    from convnp.random import truncated_normal as _truncated
+
+    return _truncated(shape, mean=mean, stddev=stddev, dtype=_floatx_dtype(dtype), seed=seed)
+
+
+def binary_focal_crossentropy(target, output, apply_class_balancing=False, alpha=0.25,
+                              gamma=2.0, from_logits=False):
+    """`binary_crossentropy` scaled by ``(1 - p_t) ** gamma`` (``p_t``: the probability given
+    to the true label), and by ``alpha`` / ``1 - alpha`` for positives / negatives when
+    ``apply_class_balancing``."""
+    t, out = _ops._lift(target), _ops._lift(output)
+    p = _ops.sigmoid(out) if from_logits else out
+    p_t = t * p + (1 - t) * (1 - p)
+    focal = _ops.pow(1.0 - p_t, gamma) * binary_crossentropy(t, out, from_logits=from_logits)
+    if apply_class_balancing:
+        focal = (t * alpha + (1 - t) * (1 - alpha)) * focal
+    return focal
+
+
+def categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, from_logits=False,
+                                   axis=-1):
+    """Per example ``sum(alpha * (1 - p) ** gamma * -target * log(p))`` along ``axis``, ``p``
+    the (rescaled, clipped) probabilities."""
+    t, p = _ops._lift(target), _ops._lift(output)
+    if int_shape(t) != int_shape(p):
+        raise ValueError(f"Shapes {int_shape(t)} and {int_shape(p)} are incompatible")
+    if from_logits:
+        p = _nn.softmax(p, axis=axis)
+    p = _clip_probabilities(p / _ops.reduce_sum(p, axis, keepdims=True))
+    weight = _ops.pow(1.0 - p, gamma) * alpha
+    return _ops.reduce_sum(weight * (-t * _ops.log(p)), axis)
+
+
+def map_fn(fn, elems, name=None, dtype=None):
+    from convnp.tensor.control import map_fn as _map_fn
+
+    return _map_fn(fn, elems, dtype=dtype)
+
+
+def foldl(fn, elems, initializer=None, name=None):
+    """``fn(acc, x)`` over the first axis of ``elems`` from the start (the first element is
+    the initial accumulator without ``initializer``)."""
+    items = _ops.unstack(elems)
+    acc = items.pop(0) if initializer is None else initializer
+    for item in items:
+        acc = fn(acc, item)
+    return _ops._lift(acc)
+
+
+def foldr(fn, elems, initializer=None, name=None):
+    """`foldl` from the end."""
+    items = _ops.unstack(elems)
+    acc = items.pop() if initializer is None else initializer
+    for item in reversed(items):
+        acc = fn(acc, item)
+    return _ops._lift(acc)
+
+
 # called on KerasTensors, the math functions become layers of the model being built
 _symbolic.accept_keras_tensors(globals(), skip=(
     "clear_session", "epsilon", "floatx", "set_floatx", "image_data_format",
     "set_image_data_format", "get_value", "set_value", "random_normal", "random_uniform",
     "int_shape", "shape", "ndim", "count_params", "is_keras_tensor", "constant", "variable",
-    "zeros", "ones", "arange"))
+    "zeros", "ones", "arange", "backend", "dtype", "eval", "batch_get_value",
+    "batch_set_value", "update", "update_add", "update_sub", "moving_average_update", "eye",
+    "random_bernoulli", "truncated_normal", "map_fn", "foldl", "foldr", "stop_gradient",
+    "cast_to_floatx", "dropout", "in_top_k"))
