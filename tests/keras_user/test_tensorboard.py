@@ -96,6 +96,14 @@ def test_crc32c_known_value():
     assert masked_crc32c(b"") == _mask(0)
 
 
+def test_crc32c_of_long_data_in_lanes():
+    # 32 KiB and more (PNGs of image summaries) run in NumPy lanes: the same CRC
+    rng = np.random.default_rng(0)
+    for size in (32 * 1024 - 1, 32 * 1024, 40_000 + 77):
+        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        assert crc32c(data) == _crc32c_bitwise(data), size
+
+
 def _fit(tmp_path, **kwargs):
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(0)
