@@ -249,6 +249,7 @@ def test_write_and_raw_summaries(tmp_path):
     with writer.as_default(step=2):
         assert tf.summary.write("plain", np.array([1, 2], np.int32))
         assert tf.summary.write("lazy", lambda: 3.0, metadata=summary_metadata("scalars"))
+        assert tf.summary.write("words", ["a", "b"])
         assert tf.summary.experimental.write_raw_pb(raw)
         with pytest.raises(TypeError, match="metadata"):
             tf.summary.write("bad", 1.0, metadata=3)
@@ -256,6 +257,8 @@ def test_write_and_raw_summaries(tmp_path):
     values = {t: v for e in events for t, v in e["tensors"].items()}
     assert values["plain"]["value"].tolist() == [1, 2] and values["plain"]["plugin"] == ""
     assert values["lazy"]["plugin"] == "scalars"
+    assert values["lazy"]["value"].dtype == np.float32  # a Python float, as TensorFlow
+    assert values["words"]["value"].tolist() == [b"a", b"b"]
     assert events[-1]["scalars"] == {"raw": 4.0} and events[-1]["step"] == 2
 
 

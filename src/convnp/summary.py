@@ -47,6 +47,7 @@ import numpy as np
 
 from convnp.tensor.control import current_name_scope, name_scope
 from convnp.tensor.eager import EagerTensor
+from convnp.tensor.ops import convert_to_tensor
 from convnp.tensor.tape import new_tensor, value_of
 from convnp.tfevents import EventFileWriter, tensor_proto, tensor_value
 
@@ -328,7 +329,8 @@ def write(tag, tensor, step=None, metadata=None, name=None) -> EagerTensor:
 
     def make(full_tag: str) -> bytes:
         data = tensor() if callable(tensor) else tensor
-        array = np.asarray(value_of(data) if not isinstance(data, (str, bytes)) else data)
+        # TensorFlow's dtypes for Python values (float32, int32), as tf.constant makes them
+        array = np.asarray(value_of(convert_to_tensor(data)))
         return tensor_value(full_tag, tensor_proto(array), metadata=meta)
 
     return _emit("write", tag, step, make)
