@@ -75,3 +75,21 @@ def test_mixup_recipe_from_keras_io():
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_sizes_given_as_tensors_inside_a_dataset_map():
+    import convnp as tf
+
+    x = np.ones((8, 4, 4, 1), np.float32)
+
+    def mix(images):
+        batch_size = keras.ops.shape(images)[0]
+        lam = keras.random.beta([batch_size], 0.2, 0.2, seed=3)
+        return images * keras.ops.reshape(lam, (batch_size, 1, 1, 1))
+
+    out = next(iter(tf.data.Dataset.from_tensor_slices(x).batch(4).map(mix)))
+    assert out.shape == (4, 4, 4, 1)
+    assert keras.random.gamma(tf.shape(x)[:1], 2.0, seed=1).shape == (8,)
+    assert keras.random.gamma((tf.shape(x)[0], 2), 2.0, seed=1).shape == (8, 2)
+    with pytest.raises(ValueError):
+        keras.random.gamma((tf.constant(2.0),), 1.0)

@@ -46,9 +46,20 @@ def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
+def _whole(d) -> bool:
+    """An int, or a 0-d integer array/tensor (``keras.ops.shape(x)[0]`` in a map function)."""
+    if isinstance(d, bool):
+        return False
+    if isinstance(d, np.ndarray):
+        return d.ndim == 0 and d.dtype.kind in "iu"
+    return isinstance(d, (int, np.integer))
+
+
 def _shape(shape) -> tuple[int, ...]:
-    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0 for d in dims):
+    if isinstance(shape, np.ndarray) and shape.ndim == 1 and shape.dtype.kind in "iu":
+        shape = shape.tolist()  # a shape tensor: tf.shape(x)[:1]
+    dims = (shape,) if _whole(shape) else tuple(shape)
+    if any(not _whole(d) or d < 0 for d in dims):
         raise ValueError(f"shape must be non-negative ints, got {shape!r}")
     return tuple(int(d) for d in dims)
 
