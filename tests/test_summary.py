@@ -213,7 +213,9 @@ def test_writer_lifecycle(tmp_path):
         with pytest.raises(RuntimeError, match="closed"):
             tf.summary.scalar("late", 1.0)
     finally:
-        tf.summary.create_noop_writer().set_as_default()
+        from convnp.summary import _state
+
+        _state.writer = None  # no public way back to "no default writer", as in TensorFlow
         tf.summary.experimental.set_step(None)
     with pytest.raises(RuntimeError, match="closed"), second.as_default():
         pass
