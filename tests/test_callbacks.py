@@ -136,7 +136,11 @@ def test_model_checkpoint_filename_rules():
     with pytest.raises(ValueError, match=".weights.h5"):
         callbacks.ModelCheckpoint("m.keras", save_weights_only=True)
     with pytest.raises(ValueError, match=".keras"):
-        callbacks.ModelCheckpoint("m.h5")
+        callbacks.ModelCheckpoint("m.pb")
+    with pytest.raises(ValueError, match=".weights.h5"):
+        callbacks.ModelCheckpoint("m.pb", save_weights_only=True)
+    callbacks.ModelCheckpoint("m.h5")  # Keras's legacy HDF5 model file
+    callbacks.ModelCheckpoint("w-{epoch:02d}.h5", save_weights_only=True)
     with pytest.raises(ValueError):
         callbacks.ModelCheckpoint("m.keras", save_freq=0)
 

@@ -398,8 +398,9 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-_MODEL_SUFFIXES = (".keras", ".convnp")
-_WEIGHTS_SUFFIXES = (".weights.h5", ".weights.npz", ".safetensors")
+_MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".convnp")
+# Keras 3 wants '.weights.h5'; a plain '.h5' (Keras 2's tutorials) gets Keras 2's layout
+_WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".weights.npz", ".safetensors")
 
 
 class ModelCheckpoint(Callback):
@@ -407,8 +408,9 @@ class ModelCheckpoint(Callback):
 
     `filepath` may hold `str.format` fields: `{epoch}` (1-based) and any log key, e.g.
     `"ckpt-{epoch:02d}-{val_loss:.2f}.keras"`. Following Keras, a full-model path must end in
-    `.keras` (convnp also accepts `.convnp`) and a weights-only path in `.weights.h5` (convnp
-    also accepts `.weights.npz` and `.safetensors`).
+    `.keras` or `.h5` (Keras's legacy HDF5 model file; convnp also accepts `.hdf5` and
+    `.convnp`) and a weights-only path in `.weights.h5` (convnp also accepts `.weights.npz`,
+    `.safetensors`, and a plain `.h5`/`.hdf5` as Keras 2 did, written in Keras 2's layout).
     """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,

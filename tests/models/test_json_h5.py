@@ -1,5 +1,5 @@
 """model.to_json / tf.keras.models.model_from_json (convnp's JSON and Keras's), and the
-refusal of legacy .h5 model files naming .keras."""
+refusal of model paths without a model file extension, naming .keras."""
 
 from __future__ import annotations
 
@@ -40,8 +40,14 @@ def test_json_written_by_keras():
         tf.keras.models.model_from_json("{not json")
 
 
-def test_h5_model_file_is_refused_naming_keras(tmp_path):
+def test_save_without_a_model_extension_is_refused_naming_keras(tmp_path):
+    """Keras 3 refuses a path with no '.keras'/'.h5' extension; convnp too (it used to write a
+    .convnp file under any name), before writing anything."""
     model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(3,))])
-    with pytest.raises(ValueError, match=r"\.keras"):
-        model.save(tmp_path / "m.h5")
-    assert not (tmp_path / "m.h5").exists()
+    for name in ("saved_model_dir", "m.pb", "m.weights.npz"):
+        with pytest.raises(ValueError, match=r"'\.keras'.*'\.h5'"):
+            model.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+    with pytest.raises(ValueError, match="extension"):
+        tf.keras.saving.save_model(model, str(tmp_path / "plain"))
+    assert list(tmp_path.iterdir()) == []

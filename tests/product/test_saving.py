@@ -467,8 +467,8 @@ def test_keras_extensions_dispatch_to_interop(tmp_path, name):
     assert np.array_equal(model.predict(x, verbose=0), other.predict(x, verbose=0))
 
 
-def test_legacy_h5_model_files_are_refused(tmp_path):
+def test_damaged_legacy_h5_model_file_is_a_value_error(tmp_path):
     path = tmp_path / "old.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n")
-    with pytest.raises(ValueError, match="legacy"):
+    with pytest.raises(ValueError, match="old.h5.*not a readable HDF5 file"):
         saving.load_model(path)

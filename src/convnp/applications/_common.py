@@ -186,35 +186,13 @@ def dense_top(classes: int, classifier_activation):
 # -- weight files -------------------------------------------------------------------------------
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _read_keras2_h5(h5py, f, label: str) -> list[tuple[str, list[np.ndarray]]]:
-    """``(layer name, arrays)`` of every layer with weights, in the file's order, from Keras
-    2's ``.h5`` layout (the HDF5 data go through `convnp._hdf5`'s checks: no data from other
-    files, sizes checked before reading)."""
-    from convnp import _hdf5
-
-    found = []
-    for raw in f.attrs["layer_names"]:
-        layer = _text(raw)
-        group = _hdf5.get_node(h5py, f, layer, label)
-        names = [_text(n) for n in group.attrs.get("weight_names", [])] \
-            if group is not None else []
-        if names:
-            found.append((layer, [
-                _hdf5.read_dataset(h5py, _hdf5.get_node(h5py, group, n, label), label,
-                                   f"{layer}/{n}", kinds="fiu") for n in names]))
-    return found
-
-
 def load_weights_file(model, path) -> None:
     """Load a Keras weights file into an application, as Keras's ``weights=path`` does.
 
     * Keras 2's ``.h5`` layout (the published application weights): the layers with weights,
       in order, as Keras's legacy loader matches them (automatic layer names such as
-      InceptionV3's ``conv2d_N`` differ from session to session, so names are not used);
+      InceptionV3's ``conv2d_N`` differ from session to session, so names are not used),
+      read by `convnp.io.legacy_h5`;
     * Keras 3's ``.weights.h5``, or the ``model.weights.h5`` inside a ``.keras`` archive:
       `convnp.io.keras_format.load_keras_weights` (Keras 3's keys: class names in layer order).
 
@@ -225,8 +203,7 @@ def load_weights_file(model, path) -> None:
     import tempfile
     import zipfile
 
-    from convnp import _hdf5
-    from convnp.io import keras_format
+    from convnp.io import keras_format, legacy_h5
 
     label = Path(path).name
     if zipfile.is_zipfile(path):  # a .keras archive: load its weights member
@@ -239,33 +216,7 @@ def load_weights_file(model, path) -> None:
             member.write_bytes(data)
             keras_format.load_keras_weights(model, member)
         return
-    try:
-        import h5py
-    except ImportError as exc:  # pragma: no cover - h5py is an optional extra
-        raise ImportError("reading Keras weight files needs h5py (pip install h5py)") from exc
-    with _hdf5.open_file(h5py, path, label) as f:
-        if "layer_names" not in f.attrs:
-            if "layers" not in f:
-                raise ValueError(f"{label}: not a Keras weights file (neither a "
-                                 "'layer_names' attribute nor a 'layers' group)")
-            stored = None
-        else:
-            stored = _read_keras2_h5(h5py, f, label)
-    if stored is None:
-        keras_format.load_keras_weights(model, path)
-        return
-    layers = [layer for layer in model.layers if layer.weights]
-    if len(stored) != len(layers):
-        raise ValueError(f"{label}: the file has weights for {len(stored)} layers, the model "
-                         f"{model.name!r} has {len(layers)} layers with weights")
-    for layer, (stored_name, arrays) in zip(layers, stored):
-        shapes = [tuple(v.shape) for v in layer.weights]
-        if [a.shape for a in arrays] != shapes:
-            raise ValueError(f"{label}: layer {layer.name!r} expects weights of shapes "
-                             f"{shapes}, the file's layer {stored_name!r} has "
-                             f"{[a.shape for a in arrays]}")
-    for layer, (_, arrays) in zip(layers, stored):
-        layer.set_weights(arrays)
+    legacy_h5.load_weights_h5(model, path, label)  # either HDF5 layout, by its content
 
 
 # -- preprocessing and labels ---------------------------------------------------------------------

@@ -1575,52 +1575,60 @@ def _optimizer_scalars(opt) -> list[str]:
     return sorted(k for k in opt.get_state() if "/" not in k and k != "iterations")
 
 
-def _write_optimizer_h5(model, h5file) -> None:
-    """The optimizer's step count, rate, slots and scalars as Keras stores them."""
+def optimizer_entries(model) -> list[tuple[str, np.ndarray]]:
+    """The optimizer's state as Keras 3 lists its variables: ``("iterations", count)``, then
+    ``(key, value)`` in `optimizer_keys` order (``"learning_rate"``: the rate itself). Empty
+    before the optimizer is built (no step yet)."""
     opt = model.optimizer
     if not opt.built:
-        return
+        return []
     state = opt.get_state()
-    layout = _keras_optimizer_layout(opt, len(model.trainable_weights))
-    scalars = _optimizer_scalars(opt)
-    values = [np.asarray(state["iterations"], dtype=np.int64)]
-    values += [np.asarray(opt.learning_rate if key == "learning_rate" else state[key],
-                          dtype="<f4") for key in layout + scalars]
+    entries = [("iterations", np.asarray(state["iterations"], dtype=np.int64))]
+    entries += [(key, np.asarray(opt.learning_rate if key == "learning_rate" else state[key],
+                                 dtype="<f4"))
+                for key in optimizer_keys(model)]
+    return entries
+
+
+def optimizer_keys(model) -> list[str]:
+    """What follows the step count in Keras 3's optimizer variables for ``model``'s optimizer:
+    the rate (unless a schedule gives it), the slots, the optimizer-wide scalars."""
+    opt = model.optimizer
+    return (_keras_optimizer_layout(opt, len(model.trainable_weights))
+            + _optimizer_scalars(opt))
+
+
+def _write_optimizer_h5(model, h5file) -> None:
+    """The optimizer's step count, rate, slots and scalars as Keras stores them."""
+    entries = optimizer_entries(model)
+    if not entries:
+        return
     group = h5file.create_group("optimizer").create_group("vars")
-    group.attrs["name"] = opt.name
-    for i, value in enumerate(values):
+    group.attrs["name"] = model.optimizer.name
+    for i, (_, value) in enumerate(entries):
         group.create_dataset(str(i), data=value)
 
 
-def _read_optimizer_h5(model, h5file, where: str) -> None:
-    """Give a compiled model's optimizer the state stored in a ``.keras`` file, if any."""
-    h5py = _require_h5py()
-    opt = getattr(model, "optimizer", None)
-    if opt is None:
-        return
-    top = get_node(h5py, h5file, "optimizer", where) if "optimizer" in h5file else None
-    group = get_node(h5py, top, "vars", where) if top is not None and "vars" in top else None
-    if not isinstance(group, h5py.Group):
-        return
+def restore_optimizer(model, count: int, read, where: str) -> None:
+    """Give a compiled model's optimizer the ``count`` values of a Keras 3 optimizer state
+    (`optimizer_entries` order); ``read(index, shape)`` returns the value at ``index``, checked
+    to have ``shape`` before it is read. Two values or fewer (the step count and the rate of an
+    optimizer that never stepped) leave the optimizer fresh.
+
+    Raises:
+        ValueError: a count or shape that does not fit the model (nothing is changed then).
+    """
+    opt = model.optimizer
     variables = model.trainable_weights
-    if len(group) <= 2 and variables:
+    if count <= 2 and variables:
         return  # saved before the first step: nothing but the counters
-    layout = _keras_optimizer_layout(opt, len(variables))
-    scalars = _optimizer_scalars(opt)
-    if len(group) != 1 + len(layout) + len(scalars):
-        raise ValueError(f"{where}: the optimizer state holds {len(group)} arrays; "
+    keys = optimizer_keys(model)
+    if count != 1 + len(keys):
+        raise ValueError(f"{where}: the optimizer state holds {count} arrays; "
                          f"{type(opt).__name__} with {len(variables)} trainable variables "
-                         f"needs {1 + len(layout) + len(scalars)}")
-
-    def read(index: int, shape: tuple) -> np.ndarray:
-        node = get_node(h5py, group, str(index), where)
-        if not isinstance(node, h5py.Dataset):
-            raise ValueError(f"{where}: optimizer/vars/{index} is not a dataset")  # noqa: TRY004
-        return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
-                            kinds="fiu")
-
+                         f"needs {1 + len(keys)}")
     state = {"iterations": np.asarray(read(0, ()), dtype=np.int64)}
-    for k, key in enumerate(layout + scalars, start=1):
+    for k, key in enumerate(keys, start=1):
         if key == "learning_rate":
             continue  # the rate comes from the compile config
         if "/" in key:
@@ -1634,6 +1642,26 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
     except (ValueError, TypeError, KeyError, IndexError) as error:
         raise ValueError(f"{where}: the optimizer state does not fit the model: {error}") \
             from None
+
+
+def _read_optimizer_h5(model, h5file, where: str) -> None:
+    """Give a compiled model's optimizer the state stored in a ``.keras`` file, if any."""
+    h5py = _require_h5py()
+    if getattr(model, "optimizer", None) is None:
+        return
+    top = get_node(h5py, h5file, "optimizer", where) if "optimizer" in h5file else None
+    group = get_node(h5py, top, "vars", where) if top is not None and "vars" in top else None
+    if not isinstance(group, h5py.Group):
+        return
+
+    def read(index: int, shape: tuple) -> np.ndarray:
+        node = get_node(h5py, group, str(index), where)
+        if not isinstance(node, h5py.Dataset):
+            raise ValueError(f"{where}: optimizer/vars/{index} is not a dataset")  # noqa: TRY004
+        return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
+                            kinds="fiu")
+
+    restore_optimizer(model, len(group), read, where)
 
 
 def save_keras(model, path: str | os.PathLike) -> str:

@@ -29,8 +29,12 @@ flushed to disk, then renamed over the target. If anything fails, the temporary 
 removed and the target is untouched.
 
 ``save_weights``/``load_weights`` handle weights only: ``.weights.npz`` (a plain npz with the
-same keys) natively, and ``.weights.h5`` (Keras's layout) through `convnp.io.keras_format`
-when that module is available.
+same keys) natively, ``.weights.h5`` (Keras 3's layout) through `convnp.io.keras_format`, and
+other ``.h5``/``.hdf5`` names in Keras 2's ``layer_names`` layout (`convnp.io.legacy_h5`, which
+also reads a legacy ``.h5`` model file's weights).
+
+`save_model` chooses the format by the extension (``.convnp``, ``.keras``, ``.h5``/``.hdf5``)
+and refuses any other, as Keras does; `load_model` reads the three.
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ OPTIMIZER_MEMBER = "optimizer.npz"
 # A config.json larger than this is not something convnp wrote; refusing it early keeps a
 # hostile archive from making us decompress gigabytes just to parse it.
 _MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+#: The extensions `save_model` writes (the format follows the extension).
+_MODEL_SUFFIXES = (".convnp", ".keras", ".h5", ".hdf5")
 
 _KEY_RE = re.compile(r"^(\d{4,})/(.+)/([^/]+)$")
 
@@ -149,8 +156,10 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
 
     Args:
         model: a built `Sequential` or functional `Model`.
-        path: destination, conventionally ``*.convnp``. A ``.keras`` path writes Keras 3's
-            format instead (architecture and weights only) via `convnp.io.keras_format`.
+        path: destination: ``*.convnp``; a ``.keras`` path writes Keras 3's format instead
+            (`convnp.io.keras_format`), a ``.h5``/``.hdf5`` path Keras's legacy HDF5 model
+            file (`convnp.io.legacy_h5`); any other extension (or none) is refused, as Keras
+            refuses it.
         include_optimizer: also store the optimizer's state (needed to resume ``fit`` exactly).
         metadata: JSON-able dict stored as-is (e.g. ``{"class_names": [...]}``); default: the
             model's ``metadata`` attribute if it has one (set by `load_model`), so a re-saved
@@ -163,21 +172,24 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
     Raises:
         TypeError: not a convnp model, ``metadata`` not a dict, or a config or metadata value
             that is not JSON-able.
-        ValueError: the model is not built.
+        ValueError: the model is not built, or ``path`` has no model file extension.
         FileExistsError: ``path`` exists and ``overwrite`` is false.
         OSError: the file cannot be written (the target is then untouched).
     """
     class_name = _model_class_name(model)
     target = Path(path)
-    if target.suffix.lower() in (".h5", ".hdf5"):
-        raise ValueError(f"{target}: convnp does not write legacy Keras HDF5 model files; "
-                         "save to a '.keras' file (Keras 3's format, which keras.models."
-                         "load_model reads) or a '.convnp' file; weights alone: "
-                         "save_weights('name.weights.h5')")
-    if target.suffix.lower() == ".keras":
+    suffix = target.suffix.lower()
+    if suffix not in _MODEL_SUFFIXES:
+        raise ValueError(f"invalid file extension for saving a model: {str(target)!r}; add "
+                         "'.keras' (Keras 3's format, recommended), '.h5' (Keras's legacy "
+                         "HDF5 format) or '.convnp' (convnp's own, with metadata)")
+    if suffix in (".keras", ".h5", ".hdf5"):
         if not overwrite and target.exists():
             raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
-        return Path(_interop("save_keras")(model, target))
+        if suffix == ".keras":
+            return Path(_interop("save_keras")(model, target))
+        return Path(_legacy_h5().save_model_h5(model, target,
+                                               include_optimizer=include_optimizer))
     _require_weights(model)
     _refuse_subclassed(model, target)
     if not overwrite and target.exists():
@@ -516,8 +528,8 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     would have. Its ``metadata`` attribute holds the file's metadata dict.
 
     Args:
-        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.io.keras_format`;
-            legacy ``.h5`` model files are refused.)
+        path: a ``.convnp`` file. (``.keras`` files are read by `convnp.io.keras_format`,
+            Keras's legacy ``.h5``/``.hdf5`` model files by `convnp.io.legacy_h5`.)
         custom_objects: users' objects by name (layer classes, losses, metrics, activations,
             ...), besides those registered with ``register_keras_serializable``; only these
             and convnp's own can appear in the file.
@@ -533,9 +545,9 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     if suffix == ".keras":
         return _interop("load_keras")(path, compile=compile, custom_objects=custom_objects)
     if suffix in (".h5", ".hdf5"):
-        # legacy Keras H5 model files can carry Lambda layers (marshalled code): never read
-        raise ValueError(f"{path}: legacy Keras .h5 model files are not supported; use a "
-                         ".convnp or .keras file (weights: load_weights with .weights.h5)")
+        # Keras's legacy HDF5 model files (a Lambda's marshalled code in one is refused)
+        return _legacy_h5().load_model_h5(path, compile=compile,
+                                          custom_objects=custom_objects)
     with _open_archive(path) as archive:
         config = _parse_config(_read_member(archive, path, CONFIG_MEMBER, _MAX_CONFIG_BYTES),
                                path)
@@ -581,6 +593,16 @@ def _interop(function: str) -> Callable[..., Any]:
     return fn
 
 
+def _legacy_h5():
+    """`convnp.io.legacy_h5` (Keras's legacy HDF5 files), imported on use."""
+    try:
+        from convnp.io import legacy_h5
+    except ImportError:
+        raise ValueError("Keras .h5 files need convnp.io.legacy_h5, which is not available in "
+                         "this installation") from None
+    return legacy_h5
+
+
 def _weights_kind(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(".npz"):
@@ -595,8 +617,10 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     """Write the model's weights (no architecture, no optimizer) to ``path``.
 
     ``.weights.npz``: a plain npz, one array per weight under ``"0001/conv2d/kernel"``-style
-    keys (position / layer name / variable name), written atomically. ``.weights.h5``: Keras's
-    layout, via `convnp.io.keras_format`.
+    keys (position / layer name / variable name), written atomically. ``.weights.h5``: Keras
+    3's layout, via `convnp.io.keras_format`; another ``.h5``/``.hdf5`` name: Keras 2's
+    ``layer_names`` layout (which Keras 3's ``load_weights`` reads from such a name), via
+    `convnp.io.legacy_h5`.
 
     Raises:
         ValueError: the model is not built, or an unsupported extension.
@@ -608,7 +632,10 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
     if kind == "h5":
-        _interop("save_keras_weights")(model, target)
+        if target.name.lower().endswith(".weights.h5"):
+            _interop("save_keras_weights")(model, target)  # Keras 3's layout
+        else:
+            _legacy_h5().save_weights_h5(model, target)  # Keras 2's, which Keras 3 reads
         return target
     _require_weights(model)
     arrays = {key: variable.numpy() for key, _, variable in _weight_entries(model)}
@@ -623,6 +650,8 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     each shape must agree, so a file from a different architecture is refused. Layer names may
     differ (a model built twice in one session gets ``conv2d`` then ``conv2d_1``). Values are
     cast to each variable's float dtype. Nothing is assigned unless every array fits.
+    ``.h5``/``.hdf5`` files may hold either Keras layout (or be a legacy ``.h5`` model file);
+    their layers with weights are matched in order, as Keras does.
 
     Raises:
         FileNotFoundError: no such file.
@@ -633,7 +662,7 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     path = Path(path)
     kind = _weights_kind(path)
     if kind == "h5":
-        _interop("load_keras_weights")(model, path)
+        _legacy_h5().load_weights_h5(model, path)  # either Keras layout, by its content
         return
     if not path.exists():
         raise FileNotFoundError(f"no such weights file: {path}")
