@@ -1,5 +1,5 @@
 """Seeded fuzzing of convnp's file readers: byte flips and truncations of a ``.convnp``, a
-``.keras`` and a course ``.h5`` file.
+``.keras``, a course ``.h5`` and a legacy Keras ``.h5`` model file.
 
     python -m tests.hardening.fuzz --seed 0 --cases 300
 
@@ -36,12 +36,14 @@ def _originals(folder: Path) -> dict[str, bytes]:
               epochs=1, verbose=0)
     model.save(folder / "m.convnp")
     model.save(folder / "m.keras")
+    model.save(folder / "m.h5")  # Keras's legacy HDF5 model file
     with h5py.File(folder / "c.h5", "w") as f:
         f["test_set_x"] = rng.integers(0, 256, (5, 4, 4, 3), dtype=np.uint8)
         f["test_set_y"] = np.array([0, 1, 2, 1, 0])
         f["list_classes"] = np.array([0, 1, 2])
     return {kind: (folder / name).read_bytes()
-            for kind, name in (("convnp", "m.convnp"), ("keras", "m.keras"), ("h5", "c.h5"))}
+            for kind, name in (("convnp", "m.convnp"), ("keras", "m.keras"), ("h5", "c.h5"),
+                               ("legacy_h5", "m.h5"))}
 
 
 def _mutate_member(data: bytes, rng: np.random.Generator) -> bytes:
@@ -84,6 +86,10 @@ def _load(kind: str, path: Path) -> None:
         from convnp.io.keras_format import load_keras
 
         load_keras(path).predict(np.zeros((1, 6, 6, 1), "f4"), verbose=0)
+    elif kind == "legacy_h5":
+        from convnp.io.saving import load_model
+
+        load_model(path).predict(np.zeros((1, 6, 6, 1), "f4"), verbose=0)
     else:
         from convnp.datasets import load_h5
 
@@ -99,10 +105,11 @@ def run(seed: int, cases: int) -> dict:
         originals = _originals(folder)
         for kind, data in originals.items():
             counts = outcomes.setdefault(kind, collections.Counter())
-            suffix = {"convnp": ".convnp", "keras": ".keras", "h5": ".h5"}[kind]
+            suffix = {"convnp": ".convnp", "keras": ".keras", "h5": ".h5",
+                      "legacy_h5": ".h5"}[kind]
             for case in range(cases):
                 path = folder / f"case{suffix}"
-                path.write_bytes(_mutate(data, rng, zip_members=kind != "h5"))
+                path.write_bytes(_mutate(data, rng, zip_members=kind in ("convnp", "keras")))
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")

@@ -2,6 +2,7 @@
 
 * `convnp.io.saving`: ``save_model`` / ``load_model`` / ``save_weights`` / ``load_weights``;
 * `convnp.io.keras_format`: ``load_keras`` / ``save_keras`` and the ``.weights.h5`` pair;
+* `convnp.io.legacy_h5`: Keras's legacy ``.h5`` model files and Keras 2's weights layout;
 * `convnp.io.onnx`: ``export(model, path, opset=17)`` (NumPy + stdlib only), on
   `convnp.io.protobuf`;
 * `convnp.io._files`: ``atomic_write`` (a file is written whole or not at all).

@@ -1649,10 +1649,15 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
     h5py = _require_h5py()
     if getattr(model, "optimizer", None) is None:
         return
-    top = get_node(h5py, h5file, "optimizer", where) if "optimizer" in h5file else None
-    group = get_node(h5py, top, "vars", where) if top is not None and "vars" in top else None
+    # get_node: a damaged file's links raise ValueError, not h5py's RuntimeError
+    top = get_node(h5py, h5file, "optimizer", where)
+    group = get_node(h5py, top, "vars", where) if isinstance(top, h5py.Group) else None
     if not isinstance(group, h5py.Group):
         return
+    try:
+        count = len(group)
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{where}: cannot list optimizer/vars ({exc})") from None
 
     def read(index: int, shape: tuple) -> np.ndarray:
         node = get_node(h5py, group, str(index), where)
@@ -1661,7 +1666,7 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
         return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
                             kinds="fiu")
 
-    restore_optimizer(model, len(group), read, where)
+    restore_optimizer(model, count, read, where)
 
 
 def save_keras(model, path: str | os.PathLike) -> str:

@@ -452,9 +452,11 @@ def _restore_optimizer(h5py, f, model, label: str) -> None:
     """The optimizer state of ``optimizer_weights``, if any. A list of another length than
     this optimizer keeps (a Keras 2 file: its slots are ordered otherwise) leaves the
     optimizer fresh with a warning, as Keras does; a damaged one raises."""
-    if getattr(model, "optimizer", None) is None or OPTIMIZER_WEIGHTS not in f:
+    if getattr(model, "optimizer", None) is None:
         return
     group = get_node(h5py, f, OPTIMIZER_WEIGHTS, label)
+    if group is None:
+        return
     if not isinstance(group, h5py.Group):
         raise ValueError(  # noqa: TRY004 - a bad file is a ValueError
             f"{label}: '{OPTIMIZER_WEIGHTS}' is not a group")
@@ -507,8 +509,10 @@ def load_model_h5(path: str | os.PathLike, compile: bool = True, custom_objects=
     with open_file(h5py, label, label) as f:
         config = _json_attribute(h5py, f, "model_config", label)
         if config is None:
+            weights_only = has_layer_names(h5py, f) \
+                or get_node(h5py, f, "layers", label) is not None
             hint = (" (it holds weights only: build the model, then model.load_weights)"
-                    if has_layer_names(h5py, f) or "layers" in f else "")
+                    if weights_only else "")
             raise ValueError(f"{label}: no 'model_config' attribute; not a Keras .h5 model "
                              f"file{hint}")
         training = _json_attribute(h5py, f, "training_config", label) if compile else None
@@ -580,9 +584,7 @@ def load_weights_h5(model, path: str | os.PathLike, label: str | None = None) ->
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory, not a weights file")
     with open_file(h5py, path, label) as f:
-        group = f
-        if not has_layer_names(h5py, f) and MODEL_WEIGHTS in f:
-            group = get_node(h5py, f, MODEL_WEIGHTS, label)
+        group = f if has_layer_names(h5py, f) else get_node(h5py, f, MODEL_WEIGHTS, label)
         if isinstance(group, h5py.Group) and has_layer_names(h5py, group):
             load_layer_weights(h5py, group, model, label)
             return
