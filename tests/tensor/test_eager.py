@@ -116,3 +116,19 @@ def test_fit_on_a_dataset_of_eager_elements_still_trains():
     model.compile("sgd", "binary_crossentropy")
     history = model.fit(ds, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_numpy_is_a_copy_and_shapes_print_as_tuples():
+    """TensorFlow's ``.numpy()`` returns a copy (keras.io's filter visualization edits it in
+    place: ``img -= img.mean()``; before, that changed the tensor too), a NumPy scalar for a
+    0-d tensor, and ``print(t.shape)`` shows ``(2, 3)``."""
+    t = to_eager(np.ones((2, 3), dtype=np.float32)) * 2.0
+    row = t[0].numpy()
+    row -= 5
+    whole = t.numpy()
+    whole[1, 0] = 100
+    np.testing.assert_array_equal(np.asarray(t), np.full((2, 3), 2.0))
+    assert type(t[0, 0].numpy()) is np.float32 and t[0, 0].numpy() == 2.0
+    assert str(t.shape) == "(2, 3)" and f"{t.shape}" == "(2, 3)"
+    assert repr(t.shape) == "TensorShape([2, 3])"
+    assert str(TensorShape([None, 3])) == "(None, 3)"

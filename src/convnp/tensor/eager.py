@@ -3,7 +3,7 @@
 Design (see docs/architecture.md, "Eager results"):
 
 * `EagerTensor` is an `np.ndarray` subclass, so every NumPy function and operator works on it
-  and ``np.asarray(t)`` is a free view. ``t.numpy()`` returns the plain ndarray view (no copy).
+  and ``np.asarray(t)`` is a free view. ``t.numpy()`` returns a copy, as TensorFlow's does.
   Outside a GradientTape, NumPy functions return what they return to TensorFlow users (plain
   NumPy values: ``np.argmax(t)`` is an ``np.int64``); operators return tensors.
 * ``t.shape`` is a `TensorShape`: a tuple (so ``t.shape == (2, 3)`` and unpacking work) with
@@ -82,6 +82,10 @@ class TensorShape(tuple):
 
     def __repr__(self) -> str:
         return f"TensorShape({list(self)})"
+
+    def __str__(self) -> str:
+        # print(t.shape) shows "(2, 3)" in TensorFlow; the repr keeps the class name
+        return str(tuple(self))
 
     def is_compatible_with(self, other) -> bool:
         """Same rank and equal sizes wherever both are known (``None`` matches anything;
@@ -251,8 +255,11 @@ class EagerTensor(np.ndarray):
         np.ndarray.shape.__set__(self, value)
 
     def numpy(self) -> np.ndarray:
-        """The values as a plain `np.ndarray` (a view: no copy)."""
-        return self.view(np.ndarray)
+        """The values as a new plain `np.ndarray`, as TensorFlow's: changing it in place
+        (``img = t.numpy(); img -= img.mean()``) leaves the tensor as it was. (``np.asarray(t)``
+        is the free view.) A 0-d tensor gives its NumPy scalar (``np.float32(0.5)``)."""
+        plain = self.view(np.ndarray)
+        return plain[()] if plain.ndim == 0 else np.array(plain)
 
     def get_shape(self) -> TensorShape:
         return self.shape
