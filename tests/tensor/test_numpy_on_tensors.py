@@ -63,7 +63,9 @@ def test_tensor_methods_and_ops_still_give_tensors():
     t = tf.constant([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
     for value in (t * 2, t[0], t.reshape(3, 2), t.T, t.astype("float64"), tf.reduce_sum(t),
                   tf.argmax(t, axis=1), tf.concat([t, t], 0), t + np.ones(3, np.float32)):
-        assert isinstance(value, tf.Tensor) and isinstance(value.numpy(), np.ndarray)
+        # .numpy() is an ndarray, or TensorFlow's NumPy scalar for a 0-d tensor
+        assert isinstance(value, tf.Tensor) and isinstance(value.numpy(), (np.ndarray,
+                                                                           np.generic))
     assert type(t.numpy()) is np.ndarray
 
 
