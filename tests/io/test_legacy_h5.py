@@ -282,6 +282,113 @@ def test_model_checkpoint_h5(tmp_path):
         np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+def _keras2_style_file(path, rng):
+    """A model file in tf.keras 2.x's layout, written by hand with h5py (no Keras 2 here):
+    byte-string attributes, ``batch_input_shape``, dtype strings, BatchNormalization's axis as
+    a list, ``kernel:0`` weight names, metrics as per-output lists of ``MeanMetricWrapper``,
+    a loss object with ``reduction="auto"``, Adam's ``decay`` and its Keras 2 slots (``iter``,
+    then every ``m``, then every ``v``: no learning-rate variable)."""
+    def common(name):
+        return {"name": name, "trainable": True, "dtype": "float32"}
+
+    def initializer(name):
+        return {"class_name": name, "config": {}}
+
+    entries = [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 8, 8, 3],
+                                                "dtype": "float32", "sparse": False,
+                                                "ragged": False, "name": "conv2d_input"}},
+        {"class_name": "Conv2D", "config": {
+            **common("conv2d"), "filters": 4, "kernel_size": [3, 3], "strides": [1, 1],
+            "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1],
+            "groups": 1, "activation": "relu", "use_bias": True,
+            "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+            "bias_initializer": initializer("Zeros"), "kernel_regularizer": None,
+            "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+            "bias_constraint": None}},
+        {"class_name": "BatchNormalization", "config": {
+            **common("batch_normalization"), "axis": [3], "momentum": 0.99, "epsilon": 0.001,
+            "center": True, "scale": True, "beta_initializer": initializer("Zeros"),
+            "gamma_initializer": initializer("Ones"),
+            "moving_mean_initializer": initializer("Zeros"),
+            "moving_variance_initializer": initializer("Ones"), "beta_regularizer": None,
+            "gamma_regularizer": None, "beta_constraint": None, "gamma_constraint": None}},
+        {"class_name": "MaxPooling2D", "config": {
+            **common("max_pooling2d"), "pool_size": [2, 2], "padding": "valid",
+            "strides": [2, 2], "data_format": "channels_last"}},
+        {"class_name": "Flatten", "config": {**common("flatten"),
+                                             "data_format": "channels_last"}},
+        {"class_name": "Dropout", "config": {**common("dropout"), "rate": 0.5,
+                                             "noise_shape": None, "seed": None}},
+        {"class_name": "Dense", "config": {
+            **common("dense"), "units": 3, "activation": "softmax", "use_bias": True,
+            "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+            "bias_initializer": initializer("Zeros"), "kernel_regularizer": None,
+            "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None,
+            "bias_constraint": None}}]
+    training = {
+        "loss": {"class_name": "CategoricalCrossentropy", "config": {
+            "reduction": "auto", "name": "categorical_crossentropy", "from_logits": False,
+            "label_smoothing": 0}},
+        "metrics": [[{"class_name": "MeanMetricWrapper", "config": {
+            "name": "accuracy", "dtype": "float32", "fn": "categorical_accuracy"}}]],
+        "weighted_metrics": None, "loss_weights": None,
+        "optimizer_config": {"class_name": "Adam", "config": {
+            "name": "Adam", "learning_rate": 0.002, "decay": 0.0, "beta_1": 0.9,
+            "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": False}}}
+    shapes = {"conv2d": [("kernel:0", (3, 3, 3, 4)), ("bias:0", (4,))],
+              "batch_normalization": [("gamma:0", (4,)), ("beta:0", (4,)),
+                                      ("moving_mean:0", (4,)), ("moving_variance:0", (4,))],
+              "dense": [("kernel:0", (36, 3)), ("bias:0", (3,))]}
+    arrays = []
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.4.0"
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {
+            "name": "sequential", "layers": entries}}).encode()
+        f.attrs["training_config"] = json.dumps(training).encode()
+        group = f.create_group("model_weights")
+        names = ["conv2d", "batch_normalization", "max_pooling2d", "flatten", "dropout",
+                 "dense"]
+        group.attrs["layer_names"] = np.array([n.encode() for n in names])
+        for name in names:
+            layer = group.create_group(name)
+            weights = [f"{name}/{w}" for w, _ in shapes.get(name, [])]
+            layer.attrs["weight_names"] = np.array([w.encode() for w in weights]) if weights \
+                else np.zeros((0,))
+            for weight, (_, shape) in zip(weights, shapes.get(name, [])):
+                value = rng.random(shape).astype("float32") + 0.5 * ("variance" in weight)
+                layer.create_dataset(weight, data=value)
+                arrays.append(value)
+        optimizer = f.create_group("optimizer_weights")
+        slots = [f"Adam/{n}/{w.partition(':')[0]}/{s}:0" for s in "mv" for n in shapes
+                 for w, _ in shapes[n] if "moving" not in w]
+        optimizer.attrs["weight_names"] = np.array([n.encode() for n in ["Adam/iter:0", *slots]])
+        optimizer.create_dataset("Adam/iter:0", data=np.int64(100))
+        for slot in slots:
+            layer, weight = slot.split("/")[1:3]
+            shape = {w.partition(":")[0]: s for w, s in shapes[layer]}[weight]
+            optimizer.create_dataset(slot, data=np.zeros(shape, "float32"))
+    return arrays
+
+
+def test_keras2_style_file_loads_compiled(tmp_path):
+    arrays = _keras2_style_file(tmp_path / "old.h5", np.random.default_rng(3))
+    with pytest.warns(UserWarning, match="13 arrays where Adam keeps 14.*starts fresh"):
+        model = tf.keras.models.load_model(tmp_path / "old.h5")
+    twin = tf.keras.Sequential([tf.keras.Input((8, 8, 3)), L.Conv2D(4, 3, activation="relu"),
+                                L.BatchNormalization(), L.MaxPooling2D(), L.Flatten(),
+                                L.Dropout(0.5), L.Dense(3, activation="softmax")])
+    twin.set_weights(arrays)
+    x, labels = _data(n=6)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), twin.predict(x, verbose=0))
+    assert model._compiled and model._metric_ids == ["accuracy"]
+    assert model.optimizer.get_config()["learning_rate"] == pytest.approx(0.002)
+    assert model.loss.get_config()["reduction"] == "sum_over_batch_size"
+    history = _fit(model, x, np.eye(3, dtype="float32")[labels], seed=0)
+    assert set(history) == {"loss", "accuracy"} and np.isfinite(history["loss"]).all()
+
+
 # -- refusals and bad files --------------------------------------------------------------------
 
 

@@ -354,6 +354,54 @@ def _training_config(model) -> dict | None:
             "optimizer_config": {"class_name": opt["class_name"], "config": opt["config"]}}
 
 
+# Keras 2 wrote a metric given by name as a wrapper of its function; these names Keras (and
+# convnp) resolve from the loss at compile time, so they are given back as names.
+_NAMED_BY_LOSS = ("accuracy", "acc", "crossentropy", "ce")
+
+
+def _keras2_metric(value):
+    """A Keras 2 ``MeanMetricWrapper`` entry as the name ``compile`` takes; others as given."""
+    if isinstance(value, list):
+        return [_keras2_metric(v) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _keras2_metric(v) for k, v in value.items()}
+    if isinstance(value, dict) and value["class_name"] == "MeanMetricWrapper":
+        config = value.get("config") or {}
+        name, function = config.get("name"), config.get("fn")
+        if name in _NAMED_BY_LOSS:
+            return name
+        if isinstance(function, str):
+            return function
+    return value
+
+
+def _keras2_loss(value):
+    """Keras 2's ``reduction="auto"`` (which meant the batch mean outside a distribution
+    strategy) as Keras 3's ``"sum_over_batch_size"``; Keras 3 refuses "auto" itself."""
+    if isinstance(value, list):
+        return [_keras2_loss(v) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _keras2_loss(v) for k, v in value.items()}
+    if isinstance(value, dict) and isinstance(value.get("config"), dict) \
+            and value["config"].get("reduction") == "auto":
+        return {**value, "config": {**value["config"], "reduction": "sum_over_batch_size"}}
+    return value
+
+
+def _compile_config(training: dict, model) -> dict:
+    """A ``training_config`` as the compile config `keras_format` follows. What Keras 2 wrote
+    differently is translated: metrics wrapped as ``MeanMetricWrapper`` and listed per output
+    even for one output (``[["accuracy"]]``), losses with ``reduction="auto"``."""
+    metrics = _keras2_metric(training.get("metrics"))
+    if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list) \
+            and len(model.outputs) == 1:
+        metrics = metrics[0]
+    return {"optimizer": training.get("optimizer_config"),
+            "loss": _keras2_loss(training.get("loss")),
+            "metrics": metrics,
+            "loss_weights": training.get("loss_weights")}
+
+
 # ---------------------------------------------------------------------------------------------
 # Whole models
 
@@ -533,11 +581,8 @@ def load_model_h5(path: str | os.PathLike, compile: bool = True, custom_objects=
                                  f"{error})") from None
             load_layer_weights(h5py, weights, model, label)
             if isinstance(training, dict) and training:
-                compile_config = {"optimizer": training.get("optimizer_config"),
-                                  "loss": training.get("loss"),
-                                  "metrics": training.get("metrics"),
-                                  "loss_weights": training.get("loss_weights")}
-                keras_format._compile_from_config(model, compile_config, label)
+                keras_format._compile_from_config(model, _compile_config(training, model),
+                                                  label)
                 if getattr(model, "_compiled", False):
                     _restore_optimizer(h5py, f, model, label)
             elif training is not None and not isinstance(training, dict):
