@@ -94,6 +94,18 @@ def test_unknown_sizes_stay_unknown_and_known_ones_are_found():
     assert ops.concatenate([inputs, inputs], axis=-1).shape == (None, None, None, 6)
 
 
+def test_ops_that_need_divisible_unknown_sizes():
+    """space_to_depth with a block of 2 refuses the trial sizes 5 and 7: sizes a block
+    divides are tried next (before: the model could not be built)."""
+    inputs = keras.Input((None, None, 4))
+    packed = tf.nn.space_to_depth(inputs, 2)
+    assert packed.shape == (None, None, None, 16)
+    model = keras.Model(inputs, packed)
+    assert model.predict(np.ones((1, 6, 8, 4), np.float32), verbose=0).shape == (1, 3, 4, 16)
+    with pytest.raises(ValueError, match="height 7 and width 7 must be divisible"):
+        tf.nn.space_to_depth(inputs, 5)  # no trial size fits: the first complaint is shown
+
+
 def test_output_dtype_is_the_ops():
     inputs = keras.Input((5,))
     index = ops.argmax(inputs, axis=-1)

@@ -42,6 +42,9 @@ _ARRAY_KINDS = "biuf"
 # among the inputs, a third run with them at 1 (when the op accepts it) catches ``x[:, :2]``
 _TRIALS = ((2, 5), (3, 7))
 _SMALL_TRIAL = (2, 1)
+# when an op refuses 5 and 7 for the unknown sizes (``space_to_depth`` with a block of 2, a
+# reshape into halves): sizes most block sizes divide
+_DIVISIBLE_TRIALS = ((2, 12), (3, 24))
 
 
 class Slot:
@@ -221,18 +224,19 @@ class TFOpLambda(Layer):
             return [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
                             dtype=dtype) for s, dtype in zip(shapes, dtypes)]
 
-        results = []
-        for batch, free in _TRIALS:
-            out = self._trial(ones(batch, free), shapes)
-            if out.ndim == 0 or out.shape[0] != batch:
-                raise ValueError(
-                    f"layer '{self.name}': {self.function.op_name} on inputs of shape "
-                    f"{_shapes_text(shapes)} makes a tensor of shape {out.shape} for a batch "
-                    f"of {batch}, without the batch axis first; every tensor of a functional "
-                    "model keeps the batch axis (reduce over the other axes, e.g. axis=[1, 2], "
-                    "or compute it in a loss or metric)")
-            results.append(out)
-        if any(d is None for s in shapes for d in s[1:]):
+        unknown = any(d is None for s in shapes for d in s[1:])
+        try:
+            results = self._trials(_TRIALS, ones, shapes)
+        except ValueError:
+            if not unknown:
+                raise
+            try:
+                results = self._trials(_DIVISIBLE_TRIALS, ones, shapes)
+            except ValueError:
+                results = None
+            if results is None:  # the first complaint is the one to show
+                results = self._trials(_TRIALS, ones, shapes)
+        if unknown:
             try:
                 results.append(self._trial(ones(*_SMALL_TRIAL), shapes))
             except (TypeError, ValueError):
@@ -247,6 +251,21 @@ class TFOpLambda(Layer):
         return (None,) + tuple(d if all(out.shape[i + 1] == d for out in results) else None
                                for i, d in enumerate(first.shape[1:]))
 
+    def _trials(self, trials, ones, shapes: list[tuple]) -> list[np.ndarray]:
+        """The op's outputs for each ``(batch, size of unknown axes)`` of ``trials``."""
+        results = []
+        for batch, free in trials:
+            out = self._trial(ones(batch, free), shapes)
+            if out.ndim == 0 or out.shape[0] != batch:
+                raise ValueError(
+                    f"layer '{self.name}': {self.function.op_name} on inputs of shape "
+                    f"{_shapes_text(shapes)} makes a tensor of shape {out.shape} for a batch "
+                    f"of {batch}, without the batch axis first; every tensor of a functional "
+                    "model keeps the batch axis (reduce over the other axes, e.g. axis=[1, 2], "
+                    "or compute it in a loss or metric)")
+            results.append(out)
+        return results
+
     def _check_trial_size(self, shapes: list[tuple], dtypes: list) -> None:
         """While a model file is being built, refuse an op whose trial runs would allocate
         more than the file may expand to (docs/limits.md): inputs declared huge, or a size
@@ -256,8 +275,8 @@ class TFOpLambda(Layer):
         if budget is None:
             return
         limit = max(MIN_LIMIT_BYTES, budget[0])  # what the file's weights may expand to
-        batch = max(b for b, _ in _TRIALS)
-        free = max(f for _, f in _TRIALS)
+        batch = max(b for b, _ in _TRIALS + _DIVISIBLE_TRIALS)
+        free = max(f for _, f in _TRIALS + _DIVISIBLE_TRIALS)
         sizes = [batch * math.prod(free if d is None else int(d) for d in s[1:])
                  * np.dtype(dtype).itemsize for s, dtype in zip(shapes, dtypes)]
         sizes.append(batch * _largest_count((self.args, self.kwargs)) * 8)
