@@ -331,11 +331,21 @@ class Loss(Configurable):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("convnp."):
+            return
         # a user's Loss with `call(y_true, y_pred)` (Keras's way): differentiated by the tape
-        if "call" in vars(cls) and not cls.__module__.startswith("convnp."):
+        if "call" in vars(cls):
             for name in ("__call__", "gradient", "value_and_gradient", "per_sample",
                          "per_sample_tensor", "check_output", "_inputs", "_total"):
                 setattr(cls, name, getattr(_TapedLoss, name))
+        # one that overrides __call__ itself (keras.io's supervised contrastive loss): that
+        # is the reduced value, differentiated by the tape too
+        elif "__call__" in vars(cls):
+            for name in ("gradient", "value_and_gradient", "check_output", "_inputs"):
+                setattr(cls, name, getattr(_TapedLoss, name))
+            cls._total = _total_of_own_call
+            cls.per_sample = lambda self, y_true, y_pred: value_of(self(y_true, y_pred))
+            cls.per_sample_tensor = lambda self, y_true, y_pred: self(y_true, y_pred)
 
     def per_sample(self, y_true, y_pred) -> np.ndarray:
         """Unreduced loss, one value per sample (Keras's `reduction=None`)."""
@@ -1149,6 +1159,13 @@ class _TapedLoss(Loss):
 
     def check_output(self, output_shape, y_true_shape=None) -> None:
         return None  # a user's function decides what shapes it accepts
+
+
+def _total_of_own_call(self, y_true, y_pred, sample_weight):
+    """`_TapedLoss._total` for a user's Loss whose own ``__call__`` gives the value."""
+    if sample_weight is None:
+        return self(y_true, y_pred)
+    return self(y_true, y_pred, sample_weight)
 
 
 class LossFunctionWrapper(_TapedLoss):
