@@ -8,6 +8,7 @@ it as is; `.keras` files add Keras's module names (`convnp.io.keras_format`).
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,12 +30,58 @@ def json_default(value: Any) -> Any:
                     f"written as JSON: {value!r}")
 
 
+#: The class_name of a plain function in a compile config, as Keras writes it: the config is
+#: the function's registered name, or its own ``__name__`` for one nobody registered.
+FUNCTION = "function"
+
+
+def function_config(fn: Callable) -> dict[str, Any]:
+    """A user's loss or metric function by name, as Keras writes one (``{"class_name":
+    "function", "config": "dice_loss"}``): loading needs it registered or passed in
+    ``custom_objects`` (`resolve_functions`)."""
+    from convnp import serialization
+
+    name = serialization.get_registered_name(fn)
+    if serialization.get_registered_object(name) is not fn:
+        name = fn.__name__
+    return {"class_name": FUNCTION, "config": name}
+
+
+def resolve_functions(value: Any) -> Any:
+    """``value`` (a compile config's loss or metrics) with each function entry replaced by
+    the function its name finds among the registered objects and open ``custom_objects``.
+
+    Raises:
+        ValueError: a name nothing here answers to, saying how to provide it.
+    """
+    from convnp import serialization
+
+    if isinstance(value, list):
+        return [resolve_functions(v) for v in value]
+    if isinstance(value, dict) and value.get("class_name") == FUNCTION:
+        name = value.get("config")
+        function = serialization.get_registered_object(name) if isinstance(name, str) else None
+        if not callable(function):
+            raise ValueError(
+                f"the file's compile state names the function {name!r}, which is not known "
+                f"here: pass custom_objects={{{str(name)!r}: {name}}} to load_model, register "
+                "it with tf.keras.saving.register_keras_serializable(), or load with "
+                "compile=False")
+        return function
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: resolve_functions(v) for k, v in value.items()}
+    return value
+
+
 def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
-    """A loss/metric as written in the compile config: its name if given by name, else its
-    Keras-style ``{"class_name", "config"}``; lists and dicts by output name keep their
-    shape (models with several outputs)."""
+    """A loss/metric as written in the compile config: its name if given by name, a plain
+    function by its name (`function_config`), else its Keras-style ``{"class_name",
+    "config"}``; lists and dicts by output name keep their shape (models with several
+    outputs)."""
     if isinstance(value, str) or value is None:
         return value
+    if inspect.isfunction(value) and not value.__module__.startswith("convnp."):
+        return function_config(value)  # a user's; convnp's own go by their Keras names
     if isinstance(value, (list, tuple)):
         return [_identifier_config(v, serialize) for v in value]
     if isinstance(value, dict) and "class_name" not in value:
@@ -92,4 +139,5 @@ def compile_config(model: Any, include_optimizer: bool = True) -> dict[str, Any]
     }
 
 
-__all__ = ["compile_config", "json_default"]
+__all__ = ["FUNCTION", "compile_config", "function_config", "json_default",
+           "resolve_functions"]

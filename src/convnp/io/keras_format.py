@@ -46,6 +46,8 @@ from convnp import serialization
 from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
 from convnp.io import keras_op_entries
+from convnp.io.compile_state import FUNCTION as _FUNCTION
+from convnp.io.compile_state import resolve_functions
 from convnp.io._files import atomic_write
 from convnp.io._zip import loads_finite, open_archive, read_member
 from convnp.io.keras_tree import (
@@ -1037,7 +1039,7 @@ def _plain_object(value, where: str):
         return {k: _plain_object(v, where) for k, v in value.items()}
     if isinstance(value, dict) and value.get("module") == "builtins" \
             and value["class_name"] == _FUNCTION:
-        return _registered_function(value)
+        return resolve_functions(value)
     if isinstance(value, dict):
         module = str(value.get("module") or "keras")
         if not module.startswith("keras") or value.get("registered_name") not in (
@@ -1446,7 +1448,9 @@ def _with_module(value, module: str):
     if isinstance(value, dict) and "class_name" not in value:
         return {k: _with_module(v, module) for k, v in value.items()}
     if isinstance(value, dict) and value["class_name"] == _FUNCTION:
-        return value  # a registered function, already in Keras's form
+        # a function by name (compile_state.function_config), as Keras writes one
+        return {"module": "builtins", "class_name": _FUNCTION, "config": value["config"],
+                "registered_name": _FUNCTION}
     if isinstance(value, dict):
         return {"module": module, "class_name": value["class_name"],
                 "config": _json_value(dict(value.get("config") or {})),
@@ -1454,35 +1458,6 @@ def _with_module(value, module: str):
     return value
 
 
-_FUNCTION = "function"  # Keras's class_name (and registered_name) of a function by name
-
-
-def _registered_functions(given, config):
-    """``config`` (compile_config's, of what ``compile`` was given) with each registered
-    plain function as Keras's ``{"module": "builtins", "class_name": "function", "config":
-    "package>name"}``; everything else as it was."""
-    if isinstance(given, (list, tuple)) and isinstance(config, list):
-        return [_registered_functions(g, c) for g, c in zip(given, config)]
-    if isinstance(given, dict) and isinstance(config, dict) and "class_name" not in config:
-        return {k: _registered_functions(given.get(k), v) for k, v in config.items()}
-    if inspect.isfunction(given):
-        name = serialization.get_registered_name(given)
-        if serialization.get_registered_object(name) is given:
-            return {"module": "builtins", "class_name": _FUNCTION, "config": name,
-                    "registered_name": _FUNCTION}
-    return config
-
-
-def _registered_function(value: dict):
-    """The function a Keras ``{"class_name": "function", "config": name}`` entry names, which
-    must be registered (or in an open custom-object scope) here too."""
-    name = value.get("config")
-    function = serialization.get_registered_object(name) if isinstance(name, str) else None
-    if not callable(function):
-        raise ValueError(  # noqa: TRY004 - a file naming an unknown function: ValueError
-            f"function {name!r} is not registered here: register it with "
-            "tf.keras.saving.register_keras_serializable() before loading")
-    return function
 
 
 def _refuse_unwritable(value, kind: str, deserialize) -> None:
@@ -1526,9 +1501,6 @@ def _keras_compile_config(model) -> dict | None:
     config = compile_config(model, include_optimizer=True)
     if config is None:
         return None
-    # registered functions go by name, as Keras writes them (the loader registers them too)
-    config["loss"] = _registered_functions(model.loss, config["loss"])
-    config["metrics"] = _registered_functions(model._metric_ids, config["metrics"])
     _refuse_unwritable(config["loss"], "loss", losses.deserialize)
     _refuse_unwritable(config["metrics"], "metric",
                        lambda v: metrics.deserialize(v) if isinstance(v, dict)

@@ -44,6 +44,7 @@ import json
 import math
 import os
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -478,12 +479,19 @@ def _assign_weights(model: Any, config: dict[str, Any], arrays: dict[str, np.nda
 def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
     from convnp import optimizers
 
+    from convnp.io.compile_state import resolve_functions
+
+    try:
+        loss = resolve_functions(compile_config.get("loss"))
+        metrics = resolve_functions(compile_config.get("metrics") or [])
+    except ValueError as exc:  # a user's function not given: the weights are what matters
+        warnings.warn(f"{path}: the model was loaded uncompiled; {exc}", stacklevel=3)
+        return
     try:
         optimizer_config = compile_config.get("optimizer")
         optimizer = (optimizers.deserialize(optimizer_config) if optimizer_config is not None
                      else "rmsprop")
-        model.compile(optimizer=optimizer, loss=compile_config.get("loss"),
-                      metrics=compile_config.get("metrics") or [],
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                       loss_weights=compile_config.get("loss_weights"))
     except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
         raise ValueError(f"{path}: invalid compile config: {exc}") from None
@@ -572,7 +580,7 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     if compile and config.get("compile"):
         with CustomObjectScope(custom_objects):
             _compile(model, config["compile"], path)
-        if optimizer_state is not None:
+        if optimizer_state is not None and getattr(model, "_compiled", False):
             _restore_optimizer(model, optimizer_state, path)
     model.metadata = dict(config.get("metadata") or {})
     return model
