@@ -46,10 +46,10 @@ from convnp import serialization
 from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
 from convnp.io import keras_op_entries
-from convnp.io.compile_state import FUNCTION as _FUNCTION
-from convnp.io.compile_state import resolve_functions
 from convnp.io._files import atomic_write
 from convnp.io._zip import loads_finite, open_archive, read_member
+from convnp.io.compile_state import FUNCTION as _FUNCTION
+from convnp.io.compile_state import resolve_functions
 from convnp.io.keras_tree import (
     is_model,
     is_user_object,
@@ -327,7 +327,6 @@ def _user_layer(entry: dict, config: dict, label: str):
     """A user's layer: its class comes only from ``custom_objects`` or the registered
     objects (``register_keras_serializable``), never from importing the module the file names,
     and is built by its own ``from_config``."""
-    from convnp import serialization
     from convnp.layers.base import Layer
     from convnp.models import Model
 
@@ -385,7 +384,6 @@ def _loadable_class(class_name: str, label: str):
 
 def _parameters(cls) -> set[str]:
     """The keyword arguments the constructor of ``cls`` (and of its bases) names."""
-    import inspect
 
     names = set()
     for klass in cls.__mro__:
@@ -1198,7 +1196,6 @@ _BASE_ARGUMENTS = {"self", "name", "trainable", "dtype", "input_shape", "batch_i
 def _uncovered_arguments(layer) -> list[str]:
     """Constructor arguments of a user's layer class that its get_config() leaves out (so a
     loaded copy could not be built the same)."""
-    import inspect
 
     config = layer.get_config()
     missing = []

@@ -478,7 +478,6 @@ def _assign_weights(model: Any, config: dict[str, Any], arrays: dict[str, np.nda
 
 def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
     from convnp import optimizers
-
     from convnp.io.compile_state import resolve_functions
 
     try:
