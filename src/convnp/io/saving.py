@@ -44,7 +44,6 @@ import json
 import math
 import os
 import re
-import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -481,12 +480,10 @@ def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
     from convnp.io.compile_state import resolve_functions
 
     try:
+        # a user's function by name: from custom_objects or the registry, or refused as
+        # Keras refuses it (load with compile=False to get the model alone)
         loss = resolve_functions(compile_config.get("loss"))
         metrics = resolve_functions(compile_config.get("metrics") or [])
-    except ValueError as exc:  # a user's function not given: the weights are what matters
-        warnings.warn(f"{path}: the model was loaded uncompiled; {exc}", stacklevel=3)
-        return
-    try:
         optimizer_config = compile_config.get("optimizer")
         optimizer = (optimizers.deserialize(optimizer_config) if optimizer_config is not None
                      else "rmsprop")
