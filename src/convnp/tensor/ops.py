@@ -369,7 +369,26 @@ def argmin(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
 
 
 def _binary(ufunc, x, y) -> EagerTensor:
+    if _python_number(x) and _python_number(y):  # tf.add(1.0, 2.0): float32, as TensorFlow
+        return ufunc(constant(x), constant(y))
+    if _is_tensor(x) != _is_tensor(y):  # a NumPy operand takes the tensor's dtype (tape.py)
+        return ufunc(x if _is_tensor(x) else _plain_or_lifted(x),
+                     y if _is_tensor(y) else _plain_or_lifted(y))
     return ufunc(_lift(x), _lift(y))
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, EagerTensor) or is_variable(x)
+
+
+def _plain_or_lifted(x):
+    """A NumPy operand left as it is (the ufunc then converts it to the tensor's dtype);
+    anything else lifted."""
+    return x if isinstance(x, (np.ndarray, np.generic)) else _lift(x)
+
+
+def _python_number(x) -> bool:
+    return isinstance(x, (builtins.float, builtins.int)) and not isinstance(x, builtins.bool)
 
 
 def _lift(x):
@@ -379,13 +398,14 @@ def _lift(x):
         return x
     if isinstance(x, np.ndarray):
         return x.view(EagerTensor)
-    if isinstance(x, (builtins.float, builtins.int)) and not isinstance(x, builtins.bool):
+    if _python_number(x):
         return x  # a Python scalar adopts the other operand's dtype under NumPy 2 rules
     return constant(x)
 
 
 def _unary(ufunc, x) -> EagerTensor:
-    out = ufunc(_lift(x))
+    # a lone Python number is a float32 (int32) constant: tf.sqrt(2.0) is float32
+    out = ufunc(constant(x) if _python_number(x) else _lift(x))
     return out if isinstance(out, EagerTensor) else new_tensor(out)
 
 

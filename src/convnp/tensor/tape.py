@@ -434,6 +434,8 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
     return tensors, and record a VJP on active tapes for differentiable ufuncs."""
     plain = [value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else x
              for x in inputs]
+    if method == "__call__" and len(inputs) == 2:
+        plain = _in_tensor_dtype(inputs, plain)
     out = kwargs.get("out")
     if out is not None and eager.active_tapes and any(
             t._key(x) is not None for t in eager.active_tapes for x in inputs
@@ -456,6 +458,25 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
             and any(isinstance(x, np.ndarray) or is_variable(x) for x in inputs):
         _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs)
     return tensor
+
+
+def _in_tensor_dtype(inputs, plain) -> list:
+    """A NumPy operand of a tensor takes the tensor's dtype, as TensorFlow converts it
+    (``float32 tensor * np.ones(2)`` is float32 there, where NumPy would promote to float64):
+    numbers of any kind for a float tensor, integers for an integer one. Two tensors, and
+    NumPy floats with an integer tensor (which TensorFlow would truncate), keep NumPy's
+    rules."""
+    is_tensor = [isinstance(x, EagerTensor) or is_variable(x) for x in inputs]
+    if sum(is_tensor) != 1:
+        return plain
+    tensor, other = plain[is_tensor.index(True)], is_tensor.index(False)
+    value = plain[other]
+    kinds = "fiu" if tensor.dtype.kind == "f" else "iu" if tensor.dtype.kind in "iu" else ""
+    if (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in kinds
+            and value.dtype != tensor.dtype):
+        plain = list(plain)
+        plain[other] = value.astype(tensor.dtype)
+    return plain
 
 
 def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
