@@ -130,3 +130,60 @@ def test_three_d_written_by_convnp_loads_in_keras(which, tmp_path):
     result = _run([str(CHECK_SCRIPT), str(tmp_path / "three_d.keras")])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-> OK" in result.stdout
+
+
+# The same user classes on both sides (the convnp side is tests/io/test_keras_compile_state).
+USER_CLASSES_SIDE = textwrap.dedent("""
+    import os, sys
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np, keras
+    from keras import ops
+
+    class _Scaled(keras.losses.Loss):
+        def __init__(self, temperature=0.5, name="scaled", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.temperature = temperature
+        def call(self, y_true, y_pred):
+            return ops.mean(ops.square(y_true - y_pred), axis=-1) / self.temperature
+        def get_config(self):
+            return {**super().get_config(), "temperature": self.temperature}
+
+    class _Total(keras.metrics.Metric):
+        def __init__(self, name="total", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.sum = self.add_weight(name="sum", initializer="zeros")
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.sum.assign_add(ops.sum(y_pred))
+        def result(self):
+            return self.sum
+
+    class _Centralized(keras.optimizers.RMSprop):
+        pass
+
+    model_path, expect = sys.argv[1:3]
+    model = keras.models.load_model(model_path, custom_objects={
+        "_Scaled": _Scaled, "_Total": _Total, "_Centralized": _Centralized})
+    assert type(model.loss) is _Scaled and model.loss.temperature == 0.25, model.loss
+    assert type(model.optimizer) is _Centralized, model.optimizer
+    with np.load(expect) as z:
+        got = model.evaluate(z["x"], z["y"], verbose=0, return_dict=True)["loss"]
+        print("loss", got, "convnp", float(z["loss"]))
+        sys.exit(0 if abs(got - float(z["loss"])) <= 1e-5 else 1)
+""")
+
+
+def test_users_loss_metric_and_optimizer_classes_load_in_keras(tmp_path):
+    import convnp as tf
+    from tests.io.test_keras_compile_state import _Centralized, _Scaled, _Total
+
+    rng = np.random.default_rng(1)
+    x, y = rng.random((8, 4)).astype(np.float32), rng.random((8, 2)).astype(np.float32)
+    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(2)])
+    model.compile(_Centralized(0.01), loss=_Scaled(0.25), metrics=[_Total()])
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / "users.keras")
+    np.savez(tmp_path / "expect.npz", x=x, y=y, loss=model.evaluate(x, y, verbose=0)[0])
+    script = tmp_path / "keras_side.py"
+    script.write_text(USER_CLASSES_SIDE)
+    result = _run([str(script), str(tmp_path / "users.keras"), str(tmp_path / "expect.npz")])
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -193,3 +193,77 @@ def test_convnp_files_keep_per_output_metric_names_too(tmp_path):
     want = model.evaluate(x, ys, verbose=0, return_dict=True)
     assert "b_recall" in want
     assert again.evaluate(x, ys, verbose=0, return_dict=True) == want
+
+
+class _Scaled(K.losses.Loss):
+    """A user's loss class with its own argument (keras.io's contrastive losses are so)."""
+
+    def __init__(self, temperature=0.5, name="scaled", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.temperature = temperature
+
+    def call(self, y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1) / self.temperature
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+class _Total(K.metrics.Metric):
+    def __init__(self, name="total", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.sum = self.add_weight(name="sum", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.sum.assign_add(tf.reduce_sum(y_pred))
+
+    def result(self):
+        return self.sum
+
+
+class _Centralized(K.optimizers.RMSprop):
+    """keras.io's gradient centralization: a user's optimizer subclass."""
+
+    def apply_gradients(self, grads_and_vars):
+        pairs = [(g - tf.reduce_mean(g, axis=0, keepdims=True) if g.ndim > 1 else g, v)
+                 for g, v in grads_and_vars]
+        return super().apply_gradients(pairs)
+
+
+_USERS = {"_Scaled": _Scaled, "_Total": _Total, "_Centralized": _Centralized}
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".convnp"])
+def test_users_classes_go_by_name(suffix, tmp_path):
+    """A user's Loss, Metric and optimizer classes are written by name as Keras 3 writes them
+    (before: .keras and .h5 refused the save, so ModelCheckpoint crashed), and come back from
+    custom_objects with their arguments and the optimizer's state."""
+    pytest.importorskip("h5py")
+    rng = np.random.default_rng(1)
+    x, y = rng.random((8, 4)).astype(np.float32), rng.random((8, 2)).astype(np.float32)
+    model = K.Sequential([K.Input((4,)), K.layers.Dense(2)])
+    model.compile(_Centralized(0.01, momentum=0.5), loss=_Scaled(0.25), metrics=[_Total()])
+    model.fit(x, y, verbose=0)
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    if suffix == ".keras":
+        with zipfile.ZipFile(path) as archive:
+            compiled = json.loads(archive.read("config.json"))["compile_config"]
+        assert compiled["loss"]["module"] is None
+        assert compiled["loss"]["registered_name"] == "_Scaled"
+        assert compiled["loss"]["config"]["temperature"] == 0.25
+        assert compiled["optimizer"]["class_name"] == "_Centralized"
+    again = K.models.load_model(path, custom_objects=_USERS)
+    assert type(again.loss) is _Scaled and again.loss.temperature == 0.25
+    assert type(again.optimizer) is _Centralized and again.optimizer.iterations == 1
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    model.fit(x, y, verbose=0)
+    again.fit(x, y, verbose=0)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    if suffix == ".convnp":
+        with pytest.raises(ValueError, match="_Centralized|_Scaled"):
+            K.models.load_model(path)
+    else:
+        with pytest.warns(UserWarning, match="loaded uncompiled"):
+            assert not K.models.load_model(path)._compiled

@@ -530,20 +530,13 @@ def test_refused_models_write_nothing(tmp_path):
     net(np.ones((1, 3), "float32"))
     with pytest.raises(ValueError, match="subclass of keras.Model.*'.keras'"):
         net.save(tmp_path / "net.h5")
-    class Unregistered(tf.keras.losses.Loss):  # a user's class Keras could not rebuild
-        def call(self, y, p):
-            return tf.reduce_mean((y - p) ** 2, axis=-1)
-
-    model = tf.keras.Sequential([tf.keras.Input((3,)), L.Dense(2)])
-    model.compile("adam", loss=Unregistered())
-    with pytest.raises(ValueError, match="loss"):
-        model.save(tmp_path / "fn_loss.h5")
     assert list(tmp_path.iterdir()) == []
     # an existing file is left as it was by a refused save, and kept with overwrite=False
     good = _saved(tmp_path)
     before = good.read_bytes()
-    with pytest.raises(ValueError, match="loss"):
-        model.save(good)
+    with pytest.raises(ValueError, match="subclass of keras.Model"):
+        net.save(good)
+    model = tf.keras.Sequential([tf.keras.Input((3,)), L.Dense(2)])
     with pytest.raises(FileExistsError):
         model.save(good, overwrite=False)
     assert good.read_bytes() == before

@@ -73,6 +73,29 @@ def resolve_functions(value: Any) -> Any:
     return value
 
 
+def loss_objects(value: Any) -> Any:
+    """Loss configs (``{"class_name", "config"}``, alone or in a list or dict per output) as
+    loss objects, so that ``model.loss`` after loading is what Keras gives: the object the
+    model was compiled with (a user's class from ``custom_objects`` too), names staying
+    names."""
+    from convnp import losses
+
+    if isinstance(value, dict) and "class_name" in value:
+        return losses.deserialize(value)
+    if isinstance(value, dict):
+        return {key: loss_objects(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [loss_objects(v) for v in value]
+    return value
+
+
+def of_user_class(value: Any) -> bool:
+    """Whether ``value`` is an instance of a user's class (a `Loss` or `Metric` subclass
+    defined outside convnp), which files name by class and registered name."""
+    return not isinstance(value, (str, list, tuple, dict, type(None))) and not inspect.isfunction(
+        value) and not type(value).__module__.startswith("convnp.")
+
+
 def _identifier_config(value: Any, serialize: Callable[[Any], dict]) -> Any:
     """A loss/metric as written in the compile config: its name if given by name, a plain
     function by its name (`function_config`), else its Keras-style ``{"class_name",
@@ -139,5 +162,12 @@ def compile_config(model: Any, include_optimizer: bool = True) -> dict[str, Any]
     }
 
 
-__all__ = ["FUNCTION", "compile_config", "function_config", "json_default",
-           "resolve_functions"]
+__all__ = [
+    "FUNCTION",
+    "compile_config",
+    "function_config",
+    "json_default",
+    "loss_objects",
+    "of_user_class",
+    "resolve_functions",
+]

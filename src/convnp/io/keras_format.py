@@ -49,7 +49,7 @@ from convnp.io import keras_op_entries
 from convnp.io._files import atomic_write
 from convnp.io._zip import loads_finite, open_archive, read_member
 from convnp.io.compile_state import FUNCTION as _FUNCTION
-from convnp.io.compile_state import resolve_functions
+from convnp.io.compile_state import loss_objects, of_user_class, resolve_functions
 from convnp.io.keras_tree import (
     is_model,
     is_user_object,
@@ -1039,30 +1039,33 @@ def _plain_object(value, where: str):
             and value["class_name"] == _FUNCTION:
         return resolve_functions(value)
     if isinstance(value, dict):
-        module = str(value.get("module") or "keras")
-        if not module.startswith("keras") or value.get("registered_name") not in (
-                None, value["class_name"]):
-            raise ValueError(f"custom object {value['class_name']!r} from {module!r} is not "
-                             "supported")
+        # Keras's own objects name a keras module; a user's class has "module": null (or
+        # the user's module); the legacy .h5 form has no module at all (Keras's own)
+        if "module" in value and not str(value["module"]).startswith("keras"):
+            return _user_object(value)
         config = {k: _plain_object(v, where) for k, v in (value.get("config") or {}).items()
                   if k not in _KERAS_ONLY_OBJECT_ARGS or v != _KERAS_ONLY_OBJECT_ARGS[k]}
         return {"class_name": value["class_name"], "config": config}
     return value
 
 
-def _loss_objects(value):
-    """Loss configs (``{"class_name", "config"}``, alone or in a list or dict per output) as
-    loss objects, so that ``model.loss`` after loading is what Keras gives: the object the
-    model was compiled with, names staying names."""
-    from convnp import losses
+def _user_object(value: dict) -> dict:
+    """A user's loss or metric class named in a compile config (Keras writes ``"module":
+    null`` or the user's module, and the registered name), as ``{"class_name", "config"}``
+    under the name the registry or the open ``custom_objects`` know it by.
 
-    if isinstance(value, dict) and "class_name" in value:
-        return losses.deserialize(value)
-    if isinstance(value, dict):
-        return {key: _loss_objects(v) for key, v in value.items()}
-    if isinstance(value, list):
-        return [_loss_objects(v) for v in value]
-    return value
+    Raises:
+        ValueError: neither knows the class (the model then loads uncompiled, warned).
+    """
+    names = [n for n in (value.get("registered_name"), value.get("class_name"))
+             if isinstance(n, str)]
+    for name in names:
+        if isinstance(serialization.get_registered_object(name), type):
+            return {"class_name": name, "config": dict(value.get("config") or {})}
+    label = names[0] if names else value.get("class_name")
+    raise ValueError(f"the file's compile state names the class {label!r}, which is not known "
+                     f"here: pass custom_objects={{{str(label)!r}: {label}}} to load_model or "
+                     "register it with tf.keras.saving.register_keras_serializable()")
 
 
 def _compile_from_config(model, compile_config: dict, path: str) -> None:
@@ -1082,7 +1085,7 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
         elif not isinstance(opt, str):
             raise ValueError(f"optimizer {opt!r} is not supported")  # noqa: TRY004
         model.compile(optimizer=opt,
-                      loss=_loss_objects(_plain_object(compile_config.get("loss"), path)),
+                      loss=loss_objects(_plain_object(compile_config.get("loss"), path)),
                       metrics=_plain_object(compile_config.get("metrics"), path),
                       loss_weights=compile_config.get("loss_weights"))
     except (ValueError, TypeError, KeyError, NotImplementedError) as error:
@@ -1444,6 +1447,8 @@ def _with_module(value, module: str):
         return [_with_module(v, module) for v in value]
     if isinstance(value, dict) and "class_name" not in value:
         return {k: _with_module(v, module) for k, v in value.items()}
+    if isinstance(value, dict) and "registered_name" in value:
+        return value  # a user's class, already in Keras's form (`_user_classes`)
     if isinstance(value, dict) and value["class_name"] == _FUNCTION:
         # a function by name (compile_state.function_config), as Keras writes one
         return {"module": "builtins", "class_name": _FUNCTION, "config": value["config"],
@@ -1457,6 +1462,21 @@ def _with_module(value, module: str):
 
 
 
+def _user_classes(given, config):
+    """``config`` (compile_config's, of what ``compile`` was given) with each instance of a
+    user's class in Keras's form: ``{"module": null, "class_name", "config",
+    "registered_name"}``; everything else as it was."""
+    if isinstance(given, (list, tuple)) and isinstance(config, list):
+        return [_user_classes(g, c) for g, c in zip(given, config)]
+    if isinstance(given, dict) and isinstance(config, dict) and "class_name" not in config:
+        return {k: _user_classes(given.get(k), v) for k, v in config.items()}
+    if of_user_class(given) and isinstance(config, dict) and "class_name" in config:
+        return {"module": None, "class_name": type(given).__name__,
+                "config": _json_value(dict(config.get("config") or {})),
+                "registered_name": serialization.get_registered_name(type(given))}
+    return config
+
+
 def _refuse_unwritable(value, kind: str, deserialize) -> None:
     """Refuse a loss/metric that Keras could not rebuild from its config (a Python function
     or a user's class), naming it."""
@@ -1468,8 +1488,9 @@ def _refuse_unwritable(value, kind: str, deserialize) -> None:
         for v in value.values():
             _refuse_unwritable(v, kind, deserialize)
         return
-    if value is None or (isinstance(value, dict) and value["class_name"] == _FUNCTION):
-        return
+    if value is None or (isinstance(value, dict) and (
+            value["class_name"] == _FUNCTION or "registered_name" in value)):
+        return  # a function or a user's class by name: loading needs it given
     name = value if isinstance(value, str) else value["class_name"]
     wrapped = isinstance(value, dict) and value["class_name"] in (
         "LossFunctionWrapper", "MeanMetricWrapper")
@@ -1498,6 +1519,9 @@ def _keras_compile_config(model) -> dict | None:
     config = compile_config(model, include_optimizer=True)
     if config is None:
         return None
+    # a user's Loss or Metric class by name, as Keras writes it (loading needs the class)
+    config["loss"] = _user_classes(model.loss, config["loss"])
+    config["metrics"] = _user_classes(model._metric_ids, config["metrics"])
     _refuse_unwritable(config["loss"], "loss", losses.deserialize)
     _refuse_unwritable(config["metrics"], "metric",
                        lambda v: metrics.deserialize(v) if isinstance(v, dict)
@@ -1509,13 +1533,21 @@ def _keras_compile_config(model) -> dict | None:
         if isinstance(rate, dict):
             inner["learning_rate"] = _with_module(rate, "keras.optimizers.schedules")
         inner.update(_KERAS_OPTIMIZER_EXTRAS)
-        try:
-            optimizers.deserialize({"class_name": opt["class_name"], "config": opt["config"]})
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"cannot save the compile state as a Keras file: optimizer "
-                             f"{opt['class_name']!r}: {error}") from None
-        opt = {"module": "keras.optimizers", "class_name": opt["class_name"],
-               "config": _json_value(inner), "registered_name": None}
+        if of_user_class(model.optimizer):
+            # a user's subclass (keras.io's gradient centralization) by name, as Keras
+            # writes it: loading needs the class
+            cls = type(model.optimizer)
+            opt = {"module": None, "class_name": cls.__name__, "config": _json_value(inner),
+                   "registered_name": serialization.get_registered_name(cls)}
+        else:
+            try:
+                optimizers.deserialize({"class_name": opt["class_name"],
+                                        "config": opt["config"]})
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"cannot save the compile state as a Keras file: optimizer "
+                                 f"{opt['class_name']!r}: {error}") from None
+            opt = {"module": "keras.optimizers", "class_name": opt["class_name"],
+                   "config": _json_value(inner), "registered_name": None}
     metric_ids = config["metrics"]
     return {"optimizer": opt,
             "loss": _with_module(config["loss"], "keras.losses"),
@@ -1529,7 +1561,9 @@ def _keras_optimizer_layout(opt, n_variables: int) -> list[str]:
     """The keys of ``opt.get_state()`` in the order of Keras's ``optimizer/vars`` (after
     ``iterations``; ``"learning_rate"`` stands for the rate variable)."""
     names = list(opt._slot_names())
-    pairs = [n for n in _INTERLEAVED_SLOTS.get(type(opt).__name__, ()) if n in names]
+    # a user's subclass keeps the layout of the convnp optimizer it extends
+    builtin = next(c for c in type(opt).__mro__ if c.__module__.startswith("convnp."))
+    pairs = [n for n in _INTERLEAVED_SLOTS.get(builtin.__name__, ()) if n in names]
     layout = [] if getattr(opt, "_schedule", None) is not None else ["learning_rate"]
     if pairs:
         layout += [f"{n}/{i}" for i in range(n_variables) for n in pairs]

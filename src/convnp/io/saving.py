@@ -477,12 +477,12 @@ def _assign_weights(model: Any, config: dict[str, Any], arrays: dict[str, np.nda
 
 def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
     from convnp import optimizers
-    from convnp.io.compile_state import resolve_functions
+    from convnp.io.compile_state import loss_objects, resolve_functions
 
     try:
         # a user's function by name: from custom_objects or the registry, or refused as
         # Keras refuses it (load with compile=False to get the model alone)
-        loss = resolve_functions(compile_config.get("loss"))
+        loss = loss_objects(resolve_functions(compile_config.get("loss")))
         metrics = resolve_functions(compile_config.get("metrics") or [])
         optimizer_config = compile_config.get("optimizer")
         optimizer = (optimizers.deserialize(optimizer_config) if optimizer_config is not None
