@@ -93,3 +93,35 @@ def test_validation_freq_skips_the_test_hooks_on_epochs_without_validation():
     names = [name for name, _, _ in recorder.events]
     assert names.count("on_test_begin") == 1 and names.count("on_test_end") == 1
     assert names.index("on_test_begin") > names.index("on_epoch_begin", 2)
+
+
+def test_hooks_without_logs_get_an_empty_dict():
+    """Keras hands ``{}`` to on_train_begin, on_epoch_begin, on_*_batch_begin, on_test_begin
+    and on_predict_begin; a user's callback writing ``logs["x"] = ...`` there worked in Keras
+    and failed on None here."""
+    seen = []
+
+    class Recorder(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(logs)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            logs["started"] = epoch
+            seen.append(logs)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(logs)
+
+        def on_test_begin(self, logs=None):
+            seen.append(logs)
+
+        def on_predict_begin(self, logs=None):
+            seen.append(logs)
+
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.ones((4, 3), np.float32)
+    model.fit(x, x[:, :1], batch_size=4, verbose=0, callbacks=[Recorder()],
+              validation_data=(x, x[:, :1]))
+    model.predict(x, verbose=0, callbacks=[Recorder()])
+    assert seen == [{}, {"started": 0}, {}, {}, {}]

@@ -141,11 +141,14 @@ class CallbackList:
                 cb.on_batch_end(*args)
 
     def __getattr__(self, name: str):
+        # hooks called without logs get an empty dict, as Keras gives (a user's callback may
+        # write into it or call logs.get)
         if name in _HOOKS:
             if name in ("on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
                         "on_predict_begin", "on_predict_end"):
-                return lambda logs=None: self._call(name, logs)
-            return lambda index, logs=None: self._call(name, index, logs)
+                return lambda logs=None: self._call(name, {} if logs is None else logs)
+            return lambda index, logs=None: self._call(name, index,
+                                                       {} if logs is None else logs)
         raise AttributeError(name)
 
 
