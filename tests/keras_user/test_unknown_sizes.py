@@ -89,3 +89,25 @@ def test_subclassed_model_takes_other_sizes():
     assert [tuple(g.shape) for g in grads] == [(3, 3, 3, 2), (2,), (2,), (2,)]
     with pytest.raises(ValueError, match="expects input of shape"):
         model(np.zeros((1, 8, 3), np.float32))  # the rank still has to match
+
+
+def test_a_users_layer_runs_once_on_its_first_call_and_takes_one_image():
+    """Barlow Twins augments one image at a time in Dataset.map with a user's layer: its
+    first call on data must not run a trial call on a batch of one (before: the crop of a
+    (32, 32, 3) image ran on zeros of shape (1, 32, 3) and failed; a counter in call
+    counted 2)."""
+
+    class Crop(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.calls = tf.Variable(0.0, trainable=False)
+
+        def call(self, x):
+            self.calls.assign_add(1.0)
+            return tf.image.random_crop(x, (24, 24, 3))
+
+    crop = Crop()
+    assert crop(np.random.default_rng(0).random((32, 32, 3), np.float32)).shape == (24, 24, 3)
+    assert float(crop.calls.numpy()) == 1.0
+    images = tf.data.Dataset.from_tensor_slices(np.zeros((4, 32, 32, 3), np.float32))
+    assert [tuple(b.shape) for b in images.map(crop).batch(2)] == [(2, 24, 24, 3)] * 2

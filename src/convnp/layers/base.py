@@ -573,13 +573,18 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
                 f"layer '{self.name}' expects input of shape {expected}, got {got}"
             )
 
-    def ensure_built(self, input_shape) -> None:
+    def ensure_built(self, input_shape, on_data: bool = False) -> None:
+        """Build for ``input_shape`` on the first call. ``on_data``: the call is on arrays, so
+        a user's layer (whose output shape would take a trial run of its ``call``) finds it
+        from that call instead: its code runs once per call, as in Keras, and an unbatched
+        input (one image in a ``Dataset.map``) is not taken for a batch of one."""
         check_input_spec(self.name, self.input_spec, input_shape)
         if not self.built:
             self.build(input_shape)
             self.built = True
             self.input_shape = input_shape if not isinstance(input_shape, list) else list(input_shape)
-            self.output_shape = self.compute_output_shape(input_shape)
+            if not (on_data and self._autodiff):
+                self.output_shape = self.compute_output_shape(input_shape)
         else:
             self.check_input_shape(input_shape)
 
@@ -606,7 +611,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
                     "inputs), or call the layer from a subclassed model's call()")
             return taped.call_with_arguments(self, inputs, args, kwargs, training)
         input_shape = _shape_of(inputs)
-        self.ensure_built(input_shape)
+        self.ensure_built(input_shape, on_data=not _is_symbolic(inputs))
         if _is_symbolic(inputs):
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
             self._fixed_training = None if training is None else bool(training)

@@ -58,8 +58,8 @@ class TensorFlowOpLayer(Layer):
         self.op = op
         self.value = value
 
-    def ensure_built(self, input_shape) -> None:
-        super().ensure_built(input_shape)
+    def ensure_built(self, input_shape, on_data: bool = False) -> None:
+        super().ensure_built(input_shape, on_data)
         # Keras 2 gave these layers' shapes as one-item lists, which the course's graders read
         if not isinstance(self.output_shape, list):
             self.output_shape = [tuple(self.output_shape)]
