@@ -42,7 +42,7 @@ __all__ = [
 # Heavier sub-packages load on first use, so `import convnp` stays quick.
 _LAZY_SUBMODULES = {
     "keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops", "io", "compat",
-    "applications", "config",
+    "applications", "config", "initializers",
 }
 
 # TensorFlow's namespaces and names (`tf.nn`, `tf.reduce_sum`, `tf.float32`, ...): where each
@@ -82,6 +82,13 @@ for _name in ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "mes
               "reverse", "slice", "scatter_nd", "tensor_scatter_nd_add",
               "tensor_scatter_nd_update"]:
     _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
+# TensorFlow's own initializer spellings (`tf.random_normal_initializer(0., 0.02)`): the
+# Keras classes of the same arguments and defaults (TF 2.21 has no glorot_*_initializer)
+for _name, _cls in [("random_normal_initializer", "RandomNormal"),
+                    ("random_uniform_initializer", "RandomUniform"),
+                    ("zeros_initializer", "Zeros"), ("ones_initializer", "Ones"),
+                    ("constant_initializer", "Constant")]:
+    _TF_NAMES[_name] = ("convnp.initializers", _cls)
 for _name in ["map_fn", "vectorized_map", "cond", "name_scope", "py_function",
               "numpy_function"]:
     _TF_NAMES[_name] = ("convnp.tensor.control", _name)

@@ -259,16 +259,35 @@ GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform = (
 
 
 class Constant(Initializer):
-    """Every element equal to `value`."""
+    """Every element equal to `value`; or, for a list/array `value`, that array broadcast to
+    the shape (Keras 3), or laid out in it when it has exactly as many elements
+    (`tf.constant_initializer([1., 2., 3., 4.])((2, 2))`)."""
 
     def __init__(self, value: float = 0.0):
-        self.value = float(value)
+        if np.ndim(value) == 0:
+            self.value = float(value)
+        else:
+            array = np.asarray(value)
+            if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+                raise TypeError(f"Constant value must be a number or an array of numbers, got "
+                                f"{value!r}")
+            self.value = array.astype(np.float64)
 
     def __call__(self, shape, dtype=np.float32):
-        return np.full(_check_shape(shape), self.value, dtype=_check_dtype(dtype))
+        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        if isinstance(self.value, float):
+            return np.full(shape, self.value, dtype=dtype)
+        try:
+            return np.broadcast_to(self.value, shape).astype(dtype)
+        except ValueError:
+            if self.value.size != math.prod(shape):
+                raise ValueError(f"Constant value of shape {self.value.shape} neither broadcasts "
+                                 f"to nor has as many elements as the shape {shape}") from None
+            return self.value.reshape(shape).astype(dtype)
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        return {"value": value if isinstance(value, float) else value.tolist()}
 
 
 class Zeros(Initializer):
