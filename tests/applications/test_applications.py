@@ -137,6 +137,19 @@ def test_decode_predictions(tmp_path):
     assert decoded == [[("n00000001", "class_1", 0.5), ("n00000003", "class_3", 0.3)]]
     assert mobilenet_v2.decode_predictions(preds, top=1, class_index=index)[0][0][1] == "class_1"
     with pytest.raises(ValueError, match="downloads nothing"):
-        vgg16.decode_predictions(preds)
+        vgg16.decode_predictions(np.zeros((1, 1000)))
     with pytest.raises(ValueError, match="no entry"):
         vgg16.decode_predictions(np.zeros((1, 7)), class_index=index)
+
+
+@pytest.mark.parametrize("shape", [(2, 10), (1000,), (1, 1000, 1)])
+def test_decode_predictions_checks_the_shape_first(shape):
+    # Keras 3.15's message, word for word, before the missing class index is reported
+    message = ("`decode_predictions` expects a batch of predictions (i.e. a 2D array of shape "
+               f"(samples, 1000)). Received array with shape: {shape}")
+    with pytest.raises(ValueError) as info:
+        vgg16.decode_predictions(np.zeros(shape))
+    assert str(info.value) == message
+    if len(shape) != 2:  # a 1-D or 3-D array is refused even with a class index
+        with pytest.raises(ValueError, match="expects a batch of predictions"):
+            vgg16.decode_predictions(np.zeros(shape), class_index={"0": ["n0", "a"]})

@@ -307,8 +307,14 @@ def decode_predictions(preds, top: int = 5, class_index=None) -> list[list[tuple
             downloads that file; convnp does not, so it must be given.
 
     Raises:
-        ValueError: no ``class_index``, or it does not cover the predictions' classes.
+        ValueError: ``preds`` is not ``(samples, 1000)`` (checked first, with Keras's message;
+            with a ``class_index`` of other classes, ``(samples, classes)`` is enough), no
+            ``class_index``, or it does not cover the predictions' classes.
     """
+    shape = np.shape(preds)
+    if len(shape) != 2 or (class_index is None and shape[1] != 1000):
+        raise ValueError("`decode_predictions` expects a batch of predictions (i.e. a 2D array "
+                         f"of shape (samples, 1000)). Received array with shape: {shape}")
     if class_index is None:
         raise ValueError("decode_predictions: convnp downloads nothing; pass "
                          "class_index='/path/to/imagenet_class_index.json' (Keras's class-index "
@@ -318,9 +324,6 @@ def decode_predictions(preds, top: int = 5, class_index=None) -> list[list[tuple
         with open(class_index, encoding="utf-8") as f:
             table = json.load(f)
     preds = np.asarray(preds)
-    if preds.ndim != 2:
-        raise ValueError(f"decode_predictions: preds must be (batch, classes), got shape "
-                         f"{preds.shape}")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"decode_predictions: top must be a positive int, got {top!r}")
     missing = [i for i in range(preds.shape[1]) if str(i) not in table]
