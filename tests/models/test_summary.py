@@ -37,8 +37,9 @@ def test_summary_matches_keras_text(title, build, loss, n_classes):
     model = build()
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     assert _summary_text(model) == _keras_block(f"{title} (after compile, before fit)")
-    # Keras ignores line_length=100 for this table too: same text
-    assert _summary_text(model, line_length=100) == _summary_text(model)
+    # line_length=100: Keras 3.15 lays the table out 100 wide (its captured console then
+    # cuts each line at 80 characters; convnp prints them whole)
+    assert len(_summary_text(model, line_length=100).split("\n")[1]) == 100
 
     # after one update the optimizer's variables are counted, as in Keras
     x = np.zeros((2, 64, 64, 3), dtype=np.float32)
@@ -84,7 +85,9 @@ def test_summary_of_a_branching_model_lists_connections():
     text = _summary_text(tf.keras.Model(inp, out))
     assert "Connected to" in text
     assert "conv2d[0][0]," in text and "conv2d_1[0][0]" in text
-    assert "add (Add)" in text and "concatenate (Concatenate)" in text
+    # Keras's 76-column table (no terminal) gives the first column 19 characters: the
+    # concatenate row wraps before its type
+    assert "add (Add)" in text and "│ concatenate " in text and "│ (Concatenate) " in text
 
 
 def test_summary_ascii_fallback(monkeypatch):

@@ -421,8 +421,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         """Print a table of layers, output shapes and parameter counts, then the totals."""
         if not self._step_only:  # a step-only model lists the layers it holds
             self._require_built("summary")
-        print_summary(self, line_length=line_length, print_fn=print_fn,
-                      show_trainable=show_trainable)
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
 
     # -- files (convnp.io does the work, found through models.file_hooks) ------------------
 

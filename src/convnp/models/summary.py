@@ -14,8 +14,9 @@ When the output stream cannot encode the box-drawing characters, ASCII ones are 
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
-import textwrap
 
 _BOX = {
     "top": "┏━┳┓", "head": "┃┃┃", "under_head": "┡━╇┩", "row": "│││",
@@ -51,44 +52,143 @@ def _is_chain(model) -> bool:
     )
 
 
-def _rows(model, connected: bool) -> list[list[str]]:
-    graph = model._graph
-    rows = []
-    if model._subclassed or model._step_only:  # the layers it holds, as Keras lists them
+def _name(layer, prefix: str = "") -> str:
+    return f"{prefix}{layer.name} ({type(layer).__name__})"
+
+
+def _trainable_mark(layer) -> str:
+    # Keras: "-" for a layer without weights, else Y/N from its trainable flag
+    if not getattr(layer, "weights", None):
+        return "-"
+    return "Y" if layer.trainable else "N"
+
+
+def _layer_shapes(model) -> dict:
+    """Output shape text of each layer of a (built) Sequential/functional model, by id."""
+    shapes: dict[int, str] = {}
+    graph = getattr(model, "_graph", None)
+    if graph is None or model._subclassed or model._step_only:
         for layer in model.layers:
             shape = getattr(layer, "output_shape", None)
-            rows.append([f"{layer.name} ({type(layer).__name__})",
-                         "?" if shape is None else str(tuple(shape)), f"{layer.count_params():,}"]
-                        + (["-"] if connected else []))
-        return rows
+            shapes[id(layer)] = "?" if shape is None else str(tuple(shape))
+        return shapes
+    for t in graph.inputs:
+        shapes[id(t.layer)] = str(tuple(t.shape))
+    for node in graph.nodes:
+        shapes.setdefault(id(node.layer), str(tuple(graph.tensors[node.out].shape)))
+    return shapes
+
+
+def _top_level(model, connected: bool) -> list[tuple]:
+    """(layer, row cells) of the model's own layers, in Keras's order."""
+    graph = model._graph
+    entries = []
+    if model._subclassed or model._step_only:  # the layers it holds, as Keras lists them
+        shapes = _layer_shapes(model)
+        for layer in model.layers:
+            entries.append((layer, [_name(layer), shapes[id(layer)],
+                                    f"{layer.count_params():,}"]
+                            + (["-"] if connected else [])))
+        return entries
     is_sequential = type(model).__name__ == "Sequential"
     if not is_sequential:
         for t in graph.inputs:
-            row = [f"{t.layer.name} ({type(t.layer).__name__})", str(tuple(t.shape)), "0"]
+            row = [_name(t.layer), str(tuple(t.shape)), "0"]
             if connected:
                 row.append("-")
-            rows.append(row)
+            entries.append((t.layer, row))
     calls: dict[int, list] = {}  # a shared layer is one row listing all its calls' inputs
     for node in graph.nodes:
         calls.setdefault(id(node.layer), []).append(node)
     for nodes in calls.values():
         layer = nodes[0].layer
         out_shape = graph.tensors[nodes[0].out].shape
-        row = [f"{layer.name} ({type(layer).__name__})", str(tuple(out_shape)),
-               f"{layer.count_params():,}"]
+        row = [_name(layer), str(tuple(out_shape)), f"{layer.count_params():,}"]
         if connected:
             sources = [f"{graph.tensors[s].layer.name}[{graph.call_index[s]}][0]"
                        for node in nodes for s in node.inputs]
-            row.append(",\n".join(sources))
+            row.append(", ".join(sources))
+        entries.append((layer, row))
+    return entries
+
+
+def _nested_rows(layer, level: int, connected: bool, show_trainable: bool) -> list[list[str]]:
+    """The rows of a nested model's layers, indented under it as Keras 3 prints them."""
+    inner = getattr(layer, "layers", None)
+    if not inner or not hasattr(layer, "_graph"):
+        return []
+    shapes = _layer_shapes(layer)
+    prefix = "   " * level + "\u2514 "
+    rows = []
+    for sub in inner:
+        row = [_name(sub, prefix), shapes.get(id(sub), "?"), f"{sub.count_params():,}"]
+        if connected:
+            row.append("-")  # Keras: only the outer model's calls are listed
+        if show_trainable:
+            row.append(_trainable_mark(sub))
         rows.append(row)
+        rows.extend(_nested_rows(sub, level + 1, connected, show_trainable))
     return rows
 
 
+def _select(entries: list, layer_range) -> list:
+    """Keras's layer_range: the first layer whose name matches the first pattern through the
+    last one matching the second (regular expressions, matched from the start)."""
+    if layer_range is None:
+        return entries
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2:
+        raise ValueError("summary(layer_range=...) expects a list or tuple of 2 layer names, "
+                         f"got {layer_range!r}")
+    if not all(isinstance(n, str) for n in layer_range):
+        raise ValueError(f"summary(layer_range=...) expects strings, got {layer_range!r}")
+    names = [layer.name for layer, _ in entries]
+    first = [i for i, n in enumerate(names) if re.match(layer_range[0], n)]
+    last = [i for i, n in enumerate(names) if re.match(layer_range[1], n)]
+    if not first or not last:
+        raise ValueError(f"summary(layer_range={tuple(layer_range)!r}): no layer of the model "
+                         f"matches; its layers are {names}")
+    lo, hi = (min(first), max(last)) if min(first) <= max(last) else (min(last), max(first))
+    return entries[lo:hi + 1]
+
+
+def _column_widths(line_length: int, positions) -> list[int]:
+    """Widths of the text in each column, as Keras's table (rich) lays them out: each column
+    gets up to ``positions[i] * line_length`` (padding included), then the borders' room is
+    taken evenly from all columns."""
+    widths, current = [], 0
+    for pos in positions:
+        width = int(pos * line_length) - current
+        if width < 4:
+            raise ValueError(f"summary: line_length={line_length} with positions={positions} "
+                             "leaves a column narrower than 4 characters")
+        widths.append(width)
+        current += width
+    excess = sum(widths) - (line_length - len(widths) - 1)
+    if excess > 0:
+        shares, left = len(widths), excess
+        for i, width in enumerate(widths):
+            cut = min(width, round(left / shares))
+            widths[i] = width - cut
+            left -= cut
+            shares -= 1
+    return [max(w - 2, 1) for w in widths]
+
+
 def _wrap(text: str, width: int) -> list[str]:
+    """Word-wrap as rich does: a line breaks between words (leading spaces are kept); a
+    word longer than the column is cut with an ellipsis."""
     lines: list[str] = []
     for part in text.split("\n"):
-        lines.extend(textwrap.wrap(part, width, break_on_hyphens=False) or [""])
-    return lines
+        words = re.findall(r"\s*\S+\s*", part) or [""]
+        line = ""
+        for word in words:
+            if line and len(line) + len(word.rstrip()) > width:
+                lines.append(line.rstrip())
+                line = word
+            else:
+                line += word
+        lines.append(line.rstrip())
+    return [ln if len(ln) <= width else ln[:width - 1] + "\u2026" for ln in lines]
 
 
 def _can_encode(stream, text: str) -> bool:
@@ -100,22 +200,49 @@ def _can_encode(stream, text: str) -> bool:
     return True
 
 
-def print_summary(model, line_length: int | None = None, print_fn=None,
-                  show_trainable: bool = False) -> None:
-    """Print the table through ``print_fn`` (default `print`), one call per line."""
+def print_summary(model, line_length: int | None = None, positions=None, print_fn=None,
+                  expand_nested: bool = False, show_trainable: bool = False,
+                  layer_range=None) -> None:
+    """Print the table through ``print_fn`` (default `print`), one call per line.
+
+    ``line_length`` defaults to Keras's (88 columns, 108 with "Connected to", 12 more with
+    ``show_trainable``, at most the terminal's width less 4); ``positions`` are the right
+    edges of the columns as fractions of it. ``expand_nested`` lists each nested model's
+    layers under it, ``layer_range`` (two names or regular expressions) the top-level
+    layers from the first match through the last.
+    """
     connected = not model._step_only and type(model).__name__ != "Sequential" \
         and not _is_chain(model)
     headers = ["Layer (type)", "Output Shape", "Param #"]
-    widths = [31, 22, 13]
+    right = ["left", "left", "right"]
+    default_length = 88
+    default_positions = [0.45, 0.80, 1.0]
     if connected:
         headers.append("Connected to")
-        widths = [29, 22, 10, 22]
-    total_width = sum(widths) + 3 * len(widths) + 1
-    if line_length is not None and line_length < total_width:
-        # shrink proportionally, but keep every column usable
-        scale = max(line_length - 3 * len(widths) - 1, 4 * len(widths)) / sum(widths)
-        widths = [max(4, int(w * scale)) for w in widths]
-    right = [False, False, True, False]
+        right.append("left")
+        default_length = 108
+        default_positions = [0.3, 0.56, 0.74, 1.0]
+    if positions is None:
+        positions = default_positions
+    else:
+        positions = [float(p) for p in positions]
+        if len(positions) != len(headers) or any(
+                not 0 < p <= 1 for p in positions) or positions != sorted(positions):
+            raise ValueError(f"summary(positions=...) expects {len(headers)} increasing "
+                             f"fractions of line_length in (0, 1] (one right edge per column: "
+                             f"{headers}), got {positions}")
+    if show_trainable:
+        default_length += 12
+        positions = [p * 0.9 for p in positions] + [1.0]
+        headers.append("Trainable")
+        right.append("center")
+    if line_length is None:
+        line_length = min(default_length, shutil.get_terminal_size().columns - 4)
+    elif isinstance(line_length, bool) or not isinstance(line_length, int) or line_length < 1:
+        raise ValueError(f"summary(line_length=...) expects a positive int, got {line_length!r}")
+    widths = _column_widths(line_length, positions)
+
+    entries = _select(_top_level(model, connected), layer_range)
 
     if print_fn is None:
         stream = sys.stdout
@@ -130,6 +257,14 @@ def print_summary(model, line_length: int | None = None, print_fn=None,
         left, fill, mid, end = chars[kind]
         return left + mid.join(fill * (w + 2) for w in widths) + end
 
+    def align(text: str, width: int, how: str) -> str:
+        if how == "right":
+            return text.rjust(width)
+        if how == "center":
+            pad = width - len(text)
+            return " " * (pad // 2) + text + " " * (pad - pad // 2)
+        return text.ljust(width)
+
     def cells(values: list[str], kind: str) -> list[str]:
         bar_left, bar_mid, bar_right = chars[kind]
         wrapped = [_wrap(v, w) for v, w in zip(values, widths)]
@@ -139,16 +274,23 @@ def print_summary(model, line_length: int | None = None, print_fn=None,
             parts = []
             for col, w in enumerate(widths):
                 text = wrapped[col][i] if i < len(wrapped[col]) else ""
-                parts.append(" " + (text.rjust(w) if right[col] else text.ljust(w)) + " ")
+                parts.append(" " + align(text, w, right[col]) + " ")
             lines.append(bar_left + bar_mid.join(parts) + bar_right)
         return lines
+
+    rows = []
+    for layer, row in entries:
+        rows.append(row + ([_trainable_mark(layer)] if show_trainable else []))
+        if expand_nested:
+            rows.extend(_nested_rows(layer, 1, connected, show_trainable))
+    if chars is not _BOX:
+        rows = [[c.replace("\u2514", "-").replace("\u2026", "~") for c in r] for r in rows]
 
     print_fn(f'Model: "{model.name}"')
     print_fn(rule("top"))
     for line in cells(headers, "head"):
         print_fn(line)
     print_fn(rule("under_head"))
-    rows = _rows(model, connected)
     for i, row in enumerate(rows):
         for line in cells(row, "row"):
             print_fn(line)
