@@ -88,15 +88,15 @@ def test_normalization_adapt_values_and_dataset():
     layer = Normalization()
     layer.adapt(data)
     np.testing.assert_allclose(layer(data[:1]), [[-1., -1., -1.]], atol=1e-6)
-    np.testing.assert_allclose(layer.mean.numpy(), [1., 8., 5.])
-    np.testing.assert_allclose(layer.variance.numpy(), [1., 1., 1.])
+    np.testing.assert_allclose(layer.mean.numpy(), [[1., 8., 5.]])  # Keras: (1, 3)
+    np.testing.assert_allclose(layer.variance.numpy(), [[1., 1., 1.]])
     # batches of a Dataset merge to the statistics of the whole data
     big = rng.standard_normal((37, 4, 2)).astype("float32") * 3 + 5
     by_array, by_dataset = Normalization(axis=-1), Normalization(axis=-1)
     by_array.adapt(big)
     by_dataset.adapt(tf.data.Dataset.from_tensor_slices(big).batch(10))
-    np.testing.assert_allclose(by_dataset.mean.numpy(), big.mean(axis=(0, 1)), rtol=1e-5)
-    np.testing.assert_allclose(by_dataset.variance.numpy(), big.var(axis=(0, 1)), rtol=1e-4)
+    np.testing.assert_allclose(by_dataset.mean.numpy(), big.mean(axis=(0, 1), keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(by_dataset.variance.numpy(), big.var(axis=(0, 1), keepdims=True), rtol=1e-4)
     np.testing.assert_allclose(by_array.get_weights()[1], by_dataset.get_weights()[1],
                                rtol=1e-4)
     inverse = Normalization(axis=-1, invert=True, mean=big.mean(axis=(0, 1)),

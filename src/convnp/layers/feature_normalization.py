@@ -11,6 +11,7 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
+from convnp.tensor.eager import EagerTensor
 
 #: Keras' ``backend.epsilon()``: the smallest standard deviation `Normalization` divides by
 EPSILON = 1e-7
@@ -67,8 +68,13 @@ class Normalization(Layer):
         invert: undo a normalization instead.
 
     Weights: none when ``mean``/``variance`` are given; otherwise the non-trainable ``mean``
-    and ``variance`` (the shape of the kept axes) set by `adapt`, and ``count``
-    (a scalar Keras 3 keeps at 0; there for its files). Caches the standard deviation.
+    and ``variance`` (the shape of the kept axes; attributes ``adapt_mean``/``adapt_variance``)
+    set by `adapt`, and ``count`` (a scalar Keras 3 keeps at 0; there for its files). Caches
+    the standard deviation.
+
+    ``.mean`` and ``.variance`` are, as in Keras 3, tensors of the input's rank once built
+    (size 1 on the reduced axes: ``(1, 1, 1, 3)`` for NHWC images and the default axis),
+    whether given or adapted; ``None`` before.
 
     >>> import numpy as np
     >>> layer = Normalization(axis=None)
@@ -94,7 +100,7 @@ class Normalization(Layer):
             self._given = (m, v)
         self.input_mean, self.input_variance = mean, variance
         self.invert = bool(invert)
-        self.mean = self.variance = self.count = None  # the Variables when adapted
+        self.adapt_mean = self.adapt_variance = self.count = None  # the Variables when adapted
         self._broadcast_shape: tuple[int, ...] | None = None
 
     # -- shapes ------------------------------------------------------------------------------
@@ -110,6 +116,7 @@ class Normalization(Layer):
         kept = self._kept_axes(rank)
         sizes = tuple(_utils.known_dim(input_shape, a, "Normalization", "kept") for a in kept)
         self._kept = kept
+        self._built_shape = tuple(input_shape)
         self._broadcast_shape = tuple(
             sizes[kept.index(d)] if d in kept else 1 for d in range(rank))
         if self._given is not None:
@@ -122,16 +129,17 @@ class Normalization(Layer):
                                  f"{self._given[0].shape}/{self._given[1].shape} do not "
                                  f"broadcast to the kept axes' shape {sizes}") from None
         else:
-            self.mean = self.add_weight("mean", sizes, "zeros", trainable=False)
-            self.variance = self.add_weight("variance", sizes, "ones", trainable=False)
+            self.adapt_mean = self.add_weight("mean", sizes, "zeros", trainable=False)
+            self.adapt_variance = self.add_weight("variance", sizes, "ones", trainable=False)
             # Keras 3 has this third variable (its .keras files hold three) and leaves it 0
             self.count = self.add_weight("count", (), "zeros", trainable=False)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
-        rank = len(self.input_shape)
-        _utils.check_feature_dims(self, input_shape,
-                                  {a: self.input_shape[a] for a in self._kept}, rank=rank)
+        # built by a direct build() call (no input_shape recorded): its shape's sizes
+        built = self.input_shape if self.input_shape is not None else self._built_shape
+        _utils.check_feature_dims(self, input_shape, {a: built[a] for a in self._kept},
+                                  rank=len(built))
 
     # -- statistics --------------------------------------------------------------------------
 
@@ -174,15 +182,32 @@ class Normalization(Layer):
             raise ValueError("Normalization.adapt: the data holds no values")
         if not np.all(np.isfinite(mean)) or not np.all(np.isfinite(m2)):
             raise ValueError("Normalization.adapt: the data holds NaN or infinite values")
-        shape = self.mean.shape
-        self.mean.assign(mean.reshape(shape).astype(self.dtype))
-        self.variance.assign((m2 / count).reshape(shape).astype(self.dtype))
+        shape = self.adapt_mean.shape
+        self.adapt_mean.assign(mean.reshape(shape).astype(self.dtype))
+        self.adapt_variance.assign((m2 / count).reshape(shape).astype(self.dtype))
 
     def _statistics(self) -> tuple[np.ndarray, np.ndarray]:
         if self._given is not None:
             return self._constants
         shape = self._broadcast_shape
-        return self.mean.value.reshape(shape), self.variance.value.reshape(shape)
+        return (self.adapt_mean.value.reshape(shape),
+                self.adapt_variance.value.reshape(shape))
+
+    @property
+    def mean(self):
+        """The mean as the call broadcasts it (input rank, 1 on reduced axes), or ``None``
+        before the layer is built."""
+        return self._statistic(0)
+
+    @property
+    def variance(self):
+        """The variance as the call broadcasts it, or ``None`` before the layer is built."""
+        return self._statistic(1)
+
+    def _statistic(self, which: int):
+        if not self.built or self._broadcast_shape is None:
+            return None
+        return np.array(self._statistics()[which]).view(EagerTensor)
 
     # -- forward and backward ----------------------------------------------------------------
 
