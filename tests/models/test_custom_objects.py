@@ -58,3 +58,27 @@ def test_from_config_passes_custom_objects_to_sequential():
         keras.Sequential.from_config(config)
     rebuilt = keras.Sequential.from_config(config, custom_objects={"Scale": Scale})
     assert isinstance(rebuilt.layers[0], Scale)
+
+
+def test_layer_names_must_be_unique_as_in_keras(tmp_path):
+    """A model whose layers share a name could be saved but never loaded (files find layers
+    by name): Keras refuses it when the model is made, and so does convnp now."""
+    layers = keras.layers
+    inp = keras.Input((3,))
+    with pytest.raises(ValueError, match='The name "d" is used 2 times in the model'):
+        keras.Model(inp, layers.Concatenate()([layers.Dense(2, name="d")(inp),
+                                               layers.Dense(3, name="d")(inp)]))
+    named = keras.Input((3,), name="x")
+    with pytest.raises(ValueError, match='The name "x" is used 2 times'):
+        keras.Model(named, layers.Dense(2, name="x")(named))
+    with pytest.raises(ValueError, match="Name 'y' is already the name of a layer"):
+        keras.Sequential([layers.Dense(2, name="y"), layers.Dense(2, name="y")])
+    # a layer called twice is one layer, and a nested model's own layers may reuse names
+    twice = layers.Dense(3, name="d")
+    keras.Model(inp, twice(twice(inp)))
+    inner = keras.Sequential([keras.Input((3,)), layers.Dense(3, name="d")])
+    model = keras.Model(inp, layers.Dense(1, name="d")(inner(inp)))
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))

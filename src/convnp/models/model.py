@@ -44,6 +44,19 @@ def _flatten_ends(tensors, role: str):
     keys = sorted(tensors)
     return keys, [tensors[key] for key in keys]
 
+def _check_unique_names(layers) -> None:
+    """Refuse a functional model whose layers (its own, not those inside nested models) share
+    a name, as Keras does: weight files and configs find layers by name, so such a model
+    could be saved but never loaded. A layer called twice is one layer."""
+    counts: dict[str, int] = {}
+    for layer in {id(layer): layer for layer in layers}.values():
+        counts[layer.name] = counts.get(layer.name, 0) + 1
+    for name, n in counts.items():
+        if n > 1:
+            raise ValueError(f'The name "{name}" is used {n} times in the model. All '
+                             "operation names should be unique.")
+
+
 def _acts_when_called_directly(layer, seen=None) -> bool:
     """Whether ``layer`` holds (or is) a layer that runs differently when its model is called
     with ``training`` left out: an augmentation layer, which augments then, as in Keras."""
@@ -112,7 +125,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
             self._input_keys, inputs = _flatten_ends(inputs, "inputs")
             self._output_keys, outputs = _flatten_ends(outputs, "outputs")
-            self._set_graph(Graph(inputs, outputs))
+            graph = Graph(inputs, outputs)
+            _check_unique_names(graph.layers)
+            self._set_graph(graph)
         if not trainable:
             self.trainable = False
 

@@ -74,6 +74,10 @@ class Sequential(Model):
                 raise NotImplementedError(
                     f"layer '{layer.name}' is already in this model; a layer can be used once"
                 )
+            if any(existing.name == layer.name for existing in self._stack):
+                raise ValueError(  # as Keras: files and get_layer find layers by name
+                    "All layers added to a Sequential model should have unique names. Name "
+                    f"'{layer.name}' is already the name of a layer in this model.")
             self._stack.append(layer)
         if not rebuild:
             return
