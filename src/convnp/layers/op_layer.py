@@ -35,6 +35,7 @@ from convnp.tensor import eager, symbolic
 # The modules whose op functions a config may name.
 OP_MODULES = ("convnp.tensor.ops", "convnp.tensor.nn", "convnp.tensor.math",
               "convnp.tensor.manip", "convnp.tensor.image", "convnp.tensor.sorting",
+              "convnp.tensor.linalg",
               "convnp.keras.ops", "convnp.keras.backend")
 # dtypes an array argument may have in a config
 _ARRAY_KINDS = "biuf"
