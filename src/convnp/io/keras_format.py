@@ -774,7 +774,17 @@ def model_from_keras_config(config: dict):
     Raises:
         ValueError: an unsupported model or layer class, a ``Lambda`` layer, a custom object,
             an unknown argument, or an unsupported option value; the message names the layer.
+            A config whose fields have other types than Keras writes (a number where Keras
+            writes an object: a damaged or crafted file) is a ValueError too.
     """
+    try:
+        return _model_from_config(config)
+    except (AttributeError, KeyError, IndexError, TypeError) as error:
+        raise ValueError(f"the model config is not as Keras writes it ({type(error).__name__}: "
+                         f"{error})") from None
+
+
+def _model_from_config(config: dict):
     if not isinstance(config, dict):
         got = type(config).__name__
         raise ValueError(f"model config must be a JSON object, got {got}")  # noqa: TRY004
@@ -1088,7 +1098,8 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
                       loss=loss_objects(_plain_object(compile_config.get("loss"), path)),
                       metrics=_plain_object(compile_config.get("metrics"), path),
                       loss_weights=compile_config.get("loss_weights"))
-    except (ValueError, TypeError, KeyError, NotImplementedError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError,
+            NotImplementedError) as error:
         warnings.warn(f"{path}: the model was loaded uncompiled; its compile config could not "
                       f"be followed: {error}", stacklevel=3)
 
