@@ -62,20 +62,21 @@ def test_decay_zero_keeps_the_keras3_config_and_bad_decay_is_refused():
         tf.keras.optimizers.SGD(decay=-1.0)
 
 
+def _fitted_weights(opt, n=32, features=4, seed=1):
+    """The weights of a Dense(1) after 2 epochs of fit with ``opt`` (batches of 8, in order)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype(np.float32)
+    y = rng.normal(size=(n, 1)).astype(np.float32)
+    tf.keras.utils.set_random_seed(3)
+    model = tf.keras.Sequential([tf.keras.Input((features,)), tf.keras.layers.Dense(1)])
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
 def test_decay_in_fit_matches_keras2_rule():
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(32, 4)).astype(np.float32)
-    y = rng.normal(size=(32, 1)).astype(np.float32)
-
-    def trained(opt):
-        tf.keras.utils.set_random_seed(3)
-        model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1)])
-        model.compile(optimizer=opt, loss="mse")
-        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-        return model.get_weights()
-
-    with_decay = trained(tf.keras.optimizers.SGD(lr=0.1, decay=1.0))
-    without = trained(tf.keras.optimizers.SGD(lr=0.1))
+    with_decay = _fitted_weights(tf.keras.optimizers.SGD(lr=0.1, decay=1.0))
+    without = _fitted_weights(tf.keras.optimizers.SGD(lr=0.1))
     assert not np.allclose(with_decay[0], without[0])  # the decay did act in fit
 
 
@@ -127,19 +128,9 @@ def test_fit_goes_through_an_overridden_optimizer_method(method):
             calls.append("apply")
             return super().apply([2 * g for g in grads], trainable_variables)
 
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(16, 3)).astype(np.float32)
-    y = rng.normal(size=(16, 1)).astype(np.float32)
-
-    def trained(opt):
-        tf.keras.utils.set_random_seed(0)
-        model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
-        model.compile(optimizer=opt, loss="mse")
-        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-        return model.get_weights()
-
     custom = Doubled(0.05) if method == "apply_gradients" else DoubledApply(0.05)
-    got = trained(custom)
+    got = _fitted_weights(custom, n=16, features=3, seed=5)
     assert calls == [method] * 4  # 2 epochs of 2 batches
-    for a, b in zip(got, trained(tf.keras.optimizers.SGD(0.1))):
+    for a, b in zip(got, _fitted_weights(tf.keras.optimizers.SGD(0.1), n=16, features=3,
+                                         seed=5)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
