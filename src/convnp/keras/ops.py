@@ -334,7 +334,11 @@ def norm(x, ord=None, axis=None, keepdims=False):
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if sparse:
         raise NotImplementedError("keras.ops.one_hot: convnp has no sparse tensors")
-    return _ops.one_hot(x, num_classes, axis=axis, dtype=dtype)
+    arr = _ops.convert_to_tensor(x)
+    if np.dtype(arr.dtype).kind == "f":
+        # Keras casts the class indices to int first (tf.one_hot itself refuses floats)
+        arr = _ops.cast(arr, "int64")
+    return _ops.one_hot(arr, num_classes, axis=axis, dtype=dtype)
 
 
 def relu(x):

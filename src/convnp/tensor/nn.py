@@ -109,8 +109,18 @@ def tanh(x, name=None) -> EagerTensor:
     return np.tanh(_lift(x))
 
 
-def softmax(logits, axis=None, name=None) -> EagerTensor:
+def _float_logits(logits, who: str) -> np.ndarray:
+    """``logits`` as an array, refusing integer ones (TensorFlow's softmax kernels take only
+    floating dtypes; convnp used to return float64 for them)."""
     a = _plain(logits)
+    if a.dtype.kind not in "f":
+        raise InvalidArgumentError(f"{who}: logits must be a floating tensor (float16, float32 "
+                                   f"or float64), got dtype {a.dtype}; use tf.cast")
+    return a
+
+
+def softmax(logits, axis=None, name=None) -> EagerTensor:
+    a = _float_logits(logits, "softmax")
     axis = -1 if axis is None else int(axis)
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
@@ -119,7 +129,7 @@ def softmax(logits, axis=None, name=None) -> EagerTensor:
 
 
 def log_softmax(logits, axis=None, name=None) -> EagerTensor:
-    a = _plain(logits)
+    a = _float_logits(logits, "log_softmax")
     axis = -1 if axis is None else int(axis)
     shifted = a - a.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))

@@ -16,6 +16,7 @@ import numpy as np
 
 from convnp.tensor import eager as _eager
 from convnp.tensor import symbolic as _symbolic
+from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
 from convnp.tensor.tape import (
     as_array,
@@ -29,6 +30,10 @@ from convnp.tensor.tape import (
 )
 
 newaxis = None
+
+# The most bytes one_hot may produce (its boolean mask and output are both this many elements):
+# a depth of 10**12 is a typo, not a one-hot encoding, and must not try to allocate terabytes.
+_MAX_ONE_HOT_BYTES = 2 * 2**30
 
 
 def _op(out, inputs, vjp=None) -> EagerTensor:
@@ -114,11 +119,11 @@ def cast(x, dtype, name=None) -> EagerTensor:
 
 
 def zeros(shape, dtype=np.float32, name=None) -> EagerTensor:
-    return new_tensor(np.zeros(_shape_arg(shape), dtype=as_dtype(dtype).dtype))
+    return new_tensor(np.zeros(_dims_arg(shape, "zeros"), dtype=as_dtype(dtype).dtype))
 
 
 def ones(shape, dtype=np.float32, name=None) -> EagerTensor:
-    return new_tensor(np.ones(_shape_arg(shape), dtype=as_dtype(dtype).dtype))
+    return new_tensor(np.ones(_dims_arg(shape, "ones"), dtype=as_dtype(dtype).dtype))
 
 
 def zeros_like(x, dtype=None, name=None) -> EagerTensor:
@@ -133,7 +138,7 @@ def ones_like(x, dtype=None, name=None) -> EagerTensor:
 
 def fill(dims, value, name=None) -> EagerTensor:
     v = _convert(value)
-    return new_tensor(np.full(_shape_arg(dims), v, dtype=v.dtype))
+    return new_tensor(np.full(_dims_arg(dims, "fill"), v, dtype=v.dtype))
 
 
 def range(start, limit=None, delta=1, dtype=None, name=None) -> EagerTensor:
@@ -141,6 +146,8 @@ def range(start, limit=None, delta=1, dtype=None, name=None) -> EagerTensor:
     if limit is None:
         start, limit = 0, start
     vals = [value_of(v) if isinstance(v, np.ndarray) else v for v in (start, limit, delta)]
+    if np.ndim(vals[2]) == 0 and vals[2] == 0:
+        raise InvalidArgumentError(f"range: Requires delta != 0: {vals[2]}")
     out = np.arange(*vals)
     if dtype is not None:
         out = out.astype(as_dtype(dtype).dtype)
@@ -160,23 +167,95 @@ def linspace(start, stop, num, name=None, axis=0) -> EagerTensor:
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None,
             name=None) -> EagerTensor:
     """``tf.one_hot``: out-of-range indices (e.g. -1) give an all-off row."""
-    idx = np.asarray(value_of(indices)).astype(np.int64)
+    idx = _int_array(indices, "one_hot", "indices")
+    depth = _scalar_int(depth, "one_hot", "depth")
+    if depth < 0:
+        raise InvalidArgumentError(f"one_hot: depth must be non-negative, got: {depth}")
     dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype).dtype
+    elements = idx.size * depth
+    if elements * builtins.max(dtype.itemsize, 8) > _MAX_ONE_HOT_BYTES:
+        raise ValueError(f"one_hot: {idx.size} indices at depth {depth} would make "
+                         f"{elements} values, more than convnp allows "
+                         f"({_MAX_ONE_HOT_BYTES // 2**30} GiB); check depth")
+    if axis is not None and not -1 <= _scalar_int(axis, "one_hot", "axis") <= idx.ndim:
+        raise InvalidArgumentError(f"one_hot: axis must be in [-1, {idx.ndim}] for indices of "
+                                   f"rank {idx.ndim}, got {axis}")
     on = 1 if on_value is None else value_of(on_value)
     off = 0 if off_value is None else value_of(off_value)
-    hot = idx[..., None] == np.arange(int(depth))
+    hot = idx.astype(np.int64)[..., None] == np.arange(depth)
     out = np.where(hot, on, off).astype(dtype)
     if axis is not None and axis != -1:
         out = np.moveaxis(out, -1, axis)
     return new_tensor(out)
 
 
-def _shape_arg(shape) -> tuple:
-    if isinstance(shape, (int, np.integer)):
+def _scalar_int(value, who: str, what: str) -> int:
+    """``value`` (a Python/NumPy int or a 0-d int tensor) as an int; floats are refused."""
+    v = value_of(value) if isinstance(value, np.ndarray) or is_variable(value) else value
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v[()]
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{who}: {what} must be an integer, got {value!r}")
+    return int(v)
+
+
+def _int_array(values, who: str, what: str) -> np.ndarray:
+    """``values`` as an integer array; float, bool or string values are refused (TensorFlow
+    takes only int32/int64 indices, and truncating 1.7 to 1 would be a silent wrong result)."""
+    arr = np.asarray(value_of(values) if isinstance(values, np.ndarray) or is_variable(values)
+                     else values)
+    if arr.dtype.kind not in "iu":
+        if arr.size == 0 and arr.dtype.kind == "f":
+            return arr.astype(np.int64)  # [] is float64 to NumPy
+        raise InvalidArgumentError(f"{who}: {what} must be int32 or int64, got dtype "
+                                   f"{arr.dtype}")
+    return arr
+
+
+def _axis_arg(axis, ndim: int, who: str) -> int:
+    """``axis`` checked against a tensor of rank ``ndim`` and made non-negative."""
+    axis = _scalar_int(axis, who, "axis")
+    if axis >= ndim:
+        raise InvalidArgumentError(f"{who}: axis {axis}: Shape must be at least rank "
+                                   f"{axis + 1} but is rank {ndim}")
+    if axis < -ndim:
+        raise InvalidArgumentError(f"{who}: axis {axis} is out of range for a tensor of rank "
+                                   f"{ndim} (expected [{-ndim}, {ndim}))")
+    return axis % ndim if ndim else 0
+
+
+def _shape_arg(shape, who: str = "shape") -> tuple:
+    """``shape`` (an int, a sequence of ints, a TensorShape or an int tensor) as a tuple of
+    ints; floats, None and strings are refused with a TypeError naming them."""
+    if isinstance(shape, np.ndarray) or is_variable(shape):
+        arr = np.asarray(value_of(shape))
+        if arr.dtype.kind not in "iu" and arr.size:
+            raise TypeError(f"{who}: the shape must hold integers, got a tensor of dtype "
+                            f"{arr.dtype}: {arr.tolist()}")
+        return tuple(int(v) for v in arr.reshape(-1))
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         return (int(shape),)
-    return tuple(int(value_of(s)) if isinstance(s, np.ndarray) else int(s)
-                 for s in value_of(shape).reshape(-1)) if isinstance(shape, np.ndarray) \
-        else tuple(int(s) for s in shape)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{who}: the shape must be an int or a sequence of ints, got {shape!r}")
+    dims = []
+    for d in shape:
+        if isinstance(d, np.ndarray) or is_variable(d):
+            d = np.asarray(value_of(d))
+            d = d[()] if d.ndim == 0 else d
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{who}: the shape must hold integers, got {tuple(shape)!r} "
+                            f"(the entry {d!r} is a {type(d).__name__})")
+        dims.append(int(d))
+    return tuple(dims)
+
+
+def _dims_arg(shape, who: str) -> tuple:
+    """A shape to create a tensor of: integers, none negative."""
+    dims = _shape_arg(shape, who)
+    for d in dims:
+        if d < 0:
+            raise InvalidArgumentError(f"{who}: Dimension {d} must be >= 0 (shape {dims})")
+    return dims
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -197,7 +276,19 @@ def size(x, out_type=np.int32, name=None) -> EagerTensor:
 
 def reshape(x, shape, name=None) -> EagerTensor:
     a = value_of(x)
-    shp = _shape_arg(shape)
+    shp = _shape_arg(shape, "reshape")
+    for i, d in enumerate(shp):
+        if d < -1:
+            raise InvalidArgumentError(f"reshape: Size {i} must be non-negative, not {d} "
+                                       f"(shape {shp}; only -1 stands for 'the rest')")
+    unknown = [i for i, d in enumerate(shp) if d == -1]
+    if len(unknown) > 1:
+        raise InvalidArgumentError(f"reshape: only one size may be -1, not both {unknown[0]} "
+                                   f"and {unknown[1]} (shape {shp})")
+    known = int(np.prod([d for d in shp if d != -1], dtype=np.int64))
+    if (a.size != known) if not unknown else (known == 0 or a.size % known):
+        raise InvalidArgumentError(f"reshape: cannot reshape a tensor of {a.size} values "
+                                   f"(shape {a.shape}) into shape {shp}")
     return _op(a.reshape(shp), [x], lambda g: [np.reshape(g, a.shape)])
 
 
@@ -300,10 +391,14 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0,
            name=None) -> EagerTensor:
     _unsupported("gather", batch_dims=batch_dims)
     a = value_of(params)
-    idx = np.asarray(value_of(indices)).astype(np.int64)
-    axis = 0 if axis is None else int(axis) % a.ndim
+    idx = _int_array(indices, "gather", "indices").astype(np.int64)
+    if a.ndim == 0:
+        raise InvalidArgumentError("gather: params must be at least rank 1, got a scalar")
+    axis = 0 if axis is None else _axis_arg(axis, a.ndim, "gather")
     if np.any(idx < 0) or np.any(idx >= a.shape[axis]):
-        raise ValueError(f"gather: indices out of range [0, {a.shape[axis]})")
+        bad = idx.reshape(-1)[(idx.reshape(-1) < 0) | (idx.reshape(-1) >= a.shape[axis])][0]
+        raise InvalidArgumentError(f"gather: index {int(bad)} is not in [0, {a.shape[axis]}) "
+                                   f"(axis {axis} of shape {a.shape})")
     out = np.take(a, idx, axis=axis)
 
     def vjp(g):
@@ -320,7 +415,21 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0,
 def gather_nd(params, indices, batch_dims=0, name=None) -> EagerTensor:
     _unsupported("gather_nd", batch_dims=batch_dims)
     a = value_of(params)
-    idx = np.asarray(value_of(indices)).astype(np.int64)
+    idx = _int_array(indices, "gather_nd", "indices").astype(np.int64)
+    if idx.ndim < 1:
+        raise InvalidArgumentError(f"gather_nd: indices must be at least rank 1, got a scalar "
+                                   f"{idx.tolist()}")
+    k = idx.shape[-1]
+    if k > a.ndim:
+        raise InvalidArgumentError(f"gather_nd: index innermost dimension length must be <= "
+                                   f"params rank; saw: {k} vs. {a.ndim} (params shape "
+                                   f"{list(a.shape)})")
+    flat = idx.reshape(-1, k)
+    outside = np.any((flat < 0) | (flat >= np.asarray(a.shape[:k], dtype=np.int64)), axis=1)
+    if np.any(outside):
+        first = int(np.argmax(outside))
+        raise InvalidArgumentError(f"gather_nd: indices[{first}] = {flat[first].tolist()} does "
+                                   f"not index into param shape {list(a.shape)}")
     key = tuple(np.moveaxis(idx, -1, 0))
     out = a[key]
 
@@ -333,8 +442,22 @@ def gather_nd(params, indices, batch_dims=0, name=None) -> EagerTensor:
 
 
 def boolean_mask(tensor, mask, axis=None, name=None) -> EagerTensor:
-    m = np.asarray(value_of(mask)).astype(bool)
-    axis = 0 if axis is None else int(axis)
+    m = np.asarray(value_of(mask) if isinstance(mask, np.ndarray) or is_variable(mask)
+                   else mask)
+    if m.dtype.kind not in "biuf":
+        raise TypeError(f"boolean_mask: mask must be boolean, got dtype {m.dtype}")
+    m = m.astype(bool)
+    shp = np.shape(value_of(tensor) if isinstance(tensor, np.ndarray) or is_variable(tensor)
+                   else _convert(tensor))
+    if m.ndim == 0:
+        raise ValueError("boolean_mask: mask must be at least rank 1, got a scalar")
+    axis = 0 if axis is None else _scalar_int(axis, "boolean_mask", "axis")
+    if axis < 0:
+        axis += len(shp)
+    if not 0 <= axis or axis + m.ndim > len(shp) or shp[axis:axis + m.ndim] != m.shape:
+        raise ValueError(f"boolean_mask: Shapes {shp[axis:axis + m.ndim]} and {m.shape} are "
+                         f"incompatible (mask of shape {m.shape} at axis {axis} of a tensor "
+                         f"of shape {shp})")
     index = (slice(None),) * axis + (m,)
     return _slice(tensor, index)
 
@@ -549,6 +672,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     """Matrix product over the last two axes (batched over the rest, as TensorFlow)."""
     _unsupported("matmul", a_is_sparse=a_is_sparse, b_is_sparse=b_is_sparse,
                  output_type=output_type)
+    typed = [value_of(v).dtype for v in (a, b) if isinstance(v, EagerTensor) or is_variable(v)]
+    if len(typed) == 2 and {"f", "i"} <= {"i" if d.kind in "iub" else d.kind for d in typed}:
+        raise InvalidArgumentError(f"matmul: both operands must have the same kind of dtype, "
+                                   f"got a {typed[0]} tensor and a {typed[1]} tensor; "
+                                   f"use tf.cast on one of them")
     x, y = _lift(a), _lift(b)
     if transpose_a or adjoint_a:
         x = _swap_last(x)

@@ -1,0 +1,114 @@
+"""Bad arguments found in session 11: each is refused with a ValueError/TypeError naming what
+was expected and what came, before any work (TensorFlow raises InvalidArgumentError, a
+ValueError in convnp, where it refuses the same input)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+from convnp import keras
+from convnp.tensor.debugging import InvalidArgumentError
+
+
+def _x():
+    return tf.reshape(tf.range(12.0), (3, 4))
+
+
+# -- gather / gather_nd -----------------------------------------------------------------------
+
+def test_gather_axis_beyond_rank_is_refused_not_wrapped():
+    with pytest.raises(InvalidArgumentError, match="at least rank 4 but is rank 2"):
+        tf.gather(_x(), [0], axis=3)
+    with pytest.raises(InvalidArgumentError, match="out of range"):
+        tf.gather(_x(), [0], axis=-3)
+    np.testing.assert_array_equal(tf.gather(_x(), [3], axis=-1).numpy().ravel(), [3, 7, 11])
+
+
+def test_gather_float_axis_and_float_indices_are_refused():
+    with pytest.raises(TypeError, match="1.7"):
+        tf.gather(_x(), [0], axis=1.7)
+    with pytest.raises(InvalidArgumentError, match="int32 or int64.*float"):
+        tf.gather(_x(), [0.5])
+
+
+def test_gather_nd_checks_indices_like_tensorflow():
+    x = _x()
+    with pytest.raises(InvalidArgumentError, match=r"\[0, -1\] does not index into param shape"):
+        tf.gather_nd(x, [[0, -1]])
+    with pytest.raises(InvalidArgumentError, match=r"\[0, 9\] does not index"):
+        tf.gather_nd(x, [[0, 9]])
+    with pytest.raises(InvalidArgumentError, match="saw: 3 vs. 2"):
+        tf.gather_nd(x, [[0, 1, 2]])
+    with pytest.raises(InvalidArgumentError, match="float"):
+        tf.gather_nd(x, [[0.0, 1.0]])
+    np.testing.assert_array_equal(tf.gather_nd(x, [[0, 1], [2, 3]]).numpy(), [1, 11])
+
+
+# -- one_hot ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("one_hot", [tf.one_hot, keras.ops.one_hot])
+def test_one_hot_negative_or_huge_depth_is_refused(one_hot):
+    with pytest.raises(InvalidArgumentError, match="depth must be non-negative, got: -1"):
+        one_hot(np.array([0, 1]), -1)
+    with pytest.raises(ValueError, match="1000000000000"):
+        one_hot(np.array([0, 1]), 10**12)  # would be 7 TiB
+    with pytest.raises(TypeError, match="depth"):
+        one_hot(np.array([0, 1]), 3.5)
+
+
+def test_tf_one_hot_refuses_float_indices_keras_ops_casts_them():
+    with pytest.raises(InvalidArgumentError, match="float"):
+        tf.one_hot([0.5, 1.0], 3)
+    # Keras casts class indices to int first (truncating toward zero), as Keras 3.15 does
+    out = keras.ops.one_hot(np.array([1.7, -0.5]), 3).numpy()
+    np.testing.assert_array_equal(out, [[0, 1, 0], [1, 0, 0]])
+
+
+# -- shapes -------------------------------------------------------------------------------------
+
+def test_reshape_refuses_sizes_below_minus_one_and_names_a_float():
+    with pytest.raises(InvalidArgumentError, match="not -2"):
+        tf.reshape(_x(), (-2, 6))
+    with pytest.raises(TypeError, match="2.5"):
+        tf.reshape(_x(), (2.5, 4))
+    with pytest.raises(InvalidArgumentError, match="only one size may be -1"):
+        tf.reshape(_x(), (-1, -1))
+    with pytest.raises(InvalidArgumentError, match="12 values"):
+        tf.reshape(_x(), (5, -1))
+    assert tf.reshape(_x(), (-1, 6)).shape == (2, 6)
+
+
+def test_creation_shapes_must_be_non_negative_integers():
+    with pytest.raises(TypeError, match="2.5"):
+        tf.ones((2.5, 3))
+    with pytest.raises(TypeError, match="None"):
+        tf.zeros((None, 3))
+    with pytest.raises(InvalidArgumentError, match="Dimension -1 must be >= 0"):
+        tf.fill((-1, 3), 1.0)
+
+
+def test_range_with_zero_delta_is_refused():
+    with pytest.raises(InvalidArgumentError, match="Requires delta != 0"):
+        tf.range(0, 10, 0)
+
+
+def test_boolean_mask_of_the_wrong_shape_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(3,\) and \(2,\) are incompatible"):
+        tf.boolean_mask(_x(), [True, False])
+    assert tf.boolean_mask(_x(), [True, False, True]).shape == (2, 4)
+
+
+# -- dtypes -------------------------------------------------------------------------------------
+
+def test_matmul_refuses_a_float_tensor_times_an_int_tensor():
+    with pytest.raises(InvalidArgumentError, match="float32.*int32"):
+        tf.matmul(tf.ones((2, 2)), tf.ones((2, 2), tf.int32))
+
+
+@pytest.mark.parametrize("fn", [tf.nn.softmax, tf.nn.log_softmax, keras.ops.softmax])
+def test_softmax_refuses_integer_logits(fn):
+    with pytest.raises(InvalidArgumentError, match="int"):
+        fn(tf.constant([1, 2]))
+    assert fn(tf.constant([1.0, 2.0])).dtype == np.float32
