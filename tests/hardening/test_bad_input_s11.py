@@ -10,6 +10,7 @@ import pytest
 import convnp as tf
 from convnp import keras
 from convnp.tensor.debugging import InvalidArgumentError
+from tests.hardening import crafted
 
 
 def _x():
@@ -112,3 +113,31 @@ def test_softmax_refuses_integer_logits(fn):
     with pytest.raises(InvalidArgumentError, match="int"):
         fn(tf.constant([1, 2]))
     assert fn(tf.constant([1.0, 2.0])).dtype == np.float32
+
+
+# -- fit(validation_freq=...) ---------------------------------------------------------------------
+
+def _small_fit_data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((8, 3)).astype("f4"), rng.integers(0, 2, 8)
+
+
+@pytest.mark.parametrize("freq", [0, -1, 1.5, True, "2", [0, 2], None])
+def test_fit_refuses_a_bad_validation_freq_before_training(freq):
+    model = crafted.small_model()
+    x, y = _small_fit_data()
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match="validation_freq must be a positive int"):
+        model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), validation_freq=freq)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_validation_freq_as_a_list_of_epochs():
+    model = crafted.small_model()
+    x, y = _small_fit_data()
+    history = model.fit(x, y, epochs=3, verbose=0, validation_data=(x, y),
+                        validation_freq=[1, 3])
+    assert len(history.history["val_loss"]) == 2
+    history = model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y), validation_freq=2)
+    assert len(history.history["val_loss"]) == 2

@@ -63,7 +63,9 @@ class TrainingMixin(InferenceMixin):
             initial_epoch: epoch to start at (to resume a run).
             steps_per_epoch: batches per epoch (default: one pass over the data).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
-            validation_freq: validate every this many epochs.
+            validation_freq: validate every this many epochs (a positive int), or after the
+                epochs listed (1-based, as Keras: ``[1, 5]`` validates after the first and
+                the fifth).
             max_queue_size, workers, use_multiprocessing: Keras 2's loader options, checked
                 and otherwise ignored (batches are read in the training thread).
 
@@ -80,6 +82,7 @@ class TrainingMixin(InferenceMixin):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
         epochs = int(epochs)
+        validation_freq = _validation_epochs(validation_freq)
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x) and validation_split:
             raise ValueError("validation_split is only supported for array inputs, not a "
@@ -153,7 +156,9 @@ class TrainingMixin(InferenceMixin):
                               "source) to train several epochs.", UserWarning, stacklevel=2)
                 break
             epoch_logs = dict(logs)
-            if val_source is not None and (epoch + 1) % int(validation_freq) == 0:
+            if val_source is not None and (
+                    (epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int)
+                    else epoch + 1 in validation_freq):
                 # Keras runs the test hooks around validation too (before on_epoch_end);
                 # fit's progress bar ignores them
                 callback_list.on_test_begin()
@@ -244,3 +249,18 @@ class TrainingMixin(InferenceMixin):
         self.reset_metrics()
         self._update_metrics(y, y_pred)
         return self._batch_result(loss_value, self._last_output_losses, return_dict)
+
+
+def _validation_epochs(freq) -> int | frozenset:
+    """``fit``'s validation_freq checked: a positive int, or a list/tuple/set of positive
+    epoch numbers (1-based); anything else is refused before training starts."""
+    def positive(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) \
+            and v >= 1
+
+    if positive(freq):
+        return int(freq)
+    if isinstance(freq, (list, tuple, set, frozenset)) and all(positive(v) for v in freq):
+        return frozenset(int(v) for v in freq)
+    raise ValueError(f"validation_freq must be a positive int (validate every that many "
+                     f"epochs) or a list of positive epoch numbers, got {freq!r}")
