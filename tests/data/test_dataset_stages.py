@@ -106,3 +106,19 @@ def test_options_are_kept_and_typos_refused():
     assert options.experimental_distribute.auto_shard_policy == 2
     with pytest.raises(AttributeError, match="has no option 'determinstic'"):
         options.determinstic = True
+
+
+def test_map_and_filter_functions_get_tensors():
+    """tf.data hands a user's function tensors: Zero-DCE's loader calls image.set_shape and
+    reads x.shape.as_list() (before: plain ndarrays, which have neither)."""
+    seen = []
+
+    def load(image, label):
+        image.set_shape([None, None, 3])
+        seen.append((type(image), image.shape.as_list()))
+        return image * 2.0, label
+
+    ds = Dataset.from_tensor_slices((np.ones((2, 4, 4, 3), np.float32), np.arange(2)))
+    images = [a for a, _ in ds.map(load).filter(lambda a, b: b >= 0).as_numpy_iterator()]
+    assert seen[0] == (tf.Tensor, [4, 4, 3])
+    np.testing.assert_array_equal(images[1], np.full((4, 4, 3), 2.0))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from convnp import random as _random
-from convnp.tensor.eager import as_dtype, to_eager, to_numpy
+from convnp.tensor.eager import EagerTensor, as_dtype, map_nested, to_eager, to_numpy
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset"]
 
@@ -104,7 +104,10 @@ def _as_array(leaf: Any) -> np.ndarray:
 
 
 def _call_fn(fn: Callable, element: Any) -> Any:
-    # tf.data unpacks a tuple element into positional arguments.
+    """``fn`` applied to an element as tf.data applies a user's function: tensors for leaves
+    (``image.set_shape(...)``, ``x.shape.as_list()`` work as in TensorFlow), and a tuple
+    element unpacked into positional arguments. (Windows, which are datasets, stay so.)"""
+    element = map_nested(element, lambda v: v.view(EagerTensor) if type(v) is np.ndarray else v)
     if isinstance(element, tuple):
         return fn(*element)
     return fn(element)
