@@ -111,3 +111,31 @@ def test_a_users_layer_runs_once_on_its_first_call_and_takes_one_image():
     assert float(crop.calls.numpy()) == 1.0
     images = tf.data.Dataset.from_tensor_slices(np.zeros((4, 32, 32, 3), np.float32))
     assert [tuple(b.shape) for b in images.map(crop).batch(2)] == [(2, 24, 24, 3)] * 2
+
+
+def test_a_subclassed_models_first_call_runs_its_code_once():
+    """keras.io's Barlow Twins augments one image with a keras.Model subclass: its first call
+    builds from that call, without a trial call on a batch of one (before: random_crop of a
+    (32, 32, 3) image failed on zeros (1, 32, 3); a counter in call counted 2)."""
+
+    class Crop(keras.Model):
+        def call(self, x):
+            return tf.image.random_crop(x, (24, 24, 3))
+
+    assert Crop()(np.zeros((32, 32, 3), np.float32)).shape == (24, 24, 3)
+
+    class Counted(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.calls = tf.Variable(0.0, trainable=False)
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            self.calls.assign_add(1.0)
+            return self.dense(x)
+
+    model = Counted()
+    model(np.ones((3, 4), np.float32))
+    assert float(model.calls.numpy()) == 1.0 and model.output_shape == (None, 2)
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 4), np.float32), np.ones((4, 2), np.float32), verbose=0)

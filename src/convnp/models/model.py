@@ -22,6 +22,7 @@ from convnp.layers.base import (
     unique_name,
 )
 from convnp.models import compile_utils, file_hooks, subclassed
+from convnp.models import data_adapter as da
 from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
@@ -344,6 +345,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             and all(isinstance(t, KerasTensor) for t in inputs)
         ):
             return self._call_symbolic(inputs, training)
+        if self._subclassed and self._graph is None and not isinstance(inputs, (list, dict)):
+            return self._first_call(inputs, training)
         xs = self._prepare_inputs(inputs, "__call__")
         if training is None:  # inside a user's call: that call's mode (Keras 3)
             training = taped.inherited_training()
@@ -371,6 +374,21 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 return outs
             return self._structured(outs if isinstance(outs, list) else [outs],
                                     self._output_keys)
+
+    def _first_call(self, inputs, training):
+        """A subclassed model's first call on data: the user's ``call`` runs once, on that
+        data (building its layers), and the one-call graph takes its output shape from what
+        it returned. So no trial call on made-up data runs the user's code first (a counter
+        in ``call`` counts one, and one image is not taken for a batch of one)."""
+        x = da.as_float_array(inputs, self._compute_dtype(), "__call__(): x")
+        if training is None:
+            training = taped.inherited_training()
+        wrapper = subclassed.ModelCall(self)
+        with self._step_lock:
+            out = wrapper.run(taped.eager_inputs(inputs) if recording() else x, training)
+        self._set_graph(subclassed.build_graph(self, (None,) + x.shape[1:], wrapper,
+                                               subclassed.output_shapes(out)))
+        return out if recording() else to_eager(out)
 
     def _outputs_read_inside(self) -> bool:
         """Whether an output is also read by a later call of this model (a Grad-CAM model

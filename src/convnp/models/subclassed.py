@@ -55,8 +55,15 @@ class ModelCall(Layer):
     def call(self, inputs, training=False):
         return taped.run_taped(self, lambda x: self.run(x, training), inputs)
 
+    def compute_output_shape(self, input_shape):
+        """The shape the first call on data gave (`Model._first_call`), for inputs of that
+        shape; else found by a trial call (`taped.trial_output_shape`)."""
+        known = self.__dict__.get("_known_output")
+        if known is not None and tuple(input_shape) == known[0]:
+            return known[1]
+        return taped.trial_output_shape(self, input_shape)
+
     backward = taped.taped_backward
-    compute_output_shape = taped.trial_output_shape
 
 
 def mark_subclass(cls) -> None:
@@ -92,10 +99,20 @@ def mark_subclass(cls) -> None:
     cls.__setattr__ = taped.tracking_setattr
 
 
-def build_graph(model, batch_shape):
-    """The one-call graph of a subclassed model for inputs of ``batch_shape``."""
+def build_graph(model, batch_shape, wrapper: ModelCall | None = None, output_shape=None):
+    """The one-call graph of a subclassed model for inputs of ``batch_shape``; with
+    ``output_shape`` (what a call on data gave) no trial call finds it."""
     from convnp.models.functional import Graph, Input
 
     inputs = Input(batch_shape=(None,) + tuple(batch_shape)[1:])
-    wrapper = ModelCall(model)
+    wrapper = wrapper if wrapper is not None else ModelCall(model)
+    if output_shape is not None:
+        wrapper.__dict__["_known_output"] = (tuple(inputs.shape), output_shape)
     return Graph(inputs, wrapper(inputs))
+
+
+def output_shapes(out):
+    """The output shape(s), batch axis None, of what a user's ``call`` returned."""
+    if isinstance(out, (list, tuple)):
+        return [output_shapes(o) for o in out]
+    return (None,) + tuple(np.shape(out))[1:]
