@@ -55,8 +55,10 @@ def image_shape(name: str, input_shape, default: int, minimum: int,
     when it loads).
 
     ``any_size``: Keras's rule for a model whose output does not depend on the image size
-    (without a flattening top): no ``input_shape`` gives ``(None, None, 3)``, and rows and
-    columns may be None (images of any size, each at least ``minimum``, at run time).
+    (every family without its top, ``any_size=not include_top``; MobileNetV3 always): no
+    ``input_shape`` gives ``(None, None, 3)``, and rows and columns may be None (images of
+    any size, each at least ``minimum``, at run time). Without it a None size is refused
+    with Keras's "static `input_shape`" message.
     """
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])
@@ -69,13 +71,18 @@ def image_shape(name: str, input_shape, default: int, minimum: int,
             return not (any_size and i < 2)
         return isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
 
+    if (len(shape) == 3 and not any_size and None in shape[:2]
+            and not any(bad(i, s) for i, s in enumerate(shape) if s is not None)):
+        # Keras's words: a flattening top needs the image size
+        raise ValueError(f"{name}: If `include_top` is True, you should specify a static "
+                         f"`input_shape`. Received: input_shape={input_shape!r}")
     if len(shape) != 3 or any(bad(i, s) for i, s in enumerate(shape)):
         allowed = " (rows and cols may be None)" if any_size else ""
         raise ValueError(f"{name}: input_shape must be (rows, cols, channels) with positive "
                          f"ints{allowed}, got {input_shape!r}")
     if any(s is not None and s < minimum for s in shape[:2]):
-        raise ValueError(f"{name}: input size must be at least {minimum}x{minimum}, got "
-                         f"{shape[0]}x{shape[1]}")
+        raise ValueError(f"{name}: Input size must be at least {minimum}x{minimum}; Received: "
+                         f"input_shape={input_shape!r}")
     return tuple(None if s is None else int(s) for s in shape)
 
 

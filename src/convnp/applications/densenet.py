@@ -52,7 +52,8 @@ def _densenet(depth: int, include_top, weights, input_tensor, input_shape, pooli
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation,
                             f"densenet{depth}_weights_tf_dim_ordering_tf_kernels.h5")
-    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = ZeroPadding2D(3)(inputs)
     x = Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)

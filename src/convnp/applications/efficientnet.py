@@ -102,7 +102,8 @@ def _efficientnet(version: int, include_top, weights, input_tensor, input_shape,
     width, depth, default_size, dropout_rate = _VERSIONS[version]
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation, f"efficientnetb{version}.h5")
-    shape = _common.image_shape(label, input_shape, default_size, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, default_size, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = Rescaling(1.0 / 255.0)(inputs)
     x = Normalization(axis=3)(x)

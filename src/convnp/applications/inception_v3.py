@@ -75,7 +75,8 @@ def InceptionV3(include_top: bool = True, weights=None, input_tensor=None, input
     arguments as `convnp.applications.ResNet50`."""
     _common.check_arguments("InceptionV3", weights, include_top, classes, pooling,
                             classifier_activation, WEIGHTS_FILE)
-    shape = _common.image_shape("InceptionV3", input_shape, 299, 75, input_tensor)
+    shape = _common.image_shape("InceptionV3", input_shape, 299, 75, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = _chain(inputs, [(32, 3, 3, 2)])
     x = _unit(x, 32, 3, 3, padding="valid")

@@ -70,7 +70,8 @@ def MobileNet(input_shape=None, alpha: float = 1.0, depth_multiplier: int = 1,
     _common.check_alpha("MobileNet", alpha, _ALPHAS)
     _common.check_positive_int("MobileNet", "depth_multiplier", depth_multiplier)
     _common.check_rate("MobileNet", "dropout", dropout)
-    shape = _common.image_shape("MobileNet", input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape("MobileNet", input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False,
                name="conv1")(inputs)

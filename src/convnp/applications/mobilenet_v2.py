@@ -79,7 +79,8 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
     _common.check_arguments("MobileNetV2", weights, include_top, classes, pooling,
                             classifier_activation, WEIGHTS_FILE)
     _common.check_alpha("MobileNetV2", alpha, _ALPHAS)
-    shape = _common.image_shape("MobileNetV2", input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape("MobileNetV2", input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = Conv2D(_make_divisible(32 * alpha), 3, strides=(2, 2), padding="same", use_bias=False,
                name="Conv1")(inputs)

@@ -59,7 +59,8 @@ def _resnet(depth: int, include_top, weights, input_tensor, input_shape, pooling
     label = f"ResNet{depth}"
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation, _weights_file(depth))
-    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = Conv2D(64, 7, strides=2, name="conv1_conv")(x)

@@ -24,7 +24,8 @@ def build(label: str, blocks, weights_file: str, include_top, weights, input_ten
     ``predictions``."""
     _common.check_arguments(label, weights, include_top, classes, pooling,
                             classifier_activation, weights_file)
-    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor)
+    shape = _common.image_shape(label, input_shape, 224, 32, input_tensor,
+                                any_size=not include_top)
     x = inputs = _common.model_input(shape, input_tensor)
     for block, (filters, convs) in enumerate(blocks, start=1):
         for conv in range(1, convs + 1):

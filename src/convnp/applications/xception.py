@@ -53,7 +53,8 @@ def Xception(include_top: bool = True, weights=None, input_tensor=None, input_sh
     as `convnp.applications.ResNet50`."""
     _common.check_arguments("Xception", weights, include_top, classes, pooling,
                             classifier_activation, WEIGHTS_FILE)
-    shape = _common.image_shape("Xception", input_shape, 299, 71, input_tensor)
+    shape = _common.image_shape("Xception", input_shape, 299, 71, input_tensor,
+                                any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
     x = Conv2D(32, 3, strides=2, use_bias=False, name="block1_conv1")(inputs)
     x = BatchNormalization(axis=-1, name="block1_conv1_bn")(x)
