@@ -141,3 +141,60 @@ def test_fit_validation_freq_as_a_list_of_epochs():
     assert len(history.history["val_loss"]) == 2
     history = model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y), validation_freq=2)
     assert len(history.history["val_loss"]) == 2
+
+
+# -- keras.utils.load_img -----------------------------------------------------------------------
+
+def _png_file(path, shape=(6, 8, 3)):
+    Image = pytest.importorskip("PIL.Image")
+    Image.fromarray(np.full(shape, 100, np.uint8)).save(path)
+    return path
+
+
+def test_load_img_refuses_undecodable_files_naming_them(tmp_path):
+    pytest.importorskip("PIL.Image")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="notes.png"):
+        keras.utils.load_img(text)
+    data = _png_file(tmp_path / "cut.png", (64, 64, 3)).read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cut.png"):
+        keras.utils.load_img(tmp_path / "cut.png")
+
+
+def test_load_img_refuses_a_decompression_bomb(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    path = _png_file(tmp_path / "big.png", (100, 100, 3))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ValueError, match="big.png.*too many pixels"):
+        keras.utils.load_img(path)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"target_size": (0, 5)}, ValueError, "target_size must be positive"),
+    ({"target_size": "ab"}, TypeError, "target_size must be"),
+    ({"target_size": (2.5, 3)}, TypeError, "2.5"),
+    ({"interpolation": "foo"}, ValueError, "interpolation must be one of"),
+    ({"color_mode": "cmyk"}, ValueError, "color_mode"),
+])
+def test_load_img_checks_arguments_before_opening_the_file(tmp_path, monkeypatch, kwargs,
+                                                           error, words):
+    Image = pytest.importorskip("PIL.Image")
+    path = _png_file(tmp_path / "ok.png")
+
+    def no_open(*args, **kw):
+        raise AssertionError("the file was opened before the arguments were checked")
+
+    monkeypatch.setattr(Image, "open", no_open)
+    with pytest.raises(error, match=words):
+        keras.utils.load_img(path, **kwargs)
+
+
+def test_load_img_still_loads_resizes_and_crops(tmp_path):
+    pytest.importorskip("PIL.Image")
+    path = _png_file(tmp_path / "ok.png")
+    img = keras.utils.load_img(path, target_size=(3, 2), keep_aspect_ratio=True)
+    assert img.size == (2, 3) and img.mode == "RGB"
+    gray = keras.utils.img_to_array(keras.utils.load_img(path, color_mode="grayscale"))
+    assert gray.shape == (6, 8, 1)

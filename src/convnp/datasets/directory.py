@@ -236,19 +236,45 @@ def load_img(path, color_mode: str = "rgb", target_size=None, interpolation: str
     from convnp.ops.image import aspect_crop_box
 
     Image = require_pillow("load_img")
-    if color_mode not in _COLOR_MODES:
+    # every argument is checked before the file is opened
+    if not isinstance(color_mode, str) or color_mode not in _COLOR_MODES:
         raise ValueError(f"color_mode must be one of {sorted(_COLOR_MODES)}, got {color_mode!r}")
-    with Image.open(path) as img:
-        img = img.convert(_COLOR_MODES[color_mode][0])
-        img.load()
-    if target_size is not None:
-        height, width = (int(s) for s in target_size)
+    size = None if target_size is None else _target_size(target_size)
+    resample = _resample(Image, interpolation) if isinstance(interpolation, str) else None
+    if resample is None:
+        raise TypeError(f"interpolation must be a filter name (a str), got {interpolation!r}")
+    if not isinstance(path, (str, os.PathLike)) and not hasattr(path, "read"):
+        raise TypeError(f"load_img: path must be a file path or a binary file object, got "
+                        f"{type(path).__name__}")
+    # the folder loader's reader: undecodable, truncated and oversized (decompression bomb)
+    # files come back as a ValueError naming the file, 16-bit greyscale is scaled to 8 bits
+    pixels = read_image(path, color_mode)
+    img = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels,
+                          _COLOR_MODES[color_mode][0])
+    if size is not None:
+        height, width = size
         if keep_aspect_ratio:
             top, left, h, w = aspect_crop_box(img.height, img.width, height, width)
             img = img.crop((left, top, left + w, top + h))
         if img.size != (width, height):
-            img = img.resize((width, height), resample=_resample(Image, interpolation))
+            img = img.resize((width, height), resample=resample)
     return img
+
+
+def _target_size(target_size) -> tuple[int, int]:
+    """load_img's ``target_size``: two positive ints ``(height, width)``."""
+    def whole(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if isinstance(target_size, np.ndarray):
+        target_size = tuple(target_size.tolist())
+    if isinstance(target_size, (str, bytes)) or not isinstance(target_size, Sequence) \
+            or len(target_size) != 2 or not all(whole(v) for v in target_size):
+        raise TypeError(f"target_size must be (height, width), two ints, got {target_size!r}")
+    height, width = (int(v) for v in target_size)
+    if height < 1 or width < 1:
+        raise ValueError(f"target_size must be positive (height, width), got {target_size!r}")
+    return height, width
 
 
 def img_to_array(img, data_format=None, dtype="float32") -> np.ndarray:
