@@ -111,7 +111,9 @@ STANDARD_ARGS = """
             publishes them, ``.weights.h5`` or ``.keras``); ``"imagenet"`` is refused
             (nothing is downloaded).
         input_tensor: a `KerasTensor` to build on instead of a new ``Input``.
-        input_shape: ``(rows, cols, channels)``.
+        input_shape: ``(rows, cols, channels)``; without the top, rows and cols may be None
+            and the default is ``(None, None, 3)`` (any image size, as in Keras); with it,
+            the default size.
         pooling: without the top: None (4-D output), ``"avg"`` or ``"max"``.
         classes: outputs of the top.
         classifier_activation: activation of the top (None: logits).

@@ -54,7 +54,9 @@ def MobileNet(input_shape=None, alpha: float = 1.0, depth_multiplier: int = 1,
     """MobileNet for ``(rows, cols, 3)`` images (default 224x224, at least 32x32).
 
     Args:
-        input_shape: ``(rows, cols, channels)``.
+        input_shape: ``(rows, cols, channels)``; without the top, rows and cols may be None
+            and the default is ``(None, None, 3)`` (any image size, as in Keras); with it,
+            the default size.
         alpha: width multiplier (Keras publishes weights for 0.25, 0.5, 0.75 and 1.0; any
             positive value builds).
         depth_multiplier: channel multiplier of the depthwise convolutions (a positive int).

@@ -68,7 +68,9 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
     """MobileNetV2 for ``(rows, cols, 3)`` images (default 224x224, at least 32x32).
 
     Args:
-        input_shape: ``(rows, cols, 3)``.
+        input_shape: ``(rows, cols, 3)``; without the top, rows and cols may be None and the
+            default is ``(None, None, 3)`` (any image size, as in Keras); with it, the
+            default size.
         alpha: width multiplier; Keras publishes weights for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4
             (any positive value builds).
         include_top, weights, input_tensor, pooling, classes, classifier_activation: as
