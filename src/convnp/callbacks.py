@@ -16,6 +16,7 @@ import csv
 import io
 import math
 import os
+import string
 import sys
 import tempfile
 import warnings
@@ -434,6 +435,7 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint mode must be 'auto', 'min' or 'max', got {mode!r}")
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r}")
+        self._fields = _checkpoint_fields(filepath, save_freq)
         self.filepath = filepath
         self.monitor = monitor
         self.verbose = verbose
@@ -463,7 +465,7 @@ class ModelCheckpoint(Callback):
                 return self.filepath.format(epoch=epoch + 1, **logs)
             return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
         except KeyError as exc:
-            raise KeyError(
+            raise ValueError(
                 f"ModelCheckpoint filepath {self.filepath!r} uses {exc} which is not among the "
                 f"logs {sorted(logs)}") from None
 
@@ -504,6 +506,7 @@ class ModelCheckpoint(Callback):
         format cannot hold (or a missing optional package) stops `fit` at once with the
         saver's own error, not after an epoch of training (a model not built yet is checked
         at its first save)."""
+        self._check_log_fields()
         if not getattr(self.model, "built", False):  # also a stand-in model of a test
             return
         suffix = next(s for s in (_WEIGHTS_SUFFIXES if self.save_weights_only
@@ -514,6 +517,31 @@ class ModelCheckpoint(Callback):
                 self.model.save_weights(trial)
             else:
                 self.model.save(trial)
+
+    def _check_log_fields(self) -> None:
+        """Refuse, before the first step, filepath fields that can never be in the logs.
+        The logs of a compiled model with the default steps are known: its metric names,
+        their ``val_`` forms (fit does not tell callbacks whether it validates, so those are
+        always allowed) and the learning rate some callbacks add. A model with its own
+        train_step/test_step may log anything and is not checked."""
+        names = [n for n in self._fields if n not in ("epoch", "batch")]
+        model = self.model
+        if not names or not getattr(model, "_compiled", False):
+            return
+        overrides = getattr(model, "_overrides", None)
+        if overrides is None or overrides("train_step") or overrides("test_step"):
+            return
+        try:
+            metric_names = [str(n) for n in model.metrics_names]
+        except Exception:  # noqa: BLE001 -- a stand-in model of a test: not checkable
+            return
+        allowed = metric_names + ["val_" + n for n in metric_names] + ["learning_rate"]
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            raise ValueError(
+                f"ModelCheckpoint filepath {self.filepath!r} uses {unknown}, which this model's "
+                f"logs never hold; the names available are epoch"
+                f"{', batch' if isinstance(self.save_freq, int) else ''} and {allowed}")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -527,6 +555,42 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
             self._save(epoch, None, logs)
+
+
+def _checkpoint_fields(filepath: str, save_freq) -> list[str]:
+    """The names a ModelCheckpoint ``filepath`` pattern formats (``{epoch:02d}`` gives
+    ``epoch``), checked at construction: the pattern must parse, name its fields (no ``{}``,
+    ``{0}``, ``{a.b}`` or ``{a[0]}``), and each format spec must suit the value it gets (an int
+    for epoch and batch, a float for a log value)."""
+    def refuse(why: str) -> ValueError:
+        return ValueError(f"ModelCheckpoint filepath {filepath!r} is not a valid pattern: {why}")
+
+    try:
+        parts = list(string.Formatter().parse(filepath))
+    except ValueError as exc:
+        raise refuse(f"{exc} (write a literal brace as '{{{{' or '}}}}')") from None
+    names: list[str] = []
+    for _, field, spec, _ in parts:
+        if field is None:
+            continue
+        if not field or field.isdigit() or "." in field or "[" in field:
+            raise refuse(f"the field {{{field}}} must be a plain name such as epoch or a log "
+                         f"key (val_loss, accuracy, ...)")
+        if field == "batch" and not isinstance(save_freq, int):
+            raise refuse("{batch} is only known when save_freq is a number of batches, "
+                         f"got save_freq={save_freq!r}")
+        sample = 1 if field in ("epoch", "batch") else 0.5
+        if spec and "{" in spec:
+            raise refuse(f"nested fields in the format spec {spec!r} of {{{field}}} are not "
+                         f"supported")
+        try:
+            format(sample, spec or "")
+        except (ValueError, TypeError) as exc:
+            kind = "an int" if isinstance(sample, int) else "a float"
+            raise refuse(f"the format spec {spec!r} of {{{field}}} does not suit {kind} "
+                         f"({exc})") from None
+        names.append(field)
+    return names
 
 
 class CSVLogger(Callback):

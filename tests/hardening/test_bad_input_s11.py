@@ -198,3 +198,43 @@ def test_load_img_still_loads_resizes_and_crops(tmp_path):
     assert img.size == (2, 3) and img.mode == "RGB"
     gray = keras.utils.img_to_array(keras.utils.load_img(path, color_mode="grayscale"))
     assert gray.shape == (6, 8, 1)
+
+
+# -- ModelCheckpoint filepath patterns --------------------------------------------------------------
+
+@pytest.mark.parametrize("pattern, words", [
+    ("w-{epoch:xyz}.keras", "format spec 'xyz' of {epoch}"),
+    ("w-{epoch.keras", "expected '}'"),
+    ("w-{}.keras", "plain name"),
+    ("w-{0}.keras", "plain name"),
+    ("w-{loss:d}.keras", "does not suit a float"),
+    ("w-{batch}.keras", "save_freq"),
+])
+def test_model_checkpoint_refuses_a_broken_pattern_at_construction(tmp_path, pattern, words):
+    with pytest.raises(ValueError, match=words):
+        keras.callbacks.ModelCheckpoint(str(tmp_path / pattern))
+
+
+def test_model_checkpoint_refuses_an_unknown_log_name_before_training(tmp_path):
+    model = crafted.small_model()
+    x, y = _small_fit_data()
+    before = [w.copy() for w in model.get_weights()]
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch:02d}-{bad}.keras"))
+    with pytest.raises(ValueError, match=r"\['bad'\].*'loss', 'val_loss'"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not list(tmp_path.iterdir())
+
+
+def test_model_checkpoint_good_patterns_still_save(tmp_path):
+    model = crafted.small_model()
+    x, y = _small_fit_data()
+    pattern = str(tmp_path / "w-{epoch:02d}-{loss:.2f}-{val_loss:.3f}.keras")
+    model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y),
+              callbacks=[keras.callbacks.ModelCheckpoint(pattern)])
+    assert sorted(p.name[:4] for p in tmp_path.iterdir()) == ["w-01", "w-02"]
+    batches = str(tmp_path / "b-{epoch}-{batch}.weights.h5")
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[
+        keras.callbacks.ModelCheckpoint(batches, save_weights_only=True, save_freq=2)])
+    assert (tmp_path / "b-1-2.weights.h5").exists()
