@@ -28,12 +28,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
+from convnp.variables import Variable
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam",
            "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
@@ -68,6 +69,40 @@ class LearningRate(float):
 
     def __repr__(self) -> str:
         return f"<LearningRate {float(self)!r}>"
+
+
+class _AttributeVariable(Variable):
+    """A number an optimizer keeps as a plain attribute (its learning rate, Nadam's
+    ``u_product``) seen as one of Keras's optimizer variables: reading gives the attribute's
+    current value, `assign` sets the attribute (with the optimizer's own checks)."""
+
+    def __init__(self, optimizer, attribute: str, dtype, name: str | None = None):
+        self._optimizer, self._attribute, self._dtype = optimizer, attribute, np.dtype(dtype)
+        self.name = name or attribute
+        self.path = f"{optimizer.name}/{self.name}"
+        self.trainable = False
+        self.constraint = None
+        self.grad = None
+
+    @property
+    def value(self) -> np.ndarray:
+        return np.array(getattr(self._optimizer, self._attribute), dtype=self._dtype)
+
+    def _set(self, number) -> None:
+        setattr(self._optimizer, self._attribute, float(np.asarray(number)))
+        self.mark_modified()
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        self._set(self._checked(value, "assign to"))
+        return self
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        self._set(self.value + self._checked(delta, "assign_add to"))
+        return self
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        self._set(self.value - self._checked(delta, "assign_sub to"))
+        return self
 
 
 # Numbers of a variable updated at once (256 KiB of float32): the block of the variable, its
@@ -111,10 +146,13 @@ class Optimizer(Configurable):
             raise ValueError(
                 f"{type(self).__name__}: arguments {sorted(unsupported)} are not supported by "
                 "convnp; leave them at their defaults")
-        self.iterations = 0
+        # Keras's step counter: an int64 variable (``optimizer.iterations``) whose array is
+        # the count itself; convnp's own code reads it through `_step`
+        self._iterations = Variable(0, dtype=np.int64, trainable=False, name="iteration")
         self._schedule = None
         self.learning_rate = learning_rate
         self.name = name or type(self).__name__.lower()
+        self._iterations.path = f"{self.name}/iteration"
         self.weight_decay = None if weight_decay is None else _check_rate("weight_decay",
                                                                           weight_decay)
         self.decay = _check_rate("decay", decay)
@@ -128,13 +166,102 @@ class Optimizer(Configurable):
         self._shapes: list[tuple[int, ...]] | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
 
+    # -- step count -----------------------------------------------------------------------
+    @property
+    def iterations(self) -> Variable:
+        """The number of updates applied, as Keras's int64 variable: ``.numpy()``, ``int()``,
+        ``.assign(n)``, arithmetic and comparisons (``iterations % 4 == 0`` is a bool tensor,
+        fit for ``tf.cond`` or an ``if``). Assigning a number sets it."""
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, value) -> None:
+        count = np.asarray(value.value if isinstance(value, Variable) else value)
+        if count.shape != () or not (np.issubdtype(count.dtype, np.integer)
+                                     or (np.issubdtype(count.dtype, np.floating)
+                                         and float(count).is_integer())):
+            raise TypeError(f"optimizer.iterations must be set to an integer, got {value!r}")
+        if int(count) < 0:
+            raise ValueError(f"iterations must be >= 0, got {int(count)}")
+        self._iterations.value[...] = int(count)
+        self._iterations.mark_modified()
+
+    @property
+    def _step(self) -> int:
+        """The step count as a Python int (what the update rules and schedules use)."""
+        return int(self._iterations.value)
+
+    # -- Keras's list of variables ---------------------------------------------------------
+    # slots Keras 3 keeps one pair per model variable ("kernel_momentum, kernel_velocity,
+    # bias_momentum, ..."); the others come slot by slot. A user's subclass keeps the order of
+    # the convnp optimizer it extends.
+    _INTERLEAVED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
+        "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u"),
+        "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
+        "Ftrl": ("accumulator", "linear")}
+
+    @property
+    def variables(self) -> list[Variable]:
+        """Keras 3's ``optimizer.variables``: the step count (int64), the learning rate
+        (float32; none when a schedule gives it), then, once built, the slots of each model
+        variable (named ``<variable path with _>_<slot>``) and the optimizer-wide numbers
+        (Nadam's ``u_product``). Each is live: the slots share their arrays with the
+        optimizer, the rate and scalars read and assign the optimizer's own numbers."""
+        out: list[Variable] = [self._iterations]
+        if self._schedule is None:
+            out.append(_AttributeVariable(self, "learning_rate", np.float32))
+        if not self.built:
+            return out
+        arrays = [a for name in self._slot_names() for a in self._slots.get(name, [])]
+        cached = getattr(self, "_slot_variables", None)
+        if cached is None or [id(v.value) for v in cached] != [id(a) for a in arrays]:
+            cached = self._make_slot_variables()
+            self._slot_variables = cached
+        order = self._keras_slot_order(len(self._shapes))
+        by_key = {key: var for key, var in zip(self._slot_keys(), cached)}
+        out += [by_key[key] for key in order]
+        for name in sorted(k for k in self.get_state() if "/" not in k and k != "iterations"):
+            # Keras's Nadam names its running product plain "variable"
+            out.append(_AttributeVariable(self, name, np.float32,
+                                          "variable" if name == "u_product" else None))
+        return out
+
+    def _slot_keys(self) -> list[str]:
+        return [f"{name}/{i}" for name in self._slot_names()
+                for i in range(len(self._slots.get(name, [])))]
+
+    def _keras_slot_order(self, n_variables: int) -> list[str]:
+        names = list(self._slot_names())
+        builtin = next(c for c in type(self).__mro__ if c.__module__ == __name__)
+        pairs = [n for n in self._INTERLEAVED.get(builtin.__name__, ()) if n in names]
+        order = [f"{n}/{i}" for i in range(n_variables) for n in pairs]
+        return order + [f"{n}/{i}" for n in names if n not in pairs for i in range(n_variables)]
+
+    def _make_slot_variables(self) -> list[Variable]:
+        owners = getattr(self, "_applied_variables", None) or []
+        made = []
+        for key in self._slot_keys():
+            name, _, index = key.partition("/")
+            index = int(index)
+            owner = owners[index] if index < len(owners) else None
+            base = getattr(owner, "path", None) or getattr(owner, "name", None) \
+                or f"variable_{index}"
+            array = self._slots[name][index]
+            var = Variable(np.zeros((), array.dtype), trainable=False,
+                           name=f"{base.replace('/', '_')}_{name}")
+            var.value = array  # the slot itself: updates show, assignments reach it
+            var.path = f"{self.name}/{var.name}"
+            made.append(var)
+        return made
+
     # -- learning rate --------------------------------------------------------------------
     @property
     def learning_rate(self) -> LearningRate:
         """The rate of the next update (a schedule's value at the current step), a float
         with Keras' variable calls (`LearningRate`: ``.assign``, ``.numpy()``)."""
         if self._schedule is not None:
-            return LearningRate(self._schedule(self.iterations))
+            return LearningRate(self._schedule(self._step))
         return LearningRate(self._learning_rate, self)
 
     @learning_rate.setter
@@ -157,7 +284,7 @@ class Optimizer(Configurable):
         applied when one was given."""
         rate = float(self.learning_rate)
         if self.decay:
-            rate /= 1.0 + self.decay * self.iterations
+            rate /= 1.0 + self.decay * self._step
         return rate
 
     # -- slots ----------------------------------------------------------------------------
@@ -287,9 +414,10 @@ class Optimizer(Configurable):
                 value[...] = constraint(value)  # Keras: projected after its update
             if hasattr(var, "mark_modified"):
                 var.mark_modified()  # values derived from it (folded weights) are stale
-        self.iterations += 1
+        self._iterations.value += 1
+        self._iterations.mark_modified()
         self._applied_variables = [var for _, var in pairs]
-        return self.iterations
+        return self._step
 
     def _clip(self, grads: list) -> list:
         """Keras's clipping: each gradient to norm ``clipnorm``, all of them together to
@@ -360,7 +488,7 @@ class Optimizer(Configurable):
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, np.ndarray]:
         """Flat copy of everything needed to resume: iterations and slot arrays."""
-        state = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        state = {"iterations": np.array(self._step, dtype=np.int64)}
         for name, arrays in self._slots.items():
             for i, a in enumerate(arrays):
                 state[f"{name}/{i}"] = a.copy()
@@ -508,7 +636,7 @@ class Adam(_TwoMoments):
         scalars = self._step_scalars.get(dtype)
         if scalars is None:
             t = dtype.type
-            step = t(self.iterations + 1)
+            step = t(self._step + 1)
             b1, b2 = t(self.beta_1), t(self.beta_2)
             alpha = t(self._rate()) * np.sqrt(t(1) - b2 ** step) / (t(1) - b1 ** step)
             scalars = (alpha, t(1 - self.beta_1), t(1 - self.beta_2), t(self.epsilon))
@@ -661,7 +789,7 @@ class Adamax(_TwoMoments):
         m, u = slots["m"], slots["u"]
         m += (grad - m) * t(1 - self.beta_1)
         np.maximum(t(self.beta_2) * u, np.abs(grad), out=u)
-        correction = t(1) - t(self.beta_1) ** t(self.iterations + 1)
+        correction = t(1) - t(self.beta_1) ** t(self._step + 1)
         value -= t(self._rate()) * m / (correction * (u + t(self.epsilon)))
 
 
@@ -682,11 +810,11 @@ class Nadam(_TwoMoments):
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** step)
 
     def _before_updates(self) -> None:
-        self.u_product = float(np.float32(self.u_product * self._u(self.iterations + 1)))
+        self.u_product = float(np.float32(self.u_product * self._u(self._step + 1)))
 
     def _update(self, slots, grad, value):
         t = value.dtype.type
-        step = self.iterations + 1
+        step = self._step + 1
         u_t, u_next = t(self._u(step)), t(self._u(step + 1))
         product = t(self.u_product)
         m, v = slots["momentum"], slots["velocity"]

@@ -112,8 +112,10 @@ class Variable(NDArrayOperatorsMixin):
         return self.shape
 
     def numpy(self) -> np.ndarray:
-        """A copy of the value (mutating it does not touch the variable)."""
-        return self.value.copy()
+        """A copy of the value (mutating it does not touch the variable); a scalar
+        variable gives its NumPy scalar (``np.int64(3)``), as TensorFlow's."""
+        value = self.value
+        return value[()] if value.ndim == 0 else value.copy()
 
     def read_value(self) -> EagerTensor:
         """The current value as a tensor (a recorded read, so gradients reach the Variable)."""

@@ -18,6 +18,8 @@ import re
 import shutil
 import sys
 
+import numpy as np
+
 _BOX = {
     "top": "┏━┳┓", "head": "┃┃┃", "under_head": "┡━╇┩", "row": "│││",
     "between": "├─┼┤", "bottom": "└─┴┘",
@@ -309,14 +311,19 @@ def print_summary(model, line_length: int | None = None, positions=None, print_f
 
 
 def _optimizer_params(model) -> tuple[int, int]:
-    """Numbers the optimizer keeps once it has taken a step: its slots, the iteration count
-    and the learning rate (Keras counts those two as variables too)."""
+    """Numbers the optimizer keeps once it has taken a step, as Keras counts them: its
+    ``variables`` (the step count, the learning rate unless a schedule gives it, the slots)."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not getattr(optimizer, "built", False):
         return 0, 0
+    variables = getattr(optimizer, "variables", None)
+    if variables is None:  # an object of the user's that only has get_state
+        state = optimizer.get_state()
+        return (sum(int(np.asarray(v).size) for v in state.values()),
+                sum(int(np.asarray(v).nbytes) for v in state.values()))
     count, size = 0, 0
-    for name, value in optimizer.get_state().items():
+    for variable in variables:
+        value = np.asarray(variable.value)
         count += int(value.size)
-        # Keras keeps the iteration counter as int64 and the learning rate as float32
-        size += int(value.nbytes) if name != "iterations" else 8
-    return count + 1, size + 4
+        size += int(value.nbytes)
+    return count, size
