@@ -68,7 +68,7 @@ def _trainable_mark(layer) -> str:
 def _layer_shapes(model) -> dict:
     """Output shape text of each layer of a (built) Sequential/functional model, by id."""
     shapes: dict[int, str] = {}
-    graph = getattr(model, "_graph", None)
+    graph = model._graph
     if graph is None or model._subclassed or model._step_only:
         for layer in model.layers:
             shape = getattr(layer, "output_shape", None)
@@ -117,7 +117,7 @@ def _top_level(model, connected: bool) -> list[tuple]:
 def _nested_rows(layer, level: int, connected: bool, show_trainable: bool) -> list[list[str]]:
     """The rows of a nested model's layers, indented under it as Keras 3 prints them."""
     inner = getattr(layer, "layers", None)
-    if not inner or not hasattr(layer, "_graph"):
+    if not inner or layer._graph is None:  # not a model (its graph is None), or unbuilt
         return []
     shapes = _layer_shapes(layer)
     prefix = "   " * level + "\u2514 "
