@@ -82,3 +82,26 @@ def test_as_tensorflow_serves_initializers():
         assert tensorflow.random_normal_initializer is initializers.RandomNormal
     finally:
         compat.restore()
+
+
+def test_fills_make_integer_and_bool_arrays():
+    # TF 2.21 / Keras 3.15: zeros [0 0] int32, ones [1 1] int64, Constant(3) [3 3] int32,
+    # ones bool [True True]; the random ones refuse integer dtypes
+    zeros = tf.zeros_initializer()((2,), dtype=tf.int32)
+    assert zeros.dtype == np.int32 and zeros.tolist() == [0, 0]
+    assert tf.ones_initializer()((2,), dtype="int64").tolist() == [1, 1]
+    assert tf.constant_initializer(3)((2,), dtype="int32").tolist() == [3, 3]
+    assert tf.ones_initializer()((2,), dtype=tf.bool).tolist() == [True, True]
+    with pytest.raises(TypeError, match="floating"):
+        tf.random_normal_initializer()((2,), dtype=tf.int32)
+    with pytest.raises(TypeError, match="numeric or bool"):
+        tf.zeros_initializer()((2,), dtype=tf.string)
+
+
+def test_tf_guide_layer_weights():
+    # TensorFlow's guide: tf.Variable(initial_value=w_init(shape=..., dtype="float32"))
+    w_init = tf.random_normal_initializer()
+    w = tf.Variable(initial_value=w_init(shape=(4, 2), dtype="float32"), trainable=True)
+    b = tf.Variable(initial_value=tf.zeros_initializer()(shape=(2,), dtype="float32"))
+    out = tf.matmul(np.ones((1, 4), np.float32), w) + b
+    assert tuple(out.shape) == (1, 2) and out.dtype == np.float32

@@ -85,6 +85,15 @@ def _check_dtype(dtype) -> np.dtype:
     return dtype
 
 
+def _check_fill_dtype(dtype) -> np.dtype:
+    """The constant fills also make integer and bool arrays (``tf.zeros_initializer()(shape,
+    dtype=tf.int32)``), as TensorFlow's and Keras's do."""
+    dtype = np.dtype(dtype if dtype is not None else np.float32)
+    if dtype.kind not in "fiub":
+        raise TypeError(f"initializers produce numeric or bool arrays; got dtype {dtype}")
+    return dtype
+
+
 class Initializer:
     """Base class: `init(shape, dtype=np.float32) -> ndarray`."""
 
@@ -274,7 +283,7 @@ class Constant(Initializer):
             self.value = array.astype(np.float64)
 
     def __call__(self, shape, dtype=np.float32):
-        shape, dtype = _check_shape(shape), _check_dtype(dtype)
+        shape, dtype = _check_shape(shape), _check_fill_dtype(dtype)
         if isinstance(self.value, float):
             return np.full(shape, self.value, dtype=dtype)
         try:
@@ -294,14 +303,14 @@ class Zeros(Initializer):
     """All zeros (Keras's default bias initializer)."""
 
     def __call__(self, shape, dtype=np.float32):
-        return np.zeros(_check_shape(shape), dtype=_check_dtype(dtype))
+        return np.zeros(_check_shape(shape), dtype=_check_fill_dtype(dtype))
 
 
 class Ones(Initializer):
     """All ones."""
 
     def __call__(self, shape, dtype=np.float32):
-        return np.ones(_check_shape(shape), dtype=_check_dtype(dtype))
+        return np.ones(_check_shape(shape), dtype=_check_fill_dtype(dtype))
 
 
 class Identity(Initializer):
