@@ -236,3 +236,16 @@ def test_mobilenet_v2_nested_in_an_outer_model_matches_keras():
     assert text.endswith("\n" + MOBILENET_TAIL)
     assert text.count("└ ") == 154 and len(text.split("\n")) == 476
     assert hashlib.sha256(text.encode()).hexdigest() == MOBILENET_SHA256
+
+
+def test_ascii_fallback_marks_nested_rows_with_a_dash(monkeypatch):
+    import io
+    import sys
+
+    model, _ = _outer()
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", stream)
+    model.summary(expand_nested=True, show_trainable=True)
+    stream.seek(0)
+    text = stream.read()
+    assert "|    - d1 (Dense)" in text and "| Trai~ |" in text

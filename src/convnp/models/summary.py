@@ -176,7 +176,7 @@ def _column_widths(line_length: int, positions) -> list[int]:
     return [max(w - 2, 1) for w in widths]
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def _wrap(text: str, width: int, ellipsis: str = "\u2026") -> list[str]:
     """Word-wrap as rich does: a line breaks between words (leading spaces are kept); a
     word longer than the column is cut with an ellipsis."""
     lines: list[str] = []
@@ -190,7 +190,7 @@ def _wrap(text: str, width: int) -> list[str]:
             else:
                 line += word
         lines.append(line.rstrip())
-    return [ln if len(ln) <= width else ln[:width - 1] + "\u2026" for ln in lines]
+    return [ln if len(ln) <= width else ln[:width - 1] + ellipsis for ln in lines]
 
 
 def _can_encode(stream, text: str) -> bool:
@@ -269,7 +269,8 @@ def print_summary(model, line_length: int | None = None, positions=None, print_f
 
     def cells(values: list[str], kind: str) -> list[str]:
         bar_left, bar_mid, bar_right = chars[kind]
-        wrapped = [_wrap(v, w) for v, w in zip(values, widths)]
+        wrapped = [_wrap(v, w, "\u2026" if chars is _BOX else "~")
+                   for v, w in zip(values, widths)]
         height = max(len(c) for c in wrapped)
         lines = []
         for i in range(height):
@@ -286,7 +287,7 @@ def print_summary(model, line_length: int | None = None, positions=None, print_f
         if expand_nested:
             rows.extend(_nested_rows(layer, 1, connected, show_trainable))
     if chars is not _BOX:
-        rows = [[c.replace("\u2514", "-").replace("\u2026", "~") for c in r] for r in rows]
+        rows = [[c.replace("\u2514", "-") for c in r] for r in rows]
 
     print_fn(f'Model: "{model.name}"')
     print_fn(rule("top"))
