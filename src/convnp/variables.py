@@ -160,7 +160,8 @@ class Variable(NDArrayOperatorsMixin):
         self._version += 1
 
     def _checked(self, value, what: str) -> np.ndarray:
-        value = np.asarray(value.value if isinstance(value, Variable) else value)
+        value = weight_array(value, self.value.dtype, f"cannot {what} variable '{self.name}'",
+                             self.value.shape)
         if value.shape != self.value.shape:
             if value.size == 1 and self.value.size == 1:
                 return value.reshape(self.value.shape)
@@ -189,6 +190,41 @@ class Variable(NDArrayOperatorsMixin):
     def __repr__(self) -> str:
         return (f"<tf.Variable '{self.name}' shape={tuple(self.shape)} dtype={self.dtype} "
                 f"trainable={self.trainable}, numpy={self.value!r}>")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating, np.bool_))
+
+
+def weight_array(value, dtype: np.dtype, who: str, shape: tuple) -> np.ndarray:
+    """``value`` as an array of numbers to write into a variable of ``dtype`` and ``shape``,
+    or a ValueError/TypeError starting with ``who`` saying what was expected and what came.
+    Refused: None, dicts and strings; ragged nests of lists; object arrays holding anything
+    but numbers (an object array of None would become NaN); complex values for a real
+    variable (the imaginary part would be dropped); string arrays."""
+    expected = f"expected an array of shape {tuple(shape)} and dtype {np.dtype(dtype)}"
+    if isinstance(value, Variable):
+        value = value.value
+    if value is None or isinstance(value, (dict, set, str, bytes)):
+        raise TypeError(f"{who}: {expected}, got {type(value).__name__} {value!r:.60}")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{who}: {expected}, got a {type(value).__name__} of ragged nested "
+                         f"sequences (rows of different lengths)") from None
+    kind = arr.dtype.kind
+    if kind == "O":
+        bad = [v for v in arr.reshape(-1) if not _is_number(v)]
+        if bad:
+            raise TypeError(f"{who}: {expected}, got an object array holding "
+                            f"{type(bad[0]).__name__} {bad[0]!r:.60}")
+        arr = arr.astype(dtype)
+    elif kind == "c" and np.dtype(dtype).kind != "c":
+        raise TypeError(f"{who}: {expected}, got complex values (dtype {arr.dtype}); pass "
+                        f"the real part explicitly if that is what you mean")
+    elif kind not in "biufc":
+        raise TypeError(f"{who}: {expected}, got an array of dtype {arr.dtype}")
+    return arr
 
 
 class TrackedVariables:

@@ -238,3 +238,50 @@ def test_model_checkpoint_good_patterns_still_save(tmp_path):
     model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[
         keras.callbacks.ModelCheckpoint(batches, save_weights_only=True, save_freq=2)])
     assert (tmp_path / "b-1-2.weights.h5").exists()
+
+
+# -- set_weights / Variable.assign ------------------------------------------------------------------
+
+def _dense():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    return layer
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (lambda w: [np.array([[None] * 2] * 3, dtype=object), w[1]], TypeError, "NoneType"),
+    (lambda w: [w[0] + 1j, w[1]], TypeError, "complex"),
+    (lambda w: [np.full((3, 2), "a"), w[1]], TypeError, "dtype <U1"),
+    (lambda w: None, TypeError, r"list of 2 arrays of shapes \[\(3, 2\), \(2,\)\], got NoneType"),
+    (lambda w: {"kernel": w[0]}, TypeError, "got dict"),
+    (lambda w: [[[1, 2], [3]], w[1]], ValueError, "ragged"),
+])
+def test_set_weights_refuses_values_that_are_not_numbers_of_the_right_shape(bad, error, words):
+    layer = _dense()
+    before = layer.get_weights()
+    with pytest.raises(error, match=words):
+        layer.set_weights(bad(before))
+    with pytest.raises(error, match=words):  # a model's set_weights takes the same path
+        model = keras.Sequential([keras.Input((3,)), layer])
+        model.set_weights(bad(model.get_weights()))
+    for a, b in zip(before, layer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_set_weights_names_the_expected_shape_and_dtype():
+    layer = _dense()
+    with pytest.raises(TypeError, match=r"shape \(3, 2\) and dtype float32"):
+        layer.set_weights([np.array([[None] * 2] * 3, dtype=object), np.zeros(2)])
+    layer.set_weights([np.ones((3, 2)).tolist(), np.array([1, 2], dtype=object)])
+    np.testing.assert_array_equal(layer.get_weights()[1], [1, 2])
+
+
+@pytest.mark.parametrize("value, error", [
+    (np.array([None, None]), TypeError), (np.array([1 + 2j, 2]), TypeError),
+    (["a", "b"], TypeError), ([[1], [2, 3]], ValueError), (None, TypeError),
+])
+def test_variable_assign_refuses_non_numbers(value, error):
+    v = tf.Variable([1.0, 2.0])
+    with pytest.raises(error, match=r"expected an array of shape \(2,\) and dtype float32"):
+        v.assign(value)
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])

@@ -26,7 +26,7 @@ import numpy as np
 
 from convnp.layers import taped
 from convnp.layers.input_spec import check_input_spec
-from convnp.variables import TrackedVariables, Variable
+from convnp.variables import TrackedVariables, Variable, weight_array
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
 
@@ -118,16 +118,25 @@ def assign_weights(owner: str, variables: list[Variable], weights) -> None:
     """Overwrite ``variables`` from the arrays ``weights`` (same order), after checking the
     count and every shape, so a `ValueError` leaves them all as they were. ``owner`` names
     whose weights they are in messages (``"layer 'conv2d'"``)."""
+    if weights is None or isinstance(weights, (dict, str, bytes)) or not hasattr(
+            weights, "__iter__"):
+        raise TypeError(f"set_weights of {owner} expects a list of {len(variables)} arrays of "
+                        f"shapes {[tuple(v.shape) for v in variables]}, got "
+                        f"{type(weights).__name__}")
     weights = list(weights)
     if len(weights) != len(variables):
         raise ValueError(f"{owner} has {len(variables)} weight arrays, got {len(weights)} "
                          f"(expected {[v.name for v in variables]})")
+    arrays = []
     for i, (variable, value) in enumerate(zip(variables, weights)):
-        if tuple(np.shape(value)) != variable.shape:
+        array = weight_array(value, variable.dtype,
+                             f"weight {i} ('{variable.name}') of {owner}", tuple(variable.shape))
+        if array.shape != tuple(variable.shape):
             raise ValueError(f"weight {i} ('{variable.name}') of {owner} has shape "
-                             f"{variable.shape}, got an array of shape {tuple(np.shape(value))}")
-    for variable, value in zip(variables, weights):
-        variable.assign(value)
+                             f"{variable.shape}, got an array of shape {array.shape}")
+        arrays.append(array)
+    for variable, array in zip(variables, arrays):
+        variable.assign(array)
 
 
 # How an operation on KerasTensors becomes a layer: set by `convnp.layers.tf_op`, which knows
