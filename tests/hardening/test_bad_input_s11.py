@@ -285,3 +285,22 @@ def test_variable_assign_refuses_non_numbers(value, error):
     with pytest.raises(error, match=r"expected an array of shape \(2,\) and dtype float32"):
         v.assign(value)
     np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
+# -- GradientTape ----------------------------------------------------------------------------------
+
+def test_gradient_on_a_tape_never_entered_is_an_error_not_none():
+    v = tf.Variable(1.0)
+    tape = tf.GradientTape()
+    with pytest.raises(RuntimeError, match="never recorded"):
+        tape.gradient(v * 2.0, v)
+
+
+def test_output_gradients_of_the_wrong_shape_name_both_shapes():
+    v = tf.Variable(1.0)
+    with tf.GradientTape() as tape:
+        y = v * tf.ones((3,))
+    with pytest.raises(ValueError, match=r"shape \(2,\) do not match the target of shape \(3,\)"):
+        tape.gradient(y, v, output_gradients=tf.ones((2,)))
+    # the refused call did not use up the (non-persistent) tape; a broadcastable seed works
+    assert float(tape.gradient(y, v, output_gradients=tf.constant(2.0))) == 6.0

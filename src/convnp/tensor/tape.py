@@ -133,12 +133,14 @@ class GradientTape:
         self._connected: dict[int, Any] = {}
         self._watched: dict[int, Any] = {}
         self._used = False
+        self._entered = False
 
     # -- context -----------------------------------------------------------------------------
     def __enter__(self) -> Self:
         if self in eager.active_tapes:
             raise ValueError("this GradientTape is already recording (nested `with` on it)")
         eager.active_tapes.append(self)
+        self._entered = True
         return self
 
     def __exit__(self, *exc) -> None:
@@ -205,10 +207,13 @@ class GradientTape:
         if unconnected_gradients not in ("none", "zero"):
             raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got "
                              f"{unconnected_gradients!r}")
+        if not self._entered:
+            raise RuntimeError("GradientTape.gradient: this tape never recorded anything; "
+                               "compute the target inside `with tf.GradientTape() as tape:` "
+                               "and call tape.gradient after it")
         if self._used and not self._persistent:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
                                "set of gradients (or of jacobians); use persistent=True")
-        self._used = True
         targets = _flatten(target)
         seeds = [None] * len(targets) if output_gradients is None else _flatten(
             output_gradients)
@@ -223,9 +228,21 @@ class GradientTape:
         keep = {id(s) for s in flat_sources}
         grads: dict[int, np.ndarray] = {}
         for t, seed in zip(targets, seeds):
+            shape = np.shape(value_of(t))
             if seed is None:
-                seed = np.ones(np.shape(value_of(t)), dtype=_float_dtype(value_of(t)))
-            _accumulate(grads, id(t), value_of(seed))
+                seed = np.ones(shape, dtype=_float_dtype(value_of(t)))
+            seed = np.asarray(value_of(seed))
+            if seed.shape != shape:
+                try:
+                    if np.broadcast_shapes(seed.shape, shape) != shape:
+                        raise ValueError
+                except ValueError:
+                    raise ValueError(f"GradientTape.gradient: output_gradients of shape "
+                                     f"{seed.shape} do not match the target of shape "
+                                     f"{shape}") from None
+                seed = np.broadcast_to(seed, shape)
+            _accumulate(grads, id(t), seed)
+        self._used = True  # only now: a refused call leaves a non-persistent tape usable
         for keys, outputs, vjp in reversed(self._records):
             outs = [grads.get(id(o)) for o in outputs]
             if all(g is None for g in outs):
