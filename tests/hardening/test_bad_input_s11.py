@@ -4,6 +4,8 @@ ValueError in convnp, where it refuses the same input)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -304,3 +306,48 @@ def test_output_gradients_of_the_wrong_shape_name_both_shapes():
         tape.gradient(y, v, output_gradients=tf.ones((2,)))
     # the refused call did not use up the (non-persistent) tape; a broadcastable seed works
     assert float(tape.gradient(y, v, output_gradients=tf.constant(2.0))) == 6.0
+
+
+# -- the convnp command ----------------------------------------------------------------------------
+
+def _cli_error(argv, capsys) -> str:
+    from convnp.app import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_train_out_that_cannot_be_written_is_refused_before_training(capsys, monkeypatch):
+    from convnp.app import cli
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the model was built before --out was checked")
+
+    monkeypatch.setattr(cli, "_model_from_arg", no_training)
+    # root passes os.access on /proc, but no file can be made there
+    err = _cli_error(["train", "happy", "--out", "/proc/convnp-x"], capsys)
+    assert "--out /proc/convnp-x: cannot write in /proc" in err
+
+
+def test_show_out_under_a_missing_directory_is_refused_like_export(tmp_path, capsys):
+    missing = tmp_path / "no" / "such"
+    err = _cli_error(["show", "happy", "--what", "filters", "--out", str(missing)], capsys)
+    assert f"no such directory {tmp_path / 'no'}" in err
+    assert not (tmp_path / "no").exists()
+
+
+def test_dashboard_bad_host_is_named(tmp_path, capsys):
+    err = _cli_error(["dashboard", str(tmp_path), "--host", "999.1.1.1"], capsys)
+    assert "--host 999.1.1.1" in err
+
+
+def test_show_class_out_of_range_speaks_of_the_option(tmp_path, capsys):
+    err = _cli_error(["show", "happy", "--what", "filters", "--class", "7",
+                      "--out", str(tmp_path)], capsys)
+    assert "--class 7" in err and "class_index" not in err
+    assert not list(tmp_path.iterdir())

@@ -443,16 +443,46 @@ def _default_out() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, need_parent: bool = False) -> None:
+    """Refuse an ``--out`` directory this run could not write, before any work: the nearest
+    existing folder (``out`` itself, or the ancestor it would be created under) must take a
+    new file, tried for real (os.access says yes to root even on /proc). With
+    ``need_parent``, only ``out`` itself may be created, not missing folders above it."""
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} exists and is not a directory")
-    for ancestor in out.parents:
+    if need_parent and not out.exists() and not out.parent.is_dir():
+        raise CLIError(f"--out {out}: no such directory {out.parent} (create it first)")
+    for ancestor in (out, *out.parents):
         if ancestor.exists():
             if not ancestor.is_dir():
                 raise CLIError(f"--out {out}: {ancestor} is not a directory")
-            if not os.access(ancestor, os.W_OK | os.X_OK):
-                raise CLIError(f"--out {out}: cannot write in {ancestor}")
+            _try_writing_in(ancestor, out)
             break
+
+
+def _try_writing_in(directory: Path, out: Path) -> None:
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(prefix=".convnp-write-check.", dir=directory)
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot write in {directory} "
+                       f"({exc.strerror or exc})") from None
+    os.close(handle)
+    os.unlink(name)
+
+
+def _check_host(host: str, port: int) -> None:
+    """Refuse an address no socket could listen on before any work (a name is resolved here;
+    999.1.1.1 is not an IPv4 address and resolves to nothing)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CLIError(f"--host {_printable(host)}: not an address to listen on "
+                       f"({reason})") from None
 
 
 def _write_outputs(out: Path, model: Any, history: Any, metadata: dict[str, Any]) -> Path:
@@ -511,6 +541,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else _default_out()
     _check_out(out)
+    if args.dashboard:
+        _check_host(args.host, args.port)
     set_seed(args.seed)  # before building: the initial weights come from this generator
     model, spec = _model_from_arg(args.model, allow_spec=True)
     metadata = dict(getattr(model, "metadata", None) or {})
@@ -706,9 +738,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from convnp.app import show
 
-    model, _ = _model_from_arg(args.model, allow_spec=True)
+    # as export: the folder --out names may be new, the ones above it must exist
+    _check_out(Path(args.out), need_parent=True)
     if args.image is None and args.data is None and args.what not in ("filters", "all"):
         raise CLIError(f"--what {args.what} needs an IMAGE")
+    model, _ = _model_from_arg(args.model, allow_spec=True)
+    if args.class_index is not None:
+        _check_class(model, args.class_index)
     figures = {}
     image = None
     if args.image is not None:
@@ -726,11 +762,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_class(model: Any, class_index: int) -> None:
+    """``--class`` must name one of the model's classes (a one-unit sigmoid output has one
+    score, class 0)."""
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2 or shape[1] is None:
+        return  # not a (batch, units) classifier: the drawing code checks
+    units = int(shape[1])
+    if not 0 <= class_index < units:
+        raise CLIError(f"--class {class_index} is out of range: the model has {units} output "
+                       f"unit{'s' if units != 1 else ''}, so --class must be in "
+                       f"[0, {units - 1}]")
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from convnp.app.dashboard import DashboardServer, replay_state
 
+    _check_host(args.host, args.port)
     state = replay_state(args.run)
-    server = DashboardServer(state, host=args.host, port=args.port)
+    try:
+        server = DashboardServer(state, host=args.host, port=args.port)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on --host {_printable(args.host)} --port {args.port}: "
+                       f"{exc.strerror or exc}") from None
     try:
         print(server.url, flush=True)
         print(f"replaying {args.run}: {state.epoch} epochs; Ctrl-C to stop", flush=True)
