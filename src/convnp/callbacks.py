@@ -519,10 +519,12 @@ class ModelCheckpoint(Callback):
                 self.model.save(trial)
 
     def _check_log_fields(self) -> None:
-        """Refuse, before the first step, filepath fields that can never be in the logs.
+        """Warn, before the first step, of filepath fields the model's own logs never hold.
         The logs of a compiled model with the default steps are known: its metric names,
         their ``val_`` forms (fit does not tell callbacks whether it validates, so those are
-        always allowed) and the learning rate some callbacks add. A model with its own
+        always allowed) and the learning rate some callbacks add. Another of the user's
+        callbacks may add a name (keras.io's ESPCN logs a PSNR), so this is a warning; a name
+        still missing when a file is due is the ValueError. A model with its own
         train_step/test_step may log anything and is not checked."""
         names = [n for n in self._fields if n not in ("epoch", "batch")]
         model = self.model
@@ -538,10 +540,12 @@ class ModelCheckpoint(Callback):
         allowed = metric_names + ["val_" + n for n in metric_names] + ["learning_rate"]
         unknown = [n for n in names if n not in allowed]
         if unknown:
-            raise ValueError(
+            warnings.warn(
                 f"ModelCheckpoint filepath {self.filepath!r} uses {unknown}, which this model's "
-                f"logs never hold; the names available are epoch"
-                f"{', batch' if isinstance(self.save_freq, int) else ''} and {allowed}")
+                f"logs do not hold (they have epoch"
+                f"{', batch' if isinstance(self.save_freq, int) else ''} and {allowed}); "
+                "unless another callback adds them, the first save will fail",
+                UserWarning, stacklevel=2)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
