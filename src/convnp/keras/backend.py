@@ -43,6 +43,33 @@ __all__ = ["abs", "all", "any", "arange", "argmax", "argmin", "backend", "batch_
            "update_add", "update_sub", "var", "variable", "zeros", "zeros_like"]
 
 
+# Keras 2's backend functions that are TensorFlow's ops as they are (same arguments, same
+# results): the ops themselves, so they record on tapes and work on KerasTensors alike.
+abs = _ops.abs
+cast = _ops.cast
+cos = _ops.cos
+cumsum = _ops.cumsum
+equal = _ops.equal
+exp = _ops.exp
+greater = _ops.greater
+greater_equal = _ops.greater_equal
+less = _ops.less
+less_equal = _ops.less_equal
+log = _ops.log
+maximum = _ops.maximum
+minimum = _ops.minimum
+not_equal = _ops.not_equal
+pow = _ops.pow
+reshape = _ops.reshape
+sigmoid = _ops.sigmoid
+sign = _ops.sign
+sin = _ops.sin
+sqrt = _ops.sqrt
+square = _ops.square
+tanh = _ops.tanh
+transpose = _ops.transpose
+
+
 def clear_session() -> None:
     """Forget automatic layer and model names, so the next ones start at ``conv2d``,
     ``dense``, ``sequential`` ... again (as after ``keras.backend.clear_session()``)."""
@@ -181,28 +208,10 @@ def argmin(x, axis=-1):
     return _ops.argmin(x, axis)
 
 
-def square(x):
-    return _ops.square(x)
 
 
-def sqrt(x):
-    return _ops.sqrt(x)
 
 
-def abs(x):
-    return _ops.abs(x)
-
-
-def log(x):
-    return _ops.log(x)
-
-
-def exp(x):
-    return _ops.exp(x)
-
-
-def pow(x, a):
-    return _ops.pow(x, a)
 
 
 def round(x):
@@ -210,16 +219,7 @@ def round(x):
     return _ops.round(x)
 
 
-def sign(x):
-    return _ops.sign(x)
 
-
-def maximum(x, y):
-    return _ops.maximum(x, y)
-
-
-def minimum(x, y):
-    return _ops.minimum(x, y)
 
 
 def clip(x, min_value, max_value):
@@ -238,36 +238,12 @@ def clip(x, min_value, max_value):
     return _ops.clip_by_value(t, min_value, max_value)
 
 
-def cast(x, dtype):
-    return _ops.cast(x, dtype)
 
 
-def equal(x, y):
-    return _ops.equal(x, y)
 
 
-def not_equal(x, y):
-    return _ops.not_equal(x, y)
 
 
-def greater(x, y):
-    return _ops.greater(x, y)
-
-
-def greater_equal(x, y):
-    return _ops.greater_equal(x, y)
-
-
-def less(x, y):
-    return _ops.less(x, y)
-
-
-def less_equal(x, y):
-    return _ops.less_equal(x, y)
-
-
-def cumsum(x, axis=0):
-    return _ops.cumsum(x, axis)
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -310,16 +286,10 @@ def batch_flatten(x):
     return _ops.reshape(x, [-1, builtins.int(np.prod(int_shape(x)[1:], dtype=np.int64))])
 
 
-def reshape(x, shape):
-    return _ops.reshape(x, shape)
-
 
 def permute_dimensions(x, pattern):
     return _ops.transpose(x, list(pattern))
 
-
-def transpose(x):
-    return _ops.transpose(x)
 
 
 def expand_dims(x, axis=-1):
@@ -476,12 +446,6 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     return out
 
 
-def sigmoid(x):
-    return _ops.sigmoid(x)
-
-
-def tanh(x):
-    return _ops.tanh(x)
 
 
 def softmax(x, axis=-1):
@@ -577,12 +541,6 @@ def backend() -> str:
     return "tensorflow"
 
 
-def cos(x):
-    return _ops.cos(x)
-
-
-def sin(x):
-    return _ops.sin(x)
 
 
 def stop_gradient(variables):
