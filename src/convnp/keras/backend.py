@@ -68,6 +68,11 @@ sqrt = _ops.sqrt
 square = _ops.square
 tanh = _ops.tanh
 transpose = _ops.transpose
+# the reductions under Keras 2's names (mean, std and var cast integers first: below)
+sum = _ops.reduce_sum
+prod = _ops.reduce_prod
+max = _ops.reduce_max
+min = _ops.reduce_min
 
 
 def clear_session() -> None:
@@ -168,20 +173,8 @@ def mean(x, axis=None, keepdims=False):
     return _ops.reduce_mean(_float(x), axis, keepdims)
 
 
-def sum(x, axis=None, keepdims=False):
-    return _ops.reduce_sum(x, axis, keepdims)
 
 
-def prod(x, axis=None, keepdims=False):
-    return _ops.reduce_prod(x, axis, keepdims)
-
-
-def max(x, axis=None, keepdims=False):
-    return _ops.reduce_max(x, axis, keepdims)
-
-
-def min(x, axis=None, keepdims=False):
-    return _ops.reduce_min(x, axis, keepdims)
 
 
 def std(x, axis=None, keepdims=False):
