@@ -18,7 +18,9 @@ How recording works:
   receives from each of its readers, and returns one gradient per source (``None`` for a
   source the target does not depend on, as TensorFlow does).
 
-Limits: no second-order gradients (the VJPs themselves are not recorded); in-place NumPy
+Limits: no second-order gradients (the VJPs themselves are not recorded: a tape whose target
+depends on a gradient another tape computed inside its block raises `NotImplementedError`
+instead of leaving that term out, see `_refuse_second_order`); in-place NumPy
 operations (``out=``, ``+=`` on a tensor) are not recorded.
 """
 
@@ -270,11 +272,44 @@ class GradientTape:
             if g.dtype != base.dtype and base.dtype.kind == "f":
                 g = g.astype(base.dtype)
             result.append(new_tensor(g))
+        if eager.active_tapes:
+            _refuse_second_order([r for r in result if r is not None],
+                                 targets + flat_sources)
         return _unflatten(sources, result)
 
     def jacobian(self, *args, **kwargs):
         raise NotImplementedError("GradientTape.jacobian is not supported in convnp; take "
                                   "gradients of each output element instead")
+
+
+def _refuse_second_order(gradients: list, depends_on: list) -> None:
+    """Make the gradients one tape just returned unusable by any tape still recording.
+
+    TensorFlow records the arithmetic of ``gradient`` itself on the tapes around it, so a
+    gradient penalty (WGAN-GP: the norm of d critic / d images, differentiated again with
+    respect to the critic's weights) gets its second-order term. convnp's VJPs are plain NumPy
+    and are not recorded. Giving an outer tape nothing would let its gradient silently leave
+    that term out, so each outer tape that follows the target or a source gets one record
+    whose VJP refuses by name when, and only when, a gradient flows back into these values.
+    """
+    if not gradients:
+        return
+
+    def vjp(_):
+        raise NotImplementedError(
+            "convnp does not compute second-order gradients: the target of this "
+            "GradientTape.gradient depends on a gradient computed by another tape inside this "
+            "tape's `with` block (as a gradient penalty does), and convnp's tapes do not "
+            "record the arithmetic of gradient() itself. Wrap the inner gradient in "
+            "tf.stop_gradient(...) if its second-order term is not needed; higher-order "
+            "gradients need TensorFlow.")
+
+    for tape in eager.active_tapes:
+        keys = [id(x) if id(x) in tape._connected else None for x in depends_on]
+        if any(k is not None for k in keys):
+            tape._records.append((keys, list(gradients), vjp))
+            for g in gradients:
+                tape._connected[id(g)] = g
 
 
 def _float_dtype(a: np.ndarray):
