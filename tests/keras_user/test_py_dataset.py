@@ -212,3 +212,16 @@ def test_keras_2_generator_methods_warn_and_do_what_fit_evaluate_predict_do():
     new.fit(batches(), steps_per_epoch=3, epochs=2, verbose=0)
     assert old_eval == new.evaluate(batches(), steps=3, verbose=0)
     np.testing.assert_array_equal(old_pred, new.predict(x, verbose=0))
+
+
+def test_uncompiled_model_predicts_on_pydataset_and_dataset():
+    # keras.io's U-Net example calls predict on its Sequence loader; an uncompiled model has
+    # no per-output specs and must still predict (the (x, y) batches' targets are ignored)
+    x, y = _data()
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((4,))
+    model = tf.keras.Model(inputs, tfl.Dense(2)(inputs))
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(model.predict(Batches(x, y), verbose=0), expected, rtol=1e-6)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(5)
+    np.testing.assert_allclose(model.predict(ds, verbose=0), expected, rtol=1e-6)

@@ -552,9 +552,12 @@ class Engine:
         if self._graph is not None:
             names = self.input_names
             arrange_inputs = lambda x: compile_utils.match(x, names, "inputs", method)
-            specs = self._specs()
+            # an uncompiled model (predict) reads no targets: they are left as they come
+            specs = self._specs() if self._output_specs else []
             outs = self._output_names_or_default()
-            if len(specs) > 1:
+            if not specs:
+                pass
+            elif len(specs) > 1:
                 needed = [s.loss is not None for s in specs]
                 arrange_targets = lambda y: compile_utils.match(
                     y, outs, "outputs", method, required=needed)
