@@ -922,6 +922,21 @@ def load_keras_weights(model, path: str | os.PathLike) -> None:
         _read_weights_h5(model, f, path)
 
 
+def load_archive_weights(model, path: str | os.PathLike) -> None:
+    """Load the weights of a whole-model ``.keras`` file into a built convnp model of the same
+    architecture (Keras 3's ``model.load_weights("x.keras")``: the architecture and the
+    optimizer state in the file are not read). All or nothing, as `load_keras_weights`."""
+    h5py = _require_h5py()
+    path = os.fspath(path)
+    _require_built(model)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    weights = read_keras_archive(path)[2]
+    source = f"{path}:{WEIGHTS_MEMBER}"
+    with open_file(h5py, io.BytesIO(weights), source) as f:
+        _read_weights_h5(model, f, source)
+
+
 def save_keras_weights(model, path: str | os.PathLike) -> None:
     """Write ``model``'s weights as a Keras 3 ``.weights.h5`` file (loadable with Keras's
     ``model.load_weights`` on the same architecture). Written whole or not at all."""

@@ -613,6 +613,8 @@ def _weights_kind(path: Path) -> str:
         return "npz"
     if name.endswith((".h5", ".hdf5")):
         return "h5"
+    if name.endswith(".keras"):
+        return "keras"
     raise ValueError(f"unsupported weights file {path.name!r}: use a '.weights.npz' file (or "
                      "'.weights.h5' for Keras's layout)")
 
@@ -633,6 +635,9 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     _model_class_name(model)
     target = Path(path)
     kind = _weights_kind(target)
+    if kind == "keras":
+        raise ValueError(f"save_weights({target.name!r}): a '.keras' file holds a whole model; "
+                         "use model.save() for it, or a '.weights.h5' name for the weights")
     if not overwrite and target.exists():
         raise FileExistsError(f"{target} exists (pass overwrite=True to replace it)")
     if kind == "h5":
@@ -655,7 +660,8 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     differ (a model built twice in one session gets ``conv2d`` then ``conv2d_1``). Values are
     cast to each variable's float dtype. Nothing is assigned unless every array fits.
     ``.h5``/``.hdf5`` files may hold either Keras layout (or be a legacy ``.h5`` model file);
-    their layers with weights are matched in order, as Keras does.
+    their layers with weights are matched in order, as Keras does. A whole-model ``.keras``
+    file gives its weights (Keras 3 reads it so; its optimizer state is not read).
 
     Raises:
         FileNotFoundError: no such file.
@@ -667,6 +673,9 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     kind = _weights_kind(path)
     if kind == "h5":
         _legacy_h5().load_weights_h5(model, path)  # either Keras layout, by its content
+        return
+    if kind == "keras":  # a whole-model file: its weights only, as Keras 3 reads it
+        _interop("load_archive_weights")(model, path)
         return
     if not path.exists():
         raise FileNotFoundError(f"no such weights file: {path}")
