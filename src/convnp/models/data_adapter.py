@@ -269,7 +269,8 @@ class DatasetBatches:
     """Batches from a Dataset, each converted to the model's float dtype."""
 
     def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None,
-                 shuffle: bool = False, class_weight: dict[int, float] | None = None):
+                 shuffle: bool = False, class_weight: dict[int, float] | None = None,
+                 adjust_inputs=None):
         self.dataset = dataset
         # a PyDataset is read by index: its batch order may be shuffled (fit's shuffle=True)
         self.indexed = isinstance(dataset, PyDataset)
@@ -280,6 +281,8 @@ class DatasetBatches:
         self.arrange_inputs = arrange_inputs
         self.arrange_targets = arrange_targets
         self.class_weight = class_weight
+        # the model's reshaping of an input missing (or adding) a trailing axis of size 1
+        self.adjust_inputs = adjust_inputs
         self.steps = _batch_count(dataset) if self.indexed else dataset_length(dataset)
         self.infinite = is_infinite(dataset)
         self._iterator = None
@@ -293,6 +296,8 @@ class DatasetBatches:
             xb = self.arrange_inputs(xb)
         parts = list(xb) if isinstance(xb, (tuple, list)) else [xb]  # one per model input
         xb = [as_float_array(p, self.dtype, f"{self.what}: dataset inputs") for p in parts]
+        if self.adjust_inputs is not None:
+            xb = self.adjust_inputs(xb)
         if yb is not None:
             arranged = yb if self.arrange_targets is None else self.arrange_targets(yb)
             if isinstance(arranged, list):  # one entry per output

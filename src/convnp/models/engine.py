@@ -457,6 +457,7 @@ class Engine:
         dtype = self._compute_dtype()
         arrays = [da.as_float_array(v, dtype, f"{method}(): x") for v in xs]
         if not step_only:
+            arrays = self._adjust_input_ranks(arrays)
             self._check_input_shapes([a.shape for a in arrays])
         n = len(arrays[0])
         if any(len(a) != n for a in arrays):
@@ -565,7 +566,9 @@ class Engine:
                 arrange_targets = lambda y: self._single_target(y, method)
         return da.DatasetBatches(dataset, self._compute_dtype(), method,
                                  arrange_inputs=arrange_inputs, arrange_targets=arrange_targets,
-                                 shuffle=shuffle, class_weight=class_weight)
+                                 shuffle=shuffle, class_weight=class_weight,
+                                 adjust_inputs=None if self._step_only
+                                 else self._adjust_input_ranks)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
         """One weight per sample from ``sample_weight`` and/or ``class_weight`` (or None).

@@ -305,6 +305,24 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
 
     # -- calling -----------------------------------------------------------------------------
 
+    def _adjust_input_ranks(self, arrays: list) -> list:
+        """Inputs with one trailing axis of size 1 more, or less, than an ``Input`` declares,
+        reshaped to its rank: Keras 3's functional models take ``(m, H, W)`` images for an
+        ``(H, W, 1)`` input, and ``(m, k, 1)`` for a ``(k,)`` one (keras.io's CT-scan example
+        predicts on a volume without its channel axis). A subclassed model's call is the
+        user's code and takes what it is given."""
+        if self._graph is None or self._subclassed or len(arrays) != len(self._graph.inputs):
+            return arrays  # the shape check names a wrong count
+        adjusted = []
+        for array, tensor in zip(arrays, self._graph.inputs):
+            rank = len(tensor.shape)
+            if array.ndim == rank - 1 and tensor.shape[-1] == 1:
+                array = array[..., np.newaxis]
+            elif array.ndim == rank + 1 and array.shape[-1] == 1:
+                array = array[..., 0]
+            adjusted.append(array)
+        return adjusted
+
     def _check_input_shapes(self, shapes) -> None:
         expected = [t.shape for t in self._graph.inputs]
         if len(shapes) != len(expected):
