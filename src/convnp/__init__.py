@@ -79,7 +79,7 @@ _TF_NAMES.update({
     "sin": ("convnp.tensor.ops", "sin"),
 })
 for _name in ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "meshgrid",
-              "reverse", "slice", "scatter_nd", "tensor_scatter_nd_add",
+              "repeat", "reverse", "slice", "scatter_nd", "tensor_scatter_nd_add",
               "tensor_scatter_nd_update"]:
     _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
 # TensorFlow's own initializer spellings (`tf.random_normal_initializer(0., 0.02)`): the

@@ -33,7 +33,7 @@ from convnp.tensor.ops import (
 from convnp.tensor.tape import is_variable, new_tensor, unbroadcast, value_of
 
 __all__ = ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "global_norm", "meshgrid",
-           "reverse", "scatter_nd", "slice", "tensor_scatter_nd_add",
+           "repeat", "reverse", "scatter_nd", "slice", "tensor_scatter_nd_add",
            "tensor_scatter_nd_update"]
 
 
@@ -58,6 +58,38 @@ def broadcast_to(input, shape, name=None) -> EagerTensor:
         raise InvalidArgumentError(f"broadcast_to: incompatible shapes: {list(a.shape)} vs. "
                                    f"{list(target)}") from None
     return _op(np.array(out), [input], lambda g: [unbroadcast(g, a.shape)])
+
+
+def repeat(input, repeats, axis=None, name=None) -> EagerTensor:
+    """Each entry of ``input`` written ``repeats`` times in a row along ``axis`` (``input``
+    flattened first when ``axis`` is None). ``repeats`` is one count for every entry or one
+    count per entry along that axis; the gradient of an entry is the sum over its copies."""
+    a = _value(input)
+    counts = np.asarray(_ints(repeats, "repeat: repeats"), dtype=np.int64)
+    if np.ndim(value_of(repeats) if isinstance(repeats, np.ndarray) else repeats) > 1:
+        raise InvalidArgumentError("repeat: repeats must be a scalar or a 1-D list of counts, "
+                                   f"got shape {np.shape(repeats)}")
+    if (counts < 0).any():
+        raise InvalidArgumentError(f"repeat: counts must not be negative, got {counts.tolist()}")
+    if axis is None:
+        source_shape, a, axis = a.shape, a.reshape(-1), 0
+    else:
+        if not -a.ndim <= int(axis) < a.ndim:
+            raise InvalidArgumentError(f"repeat: axis {axis} is out of range for a tensor of "
+                                       f"rank {a.ndim}")
+        source_shape, axis = a.shape, int(axis) % a.ndim
+    size = a.shape[axis]
+    if counts.size not in (1, size):
+        raise InvalidArgumentError(f"repeat: repeats must have 1 or {size} entries (the size of "
+                                   f"axis {axis}), got {counts.size}")
+    index = np.repeat(np.arange(size), np.broadcast_to(counts, (size,)))
+
+    def vjp(g):
+        grad = np.zeros(a.shape, dtype=_grad_dtype(a))
+        np.add.at(np.moveaxis(grad, axis, 0), index, np.moveaxis(np.asarray(g), axis, 0))
+        return [grad.reshape(source_shape)]
+
+    return _op(np.take(a, index, axis=axis), [input], vjp)
 
 
 def reverse(tensor, axis, name=None) -> EagerTensor:
