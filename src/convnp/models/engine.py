@@ -532,7 +532,7 @@ class Engine:
             if y is not None:
                 raise ValueError(f"{method}(): when x is a Dataset it must yield (x, y) pairs; "
                                  "do not pass y separately")
-            if self._graph is None and not self._step_only:
+            if self._graph is None and not self._step_only and not self._own_step(method):
                 first, x = da.peek(x)  # a generator keeps its first batch
                 xb = da.unpack_batch(first, method)[0]
                 if isinstance(xb, (tuple, list)):
@@ -615,10 +615,23 @@ class Engine:
             if train.steps == 0:
                 return
 
+    def _own_step(self, method: str) -> bool:
+        """Whether a subclassed model's own class writes the step ``method`` runs (fit:
+        ``train_step``, evaluate: ``test_step``). That step reads each batch as it likes
+        (keras.io's triplet-loss model takes (anchor, positive, negative) batches, not
+        ``(x, y)``) and calls the model (built by its first call) or only the models it holds,
+        so the first batch does not build the model."""
+        name = {"fit": "train_step", "evaluate": "test_step"}.get(method)
+        if name is None or not self._subclassed:
+            return False
+        from convnp.models.custom_step import CustomStepMixin
+
+        return getattr(type(self), name) is not getattr(CustomStepMixin, name)
+
     def _check_dataset_batch(self, xs, yb, method: str, custom_step: bool = False) -> None:
         """The first batch of a Dataset checked against the model (a user's own step may
         take batches without targets, and a step-only model has no inputs to check)."""
-        if self._step_only:
+        if self._step_only or (custom_step and self._graph is None):
             return
         self._check_input_shapes([a.shape for a in xs])
         if yb is None and custom_step:
