@@ -70,7 +70,8 @@ def test_loss_forms_and_names():
     assert list(logs) == ["loss", "out1_loss", "out2_loss", "out1_accuracy"]
     assert logs["loss"] == pytest.approx(2 * logs["out1_loss"], rel=1e-6)
     # an output left out of the loss dict is not trained on and needs no target
-    model.compile("sgd", loss={"out2": "binary_crossentropy"})
+    # (metrics=[]: a compile without `metrics` keeps the earlier ones, as in Keras 3)
+    model.compile("sgd", loss={"out2": "binary_crossentropy"}, metrics=[])
     logs = model.evaluate(x, {"out2": y[1]}, verbose=0, return_dict=True)
     assert list(logs) == ["loss"]
     with pytest.raises(ValueError, match="outputs of the model"):

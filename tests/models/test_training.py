@@ -213,7 +213,9 @@ def test_evaluate_forms():
     assert set(logs) == {"loss", "accuracy"} and logs["loss"] == pytest.approx(loss, rel=1e-6)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(7)
     assert model.evaluate(ds, verbose=0) == pytest.approx([loss, acc], rel=1e-6)
-    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.compile(optimizer="adam", loss="binary_crossentropy")  # keeps the metrics (Keras 3)
+    assert len(model.evaluate(x, y, verbose=0)) == 2
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=[])
     assert isinstance(model.evaluate(x, y, verbose=0), float)
 
 

@@ -421,6 +421,10 @@ def taped_backward(self, dy):
     if cache is None:
         raise RuntimeError(f"layer '{self.name}': backward() without a forward call first")
     tape, xs, out, variables, multi, losses = cache
+    if dy is None:  # no loss reads the output: the gradient of the added losses alone
+        dy = ([np.zeros(np.shape(o), dtype=np.result_type(o)) for o in out]
+              if isinstance(out, (list, tuple)) else
+              np.zeros(np.shape(out), dtype=np.result_type(out)))
     seeded = [(loss, np.ones(np.shape(loss), dtype=np.result_type(loss)) if _seeds is None
                else _seeds.get(id(loss))) for loss in losses]
     seeded = [(loss, seed) for loss, seed in seeded if seed is not None]

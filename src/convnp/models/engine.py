@@ -112,6 +112,13 @@ class Engine:
             raise NotImplementedError("weighted_metrics is not supported by convnp; use "
                                       "`metrics` (computed without sample weights)")
         optimizer = optimizers.get(optimizer)
+        if self._compiled:
+            # compiling again without a loss (or without metrics) keeps the earlier ones, as
+            # Keras 3 does (the subclassing guide recompiles with the optimizer alone)
+            if loss is None:
+                loss, loss_weights = self.loss, self.loss_weights
+            if metrics is None:
+                metrics = self._metric_ids or None
         names = self._output_names_or_default()
         specs = compile_utils.resolve(loss, loss_weights, metrics, names)
         self.optimizer = optimizer
@@ -183,11 +190,22 @@ class Engine:
     def _has_loss(self) -> bool:
         return any(spec.loss is not None for spec in self._output_specs)
 
+    def _may_add_losses(self) -> bool:
+        """Whether a forward pass may give `losses` to train on with no compiled loss (Keras
+        3 trains on ``model.losses`` alone): a user's layer or model (``add_loss``), an
+        activity regularizer or a regularized weight somewhere in the model."""
+        if self._graph is None:
+            return False
+        if self._regularized_weights():
+            return True
+        return any(obj._autodiff or obj.activity_regularizer is not None
+                   for obj in taped.held(self))
+
     def _require_compiled(self, method: str) -> None:
         if not self._compiled:
             raise NotCompiledError(f"You must call compile() before {method}()")
         if method in ("fit", "train_on_batch") and not self._has_loss() and not (
-                self._overrides("train_step")):
+                self._overrides("train_step")) and not self._may_add_losses():
             raise ValueError(f"{method}() needs a loss: call compile(loss=...)")
         if method in ("fit", "train_on_batch") and self.optimizer is None:
             raise ValueError(f"{method}() needs an optimizer: call compile(optimizer=...)")
@@ -303,6 +321,11 @@ class Engine:
             total = total + (value if spec.weight == 1.0 else spec.weight * value)
         if self._has_regularizers():
             total = total + sum(self.losses)
+        elif not any(v is not None for v in values):
+            self._drop_caches()
+            raise ValueError("No loss to compute: the model added no losses (add_loss, "
+                             "regularizers) in this call. Provide a `loss` argument in "
+                             "compile()")
         return (preds if len(specs) > 1 else preds[0]), float(total), values
 
     # -- regularization ----------------------------------------------------------------------

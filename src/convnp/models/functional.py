@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convnp import config
+from convnp.layers import taped
 from convnp.layers.base import KerasTensor, Layer
 from convnp.models import batch_split
 
@@ -562,8 +563,11 @@ class Graph:
                 out = self._activity[position]
                 extra = node.layer.activity_regularizer.gradient(out) / out.dtype.type(len(out))
                 dy = extra if dy is None else dy + extra
-            if not node.active or dy is None:
+            if not node.active or (dy is None and not taped.added_losses(node.layer)):
                 continue
+            # dy None: no loss reads this output, but the layer (a user's layer, a nested
+            # model) added losses; its backward gives their gradient alone (a model compiled
+            # without a loss trains on model.losses, as in Keras 3)
             shared = id(node.layer) in self.shared
             if shared:
                 node.layer.restore_call_state(self._states.get(position))

@@ -73,11 +73,13 @@ class InferenceMixin(Engine):
         da.check_loader_options(workers, use_multiprocessing, max_queue_size, "evaluate()")
         if self._step_only and not self._overrides("test_step"):
             self._require_built("forward pass for evaluate() (write a test_step)")
-        if not self._has_loss() and not self._overrides("test_step"):
+        if not self._has_loss() and not self._overrides("test_step") and \
+                not self._may_add_losses():
             raise ValueError("evaluate() needs a loss: call compile(loss=...)")
         verbose = resolve_verbose(verbose)
         source = self._batches(x, y, batch_size, shuffle=False, method="evaluate",
-                               need_y=not (self._overrides("test_step") and y is None),
+                               need_y=not ((self._overrides("test_step") or not self._has_loss())
+                                           and y is None),
                                sample_weight=sample_weight)
         callback_list = make_callback_list(callbacks, self, verbose=verbose,
                                            steps=steps or source.steps or None, history=False)

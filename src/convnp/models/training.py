@@ -94,7 +94,7 @@ class TrainingMixin(InferenceMixin):
                 x, y, sample_weight, validation_split, batch_size, validation_batch_size)
         # a user's train_step may train on inputs alone (an autoencoder, a GAN), as in Keras
         train = self._batches(x, y, batch_size, shuffle=bool(shuffle), method="fit",
-                              need_y=not (custom_step and y is None),
+                              need_y=not ((custom_step or not self._has_loss()) and y is None),
                               sample_weight=sample_weight, class_weight=class_weight)
         if validation_data is not None:
             val_source = self._validation_source(validation_data,
