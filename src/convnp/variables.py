@@ -238,3 +238,11 @@ class TrackedVariables:
     @property
     def variables(self) -> list[Variable]:
         return self.weights
+
+    #: values a `tf.train.Checkpoint` restore keeps for a layer or model that has no weights
+    #: yet (`convnp.io.checkpoint`), given to it as soon as it is built
+    _checkpoint_pending: list | None = None
+
+    def _apply_checkpoint_pending(self) -> None:
+        saved, self._checkpoint_pending = self._checkpoint_pending, None
+        self.set_weights(saved)

@@ -591,6 +591,8 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         if not self.built:
             self.build(input_shape)
             self.built = True
+            if self._checkpoint_pending is not None:
+                self._apply_checkpoint_pending()
             self.input_shape = input_shape if not isinstance(input_shape, list) else list(input_shape)
             if not (on_data and self._autodiff):
                 self.output_shape = self.compute_output_shape(input_shape)

@@ -146,6 +146,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         self._graph = graph
         self._nested_inputs = graph.inputs
         self._nested_outputs = graph.outputs
+        if self._checkpoint_pending is not None:  # restored before the weights existed
+            self._apply_checkpoint_pending()
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -399,6 +401,11 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         it returned. So no trial call on made-up data runs the user's code first (a counter
         in ``call`` counts one, and one image is not taken for a batch of one)."""
         x = da.as_float_array(inputs, self._compute_dtype(), "__call__(): x")
+        if self._checkpoint_pending is not None:
+            # a checkpoint restored before the weights existed: make them (a trial call) and
+            # take its values first, so that this call already computes with them
+            self._build_for_shape((None,) + x.shape[1:])
+            return self(inputs, training=training)
         if training is None:
             training = taped.inherited_training()
         wrapper = subclassed.ModelCall(self)

@@ -1,0 +1,450 @@
+"""``tf.train.Checkpoint``, ``CheckpointManager`` and ``latest_checkpoint`` on convnp's own files.
+
+TensorFlow's tutorials (DCGAN, pix2pix, CycleGAN, the "Training checkpoints" guide) keep
+training state with these: a `Checkpoint` names the objects to keep (models and layers,
+optimizers, Variables, other Checkpoints), ``save(prefix)`` writes ``prefix-N`` and records
+it in the directory's ``checkpoint`` file, ``restore(tf.train.latest_checkpoint(dir))``
+reads the newest one back.
+
+The names and the directory layout are TensorFlow's (``ckpt-3.index``,
+``ckpt-3.data-00000-of-00001``, and the text file ``checkpoint`` naming the newest), so code
+that looks for them keeps working; the contents are convnp's, not TensorFlow's tensor
+bundles (neither reads the other's):
+
+``<path>.index``
+    JSON: ``{"format": "convnp checkpoint", "version": 1, "objects": {name: entry}}`` where
+    an entry is ``{"kind": "layer", "class": ..., "count": n}`` (the layer's or model's
+    `weights`, in order), ``{"kind": "optimizer", "class": ...}`` (its `get_state()`),
+    ``{"kind": "variable"}`` or ``{"kind": "checkpoint", "objects": {...}}``.
+``<path>.data-00000-of-00001``
+    an npz of the arrays, keyed ``name/0``, ``name/momentum/3``, ``outer/inner/0``...
+
+Both are written atomically, the data first. Restoring into a layer or model with no
+weights yet (a subclassed model never called) is deferred: the values are given to it when
+it is built, as TensorFlow does. A model's optimizer is kept only when it is named itself
+(``Checkpoint(optimizer=opt, model=model)``, as the tutorials write it).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convnp._limits import expansion_limit
+from convnp.io._files import atomic_write
+from convnp.layers.base import Layer
+from convnp.models.model import Model
+from convnp.optimizers import Optimizer
+from convnp.variables import Variable
+
+__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
+
+_FORMAT = "convnp checkpoint"
+_DATA_SUFFIX = ".data-00000-of-00001"
+_STATE_FILE = "checkpoint"
+
+
+def _kind(name: str, value: Any) -> str:
+    if isinstance(value, Checkpoint):
+        return "checkpoint"
+    if isinstance(value, (Layer, Model)):
+        return "layer"
+    if isinstance(value, Optimizer):
+        return "optimizer"
+    if isinstance(value, Variable):
+        return "variable"
+    raise ValueError(
+        f"Checkpoint: '{name}' must be a model or layer, an optimizer, a tf.Variable or "
+        f"another Checkpoint (what convnp can keep), got {type(value).__name__}")
+
+
+class CheckpointLoadStatus:
+    """What `Checkpoint.restore` matched; the ``assert_*`` methods check it (TensorFlow's)."""
+
+    def __init__(self, unmatched_in_file: list[str], unmatched_objects: list[str],
+                 matched: list[str], deferred: list[Layer]):
+        self._unmatched_in_file = unmatched_in_file
+        self._unmatched_objects = unmatched_objects
+        self._matched = matched
+        self._deferred = deferred
+
+    def _pending(self) -> list[str]:
+        return [layer.name for layer in self._deferred if layer._checkpoint_pending is not None]
+
+    def assert_consumed(self):
+        """Every value in the file found its object, and every object got a value."""
+        if self._unmatched_in_file:
+            raise AssertionError(f"Unresolved objects in checkpoint: {self._unmatched_in_file} "
+                                 "(nothing of that name in this Checkpoint)")
+        self.assert_existing_objects_matched()
+        pending = self._pending()
+        if pending:
+            raise AssertionError(f"Values for {pending} are waiting for those layers to be built")
+        return self
+
+    def assert_existing_objects_matched(self):
+        """Every object of this Checkpoint had a value in the file."""
+        if self._unmatched_objects:
+            raise AssertionError(f"Objects with no value in the checkpoint: "
+                                 f"{self._unmatched_objects}")
+        return self
+
+    def assert_nontrivial_match(self):
+        """At least one object other than the save counter was restored."""
+        if not [name for name in self._matched if name != "save_counter"]:
+            raise AssertionError("Nothing except the save counter was restored from the "
+                                 "checkpoint")
+        return self
+
+    def expect_partial(self):
+        return self
+
+    def run_restore_ops(self, session=None) -> None:
+        """Values are restored eagerly; nothing is left to run."""
+
+    def initialize_or_restore(self, session=None) -> None:
+        """Values are restored eagerly; nothing is left to run."""
+
+
+class InitializationOnlyStatus(CheckpointLoadStatus):
+    """What ``restore(None)`` returns: nothing was restored (a first run)."""
+
+    def __init__(self):
+        super().__init__([], [], [], [])
+
+    def assert_consumed(self):
+        raise AssertionError("No checkpoint specified (save_path=None); nothing is being "
+                             "restored.")
+
+    assert_existing_objects_matched = assert_consumed
+    assert_nontrivial_match = assert_consumed
+
+
+class Checkpoint:
+    """Groups models, optimizers and Variables to save and restore together.
+
+    >>> import convnp as tf
+    >>> step = tf.Variable(0, trainable=False)
+    >>> ckpt = tf.train.Checkpoint(step=step)
+    >>> sorted(ckpt._objects)
+    ['step']
+
+    Args:
+        root: an object to keep under the name ``root`` (TensorFlow's positional argument).
+        **kwargs: the objects to keep, by name; attributes set later are kept too.
+    """
+
+    def __init__(self, root: Any = None, **kwargs: Any):
+        object.__setattr__(self, "_objects", {})
+        if root is not None:
+            kwargs = {"root": root, **kwargs}
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+        # kept beside the named objects (saved with the top-level checkpoint, restored by
+        # `restore`, not `read`)
+        object.__setattr__(self, "save_counter",
+                           Variable(0, trainable=False, dtype="int64", name="save_counter"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "save_counter":
+            raise AttributeError("Checkpoint.save_counter is the checkpoint's own counter")
+        if not name.startswith("_"):
+            _kind(name, value)
+            self._objects[name] = value
+        object.__setattr__(self, name, value)
+
+    # -- writing ----------------------------------------------------------------------------
+    def _arrays(self, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
+        entries, arrays = {}, {}
+        for name, value in self._objects.items():
+            kind = _kind(name, value)
+            key = prefix + name
+            if kind == "checkpoint":
+                inner, inner_arrays = value._arrays(key + "/")
+                entries[name] = {"kind": kind, "objects": inner}
+                arrays.update(inner_arrays)
+            elif kind == "layer":
+                weights = value.weights
+                entries[name] = {"kind": kind, "class": type(value).__name__,
+                                 "count": len(weights)}
+                for i, v in enumerate(weights):
+                    arrays[f"{key}/{i}"] = np.array(v.value)
+            elif kind == "optimizer":
+                entries[name] = {"kind": kind, "class": type(value).__name__}
+                for k, a in value.get_state().items():
+                    arrays[f"{key}/{k}"] = np.array(a)
+            else:
+                entries[name] = {"kind": kind}
+                arrays[key] = np.array(value.value)
+        return entries, arrays
+
+    def write(self, file_prefix: str | os.PathLike, options=None) -> str:
+        """Write the objects' values to ``file_prefix`` (no counter, no state file)."""
+        prefix = os.fspath(file_prefix)
+        entries, arrays = self._arrays()
+        entries["save_counter"] = {"kind": "variable"}
+        arrays["save_counter"] = np.array(self.save_counter.value)
+        directory = os.path.dirname(prefix)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        index = json.dumps({"format": _FORMAT, "version": 1, "objects": entries}, indent=1)
+        atomic_write(prefix + _DATA_SUFFIX, lambda f: f.write(buffer.getvalue()))
+        atomic_write(prefix + ".index", lambda f: f.write(index), text=True)
+        return prefix
+
+    def save(self, file_prefix: str | os.PathLike, options=None) -> str:
+        """Write ``file_prefix-N`` (N: the save counter, counted up first) and record it as
+        the newest checkpoint of its directory. Returns the path written."""
+        self.save_counter.assign_add(1)
+        path = self.write(f"{os.fspath(file_prefix)}-{int(self.save_counter.numpy())}")
+        _write_state(os.path.dirname(path) or ".", path, [path])
+        return path
+
+    # -- reading ----------------------------------------------------------------------------
+    def restore(self, save_path: str | os.PathLike | None, options=None):
+        """Give every object its value from ``save_path`` (a path `save`/`write` returned,
+        or ``None``: nothing to restore, as on a first run). Returns a status object."""
+        if save_path is None:
+            return InitializationOnlyStatus()
+        return self._read(save_path, with_counter=True)
+
+    def read(self, save_path: str | os.PathLike, options=None):
+        """`restore` for files made by `write` (the save counter is left alone)."""
+        return self._read(save_path, with_counter=False)
+
+    def _read(self, save_path, with_counter: bool) -> CheckpointLoadStatus:
+        path = os.fspath(save_path)
+        index, arrays = _read_files(path)
+        unmatched_file, unmatched_objects, matched, deferred = [], [], [], []
+        objects = dict(self._objects)
+        if with_counter:
+            objects["save_counter"] = self.save_counter
+        self._assign(path, index["objects"], arrays, objects, "", unmatched_file,
+                     unmatched_objects, matched, deferred)
+        return CheckpointLoadStatus(unmatched_file, unmatched_objects, matched, deferred)
+
+    @staticmethod
+    def _assign(path, entries, arrays, objects, prefix, unmatched_file, unmatched_objects,
+                matched, deferred) -> None:
+        for name in entries:
+            if name not in objects and not (name == "save_counter" and not prefix):
+                unmatched_file.append(prefix + name)
+        for name, value in objects.items():
+            key = prefix + name
+            entry = entries.get(name)
+            if entry is None:
+                unmatched_objects.append(key)
+                continue
+            kind = _kind(name, value)
+            if entry.get("kind") != kind:
+                raise ValueError(f"{path}: '{key}' was saved as a {entry.get('kind')}, but "
+                                 f"this Checkpoint's '{name}' is a {kind}")
+            if kind == "checkpoint":
+                value._assign(path, entry.get("objects", {}), arrays, dict(value._objects),
+                              key + "/", unmatched_file, unmatched_objects, matched, deferred)
+            elif kind == "layer":
+                saved = [arrays[f"{key}/{i}"] for i in range(int(entry["count"]))]
+                if not value.weights and saved:
+                    value._checkpoint_pending = saved
+                    deferred.append(value)
+                else:
+                    _set_layer_weights(value, saved, f"{path}: '{key}'")
+            elif kind == "optimizer":
+                state = {k[len(key) + 1:]: a for k, a in arrays.items()
+                         if k.startswith(key + "/")}
+                value.set_state(state)
+            else:
+                value.assign(arrays[key].astype(value.value.dtype))
+            matched.append(key)
+
+
+def _set_layer_weights(layer: Layer, saved: list[np.ndarray], where: str) -> None:
+    if len(layer.weights) != len(saved):
+        raise ValueError(f"{where} has {len(saved)} saved weights, but {type(layer).__name__} "
+                         f"'{layer.name}' has {len(layer.weights)}")
+    layer.set_weights(saved)
+
+
+def _read_files(path: str) -> tuple[dict, dict[str, np.ndarray]]:
+    from convnp.io.saving import _load_npz
+
+    if os.path.isdir(path):
+        raise ValueError(f"Checkpoint.restore: {path} is a directory; give the path of one "
+                         "checkpoint, e.g. tf.train.latest_checkpoint(directory)")
+    index_path, data_path = Path(path + ".index"), Path(path + _DATA_SUFFIX)
+    if not index_path.is_file():
+        raise FileNotFoundError(f"Checkpoint.restore: no checkpoint at {path} ({index_path} "
+                                "does not exist)")
+    raw = index_path.read_bytes()
+    try:
+        index = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        index = None
+    if not isinstance(index, dict) or index.get("format") != _FORMAT:
+        raise ValueError(f"{index_path} is not a convnp checkpoint (TensorFlow's own checkpoint "
+                         "files cannot be read by convnp)")
+    if index.get("version") != 1 or not isinstance(index.get("objects"), dict):
+        raise ValueError(f"{index_path}: unsupported convnp checkpoint version "
+                         f"{index.get('version')!r}")
+    if not data_path.is_file():
+        raise FileNotFoundError(f"{data_path} is missing (the checkpoint's values)")
+    data = data_path.read_bytes()
+    arrays = _load_npz(data, data_path, "data", limit=expansion_limit(len(data)))
+    _check_keys(index["objects"], arrays, "", index_path)
+    return index, arrays
+
+
+def _check_keys(entries: dict, arrays: dict, prefix: str, where: Path) -> None:
+    for name, entry in entries.items():
+        key = prefix + name
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if kind == "checkpoint":
+            _check_keys(entry.get("objects", {}), arrays, key + "/", where)
+            continue
+        if kind == "layer":
+            wanted = [f"{key}/{i}" for i in range(int(entry.get("count", 0)))]
+        elif kind == "optimizer":
+            wanted = [f"{key}/iterations"]
+        elif kind == "variable":
+            wanted = [key]
+        else:
+            raise ValueError(f"{where}: entry '{key}' has an unknown kind {kind!r}")
+        missing = [k for k in wanted if k not in arrays]
+        if missing:
+            raise ValueError(f"{where}: the data file lacks {missing}")
+
+
+# -- the directory's state file ---------------------------------------------------------------
+
+def _relative(directory: str, path: str) -> str:
+    return os.path.basename(path) if os.path.dirname(path) == directory else path
+
+
+def _write_state(directory: str, latest: str, paths: list[str]) -> None:
+    lines = [f'model_checkpoint_path: "{_relative(directory, latest)}"']
+    lines += [f'all_model_checkpoint_paths: "{_relative(directory, p)}"' for p in paths]
+    text = "\n".join(lines) + "\n"
+    atomic_write(os.path.join(directory, _STATE_FILE), lambda f: f.write(text), text=True)
+
+
+def _read_state(directory: str) -> tuple[str | None, list[str]]:
+    state = os.path.join(directory, _STATE_FILE)
+    if not os.path.isfile(state):
+        return None, []
+    latest, paths = None, []
+    with open(state, encoding="utf-8") as f:
+        for line in f:
+            match = re.match(r'\s*(model_checkpoint_path|all_model_checkpoint_paths):\s*"(.*)"',
+                             line)
+            if not match:
+                continue
+            path = match.group(2)
+            path = path if os.path.isabs(path) else os.path.join(directory, path)
+            if match.group(1) == "model_checkpoint_path":
+                latest = path
+            else:
+                paths.append(path)
+    return latest, paths
+
+
+def latest_checkpoint(checkpoint_dir: str | os.PathLike, latest_filename=None) -> str | None:
+    """The path of the newest checkpoint saved in ``checkpoint_dir``, or None when there is
+    none (no ``checkpoint`` file, or the files it names are gone)."""
+    latest, _ = _read_state(os.fspath(checkpoint_dir))
+    if latest is None or not os.path.isfile(latest + ".index"):
+        return None
+    return latest
+
+
+class CheckpointManager:
+    """Saves numbered checkpoints of ``checkpoint`` in ``directory``, keeping the newest
+    ``max_to_keep`` (all when None), as ``tf.train.CheckpointManager``."""
+
+    def __init__(self, checkpoint: Checkpoint, directory: str | os.PathLike,
+                 max_to_keep: int | None, keep_checkpoint_every_n_hours=None,
+                 checkpoint_name: str = "ckpt", step_counter=None, checkpoint_interval=None,
+                 init_fn=None):
+        if not isinstance(checkpoint, Checkpoint):
+            raise TypeError(f"CheckpointManager: checkpoint must be a tf.train.Checkpoint, got "
+                            f"{type(checkpoint).__name__}")
+        if max_to_keep is not None and (isinstance(max_to_keep, bool)
+                                        or not isinstance(max_to_keep, int) or max_to_keep < 1):
+            raise ValueError(f"CheckpointManager: max_to_keep must be a positive int or None, "
+                             f"got {max_to_keep!r}")
+        for arg, value in [("keep_checkpoint_every_n_hours", keep_checkpoint_every_n_hours),
+                           ("step_counter", step_counter),
+                           ("checkpoint_interval", checkpoint_interval)]:
+            if value is not None:
+                raise NotImplementedError(f"CheckpointManager: {arg} is not supported by convnp")
+        self._checkpoint = checkpoint
+        self._directory = os.fspath(directory)
+        self._max_to_keep = max_to_keep
+        self._name = checkpoint_name
+        self._init_fn = init_fn
+        latest, paths = _read_state(self._directory)
+        self._paths = [p for p in paths if os.path.isfile(p + ".index")]
+        if latest is not None and latest not in self._paths and os.path.isfile(latest + ".index"):
+            self._paths.append(latest)
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self._checkpoint
+
+    @property
+    def directory(self) -> str:
+        return self._directory
+
+    @property
+    def checkpoints(self) -> list[str]:
+        """The kept checkpoints, oldest first."""
+        return list(self._paths)
+
+    @property
+    def latest_checkpoint(self) -> str | None:
+        return self._paths[-1] if self._paths else None
+
+    @property
+    def checkpoint_interval(self):
+        return None
+
+    def save(self, checkpoint_number: int | None = None, check_interval: bool = True,
+             options=None) -> str:
+        """Write ``<directory>/<checkpoint_name>-N`` (N: ``checkpoint_number``, else the
+        checkpoint's save counter after counting up), drop the oldest beyond ``max_to_keep``
+        and return the path."""
+        counter = self._checkpoint.save_counter
+        counter.assign_add(1)
+        number = int(counter.numpy()) if checkpoint_number is None else int(checkpoint_number)
+        path = self._checkpoint.write(os.path.join(self._directory, f"{self._name}-{number}"))
+        self._paths = [p for p in self._paths if p != path] + [path]
+        if self._max_to_keep is not None:
+            while len(self._paths) > self._max_to_keep:
+                old = self._paths.pop(0)
+                for suffix in (".index", _DATA_SUFFIX):
+                    try:
+                        os.remove(old + suffix)
+                    except FileNotFoundError:
+                        pass
+        _write_state(self._directory, path, self._paths)
+        return path
+
+    def restore_or_initialize(self) -> str | None:
+        """Restore the newest checkpoint and return its path, or run ``init_fn`` (when
+        given) and return None."""
+        if self.latest_checkpoint is not None:
+            self._checkpoint.restore(self.latest_checkpoint)
+            return self.latest_checkpoint
+        if self._init_fn is not None:
+            self._init_fn()
+        return None
+
+    def sync(self) -> None:
+        """Files are complete when `save` returns; nothing to wait for."""
