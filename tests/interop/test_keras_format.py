@@ -307,7 +307,7 @@ REFUSALS = {
     "second call ref": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["args"][0][
         "config"].update(keras_history=["flatten", 1, 0]), r"\('flatten', 1\)"),
     "second output ref": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["args"][0][
-        "config"].update(keras_history=["flatten", 0, 1]), "several outputs"),
+        "config"].update(keras_history=["flatten", 0, 1]), "output 1 of layer 'flatten'"),
     "call kwargs": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["kwargs"].update(
         scale=2.0), "scale=2.0"),
     "dangling input": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["args"][0][

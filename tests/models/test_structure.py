@@ -85,11 +85,8 @@ def test_multi_output_model_one_loss_serves_every_output():
     assert logs["loss"] == pytest.approx(logs["a_loss"] + logs["b_loss"], rel=1e-6)
 
 
-def test_multi_output_model_cannot_be_a_layer():
-    inp = tf.keras.Input(shape=(3,))
-    model = tf.keras.Model(inp, [tfl.Dense(1)(inp), tfl.Dense(2)(inp)])
-    with pytest.raises(NotImplementedError, match="several outputs"):
-        model(tf.keras.Input(shape=(3,)))
+def test_model_as_a_layer_checks_its_input_shape():
+    # a model with several outputs is a layer too (tests/models/test_multi_output_calls.py)
     with pytest.raises(ValueError, match=r"\(None, 3\)"):
         branching_model()(tf.keras.Input(shape=(3,)))
 

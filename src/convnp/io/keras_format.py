@@ -418,9 +418,10 @@ def _make_layer(class_name: str, config: dict, *, sequential_first: bool = False
 # -- functional wiring ------------------------------------------------------------------------
 
 
-def _history(tensor_spec, where: str) -> tuple[str, int]:
-    """``(producing layer name, its call number)`` of one Keras tensor reference (Keras 3 or
-    Keras 2 form). The call number is Keras's node index: a shared layer's k-th call."""
+def _history(tensor_spec, where: str) -> tuple[str, int, int]:
+    """``(producing layer name, its call number, output index)`` of one Keras tensor reference
+    (Keras 3 or Keras 2 form). The call number is Keras's node index: a shared layer's k-th
+    call; the output index is nonzero for outputs of a call with several."""
     if isinstance(tensor_spec, dict):
         if tensor_spec.get("class_name") != "__keras_tensor__":
             raise ValueError(f"{where}: unsupported call argument {tensor_spec!r:.200}")
@@ -429,19 +430,18 @@ def _history(tensor_spec, where: str) -> tuple[str, int]:
         history = tensor_spec  # Keras 2: [name, node_index, tensor_index, kwargs]
     if not isinstance(history, (list, tuple)) or len(history) < 3 \
             or not isinstance(history[0], str) or not isinstance(history[1], int) \
-            or isinstance(history[1], bool) or history[1] < 0:
+            or isinstance(history[1], bool) or history[1] < 0 \
+            or not isinstance(history[2], int) or isinstance(history[2], bool) or history[2] < 0:
         raise ValueError(f"{where}: unreadable tensor reference {tensor_spec!r:.200}")
-    if history[2] != 0:
-        raise ValueError(f"{where}: refers to output {history[2]} of layer '{history[0]}'; "
-                         "layers with several outputs are not supported")
     if len(history) > 3 and history[3]:
         raise ValueError(f"{where}: call keyword arguments {history[3]!r} are not supported")
-    return history[0], history[1]
+    return history[0], history[1], history[2]
 
 
-def _inbound(entry: dict, class_name: str) -> list[tuple[list[tuple[str, int]], bool]]:
+def _inbound(entry: dict, class_name: str) -> list[tuple[list[tuple[str, int, int]], bool]]:
     """One ``(producers, called on a list?)`` pair per call of a functional layer entry (a
-    shared layer has several); each producer is ``(layer name, call number)``."""
+    shared layer has several); each producer is ``(layer name, call number, output index)``
+    (`_history`)."""
     name = entry.get("name") or (entry.get("config") or {}).get("name")
     where = _where(name, class_name)
     nodes = entry.get("inbound_nodes", [])
@@ -450,7 +450,8 @@ def _inbound(entry: dict, class_name: str) -> list[tuple[list[tuple[str, int]], 
     return [_inbound_node(node, class_name, where) for node in nodes]
 
 
-def _inbound_node(node, class_name: str, where: str) -> tuple[list[tuple[str, int]], bool]:
+def _inbound_node(node, class_name: str, where: str
+                  ) -> tuple[list[tuple[str, int, int]], bool]:
     if isinstance(node, dict):  # Keras 3
         args = node.get("args")
         kwargs = node.get("kwargs") or {}
@@ -537,8 +538,9 @@ def _freeze_keeping_flags(model) -> None:
         obj.trainable = flag
 
 
-def _end_names(value, what: str) -> list[tuple[str, int]]:
-    """``input_layers`` / ``output_layers``: one ``[name, node, 0]`` or a list of them."""
+def _end_names(value, what: str) -> list[tuple[str, int, int]]:
+    """``input_layers`` / ``output_layers``: one ``[name, node, output index]`` or a list of
+    them."""
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         value = [value]
     if not isinstance(value, list) or not value:
@@ -550,10 +552,10 @@ def _end_names(value, what: str) -> list[tuple[str, int]]:
         k = item[1] if len(item) >= 2 else 0
         if not isinstance(k, int) or isinstance(k, bool) or k < 0:
             raise ValueError(f"model config: unreadable {what} entry {item!r}")
-        if len(item) >= 3 and item[2] != 0:
-            raise ValueError(f"model config: {what} entry {item!r} refers to a layer with "
-                             "several outputs, which is not supported")
-        ends.append((item[0], k))
+        index = item[2] if len(item) >= 3 else 0
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise ValueError(f"model config: unreadable {what} entry {item!r}")
+        ends.append((item[0], k, index))
     return ends
 
 
@@ -654,6 +656,16 @@ def _arithmetic_layer(entry: dict, name: str, kinds: tuple, args):
     return None
 
 
+def _counts_own_node(layer) -> bool:
+    """Whether Keras numbers this layer's calls in a model's ``output_layers`` from 1: a
+    functional model used as a layer has a node of its own (made when it was built), which
+    Keras counts there but not in the inbound nodes' tensor references."""
+    from convnp.models import Sequential
+
+    return is_model(layer) and not isinstance(layer, Sequential) \
+        and not getattr(layer, "_subclassed", False) and not is_user_object(layer)
+
+
 def _functional_from_config(config: dict):
     from convnp.models import Model
 
@@ -687,7 +699,16 @@ def _functional_from_config(config: dict):
         if not calls:
             pending.append((name, class_name, 0, [], False))
 
-    tensors: dict[tuple[str, int], Any] = {}
+    tensors: dict[tuple[str, int], Any] = {}  # (name, call): its output, or list of them
+
+    def tensor(ref: tuple[str, int, int]):
+        made_by = tensors[ref[:2]]
+        parts = made_by if isinstance(made_by, list) else [made_by]
+        if ref[2] >= len(parts):
+            raise ValueError(f"model config: {list(ref)} refers to output {ref[2]} of layer "
+                             f"'{ref[0]}', whose call has {len(parts)} output(s)")
+        return parts[ref[2]]
+
     # Keras writes layers in an order where producers come first; loop anyway, so a
     # reordered (but consistent) file loads too. A shared layer's calls are made in the
     # order of its node indices.
@@ -696,14 +717,15 @@ def _functional_from_config(config: dict):
         rest = []
         for item in pending:
             name, class_name, k, producers, multi = item
-            if any(p not in tensors for p in producers) or (k and (name, k - 1) not in tensors):
+            if any(p[:2] not in tensors for p in producers) \
+                    or (k and (name, k - 1) not in tensors):
                 rest.append(item)
                 continue
             layer = made[name]
             if class_name == "InputLayer":
                 tensors[(name, 0)] = layer.output
             else:
-                args = [tensors[p] for p in producers]
+                args = [tensor(p) for p in producers]
                 kwargs = {} if fixed.get(name) is None else {"training": fixed[name]}
                 try:
                     tensors[(name, k)] = layer(args if multi else args[0], **kwargs)
@@ -711,23 +733,31 @@ def _functional_from_config(config: dict):
                     raise ValueError(f"{_where(name, class_name)}: {error}") from None
             progressed = True
         if not progressed:
-            missing = sorted({p for *_, ps, _ in rest for p in ps if p not in tensors})
+            missing = sorted({p[:2] for *_, ps, _ in rest for p in ps if p[:2] not in tensors})
             raise ValueError(f"model config: layers {sorted({r[0] for r in rest})} are fed by "
                              f"unknown or cyclic layer calls {missing}")
         pending = rest
 
-    def lookup(ends: list[tuple[str, int]], what: str) -> list:
-        unknown = [e for e in ends if e not in tensors]
+    def lookup(ends: list[tuple[str, int, int]], what: str) -> list:
+        unknown = [e[:2] for e in ends if e[:2] not in tensors]
         if unknown:
             raise ValueError(f"model config: {what} names unknown layer calls {unknown}")
-        return [tensors[e] for e in ends]
+        return [tensor(e) for e in ends]
+
+    def renumbered(ends: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """A nested functional model's calls numbered from 0 (`_counts_own_node`). Files
+        convnp wrote before it followed Keras here number them from 0 already: a layer named
+        with call 0 anywhere in the list is taken as such a file's."""
+        own = {name for name, *_ in ends if _counts_own_node(made.get(name))}
+        own -= {name for name, k, _ in ends if k == 0}
+        return [(name, k - 1 if name in own else k, i) for name, k, i in ends]
 
     def model_ends(what: str):
         value = config.get(what)
         if isinstance(value, dict) and value:  # Model(inputs={...}): keep the keys
-            found = lookup(_end_names(list(value.values()), what), what)
+            found = lookup(renumbered(_end_names(list(value.values()), what)), what)
             return dict(zip(value, found))
-        found = lookup(_end_names(value, what), what)
+        found = lookup(renumbered(_end_names(value, what)), what)
         return found if len(found) > 1 else found[0]
 
     inputs, outputs = model_ends("input_layers"), model_ends("output_layers")
@@ -1305,7 +1335,7 @@ def _check_savable(model, weights_only: bool = False) -> None:
             _check_savable(layer, weights_only)
             continue
         if _as_operation(layer) is not None and not isinstance(model, Sequential) and \
-                sum(node.layer is layer for node in graph.nodes) == 1:
+                sum(node.layer is layer for node in graph.calls) == 1:
             continue  # written as a Keras 3 tensor operation (``x / 255.0``)
         if cls == "TFOpLambda":
             if weights_only:
@@ -1411,14 +1441,15 @@ def keras_config(model, *, checked: bool = False) -> dict:
     # Functional: one entry per layer, in Keras's layer order, with one inbound node per call
     # (a shared layer has several; a reference names the producer's call as its node index).
     def ref(slot: int) -> list:
-        return [graph.tensors[slot].layer.name, graph.call_index[slot], 0]
+        layer, call, index = graph.ref(slot)
+        return [layer.name, call, index]
 
     entries: dict[int, dict] = {}
     for layer in graph.input_layers:
         entries[id(layer)] = {"module": "keras.layers", "class_name": "InputLayer",
                               "config": _keras_layer_config(layer), "registered_name": None,
                               "name": layer.name, "inbound_nodes": []}
-    for node in graph.nodes:
+    for node in graph.calls:
         shapes = [graph.tensors[s].shape for s in node.inputs]
         refs = [{"class_name": "__keras_tensor__",
                  "config": {"shape": _shape_list(graph.tensors[s].shape), "dtype": "float32",
@@ -1437,6 +1468,9 @@ def keras_config(model, *, checked: bool = False) -> dict:
 
     def ends(slots: list[int], keys: list[str] | None):
         triples = [ref(s) for s in slots]
+        for triple, slot in zip(triples, slots):
+            if _counts_own_node(graph.ref(slot)[0]):
+                triple[1] += 1  # Keras's numbering of a nested model's calls here
         if keys is not None:  # Model(inputs={...}): Keras writes the dict
             return dict(zip(keys, triples))
         return triples[0] if len(triples) == 1 else triples

@@ -540,9 +540,15 @@ def _concatenate(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> 
 
 
 def _nested_model(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
-    """A model used as a layer: its own calls, inlined (the same walk as the outer model)."""
+    """A model used as a layer: its own calls, inlined (the same walk as the outer model);
+    the list of its outputs' values when it has several (`_output_pick` takes each)."""
     values = _emit_graph(b, layer, inputs)
-    return values[0]
+    return values[0] if len(values) == 1 else values
+
+
+def _output_pick(b: _Builder, layer, inputs: list, out_shape: tuple) -> _Value:
+    """One output of a call with several (`convnp.layers.base.OutputPick`): no node."""
+    return inputs[0][layer.index]
 
 
 # TensorFlowOpLayer op -> ONNX operator (the layer says which side its constant is on)
@@ -750,6 +756,7 @@ EXPORTERS: dict[str, Callable[..., _Value]] = {
     "LayerNormalization": _layer_normalization, "TensorFlowOpLayer": _tf_op,
     "TFOpLambda": _op_lambda,
     **dict.fromkeys(("Sequential", "Functional", "Model"), _nested_model),
+    "OutputPick": _output_pick,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from convnp.keras.saving import load_model, save_model
+from convnp.layers.base import OutputPick
 from convnp.models import Model, Sequential
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json",
@@ -177,6 +178,10 @@ def _clone_functional(model, clone, input_tensors, call_function):
                                  f"model.input ({model.input!r}), got {input_tensors!r}")
     made = {id(old): new for old, new in zip(old_inputs, new_inputs)}
     for node in graph.nodes:
+        if isinstance(node.layer, OutputPick):  # one output of the cloned call before it
+            made[id(graph.tensors[node.out])] = made[id(graph.tensors[node.inputs[0]])][
+                node.layer.index]
+            continue
         layer = clone(node.layer)
         args = [made[id(graph.tensors[s])] for s in node.inputs]
         arg = args if node.multi else args[0]

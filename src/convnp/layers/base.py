@@ -185,6 +185,9 @@ class KerasTensor:
         self.dtype = "float32"
         #: which call of ``layer`` made this tensor (its position in ``layer.inbound_nodes``)
         self.node_index = 0
+        #: for the value a call with several outputs makes (`record_outputs`): the output
+        #: tensors users hold, one `OutputPick` each; None for every other tensor
+        self.outputs: list[KerasTensor] | None = None
 
     @property
     def ndim(self) -> int:
@@ -252,6 +255,48 @@ def record_call(layer, inputs: list[KerasTensor], output: KerasTensor) -> KerasT
     output.node_index = len(nodes)
     nodes.append(InboundNode(inputs, [output]))
     return output
+
+
+def several_shapes(shape) -> bool:
+    """Whether ``shape`` (what `compute_output_shape` gave) is a list of shapes, one per output
+    of a layer that returns several tensors, rather than one shape."""
+    if not isinstance(shape, (list, tuple)) or not shape:
+        return False
+    parts = [isinstance(s, (list, tuple)) for s in shape]
+    if not any(parts):
+        return False
+    if not all(parts) or any(isinstance(d, (list, tuple)) for s in shape for d in s):
+        raise TypeError(f"a layer call's outputs must be one tensor or a flat list or tuple of "
+                        f"tensors, got output shapes {shape}")
+    return True
+
+
+def record_outputs(layer, inputs: list[KerasTensor], shapes: list) -> list[KerasTensor]:
+    """Add a call of ``layer`` that returns several tensors (one per shape in ``shapes``) to
+    ``layer.inbound_nodes``; return its output tensors.
+
+    The graph keeps such a call's outputs as one value, the list the call returns (the
+    hidden tensor made here, whose ``outputs`` are the tensors returned); each returned tensor
+    takes its part of that list through an `OutputPick`. Like Keras's, each output's history
+    is the layer, its call and the output's index (`output_source`)."""
+    whole = KerasTensor(tuple(tuple(s) for s in shapes), layer=layer, inputs=inputs)
+    nodes = layer.__dict__.setdefault("_inbound_nodes", [])
+    whole.node_index = len(nodes)
+    whole.outputs = []
+    for index, shape in enumerate(shapes):
+        part = KerasTensor(shape, layer=OutputPick(layer, index, len(shapes)), inputs=[whole])
+        part.node_index = whole.node_index
+        whole.outputs.append(part)
+    nodes.append(InboundNode(inputs, whole.outputs))
+    return list(whole.outputs)
+
+
+def output_source(tensor: KerasTensor) -> tuple[Any, int]:
+    """``(layer, output index)`` that made ``tensor``, as Keras's history names it: an output
+    of a call with several outputs names the layer called, not its `OutputPick`."""
+    if isinstance(tensor.layer, OutputPick):
+        return tensor.layer.source, tensor.layer.index
+    return tensor.layer, 0
 
 
 def _node_tensor(layer, index: int, kind: str, what: str):
@@ -384,9 +429,52 @@ class LayerContract:
 
 
 
+class OutputPick(LayerContract):
+    """One output of a layer call that returns several tensors: a model with several outputs
+    used as a layer, a user's layer returning a tuple, ``tf.split`` on a KerasTensor.
+
+    The graph runs such a call once and keeps its list of outputs as one value; each output
+    tensor is this pick's call on that list (`record_outputs`). Picks are the graph's
+    bookkeeping, not layers: ``model.layers``, summaries and model files leave them out and
+    name each output, as Keras does, by the layer called and the output's index.
+    """
+
+    def __init__(self, source, index: int, parts: int):
+        self.source = source  # the layer whose call made the outputs
+        self.index = index
+        self.parts = parts
+        self.trainable_weights: list = []  # a pick holds no weights
+        self.weights: list = []
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def dtype(self):
+        return self.source.dtype
+
+    def __call__(self, values, training=None):
+        return values[self.index]
+
+    def call(self, values, training=None):
+        return values[self.index]
+
+    def backward(self, dy):
+        """The gradient of the whole list of outputs: ``dy`` at this part, None elsewhere
+        (the graph adds the picks' lists up; the layer called takes None as zeros)."""
+        grads: list = [None] * self.parts
+        grads[self.index] = dy
+        return grads
+
+    def __repr__(self) -> str:
+        return f"<OutputPick {self.index} of {self.name}>"
+
+
 def _listed(value):
     """A config value with a tuple (or list) written as a list; anything else as it is."""
     return list(value) if isinstance(value, (tuple, list)) else value
+
 
 class Layer(LayerContract, TrackedVariables, NodeAccess):
     """Base class of every layer.
@@ -402,6 +490,9 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             ``"float64"`` for numerical gradient checks.
         input_shape: shape of one example (no batch axis); lets the first layer of a
             `Sequential` model build before it sees data.
+        activity_regularizer: a penalty on the layer's output added to the loss (as Keras's
+            base layer takes it, so a user's layer saved by Keras loads); ``autocast`` is
+            accepted for the same reason and has no effect.
     """
 
     #: what inputs must look like (Keras' `InputSpec`, or a list of them), checked on every
@@ -417,11 +508,16 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     config_list_keys: tuple[str, ...] = ()
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
-                 input_shape=None, batch_input_shape=None, **kwargs):
+                 input_shape=None, batch_input_shape=None, activity_regularizer=None,
+                 autocast: bool = True, **kwargs):
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}"
             )
+        if activity_regularizer is not None:  # Keras's base Layer takes it (and autocast,
+            from convnp import regularizers  # which float32-only computing has no use for)
+
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"layer name must be a str, got {type(name).__name__}")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -626,9 +722,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         if _is_symbolic(inputs):
             tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
             self._fixed_training = None if training is None else bool(training)
-            out = KerasTensor(self.compute_output_shape(input_shape), layer=self,
-                              inputs=tensors)
-            return record_call(self, tensors, out)
+            shape = self.compute_output_shape(input_shape)
+            if several_shapes(shape):  # a call returning a tuple or list of tensors
+                return record_outputs(self, tensors, shape)
+            return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
         if training is None:  # inside a user's call: the mode of that call (Keras 3)
             training = taped.inherited_training()
         training = bool(training)

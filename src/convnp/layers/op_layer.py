@@ -162,7 +162,9 @@ class TFOpLambda(Layer):
             raise ValueError(f"TFOpLambda '{self.name}': the arguments must hold slots for "
                              f"inputs 0..n-1, got slots {sorted(slots)}")
         self.n_inputs = len(slots)
-        self.output_dtype = "float32"
+        self.output_dtype = "float32"  # of the (first) output
+        self._part_dtypes = ["float32"]  # of each output
+        self._several = False  # whether the op returns a list of tensors
         self._input_dtypes: list[np.dtype] | None = None
         self._found: tuple | None = None  # (input shapes, output shape) of the last trial
 
@@ -181,7 +183,8 @@ class TFOpLambda(Layer):
             self._input_dtypes = [_trial_dtype(t) for t in tensors]
         out = super().__call__(inputs, training=training)
         if symbolic_call:
-            out.dtype = self.output_dtype
+            for part, dtype in zip(out if isinstance(out, list) else [out], self._part_dtypes):
+                part.dtype = dtype
         return out
 
     def _inputs(self, inputs) -> list:
@@ -194,9 +197,9 @@ class TFOpLambda(Layer):
     def _apply(self, inputs):
         xs = self._inputs(inputs)
         out = self.function.__wrapped__(*_fill(self.args, xs), **_fill(self.kwargs, xs))
-        if isinstance(out, (list, tuple, dict)):
-            raise TypeError(f"it returned {len(out)} tensors; an op on KerasTensors may "
-                            "return one (take each part with its own op, e.g. x[..., :k])")
+        if isinstance(out, dict):
+            raise TypeError(f"it returned a dict of {len(out)} tensors; an op on KerasTensors "
+                            "may return a tensor or a list of tensors")
         return out
 
     def call(self, inputs, training: bool = False):
@@ -239,32 +242,45 @@ class TFOpLambda(Layer):
                 results = self._trials(_TRIALS, ones, shapes)
         if unknown:
             try:
-                results.append(self._trial(ones(*_SMALL_TRIAL), shapes))
+                small = self._trial(ones(*_SMALL_TRIAL), shapes)
+                if len(small) == len(results[0]):
+                    results.append(small)
             except (TypeError, ValueError):
                 pass  # the op needs more than 1 there: the two runs above decide
-        first = results[0]
-        if any(out.ndim != first.ndim for out in results):
+        if any(len(parts) != len(results[0]) for parts in results):
+            raise ValueError(f"layer '{self.name}': the number of tensors "
+                             f"{self.function.op_name} returns depends on the input sizes")
+        found = [self._part_shape(list(runs)) for runs in zip(*results)]
+        self.output_dtype = results[0][0].dtype.name
+        self._part_dtypes = [part.dtype.name for part in results[0]]
+        if results[0][0].dtype.kind == "f":  # layers downstream read a producer's float type
+            self.dtype = results[0][0].dtype
+        return found if self._several else found[0]
+
+    def _part_shape(self, runs: list[np.ndarray]) -> tuple:
+        """One output's shape from its trial runs: an axis whose size changed is unknown."""
+        first = runs[0]
+        if any(out.ndim != first.ndim for out in runs):
             raise ValueError(f"layer '{self.name}': the rank of {self.function.op_name}'s "
                              "output depends on the input sizes")
-        self.output_dtype = first.dtype.name
-        if first.dtype.kind == "f":  # layers downstream read a producer's float type here
-            self.dtype = first.dtype
-        return (None,) + tuple(d if all(out.shape[i + 1] == d for out in results) else None
+        return (None,) + tuple(d if all(out.shape[i + 1] == d for out in runs) else None
                                for i, d in enumerate(first.shape[1:]))
 
-    def _trials(self, trials, ones, shapes: list[tuple]) -> list[np.ndarray]:
-        """The op's outputs for each ``(batch, size of unknown axes)`` of ``trials``."""
+    def _trials(self, trials, ones, shapes: list[tuple]) -> list[list[np.ndarray]]:
+        """The op's outputs (each a list: several when the op returns a list) for each
+        ``(batch, size of unknown axes)`` of ``trials``."""
         results = []
         for batch, free in trials:
-            out = self._trial(ones(batch, free), shapes)
-            if out.ndim == 0 or out.shape[0] != batch:
-                raise ValueError(
-                    f"layer '{self.name}': {self.function.op_name} on inputs of shape "
-                    f"{_shapes_text(shapes)} makes a tensor of shape {out.shape} for a batch "
-                    f"of {batch}, without the batch axis first; every tensor of a functional "
-                    "model keeps the batch axis (reduce over the other axes, e.g. axis=[1, 2], "
-                    "or compute it in a loss or metric)")
-            results.append(out)
+            parts = self._trial(ones(batch, free), shapes)
+            for out in parts:
+                if out.ndim == 0 or out.shape[0] != batch:
+                    raise ValueError(
+                        f"layer '{self.name}': {self.function.op_name} on inputs of shape "
+                        f"{_shapes_text(shapes)} makes a tensor of shape {out.shape} for a "
+                        f"batch of {batch}, without the batch axis first; every tensor of a "
+                        "functional model keeps the batch axis (reduce over the other axes, "
+                        "e.g. axis=[1, 2], or compute it in a loss or metric)")
+            results.append(parts)
         return results
 
     def _check_trial_size(self, shapes: list[tuple], dtypes: list) -> None:
@@ -287,7 +303,9 @@ class TFOpLambda(Layer):
                              f"its output shape, more than the file may expand to "
                              f"({limit} bytes)")
 
-    def _trial(self, arrays: list, shapes: list) -> np.ndarray:
+    def _trial(self, arrays: list, shapes: list) -> list[np.ndarray]:
+        """The op's output(s) on ``arrays``, as a list (one item for one tensor); sets
+        `_several` to whether the op returns a list."""
         cache = getattr(self, "_tape_cache", None)
         try:
             with taped.isolated(), np.errstate(all="ignore"):
@@ -302,7 +320,11 @@ class TFOpLambda(Layer):
                              f"{_shapes_text(shapes)}: {error}") from None
         finally:
             self._tape_cache = cache
-        return np.asarray(out)
+        self._several = isinstance(out, (list, tuple))
+        if self._several and not out:
+            raise ValueError(f"layer '{self.name}': {self.function.op_name} on inputs of shape "
+                             f"{_shapes_text(shapes)} returned no tensor")
+        return [np.asarray(part) for part in (out if self._several else [out])]
 
     # -- config --------------------------------------------------------------------------------
 

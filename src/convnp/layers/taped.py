@@ -425,6 +425,9 @@ def taped_backward(self, dy):
         dy = ([np.zeros(np.shape(o), dtype=np.result_type(o)) for o in out]
               if isinstance(out, (list, tuple)) else
               np.zeros(np.shape(out), dtype=np.result_type(out)))
+    elif isinstance(out, (list, tuple)):  # several outputs: those nothing read give zeros
+        dy = [np.zeros(np.shape(o), dtype=np.result_type(o)) if g is None else g
+              for o, g in zip(out, dy)]
     seeded = [(loss, np.ones(np.shape(loss), dtype=np.result_type(loss)) if _seeds is None
                else _seeds.get(id(loss))) for loss in losses]
     seeded = [(loss, seed) for loss, seed in seeded if seed is not None]

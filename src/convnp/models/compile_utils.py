@@ -90,7 +90,7 @@ def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
         per_output = [metrics]
     specs = []
     seen: set[int] = set()
-    for name, loss_id, weight, ids in zip(names, loss_ids, weights, per_output):
+    for name, loss_id, weight, ids in zip(_distinct(names), loss_ids, weights, per_output):
         ids = [] if ids is None else (list(ids) if isinstance(ids, (list, tuple)) else [ids])
         compiled = losses.get(loss_id) if loss_id is not None else None
         objects = [metrics_module.get(m, loss=compiled) for m in ids]
@@ -104,6 +104,19 @@ def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
     if len(set(logged)) != len(logged):
         raise ValueError(f"metric names must be distinct and not 'loss', got {logged[1:]}")
     return specs
+
+
+def _distinct(names: list[str]) -> list[str]:
+    """Output names for the logs, each once: outputs of one call with several (a layer
+    returning a tuple) share their layer's name, so its second output logs as ``name_1``,
+    and so on. (Keras 3 logs one ``name_loss`` for them all and numbers the metrics.)"""
+    counts: dict[str, int] = {}
+    distinct = []
+    for name in names:
+        k = counts.get(name, 0)
+        counts[name] = k + 1
+        distinct.append(name if k == 0 else f"{name}_{k}")
+    return distinct
 
 
 def _renamed(metric, name: str, again: bool):

@@ -21,7 +21,7 @@ import numpy as np
 
 from convnp import config
 from convnp.layers import taped
-from convnp.layers.base import KerasTensor, Layer
+from convnp.layers.base import KerasTensor, Layer, OutputPick, output_source
 from convnp.models import batch_split
 
 
@@ -95,6 +95,16 @@ def _as_list(x) -> list:
     return [x]
 
 
+def _sum_gradients(total, g):
+    """``total + g``; for the outputs of a call with several (lists with None where an output
+    got no gradient, `OutputPick.backward`), part by part."""
+    if total is None:
+        return g
+    if isinstance(g, list):
+        return [b if a is None else a if b is None else a + b for a, b in zip(total, g)]
+    return total + g
+
+
 # Set while a forward pass runs in inference-only mode, so that nested models follow it.
 _inference_only = threading.local()
 
@@ -143,6 +153,9 @@ class Graph:
         self.call_index = [0] * len(self.tensors)
         seen: dict[int, int] = {}
         for node in self.nodes:
+            if isinstance(node.layer, OutputPick):  # an output of the call that fed it
+                self.call_index[node.out] = self.call_index[node.inputs[0]]
+                continue
             self.call_index[node.out] = seen.get(id(node.layer), 0)
             seen[id(node.layer)] = self.call_index[node.out] + 1
         self._states: dict[int, object] = {}  # schedule position -> a shared call's state
@@ -348,6 +361,19 @@ class Graph:
         """Whether ``layer`` is called more than once in this graph."""
         return id(layer) in self.shared
 
+    def ref(self, slot: int) -> tuple[Layer, int, int]:
+        """The value in ``slot`` as Keras names a tensor: ``(layer, call, output index)``, the
+        layer that made it, which of its calls in this graph, and which of that call's
+        outputs (nonzero only for a call with several outputs, `OutputPick`)."""
+        layer, index = output_source(self.tensors[slot])
+        return layer, self.call_index[slot], index
+
+    @property
+    def calls(self) -> list[Node]:
+        """`nodes` without the `OutputPick`s: the layer calls a summary or a model file
+        lists (a call with several outputs is one call)."""
+        return [node for node in self.nodes if not isinstance(node.layer, OutputPick)]
+
     # -- layers in order ---------------------------------------------------------------------
 
     @property
@@ -387,9 +413,10 @@ class Graph:
                     continue
                 if key in finished:
                     continue
-                if id(tensor.layer) not in first_visit:
-                    first_visit[id(tensor.layer)] = len(first_visit)
-                    layers[id(tensor.layer)] = tensor.layer
+                layer = output_source(tensor)[0]
+                if id(layer) not in first_visit:
+                    first_visit[id(layer)] = len(first_visit)
+                    layers[id(layer)] = layer
                 stack.append((tensor, True))
                 if key not in input_ids:
                     stack.extend((parent, False) for parent in reversed(tensor.inputs))
@@ -397,11 +424,13 @@ class Graph:
         for tensor in reversed(post_order):  # consumers before producers
             d = depth.setdefault(id(tensor), 0)
             if id(tensor) not in input_ids:
+                # an output's pick and the call it picks from are one call, at one depth
+                step = 0 if isinstance(tensor.layer, OutputPick) else 1
                 for parent in tensor.inputs:
-                    depth[id(parent)] = max(depth.get(id(parent), 0), d + 1)
+                    depth[id(parent)] = max(depth.get(id(parent), 0), d + step)
         layer_depth: dict[int, int] = {}
         for tensor in post_order:
-            lid = id(tensor.layer)
+            lid = id(output_source(tensor)[0])
             layer_depth[lid] = max(layer_depth.get(lid, 0), depth[id(tensor)])
         # inputs no output depends on (Keras keeps them) go first, as the deepest
         deepest = max(layer_depth.values(), default=0) + 1
@@ -581,12 +610,9 @@ class Graph:
             for s, g, need in zip(node.inputs, dx, node.fan_in_needs):
                 if g is None or not need:
                     continue
-                # a value read by several layers gets the sum of their gradients; copy on the
-                # first add so a layer's returned array is never modified in place
-                if grads[s] is None:
-                    grads[s] = g
-                else:
-                    grads[s] = grads[s] + g
+                # a value read by several layers gets the sum of their gradients (a new
+                # array, so a layer's returned array is never modified in place)
+                grads[s] = _sum_gradients(grads[s], g)
             grads[node.out] = None  # free memory early
         if summed:
             for layer in self.layers:

@@ -19,6 +19,7 @@ from convnp.layers.base import (
     NodeAccess,
     assign_weights,
     record_call,
+    record_outputs,
     unique_name,
 )
 from convnp.models import compile_utils, file_hooks, subclassed
@@ -443,30 +444,33 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         if self._graph is None:
             self._build_for_shape(tensors[0].shape)
         self._check_input_shapes([t.shape for t in tensors])
-        if len(self._graph.outputs) != 1:
-            raise NotImplementedError(
-                f"model '{self.name}' has several outputs; only single-output models can be "
-                "used as a layer"
-            )
         self._fixed_training = training
         batch = tensors[0].shape[0]
-        shape = (batch,) + tuple(self._graph.outputs[0].shape[1:])
-        return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
+        outputs = self._graph.outputs
+        if outputs[0].outputs is not None:  # a subclassed model's call returning several
+            outputs = outputs[0].outputs
+        shapes = [(batch,) + tuple(t.shape[1:]) for t in outputs]
+        if len(shapes) > 1:  # one output tensor each, in the order of `outputs`
+            return record_outputs(self, tensors, shapes)
+        return record_call(self, tensors, KerasTensor(shapes[0], layer=self, inputs=tensors))
 
     def call(self, inputs, training: bool = False):
-        """Forward as a layer of an outer model (inputs already checked by the outer one)."""
+        """Forward as a layer of an outer model (inputs already checked by the outer one);
+        a list of arrays for a model with several outputs."""
         if self._fixed_training is not None:
             training = self._fixed_training
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         # None (an outer model called directly) passes on: each layer takes its own default
         mode = None if training is None else bool(training)
-        return self._graph.forward(xs, training=mode)[0]
+        outs = self._graph.forward(xs, training=mode)
+        return outs[0] if len(outs) == 1 else outs
 
     def backward(self, dy):
         """Backward as a layer: sets the nested weights' ``.grad``; returns the input
-        gradient (a list for several inputs; None when ``needs_input_gradient`` is False)."""
+        gradient (a list for several inputs; None when ``needs_input_gradient`` is False).
+        With several outputs ``dy`` is a list, None for an output nothing read."""
         self._graph.plan_backward(input_gradients=self.needs_input_gradient)
-        dxs = self._graph.backward([dy])
+        dxs = self._graph.backward(list(dy) if len(self._graph.outputs) > 1 else [dy])
         return dxs[0] if len(dxs) == 1 else dxs
 
     @property
@@ -528,9 +532,10 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
 
         One entry per layer call, in execution order. ``layers[i]["inbound_nodes"]`` lists the
         tensors the call reads (empty for input layers): the name of the layer that made it,
-        or ``[name, k]`` when it is that layer's call number ``k > 0`` (a shared layer). A
+        or ``[name, k]`` when it is that layer's call number ``k > 0`` (a shared layer), or
+        ``[name, k, i]`` for output ``i > 0`` of a call with several outputs. A
         shared layer's later calls are entries with ``"shared_call": k`` and no ``config``.
-        ``input_layers`` / ``output_layers`` name the model's ends as ``[layer_name, k, 0]``,
+        ``input_layers`` / ``output_layers`` name the model's ends as ``[layer_name, k, i]``,
         as Keras writes them.
         """
         self._require_built("config")
@@ -538,14 +543,16 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         call_of = graph.call_index
 
         def ref(slot: int):
-            name = graph.tensors[slot].layer.name
-            return name if call_of[slot] == 0 else [name, call_of[slot]]
+            layer, call, index = graph.ref(slot)
+            if index:
+                return [layer.name, call, index]
+            return layer.name if call == 0 else [layer.name, call]
 
         entries = []
         for layer in graph.input_layers:
             entries.append({"class_name": type(layer).__name__, "name": layer.name,
                             "config": layer.get_config(), "inbound_nodes": []})
-        for node in graph.nodes:
+        for node in graph.calls:
             k = call_of[node.out]
             entry = {"class_name": type(node.layer).__name__, "name": node.layer.name}
             if k == 0:
@@ -559,7 +566,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 entry["call_kwargs"] = {"training": bool(fixed)}
             entries.append(entry)
         ends_in = [[t.layer.name, 0, 0] for t in graph.inputs]
-        ends_out = [[graph.tensors[s].layer.name, call_of[s], 0] for s in graph.output_slots]
+        ends_out = [[layer.name, call, index]
+                    for layer, call, index in map(graph.ref, graph.output_slots)]
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -575,11 +583,24 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Model:
         """Rebuild a functional model from `get_config` output (fresh weights)."""
 
-        tensors: dict[tuple[str, int], KerasTensor] = {}
+        tensors: dict[tuple[str, int], Any] = {}  # a list for a call with several outputs
         layers: dict[str, Any] = {}
 
         def key(ref) -> tuple[str, int]:
             return (ref, 0) if isinstance(ref, str) else (str(ref[0]), int(ref[1]))
+
+        def tensor(ref) -> KerasTensor:
+            made = tensors[key(ref)]
+            index = int(ref[2]) if not isinstance(ref, str) and len(ref) > 2 else 0
+            if isinstance(made, list):
+                if not 0 <= index < len(made):
+                    raise ValueError(f"model config: {ref} names output {index} of a call "
+                                     f"with {len(made)} outputs")
+                return made[index]
+            if index:
+                raise ValueError(f"model config: {ref} names output {index} of a call with "
+                                 "one output")
+            return made
 
         for entry in config["layers"]:
             k = int(entry.get("shared_call", 0))
@@ -600,7 +621,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                     f"model config: layer '{entry['name']}' is fed by {missing}, which are not "
                     "defined before it"
                 )
-            args = [tensors[key(n)] for n in inbound]
+            args = [tensor(n) for n in inbound]
             multi = entry.get("multi_input", len(args) > 1)
             kwargs = {}
             if "call_kwargs" in entry:
@@ -613,8 +634,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             return found if len(found) > 1 else found[0]
 
         inputs = ends(config["input_layers"], lambda name, *_: tensors[(name, 0)])
-        outputs = ends(config["output_layers"], lambda name, *rest: tensors[
-            (name, int(rest[0]) if rest else 0)])
+        outputs = ends(config["output_layers"], lambda *ref: tensor(list(ref)))
         model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False

@@ -108,7 +108,10 @@ def build_graph(model, batch_shape, wrapper: ModelCall | None = None, output_sha
     wrapper = wrapper if wrapper is not None else ModelCall(model)
     if output_shape is not None:
         wrapper.__dict__["_known_output"] = (tuple(inputs.shape), output_shape)
-    return Graph(inputs, wrapper(inputs))
+    out = wrapper(inputs)
+    if isinstance(out, list):  # several outputs: the graph's one output is the call's list
+        out = out[0].inputs[0]  # of them (the value the picks would take them from)
+    return Graph(inputs, out)
 
 
 def output_shapes(out):

@@ -76,9 +76,16 @@ def _layer_shapes(model) -> dict:
         return shapes
     for t in graph.inputs:
         shapes[id(t.layer)] = str(tuple(t.shape))
-    for node in graph.nodes:
-        shapes.setdefault(id(node.layer), str(tuple(graph.tensors[node.out].shape)))
+    for node in graph.calls:
+        shapes.setdefault(id(node.layer), _shape_text(graph.tensors[node.out]))
     return shapes
+
+
+def _shape_text(tensor) -> str:
+    """A call's output shape as Keras prints it: a list of shapes for several outputs."""
+    if tensor.outputs is not None:
+        return str([tuple(part.shape) for part in tensor.outputs])
+    return str(tuple(tensor.shape))
 
 
 def _top_level(model, connected: bool) -> list[tuple]:
@@ -100,15 +107,15 @@ def _top_level(model, connected: bool) -> list[tuple]:
                 row.append("-")
             entries.append((t.layer, row))
     calls: dict[int, list] = {}  # a shared layer is one row listing all its calls' inputs
-    for node in graph.nodes:
+    for node in graph.calls:
         calls.setdefault(id(node.layer), []).append(node)
     for nodes in calls.values():
         layer = nodes[0].layer
-        out_shape = graph.tensors[nodes[0].out].shape
-        row = [_name(layer), str(tuple(out_shape)), f"{layer.count_params():,}"]
+        row = [_name(layer), _shape_text(graph.tensors[nodes[0].out]),
+               f"{layer.count_params():,}"]
         if connected:
-            sources = [f"{graph.tensors[s].layer.name}[{graph.call_index[s]}][0]"
-                       for node in nodes for s in node.inputs]
+            sources = [f"{source.name}[{call}][{index}]"
+                       for node in nodes for source, call, index in map(graph.ref, node.inputs)]
             row.append(", ".join(sources))
         entries.append((layer, row))
     return entries

@@ -192,10 +192,10 @@ def model_graph(model: Any, to_file: str | os.PathLike = "model.png", show_shape
     layers: dict[int, Any] = {id(t.layer): t.layer for t in graph.inputs}
     level = {key: 0 for key in layers}
     edges: list[tuple[int, int]] = []
-    for node in graph.nodes:  # in execution order: producers are placed first
+    for node in graph.calls:  # in execution order: producers are placed first
         key = id(node.layer)
         layers.setdefault(key, node.layer)
-        sources = [id(graph.tensors[s].layer) for s in node.inputs]
+        sources = [id(graph.ref(s)[0]) for s in node.inputs]
         level[key] = max([level.get(key, 0)] + [level[s] + 1 for s in sources])
         edges.extend((s, key) for s in sources if (s, key) not in edges)
     rows: dict[int, list[int]] = {}
@@ -209,9 +209,10 @@ def model_graph(model: Any, to_file: str | os.PathLike = "model.png", show_shape
         if show_layer_activations and activation:
             lines.append(f"activation: {activation}")
         if show_shapes:
-            calls = [n for n in graph.nodes if n.layer is layer]
+            calls = [n for n in graph.calls if n.layer is layer]
             if calls:
-                out = graph.tensors[calls[0].out].shape
+                made = graph.tensors[calls[0].out]
+                out = made.shape if made.outputs is None else [t.shape for t in made.outputs]
                 shown = ", ".join(str(graph.tensors[s].shape) for s in calls[0].inputs)
             else:  # an input layer
                 out = shown = next(t.shape for t in graph.inputs if t.layer is layer)

@@ -42,7 +42,7 @@ def find_layer(model, layer) -> Layer:
     """The model's layer named ``layer`` (a str), at index ``layer`` (an int), or ``layer``
     itself (a Layer of the model)."""
     graph = _graph(model)
-    called = [node.layer for node in graph.nodes]
+    called = [node.layer for node in graph.calls]
     if isinstance(layer, Layer) and any(layer is found for found in called):
         return layer
     if isinstance(layer, str):
@@ -63,7 +63,7 @@ def find_layer(model, layer) -> Layer:
 def conv_layers(model) -> list[Layer]:
     """The model's layers with a 4-D kernel ``(f_h, f_w, n_C_prev, n_C)``, in call order."""
     found = []
-    for node in _graph(model).nodes:
+    for node in _graph(model).calls:
         kernel = getattr(node.layer, "kernel", None)
         if kernel is not None and np.ndim(getattr(kernel, "value", kernel)) == 4:
             found.append(node.layer)
@@ -73,12 +73,16 @@ def conv_layers(model) -> list[Layer]:
 def spatial_layers(model) -> list[Layer]:
     """Layers whose output is a feature map ``(m, n_H, n_W, n_C)``, in call order."""
     graph = _graph(model)
-    return [node.layer for node in graph.nodes if len(graph.tensors[node.out].shape) == 4]
+    return [node.layer for node in graph.calls if graph.tensors[node.out].outputs is None
+            and len(graph.tensors[node.out].shape) == 4]
 
 
 def _tensor_of(graph: Graph, layer: Layer) -> KerasTensor:
-    for node in graph.nodes:
+    for node in graph.calls:
         if node.layer is layer:
+            if graph.tensors[node.out].outputs is not None:
+                raise ValueError(f"layer '{layer.name}' returns several tensors; probe a "
+                                 "layer that reads the one you want")
             return graph.tensors[node.out]
     raise ValueError(f"layer '{layer.name}' is not called in this model's graph")
 
