@@ -164,6 +164,9 @@ class Optimizer(Configurable):
             setattr(self, key, None if value is None else _check_rate(key, value))
         self._slots: dict[str, list[np.ndarray]] = {}
         self._shapes: list[tuple[int, ...]] | None = None
+        # the variables the slots belong to, in slot order (None until a step or build
+        # names them: an optimizer built from arrays or restored from a file)
+        self._owners: list | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
 
     # -- step count -----------------------------------------------------------------------
@@ -239,7 +242,7 @@ class Optimizer(Configurable):
         return order + [f"{n}/{i}" for n in names if n not in pairs for i in range(n_variables)]
 
     def _make_slot_variables(self) -> list[Variable]:
-        owners = getattr(self, "_applied_variables", None) or []
+        owners = self._owners or getattr(self, "_applied_variables", None) or []
         made = []
         for key in self._slot_keys():
             name, _, index = key.partition("/")
@@ -298,6 +301,7 @@ class Optimizer(Configurable):
         variables = [v for v in values if getattr(v, "_convnp_variable", False)]
         if variables:
             self._applied_variables = variables
+        self._owners = variables if variables and len(variables) == len(values) else None
         values = [v.value if getattr(v, "_convnp_variable", False) else np.asarray(v)
                   for v in values]
         self._shapes = [v.shape for v in values]
@@ -382,10 +386,7 @@ class Optimizer(Configurable):
             values.append(value)
         if not self.built:
             self.build(values)
-        elif [v.shape for v in values] != self._shapes:
-            raise ValueError(
-                f"{type(self).__name__} was built for variables of shapes {self._shapes}, "
-                f"received {[v.shape for v in values]}; use a new optimizer for a new model")
+        slots = self._slot_indices(pairs, values)
         grads: list = []
         for i, ((grad, var), value) in enumerate(zip(pairs, values)):
             if grad is not None:
@@ -404,7 +405,7 @@ class Optimizer(Configurable):
                 if grad is not None:
                     value -= value * value.dtype.type(self.weight_decay * lr)
         self._before_updates()
-        self._run_updates([(i, g, v) for i, (g, v) in enumerate(zip(grads, values))
+        self._run_updates([(i, g, v) for i, g, v in zip(slots, grads, values)
                            if g is not None])
         for (grad, var), value in zip(pairs, values):
             if grad is None:
@@ -418,6 +419,39 @@ class Optimizer(Configurable):
         self._iterations.mark_modified()
         self._applied_variables = [var for _, var in pairs]
         return self._step
+
+    def _slot_indices(self, pairs: list, values: list) -> list[int]:
+        """The slots of each variable of a step. Variables the optimizer knows are found by
+        identity, so a step may update any of them in any order (Keras 3: a frozen layer's
+        weights drop out of the trainable list; a GAN step updates part of a model). Until
+        it knows them (built from arrays, or state restored from a file) a step gives every
+        variable, in slot order, and those become its variables.
+
+        Raises:
+            ValueError: a variable the optimizer was not built with (as Keras 3's "Unknown
+                variable"): its slots would belong to another variable.
+        """
+        if self._owners is None:
+            if [v.shape for v in values] != self._shapes:
+                raise ValueError(
+                    f"{type(self).__name__} was built for variables of shapes {self._shapes}, "
+                    f"received {[v.shape for v in values]}; use a new optimizer for a new "
+                    "model")
+            self._owners = [var for _, var in pairs]
+            return list(range(len(pairs)))
+        known = {id(var): i for i, var in enumerate(self._owners)}
+        slots = []
+        for (_, var), value in zip(pairs, values):
+            index = known.get(id(var))
+            if index is None:
+                name = getattr(var, "path", None) or getattr(var, "name", None) or "?"
+                raise ValueError(
+                    f"Unknown variable {name!r} of shape {value.shape}: {type(self).__name__} "
+                    f"can only be called for the {len(self._owners)} variables it was "
+                    "originally built with; create a new optimizer for a new set of variables "
+                    "(one per model in a GAN)")
+            slots.append(index)
+        return slots
 
     def _clip(self, grads: list) -> list:
         """Keras's clipping: each gradient to norm ``clipnorm``, all of them together to
