@@ -445,3 +445,57 @@ def test_outputs_sharing_a_layer_name_log_apart():
                                        "pair_mae"]
     logs = model.evaluate(x, [x, x[..., :1]], verbose=0, return_dict=True)
     assert logs["loss"] == pytest.approx(logs["pair_loss"] + logs["pair_1_loss"], rel=1e-5)
+
+
+def test_nested_outputs_keep_their_nesting():
+    """keras.io's Involution visualizes with ``Model(inputs, [layer.output for ...])`` over
+    layers returning (output, kernel): outputs nested in lists."""
+    image = keras.Input((8, 8, 3))
+    first = Pair(name="first")(image)
+    second = Pair(name="second")(layers.Concatenate()(first))
+    model = keras.Model(image, [first, second])
+    assert [[t.shape for t in group] for group in model.output] == [
+        [(None, 8, 8, 3), (None, 8, 8, 1)], [(None, 8, 8, 4), (None, 8, 8, 1)]]
+    x, _ = data()
+    predicted = model.predict(x, verbose=0)
+    called = model(x)
+    assert [len(group) for group in predicted] == [len(group) for group in called] == [2, 2]
+    np.testing.assert_allclose(predicted[0][1], x.mean(axis=-1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(called[1][0]), predicted[1][0], rtol=1e-6)
+    # compile and fit take losses and targets nested the same way (or flat)
+    model.compile("sgd", [["mse", "mse"], ["mse", "mae"]])
+    targets = [[x, x[..., :1]], [np.zeros((4, 8, 8, 4)), np.zeros((4, 8, 8, 1))]]
+    history = model.fit(x, targets, epochs=1, verbose=0)
+    assert sorted(history.history) == ["first_1_loss", "first_loss", "loss", "second_1_loss",
+                                       "second_loss"]
+    flat = [t for group in targets for t in group]
+    assert model.evaluate(x, flat, verbose=0) == pytest.approx(
+        model.evaluate(x, targets, verbose=0))
+    with pytest.raises(ValueError, match="nesting of the model's outputs"):
+        model.fit(x, [[x], [x, x]], epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("suffix", ["keras", "convnp"])
+def test_nested_outputs_survive_files(suffix, tmp_path):
+    if suffix == "keras":
+        pytest.importorskip("h5py")
+    image = keras.Input((8, 8, 3))
+    scaled, mean = Pair(name="pair")(image)
+    model = keras.Model(image, [[scaled, mean], layers.Flatten()(mean)])
+    model.save(tmp_path / f"m.{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"m.{suffix}", custom_objects={"Pair": Pair})
+    x, _ = data()
+    (a, b), c = loaded.predict(x, verbose=0)
+    (a0, b0), c0 = model.predict(x, verbose=0)
+    for got, want in ((a, a0), (b, b0), (c, c0)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_keras_written_nested_outputs_load():
+    pytest.importorskip("h5py")
+    expected = load_fixture("multi_output_expected.npz")
+    model = keras.models.load_model(FIXTURES / "multi_output_nested.keras",
+                                    custom_objects={"Pair": Pair})
+    (head, second), left = model.predict(expected["x"], verbose=0)
+    for got, key in ((head, "nested/0/0"), (second, "nested/0/1"), (left, "nested/1")):
+        np.testing.assert_allclose(got, expected[key], rtol=1e-5, atol=1e-6)

@@ -58,6 +58,7 @@ from convnp.io.keras_tree import (
     vars_path,
 )
 from convnp.layers.base import weight_budget
+from convnp.models.compile_utils import pack
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -538,6 +539,28 @@ def _freeze_keeping_flags(model) -> None:
         obj.trainable = flag
 
 
+def _nested_ends(value, what: str) -> tuple[list | None, Any]:
+    """``(template, flat list)`` of an ``output_layers`` list that nests lists of
+    ``[name, node, index]`` entries (a model made with ``outputs=[[a, b], c]``); ``(None,
+    value)`` for a flat one."""
+    def is_entry(item) -> bool:
+        return isinstance(item, list) and bool(item) and isinstance(item[0], str)
+
+    if not isinstance(value, list) or is_entry(value) or all(is_entry(v) for v in value):
+        return None, value
+    flat: list = []
+
+    def walk(item, depth: int):
+        if is_entry(item):
+            flat.append(item)
+            return len(flat) - 1
+        if not isinstance(item, list) or not item or depth > 16:
+            raise ValueError(f"model config: unreadable {what} entry {item!r:.200}")
+        return [walk(part, depth + 1) for part in item]
+
+    return walk(value, 0), flat
+
+
 def _end_names(value, what: str) -> list[tuple[str, int, int]]:
     """``input_layers`` / ``output_layers``: one ``[name, node, output index]`` or a list of
     them."""
@@ -757,7 +780,10 @@ def _functional_from_config(config: dict):
         if isinstance(value, dict) and value:  # Model(inputs={...}): keep the keys
             found = lookup(renumbered(_end_names(list(value.values()), what)), what)
             return dict(zip(value, found))
+        nesting, value = _nested_ends(value, what)
         found = lookup(renumbered(_end_names(value, what)), what)
+        if nesting is not None:  # outputs=[[a, b], c]
+            return pack(nesting, found)
         return found if len(found) > 1 else found[0]
 
     inputs, outputs = model_ends("input_layers"), model_ends("output_layers")
@@ -1466,20 +1492,23 @@ def keras_config(model, *, checked: bool = False) -> dict:
         entry["inbound_nodes"].append({"args": [refs] if node.multi else refs,
                                        "kwargs": _call_kwargs(node.layer)})
 
-    def ends(slots: list[int], keys: list[str] | None):
+    def ends(slots: list[int], keys: list[str] | None, nesting: list | None = None):
         triples = [ref(s) for s in slots]
         for triple, slot in zip(triples, slots):
             if _counts_own_node(graph.ref(slot)[0]):
                 triple[1] += 1  # Keras's numbering of a nested model's calls here
         if keys is not None:  # Model(inputs={...}): Keras writes the dict
             return dict(zip(keys, triples))
+        if nesting is not None:  # outputs=[[a, b], c]: Keras writes the nested lists
+            return pack(nesting, triples)
         return triples[0] if len(triples) == 1 else triples
 
     return {"module": "keras.src.models.functional", "class_name": "Functional",
             "config": {"name": model.name, "trainable": bool(model.trainable),
                        "layers": [entries[id(layer)] for layer in keras_layer_order(model)],
                        "input_layers": ends(graph.input_slots, model._input_keys),
-                       "output_layers": ends(graph.output_slots, model._output_keys)},
+                       "output_layers": ends(graph.output_slots, model._output_keys,
+                                             model._output_nesting)},
             "registered_name": "Functional", "build_config": {"input_shape": None}}
 
 

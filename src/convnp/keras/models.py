@@ -194,9 +194,7 @@ def _clone_functional(model, clone, input_tensors, call_function):
     outputs = [made[id(t)] for t in graph.outputs]
     inputs_arg = dict(zip(keys, new_inputs)) if keys is not None else (
         new_inputs if isinstance(model.input, (list, tuple)) else new_inputs[0])
-    out_keys = model._output_keys
-    outputs_arg = dict(zip(out_keys, outputs)) if out_keys is not None else (
-        outputs if isinstance(model.output, (list, tuple)) else outputs[0])
+    outputs_arg = model._structured_outputs(outputs)
     cls = type(model)
     try:
         clone_of = cls(inputs=inputs_arg, outputs=outputs_arg, name=model.name)

@@ -159,3 +159,53 @@ def match(data, names: list[str], what: str, method: str, required=None) -> list
     raise ValueError(f"{method}(): the model has {len(names)} {what} {names}; pass a list of "
                      f"{len(names)} arrays or a dict by name, got {type(data).__name__}"
                      + (f" of length {len(data)}" if isinstance(data, (list, tuple)) else ""))
+
+
+def nesting_of(outputs) -> tuple[list | None, Any]:
+    """``(template, flat list)`` for outputs given as lists (or tuples) inside a list, such as
+    ``[layer.output for layer in ...]`` over layers that return several tensors; the template
+    is that nesting with each tensor's flat index in its place. ``(None, outputs)`` for
+    anything else."""
+    if not isinstance(outputs, (list, tuple)) or \
+            not any(isinstance(item, (list, tuple)) for item in outputs):
+        return None, outputs
+    flat: list = []
+
+    def walk(item):
+        if isinstance(item, (list, tuple)):
+            return [walk(part) for part in item]
+        flat.append(item)
+        return len(flat) - 1
+
+    return walk(outputs), flat
+
+
+def pack(template: list, values: list) -> list:
+    """``values`` (flat) in the nesting of ``template`` (`nesting_of`)."""
+    return [pack(t, values) if isinstance(t, list) else values[t] for t in template]
+
+
+def flatten_as(template: list | None, value, what: str):
+    """``value`` given in the nesting of the outputs (``template``, `nesting_of`: losses
+    ``[["mse", "mae"], "mse"]`` or targets ``[[y_a, y_b], y_c]`` for ``outputs=[[a, b], c]``)
+    as one flat list in output order; anything that does not nest like that (a flat list, a
+    dict, one loss for all) as it is."""
+    if template is None or not isinstance(value, (list, tuple)) or len(value) != len(template) \
+            or not any(isinstance(t, list) and isinstance(v, (list, tuple))
+                       for t, v in zip(template, value)):
+        return value
+    flat: list = []
+
+    def walk(t, v) -> None:
+        if not isinstance(t, list):
+            flat.append(v)
+            return
+        if not isinstance(v, (list, tuple)) or len(v) != len(t):
+            raise ValueError(f"{what}: expected the nesting of the model's outputs "
+                             f"{template}, got {type(v).__name__} where a list of {len(t)} "
+                             "goes")
+        for ti, vi in zip(t, v):
+            walk(ti, vi)
+
+    walk(template, value)
+    return flat

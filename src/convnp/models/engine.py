@@ -42,6 +42,8 @@ class Engine:
     #: the sorted keys of ``Model(inputs={...})`` / ``outputs={...}`` (None: a list or one)
     _input_keys: list[str] | None = None
     _output_keys: list[str] | None = None
+    #: for ``outputs=[[a, b], [c, d]]``: that nesting with flat output indices (`nesting_of`)
+    _output_nesting: list | None = None
 
     @staticmethod
     def _structured(values: list, keys: list[str] | None):
@@ -50,6 +52,13 @@ class Engine:
         if keys is not None:
             return dict(zip(keys, values))
         return values[0] if len(values) == 1 else list(values)
+
+    def _structured_outputs(self, values: list):
+        """The output values (one per graph output) as the model's outputs were given: a dict,
+        nested lists (``outputs=[[a, b], ...]``), a list or one value."""
+        if self._output_nesting is not None:
+            return compile_utils.pack(self._output_nesting, list(values))
+        return self._structured(values, self._output_keys)
 
     def _init_training_state(self) -> None:
         self.optimizer = None
@@ -120,7 +129,12 @@ class Engine:
             if metrics is None:
                 metrics = self._metric_ids or None
         names = self._output_names_or_default()
-        specs = compile_utils.resolve(loss, loss_weights, metrics, names)
+        nesting = self._output_nesting  # outputs=[[a, b], c]: losses may nest the same way
+        specs = compile_utils.resolve(compile_utils.flatten_as(nesting, loss, "loss"),
+                                      compile_utils.flatten_as(nesting, loss_weights,
+                                                               "loss_weights"),
+                                      compile_utils.flatten_as(nesting, metrics, "metrics"),
+                                      names)
         self.optimizer = optimizer
         self.loss = loss
         self.loss_weights = loss_weights
@@ -505,6 +519,7 @@ class Engine:
         if len(specs) == 1:
             return self._prepare_target(self._single_target(y, method), n, method, None)
         needed = [spec.loss is not None for spec in specs]
+        y = compile_utils.flatten_as(self._output_nesting, y, f"{method}(): y")
         ys = compile_utils.match(y, self._output_names_or_default(), "outputs", method,
                                  required=needed)
         arrays = [None if t is None else self._prepare_target(t, n, method, spec.name)

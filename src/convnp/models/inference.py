@@ -134,7 +134,7 @@ class InferenceMixin(Engine):
             raise ValueError("predict(): the data is empty")
         merged = [parts[0] if len(outputs) == 1 else np.concatenate(parts, axis=0)
                   for parts in zip(*outputs)]
-        return self._structured(merged, self._output_keys)
+        return self._structured_outputs(merged)
 
     def evaluate_generator(self, generator, steps=None, **kwargs):
         """Keras 2's spelling of `evaluate` on a generator: warns, then calls `evaluate`."""
@@ -176,7 +176,7 @@ class InferenceMixin(Engine):
         with self._step_lock:
             outs = self._graph.forward(xs, training=False, inference=True)
             self._drop_caches()
-        return self._structured(outs, self._output_keys)
+        return self._structured_outputs(outs)
 
     def reset_metrics(self) -> None:
         for m in self.compiled_metrics:

@@ -127,6 +127,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
             self._input_keys, inputs = _flatten_ends(inputs, "inputs")
             self._output_keys, outputs = _flatten_ends(outputs, "outputs")
+            self._output_nesting, outputs = compile_utils.nesting_of(outputs)
             graph = Graph(inputs, outputs)
             _check_unique_names(graph.layers)
             self._set_graph(graph)
@@ -174,7 +175,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def output(self):
         """The output tensor (a list for several outputs, a dict for ``outputs={...}``)."""
         self._require_built("output")
-        return self._structured(self._graph.outputs, self._output_keys)
+        return self._structured_outputs(self._graph.outputs)
 
     @property
     def input_shape(self):
@@ -391,10 +392,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 outs = self._call_layer_by_layer(inputs, mode)
             else:
                 outs = taped.call_on_arrays(self, inputs, mode, forward)
-            if self._output_keys is None:
+            if self._output_keys is None and self._output_nesting is None:
                 return outs
-            return self._structured(outs if isinstance(outs, list) else [outs],
-                                    self._output_keys)
+            return self._structured_outputs(outs if isinstance(outs, list) else [outs])
 
     def _first_call(self, inputs, training):
         """A subclassed model's first call on data: the user's ``call`` runs once, on that
@@ -568,6 +568,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         ends_in = [[t.layer.name, 0, 0] for t in graph.inputs]
         ends_out = [[layer.name, call, index]
                     for layer, call, index in map(graph.ref, graph.output_slots)]
+        if self._output_nesting is not None:
+            ends_out = compile_utils.pack(self._output_nesting, ends_out)
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -630,7 +632,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         def ends(entries, read):
             if isinstance(entries, dict):  # a model made with inputs={...} / outputs={...}
                 return {key: read(*value) for key, value in entries.items()}
-            found = [read(*value) for value in entries]
+            found = [read(*value) if isinstance(value[0], str) else ends(value, read)
+                     for value in entries]  # a nested list: outputs=[[a, b], ...]
             return found if len(found) > 1 else found[0]
 
         inputs = ends(config["input_layers"], lambda name, *_: tensors[(name, 0)])
