@@ -187,3 +187,51 @@ def test_users_loss_metric_and_optimizer_classes_load_in_keras(tmp_path):
     script.write_text(USER_CLASSES_SIDE)
     result = _run([str(script), str(tmp_path / "users.keras"), str(tmp_path / "expect.npz")])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# The fixture's user layer on the Keras side (tests/fixtures/make_multi_output.py).
+MULTI_OUTPUT_SIDE = textwrap.dedent("""
+    import os, sys
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np, keras
+
+    class Pair(keras.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+                                         name="scale")
+        def call(self, x):
+            return x * self.scale, keras.ops.mean(x, axis=-1, keepdims=True)
+
+    worst = 0.0
+    for model_path, expect in zip(sys.argv[1::2], sys.argv[2::2]):
+        model = keras.models.load_model(model_path, custom_objects={"Pair": Pair})
+        with np.load(expect) as z:
+            got = keras.tree.flatten(model.predict(z["x"], verbose=0))
+            for i, array in enumerate(got):
+                worst = max(worst, float(np.max(np.abs(array - z[f"out{i}"]))))
+    print("max abs diff", worst)
+    sys.exit(0 if worst <= 1e-5 else 1)
+""")
+
+
+def test_calls_with_several_outputs_written_by_convnp_load_in_keras(tmp_path):
+    """A nested model with two outputs, a user layer returning a tuple, a split, and outputs
+    nested in lists: convnp's .keras and legacy .h5 files predict the same in Keras."""
+    from tests.models.test_multi_output_calls import mixed_model
+
+    model = mixed_model()
+    head, second, left = model.outputs
+    nested = type(model)(model.inputs[0], [[head, second], left])
+    x = np.random.default_rng(3).random((3, 8, 8, 3)).astype(np.float32)
+    args = []
+    for name, which in (("mixed", model), ("nested", nested)):
+        for suffix in ("keras", "h5"):
+            which.save(tmp_path / f"{name}.{suffix}")
+            flat = [np.asarray(a) for group in which.predict(x, verbose=0)
+                    for a in (group if isinstance(group, list) else [group])]
+            np.savez(tmp_path / f"{name}.npz", x=x, **{f"out{i}": a for i, a in enumerate(flat)})
+            args += [str(tmp_path / f"{name}.{suffix}"), str(tmp_path / f"{name}.npz")]
+    script = tmp_path / "keras_side.py"
+    script.write_text(MULTI_OUTPUT_SIDE)
+    result = _run([str(script), *args])
+    assert result.returncode == 0, result.stdout + result.stderr
