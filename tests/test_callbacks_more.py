@@ -145,3 +145,25 @@ def test_model_checkpoint_refuses_an_unsavable_model_before_the_first_step(tmp_p
               callbacks=[weights, CountSteps()])
     assert len(steps) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w_1.weights.npz", "w_2.weights.npz"]
+
+
+class _AddsToLogs(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        logs["extra"] = 0.5
+
+
+def test_progress_line_comes_after_other_callbacks_as_in_keras_3(tmp_path, capsys, monkeypatch):
+    # Keras 3 runs its progress logger after the user's callbacks: a checkpoint's messages
+    # come before the epoch's line and what a callback adds to the logs shows in that line
+    # (the lines below are what TensorFlow 2.21 / Keras 3.15 prints for the same fit, TF's
+    # "Save and load models" tutorial)
+    monkeypatch.chdir(tmp_path)
+    model = _model()
+    x, y = _data()
+    checkpoint = tf.keras.callbacks.ModelCheckpoint("training_1/cp.weights.h5",
+                                                    save_weights_only=True, verbose=1)
+    model.fit(x, y, epochs=2, verbose=2, callbacks=[checkpoint, _AddsToLogs()])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:5] == ["Epoch 1/2", "", "Epoch 1: saving model to training_1/cp.weights.h5",
+                         "", "Epoch 1: finished saving model to training_1/cp.weights.h5"]
+    assert lines[5].endswith("- extra: 0.5000") and lines[6] == "Epoch 2/2"

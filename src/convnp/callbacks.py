@@ -90,9 +90,9 @@ class CallbackList:
 
     Args:
         callbacks: user callbacks (None or an iterable).
-        add_history: append a `History` if none is present (it ends up last, so it sees the
-            final logs).
-        add_progbar: insert a `ProgbarLogger` if none is present.
+        add_history: append a `History` if none is present (after the user's callbacks, so
+            it sees the final logs).
+        add_progbar: append a `ProgbarLogger` if none is present (after History).
         model: handed to `set_model` of every callback.
         **params: `epochs`, `steps`, `verbose`, ... handed to `set_params`.
     """
@@ -105,11 +105,13 @@ class CallbackList:
                 raise TypeError(f"callbacks must be Callback instances, got {type(cb).__name__}")
         self.history: History | None = next(
             (c for c in self.callbacks if isinstance(c, History)), None)
-        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
-            self.callbacks.insert(0, ProgbarLogger())
         if add_history and self.history is None:
             self.history = History()
             self.callbacks.append(self.history)
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            # last, as in Keras 3: what other callbacks print at an epoch's end comes before
+            # the epoch's line, and what they add to the logs shows in it
+            self.callbacks.append(ProgbarLogger())
         self.params = params
         self.model = model
         if model is not None:
@@ -500,6 +502,8 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path)
         else:
             self.model.save(path)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
     def on_train_begin(self, logs=None):
         """Save once into a scratch folder before the first step, so that a model this
