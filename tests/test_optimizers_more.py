@@ -117,3 +117,38 @@ def test_keras3_build_then_apply_with_gradients_only():
         opt.apply([np.zeros(2, np.float32)])
     with pytest.raises(ValueError, match="pass trainable_variables, or call optimizer.build"):
         optimizers.Adam().apply([np.zeros(2, np.float32)])
+
+
+# Keras 3.15's schedules called on np.linspace(0, 100, 5) (TensorFlow 2.21; float32 tensors)
+_KERAS_SCHEDULE_ARRAYS = {
+    "InverseTimeDecay": [0.009999999776482582, 0.002424242440611124, 0.0013793102698400617,
+                         0.0009638554183766246, 0.00074074073927477],
+    "ExponentialDecay": [0.10000000149011612, 0.02500000037252903, 0.0031250000465661287,
+                         0.0007812500116415322, 9.765625145519152e-05],
+    "CosineDecay": [0.10000000149011612, 0.05499999597668648, 0.010000000707805157,
+                    0.010000000707805157, 0.010000000707805157],
+    "PiecewiseConstantDecay": [0.10000000149011612, 0.009999999776482582, 0.009999999776482582,
+                               0.0010000000474974513, 0.0010000000474974513],
+    "PolynomialDecay": [0.10000000149011612, 0.034687504172325134, 0.0037500006146728992,
+                        0.0010000000474974513, 0.0010000000474974513],
+    "CosineDecayRestarts": [0.10000000149011612, 0.09619397670030594, 0.014644661918282509,
+                            0.09157347679138184, 0.04999999701976776],
+}
+
+
+def test_schedules_called_on_an_array_of_steps():
+    # the "Overfit and underfit" tutorial plots lr_schedule(np.linspace(...))
+    s = tf.keras.optimizers.schedules
+    schedules = [s.InverseTimeDecay(0.01, decay_steps=8, decay_rate=1),
+                 s.ExponentialDecay(0.1, 10, 0.5, staircase=True),
+                 s.CosineDecay(0.1, 50, alpha=0.1),
+                 s.PiecewiseConstantDecay([10, 60], [0.1, 0.01, 0.001]),
+                 s.PolynomialDecay(0.1, 60, 0.001, power=2.0), s.CosineDecayRestarts(0.1, 20)]
+    steps = np.linspace(0, 100, 5)
+    for schedule in schedules:
+        rates = schedule(steps)
+        assert rates.shape == (5,) and rates.numpy().dtype == np.float32
+        np.testing.assert_allclose(rates.numpy(), _KERAS_SCHEDULE_ARRAYS[type(schedule).__name__],
+                                   rtol=1e-6)
+        assert isinstance(schedule(3), float)  # one step: a number, as the optimizers read it
+    assert schedules[0](steps.reshape(5, 1)).shape == (5, 1)

@@ -31,8 +31,11 @@ import itertools
 import math
 from typing import Any
 
+import numpy as np
+
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
+from convnp.tensor.eager import to_eager
 
 __all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
            "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
@@ -44,10 +47,22 @@ def _positive(name: str, value, integer: bool = False) -> float:
 
 
 class LearningRateSchedule(Configurable):
-    """Base class: ``schedule(step) -> float``; ``get_config()`` / ``from_config()``."""
+    """Base class: ``schedule(step) -> float``; ``get_config()`` / ``from_config()``.
 
-    def __call__(self, step) -> float:
-        raise NotImplementedError
+    The built-in schedules write their rule for one step in ``_rate``; called on an array of
+    steps they give a float32 tensor of rates, one per step, as Keras's schedules (which run
+    on tensors) do: the "Overfit and underfit" tutorial plots ``schedule(np.linspace(...))``.
+    A user's subclass writes ``__call__`` itself."""
+
+    def __call__(self, step):
+        if np.ndim(step) > 0:
+            steps = np.asarray(step, dtype=np.float64)
+            rates = np.array([self._rate(s) for s in steps.ravel()], dtype=np.float32)
+            return to_eager(rates.reshape(steps.shape))
+        return self._rate(step)
+
+    def _rate(self, step) -> float:
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(step)")
 
 
 class _StepDecay(LearningRateSchedule):
@@ -73,7 +88,7 @@ class _StepDecay(LearningRateSchedule):
 
 
 class ExponentialDecay(_StepDecay):
-    def __call__(self, step) -> float:
+    def _rate(self, step) -> float:
         return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
@@ -90,7 +105,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             raise ValueError(f"boundaries must increase, got {boundaries}")
         self.boundaries, self.values, self.name = boundaries, values, name
 
-    def __call__(self, step) -> float:
+    def _rate(self, step) -> float:
         for boundary, value in zip(self.boundaries, self.values):
             if step <= boundary:
                 return value
@@ -117,7 +132,7 @@ class CosineDecay(LearningRateSchedule):
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
         return start * ((1 - self.alpha) * cosine + self.alpha)
 
-    def __call__(self, step) -> float:
+    def _rate(self, step) -> float:
         step = float(step)
         if self.warmup_target is None:
             return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
@@ -134,7 +149,7 @@ class CosineDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(_StepDecay):
-    def __call__(self, step) -> float:
+    def _rate(self, step) -> float:
         return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
@@ -150,7 +165,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.cycle = bool(cycle)
         self.name = name
 
-    def __call__(self, step) -> float:
+    def _rate(self, step) -> float:
         step, length = float(step), self.decay_steps
         if self.cycle:
             # the period stretches to the first multiple of decay_steps at or past the step
@@ -190,7 +205,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         before = (1.0 - self.t_mul ** period) / (1.0 - self.t_mul)
         return period, (elapsed - before) / self.t_mul ** period
 
-    def __call__(self, step) -> float:
+    def _rate(self, step) -> float:
         period, fraction = self._period_and_fraction(float(step) / self.first_decay_steps)
         peak = self.m_mul ** period
         cosine = 0.5 * peak * (1.0 + math.cos(math.pi * fraction))
