@@ -309,7 +309,7 @@ REFUSALS = {
     "second output ref": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["args"][0][
         "config"].update(keras_history=["flatten", 0, 1]), "output 1 of layer 'flatten'"),
     "call kwargs": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["kwargs"].update(
-        scale=2.0), "scale=2.0"),
+        scale=2.0), r"extra arguments \(scale=\)"),
     "dangling input": (lambda c: layer_entry(c, "Dense")["inbound_nodes"][0]["args"][0][
         "config"].update(keras_history=["nowhere", 0, 0]), "nowhere"),
     "model class": (lambda c: c.update(class_name="MyModel"), "'MyModel' is not supported"),

@@ -202,11 +202,26 @@ MULTI_OUTPUT_SIDE = textwrap.dedent("""
         def call(self, x):
             return x * self.scale, keras.ops.mean(x, axis=-1, keepdims=True)
 
+    class AttentionGate(keras.layers.Layer):
+        def __init__(self, channels, **kwargs):
+            super().__init__(**kwargs)
+            self.channels = channels
+            self.on_x = keras.layers.Conv2D(channels, 1)
+            self.on_g = keras.layers.Conv2D(channels, 1)
+            self.psi = keras.layers.Conv2D(1, 1)
+        def call(self, x, g, scale=1.0, training=None):
+            joined = keras.ops.relu(self.on_x(x) + self.on_g(g))
+            return x * keras.ops.sigmoid(self.psi(joined)) * scale
+        def get_config(self):
+            return {**super().get_config(), "channels": self.channels}
+
     worst = 0.0
     for model_path, expect in zip(sys.argv[1::2], sys.argv[2::2]):
-        model = keras.models.load_model(model_path, custom_objects={"Pair": Pair})
+        model = keras.models.load_model(model_path, custom_objects={
+            "Pair": Pair, "AttentionGate": AttentionGate})
         with np.load(expect) as z:
-            got = keras.tree.flatten(model.predict(z["x"], verbose=0))
+            inputs = [z[f"in{i}"] for i in range(len([k for k in z.files if k[:2] == "in"]))]
+            got = keras.tree.flatten(model.predict(inputs, verbose=0))
             for i, array in enumerate(got):
                 worst = max(worst, float(np.max(np.abs(array - z[f"out{i}"]))))
     print("max abs diff", worst)
@@ -215,8 +230,10 @@ MULTI_OUTPUT_SIDE = textwrap.dedent("""
 
 
 def test_calls_with_several_outputs_written_by_convnp_load_in_keras(tmp_path):
-    """A nested model with two outputs, a user layer returning a tuple, a split, and outputs
-    nested in lists: convnp's .keras and legacy .h5 files predict the same in Keras."""
+    """A nested model with two outputs, a user layer returning a tuple, a split, outputs
+    nested in lists, and a user layer called with two tensors and an option: convnp's .keras
+    and legacy .h5 files predict the same in Keras."""
+    from tests.keras_user.test_call_arguments import gate_data, gated_model
     from tests.models.test_multi_output_calls import mixed_model
 
     model = mixed_model()
@@ -224,12 +241,15 @@ def test_calls_with_several_outputs_written_by_convnp_load_in_keras(tmp_path):
     nested = type(model)(model.inputs[0], [[head, second], left])
     x = np.random.default_rng(3).random((3, 8, 8, 3)).astype(np.float32)
     args = []
-    for name, which in (("mixed", model), ("nested", nested)):
+    for name, which, inputs in (("mixed", model, [x]), ("nested", nested, [x]),
+                                ("gated", gated_model(), gate_data())):
         for suffix in ("keras", "h5"):
             which.save(tmp_path / f"{name}.{suffix}")
-            flat = [np.asarray(a) for group in which.predict(x, verbose=0)
+            out = which.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+            flat = [np.asarray(a) for group in (out if isinstance(out, list) else [out])
                     for a in (group if isinstance(group, list) else [group])]
-            np.savez(tmp_path / f"{name}.npz", x=x, **{f"out{i}": a for i, a in enumerate(flat)})
+            np.savez(tmp_path / f"{name}.npz", **{f"in{i}": a for i, a in enumerate(inputs)},
+                     **{f"out{i}": a for i, a in enumerate(flat)})
             args += [str(tmp_path / f"{name}.{suffix}"), str(tmp_path / f"{name}.npz")]
     script = tmp_path / "keras_side.py"
     script.write_text(MULTI_OUTPUT_SIDE)

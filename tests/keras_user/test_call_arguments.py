@@ -1,7 +1,8 @@
 """Users' layers whose ``call`` takes more than one tensor or an option (``call(self, query,
-value)``, ``call(self, x, factor=2.0)``), called on arrays and tensors, alone, under a tape and
-inside a subclassed model trained by fit; and tf.Variables given as inputs, which a caller's
-tape must follow through users' layers and subclassed models."""
+value)``, ``call(self, x, factor=2.0)``), called on arrays and tensors, alone, under a tape,
+inside a subclassed model trained by fit and in functional models (saved in every format, and
+read from a Keras-written file); and tf.Variables given as inputs, which a caller's tape must
+follow through users' layers and subclassed models."""
 
 from __future__ import annotations
 
@@ -74,8 +75,10 @@ def test_inside_a_subclassed_model_trained_by_fit():
 
 def test_what_cannot_take_extra_arguments_says_so():
     x = keras.Input((3,))
-    with pytest.raises(NotImplementedError, match="one list of inputs"):
-        Gate()(x, x)
+    with pytest.raises(TypeError, match="takes its input and training"):
+        keras.layers.Dense(2)(x, x)
+    with pytest.raises(TypeError, match="layer 'g2'.*unexpected keyword"):
+        Gate(name="g2")(x, x, colour=1)
     with pytest.raises(TypeError, match="extra arguments"):
         keras.layers.Dense(2)(np.ones((1, 3)), np.ones((1, 3)))
     with pytest.raises(TypeError, match="gate"):
@@ -117,3 +120,123 @@ def test_training_given_positionally_on_symbolic_tensors():
     x = keras.Input((400,))
     model = keras.Model(x, keras.layers.Dropout(0.5)(x, True))
     assert np.count_nonzero(model.predict(np.ones((1, 400)), verbose=0)) < 400
+
+
+# -- in functional models ------------------------------------------------------------------------
+
+
+class AttentionGate(keras.layers.Layer):
+    """Attention U-Net's gate: ``x * sigmoid(psi(relu(conv(x) + conv(g)))) * scale``."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.on_x = keras.layers.Conv2D(channels, 1)
+        self.on_g = keras.layers.Conv2D(channels, 1)
+        self.psi = keras.layers.Conv2D(1, 1)
+
+    def call(self, x, g, scale=1.0, training=None):
+        joined = keras.ops.relu(self.on_x(x) + self.on_g(g))
+        return x * keras.ops.sigmoid(self.psi(joined)) * scale
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels}
+
+
+def gated_model():
+    x, g = keras.Input((8, 8, 3), name="x"), keras.Input((8, 8, 5), name="g")
+    first = AttentionGate(4, name="gate")(x, g, scale=2.0)
+    second = AttentionGate(4, name="gate2")(first, g=g)  # the tensor as a keyword
+    return keras.Model([x, g], second)
+
+
+def gate_data():
+    rng = np.random.default_rng(2)
+    return [rng.random((2, 8, 8, 3)).astype(np.float32),
+            rng.random((2, 8, 8, 5)).astype(np.float32)]
+
+
+def test_functional_call_with_several_tensor_arguments():
+    keras.utils.set_random_seed(0)
+    model = gated_model()
+    assert [layer.name for layer in model.layers] == ["x", "g", "gate", "gate2"]
+    x, g = gate_data()
+    gate, gate2 = model.get_layer("gate"), model.get_layer("gate2")
+    direct = gate2(gate(x, g, scale=2.0), g=g)
+    np.testing.assert_allclose(model.predict([x, g], verbose=0), np.asarray(direct), rtol=1e-6)
+    # gradients w.r.t. both tensors and the weights, as the direct calls give them
+    grads = []
+    for run in (lambda gt: model([x, gt]), lambda gt: gate2(gate(x, gt, scale=2.0), g=gt)):
+        with tf.GradientTape() as tape:
+            gt = tf.constant(g)
+            tape.watch(gt)
+            loss = tf.reduce_sum(run(gt) ** 2)
+        grads.append(tape.gradient(loss, [gt, *model.trainable_variables]))
+    assert len(grads[0]) == 13
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
+    model.compile("adam", "mse")
+    before = gate.on_g.kernel.numpy().copy()
+    model.fit([x, g], np.zeros((2, 8, 8, 3)), epochs=1, verbose=0)
+    assert not np.array_equal(before, gate.on_g.kernel.numpy())
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5", "convnp"])
+def test_calls_with_several_arguments_survive_files_and_clone(suffix, tmp_path):
+    if suffix != "convnp":
+        pytest.importorskip("h5py")
+    keras.utils.set_random_seed(0)
+    model = gated_model()
+    data = gate_data()
+    path = tmp_path / f"gated.{suffix}"
+    model.save(path)
+    loaded = keras.models.load_model(path, custom_objects={"AttentionGate": AttentionGate})
+    np.testing.assert_array_equal(loaded.predict(data, verbose=0), model.predict(data, verbose=0))
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone.predict(data, verbose=0), model.predict(data, verbose=0))
+
+
+def test_keras_written_call_with_several_arguments_loads():
+    pytest.importorskip("h5py")
+    from tests.helpers import FIXTURES, load_fixture
+
+    expected = load_fixture("multi_output_expected.npz")
+    model = keras.models.load_model(FIXTURES / "gated.keras",
+                                    custom_objects={"AttentionGate": AttentionGate})
+    got = model.predict([expected["gated/x"], expected["gated/g"]], verbose=0)
+    np.testing.assert_allclose(got, expected["gated/out"], rtol=1e-5, atol=1e-6)
+
+
+def test_convnp_writes_calls_with_several_arguments_as_keras(tmp_path):
+    """Keras 3 writes ``layer(x, g, scale=2.0)`` as one inbound node with its args and kwargs
+    (tensors inline), as in tests/fixtures/gated.keras."""
+    pytest.importorskip("h5py")
+    import json
+    import zipfile
+
+    keras.utils.set_random_seed(0)
+    model = gated_model()
+    path = tmp_path / "gated.keras"
+    model.save(path)
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))["config"]
+    nodes = {entry["name"]: entry["inbound_nodes"] for entry in config["layers"]}
+
+    def history(arg):
+        return arg["config"]["keras_history"]
+
+    # the layout Keras 3.15 gives these two calls (checked against its own file)
+    assert [history(a) for a in nodes["gate"][0]["args"]] == [["x", 0, 0], ["g", 0, 0]]
+    assert nodes["gate"][0]["kwargs"] == {"scale": 2.0}
+    assert [history(a) for a in nodes["gate2"][0]["args"]] == [["gate", 0, 0]]
+    assert history(nodes["gate2"][0]["kwargs"]["g"]) == ["g", 0, 0]
+
+
+def test_a_crafted_call_template_is_refused():
+    keras.utils.set_random_seed(0)
+    config = gated_model().get_config()
+    entry = next(e for e in config["layers"] if e["name"] == "gate")
+    entry["call_template"] = {"__tuple__": [{"__tensor__": 0}, {"__tuple__": [{"__tensor__": 7}]},
+                                            {"__dict__": {}}]}
+    with pytest.raises(ValueError, match="unreadable call_template"):
+        keras.Model.from_config(config, custom_objects={"AttentionGate": AttentionGate})

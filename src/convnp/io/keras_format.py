@@ -57,6 +57,7 @@ from convnp.io.keras_tree import (
     state_groups,
     vars_path,
 )
+from convnp.layers._slots import fill
 from convnp.layers.base import weight_budget
 from convnp.models.compile_utils import pack
 
@@ -439,10 +440,12 @@ def _history(tensor_spec, where: str) -> tuple[str, int, int]:
     return history[0], history[1], history[2]
 
 
-def _inbound(entry: dict, class_name: str) -> list[tuple[list[tuple[str, int, int]], bool]]:
-    """One ``(producers, called on a list?)`` pair per call of a functional layer entry (a
-    shared layer has several); each producer is ``(layer name, call number, output index)``
-    (`_history`)."""
+def _inbound(entry: dict, class_name: str) -> list[tuple[list, bool, tuple | None]]:
+    """One ``(producers, called on a list?, template)`` per call of a functional layer entry
+    (a shared layer has several); each producer is ``(layer name, call number, output
+    index)`` (`_history`). ``template`` is None for a call on one tensor or one list of
+    tensors; for a user's layer called with more (``layer(x, g, scale=2.0)``) it is the
+    call's ``(inputs, args, kwargs)`` with a `Slot` for each producer."""
     name = entry.get("name") or (entry.get("config") or {}).get("name")
     where = _where(name, class_name)
     nodes = entry.get("inbound_nodes", [])
@@ -451,27 +454,53 @@ def _inbound(entry: dict, class_name: str) -> list[tuple[list[tuple[str, int, in
     return [_inbound_node(node, class_name, where) for node in nodes]
 
 
-def _inbound_node(node, class_name: str, where: str
-                  ) -> tuple[list[tuple[str, int, int]], bool]:
+def _inbound_node(node, class_name: str, where: str) -> tuple[list, bool, tuple | None]:
     if isinstance(node, dict):  # Keras 3
         args = node.get("args")
-        kwargs = node.get("kwargs") or {}
-        for key, value in kwargs.items():
+        extra = {}
+        for key, value in (node.get("kwargs") or {}).items():
             if key == "training" and value in (None, False, True):
                 continue  # read by _fixed_training
             if key == "mask" and value is None:
                 continue
-            raise ValueError(f"{where}: call argument {key}={value!r} is not supported")
-        if not isinstance(args, list) or len(args) != 1:
-            raise ValueError(f"{where}: expected one positional call argument, got {args!r:.200}")
-        arg = args[0]
-        if isinstance(arg, list):
-            return [_history(t, where) for t in arg], True
-        return [_history(arg, where)], False
+            extra[key] = value
+        if not isinstance(args, list) or not args:
+            raise ValueError(f"{where}: expected positional call arguments, got {args!r:.200}")
+        if len(args) == 1 and not extra:
+            arg = args[0]
+            if isinstance(arg, list):
+                return [_history(t, where) for t in arg], True, None
+            return [_history(arg, where)], False, None
+        producers: list = []
+        template = (_argument(args[0], producers, where),
+                    tuple(_argument(a, producers, where) for a in args[1:]),
+                    {str(k): _argument(v, producers, where) for k, v in extra.items()})
+        if not producers:
+            raise ValueError(f"{where}: a call with no tensor argument")
+        return producers, True, template
     if isinstance(node, list):  # Keras 2: a list of [name, node, tensor, kwargs]
         producers = [_history(t, where) for t in node]
-        return producers, len(producers) > 1
+        return producers, len(producers) > 1, None
     raise ValueError(f"{where}: unreadable inbound node {node!r:.200}")
+
+
+def _argument(value, producers: list, where: str):
+    """One argument of a recorded call with several: a tensor reference becomes a `Slot`
+    (its producer appended to ``producers``); lists, dicts and JSON scalars stay."""
+    from convnp.layers._slots import Slot
+    from convnp.layers.op_layer import NOT_SCALAR, json_scalar
+
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        producers.append(_history(value, where))
+        return Slot(len(producers) - 1)
+    if isinstance(value, list):
+        return [_argument(v, producers, where) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {str(k): _argument(v, producers, where) for k, v in value.items()}
+    scalar = json_scalar(value, where)
+    if scalar is NOT_SCALAR:
+        raise ValueError(f"{where}: unsupported call argument {value!r:.200}")
+    return scalar
 
 
 def _user_model(cls, entry: dict, config: dict, label: str):
@@ -695,7 +724,7 @@ def _functional_from_config(config: dict):
     entries = config.get("layers")
     if not isinstance(entries, list) or not entries:
         raise ValueError("model config: 'layers' must be a non-empty list")
-    pending = []  # (name, class_name, call number, producers, multi)
+    pending = []  # (name, class_name, call number, producers, multi, template)
     made: dict[str, Any] = {}
     fixed: dict[str, bool | None] = {}  # layer(x, training=...): the mode the call fixed
     for i, entry in enumerate(entries):
@@ -712,15 +741,14 @@ def _functional_from_config(config: dict):
         calls = _inbound(entry, class_name)
         if (class_name == "InputLayer") != (not calls):
             raise ValueError(f"{_where(name, class_name)}: only InputLayers may have no inputs")
-        if any(not producers for producers, _ in calls):
+        if any(not producers for producers, *_ in calls):
             raise ValueError(f"{_where(name, class_name)}: a call with no inputs")
         made[name] = operation[1] if operation is not None else \
             _entry_object(entry, f"model config layers[{i}]")
         fixed[name] = _fixed_training(entry, class_name, is_model(made[name]))
-        pending.extend((name, class_name, k, producers, multi)
-                       for k, (producers, multi) in enumerate(calls))
+        pending.extend((name, class_name, k, *call) for k, call in enumerate(calls))
         if not calls:
-            pending.append((name, class_name, 0, [], False))
+            pending.append((name, class_name, 0, [], False, None))
 
     tensors: dict[tuple[str, int], Any] = {}  # (name, call): its output, or list of them
 
@@ -739,7 +767,7 @@ def _functional_from_config(config: dict):
         progressed = False
         rest = []
         for item in pending:
-            name, class_name, k, producers, multi = item
+            name, class_name, k, producers, multi, template = item
             if any(p[:2] not in tensors for p in producers) \
                     or (k and (name, k - 1) not in tensors):
                 rest.append(item)
@@ -751,12 +779,18 @@ def _functional_from_config(config: dict):
                 args = [tensor(p) for p in producers]
                 kwargs = {} if fixed.get(name) is None else {"training": fixed[name]}
                 try:
-                    tensors[(name, k)] = layer(args if multi else args[0], **kwargs)
-                except (TypeError, ValueError) as error:
+                    if template is not None:  # layer(x, g, scale=2.0)
+                        call_in, call_args, call_kwargs = fill(template, args)
+                        tensors[(name, k)] = layer(call_in, *call_args,
+                                                   **{**call_kwargs, **kwargs})
+                    else:
+                        tensors[(name, k)] = layer(args if multi else args[0], **kwargs)
+                except (TypeError, ValueError, NotImplementedError) as error:
                     raise ValueError(f"{_where(name, class_name)}: {error}") from None
             progressed = True
         if not progressed:
-            missing = sorted({p[:2] for *_, ps, _ in rest for p in ps if p[:2] not in tensors})
+            missing = sorted({p[:2] for *_, ps, _, _ in rest for p in ps
+                              if p[:2] not in tensors})
             raise ValueError(f"model config: layers {sorted({r[0] for r in rest})} are fed by "
                              f"unknown or cyclic layer calls {missing}")
         pending = rest
@@ -1429,6 +1463,26 @@ def _layer_entry(layer, input_shape, multi: bool) -> dict:
     return entry
 
 
+def _keras_argument(value, refs: list, where: str):
+    """One argument of a call with several (`Node.template`) as Keras writes it: a tensor as
+    its reference, lists and dicts of them, JSON scalars."""
+    from convnp.layers._slots import Slot
+    from convnp.layers.op_layer import NOT_SCALAR, json_scalar
+
+    if isinstance(value, Slot):
+        return refs[value.index]
+    if isinstance(value, (list, tuple)):
+        return [_keras_argument(v, refs, where) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _keras_argument(v, refs, where) for k, v in value.items()}
+    scalar = json_scalar(value, where)
+    if scalar is NOT_SCALAR:
+        raise ValueError(f"cannot save {where} as a Keras file: its call argument "
+                         f"{value!r:.80} ({type(value).__name__}) is not a tensor, a list or "
+                         "a JSON value; save as .convnp or save the weights only")
+    return scalar
+
+
 def _call_kwargs(layer) -> dict:
     """A call that fixed its mode (``layer(x, training=True)``, a frozen base called with
     ``training=False``) writes it in its inbound node's kwargs, as Keras does."""
@@ -1483,13 +1537,22 @@ def keras_config(model, *, checked: bool = False) -> dict:
         if _as_operation(node.layer) is not None:  # called once (`_check_savable`)
             entries[id(node.layer)] = _operation_entry(node.layer, refs)
             continue
+        several = node.multi and node.template is None  # called on one list of tensors
         entry = entries.get(id(node.layer))
         if entry is None:
-            entry = _layer_entry(node.layer, shapes if node.multi else shapes[0], node.multi)
+            entry = _layer_entry(node.layer, shapes if several else shapes[0], several)
             entry["name"] = node.layer.name
             entry["inbound_nodes"] = []
             entries[id(node.layer)] = entry
-        entry["inbound_nodes"].append({"args": [refs] if node.multi else refs,
+        if node.template is not None:  # layer(x, g, scale=2.0): Keras's args and kwargs
+            call_in, call_args, call_kwargs = node.template
+            where = f"layer '{node.layer.name}'"
+            entry["inbound_nodes"].append({
+                "args": [_keras_argument(v, refs, where) for v in (call_in, *call_args)],
+                "kwargs": {**{k: _keras_argument(v, refs, where)
+                              for k, v in call_kwargs.items()}, **_call_kwargs(node.layer)}})
+            continue
+        entry["inbound_nodes"].append({"args": [refs] if several else refs,
                                        "kwargs": _call_kwargs(node.layer)})
 
     def ends(slots: list[int], keys: list[str] | None, nesting: list | None = None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from convnp.keras.saving import load_model, save_model
+from convnp.layers._slots import fill
 from convnp.layers.base import OutputPick
 from convnp.models import Model, Sequential
 
@@ -188,6 +189,13 @@ def _clone_functional(model, clone, input_tensors, call_function):
         call_kwargs = {}
         if node.layer._fixed_training is not None:  # layer(x, training=...) in the original
             call_kwargs["training"] = node.layer._fixed_training
+        if node.template is not None:  # layer(x, g, scale=2.0) in the original
+            call_in, call_args, template_kwargs = fill(node.template, args)
+            call_kwargs = {**template_kwargs, **call_kwargs}
+            call = call_function if call_function is not None else (
+                lambda target, *a, **k: target(*a, **k))
+            made[id(graph.tensors[node.out])] = call(layer, call_in, *call_args, **call_kwargs)
+            continue
         made[id(graph.tensors[node.out])] = (
             call_function(layer, arg, **call_kwargs) if call_function is not None
             else layer(arg, **call_kwargs))

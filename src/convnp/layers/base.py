@@ -15,6 +15,7 @@ Shapes given to `build` and `compute_output_shape` include the batch axis as `No
 from __future__ import annotations
 
 import contextvars
+import inspect
 import math
 import re
 from collections import defaultdict
@@ -188,6 +189,9 @@ class KerasTensor:
         #: for the value a call with several outputs makes (`record_outputs`): the output
         #: tensors users hold, one `OutputPick` each; None for every other tensor
         self.outputs: list[KerasTensor] | None = None
+        #: for a call with several tensor arguments (`_record_call_with_arguments`): its
+        #: ``(inputs, args, kwargs)`` with `Slot` markers for ``inputs``; None otherwise
+        self.call_template: tuple | None = None
 
     @property
     def ndim(self) -> int:
@@ -333,6 +337,68 @@ def _is_symbolic(inputs) -> bool:
     return isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(
         isinstance(t, KerasTensor) for t in inputs
     )
+
+
+def _has_symbolic(value) -> bool:
+    """Whether ``value`` is or holds (in lists, tuples, dict values) a KerasTensor."""
+    if isinstance(value, KerasTensor):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_symbolic(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_symbolic(v) for v in value.values())
+    return False
+
+
+def _record_call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
+    """A user's layer called on KerasTensors with more than its input (``layer(x, skip)``,
+    ``layer(x, mask=m)``, ``layer(x, scale=2.0)``): one graph node reading every tensor among
+    the arguments, with the call's ``(inputs, args, kwargs)`` kept as a template (the tensors
+    replaced by `Slot`s in the order of the node's inputs, `KerasTensor.call_template`); the
+    graph fills it with values on each run (`taped.call_template`). ``training=`` fixes the
+    call's mode, as for a one-input call.
+
+    Raises:
+        TypeError: a built-in layer (they take their input and ``training`` only), or
+            arguments the layer's ``call`` does not take.
+    """
+    from convnp.layers._slots import template_of
+
+    if not layer._autodiff:
+        raise TypeError(f"{type(layer).__name__} layer '{layer.name}' takes its input and "
+                        f"training=...; got extra arguments {taped.describe(args, kwargs)}")
+    user_call = taped.user_call_of(layer)
+    try:
+        bound = inspect.signature(user_call).bind(layer, inputs, *args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"layer '{layer.name}': {error}") from None
+    given = dict(bound.arguments)
+    kwargs = dict(kwargs)
+    if "training" in kwargs:
+        training = kwargs.pop("training")
+    tensors: list[KerasTensor] = []
+    template = template_of((inputs, tuple(args), kwargs), tensors)
+    if not layer.built:
+        taped._build_from_arguments(layer, user_call, inputs, given)
+    layer._fixed_training = None if training is None else bool(training)
+    shapes = [tuple(t.shape) for t in tensors]
+
+    def trial(zeros):
+        from convnp.layers._slots import fill
+
+        xs, call_args, call_kwargs = fill(template, list(zeros))
+        if "training" in inspect.signature(user_call).parameters:
+            call_kwargs = {**call_kwargs, "training": False}
+        return user_call(layer, xs, *call_args, **call_kwargs)
+
+    shape = taped.trial_output_shape(layer, shapes, call=trial)
+    if several_shapes(shape):
+        outputs = record_outputs(layer, tensors, shape)
+        outputs[0].inputs[0].call_template = template
+        return outputs
+    out = KerasTensor(shape, layer=layer, inputs=tensors)
+    out.call_template = template
+    return record_call(layer, tensors, out)
 
 
 def _shape_of(inputs) -> Shape | list[Shape]:
@@ -710,12 +776,8 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             if _is_symbolic(inputs) and len(args) == 1 and not kwargs and training is None \
                     and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
                 return self(inputs, training=args[0])  # Keras 2's layer(x, True)
-            if _is_symbolic(inputs) or any(_is_symbolic(v) for v in (*args, *kwargs.values())):
-                raise NotImplementedError(
-                    f"layer '{self.name}' called with more than its input on symbolic "
-                    "tensors: a functional model records one input (or one list of inputs) "
-                    "per call. Take the tensors as one list (call(self, inputs) with a, b = "
-                    "inputs), or call the layer from a subclassed model's call()")
+            if _is_symbolic(inputs) or any(_has_symbolic(v) for v in (*args, *kwargs.values())):
+                return _record_call_with_arguments(self, inputs, args, kwargs, training)
             return taped.call_with_arguments(self, inputs, args, kwargs, training)
         input_shape = _shape_of(inputs)
         self.ensure_built(input_shape, on_data=not _is_symbolic(inputs))

@@ -28,6 +28,7 @@ import numpy as np
 
 from convnp._limits import MIN_LIMIT_BYTES
 from convnp.layers import base, taped
+from convnp.layers._slots import Slot, fill, slots_of, template_of
 from convnp.layers.base import KerasTensor, Layer, open_weight_budget, unique_name
 from convnp.layers.registry import register
 from convnp.tensor import eager, symbolic
@@ -46,60 +47,6 @@ _SMALL_TRIAL = (2, 1)
 # when an op refuses 5 and 7 for the unknown sizes (``space_to_depth`` with a block of 2, a
 # reshape into halves): sizes most block sizes divide
 _DIVISIBLE_TRIALS = ((2, 12), (3, 24))
-
-
-class Slot:
-    """Where the layer's ``index``-th input goes among the op's arguments."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int):
-        self.index = index
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Slot) and other.index == self.index
-
-    def __hash__(self) -> int:
-        return hash(("slot", self.index))
-
-    def __repr__(self) -> str:
-        return f"<input {self.index}>"
-
-
-def _template(value, tensors: list):
-    """``value`` with each KerasTensor replaced by its `Slot` (appending new ones to
-    ``tensors``), inside lists, tuples and dicts too."""
-    if isinstance(value, KerasTensor):
-        for i, known in enumerate(tensors):
-            if known is value:
-                return Slot(i)
-        tensors.append(value)
-        return Slot(len(tensors) - 1)
-    if type(value) in (list, tuple):
-        return type(value)(_template(v, tensors) for v in value)
-    if type(value) is dict:
-        return {k: _template(v, tensors) for k, v in value.items()}
-    return value
-
-
-def _fill(value, inputs: list):
-    if isinstance(value, Slot):
-        return inputs[value.index]
-    if type(value) in (list, tuple):
-        return type(value)(_fill(v, inputs) for v in value)
-    if type(value) is dict:
-        return {k: _fill(v, inputs) for k, v in value.items()}
-    return value
-
-
-def _slots(value) -> set[int]:
-    if isinstance(value, Slot):
-        return {value.index}
-    if type(value) in (list, tuple):
-        return set().union(*(_slots(v) for v in value))
-    if type(value) is dict:
-        return set().union(*(_slots(v) for v in value.values()))
-    return set()
 
 
 def op_path(function) -> str:
@@ -157,7 +104,7 @@ class TFOpLambda(Layer):
         self.function = function
         self.args = tuple(args)
         self.kwargs = dict(kwargs or {})
-        slots = _slots(self.args) | _slots(self.kwargs)
+        slots = slots_of(self.args) | slots_of(self.kwargs)
         if not slots or slots != set(range(len(slots))):
             raise ValueError(f"TFOpLambda '{self.name}': the arguments must hold slots for "
                              f"inputs 0..n-1, got slots {sorted(slots)}")
@@ -196,7 +143,7 @@ class TFOpLambda(Layer):
 
     def _apply(self, inputs):
         xs = self._inputs(inputs)
-        out = self.function.__wrapped__(*_fill(self.args, xs), **_fill(self.kwargs, xs))
+        out = self.function.__wrapped__(*fill(self.args, xs), **fill(self.kwargs, xs))
         if isinstance(out, dict):
             raise TypeError(f"it returned a dict of {len(out)} tensors; an op on KerasTensors "
                             "may return a tensor or a list of tensors")
@@ -492,7 +439,7 @@ def keras_tensor_op(function, name: str, args: tuple, kwargs: dict) -> KerasTens
     """The KerasTensor of ``function(*args, **kwargs)`` with KerasTensors among the
     arguments: a new `TFOpLambda` called on them."""
     tensors: list[KerasTensor] = []
-    layer = TFOpLambda(function, _template(tuple(args), tensors), _template(dict(kwargs),
+    layer = TFOpLambda(function, template_of(tuple(args), tensors), template_of(dict(kwargs),
                                                                              tensors))
     return layer(tensors if len(tensors) > 1 else tensors[0])
 

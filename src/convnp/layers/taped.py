@@ -247,7 +247,7 @@ def call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
                 args[0], (bool, np.bool_))):
             return layer(inputs, training=args[0] if training is None else training)
         raise TypeError(f"{type(layer).__name__} layer '{layer.name}' takes its input and "
-                        f"training=...; got extra arguments {_describe(args, kwargs)}")
+                        f"training=...; got extra arguments {describe(args, kwargs)}")
     try:
         bound = inspect.signature(user_call).bind(layer, inputs, *args, **kwargs)
     except TypeError as exc:
@@ -274,6 +274,32 @@ def call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
                           lambda x: layer.call(x, *positional, training=training, **by_name))
 
 
+def user_call_of(layer):
+    """The ``call`` a user wrote for ``layer``'s class (under the tape's wrapper)."""
+    call = type(layer).call
+    return getattr(call, "__wrapped__", call)
+
+
+def call_template(layer, template: tuple, values: list, training: bool):
+    """A user's layer called with several tensor arguments in a functional model:
+    ``template`` is ``(inputs, args, kwargs)`` of the recorded call with `Slot` markers where
+    ``values`` (the tensors, in slot order) go. Runs under the layer's private tape with every
+    tensor watched, so its backward (`taped_backward`) returns one gradient per tensor."""
+    from convnp.layers._slots import fill
+
+    user_call = user_call_of(layer)
+    takes_training = _accepts(user_call, "training")
+
+    def run(xs):
+        inputs, args, kwargs = fill(template, list(xs))
+        if takes_training:
+            kwargs = {**kwargs, "training": training}
+        with training_scope(training):
+            return user_call(layer, inputs, *args, **kwargs)
+
+    return run_taped(layer, run, list(values))
+
+
 def _build_from_arguments(layer, user_call, inputs, given: dict) -> None:
     """Keras 3's rule: ``build(self, a_shape, b_shape)`` gets the shape of each tensor
     argument of ``call(self, a, b)`` by name; a one-argument ``build`` gets the first's."""
@@ -281,6 +307,8 @@ def _build_from_arguments(layer, user_call, inputs, given: dict) -> None:
     def shape_of(value):
         if isinstance(value, (list, tuple)):
             return [shape_of(v) for v in value]
+        if getattr(value, "_convnp_keras_tensor", False) is True:
+            return tuple(value.shape)  # a symbolic call: the batch axis is None already
         return (None,) + tuple(np.shape(value))[1:]
 
     first = list(inspect.signature(user_call).parameters)[1]
@@ -297,7 +325,8 @@ def _build_from_arguments(layer, user_call, inputs, given: dict) -> None:
     layer.input_shape = shapes[f"{first}_shape"]
 
 
-def _describe(args, kwargs) -> str:
+def describe(args, kwargs) -> str:
+    """Extra call arguments as an error message shows them: types, and keyword names."""
     parts = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
     return "(" + ", ".join(parts) + ")"
 
@@ -452,14 +481,15 @@ def taped_backward(self, dy):
 _TRIAL_SIZES = (16, 24)
 
 
-def trial_output_shape(self, input_shape):
+def trial_output_shape(self, input_shape, call=None):
     """The output shape found by calling the layer on zeros (batch of 1) outside any tape.
 
     With unknown sizes in the input (``Input((None, None, 1))``), the layer runs twice,
     with those axes at 16 and then 24: an output axis that changes between the runs is
     unknown (``None``), as in Keras (a layer tiling its input by 2 keeps ``None``; a global
     pooling gives its channels). If those runs fail, one run with the unknown axes at 1
-    decides, as it did before."""
+    decides, as it did before. ``call(zeros)`` (a list of arrays, one per shape of the list
+    ``input_shape``) runs the layer instead of its ``call`` (`call_template`)."""
     several = isinstance(input_shape, list)
     shapes = input_shape if several else [input_shape]
     unknown = any(d is None for s in shapes for d in tuple(s)[1:])
@@ -471,7 +501,10 @@ def trial_output_shape(self, input_shape):
         losses = self.__dict__.get("_added_losses")
         try:
             with isolated():
-                out = self.call(zeros if several else zeros[0], training=False)
+                if call is not None:
+                    out = call(zeros)
+                else:
+                    out = self.call(zeros if several else zeros[0], training=False)
         finally:
             self._tape_cache = cache
             if losses is not None:

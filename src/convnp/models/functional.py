@@ -78,6 +78,15 @@ class Node:
     multi: bool
     active: bool = True  # whether backward must visit this call (set by `plan_backward`)
     fan_in_needs: list[bool] = field(default_factory=list)
+    #: a user's layer called with several tensor arguments: ``(inputs, args, kwargs)`` with
+    #: `Slot`s for the values ``inputs`` names (`KerasTensor.call_template`)
+    template: tuple | None = None
+
+    def run(self, arg, training):
+        """The call's forward on ``arg`` (one value, or the list for ``multi``)."""
+        if self.template is None:
+            return self.layer.call(arg, training=training)
+        return taped.call_template(self.layer, self.template, arg, bool(training))
 
 
 def _readers(schedule: list[Node]) -> dict[int, list[Node]]:
@@ -339,8 +348,10 @@ class Graph:
                     done.add(key)
                     slots = [self._index[id(t)] for t in tensor.inputs]
                     slot = self._slot(tensor)
-                    multi = len(tensor.inputs) > 1
-                    self.nodes.append(Node(tensor.layer, slots, slot, multi))
+                    template = tensor.call_template
+                    multi = len(tensor.inputs) > 1 or template is not None
+                    self.nodes.append(Node(tensor.layer, slots, slot, multi,
+                                           template=template))
                     continue
                 if not tensor.inputs:
                     names = [t.name for t in self.inputs]
@@ -471,7 +482,7 @@ class Graph:
             mode = node.layer._fixed_training  # layer(x, training=...)
             if mode is None:  # training None: the model was called directly, model(x)
                 mode = training if training is not None else node.layer._mode_when_unset
-            values[node.out] = node.layer.call(arg, training=mode)
+            values[node.out] = node.run(arg, mode)
             if shared and id(node.layer) in shared:
                 self._states[position] = node.layer.capture_call_state()
             if node.layer.activity_regularizer is not None:
@@ -508,7 +519,7 @@ class Graph:
                 else:
                     arg = values[node.inputs[0]]
                 fixed = node.layer._fixed_training
-                values[node.out] = node.layer.call(arg, training=bool(fixed))
+                values[node.out] = node.run(arg, bool(fixed))
                 if node.layer.activity_regularizer is not None:
                     self._activity[position] = values[node.out]
                 if last:

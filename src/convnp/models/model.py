@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import taped
+from convnp.layers._slots import fill, slots_of
 from convnp.layers.base import (
     KerasTensor,
     Layer,
@@ -433,7 +434,12 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         for node in graph.nodes:
             arg = [values[s] for s in node.inputs] if node.multi else values[node.inputs[0]]
             fixed = node.layer._fixed_training  # training None: each layer's own default
-            values[node.out] = node.layer(arg, training=training if fixed is None else fixed)
+            mode = training if fixed is None else fixed
+            if node.template is not None:  # a call with several tensor arguments
+                call_in, call_args, call_kwargs = fill(node.template, arg)
+                values[node.out] = node.layer(call_in, *call_args, training=mode, **call_kwargs)
+            else:
+                values[node.out] = node.layer(arg, training=mode)
         outs = [values[s] for s in graph.output_slots]
         return outs if len(outs) > 1 else outs[0]
 
@@ -561,6 +567,10 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 entry["shared_call"] = k
             entry["inbound_nodes"] = [ref(s) for s in node.inputs]
             entry["multi_input"] = bool(node.multi)
+            if node.template is not None:  # layer(x, g, scale=2.0): the call's arguments
+                from convnp.layers.op_layer import encode
+
+                entry["call_template"] = encode(node.template, f"layer '{node.layer.name}'")
             fixed = node.layer._fixed_training
             if fixed is not None:  # layer(x, training=...): e.g. a frozen base model
                 entry["call_kwargs"] = {"training": bool(fixed)}
@@ -628,6 +638,20 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             kwargs = {}
             if "call_kwargs" in entry:
                 kwargs["training"] = bool(entry["call_kwargs"].get("training"))
+            if "call_template" in entry:  # a call with several tensor arguments
+                from convnp.layers.op_layer import decode
+
+                where = f"model config: layer '{entry['name']}'"
+                template = decode(entry["call_template"], where)
+                if not (isinstance(template, tuple) and len(template) == 3
+                        and isinstance(template[1], tuple) and isinstance(template[2], dict)
+                        and slots_of(template) == set(range(len(args)))):
+                    raise ValueError(f"{where}: unreadable call_template (it must place each "
+                                     f"of the call's {len(args)} tensors)")
+                call_in, call_args, call_kwargs = fill(template, args)
+                tensors[(entry["name"], k)] = layer(call_in, *call_args,
+                                                    **{**call_kwargs, **kwargs})
+                continue
             tensors[(entry["name"], k)] = layer(args if multi else args[0], **kwargs)
         def ends(entries, read):
             if isinstance(entries, dict):  # a model made with inputs={...} / outputs={...}
