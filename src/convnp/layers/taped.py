@@ -427,12 +427,23 @@ def run_taped(layer, fn, inputs):
                     tape.watch(variables)
                 out = fn(xs)
         finally:
-            loss_collectors.remove(collected)
+            _drop_collector(collected)
     # Under a caller's tape the added losses are recorded there (the caller adds
     # model.losses to its loss); otherwise (fit's graph) this call's backward adds them.
     layer._tape_cache = (tape, flat, out, variables, isinstance(xs, (list, tuple)),
                          [] if outer else collected)
     return out if outer else to_numpy(_as_tensors(out))
+
+
+def _drop_collector(collected: list) -> None:
+    """Take ``collected`` itself off `loss_collectors`. By identity: ``list.remove`` would
+    take the first *equal* list, and the collectors of nested calls that added nothing are
+    all equal (empty), so an inner call took its caller's collector away and the caller's
+    ``add_loss`` went astray (a subclassed VAE adding its KL loss after calling its layers)."""
+    for i in range(len(loss_collectors) - 1, -1, -1):
+        if loss_collectors[i] is collected:
+            del loss_collectors[i]
+            return
 
 
 def _as_tensors(out):
