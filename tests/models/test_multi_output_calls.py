@@ -499,3 +499,26 @@ def test_keras_written_nested_outputs_load():
     (head, second), left = model.predict(expected["x"], verbose=0)
     for got, key in ((head, "nested/0/0"), (second, "nested/0/1"), (left, "nested/1")):
         np.testing.assert_allclose(got, expected[key], rtol=1e-5, atol=1e-6)
+
+
+def test_subclassed_model_with_several_outputs_trains_one_loss_per_output():
+    """Keras 3 logs a subclassed model's outputs (which have no names) by their losses and
+    its metrics by theirs (Keras 3.15: loss, mse_loss, mae_loss, mae, mae_1)."""
+    model = MapAndMean()
+    model.compile("sgd", ["mse", "mae"], metrics=[["mae"], ["mae"]])  # before it is built
+    x, _ = data()
+    targets = [np.zeros((4, 8, 8, 4)), np.ones((4, 4))]
+    history = model.fit(x, targets, epochs=1, verbose=0)
+    assert sorted(history.history) == ["loss", "mae", "mae_1", "mae_loss", "mse_loss"]
+    logs = model.evaluate(x, targets, verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["mse_loss"] + logs["mae_loss"], rel=1e-5)
+    fmap, mean = model(x)
+    assert logs["mse_loss"] == pytest.approx(float(np.mean(np.asarray(fmap) ** 2)), rel=1e-5)
+    assert logs["mae_loss"] == pytest.approx(float(np.mean(np.abs(np.asarray(mean) - 1))),
+                                             rel=1e-5)
+    predicted = model.predict(x, verbose=0)
+    assert [p.shape for p in predicted] == [(4, 8, 8, 4), (4, 4)]
+    wrong = MapAndMean()
+    wrong.compile("sgd", ["mse", "mse", "mse"])  # unbuilt: found out when it is
+    with pytest.raises(ValueError, match="3"):
+        wrong.fit(x, targets, epochs=1, verbose=0)

@@ -57,8 +57,11 @@ def spread(value, names: list[str], what: str, *, nested_lists: bool = False) ->
     return [value] * n
 
 
-def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
-    """Per-output specs for ``compile(loss, loss_weights, metrics)``."""
+def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True
+            ) -> list[OutputSpec]:
+    """Per-output specs for ``compile(loss, loss_weights, metrics)``. ``named`` False: the
+    outputs have no names of their own (a subclassed model's), so with several each logs
+    under its loss's name (``mse_loss``) and its metrics under theirs, as Keras 3 does."""
     from convnp import losses
     from convnp import metrics as metrics_module
 
@@ -90,12 +93,18 @@ def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
         per_output = [metrics]
     specs = []
     seen: set[int] = set()
-    for name, loss_id, weight, ids in zip(_distinct(names), loss_ids, weights, per_output):
+    compiled_losses = [losses.get(i) if i is not None else None for i in loss_ids]
+    if not named and several:
+        names = [_loss_label(i, c) for i, c in zip(loss_ids, compiled_losses)]
+    taken: dict[str, int] = {}  # metric names so far (unnamed outputs: numbered apart)
+    for name, compiled, loss_id, weight, ids in zip(_distinct(names), compiled_losses,
+                                                    loss_ids, weights, per_output):
         ids = [] if ids is None else (list(ids) if isinstance(ids, (list, tuple)) else [ids])
-        compiled = losses.get(loss_id) if loss_id is not None else None
         objects = [metrics_module.get(m, loss=compiled) for m in ids]
         if several:
-            objects = [_renamed(m, f"{name}_{m.name}", id(m) in seen) for m in objects]
+            labels = [f"{name}_{m.name}" if named else m.name for m in objects]
+            labels = [_numbered(label, taken) for label in labels]
+            objects = [_renamed(m, label, id(m) in seen) for m, label in zip(objects, labels)]
             seen.update(id(m) for m in objects)
         if compiled is not None:  # reduction="none": Keras logs the mean, steps on the sum
             compiled = losses.for_training(compiled)
@@ -104,6 +113,23 @@ def resolve(loss, loss_weights, metrics, names: list[str]) -> list[OutputSpec]:
     if len(set(logged)) != len(logged):
         raise ValueError(f"metric names must be distinct and not 'loss', got {logged[1:]}")
     return specs
+
+
+def _loss_label(loss_id, compiled) -> str:
+    """What Keras 3 calls an unnamed output in its logs: the loss as given (``"mse"``), else
+    its name."""
+    if isinstance(loss_id, str):
+        return loss_id
+    if compiled is None:
+        return "output"
+    return str(getattr(compiled, "name", None) or getattr(compiled, "__name__", "output"))
+
+
+def _numbered(label: str, taken: dict[str, int]) -> str:
+    """``label``, or ``label_1``, ``label_2``... when it was taken before."""
+    k = taken.get(label, 0)
+    taken[label] = k + 1
+    return label if k == 0 else f"{label}_{k}"
 
 
 def _distinct(names: list[str]) -> list[str]:

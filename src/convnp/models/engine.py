@@ -129,12 +129,16 @@ class Engine:
             if metrics is None:
                 metrics = self._metric_ids or None
         names = self._output_names_or_default()
+        # a subclassed model's outputs have no names: Keras 3 logs them by their losses
+        unnamed = bool(getattr(self, "_subclassed", False))
+        if unnamed and self._graph is None and isinstance(loss, (list, tuple)):
+            names = ["output"] * len(loss)  # not built yet: one output per loss given
         nesting = self._output_nesting  # outputs=[[a, b], c]: losses may nest the same way
         specs = compile_utils.resolve(compile_utils.flatten_as(nesting, loss, "loss"),
                                       compile_utils.flatten_as(nesting, loss_weights,
                                                                "loss_weights"),
                                       compile_utils.flatten_as(nesting, metrics, "metrics"),
-                                      names)
+                                      names, named=not unnamed)
         self.optimizer = optimizer
         self.loss = loss
         self.loss_weights = loss_weights

@@ -380,7 +380,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
                     return self._graph.nodes[0].layer.run(taped.eager_inputs(inputs), mode)
-                return to_eager(self._graph.forward(xs, training=mode)[0])
+                outs = self._graph.forward(xs, training=mode)
+                return to_eager(outs[0] if len(outs) == 1 else tuple(outs))
 
             def forward(_):
                 # with no tape recording nothing backpropagates: inference-only when not
@@ -452,10 +453,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         self._check_input_shapes([t.shape for t in tensors])
         self._fixed_training = training
         batch = tensors[0].shape[0]
-        outputs = self._graph.outputs
-        if outputs[0].outputs is not None:  # a subclassed model's call returning several
-            outputs = outputs[0].outputs
-        shapes = [(batch,) + tuple(t.shape[1:]) for t in outputs]
+        shapes = [(batch,) + tuple(t.shape[1:]) for t in self._graph.outputs]
         if len(shapes) > 1:  # one output tensor each, in the order of `outputs`
             return record_outputs(self, tensors, shapes)
         return record_call(self, tensors, KerasTensor(shapes[0], layer=self, inputs=tensors))

@@ -89,7 +89,8 @@ def mark_subclass(cls) -> None:
         # the one-call graph, so that `backward` finds the tape of this forward
         if self._graph is None:
             self._build_for_shape((None,) + tuple(np.shape(inputs))[1:])
-        return self._graph.forward([inputs], training=bool(training))[0]
+        outs = self._graph.forward([inputs], training=bool(training))
+        return outs[0] if len(outs) == 1 else outs
 
     call._routes_through_graph = True
     cls.call = call
@@ -108,10 +109,7 @@ def build_graph(model, batch_shape, wrapper: ModelCall | None = None, output_sha
     wrapper = wrapper if wrapper is not None else ModelCall(model)
     if output_shape is not None:
         wrapper.__dict__["_known_output"] = (tuple(inputs.shape), output_shape)
-    out = wrapper(inputs)
-    if isinstance(out, list):  # several outputs: the graph's one output is the call's list
-        out = out[0].inputs[0]  # of them (the value the picks would take them from)
-    return Graph(inputs, out)
+    return Graph(inputs, wrapper(inputs))  # a call returning several: one output each
 
 
 def output_shapes(out):
