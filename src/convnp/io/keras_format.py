@@ -1768,16 +1768,20 @@ def restore_optimizer(model, count: int, read, where: str) -> None:
     """Give a compiled model's optimizer the ``count`` values of a Keras 3 optimizer state
     (`optimizer_entries` order); ``read(index, shape)`` returns the value at ``index``, checked
     to have ``shape`` before it is read. Two values or fewer (the step count and the rate of an
-    optimizer that never stepped) leave the optimizer fresh.
+    optimizer that never stepped) leave the optimizer fresh, unless they are the whole state of
+    this optimizer (SGD without momentum), whose step count is then restored.
 
     Raises:
         ValueError: a count or shape that does not fit the model (nothing is changed then).
     """
     opt = model.optimizer
     variables = model.trainable_weights
-    if count <= 2 and variables:
-        return  # saved before the first step: nothing but the counters
     keys = optimizer_keys(model)
+    if count <= 2 and variables and count != 1 + len(keys):
+        # saved before the first step: nothing but the counters. (An optimizer with no slots,
+        # SGD without momentum, has only its counters after stepping too: its step count is
+        # restored below, so that a schedule goes on from where it stopped.)
+        return
     if count != 1 + len(keys):
         raise ValueError(f"{where}: the optimizer state holds {count} arrays; "
                          f"{type(opt).__name__} with {len(variables)} trainable variables "
