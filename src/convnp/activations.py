@@ -10,11 +10,19 @@ The plain functions (`relu(x)`, `sigmoid(x)`, `softmax(x, axis=-1)`, ...) mirror
 the differentiable object. A user's function written in tensor ops is accepted too
 (`CallableActivation`): its backward comes from `GradientTape`.
 
+Called on a tensor or a Variable (a user's layer writing ``keras.activations.relu(x)`` or
+``self.activation(x)`` in its ``call``), a function or an `Activation` object answers with a
+tensor that the recording tapes follow (`_on_tensor`), as Keras's do: the object's own
+``backward`` is the VJP; other arguments than the defaults go through the tensor ops. Plain
+arrays take the NumPy path alone (the layers' own kernels call ``forward`` on arrays).
+
 Everything keeps the floating dtype it is given (float32 in, float32 out).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -62,15 +70,68 @@ def _as_float(x) -> np.ndarray:
     return x
 
 
+def _is_tensor(x) -> bool:
+    """A tensor or a Variable (what a tape may follow), not a plain array or number."""
+    return (isinstance(x, np.ndarray) and type(x) is not np.ndarray) or getattr(
+        x, "_convnp_variable", False)
+
+
+def _on_tensor(activation: Activation, x):
+    """``activation`` applied to a tensor or Variable: a tensor, recorded on the active tapes
+    with the activation's own backward as its VJP."""
+    from convnp.tensor.tape import new_tensor, record, recording, value_of
+
+    a = _as_float(value_of(x))
+    y = activation.forward(a)
+    out = new_tensor(y)
+    if recording():
+        record([out], [x], lambda gs: [None if gs[0] is None else
+                                       activation.backward(np.asarray(gs[0]), a, y)])
+    return out
+
+
+def _tensor_aware(function):
+    """Let a plain function take tensors: at its default arguments it is its `Activation`
+    object on the tape (`_on_tensor`); with others, `_WITH_ARGUMENTS` computes it in tensor
+    ops (so the tapes follow those)."""
+    signature = inspect.signature(function)
+    defaults = {k: p.default for k, p in signature.parameters.items()
+                if p.default is not inspect.Parameter.empty}
+
+    @functools.wraps(function)
+    def run(x, *args, **kwargs):
+        if not _is_tensor(x):
+            return function(x, *args, **kwargs)
+        given = signature.bind(x, *args, **kwargs).arguments
+        options = {k: v for k, v in given.items() if k in defaults}
+        if all(v == defaults[k] for k, v in options.items()):
+            return _on_tensor(_BY_NAME[function.__name__], x)
+        return _WITH_ARGUMENTS[function.__name__](x, **{**defaults, **options})
+
+    return run
+
+
 # ----------------------------------------------------------------------------- plain functions
 
 
-def relu(x) -> np.ndarray:
-    """max(x, 0), elementwise."""
+@_tensor_aware
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> np.ndarray:
+    """max(x, 0), elementwise; Keras's options: ``x`` only above ``threshold`` (0 below),
+    capped at ``max_value``, and ``negative_slope * (x - threshold)`` below the threshold."""
     x = _as_float(x)
-    return np.maximum(x, 0, dtype=x.dtype)
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return np.maximum(x, 0, dtype=x.dtype)
+    t = x.dtype.type
+    y = np.where(x > t(threshold), x, t(0))
+    if max_value is not None:
+        y = np.minimum(y, t(max_value))
+    if negative_slope:
+        y = y + t(negative_slope) * np.minimum(x - t(threshold), t(0))
+    return y.astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def sigmoid(x) -> np.ndarray:
     """1 / (1 + exp(-x)), computed without overflow for any finite x.
 
@@ -83,6 +144,7 @@ def sigmoid(x) -> np.ndarray:
     return np.where(x >= 0, one / (one + e), e / (one + e)).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def softmax(x, axis: int = -1) -> np.ndarray:
     """exp(x) / sum(exp(x)) along `axis`, shifted by the max so no exp overflows."""
     x = _as_float(x)
@@ -91,28 +153,33 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+@_tensor_aware
 def tanh(x) -> np.ndarray:
     """Hyperbolic tangent, elementwise."""
     return np.tanh(_as_float(x))
 
 
+@_tensor_aware
 def linear(x) -> np.ndarray:
     """Identity (Keras's 'linear', also what `activation=None` means)."""
     return _as_float(x)
 
 
+@_tensor_aware
 def softplus(x) -> np.ndarray:
     """log(1 + exp(x)), stable for large |x|."""
     x = _as_float(x)
     return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def softsign(x) -> np.ndarray:
     """x / (1 + |x|)."""
     x = _as_float(x)
     return x / (x.dtype.type(1) + np.abs(x))
 
 
+@_tensor_aware
 def elu(x, alpha: float = 1.0) -> np.ndarray:
     """x if x > 0 else alpha * (exp(x) - 1)."""
     x = _as_float(x)
@@ -124,12 +191,14 @@ _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
 
+@_tensor_aware
 def selu(x) -> np.ndarray:
     """scale * elu(x, alpha) with the self-normalizing constants."""
     x = _as_float(x)
     return (x.dtype.type(_SELU_SCALE) * elu(x, _SELU_ALPHA)).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def silu(x) -> np.ndarray:
     """x * sigmoid(x) (also called swish)."""
     x = _as_float(x)
@@ -139,23 +208,27 @@ def silu(x) -> np.ndarray:
 swish = silu
 
 
+@_tensor_aware
 def leaky_relu(x, negative_slope: float = 0.2) -> np.ndarray:
     """x if x > 0 else negative_slope * x (Keras 3's default slope is 0.2)."""
     x = _as_float(x)
     return np.where(x > 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def relu6(x) -> np.ndarray:
     """min(max(x, 0), 6)."""
     x = _as_float(x)
     return np.clip(x, 0, 6).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def exponential(x) -> np.ndarray:
     """exp(x)."""
     return np.exp(_as_float(x))
 
 
+@_tensor_aware
 def gelu(x, approximate: bool = False) -> np.ndarray:
     """x * Phi(x) with Phi the standard normal CDF (Keras' default, ``approximate=False``), or
     the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
@@ -166,12 +239,14 @@ def gelu(x, approximate: bool = False) -> np.ndarray:
     return (x * normal_cdf(x)).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def hard_sigmoid(x) -> np.ndarray:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear in between (Keras 3's definition)."""
     x = _as_float(x)
     return (np.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def hard_silu(x) -> np.ndarray:
     """x * hard_sigmoid(x) (also called hard_swish)."""
     x = _as_float(x)
@@ -181,12 +256,14 @@ def hard_silu(x) -> np.ndarray:
 hard_swish = hard_silu
 
 
+@_tensor_aware
 def mish(x) -> np.ndarray:
     """x * tanh(softplus(x))."""
     x = _as_float(x)
     return (x * np.tanh(softplus(x))).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def log_softmax(x, axis: int = -1) -> np.ndarray:
     """log(softmax(x)) along `axis`: x - logsumexp(x), without overflow."""
     x = _as_float(x)
@@ -194,17 +271,20 @@ def log_softmax(x, axis: int = -1) -> np.ndarray:
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
+@_tensor_aware
 def log_sigmoid(x) -> np.ndarray:
     """log(sigmoid(x)) = -softplus(-x)."""
     return -softplus(-_as_float(x))
 
 
+@_tensor_aware
 def hard_tanh(x) -> np.ndarray:
     """x clipped to [-1, 1]."""
     x = _as_float(x)
     return np.clip(x, -1, 1).astype(x.dtype, copy=False)
 
 
+@_tensor_aware
 def celu(x, alpha: float = 1.0) -> np.ndarray:
     """x if x >= 0 else alpha * (exp(x / alpha) - 1)."""
     x = _as_float(x)
@@ -234,6 +314,8 @@ class Activation:
         raise NotImplementedError
 
     def __call__(self, x) -> np.ndarray:
+        if _is_tensor(x):  # in a user's call: a tensor the tapes follow
+            return _on_tensor(self, x)
         return self.forward(x)
 
     @property
@@ -347,7 +429,8 @@ class _Selu(Activation):
         scale = x.dtype.type(_SELU_SCALE)
         # For x <= 0, y = scale * alpha * (exp(x) - 1), so dy/dx = y + scale * alpha.
         neg = y + x.dtype.type(_SELU_SCALE * _SELU_ALPHA)
-        return (dy * np.where(x > 0, scale, neg)).astype(dy.dtype, copy=False)
+        # at 0 the slope is `scale`, as TensorFlow's SeluGrad (which tests y < 0)
+        return (dy * np.where(x >= 0, scale, neg)).astype(dy.dtype, copy=False)
 
 
 class _Silu(Activation):
@@ -474,7 +557,8 @@ class _HardTanh(Activation):
         return hard_tanh(x)
 
     def backward(self, dy, x, y):
-        return np.where((x > -1) & (x < 1), dy, 0).astype(dy.dtype, copy=False)
+        # clip's gradient: 1 on the closed interval, the ends included (TensorFlow's)
+        return np.where((x >= -1) & (x <= 1), dy, 0).astype(dy.dtype, copy=False)
 
 
 class _Celu(Activation):
@@ -484,8 +568,10 @@ class _Celu(Activation):
         return celu(x)
 
     def backward(self, dy, x, y):
-        # for x < 0, d/dx (exp(x) - 1) = exp(x) = y + 1 (alpha = 1)
-        return np.where(x >= 0, dy, dy * (y + y.dtype.type(1))).astype(dy.dtype, copy=False)
+        # for x < 0, d/dx (exp(x) - 1) = exp(x) = y + 1 (alpha = 1). At 0 Keras's
+        # max(x, 0) + expm1(min(x, 0)) gets 1 from each tie: TensorFlow's slope there is 2
+        slope = np.where(x > 0, 1, np.where(x < 0, y + y.dtype.type(1), 2))
+        return (dy * slope).astype(dy.dtype, copy=False)
 
 
 class CallableActivation(Activation):
@@ -504,6 +590,10 @@ class CallableActivation(Activation):
 
     def forward(self, x):
         return np.asarray(self.fn(x))
+
+    def __call__(self, x):
+        # the user's function on the tensor itself, so that the tapes record its ops
+        return self.fn(x) if _is_tensor(x) else self.forward(x)
 
     def config(self) -> SavedFunction:
         """What a layer's config holds for this activation (`SavedFunction`)."""
@@ -578,6 +668,63 @@ ACTIVATIONS.add(ACTIVATIONS.entries["silu"], "swish", snake=False)
 ACTIVATIONS.add(ACTIVATIONS.entries["linear"], "identity", snake=False)
 ACTIVATIONS.add(ACTIVATIONS.entries["hard_silu"], "hard_swish", snake=False)
 _BY_NAME = ACTIVATIONS.entries
+
+
+# -- the functions on tensors, with other arguments than their defaults (in tensor ops) --------
+
+def _relu_with(x, negative_slope, max_value, threshold):
+    # Keras 3's formula, step by step, so that the slopes at the ties are TensorFlow's
+    from convnp.tensor import nn, ops
+
+    if negative_slope and max_value is None and threshold == 0:
+        return nn.leaky_relu(x, alpha=negative_slope)
+    if threshold != 0:
+        y = ops.multiply(x, ops.cast(ops.greater(x, threshold), _dtype_of(x)))
+    elif max_value == 6:
+        y, max_value = nn.relu6(x), None
+    else:
+        y = nn.relu(x)
+    if max_value is not None:
+        y = ops.clip_by_value(y, 0.0, float(max_value))
+    if negative_slope:
+        y = ops.subtract(y, ops.multiply(negative_slope, nn.relu(ops.subtract(threshold, x))))
+    return y
+
+
+def _dtype_of(x):
+    from convnp.tensor.tape import value_of
+
+    return value_of(x).dtype
+
+
+def _elu_with(x, alpha):
+    from convnp.tensor import nn, ops
+
+    y = nn.elu(x)
+    return ops.where(ops.greater(x, 0.0), y, ops.multiply(y, alpha))
+
+
+def _celu_with(x, alpha):
+    from convnp.tensor import ops
+
+    negative = ops.subtract(ops.exp(ops.divide(ops.minimum(x, 0.0), alpha)), 1.0)
+    return ops.add(ops.maximum(x, 0.0), ops.multiply(negative, alpha))
+
+
+def _tensor_nn(name: str, rename: dict | None = None):
+    def run(x, **options):
+        from convnp.tensor import nn
+
+        return getattr(nn, name)(x, **{(rename or {}).get(k, k): v for k, v in options.items()})
+    return run
+
+
+_WITH_ARGUMENTS = {
+    "relu": _relu_with, "elu": _elu_with, "celu": _celu_with,
+    "leaky_relu": _tensor_nn("leaky_relu", {"negative_slope": "alpha"}),
+    "gelu": _tensor_nn("gelu"), "softmax": _tensor_nn("softmax"),
+    "log_softmax": _tensor_nn("log_softmax"),
+}
 
 
 def get(identifier: Any) -> Activation:

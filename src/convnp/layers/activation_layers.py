@@ -44,14 +44,15 @@ class LeakyReLU(_Elementwise):
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
-        negative = x < 0
-        self._cache = negative
-        return np.where(negative, x * self.dtype.type(self.negative_slope), x)
+        positive = x > 0
+        self._cache = positive
+        return np.where(positive, x, x * self.dtype.type(self.negative_slope))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        negative = self.take_cache()
+        # slope `negative_slope` at 0 too, as TensorFlow's LeakyReluGrad (x > 0 ? 1 : slope)
+        positive = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        return np.where(negative, dy * self.dtype.type(self.negative_slope), dy)
+        return np.where(positive, dy, dy * self.dtype.type(self.negative_slope))
 
 
 @register

@@ -415,31 +415,45 @@ class ReLU(Layer):
             return y
         if self.negative_slope == 0.0 and self.threshold == 0.0:  # ReLU6 and other caps
             y = capped_relu(x, self.max_value)
-            self._cache = (y,)  # the output alone (graph values stay alive anyway)
+            if self.max_value == 6:
+                self._cache = (y,)  # the output alone (graph values stay alive anyway)
+            else:
+                # Keras clips relu(x) to [0, cap]: slope 1 up to the cap, the cap included
+                self._cache = (x > 0) & (x <= self.dtype.type(self.max_value))
             return y
-        t = self.dtype.type(self.threshold)
+        t, slope = self.dtype.type(self.threshold), self.dtype.type(self.negative_slope)
         linear = x > t  # Keras: at x == threshold the output is 0, not threshold
-        y = np.where(linear, x, self.dtype.type(self.negative_slope) * (x - t))
-        capped = None
+        y = np.where(linear, x, slope * (x - t) if self.negative_slope else self.dtype.type(0))
         if self.max_value is not None:
-            capped = x >= self.max_value
-            y[capped] = self.max_value
-        self._cache = (linear, capped)
+            y[x >= self.max_value] = self.max_value
+        self._cache = self._slopes(x, linear)
         return y.astype(self.dtype, copy=False)
+
+    def _slopes(self, x: np.ndarray, linear: np.ndarray) -> np.ndarray:
+        """The derivative TensorFlow gives, ties included. Keras computes a leaky ReLU when
+        only a slope is set; otherwise the positive part (relu6 when capped at 6 without
+        threshold, else clipped to [0, cap] with both ends kept) minus
+        ``slope * relu(threshold - x)``: at x == threshold the slope is 0."""
+        one, slope = self.dtype.type(1), self.dtype.type(self.negative_slope)
+        if self.max_value is None and self.threshold == 0.0:
+            return np.where(linear, one, slope)
+        if self.max_value == 6 and self.threshold == 0.0:
+            positive = linear & (x < 6)
+        elif self.max_value is not None:
+            positive = linear & (x <= self.dtype.type(self.max_value))
+        else:
+            positive = linear
+        return (positive + slope * (x < self.dtype.type(self.threshold))).astype(self.dtype)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        if isinstance(cache, np.ndarray):  # one mask: where the output follows the input
-            return masked(dy, cache)
-        if len(cache) == 1:  # a capped ReLU's output: the input shows through strictly inside
+        if isinstance(cache, tuple):  # ReLU6's output: the input shows through inside (0, 6)
             (y,) = cache
             return masked(dy, (y > 0) & (y < self.dtype.type(self.max_value)))
-        linear, capped = cache
-        slope = np.where(linear, self.dtype.type(1), self.dtype.type(self.negative_slope))
-        if capped is not None:
-            slope[capped] = 0
-        return np.multiply(dy, slope, dtype=self.dtype)
+        if cache.dtype == bool:  # one mask: where the output follows the input
+            return masked(dy, cache)
+        return np.multiply(dy, cache, dtype=self.dtype)  # the slopes
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -23,8 +23,6 @@ from convnp.tensor.ops import (
     _lift,
     _op,
     l2_normalize,
-    maximum,
-    minimum,
     rsqrt,
     sigmoid,
     value_of,
@@ -72,11 +70,20 @@ def _plain(x):
 
 
 def relu(features, name=None) -> EagerTensor:
-    return maximum(_lift(features), 0)
+    """``max(x, 0)``; its slope at 0 is 0, as TensorFlow's ReluGrad (not max's tie rule)."""
+    a = _plain(features)
+    keep = a > 0
+    return _op(np.where(keep, a, 0).astype(a.dtype, copy=False), [features],
+               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)])
 
 
 def relu6(features, name=None) -> EagerTensor:
-    return minimum(maximum(_lift(features), 0), 6)
+    """``min(max(x, 0), 6)``; slope 1 strictly between 0 and 6, 0 at both ends (TensorFlow's
+    Relu6Grad)."""
+    a = _plain(features)
+    keep = (a > 0) & (a < 6)
+    return _op(np.clip(a, 0, 6).astype(a.dtype, copy=False), [features],
+               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)])
 
 
 def leaky_relu(features, alpha=0.2, name=None) -> EagerTensor:
@@ -287,7 +294,7 @@ def selu(features, name=None) -> EagerTensor:
     a = _float_input(features, "selu")
     neg = _SELU_SCALE * _SELU_ALPHA * np.exp(np.minimum(a, 0))
     out = np.where(a > 0, _SELU_SCALE * a, neg - _SELU_SCALE * _SELU_ALPHA).astype(a.dtype)
-    slope = np.where(a > 0, _SELU_SCALE, neg).astype(a.dtype)
+    slope = np.where(a >= 0, _SELU_SCALE, neg).astype(a.dtype)  # `scale` at 0 (SeluGrad)
     return _op(out, [features], lambda g: [g * slope])
 
 
