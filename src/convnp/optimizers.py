@@ -132,6 +132,7 @@ class Optimizer(Configurable):
         # and set, as in Keras 2.
         decay = kwargs.pop("decay", 0.0)
         clipping = {k: kwargs.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
+        accumulation = kwargs.pop("gradient_accumulation_steps", None)
         unsupported = {k: v for k, v in kwargs.items() if v is not None and v is not False}
         # Keras's optional extras: accepted as None/False (their defaults), refused otherwise
         # rather than silently ignored.
@@ -162,6 +163,13 @@ class Optimizer(Configurable):
                              f"got {given}")
         for key, value in clipping.items():
             setattr(self, key, None if value is None else _check_rate(key, value))
+        if accumulation is not None and (isinstance(accumulation, bool) or not isinstance(
+                accumulation, (int, np.integer)) or accumulation < 2):
+            raise ValueError(f"gradient_accumulation_steps must be an integer >= 2 (or None), "
+                             f"got {accumulation!r}")
+        #: Keras 3's gradient accumulation: the gradients of this many steps are averaged and
+        #: applied together on the last of them (None: every step updates)
+        self.gradient_accumulation_steps = None if accumulation is None else int(accumulation)
         self._slots: dict[str, list[np.ndarray]] = {}
         self._shapes: list[tuple[int, ...]] | None = None
         # the variables the slots belong to, in slot order (None until a step or build
@@ -174,7 +182,11 @@ class Optimizer(Configurable):
     def iterations(self) -> Variable:
         """The number of updates applied, as Keras's int64 variable: ``.numpy()``, ``int()``,
         ``.assign(n)``, arithmetic and comparisons (``iterations % 4 == 0`` is a bool tensor,
-        fit for ``tf.cond`` or an ``if``). Assigning a number sets it."""
+        fit for ``tf.cond`` or an ``if``). Assigning a number sets it. With
+        ``gradient_accumulation_steps`` the variable counts every step (Keras saves that
+        count) and this is the number of updates, a copy, as Keras's property gives it."""
+        if self.gradient_accumulation_steps:
+            return Variable(self._step, dtype=np.int64, trainable=False, name="iteration")
         return self._iterations
 
     @iterations.setter
@@ -191,8 +203,18 @@ class Optimizer(Configurable):
 
     @property
     def _step(self) -> int:
-        """The step count as a Python int (what the update rules and schedules use)."""
-        return int(self._iterations.value)
+        """The number of updates as a Python int (what the update rules and schedules use):
+        the step count, divided by ``gradient_accumulation_steps`` when gradients are
+        accumulated."""
+        count = int(self._iterations.value)
+        return count // self.gradient_accumulation_steps if self.gradient_accumulation_steps \
+            else count
+
+    def _all_slot_names(self) -> list[str]:
+        """`_slot_names`, after Keras's ``gradient_accumulator`` when gradients are
+        accumulated (the sum of the steps since the last update)."""
+        names = list(self._slot_names())
+        return ["gradient_accumulator", *names] if self.gradient_accumulation_steps else names
 
     # -- Keras's list of variables ---------------------------------------------------------
     # slots Keras 3 keeps one pair per model variable ("kernel_momentum, kernel_velocity,
@@ -216,7 +238,7 @@ class Optimizer(Configurable):
             out.append(_AttributeVariable(self, "learning_rate", np.float32))
         if not self.built:
             return out
-        arrays = [a for name in self._slot_names() for a in self._slots.get(name, [])]
+        arrays = [a for name in self._all_slot_names() for a in self._slots.get(name, [])]
         cached = getattr(self, "_slot_variables", None)
         if cached is None or [id(v.value) for v in cached] != [id(a) for a in arrays]:
             cached = self._make_slot_variables()
@@ -231,14 +253,17 @@ class Optimizer(Configurable):
         return out
 
     def _slot_keys(self) -> list[str]:
-        return [f"{name}/{i}" for name in self._slot_names()
+        return [f"{name}/{i}" for name in self._all_slot_names()
                 for i in range(len(self._slots.get(name, [])))]
 
     def _keras_slot_order(self, n_variables: int) -> list[str]:
         names = list(self._slot_names())
         builtin = next(c for c in type(self).__mro__ if c.__module__ == __name__)
         pairs = [n for n in self._INTERLEAVED.get(builtin.__name__, ()) if n in names]
-        order = [f"{n}/{i}" for i in range(n_variables) for n in pairs]
+        # Keras: every variable's gradient accumulator first, then the optimizer's slots
+        order = [f"gradient_accumulator/{i}" for i in range(n_variables)] \
+            if self.gradient_accumulation_steps else []
+        order += [f"{n}/{i}" for i in range(n_variables) for n in pairs]
         return order + [f"{n}/{i}" for n in names if n not in pairs for i in range(n_variables)]
 
     def _make_slot_variables(self) -> list[Variable]:
@@ -305,7 +330,8 @@ class Optimizer(Configurable):
         values = [v.value if getattr(v, "_convnp_variable", False) else np.asarray(v)
                   for v in values]
         self._shapes = [v.shape for v in values]
-        self._slots = {name: [np.zeros_like(v) for v in values] for name in self._slot_names()}
+        self._slots = {name: [np.zeros_like(v) for v in values]
+                       for name in self._all_slot_names()}
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self._load_slots(state)
@@ -397,6 +423,11 @@ class Optimizer(Configurable):
                         f"{grad.shape}, expected {value.shape}")
                 grad = grad.astype(value.dtype, copy=False)
             grads.append(grad)
+        if self.gradient_accumulation_steps and not self._accumulate(slots, grads):
+            self._iterations.value += 1  # a step that only adds its gradients up
+            self._iterations.mark_modified()
+            self._applied_variables = [var for _, var in pairs]
+            return self._step
         grads = self._clip(grads)
         if self.weight_decay:
             # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
@@ -419,6 +450,23 @@ class Optimizer(Configurable):
         self._iterations.mark_modified()
         self._applied_variables = [var for _, var in pairs]
         return self._step
+
+    def _accumulate(self, slots: list[int], grads: list) -> bool:
+        """Keras 3's gradient accumulation: add this step's gradients to the accumulators;
+        on the last step of each ``gradient_accumulation_steps`` replace ``grads`` (in place)
+        by the mean over those steps, zero the accumulators and return True (update now)."""
+        steps = self.gradient_accumulation_steps
+        sums = self._slots["gradient_accumulator"]
+        update = (int(self._iterations.value) + 1) % steps == 0
+        for k, (index, grad) in enumerate(zip(slots, grads)):
+            if grad is None:
+                continue
+            if update:
+                grads[k] = (grad + sums[index]) / grad.dtype.type(steps)
+                sums[index][...] = 0
+            else:
+                sums[index] += grad
+        return update
 
     def _slot_indices(self, pairs: list, values: list) -> list[int]:
         """The slots of each variable of a step. Variables the optimizer knows are found by
@@ -522,7 +570,8 @@ class Optimizer(Configurable):
     # -- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, np.ndarray]:
         """Flat copy of everything needed to resume: iterations and slot arrays."""
-        state = {"iterations": np.array(self._step, dtype=np.int64)}
+        # every step counted (with accumulation, more than the updates), as Keras saves it
+        state = {"iterations": np.array(int(self._iterations.value), dtype=np.int64)}
         for name, arrays in self._slots.items():
             for i, a in enumerate(arrays):
                 state[f"{name}/{i}"] = a.copy()
@@ -539,7 +588,7 @@ class Optimizer(Configurable):
         """
         if not isinstance(state, dict) or "iterations" not in state:
             raise ValueError("optimizer state must be a dict with an 'iterations' entry")
-        expected_names = set(self._slot_names())
+        expected_names = set(self._all_slot_names())
         for key in state:
             if key == "iterations":
                 continue
@@ -555,7 +604,8 @@ class Optimizer(Configurable):
             self._load_slots(state)
         else:
             self._pending_state = {k: np.array(v) for k, v in state.items()}
-        self.iterations = iterations
+        self._iterations.value[...] = iterations  # the count of steps (`get_state`)
+        self._iterations.mark_modified()
 
     def _load_slots(self, state: dict[str, np.ndarray]) -> None:
         assert self._shapes is not None
@@ -564,7 +614,7 @@ class Optimizer(Configurable):
             # saved before the first update: the optimizer had no slots yet, so they start
             # at zero, exactly as they would have
             return
-        for name in self._slot_names():
+        for name in self._all_slot_names():
             keys = sorted((k for k in state if k.startswith(name + "/")),
                           key=lambda k: int(k.split("/")[1]))
             if len(keys) != n:
@@ -590,6 +640,8 @@ class Optimizer(Configurable):
                   "clipvalue": self.clipvalue}
         if self.decay:  # Keras 2's argument, written only when used (Keras 3 lacks it)
             config["decay"] = self.decay
+        if self.gradient_accumulation_steps:
+            config["gradient_accumulation_steps"] = self.gradient_accumulation_steps
         return config
 
     @classmethod

@@ -1581,8 +1581,7 @@ def keras_config(model, *, checked: bool = False) -> dict:
 # of each object, and its optimizer config lists Keras-only options that convnp keeps off.
 
 _KERAS_OPTIMIZER_EXTRAS = {"use_ema": False, "ema_momentum": 0.99,
-                           "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                           "gradient_accumulation_steps": None}
+                           "ema_overwrite_frequency": None, "loss_scale_factor": None}
 # Keras's optimizer variables: iteration, learning_rate (a variable unless a schedule gives
 # it), then the slots. Keras interleaves these slots variable by variable (m0, v0, m1, v1,
 # ...); every other slot is a block of its own, all variables in turn, in the order of the
@@ -1685,6 +1684,7 @@ def _keras_compile_config(model) -> dict | None:
         if isinstance(rate, dict):
             inner["learning_rate"] = _with_module(rate, "keras.optimizers.schedules")
         inner.update(_KERAS_OPTIMIZER_EXTRAS)
+        inner.setdefault("gradient_accumulation_steps", None)  # Keras writes it always
         if of_user_class(model.optimizer):
             # a user's subclass (keras.io's gradient centralization) by name, as Keras
             # writes it: loading needs the class
@@ -1717,6 +1717,8 @@ def _keras_optimizer_layout(opt, n_variables: int) -> list[str]:
     builtin = next(c for c in type(opt).__mro__ if c.__module__.startswith("convnp."))
     pairs = [n for n in _INTERLEAVED_SLOTS.get(builtin.__name__, ()) if n in names]
     layout = [] if getattr(opt, "_schedule", None) is not None else ["learning_rate"]
+    if getattr(opt, "gradient_accumulation_steps", None):  # Keras: accumulators first
+        layout += [f"gradient_accumulator/{i}" for i in range(n_variables)]
     if pairs:
         layout += [f"{n}/{i}" for i in range(n_variables) for n in pairs]
     for n in names:
