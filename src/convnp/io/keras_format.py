@@ -623,7 +623,8 @@ _TENSOR_OPERATIONS = {"Add": ("add", "add", "Add"), "Multiply": ("mul", "mul", "
 _OPERATIONS_MODULE = "keras.src.ops.numpy"
 # TensorFlowOpLayer op -> Keras 3 class name (the layer says which side its number is on)
 _OPERATION_ENTRIES = {"add": "Add", "mul": "Multiply", "sub": "Subtract", "rsub": "Subtract",
-                      "truediv": "TrueDivide", "rtruediv": "TrueDivide"}
+                      "truediv": "TrueDivide", "rtruediv": "TrueDivide",
+                      "reverse_channels": "Flip"}
 
 
 def _as_operation(layer) -> str | None:
@@ -635,7 +636,7 @@ def _as_operation(layer) -> str | None:
         return operation[1]
     if type(layer).__name__ != "TensorFlowOpLayer":
         return None
-    return _OPERATION_ENTRIES.get(layer.op)  # None for reverse_channels
+    return _OPERATION_ENTRIES.get(layer.op)
 
 
 def _operation_entry(layer, refs: list) -> dict:
@@ -644,6 +645,10 @@ def _operation_entry(layer, refs: list) -> dict:
     if type(layer).__name__ == "TFOpLambda":
         return keras_op_entries.operation_entry(layer, refs, f"layer '{layer.name}'")
     class_name = _as_operation(layer)
+    if layer.op == "reverse_channels":  # preprocess_input's RGB -> BGR: keras.ops.flip
+        return {"module": _OPERATIONS_MODULE, "class_name": class_name,
+                "config": {"name": layer.name, "axis": -1}, "registered_name": class_name,
+                "name": layer.name, "inbound_nodes": [{"args": list(refs), "kwargs": {}}]}
     value = layer.value
     if isinstance(value, list):  # one per channel: a constant tensor
         value = {"class_name": "__tensor__",
@@ -1405,6 +1410,8 @@ def _check_savable(model, weights_only: bool = False) -> None:
                 f"{layer.function.op_name}) as a Keras file: Keras 3 records only keras.ops "
                 "functions on symbolic tensors, each called once in a functional model; use "
                 f"the keras.ops spelling or save as .convnp")
+        if cls == "TensorFlowOpLayer" and weights_only:
+            continue  # weightless (preprocess_input's steps): Keras keeps nothing for them
         if cls in _NOT_IN_KERAS_3 or (cls in _CODE_LAYERS and cls != "Lambda"):
             raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
                              f"it has no Keras 3 counterpart (supported: {_supported()}; "
