@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import convnp as tf
 from convnp import losses, metrics
 
 RNG = np.random.default_rng(11)
@@ -112,3 +113,28 @@ def test_root_mean_squared_error_and_crossentropy_metrics():
     bce.update_state([[1.0]], [[0.0]])
     assert bce.result() == pytest.approx(np.log(2.0))
     assert metrics.deserialize(metrics.serialize(bce)).get_config() == bce.get_config()
+
+
+# Keras 3.15.1 (tensorflow-cpu 2.21) on y_true = [0, 1, 1, 0], y_pred = [0.1, 0.8, 0.6, 0.3]:
+# the loss functions reduce the last axis, so two vectors are one sample and give a scalar.
+ONE_SAMPLE_KERAS = {"binary_crossentropy": 0.298995, "mse": 0.075, "mae": 0.25,
+                    "huber": 0.0375, "hinge": 0.75, "poisson": 0.63349,
+                    "categorical_crossentropy": 1.90954, "cosine_similarity": -0.94388}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SAMPLE_KERAS))
+def test_loss_functions_on_two_vectors_give_one_value(name):
+    y = np.array([0.0, 1.0, 1.0, 0.0], np.float32)
+    p = np.array([0.1, 0.8, 0.6, 0.3], np.float32)
+    got = getattr(tf.keras.losses, name)(y, p)
+    assert np.shape(got) == ()
+    assert float(got) == pytest.approx(ONE_SAMPLE_KERAS[name], rel=1e-4)
+
+
+def test_one_sample_loss_is_differentiated():
+    y = np.array([0.0, 1.0, 1.0, 0.0], np.float32)
+    p = tf.Variable(np.array([0.1, 0.8, 0.6, 0.3], np.float32))
+    with tf.GradientTape() as tape:
+        loss = tf.keras.losses.mse(y, p)
+    np.testing.assert_allclose(tape.gradient(loss, p).numpy(), 2 * (p.numpy() - y) / 4,
+                               rtol=1e-6)

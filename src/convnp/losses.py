@@ -1020,7 +1020,16 @@ def _per_sample_function(cls: type[Loss]):
     each sample (the class's own arguments, e.g. ``from_logits``, ``label_smoothing``)."""
 
     def function(y_true, y_pred, *args: Any, **kwargs: Any):
-        return cls(*args, **kwargs).per_sample_tensor(y_true, y_pred)
+        loss = cls(*args, **kwargs)
+        if np.ndim(y_true) == 1 and np.ndim(y_pred) == 1 \
+                and cls is not SparseCategoricalCrossentropy:
+            # Keras reduces the last axis: two vectors are one sample, the loss a scalar
+            # (``mse([0, 1], [0.1, 0.8])``, a cosine similarity of two vectors)
+            from convnp.tensor.ops import expand_dims, reshape
+
+            one = loss.per_sample_tensor(expand_dims(y_true, 0), expand_dims(y_pred, 0))
+            return reshape(one, ())
+        return loss.per_sample_tensor(y_true, y_pred)
 
     function.__name__ = function.__qualname__ = snake_case(cls.__name__)
     function.__doc__ = f"Per-sample loss of `{cls.__name__}` (arguments: the class's)."
