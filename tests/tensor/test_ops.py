@@ -388,3 +388,16 @@ def test_a_value_that_is_no_number_is_refused():
     with pytest.raises(TypeError, match="got NoneType"):
         tf.constant(None)
     assert tf.constant(["a", "b"]).numpy().tolist() == ["a", "b"]  # strings stay values
+
+
+def test_matmul_converts_a_numpy_operand_to_the_tensors_dtype():
+    # TensorFlow 2.21: tf.matmul(tf.ones((2, 3)), b) is float32 for b a float64 or int64
+    # NumPy array or a list of floats (NumPy's promotion would give float64)
+    a = tf.ones((2, 3))
+    for b in (np.ones((3, 2)), np.ones((3, 2), np.int64), [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]):
+        assert tf.matmul(a, b).dtype == tf.float32
+    assert tf.matmul(np.ones((4, 2)), tf.ones((2, 3))).dtype == tf.float32
+    v = tf.Variable(np.ones((2, 3), np.float32))
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(tf.matmul(v, np.full((3, 2), 2, np.int64)))
+    np.testing.assert_array_equal(tape.gradient(total, v).numpy(), np.full((2, 3), 4.0))

@@ -20,6 +20,7 @@ from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
 from convnp.tensor.tape import (
     as_array,
+    in_tensor_dtype,
     is_variable,
     new_tensor,
     record,
@@ -677,6 +678,12 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
         raise InvalidArgumentError(f"matmul: both operands must have the same kind of dtype, "
                                    f"got a {typed[0]} tensor and a {typed[1]} tensor; "
                                    f"use tf.cast on one of them")
+    # a NumPy operand takes the tensor's dtype, as TensorFlow converts it (float32 @ int64
+    # array is float32 there, float64 under NumPy's promotion)
+    plain = in_tensor_dtype([a, b], [value_of(v) if isinstance(v, EagerTensor) or is_variable(v)
+                                     else v for v in (a, b)])
+    a, b = (v if isinstance(v, EagerTensor) or is_variable(v) else cast_to
+            for v, cast_to in zip((a, b), plain))
     x, y = _lift(a), _lift(b)
     if transpose_a or adjoint_a:
         x = _swap_last(x)

@@ -487,7 +487,7 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
     plain = [value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else x
              for x in inputs]
     if method == "__call__" and len(inputs) == 2:
-        plain = _in_tensor_dtype(inputs, plain)
+        plain = in_tensor_dtype(inputs, plain)
     out = kwargs.get("out")
     if out is not None and eager.active_tapes and any(
             t._key(x) is not None for t in eager.active_tapes for x in inputs
@@ -512,7 +512,7 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
     return tensor
 
 
-def _in_tensor_dtype(inputs, plain) -> list:
+def in_tensor_dtype(inputs, plain) -> list:
     """A NumPy operand of a tensor takes the tensor's dtype, as TensorFlow converts it
     (``float32 tensor * np.ones(2)`` is float32 there, where NumPy would promote to float64):
     numbers of any kind for a float tensor, integers for an integer one. Two tensors, and
