@@ -162,3 +162,27 @@ def test_built_layer_checks_rank_and_features_only():
         layer(np.ones((2, 4, 4, 2), dtype="float32"))
     with pytest.raises(ValueError, match="rank 4"):
         layer(np.ones((2, 3), dtype="float32"))
+
+
+def test_batch_of_one_on_a_1x1_map_gives_beta_exactly_as_tensorflow():
+    # pix2pix's bottleneck (batch 1, 1x1 map): x equals its batch mean, and TensorFlow's
+    # x * inv + (beta - mean * inv) gives beta exactly, so the ReLU after it has slope 0.
+    # TensorFlow 2.21 / Keras 3.15.1 on this model: every BN gradient 0, the Dense bias's 1,
+    # and beta still 0 after one SGD(1.0) step of fit.
+    import convnp as tf
+
+    K = tf.keras
+    inp = K.Input((1, 1, 3))
+    x = K.layers.BatchNormalization()(inp)
+    x = K.layers.ReLU()(x)
+    x = K.layers.Flatten()(x)
+    m = K.Model(inp, K.layers.Dense(1, kernel_initializer="ones")(x))
+    xi = tf.constant(np.array([[[[0.1257302, -0.13210486, 0.6404226]]]], "float32"))
+    assert np.asarray(m.layers[1](xi, training=True)).tolist() == [[[[0.0, 0.0, 0.0]]]]
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(m(xi, training=True))
+    grads = [np.asarray(g).ravel().tolist() for g in tape.gradient(total, m.trainable_variables)]
+    assert grads == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0]]
+    m.compile(optimizer=K.optimizers.SGD(1.0), loss="mse")
+    m.fit(xi, np.ones((1, 1)), verbose=0)
+    assert m.layers[1].get_weights()[1].tolist() == [0.0, 0.0, 0.0]

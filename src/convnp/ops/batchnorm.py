@@ -19,7 +19,8 @@ a pass (multiply, add, rectify; mask, sums) runs on a block while it is in cache
 costs one trip through memory instead of one per NumPy call. Backward is two passes: the
 masked output gradient written with its two column sums, then the input gradient.
 ``gamma``/``beta`` may be None (``scale=False`` / ``center=False``: 1 and 0). Arrays keep
-the float dtype they are given; the per-feature numbers are computed in float64.
+the float dtype they are given; the per-feature statistics are computed in float64, the
+shift in the data's dtype (`scale_and_shift`).
 
 The readable loop twin is `convnp.ops.reference_batchnorm`.
 """
@@ -215,15 +216,23 @@ def inverse_std(variance, epsilon: float) -> np.ndarray:
 
 def scale_and_shift(mean, variance, gamma, beta, epsilon: float,
                     dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale``
-    (``y = x * scale + shift``), cast to ``dtype``."""
+    """Per-feature ``scale = gamma / sqrt(var + eps)`` (computed in float64) and
+    ``shift = beta - mean * scale`` (``y = x * scale + shift``), in ``dtype``.
+
+    The shift is computed in ``dtype`` from the rounded scale, as TensorFlow's
+    ``x * inv + (beta - mean * inv)`` does: where ``x`` equals the mean, ``x * scale`` and
+    ``mean * scale`` are the same rounded product and ``y`` is ``beta`` exactly. A batch of one
+    image normalized over a 1x1 map (pix2pix's bottleneck) then gives exactly 0, and the ReLU
+    after it takes TensorFlow's slope at 0, not that of a 1e-7 rounding residue.
+    """
     scale = inverse_std(variance, epsilon)
     if gamma is not None:
         scale = scale * gamma
-    shift = -np.asarray(mean, dtype=np.float64) * scale
+    scale = scale.astype(dtype)
+    shift = -(np.asarray(mean, dtype=np.float64).astype(dtype) * scale)
     if beta is not None:
-        shift = shift + beta
-    return scale.astype(dtype), shift.astype(dtype)
+        shift = np.asarray(beta).astype(dtype) + shift
+    return scale, shift.astype(dtype, copy=False)
 
 
 def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=None,
