@@ -243,6 +243,9 @@ def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
         elif key == "data_format" and value not in (None, "channels_last"):
             raise ValueError(f"{where}: data_format={value!r} is not supported; convnp is "
                              "channels_last (NHWC) only")
+        elif key == "layer" and isinstance(value, dict) and "class_name" in value:
+            # a wrapper's layer (TimeDistributed, SpectralNormalization): a Keras entry itself
+            kwargs[key] = _entry_object(value, f"{where} layer")
         else:
             kwargs[key] = _plain(value)
     return kwargs

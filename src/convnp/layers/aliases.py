@@ -5,6 +5,7 @@ for `GlobalAveragePooling2D`, ...): each is the same class, registered under a s
 from __future__ import annotations
 
 from convnp.layers.conv import Conv2D
+from convnp.layers.conv1d_transpose import Conv1DTranspose
 from convnp.layers.conv_transpose import Conv2DTranspose
 from convnp.layers.depthwise import SeparableConv2D
 from convnp.layers.one_d import (
@@ -16,10 +17,13 @@ from convnp.layers.one_d import (
 )
 from convnp.layers.pooling import GlobalAveragePooling2D, GlobalMaxPooling2D
 from convnp.layers.registry import register
+from convnp.layers.separable_conv1d import SeparableConv1D
 
 #: Keras alias -> the convnp class it names
 ALIASES = {
     "Convolution1D": Conv1D,
+    "Convolution1DTranspose": Conv1DTranspose,
+    "SeparableConvolution1D": SeparableConv1D,
     "Convolution2D": Conv2D,
     "Convolution2DTranspose": Conv2DTranspose,
     "SeparableConvolution2D": SeparableConv2D,

@@ -1,0 +1,95 @@
+"""Keras 3's wrapper layers: `SpectralNormalization` against Keras's numbers, and
+`TimeDistributed` / `SpectralNormalization` in `.keras` files, where Keras stores the wrapped
+layer as a child ``layer`` (tests/fixtures/make_wrappers.py)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+import convnp as tf
+from tests.helpers import FIXTURES, load_fixture
+
+keras = tf.keras
+layers = keras.layers
+
+
+def test_spectral_normalization_training_call_matches_keras():
+    expected = load_fixture("wrappers_expected.npz")
+    sn = layers.SpectralNormalization(layers.Conv2D(3, 2), power_iterations=2)
+    sn(expected["sn/x"])
+    assert [w.name for w in sn.weights] == ["kernel", "vector_u", "bias"]  # Keras's order
+    assert [w.name for w in sn.trainable_weights] == ["kernel", "bias"]
+    sn.vector_u.assign(expected["sn/u0"])
+    sn.layer.kernel.assign(expected["sn/k0"])
+    sn.layer.bias.assign(expected["sn/b0"])
+    before = sn(expected["sn/x"]).numpy()  # inference: the kernel as it is
+    np.testing.assert_array_equal(sn.layer.kernel.numpy(), expected["sn/k0"])
+    out = sn(expected["sn/x"], training=True)
+    np.testing.assert_allclose(out.numpy(), expected["sn/y"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sn.vector_u.numpy(), expected["sn/u1"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(sn.layer.kernel.numpy(), expected["sn/k1"], rtol=1e-5,
+                               atol=1e-7)
+    assert not np.allclose(before, out.numpy())
+
+
+def test_spectral_norm_of_the_kernel_goes_to_one():
+    keras.utils.set_random_seed(0)
+    sn = layers.SpectralNormalization(layers.Dense(6), power_iterations=20)
+    x = np.random.default_rng(0).random((4, 5)).astype(np.float32)
+    sn(x)
+    sn.layer.kernel.assign(sn.layer.kernel.numpy() * 7.0)
+    sn(x, training=True)
+    assert np.linalg.svd(sn.layer.kernel.numpy(), compute_uv=False)[0] == pytest.approx(
+        1.0, rel=1e-4)
+
+
+def test_gradients_reach_the_wrapped_layer_in_fit():
+    keras.utils.set_random_seed(1)
+    image = keras.Input((6, 6, 2))
+    sn = layers.SpectralNormalization(layers.Conv2D(3, 3))
+    model = keras.Model(image, layers.GlobalAveragePooling2D()(sn(image)))
+    model.compile(keras.optimizers.SGD(0.5), "mse")
+    rng = np.random.default_rng(1)
+    x, y = rng.random((4, 6, 6, 2)).astype(np.float32), rng.random((4, 3)).astype(np.float32)
+    bias = sn.layer.bias.numpy().copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(bias, sn.layer.bias.numpy())  # the wrapped layer trained
+
+
+def test_keras_written_wrappers_load_and_predict():
+    pytest.importorskip("h5py")
+    expected = load_fixture("wrappers_expected.npz")
+    model = keras.models.load_model(FIXTURES / "wrappers.keras")
+    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["pred"],
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5", "convnp"])
+def test_wrappers_round_trip_with_keras_layout(suffix, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    model = keras.models.load_model(FIXTURES / "wrappers.keras")
+    path = tmp_path / f"again.{suffix}"
+    model.save(path)
+    x = load_fixture("wrappers_expected.npz")["x"]
+    again = keras.models.load_model(path)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    if suffix == "keras":  # the wrapped layers are children, as Keras stores them
+        with zipfile.ZipFile(path) as archive:
+            weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+            assert "layers/time_distributed/layer/vars/0" in weights
+            assert len(weights["layers/time_distributed/vars"]) == 0
+            assert weights["layers/spectral_normalization/vars/1"].shape == (1, 5)
+            assert "layers/spectral_normalization/layer/vars/1" in weights
+
+
+def test_bad_wrapped_layers_are_refused():
+    with pytest.raises(ValueError, match="power_iterations"):
+        layers.SpectralNormalization(layers.Dense(2), power_iterations=0)
+    with pytest.raises(TypeError, match="Layer instance"):
+        layers.SpectralNormalization("dense")
+    with pytest.raises(ValueError, match="no attribute 'kernel'"):
+        layers.SpectralNormalization(layers.ReLU())(np.ones((1, 3), np.float32))
