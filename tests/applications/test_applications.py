@@ -153,3 +153,21 @@ def test_decode_predictions_checks_the_shape_first(shape):
     if len(shape) != 2:  # a 1-D or 3-D array is refused even with a class index
         with pytest.raises(ValueError, match="expects a batch of predictions"):
             vgg16.decode_predictions(np.zeros(shape), class_index={"0": ["n0", "a"]})
+
+
+@pytest.mark.parametrize("make, kwargs, file", [
+    ("MobileNetV2", {}, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"),
+    ("MobileNetV2", {"include_top": False},
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
+    ("VGG16", {"include_top": False}, "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ("VGG19", {}, "vgg19_weights_tf_dim_ordering_tf_kernels.h5"),
+    ("Xception", {"include_top": False}, "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ("MobileNet", {}, "mobilenet_1_0_224_tf.h5"),
+])
+def test_the_imagenet_refusal_names_the_file_for_that_top(make, kwargs, file):
+    # TF's FGSM tutorial builds MobileNetV2(include_top=True, weights='imagenet'): the
+    # message names Keras's file with the top, not the no-top one
+    import convnp
+
+    with pytest.raises(ValueError, match=f"e.g. {file}"):
+        getattr(convnp.keras.applications, make)(weights="imagenet", **kwargs)

@@ -25,6 +25,16 @@ IMAGENET_REFUSED = (
     "(e.g. {file}) and pass its path, weights='/path/to/{file}', or use weights=None")
 
 
+def weights_file_for(file: str, include_top) -> str:
+    """Keras's weights file name for the network with or without its top, from either
+    spelling (``*_no_top.h5`` / ``*_notop.h5`` without it, the name without that mark with
+    it): what the "download it yourself" message names."""
+    for mark in ("_no_top.h5", "_notop.h5"):
+        if file.endswith(mark):
+            return file[:-len(mark)] + ".h5" if include_top is True else file
+    return file if include_top is not False else file[:-3] + "_notop.h5"
+
+
 def check_arguments(name: str, weights, include_top: bool, classes: int, pooling,
                     classifier_activation, default_file: str) -> None:
     """Keras's argument rules, with convnp's one difference: no download."""

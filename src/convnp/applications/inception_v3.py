@@ -74,7 +74,8 @@ def InceptionV3(include_top: bool = True, weights=None, input_tensor=None, input
     """Inception-v3 for ``(rows, cols, 3)`` images (default 299x299, at least 75x75);
     arguments as `convnp.applications.ResNet50`."""
     _common.check_arguments("InceptionV3", weights, include_top, classes, pooling,
-                            classifier_activation, WEIGHTS_FILE)
+                            classifier_activation,
+                            _common.weights_file_for(WEIGHTS_FILE, include_top))
     shape = _common.image_shape("InceptionV3", input_shape, 299, 75, input_tensor,
                                 any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)

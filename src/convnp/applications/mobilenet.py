@@ -68,7 +68,8 @@ def MobileNet(input_shape=None, alpha: float = 1.0, depth_multiplier: int = 1,
         name: default ``mobilenet_{alpha:.2f}_{rows}``, as Keras.
     """
     _common.check_arguments("MobileNet", weights, include_top, classes, pooling,
-                            classifier_activation, WEIGHTS_FILE)
+                            classifier_activation,
+                            _common.weights_file_for(WEIGHTS_FILE, include_top))
     _common.check_alpha("MobileNet", alpha, _ALPHAS)
     _common.check_positive_int("MobileNet", "depth_multiplier", depth_multiplier)
     _common.check_rate("MobileNet", "dropout", dropout)

@@ -79,7 +79,8 @@ def MobileNetV2(input_shape=None, alpha: float = 1.0, include_top: bool = True, 
         name: default ``mobilenetv2_{alpha:.2f}_{rows}``, as Keras.
     """
     _common.check_arguments("MobileNetV2", weights, include_top, classes, pooling,
-                            classifier_activation, WEIGHTS_FILE)
+                            classifier_activation,
+                            _common.weights_file_for(WEIGHTS_FILE, include_top))
     _common.check_alpha("MobileNetV2", alpha, _ALPHAS)
     shape = _common.image_shape("MobileNetV2", input_shape, 224, 32, input_tensor,
                                 any_size=not include_top)

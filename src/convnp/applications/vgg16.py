@@ -23,7 +23,8 @@ def build(label: str, blocks, weights_file: str, include_top, weights, input_ten
     pooling; the top is Flatten, ``fc1`` and ``fc2`` (4096 ReLU units each) and
     ``predictions``."""
     _common.check_arguments(label, weights, include_top, classes, pooling,
-                            classifier_activation, weights_file)
+                            classifier_activation,
+                            _common.weights_file_for(weights_file, include_top))
     shape = _common.image_shape(label, input_shape, 224, 32, input_tensor,
                                 any_size=not include_top)
     x = inputs = _common.model_input(shape, input_tensor)

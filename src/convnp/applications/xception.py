@@ -52,7 +52,8 @@ def Xception(include_top: bool = True, weights=None, input_tensor=None, input_sh
     """Xception for ``(rows, cols, 3)`` images (default 299x299, at least 71x71); arguments
     as `convnp.applications.ResNet50`."""
     _common.check_arguments("Xception", weights, include_top, classes, pooling,
-                            classifier_activation, WEIGHTS_FILE)
+                            classifier_activation,
+                            _common.weights_file_for(WEIGHTS_FILE, include_top))
     shape = _common.image_shape("Xception", input_shape, 299, 71, input_tensor,
                                 any_size=not include_top)
     inputs = _common.model_input(shape, input_tensor)
