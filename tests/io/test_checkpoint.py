@@ -201,8 +201,12 @@ def test_partial_matches_are_reported(tmp_path):
 
 
 def test_bad_objects_and_files(tmp_path):
-    with pytest.raises(ValueError, match="'iterator' must be a model or layer"):
-        tf.train.Checkpoint(iterator=iter(_toy_dataset()))
+    with pytest.raises(ValueError, match="'step' must be a model or layer"):
+        tf.train.Checkpoint(step=1)
+    with pytest.warns(UserWarning, match="'iterator' is a dataset iterator"):
+        kept = tf.train.Checkpoint(iterator=iter(_toy_dataset()), v=tf.Variable(1.0))
+    assert sorted(kept._objects) == ["v"]
+    kept.read(kept.write(str(tmp_path / "it"))).assert_consumed()
     ckpt = tf.train.Checkpoint(v=tf.Variable([1.0, 2.0]))
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         ckpt.restore(str(tmp_path / "missing"))

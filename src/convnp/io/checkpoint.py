@@ -31,6 +31,7 @@ import io
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ _STATE_FILE = "checkpoint"
 
 
 def _kind(name: str, value: Any) -> str:
+    """What ``value`` is to a checkpoint: layer (models too), optimizer, variable,
+    checkpoint, or iterator (kept out: see `Checkpoint.__setattr__`)."""
     if isinstance(value, Checkpoint):
         return "checkpoint"
     if isinstance(value, (Layer, Model)):
@@ -59,6 +62,8 @@ def _kind(name: str, value: Any) -> str:
         return "optimizer"
     if isinstance(value, Variable):
         return "variable"
+    if hasattr(value, "__next__"):
+        return "iterator"
     raise ValueError(
         f"Checkpoint: '{name}' must be a model or layer, an optimizer, a tf.Variable or "
         f"another Checkpoint (what convnp can keep), got {type(value).__name__}")
@@ -155,7 +160,15 @@ class Checkpoint:
         if name == "save_counter":
             raise AttributeError("Checkpoint.save_counter is the checkpoint's own counter")
         if not name.startswith("_"):
-            _kind(name, value)
+            if _kind(name, value) == "iterator":
+                # TensorFlow keeps a tf.data iterator's position; convnp's iterators are
+                # plain Python generators, which cannot be saved
+                warnings.warn(f"Checkpoint: '{name}' is a dataset iterator; convnp cannot save "
+                              "its position, so it is left out (after a restore it goes on "
+                              "from where it is, not from where it was saved)", UserWarning,
+                              stacklevel=2)
+                object.__setattr__(self, name, value)
+                return
             self._objects[name] = value
         object.__setattr__(self, name, value)
 
