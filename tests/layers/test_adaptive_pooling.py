@@ -1,5 +1,5 @@
 """Adaptive poolings: fast ops against the loop twin, harness and float64 gradients, PyTorch
-parity (AdaptiveAvgPool2d / AdaptiveMaxPool2d, 1-D too), refusals."""
+parity (AdaptiveAvgPool2d / AdaptiveMaxPool2d, 1-D and 3-D too), refusals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import convnp as tf
 from convnp.layers import (
     AdaptiveAveragePooling1D,
     AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
     AdaptiveMaxPooling1D,
     AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
 )
 from convnp.ops import adaptive_pool as fast
 from convnp.ops import reference_adaptive_pool as reference
@@ -39,6 +41,8 @@ def test_fast_matches_reference(shape, out, mode):
     (AdaptiveMaxPooling2D, {"output_size": (2, 3)}, (2, 5, 7, 2), (2, 2, 3, 2)),
     (AdaptiveAveragePooling1D, {"output_size": 3}, (2, 7, 2), (2, 3, 2)),
     (AdaptiveMaxPooling1D, {"output_size": 4}, (2, 9, 3), (2, 4, 3)),
+    (AdaptiveAveragePooling3D, {"output_size": (2, 3, 2)}, (2, 5, 7, 4, 2), (2, 2, 3, 2, 2)),
+    (AdaptiveMaxPooling3D, {"output_size": 3}, (1, 4, 5, 7, 2), (1, 3, 3, 3, 2)),
 ])
 def test_harness_and_gradients(cls, kwargs, in_shape, out_shape):
     check_case(cls, kwargs, in_shape, out_shape, 0)
@@ -89,3 +93,28 @@ def test_refusals_and_any_input_size(tmp_path):
     x = rng.standard_normal((4, 8, 8, 3)).astype("float32")
     model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0)
     check_file_round_trip(model, x, tmp_path / "adaptive.convnp")
+
+
+@pytest.mark.parametrize("mode", ["average", "max"])
+def test_3d_matches_pytorch(mode):
+    """AdaptiveAvgPool3d / AdaptiveMaxPool3d, with ties (the gradient goes to the first
+    maximum in depth, row, column order). Keras 3.15 gives the same forward values within
+    1.2e-7 for sizes (2, 3, 4), 3 and the identity; its (1, 1, 1) crashes (SIGFPE)."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 5, 7, 6, 3))
+    x[0, 1:3, 2, 2:4, 0] = 4.0  # a tie across depth and columns
+    cls = AdaptiveAveragePooling3D if mode == "average" else AdaptiveMaxPooling3D
+    for size in ((2, 3, 4), (1, 1, 1), (5, 7, 6), (4, 2, 5)):
+        layer = cls(size, dtype="float64")
+        y = np.asarray(layer(x))
+        dy = rng.standard_normal(y.shape)
+        dx = layer.backward(dy)
+        tx = torch.tensor(x.transpose(0, 4, 1, 2, 3), requires_grad=True)
+        pool = torch.nn.AdaptiveAvgPool3d(size) if mode == "average" else \
+            torch.nn.AdaptiveMaxPool3d(size)
+        ty = pool(tx)
+        ty.backward(torch.tensor(dy.transpose(0, 4, 1, 2, 3)))
+        np.testing.assert_allclose(y, ty.detach().numpy().transpose(0, 2, 3, 4, 1), atol=1e-12)
+        np.testing.assert_allclose(dx, tx.grad.numpy().transpose(0, 2, 3, 4, 1), atol=1e-12)
+    with pytest.raises(ValueError, match="rank 5"):
+        cls(2)(np.ones((1, 4, 4, 2), "float32"))
