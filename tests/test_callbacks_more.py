@@ -167,3 +167,36 @@ def test_progress_line_comes_after_other_callbacks_as_in_keras_3(tmp_path, capsy
     assert lines[:5] == ["Epoch 1/2", "", "Epoch 1: saving model to training_1/cp.weights.h5",
                          "", "Epoch 1: finished saving model to training_1/cp.weights.h5"]
     assert lines[5].endswith("- extra: 0.5000") and lines[6] == "Epoch 2/2"
+
+
+class _KeyRecorder(tf.keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batch_keys, self.epoch_keys = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batch_keys.append(list(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_keys.append(list(logs))
+
+
+def test_logs_come_in_keras_3_order(capsys):
+    # what TensorFlow 2.21 / Keras 3.15 gives for this compile: every logs dict sorted by key
+    # (history, callbacks, the epoch line, return_dict); the list form in compile order
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=[tf.keras.metrics.MeanAbsoluteError(name="zz"),
+                                         tf.keras.metrics.MeanSquaredError(name="aa")])
+    x, y = np.ones((4, 3), np.float32), np.ones((4, 1), np.float32)
+    recorder = _KeyRecorder()
+    history = model.fit(x, y, verbose=2, validation_data=(x, y), callbacks=[recorder])
+    keys = ["aa", "loss", "val_aa", "val_loss", "val_zz", "zz"]
+    assert list(history.history) == keys and recorder.epoch_keys == [keys]
+    assert recorder.batch_keys == [["aa", "loss", "zz"]]
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert [part.split(":")[0] for part in line.split(" - ")[3:]] == keys
+    assert list(model.evaluate(x, y, verbose=0, return_dict=True)) == ["aa", "loss", "zz"]
+    assert list(model.train_on_batch(x, y, return_dict=True)) == ["aa", "loss", "zz"]
+    loss, zz, aa = model.evaluate(x, y, verbose=0)
+    assert loss == pytest.approx(aa) and zz != pytest.approx(aa)

@@ -135,6 +135,8 @@ class CallbackList:
         return iter(self.callbacks)
 
     def _call(self, hook: str, *args: Any) -> None:
+        if args and isinstance(args[-1], dict):
+            keras_order(args[-1])
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
             # Keras 2 style on_batch_* overrides still fire for training batches.
@@ -153,6 +155,18 @@ class CallbackList:
             return lambda index, logs=None: self._call(name, index,
                                                        {} if logs is None else logs)
         raise AttributeError(name)
+
+
+def keras_order(logs: dict) -> dict:
+    """Put ``logs`` in Keras 3's order, in place (the same dict: what callbacks write into it
+    stays seen by the caller): its keys sorted, as Keras 3 with TensorFlow hands logs to
+    callbacks, prints them and records them in History (``accuracy``, ``loss``,
+    ``val_accuracy``, ``val_loss``). Returns ``logs``."""
+    if any(a > b for a, b in zip(logs, list(logs)[1:])):
+        items = sorted(logs.items())
+        logs.clear()
+        logs.update(items)
+    return logs
 
 
 def _overrides(cb: Any, name: str) -> bool:

@@ -69,7 +69,7 @@ def test_train_writes_model_history_and_plot(signs_run):
         assert img.format == "PNG" and img.size[0] > 100
     with open(signs_run / "history.csv", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]  # as Keras
     assert len(rows) == 2 and rows[1][0] == "0"
     metadata = saving.read_metadata(signs_run / "model.convnp")
     assert metadata["class_names"] == datasets.class_names("signs")

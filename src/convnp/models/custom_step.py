@@ -137,9 +137,19 @@ class CustomStepMixin:
         weights = self._sample_weights(ys, sample_weight, class_weight, method)
         logs = self._run_custom_step(name, xs, ys, weights)
         if return_dict:
-            return logs
-        values = list(logs.values())
+            from convnp.callbacks import keras_order
+
+            return keras_order(dict(logs))
+        values = self._step_values(logs)
         return values[0] if len(values) == 1 else values
+
+    def _step_values(self, logs: dict) -> list:
+        """A user's step's logs as the list evaluate / train_on_batch return, in Keras 3's
+        order: the loss and the model's metrics first, in `metrics` order, then the other
+        keys sorted."""
+        names = ["loss"] + [getattr(m, "name", None) for m in self.metrics]
+        first = [n for i, n in enumerate(names) if n in logs and n not in names[:i]]
+        return [logs[n] for n in first] + [logs[k] for k in sorted(logs) if k not in first]
 
     def _reset_step_metrics(self) -> None:
         """Before each epoch and each evaluation, as Keras's ``reset_metrics``: every metric

@@ -89,9 +89,11 @@ class InferenceMixin(Engine):
         if not logs:
             raise ValueError("evaluate(): the data is empty")
         if return_dict:
-            return dict(logs)
+            from convnp.callbacks import keras_order
+
+            return keras_order(dict(logs))
         if self._overrides("test_step"):
-            values = list(logs.values())
+            values = self._step_values(logs)
         else:
             values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
@@ -190,6 +192,8 @@ class InferenceMixin(Engine):
         for m in self.compiled_metrics:
             logs[m.name] = metric_value(m)
         if return_dict:
-            return logs
+            from convnp.callbacks import keras_order
+
+            return keras_order(dict(logs))
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
