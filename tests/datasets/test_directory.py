@@ -131,7 +131,7 @@ def test_corrupt_files_are_skipped_with_a_warning(tree):
     ({"labels": [0, 1]}, ValueError, "labels"),
     ({"class_names": ["llama"]}, ValueError, "llama"),
     ({"interpolation": "area"}, ValueError, "interpolation"),
-    ({"pad_to_aspect_ratio": True}, ValueError, "pad_to_aspect_ratio"),
+    ({"pad_to_aspect_ratio": True, "crop_to_aspect_ratio": True}, ValueError, "only one of"),
 ])
 def test_bad_arguments(tree, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -177,3 +177,13 @@ def test_training_on_a_directory_dataset(tree):
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(ds, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_pad_to_aspect_ratio_is_keras_resize_with_pad(tree):
+    # Keras 3.15.1's TensorFlow loader on the same 12x10 image of 10s: resized to fit
+    # (tf.image.resize_with_pad), the last column left as zero padding
+    ds = tf.keras.utils.image_dataset_from_directory(
+        tree, shuffle=False, image_size=(4, 4), batch_size=None, verbose=False,
+        pad_to_aspect_ratio=True, class_names=["alpaca"])
+    images = [np.asarray(x) for x, _ in ds]
+    assert images[1][..., 0].tolist() == [[10.0, 10.0, 10.0, 0.0]] * 4

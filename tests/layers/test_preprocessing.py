@@ -230,7 +230,10 @@ def test_augmentation_inside_fit():
     (lambda: RandomCrop(0, 3), ValueError, "height"),
     (lambda: RandomFlip(seed=1.5), TypeError, "seed"),
     (lambda: Resizing(3, 3, interpolation="area"), ValueError, "interpolation"),
-    (lambda: Resizing(3, 3, pad_to_aspect_ratio=True), ValueError, "pad_to_aspect_ratio"),
+    (lambda: Resizing(3, 3, pad_to_aspect_ratio=True, crop_to_aspect_ratio=True), ValueError,
+     "only one of"),
+    (lambda: Resizing(3, 3, pad_to_aspect_ratio=True, fill_mode="reflect"), ValueError,
+     "fill_mode"),
     (lambda: Resizing(3, 3, antialias=True), ValueError, "antialias"),
     (lambda: Rescaling("1/255"), TypeError, "scale"),
     (lambda: CenterCrop(3, 3, data_format="channels_first"), ValueError, "channels_last"),
@@ -264,3 +267,34 @@ def test_convnp_file_round_trip(tmp_path):
     assert [layer.get_config() for layer in loaded.layers] == \
         [layer.get_config() for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_resizing_pads_to_the_aspect_ratio_as_keras():
+    # Keras 3.15.1's Resizing(..., pad_to_aspect_ratio=True) on these inputs (printed values)
+    x = np.arange(2 * 4 * 6 * 1, dtype="float32").reshape(2, 4, 6, 1)
+    layer = Resizing(4, 4, pad_to_aspect_ratio=True, fill_value=-1.0)
+    np.testing.assert_allclose(layer(x)[0, :, :, 0], [
+        [-0.6875, -0.3125, 0.0625, 0.4375], [4.75, 6.25, 7.75, 9.25],
+        [13.75, 15.25, 16.75, 18.25], [3.8125, 4.1875, 4.5625, 4.9375]], rtol=1e-6)
+    np.testing.assert_allclose(Resizing(5, 3, pad_to_aspect_ratio=True)(x)[1, :, :, 0], [
+        [0.0, 0.0, 0.0], [12.25, 13.25, 14.25], [33.5, 35.5, 37.5], [21.25, 22.25, 23.25],
+        [0.0, 0.0, 0.0]], rtol=1e-6)
+    config = layer.get_config()
+    assert (config["pad_to_aspect_ratio"], config["fill_value"]) == (True, -1.0)
+    assert Resizing.from_config(config).pad_to_aspect_ratio
+    # backward: the resize's transpose, the padding bands dropped
+    import convnp as tf
+
+    t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(t)
+        total = tf.reduce_sum(layer(t) * tf.constant(np.arange(32.0).reshape(2, 4, 4, 1)))
+    grad = np.asarray(tape.gradient(total, t))
+    eps, base = 1e-2, x.astype(np.float64)
+    for index in [(0, 0, 0, 0), (1, 3, 5, 0), (0, 2, 3, 0)]:
+        up, down = base.copy(), base.copy()
+        up[index] += eps
+        down[index] -= eps
+        f = [float(np.sum(np.asarray(layer(v.astype("float32"))) * np.arange(32.0).reshape(
+            2, 4, 4, 1))) for v in (up, down)]
+        assert grad[index] == pytest.approx((f[0] - f[1]) / (2 * eps), rel=1e-3)

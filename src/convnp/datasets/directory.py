@@ -6,7 +6,8 @@ this follows Keras exactly where it can, so a course notebook sees the same data
 
 * images are float32 in ``[0, 255]``, resized as ``tf.image.resize`` does (bilinear with
   half-pixel centers, no antialiasing; `convnp.ops.image.resize`), optionally after Keras'
-  ``crop_to_aspect_ratio`` crop;
+  ``crop_to_aspect_ratio`` crop; ``pad_to_aspect_ratio`` as ``tf.image.resize_with_pad``
+  (Keras's TensorFlow loader: resized to fit, then padded with zeros);
 * files are listed per class folder (sub-folders included), sorted; with ``shuffle`` the list
   is permuted by NumPy's ``RandomState(seed)`` as Keras does, so the same ``seed`` splits the
   same files into training and validation; the last ``int(validation_split * n)`` files are
@@ -47,7 +48,8 @@ _SUBSETS = ("training", "validation", "both")
 
 
 def _check_arguments(labels, label_mode, color_mode, batch_size, image_size, validation_split,
-                     subset, shuffle, seed, interpolation, pad_to_aspect_ratio, data_format):
+                     subset, shuffle, seed, interpolation, crop_to_aspect_ratio,
+                     pad_to_aspect_ratio, data_format):
     if labels not in ("inferred", None):
         raise ValueError("image_dataset_from_directory: labels must be 'inferred' or None "
                          f"(explicit label lists are not supported), got {labels!r}")
@@ -75,14 +77,14 @@ def _check_arguments(labels, label_mode, color_mode, batch_size, image_size, val
     if interpolation not in ("bilinear", "nearest"):
         raise ValueError(f"interpolation must be 'bilinear' or 'nearest' (tf.image.resize's "
                          f"others are not supported), got {interpolation!r}")
-    if pad_to_aspect_ratio:
-        raise ValueError("pad_to_aspect_ratio=True is not supported; expected False")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("only one of pad_to_aspect_ratio and crop_to_aspect_ratio can be True")
     if data_format not in (None, "channels_last"):
         raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
 
 
 def _decode(files: list[Path], labels: np.ndarray, color_mode: str, image_size,
-            interpolation: str, crop_to_aspect_ratio: bool):
+            interpolation: str, crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool = False):
     """Decode and resize every file; corrupt ones are skipped with a warning."""
     from convnp.ops import image as image_ops
 
@@ -98,6 +100,11 @@ def _decode(files: list[Path], labels: np.ndarray, color_mode: str, image_size,
         if crop_to_aspect_ratio:
             top, left, h, w = image_ops.aspect_crop_box(x.shape[1], x.shape[2], height, width)
             x = x[:, top:top + h, left:left + w]
+        elif pad_to_aspect_ratio:
+            # Keras's TensorFlow loader: tf.image.resize_with_pad (fit, then pad the result)
+            from convnp.tensor.image import resize_with_pad
+
+            x = np.asarray(resize_with_pad(x, height, width, method=interpolation))
         if x.shape[1:3] != (height, width):
             x = image_ops.resize(x, (height, width), interpolation)[0]
         images.append(x[0].astype(np.float32, copy=False))
@@ -148,7 +155,9 @@ def image_dataset_from_directory(
         follow_links: follow symbolic links to sub-folders.
         crop_to_aspect_ratio: crop the largest centered window with the target aspect
             ratio before resizing.
-        pad_to_aspect_ratio, data_format: Keras' defaults only (False, channels_last).
+        pad_to_aspect_ratio: instead, resize to fit and pad with zeros
+            (``tf.image.resize_with_pad``, as Keras's TensorFlow loader does).
+        data_format: ``channels_last`` only.
         verbose: print the counts as Keras does.
 
     Returns:
@@ -162,7 +171,8 @@ def image_dataset_from_directory(
     from convnp.data import Dataset
 
     _check_arguments(labels, label_mode, color_mode, batch_size, image_size, validation_split,
-                     subset, shuffle, seed, interpolation, pad_to_aspect_ratio, data_format)
+                     subset, shuffle, seed, interpolation, crop_to_aspect_ratio,
+                     pad_to_aspect_ratio, data_format)
     require_pillow("image_dataset_from_directory")
     root = check_directory(directory)
     if labels is None:
@@ -195,7 +205,7 @@ def image_dataset_from_directory(
         if verbose and what:
             print(f"Using {len(part_files)} files for {what}.")
         x, y, kept = _decode(part_files, part_labels, color_mode, image_size, interpolation,
-                             crop_to_aspect_ratio)
+                             crop_to_aspect_ratio, pad_to_aspect_ratio)
         if label_mode == "categorical":
             y = np.eye(len(names), dtype=np.float32)[y]
         elif label_mode == "binary":

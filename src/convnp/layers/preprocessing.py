@@ -174,9 +174,19 @@ class Rescaling(_ImageLayer):
 
 
 def _resize_to(x: np.ndarray, height: int, width: int, interpolation: str,
-               crop_to_aspect_ratio: bool):
-    """Resize (after Keras' aspect-ratio crop if asked); returns ``(y, backward)``."""
+               crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool = False,
+               fill_value: float = 0.0):
+    """Resize (after Keras' aspect-ratio crop or pad if asked); returns ``(y, backward)``."""
     _, n_H, n_W, _ = x.shape
+    if pad_to_aspect_ratio:
+        padded, pad_top, pad_left = image_ops.aspect_pad(x, height, width, fill_value)
+        y, matrices = image_ops.resize(padded, (height, width), interpolation)
+
+        def unpad(dy):
+            grad = image_ops.resize_backward(dy, matrices)
+            return grad[:, pad_top:pad_top + n_H, pad_left:pad_left + n_W]
+
+        return y.astype(x.dtype, copy=False), unpad
     top, left, crop_h, crop_w = (image_ops.aspect_crop_box(n_H, n_W, height, width)
                                  if crop_to_aspect_ratio else (0, 0, n_H, n_W))
     window = x[:, top:top + crop_h, left:left + crop_w]
@@ -203,8 +213,10 @@ class Resizing(_ImageLayer):
         interpolation: ``"bilinear"`` (default) or ``"nearest"``.
         crop_to_aspect_ratio: first crop the largest centered window with the output's
             aspect ratio (no distortion).
-        pad_to_aspect_ratio, fill_mode, fill_value, antialias: accepted at Keras' defaults
-            only (``False``, ``"constant"``, ``0.0``, ``False``).
+        pad_to_aspect_ratio: instead, first pad the image evenly on both sides with
+            ``fill_value`` to about the output's aspect ratio (Keras' rule, `aspect_pad`).
+        fill_mode: ``"constant"`` only (as Keras).
+        antialias: accepted at Keras' default (``False``) only.
     """
 
     def __init__(self, height: int, width: int, interpolation: str = "bilinear",
@@ -217,26 +229,32 @@ class Resizing(_ImageLayer):
         self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS, "interpolation",
                                      cls)
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
-        _utils.not_supported(cls, pad_to_aspect_ratio=pad_to_aspect_ratio, antialias=antialias)
-        if fill_mode != "constant" or fill_value != 0.0:
-            raise ValueError(f"{cls}: fill_mode/fill_value only matter with "
-                             f"pad_to_aspect_ratio, which is not supported; got "
-                             f"fill_mode={fill_mode!r}, fill_value={fill_value!r}")
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        _utils.not_supported(cls, antialias=antialias)
+        if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
+            raise ValueError(f"{cls}: only one of pad_to_aspect_ratio and crop_to_aspect_ratio "
+                             "can be True")
+        if fill_mode != "constant":
+            raise ValueError(f"{cls}: fill_mode must be 'constant' (the only one Keras "
+                             f"supports), got {fill_mode!r}")
+        self.fill_mode = fill_mode
+        self.fill_value = _utils.number(fill_value, "fill_value", cls)
 
     def compute_output_shape(self, input_shape):
         return _hw_output_shape(input_shape, self.height, self.width)
 
     def _transform(self, x, training):
         return _resize_to(x, self.height, self.width, self.interpolation,
-                          self.crop_to_aspect_ratio)
+                          self.crop_to_aspect_ratio, self.pad_to_aspect_ratio, self.fill_value)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"height": self.height, "width": self.width,
                        "interpolation": self.interpolation,
                        "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
-                       "pad_to_aspect_ratio": False, "fill_mode": "constant",
-                       "fill_value": 0.0, "antialias": False})
+                       "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
+                       "fill_mode": self.fill_mode, "fill_value": self.fill_value,
+                       "antialias": False})
         return config
 
 

@@ -75,6 +75,21 @@ def aspect_crop_box(n_H: int, n_W: int, height: int, width: int) -> tuple[int, i
     return int((n_H - crop_h) / 2), int((n_W - crop_w) / 2), crop_h, crop_w
 
 
+def aspect_pad(x: np.ndarray, height: int, width: int, fill_value: float = 0.0):
+    """``x`` (``(m, n_H, n_W, c)``) padded with ``fill_value`` to about the aspect ratio of
+    ``height x width``, as Keras' ``pad_to_aspect_ratio``: the same number of rows above and
+    below (or columns left and right), half the missing ones rounded down, so an odd gap
+    leaves the padded size one short. Returns ``(padded, top, left)``."""
+    _, n_H, n_W, _ = x.shape
+    # the sizes with the target's aspect ratio, truncated from float32 as Keras computes them
+    top = (max(n_H, int(np.float32(n_W * height) / np.float32(width))) - n_H) // 2
+    left = (max(n_W, int(np.float32(n_H * width) / np.float32(height))) - n_W) // 2
+    if not top and not left:
+        return x, 0, 0
+    padded = np.pad(x, ((0, 0), (top, top), (left, left), (0, 0)), constant_values=fill_value)
+    return padded.astype(x.dtype, copy=False), top, left
+
+
 def _map_coordinates(v: np.ndarray, n: int, fill_mode: str) -> np.ndarray:
     """Bring sampling coordinates into ``[0, n - 1]`` as TensorFlow's fill modes do
     (``"constant"`` leaves them: out-of-range reads give ``fill_value``)."""
