@@ -62,6 +62,10 @@ def __getattr__(name: str):
         import convnp.keras.random
 
         return convnp.keras.random
+    if name == "DTypePolicy":  # Keras 3's top-level name of the dtype policy
+        from convnp.keras.mixed_precision import DTypePolicy
+
+        return DTypePolicy
     if name == "mixed_precision":  # dtype policies: float32 only
         import convnp.keras.mixed_precision
 

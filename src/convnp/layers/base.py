@@ -410,6 +410,19 @@ def _shape_of(inputs) -> Shape | list[Shape]:
     return (None,) + tuple(np.shape(inputs)[1:])
 
 
+def _float_dtype(dtype) -> np.dtype:
+    """A layer's ``dtype`` argument as a NumPy dtype. Keras 3 also takes a dtype policy: an
+    object with a ``compute_dtype`` (``keras.DTypePolicy("float32")``) or the dict a Keras
+    ``get_config()`` holds (``{"class_name": "DTypePolicy", "config": {"name": ...}}``)."""
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name")
+    dtype = getattr(dtype, "compute_dtype", dtype)
+    try:
+        return np.dtype(dtype or np.float32)
+    except TypeError:
+        raise ValueError(f"layer dtype must be a float type, got {dtype!r}") from None
+
+
 class LayerContract:
     """What a model's graph relies on in everything it calls: layers, models used as layers and
     the scheduler's fused units. Each attribute has its default here, so the graph, the training
@@ -588,7 +601,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             raise TypeError(f"layer name must be a str, got {type(name).__name__}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = bool(trainable)
-        self.dtype = np.dtype(dtype or np.float32)
+        self.dtype = _float_dtype(dtype)
         if self.dtype.kind != "f":
             raise ValueError(f"layer dtype must be a float type, got {self.dtype}")
         self.built = False
