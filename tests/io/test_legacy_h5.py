@@ -429,7 +429,8 @@ def test_truncated_and_damaged_files_are_value_errors(tmp_path):
     ("{not json", "model_config' is not valid JSON"),
     ('{"class_name": "Functional", "config": {"layers": NaN}}', "not valid JSON"),
     ("[1, 2]", "model config must be a JSON object"),
-    ('{"class_name": "Pipeline", "config": {}}', "'Pipeline'.*is not known"),
+    ('{"class_name": "Pipeline", "config": {}}', "model class 'Pipeline' is not supported"),
+    ('{"class_name": "Pipelines", "config": {}}', "'Pipelines'.*is not known"),
     (json.dumps({"class_name": "Sequential", "config": {"layers": [
         {"class_name": "Conv9D", "config": {"name": "c"}}]}}), "'Conv9D'.*not known"),
     (json.dumps({"class_name": "Sequential", "config": {"layers": [

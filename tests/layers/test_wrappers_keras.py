@@ -93,3 +93,67 @@ def test_bad_wrapped_layers_are_refused():
         layers.SpectralNormalization("dense")
     with pytest.raises(ValueError, match="no attribute 'kernel'"):
         layers.SpectralNormalization(layers.ReLU())(np.ones((1, 3), np.float32))
+
+
+# -- Pipeline ------------------------------------------------------------------------------------
+
+
+def test_pipeline_on_data_augments_by_default():
+    image = np.arange(2 * 4 * 4 * 1, dtype=np.float32).reshape(2, 4, 4, 1)
+    pipe = layers.Pipeline([layers.Rescaling(2.0), layers.RandomFlip("horizontal", seed=3)])
+    flipped = [np.array_equal(pipe(image).numpy(), 2 * image[:, :, ::-1]) for _ in range(8)]
+    assert any(flipped)  # training=True unless told otherwise, as Keras's Pipeline
+    np.testing.assert_array_equal(pipe(image, training=False).numpy(), 2 * image)
+    # a Dataset.map gives it one image at a time
+    ds = tf.data.Dataset.from_tensor_slices(image).map(pipe).batch(2)
+    assert [b.shape for b in ds] == [(2, 4, 4, 1)]
+    assert [type(layer).__name__ for layer in pipe.layers] == ["Rescaling", "RandomFlip"]
+
+
+def test_pipeline_in_a_model_trains_its_layers_and_predicts_without_augmenting():
+    keras.utils.set_random_seed(2)
+    image = keras.Input((6, 6, 2))
+    pipe = layers.Pipeline([layers.RandomTranslation(0.3, 0.3), layers.Conv2D(3, 3)])
+    model = keras.Model(image, layers.Dense(1)(layers.Flatten()(pipe(image))))
+    rng = np.random.default_rng(2)
+    x = rng.random((4, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+    kernel = pipe.layers[1].kernel.numpy().copy()
+    model.compile("sgd", "mse")
+    model.fit(x, np.ones((4, 1), np.float32), epochs=1, verbose=0)
+    assert not np.array_equal(kernel, pipe.layers[1].kernel.numpy())
+    assert [w.name for w in pipe.weights] == ["kernel", "bias"]
+
+
+def test_pipeline_gradient_is_its_layers_in_turn():
+    keras.utils.set_random_seed(4)
+    pipe = layers.Pipeline([layers.Conv2D(2, 1), layers.ReLU(), layers.Conv2D(1, 1)])
+    x = np.random.default_rng(4).standard_normal((2, 3, 3, 2)).astype(np.float32)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        total = tf.reduce_sum(pipe(xt, training=False) ** 2)
+    eager = tape.gradient(total, [xt, *pipe.trainable_weights])
+    image = keras.Input((3, 3, 2))
+    model = keras.Model(image, pipe(image))
+    with tf.GradientTape() as tape:  # through the model's graph: call/backward
+        xt2 = tf.constant(x)
+        tape.watch(xt2)
+        total = tf.reduce_sum(model(xt2, training=False) ** 2)
+    graph = tape.gradient(total, [xt2, *pipe.trainable_weights])
+    for a, b in zip(eager, graph):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_pipeline_file_layout_is_keras(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    model = keras.models.load_model(FIXTURES / "wrappers.keras")
+    assert [type(layer).__name__ for layer in model.get_layer("pipe").layers] == [
+        "Rescaling", "Conv2D"]
+    model.save(tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "layers/pipeline/layers/conv2d/vars/0" in weights
+        assert len(weights["layers/pipeline/vars"]) == 0
+    with pytest.raises(TypeError, match="list of layers"):
+        layers.Pipeline(layers.ReLU())

@@ -246,6 +246,11 @@ def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
         elif key == "layer" and isinstance(value, dict) and "class_name" in value:
             # a wrapper's layer (TimeDistributed, SpectralNormalization): a Keras entry itself
             kwargs[key] = _entry_object(value, f"{where} layer")
+        elif key == "layers" and isinstance(value, list) and all(
+                isinstance(v, dict) and "class_name" in v for v in value):
+            # a Pipeline's layers: Keras entries themselves
+            kwargs[key] = [_entry_object(v, f"{where} layers[{i}]")
+                           for i, v in enumerate(value)]
         else:
             kwargs[key] = _plain(value)
     return kwargs

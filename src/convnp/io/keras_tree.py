@@ -9,9 +9,10 @@ Keras saves a model by walking it as a tree of objects (observed on Keras 3.15, 
   snake-case *class* name made unique with ``_1``, ``_2``, ... in the order of
   ``model.layers``. A model used as a layer is such a subtree: ``layers/sequential/vars``,
   ``layers/sequential/layers/dense/vars/0``, ...;
-* a built-in layer stores its variables as ``<path>/vars/0``, ``1``, ...; a built-in
-  wrapper (TimeDistributed, SpectralNormalization) stores the layer it wraps as the child
-  ``<path>/layer`` and only its own variables in ``<path>/vars``;
+* a built-in layer stores its variables as ``<path>/vars/0``, ``1``, ...; a built-in layer
+  holding layers stores them as children (a wrapper's ``<path>/layer``, a Pipeline's
+  ``<path>/layers/<key>``) and only its own variables in ``<path>/vars``: such a class gives
+  `keras_children` and `keras_own_variables`;
 * a user's layer (or a subclassed model) stores its own variables, trainable ones first, then
   each layer held in one of its attributes under ``<path>/<attribute>`` (a list of layers
   under ``<path>/<attribute>/<key>``), attributes in sorted order; a subclassed model's
@@ -56,24 +57,14 @@ def _join(path: str, name: str) -> str:
     return f"{path}/{name}" if path else name
 
 
-def _wrapped(obj):
-    """The layer a built-in wrapper (`TimeDistributed`, `SpectralNormalization`) holds in
-    its ``layer`` attribute, which Keras stores as the child ``<path>/layer``; else None."""
-    from convnp.layers.base import Layer
-
-    inner = vars(obj).get("layer") if not is_model(obj) and not is_user_object(obj) else None
-    return inner if isinstance(inner, Layer) else None
-
-
 def _own_variables(obj) -> list:
     if is_model(obj) and not is_user_object(obj):
         return []
     if is_user_object(obj):
         own = list(getattr(obj, "_variables", ()))
         return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
-    if _wrapped(obj) is not None:  # what the wrapper itself holds (Keras's own variables)
-        return list(getattr(obj, "keras_own_variables", list)())
-    return list(obj.weights)
+    own = getattr(obj, "keras_own_variables", None)  # a built-in layer holding layers
+    return list(own() if own is not None else obj.weights)
 
 
 def _is_saveable(value) -> bool:
@@ -104,8 +95,16 @@ def _children(obj, path: str) -> list[tuple[str, Any]]:
         # Sequential lists its stacked layers, a functional model its layers in Keras's order
         return _container_children(list(obj.layers), _join(path, "layers"))
     if not is_user_object(obj):
-        inner = _wrapped(obj)
-        return [] if inner is None else [(_join(path, "layer"), inner)]
+        # a built-in layer holding layers names them as Keras stores them (a wrapper's
+        # ``layer``, a Pipeline's ``layers``)
+        held = getattr(obj, "keras_children", None)
+        children = []
+        for name, value in (held() if held is not None else {}).items():
+            if isinstance(value, (list, tuple)):
+                children.extend(_container_children(value, _join(path, name)))
+            else:
+                children.append((_join(path, name), value))
+        return children
     # Keras walks the public attributes in sorted order, then the private ones (sorted), each
     # object once; a subclassed model's `layers` property is one of the public ones, so a
     # layer whose attribute sorts after "layers" (or is private) is stored as layers/<key>

@@ -80,6 +80,9 @@ class SpectralNormalization(Layer):
         """What Keras stores as this wrapper's variables (the layer's go in ``layer``)."""
         return self._own()
 
+    def keras_children(self) -> dict:
+        return {"layer": self.layer}
+
     @property
     def weights(self) -> list:
         own = self._own()

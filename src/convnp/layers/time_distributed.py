@@ -36,6 +36,13 @@ class TimeDistributed(Layer):
         # the inner layer's weights are reported (and saved, trained) as this layer's
         self._tracked_layers = [layer]
 
+    def keras_own_variables(self) -> list:
+        """Keras stores none for the wrapper itself; the wrapped layer's under ``layer``."""
+        return []
+
+    def keras_children(self) -> dict:
+        return {"layer": self.layer}
+
     def _inner_shape(self, input_shape) -> tuple:
         if isinstance(input_shape, list):
             raise TypeError(f"TimeDistributed takes a single input, got a list of "
