@@ -1,13 +1,14 @@
 """tf.data-shaped input pipelines: `convnp.data.Dataset`, `convnp.data.AUTOTUNE`,
-`convnp.data.Options`."""
+`convnp.data.Options`, `convnp.data.TextLineDataset`, `convnp.data.experimental.CsvDataset`."""
 
 from convnp.data import dataset as _dataset
 from convnp.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 from convnp.data.options import AutoShardPolicy as _AutoShardPolicy
 from convnp.data.options import Options
+from convnp.data.text import CsvDataset, TextLineDataset
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Options",
-           "experimental"]
+           "TextLineDataset", "experimental"]
 
 
 class experimental:
@@ -20,6 +21,7 @@ class experimental:
     AutoShardPolicy = _AutoShardPolicy
     sample_from_datasets = staticmethod(_dataset._sample_from_datasets)
     choose_from_datasets = staticmethod(_dataset._choose_from_datasets)
+    CsvDataset = staticmethod(CsvDataset)
 
     @staticmethod
     def cardinality(dataset: Dataset) -> int:
