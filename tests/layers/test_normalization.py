@@ -186,3 +186,43 @@ def test_batch_of_one_on_a_1x1_map_gives_beta_exactly_as_tensorflow():
     m.compile(optimizer=K.optimizers.SGD(1.0), loss="mse")
     m.fit(xi, np.ones((1, 1)), verbose=0)
     assert m.layers[1].get_weights()[1].tolist() == [0.0, 0.0, 0.0]
+
+
+def _bottleneck_model():
+    # pix2pix's U-Net bottleneck at batch size 1: BatchNormalization on a 1x1 map sees one
+    # value per channel, so its output is exactly beta (0), and everything up to the next
+    # rectifier gets no gradient
+    import convnp as tf
+
+    keras = tf.keras
+    keras.utils.set_random_seed(5)
+    init = keras.initializers.RandomNormal(0.0, 0.02)
+    return keras.Sequential([
+        keras.Input((4, 4, 3)),
+        keras.layers.Conv2D(8, 4, strides=4, kernel_initializer=init, use_bias=False),
+        keras.layers.BatchNormalization(), keras.layers.LeakyReLU(),
+        keras.layers.Conv2DTranspose(8, 4, strides=2, padding="same", use_bias=False,
+                                     kernel_initializer=init),
+        keras.layers.BatchNormalization(), keras.layers.ReLU(),
+        keras.layers.Flatten(), keras.layers.Dense(1)])
+
+
+def test_one_value_per_channel_gives_beta_and_no_gradient_as_tensorflow():
+    # TensorFlow 2.21 (the pix2pix tutorial with batch size 1, probed by hand): the gradients
+    # of the bottleneck's conv kernel, its BN gamma/beta, the next transposed conv and its BN
+    # are all exactly 0, so its Adam steps leave them alone
+    import convnp as tf
+
+    model = _bottleneck_model()
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 4, 4, 3)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(x, training=True) - 1.0))
+    grads = tape.gradient(loss, model.trainable_variables)
+    for v, g in zip(model.trainable_variables[:6], grads[:6]):
+        assert not np.any(np.asarray(g)), v.name
+    assert np.any(np.asarray(grads[-1]))  # the Dense bias still learns
+    model.compile(tf.keras.optimizers.Adam(2e-4, beta_1=0.5), "mse")
+    before = [np.array(v) for v in model.trainable_variables[:6]]
+    model.train_on_batch(x, np.ones((1, 1), "float32"))
+    for b, v in zip(before, model.trainable_variables[:6]):
+        np.testing.assert_array_equal(np.asarray(v), b)
