@@ -157,3 +157,37 @@ def test_pipeline_file_layout_is_keras(tmp_path):
         assert len(weights["layers/pipeline/vars"]) == 0
     with pytest.raises(TypeError, match="list of layers"):
         layers.Pipeline(layers.ReLU())
+
+
+# -- a user's Wrapper ----------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class Residual(layers.Wrapper):
+    """``x + layer(x)``: a user's wrapper, differentiated by the tape."""
+
+    def call(self, x):
+        return x + self.layer(x)
+
+
+def test_a_users_wrapper_trains_saves_and_loads(tmp_path):
+    pytest.importorskip("h5py")
+    keras.utils.set_random_seed(5)
+    image = keras.Input((4, 4, 3))
+    wrapper = Residual(layers.Conv2D(3, 3, padding="same"))
+    model = keras.Model(image, wrapper(image))
+    assert [w.name for w in wrapper.weights] == ["kernel", "bias"]
+    x = np.random.default_rng(5).random((2, 4, 4, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               x + wrapper.layer(x).numpy(), rtol=1e-6)
+    model.compile("sgd", "mse")
+    kernel = wrapper.layer.kernel.numpy().copy()
+    model.fit(x, np.zeros_like(x), epochs=1, verbose=0)
+    assert not np.array_equal(kernel, wrapper.layer.kernel.numpy())
+    model.save(tmp_path / "residual.keras")
+    with zipfile.ZipFile(tmp_path / "residual.keras") as archive:
+        assert "layer" in archive.read("config.json").decode()
+    loaded = keras.models.load_model(tmp_path / "residual.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(TypeError, match="Layer instance"):
+        Residual("conv")

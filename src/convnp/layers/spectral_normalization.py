@@ -12,13 +12,11 @@ kernel as it is.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp import initializers
-from convnp.layers.base import Layer
-from convnp.layers.registry import deserialize, register, serialize
+from convnp.layers.registry import register
+from convnp.layers.wrapper import Wrapper
 
 #: Keras's ``backend.epsilon()``: the largest factor a vector is scaled up by to unit norm
 _EPSILON = 1e-7
@@ -33,7 +31,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 @register
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """The wrapped layer with its kernel divided by its spectral norm in training calls.
 
     Args:
@@ -44,20 +42,15 @@ class SpectralNormalization(Layer):
     ``(1, kernel.shape[-1])``), then the wrapped layer's other weights.
     """
 
+    config_keys = ("power_iterations",)
+
     def __init__(self, layer, power_iterations: int = 1, **kwargs):
-        if isinstance(layer, dict):
-            layer = deserialize(layer)  # from a config
-        if not isinstance(layer, Layer):
-            raise TypeError(f"SpectralNormalization: layer must be a Layer instance, got "
-                            f"{layer!r}")
         if isinstance(power_iterations, bool) or not isinstance(
                 power_iterations, (int, np.integer)) or power_iterations <= 0:
             raise ValueError(f"`power_iterations` should be greater than zero. Received: "
                              f"`power_iterations={power_iterations!r}`")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.power_iterations = int(power_iterations)
-        self._tracked_layers = [layer]
         self.kernel = None  # the wrapped layer's kernel Variable, once built
 
     def build(self, input_shape) -> None:
@@ -79,9 +72,6 @@ class SpectralNormalization(Layer):
     def keras_own_variables(self) -> list:
         """What Keras stores as this wrapper's variables (the layer's go in ``layer``)."""
         return self._own()
-
-    def keras_children(self) -> dict:
-        return {"layer": self.layer}
 
     @property
     def weights(self) -> list:
@@ -128,17 +118,3 @@ class SpectralNormalization(Layer):
         self.layer.restore_call_state(self.take_cache())
         self.layer.needs_input_gradient = self.needs_input_gradient
         return self.layer.backward(dy)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["layer"] = {"module": "keras.layers", **serialize(self.layer),
-                           "registered_name": None}
-        config["power_iterations"] = self.power_iterations
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SpectralNormalization:
-        config = dict(config)
-        if isinstance(config.get("layer"), dict):
-            config["layer"] = deserialize(config["layer"])
-        return super().from_config(config)

@@ -7,17 +7,15 @@ steps."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from convnp.layers import _utils
-from convnp.layers.base import Layer
-from convnp.layers.registry import deserialize, register, serialize
+from convnp.layers.registry import register
+from convnp.layers.wrapper import Wrapper
 
 
 @register
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """``y[:, t] = layer(x[:, t])`` for every step ``t`` (axis 1), with shared weights.
 
     Args:
@@ -25,23 +23,6 @@ class TimeDistributed(Layer):
 
     Caches the inner layer's call state and the batch and step counts.
     """
-
-    def __init__(self, layer, **kwargs):
-        if isinstance(layer, dict):
-            layer = deserialize(layer)  # from a config
-        if not isinstance(layer, Layer):
-            raise TypeError(f"TimeDistributed: layer must be a Layer instance, got {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
-        # the inner layer's weights are reported (and saved, trained) as this layer's
-        self._tracked_layers = [layer]
-
-    def keras_own_variables(self) -> list:
-        """Keras stores none for the wrapper itself; the wrapped layer's under ``layer``."""
-        return []
-
-    def keras_children(self) -> dict:
-        return {"layer": self.layer}
 
     def _inner_shape(self, input_shape) -> tuple:
         if isinstance(input_shape, list):
@@ -83,18 +64,3 @@ class TimeDistributed(Layer):
             return None
         dx = np.asarray(dx)
         return dx.reshape(m, steps, *dx.shape[1:])
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        # the inner layer as Keras 3 writes a nested layer object (module and registered_name
-        # let Keras find the class when it reads a .keras file convnp wrote)
-        config["layer"] = {"module": "keras.layers", **serialize(self.layer),
-                           "registered_name": None}
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"]) if isinstance(
-            config.get("layer"), dict) else config.get("layer")
-        return super().from_config(config)
