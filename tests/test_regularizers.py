@@ -170,3 +170,26 @@ def test_a_registered_users_regularizer_saves_and_a_function_is_refused(tmp_path
     with pytest.raises(NotImplementedError, match="NoConfig does not implement get_config"):
         tf.keras.Model(inputs, tf.keras.layers.Dense(2, kernel_regularizer=NoConfig())(
             inputs)).save(tmp_path / "n.keras")
+
+
+def test_activity_penalty_after_a_folded_pass_follows_the_pass_that_ran():
+    # keras.io's PointNet: a Dense with an activity regularizer after Dense + BatchNormalization
+    # (which inference folds into one call, so positions in the schedule move). fit with
+    # validation_data ran the training schedule, then evaluate's folded one, and read the
+    # penalty at a stale position (TypeError: 'NoneType' object is not callable).
+    keras = tf.keras
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((4,))
+    x = keras.layers.BatchNormalization()(keras.layers.Dense(4)(inp))
+    reg = keras.regularizers.L2(0.1)
+    out = keras.layers.Dense(2, activity_regularizer=reg)(x)
+    model = keras.Model(inp, out)
+    model.compile("sgd", "mse")
+    xs = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    ys = np.zeros((8, 2), "float32")
+    model.fit(xs, ys, epochs=1, validation_data=(xs, ys), verbose=0)
+    pred = model.predict(xs, verbose=0)
+    want = float(np.mean(pred ** 2) + 0.1 * np.sum(pred ** 2) / len(xs))
+    assert model.evaluate(xs, ys, verbose=0) == pytest.approx(want, rel=1e-5)
+    model.train_on_batch(xs, ys)  # and back to the training schedule
+    assert model.evaluate(xs, ys, verbose=0) > 0

@@ -474,6 +474,7 @@ class Graph:
             values[slot] = x
         shared = self.shared
         self._ran = schedule = self.schedule
+        self._activity.clear()  # positions in the schedule run now (another pass's are stale)
         for position, node in enumerate(schedule):
             if node.multi:
                 arg = [values[s] for s in node.inputs]
@@ -510,6 +511,7 @@ class Graph:
             and schedule is self._inference[0] else {}
         keep = set(self.output_slots)
         self._ran = schedule
+        self._activity.clear()
         outer = getattr(_inference_only, "on", False)
         _inference_only.on = True
         try:
