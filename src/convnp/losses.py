@@ -663,19 +663,38 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
 
 class SparseCategoricalCrossentropy(Loss):
-    """Cross-entropy for softmax outputs with integer class labels `(m,)` or `(m, 1)`."""
+    """Cross-entropy for softmax outputs with integer class labels `(m,)` or `(m, 1)`.
+
+    ``ignore_class``: targets with this label (a segmentation mask's "void" pixels, often 255
+    or -1) add nothing to the loss or its gradient, and the mean is over the other targets (as
+    Keras 3 does it: their weights are scaled by ``total / (valid + 1e-7)``)."""
 
     name = "sparse_categorical_crossentropy"
     fused_activation = "softmax"
 
-    def __init__(self, from_logits: bool = False, name: str = "sparse_categorical_crossentropy",
-                 reduction: str = "sum_over_batch_size"):
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str = "sum_over_batch_size",
+                 name: str = "sparse_categorical_crossentropy"):
         super().__init__(name=name, reduction=reduction)
         self.from_logits = bool(from_logits)
+        if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(
+                ignore_class, (int, np.integer))):
+            raise TypeError(f"{self.name}: ignore_class must be an int or None, got "
+                            f"{ignore_class!r}")
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self._valid = None  # the last _prepare's mask of targets not ignored (None: all)
 
     def _prepare(self, y_true, y_pred):
         y_pred = _float_pred(y_pred)
         labels = np.asarray(y_true)
+        self._valid = None
+        if self.ignore_class is not None:
+            if labels.ndim == y_pred.ndim and labels.ndim and labels.shape[-1] == 1:
+                labels = labels[..., 0]
+            valid = labels != self.ignore_class
+            # an ignored target reads class 0 (its value and gradient are masked out)
+            labels = np.where(valid, labels, 0)
+            self._valid = valid
         orig_shape = y_pred.shape
         if y_pred.ndim < 2:
             raise ValueError(
@@ -706,6 +725,38 @@ class SparseCategoricalCrossentropy(Loss):
     def _true_terms(self, labels, p):
         return None  # integer labels: nothing to differentiate
 
+    def _masked(self, per_sample, grad):
+        """Ignored targets' values and gradients set to zero (Keras returns 0 for them)."""
+        valid = self._valid
+        if valid is None or valid.shape != per_sample.shape:
+            return per_sample, grad
+        per_sample = np.where(valid, per_sample, per_sample.dtype.type(0))
+        if grad is not None:
+            grad = grad * valid[..., None].astype(grad.dtype)
+        return per_sample, grad
+
+    def _reduce(self, per_sample: np.ndarray, sample_weight):
+        valid = self._valid
+        if valid is None or valid.shape != per_sample.shape:
+            return super()._reduce(per_sample, sample_weight)
+        dtype = per_sample.dtype
+        mask = valid.astype(dtype)
+        if self.reduction == "sum_over_batch_size":
+            # Keras 3's apply_mask: the mean over the targets not ignored
+            mask *= dtype.type(mask.size) / (np.sum(mask, dtype=dtype) + dtype.type(1e-7))
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=dtype)
+            if w.ndim > per_sample.ndim and w.shape[-1] == 1:
+                w = w.reshape(w.shape[:-1])
+            w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
+            try:
+                mask = mask * np.broadcast_to(w, per_sample.shape)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{self.name}: sample_weight shape {np.shape(sample_weight)} does not match "
+                    f"the per-sample loss shape {per_sample.shape}") from exc
+        return super()._reduce(per_sample, mask)
+
     @staticmethod
     def _pick(a: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return np.take_along_axis(a, labels[..., None], axis=-1)[..., 0]
@@ -729,7 +780,7 @@ class SparseCategoricalCrossentropy(Loss):
             inside = (p >= lo) & (p <= hi)
             g_logq = _softmax(logq) - self._one_hot(labels, p.shape[-1], p.dtype)
             grad = np.where(inside, g_logq / q, 0).astype(p.dtype)
-        return per_sample, grad
+        return self._masked(per_sample, grad)
 
     def _logit_terms(self, labels, z, y_pred, need_grad):
         per_sample = None
@@ -741,7 +792,7 @@ class SparseCategoricalCrossentropy(Loss):
             grad = y - self._one_hot(labels, y.shape[-1], y.dtype)
             if per_sample is None:
                 per_sample = np.zeros(y.shape[:-1], dtype=y.dtype)
-        return per_sample, grad
+        return self._masked(per_sample, grad)
 
     def check_output(self, output_shape, y_true_shape=None) -> None:
         width = _output_width(output_shape)
@@ -760,7 +811,8 @@ class SparseCategoricalCrossentropy(Loss):
                     "one-hot targets use 'categorical_crossentropy'.")
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class}
 
 
 class _MeanOverLastAxis(Loss):
