@@ -127,14 +127,21 @@ def _where(layer_name: str | None, class_name: str) -> str:
 # Reading configs
 
 
-def _dtype_name(value, where: str) -> str | None:
-    """The float dtype of a layer config (a string or a Keras DTypePolicy dict)."""
+#: integer dtypes an InputLayer may declare (ids for an Embedding, class labels)
+_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "bool")
+
+
+def _dtype_name(value, where: str, integers: bool = False) -> str | None:
+    """The float dtype of a layer config (a string or a Keras DTypePolicy dict); with
+    ``integers`` (an InputLayer) an integer dtype too."""
     if value is None:
         return None
     if isinstance(value, dict):
         value = (value.get("config") or {}).get("name")
     if not isinstance(value, str):
         raise ValueError(f"{where}: unreadable dtype {value!r}")  # noqa: TRY004
+    if integers and value in _INPUT_DTYPES:
+        return value
     if value not in _FLOAT_DTYPES:
         raise ValueError(f"{where}: dtype policy {value!r} is not supported by convnp "
                          f"(float32 or float64 only)")
@@ -274,7 +281,7 @@ def _input_layer_kwargs(config: dict) -> dict:
         elif key in ("batch_shape", "batch_input_shape"):
             shape = value
         elif key == "dtype":
-            dtype = _dtype_name(value, where)
+            dtype = _dtype_name(value, where, integers=True)
             if dtype is not None:
                 kwargs["dtype"] = dtype
         elif key in ("sparse", "ragged", "optional", "input_tensor"):
@@ -1276,7 +1283,8 @@ def _keras_layer_config(layer) -> dict:
     if cls == "InputLayer":
         # Keras's InputLayer config is not its constructor's arguments (it writes the batch
         # shape and a plain dtype name, and `sparse`)
-        return {"batch_shape": _shape_list(layer.batch_shape), "dtype": layer.dtype.name,
+        dtype = getattr(layer, "declared_dtype", None) or layer.dtype  # int ids as declared
+        return {"batch_shape": _shape_list(layer.batch_shape), "dtype": dtype.name,
                 "sparse": False, "name": layer.name}
     where = _where(layer.name, cls)
     user = is_user_object(layer)

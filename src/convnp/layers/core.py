@@ -10,7 +10,7 @@ import numpy as np
 import convnp.random
 from convnp import activations
 from convnp.layers import _utils
-from convnp.layers.base import KerasTensor, Layer, record_call
+from convnp.layers.base import KerasTensor, Layer, _float_dtype, record_call
 from convnp.layers.registry import register
 from convnp.ops import elementwise
 from convnp.ops.threads import map_rows
@@ -42,7 +42,12 @@ class InputLayer(Layer):
                  sparse: bool | None = None, batch_shape=None, input_shape=None,
                  batch_input_shape=None, name: str | None = None, ragged: bool | None = None,
                  optional: bool = False, input_tensor=None, **kwargs):
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        # integer ids (an Embedding's input, class labels) are declared as Keras declares
+        # them; the model computes on floats, which hold such ids exactly
+        given = _float_dtype(dtype)
+        self.declared_dtype = given if given.kind in "iub" else None
+        super().__init__(name=name, dtype=None if self.declared_dtype is not None else dtype,
+                         **kwargs)
         _utils.not_supported("InputLayer", sparse=sparse, ragged=ragged, optional=optional,
                              input_tensor=input_tensor)
         given = [s for s in (shape, input_shape, batch_shape, batch_input_shape) if s is not None]
@@ -66,7 +71,10 @@ class InputLayer(Layer):
         self.input_shape = [self.batch_shape]
         self.output_shape = [self.batch_shape]
         self.built = True
-        record_call(self, [], KerasTensor(self.batch_shape, layer=self, name=self.name))
+        tensor = KerasTensor(self.batch_shape, layer=self, name=self.name)
+        if self.declared_dtype is not None:
+            tensor.dtype = self.declared_dtype.name
+        record_call(self, [], tensor)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         return _utils.as_dtype(inputs, self.dtype)
@@ -75,7 +83,8 @@ class InputLayer(Layer):
         return dy
 
     def get_config(self) -> dict[str, Any]:
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype.name, "sparse": False,
+        dtype = self.declared_dtype if self.declared_dtype is not None else self.dtype
+        return {"batch_shape": self.batch_shape, "dtype": dtype.name, "sparse": False,
                 "name": self.name}
 
 

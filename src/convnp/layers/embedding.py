@@ -1,0 +1,109 @@
+"""`Embedding`: integer ids to rows of a learned table (a Vision Transformer's position
+embedding, ``Embedding(num_patches, dim)(ops.arange(num_patches))``; class ids for a
+conditional GAN).
+
+The ids index the table; the table's gradient adds each output row's gradient to the row it
+came from (an id used twice gets both). The ids get no gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convnp import constraints, initializers, regularizers
+from convnp.layers import _utils
+from convnp.layers.base import Layer
+from convnp.layers.registry import register
+
+
+@register
+class Embedding(Layer):
+    """``outputs[..., :] = embeddings[ids[...]]``.
+
+    Args:
+        input_dim: the number of ids (ids are ``0 .. input_dim - 1``).
+        output_dim: the length of each row.
+        embeddings_initializer, embeddings_regularizer, embeddings_constraint: as a kernel's
+            (Keras's default initializer is ``"uniform"``, in [-0.05, 0.05]).
+        mask_zero: Keras's masking of id 0 for recurrent layers; only False is supported.
+
+    Shape: ids ``(m, ...)`` (integers, or floats holding integers) -> ``(m, ..., output_dim)``.
+    Caches the ids.
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None,
+                 mask_zero: bool = False, activity_regularizer=None, input_length=None,
+                 lora_rank=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        cls = type(self).__name__
+        self.input_dim = _utils.positive_int(input_dim, "input_dim", cls)
+        self.output_dim = _utils.positive_int(output_dim, "output_dim", cls)
+        if mask_zero:
+            raise ValueError(f"{cls}: mask_zero=True (masking id 0 for recurrent layers) is "
+                             "not supported; convnp has no masks")
+        _utils.not_supported(cls, lora_rank=lora_rank)
+        self.mask_zero = False
+        self.input_length = input_length  # Keras 2's argument: kept, not used
+        self._embeddings_initializer = embeddings_initializer  # as given, for get_config
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.embeddings = None
+
+    def build(self, input_shape) -> None:
+        if isinstance(input_shape, list):
+            raise TypeError(f"Embedding takes a single input, got a list of "
+                            f"{len(input_shape)}")
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint)
+        self.built = True
+
+    def check_input_shape(self, input_shape) -> None:
+        return None  # any shape of ids
+
+    def compute_output_shape(self, input_shape):
+        return (*tuple(input_shape), self.output_dim)
+
+    def _ids(self, inputs) -> np.ndarray:
+        ids = np.asarray(inputs)
+        if ids.dtype.kind == "f":
+            # a model's input arrives as floats; ids are their integer values (Keras casts)
+            ids = ids.astype(np.int64)
+        elif ids.dtype.kind not in "iub":
+            raise TypeError(f"Embedding '{self.name}' takes integer ids, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
+            bad = int(ids.min()) if ids.min() < 0 else int(ids.max())
+            raise ValueError(f"Embedding '{self.name}': id {bad} is not in [0, "
+                             f"{self.input_dim})")
+        return ids
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        ids = self._ids(inputs)
+        self._cache = ids
+        return self.embeddings.value[ids]
+
+    def backward(self, dy: np.ndarray):
+        """Sets ``embeddings.grad``; the ids get no gradient (returns None)."""
+        ids = self.take_cache()
+        grad = np.zeros_like(self.embeddings.value)
+        np.add.at(grad, ids.reshape(-1),
+                  _utils.as_dtype(dy, self.dtype).reshape(-1, self.output_dim))
+        self.embeddings.grad = grad
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": _utils.initializer_config(self._embeddings_initializer,
+                                                                self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+        })
+        return config
