@@ -1749,13 +1749,53 @@ def _image_crop_images(images, top_cropping=None, left_cropping=None, bottom_cro
     return _manip.slice(images, start, size)
 
 
+def _pair_of(value, name: str) -> tuple[int, int]:
+    """An int or a pair of positive ints as ``(rows, cols)``."""
+    seq = [value, value] if isinstance(value, (int, np.integer)) else list(value)
+    if len(seq) != 2 or not builtins.all(isinstance(v, (int, np.integer)) and v >= 1
+                                         for v in seq):
+        raise ValueError(f"keras.ops.image.extract_patches: {name} must be a positive int or "
+                         f"a pair of them, got {value!r}")
+    return int(seq[0]), int(seq[1])
+
+
+def _image_extract_patches(images, size, strides=None, dilation_rate=1, padding="valid",
+                           data_format=None):
+    """``(m, h, w, c)`` (or one ``(h, w, c)`` image) -> ``(m, out_h, out_w, ph * pw * c)``:
+    each output pixel holds its ``size`` window flattened row by row, channels last, as
+    Keras 3 computes it (a convolution with an identity kernel; ``strides`` default to
+    ``size``, so patches do not overlap). `convnp.tensor.image.extract_patches` does the work
+    (TensorFlow's order and 'same' padding)."""
+    from convnp.tensor import image as _image
+
+    if not isinstance(size, (int, np.integer)) and len(size) == 3:
+        raise NotImplementedError("keras.ops.image.extract_patches: 3-D patches (a size of "
+                                  "three) are not supported; give (rows, cols)")
+    if not isinstance(size, (int, np.integer)) and len(size) != 2:
+        raise TypeError("Invalid `size` argument. Expected an int or a tuple of length 2. "
+                        f"Received: size={size}")
+    a = _images(images, "extract_patches", data_format)
+    rows, cols = _pair_of(size, "size")
+    steps = _pair_of(strides if strides else size, "strides")
+    rates = _pair_of(dilation_rate, "dilation_rate")
+    mode = str(padding).lower()
+    if mode not in ("valid", "same"):
+        raise ValueError("keras.ops.image.extract_patches: padding must be 'valid' or 'same', "
+                         f"got {padding!r}")
+    batch = images if a.ndim == 4 else _ops.expand_dims(images, 0)
+    out = _image.extract_patches(batch, [1, rows, cols, 1], [1, *steps, 1], [1, *rates, 1],
+                                 mode.upper())
+    return out if a.ndim == 4 else _ops.squeeze(out, 0)
+
+
 # Called on KerasTensors, these functions become layers of the model being built
 # (`convnp.tensor.symbolic`); ``shape`` answers from the static shape instead, and the two
 # questions about values are not operations.
 _IMAGE_FUNCTIONS = {
     "_image_resize": "resize", "_image_rgb_to_grayscale": "rgb_to_grayscale",
     "_image_rgb_to_hsv": "rgb_to_hsv", "_image_hsv_to_rgb": "hsv_to_rgb",
-    "_image_pad_images": "pad_images", "_image_crop_images": "crop_images"}
+    "_image_pad_images": "pad_images", "_image_crop_images": "crop_images",
+    "_image_extract_patches": "extract_patches"}
 _symbolic.accept_keras_tensors(globals(), skip=("shape", "is_tensor", "convert_to_numpy"),
                                extra=_IMAGE_FUNCTIONS)
 
@@ -1805,4 +1845,5 @@ image = _namespace("image", "keras.ops.image: image functions (channels_last).",
     "hsv_to_rgb": _image_hsv_to_rgb,
     "pad_images": _image_pad_images,
     "crop_images": _image_crop_images,
+    "extract_patches": _image_extract_patches,
 })
