@@ -1465,7 +1465,9 @@ def _user_module(cls) -> str | None:
     return None if module in (None, "__main__") else module
 
 
-def _layer_entry(layer, input_shape, multi: bool) -> dict:
+def _layer_entry(layer, input_shape, multi: bool, call_shapes: list | None = None) -> dict:
+    """A layer's Keras entry; ``call_shapes`` (a call with several tensor arguments) gives a
+    layer whose build takes each its build config (`keras_build_config`)."""
     if is_model(layer):
         return keras_config(layer, checked=True)  # a nested model: its whole config inline
     cls = type(layer).__name__
@@ -1481,7 +1483,10 @@ def _layer_entry(layer, input_shape, multi: bool) -> dict:
         entry = {"module": home or "keras.layers", "class_name": cls,
                  "config": _keras_layer_config(layer), "registered_name": home and cls}
         builds = bool(layer.weights) or multi or cls in _KERAS_BUILDS
-    if builds and input_shape is not None:
+    by_name = getattr(layer, "keras_build_config", None)
+    if by_name is not None and call_shapes is not None:
+        entry["build_config"] = by_name([_shape_list(s) for s in call_shapes])
+    elif builds and input_shape is not None:
         entry["build_config"] = {"input_shape": _shape_list(input_shape)}
     return entry
 
@@ -1563,7 +1568,8 @@ def keras_config(model, *, checked: bool = False) -> dict:
         several = node.multi and node.template is None  # called on one list of tensors
         entry = entries.get(id(node.layer))
         if entry is None:
-            entry = _layer_entry(node.layer, shapes if several else shapes[0], several)
+            entry = _layer_entry(node.layer, shapes if several else shapes[0], several,
+                                 shapes if node.template is not None else None)
             entry["name"] = node.layer.name
             entry["inbound_nodes"] = []
             entries[id(node.layer)] = entry

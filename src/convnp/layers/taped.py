@@ -316,9 +316,11 @@ def _build_from_arguments(layer, user_call, inputs, given: dict) -> None:
     for name, value in given.items():
         if name not in ("self", first) and hasattr(value, "shape"):
             shapes[f"{name}_shape"] = shape_of(value)
-    wanted = [n for n in inspect.signature(layer.build).parameters]
-    if len(wanted) > 1 and all(n in shapes for n in wanted):
-        layer.build(**{n: shapes[n] for n in wanted})
+    params = inspect.signature(layer.build).parameters
+    required = [n for n, p in params.items() if p.default is p.empty]
+    if len(params) > 1 and all(n in shapes for n in required):
+        # by name; a shape whose argument was not given keeps the default (key_shape=None)
+        layer.build(**{n: shapes[n] for n in params if n in shapes})
     else:
         layer.build(shapes[f"{first}_shape"])
     layer.built = True

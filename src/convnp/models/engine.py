@@ -523,6 +523,9 @@ class Engine:
         if len(specs) == 1:
             return self._prepare_target(self._single_target(y, method), n, method, None)
         needed = [spec.loss is not None for spec in specs]
+        if not isinstance(y, (list, tuple, dict)) and sum(needed) == 1:
+            # one output has a loss (the others are None): one array is its targets (Keras)
+            y = [y if need else None for need in needed]
         y = compile_utils.flatten_as(self._output_nesting, y, f"{method}(): y")
         ys = compile_utils.match(y, self._output_names_or_default(), "outputs", method,
                                  required=needed)
