@@ -104,3 +104,26 @@ def test_summary_of_an_unbuilt_sequential_raises():
     model = tf.keras.Sequential([tfl.Dense(2)])
     with pytest.raises(ValueError, match="not built"):
         model.summary()
+
+
+def test_functional_summary_rows_follow_model_layers_order():
+    # keras.io's U-Net decoder block: the shortcut's UpSampling2D is called after the main
+    # path's but lies deeper (a conv follows it), so Keras 3.15 lists it first, in
+    # model.layers and in summary() alike (TensorFlow 2.21's names below)
+    L = tf.keras.layers
+    x0 = tf.keras.Input((4, 4, 2), name="image")
+    x = L.Conv2D(2, 1, name="c0")(x0)
+    previous = x
+    x = L.Activation("relu", name="r1")(x)
+    x = L.Conv2D(2, 1, name="c1")(x)
+    x = L.BatchNormalization(name="bn1")(x)
+    x = L.UpSampling2D(2, name="up_main")(x)
+    residual = L.Conv2D(2, 1, name="c_res")(L.UpSampling2D(2, name="up_res")(previous))
+    model = tf.keras.Model(x0, L.add([x, residual], name="add2"))
+    keras_order = ["image", "c0", "r1", "c1", "bn1", "up_res", "up_main", "c_res", "add2"]
+    assert [layer.name for layer in model.layers] == keras_order
+    lines = []
+    model.summary(print_fn=lines.append, line_length=120)
+    rows = [line.split("\u2502")[1].split()[0] for line in "\n".join(lines).splitlines()
+            if line.startswith("\u2502") and "(" in line.split("\u2502")[1]]
+    assert rows == keras_order

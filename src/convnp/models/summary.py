@@ -100,16 +100,25 @@ def _top_level(model, connected: bool) -> list[tuple]:
                             + (["-"] if connected else [])))
         return entries
     is_sequential = type(model).__name__ == "Sequential"
-    if not is_sequential:
-        for t in graph.inputs:
+    inputs = {} if is_sequential else {id(t.layer): t for t in graph.inputs}
+    calls: dict[int, list] = {}  # a shared layer is one row listing all its calls' inputs
+    for node in graph.calls:
+        calls.setdefault(id(node.layer), []).append(node)
+    # rows in `model.layers` order (Keras's: deepest first), as Keras 3 prints a functional
+    # model; a Sequential's calls are already in that order
+    order = [id(t.layer) for t in graph.inputs] + list(calls) if is_sequential else \
+        [id(layer) for layer in graph.layers]
+    for lid in order:
+        if lid in inputs:
+            t = inputs[lid]
             row = [_name(t.layer), str(tuple(t.shape)), "0"]
             if connected:
                 row.append("-")
             entries.append((t.layer, row))
-    calls: dict[int, list] = {}  # a shared layer is one row listing all its calls' inputs
-    for node in graph.calls:
-        calls.setdefault(id(node.layer), []).append(node)
-    for nodes in calls.values():
+            continue
+        nodes = calls.get(lid)
+        if nodes is None:  # a Sequential's input layer (not listed)
+            continue
         layer = nodes[0].layer
         row = [_name(layer), _shape_text(graph.tensors[nodes[0].out]),
                f"{layer.count_params():,}"]
