@@ -91,3 +91,23 @@ def test_scores_as_a_second_output_and_dropout():
     model.fit(x, np.zeros((2, 6, 8), np.float32), epochs=1, verbose=0)  # one y for one loss
     with pytest.raises(TypeError, match="needs `value`"):
         layers.MultiHeadAttention(2, 4)(tokens)
+
+
+def test_dropout_repeats_under_set_random_seed():
+    """With no seed of its own the layer draws from convnp's generator, as Dropout does, so
+    ``keras.utils.set_random_seed`` makes a training run repeat (it drew fresh entropy)."""
+    x = np.random.default_rng(0).random((2, 5, 4)).astype(np.float32)
+
+    def run():
+        keras.utils.set_random_seed(42)
+        attention = layers.MultiHeadAttention(2, 3, dropout=0.5)
+        return attention(x, x, training=True).numpy()
+
+    first, second = run(), run()
+    np.testing.assert_array_equal(first, second)
+    attention = layers.MultiHeadAttention(2, 3, dropout=0.5)
+    # the generator moves on: two calls in one run drop different weights
+    assert not np.array_equal(attention(x, x, training=True).numpy(),
+                              attention(x, x, training=True).numpy())
+    with pytest.raises(TypeError, match="seed must be an int"):
+        layers.MultiHeadAttention(2, 3, seed=1.5)

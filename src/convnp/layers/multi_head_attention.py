@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+import convnp.random
 from convnp import constraints, initializers, regularizers
 from convnp.layers import _utils, taped
 from convnp.layers.base import Layer
@@ -110,8 +111,12 @@ class MultiHeadAttention(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.seed = seed
-        self._generator = np.random.default_rng(seed)
+        if seed is not None and (isinstance(seed, bool)
+                                 or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"MultiHeadAttention: seed must be an int or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        # no seed: draw from convnp's generator, so set_random_seed makes runs repeat
+        self._generator = None if seed is None else np.random.default_rng(self.seed)
 
     # -- building ------------------------------------------------------------------------------
 
@@ -202,7 +207,8 @@ class MultiHeadAttention(Layer):
         scores = nn.softmax(logits, axis=-1)
         weights = scores
         if training and self.dropout > 0:
-            keep = self._generator.random(np.shape(scores)) >= self.dropout
+            generator = self._generator or convnp.random.generator()
+            keep = generator.random(np.shape(scores), dtype=np.float32) >= self.dropout
             weights = scores * (keep / np.float32(1.0 - self.dropout)).astype(self.dtype)
         context = einsum("bhts,bshv->bthv", weights, v)
         out = self.output_dense.project(context, "bthv,hvo->bto")
