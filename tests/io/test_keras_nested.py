@@ -167,6 +167,9 @@ class Forgetful(L.Layer):
     def call(self, x):
         return x * self.k
 
+    def get_config(self):  # written, but without k (with none at all, k would be in the
+        return super().get_config()  # config, as Keras 3 makes it from the arguments)
+
 
 class Holder(L.Layer):
     """A user's layer holding a Dense in an attribute."""

@@ -555,6 +555,51 @@ def _listed(value):
     return list(value) if isinstance(value, (tuple, list)) else value
 
 
+_AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _auto_config_applies(cls) -> bool:
+    """Whether ``cls`` is a user's layer class written on `Layer` alone (no convnp layer
+    between them) that keeps the base `get_config`: Keras 3 then makes its config from the
+    constructor's arguments."""
+    if cls.get_config is not Layer.get_config:
+        return False
+    mro = cls.__mro__
+    return not any(k.__module__.startswith("convnp.") for k in mro[:mro.index(Layer)])
+
+
+def _plain_values(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_plain_values(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain_values(v) for v in value.values())
+    return isinstance(value, _AUTO_CONFIG_TYPES)
+
+
+def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
+    """The arguments a user's layer was made with, by name, defaults included and ``**kwargs``
+    spread (``name`` left out: the config has it), as Keras 3 records them for a layer with
+    no get_config; None when they cannot rebuild it (positional-only or extra positional
+    arguments, or a value other than strings, numbers, booleans and None, in lists too)."""
+    signature = inspect.signature(cls.__init__)
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    params = list(signature.parameters.values())[1:]
+    if any(p.kind is p.POSITIONAL_ONLY for p in params):
+        return None
+    bound.apply_defaults()
+    found = dict(list(bound.arguments.items())[1:])
+    for p in params:
+        if p.kind is p.VAR_KEYWORD:
+            found.update(found.pop(p.name, {}))
+        elif p.kind is p.VAR_POSITIONAL and found.pop(p.name, ()):
+            return None
+    found.pop("name", None)
+    return found if _plain_values(found) else None
+
+
 class Layer(LayerContract, TrackedVariables, NodeAccess):
     """Base class of every layer.
 
@@ -585,6 +630,12 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     #: Like `config_keys`, for arguments kept as a number or a tuple: a tuple is written as a
     #: list, the way Keras' configs hold pairs such as a factor range or a padding.
     config_list_keys: tuple[str, ...] = ()
+
+    def __new__(cls, *args, **kwargs):
+        instance = super().__new__(cls)
+        if _auto_config_applies(cls):
+            instance._auto_config = _constructor_arguments(cls, args, kwargs)
+        return instance
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None, batch_input_shape=None, activity_regularizer=None,
@@ -726,11 +777,18 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": self.dtype.name,
-        }
+        config: dict[str, Any] = {"name": self.name}
+        auto = vars(self).get("_auto_config")
+        if auto is not None and type(self).get_config is Layer.get_config:
+            # a user's layer with no get_config of its own: its constructor arguments, as
+            # Keras 3 writes them (name left out when __init__ cannot take it back)
+            config.update(auto)
+            params = inspect.signature(type(self).__init__).parameters
+            if "name" not in params and not any(
+                    p.kind is p.VAR_KEYWORD for p in params.values()):
+                del config["name"]
+        config["trainable"] = self.trainable
+        config["dtype"] = self.dtype.name
         if self.input_shape_arg is not None:
             config["batch_input_shape"] = list(self.input_shape_arg)
         config.update((key, getattr(self, key)) for key in self.config_keys)
