@@ -44,21 +44,25 @@ class Engine:
     _output_keys: list[str] | None = None
     #: for ``outputs=[[a, b], [c, d]]``: that nesting with flat output indices (`nesting_of`)
     _output_nesting: list | None = None
+    #: several outputs come back in a tuple when the model's outputs were given as one
+    #: (``Model(x, (a, b))``, a ``call`` returning ``a, b``), as Keras 3 gives them; else a list
+    _outputs_in_tuple: bool = False
 
     @staticmethod
-    def _structured(values: list, keys: list[str] | None):
+    def _structured(values: list, keys: list[str] | None, container: type = list):
         """Values per input or output as the model was made: a dict by key, else one value
-        or a list."""
+        or a list (or tuple)."""
         if keys is not None:
             return dict(zip(keys, values))
-        return values[0] if len(values) == 1 else list(values)
+        return values[0] if len(values) == 1 else container(values)
 
     def _structured_outputs(self, values: list):
         """The output values (one per graph output) as the model's outputs were given: a dict,
         nested lists (``outputs=[[a, b], ...]``), a list or one value."""
         if self._output_nesting is not None:
             return compile_utils.pack(self._output_nesting, list(values))
-        return self._structured(values, self._output_keys)
+        return self._structured(values, self._output_keys,
+                                tuple if self._outputs_in_tuple else list)
 
     def _init_training_state(self) -> None:
         self.optimizer = None
@@ -130,9 +134,13 @@ class Engine:
                 metrics = self._metric_ids or None
         names = self._output_names_or_default()
         # a subclassed model's outputs have no names: Keras 3 logs them by their losses
-        unnamed = bool(getattr(self, "_subclassed", False))
-        if unnamed and self._graph is None and isinstance(loss, (list, tuple)):
-            names = ["output"] * len(loss)  # not built yet: one output per loss given
+        subclassed = bool(getattr(self, "_subclassed", False))
+        unnamed = subclassed and self._output_keys is None
+        if subclassed and self._graph is None:  # not built yet
+            if isinstance(loss, dict):  # a call returning a dict: its keys name the outputs
+                names, unnamed = sorted(loss), False
+            elif isinstance(loss, (list, tuple)):
+                names = ["output"] * len(loss)  # one output per loss given
         nesting = self._output_nesting  # outputs=[[a, b], c]: losses may nest the same way
         specs = compile_utils.resolve(compile_utils.flatten_as(nesting, loss, "loss"),
                                       compile_utils.flatten_as(nesting, loss_weights,

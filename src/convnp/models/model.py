@@ -128,6 +128,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
             self._input_keys, inputs = _flatten_ends(inputs, "inputs")
             self._output_keys, outputs = _flatten_ends(outputs, "outputs")
+            self._outputs_in_tuple = isinstance(outputs, tuple)
             self._output_nesting, outputs = compile_utils.nesting_of(outputs)
             graph = Graph(inputs, outputs)
             _check_unique_names(graph.layers)
@@ -380,8 +381,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
                     return self._graph.nodes[0].layer.run(taped.eager_inputs(inputs), mode)
-                outs = self._graph.forward(xs, training=mode)
-                return to_eager(outs[0] if len(outs) == 1 else tuple(outs))
+                return to_eager(self._structured_outputs(self._graph.forward(xs, training=mode)))
 
             def forward(_):
                 # with no tape recording nothing backpropagates: inference-only when not
@@ -394,7 +394,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 outs = self._call_layer_by_layer(inputs, mode)
             else:
                 outs = taped.call_on_arrays(self, inputs, mode, forward)
-            if self._output_keys is None and self._output_nesting is None:
+            if self._output_keys is None and self._output_nesting is None and \
+                    not self._outputs_in_tuple:
                 return outs
             return self._structured_outputs(outs if isinstance(outs, list) else [outs])
 
@@ -414,6 +415,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         wrapper = subclassed.ModelCall(self)
         with self._step_lock:
             out = wrapper.run(taped.eager_inputs(inputs) if recording() else x, training)
+        subclassed.note_structure(self, out)
         self._set_graph(subclassed.build_graph(self, (None,) + x.shape[1:], wrapper,
                                                subclassed.output_shapes(out)))
         return out if recording() else to_eager(out)

@@ -53,7 +53,10 @@ class ModelCall(Layer):
             return user_call(self.model, inputs)
 
     def call(self, inputs, training=False):
-        return taped.run_taped(self, lambda x: self.run(x, training), inputs)
+        # a dict of outputs goes through the graph as one output per key (sorted, as Keras 3
+        # flattens a dict); the model gives them back as a dict (`note_structure`)
+        return taped.run_taped(self, lambda x: flat_outputs(self.model, self.run(x, training)),
+                               inputs)
 
     def compute_output_shape(self, input_shape):
         """The shape the first call on data gave (`Model._first_call`), for inputs of that
@@ -112,8 +115,32 @@ def build_graph(model, batch_shape, wrapper: ModelCall | None = None, output_sha
     return Graph(inputs, wrapper(inputs))  # a call returning several: one output each
 
 
+def flat_outputs(model, out):
+    """What a user's ``call`` returned, with a dict of tensors as a tuple of its values in
+    sorted-key order; notes the structure on ``model`` (`note_structure`)."""
+    note_structure(model, out)
+    if isinstance(out, dict):
+        return tuple(out[key] for key in sorted(out))
+    return out
+
+
+def note_structure(model, out) -> None:
+    """Have the model give its outputs back as its ``call`` returns them: a dict by key, a
+    tuple or a list (Keras 3's predict and call keep the structure)."""
+    if isinstance(out, dict):
+        bad = [key for key in out if not isinstance(key, str)]
+        if bad or not out:
+            raise TypeError(f"{type(model).__name__}.call() returned a dict: its keys must be "
+                            f"strings and it must not be empty, got keys {list(out)}")
+    model.__dict__["_output_keys"] = sorted(out) if isinstance(out, dict) else None
+    model.__dict__["_outputs_in_tuple"] = isinstance(out, tuple)
+
+
 def output_shapes(out):
-    """The output shape(s), batch axis None, of what a user's ``call`` returned."""
+    """The output shape(s), batch axis None, of what a user's ``call`` returned (a dict's in
+    sorted-key order)."""
+    if isinstance(out, dict):
+        return [output_shapes(out[key]) for key in sorted(out)]
     if isinstance(out, (list, tuple)):
         return [output_shapes(o) for o in out]
     return (None,) + tuple(np.shape(out))[1:]
