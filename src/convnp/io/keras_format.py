@@ -1710,7 +1710,17 @@ def _keras_compile_config(model) -> dict | None:
     if opt is not None:
         inner = dict(opt["config"])
         rate = inner.get("learning_rate")
-        if isinstance(rate, dict):
+        schedule = getattr(model.optimizer, "_schedule", None)
+        user_schedule = schedule is not None and of_user_class(schedule)
+        if user_schedule:
+            # a user's LearningRateSchedule (keras.io's warm-up cosine) by name, as Keras
+            # writes it: loading needs the class, as the user's layers do
+            cls = type(schedule)
+            inner["learning_rate"] = {
+                "module": None, "class_name": cls.__name__,
+                "config": _json_value(schedule.get_config()),
+                "registered_name": serialization.get_registered_name(cls)}
+        elif isinstance(rate, dict):
             inner["learning_rate"] = _with_module(rate, "keras.optimizers.schedules")
         inner.update(_KERAS_OPTIMIZER_EXTRAS)
         inner.setdefault("gradient_accumulation_steps", None)  # Keras writes it always
@@ -1721,9 +1731,9 @@ def _keras_compile_config(model) -> dict | None:
             opt = {"module": None, "class_name": cls.__name__, "config": _json_value(inner),
                    "registered_name": serialization.get_registered_name(cls)}
         else:
-            try:
-                optimizers.deserialize({"class_name": opt["class_name"],
-                                        "config": opt["config"]})
+            try:  # the optimizer's own arguments (a user's schedule loads by its class)
+                optimizers.deserialize({"class_name": opt["class_name"], "config": {
+                    **opt["config"], **({"learning_rate": 0.001} if user_schedule else {})}})
             except (ValueError, TypeError) as error:
                 raise ValueError(f"cannot save the compile state as a Keras file: optimizer "
                                  f"{opt['class_name']!r}: {error}") from None
