@@ -1,16 +1,17 @@
 """Keras 3's colour augmentations: `RandomColorDegeneration`, `RandomHue`,
 `RandomSaturation`, `Solarization`, `RandomPosterization`, `AutoContrast`, `Equalization`,
-`RandomSharpness`, `RandomGaussianBlur`, `RandomColorJitter`.
+`RandomSharpness`, `RandomGaussianBlur`, `RandomColorJitter`,
+`ContrastLimitedAdaptiveHistogramEqualization`.
 
 They follow `convnp.layers.preprocessing`'s conventions (NHWC, one draw per image from the
 layer's own generator when ``seed`` is given, else from `convnp.random.generator()`; active in
-training only, the identity at inference) except `AutoContrast`, which Keras applies in both
-modes. Factors and their bounds are Keras' (``factor=f`` means ``(-f, f)`` or ``(0, f)`` by
+training only, the identity at inference) except `AutoContrast` and
+`ContrastLimitedAdaptiveHistogramEqualization`, which Keras applies in both modes. Factors and their bounds are Keras' (``factor=f`` means ``(-f, f)`` or ``(0, f)`` by
 the layer's bounds; a pair is ``(lower, upper)``; ``(0.5, 0.5)`` fixes the value).
 
 Gradients: the piecewise-linear layers (colour degeneration, solarization, sharpness, auto
 contrast) pass an exact input gradient. Hue and saturation go through HSV, posterization and
-equalization through integer bins: like TensorFlow, they have no gradient, and their
+(adaptive) equalization through integer bins: like TensorFlow, they have no gradient, and their
 ``backward`` raises `LookupError` (a model never asks for it when the layer reads the input
 directly, as augmentation layers do).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.layers import _utils
 from convnp.layers.augmentation import LUMA, _value_range
 from convnp.layers.preprocessing import _ImageLayer, _RandomLayer
 from convnp.layers.registry import register
@@ -346,6 +348,118 @@ class Equalization(_RandomLayer):
         return table[lookup.astype(np.int32)].astype(np.float32)
 
 
+
+def _keras_to_range(x, source, target):
+    """`to_range` in Keras' order of operations (through [0, 1]), in float32: CLAHE truncates
+    the result to integer bins, so the rounding must be Keras'."""
+    x = x.astype(np.float32, copy=False)
+    if tuple(source) == tuple(target):
+        return x
+    low, high = np.float32(source[0]), np.float32(source[1])
+    unit = (x - low) / (high - low)
+    return unit * (np.float32(target[1]) - np.float32(target[0])) + np.float32(target[0])
+
+
+def _grid_size(tile_grid_size, layer: str) -> tuple[int, int]:
+    if not (isinstance(tile_grid_size, (tuple, list)) and len(tile_grid_size) == 2 and all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+            for n in tile_grid_size)):
+        raise ValueError(f"{layer}: tile_grid_size must be a pair of positive ints (rows, "
+                         f"columns of tiles), got {tile_grid_size!r}")
+    return int(tile_grid_size[0]), int(tile_grid_size[1])
+
+
+def clahe(images, grid: tuple[int, int], clip_limit: float) -> np.ndarray:
+    """Keras 3's CLAHE of float32 ``images`` ``(m, n_H, n_W, n_C)`` on the 0-255 scale.
+
+    The image is cut into ``grid`` tiles of ``ceil(n_H / rows) x ceil(n_W / columns)`` pixels
+    (padded at the bottom and right by mirroring, edge included); each tile and channel
+    counts its pixels in 256 integer bins (values truncated, clipped to [0, 255]); counts
+    above ``clip_limit * tile pixels / 256`` are cut and their excess spread evenly over all
+    bins (``clip_limit`` 0: no cut); the tile's lookup table is its cumulative count,
+    ``(cdf - cdf[0]) * 255 / (tile pixels - cdf[0])`` (a denominator of 0 counts as 1).
+    Every pixel then reads the tables of the four tiles whose centres surround it, weighted
+    bilinearly (tiles beyond the border repeat the edge tiles)."""
+    m, n_H, n_W, n_C = images.shape
+    rows, cols = grid
+    tile_h, tile_w = -(-n_H // rows), -(-n_W // cols)
+    padded = np.pad(images, ((0, 0), (0, tile_h * rows - n_H), (0, tile_w * cols - n_W),
+                             (0, 0)), mode="symmetric")
+    bins = np.clip(np.trunc(padded), 0, 255).astype(np.int64)
+    # the tile each pixel lies in, and a flat (image, tile row, tile column, channel, bin)
+    tile_row = np.arange(tile_h * rows) // tile_h
+    tile_col = np.arange(tile_w * cols) // tile_w
+    tile = (np.arange(m)[:, None, None, None] * rows + tile_row[None, :, None, None]) * cols \
+        + tile_col[None, None, :, None]
+    flat = (tile * n_C + np.arange(n_C)) * 256 + bins
+    counts = np.bincount(flat.ravel(), minlength=m * rows * cols * n_C * 256)
+    hist = counts.reshape(m, rows, cols, n_C, 256).astype(np.float32)
+    pixels = tile_h * tile_w
+    if clip_limit > 0:
+        limit = np.float32(clip_limit * pixels / 256.0)
+        clipped = np.minimum(hist, limit)
+        excess = (hist - clipped).sum(axis=-1, keepdims=True, dtype=np.float32)
+        hist = clipped + excess / np.float32(256)
+    cdf = np.cumsum(hist, axis=-1, dtype=np.float32)
+    cdf_min = cdf[..., :1]
+    denominator = np.float32(pixels) - cdf_min
+    denominator = np.where(denominator == 0, np.float32(1), denominator)
+    table = np.clip((cdf - cdf_min) * np.float32(255) / denominator, 0, 255)
+    table = np.pad(table, ((0, 0), (1, 1), (1, 1), (0, 0), (0, 0)), mode="edge")
+
+    def neighbours(size, tile_size, count):
+        # the padded tables' index of the tile centre before each pixel, and the weight of
+        # the one after it
+        grid_pos = (np.arange(size, dtype=np.float32) - np.float32(tile_size / 2.0)) \
+            / np.float32(tile_size) + np.float32(1)
+        low = np.floor(grid_pos)
+        return (np.clip(low, 0, count + 1).astype(np.int64),
+                np.clip(low + 1, 0, count + 1).astype(np.int64), grid_pos - low)
+
+    y0, y1, wy = neighbours(tile_h * rows, tile_h, rows)
+    x0, x1, wx = neighbours(tile_w * cols, tile_w, cols)
+    batch = np.arange(m)[:, None, None, None]
+    channel = np.arange(n_C)[None, None, None, :]
+
+    def read(r, c):
+        return table[batch, r[None, :, None, None], c[None, None, :, None], channel, bins]
+
+    wx, wy = wx[None, None, :, None], wy[None, :, None, None]
+    top = read(y0, x0) * (1 - wx) + read(y0, x1) * wx
+    bottom = read(y1, x0) * (1 - wx) + read(y1, x1) * wx
+    return (top * (1 - wy) + bottom * wy)[:, :n_H, :n_W]
+
+
+@register
+class ContrastLimitedAdaptiveHistogramEqualization(_ImageLayer):
+    """Keras 3's CLAHE: histogram equalization per tile of a ``tile_grid_size`` grid (default
+    ``(8, 8)``), counts limited by ``clip_limit`` (default 4.0; 0 turns the limit off), the
+    tiles' tables blended bilinearly (see `clahe`). Values are read on ``value_range``
+    (default ``(0, 255)``, mapped to 256 integer bins). Nothing is drawn: applied in training
+    and at inference, as Keras does. No gradient (the output is piecewise constant in each
+    pixel)."""
+
+    config_keys = _ImageLayer.config_keys + ("clip_limit",)
+    config_list_keys = ("value_range", "tile_grid_size")
+
+    def __init__(self, value_range=(0, 255), clip_limit=4.0, tile_grid_size=(8, 8),
+                 data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.value_range = _value_range(value_range, cls)
+        self.clip_limit = _utils.number(clip_limit, "clip_limit", cls)
+        if self.clip_limit < 0:
+            raise ValueError(f"{cls}: clip_limit must be >= 0 (0: no limit), got "
+                             f"{clip_limit!r}")
+        self.tile_grid_size = _grid_size(tile_grid_size, cls)
+
+    def _transform(self, x, training):
+        scaled = _keras_to_range(x, self.value_range, (0.0, 255.0))
+        y = clahe(scaled, self.tile_grid_size, self.clip_limit)
+        y = _keras_to_range(y, (0.0, 255.0), self.value_range)
+        return y.astype(x.dtype, copy=False), no_gradient(type(self).__name__)
+
+
 def smooth3x3(x):
     """Keras' sharpness blur: every pixel becomes ``(5 * centre + its 8 neighbours) / 13``,
     zeros outside the image ('same' padding). The kernel is symmetric, so this is also its
@@ -517,4 +631,5 @@ class RandomColorJitter(_RandomLayer):
 
 COLOR_LAYERS = (RandomColorDegeneration, RandomHue, RandomSaturation, Solarization,
                 RandomPosterization, AutoContrast, Equalization, RandomSharpness,
-                RandomGaussianBlur, RandomColorJitter)
+                RandomGaussianBlur, RandomColorJitter,
+                ContrastLimitedAdaptiveHistogramEqualization)

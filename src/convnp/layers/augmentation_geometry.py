@@ -1,5 +1,5 @@
 """Keras 3's geometric and region augmentations: `RandomShear`, `RandomErasing`,
-`RandomPerspective`.
+`RandomPerspective`, `RandomElasticTransform`.
 
 Same conventions as `convnp.layers.preprocessing` (NHWC, training only, one draw per image
 from the layer's ``seed`` generator or `convnp.random.generator()`); arguments, defaults,
@@ -14,7 +14,7 @@ import numpy as np
 
 from convnp.layers import _utils
 from convnp.layers.augmentation import _value_range
-from convnp.layers.augmentation_color import keras_factor
+from convnp.layers.augmentation_color import filter_same, gaussian_kernel, keras_factor
 from convnp.layers.preprocessing import _affine, _AffineLayer, _choice, _RandomLayer
 from convnp.layers.registry import register
 from convnp.ops import image as image_ops
@@ -240,4 +240,100 @@ class RandomPerspective(_RandomLayer):
         return self.apply(x, self.draw(x.shape))
 
 
-GEOMETRY_LAYERS = (RandomShear, RandomErasing, RandomPerspective)
+
+@register
+class RandomElasticTransform(_RandomLayer):
+    """Distort some images by a smooth random displacement field. Each image is distorted
+    with a probability drawn from ``factor`` (``(0, f)`` within [0, 1]); one strength ``d``
+    per batch is drawn from ``scale`` (``(0, s)`` within [0, 1]). As Keras 3 computes it,
+    ``alpha = 0.1 d max(height, width)`` and ``sigma = 0.05 d min(height, width)``; each
+    image gets two standard-normal fields (column and row moves) times ``sigma``, blurred by
+    a Gaussian of ``sigma`` over ``6 int(sigma) + 1`` taps (zeros outside), and output pixel
+    ``(x, y)`` reads the input at ``(x + alpha dx, y + alpha dy)`` (``interpolation``
+    ``"bilinear"`` or ``"nearest"``; ``fill_mode`` as Keras' ``map_coordinates``:
+    ``"reflect"`` (default), ``"mirror"``, ``"wrap"``, ``"nearest"`` or ``"constant"`` with
+    ``fill_value``). The result is clipped to ``value_range``. ``factor`` or ``scale`` 0
+    leaves the images as they are. Training only; the gradient is exact.
+
+    Keras' TensorFlow and JAX backends draw the column and row fields from one seed, so they
+    are equal (every pixel moves along the diagonal); convnp draws them independently, as
+    its NumPy and PyTorch backends do.
+    """
+
+    config_keys = _RandomLayer.config_keys + ("interpolation", "fill_mode", "fill_value")
+    config_list_keys = ("factor", "scale", "value_range")
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0, value_range=(0, 255), seed=None, data_format=None,
+                 **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        cls = type(self).__name__
+        self.factor = keras_factor(factor, (0.0, 1.0), cls)
+        self.scale = keras_factor(scale, (0.0, 1.0), cls, "scale")
+        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS,
+                                     "interpolation", cls)
+        self.fill_mode = _choice(fill_mode, image_ops.TAP_FILL_MODES, "fill_mode", cls)
+        self.fill_value = _utils.number(fill_value, "fill_value", cls)
+        self.value_range = _value_range(value_range, cls)
+
+    def draw(self, shape) -> dict | None:
+        """The batch's transformation: which images move, the strength, the two noise
+        fields ``(m, n_H, n_W)``; None when ``factor`` or ``scale`` is 0 (Keras' rule)."""
+        if self.factor[1] == 0 or self.scale[1] == 0:
+            return None
+        m, n_H, n_W, _ = shape
+        rng = self.rng()
+        probability = rng.uniform(*self.factor, m)
+        return {"apply_transform": rng.random(m) < probability,
+                "distortion_factor": rng.uniform(*self.scale),
+                "noise_x": rng.standard_normal((m, n_H, n_W)),
+                "noise_y": rng.standard_normal((m, n_H, n_W))}
+
+    @staticmethod
+    def displacement(shape, transformation: dict):
+        """``(dx, dy)``: how far (in pixels, ``(m, n_H, n_W)`` float32 each) every output
+        pixel reads from its own place, column and row."""
+        _, n_H, n_W, _ = shape
+        d = np.float32(transformation["distortion_factor"])
+        alpha = np.float32(max(n_H, n_W)) * (np.float32(0.1) * d)
+        sigma = np.float32(min(n_H, n_W)) * (np.float32(0.05) * d)
+        taps = 6 * int(sigma) | 1
+        moves = []
+        for key in ("noise_x", "noise_y"):
+            field = (np.asarray(transformation[key], np.float32) * sigma)[..., None]
+            if taps > 1:  # the 2-D Gaussian is separable: columns, then rows
+                for size in ((taps, 1), (1, taps)):
+                    field = filter_same(field, gaussian_kernel(size, (sigma, sigma),
+                                                               np.float32))
+            moves.append(alpha * field[..., 0])
+        return moves[0], moves[1]
+
+    def apply(self, x, transformation: dict | None):
+        """``(y, backward)`` for the batch ``x`` under a given ``transformation``."""
+        if transformation is None:
+            return self._inference(x)
+        m, n_H, n_W, _ = x.shape
+        dx, dy = self.displacement(x.shape, transformation)
+        rows, cols = np.meshgrid(np.arange(n_H, dtype=np.float32),
+                                 np.arange(n_W, dtype=np.float32), indexing="ij")
+        plan = image_ops.tap_plan(x.shape, (cols + dx).reshape(m, -1),
+                                  (rows + dy).reshape(m, -1), self.interpolation,
+                                  self.fill_mode)
+        chosen = np.asarray(transformation["apply_transform"], bool).reshape(m, 1, 1, 1)
+        raw = np.where(chosen, image_ops.affine_apply(x, plan, self.fill_value), x)
+        low, high = self.value_range
+        inside = (raw >= low) & (raw <= high)
+        y = np.clip(raw, low, high).astype(x.dtype, copy=False)
+
+        def backward(grad):
+            g = grad * inside
+            return np.where(chosen, image_ops.affine_backward(np.where(chosen, g, 0), plan), g)
+
+        return y, backward
+
+    def _augment(self, x):
+        return self.apply(x, self.draw(x.shape))
+
+
+GEOMETRY_LAYERS = (RandomShear, RandomErasing, RandomPerspective,
+                   RandomElasticTransform)

@@ -16,7 +16,8 @@ Two linear maps cover every layer:
 
 Fill modes as TensorFlow's: ``"reflect"`` (``d c b a | a b c d | d c b a``), ``"wrap"``
 (``a b c d | a b c d``), ``"nearest"`` (``a a a a | a b c d | d d d d``) and ``"constant"``
-(``fill_value`` outside).
+(``fill_value`` outside). `tap_plan` samples at arbitrary coordinates (elastic transforms)
+with the fill rules of Keras 3's ``map_coordinates``, applied per interpolation tap.
 """
 
 from __future__ import annotations
@@ -172,6 +173,63 @@ def sample_plan(shape, x_in: np.ndarray, y_in: np.ndarray, interpolation: str = 
         weight.append(np.where(inside, w, 0.0))
     return AffinePlan(np.stack(index, axis=-1), np.stack(weight, axis=-1), fill,
                       tuple(shape))
+
+
+
+#: the fill modes of `keras.ops.image.map_coordinates` (per interpolation tap)
+TAP_FILL_MODES = ("reflect", "wrap", "constant", "nearest", "mirror")
+
+
+def _fold_taps(index: np.ndarray, n: int, fill_mode: str):
+    """Integer tap indices brought into the image as Keras 3's ``map_coordinates`` does, and
+    whether each tap lies inside (only ``"constant"`` has taps outside). Its ``"reflect"``
+    mirrors about pixel 0 below the image (``c b | a b c``) and about ``n - 0.5`` above it
+    (``c d | d c``); ``"mirror"`` is ``c b | a b c d | c b`` on both sides."""
+    inside = (index >= 0) & (index < n)
+    if fill_mode == "constant":
+        return np.clip(index, 0, n - 1), inside
+    if fill_mode == "nearest":
+        return np.clip(index, 0, n - 1), np.ones_like(inside)
+    if fill_mode == "wrap":
+        return index % n, np.ones_like(inside)
+    if fill_mode == "mirror":
+        period = max(2 * n - 2, 1)
+        folded = np.abs(index) % period
+        return np.where(folded < n, folded, period - folded), np.ones_like(inside)
+    folded = np.abs(index) % (2 * n)
+    return np.where(folded < n, folded, 2 * n - folded - 1), np.ones_like(inside)
+
+
+def tap_plan(shape, x_in: np.ndarray, y_in: np.ndarray, interpolation: str = "bilinear",
+             fill_mode: str = "reflect") -> AffinePlan:
+    """Plan the sampling of a batch of ``shape`` at given coordinates ``x_in`` (column) and
+    ``y_in`` (row), ``(m, n_H * n_W)``, as Keras 3's ``map_coordinates`` (order 0 or 1):
+    unlike `sample_plan`, the fill mode applies to each interpolation tap (the integer
+    pixels read), not to the coordinate, and ``"nearest"`` interpolation rounds half to
+    even. In ``"constant"`` mode a tap outside the image reads ``fill_value``."""
+    m, n_H, n_W, _ = shape
+    if interpolation == "nearest":
+        rows = [(np.round(y_in).astype(np.int64), np.ones_like(y_in))]
+        cols = [(np.round(x_in).astype(np.int64), np.ones_like(x_in))]
+    else:
+        y0, x0 = np.floor(y_in), np.floor(x_in)
+        dy, dx = y_in - y0, x_in - x0
+        y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
+        rows = [(y0, 1 - dy), (y0 + 1, dy)]
+        cols = [(x0, 1 - dx), (x0 + 1, dx)]
+    index, weight = [], []
+    fill = np.zeros(np.shape(x_in))
+    base = (np.arange(m) * n_H * n_W).reshape(m, 1)
+    for r, w_r in rows:
+        r, r_inside = _fold_taps(r, n_H, fill_mode)
+        for c, w_c in cols:
+            c, c_inside = _fold_taps(c, n_W, fill_mode)
+            w = w_r * w_c
+            inside = r_inside & c_inside
+            fill += np.where(inside, 0.0, w)
+            index.append(base + r * n_W + c)
+            weight.append(np.where(inside, w, 0.0))
+    return AffinePlan(np.stack(index, axis=-1), np.stack(weight, axis=-1), fill, tuple(shape))
 
 
 def affine_apply(images: np.ndarray, plan: AffinePlan, fill_value: float = 0.0) -> np.ndarray:

@@ -580,6 +580,49 @@ def affine_transform(images: np.ndarray, transforms: np.ndarray, interpolation: 
     return out
 
 
+
+def _tap(i: int, n: int, fill_mode: str):
+    """One integer tap index under Keras 3's ``map_coordinates`` fill modes: the pixel read,
+    or None for ``fill_value``."""
+    if 0 <= i < n:
+        return i
+    if fill_mode == "constant":
+        return None
+    if fill_mode == "nearest":
+        return min(max(i, 0), n - 1)
+    if fill_mode == "wrap":
+        return i % n
+    if fill_mode == "mirror":  # c b | a b c d | c b
+        period = max(2 * n - 2, 1)
+        j = abs(i) % period
+        return j if j < n else period - j
+    # Keras' "reflect": |i| below the image, n - 1 - (i - n) above it, period 2n
+    j = abs(i) % (2 * n)
+    return j if j < n else 2 * n - j - 1
+
+
+def map_coordinates(image: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                    interpolation: str = "bilinear", fill_mode: str = "reflect",
+                    fill_value: float = 0.0) -> np.ndarray:
+    """Sample one image ``(n_H, n_W, n_C)`` at the coordinates ``rows``, ``cols`` (arrays of
+    one shape) as Keras 3's ``map_coordinates`` does, pixel by pixel."""
+    n_H, n_W, n_C = image.shape
+    out = np.zeros(rows.shape + (n_C,), dtype=np.float64)
+    for p in np.ndindex(rows.shape):
+        row, col = float(rows[p]), float(cols[p])
+        if interpolation == "nearest":
+            taps = [(int(np.round(row)), int(np.round(col)), 1.0)]
+        else:
+            r0, c0 = int(np.floor(row)), int(np.floor(col))
+            dr, dc = row - r0, col - c0
+            taps = [(r0, c0, (1 - dr) * (1 - dc)), (r0, c0 + 1, (1 - dr) * dc),
+                    (r0 + 1, c0, dr * (1 - dc)), (r0 + 1, c0 + 1, dr * dc)]
+        for r, c, w in taps:
+            r, c = _tap(r, n_H, fill_mode), _tap(c, n_W, fill_mode)
+            out[p] += w * (fill_value if r is None or c is None else image[r, c])
+    return out.astype(image.dtype)
+
+
 def resize_bilinear(images: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear resize with half-pixel centers (``tf.image.resize``): output pixel ``(o, p)``
     reads the input at ``((o + 0.5) * n_H / height - 0.5, (p + 0.5) * n_W / width - 0.5)``,
