@@ -682,13 +682,13 @@ class Engine:
         return getattr(type(self), name) is not getattr(CustomStepMixin, name)
 
     def _check_dataset_batch(self, xs, yb, method: str, custom_step: bool = False) -> None:
-        """The first batch of a Dataset checked against the model (a user's own step may
-        take batches without targets, and a step-only model has no inputs to check)."""
-        if self._step_only or (custom_step and self._graph is None):
+        """The first batch of a Dataset checked against the model. A user's own step reads
+        its batches as it likes (keras.io's metric-learning model takes anchors and positives
+        stacked in one array, the triplet model three images without targets), as Keras does
+        not check them either; a step-only model has no inputs to check."""
+        if self._step_only or custom_step:
             return
         self._check_input_shapes([a.shape for a in xs])
-        if yb is None and custom_step:
-            return
         if yb is None:
             raise ValueError(f"{method}(): the Dataset must yield (x, y) pairs, got inputs only")
         ys = yb if isinstance(yb, list) else [yb]
