@@ -47,6 +47,20 @@ def function_config(fn: Callable) -> dict[str, Any]:
     return {"class_name": FUNCTION, "config": name}
 
 
+def builtin_function(name: Any) -> Callable | None:
+    """Keras's own loss or metric function of that name (``binary_crossentropy``, as Keras
+    writes ``compile(loss=keras.losses.binary_crossentropy)``: a function entry of module
+    ``builtins``), which Keras's loader finds by name too; None for any other name."""
+    from convnp import losses, metrics
+
+    if not isinstance(name, str) or name in ("get", "serialize", "deserialize"):
+        return None
+    for module in (losses, metrics):
+        if name in module.__all__ and inspect.isfunction(getattr(module, name)):
+            return getattr(module, name)
+    return None
+
+
 def resolve_functions(value: Any) -> Any:
     """``value`` (a compile config's loss or metrics) with each function entry replaced by
     the function its name finds among the registered objects and open ``custom_objects``.
@@ -61,6 +75,8 @@ def resolve_functions(value: Any) -> Any:
     if isinstance(value, dict) and value.get("class_name") == FUNCTION:
         name = value.get("config")
         function = serialization.get_registered_object(name) if isinstance(name, str) else None
+        if not callable(function):
+            function = builtin_function(name)
         if not callable(function):
             raise ValueError(
                 f"the file's compile state names the function {name!r}, which is not known "

@@ -74,7 +74,10 @@ def _is_saveable(value) -> bool:
 
 
 def _container_children(items, path: str) -> list[tuple[str, Any]]:
-    from convnp.serialization import snake_case
+    # Keras's saving names a child by `naming.to_snake_case` of its class, the rule layer names
+    # follow: ConvLSTM2D -> conv_lstm2d (serialization's spelling, for initializers and
+    # metrics, would give conv_lst_m2d)
+    from convnp.layers.base import snake_case
 
     counts: dict[str, int] = {}
     children = []
