@@ -32,7 +32,7 @@ def _axis_arg(axis) -> tuple[int, ...]:
     raise TypeError(f"Normalization: axis must be None, an int or a tuple of ints, got {axis!r}")
 
 
-def _batches(data):
+def _batches(data, layer: str = "Normalization"):
     """The arrays of ``data``: one array, or the elements of a `Dataset` (or any iterable of
     arrays, e.g. a list of batches)."""
     if isinstance(data, np.ndarray) or np.isscalar(data):
@@ -49,7 +49,7 @@ def _batches(data):
         return
     for batch in data:
         if isinstance(batch, (tuple, dict)):
-            raise TypeError("Normalization.adapt expects features only (arrays, or a Dataset "
+            raise TypeError(f"{layer}.adapt expects features only (arrays, or a Dataset "
                             "of arrays), got an element of type "
                             f"{type(batch).__name__}; map the dataset to its features first")
         yield np.asarray(batch)
