@@ -73,3 +73,48 @@ def test_own_step_takes_them_from_a_dataset_too():
     model = _model()
     history = model.fit(tf.data.Dataset.from_tensor_slices(images), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+class TwoStreams(keras.Model):
+    """A model with no call of its own, trained on two zipped datasets (keras.io's SimCLR:
+    unlabeled images with dummy labels, and labeled images)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(3)])
+        self.encoder.summary(print_fn=lambda line: None)  # before it is built, as SimCLR does
+
+    def compile(self, optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.step_optimizer = optimizer
+        self.tracker = keras.metrics.Mean(name="l")
+
+    @property
+    def metrics(self):
+        return [self.tracker]
+
+    def train_step(self, data):
+        (unlabeled, _), (labeled, labels) = data
+        images = keras.ops.concatenate((unlabeled, labeled), axis=0)
+        with tf.GradientTape() as tape:
+            logits = self.encoder(images, training=True)[-labels.shape[0]:]
+            loss = keras.losses.sparse_categorical_crossentropy(labels, logits,
+                                                                from_logits=True)
+            loss = keras.ops.mean(loss)
+        grads = tape.gradient(loss, self.encoder.trainable_weights)
+        self.step_optimizer.apply_gradients(zip(grads, self.encoder.trainable_weights))
+        self.tracker.update_state(loss)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_own_step_takes_two_zipped_datasets():
+    rng = np.random.default_rng(2)
+    unlabeled = tf.data.Dataset.from_tensor_slices(
+        (rng.random((12, 4, 4, 1)).astype(np.float32), np.full(12, -1))).batch(4)
+    labeled = tf.data.Dataset.from_tensor_slices(
+        (rng.random((6, 4, 4, 1)).astype(np.float32), rng.integers(0, 3, 6))).batch(2)
+    model = TwoStreams()
+    model.compile(keras.optimizers.Adam(0.05))
+    history = model.fit(tf.data.Dataset.zip((unlabeled, labeled)), epochs=4, verbose=0).history
+    assert list(history) == ["l"] and len(history["l"]) == 4
+    assert history["l"][-1] < history["l"][0]

@@ -100,10 +100,59 @@ def test_summary_ascii_fallback(monkeypatch):
     assert "| conv2d (Conv2D)" in text and "Total params: 37,633" in text
 
 
-def test_summary_of_an_unbuilt_sequential_raises():
-    model = tf.keras.Sequential([tfl.Dense(2)])
-    with pytest.raises(ValueError, match="not built"):
-        model.summary()
+# Keras 3.15 on TensorFlow 2.21 printed these for the same models (keras.io's SimCLR calls
+# summary() on its encoder before the encoder is built)
+_UNBUILT_SEQUENTIAL = """\
+Model: "encoder"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ conv2d (Conv2D)                 │ ?                      │   0 (unbuilt) │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ flatten (Flatten)               │ ?                      │   0 (unbuilt) │
+├─────────────────────────────────┼────────────────────────┼───────────────┤
+│ dense (Dense)                   │ ?                      │   0 (unbuilt) │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 0 (0.00 B)
+ Trainable params: 0 (0.00 B)
+ Non-trainable params: 0 (0.00 B)"""
+
+_UNBUILT_SUBCLASSED = """\
+Model: "sub"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ Layer (type)                    ┃ Output Shape           ┃       Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ dense_1 (Dense)                 │ ?                      │   0 (unbuilt) │
+└─────────────────────────────────┴────────────────────────┴───────────────┘
+ Total params: 0 (0.00 B)
+ Trainable params: 0 (0.00 B)
+ Non-trainable params: 0 (0.00 B)"""
+
+
+def test_summary_of_unbuilt_models_as_keras_3_prints_it():
+    tf.keras.backend.clear_session()
+    lines = []
+    encoder = tf.keras.Sequential([tfl.Conv2D(16, 3, strides=2, activation="relu"),
+                                   tfl.Flatten(), tfl.Dense(16)], name="encoder")
+    encoder.summary(line_length=76, print_fn=lines.append)
+    assert "\n".join(lines) == _UNBUILT_SEQUENTIAL
+
+    class Sub(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = tfl.Dense(3)
+
+        def call(self, x):
+            return self.d(x)
+
+    lines.clear()
+    model = Sub()
+    model.summary(line_length=76, print_fn=lines.append)
+    assert "\n".join(lines) == _UNBUILT_SUBCLASSED
+    model(np.ones((2, 4), np.float32))  # built: its layer's shape and count
+    lines.clear()
+    model.summary(line_length=76, print_fn=lines.append)
+    assert "(None, 3)" in lines[4] and lines[4].rstrip("│ ").endswith("15")
 
 
 def test_functional_summary_rows_follow_model_layers_order():

@@ -320,7 +320,14 @@ class DatasetBatches:
                              "per batch (a single-output model)")
         return class_sample_weights(yb, self.class_weight, self.dtype)
 
-    def _target(self, y) -> np.ndarray:
+    def _target(self, y):
+        """Targets as arrays of the compute dtype (numbers), in the structure they came in:
+        a user's own step may take a batch such as ``((x_u, y_u), (x_l, y_l))`` (keras.io's
+        SimCLR zips two datasets), whose second part is arrays of different shapes."""
+        if isinstance(y, (list, tuple)):
+            return type(y)(self._target(t) for t in y)
+        if isinstance(y, dict):
+            return {key: self._target(value) for key, value in y.items()}
         y = np.asarray(y)
         if y.dtype != self.dtype and np.issubdtype(y.dtype, np.number):
             y = y.astype(self.dtype)

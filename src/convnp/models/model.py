@@ -486,9 +486,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def summary(self, line_length: int | None = None, positions=None,
                 print_fn=None, expand_nested: bool = False, show_trainable: bool = False,
                 layer_range=None) -> None:
-        """Print a table of layers, output shapes and parameter counts, then the totals."""
-        if not self._step_only:  # a step-only model lists the layers it holds
-            self._require_built("summary")
+        """Print a table of layers, output shapes and parameter counts, then the totals (for
+        a model not built yet, its layers with unknown shapes, as Keras 3 prints it)."""
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable,
                       layer_range=layer_range)

@@ -71,7 +71,7 @@ def _layer_shapes(model) -> dict:
     graph = model._graph
     if graph is None or model._subclassed or model._step_only:
         for layer in model.layers:
-            shape = getattr(layer, "output_shape", None)
+            shape = getattr(layer, "output_shape", None) if layer.built else None
             shapes[id(layer)] = "?" if shape is None else str(tuple(shape))
         return shapes
     for t in graph.inputs:
@@ -92,11 +92,13 @@ def _top_level(model, connected: bool) -> list[tuple]:
     """(layer, row cells) of the model's own layers, in Keras's order."""
     graph = model._graph
     entries = []
-    if model._subclassed or model._step_only:  # the layers it holds, as Keras lists them
+    if graph is None or model._subclassed or model._step_only:
+        # the layers it holds, as Keras lists them; before the model is built, Keras 3 prints
+        # "?" and "0 (unbuilt)" for the layers not built yet
         shapes = _layer_shapes(model)
         for layer in model.layers:
-            entries.append((layer, [_name(layer), shapes[id(layer)],
-                                    f"{layer.count_params():,}"]
+            params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+            entries.append((layer, [_name(layer), shapes[id(layer)], params]
                             + (["-"] if connected else [])))
         return entries
     is_sequential = type(model).__name__ == "Sequential"
@@ -229,8 +231,8 @@ def print_summary(model, line_length: int | None = None, positions=None, print_f
     layers under it, ``layer_range`` (two names or regular expressions) the top-level
     layers from the first match through the last.
     """
-    connected = not model._step_only and type(model).__name__ != "Sequential" \
-        and not _is_chain(model)
+    connected = model._graph is not None and not model._step_only and \
+        type(model).__name__ != "Sequential" and not _is_chain(model)
     headers = ["Layer (type)", "Output Shape", "Param #"]
     right = ["left", "left", "right"]
     default_length = 88
