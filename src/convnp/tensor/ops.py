@@ -390,7 +390,8 @@ def tile(x, multiples, name=None) -> EagerTensor:
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0,
            name=None) -> EagerTensor:
-    _unsupported("gather", batch_dims=batch_dims)
+    if batch_dims:
+        return _gather_in_batches(params, indices, axis, batch_dims)
     a = value_of(params)
     idx = _int_array(indices, "gather", "indices").astype(np.int64)
     if a.ndim == 0:
@@ -411,6 +412,51 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0,
         return [full]
 
     return _op(out, [params], vjp)
+
+
+def _gather_in_batches(params, indices, axis, batch_dims: int) -> EagerTensor:
+    """`gather` with ``batch_dims``: the leading ``batch_dims`` axes of ``params`` and
+    ``indices`` pair up, and each batch entry gathers from its own slice (a masked
+    autoencoder picks each image's own patches). The result has TensorFlow's shape
+    ``params.shape[:axis] + indices.shape[batch_dims:] + params.shape[axis + 1:]``.
+
+    It runs as one plain gather: the batch axes are flattened and merged with the gathered
+    axis, each index offset by its batch entry; reshapes and transposes (all recorded on the
+    tape) bring the axes back in order."""
+    a = value_of(params)
+    idx = _int_array(indices, "gather", "indices").astype(np.int64)
+    if isinstance(batch_dims, bool) or not isinstance(batch_dims, (int, np.integer)):
+        raise TypeError(f"gather: batch_dims must be an int, got {batch_dims!r}")
+    b = int(batch_dims) + idx.ndim if batch_dims < 0 else int(batch_dims)
+    if not 0 <= b <= idx.ndim or b >= a.ndim:
+        raise InvalidArgumentError(f"gather: batch_dims {batch_dims} must be within the rank "
+                                   f"of indices ({idx.ndim}) and below that of params "
+                                   f"({a.ndim})")
+    axis = b if axis is None else _axis_arg(axis, a.ndim, "gather")
+    if axis < b:
+        raise InvalidArgumentError(f"gather: batch_dims ({b}) must be less than or equal to "
+                                   f"axis ({axis})")
+    if a.shape[:b] != idx.shape[:b]:
+        raise InvalidArgumentError(f"gather: params and indices must share their first "
+                                   f"{b} axes (batch_dims), got {a.shape} and {idx.shape}")
+    n = a.shape[axis]
+    if np.any(idx < 0) or np.any(idx >= n):
+        bad = idx.reshape(-1)[(idx.reshape(-1) < 0) | (idx.reshape(-1) >= n)][0]
+        raise InvalidArgumentError(f"gather: index {int(bad)} is not in [0, {n}) "
+                                   f"(axis {axis} of shape {a.shape})")
+    batch = int(np.prod(a.shape[:b], dtype=np.int64))
+    pre, post, picked = a.shape[b:axis], a.shape[axis + 1:], idx.shape[b:]
+    # params as (batch * n, pre..., post...): each batch entry's slice along `axis`, in turn
+    flat = reshape(params, (batch,) + a.shape[b:])
+    order = [0, 1 + len(pre)] + [1 + i for i in builtins.range(len(pre))] + list(
+        builtins.range(2 + len(pre), 1 + a.ndim - b))
+    flat = reshape(transpose(flat, order), (batch * n,) + pre + post)
+    offsets = np.arange(batch, dtype=np.int64).reshape((batch,) + (1,) * len(picked)) * n
+    out = gather(flat, idx.reshape((batch,) + picked) + offsets)  # (batch, picked, pre, post)
+    k, m = len(picked), len(pre)
+    order = [0] + list(builtins.range(1 + k, 1 + k + m)) + list(builtins.range(1, 1 + k)) + \
+        list(builtins.range(1 + k + m, 1 + k + m + len(post)))
+    return reshape(transpose(out, order), a.shape[:b] + pre + picked + post)
 
 
 def gather_nd(params, indices, batch_dims=0, name=None) -> EagerTensor:
