@@ -305,3 +305,41 @@ def test_in_a_dataset_pipeline():
     batches = [np.asarray(batch) for batch in dataset]
     assert [b.shape for b in batches] == [(3, 12, 12, 3)] * 2
     assert all(0 <= b.min() and b.max() <= 255 for b in batches)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: CLAHE(tile_grid_size=(2, 2)), lambda: RandomElasticTransform(seed=3),
+    lambda: AugMix(seed=3), lambda: tf.keras.layers.RandomFlip(seed=3),
+    lambda: tf.keras.layers.RandomBrightness(0.3, seed=3),
+    lambda: tf.keras.layers.AutoContrast(), lambda: tf.keras.layers.Resizing(4, 5)])
+def test_dict_inputs(make):
+    """Keras 3's data-pipeline form: the images as the array call gives them, the labels
+    kept (only MixUp and CutMix mix them)."""
+    x = images((3, 8, 8, 3))
+    labels = np.eye(3, dtype="float32")
+    out = make()({"images": x, "labels": labels})
+    assert sorted(out) == ["images", "labels"]
+    np.testing.assert_array_equal(np.asarray(out["images"]), np.asarray(make()(x)))
+    assert out["labels"] is labels
+    single = make()({"images": x[0]})
+    np.testing.assert_array_equal(np.asarray(single["images"]), np.asarray(make()(x[0])))
+    kept = make()({"images": x, "labels": labels}, training=False)
+    np.testing.assert_array_equal(np.asarray(kept["images"]),
+                                  np.asarray(make()(x, training=False)))
+    with pytest.raises(ValueError, match="bounding boxes"):
+        make()({"images": x, "bounding_boxes": {"boxes": np.zeros((3, 1, 4))}})
+    with pytest.raises(ValueError, match="'images'"):
+        make()({"labels": labels})
+
+
+def test_dicts_in_a_dataset_pipeline():
+    x = images((6, 10, 10, 3))
+    y = np.arange(6)
+    augment = tf.keras.Sequential([RandomElasticTransform(seed=1), AugMix(seed=2)])
+    dataset = tf.data.Dataset.from_tensor_slices({"images": x, "labels": y}).batch(3).map(
+        RandomElasticTransform(seed=1)).map(AugMix(seed=2))
+    batches = list(dataset)
+    assert [sorted(b) for b in batches] == [["images", "labels"]] * 2
+    np.testing.assert_array_equal(np.concatenate([np.asarray(b["labels"]) for b in batches]), y)
+    first = np.asarray(augment(x[:3]))
+    np.testing.assert_array_equal(np.asarray(batches[0]["images"]), first)

@@ -16,30 +16,18 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.augmentation_color import keras_factor
 from convnp.layers.augmentation_geometry import erase_masks
-from convnp.layers.preprocessing import _RandomLayer
+from convnp.layers.preprocessing import _RandomLayer, check_dict_keys
 from convnp.layers.registry import register
-
-#: the dict keys Keras' preprocessing layers take; the mixing layers handle these two
-DICT_KEYS = ("images", "labels")
 
 
 class _MixLayer(_RandomLayer):
     """Mixing within the batch by a drawn permutation (`draw`, then `apply`)."""
 
-    def __call__(self, inputs, training: bool | None = None):
-        if isinstance(inputs, dict):
-            return self._call_dict(inputs, training)
-        return super().__call__(inputs, training=training)
-
     def _call_dict(self, data: dict, training):
         from convnp.tensor.eager import to_eager, to_numpy
 
         cls = type(self).__name__
-        unknown = sorted(set(data) - set(DICT_KEYS))
-        if "images" not in data or unknown:
-            raise ValueError(f"{cls}: a dict input must have the key 'images' (and may have "
-                             f"'labels'); got keys {sorted(data)} (bounding boxes and "
-                             f"segmentation masks are not supported)")
+        check_dict_keys(data, cls)
         images = _utils.as_dtype(to_numpy(data["images"]), self.dtype)
         if images.ndim not in (3, 4):
             raise ValueError(f"{cls} expects images (batch, height, width, channels) or one "

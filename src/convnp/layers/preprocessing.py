@@ -12,7 +12,9 @@ All of them have a ``backward``: the transforms are linear in the image (flips, 
 bilinear resampling, contrast about the image mean, clipping), so the input gradient is exact;
 only ``fill_value`` and the drawn parameters are constants.
 
-Images are NHWC floats; every layer also takes a single image ``(n_H, n_W, n_C)``.
+Images are NHWC floats; every layer also takes a single image ``(n_H, n_W, n_C)``, and Keras
+3's data-pipeline dict ``{"images": ..., "labels": ...}`` (the images transformed, the labels
+kept; other keys refused).
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ def _choice(value, options: tuple, name: str, layer: str) -> str:
     return value
 
 
+#: the keys of Keras 3's dict inputs that convnp's image layers take
+DICT_KEYS = ("images", "labels")
+
+
+def check_dict_keys(data: dict, layer: str) -> None:
+    unknown = sorted(set(data) - set(DICT_KEYS))
+    if "images" not in data or unknown:
+        raise ValueError(f"{layer}: a dict input must have the key 'images' (and may have "
+                         f"'labels'); got keys {sorted(data)} (bounding boxes and "
+                         f"segmentation masks are not supported)")
+
+
 class _ImageLayer(Layer):
     """Shared parts: NHWC check, single images, dtype, the cache, no weights."""
 
@@ -64,6 +78,20 @@ class _ImageLayer(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
+
+    def __call__(self, inputs, training: bool | None = None):
+        if isinstance(inputs, dict):
+            return self._call_dict(inputs, training)
+        return super().__call__(inputs, training=training)
+
+    def _call_dict(self, data: dict, training):
+        """Keras 3's data-pipeline form ``{"images": x, "labels": y}``: a new dict with the
+        images transformed as ``self(x)`` would and the labels as they are (the mixing
+        layers mix them)."""
+        check_dict_keys(data, type(self).__name__)
+        out = dict(data)
+        out["images"] = self(data["images"], training=training)
+        return out
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {}, min_rank=3)
