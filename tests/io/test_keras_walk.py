@@ -97,7 +97,8 @@ _WITH_ARGUMENTS = {"Dense": (2,), "Conv2D": (2, 3), "Conv1D": (2, 3), "Activatio
                    "Rescaling": (0.5,), "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,),
                    "Conv1DTranspose": (2, 3), "DepthwiseConv1D": (3,), "SeparableConv1D": (2, 3),
                    "Conv3D": (2, 3), "Conv3DTranspose": (2, 3), "SpatialDropout2D": (0.5,),
-                   "SpatialDropout3D": (0.5,)}
+                   "SpatialDropout3D": (0.5,), "CategoryEncoding": (3,),
+                   "Discretization": ([0.0, 1.0],)}
 
 
 def _normalized(config: dict) -> dict:
