@@ -328,6 +328,29 @@ def test_keras_layout_of_the_weights_file(tmp_path):
         assert [group[k].shape for k in ("0", "1", "2")] == [(3, 3, 1, 8), (3, 3, 2, 8), (8,)]
 
 
+def test_legacy_h5_files_both_ways(expected, tmp_path):
+    """Keras's legacy .h5 file loads and predicts as Keras; convnp's .h5 of the model holds
+    the same datasets under the same paths as Keras's."""
+    h5py = pytest.importorskip("h5py")
+    model = keras.models.load_model(FIXTURES / "conv_lstm_legacy.h5", compile=False)
+    np.testing.assert_allclose(model.predict(expected["h5/x"], verbose=0), expected["h5/pred"],
+                               rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "ours.h5")
+
+    def datasets(path):
+        found = []
+        with h5py.File(path, "r") as f:
+            f["model_weights"].visititems(
+                lambda name, item: found.append((name, item.shape))
+                if isinstance(item, h5py.Dataset) else None)
+        return sorted(found)
+
+    assert datasets(tmp_path / "ours.h5") == datasets(FIXTURES / "conv_lstm_legacy.h5")
+    again = keras.models.load_model(tmp_path / "ours.h5", compile=False)
+    np.testing.assert_array_equal(again.predict(expected["h5/x"], verbose=0),
+                                  model.predict(expected["h5/x"], verbose=0))
+
+
 # -- keras.io's next-frame video prediction --------------------------------------------------
 
 

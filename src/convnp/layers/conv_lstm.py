@@ -77,6 +77,9 @@ class _ConvLSTMCell(Layer):
             self.bias = self.add_weight("bias", (4 * filters,), init,
                                         regularizer=owner.bias_regularizer,
                                         constraint=owner.bias_constraint)
+        # Keras's variable.path ("conv_lstm2d/conv_lstm_cell/kernel"; legacy .h5 files use it)
+        for variable in self._variables:
+            variable.path = f"{owner.name}/{self.name}/{variable.name}"
         self.built = True
 
 
