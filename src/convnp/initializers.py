@@ -9,7 +9,9 @@ returns the same values each time, as Keras's seeded initializers do.
 Fan rules follow Keras: for a shape `(..., fan_in_axis, fan_out_axis)` the receptive field is
 the product of the leading axes, so a conv kernel `(kh, kw, cin, cout)` has
 `fan_in = kh*kw*cin` and `fan_out = kh*kw*cout`; a Dense kernel `(n_in, n_out)` has
-`fan_in = n_in`, `fan_out = n_out`.
+`fan_in = n_in`, `fan_out = n_out`. A variance-scaling initializer given `input_axes` and
+`output_axes` (Keras 3.15; `EinsumDense` sets them on its kernel's) multiplies the sizes of
+those axes instead.
 """
 
 from __future__ import annotations
@@ -53,9 +55,13 @@ __all__ = [
 _TRUNC_STD = 0.87962566103423978
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+def compute_fans(shape: tuple[int, ...], input_axes=None,
+                 output_axes=None) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight shape by Keras's rule (see module docstring)."""
     shape = tuple(int(s) for s in shape)
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -196,8 +202,11 @@ class VarianceScaling(_Random):
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform", "normal")
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes=None, output_axes=None):
         super().__init__(seed)
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
         if scale <= 0:
             raise ValueError(f"VarianceScaling needs scale > 0, got {scale}")
         if mode not in self._MODES:
@@ -214,7 +223,7 @@ class VarianceScaling(_Random):
 
     def __call__(self, shape, dtype=np.float32):
         shape, dtype = _check_shape(shape), _check_dtype(dtype)
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, n)
         rng = self._rng()
@@ -229,7 +238,18 @@ class VarianceScaling(_Random):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, **self._axes_config()}
+
+    def _axes_config(self) -> dict:
+        """Keras 3.15's ``input_axes``/``output_axes``, written only when set."""
+        if self.input_axes is None and self.output_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
+
+    def with_axes(self, input_axes, output_axes) -> VarianceScaling:
+        """A copy counting its fans on these axes of the shapes it draws."""
+        config = {**self.get_config(), "input_axes": input_axes, "output_axes": output_axes}
+        return type(self).from_config(config)
 
 
 class _Preset(VarianceScaling):
@@ -237,12 +257,13 @@ class _Preset(VarianceScaling):
 
     _preset: tuple[float, str, str] = (1.0, "fan_in", "truncated_normal")
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, input_axes=None, output_axes=None):
         scale, mode, distribution = self._preset
-        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 def _preset_class(name: str, scale: float, mode: str, distribution: str,

@@ -767,13 +767,37 @@ def tensordot(a, b, axes, name=None) -> EagerTensor:
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out_spec)}", a, b)
 
 
+def _spell_ellipsis(eq: str, ranks: list[int]) -> str:
+    """``eq`` with each ``...`` replaced by letters the equation does not use, one per axis it
+    stands for (aligned on the right, as NumPy broadcasts them)."""
+    lhs, arrow, out = eq.partition("->")
+    specs = lhs.split(",")
+    if len(specs) != len(ranks):
+        raise ValueError(f"einsum: equation {eq!r} has {len(specs)} operands, got {len(ranks)}")
+    counts = [rank - len(spec.replace("...", "")) if "..." in spec else 0
+              for spec, rank in zip(specs, ranks)]
+    if any(n < 0 for n in counts):
+        raise ValueError(f"einsum: an operand of {eq!r} has fewer axes than its letters")
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in eq]
+    widest = max(counts)
+    if widest > len(free):
+        raise ValueError(f"einsum: '...' in {eq!r} stands for too many axes")
+    letters = "".join(free[:widest])
+    specs = [spec.replace("...", letters[widest - n:]) for spec, n in zip(specs, counts)]
+    if not arrow:  # implicit output: NumPy puts the ellipsis axes first
+        once = sorted(c for c in lhs.replace(".", "").replace(",", "")
+                      if lhs.replace(".", "").count(c) == 1)
+        return ",".join(specs) + "->" + letters + "".join(once)
+    return ",".join(specs) + "->" + out.replace("...", letters)
+
+
 def einsum(equation, *inputs, **kwargs) -> EagerTensor:
-    """``tf.einsum`` with an explicit ``->`` output (gradients by einsum too); ``...`` is not
-    supported."""
+    """``tf.einsum`` (gradients by einsum too). An ellipsis (``"...ab,bc->...ac"``) stands
+    for the same leading axes in every operand that has it (written out as letters first)."""
     _unsupported("einsum", **{k: v for k, v in kwargs.items() if k != "name"})
     eq = equation.replace(" ", "")
     if "..." in eq:
-        raise NotImplementedError("einsum: '...' (ellipsis) is not supported by convnp")
+        eq = _spell_ellipsis(eq, [np.ndim(value_of(v)) for v in inputs])
     if "->" not in eq:
         lhs = eq
         counts = {c: lhs.count(c) for c in lhs if c != ","}
