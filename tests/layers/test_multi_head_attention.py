@@ -4,6 +4,9 @@ a small CNN with a transformer block loaded from Keras's file and trained as in 
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
 import pytest
 
@@ -56,8 +59,13 @@ def test_attention_over_an_images_positions(expected):
     layer.set_weights([expected[f"img_w/{i}"] for i in range(8)])
     np.testing.assert_allclose(layer(expected["img"], expected["img"]).numpy(),
                                expected["img_out"], rtol=1e-5, atol=1e-6)
-    with pytest.raises(NotImplementedError, match="attention_axes"):
-        layers.MultiHeadAttention(2, 3, attention_axes=(2,))(expected["img"], expected["img"])
+    # the features axis, the batch axis and a repeated axis are not attention axes
+    for axes in ((3,), (0,), (1, 1)):
+        with pytest.raises(ValueError, match="attention_axes"):
+            layers.MultiHeadAttention(2, 3, attention_axes=axes)(expected["img"],
+                                                                 expected["img"])
+    with pytest.raises(ValueError, match="attention_axes must be"):
+        layers.MultiHeadAttention(2, 3, attention_axes="1")
 
 
 def test_keras_written_transformer_block_trains_as_keras(expected, tmp_path):
@@ -111,3 +119,152 @@ def test_dropout_repeats_under_set_random_seed():
                               attention(x, x, training=True).numpy())
     with pytest.raises(TypeError, match="seed must be an int"):
         layers.MultiHeadAttention(2, 3, seed=1.5)
+
+
+# -- attention_axes and the methods Keras users override (tests/fixtures/make_attention_more.py)
+
+
+@pytest.fixture(scope="module")
+def more():
+    return load_fixture("attention_more.npz")
+
+
+AXES = {"rank5_axis2": (2,), "rank5_axes23": (2, 3), "rank4_axis1": (1,),
+        "rank4_axis_neg2": (-2,), "rank4_default": None}
+
+
+@pytest.mark.parametrize("name", list(AXES))
+def test_attention_axes_match_keras(name, more):
+    key = f"mha_axes/{name}"
+    x = more[f"{key}/x"]
+    layer = layers.MultiHeadAttention(2, 3, attention_axes=AXES[name])
+    layer(x, x)
+    layer.set_weights([more[f"{key}/w/{i}"] for i in range(8)])
+    out, scores = layer(x, x, return_attention_scores=True)
+    np.testing.assert_allclose(out.numpy(), more[f"{key}/out"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scores.numpy(), more[f"{key}/scores"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(layer(x, x, attention_mask=more[f"{key}/mask"]).numpy(),
+                               more[f"{key}/out_mask"], rtol=1e-5, atol=1e-6)
+    with tf.GradientTape() as tape:
+        t = tf.constant(x)
+        tape.watch(t)
+        total = tf.reduce_sum(layer(t, t) ** 2)
+    for i, grad in enumerate(tape.gradient(total, [t, *layer.trainable_weights])):
+        np.testing.assert_allclose(np.asarray(grad), more[f"{key}/grad/{i}"], rtol=1e-4,
+                                   atol=1e-5)
+    keras_config = json.loads(str(more[f"config/mha_{name}"]))
+    assert layer.get_config()["attention_axes"] == keras_config["attention_axes"]
+    assert layers.MultiHeadAttention.from_config(keras_config).get_config()[
+        "attention_axes"] == keras_config["attention_axes"]
+
+
+def test_attention_axes_in_a_model_train_and_save(tmp_path):
+    clips = keras.Input((3, 4, 5, 6))  # (time, height, width, channels): attend over width
+    y = layers.MultiHeadAttention(2, 4, attention_axes=(3,), output_shape=(6,))(clips, clips)
+    model = keras.Model(clips, layers.GlobalAveragePooling3D()(y))
+    assert y.shape == (None, 3, 4, 5, 6)
+    model.compile("adam", "mse")
+    x = np.random.default_rng(1).random((4, 3, 4, 5, 6)).astype("float32")
+    first = model.evaluate(x, np.zeros((4, 6)), verbose=0)
+    model.fit(x, np.zeros((4, 6)), epochs=3, verbose=0)
+    assert model.evaluate(x, np.zeros((4, 6)), verbose=0) < first
+    model.save(tmp_path / "m.convnp")
+    again = keras.models.load_model(tmp_path / "m.convnp")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@keras.saving.register_keras_serializable(package="fixtures")
+class LocalitySelfAttention(layers.MultiHeadAttention):
+    """keras.io's locality self-attention written the same way: a learned temperature, the
+    Keras 3.15 signature of `_compute_attention`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tau = self.add_weight(name="tau", shape=(), initializer=keras.initializers.Constant(
+            math.sqrt(float(self._key_dim))))
+
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None,
+                           return_attention_scores=False):
+        scaled = keras.ops.multiply(query, 1.0 / self.tau)
+        scores = keras.ops.einsum(self._dot_product_equation, key, scaled)
+        scores = self._masked_softmax(scores, attention_mask)
+        dropped = self._dropout_layer(scores, training=training)
+        return keras.ops.einsum(self._combine_equation, dropped, value), scores
+
+
+class OlderSignature(layers.MultiHeadAttention):
+    """The same as keras.io writes it: a `tf.Variable` attribute and the five-argument
+    `_compute_attention` of Keras before 3.5 (Keras 3.15 itself calls it with six)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tau = tf.Variable(math.sqrt(float(self._key_dim)), trainable=True)
+
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None):
+        query = keras.ops.multiply(query, 1.0 / self.tau)
+        scores = keras.ops.einsum(self._dot_product_equation, key, query)
+        scores = self._masked_softmax(scores, attention_mask)
+        dropped = self._dropout_layer(scores, training=training)
+        return keras.ops.einsum(self._combine_equation, dropped, value), scores
+
+
+def diagonal_mask(n):
+    return keras.ops.cast([1 - keras.ops.eye(n)], "int8")
+
+
+@pytest.mark.parametrize("cls", [LocalitySelfAttention, OlderSignature])
+def test_subclass_overriding_compute_attention_matches_keras(cls, more):
+    x = more["lsa/x"]
+    layer = cls(num_heads=2, key_dim=4, dropout=0.1)
+    layer(x, x, attention_mask=diagonal_mask(5))
+    assert [w.name for w in layer.weights][:1] == ["tau"] or cls is OlderSignature
+    assert len(layer.trainable_weights) == 9  # tau first, as Keras orders it
+    layer.set_weights([more[f"lsa/w/{i}"] for i in range(9)])
+    out, scores = layer(x, x, attention_mask=diagonal_mask(5), return_attention_scores=True)
+    np.testing.assert_allclose(out.numpy(), more["lsa/out"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scores.numpy(), more["lsa/scores"], rtol=1e-5, atol=1e-7)
+    assert np.all(np.diagonal(scores.numpy(), axis1=-2, axis2=-1) == 0)
+    with tf.GradientTape() as tape:
+        t = tf.constant(x)
+        tape.watch(t)
+        total = tf.reduce_sum(layer(t, t, attention_mask=diagonal_mask(5)) ** 2)
+    grads = tape.gradient(total, [t, *layer.trainable_weights])
+    for i, grad in enumerate(grads):
+        np.testing.assert_allclose(np.asarray(grad), more[f"lsa/grad/{i}"], rtol=1e-4,
+                                   atol=1e-5)
+    # in training the dropout layer drops some weights, and the gradient still reaches tau
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(layer(x, x, attention_mask=diagonal_mask(5), training=True))
+    assert np.asarray(tape.gradient(total, layer.tau)) != 0
+
+
+def test_keras_written_model_with_the_subclass_loads_and_trains_as_keras(more, tmp_path):
+    pytest.importorskip("h5py")
+    model = keras.models.load_model(FIXTURES / "attention_lsa.keras")  # registered above
+    x = more["lsa_model/x"]
+    np.testing.assert_allclose(model.predict(x, verbose=0), more["lsa_model/before"],
+                               rtol=1e-5, atol=1e-6)
+    history = model.fit(x, more["lsa_model/y"], epochs=2, batch_size=2, shuffle=False,
+                        verbose=0)
+    np.testing.assert_allclose(history.history["loss"], more["lsa_model/history/loss"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), more["lsa_model/after"],
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model.get_layer("lsa").tau), more["lsa_model/tau"],
+                               rtol=1e-5)
+    for suffix in ("keras", "convnp"):
+        model.save(tmp_path / f"again.{suffix}")
+        again = keras.models.load_model(tmp_path / f"again.{suffix}")
+        np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_output_shape_of_several_axes_and_keras_attribute_names():
+    x = np.random.default_rng(2).random((2, 5, 4)).astype("float32")
+    layer = layers.MultiHeadAttention(2, 3, output_shape=(2, 3))
+    assert layer(x, x).shape == (2, 5, 2, 3)
+    assert [tuple(w.shape) for w in layer.output_dense.weights] == [(2, 3, 2, 3), (2, 3)]
+    assert layer.get_config()["output_shape"] == [2, 3]
+    assert (layer._num_heads, layer._key_dim, layer._value_dim) == (2, 3, 3)
+    assert layer._query_dense is layer.query_dense
+    assert (layer._dot_product_equation, layer._combine_equation) == (
+        "aecd,abcd->acbe", "acbe,aecd->abcd")  # Keras 3.15's for sequences

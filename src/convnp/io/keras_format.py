@@ -512,6 +512,12 @@ def _argument(value, producers: list, where: str):
         return [_argument(v, producers, where) for v in value]
     if isinstance(value, dict) and "class_name" not in value:
         return {str(k): _argument(v, producers, where) for k, v in value.items()}
+    if isinstance(value, dict) and value.get("class_name") == "__tensor__" and isinstance(
+            value.get("config"), dict):  # a constant (keras.io's diagonal attention mask)
+        from convnp.layers.op_layer import config_array
+
+        body = value["config"]
+        return config_array(body.get("value"), body.get("dtype"), where)
     scalar = json_scalar(value, where)
     if scalar is NOT_SCALAR:
         raise ValueError(f"{where}: unsupported call argument {value!r:.200}")
@@ -1493,7 +1499,7 @@ def _layer_entry(layer, input_shape, multi: bool, call_shapes: list | None = Non
 
 def _keras_argument(value, refs: list, where: str):
     """One argument of a call with several (`Node.template`) as Keras writes it: a tensor as
-    its reference, lists and dicts of them, JSON scalars."""
+    its reference, lists and dicts of them, constant arrays, JSON scalars."""
     from convnp.layers._slots import Slot
     from convnp.layers.op_layer import NOT_SCALAR, json_scalar
 
@@ -1503,6 +1509,9 @@ def _keras_argument(value, refs: list, where: str):
         return [_keras_argument(v, refs, where) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _keras_argument(v, refs, where) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":  # a constant tensor
+        return {"class_name": "__tensor__",
+                "config": {"value": value.tolist(), "dtype": value.dtype.name}}
     scalar = json_scalar(value, where)
     if scalar is NOT_SCALAR:
         raise ValueError(f"cannot save {where} as a Keras file: its call argument "

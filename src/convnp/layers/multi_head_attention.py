@@ -3,52 +3,73 @@ attention of a Vision Transformer, MobileViT or a CNN with a transformer block:
 ``MultiHeadAttention(num_heads=4, key_dim=32)(x, x)``).
 
 Its call is written in tensor ops, so a tape differentiates it (the layer is one recorded call
-in a model's graph, like a user's layer; `convnp.layers.taped`). Per head ``h``:
+in a model's graph, like a user's layer; `convnp.layers.taped`). It runs as Keras 3.15's does,
+through the methods Keras users override (keras.io's locality self-attention subclasses the
+layer and replaces `_compute_attention`):
 
-    Q = query @ Wq[:, h] + bq[h]         (B, T, key_dim), scaled by 1 / sqrt(key_dim)
-    K = key @ Wk[:, h] + bk[h]           (B, S, key_dim)
-    V = value @ Wv[:, h] + bv[h]         (B, S, value_dim)
-    A = softmax(Q K^T), masked positions excluded, dropout in training
-    out = sum_h (A V) @ Wo[h] + bo       (B, T, output dim)
+    call:                 mask = _compute_attention_mask(...)      (attention_mask, causal)
+                          Q, K, V = query_dense, key_dense, value_dense projections
+                                    (`EinsumDense`: (B, ..., heads, key_dim))
+                          out, scores = _compute_attention(Q, K, V, mask, training, ...)
+                          output_dense(out)
+    _compute_attention:   scores = einsum(_dot_product_equation, K, Q / sqrt(key_dim))
+                          scores = _masked_softmax(scores, mask)
+                          out = einsum(_combine_equation, _dropout_layer(scores), V)
 
-Inputs of rank > 3 (images ``(B, H, W, C)``) attend over all their middle axes, as Keras's
-default ``attention_axes`` does: they are flattened to ``(B, H * W, C)`` and back.
+``attention_axes`` (default: every axis between the batch and the features) are the axes
+attended over; the others are batch axes. The scores are ``(B, <other axes>, heads,
+<query attention axes>, <key attention axes>)``, e.g. ``(B, heads, T, S)`` for sequences and
+``(B, heads, H, W, H, W)`` for images.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+import string
 from typing import Any
 
 import numpy as np
 
-import convnp.random
 from convnp import constraints, initializers, regularizers
 from convnp.layers import _utils, taped
 from convnp.layers.base import Layer
+from convnp.layers.core import Dropout
+from convnp.layers.einsum_dense import EinsumDense
 from convnp.layers.registry import register
 
 
-class _Projection(Layer):
-    """The kernel and bias of one of the attention's projections (Keras's ``EinsumDense``
-    sublayers ``query_dense``, ... hold them; so the weights are stored as Keras stores
-    them). Computing with them is the attention layer's."""
+def projection_equation(free: int, bound: int, out: int) -> tuple[str, str, int]:
+    """``(equation, bias_axes, output rank)`` of a projection keeping ``free`` leading axes,
+    contracting the next ``bound`` ones with the kernel and adding ``out`` new ones (Keras's
+    letters: ``free=2, bound=1, out=2`` is ``"abc,cde->abde"`` with bias over ``"de"``)."""
+    letters = string.ascii_lowercase
+    kept, summed, added = (letters[:free], letters[free:free + bound],
+                           letters[free + bound:free + bound + out])
+    return f"{kept}{summed},{summed}{added}->{kept}{added}", added, free + out
 
-    def __init__(self, kernel_shape, bias_shape, owner, **kwargs):
-        super().__init__(**kwargs)
-        self.kernel = self.add_weight("kernel", kernel_shape, owner.kernel_initializer,
-                                      regularizer=owner.kernel_regularizer,
-                                      constraint=owner.kernel_constraint, dtype=owner.dtype)
-        self.bias = None if bias_shape is None else self.add_weight(
-            "bias", bias_shape, owner.bias_initializer, regularizer=owner.bias_regularizer,
-            constraint=owner.bias_constraint, dtype=owner.dtype)
-        self.built = True
 
-    def project(self, x, equation: str):
-        from convnp.tensor.ops import einsum
+def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int]:
+    """``(dot_product, combine, scores rank)`` einsums for projected tensors of ``rank``
+    (``(B, ..., heads, channels)``) attending over ``axes``: the query-key products
+    ``key, query -> scores`` and the weighted sum ``scores, value -> output``."""
+    letters = string.ascii_lowercase
+    query = letters[:rank]
+    batch = [i for i in range(rank - 1) if i not in axes]  # with the heads axis
+    fresh = iter(letters[rank:])
+    key = "".join(next(fresh) if i in axes else query[i] for i in range(rank))
+    scores = ("".join(query[i] for i in batch) + "".join(query[i] for i in axes)
+              + "".join(key[i] for i in axes))
+    return f"{key},{query}->{scores}", f"{scores},{key}->{query}", len(scores)
 
-        out = einsum(equation, x, self.kernel)
-        return out if self.bias is None else out + self.bias
+
+def _takes_scores_flag(method) -> bool:
+    """Whether a `_compute_attention` takes ``return_attention_scores`` (Keras 3.15's does;
+    overrides written for earlier Keras, like keras.io's, stop at ``training``)."""
+    params = list(inspect.signature(method).parameters.values())
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return True
+    return len(params) > 5 or "return_attention_scores" in [p.name for p in params]
 
 
 @register
@@ -61,16 +82,18 @@ class MultiHeadAttention(Layer):
         value_dim: the size of each head's values (default ``key_dim``).
         dropout: the rate of dropout on the attention weights in training.
         use_bias: whether the projections add biases.
-        output_shape: the size of the output's last axis (default: the query's).
-        attention_axes: Keras's; only attention over all the middle axes (the default) is
-            supported.
+        output_shape: the size(s) of the output's last axes (default: the query's features).
+        attention_axes: the axes attended over (an int or a tuple; negative ones count from
+            the features axis; default: all the axes between the batch and the features).
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
             activity_regularizer, kernel_constraint, bias_constraint: as `Dense`'s.
         seed: the dropout's seed.
 
     Call: ``layer(query, value, key=None, attention_mask=None, return_attention_scores=False,
     training=None, use_causal_mask=False)``; with ``return_attention_scores`` it returns
-    ``(output, scores)``, scores ``(B, num_heads, T, S)``.
+    ``(output, scores)`` (see the module docstring for the scores' shape). A boolean
+    ``attention_mask`` (``(B, T, S)`` for sequences; broadcast over the heads) says which
+    query-key pairs may attend; ``value_mask``/``key_mask`` ``(B, S)`` mask keys.
     """
 
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
@@ -94,15 +117,23 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"{cls}: dropout must be in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
         self.use_bias = bool(use_bias)
-        if output_shape is not None and not isinstance(output_shape, (int, np.integer)):
-            shape = tuple(output_shape)
-            if len(shape) != 1:
-                raise ValueError(f"{cls}: output_shape must be one size, got {output_shape!r}")
-            output_shape = shape[0]
-        self.output_size = None if output_shape is None else _utils.positive_int(
-            output_shape, "output_shape", cls)
-        self.attention_axes = None if attention_axes is None else tuple(
-            [attention_axes] if isinstance(attention_axes, int) else attention_axes)
+        if output_shape is not None:
+            sizes = (output_shape,) if isinstance(output_shape, (int, np.integer)) else \
+                tuple(output_shape) if isinstance(output_shape, (list, tuple)) else None
+            if not sizes:
+                raise ValueError(f"{cls}: output_shape must be an int or a tuple of ints, got "
+                                 f"{output_shape!r}")
+            output_shape = tuple(_utils.positive_int(n, "output_shape", cls) for n in sizes)
+        self.partial_output_shape = output_shape
+        if attention_axes is not None:
+            axes = [attention_axes] if isinstance(attention_axes, (int, np.integer)) else \
+                attention_axes
+            if not isinstance(axes, (list, tuple)) or not axes or any(
+                    isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+                raise ValueError(f"{cls}: attention_axes must be an int or a tuple of ints, "
+                                 f"got {attention_axes!r}")
+            attention_axes = tuple(int(a) for a in axes)
+        self._attention_axes = attention_axes
         self._kernel_initializer = kernel_initializer  # as given, for get_config
         self._bias_initializer = bias_initializer
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -115,48 +146,102 @@ class MultiHeadAttention(Layer):
                                  or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"MultiHeadAttention: seed must be an int or None, got {seed!r}")
         self.seed = None if seed is None else int(seed)
-        # no seed: draw from convnp's generator, so set_random_seed makes runs repeat
-        self._generator = None if seed is None else np.random.default_rng(self.seed)
+        # no seed: the dropout draws from convnp's generator, so set_random_seed repeats runs
+        self._dropout_layer = Dropout(self.dropout, seed=self.seed, dtype=self.dtype)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__module__.startswith("convnp."):
+            # a user's subclass (overriding _compute_attention, say): the variables and
+            # layers its code assigns to attributes are its weights, as in Keras
+            cls.__setattr__ = taped.tracking_setattr
+
+    # -- Keras's attribute names (its subclasses read them) --------------------------------------
+
+    _num_heads = property(lambda self: self.num_heads)
+    _key_dim = property(lambda self: self.key_dim)
+    _value_dim = property(lambda self: self.value_dim)
+    _dropout = property(lambda self: self.dropout)
+    _use_bias = property(lambda self: self.use_bias)
+    _inverse_sqrt_key_dim = property(lambda self: 1.0 / math.sqrt(float(self.key_dim)))
+    _query_dense = property(lambda self: self.query_dense)
+    _key_dense = property(lambda self: self.key_dense)
+    _value_dense = property(lambda self: self.value_dense)
+    _output_dense = property(lambda self: self.output_dense)
+
+    @property
+    def attention_axes(self):
+        """The attended axes: as given until the layer is built, then Keras's normalized
+        tuple."""
+        return self._attention_axes
+
+    @property
+    def output_size(self):
+        """The size of the output's last axis when ``output_shape`` gave one (older name)."""
+        shape = self.partial_output_shape
+        return None if shape is None else shape[-1]
 
     # -- building ------------------------------------------------------------------------------
 
-    def _check_axes(self, rank: int) -> None:
-        every = tuple(range(1, rank - 1))
-        if self.attention_axes is not None and tuple(
-                a % rank for a in self.attention_axes) != every:
-            raise NotImplementedError(
-                f"MultiHeadAttention '{self.name}': attention_axes={self.attention_axes} on "
-                f"inputs of rank {rank}; convnp attends over all the middle axes {every} only")
-        self.attention_axes = every
+    def _projection(self, name: str, input_rank: int, bound: int, sizes: list) -> EinsumDense:
+        equation, bias_axes, rank = projection_equation(input_rank - bound, bound, len(sizes))
+        return EinsumDense(equation, [None] * (rank - 1 - len(sizes)) + list(sizes),
+                           bias_axes=bias_axes if self.use_bias else None,
+                           kernel_initializer=self.kernel_initializer,
+                           bias_initializer=self.bias_initializer,
+                           kernel_regularizer=self.kernel_regularizer,
+                           bias_regularizer=self.bias_regularizer,
+                           kernel_constraint=self.kernel_constraint,
+                           bias_constraint=self.bias_constraint, dtype=self.dtype, name=name)
 
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
         if isinstance(query_shape, list) and value_shape is None:
             query_shape, value_shape = query_shape[0], query_shape[1]
-        value_shape = query_shape if value_shape is None else value_shape
-        key_shape = value_shape if key_shape is None else key_shape
+        value_shape = tuple(query_shape if value_shape is None else value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        query_shape = tuple(query_shape)
         cls = type(self).__name__
-        self._check_axes(len(query_shape))
-        d_query = _utils.known_dim(query_shape, -1, cls, "last (features) of the query")
-        d_value = _utils.known_dim(value_shape, -1, cls, "last (features) of the value")
-        d_key = _utils.known_dim(key_shape, -1, cls, "last (features) of the key")
-        heads, bias = self.num_heads, self.use_bias
-        out = self.output_size or d_query
-        self.query_dense = _Projection((d_query, heads, self.key_dim),
-                                       (heads, self.key_dim) if bias else None, self,
-                                       name="query")
-        self.key_dense = _Projection((d_key, heads, self.key_dim),
-                                     (heads, self.key_dim) if bias else None, self, name="key")
-        self.value_dense = _Projection((d_value, heads, self.value_dim),
-                                       (heads, self.value_dim) if bias else None, self,
-                                       name="value")
-        self.output_dense = _Projection((heads, self.value_dim, out), (out,) if bias else None,
-                                        self, name="attention_output")
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise ValueError(f"{cls} '{self.name}': value and key must agree on every axis but "
+                             f"the last, got {value_shape} and {key_shape}")
+        if not len(query_shape) == len(value_shape) >= 3:
+            raise ValueError(f"{cls} '{self.name}': query and value need one rank >= 3 "
+                             f"(batch, ..., features), got {query_shape} and {value_shape}")
+        for shape, what in ((query_shape, "query"), (value_shape, "value"),
+                            (key_shape, "key")):
+            _utils.known_dim(shape, -1, cls, f"last (features) of the {what}")
+        rank = len(query_shape) + 1  # the projected tensors: (B, ..., heads, channels)
+        given = self._attention_axes
+        axes = tuple(range(1, rank - 2)) if given is None else tuple(
+            a if a >= 0 else rank - 1 + a for a in given)
+        if any(not 1 <= a < rank - 2 for a in axes) or len(set(axes)) != len(axes):
+            raise ValueError(f"{cls} '{self.name}': attention_axes {given} must be distinct "
+                             f"axes between the batch and the features of inputs of rank "
+                             f"{rank - 1}")
+        self._attention_axes = axes
+        self._dot_product_equation, self._combine_equation, scores_rank = \
+            attention_equations(rank, axes)
+        self._softmax_axes = tuple(range(scores_rank - len(axes), scores_rank))
+        heads = self.num_heads
+        out = list(self.partial_output_shape or query_shape[-1:])
+        self.query_dense = self._projection("query", len(query_shape), 1,
+                                            [heads, self.key_dim])
+        self.key_dense = self._projection("key", len(key_shape), 1, [heads, self.key_dim])
+        self.value_dense = self._projection("value", len(value_shape), 1,
+                                            [heads, self.value_dim])
+        self.output_dense = self._projection("attention_output", len(query_shape) + 1, 2, out)
+        self.query_dense.build(query_shape)
+        self.key_dense.build(key_shape)
+        self.value_dense.build(value_shape)
+        self.output_dense.build((*query_shape[:-1], heads, self.value_dim))
+        for dense in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
+            dense.built = True
         self._tracked_layers = [self.query_dense, self.key_dense, self.value_dense,
                                 self.output_dense]
         self.built = True
 
     def keras_own_variables(self) -> list:
-        return []
+        return list(self._variables)  # a subclass's own (a learned temperature)
 
     def keras_children(self) -> dict:
         """Keras's sublayers, in the order its file lists them (the dropout and softmax hold
@@ -175,59 +260,95 @@ class MultiHeadAttention(Layer):
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         if isinstance(query_shape, list) and value_shape is None:
             query_shape = query_shape[0]
-        out = self.output_size or query_shape[-1]
-        return (*tuple(query_shape)[:-1], out)
+        out = self.partial_output_shape or tuple(query_shape)[-1:]
+        return (*tuple(query_shape)[:-1], *out)
 
-    # -- the call --------------------------------------------------------------------------------
+    # -- the call (Keras 3.15's methods) ---------------------------------------------------------
 
-    def call(self, query, value=None, key=None, attention_mask=None,
-             return_attention_scores: bool = False, training=None, use_causal_mask=False):
-        from convnp.tensor import nn
-        from convnp.tensor.ops import einsum, reshape, where
-
+    def call(self, query, value=None, key=None, query_mask=None, value_mask=None,
+             key_mask=None, attention_mask=None, return_attention_scores: bool = False,
+             training=None, use_causal_mask=False):
         if value is None:
             raise TypeError(f"MultiHeadAttention '{self.name}' needs `value`: call it as "
                             "layer(query, value) (self-attention: layer(x, x))")
         key = value if key is None else key
-        outer = tuple(np.shape(query)[1:-1])  # (T,) or an image's (H, W)
-
-        def flat(x):  # (B, ..., d) -> (B, positions, d)
-            return reshape(x, (-1, math.prod(np.shape(x)[1:-1]), np.shape(x)[-1]))
-
-        q_in, v_in, k_in = flat(query), flat(value), flat(key)
-        q = self.query_dense.project(q_in, "btd,dhk->bthk")
-        k = self.key_dense.project(k_in, "bsd,dhk->bshk")
-        v = self.value_dense.project(v_in, "bsd,dhv->bshv")
-        q = q * np.float32(1.0 / math.sqrt(self.key_dim)).astype(self.dtype)
-        logits = einsum("bthk,bshk->bhts", q, k)
-        mask = self._mask(attention_mask, use_causal_mask, np.shape(logits))
-        if mask is not None:
-            # Keras fills excluded positions with a large negative number before softmax
-            logits = where(mask, logits, np.asarray(-1e9, dtype=self.dtype))
-        scores = nn.softmax(logits, axis=-1)
-        weights = scores
-        if training and self.dropout > 0:
-            generator = self._generator or convnp.random.generator()
-            keep = generator.random(np.shape(scores), dtype=np.float32) >= self.dropout
-            weights = scores * (keep / np.float32(1.0 - self.dropout)).astype(self.dtype)
-        context = einsum("bhts,bshv->bthv", weights, v)
-        out = self.output_dense.project(context, "bthv,hvo->bto")
-        out = reshape(out, (-1, *outer, np.shape(out)[-1]))
+        # Keras 3.15 takes the query's mask from the tensor (convnp's tensors carry none)
+        mask = self._compute_attention_mask(query, value, value_mask=value_mask,
+                                            key_mask=key_mask, attention_mask=attention_mask,
+                                            use_causal_mask=use_causal_mask)
+        q = self.query_dense.apply(query)
+        k = self.key_dense.apply(key)
+        v = self.value_dense.apply(value)
+        if _takes_scores_flag(self._compute_attention):
+            out, scores = self._compute_attention(q, k, v, mask, training,
+                                                  return_attention_scores)
+        else:  # an override written for Keras before 3.5
+            out, scores = self._compute_attention(q, k, v, mask, training)
+        out = self.output_dense.apply(out)
         return (out, scores) if return_attention_scores else out
 
-    @staticmethod
-    def _mask(attention_mask, causal: bool, logits_shape) -> np.ndarray | None:
-        """Which (query, key) pairs may attend, broadcast to ``(B, heads, T, S)``."""
-        _, _, t, s = logits_shape
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None,
+                           return_attention_scores=False):
+        """``(output, scores)`` of the projected ``query`` ``(B, T, heads, key_dim)``,
+        ``key`` and ``value`` (``(B, S, heads, ...)``; more axes for images)."""
+        from convnp.tensor.ops import einsum
+
+        query = query * np.asarray(self._inverse_sqrt_key_dim, dtype=np.result_type(query))
+        scores = einsum(self._dot_product_equation, key, query)
+        scores = self._masked_softmax(scores, attention_mask)
+        weights = self._dropout_layer(scores, training=training) if self.dropout > 0 \
+            else scores
+        return einsum(self._combine_equation, weights, value), scores
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """The softmax of the scores over the key axes; where ``attention_mask`` (broadcast
+        over the heads) is False the score is -1e9 before and the weight 0 after."""
+        from convnp.tensor import nn
+        from convnp.tensor.ops import exp, reduce_logsumexp, where
+
         mask = None
         if attention_mask is not None:
-            mask = np.asarray(attention_mask).astype(bool)
-            if mask.ndim == 3:  # (B, T, S): the same for every head
-                mask = mask[:, None]
-        if causal:
-            lower = np.tril(np.ones((t, s), dtype=bool))
-            mask = lower if mask is None else mask & lower
+            mask = np.asarray(attention_mask)
+            mask = mask if mask.dtype == bool else mask > 0.5
+            axis = -len(self._attention_axes) * 2 - 1  # the heads axis
+            while mask.ndim < np.ndim(attention_scores):
+                mask = np.expand_dims(mask, axis)
+            dtype = np.result_type(attention_scores)
+            attention_scores = where(mask, attention_scores, np.asarray(-1e9, dtype))
+        axes = self._softmax_axes
+        if len(axes) == 1:
+            weights = nn.softmax(attention_scores, axis=axes[0])
+        else:
+            weights = exp(attention_scores - reduce_logsumexp(attention_scores, axis=axes,
+                                                              keepdims=True))
+        if mask is not None:  # a query that may see no key gets no weights (Keras 3)
+            weights = where(mask, weights, np.zeros((), np.result_type(weights)))
+        return weights
+
+    def _compute_attention_mask(self, query, value, query_mask=None, value_mask=None,
+                                key_mask=None, attention_mask=None, use_causal_mask=False):
+        """The boolean ``(B, T, S)`` mask of the call (None: every pair attends): the value
+        and key masks ``(B, S)``, the causal mask and ``attention_mask`` together."""
+        mask = None
+
+        def both(a, b):
+            return b if a is None else a & b
+
+        for given, axis in ((query_mask, -1), (value_mask, -2), (key_mask, -2)):
+            if given is not None:
+                mask = both(mask, np.expand_dims(np.asarray(given).astype(bool), axis))
+        if use_causal_mask:
+            mask = both(mask, self._compute_causal_mask(query, value))
+        if attention_mask is not None:
+            mask = both(np.asarray(attention_mask).astype(bool), mask) if mask is not None \
+                else np.asarray(attention_mask).astype(bool)
         return mask
+
+    def _compute_causal_mask(self, query, value=None):
+        """``(1, T, S)``: query step ``i`` sees the steps ``j <= i`` (along axis 1)."""
+        steps_q = np.shape(query)[1]
+        steps_v = steps_q if value is None else np.shape(value)[1]
+        return np.tril(np.ones((1, steps_q, steps_v), dtype=bool))
 
     backward = taped.taped_backward
 
@@ -246,12 +367,13 @@ class MultiHeadAttention(Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
+        axes = self._attention_axes
         config.update({
             "num_heads": self.num_heads, "key_dim": self.key_dim, "value_dim": self.value_dim,
             "dropout": self.dropout, "use_bias": self.use_bias,
-            "output_shape": self.output_size,
-            "attention_axes": None if self.attention_axes is None else list(
-                self.attention_axes),
+            "output_shape": None if self.partial_output_shape is None else list(
+                self.partial_output_shape),
+            "attention_axes": None if axes is None else list(axes),
             "kernel_initializer": _utils.initializer_config(self._kernel_initializer,
                                                             self.kernel_initializer),
             "bias_initializer": _utils.initializer_config(self._bias_initializer,
@@ -267,4 +389,4 @@ class MultiHeadAttention(Layer):
 
 
 class _Empty(Layer):
-    """A weightless sublayer Keras keeps (the attention's dropout and softmax)."""
+    """A weightless sublayer Keras keeps (the attention's softmax)."""
