@@ -64,7 +64,7 @@ class Attention(Layer):
 
     >>> import numpy as np
     >>> q, v = np.ones((1, 2, 3), "float32"), np.ones((1, 4, 3), "float32")
-    >>> Attention()([q, v]).shape
+    >>> tuple(Attention()([q, v]).shape)
     (1, 2, 3)
     """
 
@@ -216,7 +216,7 @@ class AdditiveAttention(Attention):
 
     >>> import numpy as np
     >>> q, v = np.ones((1, 2, 3), "float32"), np.ones((1, 4, 3), "float32")
-    >>> AdditiveAttention()([q, v]).shape
+    >>> tuple(AdditiveAttention()([q, v]).shape)
     (1, 2, 3)
     """
 

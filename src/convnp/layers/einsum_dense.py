@@ -144,7 +144,7 @@ class EinsumDense(Layer):
 
     >>> import numpy as np
     >>> layer = EinsumDense("abc,cd->abd", output_shape=(None, 4), bias_axes="d")
-    >>> layer(np.ones((2, 3, 5), dtype="float32")).shape
+    >>> tuple(layer(np.ones((2, 3, 5), dtype="float32")).shape)
     (2, 3, 4)
     """
 
