@@ -1,4 +1,4 @@
-"""tf.gather with ``batch_dims`` (keras.io's masked autoencoder picks each image's own
+"""tf.gather and tf.gather_nd with ``batch_dims`` (keras.io's masked autoencoder picks each image's own
 patches with ``tf.gather(x, idx, axis=1, batch_dims=1)``; refused before): values and
 gradients as TensorFlow 2.21 (tests/fixtures/make_gather_batch_dims.py), and bad arguments
 refused as TensorFlow refuses them."""
@@ -45,3 +45,26 @@ def test_bad_batch_arguments_are_refused():
         tf.gather(params, [[0, 3], [1, 1]], axis=1, batch_dims=1)
     with pytest.raises(TypeError, match="batch_dims must be an int"):
         tf.gather(params, [[0, 1], [1, 1]], axis=1, batch_dims=1.0)
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_gather_nd_values_and_gradients_match_tensorflow(case):
+    data = np.load(FIXTURE)
+    params = tf.Variable(data[f"nd_params_{case}"])
+    with tf.GradientTape() as tape:
+        out = tf.gather_nd(params, data[f"nd_indices_{case}"],
+                           batch_dims=int(data[f"nd_batch_dims_{case}"]))
+        loss = tf.reduce_sum(out * data[f"nd_weights_{case}"])
+    np.testing.assert_array_equal(out.numpy(), data[f"nd_out_{case}"])
+    np.testing.assert_allclose(tape.gradient(loss, params).numpy(), data[f"nd_grad_{case}"],
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_gather_nd_bad_batch_arguments_are_refused():
+    params = np.zeros((2, 3, 4), np.float32)
+    with pytest.raises(ValueError, match="not be negative"):
+        tf.gather_nd(params, np.zeros((2, 1, 1), np.int32), batch_dims=-1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="less than the rank"):
+        tf.gather_nd(params, np.zeros((2,), np.int32), batch_dims=1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="does not index"):
+        tf.gather_nd(params, [[[3]], [[0]]], batch_dims=1)

@@ -244,8 +244,6 @@ def test_creation_and_dtypes_follow_tensorflow():
 
 
 def test_unsupported_arguments_raise_clear_errors():
-    with pytest.raises(NotImplementedError, match="batch_dims"):
-        tf.gather_nd(tf.zeros((2, 2)), [[0], [1]], batch_dims=1)
     with pytest.raises(ValueError, match="fewer axes"):
         tf.einsum("...ij,j->...", np.ones(3), np.ones(3))
     with pytest.raises(NotImplementedError, match="dilations"):

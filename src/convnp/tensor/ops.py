@@ -425,20 +425,11 @@ def _gather_in_batches(params, indices, axis, batch_dims: int) -> EagerTensor:
     tape) bring the axes back in order."""
     a = value_of(params)
     idx = _int_array(indices, "gather", "indices").astype(np.int64)
-    if isinstance(batch_dims, bool) or not isinstance(batch_dims, (int, np.integer)):
-        raise TypeError(f"gather: batch_dims must be an int, got {batch_dims!r}")
-    b = int(batch_dims) + idx.ndim if batch_dims < 0 else int(batch_dims)
-    if not 0 <= b <= idx.ndim or b >= a.ndim:
-        raise InvalidArgumentError(f"gather: batch_dims {batch_dims} must be within the rank "
-                                   f"of indices ({idx.ndim}) and below that of params "
-                                   f"({a.ndim})")
+    b = _batch_axes(a.shape, idx, batch_dims, "gather")
     axis = b if axis is None else _axis_arg(axis, a.ndim, "gather")
     if axis < b:
         raise InvalidArgumentError(f"gather: batch_dims ({b}) must be less than or equal to "
                                    f"axis ({axis})")
-    if a.shape[:b] != idx.shape[:b]:
-        raise InvalidArgumentError(f"gather: params and indices must share their first "
-                                   f"{b} axes (batch_dims), got {a.shape} and {idx.shape}")
     n = a.shape[axis]
     if np.any(idx < 0) or np.any(idx >= n):
         bad = idx.reshape(-1)[(idx.reshape(-1) < 0) | (idx.reshape(-1) >= n)][0]
@@ -459,8 +450,25 @@ def _gather_in_batches(params, indices, axis, batch_dims: int) -> EagerTensor:
     return reshape(transpose(out, order), a.shape[:b] + pre + picked + post)
 
 
+def _batch_axes(shape: tuple, idx: np.ndarray, batch_dims, who: str) -> int:
+    """The number of leading axes ``params`` (of ``shape``) and ``indices`` share as batch
+    axes (``batch_dims``, negative counting from the rank of indices), checked."""
+    if isinstance(batch_dims, bool) or not isinstance(batch_dims, (int, np.integer)):
+        raise TypeError(f"{who}: batch_dims must be an int, got {batch_dims!r}")
+    b = int(batch_dims) + idx.ndim if batch_dims < 0 else int(batch_dims)
+    if not 0 <= b <= idx.ndim or b >= len(shape):
+        raise InvalidArgumentError(f"{who}: batch_dims {batch_dims} must be within the rank "
+                                   f"of indices ({idx.ndim}) and below that of params "
+                                   f"({len(shape)})")
+    if tuple(shape[:b]) != idx.shape[:b]:
+        raise InvalidArgumentError(f"{who}: params and indices must share their first "
+                                   f"{b} axes (batch_dims), got {tuple(shape)} and {idx.shape}")
+    return b
+
+
 def gather_nd(params, indices, batch_dims=0, name=None) -> EagerTensor:
-    _unsupported("gather_nd", batch_dims=batch_dims)
+    if batch_dims:
+        return _gather_nd_in_batches(params, indices, batch_dims)
     a = value_of(params)
     idx = _int_array(indices, "gather_nd", "indices").astype(np.int64)
     if idx.ndim < 1:
@@ -486,6 +494,29 @@ def gather_nd(params, indices, batch_dims=0, name=None) -> EagerTensor:
         return [full]
 
     return _op(out, [params], vjp)
+
+
+def _gather_nd_in_batches(params, indices, batch_dims) -> EagerTensor:
+    """`gather_nd` with ``batch_dims``: each batch entry indexes its own slice of ``params``.
+    The batch axes are flattened and the entry's number put in front of each index, so one
+    plain (differentiable) gather_nd does it; the result has TensorFlow's shape
+    ``indices.shape[:-1] + params.shape[batch_dims + indices.shape[-1]:]``."""
+    a = value_of(params)
+    idx = _int_array(indices, "gather_nd", "indices").astype(np.int64)
+    if isinstance(batch_dims, (int, np.integer)) and batch_dims < 0:
+        raise ValueError(f"gather_nd: batch_dims must not be negative (TensorFlow's rule), "
+                         f"got {batch_dims}")
+    b = _batch_axes(a.shape, idx, batch_dims, "gather_nd")
+    if b == idx.ndim:
+        raise InvalidArgumentError(f"gather_nd: batch_dims ({b}) must be less than the rank "
+                                   f"of indices ({idx.ndim})")
+    batch = int(np.prod(a.shape[:b], dtype=np.int64))
+    flat = reshape(params, (batch,) + a.shape[b:])
+    picks = idx.reshape((batch,) + idx.shape[b:])
+    entry = np.broadcast_to(np.arange(batch, dtype=np.int64).reshape(
+        (batch,) + (1,) * (picks.ndim - 1)), picks.shape[:-1] + (1,))
+    out = gather_nd(flat, np.concatenate([entry, picks], axis=-1))
+    return reshape(out, idx.shape[:-1] + a.shape[b + idx.shape[-1]:])
 
 
 def boolean_mask(tensor, mask, axis=None, name=None) -> EagerTensor:
