@@ -250,13 +250,15 @@ def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
         elif key == "data_format" and value not in (None, "channels_last"):
             raise ValueError(f"{where}: data_format={value!r} is not supported; convnp is "
                              "channels_last (NHWC) only")
-        elif key == "layer" and isinstance(value, dict) and "class_name" in value:
-            # a wrapper's layer (TimeDistributed, SpectralNormalization): a Keras entry itself
-            kwargs[key] = _entry_object(value, f"{where} layer")
-        elif key == "layers" and isinstance(value, list) and all(
+        elif key in ("layer", "backward_layer", "cell") and isinstance(
+                value, dict) and "class_name" in value:
+            # a wrapper's layer (TimeDistributed, SpectralNormalization, Bidirectional and
+            # its backward_layer), an RNN's cell: a Keras entry itself
+            kwargs[key] = _entry_object(value, f"{where} {key}")
+        elif key in ("layers", "cells") and isinstance(value, list) and all(
                 isinstance(v, dict) and "class_name" in v for v in value):
-            # a Pipeline's layers: Keras entries themselves
-            kwargs[key] = [_entry_object(v, f"{where} layers[{i}]")
+            # a Pipeline's layers, StackedRNNCells's cells: Keras entries themselves
+            kwargs[key] = [_entry_object(v, f"{where} {key}[{i}]")
                            for i, v in enumerate(value)]
         else:
             kwargs[key] = _plain(value)

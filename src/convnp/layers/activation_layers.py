@@ -15,6 +15,8 @@ from convnp.layers.registry import register
 class _Elementwise(Layer):
     """Shape-agnostic single-input layer; `call` caches what `_grad` needs."""
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {})
 

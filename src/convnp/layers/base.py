@@ -192,6 +192,9 @@ class KerasTensor:
         #: for a call with several tensor arguments (`_record_call_with_arguments`): its
         #: ``(inputs, args, kwargs)`` with `Slot` markers for ``inputs``; None otherwise
         self.call_template: tuple | None = None
+        #: the steps a `Masking` layer (or a layer handing its mask on) marks as kept, as
+        #: Keras's ``_keras_mask``: a boolean KerasTensor ``(batch, steps)``, or None
+        self._keras_mask: KerasTensor | None = None
 
     @property
     def ndim(self) -> int:
@@ -627,6 +630,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     #: they are, after the base entries (a subclass extends its parent's tuple).
     config_keys: tuple[str, ...] = ()
 
+    #: Keras's: a layer that hands the mask of its input (`Masking`'s) on to its output
+    #: unchanged (`Dense`, `Dropout`, `Activation`, ...), or takes masks (the recurrent ones)
+    supports_masking: bool = False
+
     #: Like `config_keys`, for arguments kept as a number or a tuple: a tuple is written as a
     #: list, the way Keras' configs hold pairs such as a factor range or a padding.
     config_list_keys: tuple[str, ...] = ()
@@ -858,7 +865,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             shape = self.compute_output_shape(input_shape)
             if several_shapes(shape):  # a call returning a tuple or list of tensors
                 return record_outputs(self, tensors, shape)
-            return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
+            out = record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
+            if self.supports_masking and len(tensors) == 1:  # hand the input's mask on
+                out._keras_mask = tensors[0]._keras_mask
+            return out
         if training is None:  # inside a user's call: the mode of that call (Keras 3)
             training = taped.inherited_training()
         training = bool(training)

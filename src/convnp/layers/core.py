@@ -117,6 +117,8 @@ class Dense(Layer):
     TensorShape([2, 3])
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     activation = _utils.ActivationAttribute()
 
     fuses_activation = True
@@ -237,6 +239,8 @@ class Dropout(Layer):
     Caches the boolean keep mask (one byte per element) in training mode.
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     config_keys = ("rate", "noise_shape", "seed")
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
@@ -301,6 +305,8 @@ class Dropout(Layer):
 class Activation(Layer):
     """Apply an activation function elementwise (``"relu"``, ``"sigmoid"``, ``"softmax"``,
     ``"tanh"``, ``"linear"``). Caches the activation's input and output."""
+
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     activation = _utils.ActivationAttribute()
 
@@ -395,6 +401,8 @@ class ReLU(Layer):
 
     Caches only a boolean mask of the input (for the plain ReLU: where ``x > 0``).
     """
+
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs):

@@ -36,6 +36,8 @@ class Identity(_PassThrough):
     [[1.0, -2.0]]
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
 
 @register
 class ActivityRegularization(_PassThrough):

@@ -98,7 +98,7 @@ class Lambda(Layer):
             on a list) written in tensor ops. It may take ``training`` as a keyword argument.
         output_shape: the output shape without the batch axis, or a callable
             ``input_shape -> output_shape``; by default found by calling the function on zeros.
-        mask: only ``None`` (convnp has no masking).
+        mask: only ``None`` (a Lambda of convnp computes no mask).
         arguments: a dict of keyword arguments passed to ``function`` on every call.
 
     Holds no weights. Caches the private tape of the last call.

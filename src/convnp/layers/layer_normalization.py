@@ -33,6 +33,8 @@ class LayerNormalization(Layer):
     [-1.224, 0.0, 1.224]
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  rms_scaling: bool = False, beta_initializer="zeros", gamma_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,

@@ -63,6 +63,8 @@ class BatchNormalization(Layer):
     [-1.34, -0.45, 0.45, 1.34]
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True,
                  beta_initializer="zeros", gamma_initializer="ones",

@@ -82,6 +82,8 @@ class GaussianNoise(Layer):
     Caches nothing: the gradient passes through unchanged.
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     config_keys = ("stddev", "seed")
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs):
