@@ -317,3 +317,24 @@ def test_tape_equals_fit_on_a_model_with_the_newer_built_in_layers():
     xs = rng.normal(size=(4, 10, 10, 3)).astype(np.float32)
     ys = rng.integers(0, 2, size=(4, 1)).astype(np.float32)
     _compare(model, xs, ys, "binary_crossentropy")
+
+
+def test_slicing_split_and_unstack_gradients():
+    """Basic indexing writes its gradient (no scatter-add); an index array repeating a place
+    adds up; split and unstack are one record each, and parts nothing reads get zeros."""
+    a = np.random.default_rng(1).normal(size=(3, 4))
+    check(lambda t: (t[:, ::-1] * np.arange(12.0).reshape(3, 4)).sum() + t[1, 2:].sum(), a)
+    check(lambda t: (t[[0, 0, 2]] ** 2).sum(), a)  # row 0 counted twice
+    check(lambda t: sum((p ** 3).sum() for p in tf.split(t, [1, 3], axis=1)), a)
+    check(lambda t: sum(((i + 1) * r).sum() for i, r in enumerate(tf.unstack(t, axis=-1))), a)
+    x = tf.Variable(np.arange(12.0).reshape(3, 4))
+    with tf.GradientTape(persistent=True) as tape:
+        _, right = tf.split(x, [1, 3], axis=1)
+        rows = tf.unstack(x)
+        y = tf.reduce_sum(right * 2.0) + tf.reduce_sum(rows[1] * 3.0)
+    want = np.zeros((3, 4))
+    want[:, 1:] += 2.0
+    want[1] += 3.0
+    np.testing.assert_array_equal(tape.gradient(y, x), want)
+    # one record for the two parts of the split, one for the three rows
+    assert sorted(len(outs) for _, outs, _ in tape._records if len(outs) > 1) == [2, 3]

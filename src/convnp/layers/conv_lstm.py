@@ -265,7 +265,7 @@ class ConvLSTM(Layer):
 
     def _run(self, x, training: bool):
         from convnp.keras import ops as kops
-        from convnp.tensor.ops import cast, reshape, split, stack
+        from convnp.tensor.ops import cast, reshape, split, stack, unstack
 
         cls = type(self).__name__
         if np.result_type(x) != self.dtype:
@@ -297,8 +297,7 @@ class ConvLSTM(Layer):
         gate, act = self.recurrent_activation, self.activation
         h = c = None  # the zero initial state: its terms are left out
         outputs = []
-        for t in range(steps):
-            z = projected[:, t]
+        for z in unstack(projected, axis=1):  # one record for all the steps
             if h is not None:
                 z = z + self._gates(h, cell.recurrent_kernel, recurrent_masks, recurrent_conv)
             i, f, g, o = split(z, 4, axis=-1)

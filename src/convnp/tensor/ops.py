@@ -334,7 +334,8 @@ def unstack(value, num=None, axis=0, name=None) -> list:
     n = t.shape[axis]
     if num is not None and num != n:
         raise ValueError(f"unstack: num={num} but axis {axis} has size {n}")
-    return [gather(t, i, axis=axis) for i in builtins.range(n)]
+    axis = axis % t.ndim
+    return _parts(t, [(slice(None),) * axis + (i,) for i in builtins.range(n)])
 
 
 def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
@@ -353,12 +354,27 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
     if builtins.sum(sizes) != a.shape[axis]:
         raise ValueError(f"split: sizes {sizes} do not add up to {a.shape[axis]}")
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    out = []
-    for lo, hi in itertools.pairwise(starts):
-        index = [slice(None)] * a.ndim
-        index[axis] = slice(int(lo), int(hi))
-        out.append(_slice(value, tuple(index)))
-    return out
+    axis = axis % a.ndim
+    return _parts(value, [(slice(None),) * axis + (slice(int(lo), int(hi)),)
+                          for lo, hi in itertools.pairwise(starts)])
+
+
+def _parts(x, indices: list) -> list:
+    """``x[index]`` for each of ``indices`` (basic indexing, no element in two parts) as ONE
+    recorded op, whose VJP writes each part's gradient into a single array of ``x``'s shape
+    (zeros where a part got none): splitting into n parts costs one array, not n."""
+    a = value_of(x)
+    outs = [new_tensor(a[index]) for index in indices]
+    if recording():
+        def vjp(gs):
+            full = np.zeros(a.shape, dtype=_grad_dtype(a))
+            for index, g in zip(indices, gs):
+                if g is not None:
+                    full[index] = g
+            return [full]
+
+        record(outs, [x], vjp)
+    return outs
 
 
 def _slice(x, index) -> EagerTensor:

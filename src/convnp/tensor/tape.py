@@ -587,11 +587,23 @@ def getitem(tensor, key):
 
         def vjp(gs):
             g = np.zeros(shape, dtype=dtype)
-            np.add.at(g, plain_key, gs[0])
+            if _basic(plain_key):  # each element at most once: a plain write
+                g[plain_key] = gs[0]
+            else:  # an index array may repeat places: their gradients add up
+                np.add.at(g, plain_key, gs[0])
             return [g]
 
         record([out], [tensor], vjp)
     return out
+
+
+def _basic(key) -> bool:
+    """Whether ``key`` is NumPy basic indexing (ints, slices, None, ``...``), which never
+    reaches one element twice."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, slice) or (
+        isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)))
+        for k in parts)
 
 
 def _plain_key(key):
