@@ -268,6 +268,8 @@ def test_initial_state_and_masks_are_refused():
         layer(x, initial_state=[np.zeros((1, 4, 4, 2), dtype="float32")] * 2)
     with pytest.raises(ValueError, match="mask= is not supported"):
         layer(keras.Input((2, 4, 4, 1)), mask=np.ones((1, 2), dtype=bool))
+    with pytest.raises(ValueError, match="mask= is not supported"):  # from a Masking layer
+        layer(layers.Masking()(keras.Input((2, 4, 4, 1))))
 
 
 def test_in_a_model_under_a_gradient_tape(expected):

@@ -231,6 +231,8 @@ class ConvLSTM(Layer):
     # -- the call --------------------------------------------------------------------------------
 
     def __call__(self, inputs, *args, initial_state=None, mask=None, **kwargs):
+        if mask is None:  # a Masking layer's, carried on the input
+            mask = getattr(inputs, "_keras_mask", None)
         if initial_state is not None or mask is not None:
             given = "initial_state" if initial_state is not None else "mask"
             raise ValueError(f"{type(self).__name__} '{self.name}': {given}= is not supported "
