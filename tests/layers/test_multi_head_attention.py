@@ -268,3 +268,27 @@ def test_output_shape_of_several_axes_and_keras_attribute_names():
     assert layer._query_dense is layer.query_dense
     assert (layer._dot_product_equation, layer._combine_equation) == (
         "aecd,abcd->acbe", "acbe,aecd->abcd")  # Keras 3.15's for sequences
+
+
+def test_masks_from_a_masking_layer_are_used_as_keras_uses_them(tmp_path):
+    """Keras 3.15's file of Masking -> Attention, AdditiveAttention, MultiHeadAttention
+    (make_attention_more.masked): the attention takes the query's and the value's tensor
+    masks; the one-head layers, called on a list, get none in Keras (their outputs match
+    unmasked calls there), and none here."""
+    pytest.importorskip("h5py")
+    data = load_fixture("attention_masked.npz")
+    model = keras.models.load_model(FIXTURES / "attention_masked.keras")
+    outs = model.predict([data["q"], data["v"]], verbose=0)
+    for i, out in enumerate(outs):
+        np.testing.assert_allclose(out, data[f"out/{i}"], rtol=1e-5, atol=1e-6)
+    mha = model.get_layer("mha")
+    assert mha.output._keras_mask is model.get_layer("mask_q").output._keras_mask
+    model.save(tmp_path / "again.keras")
+    again = keras.models.load_model(tmp_path / "again.keras")
+    for a, b in zip(again.predict([data["q"], data["v"]], verbose=0), outs):
+        np.testing.assert_array_equal(a, b)
+    # called on arrays, the Masking output's mask is used as well
+    masked_q = layers.Masking()(data["q"])
+    masked_v = layers.Masking()(data["v"])
+    np.testing.assert_allclose(mha(masked_q, masked_v).numpy(), data["out/2"], rtol=1e-5,
+                               atol=1e-6)

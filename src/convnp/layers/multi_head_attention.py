@@ -33,7 +33,7 @@ import numpy as np
 
 from convnp import constraints, initializers, regularizers
 from convnp.layers import _utils, taped
-from convnp.layers.base import Layer
+from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.core import Dropout
 from convnp.layers.einsum_dense import EinsumDense
 from convnp.layers.registry import register
@@ -93,7 +93,9 @@ class MultiHeadAttention(Layer):
     training=None, use_causal_mask=False)``; with ``return_attention_scores`` it returns
     ``(output, scores)`` (see the module docstring for the scores' shape). A boolean
     ``attention_mask`` (``(B, T, S)`` for sequences; broadcast over the heads) says which
-    query-key pairs may attend; ``value_mask``/``key_mask`` ``(B, S)`` mask keys.
+    query-key pairs may attend; ``value_mask``/``key_mask`` ``(B, S)`` mask keys. The masks
+    the inputs carry (after a ``Masking`` layer) are used as Keras 3 uses them: the query's
+    and the value's (and key's) together; the output carries the query's.
     """
 
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
@@ -272,9 +274,9 @@ class MultiHeadAttention(Layer):
             raise TypeError(f"MultiHeadAttention '{self.name}' needs `value`: call it as "
                             "layer(query, value) (self-attention: layer(x, x))")
         key = value if key is None else key
-        # Keras 3.15 takes the query's mask from the tensor (convnp's tensors carry none)
-        mask = self._compute_attention_mask(query, value, value_mask=value_mask,
-                                            key_mask=key_mask, attention_mask=attention_mask,
+        mask = self._compute_attention_mask(query, value, query_mask=query_mask,
+                                            value_mask=value_mask, key_mask=key_mask,
+                                            attention_mask=attention_mask,
                                             use_causal_mask=use_causal_mask)
         q = self.query_dense.apply(query)
         k = self.key_dense.apply(key)
@@ -295,7 +297,10 @@ class MultiHeadAttention(Layer):
 
         query = query * np.asarray(self._inverse_sqrt_key_dim, dtype=np.result_type(query))
         scores = einsum(self._dot_product_equation, key, query)
-        scores = self._masked_softmax(scores, attention_mask)
+        # Keras 3.15 runs its fused dot-product attention when it can (no dropout, no scores
+        # asked, sequences): there a query that may see no key attends to all alike
+        fused = not (self.dropout > 0 or return_attention_scores or np.ndim(query) != 4)
+        scores = self._softmax_of(scores, attention_mask, zero_hidden=not fused)
         weights = self._dropout_layer(scores, training=training) if self.dropout > 0 \
             else scores
         return einsum(self._combine_equation, weights, value), scores
@@ -303,6 +308,11 @@ class MultiHeadAttention(Layer):
     def _masked_softmax(self, attention_scores, attention_mask=None):
         """The softmax of the scores over the key axes; where ``attention_mask`` (broadcast
         over the heads) is False the score is -1e9 before and the weight 0 after."""
+        return self._softmax_of(attention_scores, attention_mask)
+
+    def _softmax_of(self, attention_scores, attention_mask=None, zero_hidden=True):
+        """`_masked_softmax`; ``zero_hidden=False`` leaves the weights of masked pairs as the
+        softmax gives them (a row with every key masked: uniform)."""
         from convnp.tensor import nn
         from convnp.tensor.ops import exp, reduce_logsumexp, where
 
@@ -321,7 +331,7 @@ class MultiHeadAttention(Layer):
         else:
             weights = exp(attention_scores - reduce_logsumexp(attention_scores, axis=axes,
                                                               keepdims=True))
-        if mask is not None:  # a query that may see no key gets no weights (Keras 3)
+        if mask is not None and zero_hidden:  # a query that sees no key: no weights
             weights = where(mask, weights, np.zeros((), np.result_type(weights)))
         return weights
 
@@ -363,7 +373,20 @@ class MultiHeadAttention(Layer):
         if "value" not in extra:
             raise TypeError(f"MultiHeadAttention '{self.name}' needs `value`: call it as "
                             "layer(query, value) (self-attention: layer(x, x))")
-        return super().__call__(query, training=training, **extra, **kwargs)
+        # the masks the tensors carry (a Masking layer's), as Keras 3 passes them: the query's
+        # always (an explicit query_mask is replaced, as Keras 3.15 does), the value's and the
+        # key's unless given
+        kwargs["query_mask"] = getattr(query, "_keras_mask", None)
+        for name, tensor in (("value_mask", value), ("key_mask", key)):
+            if kwargs.get(name) is None:
+                kwargs[name] = getattr(tensor, "_keras_mask", None)
+        kwargs = {name: given for name, given in kwargs.items() if given is not None}
+        out = super().__call__(query, training=training, **extra, **kwargs)
+        if "query_mask" in kwargs:  # the output's steps are the query's: its mask goes on
+            first = out[0] if isinstance(out, (list, tuple)) else out
+            if isinstance(first, (KerasTensor, np.ndarray)):
+                first._keras_mask = kwargs["query_mask"]
+        return out
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
