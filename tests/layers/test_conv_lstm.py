@@ -261,11 +261,73 @@ def test_bad_inputs_are_refused_before_any_work():
         ConvLSTM(2, 3)
 
 
-def test_initial_state_and_masks_are_refused():
+def test_initial_state_matches_keras(expected, tmp_path):
+    """``initial_state=[h0, c0]``: outputs and gradients w.r.t. the input, both states and
+    the weights as Keras's; a Keras-written model taking the states as inputs."""
+    layer = layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True, return_state=True,
+                              go_backwards=True)
+    x, h0, c0 = (expected[f"init/{k}"] for k in ("x", "h0", "c0"))
+    layer(x, initial_state=[h0, c0])
+    layer.set_weights([expected[f"init/w/{i}"] for i in range(3)])
+    sources = [tf.constant(a) for a in (x, h0, c0)]
+    with tf.GradientTape() as tape:
+        tape.watch(sources)
+        outs = layer(sources[0], initial_state=sources[1:])
+        total = sum(tf.reduce_sum(o * expected[f"init/r/{i}"]) for i, o in enumerate(outs))
+    for i, o in enumerate(outs):
+        np.testing.assert_allclose(np.asarray(o), expected[f"init/out/{i}"], rtol=1e-5,
+                                   atol=1e-6)
+    for i, grad in enumerate(tape.gradient(total, [*sources, *layer.trainable_weights])):
+        np.testing.assert_allclose(np.asarray(grad), expected[f"init/grad/{i}"], rtol=1e-4,
+                                   atol=1e-5)
+    pytest.importorskip("h5py")
+    model = keras.models.load_model(FIXTURES / "conv_lstm_state.keras")
+    inputs = [expected[f"init/model_in/{i}"] for i in range(3)]
+    for i, out in enumerate(model.predict(inputs, verbose=0)):
+        np.testing.assert_allclose(out, expected[f"init/model_out/{i}"], rtol=1e-5, atol=1e-6)
+    for suffix in ("keras", "convnp"):
+        model.save(tmp_path / f"again.{suffix}")
+        again = keras.models.load_model(tmp_path / f"again.{suffix}")
+        for ours, theirs in zip(again.predict(inputs, verbose=0),
+                                model.predict(inputs, verbose=0)):
+            np.testing.assert_array_equal(ours, theirs)
+
+
+def test_initial_state_gradients_float64_and_in_fit():
+    layer = layers.ConvLSTM2D(2, 2, padding="same", dtype="float64")
+    rng = np.random.default_rng(6)
+    x, h0, c0 = (rng.standard_normal(s) for s in ((1, 2, 3, 3, 1), (1, 3, 3, 2),
+                                                    (1, 3, 3, 2)))
+    r = rng.standard_normal((1, 3, 3, 2))
+
+    def total():
+        return np.sum(np.asarray(layer(x, initial_state=[h0, c0])) * r)
+
+    sources = [tf.constant(a) for a in (x, h0, c0)]
+    with tf.GradientTape() as tape:
+        tape.watch(sources)
+        summed = tf.reduce_sum(layer(sources[0], initial_state=sources[1:]) * r)
+    grads = tape.gradient(summed, [*sources, *layer.trainable_weights])
+    for value, grad in zip([x, h0, c0] + [v.value for v in layer.trainable_weights], grads):
+        assert rel_error(np.asarray(grad), numerical_gradient(total, value, np.ones(()))) < 1e-6
+    # a model feeding the states: fit trains through them
+    frames, h_in, c_in = keras.Input((2, 3, 3, 1)), keras.Input((3, 3, 2)), keras.Input((3, 3, 2))
+    out = layers.ConvLSTM2D(2, 2, padding="same")(frames, initial_state=[h_in, c_in])
+    model = keras.Model([frames, h_in, c_in], layers.Flatten()(out))
+    model.compile("adam", "mse")
+    data = [a.astype("float32") for a in (x, h0, c0)]
+    history = model.fit([np.repeat(d, 4, axis=0) for d in data], np.zeros((4, 18)), epochs=5,
+                        verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_bad_initial_states_and_masks_are_refused():
     layer = layers.ConvLSTM2D(2, 3, padding="same")
     x = np.zeros((1, 2, 4, 4, 1), dtype="float32")
-    with pytest.raises(ValueError, match="initial_state= is not supported"):
-        layer(x, initial_state=[np.zeros((1, 4, 4, 2), dtype="float32")] * 2)
+    with pytest.raises(ValueError, match=r"initial state c must have shape \(1, 4, 4, 2\)"):
+        layer(x, initial_state=[np.zeros((1, 4, 4, 2)), np.zeros((1, 4, 4, 3))])
+    with pytest.raises(ValueError, match=r"must be a list \[h, c\] .*, got a list of 1"):
+        layer(x, initial_state=[np.zeros((1, 4, 4, 2))])
     with pytest.raises(ValueError, match="mask= is not supported"):
         layer(keras.Input((2, 4, 4, 1)), mask=np.ones((1, 2), dtype=bool))
     with pytest.raises(ValueError, match="mask= is not supported"):  # from a Masking layer

@@ -113,7 +113,11 @@ class ConvLSTM(Layer):
             order, as Keras gives it).
         stateful: only False (convnp keeps no state between calls).
         unroll: accepted, with no effect (the loop always runs step by step).
-        zero_output_for_mask: accepted (convnp has no masks).
+        zero_output_for_mask: accepted (masks are refused).
+
+    Call: ``layer(inputs, initial_state=None, training=None)``; ``initial_state`` is ``[h,
+    c]``, each ``(batch, *out_spatial, filters)`` (zeros when not given), and gets its
+    gradient.
 
     Shapes: ``(batch, time, *spatial, channels)`` -> ``(batch, *out_spatial, filters)``, or
     ``(batch, time, *out_spatial, filters)`` with ``return_sequences``; ``out_spatial`` is
@@ -230,17 +234,17 @@ class ConvLSTM(Layer):
 
     # -- the call --------------------------------------------------------------------------------
 
-    def __call__(self, inputs, *args, initial_state=None, mask=None, **kwargs):
+    def __call__(self, inputs, *args, mask=None, **kwargs):
         if mask is None:  # a Masking layer's, carried on the input
             mask = getattr(inputs, "_keras_mask", None)
-        if initial_state is not None or mask is not None:
-            given = "initial_state" if initial_state is not None else "mask"
-            raise ValueError(f"{type(self).__name__} '{self.name}': {given}= is not supported "
-                             "by convnp (the states start at zeros; there are no masks)")
+        if mask is not None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': mask= is not supported by "
+                             "convnp's ConvLSTM layers")
         return super().__call__(inputs, *args, **kwargs)
 
-    def call(self, inputs, training: bool = False):
-        return taped.run_taped(self, lambda x: self._run(x, bool(training)), inputs)
+    def call(self, inputs, initial_state=None, training: bool = False):
+        return taped.run_taped(
+            self, lambda x: self._run(x, initial_state, bool(training)), inputs)
 
     backward = taped.taped_backward
 
@@ -265,7 +269,27 @@ class ConvLSTM(Layer):
         return concat([conv(x * mask, kernel[..., g * f:(g + 1) * f])
                        for g, mask in enumerate(masks)], axis=-1)
 
-    def _run(self, x, training: bool):
+    def _initial_states(self, given, state_shape: tuple) -> list:
+        """The given ``[h, c]`` as tensors of the layer's dtype, checked against the states'
+        shape ``(batch, *out_spatial, filters)``."""
+        from convnp.tensor.ops import cast, convert_to_tensor
+
+        cls = type(self).__name__
+        if not isinstance(given, (list, tuple)) or len(given) != 2:
+            got = (f"a list of {len(given)}" if isinstance(given, (list, tuple))
+                   else type(given).__name__)
+            raise ValueError(f"{cls} '{self.name}': initial_state must be a list [h, c] of two "
+                             f"tensors of shape {state_shape}, got {got}")
+        states = []
+        for name, state in zip("hc", given):
+            if tuple(np.shape(state)) != state_shape:
+                raise ValueError(f"{cls} '{self.name}': initial state {name} must have shape "
+                                 f"{state_shape}, got {tuple(np.shape(state))}")
+            state = convert_to_tensor(state)
+            states.append(state if state.dtype == self.dtype else cast(state, self.dtype))
+        return states
+
+    def _run(self, x, initial_state, training: bool):
         from convnp.keras import ops as kops
         from convnp.tensor.ops import cast, reshape, split, stack, unstack
 
@@ -298,6 +322,8 @@ class ConvLSTM(Layer):
         recurrent_masks = self._masks(self.recurrent_dropout, state_shape, training)
         gate, act = self.recurrent_activation, self.activation
         h = c = None  # the zero initial state: its terms are left out
+        if initial_state is not None:
+            h, c = self._initial_states(initial_state, state_shape)
         outputs = []
         for z in unstack(projected, axis=1):  # one record for all the steps
             if h is not None:
