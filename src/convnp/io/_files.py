@@ -1,9 +1,11 @@
-"""`atomic_write`: every file convnp writes is put in place whole or not at all."""
+"""`atomic_write`: every file convnp writes is put in place whole or not at all; and
+`weights_mismatch`, what loading weights that do not fit does."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -134,3 +136,12 @@ def _process_alive(pid: int) -> bool:
     except (PermissionError, OSError, OverflowError):
         return True
     return True
+
+
+def weights_mismatch(skip: bool, message: str) -> None:
+    """A layer's weights in a file do not fit the model: a ``ValueError`` with ``message``,
+    or with ``load_weights(skip_mismatch=True)`` a warning, the layer keeping its values (as
+    Keras skips it)."""
+    if not skip:
+        raise ValueError(message)
+    warnings.warn(f"{message}; that layer is skipped (skip_mismatch=True)", stacklevel=4)

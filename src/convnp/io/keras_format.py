@@ -46,7 +46,7 @@ from convnp import serialization
 from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
 from convnp.io import keras_op_entries
-from convnp.io._files import atomic_write
+from convnp.io._files import atomic_write, weights_mismatch
 from convnp.io._zip import loads_finite, open_archive, read_member
 from convnp.io.compile_state import FUNCTION as _FUNCTION
 from convnp.io.compile_state import loss_objects, of_user_class, resolve_functions
@@ -953,7 +953,7 @@ def weight_keys(model) -> list[tuple[str, Any]]:
     return pairs
 
 
-def _read_weights_h5(model, h5file, source: str) -> None:
+def _read_weights_h5(model, h5file, source: str, skip_mismatch: bool = False) -> None:
     """Copy every layer's variables from an open h5py File into ``model`` (all or nothing).
 
     The groups are those of Keras's walk (`convnp.io.keras_tree.state_groups`: nested models
@@ -987,20 +987,28 @@ def _read_weights_h5(model, h5file, source: str) -> None:
             raise ValueError(f"{source}: {where} holds unexpected entries {names[:10]}")
         label = f"'{owner.name}' ({type(owner).__name__}, weights at {where})"
         if len(names) != len(expected):
-            raise ValueError(
-                f"{source}: layer {label} expects {len(expected)} arrays "
-                f"{[v.name for v in expected]}, the file has {len(names)}")
-        values = []
-        for i, variable in enumerate(expected):
-            name = f"{where}/{i}"
+            weights_mismatch(skip_mismatch, f"{source}: layer {label} expects {len(expected)} "
+                                            f"arrays {[v.name for v in expected]}, the file "
+                                            f"has {len(names)}")
+            continue
+        datasets = []
+        for i in range(len(expected)):
             dataset = get_node(h5py, group, str(i), source)
             if not isinstance(dataset, h5py.Dataset):
-                message = (f"{source}: {name} is not a numeric dataset")
+                message = (f"{source}: {where}/{i} is not a numeric dataset")
                 raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
-            if tuple(dataset.shape or ()) != tuple(variable.shape):
-                raise ValueError(
-                    f"{source}: layer '{owner.name}' weight '{variable.name}' has shape "
-                    f"{tuple(variable.shape)}, {name} has {dataset.shape}")
+            datasets.append(dataset)
+        found = [tuple(d.shape or ()) for d in datasets]
+        wrong = [i for i, v in enumerate(expected) if found[i] != tuple(v.shape)]
+        if wrong:
+            i = wrong[0]
+            weights_mismatch(skip_mismatch,
+                             f"{source}: layer '{owner.name}' weight '{expected[i].name}' has "
+                             f"shape {tuple(expected[i].shape)}, {where}/{i} has {found[i]}")
+            continue
+        values = []
+        for i, (variable, dataset) in enumerate(zip(expected, datasets)):
+            name = f"{where}/{i}"
             values.append(read_dataset(h5py, dataset, source, name,
                                        expected_shape=tuple(variable.shape), kinds="fiu"))
         staged.extend(zip(expected, values))
@@ -1019,7 +1027,7 @@ def _write_weights_h5(model, h5file) -> None:
             group.create_dataset(str(i), data=np.asarray(variable.value, dtype="<f4"))
 
 
-def load_keras_weights(model, path: str | os.PathLike) -> None:
+def load_keras_weights(model, path: str | os.PathLike, skip_mismatch: bool = False) -> None:
     """Load a Keras 3 ``.weights.h5`` file (``model.save_weights``) into a built convnp model.
 
     The model must have the architecture the file was saved from. Nothing is changed unless
@@ -1037,10 +1045,10 @@ def load_keras_weights(model, path: str | os.PathLike) -> None:
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory, not a weights file")
     with open_file(h5py, path, path) as f:
-        _read_weights_h5(model, f, path)
+        _read_weights_h5(model, f, path, skip_mismatch)
 
 
-def load_archive_weights(model, path: str | os.PathLike) -> None:
+def load_archive_weights(model, path: str | os.PathLike, skip_mismatch: bool = False) -> None:
     """Load the weights of a whole-model ``.keras`` file into a built convnp model of the same
     architecture (Keras 3's ``model.load_weights("x.keras")``: the architecture and the
     optimizer state in the file are not read). All or nothing, as `load_keras_weights`."""
@@ -1052,7 +1060,7 @@ def load_archive_weights(model, path: str | os.PathLike) -> None:
     weights = read_keras_archive(path)[2]
     source = f"{path}:{WEIGHTS_MEMBER}"
     with open_file(h5py, io.BytesIO(weights), source) as f:
-        _read_weights_h5(model, f, source)
+        _read_weights_h5(model, f, source, skip_mismatch)
 
 
 def save_keras_weights(model, path: str | os.PathLike) -> None:

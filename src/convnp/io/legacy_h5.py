@@ -40,7 +40,7 @@ import numpy as np
 from convnp._hdf5 import get_node, open_file, read_dataset
 from convnp._limits import expansion_limit
 from convnp.io import keras_format
-from convnp.io._files import atomic_write
+from convnp.io._files import atomic_write, weights_mismatch
 from convnp.io._zip import loads_finite
 from convnp.io.keras_tree import is_model, is_user_object
 from convnp.layers.base import weight_budget
@@ -149,11 +149,12 @@ def has_layer_names(h5py, group) -> bool:
         return False
 
 
-def load_layer_weights(h5py, group, model, label: str) -> None:
+def load_layer_weights(h5py, group, model, label: str, skip_mismatch: bool = False) -> None:
     """Copy the weights of a ``layer_names`` group into ``model`` (all or nothing).
 
     The file's layers with weights are matched in order to the model's layers with weights;
-    counts and every dataset's shape are checked before anything is read.
+    counts and every dataset's shape are checked before anything is read. With
+    ``skip_mismatch`` a layer whose arrays differ in count or shape is left as it is (warned).
 
     Raises:
         ValueError: a different number of layers with weights, a layer whose arrays differ
@@ -184,8 +185,10 @@ def load_layer_weights(h5py, group, model, label: str) -> None:
         shapes = [tuple(v.shape) for v in variables]
         found = [tuple(d.shape or ()) for d in datasets]
         if found != shapes:
-            raise ValueError(f"{label}: layer {layer.name!r} expects weights of shapes "
-                             f"{shapes}, the file's layer {stored_name!r} has {found}")
+            weights_mismatch(skip_mismatch, f"{label}: layer {layer.name!r} expects weights "
+                                            f"of shapes {shapes}, the file's layer "
+                                            f"{stored_name!r} has {found}")
+            continue
         for variable, n, dataset in zip(variables, names, datasets):
             staged.append((variable, read_dataset(
                 h5py, dataset, label, f"{stored_name}/{n}",
@@ -611,7 +614,8 @@ def save_weights_h5(model, path: str | os.PathLike) -> str:
     return path
 
 
-def load_weights_h5(model, path: str | os.PathLike, label: str | None = None) -> None:
+def load_weights_h5(model, path: str | os.PathLike, label: str | None = None,
+                    skip_mismatch: bool = False) -> None:
     """Load an HDF5 weights file of any Keras layout into ``model``: Keras 3's ``layers/``
     (``.weights.h5``), the ``layer_names`` layout at the root (Keras 2's weights files, the
     published application weights) or inside ``model_weights`` (a legacy ``.h5`` model file).
@@ -631,8 +635,8 @@ def load_weights_h5(model, path: str | os.PathLike, label: str | None = None) ->
     with open_file(h5py, path, label) as f:
         group = f if has_layer_names(h5py, f) else get_node(h5py, f, MODEL_WEIGHTS, label)
         if isinstance(group, h5py.Group) and has_layer_names(h5py, group):
-            load_layer_weights(h5py, group, model, label)
+            load_layer_weights(h5py, group, model, label, skip_mismatch)
             return
     # Keras 3's layout (which names what is missing when it is not that either)
-    keras_format.load_keras_weights(model, path)
+    keras_format.load_keras_weights(model, path, skip_mismatch)
 

@@ -52,7 +52,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from convnp._limits import expansion_limit
-from convnp.io._files import atomic_write
+from convnp.io._files import atomic_write, weights_mismatch
 from convnp.io._zip import ZIP_READ_ERRORS, loads_finite, open_archive, read_member
 from convnp.io.compile_state import compile_config, json_default
 from convnp.io.keras_tree import refuse_step_only
@@ -652,7 +652,7 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     return atomic_write(target, lambda f: np.savez(f, **arrays))
 
 
-def load_weights(model: Any, path: str | os.PathLike) -> None:
+def load_weights(model: Any, path: str | os.PathLike, skip_mismatch: bool = False) -> None:
     """Load weights saved by `save_weights` into ``model`` (same architecture).
 
     Weights are matched by position; each key's variable name (``kernel``, ``bias``, ...) and
@@ -663,6 +663,10 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     their layers with weights are matched in order, as Keras does. A whole-model ``.keras``
     file gives its weights (Keras 3 reads it so; its optimizer state is not read).
 
+    With ``skip_mismatch``, a layer whose weights differ in count or shape from the file's
+    keeps its own (a warning names it); the rest load. A file of another layout, or a
+    different number of weights or layers in all, is still refused.
+
     Raises:
         FileNotFoundError: no such file.
         ValueError: unsupported extension, unreadable file, or weights that do not fit (the
@@ -671,11 +675,11 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     _model_class_name(model)
     path = Path(path)
     kind = _weights_kind(path)
-    if kind == "h5":
-        _legacy_h5().load_weights_h5(model, path)  # either Keras layout, by its content
+    if kind == "h5":  # either Keras layout, by its content
+        _legacy_h5().load_weights_h5(model, path, skip_mismatch=skip_mismatch)
         return
     if kind == "keras":  # a whole-model file: its weights only, as Keras 3 reads it
-        _interop("load_archive_weights")(model, path)
+        _interop("load_archive_weights")(model, path, skip_mismatch=skip_mismatch)
         return
     if not path.exists():
         raise FileNotFoundError(f"no such weights file: {path}")
@@ -702,6 +706,7 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
     if len(parsed) != len(entries) or [p[0] for p in parsed] != list(range(len(entries))):
         raise ValueError(f"{path}: holds {len(parsed)} weights, model '{model.name}' has "
                          f"{len(entries)}")
+    skipped: set[int] = set()  # layers whose weights do not fit (skip_mismatch)
     for (_, var_name, key), (_, layer, variable) in zip(parsed, entries):
         array = arrays[key]
         if var_name != variable.name:
@@ -710,11 +715,13 @@ def load_weights(model: Any, path: str | os.PathLike) -> None:
         if array.dtype.kind != "f":
             raise ValueError(f"{path}: weight '{key}' has dtype {array.dtype}, expected a "
                              "float type")
-        if array.shape != variable.shape:
-            raise ValueError(f"{path}: weight '{key}' has shape {array.shape}, layer "
-                             f"'{layer.name}' expects {variable.shape}")
-    for (_, _, key), (_, _, variable) in zip(parsed, entries):
-        variable.assign(arrays[key].astype(variable.dtype, copy=False))
+        if array.shape != variable.shape and id(layer) not in skipped:
+            weights_mismatch(skip_mismatch, f"{path}: weight '{key}' has shape {array.shape}, "
+                                            f"layer '{layer.name}' expects {variable.shape}")
+            skipped.add(id(layer))
+    for (_, _, key), (_, layer, variable) in zip(parsed, entries):
+        if id(layer) not in skipped:
+            variable.assign(arrays[key].astype(variable.dtype, copy=False))
 
 
 def export_model(model: Any, filepath, format: str = "tf_saved_model",

@@ -505,9 +505,14 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         """Write only the weights (``.weights.npz``, or Keras's ``.weights.h5`` layout)."""
         file_hooks.get("save_weights")(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath) -> None:
-        """Load weights written by `save_weights` into this (same-architecture) model."""
-        file_hooks.get("load_weights")(self, filepath)
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights written by `save_weights` into this (same-architecture) model; with
+        ``skip_mismatch=True`` a layer whose weights differ in count or shape from the file's
+        keeps its own, with a warning (Keras 3's argument)."""
+        if not isinstance(skip_mismatch, bool):
+            raise TypeError(f"load_weights(skip_mismatch=...) expects a bool, got "
+                            f"{skip_mismatch!r}")
+        file_hooks.get("load_weights")(self, filepath, skip_mismatch=skip_mismatch)
 
     def export(self, filepath, format: str = "tf_saved_model", verbose=None,
                input_signature=None, **kwargs) -> str:
