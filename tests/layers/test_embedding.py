@@ -35,8 +35,8 @@ def test_refusals():
         table(np.array([[10]]))
     with pytest.raises(ValueError, match="id -1"):
         table(np.array([[-1]]))
-    with pytest.raises(ValueError, match="mask_zero"):
-        layers.Embedding(10, 4, mask_zero=True)
+    with pytest.raises(TypeError, match="mask_zero"):
+        layers.Embedding(10, 4, mask_zero="yes")
     with pytest.raises(ValueError, match="input_dim"):
         layers.Embedding(0, 4)
 

@@ -290,9 +290,11 @@ def test_mask_propagates_in_a_functional_model_as_keras_records_it():
     assert out._keras_mask is None
 
 
-def test_keras_file_with_masking_and_a_video_branch_predicts_as_keras(tmp_path):
+def test_keras_file_with_masks_a_video_branch_and_bidirectional_predicts_as_keras(tmp_path):
+    """Masking -> LSTM -> GRU; TimeDistributed(Conv2D) -> SimpleRNN; Embedding(mask_zero)
+    -> Bidirectional LSTM -> Bidirectional GRU, written by Keras 3.15."""
     expected = load_fixture("recurrent_expected.npz")
-    xs = [expected["x_seq"], expected["x_video"]]
+    xs = [expected["x_seq"], expected["x_video"], expected["x_ids"]]
     model = keras.models.load_model(FIXTURES / "recurrent.keras")
     ys = model.predict(xs, verbose=0)
     for i, y in enumerate(ys):
@@ -432,3 +434,47 @@ def test_keras_io_masked_sequence_model_fits():
     x2[::2, 3:] = 100.0
     np.testing.assert_allclose(model.predict([x2, m], verbose=0),
                                model.predict([x, m], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_mask_zero_masks_the_padding_ids():
+    ids = np.array([[3, 1, 0, 0], [2, 0, 4, 5]])
+    table = keras.layers.Embedding(6, 3, mask_zero=True)
+    rows = table(ids)
+    np.testing.assert_array_equal(rows._keras_mask, ids != 0)
+    lstm = LSTM(2, return_sequences=True)
+    np.testing.assert_allclose(lstm(rows), lstm(np.asarray(rows), mask=ids != 0))
+    assert table.get_config()["mask_zero"] is True
+    # in a model: Keras 3's not_equal op makes the mask
+    inp = keras.Input((4,), dtype="int32")
+    out = keras.layers.GRU(2)(keras.layers.Embedding(6, 3, mask_zero=True)(inp))
+    model = keras.Model(inp, out)
+    assert "TFOpLambda" in [type(layer).__name__ for layer in model.layers]
+    changed = ids.copy()
+    changed[0, 2:] = 0
+    np.testing.assert_allclose(model.predict(ids, verbose=0)[1:],
+                               model.predict(changed, verbose=0)[1:])
+    assert keras.layers.Embedding(6, 3)(inp)._keras_mask is None
+
+
+def test_sequential_with_masks_lists_only_its_layers(tmp_path, capsys):
+    """A Sequential's mask ops stay out of its summary and its files, as in Keras (which
+    lists a Sequential's layers only, and makes the masks again when it loads one)."""
+    import zipfile
+
+    L = keras.layers
+    model = keras.Sequential([keras.Input((4,)), L.Embedding(20, 8, mask_zero=True),
+                              L.SimpleRNN(4), L.Dense(1)])
+    model.summary()
+    printed = capsys.readouterr().out
+    assert "TFOpLambda" not in printed and "not_equal" not in printed
+    model.save(tmp_path / "s.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "s.keras").read("config.json"))
+    assert [e["class_name"] for e in config["config"]["layers"]] == [
+        "InputLayer", "Embedding", "SimpleRNN", "Dense"]
+    ids = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    again = keras.models.load_model(tmp_path / "s.keras")
+    np.testing.assert_allclose(again.predict(ids, verbose=0), model.predict(ids, verbose=0))
+    rnn, dense = model.layers[1], model.layers[2]
+    table = model.layers[0]
+    expected = dense(rnn(table(ids), mask=ids != 0))
+    np.testing.assert_allclose(model.predict(ids, verbose=0), expected, rtol=1e-6)

@@ -1555,7 +1555,10 @@ def keras_config(model, *, checked: bool = False) -> dict:
         input_tensor = model.inputs[0]
         entries = [{"module": "keras.layers", "class_name": "InputLayer",
                     "config": _keras_layer_config(input_tensor.layer), "registered_name": None}]
+        stacked = {id(layer) for layer in model.layers}
         for node in graph.nodes:
+            if id(node.layer) not in stacked:
+                continue  # the ops making a mask: Keras lists a Sequential's layers only
             entries.append(_layer_entry(node.layer, graph.tensors[node.inputs[0]].shape,
                                         False))
         shape = _shape_list(input_tensor.shape)

@@ -14,7 +14,8 @@ import numpy as np
 
 from convnp import constraints, initializers, regularizers
 from convnp.layers import _utils
-from convnp.layers.base import Layer
+from convnp.layers.base import KerasTensor, Layer
+from convnp.layers.masking import set_mask
 from convnp.layers.registry import register
 
 
@@ -27,7 +28,9 @@ class Embedding(Layer):
         output_dim: the length of each row.
         embeddings_initializer, embeddings_regularizer, embeddings_constraint: as a kernel's
             (Keras's default initializer is ``"uniform"``, in [-0.05, 0.05]).
-        mask_zero: Keras's masking of id 0 for recurrent layers; only False is supported.
+        mask_zero: id 0 is padding: the output carries a mask (the ids that are not 0) to
+            the recurrent layers after it, as Keras's (in a model, made by the op
+            ``not_equal``, as Keras 3 records it).
 
     Shape: ids ``(m, ...)`` (integers, or floats holding integers) -> ``(m, ..., output_dim)``.
     Caches the ids.
@@ -41,11 +44,10 @@ class Embedding(Layer):
         cls = type(self).__name__
         self.input_dim = _utils.positive_int(input_dim, "input_dim", cls)
         self.output_dim = _utils.positive_int(output_dim, "output_dim", cls)
-        if mask_zero:
-            raise ValueError(f"{cls}: mask_zero=True (masking id 0 for recurrent layers) is "
-                             "not supported; convnp has no masks")
+        if not isinstance(mask_zero, (bool, np.bool_)):
+            raise TypeError(f"{cls}: mask_zero must be True or False, got {mask_zero!r}")
         _utils.not_supported(cls, lora_rank=lora_rank)
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
         self.input_length = input_length  # Keras 2's argument: kept, not used
         self._embeddings_initializer = embeddings_initializer  # as given, for get_config
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -80,6 +82,22 @@ class Embedding(Layer):
             raise ValueError(f"Embedding '{self.name}': id {bad} is not in [0, "
                              f"{self.input_dim})")
         return ids
+
+    def compute_mask(self, inputs, mask=None):
+        """``inputs != 0`` with ``mask_zero`` (None without)."""
+        if not self.mask_zero:
+            return None
+        if isinstance(inputs, KerasTensor):
+            from convnp.keras import ops
+
+            return ops.not_equal(inputs, 0)
+        return np.asarray(inputs) != 0
+
+    def __call__(self, inputs, *args, **kwargs):
+        out = super().__call__(inputs, *args, **kwargs)
+        if self.mask_zero and not isinstance(inputs, (list, tuple)):
+            set_mask(out, self.compute_mask(inputs))
+        return out
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         ids = self._ids(inputs)

@@ -1,7 +1,8 @@
 """`Masking`: Keras's way to mark the padded steps of a sequence for the recurrent layers.
 
 ``Masking(mask_value=0.0)`` on ``(batch, steps, features)`` zeroes every step whose features
-all equal ``mask_value`` and gives its output a mask (``(batch, steps)`` booleans, true for
+all equal ``mask_value`` and gives its output a mask (``Embedding(mask_zero=True)`` gives one
+too: the ids that are not 0) (``(batch, steps)`` booleans, true for
 the steps kept). The layers after it that take masks (`LSTM`, `GRU`, `SimpleRNN`, `RNN`,
 `Bidirectional`) read it; the layers Keras lets a mask through (``supports_masking``:
 `Dense`, `Dropout`, `Activation`, the normalizations, ...) hand it on. In a model the mask is
@@ -18,6 +19,13 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.base import KerasTensor, Layer
 from convnp.layers.registry import register
+
+
+def set_mask(tensor, mask) -> None:
+    """Attach ``mask`` to a call's output, as Keras's ``_keras_mask`` (KerasTensors and eager
+    results alike), for the next layer that takes masks."""
+    if isinstance(tensor, (KerasTensor, np.ndarray)):
+        tensor._keras_mask = mask
 
 
 @register
@@ -56,7 +64,7 @@ class Masking(Layer):
     def __call__(self, inputs, *args, **kwargs):
         out = super().__call__(inputs, *args, **kwargs)
         if not isinstance(inputs, (list, tuple)):
-            out._keras_mask = self.compute_mask(inputs)
+            set_mask(out, self.compute_mask(inputs))
         return out
 
     def call(self, inputs, training: bool = False) -> np.ndarray:

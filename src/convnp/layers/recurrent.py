@@ -38,7 +38,8 @@ import numpy as np
 import convnp.random
 from convnp import activations, constraints, initializers, regularizers
 from convnp.layers import _utils, taped
-from convnp.layers.base import KerasTensor, Layer, snake_case
+from convnp.layers.base import Layer, snake_case
+from convnp.layers.masking import set_mask
 from convnp.layers.registry import deserialize, register, serialize
 
 # -- cells ---------------------------------------------------------------------------------------
@@ -527,14 +528,7 @@ class RNN(Layer):
     # -- the call --------------------------------------------------------------------------
 
     def __call__(self, inputs, *args, mask=None, **kwargs):
-        if mask is None:  # the mask a Masking layer (or a layer passing it on) gave
-            mask = getattr(inputs, "_keras_mask", None)
-        if mask is not None:
-            kwargs["mask"] = mask
-        out = super().__call__(inputs, *args, **kwargs)
-        if mask is not None and self.return_sequences:
-            _set_mask(out[0] if isinstance(out, list) else out, mask)
-        return out
+        return call_with_mask(self, super().__call__, inputs, args, mask, kwargs)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return taped.run_taped(
@@ -614,11 +608,19 @@ class RNN(Layer):
         return cls(**config)
 
 
-def _set_mask(tensor, mask) -> None:
-    """Attach ``mask`` to a call's output, as Keras's ``_keras_mask`` (KerasTensors and eager
-    results alike), for the next layer that takes masks."""
-    if isinstance(tensor, (KerasTensor, np.ndarray)):
-        tensor._keras_mask = mask
+def call_with_mask(layer, call, inputs, args: tuple, mask, kwargs: dict):
+    """``call(inputs, *args, **kwargs)`` of a layer that takes masks (the recurrent ones,
+    `Bidirectional`): with ``mask=`` left out, the mask ``inputs`` carries (`Masking`'s,
+    ``Embedding(mask_zero=True)``'s, handed on); the output of one that returns sequences
+    carries that mask on, as in Keras."""
+    if mask is None:
+        mask = getattr(inputs, "_keras_mask", None)
+    if mask is not None:
+        kwargs = {**kwargs, "mask": mask}
+    out = call(inputs, *args, **kwargs)
+    if mask is not None and layer.return_sequences:
+        set_mask(out[0] if isinstance(out, list) else out, mask)
+    return out
 
 
 #: the arguments of SimpleRNN/LSTM/GRU that configure the sequence (the RNN's own); the

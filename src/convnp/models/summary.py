@@ -107,8 +107,9 @@ def _top_level(model, connected: bool) -> list[tuple]:
     for node in graph.calls:
         calls.setdefault(id(node.layer), []).append(node)
     # rows in `model.layers` order (Keras's: deepest first), as Keras 3 prints a functional
-    # model; a Sequential's calls are already in that order
-    order = [id(t.layer) for t in graph.inputs] + list(calls) if is_sequential else \
+    # model; a Sequential's are its layers (not the ops making a mask, as in Keras)
+    order = [id(t.layer) for t in graph.inputs] + [
+        id(layer) for layer in model.layers] if is_sequential else \
         [id(layer) for layer in graph.layers]
     for lid in order:
         if lid in inputs:
