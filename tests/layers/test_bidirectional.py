@@ -137,3 +137,12 @@ def test_simple_rnn_both_ways_by_hand():
     forward = np.asarray(layer.forward_layer(x))
     backward = np.asarray(layer.backward_layer(x))[:, ::-1]
     np.testing.assert_allclose(y, np.concatenate([forward, backward], axis=-1), rtol=1e-6)
+
+
+def test_stateful_bidirectional_resets_both_layers():
+    layer = Bidirectional(GRU(2, stateful=True))
+    x = np.ones((2, 3, 1), "float32")
+    first = np.asarray(layer(x))
+    assert not np.allclose(layer(x), first)
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x), first, rtol=1e-6)

@@ -331,7 +331,7 @@ def test_written_keras_file_calls_the_rnn_with_its_mask_as_keras_does(tmp_path):
     (lambda: LSTM(0), ValueError, "units"),
     (lambda: GRU(3, dropout=1.5), ValueError, "dropout"),
     (lambda: SimpleRNN(3, recurrent_dropout=-0.1), ValueError, "recurrent_dropout"),
-    (lambda: LSTM(3, stateful=True), ValueError, "stateful"),
+    (lambda: LSTM(3, stateful="no"), TypeError, "stateful"),
     (lambda: GRU(3, use_cudnn="yes"), ValueError, "use_cudnn"),
     (lambda: LSTM(3, return_sequences="yes"), TypeError, "return_sequences"),
     (lambda: LSTM(3, activation="nope"), ValueError, "nope"),
@@ -478,3 +478,129 @@ def test_sequential_with_masks_lists_only_its_layers(tmp_path, capsys):
     table = model.layers[0]
     expected = dense(rnn(table(ids), mask=ids != 0))
     np.testing.assert_allclose(model.predict(ids, verbose=0), expected, rtol=1e-6)
+
+
+class MinimalRNNCell(keras.layers.Layer):
+    """The cell of Keras's RNN docstring, as a user writes it."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer="uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                initializer="uniform",
+                                                name="recurrent_kernel")
+
+    def call(self, inputs, states):
+        output = keras.ops.matmul(inputs, self.kernel) + keras.ops.matmul(
+            states[0], self.recurrent_kernel)
+        return output, [output]
+
+
+def test_a_users_cell_runs_in_rnn_and_trains():
+    layer = RNN(MinimalRNNCell(4), return_sequences=True)
+    x = np.random.default_rng(11).random((2, 3, 5)).astype("float32")
+    y = np.asarray(layer(x))
+    cell = layer.cell
+    h = np.zeros((2, 4), "float32")
+    for t in range(3):
+        h = x[:, t] @ cell.kernel.numpy() + h @ cell.recurrent_kernel.numpy()
+        np.testing.assert_allclose(y[:, t], h, rtol=1e-5)
+    assert [v.name for v in layer.weights] == ["kernel", "recurrent_kernel"]
+    fd_check(RNN(MinimalRNNCell(3, dtype="float64"), return_state=True, dtype="float64"),
+             np.random.default_rng(12).standard_normal((2, 4, 3)))
+    keras.utils.set_random_seed(2)
+    inp = keras.Input((None, 5))
+    model = keras.Model(inp, keras.layers.Dense(1)(RNN(MinimalRNNCell(8))(inp)))
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+    xs = np.random.default_rng(13).random((16, 6, 5)).astype("float32")
+    losses = model.fit(xs, xs.sum((1, 2))[:, None] / 10, epochs=5, verbose=0).history["loss"]
+    assert losses[-1] < 0.7 * losses[0]
+    with pytest.raises(TypeError, match="state_size"):
+        RNN(keras.layers.Dense(3))
+
+
+def test_encoder_states_start_the_decoder(tmp_path):
+    """keras.io's character-level seq2seq: the encoder LSTM's final states are the decoder
+    LSTM's initial states; training moves the encoder's weights too."""
+    keras.utils.set_random_seed(1)
+    L = keras.layers
+    encoder_in, decoder_in = keras.Input((None, 6)), keras.Input((None, 7))
+    encoder = L.LSTM(8, return_state=True)
+    _, h, c = encoder(encoder_in)
+    decoded = L.LSTM(8, return_sequences=True)(decoder_in, initial_state=[h, c])
+    model = keras.Model([encoder_in, decoder_in], L.Dense(7, activation="softmax")(decoded))
+    rng = np.random.default_rng(1)
+    e = rng.random((20, 5, 6)).astype("float32")
+    d = np.eye(7, dtype="float32")[rng.integers(0, 7, (20, 4))]
+    kernel = encoder.cell.kernel.numpy().copy()
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+    model.fit([e, d], d, epochs=2, verbose=0)
+    assert not np.allclose(encoder.cell.kernel.numpy(), kernel)
+    model.save(tmp_path / "s2s.keras")
+    again = keras.models.load_model(tmp_path / "s2s.keras")
+    np.testing.assert_allclose(again.predict([e, d], verbose=0),
+                               model.predict([e, d], verbose=0), rtol=1e-6, atol=1e-7)
+
+
+def test_keras_legacy_h5_file_with_recurrent_layers_loads():
+    expected = load_fixture("recurrent_legacy_expected.npz")
+    model = keras.models.load_model(FIXTURES / "recurrent_legacy.h5")
+    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y"],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_keras_2_time_major_is_read_at_false_only():
+    from convnp.io.keras_format import _make_layer
+
+    assert _make_layer("LSTM", {"units": 2, "time_major": False}).units == 2
+    with pytest.raises(ValueError, match="time_major"):
+        _make_layer("GRU", {"units": 2, "time_major": True})
+
+
+def test_stateful_layers_carry_their_states_from_call_to_call():
+    rng = np.random.default_rng(14)
+    x1, x2 = (rng.standard_normal((2, 3, 4)).astype("float32") for _ in range(2))
+    layer = LSTM(3, stateful=True, return_state=True)
+    out1, h1, c1 = layer(x1)
+    assert [v.name for v in layer.states] == ["rnn_state", "rnn_state"]
+    assert len(layer.weights) == 3  # the states are not weights (as in Keras)
+    out2 = layer(x2)[0]
+    plain = LSTM(3, return_state=True)
+    plain(x1)
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_allclose(plain(x1)[0], out1, rtol=1e-6)
+    np.testing.assert_allclose(plain(x2, initial_state=[h1, c1])[0], out2, rtol=1e-6)
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x1)[0], out1, rtol=1e-6)
+    with pytest.raises(ValueError, match="batch size"):
+        layer(rng.standard_normal((3, 3, 4)).astype("float32"))
+    with pytest.raises(ValueError, match="static"):
+        GRU(2, stateful=True)(keras.Input((3, 4)))
+    assert LSTM.from_config(layer.get_config()).stateful is True
+
+
+def test_stateful_model_predicts_from_where_it_stopped_and_trains():
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input(batch_shape=(2, 3, 1)),
+                              keras.layers.GRU(4, stateful=True), keras.layers.Dense(1)])
+    x = np.ones((2, 3, 1), "float32")
+    first = model.predict(x, verbose=0)
+    assert not np.allclose(model.predict(x, verbose=0), first)
+    model.layers[0].reset_states()
+    np.testing.assert_allclose(model.predict(x, verbose=0), first, rtol=1e-6)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    model.layers[0].reset_states()
+    series = np.sin(np.arange(24, dtype="float32") / 3).reshape(2, 4, 3, 1)
+    targets = series[:, :, -1, 0] + 0.5
+    losses = []
+    for _ in range(8):  # a stateful loop, as the tutorials train them
+        for step in range(4):
+            losses.append(model.train_on_batch(series[:, step], targets[:, step:step + 1]))
+        model.layers[0].reset_states()
+    assert np.mean(losses[-4:]) < 0.5 * np.mean(losses[:4])
+    assert np.abs(model.layers[0].states[0].numpy()).sum() == 0  # just reset

@@ -77,8 +77,10 @@ _MAX_JSON_BYTES = 64 * 2**20  # a config this large is not a CNN config; refuse 
 # What follows are the only places where Keras's format differs from the layers' configs.
 
 # Keras arguments that no convnp constructor takes; a file may carry them only at the value
-# that means "off" (Keras writes every argument of its class).
-_KERAS_ONLY_NEUTRAL = {"quantization_config": None, "renorm": False, "renorm_clipping": None}
+# that means "off" (Keras writes every argument of its class; Keras 2's recurrent layers
+# wrote time_major).
+_KERAS_ONLY_NEUTRAL = {"quantization_config": None, "renorm": False, "renorm_clipping": None,
+                       "time_major": False}
 # Keras arguments no convnp constructor takes and Keras itself ignores at the neutral values
 # above (BatchNormalization's renorm_momentum is read only when renorm is on).
 _KERAS_ONLY_IGNORED = {"renorm_momentum"}

@@ -84,7 +84,7 @@ class Bidirectional(Wrapper):
         self.merge_mode = merge_mode
         self.return_sequences = forward.return_sequences
         self.return_state = forward.return_state
-        self.stateful = False
+        self.stateful = forward.stateful
         self._tracked_layers = [forward, backward]
 
     # -- building and shapes ---------------------------------------------------------------
@@ -111,6 +111,13 @@ class Bidirectional(Wrapper):
         out = forward if self.merge_mode != "concat" else (
             *forward[:-1], forward[-1] + backward[-1])
         return [out, *states] if states else out
+
+    def reset_state(self) -> None:
+        """Zero the states of stateful forward and backward layers (Keras's)."""
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state
 
     def keras_own_variables(self) -> list:
         return []

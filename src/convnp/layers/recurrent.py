@@ -38,9 +38,10 @@ import numpy as np
 import convnp.random
 from convnp import activations, constraints, initializers, regularizers
 from convnp.layers import _utils, taped
-from convnp.layers.base import Layer, snake_case
+from convnp.layers.base import KerasTensor, Layer, snake_case
 from convnp.layers.masking import set_mask
 from convnp.layers.registry import deserialize, register, serialize
+from convnp.variables import Variable
 
 # -- cells ---------------------------------------------------------------------------------------
 
@@ -105,6 +106,17 @@ class _Cell(Layer):
     @property
     def _state_count(self) -> int:
         return 1
+
+    def state_sizes(self) -> list[int]:
+        """The size of each state, flat."""
+        return [self.units] * self._state_count
+
+    def input_features(self) -> int | None:
+        """The features of the inputs it was built for (None before)."""
+        return None if self.kernel is None else int(self.kernel.shape[0])
+
+    def build_for(self, input_shape) -> None:
+        self.ensure_built(input_shape)
 
     def _bias_shape(self) -> tuple:
         return (self._gates * self.units,)
@@ -371,6 +383,15 @@ class StackedRNNCells(Layer):
     def _state_count(self) -> int:
         return sum(cell._state_count for cell in self.cells)
 
+    def state_sizes(self) -> list[int]:
+        return [size for cell in self.cells for size in cell.state_sizes()]
+
+    def input_features(self) -> int | None:
+        return self.cells[0].input_features()
+
+    def build_for(self, input_shape) -> None:
+        self.ensure_built(input_shape)
+
     def build(self, input_shape) -> None:
         shape = tuple(input_shape)
         for cell in self.cells:
@@ -423,18 +444,73 @@ def _bool(value, name: str, cls: str) -> bool:
     return bool(value)
 
 
+class _UserCell:
+    """A cell a user wrote (a `Layer` with ``state_size``, an int or a list of ints, and
+    ``call(inputs, states)`` returning ``(output, new_states)``, as Keras's RNN takes), seen
+    through what the RNN runs its cells by. Its ``call`` runs as written on each step; its
+    ops are recorded on the RNN's tape."""
+
+    def __init__(self, cell, owner: str):
+        sizes = cell.state_size
+        sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+        if not sizes or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                                and s > 0 for s in sizes):
+            raise TypeError(f"{owner}: the cell's state_size must be a positive int or a list "
+                            f"of them, got {cell.state_size!r}")
+        self.cell = cell
+        self.sizes = [int(s) for s in sizes]
+        self._state_count = len(self.sizes)
+        output_size = getattr(cell, "output_size", None)
+        self.output_size = self.sizes[0] if output_size is None else int(output_size)
+        self._call = taped.user_call_of(cell)
+        self._takes_training = taped._accepts(self._call, "training")
+        self._training = False
+
+    def state_sizes(self) -> list[int]:
+        return list(self.sizes)
+
+    def input_features(self) -> None:
+        return None  # its build decides what it takes
+
+    def build_for(self, input_shape) -> None:
+        if not self.cell.built:
+            self.cell.build(tuple(input_shape))
+            self.cell.built = True
+
+    def get_initial_state(self, batch_size: int) -> list:
+        own = getattr(self.cell, "get_initial_state", None)
+        if own is not None:
+            states = own(batch_size=batch_size)
+            return list(states) if isinstance(states, (list, tuple)) else [states]
+        return [np.zeros((batch_size, s), dtype=self.cell.dtype) for s in self.sizes]
+
+    def begin(self, batch: int, training: bool) -> None:
+        self._training = training
+
+    def end(self) -> None:
+        self._training = False
+
+    def step(self, x, states: list):
+        kwargs = {"training": self._training} if self._takes_training else {}
+        out, new = self._call(self.cell, x, states, **kwargs)
+        return out, list(new) if isinstance(new, (list, tuple)) else [new]
+
+
 @register
 class RNN(Layer):
     """Keras 3's ``RNN``: runs ``cell`` over the steps of ``(batch, steps, features)``.
 
     Args:
         cell: a cell (`SimpleRNNCell`, `LSTMCell`, `GRUCell`, `StackedRNNCells`), a list of
-            cells (stacked), or a cell's serialized config.
+            cells (stacked), a cell's serialized config, or a user's cell (a `Layer` with
+            ``state_size`` and ``call(inputs, states) -> (output, new_states)``; its
+            ``output_size`` when it has one).
         return_sequences: output every step's output ``(batch, steps, units)``, else the
             last one ``(batch, units)``.
         return_state: also return the final states: ``[output, *states]``.
         go_backwards: run over the steps from the last (the outputs come in that order).
-        stateful: only False (convnp keeps no states between calls).
+        stateful: carry the final states of each call into the next (the batch size must
+            then stay the same; `reset_state` zeroes them), as Keras's.
         unroll: accepted (the loop is always unrolled).
         zero_output_for_mask: masked steps output zeros (else the previous output).
 
@@ -452,22 +528,28 @@ class RNN(Layer):
             cell = deserialize(cell)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
-        if not isinstance(cell, (_Cell, StackedRNNCells)):
+        if isinstance(cell, (_Cell, StackedRNNCells)):
+            runner = cell
+        elif isinstance(cell, Layer) and callable(getattr(cell, "call", None)) and hasattr(
+                cell, "state_size"):
+            runner = _UserCell(cell, cls)
+        else:
             raise TypeError(f"{cls}: cell must be a recurrent cell (SimpleRNNCell, LSTMCell, "
-                            f"GRUCell, StackedRNNCells) or a list of them, got {cell!r}")
+                            f"GRUCell, StackedRNNCells, a list of them, or a Layer with "
+                            f"state_size and call(inputs, states)), got {cell!r}")
         super().__init__(**kwargs)
         self.return_sequences = _bool(return_sequences, "return_sequences", cls)
         self.return_state = _bool(return_state, "return_state", cls)
         self.go_backwards = _bool(go_backwards, "go_backwards", cls)
-        if _bool(stateful, "stateful", cls):
-            raise ValueError(f"{cls}: stateful=True (states kept from one batch to the next) "
-                             "is not supported by convnp; expected stateful=False")
-        self.stateful = False
+        self.stateful = _bool(stateful, "stateful", cls)
         self.unroll = _bool(unroll, "unroll", cls)
         self.zero_output_for_mask = _bool(zero_output_for_mask, "zero_output_for_mask", cls)
         self.cell = cell
+        self._runner = runner  # the cell, or a user's cell seen as convnp's (`_UserCell`)
         self._tracked_layers = [cell]
-        self.states = None
+        #: with ``stateful``: the final states of the last call, which start the next one
+        #: (non-trainable Variables, not weights: Keras neither trains nor saves them)
+        self.states: list | None = None
 
     # -- sizes -----------------------------------------------------------------------------
 
@@ -477,9 +559,7 @@ class RNN(Layer):
         return list(size) if isinstance(size, (list, tuple)) else [size]
 
     def _state_sizes(self) -> list[int]:
-        if isinstance(self.cell, StackedRNNCells):
-            return [c.units for c in self.cell.cells for _ in range(c._state_count)]
-        return [self.cell.units] * self.cell._state_count
+        return self._runner.state_sizes()
 
     def _check_rank(self, shape) -> None:
         if isinstance(shape, list) or len(tuple(shape)) != 3:
@@ -489,20 +569,20 @@ class RNN(Layer):
     def build(self, sequences_shape, initial_state_shape=None) -> None:
         self._check_rank(sequences_shape)
         shape = tuple(sequences_shape)
-        self.cell.ensure_built((shape[0], shape[2]))
+        self._runner.build_for((shape[0], shape[2]))
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
         self._check_rank(input_shape)
-        features = int(self.cell.kernel.shape[0] if isinstance(self.cell, _Cell)
-                       else self.cell.cells[0].kernel.shape[0])
-        _utils.check_feature_dims(self, input_shape, {2: features}, rank=3)
+        features = self._runner.input_features()
+        if features is not None:
+            _utils.check_feature_dims(self, input_shape, {2: features}, rank=3)
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         if isinstance(sequences_shape, list):  # the graph may hand every input's shape
             sequences_shape = sequences_shape[0]
         batch, steps = sequences_shape[0], sequences_shape[1]
-        units = self.cell.output_size
+        units = self._runner.output_size
         out = (batch, steps, units) if self.return_sequences else (batch, units)
         if not self.return_state:
             return out
@@ -518,16 +598,36 @@ class RNN(Layer):
         return {"input_shape": list(shapes[0])}
 
     def get_initial_state(self, batch_size: int) -> list:
-        return self.cell.get_initial_state(batch_size)
+        return self._runner.get_initial_state(batch_size)
 
     def reset_state(self) -> None:
-        """Keras's; a layer that is not stateful holds no states (nothing to reset)."""
+        """Zero the states a stateful layer carries from call to call (Keras's)."""
+        for state in self.states or ():
+            state.assign(np.zeros(state.shape, dtype=state.dtype))
 
     reset_states = reset_state
+
+    def _carried_states(self, batch: int) -> list:
+        """A stateful layer's states for a call on ``batch`` sequences (made at zero on the
+        first call)."""
+        if self.states is None:
+            self.states = [Variable(np.zeros((batch, size), dtype=self.dtype), trainable=False,
+                                    name="rnn_state") for size in self._state_sizes()]
+        expected = int(self.states[0].shape[0])
+        if batch != expected:
+            raise ValueError(f"{type(self).__name__} '{self.name}': if an RNN is stateful, the "
+                             f"batch size of the input sequences must be the same as the batch "
+                             f"size of the initial state (expected {expected}, got {batch})")
+        return [np.array(state.value) for state in self.states]  # copies: assigned later
 
     # -- the call --------------------------------------------------------------------------
 
     def __call__(self, inputs, *args, mask=None, **kwargs):
+        if self.stateful and isinstance(inputs, KerasTensor) and inputs.shape[0] is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': when using stateful=True "
+                             "in a RNN, the batch size must be static (Input(batch_shape=...) "
+                             "or Input(..., batch_size=...)); found dynamic batch size: "
+                             f"sequence.shape={inputs.shape}")
         return call_with_mask(self, super().__call__, inputs, args, mask, kwargs)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -541,7 +641,7 @@ class RNN(Layer):
 
         sizes = self._state_sizes()
         if given is None:
-            return [convert_to_tensor(s) for s in self.cell.get_initial_state(batch)]
+            return [convert_to_tensor(s) for s in self._runner.get_initial_state(batch)]
         given = list(given) if isinstance(given, (list, tuple)) else [given]
         if len(given) != len(sizes):
             raise ValueError(f"{type(self).__name__} '{self.name}' has {len(sizes)} states, "
@@ -561,6 +661,8 @@ class RNN(Layer):
         if x.dtype != self.dtype:
             x = cast(x, self.dtype)
         batch, steps = (int(d) for d in np.shape(x)[:2])
+        if self.stateful and initial_state is None:
+            initial_state = self._carried_states(batch)
         states = self._initial_states(initial_state, batch)
         keep = None
         if mask is not None:
@@ -569,13 +671,14 @@ class RNN(Layer):
                 raise ValueError(f"{type(self).__name__} '{self.name}': mask must have shape "
                                  f"(batch, steps) = {(batch, steps)}, got {keep.shape}")
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        zeros = np.zeros((batch, self.cell.output_size), dtype=self.dtype)
+        runner = self._runner
+        zeros = np.zeros((batch, runner.output_size), dtype=self.dtype)
         previous = zeros
         outputs = []
-        self.cell.begin(batch, training)
+        runner.begin(batch, training)
         try:
             for t in order:
-                out, new = self.cell.step(x[:, t], states)
+                out, new = runner.step(x[:, t], states)
                 if keep is not None:
                     kept = keep[:, t:t + 1]
                     new = [where(kept, n, s) for n, s in zip(new, states)]
@@ -583,7 +686,12 @@ class RNN(Layer):
                 states, previous = new, out
                 outputs.append(out)
         finally:
-            self.cell.end()
+            runner.end()
+        if self.stateful:  # the next call starts where this one ended
+            if self.states is None:
+                self._carried_states(batch)
+            for state, value in zip(self.states, states):
+                state.assign(np.asarray(value))
         result = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result, *states] if self.return_state else result
 
