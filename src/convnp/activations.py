@@ -40,6 +40,8 @@ __all__ = [
     "exponential",
     "gelu",
     "get",
+    "glu",
+    "hard_shrink",
     "hard_sigmoid",
     "hard_silu",
     "hard_swish",
@@ -55,11 +57,16 @@ __all__ = [
     "serialize",
     "sigmoid",
     "silu",
+    "soft_shrink",
     "softmax",
     "softplus",
     "softsign",
+    "sparse_plus",
+    "squareplus",
     "swish",
     "tanh",
+    "tanh_shrink",
+    "threshold",
 ]
 
 
@@ -290,6 +297,107 @@ def celu(x, alpha: float = 1.0) -> np.ndarray:
     x = _as_float(x)
     a = x.dtype.type(alpha)
     return np.where(x >= 0, x, a * np.expm1(np.minimum(x, 0) / a)).astype(x.dtype, copy=False)
+
+
+# ------------------------------------------- Keras 3's newer activations (with arguments)
+# Each has an `Activation` class that holds its arguments; on a tensor the function runs that
+# object on the tape (`_on_tensor`), whatever the arguments.
+
+
+def _with_options(make):
+    """Let a function with arguments take tensors: ``make(**arguments)`` builds the
+    `Activation` object that `_on_tensor` records (its backward is the VJP)."""
+
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def run(x, *args, **kwargs):
+            if not _is_tensor(x):
+                return function(x, *args, **kwargs)
+            bound = signature.bind(x, *args, **kwargs)
+            bound.apply_defaults()
+            options = {k: v for k, v in bound.arguments.items() if k != "x"}
+            return _on_tensor(make(**options), x)
+
+        return run
+
+    return decorate
+
+
+def _threshold_number(function: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{function}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _glu_halves(x: np.ndarray, axis: int):
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"glu: axis {axis} is out of range for an input of shape {x.shape}")
+    if x.shape[axis] % 2:
+        raise ValueError(f"glu: the size of axis {axis} must be even (it is split in two "
+                         f"halves), got shape {x.shape}")
+    return np.split(x, 2, axis=axis)
+
+
+@_with_options(lambda axis: _Glu(axis))
+def glu(x, axis: int = -1) -> np.ndarray:
+    """Gated linear unit: ``x`` split in two halves ``a, b`` along ``axis``, then
+    ``a * sigmoid(b)`` (the output has half the size along ``axis``)."""
+    a, b = _glu_halves(_as_float(x), axis)
+    return a * sigmoid(b)
+
+
+@_with_options(lambda threshold: _HardShrink(threshold))
+def hard_shrink(x, threshold: float = 0.5) -> np.ndarray:
+    """``x`` where ``|x| > threshold``, else 0."""
+    x = _as_float(x)
+    t = _threshold_number("hard_shrink", "threshold", threshold)
+    return np.where(np.abs(x) > t, x, 0).astype(x.dtype, copy=False)
+
+
+@_with_options(lambda threshold: _SoftShrink(threshold))
+def soft_shrink(x, threshold: float = 0.5) -> np.ndarray:
+    """``x - threshold`` above ``threshold``, ``x + threshold`` below ``-threshold``, else 0."""
+    x = _as_float(x)
+    t = x.dtype.type(_threshold_number("soft_shrink", "threshold", threshold))
+    return np.where(x > t, x - t, np.where(x < -t, x + t, 0)).astype(x.dtype, copy=False)
+
+
+@_tensor_aware
+def sparse_plus(x) -> np.ndarray:
+    """0 for ``x <= -1``, ``x`` for ``x >= 1``, ``(x + 1)**2 / 4`` between."""
+    x = _as_float(x)
+    t = x.dtype.type
+    middle = t(0.25) * np.square(x + t(1))
+    return np.where(x <= -1, t(0), np.where(x >= 1, x, middle)).astype(x.dtype, copy=False)
+
+
+@_with_options(lambda b: _Squareplus(b))
+def squareplus(x, b: float = 4) -> np.ndarray:
+    """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU (``b >= 0``)."""
+    x = _as_float(x)
+    b = _threshold_number("squareplus", "b", b)
+    if b < 0:
+        raise ValueError(f"squareplus: b must be >= 0, got {b}")
+    t = x.dtype.type
+    return ((x + np.sqrt(np.square(x) + t(b))) / t(2)).astype(x.dtype, copy=False)
+
+
+@_tensor_aware
+def tanh_shrink(x) -> np.ndarray:
+    """``x - tanh(x)``."""
+    x = _as_float(x)
+    return x - np.tanh(x)
+
+
+@_with_options(lambda threshold, default_value: _Threshold(threshold, default_value))
+def threshold(x, threshold: float, default_value: float) -> np.ndarray:
+    """``x`` where ``x > threshold``, else ``default_value``."""
+    x = _as_float(x)
+    t = _threshold_number("threshold", "threshold", threshold)
+    value = _threshold_number("threshold", "default_value", default_value)
+    return np.where(x > t, x, value).astype(x.dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------- objects
@@ -574,6 +682,137 @@ class _Celu(Activation):
         return (dy * slope).astype(dy.dtype, copy=False)
 
 
+class _WithOptions(Activation):
+    """An activation whose arguments ride on the object (equal when they are equal)."""
+
+    def _options(self) -> tuple:
+        return ()
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and other._options() == self._options()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.name, self._options()))
+
+
+class _Glu(_WithOptions):
+    name = "glu"
+
+    def __init__(self, axis: int = -1):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"glu: axis must be an int, got {axis!r}")
+        self.axis = int(axis)
+
+    def _options(self):
+        return (self.axis,)
+
+    def forward(self, x):
+        return glu(x, self.axis)
+
+    def backward(self, dy, x, y):
+        a, b = _glu_halves(x, self.axis)
+        gate = sigmoid(b)
+        one = gate.dtype.type(1)
+        return np.concatenate([dy * gate, dy * a * gate * (one - gate)],
+                              axis=self.axis).astype(dy.dtype, copy=False)
+
+
+class _HardShrink(_WithOptions):
+    name = "hard_shrink"
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = _threshold_number("hard_shrink", "threshold", threshold)
+
+    def _options(self):
+        return (self.threshold,)
+
+    def forward(self, x):
+        return hard_shrink(x, self.threshold)
+
+    def backward(self, dy, x, y):
+        return np.where(np.abs(x) > self.threshold, dy, 0).astype(dy.dtype, copy=False)
+
+
+class _SoftShrink(_HardShrink):
+    name = "soft_shrink"
+
+    def forward(self, x):
+        return soft_shrink(x, self.threshold)
+
+
+class _SparsePlus(Activation):
+    name = "sparse_plus"
+
+    def forward(self, x):
+        return sparse_plus(x)
+
+    def backward(self, dy, x, y):
+        t = x.dtype.type
+        slope = np.where(x <= -1, t(0), np.where(x >= 1, t(1), t(0.5) * (x + t(1))))
+        return (dy * slope).astype(dy.dtype, copy=False)
+
+
+class _Squareplus(_WithOptions):
+    name = "squareplus"
+
+    def __init__(self, b: float = 4):
+        self.b = _threshold_number("squareplus", "b", b)
+        if self.b < 0:
+            raise ValueError(f"squareplus: b must be >= 0, got {self.b}")
+
+    def _options(self):
+        return (self.b,)
+
+    def forward(self, x):
+        return squareplus(x, self.b)
+
+    def backward(self, dy, x, y):
+        t = x.dtype.type
+        root = np.sqrt(np.square(x) + t(self.b))
+        return (dy * (t(1) + x / root) / t(2)).astype(dy.dtype, copy=False)
+
+
+class _TanhShrink(Activation):
+    name = "tanh_shrink"
+
+    def forward(self, x):
+        return tanh_shrink(x)
+
+    def backward(self, dy, x, y):
+        return (dy * np.square(np.tanh(x))).astype(dy.dtype, copy=False)
+
+
+class _Threshold(_WithOptions):
+    """``threshold`` has no defaults in Keras: by name (``activation="threshold"``) it is
+    known, but calling it without its two arguments is refused, as in Keras."""
+
+    name = "threshold"
+
+    def __init__(self, threshold=None, default_value=None):
+        self.given = threshold is not None and default_value is not None
+        if self.given:
+            self.threshold = _threshold_number("threshold", "threshold", threshold)
+            self.default_value = _threshold_number("threshold", "default_value",
+                                                   default_value)
+
+    def _options(self):
+        return (self.threshold, self.default_value) if self.given else ()
+
+    def _check(self):
+        if not self.given:
+            raise TypeError("threshold(x, threshold, default_value) needs its two arguments; "
+                            "as a layer's activation pass a function, e.g. "
+                            "activation=lambda x: keras.activations.threshold(x, 0.5, 0.0)")
+
+    def forward(self, x):
+        self._check()
+        return threshold(x, self.threshold, self.default_value)
+
+    def backward(self, dy, x, y):
+        self._check()
+        return np.where(x > self.threshold, dy, 0).astype(dy.dtype, copy=False)
+
+
 class CallableActivation(Activation):
     """A user's function used as an activation (``activation=lambda x: x * tf.sigmoid(x)``,
     ``activation=tf.nn.gelu``), written in tensor ops.
@@ -662,7 +901,10 @@ for _function, _activation in (
         (selu, _Selu()), (silu, _Silu()), (leaky_relu, _LeakyRelu()), (relu6, _Relu6()),
         (exponential, _Exponential()), (gelu, _Gelu()), (hard_sigmoid, _HardSigmoid()),
         (hard_silu, _HardSilu()), (mish, _Mish()), (log_softmax, _LogSoftmax()),
-        (log_sigmoid, _LogSigmoid()), (hard_tanh, _HardTanh()), (celu, _Celu())):
+        (log_sigmoid, _LogSigmoid()), (hard_tanh, _HardTanh()), (celu, _Celu()),
+        (glu, _Glu()), (hard_shrink, _HardShrink()), (soft_shrink, _SoftShrink()),
+        (sparse_plus, _SparsePlus()), (squareplus, _Squareplus()),
+        (tanh_shrink, _TanhShrink()), (threshold, _Threshold())):
     ACTIVATIONS.add(_activation, _activation.name, snake=False, functions=(_function,))
 ACTIVATIONS.add(ACTIVATIONS.entries["silu"], "swish", snake=False)
 ACTIVATIONS.add(ACTIVATIONS.entries["linear"], "identity", snake=False)
