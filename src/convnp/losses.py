@@ -74,7 +74,9 @@ __all__ = [
     "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
     "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
     "CategoricalHinge",
+    "Circle",
     "CosineSimilarity",
     "Dice",
     "Hinge",
@@ -96,7 +98,9 @@ __all__ = [
     "binary_focal_crossentropy",
     "categorical_crossentropy",
     "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
     "categorical_hinge",
+    "circle",
     "cosine_similarity",
     "deserialize",
     "dice",
@@ -1505,3 +1509,167 @@ for _cls, _function in zip(_TAPED_BUILTIN, (binary_focal_crossentropy,
                                             categorical_focal_crossentropy, dice, tversky)):
     LOSSES.add(_cls, functions=(_function,))
 _CLASSES.update((c.__name__, c) for c in _TAPED_BUILTIN)
+
+
+# ------------------------------------ Keras 3.15's Circle and generalized cross-entropy losses
+# Functions in tensor ops (the tape differentiates them); the classes call them.
+
+
+def _integer_labels(y_true, what: str) -> np.ndarray:
+    """Class labels as a flat int array: ``(batch,)`` or ``(batch, 1)``."""
+    labels = np.asarray(to_numpy(y_true))
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"{what}: y_true must be integer labels of shape (batch,) or "
+                         f"(batch, 1), got shape {labels.shape}")
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        raise ValueError(f"{what}: y_true must hold integer class labels, got {labels}")
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: y_true must be numeric labels, got dtype {labels.dtype}")
+    return labels.astype(np.int64)
+
+
+def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal=True,
+           gamma=80, margin=0.4):
+    """Circle loss (Sun et al., 2020) of each embedding in ``y_pred`` ``(batch, dim)``
+    (L2-normalized) against the reference embeddings (default: the batch itself), with
+    labels ``y_true`` ``(batch,)``.
+
+    With cosine distances ``d = max(1 - y_pred @ ref.T, 0)``, positives (same label, the
+    diagonal left out when ``remove_diagonal``) weigh ``max(margin + d, 0)`` and score
+    ``-gamma * weight * (margin - d)``; negatives weigh ``max(1 + margin - d, 0)`` and score
+    ``gamma * weight * (1 - margin - d)``. The loss of a row is
+    ``softplus(logsumexp(positive scores) + logsumexp(negative scores))``: 0 for a row with
+    no positive (Keras masks those rows; its value is 0 there too)."""
+    ops, nn = _tensor_ops()
+    gamma = check_number("circle gamma", gamma)
+    margin = check_number("circle margin", margin)
+    labels = _integer_labels(y_true, "circle")
+    if ref_labels is None:
+        ref = labels
+    else:
+        ref = _integer_labels(ref_labels, "circle ref_labels")
+    y_pred = y_pred if isinstance(y_pred, np.ndarray) else ops.convert_to_tensor(
+        np.asarray(y_pred, dtype=np.float32))
+    if y_pred.ndim != 2 or y_pred.shape[0] != labels.shape[0]:
+        raise ValueError(f"circle: y_pred must be embeddings of shape (batch, dim) with one "
+                         f"row per label; got {tuple(y_pred.shape)} for {labels.shape[0]} "
+                         "labels")
+    keys = y_pred if ref_embeddings is None else ref_embeddings
+    if np.ndim(value_of(keys)) != 2 or np.shape(value_of(keys))[0] != ref.shape[0] or (
+            np.shape(value_of(keys))[1] != y_pred.shape[1]):
+        raise ValueError(f"circle: ref_embeddings must have shape ({ref.shape[0]}, "
+                         f"{y_pred.shape[1]}), got {np.shape(value_of(keys))}")
+    positive = labels[:, None] == ref[None, :]
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~np.eye(len(labels), len(ref), dtype=bool)
+    dtype = value_of(y_pred).dtype
+    distances = ops.maximum(1.0 - ops.matmul(y_pred, keys, transpose_b=True), 0.0)
+    pos_mask, neg_mask = positive.astype(dtype), negative.astype(dtype)
+    pos_weights = ops.maximum((margin + distances) * pos_mask, 0.0)
+    neg_weights = ops.maximum((1.0 + margin - distances) * neg_mask, 0.0)
+    pos_scores = -gamma * pos_weights * (margin - distances)
+    neg_scores = gamma * neg_weights * ((1.0 - margin) - distances)
+    pos_term, pos_any = _masked_logsumexp(pos_scores, positive)
+    neg_term, neg_any = _masked_logsumexp(neg_scores, negative)
+    both = pos_any & neg_any  # else a log of an empty sum: -inf, and the loss 0
+    return ops.where(both, nn.softplus(pos_term + neg_term), np.zeros(both.shape, dtype))
+
+
+def _masked_logsumexp(scores, mask: np.ndarray):
+    """``log(sum(exp(scores)))`` over the entries of each row that ``mask`` keeps, and
+    whether the row keeps any; a row that keeps none gets 0 (not -inf), so that no gradient
+    is NaN (the caller sets its loss)."""
+    ops, _ = _tensor_ops()
+    values = value_of(scores)
+    has_any = mask.any(axis=1)
+    shift = np.where(mask, values, -np.inf).max(axis=1, keepdims=True, initial=-np.inf)
+    shift = np.where(has_any[:, None], shift, 0).astype(values.dtype)
+    kept = ops.exp(ops.where(mask, scores, np.broadcast_to(shift, values.shape)) - shift)
+    total = ops.reduce_sum(kept * mask.astype(values.dtype), axis=1)
+    total = ops.where(has_any, total, np.ones(has_any.shape, values.dtype))
+    return ops.log(total) + shift[:, 0], has_any
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Generalized cross-entropy (Zhang & Sabuncu, 2018) of each sample:
+    ``(1 - p ** q) / q`` with ``p`` the probability ``y_pred`` gives the true class
+    (``y_true``: integer labels, ``(batch,)`` or ``(batch, 1)``); ``q`` in (0, 1).
+
+    Labels of shape ``(batch, 1)`` are read as ``(batch,)``: Keras 3.15 broadcasts them
+    against the probabilities into a ``(batch, batch)`` table instead."""
+    ops, _ = _tensor_ops()
+    q = check_number("categorical_generalized_cross_entropy q", q)
+    if not 0 < q < 1:
+        raise ValueError(f"categorical_generalized_cross_entropy: q must be in the interval "
+                         f"(0, 1), got {q}")
+    labels = _integer_labels(y_true, "categorical_generalized_cross_entropy")
+    y_pred = y_pred if isinstance(y_pred, np.ndarray) else ops.convert_to_tensor(
+        np.asarray(y_pred, dtype=np.float32))
+    classes = y_pred.shape[-1]
+    if y_pred.ndim != 2 or y_pred.shape[0] != labels.shape[0]:
+        raise ValueError(f"categorical_generalized_cross_entropy: y_pred must be "
+                         f"probabilities of shape (batch, classes) with one row per label; "
+                         f"got {tuple(y_pred.shape)} for {labels.shape[0]} labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"categorical_generalized_cross_entropy: labels must be in "
+                         f"[0, {classes}), got {labels}")
+    one_hot = np.eye(classes, dtype=value_of(y_pred).dtype)[labels]
+    p = ops.reduce_sum(y_pred * one_hot, axis=-1)
+    return (1.0 - ops.pow(p, q)) / q
+
+
+class Circle(_TapedLoss):
+    """``keras.losses.Circle(gamma=80.0, margin=0.4, remove_diagonal=True)``: the mean of
+    `circle` over the batch; ``y_true`` integer labels, ``y_pred`` L2-normalized embeddings."""
+
+    name = "circle"
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: str = "sum_over_batch_size", name: str | None = "circle",
+                 dtype=None):
+        super().__init__(name=name, reduction=reduction)
+        self.gamma = check_number("Circle gamma", gamma)
+        self.margin = check_number("Circle margin", margin)
+        if not isinstance(remove_diagonal, (bool, np.bool_)):
+            raise TypeError(f"Circle: remove_diagonal must be True or False, got "
+                            f"{remove_diagonal!r}")
+        self.remove_diagonal = bool(remove_diagonal)
+
+    def call(self, y_true, y_pred):
+        return circle(y_true, y_pred, remove_diagonal=self.remove_diagonal, gamma=self.gamma,
+                      margin=self.margin)
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma, "margin": self.margin,
+                "remove_diagonal": self.remove_diagonal}
+
+
+class CategoricalGeneralizedCrossEntropy(_TapedLoss):
+    """``keras.losses.CategoricalGeneralizedCrossEntropy(q=0.5)``: the mean of
+    `categorical_generalized_cross_entropy` over the batch (integer labels)."""
+
+    name = "categorical_generalized_cross_entropy"
+
+    def __init__(self, q: float = 0.5, reduction: str = "sum_over_batch_size",
+                 name: str | None = "categorical_generalized_cross_entropy", dtype=None):
+        super().__init__(name=name, reduction=reduction)
+        q = check_number("CategoricalGeneralizedCrossEntropy q", q)
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in the interval "
+                             f"(0, 1), got {q}")
+        self.q = q
+
+    def call(self, y_true, y_pred):
+        return categorical_generalized_cross_entropy(y_true, y_pred, self.q)
+
+    def get_config(self):
+        return {**super().get_config(), "q": self.q}
+
+
+LOSSES.add(Circle, functions=(circle,))
+LOSSES.add(CategoricalGeneralizedCrossEntropy,
+           functions=(categorical_generalized_cross_entropy,))
+_CLASSES.update((c.__name__, c) for c in (Circle, CategoricalGeneralizedCrossEntropy))
