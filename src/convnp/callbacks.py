@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.progbar import Progbar
+from convnp.progbar import Progbar, print_msg
 
 __all__ = [
     "BackupAndRestore",
@@ -251,9 +251,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._new_bar()
         if self.verbose and self.epochs > 1:
-            out = self._out()
-            out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-            out.flush() if hasattr(out, "flush") else None
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}", stream=self._out())
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen = batch + 1
@@ -410,11 +408,11 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: "
-                      f"{self.best_epoch + 1}.")
+                print_msg(f"Restoring model weights from the end of the best epoch: "
+                          f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
 
@@ -503,21 +501,21 @@ class ModelCheckpoint(Callback):
             current = float(current)
             if not self.monitor_op(current, self.best):
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}")
+                    print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                              f"{self.best:.5f}")
                 return
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                      f"{current:.5f}, saving model to {path}")
+                print_msg(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                          f"{current:.5f}, saving model to {path}")
             self.best = current
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
     def on_train_begin(self, logs=None):
         """Save once into a scratch folder before the first step, so that a model this
@@ -717,7 +715,8 @@ class LearningRateScheduler(Callback):
             lr = self.schedule(epoch)
         optimizer.learning_rate = _rate_number(lr)
         if self.verbose:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                      f"{lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -782,8 +781,8 @@ class ReduceLROnPlateau(Callback):
                     new = max(old * self.factor, self.min_lr)
                     optimizer.learning_rate = new
                     if self.verbose:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                              f"to {new}.")
+                        print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                                  f"to {new}.")
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 
@@ -794,7 +793,7 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 

@@ -13,6 +13,7 @@ Colors (green done part, dim rest) are used only on a terminal and when `NO_COLO
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
@@ -20,7 +21,43 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-__all__ = ["Progbar", "format_duration", "format_value"]
+__all__ = ["Progbar", "disable_interactive_logging", "enable_interactive_logging",
+           "format_duration", "format_value", "is_interactive_logging_enabled", "print_msg"]
+
+#: where messages go while interactive logging is off (a child of ``tf.get_logger()``'s)
+LOGGER = logging.getLogger("convnp.output")
+_interactive = [True]
+
+
+def enable_interactive_logging() -> None:
+    """Progress bars, ``Epoch i/N`` lines, callbacks' messages and ``model.summary()`` print
+    to standard output again (the default)."""
+    _interactive[0] = True
+
+
+def disable_interactive_logging() -> None:
+    """Send what `fit`, `evaluate`, `predict`, the callbacks and ``model.summary()`` print
+    to the ``"convnp.output"`` logger (level INFO) instead of standard output, as Keras sends
+    it to absl's log: nothing reaches the terminal unless logging is set up to show it. A
+    progress bar then logs its final line only."""
+    _interactive[0] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    return _interactive[0]
+
+
+def print_msg(message: str, line_break: bool = True, stream: TextIO | None = None) -> None:
+    """Print ``message`` (to ``stream``, default standard output), or log it while
+    interactive logging is disabled (without its line break and carriage returns)."""
+    if not _interactive[0]:
+        LOGGER.info(message.replace("\r", "").strip("\n"))
+        return
+    out = stream if stream is not None else sys.stdout
+    out.write(message + ("\n" if line_break else ""))
+    flush = getattr(out, "flush", None)
+    if flush is not None:
+        flush()
 
 _FILL = "━"
 _TIP = "╺"
@@ -91,6 +128,8 @@ class Progbar:
         return self._stream if self._stream is not None else sys.stdout
 
     def _is_dynamic(self) -> bool:
+        if not _interactive[0]:  # logged: one line per bar
+            return False
         if self._dynamic is not None:
             return self._dynamic
         isatty = getattr(self.stream, "isatty", None)
@@ -179,8 +218,4 @@ class Progbar:
             self.finalized = True
 
     def _write(self, text: str) -> None:
-        stream = self.stream
-        stream.write(text)
-        flush = getattr(stream, "flush", None)
-        if flush is not None:
-            flush()
+        print_msg(text, line_break=False, stream=self.stream)

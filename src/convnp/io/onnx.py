@@ -211,6 +211,31 @@ def _activation(b: _Builder, name_or_obj, x: str, layout: str, rank: int, base: 
         cdf = b.node("Mul", [b.node("Add", [erf, one], f"{base}/erf_plus_one"), half],
                      f"{base}/cdf")
         return b.node("Mul", [x, cdf], base)
+    if name in ("hard_shrink", "soft_shrink"):
+        # ONNX's Shrink: x -/+ bias beyond +-lambd, else 0 (bias 0: the hard shrink)
+        limit = float(getattr(name_or_obj, "threshold", 0.5))
+        return b.node("Shrink", [x], base, lambd=limit,
+                      bias=limit if name == "soft_shrink" else 0.0)
+    if name == "tanh_shrink":
+        return b.node("Sub", [x, b.node("Tanh", [x], f"{base}/tanh")], base)
+    if name == "squareplus":  # (x + sqrt(x * x + b)) / 2
+        square = b.node("Mul", [x, x], f"{base}/square")
+        shift = b.constant(f"{base}/b", np.array(getattr(name_or_obj, "b", 4.0), np.float32))
+        root = b.node("Sqrt", [b.node("Add", [square, shift], f"{base}/plus_b")],
+                      f"{base}/sqrt")
+        half = b.constant(f"{base}/half", np.array(0.5, dtype=np.float32))
+        return b.node("Mul", [b.node("Add", [x, root], f"{base}/sum"), half], base)
+    if name == "sparse_plus":
+        # (clip(x, -1, 1) + 1)**2 / 4 + relu(x - 1): 0 below -1, x above 1
+        one = b.constant(f"{base}/one", np.array(1.0, dtype=np.float32))
+        low = b.constant(f"{base}/min", np.array(-1.0, dtype=np.float32))
+        clipped = b.node("Clip", [x, low, one], f"{base}/clip")
+        lifted = b.node("Add", [clipped, one], f"{base}/lifted")
+        quarter = b.constant(f"{base}/quarter", np.array(0.25, dtype=np.float32))
+        middle = b.node("Mul", [b.node("Mul", [lifted, lifted], f"{base}/square"), quarter],
+                        f"{base}/middle")
+        above = b.node("Relu", [b.node("Sub", [x, one], f"{base}/minus_one")], f"{base}/above")
+        return b.node("Add", [middle, above], base)
     raise ValueError(f"cannot export layer '{layer.name}' ({type(layer).__name__}) to ONNX: "
                      f"activation {name!r} has no ONNX mapping")
 

@@ -1,7 +1,9 @@
 """``tf.keras.utils``: `set_random_seed`, `to_categorical`, `image_dataset_from_directory`,
 `load_img`, `img_to_array`, `array_to_img`, `save_img`, `PyDataset` / `Sequence`, `get_file`,
-`normalize`, `split_dataset`, `Progbar`, `count_params`, and the custom-object API of
-`convnp.serialization`."""
+`normalize`, `split_dataset`, `Progbar`, `count_params`, the custom-object API of
+`convnp.serialization`, and Keras 3's `pack_x_y_sample_weight` / `unpack_x_y_sample_weight`,
+`clear_session`, `get_source_inputs`, `is_keras_tensor`, `standardize_dtype`, the interactive
+logging switches, `timeseries_dataset_from_array`, `pad_sequences` and `Config`."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import numpy as np
 
 from convnp import serialization as _serialization
+from convnp.data.sequences import pad_sequences, timeseries_dataset_from_array
 from convnp.data.split import split_dataset
 from convnp.datasets.directory import (
     array_to_img,
@@ -18,14 +21,24 @@ from convnp.datasets.directory import (
     load_img,
 )
 from convnp.datasets.download import get_file
-from convnp.models.data_adapter import PyDataset, Sequence
+from convnp.keras.backend import clear_session, is_keras_tensor
+from convnp.models.data_adapter import PyDataset, Sequence, unpack_batch
 from convnp.progbar import Progbar as _Progbar
+from convnp.progbar import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 from convnp.serialization import *
 from convnp.utils import set_random_seed, to_categorical
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "count_params", "get_file",
-           "image_dataset_from_directory", "img_to_array", "load_img", "normalize",
-           "plot_model", "save_img", "set_random_seed", "split_dataset", "to_categorical"]
+__all__ = ["Config", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session",
+           "count_params", "disable_interactive_logging", "enable_interactive_logging",
+           "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
+           "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize",
+           "pack_x_y_sample_weight", "pad_sequences", "plot_model", "save_img",
+           "set_random_seed", "split_dataset", "standardize_dtype",
+           "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight"]
 __all__.extend(_serialization.__all__)  # the custom-object API
 
 
@@ -124,3 +137,173 @@ class Progbar(_Progbar):
 
     def add(self, n, values=None) -> None:
         self.update(self._seen_so_far + n, values)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """What a custom ``train_step`` returns or a dataset yields: ``x`` alone (a list or tuple
+    ``x`` wrapped as ``(x,)``, so that it is not read as ``(x, y)``), ``(x, y)``, or
+    ``(x, y, sample_weight)``; as Keras, ``sample_weight`` without ``y`` gives ``x``."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from a batch ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)`` (missing parts None), as a custom ``train_step`` reads it.
+
+    >>> unpack_x_y_sample_weight((1, 2))
+    (1, 2, None)
+    """
+    return unpack_batch(tuple(data) if isinstance(data, list) else data,
+                        "unpack_x_y_sample_weight")
+
+
+def get_source_inputs(tensor) -> list:
+    """The model inputs (``keras.Input`` tensors) that the KerasTensor ``tensor`` is computed
+    from, each once, in the order they are met walking back from it.
+
+    Keras returns a non-KerasTensor argument unchanged; convnp refuses it (`TypeError`)."""
+    if not is_keras_tensor(tensor):
+        raise TypeError(f"get_source_inputs expects a KerasTensor (the output of a layer of "
+                        f"a functional model), got {type(tensor).__name__}")
+    sources: list = []
+    seen: set[int] = set()
+    pending = [tensor]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if not current.inputs:  # an Input (or a tensor no layer made)
+            if all(current is not known for known in sources):
+                sources.append(current)
+        else:
+            pending.extend(reversed(current.inputs))
+    return sources
+
+
+# Keras 3's dtype names, and what Python's types stand for
+_DTYPE_NAMES = frozenset({
+    "bfloat16", "bool", "complex128", "complex64", "float16", "float32", "float64",
+    "float8_e4m3fn", "float8_e5m2", "int16", "int32", "int64", "int8", "string", "uint16",
+    "uint32", "uint64", "uint8"})
+_PYTHON_DTYPES = {bool: "bool", int: "int64", float: "float32", str: "string", "int": "int64",
+                  complex: "complex128"}
+
+
+def standardize_dtype(dtype) -> str:
+    """Keras's name of ``dtype``: None is ``"float32"`` (floatx), Python's ``int`` /
+    ``float`` / ``bool`` / ``str`` are ``"int64"`` / ``"float32"`` / ``"bool"`` /
+    ``"string"``, NumPy and TensorFlow dtypes their names; anything else is a `ValueError`.
+
+    >>> standardize_dtype(np.float64), standardize_dtype(int), standardize_dtype(None)
+    ('float64', 'int64', 'float32')
+    """
+    if dtype is None:
+        return "float32"
+    try:
+        dtype = _PYTHON_DTYPES.get(dtype, dtype)
+    except TypeError:  # unhashable
+        pass
+    if not isinstance(dtype, str):
+        name = getattr(dtype, "name", None)
+        dtype = name if isinstance(name, str) else getattr(dtype, "__name__", dtype)
+    if not isinstance(dtype, str) or dtype not in _DTYPE_NAMES:
+        raise ValueError(f"Invalid dtype: {dtype}")
+    return dtype
+
+
+class Config:
+    """Keras 3's configuration holder: keys read and set as attributes or items
+    (``config.lr = 0.1``; ``config["lr"]``), ``freeze()`` to refuse changes (`ValueError`)
+    until ``unfreeze()``, ``as_dict()`` and ``to_json()``."""
+
+    def __init__(self, **kwargs):
+        object.__setattr__(self, "_config", dict(kwargs))
+        object.__setattr__(self, "_frozen", False)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    def unfreeze(self) -> None:
+        object.__setattr__(self, "_frozen", False)
+
+    def _check_not_frozen(self) -> None:
+        if self._frozen:
+            raise ValueError("Cannot mutate attribute(s) because the config is frozen.")
+
+    def as_dict(self) -> dict:
+        return dict(self._config)
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self._config)
+
+    def keys(self):
+        return self._config.keys()
+
+    def values(self):
+        return self._config.values()
+
+    def items(self):
+        return self._config.items()
+
+    def get(self, key, default=None):
+        return self._config.get(key, default)
+
+    def pop(self, *args):
+        self._check_not_frozen()
+        return self._config.pop(*args)
+
+    def update(self, *args, **kwargs):
+        self._check_not_frozen()
+        self._config.update(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_config", "_frozen"):
+            raise AttributeError(name)
+        try:
+            return self._config[name]
+        except KeyError:
+            raise AttributeError(f"Unknown attribute: '{name}'.") from None
+
+    def __setattr__(self, name, value):
+        self._check_not_frozen()
+        self._config[name] = value
+
+    def __delattr__(self, name):
+        self._check_not_frozen()
+        if name not in self._config:
+            raise AttributeError(f"Unknown attribute: '{name}'.")
+        del self._config[name]
+
+    def __getitem__(self, key):
+        return self._config[key]
+
+    def __setitem__(self, key, value):
+        self._check_not_frozen()
+        self._config[key] = value
+
+    def __delitem__(self, key):
+        self._check_not_frozen()
+        del self._config[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._config
+
+    def __len__(self) -> int:
+        return len(self._config)
+
+    def __iter__(self):
+        return iter(self._config)
+
+    def __repr__(self) -> str:
+        return f"<Config {self._config}>"

@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+from convnp.progbar import print_msg
+
 _BOX = {
     "top": "┏━┳┓", "head": "┃┃┃", "under_head": "┡━╇┩", "row": "│││",
     "between": "├─┼┤", "bottom": "└─┴┘",
@@ -270,7 +272,7 @@ def print_summary(model, line_length: int | None = None, positions=None, print_f
         chars = _BOX if _can_encode(stream, "┏━┃│└") else _ASCII
 
         def print_fn(line: str) -> None:
-            print(line, file=stream)
+            print_msg(line, stream=stream)
     else:
         chars = _BOX
 

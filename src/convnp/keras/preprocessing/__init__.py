@@ -1,8 +1,8 @@
 """``tf.keras.preprocessing`` (Keras 2's spelling, which the course uses):
-``image_dataset_from_directory`` and the ``image`` helpers. The code is in
-`convnp.datasets.directory`."""
+``image_dataset_from_directory``, the ``image`` helpers and ``sequence.pad_sequences``. The
+code is in `convnp.datasets.directory` and `convnp.data.sequences`."""
 
 from convnp.datasets.directory import image_dataset_from_directory
-from convnp.keras.preprocessing import image
+from convnp.keras.preprocessing import image, sequence
 
-__all__ = ["image", "image_dataset_from_directory"]
+__all__ = ["image", "image_dataset_from_directory", "sequence"]
