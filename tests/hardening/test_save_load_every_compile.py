@@ -38,6 +38,10 @@ _LOSS_SETUP.update({"BinaryFocalCrossentropy": _LOSS_SETUP["BinaryCrossentropy"]
                     "Dice": _LOSS_SETUP["BinaryCrossentropy"],
                     "Tversky": _LOSS_SETUP["BinaryCrossentropy"],
                     "CategoricalFocalCrossentropy": _LOSS_SETUP["CategoricalCrossentropy"]})
+# Keras 3.15's label losses: embeddings (Circle) or probabilities (GCE) against integer labels
+_LOSS_SETUP.update({"Circle": (3, None, lambda rng: rng.integers(0, 3, 6)),
+                    "CategoricalGeneralizedCrossEntropy":
+                        _LOSS_SETUP["SparseCategoricalCrossentropy"]})
 _LOSS_NAMES = {"BinaryCrossentropy": "binary_crossentropy",
                "CategoricalCrossentropy": "categorical_crossentropy",
                "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
@@ -48,7 +52,8 @@ _LOSS_NAMES = {"BinaryCrossentropy": "binary_crossentropy",
                "CategoricalHinge": "categorical_hinge", "CosineSimilarity": "cosine_similarity",
                "BinaryFocalCrossentropy": "binary_focal_crossentropy",
                "CategoricalFocalCrossentropy": "categorical_focal_crossentropy",
-               "Dice": "dice", "Tversky": "tversky"}
+               "Dice": "dice", "Tversky": "tversky", "Circle": "circle",
+               "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy"}
 
 
 def _loss_forms():
