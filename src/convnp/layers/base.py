@@ -561,14 +561,17 @@ def _listed(value):
 _AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
 
 
-def _auto_config_applies(cls) -> bool:
+def _written_on_layer(cls) -> bool:
     """Whether ``cls`` is a user's layer class written on `Layer` alone (no convnp layer
-    between them) that keeps the base `get_config`: Keras 3 then makes its config from the
-    constructor's arguments."""
-    if cls.get_config is not Layer.get_config:
-        return False
+    between them)."""
     mro = cls.__mro__
     return not any(k.__module__.startswith("convnp.") for k in mro[:mro.index(Layer)])
+
+
+def _auto_config_applies(cls) -> bool:
+    """Whether ``cls`` is a user's layer class written on `Layer` alone that keeps the base
+    `get_config`: Keras 3 then makes its config from the constructor's arguments."""
+    return cls.get_config is Layer.get_config and _written_on_layer(cls)
 
 
 def _plain_values(value) -> bool:
@@ -836,8 +839,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             self.input_shape = input_shape if not isinstance(input_shape, list) else list(input_shape)
             if not (on_data and self._autodiff):
                 self.output_shape = self.compute_output_shape(input_shape)
-        else:
+        elif not _written_on_layer(type(self)):
             self.check_input_shape(input_shape)
+        # (a user's layer on Layer alone, once built, takes inputs of any shape its
+        # input_spec allows, as in Keras 3: a weightless one is called on other sizes)
 
     def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
         """Run the layer on arrays, or record a call on `KerasTensor`s.
