@@ -3,10 +3,11 @@ counts and weight-file layout.
 
 VGG16, VGG19, ResNet50, ResNet101, ResNet152, ResNet50V2, ResNet101V2, ResNet152V2,
 MobileNet, MobileNetV2, MobileNetV3Small, MobileNetV3Large, DenseNet121/169/201,
-EfficientNetB0..B7, EfficientNetV2B0..B3/S/M/L, ConvNeXtTiny/Small/Base/Large/XLarge, Xception and
-InceptionV3. Each family has its module (``vgg16``,
-``vgg19``, ``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``, ``mobilenet_v2``,
-``mobilenet_v3``, ``convnext``, ``densenet``, ``efficientnet``, ``efficientnet_v2``, ``xception``, ``inception_v3``) with its ``preprocess_input`` and
+EfficientNetB0..B7, EfficientNetV2B0..B3/S/M/L, ConvNeXtTiny/Small/Base/Large/XLarge,
+Xception, InceptionV3 and InceptionResNetV2. Each family has its module (``vgg16``, ``vgg19``,
+``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``, ``mobilenet_v2``,
+``mobilenet_v3``, ``convnext``, ``densenet``, ``efficientnet``, ``efficientnet_v2``,
+``xception``, ``inception_v3``, ``inception_resnet_v2``) with its ``preprocess_input`` and
 ``decode_predictions``, as in Keras. Weights are never downloaded: ``weights=None`` or the path
 of a Keras weights file (see `convnp.applications._common`).
 
@@ -23,6 +24,7 @@ from convnp.applications import (
     efficientnet,
     efficientnet_v2,
     imagenet_utils,
+    inception_resnet_v2,
     inception_v3,
     mobilenet,
     mobilenet_v2,
@@ -61,6 +63,7 @@ from convnp.applications.efficientnet_v2 import (
     EfficientNetV2M,
     EfficientNetV2S,
 )
+from convnp.applications.inception_resnet_v2 import InceptionResNetV2
 from convnp.applications.inception_v3 import InceptionV3
 from convnp.applications.mobilenet import MobileNet
 from convnp.applications.mobilenet_v2 import MobileNetV2
@@ -97,6 +100,7 @@ __all__ = [
     "EfficientNetV2L",
     "EfficientNetV2M",
     "EfficientNetV2S",
+    "InceptionResNetV2",
     "InceptionV3",
     "MobileNet",
     "MobileNetV2",
@@ -114,6 +118,7 @@ __all__ = [
     "efficientnet",
     "efficientnet_v2",
     "imagenet_utils",
+    "inception_resnet_v2",
     "inception_v3",
     "mobilenet",
     "mobilenet_v2",

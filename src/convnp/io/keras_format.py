@@ -95,7 +95,8 @@ _KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
 # operation entries when it can be), refused by name both ways.
 _NOT_IN_KERAS_3 = {"TensorFlowOpLayer", "TFOpLambda"}
 # Keras layers that live outside keras.layers: the module and registered name Keras writes
-_KERAS_HOMES = {"LayerScale": "keras.src.applications.convnext"}
+_KERAS_HOMES = {"LayerScale": "keras.src.applications.convnext",
+                "CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
 _BASE_KEYS = {"name", "trainable", "dtype"}
 _INPUT_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}

@@ -57,6 +57,7 @@ PER_EXAMPLE_NAMES = (
     "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "Resizing", "CenterCrop",
     # merging
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+    "CustomScaleLayer",
     # arithmetic with a constant (``x / 255.0``, preprocess_input)
     "TensorFlowOpLayer",
     # the identity in inference
