@@ -604,3 +604,16 @@ def test_stateful_model_predicts_from_where_it_stopped_and_trains():
         model.layers[0].reset_states()
     assert np.mean(losses[-4:]) < 0.5 * np.mean(losses[:4])
     assert np.abs(model.layers[0].states[0].numpy()).sum() == 0  # just reset
+
+
+def test_mask_passes_through_time_distributed_as_in_keras():
+    inp = keras.Input((5, 3))
+    h = keras.layers.Masking()(inp)
+    h = keras.layers.TimeDistributed(keras.layers.Dense(4), name="frames")(h)
+    out = keras.layers.LSTM(2, name="lstm")(h)
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(15).standard_normal((2, 5, 3)).astype("float32")
+    x[0, 3:] = 0.0
+    dense, lstm = model.get_layer("frames"), model.get_layer("lstm")
+    expected = lstm(dense(x), mask=np.any(x != 0, axis=-1))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-7)

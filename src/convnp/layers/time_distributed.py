@@ -24,6 +24,8 @@ class TimeDistributed(Wrapper):
     Caches the inner layer's call state and the batch and step counts.
     """
 
+    supports_masking = True  # a mask (Masking's) passes through, as in Keras
+
     def _inner_shape(self, input_shape) -> tuple:
         if isinstance(input_shape, list):
             raise TypeError(f"TimeDistributed takes a single input, got a list of "
