@@ -99,8 +99,8 @@ def test_predict_split_by_examples_matches_op_by_op(monkeypatch, passes, m):
         want = model.predict(x, batch_size=32, verbose=0)
         assert [n for _, n in passes] == [m]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    if m >= 2 and CORES == 2:
-        assert split == [m // 2, m - m // 2]
+    if m >= 2 and CORES == 2:  # the two threads record their passes in either order
+        assert sorted(split) == sorted([m // 2, m - m // 2])
     else:
         assert split == [m]
 
