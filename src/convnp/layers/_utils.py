@@ -365,6 +365,27 @@ def setup_kernel_layer_from(layer, arguments: dict, kernel: str = "kernel") -> N
                        **options)
 
 
+def setup_recurrent_weights(layer, kernel_initializer, recurrent_initializer, bias_initializer,
+                            kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                            kernel_constraint, recurrent_constraint, bias_constraint) -> None:
+    """The constructor part the recurrent layers share (LSTM and the others, ConvLSTM): the
+    initializers, regularizers and constraints of their kernel, recurrent kernel and bias,
+    resolved, and the initializers as given (``layer._initializer_args``, for get_config)."""
+    from convnp import constraints, initializers, regularizers
+
+    layer._initializer_args = {"kernel_initializer": kernel_initializer,
+                               "recurrent_initializer": recurrent_initializer,
+                               "bias_initializer": bias_initializer}
+    for name, given in layer._initializer_args.items():
+        setattr(layer, name, initializers.get(given))
+    for role, regularizer, constraint in (
+            ("kernel", kernel_regularizer, kernel_constraint),
+            ("recurrent", recurrent_regularizer, recurrent_constraint),
+            ("bias", bias_regularizer, bias_constraint)):
+        setattr(layer, f"{role}_regularizer", regularizers.get(regularizer))
+        setattr(layer, f"{role}_constraint", constraints.get(constraint))
+
+
 def kernel_layer_config(layer) -> dict:
     """The `get_config` entries Conv2D and Dense share (the inverse of `setup_kernel_layer`)."""
     from convnp import constraints, regularizers

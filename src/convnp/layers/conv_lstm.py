@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import convnp.random
-from convnp import constraints, initializers, regularizers
+from convnp import constraints, regularizers
 from convnp.layers import _three_d, _utils, taped
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
@@ -167,18 +167,10 @@ class ConvLSTM(Layer):
         if self.stateful:
             raise ValueError(f"{cls}: stateful=True is not supported by convnp (no state is "
                              "kept between calls); expected stateful=False")
-        self._initializers_given = {"kernel_initializer": kernel_initializer,
-                                    "recurrent_initializer": recurrent_initializer,
-                                    "bias_initializer": bias_initializer}
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _utils.setup_recurrent_weights(
+            self, kernel_initializer, recurrent_initializer, bias_initializer,
+            kernel_regularizer, recurrent_regularizer, bias_regularizer,
+            kernel_constraint, recurrent_constraint, bias_constraint)
         self.dropout = _utils.number(dropout, "dropout", cls, at_least=0.0, at_most=1.0)
         self.recurrent_dropout = _utils.number(recurrent_dropout, "recurrent_dropout", cls,
                                                at_least=0.0, at_most=1.0)
@@ -351,7 +343,7 @@ class ConvLSTM(Layer):
             "recurrent_activation": _utils.activation_name(self.recurrent_activation),
             "use_bias": self.use_bias,
         })
-        for key, given in self._initializers_given.items():
+        for key, given in self._initializer_args.items():
             config[key] = _utils.initializer_config(given, getattr(self, key))
         config.update({
             "unit_forget_bias": self.unit_forget_bias,

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 import convnp.random
-from convnp import activations, constraints, initializers, regularizers
+from convnp import activations, constraints, regularizers
 from convnp.layers import _utils, taped
 from convnp.layers.base import KerasTensor, Layer, snake_case
 from convnp.layers.masking import set_mask
@@ -75,18 +75,10 @@ class _Cell(Layer):
         self.units = _utils.positive_int(units, "units", cls)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self._initializer_args = {"kernel_initializer": kernel_initializer,
-                                  "recurrent_initializer": recurrent_initializer,
-                                  "bias_initializer": bias_initializer}
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _utils.setup_recurrent_weights(
+            self, kernel_initializer, recurrent_initializer, bias_initializer,
+            kernel_regularizer, recurrent_regularizer, bias_regularizer,
+            kernel_constraint, recurrent_constraint, bias_constraint)
         self.dropout = _rate(dropout, "dropout", cls)
         self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout", cls)
         _utils.seeded(self, seed)
