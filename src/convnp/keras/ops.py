@@ -20,6 +20,14 @@ import itertools
 
 import numpy as np
 
+from convnp.keras import ops_linalg as _ops_linalg
+
+# Keras 3's newer functions, grouped in modules of their own (each wraps its functions for
+# KerasTensors; a saved model names them by those modules): elementwise math, the CNN ones of
+# keras.ops.nn.
+from convnp.keras import ops_math as _ops_math
+from convnp.keras import ops_nn as _ops_nn
+from convnp.keras.ops_nn import custom_gradient  # noqa: F401
 from convnp.tensor import control as _control
 from convnp.tensor import manip as _manip
 from convnp.tensor import math as _math
@@ -52,6 +60,19 @@ from convnp.tensor.ops import (  # noqa: F401 (re-exports)
     zeros,
     zeros_like,
 )
+
+
+def _reexport(module) -> None:
+    here = globals()
+    for key, value in vars(module).items():
+        if _symbolic.is_op_function(value) and value.__module__ == module.__name__:
+            here[key] = value
+
+
+_reexport(_ops_math)
+_reexport(_ops_nn)
+_reexport(_ops_linalg)
+
 
 # -- Keras 3's signatures where TensorFlow's differ (names, defaults, dtypes) ------------------
 
@@ -1826,7 +1847,9 @@ nn = _namespace("nn", "keras.ops.nn: activations, convolutions, pooling, losses.
     "hard_swish leaky_relu log_sigmoid log_softmax max_pool moments multi_hot normalize "
     "one_hot relu relu6 selu separable_conv sigmoid silu softmax softplus softsign "
     "sparse_categorical_crossentropy swish tanh_shrink soft_shrink hard_shrink sparse_plus "
-    "squareplus celu glu hard_tanh threshold layer_normalization rms_normalization"))
+    "squareplus celu glu hard_tanh threshold layer_normalization rms_normalization "
+    "adaptive_average_pool adaptive_max_pool depth_to_space space_to_depth fold unfold psnr "
+    "sparse_sigmoid sparsemax"))
 numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _pick(
     "abs add all any arange argmax argmin argsort average bincount broadcast_to ceil clip "
     "concatenate cos cumsum diag divide divide_no_nan einsum equal exp expand_dims eye flip "
@@ -1837,7 +1860,13 @@ numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _p
     "sum swapaxes take take_along_axis tanh tensordot tile transpose tril triu true_divide "
     "var where zeros zeros_like moveaxis ravel absolute amax amin ndim size log2 log10 expm1 "
     "reciprocal outer hstack vstack roll isinf logical_xor count_nonzero mod floor_divide "
-    "median percentile trace full_like"))
+    "median percentile trace full_like " + " ".join(
+        name for name in vars(_ops_math) if not name.startswith("_") and name in globals()
+        and _symbolic.is_op_function(globals()[name])
+        and name not in ("erfc", "erfinv", "saturate_cast")) + " slogdet"))  # erfc...: math
+linalg = _namespace("linalg", "keras.ops.linalg: matrix functions (last two axes).", _pick(
+    "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
+    "solve_triangular svd"))
 image = _namespace("image", "keras.ops.image: image functions (channels_last).", {
     "resize": _image_resize,
     "rgb_to_grayscale": _image_rgb_to_grayscale,

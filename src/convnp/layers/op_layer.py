@@ -36,7 +36,8 @@ from convnp.tensor import eager, symbolic
 # The modules whose op functions a config may name.
 OP_MODULES = ("convnp.tensor.ops", "convnp.tensor.nn", "convnp.tensor.math",
               "convnp.tensor.manip", "convnp.tensor.image", "convnp.tensor.sorting",
-              "convnp.tensor.linalg",
+              "convnp.tensor.linalg", "convnp.keras.ops_math", "convnp.keras.ops_nn",
+              "convnp.keras.ops_linalg",
               "convnp.keras.ops", "convnp.keras.backend")
 # dtypes an array argument may have in a config
 _ARRAY_KINDS = "biuf"
@@ -172,8 +173,14 @@ class TFOpLambda(Layer):
         self._check_trial_size(shapes, dtypes)
 
         def ones(batch: int, free: int) -> list:
-            return [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
-                            dtype=dtype) for s, dtype in zip(shapes, dtypes)]
+            arrays = [np.ones((batch,) + tuple(free if d is None else int(d) for d in s[1:]),
+                              dtype=dtype) for s, dtype in zip(shapes, dtypes)]
+            if getattr(self.function, "trial_identity", False):
+                # matrix functions refuse singular matrices: ones + I is positive definite
+                for a in arrays:
+                    if a.ndim >= 3 and a.shape[-1] == a.shape[-2] and a.dtype.kind == "f":
+                        a += np.eye(a.shape[-1], dtype=a.dtype)
+            return arrays
 
         unknown = any(d is None for s in shapes for d in s[1:])
         try:

@@ -1,0 +1,324 @@
+"""Keras 3's newer ``keras.ops`` / ``keras.ops.nn`` functions for CNN code: ``custom_gradient``,
+``depth_to_space``/``space_to_depth``, ``psnr``, the adaptive pools, ``fold``/``unfold``
+(PyTorch's channels_first layout, as Keras defines them), ``sparsemax`` and
+``sparse_sigmoid``. Values, dtypes and gradients follow Keras 3.15 on TensorFlow
+(``tests/fixtures/keras_ops_parity.npz``). Re-exported by `convnp.keras.ops`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from convnp.ops import adaptive_pool as _adaptive
+from convnp.tensor import eager as _eager
+from convnp.tensor import nn as _nn
+from convnp.tensor import ops as _ops
+from convnp.tensor import symbolic as _symbolic
+from convnp.tensor.tape import record, recording, value_of
+
+
+def _arr(x) -> np.ndarray:
+    return _ops._convert(x)
+
+
+# -- custom_gradient ------------------------------------------------------------------------
+
+
+def _flat_tensors(values) -> list:
+    out = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            out.extend(_flat_tensors(v))
+        else:
+            out.append(v)
+    return out
+
+
+def custom_gradient(f):
+    """Decorator: ``f(*args)`` returns ``(y, grad_fn)``; on a tape, the gradient of ``y`` with
+    respect to ``f``'s tensor arguments is ``grad_fn(upstream)`` (one upstream gradient per
+    output; one result per tensor argument, or a single one for a single argument), not the
+    derivative of what ``f`` computed. ``f``'s own operations are not recorded.
+
+    ``grad_fn`` may be written ``grad(*args, upstream=None)`` as Keras' examples do: it is
+    called with the upstream gradients positionally, as TensorFlow calls it. Variables read
+    inside ``f`` get no gradient (TensorFlow's ``variables=`` argument is not supported)."""
+    if not callable(f):
+        raise TypeError(f"keras.ops.custom_gradient expects a function, got "
+                        f"{type(f).__name__}")
+
+    @functools.wraps(f)
+    def call(*args, **kwargs):
+        paused = list(_eager.active_tapes)
+        _eager.active_tapes.clear()
+        try:
+            result = f(*args, **kwargs)
+        finally:
+            _eager.active_tapes.extend(paused)
+        if not (isinstance(result, (tuple, list)) and len(result) == 2 and callable(result[1])):
+            raise TypeError(f"keras.ops.custom_gradient: {getattr(f, '__name__', 'f')} must "
+                            f"return (outputs, grad_fn), got {type(result).__name__}")
+        y, grad_fn = result
+        several = isinstance(y, (list, tuple))
+        outputs = [_ops.convert_to_tensor(v) for v in (y if several else [y])]
+        inputs = [a for a in _flat_tensors(args)
+                  if isinstance(a, np.ndarray) or getattr(a, "_convnp_variable", False)]
+        if recording() and inputs:
+            def vjp(grads):
+                upstream = [_ops.constant(np.zeros(value_of(o).shape, value_of(o).dtype))
+                            if g is None else _ops.constant(np.asarray(g))
+                            for g, o in zip(grads, outputs)]
+                given = grad_fn(*upstream)
+                given = list(given) if isinstance(given, (list, tuple)) else [given]
+                if len(given) != len(inputs):
+                    raise ValueError(f"keras.ops.custom_gradient: grad_fn returned "
+                                     f"{len(given)} gradients for {len(inputs)} tensor "
+                                     "arguments")
+                return [None if g is None else np.asarray(value_of(g)) for g in given]
+
+            record(outputs, inputs, vjp)
+        if several:
+            return type(y)(outputs) if type(y) in (list, tuple) else outputs
+        return outputs[0]
+
+    return call
+
+
+# -- shapes of pixels -----------------------------------------------------------------------
+
+
+def _check_format(data_format, who: str) -> None:
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"keras.ops.{who}: data_format must be 'channels_last' or "
+                         f"'channels_first', got {data_format!r}")
+
+
+def _pixels_op(fn, x, block_size, data_format, who: str):
+    """``fn`` (TensorFlow's NHWC op) on channels_last or channels_first images."""
+    _check_format(data_format, who)
+    if data_format == "channels_last":
+        return fn(x, block_size)
+    y = fn(_ops.transpose(x, [0, 2, 3, 1]), block_size)
+    return _ops.transpose(y, [0, 3, 1, 2])
+
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """``(m, h, w, b*b*c)`` -> ``(m, h*b, w*b, c)`` (TensorFlow's channel order)."""
+    return _pixels_op(_nn.depth_to_space, x, block_size, data_format, "depth_to_space")
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """The inverse of `depth_to_space`."""
+    return _pixels_op(_nn.space_to_depth, x, block_size, data_format, "space_to_depth")
+
+
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio in dB of the whole of ``x1`` against ``x2`` (one number:
+    ``20 log10(max_val) - 10 log10(mean((x1 - x2)**2))``)."""
+    a, b = _arr(x1), _arr(x2)
+    if a.shape != b.shape:
+        raise ValueError(f"keras.ops.psnr: x1 and x2 must have the same shape, got {a.shape} "
+                         f"and {b.shape}")
+    dtype = b.dtype if b.dtype.kind == "f" else np.dtype(np.float32)
+    diff = _ops.subtract(_ops.cast(x1, dtype), _ops.cast(x2, dtype))
+    mse = _ops.reduce_mean(_ops.square(diff))
+    ten_over_ln10 = np.asarray(10.0 / np.log(10.0), dtype=dtype)
+    peak = np.asarray(20.0 * np.log10(float(max_val)), dtype=dtype)
+    with np.errstate(divide="ignore"):
+        return _ops.subtract(peak, _ops.multiply(ten_over_ln10, _ops.log(mse)))
+
+
+# -- adaptive pooling -----------------------------------------------------------------------
+
+
+def _adaptive_2d(x, size: tuple, mode: str):
+    a = _arr(x)
+    y, cache = _adaptive.adaptive_pool_forward(a, size, mode)
+    return _ops._op(y, [x], lambda g: [_adaptive.adaptive_pool_backward(
+        np.asarray(g, dtype=a.dtype), cache)])
+
+
+def _sizes(output_size, n: int, who: str) -> tuple:
+    sizes = (output_size,) * n if isinstance(output_size, (int, np.integer)) else tuple(
+        output_size)
+    if len(sizes) != n or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
+        raise ValueError(f"keras.ops.{who}: output_size must be a positive int or {n} of "
+                         f"them, got {output_size!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def _adaptive_pool(inputs, output_size, data_format, mode: str, who: str):
+    a = _arr(inputs)
+    if a.ndim not in (3, 4, 5):
+        raise ValueError(f"keras.ops.{who} supports 1D, 2D or 3D inputs (rank 3, 4 or 5), "
+                         f"got shape {a.shape}")
+    if a.dtype.kind != "f":
+        raise TypeError(f"keras.ops.{who}: expected float inputs, got {a.dtype}")
+    data_format = data_format or "channels_last"
+    _check_format(data_format, who)
+    n = a.ndim - 2
+    size = _sizes(output_size, n, who)
+    x = inputs
+    if data_format == "channels_first":
+        x = _ops.transpose(x, [0, *range(2, a.ndim), 1])
+    shape = tuple(value_of(x).shape)
+    if n == 1:
+        y = _ops.squeeze(_adaptive_2d(_ops.expand_dims(x, 2), (size[0], 1), mode), [2])
+    elif n == 2:
+        y = _adaptive_2d(x, size, mode)
+    else:  # boxes: (rows, columns) of every depth slice, then depth (as the 3-D layers)
+        m, d, h, w, c = shape
+        slices = _adaptive_2d(_ops.reshape(x, [m * d, h, w, c]), size[1:], mode)
+        cells = _ops.reshape(slices, [m, d, size[1] * size[2], c])
+        y = _ops.reshape(_adaptive_2d(cells, (size[0], size[1] * size[2]), mode),
+                         [m, *size, c])
+    if data_format == "channels_first":
+        y = _ops.transpose(y, [0, a.ndim - 1, *range(1, a.ndim - 1)])
+    return y
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """Average pooling to a fixed ``output_size`` (1-D, 2-D or 3-D inputs), windows as
+    `AdaptiveAveragePooling2D`'s."""
+    return _adaptive_pool(inputs, output_size, data_format, "average",
+                          "adaptive_average_pool")
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """Max pooling to a fixed ``output_size``; the gradient goes to each window's first
+    maximum."""
+    return _adaptive_pool(inputs, output_size, data_format, "max", "adaptive_max_pool")
+
+
+# -- fold / unfold (PyTorch's layout: (N, C, H, W) images, (N, C*kh*kw, L) blocks) ---------
+
+
+def _two(value, name: str, minimum: int) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= minimum
+                                 for v in pair):
+        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got "
+                         f"{value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _block_index(size, kernel_size, dilation, padding, stride, who: str):
+    """Flat indices into the zero-padded ``(H + 2p, W + 2p)`` image of every kernel tap of
+    every block: ``(kh*kw, L)``, and the padded size."""
+    k = _two(kernel_size, f"keras.ops.{who}: kernel_size", 1)
+    d = _two(dilation, f"keras.ops.{who}: dilation", 1)
+    p = _two(padding, f"keras.ops.{who}: padding", 0)
+    s = _two(stride, f"keras.ops.{who}: stride", 1)
+    hp, wp = size[0] + 2 * p[0], size[1] + 2 * p[1]
+    n_h = (hp - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    n_w = (wp - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    if n_h < 1 or n_w < 1:
+        raise ValueError(f"keras.ops.{who}: a {k} kernel (dilation {d}) does not fit an image "
+                         f"of {size} padded by {p}")
+    rows = (np.arange(k[0]) * d[0])[:, None, None, None] + (np.arange(n_h) * s[0])[None, None,
+                                                                                     :, None]
+    cols = (np.arange(k[1]) * d[1])[None, :, None, None] + (np.arange(n_w) * s[1])[None, None,
+                                                                                     None, :]
+    index = (rows * wp + cols).reshape(k[0] * k[1], n_h * n_w)
+    return index, (hp, wp), p
+
+
+def _unfold_array(a: np.ndarray, index, padded, p) -> np.ndarray:
+    n, c = a.shape[:2]
+    full = np.zeros((n, c, *padded), dtype=a.dtype)
+    full[:, :, p[0]:p[0] + a.shape[2], p[1]:p[1] + a.shape[3]] = a
+    blocks = full.reshape(n, c, -1)[:, :, index]  # (n, c, kh*kw, L)
+    return blocks.reshape(n, c * index.shape[0], index.shape[1])
+
+
+def _fold_array(b: np.ndarray, index, padded, p, size) -> np.ndarray:
+    n = b.shape[0]
+    c = b.shape[1] // index.shape[0]
+    full = np.zeros((n, c, padded[0] * padded[1]), dtype=b.dtype)
+    taps = b.reshape(n, c, *index.shape)
+    np.add.at(full, (slice(None), slice(None), index), taps)
+    full = full.reshape(n, c, *padded)
+    return full[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding blocks of ``(N, C, H, W)`` images as columns: ``(N, C*kh*kw, L)``, channel
+    major then kernel row then column (PyTorch's ``unfold``)."""
+    a = _arr(x)
+    if a.ndim != 4:
+        raise ValueError(f"keras.ops.unfold expects (N, C, H, W) inputs, got shape {a.shape}")
+    index, padded, p = _block_index(a.shape[2:], kernel_size, dilation, padding, stride,
+                                    "unfold")
+    out = _unfold_array(a, index, padded, p)
+    return _ops._op(out, [x], lambda g: [_fold_array(np.asarray(g, a.dtype), index, padded, p,
+                                                     a.shape[2:])])
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The inverse arrangement of `unfold`: columns ``(N, C*kh*kw, L)`` summed back into
+    ``(N, C, *output_size)`` images (overlapping taps add up)."""
+    b = _arr(x)
+    size = _two(output_size, "keras.ops.fold: output_size", 1)
+    if b.ndim != 3:
+        raise ValueError(f"keras.ops.fold expects (N, C*kh*kw, L) inputs, got shape {b.shape}")
+    index, padded, p = _block_index(size, kernel_size, dilation, padding, stride, "fold")
+    if b.shape[1] % index.shape[0] or b.shape[2] != index.shape[1]:
+        raise ValueError(f"keras.ops.fold: inputs of shape {b.shape} do not hold "
+                         f"{index.shape[1]} blocks of C x {index.shape[0]} taps")
+    out = _fold_array(b, index, padded, p, size)
+    return _ops._op(out, [x], lambda g: [_unfold_array(np.asarray(g, b.dtype), index, padded,
+                                                       p)])
+
+
+# -- sparse activations ---------------------------------------------------------------------
+
+
+def sparse_sigmoid(x):
+    """0 below -1, 1 above 1, ``(x + 1) / 2`` between (slope 1/2 there, 0 outside)."""
+    a = _arr(x)
+    a = a if a.dtype.kind == "f" else a.astype(np.float32)
+    out = np.clip(0.5 * (a + 1), 0, 1).astype(a.dtype)
+    inside = ((a > -1) & (a < 1)).astype(a.dtype) * 0.5
+    return _ops._op(out, [x], lambda g: [np.asarray(g) * inside])
+
+
+def sparsemax(x, axis=-1):
+    """Keras 3's sparsemax along ``axis``: ``max(x - tau, 0)``, where ``tau`` is (the sum of
+    the running sums of the sorted values over the support, minus 1) / the support's size.
+
+    This is the formula every Keras 3.15 backend computes; for a support of more than one
+    entry it differs from Martins & Astudillo's sparsemax (whose ``tau`` uses the last
+    running sum only, so that rows sum to 1): convnp gives Keras' numbers."""
+    a = _arr(x)
+    if a.dtype.kind != "f":
+        raise TypeError(f"keras.ops.sparsemax: expected a float tensor, got {a.dtype}")
+    if not -a.ndim <= int(axis) < a.ndim:
+        raise ValueError(f"keras.ops.sparsemax: axis {axis} is out of range for rank {a.ndim}")
+    axis = int(axis) % a.ndim
+    order = np.argsort(-a, axis=axis, kind="stable")
+    ordered = np.take_along_axis(a, order, axis=axis)
+    shape = [-1 if i == axis else 1 for i in range(a.ndim)]
+    ranks = np.arange(1, a.shape[axis] + 1, dtype=a.dtype).reshape(shape)
+    running = np.cumsum(ordered, axis=axis)
+    support = ordered - (running - 1) / ranks > 0
+    k = support.sum(axis=axis, keepdims=True).astype(a.dtype)
+    tau = (np.where(support, running, 0).sum(axis=axis, keepdims=True) - 1) / k
+    shifted = a - tau
+    out = np.maximum(shifted, 0).astype(a.dtype)
+    active = shifted >= 0
+    # d tau / d x: an entry at sorted position r (0-based) inside the support enters k - r
+    # of the running sums that tau adds up
+    position = np.empty_like(order)
+    np.put_along_axis(position, order, np.arange(a.shape[axis]).reshape(shape), axis=axis)
+    slope = np.where(position < k, (k - position) / k, 0).astype(a.dtype)
+
+    def vjp(g):
+        g = np.asarray(g) * active
+        return [(g - g.sum(axis=axis, keepdims=True) * slope).astype(a.dtype)]
+
+    return _ops._op(out, [x], vjp)
+
+
+_symbolic.accept_keras_tensors(globals(), skip=("custom_gradient",))
