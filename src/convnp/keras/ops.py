@@ -20,6 +20,7 @@ import itertools
 
 import numpy as np
 
+from convnp.keras import ops_image as _ops_image
 from convnp.keras import ops_linalg as _ops_linalg
 
 # Keras 3's newer functions, grouped in modules of their own (each wraps its functions for
@@ -1875,4 +1876,6 @@ image = _namespace("image", "keras.ops.image: image functions (channels_last).",
     "pad_images": _image_pad_images,
     "crop_images": _image_crop_images,
     "extract_patches": _image_extract_patches,
+    **{name: value for name, value in vars(_ops_image).items()
+       if _symbolic.is_op_function(value) and value.__module__ == _ops_image.__name__},
 })
