@@ -243,3 +243,73 @@ def test_image_functions_build_layers_on_keras_tensors(tmp_path):
 def test_image_bad_arguments(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_vectorize_maps_like_numpy():
+    """Keras on TensorFlow refuses ``vectorize``; convnp maps as Keras' other backends and
+    NumPy do (checked against ``np.vectorize``), and the tape sees through it."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(4,))
+    dot = ops.vectorize(lambda a, b: ops.sum(a * b), signature="(n),(n)->()")
+    want = np.vectorize(lambda a, b: np.sum(a * b), signature="(n),(n)->()")(x, y)
+    np.testing.assert_allclose(dot(x, y), want)
+    scaled = ops.vectorize(lambda a, s: a * s, excluded={1})
+    np.testing.assert_allclose(scaled(x, 2.0), x * 2.0)
+    t = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(t)
+        total = tf.reduce_sum(dot(t, y))
+    np.testing.assert_allclose(tape.gradient(total, t), np.broadcast_to(y, x.shape))
+    with pytest.raises(TypeError):
+        ops.vectorize(3)
+    with pytest.raises(ValueError, match="signature"):
+        ops.vectorize(lambda a: a, signature="(n)->()")(x, y)
+
+
+def test_switch_dtype_and_associative_scan_are_plain_functions():
+    assert ops.dtype(np.ones(2, "float16")) == "float16"
+    assert float(ops.switch(-5, [lambda v: v + 1.0, lambda v: v * 0.0], 1.0)) == 2.0
+    out = ops.associative_scan(lambda a, b: a * b, np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_allclose(out, [1.0, 2.0, 6.0, 24.0])
+
+
+def test_array_functions_build_layers_on_keras_tensors(tmp_path):
+    inputs = tf.keras.Input((4, 6, 1))
+    patches = ops.rearrange(inputs, "b (h1 h) (w1 w) c -> b (h1 w1) (h w c)", h1=2, w1=3)
+    steps = ops.diff(ops.cumprod(ops.nan_to_num(patches) * 0.1 + 1.0, axis=-1), axis=-1)
+    model = tf.keras.Model(inputs, ops.nanmean(steps, axis=-1))
+    assert model.output_shape == (None, 6)
+    x = np.random.default_rng(4).normal(size=(2, 4, 6, 1)).astype("float32")
+    blocks = x.reshape(2, 2, 2, 3, 2, 1).transpose(0, 1, 3, 2, 4, 5).reshape(2, 6, 4)
+    want = np.diff(np.cumprod(blocks * 0.1 + 1.0, axis=-1), axis=-1).mean(axis=-1)
+    np.testing.assert_allclose(model(x), want, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "m.convnp")
+    np.testing.assert_allclose(tf.keras.models.load_model(tmp_path / "m.convnp")(x), want,
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda: ops.rearrange(np.ones((2, 3)), "a b"), ValueError),
+    (lambda: ops.rearrange(np.ones((2, 3)), "a b c -> a b c"), ValueError),
+    (lambda: ops.rearrange(np.ones((4, 3)), "(a b) c -> a b c"), ValueError),
+    (lambda: ops.rearrange(np.ones((5, 3)), "(a b) c -> a b c", a=2), ValueError),
+    (lambda: ops.rearrange(np.ones((2, 3)), "a b -> a ... b"), ValueError),
+    (lambda: ops.array_split(np.ones(4), 0), ValueError),
+    (lambda: ops.rot90(np.ones(3)), ValueError),
+    (lambda: ops.rot90(np.ones((2, 2)), axes=(1, 1)), ValueError),
+    (lambda: ops.diagonal(np.ones((2, 2)), axis1=1, axis2=1), ValueError),
+    (lambda: ops.diff(np.ones(3), -1), ValueError),
+    (lambda: ops.cross(np.ones(4), np.ones(4)), ValueError),
+    (lambda: ops.correlate(np.ones((2, 2)), np.ones(2)), ValueError),
+    (lambda: ops.histogram(np.ones((2, 2))), ValueError),
+    (lambda: ops.nanquantile(np.ones(3), 1.5), ValueError),
+    (lambda: ops.nanquantile(np.ones(3), 0.5, method="cubic"), ValueError),
+    (lambda: ops.unravel_index(np.array([7]), (2, 3)), ValueError),
+    (lambda: ops.select([np.ones(2, bool)], [], 0), ValueError),
+    (lambda: ops.switch(0, [], 1.0), ValueError),
+    (lambda: ops.view(np.float32(1.0), "int16"), ValueError),
+    (lambda: ops.unique(np.ones(3), sorted=False), NotImplementedError),
+])
+def test_array_bad_arguments(call, error):
+    with pytest.raises(error):
+        call()

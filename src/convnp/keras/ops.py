@@ -16,10 +16,10 @@ importable by name) holding the functions of Keras' submodules that convnp has.
 from __future__ import annotations
 
 import builtins  # this module's sum/min/max/any/all/slice/map are Keras' ops
-import itertools
 
 import numpy as np
 
+from convnp.keras import ops_arrays as _ops_arrays
 from convnp.keras import ops_image as _ops_image
 from convnp.keras import ops_linalg as _ops_linalg
 
@@ -73,6 +73,11 @@ def _reexport(module) -> None:
 _reexport(_ops_math)
 _reexport(_ops_nn)
 _reexport(_ops_linalg)
+_reexport(_ops_arrays)
+# not layers on KerasTensors (they take functions or give a Python value); set by name, as
+# ``dtype`` is also the name of many arguments below
+for _plain in ("associative_scan", "dtype", "switch", "vectorize"):
+    globals()[_plain] = getattr(_ops_arrays, _plain)
 
 
 # -- Keras 3's signatures where TensorFlow's differ (names, defaults, dtypes) ------------------
@@ -311,11 +316,7 @@ def stack(x, axis=0):
 
 def split(x, indices_or_sections, axis=0):
     """NumPy's rule: an int splits into equal parts, a list gives the split points."""
-    if isinstance(indices_or_sections, int):
-        return _ops.split(x, indices_or_sections, axis)
-    n = _ops.shape(x).numpy()[axis]
-    points = [0, *indices_or_sections, int(n)]
-    return _ops.split(x, [b - a for a, b in itertools.pairwise(points)], axis)
+    return _ops_arrays.split_at(x, indices_or_sections, axis)
 
 
 def take(x, indices, axis=None):
@@ -1861,10 +1862,11 @@ numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _p
     "sum swapaxes take take_along_axis tanh tensordot tile transpose tril triu true_divide "
     "var where zeros zeros_like moveaxis ravel absolute amax amin ndim size log2 log10 expm1 "
     "reciprocal outer hstack vstack roll isinf logical_xor count_nonzero mod floor_divide "
-    "median percentile trace full_like " + " ".join(
-        name for name in vars(_ops_math) if not name.startswith("_") and name in globals()
-        and _symbolic.is_op_function(globals()[name])
-        and name not in ("erfc", "erfinv", "saturate_cast")) + " slogdet"))  # erfc...: math
+    "median percentile trace full_like slogdet vectorize " + " ".join(
+        name for module in (_ops_math, _ops_arrays) for name in vars(module)
+        if not name.startswith("_") and _symbolic.is_op_function(globals().get(name))
+        # these are keras.ops.math's / core's / top-level only in Keras
+        and name not in ("erfc", "erfinv", "saturate_cast", "cdist", "rearrange"))))
 linalg = _namespace("linalg", "keras.ops.linalg: matrix functions (last two axes).", _pick(
     "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
     "solve_triangular svd"))

@@ -4,7 +4,7 @@
 numbers on TensorFlow (``tests/fixtures/keras_ops_parity_image.npz``).
 
 The resampling reuses `convnp.ops.image`'s sampling plans (the preprocessing layers'), the
-blur and patches the recorded convolutions, ``sobel_edges``/``ssim`` `convnp.tensor.image`'s.
+blur the recorded depthwise convolution, the 3-D patches a recorded gather, ``sobel_edges``/``ssim`` `convnp.tensor.image`'s.
 Gradients flow to the images (and to ``map_coordinates``' coordinates for ``order=1``); the
 transforms, points, scales and translations are constants. Only in ``keras.ops.image`` (Keras
 has them there alone); `convnp.keras.ops` builds that namespace.
@@ -12,6 +12,7 @@ has them there alone); `convnp.keras.ops` builds that namespace.
 
 from __future__ import annotations
 
+import builtins
 import itertools
 
 import numpy as np
@@ -20,6 +21,7 @@ from convnp.ops import image as _resample
 from convnp.tensor import image as _timage
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
+from convnp.tensor import sorting as _sorting
 from convnp.tensor import symbolic as _symbolic
 
 
@@ -330,35 +332,61 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
     return out if a.dtype == dtype else _ops.cast(out, a.dtype)
 
 
+def _triple(value, name: str) -> tuple[int, int, int]:
+    out = (value,) * 3 if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(out) != 3 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in out):
+        raise ValueError(f"keras.ops.image.extract_patches_3d: {name} must be a positive int "
+                         f"or three of them, got {value!r}")
+    return tuple(int(v) for v in out)
+
+
+def _window_index(n: int, size: int, step: int, rate: int, padding: str):
+    """``(positions, taps)`` indices into the axis padded by ``(before, after)``, and that
+    padding ('same': TensorFlow's split, the extra cell after)."""
+    span = (size - 1) * rate + 1
+    if padding == "valid":
+        count, total = (n - span) // step + 1, 0
+    else:
+        count = -(-n // step)
+        total = builtins.max((count - 1) * step + span - n, 0)
+    if count < 1:
+        raise ValueError(f"keras.ops.image.extract_patches_3d: a window of {span} does not fit "
+                         f"an axis of {n}")
+    index = (np.arange(count) * step)[:, None] + (np.arange(size) * rate)[None, :]
+    return index, (total // 2, total - total // 2)
+
+
 def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
                        data_format=None):
     """``(m, d, h, w, c)`` volumes (or one ``(d, h, w, c)``) -> ``(m, out_d, out_h, out_w,
     pd * ph * pw * c)``: each output cell holds its ``size`` box flattened (depth, row, column,
-    channel), a convolution with an identity kernel as Keras computes it; ``strides`` default
-    to ``size``."""
-    from convnp.keras import ops as _keras_ops
-
-    box = (size,) * 3 if isinstance(size, (int, np.integer)) else tuple(size)
-    if len(box) != 3:
+    channel), what Keras' convolution with an identity kernel gives; ``strides`` default to
+    ``size``. A recorded gather of the (padded) volumes."""
+    if not isinstance(size, (int, np.integer)) and len(size) != 3:
         raise TypeError("keras.ops.image.extract_patches_3d: size must be an int or a tuple "
                         f"of length 3, got {size!r}")
-    steps = box if strides is None else (strides,) * 3 if isinstance(
-        strides, (int, np.integer)) else tuple(strides)
-    if len(steps) != 3:
-        raise ValueError(f"keras.ops.image.extract_patches_3d: invalid strides {strides!r}")
+    box = _triple(size, "size")
+    steps = box if strides is None else _triple(strides, "strides")
+    rates = _triple(dilation_rate, "dilation_rate")
+    mode = str(padding).lower()
+    _choice(mode, ("valid", "same"), "padding", "extract_patches_3d")
     a = _arr(volumes)
     if a.ndim not in (4, 5):
         raise ValueError("keras.ops.image.extract_patches_3d: volumes must be (d, h, w, c) or "
                          f"(m, d, h, w, c), got shape {a.shape}")
     first = _format(data_format, "extract_patches_3d") == "channels_first"
-    channels = a.shape[-4] if first else a.shape[-1]
-    width = int(np.prod(box)) * channels
-    dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)
-    kernel = np.eye(width, dtype=dtype).reshape(*box, channels, width)
-    batch = volumes if a.ndim == 5 else _ops.expand_dims(volumes, 0)
-    out = _keras_ops.conv(_ops.cast(batch, dtype), kernel, strides=steps, padding=padding,
-                          data_format="channels_first" if first else "channels_last",
-                          dilation_rate=dilation_rate)
+    x = volumes if a.ndim == 5 else _ops.expand_dims(volumes, 0)
+    x = _ops.transpose(x, [0, 2, 3, 4, 1]) if first else x
+    shape = _arr(x).shape
+    found = [_window_index(shape[1 + i], box[i], steps[i], rates[i], mode) for i in range(3)]
+    padded = _sorting.pad(x, [[0, 0], *(list(p) for _, p in found), [0, 0]])
+    (rows_d, _), (rows_h, _), (rows_w, _) = found
+    picked = _ops.convert_to_tensor(padded)[
+        :, rows_d[:, None, None, :, None, None], rows_h[None, :, None, None, :, None],
+        rows_w[None, None, :, None, None, :], :]
+    m, counts = shape[0], (rows_d.shape[0], rows_h.shape[0], rows_w.shape[0])
+    out = _ops.reshape(picked, [m, *counts, int(np.prod(box)) * shape[4]])
+    out = _ops.transpose(out, [0, 4, 1, 2, 3]) if first else out
     return out if a.ndim == 5 else _ops.squeeze(out, [0])
 
 
