@@ -28,6 +28,7 @@ from convnp.keras import ops_linalg as _ops_linalg
 # keras.ops.nn.
 from convnp.keras import ops_math as _ops_math
 from convnp.keras import ops_nn as _ops_nn
+from convnp.keras import ops_signal as _ops_signal
 from convnp.keras.ops_nn import custom_gradient  # noqa: F401
 from convnp.tensor import control as _control
 from convnp.tensor import manip as _manip
@@ -74,6 +75,7 @@ _reexport(_ops_math)
 _reexport(_ops_nn)
 _reexport(_ops_linalg)
 _reexport(_ops_arrays)
+_reexport(_ops_signal)
 # not layers on KerasTensors (they take functions or give a Python value); set by name, as
 # ``dtype`` is also the name of many arguments below
 for _plain in ("associative_scan", "dtype", "switch", "vectorize"):
@@ -1862,7 +1864,8 @@ numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _p
     "sum swapaxes take take_along_axis tanh tensordot tile transpose tril triu true_divide "
     "var where zeros zeros_like moveaxis ravel absolute amax amin ndim size log2 log10 expm1 "
     "reciprocal outer hstack vstack roll isinf logical_xor count_nonzero mod floor_divide "
-    "median percentile trace full_like slogdet vectorize " + " ".join(
+    "median percentile trace full_like slogdet vectorize hamming hanning blackman bartlett "
+    "kaiser " + " ".join(
         name for module in (_ops_math, _ops_arrays) for name in vars(module)
         if not name.startswith("_") and _symbolic.is_op_function(globals().get(name))
         # these are keras.ops.math's / core's / top-level only in Keras

@@ -38,7 +38,7 @@ OP_MODULES = ("convnp.tensor.ops", "convnp.tensor.nn", "convnp.tensor.math",
               "convnp.tensor.manip", "convnp.tensor.image", "convnp.tensor.sorting",
               "convnp.tensor.linalg", "convnp.keras.ops_math", "convnp.keras.ops_nn",
               "convnp.keras.ops_linalg", "convnp.keras.ops_image",
-              "convnp.keras.ops_arrays",
+              "convnp.keras.ops_arrays", "convnp.keras.ops_signal",
               "convnp.keras.ops", "convnp.keras.backend")
 # dtypes an array argument may have in a config
 _ARRAY_KINDS = "biuf"
