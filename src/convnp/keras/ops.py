@@ -1869,7 +1869,8 @@ numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _p
         name for module in (_ops_math, _ops_arrays) for name in vars(module)
         if not name.startswith("_") and _symbolic.is_op_function(globals().get(name))
         # these are keras.ops.math's / core's / top-level only in Keras
-        and name not in ("erfc", "erfinv", "saturate_cast", "cdist", "rearrange"))))
+        and name not in ("erfc", "erfinv", "saturate_cast", "cdist", "rearrange", "segment_max",
+                         "segment_min", "segment_prod"))))
 linalg = _namespace("linalg", "keras.ops.linalg: matrix functions (last two axes).", _pick(
     "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
     "solve_triangular svd"))

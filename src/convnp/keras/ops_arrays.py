@@ -848,5 +848,78 @@ def rearrange(tensor, pattern, **axes_lengths):
     return _ops.reshape(moved, [int(np.prod([sizes[n] for n in g])) for g in right])
 
 
+
+
+# -- segment reductions --------------------------------------------------------------------
+
+
+def _segment_reduce(data, segment_ids, num_segments, sorted, kind: str):
+    """``kind`` ('max', 'min', 'prod') of ``data``'s rows per segment id, as Keras on
+    TensorFlow: ``max(id) + 1`` segments unless ``num_segments`` is given; empty segments
+    hold the dtype's lowest/highest value (0 when ``sorted``) or 1. Ids outside the segments
+    are dropped. Gradients: ties of a max/min share it, a product's entries get the product
+    of the others."""
+    who = f"segment_{kind}"
+    a = _arr(data)
+    ids = np.asarray(_arr(segment_ids)).astype(np.int64)
+    if ids.ndim != 1 or ids.shape[0] != a.shape[0]:
+        raise ValueError(f"keras.ops.{who}: segment_ids must be 1-D with one id per row of "
+                         f"data ({a.shape[0]}), got shape {ids.shape}")
+    if sorted and num_segments is not None:
+        raise ValueError(f"keras.ops.{who}: num_segments cannot be set when sorted is True "
+                         "(the TensorFlow backend's rule)")
+    if sorted and ids.size and np.any(np.diff(ids) < 0):
+        raise ValueError(f"keras.ops.{who}: sorted=True needs non-decreasing segment_ids")
+    count = (int(ids.max()) + 1 if ids.size else 0) if num_segments is None else int(
+        num_segments)
+    keep = (ids >= 0) & (ids < count)
+    limits = np.finfo(a.dtype) if a.dtype.kind == "f" else np.iinfo(a.dtype)
+    start = {"max": limits.min, "min": limits.max, "prod": 1}[kind]
+    ufunc = {"max": np.maximum, "min": np.minimum, "prod": np.multiply}[kind]
+    out = np.full((count, *a.shape[1:]), start, dtype=a.dtype)
+    ufunc.at(out, ids[keep], a[keep])
+    members = np.bincount(ids[keep], minlength=count)
+    if sorted and kind != "prod":
+        out[members == 0] = 0
+    if a.dtype.kind != "f":
+        return _ops._op(out, [data])
+    rows = np.where(keep, ids, 0)
+
+    def vjp(g):
+        g = np.asarray(g)
+        if kind == "prod":
+            zero = a == 0
+            nonzero_prod = np.ones_like(out)
+            np.multiply.at(nonzero_prod, ids[keep], np.where(zero, 1, a)[keep])
+            zeros = np.zeros(out.shape, np.int64)
+            np.add.at(zeros, ids[keep], zero[keep])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                others = np.where(zero, np.where(zeros[rows] == 1, nonzero_prod[rows], 0),
+                                  np.where(zeros[rows] == 0, out[rows] / np.where(zero, 1, a),
+                                           0))
+            grad = g[rows] * others
+        else:
+            winner = a == out[rows]
+            ties = np.zeros(out.shape, a.dtype)
+            np.add.at(ties, ids[keep], winner[keep])
+            grad = g[rows] * winner / np.maximum(ties[rows], 1)
+        grad[~keep] = 0
+        return [grad.astype(a.dtype)]
+
+    return _ops._op(out, [data], vjp)
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False):
+    return _segment_reduce(data, segment_ids, num_segments, sorted, "max")
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False):
+    return _segment_reduce(data, segment_ids, num_segments, sorted, "min")
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):
+    return _segment_reduce(data, segment_ids, num_segments, sorted, "prod")
+
+
 _symbolic.accept_keras_tensors(globals(), skip=("vectorize", "dtype", "switch",
                                                 "associative_scan", "split_at"))
