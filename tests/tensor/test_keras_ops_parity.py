@@ -345,3 +345,13 @@ def test_signal_functions_on_keras_tensors_and_round_trip():
 def test_signal_bad_arguments(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_lu_factor_rebuilds_each_matrix_of_a_batch():
+    x = np.random.default_rng(6).normal(size=(3, 4, 4))
+    lu, pivots = ops.lu_factor(x)
+    assert pivots.dtype == "int32" and pivots.shape == (3, 4)
+    for m, packed, inverse in zip(x, np.asarray(lu), np.asarray(pivots)):
+        lower = np.tril(packed, -1) + np.eye(4)
+        upper = np.triu(packed)
+        np.testing.assert_allclose(m[np.argsort(inverse)], lower @ upper, atol=1e-12)

@@ -9,8 +9,10 @@ The functions custom Keras 3 layers and losses call (``conv``, ``pad``, ``moment
 3.15 on TensorFlow: signatures, defaults, dtypes and the exception classes of bad arguments
 (``tests/fixtures/keras_ops_more.npz``). Convolutions and pools take 1-D, 2-D and 3-D inputs;
 ``data_format="channels_first"`` moves the channel axis around the channels_last op. At the
-end, ``nn``, ``numpy`` and ``image`` are the ``keras.ops`` submodules (module objects, also
-importable by name) holding the functions of Keras' submodules that convnp has.
+end, ``nn``, ``numpy``, ``image`` and ``linalg`` are the ``keras.ops`` submodules (module
+objects, also importable by name) holding the functions of Keras' submodules that convnp has.
+Keras 3's newer functions live in ``ops_math``, ``ops_nn``, ``ops_linalg``, ``ops_image``,
+``ops_arrays`` and ``ops_signal`` (this package) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -1872,7 +1874,7 @@ numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _p
         and name not in ("erfc", "erfinv", "saturate_cast", "cdist", "rearrange", "segment_max",
                          "segment_min", "segment_prod"))))
 linalg = _namespace("linalg", "keras.ops.linalg: matrix functions (last two axes).", _pick(
-    "cholesky cholesky_inverse det eigh inv lstsq matrix_rank norm pinv qr solve "
+    "cholesky cholesky_inverse det eigh inv lstsq lu_factor matrix_rank norm pinv qr solve "
     "solve_triangular svd"))
 image = _namespace("image", "keras.ops.image: image functions (channels_last).", {
     "resize": _image_resize,

@@ -5,7 +5,7 @@ Keras 3.15's signatures and results on TensorFlow.
 The tape records the gradients TensorFlow has for ``inv``, ``solve``, ``solve_triangular``,
 ``det``, ``slogdet``, ``logdet`` and ``cholesky`` (``cholesky_inverse`` is composed of
 recorded ops); the factorizations ``qr``, ``svd``, ``eigh``, ``lstsq``, ``pinv`` and
-``matrix_rank`` give values only (no gradient flows through them). Re-exported by
+``matrix_rank``, ``lu_factor`` give values only (no gradient flows through them). Re-exported by
 `convnp.keras.ops`.
 """
 
@@ -172,6 +172,34 @@ def cholesky_inverse(x, upper=False):
     low = _ops.multiply(_ops.cast(x, a.dtype), triangle)
     low = _ops.transpose(low, swap) if upper else low
     return inv(_ops.matmul(low, _ops.transpose(low, swap)))
+
+
+def _lu_one(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Doolittle LU with partial pivoting (the largest magnitude, the first on ties): the
+    packed ``L\\U`` and the row order ``perm`` with ``m[perm] == L @ U``."""
+    lu = m.astype(np.float64)
+    n = lu.shape[0]
+    perm = np.arange(n)
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(lu[k:, k])))
+        lu[[k, p]], perm[[k, p]] = lu[[p, k]], perm[[p, k]]
+        if lu[k, k] != 0:
+            lu[k + 1:, k] /= lu[k, k]
+            lu[k + 1:, k + 1:] -= np.outer(lu[k + 1:, k], lu[k, k + 1:])
+    return lu, perm
+
+
+def lu_factor(x):
+    """``(lu, pivots)``: the packed LU factors of each matrix (unit lower ``L`` below the
+    diagonal, ``U`` on and above) and, as Keras on TensorFlow gives them, the inverse of the
+    row permutation ``perm`` with ``x[perm] == L @ U`` (int32). Values only."""
+    a = _matrices(x, "lu_factor")
+    lu = np.empty(a.shape, np.float64)
+    pivots = np.empty(a.shape[:-1], np.int32)
+    for index in np.ndindex(*a.shape[:-2]):
+        lu[index], perm = _lu_one(a[index])
+        pivots[index] = np.argsort(perm)
+    return _ops.constant(lu.astype(a.dtype)), _ops.constant(pivots)
 
 
 def _values(out: dict | tuple | np.ndarray):
