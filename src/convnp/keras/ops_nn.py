@@ -1,7 +1,7 @@
 """Keras 3's newer ``keras.ops`` / ``keras.ops.nn`` functions for CNN code: ``custom_gradient``,
 ``depth_to_space``/``space_to_depth``, ``psnr``, the adaptive pools, ``fold``/``unfold``
 (PyTorch's channels_first layout, as Keras defines them), ``sparsemax`` and
-``sparse_sigmoid``. Values, dtypes and gradients follow Keras 3.15 on TensorFlow
+``sparse_sigmoid``, ``ctc_loss``. Values, dtypes and gradients follow Keras 3.15 on TensorFlow
 (``tests/fixtures/keras_ops_parity.npz``). Re-exported by `convnp.keras.ops`.
 """
 
@@ -319,6 +319,88 @@ def sparsemax(x, axis=-1):
         return [(g - g.sum(axis=axis, keepdims=True) * slope).astype(a.dtype)]
 
     return _ops._op(out, [x], vjp)
+
+
+
+
+# -- CTC ------------------------------------------------------------------------------------
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _ctc_one(logp: np.ndarray, labels: np.ndarray, blank: int) -> tuple[float, np.ndarray]:
+    """``(-log p(labels | logp), d loss / d logits)`` for one sequence ``logp`` ``(T, C)``
+    (log-probabilities), by the forward-backward recursions in log space over the labels
+    with blanks between them."""
+    steps = logp.shape[0]
+    extended = np.full(2 * len(labels) + 1, blank)
+    extended[1::2] = labels
+    size = extended.size
+    # a label may be reached from two back when it differs from the one before its blank
+    skip = np.zeros(size, bool)
+    skip[2:] = (extended[2:] != blank) & (extended[2:] != extended[:-2])
+    alpha = np.full((steps, size), -np.inf)
+    beta = np.full((steps, size), -np.inf)
+    emit = logp[:, extended]
+    alpha[0, :2] = emit[0, :2]
+    for t in range(1, steps):
+        prev = alpha[t - 1]
+        best = np.logaddexp(prev, np.concatenate([[-np.inf], prev[:-1]]))
+        best = np.where(skip, np.logaddexp(best, np.concatenate([[-np.inf, -np.inf],
+                                                                  prev[:-2]])), best)
+        alpha[t] = best + emit[t]
+    beta[-1, -2:] = emit[-1, -2:]
+    later_skip = np.concatenate([skip[2:], [False, False]])
+    for t in range(steps - 2, -1, -1):
+        nxt = beta[t + 1]
+        best = np.logaddexp(nxt, np.concatenate([nxt[1:], [-np.inf]]))
+        best = np.where(later_skip, np.logaddexp(best, np.concatenate([nxt[2:],
+                                                                        [-np.inf, -np.inf]])),
+                        best)
+        beta[t] = best + emit[t]
+    total = np.logaddexp(alpha[-1, -1], alpha[-1, -2]) if size > 1 else alpha[-1, -1]
+    occupancy = alpha + beta - emit  # log of sum over paths through (t, s)
+    posterior = np.zeros_like(logp)
+    for k in np.unique(extended):
+        mask = extended == k
+        with np.errstate(invalid="ignore"):
+            posterior[:, k] = np.exp(np.logaddexp.reduce(occupancy[:, mask], axis=1) - total)
+    return -total, np.exp(logp) - posterior
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """The CTC loss of each sequence: ``-log p(target | output)``, ``output`` the logits
+    ``(batch, steps, classes)`` (softmax over classes), ``target`` ``(batch, max_length)``
+    label ids read up to ``target_length``, ``output`` up to ``output_length``, ``mask_index``
+    the blank class. Computed in float32 (as TensorFlow), returned in the output's float
+    dtype; an impossible alignment gives inf. The gradient goes to the logits."""
+    labels = np.asarray(_arr(target)).astype(np.int64)
+    logits = _arr(output)
+    if logits.ndim != 3 or labels.ndim != 2 or labels.shape[0] != logits.shape[0]:
+        raise ValueError(f"keras.ops.ctc_loss expects target (batch, length) and output "
+                         f"(batch, steps, classes), got {labels.shape} and {logits.shape}")
+    dtype = logits.dtype if logits.dtype.kind == "f" else np.dtype(np.float32)
+    lengths = np.broadcast_to(np.asarray(_arr(target_length)).astype(np.int64),
+                              (labels.shape[0],))
+    steps = np.broadcast_to(np.asarray(_arr(output_length)).astype(np.int64),
+                            (labels.shape[0],))
+    blank = int(mask_index) % logits.shape[2]
+    if np.any(lengths > labels.shape[1]) or np.any(steps > logits.shape[1]) or np.any(
+            steps < 1):
+        raise ValueError("keras.ops.ctc_loss: target_length must be at most the target's "
+                         "length and output_length within [1, steps]")
+    logp = _log_softmax(logits.astype(np.float32).astype(np.float64))
+    losses = np.zeros(labels.shape[0])
+    grads = np.zeros(logits.shape)
+    for i in range(labels.shape[0]):
+        losses[i], grads[i, :steps[i]] = _ctc_one(logp[i, :steps[i]], labels[i, :lengths[i]],
+                                                  blank)
+    out = losses.astype(np.float32).astype(dtype)
+    return _ops._op(out, [output],
+                    lambda g: [(np.asarray(g)[:, None, None] * grads).astype(dtype)])
 
 
 _symbolic.accept_keras_tensors(globals(), skip=("custom_gradient",))
