@@ -118,6 +118,7 @@ def test_per_channel_constants_are_written_as_constant_tensors(tmp_path):
 
 
 def test_ops_keras_has_no_entry_for_are_refused_before_writing(tmp_path):
+    keras.backend.clear_session()  # the layer's name is matched: no reduce_mean_N of earlier tests
     inputs = keras.Input((4,))
     model = keras.Model(inputs, tf.reduce_mean(inputs, axis=-1, keepdims=True))
     target = tmp_path / "no.keras"
