@@ -36,7 +36,7 @@ from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry
 from convnp.variables import Variable
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam",
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion", "Nadam",
            "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
 
 
@@ -224,7 +224,7 @@ class Optimizer(Configurable):
         "Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
         "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u"),
         "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
-        "Ftrl": ("accumulator", "linear")}
+        "Ftrl": ("accumulator", "linear"), "Lamb": ("momentum", "velocity")}
 
     @property
     def variables(self) -> list[Variable]:
@@ -540,8 +540,8 @@ class Optimizer(Configurable):
 
         tasks = []  # (index, grad, value, slice of the flat variable or None: all of it)
         for index, grad, value in work:
-            if value.size <= UPDATE_BLOCK or not (value.flags.c_contiguous
-                                                  and grad.flags.c_contiguous):
+            if value.size <= UPDATE_BLOCK or self._whole_variables or not (
+                    value.flags.c_contiguous and grad.flags.c_contiguous):
                 tasks.append((index, grad, value, None))
                 continue
             flat_grad, flat_value = grad.reshape(-1), value.reshape(-1)
@@ -560,6 +560,10 @@ class Optimizer(Configurable):
             map_parts(run, tasks)
         else:
             run(tasks)
+
+    #: whether `_update` needs each variable whole (its rule reads norms of the variable),
+    #: not in blocks
+    _whole_variables = False
 
     def _update(self, slots: dict[str, np.ndarray], grad: np.ndarray,
                 value: np.ndarray) -> None:
@@ -978,6 +982,36 @@ class Lion(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
+class Lamb(_TwoMoments):
+    """LAMB (You et al., 2019), Keras 3.15's rules: Adam's bias-corrected step
+    ``u = m_hat / (sqrt(v_hat) + epsilon)`` scaled by the trust ratio
+    ``||w|| / ||u||`` of the whole variable (1 when either norm is 0):
+    ``w -= lr * ratio * u``."""
+
+    _whole_variables = True
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, name: str = "lamb", **kwargs: Any):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
+
+    def _slot_names(self):
+        return ["momentum", "velocity"]
+
+    def _update(self, slots, grad, value):
+        t = value.dtype.type
+        step = t(self._step + 1)
+        m, v = slots["momentum"], slots["velocity"]
+        m += (grad - m) * t(1 - self.beta_1)
+        v += (grad * grad - v) * t(1 - self.beta_2)
+        m_hat = m / (t(1) - t(self.beta_1) ** step)
+        root = np.sqrt(v / (t(1) - t(self.beta_2) ** step)) + t(self.epsilon)
+        update = m_hat / root
+        w_norm = np.sqrt(np.sum(np.square(value)))
+        u_norm = np.sqrt(np.sum(np.square(update)))
+        ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else t(1)
+        value -= (ratio * t(self._rate())) * update
+
+
 class Ftrl(_StartedAccumulator):
     """FTRL-Proximal (McMahan et al., 2013), Keras 3 rules, with ``p = -learning_rate_power``:
     ``n' = n + g^2``; ``z += g + 2 l2_shrinkage w - (n'^p - n^p) / lr * w``;
@@ -1027,7 +1061,8 @@ class Ftrl(_StartedAccumulator):
                 "beta": self.beta}
 
 
-_BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl)
+_BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl,
+            Lamb)
 # Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
 OPTIMIZERS = Registry("optimizer", Optimizer)
 for _cls in _BUILTIN:

@@ -1643,7 +1643,7 @@ _KERAS_OPTIMIZER_EXTRAS = {"use_ema": False, "ema_momentum": 0.99,
 _INTERLEAVED_SLOTS = {"Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
                       "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u"),
                       "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
-                      "Ftrl": ("accumulator", "linear")}
+                      "Ftrl": ("accumulator", "linear"), "Lamb": ("momentum", "velocity")}
 
 
 def _with_module(value, module: str):
