@@ -287,3 +287,20 @@ def test_a_training_step_reaches_every_trainable_weight():
     moved = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before,
                                                                   model.trainable_weights)]
     assert all(moved), [w.name for w, m in zip(model.trainable_weights, moved) if not m]
+
+
+def test_custom_scale_layer_exports_to_onnx():
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from tests.interop.models import randomize
+    from tests.io.test_onnx_walk import agree
+
+    inputs = tf.keras.Input((6, 6, 4))
+    branch = tf.keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    x = tf.keras.layers.CustomScaleLayer(0.17)([inputs, branch])
+    flat = tf.keras.layers.Flatten()(x)
+    out = tf.keras.layers.CustomScaleLayer(0.5)([flat, tf.keras.layers.Dense(144)(flat)])
+    model = tf.keras.Model(inputs, out)
+    randomize(model, 4)
+    x = np.random.default_rng(1).standard_normal((3, 6, 6, 4)).astype(np.float32)
+    agree(model, x)

@@ -556,6 +556,15 @@ def _add(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
     return _Value(out_shape, {layout: y})
 
 
+def _custom_scale(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+    """InceptionResNetV2's ``shortcut + residual * scale``: a Mul by a constant, an Add."""
+    layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
+    shortcut, residual = (b.get(v, layout) for v in inputs)
+    scale = b.constant(f"{layer.name}/scale", np.array(layer.scale, dtype=np.float32))
+    scaled = b.node("Mul", [residual, scale], f"{layer.name}/scaled")
+    return _Value(out_shape, {layout: b.node("Add", [shortcut, scaled], layer.name)})
+
+
 def _concatenate(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
     rank = inputs[0].rank
     layout = NCHW if rank == 4 and NCHW in inputs[0].names else PLAIN
@@ -773,7 +782,7 @@ EXPORTERS: dict[str, Callable[..., _Value]] = {
     "GlobalAveragePooling2D": _global_pooling, "GlobalMaxPooling2D": _global_pooling,
     "ZeroPadding2D": _zero_padding, "Flatten": _flatten,
     "Dropout": _identity, "SpatialDropout2D": _identity, "GaussianNoise": _identity,
-    "Add": _add, "Concatenate": _concatenate,
+    "Add": _add, "CustomScaleLayer": _custom_scale, "Concatenate": _concatenate,
     "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
     **dict.fromkeys(_MERGE_OPS, _elementwise_merge),
     **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
