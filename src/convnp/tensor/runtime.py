@@ -32,8 +32,10 @@ def device(device_name):
 
 def get_logger() -> logging.Logger:
     """The ``logging.Logger`` named ``"convnp"`` (TensorFlow's is ``"tensorflow"``), for the
-    usual ``tf.get_logger().setLevel("ERROR")`` and for scripts' own messages. convnp writes
-    nothing through it itself: its warnings go through the `warnings` module."""
+    usual ``tf.get_logger().setLevel("ERROR")`` and for scripts' own messages. convnp's
+    warnings go through the `warnings` module; while ``keras.utils.disable_interactive_logging``
+    holds, what would have been printed (progress bars, summaries) goes to its child logger
+    ``"convnp.output"`` at INFO level."""
     return logging.getLogger("convnp")
 
 
