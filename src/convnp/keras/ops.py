@@ -1117,22 +1117,13 @@ def searchsorted(sorted_sequence, values, side="left"):
     return new_tensor(np.searchsorted(seq, _arr(values), side=side).astype(np.int32))
 
 
-_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
-
-
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The ``q``-th quantiles (``0 <= q <= 1``) along ``axis`` (all axes when None), as
     ``numpy.quantile``: ``q``'s axes come first. The gradient goes to the entries the
     quantile interpolates between."""
     import numpy as np
 
-    if method not in _QUANTILE_METHODS:
-        raise ValueError(f"keras.ops.quantile: method must be one of {_QUANTILE_METHODS}, got "
-                         f"{method!r}")
-    a = _arr(x)
-    qs = np.asarray(_arr(q), dtype=np.float64)
-    if np.any((qs < 0) | (qs > 1)):
-        raise ValueError(f"keras.ops.quantile: q must be in [0, 1], got {qs.tolist()}")
+    a, qs = _ops_arrays._quantile_arguments(x, q, method, "quantile")
     dtype = _float_dtype(a).name
     t = _ops.cast(x, dtype)
     rank = a.ndim

@@ -520,15 +520,21 @@ def nancumprod(x, axis=None, dtype=None):
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def nanquantile(x, q, axis=None, method="linear", keepdims=False):
-    """``quantile`` over the values that are not NaN (NaN where a slice holds none)."""
+def _quantile_arguments(x, q, method: str, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, q)`` of a quantile function as arrays (``q`` in float64), after checking the
+    method and that every ``q`` lies in [0, 1]."""
     if method not in _QUANTILE_METHODS:
-        raise ValueError(f"keras.ops.nanquantile: method must be one of {_QUANTILE_METHODS}, "
+        raise ValueError(f"keras.ops.{who}: method must be one of {_QUANTILE_METHODS}, "
                          f"got {method!r}")
-    a = _arr(x)
     qs = np.asarray(_arr(q), dtype=np.float64)
     if np.any((qs < 0) | (qs > 1)):
-        raise ValueError(f"keras.ops.nanquantile: q must be in [0, 1], got {qs.tolist()}")
+        raise ValueError(f"keras.ops.{who}: q must be in [0, 1], got {qs.tolist()}")
+    return _arr(x), qs
+
+
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """``quantile`` over the values that are not NaN (NaN where a slice holds none)."""
+    a, qs = _quantile_arguments(x, q, method, "nanquantile")
     t = _float(x)
     dtype = _arr(t).dtype
     rank = a.ndim
