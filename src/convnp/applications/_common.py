@@ -156,6 +156,23 @@ def check_rate(name: str, argument: str, value) -> None:
         raise ValueError(f"{name}: {argument} must be a number in [0, 1), got {value!r}")
 
 
+def conv_bn(x, filters: int, kernel, strides: int = 1, padding: str = "same",
+            activation="relu", use_bias: bool = False, name: str | None = None):
+    """Keras's Inception ``conv2d_bn``: a conv, batch normalization without ``scale`` unless
+    the conv has a bias (then none at all), and the activation; named ``name``, ``name_bn``,
+    ``name_ac`` (or all automatically, as InceptionV3's are)."""
+    from convnp import layers
+
+    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
+                      name=name)(x)
+    if not use_bias:
+        x = layers.BatchNormalization(axis=3, scale=False,
+                                      name=None if name is None else f"{name}_bn")(x)
+    if activation is not None:
+        x = layers.Activation(activation, name=None if name is None else f"{name}_ac")(x)
+    return x
+
+
 def model_input(input_shape, input_tensor):
     """The input tensor of an application: ``input_tensor`` or a new ``Input``."""
     from convnp.models import Input

@@ -23,19 +23,7 @@ __all__ = ["InceptionResNetV2", "decode_predictions", "preprocess_input"]
 WEIGHTS_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
 
 
-def _unit(x, filters: int, kernel, strides: int = 1, padding: str = "same",
-          activation="relu", use_bias: bool = False, name: str | None = None):
-    """Keras's ``conv2d_bn``: a conv, batch normalization without ``scale`` unless the conv
-    has a bias, and the activation; named ``name``, ``name_bn``, ``name_ac`` (or all
-    automatically)."""
-    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
-                      name=name)(x)
-    if not use_bias:
-        x = layers.BatchNormalization(axis=3, scale=False,
-                                      name=None if name is None else f"{name}_bn")(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=None if name is None else f"{name}_ac")(x)
-    return x
+_unit = _common.conv_bn
 
 
 def _chain(x, steps):

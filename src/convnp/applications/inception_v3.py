@@ -18,9 +18,7 @@ WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 
 
 def _unit(x, filters: int, rows: int, cols: int, strides: int = 1, padding: str = "same"):
-    x = layers.Conv2D(filters, (rows, cols), strides=strides, padding=padding, use_bias=False)(x)
-    x = layers.BatchNormalization(axis=3, scale=False)(x)
-    return layers.Activation("relu")(x)
+    return _common.conv_bn(x, filters, (rows, cols), strides=strides, padding=padding)
 
 
 def _chain(x, steps):

@@ -87,6 +87,14 @@ class _Cell(Layer):
 
     # -- sizes and weights --------------------------------------------------------------------
 
+    def _set_gating(self, recurrent_activation, implementation) -> None:
+        """The gate activation of a gated cell (LSTM, GRU), and Keras's ``implementation``
+        (1 or 2: how Keras groups its products; the same numbers either way)."""
+        self.recurrent_activation = activations.get(recurrent_activation)
+        if implementation not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: implementation must be 1 or 2, got "
+                             f"{implementation!r}")
+
     @property
     def state_size(self):
         return self.units
@@ -254,10 +262,8 @@ class LSTMCell(_Cell):
                  unit_forget_bias=True, implementation=2, **kwargs):
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self._set_gating(recurrent_activation, implementation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        if implementation not in (1, 2):
-            raise ValueError(f"LSTMCell: implementation must be 1 or 2, got {implementation!r}")
 
     @property
     def state_size(self):
@@ -309,10 +315,8 @@ class GRUCell(_Cell):
         # Keras's GRUCell takes reset_after after the dropouts and seed; by keyword here too
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self._set_gating(recurrent_activation, implementation)
         self.reset_after = bool(reset_after)
-        if implementation not in (1, 2):
-            raise ValueError(f"GRUCell: implementation must be 1 or 2, got {implementation!r}")
 
     def _bias_shape(self) -> tuple:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
