@@ -11,22 +11,13 @@ import pytest
 
 import convnp as tf
 from convnp import initializers
+from tests.fixtures.einsum_dense_cases import CASES
 from tests.helpers import load_fixture
 from tests.layers.harness import check_case
 
 keras = tf.keras
 layers = keras.layers
 
-# as in make_attention_more.EINSUM_CASES
-CASES = [
-    ("ab,bc->ac", 5, "c", None, (2, 4)),
-    ("abc,cd->abd", (None, 5), "d", "relu", (2, 3, 4)),
-    ("...x,xy->...y", 5, "y", None, (2, 3, 2, 4)),
-    ("abc,cde->abde", (3, 2, 5), "de", "tanh", (2, 3, 4)),
-    ("abcd,cde->abe", (3, 5), "be", None, (2, 3, 4, 2)),
-    ("ab...,bc->ac...", (5,), "c", None, (2, 4, 3, 2)),
-    ("abc,cd->abd", (None, 5), None, None, (2, 3, 4)),
-]
 
 
 @pytest.fixture(scope="module")
