@@ -15,6 +15,7 @@ Shapes given to `build` and `compute_output_shape` include the batch axis as `No
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import math
 import re
@@ -561,9 +562,10 @@ def _listed(value):
 _AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
 
 
+@functools.cache
 def _written_on_layer(cls) -> bool:
     """Whether ``cls`` is a user's layer class written on `Layer` alone (no convnp layer
-    between them)."""
+    between them). Asked on every call of a built layer: answered once per class."""
     mro = cls.__mro__
     return not any(k.__module__.startswith("convnp.") for k in mro[:mro.index(Layer)])
 
