@@ -157,3 +157,52 @@ def test_normal_cdf_and_erf_match_math_erf_over_the_real_line():
     assert _special.erf(np.array([0.0]))[0] == 0.0
     np.testing.assert_array_equal(_special.normal_cdf(np.array([np.inf, -np.inf])), [1.0, 0.0])
     assert np.isnan(_special.erf(np.array([np.nan]))[0])
+
+
+def test_gelu_and_its_gradient_match_math_erfc_in_both_float_dtypes():
+    """GELU as ``max(x, 0) - |x| h`` (convnp._special.gelu) and its backward from the forward
+    output: values against math.erfc, zeros and infinities, and the same numbers whether an
+    array is split between threads or not (each value goes through the same passes)."""
+    import math
+
+    from convnp import _special
+
+    rng = np.random.default_rng(3)
+    special_values = [0.0, -0.0, np.inf, -1e-30, 1e-30, 40.0, -40.0]
+    for dtype, tolerance in ((np.float64, 1e-13), (np.float32, 5e-7)):
+        x = np.concatenate([special_values, rng.standard_normal(200_000) * 3]).astype(dtype)
+        y = _special.gelu(x)
+        assert y.dtype == dtype
+        want = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) if math.isfinite(v) else v
+                         for v in x.astype(float)])
+        np.testing.assert_allclose(y, want, rtol=tolerance * 4, atol=tolerance)
+        assert y[0] == 0 and y[2] == np.inf
+        left = (x < -1) & (x > -8)  # the small negative outputs keep their relative accuracy
+        np.testing.assert_allclose(y[left], want[left], rtol=1e-4 if dtype == np.float32 else 1e-10)
+        # split between threads (more than 2 * _SPLIT values) or not: the same numbers
+        parts = np.concatenate([_special.gelu(x[i:i + 1000]) for i in range(0, x.size, 1000)])
+        np.testing.assert_array_equal(y, parts)
+
+        dy = rng.standard_normal(x.size).astype(dtype)
+        grad = _special.gelu_gradient(dy, x, y)
+        slope = np.array([0.5 * math.erfc(-v / math.sqrt(2))
+                          + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi)
+                          for v in x[3:].astype(float)])
+        np.testing.assert_allclose(grad[3:], dy[3:] * slope, rtol=tolerance * 4,
+                                   atol=tolerance * 2)
+        assert grad[0] == dy[0] * dtype(0.5) and grad[1] == dy[1] * dtype(0.5)  # x = 0
+
+
+def test_gelu_layer_gradient_is_checked_numerically():
+    import convnp as tf
+    from tests.helpers import check_training_gradients
+
+    tf.keras.utils.set_random_seed(5)
+    inputs = tf.keras.Input((6,), dtype="float64")
+    h = tf.keras.layers.Dense(8, dtype="float64")(inputs)
+    h = tf.keras.layers.Activation("gelu", dtype="float64")(h)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, dtype="float64")(h))
+    model.compile(tf.keras.optimizers.SGD(0.1), "mse")
+    rng = np.random.default_rng(1)
+    assert check_training_gradients(model, rng.standard_normal((7, 6)),
+                                    rng.standard_normal((7, 2)), atol=1e-7) == 4

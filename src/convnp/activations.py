@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from convnp._special import normal_cdf
+from convnp import _special
 from convnp.serialization import FunctionInConfig, Registry, get_registered_name
 
 __all__ = [
@@ -243,7 +242,7 @@ def gelu(x, approximate: bool = False) -> np.ndarray:
     if approximate:
         inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)
         return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-    return (x * normal_cdf(x)).astype(x.dtype, copy=False)
+    return _special.gelu(x)
 
 
 @_tensor_aware
@@ -589,17 +588,8 @@ class _Gelu(Activation):
         return gelu(x)
 
     def backward(self, dy, x, y):
-        # d/dx x * Phi(x) = Phi(x) + x * phi(x), in x's dtype; Phi(x) = y / x (1/2 at 0)
-        # saves computing it again
-        x = _as_float(x)
-        slope = np.full_like(x, 0.5)
-        np.divide(y, x, out=slope, where=x != 0, casting="unsafe")
-        pdf = np.exp(x * x * x.dtype.type(-0.5))
-        pdf *= x.dtype.type(1 / math.sqrt(2 * math.pi))
-        pdf *= x
-        slope += pdf
-        slope *= dy
-        return slope.astype(dy.dtype, copy=False)
+        # d/dx x * Phi(x) = Phi(x) + x * phi(x), in x's dtype, with Phi(x) = y / x
+        return _special.gelu_gradient(dy, x, y).astype(dy.dtype, copy=False)
 
 
 class _HardSigmoid(Activation):

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from convnp._special import normal_cdf
+from convnp import _special
 from convnp.ops import conv_backward, conv_forward, pool_backward, pool_forward
 from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
@@ -308,14 +308,17 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
         th = np.tanh(c * (x + 0.044715 * x ** 3))
         out = 0.5 * x * (1 + th)
         slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x)
-    else:  # in the input's dtype (float16 in float32)
-        x = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
-        cdf = normal_cdf(x)
-        pdf = np.exp(x * x * x.dtype.type(-0.5)) * x.dtype.type(1 / math.sqrt(2 * math.pi))
-        out = x * cdf
-        slope = cdf + x * pdf
-    slope = slope.astype(a.dtype)
-    return _op(out.astype(a.dtype), [features], lambda g: [g * slope])
+        slope = slope.astype(a.dtype)
+        return _op(out.astype(a.dtype), [features], lambda g: [g * slope])
+    # in the input's dtype (float16 in float32); the slope only when a gradient is asked
+    x = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
+    out = _special.gelu(x)
+
+    def vjp(g):
+        slope = _special.gelu_gradient(np.ones_like(x), x, out).astype(a.dtype)
+        return [g * slope]
+
+    return _op(out.astype(a.dtype), [features], vjp)
 
 
 # ----------------------------------------------------------------------------- dropout, losses
