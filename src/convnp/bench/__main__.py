@@ -13,6 +13,7 @@ import os
 import sys
 
 from convnp.bench.common import reexec_without_openblas_overrides
+from convnp.bench.suite_models import MODELS
 
 
 def positive_int(text: str) -> int:
@@ -52,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     suite = sub.add_parser("suite", help="train step/predict of several CNNs vs PyTorch and "
                                           "TensorFlow, optional per-layer profile")
     suite.add_argument("--models", default=None,
-                       help="comma-separated subset of: mnist, vgg, resnet50, mobilenetv2, "
-                            "unet, happy, signs (default: all)")
+                       help=f"comma-separated subset of: {', '.join(MODELS)} (default: all)")
     suite.add_argument("--repeat", type=positive_int, default=3,
                        help="timed epochs per worker after a warm-up epoch (default: 3)")
     suite.add_argument("--rounds", type=positive_int, default=3,
