@@ -206,3 +206,36 @@ def test_gelu_layer_gradient_is_checked_numerically():
     rng = np.random.default_rng(1)
     assert check_training_gradients(model, rng.standard_normal((7, 6)),
                                     rng.standard_normal((7, 2)), atol=1e-7) == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_silu_and_tanh_keep_their_accuracy_on_big_arrays(dtype):
+    """sigmoid, silu (swish) and tanh run block by block on all cores
+    (`convnp.ops.elementwise.blockwise`); silu's backward takes sigmoid as y / x from the
+    forward output. Against float64 NumPy, tails included."""
+    rng = np.random.default_rng(6)
+    x = np.concatenate([[0.0, -0.0, 90.0, -90.0, -1e4, 1e4, np.inf, -np.inf],
+                        rng.standard_normal(150_000) * 6]).astype(dtype)
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        want = 1 / (1 + np.exp(-x64))
+    eps = np.finfo(dtype).eps
+    got = activations.sigmoid(x)
+    assert got.dtype == dtype
+    tiny = np.finfo(dtype).tiny  # relative down to the subnormals
+    np.testing.assert_allclose(got, want, rtol=4 * eps, atol=tiny)
+    np.testing.assert_allclose(activations.tanh(x), np.tanh(x64), rtol=4 * eps, atol=4 * eps)
+    finite = np.isfinite(x)
+    with np.errstate(invalid="ignore"):  # silu(-inf) = -inf * 0, as x * sigmoid(x) gives
+        y = activations.silu(x)
+        want_silu = x64 * want
+    np.testing.assert_allclose(y[finite], want_silu[finite], rtol=4 * eps, atol=tiny)
+    dy = rng.standard_normal(x.size).astype(dtype)
+    grad = activations.get("silu").backward(dy, x, y)
+    assert grad.dtype == dtype
+    with np.errstate(invalid="ignore"):
+        want_grad = dy * (want + x64 * want * (1 - want))
+    # within a few roundings of y (s comes from y / x)
+    bound = 8 * eps * (1 + np.abs(x64)) * np.abs(dy)
+    assert np.all(np.abs(grad - want_grad)[finite] <= bound[finite])
+    assert grad[0] == dy[0] * dtype(0.5)

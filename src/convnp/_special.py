@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from convnp.ops.elementwise import map_flat
+
 _SHIFT = 2.0  # s = t / (t + _SHIFT)
 
 
@@ -55,10 +57,6 @@ def _power(degree: int) -> np.ndarray:
 
 
 _CHUNK = 1 << 16  # values per pass: the temporaries of a chunk stay in the cache
-# Below this many values the work runs in the calling thread (a hand-off costs more).
-_SPLIT = 1 << 15
-
-
 def _tail(x: np.ndarray, scale: float = 1.0, mode: str = "tail") -> np.ndarray:
     """A pass over ``x`` (float32 or float64) built on ``h = erfc(|x| * scale) / 2``.
 
@@ -67,22 +65,12 @@ def _tail(x: np.ndarray, scale: float = 1.0, mode: str = "tail") -> np.ndarray:
     as ``max(x, 0) - |x| h`` (exact 0 at 0, relative accuracy kept on the left). The passes
     run in place over chunks that stay in the cache: float64 by Clenshaw's recurrence at
     degree 24, float32 by Horner's rule at degree 9; big arrays are shared between the
-    cores (`convnp.ops.threads`; 1.5x on 524k float32 values on this machine's two cores).
+    cores (`convnp.ops.elementwise.map_flat`).
     """
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
-    _by_rows(lambda rows: _tail_rows(flat, out, rows, scale, mode), flat.size)
+    map_flat(lambda rows: _tail_rows(flat, out, rows, scale, mode), flat.size)
     return out.reshape(x.shape)
-
-
-def _by_rows(task, size: int) -> None:
-    """Run ``task(rows)`` over ``range(size)``, split between the cores when it is big."""
-    if size < 2 * _SPLIT:
-        task(slice(0, size))
-        return
-    from convnp.ops.threads import map_rows  # the ops package is not needed for small work
-
-    map_rows(task, size, min_rows=_SPLIT)
 
 
 def _tail_rows(flat: np.ndarray, out: np.ndarray, rows: slice, scale: float,
@@ -195,7 +183,7 @@ def gelu_gradient(dy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
                 zero = xc == 0
                 oc[zero] = flat_dy[part][zero] * dtype.type(0.5)
 
-    _by_rows(rows_pass, flat_x.size)
+    map_flat(rows_pass, flat_x.size)
     return out.reshape(x.shape)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from convnp import _special
+from convnp.ops.elementwise import blockwise
 from convnp.serialization import FunctionInConfig, Registry, get_registered_name
 
 __all__ = [
@@ -145,9 +146,22 @@ def sigmoid(x) -> np.ndarray:
     nor warns; the two branches are the same function written two ways.
     """
     x = _as_float(x)
-    e = np.exp(-np.abs(x))
-    one = x.dtype.type(1)
-    return np.where(x >= 0, one / (one + e), e / (one + e)).astype(x.dtype, copy=False)
+    return blockwise(_sigmoid_block, np.empty(x.shape, x.dtype), [x], (x.dtype, bool))
+
+
+def _sigmoid_block(out, x, e, negative) -> None:
+    """`sigmoid` of one block (`convnp.ops.elementwise.blockwise`): ``r = 1 / (1 + e)`` with
+    ``e = exp(-|x|)``, then ``e r`` where x < 0 (not ``1 - r``, which would lose the relative
+    accuracy of the small values)."""
+    one = out.dtype.type(1)
+    np.abs(x, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, one, out=out)
+    np.divide(one, out, out=out)
+    np.less(x, 0, out=negative)
+    e *= out
+    np.copyto(out, e, where=negative)
 
 
 @_tensor_aware
@@ -161,8 +175,9 @@ def softmax(x, axis: int = -1) -> np.ndarray:
 
 @_tensor_aware
 def tanh(x) -> np.ndarray:
-    """Hyperbolic tangent, elementwise."""
-    return np.tanh(_as_float(x))
+    """Hyperbolic tangent, elementwise (big arrays on all cores)."""
+    x = _as_float(x)
+    return blockwise(lambda out, xb: np.tanh(xb, out=out), np.empty(x.shape, x.dtype), [x])
 
 
 @_tensor_aware
@@ -208,7 +223,13 @@ def selu(x) -> np.ndarray:
 def silu(x) -> np.ndarray:
     """x * sigmoid(x) (also called swish)."""
     x = _as_float(x)
-    return x * sigmoid(x)
+    return blockwise(_silu_block, np.empty(x.shape, x.dtype), [x], (x.dtype, bool))
+
+
+def _silu_block(out, x, e, negative) -> None:
+    _sigmoid_block(out, x, e, negative)
+    with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as TensorFlow's, without a warning
+        out *= x
 
 
 swish = silu
@@ -242,7 +263,7 @@ def gelu(x, approximate: bool = False) -> np.ndarray:
     if approximate:
         inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)
         return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-    return _special.gelu(x)
+    return _special.gelu(x).astype(x.dtype, copy=False)  # float16 computes in float64
 
 
 @_tensor_aware
@@ -547,8 +568,22 @@ class _Silu(Activation):
         return silu(x)
 
     def backward(self, dy, x, y):
-        s = sigmoid(x)
-        return dy * (s + x * s * (x.dtype.type(1) - s))
+        # s + x s (1 - s) = s (1 - y) + y with s = y / x from the forward output (no exp again;
+        # 1/2 where x is 0)
+        dtype = np.result_type(x, y)
+        return blockwise(_silu_gradient_block, np.empty(np.shape(x), dtype), [dy, x, y],
+                         (dtype,)).astype(dy.dtype, copy=False)
+
+
+def _silu_gradient_block(out, dy, x, y, s) -> None:
+    one = out.dtype.type(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(y, x, out=s)
+    np.copyto(s, out.dtype.type(0.5), where=x == 0)
+    np.subtract(one, y, out=out)
+    out *= s
+    out += y
+    out *= dy
 
 
 class _LeakyRelu(Activation):

@@ -80,3 +80,25 @@ def test_relu_gradient_matches_the_mask_product(monkeypatch, size):
     np.testing.assert_array_equal(got.reshape(-1), np.multiply(dy, y > 0))
     with pytest.raises(ValueError, match="same size"):
         relu_gradient(dy, y[:-1])
+
+
+def test_blockwise_runs_a_kernel_over_blocks_and_threads_with_the_same_numbers():
+    from convnp.ops import elementwise
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 70_001)).astype(np.float32)  # more than one block and thread
+    w = rng.standard_normal(x.shape)  # float64: the kernel casts as NumPy's out= does
+
+    def kernel(out, xb, wb, scratch):
+        np.exp(xb, out=scratch)
+        np.multiply(scratch, wb, out=out, casting="same_kind")
+
+    got = elementwise.blockwise(kernel, np.empty_like(x), [x, w], (np.float32,))
+    np.testing.assert_array_equal(got, (np.exp(x) * w).astype(np.float32))
+    small = elementwise.blockwise(kernel, np.empty(5, np.float32), [x[0, :5], w[0, :5]],
+                                  (np.float32,))
+    np.testing.assert_array_equal(small, got[0, :5])
+    with pytest.raises(ValueError, match="sizes"):
+        elementwise.blockwise(kernel, np.empty(4, np.float32), [x[0, :5], w[0, :5]])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        elementwise.blockwise(kernel, np.empty((4, 4), np.float32).T, [x[0, :16], w[0, :16]])
