@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -150,19 +151,20 @@ def sigmoid(x) -> np.ndarray:
     return blockwise(_sigmoid_block, np.empty(x.shape, x.dtype), [x], (x.dtype, bool))
 
 
-def _sigmoid_block(out, x, e, negative) -> None:
-    """`sigmoid` of one block (`convnp.ops.elementwise.blockwise`): ``r = 1 / (1 + e)`` with
-    ``e = exp(-|x|)``, then ``e r`` where x < 0 (not ``1 - r``, which would lose the relative
-    accuracy of the small values)."""
+def _sigmoid_block(out, x, e, positive) -> None:
+    """`sigmoid` of one block (`convnp.ops.elementwise.blockwise`): with ``e = exp(-|x|)``,
+    ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` below (not ``1 - ...``, which would lose
+    the relative accuracy of the small values). The numerator is ``max(e, [x >= 0])``: a
+    masked copy (``np.copyto(..., where=)``) costs 12 ns a number on this AVX2 machine, three
+    times the exp."""
     one = out.dtype.type(1)
     np.abs(x, out=e)
     np.negative(e, out=e)
     np.exp(e, out=e)
     np.add(e, one, out=out)
-    np.divide(one, out, out=out)
-    np.less(x, 0, out=negative)
-    e *= out
-    np.copyto(out, e, where=negative)
+    np.greater_equal(x, 0, out=positive)
+    np.maximum(e, positive, out=e)
+    np.divide(e, out, out=out)
 
 
 @_tensor_aware
@@ -227,8 +229,8 @@ def silu(x) -> np.ndarray:
     return blockwise(_silu_block, np.empty(x.shape, x.dtype), [x], (x.dtype, bool))
 
 
-def _silu_block(out, x, e, negative) -> None:
-    _sigmoid_block(out, x, e, negative)
+def _silu_block(out, x, e, positive) -> None:
+    _sigmoid_block(out, x, e, positive)
     with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as TensorFlow's, without a warning
         out *= x
 
@@ -580,12 +582,14 @@ class _Silu(Activation):
 def _silu_gradient_block(out, dy, x, y, s) -> None:
     one = out.dtype.type(1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(y, x, out=s)
-    np.copyto(s, out.dtype.type(0.5), where=x == 0)
+        np.divide(y, x, out=s)  # 0 / 0 where x is 0, mended below (rare: not a masked copy)
     np.subtract(one, y, out=out)
     out *= s
     out += y
     out *= dy
+    if not math.isfinite(np.add.reduce(out)):
+        zero = x == 0
+        out[zero] = dy[zero] * out.dtype.type(0.5)
 
 
 class _LeakyRelu(Activation):
