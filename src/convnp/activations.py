@@ -241,8 +241,7 @@ swish = silu
 @_tensor_aware
 def leaky_relu(x, negative_slope: float = 0.2) -> np.ndarray:
     """x if x > 0 else negative_slope * x (Keras 3's default slope is 0.2)."""
-    x = _as_float(x)
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype, copy=False)
+    return elementwise.leaky_relu(_as_float(x), negative_slope)
 
 
 @_tensor_aware
@@ -599,7 +598,7 @@ class _LeakyRelu(Activation):
         return leaky_relu(x)
 
     def backward(self, dy, x, y):
-        return np.where(x > 0, dy, dy * dy.dtype.type(0.2)).astype(dy.dtype, copy=False)
+        return elementwise.select_gradient(dy, x > 0, 1.0, 0.2)
 
 
 class _Relu6(Activation):
@@ -609,7 +608,7 @@ class _Relu6(Activation):
         return relu6(x)
 
     def backward(self, dy, x, y):
-        return np.where((x > 0) & (x < 6), dy, 0).astype(dy.dtype, copy=False)
+        return np.multiply(dy, (x > 0) & (x < 6))  # a mask, not np.where's branch per number
 
 
 class _Exponential(Activation):
@@ -640,8 +639,7 @@ class _HardSigmoid(Activation):
         return hard_sigmoid(x)
 
     def backward(self, dy, x, y):
-        return np.where((x > -3) & (x < 3), dy / dy.dtype.type(6), 0).astype(dy.dtype,
-                                                                              copy=False)
+        return elementwise.select_gradient(dy, (x > -3) & (x < 3), 1 / 6)
 
 
 class _HardSilu(Activation):
@@ -652,8 +650,10 @@ class _HardSilu(Activation):
 
     def backward(self, dy, x, y):
         # x * h(x): h(x) + x * h'(x), with h' = 1/6 inside (-3, 3)
-        slope = np.where((x > -3) & (x < 3), x / x.dtype.type(6), 0)
-        return (dy * (hard_sigmoid(x) + slope)).astype(dy.dtype, copy=False)
+        slope = np.multiply(x, (x > -3) & (x < 3))  # x inside (-3, 3), else 0
+        slope *= x.dtype.type(1 / 6)
+        slope += hard_sigmoid(x)
+        return (dy * slope).astype(dy.dtype, copy=False)
 
 
 class _Mish(Activation):

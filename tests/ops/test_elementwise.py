@@ -102,3 +102,24 @@ def test_blockwise_runs_a_kernel_over_blocks_and_threads_with_the_same_numbers()
         elementwise.blockwise(kernel, np.empty(4, np.float32), [x[0, :5], w[0, :5]])
     with pytest.raises(ValueError, match="C-contiguous"):
         elementwise.blockwise(kernel, np.empty((4, 4), np.float32).T, [x[0, :16], w[0, :16]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.3, 1.0, 1.5])
+def test_leaky_relu_and_select_gradient_match_where(dtype, slope):
+    from convnp.ops.elementwise import leaky_relu, select_gradient
+
+    x = np.array(SPECIAL + list(np.random.default_rng(1).standard_normal(300) * 5), dtype=dtype)
+    with np.errstate(invalid="ignore"):
+        want = np.where(x > 0, x, x * dtype(slope))
+    got = leaky_relu(x, slope)
+    assert got.dtype == dtype
+    finite = np.isfinite(x)
+    np.testing.assert_array_equal(got[finite], want[finite])
+    assert got[x == np.inf][0] == np.inf and np.isnan(got[np.isnan(x)][0])
+    assert got[x == -np.inf][0] == (0 if slope == 0 else -np.inf)  # 0 * -inf is not NaN here
+    dy = np.random.default_rng(2).standard_normal(x.shape).astype(dtype)
+    grad = select_gradient(dy, x > 0, 1.0, slope)
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(grad, np.where(x > 0, dy, dy * dtype(slope)), rtol=1e-6)
+    np.testing.assert_array_equal(select_gradient(dy, x > 2, 0.5), np.where(x > 2, dy * 0.5, 0))

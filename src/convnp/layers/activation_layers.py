@@ -10,6 +10,7 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
+from convnp.ops import elementwise
 
 
 class _Elementwise(Layer):
@@ -46,15 +47,14 @@ class LeakyReLU(_Elementwise):
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
-        positive = x > 0
-        self._cache = positive
-        return np.where(positive, x, x * self.dtype.type(self.negative_slope))
+        self._cache = x > 0
+        return elementwise.leaky_relu(x, self.negative_slope)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         # slope `negative_slope` at 0 too, as TensorFlow's LeakyReluGrad (x > 0 ? 1 : slope)
         positive = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        return np.where(positive, dy, dy * self.dtype.type(self.negative_slope))
+        return elementwise.select_gradient(dy, positive, 1.0, self.negative_slope)
 
 
 @register
