@@ -60,6 +60,17 @@ import numpy as np
 
 from convnp.io import protobuf as pb
 from convnp.io._files import atomic_write
+from convnp.io._onnx_graph import (
+    NCHW,
+    PLAIN,
+    Builder,
+    Value,
+    activation,
+    axis_in,
+    f32,
+    has_activation,
+    refuse,
+)
 
 #: Lowest and highest opset this exporter writes. 13 is the first with Softmax on one axis
 #: and Pad/Clip/... taking their parameters as inputs; 21 is the newest checked in tests.
@@ -68,177 +79,6 @@ MAX_OPSET = 21
 
 # The IR version each opset first shipped with (onnx 1.8 .. 1.16); older readers accept it.
 _IR_VERSION = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
-
-# NHWC axis -> NCHW axis, for 4-D tensors.
-_NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
-_TO_NCHW = [0, 3, 1, 2]
-_TO_NHWC = [0, 2, 3, 1]
-
-NCHW = "nchw"
-PLAIN = "plain"  # the tensor as Keras has it (NHWC for 4-D, anything for other ranks)
-
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
-class _Value:
-    """A model tensor as ONNX values: its name in each layout made so far."""
-
-    def __init__(self, shape: tuple, names: dict[str, str]):
-        self.shape = tuple(shape)
-        self.names = dict(names)
-
-    @property
-    def rank(self) -> int:
-        return len(self.shape)
-
-
-class _Builder:
-    """Collects nodes and initializers, and hands out unique value names."""
-
-    def __init__(self, opset: int):
-        self.opset = opset
-        self.nodes: list[bytes] = []
-        self.initializers: list[bytes] = []
-        self._used: set[str] = set()
-
-    def name(self, base: str) -> str:
-        """A value/node name not used yet, derived from ``base``."""
-        candidate = base
-        count = 1
-        while candidate in self._used:
-            candidate = f"{base}_{count}"
-            count += 1
-        self._used.add(candidate)
-        return candidate
-
-    def constant(self, base: str, array: np.ndarray) -> str:
-        name = self.name(base)
-        self.initializers.append(pb.tensor_proto(name, array))
-        return name
-
-    def node(self, op_type: str, inputs: list[str], output_base: str, **attributes) -> str:
-        """Add one node with one output; return the output's name."""
-        output = self.name(output_base)
-        self.nodes.append(pb.node_proto(op_type, inputs, [output], name=output, **attributes))
-        return output
-
-    # -- layouts --------------------------------------------------------------------------
-
-    def get(self, value: _Value, layout: str) -> str:
-        """The name of ``value`` in ``layout``, adding a Transpose the first time."""
-        if layout in value.names:
-            return value.names[layout]
-        if value.rank != 4:
-            # Only 4-D tensors have two layouts; everything else is kept as Keras has it.
-            return value.names[PLAIN]
-        if layout == NCHW:
-            source = value.names[PLAIN]
-            name = self.node("Transpose", [source], f"{source}/nchw", perm=_TO_NCHW)
-        else:
-            source = value.names[NCHW]
-            name = self.node("Transpose", [source], f"{source}/nhwc", perm=_TO_NHWC)
-        value.names[layout] = name
-        return name
-
-    def preferred(self, value: _Value) -> tuple[str, str]:
-        """A layout ``value`` already has (NCHW first, to avoid transposes), and its name."""
-        if value.rank == 4 and NCHW in value.names:
-            return NCHW, value.names[NCHW]
-        return PLAIN, value.names[PLAIN]
-
-
-def _axis_in(layout: str, rank: int, keras_axis: int) -> int:
-    """Where Keras axis ``keras_axis`` of a rank-``rank`` tensor sits in ``layout``."""
-    axis = keras_axis % rank
-    if layout == NCHW and rank == 4:
-        return _NHWC_TO_NCHW_AXIS[axis]
-    return axis
-
-
-def _activation(b: _Builder, name_or_obj, x: str, layout: str, rank: int, base: str,
-                layer) -> str:
-    """Apply a Keras activation to value ``x``; return the output name."""
-    name = getattr(name_or_obj, "name", name_or_obj) or "linear"
-    if name == "linear":
-        return x
-    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus",
-              "softsign": "Softsign", "exponential": "Exp"}
-    if name in simple:
-        return b.node(simple[name], [x], base)
-    if name == "softmax":
-        return b.node("Softmax", [x], base, axis=_axis_in(layout, rank, -1))
-    if name == "elu":
-        return b.node("Elu", [x], base, alpha=1.0)
-    if name == "selu":
-        return b.node("Selu", [x], base, alpha=_SELU_ALPHA, gamma=_SELU_SCALE)
-    if name == "leaky_relu":
-        return b.node("LeakyRelu", [x], base, alpha=0.2)
-    if name == "relu6":
-        low = b.constant(f"{base}/min", np.array(0.0, dtype=np.float32))
-        high = b.constant(f"{base}/max", np.array(6.0, dtype=np.float32))
-        return b.node("Clip", [x, low, high], base)
-    if name in ("silu", "swish"):
-        gate = b.node("Sigmoid", [x], f"{base}/sigmoid")
-        return b.node("Mul", [x, gate], base)
-    if name == "mish":  # x * tanh(softplus(x)); ONNX's Mish op needs opset 18
-        soft = b.node("Tanh", [b.node("Softplus", [x], f"{base}/softplus")], f"{base}/tanh")
-        return b.node("Mul", [x, soft], base)
-    if name == "log_softmax":
-        return b.node("LogSoftmax", [x], base, axis=_axis_in(layout, rank, -1))
-    if name == "log_sigmoid":  # -softplus(-x)
-        soft = b.node("Softplus", [b.node("Neg", [x], f"{base}/neg")], f"{base}/softplus")
-        return b.node("Neg", [soft], base)
-    if name == "hard_tanh":
-        low = b.constant(f"{base}/min", np.array(-1.0, dtype=np.float32))
-        high = b.constant(f"{base}/max", np.array(1.0, dtype=np.float32))
-        return b.node("Clip", [x, low, high], base)
-    if name == "celu":
-        return b.node("Celu", [x], base, alpha=1.0)
-    if name in ("hard_sigmoid", "hard_silu"):
-        # Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)
-        gate = b.node("HardSigmoid", [x], base if name == "hard_sigmoid" else f"{base}/gate",
-                      alpha=1.0 / 6.0, beta=0.5)
-        return gate if name == "hard_sigmoid" else b.node("Mul", [x, gate], base)
-    if name == "gelu":
-        # x * Phi(x) = x * 0.5 * (1 + erf(x / sqrt(2))); ONNX's Gelu op needs opset 20
-        scaled = b.node("Mul", [x, b.constant(f"{base}/inv_sqrt2",
-                                              np.array(2 ** -0.5, dtype=np.float32))],
-                        f"{base}/scaled")
-        erf = b.node("Erf", [scaled], f"{base}/erf")
-        one = b.constant(f"{base}/one", np.array(1.0, dtype=np.float32))
-        half = b.constant(f"{base}/half", np.array(0.5, dtype=np.float32))
-        cdf = b.node("Mul", [b.node("Add", [erf, one], f"{base}/erf_plus_one"), half],
-                     f"{base}/cdf")
-        return b.node("Mul", [x, cdf], base)
-    if name in ("hard_shrink", "soft_shrink"):
-        # ONNX's Shrink: x -/+ bias beyond +-lambd, else 0 (bias 0: the hard shrink)
-        limit = float(getattr(name_or_obj, "threshold", 0.5))
-        return b.node("Shrink", [x], base, lambd=limit,
-                      bias=limit if name == "soft_shrink" else 0.0)
-    if name == "tanh_shrink":
-        return b.node("Sub", [x, b.node("Tanh", [x], f"{base}/tanh")], base)
-    if name == "squareplus":  # (x + sqrt(x * x + b)) / 2
-        square = b.node("Mul", [x, x], f"{base}/square")
-        shift = b.constant(f"{base}/b", np.array(getattr(name_or_obj, "b", 4.0), np.float32))
-        root = b.node("Sqrt", [b.node("Add", [square, shift], f"{base}/plus_b")],
-                      f"{base}/sqrt")
-        half = b.constant(f"{base}/half", np.array(0.5, dtype=np.float32))
-        return b.node("Mul", [b.node("Add", [x, root], f"{base}/sum"), half], base)
-    if name == "sparse_plus":
-        # (clip(x, -1, 1) + 1)**2 / 4 + relu(x - 1): 0 below -1, x above 1
-        one = b.constant(f"{base}/one", np.array(1.0, dtype=np.float32))
-        low = b.constant(f"{base}/min", np.array(-1.0, dtype=np.float32))
-        clipped = b.node("Clip", [x, low, one], f"{base}/clip")
-        lifted = b.node("Add", [clipped, one], f"{base}/lifted")
-        quarter = b.constant(f"{base}/quarter", np.array(0.25, dtype=np.float32))
-        middle = b.node("Mul", [b.node("Mul", [lifted, lifted], f"{base}/square"), quarter],
-                        f"{base}/middle")
-        above = b.node("Relu", [b.node("Sub", [x, one], f"{base}/minus_one")], f"{base}/above")
-        return b.node("Add", [middle, above], base)
-    raise ValueError(f"cannot export layer '{layer.name}' ({type(layer).__name__}) to ONNX: "
-                     f"activation {name!r} has no ONNX mapping")
-
 
 def _window_pads(layer, in_hw: tuple) -> dict[str, Any]:
     """``pads`` [top, left, bottom, right] from convnp's geometry, or SAME_UPPER when the
@@ -256,46 +96,39 @@ def _window_pads(layer, in_hw: tuple) -> dict[str, Any]:
     return {"pads": [top, left, bottom, right]}
 
 
-def _f32(array) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(array, dtype=np.float32))
-
-
-def _refuse(layer, why: str) -> ValueError:
-    return ValueError(f"cannot export layer '{layer.name}' of type {type(layer).__name__} "
-                      f"to ONNX: {why}")
 
 
 # -- exporters: one function per layer class (or family), collected in `EXPORTERS` -----------
 
 
-def _conv_transpose(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _conv_transpose(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """ConvTranspose: Keras' crop as the begin pads, trailing zero rows as output_padding."""
     from convnp.ops import padding as geometry
 
     x = inputs[0]
     kernel = layer.kernel.value  # (f_h, f_w, filters, n_C_in) -> ONNX (n_C_in, filters, f_h, f_w)
     args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel",
-                                      _f32(np.transpose(kernel, (3, 2, 0, 1))))]
+                                      f32(np.transpose(kernel, (3, 2, 0, 1))))]
     if layer.bias is not None:
-        args.append(b.constant(f"{layer.name}/bias", _f32(layer.bias.value)))
+        args.append(b.constant(f"{layer.name}/bias", f32(layer.bias.value)))
     begin, end, extra = [], [], []
     for n, f, s, e, out in zip(x.shape[1:3], layer.kernel_size, layer.strides,
                                layer.output_padding or (None, None), out_shape[1:3]):
         if n is None:
-            raise _refuse(layer, "the input height and width must be known")
+            raise refuse(layer, "the input height and width must be known")
         full = (n - 1) * s + f
         crop = geometry.transpose_crop(n, f, s, layer.padding, out)
         begin.append(crop)
         end.append(max(full - crop - out, 0))
         extra.append(max(out - (full - crop), 0))
-    y = b.node("ConvTranspose", args, f"{layer.name}/conv" if _has_act(layer) else layer.name,
+    y = b.node("ConvTranspose", args, f"{layer.name}/conv" if has_activation(layer) else layer.name,
                kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
                pads=begin + end, output_padding=extra, dilations=[1, 1], group=1)
-    y = _activation(b, layer.activation, y, NCHW, 4, layer.name, layer)
-    return _Value(out_shape, {NCHW: y})
+    y = activation(b, layer.activation, y, NCHW, 4, layer.name, layer)
+    return Value(out_shape, {NCHW: y})
 
 
-def _upsampling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _upsampling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Resize by the integer factors: nearest as floor(o / s), bilinear on half-pixel centres."""
     scales = b.constant(f"{layer.name}/scales",
                         np.array([1, 1, *layer.size], dtype=np.float32))
@@ -305,10 +138,10 @@ def _upsampling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _
     else:
         attrs = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
     y = b.node("Resize", [b.get(inputs[0], NCHW), "", scales], layer.name, **attrs)
-    return _Value(out_shape, {NCHW: y})
+    return Value(out_shape, {NCHW: y})
 
 
-def _cropping(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _cropping(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     (top, bottom), (left, right) = layer.cropping
     big = np.iinfo(np.int64).max
     starts = b.constant(f"{layer.name}/starts", np.array([top, left], dtype=np.int64))
@@ -316,14 +149,14 @@ def _cropping(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Va
                       np.array([-bottom or big, -right or big], dtype=np.int64))
     axes = b.constant(f"{layer.name}/axes", np.array([2, 3], dtype=np.int64))
     y = b.node("Slice", [b.get(inputs[0], NCHW), starts, ends, axes], layer.name)
-    return _Value(out_shape, {NCHW: y})
+    return Value(out_shape, {NCHW: y})
 
 
 _MERGE_OPS = {"Subtract": "Sub", "Multiply": "Mul", "Maximum": "Max", "Minimum": "Min",
               "Average": "Mean"}
 
 
-def _elementwise_merge(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _elementwise_merge(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Sub / Mul / Max / Min / Mean on the inputs in one layout (ONNX broadcasts as NumPy)."""
     rank = inputs[0].rank
     layout = NCHW if rank == 4 and any(NCHW in v.names for v in inputs) else PLAIN
@@ -336,11 +169,11 @@ def _elementwise_merge(b: _Builder, layer, inputs: list[_Value], out_shape: tupl
                        f"{layer.name}/{i}")
     else:
         y = b.node(op, names, layer.name)
-    return _Value(out_shape, {layout: y})
+    return Value(out_shape, {layout: y})
 
 
-def _elementwise_activation(b: _Builder, layer, inputs: list[_Value], out_shape: tuple
-                            ) -> _Value:
+def _elementwise_activation(b: Builder, layer, inputs: list[Value], out_shape: tuple
+                            ) -> Value:
     layout, src = b.preferred(inputs[0])
     cls = type(layer).__name__
     if cls == "LeakyReLU":
@@ -349,54 +182,54 @@ def _elementwise_activation(b: _Builder, layer, inputs: list[_Value], out_shape:
         y = b.node("Elu", [src], layer.name, alpha=layer.alpha)
     else:  # Softmax
         if isinstance(layer.axis, list):
-            raise _refuse(layer, "softmax over several axes has no ONNX operator")
+            raise refuse(layer, "softmax over several axes has no ONNX operator")
         y = b.node("Softmax", [src], layer.name,
-                   axis=_axis_in(layout, inputs[0].rank, layer.axis))
-    return _Value(out_shape, {layout: y})
+                   axis=axis_in(layout, inputs[0].rank, layer.axis))
+    return Value(out_shape, {layout: y})
 
 
-def _prelu(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
-    slope = b.constant(f"{layer.name}/alpha", _f32(layer.alpha.value))  # broadcasts on PLAIN
-    return _Value(out_shape, {PLAIN: b.node("PRelu", [b.get(inputs[0], PLAIN), slope],
+def _prelu(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    slope = b.constant(f"{layer.name}/alpha", f32(layer.alpha.value))  # broadcasts on PLAIN
+    return Value(out_shape, {PLAIN: b.node("PRelu", [b.get(inputs[0], PLAIN), slope],
                                             layer.name)})
 
 
-def _identity(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _identity(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     return inputs[0]  # noise layers are the identity at inference
 
 
-def _reshape(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _reshape(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     shape = b.constant(f"{layer.name}/shape", np.array([0, *layer.target_shape], np.int64))
-    return _Value(out_shape, {PLAIN: b.node("Reshape", [b.get(inputs[0], PLAIN), shape],
+    return Value(out_shape, {PLAIN: b.node("Reshape", [b.get(inputs[0], PLAIN), shape],
                                             layer.name)})
 
 
-def _permute(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
-    return _Value(out_shape, {PLAIN: b.node("Transpose", [b.get(inputs[0], PLAIN)],
+def _permute(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    return Value(out_shape, {PLAIN: b.node("Transpose", [b.get(inputs[0], PLAIN)],
                                             layer.name, perm=[0, *layer.dims])})
 
 
-def _layer_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tuple
-                         ) -> _Value:
+def _layer_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple
+                         ) -> Value:
     x = inputs[0]
     axes = layer._axes(x.rank)
     if b.opset < 17 or axes != tuple(range(axes[0], x.rank)):
-        raise _refuse(layer, "ONNX's LayerNormalization (opset >= 17) normalizes trailing axes "
+        raise refuse(layer, "ONNX's LayerNormalization (opset >= 17) normalizes trailing axes "
                              f"only; got axes {axes} at opset {b.opset}")
     shape = tuple(x.shape[a] for a in axes)
     gamma = layer.gamma.value if layer.gamma is not None else np.ones(shape, np.float32)
-    args = [b.get(x, PLAIN), b.constant(f"{layer.name}/gamma", _f32(gamma))]
+    args = [b.get(x, PLAIN), b.constant(f"{layer.name}/gamma", f32(gamma))]
     if layer.beta is not None:
-        args.append(b.constant(f"{layer.name}/beta", _f32(layer.beta.value)))
+        args.append(b.constant(f"{layer.name}/beta", f32(layer.beta.value)))
     y = b.node("LayerNormalization", args, layer.name, axis=axes[0], epsilon=layer.epsilon)
-    return _Value(out_shape, {PLAIN: y})
+    return Value(out_shape, {PLAIN: y})
 
 
-def _conv(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _conv(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Conv2D as Conv; DepthwiseConv2D as a Conv with one group per input channel."""
     x = inputs[0]
     if x.rank != 4:
-        raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+        raise refuse(layer, f"expects a 4-D input, got shape {x.shape}")
     kernel = layer.kernel.value
     f_h, f_w, n_C_prev, n_out = kernel.shape
     if type(layer).__name__ == "Conv2D":
@@ -407,48 +240,48 @@ def _conv(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
         # (C * k, 1, f_h, f_w)
         onnx_kernel = np.transpose(kernel, (2, 3, 0, 1)).reshape(n_C_prev * n_out, 1, f_h, f_w)
         group = n_C_prev
-    args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel", _f32(onnx_kernel))]
+    args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel", f32(onnx_kernel))]
     if layer.bias is not None:
-        args.append(b.constant(f"{layer.name}/bias", _f32(layer.bias.value)))
-    conv = b.node("Conv", args, f"{layer.name}/conv" if _has_act(layer) else layer.name,
+        args.append(b.constant(f"{layer.name}/bias", f32(layer.bias.value)))
+    conv = b.node("Conv", args, f"{layer.name}/conv" if has_activation(layer) else layer.name,
                   kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
                   dilations=list(layer.dilation_rate), group=group,
                   **_window_pads(layer, x.shape[1:3]))
-    y = _activation(b, layer.activation, conv, NCHW, 4, layer.name, layer)
-    return _Value(out_shape, {NCHW: y})
+    y = activation(b, layer.activation, conv, NCHW, 4, layer.name, layer)
+    return Value(out_shape, {NCHW: y})
 
 
-def _separable_conv(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _separable_conv(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """The depthwise Conv, then a 1x1 Conv with the bias, then the activation."""
     x = inputs[0]
     base = layer.name
     if x.rank != 4:
-        raise _refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+        raise refuse(layer, f"expects a 4-D input, got shape {x.shape}")
     f_h, f_w, n_C_prev, k = layer.depthwise_kernel.shape
-    depthwise = b.constant(f"{base}/depthwise_kernel", _f32(np.transpose(
+    depthwise = b.constant(f"{base}/depthwise_kernel", f32(np.transpose(
         layer.depthwise_kernel.value, (2, 3, 0, 1)).reshape(n_C_prev * k, 1, f_h, f_w)))
     mid = b.node("Conv", [b.get(x, NCHW), depthwise], f"{base}/depthwise",
                  kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
                  dilations=list(layer.dilation_rate), group=n_C_prev,
                  **_window_pads(layer, x.shape[1:3]))
-    args = [mid, b.constant(f"{base}/pointwise_kernel", _f32(np.transpose(
+    args = [mid, b.constant(f"{base}/pointwise_kernel", f32(np.transpose(
         layer.pointwise_kernel.value, (3, 2, 0, 1))))]
     if layer.bias is not None:
-        args.append(b.constant(f"{base}/bias", _f32(layer.bias.value)))
-    conv = b.node("Conv", args, f"{base}/conv" if _has_act(layer) else base,
+        args.append(b.constant(f"{base}/bias", f32(layer.bias.value)))
+    conv = b.node("Conv", args, f"{base}/conv" if has_activation(layer) else base,
                   kernel_shape=[1, 1], strides=[1, 1], group=1)
-    y = _activation(b, layer.activation, conv, NCHW, 4, base, layer)
-    return _Value(out_shape, {NCHW: y})
+    y = activation(b, layer.activation, conv, NCHW, 4, base, layer)
+    return Value(out_shape, {NCHW: y})
 
 
-def _dense(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _dense(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Gemm on a 2-D input, MatMul + Add on a higher rank; then the activation."""
     x = inputs[0]
     base = layer.name
-    kernel = b.constant(f"{base}/kernel", _f32(layer.kernel.value))
-    bias = None if layer.bias is None else b.constant(f"{base}/bias", _f32(layer.bias.value))
+    kernel = b.constant(f"{base}/kernel", f32(layer.kernel.value))
+    bias = None if layer.bias is None else b.constant(f"{base}/bias", f32(layer.bias.value))
     src = b.get(x, PLAIN)
-    pre = f"{base}/linear" if _has_act(layer) else base
+    pre = f"{base}/linear" if has_activation(layer) else base
     if x.rank == 2:
         z = b.node("Gemm", [src, kernel] + ([bias] if bias else []), pre,
                    alpha=1.0, beta=1.0, transA=0, transB=0)
@@ -456,12 +289,12 @@ def _dense(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value
         z = b.node("MatMul", [src, kernel], f"{pre}/matmul" if bias else pre)
         if bias:
             z = b.node("Add", [z, bias], pre)
-    y = _activation(b, layer.activation, z, PLAIN, len(out_shape), base, layer)
-    return _Value(out_shape, {PLAIN: y})
+    y = activation(b, layer.activation, z, PLAIN, len(out_shape), base, layer)
+    return Value(out_shape, {PLAIN: y})
 
 
-def _batch_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tuple
-                         ) -> _Value:
+def _batch_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple
+                         ) -> Value:
     """BatchNormalization on the channel axis; Mul + Add (the inference map) on another."""
     x = inputs[0]
     base = layer.name
@@ -471,13 +304,13 @@ def _batch_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tu
     layout, src = b.preferred(x)
     if x.rank == 4:
         layout, src = NCHW, b.get(x, NCHW)
-    axis = _axis_in(layout, x.rank, layer.axis)
+    axis = axis_in(layout, x.rank, layer.axis)
     if axis == 1:
         args = [src,
-                b.constant(f"{base}/gamma", _f32(gamma)),
-                b.constant(f"{base}/beta", _f32(beta)),
-                b.constant(f"{base}/moving_mean", _f32(layer.moving_mean.value)),
-                b.constant(f"{base}/moving_variance", _f32(layer.moving_variance.value))]
+                b.constant(f"{base}/gamma", f32(gamma)),
+                b.constant(f"{base}/beta", f32(beta)),
+                b.constant(f"{base}/moving_mean", f32(layer.moving_mean.value)),
+                b.constant(f"{base}/moving_variance", f32(layer.moving_variance.value))]
         y = b.node("BatchNormalization", args, base, epsilon=float(layer.epsilon),
                    momentum=float(layer.momentum))
     else:
@@ -488,26 +321,26 @@ def _batch_normalization(b: _Builder, layer, inputs: list[_Value], out_shape: tu
         shift = beta - layer.moving_mean.value * scale
         bshape = [1] * x.rank
         bshape[axis] = n
-        s = b.constant(f"{base}/scale", _f32(scale).reshape(bshape))
-        t = b.constant(f"{base}/shift", _f32(shift).reshape(bshape))
+        s = b.constant(f"{base}/scale", f32(scale).reshape(bshape))
+        t = b.constant(f"{base}/shift", f32(shift).reshape(bshape))
         y = b.node("Add", [b.node("Mul", [src, s], f"{base}/mul"), t], base)
-    return _Value(out_shape, {layout: y})
+    return Value(out_shape, {layout: y})
 
 
-def _activation_layer(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _activation_layer(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     layout, src = b.preferred(inputs[0])
-    y = _activation(b, layer.activation, src, layout, inputs[0].rank, layer.name, layer)
+    y = activation(b, layer.activation, src, layout, inputs[0].rank, layer.name, layer)
     if y == src:  # linear
         return inputs[0]
-    return _Value(out_shape, {layout: y})
+    return Value(out_shape, {layout: y})
 
 
-def _relu(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _relu(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     layout, src = b.preferred(inputs[0])
-    return _Value(out_shape, {layout: _relu_layer(b, layer, src, layer.name)})
+    return Value(out_shape, {layout: _relu_layer(b, layer, src, layer.name)})
 
 
-def _pooling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     x = inputs[0]
     attrs = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
                  **_window_pads(layer, x.shape[1:3]))
@@ -516,10 +349,10 @@ def _pooling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Val
         y = b.node("AveragePool", [b.get(x, NCHW)], layer.name, count_include_pad=0, **attrs)
     else:
         y = b.node("MaxPool", [b.get(x, NCHW)], layer.name, **attrs)
-    return _Value(out_shape, {NCHW: y})
+    return Value(out_shape, {NCHW: y})
 
 
-def _global_pooling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _global_pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """GlobalAveragePool / GlobalMaxPool, then Flatten unless keepdims."""
     base = layer.name
     op = ("GlobalAveragePool" if type(layer).__name__ == "GlobalAveragePooling2D"
@@ -527,60 +360,60 @@ def _global_pooling(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) 
     keepdims = getattr(layer, "keepdims", False)
     pooled = b.node(op, [b.get(inputs[0], NCHW)], base if keepdims else f"{base}/pool")
     if keepdims:
-        return _Value(out_shape, {NCHW: pooled})
-    return _Value(out_shape, {PLAIN: b.node("Flatten", [pooled], base, axis=1)})
+        return Value(out_shape, {NCHW: pooled})
+    return Value(out_shape, {PLAIN: b.node("Flatten", [pooled], base, axis=1)})
 
 
-def _zero_padding(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _zero_padding(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     (top, bottom), (left, right) = layer.padding
     pads = b.constant(f"{layer.name}/pads",
                       np.array([0, 0, top, left, 0, 0, bottom, right], dtype=np.int64))
     y = b.node("Pad", [b.get(inputs[0], NCHW), pads], layer.name, mode="constant")
-    return _Value(out_shape, {NCHW: y})
+    return Value(out_shape, {NCHW: y})
 
 
-def _flatten(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _flatten(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     x = inputs[0]
     if x.rank == 2:
         return x
     # NHWC order, so that the flattened features line up with Keras's Dense kernel.
-    return _Value(out_shape, {PLAIN: b.node("Flatten", [b.get(x, PLAIN)], layer.name, axis=1)})
+    return Value(out_shape, {PLAIN: b.node("Flatten", [b.get(x, PLAIN)], layer.name, axis=1)})
 
 
-def _add(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _add(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
     names = [b.get(v, layout) for v in inputs]
     if len(names) == 1:
         return inputs[0]
     y = b.node("Add" if len(names) == 2 else "Sum", names, layer.name)
-    return _Value(out_shape, {layout: y})
+    return Value(out_shape, {layout: y})
 
 
-def _custom_scale(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _custom_scale(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """InceptionResNetV2's ``shortcut + residual * scale``: a Mul by a constant, an Add."""
     layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
     shortcut, residual = (b.get(v, layout) for v in inputs)
     scale = b.constant(f"{layer.name}/scale", np.array(layer.scale, dtype=np.float32))
     scaled = b.node("Mul", [residual, scale], f"{layer.name}/scaled")
-    return _Value(out_shape, {layout: b.node("Add", [shortcut, scaled], layer.name)})
+    return Value(out_shape, {layout: b.node("Add", [shortcut, scaled], layer.name)})
 
 
-def _concatenate(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _concatenate(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     rank = inputs[0].rank
     layout = NCHW if rank == 4 and NCHW in inputs[0].names else PLAIN
     names = [b.get(v, layout) for v in inputs]
-    y = b.node("Concat", names, layer.name, axis=_axis_in(layout, rank, layer.axis))
-    return _Value(out_shape, {layout: y})
+    y = b.node("Concat", names, layer.name, axis=axis_in(layout, rank, layer.axis))
+    return Value(out_shape, {layout: y})
 
 
-def _nested_model(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _nested_model(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """A model used as a layer: its own calls, inlined (the same walk as the outer model);
     the list of its outputs' values when it has several (`_output_pick` takes each)."""
     values = _emit_graph(b, layer, inputs)
     return values[0] if len(values) == 1 else values
 
 
-def _output_pick(b: _Builder, layer, inputs: list, out_shape: tuple) -> _Value:
+def _output_pick(b: Builder, layer, inputs: list, out_shape: tuple) -> Value:
     """One output of a call with several (`convnp.layers.base.OutputPick`): no node."""
     return inputs[0][layer.index]
 
@@ -590,7 +423,7 @@ _TF_OPS = {"add": "Add", "sub": "Sub", "mul": "Mul", "truediv": "Div", "rsub": "
            "rtruediv": "Div"}
 
 
-def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _tf_op(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Arithmetic with a constant (``x / 127.5``, ``1.0 - x``), or the channel order reversed,
     on the tensor as Keras has it (a per-channel constant broadcasts on its last axis)."""
     x = b.get(inputs[0], PLAIN)
@@ -599,10 +432,10 @@ def _tf_op(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value
         args = [b.constant(f"{layer.name}/{key}", np.array([value], np.int64)) for key, value
                 in (("starts", -1), ("ends", np.iinfo(np.int64).min), ("axes", -1),
                     ("steps", -1))]
-        return _Value(out_shape, {PLAIN: b.node("Slice", [x, *args], layer.name)})
-    c = b.constant(f"{layer.name}/value", _f32(layer.value))
+        return Value(out_shape, {PLAIN: b.node("Slice", [x, *args], layer.name)})
+    c = b.constant(f"{layer.name}/value", f32(layer.value))
     operands = [c, x] if layer.constant_first else [x, c]
-    return _Value(out_shape, {PLAIN: b.node(_TF_OPS[layer.op], operands, layer.name)})
+    return Value(out_shape, {PLAIN: b.node(_TF_OPS[layer.op], operands, layer.name)})
 
 
 # -- tensor functions applied to KerasTensors (TFOpLambda) -------------------------------------
@@ -643,7 +476,7 @@ def _check_op_lambda(layer) -> None:
     name = layer.function.op_name
     known = {*_LAMBDA_UNARY, *_LAMBDA_BINARY, *_LAMBDA_REDUCE, *_LAMBDA_OTHER}
     if name not in known:
-        raise _refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
+        raise refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
                              f"{', '.join(sorted(known))})")
     args = _lambda_arguments(layer)
     used = 1 if name in _LAMBDA_UNARY or name == "square" else \
@@ -654,10 +487,10 @@ def _check_op_lambda(layer) -> None:
                                                        param.VAR_KEYWORD) \
                 and not (value is param.default or (not isinstance(value, np.ndarray)
                                                      and value == param.default)):
-            raise _refuse(layer, f"{name}'s argument {param.name}={value!r} has no ONNX "
+            raise refuse(layer, f"{name}'s argument {param.name}={value!r} has no ONNX "
                                  "mapping")
     if name == "squeeze" and args[1] is None:
-        raise _refuse(layer, "squeeze needs its axis (it could drop the batch axis)")
+        raise refuse(layer, "squeeze needs its axis (it could drop the batch axis)")
     if name == "get_item":
         _slicing_plan(layer, args[1], len(layer.input_shape))
 
@@ -667,7 +500,7 @@ def _slicing_plan(layer, key, rank: int) -> tuple[list, list[int], list[int]]:
     unsqueeze)``; refuses what is not basic indexing."""
     items = list(key) if isinstance(key, tuple) else [key]
     if sum(item is Ellipsis for item in items) > 1:
-        raise _refuse(layer, "an index with two Ellipses")
+        raise refuse(layer, "an index with two Ellipses")
     used = sum(1 for item in items if item is not None and item is not Ellipsis)
     for at, item in enumerate(items):  # by identity: an array index compares elementwise
         if item is Ellipsis:
@@ -682,7 +515,7 @@ def _slicing_plan(layer, key, rank: int) -> tuple[list, list[int], list[int]]:
         elif isinstance(item, slice):
             if not all(p is None or isinstance(p, (int, np.integer)) for p in
                        (item.start, item.stop, item.step)):
-                raise _refuse(layer, f"slice {item} is not made of integers")
+                raise refuse(layer, f"slice {item} is not made of integers")
             step = 1 if item.step is None else int(item.step)
             if item != slice(None) and item != slice(None, None, 1):
                 start = item.start if item.start is not None else (0 if step > 0 else _INT64_MAX)
@@ -697,16 +530,16 @@ def _slicing_plan(layer, key, rank: int) -> tuple[list, list[int], list[int]]:
             squeeze.append(axis)
             axis += 1
         else:
-            raise _refuse(layer, f"index {item!r:.40} is not an int, a slice, None or Ellipsis")
+            raise refuse(layer, f"index {item!r:.40} is not an int, a slice, None or Ellipsis")
     if axis > rank:
-        raise _refuse(layer, f"an index of {axis} axes on a tensor of rank {rank}")
+        raise refuse(layer, f"an index of {axis} axes on a tensor of rank {rank}")
     if 0 in squeeze or any(row[2] == 0 for row in rows):
-        raise _refuse(layer, "indexing the batch axis")
+        raise refuse(layer, "indexing the batch axis")
     # Squeeze runs before Unsqueeze, whose axes are positions in the final output (`out`)
     return rows, squeeze, unsqueeze
 
 
-def _op_lambda(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _Value:
+def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     from convnp.layers.op_layer import Slot
 
     name = layer.function.op_name
@@ -715,7 +548,7 @@ def _op_lambda(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _V
     def operand(value, label: str) -> str:
         if isinstance(value, Slot):
             return b.get(inputs[value.index], PLAIN)
-        return b.constant(f"{layer.name}/{label}", _f32(value))
+        return b.constant(f"{layer.name}/{label}", f32(value))
 
     def ints(label: str, values) -> str:
         return b.constant(f"{layer.name}/{label}", np.asarray(values, dtype=np.int64).ravel())
@@ -768,13 +601,13 @@ def _op_lambda(b: _Builder, layer, inputs: list[_Value], out_shape: tuple) -> _V
             y = b.node("Unsqueeze", [y, ints("unsqueeze", unsqueeze)], layer.name)
         if y == x:
             y = b.node("Identity", [x], layer.name)
-    return _Value(out_shape, {PLAIN: y})
+    return Value(out_shape, {PLAIN: y})
 
 
 #: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
 #: the nodes of one call and returns its output value. The keys are exactly the classes that
 #: can be exported; any other layer is refused by name before anything is written.
-EXPORTERS: dict[str, Callable[..., _Value]] = {
+EXPORTERS: dict[str, Callable[..., Value]] = {
     "Conv2D": _conv, "DepthwiseConv2D": _conv, "SeparableConv2D": _separable_conv,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
@@ -794,11 +627,9 @@ EXPORTERS: dict[str, Callable[..., _Value]] = {
 }
 
 
-def _has_act(layer) -> bool:
-    return (getattr(layer.activation, "name", None) or "linear") != "linear"
 
 
-def _relu_layer(b: _Builder, layer, x: str, base: str) -> str:
+def _relu_layer(b: Builder, layer, x: str, base: str) -> str:
     """Keras's ReLU(max_value, negative_slope, threshold) as ONNX nodes."""
     max_value = layer.max_value
     slope = float(layer.negative_slope)
@@ -842,23 +673,23 @@ def _check_graph(model) -> None:
         layer = node.layer
         cls = type(layer).__name__
         if cls not in EXPORTERS:
-            raise _refuse(layer, f"no ONNX exporter for this layer type (exportable: "
+            raise refuse(layer, f"no ONNX exporter for this layer type (exportable: "
                                  f"{', '.join(sorted(EXPORTERS))})")
         if not getattr(layer, "built", True):
-            raise _refuse(layer, "the layer is not built")
+            raise refuse(layer, "the layer is not built")
         if getattr(layer, "data_format", "channels_last") not in (None, "channels_last"):
-            raise _refuse(layer, f"data_format={layer.data_format!r} is not supported")
+            raise refuse(layer, f"data_format={layer.data_format!r} is not supported")
         if EXPORTERS[cls] is _nested_model:
             _check_graph(layer)
         if EXPORTERS[cls] is _op_lambda:
             _check_op_lambda(layer)
 
 
-def _emit_graph(b: _Builder, model, input_values: list[_Value]) -> list[_Value]:
+def _emit_graph(b: Builder, model, input_values: list[Value]) -> list[Value]:
     """Emit every call of ``model``'s graph, as written (``nodes``, not the fused schedule),
     on ``input_values``; return the values of its outputs."""
     graph = _model_graph(model)
-    values: dict[int, _Value] = dict(zip(graph.input_slots, input_values))
+    values: dict[int, Value] = dict(zip(graph.input_slots, input_values))
     for node in graph.nodes:
         args = [values[s] for s in node.inputs]
         values[node.out] = EXPORTERS[type(node.layer).__name__](
@@ -896,11 +727,11 @@ def export_bytes(model, opset: int = 17) -> bytes:
     opset = int(opset)
     graph = _model_graph(model)
     _check_graph(model)
-    b = _Builder(opset)
+    b = Builder(opset)
     graph_inputs, input_values = [], []
     for t in graph.inputs:
         name = b.name(t.layer.name if t.layer is not None else t.name)
-        input_values.append(_Value(t.shape, {PLAIN: name}))
+        input_values.append(Value(t.shape, {PLAIN: name}))
         graph_inputs.append(pb.value_info_proto(name, _dims(t.shape, name)))
     output_values = _emit_graph(b, model, input_values)
 
