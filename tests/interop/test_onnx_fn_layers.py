@@ -32,7 +32,8 @@ CASES = {
         L.Conv2D(4, 1)(i)))),
     "prelu": lambda i: L.PReLU(alpha_initializer="random_normal", shared_axes=[1, 2])(i),
     "noise_reshape_permute": lambda i: L.Permute((2, 1))(L.Reshape((-1, 3))(
-        L.GaussianNoise(0.5)(L.SpatialDropout2D(0.5)(i)))),
+        L.GaussianNoise(0.5)(L.SpatialDropout2D(0.5)(L.GaussianDropout(0.3)(
+            L.AlphaDropout(0.2)(i)))))),
     "layer_norm": lambda i: L.LayerNormalization(beta_initializer="random_normal")(
         L.Conv2D(4, 1)(i)),
     "keras_tensor_arithmetic": lambda i: 2.0 / (1.0 - L.Conv2D(3, 1)(i / 4.0) * 0.5 + 3.0)
@@ -59,7 +60,7 @@ def test_unet_block_exports():
 
 @pytest.mark.parametrize("layer_fn, name", [
     (lambda i: L.Dot(axes=1)([L.Flatten()(i), L.Flatten()(i)]), "Dot"),
-    (lambda i: L.Conv1D(2, 3)(L.Reshape((30, 3))(i)), "Conv1D"),
+    (lambda i: L.ConvLSTM1D(2, 3)(L.Reshape((5, 6, 3))(i)), "ConvLSTM1D"),
     (lambda i: L.Softmax(axis=[1, 2])(i), "Softmax"),
 ])
 def test_refused_by_name(layer_fn, name):

@@ -258,12 +258,18 @@ def test_onnx_export_of_grouped_conv2d():
     np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
 
 
-def test_new_one_d_layers_are_refused_by_onnx_by_name():
+def test_new_one_d_layers_export_to_onnx():
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
     from convnp.io.onnx import export_bytes
 
-    model = tf.keras.Sequential([tf.keras.Input((6, 2)), L.DepthwiseConv1D(3, name="dw1")])
-    with pytest.raises(ValueError, match="dw1"):
-        export_bytes(model)
+    tf.keras.utils.set_random_seed(2)
+    model = tf.keras.Sequential([tf.keras.Input((6, 2)), L.DepthwiseConv1D(3, name="dw1"),
+                                 L.Conv1DTranspose(2, 3, strides=2), L.SeparableConv1D(3, 2)])
+    x = np.random.default_rng(0).standard_normal((2, 6, 2)).astype("float32")
+    session = ort.InferenceSession(export_bytes(model), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
 
 
 def test_saving_module_reads_new_layers_by_name(tmp_path):

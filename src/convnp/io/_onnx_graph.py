@@ -1,10 +1,11 @@
 """The graph builder the ONNX exporters share (`convnp.io.onnx` holds the exporters' table).
 
 A model tensor is a `Value`: its shape as Keras has it and its ONNX value names, one per
-layout made so far. ``PLAIN`` is the tensor as Keras has it (NHWC for images); ``NCHW`` is
-the only layout of ONNX's convolution and pooling operators, for 4-D tensors. `Builder.get`
-adds the Transpose from one to the other the first time a layout is asked for, so each value
-is transposed at most once per direction however many layers read it.
+layout made so far. ``PLAIN`` is the tensor as Keras has it (channels last); ``NCHW`` is
+channels first, the only layout of ONNX's convolution and pooling operators, for tensors of
+rank 3 to 5 (``(N, C, W)``, ``(N, C, H, W)``, ``(N, C, D, H, W)``). `Builder.get` adds the
+Transpose from one to the other the first time a layout is asked for, so each value is
+transposed at most once per direction however many layers read it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,21 @@ import numpy as np
 
 from convnp.io import protobuf as pb
 
-# NHWC axis -> NCHW axis, for 4-D tensors.
-_NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
-_TO_NCHW = [0, 3, 1, 2]
-_TO_NHWC = [0, 2, 3, 1]
+NCHW = "nchw"  # channels first: (N, C, W), (N, C, H, W) or (N, C, D, H, W)
+PLAIN = "plain"  # the tensor as Keras has it (channels last)
 
-NCHW = "nchw"
-PLAIN = "plain"  # the tensor as Keras has it (NHWC for 4-D, anything for other ranks)
+#: the ranks that have a channels-first layout (sequences, images, volumes)
+SPATIAL_RANKS = (3, 4, 5)
+
+
+def to_channels_first(rank: int) -> list[int]:
+    """The Transpose perm from channels last to channels first (``[0, 3, 1, 2]`` for 4-D)."""
+    return [0, rank - 1, *range(1, rank - 1)]
+
+
+def to_channels_last(rank: int) -> list[int]:
+    """The Transpose perm back (``[0, 2, 3, 1]`` for 4-D)."""
+    return [0, *range(2, rank), 1]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -73,30 +82,41 @@ class Builder:
         """The name of ``value`` in ``layout``, adding a Transpose the first time."""
         if layout in value.names:
             return value.names[layout]
-        if value.rank != 4:
-            # Only 4-D tensors have two layouts; everything else is kept as Keras has it.
+        if value.rank not in SPATIAL_RANKS:
+            # Only sequences, images and volumes have two layouts; the rest stays as Keras has it.
             return value.names[PLAIN]
         if layout == NCHW:
             source = value.names[PLAIN]
-            name = self.node("Transpose", [source], f"{source}/nchw", perm=_TO_NCHW)
+            name = self.node("Transpose", [source], f"{source}/nchw",
+                             perm=to_channels_first(value.rank))
         else:
             source = value.names[NCHW]
-            name = self.node("Transpose", [source], f"{source}/nhwc", perm=_TO_NHWC)
+            name = self.node("Transpose", [source], f"{source}/nhwc",
+                             perm=to_channels_last(value.rank))
         value.names[layout] = name
         return name
 
     def preferred(self, value: Value) -> tuple[str, str]:
         """A layout ``value`` already has (NCHW first, to avoid transposes), and its name."""
-        if value.rank == 4 and NCHW in value.names:
+        if value.rank in SPATIAL_RANKS and NCHW in value.names:
             return NCHW, value.names[NCHW]
         return PLAIN, value.names[PLAIN]
+
+    def shared_layout(self, values: list[Value]) -> str:
+        """The layout for an elementwise operator on ``values`` (same rank): NCHW when the
+        first is already there, else PLAIN."""
+        rank = values[0].rank
+        if rank in SPATIAL_RANKS and NCHW in values[0].names and all(
+                v.rank == rank for v in values):
+            return NCHW
+        return PLAIN
 
 
 def axis_in(layout: str, rank: int, keras_axis: int) -> int:
     """Where Keras axis ``keras_axis`` of a rank-``rank`` tensor sits in ``layout``."""
     axis = keras_axis % rank
-    if layout == NCHW and rank == 4:
-        return _NHWC_TO_NCHW_AXIS[axis]
+    if layout == NCHW and rank in SPATIAL_RANKS and axis:
+        return 1 if axis == rank - 1 else axis + 1
     return axis
 
 

@@ -5,34 +5,39 @@
     # then, anywhere:  onnxruntime.InferenceSession("happy.onnx").run(None, {"input_layer": x})
 
 The ONNX graph takes the same input as the model: NHWC float32 with a symbolic batch axis
-(``"batch"``). ONNX's convolution and pooling operators are NCHW only, so the graph transposes
-once where NHWC data first meets such an operator (perm ``[0, 3, 1, 2]``), stays NCHW from
-layer to layer, and transposes back (perm ``[0, 2, 3, 1]``) only where the NHWC order matters:
-before `Flatten` (so the flattened order, and so the following Dense kernel, is Keras's) and
-for 4-D model outputs. Each value is converted at most once per layout, however many layers
-read it.
+(``"batch"``). ONNX's convolution and pooling operators are channels first only, so the graph
+transposes once where channels-last data first meets such an operator (perm ``[0, 3, 1, 2]``
+for images, ``[0, 2, 1]`` for sequences, ``[0, 4, 1, 2, 3]`` for volumes), stays channels
+first from layer to layer, and transposes back only where Keras's order matters: before
+`Flatten` (so the flattened order, and so the following Dense kernel, is Keras's), before
+layers that work on the tensor as Keras has it, and for model outputs. Each value is
+converted at most once per layout, however many layers read it (`convnp.io._onnx_graph`).
 
-Layer mapping:
+Layer mapping (``N`` = 1, 2, 3 where the layer exists in that many spatial dimensions):
 
 =========================  ===============================================================
 convnp layer               ONNX nodes
 =========================  ===============================================================
 InputLayer                 graph input ``(batch, H, W, C)``
-Conv2D                     Conv (``W = kernel.transpose(3, 2, 0, 1)``, ``group = groups``, ``pads``
-                           ``[top, left, bottom, right]``, ``dilations``) + activation
-DepthwiseConv2D            Conv with ``group = C`` (``W`` of shape ``(C * k, 1, f_h, f_w)``)
-SeparableConv2D            the depthwise Conv, then a 1x1 Conv with the bias, + activation
+ConvND                     Conv (``W = kernel.transpose(3, 2, 0, 1)`` for 2-D, ``group =
+                           groups``, ``pads`` ``[begins..., ends...]``, ``dilations``; Conv1D's
+                           'causal' pads before only) + activation
+DepthwiseConv1D/2D         Conv with ``group = C`` (``W`` of shape ``(C * k, 1, *window)``)
+SeparableConv1D/2D         the depthwise Conv, then a 1x1 Conv with the bias, + activation
+ConvNDTranspose            ConvTranspose (Keras' crop as pads, extra rows as output_padding)
 Dense                      Gemm (2-D input) or MatMul + Add (higher rank) + activation
 BatchNormalization         BatchNormalization (inference: scale, B, mean, var, epsilon)
                            on the channel axis; Mul + Add on another axis
 ReLU / Activation          Relu, Sigmoid, Tanh, Softmax (on the Keras last axis), LeakyRelu,
                            Elu, Selu, Softplus, Softsign, Exp, Clip (relu6), x * Sigmoid(x)
-MaxPooling2D               MaxPool with explicit pads
-AveragePooling2D           AveragePool with explicit pads, ``count_include_pad=0`` (TF's rule)
-GlobalAverage/MaxPooling   GlobalAveragePool / GlobalMaxPool, then Flatten unless keepdims
-ZeroPadding2D              Pad (constant 0)
+MaxPoolingND               MaxPool with explicit pads
+AveragePoolingND           AveragePool with explicit pads, ``count_include_pad=0`` (TF's rule)
+GlobalAverage/MaxPoolingND GlobalAveragePool / GlobalMaxPool, then Flatten unless keepdims
+ZeroPaddingND, CroppingND  Pad (constant 0), Slice
+UpSamplingND               Resize (nearest, floor of ``o / size``; UpSampling2D's bilinear on
+                           half-pixel centres)
 Flatten                    Transpose to NHWC, then Flatten(axis=1)
-Dropout                    nothing (inference is the identity)
+Dropout, SpatialDropoutND  nothing (inference is the identity); also the noise layers
 Add, Concatenate           Add / Sum, Concat (NHWC axis mapped to NCHW where applied in NCHW)
 TensorFlowOpLayer          Add / Sub / Mul / Div with the constant (either side; ``x / 255.0``,
                            ``preprocess_input``), Slice with step -1 for reversed channels
@@ -40,7 +45,7 @@ TFOpLambda                 the tensor function's operator (``keras.ops.mean`` ->
                            ``x[:, ::2, None, 0]`` -> Slice, Squeeze, Unsqueeze; see
                            ``_op_lambda``), on the tensor as Keras has it
 a nested model             its own calls, inlined
-(functional-API layers)    see the exporters after ``_cropping`` (ConvTranspose, Resize, ...)
+(functional-API layers)    see the exporters after ``_cropping`` (Resize, Sub, PRelu, ...)
 =========================  ===============================================================
 
 The exporters are one table, `EXPORTERS` (layer class name -> function); its keys are the
@@ -80,59 +85,87 @@ MAX_OPSET = 21
 # The IR version each opset first shipped with (onnx 1.8 .. 1.16); older readers accept it.
 _IR_VERSION = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
 
-def _window_pads(layer, in_hw: tuple) -> dict[str, Any]:
-    """``pads`` [top, left, bottom, right] from convnp's geometry, or SAME_UPPER when the
+def _spatial(layer, x: Value) -> int:
+    """The number of spatial axes of ``layer``'s window (1, 2 or 3), checked against ``x``."""
+    n = len(getattr(layer, "kernel_size", None) or layer.pool_size)
+    if x.rank != n + 2:
+        raise refuse(layer, f"expects a {n + 2}-D input, got shape {x.shape}")
+    return n
+
+
+def _window_pads(layer, in_sizes: tuple) -> dict[str, Any]:
+    """``pads`` ``[begin..., end...]`` (one of each per spatial axis) from convnp's geometry
+    (TF's 'same': the odd extra at the end; 'causal': all before), or SAME_UPPER when a
     spatial size is unknown (ONNX then computes TF's 'same' at run time)."""
     from convnp.ops import padding as geometry
 
     kernel = getattr(layer, "kernel_size", None) or layer.pool_size
-    kernel = geometry.dilated_kernel(kernel, getattr(layer, "dilation_rate", (1, 1)))
+    dilation = getattr(layer, "dilation_rate", None) or (1,) * len(kernel)
+    spread = [(f - 1) * d + 1 for f, d in zip(kernel, dilation)]
     if layer.padding == "valid":
-        return {"pads": [0, 0, 0, 0]}
-    if any(n is None for n in in_hw):
+        return {"pads": [0] * (2 * len(kernel))}
+    if layer.padding == "causal":  # Conv1D: zeros only before the sequence
+        return {"pads": [spread[0] - 1, 0]}
+    if any(n is None for n in in_sizes):
         return {"auto_pad": "SAME_UPPER"}
-    (top, bottom), (left, right) = geometry.resolve_padding("same", in_hw, kernel,
-                                                             layer.strides)
-    return {"pads": [top, left, bottom, right]}
+    pairs = [geometry.same_padding(n, f, s) for n, f, s in zip(in_sizes, spread, layer.strides)]
+    return {"pads": [p[0] for p in pairs] + [p[1] for p in pairs]}
 
 
+def _window_kernel(kernel: np.ndarray, n: int) -> np.ndarray:
+    """A Keras kernel ``(*window, a, b)`` as ONNX's ``(b, a, *window)``."""
+    return np.transpose(kernel, (n + 1, n, *range(n)))
+
+
+def _depthwise_kernel(kernel: np.ndarray, n: int) -> np.ndarray:
+    """A Keras depthwise kernel ``(*window, C, k)`` as ONNX's grouped ``(C * k, 1, *window)``:
+    Keras' output channel ``c * k + j`` is ONNX's (group c, filter j)."""
+    channels, multiplier = kernel.shape[n], kernel.shape[n + 1]
+    return np.transpose(kernel, (n, n + 1, *range(n))).reshape(
+        channels * multiplier, 1, *kernel.shape[:n])
 
 
 # -- exporters: one function per layer class (or family), collected in `EXPORTERS` -----------
 
 
 def _conv_transpose(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    """ConvTranspose: Keras' crop as the begin pads, trailing zero rows as output_padding."""
+    """ConvTranspose (1-D to 3-D): Keras' crop as the begin pads, trailing zero rows as
+    output_padding."""
     from convnp.ops import padding as geometry
 
     x = inputs[0]
-    kernel = layer.kernel.value  # (f_h, f_w, filters, n_C_in) -> ONNX (n_C_in, filters, f_h, f_w)
+    n = _spatial(layer, x)
+    # kernel (*window, filters, n_C_in) -> ONNX (n_C_in, filters, *window)
     args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel",
-                                      f32(np.transpose(kernel, (3, 2, 0, 1))))]
+                                      f32(_window_kernel(layer.kernel.value, n)))]
     if layer.bias is not None:
         args.append(b.constant(f"{layer.name}/bias", f32(layer.bias.value)))
+    dilation = tuple(getattr(layer, "dilation_rate", None) or (1,) * n)
     begin, end, extra = [], [], []
-    for n, f, s, e, out in zip(x.shape[1:3], layer.kernel_size, layer.strides,
-                               layer.output_padding or (None, None), out_shape[1:3]):
-        if n is None:
-            raise refuse(layer, "the input height and width must be known")
-        full = (n - 1) * s + f
-        crop = geometry.transpose_crop(n, f, s, layer.padding, out)
+    for size, f, d, s, out in zip(x.shape[1:-1], layer.kernel_size, dilation, layer.strides,
+                                  out_shape[1:-1]):
+        if size is None:
+            raise refuse(layer, "the input's spatial sizes must be known")
+        spread = (f - 1) * d + 1
+        full = (size - 1) * s + spread
+        crop = geometry.transpose_crop(size, spread, s, layer.padding, out)
         begin.append(crop)
         end.append(max(full - crop - out, 0))
         extra.append(max(out - (full - crop), 0))
-    y = b.node("ConvTranspose", args, f"{layer.name}/conv" if has_activation(layer) else layer.name,
+    y = b.node("ConvTranspose", args,
+               f"{layer.name}/conv" if has_activation(layer) else layer.name,
                kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-               pads=begin + end, output_padding=extra, dilations=[1, 1], group=1)
-    y = activation(b, layer.activation, y, NCHW, 4, layer.name, layer)
+               pads=begin + end, output_padding=extra, dilations=list(dilation), group=1)
+    y = activation(b, layer.activation, y, NCHW, n + 2, layer.name, layer)
     return Value(out_shape, {NCHW: y})
 
 
 def _upsampling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    """Resize by the integer factors: nearest as floor(o / s), bilinear on half-pixel centres."""
-    scales = b.constant(f"{layer.name}/scales",
-                        np.array([1, 1, *layer.size], dtype=np.float32))
-    if layer.interpolation == "nearest":
+    """Resize by the integer factors: nearest as floor(o / s) (UpSampling1D/2D/3D repeat
+    each step), bilinear (UpSampling2D) on half-pixel centres."""
+    size = layer.size if isinstance(layer.size, (tuple, list)) else (layer.size,)
+    scales = b.constant(f"{layer.name}/scales", np.array([1, 1, *size], dtype=np.float32))
+    if getattr(layer, "interpolation", "nearest") == "nearest":
         attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
                  "nearest_mode": "floor"}
     else:
@@ -141,13 +174,20 @@ def _upsampling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Val
     return Value(out_shape, {NCHW: y})
 
 
+def _border_pairs(given) -> list[tuple[int, int]]:
+    """A ZeroPadding/Cropping layer's ``(before, after)`` per spatial axis (the 1-D layers keep
+    one pair, the others one per axis)."""
+    if isinstance(given[0], (int, np.integer)):
+        return [tuple(given)]
+    return [tuple(pair) for pair in given]
+
+
 def _cropping(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    (top, bottom), (left, right) = layer.cropping
+    pairs = _border_pairs(layer.cropping)
     big = np.iinfo(np.int64).max
-    starts = b.constant(f"{layer.name}/starts", np.array([top, left], dtype=np.int64))
-    ends = b.constant(f"{layer.name}/ends",
-                      np.array([-bottom or big, -right or big], dtype=np.int64))
-    axes = b.constant(f"{layer.name}/axes", np.array([2, 3], dtype=np.int64))
+    starts = b.constant(f"{layer.name}/starts", np.array([p[0] for p in pairs], np.int64))
+    ends = b.constant(f"{layer.name}/ends", np.array([-p[1] or big for p in pairs], np.int64))
+    axes = b.constant(f"{layer.name}/axes", np.arange(2, 2 + len(pairs), dtype=np.int64))
     y = b.node("Slice", [b.get(inputs[0], NCHW), starts, ends, axes], layer.name)
     return Value(out_shape, {NCHW: y})
 
@@ -158,8 +198,7 @@ _MERGE_OPS = {"Subtract": "Sub", "Multiply": "Mul", "Maximum": "Max", "Minimum":
 
 def _elementwise_merge(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Sub / Mul / Max / Min / Mean on the inputs in one layout (ONNX broadcasts as NumPy)."""
-    rank = inputs[0].rank
-    layout = NCHW if rank == 4 and any(NCHW in v.names for v in inputs) else PLAIN
+    layout = b.shared_layout(inputs)
     names = [b.get(v, layout) for v in inputs]
     op = _MERGE_OPS[type(layer).__name__]
     if op in ("Sub", "Mul"):  # binary: chain them
@@ -226,51 +265,45 @@ def _layer_normalization(b: Builder, layer, inputs: list[Value], out_shape: tupl
 
 
 def _conv(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    """Conv2D as Conv; DepthwiseConv2D as a Conv with one group per input channel."""
+    """Conv1D/2D/3D as Conv; DepthwiseConv1D/2D as a Conv with one group per input channel."""
     x = inputs[0]
-    if x.rank != 4:
-        raise refuse(layer, f"expects a 4-D input, got shape {x.shape}")
+    n = _spatial(layer, x)
     kernel = layer.kernel.value
-    f_h, f_w, n_C_prev, n_out = kernel.shape
-    if type(layer).__name__ == "Conv2D":
-        # grouped: ONNX's (n_out, n_C_prev / group, f_h, f_w) is the same transpose
-        onnx_kernel, group = np.transpose(kernel, (3, 2, 0, 1)), layer.groups
+    if type(layer).__name__.startswith("Depthwise"):
+        onnx_kernel, group = _depthwise_kernel(kernel, n), kernel.shape[n]
     else:
-        # Keras' output channel c * k + j is ONNX's (group c, filter j), so the kernel is
-        # (C * k, 1, f_h, f_w)
-        onnx_kernel = np.transpose(kernel, (2, 3, 0, 1)).reshape(n_C_prev * n_out, 1, f_h, f_w)
-        group = n_C_prev
+        # grouped: ONNX's (n_out, n_C_prev / group, *window) is the same transpose
+        onnx_kernel, group = _window_kernel(kernel, n), layer.groups
     args = [b.get(x, NCHW), b.constant(f"{layer.name}/kernel", f32(onnx_kernel))]
     if layer.bias is not None:
         args.append(b.constant(f"{layer.name}/bias", f32(layer.bias.value)))
     conv = b.node("Conv", args, f"{layer.name}/conv" if has_activation(layer) else layer.name,
                   kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
                   dilations=list(layer.dilation_rate), group=group,
-                  **_window_pads(layer, x.shape[1:3]))
-    y = activation(b, layer.activation, conv, NCHW, 4, layer.name, layer)
+                  **_window_pads(layer, x.shape[1:-1]))
+    y = activation(b, layer.activation, conv, NCHW, n + 2, layer.name, layer)
     return Value(out_shape, {NCHW: y})
 
 
 def _separable_conv(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    """The depthwise Conv, then a 1x1 Conv with the bias, then the activation."""
+    """The depthwise Conv, then a 1x1 Conv with the bias, then the activation (1-D, 2-D)."""
     x = inputs[0]
     base = layer.name
-    if x.rank != 4:
-        raise refuse(layer, f"expects a 4-D input, got shape {x.shape}")
-    f_h, f_w, n_C_prev, k = layer.depthwise_kernel.shape
-    depthwise = b.constant(f"{base}/depthwise_kernel", f32(np.transpose(
-        layer.depthwise_kernel.value, (2, 3, 0, 1)).reshape(n_C_prev * k, 1, f_h, f_w)))
+    n = _spatial(layer, x)
+    channels = layer.depthwise_kernel.shape[n]
+    depthwise = b.constant(f"{base}/depthwise_kernel",
+                           f32(_depthwise_kernel(layer.depthwise_kernel.value, n)))
     mid = b.node("Conv", [b.get(x, NCHW), depthwise], f"{base}/depthwise",
                  kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-                 dilations=list(layer.dilation_rate), group=n_C_prev,
-                 **_window_pads(layer, x.shape[1:3]))
-    args = [mid, b.constant(f"{base}/pointwise_kernel", f32(np.transpose(
-        layer.pointwise_kernel.value, (3, 2, 0, 1))))]
+                 dilations=list(layer.dilation_rate), group=channels,
+                 **_window_pads(layer, x.shape[1:-1]))
+    args = [mid, b.constant(f"{base}/pointwise_kernel",
+                            f32(_window_kernel(layer.pointwise_kernel.value, n)))]
     if layer.bias is not None:
         args.append(b.constant(f"{base}/bias", f32(layer.bias.value)))
     conv = b.node("Conv", args, f"{base}/conv" if has_activation(layer) else base,
-                  kernel_shape=[1, 1], strides=[1, 1], group=1)
-    y = activation(b, layer.activation, conv, NCHW, 4, base, layer)
+                  kernel_shape=[1] * n, strides=[1] * n, group=1)
+    y = activation(b, layer.activation, conv, NCHW, n + 2, base, layer)
     return Value(out_shape, {NCHW: y})
 
 
@@ -341,10 +374,12 @@ def _relu(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 
 
 def _pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """MaxPool / AveragePool over 1 to 3 spatial axes."""
     x = inputs[0]
+    _spatial(layer, x)
     attrs = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides),
-                 **_window_pads(layer, x.shape[1:3]))
-    if type(layer).__name__ == "AveragePooling2D":
+                 **_window_pads(layer, x.shape[1:-1]))
+    if type(layer).__name__.startswith("Average"):
         # TF averages over the real cells of a padded window only.
         y = b.node("AveragePool", [b.get(x, NCHW)], layer.name, count_include_pad=0, **attrs)
     else:
@@ -355,7 +390,7 @@ def _pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 def _global_pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """GlobalAveragePool / GlobalMaxPool, then Flatten unless keepdims."""
     base = layer.name
-    op = ("GlobalAveragePool" if type(layer).__name__ == "GlobalAveragePooling2D"
+    op = ("GlobalAveragePool" if type(layer).__name__.startswith("GlobalAverage")
           else "GlobalMaxPool")
     keepdims = getattr(layer, "keepdims", False)
     pooled = b.node(op, [b.get(inputs[0], NCHW)], base if keepdims else f"{base}/pool")
@@ -365,9 +400,9 @@ def _global_pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) ->
 
 
 def _zero_padding(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    (top, bottom), (left, right) = layer.padding
-    pads = b.constant(f"{layer.name}/pads",
-                      np.array([0, 0, top, left, 0, 0, bottom, right], dtype=np.int64))
+    pairs = _border_pairs(layer.padding)
+    pads = b.constant(f"{layer.name}/pads", np.array(
+        [0, 0, *(p[0] for p in pairs), 0, 0, *(p[1] for p in pairs)], dtype=np.int64))
     y = b.node("Pad", [b.get(inputs[0], NCHW), pads], layer.name, mode="constant")
     return Value(out_shape, {NCHW: y})
 
@@ -381,7 +416,7 @@ def _flatten(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 
 
 def _add(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
+    layout = b.shared_layout(inputs)
     names = [b.get(v, layout) for v in inputs]
     if len(names) == 1:
         return inputs[0]
@@ -391,7 +426,7 @@ def _add(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 
 def _custom_scale(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """InceptionResNetV2's ``shortcut + residual * scale``: a Mul by a constant, an Add."""
-    layout = NCHW if inputs[0].rank == 4 and NCHW in inputs[0].names else PLAIN
+    layout = b.shared_layout(inputs)
     shortcut, residual = (b.get(v, layout) for v in inputs)
     scale = b.constant(f"{layer.name}/scale", np.array(layer.scale, dtype=np.float32))
     scaled = b.node("Mul", [residual, scale], f"{layer.name}/scaled")
@@ -400,7 +435,7 @@ def _custom_scale(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> V
 
 def _concatenate(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     rank = inputs[0].rank
-    layout = NCHW if rank == 4 and NCHW in inputs[0].names else PLAIN
+    layout = b.shared_layout(inputs)
     names = [b.get(v, layout) for v in inputs]
     y = b.node("Concat", names, layer.name, axis=axis_in(layout, rank, layer.axis))
     return Value(out_shape, {layout: y})
@@ -608,15 +643,24 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
 #: the nodes of one call and returns its output value. The keys are exactly the classes that
 #: can be exported; any other layer is refused by name before anything is written.
 EXPORTERS: dict[str, Callable[..., Value]] = {
-    "Conv2D": _conv, "DepthwiseConv2D": _conv, "SeparableConv2D": _separable_conv,
+    **dict.fromkeys(("Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D"),
+                    _conv),
+    "SeparableConv1D": _separable_conv, "SeparableConv2D": _separable_conv,
+    **dict.fromkeys(("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"),
+                    _conv_transpose),
+    **dict.fromkeys((f"{kind}Pooling{n}D" for kind in ("Max", "Average") for n in (1, 2, 3)),
+                    _pooling),
+    **dict.fromkeys((f"Global{kind}Pooling{n}D" for kind in ("Max", "Average")
+                     for n in (1, 2, 3)), _global_pooling),
+    **dict.fromkeys((f"ZeroPadding{n}D" for n in (1, 2, 3)), _zero_padding),
+    **dict.fromkeys((f"Cropping{n}D" for n in (1, 2, 3)), _cropping),
+    **dict.fromkeys((f"UpSampling{n}D" for n in (1, 2, 3)), _upsampling),
+    **dict.fromkeys(("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                     *(f"SpatialDropout{n}D" for n in (1, 2, 3))), _identity),
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
-    "MaxPooling2D": _pooling, "AveragePooling2D": _pooling,
-    "GlobalAveragePooling2D": _global_pooling, "GlobalMaxPooling2D": _global_pooling,
-    "ZeroPadding2D": _zero_padding, "Flatten": _flatten,
-    "Dropout": _identity, "SpatialDropout2D": _identity, "GaussianNoise": _identity,
+    "Flatten": _flatten,
     "Add": _add, "CustomScaleLayer": _custom_scale, "Concatenate": _concatenate,
-    "Conv2DTranspose": _conv_transpose, "UpSampling2D": _upsampling, "Cropping2D": _cropping,
     **dict.fromkeys(_MERGE_OPS, _elementwise_merge),
     **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
     "PReLU": _prelu, "Reshape": _reshape, "Permute": _permute,
