@@ -59,7 +59,7 @@ def test_unet_block_exports():
 
 
 @pytest.mark.parametrize("layer_fn, name", [
-    (lambda i: L.Dot(axes=1)([L.Flatten()(i), L.Flatten()(i)]), "Dot"),
+    (lambda i: L.Discretization([0.0, 0.5])(i), "Discretization"),
     (lambda i: L.ConvLSTM1D(2, 3)(L.Reshape((5, 6, 3))(i)), "ConvLSTM1D"),
     (lambda i: L.Softmax(axis=[1, 2])(i), "Softmax"),
 ])

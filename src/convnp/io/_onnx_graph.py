@@ -16,6 +16,7 @@ from convnp.io import protobuf as pb
 
 NCHW = "nchw"  # channels first: (N, C, W), (N, C, H, W) or (N, C, D, H, W)
 PLAIN = "plain"  # the tensor as Keras has it (channels last)
+IDS = "ids"  # the tensor as int64 (Embedding's ids; an integer graph input)
 
 #: the ranks that have a channels-first layout (sequences, images, volumes)
 SPATIAL_RANKS = (3, 4, 5)
@@ -54,6 +55,11 @@ class Builder:
         self.nodes: list[bytes] = []
         self.initializers: list[bytes] = []
         self._used: set[str] = set()
+        #: the graph call being emitted (`convnp.models.functional.Node`); its ``template``
+        #: holds the call's arguments when a layer is called with more than its input
+        self.call = None
+        #: the functions of the Lambda calls, traced into models (by `convnp.io.onnx`)
+        self.traced: dict = {}
 
     def name(self, base: str) -> str:
         """A value/node name not used yet, derived from ``base``."""
@@ -70,23 +76,55 @@ class Builder:
         self.initializers.append(pb.tensor_proto(name, array))
         return name
 
+    def ints(self, base: str, values) -> str:
+        """An int64 vector constant (shapes, axes, pads, Slice bounds)."""
+        return self.constant(base, np.asarray(values, dtype=np.int64).ravel())
+
+    def scalar(self, base: str, value: float) -> str:
+        """A float32 scalar constant (broadcasts against any tensor)."""
+        return self.constant(base, np.array(value, dtype=np.float32))
+
     def node(self, op_type: str, inputs: list[str], output_base: str, **attributes) -> str:
         """Add one node with one output; return the output's name."""
         output = self.name(output_base)
         self.nodes.append(pb.node_proto(op_type, inputs, [output], name=output, **attributes))
         return output
 
+    def nodes_with_outputs(self, op_type: str, inputs: list[str], output_bases: list[str],
+                           **attributes) -> list[str]:
+        """Add one node with several outputs (LSTM's ``Y, Y_h, Y_c``); return their names."""
+        outputs = [self.name(base) for base in output_bases]
+        self.nodes.append(pb.node_proto(op_type, inputs, outputs, name=outputs[0],
+                                        **attributes))
+        return outputs
+
+    def reduce(self, op_type: str, x: str, axes, base: str, keepdims: bool = True) -> str:
+        """A Reduce* node over ``axes``: its axes are an input from opset 18 (ReduceSum: 13),
+        an attribute before."""
+        axes = [int(a) for a in np.atleast_1d(axes)]
+        if op_type == "ReduceSum" or self.opset >= 18:
+            return self.node(op_type, [x, self.ints(f"{base}/axes", axes)], base,
+                             keepdims=int(keepdims))
+        return self.node(op_type, [x], base, axes=axes, keepdims=int(keepdims))
+
     # -- layouts --------------------------------------------------------------------------
 
     def get(self, value: Value, layout: str) -> str:
-        """The name of ``value`` in ``layout``, adding a Transpose the first time."""
+        """The name of ``value`` in ``layout``, adding a Transpose (or a Cast between float
+        and ``IDS``) the first time."""
         if layout in value.names:
             return value.names[layout]
-        if value.rank not in SPATIAL_RANKS:
+        if layout == IDS:
+            source = self.get(value, PLAIN)
+            name = self.node("Cast", [source], f"{source}/ids", to=pb.INT64)
+        elif layout == PLAIN and NCHW not in value.names:  # an integer graph input
+            source = value.names[IDS]
+            name = self.node("Cast", [source], f"{source}/float", to=pb.FLOAT)
+        elif value.rank not in SPATIAL_RANKS:
             # Only sequences, images and volumes have two layouts; the rest stays as Keras has it.
-            return value.names[PLAIN]
-        if layout == NCHW:
-            source = value.names[PLAIN]
+            return self.get(value, PLAIN)
+        elif layout == NCHW:
+            source = self.get(value, PLAIN)
             name = self.node("Transpose", [source], f"{source}/nchw",
                              perm=to_channels_first(value.rank))
         else:
@@ -100,7 +138,7 @@ class Builder:
         """A layout ``value`` already has (NCHW first, to avoid transposes), and its name."""
         if value.rank in SPATIAL_RANKS and NCHW in value.names:
             return NCHW, value.names[NCHW]
-        return PLAIN, value.names[PLAIN]
+        return PLAIN, self.get(value, PLAIN)
 
     def shared_layout(self, values: list[Value]) -> str:
         """The layout for an elementwise operator on ``values`` (same rank): NCHW when the

@@ -44,8 +44,17 @@ TensorFlowOpLayer          Add / Sub / Mul / Div with the constant (either side;
 TFOpLambda                 the tensor function's operator (``keras.ops.mean`` -> ReduceMean,
                            ``x[:, ::2, None, 0]`` -> Slice, Squeeze, Unsqueeze; see
                            ``_op_lambda``), on the tensor as Keras has it
+Lambda                     its function traced on symbolic tensors, then as TFOpLambda
 a nested model             its own calls, inlined
-(functional-API layers)    see the exporters after ``_cropping`` (Resize, Sub, PRelu, ...)
+Rescaling, Normalization   Mul + Add, Sub + Div by the layer's constants
+Resizing, CenterCrop       Resize on half-pixel centres (``sizes`` input), Slice, Pad
+random augmentation        nothing (the identity at inference); also Identity,
+                           ActivityRegularization
+Group/Unit/RMS/Layer-      ReduceMean or ReduceSumSquare, Sub, Mul, Sqrt, Div (ONNX's
+Normalization              LayerNormalization on trailing axes from opset 17)
+Embedding                  Gather (float ids cast to int64; int32/int64 graph inputs kept)
+RepeatVector, Dot, Masking Unsqueeze + Expand; Einsum; Equal, Not, ReduceMax, Mul
+(functional-API layers)    see the exporters after ``_cropping`` (Sub, PRelu, Reshape, ...)
 =========================  ===============================================================
 
 The exporters are one table, `EXPORTERS` (layer class name -> function); its keys are the
@@ -63,9 +72,12 @@ from typing import Any
 
 import numpy as np
 
+from convnp.io import _onnx_preprocessing as preprocessing
+from convnp.io import _onnx_sequence as sequence
 from convnp.io import protobuf as pb
 from convnp.io._files import atomic_write
 from convnp.io._onnx_graph import (
+    IDS,
     NCHW,
     PLAIN,
     Builder,
@@ -234,7 +246,10 @@ def _prelu(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 
 
 def _identity(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    return inputs[0]  # noise layers are the identity at inference
+    """No node: dropout, noise and random augmentation layers are the identity at inference
+    (a call fixed to ``training=True`` is refused), as are Identity and
+    ActivityRegularization."""
+    return inputs[0]
 
 
 def _reshape(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
@@ -248,20 +263,169 @@ def _permute(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
                                             layer.name, perm=[0, *layer.dims])})
 
 
+def _normalized(b: Builder, x: str, axes, epsilon: float, base: str) -> str:
+    """``(x - mean) / sqrt(var + epsilon)`` over ``axes`` (the biased variance, as Keras's
+    layer and group normalizations compute it)."""
+    mean = b.reduce("ReduceMean", x, axes, f"{base}/mean")
+    centered = b.node("Sub", [x, mean], f"{base}/centered")
+    square = b.node("Mul", [centered, centered], f"{base}/square")
+    variance = b.reduce("ReduceMean", square, axes, f"{base}/variance")
+    std = b.node("Sqrt", [b.node("Add", [variance, b.scalar(f"{base}/epsilon", epsilon)],
+                                 f"{base}/variance_epsilon")], f"{base}/std")
+    return b.node("Div", [centered, std], f"{base}/normalized")
+
+
 def _layer_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple
                          ) -> Value:
+    """ONNX's LayerNormalization (opset >= 17) over trailing axes; the same arithmetic in
+    ReduceMean, Sub, Mul, Sqrt and Div nodes at an earlier opset or over other axes."""
+    from convnp.layers._utils import along_axes
+
     x = inputs[0]
     axes = layer._axes(x.rank)
-    if b.opset < 17 or axes != tuple(range(axes[0], x.rank)):
-        raise refuse(layer, "ONNX's LayerNormalization (opset >= 17) normalizes trailing axes "
-                             f"only; got axes {axes} at opset {b.opset}")
     shape = tuple(x.shape[a] for a in axes)
     gamma = layer.gamma.value if layer.gamma is not None else np.ones(shape, np.float32)
-    args = [b.get(x, PLAIN), b.constant(f"{layer.name}/gamma", f32(gamma))]
+    if b.opset >= 17 and axes == tuple(range(axes[0], x.rank)):
+        args = [b.get(x, PLAIN), b.constant(f"{layer.name}/gamma", f32(gamma))]
+        if layer.beta is not None:
+            args.append(b.constant(f"{layer.name}/beta", f32(layer.beta.value)))
+        y = b.node("LayerNormalization", args, layer.name, axis=axes[0],
+                   epsilon=layer.epsilon)
+        return Value(out_shape, {PLAIN: y})
+    y = _normalized(b, b.get(x, PLAIN), axes, layer.epsilon, layer.name)
+    last = layer.name if layer.beta is None else f"{layer.name}/scaled"
+    y = b.node("Mul", [y, b.constant(f"{layer.name}/gamma",
+                                     f32(along_axes(gamma, x.rank, axes)))], last)
     if layer.beta is not None:
-        args.append(b.constant(f"{layer.name}/beta", f32(layer.beta.value)))
-    y = b.node("LayerNormalization", args, layer.name, axis=axes[0], epsilon=layer.epsilon)
+        y = b.node("Add", [y, b.constant(f"{layer.name}/beta", f32(along_axes(
+            layer.beta.value, x.rank, axes)))], layer.name)
     return Value(out_shape, {PLAIN: y})
+
+
+def _group_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple
+                         ) -> Value:
+    """Channels first, the channels split into groups as ``(batch, groups, -1)`` (a group's
+    channels and all their positions on one axis), normalized over that axis, reshaped back,
+    then ``* gamma + beta`` per channel."""
+    x = inputs[0]
+    base = layer.name
+    axis = layer._channel_axis(x.rank)
+    channels = x.shape[axis]
+    groups = layer._groups_for(channels)
+    layout, back = PLAIN, None
+    if axis == x.rank - 1 and x.rank in (3, 4, 5):
+        layout, src = NCHW, b.get(x, NCHW)
+    elif axis == 1:
+        src = b.get(x, PLAIN)
+    else:  # another channel axis: moved to 1 and back
+        perm = [0, axis, *(a for a in range(1, x.rank) if a != axis)]
+        src = b.node("Transpose", [b.get(x, PLAIN)], f"{base}/channels_first", perm=perm)
+        back = [int(i) for i in np.argsort(perm)]
+    last = ("transpose" if back else "beta" if layer.beta is not None
+            else "gamma" if layer.gamma is not None else "reshape")
+
+    def named(step: str) -> str:
+        return base if step == last else f"{base}/{step}"
+
+    grouped = b.node("Reshape", [src, b.ints(f"{base}/grouped_shape", [0, groups, -1])],
+                     f"{base}/grouped")
+    y = _normalized(b, grouped, [2], layer.epsilon, base)
+    y = b.node("Reshape", [y, b.node("Shape", [src], f"{base}/shape")], named("reshape"))
+    per_channel = (channels,) + (1,) * (x.rank - 2)
+    if layer.gamma is not None:
+        y = b.node("Mul", [y, b.constant(f"{base}/gamma_constant", f32(
+            layer.gamma.value.reshape(per_channel)))], named("gamma"))
+    if layer.beta is not None:
+        y = b.node("Add", [y, b.constant(f"{base}/beta_constant", f32(
+            layer.beta.value.reshape(per_channel)))], named("beta"))
+    if back:
+        y = b.node("Transpose", [y], base, perm=back)
+    return Value(out_shape, {layout: y})
+
+
+def _unit_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """``x / sqrt(max(sum(x ** 2), 1e-12))`` over the layer's axes."""
+    x = b.get(inputs[0], PLAIN)
+    base = layer.name
+    squares = b.reduce("ReduceSumSquare", x, layer._axes(inputs[0].rank), f"{base}/sum_square")
+    floor = b.node("Max", [squares, b.scalar(f"{base}/epsilon", 1e-12)], f"{base}/clipped")
+    norm = b.node("Sqrt", [floor], f"{base}/norm")
+    return Value(out_shape, {PLAIN: b.node("Div", [x, norm], base)})
+
+
+def _rms_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """``x / sqrt(mean(x ** 2) + epsilon) * scale`` over the layer's axes."""
+    from convnp.layers._utils import along_axes
+
+    x = b.get(inputs[0], PLAIN)
+    base = layer.name
+    axes = layer._axes(inputs[0].rank)
+    mean_square = b.reduce("ReduceMean", b.node("Mul", [x, x], f"{base}/square"), axes,
+                           f"{base}/mean_square")
+    rms = b.node("Sqrt", [b.node("Add", [mean_square, b.scalar(f"{base}/epsilon",
+                                                               layer.epsilon)],
+                                 f"{base}/plus_epsilon")], f"{base}/rms")
+    scale = b.constant(f"{base}/scale", f32(along_axes(layer.scale.value, inputs[0].rank,
+                                                       axes)))
+    y = b.node("Mul", [b.node("Div", [x, rms], f"{base}/normalized"), scale], base)
+    return Value(out_shape, {PLAIN: y})
+
+
+def _layer_scale(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    gamma = b.constant(f"{layer.name}/gamma", f32(layer.gamma.value))  # on the last axis
+    return Value(out_shape, {PLAIN: b.node("Mul", [b.get(inputs[0], PLAIN), gamma],
+                                           layer.name)})
+
+
+def _masking(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """``x * any(x != mask_value, axis=-1)``; a layer reading the mask it makes is refused
+    (see `convnp.io._onnx_sequence`)."""
+    x = b.get(inputs[0], PLAIN)
+    base = layer.name
+    equal = b.node("Equal", [x, b.scalar(f"{base}/mask_value", layer.mask_value)],
+                   f"{base}/equal")
+    differs = b.node("Cast", [b.node("Not", [equal], f"{base}/differs")],
+                     f"{base}/differs_float", to=pb.FLOAT)
+    keep = b.reduce("ReduceMax", differs, [-1], f"{base}/keep")
+    return Value(out_shape, {PLAIN: b.node("Mul", [x, keep], base)})
+
+
+def _repeat_vector(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """``(batch, features)`` -> ``(batch, n, features)``: Unsqueeze, then Expand."""
+    base = layer.name
+    column = b.node("Unsqueeze", [b.get(inputs[0], PLAIN), b.ints(f"{base}/axis", [1])],
+                    f"{base}/unsqueezed")
+    return Value(out_shape, {PLAIN: b.node("Expand", [column, b.ints(
+        f"{base}/repeats", [1, layer.n, 1])], base)})
+
+
+def _dot(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """Einsum over the two summed axes, batch by batch (the first input's other axes, then
+    the second's); with ``normalize``, both L2-normalized along them first."""
+    base = layer.name
+    x, y = inputs
+    a, c = layer._resolved_axes([x.shape, y.shape])
+    letters = iter("bcdefghijklmnopqrstuvwxy")
+    x_letters = ["a"] + [next(letters) if i != a else "z" for i in range(1, x.rank)]
+    y_letters = ["a"] + [next(letters) if i != c else "z" for i in range(1, y.rank)]
+    out = "a" + "".join(v for v in x_letters[1:] if v != "z") + "".join(
+        v for v in y_letters[1:] if v != "z")
+    operands = []
+    for value, axis, label in ((x, a, "x"), (y, c, "y")):
+        src = b.get(value, PLAIN)
+        if layer.normalize:
+            squares = b.reduce("ReduceSumSquare", src, [axis], f"{base}/{label}_sum_square")
+            norm = b.node("Sqrt", [b.node("Max", [squares, b.scalar(
+                f"{base}/{label}_epsilon", 1e-12)], f"{base}/{label}_clipped")],
+                f"{base}/{label}_norm")
+            src = b.node("Div", [src, norm], f"{base}/{label}_normalized")
+        operands.append(src)
+    equation = f"{''.join(x_letters)},{''.join(y_letters)}->{out}"
+    z = b.node("Einsum", operands, base if len(out) > 1 else f"{base}/einsum",
+               equation=equation)
+    if len(out) == 1:  # Keras keeps a features axis of 1
+        z = b.node("Unsqueeze", [z, b.ints(f"{base}/axis", [1])], base)
+    return Value(out_shape, {PLAIN: z})
 
 
 def _conv(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
@@ -441,6 +605,46 @@ def _concatenate(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Va
     return Value(out_shape, {layout: y})
 
 
+def _lambda_key(layer, shapes) -> tuple:
+    return id(layer), tuple(tuple(shape) for shape in shapes)
+
+
+def _trace_lambda(b: Builder, node, graph) -> None:
+    """Run a Lambda's function on symbolic inputs of its call's shapes, as a functional model
+    records the tensor operations (``x * 2``, ``keras.ops.mean``, ``tf.nn.relu``, ...), and
+    keep that model in ``b.traced`` for `_lambda`; refuse a function that does not trace or
+    uses an operation without an ONNX form."""
+    from convnp.models import Input, Model
+
+    layer = node.layer
+    shapes = [graph.tensors[s].shape for s in node.inputs]
+    key = _lambda_key(layer, shapes)
+    if key in b.traced:
+        return
+    if node.template is not None:
+        raise refuse(layer, "it is called with more than its input")
+    kwargs = dict(layer.arguments)
+    if layer._takes_training:
+        kwargs["training"] = False
+    try:
+        inner = [Input(batch_shape=tuple(shape)) for shape in shapes]
+        given = inner if node.multi else inner[0]
+        traced = Model(given, layer.function(given, **kwargs))
+    except Exception as error:  # noqa: BLE001 (a user's function may raise anything)
+        raise refuse(layer, "its function could not be traced on symbolic tensors, so its "
+                            f"operations are unknown ({type(error).__name__}: {error}); write "
+                            "it with tensor operations (keras.ops, tf.*, arithmetic) or as "
+                            "layers") from None
+    _check_graph(traced, b)
+    b.traced[key] = traced
+
+
+def _lambda(b: Builder, layer, inputs: list[Value], out_shape) -> Value:
+    """A Lambda: the operations its function made when traced (`_trace_lambda`), inlined."""
+    traced = b.traced[_lambda_key(layer, [v.shape for v in inputs])]
+    return _nested_model(b, traced, inputs, out_shape)
+
+
 def _nested_model(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """A model used as a layer: its own calls, inlined (the same walk as the outer model);
     the list of its outputs' values when it has several (`_output_pick` takes each)."""
@@ -596,13 +800,7 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
     elif name == "square":
         y = b.node("Mul", [x, x], layer.name)
     elif name in _LAMBDA_REDUCE:
-        axes = [int(a) for a in np.atleast_1d(args[1])]
-        op = _LAMBDA_REDUCE[name]
-        keep = int(bool(args[2]))
-        if op == "ReduceSum" or b.opset >= 18:
-            y = b.node(op, [x, ints("axes", axes)], layer.name, keepdims=keep)
-        else:
-            y = b.node(op, [x], layer.name, axes=axes, keepdims=keep)
+        y = b.reduce(_LAMBDA_REDUCE[name], x, args[1], layer.name, keepdims=bool(args[2]))
     elif name in ("concatenate", "concat"):
         y = b.node("Concat", [operand(v, f"part{i}") for i, v in enumerate(args[0])],
                    layer.name, axis=int(args[1]))
@@ -639,6 +837,17 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
     return Value(out_shape, {PLAIN: y})
 
 
+#: The random augmentation layers: the identity at inference (what predict computes).
+_AUGMENTATION = (
+    "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
+    "RandomCrop", "RandomBrightness", "RandomHeight", "RandomWidth", "RandomInvert",
+    "RandomGrayscale", "RandomColorDegeneration", "RandomHue", "RandomSaturation",
+    "RandomPosterization", "RandomSharpness", "RandomGaussianBlur", "RandomColorJitter",
+    "RandomShear", "RandomErasing", "RandomPerspective", "RandomElasticTransform",
+    "Solarization", "Equalization", "MixUp", "CutMix", "RandAugment", "AugMix",
+)
+
+
 #: One exporter per layer class name: ``exporter(builder, layer, inputs, output_shape)`` emits
 #: the nodes of one call and returns its output value. The keys are exactly the classes that
 #: can be exported; any other layer is refused by name before anything is written.
@@ -656,7 +865,14 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     **dict.fromkeys((f"Cropping{n}D" for n in (1, 2, 3)), _cropping),
     **dict.fromkeys((f"UpSampling{n}D" for n in (1, 2, 3)), _upsampling),
     **dict.fromkeys(("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                     *(f"SpatialDropout{n}D" for n in (1, 2, 3))), _identity),
+                     *(f"SpatialDropout{n}D" for n in (1, 2, 3)), "Identity",
+                     "ActivityRegularization", *_AUGMENTATION), _identity),
+    "Rescaling": preprocessing.rescaling, "Normalization": preprocessing.normalization,
+    "Resizing": preprocessing.resizing, "CenterCrop": preprocessing.center_crop,
+    "GroupNormalization": _group_normalization, "UnitNormalization": _unit_normalization,
+    "RMSNormalization": _rms_normalization, "LayerScale": _layer_scale,
+    "Masking": _masking, "RepeatVector": _repeat_vector, "Dot": _dot,
+    "Embedding": sequence.embedding, "Lambda": _lambda,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
     "Flatten": _flatten,
@@ -710,10 +926,34 @@ def _model_graph(model):
     return graph
 
 
-def _check_graph(model) -> None:
+def _graph_checks() -> dict[str, Callable]:
+    """Checks that must run before the general ones (by layer class): a recurrent layer
+    reading a mask is refused for its mask, before the ops that make the mask are."""
+    return {"Lambda": _trace_lambda, "RandomCrop": _check_random_crop,
+            **dict.fromkeys(sequence.MASKED_CALLS, sequence.check_call)}
+
+
+def _check_random_crop(b: Builder, node, graph) -> None:
+    """RandomCrop passes images through unchanged at inference (Keras 3), so its output has
+    the window's size only when the input has it too."""
+    shape = graph.tensors[node.inputs[0]].shape
+    layer = node.layer
+    if tuple(shape[1:3]) != (layer.height, layer.width):
+        raise refuse(layer, f"at inference it passes the {shape[1:3]} images through unchanged "
+                            f"(as Keras 3 does), not the ({layer.height}, {layer.width}) its "
+                            "output shape says; crop with CenterCrop for inference")
+
+
+def _check_graph(model, b: Builder) -> None:
     """Refuse, before any node is made, a call of a layer that has no exporter (nested models
-    are checked call by call too)."""
-    for node in _model_graph(model).nodes:
+    and traced Lambda functions are checked call by call too)."""
+    graph = _model_graph(model)
+    checks = _graph_checks()
+    for node in graph.nodes:
+        check = checks.get(type(node.layer).__name__)
+        if check is not None:
+            check(b, node, graph)
+    for node in graph.nodes:
         layer = node.layer
         cls = type(layer).__name__
         if cls not in EXPORTERS:
@@ -723,8 +963,11 @@ def _check_graph(model) -> None:
             raise refuse(layer, "the layer is not built")
         if getattr(layer, "data_format", "channels_last") not in (None, "channels_last"):
             raise refuse(layer, f"data_format={layer.data_format!r} is not supported")
+        if EXPORTERS[cls] is _identity and getattr(layer, "_fixed_training", None):
+            raise refuse(layer, "its call is fixed to training=True, where it is not the "
+                                "identity the exported (inference) graph computes")
         if EXPORTERS[cls] is _nested_model:
-            _check_graph(layer)
+            _check_graph(layer, b)
         if EXPORTERS[cls] is _op_lambda:
             _check_op_lambda(layer)
 
@@ -736,6 +979,7 @@ def _emit_graph(b: Builder, model, input_values: list[Value]) -> list[Value]:
     values: dict[int, Value] = dict(zip(graph.input_slots, input_values))
     for node in graph.nodes:
         args = [values[s] for s in node.inputs]
+        b.call = node
         values[node.out] = EXPORTERS[type(node.layer).__name__](
             b, node.layer, args, graph.tensors[node.out].shape)
     return [values[s] for s in graph.output_slots]
@@ -770,18 +1014,26 @@ def export_bytes(model, opset: int = 17) -> bytes:
         raise ValueError(f"opset must be an int from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
     opset = int(opset)
     graph = _model_graph(model)
-    _check_graph(model)
     b = Builder(opset)
+    _check_graph(model, b)
     graph_inputs, input_values = [], []
     for t in graph.inputs:
         name = b.name(t.layer.name if t.layer is not None else t.name)
-        input_values.append(Value(t.shape, {PLAIN: name}))
-        graph_inputs.append(pb.value_info_proto(name, _dims(t.shape, name)))
+        dtype = str(getattr(t, "dtype", "float32"))
+        if dtype in ("int32", "int64"):  # ids (Embedding's): int64 inside the graph
+            elem_type = pb.INT32 if dtype == "int32" else pb.INT64
+            ids = name if dtype == "int64" else b.node("Cast", [name], f"{name}/ids",
+                                                        to=pb.INT64)
+            input_values.append(Value(t.shape, {IDS: ids}))
+        else:
+            elem_type = pb.FLOAT
+            input_values.append(Value(t.shape, {PLAIN: name}))
+        graph_inputs.append(pb.value_info_proto(name, _dims(t.shape, name), elem_type))
     output_values = _emit_graph(b, model, input_values)
 
     graph_outputs = []
     seen_outputs: set[str] = set()
-    graph_input_names = {v.names[PLAIN] for v in input_values}
+    graph_input_names = {name for v in input_values for name in v.names.values()}
     for t, value in zip(graph.outputs, output_values):
         name = b.get(value, PLAIN)
         if name in graph_input_names or name in seen_outputs:

@@ -34,6 +34,7 @@ FIXED32 = 5
 
 # TensorProto.DataType values used by convnp.
 FLOAT = 1
+INT32 = 6
 INT64 = 7
 
 _NUMPY_TO_ONNX = {np.dtype(np.float32): FLOAT, np.dtype(np.int64): INT64}
