@@ -54,6 +54,10 @@ Group/Unit/RMS/Layer-      ReduceMean or ReduceSumSquare, Sub, Mul, Sqrt, Div (O
 Normalization              LayerNormalization on trailing axes from opset 17)
 Embedding                  Gather (float ids cast to int64; int32/int64 graph inputs kept)
 RepeatVector, Dot, Masking Unsqueeze + Expand; Einsum; Equal, Not, ReduceMax, Mul
+SimpleRNN, LSTM, GRU, RNN  ONNX's RNN / LSTM / GRU per cell (time-major; ``reverse`` for
+                           go_backwards; initial states as initial_h/initial_c)
+Bidirectional              one ``direction="bidirectional"`` operator (or one per layer),
+                           merged as Keras merges (see `convnp.io._onnx_sequence`)
 (functional-API layers)    see the exporters after ``_cropping`` (Sub, PRelu, Reshape, ...)
 =========================  ===============================================================
 
@@ -873,6 +877,8 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     "RMSNormalization": _rms_normalization, "LayerScale": _layer_scale,
     "Masking": _masking, "RepeatVector": _repeat_vector, "Dot": _dot,
     "Embedding": sequence.embedding, "Lambda": _lambda,
+    **dict.fromkeys(sequence.RECURRENT, sequence.recurrent),
+    "Bidirectional": sequence.bidirectional,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
     "Flatten": _flatten,
@@ -930,7 +936,8 @@ def _graph_checks() -> dict[str, Callable]:
     """Checks that must run before the general ones (by layer class): a recurrent layer
     reading a mask is refused for its mask, before the ops that make the mask are."""
     return {"Lambda": _trace_lambda, "RandomCrop": _check_random_crop,
-            **dict.fromkeys(sequence.MASKED_CALLS, sequence.check_call)}
+            **dict.fromkeys(sequence.MASKED_CALLS, sequence.check_call),
+            **dict.fromkeys((*sequence.RECURRENT, "Bidirectional"), sequence.check_recurrent)}
 
 
 def _check_random_crop(b: Builder, node, graph) -> None:

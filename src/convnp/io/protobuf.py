@@ -46,6 +46,7 @@ ATTR_STRING = 3
 ATTR_TENSOR = 4
 ATTR_FLOATS = 6
 ATTR_INTS = 7
+ATTR_STRINGS = 8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,10 +131,11 @@ def tensor_proto(name: str, array: np.ndarray) -> bytes:
 
 
 def attribute_proto(name: str, value) -> bytes:
-    """``AttributeProto``: name=1, f=2, i=3, s=4, t=5, floats=7, ints=8, type=20.
+    """``AttributeProto``: name=1, f=2, i=3, s=4, t=5, floats=7, ints=8, strings=9, type=20.
 
     The attribute type follows the Python value: ``int`` -> INT, ``float`` -> FLOAT, ``str``
-    -> STRING, ``np.ndarray`` -> TENSOR, a list/tuple of ints -> INTS, of floats -> FLOATS.
+    -> STRING, ``np.ndarray`` -> TENSOR, a list/tuple of ints -> INTS, of floats -> FLOATS,
+    of strings -> STRINGS.
     """
     body = field_string(1, name)
     if isinstance(value, (bool, np.bool_)):
@@ -151,6 +153,9 @@ def attribute_proto(name: str, value) -> bytes:
             return body + repeated_varint(8, value) + field_varint(20, ATTR_INTS)
         if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
             return body + repeated_float(7, value) + field_varint(20, ATTR_FLOATS)
+        if value and all(isinstance(v, str) for v in value):
+            return (body + b"".join(field_bytes(9, v.encode("utf-8")) for v in value)
+                    + field_varint(20, ATTR_STRINGS))
     raise TypeError(f"attribute '{name}': unsupported value {value!r}")
 
 
