@@ -87,7 +87,7 @@ def test_messages_parse_with_onnx():
 
 
 @pytest.mark.parametrize("value", [3, -7, 2.25, "SAME_UPPER", [1, -2, 3], [0.5, 1.0],
-                                   np.arange(4, dtype=np.int64)])
+                                   np.arange(4, dtype=np.int64), ["Sigmoid", "Tanh"]])
 def test_attribute_matches_onnx_helper(value):
     onnx = pytest.importorskip("onnx")
     parsed = onnx.AttributeProto()
@@ -102,6 +102,8 @@ def test_attribute_matches_onnx_helper(value):
                                       onnx.numpy_helper.to_array(want))
     elif isinstance(value, str):
         assert got == want == value.encode()
+    elif isinstance(value, list) and isinstance(value[0], str):
+        assert got == want == [v.encode() for v in value]
     else:
         assert got == want
 
