@@ -58,6 +58,9 @@ SimpleRNN, LSTM, GRU, RNN  ONNX's RNN / LSTM / GRU per cell (time-major; ``rever
                            go_backwards; initial states as initial_h/initial_c)
 Bidirectional              one ``direction="bidirectional"`` operator (or one per layer),
                            merged as Keras merges (see `convnp.io._onnx_sequence`)
+MultiHeadAttention         projections as MatMul + Add, MatMul, Softmax, MatMul (Einsum for
+                           other attention_axes); causal/attention masks for sequences
+EinsumDense                Einsum (+ Add, activation)
 (functional-API layers)    see the exporters after ``_cropping`` (Sub, PRelu, Reshape, ...)
 =========================  ===============================================================
 
@@ -76,6 +79,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp.io import _onnx_attention as attention
 from convnp.io import _onnx_preprocessing as preprocessing
 from convnp.io import _onnx_sequence as sequence
 from convnp.io import protobuf as pb
@@ -879,6 +883,7 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     "Embedding": sequence.embedding, "Lambda": _lambda,
     **dict.fromkeys(sequence.RECURRENT, sequence.recurrent),
     "Bidirectional": sequence.bidirectional,
+    "EinsumDense": attention.einsum_dense, "MultiHeadAttention": attention.multi_head_attention,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
     "Flatten": _flatten,
@@ -937,7 +942,8 @@ def _graph_checks() -> dict[str, Callable]:
     reading a mask is refused for its mask, before the ops that make the mask are."""
     return {"Lambda": _trace_lambda, "RandomCrop": _check_random_crop,
             **dict.fromkeys(sequence.MASKED_CALLS, sequence.check_call),
-            **dict.fromkeys((*sequence.RECURRENT, "Bidirectional"), sequence.check_recurrent)}
+            **dict.fromkeys((*sequence.RECURRENT, "Bidirectional"), sequence.check_recurrent),
+            "MultiHeadAttention": attention.check_attention}
 
 
 def _check_random_crop(b: Builder, node, graph) -> None:

@@ -36,6 +36,7 @@ FIXED32 = 5
 FLOAT = 1
 INT32 = 6
 INT64 = 7
+BOOL = 9
 
 _NUMPY_TO_ONNX = {np.dtype(np.float32): FLOAT, np.dtype(np.int64): INT64}
 
