@@ -1,7 +1,8 @@
 """ONNX export of `MultiHeadAttention` (projections as MatMul + Add, the scaled dot product
-and the softmax; other attended axes through Einsum) and `EinsumDense` (Einsum): each agrees
-with `predict` in onnxruntime (1e-5 absolute), for sequences, images and volumes, with the
-causal mask, an attention mask and the attention scores."""
+and the softmax; other attended axes through Einsum), `Attention`, `AdditiveAttention` and
+`EinsumDense` (Einsum): each agrees with `predict` in onnxruntime (1e-5 absolute), for
+sequences, images and volumes, with the causal mask, an attention mask and the attention
+scores."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+import convnp as tf
 import convnp.layers as L
 from convnp.interop.onnx import export_bytes
 from convnp.models import Input, Model
@@ -57,6 +59,14 @@ CASES = {
         x, x, return_attention_scores=True), [(3, 4, 5)]),
     "volume_two_axes": (lambda x: L.MultiHeadAttention(2, 3, attention_axes=(1, 3))(x, x),
                         [(2, 3, 4, 5)]),
+    "dot_attention": (lambda q, v: L.Attention()([q, v]), [(5, 4), (6, 4)]),
+    "dot_attention_scale_key_scores": (lambda q, v, k: L.Attention(use_scale=True)(
+        [q, v, k], return_attention_scores=True), [(5, 4), (6, 3), (6, 4)]),
+    "concat_attention_causal": (lambda q, v: L.Attention(score_mode="concat", use_scale=True)(
+        [q, v], use_causal_mask=True), [(5, 4), (6, 4)]),
+    "additive_attention": (lambda q, v: L.AdditiveAttention()([q, v]), [(5, 4), (6, 4)]),
+    "additive_attention_causal_scores": (lambda q, v: L.AdditiveAttention(use_scale=False)(
+        [q, v], use_causal_mask=True, return_attention_scores=True), [(5, 4), (5, 4)]),
     "einsum_dense_heads": (lambda x: L.EinsumDense("abc,cde->abde", (None, 5, 2),
                                                    bias_axes="de", activation="relu")(x),
                            [(5, 4)]),
@@ -120,6 +130,8 @@ def test_vision_transformer_patches():
 @pytest.mark.parametrize("build, message", [
     (lambda x: L.MultiHeadAttention(2, 3, name="att")(L.Masking()(x), x),
      "'att' of type MultiHeadAttention.*takes a mask"),
+    (lambda x: L.Attention(name="att")([x, x], mask=[None, tf.keras.ops.greater(
+        x[:, :, 0], 0.0)]), "'att' of type Attention.*takes a mask"),
     (lambda x: L.MultiHeadAttention(2, 3, name="att")(
         L.Reshape((2, 2, 4))(x[:, :4]), L.Reshape((2, 2, 4))(x[:, :4]),
         attention_mask=np.ones((1, 2, 2, 2, 2), bool)),

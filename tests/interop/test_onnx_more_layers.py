@@ -66,6 +66,11 @@ IMAGE_CASES = {
     "layer_scale": lambda i: L.LayerScale(0.3, 3)(i),
     "layer_norm_inner_axis": lambda i: L.LayerNormalization(axis=1)(i),
     "identity_layers": lambda i: L.Identity()(L.ActivityRegularization(0.1, 0.1)(i)),
+    "softmax_two_axes": lambda i: L.Softmax(axis=[1, 2])(L.Conv2D(3, 1)(i)),
+    "pipeline": lambda i: L.Pipeline([L.RandomFlip(), L.Rescaling(0.5), L.Resizing(4, 4)])(i),
+    "time_distributed_conv": lambda i: L.TimeDistributed(L.Conv1D(2, 3, activation="relu"))(
+        i),
+    "time_distributed_dense": lambda i: L.TimeDistributed(L.Dense(4))(i),
 }
 
 
@@ -92,6 +97,26 @@ def test_resizing_sizes_unknown_at_export():
     for hw in ((5, 9), (12, 3)):
         x = np.random.default_rng(hw[0]).standard_normal((2, *hw, 2)).astype(np.float32)
         agree(model, x)
+
+
+def test_video_classifier_time_distributed_then_lstm():
+    frames = Input(shape=(4, 8, 8, 3))
+    x = L.TimeDistributed(L.MaxPooling2D())(L.TimeDistributed(L.Conv2D(4, 3))(frames))
+    x = L.TimeDistributed(L.GlobalAveragePooling2D())(x)
+    model = Model(frames, L.Dense(2, activation="softmax")(L.LSTM(3)(x)))
+    randomize(model, 9)
+    agree(model, np.random.default_rng(9).random((2, 4, 8, 8, 3), dtype=np.float32))
+
+
+def test_time_distributed_refusals():
+    model, _ = single(lambda i: L.TimeDistributed(L.LSTM(2), name="td")(i), shape=(7, 9, 3))
+    with pytest.raises(ValueError, match="'td' of type TimeDistributed.*LSTM cannot be "
+                                         "exported inside it"):
+        export_bytes(model)
+    inputs = Input(shape=(None, None, 3))
+    model = Model(inputs, L.TimeDistributed(L.Dense(2), name="td")(inputs))
+    with pytest.raises(ValueError, match="'td' of type TimeDistributed.*must be known"):
+        export_bytes(model)
 
 
 def test_aspect_ratio_crop_needs_known_sizes():

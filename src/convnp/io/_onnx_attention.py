@@ -99,14 +99,15 @@ def _operand(b: Builder, inputs: list[Value], given, base: str) -> str:
     return b.constant(base, f32(np.asarray(given)))
 
 
-def _causal_mask(b: Builder, q: str, k: str, base: str) -> str:
+def _causal_mask(b: Builder, q: str, k: str, base: str, axis: int = 1) -> str:
     """``(steps_q, steps_k)`` booleans, True where key step <= query step, from the lengths
-    of the projected ``(batch, steps, heads, channels)`` tensors at run time."""
+    of axis ``axis`` of ``q`` and ``k`` at run time."""
     zero, one = b.ints(f"{base}/zero", [0]), b.ints(f"{base}/one", [1])
-    two = b.ints(f"{base}/two", [2])
 
     def steps(x: str, label: str) -> str:
-        length = b.node("Slice", [b.node("Shape", [x], f"{base}/{label}_shape"), one, two],
+        length = b.node("Slice", [b.node("Shape", [x], f"{base}/{label}_shape"),
+                                  b.ints(f"{base}/{label}_from", [axis]),
+                                  b.ints(f"{base}/{label}_to", [axis + 1])],
                         f"{base}/{label}_steps_vector")
         length = b.node("Squeeze", [length, zero], f"{base}/{label}_steps")
         start, delta = (b.constant(f"{base}/{label}_{n}", np.array(v, np.int64))
@@ -228,3 +229,64 @@ def _attention_by_einsum(b: Builder, layer, q: str, k: str, v: str,
                          f"{base}/weights_axes")
     out = b.node("Einsum", [weights, v], f"{base}/combined", equation=layer._combine_equation)
     return out, weights
+
+
+# -- Attention and AdditiveAttention: one head, no projections ---------------------------------
+
+
+def check_dot_attention(b: Builder, node, graph) -> None:
+    """Refuse masks (the inputs' or ``mask=``) and call arguments without an ONNX form."""
+    from convnp.io._onnx_sequence import check_call
+
+    check_call(b, node, graph)
+    extra = set(call_arguments(node)) - {"return_attention_scores", "use_causal_mask"}
+    if extra:
+        raise refuse(node.layer, f"call arguments {sorted(extra)} have no ONNX form")
+
+
+def dot_attention(b: Builder, layer, inputs: list[Value], out_shape) -> Value | list[Value]:
+    """Keras 3's Attention (``dot``: ``q . k * scale``; ``concat``: ``w * sum(tanh(scale *
+    (q_i + k_j)))``) and AdditiveAttention (``sum(scale * tanh(q_i + k_j))``); the causal
+    mask lowers hidden scores by 1e9; softmax over the keys, then the weighted values."""
+    base = layer.name
+    kwargs = call_arguments(b.call)
+    if b.call.template is not None:
+        order = [slot.index for slot in b.call.template[0]]
+        inputs = [inputs[i] for i in order]
+    query, value = (b.get(v, PLAIN) for v in inputs[:2])
+    key = b.get(inputs[2], PLAIN) if len(inputs) > 2 else value
+    rank = inputs[0].rank
+    scale = None if layer.scale is None else b.constant(f"{base}/scale",
+                                                        f32(layer.scale.value))
+    if type(layer).__name__ == "Attention" and layer.score_mode == "dot":
+        swap = [*range(rank - 2), rank - 1, rank - 2]
+        key_t = b.node("Transpose", [key], f"{base}/key_transposed", perm=swap)
+        scores = b.node("MatMul", [query, key_t], f"{base}/products")
+        if scale is not None:
+            scores = b.node("Mul", [scores, scale], f"{base}/scaled_products")
+    else:  # every query plus every key: (B, Tq, Tv, dim)
+        pairs = b.node("Add", [
+            b.node("Unsqueeze", [query, b.ints(f"{base}/query_axis", [rank - 1])],
+                   f"{base}/query_column"),
+            b.node("Unsqueeze", [key, b.ints(f"{base}/key_axis", [rank - 2])],
+                   f"{base}/key_row")], f"{base}/pairs")
+        additive = type(layer).__name__ == "AdditiveAttention"
+        if scale is not None and not additive:
+            pairs = b.node("Mul", [pairs, scale], f"{base}/scaled_pairs")
+        pairs = b.node("Tanh", [pairs], f"{base}/tanh")
+        if scale is not None and additive:
+            pairs = b.node("Mul", [pairs, scale], f"{base}/scaled_tanh")
+        scores = b.reduce("ReduceSum", pairs, [-1], f"{base}/summed", keepdims=False)
+        if not additive:
+            scores = b.node("Mul", [scores, b.constant(
+                f"{base}/concat_score_weight", f32(layer.concat_score_weight.value))],
+                f"{base}/weighted_sum")
+    if kwargs.get("use_causal_mask"):
+        causal = _causal_mask(b, query, key, f"{base}/causal", axis=rank - 2)
+        lowered = b.node("Sub", [scores, b.scalar(f"{base}/hidden", 1e9)], f"{base}/lowered")
+        scores = b.node("Where", [causal, scores, lowered], f"{base}/masked_scores")
+    weights = b.node("Softmax", [scores], f"{base}/weights", axis=-1)
+    output = b.node("MatMul", [weights, value], f"{base}/output")
+    if not kwargs.get("return_attention_scores"):
+        return Value(out_shape, {PLAIN: output})
+    return [Value(out_shape[0], {PLAIN: output}), Value(out_shape[1], {PLAIN: weights})]

@@ -14,7 +14,8 @@ import numpy as np
 from convnp.io._onnx_graph import IDS, NCHW, PLAIN, Builder, Value, f32, refuse
 
 #: the layers whose calls may carry masks, and the call arguments that hold them
-MASKED_CALLS = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "MultiHeadAttention")
+MASKED_CALLS = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "MultiHeadAttention",
+                "Attention", "AdditiveAttention")
 _MASK_ARGUMENTS = ("mask", "query_mask", "value_mask", "key_mask")
 
 

@@ -61,6 +61,10 @@ Bidirectional              one ``direction="bidirectional"`` operator (or one pe
 MultiHeadAttention         projections as MatMul + Add, MatMul, Softmax, MatMul (Einsum for
                            other attention_axes); causal/attention masks for sequences
 EinsumDense                Einsum (+ Add, activation)
+Attention,                 MatMul (dot) or Unsqueeze + Add + Tanh + ReduceSum (concat,
+AdditiveAttention          additive), Softmax, MatMul
+TimeDistributed            Reshape (steps into the batch), the inner layer, Reshape back
+Pipeline                   its layers in turn
 (functional-API layers)    see the exporters after ``_cropping`` (Sub, PRelu, Reshape, ...)
 =========================  ===============================================================
 
@@ -239,9 +243,15 @@ def _elementwise_activation(b: Builder, layer, inputs: list[Value], out_shape: t
         y = b.node("LeakyRelu", [src], layer.name, alpha=layer.negative_slope)
     elif cls == "ELU":
         y = b.node("Elu", [src], layer.name, alpha=layer.alpha)
+    elif isinstance(layer.axis, list):  # Softmax over several axes: exp(x - max) / sum
+        rank = inputs[0].rank
+        axes = sorted({axis_in(layout, rank, a) for a in layer.axis})
+        top = b.reduce("ReduceMax", src, axes, f"{layer.name}/max")
+        e = b.node("Exp", [b.node("Sub", [src, top], f"{layer.name}/shifted")],
+                   f"{layer.name}/exp")
+        y = b.node("Div", [e, b.reduce("ReduceSum", e, axes, f"{layer.name}/sum")],
+                   layer.name)
     else:  # Softmax
-        if isinstance(layer.axis, list):
-            raise refuse(layer, "softmax over several axes has no ONNX operator")
         y = b.node("Softmax", [src], layer.name,
                    axis=axis_in(layout, inputs[0].rank, layer.axis))
     return Value(out_shape, {layout: y})
@@ -845,6 +855,35 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
     return Value(out_shape, {PLAIN: y})
 
 
+def _time_distributed(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """The steps folded into the batch (Reshape), the inner layer's nodes, unfolded (Reshape
+    to the input's batch and steps, read at run time)."""
+    x = inputs[0]
+    base = layer.name
+    src = b.get(x, PLAIN)
+    folded = b.node("Reshape", [src, b.ints(f"{base}/folded_shape", [-1, *x.shape[2:]])],
+                    f"{base}/folded")
+    inner = layer.layer
+    y = EXPORTERS[type(inner).__name__](b, inner, [Value((None, *x.shape[2:]),
+                                                         {PLAIN: folded})],
+                                        (None, *out_shape[2:]))
+    batch_steps = b.node("Slice", [b.node("Shape", [src], f"{base}/shape"),
+                                   b.ints(f"{base}/zero", [0]), b.ints(f"{base}/two", [2])],
+                         f"{base}/batch_steps")
+    shape = b.node("Concat", [batch_steps, b.ints(f"{base}/step_shape", out_shape[2:])],
+                   f"{base}/unfolded_shape", axis=0)
+    return Value(out_shape, {PLAIN: b.node("Reshape", [b.get(y, PLAIN), shape], base)})
+
+
+def _pipeline(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """Each of the pipeline's layers in turn."""
+    value = inputs[0]
+    for inner in layer.layers:
+        value = EXPORTERS[type(inner).__name__](b, inner, [value],
+                                                inner.compute_output_shape(value.shape))
+    return value
+
+
 #: The random augmentation layers: the identity at inference (what predict computes).
 _AUGMENTATION = (
     "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
@@ -884,6 +923,8 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     **dict.fromkeys(sequence.RECURRENT, sequence.recurrent),
     "Bidirectional": sequence.bidirectional,
     "EinsumDense": attention.einsum_dense, "MultiHeadAttention": attention.multi_head_attention,
+    "Attention": attention.dot_attention, "AdditiveAttention": attention.dot_attention,
+    "TimeDistributed": _time_distributed, "Pipeline": _pipeline,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
     "Flatten": _flatten,
@@ -941,9 +982,11 @@ def _graph_checks() -> dict[str, Callable]:
     """Checks that must run before the general ones (by layer class): a recurrent layer
     reading a mask is refused for its mask, before the ops that make the mask are."""
     return {"Lambda": _trace_lambda, "RandomCrop": _check_random_crop,
+            "TimeDistributed": _check_time_distributed, "Pipeline": _check_pipeline,
             **dict.fromkeys(sequence.MASKED_CALLS, sequence.check_call),
             **dict.fromkeys((*sequence.RECURRENT, "Bidirectional"), sequence.check_recurrent),
-            "MultiHeadAttention": attention.check_attention}
+            "MultiHeadAttention": attention.check_attention,
+            **dict.fromkeys(("Attention", "AdditiveAttention"), attention.check_dot_attention)}
 
 
 def _check_random_crop(b: Builder, node, graph) -> None:
@@ -967,22 +1010,50 @@ def _check_graph(model, b: Builder) -> None:
         if check is not None:
             check(b, node, graph)
     for node in graph.nodes:
-        layer = node.layer
-        cls = type(layer).__name__
-        if cls not in EXPORTERS:
-            raise refuse(layer, f"no ONNX exporter for this layer type (exportable: "
-                                 f"{', '.join(sorted(EXPORTERS))})")
-        if not getattr(layer, "built", True):
-            raise refuse(layer, "the layer is not built")
-        if getattr(layer, "data_format", "channels_last") not in (None, "channels_last"):
-            raise refuse(layer, f"data_format={layer.data_format!r} is not supported")
-        if EXPORTERS[cls] is _identity and getattr(layer, "_fixed_training", None):
-            raise refuse(layer, "its call is fixed to training=True, where it is not the "
-                                "identity the exported (inference) graph computes")
-        if EXPORTERS[cls] is _nested_model:
-            _check_graph(layer, b)
-        if EXPORTERS[cls] is _op_lambda:
-            _check_op_lambda(layer)
+        _check_layer(node.layer, b)
+
+
+def _check_layer(layer, b: Builder) -> None:
+    """The checks every exported layer passes: an exporter, built, channels last, ..."""
+    cls = type(layer).__name__
+    if cls not in EXPORTERS:
+        raise refuse(layer, f"no ONNX exporter for this layer type (exportable: "
+                            f"{', '.join(sorted(EXPORTERS))})")
+    if not getattr(layer, "built", True):
+        raise refuse(layer, "the layer is not built")
+    if getattr(layer, "data_format", "channels_last") not in (None, "channels_last"):
+        raise refuse(layer, f"data_format={layer.data_format!r} is not supported")
+    if EXPORTERS[cls] is _identity and getattr(layer, "_fixed_training", None):
+        raise refuse(layer, "its call is fixed to training=True, where it is not the "
+                            "identity the exported (inference) graph computes")
+    if EXPORTERS[cls] is _nested_model:
+        _check_graph(layer, b)
+    if EXPORTERS[cls] is _op_lambda:
+        _check_op_lambda(layer)
+
+
+def _check_inner(b: Builder, owner, inner) -> None:
+    """A layer that another runs itself (TimeDistributed's, a Pipeline's): exportable, and
+    not one whose export needs its own graph call (recurrent, attention, Lambda)."""
+    cls = type(inner).__name__
+    if cls in _graph_checks():
+        raise refuse(owner, f"its layer '{inner.name}' of type {cls} cannot be exported "
+                            "inside it")
+    _check_layer(inner, b)
+
+
+def _check_time_distributed(b: Builder, node, graph) -> None:
+    layer = node.layer
+    _check_inner(b, layer, layer.layer)
+    shape, out = graph.tensors[node.inputs[0]].shape, graph.tensors[node.out].shape
+    if any(d is None for d in (*shape[2:], *out[2:])):
+        raise refuse(layer, f"the sizes after the steps must be known (input {shape}, "
+                            f"output {out}): the steps are folded into the batch")
+
+
+def _check_pipeline(b: Builder, node, graph) -> None:
+    for inner in node.layer.layers:
+        _check_inner(b, node.layer, inner)
 
 
 def _emit_graph(b: Builder, model, input_values: list[Value]) -> list[Value]:
