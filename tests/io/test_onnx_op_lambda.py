@@ -38,6 +38,15 @@ CASES = {
     "index_and_newaxis": lambda y: y[:, None, 0, ..., -1],
     "reversed": lambda y: y[:, ::-1, :, ::-1],
     "ellipsis": lambda y: y[..., 1:3],
+    "trigonometry": lambda y: ops.sin(y) + ops.cos(y) * ops.arctan(y) - ops.tanh(ops.sinh(
+        y * 0.1)) / ops.cosh(y) + ops.tan(y * 0.1),
+    "reciprocal_sign_round": lambda y: ops.reciprocal(abs(y) + 1.0) + ops.sign(y) * ops.round(
+        y * 3.0) + ops.rsqrt(abs(y) + 1.0) + ops.log1p(abs(y)),
+    "activations": lambda y: ops.silu(y) + ops.swish(y) + ops.elu(y) + ops.selu(y)
+    + ops.relu6(y) + ops.hard_sigmoid(y) + ops.hard_silu(y) + ops.leaky_relu(y)
+    + ops.log_softmax(y),
+    "tile": lambda y: ops.tile(y, (1, 2, 1, 3)) + ops.tile(y[:, :, :1], (1, 2, 6, 3)),
+    "tile_short": lambda y: ops.tile(y, (2, 3)),
 }
 
 

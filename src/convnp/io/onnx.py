@@ -702,15 +702,24 @@ def _tf_op(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 _LAMBDA_UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp",
                  "log": "Log", "abs": "Abs", "absolute": "Abs", "sqrt": "Sqrt",
                  "negative": "Neg", "softplus": "Softplus", "softsign": "Softsign",
-                 "floor": "Floor", "ceil": "Ceil", "erf": "Erf", "identity": "Identity"}
+                 "floor": "Floor", "ceil": "Ceil", "erf": "Erf", "identity": "Identity",
+                 "sin": "Sin", "cos": "Cos", "tan": "Tan", "sinh": "Sinh", "cosh": "Cosh",
+                 "arctan": "Atan", "reciprocal": "Reciprocal", "sign": "Sign",
+                 "round": "Round"}
+#: keras.ops activations (their defaults are the activations' own: leaky_relu's slope 0.2,
+#: elu's alpha 1, log_softmax's last axis), written by `activation`
+_LAMBDA_ACTIVATIONS = ("silu", "swish", "elu", "selu", "relu6", "hard_sigmoid", "hard_silu",
+                       "leaky_relu", "log_softmax")
 _LAMBDA_BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div",
                   "true_divide": "Div", "truediv": "Div", "maximum": "Max",
                   "minimum": "Min", "power": "Pow", "pow": "Pow", "matmul": "MatMul"}
 _LAMBDA_REDUCE = {"mean": "ReduceMean", "reduce_mean": "ReduceMean", "sum": "ReduceSum",
                   "reduce_sum": "ReduceSum", "max": "ReduceMax", "reduce_max": "ReduceMax",
                   "min": "ReduceMin", "reduce_min": "ReduceMin"}
-_LAMBDA_OTHER = ("square", "concatenate", "concat", "softmax", "reshape", "transpose",
-                 "expand_dims", "squeeze", "clip", "clip_by_value", "get_item")
+_LAMBDA_OTHER = ("square", "rsqrt", "log1p", "concatenate", "concat", "softmax", "reshape",
+                 "transpose", "expand_dims", "squeeze", "clip", "clip_by_value", "get_item",
+                 "tile")
+_LAMBDA_ONE_ARGUMENT = {*_LAMBDA_UNARY, *_LAMBDA_ACTIVATIONS, "square", "rsqrt", "log1p"}
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
 
@@ -731,12 +740,13 @@ def _check_op_lambda(layer) -> None:
     import inspect
 
     name = layer.function.op_name
-    known = {*_LAMBDA_UNARY, *_LAMBDA_BINARY, *_LAMBDA_REDUCE, *_LAMBDA_OTHER}
+    known = {*_LAMBDA_UNARY, *_LAMBDA_ACTIVATIONS, *_LAMBDA_BINARY, *_LAMBDA_REDUCE,
+             *_LAMBDA_OTHER}
     if name not in known:
         raise refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
                              f"{', '.join(sorted(known))})")
     args = _lambda_arguments(layer)
-    used = 1 if name in _LAMBDA_UNARY or name == "square" else \
+    used = 1 if name in _LAMBDA_ONE_ARGUMENT else \
         3 if name in _LAMBDA_REDUCE or name.startswith("clip") else 2
     params = list(inspect.signature(layer.function).parameters.values())
     for param, value in zip(params[used:], args[used:]):
@@ -815,8 +825,19 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
         y = b.node(_LAMBDA_UNARY[name], [x], layer.name)
     elif name in _LAMBDA_BINARY:
         y = b.node(_LAMBDA_BINARY[name], [x, operand(args[1], "y")], layer.name)
+    elif name in _LAMBDA_ACTIVATIONS:
+        y = activation(b, name, x, PLAIN, len(out_shape), layer.name, layer)
     elif name == "square":
         y = b.node("Mul", [x, x], layer.name)
+    elif name == "rsqrt":
+        y = b.node("Reciprocal", [b.node("Sqrt", [x], f"{layer.name}/sqrt")], layer.name)
+    elif name == "log1p":
+        y = b.node("Log", [b.node("Add", [x, b.scalar(f"{layer.name}/one", 1.0)],
+                                  f"{layer.name}/plus_one")], layer.name)
+    elif name == "tile":
+        repeats = [int(r) for r in np.atleast_1d(args[1])]
+        repeats = [1] * (inputs[0].rank - len(repeats)) + repeats
+        y = b.node("Tile", [x, ints("repeats", repeats)], layer.name)
     elif name in _LAMBDA_REDUCE:
         y = b.reduce(_LAMBDA_REDUCE[name], x, args[1], layer.name, keepdims=bool(args[2]))
     elif name in ("concatenate", "concat"):
