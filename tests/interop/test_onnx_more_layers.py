@@ -230,3 +230,20 @@ def test_lambda_that_cannot_be_exported_is_refused(function, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         export(model, target)
     assert not target.exists()
+
+
+@pytest.mark.parametrize("opset", list(range(13, 22)))
+def test_a_model_of_the_new_layers_at_every_opset(opset):
+    def build(i):
+        x = L.Resizing(6, 8, interpolation="nearest")(L.Rescaling(0.5, offset=-0.2)(i))
+        x = L.GroupNormalization(3)(L.Resizing(5, 7)(L.Conv2D(6, 3, padding="same")(x)))
+        x = L.Softmax(axis=[1, 2])(L.UnitNormalization()(L.RMSNormalization()(x)))
+        seq = L.Reshape((35, 6))(x)
+        seq = L.Conv1D(4, 3, padding="causal")(L.LayerNormalization(axis=1)(seq))
+        attended = L.MultiHeadAttention(2, 3)(seq, seq, use_causal_mask=True)
+        pooled = L.Attention()([seq, attended])
+        recurrent = L.Bidirectional(L.GRU(3, return_sequences=True))(pooled)
+        scores = L.Dot(axes=(2, 2))([recurrent, recurrent])
+        return L.Dense(2)(L.LSTM(3)(L.TimeDistributed(L.Dense(4))(scores)))
+    model, x = single(build, shape=(7, 9, 3), batch=2)
+    agree(model, x, opset)

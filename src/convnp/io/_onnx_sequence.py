@@ -1,5 +1,7 @@
-"""ONNX exporters of the sequence layers: `Embedding` (Gather), and the checks of the calls
-that take masks (the recurrent layers, `Bidirectional`, `MultiHeadAttention`).
+"""ONNX exporters of the sequence layers: `Embedding` (Gather), the recurrent layers
+(`SimpleRNN`, `LSTM`, `GRU`, `RNN` of built-in cells, `Bidirectional`) on ONNX's RNN, LSTM and
+GRU operators, and the checks of the calls that take masks (those layers and the attention
+ones).
 
 A mask (from `Masking`, ``Embedding(mask_zero=True)`` or ``mask=`` in the call) cannot be
 exported: Keras's masked step keeps the states it had, wherever it sits in the sequence, while
@@ -171,7 +173,7 @@ def _operator(b: Builder, cells: list, x: str, direction: str, initial: list[str
                for i, label in enumerate(("W", "R", "B")))
     names, alphas, betas = [], [], []
     for cell in cells:
-        for act in _cell_activations(cell, cell):
+        for act in _cell_activations(cell, cell):  # checked (by layer) before export
             name, alpha, beta = _RNN_ACTIVATIONS[act]
             names.append(name)
             alphas += [] if alpha is None else [alpha]
