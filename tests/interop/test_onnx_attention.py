@@ -17,7 +17,7 @@ import convnp.layers as L
 from convnp.interop.onnx import export_bytes
 from convnp.models import Input, Model
 from tests.interop.models import randomize
-from tests.interop.test_onnx_export import ops_of
+from tests.interop.test_onnx_export import check, ops_of
 
 ATOL = 1e-5
 
@@ -29,18 +29,7 @@ def agree(build, shapes, xs=None, opset: int = 17):
     if xs is None:
         xs = [np.random.default_rng(k).standard_normal((3, *s)).astype(np.float32)
               for k, s in enumerate(shapes)]
-    data = export_bytes(model, opset=opset)
-    proto = onnx.load_from_string(data)
-    onnx.checker.check_model(proto, full_check=True)
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), xs)})
-    want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
-    want = want if isinstance(want, list) else [want]
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape
-        np.testing.assert_allclose(g, w, atol=ATOL)
-    return proto
+    return check(model, xs, opset, atol=ATOL)
 
 
 CASES = {

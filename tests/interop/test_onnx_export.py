@@ -23,25 +23,28 @@ from tests.interop.models import happy_model, randomize, signs_model
 ATOL = 1e-4
 
 
-def run(model, x: np.ndarray, opset: int = 17):
-    """Export, check, run in onnxruntime; return (onnx output(s), predict output(s), proto)."""
+def run(model, x, opset: int = 17):
+    """Export, check, run in onnxruntime; return (onnx output(s), predict output(s), proto).
+    ``x``: one input batch or a list of them (one per model input)."""
     data = export_bytes(model, opset=opset)
     proto = onnx.load_from_string(data)
     onnx.checker.check_model(proto, full_check=True)
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x})
-    want = model.predict(x, verbose=0)
+    xs = x if isinstance(x, list) else [x]
+    got = session.run(None, {i.name: a for i, a in zip(session.get_inputs(), xs)})
+    want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
     return got, want, proto
 
 
-def check(model, x: np.ndarray, opset: int = 17):
+def check(model, x, opset: int = 17, atol: float = ATOL):
+    """`run`, then every output of onnxruntime equals predict's within ``atol``; the proto."""
     got, want, proto = run(model, x, opset)
     want = want if isinstance(want, list) else [want]
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert g.shape == w.shape
         err = float(np.max(np.abs(g - w))) if g.size else 0.0
-        assert err <= ATOL, err
+        assert err <= atol, err
     return proto
 
 

@@ -17,20 +17,14 @@ import convnp.layers as L
 from convnp.interop.onnx import export, export_bytes
 from convnp.models import Input, Model
 from tests.interop.models import randomize
-from tests.interop.test_onnx_export import ops_of, run, single
+from tests.interop.test_onnx_export import check, ops_of, single
 
 ATOL = 1e-5
 ops = tf.keras.ops
 
 
 def agree(model, x, opset: int = 17, atol: float = ATOL):
-    got, want, proto = run(model, x, opset)
-    want = want if isinstance(want, list) else [want]
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape
-        np.testing.assert_allclose(g, w, atol=atol)
-    return proto
+    return check(model, x, opset, atol)
 
 
 IMAGE_CASES = {

@@ -19,23 +19,11 @@ from convnp.io import onnx as exporter
 from convnp.layers.base import Layer
 from convnp.models import Input, Model, Sequential
 from tests.interop.models import randomize
-
-ATOL = 1e-4
+from tests.interop.test_onnx_export import check, ops_of
 
 
 def agree(model, xs):
-    data = exporter.export_bytes(model)
-    onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    xs = xs if isinstance(xs, list) else [xs]
-    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), xs)})
-    want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
-    want = want if isinstance(want, list) else [want]
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape
-        assert float(np.max(np.abs(g - w))) <= ATOL
-    return data
+    return check(model, xs)
 
 
 def batch(shape, seed=1, n=2):
@@ -65,8 +53,7 @@ def test_nested_models_are_inlined():
     x = Input((6, 6, 2))
     model = Model(x, head(inner(x)))
     randomize(model, 2)
-    data = agree(model, batch((6, 6, 2)))
-    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    ops = ops_of(agree(model, batch((6, 6, 2))))
     assert "Conv" in ops and "Gemm" in ops
 
 
@@ -76,8 +63,7 @@ def test_shared_layer_is_emitted_per_call():
     out = L.Subtract()([shared(left), shared(right)])
     model = Model([left, right], out)
     randomize(model, 3)
-    data = agree(model, [batch((5,), 4), batch((5,), 5)])
-    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    ops = ops_of(agree(model, [batch((5,), 4), batch((5,), 5)]))
     assert ops.count("Gemm") == 2
 
 
