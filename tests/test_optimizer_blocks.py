@@ -11,8 +11,8 @@ from convnp.variables import Variable
 
 
 def run(make, monkeypatch, block: int, parallel: int, steps: int = 3):
-    monkeypatch.setattr(optimizers, "UPDATE_BLOCK", block)
-    monkeypatch.setattr(optimizers, "PARALLEL_UPDATE_SIZE", parallel)
+    monkeypatch.setattr(optimizers.base, "UPDATE_BLOCK", block)
+    monkeypatch.setattr(optimizers.base, "PARALLEL_UPDATE_SIZE", parallel)
     rng = np.random.default_rng(1)
     shapes = [(3, 3, 16, 20), (20,), (7, 11), (1,)]
     variables = [Variable(rng.standard_normal(s).astype(np.float32), name=f"v{i}")

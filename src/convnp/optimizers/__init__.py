@@ -1,0 +1,59 @@
+"""Optimizers with Keras 3's exact update rules, names, configs and variables.
+
+One module per idea: `base` (the `Optimizer` class every rule extends: slots, step count,
+clipping, weight decay, gradient accumulation, the moving average of the weights, loss
+scaling, state and config), `rules` (Keras's classic rules, SGD to Ftrl). This package file
+only gathers them and names them for ``optimizer="adam"`` and Keras configs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convnp.optimizers.base import Optimizer
+from convnp.optimizers.rules import (
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Ftrl,
+    Lamb,
+    Lion,
+    Nadam,
+    RMSprop,
+)
+from convnp.serialization import Registry
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion", "Nadam",
+           "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
+
+_BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl,
+            Lamb)
+# Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
+OPTIMIZERS = Registry("optimizer", Optimizer)
+for _cls in _BUILTIN:
+    OPTIMIZERS.add(_cls, _cls.__name__.lower(), snake=False)
+_CLASSES: dict[str, type[Optimizer]] = {c.__name__: c for c in _BUILTIN}
+
+
+def get(identifier: Any) -> Optimizer:
+    """Resolve an optimizer: `"adam"`, `"sgd"`, `"rmsprop"` (any case), an `Optimizer`, or a
+    Keras config dict. A name gives a fresh optimizer with Keras's defaults.
+
+    Raises:
+        ValueError: unknown name (the message lists the close and the known ones).
+        TypeError: another type.
+    """
+    return OPTIMIZERS.get(identifier)
+
+
+def serialize(optimizer: Any) -> dict[str, Any]:
+    """Keras-style `{"class_name": ..., "config": ...}`."""
+    return OPTIMIZERS.serialize(optimizer)
+
+
+def deserialize(config: Any, custom_objects=None) -> Optimizer:
+    """Inverse of `serialize` (a name string is accepted too)."""
+    return OPTIMIZERS.deserialize(config, custom_objects)
