@@ -1636,14 +1636,9 @@ def keras_config(model, *, checked: bool = False) -> dict:
 
 _KERAS_OPTIMIZER_EXTRAS = {"use_ema": False, "ema_momentum": 0.99,
                            "ema_overwrite_frequency": None, "loss_scale_factor": None}
-# Keras's optimizer variables: iteration, learning_rate (a variable unless a schedule gives
-# it), then the slots. Keras interleaves these slots variable by variable (m0, v0, m1, v1,
-# ...); every other slot is a block of its own, all variables in turn, in the order of the
-# optimizer's slot names. Optimizer-wide scalars (Nadam's u_product) come last.
-_INTERLEAVED_SLOTS = {"Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
-                      "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u"),
-                      "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
-                      "Ftrl": ("accumulator", "linear"), "Lamb": ("momentum", "velocity")}
+# Keras's optimizer variables (iteration, learning_rate unless a schedule gives it, then the
+# slots in Keras's order, then optimizer-wide scalars such as Nadam's u_product) are the
+# optimizer's own `_keras_variables`, each with its `get_state` key.
 
 
 def _with_module(value, module: str):
@@ -1774,49 +1769,33 @@ def _keras_compile_config(model) -> dict | None:
 
 
 def _keras_optimizer_layout(opt, n_variables: int) -> list[str]:
-    """The keys of ``opt.get_state()`` in the order of Keras's ``optimizer/vars`` (after
-    ``iterations``; ``"learning_rate"`` stands for the rate variable)."""
-    names = list(opt._slot_names())
-    # a user's subclass keeps the layout of the convnp optimizer it extends
-    builtin = next(c for c in type(opt).__mro__ if c.__module__.startswith("convnp."))
-    pairs = [n for n in _INTERLEAVED_SLOTS.get(builtin.__name__, ()) if n in names]
-    layout = [] if getattr(opt, "_schedule", None) is not None else ["learning_rate"]
-    if getattr(opt, "gradient_accumulation_steps", None):  # Keras: accumulators first
-        layout += [f"gradient_accumulator/{i}" for i in range(n_variables)]
-    if pairs:
-        layout += [f"{n}/{i}" for i in range(n_variables) for n in pairs]
-    for n in names:
-        if n not in pairs:
-            layout += [f"{n}/{i}" for i in range(n_variables)]
-    return layout
+    """The keys of a built optimizer's state in the order of Keras's ``optimizer/vars``
+    (after ``iterations``; ``"learning_rate"`` stands for the rate variable)."""
+    keys = [key for key, _ in opt._keras_variables()[1:]]
+    return [key for key in keys if key not in opt._scalar_names()]
 
 
-def _optimizer_scalars(opt) -> list[str]:
-    """Optimizer-wide state besides the step count (Nadam's u_product), sorted."""
-    return sorted(k for k in opt.get_state() if "/" not in k and k != "iterations")
+def _stored(value) -> np.ndarray:
+    """An optimizer variable's value as Keras stores it: integers as they are (the int64
+    step count, Adafactor's int32 placeholders), numbers in float32."""
+    value = np.asarray(value)
+    return value if value.dtype.kind in "iu" else value.astype("<f4")
 
 
 def optimizer_entries(model) -> list[tuple[str, np.ndarray]]:
-    """The optimizer's state as Keras 3 lists its variables: ``("iterations", count)``, then
-    ``(key, value)`` in `optimizer_keys` order (``"learning_rate"``: the rate itself). Empty
-    before the optimizer is built (no step yet)."""
+    """The optimizer's state as Keras 3 lists its variables: ``(key, value)`` with the
+    `get_state` key of each (``"iterations"`` first; ``"learning_rate"``: the rate itself).
+    Empty before the optimizer is built (no step yet)."""
     opt = model.optimizer
     if not opt.built:
         return []
-    state = opt.get_state()
-    entries = [("iterations", np.asarray(state["iterations"], dtype=np.int64))]
-    entries += [(key, np.asarray(opt.learning_rate if key == "learning_rate" else state[key],
-                                 dtype="<f4"))
-                for key in optimizer_keys(model)]
-    return entries
+    return [(key, _stored(variable.value)) for key, variable in opt._keras_variables()]
 
 
 def optimizer_keys(model) -> list[str]:
-    """What follows the step count in Keras 3's optimizer variables for ``model``'s optimizer:
-    the rate (unless a schedule gives it), the slots, the optimizer-wide scalars."""
-    opt = model.optimizer
-    return (_keras_optimizer_layout(opt, len(model.trainable_weights))
-            + _optimizer_scalars(opt))
+    """What follows the step count in Keras 3's optimizer variables for ``model``'s built
+    optimizer: the rate (unless a schedule gives it), the slots, the optimizer-wide scalars."""
+    return [key for key, _ in model.optimizer._keras_variables()[1:]]
 
 
 def _write_optimizer_h5(model, h5file) -> None:
@@ -1830,41 +1809,53 @@ def _write_optimizer_h5(model, h5file) -> None:
         group.create_dataset(str(i), data=value)
 
 
-def restore_optimizer(model, count: int, read, where: str) -> None:
+def restore_optimizer(model, count: int, read, where: str, mismatch: str = "raise") -> None:
     """Give a compiled model's optimizer the ``count`` values of a Keras 3 optimizer state
     (`optimizer_entries` order); ``read(index, shape)`` returns the value at ``index``, checked
     to have ``shape`` before it is read. Two values or fewer (the step count and the rate of an
     optimizer that never stepped) leave the optimizer fresh, unless they are the whole state of
     this optimizer (SGD without momentum), whose step count is then restored.
 
+    Args:
+        mismatch: what another count than this optimizer keeps does: ``"raise"``, or
+            ``"warn"`` and leave the optimizer fresh (Keras's way with a legacy file).
+
     Raises:
         ValueError: a count or shape that does not fit the model (nothing is changed then).
     """
     opt = model.optimizer
     variables = model.trainable_weights
-    keys = optimizer_keys(model)
-    if count <= 2 and variables and count != 1 + len(keys):
-        # saved before the first step: nothing but the counters. (An optimizer with no slots,
-        # SGD without momentum, has only its counters after stepping too: its step count is
-        # restored below, so that a schedule goes on from where it stopped.)
-        return
-    if count != 1 + len(keys):
+    fresh = not opt.built
+    if fresh:  # built on the model's variables to learn its layout; undone if it does not fit
+        opt.build(list(variables))
+    entries = opt._keras_variables()
+    if count != len(entries):
+        if fresh:
+            opt._unbuild()
+        if count <= 2 and variables:
+            # saved before the first step: nothing but the counters. (An optimizer with no
+            # slots, SGD without momentum, has only its counters after stepping too: its
+            # step count is restored below, so that a schedule goes on from where it stopped.)
+            return
+        if mismatch == "warn":
+            warnings.warn(f"{where}: the saved optimizer state has {count} arrays where "
+                          f"{type(opt).__name__} keeps {len(entries)} (saved by another "
+                          "Keras version?); the optimizer starts fresh", stacklevel=4)
+            return
         raise ValueError(f"{where}: the optimizer state holds {count} arrays; "
                          f"{type(opt).__name__} with {len(variables)} trainable variables "
-                         f"needs {1 + len(keys)}")
-    state = {"iterations": np.asarray(read(0, ()), dtype=np.int64)}
-    for k, key in enumerate(keys, start=1):
-        if key == "learning_rate":
-            continue  # the rate comes from the compile config
-        if "/" in key:
-            variable = variables[int(key.rpartition("/")[2])]
-            state[key] = np.asarray(read(k, tuple(variable.shape)), dtype=variable.value.dtype)
-        else:
-            state[key] = np.asarray(read(k, ()), dtype=np.float64)
+                         f"needs {len(entries)}")
+    state = {}
     try:
-        opt.build([v.value for v in variables])
-        opt.set_state(state)
+        for k, (key, variable) in enumerate(entries):
+            current = np.asarray(variable.value)
+            value = read(k, current.shape)
+            if key.rpartition("/")[2] != "learning_rate":  # the rate: the compile config's
+                state[key] = np.asarray(value, dtype=current.dtype)
+        opt._keras_restore(state)
     except (ValueError, TypeError, KeyError, IndexError) as error:
+        if fresh:
+            opt._unbuild()
         raise ValueError(f"{where}: the optimizer state does not fit the model: {error}") \
             from None
 

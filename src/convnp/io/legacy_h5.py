@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 
 import numpy as np
 
@@ -512,12 +511,6 @@ def _restore_optimizer(h5py, f, model, label: str) -> None:
         raise ValueError(  # noqa: TRY004 - a bad file is a ValueError
             f"{label}: '{OPTIMIZER_WEIGHTS}' is not a group")
     names = _names(h5py, group, WEIGHT_NAMES, label)
-    expected = 1 + len(keras_format.optimizer_keys(model))
-    if len(names) > 2 and len(names) != expected:
-        warnings.warn(f"{label}: the saved optimizer state has {len(names)} arrays where "
-                      f"{type(model.optimizer).__name__} keeps {expected} (saved by another "
-                      "Keras version?); the optimizer starts fresh", stacklevel=3)
-        return
 
     def read(index: int, shape: tuple) -> np.ndarray:
         name = names[index]
@@ -528,7 +521,9 @@ def _restore_optimizer(h5py, f, model, label: str) -> None:
         return read_dataset(h5py, node, label, f"{OPTIMIZER_WEIGHTS}/{name}",
                             expected_shape=shape, kinds="fiu")
 
-    keras_format.restore_optimizer(model, len(names), read, label)
+    # a list of another length (a Keras 2 file: its slots are ordered otherwise) leaves
+    # the optimizer fresh with a warning, as Keras does
+    keras_format.restore_optimizer(model, len(names), read, label, mismatch="warn")
 
 
 def load_model_h5(path: str | os.PathLike, compile: bool = True, custom_objects=None):

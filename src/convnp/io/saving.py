@@ -495,29 +495,23 @@ def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
 
 def _restore_optimizer(model: Any, state: dict[str, np.ndarray], path: Path) -> None:
     """Give the model's optimizer its saved slots, checked against the trainable weights now
-    (rather than at the first update of the next fit)."""
+    (rather than at the first update of the next fit): each saved array has the key, shape
+    and dtype of the optimizer's own array (slots are made from the model's weights)."""
     optimizer = model.optimizer
     where = f"{path}: member '{OPTIMIZER_MEMBER}'"
-    values = [v.value for v in model.trainable_weights]
-    for key, value in state.items():
-        if key == "iterations":
-            if value.dtype.kind not in "iu" or value.shape != ():
-                raise ValueError(f"{where}: 'iterations' must be an integer scalar, got "
-                                 f"{value.dtype} of shape {value.shape}")
-            continue
-        if "/" not in key and value.shape == () and value.dtype.kind == "f":
-            continue  # an optimizer-wide scalar (Nadam's u_product); set_state checks names
-        _, _, index = key.partition("/")
-        if not index.isdigit() or int(index) >= len(values):
-            raise ValueError(f"{where}: slot '{key}' does not match any of the model's "
-                             f"{len(values)} trainable weights")
-        expected = np.dtype(values[int(index)].dtype)
-        if value.dtype != expected:
-            raise ValueError(f"{where}: slot '{key}' has dtype {value.dtype}, expected "
-                             f"{expected}")
+    iterations = state.get("iterations")
+    if iterations is not None and (iterations.dtype.kind not in "iu" or iterations.shape != ()):
+        raise ValueError(f"{where}: 'iterations' must be an integer scalar, got "
+                         f"{iterations.dtype} of shape {iterations.shape}")
+    weights = list(model.trainable_weights)
     try:
-        if values and any("/" in k for k in state):  # slots saved (none before a step)
-            optimizer.build(values)
+        if weights and any("/" in k for k in state):  # slots saved (none before a step)
+            optimizer.build(weights)
+            expected = optimizer.get_state()
+            for key, value in state.items():
+                if "/" in key and key in expected and value.dtype != expected[key].dtype:
+                    raise ValueError(f"slot '{key}' has dtype {value.dtype}, expected "
+                                     f"{expected[key].dtype}")
         optimizer.set_state(state)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise ValueError(f"{where}: optimizer state does not fit the model: {exc}") from None

@@ -90,6 +90,18 @@ class _AttributeVariable(Variable):
         return self
 
 
+# the kinds of saved arrays a slot of each kind takes: numbers for a float slot, integers for
+# an integer one (Adafactor's placeholders)
+_KINDS = {"f": "fiu", "i": "iu", "u": "iu"}
+
+
+def _part(array: np.ndarray | None, block: slice | None) -> np.ndarray | None:
+    """The block ``block`` of the flattened ``array`` (all of it for None)."""
+    if array is None or block is None:
+        return array
+    return array.reshape(-1)[block]
+
+
 # Numbers of a variable updated at once (256 KiB of float32): the block of the variable, its
 # gradient, two slots and scratch space stay in a core's L2 or the shared L3 cache. Each block
 # costs a dozen NumPy calls whatever its size; blocks of 16K numbers spent more time in those
@@ -202,14 +214,10 @@ class Optimizer(Configurable):
         return ["gradient_accumulator", *names] if self.gradient_accumulation_steps else names
 
     # -- Keras's list of variables ---------------------------------------------------------
-    # slots Keras 3 keeps one pair per model variable ("kernel_momentum, kernel_velocity,
-    # bias_momentum, ..."); the others come slot by slot. A user's subclass keeps the order of
-    # the convnp optimizer it extends.
-    _INTERLEAVED: ClassVar[dict[str, tuple[str, ...]]] = {
-        "Adam": ("momentum", "velocity"), "AdamW": ("momentum", "velocity"),
-        "Nadam": ("momentum", "velocity"), "Adamax": ("m", "u"),
-        "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
-        "Ftrl": ("accumulator", "linear"), "Lamb": ("momentum", "velocity")}
+    #: slots Keras 3 creates together, variable by variable ("kernel_momentum,
+    #: kernel_velocity, bias_momentum, ..."); the others come slot by slot, every variable in
+    #: turn. A user's subclass inherits the order of the convnp optimizer it extends.
+    _interleaved_slots: ClassVar[tuple[str, ...]] = ()
 
     @property
     def variables(self) -> list[Variable]:
@@ -218,56 +226,79 @@ class Optimizer(Configurable):
         variable (named ``<variable path with _>_<slot>``) and the optimizer-wide numbers
         (Nadam's ``u_product``). Each is live: the slots share their arrays with the
         optimizer, the rate and scalars read and assign the optimizer's own numbers."""
-        out: list[Variable] = [self._iterations]
+        return [variable for _, variable in self._keras_variables()]
+
+    def _keras_variables(self) -> list[tuple[str, Variable]]:
+        """`variables` with the `get_state` key of each (``"learning_rate"`` for the rate,
+        which the state leaves out): the order and the values a Keras file stores."""
+        out: list[tuple[str, Variable]] = [("iterations", self._iterations)]
         if self._schedule is None:
-            out.append(_AttributeVariable(self, "learning_rate", np.float32))
+            out.append(("learning_rate", _AttributeVariable(self, "learning_rate", np.float32)))
         if not self.built:
             return out
-        arrays = [a for name in self._all_slot_names() for a in self._slots.get(name, [])]
+        keys = self._slot_keys()
         cached = getattr(self, "_slot_variables", None)
-        if cached is None or [id(v.value) for v in cached] != [id(a) for a in arrays]:
-            cached = self._make_slot_variables()
+        if cached is None or [id(v.value) for v in cached] != [
+                id(self._slot_array(key)) for key in keys]:
+            cached = self._make_slot_variables(keys)
             self._slot_variables = cached
-        order = self._keras_slot_order(len(self._shapes))
-        by_key = {key: var for key, var in zip(self._slot_keys(), cached)}
-        out += [by_key[key] for key in order]
-        for name in sorted(k for k in self.get_state() if "/" not in k and k != "iterations"):
+        by_key = dict(zip(keys, cached))
+        out += [(key, by_key[key]) for key in self._keras_slot_order()]
+        for name in self._scalar_names():
             # Keras's Nadam names its running product plain "variable"
-            out.append(_AttributeVariable(self, name, np.float32,
-                                          "variable" if name == "u_product" else None))
+            out.append((name, _AttributeVariable(self, name, np.float32,
+                                                 "variable" if name == "u_product" else None)))
         return out
 
+    def _scalar_names(self) -> list[str]:
+        """The optimizer-wide numbers of the state besides the step count (Nadam's
+        ``u_product``), sorted: Keras lists them after the slots."""
+        return sorted(k for k in self.get_state() if "/" not in k and k != "iterations")
+
+    def _slot_array(self, key: str) -> np.ndarray | None:
+        """The slot array of state key ``"<slot>/<index>"`` (None: that variable has none)."""
+        name, _, index = key.rpartition("/")
+        return self._slots[name][int(index)]
+
     def _slot_keys(self) -> list[str]:
+        """The state keys of the slots that exist, slot by slot."""
         return [f"{name}/{i}" for name in self._all_slot_names()
-                for i in range(len(self._slots.get(name, [])))]
+                for i, array in enumerate(self._slots.get(name, [])) if array is not None]
 
-    def _keras_slot_order(self, n_variables: int) -> list[str]:
+    def _keras_slot_order(self) -> list[str]:
+        """`_slot_keys` in the order of Keras's variables (built only): the slots of
+        `_all_slot_names` that are not the rule's own (gradient accumulators) first, every
+        variable in turn; then the rule's slots, the `_interleaved_slots` variable by
+        variable, the others slot by slot."""
+        n = len(self._shapes)
         names = list(self._slot_names())
-        builtin = next(c for c in type(self).__mro__
-                       if c.__module__.startswith("convnp.optimizers."))
-        pairs = [n for n in self._INTERLEAVED.get(builtin.__name__, ()) if n in names]
-        # Keras: every variable's gradient accumulator first, then the optimizer's slots
-        order = [f"gradient_accumulator/{i}" for i in range(n_variables)] \
-            if self.gradient_accumulation_steps else []
-        order += [f"{n}/{i}" for i in range(n_variables) for n in pairs]
-        return order + [f"{n}/{i}" for n in names if n not in pairs for i in range(n_variables)]
+        pairs = [name for name in self._interleaved_slots if name in names]
+        order = [f"{name}/{i}" for name in self._all_slot_names() if name not in names
+                 for i in range(n)]
+        order += [f"{name}/{i}" for i in range(n) for name in pairs]
+        order += [f"{name}/{i}" for name in names if name not in pairs for i in range(n)]
+        return [key for key in order if self._slot_array(key) is not None]
 
-    def _make_slot_variables(self) -> list[Variable]:
+    def _make_slot_variables(self, keys: list[str]) -> list[Variable]:
         owners = self._owners or getattr(self, "_applied_variables", None) or []
         made = []
-        for key in self._slot_keys():
+        for key in keys:
             name, _, index = key.partition("/")
             index = int(index)
             owner = owners[index] if index < len(owners) else None
-            base = getattr(owner, "path", None) or getattr(owner, "name", None) \
-                or f"variable_{index}"
             array = self._slots[name][index]
             var = Variable(np.zeros((), array.dtype), trainable=False,
-                           name=f"{base.replace('/', '_')}_{name}")
+                           name=self._slot_variable_name(name, owner, index))
             var.value = array  # the slot itself: updates show, assignments reach it
             var.path = f"{self.name}/{var.name}"
             made.append(var)
         return made
+
+    def _slot_variable_name(self, slot: str, owner, index: int) -> str:
+        """Keras's name of a slot variable: ``<owner's path with _>_<slot>``."""
+        base = getattr(owner, "path", None) or getattr(owner, "name", None) \
+            or f"variable_{index}"
+        return f"{base.replace('/', '_')}_{slot}"
 
     # -- learning rate --------------------------------------------------------------------
     @property
@@ -306,21 +337,35 @@ class Optimizer(Configurable):
         return []
 
     def build(self, values: list[np.ndarray]) -> None:
-        """Create zeroed slots shaped like `values` (called on the first apply). Keras 3's
+        """Create the slots of the variables `values` (called on the first apply; zeroed
+        unless `_make_slot` says otherwise). Keras 3's
         ``optimizer.build(model.trainable_variables)`` works too: the Variables are then
         what `apply` updates when it is given gradients only."""
         variables = [v for v in values if getattr(v, "_convnp_variable", False)]
         if variables:
             self._applied_variables = variables
         self._owners = variables if variables and len(variables) == len(values) else None
+        owners = self._owners or [None] * len(values)
         values = [v.value if getattr(v, "_convnp_variable", False) else np.asarray(v)
                   for v in values]
         self._shapes = [v.shape for v in values]
-        self._slots = {name: [np.zeros_like(v) for v in values]
+        self._slots = {name: [self._make_slot(name, v, owner) for v, owner in zip(values, owners)]
                        for name in self._all_slot_names()}
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
             self._load_slots(state)
+
+    def _make_slot(self, name: str, value: np.ndarray, owner) -> np.ndarray | None:
+        """The starting array of slot ``name`` for a variable holding ``value`` (``owner``:
+        the Variable, None when built from arrays); None when that variable has no such
+        slot. Zeros shaped like the variable unless a rule says otherwise."""
+        return np.zeros_like(value)
+
+    def _unbuild(self) -> None:
+        """Forget the slots (back to before the first step): a file whose state did not fit
+        leaves the optimizer as it was."""
+        self._shapes, self._slots, self._owners = None, {}, None
+        self._slot_variables = None
 
     @property
     def built(self) -> bool:
@@ -382,8 +427,9 @@ class Optimizer(Configurable):
         """Whether a user's subclass overrides `apply` or `apply_gradients` (fit then goes
         through them instead of straight to the update)."""
         cls = type(self)
-        return cls.apply is not Optimizer.apply or cls.apply_gradients is not \
-            Optimizer.apply_gradients
+        builtin = next(c for c in cls.__mro__ if c.__module__.startswith("convnp.optimizers."))
+        return cls.apply is not builtin.apply or cls.apply_gradients is not \
+            builtin.apply_gradients
 
     def _apply_pairs(self, pairs: list) -> int:
         """`apply_gradients` without its checks for missing gradients (fit's own step, in
@@ -396,8 +442,9 @@ class Optimizer(Configurable):
                     f"apply_gradients expects (gradient, Variable) pairs; item {i} has a "
                     f"{type(var).__name__}")
             values.append(value)
-        if not self.built:
-            self.build(values)
+        if not self.built:  # the Variables themselves: rules may read their paths
+            self.build([var if getattr(var, "_convnp_variable", False) else value
+                        for (_, var), value in zip(pairs, values)])
         slots = self._slot_indices(pairs, values)
         grads: list = []
         for i, ((grad, var), value) in enumerate(zip(pairs, values)):
@@ -538,8 +585,7 @@ class Optimizer(Configurable):
 
         def run(part) -> None:
             for index, grad, value, block in part:
-                slots = {name: self._slots[name][index] if block is None
-                         else self._slots[name][index].reshape(-1)[block] for name in names}
+                slots = {name: _part(self._slots[name][index], block) for name in names}
                 self._update(slots, grad, value)
 
         if sum(value.size for _, _, value in work) >= PARALLEL_UPDATE_SIZE:
@@ -564,7 +610,8 @@ class Optimizer(Configurable):
         state = {"iterations": np.array(int(self._iterations.value), dtype=np.int64)}
         for name, arrays in self._slots.items():
             for i, a in enumerate(arrays):
-                state[f"{name}/{i}"] = a.copy()
+                if a is not None:
+                    state[f"{name}/{i}"] = a.copy()
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -597,27 +644,33 @@ class Optimizer(Configurable):
         self._iterations.value[...] = iterations  # the count of steps (`get_state`)
         self._iterations.mark_modified()
 
+    def _keras_restore(self, state: dict[str, np.ndarray]) -> None:
+        """Take the values of a Keras file's optimizer variables, by the keys of
+        `_keras_variables` (the rate left out: the compile config gives it)."""
+        self.set_state(state)
+
     def _load_slots(self, state: dict[str, np.ndarray]) -> None:
         assert self._shapes is not None
-        n = len(self._shapes)
         if not any("/" in key for key in state):
             # saved before the first update: the optimizer had no slots yet, so they start
-            # at zero, exactly as they would have
+            # as they would have
             return
         for name in self._all_slot_names():
-            keys = sorted((k for k in state if k.startswith(name + "/")),
-                          key=lambda k: int(k.split("/")[1]))
-            if len(keys) != n:
+            arrays = self._slots[name]
+            expected = [f"{name}/{i}" for i, a in enumerate(arrays) if a is not None]
+            keys = [k for k in state if k.startswith(name + "/")]
+            if sorted(keys) != sorted(expected):
                 raise ValueError(
-                    f"optimizer state has {len(keys)} '{name}' slots, expected {n} (one per "
-                    "trainable variable)")
-            for i, shape in enumerate(self._shapes):
-                arr = np.asarray(state.get(f"{name}/{i}"))
-                if arr.shape != shape:
+                    f"optimizer state has {len(keys)} '{name}' slots, expected "
+                    f"{len(expected)} (one per trainable variable that has one)")
+            for key in expected:
+                slot, arr = self._slot_array(key), np.asarray(state[key])
+                if arr.shape != slot.shape or arr.dtype.kind not in _KINDS[slot.dtype.kind]:
                     raise ValueError(
-                        f"optimizer slot '{name}/{i}' has shape {arr.shape}, expected {shape}")
-            for i in range(n):
-                self._slots[name][i][...] = state[f"{name}/{i}"]
+                        f"optimizer slot '{key}' has shape {arr.shape} and dtype {arr.dtype}, "
+                        f"expected {slot.shape} and {slot.dtype}")
+        for key in self._slot_keys():
+            self._slot_array(key)[...] = state[key]
 
     # -- config ---------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -74,6 +74,8 @@ class _TwoMoments(Optimizer):
 class Adam(_TwoMoments):
     """Adam, Keras 3 rules (epsilon added to the un-corrected sqrt(v))."""
 
+    _interleaved_slots = ("momentum", "velocity")
+
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, name: str = "adam",
                  **kwargs: Any):
@@ -197,12 +199,10 @@ class _StartedAccumulator(Optimizer):
 
     initial_accumulator_value: float = 0.0
 
-    def build(self, values):
-        pending = self._pending_state or {}
-        super().build(values)
-        if not any(key.startswith("accumulator/") for key in pending):
-            for acc in self._slots["accumulator"]:
-                acc[...] = self.initial_accumulator_value
+    def _make_slot(self, name, value, owner):
+        if name == "accumulator":
+            return np.full_like(value, self.initial_accumulator_value)
+        return super()._make_slot(name, value, owner)
 
 
 class Adagrad(_StartedAccumulator):
@@ -233,6 +233,8 @@ class Adamax(_TwoMoments):
     """Adamax, Keras 3 rules: ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 u, |g|)``;
     ``w -= lr * m / ((1 - beta_1**t) (u + epsilon))``."""
 
+    _interleaved_slots = ("m", "u")
+
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "adamax",
                  **kwargs: Any):
@@ -253,6 +255,8 @@ class Adamax(_TwoMoments):
 class Nadam(_TwoMoments):
     """Nadam, Keras 3 rules (momentum schedule ``u_t = beta_1 (1 - 0.5 * 0.96**t)``; the
     product of the ``u_t`` so far is part of the state)."""
+
+    _interleaved_slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "nadam",
@@ -296,6 +300,8 @@ class Adadelta(Optimizer):
     """Adadelta, Keras 3 rules: ``acc_g = rho acc_g + (1 - rho) g^2``;
     ``step = sqrt(acc_d + eps) / sqrt(acc_g + eps) * g``; ``acc_d = rho acc_d + (1 - rho)
     step^2``; ``w -= lr * step``."""
+
+    _interleaved_slots = ("accumulated_grad", "accumulated_delta_var")
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
                  name: str = "adadelta", **kwargs: Any):
@@ -356,6 +362,7 @@ class Lamb(_TwoMoments):
     ``w -= lr * ratio * u``."""
 
     _whole_variables = True
+    _interleaved_slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, name: str = "lamb", **kwargs: Any):
@@ -383,6 +390,8 @@ class Ftrl(_StartedAccumulator):
     """FTRL-Proximal (McMahan et al., 2013), Keras 3 rules, with ``p = -learning_rate_power``:
     ``n' = n + g^2``; ``z += g + 2 l2_shrinkage w - (n'^p - n^p) / lr * w``;
     ``w = (clip(z, -l1, l1) - z) / (n'^p / lr + 2 (l2 + beta / (2 lr)))``."""
+
+    _interleaved_slots = ("accumulator", "linear")
 
     def __init__(self, learning_rate: float = 0.001, learning_rate_power: float = -0.5,
                  initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
