@@ -187,7 +187,7 @@ def test_lookup_config_and_errors():
         optimizers.get("adamq")
     with pytest.raises(ValueError):
         optimizers.SGD(momentum=1.5)
-    with pytest.raises(ValueError, match="use_ema"):
-        optimizers.Adam(use_ema=True)
+    with pytest.raises(ValueError, match="ema_momentum"):
+        optimizers.Adam(use_ema=True, ema_momentum=1.5)
     with pytest.raises(ValueError, match="shape"):
         optimizers.SGD().apply_gradients([(np.zeros(3), Variable(np.zeros(2), name="w"))])

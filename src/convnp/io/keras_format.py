@@ -1230,12 +1230,8 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
     try:
         opt = _plain_object(compile_config.get("optimizer"), path)
         if isinstance(opt, dict):
-            inner = dict(opt.get("config") or {})
-            for key, neutral in _KERAS_OPTIMIZER_EXTRAS.items():
-                value = inner.pop(key, neutral)
-                if key != "ema_momentum" and value != neutral:
-                    raise ValueError(f"optimizer option {key}={value!r} is not supported")
-            opt = optimizers.deserialize({"class_name": opt["class_name"], "config": inner})
+            opt = optimizers.deserialize({"class_name": opt["class_name"],
+                                          "config": dict(opt.get("config") or {})})
         elif not isinstance(opt, str):
             raise ValueError(f"optimizer {opt!r} is not supported")  # noqa: TRY004
         model.compile(optimizer=opt,
@@ -1632,10 +1628,8 @@ def keras_config(model, *, checked: bool = False) -> dict:
 # -- compile state ------------------------------------------------------------------------------
 # convnp's optimizers, losses and metrics serialize to Keras's {"class_name", "config"} with
 # Keras's argument names (their own serialize functions); a .keras file also names the module
-# of each object, and its optimizer config lists Keras-only options that convnp keeps off.
+# of each object.
 
-_KERAS_OPTIMIZER_EXTRAS = {"use_ema": False, "ema_momentum": 0.99,
-                           "ema_overwrite_frequency": None, "loss_scale_factor": None}
 # Keras's optimizer variables (iteration, learning_rate unless a schedule gives it, then the
 # slots in Keras's order, then optimizer-wide scalars such as Nadam's u_product) are the
 # optimizer's own `_keras_variables`, each with its `get_state` key.
@@ -1742,8 +1736,6 @@ def _keras_compile_config(model) -> dict | None:
                 "registered_name": serialization.get_registered_name(cls)}
         elif isinstance(rate, dict):
             inner["learning_rate"] = _with_module(rate, "keras.optimizers.schedules")
-        inner.update(_KERAS_OPTIMIZER_EXTRAS)
-        inner.setdefault("gradient_accumulation_steps", None)  # Keras writes it always
         if of_user_class(model.optimizer):
             # a user's subclass (keras.io's gradient centralization) by name, as Keras
             # writes it: loading needs the class

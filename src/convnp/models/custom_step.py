@@ -33,8 +33,9 @@ class CustomStepMixin:
             with GradientTape() as tape:
                 y_pred = self(x, training=True)
                 loss = self._users_loss(x, y, y_pred, w, training=True)
+                scaled = self.optimizer.scale_loss(loss)  # as Keras's train_step
             variables = self.trainable_weights
-            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
             return self._default_step_logs(loss, y, y_pred)
         fused, variables = self._prepare_training()
         loss, y_pred = self._train_step(_inputs(x), np.asarray(y), fused, variables, w)

@@ -424,10 +424,19 @@ class Engine:
     def _locked_train_step(self, xs, y, fused, variables, sample_weight):
         saved = [(v, v.value.copy()) for v in self._forward_updated_variables()]
         loss_value, y_pred = self._compute_gradients(xs, y, fused, sample_weight)
+        scale = getattr(self.optimizer, "_loss_scale", lambda: None)()
+        if scale is not None and math.isfinite(loss_value):
+            # Keras differentiates optimizer.scale_loss(loss): the gradients of the loss
+            # times the scale, which the optimizer divides again
+            for v in variables:
+                if v.grad is not None:
+                    v.grad = v.grad * v.grad.dtype.type(scale)
         problem = None
         if not math.isfinite(loss_value):
             problem = "loss"
-        elif not _all_finite(v.grad for v in variables):
+        elif not getattr(self.optimizer, "_skips_non_finite", False) and not _all_finite(
+                v.grad for v in variables):
+            # (a dynamic loss scale takes such a step itself: skips it, lowers the scale)
             problem = "gradients"
         elif not _all_finite(v.value for v, _ in saved):
             problem = "moving statistics"

@@ -173,6 +173,10 @@ class TrainingMixin(InferenceMixin):
             callback_list.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        finalize = getattr(self.optimizer, "finalize_variable_values", None)
+        if finalize is not None and epochs > 0:
+            # Keras: with use_ema the moving averages replace the weights
+            finalize(self.trainable_weights)
         callback_list.on_train_end(epoch_logs or None)
         return self.history
 

@@ -130,25 +130,19 @@ class Optimizer(Configurable):
         decay = kwargs.pop("decay", 0.0)
         clipping = {k: kwargs.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
         accumulation = kwargs.pop("gradient_accumulation_steps", None)
-        unsupported = {k: v for k, v in kwargs.items() if v is not None and v is not False}
-        # Keras's optional extras: accepted as None/False (their defaults), refused otherwise
-        # rather than silently ignored.
-        known_extras = {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
-                        "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-                        "gradient_accumulation_steps"}
-        unknown = set(kwargs) - known_extras
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unknown)}")
-        unsupported.pop("ema_momentum", None)
-        if unsupported:
-            raise ValueError(
-                f"{type(self).__name__}: arguments {sorted(unsupported)} are not supported by "
-                "convnp; leave them at their defaults")
+        use_ema = kwargs.pop("use_ema", False)
+        ema_momentum = kwargs.pop("ema_momentum", 0.99)
+        ema_overwrite_frequency = kwargs.pop("ema_overwrite_frequency", None)
+        loss_scale_factor = kwargs.pop("loss_scale_factor", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(kwargs)}")
         # Keras's step counter: an int64 variable (``optimizer.iterations``) whose array is
         # the count itself; convnp's own code reads it through `_step`
         self._iterations = Variable(0, dtype=np.int64, trainable=False, name="iteration")
         self._schedule = None
-        self.learning_rate = learning_rate
+        # the base class's setter, whatever a subclass makes of `learning_rate` (a wrapper
+        # hands it to the optimizer it wraps)
+        Optimizer.learning_rate.fset(self, learning_rate)
         self.name = name or type(self).__name__.lower()
         self._iterations.path = f"{self.name}/iteration"
         self.weight_decay = None if weight_decay is None else _check_rate("weight_decay",
@@ -167,6 +161,28 @@ class Optimizer(Configurable):
         #: Keras 3's gradient accumulation: the gradients of this many steps are averaged and
         #: applied together on the last of them (None: every step updates)
         self.gradient_accumulation_steps = None if accumulation is None else int(accumulation)
+        if not isinstance(use_ema, (bool, np.bool_)):
+            raise TypeError(f"use_ema must be True or False, got {use_ema!r}")
+        #: Keras 3's moving average of the weights (Polyak averaging): after every step each
+        #: variable's ``average`` slot becomes ``ema_momentum * average + (1 -
+        #: ema_momentum) * variable`` (the variable itself on the first update); every
+        #: ``ema_overwrite_frequency`` updates, and at the end of ``fit``
+        #: (`finalize_variable_values`), the averages replace the variables
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = check_number("ema_momentum", ema_momentum, 0.0, 1.0)
+        if ema_overwrite_frequency is not None and (
+                isinstance(ema_overwrite_frequency, (bool, np.bool_))
+                or not isinstance(ema_overwrite_frequency, (int, np.integer))
+                or ema_overwrite_frequency < 0):
+            raise ValueError(f"ema_overwrite_frequency must be an integer >= 1 or None, got "
+                             f"{ema_overwrite_frequency!r}")  # (0: as None, as Keras takes it)
+        #: 0 or None: the averages replace the variables at the end of ``fit`` only
+        self.ema_overwrite_frequency = None if ema_overwrite_frequency is None \
+            else int(ema_overwrite_frequency)
+        #: Keras's static loss scaling: ``fit`` differentiates the loss times this factor
+        #: (`scale_loss`) and the gradients are divided by it before anything else
+        self.loss_scale_factor = None if loss_scale_factor is None else check_number(
+            "loss_scale_factor", loss_scale_factor, 0.0, low_open=True)
         self._slots: dict[str, list[np.ndarray]] = {}
         self._shapes: list[tuple[int, ...]] | None = None
         # the variables the slots belong to, in slot order (None until a step or build
@@ -208,10 +224,12 @@ class Optimizer(Configurable):
             else count
 
     def _all_slot_names(self) -> list[str]:
-        """`_slot_names`, after Keras's ``gradient_accumulator`` when gradients are
-        accumulated (the sum of the steps since the last update)."""
-        names = list(self._slot_names())
-        return ["gradient_accumulator", *names] if self.gradient_accumulation_steps else names
+        """`_slot_names`, after Keras's ``average`` (the moving average of each variable)
+        with ``use_ema`` and ``gradient_accumulator`` when gradients are accumulated (the
+        sum of the steps since the last update)."""
+        return (["average"] if self.use_ema else []) + (
+            ["gradient_accumulator"] if self.gradient_accumulation_steps else []) + list(
+            self._slot_names())
 
     # -- Keras's list of variables ---------------------------------------------------------
     #: slots Keras 3 creates together, variable by variable ("kernel_momentum,
@@ -455,24 +473,26 @@ class Optimizer(Configurable):
                         f"gradient for variable {getattr(var, 'name', i)!r} has shape "
                         f"{grad.shape}, expected {value.shape}")
                 grad = grad.astype(value.dtype, copy=False)
+                if self.loss_scale_factor is not None:  # Keras: unscaled before all else
+                    grad = grad / value.dtype.type(self.loss_scale_factor)
             grads.append(grad)
-        if self.gradient_accumulation_steps and not self._accumulate(slots, grads):
-            self._iterations.value += 1  # a step that only adds its gradients up
-            self._iterations.mark_modified()
-            self._applied_variables = [var for _, var in pairs]
-            return self._step
-        grads = self._clip(grads)
-        if self.weight_decay:
-            # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
+        # with accumulation, a step that only adds its gradients up changes no variable
+        update = not self.gradient_accumulation_steps or self._accumulate(slots, grads)
+        if update:
+            grads = self._clip(grads)
             lr = self._rate()
-            for grad, value in zip(grads, values):
-                if grad is not None:
-                    value -= value * value.dtype.type(self.weight_decay * lr)
-        self._before_updates()
-        self._run_updates([(i, g, v) for i, g, v in zip(slots, grads, values)
-                           if g is not None])
+            for index, grad, value in zip(slots, grads, values):
+                decay = self._weight_decay_of(index)
+                if grad is not None and decay:
+                    # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
+                    value -= value * value.dtype.type(decay * lr)
+            self._before_updates()
+            self._run_updates([(i, g, v) for i, g, v in zip(slots, grads, values)
+                               if g is not None])
+        if self.use_ema:  # Keras: every step, before the constraints
+            self._update_averages()
         for (grad, var), value in zip(pairs, values):
-            if grad is None:
+            if grad is None or not update:
                 continue
             constraint = getattr(var, "constraint", None)  # a user's variable may lack one
             if constraint is not None:
@@ -483,6 +503,99 @@ class Optimizer(Configurable):
         self._iterations.mark_modified()
         self._applied_variables = [var for _, var in pairs]
         return self._step
+
+    def _weight_decay_of(self, index: int) -> float | None:
+        """The decoupled weight decay of the variable with slots ``index``."""
+        return self.weight_decay
+
+    # -- moving average of the weights (use_ema) --------------------------------------------
+    def _update_averages(self) -> None:
+        """Keras's EMA step, after the update (with accumulation, after every step): each
+        variable's average moves towards it by ``1 - ema_momentum`` (becomes it while no
+        update has been made); every ``ema_overwrite_frequency`` updates the averages then
+        replace the variables."""
+        first = self._step == 0  # the updates made before this step
+        for owner, average in zip(self._owners, self._slots["average"]):
+            value = owner.value
+            t = value.dtype.type
+            momentum = t(0) if first else t(self.ema_momentum)
+            average[...] = momentum * average + (t(1) - momentum) * value
+        frequency = self.ema_overwrite_frequency
+        if frequency and (self._step + 1) % frequency == 0:
+            self._replace_by_averages(self._owners)
+
+    def _average_index(self, variables: list) -> list[int]:
+        """The slot index of each of ``variables`` (all the optimizer's in turn when it knows
+        them by position only).
+
+        Raises:
+            ValueError: a variable the optimizer was not built with, or (known by position)
+                another number of them.
+        """
+        if self._owners is None:
+            if [np.shape(v.value) for v in variables] != self._shapes:
+                raise ValueError(f"{type(self).__name__} keeps the averages of "
+                                 f"{len(self._shapes)} variables of shapes {self._shapes}; "
+                                 f"got {len(variables)} variables")
+            return list(range(len(variables)))
+        known = {id(v): i for i, v in enumerate(self._owners)}
+        missing = [getattr(v, "path", None) or getattr(v, "name", "?") for v in variables
+                   if id(v) not in known]
+        if missing:
+            raise ValueError(f"{type(self).__name__} keeps no moving average of the variables "
+                             f"{missing}: it was built with others")
+        return [known[id(v)] for v in variables]
+
+    def _replace_by_averages(self, variables: list) -> None:
+        for variable, index in zip(variables, self._average_index(variables)):
+            variable.value[...] = self._slots["average"][index]
+            if hasattr(variable, "mark_modified"):
+                variable.mark_modified()
+
+    def _swap_averages(self) -> None:
+        """Exchange each variable's value and its moving average, in place
+        (`convnp.callbacks.SwapEMAWeights`)."""
+        variables = self._owners or []
+        for variable, index in zip(variables, self._average_index(variables)):
+            average = self._slots["average"][index]
+            kept = variable.value.copy()
+            variable.value[...] = average
+            average[...] = kept
+            if hasattr(variable, "mark_modified"):
+                variable.mark_modified()
+
+    def _averages_from_variables(self) -> None:
+        """Set each moving average to its variable's value."""
+        variables = self._owners or []
+        for variable, index in zip(variables, self._average_index(variables)):
+            self._slots["average"][index][...] = variable.value
+
+    def finalize_variable_values(self, var_list) -> None:
+        """Keras's end of training: with ``use_ema``, each variable of ``var_list`` takes
+        its moving average (``fit`` calls this after its last epoch). Nothing otherwise, or
+        before the first step.
+
+        Raises:
+            ValueError: a variable the optimizer keeps no average of.
+        """
+        if self.use_ema and self.built and "average" in self._slots:
+            self._replace_by_averages(list(var_list))
+
+    # -- loss scaling -------------------------------------------------------------------------
+    def scale_loss(self, loss):
+        """Keras's ``optimizer.scale_loss``: the loss times ``loss_scale_factor`` (the loss
+        itself without one). ``fit`` differentiates what this gives; the optimizer divides
+        the gradients by the factor again."""
+        scale = self._loss_scale()
+        return loss if scale is None else loss * scale
+
+    def _loss_scale(self) -> float | None:
+        """The factor `scale_loss` multiplies by (None: none)."""
+        return self.loss_scale_factor
+
+    #: whether a step with a non-finite gradient is this optimizer's to handle (a dynamic
+    #: loss scale skips it and lowers the scale) rather than an error of the training step
+    _skips_non_finite = False
 
     def _accumulate(self, slots: list[int], grads: list) -> bool:
         """Keras 3's gradient accumulation: add this step's gradients to the accumulators;
@@ -681,10 +794,12 @@ class Optimizer(Configurable):
         config = {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
                   "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
                   "clipvalue": self.clipvalue}
+        config.update({"use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                       "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                       "loss_scale_factor": self.loss_scale_factor,
+                       "gradient_accumulation_steps": self.gradient_accumulation_steps})
         if self.decay:  # Keras 2's argument, written only when used (Keras 3 lacks it)
             config["decay"] = self.decay
-        if self.gradient_accumulation_steps:
-            config["gradient_accumulation_steps"] = self.gradient_accumulation_steps
         return config
 
     @classmethod
