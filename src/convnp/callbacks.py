@@ -39,6 +39,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]
@@ -795,6 +796,80 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(float(loss)):
             print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class SwapEMAWeights(Callback):
+    """Evaluate (and predict) with the moving averages of the weights that an optimizer with
+    ``use_ema=True`` keeps: before each evaluation (fit's validation too) the model's weights
+    and their averages change places, in place, and change back after it.
+
+    Args:
+        swap_on_epoch: also swap at the end of each epoch (and back at the start of the
+            next), so that the callbacks after this one (``ModelCheckpoint``) see the
+            averages. At the end of the last epoch the averages then stay in the model, as
+            ``fit`` puts them there anyway.
+
+    Unlike Keras 3.15, whose ``on_predict_end`` tests the wrong flag, the weights also change
+    back after ``predict``.
+
+    Raises:
+        ValueError: at the first swap, if the model's optimizer keeps no moving averages
+            (``use_ema=False``; for a ``MultiOptimizer``: none of its optimizers has it).
+    """
+
+    def __init__(self, swap_on_epoch: bool = False):
+        super().__init__()
+        if not isinstance(swap_on_epoch, (bool, np.bool_)):
+            raise TypeError(f"swap_on_epoch must be True or False, got {swap_on_epoch!r}")
+        self.swap_on_epoch = bool(swap_on_epoch)
+        self._ema_weights_in_model = False
+
+    def _optimizers(self) -> list:
+        """The optimizers holding averages (inside a LossScaleOptimizer, of a
+        MultiOptimizer)."""
+        optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+        several = getattr(optimizer, "optimizers", None)
+        found = [o for o in (several if several is not None else [optimizer])
+                 if getattr(o, "use_ema", False)]
+        if not found:
+            what = ("none of the MultiOptimizer's optimizers has use_ema=True"
+                    if several is not None else
+                    f"got use_ema={getattr(optimizer, 'use_ema', None)}")
+            raise ValueError(f"SwapEMAWeights needs an optimizer with use_ema=True; {what}")
+        return [o for o in found if getattr(o, "built", False)]
+
+    def _swap(self) -> None:
+        for optimizer in self._optimizers():
+            optimizer._swap_averages()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swap_on_epoch and self._ema_weights_in_model:
+            self._swap()
+            self._ema_weights_in_model = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap_on_epoch and not self._ema_weights_in_model:
+            self._swap()
+            self._ema_weights_in_model = True
+            if epoch == self.params.get("epochs", 0) - 1:
+                # the last epoch: fit's finalize_variable_values copies the averages into
+                # the model, which holds them now; so the averages take the model's values
+                for optimizer in self._optimizers():
+                    optimizer._averages_from_variables()
+
+    def on_test_begin(self, logs=None):
+        if not self._ema_weights_in_model:
+            self._swap()
+            self._ema_weights_in_model = True
+
+    def on_test_end(self, logs=None):
+        if self._ema_weights_in_model:
+            self._swap()
+            self._ema_weights_in_model = False
+
+    on_predict_begin = on_test_begin
+    on_predict_end = on_test_end
 
 
 class BackupAndRestore(Callback):
