@@ -97,7 +97,8 @@ def test_every_loss_saves_and_loads(tmp_path, cls_name, form, loss):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "sgd+momentum",
                                        "rmsprop+centered+momentum", "adam+amsgrad", "adamw",
                                        "nadam", "adagrad", "adamax", "adadelta", "lion",
-                                       "ftrl", "lamb"])
+                                       "ftrl", "lamb", "adam+ema", "sgd+momentum+ema",
+                                       "lossscale"])
 @pytest.mark.parametrize("fitted", [False, True], ids=["unfitted", "fitted"])
 def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
     name, *options = optimizer.split("+")
@@ -106,11 +107,16 @@ def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
         kwargs["centered"] = True
     if "amsgrad" in options:
         kwargs["amsgrad"] = True
+    if "ema" in options:
+        kwargs.update(use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=3)
     opt = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "rmsprop": optimizers.RMSprop,
            "adamw": optimizers.AdamW, "nadam": optimizers.Nadam, "adagrad": optimizers.Adagrad,
            "adamax": optimizers.Adamax, "adadelta": optimizers.Adadelta,
            "lion": optimizers.Lion, "ftrl": optimizers.Ftrl,
-           "lamb": optimizers.Lamb}[name](learning_rate=0.01, **kwargs)
+           "lamb": optimizers.Lamb,
+           "lossscale": lambda **kw: optimizers.LossScaleOptimizer(
+               optimizers.Adam(**kw), initial_scale=64.0, dynamic_growth_steps=2),
+           }[name](learning_rate=0.01, **kwargs)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 3)).astype("f4")
     y = rng.standard_normal((6, 2)).astype("f4")
@@ -203,4 +209,5 @@ def test_the_round_trips_above_cover_every_loss_and_optimizer():
     # a new loss or optimizer class must be added to the round trips above
     assert set(losses._CLASSES) <= set(_LOSS_SETUP)
     assert set(optimizers._CLASSES) <= {"SGD", "Adam", "RMSprop", "AdamW", "Nadam", "Adagrad",
-                                        "Adamax", "Adadelta", "Lion", "Ftrl", "Lamb"}
+                                        "Adamax", "Adadelta", "Lion", "Ftrl", "Lamb",
+                                        "LossScaleOptimizer"}

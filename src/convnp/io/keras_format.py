@@ -1791,14 +1791,21 @@ def optimizer_keys(model) -> list[str]:
 
 
 def _write_optimizer_h5(model, h5file) -> None:
-    """The optimizer's step count, rate, slots and scalars as Keras stores them."""
-    entries = optimizer_entries(model)
-    if not entries:
+    """The optimizer's step count, rate, slots and scalars as Keras stores them; an optimizer
+    wrapping others (LossScaleOptimizer, MultiOptimizer) lists theirs after its own, and
+    Keras also stores each inner one's under its own group."""
+    if not model.optimizer.built:
         return
-    group = h5file.create_group("optimizer").create_group("vars")
-    group.attrs["name"] = model.optimizer.name
-    for i, (_, value) in enumerate(entries):
-        group.create_dataset(str(i), data=value)
+
+    def write(group, opt) -> None:
+        variables = group.create_group("vars")
+        variables.attrs["name"] = opt.name
+        for i, (_, variable) in enumerate(opt._keras_variables()):
+            variables.create_dataset(str(i), data=_stored(variable.value))
+        for path, inner in opt._keras_children():
+            write(group.require_group(path), inner)
+
+    write(h5file.create_group("optimizer"), model.optimizer)
 
 
 def restore_optimizer(model, count: int, read, where: str, mismatch: str = "raise") -> None:

@@ -414,13 +414,22 @@ def _optimizer_names(model, paths: dict[int, str]) -> list[str]:
     opt = model.optimizer
     variables = model.trainable_weights
     names = [f"{opt.name}/iteration"]
-    for key in keras_format.optimizer_keys(model):
+    for key, variable in opt._keras_variables()[1:]:
         slot, _, index = key.rpartition("/")
-        if slot:
+        if not slot:
+            names.append(f"{opt.name}/{key}")
+        elif "/" not in slot and index.isdigit() and \
+                np.shape(variable.value) == tuple(variables[int(index)].shape):
             path = paths.get(id(variables[int(index)]), variables[int(index)].name)
             names.append(f"{opt.name}/{path.replace('/', '_')}_{slot}")
-        else:
-            names.append(f"{opt.name}/{key}")
+        else:  # named by the optimizer: an inner optimizer's, Adafactor's factored moments
+            names.append(variable.path)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):  # unique dataset names (Adafactor's two per variable)
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        if count:
+            names[i] = f"{name}_{count}"
     return names
 
 

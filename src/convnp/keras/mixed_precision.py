@@ -4,6 +4,8 @@ NumPy; so the float32 policy is the only one, and asking for a mixed one says so
 
 from __future__ import annotations
 
+from convnp.optimizers import LossScaleOptimizer  # Keras's second name for it
+
 _POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "float16", "bfloat16", "float64")
 
 
@@ -43,4 +45,4 @@ def global_policy() -> Policy:
     return Policy("float32")
 
 
-__all__ = ["DTypePolicy", "Policy", "global_policy", "set_global_policy"]
+__all__ = ["DTypePolicy", "LossScaleOptimizer", "Policy", "global_policy", "set_global_policy"]

@@ -428,9 +428,10 @@ class Engine:
         if scale is not None and math.isfinite(loss_value):
             # Keras differentiates optimizer.scale_loss(loss): the gradients of the loss
             # times the scale, which the optimizer divides again
-            for v in variables:
-                if v.grad is not None:
-                    v.grad = v.grad * v.grad.dtype.type(scale)
+            with np.errstate(over="ignore"):  # an overflow is the optimizer's to handle
+                for v in variables:
+                    if v.grad is not None:
+                        v.grad = v.grad * v.grad.dtype.type(scale)
         problem = None
         if not math.isfinite(loss_value):
             problem = "loss"

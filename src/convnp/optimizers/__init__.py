@@ -2,7 +2,8 @@
 
 One module per idea: `base` (the `Optimizer` class every rule extends: slots, step count,
 clipping, weight decay, gradient accumulation, the moving average of the weights, loss
-scaling, state and config), `rules` (Keras's classic rules, SGD to Ftrl). This package file
+scaling, state and config), `rules` (Keras's classic rules, SGD to Ftrl), `loss_scale`
+(LossScaleOptimizer, dynamic loss scaling around another optimizer). This package file
 only gathers them and names them for ``optimizer="adam"`` and Keras configs.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from convnp.optimizers.base import Optimizer
+from convnp.optimizers.base import OPTIMIZERS, Optimizer
+from convnp.optimizers.loss_scale import LossScaleOptimizer
 from convnp.optimizers.rules import (
     SGD,
     Adadelta,
@@ -24,15 +26,14 @@ from convnp.optimizers.rules import (
     Nadam,
     RMSprop,
 )
-from convnp.serialization import Registry
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion", "Nadam",
-           "Optimizer", "RMSprop", "deserialize", "get", "serialize"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
+           "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "deserialize", "get",
+           "serialize"]
 
 _BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl,
-            Lamb)
+            Lamb, LossScaleOptimizer)
 # Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
-OPTIMIZERS = Registry("optimizer", Optimizer)
 for _cls in _BUILTIN:
     OPTIMIZERS.add(_cls, _cls.__name__.lower(), snake=False)
 _CLASSES: dict[str, type[Optimizer]] = {c.__name__: c for c in _BUILTIN}

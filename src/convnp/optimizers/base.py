@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from convnp._checks import check_number
-from convnp.serialization import Configurable
+from convnp.serialization import Configurable, Registry, get_registered_name
 from convnp.variables import Variable
 
 
@@ -267,6 +267,11 @@ class Optimizer(Configurable):
             out.append((name, _AttributeVariable(self, name, np.float32,
                                                  "variable" if name == "u_product" else None)))
         return out
+
+    def _keras_children(self) -> list[tuple[str, Optimizer]]:
+        """The optimizers inside this one, each with the group a ``.keras`` file also
+        stores its variables under (``inner_optimizer``, ``optimizers/<name>``)."""
+        return []
 
     def _scalar_names(self) -> list[str]:
         """The optimizer-wide numbers of the state besides the step count (Nadam's
@@ -810,3 +815,23 @@ class Optimizer(Configurable):
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
+
+
+# Keras's spellings of the optimizers (filled by the package: convnp.optimizers), here so
+# that a wrapper's from_config finds the optimizer it wraps
+OPTIMIZERS = Registry("optimizer", Optimizer)
+
+
+def keras_object(optimizer: Optimizer) -> dict[str, Any]:
+    """``optimizer`` as Keras writes an optimizer inside another's config: ``{"module",
+    "class_name", "config", "registered_name"}`` (a user's class by its registered name)."""
+    cls = type(optimizer)
+    config = optimizer.get_config()
+    rate = config.get("learning_rate")
+    if isinstance(rate, dict) and "module" not in rate:  # a schedule, as Keras names it
+        config["learning_rate"] = {"module": "keras.optimizers.schedules", **rate,
+                                   "registered_name": None}
+    builtin = cls.__module__.startswith("convnp.optimizers.")
+    return {"module": "keras.optimizers" if builtin else None, "class_name": cls.__name__,
+            "config": config,
+            "registered_name": None if builtin else get_registered_name(cls)}
