@@ -27,29 +27,24 @@ BAD = {2: (0, np.inf), 3: (1, np.nan)}  # as make_optimizer_family.py
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_steps_follow_keras(case):
     opt = CASES[case]()
-    scales, counters = [], []
+    scales = []
 
     def scaled(step, grads):
         # the gradients of the loss times the current scale, one of them inf or nan
         if step in BAD:
             i, value = BAD[step]
             grads[i].flat[0] = value
-        factor = np.float32(opt.scale_loss(1.0))
-        scales.append(None)
-        return [g * factor for g in grads]
+        return [g * np.float32(opt.scale_loss(1.0)) for g in grads]
 
-    def record(opt_, i):
+    def average(opt_, i):  # (read after each step: the scale and counter then too)
         if i == 0:
-            counters.append((float(opt_.dynamic_scale.numpy()),
-                             int(opt_.step_counter.numpy())))
+            scales.append((float(opt_.dynamic_scale.numpy()),
+                           int(opt_.step_counter.numpy())))
         return opt_.inner_optimizer.get_state()[f"average/{i}"]
 
-    replay(opt, case, scale=scaled, average=record if "ema" in case else None)
-    if "ema" not in case:
-        counters = None
-    else:
-        assert [c[0] for c in counters] == list(Z[f"{case}/scale"])
-        assert [c[1] for c in counters] == list(Z[f"{case}/counter"])
+    replay(opt, case, scale=scaled, average=average if "ema" in case else None)
+    if scales:
+        assert scales == list(zip(Z[f"{case}/scale"].tolist(), Z[f"{case}/counter"].tolist()))
     assert float(opt.dynamic_scale.numpy()) == float(Z[f"{case}/scale"][-1])
     assert int(opt.step_counter.numpy()) == int(Z[f"{case}/counter"][-1])
     check_layout(opt, case)
