@@ -2,7 +2,8 @@
 
 One module per idea: `base` (the `Optimizer` class every rule extends: slots, step count,
 clipping, weight decay, gradient accumulation, the moving average of the weights, loss
-scaling, state and config), `rules` (Keras's classic rules, SGD to Ftrl), `loss_scale`
+scaling, state and config), `rules` (Keras's classic rules, SGD to Ftrl), `adafactor`,
+`muon`, `schedule_free` (ScheduleFreeAdamW): one newer rule each, `loss_scale`
 (LossScaleOptimizer, dynamic loss scaling around another optimizer). This package file
 only gathers them and names them for ``optimizer="adam"`` and Keras configs.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from convnp.optimizers.adafactor import Adafactor
 from convnp.optimizers.base import OPTIMIZERS, Optimizer
 from convnp.optimizers.loss_scale import LossScaleOptimizer
+from convnp.optimizers.muon import Muon
 from convnp.optimizers.rules import (
     SGD,
     Adadelta,
@@ -26,13 +29,14 @@ from convnp.optimizers.rules import (
     Nadam,
     RMSprop,
 )
+from convnp.optimizers.schedule_free import ScheduleFreeAdamW
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
-           "LossScaleOptimizer", "Nadam", "Optimizer", "RMSprop", "deserialize", "get",
-           "serialize"]
+__all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
+           "Lion", "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop",
+           "ScheduleFreeAdamW", "deserialize", "get", "serialize"]
 
 _BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl,
-            Lamb, LossScaleOptimizer)
+            Lamb, LossScaleOptimizer, Adafactor, Muon, ScheduleFreeAdamW)
 # Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
 for _cls in _BUILTIN:
     OPTIMIZERS.add(_cls, _cls.__name__.lower(), snake=False)
