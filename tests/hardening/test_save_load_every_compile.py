@@ -98,7 +98,8 @@ def test_every_loss_saves_and_loads(tmp_path, cls_name, form, loss):
                                        "rmsprop+centered+momentum", "adam+amsgrad", "adamw",
                                        "nadam", "adagrad", "adamax", "adadelta", "lion",
                                        "ftrl", "lamb", "adam+ema", "sgd+momentum+ema",
-                                       "lossscale", "adafactor", "muon", "schedulefree"])
+                                       "lossscale", "adafactor", "muon", "schedulefree",
+                                       "multi"])
 @pytest.mark.parametrize("fitted", [False, True], ids=["unfitted", "fitted"])
 def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
     name, *options = optimizer.split("+")
@@ -118,6 +119,8 @@ def test_every_optimizer_saves_and_loads(tmp_path, optimizer, fitted):
                optimizers.Adam(**kw), initial_scale=64.0, dynamic_growth_steps=2),
            "adafactor": optimizers.Adafactor, "muon": optimizers.Muon,
            "schedulefree": optimizers.ScheduleFreeAdamW,
+           "multi": lambda **kw: optimizers.MultiOptimizer(optimizers.OptimizerMap(
+               optimizers.Adam(**kw), {".*dense.*/bias": optimizers.SGD(momentum=0.5)})),
            }[name](learning_rate=0.01, **kwargs)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 3)).astype("f4")
@@ -213,4 +216,4 @@ def test_the_round_trips_above_cover_every_loss_and_optimizer():
     assert set(optimizers._CLASSES) <= {"SGD", "Adam", "RMSprop", "AdamW", "Nadam", "Adagrad",
                                         "Adamax", "Adadelta", "Lion", "Ftrl", "Lamb",
                                         "LossScaleOptimizer", "Adafactor", "Muon",
-                                        "ScheduleFreeAdamW"}
+                                        "ScheduleFreeAdamW", "MultiOptimizer"}

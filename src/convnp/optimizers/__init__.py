@@ -4,7 +4,8 @@ One module per idea: `base` (the `Optimizer` class every rule extends: slots, st
 clipping, weight decay, gradient accumulation, the moving average of the weights, loss
 scaling, state and config), `rules` (Keras's classic rules, SGD to Ftrl), `adafactor`,
 `muon`, `schedule_free` (ScheduleFreeAdamW): one newer rule each, `loss_scale`
-(LossScaleOptimizer, dynamic loss scaling around another optimizer). This package file
+(LossScaleOptimizer, dynamic loss scaling around another optimizer), `multi`
+(MultiOptimizer and OptimizerMap: one optimizer per group of variables). This package file
 only gathers them and names them for ``optimizer="adam"`` and Keras configs.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from convnp.optimizers.adafactor import Adafactor
 from convnp.optimizers.base import OPTIMIZERS, Optimizer
 from convnp.optimizers.loss_scale import LossScaleOptimizer
+from convnp.optimizers.multi import MultiOptimizer, OptimizerMap
 from convnp.optimizers.muon import Muon
 from convnp.optimizers.rules import (
     SGD,
@@ -32,11 +34,11 @@ from convnp.optimizers.rules import (
 from convnp.optimizers.schedule_free import ScheduleFreeAdamW
 
 __all__ = ["SGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb",
-           "Lion", "LossScaleOptimizer", "Muon", "Nadam", "Optimizer", "RMSprop",
-           "ScheduleFreeAdamW", "deserialize", "get", "serialize"]
+           "Lion", "LossScaleOptimizer", "MultiOptimizer", "Muon", "Nadam", "Optimizer",
+           "OptimizerMap", "RMSprop", "ScheduleFreeAdamW", "deserialize", "get", "serialize"]
 
 _BUILTIN = (SGD, Adam, RMSprop, AdamW, Adagrad, Adamax, Nadam, Adadelta, Lion, Ftrl,
-            Lamb, LossScaleOptimizer, Adafactor, Muon, ScheduleFreeAdamW)
+            Lamb, LossScaleOptimizer, Adafactor, Muon, ScheduleFreeAdamW, MultiOptimizer)
 # Keras's spellings: the class name in any case ("adam", "Adam", "ADAM").
 for _cls in _BUILTIN:
     OPTIMIZERS.add(_cls, _cls.__name__.lower(), snake=False)
