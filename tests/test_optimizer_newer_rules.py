@@ -94,6 +94,23 @@ def test_adafactor_keeps_factored_moments():
         "adafactor/bias_velocity"]
 
 
+def test_adafactor_placeholders_as_keras_tracks_them():
+    # Keras leaves them out when a LossScaleOptimizer builds the Adafactor (its tracking is
+    # off there), and keeps them under a MultiOptimizer alone
+    def paths(opt):
+        variables = [tf.Variable(np.ones(3, "f4"), name="b"),
+                     tf.Variable(np.ones((2, 2), "f4"), name="k")]
+        opt.apply_gradients(zip([np.ones(3, "f4"), np.ones((2, 2), "f4")], variables))
+        return [v.path.rsplit("/", 1)[1] for v in opt.variables]
+
+    assert paths(O.LossScaleOptimizer(O.Adafactor()))[4:] == [
+        "iteration", "learning_rate", "b_velocity", "k", "k", "k_velocity"]
+    assert paths(O.MultiOptimizer(O.OptimizerMap(O.Adafactor())))[2:] == [
+        "iteration", "learning_rate", "b", "b", "b_velocity", "k", "k", "k_velocity"]
+    assert len(paths(O.LossScaleOptimizer(O.MultiOptimizer(O.OptimizerMap(
+        O.Adafactor()))))) == 12
+
+
 @pytest.mark.parametrize("case, make", [
     ("adafactor", lambda: O.Adafactor(learning_rate=0.1)),
     ("muon", lambda: O.Muon(learning_rate=0.05)),

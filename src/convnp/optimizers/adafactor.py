@@ -3,7 +3,8 @@
 For a variable of 2 or more dimensions the second moment is kept factored: ``r``, the mean
 over the last axis (shape ``w.shape[:-1]``), and ``c``, the mean over the one before it (shape
 ``w.shape[:-2] + w.shape[-1:]``), from which ``v`` is rebuilt each step; a vector or scalar
-keeps ``v`` itself (and, as in Keras, two int32 placeholder ``r`` and ``c``). With
+keeps ``v`` itself (and, as in Keras, two int32 placeholder ``r`` and ``c``, which Keras leaves
+out of the optimizer's variables when a LossScaleOptimizer builds it). With
 ``t`` the update number starting at 1 and ``rms(x) = sqrt(mean(x**2))``:
 
 * ``rho = min(lr, 1 / sqrt(t))``; ``alpha = max(epsilon_2, rms(w)) * rho``;
@@ -55,8 +56,8 @@ class Adafactor(Optimizer):
 
     def _make_slot(self, name, value, owner):
         if name in ("r", "c"):
-            if value.ndim < 2:
-                return np.zeros((), np.int32)  # Keras's placeholder
+            if value.ndim < 2:  # Keras's placeholder (none inside a LossScaleOptimizer)
+                return np.zeros((), np.int32) if self._keras_placeholders else None
             shape = value.shape[:-1] if name == "r" else value.shape[:-2] + value.shape[-1:]
             return np.zeros(shape, value.dtype)
         return super()._make_slot(name, value, owner)

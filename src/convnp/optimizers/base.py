@@ -711,6 +711,11 @@ class Optimizer(Configurable):
         else:
             run(tasks)
 
+    #: whether a rule's placeholder variables (Adafactor's int32 ``r`` and ``c`` of a vector)
+    #: are among its variables: Keras tracks them unless the optimizer is built inside a
+    #: LossScaleOptimizer's build (which turns Keras's tracking off)
+    _keras_placeholders = True
+
     #: whether `_update` needs each variable whole (its rule reads norms of the variable),
     #: not in blocks
     _whole_variables = False

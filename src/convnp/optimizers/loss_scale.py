@@ -114,6 +114,9 @@ class LossScaleOptimizer(Optimizer):
 
     def build(self, values) -> None:
         if not self.inner_optimizer.built:
+            # Keras builds the inner optimizer with its variable tracking off: placeholders
+            # (Adafactor's) are then left out of its variables
+            self.inner_optimizer._keras_placeholders = False
             self.inner_optimizer.build(values)
         super().build(values)
 

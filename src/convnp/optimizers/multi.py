@@ -215,6 +215,7 @@ class MultiOptimizer(Optimizer):
             assignment[id(variable)] = index
         for optimizer, variables in zip(self._inner_optimizers, groups):
             if variables and not optimizer.built:
+                optimizer._keras_placeholders = self._keras_placeholders
                 optimizer.build(variables)
         self._assignment = assignment
         super().build(values)
