@@ -524,7 +524,8 @@ class Optimizer(Configurable):
             value = owner.value
             t = value.dtype.type
             momentum = t(0) if first else t(self.ema_momentum)
-            average[...] = momentum * average + (t(1) - momentum) * value
+            average *= momentum  # momentum * average + (1 - momentum) * value, in place
+            average += (t(1) - momentum) * value
         frequency = self.ema_overwrite_frequency
         if frequency and (self._step + 1) % frequency == 0:
             self._replace_by_averages(self._owners)
