@@ -4,10 +4,10 @@ counts and weight-file layout.
 VGG16, VGG19, ResNet50, ResNet101, ResNet152, ResNet50V2, ResNet101V2, ResNet152V2,
 MobileNet, MobileNetV2, MobileNetV3Small, MobileNetV3Large, DenseNet121/169/201,
 EfficientNetB0..B7, EfficientNetV2B0..B3/S/M/L, ConvNeXtTiny/Small/Base/Large/XLarge,
-Xception, InceptionV3 and InceptionResNetV2. Each family has its module (``vgg16``, ``vgg19``,
-``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``, ``mobilenet_v2``,
-``mobilenet_v3``, ``convnext``, ``densenet``, ``efficientnet``, ``efficientnet_v2``,
-``xception``, ``inception_v3``, ``inception_resnet_v2``) with its ``preprocess_input`` and
+Xception, InceptionV3, InceptionResNetV2, NASNetMobile and NASNetLarge. Each family has its
+module (``vgg16``, ``vgg19``, ``resnet`` (alias ``resnet50``), ``resnet_v2``, ``mobilenet``,
+``mobilenet_v2``, ``mobilenet_v3``, ``convnext``, ``densenet``, ``efficientnet``,
+``efficientnet_v2``, ``xception``, ``inception_v3``, ``inception_resnet_v2``, ``nasnet``) with its ``preprocess_input`` and
 ``decode_predictions``, as in Keras. Weights are never downloaded: ``weights=None`` or the path
 of a Keras weights file (see `convnp.applications._common`).
 
@@ -29,6 +29,7 @@ from convnp.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    nasnet,
     resnet,
     resnet50,
     resnet_v2,
@@ -68,6 +69,7 @@ from convnp.applications.inception_v3 import InceptionV3
 from convnp.applications.mobilenet import MobileNet
 from convnp.applications.mobilenet_v2 import MobileNetV2
 from convnp.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from convnp.applications.nasnet import NASNetLarge, NASNetMobile
 from convnp.applications.resnet import ResNet50, ResNet101, ResNet152
 from convnp.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from convnp.applications.vgg16 import VGG16
@@ -106,6 +108,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -123,6 +127,7 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",
