@@ -1,8 +1,9 @@
 """NASNetMobile and NASNetLarge against Keras 3.15 (``tests/fixtures/make_nasnet.py``): every
 layer's name, class, output shape and inputs, the parameter counts of NASNetMobile at 224x224
 and NASNetLarge at 331x331 (with and without the top), the predictions of seeded weights, and
-the Keras 3 ``.weights.h5`` Keras writes, rebuilt from its recorded layout (17 MB: too big to
-commit) and, with ``CONVNP_KERAS_PYTHON`` set, written by real Keras at test time."""
+the Keras 3 ``.weights.h5`` and Keras 2 ``.h5`` Keras writes: rebuilt from their recorded
+layout (17 MB each: too big to commit), and a ``.weights.h5`` written by real Keras at test
+time when ``CONVNP_KERAS_PYTHON`` is set."""
 
 from __future__ import annotations
 
@@ -166,6 +167,30 @@ def test_convnp_writes_the_keras3_weights_layout(tmp_path, seeded, keras_files):
     for name, value in written.items():
         assert list(value.shape) == expected[name]["shape"], name
         assert float(value.astype(np.float64).sum()) == pytest.approx(sums[name], abs=1e-9)
+
+
+def test_a_keras2_h5_weights_file_loads_and_predicts_as_keras(tmp_path, seeded, keras_record,
+                                                              keras_files):
+    """The layout of the published NASNet weights (Keras 2's ``.h5``), matched layer by
+    layer in order as Keras does."""
+    h5py = pytest.importorskip("h5py")
+    layout, sums = keras_files["legacy"], keras_files["sums"]["legacy"]
+    arrays = _seeded_arrays(seeded, keras_record)
+    path = tmp_path / "nasnet_mobile_no_top.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs.update({k: v for k, v in layout["root"].items() if k != "layer_names"})
+        f.attrs["layer_names"] = [n.encode() for n in layout["root"]["layer_names"]]
+        for layer, weights in layout["layers"].items():
+            group = f.create_group(layer)
+            group.attrs["weight_names"] = [w.encode() for w, _ in weights]
+            for (weight, shape), value in zip(weights, arrays[layer]):
+                assert list(value.shape) == shape, weight
+                assert float(value.astype(np.float64).sum()) == \
+                    pytest.approx(sums[f"{layer}/{weight}"], abs=1e-9)
+                group[weight] = value
+    model = apps.NASNetMobile(weights=path, **SPECS["small"][1])
+    np.testing.assert_allclose(model.predict(_keras_input(keras_record), verbose=0),
+                               keras_record["small/out"], atol=1e-4, rtol=1e-4)
 
 
 # Run by the Keras interpreter: a NASNetMobile with Keras's own random initial weights (and
