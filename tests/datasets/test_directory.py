@@ -142,13 +142,33 @@ def test_missing_or_empty_directory(tmp_path):
     with pytest.raises(FileNotFoundError):
         tf.keras.utils.image_dataset_from_directory(tmp_path / "nope")
     (tmp_path / "empty" / "a").mkdir(parents=True)
-    with pytest.raises(ValueError, match="no images"):
+    with pytest.raises(ValueError, match="no image files"):
         tf.keras.utils.image_dataset_from_directory(tmp_path / "empty", verbose=False)
     (tmp_path / "three" / "a").mkdir(parents=True)
     save(tmp_path / "three" / "a" / "x.png", np.zeros((2, 2, 3), np.uint8))
     with pytest.raises(ValueError, match="binary"):
         tf.keras.utils.image_dataset_from_directory(tmp_path / "three", label_mode="binary",
                                                     verbose=False)
+
+
+def test_label_list_and_keras_walk_order(tree):
+    # Keras's listing (shared with the text and audio loaders): folders in sorted order of
+    # their path strings, so alpaca/b.png comes before alpaca/a/x.png; hidden files inside a
+    # class are listed; labels=[...] gives one label per file in that order
+    save(tree / "alpaca" / "a" / "x.png", np.full((4, 4, 3), 77, np.uint8))
+    save(tree / "alpaca" / "b.png", np.full((4, 4, 3), 78, np.uint8))
+    save(tree / "alpaca" / ".h.png", np.full((4, 4, 3), 79, np.uint8))
+    ds = tf.keras.utils.image_dataset_from_directory(tree, shuffle=False, image_size=(4, 4),
+                                                     verbose=False)
+    names = [str(Path(p).relative_to(tree)) for p in ds.file_paths]
+    assert names[:9] == ["alpaca/.h.png", "alpaca/a0.png", "alpaca/a1.png", "alpaca/a2.png",
+                         "alpaca/a3.png", "alpaca/a4.png", "alpaca/b.png", "alpaca/a/x.png",
+                         "alpaca/nested/a5.png"]
+    labels = [i % 3 for i in range(13)]
+    listed = tf.keras.utils.image_dataset_from_directory(tree, labels=labels, shuffle=False,
+                                                         image_size=(4, 4), verbose=False)
+    assert listed.class_names == ["0", "1", "2"]
+    np.testing.assert_array_equal(collect(listed)[1], labels)
 
 
 def test_load_img_img_to_array_array_to_img(tree):

@@ -8,13 +8,15 @@ this follows Keras exactly where it can, so a course notebook sees the same data
   half-pixel centers, no antialiasing; `convnp.ops.image.resize`), optionally after Keras'
   ``crop_to_aspect_ratio`` crop; ``pad_to_aspect_ratio`` as ``tf.image.resize_with_pad``
   (Keras's TensorFlow loader: resized to fit, then padded with zeros);
-* files are listed per class folder (sub-folders included), sorted; with ``shuffle`` the list
-  is permuted by NumPy's ``RandomState(seed)`` as Keras does, so the same ``seed`` splits the
-  same files into training and validation; the last ``int(validation_split * n)`` files are
-  the validation subset;
+* files are listed, shuffled and split exactly as Keras does (`convnp.datasets.file_index`,
+  shared with the text and audio loaders): per class folder, sub-folders included, in Keras's
+  sorted order; with ``shuffle`` the list is permuted by NumPy's ``RandomState(seed)``, so the
+  same ``seed`` gives the same files in training and validation; the last
+  ``int(validation_split * n)`` files are the validation subset; ``labels`` may be a list;
 * the result is a `convnp.data.Dataset` of ``(images, labels)`` batches (images only with
-  ``label_mode=None``), reshuffled every epoch when ``shuffle`` is True, with a
-  ``class_names`` attribute and ``file_paths``.
+  ``label_mode=None``), reshuffled every epoch when ``shuffle`` is True (except the
+  validation half of ``subset="both"``, as in Keras), with a ``class_names`` attribute and
+  ``file_paths``.
 
 Files with other extensions are ignored. **Corrupt or undecodable image files are skipped with
 a warning naming each of them** (Keras would fail later, in the middle of training); the
@@ -28,52 +30,30 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from convnp.datasets.folder import (
-    _COLOR_MODES,
-    check_directory,
-    class_folders,
-    list_images,
-    read_image,
-    require_pillow,
+from convnp.datasets.file_index import (
+    check_common_arguments,
+    draw_seed,
+    encode_labels,
+    index_directory,
+    split_files,
 )
+from convnp.datasets.folder import _COLOR_MODES, read_image, require_pillow
 
 # Keras' ALLOWLIST_FORMATS
 EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-_LABEL_MODES = ("int", "categorical", "binary", None)
-_SUBSETS = ("training", "validation", "both")
 
 
-def _check_arguments(labels, label_mode, color_mode, batch_size, image_size, validation_split,
-                     subset, shuffle, seed, interpolation, crop_to_aspect_ratio,
+def _check_arguments(color_mode, image_size, interpolation, crop_to_aspect_ratio,
                      pad_to_aspect_ratio, data_format):
-    if labels not in ("inferred", None):
-        raise ValueError("image_dataset_from_directory: labels must be 'inferred' or None "
-                         f"(explicit label lists are not supported), got {labels!r}")
-    if label_mode not in _LABEL_MODES:
-        raise ValueError(f"label_mode must be one of {list(_LABEL_MODES)}, got {label_mode!r}")
+    """The image-only arguments (the shared ones: `file_index.check_common_arguments`)."""
     if color_mode not in _COLOR_MODES:
         raise ValueError(f"color_mode must be one of {sorted(_COLOR_MODES)}, got {color_mode!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
-            batch_size, (int, np.integer)) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
     if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2
             and all(isinstance(s, (int, np.integer)) and s > 0 for s in image_size)):
         raise ValueError(f"image_size must be (height, width) positive ints, got {image_size!r}")
-    if validation_split is not None and not 0 < validation_split < 1:
-        raise ValueError(f"validation_split must be between 0 and 1, got {validation_split!r}")
-    if (validation_split is None) != (subset is None):
-        raise ValueError("validation_split and subset go together: got "
-                         f"validation_split={validation_split!r}, subset={subset!r}")
-    if subset is not None and subset not in _SUBSETS:
-        raise ValueError(f"subset must be one of {list(_SUBSETS)}, got {subset!r}")
-    if validation_split and shuffle and seed is None:
-        raise ValueError("if using validation_split and shuffling the data, you must provide "
-                         "a seed argument, to make sure that there is no overlap between the "
-                         "training and validation subset")
     if interpolation not in ("bilinear", "nearest"):
         raise ValueError(f"interpolation must be 'bilinear' or 'nearest' (tf.image.resize's "
                          f"others are not supported), got {interpolation!r}")
@@ -83,7 +63,7 @@ def _check_arguments(labels, label_mode, color_mode, batch_size, image_size, val
         raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
 
 
-def _decode(files: list[Path], labels: np.ndarray, color_mode: str, image_size,
+def _decode(files: list[str], labels: np.ndarray | None, color_mode: str, image_size,
             interpolation: str, crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool = False):
     """Decode and resize every file; corrupt ones are skipped with a warning."""
     from convnp.ops import image as image_ops
@@ -114,7 +94,7 @@ def _decode(files: list[Path], labels: np.ndarray, color_mode: str, image_size,
                       f"not readable images: {', '.join(skipped)}", stacklevel=3)
     channels = _COLOR_MODES[color_mode][1]
     x = np.stack(images) if images else np.zeros((0, height, width, channels), np.float32)
-    return x, labels[kept], [files[i] for i in kept]
+    return x, (None if labels is None else labels[kept]), [files[i] for i in kept]
 
 
 def image_dataset_from_directory(
@@ -140,7 +120,8 @@ def image_dataset_from_directory(
 
     Args:
         directory: one sub-folder per class (or any layout with ``labels=None``).
-        labels: ``"inferred"`` (from the sub-folders) or ``None`` (images only).
+        labels: ``"inferred"`` (from the sub-folders), ``None`` (images only) or a list of
+            int labels, one per file in sorted path order.
         label_mode: ``"int"`` (int32 ``(batch,)``), ``"categorical"`` (float32 one-hot),
             ``"binary"`` (float32 ``(batch, 1)``, exactly two classes) or ``None``.
         class_names: which sub-folders, in label order (default: all, sorted).
@@ -170,65 +151,39 @@ def image_dataset_from_directory(
     """
     from convnp.data import Dataset
 
-    _check_arguments(labels, label_mode, color_mode, batch_size, image_size, validation_split,
-                     subset, shuffle, seed, interpolation, crop_to_aspect_ratio,
+    what = "image_dataset_from_directory"
+    labels, label_mode = check_common_arguments(what, labels, label_mode, class_names,
+                                                batch_size, validation_split, subset,
+                                                shuffle, seed)
+    _check_arguments(color_mode, image_size, interpolation, crop_to_aspect_ratio,
                      pad_to_aspect_ratio, data_format)
-    require_pillow("image_dataset_from_directory")
-    root = check_directory(directory)
-    if labels is None:
-        label_mode = None
-        names = [""]
-        files, label_list = list_images(root.parent, [root.name], EXTENSIONS, recursive=True,
-                                        follow_links=follow_links, allow_empty=True)
-    else:
-        names = class_folders(root, class_names)
-        files, label_list = list_images(root, names, EXTENSIONS, recursive=True,
-                                        follow_links=follow_links, allow_empty=True)
+    require_pillow(what)
+    seed = draw_seed(seed)
+    files, label_array, names = index_directory(what, directory, labels, EXTENSIONS,
+                                                class_names, shuffle, seed, follow_links,
+                                                verbose)
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(f"label_mode='binary' needs exactly 2 classes, found {len(names)}: "
                          f"{names}")
-    if not files:
-        raise ValueError(f"no images found in directory {root}; allowed formats: "
-                         f"{', '.join(EXTENSIONS)}")
-    label_array = np.asarray(label_list, dtype=np.int32)
-    if verbose:
-        print(f"Found {len(files)} files" + (f" belonging to {len(names)} classes."
-                                             if labels is not None else "."))
-    if shuffle:
-        shuffle_seed = seed if seed is not None else np.random.randint(1_000_000)
-        order = np.random.RandomState(shuffle_seed).permutation(len(files))
-        files = [files[i] for i in order]
-        label_array = label_array[order]
+    parts = split_files(what, "image", directory, files, label_array, validation_split,
+                        subset, EXTENSIONS, verbose)
 
-    def make(part: slice, what: str | None):
-        part_files, part_labels = files[part], label_array[part]
-        if verbose and what:
-            print(f"Using {len(part_files)} files for {what}.")
-        x, y, kept = _decode(part_files, part_labels, color_mode, image_size, interpolation,
+    def make(part):
+        x, y, kept = _decode(part.paths, part.labels, color_mode, image_size, interpolation,
                              crop_to_aspect_ratio, pad_to_aspect_ratio)
-        if label_mode == "categorical":
-            y = np.eye(len(names), dtype=np.float32)[y]
-        elif label_mode == "binary":
-            y = y.astype(np.float32).reshape(-1, 1)
+        if label_mode is not None:
+            y = encode_labels(what, y, label_mode, len(names))
         dataset = Dataset.from_tensor_slices(x if label_mode is None else (x, y))
-        if shuffle:
+        if part.shuffled(shuffle, subset):
             dataset = dataset.shuffle(max(len(x), 1), seed=seed)
         if batch_size is not None:
             dataset = dataset.batch(int(batch_size))
-        dataset.class_names = list(names) if labels is not None else None
-        dataset.file_paths = [str(f) for f in kept]
+        dataset.class_names = names
+        dataset.file_paths = list(kept)
         return dataset
 
-    if validation_split is None:
-        return make(slice(None), None)
-    n_val = int(validation_split * len(files))
-    training = slice(0, len(files) - n_val)
-    validation = slice(len(files) - n_val, len(files))
-    if subset == "training":
-        return make(training, "training")
-    if subset == "validation":
-        return make(validation, "validation")
-    return make(training, "training"), make(validation, "validation")
+    datasets = [make(part) for part in parts]
+    return tuple(datasets) if len(datasets) == 2 else datasets[0]
 
 
 def load_img(path, color_mode: str = "rgb", target_size=None, interpolation: str = "nearest",
