@@ -1,4 +1,5 @@
 """``tf.keras.utils``: `set_random_seed`, `to_categorical`, `image_dataset_from_directory`,
+`text_dataset_from_directory`, `audio_dataset_from_directory`,
 `load_img`, `img_to_array`, `array_to_img`, `save_img`, `PyDataset` / `Sequence`, `get_file`,
 `normalize`, `split_dataset`, `Progbar`, `count_params`, the custom-object API of
 `convnp.serialization`, and Keras 3's `pack_x_y_sample_weight` / `unpack_x_y_sample_weight`,
@@ -14,6 +15,7 @@ import numpy as np
 from convnp import serialization as _serialization
 from convnp.data.sequences import pad_sequences, timeseries_dataset_from_array
 from convnp.data.split import split_dataset
+from convnp.datasets.audio_directory import audio_dataset_from_directory
 from convnp.datasets.directory import (
     array_to_img,
     image_dataset_from_directory,
@@ -21,6 +23,7 @@ from convnp.datasets.directory import (
     load_img,
 )
 from convnp.datasets.download import get_file
+from convnp.datasets.text_directory import text_dataset_from_directory
 from convnp.keras.backend import clear_session, is_keras_tensor
 from convnp.models.data_adapter import PyDataset, Sequence, unpack_batch
 from convnp.progbar import Progbar as _Progbar
@@ -32,13 +35,15 @@ from convnp.progbar import (
 from convnp.serialization import *
 from convnp.utils import set_random_seed, to_categorical
 
-__all__ = ["Config", "Progbar", "PyDataset", "Sequence", "array_to_img", "clear_session",
+__all__ = ["Config", "Progbar", "PyDataset", "Sequence", "array_to_img",
+           "audio_dataset_from_directory", "clear_session",
            "count_params", "disable_interactive_logging", "enable_interactive_logging",
            "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
            "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize",
            "pack_x_y_sample_weight", "pad_sequences", "plot_model", "save_img",
            "set_random_seed", "split_dataset", "standardize_dtype",
-           "timeseries_dataset_from_array", "to_categorical", "unpack_x_y_sample_weight"]
+           "text_dataset_from_directory", "timeseries_dataset_from_array", "to_categorical",
+           "unpack_x_y_sample_weight"]
 __all__.extend(_serialization.__all__)  # the custom-object API
 
 

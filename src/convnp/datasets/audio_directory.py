@@ -1,0 +1,225 @@
+"""``keras.utils.audio_dataset_from_directory``: a `convnp.data.Dataset` of the ``.wav``
+files under a folder, one sub-folder per class, decoded with Python's `wave` module.
+
+Samples are float32 in ``[-1, 1]`` with shape ``(samples, channels)``, as
+``tf.audio.decode_wav`` gives them (16-bit values divided by 32768). Keras reads 16-bit PCM
+only; convnp also reads 8-bit (unsigned), 24-bit and 32-bit integer PCM, scaled the same way
+(by ``2 ** (bits - 1)``). Floating-point and compressed WAV files are refused.
+
+Each file's header is read and checked when the function is called (a truncated file, or one
+whose data chunk declares more bytes than the file holds, is a ValueError naming it, before
+anything is allocated from the declared sizes); the samples are decoded batch by batch each
+epoch. Without ``output_sequence_length`` a batch is padded with zeros to its longest file
+(Keras's ``padded_batch``); with it every file is cut or zero-padded to that many samples
+(``decode_wav(desired_samples=...)``). The files are listed, shuffled and split exactly as
+Keras does (`convnp.datasets.file_index`).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import wave
+
+import numpy as np
+
+from convnp.datasets.file_index import (
+    check_common_arguments,
+    draw_seed,
+    file_dataset,
+    index_directory,
+    split_files,
+)
+
+EXTENSIONS = (".wav",)
+_WHAT = "audio_dataset_from_directory"
+
+
+def audio_dataset_from_directory(
+    directory: str | os.PathLike,
+    labels="inferred",
+    label_mode: str | None = "int",
+    class_names=None,
+    batch_size: int | None = 32,
+    sampling_rate: int | None = None,
+    output_sequence_length: int | None = None,
+    ragged: bool = False,
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    follow_links: bool = False,
+    verbose: bool = True,
+):
+    """A `Dataset` of ``(audio, labels)`` batches from ``directory/<class>/**/*.wav``.
+
+    Args:
+        directory: one sub-folder per class with ``labels="inferred"``; any layout otherwise.
+        labels: ``"inferred"``, ``None`` (audio only) or a list of int labels, one per file
+            in sorted path order.
+        label_mode: ``"int"``, ``"categorical"``, ``"binary"`` or ``None`` (as
+            `image_dataset_from_directory`).
+        class_names: which sub-folders, in label order (default: all, sorted).
+        batch_size: files per batch; ``None`` yields single ``(samples, channels)`` arrays.
+        sampling_rate: the files' rate in Hz. Keras resamples to it (with tensorflow-io);
+            convnp does not resample: every file must already have this rate.
+        output_sequence_length: cut or zero-pad every file to this many samples; ``None``
+            pads each batch to its longest file.
+        ragged: not supported (convnp has no ragged tensors); True is a ValueError.
+        shuffle, seed, validation_split, subset, follow_links, verbose: as in
+            `text_dataset_from_directory`.
+
+    Returns:
+        A `convnp.data.Dataset` (a pair for ``subset="both"``) of ``(audio, labels)`` with
+        audio float32 ``(batch, samples, channels)``, and ``class_names`` and ``file_paths``
+        attributes.
+
+    Raises:
+        FileNotFoundError: no such directory.
+        ValueError: a bad argument, no ``.wav`` files, an unreadable, truncated,
+            floating-point or compressed WAV file (named), a file at another
+            ``sampling_rate``, or files with different channel counts in a batched dataset.
+    """
+    labels, label_mode = check_common_arguments(_WHAT, labels, label_mode, class_names,
+                                                batch_size, validation_split, subset,
+                                                shuffle, seed)
+    if ragged and output_sequence_length is not None:
+        raise ValueError(f"{_WHAT}: ragged and output_sequence_length cannot both be set, got "
+                         f"ragged={ragged!r}, output_sequence_length={output_sequence_length!r}")
+    if sampling_rate is not None and (isinstance(sampling_rate, bool) or not isinstance(
+            sampling_rate, (int, np.integer))):
+        raise ValueError(f"{_WHAT}: sampling_rate must be an int, got {sampling_rate!r}")
+    if sampling_rate is not None and sampling_rate <= 0:
+        raise ValueError(f"{_WHAT}: sampling_rate must be positive, got {sampling_rate!r}")
+    if output_sequence_length is not None and (isinstance(output_sequence_length, bool) or (
+            not isinstance(output_sequence_length, (int, np.integer)))
+            or output_sequence_length < 1):
+        raise ValueError(f"{_WHAT}: output_sequence_length must be a positive int or None, "
+                         f"got {output_sequence_length!r}")
+    if ragged:
+        raise ValueError(f"{_WHAT}: ragged=True is not supported (convnp has no ragged "
+                         f"tensors); use ragged=False (batches padded to the longest file) "
+                         f"or output_sequence_length")
+    seed = draw_seed(seed)
+    paths, label_array, names = index_directory(_WHAT, directory, labels, EXTENSIONS,
+                                                class_names, shuffle, seed, follow_links,
+                                                verbose)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"{_WHAT}: label_mode='binary' needs exactly 2 classes, "
+                         f"got class_names={names}")
+    parts = split_files(_WHAT, "audio", directory, paths, label_array, validation_split,
+                        subset, EXTENSIONS, verbose)
+    length = None if output_sequence_length is None else int(output_sequence_length)
+    datasets = []
+    for part in parts:
+        headers = [read_wav_header(path) for path in part.paths]
+        if sampling_rate is not None:
+            for path, header in zip(part.paths, headers):
+                if header.rate != sampling_rate:
+                    raise ValueError(f"{_WHAT}: {path} is sampled at {header.rate} Hz, "
+                                     f"sampling_rate={sampling_rate} was asked for; convnp "
+                                     f"does not resample audio")
+        if batch_size is not None:
+            _check_channels(part.paths, headers)
+
+        def load(index, headers=headers):
+            if index.ndim == 0:
+                return decode_wav(headers[int(index)], length)
+            rows = [decode_wav(headers[int(i)], length) for i in index]
+            longest = max(r.shape[0] for r in rows)
+            batch = np.zeros((len(rows), longest, rows[0].shape[1]), np.float32)
+            for k, r in enumerate(rows):
+                batch[k, :r.shape[0]] = r
+            return batch
+
+        dataset = file_dataset(part, label_mode, len(names or ()), load, batch_size,
+                               part.shuffled(shuffle, subset), seed, _WHAT)
+        dataset.class_names = names
+        datasets.append(dataset)
+    return tuple(datasets) if len(datasets) == 2 else datasets[0]
+
+
+class WavHeader:
+    """What `read_wav_header` found: path, channels, sample width in bytes, rate, frames, and
+    where the samples start in the file."""
+
+    __slots__ = ("channels", "frames", "offset", "path", "rate", "width")
+
+    def __init__(self, path, channels, width, rate, frames, offset):
+        self.path, self.channels, self.width = path, channels, width
+        self.rate, self.frames, self.offset = rate, frames, offset
+
+
+def read_wav_header(path) -> WavHeader:
+    """The header of a PCM WAV file, checked against the file's size.
+
+    Raises:
+        ValueError: not a readable WAV file, floating-point or compressed samples, a width
+            other than 1-4 bytes, or a data chunk larger than what the file holds.
+    """
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as f, wave.open(f) as w:
+            offset = f.tell()  # wave stops right after the data chunk's header
+            channels, width = w.getnchannels(), w.getsampwidth()
+            rate, frames = w.getframerate(), w.getnframes()
+    except wave.Error as exc:
+        text = str(exc)
+        if text == "unknown format: 3":
+            text = "floating-point samples (format 3); only integer PCM is supported"
+        elif text.startswith("unknown format"):
+            text += " (only integer PCM WAV files are supported, not compressed or " \
+                    "WAVE_FORMAT_EXTENSIBLE ones)"
+        raise ValueError(f"{_WHAT}: cannot read WAV file {path}: {text}") from None
+    except (EOFError, struct.error) as exc:
+        raise ValueError(f"{_WHAT}: cannot read WAV file {path}: the header is truncated "
+                         f"({type(exc).__name__})") from None
+    except OSError as exc:
+        raise ValueError(f"{_WHAT}: cannot read WAV file {path}: {exc}") from None
+    if width not in (1, 2, 3, 4) or channels < 1:
+        raise ValueError(f"{_WHAT}: WAV file {path} has {width}-byte samples and {channels} "
+                         f"channels; 8, 16, 24 or 32-bit PCM with at least one channel "
+                         f"is supported")
+    declared = frames * channels * width
+    if offset + declared > size:
+        raise ValueError(f"{_WHAT}: WAV file {path} is truncated or corrupt: its data chunk "
+                         f"declares {declared} bytes of samples but only "
+                         f"{max(size - offset, 0)} follow the header")
+    return WavHeader(os.fspath(path), channels, width, rate, frames, offset)
+
+
+def decode_wav(header: WavHeader, length: int | None = None) -> np.ndarray:
+    """float32 ``(samples, channels)`` in ``[-1, 1]``, cut or zero-padded to ``length``."""
+    frames = header.frames if length is None else min(header.frames, length)
+    count = frames * header.channels
+    with open(header.path, "rb") as f:
+        f.seek(header.offset)
+        raw = f.read(count * header.width)
+    if len(raw) != count * header.width:
+        raise ValueError(f"{_WHAT}: WAV file {header.path} changed or was truncated after "
+                         f"it was listed")
+    if header.width == 1:  # 8-bit WAV is unsigned
+        values = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif header.width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
+        values = ints.astype(np.float32) / np.float32(1 << 23)
+    else:
+        dtype = "<i2" if header.width == 2 else "<i4"
+        scale = np.float32(2.0 ** (8 * header.width - 1))
+        values = np.frombuffer(raw, dtype).astype(np.float32) / scale
+    audio = values.reshape(frames, header.channels)
+    if length is not None and frames < length:
+        audio = np.concatenate([audio, np.zeros((length - frames, header.channels),
+                                                np.float32)])
+    return audio
+
+
+def _check_channels(paths, headers) -> None:
+    counts = sorted({h.channels for h in headers})
+    if len(counts) > 1:
+        first = {h.channels: p for p, h in zip(paths, headers)}
+        raise ValueError(f"{_WHAT}: the files have different channel counts {counts} (e.g. "
+                         f"{', '.join(f'{first[c]}: {c}' for c in counts)}); batches need "
+                         f"one count (use batch_size=None)")
