@@ -206,9 +206,7 @@ def softsign(x) -> np.ndarray:
 @_tensor_aware
 def elu(x, alpha: float = 1.0) -> np.ndarray:
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    x = _as_float(x)
-    neg = np.expm1(np.minimum(x, 0)) * x.dtype.type(alpha)
-    return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+    return elementwise.elu(_as_float(x), alpha)
 
 
 _SELU_ALPHA = 1.6732632423543772
@@ -218,8 +216,7 @@ _SELU_SCALE = 1.0507009873554805
 @_tensor_aware
 def selu(x) -> np.ndarray:
     """scale * elu(x, alpha) with the self-normalizing constants."""
-    x = _as_float(x)
-    return (x.dtype.type(_SELU_SCALE) * elu(x, _SELU_ALPHA)).astype(x.dtype, copy=False)
+    return elementwise.elu(_as_float(x), _SELU_ALPHA, _SELU_SCALE)
 
 
 @_tensor_aware
@@ -547,7 +544,7 @@ class _Elu(Activation):
 
     def backward(self, dy, x, y):
         # For x <= 0, d/dx (exp(x) - 1) = exp(x) = y + 1.
-        return np.where(x > 0, dy, dy * (y + y.dtype.type(1))).astype(dy.dtype, copy=False)
+        return elementwise.elu_gradient(dy, x, y, 1.0).astype(dy.dtype, copy=False)
 
 
 class _Selu(Activation):
@@ -557,11 +554,10 @@ class _Selu(Activation):
         return selu(x)
 
     def backward(self, dy, x, y):
-        scale = x.dtype.type(_SELU_SCALE)
-        # For x <= 0, y = scale * alpha * (exp(x) - 1), so dy/dx = y + scale * alpha.
-        neg = y + x.dtype.type(_SELU_SCALE * _SELU_ALPHA)
-        # at 0 the slope is `scale`, as TensorFlow's SeluGrad (which tests y < 0)
-        return (dy * np.where(x >= 0, scale, neg)).astype(dy.dtype, copy=False)
+        # For x <= 0, y = scale * alpha * (exp(x) - 1), so dy/dx = y + scale * alpha; at 0
+        # the slope is `scale`, as TensorFlow's SeluGrad (which tests y < 0)
+        return elementwise.elu_gradient(dy, x, y, _SELU_ALPHA, _SELU_SCALE,
+                                        zero_is_positive=True).astype(dy.dtype, copy=False)
 
 
 class _Silu(Activation):

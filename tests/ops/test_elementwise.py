@@ -123,3 +123,27 @@ def test_leaky_relu_and_select_gradient_match_where(dtype, slope):
     assert grad.dtype == dtype
     np.testing.assert_allclose(grad, np.where(x > 0, dy, dy * dtype(slope)), rtol=1e-6)
     np.testing.assert_array_equal(select_gradient(dy, x > 2, 0.5), np.where(x > 2, dy * 0.5, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha, scale, zero_is_positive",
+                         [(1.0, 1.0, False), (0.3, 1.0, False),
+                          (1.6732632423543772, 1.0507009873554805, True)])
+def test_elu_and_its_gradient_match_where(dtype, alpha, scale, zero_is_positive):
+    from convnp.ops.elementwise import elu, elu_gradient
+
+    rng = np.random.default_rng(3)
+    x = np.array([-np.inf, -30.0, -1.0, -0.0, 0.0, 1e-30, 2.0, np.inf]
+                 + list(rng.standard_normal(70_000) * 3), dtype=dtype)  # threads too
+    t = dtype
+    want = t(scale) * np.where(x > 0, x, t(alpha) * np.expm1(np.minimum(x, 0)))
+    y = elu(x, alpha, scale)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+    dy = rng.standard_normal(x.size).astype(dtype)
+    positive = x >= 0 if zero_is_positive else x > 0
+    want_grad = np.where(positive, dy * t(scale), dy * (y + t(scale * alpha)))
+    grad = elu_gradient(dy, x, y, alpha, scale, zero_is_positive)
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(grad, want_grad, rtol=8 * np.finfo(dtype).eps,
+                               atol=8 * np.finfo(dtype).eps)

@@ -119,17 +119,25 @@ class PReLU(_Elementwise):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         self._cache = x
-        return np.where(x < 0, x * self.alpha.value, x)
+        # x + min(x, 0) (alpha - 1): alpha x below 0, with no branch per number
+        below = np.clip(x, -np.inf, 0)
+        below *= self.alpha.value - self.dtype.type(1)
+        below += x
+        return below
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        negative = x < 0
-        d_alpha = np.where(negative, dy * x, 0)
+        d_alpha = np.clip(x, -np.inf, 0)  # dy * x below 0, else 0
+        d_alpha *= dy
         sum_axes = (0,) + tuple(i + 1 for i, d in enumerate(self.alpha.shape) if d == 1
                                 and x.shape[i + 1] != 1)
         self.alpha.grad = d_alpha.sum(axis=sum_axes, keepdims=True)[0].astype(self.dtype)
-        return np.where(negative, dy * self.alpha.value, dy)
+        # dy * (alpha below 0, else 1)
+        factor = np.multiply(x < 0, self.alpha.value - self.dtype.type(1), dtype=self.dtype)
+        factor += self.dtype.type(1)
+        factor *= dy
+        return factor
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -160,8 +168,7 @@ class ELU(_Elementwise):
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
-        negative = np.expm1(np.minimum(x, 0)) * self.dtype.type(self.alpha)
-        y = np.where(x > 0, x, negative)
+        y = elementwise.elu(x, self.alpha)
         self._cache = (x, y)
         return y
 
@@ -169,7 +176,7 @@ class ELU(_Elementwise):
         x, y = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
         # below 0, d/dx alpha * (exp(x) - 1) = y + alpha
-        return np.where(x > 0, dy, dy * (y + self.dtype.type(self.alpha)))
+        return elementwise.elu_gradient(dy, x, y, self.alpha).astype(self.dtype, copy=False)
 
 
 @register

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from convnp import _special
-from convnp.ops import conv_backward, conv_forward, pool_backward, pool_forward
+from convnp.ops import conv_backward, conv_forward, elementwise, pool_backward, pool_forward
 from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
 from convnp.tensor import symbolic as _symbolic
@@ -88,14 +88,18 @@ def relu6(features, name=None) -> EagerTensor:
 
 def leaky_relu(features, alpha=0.2, name=None) -> EagerTensor:
     a = _plain(features)
-    slope = np.where(a > 0, 1, alpha).astype(_grad_dtype(a))
+    dtype = np.dtype(_grad_dtype(a))
+    # 1 above 0, alpha elsewhere: a mask product (np.where branches on every number)
+    slope = np.multiply(a > 0, dtype.type(1 - alpha), dtype=dtype)
+    slope += dtype.type(alpha)
     return _op(a * slope, [features], lambda g: [g * slope])
 
 
 def elu(features, name=None) -> EagerTensor:
     a = _plain(features)
-    out = np.where(a > 0, a, np.expm1(np.minimum(a, 0)))
-    return _op(out, [features], lambda g: [g * np.where(a > 0, 1, out + 1)])
+    out = elementwise.elu(a.astype(_grad_dtype(a), copy=False), 1.0)  # ints: in float32
+    # the slope: 1 above 0, out + 1 elsewhere (exp(x)), i.e. min(out, 0) + 1
+    return _op(out, [features], lambda g: [g * (np.clip(out, -np.inf, 0) + 1)])
 
 
 def softplus(features, name=None) -> EagerTensor:
