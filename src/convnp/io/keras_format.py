@@ -727,7 +727,9 @@ def _arithmetic_layer(entry: dict, name: str, kinds: tuple, args):
     if not isinstance(args, list) or len(args) != 2:
         return None
     if merge and all(is_tensor(a) for a in args):
-        layer = get_layer_class(merge)(name=name)
+        from convnp.layers.tf_op import mask_blind
+
+        layer = mask_blind(get_layer_class(merge)(name=name))
         return {**entry, "inbound_nodes": [{"args": [args], "kwargs": {}}]}, layer
     tensor_first = is_tensor(args[0]) and is_number(args[1])
     if tensor_first or (is_number(args[0]) and is_tensor(args[1])):

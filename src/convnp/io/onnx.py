@@ -1031,6 +1031,8 @@ def _check_graph(model, b: Builder) -> None:
         if check is not None:
             check(b, node, graph)
     for node in graph.nodes:
+        if node.template is not None and "mask" in node.template[2]:
+            raise refuse(node.layer, "a call with a mask (mask=...) is not exported")
         _check_layer(node.layer, b)
 
 

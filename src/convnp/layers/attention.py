@@ -70,6 +70,13 @@ class Attention(Layer):
 
     _autodiff = True  # its ops are recorded on a caller's tape
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the output's steps are the query's, so it carries the query's mask."""
+        self._check_mask(mask)
+        if mask is None or mask[0] is None:
+            return None
+        return mask[0]
+
     def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
                  seed=None, **kwargs):
         super().__init__(**kwargs)

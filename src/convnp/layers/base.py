@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import taped
+from convnp.layers import _masks, taped
 from convnp.layers.input_spec import check_input_spec
+from convnp.tensor.eager import to_numpy
 from convnp.variables import TrackedVariables, Variable, weight_array
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
@@ -405,6 +406,48 @@ def _record_call_with_arguments(layer, inputs, args: tuple, kwargs: dict, traini
     return record_call(layer, tensors, out)
 
 
+def _call_with_mask(layer, inputs, mask, training):
+    """A built-in layer whose ``call`` takes a mask (`GlobalAveragePooling1D`,
+    `BatchNormalization`, ...) called with one: on KerasTensors, one graph node reading the
+    input and the mask (its ``(inputs, args, kwargs)`` kept as `KerasTensor.call_template`,
+    as Keras records the mask among the call's arguments); on arrays, its ``call`` with the
+    mask as an array.
+
+    Raises:
+        TypeError: the layer's ``call`` takes no mask.
+    """
+    from convnp.layers._slots import template_of
+
+    if not _masks.call_takes_mask(layer):
+        raise TypeError(f"{type(layer).__name__} layer '{layer.name}' takes its input and "
+                        f"training=...; its call has no mask argument, got mask={mask!r:.80}")
+    input_shape = _shape_of(inputs)
+    if not _is_symbolic(inputs):
+        layer.ensure_built(input_shape, on_data=True)
+        if training is None:
+            training = taped.inherited_training()
+        training = bool(training)
+        plain = to_numpy(mask)
+        return taped.call_on_arrays(layer, inputs, training,
+                                    lambda x: layer.call(x, training=training, mask=plain))
+    layer.ensure_built(input_shape)
+    check = getattr(layer, "check_mask", None)
+    if check is not None and mask is not None and not isinstance(mask, (list, tuple)):
+        check(input_shape, tuple(mask.shape) if _is_symbolic(mask) else
+              (None,) + tuple(np.shape(mask))[1:])
+    layer._fixed_training = None if training is None else bool(training)
+    tensors: list[KerasTensor] = []
+    template = template_of((inputs, (), {"mask": mask}), tensors)
+    shape = layer.compute_output_shape(input_shape)
+    if several_shapes(shape):
+        outputs = record_outputs(layer, tensors, shape)
+        outputs[0].inputs[0].call_template = template
+        return outputs
+    out = KerasTensor(shape, layer=layer, inputs=tensors)
+    out.call_template = template
+    return record_call(layer, tensors, out)
+
+
 def _shape_of(inputs) -> Shape | list[Shape]:
     """The Keras-style shape(s) of arrays or KerasTensors, batch axis as None."""
     if isinstance(inputs, (list, tuple)):
@@ -635,9 +678,15 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
     #: they are, after the base entries (a subclass extends its parent's tuple).
     config_keys: tuple[str, ...] = ()
 
-    #: Keras's: a layer that hands the mask of its input (`Masking`'s) on to its output
-    #: unchanged (`Dense`, `Dropout`, `Activation`, ...), or takes masks (the recurrent ones)
+    #: Keras's: a layer whose output gets the mask `compute_mask` gives (by default the
+    #: input's mask, handed on unchanged: `Dense`, `Dropout`, `Activation`, ...); the others
+    #: drop a mask, with Keras's warning (see `convnp.layers._masks`). A class defining
+    #: `compute_mask` supports masking unless it says otherwise, as in Keras.
     supports_masking: bool = False
+    #: whether `compute_mask` may give a mask when the input carries none (`Masking`,
+    #: ``Embedding(mask_zero=True)``): a model holding such a layer carries masks while it
+    #: runs (`convnp.models.mask_flow`)
+    _makes_masks: bool = False
 
     #: Like `config_keys`, for arguments kept as a number or a tuple: a tuple is written as a
     #: list, the way Keras' configs hold pairs such as a factor range or a padding.
@@ -749,6 +798,10 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "compute_mask" in vars(cls) and "supports_masking" not in vars(cls):
+            cls.supports_masking = True  # Keras: a layer with its own compute_mask
+            if not cls.__module__.startswith("convnp."):
+                cls._makes_masks = True  # a user's: it may make masks of its own
         # a user's layer with `call` in tensor ops and no `backward` gets its gradients from
         # the tape (see convnp.layers.taped)
         taped.prepare_subclass(cls, Layer)
@@ -781,6 +834,12 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the mask of the output of a call on ``inputs`` whose mask is ``mask`` (a
+        list of masks for a list of inputs), used when `supports_masking` is set; KerasTensors
+        give a tensor of the model, arrays an array. The default hands ``mask`` on."""
+        return mask
 
     def call(self, inputs, training: bool = False):
         raise NotImplementedError(f"{type(self).__name__}.call")
@@ -856,11 +915,39 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
 
         A user's layer whose ``call`` takes more (``call(self, a, b)``, ``call(self, x,
         factor=2.0)``) gets them on arrays and tensors (`taped.call_with_arguments`).
+
+        Masks go as in Keras (`convnp.layers._masks`): a layer whose ``call`` takes ``mask``
+        gets its input's when none is given, and the output carries the mask `compute_mask`
+        gives when the layer `supports_masking`.
         """
+        if "mask" in kwargs and kwargs["mask"] is None:
+            del kwargs["mask"]  # mask=None: the input's, as when left out
+        carried = _masks.mask_of(inputs)
+        found = _masks.auto_masks(self, inputs, args, kwargs) \
+            if args or kwargs or _masks.any_mask(carried) else {}
+        if found and (args or kwargs or training is not None or not isinstance(
+                inputs, KerasTensor)) and (_is_symbolic(inputs) or any(
+                    _has_symbolic(v) for v in (*args, *kwargs.values()))):
+            # Keras records a filled-in mask in the model only for a call on one tensor with
+            # nothing else given; the others reach the call when the model runs
+            # (`convnp.models.mask_flow`), as in Keras
+            found = {}
+        kwargs.update(found)
+        previous = kwargs.get("mask")
+        if previous is None:
+            previous = carried
+        out = self._call(inputs, args, training, kwargs)
+        _masks.hand_on(self, inputs, out, previous)
+        return out
+
+    def _call(self, inputs, args: tuple, training, kwargs: dict):
+        """`__call__` once its mask is settled."""
+        if _is_symbolic(inputs) and len(args) == 1 and kwargs.keys() <= {"mask"} \
+                and training is None and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
+            training, args = args[0], ()  # Keras 2's layer(x, True)
+        if kwargs.keys() == {"mask"} and not args and not self._autodiff:
+            return _call_with_mask(self, inputs, kwargs["mask"], training)
         if args or kwargs:
-            if _is_symbolic(inputs) and len(args) == 1 and not kwargs and training is None \
-                    and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
-                return self(inputs, training=args[0])  # Keras 2's layer(x, True)
             if _is_symbolic(inputs) or any(_has_symbolic(v) for v in (*args, *kwargs.values())):
                 return _record_call_with_arguments(self, inputs, args, kwargs, training)
             return taped.call_with_arguments(self, inputs, args, kwargs, training)
@@ -872,10 +959,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             shape = self.compute_output_shape(input_shape)
             if several_shapes(shape):  # a call returning a tuple or list of tensors
                 return record_outputs(self, tensors, shape)
-            out = record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
-            if self.supports_masking and len(tensors) == 1:  # hand the input's mask on
-                out._keras_mask = tensors[0]._keras_mask
-            return out
+            return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
         if training is None:  # inside a user's call: the mode of that call (Keras 3)
             training = taped.inherited_training()
         training = bool(training)

@@ -130,8 +130,13 @@ class Bidirectional(Wrapper):
 
     # -- the call --------------------------------------------------------------------------
 
-    def __call__(self, inputs, *args, mask=None, **kwargs):
-        return recurrent.call_with_mask(self, super().__call__, inputs, args, mask, kwargs)
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the input's mask for sequence outputs (one per direction without
+        merging), none otherwise."""
+        mask = mask[0] if isinstance(mask, list) else mask
+        if self.return_sequences:
+            return mask if self.merge_mode else [mask, mask]
+        return None if self.merge_mode else [None, None]
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return taped.run_taped(

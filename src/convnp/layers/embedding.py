@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from convnp import constraints, initializers, regularizers
-from convnp.layers import _utils
-from convnp.layers.base import KerasTensor, Layer
-from convnp.layers.masking import set_mask
+from convnp.layers import _masks, _utils
+from convnp.layers.base import Layer
 from convnp.layers.registry import register
 
 
@@ -48,6 +47,8 @@ class Embedding(Layer):
             raise TypeError(f"{cls}: mask_zero must be True or False, got {mask_zero!r}")
         _utils.not_supported(cls, lora_rank=lora_rank)
         self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero  # Keras's: its output carries the mask then
+        self._makes_masks = self.mask_zero
         self.input_length = input_length  # Keras 2's argument: kept, not used
         self._embeddings_initializer = embeddings_initializer  # as given, for get_config
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -87,17 +88,7 @@ class Embedding(Layer):
         """``inputs != 0`` with ``mask_zero`` (None without)."""
         if not self.mask_zero:
             return None
-        if isinstance(inputs, KerasTensor):
-            from convnp.keras import ops
-
-            return ops.not_equal(inputs, 0)
-        return np.asarray(inputs) != 0
-
-    def __call__(self, inputs, *args, **kwargs):
-        out = super().__call__(inputs, *args, **kwargs)
-        if self.mask_zero and not isinstance(inputs, (list, tuple)):
-            set_mask(out, self.compute_mask(inputs))
-        return out
+        return _masks.not_equal(inputs, 0)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         ids = self._ids(inputs)

@@ -16,16 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
-from convnp.layers.base import KerasTensor, Layer
+from convnp.layers import _masks, _utils
+from convnp.layers.base import Layer
 from convnp.layers.registry import register
-
-
-def set_mask(tensor, mask) -> None:
-    """Attach ``mask`` to a call's output, as Keras's ``_keras_mask`` (KerasTensors and eager
-    results alike), for the next layer that takes masks."""
-    if isinstance(tensor, (KerasTensor, np.ndarray)):
-        tensor._keras_mask = mask
 
 
 @register
@@ -40,6 +33,7 @@ class Masking(Layer):
     """
 
     supports_masking = True
+    _makes_masks = True
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -55,17 +49,7 @@ class Masking(Layer):
     def compute_mask(self, inputs, mask=None):
         """The steps kept: ``any(inputs != mask_value, axis=-1)`` (on a model's symbolic
         tensor, as the keras.ops layers Keras records)."""
-        if isinstance(inputs, KerasTensor):
-            from convnp.keras import ops
-
-            return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
-        return np.any(np.asarray(inputs) != self.mask_value, axis=-1)
-
-    def __call__(self, inputs, *args, **kwargs):
-        out = super().__call__(inputs, *args, **kwargs)
-        if not isinstance(inputs, (list, tuple)):
-            set_mask(out, self.compute_mask(inputs))
-        return out
+        return _masks.any_along(_masks.not_equal(inputs, self.mask_value), axis=-1)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)

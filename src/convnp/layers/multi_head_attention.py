@@ -99,6 +99,9 @@ class MultiHeadAttention(Layer):
     """
 
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
+    supports_masking = True  # Keras's: the output carries the query's mask
+    #: Keras's call takes the masks off the tensors it reads (`convnp.models.mask_flow`)
+    clears_input_masks = True
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape=None,
@@ -373,19 +376,19 @@ class MultiHeadAttention(Layer):
         if "value" not in extra:
             raise TypeError(f"MultiHeadAttention '{self.name}' needs `value`: call it as "
                             "layer(query, value) (self-attention: layer(x, x))")
-        # the masks the tensors carry (a Masking layer's), as Keras 3 passes them: the query's
-        # always (an explicit query_mask is replaced, as Keras 3.15 does), the value's and the
-        # key's unless given
-        kwargs["query_mask"] = getattr(query, "_keras_mask", None)
-        for name, tensor in (("value_mask", value), ("key_mask", key)):
-            if kwargs.get(name) is None:
-                kwargs[name] = getattr(tensor, "_keras_mask", None)
+        # the masks the tensors carry (a Masking layer's) become query_mask, value_mask and
+        # key_mask as Keras 3 fills them in (`convnp.layers._masks.auto_masks`; in a model,
+        # when it runs): the query's always (an explicit query_mask is replaced, as Keras
+        # 3.15 does), the value's and the key's unless given. The output carries the query's.
+        kwargs.pop("query_mask", None)
         kwargs = {name: given for name, given in kwargs.items() if given is not None}
         out = super().__call__(query, training=training, **extra, **kwargs)
-        if "query_mask" in kwargs:  # the output's steps are the query's: its mask goes on
-            first = out[0] if isinstance(out, (list, tuple)) else out
-            if isinstance(first, (KerasTensor, np.ndarray)):
-                first._keras_mask = kwargs["query_mask"]
+        if not isinstance(query, KerasTensor):
+            # Keras's call takes the masks off its inputs (they are handled here): a layer
+            # called on them afterwards sees none
+            for tensor in {id(t): t for t in (query, value, key) if t is not None}.values():
+                if getattr(tensor, "_keras_mask", None) is not None:
+                    tensor._keras_mask = None
         return out
 
     def get_config(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from convnp._limits import MIN_LIMIT_BYTES
-from convnp.layers import base, taped
+from convnp.layers import _masks, base, taped
 from convnp.layers._slots import Slot, fill, slots_of, template_of
 from convnp.layers.base import KerasTensor, Layer, open_weight_budget, unique_name
 from convnp.layers.registry import register
@@ -93,6 +93,8 @@ class TFOpLambda(Layer):
     """
 
     _autodiff = True  # the op's own tensor functions are recorded on a caller's tape
+    #: a Keras operation, not a layer: it reads no masks and drops them silently
+    _mask_blind = True
 
     def __init__(self, function, args=(), kwargs=None, **layer_kwargs):
         function = resolve_op(function)
@@ -452,13 +454,15 @@ def keras_tensor_op(function, name: str, args: tuple, kwargs: dict) -> KerasTens
     return layer(tensors if len(tensors) > 1 else tensors[0])
 
 
-def keras_operator(name: str, args: tuple) -> KerasTensor:
+def keras_operator(name: str, args: tuple, kwargs: dict | None = None) -> KerasTensor:
     """A KerasTensor operator (``x[...]``, ``x ** 2``, ``a @ b``): keras.ops' ``name``."""
     from convnp.keras import ops  # above the layers; loaded by the time tensors exist
 
-    return getattr(ops, name)(*args)
+    return getattr(ops, name)(*args, **(kwargs or {}))
 
 
-# tensor functions and KerasTensor's operators reach this module through these hooks
+# tensor functions, KerasTensor's operators and the masks of a model (`_masks`) reach this
+# module through these hooks
 symbolic.hook = keras_tensor_op
 base.keras_op_hook = keras_operator
+_masks.keras_op_hook = keras_operator

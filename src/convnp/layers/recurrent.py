@@ -37,9 +37,8 @@ import numpy as np
 
 import convnp.random
 from convnp import activations, constraints, regularizers
-from convnp.layers import _utils, taped
+from convnp.layers import _masks, _utils, taped
 from convnp.layers.base import KerasTensor, Layer, snake_case
-from convnp.layers.masking import set_mask
 from convnp.layers.registry import deserialize, register, serialize
 from convnp.variables import Variable
 
@@ -624,7 +623,16 @@ class RNN(Layer):
                              "in a RNN, the batch size must be static (Input(batch_shape=...) "
                              "or Input(..., batch_size=...)); found dynamic batch size: "
                              f"sequence.shape={inputs.shape}")
-        return call_with_mask(self, super().__call__, inputs, args, mask, kwargs)
+        return super().__call__(inputs, *args, mask=mask, **kwargs)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the (first) input's mask for the sequence output, none for the final
+        output or the states."""
+        mask = _masks.flat(mask)[0]
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self._state_sizes())
+        return output_mask
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return taped.run_taped(
@@ -710,21 +718,6 @@ class RNN(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RNN:
         return cls(**config)
-
-
-def call_with_mask(layer, call, inputs, args: tuple, mask, kwargs: dict):
-    """``call(inputs, *args, **kwargs)`` of a layer that takes masks (the recurrent ones,
-    `Bidirectional`): with ``mask=`` left out, the mask ``inputs`` carries (`Masking`'s,
-    ``Embedding(mask_zero=True)``'s, handed on); the output of one that returns sequences
-    carries that mask on, as in Keras."""
-    if mask is None:
-        mask = getattr(inputs, "_keras_mask", None)
-    if mask is not None:
-        kwargs = {**kwargs, "mask": mask}
-    out = call(inputs, *args, **kwargs)
-    if mask is not None and layer.return_sequences:
-        set_mask(out[0] if isinstance(out, list) else out, mask)
-    return out
 
 
 #: the arguments of SimpleRNN/LSTM/GRU that configure the sequence (the RNN's own); the

@@ -280,11 +280,13 @@ def user_call_of(layer):
     return getattr(call, "__wrapped__", call)
 
 
-def call_template(layer, template: tuple, values: list, training: bool):
+def call_template(layer, template: tuple, values: list, training: bool,
+                  masks: dict | None = None):
     """A user's layer called with several tensor arguments in a functional model:
     ``template`` is ``(inputs, args, kwargs)`` of the recorded call with `Slot` markers where
     ``values`` (the tensors, in slot order) go. Runs under the layer's private tape with every
-    tensor watched, so its backward (`taped_backward`) returns one gradient per tensor."""
+    tensor watched, so its backward (`taped_backward`) returns one gradient per tensor.
+    ``masks``: mask arguments to add (`convnp.models.mask_flow`; not differentiated)."""
     from convnp.layers._slots import fill
 
     user_call = user_call_of(layer)
@@ -292,6 +294,8 @@ def call_template(layer, template: tuple, values: list, training: bool):
 
     def run(xs):
         inputs, args, kwargs = fill(template, list(xs))
+        if masks:
+            kwargs = {**kwargs, **masks}
         if takes_training:
             kwargs = {**kwargs, "training": training}
         with training_scope(training):

@@ -39,6 +39,8 @@ class TensorFlowOpLayer(Layer):
     """
 
     config_keys = ("op", "value")
+    #: a Keras operation, not a layer: it reads no masks and drops them silently
+    _mask_blind = True
 
     def __init__(self, op: str, value=None, **kwargs):
         if op not in OPS:
@@ -131,8 +133,10 @@ def keras_tensor_arithmetic(tensor: KerasTensor, other, op: str, merge: str | No
             return base.keras_op_hook("true_divide", (tensor, other))
         merge_layer = {"Add": merging.Add, "Subtract": merging.Subtract,
                        "Multiply": merging.Multiply}[merge]
-        return merge_layer(name=unique_name(_OPERATION_NAMES[op]),
-                           dtype=_operand_dtype(tensor, other))([tensor, other])
+        layer = merge_layer(name=unique_name(_OPERATION_NAMES[op]),
+                            dtype=_operand_dtype(tensor, other))
+        mask_blind(layer)
+        return layer([tensor, other])
     if isinstance(other, (bool, np.bool_)) or not isinstance(
             other, (int, float, np.integer, np.floating, list, tuple, np.ndarray)):
         return NotImplemented
@@ -147,6 +151,14 @@ def keras_tensor_arithmetic(tensor: KerasTensor, other, op: str, merge: str | No
     value = float(value) if value.ndim == 0 else value.tolist()
     return TensorFlowOpLayer(op, value, name=unique_name(name or _OPERATION_NAMES[op]),
                              dtype=_operand_dtype(tensor))(tensor)
+
+
+def mask_blind(layer):
+    """A merge layer standing for Keras's tensor operation (``a + b``, ``keras.ops.add``):
+    like the operation, it neither reads nor hands on masks, and drops them silently."""
+    layer.supports_masking = False
+    layer._mask_blind = True
+    return layer
 
 
 def _operand_dtype(*tensors: KerasTensor) -> str:

@@ -21,8 +21,9 @@ import numpy as np
 
 from convnp import config
 from convnp.layers import taped
+from convnp.layers._slots import Slot, fill
 from convnp.layers.base import KerasTensor, Layer, OutputPick, output_source
-from convnp.models import batch_split
+from convnp.models import batch_split, mask_flow
 
 
 def Input(shape=None, batch_size: int | None = None, name: str | None = None,
@@ -82,11 +83,34 @@ class Node:
     #: `Slot`s for the values ``inputs`` names (`KerasTensor.call_template`)
     template: tuple | None = None
 
-    def run(self, arg, training):
-        """The call's forward on ``arg`` (one value, or the list for ``multi``)."""
+    def run(self, arg, training, masks: dict | None = None):
+        """The call's forward on ``arg`` (one value, or the list for ``multi``). ``masks``:
+        mask arguments the call did not record, filled in from the masks its inputs carry
+        while the model runs (`convnp.models.mask_flow`)."""
+        masks = masks or {}
         if self.template is None:
-            return self.layer.call(arg, training=training)
-        return taped.call_template(self.layer, self.template, arg, bool(training))
+            return self.layer.call(arg, training=training, **masks)
+        if self.layer._autodiff:
+            return taped.call_template(self.layer, self.template, arg, bool(training), masks)
+        # a built-in layer called with its mask (`Layer._call_with_mask`)
+        call_in, call_args, call_kwargs = fill(self.template, list(arg))
+        return self.layer.call(call_in, *call_args, training=training, **call_kwargs, **masks)
+
+    def gradients(self, dx) -> list:
+        """The input gradient ``backward`` returned, one per value of ``inputs`` (None for
+        those it gives none: a built-in layer called with a mask sends nothing to it)."""
+        if self.template is None or self.layer._autodiff:
+            return dx if self.multi else [dx]
+        grads: list = [None] * len(self.inputs)
+        if dx is None:  # no input gradient wanted (`needs_input_gradient`)
+            return grads
+        first = self.template[0]
+        parts = [(first, dx)] if isinstance(first, Slot) else list(zip(first, dx))
+        for slot, g in parts:
+            if g is not None:
+                index = slot.index
+                grads[index] = g if grads[index] is None else grads[index] + g
+        return grads
 
 
 def _readers(schedule: list[Node]) -> dict[int, list[Node]]:
@@ -179,6 +203,8 @@ class Graph:
         self._inference: tuple | None = None  # (schedule, last reader of each slot), lazily
         self._ran: list[Node] | None = None  # the schedule of the last forward
         self._planned: tuple | None = None  # (schedule, input_gradients) of `plan_backward`
+        #: the masks of the outputs of the last forward that carried masks (`mask_flow`)
+        self._output_masks: list | None = None
 
     @property
     def schedule(self) -> list[Node]:
@@ -459,14 +485,21 @@ class Graph:
     # -- execution ---------------------------------------------------------------------------
 
     def forward(self, inputs: list[np.ndarray], training: bool,
-                inference: bool = False) -> list[np.ndarray]:
+                inference: bool = False, masks: list | None = None) -> list[np.ndarray]:
         """Run every call in order; return the output values.
 
         ``inference=True`` (with ``training`` False) promises that no backward follows
         (predict, evaluate, a model called with no tape recording): the pass then runs
         `inference_schedule`, drops each value after its last reader and keeps no call's
         forward state; models nested in it do the same.
+
+        ``masks``: one mask (or None) per input, as a model used as a layer is given them.
+        A graph that carries masks (`convnp.models.mask_flow`) runs its calls as written, in
+        Keras's order, and keeps its outputs' masks in ``_output_masks``.
         """
+        self._output_masks = None
+        if (masks is not None and any(m is not None for m in masks)) or mask_flow.tracks(self):
+            return self._masked_forward(inputs, training, masks, inference)
         if not training and (inference or getattr(_inference_only, "on", False)):
             return self._inference_forward(inputs)
         values: list = [None] * len(self.tensors)
@@ -488,6 +521,47 @@ class Graph:
                 self._states[position] = node.layer.capture_call_state()
             if node.layer.activity_regularizer is not None:
                 self._activity[position] = values[node.out]
+        return [values[s] for s in self.output_slots]
+
+    def _masked_forward(self, inputs: list, training, masks: list | None,
+                        inference: bool) -> list:
+        """`forward` carrying a mask beside each value (`convnp.models.mask_flow`)."""
+        values: list = [None] * len(self.tensors)
+        carried: list = [None] * len(self.tensors)
+        for i, (slot, x) in enumerate(zip(self.input_slots, inputs)):
+            values[slot] = x
+            carried[slot] = masks[i] if masks is not None and i < len(masks) else None
+        shared = self.shared
+        self._ran = schedule = mask_flow.keras_order(self)
+        self._activity.clear()
+        inference_only = not training and (inference or getattr(_inference_only, "on", False))
+        outer = getattr(_inference_only, "on", False)
+        _inference_only.on = inference_only
+        try:
+            for position, node in enumerate(schedule):
+                args = [values[s] for s in node.inputs]
+                arg = args if node.multi else args[0]
+                mode = node.layer._fixed_training
+                if inference_only:
+                    mode = bool(mode)
+                elif mode is None:
+                    mode = training if training is not None else node.layer._mode_when_unset
+                held = [carried[s] for s in node.inputs]
+                filled = mask_flow.filled_masks(node, args, held)
+                previous = mask_flow.previous_mask(node, args, held, filled)
+                value = node.run(arg, mode, filled)
+                values[node.out] = value
+                carried[node.out] = mask_flow.output_mask(node, args, previous, value, carried)
+                if getattr(node.layer, "clears_input_masks", False):
+                    for s in mask_flow.slots_read(node):
+                        carried[s] = None  # Keras's attention takes them off its inputs
+                if shared and id(node.layer) in shared:
+                    self._states[position] = node.layer.capture_call_state()
+                if node.layer.activity_regularizer is not None:
+                    self._activity[position] = values[node.out]
+        finally:
+            _inference_only.on = outer
+        self._output_masks = [carried[s] for s in self.output_slots]
         return [values[s] for s in self.output_slots]
 
     def _inference_forward(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -613,13 +687,11 @@ class Graph:
             shared = id(node.layer) in self.shared
             if shared:
                 node.layer.restore_call_state(self._states.get(position))
-            dx = node.layer.backward(dy)
+            dx = node.gradients(node.layer.backward(dy))
             if shared:
                 for v in node.layer.weights_to_train():
                     if v.grad is not None:
                         summed[id(v)] = v.grad if id(v) not in summed else summed[id(v)] + v.grad
-            if not node.multi:
-                dx = [dx]
             for s, g, need in zip(node.inputs, dx, node.fan_in_needs):
                 if g is None or not need:
                     continue

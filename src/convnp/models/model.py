@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import taped
-from convnp.layers._slots import fill, slots_of
+from convnp.layers import _masks, taped
+from convnp.layers._slots import fill, slots_of, template_of
 from convnp.layers.base import (
     KerasTensor,
     Layer,
@@ -350,13 +350,17 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                     f"got data of shape {got}"
                 )
 
-    def __call__(self, inputs, training: bool | None = None):
+    def __call__(self, inputs, training: bool | None = None, mask=None):
         """Run the model on arrays (returns `EagerTensor`s), or use it as a layer on KerasTensors.
 
         As a layer inside another model (e.g. a pretrained base), the model's weights become
         part of the outer model. ``training=False`` given here fixes the nested model in
         inference mode for good (BatchNormalization keeps its moving statistics even while
         the outer model trains), as Keras does for frozen bases.
+
+        ``mask`` (one per input; by default the masks the inputs carry, as Keras's
+        ``Functional.call`` takes them) reaches the layers inside, and the outputs carry the
+        masks the model's layers give them (`convnp.models.mask_flow`).
         """
         if self._step_only:
             self._require_built("forward pass")
@@ -368,9 +372,10 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             isinstance(inputs, (list, tuple)) and inputs
             and all(isinstance(t, KerasTensor) for t in inputs)
         ):
-            return self._call_symbolic(inputs, training)
+            return self._call_symbolic(inputs, training, mask)
         if self._subclassed and self._graph is None and not isinstance(inputs, (list, dict)):
             return self._first_call(inputs, training)
+        masks = self._input_masks(inputs, mask)
         xs = self._prepare_inputs(inputs, "__call__")
         if training is None:  # inside a user's call: that call's mode (Keras 3)
             training = taped.inherited_training()
@@ -387,13 +392,20 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 # with no tape recording nothing backpropagates: inference-only when not
                 # training (a direct call with augmentation layers runs them all: mode None)
                 outs = self._graph.forward(xs, training=mode,
-                                           inference=mode is False and not recording())
+                                           inference=mode is False and not recording(),
+                                           masks=masks)
                 return outs[0] if len(outs) == 1 else outs
 
             if recording() and self._outputs_read_inside():
                 outs = self._call_layer_by_layer(inputs, mode)
             else:
                 outs = taped.call_on_arrays(self, inputs, mode, forward)
+                output_masks = self._graph._output_masks
+                if output_masks is not None:  # what its layers gave its outputs, as Keras's
+                    for out, found in zip(outs if isinstance(outs, list) else [outs],
+                                          output_masks):
+                        if found is not None:
+                            _masks.set_mask(out, to_eager(found))
             if self._output_keys is None and self._output_nesting is None and \
                     not self._outputs_in_tuple:
                 return outs
@@ -448,27 +460,56 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
 
     # -- a model as a layer of another model ---------------------------------------------------
 
-    def _call_symbolic(self, inputs, training: bool | None) -> KerasTensor:
+    def _call_symbolic(self, inputs, training: bool | None, mask=None) -> KerasTensor:
         tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if self._graph is None:
             self._build_for_shape(tensors[0].shape)
         self._check_input_shapes([t.shape for t in tensors])
         self._fixed_training = training
+        if mask is None and isinstance(inputs, KerasTensor) and training is None \
+                and not self._subclassed:
+            mask = inputs._keras_mask  # recorded as Keras records it (a call on one tensor)
+        template = None
+        if mask is not None:  # one graph node reading the inputs and the mask
+            tensors = []
+            template = template_of((inputs, (), {"mask": mask}), tensors)
         batch = tensors[0].shape[0]
         shapes = [(batch,) + tuple(t.shape[1:]) for t in self._graph.outputs]
         if len(shapes) > 1:  # one output tensor each, in the order of `outputs`
-            return record_outputs(self, tensors, shapes)
-        return record_call(self, tensors, KerasTensor(shapes[0], layer=self, inputs=tensors))
+            outputs = record_outputs(self, tensors, shapes)
+            outputs[0].inputs[0].call_template = template
+            return outputs
+        out = KerasTensor(shapes[0], layer=self, inputs=tensors)
+        out.call_template = template
+        return record_call(self, tensors, out)
 
-    def call(self, inputs, training: bool = False):
+    def _input_masks(self, inputs, mask) -> list | None:
+        """The mask of each input of a direct call: ``mask`` (one, or one per input), else
+        the masks the inputs carry (eager results of `Masking` or an embedding)."""
+        if self._graph is None or self._subclassed:
+            return None
+        count = len(self._graph.inputs)
+        if mask is None:
+            found = _masks.mask_of(inputs if isinstance(inputs, (list, tuple)) else [inputs])
+        else:
+            found = list(mask) if isinstance(mask, (list, tuple)) and count > 1 else [mask]
+        if len(found) != count or not _masks.any_mask(found):
+            return None
+        return [None if m is None else np.asarray(m) for m in found]
+
+    def call(self, inputs, training: bool = False, mask=None):
         """Forward as a layer of an outer model (inputs already checked by the outer one);
-        a list of arrays for a model with several outputs."""
+        a list of arrays for a model with several outputs. ``mask``: the inputs' masks
+        (one, or a list with one per input), as Keras's ``Functional.call`` takes them."""
         if self._fixed_training is not None:
             training = self._fixed_training
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        masks = None
+        if mask is not None:
+            masks = list(mask) if isinstance(mask, (list, tuple)) and len(xs) > 1 else [mask]
         # None (an outer model called directly) passes on: each layer takes its own default
         mode = None if training is None else bool(training)
-        outs = self._graph.forward(xs, training=mode)
+        outs = self._graph.forward(xs, training=mode, masks=masks)
         return outs[0] if len(outs) == 1 else outs
 
     def backward(self, dy):
