@@ -1,6 +1,13 @@
 """Merge layers, called on a list of tensors: `Add`, `Subtract`, `Multiply`, `Average`,
 `Maximum`, `Minimum`, `Concatenate`, `Dot`, and Keras' lowercase functions (`add`,
-`concatenate`, ...) that build the layer and call it in one step."""
+`concatenate`, ...) that build the layer and call it in one step.
+
+Masks, as Keras 3's merge layers treat them: the elementwise merges give their output the OR
+of their inputs' masks (none when an input has none); `Concatenate` joins the masks along its
+axis, an input without one counting as all kept; `Dot`'s output has none. `Multiply`,
+`Maximum` and `Minimum` also compute with the masks of their inputs (a masked value is left
+out: 1 in a product, never the winner of a maximum or minimum).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _masks, _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops.padding import int_pair
@@ -16,6 +23,33 @@ from convnp.ops.padding import int_pair
 
 class _Merge(Layer):
     """Shared input handling: a non-empty list of inputs, cast to the layer dtype."""
+
+    supports_masking = True
+
+    def _check_masks(self, inputs, mask) -> bool:
+        """Keras's checks of a merge's masks; whether there are any."""
+        if mask is None:
+            return False
+        cls = type(self).__name__
+        if not isinstance(mask, (list, tuple)):  # Keras raises ValueError for these
+            raise ValueError(  # noqa: TRY004
+                f"{cls} '{self.name}': `mask` should be a list, got {mask!r:.80}")
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(  # noqa: TRY004
+                f"{cls} '{self.name}': `inputs` should be a list, got {type(inputs).__name__}")
+        if len(mask) != len(inputs):
+            raise ValueError(f"{cls} '{self.name}': the lists `inputs` and `mask` should have "
+                             f"the same length, got {len(inputs)} inputs and {len(mask)} masks")
+        return True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the OR of the inputs' masks, None when one has none."""
+        if not self._check_masks(inputs, mask) or any(m is None for m in mask):
+            return None
+        output = mask[0]
+        for m in mask[1:]:
+            output = _masks.logical_or(output, m)
+        return output
 
     def _check_list(self, input_shape) -> list[tuple]:
         cls = type(self).__name__
@@ -97,17 +131,30 @@ class _Elementwise(_Merge):
         self._check_shapes(shapes)
         return _broadcast_shape(shapes, type(self).__name__)
 
-    def call(self, inputs, training: bool = False) -> np.ndarray:
+    #: whether the call computes with its inputs' masks (Keras's Multiply, Maximum, Minimum)
+    reads_masks = False
+
+    def call(self, inputs, training: bool = False, mask=None) -> np.ndarray:
         arrays = self._arrays(inputs)
-        y, saved = self._combine(arrays)
         shapes = [a.shape for a in arrays]
+        if self.reads_masks and mask is not None and any(m is not None for m in mask):
+            self._check_masks(inputs, mask)
+            keep = [None if m is None else _masks.spread(m, a.shape)
+                    for m, a in zip(mask, arrays)]
+            y, saved = self._combine_masked(arrays, keep)
+            self._cache = (shapes, ("masked", saved), arrays if self.keeps_inputs else None)
+            return y
+        y, saved = self._combine(arrays)
         self._cache = (shapes, saved, arrays if self.keeps_inputs else None)
         return y
 
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
         shapes, saved, arrays = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        grads = self._input_grads(dy, saved, arrays, len(shapes))
+        if isinstance(saved, tuple) and saved and saved[0] == "masked":
+            grads = self._input_grads_masked(dy, saved[1], arrays, len(shapes))
+        else:
+            grads = self._input_grads(dy, saved, arrays, len(shapes))
         return [_unbroadcast(g, s) for g, s in zip(grads, shapes)]
 
     def _combine(self, arrays):
@@ -186,6 +233,41 @@ class Multiply(_Elementwise):
             grads.append(g)
         return grads
 
+    reads_masks = True
+
+    def _combine_masked(self, arrays, keep):
+        """Keras's masked product: a masked value counts as 1; when every input has a mask,
+        the output is 0 where none keeps the value."""
+        one = self.dtype.type(1)
+        factors = [x if k is None else np.where(k, x, one) for x, k in zip(arrays, keep)]
+        y = factors[0]
+        for x in factors[1:]:
+            y = y * x
+        kept = None
+        if all(k is not None for k in keep):
+            kept = keep[0]
+            for k in keep[1:]:
+                kept = np.logical_or(kept, k)
+            y = np.where(kept, y, self.dtype.type(0))
+        elif len(factors) == 1:
+            y = y.copy()
+        return y, (factors, keep, kept)
+
+    def _input_grads_masked(self, dy, saved, arrays, count):
+        factors, keep, kept = saved
+        if kept is not None:
+            dy = np.where(kept, dy, self.dtype.type(0))
+        grads = []
+        for i in range(count):
+            g = dy
+            for j, x in enumerate(factors):
+                if j != i:
+                    g = g * x
+            if keep[i] is not None:
+                g = np.where(keep[i], g, self.dtype.type(0))
+            grads.append(g)
+        return grads
+
 
 @register
 class Average(_Elementwise):
@@ -223,6 +305,28 @@ class _Extremum(_Elementwise):
 
     def _input_grads(self, dy, winner, arrays, count):
         return [np.where(winner == i, dy, 0).astype(dy.dtype, copy=False) for i in range(count)]
+
+    reads_masks = True
+
+    def _combine_masked(self, arrays, keep):
+        """Keras's masked maximum (minimum): the first best of the values kept (an input with
+        no mask keeps all); where none is kept, the first input's value."""
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        better = np.greater if self._pick is np.argmax else np.less
+        out = np.broadcast_to(arrays[0], shape)
+        held = np.ones(shape, bool) if keep[0] is None else np.broadcast_to(keep[0], shape)
+        winner = np.zeros(shape, dtype=np.intp)
+        for i, (x, k) in enumerate(zip(arrays[1:], keep[1:]), start=1):
+            x = np.broadcast_to(x, shape)
+            kept = np.ones(shape, bool) if k is None else np.broadcast_to(k, shape)
+            takes = kept & (~held | better(x, out))
+            out = np.where(takes, x, out)
+            winner = np.where(takes, i, winner)
+            held = held | kept
+        return np.array(out, dtype=self.dtype), winner
+
+    def _input_grads_masked(self, dy, winner, arrays, count):
+        return self._input_grads(dy, winner, arrays, count)
 
 
 @register
@@ -293,6 +397,22 @@ class Concatenate(_Merge):
                 out.append(next((d for d in dims if d is not None), None))
         return tuple(out)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the inputs' masks spread over their values (all kept for an input with
+        none), joined along the axis, then ``any`` over the last axis."""
+        if not self._check_masks(inputs, mask) or all(m is None for m in mask):
+            return None
+        parts = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                parts.append(_masks.ones_like(x))
+            elif _masks.ndim(m) < _masks.ndim(x):
+                parts.append(_masks.logical_or(_masks.expand_dims(m, -1),
+                                               _masks.zeros_like(x)))
+            else:
+                parts.append(m)
+        return _masks.any_along(_masks.concatenate(parts, axis=self.axis), axis=-1)
+
     def call(self, inputs, training: bool = False) -> np.ndarray:
         arrays = self._arrays(inputs)
         axis = self.axis % arrays[0].ndim
@@ -334,6 +454,9 @@ class Dot(_Merge):
     >>> Dot(axes=1)([np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])]).tolist()
     [[11.0]]
     """
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # Keras's: the products have no steps to mask
 
     def __init__(self, axes, normalize: bool = False, **kwargs):
         super().__init__(**kwargs)

@@ -211,36 +211,113 @@ class AveragePooling1D(_Pooling1D):
 
 
 class _GlobalPooling1D(_GlobalPooling2D):
-    """The 2-D global pooling's arguments and shapes, on sequences."""
+    """The 2-D global pooling's arguments and shapes, on sequences: ``(batch, steps,
+    features)``, or ``(batch, features, steps)`` with ``data_format="channels_first"`` (as
+    Keras's 1-D global poolings take it)."""
 
     input_rank = 3
     input_layout = _SEQUENCES
 
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
+        first = data_format == "channels_first"
+        super().__init__(data_format=None if first else data_format, keepdims=keepdims,
+                         **kwargs)
+        if first:
+            self.data_format = "channels_first"
+            self.input_layout = "(batch, features, steps)"
+
+    @property
+    def _steps_axis(self) -> int:
+        return 2 if self.data_format == "channels_first" else 1
+
+    def compute_output_shape(self, input_shape):
+        self.check_rank(input_shape)
+        batch = input_shape[0]
+        features = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
+        if not self.keepdims:
+            return (batch, features)
+        return (batch, features, 1) if self.data_format == "channels_first" \
+            else (batch, 1, features)
+
+    def _sequences(self, inputs) -> np.ndarray:
+        """The input as ``(batch, steps, features)`` (a view for channels_first)."""
+        x = _utils.as_dtype(inputs, self.dtype)
+        return x.transpose(0, 2, 1) if self.data_format == "channels_first" else x
+
     def _finish(self, y: np.ndarray) -> np.ndarray:
-        return y if self.keepdims else y[:, 0, :]
+        """``(batch, 1, features)`` as the layer's output."""
+        if not self.keepdims:
+            return y[:, 0, :]
+        return y.transpose(0, 2, 1) if self.data_format == "channels_first" else y
 
     def _dy(self, dy: np.ndarray) -> np.ndarray:
+        """The output gradient as ``(batch, 1, features)``."""
         dy = _utils.as_dtype(dy, self.dtype)
-        return dy if self.keepdims else dy[:, None, :]
+        if not self.keepdims:
+            return dy[:, None, :]
+        return dy.transpose(0, 2, 1) if self.data_format == "channels_first" else dy
+
+    def _as_input(self, dx: np.ndarray) -> np.ndarray:
+        """A ``(batch, steps, features)`` gradient in the input's layout."""
+        if self.data_format == "channels_first":
+            return np.ascontiguousarray(dx.transpose(0, 2, 1))
+        return dx
 
 
 @register
 class GlobalAveragePooling1D(_GlobalPooling1D):
     """Mean over the steps: ``(m, steps, C)`` -> ``(m, C)`` (``(m, 1, C)`` with keepdims).
 
+    Called with a ``mask`` (``(m, steps)``; the mask its input carries, after
+    ``Embedding(mask_zero=True)`` or `Masking`), the mean of the kept steps only, as Keras
+    computes it: ``sum(x * mask) / sum(mask)`` (NaN for a sequence with none kept). Its
+    output carries no mask. Caches the input shape (and the mask with its counts).
+
     >>> import numpy as np
     >>> np.asarray(GlobalAveragePooling1D()(np.ones((2, 5, 3), dtype="float32"))).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    >>> x = np.array([[[1.0], [3.0], [8.0]]], dtype="float32")
+    >>> np.asarray(GlobalAveragePooling1D()(x, mask=np.array([[True, True, False]]))).tolist()
+    [[2.0]]
     """
 
-    def call(self, inputs, training: bool = False) -> np.ndarray:
-        x = _utils.as_dtype(inputs, self.dtype)
-        self._cache = x.shape
-        return self._finish(x.mean(axis=1, keepdims=True))
+    supports_masking = True  # it reads the mask; its output carries none (compute_mask)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def check_mask(self, input_shape, mask_shape) -> None:
+        """A mask is ``(batch, steps)``."""
+        steps = input_shape[self._steps_axis]
+        expected = (input_shape[0], steps)
+        if len(mask_shape) != 2 or any(
+                a is not None and b is not None and a != b for a, b in zip(expected, mask_shape)):
+            raise ValueError(f"GlobalAveragePooling1D '{self.name}': the mask must have shape "
+                             f"(batch, steps) = {expected}, got {tuple(mask_shape)}")
+
+    def call(self, inputs, training: bool = False, mask=None) -> np.ndarray:
+        x = self._sequences(inputs)
+        if mask is None:
+            self._cache = (x.shape, None, None)
+            return self._finish(x.mean(axis=1, keepdims=True))
+        keep = np.asarray(mask)
+        self.check_mask(np.shape(inputs), keep.shape)
+        keep = (keep if keep.dtype == bool else keep.astype(bool))[:, :, None]
+        count = keep.sum(axis=1, keepdims=True, dtype=self.dtype)  # (m, 1, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: NaN, as in Keras
+            y = np.where(keep, x, self.dtype.type(0)).sum(axis=1, keepdims=True) / count
+        self._cache = (x.shape, keep, count)
+        return self._finish(y)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        shape = self.take_cache()
-        return np.broadcast_to(self._dy(dy) / self.dtype.type(shape[1]), shape).copy()
+        shape, keep, count = self.take_cache()
+        dy = self._dy(dy)
+        if keep is None:
+            dx = np.broadcast_to(dy / self.dtype.type(shape[1]), shape).copy()
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dx = np.where(keep, dy / count, self.dtype.type(0))
+        return self._as_input(dx)
 
 
 @register
@@ -248,7 +325,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
     """Maximum over the steps; the gradient goes to the first maximal step."""
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
-        x = _utils.as_dtype(inputs, self.dtype)
+        x = self._sequences(inputs)
         winner = np.argmax(x, axis=1)[:, None, :]
         self._cache = (x.shape, winner)
         return self._finish(np.take_along_axis(x, winner, axis=1))
@@ -257,4 +334,4 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         shape, winner = self.take_cache()
         dx = np.zeros(shape, dtype=self.dtype)
         np.put_along_axis(dx, winner, self._dy(dy), axis=1)
-        return dx
+        return self._as_input(dx)
