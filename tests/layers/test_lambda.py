@@ -77,8 +77,9 @@ def test_config_in_memory_and_refusals(tmp_path):
         Lambda("lambda x: x")
     with pytest.raises(TypeError, match="arguments"):
         Lambda(abs, arguments=[1])
-    with pytest.raises(ValueError, match="mask"):
-        Lambda(abs, mask=lambda x, m: m)
+    with pytest.raises(TypeError, match="mask"):
+        Lambda(abs, mask=3)  # a callable (or None) gives the output's mask
+    assert Lambda(abs, mask=lambda x, m: m).supports_masking
     with pytest.raises(TypeError, match="output_shape"):
         Lambda(abs, output_shape="big")
 

@@ -202,15 +202,40 @@ class Softmax(_Elementwise):
                                  f"input")
         return tuple(a % ndim for a in axes)
 
-    def call(self, inputs, training: bool = False) -> np.ndarray:
+    def check_mask(self, input_shape, mask_shape) -> None:
+        """Keras's check of a ``mask``: broadcastable to the input, trailing axes aligned."""
+        if len(mask_shape) > len(input_shape):
+            raise ValueError(f"Softmax '{self.name}': the `mask` must be broadcastable to "
+                             f"`inputs` and must not have more dimensions, got "
+                             f"inputs.shape={tuple(input_shape)}, mask.shape={tuple(mask_shape)}")
+        for m, i in zip(reversed(tuple(mask_shape)), reversed(tuple(input_shape))):
+            if m is not None and i is not None and m != 1 and m != i:
+                raise ValueError(f"Softmax '{self.name}': the `mask` must be broadcastable to "
+                                 f"`inputs` (each mask axis 1 or the input's size, the last "
+                                 f"axes aligned), got inputs.shape={tuple(input_shape)}, "
+                                 f"mask.shape={tuple(mask_shape)}")
+
+    def call(self, inputs, training: bool = False, mask=None) -> np.ndarray:
+        """``mask`` (broadcast to the input from its last axes; numbers keep above 0.5):
+        the masked values are set to -1e9 before the softmax and their outputs to 0, as
+        Keras's layer does."""
         x = _utils.as_dtype(inputs, self.dtype)
         axes = self._axes(x.ndim)
+        keep = None
+        if mask is not None:
+            keep = np.asarray(mask)
+            self.check_mask(x.shape, keep.shape)
+            keep = keep if keep.dtype == bool else keep > 0.5
+            x = np.where(keep, x, self.dtype.type(-1e9))
         e = np.exp(x - np.max(x, axis=axes, keepdims=True))
         y = e / np.sum(e, axis=axes, keepdims=True)
-        self._cache = (y, axes)
-        return y
+        self._cache = (y, axes, keep)
+        return y if keep is None else np.where(keep, y, self.dtype.type(0))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        y, axes = self.take_cache()
+        y, axes, keep = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
-        return y * (dy - np.sum(dy * y, axis=axes, keepdims=True))
+        if keep is not None:
+            dy = np.where(keep, dy, self.dtype.type(0))
+        dx = y * (dy - np.sum(dy * y, axis=axes, keepdims=True))
+        return dx if keep is None else np.where(keep, dx, self.dtype.type(0))

@@ -83,6 +83,8 @@ class Normalization(Layer):
     [-1.4142, 0.0]
     """
 
+    supports_masking = True  # a mask passes through, as in Keras
+
     def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis if axis is None or _is_int(axis) else list(_axis_arg(axis))
@@ -247,6 +249,7 @@ class UnitNormalization(Layer):
     """
 
     config_keys = ("axis",)
+    supports_masking = True  # a mask passes through, as in Keras
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

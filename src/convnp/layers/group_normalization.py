@@ -32,6 +32,8 @@ class GroupNormalization(Layer):
     standard deviations (one per example and group).
     """
 
+    supports_masking = True  # a mask passes through, as in Keras
+
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,

@@ -50,6 +50,7 @@ class ActivityRegularization(_PassThrough):
     """
 
     config_keys = ("l1", "l2")
+    supports_masking = True  # a mask passes through, as in Keras
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
         from convnp import regularizers

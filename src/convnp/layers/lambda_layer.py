@@ -98,7 +98,9 @@ class Lambda(Layer):
             on a list) written in tensor ops. It may take ``training`` as a keyword argument.
         output_shape: the output shape without the batch axis, or a callable
             ``input_shape -> output_shape``; by default found by calling the function on zeros.
-        mask: only ``None`` (a Lambda of convnp computes no mask).
+        mask: None (the output carries no mask), or a callable ``mask(inputs, input_mask)``
+            giving the output's mask, as Keras's (the layer then supports masking). A
+            ``function`` with a ``mask`` argument gets the mask of its input.
         arguments: a dict of keyword arguments passed to ``function`` on every call.
 
     Holds no weights. Caches the private tape of the last call.
@@ -119,9 +121,12 @@ class Lambda(Layer):
             raise TypeError(f"Lambda: function must be a callable, got {function!r} (convnp "
                             "does not load Python code from a config or a file)")
         super().__init__(**kwargs)
-        if mask is not None:
-            raise ValueError(f"Lambda: mask is not supported by convnp; expected None, "
-                             f"got {mask!r}")
+        mask = _function_arg(mask, "mask")
+        if mask is not None and not callable(mask):
+            raise TypeError(f"Lambda: mask must be None or a callable mask(inputs, mask), got "
+                            f"{mask!r}")
+        self.mask = mask
+        self.supports_masking = self._makes_masks = mask is not None  # as Keras's
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict) or not all(isinstance(k, str) for k in arguments):
@@ -136,11 +141,18 @@ class Lambda(Layer):
             parameters = {}
         self._takes_training = "training" in parameters or any(
             p.kind is p.VAR_KEYWORD for p in parameters.values())
+        self._takes_mask = "mask" in parameters
 
-    def call(self, inputs, training: bool = False):
+    def compute_mask(self, inputs, mask=None):
+        """``mask(inputs, mask)`` of the constructor's ``mask``."""
+        return self.mask(inputs, mask) if callable(self.mask) else None
+
+    def call(self, inputs, training: bool = False, mask=None):
         kwargs = dict(self.arguments)
         if self._takes_training:
             kwargs.setdefault("training", training)
+        if self._takes_mask:
+            kwargs["mask"] = mask
         return taped.run_taped(self, lambda x: self.function(x, **kwargs), inputs)
 
     def backward(self, dy):
@@ -166,7 +178,7 @@ class Lambda(Layer):
             "output_shape": shape if shape is None else PythonFunction(shape, self.name)
             if callable(shape) else (
                 [list(s) for s in shape] if isinstance(shape, list) else list(shape)),
-            "mask": None,
+            "mask": None if self.mask is None else PythonFunction(self.mask, self.name),
             "arguments": dict(self.arguments),
         })
         return config

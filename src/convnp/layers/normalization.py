@@ -126,15 +126,30 @@ class BatchNormalization(Layer):
 
     # -- forward / backward: the arithmetic is `convnp.ops.batchnorm` ------------------------
 
-    def call(self, inputs, training: bool = False) -> np.ndarray:
+    def check_mask(self, input_shape, mask_shape) -> None:
+        """Keras's: a mask has one axis fewer than the input."""
+        if len(mask_shape) != len(input_shape) - 1:
+            raise ValueError(f"BatchNormalization '{self.name}': the mask provided should be one "
+                             f"dimension less than the inputs, got mask.shape="
+                             f"{tuple(mask_shape)}, inputs.shape={tuple(input_shape)}")
+
+    def call(self, inputs, training: bool = False, mask=None) -> np.ndarray:
         """Normalize ``inputs``; in training mode also update the moving statistics.
 
         Both modes are ``y = x * scale + shift`` per feature, one pass writing one new array
         (`convnp.ops.batchnorm`); training first reads ``x`` once for the batch statistics.
+        With a ``mask`` (``(m, steps)`` for sequences ``(m, steps, features)``: the mask of
+        an ``Embedding(mask_zero=True)`` or `Masking` output), training takes the statistics
+        of the kept steps only, as Keras does (`_masked_training_call`).
         """
         x = _utils.as_dtype(inputs, self.dtype)
         gamma = None if self.gamma is None else self.gamma.value
         beta = None if self.beta is None else self.beta.value
+        if mask is not None:
+            keep = np.asarray(mask)
+            self.check_mask(x.shape, keep.shape)
+            if bool(training) and self.trainable:
+                return self._masked_training_call(x, keep.astype(bool, copy=False))
         if bool(training) and self.trainable:
             y, cache = batchnorm.batch_norm_forward(x, gamma, beta, self.epsilon, self._axis)
             self.update_moving_statistics(cache[1], cache.variance)
@@ -162,6 +177,53 @@ class BatchNormalization(Layer):
         if self.beta is not None:
             self.beta.grad = dbeta.astype(self.dtype)
 
+    def _masked_training_call(self, x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Keras's masked moments: with ``w`` the mask spread over the features and ``c = 1 /
+        (sum(w) + 1e-7)`` (Keras's epsilon), ``mean = c * sum(w * x)`` and ``var = c *
+        sum(w * (x - mean) ** 2)`` over every axis but the features; every value is then
+        normalized with them (kept or not) and they move the moving statistics. Computed in
+        float64; caches what `_masked_backward` needs."""
+        axis = self._axis
+        rows = tuple(i for i in range(x.ndim) if i != axis)
+        try:
+            w = np.broadcast_to(np.expand_dims(keep, -1), x.shape)
+        except ValueError:
+            raise ValueError(f"BatchNormalization '{self.name}': a mask of shape {keep.shape} "
+                             f"does not spread over inputs of shape {x.shape}") from None
+        x64 = x.astype(np.float64)
+        c = 1.0 / (w.sum(axis=rows, keepdims=True, dtype=np.float64) + 1e-7)
+        mean = np.where(w, x64, 0.0).sum(axis=rows, keepdims=True) * c
+        d = x64 - mean
+        dw = np.where(w, d, 0.0)
+        var = (dw * dw).sum(axis=rows, keepdims=True) * c
+        inv = 1.0 / np.sqrt(var + self.epsilon)
+        xhat = d * inv
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        gamma = None if self.gamma is None else self.gamma.value.astype(np.float64).reshape(shape)
+        y = xhat if gamma is None else xhat * gamma
+        if self.beta is not None:
+            y = y + self.beta.value.astype(np.float64).reshape(shape)
+        self.update_moving_statistics(mean.reshape(-1).astype(self.dtype),
+                                      var.reshape(-1).astype(self.dtype))
+        self._cache = ("masked", w, c, dw, xhat, inv, gamma, rows)
+        return y.astype(self.dtype)
+
+    def _masked_backward(self, dy: np.ndarray, cache) -> np.ndarray | None:
+        """The gradients of `_masked_training_call` (through the masked statistics)."""
+        _, w, c, dw, xhat, inv, gamma, rows = cache
+        g = np.asarray(dy, dtype=np.float64)
+        self.set_gradients(None if self.gamma is None else (g * xhat).sum(axis=rows),
+                           g.sum(axis=rows))
+        if not self.needs_input_gradient:
+            return None
+        dxhat = g if gamma is None else g * gamma
+        dvar = (dxhat * xhat).sum(axis=rows, keepdims=True) * (-0.5) * inv * inv
+        dmean = -inv * dxhat.sum(axis=rows, keepdims=True) \
+            - 2.0 * c * dvar * dw.sum(axis=rows, keepdims=True)
+        dx = dxhat * inv + 2.0 * c * dvar * dw + c * dmean * w
+        return dx.astype(self.dtype)
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Gradient w.r.t. the input; sets ``gamma.grad`` and ``beta.grad``.
 
@@ -174,6 +236,8 @@ class BatchNormalization(Layer):
         (sums over the ``rows`` of each feature; `convnp.ops.batchnorm.batch_norm_backward`).
         """
         cache = self.take_cache()
+        if isinstance(cache, tuple) and cache and isinstance(cache[0], str):
+            return self._masked_backward(dy, cache)
         dx, dgamma, dbeta = batchnorm.batch_norm_backward(
             _utils.as_dtype(dy, self.dtype), cache, compute_dx=self.needs_input_gradient)
         self.set_gradients(dgamma, dbeta)

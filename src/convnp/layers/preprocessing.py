@@ -179,6 +179,7 @@ class Rescaling(_ImageLayer):
     ``Rescaling(1 / 127.5, offset=-1)``). Any input rank."""
 
     config_keys = ("scale", "offset")  # no data_format: Keras' Rescaling has none
+    supports_masking = True  # a mask passes through, as in Keras
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)

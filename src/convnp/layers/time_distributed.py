@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _masks, _utils
 from convnp.layers.registry import register
 from convnp.layers.wrapper import Wrapper
 
@@ -49,10 +49,30 @@ class TimeDistributed(Wrapper):
                              f"'{self.layer.name}' must have one output")
         return (input_shape[0], input_shape[1], *out[1:])
 
-    def call(self, inputs, training: bool = False) -> np.ndarray:
+    def check_mask(self, input_shape, mask_shape) -> None:
+        """Keras's: a mask is at least ``(batch, steps)``, matching the input there."""
+        if len(mask_shape) < 2:
+            raise ValueError(f"TimeDistributed '{self.name}': the mask must be at least 2-D "
+                             f"(batch, steps), got shape {tuple(mask_shape)}")
+        for a, b in zip(input_shape[:2], mask_shape[:2]):
+            if a is not None and b is not None and a != b:
+                raise ValueError(f"TimeDistributed '{self.name}': a mask of shape "
+                                 f"{tuple(mask_shape)} does not fit inputs of shape "
+                                 f"{tuple(input_shape)} (batch and steps must match)")
+
+    def call(self, inputs, training: bool = False, mask=None) -> np.ndarray:
+        """``mask`` (``(batch, steps, ...)``) goes, step by step, to an inner layer whose call
+        takes one (as Keras's); the output carries it on."""
         x = _utils.as_dtype(inputs, self.dtype)
         m, steps = x.shape[:2]
-        y = np.asarray(self.layer.call(x.reshape(m * steps, *x.shape[2:]), training=training))
+        extra = {}
+        if mask is not None:
+            mask = np.asarray(mask)
+            self.check_mask(x.shape, mask.shape)
+            if _masks.call_takes_mask(self.layer):
+                extra["mask"] = mask.reshape(m * steps, *mask.shape[2:])
+        y = np.asarray(self.layer.call(x.reshape(m * steps, *x.shape[2:]), training=training,
+                                       **extra))
         self._cache = (self.layer.capture_call_state(), m, steps)
         return y.reshape(m, steps, *y.shape[1:])
 
