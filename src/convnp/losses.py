@@ -178,6 +178,30 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
+def apply_mask(sample_weight, mask, reduction, dtype) -> np.ndarray | None:
+    """Keras 3's ``apply_mask``: the mask a prediction carries (``(batch, steps)``, after an
+    ``Embedding(mask_zero=True)``; see `convnp.layers._masks`) folded into the sample
+    weights of its loss. For the mean reductions the kept values weigh ``total / kept`` (so the
+    loss is the mean over the kept steps only; nothing kept weighs 0); for the others (and the
+    metrics: ``"sum"``) they weigh 1. Per-example ``sample_weight`` ``(batch,)`` multiplies
+    them along the batch."""
+    if mask is None:
+        return sample_weight
+    dtype = np.dtype(dtype)
+    keep = np.asarray(mask).astype(bool, copy=False)
+    if reduction in ("mean", "sum_over_batch_size"):
+        kept = int(np.count_nonzero(keep))
+        weights = np.where(keep, dtype.type(keep.size / kept if kept else 0.0), dtype.type(0))
+    else:
+        weights = keep.astype(dtype)
+    if sample_weight is not None:
+        given = np.asarray(sample_weight, dtype=dtype)
+        if given.ndim < weights.ndim:
+            given = given.reshape(given.shape + (1,) * (weights.ndim - given.ndim))
+        weights = weights * given
+    return weights
+
+
 def check_reduction(reduction):
     """``reduction`` if Keras 3 accepts it (see `REDUCTIONS`), else a ValueError."""
     if reduction is None or (isinstance(reduction, str) and reduction in REDUCTIONS):

@@ -424,3 +424,34 @@ def test_a_model_used_as_a_layer_with_a_list_of_inputs_gets_their_masks():
     gru = inner.layers[-1]
     expected = gru(xs + ys, mask=np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool))
     np.testing.assert_allclose(outer.predict([xs, ys], verbose=0), expected, rtol=1e-6)
+
+
+def test_losses_and_metrics_count_the_kept_steps_of_a_masked_output_as_keras():
+    """A tagger whose per-step output carries the embedding's mask: Keras 3's losses and mean
+    metrics weigh the kept steps only (fit, evaluate, the weights after)."""
+    ids = keras.Input((6,), dtype="int32")
+    h = layers.LSTM(5, return_sequences=True)(layers.Embedding(12, 4, mask_zero=True)(ids))
+    model = keras.Model(ids, layers.TimeDistributed(layers.Dense(3, activation="softmax"))(h))
+    model.set_weights([Z[f"tagger/w/{i}"] for i in range(6)])
+    model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(Z["tagger/x"], Z["tagger/y"], batch_size=4, epochs=3, shuffle=False,
+                        verbose=0)
+    np.testing.assert_allclose(history.history["loss"], Z["tagger/loss"], rtol=1e-5)
+    np.testing.assert_allclose(history.history["accuracy"], Z["tagger/accuracy"], rtol=1e-6)
+    np.testing.assert_allclose(model.evaluate(Z["tagger/x"], Z["tagger/y"], verbose=0),
+                               Z["tagger/evaluate"], rtol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, Z[f"tagger/trained/{i}"], rtol=1e-4, atol=1e-6)
+
+
+def test_apply_mask_weights_as_keras():
+    from convnp.losses import apply_mask
+
+    mask = np.array([[1, 1, 0], [1, 0, 0]], bool)
+    np.testing.assert_allclose(apply_mask(None, mask, "sum_over_batch_size", "float32"),
+                               mask * 2.0)  # 6 values, 3 kept
+    np.testing.assert_allclose(apply_mask(np.array([1.0, 3.0]), mask, "sum", "float32"),
+                               mask * np.array([[1.0], [3.0]]))
+    assert not apply_mask(None, np.zeros((2, 2), bool), "mean", "float32").any()
+    assert apply_mask("given", None, "sum", "float32") == "given"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp import activations
+from convnp import activations, losses, metrics
 from convnp.layers import taped
 from convnp.layers._penalties import penalty, regularized_weights
 from convnp.models import compile_utils
@@ -28,6 +28,11 @@ from convnp.models.custom_step import MetricList
 
 _IDENTITY = activations.get("linear")
 
+
+
+#: the compiled metrics that weigh a masked output's kept steps only (Keras's
+#: MeanMetricWrapper family; "accuracy" becomes one of them)
+_MASKED_METRICS = (metrics.MeanMetricWrapper, metrics.AutoAccuracy)
 
 class NotCompiledError(RuntimeError, ValueError):
     """fit/evaluate/train_on_batch before `compile`.
@@ -331,18 +336,28 @@ class Engine:
         ys = self._target_list(y)
         outs = self._run_bypassing(fused, lambda: graph.forward(xs, training=training,
                                                                 inference=inference))
+        # an output carrying a mask (a sequence after Embedding(mask_zero=True)) weighs its
+        # kept steps only in its loss and metrics, as in Keras 3
+        masks = graph._output_masks or [None] * len(outs)
+        self._last_output_masks = masks
+        self._last_loss_weights = []
         preds, values = [], []
         total = 0.0
-        for spec, out, act, yt in zip(specs, outs, fused, ys):
+        for spec, out, act, yt, mask in zip(specs, outs, fused, ys, masks):
             pred = out if act is None else act.forward(out)
             preds.append(pred)
             if spec.loss is None:
                 values.append(None)
+                self._last_loss_weights.append(None)
                 continue
+            weight = losses.apply_mask(
+                sample_weight, mask, getattr(spec.loss, "reduction", "sum_over_batch_size"),
+                out.dtype)
+            self._last_loss_weights.append(weight)
             if act is None:
-                value = spec.loss(yt, out, sample_weight)
+                value = spec.loss(yt, out, weight)
             else:
-                value = spec.loss.value_from_logits(yt, out, act.name, sample_weight)
+                value = spec.loss.value_from_logits(yt, out, act.name, weight)
             values.append(value)
             total = total + (value if spec.weight == 1.0 else spec.weight * value)
         if self._has_regularizers():
@@ -377,15 +392,18 @@ class Engine:
             penalty(v, reg) for v, reg in self._regularized_weights()]
 
     def _output_gradients(self, ys, preds, fused, sample_weight) -> list:
+        """d loss / d each output of the last `_forward_with_loss` (its weights, masks
+        folded in)."""
         grads = []
-        for spec, yt, pred, act in zip(self._specs(), ys, preds, fused):
+        weights = getattr(self, "_last_loss_weights", None) or [sample_weight] * len(preds)
+        for spec, yt, pred, act, weight in zip(self._specs(), ys, preds, fused, weights):
             if spec.loss is None:
                 grads.append(None)
                 continue
             if act is None:
-                g = spec.loss.gradient(yt, pred, sample_weight)
+                g = spec.loss.gradient(yt, pred, weight)
             else:
-                g = spec.loss.gradient_wrt_logits(yt, pred, act.name, sample_weight)
+                g = spec.loss.gradient_wrt_logits(yt, pred, act.name, weight)
             grads.append(g if spec.weight == 1.0 else g * g.dtype.type(spec.weight))
         return grads
 
@@ -476,9 +494,17 @@ class Engine:
 
     def _update_metrics(self, y, y_pred) -> None:
         several = len(self._output_specs) > 1
+        masks = getattr(self, "_last_output_masks", None) or [None] * len(self._output_specs)
         for i, spec in enumerate(self._output_specs):
+            # Keras's mean metrics weigh a masked output's kept steps only
+            weight = losses.apply_mask(None, masks[i], "sum", np.float64) \
+                if i < len(masks) else None
             for m in spec.metrics:
-                m.update_state(y[i] if several else y, y_pred[i] if several else y_pred)
+                args = (y[i] if several else y, y_pred[i] if several else y_pred)
+                if weight is not None and isinstance(m, _MASKED_METRICS):
+                    m.update_state(*args, sample_weight=weight)
+                else:
+                    m.update_state(*args)
 
     def _drop_caches(self) -> None:
         if self._graph is not None:
