@@ -455,3 +455,23 @@ def test_apply_mask_weights_as_keras():
                                mask * np.array([[1.0], [3.0]]))
     assert not apply_mask(None, np.zeros((2, 2), bool), "mean", "float32").any()
     assert apply_mask("given", None, "sum", "float32") == "given"
+
+
+def test_self_attention_on_a_masked_embedding_with_a_residual_as_keras():
+    """MultiHeadAttention reads the embedding's mask and takes it off the embedding, so the
+    residual Add hands on no mask when the model runs; the pooling reads the mask the model
+    recorded (the OR of the two), as Keras 3.15 does."""
+    ids = keras.Input((6,), dtype="int32")
+    e = layers.Embedding(12, 4, mask_zero=True)(ids)
+    attended = layers.MultiHeadAttention(2, 2)(e, e)
+    normed = layers.LayerNormalization()(layers.Add()([attended, e]))
+    model = keras.Model(ids, layers.Dense(1)(layers.GlobalAveragePooling1D()(normed)))
+    model.set_weights([Z[f"transformer/w/{i}"] for i in range(len(model.get_weights()))])
+    np.testing.assert_allclose(model.predict(Z["transformer/x"], verbose=0),
+                               Z["transformer/pred"], rtol=1e-5, atol=1e-6)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    history = model.fit(Z["transformer/x"], Z["transformer/y"], batch_size=4, epochs=3,
+                        shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], Z["transformer/loss"], rtol=1e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, Z[f"transformer/trained/{i}"], rtol=1e-4, atol=1e-6)
