@@ -158,8 +158,11 @@ def warn_dropped(layer) -> None:
 def hand_on(layer, inputs, outputs, previous) -> None:
     """Step 2 and 3 of the module docstring for one call: ``outputs`` (a tensor or a list of
     them) of ``layer`` called on ``inputs`` whose mask was ``previous``."""
+    masked = previous is not None and any_mask(previous)
+    if not masked and not getattr(layer, "_makes_masks", False):
+        return  # nothing to hand on, and no mask of its own to make (the common call)
     if not layer.supports_masking:
-        if any_mask(previous) and not getattr(layer, "_mask_blind", False):
+        if masked and not getattr(layer, "_mask_blind", False):
             warn_dropped(layer)
         return
     outs = flat(outputs)

@@ -920,9 +920,11 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         gets its input's when none is given, and the output carries the mask `compute_mask`
         gives when the layer `supports_masking`.
         """
+        carried = _masks.mask_of(inputs)
+        if not args and not kwargs and not self._makes_masks and not _masks.any_mask(carried):
+            return self._call(inputs, args, training, kwargs)  # no mask anywhere: the usual
         if "mask" in kwargs and kwargs["mask"] is None:
             del kwargs["mask"]  # mask=None: the input's, as when left out
-        carried = _masks.mask_of(inputs)
         found = _masks.auto_masks(self, inputs, args, kwargs) \
             if args or kwargs or _masks.any_mask(carried) else {}
         if found and (args or kwargs or training is not None or not isinstance(
@@ -942,10 +944,11 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
 
     def _call(self, inputs, args: tuple, training, kwargs: dict):
         """`__call__` once its mask is settled."""
-        if _is_symbolic(inputs) and len(args) == 1 and kwargs.keys() <= {"mask"} \
-                and training is None and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
+        if len(args) == 1 and kwargs.keys() <= {"mask"} and training is None \
+                and (args[0] is None or isinstance(args[0], (bool, np.bool_))) \
+                and _is_symbolic(inputs):
             training, args = args[0], ()  # Keras 2's layer(x, True)
-        if kwargs.keys() == {"mask"} and not args and not self._autodiff:
+        if kwargs and kwargs.keys() == {"mask"} and not args and not self._autodiff:
             return _call_with_mask(self, inputs, kwargs["mask"], training)
         if args or kwargs:
             if _is_symbolic(inputs) or any(_has_symbolic(v) for v in (*args, *kwargs.values())):
