@@ -273,8 +273,8 @@ def test_output_shape_of_several_axes_and_keras_attribute_names():
 def test_masks_from_a_masking_layer_are_used_as_keras_uses_them(tmp_path):
     """Keras 3.15's file of Masking -> Attention, AdditiveAttention, MultiHeadAttention
     (make_attention_more.masked): the attention takes the query's and the value's tensor
-    masks; the one-head layers, called on a list, get none in Keras (their outputs match
-    unmasked calls there), and none here."""
+    masks; the one-head layers on the same Masking outputs run after it in Keras's order and
+    find the masks taken off (their outputs match unmasked calls there), and here too."""
     pytest.importorskip("h5py")
     data = load_fixture("attention_masked.npz")
     model = keras.models.load_model(FIXTURES / "attention_masked.keras")
