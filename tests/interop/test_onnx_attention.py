@@ -118,7 +118,7 @@ def test_vision_transformer_patches():
 
 @pytest.mark.parametrize("build, message", [
     (lambda x: L.MultiHeadAttention(2, 3, name="att")(L.Masking()(x), x),
-     "'att' of type MultiHeadAttention.*takes a mask"),
+     "'att' of type MultiHeadAttention.*carries masks"),
     (lambda x: L.Attention(name="att")([x, x], mask=[None, tf.keras.ops.greater(
         x[:, :, 0], 0.0)]), "'att' of type Attention.*takes a mask"),
     (lambda x: L.MultiHeadAttention(2, 3, name="att")(

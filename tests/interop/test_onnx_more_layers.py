@@ -161,7 +161,7 @@ def test_augmentation_fixed_to_training_is_refused():
 def test_masking_repeat_vector_and_dot():
     inputs = Input(shape=(6, 4))
     masked = L.Masking(0.0)(inputs)
-    pooled = L.GlobalAveragePooling1D()(masked)
+    pooled = L.GlobalMaxPooling1D()(masked)  # drops the mask (Keras 3.15)
     repeated = L.RepeatVector(3)(L.Dense(4)(pooled))
     similarity = L.Dot(axes=(2, 2), normalize=True)([repeated, masked])
     score = L.Dot(axes=1)([pooled, L.Dense(4)(pooled)])
@@ -171,6 +171,16 @@ def test_masking_repeat_vector_and_dot():
     x[0, 2:4] = 0.0  # masked steps
     x[1, 5] = 0.0
     agree(model, x)
+
+
+def test_a_layer_reading_a_models_mask_is_refused_by_name():
+    """GlobalAveragePooling1D averages the kept steps of a Masking's mask (Keras 3): the
+    graph's call reads the mask, which ONNX cannot follow."""
+    inputs = Input(shape=(6, 4))
+    pooled = L.GlobalAveragePooling1D(name="pool")(L.Masking(0.0)(inputs))
+    model = Model(inputs, L.Dense(2)(pooled))
+    with pytest.raises(ValueError, match="'pool' of type GlobalAveragePooling1D.*reads a mask"):
+        export_bytes(model)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int32", "int64"])

@@ -100,6 +100,8 @@ from convnp.io._onnx_graph import (
     has_activation,
     refuse,
 )
+from convnp.layers import _masks
+from convnp.models import mask_flow
 
 #: Lowest and highest opset this exporter writes. 13 is the first with Softmax on one axis
 #: and Pad/Clip/... taking their parameters as inputs; 21 is the newest checked in tests.
@@ -1030,10 +1032,42 @@ def _check_graph(model, b: Builder) -> None:
         check = checks.get(type(node.layer).__name__)
         if check is not None:
             check(b, node, graph)
-    for node in graph.nodes:
+    for node in graph.nodes:  # before the ops that make the mask are looked at
         if node.template is not None and "mask" in node.template[2]:
-            raise refuse(node.layer, "a call with a mask (mask=...) is not exported")
+            raise refuse(node.layer, "its call reads a mask (from Masking, "
+                                     "Embedding(mask_zero=True) or mask=...), which ONNX's "
+                                     "operators cannot follow; export a model without the mask")
+    for node in graph.nodes:
         _check_layer(node.layer, b)
+    if mask_flow.tracks(graph):
+        _refuse_run_time_masks(graph)
+
+
+def _reads_masks(layer) -> bool:
+    """Whether ``layer``'s output depends on the masks its inputs carry: its call takes
+    ``mask`` or ``<name>_mask`` (recurrent layers, attention, GlobalAveragePooling1D, ...), or
+    it is a merge computing with them (Multiply, Maximum, Minimum)."""
+    if getattr(layer, "reads_masks", False):
+        return True
+    signature = _masks.call_signature(type(layer))
+    return signature is not None and any(
+        name == "mask" or name.endswith("_mask") for name in signature.parameters)
+
+
+def _refuse_run_time_masks(graph) -> None:
+    """A model that makes masks (Masking, Embedding(mask_zero=True)) hands them to the
+    layers after it only while it runs (`convnp.models.mask_flow`), so they are not in the
+    graph's calls: refuse a layer there, or in a nested model, whose output depends on them
+    (ONNX's graph would compute it without the mask)."""
+    for node in graph.nodes:
+        inner = getattr(node.layer, "_graph", None)
+        if inner is not None:
+            _refuse_run_time_masks(inner)
+        elif _reads_masks(node.layer) and not getattr(node.layer, "_makes_masks", False):
+            raise refuse(node.layer, "this model carries masks (from Masking or "
+                                     "Embedding(mask_zero=True)) and this layer's output "
+                                     "depends on them, which ONNX's operators cannot follow; "
+                                     "export a model without the mask")
 
 
 def _check_layer(layer, b: Builder) -> None:
