@@ -122,6 +122,12 @@ def _snake_case(name: str) -> str:
     return snake_case(name)
 
 
+def _class_key(cls: type) -> str:
+    from convnp.layers.base import class_snake_name
+
+    return class_snake_name(cls)
+
+
 def _where(layer_name: str | None, class_name: str) -> str:
     return f"layer '{layer_name}' ({class_name})" if layer_name else f"a {class_name} layer"
 
@@ -951,7 +957,7 @@ def weight_keys(model) -> list[tuple[str, Any]]:
     counts: dict[str, int] = {}
     pairs = []
     for layer in keras_layer_order(model):
-        base = _snake_case(type(layer).__name__)
+        base = _class_key(type(layer))
         n = counts.get(base, 0)
         counts[base] = n + 1
         pairs.append((base if n == 0 else f"{base}_{n}", layer))

@@ -77,12 +77,12 @@ def _container_children(items, path: str) -> list[tuple[str, Any]]:
     # Keras's saving names a child by `naming.to_snake_case` of its class, the rule layer names
     # follow: ConvLSTM2D -> conv_lstm2d (serialization's spelling, for initializers and
     # metrics, would give conv_lst_m2d)
-    from convnp.layers.base import snake_case
+    from convnp.layers.base import class_snake_name
 
     counts: dict[str, int] = {}
     children = []
     for item in items:
-        base = snake_case(type(item).__name__) if _is_saveable(item) else "container"
+        base = class_snake_name(type(item)) if _is_saveable(item) else "container"
         n = counts.get(base, 0)
         counts[base] = n + 1
         key = base if n == 0 else f"{base}_{n}"

@@ -54,6 +54,25 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+class _TapedCallState:
+    """A call's state of a layer whose call is in tensor ops (`taped.run_taped`): the cache
+    and the private tape its backward reads, kept per call of a shared layer."""
+
+    __slots__ = ("cache", "tape_cache")
+
+    def __init__(self, cache, tape_cache):
+        self.cache = cache
+        self.tape_cache = tape_cache
+
+
+def class_snake_name(cls: type) -> str:
+    """The snake-case name Keras gives layers of ``cls`` (default names, the groups of weight
+    files): ``snake_case`` of the class name, or the class's own ``_keras_snake_name`` when
+    Keras's class is spelt otherwise than its public name (``GroupQueryAttention`` is Keras's
+    ``GroupedQueryAttention``). A subclass gets its own name."""
+    return cls.__dict__.get("_keras_snake_name") or snake_case(cls.__name__)
+
+
 
 # -- building a model described by a file ----------------------------------------------------
 
@@ -537,12 +556,17 @@ class LayerContract:
         """What `backward` needs from the last call (a model returns its whole graph's)."""
         if self._graph is not None:
             return self._graph.capture_state()
+        if self._autodiff:  # a call in tensor ops: its backward reads the call's private tape
+            return _TapedCallState(self._cache, self.__dict__.get("_tape_cache"))
         return self._cache
 
     def restore_call_state(self, state: Any) -> None:
         """Put back what `capture_call_state` returned (a shared layer's earlier call)."""
         if self._graph is not None:
             self._graph.restore_state(state)
+        elif isinstance(state, _TapedCallState):
+            self._cache = state.cache
+            self.__dict__["_tape_cache"] = state.tape_cache
         else:
             self._cache = state
 
@@ -711,7 +735,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             self.activity_regularizer = regularizers.get(activity_regularizer)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"layer name must be a str, got {type(name).__name__}")
-        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.name = name or unique_name(class_snake_name(type(self)))
         self.trainable = bool(trainable)
         self.dtype = _float_dtype(dtype)
         if self.dtype.kind != "f":
