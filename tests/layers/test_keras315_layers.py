@@ -336,3 +336,46 @@ def test_convnp_built_model_round_trips(tmp_path):
     model.save_weights(tmp_path / "m.weights.h5")
     model.load_weights(tmp_path / "m.weights.h5")
     np.testing.assert_array_equal(model.predict(x, verbose=0), want)
+
+
+# -- MaxNumBoundingBoxes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [3, 7])
+def test_max_num_bounding_boxes_matches_keras(z, count):
+    expected = json.loads(str(z[f"mnb/{count}/config"]))
+    same_config(layers.MaxNumBoundingBoxes.from_config(expected), expected)
+    layer = layers.MaxNumBoundingBoxes(count, fill_value=-2, bounding_box_format="xyxy")
+    data = {"images": z["mnb/images"],
+            "bounding_boxes": {"boxes": z["mnb/boxes"], "labels": z["mnb/labels"]}}
+    out = layer(data)
+    np.testing.assert_array_equal(out["images"], z[f"mnb/{count}/images"])
+    np.testing.assert_array_equal(out["bounding_boxes"]["boxes"], z[f"mnb/{count}/boxes"])
+    np.testing.assert_array_equal(out["bounding_boxes"]["labels"], z[f"mnb/{count}/labels"])
+    assert data["bounding_boxes"]["boxes"] is z["mnb/boxes"]  # the input is left alone
+    one = layer({"images": z["mnb/images"][0], "bounding_boxes": {
+        "boxes": z["mnb/boxes"][0], "labels": z["mnb/labels"][0]}})
+    np.testing.assert_array_equal(one["bounding_boxes"]["boxes"], z[f"mnb/{count}/boxes"][0])
+    assert layer(z["mnb/images"]) is z["mnb/images"]  # images alone pass through
+    shapes = layer.compute_output_shape({"images": (None, 4, 4, 3), "bounding_boxes": {
+        "boxes": (None, 5, 4), "labels": (None, 5)}})
+    assert shapes["bounding_boxes"] == {"boxes": [None, count, 4], "labels": [None, count]}
+
+
+def test_max_num_bounding_boxes_checks():
+    with pytest.raises(ValueError, match="max_number"):
+        layers.MaxNumBoundingBoxes(0)
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        layers.MaxNumBoundingBoxes(3, bounding_box_format="corners")
+    boxes = {"boxes": np.zeros((1, 2, 4)), "labels": np.zeros((1, 2))}
+    images = np.zeros((1, 4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        layers.MaxNumBoundingBoxes(3)({"images": images, "bounding_boxes": boxes})
+    layer = layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")
+    with pytest.raises(ValueError, match="'boxes' and 'labels'"):
+        layer({"images": images, "bounding_boxes": {"boxes": boxes["boxes"]}})
+    with pytest.raises(ValueError, match="expected boxes"):
+        layer({"images": images, "bounding_boxes": {"boxes": np.zeros((1, 2, 3)),
+                                                    "labels": np.zeros((1, 2))}})
+    with pytest.raises(TypeError, match="symbolic"):
+        layer(keras.Input((4, 4, 3)))
