@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import taped
+from convnp.layers._masks import set_mask
 from convnp.layers.embedding import Embedding
-from convnp.layers.masking import set_mask
 from convnp.layers.registry import register
 
 
