@@ -278,8 +278,8 @@ def _lambda(config):
 
 REFUSALS = {
     "lambda": (_lambda, "Lambda layers hold Python code"),
-    "unknown class": (lambda c: layer_entry(c, "ReLU").update(class_name="HashedCrossing"),
-                      "'HashedCrossing' is not supported"),
+    "unknown class": (lambda c: layer_entry(c, "ReLU").update(class_name="TFSMLayer"),
+                      "'TFSMLayer' is not supported"),
     "custom module": (lambda c: layer_entry(c, "ReLU").update(module="my_package.layers"),
                       "my_package"),
     "registered custom": (lambda c: layer_entry(c, "ReLU").update(registered_name="Custom>X"),

@@ -137,7 +137,7 @@ def _where(layer_name: str | None, class_name: str) -> str:
 
 
 #: integer dtypes an InputLayer may declare (ids for an Embedding, class labels)
-_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "bool")
+_INPUT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "bool", "string")
 
 
 def _dtype_name(value, where: str, integers: bool = False) -> str | None:
@@ -234,7 +234,9 @@ def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
         elif key == "trainable":
             kwargs["trainable"] = bool(value)
         elif key == "dtype":
-            dtype = _dtype_name(value, where)
+            # the hashing layers output integer bins: their dtype policy is int64 or int32
+            dtype = _dtype_name(value, where,
+                                integers=class_name in ("Hashing", "HashedCrossing"))
             if dtype is not None:
                 kwargs["dtype"] = dtype
         elif key in _INPUT_SHAPE_KEYS:
@@ -984,6 +986,7 @@ def _read_weights_h5(model, h5file, source: str, skip_mismatch: bool = False) ->
                    f"(top-level keys {top})")
         raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
     staged = []
+    staged_arrays: list = []
     for path, owner, expected in state_groups(model):
         where = vars_path(path)
         group = get_node(h5py, h5file, where, source)
@@ -994,6 +997,11 @@ def _read_weights_h5(model, h5file, source: str, skip_mismatch: bool = False) ->
                 if group is not None else []
         except (OSError, RuntimeError, KeyError) as exc:
             raise ValueError(f"{source}: cannot list {where} ({exc})") from None
+        if not expected and hasattr(owner, "load_own_arrays") and names:
+            # a lookup layer's TF-IDF weights, stored by name as Keras's
+            # save_own_variables does (vars/idf_weights)
+            staged_arrays.append((owner, _named_arrays(h5py, group, names, source, where)))
+            continue
         if names != [str(i) for i in range(len(names))]:
             raise ValueError(f"{source}: {where} holds unexpected entries {names[:10]}")
         label = f"'{owner.name}' ({type(owner).__name__}, weights at {where})"
@@ -1025,6 +1033,72 @@ def _read_weights_h5(model, h5file, source: str, skip_mismatch: bool = False) ->
         staged.extend(zip(expected, values))
     for variable, value in staged:
         variable.assign(np.asarray(value, dtype=variable.value.dtype))
+    for owner, arrays in staged_arrays:
+        owner.load_own_arrays(arrays)
+
+
+#: the named arrays a layer's ``load_own_arrays`` takes (Keras's save_own_variables keys)
+_NAMED_ARRAYS = ("idf_weights",)
+
+
+def _named_arrays(h5py, group, names: list, source: str, where: str) -> dict:
+    unknown = [n for n in names if n not in _NAMED_ARRAYS]
+    if unknown:
+        raise ValueError(f"{source}: {where} holds unexpected entries {unknown[:10]}")
+    arrays = {}
+    for name in names:
+        dataset = get_node(h5py, group, name, source)
+        if not isinstance(dataset, h5py.Dataset):
+            message = f"{source}: {where}/{name} is not a numeric dataset"
+            raise ValueError(message)  # noqa: TRY004 - a bad file is a ValueError
+        arrays[name] = read_dataset(h5py, dataset, source, f"{where}/{name}",
+                                    expected_shape=tuple(dataset.shape or ()), kinds="fiu")
+    return arrays
+
+
+#: the one asset file Keras's lookup layers write (IndexLookup.save_assets)
+_ASSET_NAME = "vocabulary.txt"
+
+
+def _asset_member(path: str) -> str:
+    return f"assets/{path}/{_ASSET_NAME}" if path else f"assets/{_ASSET_NAME}"
+
+
+def _read_assets(path: str) -> dict[str, bytes]:
+    """The ``assets/.../vocabulary.txt`` members of a ``.keras`` archive, by member name."""
+    with open_archive(path, path, "a Keras 3 .keras file") as archive:
+        return {name: read_member(archive, path, name, _MAX_JSON_BYTES)
+                for name in archive.namelist()
+                if name.startswith("assets/") and name.endswith("/" + _ASSET_NAME)}
+
+
+def _load_assets(model, assets: dict[str, bytes], source: str) -> None:
+    """Give each lookup layer (StringLookup, IntegerLookup, TextVectorization) the
+    vocabulary Keras stored for it as an asset."""
+    for path, owner, _ in state_groups(model):
+        if not hasattr(owner, "load_asset_text"):
+            continue
+        data = assets.get(_asset_member(path))
+        if data is None:
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{source}: {_asset_member(path)} is not UTF-8 text") from None
+        try:
+            owner.load_asset_text(text)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{source}: {_asset_member(path)}: {error}") from None
+
+
+def _asset_members(model) -> dict[str, bytes]:
+    """The vocabulary assets of ``model``'s lookup layers, where Keras writes them."""
+    members = {}
+    for path, owner, _ in state_groups(model):
+        text = owner.asset_text() if hasattr(owner, "asset_text") else None
+        if text is not None:
+            members[_asset_member(path)] = text.encode("utf-8")
+    return members
 
 
 def _write_weights_h5(model, h5file) -> None:
@@ -1036,6 +1110,9 @@ def _write_weights_h5(model, h5file) -> None:
         group.attrs["name"] = getattr(owner, "name", "model")
         for i, variable in enumerate(variables):
             group.create_dataset(str(i), data=np.asarray(variable.value, dtype="<f4"))
+        if not variables and hasattr(owner, "own_arrays"):
+            for name, array in owner.own_arrays().items():
+                group.create_dataset(name, data=np.asarray(array, dtype="<f4"))
 
 
 def load_keras_weights(model, path: str | os.PathLike, skip_mismatch: bool = False) -> None:
@@ -1175,6 +1252,7 @@ def load_keras(path: str | os.PathLike, compile: bool = True, custom_objects=Non
         source = f"{path}:{WEIGHTS_MEMBER}"
         with open_file(h5py, io.BytesIO(weights), source) as f:
             _read_weights_h5(model, f, source)
+            _load_assets(model, _read_assets(path), path)
             # Keras writes an empty compile_config for a model it never compiled
             if compile and isinstance(config.get("compile_config"), dict) \
                     and config["compile_config"]:
@@ -1307,7 +1385,8 @@ def _keras_layer_config(layer) -> dict:
         # Keras's InputLayer config is not its constructor's arguments (it writes the batch
         # shape and a plain dtype name, and `sparse`)
         dtype = getattr(layer, "declared_dtype", None) or layer.dtype  # int ids as declared
-        return {"batch_shape": _shape_list(layer.batch_shape), "dtype": dtype.name,
+        name = "string" if getattr(layer, "string_input", False) else dtype.name
+        return {"batch_shape": _shape_list(layer.batch_shape), "dtype": name,
                 "sparse": False, "name": layer.name}
     where = _where(layer.name, cls)
     user = is_user_object(layer)
@@ -1928,12 +2007,15 @@ def save_keras(model, path: str | os.PathLike) -> str:
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                 "saved_by": f"convnp {__version__}"}
     config_bytes = json.dumps(config, allow_nan=False).encode("utf-8")
+    assets = _asset_members(model)
 
     def write(fileobj):
         with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(metadata))
             archive.writestr(CONFIG_MEMBER, config_bytes)
             archive.writestr(WEIGHTS_MEMBER, weights.getvalue())
+            for member, data in assets.items():
+                archive.writestr(member, data)
 
     atomic_write(path, write)
     return path

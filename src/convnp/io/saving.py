@@ -10,7 +10,9 @@ A ``.convnp`` file is a zip archive with three members:
     "weights": [{"key", "layer", "name", "shape", "dtype"}, ...],
     "optimizer_state": bool, "metadata": {...}}``. ``weights`` lists every model weight in
     `Model.weights` order; ``metadata`` is free JSON (the ``convnp`` command stores the class
-    names and the training data there).
+    names and the training data there). A model with lookup layers (StringLookup,
+    IntegerLookup, TextVectorization) adds ``"layer_state": {path: {"vocabulary": text,
+    "arrays": {"idf_weights": [...]}}}``, what Keras keeps as assets and named variables.
 ``weights.npz``
     one array per weight, under the ``key`` given in ``config.json``
     (``"0001/conv2d/kernel"``: position, layer name, variable name).
@@ -220,6 +222,9 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
         "optimizer_state": optimizer_state is not None,
         "metadata": dict(metadata),
     }
+    layer_state = _layer_state(model)
+    if layer_state:
+        config["layer_state"] = layer_state
     try:
         config_text = json.dumps(config, indent=1, default=json_default)
     except (TypeError, ValueError) as exc:
@@ -567,6 +572,7 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
             CustomObjectScope(custom_objects):
         model = _build_model(config, path, custom_objects)
     _assign_weights(model, config, weights, path)
+    _restore_layer_state(model, config.get("layer_state"), path)
     if compile and config.get("compile"):
         with CustomObjectScope(custom_objects):
             _compile(model, config["compile"], path)
@@ -577,6 +583,47 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
 
 
 # -- weights only -----------------------------------------------------------------------------
+
+
+def _layer_state(model: Any) -> dict[str, Any]:
+    """What lookup layers learn besides weights (StringLookup, IntegerLookup,
+    TextVectorization): the vocabulary text (Keras's ``vocabulary.txt`` asset) and TF-IDF
+    weights, by the layer's path in Keras's walk."""
+    from convnp.io.keras_tree import state_groups
+
+    state = {}
+    for layer_path, owner, _ in state_groups(model):
+        text = owner.asset_text() if hasattr(owner, "asset_text") else None
+        arrays = owner.own_arrays() if hasattr(owner, "own_arrays") else {}
+        if text is not None or arrays:
+            state[layer_path] = {"vocabulary": text,
+                                 "arrays": {k: np.asarray(v).tolist() for k, v in arrays.items()}}
+    return state
+
+
+def _restore_layer_state(model: Any, state: Any, path: Path) -> None:
+    if state is None:
+        return
+    from convnp.io.keras_tree import state_groups
+
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: 'layer_state' must be a JSON object")  # noqa: TRY004 - a bad file
+    owners = {layer_path: owner for layer_path, owner, _ in state_groups(model)}
+    for layer_path, entry in state.items():
+        owner = owners.get(layer_path)
+        if owner is None or not hasattr(owner, "load_asset_text") or not isinstance(entry, dict):
+            raise ValueError(f"{path}: 'layer_state' names {layer_path!r}, which is not a "
+                             f"lookup layer of the model")
+        arrays = entry.get("arrays") or {}
+        text = entry.get("vocabulary")
+        if not isinstance(arrays, dict) or not (text is None or isinstance(text, str)):
+            raise ValueError(f"{path}: 'layer_state' entry {layer_path!r} is malformed")
+        try:
+            owner.load_own_arrays({k: np.asarray(v, np.float32) for k, v in arrays.items()})
+            if text is not None:
+                owner.load_asset_text(text)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: layer {layer_path!r}: {error}") from None
 
 
 def _interop(function: str) -> Callable[..., Any]:

@@ -99,9 +99,8 @@ class IndexLookup(Layer):
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=None,
                  vocabulary=None, idf_weights=None, invert=False, output_mode="int",
                  sparse=False, pad_to_max_tokens=False, oov_method="floormod", salt=None,
-                 name=None, **kwargs):
+                 name=None, vocabulary_size=None, **kwargs):
         cls = type(self).__name__
-        vocabulary_size = kwargs.pop("vocabulary_size", None)
         has_input = kwargs.pop("has_input_vocabulary", vocabulary is not None)
         kwargs.pop("trainable", None)
         kwargs.pop("dtype", None)

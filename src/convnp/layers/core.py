@@ -16,6 +16,19 @@ from convnp.ops import elementwise
 from convnp.ops.threads import map_rows
 
 
+def _is_string_dtype(dtype) -> bool:
+    """Whether ``dtype`` is Keras's ``"string"`` (or ``tf.string``, or a NumPy text dtype)."""
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name")
+    if isinstance(dtype, str):
+        return dtype == "string"
+    kind = getattr(getattr(dtype, "dtype", None), "kind", None) or \
+        getattr(dtype, "kind", None)
+    if kind is None and isinstance(dtype, type) and issubclass(dtype, (str, bytes)):
+        return True
+    return kind in ("S", "U", "O")
+
+
 @register
 class InputLayer(Layer):
     """The entry point of a model: holds the input shape and passes data through unchanged.
@@ -44,6 +57,11 @@ class InputLayer(Layer):
                  optional: bool = False, input_tensor=None, **kwargs):
         # integer ids (an Embedding's input, class labels) are declared as Keras declares
         # them; the model computes on floats, which hold such ids exactly
+        # text (Keras's dtype="string") passes through as it is: the preprocessing layers
+        # that read it (TextVectorization, StringLookup, Hashing) take str or bytes
+        self.string_input = _is_string_dtype(dtype)
+        if self.string_input:
+            dtype = None
         given = _float_dtype(dtype)
         self.declared_dtype = given if given.kind in "iub" else None
         super().__init__(name=name, dtype=None if self.declared_dtype is not None else dtype,
@@ -74,9 +92,22 @@ class InputLayer(Layer):
         tensor = KerasTensor(self.batch_shape, layer=self, name=self.name)
         if self.declared_dtype is not None:
             tensor.dtype = self.declared_dtype.name
+        if self.string_input:
+            tensor.dtype = "string"
         record_call(self, [], tensor)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
+        if self.string_input:
+            inputs = np.asarray(inputs)
+            if inputs.dtype.kind not in "USO":
+                raise TypeError(f"InputLayer '{self.name}' takes strings (dtype='string'), "
+                                f"got an array of dtype {inputs.dtype}")
+            return inputs
+        kind = np.asarray(inputs).dtype.kind
+        if kind in "US" or (kind == "O" and np.size(inputs) and isinstance(
+                np.asarray(inputs).reshape(-1)[0], (str, bytes))):
+            raise ValueError(f"InputLayer '{self.name}' is numeric but got strings; declare "
+                             f"text inputs with tf.keras.Input(shape, dtype='string')")
         return _utils.as_dtype(inputs, self.dtype)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -84,7 +115,8 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict[str, Any]:
         dtype = self.declared_dtype if self.declared_dtype is not None else self.dtype
-        return {"batch_shape": self.batch_shape, "dtype": dtype.name, "sparse": False,
+        return {"batch_shape": self.batch_shape,
+                "dtype": "string" if self.string_input else dtype.name, "sparse": False,
                 "name": self.name}
 
 

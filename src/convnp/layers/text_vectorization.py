@@ -76,7 +76,7 @@ class TextVectorization(Layer):
                  split="whitespace", ngrams=None, output_mode="int",
                  output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
                  idf_weights=None, sparse=False, ragged=False, encoding="utf-8", name=None,
-                 **kwargs):
+                 vocabulary_size=None, **kwargs):
         if output_mode == "binary":
             output_mode = "multi_hot"
         if output_mode == "tf-idf":
@@ -106,7 +106,6 @@ class TextVectorization(Layer):
                              "no ragged tensors); use output_sequence_length or the padded "
                              "default")
         has_input = kwargs.pop("has_input_vocabulary", vocabulary is not None)
-        vocabulary_size = kwargs.pop("vocabulary_size", None)
         kwargs.pop("dtype", None)
         super().__init__(name=name, **kwargs)
         self._standardize = standardize
@@ -293,6 +292,10 @@ class TextVectorization(Layer):
                 raise ValueError(f"TextVectorization: a {key} function in a config cannot be "
                                  f"rebuilt (got {value!r}); make the layer in code")
         return cls(**config)
+
+    def keras_children(self) -> dict[str, Layer]:
+        """Keras saves the inner `StringLookup` as ``<this layer>/_lookup_layer``."""
+        return {"_lookup_layer": self._lookup_layer}
 
     def own_arrays(self) -> dict[str, np.ndarray]:
         return self._lookup_layer.own_arrays()

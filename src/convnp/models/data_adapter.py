@@ -151,12 +151,26 @@ def dataset_length(ds) -> int | None:
     return None
 
 
+def is_text(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds strings: a NumPy str/bytes array, or objects all str/bytes."""
+    if arr.dtype.kind in "US":
+        return True
+    return arr.dtype == object and arr.size > 0 and all(
+        isinstance(v, (str, bytes)) for v in arr.reshape(-1))
+
+
 def as_float_array(x, dtype, what: str) -> np.ndarray:
     """``x`` as an array of ``dtype`` (no copy when it already is one)."""
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as exc:  # ragged lists and the like
         raise ValueError(f"{what} must be array-like, got {type(x).__name__}: {exc}") from None
+    if is_text(arr):
+        # texts go to a model's dtype="string" input as they are (its TextVectorization,
+        # StringLookup or Hashing layer reads str and bytes)
+        if arr.ndim == 0:
+            raise ValueError(f"{what} must have a batch axis, got a scalar")
+        return arr
     if arr.dtype == object:
         raise ValueError(f"{what} must be a numeric array, got dtype=object (ragged data?)")
     if arr.dtype != dtype:

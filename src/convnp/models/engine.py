@@ -541,6 +541,7 @@ class Engine:
             self._build_for_shape((None,) + tuple(np.shape(xs[0]))[1:])
         dtype = self._compute_dtype()
         arrays = [da.as_float_array(v, dtype, f"{method}(): x") for v in xs]
+        self._check_text_inputs(arrays, method)
         if not step_only:
             arrays = self._adjust_input_ranks(arrays)
             self._check_input_shapes([a.shape for a in arrays])
@@ -549,6 +550,16 @@ class Engine:
             raise ValueError(f"{method}(): all inputs need the same number of samples, got "
                              f"{[len(a) for a in arrays]}")
         return arrays
+
+    def _check_text_inputs(self, arrays: list, method: str) -> None:
+        """Texts go only to inputs declared ``dtype="string"`` (Keras's text inputs)."""
+        declared = [getattr(t, "dtype", None) for t in (getattr(self, "inputs", None) or [])]
+        for i, a in enumerate(arrays):
+            if da.is_text(a) and i < len(declared) and declared[i] != "string":
+                raise ValueError(f"{method}(): input {i} holds strings (dtype {a.dtype}) but "
+                                 f"the model's input is numeric; declare text inputs with "
+                                 f"tf.keras.Input(shape, dtype='string') and vectorize them "
+                                 f"(TextVectorization, StringLookup, Hashing)")
 
     def _prepare_targets(self, y, n: int, method: str):
         """Targets as arrays of the model dtype: one array, or for several outputs a list
