@@ -60,6 +60,11 @@ def test_matches_keras(name):
         np.testing.assert_allclose(out, np.array(want), rtol=1e-6, atol=1e-6)
         assert out.shape == np.array(want).shape
         assert out.dtype == np.dtype(case["output_dtype"])
+    x = np.array(case["inputs"], dtype=case["input_dtype"]) if not case["call_many"] else None
+    if x is not None and x.ndim > 0 and out.ndim > 0:
+        declared = layer.compute_output_shape((None,) + x.shape[1:])
+        assert len(declared) == out.ndim
+        assert all(d is None or d == n for d, n in zip(declared[1:], out.shape[1:])), declared
     if "vocabulary" in case:
         assert layer.get_vocabulary() == case["vocabulary"]
         assert layer.vocabulary_size() == case["vocabulary_size"]

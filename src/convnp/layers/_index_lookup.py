@@ -8,7 +8,7 @@ order for strings), then keeps ``max_tokens`` slots. OOV tokens map to the one O
 with several, to ``token % n`` (integers, ``oov_method="floormod"``) or to a FarmHash
 Fingerprint64 bucket of the token's text (strings; integers with ``"farmhash"``), or a SipHash
 bucket with ``salt``. ``output_mode`` other than ``"int"`` encodes the indices as Keras does
-(one-hot on a last axis of 1 or a new one, multi-hot/count/tf-idf over the last axis).
+(one-hot on a last axis of 1 or a new one, multi-hot/count/tf-idf over axis 1 of a batch).
 
 The vocabulary of an adapted layer is not in its config: a ``.keras`` file keeps it as the
 asset ``vocabulary.txt`` (one token a line, special tokens included), and TF-IDF weights as
@@ -67,8 +67,9 @@ def categorical(indices: np.ndarray, output_mode: str, depth: int, dtype,
                 weights: np.ndarray | None = None) -> np.ndarray:
     """Keras's ``encode_categorical_inputs`` on int64 ``indices`` (values outside ``[0,
     depth)``, e.g. -1 for a dropped mask, count nowhere). ``"one_hot"`` encodes each element
-    (a last axis of 1 is replaced); ``"multi_hot"``/``"count"`` reduce the last axis (a rank-1
-    input is one sample); ``weights`` (tf_idf) multiply the counts."""
+    (a last axis of 1 is replaced); ``"multi_hot"``/``"count"`` reduce axis 1 of a batch (the
+    last axis of a rank-2 one; a rank-1 input is one sample), as Keras's TensorFlow backend
+    does; ``weights`` (tf_idf) multiply the counts."""
     if output_mode == "one_hot":
         if indices.ndim == 0:
             indices = indices.reshape(1)
@@ -77,6 +78,8 @@ def categorical(indices: np.ndarray, output_mode: str, depth: int, dtype,
         return (indices[..., None] == np.arange(depth)).astype(dtype)
     if indices.ndim == 0:
         indices = indices.reshape(1)
+    if indices.ndim > 2:  # Keras reduces axis 1 of a batch: (b, n, ...) -> (b, ..., depth)
+        indices = np.moveaxis(indices, 1, -1)
     flat = indices.reshape(-1, indices.shape[-1])
     out = np.zeros((flat.shape[0], depth), np.float64)
     rows = np.repeat(np.arange(flat.shape[0]), flat.shape[1])
@@ -379,7 +382,7 @@ class IndexLookup(Layer):
         depth = self._depth
         if self.output_mode == "one_hot":
             return (shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape) + (depth,)
-        return shape[:-1] + (depth,)
+        return (shape[:1] + shape[2:] if len(shape) > 1 else ()) + (depth,)
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
         """int64 indices of ``keys`` (mask -> 0 for int output, -1 otherwise)."""

@@ -38,7 +38,7 @@ class Hashing(Layer):
         mask_value: a value mapped to bin 0.
         salt: an int or a pair of ints: hash with SipHash-2-4 under this key instead.
         output_mode: ``"int"`` (int64 bins, default), ``"one_hot"``, ``"multi_hot"`` or
-            ``"count"`` (float32, over the last axis).
+            ``"count"`` (float32, over axis 1 of a batch).
         sparse: False only.
 
     >>> Hashing(num_bins=3)([["A"], ["B"], ["C"], ["D"], ["E"]]).numpy().ravel().tolist()
@@ -91,7 +91,7 @@ class Hashing(Layer):
             return shape[:-1] + (self.num_bins,)
         if self.output_mode == "one_hot":
             return shape + (self.num_bins,)
-        return shape[:-1] + (self.num_bins,)
+        return (shape[:1] + shape[2:] if len(shape) > 1 else ()) + (self.num_bins,)
 
     def _bins(self, values: np.ndarray) -> np.ndarray:
         bins = self.num_bins
