@@ -272,3 +272,18 @@ def test_text_classification_from_scratch(tmp_path):
                                  np.array(test_labels, "float32"), verbose=0,
                                  return_dict=True)
     assert result["accuracy"] > 0.85
+
+
+def test_sequential_starting_with_text_vectorization(tmp_path):
+    vectorize = tf.keras.layers.TextVectorization(max_tokens=20, output_sequence_length=5)
+    vectorize.adapt(np.array(["the cat sat", "a dog ate"]))
+    model = tf.keras.Sequential([vectorize, tf.keras.layers.Embedding(20, 4),
+                                 tf.keras.layers.GlobalAveragePooling1D(),
+                                 tf.keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", "binary_crossentropy")
+    model.fit(np.array(["the cat", "a dog"]), np.array([0.0, 1.0]), epochs=1, verbose=0)
+    want = model.predict(np.array(["the cat", "zebra"]), verbose=0)
+    model.save(tmp_path / "seq.keras")
+    again = tf.keras.models.load_model(tmp_path / "seq.keras")
+    np.testing.assert_array_equal(again.predict(np.array(["the cat", "zebra"]), verbose=0),
+                                  want)

@@ -302,7 +302,7 @@ def _input_layer_kwargs(config: dict) -> dict:
                 raise ValueError(f"{where}: {key}={value!r} is not supported by convnp")
         else:
             raise ValueError(f"{where}: unknown config key {key!r}")
-    if not isinstance(shape, (list, tuple)) or len(shape) < 2:
+    if not isinstance(shape, (list, tuple)) or len(shape) < 1:
         raise ValueError(f"{where}: needs a batch_shape such as [null, 64, 64, 3], "
                          f"got {shape!r}")
     kwargs["batch_shape"] = tuple(shape)

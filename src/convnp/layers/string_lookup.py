@@ -50,5 +50,10 @@ class StringLookup(IndexLookup):
                          sparse=sparse, pad_to_max_tokens=pad_to_max_tokens, salt=salt,
                          name=name, **kwargs)
 
+    @property
+    def takes_text(self) -> bool:
+        """Whether the layer reads strings (not when it maps indices back)."""
+        return not self.invert
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "encoding": self.encoding}

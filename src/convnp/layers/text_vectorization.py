@@ -123,6 +123,9 @@ class TextVectorization(Layer):
             sparse=sparse, has_input_vocabulary=has_input, encoding=encoding,
             vocabulary_size=vocabulary_size, name=f"{self.name}_lookup")
 
+    #: a Sequential starting with this layer makes a dtype="string" input
+    takes_text = True
+
     # -- vocabulary --------------------------------------------------------------------------
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:

@@ -106,7 +106,7 @@ class Sequential(Model):
 
             first = self._stack[0]
             self._input_layer = InputLayer(batch_shape=tuple(first.input_shape_arg),
-                                           dtype=first.dtype)
+                                           dtype=_input_dtype(first))
         if self._input_layer is not None and self._stack:
             self._build_graph()
 
@@ -138,7 +138,7 @@ class Sequential(Model):
             from convnp.layers import InputLayer
 
             self._input_layer = InputLayer(batch_shape=(None,) + tuple(batch_shape)[1:],
-                                           dtype=self._stack[0].dtype)
+                                           dtype=_input_dtype(self._stack[0]))
         self._build_graph()
 
     def build(self, input_shape=None) -> None:
@@ -192,3 +192,9 @@ class Sequential(Model):
 
 
 MODEL_CLASSES["Sequential"] = Sequential
+
+
+def _input_dtype(first: Layer):
+    """The dtype of the input a Sequential makes for its first layer: ``"string"`` for a
+    layer reading text (TextVectorization, StringLookup), else the layer's own."""
+    return "string" if getattr(first, "takes_text", False) else first.dtype
