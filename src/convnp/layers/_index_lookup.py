@@ -94,7 +94,21 @@ def categorical(indices: np.ndarray, output_mode: str, depth: int, dtype,
     return out.astype(dtype)
 
 
-class IndexLookup(Layer):
+class NoGradientLayer(Layer):
+    """A preprocessing layer of the text and categorical family: it takes inputs of any shape
+    (strings or ids), has no weights to build and passes no gradient back."""
+
+    def check_input_shape(self, input_shape) -> None:
+        return None
+
+    def build(self, input_shape) -> None:
+        self.built = True
+
+    def backward(self, dy):
+        self.take_cache()
+
+
+class IndexLookup(NoGradientLayer):
     """The shared lookup layer; use `StringLookup` or `IntegerLookup`."""
 
     _strings = True  # StringLookup; IntegerLookup sets False
@@ -361,15 +375,6 @@ class IndexLookup(Layer):
         self.finalize_state()
 
     # -- call --------------------------------------------------------------------------------
-
-    def check_input_shape(self, input_shape) -> None:
-        return None
-
-    def build(self, input_shape) -> None:
-        self.built = True
-
-    def backward(self, dy):
-        self.take_cache()
 
     @property
     def _depth(self) -> int | None:

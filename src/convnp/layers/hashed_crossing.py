@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _hashes
-from convnp.layers._index_lookup import categorical
-from convnp.layers.base import Layer
+from convnp.layers._index_lookup import NoGradientLayer, categorical
 from convnp.layers.registry import register
 
 _CROSS_KEY = 0xDECAFCAFFE
@@ -37,7 +36,7 @@ def cross_hash(values, num_bins: int) -> int:
 
 
 @register
-class HashedCrossing(Layer):
+class HashedCrossing(NoGradientLayer):
     """Cross features into ``num_bins`` hash bins: call it on a list of two or more inputs
     of the same shape, ``()``, ``(batch,)`` or ``(batch, 1)``, of integers or strings.
 
@@ -65,15 +64,6 @@ class HashedCrossing(Layer):
         self.output_mode = output_mode
         self.sparse = False
         self.out_dtype = np.dtype(dtype or ("int64" if output_mode == "int" else "float32"))
-
-    def check_input_shape(self, input_shape) -> None:
-        return None
-
-    def build(self, input_shape) -> None:
-        self.built = True
-
-    def backward(self, dy):
-        self.take_cache()
 
     def __call__(self, inputs, *args, **kwargs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:

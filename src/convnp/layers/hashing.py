@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers._index_lookup import categorical, check_salt, hash_bucket
-from convnp.layers.base import Layer
+from convnp.layers._index_lookup import NoGradientLayer, categorical, check_salt, hash_bucket
 from convnp.layers.registry import register
 
 MODES = ("int", "one_hot", "multi_hot", "count")
@@ -30,7 +29,7 @@ def _values(inputs, where: str) -> np.ndarray:
 
 
 @register
-class Hashing(Layer):
+class Hashing(NoGradientLayer):
     """Hash strings or numbers into ``num_bins`` bins.
 
     Args:
@@ -71,15 +70,6 @@ class Hashing(Layer):
         self.strong_hash = salt is not None
         self.output_mode = output_mode
         self.sparse = False
-
-    def check_input_shape(self, input_shape) -> None:
-        return None
-
-    def build(self, input_shape) -> None:
-        self.built = True
-
-    def backward(self, dy):
-        self.take_cache()
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

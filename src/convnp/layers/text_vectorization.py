@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers._index_lookup import adapt_batches, as_strings
+from convnp.layers._index_lookup import NoGradientLayer, adapt_batches, as_strings
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.layers.string_lookup import StringLookup
@@ -49,7 +49,7 @@ def ngrams_of(tokens: list[str], widths: tuple[int, ...]) -> list[str]:
 
 
 @register
-class TextVectorization(Layer):
+class TextVectorization(NoGradientLayer):
     """Text to token indices (``output_mode="int"``) or to a fixed-size encoding.
 
     Args:
@@ -223,15 +223,6 @@ class TextVectorization(Layer):
         if self._ngrams is not None:
             rows = [ngrams_of(r, self._ngrams) for r in rows]
         return rows[0] if scalar else rows
-
-    def check_input_shape(self, input_shape) -> None:
-        return None
-
-    def build(self, input_shape) -> None:
-        self.built = True
-
-    def backward(self, dy):
-        self.take_cache()
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
