@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from convnp import constraints, regularizers
 from convnp.layers import _utils
 from convnp.layers.multi_head_attention import MultiHeadAttention, _Empty
 from convnp.layers.registry import register
@@ -217,15 +216,6 @@ class GroupQueryAttention(MultiHeadAttention):
             "num_key_value_heads": self.num_key_value_heads, "use_bias": self.use_bias,
             "use_gate": self.use_gate, "sliding_window": self.sliding_window,
             "dropout": self.dropout,
-            "kernel_initializer": _utils.initializer_config(self._kernel_initializer,
-                                                            self.kernel_initializer),
-            "bias_initializer": _utils.initializer_config(self._bias_initializer,
-                                                          self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
+            **self._weight_options_config(),
         })
         return config

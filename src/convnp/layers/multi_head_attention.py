@@ -400,6 +400,14 @@ class MultiHeadAttention(Layer):
             "output_shape": None if self.partial_output_shape is None else list(
                 self.partial_output_shape),
             "attention_axes": None if axes is None else list(axes),
+            **self._weight_options_config(),
+        })
+        return config
+
+    def _weight_options_config(self) -> dict[str, Any]:
+        """The config entries of the projections' initializers, regularizers and
+        constraints, and the seed (shared with `GroupQueryAttention`)."""
+        return {
             "kernel_initializer": _utils.initializer_config(self._kernel_initializer,
                                                             self.kernel_initializer),
             "bias_initializer": _utils.initializer_config(self._bias_initializer,
@@ -410,8 +418,7 @@ class MultiHeadAttention(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,
-        })
-        return config
+        }
 
 
 class _Empty(Layer):
