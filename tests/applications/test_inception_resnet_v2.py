@@ -18,6 +18,12 @@ import pytest
 import convnp as tf
 from convnp import applications as apps
 from convnp.applications import inception_resnet_v2
+from tests.applications.keras_weight_files import (
+    check_keras3_layout,
+    seeded_arrays,
+    write_keras2_h5,
+    write_keras3_weights,
+)
 from tests.applications.test_applications_more import _same_name, _shape_text
 from tests.layers.harness import check_gradients, check_layer
 
@@ -144,71 +150,31 @@ def test_predictions_match_keras(seeded, keras_record):
 # -- Keras's weight files, rebuilt from their recorded layout ---------------------------------
 
 
-def _seeded_arrays(seeded, keras_record):
-    """Keras layer name -> the seeded arrays of that layer (convnp's, in Keras's order)."""
-    return {str(n): [np.asarray(w) for w in layer.weights]
-            for n, layer in zip(keras_record["top/names"], seeded.layers)}
-
-
-def _write_keras3_weights(path, layout, arrays, sums):
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        for group, attrs in layout["groups"].items():
-            target = f.require_group(group) if group else f
-            target.attrs.update(attrs)
-        for name, entry in layout["datasets"].items():
-            layer, _cls, index = entry["source"]
-            value = arrays[layer][index]
-            assert list(value.shape) == entry["shape"], name
-            assert float(value.astype(np.float64).sum()) == pytest.approx(sums[name], abs=1e-9)
-            f[name] = value
-
-
 def test_a_keras3_weights_file_loads_and_predicts_as_keras(tmp_path, seeded, keras_record,
                                                            keras_files):
     pytest.importorskip("h5py")
     path = tmp_path / "keras.weights.h5"
-    _write_keras3_weights(path, keras_files["keras3"], _seeded_arrays(seeded, keras_record),
-                          keras_files["sums"]["keras3"])
+    arrays = seeded_arrays(seeded, keras_record["top/names"])
+    write_keras3_weights(path, keras_files["keras3"], arrays, keras_files["sums"]["keras3"])
     model = apps.InceptionResNetV2(weights=path, **SPECS["top"])
     np.testing.assert_allclose(model.predict(_keras_input(keras_record), verbose=0),
                                keras_record["top/logits"], atol=1e-4)
 
 
 def test_convnp_writes_the_keras3_weights_layout(tmp_path, seeded, keras_files):
-    h5py = pytest.importorskip("h5py")
+    pytest.importorskip("h5py")
     path = tmp_path / "convnp.weights.h5"
     seeded.save_weights(path)
-    written = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: written.__setitem__(name, obj[()])
-                     if isinstance(obj, h5py.Dataset) else None)
-    expected = keras_files["keras3"]["datasets"]
-    assert sorted(written) == sorted(expected)
-    sums = keras_files["sums"]["keras3"]
-    for name, value in written.items():
-        assert list(value.shape) == expected[name]["shape"], name
-        assert float(value.astype(np.float64).sum()) == pytest.approx(sums[name], abs=1e-9)
+    check_keras3_layout(path, keras_files["keras3"], keras_files["sums"]["keras3"])
 
 
 def test_a_keras2_h5_weights_file_loads_and_predicts_as_keras(tmp_path, seeded, keras_record,
                                                               keras_files):
-    h5py = pytest.importorskip("h5py")
+    pytest.importorskip("h5py")
     layout, sums = keras_files["legacy"], keras_files["sums"]["legacy"]
-    arrays = _seeded_arrays(seeded, keras_record)
+    arrays = seeded_arrays(seeded, keras_record["top/names"])
     path = tmp_path / "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
-    with h5py.File(path, "w") as f:
-        f.attrs.update({k: v for k, v in layout["root"].items() if k != "layer_names"})
-        f.attrs["layer_names"] = [n.encode() for n in layout["root"]["layer_names"]]
-        for layer, weights in layout["layers"].items():
-            group = f.create_group(layer)
-            group.attrs["weight_names"] = [w.encode() for w, _ in weights]
-            for (weight, shape), value in zip(weights, arrays[layer]):
-                assert list(value.shape) == shape, weight
-                assert float(value.astype(np.float64).sum()) == \
-                    pytest.approx(sums[f"{layer}/{weight}"], abs=1e-9)
-                group[weight] = value
+    write_keras2_h5(path, layout, arrays, sums)
     model = apps.InceptionResNetV2(weights=path, **SPECS["top"])
     np.testing.assert_allclose(model.predict(_keras_input(keras_record), verbose=0),
                                keras_record["top/logits"], atol=1e-4)
@@ -218,7 +184,7 @@ def test_a_keras_file_loads_with_its_custom_scale_layers(tmp_path, seeded, keras
                                                          keras_files):
     pytest.importorskip("h5py")
     weights = tmp_path / "model.weights.h5"
-    _write_keras3_weights(weights, keras_files["keras3"], _seeded_arrays(seeded, keras_record),
+    write_keras3_weights(weights, keras_files["keras3"], seeded_arrays(seeded, keras_record["top/names"]),
                           keras_files["sums"]["keras3"])
     path = tmp_path / "keras_written.keras"
     with zipfile.ZipFile(path, "w") as archive:
