@@ -1,12 +1,37 @@
-"""Keras's weight files of an application, rebuilt from a recorded layout (the files
-themselves are too big to commit): the Keras 3 ``.weights.h5`` and the Keras 2 ``.h5`` of
-the published weights, filled with convnp's seeded arrays after checking every array's
-shape and sum against what Keras wrote. Shared by the InceptionResNetV2 and NASNet tests."""
+"""An application against what Keras recorded of it, shared by the InceptionResNetV2 and
+NASNet tests: its layers (names, classes, shapes, wiring, parameter counts), and Keras's
+weight files rebuilt from a recorded layout (the files themselves are too big to commit):
+the Keras 3 ``.weights.h5`` and the Keras 2 ``.h5`` of the published weights, filled with
+convnp's seeded arrays after checking every array's shape and sum against what Keras
+wrote."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from tests.applications.test_applications_more import _same_name, _shape_text
+
+
+def check_layers_match_keras(model, keras_record, key: str) -> None:
+    """``model``'s layers are Keras's ``key`` build: names (auto-numbered ones by stem),
+    classes, output shapes, what each reads, trainable and frozen parameter counts."""
+    names = [str(n) for n in keras_record[f"{key}/names"]]
+    assert len(model.layers) == len(names)
+    renamed = {}
+    for layer, theirs in zip(model.layers, names):
+        assert _same_name(layer.name, theirs), (layer.name, theirs)
+        renamed[layer.name] = theirs
+    assert [type(layer).__name__ for layer in model.layers] == \
+        list(keras_record[f"{key}/classes"])
+    assert [_shape_text(layer.output.shape) for layer in model.layers] == \
+        list(keras_record[f"{key}/shapes"])
+    for layer, expected in zip(model.layers[1:], keras_record[f"{key}/inbound"][1:]):
+        read = ",".join(renamed[t.layer.name] for t in layer.inbound_nodes[0].input_tensors)
+        assert read == str(expected), layer.name
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    assert [trainable, frozen] == list(keras_record[f"{key}/params"])
 
 
 def seeded_arrays(model, keras_names) -> dict[str, list[np.ndarray]]:

@@ -20,11 +20,11 @@ from convnp import applications as apps
 from convnp.applications import inception_resnet_v2
 from tests.applications.keras_weight_files import (
     check_keras3_layout,
+    check_layers_match_keras,
     seeded_arrays,
     write_keras2_h5,
     write_keras3_weights,
 )
-from tests.applications.test_applications_more import _same_name, _shape_text
 from tests.layers.harness import check_gradients, check_layer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -104,22 +104,7 @@ def test_custom_scale_layer_refuses_bad_arguments():
 def test_architecture_matches_keras(key, keras_record, seeded):
     model = seeded if key == "top" else apps.InceptionResNetV2(weights=None, **SPECS[key])
     assert model.name == str(keras_record[f"{key}/model_name"]) == "inception_resnet_v2"
-    names = [str(n) for n in keras_record[f"{key}/names"]]
-    assert len(model.layers) == len(names)
-    renamed = {}
-    for layer, theirs in zip(model.layers, names):
-        assert _same_name(layer.name, theirs), (layer.name, theirs)
-        renamed[layer.name] = theirs
-    assert [type(layer).__name__ for layer in model.layers] == \
-        list(keras_record[f"{key}/classes"])
-    assert [_shape_text(layer.output.shape) for layer in model.layers] == \
-        list(keras_record[f"{key}/shapes"])
-    for layer, expected in zip(model.layers[1:], keras_record[f"{key}/inbound"][1:]):
-        read = ",".join(renamed[t.layer.name] for t in layer.inbound_nodes[0].input_tensors)
-        assert read == str(expected), layer.name
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-    assert [trainable, frozen] == list(keras_record[f"{key}/params"])
+    check_layers_match_keras(model, keras_record, key)
     scales = [layer.scale for layer in model.layers if type(layer).__name__ == "CustomScaleLayer"]
     assert scales == [0.17] * 10 + [0.1] * 20 + [0.2] * 9 + [1.0]
 

@@ -23,11 +23,11 @@ from convnp import applications as apps
 from convnp.applications import nasnet
 from tests.applications.keras_weight_files import (
     check_keras3_layout,
+    check_layers_match_keras,
     seeded_arrays,
     write_keras2_h5,
     write_keras3_weights,
 )
-from tests.applications.test_applications_more import _same_name, _shape_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 sys.path.insert(0, str(FIXTURES))
@@ -76,30 +76,11 @@ def _keras_input(keras_record):
 # -- the architecture -------------------------------------------------------------------------
 
 
-def _check_layers(model, keras_record, key):
-    names = [str(n) for n in keras_record[f"{key}/names"]]
-    assert len(model.layers) == len(names)
-    renamed = {}
-    for layer, theirs in zip(model.layers, names):
-        assert _same_name(layer.name, theirs), (layer.name, theirs)
-        renamed[layer.name] = theirs
-    assert [type(layer).__name__ for layer in model.layers] == \
-        list(keras_record[f"{key}/classes"])
-    assert [_shape_text(layer.output.shape) for layer in model.layers] == \
-        list(keras_record[f"{key}/shapes"])
-    for layer, expected in zip(model.layers[1:], keras_record[f"{key}/inbound"][1:]):
-        read = ",".join(renamed[t.layer.name] for t in layer.inbound_nodes[0].input_tensors)
-        assert read == str(expected), layer.name
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
-    assert [trainable, frozen] == list(keras_record[f"{key}/params"])
-
-
 @pytest.mark.parametrize("key", ["mobile", "small", "large"])
 def test_architecture_matches_keras(key, keras_record):
     model = build(key)
     assert model.name == str(keras_record[f"{key}/model_name"])
-    _check_layers(model, keras_record, key)
+    check_layers_match_keras(model, keras_record, key)
     assert [model.count_params(), len(model.layers)] == list(keras_record[f"{key}/counts"])
     assert str(model.output_shape) == str(keras_record[f"{key}/output_shape"])
 

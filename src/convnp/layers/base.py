@@ -416,6 +416,12 @@ def _record_call_with_arguments(layer, inputs, args: tuple, kwargs: dict, traini
         return user_call(layer, xs, *call_args, **call_kwargs)
 
     shape = taped.trial_output_shape(layer, shapes, call=trial)
+    return _record_templated_call(layer, tensors, shape, template)
+
+
+def _record_templated_call(layer, tensors: list, shape, template):
+    """The graph node of a call whose arguments beyond its input are kept as the output's
+    ``call_template`` (one output, or several for a list of shapes)."""
     if several_shapes(shape):
         outputs = record_outputs(layer, tensors, shape)
         outputs[0].inputs[0].call_template = template
@@ -458,13 +464,7 @@ def _call_with_mask(layer, inputs, mask, training):
     tensors: list[KerasTensor] = []
     template = template_of((inputs, (), {"mask": mask}), tensors)
     shape = layer.compute_output_shape(input_shape)
-    if several_shapes(shape):
-        outputs = record_outputs(layer, tensors, shape)
-        outputs[0].inputs[0].call_template = template
-        return outputs
-    out = KerasTensor(shape, layer=layer, inputs=tensors)
-    out.call_template = template
-    return record_call(layer, tensors, out)
+    return _record_templated_call(layer, tensors, shape, template)
 
 
 def _shape_of(inputs) -> Shape | list[Shape]:
