@@ -8,6 +8,7 @@ unsplit computation.
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -107,3 +108,49 @@ def test_relu_blocks_match_one_block(monkeypatch):
     np.testing.assert_array_equal(y2, y1)
     np.testing.assert_array_equal(dx2, dx1)
     np.testing.assert_array_equal(y1, np.maximum(x, 0))
+
+
+@pytest.fixture
+def warm_spy(monkeypatch):
+    """Forget earlier warm-ups, make the warm-up product tiny, and record each warm-up:
+    ``(parts, thread idents that ran a part)``."""
+    monkeypatch.setattr(_threads, "_warmed_buffers", 0)
+    monkeypatch.setattr(_threads, "WARM_GEMM_SHAPE", (8, 4, 8))
+    runs = []
+    real = _threads._run_split
+
+    def spy(task, items, workers):
+        if task.__name__ != "warm":
+            return real(task, items, workers)
+        idents = []
+
+        def recorded(part):
+            idents.append(threading.get_ident())
+            return task(part)
+
+        runs.append((len(items), idents))
+        return real(recorded, items, workers)
+
+    monkeypatch.setattr(_threads, "_run_split", spy)
+    return runs
+
+
+def test_first_region_warms_one_gemm_buffer_per_thread_once(warm_spy, monkeypatch):
+    monkeypatch.setattr(_threads, "_uses_openblas", lambda controller: True)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        with _threads.parallel_region() as workers:
+            pass
+        if workers < 2:
+            pytest.skip("one core: no second thread to warm")
+        with _threads.parallel_region():
+            pass
+    assert len(warm_spy) == 1
+    parts, idents = warm_spy[0]
+    assert parts == workers and len(set(idents)) == workers
+
+
+def test_no_warm_up_without_openblas(warm_spy, monkeypatch):
+    monkeypatch.setattr(_threads, "_uses_openblas", lambda controller: False)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"), _threads.parallel_region():
+        pass
+    assert warm_spy == []

@@ -16,7 +16,8 @@ the same workers; a kernel called outside a model opens its own region. Regions 
 inner one reuses the outer thread count) and overlapping regions of different threads share
 one BLAS limit, restored when the last ends. Work smaller than ``2 * min_rows`` rows runs in
 the calling thread alone, and so does every kernel inside a `serial_region` (inference that
-gives each thread its own examples, `convnp.models.batch_split`).
+gives each thread its own examples, `convnp.models.batch_split`). The first region of a
+process also warms OpenBLAS's packing buffers, one per thread (`_warm_gemm_buffers`).
 
 How to size it. The number of threads of a region is the BLAS thread count outside it
 (capped at `os.cpu_count()`): set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` before
@@ -34,6 +35,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+
+import numpy as np
 
 try:
     from threadpoolctl import ThreadpoolController
@@ -105,6 +108,7 @@ def parallel_region() -> Iterator[int]:
         else:
             _hold_blas(controller)
             try:
+                _warm_gemm_buffers(controller, workers)
                 yield workers
             finally:
                 _release_blas()
@@ -197,6 +201,45 @@ def uses_all_cores(method: Callable) -> Callable:
             return method(*args, **kwargs)
 
     return wrapper
+
+
+# OpenBLAS packs a product's operands into a buffer taken from a table, one buffer per call
+# running at the same moment (the first free one). Measured on an AMD EPYC with OpenBLAS
+# 0.3.31's Haswell kernels: until a product of about 1024x384x1024 has run in a buffer, one-thread
+# float32 products of conv shapes in it run at 10-25 GFLOP/s; after, at 30-36, for the rest of
+# the process (VGG's train step 510 -> 350 ms). The small products touch less of the buffer;
+# why the kernel then runs slower we could not see (no hardware counters on this VM). So the
+# first region of a process runs one such product on each of its threads at once.
+WARM_GEMM_SHAPE = (1024, 384, 1024)
+_warmed_buffers = 0  # how many buffers the warm-up has run in so far
+
+
+def _warm_gemm_buffers(controller, workers: int) -> None:
+    """Run one `WARM_GEMM_SHAPE` product on ``workers`` threads at once (each in its own
+    OpenBLAS buffer), the first time a region this wide starts; about 35 ms per process."""
+    global _warmed_buffers
+    if workers <= _warmed_buffers or not _uses_openblas(controller):
+        return
+    with _lock:
+        if workers <= _warmed_buffers:
+            return
+        _warmed_buffers = workers
+    m, k, n = WARM_GEMM_SHAPE
+    left, right = np.ones((m, k), dtype=np.float32), np.ones((k, n), dtype=np.float32)
+    start = threading.Barrier(workers)
+
+    def warm(_part) -> None:
+        try:  # a pool busy with another region's parts must not hold this one up for long
+            start.wait(timeout=1.0)
+        except threading.BrokenBarrierError:
+            pass
+        left @ right
+
+    _run_split(warm, range(workers), workers)
+
+
+def _uses_openblas(controller) -> bool:
+    return any(lib.internal_api == "openblas" for lib in controller.lib_controllers)
 
 
 def _executor() -> ThreadPoolExecutor:
