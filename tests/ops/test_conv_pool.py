@@ -197,16 +197,14 @@ def test_many_chunks_of_uneven_size(monkeypatch):
     _check((5, 12, 12, 3), (3, 3), 8, {"stride": 1, "pad": "same"}, 4, ties=False, with_dA=True)
 
 
-@pytest.mark.parametrize("wide, columns", [(True, 32), (False, 16)])
-def test_the_fused_block_width_follows_the_blas_kernels(wide, columns, monkeypatch):
-    monkeypatch.setattr(conv_pool, "blas_has_wide_registers", lambda: wide)
-    assert conv_pool.block_columns() == columns
+def test_the_fused_block_width_by_default_and_when_set(monkeypatch):
+    assert conv_pool.block_columns() == 32
     rng = np.random.default_rng(0)
     A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
     _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
-    assert cache.blocked.W_cols.shape[1] == columns  # 8 filters in blocks of 4 or 2 pixels
-    # inference: 32 filters take 2-pixel blocks under AVX-512 kernels, none otherwise
-    assert conv_pool.block_columns(training=False) == (64 if wide else 16)
+    assert cache.blocked.W_cols.shape[1] == 32  # 8 filters in blocks of 4 pixels
+    # inference: 32 filters take 2-pixel blocks
+    assert conv_pool.block_columns(training=False) == 64
     A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 32, False)
     P, _ = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4,
                                  keep_winners=False)
@@ -214,6 +212,9 @@ def test_the_fused_block_width_follows_the_blas_kernels(wide, columns, monkeypat
                                rtol=1e-12, atol=1e-12)
     monkeypatch.setattr(conv_pool, "BLOCK_COLUMNS", 8)  # an explicit width wins
     assert conv_pool.block_columns() == 8 and conv_pool.block_columns(training=False) == 8
+    A, W, b = _operands(rng, (1, 12, 12, 3), (3, 3), 8, False)
+    _, cache = conv_max_pool_forward(A, W, b, {"stride": 1, "pad": "same"}, 4)
+    assert cache.blocked.W_cols.shape[1] == 8  # no blocks
 
 
 def test_blas_architecture_is_a_name_or_none():
@@ -221,4 +222,3 @@ def test_blas_architecture_is_a_name_or_none():
 
     arch = threads.blas_architecture()
     assert arch is None or (isinstance(arch, str) and arch)
-    assert threads.blas_has_wide_registers() == ((arch or "").lower() in threads.AVX512_CORES)

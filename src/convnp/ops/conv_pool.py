@@ -69,7 +69,7 @@ from convnp.ops.conv import (
 from convnp.ops.padding import Geometry, as_pair, conv_geometry, float_dtype
 from convnp.ops.reductions import column_sums
 from convnp.ops.row_taps import copy_windows
-from convnp.ops.threads import blas_has_wide_registers, map_parts
+from convnp.ops.threads import map_parts
 
 
 @dataclass
@@ -287,25 +287,22 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
         still_looking &= ~is_max[p]
 
 
-# The widest blocked product (``block * n_C`` columns) of the fused forward, or None to let
-# the BLAS kernels and the pass decide (`block_columns`). Measured on the SIGNS model (8
-# filters, 8x8 pool), blocks of 2 pixels (16 columns) against blocks of 4 (32 columns), same
-# process, alternating: with OpenBLAS's Haswell (AVX2) kernels 16 columns took 0.96x a
-# training step and 0.91x a predict batch; with its SkylakeX (AVX-512) kernels 32 columns
-# took 0.90x both. Inference under AVX-512 goes to 64 columns: the happy model's predict
-# batch (32 filters, blocks of 2 pixels instead of none) took 0.75-0.80x, MNIST's 0.96x;
-# in training, where the backward reads the blocked layout too, 64 columns made the SIGNS
-# step 1.04x (its second conv: blocks of 4 pixels instead of 2).
+# The widest blocked product (``block * n_C`` columns) of the fused forward, or None for the
+# default (`block_columns`). Measured on the SIGNS model (8 filters, 8x8 pool) with OpenBLAS's
+# SkylakeX (AVX-512) kernels, blocks of 4 pixels (32 columns) against 2 (16): 0.90x a training
+# step and a predict batch. Inference goes to 64 columns: the happy model's predict batch (32
+# filters, blocks of 2 pixels instead of none) took 0.75-0.80x, MNIST's 0.96x; in training,
+# where the backward reads the blocked layout too, 64 columns made the SIGNS step 1.04x (its
+# second conv: blocks of 4 pixels instead of 2). With the Haswell (AVX2) kernels, once
+# OpenBLAS's buffers are warm (`convnp.ops.threads`), the same widths win too: SIGNS train
+# step 0.86-0.89x and predict 0.89-0.96x of 16 columns, MNIST 0.90-0.99x and 0.96-0.98x.
 BLOCK_COLUMNS: int | None = None
 
 
 def block_columns(training: bool = True) -> int:
-    """`BLOCK_COLUMNS`, or by default: under AVX-512 kernels 32 (training) or 64
-    (inference), else 16."""
+    """`BLOCK_COLUMNS`, or by default 32 (training) or 64 (inference)."""
     if BLOCK_COLUMNS is not None:
         return BLOCK_COLUMNS
-    if not blas_has_wide_registers():
-        return 16
     return 32 if training else 64
 
 

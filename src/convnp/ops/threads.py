@@ -70,15 +70,6 @@ def blas_architecture() -> str | None:
     return None
 
 
-# OpenBLAS cores whose float32 GEMM kernels use 512-bit registers (16 numbers wide).
-AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")
-
-
-def blas_has_wide_registers() -> bool:
-    """Whether BLAS runs AVX-512 kernels (see `AVX512_CORES`)."""
-    return (blas_architecture() or "").lower() in AVX512_CORES
-
-
 def _blas_threads(controller) -> int:
     counts = [lib.num_threads for lib in controller.lib_controllers]
     return max(counts) if counts else 1
