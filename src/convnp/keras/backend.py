@@ -27,8 +27,9 @@ __all__ = ["abs", "all", "any", "arange", "argmax", "argmin", "backend", "batch_
            "batch_flatten", "batch_get_value", "batch_set_value", "bias_add",
            "binary_crossentropy", "binary_focal_crossentropy", "cast", "cast_to_floatx",
            "categorical_crossentropy", "categorical_focal_crossentropy", "clear_session",
-           "clip", "concatenate", "constant", "cos", "count_params", "cumsum", "dot", "dropout",
-           "dtype", "elu", "epsilon", "equal", "eval", "exp", "expand_dims", "eye", "flatten",
+           "clip", "concatenate", "constant", "cos", "count_params", "ctc_batch_cost",
+           "ctc_decode", "cumsum", "dot", "dropout", "dtype", "elu", "epsilon", "equal", "eval",
+           "exp", "expand_dims", "eye", "flatten",
            "floatx", "foldl", "foldr", "gather", "get_value", "greater", "greater_equal",
            "hard_sigmoid", "image_data_format", "in_top_k", "int_shape", "is_keras_tensor",
            "l2_normalize", "less", "less_equal", "log", "map_fn", "max", "maximum", "mean",
@@ -782,6 +783,59 @@ def foldr(fn, elems, initializer=None, name=None):
     return _ops._lift(acc)
 
 
+def ctc_batch_cost(y_true, y_pred, input_length, label_length):
+    """Keras 2's CTC loss of each sequence, ``(batch, 1)``: ``y_pred`` ``(batch, steps,
+    classes)`` the softmax probabilities (the last class is the blank), ``y_true`` ``(batch,
+    max_label_length)`` the labels, ``input_length`` and ``label_length`` ``(batch, 1)`` how
+    much of each to read. The loss is `keras.ops.ctc_loss` of ``log(y_pred + epsilon())``."""
+    from convnp.keras import ops_nn
+
+    def lengths(value, name):
+        shape = int_shape(value)
+        if len(shape) != 2 or shape[1] != 1:
+            raise ValueError(f"ctc_batch_cost expects {name} of shape (batch_size, 1), got "
+                             f"{shape}")
+        return _ops.cast(_ops.squeeze(value, axis=-1), "int32")
+
+    if ndim(y_pred) != 3:
+        raise ValueError(f"ctc_batch_cost expects y_pred of shape (batch_size, steps, "
+                         f"num_classes), got {int_shape(y_pred)}")
+    log_probs = _ops.log(_ops._lift(y_pred) + epsilon())
+    loss = ops_nn.ctc_loss(y_true, log_probs, lengths(label_length, "label_length"),
+                           lengths(input_length, "input_length"), mask_index=-1)
+    return _ops.expand_dims(loss, 1)
+
+
+def ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1):
+    """Keras 2's CTC decoding of softmax outputs ``y_pred`` ``(batch, steps, classes)`` (the
+    last class is the blank) read up to ``input_length`` ``(batch,)``: TensorFlow's greedy
+    or beam search decoder on ``log(y_pred + epsilon())``. Returns ``([decoded], log_prob)``:
+    a list of ``top_paths`` (one when ``greedy``) int64 ``(batch, steps)`` label tensors
+    padded with -1, best first, and ``(batch, top_paths)`` scores (greedy: ``(batch, 1)``,
+    minus the sum of the chosen log-probabilities; beam search: the paths'
+    log-probabilities). As TensorFlow 1's beam search, a label repeated in a beam's path is
+    returned once."""
+    from convnp.keras import ops_nn
+    from convnp.ops import ctc_decode as _ctc
+
+    who = "keras.backend.ctc_decode"
+    beam_width = ops_nn._whole_number(beam_width, "beam_width", 1, who)
+    top_paths = ops_nn._whole_number(top_paths, "top_paths", 1, who)
+    if not greedy and top_paths > beam_width:
+        raise ValueError(f"{who}: top_paths ({top_paths}) must be at most beam_width "
+                         f"({beam_width})")
+    probs, lengths = ops_nn._decode_arguments(y_pred, input_length, who)
+    log_probs = np.log(probs.astype(np.float32) + np.float32(epsilon()))
+    blank = probs.shape[2] - 1
+    if greedy:
+        decoded, score = _ctc.greedy_decode(log_probs, lengths, blank)
+    else:
+        decoded, score = _ctc.beam_search_decode(log_probs, lengths, blank, beam_width,
+                                                 top_paths, merge_repeated=True)
+    return ([_ops.constant(path) for path in decoded],
+            _ops.constant(score.astype(np.float32)))
+
+
 # called on KerasTensors, the math functions become layers of the model being built
 _symbolic.accept_keras_tensors(globals(), skip=(
     "clear_session", "epsilon", "floatx", "set_floatx", "image_data_format",
@@ -790,4 +844,4 @@ _symbolic.accept_keras_tensors(globals(), skip=(
     "zeros", "ones", "arange", "backend", "dtype", "eval", "batch_get_value",
     "batch_set_value", "update", "update_add", "update_sub", "moving_average_update", "eye",
     "random_bernoulli", "truncated_normal", "map_fn", "foldl", "foldr", "stop_gradient",
-    "cast_to_floatx", "dropout", "in_top_k"))
+    "cast_to_floatx", "dropout", "in_top_k", "ctc_decode"))

@@ -1846,7 +1846,7 @@ nn = _namespace("nn", "keras.ops.nn: activations, convolutions, pooling, losses.
     "sparse_categorical_crossentropy swish tanh_shrink soft_shrink hard_shrink sparse_plus "
     "squareplus celu glu hard_tanh threshold layer_normalization rms_normalization "
     "adaptive_average_pool adaptive_max_pool depth_to_space space_to_depth fold unfold psnr "
-    "sparse_sigmoid sparsemax ctc_loss"))
+    "sparse_sigmoid sparsemax ctc_loss ctc_decode"))
 numpy = _namespace("numpy", "keras.ops.numpy: NumPy-named tensor functions.", _pick(
     "abs add all any arange argmax argmin argsort average bincount broadcast_to ceil clip "
     "concatenate cos cumsum diag divide divide_no_nan einsum equal exp expand_dims eye flip "

@@ -1,8 +1,9 @@
 """Keras 3's newer ``keras.ops`` / ``keras.ops.nn`` functions for CNN code: ``custom_gradient``,
 ``depth_to_space``/``space_to_depth``, ``psnr``, the adaptive pools, ``fold``/``unfold``
 (PyTorch's channels_first layout, as Keras defines them), ``sparsemax`` and
-``sparse_sigmoid``, ``ctc_loss``. Values, dtypes and gradients follow Keras 3.15 on TensorFlow
-(``tests/fixtures/keras_ops_parity.npz``). Re-exported by `convnp.keras.ops`.
+``sparse_sigmoid``, ``ctc_loss``, ``ctc_decode``. Values, dtypes and gradients follow Keras 3.15
+on TensorFlow (``tests/fixtures/keras_ops_parity.npz``, ``tests/fixtures/ctc_decode.npz``).
+Re-exported by `convnp.keras.ops`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import numpy as np
 
 from convnp.ops import adaptive_pool as _adaptive
+from convnp.ops import ctc_decode as _ctc_decode
 from convnp.tensor import eager as _eager
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
@@ -401,6 +403,82 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     out = losses.astype(np.float32).astype(dtype)
     return _ops._op(out, [output],
                     lambda g: [(np.asarray(g)[:, None, None] * grads).astype(dtype)])
+
+
+
+def _whole_number(value, name: str, minimum: int, who: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{who}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _decode_arguments(inputs, sequence_lengths, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """``inputs`` as a float array ``(batch, steps, classes)`` and ``sequence_lengths`` as
+    ints ``(batch,)`` within ``[0, steps]``, or a clear error."""
+    scores = np.asarray(_arr(inputs))
+    if scores.ndim != 3:
+        raise ValueError(f"{who} expects inputs of shape (batch_size, max_length, num_classes), "
+                         f"got shape {scores.shape}")
+    if scores.dtype.kind not in "fiub":
+        raise TypeError(f"{who} expects float inputs, got {scores.dtype}")
+    if scores.shape[2] < 1:
+        raise ValueError(f"{who}: inputs have no classes (shape {scores.shape})")
+    lengths = np.asarray(_arr(sequence_lengths))
+    if lengths.shape != (scores.shape[0],):
+        raise ValueError(f"{who} expects sequence lengths of shape ({scores.shape[0]},) (one per "
+                         f"sequence of the batch), got shape {lengths.shape}")
+    if lengths.dtype.kind not in "fiu" or not np.all(lengths == np.round(lengths)):
+        raise TypeError(f"{who} expects whole-number sequence lengths, got {lengths!r}")
+    lengths = lengths.astype(np.int64)
+    if np.any(lengths < 0) or np.any(lengths > scores.shape[1]):
+        raise ValueError(f"{who}: sequence lengths must be within [0, {scores.shape[1]}] (the "
+                         f"inputs' max_length), got {lengths.tolist()}")
+    return scores, lengths
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+               merge_repeated=True, mask_index=0):
+    """Decode CTC outputs ``inputs`` ``(batch, max_length, num_classes)`` read up to
+    ``sequence_lengths`` ``(batch,)``, ``mask_index`` the blank class (None: the last one).
+
+    ``"greedy"``: each step's best class, blanks dropped and (``merge_repeated``) a class
+    equal to the step before's; decoded ``(1, batch, max_length)``, scores ``(batch, 1)``:
+    minus the sum of the chosen inputs. ``"beam_search"``: TensorFlow's prefix beam search
+    over the softmax of ``inputs`` (log-softmax per step; ``merge_repeated`` is not used, as
+    in Keras on TensorFlow), ``beam_width`` prefixes kept; decoded
+    ``(top_paths, batch, max_length)`` best first, scores ``(batch, top_paths)``: their
+    log-probabilities. Labels are int32, padded with -1; scores float32 (float64 for float64
+    inputs). Keras 3.15 on TensorFlow gives the same (``tests/fixtures/ctc_decode.npz``)."""
+    who = "keras.ops.ctc_decode"
+    if strategy not in ("greedy", "beam_search"):
+        raise ValueError(f"{who}: invalid strategy {strategy!r}. Supported values are "
+                         "'greedy' and 'beam_search'.")
+    beam_width = _whole_number(beam_width, "beam_width", 1, who)
+    top_paths = _whole_number(top_paths, "top_paths", 1, who)
+    if strategy == "beam_search" and top_paths > beam_width:
+        raise ValueError(f"{who}: top_paths ({top_paths}) must be at most beam_width "
+                         f"({beam_width})")
+    if not isinstance(merge_repeated, (bool, np.bool_)):
+        raise TypeError(f"{who}: merge_repeated must be a bool, got {merge_repeated!r}")
+    scores, lengths = _decode_arguments(inputs, sequence_lengths, who)
+    classes = scores.shape[2]
+    if mask_index is None:
+        blank = classes - 1
+    elif isinstance(mask_index, bool) or not isinstance(mask_index, (int, np.integer)) or not (
+            -classes <= mask_index < classes):
+        raise ValueError(f"{who}: mask_index must be None or a class index in [{-classes}, "
+                         f"{classes}), got {mask_index!r}")
+    else:
+        blank = int(mask_index) % classes
+    dtype = np.dtype(np.float64) if scores.dtype == np.float64 else np.dtype(np.float32)
+    scores = scores.astype(dtype)
+    if strategy == "greedy":
+        decoded, score = _ctc_decode.greedy_decode(scores, lengths, blank,
+                                                   bool(merge_repeated))
+    else:
+        decoded, score = _ctc_decode.beam_search_decode(scores, lengths, blank, beam_width,
+                                                        top_paths)
+    return (_ops.constant(decoded.astype(np.int32)), _ops.constant(score.astype(dtype)))
 
 
 _symbolic.accept_keras_tensors(globals(), skip=("custom_gradient",))
