@@ -89,3 +89,20 @@ def test_a_user_layer_that_adds_nothing_is_refused_at_the_first_step():
         model.fit(x, y, verbose=0)
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_dataset_of_inputs_alone_trains_on_added_losses():
+    """keras.io's captcha OCR model: compiled with no loss, fit on a Dataset of input dicts
+    without targets (its CTC layer adds the loss)."""
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer="adam")
+    model.fit(x, y, verbose=0, shuffle=False, epochs=2, batch_size=4)
+    inputs_only = tf.data.Dataset.from_tensor_slices(x).batch(4)
+    np.testing.assert_allclose(model.evaluate(inputs_only, verbose=0), KERAS_FIT_X_ONLY,
+                               rtol=1e-6)
+    history = model.fit(inputs_only, verbose=0, epochs=1)
+    np.testing.assert_allclose(history.history["loss"], KERAS_FIT_X_ONLY, rtol=1e-6)
+    model.compile(optimizer="adam", loss="mse")  # a compiled loss needs the targets
+    with pytest.raises(ValueError, match=r"\(x, y\) pairs"):
+        model.fit(inputs_only, verbose=0)

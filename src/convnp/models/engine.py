@@ -737,6 +737,8 @@ class Engine:
             return
         self._check_input_shapes([a.shape for a in xs])
         if yb is None:
+            if not self._has_loss():  # compiled with no loss: model.losses alone, as Keras
+                return
             raise ValueError(f"{method}(): the Dataset must yield (x, y) pairs, got inputs only")
         ys = yb if isinstance(yb, list) else [yb]
         for t in ys:
