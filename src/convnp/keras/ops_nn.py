@@ -405,7 +405,6 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
                     lambda g: [(np.asarray(g)[:, None, None] * grads).astype(dtype)])
 
 
-
 def _whole_number(value, name: str, minimum: int, who: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{who}: {name} must be an int >= {minimum}, got {value!r}")
