@@ -321,17 +321,14 @@ def test_initial_state_gradients_float64_and_in_fit():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
-def test_bad_initial_states_and_masks_are_refused():
+def test_bad_initial_states_are_refused():
     layer = layers.ConvLSTM2D(2, 3, padding="same")
     x = np.zeros((1, 2, 4, 4, 1), dtype="float32")
     with pytest.raises(ValueError, match=r"initial state c must have shape \(1, 4, 4, 2\)"):
         layer(x, initial_state=[np.zeros((1, 4, 4, 2)), np.zeros((1, 4, 4, 3))])
     with pytest.raises(ValueError, match=r"must be a list \[h, c\] .*, got a list of 1"):
         layer(x, initial_state=[np.zeros((1, 4, 4, 2))])
-    with pytest.raises(ValueError, match="mask= is not supported"):
-        layer(keras.Input((2, 4, 4, 1)), mask=np.ones((1, 2), dtype=bool))
-    with pytest.raises(ValueError, match="mask= is not supported"):  # from a Masking layer
-        layer(layers.Masking()(keras.Input((2, 4, 4, 1))))
+    # masks: tests/layers/test_conv_lstm_masks.py
 
 
 def test_in_a_model_under_a_gradient_tape(expected):

@@ -14,6 +14,13 @@ LSTM whose matrix products are convolutions; with ``x_t`` the frame at step ``t`
 starting from ``h = c = 0``. The output is ``h`` of the last step, or of every step with
 ``return_sequences``; ``return_state`` adds the last ``h`` and ``c``.
 
+A mask (``layer(x, mask=m)``, or the mask a `Masking` layer gives its output) works as in
+Keras's recurrent loop: where it is False a step keeps the states it had and outputs what
+the step before output (zeros before the first kept step; zeros always with
+``zero_output_for_mask``). A ``(batch, time)`` mask masks whole steps; a ``(batch, time,
+*positions)`` one (what `Masking` makes of frames) masks each position of the states, so the
+output must keep the frames' sizes there. The sequence output carries the mask on.
+
 The call is written in tensor ops, so a tape differentiates it (the layer is one recorded call
 in a model's graph, like a user's layer; `convnp.layers.taped`). The input convolution runs
 once over all the steps (time folded into the batch); only the recurrent one runs per step.
@@ -30,7 +37,7 @@ import numpy as np
 
 import convnp.random
 from convnp import constraints, regularizers
-from convnp.layers import _three_d, _utils, taped
+from convnp.layers import _masks, _three_d, _utils, taped
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 
@@ -113,11 +120,11 @@ class ConvLSTM(Layer):
             order, as Keras gives it).
         stateful: only False (convnp keeps no state between calls).
         unroll: accepted, with no effect (the loop always runs step by step).
-        zero_output_for_mask: accepted (masks are refused).
+        zero_output_for_mask: masked steps output zeros (else the previous output).
 
-    Call: ``layer(inputs, initial_state=None, training=None)``; ``initial_state`` is ``[h,
-    c]``, each ``(batch, *out_spatial, filters)`` (zeros when not given), and gets its
-    gradient.
+    Call: ``layer(inputs, initial_state=None, mask=None, training=None)``; ``initial_state``
+    is ``[h, c]``, each ``(batch, *out_spatial, filters)`` (zeros when not given), and gets
+    its gradient; ``mask`` is booleans ``(batch, time)`` (or ``(batch, time, *positions)``).
 
     Shapes: ``(batch, time, *spatial, channels)`` -> ``(batch, *out_spatial, filters)``, or
     ``(batch, time, *out_spatial, filters)`` with ``return_sequences``; ``out_spatial`` is
@@ -126,6 +133,7 @@ class ConvLSTM(Layer):
     """
 
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
+    supports_masking = True
     rank = 0  # spatial axes: set by the subclasses
 
     activation = _utils.ActivationAttribute()
@@ -208,7 +216,8 @@ class ConvLSTM(Layer):
         """Keras stores the weights under the layer's ``cell``."""
         return {"cell": self.cell}
 
-    def compute_output_shape(self, input_shape):
+    def _state_shape(self, input_shape) -> tuple:
+        """``(batch, *out_spatial, filters)``: the shape of ``h`` and ``c``."""
         from convnp.ops.padding import layer_window_axes
 
         cls = type(self).__name__
@@ -219,24 +228,26 @@ class ConvLSTM(Layer):
                                        self.padding)
         except ValueError as error:
             raise ValueError(f"{cls} '{self.name}': {error}") from None
-        state = (input_shape[0], *out, self.filters)
-        output = (input_shape[0], input_shape[1], *out, self.filters) \
+        return (input_shape[0], *out, self.filters)
+
+    def compute_output_shape(self, input_shape):
+        state = self._state_shape(input_shape)
+        output = (input_shape[0], input_shape[1], *state[1:]) \
             if self.return_sequences else state
         return [output, state, state] if self.return_state else output
 
     # -- the call --------------------------------------------------------------------------------
 
-    def __call__(self, inputs, *args, mask=None, **kwargs):
-        if mask is None:  # a Masking layer's, carried on the input
-            mask = getattr(inputs, "_keras_mask", None)
-        if mask is not None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': mask= is not supported by "
-                             "convnp's ConvLSTM layers")
-        return super().__call__(inputs, *args, **kwargs)
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the (first) input's mask for the sequence output, none for the last
+        output or the states."""
+        mask = _masks.flat(mask)[0]
+        output_mask = mask if self.return_sequences else None
+        return [output_mask, None, None] if self.return_state else output_mask
 
-    def call(self, inputs, initial_state=None, training: bool = False):
+    def call(self, inputs, initial_state=None, mask=None, training: bool = False):
         return taped.run_taped(
-            self, lambda x: self._run(x, initial_state, bool(training)), inputs)
+            self, lambda x: self._run(x, initial_state, mask, bool(training)), inputs)
 
     backward = taped.taped_backward
 
@@ -281,9 +292,34 @@ class ConvLSTM(Layer):
             states.append(state if state.dtype == self.dtype else cast(state, self.dtype))
         return states
 
-    def _run(self, x, initial_state, training: bool):
+    def _keep(self, mask, batch: int, steps: int, state_shape: tuple):
+        """The mask as booleans, one array per step broadcasting against the states, or
+        None. A ``(batch, time)`` mask keeps or masks whole steps; a longer one (`Masking`
+        on frames gives ``(batch, time, *spatial)``) masks each state position, as Keras's
+        loop does (its trailing sizes must then be the states' or 1)."""
+        if mask is None:
+            return None
+        cls = type(self).__name__
+        keep = np.asarray(mask).astype(bool)
+        if (keep.ndim < 2 or keep.shape[:2] != (batch, steps)
+                or keep.ndim > len(state_shape) + 1):
+            raise ValueError(f"{cls} '{self.name}': mask must have shape (batch, time) = "
+                             f"{(batch, steps)} (or (batch, time, *positions) matching the "
+                             f"states {state_shape[1:]}), got {keep.shape}")
+        per_step = keep.shape[:1] + keep.shape[2:]
+        per_step += (1,) * (len(state_shape) - len(per_step))
+        if any(m not in (1, s) for m, s in zip(per_step, state_shape)):
+            raise ValueError(f"{cls} '{self.name}': a mask of shape {keep.shape} does not fit "
+                             f"the states of shape {state_shape} (a mask per position needs "
+                             "the output to keep the frames' sizes: padding \"same\", "
+                             "strides 1)")
+        if self.go_backwards:
+            keep = keep[:, ::-1]
+        return [keep[:, t].reshape(per_step) for t in range(steps)]
+
+    def _run(self, x, initial_state, mask, training: bool):
         from convnp.keras import ops as kops
-        from convnp.tensor.ops import cast, reshape, split, stack, unstack
+        from convnp.tensor.ops import cast, reshape, split, stack, unstack, where
 
         cls = type(self).__name__
         if np.result_type(x) != self.dtype:
@@ -292,6 +328,9 @@ class ConvLSTM(Layer):
         if steps == 0:
             raise ValueError(f"{cls} '{self.name}': the input has no time steps, got shape "
                              f"{tuple(np.shape(x))}")
+        state_shape = tuple(int(d) for d in
+                            self._state_shape((batch, steps, *spatial, channels)))
+        keep = self._keep(mask, batch, steps, state_shape)  # checked before any work
         if self.go_backwards:
             x = x[:, ::-1]
         cell = self.cell
@@ -310,22 +349,33 @@ class ConvLSTM(Layer):
             x, cell.kernel, None if masks is None else [m[:, None] for m in masks], input_conv)
         if cell.bias is not None:
             projected = projected + cell.bias
-        state_shape = (batch, *np.shape(projected)[2:-1], self.filters)
         recurrent_masks = self._masks(self.recurrent_dropout, state_shape, training)
         gate, act = self.recurrent_activation, self.activation
         h = c = None  # the zero initial state: its terms are left out
         if initial_state is not None:
             h, c = self._initial_states(initial_state, state_shape)
+        zeros = np.zeros(state_shape, dtype=self.dtype)
+        previous = zeros  # Keras's output before the first step
         outputs = []
-        for z in unstack(projected, axis=1):  # one record for all the steps
+        for t, z in enumerate(unstack(projected, axis=1)):  # one record for all the steps
             if h is not None:
                 z = z + self._gates(h, cell.recurrent_kernel, recurrent_masks, recurrent_conv)
             i, f, g, o = split(z, 4, axis=-1)
             new = gate(i) * act(g)
-            c = new if c is None else gate(f) * c + new
-            h = gate(o) * act(c)
-            outputs.append(h)
-        output = stack(outputs, axis=1) if self.return_sequences else h
+            new_c = new if c is None else gate(f) * c + new
+            new_h = gate(o) * act(new_c)
+            if keep is None:
+                h, c = new_h, new_c
+                outputs.append(h)
+                continue
+            # a masked step keeps the states and outputs the step before's output
+            # (zeros with zero_output_for_mask), as Keras's loop does
+            kept = keep[t]
+            c = where(kept, new_c, zeros if c is None else c)
+            h = where(kept, new_h, zeros if h is None else h)
+            previous = where(kept, new_h, zeros if self.zero_output_for_mask else previous)
+            outputs.append(previous)
+        output = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [output, h, c] if self.return_state else output
 
     # -- config ----------------------------------------------------------------------------------
