@@ -240,12 +240,114 @@ def wav_bytes(fmt_tag=1, channels=1, width=2, declared=None, data=b"\0\0" * 4):
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + body
 
 
+def chunk(name: bytes, payload: bytes) -> bytes:
+    """A RIFF chunk, padded to an even size."""
+    return name + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) % 2)
+
+
+#: the sub-format GUIDs of WAVE_FORMAT_EXTENSIBLE (KSDATAFORMAT_SUBTYPE_PCM, _IEEE_FLOAT)
+GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
+PCM_GUID = struct.pack("<H", 1) + GUID_TAIL
+FLOAT_GUID = struct.pack("<H", 3) + GUID_TAIL
+
+
+def riff(fmt_tag, channels, bits, data, guid=None, valid_bits=None, extra=(), declared=None):
+    """A WAV file's bytes written by hand: ``fmt `` (format ``fmt_tag``; for 0xFFFE the
+    extension with ``guid``; for 3 an 18-byte chunk), the ``extra`` chunks, then ``data``."""
+    block = channels * ((bits + 7) // 8)
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, 8000, 8000 * block, block, bits)
+    if fmt_tag == 0xFFFE:
+        fmt += struct.pack("<HHI", 22, valid_bits or bits, 0) + guid
+    elif fmt_tag == 3:
+        fmt += struct.pack("<H", 0)
+    body = chunk(b"fmt ", fmt) + b"".join(extra)
+    if declared is None:
+        body += chunk(b"data", data)
+    else:
+        body += b"data" + struct.pack("<I", declared) + data
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+
+
+def read_all(tmp_path, content: bytes, **kwargs) -> np.ndarray:
+    folder = tmp_path / "c"
+    folder.mkdir(exist_ok=True)
+    (folder / "x.wav").write_bytes(content)
+    ds = tf.keras.utils.audio_dataset_from_directory(tmp_path, verbose=False, shuffle=False,
+                                                     **kwargs)
+    x, _ = next(iter(ds))
+    assert np.asarray(x).dtype == np.float32
+    return np.asarray(x)[0]
+
+
+FLOATS = np.array([[0.5, -0.25], [1.5, -2.0], [1e-8, 0.0], [-1.0, 0.999]])
+
+
+@pytest.mark.parametrize("dtype", ["<f4", "<f8"])
+def test_ieee_float_wav_samples_are_read_as_they_are(tmp_path, dtype):
+    """Format 3, 32 and 64-bit: the samples as float32, not scaled nor clipped (TensorFlow's
+    decode_wav refuses these files; this is the usual reading)."""
+    bits = 8 * np.dtype(dtype).itemsize
+    fact = chunk(b"fact", struct.pack("<I", len(FLOATS)))  # float files usually carry one
+    x = read_all(tmp_path, riff(3, 2, bits, FLOATS.astype(dtype).tobytes(), extra=[fact]))
+    np.testing.assert_array_equal(x, FLOATS.astype(dtype).astype(np.float32))
+
+
+def test_wave_format_extensible_pcm_and_float(tmp_path):
+    ints = np.array([[100, -32768], [32767, 0], [-1, 7]], "<i2")
+    plain = read_all(tmp_path, riff(1, 2, 16, ints.tobytes()))
+    np.testing.assert_array_equal(plain, ints / 32768.0)
+    assert np.array_equal(read_all(tmp_path, riff(0xFFFE, 2, 16, ints.tobytes(), PCM_GUID)),
+                          plain)
+    # 24-bit containers holding 20 valid bits: scaled by the container, as a 24-bit file
+    three = bytes([0x00, 0x00, 0x80, 0x10, 0x00, 0x00])
+    np.testing.assert_array_equal(
+        read_all(tmp_path, riff(0xFFFE, 1, 24, three, PCM_GUID, valid_bits=20))[:, 0],
+        np.array([-(1 << 23), 0x10], np.float32) / (1 << 23))
+    floats = FLOATS.astype("<f4")
+    np.testing.assert_array_equal(
+        read_all(tmp_path, riff(0xFFFE, 2, 32, floats.tobytes(), FLOAT_GUID)), floats)
+
+
+def test_chunks_before_the_data_are_skipped_with_their_padding(tmp_path):
+    ints = np.array([[3], [-4], [5]], "<i2")
+    listed = chunk(b"LIST", b"INFOabc")  # odd size: a pad byte follows
+    x = read_all(tmp_path, riff(1, 1, 16, ints.tobytes(), extra=[listed, chunk(b"junk", b"")]))
+    np.testing.assert_array_equal(x, ints / 32768.0)
+    # and the stdlib's own file reads the same
+    write_wav(str(tmp_path / "c" / "x.wav"), ints)
+    ds = tf.keras.utils.audio_dataset_from_directory(tmp_path, verbose=False, shuffle=False)
+    np.testing.assert_array_equal(np.asarray(next(iter(ds))[0])[0], x)
+
+
+def test_float_wav_cut_and_padded_to_output_sequence_length(tmp_path):
+    floats = FLOATS.astype("<f4")
+    content = riff(3, 2, 32, floats.tobytes())
+    np.testing.assert_array_equal(read_all(tmp_path, content, output_sequence_length=2),
+                                  floats[:2])
+    padded = read_all(tmp_path, content, output_sequence_length=6)
+    np.testing.assert_array_equal(padded, np.concatenate([floats, np.zeros((2, 2))]))
+
+
 @pytest.mark.parametrize("content, match", [
-    (wav_bytes(fmt_tag=3, width=4), "floating-point"),
-    (wav_bytes(fmt_tag=0xFFFE), "only integer PCM"),
+    (wav_bytes(fmt_tag=6, width=1),
+     r"format code 6 \(A-law\) is not supported; integer PCM \(format 1.*IEEE float"),
+    (wav_bytes(fmt_tag=0x55), r"format code 85 \(MPEG layer 3\) is not supported"),
+    (wav_bytes(fmt_tag=0xFFFE), "WAVE_FORMAT_EXTENSIBLE fmt chunk has 16 bytes, at least 40"),
+    (riff(0xFFFE, 1, 8, b"\0", struct.pack("<H", 6) + GUID_TAIL),
+     "sub-format GUID 0600000000001000800000aa00389b71 is not supported"),
+    (riff(3, 1, 16, b"\0\0"), "16-bit floating-point samples; 32 or 64-bit IEEE float"),
+    (riff(1, 1, 40, b"\0" * 5), "40-bit PCM samples"),
     (wav_bytes(declared=2**31 - 2), "declares 2147483646 bytes of samples but only 8"),
+    (riff(3, 1, 32, b"\0" * 8, declared=2**32 - 4),
+     "declares 4294967292 bytes of samples but only 8"),
+    (riff(1, 0, 16, b""), "declares 0 channels"),
+    (b"RIFX" + wav_bytes()[4:], "RIFX files are not supported"),
     (wav_bytes()[:30], "header is truncated"),
-    (b"not a wav file at all", "cannot read WAV file"),
+    (b"RIFF\4\0\0\0WAVE" + chunk(b"fmt ", wav_bytes()[20:36]), "it has no data chunk"),
+    (b"RIFF\4\0\0\0WAVE" + chunk(b"data", b"\0\0"), "data chunk comes before any fmt"),
+    (b"RIFF\4\0\0\0WAVE" + b"fmt " + struct.pack("<I", 2**31),
+     "fmt chunk declares 2147483648 bytes"),
+    (b"not a wav file at all", "does not start with a RIFF WAVE header"),
 ])
 def test_corrupt_wav_is_a_clear_error(tmp_path, content, match):
     (tmp_path / "c").mkdir()

@@ -1,10 +1,15 @@
 """``keras.utils.audio_dataset_from_directory``: a `convnp.data.Dataset` of the ``.wav``
-files under a folder, one sub-folder per class, decoded with Python's `wave` module.
+files under a folder, one sub-folder per class (the RIFF chunks read here, NumPy decoding the
+samples).
 
 Samples are float32 in ``[-1, 1]`` with shape ``(samples, channels)``, as
-``tf.audio.decode_wav`` gives them (16-bit values divided by 32768). Keras reads 16-bit PCM
-only; convnp also reads 8-bit (unsigned), 24-bit and 32-bit integer PCM, scaled the same way
-(by ``2 ** (bits - 1)``). Floating-point and compressed WAV files are refused.
+``tf.audio.decode_wav`` gives them (16-bit values divided by 32768). Keras (TensorFlow's
+``decode_wav``) reads 16-bit PCM only, with a plain 16- or 18-byte format chunk; convnp also
+reads 8-bit (unsigned), 24-bit and 32-bit integer PCM, scaled the same way (by ``2 ** (bits -
+1)``), IEEE float samples (format code 3, 32 or 64-bit: taken as they are, as float32; the
+common reading, e.g. soundfile's and scipy's, for files TensorFlow refuses), and
+WAVE_FORMAT_EXTENSIBLE files whose sub-format is PCM or IEEE float. Other formats (A-law,
+mu-law, ADPCM, ...) are refused.
 
 Each file's header is read and checked when the function is called (a truncated file, or one
 whose data chunk declares more bytes than the file holds, is a ValueError naming it, before
@@ -19,7 +24,6 @@ from __future__ import annotations
 
 import os
 import struct
-import wave
 
 import numpy as np
 
@@ -77,7 +81,7 @@ def audio_dataset_from_directory(
     Raises:
         FileNotFoundError: no such directory.
         ValueError: a bad argument, no ``.wav`` files, an unreadable, truncated,
-            floating-point or compressed WAV file (named), a file at another
+            compressed or otherwise unsupported WAV file (named), a file at another
             ``sampling_rate``, or files with different channel counts in a batched dataset.
     """
     labels, label_mode = check_common_arguments(_WHAT, labels, label_mode, class_names,
@@ -140,56 +144,138 @@ def audio_dataset_from_directory(
 
 
 class WavHeader:
-    """What `read_wav_header` found: path, channels, sample width in bytes, rate, frames, and
-    where the samples start in the file."""
+    """What `read_wav_header` found: path, channels, sample width in bytes, whether the
+    samples are IEEE floats, rate, frames, and where the samples start in the file."""
 
-    __slots__ = ("channels", "frames", "offset", "path", "rate", "width")
+    __slots__ = ("channels", "float", "frames", "offset", "path", "rate", "width")
 
-    def __init__(self, path, channels, width, rate, frames, offset):
+    def __init__(self, path, channels, width, rate, frames, offset, float=False):
         self.path, self.channels, self.width = path, channels, width
         self.rate, self.frames, self.offset = rate, frames, offset
+        self.float = float
+
+
+_PCM, _IEEE_FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+#: the 14 bytes after the format code in a WAVE_FORMAT_EXTENSIBLE sub-format GUID
+#: (KSDATAFORMAT_SUBTYPE_PCM is code 1 with them, ..._IEEE_FLOAT code 3)
+_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
+#: names of some formats that are refused, for the message
+_FORMAT_NAMES = {2: "Microsoft ADPCM", 6: "A-law", 7: "mu-law", 0x11: "IMA ADPCM",
+                 0x31: "GSM 6.10", 0x50: "MPEG", 0x55: "MPEG layer 3"}
+_SUPPORTED = ("integer PCM (format 1: 8, 16, 24 or 32-bit) and IEEE float (format 3: "
+              "32 or 64-bit), plain or WAVE_FORMAT_EXTENSIBLE, are supported")
+#: a format chunk longer than this is taken for a corrupt file (WAVE_FORMAT_EXTENSIBLE's is 40)
+_MAX_FMT = 1024
+
+
+class _Bad(Exception):
+    """A reason a WAV header is refused (made into the ValueError naming the file)."""
+
+
+def _format(chunk: bytes) -> tuple[int, int, int, int]:
+    """``(format code 1 or 3, channels, rate, bits per sample)`` of a ``fmt `` chunk,
+    WAVE_FORMAT_EXTENSIBLE resolved to its sub-format."""
+    if len(chunk) < 16:
+        raise _Bad(f"its fmt chunk has {len(chunk)} bytes, at least 16 expected")
+    code, channels, rate, _, _, bits = struct.unpack("<HHIIHH", chunk[:16])
+    if code == _EXTENSIBLE:
+        if len(chunk) < 40:
+            raise _Bad(f"its WAVE_FORMAT_EXTENSIBLE fmt chunk has {len(chunk)} bytes, at "
+                       f"least 40 expected")
+        guid = chunk[24:40]
+        sub = struct.unpack("<H", guid[:2])[0]
+        if guid[2:] != _GUID_TAIL or sub not in (_PCM, _IEEE_FLOAT):
+            raise _Bad(f"WAVE_FORMAT_EXTENSIBLE with sub-format GUID {guid.hex()} is not "
+                       f"supported (only the PCM and IEEE float sub-formats are); "
+                       f"{_SUPPORTED}")
+        code = sub
+    if code not in (_PCM, _IEEE_FLOAT):
+        name = _FORMAT_NAMES.get(code)
+        raise _Bad(f"format code {code}{f' ({name})' if name else ''} is not supported; "
+                   f"{_SUPPORTED}")
+    if channels < 1:
+        raise _Bad(f"it declares {channels} channels; at least one is needed")
+    if code == _PCM and not 1 <= bits <= 32:  # 12-bit samples sit in 16-bit words, ...
+        raise _Bad(f"it has {bits}-bit PCM samples; 8, 16, 24 or 32-bit PCM is supported")
+    if code == _IEEE_FLOAT and bits not in (32, 64):
+        raise _Bad(f"it has {bits}-bit floating-point samples; 32 or 64-bit IEEE float is "
+                   f"supported")
+    return code, channels, rate, bits
+
+
+def _parse(f, size: int) -> tuple:
+    """``(code, channels, rate, bits, data offset, data bytes)`` read chunk by chunk; no
+    size read from the file is used before it is checked against ``size``."""
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        if len(head) == 12 and head[:4] in (b"RIFX", b"RF64"):
+            raise _Bad(f"{head[:4].decode()} files are not supported (only RIFF WAVE)")
+        if head and len(head) < 12 and b"RIFF".startswith(head[:4]):
+            raise EOFError
+        raise _Bad("it does not start with a RIFF WAVE header")
+    fmt = None
+    position = 12
+    while True:
+        chunk = f.read(8)
+        if len(chunk) < 8:
+            if fmt is None or len(chunk):
+                raise EOFError
+            raise _Bad("it has no data chunk")
+        name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        position += 8
+        if name == b"data":
+            if fmt is None:
+                raise _Bad("its data chunk comes before any fmt chunk")
+            return (*fmt, position, length)
+        if name == b"fmt ":
+            if length > _MAX_FMT:
+                raise _Bad(f"its fmt chunk declares {length} bytes (at most {_MAX_FMT} "
+                           f"expected)")
+            body = f.read(length)
+            if len(body) < length:
+                raise EOFError
+            fmt = _format(body)
+        skip = length + (length & 1)  # chunks are padded to an even size
+        if position + skip > size:
+            raise EOFError
+        position += skip
+        f.seek(position)
 
 
 def read_wav_header(path) -> WavHeader:
-    """The header of a PCM WAV file, checked against the file's size.
+    """The header of a PCM or IEEE float WAV file (plain or WAVE_FORMAT_EXTENSIBLE), checked
+    against the file's size.
 
     Raises:
-        ValueError: not a readable WAV file, floating-point or compressed samples, a width
-            other than 1-4 bytes, or a data chunk larger than what the file holds.
+        ValueError: not a readable WAV file, compressed samples or another format, a width
+            other than 8-32-bit PCM or 32/64-bit float, or a data chunk larger than what the
+            file holds.
     """
-    size = os.path.getsize(path)
     try:
-        with open(path, "rb") as f, wave.open(f) as w:
-            offset = f.tell()  # wave stops right after the data chunk's header
-            channels, width = w.getnchannels(), w.getsampwidth()
-            rate, frames = w.getframerate(), w.getnframes()
-    except wave.Error as exc:
-        text = str(exc)
-        if text == "unknown format: 3":
-            text = "floating-point samples (format 3); only integer PCM is supported"
-        elif text.startswith("unknown format"):
-            text += " (only integer PCM WAV files are supported, not compressed or " \
-                    "WAVE_FORMAT_EXTENSIBLE ones)"
-        raise ValueError(f"{_WHAT}: cannot read WAV file {path}: {text}") from None
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            code, channels, rate, bits, offset, length = _parse(f, size)
+    except _Bad as exc:
+        raise ValueError(f"{_WHAT}: cannot read WAV file {path}: {exc}") from None
     except (EOFError, struct.error) as exc:
         raise ValueError(f"{_WHAT}: cannot read WAV file {path}: the header is truncated "
                          f"({type(exc).__name__})") from None
     except OSError as exc:
         raise ValueError(f"{_WHAT}: cannot read WAV file {path}: {exc}") from None
-    if width not in (1, 2, 3, 4) or channels < 1:
-        raise ValueError(f"{_WHAT}: WAV file {path} has {width}-byte samples and {channels} "
-                         f"channels; 8, 16, 24 or 32-bit PCM with at least one channel "
-                         f"is supported")
+    width = (bits + 7) // 8
+    frames = length // (channels * width)
     declared = frames * channels * width
     if offset + declared > size:
         raise ValueError(f"{_WHAT}: WAV file {path} is truncated or corrupt: its data chunk "
                          f"declares {declared} bytes of samples but only "
                          f"{max(size - offset, 0)} follow the header")
-    return WavHeader(os.fspath(path), channels, width, rate, frames, offset)
+    return WavHeader(os.fspath(path), channels, width, rate, frames, offset,
+                     float=code == _IEEE_FLOAT)
 
 
 def decode_wav(header: WavHeader, length: int | None = None) -> np.ndarray:
-    """float32 ``(samples, channels)`` in ``[-1, 1]``, cut or zero-padded to ``length``."""
+    """float32 ``(samples, channels)``: integer PCM scaled into ``[-1, 1]``, float samples
+    as they are (cast to float32); cut or zero-padded to ``length``."""
     frames = header.frames if length is None else min(header.frames, length)
     count = frames * header.channels
     with open(header.path, "rb") as f:
@@ -198,7 +284,9 @@ def decode_wav(header: WavHeader, length: int | None = None) -> np.ndarray:
     if len(raw) != count * header.width:
         raise ValueError(f"{_WHAT}: WAV file {header.path} changed or was truncated after "
                          f"it was listed")
-    if header.width == 1:  # 8-bit WAV is unsigned
+    if header.float:
+        values = np.frombuffer(raw, "<f4" if header.width == 4 else "<f8").astype(np.float32)
+    elif header.width == 1:  # 8-bit WAV is unsigned
         values = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif header.width == 3:
         b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
