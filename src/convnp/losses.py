@@ -178,13 +178,49 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
+def keras_weights(shape: tuple, sample_weight, dtype, what: str,
+                  against: str = "the per-sample loss shape") -> np.ndarray:
+    """``sample_weight`` over values of ``shape`` (per-sample losses, or a mask) as Keras 3
+    combines them: its ``squeeze_or_expand_to_same_rank`` (a last axis of size 1 dropped or
+    added when the ranks differ by one; a ``(batch,)`` weight on ``(batch, 1)`` values
+    becomes ``(batch, 1)``), then plain broadcasting. So a ``(batch,)`` weight on values per
+    step ``(batch, steps)`` is refused, as Keras refuses it (its multiply fails), unless
+    ``batch == steps``, where it weighs the steps, as Keras's does; ``(batch, 1)`` weighs
+    every step of an example. Returns the weights in ``shape``; a ValueError otherwise."""
+    w = np.asarray(sample_weight, dtype=dtype)
+    target = tuple(shape)
+    values = target
+    if len(values) == w.ndim + 1 and values and values[-1] == 1:
+        if w.ndim == 1:
+            w = w[:, None]
+        else:
+            values = values[:-1]
+    elif w.ndim == len(values) + 1 and w.shape[-1] == 1:
+        if len(values) == 1:
+            values = values + (1,)
+        else:
+            w = w[..., 0]
+    try:
+        fits = np.broadcast_shapes(values, w.shape) == values
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{what}: sample_weight shape {np.shape(sample_weight)} does not match {against} "
+            f"{target}: Keras 3 multiplies them as they are (after dropping or adding a last "
+            f"axis of size 1), so give one weight per example of a loss per step as shape "
+            f"(batch, 1), or one per step as {target}")
+    return np.broadcast_to(w, values).reshape(target)
+
+
 def apply_mask(sample_weight, mask, reduction, dtype) -> np.ndarray | None:
     """Keras 3's ``apply_mask``: the mask a prediction carries (``(batch, steps)``, after an
     ``Embedding(mask_zero=True)``; see `convnp.layers._masks`) folded into the sample
     weights of its loss. For the mean reductions the kept values weigh ``total / kept`` (so the
     loss is the mean over the kept steps only; nothing kept weighs 0); for the others (and the
-    metrics: ``"sum"``) they weigh 1. Per-example ``sample_weight`` ``(batch,)`` multiplies
-    them along the batch."""
+    metrics: ``"sum"``) they weigh 1. ``sample_weight`` multiplies them as Keras multiplies
+    them (`keras_weights`): ``(batch, 1)`` or ``(batch, steps)`` weights; a ``(batch,)``
+    one is a ValueError, as Keras 3.15 fails there (unless batch == steps)."""
     if mask is None:
         return sample_weight
     dtype = np.dtype(dtype)
@@ -195,10 +231,8 @@ def apply_mask(sample_weight, mask, reduction, dtype) -> np.ndarray | None:
     else:
         weights = keep.astype(dtype)
     if sample_weight is not None:
-        given = np.asarray(sample_weight, dtype=dtype)
-        if given.ndim < weights.ndim:
-            given = given.reshape(given.shape + (1,) * (weights.ndim - given.ndim))
-        weights = weights * given
+        weights = weights * keras_weights(weights.shape, sample_weight, dtype, "loss",
+                                           against="the output's mask of shape")
     return weights
 
 
@@ -305,17 +339,9 @@ class Loss(Configurable):
             w = np.ones(per_sample.shape, dtype=dtype)
             weight_sum = None
         else:
-            w = np.asarray(sample_weight, dtype=dtype)
-            if w.ndim > per_sample.ndim and w.shape[-1] == 1:
-                w = w.reshape(w.shape[:-1])
-            weight_sum = np.sum(w, dtype=dtype)  # "mean_with_sample_weight" divides by it
-            w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
-            try:
-                w = np.broadcast_to(w, per_sample.shape)
-            except ValueError as exc:
-                raise ValueError(
-                    f"{self.name}: sample_weight shape {np.shape(sample_weight)} does not match "
-                    f"the per-sample loss shape {per_sample.shape}") from exc
+            # "mean_with_sample_weight" divides by their sum
+            weight_sum = np.sum(np.asarray(sample_weight, dtype=dtype), dtype=dtype)
+            w = keras_weights(per_sample.shape, sample_weight, dtype, self.name)
         if self.reduction in (None, "none"):
             return (per_sample * w).astype(dtype, copy=False), w.astype(dtype, copy=False)
         if self.reduction == "sum":
@@ -773,16 +799,7 @@ class SparseCategoricalCrossentropy(Loss):
             # Keras 3's apply_mask: the mean over the targets not ignored
             mask *= dtype.type(mask.size) / (np.sum(mask, dtype=dtype) + dtype.type(1e-7))
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=dtype)
-            if w.ndim > per_sample.ndim and w.shape[-1] == 1:
-                w = w.reshape(w.shape[:-1])
-            w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
-            try:
-                mask = mask * np.broadcast_to(w, per_sample.shape)
-            except ValueError as exc:
-                raise ValueError(
-                    f"{self.name}: sample_weight shape {np.shape(sample_weight)} does not match "
-                    f"the per-sample loss shape {per_sample.shape}") from exc
+            mask = mask * keras_weights(per_sample.shape, sample_weight, dtype, self.name)
         return super()._reduce(per_sample, mask)
 
     @staticmethod

@@ -671,11 +671,14 @@ class Engine:
                                  else self._adjust_input_ranks)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
-        """One weight per sample from ``sample_weight`` and/or ``class_weight`` (or None).
+        """The sample weights from ``sample_weight`` and/or ``class_weight`` (or None).
 
-        ``class_weight`` maps a class index to a weight (missing classes weigh 1); a sample's
-        class is its rounded label for ``(m,)``/``(m, 1)`` targets and the argmax of one-hot
-        ``(m, k)`` targets (Keras's rule).
+        ``sample_weight`` keeps the shape it was given, ``(m,)``, ``(m, 1)`` or one weight
+        per value of a loss (``(m, steps)``): the loss multiplies it in as Keras 3 does
+        (`convnp.losses.keras_weights`: a ``(m,)`` weight on a loss per step is refused
+        there, as Keras fails). ``class_weight`` maps a class index to a weight (missing
+        classes weigh 1), one per sample: its class is its rounded label for ``(m,)``/``(m,
+        1)`` targets and the argmax of one-hot ``(m, k)`` targets (Keras's rule).
         """
         if sample_weight is None and class_weight is None:
             return None
@@ -689,15 +692,15 @@ class Engine:
         weights = np.ones(n, dtype=dtype)
         if sample_weight is not None:
             sw = np.asarray(sample_weight, dtype=dtype)
-            if sw.ndim == 2 and sw.shape[1] == 1:
-                sw = sw[:, 0]
-            if sw.shape != (n,):
+            if sw.ndim == 0 or sw.shape[0] != n:
                 raise ValueError(f"{method}(): sample_weight must have shape ({n},), one weight "
-                                 f"per sample, got {np.shape(sample_weight)}")
-            weights *= sw
+                                 f"per sample (or ({n}, 1), or one per value of the loss), got "
+                                 f"{np.shape(sample_weight)}")
+            weights = sw.copy()
         if class_weight is not None:
-            weights *= da.class_sample_weights(y, da.check_class_weight(class_weight, method),
-                                               dtype)
+            per_class = da.class_sample_weights(y, da.check_class_weight(class_weight, method),
+                                                dtype)
+            weights = weights * per_class.reshape((n,) + (1,) * (weights.ndim - 1))
         return weights
 
     @staticmethod

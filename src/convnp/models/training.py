@@ -59,7 +59,10 @@ class TrainingMixin(InferenceMixin):
             class_weight: ``{class: weight}`` scaling each sample's loss by its class.
             sample_weight: ``(m,)`` weights scaling each sample's loss (with arrays; a Dataset
                 may yield ``(x, y, sample_weight)`` instead). The batch loss is
-                ``sum(w_i * loss_i) / m``, as in Keras; metrics stay unweighted.
+                ``sum(w_i * loss_i) / m``, as in Keras; metrics stay unweighted. On a loss
+                per step (a sequence output, masked or not) give ``(m, 1)`` or ``(m,
+                steps)``: Keras multiplies the weights as given, and a ``(m,)`` one is a
+                ValueError there, as Keras fails (`convnp.losses.keras_weights`).
             initial_epoch: epoch to start at (to resume a run).
             steps_per_epoch: batches per epoch (default: one pass over the data).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
@@ -208,7 +211,7 @@ class TrainingMixin(InferenceMixin):
             )
         bs = self._check_batch_size(val_batch_size or batch_size)
         sw = None if sample_weight is None else np.asarray(sample_weight)
-        val_sw = None if sw is None else sw[split_at:].reshape(n - split_at)
+        val_sw = None if sw is None else sw[split_at:]
         val = da.ArrayBatches([a[split_at:] for a in xs],
                               da.select_rows(y_arr, lambda t: t[split_at:]), bs, shuffle=False,
                               sample_weight=val_sw)
