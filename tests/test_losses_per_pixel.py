@@ -41,17 +41,17 @@ def test_sparse_crossentropy_per_pixel_value_and_gradient(label_shape):
     assert loss.per_sample(y, z).shape == (2, 3, 4)
     np.testing.assert_allclose(loss.gradient(y, z), _numeric_grad(lambda a: loss(y, a), z),
                                atol=1e-8)
-    # one weight per image, shaped (2, 1, 1), scales all its pixels; as Keras 3.15, a (2,) or
-    # (2, 1) weight is refused (TensorFlow: "Incompatible shapes: [2,3,4] vs. [2]") and a
-    # (4,) one weighs the last axis
+    # one weight per image, (2,) or (2, 1, 1), scales all its pixels (Keras 3.15 refuses
+    # (2,): "Incompatible shapes: [2,3,4] vs. [2]"; tf.keras 2 spread it, as here); a (4,) one
+    # weighs the last axis, broadcast as Keras does
     per_pixel = -np.take_along_axis(_log_softmax(z), labels[..., None], -1)[..., 0]
     w = np.array([1.0, 3.0])
-    assert loss(y, z, sample_weight=w.reshape(2, 1, 1)) == pytest.approx(
-        np.sum(per_pixel * w[:, None, None]) / per_pixel.size)
-    for bad in (w, w[:, None]):
-        with pytest.raises(ValueError, match=r"sample_weight shape \(2,( 1)?\) does not match "
-                                             r"the per-sample loss shape \(2, 3, 4\)"):
-            loss(y, z, sample_weight=bad)
+    for per_image in (w, w.reshape(2, 1, 1)):
+        assert loss(y, z, sample_weight=per_image) == pytest.approx(
+            np.sum(per_pixel * w[:, None, None]) / per_pixel.size)
+    with pytest.raises(ValueError, match=r"sample_weight shape \(3,\) does not match "
+                                         r"the per-sample loss shape \(2, 3, 4\)"):
+        loss(y, z, sample_weight=np.ones(3))
     columns = np.arange(4.0)
     assert loss(y, z, sample_weight=columns) == pytest.approx(
         np.sum(per_pixel * columns) / per_pixel.size)

@@ -180,15 +180,21 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 def keras_weights(shape: tuple, sample_weight, dtype, what: str,
                   against: str = "the per-sample loss shape") -> np.ndarray:
-    """``sample_weight`` over values of ``shape`` (per-sample losses, or a mask) as Keras 3
-    combines them: its ``squeeze_or_expand_to_same_rank`` (a last axis of size 1 dropped or
-    added when the ranks differ by one; a ``(batch,)`` weight on ``(batch, 1)`` values
-    becomes ``(batch, 1)``), then plain broadcasting. So a ``(batch,)`` weight on values per
-    step ``(batch, steps)`` is refused, as Keras refuses it (its multiply fails), unless
-    ``batch == steps``, where it weighs the steps, as Keras's does; ``(batch, 1)`` weighs
-    every step of an example. Returns the weights in ``shape``; a ValueError otherwise."""
+    """``sample_weight`` over values of ``shape`` (per-sample losses, or a mask), returned in
+    ``shape``; a ValueError when they do not fit.
+
+    A flat ``(batch,)`` weight on values with more axes (a loss per step or per pixel) weighs
+    every value of its example, as tf.keras 2 did. Keras 3.15 multiplies it as given instead:
+    TensorFlow fails ("Incompatible shapes: [4] vs. [4,5]"), unless the batch holds exactly as
+    many examples as the last axis has values, where it silently weighs those values, so the
+    same weights mean different things at different batch sizes; convnp keeps the one meaning.
+    Every other shape is combined as Keras 3 combines it: its ``squeeze_or_expand_to_same_rank``
+    (a last axis of size 1 dropped or added when the ranks differ by one), then plain
+    broadcasting: ``(batch, 1)`` weighs an example's steps, ``(batch, steps)`` each step."""
     w = np.asarray(sample_weight, dtype=dtype)
     target = tuple(shape)
+    if w.ndim == 1 and len(target) >= 2 and w.shape[0] == target[0]:
+        return np.broadcast_to(w.reshape((-1,) + (1,) * (len(target) - 1)), target)
     values = target
     if len(values) == w.ndim + 1 and values and values[-1] == 1:
         if w.ndim == 1:
@@ -207,9 +213,8 @@ def keras_weights(shape: tuple, sample_weight, dtype, what: str,
     if not fits:
         raise ValueError(
             f"{what}: sample_weight shape {np.shape(sample_weight)} does not match {against} "
-            f"{target}: Keras 3 multiplies them as they are (after dropping or adding a last "
-            f"axis of size 1), so give one weight per example of a loss per step as shape "
-            f"(batch, 1), or one per step as {target}")
+            f"{target}: give one weight per example, (batch,) or (batch, 1), or one per "
+            f"value, {target}")
     return np.broadcast_to(w, values).reshape(target)
 
 
@@ -219,8 +224,8 @@ def apply_mask(sample_weight, mask, reduction, dtype) -> np.ndarray | None:
     weights of its loss. For the mean reductions the kept values weigh ``total / kept`` (so the
     loss is the mean over the kept steps only; nothing kept weighs 0); for the others (and the
     metrics: ``"sum"``) they weigh 1. ``sample_weight`` multiplies them as Keras multiplies
-    them (`keras_weights`): ``(batch, 1)`` or ``(batch, steps)`` weights; a ``(batch,)``
-    one is a ValueError, as Keras 3.15 fails there (unless batch == steps)."""
+    them (`keras_weights`): ``(batch,)`` or ``(batch, 1)`` weighs an example's steps,
+    ``(batch, steps)`` each step."""
     if mask is None:
         return sample_weight
     dtype = np.dtype(dtype)

@@ -674,9 +674,9 @@ class Engine:
         """The sample weights from ``sample_weight`` and/or ``class_weight`` (or None).
 
         ``sample_weight`` keeps the shape it was given, ``(m,)``, ``(m, 1)`` or one weight
-        per value of a loss (``(m, steps)``): the loss multiplies it in as Keras 3 does
-        (`convnp.losses.keras_weights`: a ``(m,)`` weight on a loss per step is refused
-        there, as Keras fails). ``class_weight`` maps a class index to a weight (missing
+        per value of a loss (``(m, steps)``), and the loss multiplies it in
+        (`convnp.losses.keras_weights`: ``(m,)`` and ``(m, 1)`` weigh all the values of an
+        example). ``class_weight`` maps a class index to a weight (missing
         classes weigh 1), one per sample: its class is its rounded label for ``(m,)``/``(m,
         1)`` targets and the argmax of one-hot ``(m, k)`` targets (Keras's rule).
         """

@@ -60,9 +60,9 @@ class TrainingMixin(InferenceMixin):
             sample_weight: ``(m,)`` weights scaling each sample's loss (with arrays; a Dataset
                 may yield ``(x, y, sample_weight)`` instead). The batch loss is
                 ``sum(w_i * loss_i) / m``, as in Keras; metrics stay unweighted. On a loss
-                per step (a sequence output, masked or not) give ``(m, 1)`` or ``(m,
-                steps)``: Keras multiplies the weights as given, and a ``(m,)`` one is a
-                ValueError there, as Keras fails (`convnp.losses.keras_weights`).
+                per step (a sequence output, masked or not) ``(m,)`` and ``(m, 1)`` weigh
+                every step of an example and ``(m, steps)`` each step
+                (`convnp.losses.keras_weights`).
             initial_epoch: epoch to start at (to resume a run).
             steps_per_epoch: batches per epoch (default: one pass over the data).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
