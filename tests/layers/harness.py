@@ -198,3 +198,32 @@ def check_recorded_layer(z: dict, name: str, training: bool) -> None:
     for i, variable in enumerate(layer.trainable_weights):
         np.testing.assert_allclose(variable.grad, z[f"{name}/dw/{i}"], rtol=1e-4, atol=1e-4,
                                    err_msg=f"{name} {variable.name}")
+
+
+def check_taped_outputs_and_gradients(name: str, fn, x, weights, expected) -> list:
+    """``fn(x)`` (a layer call on a tensor; a list of outputs or one) against a Keras fixture:
+    ``{name}/out/i`` the outputs (float32, rtol 1e-5), and, for the loss ``sum(out_i *
+    {name}/r/i)``, ``{name}/grad/0`` its gradient w.r.t. ``x`` and ``{name}/grad/1..`` w.r.t.
+    ``weights`` (rtol 1e-4). Returns the outputs."""
+    import convnp as tf
+
+    def count(prefix):
+        return len([k for k in expected if k.startswith(prefix)])
+
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = fn(xt)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        total = sum(tf.reduce_sum(o * expected[f"{name}/r/{i}"]) for i, o in enumerate(outs))
+    assert len(outs) == count(f"{name}/out/")
+    for i, o in enumerate(outs):
+        assert o.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(o), expected[f"{name}/out/{i}"], rtol=1e-5,
+                                   atol=1e-6)
+    grads = tape.gradient(total, [xt, *weights])
+    assert len(grads) == count(f"{name}/grad/")
+    for i, grad in enumerate(grads):
+        np.testing.assert_allclose(np.asarray(grad), expected[f"{name}/grad/{i}"], rtol=1e-4,
+                                   atol=1e-5)
+    return outs

@@ -18,7 +18,7 @@ import pytest
 import convnp as tf
 from tests.fixtures.conv_lstm_cases import CASES
 from tests.helpers import FIXTURES, load_fixture, numerical_gradient, rel_error
-from tests.layers.harness import check_case
+from tests.layers.harness import check_case, check_taped_outputs_and_gradients
 
 keras = tf.keras
 layers = keras.layers
@@ -43,21 +43,8 @@ def keras_case(name, expected):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_outputs_and_gradients_match_keras(name, expected):
     layer, x = keras_case(name, expected)
-    xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = layer(xt)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        total = sum(tf.reduce_sum(o * expected[f"{name}/r/{i}"]) for i, o in enumerate(outs))
-    assert len(outs) == len([k for k in expected if k.startswith(f"{name}/out/")])
-    for i, o in enumerate(outs):
-        assert o.dtype == np.float32
-        np.testing.assert_allclose(np.asarray(o), expected[f"{name}/out/{i}"], rtol=1e-5,
-                                   atol=1e-6)
-    grads = tape.gradient(total, [xt, *layer.trainable_weights])
-    for i, grad in enumerate(grads):
-        np.testing.assert_allclose(np.asarray(grad), expected[f"{name}/grad/{i}"], rtol=1e-4,
-                                   atol=1e-5)
+    outs = check_taped_outputs_and_gradients(name, layer, x, layer.trainable_weights,
+                                             expected)
     # the symbolic call gives Keras's shapes
     shapes = layer.compute_output_shape((None, *x.shape[1:]))
     shapes = shapes if isinstance(shapes, list) else [shapes]

@@ -13,6 +13,7 @@ import pytest
 import convnp as tf
 from tests.fixtures.conv_lstm_mask_cases import CASES, MASK
 from tests.helpers import load_fixture, numerical_gradient, rel_error
+from tests.layers.harness import check_taped_outputs_and_gradients
 
 keras = tf.keras
 layers = keras.layers
@@ -27,25 +28,6 @@ def _count(expected, prefix: str) -> int:
     return len([k for k in expected if k.startswith(prefix)])
 
 
-def check_outputs_and_gradients(name, fn, x, weights, expected):
-    xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = fn(xt)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        total = sum(tf.reduce_sum(o * expected[f"{name}/r/{i}"]) for i, o in enumerate(outs))
-    assert len(outs) == _count(expected, f"{name}/out/")
-    for i, o in enumerate(outs):
-        assert o.dtype == np.float32
-        np.testing.assert_allclose(np.asarray(o), expected[f"{name}/out/{i}"], rtol=1e-5,
-                                   atol=1e-6)
-    grads = tape.gradient(total, [xt, *weights])
-    assert len(grads) == _count(expected, f"{name}/grad/")
-    for i, grad in enumerate(grads):
-        np.testing.assert_allclose(np.asarray(grad), expected[f"{name}/grad/{i}"], rtol=1e-4,
-                                   atol=1e-5)
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_masked_calls_match_keras(name, expected):
     cls, kwargs, _ = CASES[name]
@@ -54,7 +36,7 @@ def test_masked_calls_match_keras(name, expected):
     layer(x)
     layer.set_weights([expected[f"{name}/w/{i}"] for i in range(_count(expected, f"{name}/w/"))])
     mask = np.array(MASK)
-    check_outputs_and_gradients(name, lambda v: layer(v, mask=mask), x,
+    check_taped_outputs_and_gradients(name, lambda v: layer(v, mask=mask), x,
                                 layer.trainable_weights, expected)
 
 
@@ -84,7 +66,7 @@ def test_masking_layer_in_a_model_matches_keras(expected):
     model, masking, first = masked_model()
     model.set_weights([expected[f"model/w/{i}"] for i in range(_count(expected, "model/w/"))])
     x = expected["model/x"]
-    check_outputs_and_gradients("model", model, x, model.trainable_weights, expected)
+    check_taped_outputs_and_gradients("model", model, x, model.trainable_weights, expected)
     np.testing.assert_allclose(model.predict(x, verbose=0), expected["model/out/0"],
                                rtol=1e-5, atol=1e-6)
     # eagerly, the first layer hands on Masking's mask (one per frame position), as Keras
