@@ -149,6 +149,17 @@ def test_first_region_warms_one_gemm_buffer_per_thread_once(warm_spy, monkeypatc
     assert parts == workers and len(set(idents)) == workers
 
 
+def test_a_one_thread_region_warms_its_one_buffer(warm_spy, monkeypatch):
+    monkeypatch.setattr(_threads, "_uses_openblas", lambda controller: True)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        with _threads.parallel_region() as workers:
+            assert workers == 1
+        with _threads.parallel_region():
+            pass
+    assert [parts for parts, _ in warm_spy] == [1]
+    assert warm_spy[0][1] == [threading.get_ident()]  # in the caller's thread
+
+
 def test_no_warm_up_without_openblas(warm_spy, monkeypatch):
     monkeypatch.setattr(_threads, "_uses_openblas", lambda controller: False)
     with threadpoolctl.threadpool_limits(2, user_api="blas"), _threads.parallel_region():

@@ -94,7 +94,8 @@ def parallel_region() -> Iterator[int]:
     workers = min(_blas_threads(controller), os.cpu_count() or 1)
     _state.workers = workers
     try:
-        if workers <= 1:
+        if workers <= 1:  # BLAS holds itself to one thread: its one buffer wants warming too
+            _warm_gemm_buffers(controller, 1)
             yield 1
         else:
             _hold_blas(controller)
