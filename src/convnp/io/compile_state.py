@@ -174,6 +174,8 @@ def compile_config(model: Any, include_optimizer: bool = True) -> dict[str, Any]
         "optimizer": optimizers.serialize(optimizer) if optimizer is not None else None,
         "loss": _identifier_config(loss, losses.serialize) if loss is not None else None,
         "metrics": _unprefixed(model, _identifier_config(metric_ids, metrics.serialize)),
+        "weighted_metrics": _identifier_config(
+            getattr(model, "_weighted_metric_ids", None) or None, metrics.serialize),
         "loss_weights": getattr(model, "loss_weights", None),
     }
 

@@ -1323,6 +1323,8 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
         model.compile(optimizer=opt,
                       loss=loss_objects(_plain_object(compile_config.get("loss"), path)),
                       metrics=_plain_object(compile_config.get("metrics"), path),
+                      weighted_metrics=_plain_object(compile_config.get("weighted_metrics"),
+                                                     path),
                       loss_weights=compile_config.get("loss_weights"))
     except (ValueError, TypeError, KeyError, AttributeError, IndexError,
             NotImplementedError) as error:
@@ -1802,11 +1804,13 @@ def _keras_compile_config(model) -> dict | None:
         return None
     # a user's Loss or Metric class by name, as Keras writes it (loading needs the class)
     config["loss"] = _user_classes(model.loss, config["loss"])
-    config["metrics"] = _user_classes(model._metric_ids, config["metrics"])
+    for key, given in (("metrics", model._metric_ids),
+                       ("weighted_metrics", getattr(model, "_weighted_metric_ids", None))):
+        config[key] = _user_classes(given, config.get(key))
+        _refuse_unwritable(config[key], "metric",
+                           lambda v: metrics.deserialize(v) if isinstance(v, dict)
+                           else metrics.get(v))
     _refuse_unwritable(config["loss"], "loss", losses.deserialize)
-    _refuse_unwritable(config["metrics"], "metric",
-                       lambda v: metrics.deserialize(v) if isinstance(v, dict)
-                       else metrics.get(v))
     opt = config["optimizer"]
     if opt is not None:
         inner = dict(opt["config"])
@@ -1838,13 +1842,14 @@ def _keras_compile_config(model) -> dict | None:
                                  f"{opt['class_name']!r}: {error}") from None
             opt = {"module": "keras.optimizers", "class_name": opt["class_name"],
                    "config": _json_value(inner), "registered_name": None}
-    metric_ids = config["metrics"]
+    metric_ids, weighted_ids = config["metrics"], config["weighted_metrics"]
     return {"optimizer": opt,
             "loss": _with_module(config["loss"], "keras.losses"),
             "loss_weights": config["loss_weights"],
             "metrics": _with_module(metric_ids, "keras.metrics") if metric_ids else None,
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
-            "jit_compile": False}
+            "weighted_metrics": _with_module(weighted_ids, "keras.metrics")
+            if weighted_ids else None,
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
 def _keras_optimizer_layout(opt, n_variables: int) -> list[str]:

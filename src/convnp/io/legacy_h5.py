@@ -351,7 +351,8 @@ def _training_config(model) -> dict | None:
 
     opt = compiled["optimizer"]
     return {"loss": plain(compiled["loss"]), "loss_weights": compiled["loss_weights"],
-            "metrics": plain(compiled["metrics"]), "weighted_metrics": None,
+            "metrics": plain(compiled["metrics"]),
+            "weighted_metrics": plain(compiled["weighted_metrics"]),
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
             "optimizer_config": {"class_name": opt["class_name"], "config": opt["config"]}}
 
@@ -394,13 +395,16 @@ def _compile_config(training: dict, model) -> dict:
     """A ``training_config`` as the compile config `keras_format` follows. What Keras 2 wrote
     differently is translated: metrics wrapped as ``MeanMetricWrapper`` and listed per output
     even for one output (``[["accuracy"]]``), losses with ``reduction="auto"``."""
-    metrics = _keras2_metric(training.get("metrics"))
-    if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list) \
-            and len(model.outputs) == 1:
-        metrics = metrics[0]
+    def one_output(metrics):
+        if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list) \
+                and len(model.outputs) == 1:
+            return metrics[0]
+        return metrics
+
     return {"optimizer": training.get("optimizer_config"),
             "loss": _keras2_loss(training.get("loss")),
-            "metrics": metrics,
+            "metrics": one_output(_keras2_metric(training.get("metrics"))),
+            "weighted_metrics": one_output(_keras2_metric(training.get("weighted_metrics"))),
             "loss_weights": training.get("loss_weights")}
 
 

@@ -6,7 +6,7 @@ A ``.convnp`` file is a zip archive with three members:
     ``{"format": "convnp", "format_version": 1, "convnp_version": ...,
     "model": {"class_name": "Sequential" | "Functional", "config": model.get_config()},
     "compile": null | {"optimizer": {"class_name", "config"}, "loss": name | {...},
-    "metrics": [name | {...}, ...]},
+    "metrics": [name | {...}, ...], "weighted_metrics": null | [...]},
     "weights": [{"key", "layer", "name", "shape", "dtype"}, ...],
     "optimizer_state": bool, "metadata": {...}}``. ``weights`` lists every model weight in
     `Model.weights` order; ``metadata`` is free JSON (the ``convnp`` command stores the class
@@ -492,8 +492,9 @@ def _compile(model: Any, compile_config: dict[str, Any], path: Path) -> None:
         optimizer_config = compile_config.get("optimizer")
         optimizer = (optimizers.deserialize(optimizer_config) if optimizer_config is not None
                      else "rmsprop")
+        weighted = resolve_functions(compile_config.get("weighted_metrics") or None)
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                      loss_weights=compile_config.get("loss_weights"))
+                      weighted_metrics=weighted, loss_weights=compile_config.get("loss_weights"))
     except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
         raise ValueError(f"{path}: invalid compile config: {exc}") from None
 

@@ -8,12 +8,16 @@ A model with several outputs takes, as Keras does:
   ``sum(weight_i * loss_i)``;
 * ``metrics``: for one output a list; for several, a list with one entry (a metric or a
   list of metrics) per output, or a dict by output name;
+* ``weighted_metrics``: the same shapes; these are updated with the sample weights (and the
+  class weights) given to fit/evaluate, the others without;
 * targets ``y`` (and inputs ``x`` for several inputs) as a list in output (input) order or a
   dict by output (input) name.
 
 Logged names follow Keras 3: ``loss`` (the weighted total), with several losses
 ``<output>_loss`` (the unweighted loss of that output), and ``<output>_<metric>`` for each
-metric, in that order (evaluate's list).
+metric, then each weighted metric, in that order (evaluate's list). A weighted metric whose
+name an earlier metric took logs as ``[<output>_]weighted_<metric>`` (numbered ``_1``, ``_2``
+when taken again), as Keras 3's ``CompileMetrics`` names it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class OutputSpec:
     metrics: list = field(default_factory=list)
     loss_id: Any = None  # what the user passed (kept for saving)
     metric_ids: list = field(default_factory=list)
+    weighted: list = field(default_factory=list)  # metrics updated with the sample weights
+    weighted_ids: list = field(default_factory=list)
 
 
 def spread(value, names: list[str], what: str, *, nested_lists: bool = False) -> list:
@@ -57,8 +63,27 @@ def spread(value, names: list[str], what: str, *, nested_lists: bool = False) ->
     return [value] * n
 
 
-def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True
-            ) -> list[OutputSpec]:
+def _per_output(metrics, names: list[str], what: str) -> list:
+    """One list of metric identifiers per output from ``compile``'s ``metrics`` (or
+    ``weighted_metrics``)."""
+    if metrics is None:
+        metrics = []
+    if len(names) > 1:
+        if not isinstance(metrics, (list, tuple, dict)):
+            raise TypeError(f"compile(): `{what}` must be a list or a dict, got "
+                            f"{type(metrics).__name__}")
+        if isinstance(metrics, (list, tuple)) and not metrics:
+            return [[] for _ in names]
+        return spread(metrics, names, what)
+    return [metrics]
+
+
+def _as_list(ids) -> list:
+    return [] if ids is None else (list(ids) if isinstance(ids, (list, tuple)) else [ids])
+
+
+def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
+            weighted_metrics=None) -> list[OutputSpec]:
     """Per-output specs for ``compile(loss, loss_weights, metrics)``. ``named`` False: the
     outputs have no names of their own (a subclassed model's), so with several each logs
     under its loss's name (``mse_loss``) and its metrics under theirs, as Keras 3 does."""
@@ -79,18 +104,8 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True
                             f"output name, got {type(loss_weights).__name__}")
         weights = [1.0 if w is None else float(w)
                    for w in spread(loss_weights, names, "loss_weights")]
-    if metrics is None:
-        metrics = []
-    if several:
-        if not isinstance(metrics, (list, tuple, dict)):
-            raise TypeError("compile(): `metrics` must be a list or a dict, got "
-                            f"{type(metrics).__name__}")
-        if isinstance(metrics, (list, tuple)) and not metrics:
-            per_output = [[] for _ in names]
-        else:
-            per_output = spread(metrics, names, "metrics")
-    else:
-        per_output = [metrics]
+    per_output = _per_output(metrics, names, "metrics")
+    weighted_per_output = _per_output(weighted_metrics, names, "weighted_metrics")
     specs = []
     seen: set[int] = set()
     compiled_losses = [losses.get(i) if i is not None else None for i in loss_ids]
@@ -99,7 +114,7 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True
     taken: dict[str, int] = {}  # metric names so far (unnamed outputs: numbered apart)
     for name, compiled, loss_id, weight, ids in zip(_distinct(names), compiled_losses,
                                                     loss_ids, weights, per_output):
-        ids = [] if ids is None else (list(ids) if isinstance(ids, (list, tuple)) else [ids])
+        ids = _as_list(ids)
         objects = [metrics_module.get(m, loss=compiled) for m in ids]
         if several:
             labels = [f"{name}_{m.name}" if named else m.name for m in objects]
@@ -109,6 +124,23 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True
         if compiled is not None:  # reduction="none": Keras logs the mean, steps on the sum
             compiled = losses.for_training(compiled)
         specs.append(OutputSpec(name, compiled, weight, objects, loss_id, ids))
+    if not several:
+        seen.update(id(m) for m in specs[0].metrics)
+        taken.update((m.name, 1) for m in specs[0].metrics)
+    for spec, compiled, ids in zip(specs, compiled_losses, weighted_per_output):
+        spec.weighted_ids = _as_list(ids)
+        prefix = f"{spec.name}_" if several and named else ""
+        for m in (metrics_module.get(i, loss=compiled) for i in spec.weighted_ids):
+            label = prefix + m.name
+            if label in taken:  # Keras 3: the same metric unweighted came first
+                label = _numbered(f"{prefix}weighted_{m.name}", taken)
+            else:
+                taken[label] = 1
+            if label != m.name or id(m) in seen:  # a copy: the user's object keeps its name
+                m = type(m).from_config(m.get_config())
+                m.name = label
+            seen.add(id(m))
+            spec.weighted.append(m)
     logged = log_names(specs)
     if len(set(logged)) != len(logged):
         raise ValueError(f"metric names must be distinct and not 'loss', got {logged[1:]}")
@@ -162,7 +194,8 @@ def loss_names(specs: list[OutputSpec]) -> list[str]:
 
 def log_names(specs: list[OutputSpec]) -> list[str]:
     """The keys of fit's logs and the order of evaluate's list."""
-    return ["loss"] + loss_names(specs) + [m.name for s in specs for m in s.metrics]
+    return ["loss"] + loss_names(specs) + [m.name for s in specs for m in s.metrics] + [
+        m.name for s in specs for m in s.weighted]
 
 
 def match(data, names: list[str], what: str, method: str, required=None) -> list:

@@ -166,9 +166,15 @@ class MetricList(list):
     """The compiled metrics: a list, with Keras 2's ``compiled_metrics.update_state(y, y_pred)``
     (and ``reset_state``/``result``) for train_step bodies written for Keras 2."""
 
+    _weighted: frozenset | set = frozenset()  # ids of the weighted metrics
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         for m in self:
-            m.update_state(np.asarray(y_true), np.asarray(y_pred))
+            if sample_weight is not None and id(m) in self._weighted:
+                m.update_state(np.asarray(y_true), np.asarray(y_pred),
+                               sample_weight=np.asarray(sample_weight))
+            else:
+                m.update_state(np.asarray(y_true), np.asarray(y_pred))
 
     def reset_state(self) -> None:
         for m in self:

@@ -78,6 +78,7 @@ class Engine:
         self.stop_training = False
         self.history = None
         self._metric_ids = None
+        self._weighted_metric_ids = []
         # Serializes whole training steps with inference passes from other threads: layers
         # keep per-call caches and a step swaps the output activation, so a predict may only
         # run between two steps (see docs/architecture.md, "Threads").
@@ -115,8 +116,11 @@ class Engine:
             metrics: list of names (``"accuracy"`` resolves from the loss) or metric objects;
                 for several outputs a list with one entry per output or a dict by output name.
             loss_weights: a list or dict of floats scaling each output's loss in the total.
-            weighted_metrics, run_eagerly, steps_per_execution, jit_compile: accepted for
-                compatibility; ``weighted_metrics`` must be None.
+            weighted_metrics: metrics in the same shapes as ``metrics``, updated with the
+                ``sample_weight`` (and ``class_weight``) given to fit/evaluate and the
+                ``*_on_batch`` methods; one that an unweighted metric's name took logs as
+                ``weighted_<name>`` (Keras 3's names).
+            run_eagerly, steps_per_execution, jit_compile: accepted for compatibility.
 
         Raises:
             ValueError: unknown name, a loss that cannot apply to an output, or a list/dict
@@ -126,17 +130,18 @@ class Engine:
 
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s) {sorted(kwargs)}")
-        if weighted_metrics:
-            raise NotImplementedError("weighted_metrics is not supported by convnp; use "
-                                      "`metrics` (computed without sample weights)")
+        if weighted_metrics and not isinstance(weighted_metrics, (list, tuple, dict)):
+            raise ValueError("compile(): `weighted_metrics` must be a list, tuple or dict, got "
+                             f"{weighted_metrics!r} of type {type(weighted_metrics).__name__}")
         optimizer = optimizers.get(optimizer)
         if self._compiled:
             # compiling again without a loss (or without metrics) keeps the earlier ones, as
             # Keras 3 does (the subclassing guide recompiles with the optimizer alone)
             if loss is None:
                 loss, loss_weights = self.loss, self.loss_weights
-            if metrics is None:
+            if metrics is None and weighted_metrics is None:
                 metrics = self._metric_ids or None
+                weighted_metrics = getattr(self, "_weighted_metric_ids", None) or None
         names = self._output_names_or_default()
         # a subclassed model's outputs have no names: Keras 3 logs them by their losses
         subclassed = bool(getattr(self, "_subclassed", False))
@@ -151,7 +156,9 @@ class Engine:
                                       compile_utils.flatten_as(nesting, loss_weights,
                                                                "loss_weights"),
                                       compile_utils.flatten_as(nesting, metrics, "metrics"),
-                                      names, named=not unnamed)
+                                      names, named=not unnamed,
+                                      weighted_metrics=compile_utils.flatten_as(
+                                          nesting, weighted_metrics, "weighted_metrics"))
         self.optimizer = optimizer
         self.loss = loss
         self.loss_weights = loss_weights
@@ -159,6 +166,8 @@ class Engine:
             else [metrics]
         if self._metric_ids is None:
             self._metric_ids = []
+        self._weighted_metric_ids = list(weighted_metrics) if isinstance(
+            weighted_metrics, tuple) else (weighted_metrics or [])
         self._set_specs(specs)
         self._compiled = True
         if self._graph is not None:
@@ -166,7 +175,9 @@ class Engine:
 
     def _set_specs(self, specs) -> None:
         self._output_specs = specs
-        self.compiled_metrics = MetricList(m for spec in specs for m in spec.metrics)
+        self.compiled_metrics = MetricList([m for spec in specs for m in spec.metrics] + [
+            m for spec in specs for m in spec.weighted])
+        self.compiled_metrics._weighted = {id(m) for spec in specs for m in spec.weighted}
         self.compiled_loss = specs[0].loss if len(specs) == 1 else None
 
     def _output_names_or_default(self) -> list[str]:
@@ -492,19 +503,24 @@ class Engine:
                 found.extend(layer.non_trainable_weights)
         return found
 
-    def _update_metrics(self, y, y_pred) -> None:
+    def _update_metrics(self, y, y_pred, sample_weight=None) -> None:
+        """Each output's metrics without the sample weights, its weighted metrics with them
+        (one array serves every output, as Keras repeats the first); a masked output's mean
+        metrics weigh its kept steps only, as Keras's ``MeanMetricWrapper`` does."""
         several = len(self._output_specs) > 1
         masks = getattr(self, "_last_output_masks", None) or [None] * len(self._output_specs)
         for i, spec in enumerate(self._output_specs):
-            # Keras's mean metrics weigh a masked output's kept steps only
-            weight = losses.apply_mask(None, masks[i], "sum", np.float64) \
-                if i < len(masks) else None
-            for m in spec.metrics:
-                args = (y[i] if several else y, y_pred[i] if several else y_pred)
-                if weight is not None and isinstance(m, _MASKED_METRICS):
-                    m.update_state(*args, sample_weight=weight)
-                else:
-                    m.update_state(*args)
+            mask = masks[i] if i < len(masks) else None
+            args = (y[i] if several else y, y_pred[i] if several else y_pred)
+            for metric_list, sw in ((spec.metrics, None), (spec.weighted, sample_weight)):
+                for m in metric_list:
+                    weight = sw
+                    if mask is not None and isinstance(m, _MASKED_METRICS):
+                        weight = losses.apply_mask(sw, mask, "sum", np.float64)
+                    if weight is None:
+                        m.update_state(*args)
+                    else:
+                        m.update_state(*args, sample_weight=weight)
 
     def _drop_caches(self) -> None:
         if self._graph is not None:

@@ -51,7 +51,7 @@ class InferenceMixin(Engine):
             with self._step_lock:
                 y_pred, loss_value, values = self._forward_with_loss(xb, yb, fused, False, wb,
                                                                      inference=True)
-            logs = tracker.update(loss_value, values, yb, y_pred, len(xb[0]))
+            logs = tracker.update(loss_value, values, yb, y_pred, len(xb[0]), wb)
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, logs)
         with self._step_lock:
@@ -166,7 +166,7 @@ class InferenceMixin(Engine):
                 xs, y, self._fused_activation(), False, weights, inference=True)
             self._drop_caches()
         self.reset_metrics()
-        self._update_metrics(y, y_pred)
+        self._update_metrics(y, y_pred, weights)
         return self._batch_result(loss_value, values, return_dict)
 
     @uses_all_cores

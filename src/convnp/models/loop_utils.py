@@ -70,24 +70,28 @@ class EpochLogs:
         self.loss.reset()
         for _, _, tracker in self.outputs:
             tracker.reset()
-        for spec in self.specs:
-            for m in spec.metrics:
-                m.reset_state()
+        for m in self.metrics():
+            m.reset_state()
 
-    def update(self, loss_value: float, output_values, y, y_pred, n: int) -> dict[str, Any]:
+    def metrics(self) -> list:
+        """The metrics, then the weighted metrics, of every output: the order of the logs."""
+        return [m for s in self.specs for m in s.metrics] + [
+            m for s in self.specs for m in s.weighted]
+
+    def update(self, loss_value: float, output_values, y, y_pred, n: int,
+               sample_weight=None) -> dict[str, Any]:
         self.loss.update(loss_value, n)
         for _, i, tracker in self.outputs:
             tracker.update(output_values[i], n)
-        self.model._update_metrics(y, y_pred)
+        self.model._update_metrics(y, y_pred, sample_weight)
         return self.result()
 
     def result(self) -> dict[str, Any]:
         logs: dict[str, Any] = {"loss": self.loss.result()}
         for name, _, tracker in self.outputs:
             logs[name] = tracker.result()
-        for spec in self.specs:
-            for m in spec.metrics:
-                logs[m.name] = metric_value(m)
+        for m in self.metrics():
+            logs[m.name] = metric_value(m)
         return logs
 
 

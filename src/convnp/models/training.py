@@ -59,7 +59,7 @@ class TrainingMixin(InferenceMixin):
             class_weight: ``{class: weight}`` scaling each sample's loss by its class.
             sample_weight: ``(m,)`` weights scaling each sample's loss (with arrays; a Dataset
                 may yield ``(x, y, sample_weight)`` instead). The batch loss is
-                ``sum(w_i * loss_i) / m``, as in Keras; metrics stay unweighted. On a loss
+                ``sum(w_i * loss_i) / m``, as in Keras; ``metrics`` stay unweighted, ``weighted_metrics`` take them. On a loss
                 per step (a sequence output, masked or not) ``(m,)`` and ``(m, 1)`` weigh
                 every step of an example and ``(m, steps)`` each step
                 (`convnp.losses.keras_weights`).
@@ -147,7 +147,7 @@ class TrainingMixin(InferenceMixin):
                 if not math.isfinite(loss_value):
                     self._terminate_on_nan(step, verbose)
                 logs = tracker.update(loss_value, self._last_output_losses, yb, y_pred,
-                                      len(xb[0]))
+                                      len(xb[0]), wb)
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -254,7 +254,7 @@ class TrainingMixin(InferenceMixin):
         fused, variables = self._prepare_training()
         loss_value, y_pred = self._train_step(xs, y, fused, variables, weights)
         self.reset_metrics()
-        self._update_metrics(y, y_pred)
+        self._update_metrics(y, y_pred, weights)
         return self._batch_result(loss_value, self._last_output_losses, return_dict)
 
 
