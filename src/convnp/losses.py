@@ -241,6 +241,19 @@ def apply_mask(sample_weight, mask, reduction, dtype) -> np.ndarray | None:
     return weights
 
 
+def with_prediction_mask(loss, y_pred, sample_weight):
+    """``sample_weight`` with the mask ``y_pred`` carries folded in (`apply_mask`, for
+    ``loss``'s reduction), as Keras 3's ``Loss.__call__`` reads ``y_pred._keras_mask``: a loss
+    called on a model's (or a layer's) eager output after ``Embedding(mask_zero=True)``
+    counts the kept steps only. Without a mask, ``sample_weight`` as it was."""
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is None:
+        return sample_weight
+    dtype = np.asarray(value_of(y_pred)).dtype
+    return apply_mask(sample_weight, np.asarray(value_of(mask)), getattr(loss, "reduction", None),
+                      dtype if dtype.kind == "f" else np.float32)
+
+
 def check_reduction(reduction):
     """``reduction`` if Keras 3 accepts it (see `REDUCTIONS`), else a ValueError."""
     if reduction is None or (isinstance(reduction, str) and reduction in REDUCTIONS):
@@ -361,7 +374,9 @@ class Loss(Configurable):
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The reduced loss as a 0-d tensor of ``y_pred``'s dtype (``float()`` gives the
         number). Under a recording `GradientTape` the call is recorded, with `gradient` as
-        its vector-Jacobian product."""
+        its vector-Jacobian product. A mask ``y_pred`` carries weighs the kept values only
+        (`with_prediction_mask`)."""
+        sample_weight = with_prediction_mask(self, y_pred, sample_weight)
         if recording():
             value, grad, yt, yp, factor = self._reduced_terms(to_numpy(y_true),
                                                               value_of(y_pred), sample_weight)
@@ -1243,6 +1258,7 @@ class _TapedLoss(Loss):
         return new_tensor(yt), yp
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        sample_weight = with_prediction_mask(self, y_pred, sample_weight)
         yt, yp = self._inputs(y_true, y_pred)
         return self._total(yt, yp, sample_weight)
 
