@@ -2,7 +2,8 @@
 layer's eager output after ``Embedding(mask_zero=True)``) folds it into the sample weights as
 Keras 3.15's ``Loss.__call__`` does (tests/fixtures/make_loss_call_mask.py): the mean
 reductions average the kept steps, "sum" and "none" drop the masked ones,
-"mean_with_sample_weight" divides by the kept weights; the values and the tape's gradient."""
+"mean_with_sample_weight" divides by the kept weights, ``ignore_class`` ands its targets
+with the mask; the values and the tape's gradient."""
 
 from __future__ import annotations
 
@@ -34,7 +35,14 @@ def losses_for(from_logits):
         "mse": (keras.losses.MeanSquaredError(), False),
         "user": (StepMAE(), False),
         "mae": (keras.losses.MeanAbsoluteError(), False),
+        "ignore": (scce(from_logits=from_logits, ignore_class=-1), "ignored"),
+        "ignore_sum": (scce(from_logits=from_logits, ignore_class=-1, reduction="sum"),
+                       "ignored"),
     }
+
+
+def targets(sparse):
+    return {True: Z["labels"], False: Z["onehot"], "ignored": Z["ignored"]}[sparse]
 
 
 def predict(name):
@@ -72,7 +80,7 @@ CASES = [(name, case) for name in ("softmax", "logits", "layers")
 def test_loss_call_applies_the_prediction_mask(name, case):
     pred = predict(name)
     loss, sparse = losses_for(name == "logits")[case]
-    y = Z["labels"] if sparse else Z["onehot"]
+    y = targets(sparse)
     for w in WEIGHTS:
         got = loss(y, pred, None if w == "none" else Z[w])
         np.testing.assert_allclose(np.asarray(got), Z[f"{name}/{case}/{w}/value"], rtol=2e-6,
@@ -87,7 +95,7 @@ def test_loss_call_applies_the_prediction_mask(name, case):
 def test_tape_gradient_through_a_masked_loss(name, case):
     pred = predict(name)
     loss, sparse = losses_for(name == "logits")[case]
-    y = Z["labels"] if sparse else Z["onehot"]
+    y = targets(sparse)
     with tf.GradientTape() as tape:
         tape.watch(pred)
         value = loss(y, pred)

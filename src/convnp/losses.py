@@ -247,6 +247,11 @@ def with_prediction_mask(loss, y_pred, sample_weight):
     called on a model's (or a layer's) eager output after ``Embedding(mask_zero=True)``
     counts the kept steps only. Without a mask, ``sample_weight`` as it was."""
     mask = getattr(y_pred, "_keras_mask", None)
+    if getattr(loss, "ignore_class", None) is not None and hasattr(loss, "_in_mask"):
+        # Keras ands the mask with the targets not ignored, then scales once: the loss
+        # does it in its reduction
+        loss._in_mask = None if mask is None else np.asarray(value_of(mask)).astype(bool)
+        return sample_weight
     if mask is None:
         return sample_weight
     dtype = np.asarray(value_of(y_pred)).dtype
@@ -757,6 +762,7 @@ class SparseCategoricalCrossentropy(Loss):
                             f"{ignore_class!r}")
         self.ignore_class = None if ignore_class is None else int(ignore_class)
         self._valid = None  # the last _prepare's mask of targets not ignored (None: all)
+        self._in_mask = None  # the mask of the prediction of the call (`with_prediction_mask`)
 
     def _prepare(self, y_true, y_pred):
         y_pred = _float_pred(y_pred)
@@ -768,6 +774,9 @@ class SparseCategoricalCrossentropy(Loss):
             valid = labels != self.ignore_class
             # an ignored target reads class 0 (its value and gradient are masked out)
             labels = np.where(valid, labels, 0)
+            in_mask, self._in_mask = self._in_mask, None  # for this call only
+            if in_mask is not None and in_mask.shape == valid.shape:
+                valid = valid & in_mask
             self._valid = valid
         orig_shape = y_pred.shape
         if y_pred.ndim < 2:
