@@ -176,3 +176,28 @@ def test_functional_summary_rows_follow_model_layers_order():
     rows = [line.split("\u2502")[1].split()[0] for line in "\n".join(lines).splitlines()
             if line.startswith("\u2502") and "(" in line.split("\u2502")[1]]
     assert rows == keras_order
+
+
+def test_connected_to_lists_each_tensor_argument_as_keras():
+    # keras.io's ViT calls MultiHeadAttention()(x1, x1): Keras 3.15 lists x1 twice (its
+    # node's input tensors, one per argument); query, value, key as passed
+    L = tf.keras.layers
+    i = tf.keras.Input((4, 8), name="inp")
+    a = L.Add(name="add")([i, i])
+    m = L.MultiHeadAttention(2, 4, name="mha")(a, a)
+    m2 = L.MultiHeadAttention(2, 4, name="mha2")(m, a)
+    m3 = L.MultiHeadAttention(2, 4, name="mha3")(m, a, a)
+    model = tf.keras.Model(i, [m2, m3], name="m")
+    text = _summary_text(model, line_length=100)
+    cells = {}
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split("\u2502")]
+        if len(parts) > 4 and parts[1]:
+            name = parts[1].split()[0]
+            cells[name] = parts[4]
+        elif len(parts) > 4 and parts[4]:
+            cells[name] += " " + parts[4]
+    assert cells["add"] == "inp[0][0], inp[0][0]"
+    assert cells["mha"] == "add[0][0], add[0][0]"
+    assert cells["mha2"] == "mha[0][0], add[0][0]"
+    assert cells["mha3"] == "mha[0][0], add[0][0], add[0][0]"

@@ -60,3 +60,16 @@ def slots_of(value) -> set[int]:
     if type(value) is dict:
         return set().union(*(slots_of(v) for v in value.values()))
     return set()
+
+
+def slot_order(value) -> list[int]:
+    """The input indices `Slot`s in ``value`` name, in argument order and once per use (a
+    tensor passed twice, as ``query`` and ``value``, is listed twice, as Keras lists a call's
+    tensor arguments)."""
+    if isinstance(value, Slot):
+        return [value.index]
+    if type(value) in (list, tuple):
+        return [i for v in value for i in slot_order(v)]
+    if type(value) is dict:
+        return [i for v in value.values() for i in slot_order(v)]
+    return []

@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from convnp.layers._slots import slot_order
 from convnp.progbar import print_msg
 
 _BOX = {
@@ -129,10 +130,19 @@ def _top_level(model, connected: bool) -> list[tuple]:
                f"{layer.count_params():,}"]
         if connected:
             sources = [f"{source.name}[{call}][{index}]"
-                       for node in nodes for source, call, index in map(graph.ref, node.inputs)]
+                       for node in nodes for source, call, index in map(graph.ref,
+                                                                         _arguments(node))]
             row.append(", ".join(sources))
         entries.append((layer, row))
     return entries
+
+
+def _arguments(node) -> list[int]:
+    """The value slots a call read, one per tensor argument (as Keras's "Connected to" lists
+    them: ``MultiHeadAttention()(x, x)`` reads ``x`` twice)."""
+    if node.template is None:
+        return node.inputs
+    return [node.inputs[i] for i in slot_order(node.template)]
 
 
 def _nested_rows(layer, level: int, connected: bool, show_trainable: bool) -> list[list[str]]:
