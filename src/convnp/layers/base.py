@@ -103,7 +103,7 @@ def open_weight_budget() -> tuple[int, str] | None:
     return None if budget is None else (budget[0], budget[1])
 
 
-def _spend_weight_budget(layer: Any, name: str, shape: tuple) -> None:
+def _spend_weight_budget(layer: Any, name: str, shape: tuple, dtype=None) -> None:
     budget = _BUDGET.get()
     if budget is None:
         return
@@ -111,13 +111,24 @@ def _spend_weight_budget(layer: Any, name: str, shape: tuple) -> None:
         count = math.prod(int(d) for d in shape)
     except (TypeError, ValueError):
         return  # the initializer reports a bad shape itself
-    nbytes = count * np.dtype(layer.dtype).itemsize
+    nbytes = count * np.dtype(dtype or layer.dtype).itemsize
     if nbytes > budget[0]:
         raise ValueError(f"{budget[1]}: layer '{layer.name}' would create weight '{name}' of "
                          f"shape {shape} ({nbytes} bytes), more than the file's weights hold "
                          f"({budget[0]} bytes left); the config does not match the weights")
     budget[0] -= nbytes
 
+
+
+def _variable_dtype(dtype) -> np.dtype:
+    """``add_weight``'s ``dtype`` as a NumPy dtype (Keras's names; ``"int"`` and `int` are
+    int64 as on its TensorFlow backend, `float` float32)."""
+    aliases = {"int": np.int64, int: np.int64, float: np.float32, bool: np.bool_}
+    try:
+        return np.dtype(aliases.get(dtype, dtype))
+    except TypeError:
+        raise ValueError(f"add_weight(): dtype must be a dtype name such as 'float32' or "
+                         f"'int64', got {dtype!r}") from None
 
 
 def _refuse_non_finite(class_name: str, config: Any) -> None:
@@ -752,7 +763,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
 
     # -- weights ---------------------------------------------------------------------------
 
-    def add_weight(self, name=None, shape=None, initializer="glorot_uniform",
+    def add_weight(self, name=None, shape=None, initializer=None,
                    trainable: bool = True, dtype=None, regularizer=None,
                    constraint=None) -> Variable:
         """Create a variable of this layer, initialised now.
@@ -761,7 +772,9 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         keywords) spellings both work; ``regularizer`` (a `tf.keras.regularizers` object or
         name) adds its penalty to ``losses``; ``constraint`` (a
         `tf.keras.constraints` object, name or function) projects the variable after every
-        optimizer update.
+        optimizer update. ``dtype`` is the layer's unless given (``"int"`` is int64, as on
+        Keras's TensorFlow backend, e.g. a step counter); with no ``initializer`` a float
+        variable starts glorot-uniform, any other zeros, as in Keras 3.
         """
         from convnp import constraints, initializers  # leaf modules, imported when needed
 
@@ -777,10 +790,13 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             shape = ()
         if name is None:
             name = f"variable_{len(self._variables)}" if self._variables else "variable"
-        init = initializers.get("glorot_uniform" if initializer is None else initializer)
-        _spend_weight_budget(self, name, tuple(shape))
-        value = init(tuple(shape), dtype=self.dtype)
-        variable = Variable(value, name=name, trainable=trainable, dtype=self.dtype,
+        dtype = self.dtype if dtype is None else _variable_dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if np.issubdtype(dtype, np.floating) else "zeros"
+        init = initializers.get(initializer)
+        _spend_weight_budget(self, name, tuple(shape), dtype)
+        value = init(tuple(shape), dtype=dtype)
+        variable = Variable(value, name=name, trainable=trainable, dtype=dtype,
                             constraint=constraint)
         variable.path = f"{self.name}/{name}"
         self._variables.append(variable)

@@ -69,7 +69,7 @@ class Normalization(Layer):
 
     Weights: none when ``mean``/``variance`` are given; otherwise the non-trainable ``mean``
     and ``variance`` (the shape of the kept axes; attributes ``adapt_mean``/``adapt_variance``)
-    set by `adapt`, and ``count`` (a scalar Keras 3 keeps at 0; there for its files). Caches
+    set by `adapt`, and ``count`` (an int64 scalar Keras 3 keeps at 0; there for its files). Caches
     the standard deviation.
 
     ``.mean`` and ``.variance`` are, as in Keras 3, tensors of the input's rank once built
@@ -133,8 +133,9 @@ class Normalization(Layer):
         else:
             self.adapt_mean = self.add_weight("mean", sizes, "zeros", trainable=False)
             self.adapt_variance = self.add_weight("variance", sizes, "ones", trainable=False)
-            # Keras 3 has this third variable (its .keras files hold three) and leaves it 0
-            self.count = self.add_weight("count", (), "zeros", trainable=False)
+            # Keras 3 has this third variable (its .keras files hold three) and leaves it 0;
+            # an integer (int64 on its TensorFlow backend)
+            self.count = self.add_weight("count", (), "zeros", trainable=False, dtype="int")
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
