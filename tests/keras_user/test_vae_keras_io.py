@@ -9,9 +9,15 @@ inputs alone, then the page's latent-space plots (``decoder.predict`` on a grid 
 
 The data are 64 random binary 28x28 "digits" made here (MNIST is not downloaded). As on real
 Keras 3.15 (checked with the same program), the KL term starts near 0 and grows while the
-reconstruction loss falls: only the total and the reconstruction loss must decrease."""
+reconstruction loss falls: only the total and the reconstruction loss must decrease.
+
+``vae.npz`` (tests/fixtures/make_vae.py) holds what Keras 3.15 reports for the same program
+from starting weights that make the sampling all but deterministic (a z_log_var bias of -30:
+the two libraries draw different normal numbers)."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -37,6 +43,7 @@ class Sampling(layers.Layer):
 
 
 latent_dim = 2
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "vae.npz")
 
 
 def build_encoder():
@@ -204,3 +211,38 @@ def test_latent_space_plots_run(trained):
     # plot_label_clusters: the encoder's means, one point per image
     z_mean, _, _ = vae.encoder.predict(mnist_digits, verbose=0)
     assert z_mean.shape == (64, 2) and np.isfinite(z_mean).all()
+
+
+def starting_weights(model, seed, log_var_bias=None):
+    """The fixture script's starting weights (same generator, same order)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in model.get_weights():
+        if w.ndim == 1:
+            out.append(rng.uniform(-0.05, 0.05, w.shape).astype(np.float32))
+        else:
+            lim = np.sqrt(6.0 / (np.prod(w.shape[:-2]) * (w.shape[-2] + w.shape[-1]))
+                          if w.ndim > 2 else 6.0 / (w.shape[0] + w.shape[1]))
+            out.append(rng.uniform(-lim, lim, w.shape).astype(np.float32))
+    if log_var_bias is not None:
+        out[9] = np.full_like(out[9], log_var_bias)
+    return out
+
+
+def test_training_matches_keras_from_the_same_weights():
+    encoder, decoder = build_encoder(), build_decoder()
+    encoder.set_weights(starting_weights(encoder, 11, log_var_bias=-30.0))
+    decoder.set_weights(starting_weights(decoder, 12))
+    vae = VAE(encoder, decoder)
+    vae.compile(optimizer=keras.optimizers.Adam())
+    history = vae.fit(make_digits(), epochs=2, batch_size=16, shuffle=False, verbose=0)
+    with np.load(FIXTURE) as f:
+        expected = {k: f[k] for k in f.files}
+    for key in ("loss", "reconstruction_loss", "kl_loss"):
+        np.testing.assert_allclose(history.history[key], expected[f"history/{key}"],
+                                   rtol=1e-5)
+    z_mean, z_log_var, _ = encoder.predict(make_digits()[:4], verbose=0)
+    np.testing.assert_allclose(z_mean, expected["z_mean"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(z_log_var, expected["z_log_var"], rtol=1e-5)
+    np.testing.assert_allclose(decoder.predict(expected["points"], verbose=0),
+                               expected["decoded"], rtol=1e-4, atol=1e-6)
