@@ -187,7 +187,8 @@ def test_connected_to_lists_each_tensor_argument_as_keras():
     m = L.MultiHeadAttention(2, 4, name="mha")(a, a)
     m2 = L.MultiHeadAttention(2, 4, name="mha2")(m, a)
     m3 = L.MultiHeadAttention(2, 4, name="mha3")(m, a, a)
-    model = tf.keras.Model(i, [m2, m3], name="m")
+    sq = tf.keras.ops.multiply(m3, m3)  # an op on tensors: its arguments too
+    model = tf.keras.Model(i, [m2, sq], name="m")
     text = _summary_text(model, line_length=100)
     cells = {}
     for line in text.splitlines():
@@ -201,3 +202,5 @@ def test_connected_to_lists_each_tensor_argument_as_keras():
     assert cells["mha"] == "add[0][0], add[0][0]"
     assert cells["mha2"] == "mha[0][0], add[0][0]"
     assert cells["mha3"] == "mha[0][0], add[0][0], add[0][0]"
+    assert [v for k, v in cells.items() if k.startswith("multiply")] == [
+        "mha3[0][0], mha3[0][0]"]

@@ -140,9 +140,12 @@ def _top_level(model, connected: bool) -> list[tuple]:
 def _arguments(node) -> list[int]:
     """The value slots a call read, one per tensor argument (as Keras's "Connected to" lists
     them: ``MultiHeadAttention()(x, x)`` reads ``x`` twice)."""
-    if node.template is None:
+    template = node.template
+    if template is None and type(node.layer).__name__ == "TFOpLambda":  # an op on tensors
+        template = (node.layer.args, node.layer.kwargs)
+    if template is None:
         return node.inputs
-    return [node.inputs[i] for i in slot_order(node.template)]
+    return [node.inputs[i] for i in slot_order(template)]
 
 
 def _nested_rows(layer, level: int, connected: bool, show_trainable: bool) -> list[list[str]]:
