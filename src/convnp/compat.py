@@ -37,7 +37,7 @@ KERAS_SUBMODULES = (
 # tensorflow's own namespaces (``from tensorflow.image import resize``), from convnp
 TF_SUBMODULES = ("data", "data.experimental", "random", "image", "nn", "math", "linalg", "io",
                  "errors", "dtypes", "config", "config.experimental", "config.threading",
-                 "debugging", "summary", "summary.experimental", "nest", "test",
+                 "debugging", "summary", "summary.experimental", "nest", "test", "strings",
                  "initializers")
 _registered: dict[str, object] = {}  # name -> what sys.modules held before (or _ABSENT)
 _ABSENT = object()
