@@ -5,8 +5,8 @@ number maps, images resized and transposed so width is the time axis, a tf.data 
 loss with ``self.add_loss`` (compiled with no loss), then the prediction model cut at
 ``dense2`` and ``keras.backend.ctc_decode`` back to text.
 
-The example's ``tf.strings.unicode_split`` / ``tf.strings.reduce_join`` are not in convnp
-(it has no string tensors): labels are split and decoded texts joined in Python."""
+Labels are split into characters with ``tf.strings.unicode_split`` and decoded texts joined
+with ``tf.strings.reduce_join``, as in the example."""
 
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def encode_single_sample(img_path, label):
     img = ops.image.resize(img, [IMG_HEIGHT, IMG_WIDTH])
     # 5. transpose: the time dimension is the width of the image
     img = ops.transpose(img, axes=[1, 0, 2])
-    # 6. characters to numbers (tf.strings.unicode_split in the example)
-    label = char_to_num(list(str(label)))
+    # 6. map the characters in label to numbers
+    label = char_to_num(tf.strings.unicode_split(label, input_encoding="UTF-8"))
     return {"image": img, "label": label}
 
 
@@ -148,10 +148,8 @@ def decode_batch_predictions(pred):
         :, :MAX_LENGTH]
     output_text = []
     for res in results:
-        # tf.strings.reduce_join(num_to_char(res)) in the example: joined here
-        chars = np.asarray(num_to_char(res)).tolist()
-        output_text.append("".join(c.decode() if isinstance(c, bytes) else str(c)
-                                   for c in chars))
+        res = tf.strings.reduce_join(num_to_char(res)).numpy().decode("utf-8")
+        output_text.append(res)
     return output_text
 
 
