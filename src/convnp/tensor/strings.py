@@ -18,6 +18,7 @@ characters.
 from __future__ import annotations
 
 import codecs
+import functools
 
 import numpy as np
 
@@ -28,7 +29,14 @@ __all__ = ["as_string", "join", "length", "lower", "reduce_join", "strip", "unic
 
 _ENCODINGS = {"UTF-8": "utf-8", "UTF-16-BE": "utf-16-be", "UTF-32-BE": "utf-32-be"}
 _MARK = "\udc00"  # a lone surrogate: never in validly decoded text, marks a bad byte run
-codecs.register_error("convnp.strings.mark", lambda err: (_MARK, err.end))
+
+
+@functools.cache
+def _marking_errors() -> str:
+    """The name of a decode error handler that puts one `_MARK` for each bad byte run;
+    registered with `codecs` on first use, not when convnp is imported."""
+    codecs.register_error("convnp.strings.mark", lambda err: (_MARK, err.end))
+    return "convnp.strings.mark"
 
 
 def _strings(value, what: str = "input") -> np.ndarray:
@@ -94,7 +102,7 @@ def unicode_split(input, input_encoding, errors="replace", replacement_char=6553
     replacement = chr(int(replacement_char)).encode(codec, "surrogatepass")
 
     def split(data: bytes) -> list:
-        text = data.decode(codec, "convnp.strings.mark")
+        text = data.decode(codec, _marking_errors())
         if _MARK in text and errors == "strict":
             raise ValueError(f"tf.strings.unicode_split: {data!r} is not valid "
                              f"{input_encoding} (errors='strict')")
