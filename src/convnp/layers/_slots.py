@@ -51,17 +51,6 @@ def fill(value, inputs: list):
     return value
 
 
-def slots_of(value) -> set[int]:
-    """The input indices `Slot`s in ``value`` name."""
-    if isinstance(value, Slot):
-        return {value.index}
-    if type(value) in (list, tuple):
-        return set().union(*(slots_of(v) for v in value))
-    if type(value) is dict:
-        return set().union(*(slots_of(v) for v in value.values()))
-    return set()
-
-
 def slot_order(value) -> list[int]:
     """The input indices `Slot`s in ``value`` name, in argument order and once per use (a
     tensor passed twice, as ``query`` and ``value``, is listed twice, as Keras lists a call's
@@ -73,3 +62,8 @@ def slot_order(value) -> list[int]:
     if type(value) is dict:
         return [i for v in value.values() for i in slot_order(v)]
     return []
+
+
+def slots_of(value) -> set[int]:
+    """The input indices `Slot`s in ``value`` name."""
+    return set(slot_order(value))
