@@ -193,6 +193,31 @@ def test_gelu_and_its_gradient_match_math_erfc_in_both_float_dtypes():
         assert grad[0] == dy[0] * dtype(0.5) and grad[1] == dy[1] * dtype(0.5)  # x = 0
 
 
+def test_float32_gelu_polynomial_meets_the_series_at_its_edge():
+    """float32 GELU takes a polynomial for |x| <= 3 and the series beyond, gathered from all
+    blocks at once (convnp._special._gelu_near): each value lands at its own index, both
+    sides of the edge agree with math.erfc, and NaN stays NaN."""
+    import math
+
+    from convnp import _special
+
+    edge = np.float32(_special._NEAR)
+    near_edge = [np.nextafter(edge, np.float32(0)), edge, np.nextafter(edge, np.float32(9))]
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(300_000).astype(np.float32) * np.float32(0.5)  # few far values
+    far_at = np.array([0, 65_535, 65_536, 131_071, 299_999])  # block edges, both threads
+    x[far_at] = [-7.5, 4.0, -3.25, 12.0, -5.0]
+    x[10:13] = near_edge
+    x[20:23] = np.negative(near_edge)
+    x[30] = np.nan
+    y = _special.gelu(x)
+    assert np.isnan(y[30]) and np.isnan(y).sum() == 1
+    check = np.r_[far_at, 10, 11, 12, 20, 21, 22, rng.integers(0, x.size, 2000)]
+    want = np.array([float(v) * 0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x[check]])
+    np.testing.assert_allclose(y[check], want, rtol=2e-6, atol=5e-7)
+    np.testing.assert_allclose(y[far_at], want[:far_at.size], rtol=1e-5)  # left tail too
+
+
 def test_gelu_layer_gradient_is_checked_numerically():
     import convnp as tf
     from tests.helpers import check_training_gradients
