@@ -132,7 +132,7 @@ def test_nhwc_dilated_conv_and_a_plain_tuple_cache(pad):
 
 INPUT_GRADIENT_CASES = [  # kernel, pad, dilation, channels in, filters, height, width
     (3, "same", 1, 16, 5, 7, 6),
-    (3, "valid", 1, 16, 24, 9, 10),
+    (3, "valid", 1, 16, 8, 24, 24),  # 24x24 over 22x22: not enough border for the scatter
     (3, ((0, 2), (1, 0)), 1, 17, 3, 7, 9),
     ((2, 3), "same", 1, 16, 4, 6, 8),
     (3, "same", 2, 16, 6, 9, 8),
@@ -163,16 +163,18 @@ def test_stride_one_input_gradient_runs_as_a_conv(f, pad, dilation, c_in, c_out,
         np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("hp, shape", [
-    ({"stride": 2, "pad": "same"}, (2, 9, 9, 16)),  # strided
-    ({"stride": 1, "pad": 3}, (2, 9, 9, 16)),  # padded wider than the window
-    ({"stride": 1, "pad": "same"}, (2, 4, 4, 16)),  # image barely larger than the window
+@pytest.mark.parametrize("hp, shape, filters", [
+    ({"stride": 2, "pad": "same"}, (2, 9, 9, 16), 4),  # strided
+    ({"stride": 1, "pad": 3}, (2, 9, 9, 16), 4),  # padded wider than the window
+    ({"stride": 1, "pad": "same"}, (2, 4, 4, 16), 4),  # image barely larger than the window
+    ({"stride": 1, "pad": "valid"}, (2, 9, 10, 16), 4),  # 1.6x the output's pixels
+    ({"stride": 1, "pad": "same"}, (2, 9, 10, 16), 24),  # fewer input than output channels
 ])
-def test_input_gradient_falls_back_to_the_scatter(hp, shape):
+def test_input_gradient_falls_back_to_the_scatter(hp, shape, filters):
     rng = np.random.default_rng(6)
     A = rng.standard_normal(shape)
-    W = rng.standard_normal((3, 3, shape[3], 4))
-    b = np.zeros((1, 1, 1, 4))
+    W = rng.standard_normal((3, 3, shape[3], filters))
+    b = np.zeros((1, 1, 1, filters))
     Z, cache = conv.conv_forward(A, W, b, hp)
     dZ = rng.standard_normal(Z.shape)
     assert conv.InputGradientConv.plan(dZ, cache.kernel, cache.geometry, A.shape) is None
