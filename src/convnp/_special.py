@@ -56,6 +56,16 @@ def _power(degree: int) -> np.ndarray:
                        window=[0.0, 1.0]).coef
 
 
+def _horner(v: np.ndarray, coef, out: np.ndarray) -> np.ndarray:
+    """The polynomial with coefficients ``coef`` (lowest first) at ``v``, into ``out``."""
+    np.multiply(v, coef[-1], out=out)
+    for c in coef[-2:0:-1]:
+        out += c
+        out *= v
+    out += coef[0]
+    return out
+
+
 _CHUNK = 1 << 16  # values per pass: the temporaries of a chunk stay in the cache
 def _tail(x: np.ndarray, scale: float = 1.0, mode: str = "tail") -> np.ndarray:
     """A pass over ``x`` (float32 or float64) built on ``h = erfc(|x| * scale) / 2``.
@@ -117,11 +127,7 @@ def _tail_chunks(flat: np.ndarray, out: np.ndarray, rows: slice, scale: float,
             tmpc -= b2c
             tmpc += coef[0]
         else:
-            np.multiply(sc, coef[-1], out=tmpc)
-            for c in coef[-2:0:-1]:
-                tmpc += c
-                tmpc *= sc
-            tmpc += coef[0]
+            _horner(sc, coef, out=tmpc)
         # h = exp(-t**2) times the series; sc is free again (b1c or b2c holds nothing either)
         np.multiply(ac, ac, out=sc)
         sc *= dtype.type(-scale * scale)
@@ -235,16 +241,6 @@ def _near_power() -> tuple:
     return tuple(np.float32(c) for c in np.polynomial.chebyshev.cheb2poly(fit.coef))
 
 
-def _horner(v: np.ndarray, coef, out: np.ndarray) -> np.ndarray:
-    """The polynomial with coefficients ``coef`` (lowest first) at ``v``, into ``out``."""
-    np.multiply(v, coef[-1], out=out)
-    for c in coef[-2:0:-1]:
-        out += c
-        out *= v
-    out += coef[0]
-    return out
-
-
 def _gelu_near(x: np.ndarray) -> np.ndarray:
     """GELU of a float32 array: ``x (1/2 + x C(x**2))`` block by block (`blockwise`), then
     the series once for the values of all blocks beyond _NEAR (few, and each call of the
@@ -266,9 +262,8 @@ def _gelu_near(x: np.ndarray) -> np.ndarray:
             u += np.float32(0.5)
             np.multiply(u, xb, out=out_block)
         if not v.max() <= 1:  # some |x| > _NEAR, or a NaN (which stays NaN: NaN > 1 is False)
-            start = (out_block.__array_interface__["data"][0]
-                     - flat_out.__array_interface__["data"][0]) // flat_out.itemsize
-            far_parts.append(np.flatnonzero(v > 1) + start)
+            start = (out_block.ctypes.data - flat_out.ctypes.data) // flat_out.itemsize
+            far_parts.append(np.flatnonzero(v > 1) + start)  # indices in the whole array
 
     blockwise(kernel, out, [flat_x], scratch=(np.float32, np.float32))
     if far_parts:
