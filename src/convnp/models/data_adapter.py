@@ -209,7 +209,8 @@ def unpack_batch(batch, what: str):
 
 
 def select_rows(y, select):
-    """``select`` applied to the targets: one array, or a list per output (None kept)."""
+    """``select`` applied to the targets (or sample weights): one array, or a list per output
+    (None kept)."""
     if y is None:
         return None
     if isinstance(y, list):
@@ -222,14 +223,14 @@ class ArrayBatches:
 
     ``xs`` holds one array per model input; each batch is ``(list of input batches, y,
     sample_weight)`` (``y`` and ``sample_weight`` may be None; ``y`` is a list per output
-    for a model with several outputs).
+    for a model with several outputs, and ``sample_weight`` may be one too).
     Without shuffling, batches are views (``x[start:stop]``). With shuffling, one permutation
     of the sample indices is drawn per epoch from ``convnp.random.generator()`` and each batch
     gathers its rows with `np.take` (one copy, as large as the batch).
     """
 
     def __init__(self, xs: list[np.ndarray], y: np.ndarray | None, batch_size: int,
-                 shuffle: bool = False, sample_weight: np.ndarray | None = None):
+                 shuffle: bool = False, sample_weight: np.ndarray | list | None = None):
         self.xs = list(xs)
         self.y = y
         self.sample_weight = sample_weight
@@ -248,7 +249,7 @@ class ArrayBatches:
             for start, stop in self._bounds:
                 rows = slice(start, stop)
                 yield ([x[rows] for x in xs], select_rows(y, lambda t, r=rows: t[r]),
-                       None if sw is None else sw[start:stop])
+                       select_rows(sw, lambda t, r=rows: t[r]))
             return
         from convnp.random import generator
 
@@ -257,7 +258,7 @@ class ArrayBatches:
             idx = order[start:stop]
             yield ([np.take(x, idx, axis=0) for x in xs],
                    select_rows(y, lambda t, i=idx: np.take(t, i, axis=0)),
-                   None if sw is None else np.take(sw, idx, axis=0))
+                   select_rows(sw, lambda t, i=idx: np.take(t, i, axis=0)))
 
 
 def check_class_weight(class_weight, method: str) -> dict[int, float]:
@@ -284,7 +285,7 @@ class DatasetBatches:
 
     def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None,
                  shuffle: bool = False, class_weight: dict[int, float] | None = None,
-                 adjust_inputs=None):
+                 adjust_inputs=None, arrange_weights=None):
         self.dataset = dataset
         # a PyDataset is read by index: its batch order may be shuffled (fit's shuffle=True)
         self.indexed = isinstance(dataset, PyDataset)
@@ -294,6 +295,8 @@ class DatasetBatches:
         # for models with several inputs/outputs: a dict (or list) element -> list in order
         self.arrange_inputs = arrange_inputs
         self.arrange_targets = arrange_targets
+        # several outputs: ``(sample weights, batch size)`` -> a list per output (or one array)
+        self.arrange_weights = arrange_weights
         self.class_weight = class_weight
         # the model's reshaping of an input missing (or adding) a trailing axis of size 1
         self.adjust_inputs = adjust_inputs
@@ -318,7 +321,9 @@ class DatasetBatches:
                 yb = [None if t is None else self._target(t) for t in arranged]
             else:
                 yb = self._target(arranged)
-        if sw is not None:
+        if sw is not None and self.arrange_weights is not None:
+            sw = self.arrange_weights(sw, len(xb[0]))
+        elif sw is not None:
             sw = as_float_array(sw, self.dtype, f"{self.what}: dataset sample weights")
         if self.class_weight is not None:
             sw = self._class_weights(yb, sw)

@@ -332,7 +332,8 @@ class Engine:
         ``xs`` is the list of input batches (a single array is accepted too); ``y`` the
         targets (a list per output for several outputs). ``fused`` comes from
         `_fused_activation` (a single activation or None is accepted for one output). With
-        ``sample_weight`` each loss is ``sum(w * loss_i) / m``, as Keras reduces it.
+        ``sample_weight`` each loss is ``sum(w * loss_i) / m``, as Keras reduces it; one
+        array weighs every output, a list (from `_sample_weights`) each output by its entry.
 
         Returns:
             ``(predictions, loss, per_output_losses)``: predictions is a list per output
@@ -354,7 +355,7 @@ class Engine:
         self._last_loss_weights = []
         preds, values = [], []
         total = 0.0
-        for spec, out, act, yt, mask in zip(specs, outs, fused, ys, masks):
+        for i, (spec, out, act, yt, mask) in enumerate(zip(specs, outs, fused, ys, masks)):
             pred = out if act is None else act.forward(out)
             preds.append(pred)
             if spec.loss is None:
@@ -362,8 +363,8 @@ class Engine:
                 self._last_loss_weights.append(None)
                 continue
             weight = losses.apply_mask(
-                sample_weight, mask, getattr(spec.loss, "reduction", "sum_over_batch_size"),
-                out.dtype)
+                _output_weight(sample_weight, i), mask,
+                getattr(spec.loss, "reduction", "sum_over_batch_size"), out.dtype)
             self._last_loss_weights.append(weight)
             if act is None:
                 value = spec.loss(yt, out, weight)
@@ -406,7 +407,8 @@ class Engine:
         """d loss / d each output of the last `_forward_with_loss` (its weights, masks
         folded in)."""
         grads = []
-        weights = getattr(self, "_last_loss_weights", None) or [sample_weight] * len(preds)
+        weights = getattr(self, "_last_loss_weights", None) or [
+            _output_weight(sample_weight, i) for i in range(len(preds))]
         for spec, yt, pred, act, weight in zip(self._specs(), ys, preds, fused, weights):
             if spec.loss is None:
                 grads.append(None)
@@ -505,14 +507,16 @@ class Engine:
 
     def _update_metrics(self, y, y_pred, sample_weight=None) -> None:
         """Each output's metrics without the sample weights, its weighted metrics with them
-        (one array serves every output, as Keras repeats the first); a masked output's mean
-        metrics weigh its kept steps only, as Keras's ``MeanMetricWrapper`` does."""
+        (one array serves every output, as Keras repeats it; a list holds one per output, None
+        for an unweighted one); a masked output's mean metrics weigh its kept steps only, as
+        Keras's ``MeanMetricWrapper`` does."""
         several = len(self._output_specs) > 1
         masks = getattr(self, "_last_output_masks", None) or [None] * len(self._output_specs)
         for i, spec in enumerate(self._output_specs):
             mask = masks[i] if i < len(masks) else None
             args = (y[i] if several else y, y_pred[i] if several else y_pred)
-            for metric_list, sw in ((spec.metrics, None), (spec.weighted, sample_weight)):
+            own = _output_weight(sample_weight, i)
+            for metric_list, sw in ((spec.metrics, None), (spec.weighted, own)):
                 for m in metric_list:
                     weight = sw
                     if mask is not None and isinstance(m, _MASKED_METRICS):
@@ -663,9 +667,9 @@ class Engine:
 
     def _dataset_batches(self, dataset, method: str, shuffle: bool = False,
                          class_weight: dict | None = None) -> da.DatasetBatches:
-        """Batches of a Dataset, with dict inputs and per-output targets put in order (and
-        ``class_weight`` turned into each batch's sample weights)."""
-        arrange_inputs = arrange_targets = None
+        """Batches of a Dataset, with dict inputs and per-output targets (and sample weights)
+        put in order, and ``class_weight`` turned into each batch's sample weights."""
+        arrange_inputs = arrange_targets = arrange_weights = None
         if self._graph is not None:
             names = self.input_names
             arrange_inputs = lambda x: compile_utils.match(x, names, "inputs", method)
@@ -678,10 +682,12 @@ class Engine:
                 needed = [s.loss is not None for s in specs]
                 arrange_targets = lambda y: compile_utils.match(
                     y, outs, "outputs", method, required=needed)
+                arrange_weights = lambda sw, n: self._per_output_weights(sw, n, method)
             else:
                 arrange_targets = lambda y: self._single_target(y, method)
         return da.DatasetBatches(dataset, self._compute_dtype(), method,
                                  arrange_inputs=arrange_inputs, arrange_targets=arrange_targets,
+                                 arrange_weights=arrange_weights,
                                  shuffle=shuffle, class_weight=class_weight,
                                  adjust_inputs=None if self._step_only
                                  else self._adjust_input_ranks)
@@ -695,29 +701,74 @@ class Engine:
         example). ``class_weight`` maps a class index to a weight (missing
         classes weigh 1), one per sample: its class is its rounded label for ``(m,)``/``(m,
         1)`` targets and the argmax of one-hot ``(m, k)`` targets (Keras's rule).
+
+        With several outputs one array weighs every output; a list or tuple (one entry per
+        output, None for an unweighted one) or a dict by output name weighs each output by
+        its own (`_per_output_weights`; returned as a list), as in Keras 3.
         """
         if sample_weight is None and class_weight is None:
             return None
-        if isinstance(y, list):  # several outputs: one weight per sample serves them all
+        if isinstance(y, list):  # several outputs
             if class_weight is not None:
                 raise ValueError(f"{method}(): class_weight is not supported for models with "
                                  "several outputs; use sample_weight")
             y = next(t for t in y if t is not None)
+            if self._weights_per_output(sample_weight):
+                return self._per_output_weights(sample_weight, len(y), method)
         dtype = self._compute_dtype()
         n = len(y)
         weights = np.ones(n, dtype=dtype)
         if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=dtype)
-            if sw.ndim == 0 or sw.shape[0] != n:
-                raise ValueError(f"{method}(): sample_weight must have shape ({n},), one weight "
-                                 f"per sample (or ({n}, 1), or one per value of the loss), got "
-                                 f"{np.shape(sample_weight)}")
-            weights = sw.copy()
+            weights = self._weight_array(sample_weight, n, method, "sample_weight")
         if class_weight is not None:
             per_class = da.class_sample_weights(y, da.check_class_weight(class_weight, method),
                                                 dtype)
             weights = weights * per_class.reshape((n,) + (1,) * (weights.ndim - 1))
         return weights
+
+    def _weights_per_output(self, sample_weight) -> bool:
+        """Whether ``sample_weight`` holds one entry per output: a list, tuple or dict for a
+        model with several outputs (never one array of weights written as a list)."""
+        return isinstance(sample_weight, (list, tuple, dict)) and len(self._output_specs) > 1
+
+    def _per_output_weights(self, sample_weight, n: int, method: str):
+        """A list, tuple or dict of sample weights as a list in output order (None for an
+        output with no weights; one array for all outputs passes through), or None when no
+        output has any. Each array is checked as `_weight_array` checks one."""
+        if not self._weights_per_output(sample_weight):
+            return None if sample_weight is None else self._weight_array(
+                sample_weight, n, method, "sample_weight")
+        names = self._output_names_or_default()
+        value = compile_utils.flatten_as(self._output_nesting, sample_weight,
+                                         f"{method}(): sample_weight")
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(names), key=str)
+            if unknown:
+                raise ValueError(f"{method}(): sample_weight has keys {unknown}; the model's "
+                                 f"outputs are {names}")
+            value = [value.get(name) for name in names]
+        elif len(value) != len(names):
+            raise ValueError(f"{method}(): sample_weight must hold one entry per output "
+                             f"({len(names)}: {names}; None for an unweighted one) or be one "
+                             f"array for all, got a {type(sample_weight).__name__} of "
+                             f"{len(value)}")
+        weights = [None if w is None else self._weight_array(
+            w, n, method, f"sample_weight for output '{name}'")
+            for w, name in zip(value, names)]
+        return None if all(w is None for w in weights) else weights
+
+    def _weight_array(self, sample_weight, n: int, method: str, what: str) -> np.ndarray:
+        """One array of sample weights in the compute dtype, ``n`` of them (a copy)."""
+        try:
+            sw = np.array(sample_weight, dtype=self._compute_dtype())
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{method}(): {what} must be an array of numbers, got "
+                             f"{type(sample_weight).__name__}: {exc}") from None
+        if sw.ndim == 0 or sw.shape[0] != n:
+            raise ValueError(f"{method}(): {what} must have shape ({n},), one weight per "
+                             f"sample (or ({n}, 1), or one per value of the loss), got "
+                             f"{sw.shape}")
+        return sw
 
     @staticmethod
     def _array_epoch(train: da.ArrayBatches, steps: int | None):
@@ -765,6 +816,12 @@ class Engine:
                 raise ValueError(f"{method}(): dataset batch has {len(xs[0])} inputs but "
                                  f"{len(t)} targets")
         self._check_outputs_for_loss([None if t is None else np.shape(t) for t in ys])
+
+
+def _output_weight(sample_weight, index: int):
+    """Output ``index``'s sample weights: its entry of a per-output list, else the one
+    array (or None) that serves every output."""
+    return sample_weight[index] if isinstance(sample_weight, list) else sample_weight
 
 
 def _all_finite(arrays) -> bool:

@@ -59,10 +59,13 @@ class TrainingMixin(InferenceMixin):
             class_weight: ``{class: weight}`` scaling each sample's loss by its class.
             sample_weight: ``(m,)`` weights scaling each sample's loss (with arrays; a Dataset
                 may yield ``(x, y, sample_weight)`` instead). The batch loss is
-                ``sum(w_i * loss_i) / m``, as in Keras; ``metrics`` stay unweighted, ``weighted_metrics`` take them. On a loss
-                per step (a sequence output, masked or not) ``(m,)`` and ``(m, 1)`` weigh
-                every step of an example and ``(m, steps)`` each step
-                (`convnp.losses.keras_weights`).
+                ``sum(w_i * loss_i) / m``, as in Keras; ``metrics`` stay unweighted,
+                ``weighted_metrics`` take them. On a loss per step (a sequence output, masked
+                or not) ``(m,)`` and ``(m, 1)`` weigh every step of an example and ``(m,
+                steps)`` each step (`convnp.losses.keras_weights`). With several outputs one
+                array weighs them all; a list (one entry per output, in output order, None
+                for an unweighted one) or a dict by output name weighs each output's loss and
+                weighted metrics by its own, as in Keras 3.
             initial_epoch: epoch to start at (to resume a run).
             steps_per_epoch: batches per epoch (default: one pass over the data).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
@@ -210,13 +213,16 @@ class TrainingMixin(InferenceMixin):
                 f"validation samples out of {n}; both must be at least 1"
             )
         bs = self._check_batch_size(val_batch_size or batch_size)
-        sw = None if sample_weight is None else np.asarray(sample_weight)
-        val_sw = None if sw is None else sw[split_at:]
+        sw = sample_weight
+        if sw is not None:  # one array, or (several outputs) a list of them per output
+            sw = np.asarray(sw) if y_arr is None else self._sample_weights(y_arr, sw, None,
+                                                                           "fit")
+        val_sw = da.select_rows(sw, lambda t: t[split_at:])
         val = da.ArrayBatches([a[split_at:] for a in xs],
                               da.select_rows(y_arr, lambda t: t[split_at:]), bs, shuffle=False,
                               sample_weight=val_sw)
         train_x = [a[:split_at] for a in xs]
-        train_sw = None if sw is None else sw[:split_at]
+        train_sw = da.select_rows(sw, lambda t: t[:split_at])
         return ((train_x if len(train_x) > 1 else train_x[0]),
                 da.select_rows(y_arr, lambda t: t[:split_at]), train_sw, val)
 
