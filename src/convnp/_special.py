@@ -66,7 +66,7 @@ def _horner(v: np.ndarray, coef, out: np.ndarray) -> np.ndarray:
     return out
 
 
-_CHUNK = 1 << 16  # values per pass: the temporaries of a chunk stay in the cache
+_CHUNK = 1 << 18  # values per pass: long enough calls to share (see elementwise.BLOCK)
 def _tail(x: np.ndarray, scale: float = 1.0, mode: str = "tail") -> np.ndarray:
     """A pass over ``x`` (float32 or float64) built on ``h = erfc(|x| * scale) / 2``.
 

@@ -82,8 +82,10 @@ def test_relu_gradient_matches_the_mask_product(monkeypatch, size):
         relu_gradient(dy, y[:-1])
 
 
-def test_blockwise_runs_a_kernel_over_blocks_and_threads_with_the_same_numbers():
+def test_blockwise_runs_a_kernel_over_blocks_and_threads_with_the_same_numbers(monkeypatch):
     from convnp.ops import elementwise
+
+    monkeypatch.setattr(elementwise, "BLOCK", 1 << 16)
 
     rng = np.random.default_rng(4)
     x = rng.standard_normal((3, 70_001)).astype(np.float32)  # more than one block and thread

@@ -159,8 +159,14 @@ def flat(block: np.ndarray) -> np.ndarray:
     return block.reshape(-1)
 
 
-# Numbers per block of `blockwise`: a block and its scratch arrays stay in the L2 cache.
-BLOCK = 1 << 16
+# Numbers per block of `blockwise`. Every NumPy call on a block hands the GIL over when the
+# other thread runs too, so a block must keep a call busy for well over the hand-over:
+# with AVX-512 loops (a multiply 0.05-0.09 ns a number) a 64K block's call took 3-5 us
+# and two threads ran a chain of them no faster than one. GELU on 524K float32 numbers,
+# two threads, 64K -> 256K blocks: forward 0.99 -> 0.70 ms (1.8 -> 0.9 ms with each
+# thread on its own half, as in split inference), backward 0.83 -> 0.67 ms; one thread
+# was no slower. The block and its scratch arrays then live in L2/L3 rather than L1/L2.
+BLOCK = 1 << 18
 # Kernels with an exp, tanh or erf cost about 4 ns a number on one core here, so sharing them
 # pays from this many numbers a thread (GELU on 524k float32 numbers: 1.5x on two cores).
 TRANSCENDENTAL_SHARE = 1 << 15
