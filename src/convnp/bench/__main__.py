@@ -1,9 +1,11 @@
-"""``python -m convnp.bench {ops,train,tape,peers,suite} [options]``.
+"""``python -m convnp.bench {ops,train,tape,peers,suite,shapes} [options]``.
 
 ``peers [--repeat N] [--rounds R] [--json FILE] [--tf-python PY]`` compares convnp with
 PyTorch and TensorFlow in R interleaved rounds; see `convnp.bench.peers`.
 ``suite [--models a,b] [--repeat N] [--rounds R] [--layers] [--json FILE] [--tf-python PY]``
 times the train step and predict of several CNNs the same way; see `convnp.bench.suite`.
+``shapes [--cases a,b] [--repeat N] [--rounds R] [--json FILE]`` times those CNNs' conv layers
+one by one against PyTorch; see `convnp.bench.shapes`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import sys
 
 from convnp.bench.common import reexec_without_openblas_overrides
+from convnp.bench.shapes import CASES, parse_cases
 from convnp.bench.suite_models import MODELS
 
 
@@ -67,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
                        help="also write the records to this file (JSON lines, atomically)")
     suite.add_argument("--tf-python", default=None,
                        help="interpreter that has tensorflow (default: this one)")
+    shapes = sub.add_parser("shapes", help="the suite's conv layers one by one, forward and "
+                                           "forward+backward, vs PyTorch")
+    shapes.add_argument("--cases", type=parse_cases, default=None,
+                        help=f"comma-separated subset of: {', '.join(CASES)} (default: all)")
+    shapes.add_argument("--repeat", type=positive_int, default=10,
+                        help="timed calls per round; a round keeps the best (default: 10)")
+    shapes.add_argument("--rounds", type=positive_int, default=3,
+                        help="interleaved rounds (convnp, then PyTorch); ratios are medians of "
+                             "the within-round ratios (default: 3)")
+    shapes.add_argument("--json", default=None,
+                        help="also write the records to this file (JSON lines, atomically)")
     args = parser.parse_args(argv)
 
     if not args.keep_openblas_env and not os.environ.get("CONVNP_BENCH_REEXEC"):
@@ -80,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         from convnp.bench.tape import run
     elif args.which == "suite":
         from convnp.bench.suite import run
+    elif args.which == "shapes":
+        from convnp.bench.shapes import run
     else:
         from convnp.bench.peers import run
     return run(args)
