@@ -101,3 +101,36 @@ def test_which_convs_run_by_kernel_rows():
     assert conv._row_taps(geometry((2, 32, 32, 16), 3, dilation=2)) is None
     # rows so long that a slab would be one row deep keep im2col
     assert conv._row_taps(geometry((2, 4, row_taps.SLAB_POSITIONS, 16), 3)) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_windows_moves_contiguous_runs_whole_with_the_same_numbers(dtype):
+    """`copy_windows` copies the contiguous tail of a window view (a kernel row of NHWC
+    numbers) as one opaque item: every window shape gives exactly ``np.copy``'s result, in a
+    reused buffer too, and views without such a tail take the plain copy."""
+    from numpy.lib.stride_tricks import as_strided
+
+    from convnp.ops.row_taps import _contiguous_tail, copy_windows
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 9, 11, 4)).astype(dtype)
+    m, h, w, c = x.strides
+    views = {
+        # (view, trailing axes copied as one run)
+        "im2col rows, 3x3": (as_strided(x, (3, 7, 9, 3, 3, 4), (m, h, w, h, w, c)), 2),
+        "strided windows": (as_strided(x, (3, 4, 5, 2, 2, 4), (m, 2 * h, 2 * w, h, w, c)), 2),
+        "dilated taps": (as_strided(x, (3, 5, 7, 3, 3, 4), (m, h, w, 2 * h, 2 * w, c)), 1),
+        "one channel of four": (as_strided(x, (3, 7, 9, 3, 3), (m, h, w, h, w)), 0),
+        "length-1 axis in the tail": (as_strided(x, (3, 7, 9, 3, 1, 4), (m, h, w, w, h, c)), 3),
+        "whole array": (x, 0),
+    }
+    buffer = np.empty(x.size * 9, dtype)
+    for name, (view, tail) in views.items():
+        assert _contiguous_tail(view) == tail, name
+        expected = view.copy()
+        np.testing.assert_array_equal(copy_windows(view, None), expected, err_msg=name)
+        copied = copy_windows(view, buffer)
+        assert np.shares_memory(copied, buffer), name
+        np.testing.assert_array_equal(copied, expected, err_msg=name)
+    empty = np.empty((0, 3, 4), dtype)
+    assert copy_windows(empty, None).shape == (0, 3, 4)
