@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from convnp.ops import elementwise
 from convnp.ops.elementwise import ColumnTile, flat, relu, relu_gradient
 
 SPECIAL = [-0.0, 0.0, -1.5, 2.5, 6.0, 7.0, np.nan, -np.inf, np.inf, 1e-45, -1e-45]
@@ -39,6 +40,23 @@ def test_column_tile_matches_broadcasting():
     for rows in (1, 3, 5):
         block = rng.standard_normal((rows, 7)).astype(np.float32)
         np.testing.assert_array_equal(flat(block) * tile.of(block), (block * v).reshape(-1))
+
+
+def test_column_tile_is_no_taller_than_the_array_it_serves():
+    """With ``total_rows`` a tile stops at the array's height (one image's 16x16x64 bias add
+    does not build a tile of 64K numbers); blocks of any height up to it still match."""
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal(64).astype(np.float32)
+    assert ColumnTile(v).flat.size == elementwise.TILE_NUMBERS
+    tile = ColumnTile(v, total_rows=256)
+    assert tile.rows == 256 and tile.flat.size == 256 * 64
+    assert ColumnTile(v, rows=8, total_rows=300).rows == 8  # the smaller of the two
+    assert ColumnTile(v, total_rows=0).rows == 1
+    for rows in (1, 100, 256):
+        block = rng.standard_normal((rows, 64)).astype(np.float32)
+        expected = block + v
+        tile.add_to(block)
+        np.testing.assert_array_equal(block, expected)
 
 
 def test_flat_is_a_view_and_refuses_strided_blocks():

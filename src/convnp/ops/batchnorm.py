@@ -243,7 +243,8 @@ def affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray, residual2d=Non
     y2d = np.empty(x2d.shape, dtype=x2d.dtype)
     n = x2d.shape[1]
     cap = None if max_value is None else x2d.dtype.type(max_value)
-    scale_tile, shift_tile = (ColumnTile(v, _block_rows(n)) for v in (scale, shift))
+    scale_tile, shift_tile = (ColumnTile(v, _block_rows(n), len(x2d))
+                              for v in (scale, shift))
 
     def rows_pass(r: slice) -> None:
         for block in row_blocks(r, n):
@@ -265,7 +266,8 @@ def add_affine(x2d: np.ndarray, scale: np.ndarray, shift: np.ndarray,
     """``target += x * scale + shift`` per column, in one threaded pass (``target2d``
     C-contiguous, ``x2d``'s shape)."""
     n = x2d.shape[1]
-    scale_tile, shift_tile = (ColumnTile(v, _block_rows(n)) for v in (scale, shift))
+    scale_tile, shift_tile = (ColumnTile(v, _block_rows(n), len(x2d))
+                              for v in (scale, shift))
 
     def rows_pass(r: slice) -> None:
         term = _scratch(n, x2d.dtype).reshape(-1)
@@ -438,7 +440,8 @@ def batch_norm_backward(dy: np.ndarray, cache: BatchNormCache, compute_dx: bool 
     # The masked gradient is ours unless it is kept: then dx is written over it.
     dx2d = dz2d if dz2d is not dy2d and not keep_dz else np.empty(dy2d.shape, dtype=dy2d.dtype)
 
-    tiles = [ColumnTile(v, _block_rows(n)) for v in ((k, a, c) if batch_stats else (k,))]
+    tiles = [ColumnTile(v, _block_rows(n), len(dy2d))
+             for v in ((k, a, c) if batch_stats else (k,))]
 
     def input_gradient(r: slice) -> None:
         product = _scratch(n, dy2d.dtype).reshape(-1) if batch_stats else None

@@ -360,7 +360,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     Z = np.empty((m, n_H, n_W, n_C), dtype=dtype)
     n_out = blocked.W_cols.shape[1]  # block * n_C columns per im2col column
     bias = elementwise.ColumnTile(
-        np.tile(np.asarray(b).reshape(n_C).astype(dtype, copy=False), blocked.block))
+        np.tile(np.asarray(b).reshape(n_C).astype(dtype, copy=False), blocked.block),
+        total_rows=Z.size // n_out)
 
     def forward_chunks(chunks: list[slice]) -> None:
         buffer = None
@@ -697,7 +698,7 @@ def _nhwc_forward(cache: ConvCache, relu: bool) -> np.ndarray:
     if taps is not None:
         taps.conv(A_pad, W_cols, Z, bias, relu)
         return Z
-    bias_tile = elementwise.ColumnTile(bias)
+    bias_tile = elementwise.ColumnTile(bias, total_rows=Z.size // n_C)
 
     def forward_tiles(tiles: list[RowTile]) -> None:
         buffer = None

@@ -278,7 +278,8 @@ def _conv_tiles(xp: np.ndarray, kernels: list[np.ndarray], windows: VolumeWindow
     matrix per group, tile by tile on every core; plus ``bias``, then ReLU if asked."""
     channels = _group_slices(xp.shape[4], len(kernels))
     filters = _group_slices(out.shape[4], len(kernels))
-    bias = None if bias is None else elementwise.ColumnTile(bias)
+    bias = None if bias is None else elementwise.ColumnTile(
+        bias, total_rows=out.size // max(out.shape[4], 1))
 
     def run(part: list[SlabTile]) -> None:
         buffer = None

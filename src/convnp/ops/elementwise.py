@@ -131,11 +131,15 @@ class ColumnTile:
     Args:
         v: the ``(n,)`` vector (any shape with ``n`` numbers), in the blocks' dtype.
         rows: the most rows a block will have (default: `TILE_NUMBERS` numbers' worth).
+        total_rows: the rows of the whole array the blocks come from, when known: the tile
+            is never made taller (one image's bias add built 64K numbers for 16K before).
     """
 
-    def __init__(self, v: np.ndarray, rows: int | None = None):
+    def __init__(self, v: np.ndarray, rows: int | None = None, total_rows: int | None = None):
         v = np.asarray(v).reshape(-1)
         self.rows = max(1, TILE_NUMBERS // max(v.size, 1)) if rows is None else rows
+        if total_rows is not None:
+            self.rows = max(1, min(self.rows, total_rows))
         self.flat = np.tile(v, self.rows)
 
     def of(self, block: np.ndarray) -> np.ndarray:

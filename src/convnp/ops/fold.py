@@ -113,7 +113,8 @@ def pointwise_forward(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None
     other = None if shortcut is None else np.asarray(shortcut, dtype=out.dtype).reshape(-1, n_C)
     cap = None if max_value is None else out.dtype.type(max_value)
     step = max(256, BLOCK_OUTPUTS // n_C)
-    bias = None if bias is None else elementwise.ColumnTile(np.asarray(bias, dtype=out.dtype))
+    bias = None if bias is None else elementwise.ColumnTile(np.asarray(bias, dtype=out.dtype),
+                                                           total_rows=len(out))
 
     def rows(r: slice) -> None:
         for start in range(r.start, r.stop, step):

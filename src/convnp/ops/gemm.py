@@ -32,7 +32,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         out = np.empty((M, N), dtype=np.result_type(a, b))
 
     bias_tile = None if bias is None else elementwise.ColumnTile(
-        np.asarray(bias, dtype=out.dtype))
+        np.asarray(bias, dtype=out.dtype), total_rows=M)
 
     def block(rows: slice) -> None:
         np.matmul(a[rows], b, out=out[rows])

@@ -147,7 +147,8 @@ class RowTaps:
         """``out`` (channels last, C-contiguous) = the conv of the padded ``xp`` with the
         im2col kernel matrix ``kernel``; plus ``bias``, then ReLU if asked. On every core."""
         parts = self.kernel_rows(kernel)
-        bias = None if bias is None else elementwise.ColumnTile(bias)
+        bias = None if bias is None else elementwise.ColumnTile(
+            bias, total_rows=self.rows * self.row_positions)
         n_C_out = out.shape[-1]
 
         def run(pieces: list[tuple[int, slice]]) -> None:
