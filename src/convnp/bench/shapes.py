@@ -90,9 +90,9 @@ def _weights(case: Case, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
     c_in, c_out = _channels(case)
     spatial = (case.kernel,) * (len(case.shape) - 2)
     last = (c_in, 1) if case.kind == "depthwise" else (c_in, c_out)
+    fan_in = math.prod(spatial) * (1 if case.kind == "depthwise" else c_in)
     W = rng.standard_normal((*spatial, *last), dtype=np.float32)
-    W *= np.float32(1 / math.sqrt(case.kernel ** len(spatial) * (1 if case.kind == "depthwise"
-                                                                  else c_in)))
+    W *= np.float32(1 / math.sqrt(fan_in))  # outputs of about unit size
     return W, rng.standard_normal(c_out, dtype=np.float32)
 
 
