@@ -222,3 +222,28 @@ def test_blas_architecture_is_a_name_or_none():
 
     arch = threads.blas_architecture()
     assert arch is None or (isinstance(arch, str) and arch)
+
+
+def test_large_windows_with_a_nan_keep_a_valid_winner():
+    """Windows over `SMALL_WINDOW` cells find their winners rows first, then columns over the
+    whole batch: a window whose maximum is NaN gets its last cell, the others the first
+    maximum, and the gradients still have their shapes."""
+    rng = np.random.default_rng(4)
+    A = rng.random((3, 16, 16, 2), dtype=np.float32)
+    A[0, 5, 5, 0] = np.nan
+    W = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
+    b = np.zeros((1, 1, 1, 4), np.float32)
+    hp = {"stride": 1, "pad": "same"}
+    P, cache = conv_max_pool_forward(A, W, b, hp, 8)
+    nan_windows = np.isnan(P)
+    assert nan_windows.any() and not nan_windows[1:].any()
+    assert (cache.winners[nan_windows] == 63).all()
+    want = _reference(A[1:].astype(np.float64), W.astype(np.float64), b.astype(np.float64),
+                      hp, 8, None, False)
+    np.testing.assert_allclose(P[1:], want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="_window_rows"):
+        conv_pool._pool_blocked(np.zeros((8, 1, 1, 4, 2, 4), np.float32), (8, 8),
+                                np.empty((1, 1, 1, 4), np.float32),
+                                np.empty((1, 1, 1, 4), np.int8))
+    dA, dW, db = conv_max_pool_backward(np.ones_like(P), cache)
+    assert dA.shape == A.shape and dW.shape == W.shape and db.shape == b.shape

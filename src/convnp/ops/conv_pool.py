@@ -69,7 +69,7 @@ from convnp.ops.conv import (
 from convnp.ops.padding import Geometry, as_pair, conv_geometry, float_dtype
 from convnp.ops.reductions import column_sums
 from convnp.ops.row_taps import copy_windows
-from convnp.ops.threads import map_parts
+from convnp.ops.threads import map_parts, map_rows
 
 
 @dataclass
@@ -112,28 +112,6 @@ class ConvPoolCache:
                                     self.geometry.pads)
         return ConvCache(self.A_prev, self.W, self.b, self.hparameters, A_t=A_t,
                          kernel=self.W, geometry=self.geometry, blocked=self.blocked)
-
-
-def _keep_greater(best: np.ndarray, code: np.ndarray | None, value: np.ndarray,
-                  value_code: int) -> None:
-    """``best = max(best, value)``; where ``value`` is strictly greater, take its code.
-
-    Only for candidates met in increasing code order: ``value_code`` then exceeds every
-    code already in ``code``, so "take it where greater" is ``max(code, greater * value_code)``
-    (a masked copy with a broadcast scalar is ten times slower in NumPy).
-    """
-    if code is not None:
-        np.maximum(code, np.multiply(value > best, value_code, dtype=code.dtype), out=code)
-    np.maximum(best, value, out=best)
-
-
-def _keep_max_smallest_code(best: np.ndarray, code: np.ndarray | None, value: np.ndarray,
-                            value_code: np.ndarray) -> None:
-    """Like `_keep_greater`, but on a tie keep the smaller of the two codes."""
-    if code is not None:
-        np.copyto(code, np.minimum(code, value_code), where=value == best)
-        np.copyto(code, value_code, where=value > best)
-    np.maximum(best, value, out=best)
 
 
 def _im2col_window_rows(A_pad: np.ndarray, geometry: Geometry, f_h_pool: int, n_H_pool: int,
@@ -203,8 +181,9 @@ def _pool_rows_first(z: np.ndarray, pw: int, out: np.ndarray) -> None:
 
     Taking the pixels of each block first, as the winners need, reads the whole chunk
     through short strided runs (``n_C`` numbers): for the SIGNS model's predict batch this
-    order took 0.86-0.88x the time (same process, alternating). With the winners kept, rows
-    first (their codes tracked over the whole chunk) was no faster.
+    order took 0.86-0.88x the time (same process, alternating). With the winners kept, the
+    same order counts the rows before each first maximum (`_window_rows`, `_window_columns`):
+    on AVX-512, 171 against 373 us a chunk of the SIGNS model's 8x8 windows (one thread).
     """
     ph, n, Ho, _, block, n_C = z.shape
     Wo = out.shape[2]
@@ -215,6 +194,48 @@ def _pool_rows_first(z: np.ndarray, pw: int, out: np.ndarray) -> None:
     out[...] = columns[:, :, :, 0]
     for c in range(1, pw):
         np.maximum(out, columns[:, :, :, c], out=out)
+
+
+def _window_rows(z: np.ndarray, width: int, best: np.ndarray, rows_before: np.ndarray) -> None:
+    """The rows step of pooling with winners, on one chunk: for each of the first ``width``
+    conv-output columns of every window row band, ``best`` (``(n, n_H_pool, width, n_C)``)
+    gets the maximum over the window's rows, and ``rows_before`` the number of rows before
+    the first one holding it. The rows are contiguous slabs of the chunk; the count is made
+    with "still looking" flags (one byte a number, no masked copies)."""
+    ph, n, Ho, n_Wb, block, n_C = z.shape
+    rows = z.reshape(ph, n, Ho, n_Wb * block, n_C)[:, :, :, :width]
+    best[...] = rows[0]
+    for r in range(1, ph):
+        np.maximum(best, rows[r], out=best)
+    rows_before[...] = 0
+    looking = np.not_equal(rows[0], best)
+    for r in range(1, ph - 1):
+        rows_before += looking
+        looking &= np.not_equal(rows[r], best)
+    if ph > 1:
+        rows_before += looking
+
+
+def _window_columns(best: np.ndarray, rows_before: np.ndarray, pool_size: tuple[int, int],
+                    out: np.ndarray, codes_out: np.ndarray) -> None:
+    """The columns step after `_window_rows`: each window's maximum over its ``pw`` columns
+    into ``out``, and into ``codes_out`` its winner's code ``row * pw + column``, the first
+    maximum in row-major order: the smallest code among the columns that hold the maximum (a
+    later column may hold it in an earlier row). A window whose maximum is NaN gets the code
+    of its last cell."""
+    ph, pw = pool_size
+    n, Ho, Wo, n_C = out.shape
+    cells = best.reshape(n, Ho, Wo, pw, n_C)
+    rows_of = rows_before.reshape(cells.shape)
+    out[...] = cells[..., 0, :]
+    for c in range(1, pw):
+        np.maximum(out, cells[..., c, :], out=out)
+    last = ph * pw - 1
+    codes_out[...] = last
+    for c in range(pw):
+        code = rows_of[..., c, :] * pw + c  # below ph * pw: the codes' dtype holds it
+        code[cells[..., c, :] != out] = last  # not a maximum of its window
+        np.minimum(codes_out, code, out=codes_out)
 
 
 def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
@@ -228,63 +249,20 @@ def _pool_blocked(z: np.ndarray, pool_size: tuple[int, int], out: np.ndarray,
         pool_size: ``(f_h_pool, f_w_pool)``, with ``f_w_pool`` a multiple of ``block``.
         out: ``(n, n_H_pool, n_W_pool, n_C)``, receives the maxima.
         codes_out: same shape, receives the winners' window codes (None: not wanted).
+
+    Small windows go cell by cell (`_pool_cells`), larger ones rows first
+    (`_pool_rows_first`). The winners of larger windows are found in two steps instead, which
+    `conv_max_pool_forward` runs itself: `_window_rows` chunk by chunk, `_window_columns` over
+    the whole batch.
     """
-    ph, n, Ho, n_Wb, block, n_C = z.shape
-    pw = pool_size[1]
-    Wo = out.shape[2]
-    per_window = pw // block  # blocks side by side in one window
-    keep = codes_out is not None
+    ph, pw = pool_size
     if ph * pw <= SMALL_WINDOW:
         _pool_cells(z, pw, out, codes_out)
-        return
-    if not keep:
+    elif codes_out is None:
         _pool_rows_first(z, pw, out)
-        return
-
-    # 1. the pixels of each block (window columns t * block + p, p = 0 .. block - 1). Which p
-    # won is looked up at the end, for the winning block only.
-    best = z[..., 0, :].copy()
-    for p in range(1, block):
-        np.maximum(best, z[..., p, :], out=best)
-
-    # 2. the rows of each window (one contiguous slab each): code row * pw
-    rows = best
-    best = rows[0].copy()
-    code = np.zeros(best.shape, dtype=codes_out.dtype) if keep else None
-    for r in range(1, ph):
-        _keep_greater(best, code, rows[r], r * pw)
-
-    # 3. the blocks side by side in each window: code row * pw + t * block. Comparing these
-    # codes orders the candidates correctly although p is not in them yet (p < block).
-    cells = best[:, :, :Wo * per_window].reshape(n, Ho, Wo, per_window, n_C)
-    out[...] = cells[..., 0, :]
-    if keep:
-        cell_codes = code[:, :, :Wo * per_window].reshape(cells.shape)
-        codes_out[...] = cell_codes[..., 0, :]
-        for t in range(1, per_window):
-            _keep_max_smallest_code(out, codes_out, cells[..., t, :],
-                                    cell_codes[..., t, :] + t * block)
     else:
-        for t in range(1, per_window):
-            np.maximum(out, cells[..., t, :], out=out)
-    if not keep or block == 1:
-        return
-
-    # 4. p: the first pixel of the winning block that holds the maximum
-    row, rest = np.divmod(codes_out.astype(np.intp), pw)  # offsets outgrow the codes' type
-    w_block = rest // block + (np.arange(Wo) * per_window)[:, None]
-    example = np.arange(n).reshape(n, 1, 1, 1)
-    h_pool = np.arange(Ho).reshape(1, Ho, 1, 1)
-    first = ((((row * n + example) * Ho + h_pool) * n_Wb + w_block) * block) * n_C
-    first += np.arange(n_C)
-    candidates = np.take(z.reshape(-1), first[None] + (np.arange(block) * n_C).reshape(
-        block, 1, 1, 1, 1))
-    is_max = candidates == out
-    # first p with is_max[p]: count the leading pixels that do not hold the maximum
-    still_looking = ~is_max[0]
-    for p in range(1, block):
-        codes_out += still_looking
-        still_looking &= ~is_max[p]
+        raise ValueError(f"_pool_blocked: the winners of {ph}x{pw} windows come from "
+                         f"_window_rows and _window_columns")
 
 
 # The widest blocked product (``block * n_C`` columns) of the fused forward, or None for the
@@ -369,6 +347,14 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
     code_dtype = next(t for t in (np.int8, np.int16, np.int32) if ph * pw <= np.iinfo(t).max)
     winners = np.empty((m, Ho, Wo, n_C), dtype=code_dtype) if keep_winners else None
 
+    # Large windows with their winners: the rows step runs chunk by chunk on contiguous
+    # slabs, the columns step once over the batch on arrays f_h_pool times smaller (chunk
+    # by chunk, its many short NumPy calls kept two threads from gaining anything).
+    by_rows = keep_winners and ph * pw > SMALL_WINDOW
+    if by_rows:
+        row_best = np.empty((m, Ho, Wo * pw, n_C), dtype=dtype)
+        rows_before = np.empty(row_best.shape, dtype=code_dtype)
+
     def forward_chunks(chunks: list[slice]) -> None:
         cols_buffer = z_buffer = None
         for chunk in chunks:
@@ -379,11 +365,17 @@ def conv_max_pool_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hpar
                 z_buffer = np.empty(size, dtype=dtype)
             z = z_buffer[:size].reshape(cols.shape[0], n_out)
             np.matmul(cols, blocked.W_cols, out=z)
-            n = chunk.stop - chunk.start
-            _pool_blocked(z.reshape(ph, n, Ho, n_W // block, block, n_C), (ph, pw), P[chunk],
-                          None if winners is None else winners[chunk])
+            z = z.reshape(ph, chunk.stop - chunk.start, Ho, n_W // block, block, n_C)
+            if by_rows:
+                _window_rows(z, Wo * pw, row_best[chunk], rows_before[chunk])
+            else:
+                _pool_blocked(z, (ph, pw), P[chunk],
+                              None if winners is None else winners[chunk])
 
     map_parts(forward_chunks, _chunks(m, blocked, ph * Ho * (n_W // block), dtype.itemsize))
+    if by_rows:
+        map_rows(lambda r: _window_columns(row_best[r], rows_before[r], (ph, pw), P[r],
+                                           winners[r]), m)
     P += b.reshape(n_C).astype(dtype, copy=False)
     if relu:
         elementwise.relu(P, out=P)
