@@ -29,6 +29,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,6 +66,16 @@ CASES = {
     "mobilenetv2_dw_96_s2": Case("depthwise", (32, 48, 48, 96), 3, stride=2),
     "convmixer_dw_5x5": Case("depthwise", (32, 16, 16, 64), 5),
 }
+
+
+class _Timed(NamedTuple):
+    """A case ready to time: its record so far, convnp's and PyTorch's ``(forward,
+    forward_and_backward)`` (PyTorch's None when absent) and the forward's FLOPs."""
+
+    record: dict
+    convnp: tuple
+    torch: tuple | None
+    flops: float
 
 
 def parse_cases(text: str | None) -> tuple[str, ...]:
@@ -185,6 +196,13 @@ def best_time(fn: Callable[[], object], repeat: int,
     return best
 
 
+def _time_round(times: dict, framework: str, calls: tuple, repeat: int) -> None:
+    """One round of a case in one framework: the best forward and forward+backward times."""
+    forward, both = calls
+    times.setdefault(f"{framework}_fwd", []).append(best_time(forward, repeat))
+    times.setdefault(f"{framework}_fwd_bwd", []).append(best_time(both, repeat))
+
+
 def _same_output(convnp_out: np.ndarray, torch_out: np.ndarray) -> float:
     """The largest difference of the two outputs over the largest output. (Only at stride 1:
     with a stride, Keras's "same" pads more after than before, PyTorch's padding evenly.)"""
@@ -217,31 +235,24 @@ def run(args: argparse.Namespace) -> int:
             peer = torch_calls(torch, case, A, W, b)
             if case.stride == 1:
                 record["max_rel_diff"] = _same_output(out, peer[0]())
-        timed[name] = (record, (forward, both), peer, _flops(case, out.shape))
+        timed[name] = _Timed(record, (forward, both), peer, _flops(case, out.shape))
 
     rounds: dict[str, dict[str, list[float]]] = {name: {} for name in names}
     for _ in range(args.rounds):
         with parallel_region():
             for name in names:
-                _, (forward, both), _, _ = timed[name]
-                rounds[name].setdefault("convnp_fwd", []).append(best_time(forward, args.repeat))
-                rounds[name].setdefault("convnp_fwd_bwd", []).append(
-                    best_time(both, args.repeat))
+                _time_round(rounds[name], "convnp", timed[name].convnp, args.repeat)
         for name in names:
-            peer = timed[name][2]
-            if peer is not None:
-                rounds[name].setdefault("torch_fwd", []).append(best_time(peer[0], args.repeat))
-                rounds[name].setdefault("torch_fwd_bwd", []).append(
-                    best_time(peer[1], args.repeat))
+            if timed[name].torch is not None:
+                _time_round(rounds[name], "torch", timed[name].torch, args.repeat)
 
     records = []
     for name in names:
-        record, _, peer, flops = timed[name]
-        times = rounds[name]
+        record, times = timed[name].record, rounds[name]
         for key, values in times.items():
             record[f"{key}_ms"] = min(values) * 1e3
-        record["convnp_fwd_gflops"] = flops / min(times["convnp_fwd"]) / 1e9
-        if peer is None:
+        record["convnp_fwd_gflops"] = timed[name].flops / min(times["convnp_fwd"]) / 1e9
+        if timed[name].torch is None:
             record["torch"] = "absent"
         else:
             for what in ("fwd", "fwd_bwd"):

@@ -208,12 +208,13 @@ def _window_rows(z: np.ndarray, width: int, best: np.ndarray, rows_before: np.nd
     for r in range(1, ph):
         np.maximum(best, rows[r], out=best)
     rows_before[...] = 0
-    looking = np.not_equal(rows[0], best)
+    if ph == 1:
+        return
+    looking = np.not_equal(rows[0], best)  # rows 0 .. r all below the maximum
     for r in range(1, ph - 1):
         rows_before += looking
         looking &= np.not_equal(rows[r], best)
-    if ph > 1:
-        rows_before += looking
+    rows_before += looking
 
 
 def _window_columns(best: np.ndarray, rows_before: np.ndarray, pool_size: tuple[int, int],

@@ -171,8 +171,10 @@ def flat(block: np.ndarray) -> np.ndarray:
 # thread on its own half, as in split inference), backward 0.83 -> 0.67 ms; one thread
 # was no slower. The block and its scratch arrays then live in L2/L3 rather than L1/L2.
 BLOCK = 1 << 18
-# Kernels with an exp, tanh or erf cost about 4 ns a number on one core here, so sharing them
-# pays from this many numbers a thread (GELU on 524k float32 numbers: 1.5x on two cores).
+# Kernels with an exp, tanh or erf cost about 4 ns a number on one core of an AVX2 machine
+# (session 16's), so sharing them pays from this many numbers a thread (GELU on 524k float32
+# numbers: 1.5x on two cores). With AVX-512 loops they are 10x cheaper, and calls this short
+# gain little from the second thread (see `BLOCK`); not re-measured as a threshold.
 TRANSCENDENTAL_SHARE = 1 << 15
 
 
