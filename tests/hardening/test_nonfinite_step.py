@@ -96,3 +96,39 @@ def test_nan_batch_leaves_the_statistics_of_a_nested_model():
     bad[0, 0] = np.nan
     model.train_on_batch(bad, y)
     _assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finite_check_sees_every_nan_and_infinity_and_no_huge_value(dtype):
+    """The step's check (a sum of squares by BLAS, each value tested only when that
+    overflows): one NaN or infinity anywhere in a long array is found, big finite values
+    whose squares overflow are not taken for one, and no warning is raised either way."""
+    from convnp.models.engine import _all_finite
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal(100_003).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _all_finite([base, None, base[:0], base.reshape(-1, 1)[::7]])
+        huge = base * dtype(np.finfo(dtype).max / 8)
+        assert _all_finite([huge])
+        for bad in (np.nan, np.inf, -np.inf):
+            for where in (0, 4_321, base.size - 1):
+                broken = base.copy()
+                broken[where] = bad
+                assert not _all_finite([base, broken]), (bad, where)
+                broken = huge.copy()
+                broken[where] = bad
+                assert not _all_finite([broken]), (bad, where)
+
+
+def test_step_with_huge_but_finite_gradients_still_updates():
+    """Gradients whose squares overflow float32 are finite: the step goes through."""
+    model = crafted.binary_model(3, L.Activation("linear"), optimizer="sgd")
+    x, y = _data()
+    before = _snapshot(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.train_on_batch(x * np.float32(1e22), y)
+    assert not model.stop_training
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
