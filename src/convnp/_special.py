@@ -36,14 +36,19 @@ def _g(s: float) -> float:
     return (1.0 - 0.5 / (t * t) + 0.75 / t ** 4) / (t * math.sqrt(math.pi))
 
 
+def _node_fit(function, degree: int, top: float) -> np.polynomial.Chebyshev:
+    """The Chebyshev series of degree ``degree`` through ``function`` (a float function) at
+    the ``degree + 1`` Chebyshev nodes of [0, top]."""
+    k = np.arange(degree + 1)
+    nodes = 0.5 * top * (1.0 + np.cos(np.pi * (k + 0.5) / (degree + 1)))
+    values = np.array([function(float(v)) for v in nodes])
+    return np.polynomial.chebyshev.Chebyshev.fit(nodes, values, degree, domain=[0.0, top])
+
+
 @functools.cache
 def _chebyshev(degree: int) -> np.ndarray:
     """Chebyshev coefficients of g on s in [0, 1], fitted at ``degree + 1`` nodes."""
-    k = np.arange(degree + 1)
-    nodes = 0.5 + 0.5 * np.cos(np.pi * (k + 0.5) / (degree + 1))
-    values = np.array([_g(float(s)) for s in nodes])
-    fit = np.polynomial.chebyshev.Chebyshev.fit(nodes, values, degree, domain=[0.0, 1.0])
-    return fit.coef
+    return _node_fit(_g, degree, 1.0).coef
 
 
 @functools.cache
@@ -234,10 +239,7 @@ def _tanh_power() -> tuple:
     nodes of [0, _NEAR**2]. (They fall from 0.8 to 1e-7, every term staying below 0.8 on
     the interval: Horner's rule in u itself keeps float32's accuracy.)"""
     top = _NEAR * _NEAR
-    k = np.arange(_TANH_DEGREE + 1)
-    nodes = 0.5 * top * (1.0 + np.cos(np.pi * (k + 0.5) / (_TANH_DEGREE + 1)))
-    values = [_tanh_argument(float(u)) for u in nodes]
-    fit = np.polynomial.chebyshev.Chebyshev.fit(nodes, values, _TANH_DEGREE, domain=[0.0, top])
+    fit = _node_fit(_tanh_argument, _TANH_DEGREE, top)
     power = fit.convert(kind=np.polynomial.Polynomial, domain=[0.0, top], window=[0.0, top])
     return tuple(np.float32(c) for c in power.coef)
 
