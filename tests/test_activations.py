@@ -220,6 +220,26 @@ def test_float32_gelu_polynomial_meets_the_series_at_its_edge(monkeypatch):
     np.testing.assert_allclose(y[far_at], want[:far_at.size], rtol=1e-5)  # left tail too
 
 
+def test_huge_finite_inputs_give_the_limits_without_a_warning():
+    """Squares of values beyond 1.8e19 overflow float32 on the way (exp(-inf) is the 0
+    wanted): GELU, Phi and erf give their limits and raise no RuntimeWarning."""
+    import warnings
+
+    from convnp import _special
+
+    for dtype in (np.float32, np.float64):
+        big = np.finfo(dtype).max / 2
+        x = np.array([big, -big, 1e20, -1e20], dtype=dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            gelu = _special.gelu(x)
+            cdf = _special.normal_cdf(x)
+            erf = _special.erf(x)
+        np.testing.assert_array_equal(gelu, np.array([big, 0, 1e20, 0], dtype=dtype))
+        np.testing.assert_array_equal(cdf, [1, 0, 1, 0])
+        np.testing.assert_array_equal(erf, [1, -1, 1, -1])
+
+
 def test_gelu_layer_gradient_is_checked_numerically():
     import convnp as tf
     from tests.helpers import check_training_gradients

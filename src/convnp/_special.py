@@ -91,7 +91,9 @@ def _tail(x: np.ndarray, scale: float = 1.0, mode: str = "tail") -> np.ndarray:
 def _tail_rows(flat: np.ndarray, out: np.ndarray, rows: slice, scale: float,
                mode: str) -> None:
     """`_tail` on ``flat[rows]`` into ``out[rows]`` (one thread's share)."""
-    with np.errstate(invalid="ignore"):  # inf * 0 in the gelu mode, mended in place
+    # inf * 0 in the gelu mode is mended in place; the square of a huge value overflows to
+    # inf, whose exp(-inf) is the 0 wanted
+    with np.errstate(over="ignore", invalid="ignore"):
         _tail_chunks(flat, out, rows, scale, mode)
 
 
