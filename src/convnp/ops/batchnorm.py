@@ -177,9 +177,11 @@ def _sums(x2d: np.ndarray, shift=None) -> list:
     def part(r: slice) -> tuple:
         n = x2d.shape[1]
         sums = _BlockSums(n, x2d.dtype)
-        for block in row_blocks(r, n, sums.block_rows):
-            values = x2d[block] if shift is None else x2d[block] - shift
-            sums.add(values, values)
+        # (NumPy's error state is per thread: `moments` cannot quiet this part for it)
+        with np.errstate(invalid="ignore", over="ignore"):
+            for block in row_blocks(r, n, sums.block_rows):
+                values = x2d[block] if shift is None else x2d[block] - shift
+                sums.add(values, values)
         return sums.totals()
 
     parts = map_rows(part, x2d.shape[0], MIN_ROWS)
@@ -197,6 +199,14 @@ def moments(x2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = x2d.shape[0]
     if rows == 0:
         raise ValueError("batch norm: the batch statistics need at least one row, got 0")
+    # A NaN or an infinity in the batch makes NaN or infinite statistics (inf - inf on the
+    # way), which the training step refuses as a whole; NumPy's warnings about them would
+    # only point into this module.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _moments(x2d, rows)
+
+
+def _moments(x2d: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
     total, total_sq = _sums(x2d)
     mean = total / rows
     var = np.maximum(total_sq / rows - mean * mean, 0.0)
