@@ -76,6 +76,24 @@ def test_a_failing_part_lets_the_other_parts_finish_first():
         assert finished == [[0]]  # the pool's part was done when the error came out
 
 
+def test_parts_run_under_the_callers_numpy_error_state():
+    """NumPy's error state belongs to each thread: every part of a split kernel runs under
+    the caller's, so a kernel raises (or warns, or stays quiet) the same split or not."""
+    seen = []
+
+    def task(part):
+        seen.append(np.geterr()["invalid"])
+        return np.zeros(1) / np.zeros(1)  # an invalid value in every part
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"), _threads.parallel_region() as n:
+        assert n == 2
+        with np.errstate(invalid="ignore"):
+            _threads.map_parts(task, [0, 1])
+        assert seen == ["ignore", "ignore"]
+        with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+            _threads.map_parts(lambda part: task(part) if part[0] == 0 else None, [0, 1])
+
+
 def _run_layer(layer, x, dy, training):
     y = layer(x, training=training)
     return y, layer.backward(dy)

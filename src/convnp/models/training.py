@@ -197,7 +197,7 @@ class TrainingMixin(InferenceMixin):
         if verbose:
             print(message)
         else:
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)  # the caller of fit
         self.stop_training = True
 
     def _split_validation(self, x, y, sample_weight, split: float, batch_size,

@@ -182,14 +182,20 @@ def set_thread_limit(threads: int) -> None:
 
 def uses_all_cores(method: Callable) -> Callable:
     """Decorator: run ``method`` inside a `parallel_region` (for model-level loops), after the
-    one-time malloc tuning (`convnp.ops._allocator.ensure_tuned`)."""
+    one-time malloc tuning (`convnp.ops._allocator.ensure_tuned`).
+
+    NumPy's floating-point warnings are off inside (overflow, invalid value, division by
+    zero): a NaN or an infinity in a batch would otherwise warn from whichever kernel met it
+    first ("invalid value encountered in matmul", pointing into convnp). The model reports
+    what matters itself, as Keras does: an invalid loss, non-finite gradients or statistics.
+    """
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         from convnp.ops import _allocator  # imported on first use: `import convnp` tunes nothing
 
         _allocator.ensure_tuned()
-        with parallel_region():
+        with parallel_region(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return method(*args, **kwargs)
 
     return wrapper
@@ -277,7 +283,10 @@ def _run_split(task: Callable[[Sequence], object], items: Sequence, workers: int
     bounds = [round(i * len(items) / workers) for i in range(workers + 1)]
     parts = [items[bounds[i]:bounds[i + 1]] for i in range(workers)]
     pool = _executor()
-    futures = [pool.submit(task, part) for part in parts[:-1]]
+    # NumPy's error state (`np.errstate`) belongs to each thread: the workers take the
+    # caller's, so that a kernel warns (or raises, or stays quiet) the same split or not
+    errors = np.geterr()
+    futures = [pool.submit(_in_error_state, errors, task, part) for part in parts[:-1]]
     try:
         last = task(parts[-1])
     finally:
@@ -286,3 +295,9 @@ def _run_split(task: Callable[[Sequence], object], items: Sequence, workers: int
         # through a region of its own) after the kernel that started it has returned.
         wait(futures)
     return [f.result() for f in futures] + [last]
+
+
+def _in_error_state(errors: dict, task: Callable, part: Sequence):
+    """``task(part)`` under NumPy's error state ``errors`` (`np.geterr` of the caller)."""
+    with np.errstate(**errors):
+        return task(part)
