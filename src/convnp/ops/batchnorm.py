@@ -177,11 +177,9 @@ def _sums(x2d: np.ndarray, shift=None) -> list:
     def part(r: slice) -> tuple:
         n = x2d.shape[1]
         sums = _BlockSums(n, x2d.dtype)
-        # (NumPy's error state is per thread: `moments` cannot quiet this part for it)
-        with np.errstate(invalid="ignore", over="ignore"):
-            for block in row_blocks(r, n, sums.block_rows):
-                values = x2d[block] if shift is None else x2d[block] - shift
-                sums.add(values, values)
+        for block in row_blocks(r, n, sums.block_rows):
+            values = x2d[block] if shift is None else x2d[block] - shift
+            sums.add(values, values)
         return sums.totals()
 
     parts = map_rows(part, x2d.shape[0], MIN_ROWS)
@@ -201,7 +199,7 @@ def moments(x2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("batch norm: the batch statistics need at least one row, got 0")
     # A NaN or an infinity in the batch makes NaN or infinite statistics (inf - inf on the
     # way), which the training step refuses as a whole; NumPy's warnings about them would
-    # only point into this module.
+    # only point into this module. (The threads sharing the sums take this error state.)
     with np.errstate(invalid="ignore", over="ignore"):
         return _moments(x2d, rows)
 
