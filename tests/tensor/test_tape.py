@@ -338,3 +338,24 @@ def test_slicing_split_and_unstack_gradients():
     np.testing.assert_array_equal(tape.gradient(y, x), want)
     # one record for the two parts of the split, one for the three rows
     assert sorted(len(outs) for _, outs, _ in tape._records if len(outs) > 1) == [2, 3]
+
+
+def test_infinities_and_nans_come_without_numpys_warnings():
+    """TensorFlow computes log(0), x / 0, sqrt(-1) and exp(1000) silently, and their
+    gradients too; NumPy would warn from inside convnp each time. Values as TensorFlow's."""
+    x = tf.constant([0.0, -1.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            log = tf.math.log(x)
+            ratio = tf.constant(1.0) / x
+            root = tf.sqrt(x)
+            big = tf.exp(x)
+        grads = [tape.gradient(y, x).numpy() for y in (log, ratio, root, big)]
+        np.add(x, x, out=np.empty(3, np.float32))  # the out= path too
+    np.testing.assert_array_equal(log.numpy()[:1], [-np.inf])
+    assert np.isnan(log.numpy()[1]) and ratio.numpy()[0] == np.inf
+    assert np.isnan(root.numpy()[1]) and big.numpy()[2] == np.inf
+    assert grads[0][0] == np.inf and grads[1][0] == -np.inf and grads[2][0] == np.inf
+    assert grads[3][2] == np.inf

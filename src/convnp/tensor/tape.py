@@ -245,16 +245,8 @@ class GradientTape:
                 seed = np.broadcast_to(seed, shape)
             _accumulate(grads, id(t), seed)
         self._used = True  # only now: a refused call leaves a non-persistent tape usable
-        for keys, outputs, vjp in reversed(self._records):
-            outs = [grads.get(id(o)) for o in outputs]
-            if all(g is None for g in outs):
-                continue
-            for o in outputs:
-                if id(o) not in keep:
-                    grads.pop(id(o), None)
-            for key, g in zip(keys, vjp(outs)):
-                if key is not None and g is not None:
-                    _accumulate(grads, key, g)
+        with np.errstate(**QUIET_FLOATS):
+            self._backward(grads, keep)
         if not self._persistent:
             self._records = []
             self._connected = {}
@@ -276,6 +268,20 @@ class GradientTape:
             _refuse_second_order([r for r in result if r is not None],
                                  targets + flat_sources)
         return _unflatten(sources, result)
+
+    def _backward(self, grads: dict, keep: set) -> None:
+        """Run the recorded VJPs from the last to the first, adding up ``grads`` (by id);
+        the gradients of ids not in ``keep`` are dropped once used."""
+        for keys, outputs, vjp in reversed(self._records):
+            outs = [grads.get(id(o)) for o in outputs]
+            if all(g is None for g in outs):
+                continue
+            for o in outputs:
+                if id(o) not in keep:
+                    grads.pop(id(o), None)
+            for key, g in zip(keys, vjp(outs)):
+                if key is not None and g is not None:
+                    _accumulate(grads, key, g)
 
     def jacobian(self, *args, **kwargs):
         raise NotImplementedError("GradientTape.jacobian is not supported in convnp; take "
@@ -481,6 +487,12 @@ def _prod_without(x, axes):
     return np.moveaxis(res, range(len(axes)), axes)
 
 
+# TensorFlow computes infinities and NaNs without a word (log(0), x / 0, sqrt(-1), exp(1000));
+# NumPy warns about each, from inside convnp. Tensor ops and their gradients run with these
+# warnings off.
+QUIET_FLOATS = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}
+
+
 def array_ufunc(ufunc, method, *inputs, **kwargs):
     """NumPy's ufunc protocol for `EagerTensor` and `Variable`: compute on plain arrays,
     return tensors, and record a VJP on active tapes for differentiable ufuncs."""
@@ -496,9 +508,11 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
                                   "cannot be recorded; write `y = f(x)` instead")
     if out is not None:
         kwargs["out"] = tuple(value_of(o) for o in out)
-        getattr(ufunc, method)(*plain, **kwargs)
+        with np.errstate(**QUIET_FLOATS):
+            getattr(ufunc, method)(*plain, **kwargs)
         return out[0] if len(out) == 1 else out
-    result = getattr(ufunc, method)(*plain, **kwargs)
+    with np.errstate(**QUIET_FLOATS):
+        result = getattr(ufunc, method)(*plain, **kwargs)
     if isinstance(result, tuple):
         return tuple(new_tensor(r) for r in result)
     if method not in ("__call__", "reduce", "accumulate", "reduceat", "outer", "at"):
