@@ -150,3 +150,27 @@ def test_batch_statistics_of_a_batch_with_infinities_are_quiet():
         mean, var = moments(x)
     assert not np.isfinite(mean[:3]).any() and not np.isfinite(var[:3]).any()
     assert np.isfinite(mean[3:]).all() and np.isfinite(var[3:]).all()
+
+
+def test_layer_and_model_calls_on_non_finite_data_are_quiet():
+    """An infinity in the data gives NaN outputs without NumPy's warnings from inside the
+    kernels, as TensorFlow: a layer called on it, a model called, predict and evaluate."""
+    from convnp.models import Sequential
+
+    rng = np.random.default_rng(2)
+    x = rng.random((64, 12, 12, 3)).astype("f4")
+    x[5, 3, 3, 1] = np.inf
+    y = (rng.random((64, 1)) > 0.5).astype("f4")
+    model = Sequential([L.Conv2D(4, 3, input_shape=(12, 12, 3)), L.BatchNormalization(),
+                        L.GlobalAveragePooling2D(), L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        direct = L.Conv2D(4, 3)(x).numpy()
+        predicted = model.predict(x, verbose=0)
+        loss = model.evaluate(x, y, verbose=0)
+        called = model(x, training=True).numpy()  # (its moving statistics take the NaN)
+    assert np.isnan(direct[5]).any() and np.isfinite(direct[:5]).all()
+    assert np.isnan(predicted[5]).all() and np.isfinite(predicted[:5]).all()
+    assert np.isnan(loss)
+    assert np.isnan(called).all()  # the batch statistics carry the NaN to every example

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp._floats import quiet
 from convnp.layers import _masks, taped
 from convnp.layers.input_spec import check_input_spec
 from convnp.tensor.eager import to_numpy
@@ -945,6 +946,7 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         # (a user's layer on Layer alone, once built, takes inputs of any shape its
         # input_spec allows, as in Keras 3: a weightless one is called on other sizes)
 
+    @quiet  # infinities and NaNs without NumPy's warnings, as TensorFlow (`convnp._floats`)
     def __call__(self, inputs, *args, training: bool | None = None, **kwargs):
         """Run the layer on arrays, or record a call on `KerasTensor`s.
 

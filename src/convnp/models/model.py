@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp._floats import quiet
 from convnp.layers import _masks, taped
 from convnp.layers._slots import fill, slots_of, template_of
 from convnp.layers.base import (
@@ -350,6 +351,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                     f"got data of shape {got}"
                 )
 
+    @quiet  # infinities and NaNs without NumPy's warnings, as TensorFlow (`convnp._floats`)
     def __call__(self, inputs, training: bool | None = None, mask=None):
         """Run the model on arrays (returns `EagerTensor`s), or use it as a layer on KerasTensors.
 

@@ -38,6 +38,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from convnp._floats import QUIET
+
 try:
     from threadpoolctl import ThreadpoolController
 except ImportError:  # optional: without it, no chunk parallelism
@@ -184,10 +186,8 @@ def uses_all_cores(method: Callable) -> Callable:
     """Decorator: run ``method`` inside a `parallel_region` (for model-level loops), after the
     one-time malloc tuning (`convnp.ops._allocator.ensure_tuned`).
 
-    NumPy's floating-point warnings are off inside (overflow, invalid value, division by
-    zero): a NaN or an infinity in a batch would otherwise warn from whichever kernel met it
-    first ("invalid value encountered in matmul", pointing into convnp). The model reports
-    what matters itself, as Keras does: an invalid loss, non-finite gradients or statistics.
+    NumPy's floating-point warnings are off inside (`convnp._floats`): a NaN or an infinity
+    in a batch would otherwise warn from whichever kernel met it first.
     """
 
     @functools.wraps(method)
@@ -195,7 +195,7 @@ def uses_all_cores(method: Callable) -> Callable:
         from convnp.ops import _allocator  # imported on first use: `import convnp` tunes nothing
 
         _allocator.ensure_tuned()
-        with parallel_region(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with parallel_region(), np.errstate(**QUIET):
             return method(*args, **kwargs)
 
     return wrapper

@@ -33,6 +33,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from convnp._floats import QUIET
 from convnp.tensor import eager
 from convnp.tensor.eager import EagerTensor
 
@@ -245,7 +246,7 @@ class GradientTape:
                 seed = np.broadcast_to(seed, shape)
             _accumulate(grads, id(t), seed)
         self._used = True  # only now: a refused call leaves a non-persistent tape usable
-        with np.errstate(**QUIET_FLOATS):
+        with np.errstate(**QUIET):
             self._backward(grads, keep)
         if not self._persistent:
             self._records = []
@@ -487,12 +488,6 @@ def _prod_without(x, axes):
     return np.moveaxis(res, range(len(axes)), axes)
 
 
-# TensorFlow computes infinities and NaNs without a word (log(0), x / 0, sqrt(-1), exp(1000));
-# NumPy warns about each, from inside convnp. Tensor ops and their gradients run with these
-# warnings off.
-QUIET_FLOATS = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}
-
-
 def array_ufunc(ufunc, method, *inputs, **kwargs):
     """NumPy's ufunc protocol for `EagerTensor` and `Variable`: compute on plain arrays,
     return tensors, and record a VJP on active tapes for differentiable ufuncs."""
@@ -508,10 +503,10 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
                                   "cannot be recorded; write `y = f(x)` instead")
     if out is not None:
         kwargs["out"] = tuple(value_of(o) for o in out)
-        with np.errstate(**QUIET_FLOATS):
+        with np.errstate(**QUIET):
             getattr(ufunc, method)(*plain, **kwargs)
         return out[0] if len(out) == 1 else out
-    with np.errstate(**QUIET_FLOATS):
+    with np.errstate(**QUIET):
         result = getattr(ufunc, method)(*plain, **kwargs)
     if isinstance(result, tuple):
         return tuple(new_tensor(r) for r in result)
