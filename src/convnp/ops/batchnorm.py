@@ -197,14 +197,6 @@ def moments(x2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = x2d.shape[0]
     if rows == 0:
         raise ValueError("batch norm: the batch statistics need at least one row, got 0")
-    # A NaN or an infinity in the batch makes NaN or infinite statistics (inf - inf on the
-    # way), which the training step refuses as a whole; NumPy's warnings about them would
-    # only point into this module. (The threads sharing the sums take this error state.)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _moments(x2d, rows)
-
-
-def _moments(x2d: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
     total, total_sq = _sums(x2d)
     mean = total / rows
     var = np.maximum(total_sq / rows - mean * mean, 0.0)
