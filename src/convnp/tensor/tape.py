@@ -503,11 +503,10 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
                                   "cannot be recorded; write `y = f(x)` instead")
     if out is not None:
         kwargs["out"] = tuple(value_of(o) for o in out)
-        with np.errstate(**QUIET):
-            getattr(ufunc, method)(*plain, **kwargs)
-        return out[0] if len(out) == 1 else out
     with np.errstate(**QUIET):
         result = getattr(ufunc, method)(*plain, **kwargs)
+    if out is not None:
+        return out[0] if len(out) == 1 else out
     if isinstance(result, tuple):
         return tuple(new_tensor(r) for r in result)
     if method not in ("__call__", "reduce", "accumulate", "reduceat", "outer", "at"):
