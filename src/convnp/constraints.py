@@ -1,7 +1,8 @@
 """Weight constraints (``tf.keras.constraints``): a projection applied to a variable after
 every optimizer update, as Keras does (``variable.assign(constraint(variable))``).
 
-With ``n = sqrt(sum(w**2 over axis))`` per slice and Keras' ``epsilon = 1e-7``:
+With ``n = sqrt(sum(w**2 over axis))`` per slice and Keras' ``epsilon`` (1e-7 unless
+``tf.keras.config.set_epsilon`` changed it):
 
 * MaxNorm(max_value=2, axis=0): ``w * clip(n, 0, max_value) / (epsilon + n)``;
 * MinMaxNorm(min_value=0, max_value=1, rate=1, axis=0):
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp import _settings
 from convnp._checks import check_number
 from convnp.serialization import Configurable, FunctionInConfig, Registry
 
@@ -30,7 +32,6 @@ __all__ = ["Constraint", "FunctionConstraint", "MaxNorm", "MinMaxNorm", "NonNeg"
            "deserialize", "get",
            "max_norm", "min_max_norm", "non_neg", "serialize", "unit_norm"]
 
-EPSILON = 1e-7
 
 
 def _axis(axis) -> int | list[int]:
@@ -73,7 +74,7 @@ class _NormConstraint(Constraint):
     def __call__(self, w):
         w = np.asarray(w)
         norms = self._norms(w)
-        scale = self._target(norms) / (w.dtype.type(EPSILON) + norms)
+        scale = self._target(norms) / (w.dtype.type(_settings.epsilon()) + norms)
         return (w * scale).astype(w.dtype, copy=False)
 
 

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp import _settings
 from convnp._checks import check_number
 from convnp.serialization import Configurable, Registry, get_registered_name, snake_case
 from convnp.tensor.eager import to_numpy
@@ -127,8 +128,9 @@ __all__ = [
     "tversky",
 ]
 
-#: Keras's `backend.epsilon()`: the clip margin for probabilities.
-EPSILON = 1e-7
+#: The default of Keras's `backend.epsilon()`, the clip margin for probabilities; the losses
+#: read the value in force (`convnp._settings.epsilon`, ``tf.keras.config.set_epsilon``).
+EPSILON = _settings.DEFAULT_EPSILON
 
 
 def _float_pred(y_pred) -> np.ndarray:
@@ -155,7 +157,8 @@ def align_ranks(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.
 
 def _clip_bounds(dtype) -> tuple[Any, Any]:
     t = np.dtype(dtype).type
-    return t(EPSILON), t(1.0) - t(EPSILON)
+    eps = t(_settings.epsilon())
+    return eps, t(1.0) - eps
 
 
 def _log_sum_exp(z: np.ndarray) -> np.ndarray:
@@ -946,12 +949,12 @@ class MeanAbsolutePercentageError(_MeanOverLastAxis):
 
     def _elements(self, t, p, need_grad):
         d = p - t
-        scale = p.dtype.type(100) / np.maximum(np.abs(t), p.dtype.type(EPSILON))
+        scale = p.dtype.type(100) / np.maximum(np.abs(t), p.dtype.type(_settings.epsilon()))
         grad = np.sign(d) * scale / p.dtype.type(p.shape[-1]) if need_grad else None
         return np.abs(d) * scale, grad
 
     def _true_elements(self, t, p):
-        eps = p.dtype.type(EPSILON)
+        eps = p.dtype.type(_settings.epsilon())
         d = p - t
         scale = p.dtype.type(100) / np.maximum(np.abs(t), eps)
         # scale = 100 / |t| away from the floor: d(scale)/dt = -scale * sign(t) / |t|
@@ -966,7 +969,7 @@ class MeanSquaredLogarithmicError(_MeanOverLastAxis):
     name = "mean_squared_logarithmic_error"
 
     def _elements(self, t, p, need_grad):
-        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        eps, one = p.dtype.type(_settings.epsilon()), p.dtype.type(1)
         d = np.log(np.maximum(p, eps) + one) - np.log(np.maximum(t, eps) + one)
         grad = None
         if need_grad:  # no gradient where the prediction is held at eps
@@ -975,7 +978,7 @@ class MeanSquaredLogarithmicError(_MeanOverLastAxis):
         return d * d, grad
 
     def _true_elements(self, t, p):
-        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        eps, one = p.dtype.type(_settings.epsilon()), p.dtype.type(1)
         d = np.log(np.maximum(p, eps) + one) - np.log(np.maximum(t, eps) + one)
         slope = -d * p.dtype.type(2.0 / p.shape[-1]) / (np.maximum(t, eps) + one)
         return np.where(t > eps, slope, 0).astype(p.dtype)
@@ -1026,14 +1029,14 @@ class Poisson(_MeanOverLastAxis):
     name = "poisson"
 
     def _elements(self, t, p, need_grad):
-        eps = p.dtype.type(EPSILON)
+        eps = p.dtype.type(_settings.epsilon())
         values = p - t * np.log(p + eps)
         grad = (p.dtype.type(1) - t / (p + eps)) / p.dtype.type(p.shape[-1]) if need_grad \
             else None
         return values, grad
 
     def _true_elements(self, t, p):
-        return -np.log(p + p.dtype.type(EPSILON)) / p.dtype.type(p.shape[-1])
+        return -np.log(p + p.dtype.type(_settings.epsilon())) / p.dtype.type(p.shape[-1])
 
 
 def _hinge_margin(t, p):
@@ -1074,7 +1077,7 @@ class KLDivergence(Loss):
     name = "kl_divergence"
 
     def _terms(self, t, p, need_grad):
-        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        eps, one = p.dtype.type(_settings.epsilon()), p.dtype.type(1)
         tc, pc = np.clip(t, eps, one), np.clip(p, eps, one)
         per_sample = np.sum(tc * np.log(tc / pc), axis=-1)
         grad = np.where((p >= eps) & (p <= one), -tc / pc, 0).astype(p.dtype) if need_grad \
@@ -1082,7 +1085,7 @@ class KLDivergence(Loss):
         return per_sample, grad
 
     def _true_terms(self, t, p):
-        eps, one = p.dtype.type(EPSILON), p.dtype.type(1)
+        eps, one = p.dtype.type(_settings.epsilon()), p.dtype.type(1)
         tc, pc = np.clip(t, eps, one), np.clip(p, eps, one)
         return np.where((t >= eps) & (t <= one), np.log(tc / pc) + one, 0).astype(p.dtype)
 
@@ -1474,7 +1477,7 @@ class BinaryFocalCrossentropy(_TapedLoss):
         ops, _ = _tensor_ops()
         y_true = _smoothed(y_true, self.label_smoothing, 2)
         p = ops.sigmoid(y_pred) if self.from_logits else y_pred
-        clipped = ops.clip_by_value(p, EPSILON, 1.0 - EPSILON)
+        clipped = ops.clip_by_value(p, _settings.epsilon(), 1.0 - _settings.epsilon())
         bce = -(y_true * ops.log(clipped) + (1.0 - y_true) * ops.log(1.0 - clipped))
         p_true = y_true * p + (1.0 - y_true) * (1.0 - p)
         focal = ops.pow(1.0 - p_true, self.gamma) * bce
@@ -1506,7 +1509,7 @@ class CategoricalFocalCrossentropy(_TapedLoss):
         y_true = _smoothed(y_true, self.label_smoothing, value_of(y_pred).shape[-1])
         p = nn.softmax(y_pred, axis=-1) if self.from_logits else y_pred
         p = ops.clip_by_value(p / ops.reduce_sum(p, axis=-1, keepdims=True),
-                              EPSILON, 1.0 - EPSILON)
+                              _settings.epsilon(), 1.0 - _settings.epsilon())
         terms = self.alpha * ops.pow(1.0 - p, self.gamma) * (-y_true * ops.log(p))
         return ops.reduce_sum(terms, axis=-1)
 
@@ -1545,7 +1548,7 @@ class Tversky(_TapedLoss):
         tp = ops.reduce_sum(y_true * y_pred, axis=self.axis)
         fn = ops.reduce_sum(y_true * (1.0 - y_pred), axis=self.axis)
         fp = ops.reduce_sum((1.0 - y_true) * y_pred, axis=self.axis)
-        return 1.0 - tp / (tp + self.alpha * fn + self.beta * fp + EPSILON)
+        return 1.0 - tp / (tp + self.alpha * fn + self.beta * fp + _settings.epsilon())
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
@@ -1567,7 +1570,7 @@ class Dice(_TapedLoss):
         ops, _ = _tensor_ops()
         overlap = ops.reduce_sum(y_true * y_pred, axis=self.axis)
         total = ops.reduce_sum(y_true, axis=self.axis) + ops.reduce_sum(y_pred, axis=self.axis)
-        return 1.0 - 2.0 * overlap / (total + EPSILON)
+        return 1.0 - 2.0 * overlap / (total + _settings.epsilon())
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp import losses
+from convnp import _settings, losses
 from convnp._checks import check_number
 from convnp.losses import align_ranks
 from convnp.serialization import Registry
@@ -408,7 +408,7 @@ def concordance_correlation(y_true, y_pred, axis: int = -1) -> np.ndarray:
     norm = (np.var(y_true, axis=axis, keepdims=True) + np.var(y_pred, axis=axis, keepdims=True)
             + (t_mean - p_mean) ** 2)
     covar = (y_true - p_mean) * (y_pred - p_mean)
-    return np.mean(2.0 * covar / (norm + losses.EPSILON), axis=axis)
+    return np.mean(2.0 * covar / (norm + _settings.epsilon()), axis=axis)
 
 
 class _Correlation(MeanMetricWrapper):

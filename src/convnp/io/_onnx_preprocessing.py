@@ -30,10 +30,10 @@ def rescaling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value
 def normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """``(x - mean) / max(sqrt(variance), 1e-7)`` (``invert``: ``mean + x * std``) with the
     layer's statistics as constants broadcast as Keras broadcasts them."""
-    from convnp.layers.feature_normalization import EPSILON
+    from convnp import _settings
 
     mean, variance = (f32(a) for a in layer._statistics())
-    std = np.maximum(np.sqrt(variance), np.float32(EPSILON))
+    std = np.maximum(np.sqrt(variance), np.float32(_settings.epsilon()))
     x = b.get(inputs[0], PLAIN)
     m = b.constant(f"{layer.name}/mean", mean)
     s = b.constant(f"{layer.name}/std", std)

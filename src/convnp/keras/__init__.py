@@ -54,6 +54,10 @@ def __getattr__(name: str):
         import convnp.keras.preprocessing
 
         return convnp.keras.preprocessing
+    if name == "config":  # Keras 3's global settings
+        import convnp.keras.config
+
+        return convnp.keras.config
     if name == "ops":  # Keras 3's tensor functions
         import convnp.keras.ops
 

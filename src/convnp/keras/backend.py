@@ -16,6 +16,7 @@ import builtins
 
 import numpy as np
 
+from convnp import _settings
 from convnp.layers.base import reset_names
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
@@ -23,25 +24,143 @@ from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.tape import is_variable
 
-__all__ = ["abs", "all", "any", "arange", "argmax", "argmin", "backend", "batch_dot",
-           "batch_flatten", "batch_get_value", "batch_set_value", "bias_add",
-           "binary_crossentropy", "binary_focal_crossentropy", "cast", "cast_to_floatx",
-           "categorical_crossentropy", "categorical_focal_crossentropy", "clear_session",
-           "clip", "concatenate", "constant", "cos", "count_params", "ctc_batch_cost",
-           "ctc_decode", "cumsum", "dot", "dropout", "dtype", "elu", "epsilon", "equal", "eval",
-           "exp", "expand_dims", "eye", "flatten",
-           "floatx", "foldl", "foldr", "gather", "get_value", "greater", "greater_equal",
-           "hard_sigmoid", "image_data_format", "in_top_k", "int_shape", "is_keras_tensor",
-           "l2_normalize", "less", "less_equal", "log", "map_fn", "max", "maximum", "mean",
-           "min", "minimum", "moving_average_update", "ndim", "not_equal", "one_hot", "ones",
-           "ones_like", "permute_dimensions", "pow", "prod", "random_bernoulli",
-           "random_normal", "random_uniform", "relu", "repeat", "repeat_elements", "reshape",
-           "resize_images", "reverse", "round", "set_floatx", "set_image_data_format",
-           "set_value", "shape", "sigmoid", "sign", "sin", "softmax", "softplus", "softsign",
-           "sparse_categorical_crossentropy", "spatial_2d_padding", "sqrt", "square",
-           "squeeze", "stack", "std", "stop_gradient", "sum", "switch", "tanh",
-           "temporal_padding", "tile", "transpose", "truncated_normal", "update",
-           "update_add", "update_sub", "var", "variable", "zeros", "zeros_like"]
+__all__ = [
+    "abs",
+    "all",
+    "any",
+    "arange",
+    "argmax",
+    "argmin",
+    "backend",
+    "batch_dot",
+    "batch_flatten",
+    "batch_get_value",
+    "batch_normalization",
+    "batch_set_value",
+    "bias_add",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "cast",
+    "cast_to_floatx",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "clear_session",
+    "clip",
+    "concatenate",
+    "constant",
+    "conv1d",
+    "conv2d",
+    "conv2d_transpose",
+    "conv3d",
+    "cos",
+    "count_params",
+    "ctc_batch_cost",
+    "ctc_decode",
+    "cumprod",
+    "cumsum",
+    "depthwise_conv2d",
+    "dot",
+    "dropout",
+    "dtype",
+    "elu",
+    "epsilon",
+    "equal",
+    "eval",
+    "exp",
+    "expand_dims",
+    "eye",
+    "flatten",
+    "floatx",
+    "foldl",
+    "foldr",
+    "gather",
+    "get_uid",
+    "get_value",
+    "gradients",
+    "greater",
+    "greater_equal",
+    "hard_sigmoid",
+    "image_data_format",
+    "in_top_k",
+    "int_shape",
+    "is_float_dtype",
+    "is_int_dtype",
+    "is_keras_tensor",
+    "is_sparse",
+    "l2_normalize",
+    "less",
+    "less_equal",
+    "log",
+    "map_fn",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "moving_average_update",
+    "name_scope",
+    "ndim",
+    "not_equal",
+    "one_hot",
+    "ones",
+    "ones_like",
+    "permute_dimensions",
+    "pool2d",
+    "pool3d",
+    "pow",
+    "prod",
+    "random_bernoulli",
+    "random_normal",
+    "random_normal_variable",
+    "random_uniform",
+    "random_uniform_variable",
+    "relu",
+    "repeat",
+    "repeat_elements",
+    "reshape",
+    "resize_images",
+    "resize_volumes",
+    "result_type",
+    "reverse",
+    "round",
+    "separable_conv2d",
+    "set_epsilon",
+    "set_floatx",
+    "set_image_data_format",
+    "set_value",
+    "shape",
+    "sigmoid",
+    "sign",
+    "sin",
+    "softmax",
+    "softplus",
+    "softsign",
+    "sparse_categorical_crossentropy",
+    "spatial_2d_padding",
+    "spatial_3d_padding",
+    "sqrt",
+    "square",
+    "squeeze",
+    "stack",
+    "standardize_dtype",
+    "std",
+    "stop_gradient",
+    "sum",
+    "switch",
+    "tanh",
+    "temporal_padding",
+    "tile",
+    "to_dense",
+    "transpose",
+    "truncated_normal",
+    "update",
+    "update_add",
+    "update_sub",
+    "var",
+    "variable",
+    "zeros",
+    "zeros_like",
+]
 
 
 # Keras 2's backend functions that are TensorFlow's ops as they are (same arguments, same
@@ -83,8 +202,11 @@ def clear_session() -> None:
 
 
 def epsilon() -> float:
-    """The fuzz factor losses use to keep logarithms finite."""
-    return 1e-7
+    """The fuzz factor losses use to keep logarithms finite (1e-7 unless `set_epsilon`)."""
+    return _settings.epsilon()
+
+
+set_epsilon = _settings.set_epsilon
 
 
 def floatx() -> str:
@@ -836,6 +958,325 @@ def ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1):
             _ops.constant(score.astype(np.float32)))
 
 
+
+
+# ------------------------------------------------ Keras 2's convolutions, pools and dtype helpers
+#
+# Thin mappings onto `convnp.keras.ops` (which record on tapes and build layers on
+# KerasTensors). Keras's legacy backend takes ``data_format="channels_first"`` here by
+# transposing around the NHWC op; so do these.
+
+
+def _data_format(data_format) -> str:
+    if data_format is None:
+        return image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format: {data_format!r}; expected 'channels_last' or "
+                         "'channels_first'")
+    return data_format
+
+
+def _channels_last_op(x, data_format, op):
+    """``op`` (an NHWC-style function of one tensor) applied to ``x`` laid out by
+    ``data_format``: channels-first inputs are turned to channels-last and back."""
+    t = _ops._lift(x)
+    if _data_format(data_format) == "channels_last":
+        return op(t)
+    rank = ndim(t)
+    to_last = [0, *range(2, rank), 1]
+    to_first = [0, rank - 1, *range(1, rank - 1)]
+    return _ops.transpose(op(_ops.transpose(t, to_last)), to_first)
+
+
+def _padding(padding, allowed=("same", "valid")) -> str:
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        raise ValueError(f"Invalid padding: {padding!r}; expected one of {list(allowed)}")
+    return padding.lower()
+
+
+def _conv(x, kernel, strides, padding, data_format, dilation_rate):
+    from convnp.keras import ops as kops
+
+    padding = _padding(padding)
+    return _channels_last_op(x, data_format, lambda t: kops.conv(
+        t, kernel, strides=strides, padding=padding, dilation_rate=dilation_rate))
+
+
+def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1-D convolution of ``(batch, steps, channels)`` with ``kernel`` ``(width, in, out)``;
+    ``padding="causal"`` pads ``dilation_rate * (width - 1)`` zeros before the steps only."""
+    if isinstance(padding, str) and padding.lower() == "causal":
+        rate = dilation_rate[0] if isinstance(dilation_rate, (tuple, list)) else dilation_rate
+        left = builtins.int(rate) * (int_shape(kernel)[0] - 1)
+        x = _channels_last_op(x, data_format, lambda t: temporal_padding(t, (left, 0)))
+        padding = "valid"
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate)
+
+
+def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
+    """2-D convolution of images with ``kernel`` ``(kh, kw, in, out)``."""
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate)
+
+
+def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
+           dilation_rate=(1, 1, 1)):
+    """3-D convolution of volumes with ``kernel`` ``(kd, kh, kw, in, out)``."""
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate)
+
+
+def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
+                     data_format=None, dilation_rate=(1, 1)):
+    """Transposed 2-D convolution with ``kernel`` ``(kh, kw, out, in)`` to ``output_shape``
+    (``(batch, height, width, channels)`` in ``data_format``'s order; a None batch is the
+    input's)."""
+    padding = _padding(padding)
+    channels_first = _data_format(data_format) == "channels_first"
+    shape = [None if s is None else builtins.int(s) for s in output_shape]
+    if len(shape) != 4:
+        raise ValueError(f"conv2d_transpose: output_shape must have 4 entries, got "
+                         f"{output_shape!r}")
+    if shape[0] is None:
+        shape[0] = int_shape(x)[0]
+    if channels_first:
+        shape = [shape[0], shape[2], shape[3], shape[1]]
+    return _channels_last_op(x, data_format, lambda t: _nn.conv2d_transpose(
+        t, kernel, shape, strides=strides, padding=padding.upper(),
+        dilations=dilation_rate))
+
+
+def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_format=None,
+                     dilation_rate=(1, 1)):
+    """Depthwise 2-D convolution with ``depthwise_kernel`` ``(kh, kw, in, multiplier)``."""
+    from convnp.keras import ops as kops
+
+    padding = _padding(padding)
+    return _channels_last_op(x, data_format, lambda t: kops.depthwise_conv(
+        t, depthwise_kernel, strides=strides, padding=padding, dilation_rate=dilation_rate))
+
+
+def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padding="valid",
+                     data_format=None, dilation_rate=(1, 1)):
+    """A depthwise convolution then a 1x1 one (``pointwise_kernel`` ``(1, 1, in * mult,
+    out)``)."""
+    from convnp.keras import ops as kops
+
+    padding = _padding(padding)
+    return _channels_last_op(x, data_format, lambda t: kops.separable_conv(
+        t, depthwise_kernel, pointwise_kernel, strides=strides, padding=padding,
+        dilation_rate=dilation_rate))
+
+
+def _pool(x, pool_size, strides, padding, data_format, pool_mode):
+    from convnp.keras import ops as kops
+
+    if pool_mode not in ("max", "avg"):
+        raise ValueError(f"Invalid pooling mode: {pool_mode!r}; expected 'max' or 'avg'")
+    padding = _padding(padding)
+    pool = kops.max_pool if pool_mode == "max" else kops.average_pool
+    return _channels_last_op(x, data_format, lambda t: pool(
+        t, pool_size, strides=strides, padding=padding))
+
+
+def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
+    """Max (``pool_mode="max"``) or average (``"avg"``) pooling of images."""
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode)
+
+
+def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None,
+           pool_mode="max"):
+    """Max or average pooling of volumes."""
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode)
+
+
+def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
+    """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` (``beta``/``gamma`` may be None).
+    Statistics of one value per channel (1-D) are laid along ``axis``; others broadcast as
+    they are."""
+    t = _ops._lift(x)
+    rank = ndim(t)
+    if not isinstance(axis, (builtins.int, np.integer)) or not -rank <= axis < builtins.max(
+            rank, 1):
+        raise ValueError(f"batch_normalization: axis must be an int in [{-rank}, {rank}), "
+                         f"got {axis!r}")
+
+    def along_axis(p):
+        if p is None:
+            return None
+        p = _ops._lift(p)
+        if ndim(p) != 1 or rank < 2 or axis % rank == rank - 1:
+            return p
+        shape = [1] * rank
+        shape[axis % rank] = -1
+        return _ops.reshape(p, shape)
+
+    return _nn.batch_normalization(t, along_axis(mean), along_axis(var), along_axis(beta),
+                                   along_axis(gamma), epsilon)
+
+
+def cumprod(x, axis=0):
+    """Running products along ``axis``."""
+    from convnp.keras import ops as kops
+
+    return kops.cumprod(x, axis=axis)
+
+
+def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None):
+    """A variable of normal draws (``mean``, standard deviation ``scale``)."""
+    return variable(random_normal(shape, mean=mean, stddev=scale, dtype=dtype, seed=seed),
+                    dtype=dtype, name=name)
+
+
+def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None):
+    """A variable of uniform draws in ``[low, high)``."""
+    return variable(random_uniform(shape, minval=low, maxval=high, dtype=dtype, seed=seed),
+                    dtype=dtype, name=name)
+
+
+def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
+    """Volumes enlarged by repeating each voxel ``depth_factor x height_factor x
+    width_factor`` times."""
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Invalid data_format: {data_format!r}")
+    first = 1 if data_format == "channels_last" else 2
+    out = x
+    for axis, factor in zip(range(first, first + 3), (depth_factor, height_factor,
+                                                       width_factor)):
+        out = repeat_elements(out, factor, axis)
+    return out
+
+
+def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
+    """Zeros around the depths, rows and columns of volumes."""
+    from convnp.tensor.sorting import pad
+
+    if len(padding) != 3 or builtins.any(len(p) != 2 for p in padding):
+        raise ValueError(f"Expected `padding` to be a tuple of 3 tuples of 2 integers. "
+                         f"Received: padding={padding}")
+    pads = [list(p) for p in padding]
+    if _data_format(data_format) == "channels_last":
+        return pad(x, [[0, 0], *pads, [0, 0]])
+    return pad(x, [[0, 0], [0, 0], *pads])
+
+
+def is_sparse(tensor) -> bool:
+    """Always False: convnp has no sparse tensors."""
+    return False
+
+
+def to_dense(tensor):
+    """``tensor`` itself: convnp's tensors are all dense."""
+    return tensor
+
+
+def gradients(loss, variables):
+    """TensorFlow 2 refuses this (graph-mode gradients); so does convnp, with the same
+    advice."""
+    raise RuntimeError("tf.gradients is not supported when eager execution is enabled. Use "
+                       "tf.GradientTape instead.")
+
+
+def get_uid(prefix: str = "") -> int:
+    """The next number of the automatic-name counter of ``prefix`` (1 the first time): the
+    counter layers draw their names from (after ``Dense()`` named ``dense``,
+    ``get_uid("dense")`` is 2 and the next Dense is ``dense_2``)."""
+    from convnp.layers.base import next_uid
+
+    return next_uid(prefix)
+
+
+def name_scope(name):
+    """``tf.name_scope(name)``: a context manager prefixing summary tags."""
+    from convnp.tensor.control import name_scope as scope
+
+    return scope(name)
+
+
+# Keras 3's dtype helpers (`keras.backend.standardize_dtype` and friends): dtype names as
+# strings; Python's float is floatx, its int int64, as Keras has them.
+_FLOATS = ("bfloat16", "float16", "float32", "float64")
+_INTS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+def standardize_dtype(dtype) -> str:
+    """The name Keras gives ``dtype`` (a string, NumPy dtype or type, or Python's float,
+    int and bool; None is floatx)."""
+    if dtype is None:
+        return floatx()
+    python = {builtins.float: floatx(), builtins.int: "int64", builtins.bool: "bool",
+              builtins.str: "string"}
+    if dtype in python:
+        return python[dtype]
+    name = getattr(dtype, "name", None)
+    if isinstance(dtype, str):
+        name = dtype
+    elif name is None or not isinstance(name, str):
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            raise ValueError(f"Invalid dtype: {dtype!r}") from None
+    if name in _FLOATS or name in _INTS or name in ("bool", "string", "complex64",
+                                                    "complex128"):
+        return name
+    raise ValueError(f"Invalid dtype: {dtype!r}")
+
+
+def is_float_dtype(dtype) -> bool:
+    return standardize_dtype(dtype) in _FLOATS
+
+
+def is_int_dtype(dtype) -> bool:
+    return standardize_dtype(dtype) in _INTS
+
+
+# Keras 3 promotes dtypes on a lattice (JAX's): each type lists the types just above it; the
+# result of several types is the lowest type above all of them. "int" and "float" are
+# Python's weak types (they yield to any typed integer or float).
+_ABOVE = {
+    "bool": ("int",), "int": ("uint8", "int8"),
+    "uint8": ("uint16", "int16"), "uint16": ("uint32", "int32"),
+    "uint32": ("uint64", "int64"), "uint64": ("float",),
+    "int8": ("int16",), "int16": ("int32",), "int32": ("int64",), "int64": ("float",),
+    "float": ("bfloat16", "float16"), "bfloat16": ("float32",), "float16": ("float32",),
+    "float32": ("float64",), "float64": (),
+}
+
+
+def _at_or_above(dtype: str) -> set:
+    seen, todo = set(), [dtype]
+    while todo:
+        d = todo.pop()
+        if d not in seen:
+            seen.add(d)
+            todo.extend(_ABOVE[d])
+    return seen
+
+
+def result_type(*dtypes) -> str:
+    """The dtype Keras computes a mix of ``dtypes`` in (``("int8", "uint8")`` -> int16,
+    ``(int, "float16")`` -> float16, ``("int64", "float32")`` -> float32); none: floatx."""
+    if not dtypes:
+        return floatx()
+    names = []
+    for d in dtypes:
+        if d is builtins.int:
+            names.append("int")
+        elif d is builtins.float:
+            names.append("float")
+        else:
+            names.append(standardize_dtype(d))
+    if len(set(names)) == 1 and names[0] not in _ABOVE:  # "string" alone stays "string"
+        return names[0]
+    for name in names:
+        if name not in _ABOVE:
+            raise ValueError(f"result_type: dtype {name!r} does not mix with others "
+                             f"({list(dtypes)!r})")
+    common = set.intersection(*(_at_or_above(n) for n in names))
+    # the lowest common type: the one every other common type is above
+    lowest = next(d for d in common if builtins.all(o in _at_or_above(d) for o in common))
+    # Python's types alone: int32 (as Keras has it here) and floatx
+    return {"int": "int32", "float": floatx()}.get(lowest, lowest)
+
+
 # called on KerasTensors, the math functions become layers of the model being built
 _symbolic.accept_keras_tensors(globals(), skip=(
     "clear_session", "epsilon", "floatx", "set_floatx", "image_data_format",
@@ -844,4 +1285,7 @@ _symbolic.accept_keras_tensors(globals(), skip=(
     "zeros", "ones", "arange", "backend", "dtype", "eval", "batch_get_value",
     "batch_set_value", "update", "update_add", "update_sub", "moving_average_update", "eye",
     "random_bernoulli", "truncated_normal", "map_fn", "foldl", "foldr", "stop_gradient",
-    "cast_to_floatx", "dropout", "in_top_k", "ctc_decode"))
+    "cast_to_floatx", "dropout", "in_top_k", "ctc_decode", "set_epsilon",
+    "random_normal_variable", "random_uniform_variable", "is_sparse", "to_dense", "gradients",
+    "get_uid", "name_scope", "standardize_dtype", "is_float_dtype", "is_int_dtype",
+    "result_type"))

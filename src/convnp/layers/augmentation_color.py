@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp import _settings
 from convnp.layers import _utils
 from convnp.layers.augmentation import LUMA, _value_range
 from convnp.layers.preprocessing import _ImageLayer, _RandomLayer
 from convnp.layers.registry import register
 from convnp.tensor.image import _hsv_of, _rgb_of
-
-#: Keras' backend epsilon (RandomSaturation divides by ``1 - factor + epsilon``)
-EPSILON = 1e-7
 
 
 def keras_factor(factor, bounds: tuple[float, float], layer: str,
@@ -172,7 +170,7 @@ class RandomSaturation(_ColorLayer):
 
     def draw(self, m):
         f = self.rng().uniform(*self.factor, m)
-        return {"factor": f / (1 - f + EPSILON)}
+        return {"factor": f / (1 - f + _settings.epsilon())}
 
     def apply(self, x, transformation):
         m = x.shape[0]

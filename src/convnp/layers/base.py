@@ -44,6 +44,13 @@ def unique_name(base: str) -> str:
     return base if count == 0 else f"{base}_{count}"
 
 
+def next_uid(prefix: str) -> int:
+    """Advance the automatic-name counter of ``prefix`` by one and return it (Keras's
+    ``backend.get_uid``: 1 the first time; a layer named afterwards takes the next number)."""
+    _name_counts[prefix] += 1
+    return _name_counts[prefix]
+
+
 def reset_names() -> None:
     """Forget automatic names (what `keras.backend.clear_session()` does)."""
     _name_counts.clear()

@@ -8,13 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from convnp import _settings
 from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.tensor.eager import EagerTensor
-
-#: Keras' ``backend.epsilon()``: the smallest standard deviation `Normalization` divides by
-EPSILON = 1e-7
 
 
 def _is_int(value) -> bool:
@@ -217,7 +215,7 @@ class Normalization(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         mean, variance = self._statistics()
-        std = np.maximum(np.sqrt(variance), self.dtype.type(EPSILON))
+        std = np.maximum(np.sqrt(variance), self.dtype.type(_settings.epsilon()))
         self._cache = std
         if self.invert:
             return mean + x * std

@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp import initializers
+from convnp import _settings, initializers
 from convnp.layers.registry import register
 from convnp.layers.wrapper import Wrapper
-
-#: Keras's ``backend.epsilon()``: the largest factor a vector is scaled up by to unit norm
-_EPSILON = 1e-7
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     """``x`` scaled to unit L2 norm over all its entries (by at most ``1 / epsilon``, as
-    Keras's ``ops.normalize``)."""
+    Keras's ``ops.normalize``; epsilon is ``tf.keras.config.epsilon()``)."""
     square_sum = np.sum(np.square(x, dtype=np.float64))
-    scale = min(1.0 / np.sqrt(square_sum) if square_sum > 0 else np.inf, 1.0 / _EPSILON)
+    most = 1.0 / _settings.epsilon()
+    scale = min(1.0 / np.sqrt(square_sum) if square_sum > 0 else np.inf, most)
     return (x * x.dtype.type(scale)).astype(x.dtype, copy=False)
 
 

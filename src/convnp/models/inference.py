@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp import _settings
 from convnp.models import compile_utils
 from convnp.models import data_adapter as da
 from convnp.models.engine import Engine
@@ -34,6 +35,8 @@ class InferenceMixin(Engine):
         fused = None if custom_step else self._fused_activation()
         tracker = EpochLogs(self)
         tracker.reset()
+        # fit's validation comes here with its steps unchecked (evaluate's are capped already)
+        steps = _settings.capped_steps(steps, source.steps, stacklevel=5)
         batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
             self._array_epoch(source, steps))
         logs: dict[str, float] = {}
@@ -81,6 +84,7 @@ class InferenceMixin(Engine):
                                need_y=not ((self._overrides("test_step") or not self._has_loss())
                                            and y is None),
                                sample_weight=sample_weight)
+        steps = _settings.capped_steps(steps, source.steps)
         callback_list = make_callback_list(callbacks, self, verbose=verbose,
                                            steps=steps or source.steps or None, history=False)
         callback_list.on_test_begin()
@@ -109,13 +113,15 @@ class InferenceMixin(Engine):
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")
+            steps = _settings.capped_steps(steps, source.steps)
             batches = (batch[0] for batch in source.epoch(steps))
             total = steps or source.steps
         else:
             bs = self._check_batch_size(batch_size)
             xs = self._prepare_inputs(x, "predict")
             n = len(xs[0])
-            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)][:steps]
+            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
+            bounds = bounds[:_settings.capped_steps(steps, len(bounds))]
             batches = ([a[start:stop] for a in xs] for start, stop in bounds)
             total = len(bounds)
         callback_list = make_callback_list(callbacks, self, verbose=verbose, steps=total or None,

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from convnp import _settings
 from convnp.models import data_adapter as da
 from convnp.models.inference import InferenceMixin
 from convnp.models.loop_utils import EpochLogs, keras2_alias, make_callback_list, resolve_verbose
@@ -87,7 +88,7 @@ class TrainingMixin(InferenceMixin):
         for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-        epochs = int(epochs)
+        epochs = _settings.capped_epochs(int(epochs))
         validation_freq = _validation_epochs(validation_freq)
         verbose = resolve_verbose(verbose)
         if da.is_dataset(x) and validation_split:
@@ -113,6 +114,7 @@ class TrainingMixin(InferenceMixin):
             steps_per_epoch = int(steps_per_epoch)
         if isinstance(train, da.ArrayBatches) and train.n == 0:
             raise ValueError("fit(): the training data is empty (0 samples)")
+        steps_per_epoch = _settings.capped_steps(steps_per_epoch, train.steps)
         steps = steps_per_epoch or train.steps
 
         callback_list = make_callback_list(callbacks, self, verbose=verbose, epochs=epochs,
