@@ -5,6 +5,8 @@ Re-exports only; the code lives in `convnp.layers`, `convnp.models` and the leaf
 
 # `keras.__version__` is convnp's own version (the library running the script), the same
 # string as `tf.__version__`
+import importlib
+
 from convnp import __version__ as __version__
 from convnp.keras import (
     activations,
@@ -43,6 +45,22 @@ __all__ = [
 ]
 
 
+# Keras 3's top-level names (``keras.Layer`` is ``keras.layers.Layer``, ...): loaded on use
+_TOP_LEVEL = {
+    "Layer": ("convnp.layers.base", "Layer"),
+    "InputSpec": ("convnp.layers.input_spec", "InputSpec"),
+    "KerasTensor": ("convnp.layers.base", "KerasTensor"),
+    "Loss": ("convnp.losses", "Loss"),
+    "Metric": ("convnp.metrics", "Metric"),
+    "Optimizer": ("convnp.optimizers", "Optimizer"),
+    "Initializer": ("convnp.initializers", "Initializer"),
+    "Regularizer": ("convnp.regularizers", "Regularizer"),
+    "Variable": ("convnp.variables", "Variable"),
+    "name_scope": ("convnp.tensor.control", "name_scope"),
+    "FloatDTypePolicy": ("convnp.keras.mixed_precision", "DTypePolicy"),
+}
+
+
 def __getattr__(name: str):
     # ``tf.keras.datasets`` re-exports `convnp.datasets`, ``tf.keras.applications`` is
     # `convnp.applications`, loaded only when asked for
@@ -54,6 +72,15 @@ def __getattr__(name: str):
         import convnp.keras.preprocessing
 
         return convnp.keras.preprocessing
+    if name in _TOP_LEVEL:  # Keras 3's short names of its base classes and helpers
+        module, attribute = _TOP_LEVEL[name]
+        return getattr(importlib.import_module(module), attribute)
+    if name == "version":
+        return lambda: __version__
+    if name == "tree":  # Keras 3's nested-structure functions
+        import convnp.keras.tree
+
+        return convnp.keras.tree
     if name == "config":  # Keras 3's global settings
         import convnp.keras.config
 

@@ -23,6 +23,14 @@ poisson = _losses.poisson
 sparse_categorical_crossentropy = _losses.sparse_categorical_crossentropy
 squared_hinge = _losses.squared_hinge
 
+# the short names Keras 3 also gives them here
+MAE = mae = mean_absolute_error
+MAPE = mape = mean_absolute_percentage_error
+MSE = mse = mean_squared_error
+MSLE = msle = mean_squared_logarithmic_error
+KLD = kld = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+
 LOSS_FUNCTIONS = ["binary_crossentropy", "binary_focal_crossentropy",
                   "categorical_crossentropy", "categorical_focal_crossentropy",
                   "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
@@ -31,3 +39,5 @@ LOSS_FUNCTIONS = ["binary_crossentropy", "binary_focal_crossentropy",
                   "squared_hinge"]
 __all__ = list(_metrics_all)
 __all__.extend(LOSS_FUNCTIONS)
+__all__.extend(["KLD", "MAE", "MAPE", "MSE", "MSLE", "kld", "kullback_leibler_divergence",
+                "logcosh", "mae", "mape", "mse", "msle"])

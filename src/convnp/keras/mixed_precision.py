@@ -45,4 +45,9 @@ def global_policy() -> Policy:
     return Policy("float32")
 
 
-__all__ = ["DTypePolicy", "LossScaleOptimizer", "Policy", "global_policy", "set_global_policy"]
+# Keras 3's names of the same two functions
+dtype_policy = global_policy
+set_dtype_policy = set_global_policy
+
+__all__ = ["DTypePolicy", "LossScaleOptimizer", "Policy", "dtype_policy", "global_policy",
+           "set_dtype_policy", "set_global_policy"]

@@ -764,7 +764,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     if _need_float(x, "normalize").ndim == 0:
         x = _ops.expand_dims(x, 0)
     if epsilon is None:
-        from convnp.keras.backend import epsilon as _eps
+        from convnp._settings import epsilon as _eps
 
         epsilon = _eps()
     if order == 2:
@@ -966,7 +966,7 @@ def _same_shape(target, output, who):
 
 
 def _eps():
-    from convnp.keras.backend import epsilon as _e
+    from convnp._settings import epsilon as _e
 
     return _e()
 
