@@ -31,6 +31,7 @@ import numpy as np
 
 from convnp import _special
 from convnp.ops import elementwise
+from convnp.ops import sparsemax as _sparsemax
 from convnp.ops.elementwise import blockwise
 from convnp.serialization import FunctionInConfig, Registry, get_registered_name
 
@@ -64,6 +65,8 @@ __all__ = [
     "softplus",
     "softsign",
     "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
     "squareplus",
     "swish",
     "tanh",
@@ -408,6 +411,21 @@ def tanh_shrink(x) -> np.ndarray:
     """``x - tanh(x)``."""
     x = _as_float(x)
     return x - np.tanh(x)
+
+
+@_tensor_aware
+def sparse_sigmoid(x) -> np.ndarray:
+    """0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` between."""
+    x = _as_float(x)
+    t = x.dtype.type
+    return np.clip((x + t(1)) * t(0.5), t(0), t(1)).astype(x.dtype, copy=False)
+
+
+@_with_options(lambda axis: _Sparsemax(axis))
+def sparsemax(x, axis: int = -1) -> np.ndarray:
+    """Keras 3's sparsemax along ``axis``: ``max(x - tau, 0)``, a softmax with exact zeros
+    (`convnp.ops.sparsemax`, Keras' formula)."""
+    return _sparsemax.sparsemax(_as_float(x), _Sparsemax(axis).axis)[0]
 
 
 @_with_options(lambda threshold, default_value: _Threshold(threshold, default_value))
@@ -799,6 +817,36 @@ class _Squareplus(_WithOptions):
         return (dy * (t(1) + x / root) / t(2)).astype(dy.dtype, copy=False)
 
 
+class _SparseSigmoid(Activation):
+    name = "sparse_sigmoid"
+
+    def forward(self, x):
+        return sparse_sigmoid(x)
+
+    def backward(self, dy, x, y):
+        inside = (x > -1) & (x < 1)  # slope 1/2 there, 0 outside (and at -1 and 1)
+        return (dy * inside * dy.dtype.type(0.5)).astype(dy.dtype, copy=False)
+
+
+class _Sparsemax(_WithOptions):
+    name = "sparsemax"
+
+    def __init__(self, axis: int = -1):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"sparsemax: axis must be an int, got {axis!r}")
+        self.axis = int(axis)
+
+    def _options(self):
+        return (self.axis,)
+
+    def forward(self, x):
+        return sparsemax(x, self.axis)
+
+    def backward(self, dy, x, y):
+        _, vjp = _sparsemax.sparsemax(_as_float(x), self.axis)
+        return vjp(dy).astype(dy.dtype, copy=False)
+
+
 class _TanhShrink(Activation):
     name = "tanh_shrink"
 
@@ -931,6 +979,7 @@ for _function, _activation in (
         (log_sigmoid, _LogSigmoid()), (hard_tanh, _HardTanh()), (celu, _Celu()),
         (glu, _Glu()), (hard_shrink, _HardShrink()), (soft_shrink, _SoftShrink()),
         (sparse_plus, _SparsePlus()), (squareplus, _Squareplus()),
+        (sparse_sigmoid, _SparseSigmoid()), (sparsemax, _Sparsemax()),
         (tanh_shrink, _TanhShrink()), (threshold, _Threshold())):
     ACTIVATIONS.add(_activation, _activation.name, snake=False, functions=(_function,))
 ACTIVATIONS.add(ACTIVATIONS.entries["silu"], "swish", snake=False)

@@ -65,6 +65,7 @@ from convnp.tensor.tape import (
 )
 
 __all__ = [
+    "CTC",
     "EPSILON",
     "KLD",
     "MAE",
@@ -103,6 +104,7 @@ __all__ = [
     "categorical_hinge",
     "circle",
     "cosine_similarity",
+    "ctc",
     "deserialize",
     "dice",
     "get",
@@ -1747,3 +1749,49 @@ LOSSES.add(Circle, functions=(circle,))
 LOSSES.add(CategoricalGeneralizedCrossEntropy,
            functions=(categorical_generalized_cross_entropy,))
 _CLASSES.update((c.__name__, c) for c in (Circle, CategoricalGeneralizedCrossEntropy))
+
+
+# ------------------------------------------------------------------------- Keras 3's CTC loss
+
+
+def ctc(y_true, y_pred):
+    """Connectionist temporal classification loss of each sequence (Keras 3's
+    ``keras.losses.ctc``): ``y_true`` ``(batch, max_length)`` integer labels, 0 the blank and
+    the padding after each label sequence; ``y_pred`` ``(batch, steps, classes)`` logits (no
+    softmax applied), every step read. The gradient goes to the logits
+    (`convnp.keras.ops_nn.ctc_loss`)."""
+    from convnp.keras.ops_nn import ctc_loss
+
+    labels = np.asarray(to_numpy(y_true))
+    if labels.ndim != 2:
+        raise ValueError(f"ctc: y_true must be integer labels of shape (batch_size, "
+                         f"max_length), got shape {labels.shape}")
+    shape = np.shape(value_of(y_pred))
+    if len(shape) != 3:
+        raise ValueError(f"ctc: y_pred must be logits of shape (batch_size, steps, "
+                         f"num_classes), got shape {shape}")
+    if labels.dtype.kind not in "biuf" or (labels.dtype.kind == "f" and np.any(
+            labels != np.round(labels))):
+        raise TypeError(f"ctc: y_true must hold integer labels, got dtype {labels.dtype}")
+    labels = labels.astype(np.int32)
+    label_length = np.count_nonzero(labels, axis=-1).astype(np.int32)
+    steps = np.full(shape[0], shape[1], dtype=np.int32)
+    return ctc_loss(labels, y_pred, label_length, steps, mask_index=0)
+
+
+class CTC(_TapedLoss):
+    """``keras.losses.CTC()``: the mean of `ctc` over the batch (for OCR and speech models
+    trained on unaligned label sequences)."""
+
+    name = "ctc"
+
+    def __init__(self, reduction: str = "sum_over_batch_size", name: str | None = "ctc",
+                 dtype=None):
+        super().__init__(name=name, reduction=reduction)
+
+    def call(self, y_true, y_pred):
+        return ctc(y_true, y_pred)
+
+
+LOSSES.add(CTC, functions=(ctc,))
+_CLASSES["CTC"] = CTC

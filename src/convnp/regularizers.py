@@ -1,7 +1,8 @@
 """Weight and activity regularizers (``tf.keras.regularizers``): a penalty added to the loss.
 
 ``L1(l1)``: ``l1 * sum(|x|)``; ``L2(l2)``: ``l2 * sum(x**2)`` (no 1/2, as Keras);
-``L1L2(l1, l2)``: both. A layer's ``kernel_regularizer`` / ``bias_regularizer`` penalize its
+``L1L2(l1, l2)``: both; ``OrthogonalRegularizer(factor, mode)``: Keras 3's penalty on the
+cosine similarity of a kernel's rows or columns. A layer's ``kernel_regularizer`` / ``bias_regularizer`` penalize its
 weights; ``activity_regularizer`` penalizes its output, divided by the batch size (Keras 3).
 Each regularizer also gives ``gradient(x)``, the derivative of its penalty.
 
@@ -19,8 +20,8 @@ import numpy as np
 from convnp._checks import check_number
 from convnp.serialization import Configurable, FunctionInConfig, Registry
 
-__all__ = ["L1", "L1L2", "L2", "FunctionRegularizer", "Regularizer", "deserialize", "get", "l1",
-           "l1_l2", "l2", "serialize"]
+__all__ = ["L1", "L1L2", "L2", "FunctionRegularizer", "OrthogonalRegularizer", "Regularizer",
+           "deserialize", "get", "l1", "l1_l2", "l2", "orthogonal_regularizer", "serialize"]
 
 
 class Regularizer(Configurable):
@@ -107,6 +108,53 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Keras 3's push towards orthogonal rows (``mode="rows"``) or columns (``"columns"``)
+    of a 2-D kernel (a Dense layer's): the vectors are scaled to unit length (by at most
+    ``1 / epsilon``), and the penalty is ``factor / 2`` times the mean, over the pairs, of
+    the absolute cosine similarity between two of them. Its gradient comes from the tape.
+
+    A kernel with fewer than two rows (columns) has no pair: its penalty is 0 (Keras divides
+    0 by 0 there and gives NaN). Other ranks are refused, as in Keras.
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        self.factor = check_number("factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got "
+                             f"{mode!r}")
+        self.mode = mode
+
+    def __call__(self, x):
+        from convnp import _settings
+        from convnp.tensor import ops
+
+        t = x if hasattr(x, "numpy") else ops.convert_to_tensor(np.asarray(x))
+        if len(t.shape) != 2:
+            raise ValueError(f"OrthogonalRegularizer: the weights must have rank 2, got shape "
+                             f"{tuple(t.shape)}")
+        rows = self.mode == "rows"
+        size = int(t.shape[0] if rows else t.shape[1])
+        if size < 2:
+            return ops.zeros((), dtype=t.dtype)
+        # Keras's L2 normalize, x * min(1 / sqrt(sum of squares), 1 / epsilon), with the
+        # floor taken before the root: the same values, and a zero vector's gradient is 0
+        # instead of 0 * inf
+        square_sums = ops.reduce_sum(ops.square(t), axis=1 if rows else 0, keepdims=True)
+        unit = t * ops.rsqrt(ops.maximum(square_sums, _settings.epsilon() ** 2))
+        cosines = ops.matmul(unit, unit, transpose_b=rows, transpose_a=not rows)
+        off_diagonal = cosines * (1.0 - np.eye(size, dtype=np.asarray(unit).dtype))
+        pairs = size * (size - 1) / 2
+        return self.factor * 0.5 * ops.reduce_sum(ops.abs(off_diagonal)) / pairs
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+def orthogonal_regularizer(factor: float = 0.01, mode: str = "rows") -> OrthogonalRegularizer:
+    return OrthogonalRegularizer(factor, mode)
+
+
 def l1(l1: float = 0.01) -> L1:
     return L1(l1)
 
@@ -126,6 +174,7 @@ REGULARIZERS = Registry("regularizer", Regularizer, build=lambda cls, spelling: 
 for _cls in (L1, L2):
     REGULARIZERS.add(_cls)
 REGULARIZERS.add(L1L2, "l1_l2", "L1_L2")
+REGULARIZERS.add(OrthogonalRegularizer, "orthogonal_regularizer")
 
 
 def get(identifier) -> Regularizer | None:

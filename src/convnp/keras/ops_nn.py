@@ -14,6 +14,7 @@ import numpy as np
 
 from convnp.ops import adaptive_pool as _adaptive
 from convnp.ops import ctc_decode as _ctc_decode
+from convnp.ops import sparsemax as _sparsemax
 from convnp.tensor import eager as _eager
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
@@ -287,40 +288,15 @@ def sparse_sigmoid(x):
 
 
 def sparsemax(x, axis=-1):
-    """Keras 3's sparsemax along ``axis``: ``max(x - tau, 0)``, where ``tau`` is (the sum of
-    the running sums of the sorted values over the support, minus 1) / the support's size.
-
-    This is the formula every Keras 3.15 backend computes; for a support of more than one
-    entry it differs from Martins & Astudillo's sparsemax (whose ``tau`` uses the last
-    running sum only, so that rows sum to 1): convnp gives Keras' numbers."""
+    """Keras 3's sparsemax along ``axis`` (`convnp.ops.sparsemax`: Keras' formula, which for
+    a support of more than one entry differs from Martins & Astudillo's)."""
     a = _arr(x)
     if a.dtype.kind != "f":
         raise TypeError(f"keras.ops.sparsemax: expected a float tensor, got {a.dtype}")
     if not -a.ndim <= int(axis) < a.ndim:
         raise ValueError(f"keras.ops.sparsemax: axis {axis} is out of range for rank {a.ndim}")
-    axis = int(axis) % a.ndim
-    order = np.argsort(-a, axis=axis, kind="stable")
-    ordered = np.take_along_axis(a, order, axis=axis)
-    shape = [-1 if i == axis else 1 for i in range(a.ndim)]
-    ranks = np.arange(1, a.shape[axis] + 1, dtype=a.dtype).reshape(shape)
-    running = np.cumsum(ordered, axis=axis)
-    support = ordered - (running - 1) / ranks > 0
-    k = support.sum(axis=axis, keepdims=True).astype(a.dtype)
-    tau = (np.where(support, running, 0).sum(axis=axis, keepdims=True) - 1) / k
-    shifted = a - tau
-    out = np.maximum(shifted, 0).astype(a.dtype)
-    active = shifted >= 0
-    # d tau / d x: an entry at sorted position r (0-based) inside the support enters k - r
-    # of the running sums that tau adds up
-    position = np.empty_like(order)
-    np.put_along_axis(position, order, np.arange(a.shape[axis]).reshape(shape), axis=axis)
-    slope = np.where(position < k, (k - position) / k, 0).astype(a.dtype)
-
-    def vjp(g):
-        g = np.asarray(g) * active
-        return [(g - g.sum(axis=axis, keepdims=True) * slope).astype(a.dtype)]
-
-    return _ops._op(out, [x], vjp)
+    out, vjp = _sparsemax.sparsemax(a, axis)
+    return _ops._op(out, [x], lambda g: [vjp(g)])
 
 
 
