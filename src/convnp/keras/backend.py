@@ -122,6 +122,7 @@ __all__ = [
     "resize_volumes",
     "result_type",
     "reverse",
+    "rnn",
     "round",
     "separable_conv2d",
     "set_epsilon",
@@ -1191,6 +1192,58 @@ def name_scope(name):
     return scope(name)
 
 
+def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None,
+        constants=None, unroll=False, input_length=None, time_major=False,
+        zero_output_for_mask=False, return_all_outputs=True):
+    """Keras 2's loop over time: ``step_function(inputs_t, states) -> (output_t,
+    new_states)`` on each step of ``inputs`` ``(batch, time, ...)`` (``(time, batch, ...)``
+    with ``time_major``), in tensor ops, so a tape differentiates the whole loop.
+
+    Returns ``(last_output, outputs, new_states)``; ``outputs`` stacks the step outputs in the
+    order the steps ran (reversed with ``go_backwards``), only the last one unless
+    ``return_all_outputs``. Where ``mask`` ``(batch, time)`` is False a sample keeps its
+    states and repeats its previous output (0 with ``zero_output_for_mask``). ``constants``
+    are handed to every step after the states. ``unroll`` and ``input_length`` change
+    nothing here (the loop is eager).
+    """
+    t = _ops._lift(inputs)
+    if ndim(t) < 3:
+        raise ValueError(f"rnn: inputs must have at least 3 dimensions (batch, time, ...), "
+                         f"got shape {int_shape(t)}")
+    steps = _ops.unstack(t, axis=0 if time_major else 1)
+    keep = None
+    if mask is not None:
+        flags = np.asarray(getattr(mask, "numpy", lambda: mask)()).astype(bool)
+        if flags.ndim != 2:
+            raise ValueError(f"rnn: mask must have shape (batch, time), got {flags.shape}")
+        keep = list(flags.T if not time_major else flags)
+    order = list(range(len(steps)))
+    if go_backwards:
+        order.reverse()
+    states = [_ops._lift(s) for s in (initial_states or [])]
+    extra = list(constants or [])
+    outputs, previous = [], None
+    for i in order:
+        output, new_states = step_function(steps[i], states + extra)
+        new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+        if keep is not None:
+            def where_kept(new, old, flags=keep[i]):
+                shape = (-1,) + (1,) * (ndim(new) - 1)
+                return _ops.where(np.reshape(flags, shape), new, old)
+            states = [where_kept(n, o) for n, o in zip(new_states, states)]
+            held = zeros_like(output) if zero_output_for_mask or previous is None else previous
+            output = where_kept(output, held)
+        else:
+            states = new_states
+        outputs.append(output)
+        previous = output
+    if not outputs:
+        raise ValueError("rnn: inputs have no time steps")
+    kept = outputs if return_all_outputs else outputs[-1:]
+    stacked = _ops.stack(kept, axis=0 if time_major else 1)
+    return outputs[-1], stacked, states
+
+
 # Keras 3's dtype helpers (`keras.backend.standardize_dtype` and friends): dtype names as
 # strings; Python's float is floatx, its int int64, as Keras has them.
 _FLOATS = ("bfloat16", "float16", "float32", "float64")
@@ -1288,4 +1341,4 @@ _symbolic.accept_keras_tensors(globals(), skip=(
     "cast_to_floatx", "dropout", "in_top_k", "ctc_decode", "set_epsilon",
     "random_normal_variable", "random_uniform_variable", "is_sparse", "to_dense", "gradients",
     "get_uid", "name_scope", "standardize_dtype", "is_float_dtype", "is_int_dtype",
-    "result_type"))
+    "result_type", "rnn"))
