@@ -42,7 +42,9 @@ _LOSS_SETUP.update({"BinaryFocalCrossentropy": _LOSS_SETUP["BinaryCrossentropy"]
 _LOSS_SETUP.update({"Circle": (3, None, lambda rng: rng.integers(0, 3, 6)),
                     "CategoricalGeneralizedCrossEntropy":
                         _LOSS_SETUP["SparseCategoricalCrossentropy"]})
-_LOSS_NAMES = {"BinaryCrossentropy": "binary_crossentropy",
+# Keras 3's CTC: per-step logits (a (steps, classes) output) against label ids, 0 the blank
+_LOSS_SETUP["CTC"] = ((3, 4), None, lambda rng: rng.integers(1, 4, (6, 2)))
+_LOSS_NAMES = {"BinaryCrossentropy": "binary_crossentropy", "CTC": "ctc",
                "CategoricalCrossentropy": "categorical_crossentropy",
                "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
                "MeanSquaredError": "mse", "MeanAbsoluteError": "mae",
@@ -65,6 +67,11 @@ def _loss_forms():
 
 
 def _model(units, activation):
+    """A small MLP; ``units`` a shape ``(steps, classes)``: its output reshaped to that."""
+    if isinstance(units, tuple):
+        return Sequential([L.Dense(4, activation="relu", input_shape=(3,)),
+                           L.Dense(int(np.prod(units)), activation=activation),
+                           L.Reshape(units)])
     return Sequential([L.Dense(4, activation="relu", input_shape=(3,)),
                        L.Dense(units, activation=activation)])
 

@@ -124,8 +124,9 @@ def test_layer_exports_and_matches_predict(case):
     check(model, x)
 
 
-# glu halves its axis and threshold has no default arguments: no ONNX form (refused below)
-NO_ONNX_ACTIVATIONS = {"glu", "threshold"}
+# glu halves its axis, threshold has no default arguments and sparsemax sorts: no ONNX form
+# (refused below)
+NO_ONNX_ACTIVATIONS = {"glu", "threshold", "sparsemax"}
 
 
 @pytest.mark.parametrize("name", sorted(set(activations.__all__) - NO_ONNX_ACTIVATIONS
@@ -137,9 +138,10 @@ def test_every_activation(name):
     check(model, x)
 
 
-def test_glu_is_refused_by_name(tmp_path):
-    model, _ = single(lambda i: L.Dense(4, activation="glu")(L.Flatten()(i)))
-    with pytest.raises(ValueError, match="activation 'glu' has no ONNX mapping"):
+@pytest.mark.parametrize("name", ["glu", "sparsemax"])
+def test_activations_without_onnx_form_are_refused_by_name(tmp_path, name):
+    model, _ = single(lambda i: L.Dense(4, activation=name)(L.Flatten()(i)))
+    with pytest.raises(ValueError, match=f"activation '{name}' has no ONNX mapping"):
         export(model, tmp_path / "m.onnx")
 
 

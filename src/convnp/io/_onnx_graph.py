@@ -238,6 +238,13 @@ def activation(b: Builder, name_or_obj, x: str, layout: str, rank: int, base: st
                         f"{base}/middle")
         above = b.node("Relu", [b.node("Sub", [x, one], f"{base}/minus_one")], f"{base}/above")
         return b.node("Add", [middle, above], base)
+    if name == "sparse_sigmoid":  # clip((x + 1) / 2, 0, 1)
+        half = b.constant(f"{base}/half", np.array(0.5, dtype=np.float32))
+        zero = b.constant(f"{base}/zero", np.array(0.0, dtype=np.float32))
+        one = b.constant(f"{base}/one", np.array(1.0, dtype=np.float32))
+        lifted = b.node("Mul", [b.node("Add", [x, one], f"{base}/plus_one"), half],
+                        f"{base}/lifted")
+        return b.node("Clip", [lifted, zero, one], base)
     raise ValueError(f"cannot export layer '{layer.name}' ({type(layer).__name__}) to ONNX: "
                      f"activation {name!r} has no ONNX mapping")
 
