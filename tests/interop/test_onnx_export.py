@@ -93,6 +93,7 @@ LAYER_CASES = {
     "relu": lambda i: L.ReLU()(i),
     "relu_max": lambda i: L.ReLU(max_value=0.5)(i),
     "relu_leaky": lambda i: L.ReLU(negative_slope=0.1)(i),
+    "thresholded_relu": lambda i: L.ThresholdedReLU(theta=0.2)(i),
     "relu_general": lambda i: L.ReLU(max_value=1.0, negative_slope=0.2, threshold=0.3)(i),
     "maxpool_valid": lambda i: L.MaxPooling2D()(i),
     "maxpool_same_odd": lambda i: L.MaxPooling2D(pool_size=3, strides=2, padding="same")(i),

@@ -245,6 +245,8 @@ def _elementwise_activation(b: Builder, layer, inputs: list[Value], out_shape: t
         y = b.node("LeakyRelu", [src], layer.name, alpha=layer.negative_slope)
     elif cls == "ELU":
         y = b.node("Elu", [src], layer.name, alpha=layer.alpha)
+    elif cls == "ThresholdedReLU":  # ONNX's ThresholdedRelu: x where x > alpha, else 0
+        y = b.node("ThresholdedRelu", [src], layer.name, alpha=layer.theta)
     elif isinstance(layer.axis, list):  # Softmax over several axes: exp(x - max) / sum
         rank = inputs[0].rank
         axes = sorted({axis_in(layout, rank, a) for a in layer.axis})
@@ -953,7 +955,8 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     "Flatten": _flatten,
     "Add": _add, "CustomScaleLayer": _custom_scale, "Concatenate": _concatenate,
     **dict.fromkeys(_MERGE_OPS, _elementwise_merge),
-    **dict.fromkeys(("LeakyReLU", "ELU", "Softmax"), _elementwise_activation),
+    **dict.fromkeys(("LeakyReLU", "ELU", "ThresholdedReLU", "Softmax"),
+                    _elementwise_activation),
     "PReLU": _prelu, "Reshape": _reshape, "Permute": _permute,
     "LayerNormalization": _layer_normalization, "TensorFlowOpLayer": _tf_op,
     "TFOpLambda": _op_lambda,
