@@ -224,3 +224,23 @@ def test_convolutions_record_on_tapes_and_build_layers():
     model = tf.keras.Model(inputs, y)
     assert model.output_shape == (None, 2, 3, 4)
     assert model.predict(np.ones((2, 5, 6, 3), np.float32), verbose=0).shape == (2, 2, 3, 4)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: K.conv2d(np.ones((5, 6, 3)), np.ones((3, 3, 3, 2))),
+    lambda: K.conv1d(np.ones((5, 6, 3, 1)), np.ones((3, 3, 2))),
+    lambda: K.conv3d(np.ones((2, 5, 6, 3)), np.ones((1, 1, 1, 3, 2))),
+    lambda: K.pool2d(np.ones((5, 6, 3)), (2, 2)),
+    lambda: K.depthwise_conv2d(np.ones((5, 6, 3)), np.ones((3, 3, 3, 1))),
+    lambda: K.resize_volumes(np.ones((2, 5, 6, 3)), 2, 2, 2, "channels_last")])
+def test_inputs_of_the_wrong_rank_are_refused_by_name(call):
+    with pytest.raises(ValueError, match="expected inputs of rank"):
+        call()
+
+
+def test_batch_normalization_axis_checks():
+    x = np.ones((2, 3, 4, 5))
+    with pytest.raises(TypeError, match="axis must be an int"):
+        K.batch_normalization(x, np.zeros(5), np.ones(5), None, None, axis="a")
+    with pytest.raises(ValueError, match="axis must be in"):
+        K.batch_normalization(x, np.zeros(5), np.ones(5), None, None, axis=4)

@@ -995,6 +995,13 @@ def _padding(padding, allowed=("same", "valid")) -> str:
     return padding.lower()
 
 
+def _check_rank(x, rank: int, name: str, layout: str) -> None:
+    """Refuse an input of another rank than ``rank`` (``layout`` names its axes)."""
+    if ndim(x) != rank:
+        raise ValueError(f"{name}: expected inputs of rank {rank} ({layout}), got shape "
+                         f"{int_shape(x)}")
+
+
 def _conv(x, kernel, strides, padding, data_format, dilation_rate):
     from convnp.keras import ops as kops
 
@@ -1006,6 +1013,7 @@ def _conv(x, kernel, strides, padding, data_format, dilation_rate):
 def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """1-D convolution of ``(batch, steps, channels)`` with ``kernel`` ``(width, in, out)``;
     ``padding="causal"`` pads ``dilation_rate * (width - 1)`` zeros before the steps only."""
+    _check_rank(x, 3, "conv1d", "batch, steps, channels")
     if isinstance(padding, str) and padding.lower() == "causal":
         rate = dilation_rate[0] if isinstance(dilation_rate, (tuple, list)) else dilation_rate
         left = builtins.int(rate) * (int_shape(kernel)[0] - 1)
@@ -1016,12 +1024,14 @@ def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rat
 
 def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
     """2-D convolution of images with ``kernel`` ``(kh, kw, in, out)``."""
+    _check_rank(x, 4, "conv2d", "batch, height, width, channels")
     return _conv(x, kernel, strides, padding, data_format, dilation_rate)
 
 
 def conv3d(x, kernel, strides=(1, 1, 1), padding="valid", data_format=None,
            dilation_rate=(1, 1, 1)):
     """3-D convolution of volumes with ``kernel`` ``(kd, kh, kw, in, out)``."""
+    _check_rank(x, 5, "conv3d", "batch, depth, height, width, channels")
     return _conv(x, kernel, strides, padding, data_format, dilation_rate)
 
 
@@ -1030,6 +1040,7 @@ def conv2d_transpose(x, kernel, output_shape, strides=(1, 1), padding="valid",
     """Transposed 2-D convolution with ``kernel`` ``(kh, kw, out, in)`` to ``output_shape``
     (``(batch, height, width, channels)`` in ``data_format``'s order; a None batch is the
     input's)."""
+    _check_rank(x, 4, "conv2d_transpose", "batch, height, width, channels")
     padding = _padding(padding)
     channels_first = _data_format(data_format) == "channels_first"
     shape = [None if s is None else builtins.int(s) for s in output_shape]
@@ -1050,6 +1061,7 @@ def depthwise_conv2d(x, depthwise_kernel, strides=(1, 1), padding="valid", data_
     """Depthwise 2-D convolution with ``depthwise_kernel`` ``(kh, kw, in, multiplier)``."""
     from convnp.keras import ops as kops
 
+    _check_rank(x, 4, "depthwise_conv2d", "batch, height, width, channels")
     padding = _padding(padding)
     return _channels_last_op(x, data_format, lambda t: kops.depthwise_conv(
         t, depthwise_kernel, strides=strides, padding=padding, dilation_rate=dilation_rate))
@@ -1061,6 +1073,7 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     out)``)."""
     from convnp.keras import ops as kops
 
+    _check_rank(x, 4, "separable_conv2d", "batch, height, width, channels")
     padding = _padding(padding)
     return _channels_last_op(x, data_format, lambda t: kops.separable_conv(
         t, depthwise_kernel, pointwise_kernel, strides=strides, padding=padding,
@@ -1080,12 +1093,14 @@ def _pool(x, pool_size, strides, padding, data_format, pool_mode):
 
 def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
     """Max (``pool_mode="max"``) or average (``"avg"``) pooling of images."""
+    _check_rank(x, 4, "pool2d", "batch, height, width, channels")
     return _pool(x, pool_size, strides, padding, data_format, pool_mode)
 
 
 def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None,
            pool_mode="max"):
     """Max or average pooling of volumes."""
+    _check_rank(x, 5, "pool3d", "batch, depth, height, width, channels")
     return _pool(x, pool_size, strides, padding, data_format, pool_mode)
 
 
@@ -1095,10 +1110,10 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
     they are."""
     t = _ops._lift(x)
     rank = ndim(t)
-    if not isinstance(axis, (builtins.int, np.integer)) or not -rank <= axis < builtins.max(
-            rank, 1):
-        raise ValueError(f"batch_normalization: axis must be an int in [{-rank}, {rank}), "
-                         f"got {axis!r}")
+    if isinstance(axis, bool) or not isinstance(axis, (builtins.int, np.integer)):
+        raise TypeError(f"batch_normalization: axis must be an int, got {axis!r}")
+    if not -rank <= axis < builtins.max(rank, 1):
+        raise ValueError(f"batch_normalization: axis must be in [{-rank}, {rank}), got {axis}")
 
     def along_axis(p):
         if p is None:
@@ -1138,6 +1153,7 @@ def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
     width_factor`` times."""
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"Invalid data_format: {data_format!r}")
+    _check_rank(x, 5, "resize_volumes", "batch, depth, height, width, channels")
     first = 1 if data_format == "channels_last" else 2
     out = x
     for axis, factor in zip(range(first, first + 3), (depth_factor, height_factor,
