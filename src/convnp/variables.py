@@ -15,6 +15,7 @@ from convnp.tensor.eager import EagerTensor, TensorShape
 from convnp.tensor.tape import array_ufunc, getitem, new_tensor, record, recording
 
 _counter = [0]
+_INT32 = np.iinfo(np.int32)
 
 
 class Variable(NDArrayOperatorsMixin):
@@ -74,8 +75,9 @@ class Variable(NDArrayOperatorsMixin):
             value = np.array(initial_value)
             if value.dtype == np.float64:
                 value = value.astype(np.float32)
-            elif value.dtype == np.int64:
-                value = value.astype(np.int32)
+            elif value.dtype == np.int64 and (value.size == 0 or (
+                    _INT32.min <= value.min() and value.max() <= _INT32.max)):
+                value = value.astype(np.int32)  # ints beyond int32's range stay int64 (TF)
         if shape is not None and tuple(shape) != value.shape:
             raise ValueError(f"Variable: initial value of shape {value.shape} does not match "
                              f"shape={tuple(shape)}")
@@ -110,6 +112,11 @@ class Variable(NDArrayOperatorsMixin):
 
     def get_shape(self) -> TensorShape:
         return self.shape
+
+    @property
+    def device(self) -> str:
+        """Where the value lives, in TensorFlow's spelling (always the CPU here)."""
+        return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     def numpy(self) -> np.ndarray:
         """A copy of the value (mutating it does not touch the variable); a scalar
@@ -162,6 +169,12 @@ class Variable(NDArrayOperatorsMixin):
     def _checked(self, value, what: str) -> np.ndarray:
         value = weight_array(value, self.value.dtype, f"cannot {what} variable '{self.name}'",
                              self.value.shape)
+        if value.dtype.kind in "fc" and self.value.dtype.kind in "iub":
+            # TensorFlow refuses float values for an integer variable (TypeError) rather than
+            # truncating them: a silent 1.5 -> 1 would be a wrong result
+            raise TypeError(f"cannot {what} variable '{self.name}' of dtype "
+                            f"{self.value.dtype}: got float values (dtype {value.dtype}); "
+                            f"use tf.cast to convert them")
         if value.shape != self.value.shape:
             if value.size == 1 and self.value.size == 1:
                 return value.reshape(self.value.shape)
@@ -172,20 +185,21 @@ class Variable(NDArrayOperatorsMixin):
         return value
 
     def assign(self, value, use_locking=None, name=None, read_value=True):
-        """Overwrite the value in place, keeping shape and dtype; returns the variable."""
+        """Overwrite the value in place, keeping shape and dtype; returns the variable (None
+        with ``read_value=False``, as TensorFlow)."""
         self.value[...] = self._checked(value, "assign to")
         self.mark_modified()
-        return self
+        return self if read_value else None
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         self.value += self._checked(delta, "assign_add to").astype(self.value.dtype, copy=False)
         self.mark_modified()
-        return self
+        return self if read_value else None
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         self.value -= self._checked(delta, "assign_sub to").astype(self.value.dtype, copy=False)
         self.mark_modified()
-        return self
+        return self if read_value else None
 
     def __repr__(self) -> str:
         return (f"<tf.Variable '{self.name}' shape={tuple(self.shape)} dtype={self.dtype} "

@@ -350,6 +350,16 @@ class EagerTensor(np.ndarray):
     def __imatmul__(self, other):
         return self @ other
 
+    # `t == None` is plain False in TensorFlow (so `if t == None:` works); elementwise
+    # otherwise. Tensors stay unhashable, as arrays are.
+    def __eq__(self, other):
+        return False if other is None else super().__eq__(other)
+
+    def __ne__(self, other):
+        return True if other is None else super().__ne__(other)
+
+    __hash__ = None
+
     def __repr__(self) -> str:
         # a 0-d tensor shows its number as TensorFlow does ("numpy=3.0", not NumPy 2's
         # "np.float32(3.0)")

@@ -54,24 +54,54 @@ def _unsupported(name: str, **given) -> None:
 # ----------------------------------------------------------------------------- creation
 
 
+_INT32 = np.iinfo(np.int32)
+
+
 def _convert(value, dtype=None) -> np.ndarray:
     if isinstance(value, np.ndarray) or is_variable(value):
         arr = value_of(value)
     else:
         arr = as_array(value)
         if dtype is None and not isinstance(value, np.generic):
-            # Python numbers and lists: float32 and int32, as TensorFlow
+            # Python numbers and lists: float32 and int32, as TensorFlow; ints beyond int32's
+            # range stay int64 there (tf.constant(2**40) is int64), never wrapped around
             if arr.dtype == np.float64:
-                arr = arr.astype(np.float32)
-            elif arr.dtype == np.int64:
+                with np.errstate(over="ignore"):
+                    narrow = arr.astype(np.float32)
+                if np.any(np.isinf(narrow) & np.isfinite(arr)):
+                    raise ValueError(f"{value!r:.60} is out of range for float32 (the dtype "
+                                     f"of Python floats); give dtype=tf.float64")
+                arr = narrow
+            elif arr.dtype == np.int64 and (arr.size == 0 or (
+                    _INT32.min <= arr.min() and arr.max() <= _INT32.max)):
                 arr = arr.astype(np.int32)
     if dtype is not None:
         arr = arr.astype(as_dtype(dtype).dtype, copy=False)
     return arr
 
 
+def _python_values_fit(value, dtype, who: str) -> None:
+    """Refuse Python values that ``dtype`` cannot hold exactly, as TensorFlow's conversion
+    does: ``tf.constant(1.5, dtype=tf.int32)`` (even ``2.0``) and ``tf.constant(1,
+    dtype=tf.bool)`` raise TypeError there instead of truncating. NumPy arrays and tensors
+    are converted as given (``tf.cast`` is the way to truncate)."""
+    if dtype is None or isinstance(value, (np.ndarray, np.generic)) or is_variable(value):
+        return
+    target = as_dtype(dtype).dtype
+    try:
+        values = np.asarray(value)
+    except (ValueError, TypeError):
+        return  # ragged or odd values: the conversion itself reports them
+    kind = values.dtype.kind if values.size else ""  # [] is float64 to NumPy: any dtype
+    if (kind == "f" and target.kind in "iub") or (kind in "iu" and target.kind == "b"):
+        raise TypeError(f"{who}: cannot convert {value!r:.60} to {target.name} (the values "
+                        f"are {'floats' if kind == 'f' else 'integers'}); use tf.cast to "
+                        f"convert them")
+
+
 def constant(value, dtype=None, shape=None, name=None) -> EagerTensor:
     """A tensor holding ``value`` (Python floats become float32, ints int32, as in TF)."""
+    _python_values_fit(value, dtype, "constant")
     arr = np.array(_convert(value, dtype))
     if shape is not None:
         shape = tuple(shape)
@@ -97,6 +127,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> EagerTen
     if isinstance(value, EagerTensor):
         raise TypeError(f"convert_to_tensor: tensor of dtype {value.dtype} requested as "
                          f"{as_dtype(dtype).name}; use tf.cast")
+    _python_values_fit(value, dtype, "convert_to_tensor")
     if dtype is None and dtype_hint is not None:
         arr = np.asarray(value)
         if arr.dtype.kind in "iuf":
@@ -152,7 +183,11 @@ def range(start, limit=None, delta=1, dtype=None, name=None) -> EagerTensor:
     out = np.arange(*vals)
     if dtype is not None:
         out = out.astype(as_dtype(dtype).dtype)
-    elif out.dtype == np.int64:
+    elif out.dtype == np.int64 and not any(
+            isinstance(v, np.ndarray) and v.dtype == np.int64 for v in vals) and (
+            out.size == 0 or (_INT32.min <= out.min() and out.max() <= _INT32.max)):
+        # int32, unless an int64 tensor or a Python int beyond int32's range asks for int64
+        # (tf.range(2**40, 2**40 + 2) is int64 in TensorFlow, not wrapped around)
         out = out.astype(np.int32)
     elif out.dtype == np.float64 and not any(isinstance(v, np.ndarray) for v in vals):
         out = out.astype(np.float32)
@@ -160,8 +195,10 @@ def range(start, limit=None, delta=1, dtype=None, name=None) -> EagerTensor:
 
 
 def linspace(start, stop, num, name=None, axis=0) -> EagerTensor:
+    """``num`` evenly spaced values from ``start`` to ``stop``; integer ends give float64, as
+    TensorFlow's (it computes in the double of the ends' dtype)."""
     a, b = _convert(start), _convert(stop)
-    dtype = np.result_type(a, b) if np.result_type(a, b).kind == "f" else np.float32
+    dtype = np.result_type(a, b) if np.result_type(a, b).kind == "f" else np.float64
     return new_tensor(np.linspace(a, b, int(num), axis=axis).astype(dtype))
 
 
@@ -172,7 +209,16 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     depth = _scalar_int(depth, "one_hot", "depth")
     if depth < 0:
         raise InvalidArgumentError(f"one_hot: depth must be non-negative, got: {depth}")
-    dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype).dtype
+    if dtype is None:
+        # TensorFlow takes the dtype from on_value/off_value when given (tf.one_hot(i, 3,
+        # on_value=5) is int32), float32 otherwise; the two must agree
+        given = [_convert(v).dtype for v in (on_value, off_value) if v is not None]
+        if len(given) == 2 and given[0] != given[1]:
+            raise TypeError(f"one_hot: on_value ({given[0]}) and off_value ({given[1]}) must "
+                            f"have the same dtype")
+        dtype = given[0] if given else np.dtype(np.float32)
+    else:
+        dtype = as_dtype(dtype).dtype
     elements = idx.size * depth
     if elements * builtins.max(dtype.itemsize, 8) > _MAX_ONE_HOT_BYTES:
         raise ValueError(f"one_hot: {idx.size} indices at depth {depth} would make "
@@ -393,8 +439,14 @@ def _grad_dtype(a):
 
 
 def tile(x, multiples, name=None) -> EagerTensor:
-    a = value_of(x)
-    reps = _shape_arg(multiples)
+    a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+    reps = _shape_arg(multiples, "tile: multiples")
+    if len(reps) != a.ndim:
+        # NumPy would pad the shorter one with ones; TensorFlow asks for one per axis
+        raise InvalidArgumentError(f"tile: expected multiples of length {a.ndim} (the rank "
+                                   f"of the input), got {len(reps)}: {list(reps)}")
+    if builtins.any(r < 0 for r in reps):
+        raise InvalidArgumentError(f"tile: multiples must be non-negative, got {list(reps)}")
     out = np.tile(a, reps)
 
     def vjp(g):
@@ -565,6 +617,14 @@ def where(condition, x=None, y=None, name=None) -> EagerTensor:
     if x is None or y is None:
         raise ValueError("where(): give both x and y, or neither")
     a, b = _convert(x), _convert(y)
+    # a Python number or NumPy array beside a tensor takes the tensor's dtype, as TensorFlow
+    # converts it (tf.where(c, float32_t, 0) is float32, not float64)
+    if _is_tensor(x) and not _is_tensor(y) and b.dtype != a.dtype and b.dtype.kind in (
+            "fiub" if a.dtype.kind == "f" else "iub"):
+        b = b.astype(a.dtype)
+    elif _is_tensor(y) and not _is_tensor(x) and a.dtype != b.dtype and a.dtype.kind in (
+            "fiub" if b.dtype.kind == "f" else "iub"):
+        a = a.astype(b.dtype)
     out = np.where(cond, a, b)
     return _op(out, [x, y], lambda g: [unbroadcast(np.where(cond, g, 0), a.shape),
                                        unbroadcast(np.where(cond, 0, g), b.shape)])
@@ -902,9 +962,24 @@ def _reduction(ufunc):
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
         x = _lift(input_tensor)
         extra = _same_int_dtype(x.dtype) if widens else {}
+        if ufunc in (np.maximum, np.minimum) and np.size(value_of(x)) == 0:
+            # nothing to compare: TensorFlow gives the identity (-inf for a max of floats,
+            # the dtype's lowest value for ints), where NumPy would raise
+            extra = {"initial": _reduction_identity(ufunc, np.asarray(value_of(x)).dtype)}
         out = ufunc.reduce(x, axis=_axis(axis), keepdims=bool(keepdims), **extra)
         return out if isinstance(out, EagerTensor) else new_tensor(out)
     return reduce
+
+
+def _reduction_identity(ufunc, dtype: np.dtype):
+    """The value a max (min) over no elements is: the lowest (highest) ``dtype`` holds."""
+    lowest = ufunc is np.maximum
+    if dtype.kind == "f":
+        return -np.inf if lowest else np.inf
+    if dtype.kind == "b":
+        return not lowest
+    info = np.iinfo(dtype)
+    return info.min if lowest else info.max
 
 
 reduce_sum = _reduction(np.add)
@@ -952,12 +1027,27 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None) -> Eage
     return out if keepdims else squeeze(out, _axis(axis))
 
 
+def _running_sum(a: np.ndarray, axis: int, exclusive: bool, reverse: bool) -> np.ndarray:
+    """Cumulative sums along ``axis``: from the end with ``reverse``, and without each
+    element itself (shifted by one, starting at 0) with ``exclusive``."""
+    if reverse:
+        a = np.flip(a, axis)
+    out = np.cumsum(a, axis=axis, **_same_int_dtype(a.dtype))
+    if exclusive and out.shape[axis]:
+        out = np.concatenate([np.zeros_like(np.take(out, [0], axis=axis)),
+                              np.take(out, builtins.range(out.shape[axis] - 1), axis=axis)],
+                             axis=axis)
+    return np.flip(out, axis) if reverse else out
+
+
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> EagerTensor:
-    _unsupported("cumsum", exclusive=exclusive, reverse=reverse)
+    """Running sums along ``axis`` (``exclusive``: without the element itself; ``reverse``:
+    from the end). The gradient is the running sum of the output gradient the other way."""
     a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
-    axis = int(axis)
-    return _op(np.cumsum(a, axis=axis, **_same_int_dtype(a.dtype)), [x],
-               lambda g: [np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)])
+    axis = _axis_arg(axis, builtins.max(a.ndim, 1), "cumsum")
+    exclusive, reverse = bool(exclusive), bool(reverse)
+    return _op(_running_sum(a, axis, exclusive, reverse), [x],
+               lambda g: [_running_sum(np.asarray(g), axis, exclusive, not reverse)])
 
 
 # ----------------------------------------------------------------------------- norms

@@ -532,6 +532,15 @@ def in_tensor_dtype(inputs, plain) -> list:
     tensor, other = plain[is_tensor.index(True)], is_tensor.index(False)
     value = plain[other]
     kinds = "fiu" if tensor.dtype.kind == "f" else "iu" if tensor.dtype.kind in "iu" else ""
+    if type(value) in (list, tuple):
+        # a Python list is converted to the tensor's dtype too (float32 tensor + [1.0, 2.0]
+        # is float32 in TensorFlow); one that does not fit it keeps NumPy's rules below
+        try:
+            value = np.asarray(value)
+        except (ValueError, TypeError):
+            return plain
+        if value.dtype.kind not in "biufc":
+            return plain
     if (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in kinds
             and value.dtype != tensor.dtype):
         plain = list(plain)
