@@ -58,6 +58,7 @@ _TF_OPS = ["constant", "convert_to_tensor", "identity", "cast", "zeros", "ones",
 _TF_NAMES = {name: ("convnp.tensor.ops", name) for name in _TF_OPS}
 _TF_NAMES.update({
     "GradientTape": ("convnp.tensor.tape", "GradientTape"),
+    "UnconnectedGradients": ("convnp.tensor.tape", "UnconnectedGradients"),
     "function": ("convnp.tensor.tape", "function"),
     "stop_gradient": ("convnp.tensor.tape", "stop_gradient"),
     "Variable": ("convnp.variables", "Variable"),
@@ -77,6 +78,7 @@ _TF_NAMES.update({
     "unique": ("convnp.tensor.sorting", "unique"),
     "unique_with_counts": ("convnp.tensor.sorting", "unique_with_counts"),
     "cos": ("convnp.tensor.ops", "cos"),
+    "roll": ("convnp.tensor.math", "roll"),
     "sin": ("convnp.tensor.ops", "sin"),
 })
 for _name in ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "meshgrid",

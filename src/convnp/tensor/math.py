@@ -4,6 +4,8 @@ here."""
 
 from __future__ import annotations
 
+import math as _pymath
+
 import numpy as np
 
 from convnp.tensor import symbolic as _symbolic
@@ -11,8 +13,14 @@ from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
 from convnp.tensor.nn import gelu, selu, sigmoid, softplus, tanh
 from convnp.tensor.ops import (
+    _axis,
+    _axis_arg,
+    _binary,
     _convert,
+    _grad_dtype,
+    _int_array,
     _op,
+    _unary,
     abs,
     add,
     add_n,
@@ -43,6 +51,7 @@ from convnp.tensor.ops import (
     minimum,
     multiply,
     negative,
+    norm,
     not_equal,
     pow,
     reciprocal,
@@ -67,7 +76,7 @@ from convnp.tensor.ops import (
     value_of,
 )
 from convnp.tensor.sorting import top_k
-from convnp.tensor.tape import is_variable, new_tensor
+from convnp.tensor.tape import is_variable, new_tensor, unbroadcast
 
 __all__ = [
     "abs",
@@ -79,13 +88,17 @@ __all__ = [
     "ceil",
     "confusion_matrix",
     "cos",
+    "count_nonzero",
     "cumsum",
     "divide",
     "divide_no_nan",
     "equal",
+    "erf",
     "exp",
+    "expm1",
     "floor",
     "floordiv",
+    "floormod",
     "gelu",
     "greater",
     "greater_equal",
@@ -98,11 +111,13 @@ __all__ = [
     "less_equal",
     "log",
     "log1p",
+    "log_sigmoid",
     "logical_and",
     "logical_not",
     "logical_or",
     "maximum",
     "minimum",
+    "mod",
     "multiply",
     "negative",
     "not_equal",
@@ -110,6 +125,7 @@ __all__ = [
     "reciprocal",
     "reduce_all",
     "reduce_any",
+    "reduce_euclidean_norm",
     "reduce_logsumexp",
     "reduce_max",
     "reduce_mean",
@@ -118,8 +134,10 @@ __all__ = [
     "reduce_std",
     "reduce_sum",
     "reduce_variance",
+    "roll",
     "round",
     "rsqrt",
+    "segment_sum",
     "selu",
     "sigmoid",
     "sign",
@@ -127,10 +145,13 @@ __all__ = [
     "softplus",
     "sqrt",
     "square",
+    "squared_difference",
     "subtract",
     "tanh",
     "top_k",
     "truediv",
+    "unsorted_segment_sum",
+    "xlogy",
 ]
 
 
@@ -288,6 +309,138 @@ def in_top_k(targets, predictions, k, name=None):
     above = (p > score).sum(axis=1)
     finite = np.isfinite(score[:, 0]) & np.all(np.isfinite(p), axis=1)
     return new_tensor(valid & finite & (above < k))
+
+
+def _values(x) -> np.ndarray:
+    return value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
+
+
+def floormod(x, y, name=None):
+    """``x - floor(x / y) * y``: the remainder with the sign of ``y`` (Python's ``%``); the
+    gradient is 1 for ``x`` and ``-floor(x / y)`` for ``y``, as TensorFlow's."""
+    return _binary(np.remainder, x, y)
+
+
+mod = floormod
+
+
+def squared_difference(x, y, name=None):
+    """``(x - y) ** 2``, elementwise (broadcasting)."""
+    return square(subtract(x, y))
+
+
+def expm1(x, name=None):
+    """``exp(x) - 1``, accurate for small ``x``."""
+    return _unary(np.expm1, x)
+
+
+def log_sigmoid(x, name=None):
+    """``log(sigmoid(x)) = -softplus(-x)``, without overflow for large ``|x|``."""
+    return negative(softplus(negative(x)))
+
+
+_erf = np.vectorize(_pymath.erf, otypes=[np.float64])
+
+
+def erf(x, name=None):
+    """The error function, elementwise (computed in float64, returned in ``x``'s float
+    dtype); its gradient is ``2 / sqrt(pi) * exp(-x**2)``."""
+    a = _values(x)
+    if a.dtype.kind not in "f":
+        raise TypeError(f"erf: expects a floating-point tensor, got {a.dtype}")
+    out = _erf(a).astype(a.dtype)
+    return _op(out, [x], lambda g: [g * (2 / np.sqrt(np.pi)) * np.exp(-a * a)])
+
+
+def xlogy(x, y, name=None):
+    """``x * log(y)``, and 0 where ``x`` is 0 (even where ``y`` is 0)."""
+    a, b = _values(x), _values(y)
+    if a.dtype != b.dtype:
+        raise InvalidArgumentError(f"xlogy: x and y must have the same dtype, got {a.dtype} "
+                                   f"and {b.dtype}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(a == 0, np.zeros((), a.dtype), a * np.log(b)).astype(a.dtype)
+
+        def vjp(g):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gx = np.where(a == 0, 0, g * np.log(b))
+                gy = np.where(a == 0, 0, g * a / b)
+            return [unbroadcast(gx, a.shape), unbroadcast(gy, b.shape)]
+
+    return _op(out, [x, y], vjp)
+
+
+def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
+    """``sqrt(sum(x ** 2))`` over ``axis`` (all axes by default)."""
+    return norm(input_tensor, axis=_axis(axis), keepdims=keepdims)
+
+
+def count_nonzero(input, axis=None, keepdims=None, dtype=np.int64, name=None):
+    """How many entries over ``axis`` (all by default) are not zero (not False); int64."""
+    a = _values(input)
+    out = np.count_nonzero(a, axis=_axis(axis), keepdims=bool(keepdims))
+    return new_tensor(np.asarray(out).astype(as_dtype(dtype).dtype))
+
+
+def roll(input, shift, axis, name=None):
+    """The entries shifted by ``shift`` places along ``axis``, wrapping around (ints or
+    equally long lists of them)."""
+    a = _values(input)
+    shifts = _ints(shift, "roll: shift")
+    axes = _ints(axis, "roll: axis")
+    if shifts.shape != axes.shape:
+        raise InvalidArgumentError(f"roll: shift and axis must have the same length, got "
+                                   f"{shifts.tolist()} and {axes.tolist()}")
+    shifts, axes = tuple(shifts.reshape(-1).tolist()), tuple(
+        _axis_arg(ax, a.ndim, "roll") for ax in axes.reshape(-1).tolist())
+    back = tuple(-k for k in shifts)
+    return _op(np.roll(a, shifts, axes), [input],
+               lambda g: [np.roll(np.asarray(g), back, axes)])
+
+
+def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
+    """``out[k] = sum of data[i] with segment_ids[i] == k`` for ``k < num_segments`` (the ids
+    index the leading axes of ``data``; ids out of range are dropped)."""
+    a = _values(data)
+    ids = _int_array(segment_ids, "unsorted_segment_sum", "segment_ids")
+    if a.shape[:ids.ndim] != ids.shape:
+        raise InvalidArgumentError(f"unsorted_segment_sum: segment_ids of shape "
+                                   f"{list(ids.shape)} must be a prefix of data's shape "
+                                   f"{list(a.shape)}")
+    n = int(value_of(num_segments)) if isinstance(num_segments, np.ndarray) else int(
+        num_segments)
+    return _segment_sum(data, a, ids, n)
+
+
+def segment_sum(data, segment_ids, name=None):
+    """Sums of the rows of ``data`` sharing a segment id; the ids must be sorted, and the
+    result has ``max(id) + 1`` rows (rows of absent ids are 0)."""
+    a = _values(data)
+    ids = _int_array(segment_ids, "segment_sum", "segment_ids")
+    if ids.ndim != 1 or a.ndim < 1 or ids.shape[0] != a.shape[0]:
+        raise InvalidArgumentError(f"segment_sum: segment_ids must be a vector as long as "
+                                   f"data's first axis, got shapes {list(ids.shape)} and "
+                                   f"{list(a.shape)}")
+    if np.any(np.diff(ids) < 0) or np.any(ids < 0):
+        raise InvalidArgumentError("segment_sum: segment_ids must be sorted and non-negative")
+    return _segment_sum(data, a, ids, int(ids.max()) + 1 if ids.size else 0)
+
+
+def _segment_sum(data, a: np.ndarray, ids: np.ndarray, n: int):
+    rest = a.shape[ids.ndim:]
+    flat_ids = ids.reshape(-1)
+    rows = a.reshape((-1,) + rest)
+    keep = (flat_ids >= 0) & (flat_ids < n)
+    out = np.zeros((n,) + rest, dtype=a.dtype)
+    np.add.at(out, flat_ids[keep], rows[keep])
+
+    def vjp(g):
+        g = np.asarray(g)
+        grad = np.zeros(rows.shape, dtype=_grad_dtype(a))
+        grad[keep] = g[flat_ids[keep]]
+        return [grad.reshape(a.shape)]
+
+    return _op(out, [data], vjp)
 
 
 # called on KerasTensors, these functions become layers of the model being built

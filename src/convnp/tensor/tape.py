@@ -18,6 +18,9 @@ How recording works:
   receives from each of its readers, and returns one gradient per source (``None`` for a
   source the target does not depend on, as TensorFlow does).
 
+`jacobian` and `batch_jacobian` run the records backwards once per target element (the
+records stay until the last pass), seeding one element at a time.
+
 Limits: no second-order gradients (the VJPs themselves are not recorded: a tape whose target
 depends on a gradient another tape computed inside its block raises `NotImplementedError`
 instead of leaving that term out, see `_refuse_second_order`); in-place NumPy
@@ -27,6 +30,7 @@ operations (``out=``, ``+=`` on a tensor) are not recorded.
 from __future__ import annotations
 
 import contextlib
+import enum
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Self
@@ -111,6 +115,23 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the tape
+
+
+class UnconnectedGradients(enum.Enum):
+    """``tf.UnconnectedGradients``: what `GradientTape.gradient` gives for a source the target
+    does not depend on (``NONE``: None, TensorFlow's default; ``ZERO``: zeros of its shape).
+    The strings ``"none"`` and ``"zero"`` are accepted as well."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _unconnected_mode(value) -> str:
+    mode = value.value if isinstance(value, UnconnectedGradients) else value
+    if mode not in ("none", "zero"):
+        raise ValueError(f"unconnected_gradients must be 'none' or 'zero' (or "
+                         f"tf.UnconnectedGradients.NONE / .ZERO), got {value!r}")
+    return mode
 
 
 class GradientTape:
@@ -202,33 +223,20 @@ class GradientTape:
             output_gradients: gradients of something downstream w.r.t. ``target`` (same
                 structure as ``target``), instead of ones.
             unconnected_gradients: ``"none"`` (TensorFlow's default: None for a source the
-                target does not depend on) or ``"zero"``.
+                target does not depend on) or ``"zero"`` (or `UnconnectedGradients`).
 
         Raises:
             RuntimeError: a second call on a non-persistent tape.
         """
-        if unconnected_gradients not in ("none", "zero"):
-            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got "
-                             f"{unconnected_gradients!r}")
-        if not self._entered:
-            raise RuntimeError("GradientTape.gradient: this tape never recorded anything; "
-                               "compute the target inside `with tf.GradientTape() as tape:` "
-                               "and call tape.gradient after it")
-        if self._used and not self._persistent:
-            raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
-                               "set of gradients (or of jacobians); use persistent=True")
+        unconnected = _unconnected_mode(unconnected_gradients)
+        self._check_usable("gradient")
         targets = _flatten(target)
         seeds = [None] * len(targets) if output_gradients is None else _flatten(
             output_gradients)
         if len(seeds) != len(targets):
             raise ValueError(f"output_gradients has {len(seeds)} items for {len(targets)} "
                              "targets")
-        flat_sources = _flatten(sources)
-        for s in flat_sources:
-            if not (isinstance(s, np.ndarray) or is_variable(s)):
-                raise TypeError(f"gradient() sources must be Variables or tensors, got "
-                                f"{type(s).__name__}")
-        keep = {id(s) for s in flat_sources}
+        flat_sources = _checked_sources(sources, "gradient")
         grads: dict[int, np.ndarray] = {}
         for t, seed in zip(targets, seeds):
             shape = np.shape(value_of(t))
@@ -246,29 +254,53 @@ class GradientTape:
                 seed = np.broadcast_to(seed, shape)
             _accumulate(grads, id(t), seed)
         self._used = True  # only now: a refused call leaves a non-persistent tape usable
-        with np.errstate(**QUIET):
-            self._backward(grads, keep)
-        if not self._persistent:
-            self._records = []
-            self._connected = {}
+        found = self._source_gradients(grads, flat_sources)
+        self._release()
         result = []
-        for s in flat_sources:
-            g = grads.get(id(s))
-            base = value_of(s)
+        for s, g in zip(flat_sources, found):
             if g is None:
-                result.append(new_tensor(np.zeros_like(base)) if unconnected_gradients == "zero"
+                result.append(new_tensor(np.zeros_like(value_of(s))) if unconnected == "zero"
                               else None)
-                continue
-            g = np.asarray(g)
-            if g.shape != base.shape:
-                g = np.broadcast_to(g, base.shape)
-            if g.dtype != base.dtype and base.dtype.kind == "f":
-                g = g.astype(base.dtype)
-            result.append(new_tensor(g))
+            else:
+                result.append(new_tensor(g))
         if eager.active_tapes:
             _refuse_second_order([r for r in result if r is not None],
                                  targets + flat_sources)
         return _unflatten(sources, result)
+
+    def _check_usable(self, what: str) -> None:
+        if not self._entered:
+            raise RuntimeError(f"GradientTape.{what}: this tape never recorded anything; "
+                               "compute the target inside `with tf.GradientTape() as tape:` "
+                               f"and call tape.{what} after it")
+        if self._used and not self._persistent:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
+                               "set of gradients (or of jacobians); use persistent=True")
+
+    def _release(self) -> None:
+        """Free the records of a non-persistent tape once its one computation is done."""
+        if not self._persistent:
+            self._records = []
+            self._connected = {}
+
+    def _source_gradients(self, grads: dict, flat_sources: list) -> list:
+        """Run the records back from the seeded ``grads`` (by id) and return each source's
+        gradient as an array of its shape and float dtype, or None when nothing reached it.
+        The records stay (a jacobian runs them once per target element)."""
+        with np.errstate(**QUIET):
+            self._backward(grads, {id(s) for s in flat_sources})
+        found = []
+        for s in flat_sources:
+            g = grads.get(id(s))
+            base = value_of(s)
+            if g is not None:
+                g = np.asarray(g)
+                if g.shape != base.shape:
+                    g = np.broadcast_to(g, base.shape)
+                if g.dtype != base.dtype and base.dtype.kind == "f":
+                    g = g.astype(base.dtype)
+            found.append(g)
+        return found
 
     def _backward(self, grads: dict, keep: set) -> None:
         """Run the recorded VJPs from the last to the first, adding up ``grads`` (by id);
@@ -284,9 +316,99 @@ class GradientTape:
                 if key is not None and g is not None:
                     _accumulate(grads, key, g)
 
-    def jacobian(self, *args, **kwargs):
-        raise NotImplementedError("GradientTape.jacobian is not supported in convnp; take "
-                                  "gradients of each output element instead")
+    def jacobian(self, target, sources, unconnected_gradients="none",
+                 parallel_iterations=None, experimental_use_pfor=True):
+        """d target[i...] / d source[j...] for each source: an array of shape
+        ``target.shape + source.shape``, in the structure of ``sources`` (None for a source
+        the target does not depend on, unless ``unconnected_gradients="zero"``).
+
+        One backward pass runs per element of ``target`` (``parallel_iterations`` and
+        ``experimental_use_pfor`` are TensorFlow's vectorisation settings, accepted and
+        unused)."""
+        unconnected = _unconnected_mode(unconnected_gradients)
+        self._check_usable("jacobian")
+        if not (isinstance(target, np.ndarray) or is_variable(target)):
+            raise TypeError(f"jacobian() target must be a tensor, got {type(target).__name__}")
+        flat_sources = _checked_sources(sources, "jacobian")
+        out_shape = np.shape(value_of(target))
+        rows = self._seeded_rows(target, flat_sources, out_shape, batch=False)
+        return self._jacobian_result(sources, flat_sources, rows, out_shape, unconnected,
+                                     target)
+
+    def batch_jacobian(self, target, source, unconnected_gradients="none",
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """Per example: d target[b, i...] / d source[b, j...], shape ``(batch,) +
+        target.shape[1:] + source.shape[1:]``. As TensorFlow, it assumes example ``b`` of
+        the target depends on example ``b`` of the source only (a pass seeds one target
+        position in every example at once)."""
+        _unconnected_mode(unconnected_gradients)
+        self._check_usable("batch_jacobian")
+        (src,) = _checked_sources([source], "batch_jacobian")
+        t_shape, s_shape = np.shape(value_of(target)), np.shape(value_of(src))
+        if len(t_shape) < 2 or len(s_shape) < 2:
+            raise ValueError(f"batch_jacobian: target and source must have rank 2 or more "
+                             f"(a batch axis and the values), got shapes {tuple(t_shape)} "
+                             f"and {tuple(s_shape)}")
+        if t_shape[0] != s_shape[0]:
+            raise ValueError(f"batch_jacobian: the first (batch) axes of target and source "
+                             f"must match, got shapes {tuple(t_shape)} and {tuple(s_shape)}")
+        (rows,) = self._seeded_rows(target, [src], t_shape, batch=True)
+        if rows is None:  # zeros, even by default: TensorFlow's batch_jacobian gives them
+            self._finish_jacobian([], target, [src])
+            return new_tensor(np.zeros(t_shape + s_shape[1:], _float_dtype(value_of(src))))
+        # rows[j] is (batch,) + s_shape[1:]: the gradient of target[:, j] for every example
+        per_example = np.stack(rows, axis=1).reshape(t_shape + s_shape[1:])
+        out = new_tensor(per_example)
+        self._finish_jacobian([out], target, [src])
+        return out
+
+    def _seeded_rows(self, target, flat_sources, out_shape, batch: bool) -> list:
+        """One backward pass per target position (per position within an example with
+        ``batch``); for each source, the list of its gradients (zeros where one pass did not
+        reach it), or None when no pass reached it."""
+        self._used = True
+        per_example = out_shape[1:] if batch else out_shape
+        count = int(np.prod(per_example, dtype=np.int64))
+        dtype = _float_dtype(value_of(target))
+        rows: list[list | None] = [[] for _ in flat_sources]
+        reached = [False] * len(flat_sources)
+        for k in range(count):
+            seed = np.zeros((out_shape[0] if batch else 1, count), dtype=dtype)
+            seed[:, k] = 1
+            found = self._source_gradients({id(target): seed.reshape(out_shape)},
+                                           flat_sources)
+            for i, (s, g) in enumerate(zip(flat_sources, found)):
+                reached[i] = reached[i] or g is not None
+                rows[i].append(np.zeros(np.shape(value_of(s)), _float_dtype(value_of(s)))
+                               if g is None else np.array(g))
+        return [r if hit else None for r, hit in zip(rows, reached)]
+
+    def _jacobian_result(self, sources, flat_sources, rows, out_shape, unconnected, target):
+        result = []
+        for s, r in zip(flat_sources, rows):
+            shape = tuple(out_shape) + tuple(np.shape(value_of(s)))
+            if r is None:
+                result.append(None if unconnected == "none" else new_tensor(
+                    np.zeros(shape, _float_dtype(value_of(s)))))
+            else:
+                result.append(new_tensor(np.stack(r).reshape(shape) if r else
+                                         np.zeros(shape, _float_dtype(value_of(s)))))
+        self._finish_jacobian([r for r in result if r is not None], target, flat_sources)
+        return _unflatten(sources, result)
+
+    def _finish_jacobian(self, results: list, target, flat_sources: list) -> None:
+        self._release()
+        if eager.active_tapes:
+            _refuse_second_order(results, [target, *flat_sources])
+
+
+def _checked_sources(sources, who: str) -> list:
+    flat = _flatten(sources)
+    for s in flat:
+        if not (isinstance(s, np.ndarray) or is_variable(s)):
+            raise TypeError(f"{who}() sources must be Variables or tensors, got "
+                            f"{type(s).__name__}")
+    return flat
 
 
 def _refuse_second_order(gradients: list, depends_on: list) -> None:
@@ -442,6 +564,8 @@ _BINARY = {
     np.minimum: lambda x, y, z, g: (g * (x <= y), g * (x > y)),
     np.fmax: lambda x, y, z, g: (g * (x >= y), g * (x < y)),
     np.fmin: lambda x, y, z, g: (g * (x <= y), g * (x > y)),
+    # x mod y = x - floor(x / y) * y, floor being piecewise constant (TensorFlow's rule)
+    np.remainder: lambda x, y, z, g: (g, -g * np.floor_divide(x, y)),
     np.arctan2: lambda x, y, z, g: (g * y / (x * x + y * y), -g * x / (x * x + y * y)),
 }
 
@@ -450,7 +574,7 @@ _NO_GRADIENT = {
     np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.isnan, np.isinf,
     np.isfinite, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
-    np.remainder, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.signbit,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.signbit,
     np.left_shift, np.right_shift, np.fmod,
 }
 
