@@ -59,7 +59,7 @@ _TF_NAMES = {name: ("convnp.tensor.ops", name) for name in _TF_OPS}
 _TF_NAMES.update({
     "GradientTape": ("convnp.tensor.tape", "GradientTape"),
     "UnconnectedGradients": ("convnp.tensor.tape", "UnconnectedGradients"),
-    "function": ("convnp.tensor.tape", "function"),
+    "function": ("convnp.tensor.function", "function"),
     "stop_gradient": ("convnp.tensor.tape", "stop_gradient"),
     "Variable": ("convnp.variables", "Variable"),
     "Tensor": ("convnp.tensor.eager", "EagerTensor"),

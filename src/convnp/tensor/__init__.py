@@ -16,7 +16,8 @@ from convnp.tensor.eager import (
     to_eager,
     to_numpy,
 )
-from convnp.tensor.tape import GradientTape, function, stop_gradient
+from convnp.tensor.function import function
+from convnp.tensor.tape import GradientTape, stop_gradient
 
 __all__ = [
     "DType",

@@ -485,19 +485,6 @@ def stop_gradient(x) -> EagerTensor:
     return new_tensor(value_of(x))
 
 
-def function(func=None, **kwargs):
-    """``tf.function``: accepted as a decorator (with or without arguments); runs eagerly.
-
-    Arguments such as ``input_signature``, ``jit_compile`` or ``reduce_retracing`` are accepted
-    and have no effect: convnp has no graph compiler.
-    """
-    if func is None:
-        return lambda f: f
-    if not callable(func):
-        raise TypeError(f"tf.function expects a callable, got {type(func).__name__}")
-    return func
-
-
 # ----------------------------------------------------------------------------- ufuncs
 
 
