@@ -243,11 +243,16 @@ def weight_array(value, dtype: np.dtype, who: str, shape: tuple) -> np.ndarray:
 
 class TrackedVariables:
     """TensorFlow's names for an object's weights (layers and models): ``trainable_variables``
-    is ``trainable_weights`` and ``variables`` is ``weights``."""
+    is ``trainable_weights``, ``non_trainable_variables`` is ``non_trainable_weights`` and
+    ``variables`` is ``weights``."""
 
     @property
     def trainable_variables(self) -> list[Variable]:
         return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        return self.non_trainable_weights
 
     @property
     def variables(self) -> list[Variable]:

@@ -212,3 +212,48 @@ def test_variable_assign_read_value_false_and_device():
     assert float(v) == 2.5
     assert v.assign(1.) is v
     assert isinstance(v.device, str) and "CPU" in v.device
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tf.constant([1., 2., 3.]) + tf.constant([1., 2.]),
+    lambda: tf.constant([[1., 2.]]) @ tf.constant([[1., 2.]]),
+    lambda: tf.matmul(tf.constant([1., 2.]), tf.constant([1., 2.])),
+    lambda: tf.constant([2, 2]) ** -1,
+    lambda: tf.concat([tf.zeros((2, 3)), tf.zeros((2, 2))], 0),
+    lambda: tf.stack([tf.zeros((2,)), tf.zeros((3,))]),
+    lambda: tf.split(tf.zeros((2, 3)), 2, axis=1),
+    lambda: tf.split(tf.zeros((2, 3)), [1, 1], axis=1),
+    lambda: tf.expand_dims(tf.zeros((2, 3)), 5),
+    lambda: tf.squeeze(tf.zeros((1, 2, 1)), axis=1),
+    lambda: tf.reduce_sum(tf.zeros((2, 3)), axis=2),
+    lambda: tf.reduce_mean(tf.zeros((2, 3)), axis=-3),
+    lambda: tf.reduce_max(tf.zeros((2, 3)), axis=[0, 2]),
+    lambda: tf.reduce_any(tf.zeros((2, 3)) > 0, axis=2),
+])
+def test_shape_errors_are_invalid_argument_errors(call):
+    # TF 2.21: tf.errors.InvalidArgumentError (convnp raised ValueError, AxisError); it
+    # stays a ValueError, so `except ValueError` keeps working too
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        call()
+    assert issubclass(tf.errors.InvalidArgumentError, ValueError)
+
+
+def test_comparing_tensors_whose_shapes_do_not_broadcast():
+    a, b = tf.constant([1., 2., 3.]), tf.constant([1., 2.])
+    eq, ne = a == b, a != b  # TF 2.21: scalar bool tensors False / True
+    assert eq.dtype == tf.bool and eq.shape == () and not bool(eq)
+    assert ne.shape == () and bool(ne)
+
+
+def test_non_trainable_variables_of_models_and_layers():
+    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(3),
+                                 tf.keras.layers.BatchNormalization()])
+    # TF 2.21 (Keras 3): the moving statistics (convnp had no such attribute)
+    assert [v.name for v in model.non_trainable_variables] == ["moving_mean",
+                                                               "moving_variance"]
+    assert [v.name for v in model.layers[1].non_trainable_variables] == ["moving_mean",
+                                                                         "moving_variance"]
+    assert model.layers[0].non_trainable_variables == []

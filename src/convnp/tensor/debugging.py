@@ -5,19 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.tensor.eager import EagerTensor
+from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.tape import new_tensor, record, recording, value_of
 
 __all__ = ["InvalidArgumentError", "assert_all_finite", "assert_equal", "check_numerics"]
-
-
-class InvalidArgumentError(ValueError):
-    """TensorFlow's error for a failed check on values (a `ValueError` too)."""
-
-    def __init__(self, node_def=None, op=None, message=None, *args):
-        # TensorFlow's signature is (node_def, op, message); a lone argument is the message
-        text = message if message is not None else node_def
-        super().__init__(text)
-        self.message = text
 
 
 def _summary(array: np.ndarray, summarize) -> str:

@@ -350,13 +350,24 @@ class EagerTensor(np.ndarray):
     def __imatmul__(self, other):
         return self @ other
 
-    # `t == None` is plain False in TensorFlow (so `if t == None:` works); elementwise
-    # otherwise. Tensors stay unhashable, as arrays are.
+    # `t == None` is plain False in TensorFlow (so `if t == None:` works), and tensors whose
+    # shapes do not broadcast compare as a scalar False (True for !=); elementwise otherwise.
+    # Tensors stay unhashable, as arrays are.
     def __eq__(self, other):
-        return False if other is None else super().__eq__(other)
+        if other is None:
+            return False
+        try:
+            return super().__eq__(other)
+        except ValueError:  # shapes that do not broadcast
+            return np.asarray(False).view(EagerTensor)
 
     def __ne__(self, other):
-        return True if other is None else super().__ne__(other)
+        if other is None:
+            return True
+        try:
+            return super().__ne__(other)
+        except ValueError:
+            return np.asarray(True).view(EagerTensor)
 
     __hash__ = None
 

@@ -10,6 +10,7 @@ has and convnp does not support raise `NotImplementedError` naming them.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 
 import numpy as np
@@ -349,28 +350,46 @@ def transpose(a, perm=None, conjugate=False, name=None) -> EagerTensor:
     return _op(np.transpose(v, perm), [a], lambda g: [np.transpose(g, inverse)])
 
 
+@contextlib.contextmanager
+def _shape_errors(who: str):
+    """NumPy's complaints about axes and shapes (ValueError, AxisError) raised as
+    TensorFlow's `InvalidArgumentError` (a ValueError too), which programs catch by name."""
+    try:
+        yield
+    except InvalidArgumentError:
+        raise
+    except ValueError as error:
+        raise InvalidArgumentError(f"{who}: {error}") from None
+
+
 def expand_dims(x, axis, name=None) -> EagerTensor:
     a = value_of(x)
-    return _op(np.expand_dims(a, int(axis)), [x], lambda g: [np.reshape(g, a.shape)])
+    with _shape_errors("expand_dims"):
+        out = np.expand_dims(a, int(axis))
+    return _op(out, [x], lambda g: [np.reshape(g, a.shape)])
 
 
 def squeeze(x, axis=None, name=None) -> EagerTensor:
     a = value_of(x)
     if isinstance(axis, list):
         axis = tuple(axis)
-    return _op(np.squeeze(a, axis=axis), [x], lambda g: [np.reshape(g, a.shape)])
+    with _shape_errors("squeeze"):
+        out = np.squeeze(a, axis=axis)
+    return _op(out, [x], lambda g: [np.reshape(g, a.shape)])
 
 
 def concat(values, axis, name=None) -> EagerTensor:
     arrays = [_convert(v) for v in values]
-    out = np.concatenate(arrays, axis=int(axis))
+    with _shape_errors("concat"):
+        out = np.concatenate(arrays, axis=int(axis))
     bounds = np.cumsum([a.shape[int(axis)] for a in arrays])[:-1]
     return _op(out, list(values), lambda g: np.split(g, bounds, axis=int(axis)))
 
 
 def stack(values, axis=0, name=None) -> EagerTensor:
     arrays = [_convert(v) for v in values]
-    out = np.stack(arrays, axis=int(axis))
+    with _shape_errors("stack"):
+        out = np.stack(arrays, axis=int(axis))
     return _op(out, list(values), lambda g: [np.take(g, i, axis=int(axis))
                                               for i in builtins.range(len(arrays))])
 
@@ -389,7 +408,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
     axis = int(axis)
     if isinstance(num_or_size_splits, (int, np.integer)):
         if a.shape[axis] % int(num_or_size_splits):
-            raise ValueError(f"split: axis {axis} of size {a.shape[axis]} does not divide into "
+            raise InvalidArgumentError(f"split: axis {axis} of size {a.shape[axis]} does not divide into "
                              f"{num_or_size_splits} equal parts")
         sizes = [a.shape[axis] // int(num_or_size_splits)] * int(num_or_size_splits)
     else:
@@ -398,7 +417,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
         if -1 in sizes:
             sizes[sizes.index(-1)] = a.shape[axis] - (builtins.sum(sizes) + 1)
     if builtins.sum(sizes) != a.shape[axis]:
-        raise ValueError(f"split: sizes {sizes} do not add up to {a.shape[axis]}")
+        raise InvalidArgumentError(f"split: sizes {sizes} do not add up to {a.shape[axis]}")
     starts = np.concatenate([[0], np.cumsum(sizes)])
     axis = axis % a.ndim
     return _parts(value, [(slice(None),) * axis + (slice(int(lo), int(hi)),)
@@ -843,7 +862,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     if transpose_b or adjoint_b:
         y = _swap_last(y)
     if np.ndim(value_of(x)) < 2 or np.ndim(value_of(y)) < 2:
-        raise ValueError(f"matmul needs tensors of rank >= 2, got shapes "
+        raise InvalidArgumentError(f"matmul needs tensors of rank >= 2, got shapes "
                          f"{np.shape(value_of(x))} and {np.shape(value_of(y))}")
     return np.matmul(x, y)
 
@@ -949,24 +968,36 @@ def _axis(axis):
     return int(axis)
 
 
+def _reduction_axis(axis, ndim: int, who: str):
+    """`_axis`, with every axis checked against a tensor of rank ``ndim``: one out of range
+    is TensorFlow's `InvalidArgumentError` (NumPy's AxisError otherwise)."""
+    axis = _axis(axis)
+    for a in (() if axis is None else axis if isinstance(axis, tuple) else (axis,)):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
+            raise InvalidArgumentError(f"{who}: Invalid reduction dimension {a} for input "
+                                       f"with {ndim} dimensions")
+    return axis
+
+
 def _same_int_dtype(dtype) -> dict:
     """``dtype=`` keeping a small integer type (TensorFlow sums int32 in int32; NumPy's sums
     and products of integers would widen them to int64)."""
     return {"dtype": dtype} if np.dtype(dtype).kind in "iu" else {}
 
 
-def _reduction(ufunc):
+def _reduction(ufunc, tf_name: str):
     # the ufunc's reduce goes through the tensor's __array_ufunc__, which records it
     widens = ufunc in (np.add, np.multiply)
 
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
         x = _lift(input_tensor)
+        axis = _reduction_axis(axis, np.ndim(value_of(x)), tf_name)
         extra = _same_int_dtype(x.dtype) if widens else {}
         if ufunc in (np.maximum, np.minimum) and np.size(value_of(x)) == 0:
             # nothing to compare: TensorFlow gives the identity (-inf for a max of floats,
             # the dtype's lowest value for ints), where NumPy would raise
             extra = {"initial": _reduction_identity(ufunc, np.asarray(value_of(x)).dtype)}
-        out = ufunc.reduce(x, axis=_axis(axis), keepdims=bool(keepdims), **extra)
+        out = ufunc.reduce(x, axis=axis, keepdims=bool(keepdims), **extra)
         return out if isinstance(out, EagerTensor) else new_tensor(out)
     return reduce
 
@@ -982,10 +1013,10 @@ def _reduction_identity(ufunc, dtype: np.dtype):
     return info.min if lowest else info.max
 
 
-reduce_sum = _reduction(np.add)
-reduce_max = _reduction(np.maximum)
-reduce_min = _reduction(np.minimum)
-reduce_prod = _reduction(np.multiply)
+reduce_sum = _reduction(np.add, "reduce_sum")
+reduce_max = _reduction(np.maximum, "reduce_max")
+reduce_min = _reduction(np.minimum, "reduce_min")
+reduce_prod = _reduction(np.multiply, "reduce_prod")
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
@@ -993,7 +1024,7 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> EagerTens
     TensorFlow."""
     x = _lift(input_tensor)
     a = value_of(x)
-    ax = _axis(axis)
+    ax = _reduction_axis(axis, a.ndim, "reduce_mean")
     count = a.size if ax is None else int(np.prod([a.shape[i] for i in (
         ax if isinstance(ax, tuple) else (ax,))]))
     total = reduce_sum(x, ax, keepdims)
@@ -1013,11 +1044,15 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None) -> EagerTenso
 
 
 def reduce_any(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
-    return new_tensor(np.any(_convert(input_tensor), axis=_axis(axis), keepdims=keepdims))
+    a = _convert(input_tensor)
+    return new_tensor(np.any(a, axis=_reduction_axis(axis, a.ndim, "reduce_any"),
+                             keepdims=keepdims))
 
 
 def reduce_all(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
-    return new_tensor(np.all(_convert(input_tensor), axis=_axis(axis), keepdims=keepdims))
+    a = _convert(input_tensor)
+    return new_tensor(np.all(a, axis=_reduction_axis(axis, a.ndim, "reduce_all"),
+                             keepdims=keepdims))
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:

@@ -40,6 +40,7 @@ import numpy as np
 from convnp._floats import QUIET
 from convnp.tensor import eager
 from convnp.tensor.eager import EagerTensor
+from convnp.tensor.errors import InvalidArgumentError
 
 # ----------------------------------------------------------------------------- values
 
@@ -615,7 +616,15 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
     if out is not None:
         kwargs["out"] = tuple(value_of(o) for o in out)
     with np.errstate(**QUIET):
-        result = getattr(ufunc, method)(*plain, **kwargs)
+        try:
+            result = getattr(ufunc, method)(*plain, **kwargs)
+        except ValueError as error:
+            # shapes that do not broadcast (or do not multiply, for @) are TensorFlow's
+            # InvalidArgumentError, a ValueError too
+            if isinstance(error, InvalidArgumentError) or not any(
+                    words in str(error) for words in _SHAPE_MISMATCH):
+                raise
+            raise InvalidArgumentError(f"{ufunc.__name__}: {error}") from None
     if out is not None:
         return out[0] if len(out) == 1 else out
     if isinstance(result, tuple):
@@ -629,6 +638,12 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
             and any(isinstance(x, np.ndarray) or is_variable(x) for x in inputs):
         _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs)
     return tensor
+
+
+# NumPy's words for operands whose shapes do not fit together (and for int ** -1, which
+# TensorFlow refuses with the same error)
+_SHAPE_MISMATCH = ("could not be broadcast", "mismatch in its core dimension",
+                   "negative integer powers")
 
 
 def in_tensor_dtype(inputs, plain) -> list:
