@@ -79,10 +79,14 @@ _TF_NAMES.update({
     "unique_with_counts": ("convnp.tensor.sorting", "unique_with_counts"),
     "cos": ("convnp.tensor.ops", "cos"),
     "roll": ("convnp.tensor.math", "roll"),
+    "realdiv": ("convnp.tensor.math", "realdiv"),
+    "truncatediv": ("convnp.tensor.math", "truncatediv"),
+    "scalar_mul": ("convnp.tensor.math", "scalar_mul"),
     "sin": ("convnp.tensor.ops", "sin"),
 })
-for _name in ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "meshgrid",
-              "repeat", "reverse", "slice", "scatter_nd", "tensor_scatter_nd_add",
+for _name in ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "clip_by_norm",
+              "ensure_shape", "eye", "meshgrid", "repeat", "reverse", "searchsorted",
+              "sequence_mask", "slice", "scatter_nd", "tensor_scatter_nd_add",
               "tensor_scatter_nd_update"]:
     _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
 # TensorFlow's own initializer spellings (`tf.random_normal_initializer(0., 0.02)`): the

@@ -132,3 +132,75 @@ def test_linalg_gradients():
     assert _values(tape.gradient(ys[3], r)) == [[0.], [1.]]
     with pytest.raises(NotImplementedError, match="pinv"):  # never a silent None
         tape.gradient(pinv, v)
+
+
+# ----------------------------------------------------------------------------- more names
+
+
+def test_more_math_and_nn_gradients():
+    v = tf.Variable([[0.5, -0.2], [0.1, 0.3]])
+    w = C([[1., 2.], [3., 4.]])
+    cases = [  # TF 2.21's gradients (each name was missing in convnp)
+        (lambda: tf.math.asin(v), [[1.1547, 1.0206], [1.005, 1.0483]]),
+        (lambda: tf.math.acos(v), [[-1.1547, -1.0206], [-1.005, -1.0483]]),
+        (lambda: tf.math.atan(v), [[0.8, 0.9615], [0.9901, 0.9174]]),
+        (lambda: tf.math.atan2(v, w), [[0.8, 0.495], [0.333, 0.2486]]),
+        (lambda: tf.math.tan(v), [[1.2984, 1.0411], [1.0101, 1.0957]]),
+        (lambda: tf.math.cosh(v), [[0.5211, -0.2013], [0.1002, 0.3045]]),
+        (lambda: tf.math.atanh(v), [[1.3333, 1.0417], [1.0101, 1.0989]]),
+        (lambda: tf.nn.softsign(v) * w, [[0.4444, 1.3889], [2.4793, 2.3669]]),
+        (lambda: tf.nn.weighted_cross_entropy_with_logits(C([[1., 0.], [0., 1.]]), v * 3.,
+                                                          2.5),
+         [[-1.3682, 1.063], [1.7233, -2.1679]]),
+        (lambda: tf.nn.compute_average_loss(tf.reduce_sum(v * w, axis=1)),
+         [[0.5, 1.0], [1.5, 2.0]]),
+        (lambda: tf.nn.compute_average_loss(tf.reduce_sum(v * w, axis=1),
+                                            sample_weight=C([1., 0.5]), global_batch_size=4),
+         [[0.25, 0.5], [0.375, 0.5]]),
+        (lambda: tf.nn.scale_regularization_loss([tf.reduce_sum(v), tf.reduce_sum(v * v)]),
+         [[2.0, 0.6], [1.2, 1.6]]),
+        (lambda: tf.math.multiply_no_nan(v, C([[0., 1.], [2., 0.]])), [[0., 1.], [2., 0.]]),
+        (lambda: tf.nn.embedding_lookup(v, C([1, 1, 0])) * C([[1.], [2.], [3.]]),
+         [[3., 3.], [3., 3.]]),
+        (lambda: tf.ensure_shape(v * w, [None, 2]), [[1., 2.], [3., 4.]]),
+        (lambda: tf.math.reciprocal_no_nan(v), [[-4.0, -25.0], [-100.0, -11.1111]]),
+    ]
+    for make, expected in cases:
+        with tf.GradientTape() as tape:
+            y = make()
+        assert _values(tape.gradient(y, v)) == expected
+
+
+@pytest.mark.parametrize("make, dtype, expected", [
+    (lambda: tf.sequence_mask([1, 3], 4), tf.bool,
+     [[True, False, False, False], [True, True, True, False]]),
+    (lambda: tf.sequence_mask(C([1, 2])), tf.bool, [[True, False], [True, True]]),
+    (lambda: tf.sequence_mask(C([[1], [2]]), 3, dtype=tf.float32), tf.float32,
+     [[[1., 0., 0.]], [[1., 1., 0.]]]),
+    (lambda: tf.searchsorted(C([1., 2., 3.]), C([2.5])), tf.int32, [2]),
+    (lambda: tf.searchsorted(C([[1., 2., 2., 3.]]), C([[2., 0.]]), side="right"), tf.int32,
+     [[3, 0]]),
+    (lambda: tf.truncatediv(C([-7, 7, 6]), C([2, -2, 3])), tf.int32, [-3, -3, 2]),
+    (lambda: tf.realdiv(C([1.]), C([2.])), tf.float32, [0.5]),
+    (lambda: tf.math.rint(C([-0.5, 0.5, 1.5, 2.7])), tf.float32, [-0., 0., 2., 3.]),
+    (lambda: tf.math.logical_xor(C([True, True]), C([False, True])), tf.bool, [True, False]),
+    (lambda: tf.math.is_non_decreasing(C([1, 2, 2])), tf.bool, True),
+    (lambda: tf.math.is_strictly_increasing(C([1, 2, 2])), tf.bool, False),
+    (lambda: tf.math.softmax(C([1., 2.])), tf.float32, [0.2689, 0.7311]),
+    (lambda: tf.math.log_softmax(C([1., 2.])), tf.float32, [-1.3133, -0.3133]),
+    (lambda: tf.math.accumulate_n([C([1.]), C([2.])]), tf.float32, [3.]),
+    (lambda: tf.math.sinh(C([0.5])), tf.float32, [0.5211]),
+    (lambda: tf.nn.compute_average_loss(C([1., 2., 3., 4.]), global_batch_size=8), tf.float32,
+     1.25),
+])
+def test_more_values(make, dtype, expected):
+    t = make()
+    assert t.dtype == dtype and _values(t) == expected
+
+
+def test_ensure_shape_and_broadcast_static_shape():
+    with pytest.raises(tf.errors.InvalidArgumentError):  # TF 2.21
+        tf.ensure_shape(C([1., 2.]), [3])
+    assert tf.broadcast_static_shape(tf.TensorShape([2, 1]), tf.TensorShape([3])) == [2, 3]
+    with pytest.raises(ValueError):
+        tf.broadcast_static_shape(tf.TensorShape([2]), tf.TensorShape([3]))

@@ -56,7 +56,7 @@ def test_unknown_numpy_function_on_watched_tensor_is_refused():
         with pytest.raises(NotImplementedError, match="no gradient rule"):
             np.cumprod(t)
         with pytest.raises(NotImplementedError, match="no gradient rule"):
-            np.arcsinh(t)
+            np.cbrt(t)  # (np.arcsinh has a rule: tf.math.asinh)
         assert float(np.argmax(t)) == 0.0  # no gradient needed: allowed
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
-from convnp.tensor.eager import EagerTensor, as_dtype
+from convnp.tensor.eager import EagerTensor, TensorShape, _shape_text, as_dtype
 from convnp.tensor.ops import (
     _convert,
     _grad_dtype,
@@ -32,8 +32,9 @@ from convnp.tensor.ops import (
 )
 from convnp.tensor.tape import is_variable, new_tensor, unbroadcast, value_of
 
-__all__ = ["broadcast_to", "clip_by_global_norm", "clip_by_norm", "eye", "global_norm", "meshgrid",
-           "repeat", "reverse", "scatter_nd", "slice", "tensor_scatter_nd_add",
+__all__ = ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "clip_by_norm",
+           "ensure_shape", "eye", "global_norm", "meshgrid", "repeat", "reverse", "scatter_nd",
+           "searchsorted", "sequence_mask", "slice", "tensor_scatter_nd_add",
            "tensor_scatter_nd_update"]
 
 
@@ -310,6 +311,60 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
         x = _lift(t)
         clipped.append(x * cast(scale, value_of(x).dtype))
     return clipped, norm
+
+
+def sequence_mask(lengths, maxlen=None, dtype=bool, name=None) -> EagerTensor:
+    """``mask[..., j] = j < lengths[...]``: one row of ``maxlen`` entries (the longest
+    length by default) per length."""
+    lens = np.asarray(_value(lengths))
+    if lens.dtype.kind not in "iu":
+        raise TypeError(f"sequence_mask: lengths must be integers, got dtype {lens.dtype}")
+    if maxlen is None:
+        width = int(lens.max()) if lens.size else 0
+    else:
+        width = int(np.asarray(_value(maxlen)))
+        if width < 0:
+            raise InvalidArgumentError(f"sequence_mask: maxlen must be non-negative, got "
+                                       f"{width}")
+    mask = np.arange(width) < lens[..., None]
+    return new_tensor(mask.astype(as_dtype(dtype).dtype))
+
+
+def ensure_shape(x, shape, name=None) -> EagerTensor:
+    """``x`` unchanged (gradient included) if its shape fits ``shape`` (``None`` for any
+    size); `InvalidArgumentError` otherwise, as TensorFlow's."""
+    actual = TensorShape(np.shape(_value(x)))
+    wanted = None if shape is None else TensorShape(shape)
+    if not actual.is_compatible_with(wanted):
+        raise InvalidArgumentError(f"Shape of tensor {_shape_text(actual)} is not compatible "
+                                   f"with expected shape {_shape_text(wanted)}.")
+    return _op(_value(x), [x], lambda g: [g])
+
+
+def searchsorted(sorted_sequence, values, side="left", out_type=np.int32,
+                 name=None) -> EagerTensor:
+    """Where each of ``values`` would go in the rows of ``sorted_sequence`` (the last axis;
+    leading axes pair a row with a row of ``values``)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    seq, vals = np.asarray(_value(sorted_sequence)), np.asarray(_value(values))
+    if seq.ndim < 1 or seq.shape[:-1] != vals.shape[:-1]:
+        raise InvalidArgumentError(f"searchsorted: sorted_sequence {list(seq.shape)} and "
+                                   f"values {list(vals.shape)} must share all but the last "
+                                   f"axis")
+    rows_s = seq.reshape(-1, seq.shape[-1])
+    rows_v = vals.reshape(-1, vals.shape[-1] if vals.ndim else 1)
+    out = np.stack([np.searchsorted(r, v, side=side) for r, v in zip(rows_s, rows_v)])
+    return new_tensor(out.reshape(vals.shape).astype(as_dtype(out_type).dtype))
+
+
+def broadcast_static_shape(shape_x, shape_y) -> TensorShape:
+    """The shape two shapes broadcast to (ValueError if they do not)."""
+    try:
+        return TensorShape(np.broadcast_shapes(tuple(shape_x), tuple(shape_y)))
+    except ValueError:
+        raise ValueError(f"Incompatible shapes for broadcasting: {_shape_text(shape_x)} and "
+                         f"{_shape_text(shape_y)}") from None
 
 
 # called on KerasTensors, these functions become layers of the model being built

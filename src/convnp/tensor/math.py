@@ -11,7 +11,7 @@ import numpy as np
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
-from convnp.tensor.nn import gelu, selu, sigmoid, softplus, tanh
+from convnp.tensor.nn import gelu, log_softmax, selu, sigmoid, softmax, softplus, tanh
 from convnp.tensor.ops import (
     _axis,
     _axis_arg,
@@ -80,14 +80,23 @@ from convnp.tensor.tape import is_variable, new_tensor, unbroadcast
 
 __all__ = [
     "abs",
+    "accumulate_n",
+    "acos",
+    "acosh",
     "add",
     "add_n",
     "argmax",
     "argmin",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
     "bincount",
     "ceil",
     "confusion_matrix",
     "cos",
+    "cosh",
     "count_nonzero",
     "cumsum",
     "divide",
@@ -106,23 +115,30 @@ __all__ = [
     "is_finite",
     "is_inf",
     "is_nan",
+    "is_non_decreasing",
+    "is_strictly_increasing",
     "l2_normalize",
     "less",
     "less_equal",
     "log",
     "log1p",
     "log_sigmoid",
+    "log_softmax",
     "logical_and",
     "logical_not",
     "logical_or",
+    "logical_xor",
     "maximum",
     "minimum",
     "mod",
     "multiply",
+    "multiply_no_nan",
     "negative",
     "not_equal",
     "pow",
+    "realdiv",
     "reciprocal",
+    "reciprocal_no_nan",
     "reduce_all",
     "reduce_any",
     "reduce_euclidean_norm",
@@ -134,22 +150,28 @@ __all__ = [
     "reduce_std",
     "reduce_sum",
     "reduce_variance",
+    "rint",
     "roll",
     "round",
     "rsqrt",
+    "scalar_mul",
     "segment_sum",
     "selu",
     "sigmoid",
     "sign",
     "sin",
+    "sinh",
+    "softmax",
     "softplus",
     "sqrt",
     "square",
     "squared_difference",
     "subtract",
+    "tan",
     "tanh",
     "top_k",
     "truediv",
+    "truncatediv",
     "unsorted_segment_sum",
     "xlogy",
 ]
@@ -424,6 +446,105 @@ def segment_sum(data, segment_ids, name=None):
     if np.any(np.diff(ids) < 0) or np.any(ids < 0):
         raise InvalidArgumentError("segment_sum: segment_ids must be sorted and non-negative")
     return _segment_sum(data, a, ids, int(ids.max()) + 1 if ids.size else 0)
+
+
+def _unary_op(ufunc, tf_name: str, what: str):
+    def op(x, name=None):
+        return _unary(ufunc, x)
+    op.__name__ = op.__qualname__ = tf_name
+    op.__doc__ = f"{what}, elementwise (with its gradient)."
+    return op
+
+
+tan = _unary_op(np.tan, "tan", "The tangent")
+sinh = _unary_op(np.sinh, "sinh", "The hyperbolic sine")
+cosh = _unary_op(np.cosh, "cosh", "The hyperbolic cosine")
+asin = _unary_op(np.arcsin, "asin", "The inverse sine")
+acos = _unary_op(np.arccos, "acos", "The inverse cosine")
+atan = _unary_op(np.arctan, "atan", "The inverse tangent")
+asinh = _unary_op(np.arcsinh, "asinh", "The inverse hyperbolic sine")
+acosh = _unary_op(np.arccosh, "acosh", "The inverse hyperbolic cosine")
+atanh = _unary_op(np.arctanh, "atanh", "The inverse hyperbolic tangent")
+
+
+def atan2(y, x, name=None):
+    """The angle of the point ``(x, y)``: ``arctan(y / x)`` in the right quadrant."""
+    return _binary(np.arctan2, y, x)
+
+
+def rint(x, name=None):
+    """The nearest whole number, halves to the even one (values only: no gradient)."""
+    return new_tensor(np.rint(_values(x)))
+
+
+def logical_xor(x, y, name=None):
+    """``x != y`` for booleans."""
+    a, b = _values(x), _values(y)
+    if a.dtype != bool or b.dtype != bool:
+        raise TypeError(f"logical_xor: expects bool tensors, got {a.dtype} and {b.dtype}")
+    return new_tensor(np.logical_xor(a, b))
+
+
+def multiply_no_nan(x, y, name=None):
+    """``x * y``, and 0 where ``y`` is 0 even if ``x`` is inf or NaN."""
+    a, b = _values(x), _values(y)
+    if a.dtype != b.dtype:
+        raise InvalidArgumentError(f"multiply_no_nan: x and y must have the same dtype, got "
+                                   f"{a.dtype} and {b.dtype}")
+    with np.errstate(invalid="ignore"):
+        out = np.where(b == 0, np.zeros((), a.dtype), a * b).astype(a.dtype)
+
+    def vjp(g):
+        g = np.asarray(g)
+        with np.errstate(invalid="ignore"):
+            gx = np.where(b == 0, 0, g * b)
+            gy = np.where(g == 0, 0, a * g)
+        return [unbroadcast(gx, a.shape), unbroadcast(gy, b.shape)]
+
+    return _op(out, [x, y], vjp)
+
+
+def reciprocal_no_nan(x, name=None):
+    """``1 / x``, and 0 where ``x`` is 0."""
+    a = _values(x)
+    return divide_no_nan(np.ones((), dtype=a.dtype), x)
+
+
+def scalar_mul(scalar, x, name=None):
+    """``scalar * x``."""
+    return multiply(scalar, x)
+
+
+def accumulate_n(inputs, shape=None, tensor_dtype=None, name=None):
+    """The elementwise sum of ``inputs`` (`add_n`)."""
+    return add_n(inputs)
+
+
+def realdiv(x, y, name=None):
+    """``x / y`` for floats."""
+    return divide(x, y)
+
+
+def truncatediv(x, y, name=None):
+    """Integer division rounded toward zero (``-7 // 2`` is -3 here, -4 with ``//``);
+    values only."""
+    a, b = _values(x), _number(y, _values(x))
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        raise TypeError(f"truncatediv: expects integer tensors, got {a.dtype} and {b.dtype}")
+    if np.any(b == 0):
+        raise InvalidArgumentError("truncatediv: Integer division by zero")
+    quotient = np.abs(a) // np.abs(b)
+    return new_tensor((np.sign(a) * np.sign(b) * quotient).astype(np.result_type(a, b)))
+
+
+def is_non_decreasing(x, name=None):
+    """Whether the values, read in order (flattened), never go down."""
+    return new_tensor(np.asarray(bool(np.all(np.diff(_values(x).reshape(-1)) >= 0))))
+
+
+def is_strictly_increasing(x, name=None):
+    """Whether the values, read in order (flattened), always go up."""
+    return new_tensor(np.asarray(bool(np.all(np.diff(_values(x).reshape(-1)) > 0))))
 
 
 def _segment_sum(data, a: np.ndarray, ids: np.ndarray, n: int):

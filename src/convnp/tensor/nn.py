@@ -34,12 +34,14 @@ __all__ = [
     "avg_pool2d",
     "batch_normalization",
     "bias_add",
+    "compute_average_loss",
     "conv2d",
     "conv2d_transpose",
     "depth_to_space",
     "depthwise_conv2d",
     "dropout",
     "elu",
+    "embedding_lookup",
     "gelu",
     "l2_loss",
     "l2_normalize",
@@ -51,6 +53,7 @@ __all__ = [
     "moments",
     "relu",
     "relu6",
+    "scale_regularization_loss",
     "selu",
     "sigmoid",
     "sigmoid_cross_entropy_with_logits",
@@ -58,10 +61,12 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy_with_logits",
     "softplus",
+    "softsign",
     "space_to_depth",
     "sparse_softmax_cross_entropy_with_logits",
     "tanh",
     "top_k",
+    "weighted_cross_entropy_with_logits",
 ]
 
 
@@ -639,6 +644,60 @@ def l2_loss(t, name=None) -> EagerTensor:
         raise InvalidArgumentError(f"l2_loss: t must be a float tensor, got {a.dtype}")
     out = (np.sum(np.square(a, dtype=np.float64)) / 2).astype(a.dtype)
     return _op(np.asarray(out), [t], lambda g: [np.asarray(g) * a])
+
+
+def softsign(features, name=None) -> EagerTensor:
+    """``x / (1 + |x|)``."""
+    x = _lift(features)
+    return x / (1 + np.abs(x))
+
+
+def embedding_lookup(params, ids, max_norm=None, name=None) -> EagerTensor:
+    """The rows of ``params`` at ``ids`` (``tf.gather`` on the first axis); the gradient
+    adds up in the rows read."""
+    if max_norm is not None:
+        raise NotImplementedError("embedding_lookup: max_norm is not supported by convnp")
+    from convnp.tensor.ops import gather
+
+    return gather(params, ids)
+
+
+def weighted_cross_entropy_with_logits(labels, logits, pos_weight, name=None) -> EagerTensor:
+    """Sigmoid cross-entropy with the positive term weighted by ``pos_weight``:
+    ``(1 - z) * x + (1 + (q - 1) * z) * log(1 + exp(-x))``, written without overflow."""
+    z, x = _lift(labels), _lift(logits)
+    softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+    return (1 - z) * x + (1 + (pos_weight - 1) * z) * softplus_neg
+
+
+def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size=None,
+                         name=None) -> EagerTensor:
+    """The sum of the (weighted) per-example losses divided by the global batch size
+    (the number of examples by default: one replica here)."""
+    loss = _lift(per_example_loss)
+    if sample_weight is not None:
+        loss = loss * sample_weight
+    count = np.shape(value_of(per_example_loss))[0] if np.ndim(value_of(
+        per_example_loss)) else 1
+    if global_batch_size is not None:
+        count = int(value_of(global_batch_size)) if isinstance(
+            global_batch_size, np.ndarray) else int(global_batch_size)
+        if count <= 0:
+            raise ValueError(f"compute_average_loss: global_batch_size must be positive, got "
+                             f"{count}")
+    total = np.add.reduce(loss, axis=None)
+    return total / np.asarray(count, dtype=np.asarray(value_of(total)).dtype)
+
+
+def scale_regularization_loss(regularization_loss, name=None) -> EagerTensor:
+    """The regularization loss (or the sum of a list of them) divided by the number of
+    replicas, which is 1 here."""
+    if isinstance(regularization_loss, (list, tuple)):
+        from convnp.tensor.ops import add_n
+
+        regularization_loss = add_n(regularization_loss)
+    x = _lift(regularization_loss)
+    return np.add.reduce(x, axis=None)
 
 
 # called on KerasTensors, these functions become layers of the model being built

@@ -537,6 +537,11 @@ _UNARY = {
     np.sinh: lambda x, z, g: g * np.cosh(x),
     np.cosh: lambda x, z, g: g * np.sinh(x),
     np.arctan: lambda x, z, g: g / (1 + x * x),
+    np.arcsin: lambda x, z, g: g / np.sqrt(1 - x * x),
+    np.arccos: lambda x, z, g: -g / np.sqrt(1 - x * x),
+    np.arcsinh: lambda x, z, g: g / np.sqrt(x * x + 1),
+    np.arccosh: lambda x, z, g: g / np.sqrt(x * x - 1),
+    np.arctanh: lambda x, z, g: g / (1 - x * x),
     np.conjugate: lambda x, z, g: g,
 }
 
