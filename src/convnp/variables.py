@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from convnp.tensor.eager import EagerTensor, TensorShape
+from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.tape import array_ufunc, getitem, new_tensor, record, recording
 
 _counter = [0]
@@ -141,7 +142,9 @@ class Variable(NDArrayOperatorsMixin):
         return array_ufunc(ufunc, method, *inputs, **kwargs)
 
     def __getitem__(self, key):
-        return getitem(self, key)
+        out = getitem(self, key, VariableSlice)
+        out._variable, out._key = self, key
+        return out
 
     def __len__(self) -> int:
         return len(self.value)
@@ -204,6 +207,43 @@ class Variable(NDArrayOperatorsMixin):
     def __repr__(self) -> str:
         return (f"<tf.Variable '{self.name}' shape={tuple(self.shape)} dtype={self.dtype} "
                 f"trainable={self.trainable}, numpy={self.value!r}>")
+
+
+class VariableSlice(EagerTensor):
+    """What indexing a Variable gives (``v[0]``, ``v[:, 1]``): the values read, as a tensor,
+    whose `assign` writes into those places of the variable, as TensorFlow's sliced
+    assignment (``v[0].assign(1.0)`` returns the variable)."""
+
+    _variable = None
+    _key = None
+
+    def assign(self, value, use_locking=None, name=None):
+        variable = self._variable
+        if variable is None:  # a view NumPy made of the slice (np.asarray(...).view)
+            raise TypeError("this tensor is not a slice of a Variable; use tf.Variable.assign")
+        target = variable.value[_plain_index(self._key)]
+        who = f"cannot assign to a slice of variable '{variable.name}'"
+        array = weight_array(value, variable.value.dtype, who, np.shape(target))
+        if array.dtype.kind in "fc" and variable.value.dtype.kind in "iub":
+            raise TypeError(f"{who} of dtype {variable.value.dtype}: got float values (dtype "
+                            f"{array.dtype}); use tf.cast to convert them")
+        try:
+            shaped = np.broadcast_to(array, np.shape(target))
+        except ValueError:  # TensorFlow's error for it (a ValueError too)
+            raise InvalidArgumentError(f"{who}: expected values of shape "
+                                       f"{np.shape(target)}, got {array.shape}") from None
+        variable.value[_plain_index(self._key)] = shaped
+        variable.mark_modified()
+        return variable
+
+
+def _plain_index(key):
+    """An index with tensors and Variables in it replaced by their arrays."""
+    if isinstance(key, tuple):
+        return tuple(_plain_index(k) for k in key)
+    if isinstance(key, (np.ndarray, Variable)):
+        return np.asarray(key)
+    return key
 
 
 def _is_number(v) -> bool:

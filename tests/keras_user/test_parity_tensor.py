@@ -257,3 +257,53 @@ def test_non_trainable_variables_of_models_and_layers():
     assert [v.name for v in model.layers[1].non_trainable_variables] == ["moving_mean",
                                                                          "moving_variance"]
     assert model.layers[0].non_trainable_variables == []
+
+
+# ----------------------------------------------------------------------------- Variable reads
+
+
+def test_tensors_read_from_a_variable_are_snapshots():
+    v = tf.Variable([1., 2.])
+    reads = {"v[0]": v[0], "v[:]": v[:], "identity": tf.identity(v),
+             "convert_to_tensor": tf.convert_to_tensor(v), "reshape": tf.reshape(v, [2, 1]),
+             "squeeze": tf.squeeze(v), "transpose": tf.transpose(v),
+             "expand_dims": tf.expand_dims(v, 0)}
+    v.assign([5., 6.])
+    # TF 2.21: each keeps the values read (convnp's viewed the variable and changed with it)
+    for name, t in reads.items():
+        assert sorted(np.asarray(t).reshape(-1).tolist()) in ([1.], [1., 2.]), name
+
+
+def test_weights_copied_before_training_keep_their_values():
+    layer = tf.keras.layers.Dense(1, kernel_initializer="ones")
+    layer(tf.constant([[1., 1.]]))
+    before = tf.identity(layer.kernel)
+    optimizer = tf.keras.optimizers.SGD(0.5)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(tf.constant([[1., 1.]])))
+    optimizer.apply_gradients(zip(tape.gradient(loss, layer.trainable_variables),
+                                  layer.trainable_variables))
+    assert _values(before) == [[1.], [1.]]
+    assert _values(layer.kernel) == [[0.5], [0.5]]
+
+
+def test_sliced_variable_assign():
+    v = tf.Variable([1., 2., 3.])
+    assert v[0].assign(9.) is v  # TF 2.21: returns the variable
+    v[1:].assign([7., 8.])
+    assert _values(v) == [9., 7., 8.]
+    v[1:].assign(0.5)
+    assert _values(v) == [9., 0.5, 0.5]
+    m = tf.Variable([[1, 2], [3, 4]])
+    m[:, 1].assign([0, 0])
+    m[tf.constant(1)].assign([5, 5])
+    assert _values(m) == [[1, 0], [5, 5]]
+    with pytest.raises(tf.errors.InvalidArgumentError):  # TF 2.21: shape mismatch
+        m[0].assign([1, 2, 3])
+    with pytest.raises(TypeError):  # TF 2.21: floats into an int variable
+        m[0].assign([1.5, 2.5])
+    assert _values(m[0] + 1) == [2, 1]
+    w = tf.Variable([1., 2.])
+    with tf.GradientTape() as tape:
+        y = w[0] * 3.
+    assert _values(tape.gradient(y, w)) == [3., 0.]

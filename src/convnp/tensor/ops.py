@@ -39,7 +39,15 @@ _MAX_ONE_HOT_BYTES = 2 * 2**30
 
 
 def _op(out, inputs, vjp=None) -> EagerTensor:
-    """Wrap ``out`` as a new tensor and record ``vjp(g) -> [grad per input]`` if needed."""
+    """Wrap ``out`` as a new tensor and record ``vjp(g) -> [grad per input]`` if needed.
+
+    A result that views a Variable's memory (``tf.identity(v)``, ``tf.reshape(v, ...)``) is
+    copied: TensorFlow's is a snapshot of the value read, which a later ``assign`` or
+    optimizer step (both write in place here) must not change."""
+    for x in inputs:
+        if is_variable(x) and isinstance(out, np.ndarray) and np.may_share_memory(out, x.value):
+            out = np.array(out)
+            break
     t = new_tensor(out)
     if vjp is not None and recording():
         record([t], inputs, lambda gs: vjp(gs[0]))

@@ -725,11 +725,15 @@ def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
             "tape (tape.stop_recording())")
 
 
-def getitem(tensor, key):
-    """Indexing with a recorded VJP (scatter-add of the gradient into the indexed places)."""
+def getitem(tensor, key, tensor_type=EagerTensor):
+    """Indexing with a recorded VJP (scatter-add of the gradient into the indexed places);
+    the result is a ``tensor_type`` (an `EagerTensor` subclass)."""
     base = value_of(tensor)
     plain_key = _plain_key(key)
-    out = new_tensor(base[plain_key])
+    item = base[plain_key]
+    if is_variable(tensor):  # a snapshot, as TensorFlow's read: a later assign leaves it
+        item = np.array(item)
+    out = np.asarray(item).view(tensor_type)
     if eager.active_tapes:
         shape, dtype = base.shape, _float_dtype(base)
 
