@@ -103,3 +103,25 @@ def test_gradient_of_floormod():
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(tf.constant([4., 2.]) % d)
     assert _values(tape.gradient(y, d)) == [-2., -2.]  # -floor(x / y), TF 2.21
+
+
+def test_lists_holding_variables_pass_gradients():
+    v, w = tf.Variable(2.), tf.Variable([1., 2.])
+    C = tf.constant
+    cases = [  # TF 2.21 packs such lists with a recorded stack (convnp's gave None)
+        (lambda: tf.keras.losses.MeanSquaredError()(C([[1., 2.]]), tf.stack([[v, v]])),
+         1.0, None),
+        (lambda: tf.nn.softmax_cross_entropy_with_logits(C([[0., 1.]]), tf.stack([[v, 0.]])),
+         0.8808, None),
+        (lambda: tf.convert_to_tensor([v, 3.]) * C([1., 5.]), 1.0, None),
+        (lambda: tf.concat([[v, v], w], 0) * C([1., 2., 3., 4.]), 3.0, [3., 4.]),
+        (lambda: tf.add([v, v], w), 2.0, [1., 1.]),
+        (lambda: tf.reduce_sum([v, w[0], 3.]), 1.0, [1., 0.]),
+        (lambda: tf.matmul([[v, 1.]], [[1.], [v]]), 2.0, None),
+    ]
+    for make, dv, dw in cases:
+        with tf.GradientTape() as tape:
+            y = make()
+        gv, gw = tape.gradient(y, [v, w])
+        assert _values(gv) == dv
+        assert (gw is None) if dw is None else _values(gw) == dw

@@ -125,7 +125,11 @@ def constant(value, dtype=None, shape=None, name=None) -> EagerTensor:
 
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> EagerTensor:
     """``value`` as a tensor; a tensor of the right dtype comes back as is; a Variable is read
-    (the read is recorded, so gradients reach the Variable)."""
+    (the read is recorded, so gradients reach the Variable); a list holding tensors is
+    packed with `stack` (recorded too)."""
+    packed = _packed(value)
+    if packed is not None:
+        value = packed
     if isinstance(value, EagerTensor) and (dtype is None or value.dtype == as_dtype(dtype)):
         return value
     if is_variable(value):
@@ -386,7 +390,23 @@ def squeeze(x, axis=None, name=None) -> EagerTensor:
     return _op(out, [x], lambda g: [np.reshape(g, a.shape)])
 
 
+def _holds_tensor(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return builtins.any(_holds_tensor(v) for v in value)
+    return isinstance(value, EagerTensor) or is_variable(value)
+
+
+def _packed(value):
+    """A (nested) list or tuple holding tensors or Variables, packed into one tensor with
+    `stack` so that the packing is recorded (TensorFlow converts such lists the same way:
+    ``tf.stack([[v, v]])`` gives ``v`` its gradient); None for anything else."""
+    if type(value) not in (list, tuple) or not _holds_tensor(value):
+        return None
+    return stack(list(value))  # stack packs the nested lists inside in turn
+
+
 def concat(values, axis, name=None) -> EagerTensor:
+    values = [v if (p := _packed(v)) is None else p for v in values]
     arrays = [_convert(v) for v in values]
     with _shape_errors("concat"):
         out = np.concatenate(arrays, axis=int(axis))
@@ -395,6 +415,7 @@ def concat(values, axis, name=None) -> EagerTensor:
 
 
 def stack(values, axis=0, name=None) -> EagerTensor:
+    values = [v if (p := _packed(v)) is None else p for v in values]
     arrays = [_convert(v) for v in values]
     with _shape_errors("stack"):
         out = np.stack(arrays, axis=int(axis))
@@ -696,10 +717,14 @@ def _python_number(x) -> bool:
 
 
 def _lift(x):
-    """Tensors and Variables as they are (their ufuncs record); anything else as a constant
-    of TensorFlow's dtype (Python floats are float32)."""
+    """Tensors and Variables as they are (their ufuncs record); lists holding them packed
+    (`_packed`); anything else as a constant of TensorFlow's dtype (Python floats are
+    float32)."""
     if isinstance(x, EagerTensor) or is_variable(x):
         return x
+    packed = _packed(x)
+    if packed is not None:
+        return packed
     if isinstance(x, np.ndarray):
         return x.view(EagerTensor)
     if _python_number(x):
