@@ -307,3 +307,14 @@ def test_sliced_variable_assign():
     with tf.GradientTape() as tape:
         y = w[0] * 3.
     assert _values(tape.gradient(y, w)) == [3., 0.]
+
+
+def test_printing_scalars_and_adding_shapes():
+    # TF 2.21's print(t) text for 0-d tensors: the NumPy scalar ("3.0", not "3.")
+    assert str(tf.constant(3.)) == "tf.Tensor(3.0, shape=(), dtype=float32)"
+    assert str(tf.constant(0.1)) == "tf.Tensor(0.1, shape=(), dtype=float32)"
+    assert str(tf.constant(3)) == "tf.Tensor(3, shape=(), dtype=int32)"
+    assert str(tf.constant([1., 2.])) == "tf.Tensor([1. 2.], shape=(2,), dtype=float32)"
+    shape = tf.TensorShape([None]) + tf.TensorShape([3])  # TF 2.21: a TensorShape
+    assert isinstance(shape, tf.TensorShape) and shape.as_list() == [None, 3]
+    assert (tf.constant([[1]]).shape + [2]).as_list() == [1, 1, 2]

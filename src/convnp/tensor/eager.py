@@ -111,6 +111,10 @@ class TensorShape(tuple):
     def concatenate(self, other) -> TensorShape:
         return TensorShape(tuple(self) + tuple(TensorShape(other)))
 
+    def __add__(self, other) -> TensorShape:
+        # ``shape + shape`` (or + a list/tuple) concatenates into a TensorShape, as TF's
+        return self.concatenate(other)
+
     def with_rank(self, rank) -> TensorShape:
         if len(self) != int(rank):
             raise ValueError(f"Shape {_shape_text(self)} must have rank {int(rank)}")
@@ -380,7 +384,10 @@ class EagerTensor(np.ndarray):
                 f"numpy={sep}{plain}>")
 
     def __str__(self) -> str:
-        return (f"tf.Tensor({np.array2string(self.view(np.ndarray))}, "
+        # a 0-d tensor prints its NumPy scalar ("3.0", where array2string gives "3."), as TF
+        plain = self.view(np.ndarray)
+        text = str(plain[()]) if plain.ndim == 0 else np.array2string(plain)
+        return (f"tf.Tensor({text}, "
                 f"shape={tuple(self.shape)}, dtype={as_dtype(self.dtype).name})")
 
 
