@@ -66,6 +66,13 @@ def _stateless(seed) -> np.random.Generator:
     return np.random.default_rng([int(v) % 2**64 for v in pair])
 
 
+def _seed_dtype(seed) -> np.dtype:
+    """The dtype TensorFlow gives a seed: its own for an array, int32 for Python ints."""
+    if isinstance(seed, np.ndarray) or hasattr(seed, "_convnp_variable"):
+        return np.asarray(seed).dtype
+    return np.dtype(np.int32)
+
+
 def _dtype(dtype) -> np.dtype:
     from convnp.tensor.eager import as_dtype
 
@@ -313,8 +320,12 @@ class experimental:
 
     @staticmethod
     def stateless_split(seed, num=2):
-        """``(num, 2)`` int64 new seeds derived from ``seed`` (always the same for a seed)."""
-        return _tensor(_stateless(seed).integers(0, 2**62, size=(int(num), 2)), np.int64)
+        """``(num, 2)`` new seeds derived from ``seed`` (always the same for a seed), in the
+        seed's dtype as TensorFlow: int32 for a list of Python ints, int64 for an int64
+        tensor."""
+        dtype = _seed_dtype(seed)
+        top = np.iinfo(dtype).max
+        return _tensor(_stateless(seed).integers(0, top, size=(int(num), 2)), dtype)
 
     @staticmethod
     def stateless_fold_in(seed, data, alg="auto_select"):
@@ -322,4 +333,5 @@ class experimental:
         _stateless(seed)  # validates the seed's shape and dtype
         mixed = np.random.default_rng([int(v) % 2**64 for v in np.asarray(seed)]
                                       + [int(data) % 2**64])
-        return _tensor(mixed.integers(0, 2**62, size=2), np.int64)
+        # int32, whatever the seed's dtype, as TensorFlow's
+        return _tensor(mixed.integers(0, np.iinfo(np.int32).max, size=2), np.int32)

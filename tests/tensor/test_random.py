@@ -44,7 +44,12 @@ def test_stateless_functions_depend_only_on_the_seed():
 
 def test_stateless_split_gives_new_seeds_deterministically():
     seeds = tf.random.experimental.stateless_split((1, 2), num=3)
-    assert seeds.shape == (3, 2) and seeds.dtype == np.int64
+    # TF 2.21: the seed's dtype (int32 for Python ints, int64 for an int64 tensor)
+    assert seeds.shape == (3, 2) and seeds.dtype == np.int32
+    assert tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64)).dtype == \
+        np.int64
+    assert tf.random.experimental.stateless_fold_in(tf.constant([1, 2], tf.int64), 5).dtype \
+        == np.int32
     np.testing.assert_array_equal(seeds, tf.random.experimental.stateless_split((1, 2), num=3))
     draws = {tf.random.stateless_uniform([2], seed=s).numpy().tobytes() for s in seeds.numpy()}
     assert len(draws) == 3
