@@ -204,3 +204,9 @@ def test_ensure_shape_and_broadcast_static_shape():
     assert tf.broadcast_static_shape(tf.TensorShape([2, 1]), tf.TensorShape([3])) == [2, 3]
     with pytest.raises(ValueError):
         tf.broadcast_static_shape(tf.TensorShape([2]), tf.TensorShape([3]))
+
+
+def test_ssim_of_images_smaller_than_the_filter():
+    images = tf.zeros((2, 8, 8, 3))
+    with pytest.raises(tf.errors.InvalidArgumentError):  # TF 2.21 (convnp: ValueError)
+        tf.image.ssim(images, images, 1.)

@@ -25,6 +25,7 @@ from convnp.ops.image_resize import resize_weights as _resize_weights
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
+from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, einsum, value_of
 
 __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma",
@@ -182,8 +183,6 @@ def _decode(contents, channels: int, what: str) -> EagerTensor:
         img = Image.open(_io.BytesIO(data))
         img.load()
     except (OSError, SyntaxError, ValueError) as err:  # what Pillow raises for bad bytes
-        from convnp.tensor.debugging import InvalidArgumentError
-
         raise InvalidArgumentError(
             f"{what}: expected the bytes of a PNG, JPEG, GIF, BMP or WebP image, got "
             f"{len(data)} bytes Pillow cannot decode ({err})") from None
@@ -795,7 +794,8 @@ def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
     shape = value_of(x).shape
     size = int(filter_size)
     if size < 1 or shape[-3] < size or shape[-2] < size:
-        raise ValueError(f"ssim: images of size {shape[-3:-1]} must be at least filter_size "
+        # TensorFlow's InvalidArgumentError (a ValueError too)
+        raise InvalidArgumentError(f"ssim: images of size {shape[-3:-1]} must be at least filter_size "
                          f"({filter_size}) high and wide")
     dtype = value_of(x).dtype
     flat = (-1,) + shape[-3:]
