@@ -91,8 +91,11 @@ def test_watch_accessed_variables_off_and_watch_checks():
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         y = v * v
     assert tape.gradient(y, v) is None
-    with tf.GradientTape() as tape, pytest.raises(TypeError, match="tensors or Variables"):
+    # TF 2.21 raises ValueError for a Python number (and for None or a string)
+    with tf.GradientTape() as tape, pytest.raises(ValueError, match="tensors or Variables"):
         tape.watch(3.0)
+    with tf.GradientTape() as tape, pytest.raises(ValueError):
+        tape.watch(None)
 
 
 def test_tf_function_runs_eagerly():

@@ -194,7 +194,8 @@ class GradientTape:
         of them). Plain Python numbers cannot be watched (they have no identity)."""
         for leaf in _flatten(tensor):
             if not (isinstance(leaf, np.ndarray) or is_variable(leaf)):
-                raise TypeError(
+                # ValueError, as TensorFlow's watch of a Python number, string or None
+                raise ValueError(
                     f"GradientTape.watch expects tensors or Variables, got "
                     f"{type(leaf).__name__}; convert it first with tf.constant(...)")
             self._watched[id(leaf)] = leaf
