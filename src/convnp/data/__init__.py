@@ -22,7 +22,9 @@ class experimental:
     sample_from_datasets = staticmethod(_dataset._sample_from_datasets)
     choose_from_datasets = staticmethod(_dataset._choose_from_datasets)
     CsvDataset = staticmethod(CsvDataset)
+    assert_cardinality = staticmethod(_dataset.assert_cardinality)
 
     @staticmethod
-    def cardinality(dataset: Dataset) -> int:
+    def cardinality(dataset: Dataset):
+        """``dataset.cardinality()``: a 0-d int64 tensor."""
         return dataset.cardinality()

@@ -86,7 +86,7 @@ def _number_lists_as_arrays(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(_number_lists_as_arrays(v) for v in value)
     if isinstance(value, list) and value:
-        arr = np.asarray(value) if all(
+        arr = _leaf_array(value) if all(
             isinstance(v, (int, float, bool, str, bytes, np.generic, list))
             or (isinstance(v, np.ndarray) and v.ndim == 0) for v in value) else None
         if arr is not None and arr.dtype != object:
@@ -95,8 +95,30 @@ def _number_lists_as_arrays(value: Any) -> Any:
     return value
 
 
+def _python_only(value: Any) -> bool:
+    """Whether ``value`` is a Python number or a (nested) list of them, with no NumPy value."""
+    if isinstance(value, list):
+        return all(_python_only(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _leaf_array(value: Any) -> np.ndarray:
+    """One component as an array. Python numbers (alone or in lists) take TensorFlow's dtypes:
+    float32 for floats and int32 for ints (int64 only when a value does not fit), where NumPy
+    would give float64 and int64; NumPy values and arrays keep theirs."""
+    arr = np.asarray(value)
+    if not _python_only(value):
+        return arr
+    if arr.dtype == np.float64:
+        return arr.astype(np.float32)
+    if arr.dtype == np.int64 and (arr.size == 0 or (
+            arr.min() >= np.iinfo(np.int32).min and arr.max() <= np.iinfo(np.int32).max)):
+        return arr.astype(np.int32)
+    return arr
+
+
 def _as_array(leaf: Any) -> np.ndarray:
-    arr = np.asarray(leaf)
+    arr = _leaf_array(leaf)
     if arr.dtype == object:
         raise TypeError(f"dataset components must be numeric arrays, got an object array "
                         f"from {type(leaf).__name__}")
@@ -145,6 +167,61 @@ class NumpyIterator:
         return self.__next__()
 
 
+class DatasetIterator:
+    """What ``iter(dataset)`` returns: the elements with `EagerTensor` leaves, one pass.
+
+    Besides ``next(it)`` it has TensorFlow's ``get_next()`` (which raises
+    ``tf.errors.OutOfRangeError`` at the end, where ``next`` raises `StopIteration`) and
+    ``get_next_as_optional()``, which programs use to step through a dataset by hand.
+    """
+
+    def __init__(self, dataset: Dataset):
+        self._dataset = dataset
+        self._elements = dataset._iter_plain()
+
+    def __iter__(self) -> DatasetIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return to_eager(next(self._elements))
+
+    def get_next(self) -> Any:
+        """The next element; ``tf.errors.OutOfRangeError`` after the last one."""
+        try:
+            return self.__next__()
+        except StopIteration:
+            from convnp.tensor.errors import OutOfRangeError
+
+            raise OutOfRangeError("End of sequence") from None
+
+    def get_next_as_optional(self) -> IteratorOptional:
+        """The next element wrapped in an optional that is empty after the last one."""
+        return IteratorOptional(next(self, _NOTHING))
+
+    @property
+    def element_spec(self) -> Any:
+        return self._dataset.element_spec
+
+
+class IteratorOptional:
+    """``tf.experimental.Optional`` as an iterator's ``get_next_as_optional()`` gives it:
+    ``has_value()`` (a bool tensor) and ``get_value()``."""
+
+    def __init__(self, value: Any):
+        self._value = value
+
+    def has_value(self) -> EagerTensor:
+        return np.asarray(self._value is not _NOTHING).view(EagerTensor)
+
+    def get_value(self) -> Any:
+        """The element; an `InvalidArgumentError` (a `ValueError`) when there is none."""
+        if self._value is _NOTHING:
+            from convnp.tensor.errors import InvalidArgumentError
+
+            raise InvalidArgumentError("The optional has no value (the iterator is at its end)")
+        return self._value
+
+
 class Dataset:
     """Base class; build datasets with `Dataset.from_tensor_slices` (or `range`)."""
 
@@ -180,24 +257,31 @@ class Dataset:
     @staticmethod
     def from_tensors(tensors: Any) -> Dataset:
         """A dataset of exactly one element: `tensors` itself."""
-        leaves, spec = _flatten(tensors)
+        leaves, spec = _flatten(_number_lists_as_arrays(tensors))
         arrays = [_as_array(leaf)[None] for leaf in leaves]
         return _TensorSlices(arrays, spec)
 
     @staticmethod
-    def range(*args: int) -> Dataset:
-        """Like Python's `range`, elements are int64 scalars."""
-        return _TensorSlices([np.arange(*args, dtype=np.int64)], None)
+    def range(*args: int, output_type: Any = np.int64, name: str | None = None) -> Dataset:
+        """Like Python's `range`; elements are scalars of ``output_type`` (int64 by default,
+        ``tf.int32`` or a float type as TensorFlow allows)."""
+        dtype = as_dtype(output_type).dtype
+        if dtype.kind not in "iuf":
+            raise TypeError(f"Dataset.range: output_type must be an integer or float dtype, "
+                            f"got {output_type!r}")
+        return _TensorSlices([np.arange(*args, dtype=np.int64).astype(dtype)], None)
 
     @staticmethod
-    def zip(*datasets: Any) -> Dataset:
-        """Elements are tuples of the elements of `datasets` (stops at the shortest)."""
-        if len(datasets) == 1 and isinstance(datasets[0], (tuple, list)):
-            datasets = tuple(datasets[0])
-        for d in datasets:
+    def zip(*datasets: Any, name: str | None = None) -> Dataset:
+        """Elements have the structure `datasets` are given in: ``zip(a, b)`` and
+        ``zip((a, b))`` give tuples, ``zip({"x": a, "y": b})`` dicts, nesting is kept, and
+        ``zip(a)`` gives ``a``'s elements (stops at the shortest)."""
+        members, spec = _flatten(datasets[0] if len(datasets) == 1 else datasets)
+        for d in members:
             if not isinstance(d, Dataset):
-                raise TypeError(f"Dataset.zip expects datasets, got {type(d).__name__}")
-        return _Zip(list(datasets))
+                raise TypeError(f"Dataset.zip expects datasets (in a tuple or dict), got "
+                                f"{type(d).__name__}")
+        return _Zip(members, spec)
 
     # -- to override ------------------------------------------------------------------------
     def _elements(self) -> Iterator[Any]:
@@ -208,15 +292,23 @@ class Dataset:
         """For index-planable pipelines: (source, indices for one pass; None = all in order)."""
         return None
 
-    def cardinality(self) -> int:
-        """Number of elements; `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2)."""
+    def _cardinality(self) -> int:
+        """Number of elements as a Python int; `INFINITE_CARDINALITY` (-1) or
+        `UNKNOWN_CARDINALITY` (-2). The stages override this one."""
         return UNKNOWN_CARDINALITY
 
+    def cardinality(self) -> EagerTensor:
+        """Number of elements; `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2).
+
+        A 0-d int64 tensor, as TensorFlow returns: programs call ``.numpy()`` on it, and
+        ``int()``, comparisons, ``%d`` and ``take(n // 5)`` work with it as with an int.
+        """
+        return np.asarray(self._cardinality(), dtype=np.int64).view(EagerTensor)
+
     # -- iteration --------------------------------------------------------------------------
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> DatasetIterator:
         """The elements, with `EagerTensor` leaves (``.numpy()``, ``.shape``, ``.dtype``)."""
-        for element in self._iter_plain():
-            yield to_eager(element)
+        return DatasetIterator(self)
 
     def _iter_plain(self) -> Iterator[Any]:
         """The elements with plain ndarray leaves (what pipelines pass between stages)."""
@@ -238,7 +330,7 @@ class Dataset:
         return NumpyIterator(self._iter_plain())
 
     def __len__(self) -> int:
-        n = self.cardinality()
+        n = self._cardinality()
         if n == INFINITE_CARDINALITY:
             raise TypeError("the dataset is infinite (use take(n) or cardinality())")
         if n < 0:
@@ -252,10 +344,10 @@ class Dataset:
     def batch(self, batch_size: int, drop_remainder: bool = False, **_: Any) -> Dataset:
         """Stack consecutive elements into batches of `batch_size` (last one smaller unless
         `drop_remainder`)."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or (
-                batch_size <= 0):
+        batch_size = _int_argument("batch_size", batch_size)
+        if batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        return _Batch(self, int(batch_size), bool(drop_remainder))
+        return _Batch(self, batch_size, bool(drop_remainder))
 
     def unbatch(self) -> Dataset:
         """Split every element along its first axis (inverse of `batch`)."""
@@ -265,22 +357,20 @@ class Dataset:
                 reshuffle_each_iteration: bool = True) -> Dataset:
         """Randomly reorder with tf.data's buffered shuffle (a full permutation when the
         buffer holds the whole dataset)."""
-        if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)) or (
-                buffer_size <= 0 and buffer_size != AUTOTUNE):
+        buffer_size = _int_argument("buffer_size", buffer_size)
+        if buffer_size <= 0 and buffer_size != AUTOTUNE:
             raise ValueError(f"buffer_size must be a positive int, got {buffer_size!r}")
-        return _Shuffle(self, int(buffer_size), seed, bool(reshuffle_each_iteration))
+        return _Shuffle(self, buffer_size, seed, bool(reshuffle_each_iteration))
 
     def map(self, map_func: Callable, num_parallel_calls: int | None = None,
             deterministic: bool | None = None, **_: Any) -> Dataset:
         """Apply `map_func` to every element (tuple elements are passed as separate args)."""
-        if not callable(map_func):
-            raise TypeError(f"map_func must be callable, got {type(map_func).__name__}")
+        _check_callable("map_func", map_func)
         return _Map(self, map_func)
 
     def filter(self, predicate: Callable) -> Dataset:
         """Keep elements for which `predicate(*element)` is true."""
-        if not callable(predicate):
-            raise TypeError(f"predicate must be callable, got {type(predicate).__name__}")
+        _check_callable("predicate", predicate)
         return _Filter(self, predicate)
 
     def take(self, count: int) -> Dataset:
@@ -380,15 +470,13 @@ class Dataset:
 
     def take_while(self, predicate: Callable, name: str | None = None) -> Dataset:
         """The elements up to the first for which `predicate(*element)` is false."""
-        if not callable(predicate):
-            raise TypeError(f"predicate must be callable, got {type(predicate).__name__}")
+        _check_callable("predicate", predicate)
         return _TakeWhile(self, predicate)
 
     def scan(self, initial_state: Any, scan_func: Callable, name: str | None = None) -> Dataset:
         """``scan_func(state, element)`` returns ``(new_state, output)``; the outputs are the
         elements, the state carries over (a running sum, a counter)."""
-        if not callable(scan_func):
-            raise TypeError(f"scan_func must be callable, got {type(scan_func).__name__}")
+        _check_callable("scan_func", scan_func)
         return _Scan(self, initial_state, scan_func)
 
     def unique(self, name: str | None = None) -> Dataset:
@@ -396,7 +484,7 @@ class Dataset:
         return _Unique(self)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__.lstrip('_')}Dataset cardinality={self.cardinality()}>"
+        return f"<{type(self).__name__.lstrip('_')}Dataset cardinality={self._cardinality()}>"
 
     # -- more of tf.data: generators, files, nesting, padding, reductions ------------------
     @staticmethod
@@ -447,8 +535,7 @@ class Dataset:
         """``map_func(element)`` gives a dataset per element; up to ``cycle_length`` of them
         are open at once and give ``block_length`` elements each in turn (tf.data's order).
         ``cycle_length`` defaults to the number of CPU cores, as in TensorFlow."""
-        if not callable(map_func):
-            raise TypeError(f"map_func must be callable, got {type(map_func).__name__}")
+        _check_callable("map_func", map_func)
         import os
 
         cycle = (os.cpu_count() or 1) if cycle_length in (None, AUTOTUNE) else cycle_length
@@ -460,8 +547,7 @@ class Dataset:
 
     def flat_map(self, map_func: Callable, name: str | None = None) -> Dataset:
         """``map_func(element)`` gives a dataset per element; their elements in order."""
-        if not callable(map_func):
-            raise TypeError(f"map_func must be callable, got {type(map_func).__name__}")
+        _check_callable("map_func", map_func)
         return _Interleave(self, map_func, 1, 1)
 
     def padded_batch(self, batch_size: int, padded_shapes: Any = None,
@@ -476,8 +562,7 @@ class Dataset:
 
     def reduce(self, initial_state: Any, reduce_func: Callable) -> Any:
         """``reduce_func(state, element)`` over all elements, from ``initial_state``."""
-        if not callable(reduce_func):
-            raise TypeError(f"reduce_func must be callable, got {type(reduce_func).__name__}")
+        _check_callable("reduce_func", reduce_func)
         state = initial_state
         for element in self:
             state = reduce_func(state, element)
@@ -542,10 +627,34 @@ class Dataset:
         return _IgnoreErrors(self, bool(log_warning))
 
 
+def _int_argument(what: str, value: Any) -> int:
+    """``value`` as a Python int: an int, a NumPy integer or a 0-d integer tensor (such as
+    ``ds.cardinality() // 5``), as tf.data takes them.
+
+    Raises:
+        ValueError: ``value`` is None or a bool (TensorFlow refuses None with a ValueError).
+        TypeError: any other non-integer, such as ``2.0`` (TensorFlow's error for it).
+    """
+    if value is None or isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{what} must be an int, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
+        return int(value)
+    raise TypeError(f"{what} must be an int (or a 0-d integer tensor), got "
+                    f"{type(value).__name__} {value!r}")
+
+
 def _check_count(what: str, count: Any) -> int:
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < -1:
-        raise ValueError(f"{what} count must be an int >= -1, got {count!r}")
-    return int(count)
+    """A take/skip/repeat count; every negative count means "all" (-1), as in tf.data."""
+    count = _int_argument(f"{what} count", count)
+    return -1 if count < 0 else count
+
+
+def _check_callable(what: str, fn: Any) -> None:
+    """TensorFlow refuses a non-callable function argument with a ValueError."""
+    if not callable(fn):
+        raise ValueError(f"{what} must be callable, got {type(fn).__name__}")  # noqa: TRY004
 
 
 # ----------------------------------------------------------------------------- sources
@@ -566,19 +675,21 @@ class _TensorSlices(Dataset):
     def _plan(self):
         return self, None
 
-    def cardinality(self) -> int:
+    def _cardinality(self) -> int:
         return self._n
 
 
 class _Zip(Dataset):
-    def __init__(self, datasets: list[Dataset]):
+    def __init__(self, datasets: list[Dataset], spec: Any = None):
         self._datasets = datasets
+        self._spec = ("tuple", [None] * len(datasets)) if spec is None else spec
 
     def _elements(self):
-        yield from zip(*(d._iter_plain() for d in self._datasets))
+        for members in zip(*(d._iter_plain() for d in self._datasets)):
+            yield _unflatten(self._spec, list(members))
 
-    def cardinality(self):
-        cards = [d.cardinality() for d in self._datasets]
+    def _cardinality(self):
+        cards = [d._cardinality() for d in self._datasets]
         finite = [c for c in cards if c >= 0]
         if finite:
             return min(finite)
@@ -627,8 +738,8 @@ class _Batch(Dataset):
         if buf and not self._drop:
             yield _stack(buf, spec)
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         if n < 0:
             return n
         return n // self._bs if self._drop else -(-n // self._bs)
@@ -651,8 +762,8 @@ class _Unbatch(Dataset):
             for i in range(n):
                 yield _unflatten(spec, [v[i] for v in leaves])
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         return n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY
 
 
@@ -705,8 +816,8 @@ class _Shuffle(Dataset):
             buf[j], buf[-1] = buf[-1], buf[j]
             yield buf.pop()
 
-    def cardinality(self):
-        return self._parent.cardinality()
+    def _cardinality(self):
+        return self._parent._cardinality()
 
 
 def _buffered_order(n: int, buffer_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -745,8 +856,8 @@ class _Map(Dataset):
             leaves, spec = _flatten(out)
             yield _unflatten(spec, [np.asarray(v) for v in leaves])
 
-    def cardinality(self):
-        return self._parent.cardinality()
+    def _cardinality(self):
+        return self._parent._cardinality()
 
 
 class _Filter(Dataset):
@@ -756,12 +867,22 @@ class _Filter(Dataset):
 
     def _elements(self):
         for element in self._parent._iter_plain():
-            if bool(np.asarray(_call_fn(self._predicate, element))):
+            if _verdict(_call_fn(self._predicate, element)):
                 yield element
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         return n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY
+
+
+def _verdict(result: Any) -> bool:
+    """A predicate's answer: TensorFlow takes only a boolean scalar (a Python bool or a 0-d
+    bool tensor); a number or a vector is a mistake it reports, not a truth value."""
+    arr = np.asarray(result)
+    if arr.dtype != np.bool_ or arr.ndim != 0:
+        raise ValueError(f"predicate must return a boolean scalar, got {arr.dtype} of shape "
+                         f"{list(arr.shape)}")
+    return bool(arr)
 
 
 class _Counted(Dataset):
@@ -796,8 +917,8 @@ class _Take(_Counted):
             if i + 1 >= self._count:
                 return
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         if self._count == -1:
             return n
         if n == INFINITE_CARDINALITY:
@@ -820,8 +941,8 @@ class _Skip(_Counted):
             if i >= self._count:
                 yield element
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         if self._count == -1:
             return 0
         if n < 0:
@@ -860,7 +981,7 @@ class _Repeat(Dataset):
         if self._count is not None:
             yield from super()._iter_plain()
             return
-        if self._parent.cardinality() == 0:
+        if self._parent._cardinality() == 0:
             return
         while True:
             empty = True
@@ -874,8 +995,8 @@ class _Repeat(Dataset):
         for _ in range(self._count or 0):
             yield from self._parent
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         if self._count is None:
             return 0 if n == 0 else INFINITE_CARDINALITY
         if n < 0:
@@ -892,8 +1013,8 @@ class _Concatenate(Dataset):
         yield from self._first
         yield from self._second
 
-    def cardinality(self):
-        a, b = self._first.cardinality(), self._second.cardinality()
+    def _cardinality(self):
+        a, b = self._first._cardinality(), self._second._cardinality()
         if INFINITE_CARDINALITY in (a, b):
             return INFINITE_CARDINALITY
         if a < 0 or b < 0:
@@ -1144,8 +1265,8 @@ class _Shard(Dataset):
             if k % self._num == self._index:
                 yield element
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         if n < 0:
             return n
         return max(0, -(-(n - self._index) // self._num))
@@ -1191,14 +1312,57 @@ class _Window(Dataset):
             if done and start >= first + len(buffer):
                 return
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         if n < 0:
             return n
         span = (self._size - 1) * self._stride + 1
         if self._drop:
             return 0 if n < span else (n - span) // self._shift + 1
         return -(-n // self._shift)
+
+
+class _AssertCardinality(Dataset):
+    """The parent's elements, declared to be ``count`` of them (so ``len`` and ``fit`` know
+    the length of a filtered or generated dataset); a pass that finds another number stops
+    with ``tf.errors.FailedPreconditionError``, as in TensorFlow."""
+
+    def __init__(self, parent: Dataset, count: int):
+        self._parent = parent
+        self._count = count
+
+    def _elements(self):
+        from convnp.tensor.errors import FailedPreconditionError
+
+        seen = 0
+        for element in self._parent._iter_plain():
+            seen += 1
+            if self._count >= 0 and seen > self._count:
+                raise FailedPreconditionError(f"assert_cardinality: the dataset was expected to "
+                                              f"have {self._count} elements, it has more")
+            yield element
+        if seen != self._count:
+            raise FailedPreconditionError(f"assert_cardinality: the dataset was expected to "
+                                          f"have {self._count} elements, it has {seen}")
+
+    def _cardinality(self):
+        return self._count
+
+
+def assert_cardinality(expected_cardinality: Any) -> Callable[[Dataset], Dataset]:
+    """``tf.data.experimental.assert_cardinality(n)``: a function for ``ds.apply`` that
+    declares ``ds`` to have ``n`` elements (-1: infinite) and checks it while iterating."""
+    count = _int_argument("expected_cardinality", expected_cardinality)
+    if count < INFINITE_CARDINALITY:
+        raise ValueError(f"assert_cardinality: expected_cardinality must be >= -1, got {count}")
+
+    def transformation(dataset: Dataset) -> Dataset:
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"assert_cardinality applies to a Dataset, got "
+                            f"{type(dataset).__name__}")
+        return _AssertCardinality(dataset, count)
+
+    return transformation
 
 
 class _Rebatch(Dataset):
@@ -1238,7 +1402,7 @@ class _IgnoreErrors(Dataset):
                 for stage in stages:
                     if isinstance(stage, _Map):
                         element = _mapped(stage._fn, element)
-                    elif not bool(np.asarray(_call_fn(stage._predicate, element))):
+                    elif not _verdict(_call_fn(stage._predicate, element)):
                         break
                 else:
                     yield element
@@ -1249,7 +1413,7 @@ class _IgnoreErrors(Dataset):
                     warnings.warn(f"ignore_errors: dropped an element: {exc!r}", RuntimeWarning,
                                   stacklevel=2)
 
-    def cardinality(self):
+    def _cardinality(self):
         return UNKNOWN_CARDINALITY
 
 
@@ -1276,7 +1440,7 @@ class _Counter(Dataset):
             yield np.asarray(value, dtype=self._dtype)
             value += self._step
 
-    def cardinality(self):
+    def _cardinality(self):
         return INFINITE_CARDINALITY
 
 
@@ -1295,7 +1459,7 @@ class _RandomIntegers(Dataset):
                                       endpoint=True):
                 yield np.asarray(value)
 
-    def cardinality(self):
+    def _cardinality(self):
         return INFINITE_CARDINALITY
 
 
@@ -1305,12 +1469,12 @@ class _TakeWhile(Dataset):
 
     def _elements(self):
         for element in self._parent._iter_plain():
-            if not bool(np.asarray(_call_fn(self._predicate, element))):
+            if not _verdict(_call_fn(self._predicate, element)):
                 return
             yield element
 
-    def cardinality(self):
-        return 0 if self._parent.cardinality() == 0 else UNKNOWN_CARDINALITY
+    def _cardinality(self):
+        return 0 if self._parent._cardinality() == 0 else UNKNOWN_CARDINALITY
 
 
 class _Scan(Dataset):
@@ -1329,8 +1493,8 @@ class _Scan(Dataset):
             state, output = _plain(result[0]), _plain(result[1])
             yield output
 
-    def cardinality(self):
-        return self._parent.cardinality()
+    def _cardinality(self):
+        return self._parent._cardinality()
 
 
 class _Unique(Dataset):
@@ -1351,8 +1515,8 @@ class _Unique(Dataset):
                 seen.add(key)
                 yield element
 
-    def cardinality(self):
-        n = self._parent.cardinality()
+    def _cardinality(self):
+        n = self._parent._cardinality()
         return n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY
 
 
@@ -1405,7 +1569,7 @@ class _ChooseFrom(Dataset):
                 continue
             yield element
 
-    def cardinality(self):
+    def _cardinality(self):
         return UNKNOWN_CARDINALITY
 
 

@@ -3,14 +3,28 @@
 This module imports nothing, so every tensor module (the tape's ufunc protocol included) can
 raise them."""
 
-__all__ = ["InvalidArgumentError"]
+__all__ = ["FailedPreconditionError", "InvalidArgumentError", "OutOfRangeError"]
 
 
-class InvalidArgumentError(ValueError):
-    """TensorFlow's error for a failed check on values (a `ValueError` too)."""
+class _TensorFlowError:
+    """TensorFlow's constructor, ``(node_def, op, message)``, and its ``message``."""
 
     def __init__(self, node_def=None, op=None, message=None, *args):
-        # TensorFlow's signature is (node_def, op, message); a lone argument is the message
+        # a lone argument is the message
         text = message if message is not None else node_def
         super().__init__(text)
         self.message = text
+
+
+class InvalidArgumentError(_TensorFlowError, ValueError):
+    """TensorFlow's error for a failed check on values (a `ValueError` too)."""
+
+
+class OutOfRangeError(_TensorFlowError, Exception):
+    """TensorFlow's error for reading past the end: a dataset iterator's ``get_next()`` after
+    the last element (``next(iterator)`` raises `StopIteration` instead, as in TensorFlow)."""
+
+
+class FailedPreconditionError(_TensorFlowError, Exception):
+    """TensorFlow's error for a state that does not allow the operation: a dataset under
+    ``tf.data.experimental.assert_cardinality(n)`` that turns out to have another length."""

@@ -1,0 +1,165 @@
+"""tf.data programs as a Keras user writes them, with TensorFlow 2.21's answers written in.
+
+Each expected value, dtype, structure or exception type below is what TensorFlow 2.21 gave
+for the same program (run side by side with convnp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+Dataset = tf.data.Dataset
+
+
+# ----------------------------------------------------------------------------- cardinality
+
+
+def test_cardinality_is_an_int64_tensor_programs_compute_with():
+    ds = Dataset.range(10).batch(2)
+    card = ds.cardinality()
+    # TF 2.21: a 0-d int64 tensor; the tutorials call .numpy() on it and take a fifth of it
+    assert card.numpy() == 5 and card.dtype == tf.int64 and card.shape == ()
+    val_batches = tf.data.experimental.cardinality(ds)
+    assert val_batches.numpy() == 5
+    assert "n %d" % val_batches == "n 5"  # noqa: UP031 (the tutorials' own spelling)
+    assert int(ds.take(val_batches // 5).cardinality()) == 1
+    assert next(ds.skip(val_batches // 5).as_numpy_iterator()).tolist() == [2, 3]
+    assert bool(ds.repeat().cardinality() == tf.data.INFINITE_CARDINALITY)
+    assert len(ds) == 5
+
+
+def test_counts_and_sizes_take_integer_tensors():
+    r = Dataset.range(5)
+    # TF 2.21: tensors are counts as good as ints
+    assert list(r.take(tf.constant(2, tf.int64)).as_numpy_iterator()) == [0, 1]
+    assert [b.tolist() for b in r.batch(r.cardinality() // 2).as_numpy_iterator()] == [
+        [0, 1], [2, 3], [4]]
+    assert len(list(r.shuffle(r.cardinality()))) == 5
+
+
+def test_negative_counts_mean_all_as_in_tensorflow():
+    r = Dataset.range(5)
+    # TF 2.21: any negative count is -1 ("all"): take everything, skip everything, repeat forever
+    assert list(r.take(-5).as_numpy_iterator()) == [0, 1, 2, 3, 4]
+    assert list(r.skip(-5).as_numpy_iterator()) == []
+    assert int(r.repeat(-5).cardinality()) == tf.data.INFINITE_CARDINALITY
+
+
+@pytest.mark.parametrize("call", [
+    lambda r: r.take(2.0), lambda r: r.skip(2.5), lambda r: r.repeat(2.0),
+    lambda r: r.shuffle(2.0), lambda r: r.batch(2.0), lambda r: r.take("a")])
+def test_non_integer_counts_are_type_errors(call):
+    # TF 2.21: TypeError (it cannot convert 2.0 to an int64 tensor)
+    with pytest.raises(TypeError):
+        call(Dataset.range(5))
+
+
+@pytest.mark.parametrize("call", [
+    lambda r: r.map(3), lambda r: r.filter(3), lambda r: r.reduce(0, 3),
+    lambda r: r.flat_map(3), lambda r: r.batch(None)])
+def test_a_non_function_is_a_value_error(call):
+    # TF 2.21: "Argument `func` must be a callable" is a ValueError; so is batch(None)
+    with pytest.raises(ValueError):
+        call(Dataset.range(5))
+
+
+def test_assert_cardinality_declares_and_checks_the_length():
+    ds = Dataset.range(10).filter(lambda v: v % 2 == 0)
+    assert int(ds.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    known = ds.apply(tf.data.experimental.assert_cardinality(5))
+    # TF 2.21: the declared length, the same elements
+    assert int(known.cardinality()) == 5 and len(known) == 5
+    assert list(known.as_numpy_iterator()) == [0, 2, 4, 6, 8]
+    wrong = ds.apply(tf.data.experimental.assert_cardinality(3))
+    with pytest.raises(tf.errors.FailedPreconditionError):
+        list(wrong)
+
+
+# ----------------------------------------------------------------------------- predicates
+
+
+def test_filter_wants_a_boolean_scalar():
+    r = Dataset.range(4)
+    # TF 2.21: Python True is fine, an int or float or a vector is a ValueError
+    assert list(r.filter(lambda v: True).as_numpy_iterator()) == [0, 1, 2, 3]
+    for bad in (lambda v: v, lambda v: tf.cast(v, tf.float32),
+                lambda v: tf.stack([v > 1, v > 2])):
+        with pytest.raises(ValueError, match="boolean scalar"):
+            list(r.filter(bad))
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def test_python_lists_take_tensorflows_dtypes():
+    # TF 2.21: Python ints are int32 and floats float32 (NumPy arrays keep int64/float64)
+    ints = Dataset.from_tensor_slices([1, 2, 3])
+    assert ints.element_spec.dtype == tf.int32
+    assert [type(v) for v in ints.as_numpy_iterator()] == [np.int32] * 3
+    assert Dataset.from_tensor_slices([1., 2.]).element_spec.dtype == tf.float32
+    pair = Dataset.from_tensor_slices(([1, 2], [3., 4.])).element_spec
+    assert (pair[0].dtype, pair[1].dtype) == (tf.int32, tf.float32)
+    assert Dataset.from_tensor_slices(np.arange(3)).element_spec.dtype == tf.int64
+    assert Dataset.from_tensor_slices(np.ones(3)).element_spec.dtype == tf.float64
+    assert Dataset.from_tensor_slices([True, False]).element_spec.dtype == tf.bool
+    assert next(Dataset.from_tensor_slices([1, 1, 2]).unique().as_numpy_iterator()).dtype \
+        == np.int32
+
+
+def test_from_tensors_of_a_list_is_one_tensor():
+    spec = Dataset.from_tensors([1, 2]).element_spec
+    # TF 2.21: TensorSpec(shape=(2,), dtype=tf.int32), not a tuple of two scalars
+    assert tuple(spec.shape) == (2,) and spec.dtype == tf.int32
+
+
+def test_range_output_type():
+    ds = Dataset.range(3, output_type=tf.int32)
+    # TF 2.21: TensorSpec(shape=(), dtype=tf.int32); a float type counts in floats
+    assert ds.element_spec.dtype == tf.int32
+    assert [type(v) for v in ds.as_numpy_iterator()] == [np.int32] * 3
+    assert list(Dataset.range(1, 6, 2, output_type=tf.float32).as_numpy_iterator()) == [
+        1.0, 3.0, 5.0]
+    assert Dataset.range(3).element_spec.dtype == tf.int64
+
+
+# ----------------------------------------------------------------------------- zip
+
+
+def test_zip_keeps_dict_and_nested_structures():
+    x = np.arange(4, dtype=np.float32).reshape(2, 2)
+    a = Dataset.from_tensor_slices((x, np.arange(2)))
+    b = Dataset.from_tensor_slices({"a": x, "b": np.arange(2)})
+    first = next(Dataset.zip({"p": a, "q": b}).as_numpy_iterator())
+    # TF 2.21: {'p': (array([0., 1.]), 0), 'q': {'a': array([0., 1.]), 'b': 0}}
+    assert set(first) == {"p", "q"} and isinstance(first["p"], tuple)
+    assert first["p"][0].tolist() == [0.0, 1.0] and first["q"]["b"] == 0
+    nested = next(Dataset.zip((a, (b, a))).as_numpy_iterator())
+    assert isinstance(nested[1], tuple) and isinstance(nested[1][0], dict)
+    two = list(Dataset.zip(Dataset.range(2), Dataset.range(2)).as_numpy_iterator())
+    assert two == [(0, 0), (1, 1)]
+    with pytest.raises(TypeError):
+        Dataset.zip((Dataset.range(3), 3))
+
+
+# ----------------------------------------------------------------------------- iterators
+
+
+def test_iterator_get_next_and_optional():
+    it = iter(Dataset.range(2))
+    # TF 2.21: get_next() gives the next tensor, then OutOfRangeError at the end
+    assert it.get_next().numpy() == 0
+    opt = it.get_next_as_optional()
+    assert bool(opt.has_value()) and opt.get_value().numpy() == 1
+    empty = it.get_next_as_optional()
+    assert not bool(empty.has_value())
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        empty.get_value()
+    with pytest.raises(tf.errors.OutOfRangeError):
+        it.get_next()
+    with pytest.raises(StopIteration):
+        next(it)
+    x, y = next(iter(Dataset.from_tensor_slices((np.ones((2, 3)), np.arange(2)))))
+    assert x.shape == (3,) and y.numpy() == 0
