@@ -27,6 +27,7 @@ The whole subset is decoded into memory when the function is called.
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from collections.abc import Sequence
@@ -211,6 +212,9 @@ def load_img(path, color_mode: str = "rgb", target_size=None, interpolation: str
     if not isinstance(path, (str, os.PathLike)) and not hasattr(path, "read"):
         raise TypeError(f"load_img: path must be a file path or a binary file object, got "
                         f"{type(path).__name__}")
+    if isinstance(path, (str, os.PathLike)) and not os.path.exists(path):
+        # Keras opens the file itself: a missing one is Python's FileNotFoundError
+        raise FileNotFoundError(errno.ENOENT, "load_img: no such file", os.fspath(path))
     # the folder loader's reader: undecodable, truncated and oversized (decompression bomb)
     # files come back as a ValueError naming the file, 16-bit greyscale is scaled to 8 bits
     pixels = read_image(path, color_mode)
@@ -242,25 +246,34 @@ def _target_size(target_size) -> tuple[int, int]:
     return height, width
 
 
+def _data_format(data_format) -> str:
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{data_format!r}")
+    return data_format or "channels_last"
+
+
 def img_to_array(img, data_format=None, dtype="float32") -> np.ndarray:
-    """A Pillow image as an array ``(height, width, channels)`` (Keras' ``img_to_array``)."""
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+    """A Pillow image as an array ``(height, width, channels)`` (Keras' ``img_to_array``), or
+    ``(channels, height, width)`` with ``data_format="channels_first"``."""
+    data_format = _data_format(data_format)
     x = np.asarray(img, dtype=dtype or "float32")
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3:
         raise ValueError(f"img_to_array expects an image of rank 2 or 3, got shape {x.shape}")
-    return x
+    return x.transpose(2, 0, 1) if data_format == "channels_first" else x
 
 
 def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
-    """An array ``(height, width, 1|3|4)`` as a Pillow image (Keras' ``array_to_img``);
-    ``scale`` maps the array's range onto 0-255."""
+    """An array ``(height, width, 1|3|4)`` as a Pillow image (Keras' ``array_to_img``), or
+    ``(1|3|4, height, width)`` with ``data_format="channels_first"``; ``scale`` maps the
+    array's range onto 0-255."""
     Image = require_pillow("array_to_img")
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+    data_format = _data_format(data_format)
     x = np.asarray(x, dtype=np.float64)
+    if data_format == "channels_first" and x.ndim == 3:
+        x = x.transpose(1, 2, 0)
     if x.ndim != 3 or x.shape[2] not in (1, 3, 4):
         raise ValueError(f"array_to_img expects (height, width, 1, 3 or 4 channels), "
                          f"got shape {x.shape}")

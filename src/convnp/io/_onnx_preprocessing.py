@@ -85,6 +85,11 @@ def resizing(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 
     x = inputs[0]
     base = layer.name
+    if layer.interpolation not in ("bilinear", "nearest") or layer.antialias:
+        # ONNX's Resize has no kernel that gives TensorFlow's numbers for the others
+        raise refuse(layer, f"exports interpolation 'bilinear' or 'nearest' without "
+                            f"antialias only, got {layer.interpolation!r}"
+                            f"{' with antialias' if layer.antialias else ''}")
     src = b.get(x, NCHW)
     if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio:
         n_H, n_W = _known_size(layer, x)

@@ -204,12 +204,12 @@ class Rescaling(_ImageLayer):
 
 def _resize_to(x: np.ndarray, height: int, width: int, interpolation: str,
                crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool = False,
-               fill_value: float = 0.0):
+               fill_value: float = 0.0, antialias: bool = False):
     """Resize (after Keras' aspect-ratio crop or pad if asked); returns ``(y, backward)``."""
     _, n_H, n_W, _ = x.shape
     if pad_to_aspect_ratio:
         padded, pad_top, pad_left = image_ops.aspect_pad(x, height, width, fill_value)
-        y, matrices = image_ops.resize(padded, (height, width), interpolation)
+        y, matrices = image_ops.resize(padded, (height, width), interpolation, antialias)
 
         def unpad(dy):
             grad = image_ops.resize_backward(dy, matrices)
@@ -219,7 +219,7 @@ def _resize_to(x: np.ndarray, height: int, width: int, interpolation: str,
     top, left, crop_h, crop_w = (image_ops.aspect_crop_box(n_H, n_W, height, width)
                                  if crop_to_aspect_ratio else (0, 0, n_H, n_W))
     window = x[:, top:top + crop_h, left:left + crop_w]
-    y, matrices = image_ops.resize(window, (height, width), interpolation)
+    y, matrices = image_ops.resize(window, (height, width), interpolation, antialias)
 
     def backward(dy):
         dx = np.zeros(x.shape, dtype=dy.dtype)
@@ -237,15 +237,20 @@ def _hw_output_shape(input_shape, height: int, width: int):
 class Resizing(_ImageLayer):
     """Resize images to ``(height, width)``, as ``tf.image.resize`` (half-pixel centers).
 
+    Integer images come out in their own dtype, rounded (half to even) and clipped to its
+    range, as Keras 3 gives them (``uint8`` in, ``uint8`` out); floats come out float32.
+
     Args:
         height, width: output size.
-        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        interpolation: ``"bilinear"`` (default), ``"nearest"``, ``"bicubic"``, ``"area"``,
+            ``"lanczos3"`` or ``"lanczos5"`` (Keras 3's list).
         crop_to_aspect_ratio: first crop the largest centered window with the output's
             aspect ratio (no distortion).
         pad_to_aspect_ratio: instead, first pad the image evenly on both sides with
             ``fill_value`` to about the output's aspect ratio (Keras' rule, `aspect_pad`).
         fill_mode: ``"constant"`` only (as Keras).
-        antialias: accepted at Keras' default (``False``) only.
+        antialias: widen the kernel when shrinking, as ``tf.image.resize(antialias=True)``
+            ("nearest" and "area" ignore it, as TensorFlow does).
     """
 
     def __init__(self, height: int, width: int, interpolation: str = "bilinear",
@@ -255,11 +260,11 @@ class Resizing(_ImageLayer):
         super().__init__(data_format=data_format, **kwargs)
         cls = type(self).__name__
         self.height, self.width = _size(height, "height", cls), _size(width, "width", cls)
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS, "interpolation",
-                                     cls)
+        self.interpolation = _choice(interpolation, image_ops.RESIZE_INTERPOLATIONS,
+                                     "interpolation", cls)
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
-        _utils.not_supported(cls, antialias=antialias)
+        self.antialias = bool(antialias)
         if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
             raise ValueError(f"{cls}: only one of pad_to_aspect_ratio and crop_to_aspect_ratio "
                              "can be True")
@@ -272,9 +277,19 @@ class Resizing(_ImageLayer):
     def compute_output_shape(self, input_shape):
         return _hw_output_shape(input_shape, self.height, self.width)
 
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        y = super().call(inputs, training)
+        kind = np.dtype(getattr(inputs, "dtype", np.float32))
+        if kind.kind in "iu":
+            # Keras 3 casts a resized integer image back to its dtype: rounded, clipped
+            info = np.iinfo(kind)
+            y = np.clip(np.round(y), info.min, info.max).astype(kind)
+        return y
+
     def _transform(self, x, training):
         return _resize_to(x, self.height, self.width, self.interpolation,
-                          self.crop_to_aspect_ratio, self.pad_to_aspect_ratio, self.fill_value)
+                          self.crop_to_aspect_ratio, self.pad_to_aspect_ratio, self.fill_value,
+                          self.antialias)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -283,7 +298,7 @@ class Resizing(_ImageLayer):
                        "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                        "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
                        "fill_mode": self.fill_mode, "fill_value": self.fill_value,
-                       "antialias": False})
+                       "antialias": self.antialias})
         return config
 
 

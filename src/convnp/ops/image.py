@@ -27,12 +27,21 @@ from dataclasses import dataclass
 import numpy as np
 
 INTERPOLATIONS = ("bilinear", "nearest")
+#: what Keras 3's ``Resizing`` layer takes: the sampling ones and the separable methods of
+#: ``tf.image.resize`` that its backend passes on (`image_resize.resize_weights` builds those)
+RESIZE_INTERPOLATIONS = INTERPOLATIONS + ("bicubic", "area", "lanczos3", "lanczos5")
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 
 
-def resize_matrix(n_in: int, n_out: int, interpolation: str = "bilinear") -> np.ndarray:
+def resize_matrix(n_in: int, n_out: int, interpolation: str = "bilinear",
+                  antialias: bool = False) -> np.ndarray:
     """The ``(n_out, n_in)`` matrix of a 1-D resize with half-pixel centers (TensorFlow 2's
-    ``tf.image.resize`` without antialiasing). Each row sums to 1."""
+    ``tf.image.resize``). Each row sums to 1. ``antialias`` widens the kernel of a downscale
+    as TensorFlow does; "nearest" and "area" ignore it, as there."""
+    if interpolation not in INTERPOLATIONS or (antialias and interpolation == "bilinear"):
+        from convnp.ops.image_resize import resize_weights
+
+        return resize_weights(n_in, n_out, interpolation, antialias)
     scale = n_in / n_out
     out = np.arange(n_out, dtype=np.float64)
     matrix = np.zeros((n_out, n_in), dtype=np.float64)
@@ -50,12 +59,13 @@ def resize_matrix(n_in: int, n_out: int, interpolation: str = "bilinear") -> np.
     return matrix
 
 
-def resize(images: np.ndarray, size: tuple[int, int], interpolation: str = "bilinear"):
+def resize(images: np.ndarray, size: tuple[int, int], interpolation: str = "bilinear",
+           antialias: bool = False):
     """Resize a batch ``(m, n_H, n_W, n_C)`` to ``(m, *size, n_C)``; returns the images and
     the two matrices (for `resize_backward`)."""
     _, n_H, n_W, _ = images.shape
-    r_h = resize_matrix(n_H, size[0], interpolation).astype(images.dtype)
-    r_w = resize_matrix(n_W, size[1], interpolation).astype(images.dtype)
+    r_h = resize_matrix(n_H, size[0], interpolation, antialias).astype(images.dtype)
+    r_w = resize_matrix(n_W, size[1], interpolation, antialias).astype(images.dtype)
     rows = np.einsum("oh,mhwc->mowc", r_h, images, optimize=True)
     return np.einsum("pw,mowc->mopc", r_w, rows, optimize=True), (r_h, r_w)
 

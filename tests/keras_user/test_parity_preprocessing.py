@@ -1,0 +1,111 @@
+"""Preprocessing layers and image helpers as Keras users call them, with TensorFlow 2.21's
+answers written in (each value, dtype and exception type below is what TF 2.21 gave for the
+same call)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+L = tf.keras.layers
+
+# a 3 x 4 one-channel image whose resized values fall on halves (rounding shows)
+_U8 = (np.arange(12) * 21 % 256).astype(np.uint8).reshape(1, 3, 4, 1)
+
+
+def test_resizing_keeps_an_integer_dtype_rounding_half_to_even():
+    out = L.Resizing(2, 3)(_U8)
+    # TF 2.21: float32 values 24.5 52.5 80.5 / 150.5 178.5 206.5, given back as uint8
+    assert np.asarray(out).dtype == np.uint8
+    assert np.asarray(out)[0, :, :, 0].tolist() == [[24, 52, 80], [150, 178, 206]]
+    floats = L.Resizing(2, 3)(_U8.astype(np.float32))
+    assert np.asarray(floats).dtype == np.float32
+    assert np.asarray(floats)[0, 0, :, 0].tolist() == [24.5, 52.5, 80.5]
+    assert np.asarray(L.Resizing(2, 3)(_U8.astype(np.int32))).dtype == np.int32
+    assert np.asarray(L.Resizing(2, 3)(_U8.astype(np.float64))).dtype == np.float32
+
+
+def test_resizing_bicubic_clips_into_the_integer_range():
+    # TF 2.21: the bicubic overshoot -8.01 becomes 0 in uint8
+    out = np.asarray(L.Resizing(5, 7, interpolation="bicubic")(_U8))
+    assert out.dtype == np.uint8
+    assert out[0, 0, :, 0].tolist() == [0, 0, 13, 25, 37, 51, 58]
+    assert out[0, 4, :, 0].tolist() == [173, 180, 194, 206, 218, 232, 239]
+
+
+_X = (np.arange(48) * 21 % 256).astype(np.float32).reshape(1, 6, 8, 1)
+
+# TF 2.21: Resizing(3, 5, interpolation=..., antialias=...)(_X), the first row
+_FIRST_ROWS = {
+    ("bicubic", False): [88.66, 124.14, 166.21, 50.33, 91.28],
+    ("bicubic", True): [86.97, 125.96, 160.64, 94.19, 107.92],
+    ("area", False): [91.88, 123.38, 157.5, 79.62, 95.12],
+    ("area", True): [91.88, 123.38, 157.5, 79.62, 95.12],
+    ("lanczos3", False): [90.56, 122.59, 171.66, 40.8, 86.15],
+    ("lanczos5", True): [80.09, 126.76, 162.68, 101.01, 115.41],
+    ("bilinear", True): [92.02, 123.87, 152.36, 100.59, 112.12],
+    ("nearest", True): [168.0, 210.0, 252.0, 17.0, 59.0],
+}
+
+
+@pytest.mark.parametrize("interpolation,antialias", sorted(_FIRST_ROWS))
+def test_resizing_takes_keras_3s_interpolations_and_antialias(interpolation, antialias):
+    layer = L.Resizing(3, 5, interpolation=interpolation, antialias=antialias)
+    out = np.asarray(layer(_X))
+    assert out.shape == (1, 3, 5, 1) and out.dtype == np.float32
+    np.testing.assert_allclose(out[0, 0, :, 0], _FIRST_ROWS[interpolation, antialias],
+                               atol=0.02)
+    config = layer.get_config()
+    assert (config["interpolation"], config["antialias"]) == (interpolation, antialias)
+    assert L.Resizing.from_config(config).antialias == antialias
+
+
+def test_resizing_refuses_what_keras_3_refuses():
+    # TF 2.21: 'gaussian' and 'mitchellcubic' are ValueErrors in Resizing (tf.image.resize
+    # has them, the layer does not)
+    for name in ("gaussian", "mitchellcubic", "foo"):
+        with pytest.raises(ValueError, match="interpolation"):
+            L.Resizing(3, 5, interpolation=name)
+
+
+def test_resizing_bicubic_after_the_aspect_crop():
+    out = np.asarray(L.Resizing(3, 5, interpolation="bicubic", crop_to_aspect_ratio=True)(_X))
+    # TF 2.21's first row
+    np.testing.assert_allclose(out[0, 0, :, 0], [161.22, 198.85, 246.6, 30.06, 74.7],
+                               atol=0.02)
+
+
+def test_resizing_bicubic_trains_in_a_model():
+    model = tf.keras.Sequential([tf.keras.Input((6, 8, 1)),
+                                 L.Resizing(3, 4, interpolation="bicubic", antialias=True),
+                                 L.Flatten(), L.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(_X / 255, np.ones(1), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+# ----------------------------------------------------------------------------- image helpers
+
+
+def test_img_to_array_and_array_to_img_channels_first():
+    pytest.importorskip("PIL")
+    a = np.arange(24, dtype=np.float32).reshape(3, 2, 4)
+    img = tf.keras.utils.array_to_img(a, data_format="channels_first")
+    # TF 2.21: a 4 x 2 RGB image, channels read from the first axis
+    assert (img.size, img.mode) == ((4, 2), "RGB")
+    assert np.asarray(img)[0].tolist() == [[0, 88, 177], [11, 99, 188], [22, 110, 199],
+                                           [33, 121, 210]]
+    back = tf.keras.utils.img_to_array(img, data_format="channels_first")
+    assert back.shape == (3, 2, 4)
+    assert back[:, 0].tolist() == [[0, 11, 22, 33], [88, 99, 110, 121], [177, 188, 199, 210]]
+    with pytest.raises(ValueError):
+        tf.keras.utils.img_to_array(img, data_format="nchw")
+
+
+def test_load_img_of_a_missing_file_is_file_not_found(tmp_path):
+    pytest.importorskip("PIL")
+    # TF 2.21: FileNotFoundError (Keras opens the file with Python's open)
+    with pytest.raises(FileNotFoundError):
+        tf.keras.utils.load_img(tmp_path / "missing.png")
