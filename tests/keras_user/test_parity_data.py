@@ -163,3 +163,53 @@ def test_iterator_get_next_and_optional():
         next(it)
     x, y = next(iter(Dataset.from_tensor_slices((np.ones((2, 3)), np.arange(2)))))
     assert x.shape == (3,) and y.numpy() == 0
+
+
+# ----------------------------------------------------------------------------- element_spec
+
+
+def _shape(spec):
+    return tuple(spec.shape)
+
+
+def test_element_spec_of_a_generator_is_its_signature():
+    def gen():
+        for i in range(3):
+            yield np.ones(i + 1, "float32"), i
+
+    g = Dataset.from_generator(gen, output_signature=(
+        tf.TensorSpec(shape=(None,), dtype=tf.float32), tf.TensorSpec(shape=(), dtype=tf.int32)))
+    # TF 2.21: the signature as given (None stays None), not the first element's (1,)
+    assert [_shape(s) for s in g.element_spec] == [(None,), ()]
+    # padded_batch: TensorSpec(shape=(None, None)) and (None,)
+    assert [_shape(s) for s in g.padded_batch(2).element_spec] == [(None, None), (None,)]
+    fixed = g.padded_batch(2, padded_shapes=([4], []), drop_remainder=True).element_spec
+    assert [_shape(s) for s in fixed] == [(2, 4), (2,)]
+
+
+def test_element_spec_without_running_the_pipeline():
+    # TF 2.21's specs: an empty dataset still has one, batches of batches keep inner sizes
+    assert Dataset.range(3).filter(lambda v: v > 10).element_spec == tf.TensorSpec((), tf.int64)
+    assert _shape(Dataset.range(0).batch(2).element_spec) == (None,)
+    assert _shape(Dataset.range(4).batch(2).batch(2).element_spec) == (None, None)
+    assert _shape(Dataset.range(4).batch(2, drop_remainder=True).batch(2).element_spec) == (
+        None, 2)
+    rows = Dataset.from_tensor_slices(np.ones((4, 3, 2)))
+    assert _shape(rows.unbatch().element_spec) == (2,)
+    assert _shape(rows.padded_batch(2, padded_shapes=[None, 5]).element_spec) == (None, None, 5)
+    assert [_shape(s) for s in Dataset.range(5).enumerate().element_spec] == [(), ()]
+    assert Dataset.random(seed=1).element_spec.dtype == tf.int64
+    spec = Dataset.zip({"a": rows, "n": Dataset.range(4)}).shuffle(4).take(2).element_spec
+    assert set(spec) == {"a", "n"} and _shape(spec["a"]) == (3, 2)
+
+
+def test_concatenate_joins_specs_and_refuses_a_mismatch():
+    three = Dataset.from_tensor_slices(np.ones((4, 3)))
+    two = Dataset.from_tensor_slices(np.ones((4, 2)))
+    # TF 2.21: TensorSpec(shape=(None,), dtype=tf.float64)
+    assert _shape(three.concatenate(two).element_spec) == (None,)
+    # TF 2.21: TypeError "Incompatible dataset elements" (dtype or structure)
+    with pytest.raises(TypeError):
+        Dataset.range(3).concatenate(three)
+    with pytest.raises(TypeError):
+        Dataset.range(3).concatenate(Dataset.zip((Dataset.range(3), Dataset.range(3))))

@@ -393,6 +393,7 @@ class Dataset:
         """This dataset's elements followed by `dataset`'s."""
         if not isinstance(dataset, Dataset):
             raise TypeError(f"concatenate expects a Dataset, got {type(dataset).__name__}")
+        _joined_spec(self._static_spec(), dataset._static_spec())  # TypeError on a mismatch
         return _Concatenate(self, dataset)
 
     def prefetch(self, buffer_size: int = AUTOTUNE) -> Dataset:
@@ -413,9 +414,17 @@ class Dataset:
 
     @property
     def element_spec(self) -> Any:
-        """The structure of one element with `tf.TensorSpec` leaves, read from the first
-        element. Below a `batch` that keeps its last, smaller batch, the leading size is
-        ``None``, as in TensorFlow."""
+        """The structure of one element with `tf.TensorSpec` leaves.
+
+        Where the stages know it without running (arrays, `range`, a generator's signature,
+        and the batching, slicing and reordering stages above them) it is TensorFlow's: an
+        empty dataset has one, a batch of batches is ``(None, 2)``, a generator's ``None``
+        sizes stay ``None``. After a `map` it is read from the first element; below a `batch`
+        that keeps its last, smaller batch, the leading size is then ``None``, as in
+        TensorFlow."""
+        static = self._static_spec()
+        if static is not None:
+            return static
         from convnp.tensor.spec import TensorSpec
 
         first = next(self.take(1)._iter_plain(), None)
@@ -429,6 +438,15 @@ class Dataset:
             shape = (None,) + arr.shape[1:] if ragged and arr.ndim else arr.shape
             specs.append(TensorSpec(shape, arr.dtype))
         return _unflatten(spec, specs)
+
+    #: whether the elements have the parent's structure, shapes and dtypes (take, shuffle, ...)
+    _spec_passes_through = False
+
+    def _static_spec(self) -> Any:
+        """The element spec known without running the pipeline, or None when it is not."""
+        if self._spec_passes_through:
+            return self._parent._static_spec()
+        return None
 
     def _batched_upstream(self) -> bool:
         """Whether a `batch` without ``drop_remainder`` made these elements' first axis."""
@@ -678,6 +696,11 @@ class _TensorSlices(Dataset):
     def _cardinality(self) -> int:
         return self._n
 
+    def _static_spec(self):
+        from convnp.tensor.spec import TensorSpec
+
+        return _unflatten(self._spec, [TensorSpec(a.shape[1:], a.dtype) for a in self._arrays])
+
 
 class _Zip(Dataset):
     def __init__(self, datasets: list[Dataset], spec: Any = None):
@@ -687,6 +710,10 @@ class _Zip(Dataset):
     def _elements(self):
         for members in zip(*(d._iter_plain() for d in self._datasets)):
             yield _unflatten(self._spec, list(members))
+
+    def _static_spec(self):
+        specs = [d._static_spec() for d in self._datasets]
+        return None if any(s is None for s in specs) else _unflatten(self._spec, specs)
 
     def _cardinality(self):
         cards = [d._cardinality() for d in self._datasets]
@@ -744,6 +771,21 @@ class _Batch(Dataset):
             return n
         return n // self._bs if self._drop else -(-n // self._bs)
 
+    def _static_spec(self):
+        from convnp.tensor.spec import TensorSpec
+
+        parent = self._parent._static_spec()
+        if parent is None:
+            return None
+        leaves, spec = _flatten(parent)
+        size = self._bs if self._drop else None
+        return _unflatten(spec, [TensorSpec((size, *self._component_shape(i, leaf)), leaf.dtype)
+                                 for i, leaf in enumerate(leaves)])
+
+    def _component_shape(self, i: int, leaf: Any) -> tuple:
+        """The shape of component ``i`` in a batch (padded_batch may fix sizes)."""
+        return tuple(leaf.shape)
+
 
 class _Unbatch(Dataset):
     def __init__(self, parent: Dataset):
@@ -762,12 +804,26 @@ class _Unbatch(Dataset):
             for i in range(n):
                 yield _unflatten(spec, [v[i] for v in leaves])
 
+    def _static_spec(self):
+        from convnp.tensor.spec import TensorSpec
+
+        parent = self._parent._static_spec()
+        if parent is None:
+            return None
+        leaves, spec = _flatten(parent)
+        if any(len(leaf.shape) == 0 for leaf in leaves):
+            return None
+        return _unflatten(spec, [TensorSpec(tuple(leaf.shape)[1:], leaf.dtype)
+                                 for leaf in leaves])
+
     def _cardinality(self):
         n = self._parent._cardinality()
         return n if n in (0, INFINITE_CARDINALITY) else UNKNOWN_CARDINALITY
 
 
 class _Shuffle(Dataset):
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, buffer_size: int, seed: int | None, reshuffle: bool):
         self._parent = parent
         self._buffer = buffer_size
@@ -861,6 +917,8 @@ class _Map(Dataset):
 
 
 class _Filter(Dataset):
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, predicate: Callable):
         self._parent = parent
         self._predicate = predicate
@@ -888,6 +946,8 @@ def _verdict(result: Any) -> bool:
 class _Counted(Dataset):
     """`take`/`skip`: the parent and a count of elements (-1: all of them). On in-memory
     data the stage is a cut of the parent's index plan (`_cut`), so no element is built."""
+
+    _spec_passes_through = True
 
     def __init__(self, parent: Dataset, count: int):
         self._parent = parent
@@ -951,6 +1011,8 @@ class _Skip(_Counted):
 
 
 class _Repeat(Dataset):
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, count: int | None):
         self._parent = parent
         self._count = count
@@ -1020,6 +1082,34 @@ class _Concatenate(Dataset):
         if a < 0 or b < 0:
             return UNKNOWN_CARDINALITY
         return a + b
+
+    def _static_spec(self):
+        return _joined_spec(self._first._static_spec(), self._second._static_spec())
+
+
+def _joined_spec(first: Any, second: Any) -> Any:
+    """The spec of two datasets' elements one after the other: sizes that differ become
+    None (None too when either is unknown, or the ranks differ).
+
+    Raises:
+        TypeError: the structures or dtypes differ (TensorFlow refuses to concatenate them).
+    """
+    from convnp.tensor.spec import TensorSpec
+
+    if first is None or second is None:
+        return None
+    leaves_a, spec_a = _flatten(first)
+    leaves_b, spec_b = _flatten(second)
+    if spec_a != spec_b or any(a.dtype != b.dtype for a, b in zip(leaves_a, leaves_b)):
+        raise TypeError(f"concatenate: the datasets' elements differ in structure or dtype: "
+                        f"{first} vs. {second}")
+    joined = []
+    for a, b in zip(leaves_a, leaves_b):
+        if len(a.shape) != len(b.shape):
+            return None
+        joined.append(TensorSpec([x if x == y else None for x, y in zip(a.shape, b.shape)],
+                                 a.dtype))
+    return _unflatten(spec_a, joined)
 
 
 # ----------------------------------------------------------------------------- more of tf.data
@@ -1127,6 +1217,11 @@ class _Generated(Dataset):
         self._signature = signature
         self._args = () if args is None else tuple(args)
 
+    def _static_spec(self):
+        # output_types alone leave the shapes open (an unknown rank): read the first element
+        leaves = _flatten(self._signature)[0]
+        return None if any(isinstance(v, _AnyShape) for v in leaves) else self._signature
+
     def _elements(self):
         specs, structure = _flatten(self._signature)
         for k, element in enumerate(self._generator(*self._args)):
@@ -1214,6 +1309,16 @@ class _PaddedBatch(_Batch):
     def _iter_plain(self):
         yield from self._elements()  # every batch is padded: no slicing fast path
 
+    def _component_shape(self, i: int, leaf: Any) -> tuple:
+        # padded_shapes fixes sizes (None or -1: the longest in the batch, so unknown)
+        shape = tuple(leaf.shape)
+        if self._shapes is None:
+            return shape
+        given = _flatten_shapes(self._shapes)[0]
+        if i >= len(given) or given[i] is None or len(given[i]) != len(shape):
+            return tuple(None for _ in shape)
+        return tuple(None if d is None or d == -1 else int(d) for d in given[i])
+
     def _pad(self, rows: list[Any], spec: Any) -> Any:
         columns = list(zip(*(_flatten(r)[0] for r in rows)))
         n = len(columns)
@@ -1255,6 +1360,8 @@ class _PaddedBatch(_Batch):
 
 
 class _Shard(Dataset):
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, num_shards: int, index: int):
         self._parent = parent
         self._num = num_shards
@@ -1327,6 +1434,8 @@ class _AssertCardinality(Dataset):
     the length of a filtered or generated dataset); a pass that finds another number stops
     with ``tf.errors.FailedPreconditionError``, as in TensorFlow."""
 
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, count: int):
         self._parent = parent
         self._count = count
@@ -1387,6 +1496,8 @@ class _IgnoreErrors(Dataset):
     """Re-runs the `map`/`filter` stages above the first other stage element by element, so
     an exception drops that element only; an error in the source itself ends the pass."""
 
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, log_warning: bool):
         self._parent = parent
         self._log = log_warning
@@ -1443,12 +1554,22 @@ class _Counter(Dataset):
     def _cardinality(self):
         return INFINITE_CARDINALITY
 
+    def _static_spec(self):
+        from convnp.tensor.spec import TensorSpec
+
+        return TensorSpec((), self._dtype)
+
 
 class _RandomIntegers(Dataset):
     """Uniform int64 numbers forever, from ``seed`` or from convnp's generator."""
 
     def __init__(self, seed: int | None):
         self._seed = seed
+
+    def _static_spec(self):
+        from convnp.tensor.spec import TensorSpec
+
+        return TensorSpec((), np.int64)
 
     def _elements(self):
         rng = (np.random.default_rng(self._seed) if self._seed is not None
@@ -1464,6 +1585,8 @@ class _RandomIntegers(Dataset):
 
 
 class _TakeWhile(Dataset):
+    _spec_passes_through = True
+
     def __init__(self, parent: Dataset, predicate: Callable):
         self._parent, self._predicate = parent, predicate
 
@@ -1499,6 +1622,8 @@ class _Scan(Dataset):
 
 class _Unique(Dataset):
     """Each distinct element once, in first-seen order (scalar integers or strings)."""
+
+    _spec_passes_through = True
 
     def __init__(self, parent: Dataset):
         self._parent = parent
