@@ -213,3 +213,53 @@ def test_concatenate_joins_specs_and_refuses_a_mismatch():
         Dataset.range(3).concatenate(three)
     with pytest.raises(TypeError):
         Dataset.range(3).concatenate(Dataset.zip((Dataset.range(3), Dataset.range(3))))
+
+
+# ----------------------------------------------------------------------------- file paths
+
+
+def test_the_load_images_tutorials_label_from_a_path(tmp_path):
+    # TensorFlow's "Load and preprocess images" tutorial: the label is the folder's index in
+    # class_names (NumPy str), read from a list_files path (bytes)
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "1.png").write_bytes(b"")
+    class_names = np.array(["cat", "dog"])
+
+    def get_label(file_path):
+        parts = tf.strings.split(file_path, "/")
+        return tf.argmax(parts[-2] == class_names)
+
+    files = Dataset.list_files(str(tmp_path / "*" / "*"), shuffle=False)
+    # TF 2.21: [0, 1]
+    assert list(files.map(get_label).as_numpy_iterator()) == [0, 1]
+
+
+def test_bytes_and_str_compare_by_their_utf8_bytes():
+    # TF 2.21: a bool tensor True, and [True, False]
+    same = tf.constant(b"cat") == "cat"
+    assert same.numpy() == np.True_ and isinstance(same, type(tf.constant(1)))
+    assert (tf.constant(b"cat") == np.array(["cat", "dog"])).numpy().tolist() == [True, False]
+    assert (tf.constant(b"cat") != "cat").numpy() == np.False_
+    assert ("d\u00e9j\u00e0" == tf.constant("d\u00e9j\u00e0".encode())).numpy() == np.True_
+    parts = tf.strings.split(tf.constant("/a/cat/x.png"), "/")
+    assert (parts == "cat").numpy().tolist() == [False, False, True, False]
+
+
+def test_string_helpers_of_file_pipelines():
+    # TF 2.21's values
+    assert tf.strings.split(tf.constant("/a/cat/x.png"), "/").numpy().tolist() == [
+        b"", b"a", b"cat", b"x.png"]
+    assert tf.strings.split("a  b c").numpy().tolist() == [b"a", b"b", b"c"]
+    assert tf.strings.split("a,b,c", ",", maxsplit=1).numpy().tolist() == [b"a", b"b,c"]
+    assert tf.strings.regex_replace(tf.constant("a.png"), r"\.png$", "").numpy() == b"a"
+    assert tf.strings.regex_replace("aaa", "a", "b", replace_global=False).numpy() == b"baa"
+    assert tf.strings.substr(tf.constant("hello"), 1, 3).numpy() == b"ell"
+    assert tf.strings.substr("hello", -3, 2).numpy() == b"ll"
+    number = tf.strings.to_number(tf.constant("3.5"))
+    assert number.numpy() == 3.5 and number.dtype == tf.float32
+    assert tf.strings.to_number(["1", "22"], out_type=tf.int32).numpy().tolist() == [1, 22]
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.strings.to_number("cat")
+    with pytest.raises(NotImplementedError, match="RaggedTensor"):
+        tf.strings.split(["a b", "c"])

@@ -17,6 +17,7 @@ characters.
 
 from __future__ import annotations
 
+import builtins
 import codecs
 import functools
 
@@ -24,8 +25,8 @@ import numpy as np
 
 from convnp.tensor.eager import EagerTensor
 
-__all__ = ["as_string", "join", "length", "lower", "reduce_join", "strip", "unicode_split",
-           "upper"]
+__all__ = ["as_string", "join", "length", "lower", "reduce_join", "regex_replace", "split",
+           "strip", "substr", "to_number", "unicode_split", "upper"]
 
 _ENCODINGS = {"UTF-8": "utf-8", "UTF-16-BE": "utf-16-be", "UTF-32-BE": "utf-32-be"}
 _MARK = "\udc00"  # a lone surrogate: never in validly decoded text, marks a bad byte run
@@ -257,3 +258,103 @@ def _separator(separator, fn: str) -> bytes:
         return separator
     raise TypeError(f"tf.strings.{fn}: separator must be a str or bytes; received "
                     f"{type(separator).__name__}")
+
+
+def split(input, sep=None, maxsplit=-1, name=None) -> EagerTensor:
+    """The parts of one string (a scalar): a 1-D tensor of bytes, as TensorFlow gives it
+    for a scalar (``tf.strings.split(path, os.path.sep)[-2]`` reads a file's folder).
+
+    ``sep`` None splits on runs of ASCII whitespace and drops empty parts; a given ``sep``
+    keeps them (``"/a/b"`` gives ``[b"", b"a", b"b"]``). ``maxsplit`` -1 splits everywhere.
+
+    Raises:
+        NotImplementedError: a batch of strings, whose parts TensorFlow returns as a
+            RaggedTensor (convnp has no ragged tensors).
+        ValueError: an empty ``sep``.
+    """
+    array = _strings(input)
+    if array.ndim != 0:
+        raise NotImplementedError(f"tf.strings.split of a string tensor of shape "
+                                  f"{list(array.shape)} gives a RaggedTensor in TensorFlow, "
+                                  f"which convnp does not have; split one string (a scalar), "
+                                  f"e.g. inside Dataset.map")
+    limit = int(maxsplit)
+    if sep is None:
+        parts = array.item().split(None, limit if limit >= 0 else -1)
+    else:
+        separator = _separator(sep, "split")
+        if not separator:
+            raise ValueError("tf.strings.split: sep must not be empty (use None to split on "
+                             "whitespace)")
+        parts = array.item().split(separator, limit if limit >= 0 else -1)
+    out = np.empty(len(parts), dtype=object)
+    out[:] = parts
+    return _tensor(out)
+
+
+def regex_replace(input, pattern, rewrite, replace_global=True, name=None) -> EagerTensor:
+    """Each string with the matches of ``pattern`` replaced by ``rewrite`` (all of them, or
+    the first with ``replace_global=False``); ``\\1`` in ``rewrite`` is the first group.
+    Patterns are Python's ``re`` syntax, which shares RE2's for common patterns."""
+    import re
+
+    array = _strings(input)
+    try:
+        regex = re.compile(_separator(pattern, "regex_replace"))
+    except re.error as exc:
+        raise ValueError(f"tf.strings.regex_replace: invalid pattern {pattern!r}: "
+                         f"{exc}") from None
+    replacement = _separator(rewrite, "regex_replace")
+    count = 0 if replace_global else 1
+    return _map(array, lambda b: regex.sub(replacement, b, count=count))
+
+
+def substr(input, pos, len, unit="BYTE", name=None) -> EagerTensor:
+    """``len`` bytes of each string from ``pos`` (negative: from the end); fewer when the
+    string ends first.
+
+    Raises:
+        ValueError: ``pos`` outside the string (TensorFlow's InvalidArgumentError), or a
+            ``unit`` other than "BYTE".
+    """
+    if unit != "BYTE":
+        raise NotImplementedError(f"tf.strings.substr: unit {unit!r} is not supported by "
+                                  f"convnp (only 'BYTE')")
+    start, size = int(np.asarray(pos)), int(np.asarray(len))
+
+    def cut(b: bytes) -> bytes:
+        n = builtins.len(b)  # ``len`` is TensorFlow's argument name here
+        first = start + n if start < 0 else start
+        if not 0 <= first <= n:
+            from convnp.tensor.debugging import InvalidArgumentError
+
+            raise InvalidArgumentError(f"tf.strings.substr: pos {start} out of range for a "
+                                       f"string of length {n}")
+        return b[first:first + max(size, 0)]
+
+    return _map(_strings(input), cut)
+
+
+def to_number(string_tensor, out_type=np.float32, name=None) -> EagerTensor:
+    """Each string read as a number of ``out_type`` (float32 by default, or an int type).
+
+    Raises:
+        ValueError: a string that is not a number (TensorFlow's InvalidArgumentError).
+    """
+    from convnp.tensor.eager import as_dtype
+
+    dtype = as_dtype(out_type).dtype
+    if dtype.kind not in "iuf":
+        raise TypeError(f"tf.strings.to_number: out_type must be a number type, got {out_type!r}")
+
+    def read(b: bytes):
+        text = b.decode("utf-8", "replace").strip()
+        try:
+            return float(text) if dtype.kind == "f" else int(text)
+        except ValueError:
+            from convnp.tensor.debugging import InvalidArgumentError
+
+            raise InvalidArgumentError(f"tf.strings.to_number: cannot read {b!r} as "
+                                       f"{dtype}") from None
+
+    return _map(_strings(string_tensor), read, dtype)

@@ -613,6 +613,8 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
              for x in inputs]
     if method == "__call__" and len(inputs) == 2:
         plain = in_tensor_dtype(inputs, plain)
+        if ufunc is np.equal or ufunc is np.not_equal:
+            plain = _strings_as_bytes(plain)
     out = kwargs.get("out")
     if out is not None and eager.active_tapes and any(
             t._key(x) is not None for t in eager.active_tapes for x in inputs
@@ -650,6 +652,41 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
 # TensorFlow refuses with the same error)
 _SHAPE_MISMATCH = ("could not be broadcast", "mismatch in its core dimension",
                    "negative integer powers")
+
+
+def _text_kind(value) -> str | None:
+    """"bytes" or "str" for a string value or array of them (object arrays by their first
+    element), None for anything else."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return "bytes"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, np.ndarray) and value.size:
+        if value.dtype.kind in "SU":
+            return "bytes" if value.dtype.kind == "S" else "str"
+        if value.dtype == object:
+            return _text_kind(value.flat[0])
+    return None
+
+
+def _strings_as_bytes(plain) -> list:
+    """TensorFlow's strings are bytes, and it compares them with Python ``str`` by their
+    UTF-8 bytes (``path_parts[-2] == class_names`` with names as ``str``): when one side of
+    an equality holds bytes and the other str, both become bytes arrays. NumPy alone would
+    answer a single False (there is no loop comparing the two kinds)."""
+    kinds = {_text_kind(v) for v in plain}
+    if kinds != {"bytes", "str"}:
+        return plain
+
+    def as_bytes(value):
+        array = np.asarray(value, dtype=object if isinstance(value, np.ndarray)
+                           and value.dtype == object else None)
+        out = np.empty(array.shape, dtype=object)
+        out.ravel()[:] = [v.encode() if isinstance(v, str) else bytes(v)
+                          for v in array.ravel().tolist()]
+        return out.astype(bytes)
+
+    return [as_bytes(v) for v in plain]
 
 
 def in_tensor_dtype(inputs, plain) -> list:
