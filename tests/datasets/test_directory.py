@@ -130,7 +130,7 @@ def test_corrupt_files_are_skipped_with_a_warning(tree):
     ({"batch_size": 0}, ValueError, "batch_size"),
     ({"labels": [0, 1]}, ValueError, "labels"),
     ({"class_names": ["llama"]}, ValueError, "llama"),
-    ({"interpolation": "area"}, ValueError, "interpolation"),
+    ({"interpolation": "cubic"}, ValueError, "interpolation"),
     ({"pad_to_aspect_ratio": True, "crop_to_aspect_ratio": True}, ValueError, "only one of"),
 ])
 def test_bad_arguments(tree, kwargs, error, match):

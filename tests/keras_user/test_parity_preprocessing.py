@@ -109,3 +109,53 @@ def test_load_img_of_a_missing_file_is_file_not_found(tmp_path):
     # TF 2.21: FileNotFoundError (Keras opens the file with Python's open)
     with pytest.raises(FileNotFoundError):
         tf.keras.utils.load_img(tmp_path / "missing.png")
+
+
+# ----------------------------------------------------------------------------- image folders
+
+
+@pytest.fixture
+def two_class_folder(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ramp = (np.arange(24) * 10 % 256).astype(np.uint8).reshape(4, 6)
+    Image.fromarray(ramp).save(tmp_path / "a" / "x.png")
+    Image.fromarray(255 - ramp).save(tmp_path / "b" / "y.png")
+    return tmp_path
+
+
+# TF 2.21: image_dataset_from_directory(image_size=(3, 5), interpolation=...,
+# color_mode="grayscale", batch_size=None, shuffle=False), the first image
+_FOLDER_RESIZE = {
+    "bicubic": [[6.75, 19.18, 31.18, 43.19, 55.62], [90.57, 103.0, 115.0, 127.0, 139.43],
+                [174.38, 186.81, 198.82, 210.82, 223.25]],
+    "area": [[16.67, 28.33, 40.0, 51.67, 63.33], [91.67, 103.33, 115.0, 126.67, 138.33],
+             [166.67, 178.33, 190.0, 201.67, 213.33]],
+    "mitchellcubic": [[10.7, 22.55, 34.55, 46.55, 58.4], [91.15, 103.0, 115.0, 127.0, 138.85],
+                      [171.6, 183.45, 195.45, 207.45, 219.3]],
+}
+
+
+@pytest.mark.parametrize("interpolation", sorted(_FOLDER_RESIZE))
+def test_image_folder_takes_tf_image_resizes_methods(two_class_folder, interpolation):
+    ds = tf.keras.utils.image_dataset_from_directory(
+        two_class_folder, image_size=(3, 5), interpolation=interpolation, shuffle=False,
+        verbose=False, batch_size=None, color_mode="grayscale")
+    image = next(iter(ds))[0].numpy()[:, :, 0]
+    np.testing.assert_allclose(image, _FOLDER_RESIZE[interpolation], atol=0.02)
+
+
+def test_image_folder_channels_first_and_an_int_size(two_class_folder):
+    ds = tf.keras.utils.image_dataset_from_directory(
+        two_class_folder, image_size=3, shuffle=False, verbose=False, batch_size=2,
+        data_format="channels_first")
+    # TF 2.21: batches (2, 3, 3, 3) channels first, spec (None, 3, 3, 3); pixel [1, :, 0, 0]
+    # of the second (inverted) image is 240 in every channel
+    x, _ = next(iter(ds))
+    assert x.shape == (2, 3, 3, 3) and tuple(ds.element_spec[0].shape) == (None, 3, 3, 3)
+    np.testing.assert_allclose(x.numpy()[1, :, 0, 0], [240.0, 240.0, 240.0], atol=0.02)
+    with pytest.raises(ValueError):
+        tf.keras.utils.image_dataset_from_directory(two_class_folder, data_format="nchw")
+    with pytest.raises(ValueError, match="interpolation"):
+        tf.keras.utils.image_dataset_from_directory(two_class_folder, interpolation="foo")

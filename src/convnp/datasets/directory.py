@@ -45,6 +45,21 @@ from convnp.datasets.folder import _COLOR_MODES, read_image, require_pillow
 
 # Keras' ALLOWLIST_FORMATS
 EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+# the resize methods Keras 3's loader passes to tf.image.resize
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
+                  "gaussian", "mitchellcubic")
+
+
+def _image_size(image_size) -> tuple[int, int]:
+    """``(height, width)``; one int is a square, as Keras 3 takes it."""
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2
+            and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+                    for s in image_size)):
+        raise ValueError(f"image_size must be (height, width) positive ints (or one int), got "
+                         f"{image_size!r}")
+    return int(image_size[0]), int(image_size[1])
 
 
 def _check_arguments(color_mode, image_size, interpolation, crop_to_aspect_ratio,
@@ -52,16 +67,14 @@ def _check_arguments(color_mode, image_size, interpolation, crop_to_aspect_ratio
     """The image-only arguments (the shared ones: `file_index.check_common_arguments`)."""
     if color_mode not in _COLOR_MODES:
         raise ValueError(f"color_mode must be one of {sorted(_COLOR_MODES)}, got {color_mode!r}")
-    if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2
-            and all(isinstance(s, (int, np.integer)) and s > 0 for s in image_size)):
-        raise ValueError(f"image_size must be (height, width) positive ints, got {image_size!r}")
-    if interpolation not in ("bilinear", "nearest"):
-        raise ValueError(f"interpolation must be 'bilinear' or 'nearest' (tf.image.resize's "
-                         f"others are not supported), got {interpolation!r}")
+    _image_size(image_size)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     if pad_to_aspect_ratio and crop_to_aspect_ratio:
         raise ValueError("only one of pad_to_aspect_ratio and crop_to_aspect_ratio can be True")
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"only data_format='channels_last' is supported, got {data_format!r}")
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{data_format!r}")
 
 
 def _decode(files: list[str], labels: np.ndarray | None, color_mode: str, image_size,
@@ -69,7 +82,7 @@ def _decode(files: list[str], labels: np.ndarray | None, color_mode: str, image_
     """Decode and resize every file; corrupt ones are skipped with a warning."""
     from convnp.ops import image as image_ops
 
-    height, width = image_size
+    height, width = _image_size(image_size)
     images, kept, skipped = [], [], []
     for i, file in enumerate(files):
         try:
@@ -128,18 +141,21 @@ def image_dataset_from_directory(
         class_names: which sub-folders, in label order (default: all, sorted).
         color_mode: ``"rgb"``, ``"grayscale"`` or ``"rgba"``.
         batch_size: images per batch; ``None`` yields single images.
-        image_size: ``(height, width)`` every image is resized to.
+        image_size: ``(height, width)`` every image is resized to (one int: a square).
         shuffle, seed: shuffle the file list (and every epoch's order); a ``seed`` is required
             with ``validation_split``.
         validation_split, subset: keep ``"training"`` (the first ``1 - split``) or
             ``"validation"`` (the last ``split``) of the files, or ``"both"`` (a pair).
-        interpolation: ``"bilinear"`` or ``"nearest"``.
+        interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"area"``,
+            ``"lanczos3"``, ``"lanczos5"``, ``"gaussian"`` or ``"mitchellcubic"``
+            (``tf.image.resize``'s methods).
         follow_links: follow symbolic links to sub-folders.
         crop_to_aspect_ratio: crop the largest centered window with the target aspect
             ratio before resizing.
         pad_to_aspect_ratio: instead, resize to fit and pad with zeros
             (``tf.image.resize_with_pad``, as Keras's TensorFlow loader does).
-        data_format: ``channels_last`` only.
+        data_format: ``"channels_last"`` (default, ``(batch, height, width, channels)``) or
+            ``"channels_first"`` (``(batch, channels, height, width)``).
         verbose: print the counts as Keras does.
 
     Returns:
@@ -172,6 +188,8 @@ def image_dataset_from_directory(
     def make(part):
         x, y, kept = _decode(part.paths, part.labels, color_mode, image_size, interpolation,
                              crop_to_aspect_ratio, pad_to_aspect_ratio)
+        if data_format == "channels_first":
+            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
         if label_mode is not None:
             y = encode_labels(what, y, label_mode, len(names))
         dataset = Dataset.from_tensor_slices(x if label_mode is None else (x, y))
