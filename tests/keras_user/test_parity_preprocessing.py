@@ -159,3 +159,20 @@ def test_image_folder_channels_first_and_an_int_size(two_class_folder):
         tf.keras.utils.image_dataset_from_directory(two_class_folder, data_format="nchw")
     with pytest.raises(ValueError, match="interpolation"):
         tf.keras.utils.image_dataset_from_directory(two_class_folder, interpolation="foo")
+
+
+# ----------------------------------------------------------------------------- adapt
+
+
+def test_normalization_adapts_on_the_features_of_a_labelled_dataset():
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    train_ds = tf.data.Dataset.from_tensor_slices((x, np.arange(4))).batch(2)
+    norm = L.Normalization()
+    norm.adapt(train_ds)  # the labels are not features
+    # TF 2.21: mean [[9, 10, 11, 12, 13, 14]], variance of the columns
+    assert np.asarray(norm.mean).tolist() == [[9.0, 10.0, 11.0, 12.0, 13.0, 14.0]]
+    np.testing.assert_allclose(np.asarray(norm.variance), np.full((1, 6), 45.0))
+    triple = L.Normalization()
+    triple.adapt(tf.data.Dataset.from_tensor_slices(
+        (np.ones((4, 3)), np.ones((4, 3)) * 3, np.ones(4))).batch(2))
+    assert np.asarray(triple.mean).tolist() == [[1.0, 1.0, 1.0]]

@@ -32,7 +32,8 @@ def _axis_arg(axis) -> tuple[int, ...]:
 
 def _batches(data, layer: str = "Normalization"):
     """The arrays of ``data``: one array, or the elements of a `Dataset` (or any iterable of
-    arrays, e.g. a list of batches)."""
+    arrays, e.g. a list of batches). A dataset of ``(features, labels, ...)`` tuples gives its
+    features, as Keras 3 adapts on ``norm.adapt(train_ds)``."""
     if isinstance(data, np.ndarray) or np.isscalar(data):
         yield np.asarray(data)
         return
@@ -46,9 +47,11 @@ def _batches(data, layer: str = "Normalization"):
         yield np.asarray(data)  # nested lists: one array
         return
     for batch in data:
+        if isinstance(batch, tuple) and batch:
+            batch = batch[0]  # (features, labels): the features, as Keras 3 reads them
         if isinstance(batch, (tuple, dict)):
-            raise TypeError(f"{layer}.adapt expects features only (arrays, or a Dataset "
-                            "of arrays), got an element of type "
+            raise TypeError(f"{layer}.adapt expects features (arrays, a Dataset of arrays or "
+                            "of (features, labels) pairs), got an element of type "
                             f"{type(batch).__name__}; map the dataset to its features first")
         yield np.asarray(batch)
 
