@@ -176,3 +176,38 @@ def test_normalization_adapts_on_the_features_of_a_labelled_dataset():
     triple.adapt(tf.data.Dataset.from_tensor_slices(
         (np.ones((4, 3)), np.ones((4, 3)) * 3, np.ones(4))).batch(2))
     assert np.asarray(triple.mean).tolist() == [[1.0, 1.0, 1.0]]
+
+
+def test_structured_data_tutorial_columns():
+    # TensorFlow's "Classify structured data" tutorial: dict(df) columns (a text column is an
+    # object array of str), a Normalization(axis=None) adapted on one column's batches and
+    # called on Input(shape=(1,)), a StringLookup + CategoryEncoding; TF 2.21 trains it
+    n = 12
+    features = {"age": np.arange(n) + 30,
+                "thal": np.array(["fixed", "normal", "reversible"] * 4, dtype=object),
+                "w": np.linspace(0, 1, n)}
+    ds = tf.data.Dataset.from_tensor_slices((features, np.arange(n) % 2)).batch(4)
+    first, _ = next(iter(ds))
+    assert first["thal"].numpy().tolist() == ["fixed", "normal", "reversible", "fixed"]
+    norm = L.Normalization(axis=None)
+    norm.adapt(ds.map(lambda x, y: x["w"]))
+    lookup = L.StringLookup(max_tokens=5)
+    lookup.adapt(ds.map(lambda x, y: x["thal"]))
+    encode = L.CategoryEncoding(num_tokens=lookup.vocabulary_size())
+    w_in = tf.keras.Input(shape=(1,), name="w")
+    thal_in = tf.keras.Input(shape=(1,), name="thal", dtype="string")
+    joined = L.concatenate([norm(w_in), encode(lookup(thal_in))])
+    model = tf.keras.Model([w_in, thal_in], L.Dense(1)(joined))
+    assert tuple(model.output_shape) == (None, 1)
+    model.compile("adam", tf.keras.losses.BinaryCrossentropy(from_logits=True))
+    history = model.fit(ds.map(lambda x, y: ({"w": x["w"], "thal": x["thal"]}, y)),
+                        epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    # one mean for all values: the input keeps its shape whatever rank adapt saw
+    np.testing.assert_allclose(np.asarray(norm(np.array([[0.5]]))), [[0.0]], atol=1e-6)
+
+
+def test_object_arrays_of_other_values_are_value_errors():
+    # TF 2.21: ValueError "Failed to convert a NumPy array to a Tensor"
+    with pytest.raises(ValueError):
+        tf.data.Dataset.from_tensor_slices(np.array(["a", 1], dtype=object))

@@ -120,9 +120,25 @@ def _leaf_array(value: Any) -> np.ndarray:
 def _as_array(leaf: Any) -> np.ndarray:
     arr = _leaf_array(leaf)
     if arr.dtype == object:
-        raise TypeError(f"dataset components must be numeric arrays, got an object array "
-                        f"from {type(leaf).__name__}")
+        arr = _object_strings(arr)
+        if arr is None:
+            # TensorFlow: ValueError "Failed to convert a NumPy array to a Tensor"
+            raise ValueError(f"dataset components must be numeric or string arrays, got an "
+                             f"object array (of other values) from {type(leaf).__name__}")
     return arr
+
+
+def _object_strings(arr: np.ndarray) -> np.ndarray | None:
+    """An object array of strings (a pandas text column: ``dict(df)``) as a NumPy string
+    array, as TensorFlow reads it into a string tensor: ``str`` when every value is a
+    ``str``, else bytes (``str`` values encoded as UTF-8). None when it holds anything else."""
+    values = arr.ravel().tolist()
+    if not all(isinstance(v, (str, bytes)) for v in values):
+        return None
+    if all(isinstance(v, str) for v in values):
+        return np.array(values, dtype=str).reshape(arr.shape)
+    encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in values]
+    return np.array(encoded, dtype=bytes).reshape(arr.shape)
 
 
 def _call_fn(fn: Callable, element: Any) -> Any:

@@ -140,6 +140,10 @@ class Normalization(Layer):
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
+        if not self._kept:
+            # axis=None: one mean and variance for every value, so any rank fits, as in
+            # Keras 3 (adapted on a column's batches (n,), called on Input(shape=(1,)))
+            return
         # built by a direct build() call (no input_shape recorded): its shape's sizes
         built = self.input_shape if self.input_shape is not None else self._built_shape
         _utils.check_feature_dims(self, input_shape, {a: built[a] for a in self._kept},
@@ -218,6 +222,8 @@ class Normalization(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         mean, variance = self._statistics()
+        if not self._kept:  # axis=None: scalars, whatever the rank it was built with
+            mean, variance = mean.reshape(()), variance.reshape(())
         std = np.maximum(np.sqrt(variance), self.dtype.type(_settings.epsilon()))
         self._cache = std
         if self.invert:
