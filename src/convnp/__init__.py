@@ -77,6 +77,7 @@ _TF_NAMES.update({
     "get_logger": ("convnp.tensor.runtime", "get_logger"),
     "unique": ("convnp.tensor.sorting", "unique"),
     "unique_with_counts": ("convnp.tensor.sorting", "unique_with_counts"),
+    "ensure_shape": ("convnp.tensor.debugging", "ensure_shape"),
     "cos": ("convnp.tensor.ops", "cos"),
     "roll": ("convnp.tensor.math", "roll"),
     "realdiv": ("convnp.tensor.math", "realdiv"),

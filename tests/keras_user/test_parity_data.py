@@ -263,3 +263,74 @@ def test_string_helpers_of_file_pipelines():
         tf.strings.to_number("cat")
     with pytest.raises(NotImplementedError, match="RaggedTensor"):
         tf.strings.split(["a b", "c"])
+
+
+# ----------------------------------------------------------------------------- grouping
+
+
+def _sequences():
+    def gen():
+        for n in [1, 5, 2, 7, 3, 1, 6, 2]:
+            yield np.arange(1, n + 1, dtype=np.int32), n
+
+    return Dataset.from_generator(gen, output_signature=(
+        tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)))
+
+
+def test_bucket_by_sequence_length():
+    g = _sequences()
+    b = g.bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], [3, 6], [2, 2, 3])
+    # TF 2.21's batches, in its order (the unfinished buckets last, smallest first)
+    assert [(x.tolist(), y.tolist()) for x, y in b.as_numpy_iterator()] == [
+        ([[1, 0], [1, 2]], [1, 2]),
+        ([[1, 2, 3, 4, 5], [1, 2, 3, 0, 0]], [5, 3]),
+        ([[1, 0], [1, 2]], [1, 2]),
+        ([[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 0]], [7, 6])]
+    assert [tuple(s.shape) for s in b.element_spec] == [(None, None), (None,)]
+    dropped = g.bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], [3, 6], [2, 2, 3],
+                                          drop_remainder=True)
+    assert [x.shape for x, _ in dropped.as_numpy_iterator()] == [(2, 2), (2, 5), (2, 2)]
+    to_boundary = g.take(6).bucket_by_sequence_length(
+        lambda x, y: tf.shape(x)[0], [3, 8], [2, 2, 3], pad_to_bucket_boundary=True)
+    assert [x.shape for x, _ in to_boundary.as_numpy_iterator()] == [
+        (2, 2), (2, 7), (1, 2), (1, 7)]
+    padded = g.take(3).bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], [3], [2, 2],
+                                                 padding_values=(-1, 0))
+    assert [x.tolist() for x, _ in padded.as_numpy_iterator()] == [
+        [[1, -1], [1, 2]], [[1, 2, 3, 4, 5]]]
+    with pytest.raises(ValueError):
+        g.bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], [3, 6], [2, 2])
+
+
+def test_group_by_window():
+    r = Dataset.range(10)
+    # TF 2.21's elements
+    assert [x.tolist() for x in r.group_by_window(
+        lambda v: v % 3, lambda k, w: w.batch(2), window_size=2).as_numpy_iterator()] == [
+        [0, 3], [1, 4], [2, 5], [6, 9], [7], [8]]
+    assert [x.tolist() for x in r.group_by_window(
+        lambda v: v % 2, lambda k, w: w.batch(5),
+        window_size_func=lambda k: k + 2).as_numpy_iterator()] == [
+        [0, 2], [1, 3, 5], [4, 6], [8], [7, 9]]
+    assert [x.tolist() for x in r.group_by_window(
+        lambda v: v % 3, lambda k, w: w.map(lambda e: e * 0 + k).batch(4),
+        window_size=4).as_numpy_iterator()] == [[0, 0, 0, 0], [1, 1, 1], [2, 2, 2]]
+    with pytest.raises(ValueError):
+        r.group_by_window(lambda v: v % 2, lambda k, w: w, window_size=2,
+                          window_size_func=lambda k: k + 2)
+
+
+def test_options_ensure_shape_and_get_single_element():
+    options = tf.data.Options()
+    options.deterministic = False
+    ds = Dataset.range(10).with_options(options).batch(4)
+    # TF 2.21: the options read back; the elements as without them
+    assert ds.options().deterministic is False
+    assert Dataset.range(2).options().deterministic is None
+    assert list(ds.as_numpy_iterator())[-1].tolist() == [8, 9]
+    assert int(tf.data.experimental.get_single_element(Dataset.range(5).take(1))) == 0
+    images = Dataset.from_tensor_slices(np.ones((2, 4, 4, 3), np.float32))
+    assert tuple(next(iter(images.map(lambda x: tf.ensure_shape(x, [4, 4, 3])))).shape) == (
+        4, 4, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.ensure_shape(np.ones((2, 3)), [2, 4])

@@ -25,6 +25,11 @@ class experimental:
     assert_cardinality = staticmethod(_dataset.assert_cardinality)
 
     @staticmethod
+    def get_single_element(dataset: Dataset):
+        """``dataset.get_single_element()`` (the TensorFlow 2.5 spelling)."""
+        return dataset.get_single_element()
+
+    @staticmethod
     def cardinality(dataset: Dataset):
         """``dataset.cardinality()``: a 0-d int64 tensor."""
         return dataset.cardinality()

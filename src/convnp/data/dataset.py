@@ -20,6 +20,7 @@ fixed by that seed. `reshuffle_each_iteration=False` keeps the first order forev
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -420,9 +421,26 @@ class Dataset:
         """No-op: the data already lives in memory (a `map` with randomness re-runs each pass)."""
         return self
 
-    def with_options(self, options: Any) -> Dataset:
-        """No-op (tf.data options have no meaning here)."""
-        return self
+    def with_options(self, options: Any, name: str | None = None) -> Dataset:
+        """The same elements; ``options`` (a `tf.data.Options`) are kept for `options()` and
+        change nothing else (convnp's pipelines run in the calling thread, in order)."""
+        from convnp.data.options import Options
+
+        if not isinstance(options, Options):
+            raise TypeError(f"with_options expects a tf.data.Options, got "
+                            f"{type(options).__name__}")
+        return _WithOptions(self, options)
+
+    def options(self) -> Any:
+        """The `tf.data.Options` given by the nearest `with_options` upstream, or defaults."""
+        from convnp.data.options import Options
+
+        stage: Any = self
+        while stage is not None:
+            if isinstance(stage, _WithOptions):
+                return stage._options
+            stage = getattr(stage, "_parent", None)
+        return Options()
 
     def enumerate(self, start: int = 0) -> Dataset:
         """Elements become `(index, element)`, the index an int64 counting from `start`."""
@@ -655,6 +673,85 @@ class Dataset:
         if len(sizes) == 1:
             return self.unbatch().batch(int(sizes[0]), drop_remainder)
         return _Rebatch(self.unbatch(), [int(b) for b in sizes], bool(drop_remainder))
+
+    def group_by_window(self, key_func: Callable, reduce_func: Callable,
+                        window_size: int | None = None,
+                        window_size_func: Callable | None = None,
+                        name: str | None = None) -> Dataset:
+        """Elements gathered by ``key_func(element)`` (an integer key); when a key holds
+        ``window_size`` elements (or ``window_size_func(key)``), ``reduce_func(key,
+        window)`` turns that window (a dataset) into the dataset whose elements come out.
+        At the end the unfinished windows are reduced, smallest key first, as in TensorFlow.
+
+        Raises:
+            ValueError: both or neither of ``window_size`` and ``window_size_func``, a
+                window size below 1, or a function argument that is not callable.
+        """
+        _check_callable("key_func", key_func)
+        _check_callable("reduce_func", reduce_func)
+        if (window_size is None) == (window_size_func is None):
+            raise ValueError("group_by_window: give exactly one of window_size and "
+                             "window_size_func")
+        if window_size is not None:
+            size = _int_argument("window_size", window_size)
+            if size < 1:
+                raise ValueError(f"group_by_window: window_size must be >= 1, got {size}")
+
+            def window_size_func(key):
+                return size
+        _check_callable("window_size_func", window_size_func)
+        return _GroupByWindow(self, key_func, reduce_func, window_size_func)
+
+    def bucket_by_sequence_length(self, element_length_func: Callable,
+                                  bucket_boundaries: Any, bucket_batch_sizes: Any,
+                                  padded_shapes: Any = None, padding_values: Any = None,
+                                  pad_to_bucket_boundary: bool = False,
+                                  no_padding: bool = False, drop_remainder: bool = False,
+                                  name: str | None = None) -> Dataset:
+        """Batches of elements of similar length: an element of length ``n`` goes to the
+        bucket ``i`` with ``bucket_boundaries[i - 1] <= n < bucket_boundaries[i]``, which is
+        batched ``bucket_batch_sizes[i]`` at a time (padded as `padded_batch` pads, to the
+        bucket's boundary minus 1 with ``pad_to_bucket_boundary``, or not at all with
+        ``no_padding``).
+
+        Raises:
+            ValueError: ``bucket_batch_sizes`` is not one longer than ``bucket_boundaries``,
+                or the boundaries do not increase.
+        """
+        _check_callable("element_length_func", element_length_func)
+        boundaries = [_int_argument("bucket_boundaries", b) for b in list(bucket_boundaries)]
+        sizes = [_int_argument("bucket_batch_sizes", b) for b in list(bucket_batch_sizes)]
+        if len(sizes) != len(boundaries) + 1:
+            raise ValueError(f"bucket_by_sequence_length: len(bucket_batch_sizes) must equal "
+                             f"len(bucket_boundaries) + 1, got {len(sizes)} and "
+                             f"{len(boundaries)}")
+        if any(b >= c for b, c in itertools.pairwise(boundaries)) or any(b < 1 for b in sizes):
+            raise ValueError(f"bucket_by_sequence_length: bucket_boundaries must increase and "
+                             f"batch sizes be >= 1, got {boundaries} and {sizes}")
+
+        def bucket_of(*element):
+            length = int(np.asarray(element_length_func(*element)))
+            if pad_to_bucket_boundary and boundaries and length >= boundaries[-1]:
+                raise ValueError(f"bucket_by_sequence_length: an element of length {length} "
+                                 f"does not fit below the last bucket boundary "
+                                 f"{boundaries[-1]} (pad_to_bucket_boundary=True)")
+            return sum(1 for b in boundaries if length >= b)
+
+        def batch_bucket(key, window):
+            bucket = int(np.asarray(key))
+            if no_padding:
+                return window.batch(sizes[bucket], drop_remainder)
+            shapes = padded_shapes
+            if pad_to_bucket_boundary and shapes is None:
+                spec = window.element_spec
+                leaves, structure = _flatten(spec)
+                shapes = _unflatten(structure, [
+                    [boundaries[bucket] - 1 if d is None else d for d in leaf.shape]
+                    for leaf in leaves])
+            return window.padded_batch(sizes[bucket], shapes, padding_values, drop_remainder)
+
+        return self.group_by_window(bucket_of, batch_bucket,
+                                    window_size_func=lambda key: sizes[int(np.asarray(key))])
 
     def ignore_errors(self, log_warning: bool = False, name: str | None = None) -> Dataset:
         """Skip the elements whose `map` or `filter` function raised an exception."""
@@ -1443,6 +1540,107 @@ class _Window(Dataset):
         if self._drop:
             return 0 if n < span else (n - span) // self._shift + 1
         return -(-n // self._shift)
+
+
+class _Stored(Dataset):
+    """A list of elements as they are (a window of `group_by_window`: they need not stack).
+    Its spec is the source's when known, else read off all its elements (sizes that differ
+    between them are None)."""
+
+    def __init__(self, elements: list[Any], spec: Any = None):
+        self._stored = elements
+        self._known_spec = spec
+
+    def _elements(self):
+        yield from self._stored
+
+    def _cardinality(self):
+        return len(self._stored)
+
+    def _static_spec(self):
+        from convnp.tensor.spec import TensorSpec
+
+        if self._known_spec is not None or not self._stored:
+            return self._known_spec
+        columns = list(zip(*(_flatten(e)[0] for e in self._stored)))
+        structure = _flatten(self._stored[0])[1]
+        specs = []
+        for column in columns:
+            shapes = {np.shape(v) for v in column}
+            if len({len(shape) for shape in shapes}) != 1:
+                return None
+            dims = [d[0] if len(set(d)) == 1 else None for d in zip(*shapes)]
+            specs.append(TensorSpec(dims, np.asarray(column[0]).dtype))
+        return _unflatten(structure, specs)
+
+
+class _GroupByWindow(Dataset):
+    def __init__(self, parent: Dataset, key_func: Callable, reduce_func: Callable,
+                 window_size_func: Callable):
+        self._parent = parent
+        self._key_func, self._reduce_func = key_func, reduce_func
+        self._size_func = window_size_func
+
+    def _key(self, element: Any) -> int:
+        key = np.asarray(_call_fn(self._key_func, element))
+        if key.ndim != 0 or key.dtype.kind not in "iu":
+            raise ValueError(f"group_by_window: key_func must return an integer scalar, got "
+                             f"{key.dtype} of shape {list(key.shape)}")
+        return int(key)
+
+    def _static_spec(self):
+        # what reduce_func makes of a window with the source's spec, as TensorFlow traces it
+        parent = self._parent._static_spec()
+        if parent is None:
+            return None
+        try:
+            out = self._reduce_func(np.asarray(0, dtype=np.int64).view(EagerTensor),
+                                    _Stored([], parent))
+        except Exception:  # noqa: BLE001 (a function that needs real data: no static spec)
+            return None
+        return out._static_spec() if isinstance(out, Dataset) else None
+
+    def _reduce(self, key: int, window: list[Any]) -> Iterator[Any]:
+        out = self._reduce_func(np.asarray(key, dtype=np.int64).view(EagerTensor),
+                                _Stored(window, self._parent._static_spec()))
+        if not isinstance(out, Dataset):
+            raise TypeError(f"group_by_window: reduce_func must return a Dataset, got "
+                            f"{type(out).__name__}")
+        return out._iter_plain()
+
+    def _elements(self):
+        groups: dict[int, list[Any]] = {}
+        for element in self._parent._iter_plain():
+            key = self._key(element)
+            window = groups.setdefault(key, [])
+            window.append(element)
+            size = int(np.asarray(self._size_func(np.asarray(key, dtype=np.int64))))
+            if size < 1:
+                raise ValueError(f"group_by_window: window size must be >= 1, got {size}")
+            if len(window) >= size:
+                del groups[key]
+                yield from self._reduce(key, window)
+        for key in sorted(groups):  # what is left, smallest key first (TensorFlow's order)
+            yield from self._reduce(key, groups[key])
+
+
+class _WithOptions(Dataset):
+    """The parent's elements, with `tf.data.Options` attached (read back by `options`)."""
+
+    _spec_passes_through = True
+
+    def __init__(self, parent: Dataset, options: Any):
+        self._parent = parent
+        self._options = options
+
+    def _plan(self):
+        return self._parent._plan()
+
+    def _iter_plain(self):
+        return self._parent._iter_plain()
+
+    def _cardinality(self):
+        return self._parent._cardinality()
 
 
 class _AssertCardinality(Dataset):

@@ -8,7 +8,8 @@ from convnp.tensor.eager import EagerTensor
 from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.tape import new_tensor, record, recording, value_of
 
-__all__ = ["InvalidArgumentError", "assert_all_finite", "assert_equal", "check_numerics"]
+__all__ = ["InvalidArgumentError", "assert_all_finite", "assert_equal", "check_numerics",
+           "ensure_shape"]
 
 
 def _summary(array: np.ndarray, summarize) -> str:
@@ -54,3 +55,22 @@ def check_numerics(tensor, message, name=None) -> EagerTensor:
 
 
 assert_all_finite = check_numerics
+
+
+def ensure_shape(x, shape, name=None) -> EagerTensor:
+    """``x`` unchanged (gradient included) if its shape fits ``shape`` (``None`` sizes match
+    anything; ``shape`` None matches every shape); otherwise `InvalidArgumentError`.
+    Pipelines use it after decoding to state an image's size (``tf.ensure_shape(image,
+    [224, 224, 3])``)."""
+    array = np.asarray(value_of(x))
+    if shape is not None:
+        wanted = [None if d is None else int(d) for d in (
+            shape.as_list() if hasattr(shape, "as_list") else list(shape))]
+        if len(wanted) != array.ndim or any(
+                w is not None and w != got for w, got in zip(wanted, array.shape)):
+            raise InvalidArgumentError(f"Shape of tensor {list(array.shape)} is not "
+                                       f"compatible with expected shape {wanted}.")
+    out = new_tensor(array)
+    if recording():
+        record([out], [x], lambda gs: [gs[0]])
+    return out
