@@ -334,3 +334,30 @@ def test_options_ensure_shape_and_get_single_element():
         4, 4, 3)
     with pytest.raises(tf.errors.InvalidArgumentError):
         tf.ensure_shape(np.ones((2, 3)), [2, 4])
+
+
+# ----------------------------------------------------------------------------- save / load
+
+
+def test_save_and_load_keep_elements_and_spec(tmp_path):
+    features = {"a": np.arange(6.0).reshape(3, 2), "s": np.array(["x", "y", "z"])}
+    ds = Dataset.from_tensor_slices((features, np.arange(3))).batch(2)
+    ds.save(str(tmp_path / "saved"))
+    loaded = Dataset.load(str(tmp_path / "saved"))
+    # TF 2.21: the same elements, the same element_spec, the cardinality known
+    assert loaded.element_spec == ds.element_spec
+    assert int(loaded.cardinality()) == 2
+    (f0, y0), (f1, y1) = loaded.as_numpy_iterator()
+    assert f0["a"].tolist() == [[0.0, 1.0], [2.0, 3.0]] and y0.tolist() == [0, 1]
+    assert y1.tolist() == [2]
+    assert f1["s"].tolist() == ["z"]
+    again = tf.data.experimental.load(str(tmp_path / "saved"))
+    assert [y.tolist() for _, y in again.unbatch().batch(3).as_numpy_iterator()] == [[0, 1, 2]]
+    ragged = Dataset.range(5).map(lambda v: tf.range(v)).padded_batch(2)
+    ragged.save(tmp_path / "ragged", compression="GZIP")
+    assert [b.shape for b in Dataset.load(tmp_path / "ragged").as_numpy_iterator()] == [
+        (2, 1), (2, 3), (1, 4)]
+    with pytest.raises(FileNotFoundError):
+        Dataset.load(tmp_path / "nothing")
+    with pytest.raises(ValueError):
+        Dataset.range(3).repeat().save(tmp_path / "forever")

@@ -25,6 +25,16 @@ class experimental:
     assert_cardinality = staticmethod(_dataset.assert_cardinality)
 
     @staticmethod
+    def save(dataset: Dataset, path, compression=None, shard_func=None, checkpoint_args=None):
+        """``dataset.save(path)`` (the TensorFlow 2.3-2.9 spelling)."""
+        dataset.save(path, compression, shard_func, checkpoint_args)
+
+    @staticmethod
+    def load(path, element_spec=None, compression=None, reader_func=None) -> Dataset:
+        """``Dataset.load(path)`` (the TensorFlow 2.3-2.9 spelling)."""
+        return Dataset.load(path, element_spec, compression, reader_func)
+
+    @staticmethod
     def get_single_element(dataset: Dataset):
         """``dataset.get_single_element()`` (the TensorFlow 2.5 spelling)."""
         return dataset.get_single_element()

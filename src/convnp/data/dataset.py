@@ -753,6 +753,41 @@ class Dataset:
         return self.group_by_window(bucket_of, batch_bucket,
                                     window_size_func=lambda key: sizes[int(np.asarray(key))])
 
+    def save(self, path: Any, compression: str | None = None, shard_func: Any = None,
+             checkpoint_args: Any = None) -> None:
+        """Write every element to the directory ``path`` (created if needed), for
+        `Dataset.load`: ``dataset.json`` (the structure and element spec) and
+        ``elements.npz`` (the arrays, no pickles). ``compression="GZIP"`` compresses the
+        arrays. It is convnp's own layout, not TensorFlow's snapshot files.
+
+        Raises:
+            ValueError: an infinite dataset, or an unknown ``compression``.
+        """
+        from convnp.data.saved import save_dataset
+
+        if self._cardinality() == INFINITE_CARDINALITY:
+            raise ValueError("Dataset.save: the dataset is infinite (take(n) first)")
+        save_dataset(self, path, compression)
+
+    @staticmethod
+    def load(path: Any, element_spec: Any = None, compression: str | None = None,
+             reader_func: Any = None) -> Dataset:
+        """The dataset `save` wrote to ``path``, with the elements and element spec it had.
+
+        Raises:
+            FileNotFoundError: ``path`` holds no saved dataset.
+            ValueError: the files are damaged, or ``element_spec`` does not match.
+        """
+        from convnp.data.saved import load_dataset
+
+        return load_dataset(path, element_spec)
+
+    def snapshot(self, path: Any, compression: str | None = "AUTO", reader_func: Any = None,
+                 shard_func: Any = None, name: str | None = None) -> Dataset:
+        """The same elements (TensorFlow keeps them on disk for later runs; here they are
+        recomputed, as `cache` does)."""
+        return self
+
     def ignore_errors(self, log_warning: bool = False, name: str | None = None) -> Dataset:
         """Skip the elements whose `map` or `filter` function raised an exception."""
         return _IgnoreErrors(self, bool(log_warning))
