@@ -763,11 +763,19 @@ class Dataset:
         Raises:
             ValueError: an infinite dataset, or an unknown ``compression``.
         """
-        from convnp.data.saved import save_dataset
+        from convnp.data import saved
 
         if self._cardinality() == INFINITE_CARDINALITY:
             raise ValueError("Dataset.save: the dataset is infinite (take(n) first)")
-        save_dataset(self, path, compression)
+        rows, structure = [], None
+        for element in self._iter_plain():
+            leaves, structure = _flatten(element)
+            rows.append(leaves)
+        spec = self.element_spec
+        spec_leaves, spec_structure = _flatten(spec) if spec is not None else ([], None)
+        saved.write(path, rows, structure if rows else spec_structure,
+                    [(list(leaf.shape), np.dtype(leaf.dtype.dtype).str) for leaf in spec_leaves],
+                    compression)
 
     @staticmethod
     def load(path: Any, element_spec: Any = None, compression: str | None = None,
@@ -778,9 +786,16 @@ class Dataset:
             FileNotFoundError: ``path`` holds no saved dataset.
             ValueError: the files are damaged, or ``element_spec`` does not match.
         """
-        from convnp.data.saved import load_dataset
+        from convnp.data import saved
+        from convnp.tensor.spec import TensorSpec
 
-        return load_dataset(path, element_spec)
+        rows, structure, components = saved.read(path)
+        spec = (_unflatten(structure, [TensorSpec(shape, dtype) for shape, dtype in components])
+                if components else None)
+        if element_spec is not None and spec is not None and element_spec != spec:
+            raise ValueError(f"Dataset.load: element_spec {element_spec} does not match the "
+                             f"saved one {spec}")
+        return _Stored([_unflatten(structure, row) for row in rows], spec)
 
     def snapshot(self, path: Any, compression: str | None = "AUTO", reader_func: Any = None,
                  shard_func: Any = None, name: str | None = None) -> Dataset:

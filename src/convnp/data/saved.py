@@ -1,10 +1,14 @@
-"""`Dataset.save` / `Dataset.load`: a dataset's elements kept in a directory.
+"""`Dataset.save` / `Dataset.load`'s files: a dataset's elements kept in a directory.
 
 The layout is convnp's own (TensorFlow's snapshot files are protocol buffers): ``dataset.json``
-holds the element structure (tuples, dicts and their keys), each component's dtype and the
-element spec; ``elements.npz`` holds one array per component of every element, named
-``e<element>_<component>``, read back without pickles. Elements need not share shapes (a
-saved `padded_batch` or generator keeps its sizes).
+holds the element structure (tuples, dicts and their keys) and the element spec (each
+component's shape and dtype); ``elements.npz`` holds one array per component of every element,
+named ``e<element>_<component>``, read back without pickles. Elements need not share shapes
+(a saved `padded_batch` or generator keeps its sizes).
+
+This module knows arrays, structure specs (None, ``("tuple", [...])`` or ``("dict", keys,
+[...])``, as `convnp.data.dataset` writes them) and plain dicts; `dataset.py` turns elements
+into those and back.
 """
 
 from __future__ import annotations
@@ -17,14 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from convnp.data.dataset import Dataset, _flatten, _Stored, _unflatten
-
 _FORMAT = "convnp.data.saved/1"
 _COMPRESSIONS = (None, "", "NONE", "GZIP")
 
 
 def _spec_json(spec: Any) -> Any:
-    """A structure spec (None, ("tuple", [...]) or ("dict", keys, [...])) as JSON."""
+    """A structure spec as JSON."""
     if spec is None:
         return None
     if spec[0] == "dict":
@@ -40,7 +42,10 @@ def _spec_from_json(data: Any) -> Any:
     return ("tuple", [_spec_from_json(s) for s in data["tuple"]])
 
 
-def save_dataset(dataset: Dataset, path: Any, compression: str | None) -> None:
+def write(path: Any, rows: list[list[np.ndarray]], structure: Any,
+          components: list[tuple[list, str]], compression: str | None) -> None:
+    """Write ``rows`` (each element's component arrays), the element ``structure`` and the
+    ``components`` (shape, NumPy dtype string) of the element spec into the directory."""
     from convnp.io._files import atomic_write
 
     if compression not in _COMPRESSIONS:
@@ -48,32 +53,22 @@ def save_dataset(dataset: Dataset, path: Any, compression: str | None) -> None:
                          f"{compression!r}")
     directory = Path(os.fspath(path))
     directory.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {}
-    structure = None
-    count = 0
-    for i, element in enumerate(dataset._iter_plain()):
-        leaves, structure = _flatten(element)
-        for j, leaf in enumerate(leaves):
-            arrays[f"e{i}_{j}"] = np.asarray(leaf)
-        count = i + 1
-    spec = dataset.element_spec
-    leaves = _flatten(spec)[0] if spec is not None else []
-    meta = {
-        "format": _FORMAT,
-        "count": count,
-        "structure": _spec_json(structure if count else _flatten(spec)[1]
-                                if spec is not None else None),
-        "spec": [{"shape": list(leaf.shape), "dtype": np.dtype(leaf.dtype.dtype).str}
-             for leaf in leaves],
-    }
+    arrays = {f"e{i}_{j}": np.asarray(leaf) for i, row in enumerate(rows)
+              for j, leaf in enumerate(row)}
+    meta = {"format": _FORMAT, "count": len(rows), "structure": _spec_json(structure),
+            "spec": [{"shape": list(shape), "dtype": dtype} for shape, dtype in components]}
     save = np.savez_compressed if compression == "GZIP" else np.savez
     atomic_write(directory / "elements.npz", lambda f: save(f, **arrays))
     atomic_write(directory / "dataset.json", lambda f: json.dump(meta, f), text=True)
 
 
-def load_dataset(path: Any, element_spec: Any = None) -> Dataset:
-    from convnp.tensor.spec import TensorSpec
+def read(path: Any) -> tuple[list[list[np.ndarray]], Any, list[tuple[list, str]]]:
+    """``(rows, structure, components)`` as `write` wrote them.
 
+    Raises:
+        FileNotFoundError: no saved dataset in the directory.
+        ValueError: damaged files.
+    """
     directory = Path(os.fspath(path))
     meta_file, data_file = directory / "dataset.json", directory / "elements.npz"
     if not meta_file.is_file() or not data_file.is_file():
@@ -83,18 +78,11 @@ def load_dataset(path: Any, element_spec: Any = None) -> Dataset:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta.get("format") != _FORMAT:
             raise ValueError(f"unknown format {meta.get('format')!r}")
-        structure = _spec_from_json(meta["structure"])
-        spec_leaves = [TensorSpec(item["shape"], item["dtype"]) for item in meta["spec"]]
-        count = int(meta["count"])
+        components = [(list(item["shape"]), str(item["dtype"])) for item in meta["spec"]]
         with np.load(data_file, allow_pickle=False) as data:
-            width = len(spec_leaves)
-            elements = [_unflatten(structure, [data[f"e{i}_{j}"] for j in range(width)])
-                        for i in range(count)]
+            rows = [[data[f"e{i}_{j}"] for j in range(len(components))]
+                    for i in range(int(meta["count"]))]
+        return rows, _spec_from_json(meta["structure"]), components
     except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"Dataset.load: {directory} holds a damaged saved dataset "
                          f"({exc})") from None
-    spec = _unflatten(structure, spec_leaves) if spec_leaves else None
-    if element_spec is not None and spec is not None and element_spec != spec:
-        raise ValueError(f"Dataset.load: element_spec {element_spec} does not match the "
-                         f"saved one {spec}")
-    return _Stored(elements, spec)
