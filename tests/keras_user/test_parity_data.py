@@ -361,3 +361,16 @@ def test_save_and_load_keep_elements_and_spec(tmp_path):
         Dataset.load(tmp_path / "nothing")
     with pytest.raises(ValueError):
         Dataset.range(3).repeat().save(tmp_path / "forever")
+
+
+def test_python_numbers_returned_by_functions_take_tensorflows_dtypes():
+    r = Dataset.range(3)
+    # TF 2.21: int32 and float32 for Python numbers, NumPy scalars keep theirs
+    spec = r.map(lambda v: (v, 1, 1.5)).element_spec
+    assert [s.dtype for s in spec] == [tf.int64, tf.int32, tf.float32]
+    assert r.map(lambda v: np.float64(1.0)).element_spec.dtype == tf.float64
+    assert [s.dtype for s in r.map(lambda v: [1.0, 2.0]).element_spec] == [tf.float32] * 2
+    total = r.reduce(0, lambda s, e: s + 1)
+    assert total.numpy() == 3 and total.dtype == tf.int32
+    assert [type(v) for v in r.scan(0, lambda s, e: (s + 1, s)).as_numpy_iterator()] == [
+        np.int32] * 3

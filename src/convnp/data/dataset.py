@@ -100,7 +100,8 @@ def _python_only(value: Any) -> bool:
     """Whether ``value`` is a Python number or a (nested) list of them, with no NumPy value."""
     if isinstance(value, list):
         return all(_python_only(v) for v in value)
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # np.float64 is a Python float too: NumPy scalars keep their dtype
+    return isinstance(value, (int, float)) and not isinstance(value, (bool, np.generic))
 
 
 def _leaf_array(value: Any) -> np.ndarray:
@@ -615,7 +616,7 @@ class Dataset:
     def reduce(self, initial_state: Any, reduce_func: Callable) -> Any:
         """``reduce_func(state, element)`` over all elements, from ``initial_state``."""
         _check_callable("reduce_func", reduce_func)
-        state = initial_state
+        state = to_eager(_plain(initial_state))  # reduce(0, ...) counts in int32, as in TF
         for element in self:
             state = reduce_func(state, element)
         return to_eager(state)
@@ -1069,11 +1070,7 @@ class _Map(Dataset):
 
     def _elements(self):
         for element in self._parent._iter_plain():
-            out = _call_fn(self._fn, element)
-            if isinstance(out, list):
-                out = tuple(out)
-            leaves, spec = _flatten(out)
-            yield _unflatten(spec, [np.asarray(v) for v in leaves])
+            yield _plain(_call_fn(self._fn, element))
 
     def _cardinality(self):
         return self._parent._cardinality()
@@ -1751,9 +1748,7 @@ class _Rebatch(Dataset):
 
 def _mapped(fn: Callable, element: Any) -> Any:
     """``fn`` applied to one element as `map` applies it (lists become tuples, leaves arrays)."""
-    out = _call_fn(fn, element)
-    leaves, spec = _flatten(tuple(out) if isinstance(out, list) else out)
-    return _unflatten(spec, [np.asarray(v) for v in leaves])
+    return _plain(_call_fn(fn, element))
 
 
 class _IgnoreErrors(Dataset):
@@ -1797,9 +1792,10 @@ class _IgnoreErrors(Dataset):
 
 
 def _plain(value: Any) -> Any:
-    """A function's result as a stage passes it on: lists as tuples, leaves as arrays."""
+    """A function's result as a stage passes it on: lists as tuples, leaves as arrays (Python
+    numbers with TensorFlow's dtypes: ``lambda x: (x, 1)`` gives an int32 1)."""
     leaves, spec = _flatten(tuple(value) if isinstance(value, list) else value)
-    return _unflatten(spec, [np.asarray(v) for v in leaves])
+    return _unflatten(spec, [_leaf_array(v) for v in leaves])
 
 
 class _Counter(Dataset):
