@@ -374,3 +374,24 @@ def test_python_numbers_returned_by_functions_take_tensorflows_dtypes():
     assert total.numpy() == 3 and total.dtype == tf.int32
     assert [type(v) for v in r.scan(0, lambda s, e: (s + 1, s)).as_numpy_iterator()] == [
         np.int32] * 3
+
+
+def test_dataset_save_writes_no_pickles_and_load_checks_declared_sizes(tmp_path):
+    import io
+    import zipfile
+
+    from convnp.data import saved
+
+    with pytest.raises(ValueError, match="without pickle"):
+        saved.write(tmp_path / "o", [[np.array([1, "a"], dtype=object)]], ("tensor",),
+                    [([2], "object")], None)
+    tf.data.Dataset.from_tensor_slices(np.arange(3.0)).save(str(tmp_path / "d"))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**9,)})
+    header.write(b"\0" * 16)
+    with zipfile.ZipFile(tmp_path / "d" / "elements.npz", "w") as archive:
+        for i in range(3):
+            archive.writestr(f"e{i}_0.npy", header.getvalue())
+    with pytest.raises(ValueError, match="declares shape"):
+        tf.data.Dataset.load(str(tmp_path / "d"))

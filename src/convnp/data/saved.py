@@ -55,6 +55,11 @@ def write(path: Any, rows: list[list[np.ndarray]], structure: Any,
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {f"e{i}_{j}": np.asarray(leaf) for i, row in enumerate(rows)
               for j, leaf in enumerate(row)}
+    for name, array in arrays.items():
+        if array.dtype.kind == "O":  # np.savez would pickle it; convnp writes no pickles
+            raise ValueError(f"Dataset.save: element {name[1:].split('_')[0]} holds Python "
+                             f"objects (dtype object), which cannot be saved without pickle; "
+                             f"convert them to numbers or strings first")
     meta = {"format": _FORMAT, "count": len(rows), "structure": _spec_json(structure),
             "spec": [{"shape": list(shape), "dtype": dtype} for shape, dtype in components]}
     save = np.savez_compressed if compression == "GZIP" else np.savez
@@ -79,9 +84,14 @@ def read(path: Any) -> tuple[list[list[np.ndarray]], Any, list[tuple[list, str]]
         if meta.get("format") != _FORMAT:
             raise ValueError(f"unknown format {meta.get('format')!r}")
         components = [(list(item["shape"]), str(item["dtype"])) for item in meta["spec"]]
-        with np.load(data_file, allow_pickle=False) as data:
-            rows = [[data[f"e{i}_{j}"] for j in range(len(components))]
-                    for i in range(int(meta["count"]))]
+        # the archive's declared sizes are checked before any array is allocated
+        from convnp._limits import expansion_limit
+        from convnp.io.saving import _load_npz
+
+        stored = data_file.read_bytes()
+        data = _load_npz(stored, data_file, "elements.npz", limit=expansion_limit(len(stored)))
+        rows = [[data[f"e{i}_{j}"] for j in range(len(components))]
+                for i in range(int(meta["count"]))]
         return rows, _spec_from_json(meta["structure"]), components
     except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"Dataset.load: {directory} holds a damaged saved dataset "
