@@ -64,9 +64,14 @@ class CustomStepMixin:
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``y_pred`` against ``y`` plus ``model.losses`` (regularizer
         penalties, ``add_loss``), as Keras 3: a tensor a tape can differentiate."""
-        if self.compiled_loss is None:
+        compiled = self.compiled_loss
+        if compiled is None:
             raise ValueError("compute_loss() needs a loss: call compile(loss=...)")
-        loss = self.compiled_loss(y, y_pred, sample_weight)
+        # Inside a step, compiled_loss is the wrapper that feeds the running "loss" mean (for
+        # Keras 2 bodies); compute_loss must not feed it, as in Keras 3: the step's own
+        # ``update_state(loss)`` is the one value that counts.
+        compiled = getattr(compiled, "untracked", compiled)
+        loss = compiled(y, y_pred, sample_weight)
         for extra in self.losses:
             loss = loss + extra
         return loss
@@ -83,14 +88,19 @@ class CustomStepMixin:
 
     def _step_metrics(self) -> list:
         """``model.metrics`` inside a user's step, in Keras 3's order: the running loss, the
-        compiled metrics, the metrics the model holds in its attributes."""
-        return [self._loss_tracker] + list(self.compiled_metrics) + self._own_metrics()
+        compiled metrics as one ``"compile_metrics"`` entry (when there are any), the metrics
+        the model holds in its attributes.
+
+        The compiled metrics stay one entry, as in Keras 3, because a step's
+        ``metric.update_state(y, y_pred, sample_weight=w)`` must weight only the
+        ``weighted_metrics``: the plain ones ignore the weights (see `MetricList`)."""
+        compiled = [self.compiled_metrics] if len(self.compiled_metrics) else []
+        return [self._loss_tracker] + compiled + self._own_metrics()
 
     def _default_step_logs(self, loss, y, y_pred) -> dict:
         self._loss_tracker.update_state(float(loss))
-        for m in self.compiled_metrics:
-            m.update_state(np.asarray(y), np.asarray(y_pred))
-        return {m.name: m.result() for m in self._step_metrics()}
+        self.compiled_metrics.update_state(y, y_pred)
+        return _flat_logs({m.name: m.result() for m in self._step_metrics()})
 
     def _overrides(self, name: str) -> bool:
         """Whether the user's class replaces one of these methods. A model overriding only
@@ -164,8 +174,12 @@ class CustomStepMixin:
 
 class MetricList(list):
     """The compiled metrics: a list, with Keras 2's ``compiled_metrics.update_state(y, y_pred)``
-    (and ``reset_state``/``result``) for train_step bodies written for Keras 2."""
+    (and ``reset_state``/``result``) for train_step bodies written for Keras 2. Inside a
+    user's step it is also the ``"compile_metrics"`` entry of ``model.metrics``, as Keras 3's
+    compiled-metrics object: its ``result()`` is a dict the logs spread out, and a sample
+    weight given to ``update_state`` reaches the weighted metrics only."""
 
+    name = "compile_metrics"
     _weighted: frozenset | set = frozenset()  # ids of the weighted metrics
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
@@ -198,6 +212,11 @@ class _TrackedLoss:
             value = value + extra
         self._tracker.update_state(float(np.asarray(value)))
         return value
+
+    @property
+    def untracked(self):
+        """The compiled loss itself (what `compute_loss` calls)."""
+        return self._loss
 
     def __getattr__(self, name):
         return getattr(self._loss, name)
