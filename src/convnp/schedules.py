@@ -46,20 +46,40 @@ def _positive(name: str, value, integer: bool = False) -> float:
     return check_number(name, value, 0.0, low_open=True, integer=integer)
 
 
+def _steps(name: str, value) -> float | int:
+    """A positive step count kept as given once checked: an int stays an int, so that
+    ``get_config()`` shows ``decay_steps=1000`` as Keras does (the formulas divide by it as
+    floats anyway)."""
+    checked = _positive(name, value)
+    return int(value) if isinstance(value, (int, np.integer)) else checked
+
+
+class Rate(float):
+    """A built-in schedule's rate at one step. Keras's schedules return a float32 scalar
+    tensor, and Keras code reads it as one (``schedule(step).numpy()`` to print or plot a
+    schedule); a float that also answers ``.numpy()`` and ``.dtype`` keeps both that code and
+    plain arithmetic (``round``, ``float``, the optimizers' update rules) working."""
+
+    dtype = np.dtype(np.float32)
+
+    def numpy(self) -> np.float32:
+        return np.float32(self)
+
+
 class LearningRateSchedule(Configurable):
     """Base class: ``schedule(step) -> float``; ``get_config()`` / ``from_config()``.
 
-    The built-in schedules write their rule for one step in ``_rate``; called on an array of
-    steps they give a float32 tensor of rates, one per step, as Keras's schedules (which run
-    on tensors) do: the "Overfit and underfit" tutorial plots ``schedule(np.linspace(...))``.
-    A user's subclass writes ``__call__`` itself."""
+    The built-in schedules write their rule for one step in ``_rate``; called on one step they
+    give a `Rate`, on an array of steps a float32 tensor of rates, one per step, as Keras's
+    schedules (which run on tensors) do: the "Overfit and underfit" tutorial plots
+    ``schedule(np.linspace(...))``. A user's subclass writes ``__call__`` itself."""
 
     def __call__(self, step):
         if np.ndim(step) > 0:
             steps = np.asarray(step, dtype=np.float64)
             rates = np.array([self._rate(s) for s in steps.ravel()], dtype=np.float32)
             return to_eager(rates.reshape(steps.shape))
-        return self._rate(step)
+        return Rate(self._rate(step))
 
     def _rate(self, step) -> float:
         raise NotImplementedError(f"{type(self).__name__} must define __call__(step)")
@@ -72,7 +92,7 @@ class _StepDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str | None = None):
         self.initial_learning_rate = _positive("initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_steps = _steps("decay_steps", decay_steps)
         self.decay_rate = _positive("decay_rate", decay_rate)
         self.staircase = bool(staircase)
         self.name = name or type(self).__name__
@@ -121,7 +141,7 @@ class CosineDecay(LearningRateSchedule):
                  warmup_steps: int = 0):
         self.initial_learning_rate = check_number("initial_learning_rate",
                                                   initial_learning_rate, 0.0)
-        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_steps = _steps("decay_steps", decay_steps)
         self.alpha = check_number("alpha", alpha, 0.0, 1.0)
         self.name = name
         self.warmup_target = None if warmup_target is None else check_number(
@@ -159,7 +179,7 @@ class PolynomialDecay(LearningRateSchedule):
                  name: str = "PolynomialDecay"):
         self.initial_learning_rate = check_number("initial_learning_rate",
                                                   initial_learning_rate, 0.0)
-        self.decay_steps = _positive("decay_steps", decay_steps)
+        self.decay_steps = _steps("decay_steps", decay_steps)
         self.end_learning_rate = check_number("end_learning_rate", end_learning_rate, 0.0)
         self.power = check_number("power", power, 0.0)
         self.cycle = bool(cycle)
@@ -188,7 +208,7 @@ class CosineDecayRestarts(LearningRateSchedule):
                  m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay"):
         self.initial_learning_rate = check_number("initial_learning_rate",
                                                   initial_learning_rate, 0.0)
-        self.first_decay_steps = _positive("first_decay_steps", first_decay_steps)
+        self.first_decay_steps = _steps("first_decay_steps", first_decay_steps)
         self.t_mul = _positive("t_mul", t_mul)
         self.m_mul = check_number("m_mul", m_mul, 0.0)
         self.alpha = check_number("alpha", alpha, 0.0, 1.0)
