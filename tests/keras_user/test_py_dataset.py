@@ -105,13 +105,17 @@ def test_pydataset_shuffle_reorders_batches_and_validation_evaluate_predict():
     assert "val_loss" in model.history.history
 
 
-def test_pydataset_steps_per_epoch_wraps_around_and_builds_model():
+def test_pydataset_steps_per_epoch_reads_on_and_builds_model():
     x, y = _data()
     seq = Batches(x, y)
     model = _model(input_shape=False)  # built from the first batch
-    model.fit(seq, epochs=2, steps_per_epoch=2, shuffle=False, verbose=0)
-    assert seq.asked[:5] == [0, 0, 1, 2, 0]  # index 0 read once to build, then 0,1 | 2,0
+    # three batches, two steps an epoch: the second epoch reads on to the third batch and
+    # ends there, short (TF 2.21 trains on 2 then 1 batches too)
+    with pytest.warns(UserWarning, match="ran out of data after 1 of 2 steps in epoch 2"):
+        history = model.fit(seq, epochs=2, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert seq.asked == [0, 0, 1, 2]  # index 0 read once to build, then 0,1 | 2
     assert seq.epochs_ended == 1
+    assert history.epoch == [0, 1]
     assert model.built
 
 

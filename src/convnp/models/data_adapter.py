@@ -239,11 +239,24 @@ class ArrayBatches:
         self.shuffle = shuffle
         self.steps = -(-self.n // batch_size) if self.n else 0
         self._bounds = [(s, min(s + batch_size, self.n)) for s in range(0, self.n, batch_size)]
+        self._iterator = None  # the pass that epochs of a given number of steps read on
 
     def __len__(self) -> int:
         return self.steps
 
-    def epoch(self) -> Iterator[tuple[list[np.ndarray], np.ndarray | None, np.ndarray | None]]:
+    def epoch(self, steps: int | None = None):
+        """One full pass; with ``steps``, that many batches read on from where the previous
+        such epoch stopped (see `steps_from_passes`)."""
+        if steps is None:
+            return self._one_pass()
+        return steps_from_passes(self, steps)
+
+    def start_over(self) -> None:
+        """The next epoch of a given number of steps starts at the first batch."""
+        self._iterator = None
+
+    def _one_pass(self) -> Iterator[tuple[list[np.ndarray], np.ndarray | None,
+                                          np.ndarray | None]]:
         xs, y, sw = self.xs, self.y, self.sample_weight
         if not self.shuffle:
             for start, stop in self._bounds:
@@ -259,6 +272,36 @@ class ArrayBatches:
             yield ([np.take(x, idx, axis=0) for x in xs],
                    select_rows(y, lambda t, i=idx: np.take(t, i, axis=0)),
                    select_rows(sw, lambda t, i=idx: np.take(t, i, axis=0)))
+
+
+def steps_from_passes(source, steps: int):
+    """``steps`` batches of ``source`` (ArrayBatches or DatasetBatches), as Keras 3 reads
+    data when told how many steps an epoch (or an evaluation) has: from one pass over the
+    data that goes on across epochs (``source._iterator``). When that pass ends partway
+    through, the epoch ends there, short (fit warns), and the next one starts a new pass;
+    when it ended exactly at the previous epoch's end, this epoch starts a new pass at once.
+    So ``steps_per_epoch=3`` over 4 batches trains on batches 0-2, then 3, then 0-2, and
+    ``evaluate(steps=6)`` over 4 batches reads 4."""
+    produced = 0
+    while produced < steps:
+        if source._iterator is None:
+            source._iterator = source._one_pass()
+        try:
+            batch = next(source._iterator)
+        except StopIteration:
+            source._iterator = None
+            if produced:
+                return
+            # nothing read yet: a new pass, unless this one was new already (no data at all,
+            # or a one-shot generator read to its end)
+            source._iterator = source._one_pass()
+            try:
+                batch = next(source._iterator)
+            except StopIteration:
+                source._iterator = None
+                return
+        produced += 1
+        yield batch
 
 
 def check_class_weight(class_weight, method: str) -> dict[int, float]:
@@ -372,8 +415,8 @@ class DatasetBatches:
         return self._indexed_pass() if self.indexed else iter(self.dataset)
 
     def epoch(self, steps: int | None = None):
-        """One full pass; with ``steps``, that many batches from a persistent iterator that
-        starts over when the dataset runs out (so an epoch never comes up short)."""
+        """One full pass; with ``steps``, that many batches read on from where the previous
+        such epoch stopped (see `steps_from_passes`)."""
         if steps is None:
             if self.infinite:
                 raise ValueError(
@@ -383,19 +426,9 @@ class DatasetBatches:
             for batch in self._one_pass():
                 yield self._convert(batch)
             return
-        produced = 0
-        restarted = False
-        while produced < steps:
-            if self._iterator is None:
-                self._iterator = self._one_pass()
-            try:
-                batch = next(self._iterator)
-            except StopIteration:
-                self._iterator = None
-                if restarted:  # an empty dataset would loop forever
-                    return
-                restarted = True
-                continue
-            restarted = False
-            produced += 1
+        for batch in steps_from_passes(self, steps):
             yield self._convert(batch)
+
+    def start_over(self) -> None:
+        """The next epoch of a given number of steps starts at the first batch."""
+        self._iterator = None

@@ -770,21 +770,6 @@ class Engine:
                              f"{sw.shape}")
         return sw
 
-    @staticmethod
-    def _array_epoch(train: da.ArrayBatches, steps: int | None):
-        if steps is None:
-            yield from train.epoch()
-            return
-        produced = 0
-        while produced < steps:
-            for batch in train.epoch():
-                yield batch
-                produced += 1
-                if produced >= steps:
-                    return
-            if train.steps == 0:
-                return
-
     def _own_step(self, method: str) -> bool:
         """Whether a subclassed model's own class writes the step ``method`` runs (fit:
         ``train_step``, evaluate: ``test_step``). That step reads each batch as it likes

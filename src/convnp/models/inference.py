@@ -37,8 +37,10 @@ class InferenceMixin(Engine):
         tracker.reset()
         # fit's validation comes here with its steps unchecked (evaluate's are capped already)
         steps = _settings.capped_steps(steps, source.steps, stacklevel=5)
-        batches = source.epoch(steps) if isinstance(source, da.DatasetBatches) else (
-            self._array_epoch(source, steps))
+        # an evaluation reads from the data's start, as Keras's: fit's validation with
+        # validation_steps uses the same first batches each epoch
+        source.start_over()
+        batches = source.epoch(steps)
         logs: dict[str, float] = {}
         self._reset_step_metrics()
         for step, (xb, yb, wb) in enumerate(batches):

@@ -133,8 +133,7 @@ class TrainingMixin(InferenceMixin):
             self._reset_step_metrics()
             callback_list.on_epoch_begin(epoch)
             logs = {}
-            batches = (train.epoch(steps_per_epoch) if isinstance(train, da.DatasetBatches)
-                       else self._array_epoch(train, steps_per_epoch))
+            batches = train.epoch(steps_per_epoch)
             step = -1
             for step, (xb, yb, wb) in enumerate(batches):
                 if step == 0 and isinstance(train, da.DatasetBatches):
@@ -156,6 +155,12 @@ class TrainingMixin(InferenceMixin):
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
+            if steps_per_epoch and 0 <= step < steps_per_epoch - 1 and not self.stop_training:
+                # the data ended partway (see data_adapter.steps_from_passes); Keras warns too
+                warnings.warn(f"fit(): the input ran out of data after {step + 1} of "
+                              f"{steps_per_epoch} steps in epoch {epoch + 1}; the next epoch "
+                              "starts over. Make sure the data gives steps_per_epoch batches "
+                              "(a Dataset may use .repeat()).", UserWarning, stacklevel=2)
             if step < 0 and epoch > int(initial_epoch):
                 # a one-shot iterator (a generator) is exhausted after its first pass
                 warnings.warn(f"fit(): the input ran out of data in epoch {epoch + 1} of "
