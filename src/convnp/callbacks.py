@@ -669,15 +669,34 @@ def _csv_value(value: Any) -> Any:
         return value
 
 
+# Keras 2's names of the training-batch hooks, which Keras 3's LambdaCallback still takes
+# (Keras's own docstring example is ``LambdaCallback(on_batch_begin=lambda batch, logs: ...)``)
+_KERAS2_BATCH_HOOKS = {"on_batch_begin": "on_train_batch_begin",
+                       "on_batch_end": "on_train_batch_end"}
+
+
 class LambdaCallback(Callback):
-    """Callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`."""
+    """Callback from plain functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`.
+
+    A hook given as None is no hook, as in Keras. ``on_batch_begin``/``on_batch_end`` run on
+    training batches, unless ``on_train_batch_begin``/``_end`` is given too (Keras 3 then
+    calls only that one)."""
 
     def __init__(self, **hooks: Any):
         super().__init__()
         for name, fn in hooks.items():
-            if name not in _HOOKS:
-                raise ValueError(f"unknown hook {name!r}; expected one of {list(_HOOKS)}")
+            if name not in _HOOKS and name not in _KERAS2_BATCH_HOOKS:
+                raise ValueError(f"unknown hook {name!r}; expected one of "
+                                 f"{list(_HOOKS) + list(_KERAS2_BATCH_HOOKS)}")
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback's {name} must be a function, got "
+                                f"{type(fn).__name__}")
             setattr(self, name, fn)
+        for old, new in _KERAS2_BATCH_HOOKS.items():
+            if hooks.get(old) is not None and hooks.get(new) is None:
+                setattr(self, new, hooks[old])
 
 
 def _optimizer_of(model: Any, who: str):
@@ -689,10 +708,11 @@ def _optimizer_of(model: Any, who: str):
 
 def _rate_number(value) -> float:
     """A schedule's result as a float: a number, or a one-number tensor or array (the
-    TensorFlow tutorial returns ``lr * tf.math.exp(-0.1)``)."""
+    TensorFlow tutorial returns ``lr * tf.math.exp(-0.1)``; TF 2.21 itself refuses that).
+    Anything else is a ValueError, as TF 2.21 raises."""
     array = None if isinstance(value, (bool, str)) else np.asarray(value)
     if array is None or array.size != 1 or array.dtype.kind not in "iuf":
-        raise TypeError(f"the schedule must return a float, got {value!r}")
+        raise ValueError(f"the schedule must return a float, got {value!r}")
     return float(array.reshape(()))
 
 
