@@ -112,3 +112,69 @@ def test_metrics_inside_a_step_are_the_loss_and_compile_metrics():
     model.fit(x, y, epochs=1, batch_size=40, verbose=0)
     assert seen["names"] == ["loss", "compile_metrics"]
     assert isinstance(seen["result"], dict) and list(seen["result"]) == ["mae"]
+
+
+class TwoOutputs(keras.Model):
+    """A step written with Keras 3's helpers: compute_loss, then compute_metrics."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
+        variables = self.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return self.compute_metrics(x, y, y_pred, sample_weight=None)
+
+
+def _two_outputs(loss_weights=None):
+    inputs = keras.Input((6,))
+    reg = keras.layers.Dense(1, name="reg", kernel_initializer="ones")(inputs)
+    cls = keras.layers.Dense(3, activation="softmax", name="cls",
+                             kernel_initializer="ones")(inputs)
+    model = TwoOutputs(inputs, [reg, cls])
+    model.compile(optimizer=keras.optimizers.SGD(0.0),
+                  loss=["mse", "sparse_categorical_crossentropy"], loss_weights=loss_weights,
+                  metrics=[["mae"], ["accuracy"]])
+    return model
+
+
+def _two_targets():
+    x, y, _ = _data()
+    return x, [y, np.random.RandomState(2).randint(0, 3, 40)]
+
+
+def test_compute_loss_of_several_outputs():
+    # TF 2.21: mse 6.9286 + crossentropy 1.0986 = 8.0272 (convnp: ValueError "needs a
+    # loss"); with loss_weights [0.5, 2.0]: 0.5 * 6.9286 + 2 * 1.0986
+    x, ys = _two_targets()
+    model = _two_outputs()
+    assert float(model.compute_loss(x=x, y=ys, y_pred=model(x))) == pytest.approx(8.0272,
+                                                                                 abs=1e-4)
+    by_name = {"reg": ys[0], "cls": ys[1]}
+    assert float(model.compute_loss(x=x, y=by_name, y_pred=model(x))) == pytest.approx(
+        8.0272, abs=1e-4)
+    weighted = _two_outputs(loss_weights=[0.5, 2.0])
+    assert float(weighted.compute_loss(x=x, y=ys, y_pred=weighted(x))) == pytest.approx(
+        0.5 * 6.9286 + 2 * 1.0986, abs=1e-4)
+
+
+def test_compute_metrics_and_the_output_losses_in_a_step():
+    # TF 2.21's history: {'cls_accuracy': [0.375], 'cls_loss': [1.0986], 'loss': [0.0],
+    # 'reg_loss': [6.9286], 'reg_mae': [2.5154]} ("loss" stays 0: the step never updates it;
+    # compute_loss feeds each output's running loss)
+    x, ys = _two_targets()
+    model = _two_outputs()
+    history = model.fit(x, ys, epochs=1, batch_size=40, verbose=0)
+    assert sorted(history.history) == ["cls_accuracy", "cls_loss", "loss", "reg_loss",
+                                       "reg_mae"]
+    got = {k: round(v[0], 4) for k, v in history.history.items()}
+    assert got == {"cls_accuracy": 0.375, "cls_loss": 1.0986, "loss": 0.0,
+                   "reg_loss": 6.9286, "reg_mae": 2.5154}
+    # get_metrics_result: the same numbers, in Keras 3's order
+    result = model.get_metrics_result()
+    assert list(result) == ["loss", "reg_mae", "cls_accuracy", "reg_loss", "cls_loss"]
+    assert float(result["reg_mae"]) == pytest.approx(2.5154, abs=1e-4)
+    # reset_metrics resets every one of them (convnp left the running losses)
+    model.reset_metrics()
+    assert all(float(value) == 0.0 for value in model.get_metrics_result().values())

@@ -8,6 +8,8 @@ y_pred=y_pred)``, ``self.optimizer.apply_gradients(...)``, and a loop over ``sel
 whose ``"loss"`` entry is a running mean fed with ``update_state(loss)``. The Keras 2 body
 works too: ``self.compiled_loss(y, y_pred, regularization_losses=self.losses)`` feeds that mean
 itself and ``self.compiled_metrics.update_state(y, y_pred)`` updates the compiled metrics.
+Keras 3's helpers ``compute_metrics`` and ``get_metrics_result`` work as well; with several
+outputs, ``compute_loss`` sums the weighted losses and feeds each output's ``<output>_loss``.
 """
 
 from __future__ import annotations
@@ -63,18 +65,44 @@ class CustomStepMixin:
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``y_pred`` against ``y`` plus ``model.losses`` (regularizer
-        penalties, ``add_loss``), as Keras 3: a tensor a tape can differentiate."""
-        compiled = self.compiled_loss
-        if compiled is None:
-            raise ValueError("compute_loss() needs a loss: call compile(loss=...)")
-        # Inside a step, compiled_loss is the wrapper that feeds the running "loss" mean (for
-        # Keras 2 bodies); compute_loss must not feed it, as in Keras 3: the step's own
-        # ``update_state(loss)`` is the one value that counts.
-        compiled = getattr(compiled, "untracked", compiled)
-        loss = compiled(y, y_pred, sample_weight)
+        penalties, ``add_loss``), as Keras 3: a tensor a tape can differentiate. With several
+        outputs, ``y`` and ``y_pred`` are lists in output order or dicts by output name, and
+        the loss is ``sum(loss_weight_i * loss_i)`` over the outputs that have a loss."""
+        specs = getattr(self, "_output_specs", None) or []
+        if len(specs) > 1:
+            loss = _outputs_loss(specs, y, y_pred, sample_weight, self._output_loss_trackers())
+        else:
+            compiled = self.compiled_loss
+            if compiled is None:
+                raise ValueError("compute_loss() needs a loss: call compile(loss=...)")
+            # Inside a step, compiled_loss is the wrapper that feeds the running "loss" mean
+            # (for Keras 2 bodies); compute_loss must not feed it, as in Keras 3: the step's
+            # own ``update_state(loss)`` is the one value that counts.
+            compiled = getattr(compiled, "untracked", compiled)
+            loss = compiled(y, y_pred, sample_weight)
         for extra in self.losses:
             loss = loss + extra
         return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Keras 3's helper for a user's step: update the compiled metrics with ``y`` and
+        ``y_pred`` (the sample weights reach the weighted metrics only), then return
+        `get_metrics_result`."""
+        self.compiled_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """The current result of each metric a step logs (the running ``"loss"``, each
+        compiled metric, each output's running loss, the model's own metrics), by name, as
+        the metrics give them (tensors, as Keras 3's)."""
+        results = {}
+        for metric in self._step_metrics():
+            value = metric.result()
+            if isinstance(value, dict):
+                results.update(value)
+            else:
+                results[metric.name] = value
+        return results
 
     @property
     def _loss_tracker(self):
@@ -86,6 +114,20 @@ class CustomStepMixin:
             self.__dict__["_loss_mean"] = tracker
         return tracker
 
+    def _output_loss_trackers(self) -> list:
+        """Keras 3's running mean of each output's (unweighted) loss, ``<output>_loss``, when
+        several outputs have a loss: `compute_loss` feeds them, a step's logs show them."""
+        from convnp.models.compile_utils import loss_names
+
+        names = loss_names(getattr(self, "_output_specs", None) or [])
+        trackers = self.__dict__.get("_output_loss_means") or []
+        if [t.name for t in trackers] != names:
+            from convnp.metrics import Mean
+
+            trackers = [Mean(name=name) for name in names]
+            self.__dict__["_output_loss_means"] = trackers
+        return trackers
+
     def _step_metrics(self) -> list:
         """``model.metrics`` inside a user's step, in Keras 3's order: the running loss, the
         compiled metrics as one ``"compile_metrics"`` entry (when there are any), the metrics
@@ -95,7 +137,8 @@ class CustomStepMixin:
         ``metric.update_state(y, y_pred, sample_weight=w)`` must weight only the
         ``weighted_metrics``: the plain ones ignore the weights (see `MetricList`)."""
         compiled = [self.compiled_metrics] if len(self.compiled_metrics) else []
-        return [self._loss_tracker] + compiled + self._own_metrics()
+        return [self._loss_tracker] + compiled + self._output_loss_trackers() + \
+            self._own_metrics()
 
     def _default_step_logs(self, loss, y, y_pred) -> dict:
         self._loss_tracker.update_state(float(loss))
@@ -172,6 +215,49 @@ class CustomStepMixin:
             m.reset_state()
 
 
+def _outputs_loss(specs, y, y_pred, sample_weight, trackers: list):
+    """``sum(weight_i * loss_i)`` of a model with several outputs (see `compute_loss`); each
+    unweighted ``loss_i`` also goes to its output's running mean in ``trackers`` (one per
+    output with a loss, or none), weighted by the batch size as Keras 3 does."""
+    trained = [spec.loss is not None for spec in specs]
+    if not any(trained):
+        raise ValueError("compute_loss() needs a loss: call compile(loss=...)")
+    ys = _by_output(specs, y, "targets", trained)
+    preds = _by_output(specs, y_pred, "predictions", None)
+    trackers = iter(trackers)
+    total = None
+    for i, spec in enumerate(specs):
+        if spec.loss is None:
+            continue
+        value = spec.loss(ys[i], preds[i], _output_weights(specs, sample_weight, i))
+        tracker = next(trackers, None)
+        if tracker is not None:
+            tracker.update_state(float(np.asarray(value)),
+                                 sample_weight=float(len(np.asarray(preds[i]))))
+        if spec.weight != 1.0:
+            value = value * spec.weight
+        total = value if total is None else total + value
+    return total
+
+
+def _by_output(specs, value, what: str, required) -> list:
+    """One entry per output from a list in output order or a dict by output name."""
+    from convnp.models.compile_utils import match
+
+    names = [spec.name for spec in specs]
+    return match(value, names, what, "compute_loss", required)
+
+
+def _output_weights(specs, sample_weight, index: int):
+    """Output ``index``'s sample weights: its entry of a list or dict, else the one array
+    (or None) that serves every output, as Keras repeats it."""
+    if isinstance(sample_weight, dict):
+        return sample_weight.get(specs[index].name)
+    if isinstance(sample_weight, (list, tuple)) and len(sample_weight) == len(specs):
+        return sample_weight[index]
+    return sample_weight
+
+
 class MetricList(list):
     """The compiled metrics: a list, with Keras 2's ``compiled_metrics.update_state(y, y_pred)``
     (and ``reset_state``/``result``) for train_step bodies written for Keras 2. Inside a
@@ -181,8 +267,23 @@ class MetricList(list):
 
     name = "compile_metrics"
     _weighted: frozenset | set = frozenset()  # ids of the weighted metrics
+    _specs: tuple | list = ()  # the model's OutputSpecs (each output's metrics), set by compile
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if len(self._specs) > 1:  # each output's metrics on that output's targets
+            ys = _by_output(self._specs, y_true, "targets", None)
+            preds = _by_output(self._specs, y_pred, "predictions", None)
+            for i, spec in enumerate(self._specs):
+                weights = _output_weights(self._specs, sample_weight, i)
+                for m in spec.metrics:
+                    m.update_state(np.asarray(ys[i]), np.asarray(preds[i]))
+                for m in spec.weighted:
+                    if weights is None:
+                        m.update_state(np.asarray(ys[i]), np.asarray(preds[i]))
+                    else:
+                        m.update_state(np.asarray(ys[i]), np.asarray(preds[i]),
+                                       sample_weight=np.asarray(weights))
+            return
         for m in self:
             if sample_weight is not None and id(m) in self._weighted:
                 m.update_state(np.asarray(y_true), np.asarray(y_pred),

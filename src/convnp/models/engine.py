@@ -178,6 +178,7 @@ class Engine:
         self.compiled_metrics = MetricList([m for spec in specs for m in spec.metrics] + [
             m for spec in specs for m in spec.weighted])
         self.compiled_metrics._weighted = {id(m) for spec in specs for m in spec.weighted}
+        self.compiled_metrics._specs = list(specs)
         self.compiled_loss = specs[0].loss if len(specs) == 1 else None
 
     def _output_names_or_default(self) -> list[str]:

@@ -189,8 +189,9 @@ class InferenceMixin(Engine):
         return self._structured_outputs(outs)
 
     def reset_metrics(self) -> None:
-        for m in self.compiled_metrics:
-            m.reset_state()
+        """Every metric back to its start, as Keras's: the compiled ones, the running losses
+        a user's step logs, the metrics the model holds."""
+        self._reset_step_metrics()
 
     def _batch_result(self, loss_value: float, output_losses, return_dict: bool):
         logs = {"loss": float(loss_value)}
