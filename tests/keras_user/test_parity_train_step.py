@@ -178,3 +178,29 @@ def test_compute_metrics_and_the_output_losses_in_a_step():
     # reset_metrics resets every one of them (convnp left the running losses)
     model.reset_metrics()
     assert all(float(value) == 0.0 for value in model.get_metrics_result().values())
+
+
+def test_metrics_names_of_a_model_with_its_own_metrics_property():
+    # keras.io's GAN: `metrics` lists its two trackers; TF 2.21's metrics_names is
+    # ['d_loss', 'g_loss'] (convnp gave ['loss'])
+    class Pair(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def train_step(self, data):
+            self.d_loss_tracker.update_state(1.0)
+            self.g_loss_tracker.update_state(2.0)
+            return {m.name: m.result() for m in self.metrics}
+
+    model = Pair()
+    model.compile(optimizer="sgd")
+    history = model.fit(np.ones((4, 2), "float32"), epochs=1, verbose=0)
+    assert history.history == {"d_loss": [1.0], "g_loss": [2.0]}
+    assert model.metrics_names == ["d_loss", "g_loss"]

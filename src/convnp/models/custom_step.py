@@ -209,7 +209,7 @@ class CustomStepMixin:
         """Before each epoch and each evaluation, as Keras's ``reset_metrics``: every metric
         of `_step_metrics`, and what the user's own ``metrics`` property lists."""
         seen = self._step_metrics()
-        if "metrics" in _overridden(type(self)):
+        if "metrics" in overridden_names(type(self)):
             seen += [m for m in self.metrics if not any(m is s for s in seen)]
         for m in seen:
             m.reset_state()
@@ -323,7 +323,7 @@ class _TrackedLoss:
         return getattr(self._loss, name)
 
 
-def _overridden(cls) -> set:
+def overridden_names(cls) -> set:
     """Names a user's class defines itself (anywhere outside convnp in its hierarchy)."""
     return {name for klass in cls.__mro__ if not klass.__module__.startswith("convnp.")
             for name in vars(klass)}

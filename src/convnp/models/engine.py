@@ -24,7 +24,7 @@ from convnp.layers import taped
 from convnp.layers._penalties import penalty, regularized_weights
 from convnp.models import compile_utils
 from convnp.models import data_adapter as da
-from convnp.models.custom_step import MetricList
+from convnp.models.custom_step import MetricList, overridden_names
 
 _IDENTITY = activations.get("linear")
 
@@ -269,7 +269,10 @@ class Engine:
     @property
     def metrics_names(self) -> list[str]:
         """``loss``, the metrics, then (several losses) each output's loss: the order of
-        `evaluate`'s list."""
+        `evaluate`'s list. A model whose class defines its own ``metrics`` (a GAN's loss
+        trackers) gives their names, as Keras 3 does."""
+        if "metrics" in overridden_names(type(self)):
+            return [m.name for m in self.metrics]
         if not self._compiled:
             return ["loss"]
         return compile_utils.log_names(self._output_specs)
