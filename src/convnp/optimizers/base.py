@@ -14,6 +14,7 @@ model file can save an optimizer and resume training bit for bit.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -148,6 +149,9 @@ class Optimizer(Configurable):
         self.weight_decay = None if weight_decay is None else _check_rate("weight_decay",
                                                                           weight_decay)
         self.decay = _check_rate("decay", decay)
+        # exclude_from_weight_decay: ids of variables, and a pattern searched in their names
+        self._decay_excluded_ids: set[int] = set()
+        self._decay_excluded_pattern: re.Pattern | None = None
         given = [k for k, v in clipping.items() if v is not None]
         if len(given) > 1:
             raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set, "
@@ -486,9 +490,9 @@ class Optimizer(Configurable):
         if update:
             grads = self._clip(grads)
             lr = self._rate()
-            for index, grad, value in zip(slots, grads, values):
+            for index, grad, value, (_, var) in zip(slots, grads, values, pairs):
                 decay = self._weight_decay_of(index)
-                if grad is not None and decay:
+                if grad is not None and decay and self._decays(var):
                     # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
                     value -= value * value.dtype.type(decay * lr)
             self._before_updates()
@@ -512,6 +516,24 @@ class Optimizer(Configurable):
     def _weight_decay_of(self, index: int) -> float | None:
         """The decoupled weight decay of the variable with slots ``index``."""
         return self.weight_decay
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Keras 3's: no weight decay for the variables of ``var_list``, nor for those whose
+        name matches one of the regular expressions ``var_names`` anywhere
+        (``var_names=["bias", "gamma", "beta"]``: the transformer recipes' choice). From
+        the next step on (TF 2.21 takes it after the first step too)."""
+        if var_names is not None and (isinstance(var_names, str) or not all(
+                isinstance(name, str) for name in var_names)):
+            raise TypeError(f"var_names must be a list of strings, got {var_names!r}")
+        self._decay_excluded_ids = {id(v) for v in var_list or []}
+        self._decay_excluded_pattern = re.compile("|".join(var_names)) if var_names else None
+
+    def _decays(self, var) -> bool:
+        """Whether the weight decay applies to ``var`` (see `exclude_from_weight_decay`)."""
+        if id(var) in getattr(self, "_decay_excluded_ids", ()):
+            return False
+        pattern = getattr(self, "_decay_excluded_pattern", None)
+        return pattern is None or pattern.search(str(getattr(var, "name", ""))) is None
 
     # -- moving average of the weights (use_ema) --------------------------------------------
     def _update_averages(self) -> None:
