@@ -70,3 +70,19 @@ def test_learning_rate_scheduler_refuses_a_non_number_with_value_error(bad):
     # convnp raised TypeError
     with pytest.raises(ValueError, match="must return a float"):
         _fit(keras.callbacks.LearningRateScheduler(lambda epoch, lr: bad))
+
+
+def test_predict_batch_end_gets_the_batch_outputs():
+    # TF 2.21: on_predict_batch_end(batch, logs) with logs == {"outputs": the batch's
+    # predictions} (an array of shape (batch, units)); convnp gave no logs (KeyError)
+    seen = []
+
+    class Outputs(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append((batch, sorted(logs), np.shape(logs["outputs"])))
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    predictions = model.predict(np.ones((5, 2), "float32"), batch_size=3, verbose=0,
+                                callbacks=[Outputs()])
+    assert seen == [(0, ["outputs"], (3, 1)), (1, ["outputs"], (2, 1))]
+    assert predictions.shape == (5, 1)

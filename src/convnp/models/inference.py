@@ -136,7 +136,9 @@ class InferenceMixin(Engine):
             callback_list.on_predict_batch_begin(step)
             with self._step_lock:
                 outputs.append(self._graph.forward(xb, training=False, inference=True))
-            callback_list.on_predict_batch_end(step)
+            # Keras hands the batch's predictions to the callbacks, shaped as predict's result
+            callback_list.on_predict_batch_end(
+                step, {"outputs": self._structured_outputs(outputs[-1])})
         callback_list.on_predict_end()
         with self._step_lock:
             self._drop_caches()
