@@ -1244,8 +1244,14 @@ class _TapedLoss(Loss):
         if sample_weight is not None:
             w = np.asarray(value_of(sample_weight), dtype=values.dtype)
             weight_sum = np.sum(w)
-            w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim)) if w.ndim < values.ndim \
-                else w.reshape(values.shape)
+            if np.size(values) == 1 and w.size > 1:
+                # a function returning one number (its own mean): as in Keras, each sample
+                # weight scales that number, so the reduced loss is it times the mean weight
+                values = values.reshape((1,) * w.ndim)
+            elif w.ndim < values.ndim:
+                w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+            else:
+                w = w.reshape(values.shape)
             values = values * w
         if unreduced:  # the call's values, weighted (a tape differentiates their sum)
             return values
