@@ -61,11 +61,13 @@ def test_non_finite_metadata_still_loads(tmp_path):
     assert np.isnan(saving.load_model(path).metadata["test_loss"])
 
 
-@pytest.mark.parametrize("epochs", [2.7, "3", True, -1])
-def test_epochs_must_be_an_int(epochs):
+@pytest.mark.parametrize("epochs, error", [(2.7, TypeError), ("3", TypeError),
+                                           (True, TypeError), (-1, ValueError)])
+def test_epochs_must_be_an_int(epochs, error):
+    # not an int: TypeError, as TF 2.21 raises for 2.7 and "3"
     model = _fitted_model()
     x, y = _xy()
-    with pytest.raises(ValueError, match="epochs"):
+    with pytest.raises(error, match="epochs"):
         model.fit(x, y, epochs=epochs, verbose=0)
 
 

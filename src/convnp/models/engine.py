@@ -639,8 +639,10 @@ class Engine:
     def _check_batch_size(batch_size, default: int = 32) -> int:
         if batch_size is None:
             return default
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size <= 0:
+        # not an int at all: TypeError, as TF 2.21 raises; an int out of range: ValueError
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
+        if batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         return int(batch_size)
 

@@ -67,13 +67,18 @@ class InferenceMixin(Engine):
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto",
                  sample_weight=None, steps: int | None = None, callbacks=None,
                  max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
-                 return_dict: bool = False):
+                 return_dict: bool = False, **kwargs):
         """Loss and metrics on ``x``/``y`` (or a Dataset) in inference mode.
 
         Returns:
             ``[loss, metric, ...]``, just the loss when there are no metrics, or a dict with
             ``return_dict=True``.
+
+        Raises:
+            ValueError: an argument evaluate does not know (TF 2.21's type for it).
         """
+        if kwargs:
+            raise ValueError(f"evaluate(): arguments not recognized: {sorted(kwargs)}")
         self._require_compiled("evaluate")
         da.check_loader_options(workers, use_multiprocessing, max_queue_size, "evaluate()")
         if self._step_only and not self._overrides("test_step"):

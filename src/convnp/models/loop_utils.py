@@ -48,8 +48,22 @@ def make_callback_list(callbacks, model, verbose: int, epochs: int = 1,
     ``history``) and a progress logger (when ``verbose``); ``.history`` is the History."""
     from convnp import callbacks as cbm
 
-    return cbm.CallbackList(callbacks, add_history=history, add_progbar=bool(verbose),
-                            model=model, verbose=verbose, epochs=epochs, steps=steps)
+    return cbm.CallbackList(_flat_callbacks(callbacks), add_history=history,
+                            add_progbar=bool(verbose), model=model, verbose=verbose,
+                            epochs=epochs, steps=steps)
+
+
+def _flat_callbacks(callbacks) -> list | None:
+    """``callbacks=`` as Keras 3 takes it: a list, a tuple, lists inside it, or one callback
+    alone (``callbacks=EarlyStopping(...)``), as one flat list."""
+    if callbacks is None:
+        return None
+    if not isinstance(callbacks, (list, tuple)):
+        return [callbacks]
+    flat: list = []
+    for item in callbacks:
+        flat.extend(_flat_callbacks(item) if isinstance(item, (list, tuple)) else [item])
+    return flat
 
 
 class EpochLogs:

@@ -86,7 +86,10 @@ class TrainingMixin(InferenceMixin):
         if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            # not an int (2.0, "3", None): TypeError, as TF 2.21 raises; negative: ValueError
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be a non-negative int, got {value!r}")
+            if value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
         epochs = _settings.capped_epochs(int(epochs))
         validation_freq = _validation_epochs(validation_freq)
