@@ -86,3 +86,24 @@ def test_predict_batch_end_gets_the_batch_outputs():
                                 callbacks=[Outputs()])
     assert seen == [(0, ["outputs"], (3, 1)), (1, ["outputs"], (2, 1))]
     assert predictions.shape == (5, 1)
+
+
+def test_writing_into_a_batch_logs_leaves_the_epoch_logs():
+    # TF 2.21: a callback setting logs["loss"] = 0.0 in on_train_batch_end changes nothing
+    # in the history (the epoch's logs come from the metrics); convnp logged 0.0
+    class Zero(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            logs["loss"] = 0.0
+
+    _, history = _fit(Zero())
+    assert history.history["loss"][0] > 0.0
+
+
+def test_writing_into_the_epoch_logs_reaches_the_history():
+    # TF 2.21: {'loss': [123.0]} when on_epoch_end sets logs["loss"] = 123.0
+    class Set(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["loss"] = 123.0
+
+    _, history = _fit(Set())
+    assert history.history["loss"] == [123.0]

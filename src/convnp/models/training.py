@@ -146,7 +146,9 @@ class TrainingMixin(InferenceMixin):
                     logs = self._run_custom_step("train_step", xb, yb, wb)
                     if not math.isfinite(logs.get("loss", 0.0)):
                         self._terminate_on_nan(step, verbose)
-                    callback_list.on_train_batch_end(step, logs)
+                    # a copy: what a callback writes into a batch's logs stays out of the
+                    # epoch's, which Keras computes from the metrics
+                    callback_list.on_train_batch_end(step, dict(logs))
                     if self.stop_training:
                         break
                     continue
@@ -155,7 +157,7 @@ class TrainingMixin(InferenceMixin):
                     self._terminate_on_nan(step, verbose)
                 logs = tracker.update(loss_value, self._last_output_losses, yb, y_pred,
                                       len(xb[0]), wb)
-                callback_list.on_train_batch_end(step, logs)
+                callback_list.on_train_batch_end(step, dict(logs))  # a copy, as above
                 if self.stop_training:
                     break
             if steps_per_epoch and 0 <= step < steps_per_epoch - 1 and not self.stop_training:
