@@ -46,3 +46,20 @@ def test_a_loss_subclass_returning_one_number_takes_sample_weights():
                                                                                 abs=1e-4)
     assert float(OneNumber(reduction="sum")(y, y * 0, sample_weight=weights)) == \
         pytest.approx(1.2104, abs=1e-4)
+
+
+@pytest.mark.parametrize("name, function", [
+    ("mse", "mean_squared_error"), ("MSE", "mean_squared_error"),
+    ("mae", "mean_absolute_error"), ("MAE", "mean_absolute_error"),
+    ("mape", "mean_absolute_percentage_error"), ("MAPE", "mean_absolute_percentage_error"),
+    ("msle", "mean_squared_logarithmic_error"), ("MSLE", "mean_squared_logarithmic_error"),
+    ("kld", "kl_divergence"), ("KLD", "kl_divergence"),
+    ("kullback_leibler_divergence", "kl_divergence"), ("logcosh", "log_cosh")])
+def test_metric_functions_short_spellings(name, function):
+    # TF 2.21's tf.keras.metrics has them (tf.keras.metrics.mae(y, p) gives per-sample
+    # values, shape (2,) here); convnp raised AttributeError
+    y_true = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]], "float32")
+    y_pred = np.array([[0.9, 0.6, 0.2], [0.1, 0.3, 0.8]], "float32")
+    values = getattr(keras.metrics, name)(y_true, y_pred)
+    assert np.shape(values) == (2,)
+    np.testing.assert_allclose(values, getattr(keras.losses, function)(y_true, y_pred))

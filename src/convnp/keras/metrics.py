@@ -22,6 +22,13 @@ mean_squared_logarithmic_error = _losses.mean_squared_logarithmic_error
 poisson = _losses.poisson
 sparse_categorical_crossentropy = _losses.sparse_categorical_crossentropy
 squared_hinge = _losses.squared_hinge
+# the short spellings TF 2.21's tf.keras.metrics has too (``tf.keras.metrics.mae(y, p)``)
+mse = MSE = _losses.mean_squared_error
+mae = MAE = _losses.mean_absolute_error
+mape = MAPE = _losses.mean_absolute_percentage_error
+msle = MSLE = _losses.mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = _losses.kl_divergence
+logcosh = _losses.log_cosh
 
 # the short names Keras 3 also gives them here
 MAE = mae = mean_absolute_error
@@ -36,7 +43,8 @@ LOSS_FUNCTIONS = ["binary_crossentropy", "binary_focal_crossentropy",
                   "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
                   "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
                   "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy",
-                  "squared_hinge"]
+                  "squared_hinge", "mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE",
+                  "kld", "KLD", "kullback_leibler_divergence", "logcosh"]
 __all__ = list(_metrics_all)
 __all__.extend(LOSS_FUNCTIONS)
 __all__.extend(["KLD", "MAE", "MAPE", "MSE", "MSLE", "kld", "kullback_leibler_divergence",
