@@ -204,3 +204,24 @@ def test_metrics_names_of_a_model_with_its_own_metrics_property():
     history = model.fit(np.ones((4, 2), "float32"), epochs=1, verbose=0)
     assert history.history == {"d_loss": [1.0], "g_loss": [2.0]}
     assert model.metrics_names == ["d_loss", "g_loss"]
+
+
+def test_get_metrics_result_after_the_built_in_loops():
+    # TF 2.21, after fit (SGD at rate 0): {'loss': 1.0986, 'accuracy': 0.375}; after an
+    # evaluate on 10 rows: {'loss': 1.0986, 'accuracy': 0.3}; reset_metrics: zeros
+    x, _, _ = _data()
+    labels = np.random.RandomState(2).randint(0, 3, 40)
+    inputs = keras.Input((6,))
+    outputs = keras.layers.Dense(3, activation="softmax", kernel_initializer="ones")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, labels, epochs=1, batch_size=16, verbose=0)
+    result = model.get_metrics_result()
+    assert {k: round(float(v), 4) for k, v in result.items()} == {"loss": 1.0986,
+                                                                   "accuracy": 0.375}
+    assert isinstance(result["loss"].numpy(), np.float32)
+    model.evaluate(x[:10], labels[:10], verbose=0)
+    assert round(float(model.get_metrics_result()["accuracy"]), 4) == 0.3
+    model.reset_metrics()
+    assert all(float(v) == 0.0 for v in model.get_metrics_result().values())

@@ -94,7 +94,13 @@ class CustomStepMixin:
     def get_metrics_result(self) -> dict:
         """The current result of each metric a step logs (the running ``"loss"``, each
         compiled metric, each output's running loss, the model's own metrics), by name, as
-        the metrics give them (tensors, as Keras 3's)."""
+        the metrics give them (tensors, as Keras 3's). After a built-in step (fit or
+        evaluate without a user's step), the running means that loop logged."""
+        built_in = self.__dict__.get("_epoch_logs")
+        if built_in is not None:
+            return {name: to_eager(np.asarray(value, dtype=np.float32))
+                    if isinstance(value, float) else value
+                    for name, value in built_in.result().items()}
         results = {}
         for metric in self._step_metrics():
             value = metric.result()
@@ -164,6 +170,7 @@ class CustomStepMixin:
         else:
             data = (x, to_eager(yb), to_eager(wb))
         self.__dict__["_custom_step_active"] = True
+        self.__dict__["_epoch_logs"] = None  # get_metrics_result reads this step's metrics
         loss = self.__dict__.get("compiled_loss")
         if loss is not None:  # Keras 2's `self.compiled_loss(y, y_pred, ...)` tracks the loss
             self.__dict__["compiled_loss"] = _TrackedLoss(loss, self._loss_tracker)

@@ -197,8 +197,11 @@ class InferenceMixin(Engine):
 
     def reset_metrics(self) -> None:
         """Every metric back to its start, as Keras's: the compiled ones, the running losses
-        a user's step logs, the metrics the model holds."""
+        a user's step logs, the metrics the model holds, the built-in loop's running means."""
         self._reset_step_metrics()
+        built_in = self.__dict__.get("_epoch_logs")
+        if built_in is not None:
+            built_in.reset()
 
     def _batch_result(self, loss_value: float, output_losses, return_dict: bool):
         logs = {"loss": float(loss_value)}

@@ -94,6 +94,8 @@ class EpochLogs:
 
     def update(self, loss_value: float, output_values, y, y_pred, n: int,
                sample_weight=None) -> dict[str, Any]:
+        # the running means model.get_metrics_result() reads until a user's step runs
+        self.model.__dict__["_epoch_logs"] = self
         self.loss.update(loss_value, n)
         for _, i, tracker in self.outputs:
             tracker.update(output_values[i], n)
