@@ -30,14 +30,6 @@ msle = MSLE = _losses.mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = _losses.kl_divergence
 logcosh = _losses.log_cosh
 
-# the short names Keras 3 also gives them here
-MAE = mae = mean_absolute_error
-MAPE = mape = mean_absolute_percentage_error
-MSE = mse = mean_squared_error
-MSLE = msle = mean_squared_logarithmic_error
-KLD = kld = kullback_leibler_divergence = kl_divergence
-logcosh = log_cosh
-
 LOSS_FUNCTIONS = ["binary_crossentropy", "binary_focal_crossentropy",
                   "categorical_crossentropy", "categorical_focal_crossentropy",
                   "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh",
@@ -47,5 +39,3 @@ LOSS_FUNCTIONS = ["binary_crossentropy", "binary_focal_crossentropy",
                   "kld", "KLD", "kullback_leibler_divergence", "logcosh"]
 __all__ = list(_metrics_all)
 __all__.extend(LOSS_FUNCTIONS)
-__all__.extend(["KLD", "MAE", "MAPE", "MSE", "MSLE", "kld", "kullback_leibler_divergence",
-                "logcosh", "mae", "mape", "mse", "msle"])
