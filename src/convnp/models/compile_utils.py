@@ -88,7 +88,6 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
     outputs have no names of their own (a subclassed model's), so with several each logs
     under its loss's name (``mse_loss``) and its metrics under theirs, as Keras 3 does."""
     from convnp import losses
-    from convnp import metrics as metrics_module
 
     several = len(names) > 1
     single_config = isinstance(loss, dict) and "class_name" in loss  # one serialized loss
@@ -115,7 +114,7 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
     for name, compiled, loss_id, weight, ids in zip(_distinct(names), compiled_losses,
                                                     loss_ids, weights, per_output):
         ids = _as_list(ids)
-        objects = [metrics_module.get(m, loss=compiled) for m in ids]
+        objects = [_compiled_metric(m, compiled) for m in ids]
         if several:
             labels = [f"{name}_{m.name}" if named else m.name for m in objects]
             labels = [_numbered(label, taken) for label in labels]
@@ -130,7 +129,7 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
     for spec, compiled, ids in zip(specs, compiled_losses, weighted_per_output):
         spec.weighted_ids = _as_list(ids)
         prefix = f"{spec.name}_" if several and named else ""
-        for m in (metrics_module.get(i, loss=compiled) for i in spec.weighted_ids):
+        for m in (_compiled_metric(i, compiled) for i in spec.weighted_ids):
             label = prefix + m.name
             if label in taken:  # Keras 3: the same metric unweighted came first
                 label = _numbered(f"{prefix}weighted_{m.name}", taken)
@@ -145,6 +144,20 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
     if len(set(logged)) != len(logged):
         raise ValueError(f"metric names must be distinct and not 'loss', got {logged[1:]}")
     return specs
+
+
+def _compiled_metric(identifier, compiled_loss):
+    """The metric ``compile`` makes of one entry of ``metrics``: a metric given by a string
+    logs under that string as written, as in Keras 3 (``"AUC"`` logs ``AUC`` and ``val_AUC``,
+    ``"MSE"`` logs ``MSE``), though the metric made standalone by that name is called
+    ``auc``, ``mean_squared_error``. A fresh object, so renaming it touches nothing of the
+    user's."""
+    from convnp import metrics as metrics_module
+
+    metric = metrics_module.get(identifier, loss=compiled_loss)
+    if isinstance(identifier, str):
+        metric.name = identifier
+    return metric
 
 
 def _loss_label(loss_id, compiled) -> str:
