@@ -51,3 +51,56 @@ def test_metric_objects_keep_their_own_names():
                   metrics=[keras.metrics.AUC(), keras.metrics.Precision(name="prec")])
     assert sorted(model.evaluate(X, Y, verbose=0, return_dict=True)) == ["auc", "loss", "prec"]
     assert keras.metrics.get("AUC").name.startswith("auc")  # standalone: the class's name
+
+
+# -- compile's execution options are the model's attributes --------------------------------
+
+def test_compile_options_are_attributes_before_and_after_compile():
+    # TF 2.21: False, False, 1, False before compile; compile's values after
+    model = _dense_model()
+    assert (model.run_eagerly, model.jit_compile, model.steps_per_execution,
+            model.compiled) == (False, False, 1, False)
+    model.compile("sgd", "mse")
+    assert (model.run_eagerly, model.jit_compile, model.steps_per_execution,
+            model.compiled) == (False, False, 1, True)
+    model.compile("sgd", "mse", run_eagerly=True, steps_per_execution=3, jit_compile="auto")
+    assert (model.run_eagerly, model.jit_compile, model.steps_per_execution) == (True, False, 3)
+    model.run_eagerly = False  # settable, as in Keras
+    assert model.run_eagerly is False
+    assert list(model.fit(X, Y, verbose=0, batch_size=1).history) == ["loss"]
+
+
+def test_compile_accepts_auto_scale_loss():
+    # TF 2.21: compile(auto_scale_loss=...) is one of compile's arguments
+    model = _dense_model()
+    model.compile("sgd", "mse", auto_scale_loss=True)
+    assert model.compiled
+
+
+def test_compile_rejects_a_bad_steps_per_execution():
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        _dense_model().compile("sgd", "mse", steps_per_execution=0)
+
+
+def test_get_compile_config_and_compile_from_config(tmp_path):
+    # TF 2.21: get_compile_config() is None before compile, then records compile's arguments
+    # (not later assignments to the attributes); a .keras file loads with them
+    model = _dense_model()
+    assert model.get_compile_config() is None
+    model.compile("adam", "binary_crossentropy", metrics=["AUC"], run_eagerly=True,
+                  steps_per_execution=2)
+    model.run_eagerly = False
+    config = model.get_compile_config()
+    assert (config["loss"], config["run_eagerly"], config["steps_per_execution"],
+            config["jit_compile"]) == ("binary_crossentropy", True, 2, False)
+    assert config["optimizer"]["class_name"] == "Adam"
+    twin = _dense_model()
+    twin.compile_from_config(config)
+    assert twin.compiled and type(twin.optimizer).__name__ == "Adam"
+    assert (twin.run_eagerly, twin.steps_per_execution) == (True, 2)
+    assert sorted(twin.evaluate(X, Y, verbose=0, return_dict=True)) == ["AUC", "loss"]
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert (loaded.run_eagerly, loaded.steps_per_execution) == (True, 2)
+    with pytest.raises(TypeError, match="get_compile_config"):
+        twin.compile_from_config("adam")

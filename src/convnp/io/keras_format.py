@@ -1325,7 +1325,10 @@ def _compile_from_config(model, compile_config: dict, path: str) -> None:
                       metrics=_plain_object(compile_config.get("metrics"), path),
                       weighted_metrics=_plain_object(compile_config.get("weighted_metrics"),
                                                      path),
-                      loss_weights=compile_config.get("loss_weights"))
+                      loss_weights=compile_config.get("loss_weights"),
+                      run_eagerly=compile_config.get("run_eagerly"),
+                      steps_per_execution=compile_config.get("steps_per_execution"),
+                      jit_compile=compile_config.get("jit_compile"))
     except (ValueError, TypeError, KeyError, AttributeError, IndexError,
             NotImplementedError) as error:
         warnings.warn(f"{path}: the model was loaded uncompiled; its compile config could not "
@@ -1849,7 +1852,8 @@ def _keras_compile_config(model) -> dict | None:
             "metrics": _with_module(metric_ids, "keras.metrics") if metric_ids else None,
             "weighted_metrics": _with_module(weighted_ids, "keras.metrics")
             if weighted_ids else None,
-            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
+            **getattr(model, "_compile_options", {})}
 
 
 def _keras_optimizer_layout(opt, n_variables: int) -> list[str]:

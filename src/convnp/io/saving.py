@@ -792,6 +792,20 @@ def export_model(model: Any, filepath, format: str = "tf_saved_model",
 
 # Model.save / save_weights / load_weights / export reach these through the models' hook
 # table, so that convnp.models never imports convnp.io (io sits above models).
+def _get_compile_config(model) -> dict | None:
+    from convnp.io import keras_format
+
+    return keras_format._keras_compile_config(model)
+
+
+def _compile_from_config(model, config: dict) -> None:
+    from convnp.io import keras_format
+
+    keras_format._compile_from_config(model, config, f"model '{model.name}'")
+
+
 for _name, _function in (("save_model", save_model), ("save_weights", save_weights),
-                         ("load_weights", load_weights), ("export_model", export_model)):
+                         ("load_weights", load_weights), ("export_model", export_model),
+                         ("get_compile_config", _get_compile_config),
+                         ("compile_from_config", _compile_from_config)):
     file_hooks.register(_name, _function)

@@ -22,7 +22,7 @@ import numpy as np
 from convnp import activations, losses, metrics
 from convnp.layers import taped
 from convnp.layers._penalties import penalty, regularized_weights
-from convnp.models import compile_utils
+from convnp.models import compile_utils, file_hooks
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import MetricList, overridden_names
 
@@ -79,6 +79,11 @@ class Engine:
         self.history = None
         self._metric_ids = None
         self._weighted_metric_ids = []
+        # compile()'s execution options, kept and read back as Keras 3 keeps them (convnp
+        # runs one eager path whatever they say; files record them for Keras)
+        self.run_eagerly = False
+        self.jit_compile = False
+        self.steps_per_execution = 1
         # Serializes whole training steps with inference passes from other threads: layers
         # keep per-call caches and a step swaps the output activation, so a predict may only
         # run between two steps (see docs/architecture.md, "Threads").
@@ -106,7 +111,7 @@ class Engine:
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
-                jit_compile=None, **kwargs) -> None:
+                jit_compile=None, auto_scale_loss=True, **kwargs) -> None:
         """Choose the optimizer, the loss(es) and the metrics.
 
         Args:
@@ -120,7 +125,11 @@ class Engine:
                 ``sample_weight`` (and ``class_weight``) given to fit/evaluate and the
                 ``*_on_batch`` methods; one that an unweighted metric's name took logs as
                 ``weighted_<name>`` (Keras 3's names).
-            run_eagerly, steps_per_execution, jit_compile: accepted for compatibility.
+            run_eagerly, steps_per_execution, jit_compile: kept as the model's attributes of
+                those names (defaults False, 1, False; ``"auto"`` is False, as Keras 3 on
+                TensorFlow resolves it); convnp runs the same way whatever they say.
+            auto_scale_loss: accepted, as Keras 3 does; it scales only a mixed-precision
+                loss, and convnp trains in float32.
 
         Raises:
             ValueError: unknown name, a loss that cannot apply to an output, or a list/dict
@@ -133,6 +142,11 @@ class Engine:
         if weighted_metrics and not isinstance(weighted_metrics, (list, tuple, dict)):
             raise ValueError("compile(): `weighted_metrics` must be a list, tuple or dict, got "
                              f"{weighted_metrics!r} of type {type(weighted_metrics).__name__}")
+        if steps_per_execution is not None and (
+                isinstance(steps_per_execution, bool) or not isinstance(
+                    steps_per_execution, (int, np.integer)) or steps_per_execution < 1):
+            raise ValueError("compile(): `steps_per_execution` must be a positive int, got "
+                             f"{steps_per_execution!r}")
         optimizer = optimizers.get(optimizer)
         if self._compiled:
             # compiling again without a loss (or without metrics) keeps the earlier ones, as
@@ -170,8 +184,33 @@ class Engine:
             weighted_metrics, tuple) else (weighted_metrics or [])
         self._set_specs(specs)
         self._compiled = True
+        self.run_eagerly = bool(run_eagerly)
+        self.jit_compile = jit_compile not in (None, False, "auto")
+        self.steps_per_execution = 1 if steps_per_execution is None else int(steps_per_execution)
+        # what compile was given (the compile config records these, not later assignments)
+        self._compile_options = {"run_eagerly": self.run_eagerly,
+                                 "steps_per_execution": self.steps_per_execution,
+                                 "jit_compile": self.jit_compile}
         if self._graph is not None:
             self._check_outputs_for_loss()
+
+    @property
+    def compiled(self) -> bool:
+        """Whether `compile` has run (Keras 3's ``model.compiled``)."""
+        return self._compiled
+
+    def get_compile_config(self) -> dict | None:
+        """What `compile` was given, as Keras 3 writes it in a ``.keras`` file's
+        ``compile_config`` (None for a model never compiled)."""
+        return file_hooks.get("get_compile_config")(self)
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile from a `get_compile_config` dict (Keras 3's: a config that cannot be
+        followed leaves the model uncompiled, with a warning)."""
+        if not isinstance(config, dict):
+            raise TypeError("compile_from_config() expects the dict get_compile_config() "
+                            f"gives, got {type(config).__name__}")
+        file_hooks.get("compile_from_config")(self, config)
 
     def _set_specs(self, specs) -> None:
         self._output_specs = specs

@@ -19,7 +19,8 @@ from typing import Any
 PROVIDER = "convnp.io.saving"
 
 #: The names a provider must register.
-NAMES = ("save_model", "save_weights", "load_weights", "export_model")
+NAMES = ("save_model", "save_weights", "load_weights", "export_model", "get_compile_config",
+         "compile_from_config")
 
 _TABLE: dict[str, Callable[..., Any]] = {}
 
