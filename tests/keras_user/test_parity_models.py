@@ -104,3 +104,33 @@ def test_get_compile_config_and_compile_from_config(tmp_path):
     assert (loaded.run_eagerly, loaded.steps_per_execution) == (True, 2)
     with pytest.raises(TypeError, match="get_compile_config"):
         twin.compile_from_config("adam")
+
+
+# -- an unbuilt model has no inputs, outputs or shapes yet: AttributeError -----------------
+
+@pytest.mark.parametrize("attribute", ["input", "output", "inputs", "outputs", "input_shape",
+                                       "output_shape"])
+def test_unbuilt_sequential_lacks_the_graph_attributes(attribute):
+    # TF 2.21: AttributeError, so hasattr() answers False (convnp raised ValueError, and
+    # hasattr let it through); after build() they are there
+    model = keras.Sequential([L.Dense(2), L.Dense(1)])
+    with pytest.raises(AttributeError, match="build"):
+        getattr(model, attribute)
+    assert not hasattr(model, attribute)
+    assert not hasattr(keras.Sequential(), attribute)
+    model.build((None, 3))
+    assert hasattr(model, attribute)
+    assert model.input_shape == (None, 3) and model.output_shape == (None, 1)
+
+
+def test_unbuilt_subclassed_model_lacks_input_shape():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = L.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    net = Net()
+    assert not hasattr(net, "input_shape") and not hasattr(net, "inputs")  # TF 2.21

@@ -397,7 +397,7 @@ def _compile_config(training: dict, model) -> dict:
     even for one output (``[["accuracy"]]``), losses with ``reduction="auto"``."""
     def one_output(metrics):
         if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list) \
-                and len(model.outputs) == 1:
+                and model.built and len(model.outputs) == 1:
             return metrics[0]
         return metrics
 

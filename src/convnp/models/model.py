@@ -160,35 +160,41 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def built(self) -> bool:
         return self._graph is not None
 
+    # The graph's tensors and shapes below exist once the model is built. Before, reading one
+    # raises AttributeError, as in Keras 3, so that ``hasattr(model, "input_shape")`` answers
+    # False instead of raising (the message still says how to build the model).
+
     @property
     def inputs(self) -> list[KerasTensor]:
-        return list(self._graph.inputs) if self._graph else []
+        self._require_built_attribute("inputs")
+        return list(self._graph.inputs)
 
     @property
     def outputs(self) -> list[KerasTensor]:
-        return list(self._graph.outputs) if self._graph else []
+        self._require_built_attribute("outputs")
+        return list(self._graph.outputs)
 
     @property
     def input(self):
         """The input tensor (a list for multi-input models, a dict for ``inputs={...}``)."""
-        self._require_built("input")
+        self._require_built_attribute("input")
         return self._structured(self._graph.inputs, self._input_keys)
 
     @property
     def output(self):
         """The output tensor (a list for several outputs, a dict for ``outputs={...}``)."""
-        self._require_built("output")
+        self._require_built_attribute("output")
         return self._structured_outputs(self._graph.outputs)
 
     @property
     def input_shape(self):
-        self._require_built("input_shape")
+        self._require_built_attribute("input_shape")
         shapes = [t.shape for t in self._graph.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
-        self._require_built("output_shape")
+        self._require_built_attribute("output_shape")
         shapes = [t.shape for t in self._graph.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
@@ -226,6 +232,13 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 f"{[lay.name for lay in layers]}"
             )
         raise ValueError("get_layer needs `name` or `index`")
+
+    def _require_built_attribute(self, what: str) -> None:
+        """`_require_built` for an attribute: its error as an AttributeError."""
+        try:
+            self._require_built(what)
+        except (ValueError, NotImplementedError) as error:
+            raise AttributeError(str(error)) from None
 
     def _require_built(self, what: str) -> None:
         if self._step_only:
