@@ -134,3 +134,33 @@ def test_unbuilt_subclassed_model_lacks_input_shape():
 
     net = Net()
     assert not hasattr(net, "input_shape") and not hasattr(net, "inputs")  # TF 2.21
+
+
+# -- Sequential misuse: exception types that Keras 3 and Keras 2 programs both catch -------
+
+@pytest.mark.parametrize("item", ["dense", 3, None])
+def test_sequential_add_of_a_non_layer_is_a_value_error_and_a_type_error(item):
+    # TF 2.21 (Keras 3): ValueError; Keras 2: TypeError
+    for error in (ValueError, TypeError):
+        with pytest.raises(error, match="Layer"):
+            keras.Sequential().add(item)
+        with pytest.raises(error, match="Layer"):
+            keras.Sequential([L.Dense(1), item])
+
+
+def test_sequential_add_of_a_computed_tensor_is_a_value_error():
+    computed = L.Dense(2)(keras.Input((3,)))
+    with pytest.raises(ValueError, match="computed by layers"):  # TF 2.21: ValueError
+        keras.Sequential().add(computed)
+
+
+def test_sequential_pop_without_layers_is_an_index_error_and_a_type_error():
+    # TF 2.21 (Keras 3): IndexError, also with only an Input; Keras 2: TypeError
+    for model in (keras.Sequential(), keras.Sequential([keras.Input((3,))])):
+        for error in (IndexError, TypeError):
+            with pytest.raises(error, match="no layers"):
+                model.pop()
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2)])
+    assert isinstance(model.pop(), L.Dense)
+    with pytest.raises(IndexError):
+        model.pop()

@@ -16,6 +16,19 @@ from convnp.models.functional import Graph, input_tensor_of
 from convnp.models.model import MODEL_CLASSES, Model
 
 
+class NotALayerError(TypeError, ValueError):
+    """`Sequential.add` (or the constructor's list) was given something that is not a layer.
+
+    Keras 3 raises ValueError here and Keras 2 raised TypeError; programs written for either
+    catch this one.
+    """
+
+
+class NothingToPopError(TypeError, IndexError):
+    """`Sequential.pop` on a model without layers: IndexError in Keras 3, TypeError in
+    Keras 2; programs written for either catch this one."""
+
+
 class Sequential(Model):
     """A linear stack of layers, as ``tf.keras.Sequential``.
 
@@ -53,18 +66,20 @@ class Sequential(Model):
         """Append a layer (or, first, an `InputLayer` / `Input(...)` tensor).
 
         Raises:
-            TypeError: not a layer.
+            NotALayerError: not a layer (a TypeError and a ValueError).
             ValueError: the layer cannot take the previous layer's output shape.
         """
         from convnp.layers import InputLayer
 
         if isinstance(layer, KerasTensor):
             if layer.inputs or not isinstance(layer.layer, InputLayer):
-                raise TypeError("Sequential.add() takes layers or a tf.keras.Input(...) tensor "
-                                "(as the first item); got a tensor computed by layers")
+                raise NotALayerError("Sequential.add() takes layers or a tf.keras.Input(...) "
+                                     "tensor (as the first item); got a tensor computed by "
+                                     "layers")
             layer = layer.layer
         if not isinstance(layer, (Layer, Model)):
-            raise TypeError(f"Sequential.add() expects a Layer, got {type(layer).__name__}")
+            raise NotALayerError(f"Sequential.add() expects a Layer, got "
+                                 f"{type(layer).__name__}")
         if isinstance(layer, InputLayer):
             if self._stack or self._input_layer is not None:
                 raise ValueError("an InputLayer can only be the first layer of a Sequential")
@@ -87,9 +102,13 @@ class Sequential(Model):
             self._maybe_build()
 
     def pop(self) -> Layer:
-        """Remove and return the last layer."""
+        """Remove and return the last layer.
+
+        Raises:
+            NothingToPopError: no layers (a TypeError and an IndexError).
+        """
         if not self._stack:
-            raise TypeError("there are no layers in the model to pop")
+            raise NothingToPopError("there are no layers in the model to pop")
         layer = self._stack.pop()
         if self._graph is not None:
             self._graph = None
