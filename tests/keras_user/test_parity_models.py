@@ -164,3 +164,18 @@ def test_sequential_pop_without_layers_is_an_index_error_and_a_type_error():
     assert isinstance(model.pop(), L.Dense)
     with pytest.raises(IndexError):
         model.pop()
+
+
+# -- load_model of a missing file ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["nope.keras", "nope", "nope.convnp"])
+def test_load_model_of_a_missing_file_is_a_value_error(tmp_path, name):
+    # TF 2.21: ValueError ("File not found"); Keras 2 raised an OSError: both are caught
+    for error in (ValueError, FileNotFoundError):
+        with pytest.raises(error, match="no such model file"):
+            keras.models.load_model(tmp_path / name)
+
+
+def test_load_model_of_a_missing_h5_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):  # TF 2.21: FileNotFoundError (from h5py)
+        keras.models.load_model(tmp_path / "nope.h5")

@@ -253,6 +253,12 @@ def _convnp_version() -> str:
 # -- reading ----------------------------------------------------------------------------------
 
 
+class ModelFileNotFoundError(FileNotFoundError, ValueError):
+    """`load_model` of a path that does not exist (not an HDF5 one). Keras 3 raises
+    ValueError ("File not found"), Keras 2 an OSError; programs written for either catch
+    this one."""
+
+
 def _open_archive(path: Path) -> zipfile.ZipFile:
     if not path.exists():
         raise FileNotFoundError(f"no such model file: {path}")
@@ -541,11 +547,14 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
         safe_mode: accepted for Keras compatibility; convnp files never run code either way.
 
     Raises:
-        FileNotFoundError: no such file.
+        ModelFileNotFoundError: no such file (a FileNotFoundError and a ValueError; for a
+            ``.h5`` path a FileNotFoundError, as in Keras).
         ValueError: the file is not a valid convnp model file (the message says what is wrong).
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in (".h5", ".hdf5") and not path.exists():
+        raise ModelFileNotFoundError(f"no such model file: {path}")
     if suffix == ".keras":
         return _interop("load_keras")(path, compile=compile, custom_objects=custom_objects)
     if suffix in (".h5", ".hdf5"):
