@@ -179,3 +179,77 @@ def test_load_model_of_a_missing_file_is_a_value_error(tmp_path, name):
 def test_load_model_of_a_missing_h5_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):  # TF 2.21: FileNotFoundError (from h5py)
         keras.models.load_model(tmp_path / "nope.h5")
+
+
+# -- a subclassed model's own build() and add_weight ---------------------------------------
+
+class _Scaled(keras.Model):
+    """A subclassed model with variables of its own, made in its build()."""
+
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.dense = L.Dense(units, kernel_initializer="ones")
+        self.built_with = []
+
+    def build(self, input_shape):
+        self.built_with.append(tuple(input_shape))
+        self.temperature = self.add_weight(shape=(), initializer="ones", name="temperature")
+        self.offset = self.add_weight(shape=(self.units,), initializer="zeros",
+                                      trainable=False, name="offset")
+
+    def call(self, x):
+        return self.dense(x) * self.temperature + self.offset
+
+    def get_config(self):
+        return {"units": self.units, **super().get_config()}
+
+
+def test_subclassed_model_build_runs_once_and_add_weight_makes_its_variables():
+    # TF 2.21: the first call runs build() with that call's input shape; the model's own
+    # variables come first in weights, then its layers'; count_params counts them
+    model = _Scaled()
+    out = model(X)
+    model(X)
+    assert model.built_with == [(4, 3)]
+    assert np.asarray(out).shape == (4, 2)
+    assert [w.name for w in model.weights] == ["temperature", "offset", "kernel", "bias"]
+    assert [w.name for w in model.trainable_weights] == ["temperature", "kernel", "bias"]
+    assert [w.name for w in model.non_trainable_weights] == ["offset"]
+    assert [w.name for w in model.non_trainable_variables] == ["offset"]
+    assert model.count_params() == 1 + 2 + 3 * 2 + 2
+    assert len(model.get_weights()) == 4
+
+
+def test_subclassed_model_trains_its_own_variables():
+    model = _Scaled()
+    model(X)
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.fit(X, np.zeros((4, 2), np.float32), epochs=1, batch_size=4, verbose=0)
+    assert float(np.asarray(model.temperature)) < 1.0  # a gradient step moved it down
+    assert np.allclose(np.asarray(model.offset), 0.0)  # not trainable: untouched
+
+
+def test_explicit_build_of_a_subclassed_model_runs_the_users_build(tmp_path):
+    model = _Scaled()
+    model.build((None, 3))
+    assert model.built and model.built_with == [(None, 3)]
+    model.temperature.assign(2.0)
+    expected = model.predict(X, verbose=0)
+    np.testing.assert_allclose(expected, 2.0 * X.sum(axis=1, keepdims=True) * np.ones((1, 2)),
+                               rtol=1e-6)
+    model.save_weights(tmp_path / "m.weights.h5")
+    twin = _Scaled()
+    twin(X)
+    twin.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_allclose(twin.predict(X, verbose=0), expected, rtol=1e-6)
+
+
+def test_non_trainable_variables_of_layers_and_models():
+    # TF 2.21: non_trainable_variables is non_trainable_weights (layers and models)
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2), L.BatchNormalization()])
+    names = ["moving_mean", "moving_variance"]
+    assert [v.name for v in model.non_trainable_variables] == names
+    assert [v.name for v in model.layers[1].non_trainable_variables] == names
+    model.trainable = False
+    assert len(model.non_trainable_variables) == 6

@@ -121,6 +121,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             raise TypeError(f"model name must be a str, got {type(name).__name__}")
         self.name = name or unique_name(self._default_name)
         self._graph: Graph | None = None
+        # the model's own variables (a subclassed model's `add_weight`, or Variables set as
+        # its attributes), before its layers' in `weights`, as in Keras 3
+        self._variables: list[Variable] = []
         self._init_training_state()
         if inputs is None and outputs is None and type(self) is Model:
             raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
@@ -143,7 +146,9 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
 
     def _build_for_shape(self, batch_shape) -> None:
         if self._subclassed and self._graph is None:
-            self._set_graph(subclassed.build_graph(self, batch_shape))
+            subclassed.run_user_build(self, batch_shape)
+            if self._graph is None:  # (the user's build may have built it)
+                self._set_graph(subclassed.build_graph(self, batch_shape))
             return
         super()._build_for_shape(batch_shape)
 
@@ -268,9 +273,11 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
 
     # -- weights -----------------------------------------------------------------------------
 
+    add_weight = Layer.add_weight  # a subclassed model's own variables, as a layer's
+
     @property
     def weights(self) -> list[Variable]:
-        return [v for layer in self.layers for v in layer.weights]
+        return list(self._variables) + [v for layer in self.layers for v in layer.weights]
 
     # Keras' rule: a frozen model has no trainable weights of its own, whatever its layers
     # say (`fit` on it trains nothing); but a model *inside* another one is looked through:
@@ -288,12 +295,14 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def weights_to_train(self) -> list[Variable]:
         """What an enclosing model trains of this one: the trainable weights of the layers,
         by their own flags (not the model's)."""
-        return [v for layer in self.layers for v in layer.weights_to_train()]
+        return [v for v in self._variables if v.trainable] + [
+            v for layer in self.layers for v in layer.weights_to_train()]
 
     def _layers_non_trainable_weights(self) -> list[Variable]:
-        return [v for layer in self.layers for v in (
-            layer._layers_non_trainable_weights() if isinstance(layer, Model)
-            else layer.non_trainable_weights)]
+        return [v for v in self._variables if not v.trainable] + [
+            v for layer in self.layers for v in (
+                layer._layers_non_trainable_weights() if isinstance(layer, Model)
+                else layer.non_trainable_weights)]
 
     @property
     def trainable(self) -> bool:
@@ -321,7 +330,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         assign_weights(f"model '{self.name}'", self.weights, weights)
 
     def count_params(self) -> int:
-        return int(sum(layer.count_params() for layer in self.layers))
+        return int(sum(v.value.size for v in self._variables)
+                   + sum(layer.count_params() for layer in self.layers))
 
     # -- calling -----------------------------------------------------------------------------
 
@@ -437,6 +447,7 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             # take its values first, so that this call already computes with them
             self._build_for_shape((None,) + x.shape[1:])
             return self(inputs, training=training)
+        subclassed.run_user_build(self, x.shape)  # as Keras: the shape of this first call
         if training is None:
             training = taped.inherited_training()
         wrapper = subclassed.ModelCall(self)

@@ -12,6 +12,7 @@ to attributes are tracked in assignment order: they make ``model.layers`` and
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -97,10 +98,41 @@ def mark_subclass(cls) -> None:
 
     call._routes_through_graph = True
     cls.call = call
+    if "build" in vars(cls):
+        cls.build = _user_build(vars(cls)["build"])
     cls._subclassed = True
     cls._default_name = snake_case(cls.__name__)
     cls._autodiff = True
     cls.__setattr__ = taped.tracking_setattr
+
+
+def _user_build(user_build):
+    """A subclassed model's own ``build(input_shape)`` (which makes its variables with
+    `add_weight`), run once, as Keras 3 runs it: by the first call on data (through
+    `run_user_build`) or by the user. Once it has run, a shape given makes the model's graph
+    too, so the model is built (Keras marks it built)."""
+    if getattr(user_build, "_runs_once", False):
+        return user_build
+
+    @functools.wraps(user_build)
+    def build(self, input_shape=None, *args, **kwargs):
+        if not self.__dict__.get("_user_build_done"):
+            self.__dict__["_user_build_done"] = True
+            user_build(self, input_shape, *args, **kwargs)
+        if self._graph is None and input_shape is not None:
+            self._build_for_shape(tuple(input_shape))
+
+    build._runs_once = True
+    return build
+
+
+def run_user_build(model, batch_shape) -> None:
+    """Before a subclassed model's graph is made: its own ``build``, if it has one and it has
+    not run (`_user_build`)."""
+    if getattr(type(model).build, "_runs_once", False) and \
+            not model.__dict__.get("_user_build_done"):
+        model.__dict__["_user_build_done"] = True
+        type(model).build.__wrapped__(model, tuple(batch_shape))
 
 
 def build_graph(model, batch_shape, wrapper: ModelCall | None = None, output_shape=None):
