@@ -253,3 +253,32 @@ def test_non_trainable_variables_of_layers_and_models():
     assert [v.name for v in model.layers[1].non_trainable_variables] == names
     model.trainable = False
     assert len(model.non_trainable_variables) == 6
+
+
+# -- a one-input model takes its data as a list (or tuple) of one array --------------------
+
+@pytest.mark.parametrize("listed_input", [True, False])
+def test_one_input_model_takes_a_list_of_one_array(listed_input):
+    # TF 2.21: Model([inp], out) and Model(inp, out) both take [x] / (x,) in predict, fit,
+    # evaluate, the *_on_batch methods and a direct call, and [y] as one output's targets
+    inputs = keras.Input((3,))
+    model = keras.Model([inputs] if listed_input else inputs, L.Dense(2)(inputs))
+    model.compile("sgd", "mse")
+    targets = np.ones((4, 2), np.float32)
+    expected = model.predict(X, verbose=0)
+    np.testing.assert_allclose(model.predict([X], verbose=0), expected)
+    np.testing.assert_allclose(model.predict((X,), verbose=0), expected)
+    np.testing.assert_allclose(np.asarray(model([X])), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch([X]), expected, rtol=1e-6)
+    assert np.isclose(model.evaluate([X], [targets], verbose=0),
+                      model.evaluate(X, targets, verbose=0))
+    assert list(model.fit([X], [targets], verbose=0, validation_data=([X], [targets]))
+                .history) == ["loss", "val_loss"]
+    assert np.isfinite(model.train_on_batch((X,), targets))
+    # a list of numbers (rows) is still the data itself
+    assert model.predict([[1.0, 2.0, 3.0]], verbose=0).shape == (1, 2)
+
+
+def test_sequential_takes_a_list_of_one_array():
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2)])  # TF 2.21: as above
+    np.testing.assert_allclose(model.predict([X], verbose=0), model.predict(X, verbose=0))

@@ -41,6 +41,17 @@ class NotCompiledError(RuntimeError, ValueError):
     """
 
 
+def _unwrapped_single(x):
+    """The data of a one-input model given as a list or tuple holding one array (or tensor):
+    that array, as Keras 3 takes ``model.predict([x])`` / ``fit((x,), y)`` / ``model([x])``
+    (the structure of ``Model([inp], out)``'s inputs, or a user's habit). A list of numbers or
+    of lists stays the data itself."""
+    if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape") \
+            and hasattr(x[0], "dtype"):
+        return x[0]
+    return x
+
+
 class Engine:
     """Compile state, data preparation and the training step. Expects ``self._graph``."""
 
@@ -589,8 +600,10 @@ class Engine:
         if isinstance(x, dict) and self._graph is not None:
             xs = compile_utils.match(x, self.input_names, "inputs", method)
         # a list means one array per input only for multi-input models (else: array-like data)
+        elif several and isinstance(x, (list, tuple)):
+            xs = list(x)
         else:
-            xs = list(x) if several and isinstance(x, (list, tuple)) else [x]
+            xs = [_unwrapped_single(x) if self._graph_of_layers() else x]
         if not xs or any(v is None for v in xs):
             raise ValueError(f"{method}() needs input data `x`")
         step_only = self._step_only
@@ -613,6 +626,11 @@ class Engine:
             raise ValueError(f"{method}(): all inputs need the same number of samples, got "
                              f"{[len(a) for a in arrays]}")
         return arrays
+
+    def _graph_of_layers(self) -> bool:
+        """A functional or Sequential model (built or not): its inputs are its graph's, not
+        whatever a user's ``call`` or ``train_step`` takes."""
+        return not getattr(self, "_subclassed", False) and not self._step_only
 
     def _check_text_inputs(self, arrays: list, method: str) -> None:
         """Texts go only to inputs declared ``dtype="string"`` (Keras's text inputs)."""
@@ -653,11 +671,11 @@ class Engine:
         return arrays
 
     def _single_target(self, y, method: str):
-        """A one-output model's targets, also given as ``{output name: targets}`` (Keras
-        takes both)."""
+        """A one-output model's targets, also given as ``{output name: targets}`` or as a
+        list holding one array (Keras takes all three)."""
         if isinstance(y, dict):
             return compile_utils.match(y, self._output_names_or_default(), "outputs", method)[0]
-        return y
+        return _unwrapped_single(y)
 
     def _prepare_target(self, y, n: int, method: str, output: str | None) -> np.ndarray:
         y = np.asarray(y)
