@@ -282,3 +282,23 @@ def test_one_input_model_takes_a_list_of_one_array(listed_input):
 def test_sequential_takes_a_list_of_one_array():
     model = keras.Sequential([keras.Input((3,)), L.Dense(2)])  # TF 2.21: as above
     np.testing.assert_allclose(model.predict([X], verbose=0), model.predict(X, verbose=0))
+
+
+# -- Model([inp], [out]): input/output keep the list ---------------------------------------
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_one_tensor_given_in_a_list_comes_back_in_it(container):
+    # TF 2.21: model.input / model.output / a call on a tensor keep the container; predict,
+    # a call on data and the shapes give the bare value
+    inputs = keras.Input((3,))
+    outputs = L.Dense(2)(inputs)
+    model = keras.Model(container([inputs]), container([outputs]))
+    assert type(model.input) is container and model.input[0] is inputs
+    assert type(model.output) is container and model.output[0] is outputs
+    called = model(keras.Input((3,)))
+    assert type(called) is container and tuple(called[0].shape) == (None, 2)
+    assert (model.input_shape, model.output_shape) == ((None, 3), (None, 2))
+    assert isinstance(model.predict(X, verbose=0), np.ndarray)
+    bare = keras.Model(inputs, outputs)
+    assert bare.input is inputs and bare.output is outputs
+    assert not isinstance(bare(keras.Input((3,))), (list, tuple))

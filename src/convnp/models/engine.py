@@ -63,6 +63,9 @@ class Engine:
     #: several outputs come back in a tuple when the model's outputs were given as one
     #: (``Model(x, (a, b))``, a ``call`` returning ``a, b``), as Keras 3 gives them; else a list
     _outputs_in_tuple: bool = False
+    #: list or tuple when the one input (output) was given in one (see model._one_in_container)
+    _one_input_in: type | None = None
+    _one_output_in: type | None = None
 
     @staticmethod
     def _structured(values: list, keys: list[str] | None, container: type = list):

@@ -48,6 +48,16 @@ def _flatten_ends(tensors, role: str):
     keys = sorted(tensors)
     return keys, [tensors[key] for key in keys]
 
+def _one_in_container(tensors) -> type | None:
+    """``list`` or ``tuple`` for one tensor given in one (``Model([inp], [out])``), else
+    None. Keras 3 gives such a model's ``input`` / ``output`` (and the result of calling it
+    on a tensor) back in that container; predict and calls on data give the bare array."""
+    if isinstance(tensors, (list, tuple)) and len(tensors) == 1 \
+            and isinstance(tensors[0], KerasTensor):
+        return type(tensors)
+    return None
+
+
 def _check_unique_names(layers) -> None:
     """Refuse a functional model whose layers (its own, not those inside nested models) share
     a name, as Keras does: weight files and configs find layers by name, so such a model
@@ -132,6 +142,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
             self._input_keys, inputs = _flatten_ends(inputs, "inputs")
             self._output_keys, outputs = _flatten_ends(outputs, "outputs")
+            self._one_input_in = _one_in_container(inputs)
+            self._one_output_in = _one_in_container(outputs)
             self._outputs_in_tuple = isinstance(outputs, tuple)
             self._output_nesting, outputs = compile_utils.nesting_of(outputs)
             graph = Graph(inputs, outputs)
@@ -183,12 +195,16 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
     def input(self):
         """The input tensor (a list for multi-input models, a dict for ``inputs={...}``)."""
         self._require_built_attribute("input")
+        if self._one_input_in is not None:
+            return self._one_input_in(self._graph.inputs)
         return self._structured(self._graph.inputs, self._input_keys)
 
     @property
     def output(self):
         """The output tensor (a list for several outputs, a dict for ``outputs={...}``)."""
         self._require_built_attribute("output")
+        if self._one_output_in is not None:
+            return self._one_output_in(self._graph.outputs)
         return self._structured_outputs(self._graph.outputs)
 
     @property
@@ -507,7 +523,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
             return outputs
         out = KerasTensor(shapes[0], layer=self, inputs=tensors)
         out.call_template = template
-        return record_call(self, tensors, out)
+        out = record_call(self, tensors, out)
+        return out if self._one_output_in is None else self._one_output_in([out])
 
     def _input_masks(self, inputs, mask) -> list | None:
         """The mask of each input of a direct call: ``mask`` (one, or one per input), else
