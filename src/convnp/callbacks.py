@@ -954,6 +954,9 @@ class BackupAndRestore(Callback):
             for path in self._paths():
                 if os.path.exists(path):
                     os.remove(path)
+            # Keras 3 removes the backup directory too; only when nothing else is in it here
+            if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
+                os.rmdir(self.backup_dir)
 
 
 class TensorBoard(Callback):

@@ -302,3 +302,23 @@ def test_one_tensor_given_in_a_list_comes_back_in_it(container):
     bare = keras.Model(inputs, outputs)
     assert bare.input is inputs and bare.output is outputs
     assert not isinstance(bare(keras.Input((3,))), (list, tuple))
+
+
+# -- BackupAndRestore cleans up after a finished fit ---------------------------------------
+
+def test_backup_and_restore_removes_its_directory_after_a_finished_fit(tmp_path):
+    # TF 2.21: the backup directory is gone once fit ends normally (delete_checkpoint=True)
+    backup = tmp_path / "backup"
+    model = _dense_model()
+    model.compile("sgd", "binary_crossentropy")
+    model.fit(X, Y, epochs=2, verbose=0,
+              callbacks=[keras.callbacks.BackupAndRestore(str(backup))])
+    assert not backup.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")  # something of the user's: the directory stays
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(str(kept))])
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False)])
+    assert backup.exists() and any(backup.iterdir())
