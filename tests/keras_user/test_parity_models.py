@@ -322,3 +322,50 @@ def test_backup_and_restore_removes_its_directory_after_a_finished_fit(tmp_path)
     model.fit(X, Y, epochs=1, verbose=0, callbacks=[
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False)])
     assert backup.exists() and any(backup.iterdir())
+
+
+# -- built and unbuilt: layer.build(), count_params() --------------------------------------
+
+class _WithBuild(L.Layer):
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, x):
+        return x * self.scale
+
+
+def test_a_users_build_called_by_hand_leaves_the_layer_built():
+    # TF 2.21: built is True after layer.build(shape), and the first call does not build it
+    # again (convnp made the weight twice: 2 weights, 6 parameters)
+    layer = _WithBuild()
+    layer.build((None, 3))
+    assert layer.built
+    layer(X)
+    assert len(layer.weights) == 1 and layer.count_params() == 3
+
+
+@pytest.mark.parametrize("make", [lambda: L.Dense(2), lambda: L.Flatten(),
+                                  lambda: L.BatchNormalization(), lambda: L.Conv2D(2, 3),
+                                  lambda: _WithBuild(),
+                                  lambda: keras.Sequential([L.Dense(2)]),
+                                  lambda: keras.Sequential()])
+def test_count_params_of_an_unbuilt_layer_or_model_is_a_value_error(make):
+    with pytest.raises(ValueError, match="not built"):  # TF 2.21: ValueError
+        make().count_params()
+
+
+@pytest.mark.parametrize("make", [lambda: L.ReLU(), lambda: L.Dropout(0.5),
+                                  lambda: L.MaxPooling2D(), lambda: L.GlobalAveragePooling2D(),
+                                  lambda: L.Activation("relu")])
+def test_count_params_of_layers_keras_builds_when_made_is_zero(make):
+    assert make().count_params() == 0  # TF 2.21: these are built when made
+
+
+def test_count_params_of_built_models_counts_each_variable_once():
+    shared = L.Dense(3)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, shared(shared(inputs)))
+    assert model.count_params() == 12  # TF 2.21
+    sequential = keras.Sequential([L.Dense(2), L.Dense(1)])
+    sequential.build((None, 3))
+    assert sequential.count_params() == 8 + 3

@@ -648,6 +648,42 @@ def _listed(value):
 _AUTO_CONFIG_TYPES = (str, int, float, bool, type(None))
 
 
+#: The layers Keras 3 builds when they are made (they have no weights and no build of their
+#: own): count_params() answers 0 for them before any call, where other layers refuse.
+_BUILT_WHEN_MADE = frozenset({
+    "ReLU", "LeakyReLU", "ELU", "Softmax", "Activation", "Dropout", "SpatialDropout1D",
+    "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout", "GaussianDropout", "GaussianNoise",
+    "ActivityRegularization", "Identity", "Masking", "UnitNormalization", "MaxPooling1D",
+    "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalAveragePooling3D"})
+
+
+def _built_when_made(cls) -> bool:
+    """Whether ``cls`` is (or derives from) one of convnp's `_BUILT_WHEN_MADE` layers."""
+    return any(c.__name__ in _BUILT_WHEN_MADE and c.__module__.startswith("convnp.")
+               for c in cls.__mro__)
+
+
+def _marks_built(build):
+    """A user's ``build``, which leaves the layer built, as in Keras 3: ``layer.build(shape)``
+    called by the user makes ``built`` True, so the first call does not build it (and make
+    its weights) a second time. Its input shape is kept as a first call would keep it."""
+    if getattr(build, "_marks_built", False):
+        return build
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        result = build(self, *args, **kwargs)
+        self.built = True
+        if args and self.input_shape is None and isinstance(args[0], (tuple, list)):
+            self.input_shape = args[0] if isinstance(args[0], list) else tuple(args[0])
+        return result
+
+    wrapper._marks_built = True
+    return wrapper
+
+
 @functools.cache
 def _written_on_layer(cls) -> bool:
     """Whether ``cls`` is a user's layer class written on `Layer` alone (no convnp layer
@@ -853,6 +889,8 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         # a user's layer with `call` in tensor ops and no `backward` gets its gradients from
         # the tape (see convnp.layers.taped)
         taped.prepare_subclass(cls, Layer)
+        if "build" in vars(cls) and not cls.__module__.startswith("convnp."):
+            cls.build = _marks_built(vars(cls)["build"])
 
     @property
     def losses(self) -> list:
@@ -872,6 +910,15 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
         assign_weights(f"layer '{self.name}'", self.weights, weights)
 
     def count_params(self) -> int:
+        """The number of scalars in the weights.
+
+        Raises:
+            ValueError: the layer is not built and has no weights yet (as in Keras 3, for
+                which only its weightless layers below are built when made).
+        """
+        if not self.built and not self.weights and not _built_when_made(type(self)):
+            raise ValueError(f"count_params() of layer '{self.name}': the layer is not built "
+                             "yet; call it on data or build(input_shape) first")
         return int(sum(v.value.size for v in self.weights))
 
     # -- the interface subclasses fill in --------------------------------------------------

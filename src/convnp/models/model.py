@@ -346,8 +346,17 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         assign_weights(f"model '{self.name}'", self.weights, weights)
 
     def count_params(self) -> int:
-        return int(sum(v.value.size for v in self._variables)
-                   + sum(layer.count_params() for layer in self.layers))
+        """The number of scalars in the weights (each variable once).
+
+        Raises:
+            ValueError: the model is not built yet (as in Keras 3).
+        """
+        if not self.built and not self._step_only:
+            raise ValueError(f"count_params() of model '{self.name}': the model is not built "
+                             "yet; call build(input_shape), call it on data, or start it "
+                             "with tf.keras.Input(...)")
+        unique = {id(v): v for v in self.weights}
+        return int(sum(v.value.size for v in unique.values()))
 
     # -- calling -----------------------------------------------------------------------------
 
