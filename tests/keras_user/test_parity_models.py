@@ -369,3 +369,33 @@ def test_count_params_of_built_models_counts_each_variable_once():
     sequential = keras.Sequential([L.Dense(2), L.Dense(1)])
     sequential.build((None, 3))
     assert sequential.count_params() == 8 + 3
+
+
+# -- to_json writes what TensorFlow's model_from_json reads --------------------------------
+
+def test_to_json_writes_keras_3s_layout_and_reads_back():
+    # TF 2.21's to_json keys; its model_from_json needs "module" (it refused convnp's JSON
+    # with "Could not locate class 'Sequential'")
+    import json
+
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2, name="d"), L.Dropout(0.1, name="drop")],
+                             name="sq")
+    written = json.loads(model.to_json())
+    assert sorted(written) == ["build_config", "class_name", "config", "module",
+                               "registered_name"]
+    assert (written["module"], written["class_name"]) == ("keras", "Sequential")
+    assert "\n" in model.to_json(indent=2)  # json.dumps arguments, as Keras passes them on
+    model.compile("sgd", "mse")
+    assert json.loads(model.to_json())["compile_config"]["loss"] == "mse"
+    twin = keras.models.model_from_json(model.to_json())
+    twin.set_weights(model.get_weights())
+    assert twin.name == "sq" and [layer.name for layer in twin.layers] == ["d", "drop"]
+    np.testing.assert_allclose(twin.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_to_json_of_a_model_keras_cannot_rebuild_keeps_convnps_layout():
+    import json
+
+    unbuilt = keras.Sequential([L.Dense(2)])
+    assert sorted(json.loads(unbuilt.to_json())) == ["class_name", "config"]
+    assert isinstance(keras.models.model_from_json(unbuilt.to_json()), keras.Sequential)

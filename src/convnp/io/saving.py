@@ -807,6 +807,23 @@ def _get_compile_config(model) -> dict | None:
     return keras_format._keras_compile_config(model)
 
 
+def _keras_json_config(model) -> dict | None:
+    """What ``model.to_json()`` writes as Keras 3 writes it, or None when Keras could not
+    rebuild the model from it (then `to_json` writes convnp's own layout)."""
+    from convnp.io import keras_format
+
+    if not model.built or getattr(model, "_subclassed", False) or model._step_only:
+        return None
+    try:
+        config = keras_format.keras_config(model)
+        compiled = keras_format._keras_compile_config(model)
+    except (ValueError, TypeError, NotImplementedError):
+        return None
+    if compiled is not None:
+        config["compile_config"] = compiled
+    return config
+
+
 def _compile_from_config(model, config: dict) -> None:
     from convnp.io import keras_format
 
@@ -816,5 +833,6 @@ def _compile_from_config(model, config: dict) -> None:
 for _name, _function in (("save_model", save_model), ("save_weights", save_weights),
                          ("load_weights", load_weights), ("export_model", export_model),
                          ("get_compile_config", _get_compile_config),
-                         ("compile_from_config", _compile_from_config)):
+                         ("compile_from_config", _compile_from_config),
+                         ("keras_json_config", _keras_json_config)):
     file_hooks.register(_name, _function)

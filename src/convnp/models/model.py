@@ -614,9 +614,18 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         return file_hooks.get("export_model")(self, filepath, format=format, verbose=verbose,
                                               input_signature=input_signature, **kwargs)
 
-    def to_json(self) -> str:
-        """`get_config` as JSON, wrapped as ``{"class_name", "config"}`` like Keras."""
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON, as Keras 3 writes it (``module``, ``class_name``,
+        ``config``, ``registered_name``, ``build_config``; ``compile_config`` once compiled),
+        so that ``tf.keras.models.model_from_json`` in TensorFlow reads it too. A model Keras
+        could not rebuild (a layer only convnp has, an unbuilt model) gets convnp's own
+        layout, `get_config` wrapped as ``{"class_name", "config"}``; convnp reads both.
+        ``kwargs`` go to `json.dumps`, as in Keras."""
         import json
+
+        written = file_hooks.get("keras_json_config")(self)
+        if written is not None:
+            return json.dumps(written, **kwargs)
 
         def encode(value):
             # a Lambda's function: its registered name, or a ValueError naming the layer
@@ -626,7 +635,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
                             f"'{self.name}' cannot be written as JSON: {value!r:.200}")
 
         name = "Sequential" if type(self).__name__ == "Sequential" else "Functional"
-        return json.dumps({"class_name": name, "config": self.get_config()}, default=encode)
+        return json.dumps({"class_name": name, "config": self.get_config()}, default=encode,
+                          **kwargs)
 
     # -- config ------------------------------------------------------------------------------
 
