@@ -399,3 +399,36 @@ def test_to_json_of_a_model_keras_cannot_rebuild_keeps_convnps_layout():
     unbuilt = keras.Sequential([L.Dense(2)])
     assert sorted(json.loads(unbuilt.to_json())) == ["class_name", "config"]
     assert isinstance(keras.models.model_from_json(unbuilt.to_json()), keras.Sequential)
+
+
+# -- load_weights(by_name=True), Keras 2's transfer-learning recipe -------------------------
+
+def test_load_weights_by_name_from_a_legacy_h5_file(tmp_path):
+    # TF 2.21: by_name loads a legacy .h5 file's layers into the layers of the same name
+    # (others untouched; a shape mismatch is a ValueError, or skipped with skip_mismatch);
+    # for a .weights.h5 or .keras file it is a ValueError (convnp: TypeError, no by_name)
+    rng = np.random.default_rng(0)
+    source = keras.Sequential([keras.Input((3,)), L.Dense(4, name="feat"),
+                               L.Dense(2, name="head")])
+    source.set_weights([rng.normal(size=w.shape).astype("f4") for w in source.get_weights()])
+    source.save(tmp_path / "m.h5")
+    source.save_weights(tmp_path / "m.weights.h5")
+    target = keras.Sequential([keras.Input((3,)), L.Dense(4, name="feat"),
+                               L.Dense(5, name="new_head"), L.Dense(1, name="out")])
+    kept = target.layers[1].get_weights()[0].copy()
+    target.load_weights(tmp_path / "m.h5", by_name=True)
+    np.testing.assert_array_equal(target.layers[0].get_weights()[0],
+                                  source.layers[0].get_weights()[0])
+    np.testing.assert_array_equal(target.layers[1].get_weights()[0], kept)
+    clash = keras.Sequential([keras.Input((3,)), L.Dense(4, name="feat"),
+                              L.Dense(5, name="head")])
+    with pytest.raises(ValueError, match="head"):
+        clash.load_weights(tmp_path / "m.h5", by_name=True)
+    with pytest.warns(UserWarning, match="skipped"):
+        clash.load_weights(tmp_path / "m.h5", by_name=True, skip_mismatch=True)
+    np.testing.assert_array_equal(clash.layers[0].get_weights()[0],
+                                  source.layers[0].get_weights()[0])
+    with pytest.raises(ValueError, match="by_name"):
+        target.load_weights(tmp_path / "m.weights.h5", by_name=True)
+    with pytest.raises(TypeError, match="by_name"):
+        target.load_weights(tmp_path / "m.h5", by_name="yes")

@@ -148,12 +148,15 @@ def has_layer_names(h5py, group) -> bool:
         return False
 
 
-def load_layer_weights(h5py, group, model, label: str, skip_mismatch: bool = False) -> None:
+def load_layer_weights(h5py, group, model, label: str, skip_mismatch: bool = False,
+                       by_name: bool = False) -> None:
     """Copy the weights of a ``layer_names`` group into ``model`` (all or nothing).
 
     The file's layers with weights are matched in order to the model's layers with weights;
     counts and every dataset's shape are checked before anything is read. With
     ``skip_mismatch`` a layer whose arrays differ in count or shape is left as it is (warned).
+    With ``by_name`` each of the file's layers is matched to the model's layer of the same
+    name instead; layers found on one side only are left alone (Keras 2's rule).
 
     Raises:
         ValueError: a different number of layers with weights, a layer whose arrays differ
@@ -170,11 +173,17 @@ def load_layer_weights(h5py, group, model, label: str, skip_mismatch: bool = Fal
         if names:
             stored.append((name, node, names))
     layers = [layer for layer in model.layers if layer.weights]
-    if len(stored) != len(layers):
-        raise ValueError(f"{label}: the file has weights for {len(stored)} layers, the model "
-                         f"{model.name!r} has {len(layers)} layers with weights")
+    if by_name:
+        by_layer_name = {layer.name: layer for layer in layers}
+        pairs = [(by_layer_name[entry[0]], entry) for entry in stored
+                 if entry[0] in by_layer_name]
+    else:
+        if len(stored) != len(layers):
+            raise ValueError(f"{label}: the file has weights for {len(stored)} layers, the "
+                             f"model {model.name!r} has {len(layers)} layers with weights")
+        pairs = list(zip(layers, stored))
     staged = []
-    for layer, (stored_name, node, names) in zip(layers, stored):
+    for layer, (stored_name, node, names) in pairs:
         variables = legacy_order(layer)
         datasets = [get_node(h5py, node, n, label) for n in names]
         for n, dataset in zip(names, datasets):
@@ -623,14 +632,17 @@ def save_weights_h5(model, path: str | os.PathLike) -> str:
 
 
 def load_weights_h5(model, path: str | os.PathLike, label: str | None = None,
-                    skip_mismatch: bool = False) -> None:
+                    skip_mismatch: bool = False, by_name: bool = False) -> None:
     """Load an HDF5 weights file of any Keras layout into ``model``: Keras 3's ``layers/``
     (``.weights.h5``), the ``layer_names`` layout at the root (Keras 2's weights files, the
     published application weights) or inside ``model_weights`` (a legacy ``.h5`` model file).
 
+    ``by_name``: the ``layer_names`` layouts only; see `load_layer_weights`.
+
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a Keras weights file, or weights that do not fit (nothing changes).
+        ValueError: not a Keras weights file, or weights that do not fit (nothing changes);
+            ``by_name`` with a file in Keras 3's layout.
     """
     h5py = keras_format._require_h5py()
     path = os.fspath(path)
@@ -643,8 +655,11 @@ def load_weights_h5(model, path: str | os.PathLike, label: str | None = None,
     with open_file(h5py, path, label) as f:
         group = f if has_layer_names(h5py, f) else get_node(h5py, f, MODEL_WEIGHTS, label)
         if isinstance(group, h5py.Group) and has_layer_names(h5py, group):
-            load_layer_weights(h5py, group, model, label, skip_mismatch)
+            load_layer_weights(h5py, group, model, label, skip_mismatch, by_name)
             return
+    if by_name:
+        raise ValueError(f"{label}: load_weights(by_name=True) reads the legacy HDF5 layout "
+                         "only (as in Keras 3); this file is in Keras 3's .weights.h5 layout")
     # Keras 3's layout (which names what is missing when it is not that either)
     keras_format.load_keras_weights(model, path, skip_mismatch)
 

@@ -703,7 +703,8 @@ def save_weights(model: Any, path: str | os.PathLike, overwrite: bool = True) ->
     return atomic_write(target, lambda f: np.savez(f, **arrays))
 
 
-def load_weights(model: Any, path: str | os.PathLike, skip_mismatch: bool = False) -> None:
+def load_weights(model: Any, path: str | os.PathLike, skip_mismatch: bool = False,
+                 by_name: bool = False) -> None:
     """Load weights saved by `save_weights` into ``model`` (same architecture).
 
     Weights are matched by position; each key's variable name (``kernel``, ``bias``, ...) and
@@ -718,6 +719,10 @@ def load_weights(model: Any, path: str | os.PathLike, skip_mismatch: bool = Fals
     keeps its own (a warning names it); the rest load. A file of another layout, or a
     different number of weights or layers in all, is still refused.
 
+    ``by_name``: only for a legacy HDF5 file (the ``layer_names`` layout), as in Keras 3:
+    each of the file's layers goes to the model's layer of that name; other layers keep their
+    weights.
+
     Raises:
         FileNotFoundError: no such file.
         ValueError: unsupported extension, unreadable file, or weights that do not fit (the
@@ -727,8 +732,11 @@ def load_weights(model: Any, path: str | os.PathLike, skip_mismatch: bool = Fals
     path = Path(path)
     kind = _weights_kind(path)
     if kind == "h5":  # either Keras layout, by its content
-        _legacy_h5().load_weights_h5(model, path, skip_mismatch=skip_mismatch)
+        _legacy_h5().load_weights_h5(model, path, skip_mismatch=skip_mismatch, by_name=by_name)
         return
+    if by_name:
+        raise ValueError("load_weights(by_name=True) reads legacy '.h5'/'.hdf5' weights files "
+                         f"only (as in Keras 3); got {path.name!r}")
     if kind == "keras":  # a whole-model file: its weights only, as Keras 3 reads it
         _interop("load_archive_weights")(model, path, skip_mismatch=skip_mismatch)
         return

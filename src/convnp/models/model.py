@@ -598,14 +598,20 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         """Write only the weights (``.weights.npz``, or Keras's ``.weights.h5`` layout)."""
         file_hooks.get("save_weights")(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False, by_name: bool = False) -> None:
         """Load weights written by `save_weights` into this (same-architecture) model; with
         ``skip_mismatch=True`` a layer whose weights differ in count or shape from the file's
-        keeps its own, with a warning (Keras 3's argument)."""
-        if not isinstance(skip_mismatch, bool):
-            raise TypeError(f"load_weights(skip_mismatch=...) expects a bool, got "
-                            f"{skip_mismatch!r}")
-        file_hooks.get("load_weights")(self, filepath, skip_mismatch=skip_mismatch)
+        keeps its own, with a warning (Keras 3's argument). ``by_name=True`` (legacy HDF5
+        files only, as in Keras 3) loads each layer of the file into the model's layer of
+        that name and leaves the others: the Keras 2 transfer-learning recipe."""
+        for arg, value in (("skip_mismatch", skip_mismatch), ("by_name", by_name)):
+            if not isinstance(value, bool):
+                raise TypeError(f"load_weights({arg}=...) expects a bool, got {value!r}")
+        if by_name:
+            file_hooks.get("load_weights")(self, filepath, skip_mismatch=skip_mismatch,
+                                           by_name=True)
+        else:
+            file_hooks.get("load_weights")(self, filepath, skip_mismatch=skip_mismatch)
 
     def export(self, filepath, format: str = "tf_saved_model", verbose=None,
                input_signature=None, **kwargs) -> str:
