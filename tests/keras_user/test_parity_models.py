@@ -432,3 +432,19 @@ def test_load_weights_by_name_from_a_legacy_h5_file(tmp_path):
         target.load_weights(tmp_path / "m.weights.h5", by_name=True)
     with pytest.raises(TypeError, match="by_name"):
         target.load_weights(tmp_path / "m.h5", by_name="yes")
+
+
+# -- a model with several outputs, called on a tensor, keeps their structure ---------------
+
+def test_symbolic_call_of_a_dict_or_tuple_output_model_keeps_the_structure():
+    # TF 2.21: a dict by key and a tuple (convnp gave a list, so out["p"] was a TypeError)
+    inputs = keras.Input((3,))
+    a, b = L.Dense(2)(inputs), L.Dense(1)(inputs)
+    by_key = keras.Model(inputs, {"p": a, "q": b})
+    out = by_key(keras.Input((3,)))
+    assert isinstance(out, dict) and sorted(out) == ["p", "q"]
+    assert tuple(out["p"].shape) == (None, 2)
+    head = keras.Model(inputs, L.Dense(1)(by_key(inputs)["q"]))
+    assert head.predict(X, verbose=0).shape == (4, 1)
+    assert isinstance(keras.Model(inputs, (a, b))(keras.Input((3,))), tuple)
+    assert isinstance(keras.Model(inputs, [a, b])(keras.Input((3,))), list)

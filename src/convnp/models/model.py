@@ -529,7 +529,8 @@ class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, Nod
         if len(shapes) > 1:  # one output tensor each, in the order of `outputs`
             outputs = record_outputs(self, tensors, shapes)
             outputs[0].inputs[0].call_template = template
-            return outputs
+            # in the model's own structure, as Keras 3 gives them: a dict by key, a tuple
+            return self._structured_outputs(outputs)
         out = KerasTensor(shapes[0], layer=self, inputs=tensors)
         out.call_template = template
         out = record_call(self, tensors, out)
