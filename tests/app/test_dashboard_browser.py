@@ -93,5 +93,7 @@ def test_live_page_shows_the_run_in_chromium(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
-    assert proc.returncode == 0, proc.stderr.read()
-    assert "stopped serving" in proc.stdout.read()
+    with proc.stdout, proc.stderr:  # read to the end, then closed (no unclosed pipes)
+        rest, errors = proc.stdout.read(), proc.stderr.read()
+    assert proc.returncode == 0, errors
+    assert "stopped serving" in rest
