@@ -854,6 +854,16 @@ class Layer(LayerContract, TrackedVariables, NodeAccess):
             v for layer in getattr(self, "_tracked_layers", ()) for v in layer.weights]
 
     @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        # Kept as a bool whatever is assigned, as Keras does: the course's fine-tuning cell
+        # ships as ``layer.trainable = None``, which freezes the layer and reads back False.
+        self._trainable = bool(value)
+
+    @property
     def trainable_weights(self) -> list[Variable]:
         if not self.trainable:
             return []
