@@ -261,7 +261,23 @@ def load_weights_file(model, path) -> None:
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
 
-def _float_copy(x, name: str) -> np.ndarray:
+def _float_copy(x, name: str):
+    """The images as floats to compute on: a new NumPy array for NumPy input; for a tensor or
+    a Variable a tensor, so that the result is a tensor and a recording `GradientTape` sees
+    every step (TensorFlow's ``preprocess_input`` returns a tensor for one and differentiates
+    through it: style transfer preprocesses the image Variable inside the tape)."""
+    from convnp.tensor import ops
+    from convnp.tensor.eager import EagerTensor
+    from convnp.tensor.tape import is_variable
+
+    if isinstance(x, EagerTensor) or is_variable(x):
+        if len(x.shape) < 1 or x.shape[-1] != 3:
+            raise ValueError(f"{name}: images must have 3 channels last, got shape "
+                             f"{tuple(x.shape)}")
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+            raise TypeError(f"{name}: images must be numbers, got dtype {x.dtype}")
+        tensor = ops.convert_to_tensor(x)
+        return tensor if np.issubdtype(x.dtype, np.floating) else ops.cast(tensor, np.float32)
     arr = np.asarray(x)
     if arr.ndim < 1 or arr.shape[-1] != 3:
         raise ValueError(f"{name}: images must have 3 channels last, got shape {arr.shape}")
@@ -290,8 +306,8 @@ def _is_symbolic(x) -> bool:
 
 
 def preprocess_caffe(x, data_format=None):
-    """RGB in [0, 255] -> BGR with the ImageNet mean subtracted (a new array; on a
-    `KerasTensor`, the layers that compute it)."""
+    """RGB in [0, 255] -> BGR with the ImageNet mean subtracted (a new array; a tensor for a
+    tensor or Variable; on a `KerasTensor`, the layers that compute it)."""
     check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("reverse_channels", None), ("sub", _CAFFE_MEAN_BGR.tolist())])
@@ -300,8 +316,8 @@ def preprocess_caffe(x, data_format=None):
 
 
 def preprocess_tf(x, data_format=None):
-    """RGB in [0, 255] -> [-1, 1] (a new array; on a `KerasTensor`, the layers that compute
-    it: divide by 127.5, subtract 1)."""
+    """RGB in [0, 255] -> [-1, 1] (a new array; a tensor for a tensor or Variable; on a
+    `KerasTensor`, the layers that compute it: divide by 127.5, subtract 1)."""
     check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 127.5), ("sub", 1.0)])
@@ -316,7 +332,8 @@ _TORCH_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 def preprocess_torch(x, data_format=None):
     """RGB in [0, 255] -> [0, 1], minus the ImageNet mean, over its standard deviation, per
-    channel (a new array; on a `KerasTensor`, the three layers that compute it)."""
+    channel (a new array; a tensor for a tensor or Variable; on a `KerasTensor`, the three
+    layers that compute it)."""
     check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 255.0), ("sub", _TORCH_MEAN.tolist()),
