@@ -11,12 +11,14 @@ _POLICIES = ("float32", "mixed_float16", "mixed_bfloat16", "float16", "bfloat16"
 
 class Policy:
     """A dtype policy: ``Policy("float32")`` (``compute_dtype`` and ``variable_dtype``
-    float32)."""
+    float32), or ``Policy("float64")`` for one layer (``Dense(3, dtype=Policy("float64"))``,
+    ``layer.dtype_policy`` of such a layer); the global policy stays float32."""
 
     def __init__(self, name: str):
-        _check(name, "Policy")
+        if name != "float64":  # a layer's own dtype may be float64 (not the global policy)
+            _check(name, "Policy")
         self.name = name
-        self.compute_dtype = self.variable_dtype = "float32"
+        self.compute_dtype = self.variable_dtype = name
 
     def __repr__(self) -> str:
         return f'<Policy "{self.name}">'

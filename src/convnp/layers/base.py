@@ -598,6 +598,35 @@ class LayerContract:
 
 
 
+class DtypeNames:
+    """Keras's names for the dtype a layer (or model) works in, read from its ``dtype``.
+
+    Custom layers cast with them (``tf.cast(x, self.compute_dtype)``, as keras.io's
+    positional embeddings do), so each is the dtype's name as a string, as in Keras 3:
+    ``"float32"``, or ``"float64"`` for a layer made with ``dtype="float64"``. convnp keeps
+    weights and computation in one dtype, so all the names agree.
+    """
+
+    @property
+    def compute_dtype(self) -> str:
+        return np.dtype(self.dtype).name
+
+    @property
+    def variable_dtype(self) -> str:
+        return np.dtype(self.dtype).name
+
+    @property
+    def input_dtype(self) -> str:
+        return np.dtype(self.dtype).name
+
+    @property
+    def dtype_policy(self):
+        """The layer's policy as a ``keras.DTypePolicy`` (its ``name`` the dtype's name)."""
+        from convnp.keras.mixed_precision import Policy
+
+        return Policy(self.compute_dtype)
+
+
 class OutputPick(LayerContract):
     """One output of a layer call that returns several tensors: a model with several outputs
     used as a layer, a user's layer returning a tuple, ``tf.split`` on a KerasTensor.
@@ -730,7 +759,7 @@ def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
     return found if _plain_values(found) else None
 
 
-class Layer(LayerContract, TrackedVariables, NodeAccess):
+class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
     """Base class of every layer.
 
     Subclasses implement `build` (create weights with `add_weight`), `call` (forward, keeping

@@ -15,6 +15,7 @@ from convnp._floats import quiet
 from convnp.layers import _masks, taped
 from convnp.layers._slots import fill, slots_of, template_of
 from convnp.layers.base import (
+    DtypeNames,
     KerasTensor,
     Layer,
     LayerContract,
@@ -85,7 +86,8 @@ def _acts_when_called_directly(layer, seen=None) -> bool:
     return any(_acts_when_called_directly(sub, seen) for sub in inner)
 
 
-class Model(TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables, NodeAccess):
+class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables,
+            NodeAccess):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
 
     >>> import convnp as tf
