@@ -48,3 +48,71 @@ def test_global_policy_stays_float32():
     # a float64 policy is for one layer; the global policy still refuses it (convnp's rule)
     with pytest.raises(ValueError):
         keras.mixed_precision.set_global_policy("float64")
+
+
+# -- where a weight sits: variable.path ------------------------------------------------------
+
+def _paths(layer):
+    return [w.path for w in layer.weights]
+
+
+def test_recurrent_layer_paths_name_the_cell():
+    # TF 2.21: an LSTM's weights sit below the layer and its cell
+    layer = L.LSTM(2, name="lstm")
+    layer(np.ones((1, 3, 2), np.float32))
+    assert _paths(layer) == ["lstm/lstm_cell/kernel", "lstm/lstm_cell/recurrent_kernel",
+                             "lstm/lstm_cell/bias"]
+    stacked = L.RNN([L.GRUCell(2, name="gru_cell"), L.LSTMCell(2, name="lstm_cell")],
+                    name="rnn")
+    stacked(np.ones((1, 3, 2), np.float32))
+    assert _paths(stacked)[0] == "rnn/stacked_rnn_cells/gru_cell/kernel"
+    assert _paths(stacked)[3] == "rnn/stacked_rnn_cells/lstm_cell/kernel"
+
+
+def test_wrapper_paths_are_unique_and_nested():
+    # TF 2.21: a Bidirectional's two directions (and a TimeDistributed's layer) sit below it,
+    # so no two weights of a model share a path
+    inp = keras.Input((3, 2))
+    x = L.Bidirectional(L.SimpleRNN(2, name="rnn"), name="bi")(inp)
+    x = L.RepeatVector(2)(x)
+    x = L.TimeDistributed(L.Dense(2, name="dense"), name="td")(x)
+    model = keras.Model(inp, x)
+    assert _paths(model) == [
+        "bi/forward_rnn/simple_rnn_cell/kernel", "bi/forward_rnn/simple_rnn_cell/recurrent_kernel",
+        "bi/forward_rnn/simple_rnn_cell/bias", "bi/backward_rnn/simple_rnn_cell/kernel",
+        "bi/backward_rnn/simple_rnn_cell/recurrent_kernel", "bi/backward_rnn/simple_rnn_cell/bias",
+        "td/dense/kernel", "td/dense/bias"]
+
+
+def test_user_layer_paths_hold_its_sublayers():
+    # TF 2.21: weights of layers a user's layer calls (built in its call or its build) sit
+    # below it; its own weights directly
+    class Block(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.first = L.Dense(2, name="first")
+
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1], 2), name="w")
+            self.second = L.Dense(2, name="second")
+            self.second.build(shape)
+
+        def call(self, x):
+            return self.first(x) + self.second(x) + tf.matmul(x, self.w)
+
+    block = Block(name="block")
+    block(np.ones((1, 3), np.float32))
+    assert sorted(_paths(block)) == ["block/first/bias", "block/first/kernel",
+                                     "block/second/bias", "block/second/kernel", "block/w"]
+    dense = L.Dense(1, name="alone")
+    dense(np.ones((1, 3), np.float32))
+    assert _paths(dense) == ["alone/kernel", "alone/bias"]
+
+
+def test_multi_head_attention_paths():
+    # TF 2.21: the projections sit below the attention layer
+    layer = L.MultiHeadAttention(2, 2, name="mha")
+    q = np.ones((1, 2, 2), np.float32)
+    layer(q, q)
+    assert _paths(layer)[:2] == ["mha/query/kernel", "mha/query/bias"]
+    assert _paths(layer)[-1] == "mha/attention_output/bias"

@@ -68,7 +68,8 @@ def test_group_query_attention_matches_keras(z, case):
     q, v, k, mask = (z[f"{key}/{n}"] for n in ("q", "v", "k", "mask"))
     assert [list(w.shape) for w in layer.weights] == json.loads(str(z[f"{key}/shapes"]))
     names = [p.split("/", 1)[1] for p in json.loads(str(z[f"{key}/names"]))]
-    assert [w.path for w in layer.weights] == names  # sublayer/weight, as Keras
+    # layer/sublayer/weight, as Keras (the sublayers' weights sit below the layer)
+    assert [w.path for w in layer.weights] == [f"{layer.name}/{n}" for n in names]
     same_config(layer, config_of(z, key))
     out, scores = layer(q, v, k, return_attention_scores=True)
     close(out, z[f"{key}/out"])

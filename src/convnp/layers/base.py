@@ -82,6 +82,38 @@ def class_snake_name(cls: type) -> str:
 
 
 
+# -- where a weight sits: Keras's variable.path ------------------------------------------------
+
+#: The layers whose call or build is running, outermost first. A weight made
+#: meanwhile sits below all of them in its ``path`` (``"bidirectional/forward_lstm/lstm_cell/
+#: kernel"``, ``"my_block/dense/kernel"``), as Keras 3 names it from the layers it is inside.
+#: Models are not layers here, so a model's own name is not part of the path.
+_LAYER_SCOPE: contextvars.ContextVar[tuple] = contextvars.ContextVar("convnp_layer_scope",
+                                                                     default=())
+
+
+@contextmanager
+def _inside(layer) -> Iterator[None]:
+    """Within the block, weights made by ``layer`` or by layers it holds sit below it (a
+    layer already innermost, its build within its call, is not entered twice)."""
+    scope = _LAYER_SCOPE.get()
+    if scope and scope[-1] is layer:
+        yield
+        return
+    token = _LAYER_SCOPE.set(scope + (layer,))
+    try:
+        yield
+    finally:
+        _LAYER_SCOPE.reset(token)
+
+
+def _weight_path(layer, name: str) -> str:
+    """``name``'s path for a weight ``layer`` makes: the running layers' names, then the
+    layer's own, then ``name``."""
+    outer = [running.name for running in _LAYER_SCOPE.get() if running is not layer]
+    return "/".join([*outer, layer.name, name])
+
+
 # -- building a model described by a file ----------------------------------------------------
 
 _BUDGET: contextvars.ContextVar[list | None] = contextvars.ContextVar("convnp_weight_budget",
@@ -871,7 +903,7 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         value = init(tuple(shape), dtype=dtype)
         variable = Variable(value, name=name, trainable=trainable, dtype=dtype,
                             constraint=constraint)
-        variable.path = f"{self.name}/{name}"
+        variable.path = _weight_path(self, name)
         self._variables.append(variable)
         if regularizer is not None:  # its penalty joins `losses` (and fit's loss)
             self.__dict__.setdefault("_weight_regularizers", []).append((variable, regularizer))
@@ -1027,7 +1059,8 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         input (one image in a ``Dataset.map``) is not taken for a batch of one."""
         check_input_spec(self.name, self.input_spec, input_shape)
         if not self.built:
-            self.build(input_shape)
+            with _inside(self):
+                self.build(input_shape)
             self.built = True
             if self._checkpoint_pending is not None:
                 self._apply_checkpoint_pending()
@@ -1055,6 +1088,11 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         gets its input's when none is given, and the output carries the mask `compute_mask`
         gives when the layer `supports_masking`.
         """
+        with _inside(self):  # the layers it calls make their weights below it
+            return self._masked_call(inputs, args, training, kwargs)
+
+    def _masked_call(self, inputs, args: tuple, training, kwargs: dict):
+        """`__call__` inside the layer's scope."""
         carried = _masks.mask_of(inputs)
         if not args and not kwargs and not self._makes_masks and not _masks.any_mask(carried):
             return self._call(inputs, args, training, kwargs)  # no mask anywhere: the usual
