@@ -116,3 +116,17 @@ def test_multi_head_attention_paths():
     layer(q, q)
     assert _paths(layer)[:2] == ["mha/query/kernel", "mha/query/bias"]
     assert _paths(layer)[-1] == "mha/attention_output/bias"
+
+
+# -- the error a wrong size argument raises ---------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: L.Dense(3.0), lambda: L.Dense("3"), lambda: L.Dense(None), lambda: L.Dense(2.5),
+    lambda: L.Embedding(3.0, 2), lambda: L.Embedding(10, "2"), lambda: L.SimpleRNN(2.5),
+    lambda: L.GRU(2.5), lambda: L.Dense(-1), lambda: L.Dense(0), lambda: L.Embedding(-1, 3),
+    lambda: L.LSTM(-1),
+])
+def test_bad_sizes_raise_value_error(make):
+    # TF 2.21: a non-integer (or non-positive) units / input_dim / output_dim is a ValueError
+    with pytest.raises(ValueError):
+        make()

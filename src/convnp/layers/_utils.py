@@ -14,10 +14,13 @@ from convnp.ops import elementwise
 from convnp.ops.padding import as_pair
 
 
-def positive_int(value, name: str, layer: str) -> int:
-    """Return ``value`` as an int >= 1 or raise naming the argument."""
+def positive_int(value, name: str, layer: str, wrong_type: type = TypeError) -> int:
+    """Return ``value`` as an int >= 1 or raise naming the argument.
+
+    A value that is no int raises ``wrong_type``: TypeError, or ValueError where Keras 3
+    checks the argument as a value (``Dense(units="3")``, ``Embedding(input_dim=2.5)``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{layer}: {name} must be a positive int, got {value!r}")
+        raise wrong_type(f"{layer}: {name} must be a positive int, got {value!r}")
     if value < 1:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
     return int(value)

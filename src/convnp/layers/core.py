@@ -161,7 +161,7 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        self.units = _utils.positive_int(units, "units", cls)
+        self.units = _utils.positive_int(units, "units", cls, ValueError)
         _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:

@@ -41,8 +41,8 @@ class Embedding(Layer):
                  lora_rank=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         cls = type(self).__name__
-        self.input_dim = _utils.positive_int(input_dim, "input_dim", cls)
-        self.output_dim = _utils.positive_int(output_dim, "output_dim", cls)
+        self.input_dim = _utils.positive_int(input_dim, "input_dim", cls, ValueError)
+        self.output_dim = _utils.positive_int(output_dim, "output_dim", cls, ValueError)
         if not isinstance(mask_zero, (bool, np.bool_)):
             raise TypeError(f"{cls}: mask_zero must be True or False, got {mask_zero!r}")
         _utils.not_supported(cls, lora_rank=lora_rank)

@@ -71,7 +71,7 @@ class _Cell(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        self.units = _utils.positive_int(units, "units", cls)
+        self.units = _utils.positive_int(units, "units", cls, ValueError)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         _utils.setup_recurrent_weights(
