@@ -130,3 +130,71 @@ def test_bad_sizes_raise_value_error(make):
     # TF 2.21: a non-integer (or non-positive) units / input_dim / output_dim is a ValueError
     with pytest.raises(ValueError):
         make()
+
+
+@pytest.mark.parametrize("make", [lambda: L.Dense(2, foo=1), lambda: L.Conv2D(2, 3, foo=1),
+                                  lambda: L.Flatten(foo=1), lambda: L.Dense(2, weights=[])])
+def test_unknown_keyword_is_a_value_error(make):
+    # TF 2.21: "Unrecognized keyword arguments passed to Dense" is a ValueError (convnp's
+    # error is also a TypeError, as Python's own for an unknown keyword)
+    with pytest.raises(ValueError):
+        make()
+    with pytest.raises(TypeError):
+        make()
+
+
+# -- Keras 2 arguments TF 2.21 still takes -------------------------------------------------------
+
+def test_input_dim_builds_the_first_layer():
+    # TF 2.21: Sequential([Dense(3, input_dim=4), Dense(1)]) is built, 19 parameters
+    model = keras.Sequential([L.Dense(3, input_dim=4), L.Dense(1)])
+    assert model.built
+    assert [tuple(w.shape) for w in model.weights] == [(4, 3), (3,), (3, 1), (1,)]
+    assert model.count_params() == 19
+
+
+TABLE = np.arange(8, dtype=np.float32).reshape(4, 2) / 8
+
+
+@pytest.mark.parametrize("weights", [[TABLE], (TABLE,), TABLE])
+def test_embedding_starts_from_given_weights(weights):
+    # TF 2.21: Embedding(4, 2, weights=[matrix]) (or the bare matrix) is built at once
+    # with that table (a tuple is convnp's leniency: TF 2.21 fails on it)
+    layer = L.Embedding(4, 2, weights=weights)
+    assert layer.built
+    np.testing.assert_array_equal(layer.get_weights()[0], TABLE)
+    np.testing.assert_allclose(np.asarray(layer(np.array([[3, 1]]))),
+                               [[[0.75, 0.875], [0.25, 0.375]]])
+    assert "weights" not in layer.get_config()
+
+
+def test_frozen_pretrained_embedding_in_a_model():
+    # TF 2.21: the GloVe recipe, weights=[matrix], trainable=False: fit leaves the table
+    model = keras.Sequential([keras.Input((3,)), L.Embedding(4, 2, weights=[TABLE],
+                                                             trainable=False),
+                              L.GlobalAveragePooling1D(), L.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(np.array([[0, 1, 2], [3, 2, 1]]), np.array([[1.0], [0.0]]), epochs=2, verbose=0)
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], TABLE)
+    assert model.count_params() == 11
+
+
+@pytest.mark.parametrize("weights, error", [
+    ([np.ones((3, 2))], ValueError), ([TABLE, TABLE], ValueError), (["a"], TypeError)])
+def test_embedding_refuses_wrong_weights(weights, error):
+    # TF 2.21: a table of the wrong shape is a ValueError (the other misuses end in an
+    # AttributeError there; convnp names what it expected)
+    with pytest.raises(error):
+        L.Embedding(4, 2, weights=weights)
+
+
+def test_batch_normalization_renorm_arguments():
+    # TF 2.21: BatchNormalization takes renorm, renorm_clipping, renorm_momentum and writes
+    # them in its config (convnp computes no renormalization: renorm=True is refused)
+    layer = L.BatchNormalization(renorm=False, renorm_momentum=0.9)
+    config = layer.get_config()
+    assert (config["renorm"], config["renorm_clipping"], config["renorm_momentum"]) == \
+        (False, None, 0.9)
+    assert L.BatchNormalization.from_config(config).get_config()["renorm_momentum"] == 0.9
+    with pytest.raises(ValueError):
+        L.BatchNormalization(renorm=True)

@@ -630,6 +630,12 @@ class LayerContract:
 
 
 
+class UnknownArgumentError(TypeError, ValueError):
+    """A layer given a keyword argument it does not take. Keras 3 raises ValueError for it,
+    Python itself TypeError for an unknown keyword: this is both, so either ``except``
+    catches it."""
+
+
 class DtypeNames:
     """Keras's names for the dtype a layer (or model) works in, read from its ``dtype``.
 
@@ -804,7 +810,8 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         dtype: dtype of the weights and of the computation (default float32). Tests use
             ``"float64"`` for numerical gradient checks.
         input_shape: shape of one example (no batch axis); lets the first layer of a
-            `Sequential` model build before it sees data.
+            `Sequential` model build before it sees data. ``input_dim=n`` (Keras 2's
+            spelling) is ``input_shape=(n,)``.
         activity_regularizer: a penalty on the layer's output added to the loss (as Keras's
             base layer takes it, so a user's layer saved by Keras loads); ``autocast`` is
             accepted for the same reason and has no effect.
@@ -840,9 +847,9 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None,
                  input_shape=None, batch_input_shape=None, activity_regularizer=None,
-                 autocast: bool = True, **kwargs):
+                 autocast: bool = True, input_dim=None, **kwargs):
         if kwargs:
-            raise TypeError(
+            raise UnknownArgumentError(
                 f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}"
             )
         if activity_regularizer is not None:  # Keras's base Layer takes it (and autocast,
@@ -863,6 +870,8 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
             self.input_shape_arg = tuple(batch_input_shape)
         elif input_shape is not None:
             self.input_shape_arg = (None,) + tuple(input_shape)
+        elif input_dim is not None:  # Keras 2's Dense(32, input_dim=784), kept by Keras 3
+            self.input_shape_arg = (None, input_dim)
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
 

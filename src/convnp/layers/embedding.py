@@ -30,6 +30,10 @@ class Embedding(Layer):
         mask_zero: id 0 is padding: the output carries a mask (the ids that are not 0) to
             the recurrent layers after it, as Keras's (in a model, made by the op
             ``not_equal``, as Keras 3 records it).
+        weights: a starting table (``[matrix]`` or the matrix, shaped ``(input_dim,
+            output_dim)``), as pretrained word vectors are given
+            (``Embedding(n, d, weights=[glove], trainable=False)``); the layer is built with
+            it at once, as in Keras 3.
 
     Shape: ids ``(m, ...)`` (integers, or floats holding integers) -> ``(m, ..., output_dim)``.
     Caches the ids.
@@ -38,11 +42,12 @@ class Embedding(Layer):
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
                  mask_zero: bool = False, activity_regularizer=None, input_length=None,
-                 lora_rank=None, **kwargs):
+                 lora_rank=None, weights=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         cls = type(self).__name__
         self.input_dim = _utils.positive_int(input_dim, "input_dim", cls, ValueError)
         self.output_dim = _utils.positive_int(output_dim, "output_dim", cls, ValueError)
+        table = self._starting_table(weights)
         if not isinstance(mask_zero, (bool, np.bool_)):
             raise TypeError(f"{cls}: mask_zero must be True or False, got {mask_zero!r}")
         _utils.not_supported(cls, lora_rank=lora_rank)
@@ -55,6 +60,30 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.embeddings = None
+        if table is not None:
+            self.build((None, None))
+            self.embeddings.assign(table)
+
+    def _starting_table(self, weights) -> np.ndarray | None:
+        """``weights`` (one matrix, alone or in a list or tuple) checked against the table's
+        shape before anything is made; None when not given."""
+        if weights is None:
+            return None
+        if isinstance(weights, (list, tuple)):
+            if len(weights) != 1:
+                raise ValueError(f"{type(self).__name__}: weights must hold one matrix (the "
+                                 f"table), got a list of {len(weights)}")
+            weights = weights[0]
+        try:
+            table = np.asarray(weights, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"{type(self).__name__}: weights must be a numeric matrix, got "
+                            f"{type(weights).__name__}") from None
+        if table.shape != (self.input_dim, self.output_dim):
+            raise ValueError(f"{type(self).__name__}: weights must be shaped (input_dim, "
+                             f"output_dim) = {(self.input_dim, self.output_dim)}, got "
+                             f"{table.shape}")
+        return table
 
     def build(self, input_shape) -> None:
         if isinstance(input_shape, list):

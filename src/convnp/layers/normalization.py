@@ -39,7 +39,9 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer,
             moving_variance_initializer: initializer names.
         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: accepted as
-            ``None`` only; ``synchronized``: accepted as False only.
+            ``None`` only; ``synchronized`` and ``renorm``: accepted as False only
+            (``renorm_clipping`` None; ``renorm_momentum`` is kept for the config, as Keras
+            3 writes all three).
         **kwargs: `Layer` arguments.
 
     Shape:
@@ -70,7 +72,8 @@ class BatchNormalization(Layer):
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, synchronized: bool = False, **kwargs):
+                 gamma_constraint=None, synchronized: bool = False, renorm: bool = False,
+                 renorm_clipping=None, renorm_momentum: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
         if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
@@ -83,7 +86,10 @@ class BatchNormalization(Layer):
         _utils.not_supported(cls, beta_regularizer=beta_regularizer,
                              gamma_regularizer=gamma_regularizer,
                              beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
-                             synchronized=synchronized)
+                             synchronized=synchronized, renorm=renorm,
+                             renorm_clipping=renorm_clipping)
+        self.renorm_momentum = _utils.number(renorm_momentum, "renorm_momentum", cls,
+                                             at_least=0, at_most=1)
         self._init_ids = {
             "beta_initializer": beta_initializer,
             "gamma_initializer": gamma_initializer,
@@ -255,5 +261,8 @@ class BatchNormalization(Layer):
             "beta_constraint": None,
             "gamma_constraint": None,
             "synchronized": False,
+            "renorm": False,
+            "renorm_clipping": None,
+            "renorm_momentum": self.renorm_momentum,
         })
         return config
