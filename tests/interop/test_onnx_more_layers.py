@@ -30,6 +30,8 @@ def agree(model, x, opset: int = 17, atol: float = ATOL):
 IMAGE_CASES = {
     "rescaling": lambda i: L.Rescaling(1 / 127.5, offset=-1)(i),
     "rescaling_after_conv": lambda i: L.Rescaling(0.5)(L.Conv2D(2, 3)(i)),
+    "rescaling_per_channel": lambda i: L.Rescaling([2.0, 0.5, -1.0], offset=[0.1, 0.0, 0.3])(
+        L.Conv2D(3, 1)(i)),
     "normalization_given": lambda i: L.Normalization(mean=[0.1, -0.2, 0.3],
                                                      variance=[1.5, 0.5, 2.0])(i),
     "normalization_invert_scalar": lambda i: L.Normalization(mean=0.5, variance=4.0,

@@ -198,3 +198,40 @@ def test_batch_normalization_renorm_arguments():
     assert L.BatchNormalization.from_config(config).get_config()["renorm_momentum"] == 0.9
     with pytest.raises(ValueError):
         L.BatchNormalization(renorm=True)
+
+
+# -- Rescaling per channel ------------------------------------------------------------------------
+
+def test_rescaling_takes_per_channel_lists():
+    # TF 2.21: Rescaling([1., 2.], offset=[0., 1.]) scales each channel; the config keeps
+    # the lists and from_config gives the same layer
+    layer = L.Rescaling([1.0, 2.0], offset=[0.0, 1.0])
+    np.testing.assert_allclose(np.asarray(layer(np.ones((1, 2, 2, 2), np.float32))).sum(), 16.0)
+    config = layer.get_config()
+    assert (config["scale"], config["offset"]) == ([1.0, 2.0], [0.0, 1.0])
+    again = L.Rescaling.from_config(config)
+    np.testing.assert_allclose(np.asarray(again(np.ones((1, 1, 1, 2), np.float32))).ravel(),
+                               [1.0, 3.0])
+    assert L.Rescaling(0.5).get_config()["scale"] == 0.5  # a number stays a number
+
+
+def test_rescaling_imagenet_normalization_in_a_model():
+    # the per-channel normalization users write: (x / 255 - mean) / std as one layer
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    inp = keras.Input((2, 2, 3))
+    model = keras.Model(inp, L.Rescaling(1 / (255 * std), offset=-mean / std)(inp))
+    x = np.full((1, 2, 2, 3), 128.0, np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0)[0, 0, 0],
+                               (128 / 255 - mean) / std, rtol=1e-5)
+    # Keras writes an array argument as {"class_name": "__numpy__", ...}: it reads back
+    keras_form = {"class_name": "__numpy__", "config": {"value": [1.0, 2.0], "dtype": "float64"}}
+    layer = L.Rescaling.from_config({"name": "r", "scale": keras_form, "offset": 0.0})
+    np.testing.assert_allclose(layer.scale, [1.0, 2.0])
+
+
+def test_rescaling_refuses_lists_that_do_not_fit():
+    # TF 2.21 fails in the multiplication; convnp names the shapes
+    with pytest.raises(ValueError, match="scale of shape"):
+        L.Rescaling([1.0, 2.0, 3.0])(np.ones((2, 2), np.float32))
+    with pytest.raises(ValueError):
+        L.Rescaling([1.0, float("nan")])

@@ -18,7 +18,15 @@ from convnp.io._onnx_graph import NCHW, PLAIN, Builder, Value, f32, refuse
 
 
 def rescaling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    """``x * scale + offset`` in whatever layout the input has (scalars broadcast)."""
+    """``x * scale + offset`` in whatever layout the input has (scalars broadcast); per-channel
+    lists as constants on the plain (channels-last) layout, broadcast as the layer does."""
+    if isinstance(layer.scale, list) or isinstance(layer.offset, list):
+        x = b.get(inputs[0], PLAIN)
+        scale = b.constant(f"{layer.name}/scale", f32(np.asarray(layer.scale)))
+        offset = b.constant(f"{layer.name}/offset", f32(np.asarray(layer.offset)))
+        y = b.node("Add", [b.node("Mul", [x, scale], f"{layer.name}/scaled"), offset],
+                   layer.name)
+        return Value(out_shape, {PLAIN: y})
     layout, x = b.preferred(inputs[0])
     last = layer.name if layer.offset == 0 else f"{layer.name}/scaled"
     y = b.node("Mul", [x, b.scalar(f"{layer.name}/scale", layer.scale)], last)

@@ -173,18 +173,40 @@ class _RandomLayer(_ImageLayer):
 # -- deterministic layers ----------------------------------------------------------------
 
 
+def _rescaling_factor(value, name: str):
+    """Rescaling's ``scale`` or ``offset``: a number, or numbers per channel (a list, tuple or
+    array, as Keras 3 takes them: ``Rescaling(1 / std, offset=-mean / std)`` normalizes each
+    channel of an image). Kept as a float or a (nested) list of floats, the way its config
+    holds it; Keras's config form of an array (``{"class_name": "__numpy__", ...}``) reads
+    back as its list."""
+    if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+        value = (value.get("config") or {}).get("value")
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return _utils.number(value, name, "Rescaling")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"Rescaling: {name} must be a number or a list of numbers, got "
+                        f"{value!r}") from None
+    for item in array.ravel():
+        _utils.number(float(item), name, "Rescaling")  # finite, as a single one must be
+    return array.tolist()
+
+
 @register
 class Rescaling(_ImageLayer):
     """``outputs = inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` or
-    ``Rescaling(1 / 127.5, offset=-1)``). Any input rank."""
+    ``Rescaling(1 / 127.5, offset=-1)``; per channel with lists: ``Rescaling([1 / 0.229,
+    1 / 0.224, 1 / 0.225])``). Any input rank; a list must broadcast against the input
+    without changing its shape."""
 
     config_keys = ("scale", "offset")  # no data_format: Keras' Rescaling has none
     supports_masking = True  # a mask passes through, as in Keras
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.scale = _utils.number(scale, "scale", "Rescaling")
-        self.offset = _utils.number(offset, "offset", "Rescaling")
+        self.scale = _rescaling_factor(scale, "scale")
+        self.offset = _rescaling_factor(offset, "offset")
 
     def build(self, input_shape) -> None:
         self.built = True
@@ -194,12 +216,23 @@ class Rescaling(_ImageLayer):
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
+        scale = np.asarray(self.scale, dtype=self.dtype)
+        offset = np.asarray(self.offset, dtype=self.dtype)
+        for name, factor in (("scale", scale), ("offset", offset)):
+            try:
+                fits = np.broadcast_shapes(x.shape, factor.shape) == x.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(f"Rescaling: {name} of shape {factor.shape} does not fit "
+                                 f"inputs of shape {x.shape} (one value per channel: a list "
+                                 f"as long as the last axis)")
         self._cache = True
-        return x * self.dtype.type(self.scale) + self.dtype.type(self.offset)
+        return x * scale + offset
 
     def backward(self, dy):
         self.take_cache()
-        return _utils.as_dtype(dy, self.dtype) * self.dtype.type(self.scale)
+        return _utils.as_dtype(dy, self.dtype) * np.asarray(self.scale, dtype=self.dtype)
 
 
 def _resize_to(x: np.ndarray, height: int, width: int, interpolation: str,
