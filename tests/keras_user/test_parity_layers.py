@@ -235,3 +235,12 @@ def test_rescaling_refuses_lists_that_do_not_fit():
         L.Rescaling([1.0, 2.0, 3.0])(np.ones((2, 2), np.float32))
     with pytest.raises(ValueError):
         L.Rescaling([1.0, float("nan")])
+
+
+def test_dense_and_embedding_take_keras3_neutral_arguments():
+    # TF 2.21: Dense and Embedding take lora_alpha and quantization_config (None: no
+    # quantization); convnp implements neither, so other values are refused
+    L.Dense(3, lora_alpha=None, quantization_config=None)
+    L.Embedding(4, 2, lora_alpha=None, quantization_config=None)
+    with pytest.raises(ValueError):
+        L.Dense(3, lora_alpha=2.0)

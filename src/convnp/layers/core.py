@@ -132,6 +132,7 @@ class Dense(Layer):
             activity_regularizer, kernel_constraint, bias_constraint, lora_rank: as in
             `Conv2D` (initializers by name; regularizer penalties join the training loss;
             constraints project the weights after every optimizer update).
+        lora_alpha, quantization_config: Keras 3's; accepted as None only.
         **kwargs: `Layer` arguments.
 
     Shape:
@@ -158,10 +159,12 @@ class Dense(Layer):
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.units = _utils.positive_int(units, "units", cls, ValueError)
+        _utils.not_supported(cls, lora_alpha=lora_alpha, quantization_config=quantization_config)
         _utils.setup_kernel_layer_from(self, locals())
 
     def build(self, input_shape) -> None:

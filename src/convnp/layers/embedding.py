@@ -42,7 +42,8 @@ class Embedding(Layer):
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
                  mask_zero: bool = False, activity_regularizer=None, input_length=None,
-                 lora_rank=None, weights=None, **kwargs):
+                 lora_rank=None, weights=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         cls = type(self).__name__
         self.input_dim = _utils.positive_int(input_dim, "input_dim", cls, ValueError)
@@ -50,7 +51,8 @@ class Embedding(Layer):
         table = self._starting_table(weights)
         if not isinstance(mask_zero, (bool, np.bool_)):
             raise TypeError(f"{cls}: mask_zero must be True or False, got {mask_zero!r}")
-        _utils.not_supported(cls, lora_rank=lora_rank)
+        _utils.not_supported(cls, lora_rank=lora_rank, lora_alpha=lora_alpha,
+                             quantization_config=quantization_config)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero  # Keras's: its output carries the mask then
         self._makes_masks = self.mask_zero
