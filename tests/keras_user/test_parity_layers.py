@@ -244,3 +244,24 @@ def test_dense_and_embedding_take_keras3_neutral_arguments():
     L.Embedding(4, 2, lora_alpha=None, quantization_config=None)
     with pytest.raises(ValueError):
         L.Dense(3, lora_alpha=2.0)
+
+
+# -- the ranges of the geometric augmentation factors ----------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: L.RandomZoom(2.0), lambda: L.RandomZoom(-1.5), lambda: L.RandomZoom(0.5, 2.0),
+    lambda: L.RandomZoom((-1.0, 0.2)), lambda: L.RandomTranslation(2.0, 0.1),
+    lambda: L.RandomTranslation(0.1, (-1.5, 0.0)), lambda: L.RandomRotation(3.0),
+])
+def test_geometric_factors_out_of_range(make):
+    # TF 2.21: zoom factors must lie in (-1, 1], translation and rotation factors in [-1, 1]
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_geometric_factors_at_the_edges():
+    # TF 2.21 takes these
+    L.RandomZoom(1.0)
+    L.RandomZoom((-0.2, -0.1), width_factor=(-0.9, 1.0))
+    L.RandomRotation((-1, 1))
+    L.RandomTranslation((-1.0, 1.0), 1.0)

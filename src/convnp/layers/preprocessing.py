@@ -33,23 +33,33 @@ def _size(value, name: str, layer: str) -> int:
     return _utils.positive_int(value, name, layer)
 
 
-def _factor_range(factor, name: str, layer: str, symmetric: bool = True) -> tuple[float, float]:
+def _factor_range(factor, name: str, layer: str, symmetric: bool = True,
+                  bounds: dict | None = None) -> tuple[float, float]:
     """Keras' factor arguments: ``f`` means ``(-f, f)`` (``symmetric``), a pair is
-    ``(lower, upper)``."""
+    ``(lower, upper)``. ``bounds`` (`_utils.number`'s ``at_least``/``above``/``at_most``)
+    is the range each number given must lie in, as Keras checks it (a zoom of 2.0 would
+    sample a window of negative size)."""
+    bounds = bounds or {}
     if isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool):
-        f = _utils.number(factor, name, layer)
+        f = _utils.number(factor, name, layer, **bounds)
         if symmetric:
             return (-abs(f), abs(f))
         return (f, f)
     if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(
             isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
             for v in factor):
-        lower, upper = (_utils.number(v, name, layer) for v in factor)
+        lower, upper = (_utils.number(v, name, layer, **bounds) for v in factor)
         if lower > upper:
             raise ValueError(f"{layer}: {name} must be (lower, upper) with lower <= upper, "
                              f"got {factor!r}")
         return lower, upper
     raise ValueError(f"{layer}: {name} must be a number or a pair of numbers, got {factor!r}")
+
+
+#: Keras 3's ranges of the geometric factors: rotation and translation in [-1, 1] (a full
+#: turn, the whole image), zoom in (-1, 1]
+_UNIT = {"at_least": -1.0, "at_most": 1.0}
+_ZOOM = {"above": -1.0, "at_most": 1.0}
 
 
 def _choice(value, options: tuple, name: str, layer: str) -> str:
@@ -477,7 +487,7 @@ class RandomRotation(_AffineLayer):
                  fill_value=0.0, data_format=None, **kwargs):
         super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
                          fill_value=fill_value, data_format=data_format, **kwargs)
-        self._range = _factor_range(factor, "factor", type(self).__name__)
+        self._range = _factor_range(factor, "factor", type(self).__name__, bounds=_UNIT)
         self.factor = factor
 
     def _transforms(self, m, n_H, n_W):
@@ -511,9 +521,9 @@ class RandomZoom(_HeightWidthLayer):
         super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
                          fill_value=fill_value, data_format=data_format, **kwargs)
         cls = type(self).__name__
-        self._height = _factor_range(height_factor, "height_factor", cls)
-        self._width = None if width_factor is None else _factor_range(width_factor,
-                                                                     "width_factor", cls)
+        self._height = _factor_range(height_factor, "height_factor", cls, bounds=_ZOOM)
+        self._width = None if width_factor is None else _factor_range(
+            width_factor, "width_factor", cls, bounds=_ZOOM)
         self.height_factor, self.width_factor = height_factor, width_factor
 
     def _transforms(self, m, n_H, n_W):
@@ -539,8 +549,8 @@ class RandomTranslation(_HeightWidthLayer):
         super().__init__(fill_mode=fill_mode, interpolation=interpolation, seed=seed,
                          fill_value=fill_value, data_format=data_format, **kwargs)
         cls = type(self).__name__
-        self._height = _factor_range(height_factor, "height_factor", cls)
-        self._width = _factor_range(width_factor, "width_factor", cls)
+        self._height = _factor_range(height_factor, "height_factor", cls, bounds=_UNIT)
+        self._width = _factor_range(width_factor, "width_factor", cls, bounds=_UNIT)
         self.height_factor, self.width_factor = height_factor, width_factor
 
     def _transforms(self, m, n_H, n_W):
