@@ -265,3 +265,12 @@ def test_geometric_factors_at_the_edges():
     L.RandomZoom((-0.2, -0.1), width_factor=(-0.9, 1.0))
     L.RandomRotation((-1, 1))
     L.RandomTranslation((-1.0, 1.0), 1.0)
+
+
+@pytest.mark.parametrize("size", [3, (3,), [3]])
+def test_adaptive_pooling_1d_reads_tf_config(size):
+    # TF 2.21 writes AdaptiveMaxPooling1D(3)'s output_size as (3,) (a list in JSON); its
+    # from_config and the constructor take it
+    config = {"name": "p", "output_size": size, "data_format": "channels_last"}
+    layer = L.AdaptiveMaxPooling1D.from_config(config)
+    assert tuple(layer(np.ones((2, 8, 3), np.float32)).shape) == (2, 3, 3)

@@ -18,7 +18,8 @@ from convnp.ops import adaptive_pool
 
 def _read_arguments(layer, output_size, data_format, read_size) -> None:
     """Check and keep the arguments every adaptive pooling takes (``read_size`` reads
-    ``output_size``: a pair for 2-D, one positive int for 1-D)."""
+    ``output_size``: a pair for 2-D, one positive int (alone or in a one-item tuple) for
+    1-D)."""
     cls = type(layer).__name__
     layer.output_size = read_size(output_size, "output_size", cls)
     layer.data_format = _utils.channels_last(data_format, cls)
@@ -72,7 +73,8 @@ class _AdaptivePooling1D(_Through2D):
 
     def __init__(self, output_size, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        _read_arguments(self, output_size, data_format, _utils.positive_int)
+        # an int, or the one-item tuple TF 2.21 writes in its config (``(3,)``)
+        _read_arguments(self, output_size, data_format, _utils.single_int)
         self._setup()
 
     def _make_inner(self) -> Layer:
