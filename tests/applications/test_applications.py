@@ -124,8 +124,8 @@ def test_preprocess_input_families():
     np.testing.assert_allclose(vgg16.preprocess_input(x),
                                [[[[255 - 103.939, 127.5 - 116.779, 0 - 123.68]]]], rtol=1e-6)
     assert x[0, 0, 0, 0] == 0  # the input is not modified
-    with pytest.raises(ValueError, match="3 channels"):
-        resnet50.preprocess_input(np.zeros((2, 2, 4)))
+    with pytest.raises(ValueError, match="3 channels"):  # the "caffe" mode reads R, G, B
+        resnet50.preprocess_input(np.zeros((2, 2, 2)))
 
 
 def test_decode_predictions(tmp_path):

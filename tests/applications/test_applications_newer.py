@@ -165,8 +165,9 @@ def test_preprocess_input():
     inputs = tf.keras.Input((1, 1, 3))
     model = tf.keras.Model(inputs, resnet_v2.preprocess_input(inputs))
     np.testing.assert_allclose(model.predict(x, verbose=0), [[[[-1, 0, 1]]]])
+    assert mobilenet_v3.preprocess_input(x, data_format="channels_first") is x
     with pytest.raises(ValueError, match="channels_last"):
-        mobilenet_v3.preprocess_input(x, data_format="channels_first")
+        mobilenet_v3.preprocess_input(x, data_format="channels_middle")
 
 
 @pytest.mark.parametrize("builder, file", [

@@ -1,0 +1,82 @@
+"""``keras.applications``' ``preprocess_input`` as TF 2.21 (Keras 3.15) gives it: a tensor back
+for a tensor, both data formats, and images with more channels than RGB (or any number for
+the scaling-only "tf" mode). The expected values were computed by TF 2.21 on the same inputs."""
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+apps = tf.keras.applications
+
+
+def _images():
+    # a (2, 3, 2, 2) channels-first batch: 0, 10, 20, ... in order
+    return np.arange(24, dtype=np.float32).reshape(2, 3, 2, 2) * 10
+
+
+def test_a_tensor_comes_back_as_a_tensor():
+    # TF 2.21 returns a tf.Tensor for a tensor (or Variable) input: `.numpy()` works on it
+    x = np.full((1, 1, 1, 3), 100, np.float32)
+    for module in (apps.vgg16, apps.mobilenet_v2, apps.densenet):
+        for given in (tf.constant(x), tf.Variable(x)):
+            out = module.preprocess_input(given)
+            assert tf.is_tensor(out), module.__name__
+            assert out.numpy().shape == (1, 1, 1, 3)
+    np.testing.assert_allclose(apps.vgg16.preprocess_input(tf.constant(x)).numpy().ravel(),
+                               [-3.939, -16.779, -23.68], rtol=1e-5)
+    assert isinstance(apps.vgg16.preprocess_input(x), np.ndarray)
+    assert not tf.is_tensor(apps.vgg16.preprocess_input(x))
+
+
+def test_channels_first_batches_and_single_images():
+    # TF 2.21's values for the batch (first six) and for its first image alone
+    expected = {
+        "vgg16": [-23.939, -13.939, -3.939, 6.061, -76.779, -66.779],
+        "densenet": [-2.1179, -1.9467, -1.7754, -1.6042, -1.3354, -1.1604],
+        "mobilenet_v2": [-1.0, -0.9216, -0.8431, -0.7647, -0.6863, -0.6078],
+    }
+    for name, values in expected.items():
+        module = getattr(apps, name)
+        batch = module.preprocess_input(_images(), data_format="channels_first")
+        single = module.preprocess_input(_images()[0], data_format="channels_first")
+        assert batch.shape == (2, 3, 2, 2) and single.shape == (3, 2, 2)
+        np.testing.assert_allclose(batch.ravel()[:6], values, atol=1e-4)
+        np.testing.assert_allclose(single.ravel()[:6], values, atol=1e-4)
+    # 'caffe': the channel axis (axis 1) is reversed, so blue (80 ... 110) comes first
+    out = apps.resnet50.preprocess_input(_images(), data_format="channels_first")
+    np.testing.assert_allclose(out[0, 0].ravel(), np.array([80, 90, 100, 110]) - 103.939,
+                               rtol=1e-5)
+
+
+def test_extra_and_fewer_channels():
+    rgba = np.full((1, 1, 1, 4), 100, np.float32)
+    # TF 2.21: "caffe" reverses all four channels, then subtracts the means from the first three
+    np.testing.assert_allclose(apps.vgg16.preprocess_input(rgba).ravel(),
+                               [-3.939, -16.779, -23.68, 100.0], rtol=1e-5)
+    # "torch" standardizes the first three and only scales the fourth
+    np.testing.assert_allclose(apps.densenet.preprocess_input(rgba).ravel(),
+                               [-0.4054, -0.285, -0.0615, 0.3922], atol=1e-4)
+    # "tf" scales every value: grayscale images work
+    gray = np.full((2, 4, 4, 1), 100, np.float32)
+    out = apps.mobilenet_v2.preprocess_input(gray)
+    assert out.shape == (2, 4, 4, 1)
+    np.testing.assert_allclose(out, -0.2157, atol=1e-4)
+    # a single pixel
+    np.testing.assert_allclose(apps.vgg16.preprocess_input(np.full(3, 100, np.float32)),
+                               [-3.939, -16.779, -23.68], rtol=1e-5)
+    # fewer than three channels cannot be read as RGB (TF fails with an IndexError)
+    with pytest.raises(ValueError, match="at least 3 channels"):
+        apps.vgg16.preprocess_input(np.zeros((2, 4, 4, 1), np.float32))
+    with pytest.raises(ValueError, match="at least 3 channels"):
+        apps.densenet.preprocess_input(np.zeros((2, 1, 4, 4)), data_format="channels_first")
+    with pytest.raises(ValueError, match="data_format"):
+        apps.vgg16.preprocess_input(np.zeros((2, 4, 4, 3)), data_format="nhwc")
+
+
+def test_the_tf_mode_on_a_grayscale_model_input():
+    # TF 2.21 builds this: the "tf" mode is two scalar operations, any channel count
+    inputs = tf.keras.Input((4, 4, 1))
+    model = tf.keras.Model(inputs, apps.mobilenet_v2.preprocess_input(inputs))
+    out = model.predict(np.full((1, 4, 4, 1), 255.0, np.float32), verbose=0)
+    np.testing.assert_allclose(out, 1.0)
