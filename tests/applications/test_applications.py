@@ -128,7 +128,8 @@ def test_preprocess_input_families():
         resnet50.preprocess_input(np.zeros((2, 2, 2)))
 
 
-def test_decode_predictions(tmp_path):
+def test_decode_predictions(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_cache"))
     index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(5)}
     path = tmp_path / "index.json"
     path.write_text(json.dumps(index))

@@ -2,6 +2,8 @@
 for a tensor, both data formats, and images with more channels than RGB (or any number for
 the scaling-only "tf" mode). The expected values were computed by TF 2.21 on the same inputs."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,22 @@ def test_the_tf_mode_on_a_grayscale_model_input():
     model = tf.keras.Model(inputs, apps.mobilenet_v2.preprocess_input(inputs))
     out = model.predict(np.full((1, 4, 4, 1), 255.0, np.float32), verbose=0)
     np.testing.assert_allclose(out, 1.0)
+
+
+def test_decode_predictions_reads_the_keras_cache(tmp_path, monkeypatch):
+    # TF 2.21 downloads imagenet_class_index.json once into $KERAS_HOME/models and reads it
+    # from there afterwards: with that file in place, no class_index argument is needed
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    preds = np.zeros((2, 1000), np.float32)
+    preds[0, 7], preds[0, 3], preds[1, 999] = 0.75, 0.25, 1.0
+    with pytest.raises(ValueError, match="downloads nothing.*imagenet_class_index.json"):
+        apps.resnet50.decode_predictions(preds)  # not cached: a clear error, nothing fetched
+    (tmp_path / "models").mkdir()
+    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    (tmp_path / "models" / "imagenet_class_index.json").write_text(json.dumps(index))
+    decoded = apps.vgg16.decode_predictions(preds, top=2)
+    assert [t[:2] for t in decoded[0]] == [("n00000007", "class_7"), ("n00000003", "class_3")]
+    assert decoded[1][0][:2] == ("n00000999", "class_999")
+    # TF 2.21's score is the NumPy scalar of the predictions, here np.float32
+    score = decoded[0][0][2]
+    assert type(score) is np.float32 and score == np.float32(0.75)

@@ -402,21 +402,26 @@ def decode_predictions(preds, top: int = 5, class_index=None) -> list[list[tuple
         top: how many classes per example, best first.
         class_index: the class-index JSON (Keras's ``imagenet_class_index.json``: ``{"0":
             ["n01440764", "tench"], ...}``) as a path or an already loaded dict. Keras
-            downloads that file; convnp does not, so it must be given.
+            downloads that file into its cache (``$KERAS_HOME`` or ``~/.keras``, then
+            ``models/``) and reads it from there afterwards; convnp downloads nothing, so
+            without ``class_index`` the file must already be in that cache.
+
+    Returns:
+        One list per example of ``(class_id, description, score)`` tuples, the score a NumPy
+        scalar of the predictions' dtype, as Keras gives it.
 
     Raises:
         ValueError: ``preds`` is not ``(samples, 1000)`` (checked first, with Keras's message;
             with a ``class_index`` of other classes, ``(samples, classes)`` is enough), no
-            ``class_index``, or it does not cover the predictions' classes.
+            ``class_index`` and no cached file, or it does not cover the predictions'
+            classes.
     """
     shape = np.shape(preds)
     if len(shape) != 2 or (class_index is None and shape[1] != 1000):
         raise ValueError("`decode_predictions` expects a batch of predictions (i.e. a 2D array "
                          f"of shape (samples, 1000)). Received array with shape: {shape}")
     if class_index is None:
-        raise ValueError("decode_predictions: convnp downloads nothing; pass "
-                         "class_index='/path/to/imagenet_class_index.json' (Keras's class-index "
-                         "file: {\"0\": [\"n01440764\", \"tench\"], ...}) or that dict")
+        class_index = _cached_class_index()
     table = class_index
     if not isinstance(table, dict):
         with open(class_index, encoding="utf-8") as f:
@@ -431,5 +436,22 @@ def decode_predictions(preds, top: int = 5, class_index=None) -> list[list[tuple
     results = []
     for row in preds:
         best = np.argsort(-row, kind="stable")[:top]
-        results.append([(*table[str(i)][:2], float(row[i])) for i in best])
+        results.append([(*table[str(i)][:2], row[i]) for i in best])
     return results
+
+
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+
+
+def _cached_class_index() -> Path:
+    """Keras's class-index file where Keras keeps it once downloaded (its cache's ``models``
+    folder), so a machine that has it decodes offline as Keras does there."""
+    from convnp.datasets.download import cache_root
+
+    path = cache_root() / "models" / CLASS_INDEX_FILE
+    if not path.is_file():
+        raise ValueError(f"decode_predictions: convnp downloads nothing and {path} does not "
+                         f"exist; put Keras's {CLASS_INDEX_FILE} there (the file Keras "
+                         "downloads: {\"0\": [\"n01440764\", \"tench\"], ...}) or pass "
+                         "class_index='/path/to/imagenet_class_index.json' or that dict")
+    return path
