@@ -101,3 +101,53 @@ def test_decode_predictions_reads_the_keras_cache(tmp_path, monkeypatch):
     # TF 2.21's score is the NumPy scalar of the predictions, here np.float32
     score = decoded[0][0][2]
     assert type(score) is np.float32 and score == np.float32(0.75)
+
+
+def test_input_tensor_from_a_layer_starts_the_model_at_its_input():
+    # TF 2.21: the model's input is the keras.Input behind input_tensor, so the layers in
+    # between (here Rescaling) are part of the model and run on the raw images
+    inputs = tf.keras.Input((32, 32, 3))
+    scaled = tf.keras.layers.Rescaling(1 / 255.0)(inputs)
+    model = apps.MobileNetV2(input_tensor=scaled, include_top=False, weights=None,
+                             pooling="avg", alpha=0.35)
+    assert model.inputs[0] is inputs
+    assert [type(layer).__name__ for layer in model.layers[:3]] == ["InputLayer", "Rescaling",
+                                                                    "Conv2D"]
+    assert len(model.layers) == 156  # TF 2.21's count (155 with a plain Input)
+    same = tf.keras.Model(model.inputs, model.outputs)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(images, verbose=0),
+                               same.predict(images, verbose=0), rtol=1e-6)
+    for builder in (apps.ConvNeXtTiny, apps.MobileNetV3Small):  # their own model endings
+        model = builder(input_tensor=scaled, include_top=False, weights=None)
+        assert model.inputs[0] is inputs and type(model.layers[1]).__name__ == "Rescaling"
+
+
+def test_input_tensor_wins_over_input_shape():
+    # TF 2.21 checks input_shape but builds on input_tensor's own shape (no error)
+    inputs = tf.keras.Input((40, 40, 3))
+    model = apps.ResNet50(input_tensor=inputs, input_shape=(32, 32, 3), include_top=False,
+                          weights=None)
+    assert model.inputs[0] is inputs and model.output_shape == (None, 2, 2, 2048)
+
+
+def test_classifier_activation_may_be_a_function():
+    # TF 2.21 (weights=None) accepts any activation Dense accepts, functions too
+    model = apps.MobileNetV2(input_shape=(32, 32, 3), classes=3, weights=None, alpha=0.35,
+                             classifier_activation=tf.keras.activations.sigmoid)
+    assert model.layers[-1].activation.__name__ == "sigmoid"
+    model = apps.VGG16(input_shape=(32, 32, 3), classes=2, weights=None,
+                       classifier_activation=lambda t: t * 2)
+    assert model.output_shape == (None, 2)
+    model = apps.MobileNet(input_shape=(32, 32, 3), classes=2, weights=None, alpha=0.25,
+                           classifier_activation=tf.keras.activations.sigmoid)
+    out = model.predict(np.zeros((1, 32, 32, 3), np.float32), verbose=0)
+    assert out.shape == (1, 2) and np.all((out > 0) & (out < 1))
+    with pytest.raises(TypeError, match="classifier_activation"):
+        apps.VGG16(input_shape=(32, 32, 3), weights=None, classifier_activation=3)
+
+
+def test_weights_of_the_wrong_type_is_a_value_error():
+    # TF 2.21 raises ValueError for weights that are neither None, 'imagenet' nor a path
+    with pytest.raises(ValueError, match="weights"):
+        apps.VGG16(weights=3, input_shape=(32, 32, 3))

@@ -41,8 +41,9 @@ def check_arguments(name: str, weights, include_top: bool, classes: int, pooling
     if isinstance(weights, str) and weights == "imagenet":
         raise ValueError(f"{name}: " + IMAGENET_REFUSED.format(file=default_file))
     if weights is not None and not isinstance(weights, (str, Path)):
-        raise TypeError(f"{name}: weights must be None or the path of a Keras weights file, "
-                        f"got {type(weights).__name__}")
+        # Keras's ValueError for any weights that are neither None, 'imagenet' nor a path
+        raise ValueError(f"{name}: weights must be None or the path of a Keras weights file, "
+                         f"got {type(weights).__name__}")
     if weights is not None and not Path(weights).is_file():
         raise ValueError(f"{name}: weights file {str(weights)!r} does not exist")
     if not isinstance(include_top, bool):
@@ -50,9 +51,10 @@ def check_arguments(name: str, weights, include_top: bool, classes: int, pooling
     check_positive_int(name, "classes", classes)
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"{name}: pooling must be None, 'avg' or 'max', got {pooling!r}")
-    if classifier_activation is not None and not isinstance(classifier_activation, str):
-        raise TypeError(f"{name}: classifier_activation must be a name such as 'softmax' or "
-                        f"None, got {type(classifier_activation).__name__}")
+    if classifier_activation is not None and not isinstance(classifier_activation, str) \
+            and not callable(classifier_activation):
+        raise TypeError(f"{name}: classifier_activation must be a name such as 'softmax', a "
+                        f"function or None, got {type(classifier_activation).__name__}")
 
 
 def image_shape(name: str, input_shape, default: int, minimum: int,
@@ -174,15 +176,30 @@ def conv_bn(x, filters: int, kernel, strides: int = 1, padding: str = "same",
 
 
 def model_input(input_shape, input_tensor):
-    """The input tensor of an application: ``input_tensor`` or a new ``Input``."""
+    """The input tensor of an application: ``input_tensor`` or a new ``Input``.
+
+    As in Keras, ``input_tensor`` wins over ``input_shape`` (which is only checked): the
+    network is built on the tensor as it is."""
     from convnp.models import Input
 
     if input_tensor is not None:
-        if tuple(input_tensor.shape[1:]) != tuple(input_shape):
-            raise ValueError(f"input_tensor has shape {input_tensor.shape}, expected "
-                             f"(None, {', '.join(map(str, input_shape))})")
+        from convnp.layers import KerasTensor
+
+        if not isinstance(input_tensor, KerasTensor):
+            raise TypeError(f"input_tensor must be a KerasTensor (keras.Input(...) or a "
+                            f"layer's output), got {type(input_tensor).__name__}")
         return input_tensor
     return Input(shape=input_shape)
+
+
+def model_inputs(inputs):
+    """What the application's model starts from: the ``keras.Input`` behind ``inputs``, as
+    Keras does when ``input_tensor`` is a layer's output (say a ``Rescaling`` of an Input):
+    the model then takes the raw images and runs those layers too."""
+    from convnp.keras.utils import get_source_inputs
+
+    sources = get_source_inputs(inputs)
+    return sources[0] if len(sources) == 1 else sources
 
 
 def finish(name: str, inputs, x, include_top: bool, pooling, weights, top,
@@ -201,7 +218,7 @@ def finish(name: str, inputs, x, include_top: bool, pooling, weights, top,
         x = GlobalAveragePooling2D(name=pool_names[0])(x)
     elif pooling == "max":
         x = GlobalMaxPooling2D(name=pool_names[1])(x)
-    model = Model(inputs, x, name=name)
+    model = Model(model_inputs(inputs), x, name=name)
     if weights is not None:
         load_weights_file(model, weights)
     return model

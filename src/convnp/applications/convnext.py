@@ -106,7 +106,7 @@ def _convnext(variant: str, include_top, include_preprocessing, weights, input_t
         elif pooling == "max":
             x = GlobalMaxPooling2D()(x)
         x = _norm()(x)
-    model = Model(inputs, x, name=name)
+    model = Model(_common.model_inputs(inputs), x, name=name)
     if weights is not None:
         _common.load_weights_file(model, weights)
     return model

@@ -169,7 +169,7 @@ def _mobilenet_v3(model_type: str, input_shape, alpha, minimalistic, include_top
         x = GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
         x = GlobalMaxPooling2D(name="max_pool")(x)
-    model = Model(inputs, x, name=name)
+    model = Model(_common.model_inputs(inputs), x, name=name)
     if weights is not None:
         _common.load_weights_file(model, weights)
     return model
