@@ -151,3 +151,20 @@ def test_weights_of_the_wrong_type_is_a_value_error():
     # TF 2.21 raises ValueError for weights that are neither None, 'imagenet' nor a path
     with pytest.raises(ValueError, match="weights"):
         apps.VGG16(weights=3, input_shape=(32, 32, 3))
+
+
+def test_a_gradient_tape_sees_preprocess_input():
+    # TF 2.21 computes a tensor's preprocessing with tensor operations, so the gradient of a
+    # score with respect to the raw image (a saliency map) flows through it; values from TF
+    x = tf.constant(np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3) * 20)
+    weights = tf.constant(np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3))
+    expected = {"mobilenet_v2": [0.0, 0.0078, 0.0157, 0.0235, 0.0314, 0.0392],
+                "resnet50": [2.0, 1.0, 0.0, 5.0, 4.0, 3.0],
+                "densenet": [0.0, 0.0175, 0.0349, 0.0514, 0.07, 0.0871]}
+    for name, values in expected.items():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = tf.reduce_sum(getattr(apps, name).preprocess_input(x) * weights)
+        grad = tape.gradient(score, x)
+        assert grad is not None, name
+        np.testing.assert_allclose(np.asarray(grad).ravel()[:6], values, atol=1e-4)

@@ -308,24 +308,40 @@ def _rgb_channels(arr: np.ndarray, data_format) -> int:
     return axis
 
 
-def _as_input_kind(out: np.ndarray, x):
-    """The result in the kind of container the images came in: a tensor for a tensor or a
-    Variable (as Keras returns one), else a NumPy array."""
+def _is_eager(x) -> bool:
+    """Whether ``x`` is a tensor or a Variable: Keras answers those with a tensor, computed by
+    tensor operations (so a `GradientTape` sees them, as a saliency map needs)."""
     from convnp.tensor.eager import EagerTensor
     from convnp.variables import Variable
 
-    if isinstance(x, (EagerTensor, Variable)):
-        return out.view(EagerTensor)
-    return out
+    return isinstance(x, (EagerTensor, Variable))
 
 
-def _per_channel(out: np.ndarray, axis: int, values: np.ndarray, op) -> None:
-    """``op`` (in place) of each of the first three channels along ``axis`` with its value
-    (assigned back: a single pixel's channel is a scalar, not a view)."""
-    for channel, value in enumerate(values.astype(out.dtype)):
-        index = [slice(None)] * out.ndim
-        index[axis] = channel
-        out[tuple(index)] = op(out[tuple(index)], value)
+def _eager_float(x):
+    """A tensor or Variable as it is when it holds floats, else a float32 tensor (integers
+    carry no gradient)."""
+    from convnp.tensor.eager import EagerTensor
+
+    if np.issubdtype(np.asarray(x).dtype, np.floating):
+        return x
+    return _float_copy(x, "preprocess_input").view(EagerTensor)
+
+
+def _channel_constant(values, channels: int, axis: int, ndim: int, fill: float,
+                      dtype) -> np.ndarray:
+    """``values`` for the first channels and ``fill`` for the rest, shaped to broadcast along
+    the channel ``axis`` of an ``ndim``-dimensional array."""
+    full = np.full(channels, fill, dtype=np.float64)
+    full[:len(values)] = values
+    shape = [1] * ndim
+    shape[axis] = channels
+    return full.astype(dtype).reshape(shape)
+
+
+def _reverse_channels(x, axis: int, ndim: int):
+    index = [slice(None)] * ndim
+    index[axis] = slice(None, None, -1)
+    return x[tuple(index)]
 
 
 def _symbolic(x, steps, rgb: bool = True):
@@ -364,11 +380,13 @@ def preprocess_caffe(x, data_format=None):
     _check_symbolic_format(x, data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("reverse_channels", None), ("sub", _CAFFE_MEAN_BGR.tolist())])
-    out = _float_copy(x, "preprocess_input")
-    axis = _rgb_channels(out, data_format)
-    out = np.flip(out, axis=axis).copy()
-    _per_channel(out, axis, _CAFFE_MEAN_BGR, np.subtract)
-    return _as_input_kind(out, x)
+    out = _eager_float(x) if _is_eager(x) else _float_copy(x, "preprocess_input")
+    arr = np.asarray(out)
+    axis = _rgb_channels(arr, data_format)
+    out = _reverse_channels(out, axis, arr.ndim)
+    # a new array for a NumPy input (the flip is a view of the copy), a tensor for a tensor
+    return out - _channel_constant(_CAFFE_MEAN_BGR, arr.shape[axis], axis, arr.ndim, 0.0,
+                                   arr.dtype)
 
 
 def preprocess_tf(x, data_format=None):
@@ -378,8 +396,9 @@ def preprocess_tf(x, data_format=None):
     check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 127.5), ("sub", 1.0)], rgb=False)
-    out = _float_copy(x, "preprocess_input")
-    return _as_input_kind(out / out.dtype.type(127.5) - out.dtype.type(1), x)
+    out = _eager_float(x) if _is_eager(x) else _float_copy(x, "preprocess_input")
+    dtype = np.asarray(out).dtype.type
+    return out / dtype(127.5) - dtype(1)
 
 
 # ImageNet channel statistics in RGB order, on [0, 1] pixels (the "torch" preprocessing)
@@ -396,12 +415,13 @@ def preprocess_torch(x, data_format=None):
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 255.0), ("sub", _TORCH_MEAN.tolist()),
                              ("truediv", _TORCH_STD.tolist())])
-    out = _float_copy(x, "preprocess_input")
-    axis = _rgb_channels(out, data_format)
-    out = out / out.dtype.type(255)
-    _per_channel(out, axis, _TORCH_MEAN, np.subtract)
-    _per_channel(out, axis, _TORCH_STD, np.divide)
-    return _as_input_kind(out, x)
+    out = _eager_float(x) if _is_eager(x) else _float_copy(x, "preprocess_input")
+    arr = np.asarray(out)
+    axis = _rgb_channels(arr, data_format)
+    channels, dtype = arr.shape[axis], arr.dtype
+    out = out / dtype.type(255)
+    out = out - _channel_constant(_TORCH_MEAN, channels, axis, arr.ndim, 0.0, dtype)
+    return out / _channel_constant(_TORCH_STD, channels, axis, arr.ndim, 1.0, dtype)
 
 
 def check_data_format(data_format) -> None:
