@@ -168,3 +168,14 @@ def test_a_gradient_tape_sees_preprocess_input():
         grad = tape.gradient(score, x)
         assert grad is not None, name
         np.testing.assert_allclose(np.asarray(grad).ravel()[:6], values, atol=1e-4)
+
+
+def test_alpha_of_the_wrong_type_is_a_type_error():
+    # TF 2.21 fails with a TypeError on alpha="1.0" (a NumPy float is a number, as in TF)
+    with pytest.raises(TypeError, match="alpha must be a positive number"):
+        apps.MobileNetV2(input_shape=(32, 32, 3), alpha="1.0", weights=None)
+    with pytest.raises(TypeError, match="alpha"):
+        apps.MobileNet(input_shape=(32, 32, 3), alpha=None, weights=None)
+    model = apps.MobileNetV2(input_shape=(32, 32, 3), alpha=np.float32(0.35), weights=None,
+                             include_top=False)
+    assert model.name == "mobilenetv2_0.35_32"

@@ -110,7 +110,11 @@ def correct_pad(size, kernel: int) -> tuple:
 def check_alpha(name: str, alpha, published: tuple) -> None:
     """A width multiplier: any positive number builds; Keras publishes weights for
     ``published``."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        # a string or None: TypeError, as Keras fails on one
+        raise TypeError(f"{name}: alpha must be a positive number (Keras's weights: "
+                        f"{published}), got {type(alpha).__name__} {alpha!r}")
+    if alpha <= 0:
         raise ValueError(f"{name}: alpha must be a positive number (Keras's weights: "
                          f"{published}), got {alpha!r}")
 
