@@ -63,8 +63,6 @@ def test_auc_keras_example_and_close_to_exact_roc_auc():
     logits = np.log(s + 1e-3) - np.log(1 - s + 1e-3)
     assert _run(metrics.AUC(from_logits=True, num_thresholds=1000), y, logits) == \
         pytest.approx(auc, abs=5e-3)
-    with pytest.raises(NotImplementedError, match="multi_label"):
-        metrics.AUC(multi_label=True)
 
 
 def test_top_k_accuracies_keras_examples_and_ties():

@@ -946,17 +946,30 @@ class AUC(_ConfusionCounts):
     """Area under the ROC or precision-recall curve, from counts at ``num_thresholds``
     evenly spaced thresholds (plus -1e-7 and 1 + 1e-7), summed as Keras does: trapezoids
     (``"interpolation"``; for PR, the interpolation of Davis & Goadrich), or the lower
-    (``"minoring"``) or upper (``"majoring"``) step."""
+    (``"minoring"``) or upper (``"majoring"``) step.
+
+    ``multi_label=True`` keeps one curve per label (predictions ``(batch, labels)``) and
+    reports the mean of the labels' areas, weighted by ``label_weights`` when given; the
+    number of labels is ``num_labels`` or, without it, the first batch's. Without
+    ``multi_label``, ``label_weights`` weigh each label's entries in the one pooled curve.
+    """
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str = "auc", dtype=None,
                  thresholds=None, multi_label: bool = False, num_labels=None,
                  label_weights=None, from_logits: bool = False):
         _check_dtype(dtype)
-        if multi_label or num_labels is not None or label_weights is not None:
-            raise NotImplementedError(
-                "AUC(multi_label=True / num_labels / label_weights) is not supported by convnp; "
-                "all labels are pooled into one curve (multi_label=False)")
+        if num_labels is not None and (isinstance(num_labels, bool) or not isinstance(
+                num_labels, (int, np.integer)) or num_labels < 1):
+            raise ValueError(f"num_labels must be a positive int or None, got {num_labels!r}")
+        if label_weights is not None:
+            label_weights = np.asarray(label_weights, dtype=np.float64)
+            if label_weights.ndim != 1:
+                raise ValueError("label_weights must be a list of one weight per label, got "
+                                 f"shape {label_weights.shape}")
+        self.multi_label = bool(multi_label)
+        self.num_labels = None if num_labels is None else int(num_labels)
+        self.label_weights = label_weights
         curve = str(curve).upper()
         if curve not in ("ROC", "PR"):
             raise ValueError(f"curve must be 'ROC' or 'PR', got {curve!r}")
@@ -979,10 +992,68 @@ class AUC(_ConfusionCounts):
         self._thresholds_arg = None if thresholds is None else inner
         super().__init__([0.0 - 1e-7] + inner + [1.0 + 1e-7], name=name)
 
+    def reset_state(self) -> None:
+        # one column of counts per label with multi_label (none yet if the number of labels
+        # comes with the first batch), else the one pooled column
+        labels = self.num_labels if self.multi_label else None
+        if self.multi_label and labels is None:
+            shape: tuple[int, ...] = (len(self.thresholds), 0)
+        else:
+            shape = (len(self.thresholds),) if labels is None else (len(self.thresholds), labels)
+        self.true_positives = np.zeros(shape)
+        self.false_positives = np.zeros(shape)
+        self.true_negatives = np.zeros(shape)
+        self.false_negatives = np.zeros(shape)
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if self.from_logits:
             y_pred = 1.0 / (1.0 + np.exp(-np.asarray(y_pred, dtype=np.float64)))
-        super().update_state(y_true, y_pred, sample_weight)
+        if self.label_weights is not None and not self.multi_label:
+            # the label weights scale each label's entries, as a per-column sample weight
+            y_true, y_pred = self._prepare(y_true, y_pred)
+            if y_pred.shape[-1:] != self.label_weights.shape:
+                raise ValueError(f"{self.name}: {len(self.label_weights)} label_weights for "
+                                 f"predictions of shape {y_pred.shape}")
+            sample_weight = _broadcast_weight(sample_weight, y_pred.shape, self.name) \
+                * self.label_weights
+        if not self.multi_label:
+            super().update_state(y_true, y_pred, sample_weight)
+            return
+        y_true, y_pred = self._prepare(y_true, y_pred)
+        if y_pred.ndim != 2:
+            raise ValueError(f"{self.name}: multi_label=True expects labels and predictions of "
+                             f"shape (batch, labels), got {y_pred.shape}")
+        labels = y_pred.shape[1]
+        if self.true_positives.shape[1] == 0:
+            self.true_positives = np.zeros((len(self.thresholds), labels))
+            self.false_positives = np.zeros_like(self.true_positives)
+            self.true_negatives = np.zeros_like(self.true_positives)
+            self.false_negatives = np.zeros_like(self.true_positives)
+        if labels != self.true_positives.shape[1]:
+            raise ValueError(f"{self.name}: counts kept for {self.true_positives.shape[1]} "
+                             f"labels, got predictions with {labels}")
+        weights = _broadcast_weight(sample_weight, y_pred.shape, self.name)
+        for j in range(labels):
+            positive = y_true[:, j] != 0
+            scores, w = y_pred[:, j], np.ascontiguousarray(weights[:, j])
+            tp = _weight_above(scores[positive], w[positive], self.thresholds)
+            fp = _weight_above(scores[~positive], w[~positive], self.thresholds)
+            self.true_positives[:, j] += tp
+            self.false_negatives[:, j] += np.sum(w[positive]) - tp
+            self.false_positives[:, j] += fp
+            self.true_negatives[:, j] += np.sum(w[~positive]) - fp
+
+    def _average(self, by_label: np.ndarray) -> float:
+        """One area from the per-label areas (the pooled curve's area when not multi_label):
+        their mean, or their ``label_weights``-weighted mean."""
+        if not self.multi_label:
+            return float(by_label)
+        if by_label.size == 0:
+            return 0.0
+        if self.label_weights is None:
+            return float(np.mean(by_label))
+        total = np.sum(self.label_weights)
+        return float(np.sum(by_label * self.label_weights) / total) if total != 0 else 0.0
 
     def _interpolated_pr(self) -> float:
         tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
@@ -994,7 +1065,7 @@ class AUC(_ConfusionCounts):
         p_ratio = np.where(both, _ratio(p[:-1], np.maximum(p[1:], 0)), 1.0)
         increments = _ratio(slope * (dtp + intercept * np.log(p_ratio)),
                             np.maximum(tp[1:] + fn[1:], 0))
-        return float(np.sum(increments))
+        return self._average(np.sum(increments, axis=0))
 
     def result(self):
         if self.curve == "PR" and self.summation_method == "interpolation":
@@ -1012,12 +1083,18 @@ class AUC(_ConfusionCounts):
             heights = np.minimum(y[:-1], y[1:])
         else:
             heights = np.maximum(y[:-1], y[1:])
-        return _result_tensor(np.sum((x[:-1] - x[1:]) * heights))
+        return _result_tensor(self._average(np.sum((x[:-1] - x[1:]) * heights, axis=0)))
 
     def get_config(self):
-        return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
-                "summation_method": self.summation_method, "thresholds": self._thresholds_arg,
-                "from_logits": self.from_logits}
+        config = {"name": self.name, "num_thresholds": self.num_thresholds,
+                  "curve": self.curve, "summation_method": self.summation_method,
+                  "multi_label": self.multi_label, "num_labels": self.num_labels,
+                  "label_weights": None if self.label_weights is None
+                  else self.label_weights.tolist(), "from_logits": self.from_logits}
+        # as Keras: the thresholds only when they were given
+        if self._thresholds_arg is not None:
+            config["thresholds"] = self._thresholds_arg
+        return config
 
 
 class _AtConstraint(_ConfusionCounts):

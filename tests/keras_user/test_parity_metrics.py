@@ -1,0 +1,81 @@
+"""Users' metrics give what TensorFlow 2.21 gives.
+
+The expected values below were read from TensorFlow 2.21 running the same programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+metrics = tf.keras.metrics
+
+Y_TRUE = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]], "float32")
+Y_PRED = np.array([[.1, .8, .6], [.7, .3, .2], [.4, .9, .1], [.2, .35, .8], [.55, .5, .3],
+                   [.3, .6, .45]], "float32")
+WEIGHTS = np.array([1, .5, 0, 2, 1, 3], "float32")
+
+
+def _two_batches(metric):
+    metric.update_state(Y_TRUE[:3], Y_PRED[:3])
+    metric.update_state(Y_TRUE[3:], Y_PRED[3:], sample_weight=WEIGHTS[3:])
+    return float(metric.result())
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    # TF 2.21: one curve per label, the mean (or label_weights-weighted mean) of their areas
+    ({"multi_label": True}, 0.97619),
+    ({"multi_label": True, "num_labels": 3}, 0.97619),
+    ({"multi_label": True, "curve": "PR"}, 0.99364),
+    ({"multi_label": True, "curve": "PR", "summation_method": "minoring"}, 0.72018),
+    ({"multi_label": True, "label_weights": [1., 2., 0.5]}, 0.9898),
+    ({"multi_label": True, "label_weights": [1., 2., 0.5], "curve": "PR"}, 0.99727),
+    ({"multi_label": True, "thresholds": [0.25, 0.5, 0.75]}, 0.90079),
+    ({"multi_label": True, "num_thresholds": 7}, 0.9881),
+    # TF 2.21: without multi_label, label_weights weigh each label's entries in one curve
+    ({"label_weights": [1., 2., 0.5]}, 0.95455),
+    ({"label_weights": [1., 2., 0.5], "curve": "PR"}, 0.96871),
+])
+def test_auc_multi_label_and_label_weights(arguments, expected):
+    # convnp raised NotImplementedError for multi_label, num_labels and label_weights
+    metric = metrics.AUC(**arguments)
+    assert _two_batches(metric) == pytest.approx(expected, abs=1e-5)
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+    assert _two_batches(metric) == pytest.approx(expected, abs=1e-5)
+
+
+def test_auc_multi_label_from_logits_and_config():
+    logits = np.log(Y_PRED / (1 - Y_PRED))
+    metric = metrics.AUC(multi_label=True, from_logits=True)
+    metric.update_state(Y_TRUE[:3], logits[:3])
+    metric.update_state(Y_TRUE[3:], logits[3:], sample_weight=WEIGHTS[3:])
+    assert float(metric.result()) == pytest.approx(0.97619, abs=1e-5)
+    # TF 2.21's config keys (thresholds only when given)
+    config = metrics.AUC(multi_label=True, num_labels=3).get_config()
+    assert {"multi_label", "num_labels", "label_weights"} <= set(config)
+    assert "thresholds" not in config
+    assert config["multi_label"] is True and config["num_labels"] == 3
+    again = metrics.AUC.from_config(metrics.AUC(label_weights=[1., 2., 0.5]).get_config())
+    assert _two_batches(again) == pytest.approx(0.95455, abs=1e-5)
+
+
+def test_auc_multi_label_misuse():
+    # TF 2.21: ValueError for predictions not (batch, labels); a change in the number of
+    # labels fails too (InvalidArgumentError there, a ValueError here)
+    with pytest.raises(ValueError):
+        metrics.AUC(multi_label=True).update_state(Y_TRUE[:, 0], Y_PRED[:, 0])
+    with pytest.raises(ValueError):
+        metrics.AUC(multi_label=True).update_state(Y_TRUE.reshape(3, 2, 3),
+                                                   Y_PRED.reshape(3, 2, 3))
+    metric = metrics.AUC(multi_label=True)
+    metric.update_state(Y_TRUE, Y_PRED)
+    with pytest.raises(ValueError):
+        metric.update_state(Y_TRUE[:, :2], Y_PRED[:, :2])
+    with pytest.raises(ValueError):
+        metrics.AUC(multi_label=True, num_labels=2).update_state(Y_TRUE, Y_PRED)
+    with pytest.raises(ValueError):
+        metrics.AUC(label_weights=[1., 2.]).update_state(Y_TRUE, Y_PRED)
+    with pytest.raises(ValueError, match="num_labels"):
+        metrics.AUC(multi_label=True, num_labels=0)
