@@ -41,6 +41,10 @@ def test_matches_keras_after_every_update(c):
                                    _Z[f"{c}/{s}/result"], rtol=2e-5, atol=2e-6,
                                    err_msg=f"{_case_id(c)} after update {s}")
     metric.reset_state()
+    if str(_Z[f"{c}/class"]) == "R2Score":
+        # Keras keeps the columns after a reset: zero sums, a nan score (0 / 0)
+        assert np.isnan(np.asarray(metric.result())).all()
+        return
     fresh = getattr(metrics, str(_Z[f"{c}/class"]))(**json.loads(str(_Z[f"{c}/kwargs"])))
     assert metric.result() == fresh.result()
 

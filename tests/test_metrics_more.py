@@ -146,5 +146,3 @@ def test_bad_arguments_name_the_problem():
     with pytest.raises(ValueError, match="dtype"):
         metrics.MeanIoU(2, dtype="bool")
     metrics.MeanIoU(2, dtype="int64")  # what Keras records in an IoU metric's config
-    with pytest.raises(NotImplementedError, match="from_sorted_ids"):
-        metrics.SparseTopKCategoricalAccuracy(from_sorted_ids=True)

@@ -561,18 +561,31 @@ def _output_width(output_shape) -> int | None:
     return None if not shape else shape[-1]
 
 
+def _last_axis_only(loss, axis) -> int:
+    """Keras's ``axis`` argument of a cross-entropy: Keras configs carry it (``-1``), so it is
+    accepted, but the class axis must be the last one here."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{type(loss).__name__}: axis must be an int, got {axis!r}")
+    if axis != -1:
+        raise ValueError(f"{type(loss).__name__}: only axis=-1 (the class axis last) is "
+                         f"supported, got axis={axis!r}")
+    return -1
+
+
 class _SmoothedCrossentropy(Loss):
     """Arguments and config shared by the binary and categorical cross-entropies."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str | None = None, reduction: str = "sum_over_batch_size"):
+                 axis: int = -1, name: str | None = None,
+                 reduction: str = "sum_over_batch_size"):
         super().__init__(name=name, reduction=reduction)
         self.from_logits = bool(from_logits)
         self.label_smoothing = check_number("label_smoothing", label_smoothing, 0.0, 1.0)
+        self.axis = _last_axis_only(self, axis)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
 
     def _smoothing_share(self, s, t):
         """What smoothing by ``s`` adds to the scaled-down targets ``t * (1 - s)``."""
@@ -758,9 +771,10 @@ class SparseCategoricalCrossentropy(Loss):
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
                  reduction: str = "sum_over_batch_size",
-                 name: str = "sparse_categorical_crossentropy"):
+                 name: str = "sparse_categorical_crossentropy", axis: int = -1):
         super().__init__(name=name, reduction=reduction)
         self.from_logits = bool(from_logits)
+        _last_axis_only(self, axis)  # the metric's config carries it
         if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(
                 ignore_class, (int, np.integer))):
             raise TypeError(f"{self.name}: ignore_class must be an int or None, got "

@@ -28,7 +28,7 @@ the shape rule overrides it only if the two disagree. The metric keeps the user'
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -471,9 +471,14 @@ class R2Score(Metric):
         self.reset_state()
 
     def reset_state(self) -> None:
-        # the per-column sums get their width from the first batch
+        # the per-column sums get their width from the first batch; a reset keeps that width
+        # (zero sums), so the result until the next batch is 0 / 0 = nan, as in Keras
         self.num_samples = 0.0
-        self.sum = self.squared_sum = self.total_mse = self.count = None
+        if getattr(self, "sum", None) is None:
+            self.sum = self.squared_sum = self.total_mse = self.count = None
+            return
+        for name in ("sum", "squared_sum", "total_mse", "count"):
+            setattr(self, name, np.zeros_like(getattr(self, name)))
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = align_ranks(np.asarray(y_true, dtype=np.float64),
@@ -544,6 +549,8 @@ class _LossMean(MeanMetricWrapper):
     default_name = "loss"
     direction = "down"
     sign = 1.0  # -1 turns the cosine-similarity loss back into the similarity
+    #: the loss arguments Keras's config names even when left at their defaults
+    config_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, name: str | None = None, dtype=None, **loss_arguments: Any):
         _check_dtype(dtype)
@@ -555,14 +562,18 @@ class _LossMean(MeanMetricWrapper):
         return self.sign * np.asarray(self._loss.per_sample(y_true, y_pred), dtype=np.float64)
 
     def get_config(self):
-        return {"name": self.name, **self._loss_arguments}
+        return {"name": self.name, **self.config_defaults, **self._loss_arguments}
+
+
+_CROSSENTROPY_DEFAULTS = {"from_logits": False, "label_smoothing": 0}
 
 
 def _loss_metric(name: str, loss_class: type, default_name: str, direction: str = "down",
-                 sign: float = 1.0) -> type[_LossMean]:
+                 sign: float = 1.0, config_defaults: dict | None = None) -> type[_LossMean]:
     return type(name, (_LossMean,), {
         "loss_class": loss_class, "default_name": default_name, "direction": direction,
-        "sign": sign, "__module__": __name__, "__qualname__": name,
+        "sign": sign, "config_defaults": config_defaults or {},
+        "__module__": __name__, "__qualname__": name,
         "__doc__": f"Running mean of the per-sample `convnp.losses.{loss_class.__name__}`."})
 
 
@@ -582,10 +593,13 @@ def _loss_metric(name: str, loss_class: type, default_name: str, direction: str 
         ("SquaredHinge", losses.SquaredHinge, "squared_hinge"),
         ("CategoricalHinge", losses.CategoricalHinge, "categorical_hinge"),
         ("CosineSimilarity", losses.CosineSimilarity, "cosine_similarity", "up", -1.0),
-        ("BinaryCrossentropy", losses.BinaryCrossentropy, "binary_crossentropy"),
-        ("CategoricalCrossentropy", losses.CategoricalCrossentropy, "categorical_crossentropy"),
+        ("BinaryCrossentropy", losses.BinaryCrossentropy, "binary_crossentropy", "down", 1.0,
+         _CROSSENTROPY_DEFAULTS),
+        ("CategoricalCrossentropy", losses.CategoricalCrossentropy, "categorical_crossentropy",
+         "down", 1.0, {**_CROSSENTROPY_DEFAULTS, "axis": -1}),
         ("SparseCategoricalCrossentropy", losses.SparseCategoricalCrossentropy,
-         "sparse_categorical_crossentropy"),
+         "sparse_categorical_crossentropy", "down", 1.0,
+         {"from_logits": False, "ignore_class": None, "axis": -1}),
     ))
 
 
@@ -613,8 +627,24 @@ def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
     return _in_top_k(y_pred, np.argmax(y_true, axis=-1), k)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
-    """Per-sample: is the integer label among the ``k`` top predictions."""
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5,
+                                      from_sorted_ids: bool = False) -> np.ndarray:
+    """Per-sample: is the integer label among the ``k`` top predictions.
+
+    With ``from_sorted_ids`` the predictions are already class ids, best first (``(batch,
+    n)`` with n >= k, as ``tf.math.top_k(...).indices`` gives): a hit is the label among the
+    first ``k`` of them."""
+    if from_sorted_ids:
+        ids = np.asarray(y_pred)
+        labels = np.asarray(y_true)
+        if labels.ndim == ids.ndim and labels.shape[-1:] == (1,):
+            labels = labels[..., 0]
+        if ids.ndim != labels.ndim + 1 or ids.shape[:-1] != labels.shape:
+            raise ValueError("sparse_top_k_categorical_accuracy: with from_sorted_ids, y_pred "
+                             "must be (batch, n) class ids for labels (batch,) or (batch, 1), "
+                             f"got y_true {np.shape(y_true)} and y_pred {ids.shape}")
+        hits = np.any(ids[..., :k] == labels[..., None].astype(ids.dtype), axis=-1)
+        return hits.astype(np.float32)
     y_true, y_pred = _sparse_labels("sparse_top_k_categorical_accuracy", y_true, y_pred)
     labels = y_true.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[-1]):
@@ -651,15 +681,16 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype=None,
                  from_sorted_ids: bool = False):
         _check_dtype(dtype)
-        if from_sorted_ids:
-            raise NotImplementedError(
-                "SparseTopKCategoricalAccuracy(from_sorted_ids=True) is not supported by "
-                "convnp; pass the scores (the default)")
         self.k = _check_k(k)
-        super().__init__(sparse_top_k_categorical_accuracy, name, k=self.k)
+        self.from_sorted_ids = bool(from_sorted_ids)
+        super().__init__(sparse_top_k_categorical_accuracy, name, k=self.k,
+                         from_sorted_ids=self.from_sorted_ids)
 
     def get_config(self):
-        return {"name": self.name, "k": self.k}
+        config = {"name": self.name, "k": self.k}
+        if self.from_sorted_ids:  # Keras names it only when set
+            config["from_sorted_ids"] = True
+        return config
 
 
 # ------------------------------------------------------- confusion counts: precision, recall, AUC
@@ -884,7 +915,10 @@ class FBetaScore(Metric):
         self.reset_state()
 
     def reset_state(self) -> None:
-        self._counts: np.ndarray | None = None  # rows: tp, fp, fn, label weight per class
+        # rows: tp, fp, fn, label weight per class; the classes come with the first batch and
+        # a reset keeps them (zero counts, so a zero score per class, as Keras gives)
+        counts = getattr(self, "_counts", None)
+        self._counts: np.ndarray | None = None if counts is None else np.zeros_like(counts)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true = np.asarray(y_true, dtype=np.float64)

@@ -79,3 +79,52 @@ def test_auc_multi_label_misuse():
         metrics.AUC(label_weights=[1., 2.]).update_state(Y_TRUE, Y_PRED)
     with pytest.raises(ValueError, match="num_labels"):
         metrics.AUC(multi_label=True, num_labels=0)
+
+
+def test_sparse_top_k_from_sorted_ids():
+    # TF 2.21: the predictions are class ids, best first; a hit is the label among the first k
+    # (convnp raised NotImplementedError)
+    ids = np.array([[2, 0, 1], [1, 2, 0], [0, 1, 2], [2, 1, 0]])
+    metric = metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    metric.update_state(np.array([0, 0, 1, 2]), ids)
+    assert float(metric.result()) == pytest.approx(0.75)
+    metric.update_state(np.array([[1], [1]]), ids[:2], sample_weight=[0.0, 2.0])
+    assert float(metric.result()) == pytest.approx(5 / 6)
+    assert metric.get_config()["from_sorted_ids"] is True
+    assert "from_sorted_ids" not in metrics.SparseTopKCategoricalAccuracy().get_config()
+    with pytest.raises(ValueError, match="from_sorted_ids"):
+        metric.update_state(np.array([0, 1]), ids)
+
+
+def test_f1_and_r2_after_reset_state():
+    # TF 2.21: a reset keeps the shape the first batch gave: F1Score(average=None) gives one
+    # zero per class (convnp: an empty array), R2Score gives nan (0 / 0; convnp: 0.0)
+    f1 = metrics.F1Score(threshold=0.5)
+    f1.update_state(Y_TRUE, Y_PRED)
+    f1.reset_state()
+    result = np.asarray(f1.result())
+    assert result.shape == (3,) and not result.any()
+    r2 = metrics.R2Score()
+    r2.update_state(Y_TRUE[:, :2], Y_PRED[:, :2])
+    r2.reset_state()
+    assert np.isnan(float(r2.result()))
+    r2.update_state(Y_TRUE[:, :2], Y_PRED[:, :2])
+    assert np.isfinite(float(r2.result()))
+
+
+def test_crossentropy_metric_configs_name_their_defaults():
+    # TF 2.21's configs (dtype aside): the loss arguments even when left at their defaults
+    assert metrics.BinaryCrossentropy().get_config() == {
+        "name": "binary_crossentropy", "from_logits": False, "label_smoothing": 0}
+    assert metrics.CategoricalCrossentropy().get_config() == {
+        "name": "categorical_crossentropy", "from_logits": False, "label_smoothing": 0,
+        "axis": -1}
+    config = metrics.SparseCategoricalCrossentropy(from_logits=True).get_config()
+    assert config == {"name": "sparse_categorical_crossentropy", "from_logits": True,
+                      "ignore_class": None, "axis": -1}
+    assert metrics.SparseCategoricalCrossentropy.from_config(config).get_config() == config
+    # the losses take Keras's axis argument (the class axis last) and name it in their config
+    assert tf.keras.losses.BinaryCrossentropy(axis=-1).get_config()["axis"] == -1
+    assert tf.keras.losses.CategoricalCrossentropy().get_config()["axis"] == -1
+    with pytest.raises(ValueError, match="axis"):
+        tf.keras.losses.CategoricalCrossentropy(axis=0)
