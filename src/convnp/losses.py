@@ -1496,6 +1496,8 @@ class BinaryFocalCrossentropy(_TapedLoss):
         _focal_arguments(self, alpha, gamma, from_logits, label_smoothing, axis)
 
     def call(self, y_true, y_pred):
+        # labels (m,) with outputs (m, 1): aligned as Keras does, not broadcast to (m, m)
+        y_true, y_pred = _same_rank(y_true, y_pred)
         ops, _ = _tensor_ops()
         y_true = _smoothed(y_true, self.label_smoothing, 2)
         p = ops.sigmoid(y_pred) if self.from_logits else y_pred
@@ -1527,6 +1529,8 @@ class CategoricalFocalCrossentropy(_TapedLoss):
         _focal_arguments(self, alpha, gamma, from_logits, label_smoothing, axis)
 
     def call(self, y_true, y_pred):
+        # aligned as Keras does (see _same_rank)
+        y_true, y_pred = _same_rank(y_true, y_pred)
         ops, nn = _tensor_ops()
         y_true = _smoothed(y_true, self.label_smoothing, value_of(y_pred).shape[-1])
         p = nn.softmax(y_pred, axis=-1) if self.from_logits else y_pred
@@ -1566,6 +1570,8 @@ class Tversky(_TapedLoss):
         self.axis = _overlap_axis(axis, type(self).__name__)
 
     def call(self, y_true, y_pred):
+        # aligned as Keras does (see _same_rank)
+        y_true, y_pred = _same_rank(y_true, y_pred)
         ops, _ = _tensor_ops()
         tp = ops.reduce_sum(y_true * y_pred, axis=self.axis)
         fn = ops.reduce_sum(y_true * (1.0 - y_pred), axis=self.axis)
@@ -1589,6 +1595,8 @@ class Dice(_TapedLoss):
         self.axis = _overlap_axis(axis, type(self).__name__)
 
     def call(self, y_true, y_pred):
+        # aligned as Keras does (see _same_rank)
+        y_true, y_pred = _same_rank(y_true, y_pred)
         ops, _ = _tensor_ops()
         overlap = ops.reduce_sum(y_true * y_pred, axis=self.axis)
         total = ops.reduce_sum(y_true, axis=self.axis) + ops.reduce_sum(y_pred, axis=self.axis)
