@@ -953,7 +953,9 @@ class FBetaScore(Metric):
         b2 = self.beta ** 2
         score = (1.0 + b2) * precision * recall / (b2 * precision + recall + eps)
         if self.average == "weighted":
-            return _result_tensor(np.sum(score * support / support.sum()))
+            # no labels yet (after a reset): 0, as Keras's divide_no_nan gives
+            return _result_tensor(np.sum(_ratio(score * support, np.full_like(
+                support, support.sum()))))
         if self.average is not None:
             return _result_tensor(np.mean(score))
         return _result_tensor(score)  # one per class

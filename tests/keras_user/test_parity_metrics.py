@@ -104,6 +104,11 @@ def test_f1_and_r2_after_reset_state():
     f1.reset_state()
     result = np.asarray(f1.result())
     assert result.shape == (3,) and not result.any()
+    for average in ("weighted", "macro", "micro"):  # 0.0 each in TF 2.21
+        f1 = metrics.F1Score(average=average)
+        f1.update_state(Y_TRUE, Y_PRED)
+        f1.reset_state()
+        assert float(f1.result()) == 0.0
     r2 = metrics.R2Score()
     r2.update_state(Y_TRUE[:, :2], Y_PRED[:, :2])
     r2.reset_state()
