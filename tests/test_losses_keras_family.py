@@ -81,8 +81,8 @@ def test_arguments_and_configs():
     assert losses.deserialize(losses.serialize(losses.Huber(0.5))).delta == 0.5
     with pytest.raises(ValueError, match="delta"):
         losses.Huber(delta=0)
-    with pytest.raises(ValueError, match="axis=-1"):
-        losses.CosineSimilarity(axis=0)
+    with pytest.raises(TypeError, match="axis"):
+        losses.CosineSimilarity(axis=1.0)
     assert losses.get("kld") is not losses.get("KLD")  # fresh objects, one class
     assert type(losses.get("kullback_leibler_divergence")) is losses.KLDivergence
     assert type(losses.get("logcosh")) is losses.LogCosh

@@ -336,6 +336,11 @@ class Loss(Configurable):
     def _terms(self, y_true, y_pred, need_grad):
         raise NotImplementedError
 
+    def _spread(self, per_sample: np.ndarray) -> np.ndarray:
+        """A per-sample array given back the axis the loss reduced (the last), so that it
+        scales that sample's gradient entries."""
+        return per_sample[..., None]
+
     def _true_terms(self, y_true, y_pred) -> np.ndarray | None:
         """The gradient of ``sum(per_sample)`` with respect to the (prepared) targets, for
         targets a tape follows; None for labels, which have none. Losses without it refuse."""
@@ -352,7 +357,7 @@ class Loss(Configurable):
             raise NotImplementedError(
                 f"{self.name}: no gradient for targets of shape {np.shape(value_of(y_true))} "
                 f"broadcast against predictions {yp.shape}")
-        return (grad * factor[..., None]).reshape(np.shape(value_of(y_true))).astype(
+        return (grad * self._spread(factor)).reshape(np.shape(value_of(y_true))).astype(
             yp.dtype, copy=False)
 
     # -- public API -----------------------------------------------------------------------
@@ -399,7 +404,7 @@ class Loss(Configurable):
                     None if true_grad is None else true_grad.reshape(yt.shape))
 
                 def vjp(gs):
-                    g = np.asarray(gs[0], dtype=yp.dtype)[..., None]
+                    g = self._spread(np.asarray(gs[0], dtype=yp.dtype))
                     return [None if true_grad is None else (true_grad * g).reshape(
                                 np.shape(value_of(y_true))),
                             (grad * g).reshape(np.shape(value_of(y_pred)))]
@@ -450,7 +455,7 @@ class Loss(Configurable):
             true_grad = self._true_gradient(y_true, yt, yp, np.ones_like(per_sample))
 
         def vjp(gs):
-            g = np.asarray(gs[0], dtype=yp.dtype)[..., None]
+            g = self._spread(np.asarray(gs[0], dtype=yp.dtype))
             return [None if true_grad is None else (true_grad.reshape(grad.shape) * g).reshape(
                         true_grad.shape), (grad * g).reshape(orig_shape)]
 
@@ -463,7 +468,7 @@ class Loss(Configurable):
         yt, yp, orig_shape = self._prepare(y_true, y_pred)
         per_sample, grad = self._terms(yt, yp, need_grad=True)
         _, factor = self._reduce(per_sample, sample_weight)
-        grad = grad * factor[..., None]
+        grad = grad * self._spread(factor)
         return grad.reshape(orig_shape).astype(yp.dtype, copy=False)
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None) -> tuple[float, np.ndarray]:
@@ -476,7 +481,7 @@ class Loss(Configurable):
         yt, yp, orig_shape = self._prepare(y_true, y_pred)
         per_sample, grad = self._terms(yt, yp, need_grad=True)
         value, factor = self._reduce(per_sample, sample_weight)
-        grad = (grad * factor[..., None]).reshape(orig_shape).astype(yp.dtype, copy=False)
+        grad = (grad * self._spread(factor)).reshape(orig_shape).astype(yp.dtype, copy=False)
         return value, grad, yt, yp, factor
 
     # -- fused with the last activation (TensorFlow's `_keras_logits` path) --------------------
@@ -1125,19 +1130,39 @@ class CategoricalHinge(Loss):
 
 
 class CosineSimilarity(Loss):
-    """``-sum(t / |t| * p / |p|)`` over the last axis (norms at least 1e-6): -1 when the
-    prediction points the target's way."""
+    """``-sum(t / |t| * p / |p|)`` over ``axis`` (the last by default; norms at least 1e-6):
+    -1 when the prediction points the target's way. Another axis gives one value per
+    position of the remaining axes (``axis=0`` of ``(m, n)``: n values, averaged), as Keras
+    gives."""
 
     name = "cosine_similarity"
 
     def __init__(self, axis: int = -1, name: str | None = None,
                  reduction: str = "sum_over_batch_size"):
         super().__init__(name=name, reduction=reduction)
-        if axis != -1:
-            raise ValueError(f"CosineSimilarity supports axis=-1 only, got axis={axis!r}")
-        self.axis = -1
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"CosineSimilarity: axis must be an int, got {axis!r}")
+        self.axis = int(axis)
 
     def _terms(self, t, p, need_grad):
+        if self.axis != -1 and self.axis != p.ndim - 1:
+            if not -p.ndim <= self.axis < p.ndim:
+                raise ValueError(f"{self.name}: axis={self.axis} is out of range for inputs "
+                                 f"of shape {p.shape}")
+            # the reduced axis moved last: the same formula, the gradient moved back
+            values, grad = self._last_axis_terms(np.moveaxis(t, self.axis, -1),
+                                                 np.moveaxis(p, self.axis, -1), need_grad)
+            return values, None if grad is None else np.moveaxis(grad, -1, self.axis)
+        return self._last_axis_terms(t, p, need_grad)
+
+    def _spread(self, per_sample):
+        # the reduced axis is ``self.axis`` (the prediction has one more axis than the values)
+        if self.axis == -1:
+            return per_sample[..., None]
+        return np.expand_dims(per_sample, self.axis if self.axis >= 0
+                              else self.axis + per_sample.ndim + 1)
+
+    def _last_axis_terms(self, t, p, need_grad):
         tiny = p.dtype.type(1e-12)
         t_unit = t / np.sqrt(np.maximum(np.sum(t * t, axis=-1, keepdims=True), tiny))
         p_norm = np.sqrt(np.maximum(np.sum(p * p, axis=-1, keepdims=True), tiny))

@@ -52,3 +52,40 @@ def test_overlap_losses_labels_m_with_outputs_m_1(cls):
         loss = cls()(LABELS, scores)
     np.testing.assert_allclose(np.asarray(tape.gradient(loss, scores)),
                                [[0.19031], [-0.39792], [-0.39792], [0.19031]], atol=1e-5)
+
+
+_R = np.random.RandomState(0)
+_T, _P = _R.randn(4, 3).astype("float32"), _R.randn(4, 3).astype("float32")
+
+
+@pytest.mark.parametrize("axis", [0, -2])
+def test_cosine_similarity_on_another_axis(axis):
+    # TF 2.21: one value per column, averaged (convnp refused any axis but -1)
+    assert float(losses.CosineSimilarity(axis=axis)(_T, _P)) == pytest.approx(-0.53161, abs=1e-5)
+    values = losses.CosineSimilarity(axis=axis, reduction="none")(_T, _P)
+    np.testing.assert_allclose(np.asarray(values), [-0.79398, -0.83416, 0.03329], atol=1e-5)
+    np.testing.assert_allclose(np.asarray(losses.cosine_similarity(_T, _P, axis=axis)),
+                               [-0.79398, -0.83416, 0.03329], atol=1e-5)
+    assert float(losses.CosineSimilarity(axis=axis, reduction="sum")(_T, _P)) == \
+        pytest.approx(-1.59484, abs=1e-5)
+    scores = tf.Variable(_P)
+    with tf.GradientTape() as tape:
+        loss = losses.CosineSimilarity(axis=axis)(_T, scores)
+    np.testing.assert_allclose(
+        np.asarray(tape.gradient(loss, scores)),
+        [[-0.0101, -0.02689, -0.06073], [-0.15065, -0.05634, 0.06028],
+         [-0.02652, -0.05017, 0.01021], [0.10137, 0.0516, -0.08811]], atol=1e-5)
+    metric = tf.keras.metrics.CosineSimilarity(axis=axis)
+    metric.update_state(_T, _P)
+    metric.update_state(_T[:, :2] * 2, _P[:, :2])
+    assert float(metric.result()) == pytest.approx(0.6446, abs=1e-5)
+    assert losses.CosineSimilarity(axis=axis).get_config()["axis"] == axis
+
+
+def test_cosine_similarity_last_axis_unchanged():
+    # TF 2.21 for axis=1 of (4, 3)
+    values = losses.CosineSimilarity(axis=1, reduction="none")(_T, _P)
+    np.testing.assert_allclose(np.asarray(values), [-0.99806, -0.78676, -0.26321, 0.34427],
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="axis"):
+        losses.CosineSimilarity(axis=5)(_T, _P)
