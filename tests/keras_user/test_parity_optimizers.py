@@ -42,3 +42,30 @@ def test_exclude_from_weight_decay_takes_names_as_a_list():
     # name with a "b", "i", "a" or "s"); convnp says what it expects
     with pytest.raises(TypeError, match="var_names must be a list of strings"):
         keras.optimizers.AdamW(weight_decay=0.1).exclude_from_weight_decay(var_names="bias")
+
+
+def test_learning_rate_given_as_a_function():
+    # TF 2.21 (Keras 3): a function of no arguments is called once for each update (convnp
+    # raised TypeError: learning_rate must be a number)
+    calls = []
+
+    def rate():
+        calls.append(1)
+        return 0.2 if len(calls) < 3 else 0.1
+
+    optimizer = tf.keras.optimizers.SGD(rate)
+    variable = tf.Variable([1.0])
+    for _ in range(4):
+        optimizer.apply_gradients([(tf.constant([1.0]), variable)])
+    assert float(np.asarray(variable)[0]) == pytest.approx(0.4, abs=1e-6)
+    assert len(calls) == 4
+    assert float(optimizer.learning_rate) == pytest.approx(0.1)
+    assert len(optimizer.variables) == 1  # the step count only, as with a schedule
+    assert optimizer.get_config()["learning_rate"] == {
+        "module": "builtins", "class_name": "function", "config": "rate",
+        "registered_name": "function"}
+    adam = tf.keras.optimizers.Adam(lambda: 0.1)
+    weights = tf.Variable([1.0, 2.0])
+    for _ in range(3):
+        adam.apply_gradients([(tf.constant([1.0, -0.5]), weights)])
+    np.testing.assert_allclose(np.asarray(weights), [0.7, 2.3], atol=1e-5)

@@ -30,6 +30,29 @@ def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = No
     return check_number(name, value, low, high)
 
 
+class _CallableRate:
+    """A learning rate given as a function of no arguments (Keras 3 takes one and calls it
+    for every update): it stands where a schedule would, called with the step it ignores."""
+
+    def __init__(self, function):
+        self.function = function
+        self._last: tuple[int, float] | None = None  # (step, rate)
+
+    def __call__(self, step) -> float:
+        # one call per update, as Keras makes (the function may count its calls): the rate
+        # is read several times during a step
+        step = int(step)
+        if self._last is None or self._last[0] != step:
+            self._last = (step, float(self.function()))
+        return self._last[1]
+
+    def config(self) -> dict[str, Any]:
+        """What Keras writes for a function in a config: its name, no way back to it."""
+        return {"module": "builtins", "class_name": "function",
+                "config": getattr(self.function, "__name__", "function"),
+                "registered_name": "function"}
+
+
 class LearningRate(float):
     """What ``optimizer.learning_rate`` gives: the rate as a number that also answers the
     calls Keras code makes on its learning-rate variable, ``.assign(value)`` (sets the
@@ -342,6 +365,10 @@ class Optimizer(Configurable):
 
         if isinstance(value, LearningRateSchedule):
             self._schedule = value
+            return
+        if callable(value) and not isinstance(value, (int, float, np.number)) \
+                and not hasattr(value, "__float__") and self._schedule is None:
+            self._schedule = _CallableRate(value)  # called for each update, as in Keras 3
             return
         if self._schedule is not None:
             raise TypeError(f"{type(self).__name__} was created with a learning-rate schedule "
@@ -822,8 +849,12 @@ class Optimizer(Configurable):
     def get_config(self) -> dict[str, Any]:
         from convnp import schedules
 
-        rate = (schedules.serialize(self._schedule) if self._schedule is not None
-                else self._learning_rate)
+        if isinstance(self._schedule, _CallableRate):
+            rate: Any = self._schedule.config()
+        elif self._schedule is not None:
+            rate = schedules.serialize(self._schedule)
+        else:
+            rate = self._learning_rate
         config = {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
                   "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
                   "clipvalue": self.clipvalue}
