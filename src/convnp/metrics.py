@@ -120,15 +120,14 @@ def _check_same(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> None:
 
 
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
-    """Per-sample fraction of labels where `(y_pred > threshold) == y_true`."""
+    """1 where `(y_pred > threshold) == y_true`, else 0, for every entry (Keras 3 keeps the
+    entries: no mean over the last axis, so a sample weight may weigh each label)."""
     y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred))
-    if y_pred.ndim == 1:
-        y_true, y_pred = y_true[:, None], y_pred[:, None]
     _check_same("binary_accuracy", y_true, y_pred)
     # Keras casts the thresholded prediction to y_true's dtype and tests equality, so only a
     # label of exactly 0 or 1 can match.
     hits = (y_pred > threshold).astype(np.float64) == y_true.astype(np.float64)
-    return np.mean(hits, axis=-1, dtype=np.float32)
+    return hits.astype(np.float32)
 
 
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:
@@ -160,12 +159,10 @@ def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
 
 
 def accuracy(y_true, y_pred) -> np.ndarray:
-    """Per-sample fraction of exactly equal entries."""
+    """1 where an entry equals its target exactly, else 0, for every entry (as Keras 3)."""
     y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred))
-    if y_pred.ndim == 1:
-        y_true, y_pred = y_true[:, None], y_pred[:, None]
     _check_same("accuracy", y_true, y_pred)
-    return np.mean(y_true == y_pred, axis=-1, dtype=np.float32)
+    return (y_true == y_pred).astype(np.float32)
 
 
 def _mse(y_true, y_pred) -> np.ndarray:
@@ -527,7 +524,7 @@ class R2Score(Metric):
         n, p = self.num_samples, self.num_regressors
         if p and p < n - 1:
             score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
-        elif p:
+        elif p and n:  # (no values yet after a reset: the nan score, no warning)
             warnings.warn(f"{self.name}: num_regressors={p} needs more than {p + 1} label "
                           f"values for the adjusted R2 score, got {int(n)}; giving the plain "
                           "R2 score", stacklevel=2)

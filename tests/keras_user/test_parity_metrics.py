@@ -133,3 +133,25 @@ def test_crossentropy_metric_configs_name_their_defaults():
     assert tf.keras.losses.CategoricalCrossentropy().get_config()["axis"] == -1
     with pytest.raises(ValueError, match="axis"):
         tf.keras.losses.CategoricalCrossentropy(axis=0)
+
+
+def test_binary_accuracy_keeps_every_entry():
+    # TF 2.21 (Keras 3): binary_accuracy gives one hit per entry, not a mean per sample, so a
+    # sample weight may weigh each label (convnp: shape (3,) and a ValueError for (3, 2)
+    # weights)
+    y_true = np.array([[0., 1.], [1., 0.], [1., 1.]])
+    y_pred = np.array([[.2, .7], [.6, .1], [.9, .3]])
+    hits = np.asarray(metrics.binary_accuracy(y_true, y_pred))
+    np.testing.assert_array_equal(hits, [[1, 1], [1, 1], [1, 0]])
+    assert hits.dtype == np.float32
+    assert np.asarray(metrics.binary_accuracy(np.ones((2, 3, 4)), np.ones((2, 3, 4)))).shape \
+        == (2, 3, 4)
+    for weights, expected in (([[1., 0], [0, 1], [2, 1]], 0.8), ([1., 0, 2], 2 / 3),
+                              ([[1.], [0.], [2.]], 2 / 3)):
+        metric = metrics.BinaryAccuracy()
+        metric.update_state(y_true, y_pred, sample_weight=np.array(weights))
+        assert float(metric.result()) == pytest.approx(expected, abs=1e-6)
+    metric = metrics.Accuracy()
+    metric.update_state(y_true, (y_pred > 0.5).astype(float),
+                        sample_weight=np.array([[1., 0], [0, 1], [2, 1]]))
+    assert float(metric.result()) == pytest.approx(0.8, abs=1e-6)
