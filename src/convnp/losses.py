@@ -1679,8 +1679,7 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
         ref = labels
     else:
         ref = _integer_labels(ref_labels, "circle ref_labels")
-    y_pred = y_pred if isinstance(y_pred, np.ndarray) else ops.convert_to_tensor(
-        np.asarray(y_pred, dtype=np.float32))
+    y_pred = _taped_prediction(y_pred)
     if y_pred.ndim != 2 or y_pred.shape[0] != labels.shape[0]:
         raise ValueError(f"circle: y_pred must be embeddings of shape (batch, dim) with one "
                          f"row per label; got {tuple(y_pred.shape)} for {labels.shape[0]} "
@@ -1705,6 +1704,15 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
     neg_term, neg_any = _masked_logsumexp(neg_scores, negative)
     both = pos_any & neg_any  # else a log of an empty sum: -inf, and the loss 0
     return ops.where(both, nn.softplus(pos_term + neg_term), np.zeros(both.shape, dtype))
+
+
+def _taped_prediction(y_pred):
+    """``y_pred`` as a tensor the tape follows: a tensor or a `Variable` as it is (turning a
+    Variable into an array would cut its gradient), anything else float32."""
+    if isinstance(y_pred, np.ndarray) or getattr(y_pred, "_convnp_variable", False):
+        return y_pred
+    ops, _ = _tensor_ops()
+    return ops.convert_to_tensor(np.asarray(y_pred, dtype=np.float32))
 
 
 def _masked_logsumexp(scores, mask: np.ndarray):
@@ -1735,8 +1743,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
         raise ValueError(f"categorical_generalized_cross_entropy: q must be in the interval "
                          f"(0, 1), got {q}")
     labels = _integer_labels(y_true, "categorical_generalized_cross_entropy")
-    y_pred = y_pred if isinstance(y_pred, np.ndarray) else ops.convert_to_tensor(
-        np.asarray(y_pred, dtype=np.float32))
+    y_pred = _taped_prediction(y_pred)
     classes = y_pred.shape[-1]
     if y_pred.ndim != 2 or y_pred.shape[0] != labels.shape[0]:
         raise ValueError(f"categorical_generalized_cross_entropy: y_pred must be "
@@ -1768,8 +1775,19 @@ class Circle(_TapedLoss):
         self.remove_diagonal = bool(remove_diagonal)
 
     def call(self, y_true, y_pred):
-        return circle(y_true, y_pred, remove_diagonal=self.remove_diagonal, gamma=self.gamma,
-                      margin=self.margin)
+        values = circle(y_true, y_pred, remove_diagonal=self.remove_diagonal,
+                        gamma=self.gamma, margin=self.margin)
+        if self.reduction not in ("sum_over_batch_size", "mean"):
+            return values
+        # Keras masks the rows with no positive pair (their loss is 0), and a mean over the
+        # batch is then over the other rows: their values scaled by rows / (kept + 1e-7)
+        labels = _integer_labels(y_true, "circle")
+        positive = labels[:, None] == labels[None, :]
+        if self.remove_diagonal:
+            positive = positive & ~np.eye(len(labels), dtype=bool)
+        kept = np.count_nonzero(positive.any(axis=1))
+        dtype = value_of(values).dtype
+        return values * np.asarray(len(labels) / (kept + 1e-7), dtype=dtype)
 
     def get_config(self):
         return {**super().get_config(), "gamma": self.gamma, "margin": self.margin,

@@ -89,3 +89,44 @@ def test_cosine_similarity_last_axis_unchanged():
                                atol=1e-5)
     with pytest.raises(ValueError, match="axis"):
         losses.CosineSimilarity(axis=5)(_T, _P)
+
+
+_LABELS5 = np.array([0, 1, 0, 2, 1])
+_EMB = np.random.RandomState(0).randn(5, 4).astype("float32")
+
+
+def test_circle_mean_skips_rows_without_a_positive():
+    # TF 2.21: the row of the lone label 2 is masked, the mean is over the other four rows
+    # (convnp divided by five: 31.8626 and 42.8773)
+    assert float(losses.Circle()(_LABELS5, _EMB)) == pytest.approx(39.8282, rel=1e-5)
+    weights = np.array([1, 2, 0, 1, 1.])
+    assert float(losses.Circle()(_LABELS5, _EMB, sample_weight=weights)) == \
+        pytest.approx(53.5966, rel=1e-5)
+    assert float(losses.Circle(reduction="sum")(_LABELS5, _EMB)) == pytest.approx(159.313,
+                                                                                 rel=1e-5)
+    values = losses.Circle(reduction="none")(_LABELS5, _EMB)
+    np.testing.assert_allclose(np.asarray(values), [55.0933, 55.0932, 0.0197, 0.0, 49.1069],
+                               rtol=1e-4, atol=1e-4)
+    assert float(losses.Circle()(np.array([0, 0, 1, 1, 1]), _EMB)) == \
+        pytest.approx(248.2982, rel=1e-5)
+
+
+def test_circle_and_generalized_cross_entropy_gradients_reach_a_variable():
+    # TF 2.21's gradients (convnp's tape gave None: the Variable was read as an array)
+    embeddings = tf.Variable(_EMB)
+    with tf.GradientTape() as tape:
+        loss = losses.Circle()(_LABELS5, embeddings)
+    np.testing.assert_allclose(
+        np.asarray(tape.gradient(loss, embeddings)).ravel(),
+        [2.5235, -0.3465, 0.5288, -1.4426, 0.0, 0.0, 0.0, 0.0, 0.3088, 0.0494, 0.1801, 0.1354,
+         55.1222, -7.4082, 11.6175, -30.9447, 31.0784, 5.1683, 18.0413, 16.1047],
+        rtol=1e-4, atol=1e-4)
+    rng = np.random.RandomState(0)
+    rng.randn(5, 4)
+    probabilities = tf.Variable(rng.dirichlet([1, 1, 1], 5).astype("float32"))
+    with tf.GradientTape() as tape:
+        loss = losses.CategoricalGeneralizedCrossEntropy()(_LABELS5, probabilities)
+    gradient = np.asarray(tape.gradient(loss, probabilities))
+    np.testing.assert_allclose(gradient.ravel(),
+                               [-0.9894, 0, 0, 0, -0.5509, 0, -0.3105, 0, 0, 0, 0, -0.3458,
+                                0, -0.3951, 0], atol=1e-4)
