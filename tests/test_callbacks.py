@@ -148,11 +148,11 @@ def test_model_checkpoint_filename_rules():
 def test_csv_logger(tmp_path):
     path = tmp_path / "log.csv"
     _fit([callbacks.CSVLogger(path)], FakeModel(), [0.5, 0.25])
-    rows = list(csv.reader(path.open()))
+    rows = list(csv.reader(path.read_text().splitlines()))
     assert rows[0] == ["epoch", "loss", "val_loss"]
     assert rows[1] == ["0", "1.0", "0.5"] and rows[2] == ["1", "0.5", "0.25"]
     _fit([callbacks.CSVLogger(path, append=True)], FakeModel(), [0.125])
-    rows = list(csv.reader(path.open()))
+    rows = list(csv.reader(path.read_text().splitlines()))
     assert len(rows) == 4 and rows[3][0] == "0"
     assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]  # no temp files left
 
