@@ -211,11 +211,11 @@ def test_summary_shapes_and_count_params():
     (lambda: L.DepthwiseConv1D(3, depth_multiplier=0), ValueError, "depth_multiplier"),
     (lambda: L.DepthwiseConv1D(3, data_format="channels_first"), ValueError,
      "channels_last"),
-    (lambda: L.DepthwiseConv1D(3, depthwise_regularizer="l2"), ValueError,
-     "depthwise_regularizer"),
+    (lambda: L.DepthwiseConv1D(3, depthwise_regularizer="nope"), ValueError,
+     "unknown regularizer 'nope'"),
     (lambda: L.SeparableConv1D(0, 3), ValueError, "filters"),
-    (lambda: L.SeparableConv1D(2, 3, pointwise_constraint="non_neg"), ValueError,
-     "pointwise_constraint"),
+    (lambda: L.SeparableConv1D(2, 3, pointwise_constraint=5), TypeError,
+     "constraint must be"),
 ])
 def test_bad_arguments_are_refused_up_front(make, error, match):
     with pytest.raises(error, match=match):

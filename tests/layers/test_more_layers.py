@@ -118,7 +118,7 @@ def test_causal_conv1d_does_not_look_ahead():
 @pytest.mark.parametrize("cls, kwargs, error", [
     (Reshape, {"target_shape": (-1, -1)}, "at most one -1"),
     (Permute, {"dims": (1, 3)}, "permutation"),
-    (PReLU, {"alpha_regularizer": "l2"}, "alpha_regularizer"),
+    (PReLU, {"alpha_regularizer": "nope"}, "unknown regularizer"),
     (LayerNormalization, {"rms_scaling": True}, "rms_scaling"),
     (Conv1D, {"filters": 3, "kernel_size": 3, "groups": 2}, "divisible by groups"),
     (Conv1D, {"filters": 2, "kernel_size": 3, "padding": "full"}, "causal"),

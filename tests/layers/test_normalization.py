@@ -117,7 +117,8 @@ def test_input_and_gradient_not_modified():
     ({"momentum": 1.5}, ValueError),
     ({"epsilon": 0.0}, ValueError),
     ({"gamma_initializer": "onez"}, ValueError),
-    ({"beta_regularizer": "l2"}, ValueError),
+    ({"beta_regularizer": "nope"}, ValueError),
+    ({"gamma_constraint": 3}, TypeError),
 ])
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error):

@@ -29,7 +29,8 @@ def regularized_weights(root) -> list[tuple]:
     """``(variable, regularizer)`` for every regularized trainable weight of ``root`` and
     what it holds: kernel/bias regularizers, ``add_weight(regularizer=...)``, in nested
     models, users' layers and subclassed models too. A layer that is not trainable is skipped
-    with everything in it."""
+    with everything in it. A pair reached twice (a recurrent cell's kernel is both its
+    ``kernel`` with ``kernel_regularizer`` and an ``add_weight(regularizer=...)``) counts once."""
     found: list[tuple] = []
     for obj in held(root, skip=lambda obj: not getattr(obj, "trainable", True)):
         for name in ("kernel", "bias"):
@@ -38,4 +39,5 @@ def regularized_weights(root) -> list[tuple]:
             if regularizer is not None and getattr(variable, "_convnp_variable", False):
                 found.append((variable, regularizer))
         found.extend(obj.__dict__.get("_weight_regularizers", ()))
-    return [(v, r) for v, r in found if getattr(v, "trainable", True)]
+    unique = {(id(v), id(r)): (v, r) for v, r in found if getattr(v, "trainable", True)}
+    return list(unique.values())

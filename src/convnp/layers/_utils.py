@@ -360,9 +360,14 @@ def setup_kernel_layer_from(layer, arguments: dict, kernel: str = "kernel") -> N
     """`setup_kernel_layer` from a constructor's ``locals()``: its ``activation``,
     ``use_bias``, ``{kernel}_initializer`` and ``bias_initializer``, and every
     ``*_regularizer``, ``*_constraint`` and ``lora_rank`` argument it declares (refused by
-    `setup_kernel_layer` unless supported or neutral)."""
+    `setup_kernel_layer` unless supported or neutral). ``{kernel}_regularizer`` and
+    ``{kernel}_constraint`` become the layer's ``kernel_regularizer`` and
+    ``kernel_constraint`` (a depthwise layer's ``depthwise_*`` are its kernel's)."""
     options = {name: value for name, value in arguments.items()
                if name.endswith(("_regularizer", "_constraint")) or name == "lora_rank"}
+    if kernel != "kernel":  # e.g. ``depthwise_regularizer`` is the kernel's regularizer
+        for what in ("regularizer", "constraint"):
+            options[f"kernel_{what}"] = options.pop(f"{kernel}_{what}", None)
     setup_kernel_layer(layer, arguments["activation"], arguments["use_bias"],
                        arguments[f"{kernel}_initializer"], arguments["bias_initializer"],
                        **options)
@@ -480,26 +485,60 @@ def normalized_axes(layer, axis, rank: int) -> tuple[int, ...]:
     return tuple(sorted({a % rank for a in axes}))
 
 
+def setup_weight_options(layer, arguments: dict, *weights: str) -> None:
+    """Keep a constructor's ``{weight}_regularizer`` and ``{weight}_constraint`` arguments
+    (from its ``locals()``), resolved, as the layer's attributes of those names; build gives
+    them to `add_weight` through `add_weight_with_options`."""
+    from convnp import constraints, regularizers
+
+    for weight in weights:
+        setattr(layer, f"{weight}_regularizer",
+                regularizers.get(arguments[f"{weight}_regularizer"]))
+        setattr(layer, f"{weight}_constraint",
+                constraints.get(arguments[f"{weight}_constraint"]))
+
+
+def add_weight_with_options(layer, name: str, shape, initializer, **kwargs):
+    """``layer.add_weight`` with the regularizer and constraint `setup_weight_options` kept
+    for the weight ``name`` (its penalty joins ``losses``; its projection follows updates)."""
+    return layer.add_weight(name, shape, initializer,
+                            regularizer=getattr(layer, f"{name}_regularizer"),
+                            constraint=getattr(layer, f"{name}_constraint"), **kwargs)
+
+
+def weight_options_config(layer, *weights: str) -> dict:
+    """The `get_config` entries of `setup_weight_options`, in Keras's order: every
+    regularizer, then every constraint."""
+    from convnp import constraints, regularizers
+
+    config = {f"{w}_regularizer": regularizers.serialize(getattr(layer, f"{w}_regularizer"))
+              for w in weights}
+    config.update({f"{w}_constraint": constraints.serialize(getattr(layer, f"{w}_constraint"))
+                   for w in weights})
+    return config
+
+
 def center_scale_config(layer) -> dict:
     """The `get_config` entries of a normalization layer with ``beta``/``gamma`` (Keras
-    names; regularizers and constraints are always None in convnp)."""
+    names)."""
     return {
         "center": layer.center, "scale": layer.scale,
         "beta_initializer": initializer_config(layer._beta_initializer, layer.beta_initializer),
         "gamma_initializer": initializer_config(layer._gamma_initializer,
                                                 layer.gamma_initializer),
-        "beta_regularizer": None, "gamma_regularizer": None,
-        "beta_constraint": None, "gamma_constraint": None,
+        **weight_options_config(layer, "beta", "gamma"),
     }
 
 
 def setup_center_scale(layer, epsilon, center, scale, beta_initializer,
-                       gamma_initializer) -> None:
+                       gamma_initializer, arguments: dict) -> None:
     """The constructor part of normalization layers with ``beta``/``gamma``: validate
-    ``epsilon``, store the flags and initializers (as given, for `center_scale_config`), and
+    ``epsilon``, store the flags, initializers (as given, for `center_scale_config`),
+    regularizers and constraints (from ``arguments``, the constructor's ``locals()``), and
     start unbuilt."""
     from convnp import initializers
 
+    setup_weight_options(layer, arguments, "beta", "gamma")
     layer.epsilon = number(epsilon, "epsilon", type(layer).__name__, above=0)
     layer.center, layer.scale = bool(center), bool(scale)
     layer._beta_initializer, layer._gamma_initializer = beta_initializer, gamma_initializer

@@ -65,7 +65,8 @@ class PReLU(_Elementwise):
     Args:
         alpha_initializer: initializer of ``alpha`` (Keras default ``"zeros"``).
         shared_axes: input axes (the batch is axis 0) along which one slope is shared.
-        alpha_regularizer, alpha_constraint: accepted as ``None`` only.
+        alpha_regularizer: a penalty on ``alpha`` added to ``losses``.
+        alpha_constraint: a projection of ``alpha`` after each optimizer update.
 
     Weights: ``alpha`` of the input shape without the batch axis (size 1 on shared axes).
     Caches the input.
@@ -76,8 +77,7 @@ class PReLU(_Elementwise):
         super().__init__(**kwargs)
         from convnp import initializers
 
-        _utils.not_supported("PReLU", alpha_regularizer=alpha_regularizer,
-                             alpha_constraint=alpha_constraint)
+        _utils.setup_weight_options(self, locals(), "alpha")
         self._alpha_initializer = alpha_initializer
         self.alpha_initializer = initializers.get(alpha_initializer)
         if shared_axes is None:
@@ -109,7 +109,8 @@ class PReLU(_Elementwise):
             if d is None:
                 raise ValueError(f"PReLU: axis {i + 1} of the input must be known (or shared) "
                                  f"to build alpha, got shape {tuple(input_shape)}")
-        self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer)
+        self.alpha = _utils.add_weight_with_options(self, "alpha", tuple(shape),
+                                                    self.alpha_initializer)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
@@ -144,8 +145,7 @@ class PReLU(_Elementwise):
         config.update({
             "alpha_initializer": _utils.initializer_config(self._alpha_initializer,
                                                            self.alpha_initializer),
-            "alpha_regularizer": None,
-            "alpha_constraint": None,
+            **_utils.weight_options_config(self, "alpha"),
             "shared_axes": self.shared_axes,
         })
         return config

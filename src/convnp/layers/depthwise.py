@@ -62,7 +62,8 @@ class DepthwiseKernelLayer(Layer):
         """Create the kernel and (with ``use_bias``) the bias for ``n_C`` input channels;
         returns the number of output channels."""
         self.kernel = self.add_weight("kernel", self.kernel_size + (n_C, self.depth_multiplier),
-                                      self.kernel_initializer)
+                                      self.kernel_initializer,
+                                      constraint=self.kernel_constraint)
         n_out = n_C * self.depth_multiplier
         if self.use_bias:
             self.bias = self.add_weight("bias", (n_out,), self.bias_initializer,
@@ -99,8 +100,10 @@ class DepthwiseConv2D(DepthwiseKernelLayer):
         use_bias: whether to add a learned bias per output channel.
         depthwise_initializer: initializer of ``kernel`` (Keras default ``"glorot_uniform"``).
         bias_initializer: initializer of ``bias``.
-        depthwise_regularizer, bias_regularizer, activity_regularizer, depthwise_constraint,
-            bias_constraint: accepted as ``None`` only (so Keras configs load).
+        depthwise_regularizer, bias_regularizer, activity_regularizer: penalties on the
+            kernel, the bias and the output, added to ``losses`` (``tf.keras.regularizers``).
+        depthwise_constraint, bias_constraint: projections of the kernel and the bias after
+            each optimizer update (``tf.keras.constraints``).
         **kwargs: `Layer` arguments (``name``, ``trainable``, ``dtype``, ``input_shape``).
 
     Shape:
@@ -180,7 +183,8 @@ class SeparableConv2D(Layer):
         depthwise_initializer, pointwise_initializer, bias_initializer: initializer names
             (Keras defaults ``"glorot_uniform"``, ``"glorot_uniform"``, ``"zeros"``).
         depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer,
-            depthwise_constraint, pointwise_constraint, bias_constraint: ``None`` only.
+            depthwise_constraint, pointwise_constraint, bias_constraint: each kernel's (and
+            the bias's, the output's) penalty and projection, as in `DepthwiseConv2D`.
         **kwargs: `Layer` arguments.
 
     Shape:
@@ -252,10 +256,14 @@ class SeparableConv2D(Layer):
 def separable_setup(layer, filters, arguments: dict) -> None:
     """What a separable conv layer's constructor keeps besides its window: ``filters``, and
     the kernel settings of both steps from its ``arguments`` (the constructor's locals)."""
-    from convnp import initializers
+    from convnp import constraints, initializers, regularizers
 
     layer.filters = _utils.positive_int(filters, "filters", type(layer).__name__)
-    _utils.setup_kernel_layer_from(layer, arguments, "depthwise")
+    _utils.setup_kernel_layer_from(
+        layer, {k: v for k, v in arguments.items() if not k.startswith("pointwise_")},
+        "depthwise")
+    layer.pointwise_regularizer = regularizers.get(arguments["pointwise_regularizer"])
+    layer.pointwise_constraint = constraints.get(arguments["pointwise_constraint"])
     layer.depthwise_initializer = layer.kernel_initializer
     layer._pointwise_initializer = arguments["pointwise_initializer"]
     layer.pointwise_initializer = initializers.get(layer._pointwise_initializer)
@@ -268,12 +276,15 @@ def separable_weights(layer, window: tuple, n_C: int, pointwise_window: tuple) -
     kernel ``window + (n_C, depth_multiplier)``, the pointwise kernel ``pointwise_window +
     (n_C * depth_multiplier, filters)``, the bias; and the zero biases the ops take."""
     n_mid = n_C * layer.depth_multiplier
+    # The layer has no ``kernel``: the kernels' regularizers are given to add_weight.
     layer.depthwise_kernel = layer.add_weight(
         "depthwise_kernel", tuple(window) + (n_C, layer.depth_multiplier),
-        layer.kernel_initializer)
+        layer.kernel_initializer, regularizer=layer.kernel_regularizer,
+        constraint=layer.kernel_constraint)
     layer.pointwise_kernel = layer.add_weight(
         "pointwise_kernel", tuple(pointwise_window) + (n_mid, layer.filters),
-        layer.pointwise_initializer)
+        layer.pointwise_initializer, regularizer=layer.pointwise_regularizer,
+        constraint=layer.pointwise_constraint)
     if layer.use_bias:
         layer.bias = layer.add_weight("bias", (layer.filters,), layer.bias_initializer,
                                       constraint=layer.bias_constraint)
@@ -311,6 +322,8 @@ def separable_backward(layer, dz: np.ndarray, caches: tuple) -> tuple:
 def separable_config(layer) -> dict[str, Any]:
     """Keras' config of a separable conv layer (1-D or 2-D): the window arguments, filters,
     and the kernel settings under their depthwise/pointwise names."""
+    from convnp import constraints, regularizers
+
     config = _windowed_config(layer)
     config["filters"] = layer.filters
     shared = _renamed(_utils.kernel_layer_config(layer), "depthwise")
@@ -319,6 +332,9 @@ def separable_config(layer) -> dict[str, Any]:
         if key == "depthwise_initializer":
             config["pointwise_initializer"] = _utils.initializer_config(
                 layer._pointwise_initializer, layer.pointwise_initializer)
-        elif key in ("depthwise_regularizer", "depthwise_constraint"):
-            config[key.replace("depthwise", "pointwise")] = None
+        elif key == "depthwise_regularizer":
+            config["pointwise_regularizer"] = regularizers.serialize(
+                layer.pointwise_regularizer)
+        elif key == "depthwise_constraint":
+            config["pointwise_constraint"] = constraints.serialize(layer.pointwise_constraint)
     return config

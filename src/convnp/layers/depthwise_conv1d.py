@@ -60,9 +60,9 @@ class DepthwiseConv1D(DepthwiseKernelLayer):
         depth_multiplier: output channels per input channel.
         data_format: only ``"channels_last"``.
         dilation_rate: spacing of the kernel taps (Keras allows it with strides > 1 here).
-        activation, use_bias, depthwise_initializer, bias_initializer, bias_regularizer,
-            activity_regularizer, bias_constraint: as `DepthwiseConv2D`;
-            depthwise_regularizer and depthwise_constraint: ``None`` only.
+        activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
+            bias_regularizer, activity_regularizer, depthwise_constraint, bias_constraint: as
+            `DepthwiseConv2D`.
         **kwargs: `Layer` arguments (``name``, ``trainable``, ``dtype``, ``input_shape``).
 
     Shape:

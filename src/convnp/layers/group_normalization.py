@@ -26,7 +26,8 @@ class GroupNormalization(Layer):
         epsilon: added to the variance (Keras default 1e-3).
         center, scale: whether to learn ``beta`` / ``gamma`` (``(C,)`` each).
         beta_initializer, gamma_initializer: as Keras (``"zeros"``, ``"ones"``).
-        beta/gamma regularizers and constraints: only ``None``.
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: penalties
+            (added to ``losses``) and projections (after each update) of ``beta``/``gamma``.
 
     Weights (Keras order): ``gamma``, ``beta``. Caches the normalized input and the inverse
     standard deviations (one per example and group).
@@ -40,9 +41,6 @@ class GroupNormalization(Layer):
                  beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         cls = "GroupNormalization"
-        _utils.not_supported(cls, beta_regularizer=beta_regularizer,
-                             gamma_regularizer=gamma_regularizer,
-                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         if groups != -1:
             groups = _utils.positive_int(groups, "groups", cls)
         self.groups = int(groups)
@@ -50,7 +48,7 @@ class GroupNormalization(Layer):
             raise TypeError(f"{cls}: axis must be an int, got {axis!r}")
         self.axis = int(axis)
         _utils.setup_center_scale(self, epsilon, center, scale, beta_initializer,
-                                  gamma_initializer)
+                                  gamma_initializer, locals())
 
     def _channel_axis(self, rank: int) -> int:
         return _utils.normalized_axes(self, self.axis, rank)[0]
@@ -70,9 +68,11 @@ class GroupNormalization(Layer):
                              f"the {n_C} channels of axis {axis} (input shape "
                              f"{tuple(input_shape)})")
         if self.scale:
-            self.gamma = self.add_weight("gamma", (n_C,), self.gamma_initializer)
+            self.gamma = _utils.add_weight_with_options(self, "gamma", (n_C,),
+                                                        self.gamma_initializer)
         if self.center:
-            self.beta = self.add_weight("beta", (n_C,), self.beta_initializer)
+            self.beta = _utils.add_weight_with_options(self, "beta", (n_C,),
+                                                       self.beta_initializer)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:

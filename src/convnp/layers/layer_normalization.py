@@ -22,7 +22,9 @@ class LayerNormalization(Layer):
         epsilon: added to the variance (Keras default 1e-3).
         center, scale: whether to learn ``beta`` / ``gamma``.
         beta_initializer, gamma_initializer: as Keras (``"zeros"``, ``"ones"``).
-        rms_scaling: only False; beta/gamma regularizers and constraints: only ``None``.
+        rms_scaling: only False.
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: penalties
+            (added to ``losses``) and projections (after each update) of ``beta``/``gamma``.
 
     Weights (Keras order): ``gamma``, ``beta``, each of the normalized axes' shape.
     Caches the normalized input and the inverse standard deviation.
@@ -40,13 +42,10 @@ class LayerNormalization(Layer):
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        _utils.not_supported("LayerNormalization", rms_scaling=rms_scaling,
-                             beta_regularizer=beta_regularizer,
-                             gamma_regularizer=gamma_regularizer,
-                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
+        _utils.not_supported("LayerNormalization", rms_scaling=rms_scaling)
         self.axis = _utils.int_or_ints(axis, "axis", "LayerNormalization")
         _utils.setup_center_scale(self, epsilon, center, scale, beta_initializer,
-                                  gamma_initializer)
+                                  gamma_initializer, locals())
 
     def _axes(self, rank: int) -> tuple[int, ...]:
         return _utils.normalized_axes(self, self.axis, rank)
@@ -54,9 +53,11 @@ class LayerNormalization(Layer):
     def build(self, input_shape) -> None:
         shape = _utils.per_axes_weight_shape(self, input_shape)
         if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
+            self.gamma = _utils.add_weight_with_options(self, "gamma", shape,
+                                                        self.gamma_initializer)
         if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer)
+            self.beta = _utils.add_weight_with_options(self, "beta", shape,
+                                                       self.beta_initializer)
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:

@@ -38,8 +38,9 @@ class BatchNormalization(Layer):
         scale: learn a scale ``gamma``.
         beta_initializer, gamma_initializer, moving_mean_initializer,
             moving_variance_initializer: initializer names.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: accepted as
-            ``None`` only; ``synchronized`` and ``renorm``: accepted as False only
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: penalties
+            (added to ``losses``) and projections (after each optimizer update) of ``beta``
+            and ``gamma``. ``synchronized`` and ``renorm``: accepted as False only
             (``renorm_clipping`` None; ``renorm_momentum`` is kept for the config, as Keras
             3 writes all three).
         **kwargs: `Layer` arguments.
@@ -83,10 +84,8 @@ class BatchNormalization(Layer):
         self.epsilon = _utils.number(epsilon, "epsilon", cls, above=0)
         self.center = bool(center)
         self.scale = bool(scale)
-        _utils.not_supported(cls, beta_regularizer=beta_regularizer,
-                             gamma_regularizer=gamma_regularizer,
-                             beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
-                             synchronized=synchronized, renorm=renorm,
+        _utils.setup_weight_options(self, locals(), "beta", "gamma")
+        _utils.not_supported(cls, synchronized=synchronized, renorm=renorm,
                              renorm_clipping=renorm_clipping)
         self.renorm_momentum = _utils.number(renorm_momentum, "renorm_momentum", cls,
                                              at_least=0, at_most=1)
@@ -112,9 +111,11 @@ class BatchNormalization(Layer):
         self._rank = rank
         n = _utils.known_dim(input_shape, self._axis, cls, "feature")
         if self.scale:
-            self.gamma = self.add_weight("gamma", (n,), self._inits["gamma_initializer"])
+            self.gamma = _utils.add_weight_with_options(self, "gamma", (n,),
+                                                        self._inits["gamma_initializer"])
         if self.center:
-            self.beta = self.add_weight("beta", (n,), self._inits["beta_initializer"])
+            self.beta = _utils.add_weight_with_options(self, "beta", (n,),
+                                                       self._inits["beta_initializer"])
         self.moving_mean = self.add_weight("moving_mean", (n,),
                                            self._inits["moving_mean_initializer"],
                                            trainable=False)
@@ -255,11 +256,8 @@ class BatchNormalization(Layer):
             config[key] = getattr(self, key)
         for key, identifier in self._init_ids.items():
             config[key] = _utils.initializer_config(identifier, self._inits[key])
+        config.update(_utils.weight_options_config(self, "beta", "gamma"))
         config.update({
-            "beta_regularizer": None,
-            "gamma_regularizer": None,
-            "beta_constraint": None,
-            "gamma_constraint": None,
             "synchronized": False,
             "renorm": False,
             "renorm_clipping": None,

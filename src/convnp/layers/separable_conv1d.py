@@ -37,9 +37,9 @@ class SeparableConv1D(Layer):
         activation, use_bias: applied after the pointwise step.
         depthwise_initializer, pointwise_initializer, bias_initializer: initializer names
             (Keras defaults ``"glorot_uniform"``, ``"glorot_uniform"``, ``"zeros"``).
-        bias_regularizer, activity_regularizer, bias_constraint: as `Conv1D`;
-            depthwise_regularizer, pointwise_regularizer, depthwise_constraint,
-            pointwise_constraint: ``None`` only.
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer,
+            depthwise_constraint, pointwise_constraint, bias_constraint: as
+            `SeparableConv2D`.
         **kwargs: `Layer` arguments.
 
     Shape:
