@@ -181,3 +181,14 @@ def test_gamma_penalty_gradient_in_fit():
     y = model(x, training=True).numpy()
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
     np.testing.assert_allclose(bn.gamma.numpy(), 2.0 - 0.1 * 2 * 0.05 * 2.0, rtol=1e-5)
+
+
+def test_synchronized_batch_norm_is_the_plain_one_on_one_device():
+    # TF 2.21 on one device: BatchNormalization(synchronized=True) normalizes as the plain
+    # layer does and keeps the flag in its config.
+    x = RNG.standard_normal((4, 1, 1, 6)).astype("float32")
+    synced, plain = L.BatchNormalization(synchronized=True), L.BatchNormalization()
+    np.testing.assert_allclose(synced(x, training=True), plain(x, training=True), rtol=1e-6)
+    config = synced.get_config()
+    assert config["synchronized"] is True
+    assert L.BatchNormalization.from_config(config).synchronized is True

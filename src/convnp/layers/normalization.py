@@ -40,7 +40,9 @@ class BatchNormalization(Layer):
             moving_variance_initializer: initializer names.
         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: penalties
             (added to ``losses``) and projections (after each optimizer update) of ``beta``
-            and ``gamma``. ``synchronized`` and ``renorm``: accepted as False only
+            and ``gamma``. ``synchronized``: kept (one device: the batch statistics are
+            already the whole batch's, as Keras's on one device). ``renorm``: accepted as
+            False only
             (``renorm_clipping`` None; ``renorm_momentum`` is kept for the config, as Keras
             3 writes all three).
         **kwargs: `Layer` arguments.
@@ -85,7 +87,8 @@ class BatchNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         _utils.setup_weight_options(self, locals(), "beta", "gamma")
-        _utils.not_supported(cls, synchronized=synchronized, renorm=renorm,
+        self.synchronized = bool(synchronized)
+        _utils.not_supported(cls, renorm=renorm,
                              renorm_clipping=renorm_clipping)
         self.renorm_momentum = _utils.number(renorm_momentum, "renorm_momentum", cls,
                                              at_least=0, at_most=1)
@@ -258,7 +261,7 @@ class BatchNormalization(Layer):
             config[key] = _utils.initializer_config(identifier, self._inits[key])
         config.update(_utils.weight_options_config(self, "beta", "gamma"))
         config.update({
-            "synchronized": False,
+            "synchronized": self.synchronized,
             "renorm": False,
             "renorm_clipping": None,
             "renorm_momentum": self.renorm_momentum,
