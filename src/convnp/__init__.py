@@ -84,6 +84,8 @@ _TF_NAMES.update({
     "truncatediv": ("convnp.tensor.math", "truncatediv"),
     "scalar_mul": ("convnp.tensor.math", "scalar_mul"),
     "sin": ("convnp.tensor.ops", "sin"),
+    "custom_gradient": ("convnp.tensor.custom", "custom_gradient"),
+    "recompute_grad": ("convnp.tensor.custom", "recompute_grad"),
 })
 for _name in ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "clip_by_norm",
               "ensure_shape", "eye", "meshgrid", "repeat", "reverse", "searchsorted",

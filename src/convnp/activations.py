@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -473,6 +474,14 @@ class Activation:
         return f"<Activation '{self.name}'>"
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, types.FunctionType):
+            # Keras's layer.activation is the function itself, so user code compares it with
+            # one (``layer.activation == tf.keras.activations.relu``, guided backprop does):
+            # equal when that function names this activation.
+            try:
+                other = get(other)
+            except (TypeError, ValueError):
+                return False
         return isinstance(other, Activation) and type(other) is type(self) and (
             other.name == self.name)
 

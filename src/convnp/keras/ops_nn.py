@@ -8,18 +8,16 @@ Re-exported by `convnp.keras.ops`.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from convnp.ops import adaptive_pool as _adaptive
 from convnp.ops import ctc_decode as _ctc_decode
 from convnp.ops import sparsemax as _sparsemax
-from convnp.tensor import eager as _eager
+from convnp.tensor import custom as _custom
 from convnp.tensor import nn as _nn
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
-from convnp.tensor.tape import record, recording, value_of
+from convnp.tensor.tape import value_of
 
 
 def _arr(x) -> np.ndarray:
@@ -29,64 +27,12 @@ def _arr(x) -> np.ndarray:
 # -- custom_gradient ------------------------------------------------------------------------
 
 
-def _flat_tensors(values) -> list:
-    out = []
-    for v in values:
-        if isinstance(v, (list, tuple)):
-            out.extend(_flat_tensors(v))
-        else:
-            out.append(v)
-    return out
-
-
 def custom_gradient(f):
-    """Decorator: ``f(*args)`` returns ``(y, grad_fn)``; on a tape, the gradient of ``y`` with
-    respect to ``f``'s tensor arguments is ``grad_fn(upstream)`` (one upstream gradient per
-    output; one result per tensor argument, or a single one for a single argument), not the
-    derivative of what ``f`` computed. ``f``'s own operations are not recorded.
-
-    ``grad_fn`` may be written ``grad(*args, upstream=None)`` as Keras' examples do: it is
-    called with the upstream gradients positionally, as TensorFlow calls it. Variables read
-    inside ``f`` get no gradient (TensorFlow's ``variables=`` argument is not supported)."""
-    if not callable(f):
-        raise TypeError(f"keras.ops.custom_gradient expects a function, got "
-                        f"{type(f).__name__}")
-
-    @functools.wraps(f)
-    def call(*args, **kwargs):
-        paused = list(_eager.active_tapes)
-        _eager.active_tapes.clear()
-        try:
-            result = f(*args, **kwargs)
-        finally:
-            _eager.active_tapes.extend(paused)
-        if not (isinstance(result, (tuple, list)) and len(result) == 2 and callable(result[1])):
-            raise TypeError(f"keras.ops.custom_gradient: {getattr(f, '__name__', 'f')} must "
-                            f"return (outputs, grad_fn), got {type(result).__name__}")
-        y, grad_fn = result
-        several = isinstance(y, (list, tuple))
-        outputs = [_ops.convert_to_tensor(v) for v in (y if several else [y])]
-        inputs = [a for a in _flat_tensors(args)
-                  if isinstance(a, np.ndarray) or getattr(a, "_convnp_variable", False)]
-        if recording() and inputs:
-            def vjp(grads):
-                upstream = [_ops.constant(np.zeros(value_of(o).shape, value_of(o).dtype))
-                            if g is None else _ops.constant(np.asarray(g))
-                            for g, o in zip(grads, outputs)]
-                given = grad_fn(*upstream)
-                given = list(given) if isinstance(given, (list, tuple)) else [given]
-                if len(given) != len(inputs):
-                    raise ValueError(f"keras.ops.custom_gradient: grad_fn returned "
-                                     f"{len(given)} gradients for {len(inputs)} tensor "
-                                     "arguments")
-                return [None if g is None else np.asarray(value_of(g)) for g in given]
-
-            record(outputs, inputs, vjp)
-        if several:
-            return type(y)(outputs) if type(y) in (list, tuple) else outputs
-        return outputs[0]
-
-    return call
+    """``keras.ops.custom_gradient``: on TensorFlow's backend it is ``tf.custom_gradient``
+    (`convnp.tensor.custom`): ``f(*args)`` returns ``(y, grad_fn)`` and ``grad_fn(*upstream)``
+    gives the gradients of ``f``'s tensor arguments (``grad(*args, upstream=None)``, as
+    Keras's examples write it, works too)."""
+    return _custom.custom_gradient(f, who="keras.ops.custom_gradient")
 
 
 # -- shapes of pixels -----------------------------------------------------------------------
