@@ -97,5 +97,7 @@ def test_bad_constraint_arguments():
         C.get("max_nrm")
     with pytest.raises(ValueError, match="out of range"):
         C.UnitNorm(axis=5)(np.ones((2, 2)))
-    with pytest.raises(ValueError, match="depthwise_constraint"):
-        tf.keras.layers.DepthwiseConv2D(3, depthwise_constraint="non_neg")
+    with pytest.raises(ValueError, match="unknown constraint"):
+        tf.keras.layers.DepthwiseConv2D(3, depthwise_constraint="non_nug")
+    layer = tf.keras.layers.DepthwiseConv2D(3, depthwise_constraint="non_neg")
+    assert isinstance(layer.depthwise_constraint, C.NonNeg)

@@ -53,6 +53,8 @@ class DepthwiseKernelLayer(Layer):
         """The constructor's tail: ``arguments`` are its ``locals()``."""
         _utils.setup_kernel_layer_from(self, arguments, "depthwise")
         self.depthwise_initializer = self.kernel_initializer
+        self.depthwise_regularizer = self.kernel_regularizer  # Keras's attribute names
+        self.depthwise_constraint = self.kernel_constraint
 
     @property
     def depthwise_kernel(self):
@@ -265,6 +267,8 @@ def separable_setup(layer, filters, arguments: dict) -> None:
     layer.pointwise_regularizer = regularizers.get(arguments["pointwise_regularizer"])
     layer.pointwise_constraint = constraints.get(arguments["pointwise_constraint"])
     layer.depthwise_initializer = layer.kernel_initializer
+    layer.depthwise_regularizer = layer.kernel_regularizer  # Keras's attribute names
+    layer.depthwise_constraint = layer.kernel_constraint
     layer._pointwise_initializer = arguments["pointwise_initializer"]
     layer.pointwise_initializer = initializers.get(layer._pointwise_initializer)
     layer.depthwise_kernel = None
