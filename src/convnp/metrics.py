@@ -37,6 +37,7 @@ from convnp._checks import check_number
 from convnp.losses import align_ranks
 from convnp.serialization import Registry
 from convnp.tensor.eager import EagerTensor
+from convnp.variables import Variable
 
 __all__ = [
     "AUC",
@@ -174,6 +175,47 @@ def _mse(y_true, y_pred) -> np.ndarray:
     return np.mean(d * d, axis=-1)
 
 
+class MetricStateVariable(Variable):
+    """A built-in metric's state seen as a Keras state variable (see `Metric.variables`).
+
+    The metric keeps its state in float64 attributes (more exact sums than float32); this
+    variable reads them on every access and writes through them on ``assign``, so it always
+    agrees with the metric: no copy to keep in step.
+    """
+
+    def __init__(self, metric: Metric, name: str, dtype: str, read, write):
+        # no Variable.__init__: the value is not stored here but read from the metric
+        self._read, self._write = read, write
+        self._dtype = np.dtype(dtype)
+        self.name = name
+        self.path = f"{metric.name}/{name}"
+        self.trainable = False
+        self.constraint = None
+        self.grad = None
+
+    @property
+    def value(self) -> np.ndarray:  # type: ignore[override]
+        return np.array(self._read(), dtype=self._dtype)
+
+    def _store(self, value) -> None:
+        self._write(np.asarray(value, dtype=np.float64))
+        self.mark_modified()
+
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        self._store(self._checked(value, "assign to"))
+        return self if read_value else None
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        self._store(np.asarray(self._read(), dtype=np.float64)
+                    + self._checked(delta, "assign_add to"))
+        return self if read_value else None
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        self._store(np.asarray(self._read(), dtype=np.float64)
+                    - self._checked(delta, "assign_sub to"))
+        return self if read_value else None
+
+
 class Metric:
     """Base class: `update_state(y_true, y_pred)`, `result()`, `reset_state()`.
 
@@ -233,9 +275,46 @@ class Metric:
             name, shape = None, name
         return self.add_variable(shape, initializer, dtype, aggregation, name)
 
+    def _keras_state(self) -> list[tuple]:
+        """The state Keras keeps in variables, as ``(name, dtype, read, write)`` per
+        variable in Keras' order: ``read()`` gives the current value, ``write(array)`` sets it.
+        The built-in metrics keep their state in float64 attributes and list them here, so
+        that `variables` can show them as Keras does; a user's metric lists nothing (its
+        `add_variable` variables are the state)."""
+        return []
+
+    def _attribute_state(self, name: str, attribute: str, dtype: str = "float32") -> tuple:
+        """A `_keras_state` entry for the attribute ``attribute`` (a float or a float64
+        array), shown as the variable ``name``."""
+        def write(value: np.ndarray) -> None:
+            old = getattr(self, attribute)
+            if np.ndim(old) == 0:
+                setattr(self, attribute, float(value))
+            else:
+                setattr(self, attribute, np.array(value, dtype=np.float64).reshape(np.shape(old)))
+
+        return name, dtype, lambda: getattr(self, attribute), write
+
     @property
     def variables(self) -> list:
-        return list(self.__dict__.get("_state_variables", ()))
+        """The metric's state variables, as Keras lists them: for a built-in metric its
+        Keras variables (``Mean``: ``total`` and ``count``; ``AUC``: the four confusion
+        counts per threshold; ...), named and shaped as in Keras, with path
+        ``"<metric name>/<variable name>"``, then any made with `add_variable`.
+
+        A built-in metric's variables are views of its state: they read the current
+        values (float32, int64 for the IoU confusion matrix) and an ``assign`` changes the
+        metric; `reset_state` zeroes them. Variables whose shape comes with the first batch
+        (``F1Score``, ``R2Score``'s sums, a multi-label ``AUC`` without ``num_labels``) are
+        listed from then on, as in Keras."""
+        views = self.__dict__.setdefault("_state_views", {})
+        shown = []
+        for name, dtype, read, write in self._keras_state():
+            view = views.get(name)
+            if view is None:
+                view = views[name] = MetricStateVariable(self, name, dtype, read, write)
+            shown.append(view)
+        return shown + list(self.__dict__.get("_state_variables", ()))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -260,24 +339,45 @@ class Mean(Metric):
         self.total = 0.0
         self.count = 0.0
 
+    def _keras_state(self) -> list[tuple]:
+        return [self._attribute_state("total", "total"), self._attribute_state("count", "count")]
+
+    #: how Keras turns a sample's several values into one before adding it to ``total``
+    #: (``Sum`` adds them up instead)
+    _per_sample = "mean"
+
     def update_state(self, values, sample_weight=None) -> None:
-        """Add values; a scalar `sample_weight` weights every value (e.g. a batch size)."""
+        """Add values; a scalar `sample_weight` weights every value (e.g. a batch size).
+
+        The result is the weighted mean of all the values. The state is kept as Keras keeps
+        it, one value per sample: a sample's several values (``values`` of shape ``(m, k)``,
+        as per-label accuracies) count as their mean, so ``count`` is the (weighted) number
+        of samples; a scalar weight makes the whole batch one weighted value."""
         values = np.asarray(values, dtype=np.float64)
+        # the values of one sample: averaged as Keras does (Sum adds them: per_sample 1)
+        per_sample = 1
+        if self._per_sample == "mean" and values.ndim > 1:
+            per_sample = max(int(np.prod(values.shape[1:])), 1)
         if sample_weight is None:
-            self.total += float(np.sum(values))
-            self.count += float(values.size)
+            self.total += float(np.sum(values)) / per_sample
+            self.count += float(values.size) / per_sample if values.ndim else 1.0
             return
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.ndim > values.ndim and w.shape[-1] == 1:
             w = w.reshape(w.shape[:-1])
+        if w.ndim == 0 and self._per_sample == "mean":
+            # one weight for the batch: its mean value, weighted once
+            self.total += float(np.mean(values) * w) if values.size else 0.0
+            self.count += float(w)
+            return
         try:
             w = np.broadcast_to(w.reshape(w.shape + (1,) * (values.ndim - w.ndim)), values.shape)
         except ValueError as exc:
             raise ValueError(
                 f"{self.name}: sample_weight shape {np.shape(sample_weight)} does not match "
                 f"values of shape {values.shape}") from exc
-        self.total += float(np.sum(values * w))
-        self.count += float(np.sum(w))
+        self.total += float(np.sum(values * w)) / per_sample
+        self.count += float(np.sum(w)) / per_sample
 
     def result(self):
         return _result_tensor(self.total / self.count if self.count else 0.0)
@@ -371,6 +471,11 @@ class Sum(Mean):
 
     def __init__(self, name: str = "sum", dtype=None):
         super().__init__(name, dtype)
+
+    _per_sample = "sum"
+
+    def _keras_state(self) -> list[tuple]:
+        return [self._attribute_state("total", "total")]
 
     def result(self):
         return _result_tensor(self.total)
@@ -476,6 +581,16 @@ class R2Score(Metric):
             return
         for name in ("sum", "squared_sum", "total_mse", "count"):
             setattr(self, name, np.zeros_like(getattr(self, name)))
+
+    def _keras_state(self) -> list[tuple]:
+        # Keras makes the per-column sums with the first batch; the residual is total_mse
+        state = [self._attribute_state("num_samples", "num_samples")]
+        if self.sum is not None:
+            state += [self._attribute_state("squared_sum", "squared_sum"),
+                      self._attribute_state("sum", "sum"),
+                      self._attribute_state("residual", "total_mse"),
+                      self._attribute_state("count", "count")]
+        return state
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = align_ranks(np.asarray(y_true, dtype=np.float64),
@@ -708,11 +823,14 @@ def _broadcast_weight(sample_weight, shape, name: str) -> np.ndarray:
 def _weight_above(values: np.ndarray, weights: np.ndarray, thresholds) -> np.ndarray:
     """For each threshold t: the sum of ``weights`` where ``values > t``.
 
-    One sort instead of one pass per threshold (AUC uses 200 thresholds on every pixel).
+    Scores and thresholds are compared in float32, as Keras compares them: a score of 0.3
+    is not above the threshold 0.3 (in float64, float32's 0.3 is a little above 0.3). One
+    sort instead of one pass per threshold (AUC uses 200 thresholds on every pixel).
     """
-    order = np.argsort(values, kind="stable")
+    scores = np.asarray(values, dtype=np.float32)
+    order = np.argsort(scores, kind="stable")
     cumulative = np.concatenate([[0.0], np.cumsum(weights[order])])
-    below = np.searchsorted(values[order], np.asarray(thresholds, dtype=np.float64),
+    below = np.searchsorted(scores[order], np.asarray(thresholds, dtype=np.float32),
                             side="right")
     return cumulative[-1] - cumulative[below]
 
@@ -757,6 +875,13 @@ class _ConfusionCounts(Metric):
         self.false_positives = np.zeros(n)
         self.true_negatives = np.zeros(n)
         self.false_negatives = np.zeros(n)
+
+    #: the counts Keras keeps as variables, in its order
+    _kept_counts: ClassVar[tuple[str, ...]] = ("true_positives", "false_positives",
+                                                "true_negatives", "false_negatives")
+
+    def _keras_state(self) -> list[tuple]:
+        return [self._attribute_state(name, name) for name in self._kept_counts]
 
     def _prepare(self, y_true, y_pred):
         y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred, dtype=np.float64))
@@ -830,6 +955,7 @@ class Precision(_PrecisionRecall):
     """``tp / (tp + fp)`` at ``thresholds`` (default 0.5; a list gives one value each)."""
 
     default_name = "precision"
+    _kept_counts = ("true_positives", "false_positives")
 
     def _value(self):
         return _ratio(self.true_positives, self.true_positives + self.false_positives)
@@ -839,6 +965,7 @@ class Recall(_PrecisionRecall):
     """``tp / (tp + fn)`` at ``thresholds`` (default 0.5; a list gives one value each)."""
 
     default_name = "recall"
+    _kept_counts = ("true_positives", "false_negatives")
 
     def _value(self):
         return _ratio(self.true_positives, self.true_positives + self.false_negatives)
@@ -861,6 +988,9 @@ class _ConfusionCount(_ConfusionCounts):
     def result(self):
         value = getattr(self, self.count)
         return _result_tensor(value if self._several else value[0])
+
+    def _keras_state(self) -> list[tuple]:
+        return [self._attribute_state("accumulator", self.count)]
 
     def get_config(self):
         return {"name": self.name, "thresholds": self._thresholds_arg}
@@ -916,6 +1046,21 @@ class FBetaScore(Metric):
         # a reset keeps them (zero counts, so a zero score per class, as Keras gives)
         counts = getattr(self, "_counts", None)
         self._counts: np.ndarray | None = None if counts is None else np.zeros_like(counts)
+
+    def _keras_state(self) -> list[tuple]:
+        # Keras' four per-class variables, made with the first batch: the rows of _counts
+        if self._counts is None:
+            return []
+
+        def row(i: int) -> tuple:
+            def write(value: np.ndarray) -> None:
+                self._counts[i] = value
+
+            return lambda: self._counts[i], write
+
+        names = ("true_positives", "false_positives", "false_negatives",
+                 "intermediate_weights")
+        return [(name, "float32", *row(i)) for i, name in enumerate(names)]
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true = np.asarray(y_true, dtype=np.float64)
@@ -1029,6 +1174,10 @@ class AUC(_ConfusionCounts):
         # one column of counts per label with multi_label (none yet if the number of labels
         # comes with the first batch), else the one pooled column
         labels = self.num_labels if self.multi_label else None
+        if self.multi_label and labels is None and getattr(self, "true_positives", None) is not None:
+            # a reset keeps the number of labels the first batch gave (Keras keeps the
+            # variables it made then, zeroed)
+            labels = self.true_positives.shape[1] or None
         if self.multi_label and labels is None:
             shape: tuple[int, ...] = (len(self.thresholds), 0)
         else:
@@ -1037,6 +1186,12 @@ class AUC(_ConfusionCounts):
         self.false_positives = np.zeros(shape)
         self.true_negatives = np.zeros(shape)
         self.false_negatives = np.zeros(shape)
+
+    def _keras_state(self) -> list[tuple]:
+        # Keras makes a multi-label AUC's variables once it knows the number of labels
+        if self.true_positives.ndim == 2 and self.true_positives.shape[1] == 0:
+            return []
+        return super()._keras_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if self.from_logits:
@@ -1260,6 +1415,10 @@ class IoU(Metric):
 
     def reset_state(self) -> None:
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
+
+    def _keras_state(self) -> list[tuple]:
+        # Keras keeps the confusion matrix as an int64 variable
+        return [self._attribute_state("total_confusion_matrix", "total_cm", "int64")]
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)

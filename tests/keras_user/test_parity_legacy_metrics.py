@@ -1,0 +1,139 @@
+"""``metric.variables`` of the built-in metrics as TF 2.21 (Keras 3.15) lists them: names,
+paths, shapes, dtypes, values after ``update_state`` and ``reset_state``, ``assign``; and the
+state values that depend on Keras' per-sample reduction and float32 thresholds. Every
+expected value here is TF 2.21's output for the same calls."""
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+M = tf.keras.metrics
+Y_TRUE = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], np.float32)
+Y_PRED = np.array([[0.2, 0.7], [0.6, 0.4], [0.9, 0.3]], np.float32)
+
+
+def layout(metric):
+    return [(v.name, v.path, tuple(v.shape), np.dtype(v.dtype).name) for v in metric.variables]
+
+
+def values(metric):
+    return [np.asarray(v.numpy(), dtype=float).ravel().round(4).tolist()
+            for v in metric.variables]
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: M.Mean(), [("total", "mean/total", (), "float32"),
+                        ("count", "mean/count", (), "float32")]),
+    (lambda: M.Sum(), [("total", "sum/total", (), "float32")]),
+    (lambda: M.CategoricalAccuracy(name="acc"), [("total", "acc/total", (), "float32"),
+                                                 ("count", "acc/count", (), "float32")]),
+    (lambda: M.AUC(num_thresholds=5), [
+        (n, f"auc/{n}", (5,), "float32")
+        for n in ("true_positives", "false_positives", "true_negatives", "false_negatives")]),
+    (lambda: M.Precision(thresholds=[0.3, 0.6]), [
+        ("true_positives", "precision/true_positives", (2,), "float32"),
+        ("false_positives", "precision/false_positives", (2,), "float32")]),
+    (lambda: M.Recall(), [("true_positives", "recall/true_positives", (1,), "float32"),
+                          ("false_negatives", "recall/false_negatives", (1,), "float32")]),
+    (lambda: M.FalsePositives(thresholds=[0.1, 0.5, 0.9]), [
+        ("accumulator", "false_positives/accumulator", (3,), "float32")]),
+    (lambda: M.PrecisionAtRecall(0.5, num_thresholds=3), [
+        (n, f"precision_at_recall/{n}", (3,), "float32")
+        for n in ("true_positives", "false_positives", "true_negatives", "false_negatives")]),
+    (lambda: M.MeanIoU(num_classes=3), [
+        ("total_confusion_matrix", "mean_io_u/total_confusion_matrix", (3, 3), "int64")]),
+    (lambda: M.R2Score(), [("num_samples", "r2_score/num_samples", (), "float32")]),
+    (lambda: M.F1Score(), []),
+    (lambda: M.AUC(multi_label=True), []),
+])
+def test_variables_before_any_update(make, expected):
+    metric = make()
+    assert layout(metric) == expected
+    assert all(not v.trainable for v in metric.variables)
+
+
+@pytest.mark.parametrize("make, args, expected", [
+    (lambda: M.Mean(), ([1.0, 2.0, 4.0],), [[7.0], [3.0]]),
+    # per-label accuracies count once per sample, as their mean
+    (lambda: M.BinaryAccuracy(), (Y_TRUE, Y_PRED), [[2.5], [3.0]]),
+    (lambda: M.MeanSquaredError(), (Y_TRUE, Y_PRED), [[0.475], [3.0]]),
+    (lambda: M.AUC(num_thresholds=5), (Y_TRUE, Y_PRED),
+     [[4, 4, 3, 1, 0], [2, 1, 0, 0, 0], [0, 1, 2, 2, 2], [0, 0, 1, 3, 4]]),
+    # 0.3 and 0.6 are not above the thresholds 0.3 and 0.6 (compared in float32)
+    (lambda: M.Precision(thresholds=[0.3, 0.6]), (Y_TRUE, Y_PRED), [[3, 2], [1, 0]]),
+    (lambda: M.TrueNegatives(), (Y_TRUE, Y_PRED), [[2.0]]),
+    (lambda: M.MeanIoU(num_classes=2), ([0, 1, 1], [0, 1, 0]), [[1, 0, 1, 1]]),
+    (lambda: M.F1Score(), (Y_TRUE, Y_PRED), [[2, 1], [0, 0], [0, 1], [2, 2]]),
+    (lambda: M.R2Score(), (Y_TRUE, Y_PRED),
+     [[6.0], [2.0, 2.0], [2.0, 2.0], [0.21, 0.74], [3.0, 3.0]]),
+])
+def test_variables_follow_updates_and_reset(make, args, expected):
+    metric = make()
+    metric.update_state(*args)
+    assert values(metric) == expected
+    metric.reset_state()
+    assert values(metric) == [[0.0] * len(v) for v in expected]
+
+
+def test_variables_built_with_the_first_batch():
+    f1 = M.FBetaScore(beta=2.0, average="macro")
+    f1.update_state(Y_TRUE, Y_PRED)
+    assert [v.path for v in f1.variables] == [
+        "fbeta_score/true_positives", "fbeta_score/false_positives",
+        "fbeta_score/false_negatives", "fbeta_score/intermediate_weights"]
+    auc = M.AUC(num_thresholds=4, multi_label=True)
+    auc.update_state(Y_TRUE, Y_PRED)
+    assert [tuple(v.shape) for v in auc.variables] == [(4, 2)] * 4
+    assert values(auc)[0][:4] == [2, 2, 2, 1]
+    auc.reset_state()  # TF keeps the variables it made, zeroed
+    assert [tuple(v.shape) for v in auc.variables] == [(4, 2)] * 4
+    r2 = M.R2Score()
+    r2.update_state(Y_TRUE, Y_PRED)
+    assert [v.name for v in r2.variables] == ["num_samples", "squared_sum", "sum", "residual",
+                                              "count"]
+
+
+def test_variables_are_live_views():
+    metric = M.Mean()
+    held = metric.variables
+    metric.update_state([3.0])
+    assert held[0] is metric.variables[0]
+    assert (float(held[0].numpy()), float(held[1].numpy())) == (3.0, 1.0)
+    metric.update_state([2.0, 4.0])
+    held[0].assign(10.0)
+    assert float(metric.result()) == pytest.approx(10.0 / 3)
+    held[1].assign_add(2.0)
+    assert float(metric.result()) == 2.0
+    tp = M.TruePositives()
+    tp.update_state([1, 1], [0.9, 0.2])
+    tp.variables[0].assign([5.0])
+    assert float(tp.result()) == 5.0
+
+
+@pytest.mark.parametrize("make, args, kwargs, state, result", [
+    (M.Mean, ([1.0, 2.0, 3.0],), {"sample_weight": 2.0}, [4.0, 2.0], 2.0),
+    (M.Mean, ([[1.0, 2.0], [3.0, 5.0]],), {"sample_weight": [1.0, 0.5]}, [3.5, 1.5], 2.33333),
+    (M.Mean, ([[1.0, 2.0], [3.0, 5.0]],), {"sample_weight": [[1.0, 0.0], [0.5, 2.0]]},
+     [6.25, 1.75], 3.57143),
+    (M.Mean, ([[1.0, 2.0], [3.0, 5.0]],), {"sample_weight": 3.0}, [8.25, 3.0], 2.75),
+    (M.Mean, (4.0,), {}, [4.0, 1.0], 4.0),
+    (M.Mean, (np.ones((2, 3, 4)),), {}, [2.0, 2.0], 1.0),
+    (M.Sum, ([[1.0, 2.0], [3.0, 5.0]],), {"sample_weight": [1.0, 0.5]}, [7.0], 7.0),
+    (M.Sum, ([[1.0, 2.0], [3.0, 5.0]],), {"sample_weight": 2.0}, [22.0], 22.0),
+])
+def test_mean_state_is_per_sample(make, args, kwargs, state, result):
+    metric = make()
+    metric.update_state(*args, **kwargs)
+    assert [round(float(v.numpy()), 4) for v in metric.variables] == state
+    assert round(float(metric.result()), 5) == result
+
+
+def test_thresholds_compare_in_float32():
+    precision = M.Precision(thresholds=0.3)
+    precision.update_state([1, 0, 1], np.array([0.3, 0.7, 0.31], np.float32))
+    assert float(precision.result()) == 0.5
+    auc = M.AUC(num_thresholds=3)
+    auc.update_state([1, 0, 1, 0], [0.5, 0.5, 1.0, 0.0])
+    assert [float(np.sum(v.numpy())) for v in auc.variables] == [3.0, 2.0, 4.0, 3.0]
+    assert float(auc.result()) == 0.75
