@@ -137,3 +137,47 @@ def test_thresholds_compare_in_float32():
     auc.update_state([1, 0, 1, 0], [0.5, 0.5, 1.0, 0.0])
     assert [float(np.sum(v.numpy())) for v in auc.variables] == [3.0, 2.0, 4.0, 3.0]
     assert float(auc.result()) == 0.75
+
+
+class _Counter(M.Metric):
+    """A user's metric whose constructor needs an argument its config does not give."""
+
+    def __init__(self, step, **kwargs):
+        super().__init__(**kwargs)
+        self.step = step
+        self.total = self.add_weight(name="t", shape=(), initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total.assign_add(self.step)
+
+    def result(self):
+        return self.total
+
+
+@pytest.mark.parametrize("make, keys", [
+    (lambda: ["mse", "mse"], ["loss", "mse", "mse_1"]),
+    (lambda: [M.Precision(name="p"), M.Recall(name="p")], ["loss", "p", "p_1"]),
+    (lambda: [M.Precision(class_id=0), M.Precision(thresholds=0.7)],
+     ["loss", "precision", "precision_1"]),
+])
+def test_compile_numbers_metrics_of_the_same_name(make, keys):
+    # TF 2.21 numbers the second of two metrics of one name (convnp raised ValueError)
+    model = tf.keras.Sequential([tf.keras.Input((3,)),
+                                 tf.keras.layers.Dense(1, activation="sigmoid")])
+    metrics = make()
+    model.compile("sgd", "binary_crossentropy", metrics=metrics)
+    x, y = np.ones((4, 3)), np.array([0.0, 1.0, 0.0, 1.0])
+    history = model.fit(x, y, verbose=0, validation_data=(x, y))
+    assert sorted(history.history) == sorted(keys + [f"val_{k}" for k in keys])
+    assert list(model.evaluate(x, y, verbose=0, return_dict=True)) == keys
+    # the user's objects keep their names, as in TF
+    assert [m.name for m in metrics if not isinstance(m, str)] == [
+        m.name for m in make() if not isinstance(m, str)]
+
+
+def test_compile_numbers_user_metrics_it_cannot_rebuild():
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=[_Counter(2, name="z"), _Counter(3, name="z")])
+    history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0, batch_size=2)
+    # TF 2.21: two batches, each metric adds its own step
+    assert history.history["z"] == [4.0] and history.history["z_1"] == [6.0]

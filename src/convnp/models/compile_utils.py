@@ -22,6 +22,7 @@ when taken again), as Keras 3's ``CompileMetrics`` names it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,8 +125,17 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
             compiled = losses.for_training(compiled)
         specs.append(OutputSpec(name, compiled, weight, objects, loss_id, ids))
     if not several:
-        seen.update(id(m) for m in specs[0].metrics)
-        taken.update((m.name, 1) for m in specs[0].metrics)
+        # Keras 3 numbers a name met twice (metrics=["mse", "mse"] logs mse and mse_1, two
+        # Precision() precision and precision_1); as for the weighted metrics below, the
+        # user's object keeps its name and a copy takes the number
+        numbered = []
+        for m in specs[0].metrics:
+            label = _numbered(m.name, taken)
+            if label != m.name or id(m) in seen:
+                m = _renamed(m, label, True)
+            seen.add(id(m))
+            numbered.append(m)
+        specs[0].metrics = numbered
     for spec, compiled, ids in zip(specs, compiled_losses, weighted_per_output):
         spec.weighted_ids = _as_list(ids)
         prefix = f"{spec.name}_" if several and named else ""
@@ -136,8 +146,7 @@ def resolve(loss, loss_weights, metrics, names: list[str], named: bool = True,
             else:
                 taken[label] = 1
             if label != m.name or id(m) in seen:  # a copy: the user's object keeps its name
-                m = type(m).from_config(m.get_config())
-                m.name = label
+                m = _renamed(m, label, True)
             seen.add(id(m))
             spec.weighted.append(m)
     logged = log_names(specs)
@@ -194,9 +203,19 @@ def _renamed(metric, name: str, again: bool):
     """``metric`` under its per-output name; a copy when the same object already serves
     another output (each output needs its own running totals)."""
     if again:
-        metric = type(metric).from_config(metric.get_config())
+        metric = _separate(metric)
     metric.name = name
     return metric
+
+
+def _separate(metric):
+    """A metric of its own like ``metric``: a deep copy (its settings and current state),
+    which also copies a user's metric whose constructor takes arguments its config does not
+    give. The copy drops the views of the state `Metric.variables` made (they read the
+    original) and makes its own when asked."""
+    twin = copy.deepcopy(metric)
+    twin.__dict__.pop("_state_views", None)
+    return twin
 
 
 def loss_names(specs: list[OutputSpec]) -> list[str]:
