@@ -384,10 +384,16 @@ class Mean(Metric):
 
 
 class MeanMetricWrapper(Mean):
-    """Mean of a per-sample function `fn(y_true, y_pred, **kwargs)`."""
+    """Mean of a per-sample function `fn(y_true, y_pred, **kwargs)`.
 
-    def __init__(self, fn, name: str | None = None, **kwargs: Any):
-        super().__init__(name or getattr(fn, "__name__", "metric"))
+    Made by hand it is called ``mean_metric_wrapper`` unless named, as in Keras 3 (which
+    numbers further ones: ``mean_metric_wrapper_1``, ...); a function given to ``compile``
+    is wrapped under its own name. ``dtype`` is Keras' argument (a float type), not one of
+    ``fn``'s."""
+
+    def __init__(self, fn, name: str | None = None, dtype=None, **kwargs: Any):
+        _check_dtype(dtype)
+        super().__init__(name or "mean_metric_wrapper")
         self._fn = fn
         self._fn_kwargs = kwargs
 
@@ -1614,7 +1620,7 @@ _BUILTIN = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoric
 # Every Keras spelling: class name, snake-case name, the per-sample function's name and the
 # short ones. Any other per-sample function fn(y_true, y_pred) becomes a running mean.
 METRICS = Registry("metric", Metric, build=_build, wrap=lambda function: MeanMetricWrapper(
-    function))
+    function, name=getattr(function, "__name__", "metric")))
 for _cls in _BUILTIN:
     METRICS.add(_cls)
 for _function, _cls in ((binary_accuracy, BinaryAccuracy),

@@ -181,3 +181,22 @@ def test_compile_numbers_user_metrics_it_cannot_rebuild():
     history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0, batch_size=2)
     # TF 2.21: two batches, each metric adds its own step
     assert history.history["z"] == [4.0] and history.history["z_1"] == [6.0]
+
+
+def _abs_error(y_true, y_pred, scale=1.0):
+    return np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred)), axis=-1) * scale
+
+
+def test_mean_metric_wrapper_name_and_dtype():
+    # TF 2.21: a hand-made wrapper is "mean_metric_wrapper" (numbered after the first);
+    # a function in compile logs under its own name; dtype is the metric's, not fn's
+    wrapper = M.MeanMetricWrapper(_abs_error, dtype="float32", scale=3.0)
+    assert wrapper.name == "mean_metric_wrapper"
+    assert [v.path for v in wrapper.variables] == ["mean_metric_wrapper/total",
+                                                   "mean_metric_wrapper/count"]
+    wrapper.update_state(np.array([[1.0]]), np.array([[0.0]]))
+    assert float(wrapper.result()) == 3.0
+    model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=[_abs_error, M.MeanMetricWrapper(_abs_error)])
+    history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    assert sorted(history.history) == ["_abs_error", "loss", "mean_metric_wrapper"]
