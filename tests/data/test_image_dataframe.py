@@ -154,7 +154,7 @@ def test_deprecated_arguments_warn_and_other_means_raw(root):
      "numeric"),
     ({"filename": ["img0.png"], "class": ["a"]}, {"subset": "validation"}, ValueError,
      "validation_split"),
-    ({"filename": ["img0.png"], "class": ["a"]}, {"save_to_dir": "/tmp"}, ValueError,
+    ({"filename": ["img0.png"], "class": ["a"]}, {"save_to_dir": 3}, TypeError,
      "save_to_dir"),
     ({"filename": ["img0.png"], "class": ["a"]}, {"color_mode": "cmyk"}, ValueError,
      "color_mode"),

@@ -162,3 +162,34 @@ def test_save_img_is_exported(tmp_path):
     image_api.save_img(tmp_path / "a.png", x)
     back = image_api.img_to_array(image_api.load_img(tmp_path / "a.png"))
     assert back.shape == (4, 4, 3) and back.max() == 255.0
+
+
+def test_flow_save_to_dir_writes_the_augmented_images(tmp_path):
+    pytest.importorskip("PIL")
+    # TF 2.21 writes <prefix>_<sample index>_<random>.<format> per image of each batch read
+    x = np.random.default_rng(0).uniform(0, 255, (5, 6, 5, 3)).astype(np.float32)
+    gen = image_api.ImageDataGenerator()
+    it = gen.flow(x, np.arange(5), batch_size=2, shuffle=False, save_to_dir=str(tmp_path),
+                  save_prefix="aug", save_format="jpeg")
+    it[0], it[2]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [n.split("_")[:2] for n in names] == [["aug", "0"], ["aug", "1"], ["aug", "4"]]
+    assert all(n.endswith(".jpeg") for n in names)
+    with pytest.raises(FileNotFoundError):  # a missing folder fails when a batch is written
+        gen.flow(x, save_to_dir=str(tmp_path / "nope"))[0]
+
+
+def test_flow_from_directory_save_to_dir(tmp_path):
+    pil = pytest.importorskip("PIL.Image")
+    (tmp_path / "src" / "c").mkdir(parents=True)
+    for i in range(3):
+        pil.fromarray(np.full((4, 4, 3), i * 50, np.uint8)).save(tmp_path / "src" / "c" / f"{i}.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    it = image_api.ImageDataGenerator().flow_from_directory(
+        str(tmp_path / "src"), target_size=(4, 4), batch_size=2, shuffle=False,
+        save_to_dir=out)
+    it[0]
+    names = sorted(p.name for p in out.iterdir())
+    assert [n.split("_")[1] for n in names] == ["0", "1"]
+    assert all(n.startswith("_") and n.endswith(".png") for n in names)

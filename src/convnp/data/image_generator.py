@@ -30,8 +30,7 @@ What follows Keras exactly (checked against Keras' own outputs in the tests):
 What differs: the random draws come from NumPy ``Generator`` s (convnp's global one, or one
 seeded per batch from ``seed``), not from NumPy's legacy global state, so the same seed gives
 other transforms than Keras; hidden folders (``.ipynb_checkpoints``) are not classes; only
-``data_format="channels_last"``; ``interpolation_order`` 0 or 1; ``save_to_dir`` is not
-supported (it raises); ``flow_from_dataframe`` refuses keyword arguments it does not know
+``data_format="channels_last"``; ``interpolation_order`` 0 or 1; ``flow_from_dataframe`` refuses keyword arguments it does not know
 instead of ignoring them.
 """
 
@@ -341,7 +340,8 @@ class ImageDataGenerator:
         other inputs passed through as in Keras."""
         return NumpyArrayIterator(x, y, self, batch_size=batch_size, shuffle=shuffle,
                                   sample_weight=sample_weight, seed=seed,
-                                  save_to_dir=save_to_dir, subset=subset,
+                                  save_to_dir=save_to_dir, save_prefix=save_prefix,
+                                  save_format=save_format, subset=subset,
                                   ignore_class_split=ignore_class_split, dtype=self.dtype)
 
     def flow_from_directory(self, directory, target_size=(256, 256), color_mode: str = "rgb",
@@ -355,7 +355,8 @@ class ImageDataGenerator:
         return DirectoryIterator(directory, self, target_size=target_size,
                                  color_mode=color_mode, classes=classes, class_mode=class_mode,
                                  batch_size=batch_size, shuffle=shuffle, seed=seed,
-                                 save_to_dir=save_to_dir, follow_links=follow_links,
+                                 save_to_dir=save_to_dir, save_prefix=save_prefix,
+                                 save_format=save_format, follow_links=follow_links,
                                  subset=subset, interpolation=interpolation,
                                  keep_aspect_ratio=keep_aspect_ratio, dtype=self.dtype)
 
@@ -383,7 +384,8 @@ class ImageDataGenerator:
                                  weight_col=weight_col, target_size=target_size,
                                  color_mode=color_mode, classes=classes, class_mode=class_mode,
                                  batch_size=batch_size, shuffle=shuffle, seed=seed,
-                                 save_to_dir=save_to_dir, subset=subset,
+                                 save_to_dir=save_to_dir, save_prefix=save_prefix,
+                                 save_format=save_format, subset=subset,
                                  interpolation=interpolation,
                                  validate_filenames=validate_filenames, dtype=self.dtype)
 
@@ -661,11 +663,28 @@ def _check_subset(subset, generator: ImageDataGenerator, who: str):
     return subset
 
 
-def _no_save(save_to_dir, who: str) -> None:
-    if save_to_dir is not None:
-        raise ValueError(f"{who}: save_to_dir is not supported by convnp; got "
-                         f"{save_to_dir!r}, expected None (look at batches with "
-                         "tf.keras.utils.array_to_img instead)")
+def _saving(save_to_dir, save_prefix, save_format, who: str):
+    """Checked ``(save_to_dir, save_prefix, save_format)``: where each augmented image of a
+    batch is written, as Keras writes them for a look at the augmentation."""
+    if save_to_dir is not None and not isinstance(save_to_dir, (str, os.PathLike)):
+        raise TypeError(f"{who}: save_to_dir must be a folder path or None, got "
+                        f"{type(save_to_dir).__name__}")
+    for name, value in (("save_prefix", save_prefix), ("save_format", save_format)):
+        if not isinstance(value, str):
+            raise TypeError(f"{who}: {name} must be a string, got {type(value).__name__}")
+    return save_to_dir, save_prefix, save_format
+
+
+def _save_batch(iterator, batch_x: np.ndarray, index_array, draws: int) -> None:
+    """Write the batch's images to ``save_to_dir`` as Keras does: each one stretched onto
+    0..255 and named ``<prefix>_<sample index>_<random number below draws>.<format>`` (the
+    number from NumPy's legacy global state, as Keras draws it; 10**4 for arrays, 10**7 for
+    files, Keras' own bounds). A missing folder raises FileNotFoundError, as there."""
+    from convnp.datasets.directory import array_to_img
+
+    for image, index in zip(batch_x, index_array):
+        name = f"{iterator.save_prefix}_{index}_{np.random.randint(draws)}.{iterator.save_format}"
+        array_to_img(image, scale=True).save(os.path.join(iterator.save_to_dir, name))
 
 
 class NumpyArrayIterator(Iterator):
@@ -674,9 +693,10 @@ class NumpyArrayIterator(Iterator):
     def __init__(self, x, y, image_data_generator: ImageDataGenerator, batch_size: int = 32,
                  shuffle: bool = False, sample_weight=None, seed: int | None = None,
                  save_to_dir=None, subset: str | None = None, ignore_class_split: bool = False,
-                 dtype=None):
+                 dtype=None, save_prefix: str = "", save_format: str = "png"):
         who = "flow"
-        _no_save(save_to_dir, who)
+        self.save_to_dir, self.save_prefix, self.save_format = _saving(
+            save_to_dir, save_prefix, save_format, who)
         misc = []
         if isinstance(x, (tuple, list)):
             if len(x) != 2:
@@ -723,6 +743,8 @@ class NumpyArrayIterator(Iterator):
 
     def _batch(self, index_array, rng):
         batch_x = self._transform(self.x[index_array], rng)
+        if self.save_to_dir:
+            _save_batch(self, batch_x, index_array, 10**4)
         inputs = [batch_x] + [o[index_array] for o in self.x_misc] if self.x_misc else batch_x
         if self.y is None:
             return inputs
@@ -776,6 +798,8 @@ class _FilesMixin:
         for i, j in enumerate(index_array):
             batch_x[i] = self._load(self._filepaths[j])
         batch_x = self._transform(batch_x, rng)
+        if self.save_to_dir:
+            _save_batch(self, batch_x, index_array, 10**7)
         if self.class_mode is None:
             return batch_x
         if self.class_mode == "input":
@@ -810,11 +834,13 @@ class DirectoryIterator(_FilesMixin, Iterator):
                  class_mode: str | None = "categorical", batch_size: int = 32,
                  shuffle: bool = True, seed: int | None = None, save_to_dir=None,
                  follow_links: bool = False, subset: str | None = None,
-                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype=None):
+                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype=None,
+                 save_prefix: str = "", save_format: str = "png"):
         from convnp.datasets.folder import check_directory, class_folders
 
         who = "flow_from_directory"
-        _no_save(save_to_dir, who)
+        self.save_to_dir, self.save_prefix, self.save_format = _saving(
+            save_to_dir, save_prefix, save_format, who)
         if class_mode not in CLASS_MODES:
             raise ValueError(f"{who}: class_mode must be one of {list(CLASS_MODES)}, got "
                              f"{class_mode!r}")
@@ -886,9 +912,11 @@ class DataFrameIterator(_FilesMixin, Iterator):
                  class_mode: str | None = "categorical", batch_size: int = 32,
                  shuffle: bool = True, seed: int | None = None, save_to_dir=None,
                  subset: str | None = None, interpolation: str = "nearest",
-                 keep_aspect_ratio: bool = False, validate_filenames: bool = True, dtype=None):
+                 keep_aspect_ratio: bool = False, validate_filenames: bool = True, dtype=None,
+                 save_prefix: str = "", save_format: str = "png"):
         who = "flow_from_dataframe"
-        _no_save(save_to_dir, who)
+        self.save_to_dir, self.save_prefix, self.save_format = _saving(
+            save_to_dir, save_prefix, save_format, who)
         if not (hasattr(dataframe, "columns") and hasattr(dataframe, "iloc")):
             raise TypeError(f"{who}: dataframe must be a pandas DataFrame, got "
                             f"{type(dataframe).__name__}")
