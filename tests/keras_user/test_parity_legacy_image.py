@@ -193,3 +193,33 @@ def test_flow_from_directory_save_to_dir(tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert [n.split("_")[1] for n in names] == ["0", "1"]
     assert all(n.startswith("_") and n.endswith(".png") for n in names)
+
+
+class _Tens(image_api.Iterator):
+    """A user's iterator written as for Keras: only the batch hook."""
+
+    def __init__(self, n):
+        super().__init__(n, batch_size=3, shuffle=False, seed=None)
+
+    def _get_batches_of_transformed_samples(self, index_array):
+        return np.asarray(index_array) * 10, np.asarray(index_array)
+
+
+def test_a_users_iterator_subclass_works():
+    # TF 2.21: indexing, next() (wrapping around) and fit all read the hook
+    it = _Tens(7)
+    assert len(it) == 3
+    assert [a.tolist() for a in it[1]] == [[30, 40, 50], [3, 4, 5]]
+    seen = [next(it)[1].tolist() for _ in range(4)]
+    assert seen == [[0, 1, 2], [3, 4, 5], [6], [0, 1, 2]]
+    model = tf.keras.Sequential([tf.keras.Input(()), tf.keras.layers.Reshape((1,)),
+                                 tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    assert list(model.fit(_Tens(7), epochs=1, verbose=0).history) == ["loss"]
+    assert image_api.Iterator.white_list_formats == ("png", "jpg", "jpeg", "bmp", "ppm", "tif",
+                                                     "tiff")
+    # the built-in iterators answer the hook too
+    flow = image_api.ImageDataGenerator().flow(np.ones((4, 3, 3, 1)), np.arange(4),
+                                               shuffle=False)
+    x, y = flow._get_batches_of_transformed_samples([2, 3])
+    assert x.shape == (2, 3, 3, 1) and y.tolist() == [2, 3]

@@ -577,6 +577,9 @@ class Iterator(PyDataset):
     and the transforms of each batch come from a generator seeded by ``(seed, batches seen)``.
     """
 
+    #: the image file extensions the file iterators read (Keras' attribute)
+    white_list_formats = tuple(ext.lstrip(".") for ext in DIRECTORY_EXTENSIONS)
+
     def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int | None):
         super().__init__()
         who = type(self).__name__
@@ -648,7 +651,18 @@ class Iterator(PyDataset):
         return batch_x
 
     def _batch(self, index_array: np.ndarray, rng: np.random.Generator):
-        raise NotImplementedError
+        """The batch of the samples ``index_array``. A user's subclass writes Keras' hook,
+        `_get_batches_of_transformed_samples`, instead; the iterators here write this one."""
+        return self._get_batches_of_transformed_samples(index_array)
+
+    def _get_batches_of_transformed_samples(self, index_array):
+        """Keras' hook: the batch of the samples ``index_array`` (a subclass of `Iterator`
+        writes it, as in Keras). The iterators here answer it with a batch drawn from the
+        iterator's generator, as indexing does."""
+        if type(self)._batch is Iterator._batch:
+            raise NotImplementedError(f"{type(self).__name__} must define "
+                                      "_get_batches_of_transformed_samples(index_array)")
+        return self._batch(np.asarray(index_array), self._batch_rng())
 
 
 def _check_subset(subset, generator: ImageDataGenerator, who: str):
