@@ -261,9 +261,14 @@ class Metric:
         dtype = np.dtype(dtype or self.dtype)
         init = initializers.get("zeros" if initializer is None else initializer)
         variables = self.__dict__.setdefault("_state_variables", [])
-        name = name or f"variable_{len(variables)}"
+        if name is None:
+            # Keras' automatic name: "variable", then "variable_1", ...
+            unnamed = self.__dict__.get("_unnamed_variables", 0)
+            self._unnamed_variables = unnamed + 1
+            name = "variable" if unnamed == 0 else f"variable_{unnamed}"
         variable = Variable(np.asarray(init(tuple(shape), dtype=dtype), dtype=dtype),
                             name=name, trainable=False, dtype=dtype)
+        variable.path = f"{self.name}/{name}"  # under the metric's name, as in Keras
         variables.append(variable)
         return variable
 

@@ -200,3 +200,28 @@ def test_mean_metric_wrapper_name_and_dtype():
     model.compile("sgd", "mse", metrics=[_abs_error, M.MeanMetricWrapper(_abs_error)])
     history = model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
     assert sorted(history.history) == ["_abs_error", "loss", "mean_metric_wrapper"]
+
+
+class _Three(M.Metric):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.t = self.add_weight(name="t", shape=(), initializer="zeros")
+        self.c = self.add_variable(shape=(2,), initializer="ones", name="c", dtype="int32")
+        self.u = self.add_weight(shape=(), initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.t.assign_add(1.0)
+
+    def result(self):
+        return self.t
+
+
+def test_a_users_metric_variables_sit_under_its_name():
+    # TF 2.21: paths "<metric name>/<variable>", an unnamed one called "variable"; the
+    # default reset_state zeroes every variable (even one initialized with ones)
+    metric = _Three(name="mine")
+    assert layout(metric) == [("t", "mine/t", (), "float32"), ("c", "mine/c", (2,), "int32"),
+                              ("variable", "mine/variable", (), "float32")]
+    metric.update_state(0, 0)
+    metric.reset_state()
+    assert values(metric) == [[0.0], [0.0, 0.0], [0.0]]
