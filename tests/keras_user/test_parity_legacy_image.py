@@ -199,7 +199,7 @@ class _Tens(image_api.Iterator):
     """A user's iterator written as for Keras: only the batch hook."""
 
     def __init__(self, n):
-        super().__init__(n, batch_size=3, shuffle=False, seed=None)
+        super().__init__(n, batch_size=3, shuffle=False, seed=None, workers=1)
 
     def _get_batches_of_transformed_samples(self, index_array):
         return np.asarray(index_array) * 10, np.asarray(index_array)
@@ -223,3 +223,14 @@ def test_a_users_iterator_subclass_works():
                                                shuffle=False)
     x, y = flow._get_batches_of_transformed_samples([2, 3])
     assert x.shape == (2, 3, 3, 1) and y.tolist() == [2, 3]
+
+
+def test_iterators_take_kerass_data_format_argument():
+    # TF 2.21's NumpyArrayIterator(x, y, generator, batch_size, shuffle, sample_weight, seed,
+    # data_format, save_to_dir, ...); convnp works channels last only
+    x = np.ones((4, 3, 3, 1))
+    gen = image_api.ImageDataGenerator()
+    it = image_api.NumpyArrayIterator(x, None, gen, 2, False, None, None, "channels_last")
+    assert it[0].shape == (2, 3, 3, 1)
+    with pytest.raises(ValueError):
+        image_api.NumpyArrayIterator(x, None, gen, data_format="channels_first")

@@ -30,8 +30,8 @@ What follows Keras exactly (checked against Keras' own outputs in the tests):
 What differs: the random draws come from NumPy ``Generator`` s (convnp's global one, or one
 seeded per batch from ``seed``), not from NumPy's legacy global state, so the same seed gives
 other transforms than Keras; hidden folders (``.ipynb_checkpoints``) are not classes; only
-``data_format="channels_last"``; ``interpolation_order`` 0 or 1; ``flow_from_dataframe`` refuses keyword arguments it does not know
-instead of ignoring them.
+``data_format="channels_last"``; ``interpolation_order`` 0 or 1; ``flow_from_dataframe``
+refuses keyword arguments it does not know instead of ignoring them.
 """
 
 from __future__ import annotations
@@ -580,8 +580,8 @@ class Iterator(PyDataset):
     #: the image file extensions the file iterators read (Keras' attribute)
     white_list_formats = tuple(ext.lstrip(".") for ext in DIRECTORY_EXTENSIONS)
 
-    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int | None):
-        super().__init__()
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int | None, **kwargs):
+        super().__init__(**kwargs)  # PyDataset's workers, use_multiprocessing, max_queue_size
         who = type(self).__name__
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
@@ -677,6 +677,14 @@ def _check_subset(subset, generator: ImageDataGenerator, who: str):
     return subset
 
 
+def _channels_last(data_format, who: str) -> None:
+    """The iterators' ``data_format`` (Keras' argument): None or channels last, the one layout
+    convnp's generator works in."""
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{who}: only data_format='channels_last' is supported, got "
+                         f"{data_format!r}")
+
+
 def _saving(save_to_dir, save_prefix, save_format, who: str):
     """Checked ``(save_to_dir, save_prefix, save_format)``: where each augmented image of a
     batch is written, as Keras writes them for a look at the augmentation."""
@@ -706,9 +714,11 @@ class NumpyArrayIterator(Iterator):
 
     def __init__(self, x, y, image_data_generator: ImageDataGenerator, batch_size: int = 32,
                  shuffle: bool = False, sample_weight=None, seed: int | None = None,
-                 save_to_dir=None, subset: str | None = None, ignore_class_split: bool = False,
-                 dtype=None, save_prefix: str = "", save_format: str = "png"):
+                 data_format=None, save_to_dir=None, save_prefix: str = "",
+                 save_format: str = "png", subset: str | None = None,
+                 ignore_class_split: bool = False, dtype=None):
         who = "flow"
+        _channels_last(data_format, who)
         self.save_to_dir, self.save_prefix, self.save_format = _saving(
             save_to_dir, save_prefix, save_format, who)
         misc = []
@@ -846,13 +856,14 @@ class DirectoryIterator(_FilesMixin, Iterator):
     def __init__(self, directory, image_data_generator: ImageDataGenerator | None,
                  target_size=(256, 256), color_mode: str = "rgb", classes=None,
                  class_mode: str | None = "categorical", batch_size: int = 32,
-                 shuffle: bool = True, seed: int | None = None, save_to_dir=None,
+                 shuffle: bool = True, seed: int | None = None, data_format=None,
+                 save_to_dir=None, save_prefix: str = "", save_format: str = "png",
                  follow_links: bool = False, subset: str | None = None,
-                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype=None,
-                 save_prefix: str = "", save_format: str = "png"):
+                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype=None):
         from convnp.datasets.folder import check_directory, class_folders
 
         who = "flow_from_directory"
+        _channels_last(data_format, who)
         self.save_to_dir, self.save_prefix, self.save_format = _saving(
             save_to_dir, save_prefix, save_format, who)
         if class_mode not in CLASS_MODES:
@@ -924,11 +935,12 @@ class DataFrameIterator(_FilesMixin, Iterator):
                  x_col: str = "filename", y_col="class", weight_col=None,
                  target_size=(256, 256), color_mode: str = "rgb", classes=None,
                  class_mode: str | None = "categorical", batch_size: int = 32,
-                 shuffle: bool = True, seed: int | None = None, save_to_dir=None,
+                 shuffle: bool = True, seed: int | None = None, data_format=None,
+                 save_to_dir=None, save_prefix: str = "", save_format: str = "png",
                  subset: str | None = None, interpolation: str = "nearest",
-                 keep_aspect_ratio: bool = False, validate_filenames: bool = True, dtype=None,
-                 save_prefix: str = "", save_format: str = "png"):
+                 keep_aspect_ratio: bool = False, dtype=None, validate_filenames: bool = True):
         who = "flow_from_dataframe"
+        _channels_last(data_format, who)
         self.save_to_dir, self.save_prefix, self.save_format = _saving(
             save_to_dir, save_prefix, save_format, who)
         if not (hasattr(dataframe, "columns") and hasattr(dataframe, "iloc")):
