@@ -4,7 +4,8 @@
 `normalize`, `split_dataset`, `Progbar`, `count_params`, the custom-object API of
 `convnp.serialization`, and Keras 3's `pack_x_y_sample_weight` / `unpack_x_y_sample_weight`,
 `clear_session`, `get_source_inputs`, `is_keras_tensor`, `standardize_dtype`, the interactive
-logging switches, `timeseries_dataset_from_array`, `pad_sequences` and `Config`."""
+logging switches, `timeseries_dataset_from_array`, `pad_sequences`, `Config`, and ``legacy``
+(Keras 2's serialize/deserialize_keras_object)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from convnp.datasets.directory import (
 )
 from convnp.datasets.download import get_file
 from convnp.datasets.text_directory import text_dataset_from_directory
+from convnp.keras import _legacy_serialization as legacy
 from convnp.keras.backend import clear_session, is_keras_tensor
 from convnp.models.data_adapter import PyDataset, Sequence, unpack_batch
 from convnp.progbar import Progbar as _Progbar
@@ -39,7 +41,7 @@ __all__ = ["Config", "Progbar", "PyDataset", "Sequence", "array_to_img",
            "audio_dataset_from_directory", "clear_session",
            "count_params", "disable_interactive_logging", "enable_interactive_logging",
            "get_file", "get_source_inputs", "image_dataset_from_directory", "img_to_array",
-           "is_interactive_logging_enabled", "is_keras_tensor", "load_img", "normalize",
+           "is_interactive_logging_enabled", "is_keras_tensor", "legacy", "load_img", "normalize",
            "pack_x_y_sample_weight", "pad_sequences", "plot_model", "save_img",
            "set_random_seed", "split_dataset", "standardize_dtype",
            "text_dataset_from_directory", "timeseries_dataset_from_array", "to_categorical",
