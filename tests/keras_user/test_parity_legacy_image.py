@@ -234,3 +234,20 @@ def test_iterators_take_kerass_data_format_argument():
     assert it[0].shape == (2, 3, 3, 1)
     with pytest.raises(ValueError):
         image_api.NumpyArrayIterator(x, None, gen, data_format="channels_first")
+
+
+def test_apply_affine_transform_integers_and_swapped_axes():
+    # Keras' recipe with scipy.ndimage.affine_transform (what TF 2.21 runs): an integer
+    # image keeps its dtype, rounded; row_axis after col_axis reads the layout as given
+    x = np.arange(20, dtype=np.uint8).reshape(4, 5, 1) * 12
+    got = image_api.apply_affine_transform(x, theta=33, ty=1.6, row_axis=0, col_axis=1,
+                                           channel_axis=2, fill_mode="constant", cval=9)
+    assert got.dtype == np.uint8
+    assert got[..., 0].tolist() == [[56, 99, 142, 185, 9], [9, 143, 186, 9, 9],
+                                    [9, 9, 9, 9, 9], [9, 9, 9, 9, 9]]
+    cols_first = np.arange(12, dtype=np.float32).reshape(1, 3, 4).transpose(0, 2, 1).copy()
+    got = image_api.apply_affine_transform(cols_first, theta=20, tx=1.1, ty=0.4, row_axis=2,
+                                           col_axis=1, channel_axis=0)
+    np.testing.assert_allclose(got[0], [[3.4724, 6.8891, 8.7862], [5.7801, 9.1969, 9.7258],
+                                        [7.7383, 11.0, 10.6655], [9.1064, 11.0, 11.0]],
+                               atol=1e-4)
