@@ -701,12 +701,20 @@ def _save_batch(iterator, batch_x: np.ndarray, index_array, draws: int) -> None:
     """Write the batch's images to ``save_to_dir`` as Keras does: each one stretched onto
     0..255 and named ``<prefix>_<sample index>_<random number below draws>.<format>`` (the
     number from NumPy's legacy global state, as Keras draws it; 10**4 for arrays, 10**7 for
-    files, Keras' own bounds). A missing folder raises FileNotFoundError, as there."""
+    files, Keras' own bounds). A missing folder raises FileNotFoundError, as there. Each file
+    is written whole or not at all."""
     from convnp.datasets.directory import array_to_img
+    from convnp.io._files import atomic_write
 
+    fmt = iterator.save_format.upper()
+    fmt = "JPEG" if fmt == "JPG" else fmt
     for image, index in zip(batch_x, index_array):
         name = f"{iterator.save_prefix}_{index}_{np.random.randint(draws)}.{iterator.save_format}"
-        array_to_img(image, scale=True).save(os.path.join(iterator.save_to_dir, name))
+        picture = array_to_img(image, scale=True)
+        if picture.mode == "RGBA" and fmt == "JPEG":
+            picture = picture.convert("RGB")  # JPEG has no alpha channel
+        atomic_write(os.path.join(iterator.save_to_dir, name),
+                     lambda f, picture=picture: picture.save(f, format=fmt))
 
 
 class NumpyArrayIterator(Iterator):
