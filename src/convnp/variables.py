@@ -209,6 +209,67 @@ class Variable(NDArrayOperatorsMixin):
                 f"trainable={self.trainable}, numpy={self.value!r}>")
 
 
+class _AnyConvnpVariable(type):
+    """`KerasVariable`'s metaclass: in Keras 3 a layer's weights are ``keras.Variable``
+    objects, so ``isinstance(layer.kernel, keras.Variable)`` holds; here it holds for every
+    convnp `Variable`, however it was made."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Variable)
+
+
+_keras_counter = [0]
+
+
+class KerasVariable(Variable, metaclass=_AnyConvnpVariable):
+    """``keras.Variable``: Keras 3's constructor in front of the same `Variable`.
+
+    Keras 3 names its first argument ``initializer``: either the value itself (an array, a
+    list, a tensor, as ``tf.Variable``'s ``initial_value``) or an initializer (a name such as
+    ``"zeros"``, an `Initializer` object, or a function ``f(shape, dtype)``), which is then
+    called with ``shape`` (required for it) and ``dtype`` (float32 unless given). Keras
+    port of papers write ``keras.Variable(initializer=index_array, shape=..., dtype="int",
+    trainable=False)`` for a constant table kept with the layer. ``autocast`` is accepted
+    and has no effect (there is no mixed precision to undo); ``dtype="int"`` is int64, as on
+    Keras's TensorFlow backend. A free variable's default name is ``"variable"``,
+    ``"variable_1"``, ... (Keras's, lower case)."""
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable: bool = True,
+                 autocast: bool = True, aggregation="none", synchronization="auto",
+                 name: str | None = None, **kwargs):
+        if initializer is None:
+            raise ValueError("keras.Variable needs an initializer: a value (array, list, "
+                             "number) or an initializer with a shape, got None")
+        if dtype in ("int", int):
+            dtype = np.int64
+        elif dtype is float:
+            dtype = np.float32
+        if _is_initializer(initializer):
+            from convnp import initializers  # a leaf module, imported when needed
+
+            if shape is None:
+                raise ValueError(f"keras.Variable: an initializer ({initializer!r}) needs the "
+                                 f"shape argument to make a value, got shape=None")
+            dtype = np.dtype(np.float32 if dtype is None else dtype)
+            initializer = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        if name is None:
+            count = _keras_counter[0]
+            name = "variable" if count == 0 else f"variable_{count}"
+            _keras_counter[0] += 1
+        super().__init__(initializer, trainable=trainable, name=name, dtype=dtype, shape=shape,
+                         **kwargs)
+
+
+def _is_initializer(value) -> bool:
+    """Whether ``keras.Variable``'s first argument is an initializer (to be called with a
+    shape) rather than the value: a name, or something callable that holds no data."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, (Variable, np.ndarray, EagerTensor)):
+        return False
+    return callable(value)
+
+
 class VariableSlice(EagerTensor):
     """What indexing a Variable gives (``v[0]``, ``v[:, 1]``): the values read, as a tensor,
     whose `assign` writes into those places of the variable, as TensorFlow's sliced

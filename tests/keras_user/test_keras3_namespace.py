@@ -20,7 +20,9 @@ def test_top_level_names_are_the_classes_of_the_submodules():
     assert K.Metric is K.metrics.Metric and K.Optimizer is K.optimizers.Optimizer
     assert K.Initializer is K.initializers.Initializer
     assert K.Regularizer is K.regularizers.Regularizer and K.InputSpec is K.layers.InputSpec
-    assert K.Variable is tf.Variable and isinstance(K.Input((3,)), K.KerasTensor)
+    # keras.Variable is Keras 3's constructor (initializer, shape, dtype, ...), its own
+    # class as in TF 2.21 (test_parity_blocks_variables.py)
+    assert float(K.Variable(1.0).numpy()) == 1.0 and isinstance(K.Input((3,)), K.KerasTensor)
     assert K.version() == K.__version__
     with K.name_scope("block"):
         pass

@@ -55,7 +55,7 @@ _TOP_LEVEL = {
     "Optimizer": ("convnp.optimizers", "Optimizer"),
     "Initializer": ("convnp.initializers", "Initializer"),
     "Regularizer": ("convnp.regularizers", "Regularizer"),
-    "Variable": ("convnp.variables", "Variable"),
+    "Variable": ("convnp.variables", "KerasVariable"),
     "name_scope": ("convnp.tensor.control", "name_scope"),
     "FloatDTypePolicy": ("convnp.keras.mixed_precision", "DTypePolicy"),
 }
