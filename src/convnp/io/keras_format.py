@@ -1441,8 +1441,11 @@ _BASE_ARGUMENTS = {"self", "name", "trainable", "dtype", "input_shape", "batch_i
 
 
 def _uncovered_arguments(layer) -> list[str]:
-    """Constructor arguments of a user's layer class that its get_config() leaves out (so a
-    loaded copy could not be built the same)."""
+    """Required constructor arguments of a user's layer class that its get_config() leaves
+    out (so a loaded copy could not be built at all). An argument with a default may be left
+    out: the copy is built with the default, and TF 2.21 saves such a layer (Keras ports of
+    Swin or ConvNeXt blocks keep ``qkv_bias=True``, ``dropout_rate=0.0`` out of their
+    configs)."""
 
     config = layer.get_config()
     missing = []
@@ -1454,6 +1457,7 @@ def _uncovered_arguments(layer) -> list[str]:
             continue
         for parameter in inspect.signature(init).parameters.values():
             if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY) \
+                    and parameter.default is parameter.empty \
                     and parameter.name not in _BASE_ARGUMENTS \
                     and parameter.name not in config and parameter.name not in missing:
                 missing.append(parameter.name)

@@ -751,6 +751,41 @@ def _marks_built(build):
     return wrapper
 
 
+def _is_flat_shape(value) -> bool:
+    """Whether ``value`` is one shape written as a list (``[None, 4]``), not a list of the
+    shapes of several inputs."""
+    return isinstance(value, list) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def _records_direct_build(build):
+    """One of convnp's own ``build`` methods, made ready for a direct call, as Keras 3 layers
+    are: blocks written for Keras 3 build their sublayers in their own ``build``
+    (``self.norm.build(input_shape)``, ``self.dense.build([None, d])``). The shape is kept as
+    a first call would keep it, so the first call checks its input against it (a layer
+    built directly and never given its shape failed there), and one shape written as a
+    list means that shape, not a list of inputs. Only a lone positional shape is kept:
+    a layer of several inputs (``MultiHeadAttention.build(query_shape, value_shape)``)
+    keeps its shapes from its first call."""
+    if getattr(build, "_records_direct_build", False):
+        return build
+
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs:
+            shape = args[0]
+            if _is_flat_shape(shape):
+                shape = tuple(shape)
+            result = build(self, shape)
+            if self.input_shape is None and isinstance(shape, (tuple, list)):
+                self.input_shape = shape if isinstance(shape, list) else tuple(shape)
+            return result
+        return build(self, *args, **kwargs)
+
+    wrapper._records_direct_build = True
+    return wrapper
+
+
 @functools.cache
 def _written_on_layer(cls) -> bool:
     """Whether ``cls`` is a user's layer class written on `Layer` alone (no convnp layer
@@ -969,8 +1004,11 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         # a user's layer with `call` in tensor ops and no `backward` gets its gradients from
         # the tape (see convnp.layers.taped)
         taped.prepare_subclass(cls, Layer)
-        if "build" in vars(cls) and not cls.__module__.startswith("convnp."):
-            cls.build = _marks_built(vars(cls)["build"])
+        if "build" in vars(cls):
+            if cls.__module__.startswith("convnp."):
+                cls.build = _records_direct_build(vars(cls)["build"])
+            else:
+                cls.build = _marks_built(vars(cls)["build"])
 
     @property
     def losses(self) -> list:
