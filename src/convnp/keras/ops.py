@@ -324,8 +324,15 @@ def split(x, indices_or_sections, axis=0):
 
 
 def take(x, indices, axis=None):
+    """``x``'s entries at ``indices`` along ``axis`` (flattened first when None). A negative
+    index counts from the end, as NumPy's ``take`` and Keras 3 on TensorFlow (whose
+    ``tf.gather`` refuses it); one still outside the axis is gather's InvalidArgumentError."""
     if axis is None:
-        return _ops.gather(_ops.reshape(x, [-1]), indices)
+        x = _ops.reshape(x, [-1])
+        axis = 0
+    idx = np.asarray(_arr(indices))
+    if idx.dtype.kind == "i" and idx.size and idx.min() < 0:
+        indices = np.where(idx < 0, idx + _arr(x).shape[axis], idx)
     return _ops.gather(x, indices, axis=axis)
 
 

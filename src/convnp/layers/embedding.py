@@ -16,6 +16,7 @@ from convnp import constraints, initializers, regularizers
 from convnp.layers import _masks, _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
+from convnp.tensor.errors import InvalidArgumentError
 
 
 @register
@@ -109,10 +110,15 @@ class Embedding(Layer):
             ids = ids.astype(np.int64)
         elif ids.dtype.kind not in "iub":
             raise TypeError(f"Embedding '{self.name}' takes integer ids, got dtype {ids.dtype}")
-        if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
-            bad = int(ids.min()) if ids.min() < 0 else int(ids.max())
-            raise ValueError(f"Embedding '{self.name}': id {bad} is not in [0, "
-                             f"{self.input_dim})")
+        if ids.size and (ids.min() < -self.input_dim or ids.max() >= self.input_dim):
+            bad = int(ids.min()) if ids.min() < -self.input_dim else int(ids.max())
+            # TF 2.21's gather error: InvalidArgumentError (a ValueError here too)
+            raise InvalidArgumentError(f"Embedding '{self.name}': id {bad} is not in "
+                                       f"[-{self.input_dim}, {self.input_dim})")
+        if ids.size and ids.min() < 0:
+            # a negative id counts from the end of the table, as in TF 2.21 (Keras 3 looks
+            # ids up with ops.take, which wraps them)
+            ids = np.where(ids < 0, ids + self.input_dim, ids)
         return ids
 
     def compute_mask(self, inputs, mask=None):
