@@ -11,6 +11,7 @@ from convnp.layers import _utils
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops import elementwise
+from convnp.tensor.errors import InvalidArgumentError
 
 
 class _Elementwise(Layer):
@@ -195,11 +196,13 @@ class Softmax(_Elementwise):
         self.axis = _utils.int_or_ints(axis, "axis", "Softmax")
 
     def _axes(self, ndim: int) -> tuple:
+        # any axis of the input, the batch axis too (a 1-D vector's only axis is its 0), as
+        # in TF 2.21; one beyond the rank is its InvalidArgumentError (a ValueError)
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
         for a in axes:
-            if not -ndim <= a < ndim or a % ndim == 0:
-                raise ValueError(f"Softmax: axis {a} is not a non-batch axis of a rank-{ndim} "
-                                 f"input")
+            if not -ndim <= a < ndim:
+                raise InvalidArgumentError(f"Softmax: axis {a} is not in [-{ndim}, {ndim}) "
+                                           f"for a rank-{ndim} input")
         return tuple(a % ndim for a in axes)
 
     def check_mask(self, input_shape, mask_shape) -> None:

@@ -18,8 +18,9 @@ inference (`per_example`):
 - without an activity regularizer (its penalty reads the whole output);
 - or a fused unit, or a nested model, all of whose layers are.
 
-An ``axis`` argument needs no check: every built-in layer that takes one refuses the batch
-axis. A `Lambda`, a TensorFlow op or a custom layer keeps the op-by-op split, and so does a
+An ``axis`` argument needs no check but Softmax's: the other built-in layers that take one
+refuse the batch axis, while a Softmax over the batch axis (TF 2.21 allows it) mixes the
+examples, so it keeps the op-by-op split. A `Lambda`, a TensorFlow op or a custom layer keeps the op-by-op split, and so does a
 batch of fewer than `MIN_EXAMPLES` examples.
 """
 
@@ -86,8 +87,19 @@ def _layer_per_example(layer) -> bool:
     if type(layer) not in PER_EXAMPLE or layer._fixed_training \
             or layer.activity_regularizer is not None:
         return False
+    if isinstance(layer, _layers.Softmax) and _over_the_batch(layer):
+        return False
     activation = getattr(layer, "activation", None)
     return activation is None or _built_in(activation)
+
+
+def _over_the_batch(softmax) -> bool:
+    """Whether a (built) Softmax normalizes along the batch axis."""
+    shape = softmax.input_shape
+    if not isinstance(shape, tuple) or not shape:
+        return True  # not known: keep it whole
+    axes = softmax.axis if isinstance(softmax.axis, list) else [softmax.axis]
+    return any(a % len(shape) == 0 for a in axes)
 
 
 def _built_in(activation) -> bool:
