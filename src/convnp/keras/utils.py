@@ -26,6 +26,7 @@ from convnp.datasets.directory import (
 from convnp.datasets.download import get_file
 from convnp.datasets.text_directory import text_dataset_from_directory
 from convnp.keras import _legacy_serialization as legacy
+from convnp.keras import saving as _saving
 from convnp.keras.backend import clear_session, is_keras_tensor
 from convnp.models.data_adapter import PyDataset, Sequence, unpack_batch
 from convnp.progbar import Progbar as _Progbar
@@ -47,6 +48,10 @@ __all__ = ["Config", "Progbar", "PyDataset", "Sequence", "array_to_img",
            "text_dataset_from_directory", "timeseries_dataset_from_array", "to_categorical",
            "unpack_x_y_sample_weight"]
 __all__.extend(_serialization.__all__)  # the custom-object API
+
+# Keras 3's entries (module, registered_name) and their reading: tf.keras.saving's
+serialize_keras_object = _saving.serialize_keras_object
+deserialize_keras_object = _saving.deserialize_keras_object
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
