@@ -118,3 +118,38 @@ def test_block_holding_a_sublayer_saves_and_clones(tmp_path):
     again.set_weights(model.get_weights())
     np.testing.assert_allclose(np.asarray(again(x)), y, atol=1e-6)
     assert keras.models.clone_model(model).count_params() == model.count_params()
+
+
+def test_registered_name_tells_same_named_classes_apart():
+    # TF 2.21: a model's config gives each layer's registered_name ("pkgb>Scale"), and
+    # from_config builds that class even when another package registers a Scale too
+    # (convnp wrote no registered_name and took whichever Scale it found first)
+    def make(factor):
+        class Scale(L.Layer):
+            def call(self, x):
+                return x * factor
+
+        return Scale
+
+    first = S.register_keras_serializable(package="pkga")(make(2.0))
+    second = S.register_keras_serializable(package="pkgb")(make(3.0))
+    inp = keras.Input((2,))
+    model = keras.Model(inp, second()(first()(inp)))
+    names = [entry.get("registered_name") for entry in model.get_config()["layers"]]
+    assert names[1:] == ["pkga>Scale", "pkgb>Scale"]
+    again = keras.Model.from_config(model.get_config())
+    np.testing.assert_allclose(np.asarray(again(np.ones((1, 2), "float32"))), [[6.0, 6.0]])
+    seq = keras.Sequential([keras.Input((2,)), second(), first()])
+    again = keras.Sequential.from_config(seq.get_config())
+    assert [type(layer) for layer in again.layers] == [second, first]
+
+
+def test_keras_layers_serialize_takes_models():
+    # TF 2.21: keras.layers.serialize/deserialize take a Sequential (convnp: TypeError),
+    # and a plain {"class_name", "config"} layer dict still reads back
+    seq = keras.Sequential([keras.Input((3,)), L.Dense(2)])
+    entry = keras.layers.serialize(seq)
+    assert (entry["module"], entry["class_name"]) == ("keras", "Sequential")
+    assert type(keras.layers.deserialize(entry)).__name__ == "Sequential"
+    dense = keras.layers.deserialize({"class_name": "Dense", "config": {"units": 2}})
+    assert dense.units == 2

@@ -41,6 +41,34 @@ def _experimental_namespace():
 
 experimental = _experimental_namespace()
 
+
+def serialize(layer) -> dict:
+    """Keras 3's entry of a layer or a model (``module``, ``class_name``, ``config``,
+    ``registered_name``), as `tf.keras.saving.serialize_keras_object` writes it; TF 2.21
+    takes a Sequential or functional model here too."""
+    from convnp.keras import saving
+    from convnp.layers.base import Layer
+    from convnp.models.model import Model
+
+    if not isinstance(layer, (Layer, Model)):
+        raise TypeError(f"serialize expects a layer or a model, got {type(layer).__name__}")
+    return saving.serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """A new layer or model from `serialize`'s entry, or from a ``{"class_name", "config"}``
+    dict naming a layer class (or ``Sequential`` / ``Functional``) without a module."""
+    from convnp.keras import saving
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"a layer config must be a dict with 'class_name' and 'config', "
+                         f"got {config!r}")
+    if config.get("module") is None and config["class_name"] in ("Sequential", "Functional"):
+        config = {**config, "module": "keras"}
+    if config.get("module") is not None:
+        return saving.deserialize_keras_object(config, custom_objects)
+    return _layers.deserialize(config, custom_objects)
+
 def __getattr__(name: str):
     # a class registered after this module was imported (a user's own layer) shows up too
     try:

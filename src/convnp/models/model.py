@@ -31,6 +31,7 @@ from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
+from convnp.serialization import get_registered_name, get_registered_object
 from convnp.tensor.eager import to_eager
 from convnp.tensor.tape import recording
 from convnp.variables import TrackedVariables, Variable
@@ -676,7 +677,7 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
                             "config": layer.get_config(), "inbound_nodes": []})
         for node in graph.calls:
             k = call_of[node.out]
-            entry = {"class_name": type(node.layer).__name__, "name": node.layer.name}
+            entry = {**layer_entry(node.layer), "name": node.layer.name}
             if k == 0:
                 entry["config"] = node.layer.get_config()
             else:
@@ -791,15 +792,35 @@ class Functional(Model):
     """What ``Model(inputs=..., outputs=...)`` returns (Keras's class name for it)."""
 
 
+def layer_entry(layer) -> dict[str, Any]:
+    """The start of a layer's entry in a model's config: ``{"class_name": ...}``, and the
+    ``"registered_name"`` (``"package>Name"``) of a user's class registered with
+    ``register_keras_serializable``, as Keras 3 writes it: two registered classes of one
+    name (``blocks>Residual`` and another package's ``Residual``) are then told apart when
+    the config is read back."""
+    cls = type(layer)
+    entry = {"class_name": cls.__name__}
+    registered = get_registered_name(cls)
+    if registered != cls.__name__ and get_registered_object(registered) is cls:
+        entry["registered_name"] = registered
+    return entry
+
+
 def _layer_from_entry(entry: dict[str, Any], custom_objects=None):
     """A layer, or a nested model, from its ``{"class_name", "config"}`` entry.
 
     ``custom_objects`` (class name -> class) is searched before the registry, and is handed on
-    to nested models so that a user's layer inside them is found too.
+    to nested models so that a user's layer inside them is found too. A ``registered_name``
+    that names a registered class picks that class (before the class name is looked up).
     """
     from convnp.layers import get_layer_class
 
     name = entry["class_name"]
+    registered = entry.get("registered_name")
+    if isinstance(registered, str) and name not in (custom_objects or {}):
+        cls = get_registered_object(registered)
+        if isinstance(cls, type):
+            return cls.from_config(dict(entry["config"]))
     if name in MODEL_CLASSES and name not in (custom_objects or {}):
         return MODEL_CLASSES[name].from_config(dict(entry["config"]),
                                                custom_objects=custom_objects)

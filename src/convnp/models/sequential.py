@@ -13,7 +13,7 @@ from typing import Any
 
 from convnp.layers.base import KerasTensor, Layer
 from convnp.models.functional import Graph, input_tensor_of
-from convnp.models.model import MODEL_CLASSES, Model
+from convnp.models.model import MODEL_CLASSES, Model, layer_entry
 
 
 class NotALayerError(TypeError, ValueError):
@@ -196,7 +196,7 @@ class Sequential(Model):
             entries.append({"class_name": type(self._input_layer).__name__,
                             "config": self._input_layer.get_config()})
         for layer in self._stack:
-            entries.append({"class_name": type(layer).__name__, "config": layer.get_config()})
+            entries.append({**layer_entry(layer), "config": layer.get_config()})
         return {"name": self.name, "trainable": self.trainable, "layers": entries}
 
     @classmethod
