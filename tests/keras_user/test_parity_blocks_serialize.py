@@ -77,7 +77,6 @@ def test_names_and_unknown_classes():
         S.deserialize_keras_object({"class_name": "Dense", "config": {"units": 2}})
 
 
-@S.register_keras_serializable(package="blocks")
 class Residual(L.Layer):
     """``x + inner(x)`` around any layer given to it."""
 
@@ -101,10 +100,10 @@ class Residual(L.Layer):
         return cls(**config)
 
 
-def test_block_holding_a_sublayer_saves_and_clones(tmp_path):
+def test_block_holding_a_sublayer_saves_and_clones(tmp_path, clean_registry):
     # TF 2.21: a registered block around a Sequential and a Dense saves, loads without
     # custom_objects, clones and rebuilds from its config (convnp: "unknown class")
-    S.register_keras_serializable(package="blocks")(Residual)  # again: other tests clear
+    S.register_keras_serializable(package="blocks")(Residual)
     inp = keras.Input((5, 4))
     x = Residual(keras.Sequential([L.Dense(4, activation="relu"), L.Dense(4)]))(inp)
     model = keras.Model(inp, Residual(L.Dense(4))(x))
@@ -120,23 +119,23 @@ def test_block_holding_a_sublayer_saves_and_clones(tmp_path):
     assert keras.models.clone_model(model).count_params() == model.count_params()
 
 
-def test_registered_name_tells_same_named_classes_apart():
-    # TF 2.21: a model's config gives each layer's registered_name ("pkgb>Scale"), and
-    # from_config builds that class even when another package registers a Scale too
-    # (convnp wrote no registered_name and took whichever Scale it found first)
+def test_registered_name_tells_same_named_classes_apart(clean_registry):
+    # TF 2.21: a model's config gives each layer's registered_name ("pkgb>ScaleBy"), and
+    # from_config builds that class even when another package registers a ScaleBy too
+    # (convnp wrote no registered_name and took whichever ScaleBy it found first)
     def make(factor):
-        class Scale(L.Layer):
+        class ScaleBy(L.Layer):
             def call(self, x):
                 return x * factor
 
-        return Scale
+        return ScaleBy
 
     first = S.register_keras_serializable(package="pkga")(make(2.0))
     second = S.register_keras_serializable(package="pkgb")(make(3.0))
     inp = keras.Input((2,))
     model = keras.Model(inp, second()(first()(inp)))
     names = [entry.get("registered_name") for entry in model.get_config()["layers"]]
-    assert names[1:] == ["pkga>Scale", "pkgb>Scale"]
+    assert names[1:] == ["pkga>ScaleBy", "pkgb>ScaleBy"]
     again = keras.Model.from_config(model.get_config())
     np.testing.assert_allclose(np.asarray(again(np.ones((1, 2), "float32"))), [[6.0, 6.0]])
     seq = keras.Sequential([keras.Input((2,)), second(), first()])
