@@ -160,6 +160,15 @@ def _spend_weight_budget(layer: Any, name: str, shape: tuple, dtype=None) -> Non
 
 
 
+# `Layer.add_weight`'s positional orders: Keras 2's (and convnp's layers') with the name
+# first, Keras 3's with the shape first (TF 2.21 takes at most shape, initializer, dtype)
+_KERAS2_WEIGHT_ORDER = ("name", "shape", "initializer", "trainable", "dtype", "regularizer",
+                        "constraint")
+_KERAS3_WEIGHT_ORDER = ("shape", "initializer", "dtype")
+_WEIGHT_DEFAULTS = {"name": None, "shape": None, "initializer": None, "trainable": True,
+                    "dtype": None, "regularizer": None, "constraint": None}
+
+
 def _variable_dtype(dtype) -> np.dtype:
     """``add_weight``'s ``dtype`` as a NumPy dtype (Keras's names; ``"int"`` and `int` are
     int64 as on its TensorFlow backend, `float` float32)."""
@@ -912,31 +921,55 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
 
     # -- weights ---------------------------------------------------------------------------
 
-    def add_weight(self, name=None, shape=None, initializer=None,
+    def add_weight(self, *args, name=None, shape=None, initializer=None,
                    trainable: bool = True, dtype=None, regularizer=None,
-                   constraint=None) -> Variable:
+                   constraint=None, autocast: bool = True, aggregation="none",
+                   overwrite_with_gradient: bool = False, synchronization="auto") -> Variable:
         """Create a variable of this layer, initialised now.
 
-        Keras 2 (``add_weight(name, shape, ...)``) and Keras 3 (``add_weight(shape, ...)``,
-        keywords) spellings both work; ``regularizer`` (a `tf.keras.regularizers` object or
+        Keras 2 (``add_weight(name, shape, initializer, ...)``, a name first) and Keras 3
+        (``add_weight(shape, initializer, dtype)``, a shape first, or keywords) spellings both
+        work; ``regularizer`` (a `tf.keras.regularizers` object or
         name) adds its penalty to ``losses``; ``constraint`` (a
         `tf.keras.constraints` object, name or function) projects the variable after every
         optimizer update. ``dtype`` is the layer's unless given (``"int"`` is int64, as on
         Keras's TensorFlow backend, e.g. a step counter); with no ``initializer`` a float
-        variable starts glorot-uniform, any other zeros, as in Keras 3.
+        variable starts glorot-uniform, any other zeros, as in Keras 3. Keras 3's
+        ``autocast``, ``aggregation``, ``overwrite_with_gradient`` and ``synchronization``
+        are accepted and change nothing here (no mixed precision, no replicas).
         """
         from convnp import constraints, initializers  # leaf modules, imported when needed
 
+        if args:
+            given = {"name": name, "shape": shape, "initializer": initializer,
+                     "trainable": trainable, "dtype": dtype, "regularizer": regularizer,
+                     "constraint": constraint}
+            order = _KERAS2_WEIGHT_ORDER if isinstance(args[0], str) else _KERAS3_WEIGHT_ORDER
+            if len(args) > len(order):
+                raise TypeError(f"add_weight() takes at most {len(order)} positional "
+                                f"arguments when the first is a "
+                                f"{'name' if order is _KERAS2_WEIGHT_ORDER else 'shape'}, "
+                                f"got {len(args)}")
+            for key, value in zip(order, args):
+                if given[key] is not _WEIGHT_DEFAULTS[key]:
+                    raise TypeError(f"add_weight() got multiple values for argument {key!r}")
+                given[key] = value
+            name, shape, initializer = given["name"], given["shape"], given["initializer"]
+            trainable, dtype = given["trainable"], given["dtype"]
+            regularizer, constraint = given["regularizer"], given["constraint"]
         if regularizer is not None:
             from convnp import regularizers
 
             regularizer = regularizers.get(regularizer)
         if constraint is not None and not callable(constraint):
             constraint = constraints.get(constraint)
-        if not isinstance(name, str) and name is not None and shape is None:
-            name, shape = None, name  # Keras 3: the shape comes first
         if shape is None:
             shape = ()
+        if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+            # TF 2.21 refuses a bare number (ValueError): a shape is a tuple, (n,) for n values
+            raise ValueError(  # noqa: TRY004 - TF 2.21's class for it
+                f"add_weight(): shape must be a tuple of ints such as ({shape},), got the "
+                f"number {shape!r}")
         if name is None:
             name = f"variable_{len(self._variables)}" if self._variables else "variable"
         dtype = self.dtype if dtype is None else _variable_dtype(dtype)
@@ -952,6 +985,15 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         if regularizer is not None:  # its penalty joins `losses` (and fit's loss)
             self.__dict__.setdefault("_weight_regularizers", []).append((variable, regularizer))
         return variable
+
+    def add_variable(self, shape, initializer=None, dtype=None, trainable: bool = True,
+                     autocast: bool = True, regularizer=None, constraint=None,
+                     aggregation="none", overwrite_with_gradient: bool = False,
+                     name=None) -> Variable:
+        """Keras 3's other name of `add_weight`, with the shape first."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, regularizer=regularizer,
+                               constraint=constraint, name=name)
 
     @property
     def weights(self) -> list[Variable]:
