@@ -77,7 +77,9 @@ def test_configs_as_keras_3():
 
 
 def test_no_auto_config_where_keras_makes_none():
-    assert "inner" not in Holder(keras.layers.Dense(2)).get_config()  # a layer argument
+    # a layer argument: TF 2.21's get_config raises NotImplementedError (override it)
+    with pytest.raises(NotImplementedError, match="get_config"):
+        Holder(keras.layers.Dense(2)).get_config()
     assert "k" not in Written(3).get_config()  # the class writes its own
     assert "extra" not in MyDense(3).get_config()  # Dense's get_config, not the base one
 
@@ -95,5 +97,5 @@ def test_a_model_of_such_layers_saves_and_loads(tmp_path):
     assert loaded.layers[1].patch_size == 2
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
-    with pytest.raises(ValueError, match="inner"):
+    with pytest.raises(NotImplementedError, match="Holder"):  # TF 2.21's class for it
         keras.Model(inp, Holder(keras.layers.Dense(2))(inp)).save(tmp_path / "h.keras")

@@ -838,6 +838,11 @@ def _constructor_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
         elif p.kind is p.VAR_POSITIONAL and found.pop(p.name, ()):
             return None
     found.pop("name", None)
+    for key in ("input_shape", "batch_input_shape", "input_dim"):
+        # Keras 3's Layer takes these through **kwargs, so its config of a class with no
+        # __init__ of its own leaves them out unless they were given
+        if found.get(key, 0) is None:
+            del found[key]
     return found if _plain_values(found) else None
 
 
@@ -1105,6 +1110,16 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name}
         auto = vars(self).get("_auto_config")
+        if auto is None and "_auto_config" in vars(self) \
+                and type(self).get_config is Layer.get_config:
+            # as TF 2.21: a config without the arguments would rebuild another layer (one
+            # made with ``act=ReLU()`` would come back without it)
+            raise NotImplementedError(
+                f"layer '{self.name}' of the class {type(self).__name__} was made with "
+                "constructor arguments that are not plain values (numbers, strings, booleans, "
+                "None, lists and dicts of them), so no config can be made for it "
+                f"automatically; override {type(self).__name__}.get_config() to return them "
+                "(and from_config() to rebuild them)")
         if auto is not None and type(self).get_config is Layer.get_config:
             # a user's layer with no get_config of its own: its constructor arguments, as
             # Keras 3 writes them (name left out when __init__ cannot take it back)
