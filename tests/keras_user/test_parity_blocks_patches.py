@@ -96,3 +96,12 @@ def test_patch_encoder_on_extracted_patches_round_trips(tmp_path):
     again = keras.models.load_model(tmp_path / "m.keras",
                                     custom_objects={"PatchEncoder": PatchEncoder})
     np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("sizes, padding", [([3, 3], "VALID"), ([1, 2, 2, 1], "FULL")])
+def test_extract_patches_bad_arguments_are_invalid_argument(sizes, padding):
+    # TF 2.21: InvalidArgumentError for sizes that are not [1, rows, cols, 1] and for a
+    # padding other than SAME/VALID (convnp: a plain ValueError)
+    images = np.zeros((1, 4, 4, 1), "float32")
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.image.extract_patches(images, sizes, [1, 1, 1, 1], [1, 1, 1, 1], padding)

@@ -408,12 +408,14 @@ def extract_patches(images, sizes, strides, rates, padding) -> EagerTensor:
     for key, v in lists.items():
         seq = [int(x) for x in np.asarray(value_of(v)).reshape(-1)]
         if len(seq) != 4 or seq[0] != 1 or seq[3] != 1 or min(seq) < 1:
-            raise ValueError(f"extract_patches: {key} must be [1, rows, cols, 1] with "
-                             f"positive entries, got {list(v)}")
+            # TF 2.21's InvalidArgumentError (a ValueError too)
+            raise InvalidArgumentError(f"extract_patches: {key} must be [1, rows, cols, 1] "
+                                       f"with positive entries, got {list(v)}")
         vals[key] = seq[1:3]
     mode = str(padding).upper()
     if mode not in ("VALID", "SAME"):
-        raise ValueError(f"extract_patches: padding must be 'VALID' or 'SAME', got {padding!r}")
+        raise InvalidArgumentError(f"extract_patches: padding must be 'VALID' or 'SAME', "
+                                   f"got {padding!r}")
     index, pads = [], []
     for axis in (0, 1):
         n, k = a.shape[1 + axis], vals["sizes"][axis]
