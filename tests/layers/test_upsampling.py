@@ -44,7 +44,7 @@ def test_conv2d_transpose_unet_block_params():
 
 @pytest.mark.parametrize("kwargs, error", [
     ({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 2}, "smaller"),
-    ({"filters": 2, "kernel_size": 3, "dilation_rate": 2}, "dilation_rate"),
+    ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "dilation_rate"),
     ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, "channels_last"),
     ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding"),
 ])

@@ -30,7 +30,9 @@ class Conv2DTranspose(TransposedConv):
         output_padding: ``None`` or an int / pair, each smaller than the stride: the output
             size is then ``(n - 1) * s + f - 2 * pad + output_padding`` (``pad`` 0 or ``f // 2``).
         data_format: only ``"channels_last"``.
-        dilation_rate: only 1.
+        dilation_rate: an int or pair, the spacing of the kernel taps; not together with
+            ``strides > 1`` (as Keras). The sizes above then count the gaps: ``f`` becomes
+            ``(f - 1) * dilation_rate + 1``.
         activation, use_bias, kernel_initializer, bias_initializer: as in `Conv2D`.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
             bias_constraint: as in `Conv2D`.
@@ -66,8 +68,6 @@ class Conv2DTranspose(TransposedConv):
         cls = type(self).__name__
         self.filters = _utils.positive_int(filters, "filters", cls)
         _utils.window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
-        if self.dilation_rate != (1, 1):
-            raise ValueError(f"{cls}: only dilation_rate=1 is supported, got {dilation_rate!r}")
         self.output_padding = None
         if output_padding is not None:
             self.output_padding = _utils.pair(output_padding, "output_padding", cls, minimum=0)
@@ -79,17 +79,19 @@ class Conv2DTranspose(TransposedConv):
     def compute_output_shape(self, input_shape):
         _utils.check_rank(input_shape, 4, type(self).__name__, self.layout)
         extra = self.output_padding or (None, None)
+        # a dilated kernel covers (f - 1) * d + 1 pixels: the sizes count its gaps
+        spread = tuple((f - 1) * d + 1 for f, d in zip(self.kernel_size, self.dilation_rate))
         out = tuple(None if n is None else
                     geometry.transpose_output_size(n, f, s, self.padding, e)
-                    for n, f, s, e in zip(input_shape[1:3], self.kernel_size, self.strides,
-                                          extra))
+                    for n, f, s, e in zip(input_shape[1:3], spread, self.strides, extra))
         return (input_shape[0], *out, self.filters)
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         bias = None if self.bias is None else self.bias.value
         return _utils.activated_forward(self, ops_transpose.conv_transpose_forward(
-            x, self.kernel.value, bias, self.strides, self.padding, self.output_padding))
+            x, self.kernel.value, bias, self.strides, self.padding, self.output_padding,
+            dilation=self.dilation_rate))
 
     def backward(self, dy: np.ndarray):
         return _utils.activated_backward(self, dy, lambda dz, cache: (
