@@ -51,6 +51,7 @@ from convnp.io._zip import loads_finite, open_archive, read_member
 from convnp.io.compile_state import FUNCTION as _FUNCTION
 from convnp.io.compile_state import loss_objects, of_user_class, resolve_functions
 from convnp.io.keras_tree import (
+    NotSavableError,
     is_model,
     is_user_object,
     refuse_step_only,
@@ -1469,7 +1470,7 @@ def _check_user_layer(layer) -> None:
     kind = "model" if is_model(layer) else "layer"
     missing = _uncovered_arguments(layer)
     if missing:
-        raise ValueError(
+        raise NotSavableError(
             f"cannot save {kind} '{layer.name}' of the user class {cls} as a Keras file: its "
             f"get_config() does not return the constructor argument(s) {missing}, so the "
             f"{kind} could not be rebuilt from the file. Override {cls}.get_config() to "

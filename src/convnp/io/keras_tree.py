@@ -29,11 +29,18 @@ from __future__ import annotations
 from typing import Any
 
 
+class NotSavableError(NotImplementedError, ValueError):
+    """A user's model or layer that cannot be written as a Keras file: a GAN with no call of
+    its own, or a class whose get_config leaves out constructor arguments. TF 2.21 raises
+    NotImplementedError there (Keras asks the class for a get_config); convnp has long raised
+    ValueError, so the error is both and either ``except`` catches it."""
+
+
 def refuse_step_only(model) -> None:
     """A user's model with no call (a GAN's `train_step` over the models it holds) has no
-    layout of its own to save: a ValueError saying to save the models it holds."""
+    layout of its own to save: a `NotSavableError` saying to save the models it holds."""
     if getattr(model, "_step_only", False):
-        raise ValueError(f"model '{model.name}' has no call(), so no file layout of its own: "
+        raise NotSavableError(f"model '{model.name}' has no call(), so no file layout of its own: "
                          "save the models it holds (e.g. its generator) one by one")
 
 
