@@ -310,12 +310,21 @@ def clip(x, x_min, x_max):
     return _ops.clip_by_value(x, x_min, x_max)
 
 
+def _in_result_dtype(xs) -> list:
+    """The values to join, each cast to Keras's ``result_type`` of them all: Keras 3 joins a
+    float32 tensor and a float64 array as float64, where ``tf.concat`` takes the first
+    tensor's dtype."""
+    xs = list(xs)
+    dtype = _ops_math._result_dtype(*xs)
+    return [_ops.cast(x, dtype) for x in xs]
+
+
 def concatenate(xs, axis=0):
-    return _ops.concat(xs, axis)
+    return _ops.concat(_in_result_dtype(xs), axis)
 
 
 def stack(x, axis=0):
-    return _ops.stack(x, axis)
+    return _ops.stack(_in_result_dtype(x), axis)
 
 
 def split(x, indices_or_sections, axis=0):

@@ -405,9 +405,33 @@ def _packed(value):
     return stack(list(value))  # stack packs the nested lists inside in turn
 
 
+def _joined_arrays(values: list, who: str) -> list:
+    """The arrays `concat` and `stack` join. Beside a tensor, NumPy arrays and Python lists
+    take the dtype of the first tensor among ``values``, as TensorFlow converts them for the
+    op (``tf.concat([noise, np.eye(3)[labels]], 1)`` is float32 there, not float64): NumPy
+    arrays of a kind that dtype holds are cast (floats to an integer tensor's dtype are left
+    to NumPy's rules, as in the arithmetic ops), Python floats beside an integer tensor
+    are refused with TypeError, as TensorFlow's conversion does. Tensors of different dtypes
+    keep NumPy's rules."""
+    arrays = [_convert(v) for v in values]
+    first = next((a for v, a in zip(values, arrays) if _is_tensor(v)), None)
+    if first is None:
+        return arrays
+    target = first.dtype
+    kinds = "fiub" if target.kind in "fc" else "iub" if target.kind in "iu" else ""
+    for i, (v, a) in enumerate(zip(values, arrays)):
+        if _is_tensor(v) or a.dtype == target:
+            continue
+        if not isinstance(v, (np.ndarray, np.generic)):  # Python numbers and lists
+            _python_values_fit(v, target, who)
+        if a.dtype.kind in kinds:
+            arrays[i] = a.astype(target)
+    return arrays
+
+
 def concat(values, axis, name=None) -> EagerTensor:
     values = [v if (p := _packed(v)) is None else p for v in values]
-    arrays = [_convert(v) for v in values]
+    arrays = _joined_arrays(values, "concat")
     with _shape_errors("concat"):
         out = np.concatenate(arrays, axis=int(axis))
     bounds = np.cumsum([a.shape[int(axis)] for a in arrays])[:-1]
@@ -416,7 +440,7 @@ def concat(values, axis, name=None) -> EagerTensor:
 
 def stack(values, axis=0, name=None) -> EagerTensor:
     values = [v if (p := _packed(v)) is None else p for v in values]
-    arrays = [_convert(v) for v in values]
+    arrays = _joined_arrays(values, "stack")
     with _shape_errors("stack"):
         out = np.stack(arrays, axis=int(axis))
     return _op(out, list(values), lambda g: [np.take(g, i, axis=int(axis))
@@ -858,9 +882,22 @@ logical_not = _values_only(np.logical_not, "logical_not", "``not x``")
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
-    """Values outside [min, max] are clipped; the gradient passes where min <= x <= max."""
+    """Values outside [min, max] are clipped; the gradient passes where min <= x <= max.
+    The bounds may broadcast to ``t``'s shape but not grow it, as in TensorFlow: bounds that
+    do not broadcast with ``t`` raise InvalidArgumentError there (the op's error), bounds
+    that would make the result larger a ValueError (its shape check)."""
     a = value_of(t) if isinstance(t, np.ndarray) or is_variable(t) else _convert(t)
     lo, hi = _convert(clip_value_min), _convert(clip_value_max)
+    for which, bound in (("clip_value_min", lo), ("clip_value_max", hi)):
+        try:
+            grown = np.broadcast_shapes(bound.shape, a.shape) != a.shape
+        except ValueError:
+            raise InvalidArgumentError(
+                f"clip_by_value: {which} of shape {bound.shape} does not broadcast with the "
+                f"shape {a.shape} of the clipped tensor") from None
+        if grown:
+            raise ValueError(f"clip_by_value: {which} of shape {bound.shape} would make the "
+                             f"result larger than the clipped tensor's shape {a.shape}")
     out = np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False)
     inside = (a >= lo) & (a <= hi)
     return _op(out, [t], lambda g: [np.where(inside, g, 0).astype(_grad_dtype(a))])
