@@ -67,3 +67,29 @@ def test_conv2d_transpose_strides_with_dilation_still_refused():
     # TF 2.21 refuses strides > 1 together with dilation_rate > 1 at construction
     with pytest.raises(ValueError, match="dilation_rate"):
         L.Conv2DTranspose(2, 3, strides=2, dilation_rate=2)
+
+
+# -- CycleGAN's instance normalization: GroupNormalization(groups=-1) ------------------------
+
+def test_group_normalization_minus_one_becomes_the_channel_count():
+    # TF 2.21: -1 until built, then the number of channels (in the attribute and config)
+    layer = L.GroupNormalization(groups=-1)
+    assert layer.get_config()["groups"] == -1
+    out = layer(np.arange(2 * 3 * 3 * 4, dtype="float32").reshape(2, 3, 3, 4))
+    assert layer.groups == 4 and layer.get_config()["groups"] == 4
+    # one group per channel: each channel of each example normalized on its own
+    np.testing.assert_allclose(np.asarray(out).mean(axis=(1, 2)), 0.0, atol=1e-5)
+    clone = L.GroupNormalization.from_config(layer.get_config())
+    clone.build((None, 3, 3, 4))
+    assert clone.groups == 4
+
+
+def test_reflection_padding_too_wide_is_invalid_argument():
+    # TF 2.21: tf.pad(mode="REFLECT") wider than the axis minus one raises
+    # InvalidArgumentError (convnp's is a ValueError too)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="REFLECT"):
+        tf.pad(np.arange(6.0).reshape(2, 3), [[2, 2], [0, 0]], mode="REFLECT")
+    with pytest.raises(ValueError):
+        tf.pad(np.arange(6.0).reshape(2, 3), [[0, 0], [4, 0]], mode="SYMMETRIC")
+    padded = tf.pad(np.arange(6.0).reshape(2, 3), [[1, 1], [2, 2]], mode="SYMMETRIC")
+    assert np.asarray(padded).tolist()[0] == [1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 1.0]  # TF 2.21

@@ -21,7 +21,8 @@ class GroupNormalization(Layer):
 
     Args:
         groups: number of groups (Keras default 32); must divide the channel count. ``-1``
-            means one group per channel (instance normalization).
+            means one group per channel (instance normalization); ``groups`` then becomes
+            the channel count at build, as in Keras.
         axis: the channel axis (default -1).
         epsilon: added to the variance (Keras default 1e-3).
         center, scale: whether to learn ``beta`` / ``gamma`` (``(C,)`` each).
@@ -67,6 +68,9 @@ class GroupNormalization(Layer):
             raise ValueError(f"GroupNormalization '{self.name}': groups={groups} must divide "
                              f"the {n_C} channels of axis {axis} (input shape "
                              f"{tuple(input_shape)})")
+        # Keras replaces -1 by the channel count once it is known: layer.groups and the
+        # config then say how many groups there are
+        self.groups = groups
         if self.scale:
             self.gamma = _utils.add_weight_with_options(self, "gamma", (n_C,),
                                                         self.gamma_initializer)

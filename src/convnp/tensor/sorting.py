@@ -49,7 +49,8 @@ def pad(tensor, paddings, mode: str = "CONSTANT", constant_values=0, name=None):
     for axis, ((before, after), size) in enumerate(zip(pads, a.shape)):
         most = size - 1 if mode == "REFLECT" else size
         if mode != "CONSTANT" and max(before, after) > most:
-            raise ValueError(f"pad: {mode} padding of axis {axis} (size {size}) must be at "
+            # InvalidArgumentError, as TensorFlow's kernel (a ValueError too, as before)
+            raise InvalidArgumentError(f"pad: {mode} padding of axis {axis} (size {size}) must be at "
                              f"most {most} on each side, got {(before, after)}")
     if mode == "CONSTANT":
         out = np.pad(a, pads, mode="constant",
