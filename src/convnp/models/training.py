@@ -241,9 +241,12 @@ class TrainingMixin(InferenceMixin):
     def _validation_source(self, validation_data, batch_size):
         if da.is_dataset(validation_data):
             return self._dataset_batches(validation_data, "validation_data")
-        if self._overrides("test_step") and not isinstance(validation_data, (tuple, list)):
-            # inputs alone, for a user's test_step (Keras takes them too)
-            return self._batches(validation_data, None, batch_size, shuffle=False,
+        if self._overrides("test_step") and _inputs_alone(validation_data):
+            # inputs alone, for a user's test_step (Keras takes them too, also as ``(x_val,)``
+            # or ``(x_val, None)``)
+            x_val = validation_data[0] if isinstance(validation_data, (tuple, list)) else \
+                validation_data
+            return self._batches(x_val, None, batch_size, shuffle=False,
                                  method="validation_data", need_y=False)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val) or a Dataset, got "
@@ -274,6 +277,15 @@ class TrainingMixin(InferenceMixin):
         self.reset_metrics()
         self._update_metrics(y, y_pred, weights)
         return self._batch_result(loss_value, self._last_output_losses, return_dict)
+
+
+def _inputs_alone(validation_data) -> bool:
+    """Whether ``validation_data`` holds inputs and no targets, as Keras 3 unpacks it: not a
+    tuple or list, or one whose items after the first are all None (``(x_val,)``,
+    ``[x_val]``, ``(x_val, None)``, ``(x_val, None, None)``)."""
+    if not isinstance(validation_data, (tuple, list)):
+        return True
+    return 1 <= len(validation_data) <= 3 and all(v is None for v in validation_data[1:])
 
 
 def _validation_epochs(freq) -> int | frozenset:

@@ -1,0 +1,70 @@
+"""Custom steps of keras.io's generative programs (autoencoders, Zero-DCE, diffusion models)
+as TensorFlow 2.21 runs them: a model whose train_step/test_step take the images alone is
+validated on images alone, however the program spells them. Expected values are what TF 2.21
+gave for the same program."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+keras = tf.keras
+
+
+class Reconstructor(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(2)
+        self.tracker = keras.metrics.Mean(name="recon")
+
+    @property
+    def metrics(self):
+        return [self.tracker]
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(self(x) - x))
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.tracker.update_state(loss)
+        return {"recon": self.tracker.result()}
+
+    def test_step(self, x):
+        assert tuple(x.shape) == (4, 2)  # the images alone, not a tuple
+        self.tracker.update_state(tf.reduce_mean(tf.square(self(x) - x)))
+        return {"recon": self.tracker.result()}
+
+
+_X = np.arange(8, dtype="float32").reshape(4, 2) / 8
+
+
+def _model():
+    model = Reconstructor()
+    model(_X)
+    model.set_weights([np.eye(2, dtype="float32") * 0.5, np.zeros(2, "float32")])
+    model.compile(optimizer="sgd")
+    return model
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda x: x, lambda x: (x,), lambda x: [x], lambda x: (x, None), lambda x: (x, None, None)])
+def test_validation_inputs_alone_for_a_users_test_step(wrap):
+    # TF 2.21 unpacks validation_data as (x, y, sample_weight) with the missing ones None
+    history = _model().fit(_X, epochs=2, batch_size=4, verbose=0, shuffle=False,
+                           validation_data=wrap(_X))
+    assert list(history.history) == ["recon", "val_recon"]
+    np.testing.assert_allclose(history.history["recon"], [0.06836, 0.06665], atol=1e-5)
+    np.testing.assert_allclose(history.history["val_recon"], [0.06665, 0.065], atol=1e-5)
+
+
+def test_built_in_step_still_needs_targets():
+    # TF 2.21: a model with the built-in test step refuses validation_data=(x_val,)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError):
+        model.fit(_X, _X, epochs=1, verbose=0, validation_data=(_X,))
