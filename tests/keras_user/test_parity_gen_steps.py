@@ -68,3 +68,33 @@ def test_built_in_step_still_needs_targets():
     model.compile("sgd", "mse")
     with pytest.raises(ValueError):
         model.fit(_X, _X, epochs=1, verbose=0, validation_data=(_X,))
+
+
+class Tracked(keras.Model):
+    """A GAN-like model holding its loss trackers in attributes, with no `metrics` property."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        self.t = keras.metrics.Mean(name="t_loss")
+        self.s = keras.metrics.Sum(name="s")
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(self.inner(data) ** 2)
+        grads = tape.gradient(loss, self.inner.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.inner.trainable_weights))
+        self.t.update_state(loss)
+        self.s.update_state(1.0)
+        return {"t_loss": self.t.result(), "s": self.s.result()}
+
+
+def test_metrics_names_list_the_trackers_a_model_holds():
+    # TF 2.21: metrics_names is ['loss', 't_loss', 's'] (convnp said ['loss']); the
+    # trackers reset at each epoch, so "s" counts the batches of one epoch
+    model = Tracked()
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model.inner.set_weights([np.full((2, 1), 0.5, "float32"), np.zeros(1, "float32")])
+    history = model.fit(_X, epochs=2, batch_size=2, verbose=0, shuffle=False)
+    assert model.metrics_names == ["loss", "t_loss", "s"]
+    assert history.history["s"] == [2.0, 2.0]

@@ -328,7 +328,10 @@ class Engine:
             return [m.name for m in self.metrics]
         if not self._compiled:
             return ["loss"]
-        return compile_utils.log_names(self._output_specs)
+        names = compile_utils.log_names(self._output_specs)
+        # then the metrics the model holds in its attributes (a GAN's loss trackers), as
+        # Keras 3 lists them after the compiled ones
+        return names + [m.name for m in self._own_metrics() if m.name not in names]
 
     # -- loss and one step ---------------------------------------------------------------------
 

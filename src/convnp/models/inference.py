@@ -106,7 +106,7 @@ class InferenceMixin(Engine):
         if self._overrides("test_step"):
             values = self._step_values(logs)
         else:
-            values = [logs[name] for name in self.metrics_names]
+            values = [logs[name] for name in self.metrics_names if name in logs]
         return values[0] if len(values) == 1 else values
 
     @uses_all_cores
