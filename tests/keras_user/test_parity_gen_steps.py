@@ -98,3 +98,16 @@ def test_metrics_names_list_the_trackers_a_model_holds():
     history = model.fit(_X, epochs=2, batch_size=2, verbose=0, shuffle=False)
     assert model.metrics_names == ["loss", "t_loss", "s"]
     assert history.history["s"] == [2.0, 2.0]
+
+
+def test_training_a_frozen_discriminator_warns():
+    # TF 2.21 (Keras 3): a discriminator compiled, then frozen for the combined GAN, is not
+    # updated by its own train_on_batch any more, and each such step warns
+    disc = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    disc.compile(loss="binary_crossentropy", optimizer="adam")
+    disc.trainable = False
+    before = [w.copy() for w in disc.get_weights()]
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        disc.train_on_batch(_X, np.ones((4, 1), "float32"))
+    for old, new in zip(before, disc.get_weights()):
+        np.testing.assert_array_equal(old, new)

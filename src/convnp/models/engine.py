@@ -533,6 +533,11 @@ class Engine:
         elif not _all_finite(v.value for v, _ in saved):
             problem = "moving statistics"
         if problem is None:
+            if not variables:
+                # a Keras 2 GAN's discriminator frozen after its compile trains no more in
+                # Keras 3: TF 2.21 says so with this warning at each such step
+                warnings.warn("The model does not have any trainable weights.", UserWarning,
+                              stacklevel=4)
             # every trainable variable, in a fixed order: the optimizer keys slots by position
             pairs = [(v.grad, v) for v in variables]
             if self.optimizer._overridden_step():  # a user's optimizer subclass: its method
