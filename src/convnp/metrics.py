@@ -120,10 +120,20 @@ def _check_same(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> None:
             f"{y_pred.shape}")
 
 
+def _one_label_for_all(y_true: np.ndarray, y_pred: np.ndarray) -> tuple:
+    """A single label (a scalar ``y_true``) stands for every entry of ``y_pred``, as Keras
+    broadcasts it: keras.io's adaptive-augmentation GAN scores its discriminator with
+    ``BinaryAccuracy().update_state(1.0, predictions)``."""
+    if y_true.ndim == 0 and y_pred.ndim > 0:
+        y_true = np.broadcast_to(y_true, y_pred.shape)
+    return y_true, y_pred
+
+
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     """1 where `(y_pred > threshold) == y_true`, else 0, for every entry (Keras 3 keeps the
     entries: no mean over the last axis, so a sample weight may weigh each label)."""
-    y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred))
+    y_true, y_pred = _one_label_for_all(np.asarray(y_true), np.asarray(y_pred))
+    y_true, y_pred = align_ranks(y_true, y_pred)
     _check_same("binary_accuracy", y_true, y_pred)
     # Keras casts the thresholded prediction to y_true's dtype and tests equality, so only a
     # label of exactly 0 or 1 can match.
@@ -161,7 +171,8 @@ def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
 
 def accuracy(y_true, y_pred) -> np.ndarray:
     """1 where an entry equals its target exactly, else 0, for every entry (as Keras 3)."""
-    y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred))
+    y_true, y_pred = _one_label_for_all(np.asarray(y_true), np.asarray(y_pred))
+    y_true, y_pred = align_ranks(y_true, y_pred)
     _check_same("accuracy", y_true, y_pred)
     return (y_true == y_pred).astype(np.float32)
 

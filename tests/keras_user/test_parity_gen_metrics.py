@@ -1,0 +1,42 @@
+"""Metrics of keras.io's GAN programs as TensorFlow 2.21 computes them: the adaptive
+discriminator augmentation example scores its discriminator against one label for the whole
+batch. Expected values are what TF 2.21 gave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+keras = tf.keras
+
+
+def _step(values):
+    return 0.5 * (1.0 + tf.sign(values))
+
+
+@pytest.mark.parametrize("label, logits, expected", [
+    (1.0, [[1.0], [-1.0], [2.0]], 0.6667),
+    (0.0, [[1.0], [-1.0]], 0.5),
+    (1.0, [1.0, -1.0, 2.0, 3.0], 0.75),
+])
+def test_binary_accuracy_against_one_label(label, logits, expected):
+    # TF 2.21 broadcasts the scalar label over the predictions (convnp refused the shapes)
+    metric = keras.metrics.BinaryAccuracy(name="real_accuracy")
+    metric.update_state(label, _step(tf.constant(logits)))
+    assert float(metric.result()) == pytest.approx(expected, abs=1e-4)
+
+
+def test_accuracy_functions_against_one_label():
+    hits = keras.metrics.binary_accuracy(1.0, tf.constant([[0.9], [0.2]]))
+    assert tuple(hits.shape) == (2, 1)  # TF 2.21: one hit per entry
+    np.testing.assert_array_equal(np.asarray(hits).ravel(), [1.0, 0.0])
+    metric = keras.metrics.Accuracy()
+    metric.update_state(2, tf.constant([2, 1, 2, 2]))
+    assert float(metric.result()) == pytest.approx(0.75)
+
+
+def test_mismatched_batches_still_refused():
+    with pytest.raises(ValueError, match="shape"):
+        keras.metrics.BinaryAccuracy().update_state(np.ones((3, 1)), np.ones((2, 1)))
