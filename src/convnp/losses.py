@@ -307,6 +307,9 @@ class Loss(Configurable):
     name: str = "loss"
     #: activation names whose output this loss can fuse with (see module docstring).
     fused_activation: str | None = None
+    #: whether a scalar ``y_true`` stands for every prediction (TF 2.21 broadcasts it; its
+    #: crossentropies refuse it, as their subclasses here do)
+    one_target_for_all: bool = True
 
     def __init__(self, name: str | None = None,
                  reduction: str | None = "sum_over_batch_size"):
@@ -325,6 +328,10 @@ class Loss(Configurable):
         if yp.ndim == 1:  # one value per sample: treat as (m, 1)
             yp = yp[:, None]
             yt = yt.reshape(yp.shape) if yt.size == yp.size else yt
+        if yt.ndim == 0 and self.one_target_for_all:
+            # one target for every prediction, broadcast as TF 2.21 does outside the
+            # crossentropies (a least-squares GAN's ``mse(1.0, scores)``)
+            yt = np.broadcast_to(yt, yp.shape)
         if yt.shape != yp.shape:
             raise ValueError(
                 f"{self.name}: y_true and y_pred shapes do not match: expected y_true of shape "
@@ -579,6 +586,8 @@ def _last_axis_only(loss, axis) -> int:
 
 class _SmoothedCrossentropy(Loss):
     """Arguments and config shared by the binary and categorical cross-entropies."""
+
+    one_target_for_all = False  # TF 2.21 refuses a scalar target here (rank check)
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
                  axis: int = -1, name: str | None = None,
@@ -1134,6 +1143,10 @@ class CosineSimilarity(Loss):
     -1 when the prediction points the target's way. Another axis gives one value per
     position of the remaining axes (``axis=0`` of ``(m, n)``: n values, averaged), as Keras
     gives."""
+
+    # TF 2.21 normalizes a scalar target on its own (to +-1) before it broadcasts: refused
+    # here rather than answered differently
+    one_target_for_all = False
 
     name = "cosine_similarity"
 

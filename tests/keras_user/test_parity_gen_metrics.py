@@ -40,3 +40,38 @@ def test_accuracy_functions_against_one_label():
 def test_mismatched_batches_still_refused():
     with pytest.raises(ValueError, match="shape"):
         keras.metrics.BinaryAccuracy().update_state(np.ones((3, 1)), np.ones((2, 1)))
+
+
+# -- losses against one target for every prediction (a least-squares GAN's mse(1.0, scores)) --
+
+_P = [[0.2, 0.4], [0.7, 0.1], [0.9, 0.3]]
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("MeanSquaredError", 0.0833), ("MeanAbsoluteError", 0.2667),
+    ("MeanAbsolutePercentageError", 53.3333), ("MeanSquaredLogarithmicError", 0.0405),
+    ("Hinge", 0.7833), ("SquaredHinge", 0.6333), ("CategoricalHinge", 0.9),
+    ("Huber", 0.0417), ("LogCosh", 0.0408), ("KLDivergence", 0.3892), ("Poisson", 0.9745),
+])
+def test_losses_broadcast_a_scalar_target(name, expected):
+    # TF 2.21's values for the target 0.5 against _P
+    loss = getattr(keras.losses, name)()(0.5, tf.constant(_P))
+    assert float(loss) == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", ["BinaryCrossentropy", "CategoricalCrossentropy"])
+def test_crossentropies_refuse_a_scalar_target(name):
+    # TF 2.21: ValueError (target and output must have the same rank)
+    with pytest.raises(ValueError):
+        getattr(keras.losses, name)()(0.5, tf.constant(_P))
+
+
+def test_scalar_target_gradient_and_weights():
+    v = tf.Variable([[0.2], [0.7]])
+    with tf.GradientTape() as tape:
+        loss = keras.losses.MeanSquaredError()(1.0, v)
+    np.testing.assert_allclose(np.asarray(tape.gradient(loss, v)).ravel(), [-0.8, -0.3],
+                               rtol=1e-5)  # TF 2.21
+    weighted = keras.losses.MeanSquaredError()(1.0, tf.constant([[0.2], [0.7]]),
+                                               sample_weight=[1.0, 0.0])
+    assert float(weighted) == pytest.approx(0.32, abs=1e-5)  # TF 2.21
