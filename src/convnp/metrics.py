@@ -178,7 +178,9 @@ def accuracy(y_true, y_pred) -> np.ndarray:
 
 
 def _mse(y_true, y_pred) -> np.ndarray:
-    y_true, y_pred = align_ranks(np.asarray(y_true, dtype=np.float64), np.asarray(y_pred))
+    y_true, y_pred = _one_label_for_all(np.asarray(y_true, dtype=np.float64),
+                                        np.asarray(y_pred))
+    y_true, y_pred = align_ranks(y_true, y_pred)
     if y_pred.ndim == 1:
         y_true, y_pred = y_true[:, None], y_pred[:, None]
     _check_same("mean_squared_error", y_true, y_pred)
@@ -906,7 +908,9 @@ class _ConfusionCounts(Metric):
         return [self._attribute_state(name, name) for name in self._kept_counts]
 
     def _prepare(self, y_true, y_pred):
-        y_true, y_pred = align_ranks(np.asarray(y_true), np.asarray(y_pred, dtype=np.float64))
+        y_true, y_pred = _one_label_for_all(np.asarray(y_true),
+                                            np.asarray(y_pred, dtype=np.float64))
+        y_true, y_pred = align_ranks(y_true, y_pred)
         _check_same(self.name, y_true, y_pred)
         return y_true, y_pred
 
@@ -1216,6 +1220,10 @@ class AUC(_ConfusionCounts):
         return super()._keras_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if np.ndim(y_true) == 0 and np.ndim(y_pred) > 0:
+            # the other confusion metrics broadcast one label; TF 2.21's AUC refuses it
+            raise ValueError(f"{self.name}: y_true must have one label per prediction, got a "
+                             f"scalar for predictions of shape {np.shape(y_pred)}")
         if self.from_logits:
             y_pred = 1.0 / (1.0 + np.exp(-np.asarray(y_pred, dtype=np.float64)))
         if self.label_weights is not None and not self.multi_label:

@@ -75,3 +75,21 @@ def test_scalar_target_gradient_and_weights():
     weighted = keras.losses.MeanSquaredError()(1.0, tf.constant([[0.2], [0.7]]),
                                                sample_weight=[1.0, 0.0])
     assert float(weighted) == pytest.approx(0.32, abs=1e-5)  # TF 2.21
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("MeanSquaredError", 0.2467), ("RootMeanSquaredError", 0.4967), ("MeanAbsoluteError", 0.4),
+    ("Precision", 1.0), ("Recall", 0.6667), ("TruePositives", 2.0), ("LogCoshError", 0.1134),
+    ("MeanSquaredLogarithmicError", 0.0967), ("Hinge", 0.4), ("Accuracy", 0.0),
+])
+def test_metrics_broadcast_a_scalar_label(name, expected):
+    # TF 2.21's results for the label 1.0 against three scores
+    metric = getattr(keras.metrics, name)()
+    metric.update_state(1.0, tf.constant([[0.2], [0.7], [0.9]]))
+    assert float(metric.result()) == pytest.approx(expected, abs=1e-4)
+
+
+def test_auc_still_refuses_a_scalar_label():
+    # TF 2.21: ValueError
+    with pytest.raises(ValueError):
+        keras.metrics.AUC().update_state(1.0, tf.constant([[0.2], [0.7], [0.9]]))
