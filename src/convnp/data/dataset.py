@@ -879,6 +879,13 @@ class _Zip(Dataset):
         specs = [d._static_spec() for d in self._datasets]
         return None if any(s is None for s in specs) else _unflatten(self._spec, specs)
 
+    @property
+    def element_spec(self) -> Any:
+        """Each member's own spec (a member after a `map` reads its first element, keeping
+        the ``None`` batch size of its `batch`): a CycleGAN's ``zip((horses, zebras))`` is
+        two ``(None, h, w, c)`` specs, as in TensorFlow, not the first batch's size."""
+        return _unflatten(self._spec, [d.element_spec for d in self._datasets])
+
     def _cardinality(self):
         cards = [d._cardinality() for d in self._datasets]
         finite = [c for c in cards if c >= 0]
