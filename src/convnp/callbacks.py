@@ -137,7 +137,10 @@ class CallbackList:
 
     def _call(self, hook: str, *args: Any) -> None:
         if args and isinstance(args[-1], dict):
-            keras_order(args[-1])
+            paths = None
+            if hook in ("on_train_batch_end", "on_epoch_end"):  # a user's train_step's
+                paths = getattr(self.model, "__dict__", {}).get("_log_paths_train_step")
+            keras_order(args[-1], paths)
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
             # Keras 2 style on_batch_* overrides still fire for training batches.
@@ -158,13 +161,19 @@ class CallbackList:
         raise AttributeError(name)
 
 
-def keras_order(logs: dict) -> dict:
+def keras_order(logs: dict, paths: dict | None = None) -> dict:
     """Put ``logs`` in Keras 3's order, in place (the same dict: what callbacks write into it
     stays seen by the caller): its keys sorted, as Keras 3 with TensorFlow hands logs to
     callbacks, prints them and records them in History (``accuracy``, ``loss``,
-    ``val_accuracy``, ``val_loss``). Returns ``logs``."""
-    if any(a > b for a, b in zip(logs, list(logs)[1:])):
-        items = sorted(logs.items())
+    ``val_accuracy``, ``val_loss``). ``paths`` gives the logs a user's step returned in a
+    nested dict the keys that led to them (``{"mae": ("compile_metrics", "mae")}``): Keras
+    sorts them under their top key, so ``mae`` then comes before ``loss``. Returns ``logs``."""
+    def order(key):
+        return paths.get(key, (key,)) if paths else (key,)
+
+    keys = [order(k) for k in logs]
+    if keys != sorted(keys):
+        items = sorted(logs.items(), key=lambda item: order(item[0]))
         logs.clear()
         logs.update(items)
     return logs

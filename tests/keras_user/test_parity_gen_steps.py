@@ -111,3 +111,79 @@ def test_training_a_frozen_discriminator_warns():
         disc.train_on_batch(_X, np.ones((4, 1), "float32"))
     for old, new in zip(before, disc.get_weights()):
         np.testing.assert_array_equal(old, new)
+
+
+class Nested(keras.Model):
+    """A step returning a nested dict, as Keras 3's ``{m.name: m.result() for m in
+    self.metrics}`` does when the compiled metrics sit under "compile_metrics"."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        return {"zeta": 1.0, "nest": {"b2": 2.0, "a2": 3.0}, "alpha": 4.0,
+                "compile_metrics": {"mae": 5.0}}
+
+    def test_step(self, data):
+        return {"zeta": 1.0, "nest": {"b2": 2.0, "a2": 3.0}, "alpha": 4.0}
+
+
+def test_nested_step_logs_in_keras_order():
+    # TF 2.21 sorts a step's logs by their top key, each nested dict's entries (sorted) in
+    # its place; the logs at on_test_end are sorted flat
+    seen = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.setdefault("batch", list(logs))
+
+        def on_test_end(self, logs=None):
+            seen["test_end"] = list(logs)
+
+    model = Nested()
+    model.compile(optimizer="sgd")
+    history = model.fit(_X, epochs=1, batch_size=2, verbose=0, callbacks=[Spy()],
+                        validation_data=(_X,))
+    assert seen["batch"] == ["alpha", "mae", "a2", "b2", "zeta"]
+    assert seen["test_end"] == ["a2", "alpha", "b2", "zeta"]
+    assert list(history.history) == ["alpha", "mae", "a2", "b2", "val_a2", "val_alpha",
+                                     "val_b2", "val_zeta", "zeta"]
+    assert list(model.evaluate(_X, verbose=0, return_dict=True, batch_size=2)) == [
+        "alpha", "a2", "b2", "zeta"]
+    assert model.evaluate(_X, verbose=0, batch_size=2) == [3.0, 4.0, 2.0, 1.0]
+    assert list(model.train_on_batch(_X, return_dict=True)) == ["alpha", "mae", "a2", "b2",
+                                                                "zeta"]
+
+
+def test_keras_io_custom_fit_history_order():
+    # keras.io's "customizing fit": the loop over self.metrics feeds "loss" and the
+    # compiled metrics; TF 2.21's history lists mae (under compile_metrics) before loss
+    class CustomModel(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            grads = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = keras.Input((3,))
+    model = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+    model.set_weights([np.full((3, 1), 0.2, "float32"), np.zeros(1, "float32")])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    history = model.fit(x, np.ones((4, 1), "float32"), epochs=2, batch_size=2, verbose=0,
+                        shuffle=False)
+    assert list(history.history) == ["mae", "loss"]
+    np.testing.assert_allclose(history.history["loss"], [0.4765, 0.424], atol=1e-4)
+    np.testing.assert_allclose(history.history["mae"], [0.6563, 0.611], atol=1e-4)

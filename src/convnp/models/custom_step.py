@@ -184,7 +184,13 @@ class CustomStepMixin:
         if not isinstance(result, dict):
             raise TypeError(f"{name}() must return a dict of metric values, got "
                             f"{type(result).__name__}")
+        self.__dict__[f"_log_paths_{name}"] = _nested_paths(result)
         return _flat_logs(result)
+
+    def _log_paths(self, name: str) -> dict | None:
+        """Where the last ``name`` step's nested logs came from (see `_nested_paths`), for
+        `convnp.callbacks.keras_order`; None when that step returned a flat dict."""
+        return self.__dict__.get(f"_log_paths_{name}")
 
     def _custom_step_on_batch(self, name: str, method: str, x, y, sample_weight,
                               class_weight, return_dict: bool):
@@ -200,7 +206,7 @@ class CustomStepMixin:
         if return_dict:
             from convnp.callbacks import keras_order
 
-            return keras_order(dict(logs))
+            return keras_order(dict(logs), self._log_paths(name))
         values = self._step_values(logs)
         return values[0] if len(values) == 1 else values
 
@@ -334,6 +340,21 @@ def overridden_names(cls) -> set:
     """Names a user's class defines itself (anywhere outside convnp in its hierarchy)."""
     return {name for klass in cls.__mro__ if not klass.__module__.startswith("convnp.")
             for name in vars(klass)}
+
+
+def _nested_paths(result: dict, parents: tuple = ()) -> dict | None:
+    """For each log a nested dict of ``result`` gives (``{"loss": ..., "compile_metrics":
+    {"mae": ...}}``, as Keras 3's step returns its metrics), the keys leading to it:
+    ``{"mae": ("compile_metrics", "mae")}``. Keras 3 sorts a step's logs by their top key
+    and puts each nested dict's entries, sorted, in its place, so ``mae`` comes before
+    ``loss``. None when nothing is nested."""
+    paths = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            paths.update(_nested_paths(value, (*parents, str(key))) or {})
+        elif parents:
+            paths[key] = (*parents, str(key))
+    return paths or None
 
 
 def _flat_logs(result: dict) -> dict:

@@ -102,7 +102,7 @@ class InferenceMixin(Engine):
         if return_dict:
             from convnp.callbacks import keras_order
 
-            return keras_order(dict(logs))
+            return keras_order(dict(logs), self.__dict__.get("_log_paths_test_step"))
         if self._overrides("test_step"):
             values = self._step_values(logs)
         else:
