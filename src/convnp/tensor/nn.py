@@ -6,17 +6,25 @@ backward kernels are the recorded vector-Jacobian products.
 
 from __future__ import annotations
 
+import builtins
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from convnp import _special
 from convnp.ops import conv_backward, conv_forward, elementwise, pool_backward, pool_forward
+from convnp.ops.conv3d import (
+    conv3d_backward,
+    conv3d_forward,
+    pool3d_backward,
+    pool3d_forward,
+)
 from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
-from convnp.tensor.eager import EagerTensor
+from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.ops import (
     _convert,
     _grad_dtype,
@@ -28,15 +36,22 @@ from convnp.tensor.ops import (
     value_of,
 )
 from convnp.tensor.sorting import top_k
-from convnp.tensor.tape import is_variable
+from convnp.tensor.tape import is_variable, new_tensor
 
 __all__ = [
+    "atrous_conv2d",
+    "avg_pool",
+    "avg_pool1d",
     "avg_pool2d",
+    "avg_pool3d",
     "batch_normalization",
     "bias_add",
     "compute_average_loss",
+    "conv1d",
     "conv2d",
     "conv2d_transpose",
+    "conv3d",
+    "convolution",
     "depth_to_space",
     "depthwise_conv2d",
     "dropout",
@@ -49,12 +64,18 @@ __all__ = [
     "local_response_normalization",
     "log_softmax",
     "lrn",
+    "max_pool",
+    "max_pool1d",
     "max_pool2d",
+    "max_pool3d",
+    "max_pool_with_argmax",
     "moments",
+    "pool",
     "relu",
     "relu6",
     "scale_regularization_loss",
     "selu",
+    "separable_conv2d",
     "sigmoid",
     "sigmoid_cross_entropy_with_logits",
     "silu",
@@ -231,14 +252,13 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
            name=None) -> EagerTensor:
     """2-D convolution of NHWC ``input`` with ``(f_h, f_w, c_in, c_out)`` ``filters``."""
     _channels_last(data_format, "conv2d")
-    if dilations not in (None, 1, [1, 1], [1, 1, 1, 1], (1, 1), (1, 1, 1, 1)):
-        raise NotImplementedError("conv2d: dilations other than 1 are not supported")
+    rate = (1, 1) if dilations is None else _window(dilations, "dilations")
     x, w = _plain(input), _plain(filters)
     dtype = np.result_type(x.dtype, w.dtype)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = np.zeros((1, 1, 1, w.shape[-1]), dtype=dtype)
     z, cache = conv_forward(x, w, b, {"stride": _window(strides, "strides"),
-                                      "pad": _padding(padding)})
+                                      "pad": _padding(padding), "dilation": rate})
 
     def vjp(g):
         dx, dw, _ = conv_backward(np.ascontiguousarray(g, dtype=dtype), cache)
@@ -265,10 +285,6 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     return _pool(input, ksize, strides, padding, data_format, "average")
-
-
-max_pool = max_pool2d
-avg_pool = avg_pool2d
 
 
 def moments(x, axes, shift=None, keepdims=False, name=None):
@@ -533,6 +549,258 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",
         return [dx, dw]
 
     return _op(out, [input, filters], vjp)
+
+
+# ----------------------------------------------------------------------------- 1-D and 3-D
+
+
+def _spatial(value, n: int, name: str, who: str, lists_only: bool = False) -> tuple:
+    """``value`` as ``n`` ints: an int (unless ``lists_only``: TensorFlow's 3-D ops want
+    lists), ``n`` ints, or ``n + 2`` ints with 1 for the batch and channel axes."""
+    v = value_of(value) if isinstance(value, np.ndarray) else value
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        if lists_only:
+            raise TypeError(f"{who}: expected a list of {n + 2} ints for {name!r}, got {v!r}")
+        return (int(v),) * n
+    if not isinstance(v, (list, tuple)) or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in v):
+        raise TypeError(f"{who}: {name} must be an int or a list of ints, got {value!r}")
+    v = [int(s) for s in v]
+    if len(v) == 1 and not lists_only:
+        return (v[0],) * n
+    if len(v) == n and not lists_only:
+        return tuple(v)
+    if len(v) == n + 2:
+        if v[0] != 1 or v[-1] != 1:
+            raise InvalidArgumentError(f"{who}: {name} over the batch or channel axis is not "
+                                       f"supported, got {v}")
+        return tuple(v[1:-1])
+    sizes = f"{n + 2}" if lists_only else ("1, " if n > 1 else "") + f"{n} or {n + 2}"
+    raise ValueError(f"{who}: {name} must hold {sizes} ints, got {v}")
+
+
+def _rank(x: np.ndarray, rank: int, who: str, layout: str) -> None:
+    if x.ndim != rank:
+        raise ValueError(f"{who}: input must have rank {rank} ({layout}), got shape "
+                         f"{list(x.shape)}")
+
+
+def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
+           name=None) -> EagerTensor:
+    """1-D convolution of ``(m, w, c_in)`` ``input`` with ``(f, c_in, c_out)`` ``filters``:
+    a `conv2d` over a height of 1, as TensorFlow computes it."""
+    from convnp.tensor.ops import expand_dims, squeeze
+
+    if data_format not in (None, "NWC"):
+        raise NotImplementedError(f"conv1d: data_format={data_format!r} is not supported "
+                                  "(NWC only)")
+    x, w = _plain(input), _plain(filters)
+    _rank(x, 3, "conv1d", "batch, width, channels")
+    if w.ndim != 3:
+        raise ValueError(f"conv1d: filters must have rank 3 (width, in_channels, "
+                         f"out_channels), got shape {list(w.shape)}")
+    (step,) = _spatial(stride, 1, "stride", "conv1d")
+    (rate,) = (1,) if dilations is None else _spatial(dilations, 1, "dilations", "conv1d")
+    y = conv2d(expand_dims(input, 1), expand_dims(filters, 0), [1, 1, step, 1], padding,
+               dilations=[1, 1, rate, 1])
+    return squeeze(y, [1])
+
+
+def conv3d(input, filters, strides, padding, data_format="NDHWC", dilations=None,
+           name=None) -> EagerTensor:
+    """3-D convolution of ``(m, d, h, w, c_in)`` ``input`` with ``(f_d, f_h, f_w, c_in,
+    c_out)`` ``filters``; ``strides`` (and ``dilations``) are lists of 5 ints, as TensorFlow
+    requires."""
+    if data_format not in (None, "NDHWC"):
+        raise NotImplementedError(f"conv3d: data_format={data_format!r} is not supported "
+                                  "(NDHWC only)")
+    x, w = _plain(input), _plain(filters)
+    _rank(x, 5, "conv3d", "batch, depth, height, width, channels")
+    if w.ndim != 5 or w.shape[3] != x.shape[4]:
+        raise ValueError(f"conv3d: filters must be (f_d, f_h, f_w, {x.shape[4]}, c_out) for "
+                         f"this input, got shape {list(w.shape)}")
+    step = _spatial(strides, 3, "strides", "conv3d", lists_only=True)
+    rate = (1, 1, 1) if dilations is None else _spatial(dilations, 3, "dilations", "conv3d",
+                                                        lists_only=True)
+    dtype = _same_float(x, w, "conv3d")
+    z, cache = conv3d_forward(x, w, None, step, _padding(padding), rate)
+
+    def vjp(g):
+        dx, dw, _ = conv3d_backward(np.ascontiguousarray(g, dtype=dtype), cache)
+        return [dx, dw]
+
+    return _op(z, [input, filters], vjp)
+
+
+def convolution(input, filters, strides=None, padding="VALID", data_format=None,
+                dilations=None, name=None) -> EagerTensor:
+    """`conv1d`, `conv2d` or `conv3d`, chosen by the rank of ``input`` (3, 4 or 5);
+    ``strides`` and ``dilations`` default to 1 and may be one int for every axis."""
+    x = _plain(input)
+    n = x.ndim - 2
+    if n not in (1, 2, 3):
+        raise ValueError(f"convolution: input must have rank 3, 4 or 5 (batch, spatial..., "
+                         f"channels), got shape {list(x.shape)}")
+    step = (1,) * n if strides is None else _spatial(strides, n, "strides", "convolution")
+    rate = (1,) * n if dilations is None else _spatial(dilations, n, "dilations",
+                                                       "convolution")
+    if n == 1:
+        return conv1d(input, filters, list(step), padding, dilations=list(rate))
+    if n == 2:
+        return conv2d(input, filters, list(step), padding, dilations=list(rate))
+    return conv3d(input, filters, [1, *step, 1], padding, dilations=[1, *rate, 1])
+
+
+def atrous_conv2d(value, filters, rate, padding, name=None) -> EagerTensor:
+    """`conv2d` with the kernel taps ``rate`` pixels apart (a dilated convolution)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate < 1:
+        raise ValueError(f"atrous_conv2d: rate must be an int >= 1, got {rate!r}")
+    return conv2d(value, filters, 1, padding, dilations=int(rate))
+
+
+def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding,
+                     data_format=None, dilations=None, name=None) -> EagerTensor:
+    """`depthwise_conv2d` then a 1x1 `conv2d` with ``pointwise_filter`` ``(1, 1, c * k,
+    c_out)``."""
+    p = _plain(pointwise_filter)
+    d = _plain(depthwise_filter)
+    if p.ndim != 4 or p.shape[:2] != (1, 1) or d.ndim != 4 or p.shape[2] != d.shape[2] * d.shape[3]:
+        raise ValueError(f"separable_conv2d: pointwise_filter must be (1, 1, {d.shape[2:]} "
+                         f"channels x multiplier, c_out), got shape {list(p.shape)}")
+    y = depthwise_conv2d(input, depthwise_filter, strides, padding, data_format, dilations)
+    return conv2d(y, pointwise_filter, 1, "VALID")
+
+
+def _pool1d(input, ksize, strides, padding, data_format, mode: str, who: str):
+    from convnp.tensor.ops import expand_dims, squeeze
+
+    if data_format not in (None, "NWC"):
+        raise NotImplementedError(f"{who}: data_format={data_format!r} is not supported "
+                                  "(NWC only)")
+    _rank(_plain(input), 3, who, "batch, width, channels")
+    (size,) = _spatial(ksize, 1, "ksize", who)
+    (step,) = _spatial(strides, 1, "strides", who)
+    y = _pool(expand_dims(input, 1), [1, size], [1, step], padding, None, mode)
+    return squeeze(y, [1])
+
+
+def _pool3d(input, ksize, strides, padding, data_format, mode: str, who: str):
+    if data_format not in (None, "NDHWC"):
+        raise NotImplementedError(f"{who}: data_format={data_format!r} is not supported "
+                                  "(NDHWC only)")
+    x = _plain(input)
+    _rank(x, 5, who, "batch, depth, height, width, channels")
+    if x.dtype.kind != "f":
+        x = x.astype(np.float32)
+    out, cache = pool3d_forward(x, _spatial(ksize, 3, "ksize", who),
+                                _spatial(strides, 3, "strides", who), _padding(padding), mode)
+    return _op(out, [input], lambda g: [pool3d_backward(
+        np.ascontiguousarray(g, dtype=x.dtype), cache)])
+
+
+def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):
+    return _pool1d(input, ksize, strides, padding, data_format, "max", "max_pool1d")
+
+
+def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):
+    return _pool1d(input, ksize, strides, padding, data_format, "average", "avg_pool1d")
+
+
+def max_pool3d(input, ksize, strides, padding, data_format="NDHWC", name=None):
+    return _pool3d(input, ksize, strides, padding, data_format, "max", "max_pool3d")
+
+
+def avg_pool3d(input, ksize, strides, padding, data_format="NDHWC", name=None):
+    return _pool3d(input, ksize, strides, padding, data_format, "average", "avg_pool3d")
+
+
+def _pool_by_rank(input, ksize, strides, padding, data_format, mode: str, who: str):
+    rank = _plain(input).ndim
+    if rank == 3:
+        return _pool1d(input, ksize, strides, padding, data_format, mode, who)
+    if rank == 4:
+        return _pool(input, ksize, strides, padding, data_format, mode)
+    if rank == 5:
+        return _pool3d(input, ksize, strides, padding, data_format, mode, who)
+    raise ValueError(f"{who}: input must have rank 3, 4 or 5 (batch, spatial..., channels), "
+                     f"got rank {rank}")
+
+
+def max_pool(input, ksize, strides, padding, data_format=None, name=None):
+    """Max pooling over 1, 2 or 3 spatial axes, chosen by the rank of ``input``."""
+    return _pool_by_rank(input, ksize, strides, padding, data_format, "max", "max_pool")
+
+
+def avg_pool(input, ksize, strides, padding, data_format=None, name=None):
+    """Average pooling over 1, 2 or 3 spatial axes, chosen by the rank of ``input``."""
+    return _pool_by_rank(input, ksize, strides, padding, data_format, "average", "avg_pool")
+
+
+def pool(input, window_shape, pooling_type, strides=None, padding="VALID", data_format=None,
+         dilations=None, name=None):
+    """``pooling_type`` ``"MAX"`` or ``"AVG"`` pooling with a window of ``window_shape``
+    (one size per spatial axis); ``strides`` default to 1."""
+    if pooling_type not in ("MAX", "AVG"):
+        raise ValueError(f"pool: pooling_type must be 'MAX' or 'AVG', got {pooling_type!r}")
+    n = _plain(input).ndim - 2
+    window = _spatial(window_shape, n, "window_shape", "pool")
+    if len(list(np.ravel(window_shape))) != n:
+        raise ValueError(f"pool: window_shape must hold {n} sizes for this input, got "
+                         f"{window_shape!r}")
+    if dilations is not None and set(_spatial(dilations, n, "dilations", "pool")) != {1}:
+        raise NotImplementedError("pool: dilations other than 1 are not supported by convnp")
+    step = (1,) * n if strides is None else _spatial(strides, n, "strides", "pool")
+    mode = "max" if pooling_type == "MAX" else "average"
+    return _pool_by_rank(input, list(window), list(step), padding, data_format, mode, "pool")
+
+
+MaxPoolWithArgmax = namedtuple("MaxPoolWithArgmax", ["output", "argmax"])
+
+
+def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC",
+                         output_dtype=np.int64, include_batch_in_index=False, name=None):
+    """`max_pool2d` and, for each output, where its maximum was: the flat index
+    ``(y * width + x) * channels + c`` into the example (plus ``b * height * width *
+    channels`` with ``include_batch_in_index``), the first maximum of the window in row-major
+    order. The indices let SegNet-style decoders put values back where they came from."""
+    _channels_last(data_format, "max_pool_with_argmax")
+    index_dtype = as_dtype(output_dtype).dtype
+    if index_dtype not in (np.int32, np.int64):
+        raise TypeError(f"max_pool_with_argmax: output_dtype must be int32 or int64, got "
+                        f"{index_dtype}")
+    x = _plain(input)
+    _rank(x, 4, "max_pool_with_argmax", "batch, height, width, channels")
+    size = _spatial(ksize, 2, "ksize", "max_pool_with_argmax")
+    step = _spatial(strides, 2, "strides", "max_pool_with_argmax")
+    output = _pool(input, list(size), list(step), padding, None, "max")
+    m, h, w, c = x.shape
+    _, out_h, out_w, _ = output.shape
+    pad_top = pad_left = 0
+    if _padding(padding) == "same":
+        pad_top = max((out_h - 1) * step[0] + size[0] - h, 0) // 2
+        pad_left = max((out_w - 1) * step[1] + size[1] - w, 0) // 2
+    best = np.full(output.shape, -np.inf)
+    where = np.zeros(output.shape, dtype=np.int64)
+    rows0 = np.arange(out_h) * step[0] - pad_top
+    cols0 = np.arange(out_w) * step[1] - pad_left
+    channel = np.arange(c)
+    for i in builtins.range(size[0]):
+        rows = rows0 + i
+        row_ok = (rows >= 0) & (rows < h)
+        for j in builtins.range(size[1]):
+            cols = cols0 + j
+            col_ok = (cols >= 0) & (cols < w)
+            seen = x[:, np.clip(rows, 0, h - 1)][:, :, np.clip(cols, 0, w - 1)]
+            valid = (row_ok[:, None] & col_ok[None, :])[None, :, :, None]
+            better = valid & (seen > best)  # strict: the first maximum is kept
+            best = np.where(better, seen, best)
+            flat = ((rows[:, None, None] * w + cols[None, :, None]) * c + channel)[None]
+            where = np.where(better, flat, where)
+    if include_batch_in_index:
+        where = where + (np.arange(m) * h * w * c).reshape(m, 1, 1, 1)
+    return MaxPoolWithArgmax(output, new_tensor(where.astype(index_dtype)))
 
 
 # ----------------------------------------------------------------------------- rearranging, LRN
