@@ -92,6 +92,13 @@ for _name in ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "
               "sequence_mask", "slice", "scatter_nd", "tensor_scatter_nd_add",
               "tensor_scatter_nd_update"]:
     _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
+# the tf.math functions TensorFlow also has at the top level
+for _name in ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cosh", "sinh",
+              "tan"]:
+    _TF_NAMES[_name] = ("convnp.tensor.math", _name)
+# the checks TensorFlow also has at the top level (the rest are tf.debugging's only)
+for _name in ["Assert", "assert_equal", "assert_greater", "assert_less", "assert_rank"]:
+    _TF_NAMES[_name] = ("convnp.tensor.debugging", _name)
 # TensorFlow's own initializer spellings (`tf.random_normal_initializer(0., 0.02)`): the
 # Keras classes of the same arguments and defaults (TF 2.21 has no glorot_*_initializer)
 for _name, _cls in [("random_normal_initializer", "RandomNormal"),
@@ -100,8 +107,10 @@ for _name, _cls in [("random_normal_initializer", "RandomNormal"),
                     ("constant_initializer", "Constant")]:
     _TF_NAMES[_name] = ("convnp.initializers", _cls)
 for _name in ["map_fn", "vectorized_map", "cond", "name_scope", "py_function",
-              "numpy_function"]:
+              "numpy_function", "while_loop", "scan", "foldl", "foldr", "case", "switch_case",
+              "no_op", "group", "control_dependencies", "identity_n"]:
     _TF_NAMES[_name] = ("convnp.tensor.control", _name)
+_TF_NAMES["tuple"] = ("convnp.tensor.control", "tensor_tuple")  # not to hide Python's tuple
 for _name in ["float16", "float32", "float64", "half", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128", "string"]:
     _TF_NAMES[_name] = ("convnp.tensor.dtypes", _name)
 
