@@ -90,7 +90,10 @@ _TF_NAMES.update({
 for _name in ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "clip_by_norm",
               "ensure_shape", "eye", "meshgrid", "repeat", "reverse", "searchsorted",
               "sequence_mask", "slice", "scatter_nd", "tensor_scatter_nd_add",
-              "tensor_scatter_nd_update"]:
+              "tensor_scatter_nd_update", "tensor_scatter_nd_sub", "tensor_scatter_nd_max",
+              "tensor_scatter_nd_min", "shape_n", "get_static_value", "saturate_cast",
+              "unravel_index", "reverse_sequence", "strided_slice", "histogram_fixed_width",
+              "histogram_fixed_width_bins"]:
     _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
 # the tf.math functions TensorFlow also has at the top level
 for _name in ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cosh", "sinh",

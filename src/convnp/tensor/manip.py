@@ -33,9 +33,12 @@ from convnp.tensor.ops import (
 from convnp.tensor.tape import is_variable, new_tensor, unbroadcast, value_of
 
 __all__ = ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "clip_by_norm",
-           "ensure_shape", "eye", "global_norm", "meshgrid", "repeat", "reverse", "scatter_nd",
-           "searchsorted", "sequence_mask", "slice", "tensor_scatter_nd_add",
-           "tensor_scatter_nd_update"]
+           "ensure_shape", "eye", "get_static_value", "global_norm", "histogram_fixed_width",
+           "histogram_fixed_width_bins", "meshgrid", "repeat", "reverse", "reverse_sequence",
+           "saturate_cast", "scatter_nd", "searchsorted", "sequence_mask", "shape_n", "slice",
+           "strided_slice", "tensor_scatter_nd_add", "tensor_scatter_nd_max",
+           "tensor_scatter_nd_min", "tensor_scatter_nd_sub", "tensor_scatter_nd_update",
+           "unravel_index"]
 
 
 def _value(x) -> np.ndarray:
@@ -189,7 +192,10 @@ def scatter_nd(indices, updates, shape, name=None) -> EagerTensor:
     return _op(out, [updates], lambda g: [np.asarray(g)[key]])
 
 
-def _scatter_into(tensor, indices, updates, who: str, add: bool) -> EagerTensor:
+def _scatter_into(tensor, indices, updates, who: str, add: bool, combine=None) -> EagerTensor:
+    """``tensor`` with ``updates`` written at ``indices``: replacing (``add`` False), adding
+    (``add`` True) or, with ``combine`` (``np.subtract``, ``np.maximum``, ``np.minimum``),
+    combined into the entries one update at a time."""
     a = _value(tensor)
     u = _value(updates)
     if u.dtype != a.dtype:
@@ -198,13 +204,20 @@ def _scatter_into(tensor, indices, updates, who: str, add: bool) -> EagerTensor:
     idx, key = _nd_indices(indices, a.shape, who)
     _check_updates(idx, u, a.shape, who)
     out = a.copy()
-    if add:
+    if combine is not None:
+        combine.at(out, key, u)
+    elif add:
         np.add.at(out, key, u)
     else:
         out[key] = u
 
     def vjp(g):
         g = np.asarray(g)
+        if combine is np.subtract:
+            return [g, -g[key]]
+        if combine is not None:
+            # max/min: the gradient goes to whichever values the output kept (ties: both)
+            return [np.where(out == a, g, 0), np.where(out[key] == u, g[key], 0)]
         if add:
             return [g, g[key]]
         kept = g.copy()
@@ -222,6 +235,23 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None) -> EagerTensor
 def tensor_scatter_nd_add(tensor, indices, updates, name=None) -> EagerTensor:
     """A copy of ``tensor`` with ``updates`` added at ``indices`` (repeated indices add up)."""
     return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_add", add=True)
+
+
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None) -> EagerTensor:
+    """A copy of ``tensor`` with ``updates`` subtracted at ``indices``."""
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_sub", False, np.subtract)
+
+
+def tensor_scatter_nd_max(tensor, indices, updates, name=None) -> EagerTensor:
+    """A copy of ``tensor`` where each entry at ``indices`` keeps the largest of itself and
+    its updates."""
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_max", False, np.maximum)
+
+
+def tensor_scatter_nd_min(tensor, indices, updates, name=None) -> EagerTensor:
+    """A copy of ``tensor`` where each entry at ``indices`` keeps the smallest of itself and
+    its updates."""
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_min", False, np.minimum)
 
 
 def meshgrid(*args, **kwargs) -> list:
@@ -365,6 +395,226 @@ def broadcast_static_shape(shape_x, shape_y) -> TensorShape:
     except ValueError:
         raise ValueError(f"Incompatible shapes for broadcasting: {_shape_text(shape_x)} and "
                          f"{_shape_text(shape_y)}") from None
+
+
+def shape_n(input, out_type=np.int32, name=None) -> list:
+    """The shape of each tensor of ``input``, as a list of int32 (or ``out_type``)
+    tensors."""
+    dtype = as_dtype(out_type).dtype
+    return [new_tensor(np.array(np.shape(_value(t)), dtype=dtype)) for t in input]
+
+
+def get_static_value(tensor, partial=False):
+    """The value known without running anything: a tensor's as a NumPy array, a Python or
+    NumPy value as it is; None for a Variable (its value may change) and for None, as
+    TensorFlow."""
+    if tensor is None or is_variable(tensor):
+        return None
+    if isinstance(tensor, EagerTensor):
+        return np.array(tensor)
+    return tensor
+
+
+def _saturation_bounds(source: np.dtype, target: np.dtype):
+    """The smallest and largest ``source`` values that fit in ``target`` (float bounds are
+    moved inward until they are representable: int32's 2**31 - 1 as float32 would round up
+    to 2**31, out of range)."""
+    info = np.iinfo(target) if target.kind in "iub" and target != bool else np.finfo(target)
+    bounds = []
+    for limit in (info.min, info.max):
+        if source.kind == "f":
+            value = np.array(limit).astype(source)
+            while abs(float(value)) > abs(float(limit)):
+                value = np.nextafter(value, source.type(0))
+        else:
+            own = np.iinfo(source)
+            value = np.array(builtins.min(builtins.max(int(limit), int(own.min)),
+                                          int(own.max))).astype(source)
+        bounds.append(value)
+    return bounds
+
+
+def saturate_cast(value, dtype, name=None) -> EagerTensor:
+    """``value`` clipped to the range of ``dtype`` and cast (``tf.cast`` wraps integers
+    around instead): ``saturate_cast([-300., 3.7, 300.], tf.uint8)`` is ``[0, 3, 255]``.
+    Between float dtypes the gradient passes where the value was not clipped."""
+    from convnp.tensor.ops import cast, clip_by_value
+
+    a = _value(value)
+    target = as_dtype(dtype).dtype
+    if a.dtype.kind not in "iuf" or target.kind not in "iuf":
+        raise TypeError(f"saturate_cast: expects integer or float dtypes, got {a.dtype} to "
+                        f"{target}")
+    needs_clip = (np.iinfo(target) if target.kind in "iu" else np.finfo(target)).max < (
+        np.iinfo(a.dtype) if a.dtype.kind in "iu" else np.finfo(a.dtype)).max or (
+        target.kind == "u" and a.dtype.kind != "u") or (
+        target.kind in "iu" and a.dtype.kind == "f")
+    if not needs_clip:
+        return cast(value, target)
+    lo, hi = _saturation_bounds(a.dtype, target)
+    if a.dtype.kind == "f" and target.kind in "iu":
+        # NaN has no integer value: TensorFlow's CPU kernel gives the smallest one
+        with np.errstate(invalid="ignore"):
+            clipped = np.where(np.isnan(a), lo, np.clip(a, lo, hi))
+        return new_tensor(clipped.astype(target))
+    return cast(clip_by_value(value, lo, hi), target)
+
+
+def unravel_index(indices, dims, name=None) -> EagerTensor:
+    """The coordinates in an array of shape ``dims`` of each flat index: shape
+    ``(len(dims),) + indices.shape``, in the indices' dtype."""
+    idx = _value(indices)
+    shape = _value(dims)
+    if idx.dtype.kind not in "iu" or shape.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: indices and dims must be int32 or int64, got "
+                        f"{idx.dtype} and {shape.dtype}")
+    if shape.ndim != 1:
+        raise InvalidArgumentError(f"unravel_index: dims must be a vector, got shape "
+                                   f"{list(shape.shape)}")
+    total = int(np.prod(shape))
+    if np.any((idx < 0) | (idx >= total)):
+        raise InvalidArgumentError(f"unravel_index: indices must lie in [0, {total}) for "
+                                   f"dims {shape.tolist()}")
+    coords = np.unravel_index(idx, tuple(int(d) for d in shape))
+    return new_tensor(np.stack(coords).astype(idx.dtype).reshape((len(shape),) + idx.shape))
+
+
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None,
+                     name=None) -> EagerTensor:
+    """For each example ``b`` along ``batch_axis`` (default 0), its first
+    ``seq_lengths[b]`` entries along ``seq_axis`` reversed, the rest kept (padded sequences
+    read backwards, as bidirectional RNN code does)."""
+    a = _value(input)
+    lengths = _value(seq_lengths)
+    if seq_axis is None:
+        raise ValueError("reverse_sequence: seq_axis is required")
+    seq_axis, batch_axis = int(seq_axis), 0 if batch_axis is None else int(batch_axis)
+    seq_axis, batch_axis = seq_axis % a.ndim, batch_axis % a.ndim
+    if seq_axis == batch_axis:
+        raise InvalidArgumentError("reverse_sequence: seq_axis and batch_axis must differ")
+    if lengths.ndim != 1 or lengths.shape[0] != a.shape[batch_axis] or \
+            lengths.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"reverse_sequence: seq_lengths must be an integer vector "
+                                   f"of {a.shape[batch_axis]} lengths, got {lengths!r:.60}")
+    if np.any((lengths < 0) | (lengths > a.shape[seq_axis])):
+        raise InvalidArgumentError(f"reverse_sequence: seq_lengths must lie in [0, "
+                                   f"{a.shape[seq_axis]}], got {lengths.tolist()}")
+    # the source position along seq_axis of every output entry, per example
+    steps = np.arange(a.shape[seq_axis])
+    source = np.where(steps[None, :] < lengths[:, None], lengths[:, None] - 1 - steps[None, :],
+                      steps[None, :])
+    shape = [1] * a.ndim
+    shape[batch_axis], shape[seq_axis] = source.shape
+    order = source if batch_axis < seq_axis else source.T
+    key = np.broadcast_to(order.reshape(shape), a.shape)
+    out = np.take_along_axis(a, key, axis=seq_axis)
+
+    def vjp(g):
+        grad = np.zeros(a.shape, dtype=_grad_dtype(a))
+        np.put_along_axis(grad, key, np.asarray(g), axis=seq_axis)  # a permutation
+        return [grad, None]
+
+    return _op(out, [input, seq_lengths], vjp)
+
+
+def _mask_bits(mask, who: str, name: str) -> int:
+    if isinstance(mask, bool) or not isinstance(mask, (int, np.integer)):
+        raise TypeError(f"{who}: {name} must be an int (a bit mask), got {mask!r}")
+    return int(mask)
+
+
+def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0,
+                  ellipsis_mask=0, new_axis_mask=0, shrink_axis_mask=0, var=None,
+                  name=None) -> EagerTensor:
+    """``input_[begin:end:strides]`` spelled as TensorFlow's op (what ``t[...]`` compiles
+    to): entry ``i`` of the specs slices one axis, unless bit ``i`` of a mask says
+    otherwise: ``begin_mask``/``end_mask`` leave that bound open, ``ellipsis_mask`` makes it
+    ``...``, ``new_axis_mask`` a new axis of size 1, ``shrink_axis_mask`` an integer index
+    (the axis goes away). Negative bounds count from the end and are clamped, as Python's."""
+    a = _value(input_)
+    who = "strided_slice"
+    b, e = _ints(begin, f"{who}: begin"), _ints(end, f"{who}: end")
+    st = [1] * len(b) if strides is None else _ints(strides, f"{who}: strides")
+    if not len(b) == len(e) == len(st):
+        raise InvalidArgumentError(f"{who}: begin, end and strides must have one length, got "
+                                   f"{len(b)}, {len(e)} and {len(st)}")
+    if 0 in st:
+        raise InvalidArgumentError(f"{who}: strides must be non-zero, got {st}")
+    masks = {n: _mask_bits(m, who, n) for n, m in [
+        ("begin_mask", begin_mask), ("end_mask", end_mask), ("ellipsis_mask", ellipsis_mask),
+        ("new_axis_mask", new_axis_mask), ("shrink_axis_mask", shrink_axis_mask)]}
+
+    def bit(n: str, i: int) -> bool:
+        return bool(masks[n] >> i & 1)
+
+    key: list = []
+    axis = 0  # the input axis the next spec entry addresses
+    seen_ellipsis = False
+    for i in builtins.range(len(b)):
+        if bit("ellipsis_mask", i) and not seen_ellipsis:
+            seen_ellipsis = True
+            later = [j for j in builtins.range(i + 1, len(b)) if not bit("new_axis_mask", j)]
+            covered = a.ndim - axis - len(later)
+            key.append(Ellipsis)
+            axis += builtins.max(covered, 0)
+        elif bit("new_axis_mask", i):
+            key.append(None)
+        elif bit("shrink_axis_mask", i):
+            if axis >= a.ndim or not -a.shape[axis] <= b[i] < a.shape[axis]:
+                raise InvalidArgumentError(f"{who}: index {b[i]} is out of bounds for axis "
+                                           f"{axis} of shape {list(a.shape)}")
+            key.append(b[i])
+            axis += 1
+        else:
+            if axis >= a.ndim:
+                raise InvalidArgumentError(f"{who}: more slices than the rank {a.ndim} of the "
+                                           f"input")
+            key.append(builtins.slice(None if bit("begin_mask", i) else b[i],
+                                      None if bit("end_mask", i) else e[i], st[i]))
+            axis += 1
+    key = builtins.tuple(key)
+    out = np.array(a[key])
+
+    def vjp(g):
+        grad = np.zeros(a.shape, dtype=_grad_dtype(a))
+        grad[key] = np.asarray(g)  # a basic index: no entry is read twice
+        return [grad]
+
+    return _op(out, [input_], vjp)
+
+
+def _histogram_bins(values, value_range, nbins, who: str):
+    v = _value(values)
+    bounds = _value(value_range)
+    n = int(_value(nbins))
+    if bounds.shape != (2,):
+        raise InvalidArgumentError(f"{who}: value_range must be [min, max], got shape "
+                                   f"{list(bounds.shape)}")
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not lo < hi:
+        raise InvalidArgumentError(f"{who}: value_range must have min < max, got {[lo, hi]}")
+    if n <= 0:
+        raise InvalidArgumentError(f"{who}: nbins must be positive, got {n}")
+    # values below the range fall in the first bin, at or above it in the last
+    scaled = (v.astype(np.float64) - lo) / (hi - lo) * n
+    return np.clip(np.floor(scaled), 0, n - 1).astype(np.int64), n
+
+
+def histogram_fixed_width(values, value_range, nbins=100, dtype=np.int32,
+                          name=None) -> EagerTensor:
+    """How many ``values`` fall in each of ``nbins`` equal bins spanning ``value_range``
+    (the ends take the values beyond them)."""
+    bins, n = _histogram_bins(values, value_range, nbins, "histogram_fixed_width")
+    counts = np.bincount(bins.reshape(-1), minlength=n)
+    return new_tensor(counts.astype(as_dtype(dtype).dtype))
+
+
+def histogram_fixed_width_bins(values, value_range, nbins=100, dtype=np.int32,
+                               name=None) -> EagerTensor:
+    """The bin index of every value (the shape of ``values``), as `histogram_fixed_width`
+    counts them."""
+    bins, _ = _histogram_bins(values, value_range, nbins, "histogram_fixed_width_bins")
+    return new_tensor(bins.astype(as_dtype(dtype).dtype))
 
 
 # called on KerasTensors, these functions become layers of the model being built
