@@ -99,6 +99,8 @@ for _name in ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "
 for _name in ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cosh", "sinh",
               "tan"]:
     _TF_NAMES[_name] = ("convnp.tensor.math", _name)
+for _name in ["space_to_batch", "space_to_batch_nd", "batch_to_space"]:
+    _TF_NAMES[_name] = ("convnp.tensor.manip", _name)
 # the checks TensorFlow also has at the top level (the rest are tf.debugging's only)
 for _name in ["Assert", "assert_equal", "assert_greater", "assert_less", "assert_rank"]:
     _TF_NAMES[_name] = ("convnp.tensor.debugging", _name)

@@ -32,10 +32,11 @@ from convnp.tensor.ops import (
 )
 from convnp.tensor.tape import is_variable, new_tensor, unbroadcast, value_of
 
-__all__ = ["broadcast_static_shape", "broadcast_to", "clip_by_global_norm", "clip_by_norm",
-           "ensure_shape", "eye", "get_static_value", "global_norm", "histogram_fixed_width",
-           "histogram_fixed_width_bins", "meshgrid", "repeat", "reverse", "reverse_sequence",
-           "saturate_cast", "scatter_nd", "searchsorted", "sequence_mask", "shape_n", "slice",
+__all__ = ["batch_to_space", "broadcast_static_shape", "broadcast_to", "clip_by_global_norm",
+           "clip_by_norm", "ensure_shape", "eye", "get_static_value", "global_norm",
+           "histogram_fixed_width", "histogram_fixed_width_bins", "meshgrid", "repeat",
+           "reverse", "reverse_sequence", "saturate_cast", "scatter_nd", "searchsorted",
+           "sequence_mask", "shape_n", "slice", "space_to_batch", "space_to_batch_nd",
            "strided_slice", "tensor_scatter_nd_add", "tensor_scatter_nd_max",
            "tensor_scatter_nd_min", "tensor_scatter_nd_sub", "tensor_scatter_nd_update",
            "unravel_index"]
@@ -515,6 +516,103 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None,
         return [grad, None]
 
     return _op(out, [input, seq_lengths], vjp)
+
+
+def _block_arg(values, who: str, name: str) -> list[int]:
+    v = np.asarray(value_of(values) if isinstance(values, np.ndarray) else values)
+    if v.dtype.kind not in "iu":
+        raise TypeError(f"{who}: {name} must be integers, got dtype {v.dtype}")
+    return [int(b) for b in v.reshape(-1)]
+
+
+def _pairs_arg(values, n: int, who: str, name: str) -> list[tuple[int, int]]:
+    v = np.asarray(value_of(values) if isinstance(values, np.ndarray) else values)
+    if v.dtype.kind not in "iu" or v.shape != (n, 2):
+        raise InvalidArgumentError(f"{who}: {name} must be {n} integer [before, after] pairs, "
+                                   f"got {v.tolist()}")
+    if np.any(v < 0):
+        raise InvalidArgumentError(f"{who}: {name} must not be negative, got {v.tolist()}")
+    return [(int(p), int(q)) for p, q in v]
+
+
+def _space_to_batch_array(a: np.ndarray, block: list[int], pads) -> np.ndarray:
+    n = len(block)
+    a = np.pad(a, [(0, 0), *pads] + [(0, 0)] * (a.ndim - 1 - n))
+    b, spatial, rest = a.shape[0], a.shape[1:1 + n], a.shape[1 + n:]
+    split = [b]
+    for size, k in zip(spatial, block):
+        split += [size // k, k]
+    a = a.reshape(split + list(rest))
+    # (b, s1, k1, s2, k2, ..., rest) -> (k1, k2, ..., b, s1, s2, ..., rest)
+    order = [2 + 2 * i for i in builtins.range(n)] + [0] + [1 + 2 * i for i in builtins.range(n)]
+    order += list(builtins.range(1 + 2 * n, a.ndim))
+    a = a.transpose(order)
+    return a.reshape([b * int(np.prod(block))] + [s // k for s, k in zip(spatial, block)]
+                     + list(rest))
+
+
+def _batch_to_space_array(a: np.ndarray, block: list[int], crops) -> np.ndarray:
+    n = len(block)
+    count = int(np.prod(block))
+    b, spatial, rest = a.shape[0] // count, a.shape[1:1 + n], a.shape[1 + n:]
+    a = a.reshape(list(block) + [b] + list(spatial) + list(rest))
+    # (k1, ..., kn, b, s1, ..., sn, rest) -> (b, s1, k1, s2, k2, ..., rest)
+    order = [n]
+    for i in builtins.range(n):
+        order += [n + 1 + i, i]
+    order += list(builtins.range(2 * n + 1, a.ndim))
+    a = a.transpose(order).reshape([b] + [s * k for s, k in zip(spatial, block)] + list(rest))
+    key = (builtins.slice(None),) + builtins.tuple(
+        builtins.slice(lo, a.shape[1 + i] - hi) for i, (lo, hi) in enumerate(crops))
+    return np.ascontiguousarray(a[key])
+
+
+def space_to_batch_nd(input, block_shape, paddings, name=None) -> EagerTensor:
+    """The spatial axes (the ``len(block_shape)`` after the batch) zero-padded by
+    ``paddings``, then cut into ``block_shape`` blocks whose offsets go to the batch: output
+    example ``(i1, ..., in) * batch + b`` holds example ``b``'s pixels at those offsets.
+    Dilated convolutions are computed this way (`with_space_to_batch`)."""
+    who = "space_to_batch_nd"
+    a = _value(input)
+    block = _block_arg(block_shape, who, "block_shape")
+    if not block or a.ndim < 1 + len(block) or min(block) < 1:
+        raise InvalidArgumentError(f"{who}: block_shape {block} must hold 1 to "
+                                   f"{a.ndim - 1} positive sizes for input of shape "
+                                   f"{list(a.shape)}")
+    pads = _pairs_arg(paddings, len(block), who, "paddings")
+    for i, (k, (lo, hi)) in enumerate(zip(block, pads)):
+        if (a.shape[1 + i] + lo + hi) % k:
+            raise InvalidArgumentError(f"{who}: padded size {a.shape[1 + i] + lo + hi} of "
+                                       f"axis {1 + i} is not divisible by block size {k}")
+    return _op(_space_to_batch_array(a, block, pads), [input],
+               lambda g: [_batch_to_space_array(np.asarray(g), block, pads)])
+
+
+def batch_to_space(input, block_shape, crops, name=None) -> EagerTensor:
+    """The inverse of `space_to_batch_nd`: the batch's block offsets put back into the
+    spatial axes, then ``crops`` cut off."""
+    who = "batch_to_space"
+    a = _value(input)
+    block = _block_arg(block_shape, who, "block_shape")
+    if not block or a.ndim < 1 + len(block) or min(block) < 1:
+        raise InvalidArgumentError(f"{who}: block_shape {block} must hold 1 to "
+                                   f"{a.ndim - 1} positive sizes for input of shape "
+                                   f"{list(a.shape)}")
+    crops = _pairs_arg(crops, len(block), who, "crops")
+    if a.shape[0] % int(np.prod(block)):
+        raise InvalidArgumentError(f"{who}: the batch size {a.shape[0]} is not divisible by "
+                                   f"the product of block_shape {block}")
+    for i, (k, (lo, hi)) in enumerate(zip(block, crops)):
+        if lo + hi > a.shape[1 + i] * k:
+            raise InvalidArgumentError(f"{who}: crops {crops[i]} exceed axis {1 + i}'s size "
+                                       f"{a.shape[1 + i] * k}")
+    return _op(_batch_to_space_array(a, block, crops), [input],
+               lambda g: [_space_to_batch_array(np.asarray(g), block, crops)])
+
+
+def space_to_batch(input, block_shape, paddings, name=None) -> EagerTensor:
+    """`space_to_batch_nd` (TensorFlow 2's spelling)."""
+    return space_to_batch_nd(input, block_shape, paddings)
 
 
 def _mask_bits(mask, who: str, name: str) -> int:

@@ -11,7 +11,17 @@ import numpy as np
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
-from convnp.tensor.nn import gelu, log_softmax, selu, sigmoid, softmax, softplus, tanh
+from convnp.tensor.nn import (
+    gelu,
+    log_softmax,
+    selu,
+    sigmoid,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+    zero_fraction,
+)
 from convnp.tensor.ops import (
     _axis,
     _axis_arg,
@@ -163,6 +173,7 @@ __all__ = [
     "sinh",
     "softmax",
     "softplus",
+    "softsign",
     "sqrt",
     "square",
     "squared_difference",
@@ -174,6 +185,7 @@ __all__ = [
     "truncatediv",
     "unsorted_segment_sum",
     "xlogy",
+    "zero_fraction",
 ]
 
 

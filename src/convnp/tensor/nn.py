@@ -40,6 +40,7 @@ from convnp.tensor.tape import is_variable, new_tensor
 
 __all__ = [
     "atrous_conv2d",
+    "atrous_conv2d_transpose",
     "avg_pool",
     "avg_pool1d",
     "avg_pool2d",
@@ -48,20 +49,26 @@ __all__ = [
     "bias_add",
     "compute_average_loss",
     "conv1d",
+    "conv1d_transpose",
     "conv2d",
     "conv2d_transpose",
     "conv3d",
+    "conv3d_transpose",
+    "conv_transpose",
     "convolution",
+    "crelu",
     "depth_to_space",
     "depthwise_conv2d",
     "dropout",
     "elu",
     "embedding_lookup",
     "gelu",
+    "in_top_k",
     "l2_loss",
     "l2_normalize",
     "leaky_relu",
     "local_response_normalization",
+    "log_poisson_loss",
     "log_softmax",
     "lrn",
     "max_pool",
@@ -70,6 +77,7 @@ __all__ = [
     "max_pool3d",
     "max_pool_with_argmax",
     "moments",
+    "normalize_moments",
     "pool",
     "relu",
     "relu6",
@@ -83,11 +91,15 @@ __all__ = [
     "softmax_cross_entropy_with_logits",
     "softplus",
     "softsign",
+    "space_to_batch",
     "space_to_depth",
     "sparse_softmax_cross_entropy_with_logits",
+    "sufficient_statistics",
     "tanh",
     "top_k",
     "weighted_cross_entropy_with_logits",
+    "weighted_moments",
+    "zero_fraction",
 ]
 
 
@@ -502,8 +514,13 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME",
     these filters, strides and padding must give ``(m, h, w, c_in)``.
     """
     _channels_last(data_format, "conv2d_transpose")
-    if dilations not in (None, 1, [1, 1], [1, 1, 1, 1], (1, 1), (1, 1, 1, 1)):
-        raise NotImplementedError("conv2d_transpose: dilations other than 1 are not supported")
+    rate = (1, 1) if dilations is None else _spatial(dilations, 2, "dilations",
+                                                     "conv2d_transpose")
+    if rate != (1, 1):
+        _rank(_plain(input), 4, "conv2d_transpose", "batch, height, width, channels")
+        return _transposed(input, filters, _output_shape(output_shape, 4, "conv2d_transpose"),
+                           _four(strides, "strides", "conv2d_transpose"), _padding(padding),
+                           rate, "conv2d_transpose")
     x, w = _plain(input), _plain(filters)
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d_transpose: input must be (batch, h, w, c_in) and filters "
@@ -801,6 +818,206 @@ def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC",
     if include_batch_in_index:
         where = where + (np.arange(m) * h * w * c).reshape(m, 1, 1, 1)
     return MaxPoolWithArgmax(output, new_tensor(where.astype(index_dtype)))
+
+
+def _output_shape(output_shape, rank: int, who: str) -> tuple:
+    shape = tuple(int(v) for v in np.asarray(value_of(output_shape) if isinstance(
+        output_shape, np.ndarray) else output_shape).reshape(-1))
+    if len(shape) != rank:
+        raise ValueError(f"{who}: output_shape must have {rank} entries (batch, spatial..., "
+                         f"channels), got {list(shape)}")
+    return shape
+
+
+def _transposed(input, filters, out_shape: tuple, stride, padding: str, rate,
+                who: str) -> EagerTensor:
+    """The transposed convolution as what it is: the gradient of the forward convolution
+    (of an ``out_shape`` input with ``filters``, 2-D or 3-D) with respect to its input,
+    applied to ``input``. TensorFlow defines it so, and so are its sizes: the forward
+    convolution of ``out_shape`` must give ``input``'s shape."""
+    x, w = _plain(input), _plain(filters)
+    three = x.ndim == 5
+    if w.ndim != x.ndim or w.shape[-1] != x.shape[-1] or out_shape[-1] != w.shape[-2] \
+            or out_shape[0] != x.shape[0]:
+        raise InvalidArgumentError(
+            f"{who}: filters (spatial..., c_out, c_in) = {list(w.shape)} must match the input "
+            f"channels {x.shape[-1]} and output_shape {list(out_shape)} (channels c_out, "
+            f"batch {x.shape[0]})")
+    dtype = _same_float(x, w, who)
+
+    def forward(a):
+        if three:
+            return conv3d_forward(a, w, None, stride, padding, rate)
+        b = np.zeros((1, 1, 1, w.shape[-1]), dtype=dtype)
+        return conv_forward(a, w, b, {"stride": stride, "pad": padding, "dilation": rate})
+
+    def backward(dz, cache):
+        return (conv3d_backward if three else conv_backward)(
+            np.ascontiguousarray(dz, dtype=dtype), cache)
+
+    z, cache = forward(np.zeros(out_shape, dtype=dtype))
+    if z.shape != x.shape:
+        raise InvalidArgumentError(
+            f"{who}: a forward convolution of output_shape {list(out_shape)} with these "
+            f"filters, strides {tuple(stride)} and padding {padding!r} gives shape "
+            f"{list(z.shape)}, not the input's {list(x.shape)}")
+    out = backward(x, cache)[0]
+
+    def vjp(g):
+        dx, g_cache = forward(np.ascontiguousarray(g, dtype=dtype))
+        dw = backward(x, g_cache)[1]
+        return [dx, dw]
+
+    return _op(np.ascontiguousarray(out), [input, filters], vjp)
+
+
+def conv1d_transpose(input, filters, output_shape, strides, padding="SAME",
+                     data_format="NWC", dilations=None, name=None) -> EagerTensor:
+    """The transpose of `conv1d`: ``input`` ``(m, w, c_in)``, ``filters`` ``(f, c_out,
+    c_in)``, ``output_shape`` ``(m, W, c_out)``."""
+    from convnp.tensor.ops import expand_dims, squeeze
+
+    if data_format not in (None, "NWC"):
+        raise NotImplementedError(f"conv1d_transpose: data_format={data_format!r} is not "
+                                  "supported (NWC only)")
+    _rank(_plain(input), 3, "conv1d_transpose", "batch, width, channels")
+    m, width, c_out = _output_shape(output_shape, 3, "conv1d_transpose")
+    (step,) = _spatial(strides, 1, "strides", "conv1d_transpose")
+    (rate,) = (1,) if dilations is None else _spatial(dilations, 1, "dilations",
+                                                      "conv1d_transpose")
+    y = _transposed(expand_dims(input, 1), expand_dims(filters, 0), (m, 1, width, c_out),
+                    (1, step), _padding(padding), (1, rate), "conv1d_transpose")
+    return squeeze(y, [1])
+
+
+def conv3d_transpose(input, filters, output_shape, strides, padding="SAME",
+                     data_format="NDHWC", dilations=None, name=None) -> EagerTensor:
+    """The transpose of `conv3d`: ``input`` ``(m, d, h, w, c_in)``, ``filters`` ``(f_d,
+    f_h, f_w, c_out, c_in)``, ``output_shape`` ``(m, D, H, W, c_out)``."""
+    if data_format not in (None, "NDHWC"):
+        raise NotImplementedError(f"conv3d_transpose: data_format={data_format!r} is not "
+                                  "supported (NDHWC only)")
+    _rank(_plain(input), 5, "conv3d_transpose", "batch, depth, height, width, channels")
+    step = _spatial(strides, 3, "strides", "conv3d_transpose")
+    rate = (1, 1, 1) if dilations is None else _spatial(dilations, 3, "dilations",
+                                                        "conv3d_transpose")
+    return _transposed(input, filters, _output_shape(output_shape, 5, "conv3d_transpose"),
+                       step, _padding(padding), rate, "conv3d_transpose")
+
+
+def conv_transpose(input, filters, output_shape, strides, padding="SAME", data_format=None,
+                   dilations=None, name=None) -> EagerTensor:
+    """`conv1d_transpose`, `conv2d_transpose` or `conv3d_transpose` by the rank of
+    ``input``."""
+    rank = _plain(input).ndim
+    if rank == 3:
+        return conv1d_transpose(input, filters, output_shape, strides, padding,
+                                dilations=dilations)
+    if rank == 4:
+        return conv2d_transpose(input, filters, output_shape, strides, padding,
+                                dilations=dilations)
+    if rank == 5:
+        return conv3d_transpose(input, filters, output_shape, strides, padding,
+                                dilations=dilations)
+    raise ValueError(f"conv_transpose: input must have rank 3, 4 or 5, got rank {rank}")
+
+
+def atrous_conv2d_transpose(value, filters, output_shape, rate, padding,
+                            name=None) -> EagerTensor:
+    """The transpose of `atrous_conv2d` (a dilated `conv2d_transpose` of stride 1)."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate < 1:
+        raise ValueError(f"atrous_conv2d_transpose: rate must be an int >= 1, got {rate!r}")
+    return conv2d_transpose(value, filters, output_shape, 1, padding, dilations=int(rate))
+
+
+def crelu(features, axis=-1, name=None) -> EagerTensor:
+    """``concat([relu(x), relu(-x)], axis)``: both signs kept, twice the channels."""
+    from convnp.tensor.ops import concat, negative
+
+    return concat([relu(features), relu(negative(_lift(features)))], axis)
+
+
+def in_top_k(targets, predictions, k, name=None) -> EagerTensor:
+    """`tf.math.in_top_k` (the same op under tf.nn)."""
+    from convnp.tensor.math import in_top_k as _in_top_k
+
+    return _in_top_k(targets, predictions, k)
+
+
+def zero_fraction(value, name=None) -> EagerTensor:
+    """The fraction of entries equal to 0, a float32 scalar (NaN for an empty tensor)."""
+    a = np.asarray(_plain(value))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.float32(np.count_nonzero(a == 0)) / np.float32(a.size)
+    return new_tensor(np.asarray(fraction, dtype=np.float32))
+
+
+def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None) -> EagerTensor:
+    """``exp(log_input) - log_input * targets``, the negative log-likelihood of a Poisson
+    rate ``exp(log_input)`` without its constant; ``compute_full_loss`` adds Stirling's
+    approximation of ``log(targets!)`` where targets > 1."""
+    from convnp.tensor.ops import exp, log, where, zeros_like
+
+    t, z = _lift(targets), _lift(log_input)
+    if np.shape(_plain(targets)) != np.shape(_plain(log_input)):
+        raise ValueError(f"log_poisson_loss: log_input and targets must have the same shape, "
+                         f"got {np.shape(_plain(log_input))} and {np.shape(_plain(targets))}")
+    loss = exp(z) - z * t
+    if not compute_full_loss:
+        return loss
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stirling = t * log(t) - t + 0.5 * log(2 * math.pi * t)
+    return loss + where(_plain(targets) > 1, stirling, zeros_like(t))
+
+
+def sufficient_statistics(x, axes, shift=None, keepdims=False, name=None):
+    """``(count, sum of (x - shift), sum of (x - shift) ** 2, shift)`` over ``axes``: what
+    `normalize_moments` turns into a mean and a variance (``shift`` None stays None)."""
+    from convnp.tensor.ops import reduce_sum, square
+
+    a = _plain(x)
+    axes = [int(v) % a.ndim for v in np.ravel(axes)]
+    count = np.asarray(np.prod([a.shape[i] for i in axes]), dtype=a.dtype)
+    if shift is not None and not isinstance(shift, EagerTensor) and not is_variable(shift):
+        shift = new_tensor(np.asarray(_plain(shift), dtype=a.dtype))  # a tensor, as TF's
+    centred = _lift(x) if shift is None else _lift(x) - _lift(shift)
+    m_ss = reduce_sum(centred, axes, keepdims=keepdims)
+    v_ss = reduce_sum(square(centred), axes, keepdims=keepdims)
+    return new_tensor(count), m_ss, v_ss, shift
+
+
+def normalize_moments(counts, mean_ss, variance_ss, shift, name=None):
+    """The ``(mean, variance)`` of `sufficient_statistics`' sums."""
+    from convnp.tensor.ops import square
+
+    divisor = 1.0 / _lift(counts)
+    shifted_mean = _lift(mean_ss) * divisor
+    mean = shifted_mean if shift is None else shifted_mean + _lift(shift)
+    return mean, _lift(variance_ss) * divisor - square(shifted_mean)
+
+
+def weighted_moments(x, axes, frequency_weights, keepdims=False, name=None):
+    """The mean and variance of ``x`` over ``axes`` with each entry counted
+    ``frequency_weights`` times (broadcast against ``x``)."""
+    from convnp.tensor.ops import ones_like, reduce_sum, square, squeeze
+
+    a = _plain(x)
+    axes = [int(v) % a.ndim for v in np.ravel(axes)]
+    t, w = _lift(x), _lift(frequency_weights)
+    total = reduce_sum(w * ones_like(t), axes, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = reduce_sum(w * t, axes, keepdims=True) / total
+        variance = reduce_sum(w * square(t - mean), axes, keepdims=True) / total
+    if not keepdims:
+        mean, variance = squeeze(mean, axes), squeeze(variance, axes)
+    return mean, variance
+
+
+def space_to_batch(input, block_shape, paddings, name=None) -> EagerTensor:
+    """`tf.space_to_batch_nd` (TensorFlow 2's spelling under tf.nn)."""
+    from convnp.tensor.manip import space_to_batch_nd
+
+    return space_to_batch_nd(input, block_shape, paddings)
 
 
 # ----------------------------------------------------------------------------- rearranging, LRN
