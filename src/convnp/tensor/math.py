@@ -8,6 +8,7 @@ import math as _pymath
 
 import numpy as np
 
+from convnp.tensor import _special_math as _sm
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
@@ -102,17 +103,26 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "bessel_i0",
+    "bessel_i0e",
+    "bessel_i1",
+    "bessel_i1e",
     "bincount",
     "ceil",
     "confusion_matrix",
     "cos",
     "cosh",
     "count_nonzero",
+    "cumprod",
     "cumsum",
+    "cumulative_logsumexp",
+    "digamma",
     "divide",
     "divide_no_nan",
     "equal",
     "erf",
+    "erfc",
+    "erfinv",
     "exp",
     "expm1",
     "floor",
@@ -122,14 +132,17 @@ __all__ = [
     "greater",
     "greater_equal",
     "in_top_k",
+    "invert_permutation",
     "is_finite",
     "is_inf",
     "is_nan",
     "is_non_decreasing",
     "is_strictly_increasing",
     "l2_normalize",
+    "lbeta",
     "less",
     "less_equal",
+    "lgamma",
     "log",
     "log1p",
     "log_sigmoid",
@@ -143,8 +156,11 @@ __all__ = [
     "mod",
     "multiply",
     "multiply_no_nan",
+    "ndtri",
     "negative",
+    "nextafter",
     "not_equal",
+    "polyval",
     "pow",
     "realdiv",
     "reciprocal",
@@ -165,6 +181,10 @@ __all__ = [
     "round",
     "rsqrt",
     "scalar_mul",
+    "segment_max",
+    "segment_mean",
+    "segment_min",
+    "segment_prod",
     "segment_sum",
     "selu",
     "sigmoid",
@@ -183,7 +203,14 @@ __all__ = [
     "top_k",
     "truediv",
     "truncatediv",
+    "unsorted_segment_max",
+    "unsorted_segment_mean",
+    "unsorted_segment_min",
+    "unsorted_segment_prod",
+    "unsorted_segment_sqrt_n",
     "unsorted_segment_sum",
+    "xdivy",
+    "xlog1py",
     "xlogy",
     "zero_fraction",
 ]
@@ -574,6 +601,373 @@ def _segment_sum(data, a: np.ndarray, ids: np.ndarray, n: int):
         return [grad.reshape(a.shape)]
 
     return _op(out, [data], vjp)
+
+
+# ----------------------------------------------------------------------------- special functions
+
+
+def _float_values(x, who: str) -> np.ndarray:
+    """``x``'s values, refusing non-float dtypes as TensorFlow's kernels for these ops do."""
+    a = _values(x)
+    if a.dtype.kind != "f":
+        raise InvalidArgumentError(f"{who}: expects a float tensor (float16, float32 or "
+                                   f"float64), got {a.dtype}; use tf.cast")
+    return a
+
+
+def _special_op(x, who: str, values, slope):
+    """The op ``values(a)`` (float64 in, float64 out) in ``x``'s dtype, with gradient
+    ``g * slope(a, out)``."""
+    a = _float_values(x, who)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = values(a.astype(np.float64))
+
+    def vjp(g):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return [(np.asarray(g) * slope(a.astype(np.float64), out)).astype(a.dtype)]
+
+    return _op(out.astype(a.dtype), [x], vjp)
+
+
+def erfc(x, name=None):
+    """``1 - erf(x)``, accurate where erf is close to 1."""
+    return _special_op(x, "erfc", _sm.erfc,
+                       lambda a, out: -2 / np.sqrt(np.pi) * np.exp(-a * a))
+
+
+def erfinv(x, name=None):
+    """The inverse error function (+-inf at +-1, NaN beyond)."""
+    return _special_op(x, "erfinv", _sm.erfinv,
+                       lambda a, out: np.sqrt(np.pi) / 2 * np.exp(out * out))
+
+
+def ndtri(x, name=None):
+    """The inverse of the standard normal CDF: ``sqrt(2) * erfinv(2 p - 1)``."""
+    return _special_op(x, "ndtri", lambda a: np.sqrt(2) * _sm.erfinv(2 * a - 1),
+                       lambda a, out: np.sqrt(2 * np.pi) * np.exp(out * out / 2))
+
+
+def lgamma(x, name=None):
+    """``log|Gamma(x)|`` (+inf at 0, -1, -2, ...); its gradient is digamma."""
+    return _special_op(x, "lgamma", _sm.lgamma, lambda a, out: _sm.digamma(a))
+
+
+def digamma(x, name=None):
+    """The derivative of lgamma (NaN at 0, -1, -2, ...); its gradient is trigamma."""
+    return _special_op(x, "digamma", _sm.digamma, lambda a, out: _sm.trigamma(a))
+
+
+def lbeta(x, name=None):
+    """``log|B(x)|`` over the last axis: ``sum(lgamma(x)) - lgamma(sum(x))`` (the
+    normalizer of a Dirichlet)."""
+    return subtract(reduce_sum(lgamma(x), -1), lgamma(reduce_sum(x, -1)))
+
+
+def bessel_i0(x, name=None):
+    """The modified Bessel function of the first kind of order 0; slope ``I1``."""
+    return _special_op(x, "bessel_i0", lambda a: _sm.bessel(a, 0),
+                       lambda a, out: _sm.bessel(a, 1))
+
+
+def bessel_i1(x, name=None):
+    """The modified Bessel function of the first kind of order 1; slope ``I0 - I1 / x``
+    (1/2 at 0)."""
+    def slope(a, out):
+        safe = np.where(a == 0, 1.0, a)
+        return np.where(a == 0, 0.5, _sm.bessel(a, 0) - out / safe)
+
+    return _special_op(x, "bessel_i1", lambda a: _sm.bessel(a, 1), slope)
+
+
+def bessel_i0e(x, name=None):
+    """``exp(-|x|) I0(x)``, finite for every x; slope ``i1e - sign(x) i0e``."""
+    return _special_op(x, "bessel_i0e", lambda a: _sm.bessel_scaled(a, 0),
+                       lambda a, out: _sm.bessel_scaled(a, 1) - np.sign(a) * out)
+
+
+def bessel_i1e(x, name=None):
+    """``exp(-|x|) I1(x)``; slope ``i0e - i1e (sign(x) + 1 / x)`` (1/2 at 0)."""
+    def slope(a, out):
+        safe = np.where(a == 0, 1.0, a)
+        return np.where(a == 0, 0.5,
+                        _sm.bessel_scaled(a, 0) - out * (np.sign(a) + 1 / safe))
+
+    return _special_op(x, "bessel_i1e", lambda a: _sm.bessel_scaled(a, 1), slope)
+
+
+def nextafter(x1, x2, name=None):
+    """The next float after ``x1`` toward ``x2`` (values only)."""
+    a, b = _values(x1), _values(x2)
+    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
+        raise InvalidArgumentError(f"nextafter: x1 and x2 must both be float32 or float64, "
+                                   f"got {a.dtype} and {b.dtype}")
+    return new_tensor(np.nextafter(a, b))
+
+
+def _zero_where_x_is(x, y, who: str, values, dx, dy):
+    """``values(x, y)``, and 0 where ``x`` is 0 (``xdivy``, ``xlog1py``); so are both
+    gradients there."""
+    a, b = _values(x), _values(y)
+    if a.dtype != b.dtype:
+        raise InvalidArgumentError(f"{who}: x and y must have the same dtype, got {a.dtype} "
+                                   f"and {b.dtype}")
+    zero = a == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(zero, np.zeros((), a.dtype), values(a, b)).astype(a.dtype)
+
+    def vjp(g):
+        g = np.asarray(g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gx = np.where(zero, 0, g * dx(a, b))
+            gy = np.where(zero, 0, g * dy(a, b))
+        return [unbroadcast(gx, a.shape).astype(a.dtype), unbroadcast(gy, b.shape).astype(
+            b.dtype)]
+
+    return _op(out, [x, y], vjp)
+
+
+def xdivy(x, y, name=None):
+    """``x / y``, and 0 where ``x`` is 0 (even where ``y`` is 0)."""
+    return _zero_where_x_is(x, y, "xdivy", lambda a, b: a / b, lambda a, b: 1 / b,
+                            lambda a, b: -a / (b * b))
+
+
+def xlog1py(x, y, name=None):
+    """``x * log1p(y)``, and 0 where ``x`` is 0."""
+    return _zero_where_x_is(x, y, "xlog1py", lambda a, b: a * np.log1p(b),
+                            lambda a, b: np.log1p(b), lambda a, b: a / (1 + b))
+
+
+def polyval(coeffs, x, name=None):
+    """``coeffs[0] * x**(n-1) + ... + coeffs[n-1]`` by Horner's rule (recorded, so every
+    coefficient and ``x`` get gradients); an empty list gives zeros like ``x``."""
+    if not isinstance(coeffs, list):
+        # TensorFlow's type of error for this
+        raise ValueError(f"polyval: coeffs must be a list of tensors, got "  # noqa: TRY004
+                         f"{type(coeffs).__name__}")
+    from convnp.tensor.ops import constant, zeros_like
+
+    x = constant(x) if _is_python_number(x) else x
+    if not coeffs:
+        return zeros_like(x)
+    total = coeffs[0]
+    for c in coeffs[1:]:
+        total = add(multiply(total, x), c)
+    return total if not _is_python_number(total) else constant(total)
+
+
+def invert_permutation(x, name=None):
+    """The permutation ``y`` with ``y[x[i]] = i``; ``x`` must be a permutation of
+    ``0..n-1`` (int32 or int64)."""
+    a = _values(x)
+    if a.dtype.kind not in "iu" or a.ndim != 1:
+        raise InvalidArgumentError(f"invert_permutation: x must be an int vector, got dtype "
+                                   f"{a.dtype} and shape {list(a.shape)}")
+    if not np.array_equal(np.sort(a), np.arange(a.size)):
+        raise InvalidArgumentError(f"invert_permutation: {a.tolist()} is not a permutation "
+                                   f"of 0..{a.size - 1}")
+    out = np.empty_like(a)
+    out[a] = np.arange(a.size, dtype=a.dtype)
+    return new_tensor(out)
+
+
+def _running_product(a: np.ndarray, axis: int, exclusive: bool) -> np.ndarray:
+    out = np.cumprod(a, axis=axis, dtype=a.dtype)
+    if exclusive and a.shape[axis]:
+        ones = np.ones_like(np.take(out, [0], axis=axis))
+        out = np.concatenate([ones, np.take(out, np.arange(a.shape[axis] - 1), axis=axis)],
+                             axis=axis)
+    return out
+
+
+def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running products along ``axis`` (``exclusive``: without the element itself, starting
+    at 1; ``reverse``: from the end). The gradient is exact also where ``x`` has zeros
+    (TensorFlow divides by ``x`` there and gives 0 instead)."""
+    a = _values(x)
+    axis = _axis_arg(axis, max(a.ndim, 1), "cumprod")
+    exclusive, reverse = bool(exclusive), bool(reverse)
+    flip = (lambda v: np.flip(v, axis)) if reverse else (lambda v: v)
+    forward = flip(a)
+    out = flip(_running_product(forward, axis, exclusive))
+
+    def vjp(g):
+        # along the (flipped) axis, with P the exclusive running product:
+        # grad_i = P_(i) * S_i, S_i = sum over outputs j that use x_i of g_j times the
+        # factors after i in them; S runs backwards: S_i = g_i + x_(i+1) S_(i+1) (inclusive)
+        # or S_i = g_(i+1) + x_(i+1) S_(i+1) (exclusive)
+        gf = np.moveaxis(flip(np.asarray(g, dtype=_grad_dtype(a))), axis, 0)
+        xf = np.moveaxis(forward, axis, 0).astype(gf.dtype)
+        before = np.moveaxis(_running_product(forward, axis, True), axis, 0).astype(gf.dtype)
+        total = np.zeros_like(gf)
+        n = gf.shape[0]
+        running = np.zeros(gf.shape[1:], dtype=gf.dtype)
+        for i in range(n - 1, -1, -1):
+            if exclusive:
+                running = (gf[i + 1] + xf[i + 1] * running) if i + 1 < n else running * 0
+            else:
+                running = gf[i] + (xf[i + 1] * running if i + 1 < n else 0)
+            total[i] = before[i] * running
+        return [flip(np.moveaxis(total, 0, axis))]
+
+    return _op(out, [x], vjp)
+
+
+def cumulative_logsumexp(x, axis=0, exclusive=False, reverse=False, name=None):
+    """``log(cumsum(exp(x)))`` along ``axis`` without overflow (``exclusive`` starts at
+    -inf); float input."""
+    a = _float_values(x, "cumulative_logsumexp")
+    axis = _axis_arg(axis, max(a.ndim, 1), "cumulative_logsumexp")
+    reverse = bool(reverse)
+    flip = (lambda v: np.flip(v, axis)) if reverse else (lambda v: v)
+    forward = flip(a).astype(np.float64)
+    inclusive = np.logaddexp.accumulate(forward, axis=axis)
+    if exclusive and a.shape[axis]:
+        start = np.full_like(np.take(inclusive, [0], axis=axis), -np.inf)
+        running = np.concatenate([start, np.take(inclusive, np.arange(a.shape[axis] - 1),
+                                                 axis=axis)], axis=axis)
+    else:
+        running = inclusive
+    out = flip(running)
+
+    def vjp(g):
+        # d out_j / d x_i = exp(x_i - out_j) for the i that out_j sums: a reverse running sum
+        # of g_j exp(-out_j), times exp(x_i), shifted by the largest output to stay finite
+        gf = flip(np.asarray(g, dtype=np.float64))
+        top = np.max(running[np.isfinite(running)], initial=0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            weights = np.where(np.isfinite(running), gf * np.exp(top - running), 0.0)
+            after = np.flip(np.cumsum(np.flip(weights, axis), axis=axis), axis)
+            if exclusive and a.shape[axis]:
+                pad = np.zeros_like(np.take(after, [0], axis=axis))
+                after = np.concatenate([np.take(after, np.arange(1, a.shape[axis]),
+                                                axis=axis), pad], axis=axis)
+            grad = after * np.exp(forward - top)
+        return [flip(grad).astype(a.dtype)]
+
+    return _op(out.astype(a.dtype), [x], vjp)
+
+
+def _segment_ids(data, segment_ids, num_segments, who: str, sorted_ids: bool):
+    a = _values(data)
+    ids = _int_array(segment_ids, who, "segment_ids")
+    if sorted_ids:
+        if ids.ndim != 1 or a.ndim < 1 or ids.shape[0] != a.shape[0]:
+            raise InvalidArgumentError(f"{who}: segment_ids must be a vector as long as "
+                                       f"data's first axis, got shapes {list(ids.shape)} and "
+                                       f"{list(a.shape)}")
+        if np.any(np.diff(ids) < 0) or np.any(ids < 0):
+            raise InvalidArgumentError(f"{who}: segment_ids must be sorted and non-negative")
+        n = int(ids.max()) + 1 if ids.size else 0
+    else:
+        if a.shape[:ids.ndim] != ids.shape:
+            raise InvalidArgumentError(f"{who}: segment_ids of shape {list(ids.shape)} must "
+                                       f"be a prefix of data's shape {list(a.shape)}")
+        n = int(value_of(num_segments)) if isinstance(num_segments, np.ndarray) else int(
+            num_segments)
+    rest = a.shape[ids.ndim:]
+    flat_ids = ids.reshape(-1)
+    keep = (flat_ids >= 0) & (flat_ids < n)
+    return a, a.reshape((-1,) + rest), flat_ids, keep, n
+
+
+def _segment_reduce(data, segment_ids, num_segments, kind: str, who: str, sorted_ids: bool):
+    """The segment reductions but the sum: ``max``, ``min``, ``mean``, ``prod`` and
+    ``sqrt_n`` (sum / sqrt(count)). Empty segments hold 0 (1 for prod) in the sorted ops; the
+    unsorted max/min leave the dtype's lowest/highest value there, as TensorFlow."""
+    a, rows, ids, keep, n = _segment_ids(data, segment_ids, num_segments, who, sorted_ids)
+    rest = rows.shape[1:]
+    k = ids[keep]
+    counts = np.bincount(k, minlength=n).astype(np.float64).reshape((n,) + (1,) * len(rest))
+    empty = counts == 0
+    if kind in ("max", "min"):
+        info = np.finfo(a.dtype) if a.dtype.kind == "f" else np.iinfo(a.dtype)
+        start = info.min if kind == "max" else info.max
+        out = np.full((n,) + rest, start, dtype=a.dtype)
+        (np.maximum if kind == "max" else np.minimum).at(out, k, rows[keep])
+        if sorted_ids:
+            out = np.where(empty, np.zeros((), a.dtype), out)
+    elif kind == "prod":
+        out = np.ones((n,) + rest, dtype=a.dtype)
+        np.multiply.at(out, k, rows[keep])
+    else:
+        total = np.zeros((n,) + rest, dtype=np.float64)
+        np.add.at(total, k, rows[keep])
+        scale = np.maximum(counts, 1) if kind == "mean" else np.sqrt(np.maximum(counts, 1))
+        out = (total / scale).astype(a.dtype)
+
+    def vjp(g):
+        g = np.asarray(g, dtype=_grad_dtype(a))
+        grad = np.zeros(rows.shape, dtype=g.dtype)
+        picked = g[k]
+        if kind in ("max", "min"):
+            # the gradient is shared by the entries that reached the output (ties split it)
+            chosen = rows[keep] == out[k]
+            ties = np.zeros((n,) + rest)
+            np.add.at(ties, k, chosen)
+            grad[keep] = np.where(chosen, picked / np.maximum(ties[k], 1), 0)
+        elif kind == "prod":
+            x = rows[keep].astype(np.float64)
+            zero = x == 0
+            zeros = np.zeros((n,) + rest)
+            np.add.at(zeros, k, zero)
+            others = np.ones((n,) + rest)
+            np.multiply.at(others, k, np.where(zero, 1.0, x))
+            # the product of the other entries: all but x when x is not 0; the nonzero ones
+            # when x is the segment's only zero; 0 when there are more
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rest_product = np.where(zero, np.where(zeros[k] == 1, others[k], 0.0),
+                                        np.where(zeros[k] > 0, 0.0, others[k] / np.where(
+                                            zero, 1.0, x)))
+            grad[keep] = picked * rest_product
+        else:
+            scale = np.maximum(counts, 1) if kind == "mean" else np.sqrt(np.maximum(counts, 1))
+            grad[keep] = picked / scale[k]
+        return [grad.reshape(a.shape)]
+
+    return _op(out, [data], vjp)
+
+
+def segment_max(data, segment_ids, name=None):
+    return _segment_reduce(data, segment_ids, None, "max", "segment_max", True)
+
+
+def segment_min(data, segment_ids, name=None):
+    return _segment_reduce(data, segment_ids, None, "min", "segment_min", True)
+
+
+def segment_mean(data, segment_ids, name=None):
+    return _segment_reduce(data, segment_ids, None, "mean", "segment_mean", True)
+
+
+def segment_prod(data, segment_ids, name=None):
+    return _segment_reduce(data, segment_ids, None, "prod", "segment_prod", True)
+
+
+def unsorted_segment_max(data, segment_ids, num_segments, name=None):
+    return _segment_reduce(data, segment_ids, num_segments, "max", "unsorted_segment_max",
+                           False)
+
+
+def unsorted_segment_min(data, segment_ids, num_segments, name=None):
+    return _segment_reduce(data, segment_ids, num_segments, "min", "unsorted_segment_min",
+                           False)
+
+
+def unsorted_segment_mean(data, segment_ids, num_segments, name=None):
+    return _segment_reduce(data, segment_ids, num_segments, "mean", "unsorted_segment_mean",
+                           False)
+
+
+def unsorted_segment_prod(data, segment_ids, num_segments, name=None):
+    return _segment_reduce(data, segment_ids, num_segments, "prod", "unsorted_segment_prod",
+                           False)
+
+
+def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
+    """The segment sums divided by the square root of each segment's size."""
+    return _segment_reduce(data, segment_ids, num_segments, "sqrt_n",
+                           "unsorted_segment_sqrt_n", False)
 
 
 # called on KerasTensors, these functions become layers of the model being built
