@@ -16,6 +16,7 @@ Coding needs Pillow (an optional package, imported when used).
 from __future__ import annotations
 
 import io as _io
+from collections import namedtuple
 
 import numpy as np
 
@@ -28,19 +29,22 @@ from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, einsum, value_of
 
-__all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma",
-           "adjust_hue", "adjust_saturation", "central_crop", "convert_image_dtype",
-           "crop_to_bounding_box", "decode_image", "decode_jpeg", "decode_png", "encode_jpeg",
-           "encode_png", "extract_patches", "flip_left_right", "flip_up_down",
-           "grayscale_to_rgb", "hsv_to_rgb", "image_gradients", "non_max_suppression",
-           "pad_to_bounding_box", "per_image_standardization", "psnr", "random_brightness",
-           "random_contrast", "random_crop", "random_flip_left_right", "random_flip_up_down",
-           "random_hue", "random_saturation", "resize", "resize_with_crop_or_pad",
-           "resize_with_pad", "rgb_to_grayscale", "rgb_to_hsv", "rgb_to_yuv", "rot90",
-           "sobel_edges", "ssim", "stateless_random_brightness", "stateless_random_contrast",
-           "stateless_random_crop", "stateless_random_flip_left_right",
-           "stateless_random_flip_up_down", "stateless_random_hue",
-           "stateless_random_saturation", "total_variation", "transpose", "yuv_to_rgb"]
+__all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
+           "adjust_saturation", "central_crop", "convert_image_dtype", "crop_and_resize",
+           "crop_to_bounding_box", "decode_image", "decode_jpeg", "decode_png",
+           "draw_bounding_boxes", "encode_jpeg", "encode_png", "extract_patches",
+           "flip_left_right", "flip_up_down", "grayscale_to_rgb", "hsv_to_rgb",
+           "image_gradients", "non_max_suppression", "pad_to_bounding_box",
+           "per_image_standardization", "psnr", "random_brightness", "random_contrast",
+           "random_crop", "random_flip_left_right", "random_flip_up_down", "random_hue",
+           "random_saturation", "resize", "resize_with_crop_or_pad", "resize_with_pad",
+           "rgb_to_grayscale", "rgb_to_hsv", "rgb_to_yiq", "rgb_to_yuv", "rot90",
+           "sample_distorted_bounding_box", "sobel_edges", "ssim", "ssim_multiscale",
+           "stateless_random_brightness", "stateless_random_contrast", "stateless_random_crop",
+           "stateless_random_flip_left_right", "stateless_random_flip_up_down",
+           "stateless_random_hue", "stateless_random_saturation",
+           "stateless_sample_distorted_bounding_box", "total_variation", "transpose",
+           "yiq_to_rgb", "yuv_to_rgb"]
 
 
 class ResizeMethod:
@@ -519,6 +523,27 @@ def yuv_to_rgb(images) -> EagerTensor:
     return _ops.matmul(_lift(images), _RGB_FROM_YUV.astype(a.dtype))
 
 
+_YIQ = np.array([[0.299, 0.59590059, 0.2115],
+                 [0.587, -0.27455667, -0.52273617],
+                 [0.114, -0.32134392, 0.31119955]])
+_RGB_FROM_YIQ = np.array([[1.0, 1.0, 1.0],
+                          [0.95598634, -0.27201283, -1.10674021],
+                          [0.6208248, -0.64720424, 1.70423049]])
+
+
+def rgb_to_yiq(images) -> EagerTensor:
+    """Float RGB -> YIQ (NTSC): Y in [0, 1], I in [-0.5957, 0.5957], Q in [-0.5226,
+    0.5226]; a matrix product, so it has a gradient."""
+    a = _float_rgb(images, "rgb_to_yiq")
+    return _ops.matmul(_lift(images), _YIQ.astype(a.dtype))
+
+
+def yiq_to_rgb(images) -> EagerTensor:
+    """The inverse of `rgb_to_yiq`."""
+    a = _float_rgb(images, "yiq_to_rgb")
+    return _ops.matmul(_lift(images), _RGB_FROM_YIQ.astype(a.dtype))
+
+
 # ----------------------------------------------------------------------------- adjustments
 
 
@@ -787,21 +812,17 @@ def _gaussian_band(n: int, size: int, sigma: float) -> np.ndarray:
     return band
 
 
-def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
-         return_index_map=False) -> EagerTensor:
-    """Structural similarity of ``(..., h, w, c)`` images (one value per image), with a
-    Gaussian window of ``filter_size`` and ``filter_sigma``, averaged over pixels then
-    channels; ``return_index_map=True`` gives the per-pixel map (averaged over channels)."""
-    x, y, peak = _float_pair(img1, img2, max_val, "ssim")
+def _ssim_maps(x, y, peak: float, filter_size, filter_sigma, k1, k2, what: str):
+    """``(index, cs)`` maps ``(n, H, W, c)`` of float images flattened to ``(n, h, w, c)``:
+    the SSIM index (luminance times contrast-structure) and the contrast-structure term
+    alone, over 'valid' Gaussian windows."""
     shape = value_of(x).shape
     size = int(filter_size)
     if size < 1 or shape[-3] < size or shape[-2] < size:
         # TensorFlow's InvalidArgumentError (a ValueError too)
-        raise InvalidArgumentError(f"ssim: images of size {shape[-3:-1]} must be at least filter_size "
-                         f"({filter_size}) high and wide")
+        raise InvalidArgumentError(f"{what}: images of size {shape[-3:-1]} must be at least "
+                                   f"filter_size ({filter_size}) high and wide")
     dtype = value_of(x).dtype
-    flat = (-1,) + shape[-3:]
-    xs, ys = _ops.reshape(x, flat), _ops.reshape(y, flat)
     rows = _gaussian_band(shape[-3], size, float(filter_sigma)).astype(dtype)
     cols = _gaussian_band(shape[-2], size, float(filter_sigma)).astype(dtype)
 
@@ -810,19 +831,317 @@ def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
 
     c1 = np.asarray((float(k1) * peak) ** 2, dtype=dtype)
     c2 = np.asarray((float(k2) * peak) ** 2, dtype=dtype)
-    mean_x, mean_y = blur(xs), blur(ys)
+    mean_x, mean_y = blur(x), blur(y)
     both = mean_x * mean_y * 2
     squares = mean_x * mean_x + mean_y * mean_y
     luminance = (both + c1) / (squares + c1)
-    cross = blur(xs * ys) * 2
-    energy = blur(xs * xs + ys * ys)
+    cross = blur(x * y) * 2
+    energy = blur(x * x + y * y)
     structure = (cross - both + c2) / (energy - squares + c2)
-    index = luminance * structure
+    return luminance * structure, structure
+
+
+def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         return_index_map=False) -> EagerTensor:
+    """Structural similarity of ``(..., h, w, c)`` images (one value per image), with a
+    Gaussian window of ``filter_size`` and ``filter_sigma``, averaged over pixels then
+    channels; ``return_index_map=True`` gives the per-pixel map (averaged over channels)."""
+    x, y, peak = _float_pair(img1, img2, max_val, "ssim")
+    shape = value_of(x).shape
+    flat = (-1,) + shape[-3:]
+    index, _ = _ssim_maps(_ops.reshape(x, flat), _ops.reshape(y, flat), peak, filter_size,
+                          filter_sigma, k1, k2, "ssim")
     if return_index_map:
         out = _ops.reduce_mean(index, axis=-1)
         return _ops.reshape(out, shape[:-3] + tuple(value_of(out).shape[1:]))
     out = _ops.reduce_mean(index, axis=(1, 2, 3))
     return _ops.reshape(out, shape[:-3])
+
+
+_MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ssim_multiscale(img1, img2, max_val, power_factors=_MS_SSIM_WEIGHTS, filter_size=11,
+                    filter_sigma=1.5, k1=0.01, k2=0.03) -> EagerTensor:
+    """Multi-scale SSIM (Wang et al. 2003) of ``(..., h, w, c)`` images, one value per
+    image: the contrast-structure term at each of ``len(power_factors)`` scales (each half
+    the size of the one before: 2x2 averages, odd sizes first padded by mirroring the last
+    row/column) and the full SSIM at the coarsest, each per channel, clipped at 0, raised to
+    its power factor and multiplied; then averaged over the channels. The coarsest scale
+    must still be at least ``filter_size`` pixels high and wide."""
+    x, y, peak = _float_pair(img1, img2, max_val, "ssim_multiscale")
+    shape = value_of(x).shape
+    flat = (-1,) + shape[-3:]
+    images = [_ops.reshape(x, flat), _ops.reshape(y, flat)]
+    factors = [float(f) for f in power_factors]
+    terms = []
+    for scale in range(len(factors)):
+        if scale:
+            h, w = value_of(images[0]).shape[1:3]
+            pads = [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]
+            images = [_ops.reshape(_ops.reduce_mean(_ops.reshape(
+                _pad_symmetric(t, pads), [-1, (h + h % 2) // 2, 2, (w + w % 2) // 2, 2,
+                                         shape[-1]]), axis=(2, 4)),
+                [-1, (h + h % 2) // 2, (w + w % 2) // 2, shape[-1]]) for t in images]
+        index, cs = _ssim_maps(images[0], images[1], peak, filter_size, filter_sigma, k1, k2,
+                               "ssim_multiscale")
+        last = scale == len(factors) - 1
+        per_channel = _ops.reduce_mean(index if last else cs, axis=(1, 2))
+        terms.append(_ops.maximum(per_channel, 0) ** np.asarray(
+            factors[scale], dtype=value_of(per_channel).dtype))
+    total = terms[0]
+    for t in terms[1:]:
+        total = total * t
+    out = _ops.reduce_mean(total, axis=-1)
+    return _ops.reshape(out, shape[:-3])
+
+
+def _pad_symmetric(t, pads):
+    """``t`` padded by mirroring (the edge row/column repeated), recorded by the tape."""
+    from convnp.tensor.sorting import pad
+
+    return pad(t, pads, mode="SYMMETRIC")
+
+
+# ----------------------------------------------------------------------------- boxes
+
+
+def _crop_axis(lo, hi, n_in: int, n_out: int):
+    """The sample positions (in input pixels) of one box along one axis, and their slopes
+    with respect to the box's two coordinates (TensorFlow's rule: the box's ends map to the
+    first and last samples; one sample sits at the middle). The positions are computed in
+    float32 as TensorFlow's kernel does: which pixels a sample falls between (0.2 * 5 is 1
+    in float32, a hair above 1 in float64) decides the values and the box gradients."""
+    f32 = np.float32
+    lo, hi, span = f32(lo), f32(hi), f32(n_in - 1)
+    if n_out > 1:
+        ratio = span / f32(n_out - 1)
+        steps = np.arange(n_out, dtype=f32)
+        where = lo * span + steps * ((hi - lo) * ratio)
+        return (where.astype(np.float64), (span - steps * ratio).astype(np.float64),
+                (steps * ratio).astype(np.float64))
+    half = np.full(1, 0.5 * float(span))
+    return np.full(1, float(f32(0.5) * (lo + hi) * span)), half, half
+
+
+def crop_and_resize(image, boxes, box_indices, crop_size, method="bilinear",
+                    extrapolation_value=0.0, name=None) -> EagerTensor:
+    """Crops of ``image`` ``(m, h, w, c)`` at normalized ``boxes`` ``(n, 4)`` (``[y1, x1, y2,
+    x2]``, 0..1 spanning the image; y1 > y2 flips the crop) from the images
+    ``box_indices``, each resampled to ``crop_size`` ``(crop_h, crop_w)``: ``(n, crop_h,
+    crop_w, c)`` float32 (the ROI crops of two-stage detectors). Samples outside the image
+    get ``extrapolation_value``. Bilinear crops have gradients for the image and the boxes,
+    nearest ones for the image."""
+    what = "crop_and_resize"
+    a = _image_array(image, what, ranks=(4,))
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{what}: image must be numeric, got {a.dtype}")
+    b = np.asarray(_convert(boxes), dtype=np.float64)
+    idx = np.asarray(_convert(box_indices))
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise InvalidArgumentError(f"{what}: boxes must be (num_boxes, 4), got shape "
+                                   f"{list(b.shape)}")
+    if idx.shape != (b.shape[0],) or idx.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{what}: box_indices must be {b.shape[0]} ints (one per "
+                                   f"box), got {idx.tolist()}")
+    if np.any((idx < 0) | (idx >= a.shape[0])):
+        from convnp.tensor.errors import OutOfRangeError
+
+        raise OutOfRangeError(f"{what}: box_indices must lie in [0, {a.shape[0]}), got "
+                              f"{idx.tolist()}")
+    if method not in ("bilinear", "nearest"):
+        raise InvalidArgumentError(f"{what}: method must be 'bilinear' or 'nearest', got "
+                                   f"{method!r}")
+    size = np.asarray(_convert(crop_size)).reshape(-1)
+    if size.shape != (2,) or np.any(size < 1):
+        raise InvalidArgumentError(f"{what}: crop_size must be two positive ints, got "
+                                   f"{size.tolist()}")
+    crop_h, crop_w = int(size[0]), int(size[1])
+    _, h, w, c = a.shape
+    x = a.astype(np.float64)
+    fill = float(extrapolation_value)
+    out = np.empty((b.shape[0], crop_h, crop_w, c))
+    parts = []  # what the gradients need, per box
+    for k, (y1, x1, y2, x2) in enumerate(b):
+        ys, dy1, dy2 = _crop_axis(y1, y2, h, crop_h)
+        xs, dx1, dx2 = _crop_axis(x1, x2, w, crop_w)
+        inside = ((ys >= 0) & (ys <= h - 1))[:, None] & ((xs >= 0) & (xs <= w - 1))[None, :]
+        src = x[idx[k]]
+        if method == "nearest":
+            # rounding half away from zero, as C's roundf
+            rows = np.clip(np.floor(np.abs(ys) + 0.5) * np.sign(ys), 0, h - 1).astype(int)
+            cols = np.clip(np.floor(np.abs(xs) + 0.5) * np.sign(xs), 0, w - 1).astype(int)
+            crop = src[rows][:, cols]
+            parts.append((rows, cols, inside))
+        else:
+            top = np.clip(np.floor(ys), 0, h - 1).astype(int)
+            bottom = np.clip(np.ceil(ys), 0, h - 1).astype(int)
+            left = np.clip(np.floor(xs), 0, w - 1).astype(int)
+            right = np.clip(np.ceil(xs), 0, w - 1).astype(int)
+            fy = (ys - np.floor(ys))[:, None, None]
+            fx = (xs - np.floor(xs))[None, :, None]
+            tl, tr = src[top][:, left], src[top][:, right]
+            bl, br = src[bottom][:, left], src[bottom][:, right]
+            upper = tl + (tr - tl) * fx
+            lower = bl + (br - bl) * fx
+            crop = upper + (lower - upper) * fy
+            parts.append((top, bottom, left, right, fy, fx, inside, lower - upper,
+                          (tr - tl) * (1 - fy) + (br - bl) * fy, (dy1, dy2, dx1, dx2)))
+        out[k] = np.where(inside[:, :, None], crop, fill)
+
+    def vjp(g):
+        g = np.asarray(g, dtype=np.float64)
+        d_image = np.zeros(x.shape)
+        d_boxes = np.zeros(b.shape)
+        for k, part in enumerate(parts):
+            gk = np.where(part[-1 if method == "nearest" else 6][:, :, None], g[k], 0.0)
+            target = d_image[idx[k]]
+            if method == "nearest":
+                rows, cols, _ = part
+                np.add.at(target, (rows[:, None], cols[None, :]), gk)
+                continue
+            top, bottom, left, right, fy, fx, _, slope_y, slope_x, (dy1, dy2, dx1, dx2) = part
+            r_t, r_b = top[:, None], bottom[:, None]
+            c_l, c_r = left[None, :], right[None, :]
+            np.add.at(target, (r_t, c_l), gk * (1 - fy) * (1 - fx))
+            np.add.at(target, (r_t, c_r), gk * (1 - fy) * fx)
+            np.add.at(target, (r_b, c_l), gk * fy * (1 - fx))
+            np.add.at(target, (r_b, c_r), gk * fy * fx)
+            along_y = (gk * slope_y).sum(axis=(1, 2))
+            along_x = (gk * slope_x).sum(axis=(0, 2))
+            d_boxes[k] = [along_y @ dy1, along_x @ dx1, along_y @ dy2, along_x @ dx2]
+        return [d_image.astype(a.dtype) if a.dtype.kind == "f" else None,
+                d_boxes.astype(np.float32) if method == "bilinear" else None, None, None]
+
+    return _op(out.astype(np.float32), [image, boxes, box_indices, crop_size], vjp)
+
+
+# TensorFlow's colours for boxes drawn without ``colors`` (RGBA), used in turn
+_BOX_COLORS = np.array([[1, 1, 0, 1], [0, 0, 1, 1], [1, 0, 0, 1], [0, 1, 0, 1],
+                        [0.5, 0, 0.5, 1], [0.5, 0.5, 0, 1], [0.5, 0, 0, 1], [0, 0, 0.5, 1],
+                        [0, 1, 1, 1], [1, 0, 1, 1]], dtype=np.float32)
+
+
+def draw_bounding_boxes(images, boxes, colors, name=None) -> EagerTensor:
+    """``images`` ``(m, h, w, depth)`` with the one-pixel outline of each normalized box of
+    ``boxes`` ``(m, n, 4)`` (``[y_min, x_min, y_max, x_max]``) drawn over them, box ``i`` in
+    ``colors[i % len(colors)]`` (TensorFlow's palette when ``colors`` is None). Edges
+    outside the image are left out; later boxes cover earlier ones. Values only."""
+    what = "draw_bounding_boxes"
+    a = _image_array(images, what, ranks=(4,))
+    out = a.astype(a.dtype if a.dtype in (np.float16, np.float32) else np.float32)
+    b = np.asarray(_convert(boxes), dtype=np.float64)
+    if b.ndim != 3 or b.shape[0] != a.shape[0] or b.shape[2] != 4:
+        raise InvalidArgumentError(f"{what}: boxes must be (batch, num_boxes, 4) for "
+                                   f"{a.shape[0]} images, got shape {list(b.shape)}")
+    palette = _BOX_COLORS if colors is None else np.asarray(_convert(colors), np.float32)
+    depth = a.shape[3]
+    if palette.ndim != 2 or palette.shape[0] == 0 or palette.shape[1] < depth:
+        raise InvalidArgumentError(f"{what}: colors must be (num_colors, >= {depth}) for "
+                                   f"{depth}-channel images, got shape {list(palette.shape)}")
+    h, w = a.shape[1:3]
+    for n, image_boxes in enumerate(b):
+        for i, (y1, x1, y2, x2) in enumerate(image_boxes):
+            colour = palette[i % len(palette), :depth].astype(out.dtype)
+            r1, r2 = int(np.floor(y1 * (h - 1))), int(np.floor(y2 * (h - 1)))
+            c1, c2 = int(np.floor(x1 * (w - 1))), int(np.floor(x2 * (w - 1)))
+            if r1 > r2 or c1 > c2 or r1 >= h or r2 < 0 or c1 >= w or c2 < 0:
+                continue  # an empty or off-image box: nothing to draw
+            rows = slice(max(r1, 0), min(r2, h - 1) + 1)
+            cols = slice(max(c1, 0), min(c2, w - 1) + 1)
+            if r1 >= 0:
+                out[n, r1, cols] = colour
+            if r2 < h:
+                out[n, r2, cols] = colour
+            if c1 >= 0:
+                out[n, rows, c1] = colour
+            if c2 < w:
+                out[n, rows, c2] = colour
+    return _ops.convert_to_tensor(out)
+
+
+# the result types' names as TensorFlow's
+SampleDistortedBoundingBox = namedtuple("SampleDistortedBoundingBoxV2",
+                                        ["begin", "size", "bboxes"])
+StatelessSampleDistortedBoundingBox = namedtuple("StatelessSampleDistortedBoundingBox",
+                                                 ["begin", "size", "bboxes"])
+
+
+def _sample_box(rng: np.random.Generator, image_size, bounding_boxes, min_object_covered,
+                aspect_ratio_range, area_range, max_attempts, use_image_if_no_bounding_boxes,
+                result=SampleDistortedBoundingBox):
+    what = "sample_distorted_bounding_box"
+    size = np.asarray(_convert(image_size)).reshape(-1)
+    if size.shape != (3,) or size.dtype.kind not in "iu":
+        raise InvalidArgumentError(f"{what}: image_size must be [height, width, channels] "
+                                   f"ints, got {size.tolist()}")
+    h, w = int(size[0]), int(size[1])
+    boxes = np.asarray(_convert(bounding_boxes), dtype=np.float64).reshape(-1, 4)
+    if boxes.size == 0:
+        if not use_image_if_no_bounding_boxes:
+            raise InvalidArgumentError(f"{what}: no bounding boxes given; pass "
+                                       "use_image_if_no_bounding_boxes=True to use the whole "
+                                       "image")
+        boxes = np.array([[0.0, 0.0, 1.0, 1.0]])
+    covered = float(value_of(min_object_covered)) if isinstance(
+        min_object_covered, np.ndarray) else float(min_object_covered)
+    lo_ratio, hi_ratio = (float(v) for v in aspect_ratio_range)
+    lo_area, hi_area = (float(v) for v in area_range)
+    # boxes in pixels: [y1, x1, y2, x2]
+    pixel_boxes = boxes * np.array([h, w, h, w])
+    for _ in range(int(max_attempts)):
+        ratio = rng.uniform(lo_ratio, hi_ratio)
+        area = rng.uniform(lo_area, hi_area) * h * w
+        crop_h = round(float(np.sqrt(area / ratio)))
+        crop_w = round(crop_h * ratio)
+        if not (0 < crop_h <= h and 0 < crop_w <= w):
+            continue
+        y = int(rng.integers(0, h - crop_h + 1))
+        x = int(rng.integers(0, w - crop_w + 1))
+        # the part of each object box inside the crop, as a fraction of the box
+        inter_h = np.minimum(pixel_boxes[:, 2], y + crop_h) - np.maximum(pixel_boxes[:, 0], y)
+        inter_w = np.minimum(pixel_boxes[:, 3], x + crop_w) - np.maximum(pixel_boxes[:, 1], x)
+        box_area = (pixel_boxes[:, 2] - pixel_boxes[:, 0]) * (pixel_boxes[:, 3]
+                                                                - pixel_boxes[:, 1])
+        inside = np.clip(inter_h, 0, None) * np.clip(inter_w, 0, None)
+        fraction = np.where(box_area > 0, inside / np.where(box_area > 0, box_area, 1), 0)
+        if np.any(fraction >= covered):
+            break
+    else:
+        y, x, crop_h, crop_w = 0, 0, h, w  # no attempt worked: the whole image
+    begin = _ops.convert_to_tensor(np.array([y, x, 0], dtype=np.int32))
+    extent = _ops.convert_to_tensor(np.array([crop_h, crop_w, -1], dtype=np.int32))
+    box = np.array([[[y / h, x / w, (y + crop_h) / h, (x + crop_w) / w]]], dtype=np.float32)
+    return result(begin, extent, _ops.convert_to_tensor(box))
+
+
+def sample_distorted_bounding_box(image_size, bounding_boxes, seed=0, min_object_covered=0.1,
+                                  aspect_ratio_range=None, area_range=None, max_attempts=None,
+                                  use_image_if_no_bounding_boxes=None, name=None):
+    """A random crop for Inception-style augmentation: ``(begin, size, bboxes)``, where
+    ``tf.slice(image, begin, size)`` cuts it (``size``'s channel entry is -1) and ``bboxes``
+    ``(1, 1, 4)`` is the crop in normalized coordinates, for `draw_bounding_boxes`. Up to
+    ``max_attempts`` (100) crops of aspect ratio in ``aspect_ratio_range`` (0.75..1.33)
+    and area fraction in ``area_range`` (0.05..1) are drawn until one holds at least
+    ``min_object_covered`` of some box; otherwise the whole image. The draws come from
+    convnp's generator (the crops differ from TensorFlow's, their rules do not)."""
+    return _sample_box(_random._seeded(seed or None), image_size, bounding_boxes,
+                       min_object_covered, aspect_ratio_range or (0.75, 1.33),
+                       area_range or (0.05, 1.0), max_attempts or 100,
+                       bool(use_image_if_no_bounding_boxes))
+
+
+def stateless_sample_distorted_bounding_box(image_size, bounding_boxes, seed,
+                                            min_object_covered=0.1, aspect_ratio_range=None,
+                                            area_range=None, max_attempts=None,
+                                            use_image_if_no_bounding_boxes=None, name=None):
+    """`sample_distorted_bounding_box` drawn from ``seed=(a, b)``: the same seed, the same
+    crop."""
+    return _sample_box(_random._stateless(seed),
+                       image_size, bounding_boxes, min_object_covered,
+                       aspect_ratio_range or (0.75, 1.33), area_range or (0.05, 1.0),
+                       max_attempts or 100, bool(use_image_if_no_bounding_boxes),
+                       StatelessSampleDistortedBoundingBox)
 
 
 # ----------------------------------------------------------------------------- coding
