@@ -59,9 +59,13 @@ __all__ = [
     "crelu",
     "depth_to_space",
     "depthwise_conv2d",
+    "depthwise_conv2d_backprop_filter",
+    "depthwise_conv2d_backprop_input",
+    "dilation2d",
     "dropout",
     "elu",
     "embedding_lookup",
+    "erosion2d",
     "gelu",
     "in_top_k",
     "l2_loss",
@@ -99,6 +103,7 @@ __all__ = [
     "top_k",
     "weighted_cross_entropy_with_logits",
     "weighted_moments",
+    "with_space_to_batch",
     "zero_fraction",
 ]
 
@@ -766,11 +771,21 @@ def pool(input, window_shape, pooling_type, strides=None, padding="VALID", data_
     if len(list(np.ravel(window_shape))) != n:
         raise ValueError(f"pool: window_shape must hold {n} sizes for this input, got "
                          f"{window_shape!r}")
-    if dilations is not None and set(_spatial(dilations, n, "dilations", "pool")) != {1}:
-        raise NotImplementedError("pool: dilations other than 1 are not supported by convnp")
+    rate = (1,) * n if dilations is None else _spatial(dilations, n, "dilations", "pool")
     step = (1,) * n if strides is None else _spatial(strides, n, "strides", "pool")
     mode = "max" if pooling_type == "MAX" else "average"
-    return _pool_by_rank(input, list(window), list(step), padding, data_format, mode, "pool")
+    if rate == (1,) * n:
+        return _pool_by_rank(input, list(window), list(step), padding, data_format, mode,
+                             "pool")
+    # dilated windows: TensorFlow's rules and its space-to-batch construction
+    if padding == "SAME":
+        raise ValueError("pool: pooling with 'SAME' padding is not implemented for "
+                         "dilations > 1")
+    if step != (1,) * n:
+        raise ValueError("pool: strides > 1 are not supported together with dilations > 1")
+    return with_space_to_batch(
+        input, list(rate), padding, lambda t, _, pad: _pool_by_rank(
+            t, list(window), [1] * n, pad, data_format, mode, "pool"))
 
 
 MaxPoolWithArgmax = namedtuple("MaxPoolWithArgmax", ["output", "argmax"])
@@ -1018,6 +1033,197 @@ def space_to_batch(input, block_shape, paddings, name=None) -> EagerTensor:
     from convnp.tensor.manip import space_to_batch_nd
 
     return space_to_batch_nd(input, block_shape, paddings)
+
+
+def _depthwise_pass(x: np.ndarray, w: np.ndarray, stride, padding: str, rate):
+    b = np.zeros((1, 1, 1, w.shape[2] * w.shape[3]), dtype=x.dtype)
+    return depthwise_conv_forward(x, w, b, {"stride": stride, "pad": padding,
+                                            "dilation": rate})
+
+
+def _depthwise_backprop_args(strides, padding, dilations, data_format, who: str):
+    _channels_last(data_format, who)
+    stride = _depthwise_strides(strides)
+    rate = (1, 1) if dilations is None else _four(dilations, "dilations", who)
+    return stride, _padding(padding), rate
+
+
+def depthwise_conv2d_backprop_input(input_sizes, filter, out_backprop, strides, padding,
+                                    data_format="NHWC", dilations=None,
+                                    name=None) -> EagerTensor:
+    """The gradient of `depthwise_conv2d` with respect to an input of shape
+    ``input_sizes``, given ``out_backprop`` (the gradient of its output)."""
+    who = "depthwise_conv2d_backprop_input"
+    stride, pad, rate = _depthwise_backprop_args(strides, padding, dilations, data_format, who)
+    shape = _output_shape(input_sizes, 4, who)
+    w, dy = _plain(filter), _plain(out_backprop)
+    dtype = _same_float(w, dy, who)
+    _, cache = _depthwise_pass(np.zeros(shape, dtype=dtype), w, stride, pad, rate)
+    out = depthwise_conv_backward(np.ascontiguousarray(dy), cache)[0]
+
+    def vjp(g):
+        g = np.ascontiguousarray(g, dtype=dtype)
+        d_dy, g_cache = _depthwise_pass(g, w, stride, pad, rate)
+        d_w = depthwise_conv_backward(np.ascontiguousarray(dy), g_cache)[1]
+        return [None, d_w, d_dy]
+
+    return _op(out, [input_sizes, filter, out_backprop], vjp)
+
+
+def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding,
+                                     data_format="NHWC", dilations=None,
+                                     name=None) -> EagerTensor:
+    """The gradient of `depthwise_conv2d` with respect to a filter of shape
+    ``filter_sizes``, given its ``input`` and ``out_backprop``."""
+    who = "depthwise_conv2d_backprop_filter"
+    stride, pad, rate = _depthwise_backprop_args(strides, padding, dilations, data_format, who)
+    shape = _output_shape(filter_sizes, 4, who)
+    x, dy = _plain(input), _plain(out_backprop)
+    dtype = _same_float(x, dy, who)
+    _, cache = _depthwise_pass(x, np.zeros(shape, dtype=dtype), stride, pad, rate)
+    out = depthwise_conv_backward(np.ascontiguousarray(dy), cache)[1]
+
+    def vjp(g):
+        g = np.ascontiguousarray(g, dtype=dtype)
+        d_dy, _ = _depthwise_pass(x, g, stride, pad, rate)
+        _, g_cache = _depthwise_pass(np.zeros(x.shape, dtype=dtype), g, stride, pad, rate)
+        d_x = depthwise_conv_backward(np.ascontiguousarray(dy), g_cache)[0]
+        return [d_x, None, d_dy]
+
+    return _op(out, [input, filter_sizes, out_backprop], vjp)
+
+
+def dilation2d(input, filters, strides, padding, data_format, dilations,
+               name=None) -> EagerTensor:
+    """Grayscale morphological dilation: ``out[b, y, x, c] = max over (i, j) of
+    input[b, y*s_h + i*r_h, x*s_w + j*r_w, c] + filters[i, j, c]`` (windows past the border
+    ignore the missing pixels). ``strides`` and ``dilations`` are lists of 4; NHWC only, as
+    TensorFlow 2. The gradients go to the maximum of each window (the first one)."""
+    who = "dilation2d"
+    if data_format != "NHWC":
+        raise ValueError(f"{who}: data_format values other than 'NHWC' are not supported, "
+                         f"got {data_format!r}")
+    x, f = _plain(input), _plain(filters)
+    _rank(x, 4, who, "batch, height, width, channels")
+    if f.ndim != 3 or f.shape[2] != x.shape[3]:
+        raise ValueError(f"{who}: filters must be (f_h, f_w, {x.shape[3]}), got shape "
+                         f"{list(f.shape)}")
+    dtype = _same_float(x, f, who)
+    stride = _spatial(strides, 2, "strides", who, lists_only=True)
+    rate = _spatial(dilations, 2, "dilations", who, lists_only=True)
+    pad = _padding(padding)
+    m, h, w, c = x.shape
+    f_h, f_w = f.shape[:2]
+    span = [(k - 1) * r + 1 for k, r in zip((f_h, f_w), rate)]
+    if pad == "same":
+        out_hw = [-(-n // s) for n, s in zip((h, w), stride)]
+        before = [max((o - 1) * s + e - n, 0) // 2
+                  for o, s, e, n in zip(out_hw, stride, span, (h, w))]
+    else:
+        out_hw = [(n - e) // s + 1 for n, e, s in zip((h, w), span, stride)]
+        before = [0, 0]
+        if min(out_hw) < 1:
+            raise ValueError(f"{who}: the dilated filter {span} is larger than the input "
+                             f"{[h, w]}")
+    best = np.full((m, *out_hw, c), -np.inf, dtype=np.float64)
+    arg_row = np.zeros(best.shape, dtype=np.int64)
+    arg_col = np.zeros(best.shape, dtype=np.int64)
+    arg_tap = np.zeros(best.shape, dtype=np.int64)
+    rows0 = np.arange(out_hw[0]) * stride[0] - before[0]
+    cols0 = np.arange(out_hw[1]) * stride[1] - before[1]
+    for i in builtins.range(f_h):
+        rows = rows0 + i * rate[0]
+        row_ok = (rows >= 0) & (rows < h)
+        for j in builtins.range(f_w):
+            cols = cols0 + j * rate[1]
+            col_ok = (cols >= 0) & (cols < w)
+            seen = x[:, np.clip(rows, 0, h - 1)][:, :, np.clip(cols, 0, w - 1)] + f[i, j]
+            valid = (row_ok[:, None] & col_ok[None, :])[None, :, :, None]
+            better = valid & (seen > best)  # strict: the first maximum keeps the gradient
+            best = np.where(better, seen, best)
+            arg_row = np.where(better, rows[None, :, None, None], arg_row)
+            arg_col = np.where(better, cols[None, None, :, None], arg_col)
+            arg_tap = np.where(better, i * f_w + j, arg_tap)
+
+    def vjp(g):
+        g = np.asarray(g, dtype=np.float64)
+        found = np.isfinite(best)
+        batch = np.broadcast_to(np.arange(m)[:, None, None, None], best.shape)
+        channel = np.broadcast_to(np.arange(c), best.shape)
+        d_x = np.zeros(x.shape)
+        np.add.at(d_x, (batch[found], arg_row[found], arg_col[found], channel[found]),
+                  g[found])
+        d_f = np.zeros((f_h * f_w, c))
+        np.add.at(d_f, (arg_tap[found], channel[found]), g[found])
+        return [d_x.astype(dtype), d_f.reshape(f.shape).astype(dtype)]
+
+    return _op(best.astype(dtype), [input, filters], vjp)
+
+
+def erosion2d(value, filters, strides, padding, data_format, dilations,
+              name=None) -> EagerTensor:
+    """Grayscale morphological erosion: ``min over (i, j) of value[...] - filters[i, j]``
+    with the filters mirrored, i.e. ``-dilation2d(-value, mirrored filters)``, as
+    TensorFlow defines it."""
+    from convnp.tensor.manip import reverse
+    from convnp.tensor.ops import negative
+
+    mirrored = reverse(filters, [0, 1])
+    return negative(dilation2d(negative(_lift(value)), mirrored, strides, padding,
+                               data_format, dilations))
+
+
+def _space_to_batch_paddings(shape, rate, base):
+    """``(paddings, crops)`` that make each spatial size (padded by ``base``) a multiple
+    of its rate, the extra cells at the end and cropped off afterwards."""
+    paddings, crops = [], []
+    for n, r, (start, end) in zip(shape, rate, base):
+        extra = (r - (n + start + end) % r) % r
+        paddings.append([start, end + extra])
+        crops.append([0, extra])
+    return paddings, crops
+
+
+def with_space_to_batch(input, dilation_rate, padding, op, filter_shape=None,
+                        spatial_dims=None, data_format=None):
+    """``op(input, num_spatial_dims, padding)`` computed at ``dilation_rate``: the input is
+    padded (for ``"SAME"``, by what a ``filter_shape`` window dilated at that rate needs),
+    its pixels spread into the batch with `space_to_batch_nd` so that neighbours in the batch
+    are ``rate`` apart in the image, ``op`` runs with ``"VALID"`` padding, and
+    `batch_to_space` puts the result back. This is how TensorFlow builds dilated
+    convolutions and poolings from undilated ones."""
+    from convnp.tensor.manip import batch_to_space, space_to_batch_nd
+
+    if data_format not in (None, "NHWC", "NWC", "NDHWC", "N...C"):
+        raise NotImplementedError(f"with_space_to_batch: data_format={data_format!r} is not "
+                                  "supported (channels last only)")
+    rate = [int(r) for r in np.ravel(value_of(dilation_rate) if isinstance(
+        dilation_rate, np.ndarray) else dilation_rate)]
+    n = len(rate)
+    if spatial_dims is not None and list(spatial_dims) != list(builtins.range(1, n + 1)):
+        raise NotImplementedError("with_space_to_batch: spatial_dims must be the axes right "
+                                  "after the batch")
+    if min(rate, default=0) < 1:
+        raise ValueError(f"with_space_to_batch: dilation_rate must be positive, got {rate}")
+    if padding not in ("SAME", "VALID"):
+        raise ValueError(f"with_space_to_batch: padding must be 'SAME' or 'VALID', got "
+                         f"{padding!r}")
+    if all(r == 1 for r in rate):
+        return op(input, n, padding)
+    if padding == "SAME":
+        if filter_shape is None:
+            raise ValueError("with_space_to_batch: filter_shape must be given for padding "
+                             "'SAME'")
+        base = []
+        for k, r in zip(np.ravel(filter_shape), rate):
+            total = (int(k) - 1) * r
+            base.append((total // 2, total - total // 2))
+    else:
+        base = [(0, 0)] * n
+    shape = _plain(input).shape[1:1 + n]
+    paddings, crops = _space_to_batch_paddings(shape, rate, base)
+    result = op(space_to_batch_nd(input, rate, paddings), n, "VALID")
+    return batch_to_space(result, rate, crops)
 
 
 # ----------------------------------------------------------------------------- rearranging, LRN
