@@ -107,6 +107,7 @@ __all__ = [
     "bessel_i0e",
     "bessel_i1",
     "bessel_i1e",
+    "betainc",
     "bincount",
     "ceil",
     "confusion_matrix",
@@ -131,6 +132,8 @@ __all__ = [
     "gelu",
     "greater",
     "greater_equal",
+    "igamma",
+    "igammac",
     "in_top_k",
     "invert_permutation",
     "is_finite",
@@ -693,6 +696,53 @@ def bessel_i1e(x, name=None):
                         _sm.bessel_scaled(a, 0) - out * (np.sign(a) + 1 / safe))
 
     return _special_op(x, "bessel_i1e", lambda a: _sm.bessel_scaled(a, 1), slope)
+
+
+def _float_operands(values: list, who: str) -> list:
+    """The operands of a float op of several arguments: one float dtype (Python numbers take
+    it; float32 when all are Python numbers), as TensorFlow converts them."""
+    tensors = [_values(v) for v in values if not _is_python_number(v)]
+    dtype = tensors[0].dtype if tensors else np.dtype(np.float32)
+    if dtype.kind != "f" or any(t.dtype != dtype for t in tensors):
+        raise InvalidArgumentError(f"{who}: expects float tensors of one dtype, got "
+                                   f"{[str(t.dtype) for t in tensors]}")
+    return [np.asarray(_values(v) if not _is_python_number(v) else v, dtype=dtype)
+            for v in values]
+
+
+def igamma(a, x, name=None):
+    """The regularized lower incomplete gamma function ``P(a, x)`` (the Gamma(a) CDF at
+    x), broadcasting; NaN for ``a <= 0`` or ``x < 0``. Gradients for both arguments."""
+    av, xv = _float_operands([a, x], "igamma")
+    out = _sm.gammainc(av, xv)
+
+    def vjp(g):
+        g = np.asarray(g, dtype=np.float64)
+        return [unbroadcast(g * _sm.gammainc_slope_a(av, xv), av.shape).astype(av.dtype),
+                unbroadcast(g * _sm.gammainc_slope_x(av, xv), xv.shape).astype(xv.dtype)]
+
+    return _op(out.astype(av.dtype), [a, x], vjp)
+
+
+def igammac(a, x, name=None):
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``."""
+    return subtract(np.ones((), dtype=_float_operands([a, x], "igammac")[0].dtype),
+                    igamma(a, x))
+
+
+def betainc(a, b, x, name=None):
+    """The regularized incomplete beta function ``I_x(a, b)`` (the Beta(a, b) CDF at x),
+    broadcasting; NaN outside its domain. The gradient flows to ``x`` only (TensorFlow has
+    none for ``a`` and ``b`` either)."""
+    av, bv, xv = _float_operands([a, b, x], "betainc")
+    out = _sm.betainc(av, bv, xv)
+
+    def vjp(g):
+        g = np.asarray(g, dtype=np.float64)
+        slope = _sm.betainc_slope_x(av, bv, xv)
+        return [None, None, unbroadcast(g * slope, xv.shape).astype(xv.dtype)]
+
+    return _op(out.astype(av.dtype), [a, b, x], vjp)
 
 
 def nextafter(x1, x2, name=None):
