@@ -166,6 +166,7 @@ def test_static_asserts_raise_value_and_type_errors():
                  lambda: tf.debugging.assert_proper_iterable(a)]:
         with pytest.raises(TypeError):
             call()
+    assert tf.debugging.set_log_device_placement(True) is None  # a no-op, as on one CPU
     assert tf.debugging.is_numeric_tensor(a)
     assert not tf.debugging.is_numeric_tensor(np.ones(2))
 

@@ -14,7 +14,7 @@ __all__ = ["Assert", "InvalidArgumentError", "assert_all_finite", "assert_equal"
            "assert_non_positive", "assert_none_equal", "assert_positive",
            "assert_proper_iterable", "assert_rank", "assert_rank_at_least", "assert_rank_in",
            "assert_scalar", "assert_shapes", "assert_type", "check_numerics", "ensure_shape",
-           "is_numeric_tensor"]
+           "is_numeric_tensor", "set_log_device_placement"]
 
 
 def _summary(array: np.ndarray, summarize) -> str:
@@ -241,6 +241,11 @@ def Assert(condition, data, summarize=None, name=None):
         shown = ", ".join(str(_values(d)) if isinstance(d, np.ndarray) or is_variable(d)
                           else str(d) for d in data)
         raise InvalidArgumentError(f"Expected condition to be true. Summarized data: {shown}")
+
+
+def set_log_device_placement(enabled):
+    """Accepted and ignored: TensorFlow would log the device of every op; convnp runs every
+    op on the CPU, so there is nothing to report (scripts call this at the top)."""
 
 
 def is_numeric_tensor(tensor) -> bool:
