@@ -119,6 +119,10 @@ def test_comparison_asserts():
         tf.debugging.assert_equal(a, tf.constant([1, 2]))
     with pytest.raises(InvalidArgumentError):
         tf.debugging.assert_equal(a, tf.constant([1., 2., 3.]))
+    with pytest.raises(InvalidArgumentError):  # TF: 3.5 is no int32
+        tf.debugging.assert_less(tf.constant([1, 2]), 3.5)
+    tf.debugging.assert_less(tf.Variable([1, 2]), 3)
+    tf.debugging.assert_equal(tf.shape(tf.zeros((2, 3))), [2, 3])
 
 
 def test_value_asserts():

@@ -39,10 +39,16 @@ def _paired(x, y, who: str):
     a, b = _values(x), _values(y)
     plain_a = not isinstance(x, np.ndarray) and not is_variable(x)
     plain_b = not isinstance(y, np.ndarray) and not is_variable(y)
-    if plain_a and not plain_b:
-        a = a.astype(b.dtype)
-    elif plain_b and not plain_a:
-        b = b.astype(a.dtype)
+    if plain_a != plain_b:
+        plain, tensor = (a, b) if plain_a else (b, a)
+        if plain.dtype.kind == "f" and tensor.dtype.kind in "iub":
+            # 2.5 does not convert to an integer tensor's dtype (TensorFlow refuses it too)
+            raise InvalidArgumentError(f"{who}: cannot compare a {tensor.dtype} tensor with "
+                                       f"the float value(s) {plain.tolist()}")
+        if plain_a:
+            a = a.astype(b.dtype)
+        else:
+            b = b.astype(a.dtype)
     elif a.dtype != b.dtype and not (plain_a and plain_b):
         raise InvalidArgumentError(f"{who}: x and y must have the same dtype, got {a.dtype} "
                                    f"and {b.dtype}")
