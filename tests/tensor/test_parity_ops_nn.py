@@ -127,3 +127,26 @@ def test_bad_ranks_are_value_errors():
         tf.nn.max_pool3d(X2, 2, 2, "SAME")
     with pytest.raises(InvalidArgumentError):
         tf.nn.conv3d(X3, W3, [2, 1, 1, 1, 1], "SAME")
+
+
+def test_explicit_paddings_of_conv2d_and_depthwise_conv2d():
+    # TF 2.21's values for NHWC explicit paddings [[0, 0], [top, bottom], [left, right], [0, 0]]
+    x = (np.arange(12, dtype=np.float32).reshape(1, 3, 4, 1) % 5) - 2
+    w = (np.arange(4, dtype=np.float32).reshape(2, 2, 1, 1) % 3) - 1
+    pads = [[0, 0], [1, 0], [0, 2], [0, 0]]
+    np.testing.assert_allclose(tf.nn.conv2d(x, w, 1, pads), [[[[-1.0], [-1.0], [-1.0], [1.0], [0.0]], [[6.0], [0.0], [-1.0], [-1.0], [0.0]], [[-3.0], [6.0], [0.0], [-1.0], [0.0]]]])
+    np.testing.assert_allclose(tf.nn.conv2d(x, w, 2, pads), [[[[-1.0], [-1.0], [0.0]], [[-3.0], [0.0], [0.0]]]])
+    np.testing.assert_allclose(tf.nn.conv2d(x, w, 1, pads, dilations=2), [[[[3.0], [-2.0], [-1.0], [0.0]], [[5.0], [4.0], [-2.0], [-2.0]]]])
+    gx, gk = _grads(lambda a, b: tf.nn.conv2d(a, b, 2, pads), x, w)
+    np.testing.assert_allclose(gx, [[[[-2.0], [2.0], [-2.0], [2.0]], [[6.0], [0.0], [0.0], [0.0]], [[-6.0], [6.0], [0.0], [0.0]]]])
+    np.testing.assert_allclose(gk, [[[[-12.0]], [[12.0]]], [[[-2.0]], [[-12.0]]]])
+    np.testing.assert_allclose(tf.nn.depthwise_conv2d(x, np.ones((2, 2, 1, 2), np.float32),
+                                                      [1, 1, 1, 1], pads), [[[[-3.0, -3.0], [-1.0, -1.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0]], [[-3.0, -3.0], [-4.0, -4.0], [0.0, 0.0], [1.0, 1.0], [0.0, 0.0]], [[3.0, 3.0], [-3.0, -3.0], [-4.0, -4.0], [-1.0, -1.0], [0.0, 0.0]]]])
+    with pytest.raises(ValueError):  # TF: "When padding is a list, it must be of size 4"
+        tf.nn.conv2d(x, w, 1, [[1, 1], [0, 1]])
+    with pytest.raises(TypeError):  # conv1d and convolution take strings only, as TF's
+        tf.nn.conv1d(x[:, 0], w[0], 1, [[0, 0], [1, 1], [0, 0]])
+    with pytest.raises(TypeError):
+        tf.nn.convolution(x, w, padding=pads)
+    with pytest.raises(InvalidArgumentError):  # TF's pooling kernel refuses them
+        tf.nn.max_pool2d(x, 2, 2, pads)

@@ -255,8 +255,30 @@ def _window(value, name: str) -> tuple[int, int]:
 def _padding(padding) -> str:
     if isinstance(padding, str) and padding.upper() in ("SAME", "VALID"):
         return padding.lower()
-    raise NotImplementedError(f"padding must be 'SAME' or 'VALID', got {padding!r} (explicit "
-                              "paddings are not supported)")
+    if isinstance(padding, str):
+        raise InvalidArgumentError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+    # only conv2d and depthwise_conv2d take explicit paddings (`_explicit_padding`)
+    raise TypeError(f"Expected string for argument 'padding' ('SAME' or 'VALID'), got "
+                    f"{padding!r}")
+
+
+def _explicit_padding(padding, who: str):
+    """``padding`` as `conv_forward` takes it: ``"same"``/``"valid"``, or TensorFlow's
+    explicit NHWC list ``[[0, 0], [top, bottom], [left, right], [0, 0]]`` as ``((top,
+    bottom), (left, right))``."""
+    if isinstance(padding, str):
+        return _padding(padding)
+    pads = np.asarray(value_of(padding) if isinstance(padding, np.ndarray) else padding)
+    if pads.ndim != 2 or pads.shape[1:] != (2,) or pads.dtype.kind not in "iu":
+        raise ValueError(f"{who}: when padding is a list, it must be 4 [before, after] pairs "
+                         f"of ints, got {padding!r}")
+    if pads.shape[0] != 4:
+        raise ValueError(f"{who}: when padding is a list, it must be of size 4, got "
+                         f"{padding!r}")
+    if np.any(pads < 0) or np.any(pads[[0, 3]] != 0):
+        raise InvalidArgumentError(f"{who}: explicit paddings must be non-negative and 0 "
+                                   f"for the batch and channel axes, got {pads.tolist()}")
+    return ((int(pads[1, 0]), int(pads[1, 1])), (int(pads[2, 0]), int(pads[2, 1])))
 
 
 def _channels_last(data_format, name):
@@ -275,7 +297,8 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     b = np.zeros((1, 1, 1, w.shape[-1]), dtype=dtype)
     z, cache = conv_forward(x, w, b, {"stride": _window(strides, "strides"),
-                                      "pad": _padding(padding), "dilation": rate})
+                                      "pad": _explicit_padding(padding, "conv2d"),
+                                      "dilation": rate})
 
     def vjp(g):
         dx, dw, _ = conv_backward(np.ascontiguousarray(g, dtype=dtype), cache)
@@ -286,6 +309,10 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
 def _pool(input, ksize, strides, padding, data_format, mode):
     _channels_last(data_format, f"{mode}_pool2d")
+    if not isinstance(padding, str):
+        # TensorFlow's pooling kernels refuse explicit paddings
+        raise InvalidArgumentError(f"{mode}_pool2d: padding must be 'SAME' or 'VALID', got "
+                                   f"{padding!r}")
     x = _plain(input)
     if x.dtype.kind != "f":
         x = x.astype(np.float32)
@@ -486,7 +513,8 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
     if rate != (1, 1) and stride != (1, 1):
         raise ValueError(f"depthwise_conv2d: strides {stride} and dilations {rate} cannot "
                          "both be above 1")
-    return depthwise(input, filter, stride, _padding(padding), rate, "depthwise_conv2d")
+    return depthwise(input, filter, stride, _explicit_padding(padding, "depthwise_conv2d"),
+                     rate, "depthwise_conv2d")
 
 
 def depthwise(input, filter, stride, padding: str, rate, who: str) -> EagerTensor:
@@ -623,6 +651,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
     if w.ndim != 3:
         raise ValueError(f"conv1d: filters must have rank 3 (width, in_channels, "
                          f"out_channels), got shape {list(w.shape)}")
+    _padding(padding)  # a string (TensorFlow's conv1d takes no explicit paddings)
     (step,) = _spatial(stride, 1, "stride", "conv1d")
     (rate,) = (1,) if dilations is None else _spatial(dilations, 1, "dilations", "conv1d")
     y = conv2d(expand_dims(input, 1), expand_dims(filters, 0), [1, 1, step, 1], padding,
@@ -660,6 +689,7 @@ def convolution(input, filters, strides=None, padding="VALID", data_format=None,
                 dilations=None, name=None) -> EagerTensor:
     """`conv1d`, `conv2d` or `conv3d`, chosen by the rank of ``input`` (3, 4 or 5);
     ``strides`` and ``dilations`` default to 1 and may be one int for every axis."""
+    _padding(padding)  # a string: TensorFlow's convolution takes no explicit paddings
     x = _plain(input)
     n = x.ndim - 2
     if n not in (1, 2, 3):
