@@ -65,6 +65,7 @@ _TF_NAMES.update({
     "Tensor": ("convnp.tensor.eager", "EagerTensor"),
     "TensorShape": ("convnp.tensor.eager", "TensorShape"),
     "TensorSpec": ("convnp.tensor.spec", "TensorSpec"),
+    "TensorArray": ("convnp.tensor.tensor_array", "TensorArray"),
     "DType": ("convnp.tensor.eager", "DType"),
     "as_dtype": ("convnp.tensor.eager", "as_dtype"),
     "is_tensor": ("convnp.tensor.eager", "is_tensor"),

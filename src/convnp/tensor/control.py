@@ -25,6 +25,7 @@ from convnp.tensor.errors import OutOfRangeError
 from convnp.tensor.ops import _lift, convert_to_tensor, gather, identity, stack
 from convnp.tensor.tape import _flatten as _leaves
 from convnp.tensor.tape import _unflatten, is_variable, new_tensor, value_of
+from convnp.tensor.tensor_array import TensorArray
 
 __all__ = ["case", "cond", "control_dependencies", "current_name_scope", "foldl", "foldr",
            "group", "identity_n", "map_fn", "map_slices", "name_scope", "no_op",
@@ -141,7 +142,10 @@ def _truth(value, who: str) -> bool:
 
 
 def _as_tensors(structure):
-    return _nest.map_structure(_tensor, structure)
+    """Every leaf as a tensor; TensorArrays (loop variables of while_loop) stay as they
+    are."""
+    return _nest.map_structure(
+        lambda v: v if isinstance(v, TensorArray) else _tensor(v), structure)
 
 
 def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10,
