@@ -6,7 +6,6 @@ backward kernels are the recorded vector-Jacobian products.
 
 from __future__ import annotations
 
-import builtins
 import math
 from collections import namedtuple
 
@@ -848,10 +847,10 @@ def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC",
     rows0 = np.arange(out_h) * step[0] - pad_top
     cols0 = np.arange(out_w) * step[1] - pad_left
     channel = np.arange(c)
-    for i in builtins.range(size[0]):
+    for i in range(size[0]):
         rows = rows0 + i
         row_ok = (rows >= 0) & (rows < h)
-        for j in builtins.range(size[1]):
+        for j in range(size[1]):
             cols = cols0 + j
             col_ok = (cols >= 0) & (cols < w)
             seen = x[:, np.clip(rows, 0, h - 1)][:, :, np.clip(cols, 0, w - 1)]
@@ -1161,10 +1160,10 @@ def dilation2d(input, filters, strides, padding, data_format, dilations,
     arg_tap = np.zeros(best.shape, dtype=np.int64)
     rows0 = np.arange(out_hw[0]) * stride[0] - before[0]
     cols0 = np.arange(out_hw[1]) * stride[1] - before[1]
-    for i in builtins.range(f_h):
+    for i in range(f_h):
         rows = rows0 + i * rate[0]
         row_ok = (rows >= 0) & (rows < h)
-        for j in builtins.range(f_w):
+        for j in range(f_w):
             cols = cols0 + j * rate[1]
             col_ok = (cols >= 0) & (cols < w)
             seen = x[:, np.clip(rows, 0, h - 1)][:, :, np.clip(cols, 0, w - 1)] + f[i, j]
@@ -1230,7 +1229,7 @@ def with_space_to_batch(input, dilation_rate, padding, op, filter_shape=None,
     rate = [int(r) for r in np.ravel(value_of(dilation_rate) if isinstance(
         dilation_rate, np.ndarray) else dilation_rate)]
     n = len(rate)
-    if spatial_dims is not None and list(spatial_dims) != list(builtins.range(1, n + 1)):
+    if spatial_dims is not None and list(spatial_dims) != list(range(1, n + 1)):
         raise NotImplementedError("with_space_to_batch: spatial_dims must be the axes right "
                                   "after the batch")
     if min(rate, default=0) < 1:
