@@ -143,3 +143,24 @@ def test_shape_n_and_get_static_value():
     assert tf.get_static_value(3) == 3
     assert tf.get_static_value(tf.Variable(1.0)) is None
     assert tf.get_static_value(None) is None
+
+
+def test_bad_indices_policy_ignore():
+    t = tf.constant([1., 5., 3., 4.])
+    # TF 2.21: "IGNORE" drops index rows outside the tensor, the default refuses them
+    np.testing.assert_array_equal(tf.tensor_scatter_nd_sub(
+        t, [[1], [7], [3]], [1., 2., 3.], bad_indices_policy="IGNORE"), [1, 4, 3, 1])
+    np.testing.assert_array_equal(tf.tensor_scatter_nd_add(
+        t, [[1], [-1], [3]], [1., 2., 3.], bad_indices_policy="IGNORE"), [1, 6, 3, 7])
+    with pytest.raises(InvalidArgumentError):
+        tf.tensor_scatter_nd_add(t, [[1], [7]], [1., 2.], bad_indices_policy="ERROR")
+    with pytest.raises(InvalidArgumentError):
+        tf.tensor_scatter_nd_add(t, [[1]], [1.], bad_indices_policy="bogus")
+    v, u = tf.Variable([1., 5., 3., 4.]), tf.Variable([2., 1., 0.])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.tensor_scatter_nd_max(v, [[0], [9], [3]], u,
+                                                   bad_indices_policy="IGNORE")
+                          * tf.constant([1., 2., 3., 4.]))
+    gv, gu = tape.gradient(y, [v, u])
+    np.testing.assert_array_equal(gv, [0, 2, 3, 4])
+    np.testing.assert_array_equal(gu, [1, 0, 0])

@@ -78,7 +78,7 @@ def assert_equal(x, y, message=None, summarize=None, name=None):
     _holds(x, y, np.equal, "==", message, summarize, "assert_equal")
 
 
-def assert_none_equal(x, y, message=None, summarize=None, name=None):
+def assert_none_equal(x, y, summarize=None, message=None, name=None):  # TF's order
     """Raise `InvalidArgumentError` unless ``x != y`` everywhere."""
     _holds(x, y, np.not_equal, "!=", message, summarize, "assert_none_equal")
 
@@ -277,7 +277,9 @@ def check_numerics(tensor, message, name=None) -> EagerTensor:
     return out
 
 
-assert_all_finite = check_numerics
+def assert_all_finite(x, message, name=None) -> EagerTensor:
+    """`check_numerics` under tf.debugging's other name (its argument is ``x``)."""
+    return check_numerics(x, message)
 
 
 def ensure_shape(x, shape, name=None) -> EagerTensor:

@@ -193,15 +193,35 @@ def scatter_nd(indices, updates, shape, name=None) -> EagerTensor:
     return _op(out, [updates], lambda g: [np.asarray(g)[key]])
 
 
-def _scatter_into(tensor, indices, updates, who: str, add: bool, combine=None) -> EagerTensor:
+def _ignored_rows(indices, updates: np.ndarray, shape: tuple, policy, who: str):
+    """``(indices, updates, kept)``: with ``bad_indices_policy="IGNORE"`` the index rows
+    outside ``shape`` and their updates dropped (``kept`` marks the rows left); with ""
+    (TensorFlow's default), "DEFAULT" or "ERROR" everything as given (bad rows are then an
+    error)."""
+    if policy in ("", None, "DEFAULT", "ERROR"):
+        return indices, updates, None
+    if policy != "IGNORE":
+        raise InvalidArgumentError(f"{who}: bad_indices_policy must be '', 'DEFAULT', 'ERROR' "
+                                   f"or 'IGNORE', got {policy!r}")
+    idx = np.asarray(value_of(indices) if isinstance(indices, np.ndarray) else indices)
+    if idx.dtype.kind not in "iu" or idx.ndim < 1 or idx.shape[-1] > len(shape):
+        return indices, updates, None  # malformed: _nd_indices reports it
+    k = idx.shape[-1]
+    kept = np.all((idx >= 0) & (idx < np.asarray(shape[:k])), axis=-1)
+    return idx[kept], updates[kept], kept
+
+
+def _scatter_into(tensor, indices, updates, who: str, add: bool, combine=None,
+                  policy="") -> EagerTensor:
     """``tensor`` with ``updates`` written at ``indices``: replacing (``add`` False), adding
     (``add`` True) or, with ``combine`` (``np.subtract``, ``np.maximum``, ``np.minimum``),
     combined into the entries one update at a time."""
     a = _value(tensor)
-    u = _value(updates)
-    if u.dtype != a.dtype:
+    u_all = _value(updates)
+    if u_all.dtype != a.dtype:
         raise InvalidArgumentError(f"{who}: updates must have the dtype of tensor "
-                                   f"({a.dtype}), got {u.dtype}")
+                                   f"({a.dtype}), got {u_all.dtype}")
+    indices, u, kept_rows = _ignored_rows(indices, u_all, a.shape, policy, who)
     idx, key = _nd_indices(indices, a.shape, who)
     _check_updates(idx, u, a.shape, who)
     out = a.copy()
@@ -212,18 +232,26 @@ def _scatter_into(tensor, indices, updates, who: str, add: bool, combine=None) -
     else:
         out[key] = u
 
+    def to_updates(grad_rows):
+        """The gradient of the kept update rows, zeros for the ignored ones."""
+        if kept_rows is None:
+            return grad_rows
+        full = np.zeros(u_all.shape, dtype=np.asarray(grad_rows).dtype)
+        full[kept_rows] = grad_rows
+        return full
+
     def vjp(g):
         g = np.asarray(g)
         if combine is np.subtract:
-            return [g, -g[key]]
+            return [g, to_updates(-g[key])]
         if combine is not None:
             # max/min: the gradient goes to whichever values the output kept (ties: both)
-            return [np.where(out == a, g, 0), np.where(out[key] == u, g[key], 0)]
+            return [np.where(out == a, g, 0), to_updates(np.where(out[key] == u, g[key], 0))]
         if add:
-            return [g, g[key]]
+            return [g, to_updates(g[key])]
         kept = g.copy()
         kept[key] = 0  # overwritten entries do not reach the output
-        return [kept, g[key]]
+        return [kept, to_updates(g[key])]
 
     return _op(out, [tensor, updates], vjp)
 
@@ -233,26 +261,35 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None) -> EagerTensor
     return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_update", add=False)
 
 
-def tensor_scatter_nd_add(tensor, indices, updates, name=None) -> EagerTensor:
-    """A copy of ``tensor`` with ``updates`` added at ``indices`` (repeated indices add up)."""
-    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_add", add=True)
+def tensor_scatter_nd_add(tensor, indices, updates, bad_indices_policy="",
+                          name=None) -> EagerTensor:
+    """A copy of ``tensor`` with ``updates`` added at ``indices`` (repeated indices add up);
+    ``bad_indices_policy="IGNORE"`` drops the indices outside ``tensor``."""
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_add", add=True,
+                         policy=bad_indices_policy)
 
 
-def tensor_scatter_nd_sub(tensor, indices, updates, name=None) -> EagerTensor:
+def tensor_scatter_nd_sub(tensor, indices, updates, bad_indices_policy="",
+                          name=None) -> EagerTensor:
     """A copy of ``tensor`` with ``updates`` subtracted at ``indices``."""
-    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_sub", False, np.subtract)
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_sub", False, np.subtract,
+                         bad_indices_policy)
 
 
-def tensor_scatter_nd_max(tensor, indices, updates, name=None) -> EagerTensor:
+def tensor_scatter_nd_max(tensor, indices, updates, bad_indices_policy="",
+                          name=None) -> EagerTensor:
     """A copy of ``tensor`` where each entry at ``indices`` keeps the largest of itself and
     its updates."""
-    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_max", False, np.maximum)
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_max", False, np.maximum,
+                         bad_indices_policy)
 
 
-def tensor_scatter_nd_min(tensor, indices, updates, name=None) -> EagerTensor:
+def tensor_scatter_nd_min(tensor, indices, updates, bad_indices_policy="",
+                          name=None) -> EagerTensor:
     """A copy of ``tensor`` where each entry at ``indices`` keeps the smallest of itself and
     its updates."""
-    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_min", False, np.minimum)
+    return _scatter_into(tensor, indices, updates, "tensor_scatter_nd_min", False, np.minimum,
+                         bad_indices_policy)
 
 
 def meshgrid(*args, **kwargs) -> list:
