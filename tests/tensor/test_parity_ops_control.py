@@ -115,7 +115,7 @@ def test_comparison_asserts():
     tf.debugging.assert_greater(b, 0.0)
     tf.debugging.assert_less_equal(a, b)
     # TF 2.21's argument orders and names
-    tf.debugging.assert_none_equal(a, b, 3, "message")  # summarize before message here
+    tf.debugging.assert_none_equal(a, a + 10, 3, "message")  # summarize before message here
     np.testing.assert_array_equal(tf.debugging.assert_all_finite(x=a, message="m"), a)
     tf.debugging.assert_greater(tf.zeros((0,)), tf.ones((0,)))  # nothing to compare: passes
     with pytest.raises(InvalidArgumentError):  # TF 2.21: float32 against int32 is refused
