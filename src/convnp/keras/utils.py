@@ -319,3 +319,12 @@ class Config:
 
     def __repr__(self) -> str:
         return f"<Config {self._config}>"
+
+
+def __getattr__(name: str):
+    # Keras 3's ``keras.utils.bounding_boxes`` submodule, loaded when first asked for
+    if name == "bounding_boxes":
+        import convnp.keras.bounding_boxes
+
+        return convnp.keras.bounding_boxes
+    raise AttributeError(f"module 'convnp.keras.utils' has no attribute {name!r}")
