@@ -57,7 +57,7 @@ _TOP_LEVEL = {
     "Regularizer": ("convnp.regularizers", "Regularizer"),
     "Variable": ("convnp.variables", "KerasVariable"),
     "name_scope": ("convnp.tensor.control", "name_scope"),
-    "FloatDTypePolicy": ("convnp.keras.mixed_precision", "DTypePolicy"),
+    "FloatDTypePolicy": ("convnp.keras.mixed_precision", "FloatDTypePolicy"),
 }
 
 
@@ -101,6 +101,14 @@ def __getattr__(name: str):
         import convnp.keras.mixed_precision
 
         return convnp.keras.mixed_precision
+    if name == "dtype_policies":  # Keras 3's policy classes, get/serialize/deserialize
+        import convnp.keras.dtype_policies
+
+        return convnp.keras.dtype_policies
+    if name == "visualization":  # Keras 3's drawing of boxes and masks (matplotlib galleries)
+        import convnp.keras.visualization
+
+        return convnp.keras.visualization
     if name == "applications":  # loaded only when asked for
         import convnp.keras.applications
 
