@@ -35,6 +35,10 @@ def test_policy_attributes_config_and_equality():
     assert dp.DTypePolicy("float64").compute_dtype == "float64"
     assert dp.DTypePolicy("int32").variable_dtype == "int32"
     assert p == dp.FloatDTypePolicy("float32") and p != "float32"
+    with pytest.raises(TypeError):  # unhashable in TF 2.21 (equality by value)
+        hash(p)
+    with pytest.raises(AttributeError):  # read-only
+        p.name = "float64"
     with pytest.raises(TypeError):
         dp.DTypePolicy(3)
     with pytest.raises(ValueError):

@@ -208,7 +208,7 @@ class DTypePolicyMap(DTypePolicy, MutableMapping):
                 and other._default_policy == self._default_policy
                 and other._policy_map == self._policy_map)
 
-    __hash__ = object.__hash__
+    __hash__ = None  # unhashable, as Keras' policies (equality is by value)
 
     def get_config(self) -> dict:
         # With no default given, Keras writes the mapped policies without their source dtype

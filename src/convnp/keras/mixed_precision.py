@@ -59,7 +59,7 @@ class DTypePolicy:
             return type(self) in plain and type(other) in plain and self.name == other.name
         return type(self) is type(other) and self.get_config() == other.get_config()
 
-    __hash__ = object.__hash__
+    __hash__ = None  # unhashable, as Keras' policies (equality is by value)
 
     def __repr__(self) -> str:
         return f'<DTypePolicy "{self.name}">'
