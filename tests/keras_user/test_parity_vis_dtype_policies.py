@@ -20,6 +20,14 @@ def test_namespace_and_one_policy_class():
     assert tf.keras.FloatDTypePolicy is dp.FloatDTypePolicy is not dp.DTypePolicy
     assert isinstance(dp.FloatDTypePolicy("float32"), dp.DTypePolicy)
     assert type(tf.keras.config.dtype_policy()) is dp.DTypePolicy
+    # TF 2.21 hands back one global policy object: the one set last
+    assert tf.keras.config.dtype_policy() is tf.keras.mixed_precision.global_policy()
+    mine = dp.DTypePolicy("float32")
+    tf.keras.config.set_dtype_policy(mine)
+    try:
+        assert tf.keras.config.dtype_policy() is mine
+    finally:
+        tf.keras.config.set_dtype_policy("float32")
     assert type(tf.keras.layers.Dense(2).dtype_policy).__name__ == "DTypePolicy"
 
 

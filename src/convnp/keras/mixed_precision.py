@@ -94,18 +94,27 @@ def _check(name, who: str) -> None:
                          "'float32', or give a layer dtype='float64'")
 
 
+_global_policy: DTypePolicy | None = None  # the object set last (Keras hands that one back)
+
+
 def set_global_policy(policy) -> None:
     """Only ``"float32"`` (Keras's default), which changes nothing."""
+    global _global_policy
     _check(policy, "set_global_policy")
+    _global_policy = policy if isinstance(policy, DTypePolicy) else DTypePolicy(policy)
 
 
-def global_policy() -> Policy:
-    return Policy("float32")
+def global_policy() -> DTypePolicy:
+    """The global policy, float32; the same object each time, as in Keras."""
+    global _global_policy
+    if _global_policy is None:
+        _global_policy = DTypePolicy("float32")
+    return _global_policy
 
 
 # Keras 3's names of the same two functions
 dtype_policy = global_policy
 set_dtype_policy = set_global_policy
 
-__all__ = ["DTypePolicy", "FloatDTypePolicy", "LossScaleOptimizer", "Policy", "dtype_policy", "global_policy",
-           "set_dtype_policy", "set_global_policy"]
+__all__ = ["DTypePolicy", "FloatDTypePolicy", "LossScaleOptimizer", "Policy", "dtype_policy",
+           "global_policy", "set_dtype_policy", "set_global_policy"]
