@@ -76,6 +76,16 @@ def test_misuse_raises_value_error_as_tf(call):
         call()
 
 
+def test_symbolic_inputs_refused_with_value_error_as_tf():
+    x = tf.keras.Input((5, 4))
+    for call in (lambda: bb.convert_format(x, "xyxy", "xywh"),
+                 lambda: bb.compute_iou(x, x, "xyxy"), lambda: bb.compute_ciou(x, x, "xyxy"),
+                 lambda: bb.crop(x, 1, 1, 3, 3), lambda: bb.pad(x, 1, 1),
+                 lambda: bb.clip_to_image_size({"boxes": x}, 9, 9)):
+        with pytest.raises(ValueError, match="symbolic"):
+            call()
+
+
 @pytest.mark.parametrize("call", [
     lambda: bb.clip_to_image_size({"boxes": BOXES}, 10, 10, bounding_box_format="xywh"),
     lambda: bb.crop(BOXES, 1, 2, 3, 4, bounding_box_format="xywh"),

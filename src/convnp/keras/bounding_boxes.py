@@ -42,6 +42,19 @@ FORMATS = ("xyxy", "yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "re
            "rel_xywh", "rel_center_xywh")
 
 
+def _concrete(value, who: str):
+    """``value`` itself, unless it is a symbolic KerasTensor: these functions work on data
+    (Keras on TensorFlow refuses a KerasTensor with ValueError, and so does convnp)."""
+    from convnp.layers.base import KerasTensor
+
+    if isinstance(value, KerasTensor):
+        raise ValueError(  # noqa: TRY004 (Keras' class for it)
+            f"{who} takes boxes as arrays or tensors, not the symbolic input "
+            f"{value.name!r} of a model being built; call it on data (in a Dataset.map, a "
+            "loss or a custom layer's call)")
+    return value
+
+
 def _epsilon() -> float:
     from convnp.keras.backend import epsilon
 
@@ -128,7 +141,7 @@ def convert_format(boxes, source, target, height=None, width=None, dtype="float3
         boxes["boxes"] = convert_format(boxes["boxes"], source, target, height=height,
                                         width=width, dtype=dtype)
         return boxes
-    shape = np.shape(boxes)
+    shape = np.shape(_concrete(boxes, "convert_format"))
     if len(shape) == 0 or shape[-1] != 4:
         raise ValueError(f"convert_format: boxes must have 4 numbers on their last axis, got "
                          f"shape {tuple(shape)}")
@@ -176,7 +189,7 @@ def clip_to_image_size(bounding_boxes, height=None, width=None, bounding_box_for
     if bounding_box_format == "xyxy" and (height is None or width is None):
         raise ValueError(f"clip_to_image_size with bounding_box_format='xyxy' needs the "
                          f"image's height and width, got height={height}, width={width}")
-    boxes = ops.convert_to_tensor(bounding_boxes["boxes"])
+    boxes = ops.convert_to_tensor(_concrete(bounding_boxes["boxes"], "clip_to_image_size"))
     x1, y1, x2, y2 = _columns(boxes)
     if bounding_box_format == "xyxy":
         right, bottom = ops.cast(width, boxes.dtype), ops.cast(height, boxes.dtype)
@@ -201,7 +214,7 @@ def crop(boxes, top, left, height, width, bounding_box_format="xyxy"):
     ``top``) and whose size is ``height`` x ``width``: shifted by the corner and clipped to the
     crop. The boxes keep their dtype."""
     _only_xyxy(bounding_box_format, "crop")
-    boxes = ops.convert_to_tensor(boxes)
+    boxes = ops.convert_to_tensor(_concrete(boxes, "crop"))
     x1, y1, x2, y2 = _columns(boxes)
     return _join(ops.clip(x1 - left, 0, width), ops.clip(y1 - top, 0, height),
                  ops.clip(x2 - left, 0, width), ops.clip(y2 - top, 0, height))
@@ -211,7 +224,7 @@ def pad(boxes, top, left, height=None, width=None, bounding_box_format="xyxy"):
     """``xyxy`` boxes moved by ``left`` and ``top``, as the image is padded on those sides
     (``height`` and ``width`` are accepted, as in Keras, and not needed)."""
     _only_xyxy(bounding_box_format, "pad")
-    boxes = ops.convert_to_tensor(boxes)
+    boxes = ops.convert_to_tensor(_concrete(boxes, "pad"))
     x1, y1, x2, y2 = _columns(boxes)
     return _join(x1 + left, y1 + top, x2 + left, y2 + top)
 
@@ -241,7 +254,7 @@ def affine_transform(boxes, angle, translate_x, translate_y, scale, shear_x, she
     angle's when it is a float array or tensor, float32 otherwise.
     """
     _only_xyxy(bounding_box_format, "affine_transform")
-    shape = np.shape(boxes)
+    shape = np.shape(_concrete(boxes, "affine_transform"))
     if len(shape) not in (2, 3) or shape[-1] != 4:
         raise ValueError(f"affine_transform: boxes must be (batch, N, 4) or (N, 4), got shape "
                          f"{tuple(shape)}")
@@ -284,7 +297,7 @@ def affine_transform(boxes, angle, translate_x, translate_y, scale, shear_x, she
 
 
 def _rank(boxes, name: str, who: str) -> int:
-    rank = len(np.shape(boxes))
+    rank = len(np.shape(_concrete(boxes, who)))
     if rank not in (2, 3):
         raise ValueError(f"{who}: {name} must be unbatched (N, 4) or batched (batch, N, 4), "
                          f"got shape {tuple(np.shape(boxes))}")
