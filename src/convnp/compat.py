@@ -32,7 +32,7 @@ KERAS_SUBMODULES = (
     "layers.experimental", "layers.experimental.preprocessing", "losses", "metrics", "models",
     "ops", "optimizers", "optimizers.schedules", "optimizers.legacy", "optimizers.experimental",
     "preprocessing", "preprocessing.image", "utils", "saving", "regularizers", "constraints",
-    "mixed_precision", "random",
+    "mixed_precision", "random", "dtype_policies", "visualization", "utils.bounding_boxes",
 )
 # tensorflow's own namespaces (``from tensorflow.image import resize``), from convnp
 TF_SUBMODULES = ("data", "data.experimental", "random", "image", "nn", "math", "linalg", "io",

@@ -256,3 +256,24 @@ def test_galleries_without_matplotlib_say_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"convnp\[plot\]"):
         vis.plot_image_gallery(IMAGES, show=False)
+
+
+def test_tensorflow_import_paths_resolve():
+    # ``from tensorflow.keras.visualization import ...`` (and the other two new namespaces),
+    # as a notebook writes them, under convnp.compat.as_tensorflow
+    import convnp
+    from convnp import compat
+
+    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not convnp:
+        pytest.skip("the real TensorFlow is imported in this process")
+    compat.as_tensorflow()
+    try:
+        from tensorflow.keras.dtype_policies import DTypePolicyMap
+        from tensorflow.keras.utils.bounding_boxes import convert_format
+        from tensorflow.keras.visualization import draw_bounding_boxes
+
+        assert draw_bounding_boxes is vis.draw_bounding_boxes
+        assert convert_format is tf.keras.utils.bounding_boxes.convert_format
+        assert DTypePolicyMap is tf.keras.dtype_policies.DTypePolicyMap
+    finally:
+        compat.restore()

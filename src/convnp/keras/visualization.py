@@ -292,7 +292,7 @@ def plot_bounding_box_gallery(images, bounding_box_format, y_true=None, y_pred=N
     `draw_bounding_boxes` dict) drawn in ``true_color`` and the predicted ones in
     ``pred_color``; ``legend=True`` adds a legend of the two colours. Other keyword arguments
     go to `plot_image_gallery`."""
-    plt = _pyplot("plot_bounding_box_gallery")
+    _pyplot("plot_bounding_box_gallery")  # fails early, with the install hint
     prediction_mapping = prediction_mapping or class_mapping
     ground_truth_mapping = ground_truth_mapping or class_mapping
     data_format = _data_format(data_format)
@@ -317,7 +317,6 @@ def plot_bounding_box_gallery(images, bounding_box_format, y_true=None, y_pred=N
             patches.Patch(color=np.array(true_color) / 255.0, label="Ground Truth"),
             patches.Patch(color=np.array(pred_color) / 255.0, label="Prediction"),
         ]
-    del plt  # imported only to fail early, with the install hint, without matplotlib
     return plot_image_gallery(plotted, value_range=value_range, legend_handles=legend_handles,
                               rows=rows, cols=cols, data_format="channels_last", **kwargs)
 
@@ -328,7 +327,7 @@ def plot_segmentation_mask_gallery(images, num_classes, value_range=(0, 255), y_
     """`plot_image_gallery` with one row per image: the image, then (when given) its true
     and predicted masks drawn by `draw_segmentation_masks`. Other keyword arguments go to
     `plot_image_gallery`."""
-    _pyplot("plot_segmentation_mask_gallery")
+    _pyplot("plot_segmentation_mask_gallery")  # fails early, with the install hint
     data_format = _data_format(data_format)
     images = _batched(images, "plot_segmentation_mask_gallery")
     if data_format == "channels_first":
