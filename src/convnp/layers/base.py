@@ -540,11 +540,14 @@ def _float_dtype(dtype) -> np.dtype:
     """A layer's ``dtype`` argument as a NumPy dtype. Keras 3 also takes a dtype policy: an
     object with a ``compute_dtype`` (``keras.DTypePolicy("float32")``) or the dict a Keras
     ``get_config()`` holds (``{"class_name": "DTypePolicy", "config": {"name": ...}}``)."""
-    quantized = (dtype.get("config") or {}).get("mode") if isinstance(dtype, dict) else \
-        getattr(dtype, "quantization_mode", None)
-    if isinstance(dtype, str) and "_from_" in dtype:  # "int8_from_float32": quantized
-        quantized = dtype
-    if quantized:  # a keras.dtype_policies.Quantized*DTypePolicy
+    # a keras.dtype_policies.Quantized*DTypePolicy, its config, or its name
+    if isinstance(dtype, dict):
+        quantized = (dtype.get("config") or {}).get("mode")
+    elif isinstance(dtype, str):
+        quantized = dtype if "_from_" in dtype else None  # "int8_from_float32"
+    else:
+        quantized = getattr(dtype, "quantization_mode", None)
+    if quantized:
         raise NotImplementedError(f"layer dtype: the quantized policy {quantized!r} is not "
                                   "supported (convnp does not quantize); use 'float32'")
     if isinstance(dtype, dict):
