@@ -147,3 +147,21 @@ def test_dtype_policy_map():
     with pytest.raises(TypeError):
         dp.DTypePolicyMap(policy_map=[1])
     assert "default_policy=float32, mapping=[('a', 'float64')]>" in repr(full)
+
+
+def test_layer_dtype_policy_can_be_set_before_build():
+    # TF 2.21: layer.dtype_policy = "float64" gives compute_dtype "float64" and that policy
+    layer = tf.keras.layers.Dense(2)
+    layer.dtype_policy = "float64"
+    assert layer.compute_dtype == "float64" and repr(layer.dtype_policy) == \
+        '<DTypePolicy "float64">'
+    assert np.asarray(layer(np.ones((1, 3)))).dtype == np.float64
+    assert layer.kernel.dtype == np.float64
+    layer.dtype_policy = dp.DTypePolicy("float64")  # the same dtype: fine once built
+    with pytest.raises(ValueError, match="built"):
+        layer.dtype_policy = "float32"
+    other = tf.keras.layers.Dense(2)
+    other.dtype_policy = {"class_name": "DTypePolicy", "config": {"name": "float64"}}
+    assert other.variable_dtype == "float64"
+    with pytest.raises(NotImplementedError):
+        other.dtype_policy = "int8_from_float32"

@@ -683,6 +683,20 @@ class DtypeNames:
 
         return Policy(self.compute_dtype)
 
+    @dtype_policy.setter
+    def dtype_policy(self, policy) -> None:
+        """Keras 3's ``layer.dtype_policy = "float64"`` (a name, a policy or its config).
+        Taken before the layer is built, so its weights are made in that dtype; a built
+        layer keeps the dtype of the weights it has, and a different one is refused."""
+        dtype = _float_dtype(policy)
+        if dtype.kind != "f":
+            raise ValueError(f"layer dtype_policy must be a float type, got {dtype}")
+        if getattr(self, "built", False) and dtype != np.dtype(self.dtype):
+            raise ValueError(f"{self.name}: the dtype policy of a built layer cannot change "
+                             f"from {np.dtype(self.dtype).name} to {dtype.name} in convnp; "
+                             "set it before the layer is built")
+        self.dtype = dtype
+
 
 class OutputPick(LayerContract):
     """One output of a layer call that returns several tensors: a model with several outputs
