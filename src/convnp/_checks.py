@@ -10,6 +10,14 @@ from typing import Any
 import numpy as np
 
 
+class NotSavableError(NotImplementedError, ValueError):
+    """A user's model or layer that cannot be written as a Keras file or given a config: a
+    GAN with no call of its own, or a class whose get_config leaves out constructor
+    arguments. TF 2.21 raises NotImplementedError there (Keras asks the class for a
+    get_config); convnp has long raised ValueError, so the error is both and either
+    ``except`` catches it. (Here, in a leaf module, so that layers and file writers share it.)"""
+
+
 def check_number(name: str, value: Any, low: float | None = None, high: float | None = None,
                  *, low_open: bool = False, high_open: bool = False,
                  integer: bool = False) -> Any:

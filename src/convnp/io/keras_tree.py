@@ -28,12 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-class NotSavableError(NotImplementedError, ValueError):
-    """A user's model or layer that cannot be written as a Keras file: a GAN with no call of
-    its own, or a class whose get_config leaves out constructor arguments. TF 2.21 raises
-    NotImplementedError there (Keras asks the class for a get_config); convnp has long raised
-    ValueError, so the error is both and either ``except`` catches it."""
+from convnp._checks import NotSavableError
 
 
 def refuse_step_only(model) -> None:

@@ -1138,7 +1138,9 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
                 and type(self).get_config is Layer.get_config:
             # as TF 2.21: a config without the arguments would rebuild another layer (one
             # made with ``act=ReLU()`` would come back without it)
-            raise NotImplementedError(
+            from convnp._checks import NotSavableError
+
+            raise NotSavableError(
                 f"layer '{self.name}' of the class {type(self).__name__} was made with "
                 "constructor arguments that are not plain values (numbers, strings, booleans, "
                 "None, lists and dicts of them), so no config can be made for it "

@@ -14,6 +14,7 @@ from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
 from convnp.tensor.nn import (
     gelu,
+    in_top_k,
     log_softmax,
     selu,
     sigmoid,
@@ -353,26 +354,6 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     out = np.zeros((n, n), dtype=target)
     np.add.at(out, (lab, pred), w)
     return new_tensor(out)
-
-
-def in_top_k(targets, predictions, k, name=None):
-    """For each row of ``predictions`` ``(batch, classes)``: whether the score of class
-    ``targets[i]`` is among the ``k`` largest. Ties at the boundary count as inside; a
-    non-finite score or an out-of-range target gives False."""
-    t = _ints(targets, "in_top_k: targets")
-    p = np.asarray(value_of(predictions) if isinstance(predictions, np.ndarray) else
-                   _convert(predictions))
-    if p.ndim != 2 or t.shape != (p.shape[0],):
-        raise ValueError(f"in_top_k: predictions must be (batch, classes) and targets "
-                         f"(batch,), got shapes {p.shape} and {t.shape}")
-    if p.dtype != np.float32:
-        raise InvalidArgumentError(f"in_top_k: predictions must be float32, got {p.dtype}")
-    k = int(value_of(k)) if isinstance(k, np.ndarray) else int(k)
-    valid = (t >= 0) & (t < p.shape[1])
-    score = np.take_along_axis(p, np.where(valid, t, 0)[:, None], axis=1)
-    above = (p > score).sum(axis=1)
-    finite = np.isfinite(score[:, 0]) & np.all(np.isfinite(p), axis=1)
-    return new_tensor(valid & finite & (above < k))
 
 
 def _values(x) -> np.ndarray:

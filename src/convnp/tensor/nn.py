@@ -982,10 +982,26 @@ def crelu(features, axis=-1, name=None) -> EagerTensor:
 
 
 def in_top_k(targets, predictions, k, name=None) -> EagerTensor:
-    """`tf.math.in_top_k` (the same op under tf.nn)."""
-    from convnp.tensor.math import in_top_k as _in_top_k
-
-    return _in_top_k(targets, predictions, k)
+    """For each row of ``predictions`` ``(batch, classes)``: whether the score of class
+    ``targets[i]`` is among the ``k`` largest (``tf.nn.in_top_k``, also ``tf.math``'s). Ties
+    at the boundary count as inside; a non-finite score or an out-of-range target gives
+    False."""
+    t = np.asarray(_plain(targets))
+    if t.size and t.dtype.kind not in "iuf" and t.dtype != bool:
+        raise TypeError(f"in_top_k: targets must be numbers, got dtype {t.dtype}")
+    t = t.astype(np.int64)  # floats truncated toward zero, as TensorFlow's casts
+    p = np.asarray(_plain(predictions))
+    if p.ndim != 2 or t.shape != (p.shape[0],):
+        raise ValueError(f"in_top_k: predictions must be (batch, classes) and targets "
+                         f"(batch,), got shapes {p.shape} and {t.shape}")
+    if p.dtype != np.float32:
+        raise InvalidArgumentError(f"in_top_k: predictions must be float32, got {p.dtype}")
+    k = int(_plain(k))
+    valid = (t >= 0) & (t < p.shape[1])
+    score = np.take_along_axis(p, np.where(valid, t, 0)[:, None], axis=1)
+    above = (p > score).sum(axis=1)
+    finite = np.isfinite(score[:, 0]) & np.all(np.isfinite(p), axis=1)
+    return new_tensor(valid & finite & (above < k))
 
 
 def zero_fraction(value, name=None) -> EagerTensor:
