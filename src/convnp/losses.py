@@ -53,6 +53,7 @@ import numpy as np
 
 from convnp import _settings
 from convnp._checks import check_number
+from convnp._names import auto_name
 from convnp.serialization import Configurable, Registry, get_registered_name, snake_case
 from convnp.tensor.eager import to_numpy
 from convnp.tensor.tape import (
@@ -295,6 +296,12 @@ class Reduction:
             raise ValueError(f"Invalid Reduction key {key!r}: expected one of {cls.all()}")
 
 
+def own_classes(cls: type, base: type) -> tuple[type, ...]:
+    """The classes of ``cls``'s method resolution order that come before ``base``."""
+    mro = cls.__mro__
+    return mro[:mro.index(base)]
+
+
 class Loss(Configurable):
     """Base class. Subclasses implement `_terms`.
 
@@ -316,6 +323,11 @@ class Loss(Configurable):
         self.reduction = check_reduction(reduction)
         if name is not None:
             self.name = name
+        elif not any("name" in vars(cls) for cls in own_classes(type(self), Loss)):
+            # a user's class with no name of its own: as Keras 3, the snake case of the class
+            # name, numbered from the second instance on (``supervised_contrastive_loss``,
+            # ``supervised_contrastive_loss_1``); a built-in loss has its own (its class's)
+            self.name = auto_name(type(self).__name__)
 
     # -- subclass hooks -------------------------------------------------------------------
     def _prepare(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:

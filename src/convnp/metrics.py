@@ -34,6 +34,7 @@ import numpy as np
 
 from convnp import _settings, losses
 from convnp._checks import check_number
+from convnp._names import auto_name
 from convnp.losses import align_ranks
 from convnp.serialization import Registry
 from convnp.tensor.eager import EagerTensor
@@ -239,7 +240,10 @@ class Metric:
     """
 
     def __init__(self, name: str | None = None, dtype=None):
-        self.name = name or type(self).__name__.lower()
+        # without a name, Keras 3's automatic one: the snake case of the class name, numbered
+        # from the second instance on (``my_metric``, ``my_metric_1``): the key of the history
+        # (the built-in metrics all pass their own names)
+        self.name = name or auto_name(type(self).__name__)
         self.dtype = np.dtype(dtype or np.float32).name
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:

@@ -18,8 +18,6 @@ import contextvars
 import functools
 import inspect
 import math
-import re
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from convnp._floats import quiet
+from convnp._names import next_uid, reset_names, snake_case, unique_name  # noqa: F401
 from convnp.layers import _masks, taped
 from convnp.layers.input_spec import check_input_spec
 from convnp.tensor.eager import to_numpy
@@ -34,32 +33,8 @@ from convnp.variables import TrackedVariables, Variable, weight_array
 
 Shape = tuple  # a shape with None for the batch axis, e.g. (None, 64, 64, 3)
 
-_name_counts: dict[str, int] = defaultdict(int)
-
-
-def unique_name(base: str) -> str:
-    """Keras-style automatic names: ``conv2d``, ``conv2d_1``, ``conv2d_2``, ..."""
-    count = _name_counts[base]
-    _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
-
-
-def next_uid(prefix: str) -> int:
-    """Advance the automatic-name counter of ``prefix`` by one and return it (Keras's
-    ``backend.get_uid``: 1 the first time; a layer named afterwards takes the next number)."""
-    _name_counts[prefix] += 1
-    return _name_counts[prefix]
-
-
-def reset_names() -> None:
-    """Forget automatic names (what `keras.backend.clear_session()` does)."""
-    _name_counts.clear()
-
-
-def snake_case(name: str) -> str:
-    """``BatchNormalization`` -> ``batch_normalization``, ``Conv2D`` -> ``conv2d``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+# The automatic names (unique_name, ...) live in convnp._names, a leaf module, so that the
+# metrics and losses share their counter; they are imported above under their old names.
 
 
 class _TapedCallState:

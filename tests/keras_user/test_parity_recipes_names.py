@@ -1,0 +1,117 @@
+"""keras.io recipes with their own Metric and Loss classes (supervised contrastive learning,
+a counting metric in the classifier): the names those objects take without a ``name=``, which
+become the history's keys, as TensorFlow 2.21 (Keras 3.15) gives them.
+
+The expected values below were read from TensorFlow 2.21 running the same programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+keras = tf.keras
+
+
+class SupervisedContrastiveLoss(keras.losses.Loss):
+    """keras.io's loss: overrides ``__call__`` and never names itself."""
+
+    def __init__(self, temperature=1.0, name=None):
+        super().__init__(name=name)
+        self.temperature = temperature
+
+    def __call__(self, labels, feature_vectors, sample_weight=None):
+        normalized = tf.math.l2_normalize(feature_vectors, axis=1)
+        logits = tf.matmul(normalized, normalized, transpose_b=True) / self.temperature
+        same = tf.cast(tf.equal(labels, tf.transpose(labels)), logits.dtype)
+        same = same / tf.reduce_sum(same, axis=1, keepdims=True)
+        return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=same,
+                                                                      logits=logits))
+
+
+class SumOfPredictions(keras.metrics.Metric):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.total = self.add_weight(name="total", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total.assign_add(tf.reduce_sum(y_pred))
+
+    def result(self):
+        return self.total
+
+
+@pytest.fixture(autouse=True)
+def _fresh_names():
+    keras.backend.clear_session()
+    yield
+    keras.backend.clear_session()
+
+
+def test_a_users_metric_is_named_in_snake_case_and_numbered():
+    # TF 2.21: sum_of_predictions, then sum_of_predictions_1 (convnp: sumofpredictions twice)
+    assert SumOfPredictions().name == "sum_of_predictions"
+    assert SumOfPredictions().name == "sum_of_predictions_1"
+    assert SumOfPredictions(name="total").name == "total"
+    assert keras.metrics.Metric().name == "metric"
+
+
+def test_a_users_metric_name_is_the_history_key():
+    # TF 2.21: history keys ['loss', 'sum_of_predictions'] (convnp had 'sumofpredictions')
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=[SumOfPredictions()])
+    history = model.fit(np.ones((4, 3), "float32"), np.zeros(4, "int32"), epochs=1, verbose=0)
+    assert sorted(history.history) == ["loss", "sum_of_predictions"]
+    # two outputs per row summing to 1: four rows give 4
+    assert history.history["sum_of_predictions"][0] == pytest.approx(4.0, rel=1e-5)
+
+
+def test_a_users_loss_is_named_in_snake_case_and_numbered():
+    # TF 2.21: supervised_contrastive_loss, supervised_contrastive_loss_1 (convnp: "loss")
+    assert SupervisedContrastiveLoss().name == "supervised_contrastive_loss"
+    assert SupervisedContrastiveLoss().name == "supervised_contrastive_loss_1"
+    assert SupervisedContrastiveLoss(name="supcon").name == "supcon"
+
+    class WithCall(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+
+    assert WithCall().name == "with_call"
+    assert WithCall().get_config()["name"] == "with_call_1"
+
+
+def test_built_in_losses_and_metrics_keep_their_names():
+    # TF 2.21: a built-in object's name does not take a number, and a user's subclass of a
+    # built-in has the built-in's name
+    for _ in range(2):
+        assert keras.losses.CategoricalCrossentropy().name == "categorical_crossentropy"
+        assert keras.metrics.Mean().name == "mean"
+        assert keras.metrics.SparseCategoricalAccuracy().name == \
+            "sparse_categorical_accuracy"
+
+    class Smoothed(keras.losses.CategoricalCrossentropy):
+        pass
+
+    class Accurate(keras.metrics.BinaryAccuracy):
+        pass
+
+    assert Smoothed(label_smoothing=0.1).name == "categorical_crossentropy"
+    assert Accurate().name == "binary_accuracy"
+
+
+def test_clear_session_restarts_the_numbers():
+    assert SumOfPredictions().name == "sum_of_predictions"
+    keras.backend.clear_session()
+    assert SumOfPredictions().name == "sum_of_predictions"
+
+
+def test_the_supervised_contrastive_loss_value():
+    # TF 2.21 gives 4.3836 for these labels and features (two feature vectors, repeated)
+    rng = np.random.default_rng(0)
+    rng.normal(size=(8, 6, 6, 3))
+    labels = rng.integers(0, 3, (8, 1))
+    features = rng.normal(size=(4, 3)).astype("float32")[:2].repeat(4, 0)
+    value = SupervisedContrastiveLoss(0.05)(labels, tf.constant(features))
+    assert float(value) == pytest.approx(4.3836, abs=1e-4)
