@@ -408,4 +408,7 @@ class Registry:
         if not isinstance(settings, dict):
             raise ValueError(  # noqa: TRY004 - a bad config is a ValueError, by contract
                 f"{self.kind} config of {name!r} must be a dict, got {settings!r}")
-        return cls.from_config(dict(settings))
+        # the objects the config names inside it (an optimizer's schedule) are looked up in
+        # ``custom_objects`` too, as Keras passes them down
+        with CustomObjectScope(custom_objects):
+            return cls.from_config(dict(settings))

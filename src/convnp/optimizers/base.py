@@ -867,12 +867,16 @@ class Optimizer(Configurable):
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> Optimizer:
+        """The optimizer `get_config` describes. ``custom_objects`` (``{"Name": class}``)
+        finds a user's learning-rate schedule class named in the config, as Keras 3's
+        ``Optimizer.from_config(config, custom_objects)`` does."""
         from convnp import schedules
 
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"],
+                                                            custom_objects)
         return cls(**config)
 
 

@@ -215,9 +215,9 @@ class LossScaleOptimizer(Optimizer):
                 "dynamic_growth_steps": self.dynamic_growth_steps}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LossScaleOptimizer:
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> LossScaleOptimizer:
         config = dict(config)
         if "inner_optimizer" not in config:
             raise ValueError("a LossScaleOptimizer config needs its 'inner_optimizer'")
-        inner = OPTIMIZERS.deserialize(config.pop("inner_optimizer"))
+        inner = OPTIMIZERS.deserialize(config.pop("inner_optimizer"), custom_objects)
         return cls(inner, **config)

@@ -118,7 +118,7 @@ class OptimizerMap(MutableMapping):
                                   for key, optimizer in self._optimizer_map.items()}}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> OptimizerMap:
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> OptimizerMap:
         if not isinstance(config, dict) or "default_optimizer" not in config:
             raise ValueError(f"an OptimizerMap config needs its 'default_optimizer', got "
                              f"{config!r}")
@@ -126,8 +126,9 @@ class OptimizerMap(MutableMapping):
         if not isinstance(entries, dict):
             raise ValueError(  # noqa: TRY004 - a bad config is a ValueError
                 f"OptimizerMap config: 'optimizer_map' must be a dict, got {entries!r}")
-        return cls(OPTIMIZERS.deserialize(config["default_optimizer"]),
-                   {key: OPTIMIZERS.deserialize(value) for key, value in entries.items()})
+        return cls(OPTIMIZERS.deserialize(config["default_optimizer"], custom_objects),
+                   {key: OPTIMIZERS.deserialize(value, custom_objects)
+                    for key, value in entries.items()})
 
 
 class MultiOptimizer(Optimizer):
@@ -336,11 +337,12 @@ class MultiOptimizer(Optimizer):
                 "loss_scale_factor": self.loss_scale_factor, "name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MultiOptimizer:
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> MultiOptimizer:
         config = dict(config)
         mapping = config.pop("optimizer_map", None)
         if not isinstance(mapping, dict) or mapping.get("class_name", "OptimizerMap") != \
                 "OptimizerMap":
             raise ValueError(f"a MultiOptimizer config needs an OptimizerMap as its "
                              f"'optimizer_map', got {mapping!r}")
-        return cls(OptimizerMap.from_config(mapping.get("config", mapping)), **config)
+        return cls(OptimizerMap.from_config(mapping.get("config", mapping), custom_objects),
+                   **config)
