@@ -505,9 +505,13 @@ class Loss(Configurable):
 
     # -- fused with the last activation (TensorFlow's `_keras_logits` path) --------------------
     def can_fuse(self, activation_name: str | None) -> bool:
-        """Whether `value_from_logits` / `gradient_wrt_logits` apply to this activation."""
-        return (self.fused_activation is not None and activation_name == self.fused_activation
-                and not getattr(self, "from_logits", False))
+        """Whether `value_from_logits` / `gradient_wrt_logits` apply to this activation.
+
+        ``from_logits=True`` does not stop it: TensorFlow 2.21 takes the logits its sigmoid or
+        softmax attached to the output whatever the loss was told (with a warning), so a
+        model ending in softmax trained with ``from_logits=True`` learns from the true
+        logits, not from its probabilities read as logits."""
+        return self.fused_activation is not None and activation_name == self.fused_activation
 
     def _logit_terms(self, y_true, z, y_pred, need_grad):
         raise NotImplementedError

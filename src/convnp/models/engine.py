@@ -26,6 +26,15 @@ from convnp.models import compile_utils, file_hooks
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import MetricList, overridden_names
 
+
+def _warn_logits_of_activation(loss, activation_name: str) -> None:
+    """TensorFlow 2.21's warning when a loss told ``from_logits=True`` gets the output of a
+    sigmoid or softmax: the loss then uses that activation's logits (as TensorFlow does)."""
+    warnings.warn(f"`{loss.name}` received `from_logits=True`, but the `output` argument was "
+                  f"produced by a {activation_name} activation and thus does not represent "
+                  "logits. Was this intended?", UserWarning, stacklevel=4)
+
+
 _IDENTITY = activations.get("linear")
 
 
@@ -362,6 +371,8 @@ class Engine:
                 candidate = node.layer.activation
                 if spec.loss.can_fuse(getattr(candidate, "name", None)):
                     activation = candidate
+                    if getattr(spec.loss, "from_logits", False):
+                        _warn_logits_of_activation(spec.loss, candidate.name)
             fused.append(activation)
         return fused
 
