@@ -455,8 +455,8 @@ class Dataset:
         and the batching, slicing and reordering stages above them) it is TensorFlow's: an
         empty dataset has one, a batch of batches is ``(None, 2)``, a generator's ``None``
         sizes stay ``None``. After a `map` it is read from the first element; below a `batch`
-        that keeps its last, smaller batch, the leading size is then ``None``, as in
-        TensorFlow."""
+        that keeps its last, smaller batch, a leading size equal to that batch's is then
+        ``None``, as in TensorFlow."""
         static = self._static_spec()
         if static is not None:
             return static
@@ -466,11 +466,14 @@ class Dataset:
         if first is None:
             return None
         leaves, spec = _flatten(first)
-        ragged = self._batched_upstream()
+        ragged = self._ragged_batch_sizes()
         specs = []
         for v in leaves:
             arr = np.asarray(v)
-            shape = (None,) + arr.shape[1:] if ragged and arr.ndim else arr.shape
+            # a value as long as an unfinished batch has TensorFlow's unknown size there; one
+            # the function reduced or made otherwise keeps its size
+            shape = (None,) + arr.shape[1:] if arr.ndim and arr.shape[0] in ragged else \
+                arr.shape
             specs.append(TensorSpec(shape, arr.dtype))
         return _unflatten(spec, specs)
 
@@ -483,16 +486,29 @@ class Dataset:
             return self._parent._static_spec()
         return None
 
-    def _batched_upstream(self) -> bool:
-        """Whether a `batch` without ``drop_remainder`` made these elements' first axis."""
+    def _ragged_batch_sizes(self) -> set[int]:
+        """The sizes of the first axis a `batch` without ``drop_remainder`` upstream gives
+        (its batch size, and the smaller first batch of a dataset shorter than that); empty
+        when no such batch made these elements' first axis. Below a `zip` (MixUp's two batched
+        datasets) or a `concatenate`, each joined dataset adds its own."""
         stage: Any = self
         while stage is not None:
             if isinstance(stage, _Batch):
-                return not stage._drop
+                if stage._drop:
+                    return set()
+                sizes = {stage._bs}
+                count = stage._parent._cardinality()
+                if 0 <= count < stage._bs:
+                    sizes.add(count)
+                return sizes
             if isinstance(stage, _Unbatch):
-                return False
+                return set()
+            if isinstance(stage, _Zip):
+                return set().union(*(d._ragged_batch_sizes() for d in stage._datasets))
+            if isinstance(stage, _Concatenate):
+                return stage._first._ragged_batch_sizes() | stage._second._ragged_batch_sizes()
             stage = getattr(stage, "_parent", None)
-        return False
+        return set()
 
     # -- counters, selections and scans -------------------------------------------------------
     @staticmethod

@@ -1,0 +1,79 @@
+"""keras.io's MixUp and CutMix input pipelines: two batched datasets zipped and mapped, Beta
+draws from `tf.random.gamma`, boxes cut with `crop_to_bounding_box` / `pad_to_bounding_box`;
+what they give as TensorFlow 2.21 gives it.
+
+The expected values below were read from TensorFlow 2.21 running the same programs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import convnp as tf
+
+
+def _mix_up(ds_one, ds_two, alpha=0.2):
+    images_one, labels_one = ds_one
+    images_two, labels_two = ds_two
+    batch_size = tf.shape(images_one)[0]
+    gamma_1 = tf.random.gamma(shape=[batch_size], alpha=alpha)
+    gamma_2 = tf.random.gamma(shape=[batch_size], alpha=alpha)
+    weight = gamma_1 / (gamma_1 + gamma_2)
+    x_weight = tf.reshape(weight, (batch_size, 1, 1, 1))
+    y_weight = tf.reshape(weight, (batch_size, 1))
+    return (images_one * x_weight + images_two * (1 - x_weight),
+            labels_one * y_weight + labels_two * (1 - y_weight))
+
+
+def _pair():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(10, 8, 8, 1)).astype("float32")
+    labels = np.eye(10, dtype="float32")[rng.integers(0, 10, 10)]
+    one = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(20).batch(4)
+    two = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(20).batch(4)
+    return tf.data.Dataset.zip((one, two))
+
+
+def test_mixup_map_over_zipped_batches_has_an_unknown_batch_size():
+    # TF 2.21: (TensorSpec((None, 8, 8, 1), float32), TensorSpec((None, 10), float32));
+    # convnp gave the first batch's size, 4
+    mixed = _pair().map(_mix_up, num_parallel_calls=tf.data.AUTOTUNE)
+    images_spec, labels_spec = mixed.element_spec
+    assert images_spec.shape == (None, 8, 8, 1)
+    assert labels_spec.shape == (None, 10)
+    assert images_spec.dtype == tf.float32
+    images, labels = next(iter(mixed))
+    assert images.shape == (4, 8, 8, 1)
+    np.testing.assert_allclose(np.asarray(labels).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_map_that_reduces_the_batch_keeps_its_own_size():
+    # TF 2.21: batch(4).map(reduce_mean over the batch) is TensorSpec((3,)); batch(3).map to
+    # (v, sum over the last axis) is ((None, 3), (None,)); a batch larger than the dataset
+    # still has an unknown size
+    data = tf.data.Dataset.from_tensor_slices(np.zeros((10, 3), "float32"))
+    assert data.batch(4).map(lambda v: tf.reduce_mean(v, 0)).element_spec.shape == (3,)
+    pair = data.batch(3).map(lambda v: (v, tf.reduce_sum(v, 1))).element_spec
+    assert [spec.shape for spec in pair] == [(None, 3), (None,)]
+    assert data.batch(20).map(lambda v: v + 1).element_spec.shape == (None, 3)
+    joined = data.batch(4).concatenate(data.batch(4)).map(lambda v: v * 2)
+    assert joined.element_spec.shape == (None, 3)
+    kept = tf.data.Dataset.zip((data.batch(4, drop_remainder=True),
+                                data.batch(4, drop_remainder=True))).map(lambda u, v: u + v)
+    assert kept.element_spec.shape == (4, 3)
+
+
+def test_cutmix_box_crop_and_pad():
+    # TF 2.21's values for a 5x6x2 ramp
+    image = tf.reshape(tf.range(5 * 6 * 2, dtype=tf.float32), (5, 6, 2))
+    crop = tf.image.crop_to_bounding_box(image, 1, 2, 3, 2)
+    assert np.asarray(crop)[..., 0].tolist() == [[16.0, 18.0], [28.0, 30.0], [40.0, 42.0]]
+    padded = tf.image.pad_to_bounding_box(crop, 1, 2, 5, 6)
+    assert padded.shape == (5, 6, 2)
+    assert padded.dtype == tf.float32
+    assert np.asarray(padded)[..., 0].tolist() == [
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 16.0, 18.0, 0.0, 0.0],
+        [0.0, 0.0, 28.0, 30.0, 0.0, 0.0], [0.0, 0.0, 40.0, 42.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]
+    # the recipe's 1-element Beta draw: shape [1] + alpha's shape [1]
+    assert tf.random.gamma(shape=[1], alpha=[0.25]).shape == (1, 1)
+    assert tf.random.gamma(shape=[2, 3], alpha=[0.5, 1.0]).shape == (2, 3, 2)
