@@ -425,7 +425,7 @@ class Optimizer(Configurable):
     def built(self) -> bool:
         return self._shapes is not None
 
-    def apply(self, grads, trainable_variables=None) -> int:
+    def apply(self, grads, trainable_variables=None) -> None:
         """Keras 3's ``optimizer.apply(grads, trainable_variables)``: one step on each
         variable; without the variables, those the optimizer was built or last applied with.
         `apply_gradients` and ``fit`` come here, so a subclass overriding either method (to
@@ -435,7 +435,7 @@ class Optimizer(Configurable):
         naming it, as Keras does.
 
         Returns:
-            The new iteration count.
+            None, as Keras 3 (`iterations` has the count).
 
         Raises:
             ValueError: no variables given and none known yet; a count that differs; every
@@ -461,21 +461,23 @@ class Optimizer(Configurable):
         if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
                           "the loss; they are left as they are", UserWarning, stacklevel=2)
-        return self._apply_pairs(pairs)
+        self._apply_pairs(pairs)
 
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, Any]]) -> int:
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, Any]]) -> Variable:
         """Apply one step to each variable (in place) and count the iteration: `apply` of
         the pairs ``(gradient, Variable)``.
 
         Returns:
-            The new iteration count.
+            `iterations`, the step-count variable, as Keras 3 returns it (``int()`` of it is
+            the new count).
         """
         pairs = list(grads_and_vars)
         for i, pair in enumerate(pairs):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"apply_gradients expects (gradient, Variable) pairs; item {i} "
                                 f"is a {type(pair).__name__}")
-        return self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return self.iterations
 
     def _overridden_step(self) -> bool:
         """Whether a user's subclass overrides `apply` or `apply_gradients` (fit then goes

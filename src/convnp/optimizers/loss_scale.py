@@ -124,7 +124,7 @@ class LossScaleOptimizer(Optimizer):
         super()._unbuild()
         self.inner_optimizer._unbuild()
 
-    def apply(self, grads, trainable_variables=None) -> int:
+    def apply(self, grads, trainable_variables=None) -> None:
         grads = list(grads)
         if trainable_variables is not None:
             trainable_variables = list(trainable_variables)
@@ -132,10 +132,9 @@ class LossScaleOptimizer(Optimizer):
                 self.build(trainable_variables)
         if not _all_finite(grads):
             self._skip()
-            return int(self.iterations)
+            return
         self.inner_optimizer.apply(self._unscaled(grads), trainable_variables)
         self._count_finite_step()
-        return int(self.iterations)
 
     def _apply_pairs(self, pairs: list) -> int:
         if not self.built:

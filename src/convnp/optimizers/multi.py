@@ -237,7 +237,7 @@ class MultiOptimizer(Optimizer):
             groups[index].append((grad, variable))
         return groups
 
-    def apply(self, grads, trainable_variables=None) -> int:
+    def apply(self, grads, trainable_variables=None) -> None:
         grads = list(grads)
         if trainable_variables is None:
             if not self.built:
@@ -254,7 +254,7 @@ class MultiOptimizer(Optimizer):
                                     self._grouped(list(zip(grads, trainable_variables)))):
             if pairs:
                 optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
-        return self._count_step()
+        self._count_step()
 
     def _apply_pairs(self, pairs: list) -> int:
         if not self.built:
