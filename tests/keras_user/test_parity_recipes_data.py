@@ -7,6 +7,7 @@ The expected values below were read from TensorFlow 2.21 running the same progra
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import convnp as tf
 
@@ -77,3 +78,46 @@ def test_cutmix_box_crop_and_pad():
     # the recipe's 1-element Beta draw: shape [1] + alpha's shape [1]
     assert tf.random.gamma(shape=[1], alpha=[0.25]).shape == (1, 1)
     assert tf.random.gamma(shape=[2, 3], alpha=[0.5, 1.0]).shape == (2, 3, 2)
+
+
+def _png_folder(root):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for name in ("a", "b"):
+        (root / name).mkdir()
+    Image.fromarray(rng.integers(0, 255, (10, 12, 3), dtype=np.uint8)).save(root / "a" / "p.png")
+    rng.integers(0, 255, (10, 12, 3), dtype=np.uint8)  # the probe's JPEG, left out here
+    Image.fromarray(rng.integers(0, 255, (9, 9), dtype=np.uint8)).save(root / "a" / "r.png")
+    Image.fromarray(rng.integers(0, 255, (9, 9, 4), dtype=np.uint8)).save(root / "b" / "s.png")
+    return root
+
+
+def test_image_dataset_from_directory_nearest_keeps_uint8(tmp_path):
+    # TF 2.21: interpolation="nearest" gives uint8 images (tf.image.resize keeps the decoded
+    # dtype for that method), also with crop_to_aspect_ratio / pad_to_aspect_ratio; the pixel
+    # sums per file are TF's. Every other method gives float32 (convnp: float32 always).
+    pytest.importorskip("PIL")
+    root = _png_folder(tmp_path)
+    utils = tf.keras.utils
+    ds = utils.image_dataset_from_directory(root, image_size=(8, 8), batch_size=None,
+                                            shuffle=False, interpolation="nearest",
+                                            verbose=False)
+    assert ds.element_spec[0].dtype == tf.uint8
+    assert [float(np.asarray(image, "float64").sum()) for image, _ in ds] == \
+        [22723.0, 22674.0, 24083.0]
+    cropped = utils.image_dataset_from_directory(root, image_size=(8, 6), batch_size=2,
+                                                 shuffle=False, interpolation="nearest",
+                                                 crop_to_aspect_ratio=True, verbose=False)
+    images, _ = next(iter(cropped))
+    assert images.dtype == tf.uint8
+    assert float(np.asarray(images, "float64")[0].sum()) == 17380.0
+    padded = utils.image_dataset_from_directory(root, image_size=(8, 6), batch_size=2,
+                                                shuffle=False, interpolation="nearest",
+                                                pad_to_aspect_ratio=True, verbose=False)
+    assert padded.element_spec[0].dtype == tf.uint8
+    bilinear = utils.image_dataset_from_directory(root, image_size=(8, 8), batch_size=None,
+                                                  shuffle=False, verbose=False)
+    assert bilinear.element_spec[0].dtype == tf.float32
+    assert [round(float(np.asarray(image, "float64").sum()), 1) for image, _ in bilinear] == \
+        [23615.6, 23772.7, 24916.2]

@@ -6,7 +6,8 @@ this follows Keras exactly where it can, so a course notebook sees the same data
 
 * images are float32 in ``[0, 255]``, resized as ``tf.image.resize`` does (bilinear with
   half-pixel centers, no antialiasing; `convnp.ops.image.resize`), optionally after Keras'
-  ``crop_to_aspect_ratio`` crop; ``pad_to_aspect_ratio`` as ``tf.image.resize_with_pad``
+  ``crop_to_aspect_ratio`` crop; with ``interpolation="nearest"`` they stay uint8, as
+  ``tf.image.resize`` keeps the decoded dtype for that method alone; ``pad_to_aspect_ratio`` as ``tf.image.resize_with_pad``
   (Keras's TensorFlow loader: resized to fit, then padded with zeros);
 * files are listed, shuffled and split exactly as Keras does (`convnp.datasets.file_index`,
   shared with the text and audio loaders): per class folder, sub-folders included, in Keras's
@@ -83,6 +84,9 @@ def _decode(files: list[str], labels: np.ndarray | None, color_mode: str, image_
     from convnp.ops import image as image_ops
 
     height, width = _image_size(image_size)
+    # tf.image.resize gives float32 for every method but "nearest", which picks pixels and
+    # keeps the decoded uint8 (TF 2.21's dataset then holds uint8 images)
+    dtype = np.uint8 if interpolation == "nearest" else np.float32
     images, kept, skipped = [], [], []
     for i, file in enumerate(files):
         try:
@@ -101,13 +105,13 @@ def _decode(files: list[str], labels: np.ndarray | None, color_mode: str, image_
             x = np.asarray(resize_with_pad(x, height, width, method=interpolation))
         if x.shape[1:3] != (height, width):
             x = image_ops.resize(x, (height, width), interpolation)[0]
-        images.append(x[0].astype(np.float32, copy=False))
+        images.append(x[0].astype(dtype, copy=False))
         kept.append(i)
     if skipped:
         warnings.warn(f"image_dataset_from_directory: skipped {len(skipped)} file(s) that are "
                       f"not readable images: {', '.join(skipped)}", stacklevel=3)
     channels = _COLOR_MODES[color_mode][1]
-    x = np.stack(images) if images else np.zeros((0, height, width, channels), np.float32)
+    x = np.stack(images) if images else np.zeros((0, height, width, channels), dtype)
     return x, (None if labels is None else labels[kept]), [files[i] for i in kept]
 
 
@@ -148,7 +152,7 @@ def image_dataset_from_directory(
             ``"validation"`` (the last ``split``) of the files, or ``"both"`` (a pair).
         interpolation: ``"bilinear"``, ``"nearest"``, ``"bicubic"``, ``"area"``,
             ``"lanczos3"``, ``"lanczos5"``, ``"gaussian"`` or ``"mitchellcubic"``
-            (``tf.image.resize``'s methods).
+            (``tf.image.resize``'s methods; ``"nearest"`` gives uint8 images).
         follow_links: follow symbolic links to sub-folders.
         crop_to_aspect_ratio: crop the largest centered window with the target aspect
             ratio before resizing.
