@@ -209,6 +209,25 @@ def gamma(shape, alpha, beta=None, dtype=np.float32, seed=None, name=None):
     return _tensor(_seeded(seed).gamma(a, 1.0 / b, size=out_shape), dtype)
 
 
+def stateless_gamma(shape, seed, alpha, beta=None, dtype=np.float32, name=None):
+    """``tf.random.stateless_gamma``: the same values for the same ``seed=(a, b)``. Unlike
+    `gamma`, the result has shape ``shape`` itself: ``alpha`` and ``beta`` (the rate, 1 by
+    default) broadcast to it, as in TensorFlow (``shape=[10, 2]`` with two alphas draws ten
+    from each)."""
+    _float_dtype(dtype, "stateless_gamma")
+    out_shape = _draw_shape(shape)
+    a = np.asarray(alpha, dtype=np.float64)
+    b = np.ones_like(a) if beta is None else np.asarray(beta, dtype=np.float64)
+    try:
+        a, b = np.broadcast_to(a, out_shape), np.broadcast_to(b, out_shape)
+    except ValueError:
+        raise ValueError(f"stateless_gamma: alpha {a.shape} and beta {b.shape} must broadcast "
+                         f"to the output shape {list(out_shape)}") from None
+    if np.any(a <= 0) or np.any(b <= 0):
+        raise ValueError("stateless_gamma: alpha and beta must be > 0")
+    return _tensor(_stateless(seed).gamma(a, 1.0 / b), dtype)
+
+
 def poisson(shape, lam, dtype=np.float32, seed=None, name=None):
     """``tf.random.poisson``: counts of shape ``shape + lam.shape`` (float32 by default)."""
     rate = np.asarray(lam, dtype=np.float64)

@@ -20,7 +20,8 @@ class SeedGenerator:
     def __init__(self, seed=None, name=None, **kwargs):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int,
                                                                               np.integer))):
-            raise TypeError(f"SeedGenerator: seed must be an int or None, got {seed!r}")
+            raise ValueError(  # Keras 3's error for a seed that is no int
+                f"SeedGenerator: seed must be an int or None, got {seed!r}")
         if seed is None:
             from convnp.random import generator
 
@@ -41,8 +42,9 @@ def _rng(seed) -> np.random.Generator:
     if isinstance(seed, SeedGenerator):
         return np.random.default_rng(seed.next())
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, a keras.random.SeedGenerator or None, got "
-                        f"{seed!r}")
+        raise ValueError(  # noqa: TRY004 - Keras 3 raises a ValueError for any other seed
+            f"seed must be an int, a keras.random.SeedGenerator or None, got {seed!r} (of type "
+            f"{type(seed).__name__})")
     return np.random.default_rng(int(seed))
 
 
@@ -72,10 +74,15 @@ def _tensor(array, dtype):
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Normal draws; a float dtype only (another is TensorFlow's TypeError)."""
+    dtype = _float_dtype(dtype, "normal", TypeError)
     return _tensor(_rng(seed).normal(mean, stddev, _shape(shape)), dtype)
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """Floats in ``[minval, maxval)``; an integer dtype is Keras's ValueError (`randint`
+    draws integers)."""
+    dtype = _float_dtype(dtype, "uniform", ValueError)
     if not maxval > minval:
         raise ValueError(f"uniform: maxval must be above minval, got {minval}, {maxval}")
     return _tensor(_rng(seed).uniform(minval, maxval, _shape(shape)), dtype)
@@ -83,6 +90,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal draws more than two standard deviations from ``mean`` drawn again."""
+    dtype = _float_dtype(dtype, "truncated_normal", TypeError)
     rng = _rng(seed)
     values = rng.normal(0.0, 1.0, _shape(shape))
     bad = np.abs(values) > 2
@@ -125,12 +133,15 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
                    dtype)
 
 
-def _float_dtype(dtype, who: str):
+def _float_dtype(dtype, who: str, error: type[Exception] = TypeError):
+    """``dtype`` (float32 by default) when it is a float dtype. Another is refused with
+    ``error``, the class TensorFlow 2.21 raises for that function: a TypeError from the
+    sampling ops (normal, gamma, beta ...), a ValueError from Keras's check in `uniform`."""
     from convnp.tensor.eager import as_dtype
 
     target = as_dtype(dtype or "float32")
     if not target.is_floating:
-        raise ValueError(f"{who}: dtype must be a float dtype, got {target.name}")
+        raise error(f"{who}: dtype must be a float dtype, got {target.name}")
     return target
 
 
