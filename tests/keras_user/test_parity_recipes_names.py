@@ -115,3 +115,55 @@ def test_the_supervised_contrastive_loss_value():
     features = rng.normal(size=(4, 3)).astype("float32")[:2].repeat(4, 0)
     value = SupervisedContrastiveLoss(0.05)(labels, tf.constant(features))
     assert float(value) == pytest.approx(4.3836, abs=1e-4)
+
+
+def _keras3_supcon(temperature):
+    """keras.io's Keras 3 spelling of the loss: keras.utils.normalize and keras.ops."""
+    ops = keras.ops
+
+    def npairs_loss(y_true, y_pred):
+        y_true = ops.expand_dims(ops.cast(y_true, y_pred.dtype), -1)
+        y_true = ops.cast(ops.equal(y_true, ops.transpose(y_true)), y_pred.dtype)
+        y_true /= ops.sum(y_true, 1, keepdims=True)
+        return ops.mean(ops.categorical_crossentropy(y_true, y_pred, from_logits=True))
+
+    class Loss(keras.losses.Loss):
+        def __call__(self, labels, feature_vectors, sample_weight=None):
+            normalized = keras.utils.normalize(feature_vectors, axis=1, order=2)
+            logits = ops.divide(ops.matmul(normalized, ops.transpose(normalized)),
+                                temperature)
+            return npairs_loss(ops.squeeze(labels), logits)
+
+    return Loss()
+
+
+def test_keras_utils_normalize_of_a_tensor_is_a_differentiable_tensor():
+    # TF 2.21: a tensor in gives a tensor out (a NumPy array stays NumPy); convnp gave a
+    # NumPy array, so the tape lost the gradient and the recipe's encoder never learnt
+    x = np.array([[3.0, 4.0], [0.0, 0.0]], "float32")
+    assert isinstance(keras.utils.normalize(x, axis=1), np.ndarray)
+    assert not isinstance(keras.utils.normalize(x, axis=1), tf.Tensor)
+    out = keras.utils.normalize(tf.constant(x), axis=1)
+    assert isinstance(out, tf.Tensor)
+    np.testing.assert_allclose(np.asarray(out), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(keras.utils.normalize(tf.constant(x), axis=1,
+                                                                order=1)),
+                               [[3 / 7, 4 / 7], [0.0, 0.0]], rtol=1e-6)
+
+    rng = np.random.default_rng(0)
+    features, labels = rng.normal(size=(8, 6)).astype("float32"), rng.integers(0, 3, (8, 1))
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(5)])
+    model.set_weights([np.round(np.cos(np.arange(w.size).reshape(w.shape) * 0.7) * 0.4, 4)
+                       .astype("float32") for w in model.get_weights()])
+    with tf.GradientTape() as tape:
+        loss = _keras3_supcon(0.1)(labels, model(features))
+    grads = tape.gradient(loss, model.trainable_weights)
+    # TF 2.21: the loss, and the sums of the gradients' absolute values (convnp: None)
+    assert float(loss) == pytest.approx(2.0452, abs=1e-4)
+    assert [float(np.abs(np.asarray(g)).sum()) for g in grads] == \
+        pytest.approx([1.2916, 0.2666, 0.6271, 0.211], abs=2e-4)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=_keras3_supcon(0.1))
+    history = model.fit(features, labels, batch_size=4, epochs=3, verbose=0, shuffle=False)
+    # TF 2.21: [1.3434, 1.0025, 0.7235] (convnp stayed at 1.3436, nothing learnt)
+    assert history.history["loss"] == pytest.approx([1.3434, 1.0025, 0.7235], abs=2e-4)

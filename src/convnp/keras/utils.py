@@ -91,8 +91,19 @@ def count_params(weights) -> int:
     return total
 
 
-def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
-    """``x`` divided by its ``order``-norm along ``axis`` (rows of norm 0 are left as zeros)."""
+def normalize(x, axis: int = -1, order: int = 2):
+    """``x`` divided by its ``order``-norm along ``axis`` (rows of norm 0 are left as zeros).
+
+    As in Keras 3, a NumPy array gives a NumPy array; anything else (a tensor, a Variable, a
+    list) goes through `keras.ops.normalize` and gives a tensor, which a `GradientTape`
+    follows: keras.io's supervised contrastive loss normalizes its features this way, and
+    through the array path its gradients were lost."""
+    from convnp.tensor.eager import EagerTensor
+
+    if not isinstance(x, np.ndarray) or isinstance(x, EagerTensor):
+        from convnp.keras import ops
+
+        return ops.normalize(x, axis=axis, order=order)
     array = np.asarray(x)
     if array.dtype.kind not in "fiu" or array.ndim == 0:
         raise ValueError(f"normalize expects a numeric array with an axis, got dtype "
