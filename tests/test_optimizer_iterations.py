@@ -24,6 +24,7 @@ def _fit(model, epochs=1, batch_size=4):
 
 
 def test_iterations_is_an_int64_variable():
+    keras.backend.clear_session()  # the optimizer's automatic name is "adam" again
     opt = keras.optimizers.Adam(0.01)
     it = opt.iterations
     # Keras 3.15: int64, numpy() np.int64(0), path "adam/iteration", not trainable, shape ()

@@ -47,6 +47,7 @@ def test_steps_follow_keras(case):
 
 
 def test_muon_chooses_its_rule_per_variable():
+    tf.keras.backend.clear_session()  # the automatic name is "muon" again
     opt = O.Muon(exclude_layers=["head"])
     shapes = {"dense/kernel": (4, 3), "dense/bias": (3,), "conv/kernel": (3, 3, 2, 4),
               "token_embedding/embeddings": (10, 4), "head/kernel": (3, 2),
@@ -83,6 +84,7 @@ def test_newton_schulz_orthogonalizes():
 def test_adafactor_keeps_factored_moments():
     w = tf.Variable(np.ones((2, 3, 4), "f4"), name="kernel")
     b = tf.Variable(np.ones((4,), "f4"), name="bias")
+    tf.keras.backend.clear_session()  # the automatic name is "adafactor" again
     opt = O.Adafactor()
     opt.apply_gradients([(np.ones((2, 3, 4), "f4"), w), (np.ones(4, "f4"), b)])
     state = opt.get_state()

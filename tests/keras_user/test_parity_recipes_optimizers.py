@@ -94,3 +94,22 @@ def test_custom_loop_return_values():
     assert float(loss) == pytest.approx(0.6399, abs=1e-4)
     assert model.get_weights()[0].ravel()[:3] == pytest.approx([0.41707, 0.28968, 0.08027],
                                                                abs=1e-5)
+
+
+def test_optimizers_take_keras_3_automatic_names():
+    # TF 2.21 (fresh session): sgd, sgd_1; rm_sprop; adam_w; the recipe's subclass gc_adam;
+    # compile("adam") makes another Adam. convnp gave "SGD" always, rmsprop, adamw, and a
+    # subclass its base's name
+    keras.backend.clear_session()
+    assert [keras.optimizers.SGD().name, keras.optimizers.SGD().name] == ["sgd", "sgd_1"]
+    assert keras.optimizers.RMSprop().name == "rm_sprop"
+    assert keras.optimizers.AdamW().name == "adam_w"
+    assert GCAdam().name == "gc_adam"
+    assert GCAdam().get_config()["name"] == "gc_adam_1"
+    assert keras.optimizers.Adam(name="mine").name == "mine"
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    assert model.optimizer.name == "adam"
+    assert model.optimizer.iterations.path == "adam/iteration"
+    assert keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD()).name == \
+        "loss_scale_optimizer"

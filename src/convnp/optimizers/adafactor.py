@@ -39,7 +39,7 @@ class Adafactor(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, beta_2_decay: float = -0.8,
                  epsilon_1: float = 1e-30, epsilon_2: float = 1e-3, clip_threshold: float = 1.0,
-                 relative_step: bool = True, name: str = "adafactor", **kwargs: Any):
+                 relative_step: bool = True, name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         # t ** beta_2_decay must fall with t for beta to rise towards 1
         self.beta_2_decay = check_number("beta_2_decay", beta_2_decay, None, 0.0)

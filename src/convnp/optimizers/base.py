@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from convnp._checks import check_number
+from convnp._names import auto_name
 from convnp.serialization import Configurable, Registry, get_registered_name
 from convnp.variables import Variable
 
@@ -167,7 +168,10 @@ class Optimizer(Configurable):
         # the base class's setter, whatever a subclass makes of `learning_rate` (a wrapper
         # hands it to the optimizer it wraps)
         Optimizer.learning_rate.fset(self, learning_rate)
-        self.name = name or type(self).__name__.lower()
+        # without a name, Keras 3's automatic one: the snake case of the class name, numbered
+        # from the second optimizer of a class on (sgd, sgd_1; rm_sprop, adam_w as Keras
+        # spells those; a user's GCAdam subclass is gc_adam)
+        self.name = name or auto_name(type(self).__name__)
         self._iterations.path = f"{self.name}/iteration"
         self.weight_decay = None if weight_decay is None else _check_rate("weight_decay",
                                                                           weight_decay)

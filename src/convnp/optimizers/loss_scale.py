@@ -68,7 +68,7 @@ class LossScaleOptimizer(Optimizer):
         initial_scale = check_number("initial_scale", initial_scale, 0.0, low_open=True)
         dynamic_growth_steps = check_number("dynamic_growth_steps", dynamic_growth_steps, 1,
                                             integer=True)
-        super().__init__(learning_rate=0.0, name=name or "loss_scale_optimizer")
+        super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = inner_optimizer
         self.initial_scale = initial_scale
         self.dynamic_growth_steps = dynamic_growth_steps

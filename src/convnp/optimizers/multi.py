@@ -152,7 +152,7 @@ class MultiOptimizer(Optimizer):
                             f"{type(optimizer_map).__name__}: {optimizer_map!r}")
         self._inner_optimizers: list[Optimizer] = []
         super().__init__(learning_rate=0.0, loss_scale_factor=loss_scale_factor,
-                         name=name or "multi_optimizer")
+                         name=name)
         self._optimizer_map = optimizer_map
         if isinstance(optimizer_map, OptimizerMap):
             for optimizer in [*optimizer_map.values(), optimizer_map.default_optimizer]:

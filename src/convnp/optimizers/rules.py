@@ -29,7 +29,7 @@ class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum, Keras 3 rules."""
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, name: str = "SGD", **kwargs: Any):
+                 nesterov: bool = False, name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.momentum = _check_rate("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
@@ -77,7 +77,7 @@ class Adam(_TwoMoments):
     _interleaved_slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, name: str = "adam",
+                 epsilon: float = 1e-7, amsgrad: bool = False, name: str | None = None,
                  **kwargs: Any):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
         self.amsgrad = bool(amsgrad)
@@ -133,7 +133,7 @@ class RMSprop(Optimizer):
     """RMSprop, Keras 3 rules (epsilon inside the square root)."""
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, name: str = "rmsprop",
+                 epsilon: float = 1e-7, centered: bool = False, name: str | None = None,
                  **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = _check_rate("rho", rho, 0.0, 1.0)
@@ -185,7 +185,7 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 amsgrad: bool = False, name: str = "adamw", **kwargs: Any):
+                 amsgrad: bool = False, name: str | None = None, **kwargs: Any):
         if weight_decay is None:
             raise ValueError("AdamW needs a weight_decay (a number >= 0), got None")
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
@@ -209,7 +209,7 @@ class Adagrad(_StartedAccumulator):
     """Adagrad, Keras 3 rules: ``acc += g*g``; ``w -= lr * g / sqrt(acc + epsilon)``."""
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, name: str = "adagrad", **kwargs: Any):
+                 epsilon: float = 1e-7, name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.initial_accumulator_value = _check_rate("initial_accumulator_value",
                                                      initial_accumulator_value)
@@ -236,7 +236,7 @@ class Adamax(_TwoMoments):
     _interleaved_slots = ("m", "u")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "adamax",
+                 beta_2: float = 0.999, epsilon: float = 1e-7, name: str | None = None,
                  **kwargs: Any):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
@@ -259,7 +259,7 @@ class Nadam(_TwoMoments):
     _interleaved_slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, name: str = "nadam",
+                 beta_2: float = 0.999, epsilon: float = 1e-7, name: str | None = None,
                  **kwargs: Any):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
         self.u_product = 1.0
@@ -304,7 +304,7 @@ class Adadelta(Optimizer):
     _interleaved_slots = ("accumulated_grad", "accumulated_delta_var")
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
-                 name: str = "adadelta", **kwargs: Any):
+                 name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = _check_rate("rho", rho, 0.0, 1.0)
         self.epsilon = _check_rate("epsilon", epsilon)
@@ -333,7 +333,7 @@ class Lion(Optimizer):
     3-10x smaller than Adam's."""
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99,
-                 name: str = "lion", **kwargs: Any):
+                 name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
         self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
@@ -365,7 +365,7 @@ class Lamb(_TwoMoments):
     _interleaved_slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, name: str = "lamb", **kwargs: Any):
+                 epsilon: float = 1e-7, name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def _slot_names(self):
@@ -397,7 +397,7 @@ class Ftrl(_StartedAccumulator):
                  initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
                  l2_regularization_strength: float = 0.0,
                  l2_shrinkage_regularization_strength: float = 0.0, beta: float = 0.0,
-                 name: str = "ftrl", **kwargs: Any):
+                 name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.learning_rate_power = check_number("learning_rate_power", learning_rate_power,
                                                 None, 0.0)

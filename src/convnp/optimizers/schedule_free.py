@@ -34,7 +34,7 @@ class ScheduleFreeAdamW(Optimizer):
 
     def __init__(self, learning_rate: float = 0.0025, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8, warmup_steps: int = 0,
-                 name: str = "schedule_free_adam_w", **kwargs: Any):
+                 name: str | None = None, **kwargs: Any):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         # x is recovered from y by dividing by beta_1
         self.beta_1 = check_number("beta_1", beta_1, 0.0, 1.0, low_open=True)
