@@ -73,6 +73,7 @@ def test_binary_and_categorical_crossentropy_per_pixel():
 
 
 def test_segmentation_model_trains_per_pixel_with_mean_iou():
+    tf.keras.backend.clear_session()  # metric names as in a fresh session (Keras numbers them)
     tf.keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 6, 6, 2)).astype("float32")

@@ -103,6 +103,7 @@ def test_custom_training_loop_idioms():
 
 
 def test_logs_and_history_still_hold_floats():
+    tf.keras.backend.clear_session()  # metric names as in a fresh session (Keras numbers them)
     tf.keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="softmax")])
     model.compile("adam", "categorical_crossentropy",

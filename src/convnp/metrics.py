@@ -34,7 +34,7 @@ import numpy as np
 
 from convnp import _settings, losses
 from convnp._checks import check_number
-from convnp._names import auto_name
+from convnp._names import auto_name, snake_case
 from convnp.losses import align_ranks
 from convnp.serialization import Registry
 from convnp.tensor.eager import EagerTensor
@@ -409,13 +409,13 @@ class MeanMetricWrapper(Mean):
     """Mean of a per-sample function `fn(y_true, y_pred, **kwargs)`.
 
     Made by hand it is called ``mean_metric_wrapper`` unless named, as in Keras 3 (which
-    numbers further ones: ``mean_metric_wrapper_1``, ...); a function given to ``compile``
-    is wrapped under its own name. ``dtype`` is Keras' argument (a float type), not one of
-    ``fn``'s."""
+    numbers further ones: ``mean_metric_wrapper_1``, ...; a user's subclass its own name); a
+    function given to ``compile`` is wrapped under its own name in snake case. ``dtype`` is
+    Keras' argument (a float type), not one of ``fn``'s."""
 
     def __init__(self, fn, name: str | None = None, dtype=None, **kwargs: Any):
         _check_dtype(dtype)
-        super().__init__(name or "mean_metric_wrapper")
+        super().__init__(name)
         self._fn = fn
         self._fn_kwargs = kwargs
 
@@ -967,7 +967,7 @@ class _PrecisionRecall(_ConfusionCounts):
             values = [_NEG_INF]
         self._thresholds_arg = thresholds
         super().__init__(values, top_k=top_k, class_id=class_id,
-                         name=name or self.default_name)
+                         name=name)
 
     def _value(self) -> np.ndarray:
         raise NotImplementedError
@@ -1013,7 +1013,7 @@ class _ConfusionCount(_ConfusionCounts):
         _check_dtype(dtype)
         values, self._several = _threshold_list(thresholds)
         self._thresholds_arg = thresholds
-        super().__init__(values, name=name or self.default_name)
+        super().__init__(values, name=name)
 
     def result(self):
         value = getattr(self, self.count)
@@ -1163,7 +1163,7 @@ class AUC(_ConfusionCounts):
     """
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
-                 summation_method: str = "interpolation", name: str = "auc", dtype=None,
+                 summation_method: str = "interpolation", name: str | None = None, dtype=None,
                  thresholds=None, multi_label: bool = False, num_labels=None,
                  label_weights=None, from_logits: bool = False):
         _check_dtype(dtype)
@@ -1338,7 +1338,7 @@ class _AtConstraint(_ConfusionCounts):
         thresholds = [0.5] if n == 1 else (
             [0.0] + [(i + 1) / (n - 1) for i in range(n - 2)] + [1.0])
         self.value, self.num_thresholds = value, n
-        super().__init__(thresholds, class_id=class_id, name=name or self.default_name)
+        super().__init__(thresholds, class_id=class_id, name=name)
 
     def _rates(self) -> dict[str, np.ndarray]:
         tp, fp = self.true_positives, self.false_positives
@@ -1428,7 +1428,7 @@ class IoU(Metric):
 
     direction = "up"
 
-    def __init__(self, num_classes: int, target_class_ids, name: str = "io_u", dtype=None,
+    def __init__(self, num_classes: int, target_class_ids, name: str | None = None, dtype=None,
                  ignore_class=None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
                  axis: int = -1):
         super().__init__(name)
@@ -1501,7 +1501,7 @@ class MeanIoU(IoU):
     0.3333
     """
 
-    def __init__(self, num_classes: int, name: str = "mean_io_u", dtype=None,
+    def __init__(self, num_classes: int, name: str | None = None, dtype=None,
                  ignore_class=None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
                  axis: int = -1):
         super().__init__(num_classes, range(_check_num_classes(num_classes)), name=name,
@@ -1517,7 +1517,7 @@ class MeanIoU(IoU):
 class OneHotMeanIoU(MeanIoU):
     """MeanIoU for one-hot labels and score predictions (argmax of both)."""
 
-    def __init__(self, num_classes: int, name: str = "one_hot_mean_io_u", dtype=None,
+    def __init__(self, num_classes: int, name: str | None = None, dtype=None,
                  ignore_class=None, sparse_y_pred: bool = False, axis: int = -1):
         super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
@@ -1533,7 +1533,7 @@ class BinaryIoU(IoU):
     ``>= threshold`` (compared in float32, as Keras does) predicts class 1."""
 
     def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5, name=None, dtype=None):
-        super().__init__(2, target_class_ids, name=name or "binary_io_u", dtype=dtype)
+        super().__init__(2, target_class_ids, name=name, dtype=dtype)
         self.threshold = check_number("threshold", threshold)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
@@ -1551,7 +1551,7 @@ class OneHotIoU(IoU):
 
     def __init__(self, num_classes: int, target_class_ids, name=None, dtype=None,
                  ignore_class=None, sparse_y_pred: bool = False, axis: int = -1):
-        super().__init__(num_classes, target_class_ids, name=name or "one_hot_io_u",
+        super().__init__(num_classes, target_class_ids, name=name,
                          dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
                          sparse_y_pred=sparse_y_pred, axis=axis)
 
@@ -1647,8 +1647,10 @@ _BUILTIN = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoric
             PrecisionAtRecall, RecallAtPrecision, BinaryIoU, OneHotIoU)
 # Every Keras spelling: class name, snake-case name, the per-sample function's name and the
 # short ones. Any other per-sample function fn(y_true, y_pred) becomes a running mean.
+# (a function's wrapper is named as Keras's compile names it: the function's name in snake
+# case, so a lambda's history key is "lambda")
 METRICS = Registry("metric", Metric, build=_build, wrap=lambda function: MeanMetricWrapper(
-    function, name=getattr(function, "__name__", "metric")))
+    function, name=snake_case(getattr(function, "__name__", "metric"))))
 for _cls in _BUILTIN:
     METRICS.add(_cls)
 for _function, _cls in ((binary_accuracy, BinaryAccuracy),

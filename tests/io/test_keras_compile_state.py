@@ -180,6 +180,7 @@ def test_registered_functions_go_by_name_as_keras_writes_them(tmp_path):
 
 
 def test_convnp_files_keep_per_output_metric_names_too(tmp_path):
+    tf.keras.backend.clear_session()  # metric names as in a fresh session (Keras numbers them)
     inputs = K.Input((4,))
     model = K.Model(inputs, [K.layers.Dense(1, name="a")(inputs),
                              K.layers.Dense(1, activation="sigmoid", name="b")(inputs)])

@@ -45,6 +45,7 @@ def test_string_metric_per_output_is_prefixed_with_the_output_name():
 
 
 def test_metric_objects_keep_their_own_names():
+    tf.keras.backend.clear_session()  # metric names as in a fresh session (Keras numbers them)
     # TF 2.21: an object logs under its name ("auc" by default, or the name given)
     model = _dense_model()
     model.compile("sgd", "binary_crossentropy",

@@ -167,3 +167,44 @@ def test_keras_utils_normalize_of_a_tensor_is_a_differentiable_tensor():
     history = model.fit(features, labels, batch_size=4, epochs=3, verbose=0, shuffle=False)
     # TF 2.21: [1.3434, 1.0025, 0.7235] (convnp stayed at 1.3436, nothing learnt)
     assert history.history["loss"] == pytest.approx([1.3434, 1.0025, 0.7235], abs=2e-4)
+
+
+def test_confusion_and_iou_metrics_are_numbered_like_a_users():
+    # TF 2.21 (Keras 3.15): these have no fixed default name, so the second of a class is
+    # auc_1, precision_1, ... and a history key follows it (convnp: "auc" every time)
+    assert [keras.metrics.AUC().name, keras.metrics.AUC().name] == ["auc", "auc_1"]
+    assert [keras.metrics.Precision().name, keras.metrics.Precision().name] == \
+        ["precision", "precision_1"]
+    assert keras.metrics.Recall().name == "recall"
+    assert keras.metrics.TruePositives().name == "true_positives"
+    assert keras.metrics.MeanIoU(num_classes=2).name == "mean_io_u"
+    assert keras.metrics.BinaryIoU().name == "binary_io_u"
+    assert keras.metrics.PrecisionAtRecall(0.5).name == "precision_at_recall"
+    # the others keep their fixed names
+    assert [keras.metrics.BinaryAccuracy().name, keras.metrics.BinaryAccuracy().name] == \
+        ["binary_accuracy", "binary_accuracy"]
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[keras.metrics.AUC()])
+    history = model.fit(np.ones((4, 3), "float32"), np.array([0, 1, 0, 1]), verbose=0)
+    assert sorted(history.history) == ["auc_2", "loss"]
+
+
+def test_function_metrics_and_their_wrapper():
+    # TF 2.21: compile names a function's metric after the function in snake case (a lambda:
+    # "lambda"), a MeanMetricWrapper made without a name is mean_metric_wrapper, a user's
+    # subclass of it its own class's name (convnp: "<lambda>", the function's name twice)
+    def my_fn(y_true, y_pred):
+        return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+    class MyAcc(keras.metrics.MeanMetricWrapper):
+        def __init__(self, **kwargs):
+            super().__init__(fn=my_fn, **kwargs)
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse",
+                  metrics=[my_fn, MyAcc(), keras.metrics.MeanMetricWrapper(my_fn),
+                           keras.metrics.MeanMetricWrapper(my_fn, name="wrapped"),
+                           lambda a, b: a - b])
+    history = model.fit(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), verbose=0)
+    assert sorted(history.history) == ["lambda", "loss", "mean_metric_wrapper", "my_acc",
+                                       "my_fn", "wrapped"]

@@ -194,6 +194,7 @@ def segmentation_data(n: int, seed: int = 0, size=(96, 128)):
 
 
 def _train(n_filters: int, epochs: int, n_images: int):
+    tf.keras.backend.clear_session()  # metric names as in a fresh session (Keras numbers them)
     tf.keras.utils.set_random_seed(0)
     model = unet_model((96, 128, 3), n_filters=n_filters, n_classes=3)
     model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
