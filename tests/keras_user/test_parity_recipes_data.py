@@ -121,3 +121,44 @@ def test_image_dataset_from_directory_nearest_keeps_uint8(tmp_path):
     assert bilinear.element_spec[0].dtype == tf.float32
     assert [round(float(np.asarray(image, "float64").sum()), 1) for image, _ in bilinear] == \
         [23615.6, 23772.7, 24916.2]
+
+
+def test_crop_and_resize():
+    # TF 2.21's values (channel 0) for a (2, 5, 6, 2) ramp; convnp had no crop_and_resize
+    x = np.arange(2 * 5 * 6 * 2, dtype="float32").reshape(2, 5, 6, 2)
+    crops = tf.image.crop_and_resize(x, [[0.1, 0.1, 0.9, 0.8]], [1], (3, 4))
+    assert crops.shape == (1, 3, 4, 2)
+    assert crops.dtype == tf.float32
+    np.testing.assert_allclose(np.asarray(crops)[0, ..., 0], [
+        [65.8, 68.1333, 70.4667, 72.8], [85.0, 87.3333, 89.6667, 92.0],
+        [104.2, 106.5333, 108.8667, 111.2]], atol=1e-3)
+    two = tf.image.crop_and_resize(x, [[0.0, 0.0, 1.0, 1.0], [0.2, 0.5, 0.6, 1.2]], [0, 1],
+                                   (2, 3), extrapolation_value=-1.0)
+    np.testing.assert_allclose(np.asarray(two)[..., 0], [
+        [[0.0, 5.0, 10.0], [48.0, 53.0, 58.0]], [[74.6, 78.1, -1.0], [93.8, 97.3, -1.0]]],
+        atol=1e-4)
+    assert np.asarray(tf.image.crop_and_resize(x, [[0.5, 0.5, 0.5, 0.5]], [0], (1, 1)))[
+        0, 0, 0, 0] == 29.0
+    flipped = tf.image.crop_and_resize(x, [[0.9, 0.8, 0.1, 0.1]], [1], (3, 3), method="nearest")
+    assert np.asarray(flipped)[0, ..., 0].tolist() == [
+        [116.0, 112.0, 110.0], [92.0, 88.0, 86.0], [68.0, 64.0, 62.0]]
+    outside = tf.image.crop_and_resize(x, [[-0.2, 0.1, 0.7, 0.95]], [0], (4, 2),
+                                       method="nearest", extrapolation_value=5.0)
+    assert np.asarray(outside)[0, ..., 0].tolist() == [[5.0, 5.0], [2.0, 10.0], [26.0, 34.0],
+                                                       [38.0, 46.0]]
+    assert tf.image.crop_and_resize(x.astype("uint8"), [[0, 0, 1, 1]], [0], (2, 2)).dtype == \
+        tf.float32
+    # the gradient reaches the images: TF 2.21's first row of image 1, channel 0
+    image = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.image.crop_and_resize(
+            image, [[0.1, 0.1, 0.9, 0.8], [0.2, 0.5, 0.6, 1.2]], [1, 0], (3, 4)) ** 2)
+    grad = np.asarray(tape.gradient(loss, image))
+    np.testing.assert_allclose(grad[1, 0, :, 0], [39.48, 66.733, 68.6, 70.467, 87.36, 0.0],
+                               atol=2e-3)
+    np.testing.assert_allclose(grad[0, 1, :, 0], [0.0, 0.0, 21.36, 37.467, 41.2, 44.933],
+                               atol=2e-3)
+    with pytest.raises(tf.errors.OutOfRangeError):  # TF 2.21's type
+        tf.image.crop_and_resize(x, [[0, 0, 1, 1]], [2], (2, 2))  # no image 2
+    with pytest.raises(ValueError):
+        tf.image.crop_and_resize(x[0], [[0, 0, 1, 1]], [0], (2, 2))  # not a batch
