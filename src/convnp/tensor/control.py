@@ -46,20 +46,8 @@ def _tensor(x):
 def _slices(fn: Callable, elems, who: str):
     """``(leaves, n, results)``: the checked tensors of ``elems``, their first size, and
     ``fn`` of each slice."""
-    if not callable(fn):
-        raise TypeError(f"{who}: fn must be callable, got {type(fn).__name__}")
-    leaves = [_tensor(e) for e in _leaves(elems)]
-    if not leaves:
-        raise ValueError(f"{who}: elems must hold at least one tensor")
-    sizes = {np.shape(value_of(e))[0] if np.ndim(value_of(e)) else None for e in leaves}
-    if None in sizes:
-        raise ValueError(f"{who}: elems must be tensors of rank >= 1 (it maps over axis 0)")
-    if len(sizes) != 1:
-        raise ValueError(f"{who}: all elems must have the same first size, got "
-                         f"{sorted(sizes)}")
-    (n,) = sizes
-    results = [fn(_rebuild(elems, [gather(e, i) for e in leaves])) for i in builtins.range(n)]
-    return leaves, n, results
+    leaves, n, element = _scan_inputs(fn, elems, who)
+    return leaves, n, [fn(element(i)) for i in builtins.range(n)]
 
 
 def _stacked(results) -> list:
@@ -186,6 +174,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
 
 
 def _scan_inputs(fn, elems, who: str):
+    """``(leaves, n, element)``: the checked tensors of ``elems``, their first size, and
+    ``element(i)``, slice ``i`` of them in the structure of ``elems``."""
     if not callable(fn):
         raise TypeError(f"{who}: fn must be callable, got {type(fn).__name__}")
     leaves = [_tensor(e) for e in _leaves(elems)]
@@ -193,7 +183,7 @@ def _scan_inputs(fn, elems, who: str):
         raise ValueError(f"{who}: elems must hold at least one tensor")
     sizes = {np.shape(value_of(e))[0] if np.ndim(value_of(e)) else None for e in leaves}
     if None in sizes:
-        raise ValueError(f"{who}: elems must be tensors of rank >= 1 (it runs over axis 0)")
+        raise ValueError(f"{who}: elems must be tensors of rank >= 1 (fn runs over axis 0)")
     if len(sizes) != 1:
         raise ValueError(f"{who}: all elems must have the same first size, got "
                          f"{sorted(sizes)}")
@@ -202,11 +192,11 @@ def _scan_inputs(fn, elems, who: str):
     def element(i):
         return _rebuild(elems, [gather(e, i) for e in leaves])
 
-    return n, element
+    return leaves, n, element
 
 
 def _fold(fn, elems, initializer, reverse: bool, who: str, keep_all: bool):
-    n, element = _scan_inputs(fn, elems, who)
+    _, n, element = _scan_inputs(fn, elems, who)
     order = list(builtins.range(n - 1, -1, -1) if reverse else builtins.range(n))
     if initializer is None:
         if n == 0:

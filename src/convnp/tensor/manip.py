@@ -604,6 +604,17 @@ def _batch_to_space_array(a: np.ndarray, block: list[int], crops) -> np.ndarray:
     return np.ascontiguousarray(a[key])
 
 
+def _checked_blocks(block_shape, a: np.ndarray, who: str) -> list:
+    """``block_shape`` as a list of ints: 1 to ``a.ndim - 1`` positive sizes (the spatial
+    axes after the batch), else TensorFlow's InvalidArgumentError."""
+    block = _block_arg(block_shape, who, "block_shape")
+    if not block or a.ndim < 1 + len(block) or min(block) < 1:
+        raise InvalidArgumentError(f"{who}: block_shape {block} must hold 1 to "
+                                   f"{a.ndim - 1} positive sizes for input of shape "
+                                   f"{list(a.shape)}")
+    return block
+
+
 def space_to_batch_nd(input, block_shape, paddings, name=None) -> EagerTensor:
     """The spatial axes (the ``len(block_shape)`` after the batch) zero-padded by
     ``paddings``, then cut into ``block_shape`` blocks whose offsets go to the batch: output
@@ -611,11 +622,7 @@ def space_to_batch_nd(input, block_shape, paddings, name=None) -> EagerTensor:
     Dilated convolutions are computed this way (`with_space_to_batch`)."""
     who = "space_to_batch_nd"
     a = _value(input)
-    block = _block_arg(block_shape, who, "block_shape")
-    if not block or a.ndim < 1 + len(block) or min(block) < 1:
-        raise InvalidArgumentError(f"{who}: block_shape {block} must hold 1 to "
-                                   f"{a.ndim - 1} positive sizes for input of shape "
-                                   f"{list(a.shape)}")
+    block = _checked_blocks(block_shape, a, who)
     pads = _pairs_arg(paddings, len(block), who, "paddings")
     for i, (k, (lo, hi)) in enumerate(zip(block, pads)):
         if (a.shape[1 + i] + lo + hi) % k:
@@ -630,11 +637,7 @@ def batch_to_space(input, block_shape, crops, name=None) -> EagerTensor:
     spatial axes, then ``crops`` cut off."""
     who = "batch_to_space"
     a = _value(input)
-    block = _block_arg(block_shape, who, "block_shape")
-    if not block or a.ndim < 1 + len(block) or min(block) < 1:
-        raise InvalidArgumentError(f"{who}: block_shape {block} must hold 1 to "
-                                   f"{a.ndim - 1} positive sizes for input of shape "
-                                   f"{list(a.shape)}")
+    block = _checked_blocks(block_shape, a, who)
     crops = _pairs_arg(crops, len(block), who, "crops")
     if a.shape[0] % int(np.prod(block)):
         raise InvalidArgumentError(f"{who}: the batch size {a.shape[0]} is not divisible by "
