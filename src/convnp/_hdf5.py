@@ -16,6 +16,8 @@ Every failure is a `ValueError` naming the file and the dataset. This module imp
 from __future__ import annotations
 
 import math
+import mmap
+import os
 from typing import Any
 
 import numpy as np
@@ -28,9 +30,76 @@ __all__ = ["check_local", "get_node", "open_file", "read_dataset"]
 _BUILTIN_FILTERS = {1, 2, 3, 4, 5, 6, 32000}
 
 
+# A global heap collection (where HDF5 keeps variable-length strings: Keras's layer and weight
+# name lists) starts with this signature and version 1.
+_HEAP_SIGNATURE = b"GCOL\x01\x00\x00\x00"
+
+
+def _check_global_heaps(data, label: str) -> None:
+    """Walk every global heap collection in ``data`` (the file's bytes) as HDF5 will, and
+    refuse a damaged one before the library reads it.
+
+    Each collection declares its size; its objects (a 16-byte header with the object's size,
+    then the data padded to 8 bytes) must fit in it, and the free-space entry (index 0) must
+    run exactly to its end. The HDF5 library itself loops forever on a free-space entry of
+    size 0 (a fuzzed weights file whose name object grew by one byte flip hung `load_model`),
+    and a hang in C cannot be interrupted from Python.
+    """
+    start = 0
+    while (at := data.find(_HEAP_SIGNATURE, start)) >= 0:
+        start = at + len(_HEAP_SIGNATURE)
+        if at + 16 > len(data):
+            break
+        size = int.from_bytes(data[at + 8:at + 16], "little")
+        end = at + size
+        if size < 16 or end > len(data):
+            raise ValueError(f"{label}: damaged HDF5 file (a global heap at byte {at} declares "
+                             f"{size} bytes; the file has {len(data) - at} from there)")
+        pos = at + 16
+        while pos + 16 <= end:
+            index = int.from_bytes(data[pos:pos + 2], "little")
+            length = int.from_bytes(data[pos + 8:pos + 16], "little")
+            if index == 0:
+                if length != end - pos:
+                    raise ValueError(f"{label}: damaged HDF5 file (the free space of the global "
+                                     f"heap at byte {at} declares {length} bytes, expected "
+                                     f"{end - pos})")
+                break
+            pos += 16 + -(-length // 8) * 8
+            if pos > end:
+                raise ValueError(f"{label}: damaged HDF5 file (object {index} of the global "
+                                 f"heap at byte {at} runs past the heap's end)")
+
+
+def _file_bytes(source):
+    """The bytes of ``source`` (a path or a binary file object) for `_check_global_heaps`:
+    a memory map of a file on disk, the buffer of an in-memory one."""
+    if hasattr(source, "getbuffer"):
+        return bytes(source.getbuffer())
+    if hasattr(source, "read"):
+        where = source.tell()
+        data = source.read()
+        source.seek(where)
+        return data
+    with open(source, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
 def open_file(h5py: Any, source: Any, label: str) -> Any:
     """``h5py.File(source, "r")``, with h5py's errors turned into a `ValueError` naming
-    ``label`` (the file's name as the user knows it)."""
+    ``label`` (the file's name as the user knows it); a damaged global heap (see
+    `_check_global_heaps`) is refused first."""
+    try:
+        data = _file_bytes(source)
+    except OSError as exc:
+        raise ValueError(f"{label}: not a readable HDF5 file ({exc})") from None
+    try:
+        _check_global_heaps(data, label)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
     try:
         return h5py.File(source, "r")
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
