@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,8 @@ _BUILTIN_FILTERS = {1, 2, 3, 4, 5, 6, 32000}
 # A global heap collection (where HDF5 keeps variable-length strings: Keras's layer and weight
 # name lists) starts with this signature and version 1.
 _HEAP_SIGNATURE = b"GCOL\x01\x00\x00\x00"
+# `re` searches any buffer (bytes, a memory map, a BytesIO's memoryview) without a copy
+_HEAP_START = re.compile(re.escape(_HEAP_SIGNATURE))
 
 
 def _check_global_heaps(data, label: str) -> None:
@@ -45,9 +48,8 @@ def _check_global_heaps(data, label: str) -> None:
     size 0 (a fuzzed weights file whose name object grew by one byte flip hung `load_model`),
     and a hang in C cannot be interrupted from Python.
     """
-    start = 0
-    while (at := data.find(_HEAP_SIGNATURE, start)) >= 0:
-        start = at + len(_HEAP_SIGNATURE)
+    for found in _HEAP_START.finditer(data):
+        at = found.start()
         if at + 16 > len(data):
             break
         size = int.from_bytes(data[at + 8:at + 16], "little")
@@ -73,9 +75,9 @@ def _check_global_heaps(data, label: str) -> None:
 
 def _file_bytes(source):
     """The bytes of ``source`` (a path or a binary file object) for `_check_global_heaps`:
-    a memory map of a file on disk, the buffer of an in-memory one."""
+    a memory map of a file on disk, the buffer of an in-memory one (no copy of either)."""
     if hasattr(source, "getbuffer"):
-        return bytes(source.getbuffer())
+        return source.getbuffer()
     if hasattr(source, "read"):
         where = source.tell()
         data = source.read()
@@ -100,6 +102,8 @@ def open_file(h5py: Any, source: Any, label: str) -> Any:
     finally:
         if isinstance(data, mmap.mmap):
             data.close()
+        elif isinstance(data, memoryview):
+            data.release()  # the BytesIO may be resized again
     try:
         return h5py.File(source, "r")
     except (OSError, ValueError, RuntimeError, KeyError) as exc:

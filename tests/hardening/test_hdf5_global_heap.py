@@ -6,6 +6,7 @@ left a free-space entry of size 0, and the HDF5 library loops forever on that in
 (``load_model`` never returned). `convnp._hdf5.open_file` now walks the heaps first.
 """
 
+import io
 import struct
 
 import numpy as np
@@ -49,7 +50,11 @@ def test_a_grown_object_is_refused_before_hdf5_reads_it(tmp_path):
     with pytest.raises(ValueError, match="bad.h5: damaged HDF5 file"):
         _hdf5.open_file(h5py, str(path), "bad.h5")
     with open(path, "rb") as handle, pytest.raises(ValueError, match="damaged HDF5 file"):
-        _hdf5.open_file(h5py, handle, "bad.h5")  # a file object (a .keras member) too
+        _hdf5.open_file(h5py, handle, "bad.h5")  # a file object too
+    in_memory = io.BytesIO(bytes(data))  # a .keras file's weights member
+    with pytest.raises(ValueError, match="damaged HDF5 file"):
+        _hdf5.open_file(h5py, in_memory, "model.weights.h5")
+    in_memory.write(b"more")  # the check let go of its view of the buffer
 
 
 def test_a_heap_larger_than_the_file_is_refused(tmp_path):
