@@ -92,14 +92,20 @@ def _is_tensor(x) -> bool:
 def _on_tensor(activation: Activation, x):
     """``activation`` applied to a tensor or Variable: a tensor, recorded on the active tapes
     with the activation's own backward as its VJP."""
-    from convnp.tensor.tape import new_tensor, record, recording, value_of
+    from convnp.tensor.tape import diagonal_second, new_tensor, record, recording, value_of
 
     a = _as_float(value_of(x))
     y = activation.forward(a)
     out = new_tensor(y)
     if recording():
-        record([out], [x], lambda gs: [None if gs[0] is None else
-                                       activation.backward(np.asarray(gs[0]), a, y)])
+        def backward(g):
+            return activation.backward(np.asarray(g), a, y)
+
+        def second_term(g, c):
+            return activation.second_term(g, c, a, y)
+
+        record([out], [x], lambda gs: [None if gs[0] is None else backward(gs[0])],
+               second=diagonal_second(x, backward, second_term))
     return out
 
 
@@ -459,6 +465,21 @@ class Activation:
         """Gradient w.r.t. the input, given the upstream gradient `dy`, input `x`, output `y`."""
         raise NotImplementedError
 
+    def curvature(self, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """The second derivative at ``x`` (``y`` is the output there), for second-order
+        gradients; None for an activation that is piecewise linear."""
+        from convnp.tensor.tape import no_second_order_rule
+
+        raise no_second_order_rule(f"the activation '{self.name}'")
+
+    def second_term(self, dy: np.ndarray, u: np.ndarray, x: np.ndarray,
+                    y: np.ndarray) -> np.ndarray | None:
+        """The cotangent of ``x`` that ``backward(dy, x, y)`` gets from a cotangent ``u`` of
+        its result: ``act''(x) * dy * u`` for an elementwise activation (None when the
+        activation is piecewise linear)."""
+        c = self.curvature(x, y)
+        return None if c is None else c * dy * u
+
     def __call__(self, x) -> np.ndarray:
         if _is_tensor(x):  # in a user's call: a tensor the tapes follow
             return _on_tensor(self, x)
@@ -500,6 +521,9 @@ class _Relu(Activation):
         # in cache, shared between the cores for big arrays)
         return elementwise.relu_gradient(dy, x)
 
+    def curvature(self, x, y):
+        return None  # piecewise linear
+
 
 class _Sigmoid(Activation):
     name = "sigmoid"
@@ -509,6 +533,9 @@ class _Sigmoid(Activation):
 
     def backward(self, dy, x, y):
         return dy * y * (y.dtype.type(1) - y)
+
+    def curvature(self, x, y):
+        return y * (1 - y) * (1 - 2 * y)
 
 
 class _Softmax(Activation):
@@ -521,6 +548,13 @@ class _Softmax(Activation):
         # Jacobian-vector product of softmax: y * (dy - <dy, y>) along the class axis.
         return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
 
+    def second_term(self, dy, u, x, y):
+        # backward is y * (dy - <dy, y>): its derivative in y, contracted with u, is
+        # u * dy - u <dy, y> - dy <u, y>, taken back through softmax's Jacobian
+        inner = u * dy - u * np.sum(dy * y, axis=-1, keepdims=True) \
+            - dy * np.sum(u * y, axis=-1, keepdims=True)
+        return self.backward(inner, x, y)
+
 
 class _Tanh(Activation):
     name = "tanh"
@@ -530,6 +564,9 @@ class _Tanh(Activation):
 
     def backward(self, dy, x, y):
         return dy * (y.dtype.type(1) - y * y)
+
+    def curvature(self, x, y):
+        return -2 * y * (1 - y * y)
 
 
 class _Linear(Activation):
@@ -541,6 +578,9 @@ class _Linear(Activation):
     def backward(self, dy, x, y):
         return dy
 
+    def curvature(self, x, y):
+        return None  # piecewise linear
+
 
 class _Softplus(Activation):
     name = "softplus"
@@ -550,6 +590,10 @@ class _Softplus(Activation):
 
     def backward(self, dy, x, y):
         return dy * sigmoid(x)
+
+    def curvature(self, x, y):
+        s = sigmoid(x)
+        return s * (1 - s)
 
 
 class _Softsign(Activation):
@@ -573,6 +617,9 @@ class _Elu(Activation):
         # For x <= 0, d/dx (exp(x) - 1) = exp(x) = y + 1.
         return elementwise.elu_gradient(dy, x, y, 1.0).astype(dy.dtype, copy=False)
 
+    def curvature(self, x, y):
+        return np.where(x > 0, 0, y + 1).astype(y.dtype, copy=False)
+
 
 class _Selu(Activation):
     name = "selu"
@@ -585,6 +632,9 @@ class _Selu(Activation):
         # the slope is `scale`, as TensorFlow's SeluGrad (which tests y < 0)
         return elementwise.elu_gradient(dy, x, y, _SELU_ALPHA, _SELU_SCALE,
                                         zero_is_positive=True).astype(dy.dtype, copy=False)
+
+    def curvature(self, x, y):
+        return np.where(x > 0, 0, y + _SELU_SCALE * _SELU_ALPHA).astype(y.dtype, copy=False)
 
 
 class _Silu(Activation):
@@ -599,6 +649,10 @@ class _Silu(Activation):
         dtype = np.result_type(x, y)
         return blockwise(_silu_gradient_block, np.empty(np.shape(x), dtype), [dy, x, y],
                          (dtype,)).astype(dy.dtype, copy=False)
+
+    def curvature(self, x, y):
+        s = sigmoid(x)
+        return s * (1 - s) * (2 + x * (1 - 2 * s))
 
 
 def _silu_gradient_block(out, dy, x, y, s) -> None:
@@ -623,6 +677,9 @@ class _LeakyRelu(Activation):
     def backward(self, dy, x, y):
         return elementwise.select_gradient(dy, x > 0, 1.0, 0.2)
 
+    def curvature(self, x, y):
+        return None  # piecewise linear
+
 
 class _Relu6(Activation):
     name = "relu6"
@@ -633,6 +690,9 @@ class _Relu6(Activation):
     def backward(self, dy, x, y):
         return np.multiply(dy, (x > 0) & (x < 6))  # a mask, not np.where's branch per number
 
+    def curvature(self, x, y):
+        return None  # piecewise linear
+
 
 class _Exponential(Activation):
     name = "exponential"
@@ -642,6 +702,9 @@ class _Exponential(Activation):
 
     def backward(self, dy, x, y):
         return dy * y
+
+    def curvature(self, x, y):
+        return y
 
 
 class _Gelu(Activation):
@@ -654,6 +717,11 @@ class _Gelu(Activation):
         # d/dx x * Phi(x) = Phi(x) + x * phi(x), in x's dtype, with Phi(x) = y / x
         return _special.gelu_gradient(dy, x, y).astype(dy.dtype, copy=False)
 
+    def curvature(self, x, y):
+        # d2/dx2 x * Phi(x) = phi(x) * (2 - x**2), phi the standard normal density
+        phi = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+        return (phi * (2 - x * x)).astype(y.dtype, copy=False)
+
 
 class _HardSigmoid(Activation):
     name = "hard_sigmoid"
@@ -663,6 +731,9 @@ class _HardSigmoid(Activation):
 
     def backward(self, dy, x, y):
         return elementwise.select_gradient(dy, (x > -3) & (x < 3), 1 / 6)
+
+    def curvature(self, x, y):
+        return None  # piecewise linear
 
 
 class _HardSilu(Activation):
@@ -721,6 +792,9 @@ class _HardTanh(Activation):
     def backward(self, dy, x, y):
         # clip's gradient: 1 on the closed interval, the ends included (TensorFlow's)
         return np.where((x >= -1) & (x <= 1), dy, 0).astype(dy.dtype, copy=False)
+
+    def curvature(self, x, y):
+        return None  # piecewise linear
 
 
 class _Celu(Activation):

@@ -37,6 +37,9 @@ class LeakyReLU(_Elementwise):
     [-0.30000001192092896, 2.0]
     """
 
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
+
     config_keys = ("negative_slope",)
 
     def __init__(self, negative_slope: float = 0.3, alpha: float | None = None, **kwargs):
@@ -178,6 +181,12 @@ class ELU(_Elementwise):
         dy = _utils.as_dtype(dy, self.dtype)
         # below 0, d/dx alpha * (exp(x) - 1) = y + alpha
         return elementwise.elu_gradient(dy, x, y, self.alpha).astype(self.dtype, copy=False)
+
+    second_order_kind = "diagonal"
+
+    def curvature_term(self, dy, t_dx):
+        x, y = self._cache  # d2/dx2 is 0 above 0 and alpha * exp(x) = y + alpha below
+        return np.where(x > 0, 0, y + self.alpha).astype(self.dtype, copy=False) * dy * t_dx
 
 
 @register

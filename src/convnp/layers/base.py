@@ -26,7 +26,7 @@ import numpy as np
 
 from convnp._floats import quiet
 from convnp._names import next_uid, reset_names, snake_case, unique_name  # noqa: F401
-from convnp.layers import _masks, taped
+from convnp.layers import _masks, second_order, taped
 from convnp.layers.input_spec import check_input_spec
 from convnp.tensor.eager import to_numpy
 from convnp.variables import TrackedVariables, Variable, weight_array
@@ -1105,6 +1105,25 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
 
     def backward(self, dy):
         raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    #: How second-order gradients pass through a layer that needs no rule of its own
+    #: (`convnp.layers.second_order.by_kind`): "diagonal" (it acts number by number: the
+    #: tangent goes through ``backward``), "linear" (its call is linear in the input: the
+    #: tangent goes through ``call``), or None (no second-order rule, unless the class
+    #: overrides `second_order`).
+    second_order_kind: str | None = None
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """For second-order gradients through the last call: given the output gradient
+        ``dy`` its backward received, a cotangent ``t_dx`` of the input gradient it returned
+        and cotangents of its weight gradients (``{id(variable): array}``), return the
+        cotangent of ``dy``, the cotangent of the input (None for zero) and the cotangents
+        of the weights (by id). See `convnp.layers.second_order`."""
+        return second_order.by_kind(self, dy, t_dx, t_weights)
+
+    def curvature_term(self, dy, t_dx):
+        """A "diagonal" layer's cotangent of its input from its own second derivative
+        (None: piecewise linear)."""
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name}

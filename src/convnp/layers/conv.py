@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from convnp import ops
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops.grouped_conv import grouped_conv_backward, grouped_conv_forward
@@ -130,6 +130,26 @@ class Conv2D(Layer):
         op_backward = grouped_conv_backward if self.groups > 1 else ops.conv_backward
         return _utils.activated_backward(self, dy, lambda dz, cache: op_backward(
             dz, cache, compute_dA_prev=self.needs_input_gradient))
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.bilinear_rule`): a convolution is
+        linear in its input and in its kernel."""
+        if self.groups > 1:
+            raise second_order.refuse(f"Conv2D '{self.name}' with groups > 1")
+        op_cache, saved = self._cache
+        x, hparameters = op_cache[0], op_cache[3]
+        no_bias = np.zeros((1, 1, 1, self.filters), dtype=self.kernel.value.dtype)
+
+        def forward(inputs, kernel):
+            return ops.conv_forward(inputs, kernel, no_bias, hparameters)[0]
+
+        def backward(dz, inputs, kernel):
+            dx, dW, _ = ops.conv_backward(dz, (inputs, kernel, no_bias, hparameters))
+            return dx, dW
+
+        return second_order.bilinear_rule(
+            self, dy, t_dx, t_weights, x, saved, forward, backward,
+            lambda g: _utils.activate_backward(self.activation, g, saved))
 
     def get_config(self) -> dict[str, Any]:
         return conv_config(self, super().get_config())

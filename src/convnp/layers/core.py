@@ -9,7 +9,7 @@ import numpy as np
 
 import convnp.random
 from convnp import activations
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import KerasTensor, Layer, _float_dtype, record_call
 from convnp.layers.registry import register
 from convnp.ops import elementwise
@@ -213,6 +213,24 @@ class Dense(Layer):
             return np.multiply(dz, self.kernel.value.T).reshape(x_shape)
         return (dz @ self.kernel.value.T).reshape(x_shape)
 
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.bilinear_rule`): ``x @ kernel`` is
+        linear in each of them."""
+        x2d, x_shape, saved = self._cache
+
+        def forward(x, kernel):
+            return np.asarray(x).reshape(-1, kernel.shape[0]) @ kernel
+
+        def backward(dz, x, kernel):
+            return dz @ kernel.T, np.asarray(x).reshape(-1, kernel.shape[0]).T @ dz
+
+        t_dy, x_bar, w_bars = second_order.bilinear_rule(
+            self, np.asarray(dy).reshape(-1, self.units), t_dx, t_weights, x2d, saved,
+            forward, backward,
+            lambda g: _utils.activate_backward(self.activation, g, saved))
+        return (None if t_dy is None else t_dy.reshape(*x_shape[:-1], self.units),
+                None if x_bar is None else x_bar.reshape(x_shape), w_bars)
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({
@@ -228,6 +246,9 @@ class Flatten(Layer):
 
     Shape: ``(m, d_1, ..., d_k)`` -> ``(m, d_1 * ... * d_k)``. Caches the input shape.
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("data_format",)
 
@@ -273,6 +294,9 @@ class Dropout(Layer):
 
     Caches the boolean keep mask (one byte per element) in training mode.
     """
+
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
 
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
@@ -374,6 +398,16 @@ class Activation(Layer):
         x, y = cache
         return self.activation.backward(dy, x, y)
 
+    # number by number (softmax's Jacobian is symmetric too): second-order tangents go
+    # through `backward`, plus the activation's curvature
+    second_order_kind = "diagonal"
+
+    def curvature_term(self, dy, t_dx):
+        if len(self._cache) == 1:  # ReLU: only its mask was kept
+            return None
+        x, y = self._cache
+        return self.activation.second_term(np.asarray(dy, self.dtype), t_dx, x, y)
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["activation"] = _utils.activation_name(self.activation)
@@ -436,6 +470,9 @@ class ReLU(Layer):
 
     Caches only a boolean mask of the input (for the plain ReLU: where ``x > 0``).
     """
+
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
 
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 

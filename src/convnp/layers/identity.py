@@ -36,6 +36,9 @@ class Identity(_PassThrough):
     [[1.0, -2.0]]
     """
 
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
 

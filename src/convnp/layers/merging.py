@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _masks, _utils
+from convnp.layers import _masks, _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops.padding import int_pair
@@ -163,6 +163,17 @@ class _Elementwise(_Merge):
     def _input_grads(self, dy, saved, arrays, count):
         raise NotImplementedError
 
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule of the linear merges (Add, Subtract, Average, which set
+        ``second_order_kind = "linear"``): the tangents merged as the inputs were, zeros
+        standing for an input without one."""
+        if self.second_order_kind != "linear":
+            raise second_order.refuse(f"{type(self).__name__} '{self.name}'")
+        shapes = self._cache[0]
+        tangents = [np.zeros(shape, dtype=np.asarray(dy).dtype) if t is None else t
+                    for t, shape in zip(t_dx, shapes)]
+        return second_order.call_keeping(self, tangents), [None] * len(shapes), {}
+
 
 @register
 class Add(_Elementwise):
@@ -175,6 +186,8 @@ class Add(_Elementwise):
     >>> Add()([np.ones((2, 3)), np.ones((2, 3))]).tolist()
     [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
     """
+
+    second_order_kind = "linear"  # see _Elementwise.second_order
 
     keeps_inputs = False
 
@@ -196,6 +209,8 @@ class Subtract(_Elementwise):
     >>> Subtract()([np.full((1, 2), 5.0), np.ones((1, 2))]).tolist()
     [[4.0, 4.0]]
     """
+
+    second_order_kind = "linear"  # see _Elementwise.second_order
 
     n_inputs = 2
     keeps_inputs = False
@@ -277,6 +292,8 @@ class Average(_Elementwise):
     >>> Average()([np.zeros((1, 2)), np.full((1, 2), 4.0)]).tolist()
     [[2.0, 2.0]]
     """
+
+    second_order_kind = "linear"  # see _Elementwise.second_order
 
     keeps_inputs = False
 
@@ -422,6 +439,19 @@ class Concatenate(_Merge):
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
         axis, splits = self.take_cache()
         return np.split(_utils.as_dtype(dy, self.dtype), splits, axis=axis)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: the tangents concatenated as the inputs were (zeros of the
+        input's part for one without a tangent)."""
+        axis, splits = self._cache
+        dy = np.asarray(dy)
+        bounds = [0, *[int(b) for b in splits], dy.shape[axis]]
+        parts = []
+        for t, start, stop in zip(t_dx, bounds[:-1], bounds[1:]):
+            shape = list(dy.shape)
+            shape[axis] = stop - start
+            parts.append(np.zeros(shape, dtype=dy.dtype) if t is None else t)
+        return np.concatenate(parts, axis=axis), [None] * len(parts), {}
 
 
 def _l2_normalize(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:

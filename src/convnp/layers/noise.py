@@ -70,6 +70,9 @@ class GaussianDropout(_RandomNoise):
     Caches the noise (one value per input value).
     """
 
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
+
     def _noisy(self, x):
         stddev = np.sqrt(self.rate / (1.0 - self.rate))
         noise = (1.0 + stddev * self._rng().standard_normal(x.shape)).astype(self.dtype)
@@ -90,6 +93,9 @@ class AlphaDropout(_RandomNoise):
 
     Caches ``a`` times the keep mask.
     """
+
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         _utils.not_supported("AlphaDropout", noise_shape=noise_shape)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from convnp import ops
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.conv import check_channel_groups, checked_groups, conv_config
 from convnp.layers.fixed_rank import FixedRankLayer
@@ -146,6 +146,28 @@ class Conv1D(Layer):
             return (None if dx is None else _as_sequence(dx)), dW[0], db
         return _utils.activated_backward(self, dy, op_backward)
 
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.bilinear_rule`), on the image
+        form the op runs (one row of ``steps`` pixels)."""
+        if self.groups > 1:
+            raise second_order.refuse(f"Conv1D '{self.name}' with groups > 1")
+        op_cache, saved = self._cache
+        x, hparameters = _as_sequence(op_cache[0]), op_cache[3]
+        no_bias = np.zeros((1, 1, 1, self.filters), dtype=self.kernel.value.dtype)
+
+        def forward(inputs, kernel):
+            z, _ = ops.conv_forward(_as_image(inputs), kernel[None], no_bias, hparameters)
+            return _as_sequence(z)
+
+        def backward(dz, inputs, kernel):
+            dx, dW, _ = ops.conv_backward(_as_image(dz), (_as_image(inputs), kernel[None],
+                                                          no_bias, hparameters))
+            return _as_sequence(dx), dW[0]
+
+        return second_order.bilinear_rule(
+            self, dy, t_dx, t_weights, x, saved, forward, backward,
+            lambda g: _utils.activate_backward(self.activation, g, saved))
+
     def get_config(self) -> dict[str, Any]:
         return conv_config(self, super().get_config())
 
@@ -206,6 +228,9 @@ class MaxPooling1D(_Pooling1D):
 @register
 class AveragePooling1D(_Pooling1D):
     """Mean over windows of ``pool_size`` steps ('same' averages the real steps only)."""
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     mode = "average"
 
@@ -280,6 +305,9 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     >>> np.asarray(GlobalAveragePooling1D()(x, mask=np.array([[True, True, False]]))).tolist()
     [[2.0]]
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     supports_masking = True  # it reads the mask; its output carries none (compute_mask)
 

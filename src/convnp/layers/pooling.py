@@ -103,6 +103,9 @@ class AveragePooling2D(_Pooling2D):
     TensorShape([1, 4, 4, 1])
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     mode = "average"
 
 
@@ -139,6 +142,9 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
 
     Caches only the input shape.
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)

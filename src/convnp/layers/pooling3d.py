@@ -83,6 +83,9 @@ class AveragePooling3D(_Pooling3D):
     border window averages its real cells only (as TensorFlow). Arguments as `MaxPooling3D`.
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     mode = "average"
 
 
@@ -110,6 +113,9 @@ class GlobalAveragePooling3D(_GlobalPooling3D):
     >>> np.asarray(GlobalAveragePooling3D()(np.ones((2, 2, 3, 4, 3), dtype="float32"))).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)

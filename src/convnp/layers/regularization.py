@@ -82,6 +82,9 @@ class GaussianNoise(Layer):
     Caches nothing: the gradient passes through unchanged.
     """
 
+    # number by number: second-order tangents go through `backward`
+    second_order_kind = "diagonal"
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     config_keys = ("stddev", "seed")

@@ -35,6 +35,9 @@ class ZeroPadding2D(FixedRankLayer):
     (1, 70, 70, 3)
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     config_keys = ("padding", "data_format")
 
     def __init__(self, padding=(1, 1), data_format: str | None = None, **kwargs):
@@ -90,6 +93,9 @@ class Cropping2D(Layer):
     >>> tuple(Cropping2D(((2, 2), (4, 4)))(np.ones((1, 28, 28, 3), dtype="float32")).shape)
     (1, 24, 20, 3)
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("cropping", "data_format")
 
@@ -149,6 +155,9 @@ class UpSampling2D(Layer):
     [[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0], [2.0, 2.0, 3.0, 3.0]]
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     def __init__(self, size=(2, 2), data_format: str | None = None,
                  interpolation: str = "nearest", **kwargs):
         super().__init__(**kwargs)
@@ -202,6 +211,9 @@ class Reshape(Layer):
     >>> tuple(Reshape((2, -1))(np.zeros((3, 12), dtype="float32")).shape)
     (3, 2, 6)
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("target_shape",)
 
@@ -265,6 +277,9 @@ class Permute(Layer):
     >>> tuple(Permute((2, 1))(np.zeros((3, 4, 5), dtype="float32")).shape)
     (3, 5, 4)
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("dims",)
 

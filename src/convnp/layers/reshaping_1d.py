@@ -72,6 +72,9 @@ class UpSampling1D(_Through2D):
     [1.0, 1.0, 2.0, 2.0]
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     config_keys = ("size",)
 
     def __init__(self, size: int = 2, **kwargs):
@@ -91,6 +94,9 @@ class ZeroPadding1D(_Through2D):
         padding: an int (both ends) or ``(start, end)``. Default 1.
         data_format: only ``"channels_last"`` (``(batch, steps, features)``) or None.
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("data_format",)
     config_list_keys = ("padding",)
@@ -113,6 +119,9 @@ class Cropping1D(_Through2D):
         cropping: an int (both ends) or ``(start, end)``. Default ``(1, 1)``.
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     config_list_keys = ("cropping",)
 
     def __init__(self, cropping=(1, 1), **kwargs):
@@ -130,6 +139,9 @@ class RepeatVector(FixedRankLayer):
 
     Caches nothing; the gradient is the sum over the repeats.
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     def __init__(self, n: int, **kwargs):
         super().__init__(**kwargs)

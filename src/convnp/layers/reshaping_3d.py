@@ -31,6 +31,9 @@ class ZeroPadding3D(FixedRankLayer):
     (1, 4, 3, 8, 1)
     """
 
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
+
     config_keys = ("padding", "data_format")
     input_rank = 5
     input_layout = _three_d.VOLUMES
@@ -77,6 +80,9 @@ class Cropping3D(FixedRankLayer):
     >>> tuple(Cropping3D(((1, 0), (0, 2), (1, 1)))(np.ones((1, 4, 5, 6, 2), dtype="float32")).shape)
     (1, 3, 3, 4, 2)
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("cropping", "data_format")
     input_rank = 5
@@ -130,6 +136,9 @@ class UpSampling3D(FixedRankLayer):
     >>> tuple(UpSampling3D((2, 1, 3))(np.ones((1, 2, 3, 4, 1), dtype="float32")).shape)
     (1, 4, 3, 12, 1)
     """
+
+    # linear in the input: second-order tangents go through `call`
+    second_order_kind = "linear"
 
     config_keys = ("size", "data_format")
     input_rank = 5

@@ -29,6 +29,8 @@ import threading
 
 import numpy as np
 
+from convnp import config
+from convnp.layers import second_order
 from convnp.tensor import eager
 from convnp.tensor.eager import EagerTensor, map_nested, to_eager, to_numpy
 from convnp.tensor.tape import GradientTape, is_variable, record, recording
@@ -106,9 +108,13 @@ def call_on_arrays(layer, inputs, training, forward):
         if layer._autodiff and recording():
             return forward(inputs)  # user code: its own ops are recorded
         return to_eager(forward(plain))
+    # Several tapes recording (a tape inside another's block): the inner one's gradient may
+    # be differentiated again, which needs a model's calls as written (no fused units)
+    nested = len(eager.active_tapes) > 1 and layer._graph is not None
     _model_tapes.append(list(eager.active_tapes))
     try:
-        out = forward(plain)
+        with config.plain_path() if nested else contextlib.nullcontext():
+            out = forward(plain)
     finally:
         _model_tapes.pop()
     losses = added_losses(layer)
@@ -137,7 +143,9 @@ def call_on_arrays(layer, inputs, training, forward):
             var_grads = [None if v.grad is None else np.array(v.grad) for v in variables]
         return list(dxs) + var_grads
 
-    record(outs + losses, xs + variables, vjp)
+    record(outs + losses, xs + variables, vjp,
+           second=second_order.call_second(layer, vjp, snapshot, xs, variables, len(outs),
+                                           losses, multi_in))
     return outs if multi_out else outs[0]
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convnp import config
-from convnp.layers import taped
+from convnp.layers import second_order, taped
 from convnp.layers._slots import Slot, fill
 from convnp.layers.base import KerasTensor, Layer, OutputPick, output_source
 from convnp.models import batch_split, mask_flow
@@ -687,6 +687,7 @@ class Graph:
             shared = id(node.layer) in self.shared
             if shared:
                 node.layer.restore_call_state(self._states.get(position))
+            second_order.keep_output_gradient(self, schedule, position, dy)
             dx = node.gradients(node.layer.backward(dy))
             if shared:
                 for v in node.layer.weights_to_train():

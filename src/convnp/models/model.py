@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from convnp._floats import quiet
-from convnp.layers import _masks, taped
+from convnp.layers import _masks, second_order, taped
 from convnp.layers._slots import fill, slots_of, template_of
 from convnp.layers.base import (
     DtypeNames,
@@ -575,6 +575,11 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         self._graph.plan_backward(input_gradients=self.needs_input_gradient)
         dxs = self._graph.backward(list(dy) if len(self._graph.outputs) > 1 else [dy])
         return dxs[0] if len(dxs) == 1 else dxs
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule as a layer in another model: its calls' rules, in order
+        (`convnp.layers.second_order.graph_rule`)."""
+        return second_order.model_rule(self, dy, t_dx, t_weights)
 
     @property
     def dtype(self):

@@ -116,7 +116,8 @@ def relu(features, name=None) -> EagerTensor:
     a = _plain(features)
     keep = a > 0
     return _op(np.where(keep, a, 0).astype(a.dtype, copy=False), [features],
-               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)])
+               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)],
+               lambda g, t: [g * keep])
 
 
 def relu6(features, name=None) -> EagerTensor:
@@ -125,7 +126,8 @@ def relu6(features, name=None) -> EagerTensor:
     a = _plain(features)
     keep = (a > 0) & (a < 6)
     return _op(np.clip(a, 0, 6).astype(a.dtype, copy=False), [features],
-               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)])
+               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)],
+               lambda g, t: [g * keep])
 
 
 def leaky_relu(features, alpha=0.2, name=None) -> EagerTensor:
@@ -134,20 +136,22 @@ def leaky_relu(features, alpha=0.2, name=None) -> EagerTensor:
     # 1 above 0, alpha elsewhere: a mask product (np.where branches on every number)
     slope = np.multiply(a > 0, dtype.type(1 - alpha), dtype=dtype)
     slope += dtype.type(alpha)
-    return _op(a * slope, [features], lambda g: [g * slope])
+    return _op(a * slope, [features], lambda g: [g * slope], lambda g, t: [g * slope])
 
 
 def elu(features, name=None) -> EagerTensor:
     a = _plain(features)
     out = elementwise.elu(a.astype(_grad_dtype(a), copy=False), 1.0)  # ints: in float32
     # the slope: 1 above 0, out + 1 elsewhere (exp(x)), i.e. min(out, 0) + 1
-    return _op(out, [features], lambda g: [g * (np.clip(out, -np.inf, 0) + 1)])
+    return _op(out, [features], lambda g: [g * (np.clip(out, -np.inf, 0) + 1)],
+               lambda g, t: [g * (np.minimum(t, 0) + 1)])
 
 
 def softplus(features, name=None) -> EagerTensor:
     a = _plain(features)
     out = np.logaddexp(0, a).astype(_grad_dtype(a), copy=False)
-    return _op(out, [features], lambda g: [g / (1 + np.exp(-a))])
+    return _op(out, [features], lambda g: [g / (1 + np.exp(-a))],
+               lambda g, t: [g / (1 + np.exp(-_lift(features)))])
 
 
 def silu(features, beta=1.0, name=None) -> EagerTensor:

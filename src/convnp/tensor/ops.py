@@ -38,8 +38,11 @@ newaxis = None
 _MAX_ONE_HOT_BYTES = 2 * 2**30
 
 
-def _op(out, inputs, vjp=None) -> EagerTensor:
+def _op(out, inputs, vjp=None, second=None) -> EagerTensor:
     """Wrap ``out`` as a new tensor and record ``vjp(g) -> [grad per input]`` if needed.
+
+    ``second(g, t)``, when given, is the same VJP in recorded operations (``g`` a tensor,
+    ``t`` the output tensor), for second-order gradients (`convnp.tensor.tape.record`).
 
     A result that views a Variable's memory (``tf.identity(v)``, ``tf.reshape(v, ...)``) is
     copied: TensorFlow's is a snapshot of the value read, which a later ``assign`` or
@@ -50,8 +53,14 @@ def _op(out, inputs, vjp=None) -> EagerTensor:
             break
     t = new_tensor(out)
     if vjp is not None and recording():
-        record([t], inputs, lambda gs: vjp(gs[0]))
+        record([t], inputs, lambda gs: vjp(gs[0]),
+               None if second is None else lambda gs: second(gs[0], t))
     return t
+
+
+def _reshaped_back(shape: tuple):
+    """The ``second`` of an op that only rearranges its input into a new shape."""
+    return lambda g, t: [reshape(g, shape)]
 
 
 def _unsupported(name: str, **given) -> None:
@@ -149,7 +158,7 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> EagerTen
 
 
 def identity(x, name=None) -> EagerTensor:
-    return _op(value_of(x), [x], lambda g: [g])
+    return _op(value_of(x), [x], lambda g: [g], lambda g, t: [g])
 
 
 def cast(x, dtype, name=None) -> EagerTensor:
@@ -349,7 +358,8 @@ def reshape(x, shape, name=None) -> EagerTensor:
     if (a.size != known) if not unknown else (known == 0 or a.size % known):
         raise InvalidArgumentError(f"reshape: cannot reshape a tensor of {a.size} values "
                                    f"(shape {a.shape}) into shape {shp}")
-    return _op(a.reshape(shp), [x], lambda g: [np.reshape(g, a.shape)])
+    return _op(a.reshape(shp), [x], lambda g: [np.reshape(g, a.shape)],
+               _reshaped_back(a.shape))
 
 
 def transpose(a, perm=None, conjugate=False, name=None) -> EagerTensor:
@@ -359,7 +369,8 @@ def transpose(a, perm=None, conjugate=False, name=None) -> EagerTensor:
         int(p) for p in value_of(perm).reshape(-1)) if isinstance(perm, np.ndarray) \
         else tuple(int(p) for p in perm)
     inverse = tuple(np.argsort(perm))
-    return _op(np.transpose(v, perm), [a], lambda g: [np.transpose(g, inverse)])
+    return _op(np.transpose(v, perm), [a], lambda g: [np.transpose(g, inverse)],
+               lambda g, t: [transpose(g, inverse)])
 
 
 @contextlib.contextmanager
@@ -378,7 +389,7 @@ def expand_dims(x, axis, name=None) -> EagerTensor:
     a = value_of(x)
     with _shape_errors("expand_dims"):
         out = np.expand_dims(a, int(axis))
-    return _op(out, [x], lambda g: [np.reshape(g, a.shape)])
+    return _op(out, [x], lambda g: [np.reshape(g, a.shape)], _reshaped_back(a.shape))
 
 
 def squeeze(x, axis=None, name=None) -> EagerTensor:
@@ -387,7 +398,7 @@ def squeeze(x, axis=None, name=None) -> EagerTensor:
         axis = tuple(axis)
     with _shape_errors("squeeze"):
         out = np.squeeze(a, axis=axis)
-    return _op(out, [x], lambda g: [np.reshape(g, a.shape)])
+    return _op(out, [x], lambda g: [np.reshape(g, a.shape)], _reshaped_back(a.shape))
 
 
 def _holds_tensor(value) -> bool:
@@ -1193,7 +1204,7 @@ def sigmoid(x, name=None) -> EagerTensor:
         out = np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))),
                        np.exp(-np.abs(a)) / (1 + np.exp(-np.abs(a)))).astype(
             _grad_dtype(a), copy=False)
-    return _op(out, [x], lambda g: [g * out * (1 - out)])
+    return _op(out, [x], lambda g: [g * out * (1 - out)], lambda g, t: [g * t * (1 - t)])
 
 
 # ----------------------------------------------------------------------------- protocols

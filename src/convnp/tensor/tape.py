@@ -21,10 +21,15 @@ How recording works:
 `jacobian` and `batch_jacobian` run the records backwards once per target element (the
 records stay until the last pass), seeding one element at a time.
 
-Limits: no second-order gradients (the VJPs themselves are not recorded: a tape whose target
-depends on a gradient another tape computed inside its block raises `NotImplementedError`
-instead of leaving that term out, see `_refuse_second_order`); in-place NumPy
-operations (``out=``, ``+=`` on a tensor) are not recorded.
+Second-order gradients (a gradient penalty, a Hessian-vector product): when `gradient` runs
+while other tapes record, those outer tapes must see the gradient's own arithmetic. A record
+may carry a second, *differentiable* VJP (``second``): it computes the same input gradients
+from tensors, so that the outer tapes record what it does (ufuncs, indexing, layer and model
+calls: see `convnp.layers.second_order`). `gradient` uses it for each record whose output
+gradients or inputs an outer tape follows; a record without one gives plain gradients that
+refuse, by name, to be differentiated again (`_refuse_second_order`), instead of silently
+leaving that term out. `jacobian` is first-order only. In-place NumPy operations (``out=``,
+``+=`` on a tensor) are not recorded.
 """
 
 from __future__ import annotations
@@ -87,18 +92,28 @@ def connected(x) -> bool:
     return any(tape._key(x) is not None for tape in eager.active_tapes)
 
 
-def record(outputs: Sequence[Any], inputs: Sequence[Any], vjp: Callable) -> None:
+def record(outputs: Sequence[Any], inputs: Sequence[Any], vjp: Callable,
+           second: Callable | None = None) -> None:
     """Append one op to every recording tape that sees a connected input.
 
     ``vjp(output_grads)`` gets one gradient per output (``None`` for an output nothing
     depends on) and returns one gradient per input (``None`` where there is none).
+    ``second``, when given, is the same VJP computed so that tapes recording around the
+    `gradient` call can differentiate it again: it takes the output gradients as tensors (or
+    arrays, or None) and returns tensors whose computation the active tapes recorded.
     """
     for tape in eager.active_tapes:
         keys = [tape._key(x) for x in inputs]
         if any(k is not None for k in keys):
-            tape._records.append((keys, list(outputs), vjp))
+            tape._records.append((keys, list(outputs), vjp, second))
             for out in outputs:
                 tape._connected[id(out)] = out
+
+
+def followed(x) -> bool:
+    """Whether some active tape follows ``x`` (a trainable Variable counts when a tape watches
+    the variables it reads: it is watched from now on, as any read would)."""
+    return x is not None and any(tape._key(x) is not None for tape in eager.active_tapes)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -239,24 +254,14 @@ class GradientTape:
             raise ValueError(f"output_gradients has {len(seeds)} items for {len(targets)} "
                              "targets")
         flat_sources = _checked_sources(sources, "gradient")
-        grads: dict[int, np.ndarray] = {}
-        for t, seed in zip(targets, seeds):
-            shape = np.shape(value_of(t))
-            if seed is None:
-                seed = np.ones(shape, dtype=_float_dtype(value_of(t)))
-            seed = np.asarray(value_of(seed))
-            if seed.shape != shape:
-                try:
-                    if np.broadcast_shapes(seed.shape, shape) != shape:
-                        raise ValueError
-                except ValueError:
-                    raise ValueError(f"GradientTape.gradient: output_gradients of shape "
-                                     f"{seed.shape} do not match the target of shape "
-                                     f"{shape}") from None
-                seed = np.broadcast_to(seed, shape)
-            _accumulate(grads, id(t), seed)
-        self._used = True  # only now: a refused call leaves a non-persistent tape usable
-        found = self._source_gradients(grads, flat_sources)
+        with self._hidden():  # its own backward is not recorded on this tape
+            # tapes still recording around this call differentiate what it computes
+            outer = bool(eager.active_tapes)
+            grads: dict[int, Any] = {}
+            for t, given in zip(targets, seeds):
+                _accumulate(grads, id(t), _seed(t, given, outer))
+            self._used = True  # only now: a refused call leaves a non-persistent tape usable
+            found = self._source_gradients(grads, flat_sources, outer)
         self._release()
         result = []
         for s, g in zip(flat_sources, found):
@@ -264,11 +269,21 @@ class GradientTape:
                 result.append(new_tensor(np.zeros_like(value_of(s))) if unconnected == "zero"
                               else None)
             else:
-                result.append(new_tensor(g))
-        if eager.active_tapes:
-            _refuse_second_order([r for r in result if r is not None],
-                                 targets + flat_sources)
+                result.append(g if isinstance(g, EagerTensor) else new_tensor(g))
         return _unflatten(sources, result)
+
+    @contextlib.contextmanager
+    def _hidden(self):
+        """This tape stops recording in the block (if it was recording)."""
+        if self not in eager.active_tapes:
+            yield
+            return
+        position = eager.active_tapes.index(self)
+        eager.active_tapes.remove(self)
+        try:
+            yield
+        finally:
+            eager.active_tapes.insert(position, self)
 
     def _check_usable(self, what: str) -> None:
         if not self._entered:
@@ -285,18 +300,23 @@ class GradientTape:
             self._records = []
             self._connected = {}
 
-    def _source_gradients(self, grads: dict, flat_sources: list) -> list:
+    def _source_gradients(self, grads: dict, flat_sources: list, outer: bool = False) -> list:
         """Run the records back from the seeded ``grads`` (by id) and return each source's
         gradient as an array of its shape and float dtype, or None when nothing reached it.
-        The records stay (a jacobian runs them once per target element)."""
+        The records stay (a jacobian runs them once per target element). With ``outer``,
+        the VJPs are computed so that the active tapes record them (a gradient that an outer
+        tape follows comes back as that tensor)."""
         with np.errstate(**QUIET):
-            self._backward(grads, {id(s) for s in flat_sources})
+            self._backward(grads, {id(s) for s in flat_sources}, outer)
         found = []
         for s in flat_sources:
             g = grads.get(id(s))
             base = value_of(s)
+            if g is not None and outer and followed(g):
+                found.append(_fitted(g, base))
+                continue
             if g is not None:
-                g = np.asarray(g)
+                g = np.asarray(value_of(g))
                 if g.shape != base.shape:
                     g = np.broadcast_to(g, base.shape)
                 if g.dtype != base.dtype and base.dtype.kind == "f":
@@ -304,17 +324,28 @@ class GradientTape:
             found.append(g)
         return found
 
-    def _backward(self, grads: dict, keep: set) -> None:
+    def _backward(self, grads: dict, keep: set, outer: bool = False) -> None:
         """Run the recorded VJPs from the last to the first, adding up ``grads`` (by id);
-        the gradients of ids not in ``keep`` are dropped once used."""
-        for keys, outputs, vjp in reversed(self._records):
+        the gradients of ids not in ``keep`` are dropped once used. With ``outer``, a record
+        whose output gradients or inputs an active tape follows runs its differentiable VJP
+        (or, lacking one, gives gradients that refuse to be differentiated again)."""
+        for keys, outputs, vjp, second in reversed(self._records):
             outs = [grads.get(id(o)) for o in outputs]
             if all(g is None for g in outs):
                 continue
             for o in outputs:
                 if id(o) not in keep:
                     grads.pop(id(o), None)
-            for key, g in zip(keys, vjp(outs)):
+            if outer and (any(followed(g) for g in outs) or any(
+                    key is not None and followed(self._connected.get(key)) for key in keys)):
+                if second is not None:
+                    results = second(outs)
+                else:
+                    results = _refusing(vjp([_plain(g) for g in outs]),
+                                        outs + [self._connected.get(k) for k in keys if k])
+            else:
+                results = vjp([_plain(g) for g in outs] if outer else outs)
+            for key, g in zip(keys, results):
                 if key is not None and g is not None:
                     _accumulate(grads, key, g)
 
@@ -414,33 +445,118 @@ def _checked_sources(sources, who: str) -> list:
 
 
 def _refuse_second_order(gradients: list, depends_on: list) -> None:
-    """Make the gradients one tape just returned unusable by any tape still recording.
+    """Make gradients that were computed in plain NumPy unusable by any tape still recording.
 
     TensorFlow records the arithmetic of ``gradient`` itself on the tapes around it, so a
     gradient penalty (WGAN-GP: the norm of d critic / d images, differentiated again with
-    respect to the critic's weights) gets its second-order term. convnp's VJPs are plain NumPy
-    and are not recorded. Giving an outer tape nothing would let its gradient silently leave
-    that term out, so each outer tape that follows the target or a source gets one record
-    whose VJP refuses by name when, and only when, a gradient flows back into these values.
+    respect to the critic's weights) gets its second-order term. Where convnp has no
+    differentiable VJP for an operation (a record without ``second``, or `jacobian`), giving
+    an outer tape nothing would let its gradient silently leave that term out, so each outer
+    tape that follows one of ``depends_on`` gets one record whose VJP refuses by name when,
+    and only when, a gradient flows back into these values.
     """
     if not gradients:
         return
 
     def vjp(_):
         raise NotImplementedError(
-            "convnp does not compute second-order gradients: the target of this "
-            "GradientTape.gradient depends on a gradient computed by another tape inside this "
-            "tape's `with` block (as a gradient penalty does), and convnp's tapes do not "
-            "record the arithmetic of gradient() itself. Wrap the inner gradient in "
-            "tf.stop_gradient(...) if its second-order term is not needed; higher-order "
-            "gradients need TensorFlow.")
+            "convnp cannot differentiate this gradient again: a tape recording around "
+            "GradientTape.gradient (or jacobian, which is first-order only) needs the "
+            "derivative of a VJP that convnp computes in plain NumPy only. "
+            + _SECOND_ORDER_SUPPORT)
 
     for tape in eager.active_tapes:
-        keys = [id(x) if id(x) in tape._connected else None for x in depends_on]
+        keys = [tape._key(x) if x is not None else None for x in depends_on]
         if any(k is not None for k in keys):
-            tape._records.append((keys, list(gradients), vjp))
+            tape._records.append((keys, list(gradients), vjp, None))
             for g in gradients:
                 tape._connected[id(g)] = g
+
+
+def no_second_order_rule(what: str) -> NotImplementedError:
+    """The error for a second-order gradient through ``what`` (a layer, an activation),
+    which has no second-order rule."""
+    return NotImplementedError(
+        f"convnp cannot differentiate the gradient of {what} again (a second-order gradient, "
+        f"as a gradient penalty takes): it has no second-order rule. {_SECOND_ORDER_SUPPORT}")
+
+
+#: What second-order gradients go through (for the errors of what they do not).
+_SECOND_ORDER_SUPPORT = (
+    "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
+    "reduce_sum/reduce_mean, indexing, reshape/transpose, tf.nn's relu/leaky_relu/elu/"
+    "softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
+    "silu/swish, gelu, exponential, softmax, linear) and the layers Dense, Conv1D, Conv2D, "
+    "the activation layers, Dropout, Flatten, Reshape, padding, cropping, upsampling, average "
+    "pooling, Add, Subtract, Average, Concatenate, and models made of them. Wrap the inner "
+    "gradient in tf.stop_gradient(...) if its second-order term is not needed.")
+
+
+def diagonal_second(x_obj, backward: Callable, second_term: Callable) -> Callable:
+    """`record`'s ``second`` for a function applied number by number to ``x_obj`` (an
+    activation on a tensor): its VJP ``backward(g)`` multiplies by the derivative, so the
+    cotangent of ``g`` goes back through ``backward`` too, and ``second_term(g, c)`` (the
+    second derivative times ``g`` and the cotangent ``c``; None when zero) is the input's."""
+
+    def second(grads: list) -> list:
+        g = grads[0]
+        plain = _plain(g)
+        dx = new_tensor(backward(plain))
+
+        def outer_vjp(cotangents: list) -> list:
+            c = np.asarray(value_of(cotangents[0]))
+            return [backward(c), second_term(plain, c)]
+
+        record([dx], [g, x_obj], outer_vjp)
+        return [dx]
+
+    return second
+
+
+def _refusing(results: list, depends_on: list) -> list:
+    """``results`` (plain gradients) as tensors that refuse to be differentiated by the
+    active tapes (`_refuse_second_order`)."""
+    tensors = [None if g is None else new_tensor(g) for g in results]
+    _refuse_second_order([t for t in tensors if t is not None],
+                         [x for x in depends_on if x is not None])
+    return tensors
+
+
+def _plain(g):
+    """A gradient as the plain array first-order VJPs take."""
+    return None if g is None else np.asarray(value_of(g))
+
+
+def _seed(target, given, outer: bool):
+    """The gradient ``gradient`` starts from at ``target``: ones, or ``output_gradients``
+    (broadcast to the target's shape); kept as the tensor given when an outer tape follows
+    it (a vector-Jacobian product with a cotangent that depends on other variables)."""
+    shape = np.shape(value_of(target))
+    if given is None:
+        return np.ones(shape, dtype=_float_dtype(value_of(target)))
+    if outer and followed(given) and np.shape(value_of(given)) == shape:
+        return given
+    seed = np.asarray(value_of(given))
+    if seed.shape != shape:
+        try:
+            if np.broadcast_shapes(seed.shape, shape) != shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"GradientTape.gradient: output_gradients of shape "
+                             f"{seed.shape} do not match the target of shape "
+                             f"{shape}") from None
+        seed = np.broadcast_to(seed, shape)
+    return seed
+
+
+def _fitted(g, base: np.ndarray):
+    """A followed gradient tensor with the shape and float dtype of its source ``base``
+    (recorded operations, so the outer tapes keep following it)."""
+    if np.shape(value_of(g)) != base.shape:
+        g = g + np.zeros(base.shape, dtype=np.asarray(value_of(g)).dtype)
+    if np.asarray(value_of(g)).dtype != base.dtype and base.dtype.kind == "f":
+        g = g.astype(base.dtype)
+    return g
 
 
 def _float_dtype(a: np.ndarray):
@@ -719,10 +835,15 @@ def in_tensor_dtype(inputs, plain) -> list:
 
 def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
     z = tensor.view(np.ndarray)
+    # the differentiable VJPs (`record`'s ``second``) run the same rules on the operands
+    # themselves (tensors and Variables the tapes follow) and on the output tensor
+    operands = [x if isinstance(x, EagerTensor) or is_variable(x) else p
+                for x, p in zip(inputs, plain)]
     if method == "__call__" and ufunc in _UNARY and len(plain) == 1:
         (x,) = plain
         rule = _UNARY[ufunc]
-        record([tensor], inputs, lambda gs: [rule(x, z, gs[0])])
+        record([tensor], inputs, lambda gs: [rule(x, z, gs[0])],
+               second=lambda gs: [rule(operands[0], tensor, gs[0])])
         return
     if method == "__call__" and ufunc in _BINARY:
         x, y = (np.asarray(p) for p in plain)
@@ -732,11 +853,17 @@ def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
             gx, gy = rule(x, y, z, gs[0])
             return [_sum_to(gx, x), _sum_to(gy, y)]
 
-        record([tensor], inputs, vjp)
+        def second(gs):
+            gx, gy = rule(operands[0], operands[1], tensor, gs[0])
+            return [_summed_to(gx, x.shape), _summed_to(gy, y.shape)]
+
+        record([tensor], inputs, vjp, second)
         return
     if method == "__call__" and ufunc is np.matmul:
         x, y = (np.asarray(p) for p in plain)
-        record([tensor], inputs, lambda gs: list(_matmul_vjp(x, y, gs[0])))
+        record([tensor], inputs, lambda gs: list(_matmul_vjp(x, y, gs[0])),
+               second=lambda gs: _matmul_second(operands[0], operands[1], x.shape, y.shape,
+                                                gs[0]))
         return
     if method == "__call__" and ufunc.__name__ == "clip":
         x = np.asarray(plain[0])
@@ -746,14 +873,19 @@ def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
             mask &= x >= lo
         if hi is not None:
             mask &= x <= hi
-        record([tensor], inputs[:1], lambda gs: [gs[0] * mask])
+        record([tensor], inputs[:1], lambda gs: [gs[0] * mask],
+               second=lambda gs: [gs[0] * mask])
         return
     if method == "reduce":
         x = np.asarray(plain[0])
         axis = kwargs.get("axis", 0)
         keepdims = kwargs.get("keepdims", False)
+        second = None
+        if ufunc is np.add:  # a sum's VJP spreads the gradient back: linear, whatever x is
+            def second(gs):
+                return [_spread(gs[0], x, axis, keepdims)]
         record([tensor], inputs[:1],
-               lambda gs: [_reduce_vjp(ufunc, x, z, gs[0], axis, keepdims)])
+               lambda gs: [_reduce_vjp(ufunc, x, z, gs[0], axis, keepdims)], second)
         return
     keys = [x for x in inputs if isinstance(x, np.ndarray) or is_variable(x)]
     if any(t._key(k) is not None for t in eager.active_tapes for k in keys):
@@ -761,6 +893,71 @@ def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
             f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no gradient "
             "rule in convnp's GradientTape; use the tf.* function or compute it outside the "
             "tape (tape.stop_recording())")
+
+
+# -- differentiable VJPs: recorded operations only (ufuncs, ufunc reductions, and the
+#    tensor methods that go through the recorded ops while a tape is active)
+
+def _reshaped(t, shape: tuple):
+    """``t`` with ``shape``, recorded when ``t`` is a tensor or Variable."""
+    if isinstance(t, EagerTensor) or is_variable(t):
+        return eager._hooks["method"]("reshape", t, (tuple(shape),), {})
+    return np.reshape(t, shape)
+
+
+def _swapped(t):
+    """``t`` with its last two axes swapped, recorded when ``t`` is a tensor or Variable."""
+    perm = list(range(np.ndim(value_of(t))))
+    perm[-2], perm[-1] = perm[-1], perm[-2]
+    if isinstance(t, EagerTensor) or is_variable(t):
+        return eager._hooks["method"]("transpose", t, (perm,), {})
+    return np.transpose(t, perm)
+
+
+def _summed_to(g, shape: tuple):
+    """`unbroadcast` in recorded operations: ``g`` summed down to ``shape``."""
+    shape = tuple(shape)
+    if g is None or np.shape(value_of(g)) == shape:
+        return g
+    extra = np.ndim(value_of(g)) - len(shape)
+    if extra > 0:
+        g = np.add.reduce(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(value_of(g))[i] != 1)
+    if axes:
+        g = np.add.reduce(g, axis=axes, keepdims=True)
+    return g if np.shape(value_of(g)) == shape else _reshaped(g, shape)
+
+
+def _spread(g, x: np.ndarray, axis, keepdims: bool):
+    """The VJP of ``np.add.reduce(x, axis)`` in recorded operations: ``g`` broadcast back
+    over the summed axes (an addition to zeros of x's shape, which the tapes record)."""
+    axes = tuple(range(x.ndim)) if axis is None else tuple(
+        a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if not keepdims:
+        kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        g = _reshaped(g, kept)
+    return g + np.zeros(x.shape, dtype=_float_dtype(x))
+
+
+def _matmul_second(x, y, x_shape: tuple, y_shape: tuple, g) -> list:
+    """`_matmul_vjp` in recorded operations (``x``, ``y``: the operands, tensors or arrays)."""
+    g_shape = np.shape(value_of(g))
+    x2 = _reshaped(x, (1,) + x_shape) if len(x_shape) == 1 else x
+    y2 = _reshaped(y, y_shape + (1,)) if len(y_shape) == 1 else y
+    g2_shape = list(g_shape)
+    if len(x_shape) == 1:
+        g2_shape.insert(len(g2_shape) - (0 if len(y_shape) == 1 else 1), 1)
+    if len(y_shape) == 1:
+        g2_shape.append(1)
+    g2 = _reshaped(g, tuple(g2_shape)) if tuple(g2_shape) != tuple(g_shape) else g
+    gx = np.matmul(g2, _swapped(y2))
+    gy = np.matmul(_swapped(x2), g2)
+    if len(x_shape) == 1:
+        shape = np.shape(value_of(gx))
+        gx = _reshaped(gx, shape[:-2] + shape[-1:])
+    if len(y_shape) == 1:
+        gy = _reshaped(gy, np.shape(value_of(gy))[:-1])
+    return [_summed_to(gx, x_shape), _summed_to(gy, y_shape)]
 
 
 def getitem(tensor, key, tensor_type=EagerTensor):
@@ -783,7 +980,14 @@ def getitem(tensor, key, tensor_type=EagerTensor):
                 np.add.at(g, plain_key, gs[0])
             return [g]
 
-        record([out], [tensor], vjp)
+        def second(gs):
+            # the scatter is linear in the gradient: its own VJP gathers the same places
+            scattered = new_tensor(vjp([_plain(gs[0])])[0])
+            record([scattered], [gs[0]], lambda ts: [np.asarray(ts[0])[plain_key]],
+                   second=lambda ts: [getitem(ts[0], plain_key)])
+            return [scattered]
+
+        record([out], [tensor], vjp, second)
     return out
 
 

@@ -1,0 +1,325 @@
+"""Second-order gradients through layer and model calls.
+
+A tape records a layer or model call as one operation whose VJP is the layer's ``backward``.
+When `GradientTape.gradient` runs while other tapes record (a gradient penalty: the norm of
+d critic / d images, differentiated with respect to the critic's weights), that VJP is itself
+an operation of those outer tapes: its inputs are the output gradients, the call's inputs
+and the weights; its outputs the input gradients and the weight gradients. This module
+computes the VJP of that VJP.
+
+For one call ``y = f(x, W)`` with backward ``(dx, dW) = B(dy; x, W)`` and cotangents
+``t_dx``, ``t_dW`` of ``dx`` and ``dW``:
+
+* the cotangent of ``dy`` is the Jacobian-vector product ``J_x t_dx + J_W t_dW`` (``B`` is
+  linear in ``dy``, and f's linearisation is its adjoint);
+* the cotangents of ``x`` and ``W`` are f's second derivatives contracted with ``dy`` and
+  the tangents: zero in ``x`` for layers that are piecewise linear in it (ReLU, dropout,
+  padding), the mixed x-W terms for bilinear ones (convolutions, Dense), and the curvature
+  of a smooth activation.
+
+Each layer gives these three through ``Layer.second_order(dy, t_dx, t_weights)``
+(`by_kind` covers the layers that only need to say how their Jacobian acts). A model runs
+them forward over its calls, in the order of its forward pass (the tangents travel as
+activations do), then backward over its calls for the cotangents that second derivatives
+leave on intermediate values. A layer without a rule raises `NotImplementedError` naming it,
+only when a second-order gradient actually has to pass through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from convnp.tensor import tape as _tape
+
+_local = threading.local()
+
+
+# ----------------------------------------------------------------------------- bookkeeping
+
+
+@contextlib.contextmanager
+def collecting(store: dict):
+    """While the block runs, every model graph's backward keeps the output gradient of each
+    of its calls in ``store`` (by graph), for a second-order pass over the same calls."""
+    saved = getattr(_local, "collect", None)
+    _local.collect = store
+    try:
+        yield
+    finally:
+        _local.collect = saved
+
+
+def keep_output_gradient(graph, schedule: list, position: int, dy) -> None:
+    """Called by `Graph.backward` for each call it visits (a no-op unless `collecting`)."""
+    store = getattr(_local, "collect", None)
+    if store is None:
+        return
+    kept = store.setdefault(id(graph), {"schedule": schedule, "dys": {}})
+    if position in kept["dys"]:
+        kept["twice"] = True  # a nested model called twice: its calls' states collide
+    kept["dys"][position] = None if dy is None else np.array(dy)
+
+
+@contextlib.contextmanager
+def reading(store: dict):
+    """The gradients `collecting` kept, for the nested models' rules inside the block."""
+    saved = getattr(_local, "read", None)
+    _local.read = store
+    try:
+        yield
+    finally:
+        _local.read = saved
+
+
+refuse = _tape.no_second_order_rule
+
+
+# ----------------------------------------------------------------------------- a recorded call
+
+
+def call_second(layer, vjp, snapshot, xs: list, variables: list, n_outputs: int,
+                losses: list, multi_in: bool):
+    """The differentiable VJP of one recorded layer or model call (`record`'s ``second``).
+
+    ``vjp`` is the call's first-order VJP (output gradients -> input gradients + weight
+    gradients), ``snapshot`` the layer's state right after its forward."""
+
+    def second(grads: list) -> list:
+        plain = [_tape._plain(g) for g in grads]
+        kept: dict = {}
+        with collecting(kept):
+            results = vjp(plain)
+        tensors = [None if r is None else _tape.new_tensor(r) for r in results]
+        present = [i for i, t in enumerate(tensors) if t is not None]
+        n_x = len(xs)
+
+        def outer_vjp(cotangents: list) -> list:
+            full: list = [None] * len(tensors)
+            for i, c in zip(present, cotangents):
+                full[i] = None if c is None else np.asarray(_tape.value_of(c))
+            t_dxs, t_vgs = full[:n_x], full[n_x:]
+            t_weights = {id(v): c for v, c in zip(variables, t_vgs) if c is not None}
+            if losses and any(g is not None for g in plain[n_outputs:]):
+                raise refuse(f"the losses that {_describe(layer)} adds (add_loss)")
+            with snapshot, reading(kept):
+                t_dys, x_bars, w_bars = _call_rule(layer, plain[:n_outputs], t_dxs,
+                                                   t_weights, multi_in)
+            return (list(t_dys) + [None] * len(losses) + list(x_bars)
+                    + [w_bars.get(id(v)) for v in variables])
+
+        _tape.record([tensors[i] for i in present], list(grads) + list(xs) + list(variables),
+                     outer_vjp)
+        return tensors
+
+    return second
+
+
+def _describe(layer) -> str:
+    return f"{type(layer).__name__} '{layer.name}'"
+
+
+def _call_rule(layer, dys: list, t_dxs: list, t_weights: dict, multi_in: bool):
+    """(cotangent per output gradient, cotangent per input, cotangent per weight id)."""
+    if layer._graph is not None:
+        return graph_rule(layer._graph, t_dxs, t_weights, layer)
+    if len(dys) != 1:
+        raise refuse(f"{_describe(layer)} (a layer with several outputs)")
+    t_dy, x_bar, w_bars = layer.second_order(dys[0], t_dxs if multi_in else t_dxs[0],
+                                             t_weights)
+    return [t_dy], (list(x_bar) if multi_in else [x_bar]), w_bars
+
+
+def model_rule(model, dy, t_dx, t_weights: dict):
+    """`Layer.second_order` of a model used as a layer in another model."""
+    multi_in = len(model._graph.input_slots) > 1
+    multi_out = len(model._graph.output_slots) > 1
+    if multi_out:
+        raise refuse(f"{_describe(model)} (a nested model with several outputs)")
+    t_dys, x_bars, w_bars = graph_rule(model._graph, list(t_dx) if multi_in else [t_dx],
+                                       t_weights, model)
+    return t_dys[0], (x_bars if multi_in else x_bars[0]), w_bars
+
+
+# ----------------------------------------------------------------------------- a model's graph
+
+
+def graph_rule(graph, t_inputs: list, t_weights: dict, model):
+    """The second-order rule of a whole model: forward over its calls with the tangents,
+    then backward over them with what second derivatives left on intermediate values."""
+    kept = (getattr(_local, "read", None) or {}).get(id(graph))
+    if kept is None:
+        raise refuse(f"{_describe(model)} (its backward pass was not kept)")
+    if kept.get("twice"):
+        raise refuse(f"{_describe(model)} called twice inside another model")
+    schedule, dys = kept["schedule"], kept["dys"]
+    if schedule is not graph.nodes:
+        raise refuse(f"{_describe(model)} (it ran fused layers; run it under "
+                     "convnp.config.plain_path())")
+    if graph._activity:
+        raise refuse(f"{_describe(model)} (a layer's activity regularizer)")
+    tangents: list = [None] * len(graph.tensors)
+    for slot, t in zip(graph.input_slots, t_inputs):
+        tangents[slot] = t
+    x_bars: list = [None] * len(graph.tensors)
+    w_bars: dict = {}
+    for position, node in enumerate(schedule):
+        dy = dys.get(position)
+        t_in = [tangents[s] for s in node.inputs]
+        layer = node.layer
+        t_own = {id(v): t_weights[id(v)] for v in layer.weights_to_train()
+                 if id(v) in t_weights}
+        if dy is None or (all(t is None for t in t_in) and not t_own):
+            continue  # no gradient went through this call, or no cotangent comes back to it
+        if node.template is not None:
+            raise refuse(f"{_describe(layer)} (called with a mask or extra arguments)")
+        _restore(graph, position, layer)
+        t_dy, x_bar, w_bar = layer.second_order(dy, t_in if node.multi else t_in[0], t_own)
+        tangents[node.out] = t_dy
+        for s, xb in zip(node.inputs, x_bar if node.multi else [x_bar]):
+            x_bars[s] = _add(x_bars[s], xb)
+        _add_all(w_bars, w_bar)
+    # second derivatives left cotangents on values inside the model: take them back through
+    # the calls that made those values, as a plain backward pass does
+    grads = list(x_bars)
+    if any(g is not None for i, g in enumerate(grads) if i not in graph.input_slots):
+        for position in reversed(range(len(schedule))):
+            node = schedule[position]
+            g = grads[node.out]
+            if g is None or node.out in graph.input_slots:
+                continue
+            _restore(graph, position, node.layer)
+            dx, own = backward_keeping(node.layer, g)
+            _add_all(w_bars, own)
+            for s, d in zip(node.inputs, node.gradients(dx)):
+                grads[s] = _add(grads[s], d)
+    t_outputs = [tangents[s] for s in graph.output_slots]
+    return t_outputs, [grads[s] for s in graph.input_slots], w_bars
+
+
+def _restore(graph, position: int, layer) -> None:
+    if graph.is_shared(layer):
+        layer.restore_call_state(graph._states.get(position))
+
+
+def _add(a, b):
+    if b is None:
+        return a
+    return b if a is None else a + b
+
+
+def _add_all(total: dict, part: dict) -> None:
+    for key, value in part.items():
+        if value is not None:
+            total[key] = _add(total.get(key), value)
+
+
+# ----------------------------------------------------------------------------- layer helpers
+
+
+def backward_keeping(layer, dy):
+    """``layer.backward(dy)`` leaving the layer's forward state as it was (backward takes
+    it); returns the input gradient and the weight gradients by weight id."""
+    state = layer.capture_call_state()
+    needs = layer.needs_input_gradient
+    saved = {id(v): v.grad for v in layer.weights_to_train()}
+    layer.needs_input_gradient = True
+    try:
+        dx = layer.backward(dy)
+        grads = {id(v): v.grad for v in layer.weights_to_train()}
+    finally:
+        layer.needs_input_gradient = needs
+        layer.restore_call_state(state)
+        for v in layer.weights_to_train():
+            v.grad = saved.get(id(v))
+    return dx, grads
+
+
+def call_keeping(layer, x):
+    """``layer.call(x)`` (in inference mode) leaving the layer's forward state as it was."""
+    state = layer.capture_call_state()
+    try:
+        return layer.call(x, training=False)
+    finally:
+        layer.restore_call_state(state)
+
+
+def by_kind(layer, dy, t_dx, t_weights: dict):
+    """`Layer.second_order` for the layers that declare ``second_order_kind``:
+
+    * ``"diagonal"``: the layer acts number by number (ReLU, dropout, an activation), so its
+      Jacobian is diagonal and the tangent goes through ``backward`` itself; a smooth
+      activation adds its curvature (`Layer.curvature_term`);
+    * ``"linear"``: the call is linear in its input (flatten, reshape, padding, average
+      pooling), so the Jacobian-vector product is the call on the tangent.
+    """
+    if layer._graph is not None:
+        return model_rule(layer, dy, t_dx, t_weights)
+    kind = layer.second_order_kind
+    if kind is None or any(t is not None for t in t_weights.values()):
+        raise refuse(_describe(layer))
+    if t_dx is None:
+        return None, None, {}
+    if kind == "diagonal":
+        t_dy, _ = backward_keeping(layer, t_dx)
+        return t_dy, layer.curvature_term(dy, t_dx), {}
+    if kind == "linear":
+        return call_keeping(layer, t_dx), None, {}
+    raise refuse(_describe(layer))
+
+
+def activation_terms(layer, dy, u, saved, through_activation):
+    """For ``dz = act'(z) * dy`` (a layer's fused activation; ``through_activation(g)`` is
+    ``act'(z) * g``) and a cotangent ``u`` of ``dz``: the cotangent of ``dy`` and the one of
+    ``z`` (None when the activation is piecewise linear)."""
+    t_dy = through_activation(u)
+    if saved is None or len(saved) == 1:  # linear, or ReLU (only its output kept)
+        return t_dy, None
+    z, y = saved
+    return t_dy, layer.activation.second_term(dy, u, z, y)
+
+
+def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
+                  through_activation):
+    """The rule of a layer ``y = act(forward(x, kernel) + bias)`` whose ``forward`` is linear
+    in the input and in the kernel (convolutions, Dense).
+
+    ``forward(x, kernel)`` computes the product without bias; ``backward(dz, x, kernel)``
+    gives its ``(dx, dkernel)``; ``through_activation(g)`` is ``act'(z) * g`` (the layer's
+    `_utils.activate_backward`). With ``dz = act'(z) dy``: the cotangent of ``dz`` is
+    ``forward(t_dx, W) + forward(x, t_dW) + t_db``; the kernel gets ``backward(dz, t_dx,
+    W)``'s kernel part and the input ``backward(dz, x, t_dW)``'s input part (the mixed
+    terms); a smooth activation's curvature goes back through the layer as a gradient."""
+    kernel = layer.kernel
+    bias = getattr(layer, "bias", None)
+    W = kernel.value
+    dy = np.asarray(dy, dtype=W.dtype)
+    dz = through_activation(dy)
+    t_W = t_weights.get(id(kernel))
+    t_b = None if bias is None else t_weights.get(id(bias))
+    u = None
+    w_bar = x_bar = None
+    if t_dx is not None:
+        t_dx = np.asarray(t_dx, dtype=W.dtype)
+        u = forward(t_dx, W)
+        w_bar = backward(dz, t_dx, W)[1]
+    if t_W is not None:
+        t_W = np.asarray(t_W, dtype=W.dtype)
+        u = _add(u, forward(x, t_W))
+        x_bar = backward(dz, x, t_W)[0]
+    if t_b is not None:
+        u = _add(u, np.broadcast_to(np.asarray(t_b, W.dtype).reshape(-1), dz.shape))
+    if u is None:
+        return None, None, {}
+    t_dy, z_bar = activation_terms(layer, dy, u, saved, through_activation)
+    b_bar = None
+    if z_bar is not None:
+        dx_z, dW_z = backward(z_bar, x, W)
+        x_bar, w_bar = _add(x_bar, dx_z), _add(w_bar, dW_z)
+        b_bar = z_bar.reshape(-1, z_bar.shape[-1]).sum(axis=0)
+    w_bars = {id(kernel): w_bar}
+    if bias is not None:
+        w_bars[id(bias)] = b_bar
+    return t_dy, x_bar, w_bars

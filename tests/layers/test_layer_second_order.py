@@ -1,0 +1,175 @@
+"""Every layer's second-order rule (`Layer.second_order`) against central differences of the
+first-order gradients, in float64.
+
+For a model f, weights W and input x, with s = sum(c * f(x)) and its first-order gradients
+g_x, g_W (from one tape), the penalty P = sum(a * g_x**2) + sum_k sum(b_k * g_Wk) exercises
+both kinds of cotangent a rule takes (of the input gradient, nonlinearly, and of the weight
+gradients). Its gradient from nested tapes must match central differences of P, computed
+with first-order tapes only."""
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+L = tf.keras.layers
+F64 = {"dtype": "float64"}
+
+
+def _first_order(model, x, c):
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        s = tf.reduce_sum(model(xt, training=True) * c)
+    return tape.gradient(s, [xt] + model.trainable_variables,
+                         unconnected_gradients="zero")
+
+
+def _penalty_value(model, x, c, a, bs):
+    grads = [np.asarray(g) for g in _first_order(model, x, c)]
+    return float(np.sum(a * grads[0] ** 2) + sum(np.sum(b * g) for b, g in zip(bs, grads[1:])))
+
+
+def _check(model, x, seed=0, rtol=1e-6):
+    rng = np.random.default_rng(seed)
+    out_shape = np.shape(model(x))
+    c = rng.normal(size=out_shape)
+    a = rng.normal(size=x.shape)
+    variables = model.trainable_variables
+    bs = [rng.normal(size=v.shape) for v in variables]
+    xt = tf.constant(x)
+    with tf.GradientTape() as outer:
+        outer.watch(xt)
+        with tf.GradientTape() as inner:
+            inner.watch(xt)
+            s = tf.reduce_sum(model(xt, training=True) * c)
+        grads = inner.gradient(s, [xt] + variables, unconnected_gradients="zero")
+        penalty = tf.reduce_sum(a * grads[0] * grads[0])
+        for b, g in zip(bs, grads[1:]):
+            penalty = penalty + tf.reduce_sum(b * g)
+    found = outer.gradient(penalty, variables + [xt], unconnected_gradients="zero")
+    assert float(penalty) == pytest.approx(_penalty_value(model, x, c, a, bs), rel=1e-9)
+
+    eps = 1e-6
+    targets = [(v, None) for v in variables] + [(None, x)]
+    for (variable, inputs), got in zip(targets, found):
+        base = np.array(variable.numpy() if variable is not None else inputs)
+        numeric = np.zeros_like(base)
+        for index in np.ndindex(base.shape):
+            values = []
+            for sign in (1, -1):
+                moved = base.copy()
+                moved[index] += sign * eps
+                if variable is not None:
+                    variable.assign(moved)
+                    values.append(_penalty_value(model, x, c, a, bs))
+                else:
+                    values.append(_penalty_value(model, moved, c, a, bs))
+            numeric[index] = (values[0] - values[1]) / (2 * eps)
+        if variable is not None:
+            variable.assign(base)
+        name = variable.name if variable is not None else "input"
+        np.testing.assert_allclose(np.asarray(got), numeric, rtol=rtol, atol=1e-7,
+                                   err_msg=name)
+
+
+def _images(shape, seed=1):
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid", "elu", "selu", "softplus", "silu",
+               "gelu", "exponential", "softmax", "leaky_relu"]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dense_with_each_fused_activation(activation):
+    tf.keras.utils.set_random_seed(3)
+    model = tf.keras.Sequential([tf.keras.Input((5,), dtype="float64"),
+                                 L.Dense(4, activation=activation, **F64),
+                                 L.Dense(2, activation="tanh", **F64)])
+    x = _images((3, 5)) * (0.3 if activation == "exponential" else 1.0)
+    _check(model, x)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softmax", "gelu", "relu"])
+def test_activation_layers(activation):
+    tf.keras.utils.set_random_seed(4)
+    model = tf.keras.Sequential([tf.keras.Input((4,), dtype="float64"),
+                                 L.Dense(5, **F64), L.Activation(activation, **F64),
+                                 L.Dense(2, **F64)])
+    _check(model, _images((2, 4)))
+
+
+def test_convolutions_strided_dilated_and_padded():
+    tf.keras.utils.set_random_seed(5)
+    model = tf.keras.Sequential([
+        tf.keras.Input((7, 7, 2), dtype="float64"),
+        L.Conv2D(3, 3, strides=2, padding="same", activation="tanh", **F64),
+        L.Conv2D(2, 2, dilation_rate=2, padding="same", activation="softplus", **F64),
+        L.Conv2D(2, (2, 1), padding="valid", use_bias=False, **F64),
+        L.Flatten(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 7, 7, 2)))
+
+
+def test_conv1d():
+    tf.keras.utils.set_random_seed(6)
+    model = tf.keras.Sequential([
+        tf.keras.Input((9, 2), dtype="float64"),
+        L.Conv1D(3, 3, strides=2, activation="sigmoid", **F64),
+        L.Conv1D(2, 2, padding="causal", dilation_rate=2, activation="elu", **F64),
+        L.GlobalAveragePooling1D(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 9, 2)))
+
+
+def test_shape_padding_pooling_and_elementwise_layers():
+    tf.keras.utils.set_random_seed(7)
+    model = tf.keras.Sequential([
+        tf.keras.Input((6, 6, 2), dtype="float64"),
+        L.ZeroPadding2D(1, **F64), L.Conv2D(3, 3, activation="relu", **F64),
+        L.AveragePooling2D(2, **F64), L.UpSampling2D(2, **F64), L.Cropping2D(1, **F64),
+        L.Activation("sigmoid", **F64), L.LeakyReLU(0.1, **F64), L.ELU(0.5, **F64),
+        L.ReLU(**F64), L.Dropout(0.0, **F64), L.GaussianNoise(0.0, **F64),
+        L.Reshape((-1,), **F64), L.Dense(2, activation="softmax", **F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 6, 6, 2)))
+
+
+def test_merges_in_a_functional_model():
+    tf.keras.utils.set_random_seed(8)
+    inp = tf.keras.Input((5, 5, 2), dtype="float64")
+    a = L.Conv2D(3, 3, padding="same", activation="tanh", **F64)(inp)
+    b = L.Conv2D(3, 1, activation="sigmoid", **F64)(inp)
+    merged = [L.Add(**F64)([a, b]), L.Subtract(**F64)([a, b]), L.Average(**F64)([a, b, a])]
+    x = L.Concatenate(**F64)(merged + [inp])
+    x = L.Conv2D(2, 3, activation="elu", **F64)(x)
+    out = L.Dense(1, **F64)(L.GlobalAveragePooling2D(**F64)(x))
+    _check(tf.keras.Model(inp, out), _images((2, 5, 5, 2)))
+
+
+def test_nested_model_and_shared_layer():
+    tf.keras.utils.set_random_seed(9)
+    block = tf.keras.Sequential([tf.keras.Input((4,), dtype="float64"),
+                                 L.Dense(4, activation="tanh", **F64)])
+    shared = L.Dense(4, activation="sigmoid", **F64)
+    inp = tf.keras.Input((4,), dtype="float64")
+    h = shared(block(inp))
+    h = shared(L.Add(**F64)([h, inp]))
+    out = L.Dense(1, activation="softplus", **F64)(h)
+    _check(tf.keras.Model(inp, out), _images((3, 4)))
+
+
+def test_layers_called_one_by_one_outside_a_model():
+    tf.keras.utils.set_random_seed(10)
+    conv = L.Conv2D(2, 3, activation="tanh", **F64)
+    dense = L.Dense(1, **F64)
+
+    class Critic(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.dense = conv, dense
+
+        def call(self, x):
+            h = self.conv(x)
+            return self.dense(tf.reshape(tf.nn.elu(h) + tf.nn.softplus(h), (-1, 2 * 3 * 3)))
+
+    model = Critic()
+    _check(model, _images((2, 5, 5, 1)))
