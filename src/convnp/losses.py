@@ -60,8 +60,10 @@ from convnp.tensor.tape import (
     GradientTape,
     connected,
     new_tensor,
+    no_second_order_rule,
     record,
     recording,
+    refusing_gradients,
     value_of,
 )
 
@@ -355,6 +357,43 @@ class Loss(Configurable):
     def _terms(self, y_true, y_pred, need_grad):
         raise NotImplementedError
 
+    def _hessian_vector(self, y_true, y_pred, c, valid=None) -> np.ndarray | None:
+        """For second-order gradients: the derivative of `_terms`' (unreduced) gradient in
+        the direction ``c`` (an array of the prepared ``y_pred``'s shape); None when this
+        loss has no such rule. ``valid``: the targets a sparse loss keeps (ignore_class)."""
+        return None
+
+    def _second(self, vjp, y_true, y_pred, yt, yp, grad, per_row_scale):
+        """`record`'s ``second`` for a call of this loss whose first-order VJP is ``vjp``
+        (``d y_pred = spread(g) * grad``, ``grad`` of the prepared ``yp``'s size with the
+        reduction's factor in): ``d y_pred`` recorded on the outer tapes as an operation of
+        ``g`` and ``y_pred``. ``per_row_scale`` is what the reduction multiplied each sample's
+        gradient by (weights over the count)."""
+        valid = getattr(self, "_valid", None)
+        pred_shape = np.shape(value_of(y_pred))
+
+        def second(gs):
+            g = np.asarray(value_of(gs[0]), dtype=yp.dtype)
+            d_true, d_pred = vjp([g])
+            d_pred = new_tensor(d_pred)
+
+            def outer_vjp(cotangents):
+                c = np.asarray(value_of(cotangents[0]), dtype=yp.dtype).reshape(yp.shape)
+                turn = self._hessian_vector(yt, yp, c, valid)
+                if turn is None:
+                    raise no_second_order_rule(f"the loss {self.name}")
+                contracted = c * grad.reshape(yp.shape)
+                t_g = np.sum(contracted) if g.ndim == 0 else np.sum(contracted, axis=-1)
+                scale = self._spread(per_row_scale) * (g if g.ndim == 0 else self._spread(g))
+                return [np.asarray(t_g).reshape(g.shape), (scale * turn).reshape(pred_shape)]
+
+            record([d_pred], [gs[0], y_pred], outer_vjp)
+            if d_true is None:
+                return [None, d_pred]
+            return refusing_gradients([d_true], [gs[0], y_true]) + [d_pred]
+
+        return second
+
     def _spread(self, per_sample: np.ndarray) -> np.ndarray:
         """A per-sample array given back the axis the loss reduced (the last), so that it
         scales that sample's gradient entries."""
@@ -431,7 +470,8 @@ class Loss(Configurable):
                 def vjp(gs):
                     return [None if true_grad is None else np.asarray(gs[0]) * true_grad,
                             np.asarray(gs[0]) * grad]
-            record([out], [y_true, y_pred], vjp)
+            record([out], [y_true, y_pred], vjp,
+                   self._second(vjp, y_true, y_pred, yt, yp, grad, factor))
             return out
         yt, yp, _ = self._prepare(to_numpy(y_true), value_of(y_pred))
         per_sample, _ = self._terms(yt, yp, need_grad=False)
@@ -478,7 +518,8 @@ class Loss(Configurable):
             return [None if true_grad is None else (true_grad.reshape(grad.shape) * g).reshape(
                         true_grad.shape), (grad * g).reshape(orig_shape)]
 
-        record([out], [y_true, y_pred], vjp)
+        record([out], [y_true, y_pred], vjp,
+               self._second(vjp, y_true, y_pred, yt, yp, grad, np.ones_like(per_sample)))
         return out
 
     def gradient(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
@@ -693,6 +734,17 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
                 per_sample = np.zeros(s.shape[:-1], dtype=s.dtype)
         return per_sample, grad
 
+    def _hessian_vector(self, t, p, c, valid=None):
+        k = p.dtype.type(p.shape[-1])
+        if self.from_logits:
+            s = _sigmoid(p)
+            return s * (1 - s) * c / k
+        t = self._smooth(t)
+        lo, hi = _clip_bounds(p.dtype)
+        q = np.clip(p, lo, hi)
+        inside = (p >= lo) & (p <= hi)
+        return np.where(inside, (t / (q * q) + (1 - t) / ((1 - q) * (1 - q))) * c / k, 0)
+
     def check_output(self, output_shape, y_true_shape=None) -> None:
         width = _output_width(output_shape)
         if width is not None and y_true_shape is not None and width > 1:
@@ -768,6 +820,13 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
             if per_sample is None:
                 per_sample = np.zeros(y.shape[:-1], dtype=y.dtype)
         return per_sample, grad
+
+    def _hessian_vector(self, t, p, c, valid=None):
+        if not self.from_logits:
+            return None
+        y = _softmax(p)  # the gradient y * sum(t) - t moves with softmax's Jacobian
+        return np.sum(self._smooth(t), axis=-1, keepdims=True) * y * (
+            c - np.sum(y * c, axis=-1, keepdims=True))
 
     def check_output(self, output_shape, y_true_shape=None) -> None:
         width = _output_width(output_shape)
@@ -917,6 +976,15 @@ class SparseCategoricalCrossentropy(Loss):
                 per_sample = np.zeros(y.shape[:-1], dtype=y.dtype)
         return self._masked(per_sample, grad)
 
+    def _hessian_vector(self, labels, p, c, valid=None):
+        if not self.from_logits:
+            return None
+        y = _softmax(p)
+        turn = y * (c - np.sum(y * c, axis=-1, keepdims=True))
+        if valid is not None and valid.shape == p.shape[:-1]:
+            turn = turn * valid[..., None].astype(turn.dtype)
+        return turn
+
     def check_output(self, output_shape, y_true_shape=None) -> None:
         width = _output_width(output_shape)
         if width == 1:
@@ -956,6 +1024,12 @@ class _MeanOverLastAxis(Loss):
         values, grad = self._elements(t, p, need_grad)
         return np.mean(values, axis=-1), grad
 
+    def _hessian_vector(self, t, p, c, valid=None):
+        return self._elements_hessian(t, p, c)
+
+    def _elements_hessian(self, t, p, c):
+        """The derivative of `_elements`' gradient in the direction ``c`` (None: no rule)."""
+
     def _true_terms(self, t, p):
         if self.of_difference:
             return -self._elements(t, p, True)[1]
@@ -976,6 +1050,9 @@ class MeanSquaredError(_MeanOverLastAxis):
         d = p - t
         return d * d, d * p.dtype.type(2.0 / p.shape[-1]) if need_grad else None
 
+    def _elements_hessian(self, t, p, c):
+        return c * p.dtype.type(2.0 / p.shape[-1])
+
 
 class MeanAbsoluteError(_MeanOverLastAxis):
     """Mean of absolute errors (gradient 0 where the error is exactly 0)."""
@@ -986,6 +1063,9 @@ class MeanAbsoluteError(_MeanOverLastAxis):
     def _elements(self, t, p, need_grad):
         d = p - t
         return np.abs(d), np.sign(d) / p.dtype.type(p.shape[-1]) if need_grad else None
+
+    def _elements_hessian(self, t, p, c):
+        return np.zeros_like(c)  # piecewise linear
 
 
 class MeanAbsolutePercentageError(_MeanOverLastAxis):
@@ -1051,6 +1131,10 @@ class Huber(_MeanOverLastAxis):
         if need_grad:
             grad = np.where(near, e, delta * np.sign(e)) / p.dtype.type(p.shape[-1])
         return values.astype(p.dtype, copy=False), grad
+
+    def _elements_hessian(self, t, p, c):
+        near = np.abs(p - t) <= p.dtype.type(self.delta)
+        return np.where(near, c, 0) / p.dtype.type(p.shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}

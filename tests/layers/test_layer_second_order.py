@@ -16,24 +16,29 @@ L = tf.keras.layers
 F64 = {"dtype": "float64"}
 
 
-def _first_order(model, x, c):
+def _first_order(model, x, objective):
     xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
-        s = tf.reduce_sum(model(xt, training=True) * c)
+        s = objective(model(xt, training=True))
     return tape.gradient(s, [xt] + model.trainable_variables,
                          unconnected_gradients="zero")
 
 
-def _penalty_value(model, x, c, a, bs):
-    grads = [np.asarray(g) for g in _first_order(model, x, c)]
+def _penalty_value(model, x, objective, a, bs):
+    grads = [np.asarray(g) for g in _first_order(model, x, objective)]
     return float(np.sum(a * grads[0] ** 2) + sum(np.sum(b * g) for b, g in zip(bs, grads[1:])))
 
 
-def _check(model, x, seed=0, rtol=1e-6):
+def _check(model, x, seed=0, rtol=1e-6, objective=None):
+    """``objective(outputs)``: the scalar differentiated twice (default: a weighted sum)."""
     rng = np.random.default_rng(seed)
     out_shape = np.shape(model(x))
-    c = rng.normal(size=out_shape)
+    if objective is None:
+        c = rng.normal(size=out_shape)
+
+        def objective(out):
+            return tf.reduce_sum(out * c)
     a = rng.normal(size=x.shape)
     variables = model.trainable_variables
     bs = [rng.normal(size=v.shape) for v in variables]
@@ -42,13 +47,13 @@ def _check(model, x, seed=0, rtol=1e-6):
         outer.watch(xt)
         with tf.GradientTape() as inner:
             inner.watch(xt)
-            s = tf.reduce_sum(model(xt, training=True) * c)
+            s = objective(model(xt, training=True))
         grads = inner.gradient(s, [xt] + variables, unconnected_gradients="zero")
         penalty = tf.reduce_sum(a * grads[0] * grads[0])
         for b, g in zip(bs, grads[1:]):
             penalty = penalty + tf.reduce_sum(b * g)
     found = outer.gradient(penalty, variables + [xt], unconnected_gradients="zero")
-    assert float(penalty) == pytest.approx(_penalty_value(model, x, c, a, bs), rel=1e-9)
+    assert float(penalty) == pytest.approx(_penalty_value(model, x, objective, a, bs), rel=1e-9)
 
     eps = 1e-6
     targets = [(v, None) for v in variables] + [(None, x)]
@@ -62,9 +67,9 @@ def _check(model, x, seed=0, rtol=1e-6):
                 moved[index] += sign * eps
                 if variable is not None:
                     variable.assign(moved)
-                    values.append(_penalty_value(model, x, c, a, bs))
+                    values.append(_penalty_value(model, x, objective, a, bs))
                 else:
-                    values.append(_penalty_value(model, moved, c, a, bs))
+                    values.append(_penalty_value(model, moved, objective, a, bs))
             numeric[index] = (values[0] - values[1]) / (2 * eps)
         if variable is not None:
             variable.assign(base)
@@ -173,3 +178,107 @@ def test_layers_called_one_by_one_outside_a_model():
 
     model = Critic()
     _check(model, _images((2, 5, 5, 1)))
+
+
+def test_max_pooling_tiled_overlapping_and_global():
+    tf.keras.utils.set_random_seed(11)
+    model = tf.keras.Sequential([
+        tf.keras.Input((7, 7, 2), dtype="float64"),
+        L.Conv2D(3, 2, activation="tanh", **F64),
+        L.MaxPooling2D(2, padding="same", **F64),
+        L.Conv2D(3, 1, activation="sigmoid", **F64),
+        L.MaxPooling2D(3, strides=1, **F64),
+        L.Conv2D(2, 1, activation="softplus", **F64),
+        L.GlobalMaxPooling2D(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 7, 7, 2)))
+
+
+def test_batch_normalization_with_batch_and_moving_statistics():
+    tf.keras.utils.set_random_seed(12)
+    inp = tf.keras.Input((4, 4, 2), dtype="float64")
+    h = L.Conv2D(3, 3, padding="same", **F64)(inp)
+    h = L.BatchNormalization(**F64)(h)  # the model is called with training=True
+    h = L.Activation("tanh", **F64)(h)
+    frozen = L.BatchNormalization(**F64)
+    h = frozen(h, training=False)  # moving statistics: affine in its input
+    h = L.Conv2D(2, 2, activation="elu", **F64)(h)
+    out = L.Dense(1, **F64)(L.Flatten(**F64)(h))
+    model = tf.keras.Model(inp, out)
+    frozen.moving_mean.assign(np.array([0.1, -0.2, 0.3]))
+    frozen.moving_variance.assign(np.array([0.5, 1.5, 2.0]))
+    _check(model, _images((3, 4, 4, 2)))
+
+
+def test_layer_normalization():
+    tf.keras.utils.set_random_seed(13)
+    model = tf.keras.Sequential([
+        tf.keras.Input((3, 4), dtype="float64"),
+        L.Dense(5, activation="tanh", **F64),
+        L.LayerNormalization(**F64),
+        L.Dense(4, activation="sigmoid", **F64),
+        L.LayerNormalization(axis=[1, 2], center=False, **F64),
+        L.Flatten(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 3, 4)))
+
+
+def _labels(kind):
+    rng = np.random.default_rng(2)
+    if kind == "sparse":
+        return np.array([0, 2, 1, 2])
+    if kind == "onehot":
+        return np.eye(3)[[0, 2, 1, 2]]
+    if kind == "binary":
+        return rng.integers(0, 2, size=(4, 3)).astype("float64")
+    return rng.normal(size=(4, 3))
+
+
+LOSSES = [
+    ("mse", lambda: tf.keras.losses.MeanSquaredError(), "real"),
+    ("mae", lambda: tf.keras.losses.MeanAbsoluteError(), "real"),
+    ("huber", lambda: tf.keras.losses.Huber(delta=0.5), "real"),
+    ("mse_sum", lambda: tf.keras.losses.MeanSquaredError(reduction="sum"), "real"),
+    ("bce_logits", lambda: tf.keras.losses.BinaryCrossentropy(from_logits=True), "binary"),
+    ("bce_probs", lambda: tf.keras.losses.BinaryCrossentropy(label_smoothing=0.1), "binary"),
+    ("cce_logits", lambda: tf.keras.losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=0.2), "onehot"),
+    ("scce_logits", lambda: tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+     "sparse"),
+    ("scce_ignore", lambda: tf.keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=1), "sparse"),
+    ("mse_function", lambda: tf.keras.losses.mean_squared_error, "real"),
+    ("scce_function", lambda: (lambda y, p: tf.keras.losses.sparse_categorical_crossentropy(
+        y, p, from_logits=True)), "sparse"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "kind"), LOSSES, ids=[c[0] for c in LOSSES])
+def test_double_backpropagation_through_a_loss(name, make, kind):
+    # the input gradient of a loss, penalised and differentiated again ("double backprop")
+    tf.keras.utils.set_random_seed(14)
+    last = "sigmoid" if name == "bce_probs" else None
+    model = tf.keras.Sequential([tf.keras.Input((4,), dtype="float64"),
+                                 L.Dense(5, activation="tanh", **F64),
+                                 L.Dense(3, activation=last, **F64)])
+    loss, y = make(), _labels(kind)
+    weights = np.linspace(0.5, 1.5, 4)
+
+    def objective(out):
+        value = loss(y, out)
+        return tf.reduce_sum(value * weights) if np.ndim(value) else value
+
+    _check(model, _images((4, 4)), objective=objective)
+
+
+def test_a_loss_without_a_second_order_rule_refuses_by_name():
+    model = tf.keras.Sequential([tf.keras.Input((4,), dtype="float64"),
+                                 L.Dense(3, activation="softmax", **F64)])
+    x = tf.constant(_images((2, 4)))
+    loss = tf.keras.losses.KLDivergence()
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            value = loss(np.full((2, 3), 1 / 3), model(x))
+        g = inner.gradient(value, x)
+        penalty = tf.reduce_sum(g * g)
+    with pytest.raises(NotImplementedError, match="kl_divergence"):
+        outer.gradient(penalty, model.trainable_variables)

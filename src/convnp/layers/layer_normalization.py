@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 
@@ -94,6 +94,28 @@ class LayerNormalization(Layer):
             d_hat = dy * _utils.along_axes(self.gamma.value, dy.ndim, axes)
         return inv_std * (d_hat - d_hat.mean(axis=axes, keepdims=True)
                           - x_hat * np.mean(d_hat * x_hat, axis=axes, keepdims=True))
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.normalization_rule`: statistics
+        over the normalized axes of each example)."""
+        x_hat, inv_std, axes = self._cache
+        dy = _utils.as_dtype(dy, self.dtype)
+        other = tuple(i for i in range(dy.ndim) if i not in axes)
+
+        def spread(weight):
+            if weight is None or id(weight) not in t_weights:
+                return None
+            return _utils.along_axes(np.asarray(t_weights[id(weight)]), dy.ndim, axes)
+
+        gamma = None if self.gamma is None else _utils.along_axes(self.gamma.value, dy.ndim,
+                                                                   axes)
+        t_dy, x_bar, gamma_bar = second_order.normalization_rule(
+            dy, t_dx, spread(self.gamma), spread(self.beta), x_hat, inv_std, gamma, axes,
+            other)
+        w_bars = {}
+        if self.gamma is not None and gamma_bar is not None:
+            w_bars[id(self.gamma)] = gamma_bar.reshape(self.gamma.shape)
+        return t_dy, x_bar, w_bars
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from convnp import initializers
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops import batchnorm
@@ -252,6 +252,55 @@ class BatchNormalization(Layer):
             _utils.as_dtype(dy, self.dtype), cache, compute_dx=self.needs_input_gradient)
         self.set_gradients(dgamma, dbeta)
         return dx
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: with the batch's statistics, through them
+        (`convnp.layers.second_order.normalization_rule` over the rows of each feature);
+        with the moving ones, the affine ``x * gamma * inv_std + shift``."""
+        cache = self._cache
+        if isinstance(cache, tuple) and cache and isinstance(cache[0], str):
+            raise second_order.refuse(f"BatchNormalization '{self.name}' with a mask")
+        x2d, mean, inv_std, _, batch_stats = cache
+        axis, shape = cache.axis, cache.shape
+        dtype = self.dtype
+
+        def rows(a):
+            return None if a is None else batchnorm.to_rows(np.asarray(a, dtype=np.float64),
+                                                            axis)
+
+        def param(weight):
+            if weight is None or id(weight) not in t_weights:
+                return None
+            return np.asarray(t_weights[id(weight)], dtype=np.float64).reshape(1, -1)
+
+        dy2d, t2d = rows(dy), rows(t_dx)
+        t_gamma, t_beta = param(self.gamma), param(self.beta)
+        gamma = None if self.gamma is None else self.gamma.value.astype(np.float64).reshape(
+            1, -1)
+        inv = np.asarray(inv_std, dtype=np.float64).reshape(1, -1)
+        x_hat = None if x2d is None else (x2d - np.asarray(mean).reshape(1, -1)) * inv
+        if batch_stats:
+            t_dy, x_bar, gamma_bar = second_order.normalization_rule(
+                dy2d, t2d, t_gamma, t_beta, x_hat, inv, gamma, (0,), (0,))
+        else:  # moving statistics: dx = gamma * inv_std * dy, linear in x
+            k = inv if gamma is None else gamma * inv
+            t_dy = x_bar = gamma_bar = None
+            if t2d is not None:
+                t_dy = k * t2d
+                gamma_bar = (t2d * dy2d * inv).sum(axis=0)
+            if t_gamma is not None:
+                t_dy = second_order.plus(t_dy, x_hat * t_gamma)
+                x_bar = dy2d * t_gamma * inv
+            if t_beta is not None:
+                t_dy = second_order.plus(t_dy, np.broadcast_to(t_beta, dy2d.shape))
+
+        def back(a):
+            return None if a is None else batchnorm.from_rows(a, shape, axis).astype(dtype)
+
+        w_bars = {}
+        if self.gamma is not None and gamma_bar is not None:
+            w_bars[id(self.gamma)] = gamma_bar.astype(dtype)
+        return back(t_dy), back(x_bar), w_bars
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -89,6 +89,28 @@ class MaxPooling2D(_Pooling2D):
 
     mode = "max"
 
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: max pooling is linear in the input wherever the maxima stay
+        where they are, so the tangent is read at each window's first maximum (the cell
+        backward sends the window's gradient to); nothing comes back to the input."""
+        if t_dx is None:
+            return None, None, {}
+        cache = self._cache
+        geometry = cache.geometry
+        (top, bottom), (left, right) = geometry.pads
+        t = np.pad(np.asarray(t_dx, dtype=cache.A_pad.dtype),
+                   ((0, 0), (top, bottom), (left, right), (0, 0)))
+        best = picked = None
+        for _, _, rows, cols in geometry.tap_slices():  # row-major: the first maximum wins
+            values, tangents = cache.A_pad[:, rows, cols, :], t[:, rows, cols, :]
+            if best is None:
+                best, picked = values.copy(), tangents.copy()
+                continue
+            better = values > best
+            best = np.where(better, values, best)
+            picked = np.where(better, tangents, picked)
+        return picked, None, {}
+
 
 @register(aliases=("AvgPool2D",))
 class AveragePooling2D(_Pooling2D):
@@ -183,3 +205,12 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         dx = np.zeros((m, n_H * n_W, n_C), dtype=self.dtype)
         np.put_along_axis(dx, where[:, None, :], dy, axis=1)
         return dx.reshape(m, n_H, n_W, n_C)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: the tangent read at each channel's first maximum."""
+        if t_dx is None:
+            return None, None, {}
+        (m, n_H, n_W, n_C), where = self._cache
+        flat = np.asarray(t_dx).reshape(m, n_H * n_W, n_C)
+        picked = np.take_along_axis(flat, where[:, None, :], axis=1).reshape(m, n_C)
+        return self._shape_output(picked), None, {}

@@ -179,7 +179,7 @@ def graph_rule(graph, t_inputs: list, t_weights: dict, model):
         t_dy, x_bar, w_bar = layer.second_order(dy, t_in if node.multi else t_in[0], t_own)
         tangents[node.out] = t_dy
         for s, xb in zip(node.inputs, x_bar if node.multi else [x_bar]):
-            x_bars[s] = _add(x_bars[s], xb)
+            x_bars[s] = plus(x_bars[s], xb)
         _add_all(w_bars, w_bar)
     # second derivatives left cotangents on values inside the model: take them back through
     # the calls that made those values, as a plain backward pass does
@@ -194,7 +194,7 @@ def graph_rule(graph, t_inputs: list, t_weights: dict, model):
             dx, own = backward_keeping(node.layer, g)
             _add_all(w_bars, own)
             for s, d in zip(node.inputs, node.gradients(dx)):
-                grads[s] = _add(grads[s], d)
+                grads[s] = plus(grads[s], d)
     t_outputs = [tangents[s] for s in graph.output_slots]
     return t_outputs, [grads[s] for s in graph.input_slots], w_bars
 
@@ -204,7 +204,7 @@ def _restore(graph, position: int, layer) -> None:
         layer.restore_call_state(graph._states.get(position))
 
 
-def _add(a, b):
+def plus(a, b):
     if b is None:
         return a
     return b if a is None else a + b
@@ -213,7 +213,7 @@ def _add(a, b):
 def _add_all(total: dict, part: dict) -> None:
     for key, value in part.items():
         if value is not None:
-            total[key] = _add(total.get(key), value)
+            total[key] = plus(total.get(key), value)
 
 
 # ----------------------------------------------------------------------------- layer helpers
@@ -307,19 +307,64 @@ def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
         w_bar = backward(dz, t_dx, W)[1]
     if t_W is not None:
         t_W = np.asarray(t_W, dtype=W.dtype)
-        u = _add(u, forward(x, t_W))
+        u = plus(u, forward(x, t_W))
         x_bar = backward(dz, x, t_W)[0]
     if t_b is not None:
-        u = _add(u, np.broadcast_to(np.asarray(t_b, W.dtype).reshape(-1), dz.shape))
+        u = plus(u, np.broadcast_to(np.asarray(t_b, W.dtype).reshape(-1), dz.shape))
     if u is None:
         return None, None, {}
     t_dy, z_bar = activation_terms(layer, dy, u, saved, through_activation)
     b_bar = None
     if z_bar is not None:
         dx_z, dW_z = backward(z_bar, x, W)
-        x_bar, w_bar = _add(x_bar, dx_z), _add(w_bar, dW_z)
+        x_bar, w_bar = plus(x_bar, dx_z), plus(w_bar, dW_z)
         b_bar = z_bar.reshape(-1, z_bar.shape[-1]).sum(axis=0)
     w_bars = {id(kernel): w_bar}
     if bias is not None:
         w_bars[id(bias)] = b_bar
     return t_dy, x_bar, w_bars
+
+
+def normalization_rule(dy, t_dx, t_gamma, t_beta, x_hat, inv_std, gamma, stats_axes: tuple,
+                       param_axes: tuple):
+    """The rule of ``y = gamma * x_hat + beta`` with ``x_hat = (x - mean) * inv_std`` and the
+    statistics taken over ``stats_axes`` of the input itself (a training batch
+    normalization, a layer normalization); ``gamma`` and the cotangents ``t_gamma``,
+    ``t_beta`` broadcast against the input, whose ``param_axes`` their gradients sum over.
+
+    With ``g = gamma * dy``, backward is ``dx = inv_std (g - mean(g) - x_hat mean(g x_hat))``.
+    The cotangent of ``dy``: that same projection of ``t_dx * inv_std``, times gamma (plus
+    ``x_hat t_gamma + t_beta``); of gamma: its sum against ``dy``. Of the input: ``x_hat``'s
+    own Jacobian applied to the derivative ``G`` of the contracted gradient in ``x_hat``,
+    plus the term of ``inv_std``'s dependence on the input (``- P x_hat inv_std**2 / n``)."""
+    n = int(np.prod([np.shape(dy)[a] for a in stats_axes]))
+
+    def mean(a):
+        return a.mean(axis=stats_axes, keepdims=True)
+
+    def total(a):
+        return a.sum(axis=stats_axes, keepdims=True)
+
+    g = dy if gamma is None else dy * gamma
+    t_dy = gamma_bar = None
+    big_g = spread = None
+    if t_dx is not None:
+        v = t_dx * inv_std
+        w = v - mean(v) - x_hat * mean(v * x_hat)
+        t_dy = w if gamma is None else gamma * w
+        gamma_bar = (dy * w).sum(axis=param_axes)
+        g_x = mean(g * x_hat)
+        t_x = total(t_dx * x_hat)
+        spread = total(t_dx * g) - mean(g) * total(t_dx) - t_x * g_x
+        big_g = inv_std * (-t_dx * g_x - t_x * g / n)
+    if t_gamma is not None:
+        t_dy = plus(t_dy, t_gamma * x_hat)
+        big_g = plus(big_g, t_gamma * dy)
+    if t_beta is not None:
+        t_dy = plus(t_dy, np.broadcast_to(t_beta, np.shape(dy)))
+    x_bar = None
+    if big_g is not None:
+        x_bar = inv_std * (big_g - mean(big_g) - x_hat * mean(big_g * x_hat))
+        if spread is not None:
+            x_bar = x_bar - spread * x_hat * inv_std * inv_std / n
+    return t_dy, x_bar, gamma_bar

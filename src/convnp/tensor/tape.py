@@ -341,7 +341,7 @@ class GradientTape:
                 if second is not None:
                     results = second(outs)
                 else:
-                    results = _refusing(vjp([_plain(g) for g in outs]),
+                    results = refusing_gradients(vjp([_plain(g) for g in outs]),
                                         outs + [self._connected.get(k) for k in keys if k])
             else:
                 results = vjp([_plain(g) for g in outs] if outer else outs)
@@ -486,10 +486,13 @@ _SECOND_ORDER_SUPPORT = (
     "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
     "reduce_sum/reduce_mean, indexing, reshape/transpose, tf.nn's relu/leaky_relu/elu/"
     "softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
-    "silu/swish, gelu, exponential, softmax, linear) and the layers Dense, Conv1D, Conv2D, "
-    "the activation layers, Dropout, Flatten, Reshape, padding, cropping, upsampling, average "
-    "pooling, Add, Subtract, Average, Concatenate, and models made of them. Wrap the inner "
-    "gradient in tf.stop_gradient(...) if its second-order term is not needed.")
+    "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
+    "mean_absolute_error, huber, binary_crossentropy, and categorical and "
+    "sparse_categorical_crossentropy from logits, and the layers Dense, Conv1D, Conv2D, the "
+    "activation layers, BatchNormalization, LayerNormalization, Dropout, Flatten, Reshape, "
+    "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
+    "Concatenate, and models made of them. Wrap the inner gradient in tf.stop_gradient(...) "
+    "if its second-order term is not needed.")
 
 
 def diagonal_second(x_obj, backward: Callable, second_term: Callable) -> Callable:
@@ -513,7 +516,7 @@ def diagonal_second(x_obj, backward: Callable, second_term: Callable) -> Callabl
     return second
 
 
-def _refusing(results: list, depends_on: list) -> list:
+def refusing_gradients(results: list, depends_on: list) -> list:
     """``results`` (plain gradients) as tensors that refuse to be differentiated by the
     active tapes (`_refuse_second_order`)."""
     tensors = [None if g is None else new_tensor(g) for g in results]
