@@ -282,3 +282,15 @@ def test_a_loss_without_a_second_order_rule_refuses_by_name():
         penalty = tf.reduce_sum(g * g)
     with pytest.raises(NotImplementedError, match="kl_divergence"):
         outer.gradient(penalty, model.trainable_variables)
+
+
+def test_transposed_and_depthwise_convolutions():
+    tf.keras.utils.set_random_seed(15)
+    model = tf.keras.Sequential([
+        tf.keras.Input((4, 4, 2), dtype="float64"),
+        L.Conv2DTranspose(3, 3, strides=2, padding="same", activation="tanh", **F64),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="sigmoid", **F64),
+        L.DepthwiseConv2D(3, strides=2, **F64),
+        L.Conv2DTranspose(2, 2, strides=1, use_bias=False, **F64),
+        L.Flatten(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 4, 4, 2)))

@@ -15,7 +15,7 @@ def _blocks_after(heading: str) -> list[str]:
 
 def test_custom_layer_and_training_loop_examples_run(capsys):
     blocks = _blocks_after("**Your own layers, losses and training loops.**")
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     namespace: dict = {}
     import convnp as tf
 
@@ -27,3 +27,7 @@ def test_custom_layer_and_training_loop_examples_run(capsys):
     model, x, y = namespace["model"], namespace["x"], namespace["y"]
     accuracy = (model.predict(x, verbose=0).argmax(axis=1) == y).mean()
     assert accuracy > 0.9
+    # the gradient-penalty example: every critic weight gets its gradient
+    critic, d_grads = namespace["critic"], namespace["d_grads"]
+    assert [g.shape for g in d_grads] == [v.shape for v in critic.trainable_variables]
+    assert float(namespace["gp"]) > 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers._transposed import TransposedConv
 from convnp.layers.registry import register
 from convnp.ops import conv_transpose as ops_transpose
@@ -97,6 +97,21 @@ class Conv2DTranspose(TransposedConv):
         return _utils.activated_backward(self, dy, lambda dz, cache: (
             ops_transpose.conv_transpose_backward(dz, cache,
                                                   compute_dx=self.needs_input_gradient)))
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.cached_op_rule`): a transposed
+        convolution is linear in its input and in its kernel."""
+        op_cache, saved = self._cache
+
+        def run(inputs, kernel):
+            return ops_transpose.conv_transpose_forward(
+                inputs, kernel, None, self.strides, self.padding, self.output_padding,
+                dilation=self.dilation_rate)
+
+        return second_order.cached_op_rule(
+            self, dy, t_dx, t_weights, op_cache.x, saved, run,
+            ops_transpose.conv_transpose_backward,
+            lambda g: _utils.activate_backward(self.activation, g, saved))
 
     def _window_config(self) -> dict[str, Any]:
         return {**_utils.window_config(self), "output_padding": self.output_padding}

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from convnp import ops
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
@@ -170,6 +170,25 @@ class DepthwiseConv2D(DepthwiseKernelLayer):
         when ``needs_input_gradient`` is False."""
         return _utils.activated_backward(self, dy, lambda dz, op_cache: depthwise_conv_backward(
             dz, op_cache, compute_dA_prev=self.needs_input_gradient))
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.cached_op_rule`): a depthwise
+        convolution is linear in its input and in its kernel."""
+        op_cache, saved = self._cache
+        source = op_cache.source
+        x = source.array
+        if source.padded:
+            (top, bottom), (left, right) = source.pads
+            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+        no_bias = np.zeros((1, 1, 1, self.kernel.shape[2] * self.kernel.shape[3]),
+                           dtype=self.kernel.value.dtype)
+
+        def run(inputs, kernel):
+            return depthwise_conv_forward(inputs, kernel, no_bias, self._hparameters)
+
+        return second_order.cached_op_rule(
+            self, dy, t_dx, t_weights, x, saved, run, depthwise_conv_backward,
+            lambda g: _utils.activate_backward(self.activation, g, saved))
 
 
 @register

@@ -325,6 +325,23 @@ def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
     return t_dy, x_bar, w_bars
 
 
+def cached_op_rule(layer, dy, t_dx, t_weights: dict, x, saved, run, run_backward,
+                   through_activation):
+    """`bilinear_rule` for a kernel layer whose op pairs ``run(x, kernel) -> (z, cache)``
+    (no bias) with ``run_backward(dz, cache) -> (dx, dkernel, ...)``: the substituted
+    products run the op again (one more forward for each backward it needs)."""
+
+    def forward(inputs, kernel):
+        return run(inputs, kernel)[0]
+
+    def backward(dz, inputs, kernel):
+        dx, dkernel = run_backward(dz, run(inputs, kernel)[1])[:2]
+        return dx, dkernel
+
+    return bilinear_rule(layer, dy, t_dx, t_weights, x, saved, forward, backward,
+                         through_activation)
+
+
 def normalization_rule(dy, t_dx, t_gamma, t_beta, x_hat, inv_std, gamma, stats_axes: tuple,
                        param_axes: tuple):
     """The rule of ``y = gamma * x_hat + beta`` with ``x_hat = (x - mean) * inv_std`` and the

@@ -488,8 +488,8 @@ _SECOND_ORDER_SUPPORT = (
     "softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
-    "sparse_categorical_crossentropy from logits, and the layers Dense, Conv1D, Conv2D, the "
-    "activation layers, BatchNormalization, LayerNormalization, Dropout, Flatten, Reshape, "
+    "sparse_categorical_crossentropy from logits, and the layers Dense, Conv1D, Conv2D, "
+    "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, Dropout, Flatten, Reshape, "
     "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
     "Concatenate, and models made of them. Wrap the inner gradient in tf.stop_gradient(...) "
     "if its second-order term is not needed.")
