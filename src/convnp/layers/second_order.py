@@ -41,15 +41,25 @@ _local = threading.local()
 
 
 @contextlib.contextmanager
-def collecting(store: dict):
-    """While the block runs, every model graph's backward keeps the output gradient of each
-    of its calls in ``store`` (by graph), for a second-order pass over the same calls."""
-    saved = getattr(_local, "collect", None)
-    _local.collect = store
+def _thread_setting(name: str, value):
+    """This thread's ``name`` setting is ``value`` while the block runs."""
+    saved = getattr(_local, name, None)
+    setattr(_local, name, value)
     try:
         yield
     finally:
-        _local.collect = saved
+        setattr(_local, name, saved)
+
+
+def collecting(store: dict):
+    """While the block runs, every model graph's backward keeps the output gradient of each
+    of its calls in ``store`` (by graph), for a second-order pass over the same calls."""
+    return _thread_setting("collect", store)
+
+
+def reading(store: dict):
+    """The gradients `collecting` kept, for the nested models' rules inside the block."""
+    return _thread_setting("read", store)
 
 
 def keep_output_gradient(graph, schedule: list, position: int, dy) -> None:
@@ -61,17 +71,6 @@ def keep_output_gradient(graph, schedule: list, position: int, dy) -> None:
     if position in kept["dys"]:
         kept["twice"] = True  # a nested model called twice: its calls' states collide
     kept["dys"][position] = None if dy is None else np.array(dy)
-
-
-@contextlib.contextmanager
-def reading(store: dict):
-    """The gradients `collecting` kept, for the nested models' rules inside the block."""
-    saved = getattr(_local, "read", None)
-    _local.read = store
-    try:
-        yield
-    finally:
-        _local.read = saved
 
 
 refuse = _tape.no_second_order_rule
