@@ -294,3 +294,26 @@ def test_transposed_and_depthwise_convolutions():
         L.Conv2DTranspose(2, 2, strides=1, use_bias=False, **F64),
         L.Flatten(**F64), L.Dense(1, **F64)])
     _check(model, _images((2, 4, 4, 2)))
+
+
+class _Scaled(tf.keras.layers.Layer):
+    """A user's layer written in tensor ops (no backward of its own)."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+                                     dtype="float64")
+
+    def call(self, x):
+        return tf.tanh(x * self.scale) + tf.square(x) * 0.5
+
+
+def test_users_layers_and_tensor_functions_inside_a_model():
+    tf.keras.utils.set_random_seed(16)
+    inp = tf.keras.Input((4,), dtype="float64")
+    h = L.Dense(5, **F64)(inp)
+    h = _Scaled(dtype="float64")(h)
+    h = tf.nn.leaky_relu(h, alpha=0.1)  # a TensorFlow function on a model's tensor
+    h = tf.sigmoid(L.Dense(3, **F64)(h))
+    model = tf.keras.Model(inp, L.Dense(1, **F64)(h))
+    model.layers[2].scale.assign(np.array([0.5, -1.0, 1.5, 0.7, 1.1]))
+    _check(model, _images((3, 4)))

@@ -1119,6 +1119,8 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         and cotangents of its weight gradients (``{id(variable): array}``), return the
         cotangent of ``dy``, the cotangent of the input (None for zero) and the cotangents
         of the weights (by id). See `convnp.layers.second_order`."""
+        if self._autodiff:  # a call in tensor ops: its private tape's records have theirs
+            return taped.second_order_of_call(self, dy, t_dx, t_weights)
         return second_order.by_kind(self, dy, t_dx, t_weights)
 
     def curvature_term(self, dy, t_dx):

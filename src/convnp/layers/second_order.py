@@ -89,7 +89,7 @@ def call_second(layer, vjp, snapshot, xs: list, variables: list, n_outputs: int,
     def second(grads: list) -> list:
         plain = [_tape._plain(g) for g in grads]
         kept: dict = {}
-        with collecting(kept):
+        with collecting(kept), _tape.paused():
             results = vjp(plain)
         tensors = [None if r is None else _tape.new_tensor(r) for r in results]
         present = [i for i, t in enumerate(tensors) if t is not None]
@@ -103,7 +103,7 @@ def call_second(layer, vjp, snapshot, xs: list, variables: list, n_outputs: int,
             t_weights = {id(v): c for v, c in zip(variables, t_vgs) if c is not None}
             if losses and any(g is not None for g in plain[n_outputs:]):
                 raise refuse(f"the losses that {_describe(layer)} adds (add_loss)")
-            with snapshot, reading(kept):
+            with snapshot, reading(kept), _tape.paused():
                 t_dys, x_bars, w_bars = _call_rule(layer, plain[:n_outputs], t_dxs,
                                                    t_weights, multi_in)
             return (list(t_dys) + [None] * len(losses) + list(x_bars)

@@ -500,6 +500,47 @@ def taped_backward(self, dy):
     return dxs if multi else dxs[0]
 
 
+def second_order_of_call(self, dy, t_dx, t_weights: dict):
+    """`Layer.second_order` of a call in tensor ops (a user's layer, a TF op in a model).
+
+    The call's private tape recorded its operations. A fresh tape given those same records
+    follows the call's values as if it had watched the call; `gradient` of the private tape
+    run inside it computes the backward in recorded form (each record's differentiable
+    VJP), and that tape's own gradient of ``<t_dx, dx> + <t_weights, dW>`` is the rule:
+    the cotangents of ``dy``, of the inputs and of the weights. An operation without a
+    differentiable VJP refuses by name there."""
+    from convnp.layers.second_order import refuse
+
+    cache = getattr(self, "_tape_cache", None)
+    if cache is None:
+        raise refuse(f"{type(self).__name__} '{self.name}' (no forward call kept)")
+    tape, xs, out, variables, multi, losses = cache
+    if losses or isinstance(out, (list, tuple)):
+        raise refuse(f"{type(self).__name__} '{self.name}' (several outputs or add_loss)")
+    t_xs = list(t_dx) if multi else [t_dx]
+    meta = GradientTape(persistent=True, watch_accessed_variables=False)
+    meta._records = list(tape._records)
+    meta._connected = dict(tape._connected)
+    seed = to_eager(np.asarray(dy, dtype=np.result_type(out)))
+    with meta:
+        meta.watch(seed)
+        grads = tape.gradient(out, xs + variables, output_gradients=seed,
+                              unconnected_gradients="zero")
+        cotangents = t_xs + [t_weights.get(id(v)) for v in variables]
+        total = None
+        for c, g in zip(cotangents, grads):
+            if c is not None:
+                term = np.add.reduce(np.multiply(g, np.asarray(c)), axis=None)
+                total = term if total is None else total + term
+    if total is None:
+        return None, ([None] * len(xs) if multi else None), {}
+    found = meta.gradient(total, [seed] + xs + variables)
+    plain = [None if g is None else np.asarray(g) for g in found]
+    x_bars = plain[1:1 + len(xs)]
+    w_bars = {id(v): g for v, g in zip(variables, plain[1 + len(xs):]) if g is not None}
+    return plain[0], (x_bars if multi else x_bars[0]), w_bars
+
+
 #: The sizes given to unknown (None) axes other than the batch in the two trial calls of
 #: `trial_output_shape`: an output axis whose size differs between them is unknown too.
 #: Multiples of 8, so that strided convolutions and poolings divide them evenly.

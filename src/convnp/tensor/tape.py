@@ -110,6 +110,18 @@ def record(outputs: Sequence[Any], inputs: Sequence[Any], vjp: Callable,
                 tape._connected[id(out)] = out
 
 
+@contextlib.contextmanager
+def paused():
+    """No tape records in the block (a computation whose result is handed on as plain
+    arrays, recorded, if at all, by its caller as one operation)."""
+    saved = list(eager.active_tapes)
+    eager.active_tapes.clear()
+    try:
+        yield
+    finally:
+        eager.active_tapes[:] = saved
+
+
 def followed(x) -> bool:
     """Whether some active tape follows ``x`` (a trainable Variable counts when a tape watches
     the variables it reads: it is watched from now on, as any read would)."""
@@ -491,8 +503,8 @@ _SECOND_ORDER_SUPPORT = (
     "sparse_categorical_crossentropy from logits, and the layers Dense, Conv1D, Conv2D, "
     "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, Dropout, Flatten, Reshape, "
     "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
-    "Concatenate, and models made of them. Wrap the inner gradient in tf.stop_gradient(...) "
-    "if its second-order term is not needed.")
+    "Concatenate, users' layers written in these, and models made of them. Wrap the inner "
+    "gradient in tf.stop_gradient(...) if its second-order term is not needed.")
 
 
 def diagonal_second(x_obj, backward: Callable, second_term: Callable) -> Callable:
