@@ -38,7 +38,7 @@ def test_values_match_a_loop_over_steps():
 
 
 def test_refusals():
-    with pytest.raises(TypeError, match="Layer instance"):
+    with pytest.raises(ValueError, match="Layer instance"):
         TimeDistributed("dense")
     with pytest.raises(ValueError, match="rank >= 3"):
         TimeDistributed(Dense(2))(np.ones((2, 3), "float32"))

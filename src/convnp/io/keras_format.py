@@ -1402,6 +1402,10 @@ def _keras_layer_config(layer) -> dict:
             continue  # Keras 3 writes the input as an InputLayer entry
         if key == "dtype":
             out[key] = _policy(layer.dtype)
+        elif key == "layer" and is_model(getattr(layer, "layer", None)):
+            # a wrapper of a model (TimeDistributed(feature_extractor)): the model's own
+            # Keras entry, its layers inline, as Keras writes it
+            out[key] = keras_config(layer.layer, checked=True)
         elif user:
             out[key] = _user_value(value, where, key)
         elif key.endswith("_initializer"):

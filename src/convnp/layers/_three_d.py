@@ -10,11 +10,14 @@ VOLUMES = "(batch, depth, height, width, channels)"
 
 
 def triple(value, name: str, layer: str, minimum: int = 1) -> tuple[int, int, int]:
-    """Keras' 3-D size arguments: an int or a ``(d, h, w)`` triple of ints."""
+    """Keras' 3-D size arguments: an int or a ``(d, h, w)`` triple of ints.
+
+    Anything else is a `ValueError`, a wrong type included (``(3, 3)``, ``3.5``, ``None``),
+    as Keras's tuple check raises it (and as convnp's 2-D layers do)."""
     try:
         return volume_ops.as_triple(value, name, minimum)
     except (TypeError, ValueError) as error:
-        raise type(error)(f"{layer}: {error}") from None
+        raise ValueError(f"{layer}: {error}") from None
 
 
 def window_arguments(layer, filters, kernel_size, strides, padding, data_format,

@@ -43,9 +43,13 @@ from convnp.layers.registry import register
 
 
 def _window(value, name: str, cls: str, rank: int) -> tuple[int, ...]:
-    """A size argument (``kernel_size``, ``strides``, ``dilation_rate``) as ``rank`` ints."""
+    """A size argument (``kernel_size``, ``strides``, ``dilation_rate``) as ``rank`` ints;
+    anything else is a `ValueError`, a wrong type included, as Keras's tuple check gives."""
     if rank == 1:
-        return (_utils.single_int(value, name, cls),)
+        try:
+            return (_utils.single_int(value, name, cls),)
+        except TypeError as error:
+            raise ValueError(str(error)) from None
     if rank == 2:
         return _utils.pair(value, name, cls)
     return _three_d.triple(value, name, cls)

@@ -11,7 +11,7 @@ import numpy as np
 
 from convnp.layers import _masks, _utils
 from convnp.layers.registry import register
-from convnp.layers.wrapper import Wrapper
+from convnp.layers.wrapper import Wrapper, build_inner, inner_output_shape
 
 
 @register
@@ -19,7 +19,8 @@ class TimeDistributed(Wrapper):
     """``y[:, t] = layer(x[:, t])`` for every step ``t`` (axis 1), with shared weights.
 
     Args:
-        layer: a `Layer` instance (its weights are this layer's weights).
+        layer: a `Layer` instance, or a model with one output (a small CNN run over every
+            frame, as Keras allows); its weights are this layer's weights.
 
     Caches the inner layer's call state and the batch and step counts.
     """
@@ -36,14 +37,14 @@ class TimeDistributed(Wrapper):
         return (None, *input_shape[2:])
 
     def build(self, input_shape) -> None:
-        self.layer.ensure_built(self._inner_shape(input_shape))
+        build_inner(self.layer, self._inner_shape(input_shape))
         self.built = True
 
     def check_input_shape(self, input_shape) -> None:
-        self.layer.check_input_shape(self._inner_shape(input_shape))
+        build_inner(self.layer, self._inner_shape(input_shape))
 
     def compute_output_shape(self, input_shape):
-        out = self.layer.compute_output_shape(self._inner_shape(input_shape))
+        out = inner_output_shape(self.layer, self._inner_shape(input_shape))
         if isinstance(out, list):
             raise TypeError(f"TimeDistributed '{self.name}': the inner layer "
                              f"'{self.layer.name}' must have one output")
