@@ -1,5 +1,6 @@
 """`Bidirectional`: Keras 3's wrapper running a recurrent layer over a sequence both ways and
-merging the two outputs (``Bidirectional(LSTM(64, return_sequences=True))``).
+merging the two outputs (``Bidirectional(LSTM(64, return_sequences=True))``, or over a clip of
+frames ``Bidirectional(ConvLSTM2D(8, 3, padding="same"))``).
 
 The wrapped layer's config makes two layers: ``forward_<name>`` and, unless a
 ``backward_layer`` is given, ``backward_<name>`` with ``go_backwards=True`` (Keras's names).
@@ -13,12 +14,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from convnp.layers import recurrent, taped
+from convnp.layers import conv_lstm, recurrent, taped
 from convnp.layers.base import Layer
 from convnp.layers.registry import deserialize, register, serialize
 from convnp.layers.wrapper import Wrapper
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+#: What Keras's Bidirectional takes: the recurrent layers and the convolutional LSTMs (each
+#: has ``go_backwards``, ``return_sequences`` and ``return_state``).
+_RECURRENT = (recurrent.RNN, conv_lstm.ConvLSTM)
+
+
+def _run(layer, x, initial_state, mask, training: bool):
+    """One direction's outputs: a recurrent layer's scan, or a ConvLSTM's run (the same
+    arguments and results: the output, then the states with ``return_state``)."""
+    if isinstance(layer, conv_lstm.ConvLSTM):
+        return layer._run(x, initial_state, mask, training)
+    return layer._scan(x, initial_state, mask, training)
 
 
 def _named(layer, name: str, **changes) -> Layer:
@@ -32,7 +45,8 @@ class Bidirectional(Wrapper):
     """Keras 3's ``Bidirectional``.
 
     Args:
-        layer: a recurrent layer (`SimpleRNN`, `LSTM`, `GRU`, `RNN`), or its config.
+        layer: a recurrent layer (`SimpleRNN`, `LSTM`, `GRU`, `RNN`, or a convolutional
+            `ConvLSTM1D`/`2D`/`3D`, as Keras takes them), or its config.
         merge_mode: how the two outputs combine: ``"concat"`` (default, on the last axis),
             ``"sum"``, ``"mul"``, ``"ave"``, or None (both returned, forward first).
         weights: only None.
@@ -53,9 +67,9 @@ class Bidirectional(Wrapper):
         if isinstance(backward_layer, dict):
             backward_layer = deserialize(backward_layer)
         for role, given in (("layer", self.layer), ("backward_layer", backward_layer)):
-            if given is not None and not isinstance(given, recurrent.RNN):
+            if given is not None and not isinstance(given, _RECURRENT):
                 raise TypeError(f"Bidirectional: {role} must be a recurrent layer (SimpleRNN, "
-                                f"LSTM, GRU, RNN), got {given!r}")
+                                f"LSTM, GRU, RNN, ConvLSTM1D/2D/3D), got {given!r}")
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got "
                              f"{merge_mode!r}")
@@ -153,8 +167,8 @@ class Bidirectional(Wrapper):
             states = list(initial_state)
             half = len(states) // 2
             forward_state, backward_state = states[:half], states[half:]
-        y = self.forward_layer._scan(x, forward_state, mask, training)
-        y_rev = self.backward_layer._scan(x, backward_state, mask, training)
+        y = _run(self.forward_layer, x, forward_state, mask, training)
+        y_rev = _run(self.backward_layer, x, backward_state, mask, training)
         states = []
         if self.return_state:
             (y, *forward_states), (y_rev, *backward_states) = y, y_rev

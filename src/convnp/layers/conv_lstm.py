@@ -38,7 +38,7 @@ import numpy as np
 import convnp.random
 from convnp import constraints, regularizers
 from convnp.layers import _masks, _three_d, _utils, taped
-from convnp.layers.base import Layer
+from convnp.layers.base import Layer, _weight_path
 from convnp.layers.registry import register
 
 
@@ -88,9 +88,10 @@ class _ConvLSTMCell(Layer):
             self.bias = self.add_weight("bias", (4 * filters,), init,
                                         regularizer=owner.bias_regularizer,
                                         constraint=owner.bias_constraint)
-        # Keras's variable.path ("conv_lstm2d/conv_lstm_cell/kernel"; legacy .h5 files use it)
+        # Keras's variable.path ("conv_lstm2d/conv_lstm_cell/kernel"; legacy .h5 files use it),
+        # below the layers building the owner ("bidirectional/forward_conv_lstm2d/...")
         for variable in self._variables:
-            variable.path = f"{owner.name}/{self.name}/{variable.name}"
+            variable.path = _weight_path(owner, f"{self.name}/{variable.name}")
         self.built = True
 
 
