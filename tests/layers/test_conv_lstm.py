@@ -210,7 +210,6 @@ def test_not_trainable_freezes_the_cell():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"stateful": True}, ValueError, "stateful=True is not supported"),
     ({"data_format": "channels_first"}, ValueError, "channels_last"),
     ({"filters": 0}, ValueError, "filters must be a positive int"),
     ({"filters": 2.5}, TypeError, "filters must be a positive int"),

@@ -12,7 +12,9 @@ LSTM whose matrix products are convolutions; with ``x_t`` the frame at step ``t`
     h_t = recurrent_activation(o) * activation(c_t)
 
 starting from ``h = c = 0``. The output is ``h`` of the last step, or of every step with
-``return_sequences``; ``return_state`` adds the last ``h`` and ``c``.
+``return_sequences``; ``return_state`` adds the last ``h`` and ``c``. A ``stateful`` layer
+starts each call from the ``h`` and ``c`` the last one ended with (`reset_state` zeroes them),
+as Keras's: a long clip fed in chunks.
 
 A mask (``layer(x, mask=m)``, or the mask a `Masking` layer gives its output) works as in
 Keras's recurrent loop: where it is False a step keeps the states it had and outputs what
@@ -38,8 +40,9 @@ import numpy as np
 import convnp.random
 from convnp import constraints, regularizers
 from convnp.layers import _masks, _three_d, _utils, taped
-from convnp.layers.base import Layer, _weight_path
+from convnp.layers.base import KerasTensor, Layer, _weight_path
 from convnp.layers.registry import register
+from convnp.variables import Variable
 
 
 def _window(value, name: str, cls: str, rank: int) -> tuple[int, ...]:
@@ -123,7 +126,8 @@ class ConvLSTM(Layer):
         return_state: also return the last ``h`` and ``c``: ``[output, h, c]``.
         go_backwards: read the steps from the last one (the sequence output is then in that
             order, as Keras gives it).
-        stateful: only False (convnp keeps no state between calls).
+        stateful: carry the final ``h`` and ``c`` of each call into the next (the batch size
+            must then be fixed: ``Input(batch_shape=...)``; `reset_state` zeroes them).
         unroll: accepted, with no effect (the loop always runs step by step).
         zero_output_for_mask: masked steps output zeros (else the previous output).
 
@@ -177,9 +181,6 @@ class ConvLSTM(Layer):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{cls}: {key} must be True or False, got {value!r}")
             setattr(self, key, bool(value))
-        if self.stateful:
-            raise ValueError(f"{cls}: stateful=True is not supported by convnp (no state is "
-                             "kept between calls); expected stateful=False")
         _utils.setup_recurrent_weights(
             self, kernel_initializer, recurrent_initializer, bias_initializer,
             kernel_regularizer, recurrent_regularizer, bias_regularizer,
@@ -190,6 +191,9 @@ class ConvLSTM(Layer):
         _utils.seeded(self, seed)
         self.cell = _ConvLSTMCell(dtype=self.dtype)
         self._tracked_layers = [self.cell]
+        #: with ``stateful``: ``[h, c]`` as the last call ended, which start the next one
+        #: (non-trainable Variables, not weights: Keras neither trains nor saves them)
+        self.states: list | None = None
 
     # -- building ------------------------------------------------------------------------------
 
@@ -240,6 +244,36 @@ class ConvLSTM(Layer):
         output = (input_shape[0], input_shape[1], *state[1:]) \
             if self.return_sequences else state
         return [output, state, state] if self.return_state else output
+
+    # -- the states a stateful layer carries ---------------------------------------------------
+
+    def reset_state(self) -> None:
+        """Zero the ``h`` and ``c`` a stateful layer carries from call to call (Keras's)."""
+        for state in self.states or ():
+            state.assign(np.zeros(state.shape, dtype=state.dtype))
+
+    reset_states = reset_state
+
+    def _carried_states(self, state_shape: tuple) -> list:
+        """A stateful layer's ``[h, c]`` for a call whose states have ``state_shape`` (made at
+        zero on the first call); the batch size must stay the one of that first call."""
+        if self.states is None:
+            self.states = [Variable(np.zeros(state_shape, dtype=self.dtype), trainable=False,
+                                    name=name) for name in ("h", "c")]
+        expected = tuple(self.states[0].shape)
+        if state_shape != expected:
+            raise ValueError(f"{type(self).__name__} '{self.name}': if an RNN is stateful, the "
+                             f"states of a call must keep their shape {expected} (the batch "
+                             f"size of the first call), got {state_shape}")
+        return [np.array(state.value) for state in self.states]  # copies: assigned later
+
+    def __call__(self, inputs, *args, **kwargs):
+        if self.stateful and isinstance(inputs, KerasTensor) and inputs.shape[0] is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}': when using stateful=True "
+                             "in a RNN, the batch size must be static (Input(batch_shape=...) "
+                             "or Input(..., batch_size=...)); found dynamic batch size: "
+                             f"sequence.shape={inputs.shape}")
+        return super().__call__(inputs, *args, **kwargs)
 
     # -- the call --------------------------------------------------------------------------------
 
@@ -357,6 +391,8 @@ class ConvLSTM(Layer):
         recurrent_masks = self._masks(self.recurrent_dropout, state_shape, training)
         gate, act = self.recurrent_activation, self.activation
         h = c = None  # the zero initial state: its terms are left out
+        if self.stateful and initial_state is None:
+            initial_state = self._carried_states(state_shape)
         if initial_state is not None:
             h, c = self._initial_states(initial_state, state_shape)
         zeros = np.zeros(state_shape, dtype=self.dtype)
@@ -380,6 +416,9 @@ class ConvLSTM(Layer):
             h = where(kept, new_h, zeros if h is None else h)
             previous = where(kept, new_h, zeros if self.zero_output_for_mask else previous)
             outputs.append(previous)
+        if self.stateful:  # the next call starts where this one ended
+            for state, value in zip(self.states, (h, c)):
+                state.assign(np.asarray(value))
         output = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [output, h, c] if self.return_state else output
 
