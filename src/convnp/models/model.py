@@ -73,6 +73,13 @@ def _check_unique_names(layers) -> None:
                              "operation names should be unique.")
 
 
+def is_data(input_shape) -> bool:
+    """Whether ``build``'s argument is data (an array or a tensor) instead of a shape. Keras
+    reads no shape from it and builds nothing, without an error: the TF video tutorial calls
+    ``model.build(frames)`` on a batch of clips."""
+    return hasattr(input_shape, "shape") and hasattr(input_shape, "dtype")
+
+
 def _acts_when_called_directly(layer, seen=None) -> bool:
     """Whether ``layer`` holds (or is) a layer that runs differently when its model is called
     with ``training`` left out: an augmentation layer, which augments then, as in Keras."""
@@ -278,17 +285,19 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
             )
 
     def build(self, input_shape=None) -> None:
-        """Functional models are built when defined; only checks ``input_shape`` agrees.
-        A subclassed model builds its layers by calling itself on zeros of that shape."""
+        """Functional models are built when defined: ``build`` changes nothing and checks
+        nothing (Keras 3's takes any argument, a shape that differs or a batch of data too).
+        A subclassed model builds its layers by calling itself on zeros of that shape; given
+        data instead of a shape (`is_data`) it builds nothing, as Keras."""
         if self._subclassed and self._graph is None:
+            if is_data(input_shape):
+                return
             if input_shape is None:
                 raise ValueError(f"build() of subclassed model '{self.name}' needs "
                                  "`input_shape` (with the batch axis, e.g. (None, 28, 28, 1))")
             self._build_for_shape(tuple(input_shape))
             return
         self._require_built("graph")
-        if input_shape is not None:
-            self._check_input_shapes([(None,) + tuple(input_shape)[1:]])
 
     # -- weights -----------------------------------------------------------------------------
 

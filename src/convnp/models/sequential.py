@@ -13,7 +13,7 @@ from typing import Any
 
 from convnp.layers.base import KerasTensor, Layer
 from convnp.models.functional import Graph, input_tensor_of
-from convnp.models.model import MODEL_CLASSES, Model, layer_entry
+from convnp.models.model import MODEL_CLASSES, Model, is_data, layer_entry
 
 
 class NotALayerError(TypeError, ValueError):
@@ -161,7 +161,11 @@ class Sequential(Model):
         self._build_graph()
 
     def build(self, input_shape=None) -> None:
-        """Build the graph for inputs of ``input_shape`` (batch axis included, may be None)."""
+        """Build the graph for inputs of ``input_shape`` (batch axis included, may be None).
+        A built model checks that the shape agrees; data given instead of a shape (an array
+        or a tensor: `is_data`) builds and checks nothing, as in Keras."""
+        if is_data(input_shape):
+            return
         if self._graph is not None:
             if input_shape is not None:
                 self._check_input_shapes([(None,) + tuple(input_shape)[1:]])
