@@ -441,6 +441,10 @@ def _joined_arrays(values: list, who: str) -> list:
 
 
 def concat(values, axis, name=None) -> EagerTensor:
+    if hasattr(values, "shape") and hasattr(values, "dtype"):
+        # TensorFlow's rule: one tensor (or array) is a list of one, so it comes back as it
+        # is; the TF video tutorial's tf.concat(model.predict(ds), axis=0) relies on it
+        values = [values]
     values = [v if (p := _packed(v)) is None else p for v in values]
     arrays = _joined_arrays(values, "concat")
     with _shape_errors("concat"):
