@@ -3,7 +3,9 @@ a video: ``TimeDistributed(Conv2D(...))`` on ``(batch, frames, height, width, ch
 
 The steps are folded into the batch: the inner layer runs once on ``(batch * steps, ...)``
 with its own fast ``call``/``backward``, and its weight gradients are thus summed over the
-steps."""
+steps. Not when the inner layer holds a `BatchNormalization` and trains: Keras 3 calls the
+inner layer once per step, so each step is normalized with its own batch statistics (and the
+moving statistics move once per step); the layer then runs step by step too."""
 
 from __future__ import annotations
 
@@ -72,18 +74,62 @@ class TimeDistributed(Wrapper):
             self.check_mask(x.shape, mask.shape)
             if _masks.call_takes_mask(self.layer):
                 extra["mask"] = mask.reshape(m * steps, *mask.shape[2:])
+        if training and _normalizes_batches(self.layer):
+            return self._call_by_steps(x, mask if "mask" in extra else None, training)
         y = np.asarray(self.layer.call(x.reshape(m * steps, *x.shape[2:]), training=training,
                                        **extra))
         self._cache = (self.layer.capture_call_state(), m, steps)
         return y.reshape(m, steps, *y.shape[1:])
 
+    def _call_by_steps(self, x: np.ndarray, mask, training) -> np.ndarray:
+        """The inner layer called on each step in turn (its states kept for backward)."""
+        outputs, states = [], []
+        for t in range(x.shape[1]):
+            extra = {} if mask is None else {"mask": mask[:, t]}
+            outputs.append(np.asarray(self.layer.call(x[:, t], training=training, **extra)))
+            states.append(self.layer.capture_call_state())
+        self._cache = ("steps", states)
+        return np.stack(outputs, axis=1)
+
     def backward(self, dy: np.ndarray):
-        state, m, steps = self.take_cache()
-        self.layer.restore_call_state(state)
+        cache = self.take_cache()
         self.layer.needs_input_gradient = self.needs_input_gradient
         dy = _utils.as_dtype(dy, self.dtype)
+        if cache[0] == "steps":
+            return self._backward_by_steps(dy, cache[1])
+        state, m, steps = cache
+        self.layer.restore_call_state(state)
         dx = self.layer.backward(dy.reshape(m * steps, *dy.shape[2:]))
         if dx is None:
             return None
         dx = np.asarray(dx)
         return dx.reshape(m, steps, *dx.shape[1:])
+
+    def _backward_by_steps(self, dy: np.ndarray, states: list):
+        """Each step's backward from its own state; the weight gradients summed over them."""
+        weights = self.layer.weights_to_train()
+        totals: dict = {}
+        dxs = []
+        for t, state in enumerate(states):
+            self.layer.restore_call_state(state)
+            dxs.append(self.layer.backward(dy[:, t]))
+            for v in weights:
+                if v.grad is not None:
+                    totals[id(v)] = v.grad if id(v) not in totals else totals[id(v)] + v.grad
+        for v in weights:
+            v.grad = totals.get(id(v))
+        if dxs[0] is None:
+            return None
+        return np.stack([np.asarray(d) for d in dxs], axis=1)
+
+
+def _normalizes_batches(layer) -> bool:
+    """Whether ``layer`` (or a layer inside it) is a trainable `BatchNormalization`, whose
+    training call normalizes with the statistics of the batch it is given."""
+    from convnp.layers.normalization import BatchNormalization
+
+    if isinstance(layer, BatchNormalization):
+        return layer.trainable
+    inner = list(getattr(layer, "layers", None) or []) + list(
+        vars(layer).get("_tracked_layers", None) or [])
+    return any(_normalizes_batches(sub) for sub in inner if sub is not layer)
