@@ -65,3 +65,15 @@ def test_build_of_a_subclassed_model_on_data_raises_nothing():
     assert net.build(_clips()) is None
     assert tuple(net(_clips()).shape) == (2, 2)
     assert net.count_params() == 164
+
+
+def test_a_lambda_folding_the_batch_into_frames_builds():
+    # a per-frame feature extractor's (batch * frames, features) folded back into clips: a
+    # batch of one cannot be reshaped to (-1, 4, 6), so the trial call retries with a larger
+    # batch (TF 2.21: output (None, 4, 6); the model maps 8 rows to 2 clips)
+    inp = tf.keras.Input((8,))
+    h = tf.keras.layers.Dense(6)(inp)
+    h = tf.keras.layers.Lambda(lambda v: tf.keras.ops.reshape(v, (-1, 4, 6)))(h)
+    assert tuple(h.shape) == (None, 4, 6)
+    model = tf.keras.Model(inp, tf.keras.layers.GRU(3)(h))
+    assert tuple(model(np.ones((8, 8), "float32")).shape) == (2, 3)

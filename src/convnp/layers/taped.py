@@ -541,6 +541,10 @@ def second_order_of_call(self, dy, t_dx, t_weights: dict):
     return plain[0], (x_bars if multi else x_bars[0]), w_bars
 
 
+#: The batch of the retried trial call when a batch of one fails (divisible by 1 to 6, 10,
+#: 12, 15, 20, 30).
+_TRIAL_BATCH = 60
+
 #: The sizes given to unknown (None) axes other than the batch in the two trial calls of
 #: `trial_output_shape`: an output axis whose size differs between them is unknown too.
 #: Multiples of 8, so that strided convolutions and poolings divide them evenly.
@@ -560,9 +564,10 @@ def trial_output_shape(self, input_shape, call=None):
     shapes = input_shape if several else [input_shape]
     unknown = any(d is None for s in shapes for d in tuple(s)[1:])
 
-    def run(size):
-        zeros = [np.zeros((1,) + tuple(size if d is None else int(d) for d in tuple(s)[1:]),
-                          dtype=self.dtype) for s in shapes]
+    def run(size, batch=1):
+        zeros = [np.zeros((batch,) + tuple(size if d is None else int(d)
+                                           for d in tuple(s)[1:]), dtype=self.dtype)
+                 for s in shapes]
         cache = getattr(self, "_tape_cache", None)
         losses = self.__dict__.get("_added_losses")
         try:
@@ -583,7 +588,15 @@ def trial_output_shape(self, input_shape, call=None):
             return _merge_trials(first, second)
         except Exception:  # noqa: BLE001,S110 (sizes this layer cannot take: the old trial)
             pass
-    return _with_batch(run(1))
+    try:
+        return _with_batch(run(1))
+    except Exception as error:  # noqa: BLE001 (retried once, then raised as it was)
+        # a batch of one cannot take every call: a Lambda folding the batch into steps
+        # (``ops.reshape(v, (-1, frames, features))``) needs a batch the frames divide
+        try:
+            return _with_batch(run(1, batch=_TRIAL_BATCH))
+        except Exception:  # noqa: BLE001
+            raise error from None
 
 
 def _shapes_of(out):
