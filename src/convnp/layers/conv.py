@@ -143,8 +143,9 @@ class Conv2D(Layer):
         def forward(inputs, kernel):
             return ops.conv_forward(inputs, kernel, no_bias, hparameters)[0]
 
-        def backward(dz, inputs, kernel):
-            dx, dW, _ = ops.conv_backward(dz, (inputs, kernel, no_bias, hparameters))
+        def backward(dz, inputs, kernel, need_dx):
+            dx, dW, _ = ops.conv_backward(dz, (inputs, kernel, no_bias, hparameters),
+                                          compute_dA_prev=need_dx)
             return dx, dW
 
         return second_order.bilinear_rule(

@@ -110,7 +110,8 @@ class Conv2DTranspose(TransposedConv):
 
         return second_order.cached_op_rule(
             self, dy, t_dx, t_weights, op_cache.x, saved, run,
-            ops_transpose.conv_transpose_backward,
+            lambda dz, cache, need_dx: ops_transpose.conv_transpose_backward(
+                dz, cache, compute_dx=need_dx),
             lambda g: _utils.activate_backward(self.activation, g, saved))
 
     def _window_config(self) -> dict[str, Any]:

@@ -221,8 +221,9 @@ class Dense(Layer):
         def forward(x, kernel):
             return np.asarray(x).reshape(-1, kernel.shape[0]) @ kernel
 
-        def backward(dz, x, kernel):
-            return dz @ kernel.T, np.asarray(x).reshape(-1, kernel.shape[0]).T @ dz
+        def backward(dz, x, kernel, need_dx):
+            dx = dz @ kernel.T if need_dx else None
+            return dx, np.asarray(x).reshape(-1, kernel.shape[0]).T @ dz
 
         t_dy, x_bar, w_bars = second_order.bilinear_rule(
             self, np.asarray(dy).reshape(-1, self.units), t_dx, t_weights, x2d, saved,

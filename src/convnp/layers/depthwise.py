@@ -187,7 +187,9 @@ class DepthwiseConv2D(DepthwiseKernelLayer):
             return depthwise_conv_forward(inputs, kernel, no_bias, self._hparameters)
 
         return second_order.cached_op_rule(
-            self, dy, t_dx, t_weights, x, saved, run, depthwise_conv_backward,
+            self, dy, t_dx, t_weights, x, saved, run,
+            lambda dz, cache, need_dx: depthwise_conv_backward(dz, cache,
+                                                               compute_dA_prev=need_dx),
             lambda g: _utils.activate_backward(self.activation, g, saved))
 
 

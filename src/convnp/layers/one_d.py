@@ -159,10 +159,11 @@ class Conv1D(Layer):
             z, _ = ops.conv_forward(_as_image(inputs), kernel[None], no_bias, hparameters)
             return _as_sequence(z)
 
-        def backward(dz, inputs, kernel):
+        def backward(dz, inputs, kernel, need_dx):
             dx, dW, _ = ops.conv_backward(_as_image(dz), (_as_image(inputs), kernel[None],
-                                                          no_bias, hparameters))
-            return _as_sequence(dx), dW[0]
+                                                          no_bias, hparameters),
+                                          compute_dA_prev=need_dx)
+            return (_as_sequence(dx) if need_dx else None), dW[0]
 
         return second_order.bilinear_rule(
             self, dy, t_dx, t_weights, x, saved, forward, backward,

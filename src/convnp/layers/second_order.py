@@ -285,8 +285,8 @@ def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
     """The rule of a layer ``y = act(forward(x, kernel) + bias)`` whose ``forward`` is linear
     in the input and in the kernel (convolutions, Dense).
 
-    ``forward(x, kernel)`` computes the product without bias; ``backward(dz, x, kernel)``
-    gives its ``(dx, dkernel)``; ``through_activation(g)`` is ``act'(z) * g`` (the layer's
+    ``forward(x, kernel)`` computes the product without bias; ``backward(dz, x, kernel,
+    need_dx)`` gives its ``(dx, dkernel)`` (``dx`` may be None when not ``need_dx``); ``through_activation(g)`` is ``act'(z) * g`` (the layer's
     `_utils.activate_backward`). With ``dz = act'(z) dy``: the cotangent of ``dz`` is
     ``forward(t_dx, W) + forward(x, t_dW) + t_db``; the kernel gets ``backward(dz, t_dx,
     W)``'s kernel part and the input ``backward(dz, x, t_dW)``'s input part (the mixed
@@ -303,11 +303,11 @@ def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
     if t_dx is not None:
         t_dx = np.asarray(t_dx, dtype=W.dtype)
         u = forward(t_dx, W)
-        w_bar = backward(dz, t_dx, W)[1]
+        w_bar = backward(dz, t_dx, W, False)[1]
     if t_W is not None:
         t_W = np.asarray(t_W, dtype=W.dtype)
         u = plus(u, forward(x, t_W))
-        x_bar = backward(dz, x, t_W)[0]
+        x_bar = backward(dz, x, t_W, True)[0]
     if t_b is not None:
         u = plus(u, np.broadcast_to(np.asarray(t_b, W.dtype).reshape(-1), dz.shape))
     if u is None:
@@ -315,7 +315,7 @@ def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
     t_dy, z_bar = activation_terms(layer, dy, u, saved, through_activation)
     b_bar = None
     if z_bar is not None:
-        dx_z, dW_z = backward(z_bar, x, W)
+        dx_z, dW_z = backward(z_bar, x, W, True)
         x_bar, w_bar = plus(x_bar, dx_z), plus(w_bar, dW_z)
         b_bar = z_bar.reshape(-1, z_bar.shape[-1]).sum(axis=0)
     w_bars = {id(kernel): w_bar}
@@ -327,14 +327,14 @@ def bilinear_rule(layer, dy, t_dx, t_weights: dict, x, saved, forward, backward,
 def cached_op_rule(layer, dy, t_dx, t_weights: dict, x, saved, run, run_backward,
                    through_activation):
     """`bilinear_rule` for a kernel layer whose op pairs ``run(x, kernel) -> (z, cache)``
-    (no bias) with ``run_backward(dz, cache) -> (dx, dkernel, ...)``: the substituted
+    (no bias) with ``run_backward(dz, cache, need_dx) -> (dx, dkernel, ...)``: the substituted
     products run the op again (one more forward for each backward it needs)."""
 
     def forward(inputs, kernel):
         return run(inputs, kernel)[0]
 
-    def backward(dz, inputs, kernel):
-        dx, dkernel = run_backward(dz, run(inputs, kernel)[1])[:2]
+    def backward(dz, inputs, kernel, need_dx):
+        dx, dkernel = run_backward(dz, run(inputs, kernel)[1], need_dx)[:2]
         return dx, dkernel
 
     return bilinear_rule(layer, dy, t_dx, t_weights, x, saved, forward, backward,
