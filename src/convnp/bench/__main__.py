@@ -1,4 +1,4 @@
-"""``python -m convnp.bench {ops,train,tape,peers,suite,shapes} [options]``.
+"""``python -m convnp.bench {ops,train,tape,peers,suite,shapes,gp} [options]``.
 
 ``peers [--repeat N] [--rounds R] [--json FILE] [--tf-python PY]`` compares convnp with
 PyTorch and TensorFlow in R interleaved rounds; see `convnp.bench.peers`.
@@ -6,6 +6,8 @@ PyTorch and TensorFlow in R interleaved rounds; see `convnp.bench.peers`.
 times the train step and predict of several CNNs the same way; see `convnp.bench.suite`.
 ``shapes [--cases a,b] [--repeat N] [--rounds R] [--json FILE]`` times those CNNs' conv layers
 one by one against PyTorch; see `convnp.bench.shapes`.
+``gp [--repeat N] [--rounds R] [--batch B]`` times a WGAN-GP critic step (a second-order
+gradient) against PyTorch; see `convnp.bench.gp`.
 """
 
 from __future__ import annotations
@@ -81,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
                              "the within-round ratios (default: 3)")
     shapes.add_argument("--json", default=None,
                         help="also write the records to this file (JSON lines, atomically)")
+    gp = sub.add_parser("gp", help="a WGAN-GP critic step (gradient penalty) vs PyTorch")
+    gp.add_argument("--repeat", type=positive_int, default=5,
+                    help="timed steps per round after a warm-up step (default: 5)")
+    gp.add_argument("--rounds", type=positive_int, default=3,
+                    help="interleaved rounds (convnp, then PyTorch) (default: 3)")
+    gp.add_argument("--batch", type=positive_int, default=64,
+                    help="images per step (default: 64)")
     args = parser.parse_args(argv)
 
     if not args.keep_openblas_env and not os.environ.get("CONVNP_BENCH_REEXEC"):
@@ -96,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         from convnp.bench.suite import run
     elif args.which == "shapes":
         from convnp.bench.shapes import run
+    elif args.which == "gp":
+        from convnp.bench.gp import run
     else:
         from convnp.bench.peers import run
     return run(args)
