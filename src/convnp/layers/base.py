@@ -1264,7 +1264,10 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
             return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
         if training is None:  # inside a user's call: the mode of that call (Keras 3)
             training = taped.inherited_training()
-        training = bool(training)
+        if training is not None or not self._autodiff:
+            # a user's layer with no mode at all keeps None: its call's own default decides,
+            # and the layers it runs take theirs (Keras 3)
+            training = bool(training)
         # the public boundary: kernels see plain ndarrays, the caller gets EagerTensors (and
         # an active GradientTape records the call, with `backward` as its VJP)
         return taped.call_on_arrays(self, inputs, training,

@@ -224,7 +224,8 @@ def prepare_subclass(cls, base) -> None:
 
     @functools.wraps(user_call)
     def call(self, inputs, *args, training=False, mask=None, **kwargs):
-        if takes_training:
+        if takes_training and training is not None:
+            # None (no mode given, none inherited): the user's own default, as Keras 3
             kwargs["training"] = training
         if takes_mask and mask is not None:
             kwargs["mask"] = mask
@@ -275,7 +276,9 @@ def call_with_arguments(layer, inputs, args: tuple, kwargs: dict, training):
         by_name.update(by_name.pop(n))
     if not layer.built:
         _build_from_arguments(layer, user_call, inputs, given)
-    training = bool(inherited_training() if training is None else training)
+    # no mode given: the calling layer's; none either (called on its own): None, and each
+    # layer inside takes its own default (an augmentation layer augments), as Keras 3
+    training = inherited_training() if training is None else bool(training)
     if mask is not None:
         by_name["mask"] = mask
     return call_on_arrays(layer, inputs, training,
