@@ -15,6 +15,7 @@ Coding needs Pillow (an optional package, imported when used).
 
 from __future__ import annotations
 
+import heapq
 import io as _io
 from collections import namedtuple
 
@@ -30,11 +31,14 @@ from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, einsum, value_of
 
 __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
-           "adjust_saturation", "central_crop", "convert_image_dtype", "crop_and_resize",
+           "adjust_saturation", "central_crop", "combined_non_max_suppression",
+           "convert_image_dtype", "crop_and_resize",
            "crop_to_bounding_box", "decode_image", "decode_jpeg", "decode_png",
            "draw_bounding_boxes", "encode_jpeg", "encode_png", "extract_patches",
            "flip_left_right", "flip_up_down", "grayscale_to_rgb", "hsv_to_rgb",
-           "image_gradients", "non_max_suppression", "pad_to_bounding_box",
+           "image_gradients", "non_max_suppression",
+           "non_max_suppression_overlaps", "non_max_suppression_padded",
+           "non_max_suppression_with_scores", "pad_to_bounding_box",
            "per_image_standardization", "psnr", "random_brightness", "random_contrast",
            "random_crop", "random_flip_left_right", "random_flip_up_down", "random_hue",
            "random_saturation", "resize", "resize_with_crop_or_pad", "resize_with_pad",
@@ -218,37 +222,269 @@ def decode_image(contents, channels=None, dtype=np.uint8, name=None,
     return _decode(contents, int(channels or 0), "decode_image")
 
 
+# ----------------------------------------------------------------------------- non-max suppression
+
+
+def _box_ious(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection over union of one ``[y1, x1, y2, x2]`` box with each row of ``others``.
+    Corners may come in either order (TensorFlow sorts them); a pair where either box has
+    no area has IoU 0."""
+    lo = np.minimum(box[:2], box[2:])
+    hi = np.maximum(box[:2], box[2:])
+    olo = np.minimum(others[:, :2], others[:, 2:])
+    ohi = np.maximum(others[:, :2], others[:, 2:])
+    inter = np.prod(np.clip(np.minimum(hi, ohi) - np.maximum(lo, olo), 0.0, None), axis=1)
+    area = np.prod(hi - lo)
+    oarea = np.prod(ohi - olo, axis=1)
+    union = area + oarea - inter
+    ok = (area > 0) & (oarea > 0)
+    return np.where(ok, inter / np.where(ok, union, 1.0), 0.0)
+
+
+def _greedy_nms(similarity, scores: np.ndarray, max_output: int, threshold: float,
+                score_threshold: float, soft_sigma: float = 0.0, at_threshold: bool = False):
+    """TensorFlow's non-max suppression loop: (kept indices, their scores).
+
+    Candidates scoring above ``score_threshold`` are taken best first. Hard suppression
+    (``soft_sigma`` 0) drops a candidate whose similarity with a kept one exceeds
+    ``threshold``. Soft suppression (Bodla et al.'s Gaussian) instead multiplies the score by
+    ``exp(-similarity**2 / (2 * sigma))`` for each kept box and puts the candidate back in
+    the queue with its lowered score, dropping it once that is at or below
+    ``score_threshold``; a candidate is compared with each kept box only once.
+    ``similarity(i, kept)`` gives candidate ``i``'s similarity with each index in ``kept``.
+    ``at_threshold`` suppresses at a similarity equal to ``threshold`` too (the padded
+    variant's rule). Scores are computed in the scores' own dtype, as TensorFlow does."""
+    dtype = scores.dtype
+    score_threshold = dtype.type(score_threshold)  # compared in the scores' dtype
+    soft = soft_sigma > 0
+    scale = dtype.type(-0.5 / soft_sigma) if soft else dtype.type(0.0)
+    # the queue orders by score (highest first), then by index (lowest first)
+    queue = [(-float(scores[i]), int(i), 0) for i in range(scores.shape[0])
+             if scores[i] > score_threshold]
+    heapq.heapify(queue)
+    kept: list[int] = []
+    kept_scores: list = []
+    while len(kept) < max_output and queue:
+        neg, i, compared = heapq.heappop(queue)
+        original = dtype.type(-neg)
+        score = original
+        suppressed = False
+        if compared < len(kept) and not soft:
+            sims = similarity(i, kept[compared:])
+            suppressed = bool(np.any(sims >= threshold if at_threshold else sims > threshold))
+        elif compared < len(kept):
+            for sim in similarity(i, kept[compared:][::-1]):  # the newest kept box first
+                score = dtype.type(score * np.exp(scale * dtype.type(sim) * dtype.type(sim)))
+                if score <= score_threshold:
+                    break
+        if suppressed:
+            continue
+        if score == original:
+            kept.append(i)
+            kept_scores.append(score)
+        elif score > score_threshold:
+            heapq.heappush(queue, (-float(score), i, len(kept)))
+    return np.array(kept, dtype=np.int32), np.array(kept_scores, dtype=dtype)
+
+
+def _nms_inputs(what: str, boxes, scores, max_output_size, iou_threshold, score_threshold,
+                box_rank: int = 2):
+    """Boxes ``(..., n, 4)`` as float32, scores ``(..., n)`` in their float dtype, and the
+    checked size and thresholds, with TensorFlow's errors for a wrong shape or value.
+    TensorFlow computes IoUs in float32 and compares them with a float32 threshold; so does
+    convnp, so that an IoU at the threshold falls on the same side."""
+    b = np.asarray(value_of(boxes), dtype=np.float32)
+    s = np.asarray(value_of(scores))
+    if s.dtype.kind != "f":
+        s = s.astype(np.float32)
+    if b.ndim != box_rank or b.shape[-1] != 4 or s.shape != b.shape[:-1]:
+        raise InvalidArgumentError(f"{what}: expected boxes of shape (num_boxes, 4) and "
+                                   f"scores of shape (num_boxes,), got {b.shape} and "
+                                   f"{s.shape}")
+    size = _check_int(what, max_output_size=max_output_size)["max_output_size"]
+    if size < 0:
+        raise InvalidArgumentError(f"{what}: max_output_size must be non-negative, got {size}")
+    iou = np.float32(np.asarray(value_of(iou_threshold)))
+    if not 0.0 <= iou <= 1.0:
+        raise InvalidArgumentError(f"{what}: iou_threshold must be in [0, 1], got {iou}")
+    return b, s, size, iou, float(np.asarray(value_of(score_threshold)))
+
+
+def _iou_similarity(b: np.ndarray):
+    return lambda i, kept: _box_ious(b[i], b[kept])
+
+
 def non_max_suppression(boxes, scores, max_output_size, iou_threshold=0.5,
                         score_threshold=float("-inf"), name=None) -> EagerTensor:
     """Indices (int32) of the boxes kept by greedy non-max suppression, best score first.
 
     ``boxes`` are ``(n, 4)`` as ``[y1, x1, y2, x2]`` (any corner order, as TensorFlow).
     """
-    b = np.asarray(value_of(boxes), dtype=np.float64)
-    s = np.asarray(value_of(scores), dtype=np.float64)
-    if b.ndim != 2 or b.shape[1] != 4 or s.shape != (b.shape[0],):
-        raise ValueError(f"non_max_suppression expects boxes (n, 4) and scores (n,), got "
-                         f"{b.shape} and {s.shape}")
-    y1, y2 = np.minimum(b[:, 0], b[:, 2]), np.maximum(b[:, 0], b[:, 2])
-    x1, x2 = np.minimum(b[:, 1], b[:, 3]), np.maximum(b[:, 1], b[:, 3])
-    area = (y2 - y1) * (x2 - x1)
-    order = [i for i in np.argsort(-s, kind="stable") if s[i] > score_threshold]
-    keep: list[int] = []
-    for i in order:
-        if len(keep) >= int(max_output_size):
-            break
-        ok = True
-        for j in keep:
-            ih = max(0.0, min(y2[i], y2[j]) - max(y1[i], y1[j]))
-            iw = max(0.0, min(x2[i], x2[j]) - max(x1[i], x1[j]))
-            inter = ih * iw
-            union = area[i] + area[j] - inter
-            if union > 0 and inter / union > iou_threshold:
-                ok = False
-                break
-        if ok:
-            keep.append(int(i))
-    return constant(np.array(keep, dtype=np.int32))
+    b, s, size, iou, floor = _nms_inputs("non_max_suppression", boxes, scores,
+                                         max_output_size, iou_threshold, score_threshold)
+    kept, _ = _greedy_nms(_iou_similarity(b), s, size, iou, floor)
+    return constant(kept)
+
+
+def non_max_suppression_with_scores(boxes, scores, max_output_size, iou_threshold=0.5,
+                                    score_threshold=float("-inf"), soft_nms_sigma=0.0,
+                                    name=None) -> tuple:
+    """``(selected_indices, selected_scores)``; with ``soft_nms_sigma > 0`` overlapping boxes
+    are down-weighted instead of dropped (Soft-NMS), ``iou_threshold`` is then not used, and
+    the scores returned are the lowered ones."""
+    what = "non_max_suppression_with_scores"
+    b, s, size, iou, floor = _nms_inputs(what, boxes, scores, max_output_size, iou_threshold,
+                                         score_threshold)
+    sigma = float(np.asarray(value_of(soft_nms_sigma)))
+    if sigma < 0:
+        raise InvalidArgumentError(f"{what}: soft_nms_sigma must be non-negative, got {sigma}")
+    kept, kept_scores = _greedy_nms(_iou_similarity(b), s, size, iou, floor, sigma)
+    return constant(kept), constant(kept_scores)
+
+
+def non_max_suppression_overlaps(overlaps, scores, max_output_size, overlap_threshold=0.5,
+                                 score_threshold=float("-inf"), name=None) -> EagerTensor:
+    """Greedy suppression with a given ``(n, n)`` similarity matrix: a candidate ``i`` is
+    dropped when ``overlaps[i, j]`` exceeds ``overlap_threshold`` for a kept box ``j``."""
+    what = "non_max_suppression_overlaps"
+    o = np.asarray(value_of(overlaps), dtype=np.float32)
+    s = np.asarray(value_of(scores))
+    if s.dtype.kind != "f":
+        s = s.astype(np.float32)
+    if o.ndim != 2 or o.shape[0] != o.shape[1] or s.shape != (o.shape[0],):
+        raise InvalidArgumentError(f"{what}: expected overlaps of shape (n, n) and scores of "
+                                   f"shape (n,), got {o.shape} and {s.shape}")
+    size = _check_int(what, max_output_size=max_output_size)["max_output_size"]
+    if size < 0:
+        raise InvalidArgumentError(f"{what}: max_output_size must be non-negative, got {size}")
+    kept, _ = _greedy_nms(lambda i, k: o[i, k], s, size,
+                          np.float32(np.asarray(value_of(overlap_threshold))),
+                          float(np.asarray(value_of(score_threshold))))
+    return constant(kept)
+
+
+def _padded_similarity(b: np.ndarray):
+    """IoU as `non_max_suppression_padded` computes it: the corners are taken as they come
+    (the caller has put them in the first box's order), and a tiny epsilon keeps an empty
+    union from dividing by zero."""
+    def ious(i, kept):
+        box, others = b[i], b[kept]
+        extent = np.clip(np.minimum(box[2:], others[:, 2:])
+                         - np.maximum(box[:2], others[:, :2]), 0.0, None)
+        inter = extent[:, 0] * extent[:, 1]
+        union = np.prod(box[2:] - box[:2]) + np.prod(others[:, 2:] - others[:, :2], axis=1)
+        return inter / (union - inter + np.float32(1e-8))
+    return ious
+
+
+def non_max_suppression_padded(boxes, scores, max_output_size, iou_threshold=0.5,
+                               score_threshold=float("-inf"), pad_to_max_output_size=False,
+                               name=None, sorted_input=False, canonicalized_coordinates=False,
+                               tile_size=512) -> tuple:
+    """``(selected_indices, valid_outputs)`` for one ``(n, 4)`` set or a batch
+    ``(..., n, 4)``; the indices are padded with zeros to ``max_output_size`` when
+    ``pad_to_max_output_size`` (which a batch requires), ``valid_outputs`` (int32) counts the
+    real ones.
+
+    TensorFlow computes this variant differently from `non_max_suppression`, and three of
+    its rules show in the result, so convnp keeps them: a box is suppressed at an IoU equal
+    to the threshold too; the corner order is read from the very first box and assumed for
+    all (unless ``canonicalized_coordinates``, which promises ``[y_min, x_min, y_max,
+    x_max]``); a box with no positive coordinate is never returned (TensorFlow marks
+    suppressed boxes by zeroing them), though it still suppresses the boxes it overlaps.
+    ``sorted_input`` and ``tile_size`` are speed hints and do not change the result."""
+    what = "non_max_suppression_padded"
+    rank = np.ndim(value_of(boxes))
+    if rank > 2 and not pad_to_max_output_size:
+        raise ValueError(f"{what}: pad_to_max_output_size must be True for a batch of boxes "
+                         f"(boxes of rank {rank})")
+    b, s, size, iou, floor = _nms_inputs(what, boxes, scores, max_output_size, iou_threshold,
+                                         score_threshold, box_rank=max(rank, 2))
+    batch = b.shape[:-2]
+    flat_b = b.reshape((-1,) + b.shape[-2:])
+    flat_s = s.reshape((-1, s.shape[-1]))
+    if not canonicalized_coordinates and flat_b.shape[1]:
+        first = flat_b[0, 0]
+        y_lo, y_hi = (0, 2) if first[0] <= first[2] else (2, 0)
+        x_lo, x_hi = (1, 3) if first[1] <= first[3] else (3, 1)
+        flat_b = flat_b[..., [y_lo, x_lo, y_hi, x_hi]]
+    indices = np.zeros((flat_b.shape[0], size), dtype=np.int32)
+    valid = np.zeros(flat_b.shape[0], dtype=np.int32)
+    for k in range(flat_b.shape[0]):
+        kept, _ = _greedy_nms(_padded_similarity(flat_b[k]), flat_s[k], flat_b.shape[1],
+                              iou, floor, at_threshold=True)
+        kept = [i for i in kept if np.any(flat_b[k, i] > 0)][:size]
+        indices[k, :len(kept)] = kept
+        valid[k] = len(kept)
+    if rank <= 2:
+        out = indices[0] if pad_to_max_output_size else indices[0, :valid[0]]
+        return constant(out), constant(valid[0])
+    return constant(indices.reshape(batch + (size,))), constant(valid.reshape(batch))
+
+
+CombinedNonMaxSuppression = namedtuple(
+    "CombinedNonMaxSuppression",
+    ["nmsed_boxes", "nmsed_scores", "nmsed_classes", "valid_detections"])
+
+
+def combined_non_max_suppression(boxes, scores, max_output_size_per_class, max_total_size,
+                                 iou_threshold=0.5, score_threshold=float("-inf"),
+                                 pad_per_class=False, clip_boxes=True,
+                                 name=None) -> CombinedNonMaxSuppression:
+    """Non-max suppression per image and per class, then the best detections over classes.
+
+    ``boxes`` are ``(batch, n, q, 4)`` with ``q`` 1 (one box for all classes) or the class
+    count, ``scores`` ``(batch, n, classes)``. Each class keeps at most
+    ``max_output_size_per_class`` boxes; the kept boxes of all classes are sorted by score
+    and the first ``max_total_size`` returned, padded with zeros (to at most
+    ``max_output_size_per_class * classes`` when ``pad_per_class``). With ``clip_boxes`` the
+    returned coordinates are clipped to [0, 1] (suppression used them unclipped). Returns
+    TensorFlow's named tuple: boxes, scores and classes float32, ``valid_detections`` int32
+    per image."""
+    what = "combined_non_max_suppression"
+    b = np.asarray(value_of(boxes), dtype=np.float32)
+    s = np.asarray(value_of(scores), dtype=np.float32)
+    if b.ndim != 4 or b.shape[-1] != 4:
+        raise InvalidArgumentError(f"{what}: boxes must be 4-D (batch, num_boxes, q, 4), got "
+                                   f"shape {b.shape}")
+    if s.ndim != 3 or s.shape[:2] != b.shape[:2]:
+        raise InvalidArgumentError(f"{what}: scores must be 3-D (batch, num_boxes, "
+                                   f"num_classes) matching boxes {b.shape}, got {s.shape}")
+    classes = s.shape[2]
+    if b.shape[2] not in (1, classes):
+        raise InvalidArgumentError(f"{what}: the third dimension of boxes must be 1 or the "
+                                   f"number of classes ({classes}), got {b.shape[2]}")
+    sizes = _check_int(what, max_output_size_per_class=max_output_size_per_class,
+                       max_total_size=max_total_size)
+    per_class, total = sizes["max_output_size_per_class"], sizes["max_total_size"]
+    if per_class <= 0 or total <= 0:
+        raise InvalidArgumentError(f"{what}: max_output_size_per_class and max_total_size "
+                                   f"must be > 0, got {per_class} and {total}")
+    iou = np.float32(np.asarray(value_of(iou_threshold)))
+    if not 0.0 <= iou <= 1.0:
+        raise InvalidArgumentError(f"{what}: iou_threshold must be in [0, 1], got {iou}")
+    floor = float(np.asarray(value_of(score_threshold)))
+    width = min(total, per_class * classes) if pad_per_class else total
+    out_boxes = np.zeros((b.shape[0], width, 4), dtype=np.float32)
+    out_scores = np.zeros((b.shape[0], width), dtype=np.float32)
+    out_classes = np.zeros((b.shape[0], width), dtype=np.float32)
+    valid = np.zeros(b.shape[0], dtype=np.int32)
+    for image in range(b.shape[0]):
+        found = []  # (score, class, box) of every box a class kept
+        for c in range(classes):
+            class_boxes = b[image, :, c if b.shape[2] > 1 else 0]
+            kept, kept_scores = _greedy_nms(_iou_similarity(class_boxes), s[image, :, c],
+                                            per_class, iou, floor)
+            found += [(score, c, class_boxes[i]) for i, score in zip(kept, kept_scores)]
+        found.sort(key=lambda f: -f[0])  # stable: ties keep class order
+        found = found[:width]
+        valid[image] = len(found)
+        for k, (score, c, box) in enumerate(found):
+            out_boxes[image, k] = np.clip(box, 0.0, 1.0) if clip_boxes else box
+            out_scores[image, k] = score
+            out_classes[image, k] = c
+    return CombinedNonMaxSuppression(constant(out_boxes), constant(out_scores),
+                                     constant(out_classes), constant(valid))
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -195,25 +195,41 @@ def fill(dims, value, name=None) -> EagerTensor:
     return new_tensor(np.full(_dims_arg(dims, "fill"), v, dtype=v.dtype))
 
 
+# tf.range's result dtype is the widest of its arguments' dtypes in this order
+_RANGE_DTYPES = (np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.float16),
+                 np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _range_arg_dtype(value) -> np.dtype:
+    """The dtype TensorFlow gives one argument of ``tf.range``: a tensor, Variable or NumPy
+    value keeps its own; a Python int is int32 (int64 beyond int32's range), a Python float
+    float32. Other integer dtypes (uint8, int16, bool) count as int32: TensorFlow refuses
+    them, convnp has always counted them so."""
+    if isinstance(value, (np.ndarray, np.generic)) or is_variable(value):
+        dtype = np.asarray(value_of(value)).dtype
+    elif isinstance(value, float):
+        dtype = np.dtype(np.float32)
+    elif isinstance(value, int) and not _INT32.min <= value <= _INT32.max:
+        dtype = np.dtype(np.int64)
+    else:
+        dtype = np.dtype(np.int32)
+    return dtype if dtype in _RANGE_DTYPES else np.dtype(np.int32)
+
+
 def range(start, limit=None, delta=1, dtype=None, name=None) -> EagerTensor:
-    """``tf.range``: like `np.arange`; int32 for int arguments, float32 for floats."""
+    """``tf.range``: like `np.arange`, in the widest of the arguments' dtypes (int32 <
+    int64 < float16 < float32 < float64, Python ints int32 and floats float32), so a float32
+    tensor limit gives float32 and an int64 one int64."""
     if limit is None:
         start, limit = 0, start
-    vals = [value_of(v) if isinstance(v, np.ndarray) else v for v in (start, limit, delta)]
+    args = (start, limit, delta)
+    vals = [value_of(v) if isinstance(v, np.ndarray) else v for v in args]
     if np.ndim(vals[2]) == 0 and vals[2] == 0:
         raise InvalidArgumentError(f"range: Requires delta != 0: {vals[2]}")
     out = np.arange(*vals)
-    if dtype is not None:
-        out = out.astype(as_dtype(dtype).dtype)
-    elif out.dtype == np.int64 and not any(
-            isinstance(v, np.ndarray) and v.dtype == np.int64 for v in vals) and (
-            out.size == 0 or (_INT32.min <= out.min() and out.max() <= _INT32.max)):
-        # int32, unless an int64 tensor or a Python int beyond int32's range asks for int64
-        # (tf.range(2**40, 2**40 + 2) is int64 in TensorFlow, not wrapped around)
-        out = out.astype(np.int32)
-    elif out.dtype == np.float64 and not any(isinstance(v, np.ndarray) for v in vals):
-        out = out.astype(np.float32)
-    return new_tensor(out)
+    if dtype is None:
+        dtype = max((_range_arg_dtype(v) for v in args), key=_RANGE_DTYPES.index)
+    return new_tensor(out.astype(as_dtype(dtype).dtype))
 
 
 def linspace(start, stop, num, name=None, axis=0) -> EagerTensor:
@@ -295,9 +311,17 @@ def _axis_arg(axis, ndim: int, who: str) -> int:
 
 def _shape_arg(shape, who: str = "shape") -> tuple:
     """``shape`` (an int, a sequence of ints, a TensorShape or an int tensor) as a tuple of
-    ints; floats, None and strings are refused with a TypeError naming them."""
+    ints; floats, None and strings are refused with a TypeError naming them.
+
+    Two float forms pass, as in TensorFlow, truncated toward zero: a plain NumPy float array
+    (TensorFlow converts it to int32), and a list whose entries include float scalar
+    *tensors*, e.g. ``tf.tile(d, [tf.math.ceil(h / 8), tf.math.ceil(w / 8), 1, 1])`` in
+    keras.io's RetinaNet anchors (TensorFlow stacks such a list into one float tensor and
+    casts it to int32)."""
     if isinstance(shape, np.ndarray) or is_variable(shape):
         arr = np.asarray(value_of(shape))
+        if arr.dtype.kind == "f" and type(shape) is np.ndarray:
+            return _truncated_sizes(arr.reshape(-1).tolist(), arr.dtype, who)
         if arr.dtype.kind not in "iu" and arr.size:
             raise TypeError(f"{who}: the shape must hold integers, got a tensor of dtype "
                             f"{arr.dtype}: {arr.tolist()}")
@@ -306,8 +330,14 @@ def _shape_arg(shape, who: str = "shape") -> tuple:
         return (int(shape),)
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
         raise TypeError(f"{who}: the shape must be an int or a sequence of ints, got {shape!r}")
+    entries = list(shape)
+    float_tensors = {np.asarray(value_of(d)).dtype for d in entries
+                     if (isinstance(d, EagerTensor) or is_variable(d))
+                     and np.ndim(value_of(d)) == 0 and np.asarray(value_of(d)).dtype.kind == "f"}
+    if float_tensors:
+        return _sizes_from_float_tensors(entries, float_tensors, who)
     dims = []
-    for d in shape:
+    for d in entries:
         if isinstance(d, np.ndarray) or is_variable(d):
             d = np.asarray(value_of(d))
             d = d[()] if d.ndim == 0 else d
@@ -316,6 +346,48 @@ def _shape_arg(shape, who: str = "shape") -> tuple:
                             f"(the entry {d!r} is a {type(d).__name__})")
         dims.append(int(d))
     return tuple(dims)
+
+
+def _sizes_from_float_tensors(entries: list, dtypes: set, who: str) -> tuple:
+    """A shape list holding float scalar tensors, read as TensorFlow reads it: the list is
+    stacked into one tensor of that float dtype (so the tensors must share it, and no tensor
+    may be an integer one), then cast to int32. Plain ints and NumPy scalars may sit beside
+    the tensors; a Python float may not (TensorFlow then keeps the stack a float tensor and
+    refuses it as a shape)."""
+    values = []
+    for d in entries:
+        if isinstance(d, EagerTensor) or is_variable(d):
+            v = np.asarray(value_of(d))
+            if v.ndim != 0:
+                raise InvalidArgumentError(f"{who}: every tensor in a shape list must be a "
+                                           f"scalar, got one of shape {v.shape}")
+            if v.dtype.kind != "f":
+                raise InvalidArgumentError(f"{who}: a shape list cannot mix {v.dtype} and "
+                                           f"{sorted(str(t) for t in dtypes)} tensors")
+            values.append(v[()])
+        elif isinstance(d, (np.integer, np.floating)) or (
+                isinstance(d, int) and not isinstance(d, bool)):
+            values.append(d)
+        else:
+            raise TypeError(f"{who}: the shape must hold integers or scalar tensors, got "
+                            f"{tuple(entries)!r} (the entry {d!r} is a {type(d).__name__})")
+    if len(dtypes) > 1:
+        raise InvalidArgumentError(f"{who}: a shape list cannot mix float tensors of dtypes "
+                                   f"{sorted(str(t) for t in dtypes)}")
+    return _truncated_sizes(values, next(iter(dtypes)), who)
+
+
+def _truncated_sizes(values: list, dtype, who: str) -> tuple:
+    """Float sizes cast to int as TensorFlow's cast does (toward zero); a size that is not
+    finite or outside int32 is refused rather than wrapped around."""
+    sizes = []
+    for v in values:
+        v = float(v)
+        if not np.isfinite(v) or not _INT32.min <= v <= _INT32.max:
+            raise InvalidArgumentError(f"{who}: the size {v} (a {dtype} value) does not fit "
+                                       f"an int32 dimension")
+        sizes.append(int(v))
+    return tuple(sizes)
 
 
 def _dims_arg(shape, who: str) -> tuple:
