@@ -1408,8 +1408,10 @@ class RecallAtPrecision(_AtConstraint):
 
 
 def _check_num_classes(num_classes) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 1:
+    # a float count is a TypeError, as in Keras (it sizes the confusion matrix with it)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"num_classes must be a positive int, got {num_classes!r}")
+    if num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
     return int(num_classes)
 
@@ -1424,6 +1426,10 @@ class IoU(Metric):
     of the scores is the prediction (e.g. a segmentation output ``(m, H, W, C)``); with
     ``sparse_y_true=False`` labels are one-hot. Pixels labelled ``ignore_class``, and ids
     outside ``[0, num_classes)``, are not counted.
+
+    As in Keras the metric's ``dtype`` is the confusion matrix's, int64 unless given: a
+    float ``sample_weight`` is then cast to int64 (0.7 counts 0; Keras warns about it, and so
+    does convnp), while ``dtype="float32"`` counts fractional weights.
     """
 
     direction = "up"
@@ -1432,10 +1438,11 @@ class IoU(Metric):
                  ignore_class=None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
                  axis: int = -1):
         super().__init__(name)
-        # Keras keeps the IoU confusion matrix in ``dtype`` and records an integer one
-        # ("int64") in its configs; convnp counts in float64 whatever the dtype
+        # the confusion matrix's dtype (Keras's, int64 by default); the counts are kept in
+        # float64 and the weights cast to this dtype, which is what changes results
         if dtype is not None and np.dtype(dtype).kind not in "fiu":
             raise ValueError(f"IoU dtype must be an integer or float type, got {dtype!r}")
+        self.dtype = np.dtype(dtype or np.int64).name
         self.num_classes = _check_num_classes(num_classes)
         ids = [int(i) for i in target_class_ids]
         if any(not 0 <= i < self.num_classes for i in ids) or not ids:
@@ -1448,11 +1455,17 @@ class IoU(Metric):
         self.reset_state()
 
     def reset_state(self) -> None:
-        self.total_cm = np.zeros((self.num_classes, self.num_classes))
+        self._cm = np.zeros((self.num_classes, self.num_classes))
 
     def _keras_state(self) -> list[tuple]:
-        # Keras keeps the confusion matrix as an int64 variable
-        return [self._attribute_state("total_confusion_matrix", "total_cm", "int64")]
+        # Keras keeps the confusion matrix as a variable of the metric's dtype (int64)
+        return [self._attribute_state("total_confusion_matrix", "_cm", self.dtype)]
+
+    @property
+    def total_cm(self):
+        """The confusion matrix as Keras's ``total_cm`` variable (rows are true classes,
+        columns predicted ones), in the metric's dtype; ``.numpy()`` reads it."""
+        return self.variables[0]
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -1468,16 +1481,28 @@ class IoU(Metric):
                 f"{self.name}: y_true and y_pred must hold one class id per pixel; got shapes "
                 f"{np.shape(y_true)} and {np.shape(y_pred)} (scores need sparse_y_pred=False)")
         weights = np.ones(labels.size) if sample_weight is None else np.broadcast_to(
-            np.asarray(sample_weight, dtype=np.float64).ravel(), labels.shape)
+            self._cast_weights(sample_weight).ravel(), labels.shape)
         k = self.num_classes
         keep = (labels >= 0) & (labels < k) & (preds >= 0) & (preds < k)
         if self.ignore_class is not None:
             keep &= labels != self.ignore_class
-        self.total_cm += np.bincount(labels[keep] * k + preds[keep], weights=weights[keep],
+        self._cm += np.bincount(labels[keep] * k + preds[keep], weights=weights[keep],
                                      minlength=k * k).reshape(k, k)
 
+    def _cast_weights(self, sample_weight) -> np.ndarray:
+        """The weights in the metric's dtype, then float64 for counting: with an integer
+        dtype a fractional weight truncates toward zero, as Keras's cast does."""
+        weights = np.asarray(sample_weight)
+        if np.dtype(self.dtype).kind in "iu" and weights.dtype.kind == "f":
+            if hasattr(sample_weight, "dtype"):
+                warnings.warn("You are passing weight as `float`, but dtype is `int`. This "
+                              "may result in an incorrect weight due to type casting Consider "
+                              "using integer weights.", UserWarning, stacklevel=2)
+            weights = weights.astype(self.dtype)
+        return weights.astype(np.float64)
+
     def result(self):
-        cm = self.total_cm
+        cm = self._cm
         tp = np.diag(cm)
         denominator = (cm.sum(axis=0) + cm.sum(axis=1) - tp)[self.target_class_ids]
         tp = tp[self.target_class_ids]
@@ -1486,7 +1511,7 @@ class IoU(Metric):
         return _result_tensor(np.sum(iou) / (np.sum(valid) + 1e-7))
 
     def get_config(self):
-        return {"name": self.name, "num_classes": self.num_classes,
+        return {"name": self.name, "dtype": self.dtype, "num_classes": self.num_classes,
                 "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
                 "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred,
                 "axis": self.axis}
@@ -1541,8 +1566,8 @@ class BinaryIoU(IoU):
         super().update_state(y_true, y_pred, sample_weight)
 
     def get_config(self):
-        return {"name": self.name, "target_class_ids": self.target_class_ids,
-                "threshold": self.threshold}
+        return {"name": self.name, "dtype": self.dtype,
+                "target_class_ids": self.target_class_ids, "threshold": self.threshold}
 
 
 class OneHotIoU(IoU):
