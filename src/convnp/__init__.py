@@ -43,6 +43,8 @@ __all__ = [
 _LAZY_SUBMODULES = {
     "keras", "data", "datasets", "random", "plot", "saving", "onnx", "ops", "io", "compat",
     "applications", "config", "initializers",
+    # TensorFlow 2.21's tf.optimizers / tf.losses / tf.metrics are Keras's modules
+    "optimizers", "losses", "metrics",
 }
 
 # TensorFlow's namespaces and names (`tf.nn`, `tf.reduce_sum`, `tf.float32`, ...): where each

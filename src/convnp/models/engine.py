@@ -72,6 +72,10 @@ class Engine:
     #: several outputs come back in a tuple when the model's outputs were given as one
     #: (``Model(x, (a, b))``, a ``call`` returning ``a, b``), as Keras 3 gives them; else a list
     _outputs_in_tuple: bool = False
+    #: the named tuple type the outputs were given in (``Model(image, detections)`` where
+    #: ``detections`` is `tf.image.combined_non_max_suppression`'s result); Keras gives the
+    #: outputs back in it
+    _outputs_namedtuple: type | None = None
     #: list or tuple when the one input (output) was given in one (see model._one_in_container)
     _one_input_in: type | None = None
     _one_output_in: type | None = None
@@ -89,6 +93,8 @@ class Engine:
         nested lists (``outputs=[[a, b], ...]``), a list or one value."""
         if self._output_nesting is not None:
             return compile_utils.pack(self._output_nesting, list(values))
+        if self._outputs_namedtuple is not None and len(values) > 1:
+            return self._outputs_namedtuple(*values)
         return self._structured(values, self._output_keys,
                                 tuple if self._outputs_in_tuple else list)
 

@@ -50,6 +50,19 @@ def _flatten_ends(tensors, role: str):
     keys = sorted(tensors)
     return keys, [tensors[key] for key in keys]
 
+def _flat_inputs(tensors):
+    """Model inputs given in nested lists or tuples, made one flat list, as Keras 3 flattens
+    them: keras.io's RetinaNet writes ``Model(inputs=[backbone.inputs], ...)``, a list
+    holding the backbone's list of inputs. Anything else comes back unchanged."""
+    if not isinstance(tensors, (list, tuple)) or \
+            not any(isinstance(t, (list, tuple)) for t in tensors):
+        return tensors
+    flat = []
+    for t in tensors:
+        flat += _flat_inputs(list(t)) if isinstance(t, (list, tuple)) else [t]
+    return flat
+
+
 def _one_in_container(tensors) -> type | None:
     """``list`` or ``tuple`` for one tensor given in one (``Model([inp], [out])``), else
     None. Keras 3 gives such a model's ``input`` / ``output`` (and the result of calling it
@@ -150,11 +163,13 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
-            self._input_keys, inputs = _flatten_ends(inputs, "inputs")
+            self._input_keys, inputs = _flatten_ends(_flat_inputs(inputs), "inputs")
             self._output_keys, outputs = _flatten_ends(outputs, "outputs")
             self._one_input_in = _one_in_container(inputs)
             self._one_output_in = _one_in_container(outputs)
             self._outputs_in_tuple = isinstance(outputs, tuple)
+            if isinstance(outputs, tuple) and hasattr(type(outputs), "_fields"):
+                self._outputs_namedtuple = type(outputs)
             self._output_nesting, outputs = compile_utils.nesting_of(outputs)
             graph = Graph(inputs, outputs)
             _check_unique_names(graph.layers)
@@ -405,11 +420,37 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
                 # its layers take, as in Keras: its one-call graph is made anew for them
                 self._set_graph(subclassed.build_graph(self, (None,) + got[1:]))
                 return
+            wider = len(got) == len(want) and any(
+                w is not None and g is None for w, g in zip(want[1:], got[1:]))
+            if wider and self._subclassed and len(expected) == 1:
+                # called on a KerasTensor of unknown sizes (keras.io's RetinaNet: its model
+                # built on images, then called on Input([None, None, 3])): Keras traces the
+                # call anew, so an output size that follows the input's is unknown too, not
+                # the size the first images gave. When the trial calls cannot run, the
+                # graph made for those images stays, as before.
+                self._rebuild_for_unknown_sizes((None,) + got[1:])
+                return
             if len(got) != len(want) or other_sizes:
                 raise ValueError(
                     f"model '{self.name}' expects input of shape {want} (batch axis None), "
                     f"got data of shape {got}"
                 )
+
+    def _rebuild_for_unknown_sizes(self, batch_shape) -> None:
+        """A subclassed model's one-call graph made anew for inputs of ``batch_shape``, which
+        has unknown sizes; its output shape comes from trial calls at two sizes
+        (`trial_through_sources`), so that an output axis following the input's size is
+        unknown. When no trial runs, the graph made for the earlier data stays."""
+        from convnp.layers.base import trial_through_sources
+
+        wrapper = subclassed.ModelCall(self)
+        try:
+            shape = trial_through_sources(
+                [Input(batch_shape=batch_shape)],
+                lambda values: wrapper.call(values[0], training=False))
+            self._set_graph(subclassed.build_graph(self, batch_shape, wrapper, shape))
+        except Exception:  # noqa: BLE001,S110 (sizes its layers cannot take)
+            pass
 
     @quiet  # infinities and NaNs without NumPy's warnings, as TensorFlow (`convnp._floats`)
     def __call__(self, inputs, training: bool | None = None, mask=None):

@@ -64,3 +64,22 @@ def serialize(optimizer: Any) -> dict[str, Any]:
 def deserialize(config: Any, custom_objects=None) -> Optimizer:
     """Inverse of `serialize` (a name string is accepted too)."""
     return OPTIMIZERS.deserialize(config, custom_objects)
+
+
+# ``tf.optimizers`` is this package (TensorFlow 2.21's is Keras's optimizers module), so it
+# answers Keras's sub-modules too: keras.io's RetinaNet writes
+# ``tf.optimizers.schedules.PiecewiseConstantDecay``. Loaded on first use: the sub-modules
+# import this package.
+_KERAS_SUBMODULES = {"schedules": "convnp.schedules",
+                     "legacy": "convnp.keras.optimizers.legacy",
+                     "experimental": "convnp.keras.optimizers.experimental"}
+
+
+def __getattr__(name: str):
+    if name not in _KERAS_SUBMODULES:
+        raise AttributeError(f"module 'convnp.optimizers' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(_KERAS_SUBMODULES[name])
+    globals()[name] = module
+    return module

@@ -422,9 +422,23 @@ def non_max_suppression_padded(boxes, scores, max_output_size, iou_threshold=0.5
     return constant(indices.reshape(batch + (size,))), constant(valid.reshape(batch))
 
 
-CombinedNonMaxSuppression = namedtuple(
-    "CombinedNonMaxSuppression",
-    ["nmsed_boxes", "nmsed_scores", "nmsed_classes", "valid_detections"])
+class CombinedNonMaxSuppression(namedtuple(
+        "CombinedNonMaxSuppression",
+        ["nmsed_boxes", "nmsed_scores", "nmsed_classes", "valid_detections"])):
+    """`combined_non_max_suppression`'s result, TensorFlow's named tuple.
+
+    It can also be made from one iterable of the four values, as a plain tuple can, because
+    code that rebuilds a tuple of the same type as ``type(t)(values)`` meets it: a layer of a
+    functional model returning it (keras.io RetinaNet's ``DecodePredictions``) has its
+    outputs rebuilt that way."""
+
+    __slots__ = ()
+
+    def __new__(cls, *fields, **named):
+        if len(fields) == 1 and not named and not isinstance(fields[0], np.ndarray) \
+                and hasattr(fields[0], "__iter__"):
+            fields = tuple(fields[0])
+        return super().__new__(cls, *fields, **named)
 
 
 def combined_non_max_suppression(boxes, scores, max_output_size_per_class, max_total_size,
