@@ -206,6 +206,11 @@ arithmetic_hook: Any = None
 # functions live above this module).
 keras_op_hook: Any = None
 
+# ``(tensors, call) -> output shape(s)``: a trial of a user's call on tensors whose sizes are
+# tied, fed by running the graph they come from; set by `convnp.models.functional`
+# (`trial_through_sources`), which knows graphs.
+tied_trial_hook: Any = None
+
 
 def _keras_op(name: str, reflected: bool = False):
     """A KerasTensor operator method calling the keras.ops function ``name`` (the op then
@@ -455,9 +460,11 @@ def _record_call_with_arguments(layer, inputs, args: tuple, kwargs: dict, traini
 
     try:
         shape = taped.trial_output_shape(layer, shapes, call=trial)
-    except Exception as error:  # noqa: BLE001 (any failure of the user's code on zeros)
+    except Exception as error:  # any failure of the user's code on zeros
+        if tied_trial_hook is None:
+            raise
         try:
-            shape = trial_through_sources(tensors, trial)
+            shape = tied_trial_hook(tensors, trial)
         except Exception:  # noqa: BLE001
             raise error from None
     outputs = _record_templated_call(layer, tensors, shape, template)
@@ -467,51 +474,6 @@ def _record_call_with_arguments(layer, inputs, args: tuple, kwargs: dict, traini
     return outputs
 
 
-#: Input sizes `trial_through_sources` tries, a pair at a time (the unknown axes of the
-#: model inputs at the first size, then the second): small ones first, then multiples of 32,
-#: the stride of the usual backbones, so that a feature pyramid's levels line up.
-_SOURCE_TRIAL_SIZES = ((16, 24), (64, 96))
-
-
-def trial_through_sources(tensors: list, call):
-    """The output shape(s) of ``call(values)`` for the KerasTensors ``tensors``, where the
-    values are *consistent*: the functional graph from the model inputs the tensors come from
-    runs on zeros, and its results are the values.
-
-    `taped.trial_output_shape` gives each input its own zeros, which fails for a call whose
-    inputs' sizes are tied: keras.io's RetinaNet decodes ``(images, predictions)``, where the
-    number of predictions follows the image size. Axes that change between the two sizes of a
-    pair are unknown (None), as there; the first pair the graph and the call both run at
-    decides.
-
-    Raises:
-        the last pair's error, when no pair runs.
-    """
-    from convnp.keras.utils import get_source_inputs
-    from convnp.models.functional import Graph
-
-    unique = list({id(t): t for t in tensors}.values())
-    sources: list = []
-    for tensor in unique:
-        sources += [s for s in get_source_inputs(tensor) if all(s is not k for k in sources)]
-    graph = Graph(sources, unique, fuse=False)
-    position = {id(t): i for i, t in enumerate(unique)}
-
-    def run(size):
-        zeros = [np.zeros((1,) + tuple(size if d is None else int(d) for d in s.shape[1:]),
-                          dtype=getattr(s, "dtype", "float32")) for s in sources]
-        with taped.isolated():
-            values = graph.forward(zeros, training=False, inference=True)
-            return taped._shapes_of(call([values[position[id(t)]] for t in tensors]))
-
-    error = None
-    for sizes in _SOURCE_TRIAL_SIZES:
-        try:
-            first, second = (run(size) for size in sizes)
-            return taped._merge_trials(first, second)
-        except Exception as failure:  # noqa: BLE001 (sizes this graph cannot take)
-            error = failure
-    raise error
 
 
 def _record_templated_call(layer, tensors: list, shape, template):

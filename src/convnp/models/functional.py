@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convnp import config
-from convnp.layers import second_order, taped
+from convnp.layers import base, second_order, taped
 from convnp.layers._slots import Slot, fill
 from convnp.layers.base import KerasTensor, Layer, OutputPick, output_source
 from convnp.models import batch_split, mask_flow
@@ -707,3 +707,57 @@ class Graph:
                         v.grad = summed[id(v)]
         return [grads[s] for s in self.input_slots]
 
+
+#: Input sizes `trial_through_sources` tries, a pair at a time (the unknown axes of the
+#: model inputs at the first size, then the second): small ones first, then multiples of 32,
+#: the stride of the usual backbones, so that a feature pyramid's levels line up.
+_SOURCE_TRIAL_SIZES = ((16, 24), (64, 96))
+
+
+def trial_through_sources(tensors: list, call):
+    """The output shape(s) of ``call(values)`` for the KerasTensors ``tensors``, where the
+    values are *consistent*: the functional graph from the model inputs the tensors come from
+    runs on zeros, and its results are the values.
+
+    `taped.trial_output_shape` gives each input its own zeros, which fails for a call whose
+    inputs' sizes are tied: keras.io's RetinaNet decodes ``(images, predictions)``, where the
+    number of predictions follows the image size. Axes that change between the two sizes of a
+    pair are unknown (None), as there; the first pair the graph and the call both run at
+    decides.
+
+    Raises:
+        the last pair's error, when no pair runs.
+    """
+    unique = list({id(t): t for t in tensors}.values())
+    sources: list = []  # the model inputs they come from, each once
+    pending, seen = list(unique), set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.inputs:
+            pending.extend(current.inputs)
+        elif all(current is not known for known in sources):
+            sources.append(current)
+    graph = Graph(sources, unique, fuse=False)
+    position = {id(t): i for i, t in enumerate(unique)}
+
+    def run(size):
+        zeros = [np.zeros((1,) + tuple(size if d is None else int(d) for d in s.shape[1:]),
+                          dtype=getattr(s, "dtype", "float32")) for s in sources]
+        with taped.isolated():
+            values = graph.forward(zeros, training=False, inference=True)
+            return taped._shapes_of(call([values[position[id(t)]] for t in tensors]))
+
+    error = None
+    for sizes in _SOURCE_TRIAL_SIZES:
+        try:
+            first, second = (run(size) for size in sizes)
+            return taped._merge_trials(first, second)
+        except Exception as failure:  # noqa: BLE001 (sizes this graph cannot take)
+            error = failure
+    raise error
+
+
+base.tied_trial_hook = trial_through_sources

@@ -441,7 +441,7 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         has unknown sizes; its output shape comes from trial calls at two sizes
         (`trial_through_sources`), so that an output axis following the input's size is
         unknown. When no trial runs, the graph made for the earlier data stays."""
-        from convnp.layers.base import trial_through_sources
+        from convnp.models.functional import trial_through_sources
 
         wrapper = subclassed.ModelCall(self)
         try:
