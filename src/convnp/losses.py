@@ -899,8 +899,12 @@ class SparseCategoricalCrossentropy(Loss):
                 "use 'categorical_crossentropy'.")
         if labels.size:
             if np.issubdtype(labels.dtype, np.floating):
-                if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
-                    raise ValueError(f"{self.name}: labels must be whole numbers")
+                # TensorFlow casts float labels to integers, truncating toward zero: the
+                # masks keras.io's DeepLabV3+ resizes bilinearly (1.5 between classes 1 and 2)
+                # train as class 1. Only labels no cast can read are refused.
+                if not np.all(np.isfinite(labels)):
+                    raise ValueError(f"{self.name}: labels must be finite numbers")
+                labels = np.trunc(labels)
             elif not np.issubdtype(labels.dtype, np.integer) and labels.dtype != np.bool_:
                 raise TypeError(f"{self.name}: labels must be integers, got dtype {labels.dtype}")
             labels = labels.astype(np.int64)

@@ -171,8 +171,14 @@ def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
 
 
 def accuracy(y_true, y_pred) -> np.ndarray:
-    """1 where an entry equals its target exactly, else 0, for every entry (as Keras 3)."""
+    """1 where an entry equals its target exactly, else 0, for every entry (as Keras 3).
+
+    The targets are compared in the predictions' dtype, as Keras casts them: float targets
+    against integer predictions (class ids from an argmax) are truncated first, 1.7 reading 1.
+    """
     y_true, y_pred = _one_label_for_all(np.asarray(y_true), np.asarray(y_pred))
+    if y_pred.dtype.kind in "iu" and y_true.dtype.kind == "f" and np.all(np.isfinite(y_true)):
+        y_true = y_true.astype(y_pred.dtype)
     y_true, y_pred = align_ranks(y_true, y_pred)
     _check_same("accuracy", y_true, y_pred)
     return (y_true == y_pred).astype(np.float32)
