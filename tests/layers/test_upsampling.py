@@ -53,7 +53,8 @@ def test_conv2d_transpose_refusals(kwargs, error):
         Conv2DTranspose(**kwargs)
 
 
-@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic", "lanczos3",
+                                           "lanczos5", "area"])
 @pytest.mark.parametrize("size, output_shape", [(2, (2, 6, 8, 3)), ((3, 1), (2, 9, 4, 3))])
 def test_upsampling_check_layer(interpolation, size, output_shape):
     check_layer(UpSampling2D, {"size": size, "interpolation": interpolation}, (2, 3, 4, 3),
@@ -63,8 +64,10 @@ def test_upsampling_check_layer(interpolation, size, output_shape):
 
 
 def test_upsampling_refuses_other_methods():
+    # Keras's UpSampling2D resizes with keras.ops.image.resize, which has no gaussian
     with pytest.raises(ValueError, match="interpolation"):
-        UpSampling2D(interpolation="bicubic")
+        UpSampling2D(interpolation="gaussian")
+    assert UpSampling2D(interpolation="Bicubic").interpolation == "bicubic"  # lowered
 
 
 @pytest.mark.parametrize("cropping, output_shape", [

@@ -190,8 +190,12 @@ def _upsampling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Val
     """Resize by the integer factors: nearest as floor(o / s) (UpSampling1D/2D/3D repeat
     each step), bilinear (UpSampling2D) on half-pixel centres."""
     size = layer.size if isinstance(layer.size, (tuple, list)) else (layer.size,)
+    method = getattr(layer, "interpolation", "nearest")
+    if method not in ("nearest", "bilinear", "area"):
+        raise refuse(layer, f"its interpolation {method!r} has no exact ONNX Resize mode "
+                            f"(nearest, bilinear and area export)")
     scales = b.constant(f"{layer.name}/scales", np.array([1, 1, *size], dtype=np.float32))
-    if getattr(layer, "interpolation", "nearest") == "nearest":
+    if method in ("nearest", "area"):  # area enlarging by whole factors repeats each pixel
         attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
                  "nearest_mode": "floor"}
     else:

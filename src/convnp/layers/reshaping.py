@@ -140,9 +140,11 @@ class UpSampling2D(Layer):
     Args:
         size: an int or ``(f_h, f_w)``, the factors. Default ``(2, 2)``.
         data_format: only ``"channels_last"`` (or ``None``).
-        interpolation: ``"nearest"`` (each pixel repeated ``f_h * f_w`` times) or
+        interpolation: ``"nearest"`` (each pixel repeated ``f_h * f_w`` times),
             ``"bilinear"`` (half-pixel centres, as TensorFlow's ``tf.image.resize`` and so
-            Keras compute it). Keras' other methods (bicubic, lanczos, area) are refused.
+            Keras compute it), or Keras's others, ``"bicubic"``, ``"lanczos3"``,
+            ``"lanczos5"``, ``"area"`` (``tf.image.resize``'s weights, no antialiasing); any
+            case (``"Bilinear"``), as Keras lowers it.
 
     Shape:
         Input ``(m, n_H, n_W, n_C)``; output ``(m, f_h * n_H, f_w * n_W, n_C)``.
@@ -164,10 +166,10 @@ class UpSampling2D(Layer):
         cls = type(self).__name__
         self.size = _utils.pair(size, "size", cls)
         self.data_format = _utils.channels_last(data_format, cls)
-        if interpolation not in resize.METHODS:
-            raise ValueError(f"{cls}: interpolation must be one of {resize.METHODS} (convnp "
-                             f"does not implement Keras' other methods), got {interpolation!r}")
-        self.interpolation = interpolation
+        if not isinstance(interpolation, str) or interpolation.lower() not in resize.METHODS:
+            raise ValueError(f"{cls}: interpolation must be one of {resize.METHODS}, got "
+                             f"{interpolation!r}")
+        self.interpolation = interpolation.lower()
 
     def build(self, input_shape) -> None:
         _image_rank(self, input_shape)

@@ -1,4 +1,5 @@
-"""Fast image resizing for `UpSampling2D`: nearest (repeat) and bilinear, NHWC.
+"""Fast image resizing for `UpSampling2D`: nearest (repeat), bilinear and Keras's other
+methods (bicubic, lanczos3, lanczos5, area: `image_resize.resize_weights`' matrices), NHWC.
 
 Bilinear resizing is separable: along each axis every output row is a blend of two input
 rows, so it is a matrix ``(out, in)`` with two non-zeros per row, applied to the height axis
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.ops.image_resize import resize_weights
 from convnp.ops.padding import check_batch
 
-METHODS = ("nearest", "bilinear")
+# Keras's UpSampling2D methods (what its `ops.image.resize` takes); every one but nearest is
+# a separable matrix along each axis
+METHODS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
 
 def interpolation_matrix(n_in: int, n_out: int, dtype=np.float64) -> np.ndarray:
@@ -29,6 +33,14 @@ def interpolation_matrix(n_in: int, n_out: int, dtype=np.float64) -> np.ndarray:
     np.add.at(matrix, (rows, low), 1.0 - frac)
     np.add.at(matrix, (rows, high), frac)
     return matrix
+
+
+def _axis_matrix(n_in: int, n_out: int, method: str, dtype) -> np.ndarray:
+    """The ``(n_out, n_in)`` weights of ``method`` along one axis (not for nearest):
+    `tf.image.resize`'s, without antialiasing, as Keras's UpSampling2D resizes."""
+    if method == "bilinear":
+        return interpolation_matrix(n_in, n_out, dtype)
+    return resize_weights(n_in, n_out, method).astype(dtype, copy=False)
 
 
 def _check(x, size, method: str, op: str) -> tuple[int, int]:
@@ -53,8 +65,8 @@ def upsample(x: np.ndarray, size, method: str = "nearest") -> np.ndarray:
         y = np.empty((m, n_H, f_h, n_W, f_w, n_C), dtype=x.dtype)
         y[...] = x[:, :, None, :, None, :]
         return y.reshape(m, n_H * f_h, n_W * f_w, n_C)
-    rows = interpolation_matrix(n_H, n_H * f_h, x.dtype)
-    cols = interpolation_matrix(n_W, n_W * f_w, x.dtype)
+    rows = _axis_matrix(n_H, n_H * f_h, method, x.dtype)
+    cols = _axis_matrix(n_W, n_W * f_w, method, x.dtype)
     tall = np.matmul(rows, x.reshape(m, n_H, n_W * n_C))  # (m, out_h, n_W * n_C)
     wide = np.matmul(cols, tall.reshape(m * n_H * f_h, n_W, n_C))  # (m * out_h, out_w, n_C)
     return wide.reshape(m, n_H * f_h, n_W * f_w, n_C)
@@ -70,8 +82,8 @@ def upsample_backward(dy: np.ndarray, size, method: str = "nearest") -> np.ndarr
     n_H, n_W = out_h // f_h, out_w // f_w
     if method == "nearest":
         return dy.reshape(m, n_H, f_h, n_W, f_w, n_C).sum(axis=(2, 4))
-    rows = interpolation_matrix(n_H, out_h, dy.dtype)
-    cols = interpolation_matrix(n_W, out_w, dy.dtype)
+    rows = _axis_matrix(n_H, out_h, method, dy.dtype)
+    cols = _axis_matrix(n_W, out_w, method, dy.dtype)
     d_tall = np.matmul(cols.T, dy.reshape(m * out_h, out_w, n_C))  # (m * out_h, n_W, n_C)
     dx = np.matmul(rows.T, d_tall.reshape(m, out_h, n_W * n_C))
     return dx.reshape(m, n_H, n_W, n_C)
