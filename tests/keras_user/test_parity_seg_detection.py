@@ -211,3 +211,21 @@ def test_combined_non_max_suppression_refuses_bad_shapes_and_sizes():
         tf.image.combined_non_max_suppression(boxes, scores, 4, 7, 2.0)
     with pytest.raises(InvalidArgumentError, match="soft_nms_sigma"):
         tf.image.non_max_suppression_with_scores(_BOXES, _SCORES, 3, soft_nms_sigma=-1.0)
+
+
+def _outline(box, size):
+    image = np.zeros((1, size[0], size[1], 1), np.float32)
+    drawn = tf.image.draw_bounding_boxes(image, np.array([[box]], np.float32),
+                                         np.array([[1.0]], np.float32))
+    return ["".join("#" if v else "." for v in row) for row in np.asarray(drawn)[0, :, :, 0]]
+
+
+def test_draw_bounding_boxes_places_edges_as_tensorflow():
+    # TensorFlow 2.21: rows are float32(y) * (h - 1) cast toward zero, so y_min = -0.1 puts
+    # the top edge on row 0 (an edge past the image is left out: here the right one)
+    assert _outline([-0.1, 0.3, 0.4, 1.2], (10, 12))[:4] == [
+        "...#########", "...#........", "...#........", "...#########"]
+    # float32(0.7) * 10 is 7.0 in float32: the box starts on row 7
+    assert _outline([0.7, 0.7, 0.9, 0.9], (11, 11))[6:10] == [
+        "...........", ".......###.", ".......#.#.", ".......###."]
+    assert _outline([-0.05, -0.2, 0.5, 0.5], (11, 11))[:2] == ["######.....", ".....#....."]

@@ -1276,11 +1276,15 @@ def draw_bounding_boxes(images, boxes, colors, name=None) -> EagerTensor:
     """``images`` ``(m, h, w, depth)`` with the one-pixel outline of each normalized box of
     ``boxes`` ``(m, n, 4)`` (``[y_min, x_min, y_max, x_max]``) drawn over them, box ``i`` in
     ``colors[i % len(colors)]`` (TensorFlow's palette when ``colors`` is None). Edges
-    outside the image are left out; later boxes cover earlier ones. Values only."""
+    outside the image are left out; later boxes cover earlier ones. Values only.
+
+    A box's pixel rows and columns are TensorFlow's: the float32 product of a coordinate and
+    ``size - 1`` cast to an integer, toward zero, so a box starting just above the image
+    (``y_min = -0.1``) has its top edge on row 0."""
     what = "draw_bounding_boxes"
     a = _image_array(images, what, ranks=(4,))
     out = a.astype(a.dtype if a.dtype in (np.float16, np.float32) else np.float32)
-    b = np.asarray(_convert(boxes), dtype=np.float64)
+    b = np.asarray(_convert(boxes), dtype=np.float32)
     if b.ndim != 3 or b.shape[0] != a.shape[0] or b.shape[2] != 4:
         raise InvalidArgumentError(f"{what}: boxes must be (batch, num_boxes, 4) for "
                                    f"{a.shape[0]} images, got shape {list(b.shape)}")
@@ -1293,8 +1297,8 @@ def draw_bounding_boxes(images, boxes, colors, name=None) -> EagerTensor:
     for n, image_boxes in enumerate(b):
         for i, (y1, x1, y2, x2) in enumerate(image_boxes):
             colour = palette[i % len(palette), :depth].astype(out.dtype)
-            r1, r2 = int(np.floor(y1 * (h - 1))), int(np.floor(y2 * (h - 1)))
-            c1, c2 = int(np.floor(x1 * (w - 1))), int(np.floor(x2 * (w - 1)))
+            r1, r2 = int(y1 * np.float32(h - 1)), int(y2 * np.float32(h - 1))
+            c1, c2 = int(x1 * np.float32(w - 1)), int(x2 * np.float32(w - 1))
             if r1 > r2 or c1 > c2 or r1 >= h or r2 < 0 or c1 >= w or c2 < 0:
                 continue  # an empty or off-image box: nothing to draw
             rows = slice(max(r1, 0), min(r2, h - 1) + 1)
