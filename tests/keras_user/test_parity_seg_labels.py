@@ -61,3 +61,15 @@ def test_accuracy_compares_in_the_predictions_dtype():
     m = keras.metrics.Accuracy()
     m.update_state(np.array([1, 2]), np.array([1.0, 2.5]))
     assert float(m.result()) == 0.5
+
+
+def test_class_weight_with_per_pixel_labels_is_a_type_error():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 4, 4, 3)).astype("float32")
+    inputs = keras.Input((4, 4, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="softmax")(inputs))
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    # TensorFlow 2.21 raises a TypeError too (class_weight weighs a sample by its one class)
+    for y in (rng.integers(0, 3, (4, 4, 4, 1)), rng.integers(0, 3, (4, 4, 4))):
+        with pytest.raises(TypeError, match="sample_weight of shape \\(4, 4, 4\\)"):
+            model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 3.0}, epochs=1, verbose=0)

@@ -316,8 +316,17 @@ def check_class_weight(class_weight, method: str) -> dict[int, float]:
 def class_sample_weights(y: np.ndarray, table: dict[int, float], dtype) -> np.ndarray:
     """Each sample's weight from its class: the argmax of one-hot ``(m, k)`` targets, else the
     rounded label of ``(m,)`` / ``(m, 1)`` targets (Keras' rule); a class with no entry in
-    ``table`` weighs 1, as in Keras."""
+    ``table`` weighs 1, as in Keras.
+
+    Raises:
+        TypeError: targets of more dimensions (a segmentation's per-pixel labels), which
+            TensorFlow 2.21 refuses with a TypeError too: they need per-pixel weights.
+    """
     y = np.asarray(y)
+    if y.ndim > 2:
+        raise TypeError(f"class_weight weighs each sample by its one class: it needs targets "
+                        f"of shape (m,), (m, 1) or one-hot (m, classes), got {y.shape}; for "
+                        f"per-pixel labels pass sample_weight of shape {y.shape[:3]} instead")
     labels = (np.argmax(y, axis=-1) if y.ndim == 2 and y.shape[1] > 1
               else np.round(y.reshape(len(y)))).astype(np.int64)
     return np.array([table.get(int(c), 1.0) for c in labels], dtype=dtype)
