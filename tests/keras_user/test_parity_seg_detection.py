@@ -229,3 +229,16 @@ def test_draw_bounding_boxes_places_edges_as_tensorflow():
     assert _outline([0.7, 0.7, 0.9, 0.9], (11, 11))[6:10] == [
         "...........", ".......###.", ".......#.#.", ".......###."]
     assert _outline([-0.05, -0.2, 0.5, 0.5], (11, 11))[:2] == ["######.....", ".....#....."]
+
+
+def test_keras_ops_and_backend_arange_follow_tf_range():
+    keras = tf.keras
+    # TensorFlow 2.21: keras.ops.arange and Keras 2's K.arange keep tf.range's dtype; K.arange
+    # casts only for a dtype other than its default "int32"
+    for fn in (keras.ops.arange, keras.backend.arange):
+        assert fn(np.int64(5)).dtype == np.int64
+        assert fn(np.float64(3.0)).dtype == np.float64
+        assert fn(tf.constant(3.0)).dtype == np.float32
+        np.testing.assert_array_equal(np.asarray(fn(0, 3, 0.5)), [0, 0.5, 1, 1.5, 2, 2.5])
+        assert fn(5).dtype == np.int32
+    assert keras.backend.arange(3.0, dtype="float64").dtype == np.float64

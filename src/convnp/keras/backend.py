@@ -451,9 +451,11 @@ def gather(reference, indices):
 
 
 def arange(start, stop=None, step=1, dtype="int32"):
+    """Keras 2's ``K.arange``: ``tf.range``'s own dtype (float32 for float bounds) unless a
+    dtype other than the default "int32" is asked for, as TensorFlow's Keras does."""
     if stop is None and start < 0:
         start = 0
-    return _ops.range(start, stop, step, dtype=dtype)
+    return _ops.range(start, stop, step, dtype=None if dtype == "int32" else dtype)
 
 
 def one_hot(indices, num_classes):
