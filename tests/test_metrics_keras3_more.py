@@ -28,6 +28,9 @@ def test_fixture_is_from_keras_3_15():
     assert len(_CASES) == 32
 
 
+# float sample weights on the IoU metrics (int64 confusion matrices) are cast with Keras's
+# warning, as Keras warned when it made the fixture
+@pytest.mark.filterwarnings("ignore:You are passing weight as `float`:UserWarning")
 @pytest.mark.parametrize("c", _CASES, ids=_case_id)
 def test_matches_keras_after_every_update(c):
     metric = getattr(metrics, str(_Z[f"{c}/class"]))(**json.loads(str(_Z[f"{c}/kwargs"])))
