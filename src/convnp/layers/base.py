@@ -1282,7 +1282,9 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
             self._fixed_training = None if training is None else bool(training)
             shape = self.compute_output_shape(input_shape)
             if several_shapes(shape):  # a call returning a tuple or list of tensors
-                return record_outputs(self, tensors, shape)
+                outputs = record_outputs(self, tensors, shape)
+                named = self.__dict__.get("_named_outputs")  # a user's call returned one
+                return named(*outputs) if named is not None else outputs
             return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
         if training is None:  # inside a user's call: the mode of that call (Keras 3)
             training = taped.inherited_training()

@@ -465,7 +465,9 @@ def _drop_collector(collected: list) -> None:
 
 def _as_tensors(out):
     if isinstance(out, (list, tuple)):
-        return type(out)(_as_tensors(o) for o in out)
+        parts = [_as_tensors(o) for o in out]
+        # a named tuple takes its fields one by one (a plain tuple or list takes one iterable)
+        return type(out)(*parts) if hasattr(out, "_fields") else type(out)(parts)
     if isinstance(out, np.ndarray) or out is None:
         return out
     return np.asarray(out)
@@ -583,6 +585,8 @@ def trial_output_shape(self, input_shape, call=None):
             self._tape_cache = cache
             if losses is not None:
                 self.__dict__["_added_losses"] = losses
+        if hasattr(out, "_fields"):  # a named tuple: the model's outputs come back as one
+            self.__dict__["_named_outputs"] = type(out)
         return _shapes_of(out)
 
     if unknown:

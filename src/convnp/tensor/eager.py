@@ -398,11 +398,13 @@ def is_tensor(x) -> bool:
 
 def map_nested(value: Any, leaf) -> Any:
     """``leaf(x)`` for every ``x`` inside nested lists, tuples and dicts, which keep their
-    shape (a tuple subclass comes back as a plain tuple)."""
+    shape (a named tuple stays one, as TensorFlow's nest keeps it; another tuple subclass
+    comes back as a plain tuple)."""
     if isinstance(value, list):
         return [map_nested(v, leaf) for v in value]
     if isinstance(value, tuple):
-        return tuple(map_nested(v, leaf) for v in value)
+        items = [map_nested(v, leaf) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, dict):
         return {k: map_nested(v, leaf) for k, v in value.items()}
     return leaf(value)
