@@ -251,7 +251,7 @@ def test_subclassed_model_round_trips_nested_and_alone(tmp_path):
     config, datasets = parts(tmp_path / "m.keras")
     entry = config["config"]["layers"][1]
     assert (entry["registered_name"], entry["config"]) == (
-        "kfile_tests>Net", {"name": "net", "trainable": True, "units": 4})
+        "kfile_tests>Net", {"name": "net", "trainable": True, "dtype": "float32", "units": 4})
     # Keras walks a subclassed model's attributes with its `layers` property among them
     assert {"layers/net/a/vars/0", "layers/net/layers/dense_1/vars/0"} <= set(datasets)
     again = K.models.load_model(tmp_path / "m.keras")
@@ -276,6 +276,9 @@ def test_subclassed_model_without_its_arguments_in_get_config_is_refused(tmp_pat
 
         def call(self, x):
             return self.d(x)
+
+        def get_config(self):  # (with none of its own, the constructor's arguments are used)
+            return super().get_config()
 
     x_in = K.Input((3,))
     model = K.Model(x_in, Bare(2, name="bare")(x_in))

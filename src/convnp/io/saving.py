@@ -820,15 +820,24 @@ def _keras_json_config(model) -> dict | None:
     rebuild the model from it (then `to_json` writes convnp's own layout)."""
     from convnp.io import keras_format
 
-    if not model.built or getattr(model, "_subclassed", False) or model._step_only:
+    if model._step_only:
         return None
-    try:
-        config = keras_format.keras_config(model)
+    if getattr(model, "_subclassed", False):
+        # a user's Model subclass: its class and own get_config(), built or not, as Keras
+        # writes it (TF 2.21's model_from_json rebuilds it from that); a get_config() that
+        # leaves out constructor arguments raises, as Keras's NotImplementedError
+        config = keras_format.subclassed_json_config(model)
         compiled = keras_format._keras_compile_config(model)
-    except (ValueError, TypeError, NotImplementedError):
-        return None
-    if compiled is not None:
-        config["compile_config"] = compiled
+    else:
+        if not model.built:
+            return None
+        try:
+            config = keras_format.keras_config(model)
+            compiled = keras_format._keras_compile_config(model)
+        except (ValueError, TypeError, NotImplementedError):
+            return None
+    # Keras 3 writes an empty compile_config for a model never compiled
+    config["compile_config"] = compiled if compiled is not None else {}
     return config
 
 

@@ -72,18 +72,22 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
 
 def _clone_subclassed(model):
     """Keras's rule for a model class of the user's: a new instance from its own
-    ``get_config()``, through its ``from_config`` (default: ``cls(**config)``)."""
+    ``get_config()``, through its ``from_config`` (default: ``cls(**config)``), built for
+    the input shape of ``model`` when that one is built (TF 2.21's clone has its weights,
+    fresh ones, at once)."""
     cls = type(model)
-    if getattr(cls.get_config, "__qualname__", "").startswith(("Model.", "Layer.")):
-        raise ValueError(f"clone_model: {cls.__name__} is a subclassed model; implement "
-                         f"get_config() (the arguments of {cls.__name__}(...)) and, if "
-                         "needed, from_config() to clone it (convnp does not record "
-                         "constructor arguments by itself)")
+    # a class with no get_config of its own gives Keras's base config and, when they are
+    # plain values, its constructor's arguments (`Model._subclass_config`)
     config = model.get_config()
     if getattr(cls.from_config, "__func__", None) is getattr(Model.from_config, "__func__",
                                                                 None):
-        return cls(**config)
-    return cls.from_config(config)
+        clone = cls(**config)
+    else:
+        clone = cls.from_config(config)
+    inputs = getattr(model, "inputs", None) if model.built else None
+    if inputs and len(inputs) == 1 and not clone.built:
+        clone.build((None, *tuple(inputs[0].shape)[1:]))
+    return clone
 
 
 def _cloner(clone_function, call_function, recursive: bool, cache):
@@ -235,10 +239,15 @@ def _compile_like(model, clone) -> None:
 
 def model_from_json(json_string: str, custom_objects=None):
     """A model (fresh weights) from `Model.to_json` output, or from the JSON real Keras's
-    ``model.to_json()`` writes (layers convnp implements).
+    ``model.to_json()`` writes (layers convnp implements; a user's Model subclass from its
+    registered class or ``custom_objects``). JSON with a non-empty ``compile_config`` (a
+    compiled model's ``to_json()``) gives a compiled model, as in TF 2.21, so that ``fit``
+    runs on it at once; a compile config convnp cannot follow leaves it uncompiled, warned.
 
     Raises:
         ValueError: not JSON, or not a Sequential/functional model config.
+        UnknownClassError (a ValueError and a TypeError, TF's type): a user's class that
+            is neither registered nor in ``custom_objects``.
     """
     import json
 
@@ -255,9 +264,13 @@ def model_from_json(json_string: str, custom_objects=None):
     # ones are found without them); nothing else is looked up or run
     with CustomObjectScope(custom_objects):
         if "module" in config:  # written by Keras itself
-            from convnp.io.keras_format import model_from_keras_config
+            from convnp.io.keras_format import _compile_from_config, model_from_keras_config
 
-            return model_from_keras_config(config)
+            model = model_from_keras_config(config)
+            compiled = config.get("compile_config")
+            if isinstance(compiled, dict) and compiled:
+                _compile_from_config(model, compiled, "model_from_json")
+            return model
         if kind == "Sequential":
             return Sequential.from_config(config["config"], custom_objects=custom_objects)
         if kind in ("Functional", "Model"):

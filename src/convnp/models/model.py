@@ -7,6 +7,7 @@ fit from `training.py`, the summary table from `summary.py`. `Sequential` (in
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,25 @@ def _acts_when_called_directly(layer, seen=None) -> bool:
     return any(_acts_when_called_directly(sub, seen) for sub in inner)
 
 
+def _check_model_dtype(dtype) -> None:
+    """``Model(dtype=...)``: Keras 3's base constructor takes it (a subclass's config
+    carries it back); convnp's models compute in float32, the dtype of their layers."""
+    if dtype is None:
+        return
+    name = dtype
+    if isinstance(dtype, dict):  # a serialized DTypePolicy
+        name = (dtype.get("config") or {}).get("name")
+    elif not isinstance(dtype, str):
+        name = getattr(dtype, "name", dtype)
+    try:
+        ok = np.dtype(name) == np.float32
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"Model(dtype=...): convnp models compute in float32 (give another "
+                         f"dtype to their layers), got {dtype!r}")
+
+
 class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVariables,
             NodeAccess):
     """A model defined by its input and output tensors, as ``tf.keras.Model``.
@@ -144,12 +164,20 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         # nested base model by that class name
         functional = cls is Model and (args or kwargs.get("inputs") is not None
                                        or kwargs.get("outputs") is not None)
-        return super().__new__(Functional if functional else cls)
+        instance = super().__new__(Functional if functional else cls)
+        if cls._subclassed and cls.get_config is Model.get_config:
+            # a user's model class with no get_config of its own: Keras 3 makes its config
+            # from the constructor's arguments, as for a user's layer (`Layer.__new__`)
+            from convnp.layers.base import _constructor_arguments
+
+            instance.__dict__["_auto_config"] = _constructor_arguments(cls, args, kwargs)
+        return instance
 
     def __init__(self, inputs=None, outputs=None, name: str | None = None,
-                 trainable: bool = True, **kwargs):
+                 trainable: bool = True, dtype=None, **kwargs):
         if kwargs:
             raise TypeError(f"Model got unexpected keyword argument(s) {sorted(kwargs)}")
+        _check_model_dtype(dtype)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"model name must be a str, got {type(name).__name__}")
         self.name = name or unique_name(self._default_name)
@@ -679,6 +707,25 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         return file_hooks.get("export_model")(self, filepath, format=format, verbose=verbose,
                                               input_signature=input_signature, **kwargs)
 
+    def _subclass_config(self) -> dict[str, Any]:
+        """Keras 3's config of a user's Model subclass: the base entries, which
+        ``cls(**config)`` takes back, and the constructor's arguments when the class keeps
+        the base get_config (recorded by `__new__`; ``name`` left out when ``__init__``
+        cannot take it). Arguments other than plain values (numbers, strings, booleans,
+        None, lists and dicts of them) are not written, and the config is the base one: as
+        in TF 2.21, whose model config then holds no argument it was given."""
+        config: dict[str, Any] = {"name": self.name}
+        auto = vars(self).get("_auto_config")
+        if type(self).get_config is Model.get_config and auto is not None:
+            config.update(auto)
+            params = inspect.signature(type(self).__init__).parameters
+            if "name" not in params and not any(
+                    p.kind is p.VAR_KEYWORD for p in params.values()):
+                del config["name"]
+        config["trainable"] = self.trainable
+        config["dtype"] = "float32"
+        return config
+
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON, as Keras 3 writes it (``module``, ``class_name``,
         ``config``, ``registered_name``, ``build_config``; ``compile_config`` once compiled),
@@ -708,6 +755,11 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
     def get_config(self) -> dict[str, Any]:
         """JSON-able description: each layer's class and config plus who feeds whom.
 
+        A user's Model subclass (its own ``call``) has no graph to describe: its config is
+        Keras 3's base one, ``name``, ``trainable`` and ``dtype`` (what a subclass's
+        ``get_config`` extends with ``super().get_config()``), and, for a class with no
+        get_config of its own, its constructor's arguments (see `_subclass_config`).
+
         One entry per layer call, in execution order. ``layers[i]["inbound_nodes"]`` lists the
         tensors the call reads (empty for input layers): the name of the layer that made it,
         or ``[name, k]`` when it is that layer's call number ``k > 0`` (a shared layer), or
@@ -716,6 +768,8 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         ``input_layers`` / ``output_layers`` name the model's ends as ``[layer_name, k, i]``,
         as Keras writes them.
         """
+        if self._subclassed:
+            return self._subclass_config()
         self._require_built("config")
         graph = self._graph
         call_of = graph.call_index
@@ -765,7 +819,10 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Model:
-        """Rebuild a functional model from `get_config` output (fresh weights)."""
+        """Rebuild a functional model from `get_config` output (fresh weights); a user's
+        Model subclass is ``cls(**config)``, as in Keras."""
+        if cls._subclassed:
+            return cls(**config)
 
         tensors: dict[tuple[str, int], Any] = {}  # a list for a call with several outputs
         layers: dict[str, Any] = {}
