@@ -16,6 +16,7 @@ import csv
 import io
 import math
 import os
+import shutil
 import string
 import sys
 import tempfile
@@ -902,10 +903,20 @@ class SwapEMAWeights(Callback):
 
 
 class BackupAndRestore(Callback):
-    """Keep the weights, the optimizer state and the epoch count in ``backup_dir`` at the
-    end of every epoch, so a `fit` that was interrupted starts again from the last finished
-    epoch (the run is then the one that would have happened without the interruption).
-    The backup is deleted when training ends normally (``delete_checkpoint=True``).
+    """Keep the weights, the optimizer state and the epoch count in ``backup_dir``, so a
+    `fit` that was interrupted starts again from the last backup (the run is then the one
+    that would have happened without the interruption).
+
+    With ``save_freq="epoch"`` the backup is made at the end of every epoch and a new `fit`
+    starts at the next epoch; with ``save_freq=n`` (an int) it is made every ``n`` batches
+    (counted across epochs) and a new `fit` starts again at the beginning of the epoch the
+    last backup was made in, as Keras 3 does. ``double_checkpoint=True`` keeps the backup
+    before the last one beside it (``.bkp`` files) and falls back on it when the last one
+    cannot be read. The backup is deleted when training ends normally
+    (``delete_checkpoint=True``).
+
+    The files are convnp's (``model.weights.npz``, ``optimizer.npz``, ``epoch.json``), not
+    Keras's ``latest.weights.h5``: they need no h5py.
     """
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False,
@@ -913,15 +924,17 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError("BackupAndRestore needs a backup_dir")
-        if save_freq != "epoch":
-            raise NotImplementedError("BackupAndRestore(save_freq=...) supports 'epoch' only "
-                                      "in convnp")
-        if double_checkpoint:
-            raise NotImplementedError("BackupAndRestore(double_checkpoint=True) is not "
-                                      "supported by convnp")
+        if save_freq != "epoch" and (isinstance(save_freq, bool)
+                                     or not isinstance(save_freq, int)):
+            raise ValueError(f"BackupAndRestore(save_freq=...) must be 'epoch' or an int (a "
+                             f"number of batches), got {save_freq!r}")
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq
+        self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
+        self._current_epoch = 0
+        self._last_batch_seen = 0
+        self._batches_since_save = 0
 
     def _paths(self) -> tuple[str, str, str]:
         join = os.path.join
@@ -929,26 +942,72 @@ class BackupAndRestore(Callback):
                 join(self.backup_dir, "optimizer.npz"), join(self.backup_dir, "epoch.json"))
 
     def on_train_begin(self, logs=None):
+        self._current_epoch = 0
+        self._last_batch_seen = 0
+        self._batches_since_save = 0
+        try:
+            self._restore()
+        except (OSError, ValueError, KeyError):
+            # the last backup cannot be read (cut short by the interruption, say): the one
+            # before it, when double_checkpoint kept it
+            previous = [path + ".bkp" for path in self._paths()]
+            if not (self.double_checkpoint and os.path.exists(previous[2])):
+                raise
+            for old, path in zip(previous, self._paths()):
+                if os.path.exists(old):
+                    os.replace(old, path)
+                elif os.path.exists(path):
+                    os.remove(path)
+            self._restore()
+
+    def _restore(self) -> None:
         import json
 
         weights, optimizer, epoch = self._paths()
         if not os.path.exists(epoch):
             return
         with open(epoch, encoding="utf-8") as f:
-            done = int(json.load(f)["epoch"])
+            done = int(json.load(f)["epoch"])  # the last finished epoch (-1: none)
         self.model.load_weights(weights)
         if os.path.exists(optimizer) and getattr(self.model, "optimizer", None) is not None:
             with np.load(optimizer, allow_pickle=False) as z:
                 self.model.optimizer.set_state({k: z[k] for k in z.files})
         self.model._initial_epoch = done + 1
+        self._current_epoch = done + 1
 
     def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._save()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        # batches since the last backup, as Keras counts them: a batch index no larger than
+        # the last one seen starts a new epoch
+        if batch <= self._last_batch_seen:
+            self._batches_since_save += batch + 1
+        else:
+            self._batches_since_save += batch - self._last_batch_seen
+        self._last_batch_seen = batch
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(batch)
+
+    def _save(self, batch: int | None = None) -> None:
+        """Back up the training state; a new fit starts at epoch ``self._current_epoch``
+        (the epoch being trained for a backup made between its batches)."""
         import json
 
         from convnp.io._files import atomic_write
 
         weights, optimizer, epoch_file = self._paths()
         os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(epoch_file):
+            for path in self._paths():
+                if os.path.exists(path):
+                    shutil.copyfile(path, path + ".bkp")
         self.model.save_weights(weights)
         state = self.model.optimizer.get_state() if self.model.optimizer is not None else {}
 
@@ -956,13 +1015,17 @@ class BackupAndRestore(Callback):
             np.savez(f, **state)
 
         atomic_write(optimizer, write_state)
-        atomic_write(epoch_file, lambda f: f.write(json.dumps({"epoch": int(epoch)}).encode()))
+        record = {"epoch": int(self._current_epoch) - 1}
+        if batch is not None:
+            record["batch"] = int(batch)
+        atomic_write(epoch_file, lambda f: f.write(json.dumps(record).encode()))
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:  # an interrupted fit never gets here: the backup stays
             for path in self._paths():
-                if os.path.exists(path):
-                    os.remove(path)
+                for name in (path, path + ".bkp"):
+                    if os.path.exists(name):
+                        os.remove(name)
             # Keras 3 removes the backup directory too; only when nothing else is in it here
             if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
                 os.rmdir(self.backup_dir)

@@ -33,7 +33,9 @@ def test_load_weights_from_a_convnp_keras_file(tmp_path):
     source.save(path)
     target = _model(1)
     target.compile(optimizer="adam", loss="binary_crossentropy")
-    target.load_weights(str(path))
+    # its optimizer has taken no step: as TF 2.21, the file's optimizer state is skipped
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        target.load_weights(str(path))
     for a, b in zip(target.get_weights(), source.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(target.predict(x, verbose=0), source.predict(x, verbose=0))

@@ -463,7 +463,9 @@ def test_keras_extensions_dispatch_to_interop(tmp_path, name):
     assert np.array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
     saving.save_weights(model, tmp_path / "m.weights.h5")
     other = zoo.build(name)
-    saving.load_weights(other, tmp_path / "m.weights.h5")
+    # compiled, never stepped: as TF 2.21, the file's optimizer state is skipped, warned
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        saving.load_weights(other, tmp_path / "m.weights.h5")
     assert np.array_equal(model.predict(x, verbose=0), other.predict(x, verbose=0))
 
 

@@ -1132,7 +1132,8 @@ def load_keras_weights(model, path: str | os.PathLike, skip_mismatch: bool = Fal
     """Load a Keras 3 ``.weights.h5`` file (``model.save_weights``) into a built convnp model.
 
     The model must have the architecture the file was saved from. Nothing is changed unless
-    every array is found with the right shape.
+    every array is found with the right shape. The optimizer state the file holds goes to
+    a compiled model's optimizer as `_read_weights_optimizer` says.
 
     Raises:
         ValueError: missing layers, wrong counts or shapes (named), or not a weights file.
@@ -1147,6 +1148,63 @@ def load_keras_weights(model, path: str | os.PathLike, skip_mismatch: bool = Fal
         raise ValueError(f"{path} is a directory, not a weights file")
     with open_file(h5py, path, path) as f:
         _read_weights_h5(model, f, path, skip_mismatch)
+        _read_weights_optimizer(model, f, path)
+
+
+def _read_weights_optimizer(model, h5file, where: str) -> None:
+    """``load_weights`` of a Keras 3 file into a compiled model: the optimizer state the
+    file holds (Keras 3's ``save_weights`` writes it beside the layers') goes to the model's
+    optimizer when that one keeps as many variables, as TF 2.21 does; otherwise the
+    optimizer is left as it is, with Keras's warning. An optimizer not built yet (no step
+    taken) keeps only its step count and rate in Keras, so a file with slots is skipped
+    then (`BackupAndRestore` builds it first)."""
+    h5py = _require_h5py()
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        return
+    top = get_node(h5py, h5file, "optimizer", where)
+    group = get_node(h5py, top, "vars", where) if isinstance(top, h5py.Group) else None
+    if not isinstance(group, h5py.Group):
+        return
+    try:
+        count = len(group)
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{where}: cannot list optimizer/vars ({exc})") from None
+    if not opt.built and count > 2:
+        warnings.warn(f"Skipping variable loading for optimizer '{opt.name}', because it has "
+                      f"not been built (it keeps its step count and rate) whereas the saved "
+                      f"optimizer has {count} variables; build it first "
+                      "(optimizer.build(model.trainable_variables))", UserWarning,
+                      stacklevel=_user_stacklevel())
+        return
+
+    def read(index: int, shape: tuple) -> np.ndarray:
+        node = get_node(h5py, group, str(index), where)
+        if not isinstance(node, h5py.Dataset):
+            raise ValueError(f"{where}: optimizer/vars/{index} is not a dataset")  # noqa: TRY004
+        return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
+                            kinds="fiu")
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            restore_optimizer(model, count, read, where, mismatch="warn")
+    except ValueError as error:  # the layers are loaded: the optimizer is left as it is
+        caught = [warnings.WarningMessage(f"{error}", UserWarning, "", 0)]
+    for warning in caught:  # said where the user called load_weights
+        warnings.warn(f"Skipping variable loading for optimizer '{opt.name}': "
+                      f"{warning.message}", UserWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside convnp (the
+    user's ``load_weights`` call, however many of convnp's functions lead here)."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("convnp."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def load_archive_weights(model, path: str | os.PathLike, skip_mismatch: bool = False) -> None:
@@ -1162,11 +1220,13 @@ def load_archive_weights(model, path: str | os.PathLike, skip_mismatch: bool = F
     source = f"{path}:{WEIGHTS_MEMBER}"
     with open_file(h5py, io.BytesIO(weights), source) as f:
         _read_weights_h5(model, f, source, skip_mismatch)
+        _read_weights_optimizer(model, f, source)
 
 
 def save_keras_weights(model, path: str | os.PathLike) -> None:
     """Write ``model``'s weights as a Keras 3 ``.weights.h5`` file (loadable with Keras's
-    ``model.load_weights`` on the same architecture). Written whole or not at all."""
+    ``model.load_weights`` on the same architecture), with a compiled model's optimizer
+    state once it has taken a step, as Keras 3 writes it. Written whole or not at all."""
     h5py = _require_h5py()
     path = os.fspath(path)
     _require_built(model)
@@ -1175,6 +1235,10 @@ def save_keras_weights(model, path: str | os.PathLike) -> None:
     def write(fileobj):
         with h5py.File(fileobj, "w") as f:
             _write_weights_h5(model, f)
+            if getattr(model, "optimizer", None) is not None:
+                # Keras 3 keeps a compiled model's optimizer state in its weights file too
+                # (load_weights gives it back to a built optimizer of the same kind)
+                _write_optimizer_h5(model, f)
 
     atomic_write(path, write)
 
