@@ -427,6 +427,16 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
+class FilepathFieldError(KeyError, ValueError):
+    """A ModelCheckpoint filepath field (``{val_loss:.2f}``) with no value in the logs when a
+    file is due: TF 2.21 raises KeyError ("Failed to format this callback filepath"); convnp
+    has long raised ValueError, so it is both. Its text is the message (not KeyError's
+    quoted key)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 _MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".convnp")
 # Keras 3 wants '.weights.h5'; a plain '.h5' (Keras 2's tutorials) gets Keras 2's layout
 _WEIGHTS_SUFFIXES = (".weights.h5", ".h5", ".hdf5", ".weights.npz", ".safetensors")
@@ -470,7 +480,9 @@ class ModelCheckpoint(Callback):
         self.save_freq = save_freq
         self.initial_value_threshold = initial_value_threshold
         self.monitor_op = None
-        self.best: float | None = None
+        # TF 2.21: the threshold is the best value from the start (None: none yet)
+        self.best: float | None = (None if initial_value_threshold is None
+                                   else float(initial_value_threshold))
         self._batches_seen = 0
         self._current_epoch = 0
 
@@ -490,7 +502,7 @@ class ModelCheckpoint(Callback):
                 return self.filepath.format(epoch=epoch + 1, **logs)
             return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
         except KeyError as exc:
-            raise ValueError(
+            raise FilepathFieldError(
                 f"ModelCheckpoint filepath {self.filepath!r} uses {exc} which is not among the "
                 f"logs {sorted(logs)}") from None
 

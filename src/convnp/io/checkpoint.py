@@ -42,9 +42,22 @@ from convnp.io._files import atomic_write
 from convnp.layers.base import Layer
 from convnp.models.model import Model
 from convnp.optimizers import Optimizer
+from convnp.tensor import errors
 from convnp.variables import Variable
 
 __all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
+
+
+class CheckpointNotFoundError(errors.NotFoundError, FileNotFoundError):
+    """No checkpoint at the path given to `Checkpoint.restore`/`read`: TF 2.21 raises
+    ``tf.errors.NotFoundError``; convnp has long raised FileNotFoundError, so it is both."""
+
+
+class CheckpointDataLossError(errors.DataLossError, ValueError):
+    """What is at the path is not a readable convnp checkpoint (a directory, a damaged or
+    foreign file): TF 2.21 raises a ``tf.errors.OpError`` (``DataLossError`` for a
+    directory); convnp has long raised ValueError, so it is both."""
+
 
 _FORMAT = "convnp checkpoint"
 _DATA_SUFFIX = ".data-00000-of-00001"
@@ -275,8 +288,21 @@ class Checkpoint:
                          if k.startswith(key + "/")}
                 value.set_state(state)
             else:
-                value.assign(arrays[key].astype(value.value.dtype))
+                saved, dtype = arrays[key], value.value.dtype
+                if _dtype_family(saved.dtype) != _dtype_family(dtype):
+                    # TF 2.21 restores a Variable only from a value of its own dtype
+                    raise errors.InvalidArgumentError(
+                        f"{path}: '{key}' was saved as {saved.dtype.name}, but this "
+                        f"Checkpoint's Variable '{name}' is {dtype.name}")
+                value.assign(saved.astype(dtype))
             matched.append(key)
+
+
+def _dtype_family(dtype: np.dtype) -> str:
+    """Floats, integers (signed or not) or booleans: a Variable takes a saved value of its
+    own family (convnp casts within one, as between float32 and float64)."""
+    return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(np.dtype(dtype).kind,
+                                                                   np.dtype(dtype).kind)
 
 
 def _set_layer_weights(layer: Layer, saved: list[np.ndarray], where: str) -> None:
@@ -290,25 +316,26 @@ def _read_files(path: str) -> tuple[dict, dict[str, np.ndarray]]:
     from convnp.io.saving import _load_npz
 
     if os.path.isdir(path):
-        raise ValueError(f"Checkpoint.restore: {path} is a directory; give the path of one "
-                         "checkpoint, e.g. tf.train.latest_checkpoint(directory)")
+        raise CheckpointDataLossError(f"Checkpoint.restore: {path} is a directory; give the "
+                                      "path of one checkpoint, e.g. "
+                                      "tf.train.latest_checkpoint(directory)")
     index_path, data_path = Path(path + ".index"), Path(path + _DATA_SUFFIX)
     if not index_path.is_file():
-        raise FileNotFoundError(f"Checkpoint.restore: no checkpoint at {path} ({index_path} "
-                                "does not exist)")
+        raise CheckpointNotFoundError(f"Checkpoint.restore: no checkpoint at {path} "
+                                      f"({index_path} does not exist)")
     raw = index_path.read_bytes()
     try:
         index = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         index = None
     if not isinstance(index, dict) or index.get("format") != _FORMAT:
-        raise ValueError(f"{index_path} is not a convnp checkpoint (TensorFlow's own checkpoint "
-                         "files cannot be read by convnp)")
+        raise CheckpointDataLossError(f"{index_path} is not a convnp checkpoint (TensorFlow's "
+                                      "own checkpoint files cannot be read by convnp)")
     if index.get("version") != 1 or not isinstance(index.get("objects"), dict):
         raise ValueError(f"{index_path}: unsupported convnp checkpoint version "
                          f"{index.get('version')!r}")
     if not data_path.is_file():
-        raise FileNotFoundError(f"{data_path} is missing (the checkpoint's values)")
+        raise CheckpointNotFoundError(f"{data_path} is missing (the checkpoint's values)")
     data = data_path.read_bytes()
     arrays = _load_npz(data, data_path, "data", limit=expansion_limit(len(data)))
     _check_keys(index["objects"], arrays, "", index_path)

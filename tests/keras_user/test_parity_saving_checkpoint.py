@@ -1,0 +1,92 @@
+"""tf.train.Checkpoint's errors and ModelCheckpoint's ``best`` and filepath fields, as TF 2.21
+(Keras 3.15.1) behaves; the expected exception types and values were printed by TF 2.21 for
+the same programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+keras = tf.keras
+
+
+def test_tf_errors_has_tensorflows_classes():
+    # TF 2.21: each is a subclass of tf.errors.OpError
+    for name in ("NotFoundError", "DataLossError", "InvalidArgumentError", "OutOfRangeError",
+                 "FailedPreconditionError"):
+        assert issubclass(getattr(tf.errors, name), tf.errors.OpError)
+    assert issubclass(tf.errors.InvalidArgumentError, ValueError)  # convnp's, as before
+
+
+def test_restore_of_a_missing_checkpoint_is_not_found(tmp_path):
+    # TF 2.21: restore and read of a path with no checkpoint raise tf.errors.NotFoundError
+    saved = tf.train.Checkpoint(v=tf.Variable(np.zeros(3, np.float32)))
+    saved.save(str(tmp_path / "ck"))
+    ckpt = tf.train.Checkpoint(v=tf.Variable(np.zeros(3, np.float32)))
+    for path in (tmp_path / "missing-5", tmp_path / "ck"):  # (no number: no such prefix)
+        with pytest.raises(tf.errors.NotFoundError):
+            ckpt.restore(str(path))
+        with pytest.raises(tf.errors.NotFoundError):
+            ckpt.read(str(path))
+    with pytest.raises(FileNotFoundError):  # convnp's type before, kept
+        ckpt.restore(str(tmp_path / "missing-5"))
+
+
+def test_restore_of_what_is_not_a_checkpoint_is_an_op_error(tmp_path):
+    # TF 2.21: a directory is a tf.errors.DataLossError, a file of something else an OpError
+    ckpt = tf.train.Checkpoint(v=tf.Variable(1.0))
+    with pytest.raises(tf.errors.DataLossError):
+        ckpt.restore(str(tmp_path))
+    (tmp_path / "junk.index").write_text("hello")
+    with pytest.raises(tf.errors.OpError):
+        ckpt.restore(str(tmp_path / "junk"))
+    with pytest.raises(ValueError):  # convnp's type before, kept
+        ckpt.restore(str(tmp_path / "junk"))
+
+
+def test_variable_restored_from_a_value_of_another_dtype(tmp_path):
+    # TF 2.21: an int Variable's value restored into a float Variable is an
+    # InvalidArgumentError; a shape mismatch a ValueError
+    path = tf.train.Checkpoint(n=tf.Variable(5), v=tf.Variable(np.zeros(3, np.float32))).save(
+        str(tmp_path / "ck"))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.train.Checkpoint(n=tf.Variable(1.5)).restore(path)
+    with pytest.raises(ValueError):
+        tf.train.Checkpoint(v=tf.Variable(np.zeros(4, np.float32))).restore(path)
+    counter = tf.Variable(0)
+    tf.train.Checkpoint(n=counter).restore(path).expect_partial()
+    assert int(counter.numpy()) == 5
+
+
+def _model():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    return model
+
+
+def test_model_checkpoint_best_starts_at_initial_value_threshold(tmp_path):
+    # TF 2.21: ModelCheckpoint(..., initial_value_threshold=0.5).best == 0.5 before fit,
+    # and None without a threshold
+    with_threshold = keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"),
+                                                     save_best_only=True,
+                                                     initial_value_threshold=0.5)
+    assert with_threshold.best == 0.5
+    assert keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")).best is None
+    # nothing beats a threshold of 0: no file, best unchanged
+    never = keras.callbacks.ModelCheckpoint(str(tmp_path / "n.keras"), monitor="loss",
+                                            save_best_only=True, initial_value_threshold=0.0)
+    _model().fit(np.ones((4, 5)), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[never])
+    assert never.best == 0.0 and not (tmp_path / "n.keras").exists()
+
+
+def test_model_checkpoint_filepath_field_missing_from_the_logs_is_a_key_error(tmp_path):
+    # TF 2.21: KeyError ("Failed to format this callback filepath") when the first file is
+    # due; convnp's error is a ValueError too (its type before)
+    for expected in (KeyError, ValueError):
+        checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "m-{val_loss:.2f}.keras"))
+        with pytest.raises(expected, match="val_loss"):
+            _model().fit(np.ones((4, 5)), np.ones((4, 1)), epochs=1, verbose=0,
+                         callbacks=[checkpoint])
+    assert list(tmp_path.iterdir()) == []
