@@ -25,11 +25,14 @@ def load_model(filepath, *args, **kwargs):
     return saving.load_model(filepath, *args, **kwargs)
 
 
-def save_model(model, filepath, *args, **kwargs):
-    """Save a model file (see `convnp.saving.save_model`)."""
-    from convnp.io import saving
+def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+    """``keras.saving.save_model``: `Model.save` (its arguments, its checks; None back, as
+    in TF 2.21). `convnp.io.saving.save_model` is the function that returns the path."""
+    from convnp.models import Model
 
-    return saving.save_model(model, filepath, *args, **kwargs)
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model expects a Keras model, got {type(model).__name__}")
+    model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 # Keras 3's module of each family of convnp's own objects, as its serialize_keras_object

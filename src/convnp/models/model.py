@@ -8,6 +8,7 @@ fit from `training.py`, the summary table from `summary.py`. `Sequential` (in
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -675,9 +676,37 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
     # -- files (convnp.io does the work, found through models.file_hooks) ------------------
 
     def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True,
-             **kwargs) -> None:
+             zipped=None, **kwargs) -> None:
         """Write architecture, weights, compile settings and optimizer state to one file
-        (see `convnp.io.saving.save_model`)."""
+        (see `convnp.io.saving.save_model`; ``metadata=`` is convnp's own argument).
+
+        Keras 3's other arguments are taken as TF 2.21 takes them: Keras 2's ``save_format``
+        is ignored with a deprecation warning when the extension says the format (``.keras``,
+        ``.h5``) and refused otherwise; ``zipped=False`` (an unzipped directory) is refused
+        for a ``.keras`` path, as in Keras, and not supported by convnp otherwise. Any other
+        keyword is a ValueError, as Keras's."""
+        path = str(filepath)
+        save_format = kwargs.pop("save_format", None)
+        if save_format:
+            if not path.endswith((".h5", ".hdf5", ".keras")):
+                raise ValueError(f"save_format={save_format!r} is deprecated in Keras 3 and "
+                                 "not used: pass a file path ending in '.keras' or '.h5' "
+                                 f"instead (received filepath={path!r})")
+            warnings.warn(f"The `save_format` argument is deprecated in Keras 3; the format "
+                          f"comes from the file path (received save_format={save_format!r})",
+                          DeprecationWarning, stacklevel=2)
+        unknown = sorted(k for k in kwargs if k != "metadata")
+        if unknown:
+            raise ValueError(f"Model.save: the following argument(s) are not supported: "
+                             f"{unknown}")
+        if zipped is not None and not isinstance(zipped, bool):
+            raise TypeError(f"Model.save(zipped=...) expects a bool or None, got {zipped!r}")
+        if zipped is False:
+            if path.endswith(".keras"):
+                raise ValueError("when using zipped=False, the filepath should not end in "
+                                 f"'.keras' (Keras writes a directory then); got {path!r}")
+            raise NotImplementedError("Model.save(zipped=False): convnp writes .keras files "
+                                      "as zip archives only")
         file_hooks.get("save_model")(self, filepath, overwrite=overwrite,
                                      include_optimizer=include_optimizer, **kwargs)
 
@@ -685,12 +714,16 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         """Write only the weights (``.weights.npz``, or Keras's ``.weights.h5`` layout)."""
         file_hooks.get("save_weights")(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch: bool = False, by_name: bool = False) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False, by_name: bool = False,
+                     **kwargs) -> None:
         """Load weights written by `save_weights` into this (same-architecture) model; with
         ``skip_mismatch=True`` a layer whose weights differ in count or shape from the file's
         keeps its own, with a warning (Keras 3's argument). ``by_name=True`` (legacy HDF5
         files only, as in Keras 3) loads each layer of the file into the model's layer of
-        that name and leaves the others: the Keras 2 transfer-learning recipe."""
+        that name and leaves the others: the Keras 2 transfer-learning recipe. Another
+        keyword is a ValueError, as in TF 2.21."""
+        if kwargs:
+            raise ValueError(f"load_weights: invalid keyword arguments {sorted(kwargs)}")
         for arg, value in (("skip_mismatch", skip_mismatch), ("by_name", by_name)):
             if not isinstance(value, bool):
                 raise TypeError(f"load_weights({arg}=...) expects a bool, got {value!r}")

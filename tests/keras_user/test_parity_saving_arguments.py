@@ -1,0 +1,56 @@
+"""The arguments of Model.save, keras.saving.save_model and load_weights as TF 2.21 (Keras
+3.15.1) takes them; the expected types and results were printed by TF 2.21 for the same
+programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+keras = tf.keras
+
+
+def _model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    return model
+
+
+def test_keras_2_save_format_is_ignored_when_the_extension_says_it(tmp_path):
+    # TF 2.21: save(..., save_format="h5") with a .h5 path saves (deprecation warning);
+    # save_format="tf" with a path of no such extension is a ValueError
+    model = _model()
+    with pytest.warns(DeprecationWarning, match="save_format"):
+        model.save(tmp_path / "m.h5", save_format="h5")
+    assert (tmp_path / "m.h5").exists()
+    with pytest.raises(ValueError, match="save_format"):
+        model.save(tmp_path / "saved", save_format="tf")
+    assert not (tmp_path / "saved").exists()
+
+
+def test_unknown_save_arguments_are_value_errors(tmp_path):
+    # TF 2.21: ValueError "The following argument(s) are not supported: ['bogus']"; and
+    # zipped=False with a .keras path is a ValueError
+    model = _model()
+    with pytest.raises(ValueError, match="bogus"):
+        model.save(tmp_path / "m.keras", bogus=1)
+    with pytest.raises(ValueError, match="zipped"):
+        model.save(tmp_path / "m.keras", zipped=False)
+    model.save(tmp_path / "m.keras", zipped=True)
+    assert list(tmp_path.iterdir()) == [tmp_path / "m.keras"]
+    with pytest.raises(ValueError, match="bogus"):
+        model.load_weights(tmp_path / "m.keras", bogus=1)
+
+
+def test_keras_saving_save_model_returns_none(tmp_path):
+    # TF 2.21: keras.saving.save_model and keras.models.save_model return None and take
+    # Model.save's arguments
+    model = _model()
+    assert keras.saving.save_model(model, tmp_path / "a.keras") is None
+    assert keras.models.save_model(model, str(tmp_path / "b.keras")) is None
+    with pytest.raises(ValueError, match="bogus"):
+        keras.saving.save_model(model, tmp_path / "c.keras", bogus=1)
+    again = keras.models.load_model(tmp_path / "a.keras")
+    np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
