@@ -1,6 +1,15 @@
 """``tf.train``: training checkpoints (`convnp.io.checkpoint`: convnp's own files in
 TensorFlow's directory layout)."""
 
-from convnp.io.checkpoint import Checkpoint, CheckpointManager, latest_checkpoint
+from convnp.io.checkpoint import (
+    Checkpoint,
+    CheckpointManager,
+    CheckpointReader,
+    latest_checkpoint,
+    list_variables,
+    load_checkpoint,
+    load_variable,
+)
 
-__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "latest_checkpoint",
+           "list_variables", "load_checkpoint", "load_variable"]

@@ -90,3 +90,53 @@ def test_model_checkpoint_filepath_field_missing_from_the_logs_is_a_key_error(tm
             _model().fit(np.ones((4, 5)), np.ones((4, 1)), epochs=1, verbose=0,
                          callbacks=[checkpoint])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_list_variables_and_load_variable(tmp_path):
+    # TF 2.21: list_variables(dir or prefix) == [('_CHECKPOINTABLE_OBJECT_GRAPH', []),
+    # ('inner/b/.ATTRIBUTES/VARIABLE_VALUE', []), ('save_counter/.ATTRIBUTES/VARIABLE_VALUE',
+    # []), ('step/.ATTRIBUTES/VARIABLE_VALUE', []), ('w/.ATTRIBUTES/VARIABLE_VALUE', [2, 3])];
+    # load_variable gives NumPy values (np.int64(7) for the step); an unknown name is a
+    # NotFoundError, a directory without checkpoints a ValueError
+    ckpt = tf.train.Checkpoint(step=tf.Variable(7, dtype=tf.int64),
+                               w=tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3)),
+                               inner=tf.train.Checkpoint(b=tf.Variable(2.5)))
+    path = ckpt.save(str(tmp_path / "ck"))
+    expected = [("_CHECKPOINTABLE_OBJECT_GRAPH", []), ("inner/b/.ATTRIBUTES/VARIABLE_VALUE", []),
+                ("save_counter/.ATTRIBUTES/VARIABLE_VALUE", []),
+                ("step/.ATTRIBUTES/VARIABLE_VALUE", []), ("w/.ATTRIBUTES/VARIABLE_VALUE", [2, 3])]
+    assert tf.train.list_variables(str(tmp_path)) == expected
+    assert tf.train.list_variables(path) == expected
+    step = tf.train.load_variable(str(tmp_path), "step/.ATTRIBUTES/VARIABLE_VALUE")
+    assert step == 7 and isinstance(step, np.int64)
+    assert tf.train.load_variable(path, "w/.ATTRIBUTES/VARIABLE_VALUE").tolist() == [
+        [0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert tf.train.load_variable(path, "inner/b/.ATTRIBUTES/VARIABLE_VALUE") == 2.5
+    with pytest.raises(tf.errors.NotFoundError):
+        tf.train.load_variable(path, "w")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="checkpoint"):
+        tf.train.list_variables(str(empty))
+    with pytest.raises(tf.errors.NotFoundError):
+        tf.train.list_variables(str(tmp_path / "zz-1"))
+    reader = tf.train.load_checkpoint(path)
+    assert reader.has_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") and not reader.has_tensor("x")
+    assert reader.get_variable_to_dtype_map()["w/.ATTRIBUTES/VARIABLE_VALUE"] == tf.float32
+    assert reader.get_variable_to_shape_map()["w/.ATTRIBUTES/VARIABLE_VALUE"] == [2, 3]
+
+
+def test_list_variables_names_a_models_and_an_optimizers_values(tmp_path):
+    # (convnp's names for these: TF 2.21 lists Keras's internal attribute paths, such as
+    # optimizer/_variables/2/.ATTRIBUTES/VARIABLE_VALUE)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    path = tf.train.Checkpoint(model=model, optimizer=model.optimizer).save(
+        str(tmp_path / "ck"))
+    names = dict(tf.train.list_variables(path))
+    assert names["model/0/.ATTRIBUTES/VARIABLE_VALUE"] == [3, 2]
+    assert names["optimizer/iterations/.ATTRIBUTES/VARIABLE_VALUE"] == []
+    np.testing.assert_array_equal(
+        tf.train.load_variable(path, "model/1/.ATTRIBUTES/VARIABLE_VALUE"),
+        model.get_weights()[1])

@@ -45,7 +45,8 @@ from convnp.optimizers import Optimizer
 from convnp.tensor import errors
 from convnp.variables import Variable
 
-__all__ = ["Checkpoint", "CheckpointManager", "latest_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "latest_checkpoint",
+           "list_variables", "load_checkpoint", "load_variable"]
 
 
 class CheckpointNotFoundError(errors.NotFoundError, FileNotFoundError):
@@ -488,3 +489,102 @@ class CheckpointManager:
 
     def sync(self) -> None:
         """Files are complete when `save` returns; nothing to wait for."""
+
+
+# -- reading a checkpoint's values by name (tf.train.list_variables / load_variable) -----------
+
+#: TensorFlow's suffix of a variable's value in a checkpoint, and the name of the entry that
+#: describes the object graph
+_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+_GRAPH_ENTRY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+def _checkpoint_path(ckpt_dir_or_file) -> str:
+    """A checkpoint's path from a directory (its newest) or a path; TF 2.21's errors."""
+    path = os.fspath(ckpt_dir_or_file)
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "
+                             f"directory {path}")
+        return latest
+    return path
+
+
+class CheckpointReader:
+    """What ``tf.train.load_checkpoint`` returns: a checkpoint's values by name.
+
+    A tf.Variable's name is TensorFlow's (``step/.ATTRIBUTES/VARIABLE_VALUE``, and
+    ``inner/b/...`` inside a nested Checkpoint). Models, layers and optimizers are named by
+    convnp's own keys (``model/0/...``: the model's weight 0, in ``model.weights`` order;
+    ``optimizer/iterations/...``, ``optimizer/momentum/3/...``): TensorFlow's names for
+    those are Keras's internal attribute paths. ``_CHECKPOINTABLE_OBJECT_GRAPH`` holds the
+    checkpoint's index (convnp's JSON, as bytes; TensorFlow's is a protocol buffer)."""
+
+    def __init__(self, path: str):
+        index, arrays = _read_files(path)
+        self._index_bytes = Path(path + ".index").read_bytes()
+        self._values: dict[str, np.ndarray] = {}
+        self._name(index["objects"], arrays, "")
+
+    def _name(self, entries: dict, arrays: dict, prefix: str) -> None:
+        for name, entry in entries.items():
+            key = prefix + name
+            kind = entry.get("kind")
+            if kind == "checkpoint":
+                self._name(entry.get("objects", {}), arrays, key + "/")
+            elif kind == "variable":
+                self._values[key + _VALUE_SUFFIX] = arrays[key]
+            else:  # a layer's weights or an optimizer's state, under the object's key
+                for array_key, array in arrays.items():
+                    if array_key.startswith(key + "/"):
+                        self._values[array_key + _VALUE_SUFFIX] = array
+
+    def get_variable_to_shape_map(self) -> dict[str, list[int]]:
+        shapes = {name: list(value.shape) for name, value in self._values.items()}
+        return {_GRAPH_ENTRY: [], **shapes}
+
+    def get_variable_to_dtype_map(self) -> dict:
+        from convnp.tensor.dtypes import as_dtype
+
+        dtypes = {name: as_dtype(value.dtype) for name, value in self._values.items()}
+        return {_GRAPH_ENTRY: as_dtype("string"), **dtypes}
+
+    def has_tensor(self, name: str) -> bool:
+        return name == _GRAPH_ENTRY or name in self._values
+
+    def get_tensor(self, name: str):
+        """The value saved under ``name`` (a NumPy array; a NumPy scalar for a scalar, as
+        TensorFlow's reader gives)."""
+        if name == _GRAPH_ENTRY:
+            return self._index_bytes
+        if name not in self._values:
+            raise errors.NotFoundError(f"Key {name} not found in checkpoint")
+        value = np.array(self._values[name])
+        return value[()] if value.ndim == 0 else value
+
+
+def load_checkpoint(ckpt_dir_or_file) -> CheckpointReader:
+    """``tf.train.load_checkpoint``: a reader of the checkpoint at a path, or of the newest
+    one in a directory.
+
+    Raises:
+        ValueError: a directory with no checkpoint. tf.errors.NotFoundError (a
+            FileNotFoundError too): no checkpoint at the path.
+    """
+    return CheckpointReader(_checkpoint_path(ckpt_dir_or_file))
+
+
+def list_variables(ckpt_dir_or_file) -> list[tuple[str, list[int]]]:
+    """``tf.train.list_variables``: ``(name, shape)`` of every value in a checkpoint, sorted
+    by name (names as `CheckpointReader` gives them)."""
+    return sorted(load_checkpoint(ckpt_dir_or_file).get_variable_to_shape_map().items())
+
+
+def load_variable(ckpt_dir_or_file, name: str):
+    """``tf.train.load_variable``: the value saved under ``name`` (see `list_variables`).
+
+    Raises:
+        tf.errors.NotFoundError: no value of that name.
+    """
+    return load_checkpoint(ckpt_dir_or_file).get_tensor(name)
