@@ -140,3 +140,22 @@ def test_list_variables_names_a_models_and_an_optimizers_values(tmp_path):
     np.testing.assert_array_equal(
         tf.train.load_variable(path, "model/1/.ATTRIBUTES/VARIABLE_VALUE"),
         model.get_weights()[1])
+
+
+def test_lists_and_dicts_of_variables_in_a_checkpoint(tmp_path):
+    # TF 2.21: members of a list or dict are saved by position or key (names below printed
+    # by its list_variables) and restored into the same structure; assert_consumed passes;
+    # other values in a list (an int) are left out
+    ckpt = tf.train.Checkpoint(vs=[tf.Variable(1.0), tf.Variable(2.0), 3],
+                               ds={"a": tf.Variable(3.0), "b": [tf.Variable(4.0)]})
+    path = ckpt.save(str(tmp_path / "ck"))
+    assert [name for name, _ in tf.train.list_variables(path)] == [
+        "_CHECKPOINTABLE_OBJECT_GRAPH", "ds/a/.ATTRIBUTES/VARIABLE_VALUE",
+        "ds/b/0/.ATTRIBUTES/VARIABLE_VALUE", "save_counter/.ATTRIBUTES/VARIABLE_VALUE",
+        "vs/0/.ATTRIBUTES/VARIABLE_VALUE", "vs/1/.ATTRIBUTES/VARIABLE_VALUE"]
+    values = [tf.Variable(0.0), tf.Variable(0.0)]
+    nested = {"a": tf.Variable(0.0), "b": [tf.Variable(0.0)]}
+    status = tf.train.Checkpoint(vs=values, ds=nested).restore(path)
+    status.assert_consumed()
+    assert [float(v.numpy()) for v in values] == [1.0, 2.0]
+    assert (float(nested["a"].numpy()), float(nested["b"][0].numpy())) == (3.0, 4.0)

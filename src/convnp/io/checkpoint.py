@@ -15,7 +15,9 @@ bundles (neither reads the other's):
     JSON: ``{"format": "convnp checkpoint", "version": 1, "objects": {name: entry}}`` where
     an entry is ``{"kind": "layer", "class": ..., "count": n}`` (the layer's or model's
     `weights`, in order), ``{"kind": "optimizer", "class": ...}`` (its `get_state()`),
-    ``{"kind": "variable"}`` or ``{"kind": "checkpoint", "objects": {...}}``.
+    ``{"kind": "variable"}``, ``{"kind": "checkpoint", "objects": {...}}`` or, for a list,
+    tuple or dict of those, ``{"kind": "group", "objects": {...}}`` (members named by
+    position or key).
 ``<path>.data-00000-of-00001``
     an npz of the arrays, keyed ``name/0``, ``name/momentum/3``, ``outer/inner/0``...
 
@@ -67,9 +69,16 @@ _STATE_FILE = "checkpoint"
 
 def _kind(name: str, value: Any) -> str:
     """What ``value`` is to a checkpoint: layer (models too), optimizer, variable,
-    checkpoint, or iterator (kept out: see `Checkpoint.__setattr__`)."""
+    checkpoint, group (a list, tuple or dict of those, as TensorFlow tracks them), or
+    iterator (kept out: see `Checkpoint.__setattr__`)."""
     if isinstance(value, Checkpoint):
         return "checkpoint"
+    if isinstance(value, (list, tuple, dict)):
+        for key, item in _members(value).items():
+            if _kind(f"{name}[{key}]", item) == "iterator":
+                raise ValueError(f"Checkpoint: '{name}[{key}]' is a dataset iterator, which "
+                                 "convnp cannot keep inside a list or dict")
+        return "group"
     if isinstance(value, (Layer, Model)):
         return "layer"
     if isinstance(value, Optimizer):
@@ -81,6 +90,44 @@ def _kind(name: str, value: Any) -> str:
     raise ValueError(
         f"Checkpoint: '{name}' must be a model or layer, an optimizer, a tf.Variable or "
         f"another Checkpoint (what convnp can keep), got {type(value).__name__}")
+
+
+def _arrays_of(objects: dict[str, Any], prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
+    """The index entries and the arrays of ``objects`` (a Checkpoint's, or a group's
+    members), the arrays keyed by ``prefix`` + name (``outer/inner/0``)."""
+    entries, arrays = {}, {}
+    for name, value in objects.items():
+        kind = _kind(name, value)
+        key = prefix + name
+        if kind in ("checkpoint", "group"):
+            members = value._objects if kind == "checkpoint" else _members(value)
+            inner, inner_arrays = _arrays_of(members, key + "/")
+            entries[name] = {"kind": kind, "objects": inner}
+            arrays.update(inner_arrays)
+        elif kind == "layer":
+            weights = value.weights
+            entries[name] = {"kind": kind, "class": type(value).__name__,
+                             "count": len(weights)}
+            for i, v in enumerate(weights):
+                arrays[f"{key}/{i}"] = np.array(v.value)
+        elif kind == "optimizer":
+            entries[name] = {"kind": kind, "class": type(value).__name__}
+            for k, a in value.get_state().items():
+                arrays[f"{key}/{k}"] = np.array(a)
+        else:
+            entries[name] = {"kind": kind}
+            arrays[key] = np.array(value.value)
+    return entries, arrays
+
+
+def _members(group) -> dict[str, Any]:
+    """The objects of a list, tuple or dict in a Checkpoint, by name: the position (``"0"``,
+    ``"1"``, ...) or the key, as TensorFlow names them. Other values in it (numbers,
+    strings, ...) have nothing to save and are left out, as TensorFlow leaves them."""
+    items = group.items() if isinstance(group, dict) else enumerate(group)
+    kept = (Checkpoint, Layer, Model, Optimizer, Variable, list, tuple, dict)
+    return {str(key): item for key, item in items
+            if isinstance(item, kept) or hasattr(item, "__next__")}
 
 
 class CheckpointLoadStatus:
@@ -188,28 +235,7 @@ class Checkpoint:
 
     # -- writing ----------------------------------------------------------------------------
     def _arrays(self, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
-        entries, arrays = {}, {}
-        for name, value in self._objects.items():
-            kind = _kind(name, value)
-            key = prefix + name
-            if kind == "checkpoint":
-                inner, inner_arrays = value._arrays(key + "/")
-                entries[name] = {"kind": kind, "objects": inner}
-                arrays.update(inner_arrays)
-            elif kind == "layer":
-                weights = value.weights
-                entries[name] = {"kind": kind, "class": type(value).__name__,
-                                 "count": len(weights)}
-                for i, v in enumerate(weights):
-                    arrays[f"{key}/{i}"] = np.array(v.value)
-            elif kind == "optimizer":
-                entries[name] = {"kind": kind, "class": type(value).__name__}
-                for k, a in value.get_state().items():
-                    arrays[f"{key}/{k}"] = np.array(a)
-            else:
-                entries[name] = {"kind": kind}
-                arrays[key] = np.array(value.value)
-        return entries, arrays
+        return _arrays_of(self._objects, prefix)
 
     def write(self, file_prefix: str | os.PathLike, options=None) -> str:
         """Write the objects' values to ``file_prefix`` (no counter, no state file)."""
@@ -274,9 +300,10 @@ class Checkpoint:
             if entry.get("kind") != kind:
                 raise ValueError(f"{path}: '{key}' was saved as a {entry.get('kind')}, but "
                                  f"this Checkpoint's '{name}' is a {kind}")
-            if kind == "checkpoint":
-                value._assign(path, entry.get("objects", {}), arrays, dict(value._objects),
-                              key + "/", unmatched_file, unmatched_objects, matched, deferred)
+            if kind in ("checkpoint", "group"):
+                members = dict(value._objects) if kind == "checkpoint" else _members(value)
+                Checkpoint._assign(path, entry.get("objects", {}), arrays, members, key + "/",
+                                   unmatched_file, unmatched_objects, matched, deferred)
             elif kind == "layer":
                 saved = [arrays[f"{key}/{i}"] for i in range(int(entry["count"]))]
                 if not value.weights and saved:
@@ -347,7 +374,7 @@ def _check_keys(entries: dict, arrays: dict, prefix: str, where: Path) -> None:
     for name, entry in entries.items():
         key = prefix + name
         kind = entry.get("kind") if isinstance(entry, dict) else None
-        if kind == "checkpoint":
+        if kind in ("checkpoint", "group"):
             _check_keys(entry.get("objects", {}), arrays, key + "/", where)
             continue
         if kind == "layer":
@@ -531,7 +558,7 @@ class CheckpointReader:
         for name, entry in entries.items():
             key = prefix + name
             kind = entry.get("kind")
-            if kind == "checkpoint":
+            if kind in ("checkpoint", "group"):
                 self._name(entry.get("objects", {}), arrays, key + "/")
             elif kind == "variable":
                 self._values[key + _VALUE_SUFFIX] = arrays[key]
