@@ -5,11 +5,14 @@ from convnp.io.checkpoint import (
     Checkpoint,
     CheckpointManager,
     CheckpointReader,
+    CheckpointState,
+    get_checkpoint_state,
     latest_checkpoint,
     list_variables,
     load_checkpoint,
     load_variable,
 )
 
-__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "latest_checkpoint",
-           "list_variables", "load_checkpoint", "load_variable"]
+__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
+           "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
+           "load_variable"]

@@ -159,3 +159,63 @@ def test_lists_and_dicts_of_variables_in_a_checkpoint(tmp_path):
     status.assert_consumed()
     assert [float(v.numpy()) for v in values] == [1.0, 2.0]
     assert (float(nested["a"].numpy()), float(nested["b"][0].numpy())) == (3.0, 4.0)
+
+
+def test_get_checkpoint_state(tmp_path):
+    # TF 2.21: the newest path, the kept ones oldest first, one time each; None without a
+    # checkpoint file (or a directory)
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.0)),
+                                         str(tmp_path), max_to_keep=2)
+    for _ in range(3):
+        manager.save()
+    state = tf.train.get_checkpoint_state(str(tmp_path))
+    assert state.model_checkpoint_path == str(tmp_path / "ckpt-3")
+    assert state.all_model_checkpoint_paths == [str(tmp_path / "ckpt-2"),
+                                                str(tmp_path / "ckpt-3")]
+    assert len(state.all_model_checkpoint_timestamps) == 2
+    assert isinstance(state.last_preserved_timestamp, float)
+    assert tf.train.get_checkpoint_state(str(tmp_path / "missing")) is None
+    # a manager made again on the directory goes on with the same checkpoints
+    again = tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.0)),
+                                       str(tmp_path), max_to_keep=2)
+    assert again.checkpoints == state.all_model_checkpoint_paths
+
+
+def test_checkpoint_interval_saves_every_n_steps(tmp_path):
+    # TF 2.21: with step_counter and checkpoint_interval=3, saving after each of 10 steps
+    # gives ['ckpt-1', None, None, 'ckpt-2', None, None, 'ckpt-3', None, None, 'ckpt-4'];
+    # check_interval=False saves at any new step, never twice at one; no step_counter is a
+    # ValueError; restore_or_initialize counts from the restored step
+    step = tf.Variable(0, dtype=tf.int64)
+    ckpt = tf.train.Checkpoint(step=step)
+    manager = tf.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=5,
+                                         step_counter=step, checkpoint_interval=3)
+    names = []
+    for _ in range(10):
+        step.assign_add(1)
+        path = manager.save()
+        names.append(None if path is None else path.rsplit("/", 1)[-1])
+    assert names == ["ckpt-1", None, None, "ckpt-2", None, None, "ckpt-3", None, None,
+                     "ckpt-4"]
+    assert manager.checkpoint_interval == 3
+    step.assign_add(1)
+    assert manager.save(check_interval=False).endswith("ckpt-5")
+    assert manager.save(check_interval=False) is None
+    with pytest.raises(ValueError, match="step_counter"):
+        tf.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=1, checkpoint_interval=3)
+    later = tf.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=5, step_counter=step,
+                                       checkpoint_interval=3)
+    assert later.restore_or_initialize().endswith("ckpt-5") and later.save() is None
+
+
+def test_keep_checkpoint_every_n_hours_preserves_dropped_checkpoints(tmp_path):
+    # TF 2.21: with max_to_keep=1 and a tiny keep_checkpoint_every_n_hours, the checkpoints
+    # dropped from the kept list stay on disk: files ckpt-1..3, checkpoints ['ckpt-3']
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.0)),
+                                         str(tmp_path), max_to_keep=1,
+                                         keep_checkpoint_every_n_hours=1e-9)
+    for _ in range(3):
+        manager.save()
+    assert sorted(p.name for p in tmp_path.glob("*.index")) == [
+        "ckpt-1.index", "ckpt-2.index", "ckpt-3.index"]
+    assert manager.checkpoints == [str(tmp_path / "ckpt-3")]

@@ -33,6 +33,7 @@ import io
 import json
 import os
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,9 @@ from convnp.optimizers import Optimizer
 from convnp.tensor import errors
 from convnp.variables import Variable
 
-__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "latest_checkpoint",
-           "list_variables", "load_checkpoint", "load_variable"]
+__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
+           "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
+           "load_variable"]
 
 
 class CheckpointNotFoundError(errors.NotFoundError, FileNotFoundError):
@@ -396,31 +398,83 @@ def _relative(directory: str, path: str) -> str:
     return os.path.basename(path) if os.path.dirname(path) == directory else path
 
 
-def _write_state(directory: str, latest: str, paths: list[str]) -> None:
+class CheckpointState:
+    """What ``tf.train.get_checkpoint_state`` returns: the newest checkpoint, the kept ones
+    (oldest first) with the time each was saved (seconds since the epoch), and the time of
+    the last checkpoint kept by ``keep_checkpoint_every_n_hours``."""
+
+    def __init__(self, model_checkpoint_path: str, all_model_checkpoint_paths: list[str],
+                 all_model_checkpoint_timestamps: list[float],
+                 last_preserved_timestamp: float):
+        self.model_checkpoint_path = model_checkpoint_path
+        self.all_model_checkpoint_paths = all_model_checkpoint_paths
+        self.all_model_checkpoint_timestamps = all_model_checkpoint_timestamps
+        self.last_preserved_timestamp = last_preserved_timestamp
+
+    def __repr__(self) -> str:
+        return (f"CheckpointState(model_checkpoint_path={self.model_checkpoint_path!r}, "
+                f"all_model_checkpoint_paths={self.all_model_checkpoint_paths!r})")
+
+
+def _write_state(directory: str, latest: str, paths: list[str],
+                 timestamps: list[float] | None = None,
+                 last_preserved: float | None = None) -> None:
+    """The ``checkpoint`` file, in TensorFlow's text layout (paths, then their times)."""
     lines = [f'model_checkpoint_path: "{_relative(directory, latest)}"']
     lines += [f'all_model_checkpoint_paths: "{_relative(directory, p)}"' for p in paths]
+    lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in timestamps or []]
+    if last_preserved is not None:
+        lines.append(f"last_preserved_timestamp: {last_preserved!r}")
     text = "\n".join(lines) + "\n"
     atomic_write(os.path.join(directory, _STATE_FILE), lambda f: f.write(text), text=True)
 
 
-def _read_state(directory: str) -> tuple[str | None, list[str]]:
+def _parse_state(directory: str) -> CheckpointState | None:
+    """The ``checkpoint`` file of ``directory`` (None when there is none); relative paths
+    are made relative to ``directory``. Files of older convnp versions have no times."""
     state = os.path.join(directory, _STATE_FILE)
     if not os.path.isfile(state):
-        return None, []
-    latest, paths = None, []
+        return None
+    latest, paths, times, preserved = None, [], [], 0.0
     with open(state, encoding="utf-8") as f:
         for line in f:
             match = re.match(r'\s*(model_checkpoint_path|all_model_checkpoint_paths):\s*"(.*)"',
                              line)
-            if not match:
+            if match:
+                path = match.group(2)
+                path = path if os.path.isabs(path) else os.path.join(directory, path)
+                if match.group(1) == "model_checkpoint_path":
+                    latest = path
+                else:
+                    paths.append(path)
                 continue
-            path = match.group(2)
-            path = path if os.path.isabs(path) else os.path.join(directory, path)
-            if match.group(1) == "model_checkpoint_path":
-                latest = path
-            else:
-                paths.append(path)
-    return latest, paths
+            match = re.match(r"\s*(all_model_checkpoint_timestamps|last_preserved_timestamp):"
+                             r"\s*([-+0-9.eE]+)\s*$", line)
+            if match:
+                try:
+                    value = float(match.group(2))
+                except ValueError:
+                    continue
+                if match.group(1) == "last_preserved_timestamp":
+                    preserved = value
+                else:
+                    times.append(value)
+    if latest is None:
+        return None
+    return CheckpointState(latest, paths, times if len(times) == len(paths) else [], preserved)
+
+
+def _read_state(directory: str) -> tuple[str | None, list[str]]:
+    state = _parse_state(directory)
+    return (None, []) if state is None else (state.model_checkpoint_path,
+                                             state.all_model_checkpoint_paths)
+
+
+def get_checkpoint_state(checkpoint_dir: str | os.PathLike,
+                         latest_filename=None) -> CheckpointState | None:
+    """``tf.train.get_checkpoint_state``: what the directory's ``checkpoint`` file records,
+    or None when it has none (or the directory does not exist)."""
+    return _parse_state(os.fspath(checkpoint_dir))
 
 
 def latest_checkpoint(checkpoint_dir: str | os.PathLike, latest_filename=None) -> str | None:
@@ -434,12 +488,18 @@ def latest_checkpoint(checkpoint_dir: str | os.PathLike, latest_filename=None) -
 
 class CheckpointManager:
     """Saves numbered checkpoints of ``checkpoint`` in ``directory``, keeping the newest
-    ``max_to_keep`` (all when None), as ``tf.train.CheckpointManager``."""
+    ``max_to_keep`` (all when None), as ``tf.train.CheckpointManager``.
+
+    As TensorFlow's: a checkpoint dropped from the kept ones stays on disk when
+    ``keep_checkpoint_every_n_hours`` have passed since the last one so preserved; with
+    ``step_counter`` (a Variable counting steps) and ``checkpoint_interval`` (a number of
+    steps), `save` writes only when the counter has moved on by that much since the last
+    checkpoint (``last_checkpoint_step``: that step, when the manager starts)."""
 
     def __init__(self, checkpoint: Checkpoint, directory: str | os.PathLike,
                  max_to_keep: int | None, keep_checkpoint_every_n_hours=None,
                  checkpoint_name: str = "ckpt", step_counter=None, checkpoint_interval=None,
-                 init_fn=None):
+                 init_fn=None, last_checkpoint_step=None):
         if not isinstance(checkpoint, Checkpoint):
             raise TypeError(f"CheckpointManager: checkpoint must be a tf.train.Checkpoint, got "
                             f"{type(checkpoint).__name__}")
@@ -447,20 +507,43 @@ class CheckpointManager:
                                         or not isinstance(max_to_keep, int) or max_to_keep < 1):
             raise ValueError(f"CheckpointManager: max_to_keep must be a positive int or None, "
                              f"got {max_to_keep!r}")
-        for arg, value in [("keep_checkpoint_every_n_hours", keep_checkpoint_every_n_hours),
-                           ("step_counter", step_counter),
-                           ("checkpoint_interval", checkpoint_interval)]:
-            if value is not None:
-                raise NotImplementedError(f"CheckpointManager: {arg} is not supported by convnp")
+        if keep_checkpoint_every_n_hours is not None:
+            hours = keep_checkpoint_every_n_hours
+            if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not hours > 0:
+                raise ValueError(f"CheckpointManager: keep_checkpoint_every_n_hours must be a "
+                                 f"positive number or None, got {hours!r}")
+        if checkpoint_interval is not None:
+            if step_counter is None:
+                raise ValueError("CheckpointManager: step_counter should be passed if "
+                                 "checkpoint_interval is not None")
+            if isinstance(checkpoint_interval, bool) or not isinstance(checkpoint_interval,
+                                                                       int):
+                raise TypeError(f"CheckpointManager: checkpoint_interval must be an int (a "
+                                f"number of steps), got {checkpoint_interval!r}")
         self._checkpoint = checkpoint
         self._directory = os.fspath(directory)
         self._max_to_keep = max_to_keep
+        self._keep_hours = keep_checkpoint_every_n_hours
         self._name = checkpoint_name
         self._init_fn = init_fn
-        latest, paths = _read_state(self._directory)
-        self._paths = [p for p in paths if os.path.isfile(p + ".index")]
-        if latest is not None and latest not in self._paths and os.path.isfile(latest + ".index"):
-            self._paths.append(latest)
+        self._step_counter = step_counter
+        self._checkpoint_interval = checkpoint_interval
+        self._last_checkpoint_step = (None if last_checkpoint_step is None
+                                      else int(last_checkpoint_step))
+        state = _parse_state(self._directory)
+        self._paths, self._times = [], {}
+        self._last_preserved = time.time()
+        if state is not None:
+            times = dict(zip(state.all_model_checkpoint_paths,
+                             state.all_model_checkpoint_timestamps))
+            self._paths = [p for p in state.all_model_checkpoint_paths
+                           if os.path.isfile(p + ".index")]
+            latest = state.model_checkpoint_path
+            if latest not in self._paths and os.path.isfile(latest + ".index"):
+                self._paths.append(latest)
+            self._times = {p: times.get(p, self._last_preserved) for p in self._paths}
+            if state.last_preserved_timestamp:
+                self._last_preserved = state.last_preserved_timestamp
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -481,27 +564,47 @@ class CheckpointManager:
 
     @property
     def checkpoint_interval(self):
-        return None
+        return self._checkpoint_interval
+
+    def _current_step(self) -> int:
+        value = self._step_counter
+        return int(value.numpy() if hasattr(value, "numpy") else value)
 
     def save(self, checkpoint_number: int | None = None, check_interval: bool = True,
-             options=None) -> str:
+             options=None) -> str | None:
         """Write ``<directory>/<checkpoint_name>-N`` (N: ``checkpoint_number``, else the
         checkpoint's save counter after counting up), drop the oldest beyond ``max_to_keep``
-        and return the path."""
+        and return the path. With ``checkpoint_interval``: None, and nothing written, when
+        the step counter has not moved on by the interval since the last checkpoint
+        (``check_interval=False``: only when it has not moved at all)."""
+        if self._checkpoint_interval is not None:
+            step = self._current_step()
+            last = self._last_checkpoint_step
+            if last is not None and (step == last or (
+                    check_interval and step < last + self._checkpoint_interval)):
+                return None
+            self._last_checkpoint_step = step
         counter = self._checkpoint.save_counter
         counter.assign_add(1)
         number = int(counter.numpy()) if checkpoint_number is None else int(checkpoint_number)
         path = self._checkpoint.write(os.path.join(self._directory, f"{self._name}-{number}"))
         self._paths = [p for p in self._paths if p != path] + [path]
+        self._times[path] = time.time()
         if self._max_to_keep is not None:
             while len(self._paths) > self._max_to_keep:
                 old = self._paths.pop(0)
+                saved_at = self._times.pop(old, None)
+                if self._keep_hours is not None and saved_at is not None \
+                        and saved_at - self._last_preserved >= self._keep_hours * 3600:
+                    self._last_preserved = saved_at  # preserved: its files stay
+                    continue
                 for suffix in (".index", _DATA_SUFFIX):
                     try:
                         os.remove(old + suffix)
                     except FileNotFoundError:
                         pass
-        _write_state(self._directory, path, self._paths)
+        _write_state(self._directory, path, self._paths,
+                     [self._times.get(p, 0.0) for p in self._paths], self._last_preserved)
         return path
 
     def restore_or_initialize(self) -> str | None:
@@ -509,6 +612,8 @@ class CheckpointManager:
         given) and return None."""
         if self.latest_checkpoint is not None:
             self._checkpoint.restore(self.latest_checkpoint)
+            if self._checkpoint_interval is not None:
+                self._last_checkpoint_step = self._current_step()
             return self.latest_checkpoint
         if self._init_fn is not None:
             self._init_fn()
