@@ -467,7 +467,10 @@ class ModelCheckpoint(Callback):
                 f"filepath must end in one of {_MODEL_SUFFIXES} (or pass save_weights_only=True "
                 f"with a .weights.h5 path); received filepath={filepath!r}")
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ModelCheckpoint mode must be 'auto', 'min' or 'max', got {mode!r}")
+            # TF 2.21 warns and goes on in "auto" mode
+            warnings.warn(f"ModelCheckpoint mode {mode!r} is unknown, fallback to auto mode "
+                          "(expected 'auto', 'min' or 'max')", UserWarning, stacklevel=2)
+            mode = "auto"
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r}")
         self._fields = _checkpoint_fields(filepath, save_freq)

@@ -219,3 +219,14 @@ def test_keep_checkpoint_every_n_hours_preserves_dropped_checkpoints(tmp_path):
     assert sorted(p.name for p in tmp_path.glob("*.index")) == [
         "ckpt-1.index", "ckpt-2.index", "ckpt-3.index"]
     assert manager.checkpoints == [str(tmp_path / "ckpt-3")]
+
+
+def test_model_checkpoint_unknown_mode_falls_back_to_auto(tmp_path):
+    # TF 2.21: UserWarning "ModelCheckpoint mode 'bogus' is unknown, fallback to auto mode"
+    with pytest.warns(UserWarning, match="unknown, fallback to auto"):
+        checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), mode="bogus",
+                                                     monitor="loss", save_best_only=True)
+    assert checkpoint.mode == "auto"
+    _model().fit(np.ones((4, 5)), np.ones((4, 1)), epochs=1, verbose=0,
+                 callbacks=[checkpoint])
+    assert (tmp_path / "m.keras").exists()
