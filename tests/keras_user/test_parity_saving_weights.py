@@ -83,3 +83,17 @@ def test_optimizer_state_that_does_not_fit_is_skipped_with_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plain.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_a_compiled_model_that_never_stepped_writes_step_count_and_rate(tmp_path):
+    # TF 2.21: optimizer/vars holds ['0', '1'] (iterations, learning_rate) before the first
+    # step, in .weights.h5 and in a .keras file's weights; loading it back says nothing
+    model = _model()
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "r") as f:
+        assert sorted(f["optimizer/vars"]) == ["0", "1"]
+    again = _model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again.load_weights(tmp_path / "w.weights.h5")
+    assert int(again.optimizer.iterations.numpy()) == 0

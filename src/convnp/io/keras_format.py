@@ -1226,7 +1226,7 @@ def load_archive_weights(model, path: str | os.PathLike, skip_mismatch: bool = F
 def save_keras_weights(model, path: str | os.PathLike) -> None:
     """Write ``model``'s weights as a Keras 3 ``.weights.h5`` file (loadable with Keras's
     ``model.load_weights`` on the same architecture), with a compiled model's optimizer
-    state once it has taken a step, as Keras 3 writes it. Written whole or not at all."""
+    state, as Keras 3 writes it. Written whole or not at all."""
     h5py = _require_h5py()
     path = os.fspath(path)
     _require_built(model)
@@ -2003,9 +2003,8 @@ def optimizer_keys(model) -> list[str]:
 def _write_optimizer_h5(model, h5file) -> None:
     """The optimizer's step count, rate, slots and scalars as Keras stores them; an optimizer
     wrapping others (LossScaleOptimizer, MultiOptimizer) lists theirs after its own, and
-    Keras also stores each inner one's under its own group."""
-    if not model.optimizer.built:
-        return
+    Keras also stores each inner one's under its own group. An optimizer that has taken no
+    step has only its step count and rate (unless a schedule gives it), as in Keras."""
 
     def write(group, opt) -> None:
         variables = group.create_group("vars")
