@@ -54,3 +54,42 @@ def test_keras_saving_save_model_returns_none(tmp_path):
         keras.saving.save_model(model, tmp_path / "c.keras", bogus=1)
     again = keras.models.load_model(tmp_path / "a.keras")
     np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
+
+
+def test_a_model_never_built_saves_its_architecture(tmp_path):
+    # TF 2.21: save() of a Sequential with no input shape (or a subclassed model never
+    # called) writes the .keras file with a warning ("You are saving a model that has not
+    # yet been built"); load_model gives it unbuilt, compiled as it was, and fit builds it
+    model = keras.Sequential([keras.layers.Dense(3, activation="relu", name="a"),
+                              keras.layers.Dense(1, name="b")], name="u")
+    model.compile("adam", "mse")
+    with pytest.warns(UserWarning, match="not yet been built"):
+        model.save(tmp_path / "u.keras")
+    again = keras.models.load_model(tmp_path / "u.keras")
+    assert (type(again).__name__, again.name, again.built) == ("Sequential", "u", False)
+    assert [layer.name for layer in again.layers] == ["a", "b"]
+    history = again.fit(np.ones((4, 5)), np.ones((4, 1)), verbose=0)
+    assert list(history.history) == ["loss"]
+    assert [w.shape for w in again.get_weights()] == [(5, 3), (3,), (3, 1), (1,)]
+
+
+class _Sub(keras.Model):
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.d = keras.layers.Dense(units)
+
+    def call(self, x):
+        return self.d(x)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_a_subclassed_model_never_called_saves_its_config(tmp_path):
+    # TF 2.21: saved with the warning; loaded unbuilt, with its units, and callable
+    with pytest.warns(UserWarning, match="not yet been built"):
+        _Sub(4).save(tmp_path / "s.keras")
+    again = keras.models.load_model(tmp_path / "s.keras", custom_objects={"_Sub": _Sub})
+    assert type(again) is _Sub and not again.built and again.units == 4
+    assert again(np.ones((1, 3), np.float32)).shape == (1, 4)

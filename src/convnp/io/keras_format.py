@@ -1623,53 +1623,86 @@ def subclassed_json_config(model) -> dict:
 def _check_savable(model, weights_only: bool = False) -> None:
     """Refuse, before writing anything, layers that have no Keras 3 counterpart (nested models
     are checked layer by layer). ``weights_only``: a weights file needs no layer configs."""
+    graph = _keras_graph(model)
+    for layer in keras_layer_order(model):
+        _check_layer_savable(layer, model, graph, weights_only)
+
+
+def _check_layer_savable(layer, model, graph, weights_only: bool) -> None:
+    """`_check_savable` for one layer of ``model`` (``graph``: its graph, None for a model
+    never built)."""
     from convnp import activations
     from convnp.models import Sequential
 
-    graph = _keras_graph(model)
-    for layer in keras_layer_order(model):
-        cls = type(layer).__name__
-        if is_user_object(layer):
-            if not weights_only:
-                _check_user_layer(layer)
-            continue
-        if is_model(layer):
-            _check_savable(layer, weights_only)
-            continue
-        if _as_operation(layer) is not None and not isinstance(model, Sequential) and \
-                sum(node.layer is layer for node in graph.calls) == 1:
-            continue  # written as a Keras 3 tensor operation (``x / 255.0``)
-        if cls == "TFOpLambda":
-            if weights_only:
-                continue  # no weights, and Keras keeps none for an operation
-            raise ValueError(
-                f"cannot save layer '{layer.name}' (TFOpLambda of "
-                f"{layer.function.op_name}) as a Keras file: Keras 3 records only keras.ops "
-                "functions on symbolic tensors, each called once in a functional model; use "
-                f"the keras.ops spelling or save as .convnp")
-        if cls == "TensorFlowOpLayer" and weights_only:
-            continue  # weightless (preprocess_input's steps): Keras keeps nothing for them
-        if cls in _NOT_IN_KERAS_3 or (cls in _CODE_LAYERS and cls != "Lambda"):
-            raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
-                             f"it has no Keras 3 counterpart (supported: {_supported()}; "
-                             "arithmetic with one number in a functional model is written as "
-                             "a Keras tensor operation)")
-        if cls == "Lambda" and not weights_only:
-            try:
-                _keras_layer_config(layer)
-            except ValueError as error:  # a function that is not registered
-                raise ValueError(f"cannot save layer '{layer.name}' (Lambda) as a Keras file: "
-                                 f"{error}") from None
-        activation = getattr(layer, "activation", None)
-        if activation is not None:
-            name = getattr(activation, "name", None)
-            try:
-                known = name is not None and activations.get(name) == activation
-            except (ValueError, TypeError):
-                known = False
-            if not known:
-                raise ValueError(f"cannot save layer '{layer.name}' ({cls}): its activation "
-                                 f"{activation!r} is not a built-in Keras activation")
+    cls = type(layer).__name__
+    if is_user_object(layer):
+        if not weights_only:
+            _check_user_layer(layer)
+        return
+    if is_model(layer):
+        _check_savable(layer, weights_only)
+        return
+    if graph is not None and _as_operation(layer) is not None \
+            and not isinstance(model, Sequential) \
+            and sum(node.layer is layer for node in graph.calls) == 1:
+        return  # written as a Keras 3 tensor operation (``x / 255.0``)
+    if cls == "TFOpLambda":
+        if weights_only:
+            return  # no weights, and Keras keeps none for an operation
+        raise ValueError(
+            f"cannot save layer '{layer.name}' (TFOpLambda of "
+            f"{layer.function.op_name}) as a Keras file: Keras 3 records only keras.ops "
+            "functions on symbolic tensors, each called once in a functional model; use "
+            f"the keras.ops spelling or save as .convnp")
+    if cls == "TensorFlowOpLayer" and weights_only:
+        return  # weightless (preprocess_input's steps): Keras keeps nothing for them
+    if cls in _NOT_IN_KERAS_3 or (cls in _CODE_LAYERS and cls != "Lambda"):
+        raise ValueError(f"cannot save layer '{layer.name}' of type {cls} as a Keras file: "
+                         f"it has no Keras 3 counterpart (supported: {_supported()}; "
+                         "arithmetic with one number in a functional model is written as "
+                         "a Keras tensor operation)")
+    if cls == "Lambda" and not weights_only:
+        try:
+            _keras_layer_config(layer)
+        except ValueError as error:  # a function that is not registered
+            raise ValueError(f"cannot save layer '{layer.name}' (Lambda) as a Keras file: "
+                             f"{error}") from None
+    activation = getattr(layer, "activation", None)
+    if activation is not None:
+        name = getattr(activation, "name", None)
+        try:
+            known = name is not None and activations.get(name) == activation
+        except (ValueError, TypeError):
+            known = False
+        if not known:
+            raise ValueError(f"cannot save layer '{layer.name}' ({cls}): its activation "
+                             f"{activation!r} is not a built-in Keras activation")
+
+
+def _unbuilt_config(model) -> dict:
+    """Keras 3's ``config.json`` of a model never built (TF 2.21 saves it, with a warning):
+    a Sequential's layers with no input entry and no build config, or a user's Model
+    subclass with no build config; loading gives the model unbuilt again.
+
+    Raises:
+        ValueError: a functional model is always built; an empty Sequential has nothing
+            to describe; a layer Keras does not have (named).
+    """
+    from convnp.models import Sequential
+
+    refuse_step_only(model)  # (a GAN with no call of its own: save the models it holds)
+    if is_user_object(model):
+        return subclassed_json_config(model)
+    if not isinstance(model, Sequential) or not model.layers:
+        raise ValueError(f"model '{model.name}' is not built and has no layers to describe; "
+                         "build it (or call predict once) before saving it")
+    for layer in model.layers:
+        _check_layer_savable(layer, model, None, weights_only=False)
+    return {"module": "keras", "class_name": "Sequential",
+            "config": {"name": model.name, "trainable": bool(model.trainable),
+                       "dtype": _policy(np.float32),
+                       "layers": [_layer_entry(layer, None, False) for layer in model.layers]},
+            "registered_name": None}
 
 
 def _keras_graph(model):
@@ -2034,6 +2067,10 @@ def restore_optimizer(model, count: int, read, where: str, mismatch: str = "rais
     opt = model.optimizer
     variables = model.trainable_weights
     fresh = not opt.built
+    if fresh and not variables:
+        # a model not built yet (saved so): its optimizer is built, fresh, by the first step
+        # on the variables the model will have then
+        return
     if fresh:  # built on the model's variables to learn its layout; undone if it does not fit
         opt.build(list(variables))
     entries = opt._keras_variables()
@@ -2114,7 +2151,13 @@ def save_keras(model, path: str | os.PathLike) -> str:
     """
     h5py = _require_h5py()
     path = os.fspath(path)
-    config = keras_config(model)
+    if model.built:
+        config = keras_config(model)
+    else:
+        config = _unbuilt_config(model)
+        warnings.warn(f"You are saving model '{model.name}', which has not yet been built: "
+                      "the file holds its architecture and no weights (build it, or call it "
+                      "on data, to save them)", UserWarning, stacklevel=_user_stacklevel())
     compile_config = _keras_compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
