@@ -93,3 +93,16 @@ def test_a_subclassed_model_never_called_saves_its_config(tmp_path):
     again = keras.models.load_model(tmp_path / "s.keras", custom_objects={"_Sub": _Sub})
     assert type(again) is _Sub and not again.built and again.units == 4
     assert again(np.ones((1, 3), np.float32)).shape == (1, 4)
+
+
+def test_keras_saving_save_weights_and_load_weights(tmp_path):
+    # TF 2.21: keras.saving.save_weights(model, path) / load_weights(model, path) are the
+    # function forms of the model's methods; an unknown keyword is a ValueError
+    model = _model()
+    keras.saving.save_weights(model, tmp_path / "w.weights.h5")
+    other = _model()
+    keras.saving.load_weights(other, tmp_path / "w.weights.h5")
+    for a, b in zip(other.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="bogus"):
+        keras.saving.load_weights(other, tmp_path / "w.weights.h5", bogus=1)

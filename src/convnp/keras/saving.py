@@ -14,7 +14,7 @@ from convnp import serialization as _serialization
 from convnp.serialization import *
 from convnp.serialization import get_registered_name, get_registered_object
 
-__all__ = ["load_model", "save_model"]
+__all__ = ["load_model", "load_weights", "save_model", "save_weights"]
 __all__.extend(_serialization.__all__)  # the custom-object API
 
 
@@ -33,6 +33,32 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -
     if not isinstance(model, Model):
         raise TypeError(f"save_model expects a Keras model, got {type(model).__name__}")
     model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+
+def save_weights(model, filepath, overwrite: bool = True, max_shard_size=None,
+                 **kwargs) -> None:
+    """``keras.saving.save_weights``: `Model.save_weights` (TF 2.21's function form).
+    ``max_shard_size`` (Keras's sharded weight files) is not supported by convnp."""
+    from convnp.models import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"save_weights expects a Keras model, got {type(model).__name__}")
+    if kwargs:
+        raise ValueError(f"save_weights: invalid keyword arguments {sorted(kwargs)}")
+    if max_shard_size is not None:
+        raise NotImplementedError("save_weights(max_shard_size=...): convnp writes one "
+                                  "weights file")
+    model.save_weights(filepath, overwrite=overwrite)
+
+
+def load_weights(model, filepath, skip_mismatch: bool = False, **kwargs) -> None:
+    """``keras.saving.load_weights``: `Model.load_weights` (TF 2.21's function form;
+    ``by_name`` for legacy .h5 files, as there)."""
+    from convnp.models import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"load_weights expects a Keras model, got {type(model).__name__}")
+    model.load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
 
 
 # Keras 3's module of each family of convnp's own objects, as its serialize_keras_object
