@@ -56,16 +56,21 @@ def test_keras_saving_save_model_returns_none(tmp_path):
     np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
 
 
-def test_a_model_never_built_saves_its_architecture(tmp_path):
+@pytest.mark.parametrize("name", ["u.keras", "u.h5"])
+def test_a_model_never_built_saves_its_architecture(tmp_path, name):
     # TF 2.21: save() of a Sequential with no input shape (or a subclassed model never
     # called) writes the .keras file with a warning ("You are saving a model that has not
-    # yet been built"); load_model gives it unbuilt, compiled as it was, and fit builds it
+    # yet been built"), and a legacy .h5 file too; load_model gives it unbuilt, compiled as
+    # it was, and fit builds it
     model = keras.Sequential([keras.layers.Dense(3, activation="relu", name="a"),
                               keras.layers.Dense(1, name="b")], name="u")
     model.compile("adam", "mse")
-    with pytest.warns(UserWarning, match="not yet been built"):
-        model.save(tmp_path / "u.keras")
-    again = keras.models.load_model(tmp_path / "u.keras")
+    if name.endswith(".keras"):
+        with pytest.warns(UserWarning, match="not yet been built"):
+            model.save(tmp_path / name)
+    else:
+        model.save(tmp_path / name)
+    again = keras.models.load_model(tmp_path / name)
     assert (type(again).__name__, again.name, again.built) == ("Sequential", "u", False)
     assert [layer.name for layer in again.layers] == ["a", "b"]
     history = again.fit(np.ones((4, 5)), np.ones((4, 1)), verbose=0)

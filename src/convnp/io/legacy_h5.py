@@ -272,8 +272,11 @@ def _legacy_entry(entry: dict) -> dict:
 
 
 def legacy_model_config(model) -> dict:
-    """The ``model_config`` of a built convnp model, as Keras 3 writes it in ``.h5`` files."""
-    entry = _legacy_entry(keras_format.keras_config(model))
+    """The ``model_config`` of a convnp model, as Keras 3 writes it in ``.h5`` files (a
+    Sequential never built: its layers alone, as `keras_format._unbuilt_config`)."""
+    config = keras_format.keras_config(model) if model.built \
+        else keras_format._unbuilt_config(model)
+    entry = _legacy_entry(config)
     return {"class_name": entry["class_name"], "config": entry["config"]}
 
 
@@ -463,7 +466,11 @@ def save_model_h5(model, path: str | os.PathLike, include_optimizer: bool = True
     """
     h5py = keras_format._require_h5py()
     path = os.fspath(path)
-    keras_format._require_built(model)
+    if not model.built and not is_user_object(model):
+        # TF 2.21 writes a Sequential never built too: its layers, no weights
+        keras_format._unbuilt_config(model)  # (refuses what cannot be described)
+    else:
+        keras_format._require_built(model)
     if is_user_object(model):
         raise ValueError(f"{path}: model '{model.name}' is a subclass of keras.Model "
                          f"({type(model).__name__}, with its own call()), which a legacy .h5 "
