@@ -25,7 +25,12 @@ import numpy as np
 
 from convnp._limits import MAX_EXPANSION, expansion_limit
 
-__all__ = ["check_local", "get_node", "open_file", "read_dataset"]
+__all__ = ["NotHDF5Error", "check_local", "get_node", "open_file", "read_dataset"]
+
+
+class NotHDF5Error(ValueError, OSError):
+    """A file h5py cannot open as HDF5 (not HDF5 at all, or cut short). TF 2.21's loaders
+    pass h5py's OSError on; convnp has long raised ValueError, so the error is both."""
 
 # deflate, shuffle, fletcher32, szip, nbit, scaleoffset (HDF5's own) and lzf (built into h5py)
 _BUILTIN_FILTERS = {1, 2, 3, 4, 5, 6, 32000}
@@ -90,13 +95,13 @@ def _file_bytes(source):
 
 
 def open_file(h5py: Any, source: Any, label: str) -> Any:
-    """``h5py.File(source, "r")``, with h5py's errors turned into a `ValueError` naming
-    ``label`` (the file's name as the user knows it); a damaged global heap (see
-    `_check_global_heaps`) is refused first."""
+    """``h5py.File(source, "r")``, with h5py's errors turned into a `NotHDF5Error` (a
+    ValueError and an OSError) naming ``label`` (the file's name as the user knows it); a
+    damaged global heap (see `_check_global_heaps`) is refused first."""
     try:
         data = _file_bytes(source)
     except OSError as exc:
-        raise ValueError(f"{label}: not a readable HDF5 file ({exc})") from None
+        raise NotHDF5Error(f"{label}: not a readable HDF5 file ({exc})") from None
     try:
         _check_global_heaps(data, label)
     finally:
@@ -107,7 +112,7 @@ def open_file(h5py: Any, source: Any, label: str) -> Any:
     try:
         return h5py.File(source, "r")
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ValueError(f"{label}: not a readable HDF5 file ({exc})") from None
+        raise NotHDF5Error(f"{label}: not a readable HDF5 file ({exc})") from None
 
 
 def get_node(h5py: Any, group: Any, path: str, label: str) -> Any:

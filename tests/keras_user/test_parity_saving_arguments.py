@@ -111,3 +111,25 @@ def test_keras_saving_save_weights_and_load_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="bogus"):
         keras.saving.load_weights(other, tmp_path / "w.weights.h5", bogus=1)
+
+
+def test_a_file_that_is_not_hdf5_or_zip_is_tfs_error_type_too(tmp_path):
+    # TF 2.21: load_model / load_weights of a file that is not HDF5 raise OSError (h5py's),
+    # load_weights of a ".keras" file that is not a zip zipfile.BadZipFile; convnp's errors
+    # are ValueErrors too (their type before)
+    import zipfile
+
+    model = _model()
+    for name in ("j.h5", "j.weights.h5"):
+        (tmp_path / name).write_bytes(b"junk" * 10)
+        with pytest.raises(OSError):
+            model.load_weights(tmp_path / name)
+        with pytest.raises(ValueError):
+            model.load_weights(tmp_path / name)
+    with pytest.raises(OSError):
+        keras.models.load_model(tmp_path / "j.h5")
+    (tmp_path / "j.keras").write_bytes(b"junk" * 10)
+    with pytest.raises(zipfile.BadZipFile):
+        model.load_weights(tmp_path / "j.keras")
+    with pytest.raises(ValueError):
+        keras.models.load_model(tmp_path / "j.keras")

@@ -16,12 +16,18 @@ from pathlib import Path
 
 from convnp._limits import expansion_limit
 
-__all__ = ["ZIP_READ_ERRORS", "loads_finite", "open_archive", "read_member"]
+__all__ = ["ZIP_READ_ERRORS", "NotAZipError", "loads_finite", "open_archive", "read_member"]
 
 # what zipfile raises on damaged data (NotImplementedError: unknown compression method;
 # RuntimeError: an encrypted member; OverflowError/ValueError: absurd header fields)
 ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
                    RuntimeError, ValueError, OverflowError, KeyError, IndexError)
+
+
+class NotAZipError(ValueError, zipfile.BadZipFile):
+    """A file that is not a zip archive, or one cut short. TF 2.21's ``load_weights`` of
+    such a ``.keras`` file passes zipfile's BadZipFile on; convnp has long raised
+    ValueError, so the error is both."""
 
 
 def open_archive(source, label: str, what: str) -> zipfile.ZipFile:
@@ -44,15 +50,15 @@ def open_archive(source, label: str, what: str) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(source, "r")
     except ZIP_READ_ERRORS as exc:
-        raise ValueError(f"{label} is not {what} (not a zip archive, or it is truncated: "
-                         f"{exc})") from None
+        raise NotAZipError(f"{label} is not {what} (not a zip archive, or it is truncated: "
+                           f"{exc})") from None
     try:
         infos = archive.infolist()
         if infos and min(info.header_offset for info in infos) != 0:
             # the end record found is not the archive's own: the file was cut short and an
             # archive stored inside it (weights.npz) was found instead
-            raise ValueError(f"{label} is not {what} (it is truncated, or has data before the "
-                             "archive)")
+            raise NotAZipError(f"{label} is not {what} (it is truncated, or has data before "
+                               "the archive)")
         names = [info.filename for info in infos]
         if len(set(names)) != len(names):
             repeated = sorted({n for n in names if names.count(n) > 1})
