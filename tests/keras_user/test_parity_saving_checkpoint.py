@@ -230,3 +230,25 @@ def test_model_checkpoint_unknown_mode_falls_back_to_auto(tmp_path):
     _model().fit(np.ones((4, 5)), np.ones((4, 1)), epochs=1, verbose=0,
                  callbacks=[checkpoint])
     assert (tmp_path / "m.keras").exists()
+
+
+def test_optimizer_config_with_a_schedule_after_load(tmp_path):
+    # TF 2.21: get_config()["learning_rate"] of an optimizer with a schedule (and of the one
+    # load_model rebuilds) is Keras 3's serialized schedule: {'module':
+    # 'keras.optimizers.schedules', 'class_name': 'ExponentialDecay', 'config': {...},
+    # 'registered_name': None}
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.Adam(schedule), "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), batch_size=2, verbose=0)
+    model.save(tmp_path / "m.keras")
+    for optimizer in (model.optimizer, keras.models.load_model(tmp_path / "m.keras").optimizer):
+        rate = optimizer.get_config()["learning_rate"]
+        assert rate == {"module": "keras.optimizers.schedules",
+                        "class_name": "ExponentialDecay",
+                        "config": {"initial_learning_rate": 0.01, "decay_steps": 10,
+                                   "decay_rate": 0.9, "staircase": False,
+                                   "name": "ExponentialDecay"},
+                        "registered_name": None}
+        again = keras.optimizers.Adam.from_config(optimizer.get_config())
+        assert type(again.learning_rate).__name__ == type(optimizer.learning_rate).__name__
