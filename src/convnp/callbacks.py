@@ -990,6 +990,9 @@ class BackupAndRestore(Callback):
         self.model._initial_epoch = done + 1
         self._current_epoch = done + 1
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch  # (fit(initial_epoch=...) starts past 0)
+
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
