@@ -6,6 +6,7 @@ from convnp.io.checkpoint import (
     CheckpointManager,
     CheckpointReader,
     CheckpointState,
+    checkpoints_iterator,
     get_checkpoint_state,
     latest_checkpoint,
     list_variables,
@@ -14,5 +15,5 @@ from convnp.io.checkpoint import (
 )
 
 __all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
-           "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
+           "checkpoints_iterator", "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
            "load_variable"]

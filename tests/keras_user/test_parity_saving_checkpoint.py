@@ -252,3 +252,28 @@ def test_optimizer_config_with_a_schedule_after_load(tmp_path):
                         "registered_name": None}
         again = keras.optimizers.Adam.from_config(optimizer.get_config())
         assert type(again.learning_rate).__name__ == type(optimizer.learning_rate).__name__
+
+
+def test_checkpoints_iterator(tmp_path):
+    # TF 2.21: yields the checkpoint already there, then stops after `timeout` seconds with
+    # no new one; timeout_fn returning False keeps it waiting (here a new checkpoint comes);
+    # an empty directory gives nothing
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.0)),
+                                         str(tmp_path / "run"), max_to_keep=3)
+    manager.save()
+    found = list(tf.train.checkpoints_iterator(str(tmp_path / "run"), timeout=0.5))
+    assert found == [str(tmp_path / "run" / "ckpt-1")]
+    calls = []
+
+    def timeout_fn():
+        calls.append(1)
+        if len(calls) == 1:
+            manager.save()
+            return False
+        return True
+
+    found = list(tf.train.checkpoints_iterator(str(tmp_path / "run"), timeout=0.5,
+                                               timeout_fn=timeout_fn))
+    assert [p.rsplit("/", 1)[-1] for p in found] == ["ckpt-1", "ckpt-2"] and len(calls) == 2
+    (tmp_path / "empty").mkdir()
+    assert list(tf.train.checkpoints_iterator(str(tmp_path / "empty"), timeout=0.5)) == []

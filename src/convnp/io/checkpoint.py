@@ -49,7 +49,7 @@ from convnp.tensor import errors
 from convnp.variables import Variable
 
 __all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
-           "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
+           "checkpoints_iterator", "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
            "load_variable"]
 
 
@@ -468,6 +468,36 @@ def _read_state(directory: str) -> tuple[str | None, list[str]]:
     state = _parse_state(directory)
     return (None, []) if state is None else (state.model_checkpoint_path,
                                              state.all_model_checkpoint_paths)
+
+
+def checkpoints_iterator(checkpoint_dir: str | os.PathLike, min_interval_secs: float = 0,
+                         timeout: float | None = None, timeout_fn=None):
+    """``tf.train.checkpoints_iterator``: yield the newest checkpoint of ``checkpoint_dir``
+    each time a new one appears (the one already there first), looking once a second; an
+    evaluation loop beside a training run uses it. Between two yields at least
+    ``min_interval_secs`` pass. With ``timeout`` (seconds), a wait that long with no new
+    checkpoint ends the iteration, unless ``timeout_fn`` is given and returns False (then
+    the wait starts again); without it the iterator waits for ever."""
+    directory = os.fspath(checkpoint_dir)
+    last = None
+    while True:
+        deadline = None if timeout is None else time.time() + timeout
+        newest = latest_checkpoint(directory)
+        while newest is None or newest == last:
+            if deadline is not None and time.time() + 1.0 > deadline:
+                break
+            time.sleep(1.0)
+            newest = latest_checkpoint(directory)
+        if newest is None or newest == last:  # timed out
+            if timeout_fn is None or timeout_fn():
+                return
+            continue
+        started = time.time()
+        last = newest
+        yield newest
+        remaining = started + min_interval_secs - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
 
 
 def get_checkpoint_state(checkpoint_dir: str | os.PathLike,
