@@ -1024,8 +1024,9 @@ class BackupAndRestore(Callback):
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(epoch_file):
             for path in self._paths():
-                if os.path.exists(path):
-                    shutil.copyfile(path, path + ".bkp")
+                if os.path.exists(path):  # each copy whole or not at all, as any file here
+                    shutil.copyfile(path, path + ".bkp.part")
+                    os.replace(path + ".bkp.part", path + ".bkp")
         self.model.save_weights(weights)
         state = self.model.optimizer.get_state() if self.model.optimizer is not None else {}
 
