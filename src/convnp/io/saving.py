@@ -847,9 +847,17 @@ def _compile_from_config(model, config: dict) -> None:
     keras_format._compile_from_config(model, config, f"model '{model.name}'")
 
 
+def _model_from_keras_config(config: dict, custom_objects=None):
+    from convnp.io import keras_format
+
+    with CustomObjectScope(custom_objects):
+        return keras_format.model_from_keras_config(config)
+
+
 for _name, _function in (("save_model", save_model), ("save_weights", save_weights),
                          ("load_weights", load_weights), ("export_model", export_model),
                          ("get_compile_config", _get_compile_config),
                          ("compile_from_config", _compile_from_config),
-                         ("keras_json_config", _keras_json_config)):
+                         ("keras_json_config", _keras_json_config),
+                         ("model_from_keras_config", _model_from_keras_config)):
     file_hooks.register(_name, _function)

@@ -20,7 +20,7 @@ PROVIDER = "convnp.io.saving"
 
 #: The names a provider must register.
 NAMES = ("save_model", "save_weights", "load_weights", "export_model", "get_compile_config",
-         "compile_from_config", "keras_json_config")
+         "compile_from_config", "keras_json_config", "model_from_keras_config")
 
 _TABLE: dict[str, Callable[..., Any]] = {}
 

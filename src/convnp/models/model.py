@@ -856,6 +856,9 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         Model subclass is ``cls(**config)``, as in Keras."""
         if cls._subclassed:
             return cls(**config)
+        if _written_by_keras(config):  # a TF model's get_config(): Keras 3's own layout
+            return file_hooks.get("model_from_keras_config")(
+                {"class_name": "Functional", "config": config}, custom_objects)
 
         tensors: dict[tuple[str, int], Any] = {}  # a list for a call with several outputs
         layers: dict[str, Any] = {}
@@ -978,3 +981,11 @@ MODEL_CLASSES: dict[str, type] = {"Functional": Model, "Model": Model}
 
 
 __all__ = ["Input", "Model"]
+
+
+def _written_by_keras(config) -> bool:
+    """Whether a functional model's config is Keras 3's (each layer entry names its module;
+    convnp's own entries do not)."""
+    layers = config.get("layers") if isinstance(config, dict) else None
+    return isinstance(layers, list) and any(isinstance(entry, dict) and "module" in entry
+                                            for entry in layers)
