@@ -1128,6 +1128,11 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
     def backward(self, dy):
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
+    #: False while a backward pass needs only the input gradient (a saliency map, a gradient
+    #: penalty's inner gradient): layers whose weight gradients are costly (convolutions,
+    #: Dense) then leave them out (their ``.grad`` is not set).
+    needs_weight_gradients: bool = True
+
     #: How second-order gradients pass through a layer that needs no rule of its own
     #: (`convnp.layers.second_order.by_kind`): "diagonal" (it acts number by number: the
     #: tangent goes through ``backward``), "linear" (its call is linear in the input: the

@@ -127,9 +127,12 @@ class Conv2D(Layer):
         """Backward pass: sets ``kernel.grad`` (and ``bias.grad``); returns the input gradient
         ``(m, n_H_prev, n_W_prev, n_C_prev)``, or ``None`` when ``needs_input_gradient`` is
         False."""
-        op_backward = grouped_conv_backward if self.groups > 1 else ops.conv_backward
-        return _utils.activated_backward(self, dy, lambda dz, cache: op_backward(
-            dz, cache, compute_dA_prev=self.needs_input_gradient))
+        if self.groups > 1:
+            return _utils.activated_backward(self, dy, lambda dz, cache: grouped_conv_backward(
+                dz, cache, compute_dA_prev=self.needs_input_gradient))
+        return _utils.activated_backward(self, dy, lambda dz, cache: ops.conv_backward(
+            dz, cache, compute_dA_prev=self.needs_input_gradient,
+            compute_dW=self.needs_weight_gradients))
 
     def second_order(self, dy, t_dx, t_weights: dict):
         """Second-order rule (`convnp.layers.second_order.bilinear_rule`): a convolution is

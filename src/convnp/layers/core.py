@@ -203,7 +203,7 @@ class Dense(Layer):
         x2d, x_shape, saved = self.take_cache()
         dz = _utils.as_dtype(dy, self.dtype).reshape(-1, self.units)
         dz = _utils.activate_backward(self.activation, dz, saved)
-        self.kernel.grad = x2d.T @ dz
+        self.kernel.grad = x2d.T @ dz if self.needs_weight_gradients else None
         if self.bias is not None:
             self.bias.grad = dz.sum(axis=0)
         if not self.needs_input_gradient:

@@ -33,7 +33,13 @@ from convnp import config
 from convnp.layers import second_order
 from convnp.tensor import eager
 from convnp.tensor.eager import EagerTensor, map_nested, to_eager, to_numpy
-from convnp.tensor.tape import GradientTape, is_variable, record, recording
+from convnp.tensor.tape import (
+    GradientTape,
+    is_variable,
+    record,
+    recording,
+    wanted_inputs,
+)
 
 # -- built-in layers (and models) under a tape ----------------------------------------------------
 
@@ -130,23 +136,63 @@ def call_on_arrays(layer, inputs, training, forward):
 
     def vjp(grads):
         grads, seeds = grads[:len(outs)], grads[len(outs):]
-        with snapshot, _loss_seeds({id(loss): g for loss, g in zip(losses, seeds)}):
-            layer.needs_input_gradient = needs_dx
+        # what the gradient running this VJP asks for: a saliency map wants the input's
+        # gradient only (the weights' are then skipped), a critic's weight step not the input's
+        wanted = wanted_inputs()
+        wants_dx = needs_dx and (wanted is None or any(wanted[:len(xs)]))
+        wants_weights = wanted is None or any(wanted[len(xs):])
+        with snapshot, _loss_seeds({id(loss): g for loss, g in zip(losses, seeds)}), \
+                _weight_gradients(layer, wants_weights):
+            layer.needs_input_gradient = wants_dx
             if layer._graph is not None:
-                layer._graph.plan_backward(input_gradients=needs_dx)
+                layer._graph.plan_backward(input_gradients=wants_dx)
                 dxs = layer._graph.backward([None if g is None else np.asarray(g)
                                              for g in grads])
             else:
                 dy = grads[0] if not multi_out else grads
                 dx = layer.backward(dy)
                 dxs = list(dx) if multi_in else [dx]
-            var_grads = [None if v.grad is None else np.array(v.grad) for v in variables]
+            var_grads = [None if v.grad is None or not wants_weights else np.array(v.grad)
+                         for v in variables]
+        if not wants_dx:
+            dxs = [None] * len(xs)
         return list(dxs) + var_grads
 
     record(outs + losses, xs + variables, vjp,
            second=second_order.call_second(layer, vjp, snapshot, xs, variables, len(outs),
                                            losses, multi_in))
     return outs if multi_out else outs[0]
+
+
+@contextlib.contextmanager
+def _weight_gradients(layer, wanted: bool):
+    """With ``wanted`` False, ``layer`` and every layer inside it skip their weight
+    gradients in the block (`Layer.needs_weight_gradients`: the convolutions and Dense, whose
+    weight products cost as much as their input's)."""
+    if wanted:
+        yield
+        return
+    inside = _layers_within(layer)
+    for each in inside:
+        each.needs_weight_gradients = False
+    try:
+        yield
+    finally:
+        for each in inside:
+            vars(each).pop("needs_weight_gradients", None)
+
+
+def _layers_within(layer) -> list:
+    """``layer`` and the layers of the models inside it, each once."""
+    found: dict[int, object] = {}
+    pending = [layer]
+    while pending:
+        current = pending.pop()
+        if id(current) in found:
+            continue
+        found[id(current)] = current
+        pending.extend(getattr(current, "layers", None) or [])
+    return list(found.values())
 
 
 #: The tapes that were recording when each recorded model call now running began (innermost

@@ -378,7 +378,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     return Z, cache
 
 
-def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True):
+def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True,
+                  compute_dW: bool = True):
     """Gradients of a convolution.
 
     Args:
@@ -387,6 +388,8 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
             reference one; a plain tuple costs one padded copy of ``A_prev`` more).
         compute_dA_prev: set False to skip the input gradient (the first layer of a network
             does not need it); ``dA_prev`` is then ``None``.
+        compute_dW: set False to skip the kernel's gradient (a saliency map or a gradient
+            penalty asks for the input's only); ``dW`` is then ``None``.
 
     Returns:
         ``(dA_prev, dW, db)`` of shapes ``(m, n_H_prev, n_W_prev, n_C_prev)``,
@@ -397,7 +400,7 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
                                           "conv_backward"))
     dZ = _checked_dZ(dZ, cache)
     if cache.nhwc is not None:
-        return _nhwc_backward(dZ, cache, compute_dA_prev)
+        return _nhwc_backward(dZ, cache, compute_dA_prev, compute_dW)
     W = cache.kernel
     _, _, n_C_prev, n_C = W.shape
     m = cache.input_shape[0]
@@ -408,21 +411,23 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool = True
     db = column_sums(dZ.reshape(-1, n_C)).astype(W.dtype).reshape(1, 1, 1, n_C)
     dA_t = np.zeros_like(cache.A_t) if compute_dA_prev else None
 
-    def backward_chunks(chunks: list[slice]) -> np.ndarray:
+    def backward_chunks(chunks: list[slice]) -> np.ndarray | None:
         """dW of these chunks (summed over the parts afterwards); dA_t slices filled in."""
-        dW_part = np.zeros_like(blocked.W_cols)
+        dW_part = np.zeros_like(blocked.W_cols) if compute_dW else None
         buffer = None
         for chunk in chunks:
-            cols = buffer = im2col(cache.A_t[:, chunk], blocked.geometry, out=buffer)
             dZ_chunk = dZ[chunk].reshape(-1, n_out)
-            dW_part += cols @ dZ_chunk
+            if compute_dW:
+                cols = buffer = im2col(cache.A_t[:, chunk], blocked.geometry, out=buffer)
+                dW_part += cols @ dZ_chunk
             if compute_dA_prev:
                 col2im_add(blocked.W_cols @ dZ_chunk.T, dA_t[:, chunk], blocked.geometry)
         return dW_part
 
     parts = map_parts(backward_chunks,
                       batch_chunks(m, blocked.geometry, n_C_prev, W.dtype.itemsize))
-    dW = blocked.fold(parts[0] if len(parts) == 1 else np.sum(parts, axis=0), W.shape)
+    dW = blocked.fold(parts[0] if len(parts) == 1 else np.sum(parts, axis=0), W.shape) \
+        if compute_dW else None
     if not compute_dA_prev:
         return None, dW, db
 
@@ -715,7 +720,7 @@ def _nhwc_forward(cache: ConvCache, relu: bool) -> np.ndarray:
 
 
 def _row_taps_backward(dZ: np.ndarray, cache: ConvCache, as_conv: InputGradientConv | None,
-                       compute_dA_prev: bool) -> tuple | None:
+                       compute_dA_prev: bool, compute_dW: bool = True) -> tuple | None:
     """``(dA_prev, dW)`` by kernel rows (`_row_taps`): the weight gradient on the padded
     input, the input gradient as the conv ``as_conv``. None when either does not apply (then
     both take the im2col rows)."""
@@ -729,11 +734,14 @@ def _row_taps_backward(dZ: np.ndarray, cache: ConvCache, as_conv: InputGradientC
             return None
         dA_prev = np.empty(cache.input_shape, dtype=cache.kernel.dtype)
         input_taps.conv(as_conv.dZ_pad, as_conv.kernel, dA_prev)
+    if not compute_dW:
+        return dA_prev, None
     dW = taps.weight_gradient(cache.nhwc.A, dZ)
     return dA_prev, dW.reshape(cache.kernel.shape)
 
 
-def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
+def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool,
+                   compute_dW: bool = True):
     W, geometry, source = cache.kernel, cache.geometry, cache.nhwc
     _, _, n_C_prev, n_C = W.shape
     m, n_H_prev, n_W_prev, _ = cache.input_shape
@@ -741,7 +749,7 @@ def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
     dZ_rows = dZ.reshape(-1, n_C)
     db = column_sums(dZ_rows).astype(W.dtype).reshape(1, 1, 1, n_C)
     if source.pointwise:
-        dW = matmul_tn(source.A, dZ_rows).reshape(W.shape)
+        dW = matmul_tn(source.A, dZ_rows).reshape(W.shape) if compute_dW else None
         if not compute_dA_prev:
             return None, dW, db
         # W_cols.T as it lies: BLAS reads a transposed operand at nearly the same speed, while
@@ -757,7 +765,7 @@ def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
     A_pad = source.A
     as_conv = InputGradientConv.plan(dZ, W, geometry, cache.input_shape) if compute_dA_prev \
         else None
-    by_rows = _row_taps_backward(dZ, cache, as_conv, compute_dA_prev)
+    by_rows = _row_taps_backward(dZ, cache, as_conv, compute_dA_prev, compute_dW)
     if by_rows is not None:
         return (*by_rows, db)
     scatter = compute_dA_prev and as_conv is None  # dA by product and scatter-add
@@ -770,17 +778,18 @@ def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
     dA_pad = np.zeros_like(A_pad) if scatter else None
     W_rows_t = W_cols.T if scatter else None
 
-    def backward_tiles(tiles: list[RowTile]) -> np.ndarray:
+    def backward_tiles(tiles: list[RowTile]) -> np.ndarray | None:
         dW_part = product = None
         buffer = dZ_buffer = None
         for tile in tiles:
-            cols = buffer = im2col_rows(*tile.band(A_pad, geometry), out=buffer)
             dZ_tile = tile.pixels(dZ)
-            if dW_part is None:
-                dW_part = cols.T @ dZ_tile
-            else:  # one scratch product per thread, added into its partial gradient
-                product = np.matmul(cols.T, dZ_tile, out=product)
-                dW_part += product
+            if compute_dW:
+                cols = buffer = im2col_rows(*tile.band(A_pad, geometry), out=buffer)
+                if dW_part is None:
+                    dW_part = cols.T @ dZ_tile
+                else:  # one scratch product per thread, added into its partial gradient
+                    product = np.matmul(cols.T, dZ_tile, out=product)
+                    dW_part += product
             if as_conv is not None:
                 dZ_buffer = as_conv.run(tile, dA_prev, dZ_buffer)
             elif scatter:
@@ -788,10 +797,12 @@ def _nhwc_backward(dZ: np.ndarray, cache: ConvCache, compute_dA_prev: bool):
         return dW_part
 
     parts = map_parts(backward_tiles, tiles)
-    dW = parts[0]
-    for part in parts[1:]:
-        dW += part
-    dW = dW.reshape(W.shape)
+    dW = None
+    if compute_dW:
+        dW = parts[0]
+        for part in parts[1:]:
+            dW += part
+        dW = dW.reshape(W.shape)
     if not compute_dA_prev:
         return None, dW, db
     if as_conv is not None:

@@ -122,6 +122,18 @@ def paused():
         eager.active_tapes[:] = saved
 
 
+#: For the VJP `gradient` is running now (innermost last): whether each input of its record
+#: needs a gradient (it is a source, or was computed from one). See `wanted_inputs`.
+_WANTED: list[list[bool]] = []
+
+
+def wanted_inputs() -> list[bool] | None:
+    """Inside a VJP that `GradientTape.gradient` runs: one flag per input of the record,
+    True where that input's gradient reaches a source (a layer call asked only for the input
+    gradient, as a saliency map is, may skip its weights'). None outside such a call."""
+    return _WANTED[-1] if _WANTED else None
+
+
 def followed(x) -> bool:
     """Whether some active tape follows ``x`` (a trainable Variable counts when a tape watches
     the variables it reads: it is watched from now on, as any read would)."""
@@ -341,6 +353,7 @@ class GradientTape:
         the gradients of ids not in ``keep`` are dropped once used. With ``outer``, a record
         whose output gradients or inputs an active tape follows runs its differentiable VJP
         (or, lacking one, gives gradients that refuse to be differentiated again)."""
+        reaching = self._reaching(keep)
         for keys, outputs, vjp, second in reversed(self._records):
             outs = [grads.get(id(o)) for o in outputs]
             if all(g is None for g in outs):
@@ -348,18 +361,35 @@ class GradientTape:
             for o in outputs:
                 if id(o) not in keep:
                     grads.pop(id(o), None)
-            if outer and (any(followed(g) for g in outs) or any(
-                    key is not None and followed(self._connected.get(key)) for key in keys)):
-                if second is not None:
-                    results = second(outs)
-                else:
-                    results = refusing_gradients(vjp([_plain(g) for g in outs]),
-                                        outs + [self._connected.get(k) for k in keys if k])
-            else:
-                results = vjp([_plain(g) for g in outs] if outer else outs)
+            _WANTED.append([key is not None and key in reaching for key in keys])
+            try:
+                results = self._run_vjp(keys, vjp, second, outs, outer)
+            finally:
+                _WANTED.pop()
             for key, g in zip(keys, results):
                 if key is not None and g is not None:
                     _accumulate(grads, key, g)
+
+    def _reaching(self, sources: set) -> set:
+        """The ids of the sources and of every value recorded from them: the inputs whose
+        gradients a backward pass to ``sources`` needs (`wanted_inputs`)."""
+        reaching = set(sources)
+        for keys, outputs, _, _ in self._records:
+            if any(key in reaching for key in keys if key is not None):
+                reaching.update(id(o) for o in outputs)
+        return reaching
+
+    def _run_vjp(self, keys, vjp, second, outs, outer: bool) -> list:
+        """One record's input gradients: its differentiable VJP when a tape recording
+        around this `gradient` follows what it reads (or, lacking one, gradients that refuse
+        to be differentiated again), else the plain one."""
+        if outer and (any(followed(g) for g in outs) or any(
+                key is not None and followed(self._connected.get(key)) for key in keys)):
+            if second is not None:
+                return second(outs)
+            return refusing_gradients(vjp([_plain(g) for g in outs]),
+                                      outs + [self._connected.get(k) for k in keys if k])
+        return vjp([_plain(g) for g in outs] if outer else outs)
 
     def jacobian(self, target, sources, unconnected_gradients="none",
                  parallel_iterations=None, experimental_use_pfor=True):
