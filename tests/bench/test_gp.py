@@ -11,13 +11,14 @@ from convnp.bench import gp
 def test_step_times_report_convnp_and_the_ratio_when_torch_is_there():
     record = gp.step_times(repeat=1, rounds=1, batch=2)
     assert record["model"] == "wgan_gp_critic" and record["batch"] == 2
-    assert record["convnp_step_s"] > 0
+    assert record["convnp_step_s"] > 0 and record["convnp_step_cpu_s"] > 0
     try:
         import torch  # noqa: F401
     except ImportError:
         assert "torch_step_s" not in record
     else:
         assert record["torch_step_s"] > 0 and record["convnp_over_torch"] > 0
+        assert record["convnp_over_torch_cpu"] > 0
 
 
 def test_the_convnp_step_trains_the_critic():

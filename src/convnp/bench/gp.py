@@ -9,13 +9,16 @@ interpolates, and one Adam update from the gradient of ``fake - real + 10 * pena
 (convnp: two nested `GradientTape`s; PyTorch: ``autograd.grad(..., create_graph=True)``).
 
 Both run in this process, in ``rounds`` interleaved rounds (the machine's load changes):
-each number is the median over rounds of the per-round median of ``repeat`` steps, and the
-ratio is the median of the within-round ratios. Prints JSON lines.
+each number is the median over rounds of the per-round median of ``repeat`` steps, in wall
+time and in CPU time of the process (all threads: steadier when other programs share the
+cores, which slows PyTorch's spinning threads most), and each ratio is the median of the
+within-round ratios. Prints JSON lines.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 
 import numpy as np
 
@@ -106,16 +109,20 @@ def step_times(repeat: int, rounds: int, batch: int = 64) -> dict:
     torch = torch_or_none()
     if torch is not None:
         steps["torch"] = torch_step(torch, batch)
-    per_round: dict[str, list[float]] = {name: [] for name in steps}
+    wall: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
-            per_round[name].append(median_time(step, repeat))
+            wall[name].append(median_time(step, repeat))
+            cpu[name].append(median_time(step, repeat, clock=time.process_time))
     record = {"model": "wgan_gp_critic", "batch": batch, "rounds": rounds, "repeat": repeat}
-    for name, values in per_round.items():
-        record[f"{name}_step_s"] = statistics.median(values)
-    if "torch" in per_round:
-        record["convnp_over_torch"] = statistics.median(
-            c / t for c, t in zip(per_round["convnp"], per_round["torch"]))
+    for name in steps:
+        record[f"{name}_step_s"] = statistics.median(wall[name])
+        record[f"{name}_step_cpu_s"] = statistics.median(cpu[name])
+    if "torch" in steps:
+        for key, times in (("convnp_over_torch", wall), ("convnp_over_torch_cpu", cpu)):
+            record[key] = statistics.median(
+                c / t for c, t in zip(times["convnp"], times["torch"]))
     return record
 
 
