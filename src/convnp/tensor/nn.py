@@ -35,7 +35,7 @@ from convnp.tensor.ops import (
     value_of,
 )
 from convnp.tensor.sorting import top_k
-from convnp.tensor.tape import is_variable, new_tensor
+from convnp.tensor.tape import is_variable, new_tensor, record
 
 __all__ = [
     "atrous_conv2d",
@@ -117,7 +117,19 @@ def relu(features, name=None) -> EagerTensor:
     keep = a > 0
     return _op(np.where(keep, a, 0).astype(a.dtype, copy=False), [features],
                lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)],
-               lambda g, t: [g * keep])
+               lambda g, t: [_reading(g * keep, t)])
+
+
+def _reading(dx, t):
+    """``dx`` (a piecewise-linear function's input gradient, recorded) recorded once more as
+    depending on the function's output ``t`` too, with a zero gradient there: TensorFlow's
+    ReluGrad reads its input, so differentiating a ReLU's gradient gives zeros, not None,
+    for the input (a Hessian of a ReLU network w.r.t. its input is zeros there)."""
+    out = new_tensor(np.asarray(value_of(dx)))
+    zeros = np.zeros(np.shape(value_of(t)), _grad_dtype(value_of(t)))
+    record([out], [dx, t], lambda cs: [cs[0], zeros],
+           second=lambda cs: [cs[0], new_tensor(zeros)])
+    return out
 
 
 def relu6(features, name=None) -> EagerTensor:
@@ -127,7 +139,7 @@ def relu6(features, name=None) -> EagerTensor:
     keep = (a > 0) & (a < 6)
     return _op(np.clip(a, 0, 6).astype(a.dtype, copy=False), [features],
                lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)],
-               lambda g, t: [g * keep])
+               lambda g, t: [_reading(g * keep, t)])
 
 
 def leaky_relu(features, alpha=0.2, name=None) -> EagerTensor:
@@ -136,7 +148,8 @@ def leaky_relu(features, alpha=0.2, name=None) -> EagerTensor:
     # 1 above 0, alpha elsewhere: a mask product (np.where branches on every number)
     slope = np.multiply(a > 0, dtype.type(1 - alpha), dtype=dtype)
     slope += dtype.type(alpha)
-    return _op(a * slope, [features], lambda g: [g * slope], lambda g, t: [g * slope])
+    return _op(a * slope, [features], lambda g: [g * slope],
+               lambda g, t: [_reading(g * slope, t)])
 
 
 def elu(features, name=None) -> EagerTensor:

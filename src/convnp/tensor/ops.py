@@ -20,6 +20,7 @@ from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
 from convnp.tensor.tape import (
+    _summed_to,
     as_array,
     in_tensor_dtype,
     is_variable,
@@ -168,7 +169,8 @@ def cast(x, dtype, name=None) -> EagerTensor:
     out = a.astype(target)
     if a.dtype.kind in "fc" and target.kind in "fc":
         src = a.dtype
-        return _op(out, [x], lambda g: [np.asarray(g).astype(src)])
+        return _op(out, [x], lambda g: [np.asarray(g).astype(src)],
+                   lambda g, t: [cast(g, src)])
     return new_tensor(out)
 
 
@@ -522,7 +524,14 @@ def concat(values, axis, name=None) -> EagerTensor:
     with _shape_errors("concat"):
         out = np.concatenate(arrays, axis=int(axis))
     bounds = np.cumsum([a.shape[int(axis)] for a in arrays])[:-1]
-    return _op(out, list(values), lambda g: np.split(g, bounds, axis=int(axis)))
+    # the VJP only cuts the gradient into the joined pieces: as recorded slices of the
+    # gradient tensor, it can be differentiated again (a conditional critic's tf.concat of
+    # images and label maps inside a gradient penalty)
+    edges = [0, *bounds.tolist(), out.shape[int(axis)]]
+    before = (slice(None),) * (int(axis) % out.ndim)
+    return _op(out, list(values), lambda g: np.split(g, bounds, axis=int(axis)),
+               lambda g, t: [g[before + (slice(lo, hi),)]
+                             for lo, hi in itertools.pairwise(edges)])
 
 
 def stack(values, axis=0, name=None) -> EagerTensor:
@@ -530,8 +539,10 @@ def stack(values, axis=0, name=None) -> EagerTensor:
     arrays = _joined_arrays(values, "stack")
     with _shape_errors("stack"):
         out = np.stack(arrays, axis=int(axis))
+    before = (slice(None),) * (int(axis) % out.ndim)
     return _op(out, list(values), lambda g: [np.take(g, i, axis=int(axis))
-                                              for i in builtins.range(len(arrays))])
+                                              for i in builtins.range(len(arrays))],
+               lambda g, t: [g[before + (i,)] for i in builtins.range(len(arrays))])
 
 
 def unstack(value, num=None, axis=0, name=None) -> list:
@@ -785,8 +796,15 @@ def where(condition, x=None, y=None, name=None) -> EagerTensor:
             "fiub" if b.dtype.kind == "f" else "iub"):
         a = a.astype(b.dtype)
     out = np.where(cond, a, b)
+
+    def second(g, t):
+        # the same selection as products with the (constant) 0/1 masks, which the tapes
+        # record, summed down to each operand's shape
+        picked = np.broadcast_to(cond, out.shape).astype(_grad_dtype(out))
+        return [_summed_to(g * picked, a.shape), _summed_to(g * (1 - picked), b.shape)]
+
     return _op(out, [x, y], lambda g: [unbroadcast(np.where(cond, g, 0), a.shape),
-                                       unbroadcast(np.where(cond, 0, g), b.shape)])
+                                       unbroadcast(np.where(cond, 0, g), b.shape)], second)
 
 
 def argmax(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
@@ -987,7 +1005,9 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
                              f"result larger than the clipped tensor's shape {a.shape}")
     out = np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False)
     inside = (a >= lo) & (a <= hi)
-    return _op(out, [t], lambda g: [np.where(inside, g, 0).astype(_grad_dtype(a))])
+    passed = np.broadcast_to(inside, a.shape).astype(_grad_dtype(a))
+    return _op(out, [t], lambda g: [np.where(inside, g, 0).astype(_grad_dtype(a))],
+               lambda g, t: [g * passed])
 
 
 def add_n(inputs, name=None) -> EagerTensor:

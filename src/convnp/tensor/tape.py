@@ -526,8 +526,8 @@ def no_second_order_rule(what: str) -> NotImplementedError:
 #: What second-order gradients go through (for the errors of what they do not).
 _SECOND_ORDER_SUPPORT = (
     "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
-    "reduce_sum/reduce_mean, indexing, reshape/transpose, tf.nn's relu/leaky_relu/elu/"
-    "softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
+    "reduce_sum/reduce_mean, indexing, reshape/transpose, concat/stack, cast, where, "
+    "clip_by_value, tf.nn's relu/relu6/leaky_relu/elu/softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
     "sparse_categorical_crossentropy from logits, and the layers Dense, Conv1D, Conv2D, "
@@ -550,7 +550,13 @@ def diagonal_second(x_obj, backward: Callable, second_term: Callable) -> Callabl
 
         def outer_vjp(cotangents: list) -> list:
             c = np.asarray(value_of(cotangents[0]))
-            return [backward(c), second_term(plain, c)]
+            term = second_term(plain, c)
+            if term is None:
+                # piecewise linear (ReLU): no curvature, but the gradient still read x, so
+                # x's gradient is zeros, not None (TensorFlow's d2 of a ReLU is zeros, and
+                # a third tape over it must not meet None)
+                term = np.zeros(np.shape(value_of(x_obj)), c.dtype)
+            return [backward(c), term]
 
         record([dx], [g, x_obj], outer_vjp)
         return [dx]

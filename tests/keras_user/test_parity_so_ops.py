@@ -1,0 +1,119 @@
+"""Second-order gradients through tensor ops a Keras user writes between two tapes:
+tf.concat, tf.stack, tf.cast, tf.where, tf.clip_by_value, and the ReLU family, whose
+gradient of a gradient is zeros (not None) in TensorFlow.
+
+The expected numbers are TensorFlow 2.21's, for x = [0.5, -1.2, 2.0]."""
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+X0 = np.array([0.5, -1.2, 2.0], np.float32)
+WEIGHTS = np.array([1.0, 2.0, 3.0], np.float32)
+
+
+def _second(f):
+    """d/dx of d/dx sum(f(x) * [1, 2, 3]) with two tapes."""
+    x = tf.constant(X0)
+    with tf.GradientTape() as t2:
+        t2.watch(x)
+        with tf.GradientTape() as t1:
+            t1.watch(x)
+            y = tf.reduce_sum(f(x) * WEIGHTS)
+        d1 = t1.gradient(y, x)
+    return t2.gradient(d1, x)
+
+
+@pytest.mark.parametrize("f, expected", [
+    # TF 2.21's values
+    (lambda x: tf.where(x > 0, x ** 3, x ** 2), [3.0, 4.0, 36.0]),
+    (lambda x: tf.clip_by_value(x, -1.0, 1.0) ** 3, [3.0, 0.0, 0.0]),
+    (lambda x: tf.stack([x, x ** 2]) ** 2, [5.0, 38.56, 150.0]),
+    (lambda x: tf.cast(x, tf.float32) ** 3, [3.0, -14.4, 36.0]),
+    (lambda x: tf.cast(tf.cast(x, tf.float64) ** 3, tf.float32), [3.0, -14.4, 36.0]),
+])
+def test_second_derivative_through_op(f, expected):
+    np.testing.assert_allclose(np.asarray(_second(f)), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_concat_third_derivative():
+    x = tf.constant(X0)
+    with tf.GradientTape() as t3:
+        t3.watch(x)
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = tf.reduce_sum(tf.concat([x, x ** 2], 0) ** 2)
+            d1 = t1.gradient(y, x)
+        d2 = t2.gradient(d1, x)
+    d3 = t3.gradient(d2, x)
+    # TF 2.21's values
+    np.testing.assert_allclose(np.asarray(d1), [1.5, -9.312, 36.0], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(d2), [5.0, 19.28, 50.0], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(d3), [12.0, -28.8, 48.0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("f", [tf.nn.relu, tf.nn.leaky_relu, tf.nn.relu6])
+def test_relu_family_second_and_third_derivative_are_zeros(f):
+    x = tf.constant(X0)
+    with tf.GradientTape() as t3:
+        t3.watch(x)
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = tf.reduce_sum(f(x))
+            d1 = t1.gradient(y, x)
+        d2 = t2.gradient(d1, x)
+    d3 = t3.gradient(d2, x)
+    # TF 2.21: zeros (its ReluGrad reads x), where convnp gave None and then a TypeError
+    assert d2 is not None and d3 is not None
+    np.testing.assert_array_equal(np.asarray(d2), np.zeros(3))
+    np.testing.assert_array_equal(np.asarray(d3), np.zeros(3))
+
+
+def _conditional_critic():
+    tf.keras.backend.clear_session()
+    model = tf.keras.Sequential([
+        tf.keras.Input((6, 6, 2)),
+        tf.keras.layers.Conv2D(3, 3, strides=2, padding="same"),
+        tf.keras.layers.LeakyReLU(0.2),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(1),
+    ])
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def test_gradient_penalty_with_tf_concat_of_label_maps():
+    """A conditional WGAN-GP critic fed tf.concat([images, label maps], -1) inside the
+    penalty: the concat's gradient is differentiated again (convnp refused it)."""
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(4, 6, 6, 1)).astype(np.float32)
+    maps = rng.normal(size=(4, 6, 6, 1)).astype(np.float32)
+    critic = _conditional_critic()
+
+    def penalty(join):
+        x = tf.constant(images)
+        with tf.GradientTape() as t2:
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                score = critic(join(x), training=True)
+            g = t1.gradient(score, x)
+            norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2, 3]))
+            gp = tf.reduce_mean((norm - 1.0) ** 2)
+        return gp, t2.gradient(gp, critic.trainable_weights)
+
+    gp, grads = penalty(lambda x: tf.concat([x, maps], axis=-1))
+    # the same critic on the same numbers joined by NumPy around the image: the same terms
+    ref_gp, ref_grads = penalty(
+        lambda x: tf.reshape(tf.stack([x[..., 0], tf.constant(maps[..., 0])], -1),
+                             (4, 6, 6, 2)))
+    np.testing.assert_allclose(float(gp), float(ref_gp), rtol=1e-6)
+    for i in (0, 2):  # the two kernels (the biases get no second-order term)
+        g, r = grads[i], ref_grads[i]
+        np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-5, atol=1e-7)
