@@ -806,6 +806,26 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
             grad = (g_r - np.sum(g_r * r, axis=-1, keepdims=True)) / s
         return per_sample, grad
 
+    @staticmethod
+    def _probability_hessian(t, p, c):
+        """The derivative of `_probability_terms`' gradient ``(g_r - sum(g_r r)) / s`` in
+        the direction ``c`` (double backpropagation through a softmax output's loss). With
+        ``s = sum(p)``, ``r = p / s`` moves by ``dr = (c - r sum(c)) / s``, and ``g_r = -t / r``
+        (where r is inside the clip bounds) by ``t / r**2 * dr``; the quotient rule does
+        the rest."""
+        lo, hi = _clip_bounds(p.dtype)
+        s = np.sum(p, axis=-1, keepdims=True)
+        r = p / s
+        inside = (r >= lo) & (r <= hi)
+        q = np.clip(r, lo, hi)
+        sigma = np.sum(c, axis=-1, keepdims=True)
+        dr = (c - r * sigma) / s
+        g_r = np.where(inside, -t / q, 0)
+        d_g_r = np.where(inside, t / (q * q) * dr, 0)
+        grad = (g_r - np.sum(g_r * r, axis=-1, keepdims=True)) / s
+        return ((d_g_r - np.sum(d_g_r * r + g_r * dr, axis=-1, keepdims=True)) / s
+                - grad * sigma / s)
+
     def _logit_terms(self, t, z, y_pred, need_grad, smoothed=False):
         if not smoothed:
             t = self._smooth(t)
@@ -823,7 +843,7 @@ class CategoricalCrossentropy(_SmoothedCrossentropy):
 
     def _hessian_vector(self, t, p, c, valid=None):
         if not self.from_logits:
-            return None
+            return self._probability_hessian(self._smooth(t), p, c)
         y = _softmax(p)  # the gradient y * sum(t) - t moves with softmax's Jacobian
         return np.sum(self._smooth(t), axis=-1, keepdims=True) * y * (
             c - np.sum(y * c, axis=-1, keepdims=True))
@@ -981,10 +1001,21 @@ class SparseCategoricalCrossentropy(Loss):
         return self._masked(per_sample, grad)
 
     def _hessian_vector(self, labels, p, c, valid=None):
-        if not self.from_logits:
-            return None
-        y = _softmax(p)
-        turn = y * (c - np.sum(y * c, axis=-1, keepdims=True))
+        if self.from_logits:
+            y = _softmax(p)
+            turn = y * (c - np.sum(y * c, axis=-1, keepdims=True))
+        else:
+            # the gradient (r - one_hot) / q, with q = p inside the clip bounds and
+            # r = q / sum(q) (softmax of log q), moved in the direction c
+            lo, hi = _clip_bounds(p.dtype)
+            inside = (p >= lo) & (p <= hi)
+            q = np.clip(p, lo, hi)
+            dq = np.where(inside, c, 0)
+            total = np.sum(q, axis=-1, keepdims=True)
+            r = q / total
+            dr = (dq - r * np.sum(dq, axis=-1, keepdims=True)) / total
+            e = self._one_hot(labels, p.shape[-1], p.dtype)
+            turn = np.where(inside, dr / q - (r - e) * dq / (q * q), 0)
         if valid is not None and valid.shape == p.shape[:-1]:
             turn = turn * valid[..., None].astype(turn.dtype)
         return turn

@@ -530,7 +530,7 @@ _SECOND_ORDER_SUPPORT = (
     "clip_by_value, tf.nn's relu/relu6/leaky_relu/elu/softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
-    "sparse_categorical_crossentropy from logits, and the layers Dense, Conv1D, Conv2D, "
+    "sparse_categorical_crossentropy (from logits or probabilities), and the layers Dense, Conv1D, Conv2D, "
     "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, Dropout, Flatten, Reshape, "
     "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
     "Concatenate, users' layers written in these, and models made of them. Wrap the inner "
