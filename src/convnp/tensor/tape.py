@@ -102,12 +102,23 @@ def record(outputs: Sequence[Any], inputs: Sequence[Any], vjp: Callable,
     `gradient` call can differentiate it again: it takes the output gradients as tensors (or
     arrays, or None) and returns tensors whose computation the active tapes recorded.
     """
-    for tape in eager.active_tapes:
+    tapes = eager.active_tapes
+    for tape in tapes:
         keys = [tape._key(x) for x in inputs]
         if any(k is not None for k in keys):
-            tape._records.append((keys, list(outputs), vjp, second))
+            elsewhere = () if len(tapes) == 1 else _followed_elsewhere(tape, inputs, keys)
+            tape._records.append((keys, list(outputs), vjp, second, elsewhere))
             for out in outputs:
                 tape._connected[id(out)] = out
+
+
+def _followed_elsewhere(tape, inputs: Sequence[Any], keys: list) -> tuple:
+    """The inputs of a record that ``tape`` does not follow but another active tape does
+    (a Variable an inner tape with ``watch_accessed_variables=False`` leaves to the outer
+    one): when ``tape`` computes the record's VJP, those tapes must record it, since it
+    depends on these inputs too."""
+    return tuple(x for x, k in zip(inputs, keys) if k is None and any(
+        other is not tape and other._key(x) is not None for other in eager.active_tapes))
 
 
 @contextlib.contextmanager
@@ -193,7 +204,9 @@ class GradientTape:
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
         self._persistent = bool(persistent)
         self._watch_accessed = bool(watch_accessed_variables)
-        self._records: list[tuple[list, list, Callable]] = []
+        # (input keys, outputs, VJP, differentiable VJP or None, inputs only other tapes
+        # follow)
+        self._records: list[tuple[list, list, Callable, Callable | None, tuple]] = []
         self._connected: dict[int, Any] = {}
         self._watched: dict[int, Any] = {}
         self._used = False
@@ -354,7 +367,7 @@ class GradientTape:
         whose output gradients or inputs an active tape follows runs its differentiable VJP
         (or, lacking one, gives gradients that refuse to be differentiated again)."""
         reaching = self._reaching(keep)
-        for keys, outputs, vjp, second in reversed(self._records):
+        for keys, outputs, vjp, second, elsewhere in reversed(self._records):
             outs = [grads.get(id(o)) for o in outputs]
             if all(g is None for g in outs):
                 continue
@@ -363,7 +376,7 @@ class GradientTape:
                     grads.pop(id(o), None)
             _WANTED.append([key is not None and key in reaching for key in keys])
             try:
-                results = self._run_vjp(keys, vjp, second, outs, outer)
+                results = self._run_vjp(keys, vjp, second, outs, outer, elsewhere)
             finally:
                 _WANTED.pop()
             for key, g in zip(keys, results):
@@ -374,21 +387,23 @@ class GradientTape:
         """The ids of the sources and of every value recorded from them: the inputs whose
         gradients a backward pass to ``sources`` needs (`wanted_inputs`)."""
         reaching = set(sources)
-        for keys, outputs, _, _ in self._records:
+        for keys, outputs, *_ in self._records:
             if any(key in reaching for key in keys if key is not None):
                 reaching.update(id(o) for o in outputs)
         return reaching
 
-    def _run_vjp(self, keys, vjp, second, outs, outer: bool) -> list:
+    def _run_vjp(self, keys, vjp, second, outs, outer: bool, elsewhere: tuple = ()) -> list:
         """One record's input gradients: its differentiable VJP when a tape recording
         around this `gradient` follows what it reads (or, lacking one, gradients that refuse
         to be differentiated again), else the plain one."""
         if outer and (any(followed(g) for g in outs) or any(
-                key is not None and followed(self._connected.get(key)) for key in keys)):
+                key is not None and followed(self._connected.get(key)) for key in keys)
+                or any(followed(x) for x in elsewhere)):
             if second is not None:
                 return second(outs)
             return refusing_gradients(vjp([_plain(g) for g in outs]),
-                                      outs + [self._connected.get(k) for k in keys if k])
+                                      outs + [self._connected.get(k) for k in keys if k]
+                                      + list(elsewhere))
         return vjp([_plain(g) for g in outs] if outer else outs)
 
     def jacobian(self, target, sources, unconnected_gradients="none",
@@ -510,7 +525,7 @@ def _refuse_second_order(gradients: list, depends_on: list) -> None:
     for tape in eager.active_tapes:
         keys = [tape._key(x) if x is not None else None for x in depends_on]
         if any(k is not None for k in keys):
-            tape._records.append((keys, list(gradients), vjp, None))
+            tape._records.append((keys, list(gradients), vjp, None, ()))
             for g in gradients:
                 tape._connected[id(g)] = g
 
