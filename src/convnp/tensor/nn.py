@@ -29,7 +29,9 @@ from convnp.tensor.ops import (
     _grad_dtype,
     _lift,
     _op,
+    expand_dims,
     l2_normalize,
+    reduce_sum,
     rsqrt,
     sigmoid,
     value_of,
@@ -194,8 +196,11 @@ def softmax(logits, axis=None, name=None) -> EagerTensor:
     axis = -1 if axis is None else int(axis)
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
+    # the differentiable VJP: the same product with the output tensor, which the outer
+    # tapes followed from the logits
     return _op(out, [logits],
-               lambda g: [out * (g - (g * out).sum(axis=axis, keepdims=True))])
+               lambda g: [out * (g - (g * out).sum(axis=axis, keepdims=True))],
+               lambda g, t: [t * (g - reduce_sum(g * t, axis=axis, keepdims=True))])
 
 
 def log_softmax(logits, axis=None, name=None) -> EagerTensor:
@@ -204,7 +209,8 @@ def log_softmax(logits, axis=None, name=None) -> EagerTensor:
     shifted = a - a.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return _op(out, [logits],
-               lambda g: [g - np.exp(out) * g.sum(axis=axis, keepdims=True)])
+               lambda g: [g - np.exp(out) * g.sum(axis=axis, keepdims=True)],
+               lambda g, t: [g - np.exp(t) * reduce_sum(g, axis=axis, keepdims=True)])
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None) -> EagerTensor:
@@ -220,7 +226,15 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None) -> Eag
         g = np.expand_dims(g, axis)
         return [-g * log_p, g * (p * y.sum(axis=axis, keepdims=True) - y)]
 
-    return _op(out, [labels, logits], vjp)
+    def second(g, t):
+        # the same VJP from log_softmax of the logits, recorded (double backpropagation
+        # through a loss written with this op)
+        g = expand_dims(g, axis)
+        lp = log_softmax(logits, axis=axis)
+        y_t = _lift(labels)
+        return [-g * lp, g * (np.exp(lp) * reduce_sum(y_t, axis=axis, keepdims=True) - y_t)]
+
+    return _op(out, [labels, logits], vjp, second)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None) -> EagerTensor:
@@ -242,7 +256,12 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None) -> Eager
                           np.take_along_axis(grad, idx[..., None], axis=-1) - 1, axis=-1)
         return [None, grad * np.expand_dims(g, -1)]
 
-    return _op(out, [labels, logits], vjp)
+    def second(g, t):
+        one_hot = np.zeros(z.shape, _grad_dtype(z))
+        np.put_along_axis(one_hot, idx[..., None], 1, axis=-1)
+        return [None, expand_dims(g, -1) * (softmax(logits) - one_hot)]
+
+    return _op(out, [labels, logits], vjp, second)
 
 
 def bias_add(value, bias, data_format=None, name=None) -> EagerTensor:
@@ -380,7 +399,16 @@ def selu(features, name=None) -> EagerTensor:
     neg = _SELU_SCALE * _SELU_ALPHA * np.exp(np.minimum(a, 0))
     out = np.where(a > 0, _SELU_SCALE * a, neg - _SELU_SCALE * _SELU_ALPHA).astype(a.dtype)
     slope = np.where(a >= 0, _SELU_SCALE, neg).astype(a.dtype)  # `scale` at 0 (SeluGrad)
-    return _op(out, [features], lambda g: [g * slope])
+    above = (a >= 0).astype(a.dtype)
+
+    def second(g, t):
+        # the slope as recorded operations of the input: scale above 0, and
+        # scale * alpha * exp(x) below
+        x = _lift(features)
+        below = _SELU_SCALE * _SELU_ALPHA * np.exp(np.minimum(x, 0)) * (1 - above)
+        return [g * (above * _SELU_SCALE + below)]
+
+    return _op(out, [features], lambda g: [g * slope], second)
 
 
 def gelu(features, approximate=False, name=None) -> EagerTensor:
@@ -454,7 +482,13 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None) -> Ea
                         f"({x.dtype}) must have the same dtype")
     out = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
     p = value_of(sigmoid(x))
-    return _op(out.astype(x.dtype), [labels, logits], lambda g: [-g * x, g * (p - z)])
+
+    def second(g, t):
+        x_t, z_t = _lift(logits), _lift(labels)
+        return [-g * x_t, g * (sigmoid(x_t) - z_t)]
+
+    return _op(out.astype(x.dtype), [labels, logits], lambda g: [-g * x, g * (p - z)],
+               second)
 
 
 def batch_normalization(x, mean, variance, offset, scale, variance_epsilon,
