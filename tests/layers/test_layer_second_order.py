@@ -245,6 +245,9 @@ LOSSES = [
      "sparse"),
     ("scce_ignore", lambda: tf.keras.losses.SparseCategoricalCrossentropy(
         from_logits=True, ignore_class=1), "sparse"),
+    ("cce_probs", lambda: tf.keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+     "onehot"),
+    ("scce_probs", lambda: tf.keras.losses.SparseCategoricalCrossentropy(), "sparse"),
     ("mse_function", lambda: tf.keras.losses.mean_squared_error, "real"),
     ("scce_function", lambda: (lambda y, p: tf.keras.losses.sparse_categorical_crossentropy(
         y, p, from_logits=True)), "sparse"),
@@ -255,7 +258,7 @@ LOSSES = [
 def test_double_backpropagation_through_a_loss(name, make, kind):
     # the input gradient of a loss, penalised and differentiated again ("double backprop")
     tf.keras.utils.set_random_seed(14)
-    last = "sigmoid" if name == "bce_probs" else None
+    last = {"bce_probs": "sigmoid", "cce_probs": "softmax", "scce_probs": "softmax"}.get(name)
     model = tf.keras.Sequential([tf.keras.Input((4,), dtype="float64"),
                                  L.Dense(5, activation="tanh", **F64),
                                  L.Dense(3, activation=last, **F64)])
@@ -317,3 +320,25 @@ def test_users_layers_and_tensor_functions_inside_a_model():
     model = tf.keras.Model(inp, L.Dense(1, **F64)(h))
     model.layers[2].scale.assign(np.array([0.5, -1.0, 1.5, 0.7, 1.1]))
     _check(model, _images((3, 4)))
+
+
+def test_prelu_softmax_rescaling_and_multiply():
+    tf.keras.utils.set_random_seed(17)
+    inp = tf.keras.Input((4, 4, 2), dtype="float64")
+    h = L.Rescaling(0.5, offset=-1.0, **F64)(inp)
+    h = L.Conv2D(3, 3, padding="same", **F64)(h)
+    shared = L.PReLU(shared_axes=[1, 2], **F64)
+    h = shared(h)
+    gate = L.Dense(3, activation="sigmoid", **F64)(L.GlobalAveragePooling2D(
+        keepdims=True, **F64)(h))
+    h = L.Multiply(**F64)([h, gate])  # squeeze-and-excitation: (m, 1, 1, 3) * (m, 4, 4, 3)
+    h = L.PReLU(**F64)(L.Conv2D(2, 3, **F64)(h))
+    h = L.Softmax(axis=[1, 2], **F64)(h)
+    h = L.Multiply(**F64)([h, h, L.Softmax(**F64)(h)])
+    out = L.Dense(1, **F64)(L.Flatten(**F64)(h))
+    model = tf.keras.Model(inp, out)
+    rng = np.random.default_rng(3)
+    for layer in model.layers:
+        if isinstance(layer, L.PReLU):
+            layer.alpha.assign(rng.uniform(0.1, 0.5, layer.alpha.shape))
+    _check(model, _images((2, 4, 4, 2)))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops import elementwise
@@ -144,6 +144,28 @@ class PReLU(_Elementwise):
         factor *= dy
         return factor
 
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """``y = x + min(x, 0) (alpha - 1)`` is piecewise linear in x and linear in alpha:
+        the tangent of ``dy`` is ``slope * t_dx + min(x, 0) * t_alpha``; the mixed terms
+        give the input ``dy * t_alpha`` below 0 and alpha the sum of ``dy * t_dx`` below 0
+        (over the batch and the shared axes), as its gradient is summed."""
+        x = self._cache
+        dy = _utils.as_dtype(dy, self.dtype)
+        below = x < 0
+        t_alpha = t_weights.get(id(self.alpha))
+        t_dy = x_bar = alpha_bar = None
+        if t_dx is not None:
+            slope = np.where(below, self.alpha.value, self.dtype.type(1))
+            t_dy = slope * t_dx
+            sum_axes = (0,) + tuple(i + 1 for i, d in enumerate(self.alpha.shape) if d == 1
+                                    and x.shape[i + 1] != 1)
+            alpha_bar = np.where(below, dy * t_dx, 0).sum(axis=sum_axes, keepdims=True)[0]
+        if t_alpha is not None:
+            t_alpha = np.asarray(t_alpha, self.dtype)
+            t_dy = second_order.plus(t_dy, np.minimum(x, 0) * t_alpha)
+            x_bar = np.where(below, dy * t_alpha, 0)
+        return t_dy, x_bar, {id(self.alpha): alpha_bar}
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({
@@ -251,3 +273,22 @@ class Softmax(_Elementwise):
             dy = np.where(keep, dy, self.dtype.type(0))
         dx = y * (dy - np.sum(dy * y, axis=axes, keepdims=True))
         return dx if keep is None else np.where(keep, dx, self.dtype.type(0))
+
+    # softmax's Jacobian is symmetric: second-order tangents go through `backward`, plus
+    # its curvature
+    second_order_kind = "diagonal"
+
+    def curvature_term(self, dy, t_dx):
+        """The input's cotangent from differentiating ``dx = y (dy - s)``, ``s = sum(dy
+        y)``, contracted with ``t_dx``: ``y ((dy - s)(t - A) - B)`` with ``A = sum(t y)``
+        and ``B = sum(t y (dy - s))`` over the softmax axes."""
+        y, axes, keep = self._cache
+        dy = _utils.as_dtype(dy, self.dtype)
+        t = np.asarray(t_dx, self.dtype)
+        if keep is not None:
+            dy, t = np.where(keep, dy, 0), np.where(keep, t, 0)
+        shifted = dy - np.sum(dy * y, axis=axes, keepdims=True)
+        a = np.sum(t * y, axis=axes, keepdims=True)
+        b = np.sum(t * y * shifted, axis=axes, keepdims=True)
+        x_bar = y * (shifted * (t - a) - b)
+        return x_bar if keep is None else np.where(keep, x_bar, self.dtype.type(0))

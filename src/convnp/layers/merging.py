@@ -248,6 +248,37 @@ class Multiply(_Elementwise):
             grads.append(g)
         return grads
 
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """The product is linear in each input: the tangent of ``dy`` is the sum over the
+        inputs of the product with that input's tangent in its place, and input ``i``
+        gets ``dy`` times the products where another input's tangent stands in for it
+        (summed back to its shape, as the inputs broadcast)."""
+        shapes, saved, arrays = self._cache
+        if isinstance(saved, tuple) and saved and saved[0] == "masked":
+            raise second_order.refuse(f"Multiply '{self.name}' (called with a mask)")
+        dy = _utils.as_dtype(dy, self.dtype)
+
+        def product(replaced: dict):
+            out = None
+            for k, x in enumerate(arrays):
+                factor = replaced.get(k, x)
+                out = factor if out is None else out * factor
+            return out
+
+        tangents = {i: np.asarray(t, self.dtype) for i, t in enumerate(t_dx) if t is not None}
+        t_dy = None
+        for i, t in tangents.items():
+            t_dy = second_order.plus(t_dy, product({i: t}))
+        x_bars = []
+        for i, shape in enumerate(shapes):
+            total = None
+            for j, t in tangents.items():
+                if j != i:
+                    total = second_order.plus(total, product({i: self.dtype.type(1), j: t}))
+            x_bars.append(None if total is None else _unbroadcast(
+                np.broadcast_to(dy * total, dy.shape), shape))
+        return t_dy, x_bars, {}
+
     reads_masks = True
 
     def _combine_masked(self, arrays, keep):

@@ -212,6 +212,10 @@ class Rescaling(_ImageLayer):
 
     config_keys = ("scale", "offset")  # no data_format: Keras' Rescaling has none
     supports_masking = True  # a mask passes through, as in Keras
+    # a constant factor per number (the offset has no gradient): second-order tangents go
+    # through `backward`, with no curvature (a critic starting with Rescaling(1 / 127.5,
+    # offset=-1) under a gradient penalty)
+    second_order_kind = "diagonal"
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)

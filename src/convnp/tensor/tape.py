@@ -542,11 +542,13 @@ def no_second_order_rule(what: str) -> NotImplementedError:
 _SECOND_ORDER_SUPPORT = (
     "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
     "reduce_sum/reduce_mean, indexing, reshape/transpose, concat/stack, cast, where, "
-    "clip_by_value, tf.nn's relu/relu6/leaky_relu/elu/softplus/sigmoid, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
+    "clip_by_value, tf.nn's relu/relu6/leaky_relu/elu/selu/softplus/sigmoid/softmax/"
+    "log_softmax and its cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
     "sparse_categorical_crossentropy (from logits or probabilities), and the layers Dense, Conv1D, Conv2D, "
     "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, Dropout, Flatten, Reshape, "
+    "Rescaling, PReLU, Softmax, Multiply, "
     "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
     "Concatenate, users' layers written in these, and models made of them. Wrap the inner "
     "gradient in tf.stop_gradient(...) if its second-order term is not needed.")
