@@ -1154,6 +1154,19 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         """A "diagonal" layer's cotangent of its input from its own second derivative
         (None: piecewise linear)."""
 
+    def second_order_reads_input(self) -> bool:
+        """Whether the backward of the last call reads its input's values (a ReLU's mask,
+        a normalization's statistics, a fused activation), not only its weights or constant
+        factors. TensorFlow then counts an input gradient that went through this call as
+        depending on everything upstream of it, so differentiating that gradient again gives
+        those weights zeros, not None (`convnp.layers.second_order.graph_rule`). A layer
+        with a kernel reads its input only through a fused activation."""
+        if getattr(self, "kernel", None) is not None and hasattr(self, "activation"):
+            from convnp import activations
+
+            return self.activation is not activations.get("linear")
+        return self.second_order_kind != "linear"
+
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name}
         auto = vars(self).get("_auto_config")

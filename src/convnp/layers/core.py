@@ -299,6 +299,9 @@ class Dropout(Layer):
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
 
+    def second_order_reads_input(self) -> bool:
+        return False  # its backward multiplies by the kept mask only
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     config_keys = ("rate", "noise_shape", "seed")

@@ -39,6 +39,9 @@ class Identity(_PassThrough):
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
 
+    def second_order_reads_input(self) -> bool:
+        return False  # its backward passes the gradient on
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
 

@@ -471,6 +471,9 @@ class Concatenate(_Merge):
         axis, splits = self.take_cache()
         return np.split(_utils.as_dtype(dy, self.dtype), splits, axis=axis)
 
+    def second_order_reads_input(self) -> bool:
+        return False  # its backward cuts the gradient into pieces
+
     def second_order(self, dy, t_dx, t_weights: dict):
         """Second-order rule: the tangents concatenated as the inputs were (zeros of the
         input's part for one without a tangent)."""

@@ -73,6 +73,9 @@ class GaussianDropout(_RandomNoise):
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
 
+    def second_order_reads_input(self) -> bool:
+        return False  # its backward multiplies by the noise only
+
     def _noisy(self, x):
         stddev = np.sqrt(self.rate / (1.0 - self.rate))
         noise = (1.0 + stddev * self._rng().standard_normal(x.shape)).astype(self.dtype)
@@ -96,6 +99,9 @@ class AlphaDropout(_RandomNoise):
 
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
+
+    def second_order_reads_input(self) -> bool:
+        return False  # its backward multiplies by the noise only
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         _utils.not_supported("AlphaDropout", noise_shape=noise_shape)

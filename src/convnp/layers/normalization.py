@@ -253,6 +253,14 @@ class BatchNormalization(Layer):
         self.set_gradients(dgamma, dbeta)
         return dx
 
+    def second_order_reads_input(self) -> bool:
+        """With the batch's statistics (training), backward reads the input; with the
+        moving ones, it only scales the gradient."""
+        cache = self._cache
+        if isinstance(cache, tuple) and cache and isinstance(cache[0], str):
+            return True  # masked
+        return bool(cache[4])
+
     def second_order(self, dy, t_dx, t_weights: dict):
         """Second-order rule: with the batch's statistics, through them
         (`convnp.layers.second_order.normalization_rule` over the rows of each feature);

@@ -217,6 +217,9 @@ class Rescaling(_ImageLayer):
     # offset=-1) under a gradient penalty)
     second_order_kind = "diagonal"
 
+    def second_order_reads_input(self) -> bool:
+        return False  # its backward multiplies by the constant scale
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = _rescaling_factor(scale, "scale")

@@ -85,6 +85,9 @@ class GaussianNoise(Layer):
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
 
+    def second_order_reads_input(self) -> bool:
+        return False  # added noise: its backward passes the gradient on
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     config_keys = ("stddev", "seed")

@@ -164,6 +164,7 @@ def graph_rule(graph, t_inputs: list, t_weights: dict, model):
         tangents[slot] = t
     x_bars: list = [None] * len(graph.tensors)
     w_bars: dict = {}
+    read: set = set()  # values the first-order backward read (`second_order_reads_input`)
     for position, node in enumerate(schedule):
         dy = dys.get(position)
         t_in = [tangents[s] for s in node.inputs]
@@ -176,6 +177,11 @@ def graph_rule(graph, t_inputs: list, t_weights: dict, model):
             raise refuse(f"{_describe(layer)} (called with a mask or extra arguments)")
         _restore(graph, position, layer)
         t_dy, x_bar, w_bar = layer.second_order(dy, t_in if node.multi else t_in[0], t_own)
+        reads = getattr(layer, "second_order_reads_input", None)  # a nested model: yes
+        if reads is None or reads():
+            # a fused activation read the call's own output before it: its weights too
+            fused = getattr(layer, "kernel", None) is not None
+            read.update([node.out] if fused else node.inputs)
         tangents[node.out] = t_dy
         for s, xb in zip(node.inputs, x_bar if node.multi else [x_bar]):
             x_bars[s] = plus(x_bars[s], xb)
@@ -194,8 +200,36 @@ def graph_rule(graph, t_inputs: list, t_weights: dict, model):
             _add_all(w_bars, own)
             for s, d in zip(node.inputs, node.gradients(dx)):
                 grads[s] = plus(grads[s], d)
+    _zeros_upstream(graph, read, w_bars, grads, t_inputs)
     t_outputs = [tangents[s] for s in graph.output_slots]
     return t_outputs, [grads[s] for s in graph.input_slots], w_bars
+
+
+def _zeros_upstream(graph, read: set, w_bars: dict, grads: list, t_inputs: list) -> None:
+    """Zeros, in place of None, for the weights and inputs upstream of the values the
+    first-order backward read. TensorFlow's gradient that read a value (a LeakyReLU's
+    input) depends on everything that made it, so differentiating it again gives each of
+    those a gradient, zeros where no second derivative reaches it (a conv bias before a
+    LeakyReLU, a LayerNormalization's beta, a conditional critic's label branch), where
+    None would mean the critic's weight does not enter the penalty at all."""
+    producers = {node.out: node for node in graph.nodes}
+    seen: set = set()
+    pending = list(read)
+    while pending:
+        slot = pending.pop()
+        if slot in seen:
+            continue
+        seen.add(slot)
+        node = producers.get(slot)
+        if node is None:
+            continue  # a model input
+        for v in node.layer.weights_to_train():
+            if w_bars.get(id(v)) is None:
+                w_bars[id(v)] = np.zeros(v.value.shape, v.value.dtype)
+        pending.extend(node.inputs)
+    for slot, t in zip(graph.input_slots, t_inputs):
+        if slot in seen and grads[slot] is None and t is not None:
+            grads[slot] = np.zeros(np.shape(t), np.asarray(t).dtype)
 
 
 def _restore(graph, position: int, layer) -> None:
