@@ -117,3 +117,26 @@ def test_gradient_penalty_with_tf_concat_of_label_maps():
     for i in (0, 2):  # the two kernels (the biases get no second-order term)
         g, r = grads[i], ref_grads[i]
         np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("f, d2, d3", [
+    # TF 2.21's second and third derivatives of sum(f(x))
+    (tf.math.erf, [-0.878783, 0.641626, -0.0826679], [-0.878783, 1.00521, 0.289338]),
+    (tf.nn.gelu, [0.616114, 0.108744, -0.107982], [-0.660122, 0.596539, 0.0]),
+    (lambda x: tf.nn.gelu(x, approximate=True), [0.615507, 0.10981, -0.107875],
+     [-0.661218, 0.592245, -0.005733]),
+])
+def test_erf_and_gelu_second_and_third_derivatives(f, d2, d3):
+    x = tf.constant(X0)
+    with tf.GradientTape() as t3:
+        t3.watch(x)
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = tf.reduce_sum(f(x))
+            g1 = t1.gradient(y, x)
+        g2 = t2.gradient(g1, x)
+    g3 = t3.gradient(g2, x)
+    np.testing.assert_allclose(np.asarray(g2), d2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(g3), d3, rtol=1e-4, atol=1e-6)

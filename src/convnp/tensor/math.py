@@ -31,6 +31,7 @@ from convnp.tensor.ops import (
     _convert,
     _grad_dtype,
     _int_array,
+    _lift,
     _op,
     _unary,
     abs,
@@ -394,7 +395,15 @@ def erf(x, name=None):
     if a.dtype.kind not in "f":
         raise TypeError(f"erf: expects a floating-point tensor, got {a.dtype}")
     out = _erf(a).astype(a.dtype)
-    return _op(out, [x], lambda g: [g * (2 / np.sqrt(np.pi)) * np.exp(-a * a)])
+    return _op(out, [x], lambda g: [g * (2 / np.sqrt(np.pi)) * np.exp(-a * a)],
+               lambda g, t: [g * _erf_slope(x)])
+
+
+def _erf_slope(x):
+    """erf's derivative ``2 / sqrt(pi) * exp(-x**2)`` in recorded operations of ``x``
+    (for second-order gradients through erf, and tf.nn.gelu's)."""
+    x = _lift(x)
+    return np.exp(-x * x) * (2 / np.sqrt(np.pi))
 
 
 def xlogy(x, y, name=None):

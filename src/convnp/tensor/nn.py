@@ -422,7 +422,16 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
         out = 0.5 * x * (1 + th)
         slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x)
         slope = slope.astype(a.dtype)
-        return _op(out.astype(a.dtype), [features], lambda g: [g * slope])
+
+        def second_approximate(g, t):
+            # the same slope in recorded operations of the input
+            xt = _lift(features)
+            tht = np.tanh(c * (xt + 0.044715 * xt ** 3))
+            return [g * (0.5 * (1 + tht) + 0.5 * xt * (1 - tht * tht) * c
+                         * (1 + 3 * 0.044715 * xt * xt))]
+
+        return _op(out.astype(a.dtype), [features], lambda g: [g * slope],
+                   second_approximate)
     # in the input's dtype (float16 in float32); the slope only when a gradient is asked
     x = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
     out = _special.gelu(x)
@@ -431,7 +440,16 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
         slope = _special.gelu_gradient(np.ones_like(x), x, out).astype(a.dtype)
         return [g * slope]
 
-    return _op(out.astype(a.dtype), [features], vjp)
+    def second(g, t):
+        # the slope Phi(x) + x phi(x) in recorded operations of the input
+        from convnp.tensor.math import erf
+
+        xt = _lift(features)
+        cdf = 0.5 * (1 + erf(xt * (1 / math.sqrt(2))))
+        density = np.exp(-0.5 * xt * xt) * (1 / math.sqrt(2 * math.pi))
+        return [g * (cdf + xt * density)]
+
+    return _op(out.astype(a.dtype), [features], vjp, second)
 
 
 # ----------------------------------------------------------------------------- dropout, losses

@@ -542,7 +542,7 @@ def no_second_order_rule(what: str) -> NotImplementedError:
 _SECOND_ORDER_SUPPORT = (
     "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
     "reduce_sum/reduce_mean, indexing, reshape/transpose, concat/stack, cast, where, "
-    "clip_by_value, tf.nn's relu/relu6/leaky_relu/elu/selu/softplus/sigmoid/softmax/"
+    "clip_by_value, erf, tf.nn's relu/relu6/leaky_relu/elu/selu/gelu/softplus/sigmoid/softmax/"
     "log_softmax and its cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
