@@ -140,3 +140,33 @@ def test_erf_and_gelu_second_and_third_derivatives(f, d2, d3):
     g3 = t3.gradient(g2, x)
     np.testing.assert_allclose(np.asarray(g2), d2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(g3), d3, rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_penalty_through_einsum_reduce_max_min_and_tensordot():
+    """A critic written in tensor ops (tf.einsum as a dense layer, tf.reduce_max and
+    tf.reduce_min as global pooling, tf.tensordot as the head), which convnp refused."""
+    rng = np.random.default_rng(51)
+    images = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    w1 = tf.Variable(np.round(rng.normal(0, 0.5, (4, 6)), 2).astype(np.float32))
+    w2 = tf.Variable(np.round(rng.normal(0, 0.5, (6, 1)), 2).astype(np.float32))
+
+    def critic(x):
+        h = tf.tanh(tf.einsum("btc,cd->btd", x, w1))
+        h = tf.reduce_max(h, axis=1) + tf.reduce_min(h, axis=1) * 0.5
+        return tf.tensordot(h, w2, axes=1)
+
+    x = tf.constant(images)
+    with tf.GradientTape() as t2:
+        with tf.GradientTape() as t1:
+            t1.watch(x)
+            score = critic(x)
+        g = t1.gradient(score, x)
+        penalty = tf.reduce_mean((tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2])) - 1) ** 2)
+    g1, g2 = t2.gradient(penalty, [w1, w2])
+    # TF 2.21's values
+    np.testing.assert_allclose(float(penalty), 0.14900946617126465, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(g1).ravel()[:8], [
+        0.00432654, -0.0316068, 0.131351, 0.00194711, -0.0268349, -0.00055451, 0.0038745,
+        0.0576321], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(g2).ravel(), [
+        -0.11081, -0.458557, -0.35028, 0.0135969, 0.0732238, 0.115647], rtol=1e-4)

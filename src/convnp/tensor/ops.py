@@ -1129,7 +1129,25 @@ def einsum(equation, *inputs, **kwargs) -> EagerTensor:
             grads.append(np.broadcast_to(gi.reshape(shape), arrays[i].shape))
         return grads
 
-    return _op(out, list(inputs), vjp)
+    def second(g, t):
+        # the same einsums, on the gradient tensor and the operands themselves (recorded)
+        grads = []
+        for i, spec in enumerate(specs):
+            if len(set(spec)) != len(spec):
+                raise NotImplementedError("einsum gradient with a repeated index in one "
+                                          "operand (a diagonal) is not supported")
+            others = specs[:i] + specs[i + 1:]
+            rest = [_lift(v) for k, v in enumerate(inputs) if k != i]
+            avail = set(out_spec).union(*others)
+            sub = "".join(c for c in spec if c in avail)
+            gi = einsum(",".join([out_spec] + others) + "->" + sub, g, *rest)
+            shape = tuple(n if c in avail else 1 for n, c in zip(arrays[i].shape, spec))
+            if shape != arrays[i].shape:
+                gi = reshape(gi, shape) + np.zeros(arrays[i].shape, _grad_dtype(out))
+            grads.append(gi)
+        return grads
+
+    return _op(out, list(inputs), vjp, second)
 
 
 # ----------------------------------------------------------------------------- reductions

@@ -540,8 +540,8 @@ def no_second_order_rule(what: str) -> NotImplementedError:
 
 #: What second-order gradients go through (for the errors of what they do not).
 _SECOND_ORDER_SUPPORT = (
-    "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
-    "reduce_sum/reduce_mean, indexing, reshape/transpose, concat/stack, cast, where, "
+    "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, einsum/"
+    "tensordot, reduce_sum/reduce_mean/reduce_max/reduce_min, indexing, reshape/transpose, concat/stack, cast, where, "
     "clip_by_value, erf, tf.nn's relu/relu6/leaky_relu/elu/selu/gelu/softplus/sigmoid/softmax/"
     "log_softmax and its cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
@@ -952,6 +952,13 @@ def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
         if ufunc is np.add:  # a sum's VJP spreads the gradient back: linear, whatever x is
             def second(gs):
                 return [_spread(gs[0], x, axis, keepdims)]
+        elif ufunc in (np.maximum, np.minimum):
+            def second(gs):
+                # spread back to the places that won, ties sharing: linear in the gradient
+                # (a global max pooling written as tf.reduce_max inside a critic)
+                share = _reduce_vjp(ufunc, x, z, np.ones(z.shape, _float_dtype(x)), axis,
+                                    keepdims)
+                return [_spread(gs[0], x, axis, keepdims) * share]
         record([tensor], inputs[:1],
                lambda gs: [_reduce_vjp(ufunc, x, z, gs[0], axis, keepdims)], second)
         return
