@@ -342,3 +342,19 @@ def test_prelu_softmax_rescaling_and_multiply():
         if isinstance(layer, L.PReLU):
             layer.alpha.assign(rng.uniform(0.1, 0.5, layer.alpha.shape))
     _check(model, _images((2, 4, 4, 2)))
+
+
+def test_group_normalization():
+    tf.keras.utils.set_random_seed(18)
+    model = tf.keras.Sequential([
+        tf.keras.Input((3, 3, 4), dtype="float64"),
+        L.Conv2D(4, 2, padding="same", activation="tanh", **F64),
+        L.GroupNormalization(groups=2, **F64),
+        L.Conv2D(6, 2, activation="sigmoid", **F64),
+        L.GroupNormalization(groups=2, axis=1, center=False, **F64),
+        L.Flatten(**F64), L.Dense(1, **F64)])
+    rng = np.random.default_rng(4)
+    for layer in model.layers:
+        if isinstance(layer, L.GroupNormalization):
+            layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
+    _check(model, _images((2, 3, 3, 4)))

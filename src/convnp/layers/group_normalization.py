@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from convnp.layers import _utils
+from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
 from convnp.ops import group_norm as ops
@@ -105,6 +105,37 @@ class GroupNormalization(Layer):
         if self.beta is not None:
             self.beta.grad = dbeta
         return np.moveaxis(dx, -1, axis)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`convnp.layers.second_order.normalization_rule`), on the
+        grouped layout ``(m, positions, groups, C // groups)``: the statistics are over the
+        positions and the channels of each group, gamma's gradient sums over the batch
+        and the positions."""
+        (x_hat, inv_std, _, groups), axis = self._cache
+        dtype = self.dtype
+
+        def grouped(a):
+            if a is None:
+                return None
+            return ops._grouped(np.moveaxis(np.asarray(a, dtype), axis, -1), groups)
+
+        def param(weight):
+            if weight is None or id(weight) not in t_weights:
+                return None
+            return np.asarray(t_weights[id(weight)], dtype).reshape(1, 1, groups, -1)
+
+        gamma = None if self.gamma is None else self.gamma.value.reshape(1, 1, groups, -1)
+        t_dy, x_bar, gamma_bar = second_order.normalization_rule(
+            grouped(dy), grouped(t_dx), param(self.gamma), param(self.beta),
+            ops._grouped(x_hat, groups), inv_std, gamma, (1, 3), (0, 1))
+
+        def back(a):
+            return None if a is None else np.moveaxis(a.reshape(x_hat.shape), -1, axis)
+
+        w_bars = {}
+        if self.gamma is not None and gamma_bar is not None:
+            w_bars[id(self.gamma)] = gamma_bar.reshape(self.gamma.shape)
+        return back(t_dy), back(x_bar), w_bars
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
