@@ -170,3 +170,33 @@ def test_gradient_penalty_through_einsum_reduce_max_min_and_tensordot():
         0.0576321], rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(np.asarray(g2).ravel(), [
         -0.11081, -0.458557, -0.35028, 0.0135969, 0.0732238, 0.115647], rtol=1e-4)
+
+
+_X2 = np.array([[0.5, -1.2, 2.0], [0.3, 0.7, -0.4]], np.float32)
+_W12 = np.array([1.0, -2.0, 3.0, 0.5, 1.5, -1.0, 2.0, 0.25, -0.5, 1.0, 0.3, 0.9], np.float32)
+
+
+@pytest.mark.parametrize("f, d2, d3", [
+    # TF 2.21's second and third derivatives of sum(f(x) * w)
+    (lambda x: tf.reshape(tf.pad(x, [[1, 1], [0, 0]]) ** 3, [-1])[:12],
+     [1.5, -10.8, -12.0, 3.6, 1.05, 1.2], [3.0, 9.0, -6.0, 12.0, 1.5, -3.0]),
+    (lambda x: tf.reshape(tf.reverse(x ** 2, [1]) ** 2, [-1]),
+     [9.0, -34.56, 48.0, -1.08, 8.82, 0.96], [36.0, 57.6, 48.0, -7.2, 25.2, -4.8]),
+    (lambda x: tf.reshape(tf.tile(x ** 2, [2, 1]) * tf.tile(x, [2, 1]), [-1]),
+     [9.0, 12.6, 30.0, 2.7, 7.56, 0.24], [18.0, -10.5, 15.0, 9.0, 10.8, -0.6]),
+])
+def test_pad_reverse_tile_second_and_third_derivatives(f, d2, d3):
+    x = tf.constant(_X2)
+    with tf.GradientTape() as t3:
+        t3.watch(x)
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                v = f(x)
+                y = tf.reduce_sum(v * _W12[:v.shape[0]])
+            g1 = t1.gradient(y, x)
+        g2 = t2.gradient(g1, x)
+    g3 = t3.gradient(g2, x)
+    np.testing.assert_allclose(np.asarray(g2).ravel(), d2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(g3).ravel(), d3, rtol=1e-5, atol=1e-6)

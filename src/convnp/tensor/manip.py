@@ -108,7 +108,8 @@ def reverse(tensor, axis, name=None) -> EagerTensor:
     axes = tuple(ax % a.ndim for ax in axes)
     if len(set(axes)) != len(axes):
         raise InvalidArgumentError(f"reverse: axis {axes} names an axis twice")
-    return _op(np.flip(a, axes).copy(), [tensor], lambda g: [np.flip(g, axes)])
+    return _op(np.flip(a, axes).copy(), [tensor], lambda g: [np.flip(g, axes)],
+               lambda g, t: [reverse(g, list(axes))])
 
 
 def slice(input_, begin, size, name=None) -> EagerTensor:

@@ -619,11 +619,14 @@ def tile(x, multiples, name=None) -> EagerTensor:
         raise InvalidArgumentError(f"tile: multiples must be non-negative, got {list(reps)}")
     out = np.tile(a, reps)
 
-    def vjp(g):
-        shaped = np.reshape(g, [d for pair in zip(reps, a.shape) for d in pair])
-        return [shaped.sum(axis=tuple(builtins.range(0, 2 * a.ndim, 2)))]
+    interleaved = [d for pair in zip(reps, a.shape) for d in pair]
+    copies = tuple(builtins.range(0, 2 * a.ndim, 2))
 
-    return _op(out, [x], vjp)
+    def vjp(g):
+        return [np.reshape(g, interleaved).sum(axis=copies)]
+
+    return _op(out, [x], vjp,
+               lambda g, t: [reduce_sum(reshape(g, interleaved), axis=list(copies))])
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0,

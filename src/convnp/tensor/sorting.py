@@ -56,7 +56,8 @@ def pad(tensor, paddings, mode: str = "CONSTANT", constant_values=0, name=None):
         out = np.pad(a, pads, mode="constant",
                      constant_values=np.asarray(value_of(constant_values)).astype(a.dtype))
         inner = tuple(slice(b, b + n) for (b, _), n in zip(pads, a.shape))
-        return _op(out, [tensor], lambda g: [np.asarray(g)[inner]])
+        # the differentiable VJP: the same slice of the gradient tensor, recorded
+        return _op(out, [tensor], lambda g: [np.asarray(g)[inner]], lambda g, t: [g[inner]])
     out = np.pad(a, pads, mode="reflect" if mode == "REFLECT" else "symmetric")
 
     def vjp(g):
