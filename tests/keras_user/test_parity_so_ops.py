@@ -200,3 +200,22 @@ def test_pad_reverse_tile_second_and_third_derivatives(f, d2, d3):
     g3 = t3.gradient(g2, x)
     np.testing.assert_allclose(np.asarray(g2).ravel(), d2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(g3).ravel(), d3, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("f, expected", [
+    # TF 2.21's gradient of sum(w * (d/dx sum(w * f(x)))**2)
+    (lambda x: tf.keras.ops.cumsum(x, axis=1) ** 3,
+     [1480.9, 1402.8, 1596.3, 70.024, 66.825, -57.51]),
+    (tf.keras.ops.erf, [-1.5445, -2.7446, -0.092259, -0.15952, -4.5158, -1.4793]),
+])
+def test_keras_ops_cumsum_and_erf_penalized_gradient(f, expected):
+    w = np.array([[1.0, -2.0, 3.0], [0.5, 1.5, -1.0]], np.float32)
+    x = tf.constant(_X2)
+    with tf.GradientTape() as t2:
+        t2.watch(x)
+        with tf.GradientTape() as t1:
+            t1.watch(x)
+            y = tf.reduce_sum(f(x) * w)
+        g = t1.gradient(y, x)
+        s = tf.reduce_sum(tf.square(g) * w)
+    np.testing.assert_allclose(np.asarray(t2.gradient(s, x)).ravel(), expected, rtol=2e-4)

@@ -1280,7 +1280,8 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> EagerTensor:
     axis = _axis_arg(axis, builtins.max(a.ndim, 1), "cumsum")
     exclusive, reverse = bool(exclusive), bool(reverse)
     return _op(_running_sum(a, axis, exclusive, reverse), [x],
-               lambda g: [_running_sum(np.asarray(g), axis, exclusive, not reverse)])
+               lambda g: [_running_sum(np.asarray(g), axis, exclusive, not reverse)],
+               lambda g, t: [cumsum(g, axis, exclusive, not reverse)])
 
 
 # ----------------------------------------------------------------------------- norms

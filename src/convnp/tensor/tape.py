@@ -541,7 +541,7 @@ def no_second_order_rule(what: str) -> NotImplementedError:
 #: What second-order gradients go through (for the errors of what they do not).
 _SECOND_ORDER_SUPPORT = (
     "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, einsum/"
-    "tensordot, reduce_sum/reduce_mean/reduce_max/reduce_min, indexing, reshape/transpose, concat/stack, tile, reverse, constant pad, cast, where, "
+    "tensordot, reduce_sum/reduce_mean/reduce_max/reduce_min, indexing, reshape/transpose, concat/stack, tile, reverse, constant pad, cumsum, cast, where, "
     "clip_by_value, erf, tf.nn's relu/relu6/leaky_relu/elu/selu/gelu/softplus/sigmoid/softmax/"
     "log_softmax and its cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
     "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
