@@ -606,6 +606,10 @@ class _Softsign(Activation):
         d = x.dtype.type(1) + np.abs(x)
         return dy / (d * d)
 
+    def curvature(self, x, y):
+        d = x.dtype.type(1) + np.abs(x)
+        return -2 * np.sign(x) / (d * d * d)
+
 
 class _Elu(Activation):
     name = "elu"
@@ -749,6 +753,10 @@ class _HardSilu(Activation):
         slope += hard_sigmoid(x)
         return (dy * slope).astype(dy.dtype, copy=False)
 
+    def curvature(self, x, y):
+        # the slope h(x) + x h'(x) moves by 2 h'(x) = 1/3 inside (-3, 3)
+        return np.where((x > -3) & (x < 3), x.dtype.type(1 / 3), x.dtype.type(0))
+
 
 class _Mish(Activation):
     name = "mish"
@@ -760,6 +768,13 @@ class _Mish(Activation):
         # d/dx x * tanh(s(x)), s = softplus, s' = sigmoid
         t = np.tanh(softplus(x))
         return (dy * (t + x * (1 - t * t) * sigmoid(x))).astype(dy.dtype, copy=False)
+
+    def curvature(self, x, y):
+        # with t = tanh(softplus(x)), s = sigmoid(x): t' = (1 - t^2) s, and the slope
+        # t + x t' moves by 2 t' + x t'', t'' = -2 t t' s + (1 - t^2) s (1 - s)
+        t, s = np.tanh(softplus(x)), sigmoid(x)
+        t1 = (1 - t * t) * s
+        return 2 * t1 + x * (-2 * t * t1 * s + (1 - t * t) * s * (1 - s))
 
 
 class _LogSoftmax(Activation):
@@ -781,6 +796,10 @@ class _LogSigmoid(Activation):
 
     def backward(self, dy, x, y):
         return dy * sigmoid(-x)
+
+    def curvature(self, x, y):
+        s = sigmoid(x)
+        return -s * (1 - s)
 
 
 class _HardTanh(Activation):

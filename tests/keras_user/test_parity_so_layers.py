@@ -57,3 +57,40 @@ def test_gradient_penalty_through_rescaling_prelu_multiply_softmax():
     for got, want in zip(grads[:5], TF_GRADS):
         np.testing.assert_allclose(np.asarray(got).ravel(), want, rtol=2e-4, atol=2e-8)
     assert grads[-1] is None  # the last bias: no second-order term, None in TF too
+
+
+def test_input_gradient_penalty_through_mish_hard_silu_log_sigmoid_dense_layers():
+    """Dense layers with these fused activations had no second-order rule (TF 2.21's
+    values; the draws run on across the three models, as in the program that made them)."""
+    rng = np.random.default_rng(91)
+    images = rng.normal(size=(3, 4)).astype(np.float32)
+    expected = {  # penalty, and the first numbers of the kernel, bias, head kernel grads
+        "mish": (9.13233, [[0.61481, 0.42152, 0.85315, 1.0362], [6.7489, 2.2577, -0.25692,
+                 4.344], [11.984, 5.9727, -1.7568, 5.7621]]),
+        "hard_silu": (4.03243, [[-0.75527, -0.87486, 1.6045, -0.063485], [0.6735, -0.13931,
+                      0.80307, 0.0060494], [-5.9065, -0.2247, 2.6768, 0.14389]]),
+        "log_sigmoid": (4.37647, [[-1.6133, -0.039212, -3.0441, -0.60896], [-1.6084,
+                        -0.26318, -0.35303, 0.14403], [-1.8162, -3.6402, -2.9911, 0.16135]]),
+    }
+    for activation in ["mish", "softsign", "hard_silu", "log_sigmoid"]:
+        tf.keras.backend.clear_session()
+        model = tf.keras.Sequential([tf.keras.Input((4,)), L.Dense(5, activation=activation),
+                                     L.Dense(1)])
+        model.set_weights([np.round(rng.normal(0, 0.8, w.shape), 2).astype(np.float32)
+                           for w in model.get_weights()])
+        if activation not in expected:  # softsign: TF 2.21 has no second derivative
+            continue
+        x = tf.constant(images)
+        with tf.GradientTape() as t2:
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                score = model(x)
+            g = t1.gradient(score, x)
+            penalty = tf.reduce_sum(tf.square(g))
+        grads = t2.gradient(penalty, model.trainable_weights)
+        value, firsts = expected[activation]
+        np.testing.assert_allclose(float(penalty), value, rtol=1e-5)
+        for got, want in zip(grads[:3], firsts):
+            np.testing.assert_allclose(np.asarray(got).ravel()[:4], want, rtol=2e-4,
+                                       atol=1e-5, err_msg=activation)
+        assert grads[3] is None

@@ -83,7 +83,8 @@ def _images(shape, seed=1):
 
 
 ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid", "elu", "selu", "softplus", "silu",
-               "gelu", "exponential", "softmax", "leaky_relu"]
+               "gelu", "exponential", "softmax", "leaky_relu", "softsign", "mish", "hard_silu",
+               "log_sigmoid"]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

@@ -544,7 +544,7 @@ _SECOND_ORDER_SUPPORT = (
     "tensordot, reduce_sum/reduce_mean/reduce_max/reduce_min, indexing, reshape/transpose, concat/stack, tile, reverse, constant pad, cumsum, cast, where, "
     "clip_by_value, erf, tf.nn's relu/relu6/leaky_relu/elu/selu/gelu/softplus/sigmoid/softmax/"
     "log_softmax and its cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
-    "silu/swish, gelu, exponential, softmax, linear), the losses mean_squared_error, "
+    "silu/swish, gelu, exponential, softmax, linear, softsign, mish, hard_silu, log_sigmoid), the losses mean_squared_error, "
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
     "sparse_categorical_crossentropy (from logits or probabilities), and the layers Dense, Conv1D, Conv2D, "
     "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, "
