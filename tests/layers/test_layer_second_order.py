@@ -359,3 +359,15 @@ def test_group_normalization():
         if isinstance(layer, L.GroupNormalization):
             layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape))
     _check(model, _images((2, 3, 3, 4)))
+
+
+def test_unit_normalization():
+    tf.keras.utils.set_random_seed(19)
+    model = tf.keras.Sequential([
+        tf.keras.Input((3, 4), dtype="float64"),
+        L.Dense(5, activation="tanh", **F64),
+        L.UnitNormalization(**F64),
+        L.Dense(4, **F64),
+        L.UnitNormalization(axis=[1, 2], **F64),
+        L.Flatten(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 3, 4)))

@@ -293,3 +293,22 @@ class UnitNormalization(Layer):
         # to its floor the layer is linear, x / 1e-6
         along = np.where(clipped, 0, np.sum(dy * y, axis=axes, keepdims=True))
         return (dy - y * along) / norm
+
+    # the Jacobian (I - y y^T) / norm is symmetric: second-order tangents go through
+    # `backward`, plus the curvature of the projection
+    second_order_kind = "diagonal"
+
+    def curvature_term(self, dy, t_dx):
+        """The input's cotangent from differentiating ``dx = (dy - y s) / norm``, ``s =
+        sum(dy y)``, contracted with ``t``: ``-(y sum(t dy) + s t + sum(t y) dy - 3 s
+        sum(t y) y) / norm**2`` (zero where the norm was clipped: the layer is linear)."""
+        y, norm, clipped, axes = self._cache
+        dy = _utils.as_dtype(dy, self.dtype)
+        t = np.asarray(t_dx, self.dtype)
+
+        def total(a):
+            return np.sum(a, axis=axes, keepdims=True)
+
+        s, t_y = total(dy * y), total(t * y)
+        x_bar = -(y * total(t * dy) + s * t + t_y * dy - 3 * s * t_y * y) / (norm * norm)
+        return np.where(clipped, 0, x_bar)

@@ -548,7 +548,7 @@ _SECOND_ORDER_SUPPORT = (
     "mean_absolute_error, huber, binary_crossentropy, and categorical and "
     "sparse_categorical_crossentropy (from logits or probabilities), and the layers Dense, Conv1D, Conv2D, "
     "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, "
-    "GroupNormalization, Dropout, Flatten, Reshape, "
+    "GroupNormalization, UnitNormalization, Dropout, Flatten, Reshape, "
     "Rescaling, PReLU, Softmax, Multiply, "
     "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
     "Concatenate, users' layers written in these, and models made of them. Wrap the inner "
