@@ -540,19 +540,22 @@ def no_second_order_rule(what: str) -> NotImplementedError:
 
 #: What second-order gradients go through (for the errors of what they do not).
 _SECOND_ORDER_SUPPORT = (
-    "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, einsum/"
-    "tensordot, reduce_sum/reduce_mean/reduce_max/reduce_min, indexing, reshape/transpose, concat/stack, tile, reverse, constant pad, cumsum, cast, where, "
-    "clip_by_value, erf, tf.nn's relu/relu6/leaky_relu/elu/selu/gelu/softplus/sigmoid/softmax/"
-    "log_softmax and its cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, sigmoid, softplus, "
-    "silu/swish, gelu, exponential, softmax, linear, softsign, mish, hard_silu, log_sigmoid), the losses mean_squared_error, "
-    "mean_absolute_error, huber, binary_crossentropy, and categorical and "
-    "sparse_categorical_crossentropy (from logits or probabilities), and the layers Dense, Conv1D, Conv2D, "
-    "Conv2DTranspose, DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, "
-    "GroupNormalization, UnitNormalization, Dropout, Flatten, Reshape, "
-    "Rescaling, PReLU, Softmax, Multiply, "
-    "padding, cropping, upsampling, max and average pooling, Add, Subtract, Average, "
-    "Concatenate, users' layers written in these, and models made of them. Wrap the inner "
-    "gradient in tf.stop_gradient(...) if its second-order term is not needed.")
+    "Second-order gradients go through tensor arithmetic and math (ufuncs), matmul, "
+    "einsum/tensordot, reduce_sum/reduce_mean/reduce_max/reduce_min, indexing, "
+    "reshape/transpose, concat/stack, tile, reverse, constant pad, cumsum, cast, where, "
+    "clip_by_value, erf, tf.nn's "
+    "relu/relu6/leaky_relu/elu/selu/gelu/softplus/sigmoid/softmax/log_softmax and its "
+    "cross-entropies with logits, the activations (relu, leaky_relu, elu, selu, tanh, "
+    "sigmoid, softplus, silu/swish, gelu, exponential, softmax, linear, softsign, mish, "
+    "hard_silu, log_sigmoid), the losses mean_squared_error, mean_absolute_error, huber, "
+    "binary_crossentropy, and categorical and sparse_categorical_crossentropy (from "
+    "logits or probabilities), and the layers Dense, Conv1D, Conv2D, Conv2DTranspose, "
+    "DepthwiseConv2D, the activation layers, BatchNormalization, LayerNormalization, "
+    "GroupNormalization, UnitNormalization, Dropout, Flatten, Reshape, Rescaling, PReLU, "
+    "Softmax, Multiply, padding, cropping, upsampling, max and average pooling, Add, "
+    "Subtract, Average, Concatenate, users' layers written in these, and models made of "
+    "them. Wrap the inner gradient in tf.stop_gradient(...) if its second-order term is "
+    "not needed.")
 
 
 def diagonal_second(x_obj, backward: Callable, second_term: Callable) -> Callable:
