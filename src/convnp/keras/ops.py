@@ -739,7 +739,7 @@ def erf(x):
 
     a = _need_float(x, "erf")
     out = _erf(a).astype(a.dtype, copy=False)
-    from convnp.tensor.math import _erf_slope
+    from convnp.tensor.nn import _erf_slope
 
     return _ops._op(out, [x], lambda g: [(np.asarray(g) * (2.0 / np.sqrt(np.pi)) * np.exp(
         -np.square(a))).astype(a.dtype)], lambda g, t: [g * _erf_slope(x)])

@@ -4,8 +4,6 @@ here."""
 
 from __future__ import annotations
 
-import math as _pymath
-
 import numpy as np
 
 from convnp.tensor import _special_math as _sm
@@ -13,6 +11,7 @@ from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
 from convnp.tensor.eager import as_dtype
 from convnp.tensor.nn import (
+    erf,
     gelu,
     in_top_k,
     log_softmax,
@@ -31,7 +30,6 @@ from convnp.tensor.ops import (
     _convert,
     _grad_dtype,
     _int_array,
-    _lift,
     _op,
     _unary,
     abs,
@@ -383,27 +381,6 @@ def expm1(x, name=None):
 def log_sigmoid(x, name=None):
     """``log(sigmoid(x)) = -softplus(-x)``, without overflow for large ``|x|``."""
     return negative(softplus(negative(x)))
-
-
-_erf = np.vectorize(_pymath.erf, otypes=[np.float64])
-
-
-def erf(x, name=None):
-    """The error function, elementwise (computed in float64, returned in ``x``'s float
-    dtype); its gradient is ``2 / sqrt(pi) * exp(-x**2)``."""
-    a = _values(x)
-    if a.dtype.kind not in "f":
-        raise TypeError(f"erf: expects a floating-point tensor, got {a.dtype}")
-    out = _erf(a).astype(a.dtype)
-    return _op(out, [x], lambda g: [g * (2 / np.sqrt(np.pi)) * np.exp(-a * a)],
-               lambda g, t: [g * _erf_slope(x)])
-
-
-def _erf_slope(x):
-    """erf's derivative ``2 / sqrt(pi) * exp(-x**2)`` in recorded operations of ``x``
-    (for second-order gradients through erf, and tf.nn.gelu's)."""
-    x = _lift(x)
-    return np.exp(-x * x) * (2 / np.sqrt(np.pi))
 
 
 def xlogy(x, y, name=None):

@@ -113,6 +113,27 @@ def _plain(x):
     return value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
 
 
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf(x, name=None):
+    """The error function, elementwise (computed in float64, returned in ``x``'s float
+    dtype); its gradient is ``2 / sqrt(pi) * exp(-x**2)``."""
+    a = _plain(x)
+    if a.dtype.kind not in "f":
+        raise TypeError(f"erf: expects a floating-point tensor, got {a.dtype}")
+    out = _erf(a).astype(a.dtype)
+    return _op(out, [x], lambda g: [g * (2 / np.sqrt(np.pi)) * np.exp(-a * a)],
+               lambda g, t: [g * _erf_slope(x)])
+
+
+def _erf_slope(x):
+    """erf's derivative ``2 / sqrt(pi) * exp(-x**2)`` in recorded operations of ``x``
+    (for second-order gradients through erf, and tf.nn.gelu's)."""
+    x = _lift(x)
+    return np.exp(-x * x) * (2 / np.sqrt(np.pi))
+
+
 def relu(features, name=None) -> EagerTensor:
     """``max(x, 0)``; its slope at 0 is 0, as TensorFlow's ReluGrad (not max's tie rule)."""
     a = _plain(features)
@@ -442,8 +463,6 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
 
     def second(g, t):
         # the slope Phi(x) + x phi(x) in recorded operations of the input
-        from convnp.tensor.math import erf
-
         xt = _lift(features)
         cdf = 0.5 * (1 + erf(xt * (1 / math.sqrt(2))))
         density = np.exp(-0.5 * xt * xt) * (1 / math.sqrt(2 * math.pi))
