@@ -84,8 +84,14 @@ def _check_shape(shape) -> tuple[int, ...]:
     return shape
 
 
+def _numpy_dtype(dtype) -> np.dtype:
+    """An initializer's ``dtype``: None and Python's float are float32, as in Keras (NumPy
+    would read float as float64)."""
+    return np.dtype(np.float32 if dtype is None or dtype is float else dtype)
+
+
 def _check_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype if dtype is not None else np.float32)
+    dtype = _numpy_dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"initializers produce floating arrays; got dtype {dtype}")
     return dtype
@@ -94,7 +100,7 @@ def _check_dtype(dtype) -> np.dtype:
 def _check_fill_dtype(dtype) -> np.dtype:
     """The constant fills also make integer and bool arrays (``tf.zeros_initializer()(shape,
     dtype=tf.int32)``), as TensorFlow's and Keras's do."""
-    dtype = np.dtype(dtype if dtype is not None else np.float32)
+    dtype = _numpy_dtype(dtype)
     if dtype.kind not in "fiub":
         raise TypeError(f"initializers produce numeric or bool arrays; got dtype {dtype}")
     return dtype

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from convnp.tensor.eager import EagerTensor, TensorShape
+from convnp.tensor.eager import EagerTensor, TensorShape, as_dtype
 from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.tape import array_ufunc, getitem, new_tensor, record, recording
 
@@ -69,7 +69,8 @@ class Variable(NDArrayOperatorsMixin):
         if isinstance(initial_value, Variable):
             initial_value = initial_value.value
         if dtype is not None:
-            value = np.array(initial_value, dtype=np.dtype(dtype))
+            # as_dtype: Python's float is float32, as in TensorFlow
+            value = np.array(initial_value, dtype=as_dtype(dtype).dtype)
         elif isinstance(initial_value, np.ndarray):
             value = np.array(initial_value)
         else:

@@ -550,6 +550,8 @@ def _float_dtype(dtype) -> np.dtype:
     if isinstance(dtype, dict):
         dtype = (dtype.get("config") or {}).get("name")
     dtype = getattr(dtype, "compute_dtype", dtype)
+    if dtype is float:  # Keras reads Python's float as floatx, float32 (NumPy: float64)
+        return np.dtype(np.float32)
     try:
         return np.dtype(dtype or np.float32)
     except TypeError:
