@@ -290,10 +290,17 @@ def img_to_array(img, data_format=None, dtype="float32") -> np.ndarray:
 def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
     """An array ``(height, width, 1|3|4)`` as a Pillow image (Keras' ``array_to_img``), or
     ``(1|3|4, height, width)`` with ``data_format="channels_first"``; ``scale`` maps the
-    array's range onto 0-255."""
+    array's range onto 0-255.
+
+    The array is first converted to ``dtype`` (float32, Keras's floatx, by default) and scaled
+    in it, as Keras does: pixels are then truncated to integers, so scaling in float64 would
+    give some pixels one more than Keras (in ``[0, 0.9, 25.5]`` the 0.9 scales to 9 in float64
+    and to just under 9, so 8, in float32). One
+    channel whose values pass 255 (with ``scale=False``) becomes a 32-bit integer "I" image,
+    as in Keras."""
     Image = require_pillow("array_to_img")
     data_format = _data_format(data_format)
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float32 if dtype is None else dtype)
     if data_format == "channels_first" and x.ndim == 3:
         x = x.transpose(1, 2, 0)
     if x.ndim != 3 or x.shape[2] not in (1, 3, 4):
@@ -305,6 +312,8 @@ def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
         if top > 0:
             x = x / top
         x = x * 255
+    if x.shape[2] == 1 and x.max() > 255:
+        return Image.fromarray(x[:, :, 0].astype(np.int32), "I")
     pixels = np.clip(x, 0, 255).astype(np.uint8)
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[x.shape[2]]
     return Image.fromarray(pixels[:, :, 0] if mode == "L" else pixels, mode)
