@@ -190,6 +190,27 @@ class Sequential(Model):
             self._maybe_build()
         super()._require_built(what)
 
+    # Keras 3 answers `input` / `output` of a Sequential from its first call as a layer on
+    # symbolic tensors (its own tensors stay `inputs` / `outputs`): a Grad-CAM model over a
+    # Sequential base inside a bigger model, ``Model(model.inputs,
+    # [model.get_layer("base").output, model.output])``, is connected only so. A Sequential
+    # never called that way has no such tensor in Keras (AttributeError); convnp answers with
+    # its own then, as Keras 2 did (``Model(seq.input, seq.layers[-2].output)``).
+
+    @property
+    def input(self):
+        """The tensor this model was first called on as a layer, else its own input."""
+        if getattr(self, "_inbound_nodes", None):
+            return self.get_input_at(0)
+        return super().input
+
+    @property
+    def output(self):
+        """The tensor this model's first call as a layer returned, else its own output."""
+        if getattr(self, "_inbound_nodes", None):
+            return self.get_output_at(0)
+        return super().output
+
     # -- config -------------------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
