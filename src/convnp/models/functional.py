@@ -142,6 +142,12 @@ def _sum_gradients(total, g):
 _inference_only = threading.local()
 
 
+class NotAKerasTensorError(TypeError, ValueError):
+    """A model's ``inputs`` or ``outputs`` hold something other than KerasTensors (a layer, a
+    layer's name, an array). TF 2.21 raises ValueError; it stays a TypeError too, as convnp
+    raised before."""
+
+
 class Graph:
     """The layer calls between ``inputs`` and ``outputs``, in execution order.
 
@@ -152,7 +158,8 @@ class Graph:
 
     Raises:
         ValueError: an output cannot be reached from the inputs.
-        TypeError: inputs or outputs are not KerasTensors.
+        NotAKerasTensorError: inputs or outputs are not KerasTensors (a TypeError and a
+            ValueError).
     """
 
     def __init__(self, inputs, outputs, fuse: bool = True):
@@ -163,7 +170,7 @@ class Graph:
                 raise ValueError(f"Model needs at least one tensor in `{role}`")
             for t in tensors:
                 if not isinstance(t, KerasTensor):
-                    raise TypeError(
+                    raise NotAKerasTensorError(
                         f"Model `{role}` must be KerasTensors (from tf.keras.Input and layer "
                         f"calls), got {type(t).__name__}"
                     )

@@ -810,16 +810,27 @@ def where(condition, x=None, y=None, name=None) -> EagerTensor:
                                        unbroadcast(np.where(cond, 0, g), b.shape)], second)
 
 
-def argmax(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
+def _arg_reduce(find, input, axis, output_type, who: str) -> EagerTensor:
+    """argmax/argmin along ``axis`` (0 when None). TF 2.21 refuses a scalar, an axis out of
+    range and an empty axis with InvalidArgumentError (NumPy would answer 0 for a scalar)."""
     a = value_of(input) if isinstance(input, np.ndarray) else _convert(input)
-    return new_tensor(np.argmax(a, axis=0 if axis is None else int(axis)).astype(
-        as_dtype(output_type).dtype))
+    axis = 0 if axis is None else int(value_of(axis))
+    if a.ndim == 0:
+        raise InvalidArgumentError(f"{who}: the input must have at least one axis, got a scalar")
+    if not -a.ndim <= axis < a.ndim:
+        raise InvalidArgumentError(f"{who}: axis {axis} is out of range for an input of rank "
+                                   f"{a.ndim}")
+    if a.shape[axis] == 0:
+        raise InvalidArgumentError(f"{who}: reduction axis {axis} is empty in shape {a.shape}")
+    return new_tensor(find(a, axis=axis).astype(as_dtype(output_type).dtype))
+
+
+def argmax(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
+    return _arg_reduce(np.argmax, input, axis, output_type, "argmax")
 
 
 def argmin(input, axis=None, output_type=np.int64, name=None) -> EagerTensor:
-    a = value_of(input) if isinstance(input, np.ndarray) else _convert(input)
-    return new_tensor(np.argmin(a, axis=0 if axis is None else int(axis)).astype(
-        as_dtype(output_type).dtype))
+    return _arg_reduce(np.argmin, input, axis, output_type, "argmin")
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -1303,6 +1314,14 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None) -> Eager
 
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None) -> EagerTensor:
     t = _lift(x)
+    kind = np.asarray(value_of(t)).dtype.kind
+    # TF 2.21 normalizes floats (and complex) only: integers are a TypeError (its epsilon
+    # cannot be converted to them), booleans an InvalidArgumentError
+    if kind in "iu":
+        raise TypeError(f"l2_normalize expects floats, got dtype {np.asarray(value_of(t)).dtype}"
+                        "; cast first (tf.cast(x, tf.float32))")
+    if kind == "b":
+        raise InvalidArgumentError("l2_normalize expects floats, got dtype bool")
     sq = reduce_sum(square(t), axis, keepdims=True)
     return t * rsqrt(maximum(sq, epsilon))
 

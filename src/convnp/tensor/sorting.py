@@ -134,8 +134,17 @@ def top_k(input, k=1, sorted: bool = True, index_type=np.int32, name=None):
     lowest index first among equal values). ``sorted`` is accepted; the result is always
     sorted, which is one of the orders TensorFlow allows."""
     a = _convert(input)
+    # TF 2.21's refusals: a scalar or booleans (InvalidArgumentError), a k that is not an
+    # integer (TypeError; int() would truncate 1.5)
+    if a.ndim == 0:
+        raise InvalidArgumentError("top_k: the input must have at least one axis, got a scalar")
+    if a.dtype.kind not in "fiu":
+        raise InvalidArgumentError(f"top_k expects numbers, got dtype {a.dtype}")
+    k_value = np.asarray(value_of(k))
+    if k_value.ndim or k_value.dtype.kind not in "iu":
+        raise TypeError(f"top_k: k must be an integer, got {k!r}")
     axis = _axis(a, -1, "top_k")
-    k = int(value_of(k))
+    k = int(k_value)
     if not 0 <= k <= a.shape[axis]:
         raise InvalidArgumentError(f"top_k: k must be in [0, {a.shape[axis]}] (the last axis), "
                                    f"got {k}")
