@@ -69,6 +69,8 @@ class Engine:
     _output_keys: list[str] | None = None
     #: for ``outputs=[[a, b], [c, d]]``: that nesting with flat output indices (`nesting_of`)
     _output_nesting: list | None = None
+    #: the same for inputs given nested (``Model([model.inputs], ...)``)
+    _input_nesting: list | None = None
     #: several outputs come back in a tuple when the model's outputs were given as one
     #: (``Model(x, (a, b))``, a ``call`` returning ``a, b``), as Keras 3 gives them; else a list
     _outputs_in_tuple: bool = False
@@ -624,6 +626,8 @@ class Engine:
         """Cast inputs to the model dtype and check their shapes (building Sequential).
 
         Several inputs come as a list in input order or a dict by input name."""
+        # data nested as the inputs were (``[[x]]`` for ``Model([[inp]], ...)``) comes flat
+        x = compile_utils.flatten_as(self._input_nesting, x, f"{method}(): x")
         several = self._graph is not None and len(self._graph.inputs) > 1
         if isinstance(x, dict) and self._graph is not None:
             xs = compile_utils.match(x, self.input_names, "inputs", method)

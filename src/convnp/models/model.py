@@ -52,19 +52,6 @@ def _flatten_ends(tensors, role: str):
     keys = sorted(tensors)
     return keys, [tensors[key] for key in keys]
 
-def _flat_inputs(tensors):
-    """Model inputs given in nested lists or tuples, made one flat list, as Keras 3 flattens
-    them: keras.io's RetinaNet writes ``Model(inputs=[backbone.inputs], ...)``, a list
-    holding the backbone's list of inputs. Anything else comes back unchanged."""
-    if not isinstance(tensors, (list, tuple)) or \
-            not any(isinstance(t, (list, tuple)) for t in tensors):
-        return tensors
-    flat = []
-    for t in tensors:
-        flat += _flat_inputs(list(t)) if isinstance(t, (list, tuple)) else [t]
-    return flat
-
-
 def _one_in_container(tensors) -> type | None:
     """``list`` or ``tuple`` for one tensor given in one (``Model([inp], [out])``), else
     None. Keras 3 gives such a model's ``input`` / ``output`` (and the result of calling it
@@ -192,7 +179,11 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("Model(inputs=..., outputs=...) needs both inputs and outputs")
-            self._input_keys, inputs = _flatten_ends(_flat_inputs(inputs), "inputs")
+            self._input_keys, inputs = _flatten_ends(inputs, "inputs")
+            # inputs given in a list inside a list, as TF 2.x's Grad-CAM recipe writes
+            # ``Model([model.inputs], [...])``: Keras 3 flattens them (and gives `input` back
+            # in that nesting); calls take the data flat or nested the same way
+            self._input_nesting, inputs = compile_utils.nesting_of(inputs)
             self._output_keys, outputs = _flatten_ends(outputs, "outputs")
             self._one_input_in = _one_in_container(inputs)
             self._one_output_in = _one_in_container(outputs)
@@ -249,6 +240,8 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
     def input(self):
         """The input tensor (a list for multi-input models, a dict for ``inputs={...}``)."""
         self._require_built_attribute("input")
+        if self._input_nesting is not None:
+            return compile_utils.pack(self._input_nesting, list(self._graph.inputs))
         if self._one_input_in is not None:
             return self._one_input_in(self._graph.inputs)
         return self._structured(self._graph.inputs, self._input_keys)
