@@ -115,6 +115,13 @@ class TensorShape(tuple):
         # ``shape + shape`` (or + a list/tuple) concatenates into a TensorShape, as TF's
         return self.concatenate(other)
 
+    def __radd__(self, other) -> TensorShape:
+        # ``(n,) + x.shape`` and ``[n] + x.shape`` (a batch of noisy copies in SmoothGrad) are
+        # a TensorShape too in TF; a list would otherwise refuse the tuple
+        if not isinstance(other, (tuple, list)):
+            return NotImplemented
+        return TensorShape(other).concatenate(self)
+
     def with_rank(self, rank) -> TensorShape:
         if len(self) != int(rank):
             raise ValueError(f"Shape {_shape_text(self)} must have rank {int(rank)}")
