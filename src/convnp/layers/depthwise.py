@@ -294,6 +294,9 @@ def separable_setup(layer, filters, arguments: dict) -> None:
     layer.pointwise_initializer = initializers.get(layer._pointwise_initializer)
     layer.depthwise_kernel = None
     layer.pointwise_kernel = None
+    # its weights are the two kernels: no `kernel` attribute, as in Keras (a filter plot's
+    # ``hasattr(layer, "kernel")`` passes it by, where a None kernel would break)
+    del layer.kernel
 
 
 def separable_weights(layer, window: tuple, n_C: int, pointwise_window: tuple) -> None:
