@@ -14,6 +14,8 @@ from convnp import keras
 def test_as_dtype_and_tensor_functions_read_float_as_float32():
     assert tf.as_dtype(float) == tf.float32
     assert tf.dtypes.as_dtype(float).name == "float32"
+    assert tf.as_dtype("float") == tf.float32 and tf.as_dtype("double") == tf.float64
+    assert tf.cast(tf.constant([1]), "float").dtype == tf.float32
     assert tf.constant(np.ones(2), dtype=float).dtype == tf.float32
     assert tf.cast(tf.constant([1, 2]), float).dtype == tf.float32
     assert tf.zeros(3, dtype=float).dtype == tf.float32

@@ -230,9 +230,10 @@ def as_dtype(dtype) -> DType:
         raise TypeError("expected a dtype (e.g. tf.float32), got None")
     if isinstance(dtype, str) and dtype == "string":
         return DType(np.bytes_)
-    if dtype is float:
-        # TensorFlow reads Python's float as its default float, float32 (NumPy's is float64):
-        # tf.Variable(x, dtype=float), tf.cast(x, float) make float32 there
+    if dtype is float or (isinstance(dtype, str) and dtype == "float"):
+        # TensorFlow reads Python's float (and the name "float") as its default float,
+        # float32 (NumPy's is float64): tf.Variable(x, dtype=float), tf.cast(x, "float")
+        # make float32 there
         return DType(np.float32)
     try:
         return DType(np.dtype(dtype))
