@@ -1162,14 +1162,10 @@ def _read_weights_optimizer(model, h5file, where: str) -> None:
     opt = getattr(model, "optimizer", None)
     if opt is None:
         return
-    top = get_node(h5py, h5file, "optimizer", where)
-    group = get_node(h5py, top, "vars", where) if isinstance(top, h5py.Group) else None
-    if not isinstance(group, h5py.Group):
+    stored = _optimizer_vars(h5py, h5file, where)
+    if stored is None:
         return
-    try:
-        count = len(group)
-    except (OSError, RuntimeError, ValueError, KeyError) as exc:
-        raise ValueError(f"{where}: cannot list optimizer/vars ({exc})") from None
+    count, read = stored
     if not opt.built and count > 2:
         warnings.warn(f"Skipping variable loading for optimizer '{opt.name}', because it has "
                       f"not been built (it keeps its step count and rate) whereas the saved "
@@ -1177,14 +1173,6 @@ def _read_weights_optimizer(model, h5file, where: str) -> None:
                       "(optimizer.build(model.trainable_variables))", UserWarning,
                       stacklevel=_user_stacklevel())
         return
-
-    def read(index: int, shape: tuple) -> np.ndarray:
-        node = get_node(h5py, group, str(index), where)
-        if not isinstance(node, h5py.Dataset):
-            raise ValueError(f"{where}: optimizer/vars/{index} is not a dataset")  # noqa: TRY004
-        return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
-                            kinds="fiu")
-
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -2110,11 +2098,20 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
     h5py = _require_h5py()
     if getattr(model, "optimizer", None) is None:
         return
+    stored = _optimizer_vars(h5py, h5file, where)
+    if stored is not None:
+        restore_optimizer(model, *stored, where)
+
+
+def _optimizer_vars(h5py, h5file, where: str):
+    """``(count, read)`` for the optimizer state a Keras 3 weights file holds
+    (``optimizer/vars``): how many variables, and ``read(index, shape)`` giving one checked
+    against the shape expected; None when the file holds none."""
     # get_node: a damaged file's links raise ValueError, not h5py's RuntimeError
     top = get_node(h5py, h5file, "optimizer", where)
     group = get_node(h5py, top, "vars", where) if isinstance(top, h5py.Group) else None
     if not isinstance(group, h5py.Group):
-        return
+        return None
     try:
         count = len(group)
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -2127,7 +2124,7 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
         return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
                             kinds="fiu")
 
-    restore_optimizer(model, count, read, where)
+    return count, read
 
 
 def save_keras(model, path: str | os.PathLike) -> str:
