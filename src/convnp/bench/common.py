@@ -39,6 +39,19 @@ def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1,
     return statistics.median(times)
 
 
+def interleaved_times(steps: dict[str, Callable[[], object]], rounds: int,
+                      repeat: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Each step's median wall time and median CPU time of the process (all threads), per
+    round, the steps taking turns in every round: ``(wall, cpu)``, lists by step name."""
+    wall: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            wall[name].append(median_time(step, repeat))
+            cpu[name].append(median_time(step, repeat, clock=time.process_time))
+    return wall, cpu
+
+
 def emit(record: dict) -> None:
     """Print one JSON line (the benchmark's only output format besides the final table)."""
     print(json.dumps(record, sort_keys=False), flush=True)

@@ -18,11 +18,10 @@ within-round ratios. Prints JSON lines.
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
 
-from convnp.bench.common import emit, machine_info, median_time, torch_or_none
+from convnp.bench.common import emit, interleaved_times, machine_info, torch_or_none
 
 FILTERS = (64, 128, 256, 512)
 DROPOUT = (0.0, 0.3, 0.3, 0.0)
@@ -109,12 +108,7 @@ def step_times(repeat: int, rounds: int, batch: int = 64) -> dict:
     torch = torch_or_none()
     if torch is not None:
         steps["torch"] = torch_step(torch, batch)
-    wall: dict[str, list[float]] = {name: [] for name in steps}
-    cpu: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            wall[name].append(median_time(step, repeat))
-            cpu[name].append(median_time(step, repeat, clock=time.process_time))
+    wall, cpu = interleaved_times(steps, rounds, repeat)
     record = {"model": "wgan_gp_critic", "batch": batch, "rounds": rounds, "repeat": repeat}
     for name in steps:
         record[f"{name}_step_s"] = statistics.median(wall[name])

@@ -19,11 +19,10 @@ step of each, and the ratios to ``fit``.
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
 
-from convnp.bench.common import emit, machine_info, median_time
+from convnp.bench.common import emit, interleaved_times, machine_info
 
 
 def _data(batch: int, size: int):
@@ -76,12 +75,7 @@ def step_times(repeat: int, batch: int = 16, size: int = 64, rounds: int = 3) ->
         optimizer2.apply_gradients(zip(grads, variables2))
 
     steps = {"fit": fit_step, "tape": tape_step, "tape_ops": ops_step}
-    wall: dict[str, list[float]] = {name: [] for name in steps}
-    cpu: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            wall[name].append(median_time(step, repeat))
-            cpu[name].append(median_time(step, repeat, clock=time.process_time))
+    wall, cpu = interleaved_times(steps, rounds, repeat)
     w = {name: statistics.median(values) for name, values in wall.items()}
     c = {name: statistics.median(values) for name, values in cpu.items()}
     return {"model": "happy", "batch": batch, "image": size, "rounds": rounds,
