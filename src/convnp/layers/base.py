@@ -739,6 +739,15 @@ class OutputPick(LayerContract):
         return f"<OutputPick {self.index} of {self.name}>"
 
 
+def with_arguments(config: dict, cls: type, arguments: dict) -> None:
+    """Add a user's class's constructor ``arguments`` (recorded when it was made) to its
+    ``config``, leaving ``name`` out when ``cls.__init__`` cannot take it back."""
+    config.update(arguments)
+    params = inspect.signature(cls.__init__).parameters
+    if "name" not in params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        del config["name"]
+
+
 def _listed(value):
     """A config value with a tuple (or list) written as a list; anything else as it is."""
     return list(value) if isinstance(value, (tuple, list)) else value
@@ -1186,12 +1195,8 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
                 "(and from_config() to rebuild them)")
         if auto is not None and type(self).get_config is Layer.get_config:
             # a user's layer with no get_config of its own: its constructor arguments, as
-            # Keras 3 writes them (name left out when __init__ cannot take it back)
-            config.update(auto)
-            params = inspect.signature(type(self).__init__).parameters
-            if "name" not in params and not any(
-                    p.kind is p.VAR_KEYWORD for p in params.values()):
-                del config["name"]
+            # Keras 3 writes them
+            with_arguments(config, type(self), auto)
         config["trainable"] = self.trainable
         config["dtype"] = self.dtype.name
         if self.input_shape_arg is not None:

@@ -7,7 +7,6 @@ fit from `training.py`, the summary table from `summary.py`. `Sequential` (in
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any
 
@@ -26,6 +25,7 @@ from convnp.layers.base import (
     record_call,
     record_outputs,
     unique_name,
+    with_arguments,
 )
 from convnp.models import compile_utils, file_hooks, subclassed
 from convnp.models import data_adapter as da
@@ -743,11 +743,7 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         config: dict[str, Any] = {"name": self.name}
         auto = vars(self).get("_auto_config")
         if type(self).get_config is Model.get_config and auto is not None:
-            config.update(auto)
-            params = inspect.signature(type(self).__init__).parameters
-            if "name" not in params and not any(
-                    p.kind is p.VAR_KEYWORD for p in params.values()):
-                del config["name"]
+            with_arguments(config, type(self), auto)
         config["trainable"] = self.trainable
         config["dtype"] = "float32"
         return config
