@@ -1127,39 +1127,33 @@ def einsum(equation, *inputs, **kwargs) -> EagerTensor:
     arrays = [_convert(v) for v in inputs]
     out = np.einsum(eq, *arrays)
 
-    def vjp(g):
+    def gradients(g, operands, contract, spread) -> list:
+        """Each operand's gradient: the einsum of ``g`` with the other operands
+        (``contract``), then ``spread`` back over the letters only that operand has (summed
+        away, so its gradient is constant along them)."""
         grads = []
         for i, spec in enumerate(specs):
             if len(set(spec)) != len(spec):
                 raise NotImplementedError("einsum gradient with a repeated index in one "
                                           "operand (a diagonal) is not supported")
             others = specs[:i] + specs[i + 1:]
-            rest = arrays[:i] + arrays[i + 1:]
             avail = set(out_spec).union(*others)
             sub = "".join(c for c in spec if c in avail)
-            gi = np.einsum(",".join([out_spec] + others) + "->" + sub, g, *rest)
-            # letters only this operand has were summed away: the gradient is constant there
-            shape = [n if c in avail else 1 for n, c in zip(arrays[i].shape, spec)]
-            grads.append(np.broadcast_to(gi.reshape(shape), arrays[i].shape))
+            gi = contract(",".join([out_spec] + others) + "->" + sub, g,
+                          *(operands[:i] + operands[i + 1:]))
+            shape = tuple(n if c in avail else 1 for n, c in zip(arrays[i].shape, spec))
+            grads.append(gi if shape == arrays[i].shape else spread(gi, shape, arrays[i].shape))
         return grads
 
+    def vjp(g):
+        return gradients(g, arrays, np.einsum,
+                         lambda gi, shape, full: np.broadcast_to(gi.reshape(shape), full))
+
     def second(g, t):
-        # the same einsums, on the gradient tensor and the operands themselves (recorded)
-        grads = []
-        for i, spec in enumerate(specs):
-            if len(set(spec)) != len(spec):
-                raise NotImplementedError("einsum gradient with a repeated index in one "
-                                          "operand (a diagonal) is not supported")
-            others = specs[:i] + specs[i + 1:]
-            rest = [_lift(v) for k, v in enumerate(inputs) if k != i]
-            avail = set(out_spec).union(*others)
-            sub = "".join(c for c in spec if c in avail)
-            gi = einsum(",".join([out_spec] + others) + "->" + sub, g, *rest)
-            shape = tuple(n if c in avail else 1 for n, c in zip(arrays[i].shape, spec))
-            if shape != arrays[i].shape:
-                gi = reshape(gi, shape) + np.zeros(arrays[i].shape, _grad_dtype(out))
-            grads.append(gi)
-        return grads
+        # the same einsums on the gradient tensor and the operands themselves (recorded)
+        return gradients(g, [_lift(v) for v in inputs], einsum,
+                         lambda gi, shape, full: reshape(gi, shape)
+                         + np.zeros(full, _grad_dtype(out)))
 
     return _op(out, list(inputs), vjp, second)
 
