@@ -15,5 +15,5 @@ from convnp.io.checkpoint import (
 )
 
 __all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
-           "checkpoints_iterator", "get_checkpoint_state", "latest_checkpoint", "list_variables", "load_checkpoint",
-           "load_variable"]
+           "checkpoints_iterator", "get_checkpoint_state", "latest_checkpoint",
+           "list_variables", "load_checkpoint", "load_variable"]

@@ -13,6 +13,21 @@ X0 = np.array([0.5, -1.2, 2.0], np.float32)
 WEIGHTS = np.array([1.0, 2.0, 3.0], np.float32)
 
 
+def _three(objective, x0):
+    """The first three derivatives of the scalar ``objective(x)`` at ``x0`` (three tapes)."""
+    x = tf.constant(x0)
+    with tf.GradientTape() as t3:
+        t3.watch(x)
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = objective(x)
+            d1 = t1.gradient(y, x)
+        d2 = t2.gradient(d1, x)
+    return d1, d2, t3.gradient(d2, x)
+
+
 def _second(f):
     """d/dx of d/dx sum(f(x) * [1, 2, 3]) with two tapes."""
     x = tf.constant(X0)
@@ -38,17 +53,7 @@ def test_second_derivative_through_op(f, expected):
 
 
 def test_concat_third_derivative():
-    x = tf.constant(X0)
-    with tf.GradientTape() as t3:
-        t3.watch(x)
-        with tf.GradientTape() as t2:
-            t2.watch(x)
-            with tf.GradientTape() as t1:
-                t1.watch(x)
-                y = tf.reduce_sum(tf.concat([x, x ** 2], 0) ** 2)
-            d1 = t1.gradient(y, x)
-        d2 = t2.gradient(d1, x)
-    d3 = t3.gradient(d2, x)
+    d1, d2, d3 = _three(lambda x: tf.reduce_sum(tf.concat([x, x ** 2], 0) ** 2), X0)
     # TF 2.21's values
     np.testing.assert_allclose(np.asarray(d1), [1.5, -9.312, 36.0], rtol=1e-5)
     np.testing.assert_allclose(np.asarray(d2), [5.0, 19.28, 50.0], rtol=1e-5)
@@ -57,17 +62,7 @@ def test_concat_third_derivative():
 
 @pytest.mark.parametrize("f", [tf.nn.relu, tf.nn.leaky_relu, tf.nn.relu6])
 def test_relu_family_second_and_third_derivative_are_zeros(f):
-    x = tf.constant(X0)
-    with tf.GradientTape() as t3:
-        t3.watch(x)
-        with tf.GradientTape() as t2:
-            t2.watch(x)
-            with tf.GradientTape() as t1:
-                t1.watch(x)
-                y = tf.reduce_sum(f(x))
-            d1 = t1.gradient(y, x)
-        d2 = t2.gradient(d1, x)
-    d3 = t3.gradient(d2, x)
+    _, d2, d3 = _three(lambda x: tf.reduce_sum(f(x)), X0)
     # TF 2.21: zeros (its ReluGrad reads x), where convnp gave None and then a TypeError
     assert d2 is not None and d3 is not None
     np.testing.assert_array_equal(np.asarray(d2), np.zeros(3))
@@ -127,17 +122,7 @@ def test_gradient_penalty_with_tf_concat_of_label_maps():
      [-0.661218, 0.592245, -0.005733]),
 ])
 def test_erf_and_gelu_second_and_third_derivatives(f, d2, d3):
-    x = tf.constant(X0)
-    with tf.GradientTape() as t3:
-        t3.watch(x)
-        with tf.GradientTape() as t2:
-            t2.watch(x)
-            with tf.GradientTape() as t1:
-                t1.watch(x)
-                y = tf.reduce_sum(f(x))
-            g1 = t1.gradient(y, x)
-        g2 = t2.gradient(g1, x)
-    g3 = t3.gradient(g2, x)
+    _, g2, g3 = _three(lambda x: tf.reduce_sum(f(x)), X0)
     np.testing.assert_allclose(np.asarray(g2), d2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(g3), d3, rtol=1e-4, atol=1e-6)
 
@@ -186,18 +171,11 @@ _W12 = np.array([1.0, -2.0, 3.0, 0.5, 1.5, -1.0, 2.0, 0.25, -0.5, 1.0, 0.3, 0.9]
      [9.0, 12.6, 30.0, 2.7, 7.56, 0.24], [18.0, -10.5, 15.0, 9.0, 10.8, -0.6]),
 ])
 def test_pad_reverse_tile_second_and_third_derivatives(f, d2, d3):
-    x = tf.constant(_X2)
-    with tf.GradientTape() as t3:
-        t3.watch(x)
-        with tf.GradientTape() as t2:
-            t2.watch(x)
-            with tf.GradientTape() as t1:
-                t1.watch(x)
-                v = f(x)
-                y = tf.reduce_sum(v * _W12[:v.shape[0]])
-            g1 = t1.gradient(y, x)
-        g2 = t2.gradient(g1, x)
-    g3 = t3.gradient(g2, x)
+    def objective(x):
+        v = f(x)
+        return tf.reduce_sum(v * _W12[:v.shape[0]])
+
+    _, g2, g3 = _three(objective, _X2)
     np.testing.assert_allclose(np.asarray(g2).ravel(), d2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(g3).ravel(), d3, rtol=1e-5, atol=1e-6)
 
