@@ -286,3 +286,81 @@ def test_sigmoid_silu_and_tanh_keep_their_accuracy_on_big_arrays(dtype):
     bound = 8 * eps * (1 + np.abs(x64)) * np.abs(dy)
     assert np.all(np.abs(grad - want_grad)[finite] <= bound[finite])
     assert grad[0] == dy[0] * dtype(0.5)
+
+
+def _gelu_tanh_reference(x: np.ndarray):
+    """GELU's tanh approximation and its slope in float64, as written in the formula."""
+    x = x.astype(np.float64)
+    c = np.sqrt(2 / np.pi)
+    t = np.tanh(c * (x + 0.044715 * x ** 3))
+    slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+    return 0.5 * x * (1 + t), slope
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_tanh_and_its_gradient_follow_the_formula(dtype, monkeypatch):
+    """convnp._special.gelu_tanh (GELU with approximate=True, block by block in the input's
+    dtype) against the float64 formula: values, slopes, the limits far out (exact 0 and 1
+    slopes where the tanh rounds to -1 and 1), huge finite values without overflow or a
+    warning, and the same numbers on two threads as in small pieces."""
+    from convnp import _special
+    from convnp.ops import elementwise
+
+    monkeypatch.setattr(elementwise, "BLOCK", 1 << 15)  # several blocks a thread
+    rng = np.random.default_rng(11)
+    special = [0.0, -0.0, 9.5, -9.5, 1e3, -1e3, 1e12, -1e12]
+    x = np.concatenate([special, rng.standard_normal(150_000) * 3]).astype(dtype)
+    want, want_slope = _gelu_tanh_reference(x)
+    tolerance = 3e-7 if dtype == np.float32 else 1e-14
+    # float32's 1 + t cancels on the left (TensorFlow's float32 formula does the same): the
+    # slope there is good to a few float32 steps of 1, not relatively
+    slope_atol = 5e-6 if dtype == np.float32 else 1e-13
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = _special.gelu_tanh(x)
+        dy = rng.standard_normal(x.size).astype(dtype)
+        grad = _special.gelu_tanh_gradient(dy, x)
+    assert y.dtype == dtype and grad.dtype == dtype
+    np.testing.assert_allclose(y, want, rtol=tolerance * 8, atol=tolerance)
+    np.testing.assert_allclose(grad, dy * want_slope, rtol=tolerance * 8, atol=slope_atol)
+    assert y[0] == 0 and y[5] == 0 and y[4] == dtype(1e3) and y[6] == dtype(1e12)
+    np.testing.assert_array_equal(grad[4:8], dy[4:8] * np.array([1, 0, 1, 0], dtype=dtype))
+    parts = np.concatenate([_special.gelu_tanh(x[i:i + 999]) for i in range(0, x.size, 999)])
+    np.testing.assert_array_equal(y, parts)
+    big = np.array([np.finfo(dtype).max / 2, -np.finfo(dtype).max / 2], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(_special.gelu_tanh(big), [big[0], 0])
+
+
+def test_gelu_tanh_on_float16_and_a_broadcast_gradient():
+    """float16 computes in float32; a broadcast upstream gradient (a sum's) is accepted."""
+    from convnp import _special
+
+    x = np.linspace(-4, 4, 9).astype(np.float16)
+    want, slope = _gelu_tanh_reference(x)
+    np.testing.assert_allclose(activations.gelu(x, approximate=True), want, atol=2e-3)
+    assert activations.gelu(x, approximate=True).dtype == np.float16
+    ones = np.broadcast_to(np.float32(1), x.shape)
+    np.testing.assert_allclose(_special.gelu_tanh_gradient(ones, x), slope, atol=1e-6)
+
+
+def test_approximate_gelu_on_the_tape_matches_central_differences():
+    """tf.nn.gelu(approximate=True) and an Activation layer of keras's gelu(approximate=True)
+    give the formula's gradient on a tape (float64: checked against central differences)."""
+    import convnp as tf
+
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.standard_normal((3, 5)) * 2)
+    layer = tf.keras.layers.Activation(
+        lambda v: tf.keras.activations.gelu(v, approximate=True), dtype="float64")
+    point = x.numpy().copy()
+    numeric = numerical_gradient(lambda: _gelu_tanh_reference(point)[0], point,
+                                 np.arange(15.0).reshape(3, 5))
+    for fn in (lambda v: tf.nn.gelu(v, approximate=True), layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(fn(x) * tf.constant(np.arange(15.0).reshape(3, 5)))
+        grad = tape.gradient(loss, x).numpy()
+
+        assert rel_error(grad, numeric) < 1e-7

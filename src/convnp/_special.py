@@ -280,6 +280,80 @@ def _gelu_near(x: np.ndarray) -> np.ndarray:
     return out
 
 
+# --- GELU's tanh approximation --------------------------------------------------------------
+#
+# ``0.5 x (1 + tanh(c (x + k x**3)))`` with c = sqrt(2 / pi), k = 0.044715 (GELU with
+# ``approximate=True``). Written as ``tanh(x (c + c k x**2))`` it is a few in-place passes and
+# one SIMD tanh per block (`blockwise`). Its slope,
+#
+#     0.5 (1 + t) + 0.5 x (1 - t**2) (c + 3 c k x**2),   t = the tanh,
+#
+# is ``0.5 (1 + t) (1 + (1 - t) x (c + 3 c k x**2))``: where t rounds to +-1 (|x| above
+# about 9 in float32) the factor ``(1 - t) x`` or ``(1 + t)`` is an exact 0, so the slope is
+# exactly 1 or 0 there, as TensorFlow's.
+
+_TANH_C = math.sqrt(2.0 / math.pi)
+_TANH_K = 0.044715
+
+
+def _work_dtype(x: np.ndarray) -> np.ndarray:
+    """``x`` as float32 or float64 (float16 and integers compute in float32)."""
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+
+
+def gelu_tanh(x) -> np.ndarray:
+    """GELU's tanh approximation of ``x`` in float32 or float64 (the input's, float32 for
+    other dtypes)."""
+    x = _work_dtype(np.asarray(x))
+    out = np.empty(x.shape, x.dtype)
+    dtype = x.dtype.type
+    c, ck, half = dtype(_TANH_C), dtype(_TANH_C * _TANH_K), dtype(0.5)
+
+    def kernel(out_block, xb, z):
+        with np.errstate(over="ignore", invalid="ignore"):  # huge |x|: tanh(inf) is 1
+            np.multiply(xb, xb, out=z)
+            z *= ck
+            z += c
+            z *= xb
+            np.tanh(z, out=z)
+            z += dtype(1)
+            np.multiply(xb, half, out=out_block)  # halved first: x (1 + t) could overflow
+            out_block *= z
+
+    return blockwise(kernel, out, [x], scratch=(x.dtype,))
+
+
+def gelu_tanh_gradient(dy, x) -> np.ndarray:
+    """``dy`` times the slope of `gelu_tanh` at ``x`` (same shapes), in ``x``'s working
+    dtype (see `gelu_tanh`)."""
+    x = _work_dtype(np.asarray(x))
+    dy = np.broadcast_to(np.asarray(dy, dtype=x.dtype), x.shape)
+    out = np.empty(x.shape, x.dtype)
+    dtype = x.dtype.type
+    one, half = dtype(1), dtype(0.5)
+    c, ck, ck3 = dtype(_TANH_C), dtype(_TANH_C * _TANH_K), dtype(3 * _TANH_C * _TANH_K)
+
+    def kernel(out_block, dy_block, xb, t, a):
+        with np.errstate(over="ignore", invalid="ignore"):
+            np.multiply(xb, xb, out=t)
+            np.multiply(t, ck3, out=a)  # a = c + 3 c k x**2
+            a += c
+            t *= ck
+            t += c
+            t *= xb
+            np.tanh(t, out=t)
+            np.subtract(one, t, out=out_block)
+            out_block *= xb  # (1 - t) x first: an exact 0 where t is 1
+            a *= out_block
+            a += one
+            t += one
+            a *= t
+            a *= half
+            np.multiply(a, dy_block, out=out_block)
+
+    return blockwise(kernel, out, [dy, x], scratch=(x.dtype, x.dtype))
+
+
 def _as_float(x) -> np.ndarray:
     x = np.asarray(x)
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)

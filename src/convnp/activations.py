@@ -270,8 +270,7 @@ def gelu(x, approximate: bool = False) -> np.ndarray:
     the tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
     x = _as_float(x)
     if approximate:
-        inner = np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)
-        return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+        return _special.gelu_tanh(x).astype(x.dtype, copy=False)
     return _special.gelu(x).astype(x.dtype, copy=False)  # float16 computes in float64
 
 

@@ -437,12 +437,10 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
     approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
     a = _float_input(features, "gelu", ValueError)
     if approximate:
-        x = a.astype(np.float64)
         c = math.sqrt(2 / math.pi)
-        th = np.tanh(c * (x + 0.044715 * x ** 3))
-        out = 0.5 * x * (1 + th)
-        slope = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x)
-        slope = slope.astype(a.dtype)
+
+        def vjp_approximate(g):
+            return [_special.gelu_tanh_gradient(g, a).astype(a.dtype, copy=False)]
 
         def second_approximate(g, t):
             # the same slope in recorded operations of the input
@@ -451,8 +449,8 @@ def gelu(features, approximate=False, name=None) -> EagerTensor:
             return [g * (0.5 * (1 + tht) + 0.5 * xt * (1 - tht * tht) * c
                          * (1 + 3 * 0.044715 * xt * xt))]
 
-        return _op(out.astype(a.dtype), [features], lambda g: [g * slope],
-                   second_approximate)
+        return _op(_special.gelu_tanh(a).astype(a.dtype, copy=False), [features],
+                   vjp_approximate, second_approximate)
     # in the input's dtype (float16 in float32); the slope only when a gradient is asked
     x = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
     out = _special.gelu(x)
