@@ -48,3 +48,26 @@ def test_import_tunes_nothing_and_predict_tunes_once():
 def test_environment_variable_switches_it_off():
     lines = _run(PROBE, env_off=True).splitlines()
     assert lines == ["after import: False", "after predict: False"]
+
+
+TAPE_PROBE = """
+    import sys
+    import convnp as tf
+    x = tf.Variable([1.0, 2.0])
+    y = tf.reduce_sum(x * x)  # eager ops alone leave malloc alone
+    print("after an op:", "convnp.ops._allocator" in sys.modules and
+          sys.modules["convnp.ops._allocator"]._tuned is not None)
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(x * x)
+    from convnp.ops import _allocator
+    print("after a tape:", _allocator._tuned)
+"""
+
+
+def test_a_gradient_tape_tunes_as_fit_does():
+    """A custom training loop (its steps on a GradientTape) gets the same one-time tuning."""
+    lines = _run(TAPE_PROBE).splitlines()
+    assert lines[0] == "after an op: False"
+    if sys.platform.startswith("linux"):
+        assert lines[1] in ("after a tape: True", "after a tape: False")  # False off glibc
+    assert _run(TAPE_PROBE, env_off=True).splitlines()[1] == "after a tape: False"

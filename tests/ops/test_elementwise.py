@@ -167,3 +167,40 @@ def test_elu_and_its_gradient_match_where(dtype, alpha, scale, zero_is_positive)
     assert grad.dtype == dtype
     np.testing.assert_allclose(grad, want_grad, rtol=8 * np.finfo(dtype).eps,
                                atol=8 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_select_gives_np_where_bit_for_bit(dtype):
+    """`elementwise.select` (integer masks instead of a branch per number) against np.where:
+    the same bits for NaN, infinities and both zeros, with broadcasting of the mask and of
+    either operand, and b left out (zeros)."""
+    from convnp.ops.elementwise import select
+
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 5, 6)).astype(dtype)
+    b = rng.standard_normal((4, 5, 6)).astype(dtype)
+    a.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    b.flat[4:8] = [np.nan, -np.inf, -0.0, 0.0]
+    mask = rng.random((4, 5, 6)) > 0.5
+    cases = [(mask, a, b), (mask, a, None), (mask[:, :1], a, b), (mask, a[:1], b),
+             (mask, a, b[..., :1]), (mask[0, 0], a, b), (np.bool_(True), a, b),
+             (mask, np.array(dtype(3)), np.array(dtype(-0.0)))]
+    for m, x, y in cases:
+        want = np.where(m, x, dtype(0) if y is None else y)
+        got = select(m, x, y)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got.view(np.uint8), want.view(np.uint8))  # bit for bit
+
+
+def test_select_falls_back_to_np_where_for_other_dtypes():
+    """Integers, mixed float dtypes and non-boolean masks take np.where (its promotion)."""
+    from convnp.ops.elementwise import select
+
+    mask = np.array([True, False, True])
+    ints = np.array([1, 2, 3], dtype=np.int16)
+    assert select(mask, ints).dtype == np.int16
+    np.testing.assert_array_equal(select(mask, ints), [1, 0, 3])
+    mixed = select(mask, np.ones(3, np.float32), np.zeros(3, np.float64))
+    assert mixed.dtype == np.float64
+    np.testing.assert_array_equal(select(np.array([1, 0, 2]), np.ones(3), -np.ones(3)),
+                                  [1, -1, 1])

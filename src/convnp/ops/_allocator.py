@@ -8,8 +8,8 @@ maximum (32 MiB) and the heap trim threshold to 1 GiB lets such blocks be recycl
 
 This is process-wide allocator tuning, so importing convnp does not do it: `ensure_tuned` applies
 it once, when convnp's own work starts (``fit``/``evaluate``/``predict`` through
-`convnp.ops.threads.uses_all_cores`, and ``python -m convnp.bench``). It does not raise peak
-memory, only keeps it mapped. Set ``CONVNP_MALLOC_TUNING=0`` to leave malloc alone.
+`convnp.ops.threads.uses_all_cores`, a `GradientTape` block, and ``python -m convnp.bench``).
+It does not raise peak memory, only keeps it mapped. Set ``CONVNP_MALLOC_TUNING=0`` to leave malloc alone.
 """
 
 from __future__ import annotations

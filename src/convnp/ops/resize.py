@@ -67,9 +67,18 @@ def upsample(x: np.ndarray, size, method: str = "nearest") -> np.ndarray:
         return y.reshape(m, n_H * f_h, n_W * f_w, n_C)
     rows = _axis_matrix(n_H, n_H * f_h, method, x.dtype)
     cols = _axis_matrix(n_W, n_W * f_w, method, x.dtype)
+    return separable(x, rows, cols)
+
+
+def separable(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``(m, h, w, c)`` images through a ``(H, h)`` matrix along the height and a ``(W, w)``
+    matrix along the width: ``(m, H, W, c)``, as two products (the two maps commute, so the
+    transposed matrices give the gradient)."""
+    m, n_H, n_W, n_C = x.shape
+    out_h, out_w = rows.shape[0], cols.shape[0]
     tall = np.matmul(rows, x.reshape(m, n_H, n_W * n_C))  # (m, out_h, n_W * n_C)
-    wide = np.matmul(cols, tall.reshape(m * n_H * f_h, n_W, n_C))  # (m * out_h, out_w, n_C)
-    return wide.reshape(m, n_H * f_h, n_W * f_w, n_C)
+    wide = np.matmul(cols, tall.reshape(m * out_h, n_W, n_C))  # (m * out_h, out_w, n_C)
+    return wide.reshape(m, out_h, out_w, n_C)
 
 
 def upsample_backward(dy: np.ndarray, size, method: str = "nearest") -> np.ndarray:
@@ -84,6 +93,4 @@ def upsample_backward(dy: np.ndarray, size, method: str = "nearest") -> np.ndarr
         return dy.reshape(m, n_H, f_h, n_W, f_w, n_C).sum(axis=(2, 4))
     rows = _axis_matrix(n_H, out_h, method, dy.dtype)
     cols = _axis_matrix(n_W, out_w, method, dy.dtype)
-    d_tall = np.matmul(cols.T, dy.reshape(m * out_h, out_w, n_C))  # (m * out_h, n_W, n_C)
-    dx = np.matmul(rows.T, d_tall.reshape(m, out_h, n_W * n_C))
-    return dx.reshape(m, n_H, n_W, n_C)
+    return separable(dy, rows.T, cols.T)

@@ -24,11 +24,12 @@ import numpy as np
 from convnp import random as _random
 from convnp.ops.image_resize import RESIZE_METHODS as _RESIZE_METHODS
 from convnp.ops.image_resize import resize_weights as _resize_weights
+from convnp.ops.resize import separable as _separable
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.errors import InvalidArgumentError
-from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, einsum, value_of
+from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, value_of
 
 __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
            "adjust_saturation", "central_crop", "combined_non_max_suppression",
@@ -132,8 +133,18 @@ def resize(images, size, method="bilinear", preserve_aspect_ratio=False, antiali
     dtype = value_of(x).dtype
     ry = _interpolation(h, new_h, method, antialias).astype(dtype)
     rx = _interpolation(w, new_w, method, antialias).astype(dtype)
-    spec = "Hh,Ww,hwc->HWc" if a.ndim == 3 else "Hh,Ww,nhwc->nHWc"
-    return einsum(spec, ry, rx, x)
+    if a.ndim == 3:
+        return _ops.squeeze(_resize_linear(_ops.expand_dims(x, 0), ry, rx), 0)
+    return _resize_linear(x, ry, rx)
+
+
+def _resize_linear(x, ry, rx) -> EagerTensor:
+    """``(m, h, w, c)`` images through the ``(H, h)`` and ``(W, w)`` matrices of a resize
+    (`convnp.ops.resize.separable`: two products, not one einsum over all six axes). The
+    gradient is the same map with the matrices transposed, and so is its own gradient."""
+    out = _separable(value_of(x), ry, rx)
+    return _op(out, [x], lambda g: [_separable(np.asarray(g), ry.T, rx.T)],
+               lambda g, t: [_resize_linear(g, ry.T, rx.T)])
 
 
 def _flip(image, axis_from_end: int) -> EagerTensor:
@@ -1077,7 +1088,7 @@ def _ssim_maps(x, y, peak: float, filter_size, filter_sigma, k1, k2, what: str):
     cols = _gaussian_band(shape[-2], size, float(filter_sigma)).astype(dtype)
 
     def blur(t):
-        return einsum("Hh,Ww,nhwc->nHWc", rows, cols, t)
+        return _resize_linear(t, rows, cols)
 
     c1 = np.asarray((float(k1) * peak) ** 2, dtype=dtype)
     c2 = np.asarray((float(k2) * peak) ** 2, dtype=dtype)

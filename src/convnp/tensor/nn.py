@@ -138,8 +138,8 @@ def relu(features, name=None) -> EagerTensor:
     """``max(x, 0)``; its slope at 0 is 0, as TensorFlow's ReluGrad (not max's tie rule)."""
     a = _plain(features)
     keep = a > 0
-    return _op(np.where(keep, a, 0).astype(a.dtype, copy=False), [features],
-               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)],
+    return _op(elementwise.select(keep, a), [features],
+               lambda g: [elementwise.select(keep, np.asarray(g, _grad_dtype(a)))],
                lambda g, t: [_reading(g * keep, t)])
 
 
@@ -161,7 +161,7 @@ def relu6(features, name=None) -> EagerTensor:
     a = _plain(features)
     keep = (a > 0) & (a < 6)
     return _op(np.clip(a, 0, 6).astype(a.dtype, copy=False), [features],
-               lambda g: [np.where(keep, g, 0).astype(_grad_dtype(a), copy=False)],
+               lambda g: [elementwise.select(keep, np.asarray(g, _grad_dtype(a)))],
                lambda g, t: [_reading(g * keep, t)])
 
 
@@ -499,7 +499,7 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None) -> EagerTensor:
     if rate == 0:
         return _op(a.copy(), [x], lambda g: [g])
     keep = _random._seeded(seed).random(shape) >= rate
-    scale = np.where(keep, a.dtype.type(1 / (1 - rate)), a.dtype.type(0)).astype(a.dtype)
+    scale = np.multiply(keep, a.dtype.type(1 / (1 - rate)), dtype=a.dtype)  # no branch
     return _op(a * scale, [x], lambda g: [g * scale])
 
 

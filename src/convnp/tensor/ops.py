@@ -15,6 +15,7 @@ import itertools
 
 import numpy as np
 
+from convnp.ops import elementwise as _elementwise
 from convnp.tensor import eager as _eager
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
@@ -798,7 +799,7 @@ def where(condition, x=None, y=None, name=None) -> EagerTensor:
     elif _is_tensor(y) and not _is_tensor(x) and a.dtype != b.dtype and a.dtype.kind in (
             "fiub" if b.dtype.kind == "f" else "iub"):
         a = a.astype(b.dtype)
-    out = np.where(cond, a, b)
+    out = _elementwise.select(cond, a, b)
 
     def second(g, t):
         # the same selection as products with the (constant) 0/1 masks, which the tapes
@@ -806,8 +807,12 @@ def where(condition, x=None, y=None, name=None) -> EagerTensor:
         picked = np.broadcast_to(cond, out.shape).astype(_grad_dtype(out))
         return [_summed_to(g * picked, a.shape), _summed_to(g * (1 - picked), b.shape)]
 
-    return _op(out, [x, y], lambda g: [unbroadcast(np.where(cond, g, 0), a.shape),
-                                       unbroadcast(np.where(cond, 0, g), b.shape)], second)
+    def vjp(g):
+        g = np.asarray(g)
+        return [unbroadcast(_elementwise.select(cond, g), a.shape),
+                unbroadcast(_elementwise.select(~cond, g), b.shape)]
+
+    return _op(out, [x, y], vjp, second)
 
 
 def _arg_reduce(find, input, axis, output_type, who: str) -> EagerTensor:
@@ -1020,7 +1025,7 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
     out = np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False)
     inside = (a >= lo) & (a <= hi)
     passed = np.broadcast_to(inside, a.shape).astype(_grad_dtype(a))
-    return _op(out, [t], lambda g: [np.where(inside, g, 0).astype(_grad_dtype(a))],
+    return _op(out, [t], lambda g: [_elementwise.select(inside, np.asarray(g, _grad_dtype(a)))],
                lambda g, t: [g * passed])
 
 
@@ -1108,6 +1113,20 @@ def _spell_ellipsis(eq: str, ranks: list[int]) -> str:
     return ",".join(specs) + "->" + out.replace("...", letters)
 
 
+# Operands of more numbers than this are contracted by a plan (`_contract`).
+_EINSUM_PLANNED = 1 << 15
+
+
+def _contract(eq: str, *arrays) -> np.ndarray:
+    """``np.einsum(eq, *arrays)``. Unplanned, NumPy contracts every operand in one loop nest
+    over all the letters (two resize matrices and a batch of images: the product of six axis
+    lengths, 30 s for 32 images of 32x32x64 to 64x64) and never calls BLAS. Planned
+    (``optimize=True``) it contracts pairwise, by matrix products where it can; the plan
+    costs tens of microseconds, so small operands keep the single loop."""
+    planned = len(arrays) > 2 or builtins.sum(np.size(a) for a in arrays) > _EINSUM_PLANNED
+    return np.einsum(eq, *arrays, optimize=planned)
+
+
 def einsum(equation, *inputs, **kwargs) -> EagerTensor:
     """``tf.einsum`` (gradients by einsum too). An ellipsis (``"...ab,bc->...ac"``) stands
     for the same leading axes in every operand that has it (written out as letters first)."""
@@ -1125,7 +1144,7 @@ def einsum(equation, *inputs, **kwargs) -> EagerTensor:
         raise ValueError(f"einsum: equation {equation!r} has {len(specs)} operands, got "
                          f"{len(inputs)}")
     arrays = [_convert(v) for v in inputs]
-    out = np.einsum(eq, *arrays)
+    out = _contract(eq, *arrays)
 
     def gradients(g, operands, contract, spread) -> list:
         """Each operand's gradient: the einsum of ``g`` with the other operands
@@ -1146,7 +1165,7 @@ def einsum(equation, *inputs, **kwargs) -> EagerTensor:
         return grads
 
     def vjp(g):
-        return gradients(g, arrays, np.einsum,
+        return gradients(g, arrays, _contract,
                          lambda gi, shape, full: np.broadcast_to(gi.reshape(shape), full))
 
     def second(g, t):

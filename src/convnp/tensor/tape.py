@@ -43,6 +43,7 @@ from typing import Any, Self
 import numpy as np
 
 from convnp._floats import QUIET
+from convnp.ops import _allocator
 from convnp.tensor import eager
 from convnp.tensor.eager import EagerTensor
 from convnp.tensor.errors import InvalidArgumentError
@@ -216,6 +217,9 @@ class GradientTape:
     def __enter__(self) -> Self:
         if self in eager.active_tapes:
             raise ValueError("this GradientTape is already recording (nested `with` on it)")
+        # a training loop on a tape allocates the same big arrays every step, as fit does:
+        # the same one-time malloc tuning (page faults cost a step of x * x on 2M numbers 8x)
+        _allocator.ensure_tuned()
         eager.active_tapes.append(self)
         self._entered = True
         return self
