@@ -703,6 +703,19 @@ def _matmul_vjp(x, y, g):
     return unbroadcast(gx, x.shape), unbroadcast(gy, y.shape)
 
 
+def _power(base, exponent):
+    """``np.power(base, exponent)``, with a whole exponent 3 or 4 of a float array as
+    products: NumPy's float pow makes one libm call a number (55 ns here: ``x ** 3`` of 2M
+    numbers took 110 ms against 0.4 ms for ``x * x * x``). The products differ from pow by
+    an ulp at most. (Exponents 2, 1, 0.5 and -1 have NumPy's own fast paths.)"""
+    if (isinstance(base, np.ndarray) and base.dtype.kind == "f" and np.ndim(exponent) == 0
+            and np.asarray(exponent).dtype.kind in "iuf" and exponent in (3, 4)):
+        base = base.astype(np.result_type(base, exponent), copy=False)  # np.power's dtype
+        square = base * base
+        return square * base if exponent == 3 else np.multiply(square, square, out=square)
+    return np.power(base, exponent)
+
+
 def _safe_log(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x > 0, np.log(np.where(x > 0, x, 1)), 0)
@@ -738,21 +751,26 @@ _UNARY = {
     np.conjugate: lambda x, z, g: g,
 }
 
+# Each rule: a pair (gradient for the first input, gradient for the second), each a function
+# of (inputs, output, output gradient), before unbroadcasting. Only the sides a tape can
+# follow are computed: ``x ** 3`` needs no log of x for its constant exponent.
 _BINARY = {
-    np.add: lambda x, y, z, g: (g, g),
-    np.subtract: lambda x, y, z, g: (g, -g),
-    np.multiply: lambda x, y, z, g: (g * y, g * x),
-    np.true_divide: lambda x, y, z, g: (g / y, -g * x / (y * y)),
-    np.power: lambda x, y, z, g: (g * y * np.power(x, y - 1), g * z * _safe_log(x)),
-    np.float_power: lambda x, y, z, g: (g * y * np.float_power(x, y - 1),
-                                        g * z * _safe_log(x)),
-    np.maximum: lambda x, y, z, g: (g * (x >= y), g * (x < y)),
-    np.minimum: lambda x, y, z, g: (g * (x <= y), g * (x > y)),
-    np.fmax: lambda x, y, z, g: (g * (x >= y), g * (x < y)),
-    np.fmin: lambda x, y, z, g: (g * (x <= y), g * (x > y)),
+    np.add: (lambda x, y, z, g: g, lambda x, y, z, g: g),
+    np.subtract: (lambda x, y, z, g: g, lambda x, y, z, g: -g),
+    np.multiply: (lambda x, y, z, g: g * y, lambda x, y, z, g: g * x),
+    np.true_divide: (lambda x, y, z, g: g / y, lambda x, y, z, g: -g * x / (y * y)),
+    np.power: (lambda x, y, z, g: g * y * _power(x, y - 1),
+               lambda x, y, z, g: g * z * _safe_log(x)),
+    np.float_power: (lambda x, y, z, g: g * y * np.float_power(x, y - 1),
+                     lambda x, y, z, g: g * z * _safe_log(x)),
+    np.maximum: (lambda x, y, z, g: g * (x >= y), lambda x, y, z, g: g * (x < y)),
+    np.minimum: (lambda x, y, z, g: g * (x <= y), lambda x, y, z, g: g * (x > y)),
+    np.fmax: (lambda x, y, z, g: g * (x >= y), lambda x, y, z, g: g * (x < y)),
+    np.fmin: (lambda x, y, z, g: g * (x <= y), lambda x, y, z, g: g * (x > y)),
     # x mod y = x - floor(x / y) * y, floor being piecewise constant (TensorFlow's rule)
-    np.remainder: lambda x, y, z, g: (g, -g * np.floor_divide(x, y)),
-    np.arctan2: lambda x, y, z, g: (g * y / (x * x + y * y), -g * x / (x * x + y * y)),
+    np.remainder: (lambda x, y, z, g: g, lambda x, y, z, g: -g * np.floor_divide(x, y)),
+    np.arctan2: (lambda x, y, z, g: g * y / (x * x + y * y),
+                 lambda x, y, z, g: -g * x / (x * x + y * y)),
 }
 
 # ufuncs whose result is piecewise constant or not a number: no gradient flows, no error.
@@ -817,7 +835,10 @@ def array_ufunc(ufunc, method, *inputs, **kwargs):
         kwargs["out"] = tuple(value_of(o) for o in out)
     with np.errstate(**QUIET):
         try:
-            result = getattr(ufunc, method)(*plain, **kwargs)
+            if ufunc is np.power and method == "__call__" and not kwargs:
+                result = _power(*plain)
+            else:
+                result = getattr(ufunc, method)(*plain, **kwargs)
         except ValueError as error:
             # shapes that do not broadcast (or do not multiply, for @) are TensorFlow's
             # InvalidArgumentError, a ValueError too
@@ -923,15 +944,18 @@ def _record_ufunc(ufunc, method, inputs, plain, tensor, kwargs) -> None:
         return
     if method == "__call__" and ufunc in _BINARY:
         x, y = (np.asarray(p) for p in plain)
-        rule = _BINARY[ufunc]
+        # a plain number or array beside a tensor: no tape follows it, so no gradient
+        sides = [rule if isinstance(v, EagerTensor) or is_variable(v) else None
+                 for rule, v in zip(_BINARY[ufunc], inputs)]
 
         def vjp(gs):
-            gx, gy = rule(x, y, z, gs[0])
-            return [_sum_to(gx, x), _sum_to(gy, y)]
+            return [None if rule is None else _sum_to(rule(x, y, z, gs[0]), p)
+                    for rule, p in zip(sides, (x, y))]
 
         def second(gs):
-            gx, gy = rule(operands[0], operands[1], tensor, gs[0])
-            return [_summed_to(gx, x.shape), _summed_to(gy, y.shape)]
+            return [None if rule is None
+                    else _summed_to(rule(operands[0], operands[1], tensor, gs[0]), p.shape)
+                    for rule, p in zip(sides, (x, y))]
 
         record([tensor], inputs, vjp, second)
         return

@@ -1,0 +1,98 @@
+"""The tape's quicker elementwise paths keep TensorFlow's numbers: whole powers 3 and 4 as
+products, a binary ufunc's gradient only for the operands a tape follows (``x ** 3`` takes
+no log of x for its constant exponent), and the branch-free selections of relu / where /
+clip_by_value (NaN and infinite upstream gradients stay out of the unselected places, as
+TensorFlow's select does)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import convnp as tf
+from convnp.tensor import tape as tape_module
+
+
+@pytest.mark.parametrize("power", [3, 4, 3.0, 2, 5])
+def test_whole_powers_values_dtype_and_gradient(power):
+    rng = np.random.default_rng(int(power * 10))
+    a = rng.standard_normal((50, 40)).astype(np.float32)
+    a[0, :3] = [0.0, -0.0, -2.5]
+    x = tf.Variable(a)
+    with tf.GradientTape() as tape:
+        y = x ** power
+        loss = tf.reduce_sum(y * tf.constant(np.arange(2000.0, dtype=np.float32).reshape(50, 40)))
+    grad = tape.gradient(loss, x)
+    assert y.dtype == np.float32 and grad.dtype == np.float32
+    wide = a.astype(np.float64)
+    np.testing.assert_allclose(y.numpy(), wide ** power, rtol=5e-7, atol=1e-30)
+    want = power * wide ** (power - 1) * np.arange(2000.0).reshape(50, 40)
+    np.testing.assert_allclose(grad.numpy(), want, rtol=2e-6, atol=1e-3)
+
+
+def test_power_keeps_the_tensor_dtype():
+    a = tf.constant(np.array([1.5, -2.0], np.float32))
+    assert (a ** np.float64(3)).dtype == np.float32  # the number takes the tensor's dtype
+    assert (a ** 3).dtype == np.float32
+    np.testing.assert_array_equal((a ** 4).numpy(), [5.0625, 16.0])
+    assert (tf.constant([2, 3]) ** 3).numpy().tolist() == [8, 27]
+
+
+def test_constant_exponent_takes_no_log_and_a_tensor_exponent_does(monkeypatch):
+    calls = []
+    real = tape_module._safe_log
+    monkeypatch.setattr(tape_module, "_safe_log", lambda v: calls.append(1) or real(v))
+    x = tf.Variable([-1.0, 0.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(x ** 3)
+        np.testing.assert_allclose(tape.gradient(loss, x).numpy(), [3.0, 0.0, 12.0])
+    assert calls == []
+    e = tf.Variable([1.0, 2.0, 3.0])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.constant([2.0, 2.0, 2.0]) ** e)
+    np.testing.assert_allclose(tape.gradient(loss, e).numpy(), np.log(2) * 2.0 ** np.arange(1, 4),
+                               rtol=1e-6)
+    assert calls == [1]
+
+
+def test_constant_operands_get_no_gradient_but_tensors_both_do():
+    a, b = tf.Variable([1.0, 2.0]), tf.Variable([3.0, 5.0])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(a / b + a * np.array([2.0, 2.0], np.float32) - 1.0 / b)
+    ga, gb = tape.gradient(loss, [a, b])
+    np.testing.assert_allclose(ga.numpy(), 1 / np.array([3.0, 5.0]) + 2, rtol=1e-6)
+    np.testing.assert_allclose(gb.numpy(), -np.array([1.0, 2.0]) / np.array([9.0, 25.0])
+                               + 1 / np.array([9.0, 25.0]), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("op", ["relu", "where", "clip", "relu6"])
+def test_selected_gradients_keep_nan_out_of_unselected_places(op):
+    """An infinite or NaN upstream gradient where the selection is off gives 0 there (a
+    select, as TensorFlow's ReluGrad and where's gradient), and the values pass through."""
+    x = tf.Variable(np.array([-1.0, 2.0, -3.0, 4.0, 0.0], np.float32))
+    upstream = tf.constant(np.array([np.nan, 1.0, np.inf, -2.0, np.nan], np.float32))
+    fns = {"relu": tf.nn.relu, "relu6": tf.nn.relu6,
+           "where": lambda v: tf.where(v > 0, v, tf.zeros_like(v)),
+           "clip": lambda v: tf.clip_by_value(v, 0.5, 10.0)}
+    with tf.GradientTape() as tape:
+        y = fns[op](x)
+    grad = tape.gradient(y, x, output_gradients=upstream).numpy()
+    np.testing.assert_array_equal(grad, [0.0, 1.0, 0.0, -2.0, 0.0])
+    assert grad.dtype == np.float32
+
+
+def test_where_both_branches_and_broadcast_gradients():
+    cond = tf.constant([[True, False, True]])
+    a = tf.Variable(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.float32))
+    b = tf.Variable(np.array([10.0, 20.0, 30.0], np.float32))
+    with tf.GradientTape() as tape:
+        y = tf.where(cond, a, b)
+        loss = tf.reduce_sum(y * tf.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    np.testing.assert_array_equal(y.numpy(), [[1, 20, 3], [4, 20, 6]])
+    ga, gb = tape.gradient(loss, [a, b])
+    np.testing.assert_array_equal(ga.numpy(), [[1, 0, 3], [4, 0, 6]])
+    np.testing.assert_array_equal(gb.numpy(), [0, 7, 0])
