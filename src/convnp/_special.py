@@ -374,12 +374,17 @@ def erf(x) -> np.ndarray:
     magnitude from its Maclaurin series (``1 - erfc`` would lose the relative accuracy of
     small values: erf(0) is 0 exactly)."""
     x = _as_float(x)
+    shape = x.shape
+    x = x.reshape(-1)  # a 0-d input would make numbers, not arrays, of the steps below
     large = x.dtype.type(1) - x.dtype.type(2) * _tail(x)  # 1 - erfc(|x|)
     np.copysign(large, x, out=large)
-    small = np.abs(x) < 0.5
-    xs = np.where(small, x, 0)  # the series only where it is used (no overflow elsewhere)
+    small = np.flatnonzero(np.abs(x) < 0.5)  # the series only where it is used
+    xs = x[small]
     x2 = xs * xs
-    series = np.zeros_like(xs)
-    for c in reversed(_SMALL):
-        series = series * x2 + x.dtype.type(c)
-    return np.where(small, xs * series, large)
+    series = np.full_like(xs, _SMALL[-1])
+    for c in reversed(_SMALL[:-1]):  # Horner's rule in place
+        series *= x2
+        series += x.dtype.type(c)
+    series *= xs
+    large[small] = series
+    return large.reshape(shape)

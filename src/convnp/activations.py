@@ -158,23 +158,7 @@ def sigmoid(x) -> np.ndarray:
     nor warns; the two branches are the same function written two ways.
     """
     x = _as_float(x)
-    return blockwise(_sigmoid_block, np.empty(x.shape, x.dtype), [x], (x.dtype, bool))
-
-
-def _sigmoid_block(out, x, e, positive) -> None:
-    """`sigmoid` of one block (`convnp.ops.elementwise.blockwise`): with ``e = exp(-|x|)``,
-    ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` below (not ``1 - ...``, which would lose
-    the relative accuracy of the small values). The numerator is ``max(e, [x >= 0])``: a
-    masked copy (``np.copyto(..., where=)``) costs 12 ns a number on this AVX2 machine, three
-    times the exp."""
-    one = out.dtype.type(1)
-    np.abs(x, out=e)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    np.add(e, one, out=out)
-    np.greater_equal(x, 0, out=positive)
-    np.maximum(e, positive, out=e)
-    np.divide(e, out, out=out)
+    return elementwise.sigmoid(x)
 
 
 @_tensor_aware
@@ -237,7 +221,7 @@ def silu(x) -> np.ndarray:
 
 
 def _silu_block(out, x, e, positive) -> None:
-    _sigmoid_block(out, x, e, positive)
+    elementwise.sigmoid_block(out, x, e, positive)
     with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as TensorFlow's, without a warning
         out *= x
 

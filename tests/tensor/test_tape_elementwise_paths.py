@@ -96,3 +96,54 @@ def test_where_both_branches_and_broadcast_gradients():
     ga, gb = tape.gradient(loss, [a, b])
     np.testing.assert_array_equal(ga.numpy(), [[1, 0, 3], [4, 0, 6]])
     np.testing.assert_array_equal(gb.numpy(), [0, 7, 0])
+
+
+def test_erf_in_float64_by_the_series_rounds_float32_exactly():
+    """tf.math.erf (convnp._special.erf in float64, no longer math.erf a number at a time):
+    float32 results are math.erf rounded to float32 on a grid, float64 within 1e-13, the
+    special values keep their sign, and a 0-d tensor works."""
+    import math
+
+    x = np.concatenate([np.linspace(-6, 6, 24001), [1e-30, -1e-30, 0.4999999, 0.5, 30.0]])
+    want = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(tf.math.erf(tf.constant(x)).numpy(), want, rtol=1e-13,
+                               atol=1e-300)
+    x32 = x.astype(np.float32)
+    want32 = np.array([math.erf(float(v)) for v in x32]).astype(np.float32)
+    np.testing.assert_array_equal(tf.math.erf(tf.constant(x32)).numpy(), want32)
+    special = tf.math.erf(tf.constant(np.array([0.0, -0.0, np.inf, -np.inf, np.nan]))).numpy()
+    np.testing.assert_array_equal(special[:4], [0.0, -0.0, 1.0, -1.0])
+    assert np.signbit(special[1]) and np.isnan(special[4])
+    assert tf.math.erf(tf.constant(0.5)).numpy() == np.float32(math.erf(0.5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_softplus_on_their_block_kernels(dtype):
+    """tf.sigmoid (the activations' blockwise kernel) and tf.nn.softplus (max(x, 0) +
+    log1p(exp(-|x|)) instead of np.logaddexp): values against float64 formulas across the
+    range, the limits, NaN, and their gradients."""
+    x = np.concatenate([np.linspace(-60, 60, 4001), [-1e4, 1e4, -np.inf, np.inf]])
+    wide = x.astype(dtype).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want_sigmoid = np.where(wide >= 0, 1 / (1 + np.exp(-wide)), np.exp(wide) / (1 + np.exp(wide)))
+    want_softplus = np.logaddexp(0, wide)
+    t = tf.Variable(x.astype(dtype))
+    with tf.GradientTape(persistent=True) as tape:
+        s = tf.sigmoid(t)
+        p = tf.nn.softplus(t)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    assert s.dtype == dtype and p.dtype == dtype
+    np.testing.assert_allclose(s.numpy(), want_sigmoid, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(p.numpy(), want_softplus, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(tape.gradient(s, t).numpy(), want_sigmoid * (1 - want_sigmoid),
+                               rtol=rtol * 10, atol=1e-7 if dtype == np.float32 else 1e-15)
+    np.testing.assert_allclose(tape.gradient(p, t).numpy(), want_sigmoid, rtol=rtol * 10,
+                               atol=1e-30)
+    assert np.isnan(tf.sigmoid(tf.constant([np.nan])).numpy()[0])
+    assert np.isnan(tf.nn.softplus(tf.constant([np.nan])).numpy()[0])
+
+
+def test_sigmoid_of_integers_is_float32():
+    out = tf.sigmoid(tf.constant([0, 2]))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), [0.5, 1 / (1 + np.exp(-2))], rtol=1e-6)

@@ -244,3 +244,25 @@ def blockwise(kernel, out: np.ndarray, inputs, scratch=(), min_shared: int =
 
     map_flat(part, flat_out.size, min_shared)
     return out
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` of a float array, block by block (`sigmoid_block`): only
+    ``exp(-|x|)`` is evaluated, so no value overflows or warns."""
+    return blockwise(sigmoid_block, np.empty(x.shape, x.dtype), [x], (x.dtype, bool))
+
+
+def sigmoid_block(out, x, e, positive) -> None:
+    """`sigmoid` of one block (`blockwise`): with ``e = exp(-|x|)``,
+    ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` below (not ``1 - ...``, which would lose
+    the relative accuracy of the small values). The numerator is ``max(e, [x >= 0])``: a
+    masked copy (``np.copyto(..., where=)``) costs 12 ns a number on this AVX2 machine, three
+    times the exp."""
+    one = out.dtype.type(1)
+    np.abs(x, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, one, out=out)
+    np.greater_equal(x, 0, out=positive)
+    np.maximum(e, positive, out=e)
+    np.divide(e, out, out=out)

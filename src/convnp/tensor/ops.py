@@ -1350,10 +1350,7 @@ is_finite = _values_only(np.isfinite, "is_finite", "Whether ``x`` is finite")
 
 def sigmoid(x, name=None) -> EagerTensor:
     a = value_of(x) if isinstance(x, np.ndarray) or is_variable(x) else _convert(x)
-    with np.errstate(over="ignore"):
-        out = np.where(a >= 0, 1 / (1 + np.exp(-np.abs(a))),
-                       np.exp(-np.abs(a)) / (1 + np.exp(-np.abs(a)))).astype(
-            _grad_dtype(a), copy=False)
+    out = _elementwise.sigmoid(a.astype(_grad_dtype(a), copy=False))  # ints: in float
     return _op(out, [x], lambda g: [g * out * (1 - out)], lambda g, t: [g * t * (1 - t)])
 
 
