@@ -364,3 +364,29 @@ def test_approximate_gelu_on_the_tape_matches_central_differences():
         grad = tape.gradient(loss, x).numpy()
 
         assert rel_error(grad, numeric) < 1e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hard_sigmoid_and_hard_silu_block_kernels(dtype, monkeypatch):
+    """hard_sigmoid / hard_silu (hard_swish) block by block on all cores: values against
+    the formula, and hard_silu's backward slope h(x) + x h'(x) with h' = 1/6 strictly inside
+    (-3, 3) (1 at x = 3 and 0 at x = -3, as TensorFlow's relu6 gradient gives)."""
+    from convnp.ops import elementwise
+
+    monkeypatch.setattr(elementwise, "BLOCK", 1 << 12)
+    rng = np.random.default_rng(6)
+    x = np.concatenate([[-3.0, 3.0, 0.0, -0.0, np.inf, -np.inf],
+                        rng.standard_normal(40_000) * 4]).astype(dtype)
+    h = np.clip(x.astype(np.float64) + 3, 0, 6) / 6
+    np.testing.assert_allclose(activations.hard_sigmoid(x), h, rtol=1e-6)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(activations.hard_silu(x)[[0, 1, 2, 4]], [0, 3, 0, np.inf])
+        np.testing.assert_allclose(activations.hard_silu(x)[6:], x[6:] * h[6:], rtol=1e-6)
+    layer = activations.get("hard_silu")
+    dy = rng.standard_normal(x.size).astype(dtype)
+    inside = (x > -3) & (x < 3)
+    want = dy * (h + np.where(inside, x.astype(np.float64) / 6, 0))
+    got = layer.backward(dy, x, None)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got[:4], dy[:4] * np.array([0, 1, 0.5, 0.5]), rtol=1e-6)
+    np.testing.assert_allclose(got[6:], want[6:], rtol=1e-5, atol=1e-6)

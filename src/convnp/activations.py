@@ -262,14 +262,39 @@ def gelu(x, approximate: bool = False) -> np.ndarray:
 def hard_sigmoid(x) -> np.ndarray:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear in between (Keras 3's definition)."""
     x = _as_float(x)
-    return (np.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)).astype(x.dtype, copy=False)
+    return blockwise(_hard_sigmoid_block, np.empty(x.shape, x.dtype), [x])
+
+
+def _hard_sigmoid_block(out, x) -> None:
+    np.add(x, x.dtype.type(3), out=out)
+    np.clip(out, 0, 6, out=out)
+    out /= x.dtype.type(6)
 
 
 @_tensor_aware
 def hard_silu(x) -> np.ndarray:
     """x * hard_sigmoid(x) (also called hard_swish)."""
     x = _as_float(x)
-    return x * hard_sigmoid(x)
+    return blockwise(_hard_silu_block, np.empty(x.shape, x.dtype), [x])
+
+
+def _hard_silu_block(out, x) -> None:
+    _hard_sigmoid_block(out, x)
+    out *= x
+
+
+def _hard_silu_gradient_block(out, dy, x, h, inside, below) -> None:
+    """``dy * (h(x) + x h'(x))`` of one block, h the hard sigmoid: h' is 1/6 strictly
+    inside (-3, 3) and 0 elsewhere (the ends included, as relu6's gradient in TensorFlow)."""
+    _hard_sigmoid_block(h, x)
+    np.greater(x, -3, out=inside)
+    np.less(x, 3, out=below)
+    inside &= below
+    with np.errstate(invalid="ignore"):  # inf * 0: NaN at infinite x, as TensorFlow's
+        np.multiply(x, inside, out=out)  # x inside, 0 outside: no branch per number
+    out /= x.dtype.type(6)
+    out += h
+    out *= dy
 
 
 hard_swish = hard_silu
@@ -731,10 +756,10 @@ class _HardSilu(Activation):
 
     def backward(self, dy, x, y):
         # x * h(x): h(x) + x * h'(x), with h' = 1/6 inside (-3, 3)
-        slope = np.multiply(x, (x > -3) & (x < 3))  # x inside (-3, 3), else 0
-        slope *= x.dtype.type(1 / 6)
-        slope += hard_sigmoid(x)
-        return (dy * slope).astype(dy.dtype, copy=False)
+        dy = np.asarray(dy, dtype=x.dtype)
+        out = np.empty(np.broadcast_shapes(dy.shape, x.shape), x.dtype)
+        return blockwise(_hard_silu_gradient_block, out, [np.broadcast_to(dy, out.shape), x],
+                         (x.dtype, bool, bool))
 
     def curvature(self, x, y):
         # the slope h(x) + x h'(x) moves by 2 h'(x) = 1/3 inside (-3, 3)
