@@ -125,9 +125,10 @@ class GroupNormalization(Layer):
             return np.asarray(t_weights[id(weight)], dtype).reshape(1, 1, groups, -1)
 
         gamma = None if self.gamma is None else self.gamma.value.reshape(1, 1, groups, -1)
+        group_inv_std = ops._grouped(inv_std, groups)[..., :1]  # (m, 1, groups, 1)
         t_dy, x_bar, gamma_bar = second_order.normalization_rule(
             grouped(dy), grouped(t_dx), param(self.gamma), param(self.beta),
-            ops._grouped(x_hat, groups), inv_std, gamma, (1, 3), (0, 1))
+            ops._grouped(x_hat, groups), group_inv_std, gamma, (1, 3), (0, 1))
 
         def back(a):
             return None if a is None else np.moveaxis(a.reshape(x_hat.shape), -1, axis)

@@ -27,20 +27,44 @@ def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
     return a.reshape(m, -1, groups, n_C // groups)
 
 
+def _rows(a: np.ndarray) -> np.ndarray:
+    """``(m, ..., C)`` as ``(m, positions, C)`` (a view of a contiguous array)."""
+    return a.reshape(a.shape[0], -1, a.shape[-1])
+
+
+def _group_means(a3: np.ndarray, groups: int) -> np.ndarray:
+    """The mean of each (example, group) of ``a3`` ``(m, positions, C)``, repeated for each
+    channel of the group: ``(m, 1, C)``.
+
+    Summed over the positions first (whole rows of C contiguous numbers added together),
+    then over each group's channels in the small ``(m, C)`` result. Reducing the grouped
+    view ``(m, positions, groups, C // groups)`` over axes 1 and 3 at once walks runs of
+    ``C // groups`` numbers and took 5x as long."""
+    m, positions, n_C = a3.shape
+    per_channel = np.add.reduce(a3, axis=1)  # (m, C)
+    size = n_C // groups
+    means = np.add.reduce(per_channel.reshape(m, groups, size), axis=2) / a3.dtype.type(
+        positions * size)
+    return np.repeat(means, size, axis=1)[:, None, :]
+
+
 def group_norm_forward(x: np.ndarray, gamma, beta, groups: int,
                        epsilon: float) -> tuple[np.ndarray, tuple]:
     """Normalize ``x`` of shape ``(m, ..., C)``; ``gamma``/``beta`` are ``(C,)`` or None.
 
     Returns ``(y, cache)``; the cache holds the normalized input ``x_hat`` (shape of ``x``),
-    the inverse standard deviations ``(m, 1, groups, 1)``, ``gamma`` and ``groups``.
+    the inverse standard deviations per channel ``(m, 1, C)`` (equal within a group),
+    ``gamma`` and ``groups``.
     """
     check_groups(x.shape[-1], groups)
-    xg = _grouped(x, groups)
-    mean = xg.mean(axis=(1, 3), keepdims=True)
-    centered = xg - mean
-    var = np.mean(centered * centered, axis=(1, 3), keepdims=True)
-    inv_std = 1.0 / np.sqrt(var + x.dtype.type(epsilon))
-    x_hat = (centered * inv_std).reshape(x.shape)
+    x3 = _rows(np.ascontiguousarray(x))
+    centered = x3 - _group_means(x3, groups)
+    inv_std = _group_means(centered * centered, groups)
+    inv_std += x.dtype.type(epsilon)
+    np.sqrt(inv_std, out=inv_std)
+    np.divide(x.dtype.type(1), inv_std, out=inv_std)
+    centered *= inv_std
+    x_hat = centered.reshape(x.shape)
     y = x_hat
     if gamma is not None:
         y = y * gamma
@@ -56,13 +80,20 @@ def group_norm_backward(dy: np.ndarray, cache: tuple):
     ``(C,)`` sums over the batch and positions; computed even when the layer has no such
     weight)."""
     x_hat, inv_std, gamma, groups = cache
-    reduce = tuple(range(dy.ndim - 1))
-    dbeta = dy.sum(axis=reduce)
-    dgamma = (dy * x_hat).sum(axis=reduce)
-    d_hat = dy * gamma if gamma is not None else dy
-    dg = _grouped(d_hat, groups)
-    hg = _grouped(x_hat, groups)
+    n_C = dy.shape[-1]
+    dy2 = np.ascontiguousarray(dy).reshape(-1, n_C)
+    hat2 = x_hat.reshape(-1, n_C)
+    dbeta = np.add.reduce(dy2, axis=0)
+    product = dy2 * hat2
+    dgamma = np.add.reduce(product, axis=0)
+    if gamma is not None:
+        d_hat = dy2 * gamma
+        np.multiply(d_hat, hat2, out=product)
+    else:
+        d_hat = dy2
     # the usual normalization backward, with the group as the set of values sharing a mean
-    dx = inv_std * (dg - dg.mean(axis=(1, 3), keepdims=True)
-                    - hg * np.mean(dg * hg, axis=(1, 3), keepdims=True))
+    d3, h3 = _rows(d_hat.reshape(dy.shape)), _rows(x_hat)
+    dx = d3 - _group_means(d3, groups)
+    dx -= h3 * _group_means(_rows(product.reshape(dy.shape)), groups)
+    dx *= inv_std
     return dx.reshape(dy.shape), dgamma, dbeta
