@@ -280,6 +280,14 @@ class Engine:
     def _specs(self) -> list:
         """The per-output specs, matched to the (now built) graph's outputs."""
         specs = self._output_specs
+        if self._graph is not None and len(specs) != len(self._graph.outputs) and \
+                all(s.loss is None and not s.metrics and not s.weighted for s in specs):
+            # compiled with no loss and no metrics before its first call (CycleGAN's
+            # `super().compile()` in a compile override): nothing was tied to the outputs,
+            # so the count is taken from the graph now, as Keras 3 does not mind either
+            specs = [compile_utils.OutputSpec(name) for name in
+                     compile_utils._distinct(self._output_names_or_default())]
+            self._set_specs(specs)
         if self._graph is not None and len(specs) != len(self._graph.outputs):
             raise ValueError(f"model '{self.name}' was compiled for {len(specs)} output(s) "
                              f"but has {len(self._graph.outputs)}")
@@ -679,7 +687,8 @@ class Engine:
         per output (None for an output without a loss)."""
         if y is None:
             raise ValueError(f"{method}() needs targets `y` when `x` is an array")
-        if self._step_only:  # the user's train_step reads them as they come
+        if self._step_only or (self._targets_unread(method) and not isinstance(y, dict)):
+            # the user's train_step reads them as they come
             if isinstance(y, dict):
                 raise ValueError(f"{method}(): model '{self.name}' has no outputs of its own "
                                  "to match a dict of targets against; pass y as an array or a "
@@ -771,7 +780,7 @@ class Engine:
             # an uncompiled model (predict) reads no targets: they are left as they come
             specs = self._specs() if self._output_specs else []
             outs = self._output_names_or_default()
-            if not specs:
+            if not specs or self._targets_unread(method):
                 pass
             elif len(specs) > 1:
                 needed = [s.loss is not None for s in specs]
@@ -864,6 +873,14 @@ class Engine:
                              f"sample (or ({n}, 1), or one per value of the loss), got "
                              f"{sw.shape}")
         return sw
+
+    def _targets_unread(self, method: str) -> bool:
+        """Whether the batches' targets go to the user's own step untouched: its class
+        writes the step and compile gave no loss and no metrics (CycleGAN: a bare
+        `super().compile()`), so nothing of convnp's matches targets to outputs. Keras 3
+        hands such a step its batch as the data yields it."""
+        return self._own_step(method) and all(
+            s.loss is None and not s.metrics and not s.weighted for s in self._output_specs)
 
     def _own_step(self, method: str) -> bool:
         """Whether a subclassed model's own class writes the step ``method`` runs (fit:
