@@ -1634,7 +1634,10 @@ def _image_resize(images, size, interpolation="bilinear", antialias=False,
                   crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, fill_mode="constant",
                   fill_value=0.0, data_format=None):
     """``images`` resized to ``size = (height, width)`` by `convnp.tensor.image.resize`
-    (Keras' TensorFlow backend calls ``tf.image.resize`` with the same method and antialias)."""
+    (Keras' TensorFlow backend calls ``tf.image.resize`` with the same method and antialias),
+    in the images' own dtype, as Keras 3 gives them back: integer images rounded to the
+    nearest value (halves to even) and clipped to their dtype's range (uint8 in, uint8 out,
+    where ``tf.image.resize`` alone answers float32), float16 images as float16."""
     from convnp.tensor import image as _image
 
     if interpolation not in ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area"):
@@ -1655,7 +1658,14 @@ def _image_resize(images, size, interpolation="bilinear", antialias=False,
         images = _crop_to_aspect(images, a.shape[-3], a.shape[-2], *size)
     elif pad_to_aspect_ratio:
         images = _pad_to_aspect(images, a, *size, fill_value)
-    return _image.resize(images, size, method=interpolation, antialias=antialias)
+    out = _image.resize(images, size, method=interpolation, antialias=antialias)
+    if a.dtype.kind in "iu" and _arr(out).dtype != a.dtype:
+        info = np.iinfo(a.dtype)
+        values = np.clip(np.round(_arr(out)), info.min, info.max)
+        return _ops.constant(values.astype(a.dtype))
+    if a.dtype.kind == "f" and _arr(out).dtype != a.dtype:
+        return _ops.cast(out, a.dtype.name)
+    return out
 
 
 def _aspect_extent(n_other: int, target_this: int, target_other: int) -> int:
