@@ -52,6 +52,7 @@ from convnp.io.compile_state import FUNCTION as _FUNCTION
 from convnp.io.compile_state import loss_objects, of_user_class, resolve_functions
 from convnp.io.keras_tree import (
     NotSavableError,
+    held_optimizers,
     is_model,
     is_user_object,
     refuse_step_only,
@@ -1149,6 +1150,7 @@ def load_keras_weights(model, path: str | os.PathLike, skip_mismatch: bool = Fal
     with open_file(h5py, path, path) as f:
         _read_weights_h5(model, f, path, skip_mismatch)
         _read_weights_optimizer(model, f, path)
+        _read_held_optimizers(model, f, path)
 
 
 def _read_weights_optimizer(model, h5file, where: str) -> None:
@@ -1184,6 +1186,45 @@ def _read_weights_optimizer(model, h5file, where: str) -> None:
                       f"{warning.message}", UserWarning, stacklevel=_user_stacklevel())
 
 
+def _read_held_optimizers(model, h5file, where: str) -> None:
+    """``load_weights`` for the optimizers a user's model keeps in its attributes
+    (`held_optimizers`): each takes the state stored under its attribute, the rate too, when
+    it keeps as many variables as the file holds, as TF 2.21 does. One that does not (not
+    built yet, or of another kind) is left as it is, with Keras's warning; an attribute the
+    file does not have is passed over."""
+    h5py = _require_h5py()
+    for name, opt in held_optimizers(model):
+        stored = _optimizer_vars(h5py, h5file, where, name)
+        if stored is None:
+            continue
+        count, read = stored
+        entries = opt._keras_variables()
+        if count != len(entries):
+            warnings.warn(f"Skipping variable loading for optimizer '{opt.name}' ({name}), "
+                          f"because it has {len(entries)} variables whereas the saved "
+                          f"optimizer has {count} variables"
+                          + ("" if opt.built else "; it has not been built yet (no step "
+                             "taken): build it first (optimizer.build(variables))"),
+                          UserWarning, stacklevel=_user_stacklevel())
+            continue
+        try:
+            state, rate = {}, None
+            for k, (key, variable) in enumerate(entries):
+                current = np.asarray(variable.value)
+                value = read(k, current.shape)
+                if key.rpartition("/")[2] == "learning_rate":
+                    rate = float(value)
+                else:
+                    state[key] = np.asarray(value, dtype=current.dtype)
+            opt._keras_restore(state)
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            warnings.warn(f"Skipping variable loading for optimizer '{opt.name}' ({name}): "
+                          f"{error}", UserWarning, stacklevel=_user_stacklevel())
+            continue
+        if rate is not None:
+            opt.learning_rate = rate
+
+
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside convnp (the
     user's ``load_weights`` call, however many of convnp's functions lead here)."""
@@ -1209,6 +1250,7 @@ def load_archive_weights(model, path: str | os.PathLike, skip_mismatch: bool = F
     with open_file(h5py, io.BytesIO(weights), source) as f:
         _read_weights_h5(model, f, source, skip_mismatch)
         _read_weights_optimizer(model, f, source)
+        _read_held_optimizers(model, f, source)
 
 
 def save_keras_weights(model, path: str | os.PathLike) -> None:
@@ -1227,6 +1269,8 @@ def save_keras_weights(model, path: str | os.PathLike) -> None:
                 # Keras 3 keeps a compiled model's optimizer state in its weights file too
                 # (load_weights gives it back to a built optimizer of the same kind)
                 _write_optimizer_h5(model, f)
+            for where, opt in held_optimizers(model):  # CycleGAN's four, beside it
+                _write_optimizer_group(f.require_group(where), opt)
 
     atomic_write(path, write)
 
@@ -2027,15 +2071,17 @@ def _write_optimizer_h5(model, h5file) -> None:
     Keras also stores each inner one's under its own group. An optimizer that has taken no
     step has only its step count and rate (unless a schedule gives it), as in Keras."""
 
-    def write(group, opt) -> None:
-        variables = group.create_group("vars")
-        variables.attrs["name"] = opt.name
-        for i, (_, variable) in enumerate(opt._keras_variables()):
-            variables.create_dataset(str(i), data=_stored(variable.value))
-        for path, inner in opt._keras_children():
-            write(group.require_group(path), inner)
+    _write_optimizer_group(h5file.create_group("optimizer"), model.optimizer)
 
-    write(h5file.create_group("optimizer"), model.optimizer)
+
+def _write_optimizer_group(group, opt) -> None:
+    """One optimizer's variables under ``group/vars`` (`_write_optimizer_h5`'s layout)."""
+    variables = group.create_group("vars")
+    variables.attrs["name"] = opt.name
+    for i, (_, variable) in enumerate(opt._keras_variables()):
+        variables.create_dataset(str(i), data=_stored(variable.value))
+    for path, inner in opt._keras_children():
+        _write_optimizer_group(group.require_group(path), inner)
 
 
 def restore_optimizer(model, count: int, read, where: str, mismatch: str = "raise") -> None:
@@ -2103,25 +2149,26 @@ def _read_optimizer_h5(model, h5file, where: str) -> None:
         restore_optimizer(model, *stored, where)
 
 
-def _optimizer_vars(h5py, h5file, where: str):
-    """``(count, read)`` for the optimizer state a Keras 3 weights file holds
-    (``optimizer/vars``): how many variables, and ``read(index, shape)`` giving one checked
-    against the shape expected; None when the file holds none."""
+def _optimizer_vars(h5py, h5file, where: str, name: str = "optimizer"):
+    """``(count, read)`` for the optimizer state a Keras 3 weights file holds under
+    ``name`` (``optimizer/vars``; a held optimizer's ``<attribute>/vars``): how many
+    variables, and ``read(index, shape)`` giving one checked against the shape expected;
+    None when the file holds none."""
     # get_node: a damaged file's links raise ValueError, not h5py's RuntimeError
-    top = get_node(h5py, h5file, "optimizer", where)
+    top = get_node(h5py, h5file, name, where)
     group = get_node(h5py, top, "vars", where) if isinstance(top, h5py.Group) else None
     if not isinstance(group, h5py.Group):
         return None
     try:
         count = len(group)
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
-        raise ValueError(f"{where}: cannot list optimizer/vars ({exc})") from None
+        raise ValueError(f"{where}: cannot list {name}/vars ({exc})") from None
 
     def read(index: int, shape: tuple) -> np.ndarray:
         node = get_node(h5py, group, str(index), where)
         if not isinstance(node, h5py.Dataset):
-            raise ValueError(f"{where}: optimizer/vars/{index} is not a dataset")  # noqa: TRY004
-        return read_dataset(h5py, node, where, f"optimizer/vars/{index}", expected_shape=shape,
+            raise ValueError(f"{where}: {name}/vars/{index} is not a dataset")  # noqa: TRY004
+        return read_dataset(h5py, node, where, f"{name}/vars/{index}", expected_shape=shape,
                             kinds="fiu")
 
     return count, read

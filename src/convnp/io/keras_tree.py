@@ -132,6 +132,50 @@ def _children(obj, path: str) -> list[tuple[str, Any]]:
     return children
 
 
+def held_optimizers(model) -> list[tuple[str, Any]]:
+    """``(path, optimizer)`` for each optimizer a user's model keeps in its own attributes
+    besides the one `compile` gave it (CycleGAN's ``self.gen_G_optimizer = ...`` in its
+    `compile` override). Keras's walk meets them as it meets layers and stores their
+    variables under ``<attribute>/vars`` (a list of them under ``<attribute>/<class key>``);
+    one optimizer under two attributes is stored under the first in Keras's order.
+
+    Only the model's own attributes are looked at (an optimizer kept by one of its layers
+    is not), and the compiled optimizer is always the ``optimizer`` group."""
+    from convnp.layers.base import class_snake_name
+    from convnp.optimizers import Optimizer
+
+    if not (is_model(model) and is_user_object(model)):
+        return []
+    compiled = getattr(model, "optimizer", None)
+    seen = {id(compiled)}
+    found: list[tuple[str, Any]] = []
+
+    def add(path: str, value) -> None:
+        if id(value) not in seen:
+            seen.add(id(value))
+            found.append((path, value))
+
+    attributes = {k: v for k, v in vars(model).items() if not k.startswith("_")}
+    attributes.update({k: vars(model)[k] for k in vars(model).get("_user_private", ())
+                       if k in vars(model)})
+    for name in sorted(attributes, key=lambda k: (k.startswith("_"), k)):
+        value = attributes[name]
+        if isinstance(value, Optimizer):
+            add(name, value)
+        elif isinstance(value, (list, tuple, dict)):
+            counts: dict[str, int] = {}  # Keras's keys count every saveable in the list
+            items = list(value.values()) if isinstance(value, dict) else value
+            for item in items:
+                if not (isinstance(item, Optimizer) or _is_saveable(item)):
+                    continue
+                base = class_snake_name(type(item))
+                n = counts.get(base, 0)
+                counts[base] = n + 1
+                if isinstance(item, Optimizer):
+                    add(_join(name, base if n == 0 else f"{base}_{n}"), item)
+    return found
+
+
 def state_groups(model) -> list[tuple[str, Any, list]]:
     """``(path, object, variables)`` for every object Keras gives a ``<path>/vars`` group, in
     the order of Keras's walk (the model itself first, with path ``""``)."""
@@ -155,4 +199,4 @@ def vars_path(path: str) -> str:
     return _join(path, "vars")
 
 
-__all__ = ["is_model", "is_user_object", "state_groups", "vars_path"]
+__all__ = ["held_optimizers", "is_model", "is_user_object", "state_groups", "vars_path"]

@@ -679,7 +679,8 @@ def tracking_setattr(self, name, value) -> None:
     order. As in Keras 3, attributes whose names start with ``_`` count too when the user's
     code sets them (``self._inner = Dense(3)``); convnp's own private state (set by code in
     convnp's modules) is never tracked. Private names that hold layers are remembered in
-    ``_user_private`` for the file layout (Keras saves them after the public ones)."""
+    ``_user_private`` for the file layout (Keras saves them after the public ones), as are
+    those holding optimizers (a weights file keeps their state)."""
     object.__setattr__(self, name, value)
     if name.startswith("_") and (name in _INTERNAL or _set_by_convnp()):
         return
@@ -704,6 +705,8 @@ def tracking_setattr(self, name, value) -> None:
             tracked = state.setdefault("_tracked_layers", [])
             if not any(t is item for t in tracked):
                 tracked.append(item)
+        elif hasattr(item, "apply_gradients") and hasattr(item, "_keras_variables"):
+            holds_layer = True  # an optimizer: Keras's weights file keeps its state too
     if holds_layer and name.startswith("_"):
         private = state.setdefault("_user_private", [])
         if name not in private:
