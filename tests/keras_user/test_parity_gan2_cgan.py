@@ -169,3 +169,33 @@ def test_conditional_gan_trackers_reset_each_epoch_and_frames_resize_as_uint8():
     frames = np.asarray(frames)
     assert frames.dtype == np.uint8 and frames.shape == (5, 16, 16, 1)
     assert frames[:, 5, 5, 0].tolist() == [169, 173, 175, 176, 167]
+
+
+def test_seed_generator_has_keras_state_config_and_next():
+    # TF 2.21: state is a non-trainable int64 variable [seed, draws so far]; get_config
+    # gives seed and name; next() a (2,) int64 tensor
+    gen = keras.random.SeedGenerator(1337, name="my_sg")
+    state = gen.state
+    assert np.asarray(state).tolist() == [1337, 0]
+    assert not state.trainable and state.name == "seed_generator_state"
+    keras.random.normal((2,), seed=gen)
+    keras.random.uniform((2,), seed=gen)
+    assert np.asarray(gen.state).tolist() == [1337, 2]
+    assert gen.get_config() == {"seed": 1337, "name": "my_sg"}
+    assert keras.random.SeedGenerator.from_config(gen.get_config()).get_config() == {
+        "seed": 1337, "name": "my_sg"}
+    seed = np.asarray(gen.next())
+    assert seed.shape == (2,) and seed.dtype == np.int64
+    assert sorted(keras.random.SeedGenerator().get_config()) == ["name", "seed"]
+
+
+def test_seed_generator_state_assigned_back_repeats_the_draws():
+    gen = keras.random.SeedGenerator(5)
+    keras.random.normal((3,), seed=gen)
+    saved = np.asarray(gen.state).copy()
+    first = np.asarray(keras.random.normal((3,), seed=gen))
+    gen.state.assign(saved)
+    np.testing.assert_array_equal(np.asarray(keras.random.normal((3,), seed=gen)), first)
+    other = keras.random.SeedGenerator(5)
+    keras.random.normal((3,), seed=other)
+    np.testing.assert_array_equal(np.asarray(keras.random.normal((3,), seed=other)), first)

@@ -15,9 +15,16 @@ __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma
 
 
 class SeedGenerator:
-    """A stream of seeds, from ``seed`` (an int) or, without one, from convnp's generator."""
+    """A stream of seeds, from ``seed`` (an int) or, without one, from convnp's generator.
+
+    As in Keras 3, its ``state`` is a non-trainable int64 variable ``[seed, draws so far]``
+    (``seed_generator_state``): each draw that uses the generator advances the count, and
+    the seed of the draw is made from the whole state, so that a state assigned back (a
+    restored checkpoint) gives the same draws again."""
 
     def __init__(self, seed=None, name=None, **kwargs):
+        from convnp.variables import Variable
+
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int,
                                                                               np.integer))):
             raise ValueError(  # Keras 3's error for a seed that is no int
@@ -27,11 +34,28 @@ class SeedGenerator:
 
             seed = int(generator().integers(0, 2**31 - 1))
         self.seed = int(seed)
-        self.name = name
-        self._rng = np.random.default_rng(self.seed)
+        self.name = name if name is not None else "seed_generator"
+        self.state = Variable(np.array([self.seed, 0], dtype=np.int64), trainable=False,
+                              name="seed_generator_state")
 
-    def next(self) -> int:
-        return int(self._rng.integers(0, 2**31 - 1))
+    def _next_int(self) -> int:
+        """The seed of the next draw (an int for NumPy's generator); the count goes up."""
+        seed, count = (int(v) for v in np.asarray(self.state.value))
+        self.state.assign(np.array([seed, count + 1], dtype=np.int64))
+        return int(np.random.default_rng([seed & 0xFFFFFFFF, count]).integers(0, 2**31 - 1))
+
+    def next(self, ordered=True):
+        """Keras 3's seed tensor of the next draw: two int64 numbers (the count goes up)."""
+        from convnp.tensor.ops import constant
+
+        return constant(np.array([self.seed, self._next_int()], dtype=np.int64))
+
+    def get_config(self) -> dict:
+        return {"seed": self.seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -40,7 +64,7 @@ def _rng(seed) -> np.random.Generator:
 
         return generator()
     if isinstance(seed, SeedGenerator):
-        return np.random.default_rng(seed.next())
+        return np.random.default_rng(seed._next_int())
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(  # noqa: TRY004 - Keras 3 raises a ValueError for any other seed
             f"seed must be an int, a keras.random.SeedGenerator or None, got {seed!r} (of type "
