@@ -198,6 +198,8 @@ def test_cycle_gan_compiled_then_called_fits_and_checkpoints_its_weights(tmp_pat
         "cyclegan.001.weights.h5", "cyclegan.002.weights.h5"]
     other = _cycle_gan()
     other(xs[:1])
-    other.load_weights(str(tmp_path / "cyclegan.002.weights.h5"))
+    # TF 2.21 warns that it skips the four optimizers' state: they have not stepped yet
+    with pytest.warns(UserWarning, match="Skipping variable loading"):
+        other.load_weights(str(tmp_path / "cyclegan.002.weights.h5"))
     np.testing.assert_allclose(other.gen_G.predict(xs, verbose=0),
                                gan.gen_G.predict(xs, verbose=0), atol=1e-6)
