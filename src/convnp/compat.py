@@ -13,11 +13,17 @@ ImportError/AttributeError naming it); only the ``tensorflow`` names below are r
 ``keras`` on its own; ``tensorflow.python`` holds ``framework.ops.EagerTensor`` and nothing else;
 a real TensorFlow already imported in the process is not replaced unless ``force=True``.
 `restore()` removes the aliases again.
+
+It is also ``tf.compat``: the string helpers TensorFlow keeps there (`as_bytes`, `as_text`,
+`as_str`, `as_str_any`, `path_to_str`), which keras.io programs use on file contents (the
+"Image classification from scratch" example keeps only files whose first bytes hold
+``tf.compat.as_bytes("JFIF")``).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 
@@ -107,3 +113,50 @@ def restore() -> None:
         else:
             sys.modules[name] = previous
     _registered.clear()
+
+
+def as_bytes(bytes_or_text, encoding: str = "utf-8") -> bytes:
+    """``tf.compat.as_bytes``: text encoded with ``encoding``; bytes (and bytearrays) as bytes.
+
+    Raises:
+        TypeError: anything else (numbers, None, paths), as TensorFlow does.
+    """
+    if isinstance(bytes_or_text, bytearray):
+        return bytes(bytes_or_text)
+    if isinstance(bytes_or_text, str):
+        return bytes_or_text.encode(encoding)
+    if isinstance(bytes_or_text, bytes):
+        return bytes_or_text
+    raise TypeError("tf.compat.as_bytes expects a binary or unicode string, "
+                    f"received {bytes_or_text!r} ({type(bytes_or_text).__name__})")
+
+
+def as_text(bytes_or_text, encoding: str = "utf-8") -> str:
+    """``tf.compat.as_text`` (alias ``as_str``): bytes decoded with ``encoding``; text as it is.
+
+    Raises:
+        TypeError: anything else (bytearrays too, as TensorFlow), before any decoding.
+    """
+    if isinstance(bytes_or_text, str):
+        return bytes_or_text
+    if isinstance(bytes_or_text, bytes):
+        return bytes_or_text.decode(encoding)
+    raise TypeError("tf.compat.as_text expects a binary or unicode string, "
+                    f"received {bytes_or_text!r} ({type(bytes_or_text).__name__})")
+
+
+as_str = as_text
+
+
+def as_str_any(value, encoding: str = "utf-8") -> str:
+    """``tf.compat.as_str_any``: bytes decoded, anything else through ``str()``."""
+    if isinstance(value, bytes):
+        return as_text(value, encoding)
+    return str(value)
+
+
+def path_to_str(path):
+    """``tf.compat.path_to_str``: a path object (``os.PathLike``) as its string; the rest as given."""
+    if isinstance(path, os.PathLike):
+        return as_str_any(os.fspath(path))
+    return path
