@@ -163,7 +163,7 @@ def image_dataset_from_directory(
         verbose: print the counts as Keras does.
 
     Returns:
-        A `convnp.data.Dataset` (a pair of them for ``subset="both"``) with attributes
+        A `convnp.data.Dataset` (a list ``[training, validation]`` for ``subset="both"``) with attributes
         ``class_names`` and ``file_paths``.
 
     Raises:
@@ -206,7 +206,8 @@ def image_dataset_from_directory(
         return dataset
 
     datasets = [make(part) for part in parts]
-    return tuple(datasets) if len(datasets) == 2 else datasets[0]
+    # Keras hands subset="both" back as a list [train, validation] (audio's loader: a tuple)
+    return datasets if len(datasets) == 2 else datasets[0]
 
 
 def load_img(path, color_mode: str = "rgb", target_size=None, interpolation: str = "nearest",

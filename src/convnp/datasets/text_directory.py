@@ -64,7 +64,7 @@ def text_dataset_from_directory(
         verbose: print the counts as Keras does.
 
     Returns:
-        A `convnp.data.Dataset` (a pair for ``subset="both"``) of ``(texts, labels)``
+        A `convnp.data.Dataset` (a list ``[training, validation]`` for ``subset="both"``) of ``(texts, labels)``
         (texts only without labels), with ``class_names`` and ``file_paths`` attributes.
 
     Raises:
@@ -103,7 +103,8 @@ def text_dataset_from_directory(
                                part.shuffled(shuffle, subset), seed, _WHAT)
         dataset.class_names = names
         datasets.append(dataset)
-    return tuple(datasets) if len(datasets) == 2 else datasets[0]
+    # a list for subset="both", as Keras's text loader (its audio loader gives a tuple)
+    return datasets if len(datasets) == 2 else datasets[0]
 
 
 def _read(path: str, max_length: int | None) -> bytes:
