@@ -15,7 +15,13 @@ import numpy as np
 from convnp.layers import _utils
 from convnp.layers.augmentation import _value_range
 from convnp.layers.augmentation_color import filter_same, gaussian_kernel, keras_factor
-from convnp.layers.preprocessing import _affine, _AffineLayer, _choice, _RandomLayer
+from convnp.layers.preprocessing import (
+    _affine,
+    _AffineLayer,
+    _choice,
+    _RandomLayer,
+    _resampling_interpolation,
+)
 from convnp.layers.registry import register
 from convnp.ops import image as image_ops
 
@@ -207,8 +213,7 @@ class RandomPerspective(_RandomLayer):
         self.scale = _utils.number(scale, "scale", cls)
         if not 0.0 <= self.scale <= 1.0:
             raise ValueError(f"{cls}: scale must be a number in [0, 1], got {scale!r}")
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS,
-                                     "interpolation", cls)
+        self.interpolation = _resampling_interpolation(interpolation, cls)
         self.fill_value = _utils.number(fill_value, "fill_value", cls)
 
     def draw(self, shape) -> dict:
@@ -270,8 +275,7 @@ class RandomElasticTransform(_RandomLayer):
         cls = type(self).__name__
         self.factor = keras_factor(factor, (0.0, 1.0), cls)
         self.scale = keras_factor(scale, (0.0, 1.0), cls, "scale")
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS,
-                                     "interpolation", cls)
+        self.interpolation = _resampling_interpolation(interpolation, cls)
         self.fill_mode = _choice(fill_mode, image_ops.TAP_FILL_MODES, "fill_mode", cls)
         self.fill_value = _utils.number(fill_value, "fill_value", cls)
         self.value_range = _value_range(value_range, cls)

@@ -21,11 +21,10 @@ from convnp.layers.preprocessing import (
     RandomContrast,
     RandomRotation,
     RandomTranslation,
-    _choice,
     _RandomLayer,
+    _resampling_interpolation,
 )
 from convnp.layers.registry import register
-from convnp.ops import image as image_ops
 
 #: RandAugment's operations, in Keras' order (the indices of `RandAugment.picks`)
 RAND_AUGMENT_OPS = ("random_shear", "random_translation", "random_rotation",
@@ -107,8 +106,7 @@ class RandAugment(_RandomLayer):
         self.value_range = _value_range(value_range, cls)
         self.num_ops = _int_at_least(num_ops, 0, "num_ops", cls)
         self.factor = keras_factor(factor, (0.0, 1.0), cls)
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS,
-                                     "interpolation", cls)
+        self.interpolation = _resampling_interpolation(interpolation, cls)
         ops = keras_ops(self.factor, self.value_range, self.interpolation, self.dtype.name)
         self._choices = [ops[name] for name in RAND_AUGMENT_OPS]
 
@@ -168,8 +166,7 @@ class AugMix(_RandomLayer):
         if not isinstance(all_ops, (bool, np.bool_)):
             raise TypeError(f"{cls}: all_ops must be True or False, got {all_ops!r}")
         self.all_ops = bool(all_ops)
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS,
-                                     "interpolation", cls)
+        self.interpolation = _resampling_interpolation(interpolation, cls)
         names = AUGMIX_OPS if self.all_ops else AUGMIX_OPS[:7]
         ops = keras_ops(self.factor, self.value_range, self.interpolation, self.dtype.name)
         self._ops = {name: ops[name] for name in names}

@@ -68,6 +68,22 @@ def _choice(value, options: tuple, name: str, layer: str) -> str:
     return value
 
 
+class UnsupportedInterpolation(ValueError, NotImplementedError):
+    """An ``interpolation`` the resampling layers do not have. Keras raises
+    NotImplementedError for it (a programme may catch that); convnp's argument checks raise
+    ValueError: this is both."""
+
+
+def _resampling_interpolation(value, layer: str) -> str:
+    """The ``interpolation`` of the layers that resample through an affine map or a
+    displacement field (rotation, zoom, translation, shear, perspective, elastic, and
+    RandAugment/AugMix which use them): ``"bilinear"`` or ``"nearest"``."""
+    if value not in image_ops.INTERPOLATIONS:
+        raise UnsupportedInterpolation(
+            f"{layer}: interpolation must be one of {image_ops.INTERPOLATIONS}, got {value!r}")
+    return value
+
+
 #: the keys of Keras 3's dict inputs that convnp's image layers take
 DICT_KEYS = ("images", "labels")
 
@@ -443,8 +459,7 @@ class _AffineLayer(_RandomLayer):
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.fill_mode = _choice(fill_mode, image_ops.FILL_MODES, "fill_mode", cls)
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS, "interpolation",
-                                     cls)
+        self.interpolation = _resampling_interpolation(interpolation, cls)
         self.fill_value = _utils.number(fill_value, "fill_value", cls)
 
     def _transforms(self, m: int, n_H: int, n_W: int) -> np.ndarray:
