@@ -84,7 +84,7 @@ def test_repeatable_under_set_random_seed():
     (lambda: RandomBrightness(0.1, value_range=(1, 0)), ValueError, "value_range"),
     (lambda: RandomBrightness("big"), ValueError, "factor"),
     (lambda: RandomHeight(-1.0), ValueError, "greater than -1"),
-    (lambda: RandomWidth(0.2, interpolation="bicubic"), ValueError, "interpolation"),
+    (lambda: RandomWidth(0.2, interpolation="cubic"), ValueError, "interpolation"),
     (lambda: RandomHeight(0.2, seed="x"), TypeError, "seed"),
 ])
 def test_bad_arguments(make, error, match):

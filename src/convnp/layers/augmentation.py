@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.layers import _utils
 from convnp.layers.preprocessing import (
     _choice,
     _factor_range,
@@ -75,8 +76,9 @@ class _RandomSize(_RandomLayer):
             raise ValueError(f"{cls}: factor's lower bound must be greater than -1 (the "
                              f"size must stay positive), got {factor!r}")
         self.factor = factor
-        self.interpolation = _choice(interpolation, image_ops.INTERPOLATIONS, "interpolation",
-                                     cls)
+        # a resize, so Resizing's interpolations (bicubic, area, lanczos too), as in Keras
+        self.interpolation = _choice(interpolation, image_ops.RESIZE_INTERPOLATIONS,
+                                     "interpolation", cls)
 
     def compute_output_shape(self, input_shape):
         # the size is drawn at every training call, so it is unknown to a model definition
@@ -114,6 +116,10 @@ def _probability_range(factor, layer: str) -> tuple[float, float]:
                                                                                  bool):
         lower, upper = 0.0, float(factor)
     else:
+        if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(
+                isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                for v in factor):
+            factor = tuple(sorted(factor))  # Keras takes the pair in either order
         lower, upper = _factor_range(factor, "factor", layer)
     if not 0.0 <= lower <= upper <= 1.0:
         raise ValueError(f"{layer}: factor must be a probability in [0, 1] (or a pair of "
@@ -144,7 +150,8 @@ class RandomInvert(_PerImageChoice):
         super().__init__(seed=seed, **kwargs)
         cls = type(self).__name__
         self._range = _probability_range(factor, cls)
-        self.factor = factor
+        # kept as the range drawn from, as Keras keeps it (its config says (0, f) for f)
+        self.factor = self._range
         self.value_range = _value_range(value_range, cls)
 
     def _augment(self, x):
@@ -166,12 +173,12 @@ class RandomGrayscale(_PerImageChoice):
 
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        cls = type(self).__name__
-        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.number)) or \
-                not 0.0 <= float(factor) <= 1.0:
-            raise ValueError(f"{cls}: factor must be a number in [0, 1], got {factor!r}")
-        self._range = (float(factor), float(factor))
-        self.factor = float(factor)
+        # a probability: a non-number (a pair too, unlike the other factors) is a TypeError,
+        # as Keras compares it with 0 and 1; out of [0, 1] a ValueError
+        probability = _utils.number(factor, "factor", type(self).__name__, at_least=0.0,
+                                    at_most=1.0)
+        self._range = (probability, probability)
+        self.factor = probability
 
     def build(self, input_shape) -> None:
         super().build(input_shape)

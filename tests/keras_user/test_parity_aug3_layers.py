@@ -1,0 +1,69 @@
+"""Keras 3's image augmentation layers, what does not depend on their random draws: the
+arguments taken or refused (and the exception's type), configs, shapes and dtypes.
+
+The expected values below were read from TensorFlow 2.21 (Keras 3.15) running the same
+calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convnp as tf
+
+layers = tf.keras.layers
+
+
+def _images(shape=(2, 8, 8, 3)):
+    return (np.random.default_rng(0).random(shape) * 255).astype("float32")
+
+
+@pytest.mark.parametrize("factor", ["a", (0.1, 0.2), None])
+def test_random_grayscale_refuses_a_factor_that_is_not_a_number_with_a_type_error(factor):
+    # TF 2.21: TypeError (Keras compares the factor with 0 and 1); convnp gave ValueError
+    with pytest.raises(TypeError, match="factor"):
+        layers.RandomGrayscale(factor=factor)
+    with pytest.raises(ValueError, match="factor"):
+        layers.RandomGrayscale(factor=1.5)
+
+
+def test_random_invert_keeps_its_factor_as_the_range_drawn_from():
+    # TF 2.21: get_config()["factor"] is (0, f) for a number f, a pair sorted; convnp kept f
+    # and refused a pair in decreasing order
+    assert tuple(layers.RandomInvert().get_config()["factor"]) == (0.0, 1.0)
+    assert tuple(layers.RandomInvert(factor=0.5).get_config()["factor"]) == (0.0, 0.5)
+    layer = layers.RandomInvert(factor=(0.5, 0.1))
+    assert tuple(layer.get_config()["factor"]) == (0.1, 0.5)
+    again = layers.RandomInvert.from_config(layer.get_config())
+    assert again.get_config() == layer.get_config()
+    x = _images()
+    # a fixed probability of 1 inverts every image, 0 none
+    np.testing.assert_allclose(layers.RandomInvert(factor=(1.0, 1.0))(x), 255 - x)
+    np.testing.assert_array_equal(layers.RandomInvert(factor=0.0)(x), x)
+
+
+@pytest.mark.parametrize("name, arguments", [
+    ("RandomRotation", {"factor": 0.1}), ("RandomZoom", {"height_factor": 0.1}),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1}),
+    ("RandomShear", {"x_factor": 0.1}), ("RandomPerspective", {}),
+    ("RandomElasticTransform", {}), ("RandAugment", {}), ("AugMix", {}),
+])
+@pytest.mark.parametrize("interpolation", ["bicubic", "cubic", "BILINEAR"])
+def test_resampling_layers_refuse_other_interpolations_with_not_implemented_error(
+        name, arguments, interpolation):
+    # TF 2.21: NotImplementedError when constructed; convnp's ValueError is kept as well
+    for error in (NotImplementedError, ValueError):
+        with pytest.raises(error, match="interpolation"):
+            getattr(layers, name)(interpolation=interpolation, **arguments)
+
+
+@pytest.mark.parametrize("name", ["RandomHeight", "RandomWidth"])
+@pytest.mark.parametrize("interpolation", ["bicubic", "area", "lanczos3"])
+def test_random_height_and_width_take_the_resize_interpolations(name, interpolation):
+    # TF 2.21: constructed and called; convnp refused all but bilinear and nearest
+    layer = getattr(layers, name)(factor=0.2, interpolation=interpolation, seed=1)
+    assert layer.get_config()["interpolation"] == interpolation
+    out = layer(_images((1, 6, 6, 1)))
+    assert out.dtype == "float32" and out.shape[0] == 1 and out.shape[3] == 1
+    with pytest.raises(ValueError, match="interpolation"):
+        getattr(layers, name)(factor=0.2, interpolation="cubic")  # TF 2.21: ValueError
