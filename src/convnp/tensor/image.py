@@ -163,8 +163,19 @@ def flip_up_down(image) -> EagerTensor:
 
 
 def rgb_to_grayscale(images, name=None) -> EagerTensor:
+    """The luminance ``0.2989 R + 0.5870 G + 0.1140 B`` as one channel, in the images' dtype.
+
+    Integer images (uint8 from ``decode_jpeg``) stay integers, as TensorFlow gives them: it
+    converts them to 0..1 floats, weighs the channels and converts back, i.e. multiplies by
+    ``max + 0.5`` and truncates (no gradient: integers have none).
+    """
     weights = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
     a = value_of(images) if isinstance(images, np.ndarray) else _convert(images)
+    if a.dtype.kind in "iu":
+        top = np.iinfo(a.dtype).max
+        unit = a.astype(np.float32) * np.float32(1.0 / top)
+        grey = (unit @ weights) * np.float32(top + 0.5)
+        return constant(grey[..., None].astype(a.dtype))
     w = weights.astype(a.dtype if a.dtype.kind == "f" else np.float32)
     return _op((a @ w)[..., None].astype(w.dtype, copy=False), [images],
                lambda g: [g * w])
