@@ -67,3 +67,16 @@ def test_random_height_and_width_take_the_resize_interpolations(name, interpolat
     assert out.dtype == "float32" and out.shape[0] == 1 and out.shape[3] == 1
     with pytest.raises(ValueError, match="interpolation"):
         getattr(layers, name)(factor=0.2, interpolation="cubic")  # TF 2.21: ValueError
+
+
+def test_pipeline_is_built_once_called_on_data():
+    # TF 2.21: built is False before the first call, True after (its layers too); convnp's
+    # pipeline stayed unbuilt, so count_params() refused
+    pipeline = layers.Pipeline([layers.RandomFlip("horizontal"), layers.RandomInvert(0.0),
+                                layers.AutoContrast()])
+    assert not pipeline.built
+    out = pipeline(_images())
+    assert out.shape == (2, 8, 8, 3)
+    assert pipeline.built and all(layer.built for layer in pipeline.layers)
+    assert pipeline.weights == [] and pipeline.count_params() == 0
+    assert pipeline.get_config()["name"] == pipeline.name

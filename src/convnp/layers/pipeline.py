@@ -58,6 +58,7 @@ class Pipeline(Layer):
             training = True if training is None else training
         for layer in self._pipeline_layers:  # each call as the layer itself takes it
             inputs = layer(inputs, training=training)  # (one image, a tape recording...)
+        self.built = True  # its layers built themselves on the data, as Keras marks it
         return inputs
 
     def build(self, input_shape) -> None:
