@@ -28,3 +28,57 @@ def test_tf_image_rgb_to_grayscale_keeps_uint8_images_uint8():
     assert np.asarray(tf.image.rgb_to_grayscale(white_black)).ravel().tolist() == [255, 0]
     assert tf.image.grayscale_to_rgb(grey).dtype == "uint8"
     assert tf.image.rgb_to_grayscale(_uint8().astype("float32")).dtype == "float32"
+
+
+#: TF 2.21: at inference these layers hand uint8 images back as they came (uint8); convnp
+#: gave float32 copies
+PASS_AT_INFERENCE = [
+    ("RandomContrast", {"factor": 0.2}), ("RandomCrop", {"height": 2, "width": 2}),
+    ("RandomBrightness", {"factor": 0.2}), ("RandomHue", {"factor": 0.2}),
+    ("RandomSaturation", {"factor": 0.2}), ("RandomColorDegeneration", {"factor": 0.2}),
+    ("Equalization", {}), ("MixUp", {}), ("RandomColorJitter", {"brightness_factor": 0.2}),
+    ("RandomGrayscale", {}), ("RandomInvert", {}), ("RandomPosterization", {"factor": 4}),
+]
+#: TF 2.21: these give float32 at inference too (they cast before looking at the mode)
+FLOAT_AT_INFERENCE = [
+    ("RandomFlip", {}), ("RandomRotation", {"factor": 0.1}),
+    ("Solarization", {}), ("RandomSharpness", {"factor": 0.2}), ("CutMix", {}),
+    ("RandomErasing", {}), ("RandomGaussianBlur", {}), ("RandomPerspective", {}),
+    ("RandAugment", {}), ("AugMix", {}),
+]
+
+
+def test_uint8_images_keep_their_dtype_at_inference_where_keras_passes_them():
+    images = _uint8((2, 4, 4, 3))
+    for name, arguments in PASS_AT_INFERENCE:
+        layer = getattr(layers, name)(**arguments)
+        for x in (images, images[0]):
+            out = layer(x, training=False)
+            assert out.dtype == "uint8", name
+            np.testing.assert_array_equal(out, x)
+        assert layer(images.astype("float32"), training=False).dtype == "float32"
+    for name, arguments in FLOAT_AT_INFERENCE:
+        out = getattr(layers, name)(**arguments)(images, training=False)
+        assert out.dtype == "float32", name
+        np.testing.assert_array_equal(out, images.astype("float32"))
+    # AutoContrast is not random: it stretches at inference too, in float32
+    assert layers.AutoContrast()(images, training=False).dtype == "float32"
+
+
+def test_mixup_dict_at_inference_keeps_uint8_images():
+    # TF 2.21: {"images": uint8, "labels": float32} at inference: images uint8, as given
+    images = _uint8((2, 4, 4, 3))
+    out = layers.MixUp()({"images": images, "labels": np.eye(2, dtype="float32")},
+                         training=False)
+    assert out["images"].dtype == "uint8" and out["labels"].dtype == "float32"
+    np.testing.assert_array_equal(out["images"], images)
+
+
+def test_random_grayscale_keeps_uint8_in_training_truncating_the_luminance():
+    # TF 2.21: uint8 in training too; the grey value is the float luminance truncated (Keras'
+    # own rgb_to_grayscale, unlike tf.image's, which rounds through max + 0.5)
+    grey = layers.RandomGrayscale(factor=1.0)(_uint8())
+    assert grey.dtype == "uint8"
+    assert np.asarray(grey)[..., 0].ravel().tolist() == [
+        89, 149, 170, 193, 91, 158, 86, 128, 132, 195, 114, 141, 196, 121, 106, 119]
+    assert layers.RandomGrayscale(factor=0.0)(_uint8()).dtype == "uint8"

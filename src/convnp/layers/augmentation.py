@@ -37,6 +37,8 @@ class RandomBrightness(_RandomLayer):
     The input gradient passes where the output was not clipped.
     """
 
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
+
     config_list_keys = ("factor", "value_range")
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -144,6 +146,8 @@ class RandomInvert(_PerImageChoice):
     formula, ``high`` the top of ``value_range``) with a probability drawn uniformly from
     ``factor`` (``f`` means ``(0, f)``). Training only."""
 
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
+
     config_list_keys = _PerImageChoice.config_list_keys + ("value_range",)
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, **kwargs):
@@ -171,6 +175,8 @@ class RandomGrayscale(_PerImageChoice):
     luminance ``0.2989 R + 0.5870 G + 0.1140 B``; the image keeps its 3 channels). Training
     only."""
 
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
+
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         # a probability: a non-number (a pair too, unlike the other factors) is a TypeError,
@@ -185,6 +191,15 @@ class RandomGrayscale(_PerImageChoice):
         if input_shape[-1] is not None and input_shape[-1] != 3:
             raise ValueError(f"RandomGrayscale '{self.name}' expects RGB images (3 channels), "
                              f"got shape {tuple(input_shape)}")
+
+    def call(self, inputs, training: bool = False) -> np.ndarray:
+        y = super().call(inputs, training=training)
+        integers = np.asarray(inputs).dtype
+        if integers.kind in "iu" and y.dtype != integers:
+            # Keras keeps integer images integer in training too: the float luminance
+            # truncated back to the input's dtype (no gradient: integers have none)
+            y = y.astype(integers)
+        return y
 
     def _augment(self, x):
         chosen = self._chosen(x.shape[0])

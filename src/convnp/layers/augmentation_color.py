@@ -116,6 +116,8 @@ class RandomColorDegeneration(_ColorLayer):
     drawn per image from ``factor`` (``f`` means ``(-f, f)`` within ``[-1, 1]``, as Keras'
     code does), then clipped to ``value_range``. Training only."""
 
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
+
     _rgb_only = True
 
     def apply(self, x, transformation):
@@ -138,6 +140,8 @@ class RandomHue(_ColorLayer):
     ``factor`` (``(0, f)`` within ``[0, 1]``) and the sign by a coin (Keras' draw). The image
     is mapped from ``value_range`` to [0, 1], turned in HSV, clipped and mapped back. Training
     only; no gradient."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     _bounds = (0.0, 1.0)
     _rgb_only = True
@@ -165,6 +169,8 @@ class RandomSaturation(_ColorLayer):
     image, 0 makes it grey, 1 fully saturated). As Keras, the HSV conversion reads the values
     as they are and the scaled saturation is clipped to ``value_range``. Training only; no
     gradient."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     _rgb_only = True
 
@@ -227,6 +233,8 @@ class RandomPosterization(_ColorLayer):
     integer first, as Keras' cast does), ``b`` drawn per image from ``factor``: an int in [1,
     8] means bits in ``[1, factor)`` (Keras' ``randint``, upper bound excluded), a pair
     ``(lower, upper)`` likewise, and equal bounds fix it. Training only; no gradient."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     _bounds = (1, 8)
 
@@ -312,6 +320,8 @@ class Equalization(_RandomLayer):
     replaced by its bin's rounded cumulative share of ``255``. A channel whose values fill one
     bin is kept. Training only (Keras' layer too); no seed (nothing is drawn); no
     gradient."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     config_keys = _ImageLayer.config_keys + ("bins",)
     config_list_keys = ("value_range",)
@@ -586,6 +596,8 @@ class RandomColorJitter(_RandomLayer):
     the shared ``value_range``; all draw from this layer's ``seed`` (or the global
     generator). Training only. The gradient is exact when only brightness and contrast are
     used; saturation or hue make it unavailable (`LookupError`)."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     config_keys = _RandomLayer.config_keys
     config_list_keys = ("value_range", "brightness_factor", "contrast_factor",

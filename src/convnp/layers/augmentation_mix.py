@@ -28,7 +28,8 @@ class _MixLayer(_RandomLayer):
 
         cls = type(self).__name__
         check_dict_keys(data, cls)
-        images = _utils.as_dtype(to_numpy(data["images"]), self.dtype)
+        raw = np.asarray(to_numpy(data["images"]))
+        images = _utils.as_dtype(raw, self.dtype)
         if images.ndim not in (3, 4):
             raise ValueError(f"{cls} expects images (batch, height, width, channels) or one "
                              f"image, got shape {images.shape}")
@@ -50,6 +51,8 @@ class _MixLayer(_RandomLayer):
                                                 transformation)
                 if single:
                     out["labels"] = out["labels"][0]
+        elif self._integers_pass_at_inference and raw.dtype.kind in "iu":
+            out["images"] = raw  # untouched, as the array call gives them (MixUp)
         else:
             out["images"] = images
         return {key: to_eager(value) for key, value in out.items()}
@@ -80,6 +83,8 @@ class MixUp(_MixLayer):
     """Blend each image with the image the permutation pairs it with: ``w x + (1 - w)
     x[order]``, ``w`` drawn per image from ``Beta(alpha, alpha)`` (default ``alpha=0.2``).
     Labels of a dict input are blended with the same ``w``. Training only."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     config_keys = _RandomLayer.config_keys + ("alpha",)
 

@@ -100,6 +100,10 @@ class _ImageLayer(Layer):
     """Shared parts: NHWC check, single images, dtype, the cache, no weights."""
 
     config_keys = ("data_format",)
+    #: Keras hands integer (uint8) images back untouched at inference in the layers whose
+    #: inference path returns its input before any cast (RandomContrast, RandomCrop, the
+    #: colour ones...): True there. The others give the layer's float dtype, as here.
+    _integers_pass_at_inference = False
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -129,6 +133,11 @@ class _ImageLayer(Layer):
         self.built = True
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
+        if not training and self._integers_pass_at_inference:
+            raw = np.asarray(inputs)
+            if raw.dtype.kind in "iu" and raw.ndim in (3, 4):
+                self._cache = (lambda dy: dy, raw.ndim == 3)  # integers: no gradient to pass
+                return raw.copy()
         x = _utils.as_dtype(inputs, self.dtype)
         single = x.ndim == 3
         if single:
@@ -588,6 +597,8 @@ class RandomContrast(_RandomLayer):
     ``[1 - lower, 1 + upper]`` (``factor`` is ``f`` for ``(f, f)`` or ``(lower, upper)``),
     then clip to ``value_range`` (training only)."""
 
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
+
     config_list_keys = ("factor", "value_range")
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -631,6 +642,8 @@ class RandomCrop(_RandomLayer):
     larger than the window is instead cropped to the window's aspect ratio (centered) and
     resized. At inference the images pass unchanged, as Keras 3 does (Keras 2 center-cropped
     and resized them)."""
+
+    _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     config_keys = _RandomLayer.config_keys + ("height", "width")
 
