@@ -80,3 +80,32 @@ def test_pipeline_is_built_once_called_on_data():
     assert pipeline.built and all(layer.built for layer in pipeline.layers)
     assert pipeline.weights == [] and pipeline.count_params() == 0
     assert pipeline.get_config()["name"] == pipeline.name
+
+
+def test_random_height_and_width_are_written_as_tf_keras_legacy_layers(tmp_path):
+    # TF 2.21: tf.keras.layers.RandomHeight/RandomWidth are Keras 3's legacy layers, written
+    # with module "keras._legacy.layers", no registered name and no data_format; Keras could
+    # not read convnp's "keras.layers" entry (ValueError: not a KerasSaveable subclass)
+    import json
+    import zipfile
+
+    inputs = tf.keras.Input((8, 8, 3))
+    x = layers.RandomHeight(0.1, interpolation="bicubic")(inputs)
+    x = layers.RandomWidth(0.2)(x)
+    x = layers.Resizing(8, 8)(x)
+    outputs = layers.Dense(1)(layers.GlobalAveragePooling2D()(x))
+    model = tf.keras.Model(inputs, outputs)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    entries = {e["class_name"]: e for e in config["config"]["layers"]}
+    for name in ("RandomHeight", "RandomWidth"):
+        assert entries[name]["module"] == "keras._legacy.layers"
+        assert entries[name]["registered_name"] is None
+        assert "data_format" not in entries[name]["config"]
+    assert entries["RandomHeight"]["config"]["interpolation"] == "bicubic"
+    again = tf.keras.models.load_model(path)
+    x = _images()
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)

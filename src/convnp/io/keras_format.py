@@ -88,7 +88,9 @@ _KERAS_ONLY_NEUTRAL = {"quantization_config": None, "renorm": False, "renorm_cli
 _KERAS_ONLY_IGNORED = {"renorm_momentum"}
 # get_config() keys that Keras 3.15's config of that class leaves out (its Dense passes
 # activity_regularizer to the base Layer, which does not write it back).
-_NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"}}
+_NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"},
+                        # tf.keras's legacy layers take no data_format
+                        "RandomHeight": {"data_format"}, "RandomWidth": {"data_format"}}
 # Weightless layers Keras 3.15 still gives a ``build_config`` (those with their own build
 # step); layers with weights and merge layers always get one.
 _KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
@@ -99,6 +101,9 @@ _NOT_IN_KERAS_3 = {"TensorFlowOpLayer", "TFOpLambda"}
 # Keras layers that live outside keras.layers: the module and registered name Keras writes
 _KERAS_HOMES = {"LayerScale": "keras.src.applications.convnext",
                 "CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
+# tf.keras layers Keras 3 keeps only as legacy ones (not in keras.layers): TF 2.21 writes
+# this module and no registered name, and Keras finds them by nothing else
+_KERAS_LEGACY = {"RandomHeight", "RandomWidth"}
 _BASE_KEYS = {"name", "trainable", "dtype"}
 _INPUT_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 _CODE_LAYERS = {"Lambda", "TFOpLambda", "SlicingOpLambda"}
@@ -1768,6 +1773,8 @@ def _layer_entry(layer, input_shape, multi: bool, call_shapes: list | None = Non
         home = _KERAS_HOMES.get(cls)
         entry = {"module": home or "keras.layers", "class_name": cls,
                  "config": _keras_layer_config(layer), "registered_name": home and cls}
+        if cls in _KERAS_LEGACY:
+            entry["module"] = "keras._legacy.layers"
         builds = bool(layer.weights) or multi or cls in _KERAS_BUILDS
     by_name = getattr(layer, "keras_build_config", None)
     if by_name is not None and call_shapes is not None:
