@@ -109,3 +109,45 @@ def test_random_height_and_width_are_written_as_tf_keras_legacy_layers(tmp_path)
     x = _images()
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+def test_keras_files_marking_every_augmentation_call_training_still_predict_in_inference(
+        tmp_path):
+    # Keras 3.15 writes {"training": True} in the inbound node of every call of an image
+    # augmentation layer, and TF 2.21's predict runs them in inference all the same; convnp
+    # read it as a call fixed to training for the layers outside preprocessing.py
+    # (RandomColorJitter, MixUp, RandAugment, Pipeline, RandomHeight...), which then
+    # augmented in predict
+    import json
+    import zipfile
+
+    inputs = tf.keras.Input((8, 8, 3))
+    x = layers.Pipeline([layers.RandAugment(value_range=(0, 255)),
+                         layers.RandomInvert(0.5)])(inputs)
+    for layer in (layers.RandomColorJitter(brightness_factor=0.2), layers.RandomGrayscale(0.5),
+                  layers.RandomErasing(), layers.RandomElasticTransform(), layers.MixUp(),
+                  layers.CutMix(), layers.RandomBrightness(0.2), layers.RandomHeight(0.2),
+                  layers.Resizing(8, 8), layers.RandomFlip()):
+        x = layer(x)
+    outputs = layers.Dense(2)(layers.GlobalAveragePooling2D()(x))
+    model = tf.keras.Model(inputs, outputs)
+    source, target = tmp_path / "convnp.keras", tmp_path / "as_keras.keras"
+    model.save(source)
+    with zipfile.ZipFile(source) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    for entry in config["config"]["layers"]:
+        if entry["class_name"] not in ("InputLayer", "Resizing", "GlobalAveragePooling2D",
+                                       "Dense"):
+            for node in entry["inbound_nodes"]:
+                node["kwargs"] = {"training": True}
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    loaded = tf.keras.models.load_model(target)
+    images = _images()
+    expected = model.predict(images, verbose=0)
+    for _ in range(2):
+        np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, rtol=1e-5,
+                                   atol=1e-5)

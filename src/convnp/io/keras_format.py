@@ -573,13 +573,19 @@ def _user_model(cls, entry: dict, config: dict, label: str):
 
 
 def _is_preprocessing(class_name: str) -> bool:
-    """Keras 3 records ``training=True`` on every call of its preprocessing layers."""
+    """Keras 3 records ``training=True`` on every call of its preprocessing layers: the image
+    layers of every module (the newer augmentations, RandAugment, MixUp... too), the
+    legacy RandomHeight/RandomWidth and Pipeline."""
     from convnp.layers import get_layer_class
+    from convnp.layers.pipeline import Pipeline
+    from convnp.layers.preprocessing import _ImageLayer
 
     try:
-        return get_layer_class(class_name).__module__ == "convnp.layers.preprocessing"
+        cls = get_layer_class(class_name)
     except ValueError:  # a model or a user's class
         return False
+    return cls.__module__ == "convnp.layers.preprocessing" or (
+        isinstance(cls, type) and issubclass(cls, (_ImageLayer, Pipeline)))
 
 
 def _fixed_training(entry: dict, class_name: str, model: bool) -> bool | None:
