@@ -151,3 +151,20 @@ def test_keras_files_marking_every_augmentation_call_training_still_predict_in_i
     for _ in range(2):
         np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, rtol=1e-5,
                                    atol=1e-5)
+
+
+def test_greyscale_images_go_through_grayscale_degeneration_randaugment_and_augmix():
+    # TF 2.21: one-channel images pass RandomGrayscale unchanged and RandomColorDegeneration
+    # (their grey is themselves), so RandAugment and AugMix, which pick the latter, take
+    # MNIST-like images on every call; convnp refused them (RandAugment about 1 call in 3)
+    grey = _images((4, 6, 6, 1))
+    np.testing.assert_array_equal(layers.RandomGrayscale(factor=1.0)(grey), grey)
+    np.testing.assert_allclose(layers.RandomColorDegeneration(factor=1.0)(grey), grey,
+                               rtol=1e-6)
+    for layer in (layers.RandAugment(seed=1), layers.AugMix(seed=1)):
+        for _ in range(12):
+            out = layer(grey)
+            assert out.shape == (4, 6, 6, 1) and out.dtype == "float32"
+    for name in ("RandomGrayscale", "RandomColorDegeneration"):
+        with pytest.raises(ValueError):  # TF 2.21: ValueError for 4 channels
+            getattr(layers, name)(factor=0.5)(_images((1, 4, 4, 4)))

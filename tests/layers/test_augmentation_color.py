@@ -185,9 +185,12 @@ def test_bad_arguments(make, error, match):
 
 
 def test_rgb_only():
-    for cls in (color.RandomHue, color.RandomSaturation, color.RandomColorDegeneration):
+    for cls in (color.RandomHue, color.RandomSaturation):
         with pytest.raises(ValueError, match="3 channels"):
             cls(0.2)(np.ones((1, 2, 2, 1), "float32"))
+    # Keras' colour degeneration takes greyscale images (their grey is themselves), not 4
+    with pytest.raises(ValueError, match="3 or 1 channels"):
+        color.RandomColorDegeneration(0.2)(np.ones((1, 2, 2, 4), "float32"))
 
 
 def check_in_model(augmentations, tmp_path, training_only: int, size: int = 6):

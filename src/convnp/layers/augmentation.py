@@ -172,8 +172,8 @@ LUMA = (0.2989, 0.5870, 0.1140)
 @register
 class RandomGrayscale(_PerImageChoice):
     """Turn each RGB image grey with probability ``factor`` (every channel set to the
-    luminance ``0.2989 R + 0.5870 G + 0.1140 B``; the image keeps its 3 channels). Training
-    only."""
+    luminance ``0.2989 R + 0.5870 G + 0.1140 B``; the image keeps its 3 channels). Greyscale
+    images (one channel) pass as they are, as in Keras. Training only."""
 
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
@@ -188,9 +188,9 @@ class RandomGrayscale(_PerImageChoice):
 
     def build(self, input_shape) -> None:
         super().build(input_shape)
-        if input_shape[-1] is not None and input_shape[-1] != 3:
-            raise ValueError(f"RandomGrayscale '{self.name}' expects RGB images (3 channels), "
-                             f"got shape {tuple(input_shape)}")
+        if input_shape[-1] is not None and input_shape[-1] not in (1, 3):
+            raise ValueError(f"RandomGrayscale '{self.name}' expects RGB or greyscale images "
+                             f"(3 or 1 channels), got shape {tuple(input_shape)}")
 
     def call(self, inputs, training: bool = False) -> np.ndarray:
         y = super().call(inputs, training=training)
@@ -203,6 +203,8 @@ class RandomGrayscale(_PerImageChoice):
 
     def _augment(self, x):
         chosen = self._chosen(x.shape[0])
+        if x.shape[-1] == 1:  # already grey: passed as it is, as Keras does
+            return x.copy(), lambda dy: dy.copy()
         weights = np.asarray(LUMA, dtype=x.dtype)
         grey = x @ weights
         y = np.where(chosen, np.repeat(grey[..., None], 3, axis=-1), x)

@@ -86,6 +86,8 @@ class _ColorLayer(_RandomLayer):
 
     _bounds: tuple[float, float] = (-1.0, 1.0)
     _rgb_only = False
+    #: with `_rgb_only`: one-channel (greyscale) images are taken too, as Keras takes them
+    _grey_too = False
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -95,9 +97,12 @@ class _ColorLayer(_RandomLayer):
 
     def build(self, input_shape) -> None:
         super().build(input_shape)
-        if self._rgb_only and input_shape[-1] is not None and input_shape[-1] != 3:
-            raise ValueError(f"{type(self).__name__} '{self.name}' expects RGB images (3 "
-                             f"channels), got shape {tuple(input_shape)}")
+        channels = (1, 3) if self._grey_too else (3,)
+        if self._rgb_only and input_shape[-1] is not None and input_shape[-1] not in channels:
+            wanted = "RGB or greyscale images (3 or 1 channels)" if self._grey_too else \
+                "RGB images (3 channels)"
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects {wanted}, got "
+                             f"shape {tuple(input_shape)}")
 
     def draw(self, m: int) -> dict:
         return {"factor": self.rng().uniform(*self.factor, m)}
@@ -114,16 +119,18 @@ class _ColorLayer(_RandomLayer):
 class RandomColorDegeneration(_ColorLayer):
     """Blend each RGB image towards its greyscale version: ``x + f * (grey - x)``, ``f``
     drawn per image from ``factor`` (``f`` means ``(-f, f)`` within ``[-1, 1]``, as Keras'
-    code does), then clipped to ``value_range``. Training only."""
+    code does), then clipped to ``value_range``; a greyscale image (one channel) is its own
+    grey, so it is only clipped. Training only."""
 
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     _rgb_only = True
+    _grey_too = True  # Keras' greyscale of one channel is itself: only the clipping is left
 
     def apply(self, x, transformation):
         m = x.shape[0]
         f = _per_image(transformation["factor"], m, x.dtype)
-        weights = np.asarray(LUMA, dtype=x.dtype)
+        weights = np.asarray(LUMA if x.shape[-1] == 3 else (1.0,), dtype=x.dtype)
         grey = (x @ weights)[..., None]
         y, inside = _clip_with_mask(x + f * (grey - x), self.value_range, x.dtype)
 
