@@ -168,3 +168,71 @@ def test_greyscale_images_go_through_grayscale_degeneration_randaugment_and_augm
     for name in ("RandomGrayscale", "RandomColorDegeneration"):
         with pytest.raises(ValueError):  # TF 2.21: ValueError for 4 channels
             getattr(layers, name)(factor=0.5)(_images((1, 4, 4, 4)))
+
+
+#: TF 2.21: these layers change pixel values only, and pass a dict's bounding boxes and
+#: segmentation masks through unchanged
+PIXEL_ONLY = [
+    ("RandomInvert", {}), ("RandomColorJitter", {"brightness_factor": 0.2}),
+    ("Solarization", {}), ("AutoContrast", {}), ("RandomPosterization", {"factor": 4}),
+    ("RandomSharpness", {"factor": 0.3}), ("RandomGaussianBlur", {}),
+    ("RandomContrast", {"factor": 0.2}), ("RandomBrightness", {"factor": 0.2}),
+    ("Equalization", {}), ("RandomErasing", {}), ("RandomColorDegeneration", {"factor": 0.2}),
+    ("RandomHue", {"factor": 0.2}), ("RandomSaturation", {"factor": 0.2}),
+]
+
+
+def _boxes():
+    return {"boxes": np.array([[[0, 0, 4, 4], [2, 2, 6, 6]], [[1, 1, 3, 3], [0, 0, 0, 0]]],
+                              "float32"),
+            "labels": np.array([[1, 2], [3, -1]], "int32")}
+
+
+@pytest.mark.parametrize("name, arguments", PIXEL_ONLY)
+def test_pixel_only_layers_pass_bounding_boxes_and_masks_through(name, arguments):
+    # TF 2.21: bounding_box_format is an argument of every image preprocessing layer (in the
+    # config when given), boxes need it, masks do not; convnp refused the argument and both
+    # keys
+    layer = getattr(layers, name)(bounding_box_format="xyxy", **arguments)
+    config = layer.get_config()
+    assert config["bounding_box_format"] == "xyxy"
+    assert getattr(layers, name).from_config(config).bounding_box_format == "xyxy"
+    assert "bounding_box_format" not in getattr(layers, name)(**arguments).get_config()
+    x, boxes = _images(), _boxes()
+    masks = np.zeros((2, 8, 8, 1), "float32")
+    out = layer({"images": x, "bounding_boxes": boxes, "labels": np.eye(2, dtype="float32")})
+    assert sorted(out) == ["bounding_boxes", "images", "labels"]
+    assert sorted(out["bounding_boxes"]) == ["boxes", "labels"]
+    np.testing.assert_array_equal(out["bounding_boxes"]["boxes"], boxes["boxes"])
+    np.testing.assert_array_equal(out["bounding_boxes"]["labels"], boxes["labels"])
+    assert out["images"].shape == (2, 8, 8, 3)
+    out = getattr(layers, name)(**arguments)({"images": x, "segmentation_masks": masks})
+    np.testing.assert_array_equal(out["segmentation_masks"], masks)
+    with pytest.raises(ValueError, match="bounding_box_format"):  # TF 2.21: ValueError
+        getattr(layers, name)(**arguments)({"images": x, "bounding_boxes": boxes})
+    with pytest.raises(ValueError):  # TF 2.21: ValueError without "labels"
+        layer({"images": x, "bounding_boxes": {"boxes": boxes["boxes"]}})
+
+
+def test_bounding_box_format_is_taken_by_the_moving_layers_and_refused_by_rescaling():
+    # TF 2.21: every image preprocessing layer takes the argument (RandomFlip, MixUp,
+    # RandAugment, Resizing...); Rescaling refuses it with ValueError
+    for name, arguments in [("RandomFlip", {}), ("RandomRotation", {"factor": 0.1}),
+                            ("MixUp", {}), ("CutMix", {}), ("RandAugment", {}),
+                            ("AugMix", {}), ("Resizing", {"height": 4, "width": 4})]:
+        layer = getattr(layers, name)(bounding_box_format="xyxy", **arguments)
+        assert layer.get_config()["bounding_box_format"] == "xyxy"
+    with pytest.raises(ValueError):
+        layers.Rescaling(1.0, bounding_box_format="xyxy")
+
+
+def test_keras_files_with_a_bounding_box_format_load(tmp_path):
+    # TF 2.21 writes bounding_box_format in the layer's config when given; convnp refused
+    # such a file ("unknown config key 'bounding_box_format'")
+    inputs = tf.keras.Input((8, 8, 3))
+    x = layers.RandomInvert(bounding_box_format="xyxy")(inputs)
+    x = layers.RandomFlip(bounding_box_format="yxyx")(x)
+    model = tf.keras.Model(inputs, layers.Dense(1)(layers.GlobalAveragePooling2D()(x)))
+    model.save(tmp_path / "boxes.keras")
+    again = tf.keras.models.load_model(tmp_path / "boxes.keras")
+    assert [layer.bounding_box_format for layer in again.layers[1:3]] == ["xyxy", "yxyx"]

@@ -37,6 +37,8 @@ class RandomBrightness(_RandomLayer):
     The input gradient passes where the output was not clipped.
     """
 
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
+
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     config_list_keys = ("factor", "value_range")
@@ -146,6 +148,8 @@ class RandomInvert(_PerImageChoice):
     formula, ``high`` the top of ``value_range``) with a probability drawn uniformly from
     ``factor`` (``f`` means ``(0, f)``). Training only."""
 
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
+
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
     config_list_keys = _PerImageChoice.config_list_keys + ("value_range",)
@@ -174,6 +178,8 @@ class RandomGrayscale(_PerImageChoice):
     """Turn each RGB image grey with probability ``factor`` (every channel set to the
     luminance ``0.2989 R + 0.5870 G + 0.1140 B``; the image keeps its 3 channels). Greyscale
     images (one channel) pass as they are, as in Keras. Training only."""
+
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
 
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 

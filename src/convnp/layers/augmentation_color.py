@@ -82,6 +82,8 @@ class _ColorLayer(_RandomLayer):
     """A random colour layer with Keras' ``factor`` (bounded by `_bounds`) and
     ``value_range``; `_augment` draws with `draw`, then applies `apply`."""
 
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
+
     config_list_keys = ("factor", "value_range")
 
     _bounds: tuple[float, float] = (-1.0, 1.0)
@@ -277,6 +279,8 @@ class AutoContrast(_ImageLayer):
     and at inference, as Keras does. The gradient is exact, including the moves of the
     minimum and maximum (ties: the first one)."""
 
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
+
     config_list_keys = ("value_range",)
 
     def __init__(self, value_range=(0, 255), **kwargs):
@@ -327,6 +331,8 @@ class Equalization(_RandomLayer):
     replaced by its bin's rounded cumulative share of ``255``. A channel whose values fill one
     bin is kept. Training only (Keras' layer too); no seed (nothing is drawn); no
     gradient."""
+
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
 
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
@@ -603,6 +609,8 @@ class RandomColorJitter(_RandomLayer):
     the shared ``value_range``; all draw from this layer's ``seed`` (or the global
     generator). Training only. The gradient is exact when only brightness and contrast are
     used; saturation or hue make it unavailable (`LookupError`)."""
+
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
 
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 

@@ -112,6 +112,8 @@ class RandomErasing(_RandomLayer):
     of ``value_range``; the fill is clipped to ``value_range``. Training only; the gradient
     passes outside the erased rectangles."""
 
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
+
     config_list_keys = ("factor", "scale", "value_range")
     config_keys = _RandomLayer.config_keys + ("fill_value",)
 

@@ -14,7 +14,9 @@ only ``fill_value`` and the drawn parameters are constants.
 
 Images are NHWC floats; every layer also takes a single image ``(n_H, n_W, n_C)``, and Keras
 3's data-pipeline dict ``{"images": ..., "labels": ...}`` (the images transformed, the labels
-kept; other keys refused).
+kept; the layers that change pixel values alone also pass ``"bounding_boxes"`` (given a
+``bounding_box_format``) and ``"segmentation_masks"`` through unchanged, as Keras does; other
+keys refused).
 """
 
 from __future__ import annotations
@@ -86,14 +88,34 @@ def _resampling_interpolation(value, layer: str) -> str:
 
 #: the keys of Keras 3's dict inputs that convnp's image layers take
 DICT_KEYS = ("images", "labels")
+#: and those the layers that change only pixel values take too (passed on unchanged)
+GEOMETRY_KEYS = ("bounding_boxes", "segmentation_masks")
 
 
-def check_dict_keys(data: dict, layer: str) -> None:
-    unknown = sorted(set(data) - set(DICT_KEYS))
+def check_dict_keys(data: dict, layer: str, geometry: bool = False) -> None:
+    """Keras 3's dict input: "images", maybe "labels"; with ``geometry`` (a layer that moves
+    no pixel) also "bounding_boxes" and "segmentation_masks"."""
+    allowed = DICT_KEYS + GEOMETRY_KEYS if geometry else DICT_KEYS
+    unknown = sorted(set(data) - set(allowed))
     if "images" not in data or unknown:
+        extra = ", 'bounding_boxes' and 'segmentation_masks'" if geometry else ""
+        note = "" if geometry else (" (bounding boxes and segmentation masks are taken only "
+                                    "by the layers that change pixel values alone)")
         raise ValueError(f"{layer}: a dict input must have the key 'images' (and may have "
-                         f"'labels'); got keys {sorted(data)} (bounding boxes and "
-                         f"segmentation masks are not supported)")
+                         f"'labels'{extra}); got keys {sorted(data)}{note}")
+
+
+def check_bounding_boxes(boxes, box_format, layer: str) -> None:
+    """Keras' checks of a dict input's "bounding_boxes": the layer was given a
+    ``bounding_box_format``, and the boxes are a dict of "boxes" and "labels"."""
+    if box_format is None:
+        raise ValueError(f"{layer}: the input has bounding boxes ('bounding_boxes') but the "
+                         f"layer was made without a bounding_box_format (e.g. "
+                         f"bounding_box_format='xyxy')")
+    if not isinstance(boxes, dict) or set(boxes) != {"boxes", "labels"}:
+        got = sorted(boxes) if isinstance(boxes, dict) else type(boxes).__name__
+        raise ValueError(f"{layer}: 'bounding_boxes' must be a dict with the keys 'boxes' "
+                         f"and 'labels', got {got}")
 
 
 class _ImageLayer(Layer):
@@ -104,10 +126,27 @@ class _ImageLayer(Layer):
     #: inference path returns its input before any cast (RandomContrast, RandomCrop, the
     #: colour ones...): True there. The others give the layer's float dtype, as here.
     _integers_pass_at_inference = False
+    #: Keras' image preprocessing layers take ``bounding_box_format`` (Rescaling does not)
+    _takes_box_format = True
+    #: the layer changes pixel values only: bounding boxes and segmentation masks of a dict
+    #: input pass through unchanged (as Keras passes them); the others refuse them
+    _moves_no_pixel = False
 
-    def __init__(self, data_format=None, **kwargs):
+    def __init__(self, data_format=None, bounding_box_format=None, **kwargs):
+        if bounding_box_format is not None and not self._takes_box_format:
+            kwargs["bounding_box_format"] = bounding_box_format  # refused there, as Keras
         super().__init__(**kwargs)
         self.data_format = _utils.channels_last(data_format, type(self).__name__)
+        if bounding_box_format is not None and not isinstance(bounding_box_format, str):
+            raise TypeError(f"{type(self).__name__}: bounding_box_format must be a string "
+                            f"such as 'xyxy', got {bounding_box_format!r}")
+        self.bounding_box_format = bounding_box_format
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.bounding_box_format is not None:  # Keras writes it only when given
+            config["bounding_box_format"] = self.bounding_box_format
+        return config
 
     def __call__(self, inputs, training: bool | None = None):
         if isinstance(inputs, dict):
@@ -118,8 +157,11 @@ class _ImageLayer(Layer):
         """Keras 3's data-pipeline form ``{"images": x, "labels": y}``: a new dict with the
         images transformed as ``self(x)`` would and the labels as they are (the mixing
         layers mix them)."""
-        check_dict_keys(data, type(self).__name__)
-        out = dict(data)
+        check_dict_keys(data, type(self).__name__, geometry=self._moves_no_pixel)
+        if "bounding_boxes" in data:
+            check_bounding_boxes(data["bounding_boxes"], self.bounding_box_format,
+                                 type(self).__name__)
+        out = dict(data)  # labels, boxes and masks as they came
         out["images"] = self(data["images"], training=training)
         return out
 
@@ -236,6 +278,7 @@ class Rescaling(_ImageLayer):
     without changing its shape."""
 
     config_keys = ("scale", "offset")  # no data_format: Keras' Rescaling has none
+    _takes_box_format = False  # nor bounding_box_format
     supports_masking = True  # a mask passes through, as in Keras
     # a constant factor per number (the offset has no gradient): second-order tangents go
     # through `backward`, with no curvature (a critic starting with Rescaling(1 / 127.5,
@@ -596,6 +639,8 @@ class RandomContrast(_RandomLayer):
     """Scale each image's deviation from its per-channel mean by a random factor in
     ``[1 - lower, 1 + upper]`` (``factor`` is ``f`` for ``(f, f)`` or ``(lower, upper)``),
     then clip to ``value_range`` (training only)."""
+
+    _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
 
     _integers_pass_at_inference = True  # as Keras (uint8 stays uint8)
 
