@@ -82,3 +82,27 @@ def test_random_grayscale_keeps_uint8_in_training_truncating_the_luminance():
     assert np.asarray(grey)[..., 0].ravel().tolist() == [
         89, 149, 170, 193, 91, 158, 86, 128, 132, 195, 114, 141, 196, 121, 106, 119]
     assert layers.RandomGrayscale(factor=0.0)(_uint8()).dtype == "uint8"
+
+
+def test_dict_entries_come_back_as_tensors_with_floats_in_the_layer_dtype():
+    # TF 2.21: labels, boxes and masks of a dict come back as tensors, floating ones cast to
+    # float32 (MixUp/CutMix mixed or not; RandomFlip keeps float64), integer ones as given;
+    # convnp handed back the caller's arrays, float64 labels staying float64
+    images = np.zeros((2, 8, 8, 3), "float32")
+    labels = np.eye(2, dtype="float64")
+    for name in ("RandomInvert", "AutoContrast", "RandAugment", "MixUp", "CutMix"):
+        for training in (True, False):
+            out = getattr(layers, name)()({"images": images, "labels": labels},
+                                          training=training)
+            assert out["labels"].dtype == "float32", name
+            assert np.asarray(out["labels"].numpy()).shape == (2, 2)
+    flipped = layers.RandomFlip()({"images": images, "labels": labels})
+    assert flipped["labels"].dtype == "float64"
+    ints = layers.MixUp()({"images": images, "labels": np.arange(2)}, training=False)
+    assert ints["labels"].dtype == "int64"
+    out = layers.RandomInvert(bounding_box_format="xyxy")(
+        {"images": images, "segmentation_masks": np.zeros((2, 8, 8, 1)),
+         "bounding_boxes": {"boxes": np.zeros((2, 1, 4)), "labels": np.zeros((2, 1))}})
+    assert out["segmentation_masks"].dtype == "float32"
+    assert out["bounding_boxes"]["boxes"].dtype == "float32"
+    assert out["bounding_boxes"]["labels"].dtype == "float32"

@@ -35,11 +35,15 @@ class _MixLayer(_RandomLayer):
                              f"image, got shape {images.shape}")
         labels = None
         if "labels" in data:
-            labels = np.asarray(to_numpy(data["labels"]))
+            # floats in the layer's dtype, as Keras casts them (float64 labels come back
+            # float32, mixed or not)
+            labels = np.asarray(self._as_keras_returns(data["labels"]))
             if images.ndim == 4 and (labels.ndim == 0 or labels.shape[0] != images.shape[0]):
                 raise ValueError(f"{cls}: labels must have one row per image ({images.shape[0]}"
                                  f"), got shape {labels.shape}")
         out = dict(data)
+        if labels is not None:
+            out["labels"] = labels
         if training is None or training:
             single = images.ndim == 3
             batch = images[None] if single else images

@@ -161,9 +161,27 @@ class _ImageLayer(Layer):
         if "bounding_boxes" in data:
             check_bounding_boxes(data["bounding_boxes"], self.bounding_box_format,
                                  type(self).__name__)
-        out = dict(data)  # labels, boxes and masks as they came
+        out = {key: self._as_keras_returns(value) for key, value in data.items()
+               if key != "images"}
         out["images"] = self(data["images"], training=training)
         return out
+
+    #: Keras casts the floating entries of a dict input to the layer's dtype (RandomFlip
+    #: leaves them as they are)
+    _casts_dict_floats = True
+
+    def _as_keras_returns(self, value):
+        """A dict entry other than the images (labels, boxes, masks) as Keras hands it back
+        unchanged: a tensor, floating ones in the layer's dtype (float64 labels come back
+        float32), integer ones as they are."""
+        from convnp.tensor.eager import to_eager, to_numpy
+
+        if isinstance(value, dict):  # the bounding boxes
+            return {key: self._as_keras_returns(item) for key, item in value.items()}
+        array = np.asarray(to_numpy(value))
+        if self._casts_dict_floats and array.dtype.kind == "f":
+            array = _utils.as_dtype(array, self.dtype)
+        return to_eager(array)
 
     def check_input_shape(self, input_shape) -> None:
         _utils.check_feature_dims(self, input_shape, {}, min_rank=3)
@@ -478,6 +496,8 @@ class RandomFlip(_RandomLayer):
             default; the two flips are drawn independently).
         seed: optional int for the layer's own generator.
     """
+
+    _casts_dict_floats = False  # TF 2.21 gives a dict's float64 labels back float64
 
     config_keys = _RandomLayer.config_keys + ("mode",)
 
