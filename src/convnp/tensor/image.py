@@ -32,8 +32,8 @@ from convnp.tensor.errors import InvalidArgumentError
 from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, value_of
 
 __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
-           "adjust_saturation", "central_crop", "combined_non_max_suppression",
-           "convert_image_dtype", "crop_and_resize",
+           "adjust_jpeg_quality", "adjust_saturation", "central_crop",
+           "combined_non_max_suppression", "convert_image_dtype", "crop_and_resize",
            "crop_to_bounding_box", "decode_image", "decode_jpeg", "decode_png",
            "draw_bounding_boxes", "encode_jpeg", "encode_png", "extract_patches",
            "flip_left_right", "flip_up_down", "grayscale_to_rgb", "hsv_to_rgb",
@@ -42,12 +42,14 @@ __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma
            "non_max_suppression_with_scores", "pad_to_bounding_box",
            "per_image_standardization", "psnr", "random_brightness", "random_contrast",
            "random_crop", "random_flip_left_right", "random_flip_up_down", "random_hue",
-           "random_saturation", "resize", "resize_with_crop_or_pad", "resize_with_pad",
+           "random_jpeg_quality", "random_saturation", "resize", "resize_with_crop_or_pad",
+           "resize_with_pad",
            "rgb_to_grayscale", "rgb_to_hsv", "rgb_to_yiq", "rgb_to_yuv", "rot90",
            "sample_distorted_bounding_box", "sobel_edges", "ssim", "ssim_multiscale",
            "stateless_random_brightness", "stateless_random_contrast", "stateless_random_crop",
            "stateless_random_flip_left_right", "stateless_random_flip_up_down",
-           "stateless_random_hue", "stateless_random_saturation",
+           "stateless_random_hue", "stateless_random_jpeg_quality",
+           "stateless_random_saturation",
            "stateless_sample_distorted_bounding_box", "total_variation", "transpose",
            "yiq_to_rgb", "yuv_to_rgb"]
 
@@ -979,6 +981,51 @@ random_brightness, stateless_random_brightness = _delta_twins(adjust_brightness,
 random_hue, stateless_random_hue = _delta_twins(adjust_hue, "hue", upper=0.5)
 random_contrast, stateless_random_contrast = _factor_twins(adjust_contrast, "contrast")
 random_saturation, stateless_random_saturation = _factor_twins(adjust_saturation, "saturation")
+
+
+def adjust_jpeg_quality(image, jpeg_quality, dct_method="", name=None) -> EagerTensor:
+    """The image after a JPEG round trip at ``jpeg_quality`` (0 to 100), in its own dtype
+    (floats are taken as 0..1 and converted to uint8 and back, as TensorFlow converts them).
+
+    One ``(h, w, 1 or 3)`` image, as TensorFlow takes it. The codec is Pillow's (the
+    `encode_jpeg`/`decode_jpeg` pair): the same kind of loss, pixels within a few levels of
+    TensorFlow's (its libjpeg settings differ); no gradient.
+    """
+    a = value_of(image) if isinstance(image, np.ndarray) else np.asarray(image)
+    if a.ndim != 3 or a.shape[-1] not in (1, 3):
+        raise InvalidArgumentError(f"adjust_jpeg_quality expects one (height, width, 1 or 3) "
+                                   f"image, got shape {a.shape}")
+    quality = int(np.asarray(jpeg_quality))
+    if not 0 <= quality <= 100:
+        raise InvalidArgumentError(f"adjust_jpeg_quality: jpeg_quality must be in [0, 100], "
+                                   f"got {quality}")
+    pixels = np.asarray(convert_image_dtype(a, np.uint8, saturate=True))
+    decoded = decode_jpeg(encode_jpeg(pixels, quality=quality), channels=a.shape[-1])
+    return convert_image_dtype(decoded, a.dtype)
+
+
+def _jpeg_quality(what: str, lower, upper, rng: np.random.Generator) -> int:
+    """One quality drawn uniformly from the ints in [lower, upper), after TensorFlow's
+    check ``0 <= lower < upper <= 100``."""
+    lo, hi = int(lower), int(upper)
+    if not 0 <= lo < hi <= 100:
+        raise ValueError(f"{what}: expected 0 <= min_jpeg_quality < max_jpeg_quality <= 100, "
+                         f"got {lower} and {upper}")
+    return int(rng.integers(lo, hi))
+
+
+def random_jpeg_quality(image, min_jpeg_quality, max_jpeg_quality, seed=None) -> EagerTensor:
+    """`adjust_jpeg_quality` at a quality drawn from [min_jpeg_quality, max_jpeg_quality)."""
+    return adjust_jpeg_quality(image, _jpeg_quality(
+        "random_jpeg_quality", min_jpeg_quality, max_jpeg_quality, _random._seeded(seed)))
+
+
+def stateless_random_jpeg_quality(image, min_jpeg_quality, max_jpeg_quality,
+                                  seed) -> EagerTensor:
+    """`random_jpeg_quality` whose quality depends only on ``seed=(a, b)``."""
+    return adjust_jpeg_quality(image, _jpeg_quality(
+        "stateless_random_jpeg_quality", min_jpeg_quality, max_jpeg_quality,
+        _random._stateless(seed)))
 
 
 random_crop = _random.random_crop
