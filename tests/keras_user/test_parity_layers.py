@@ -58,6 +58,7 @@ def _paths(layer):
 
 def test_recurrent_layer_paths_name_the_cell():
     # TF 2.21: an LSTM's weights sit below the layer and its cell
+    tf.keras.backend.clear_session()  # the automatic name stacked_rnn_cells is numbered
     layer = L.LSTM(2, name="lstm")
     layer(np.ones((1, 3, 2), np.float32))
     assert _paths(layer) == ["lstm/lstm_cell/kernel", "lstm/lstm_cell/recurrent_kernel",
