@@ -16,6 +16,11 @@ tensor that the recording tapes follow (`_on_tensor`), as Keras's do: the object
 ``backward`` is the VJP; other arguments than the defaults go through the tensor ops. Plain
 arrays take the NumPy path alone (the layers' own kernels call ``forward`` on arrays).
 
+Called on a KerasTensor (``keras.activations.sigmoid(x)`` in a functional model's
+definition), a function or object answers with a KerasTensor: the ``keras.ops`` function of
+the same name (`_on_keras_tensor`), which becomes a layer of the model, as Keras 3 writes its
+activations in ``keras.ops``.
+
 Everything keeps the floating dtype it is given (float32 in, float32 out).
 """
 
@@ -35,6 +40,7 @@ from convnp.ops import elementwise
 from convnp.ops import sparsemax as _sparsemax
 from convnp.ops.elementwise import blockwise
 from convnp.serialization import FunctionInConfig, Registry, get_registered_name
+from convnp.tensor.symbolic import is_keras_tensor
 
 __all__ = [
     "Activation",
@@ -109,16 +115,41 @@ def _on_tensor(activation: Activation, x):
     return out
 
 
+def _on_keras_tensor(name: str, x, options: dict):
+    """The activation ``name`` with ``options`` (every argument but ``x``) on a KerasTensor:
+    a KerasTensor made by keras.ops, as Keras 3's activations are written in keras.ops (so
+    the model saves the op in Keras files too). ReLU with Keras's extra options goes
+    through the tensor ops (`_relu_with`); linear is ``x`` itself."""
+    from convnp.keras import ops
+
+    if name == "linear":
+        return x
+    if name == "exponential":
+        return ops.exp(x)
+    if name == "mish":  # Keras 3's formula: x * tanh(softplus(x))
+        return ops.multiply(x, ops.tanh(ops.softplus(x)))
+    if name == "relu":
+        if options == {"negative_slope": 0.0, "max_value": None, "threshold": 0.0}:
+            return ops.relu(x)
+        return _relu_with(x, **options)
+    return getattr(ops, name)(x, **options)
+
+
 def _tensor_aware(function):
     """Let a plain function take tensors: at its default arguments it is its `Activation`
     object on the tape (`_on_tensor`); with others, `_WITH_ARGUMENTS` computes it in tensor
-    ops (so the tapes follow those)."""
+    ops (so the tapes follow those). On a KerasTensor it is `_on_keras_tensor`."""
     signature = inspect.signature(function)
     defaults = {k: p.default for k, p in signature.parameters.items()
                 if p.default is not inspect.Parameter.empty}
 
     @functools.wraps(function)
     def run(x, *args, **kwargs):
+        if is_keras_tensor(x):
+            given = signature.bind(x, *args, **kwargs)
+            given.apply_defaults()
+            return _on_keras_tensor(function.__name__, x,
+                                    {k: v for k, v in given.arguments.items() if k != "x"})
         if not _is_tensor(x):
             return function(x, *args, **kwargs)
         given = signature.bind(x, *args, **kwargs).arguments
@@ -350,11 +381,13 @@ def _with_options(make):
 
         @functools.wraps(function)
         def run(x, *args, **kwargs):
-            if not _is_tensor(x):
+            if not _is_tensor(x) and not is_keras_tensor(x):
                 return function(x, *args, **kwargs)
             bound = signature.bind(x, *args, **kwargs)
             bound.apply_defaults()
             options = {k: v for k, v in bound.arguments.items() if k != "x"}
+            if is_keras_tensor(x):
+                return _on_keras_tensor(function.__name__, x, options)
             return _on_tensor(make(**options), x)
 
         return run
@@ -491,7 +524,26 @@ class Activation:
     def __call__(self, x) -> np.ndarray:
         if _is_tensor(x):  # in a user's call: a tensor the tapes follow
             return _on_tensor(self, x)
+        if is_keras_tensor(x):  # in a functional model's definition: its function's op
+            return self._keras_tensor_call(x)
         return self.forward(x)
+
+    def _keras_tensor_call(self, x):
+        """This activation on a KerasTensor: `_on_keras_tensor` with the arguments of the
+        function of its name that the object holds (a `glu`'s ``axis``), else the defaults."""
+        function = globals().get(self.name)
+        if function is None:
+            raise TypeError(f"the activation '{self.name}' cannot be applied to a "
+                            f"KerasTensor: use it as a layer's activation= instead")
+        options = {}
+        for key, p in inspect.signature(function).parameters.items():
+            if key == "x":
+                continue
+            options[key] = getattr(self, key, p.default)
+            if options[key] is inspect.Parameter.empty:
+                raise TypeError(f"the activation '{self.name}' needs its argument {key}= "
+                                f"before it is applied, got none")
+        return _on_keras_tensor(self.name, x, options)
 
     @property
     def __name__(self) -> str:
@@ -1122,6 +1174,8 @@ def _relu_with(x, negative_slope, max_value, threshold):
 def _dtype_of(x):
     from convnp.tensor.tape import value_of
 
+    if is_keras_tensor(x):  # a model's definition: no values yet, the dtype it will have
+        return x.dtype
     return value_of(x).dtype
 
 
