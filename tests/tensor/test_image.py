@@ -39,7 +39,9 @@ DIFFERENTIABLE = {
     "pad_to_bounding_box": lambda t: img.pad_to_bounding_box(t, 1, 0, 6, 7),
     "central_crop": lambda t: img.central_crop(t, 0.6),
     "resize_with_crop_or_pad": lambda t: img.resize_with_crop_or_pad(t, 6, 3),
-    "resize_with_pad": lambda t: img.resize_with_pad(t, 6, 6),
+    # the float64 twins of the measures and resizers (the public ones give float32, as
+    # TensorFlow, too coarse for finite differences)
+    "resize_with_pad": lambda t: img._resize_with_pad(t, 6, 6),
     "random_crop": lambda t: img.stateless_random_crop(t, [2, 3, 3, 3], seed=(4, 5)),
     "random_flip": lambda t: img.stateless_random_flip_left_right(t, seed=(1, 2)),
     "adjust_brightness": lambda t: img.adjust_brightness(t, 0.2),
@@ -56,8 +58,8 @@ DIFFERENTIABLE = {
     "total_variation_single": lambda t: img.total_variation(t[0]),
     "image_gradients": lambda t: img.image_gradients(t),
     "sobel_edges": lambda t: img.sobel_edges(t),
-    "psnr": lambda t: img.psnr(t, X * 0.5 + 0.2, 1.0),
-    "ssim": lambda t: img.ssim(t, X[::-1], 1.0, filter_size=3),
+    "psnr": lambda t: img._psnr(t, X * 0.5 + 0.2, 1.0),
+    "ssim": lambda t: img._ssim(t, X[::-1], 1.0, filter_size=3),
 }
 
 

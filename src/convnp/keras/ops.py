@@ -1658,7 +1658,9 @@ def _image_resize(images, size, interpolation="bilinear", antialias=False,
         images = _crop_to_aspect(images, a.shape[-3], a.shape[-2], *size)
     elif pad_to_aspect_ratio:
         images = _pad_to_aspect(images, a, *size, fill_value)
-    out = _image.resize(images, size, method=interpolation, antialias=antialias)
+    # float64 images stay float64 (Keras's backend casts tf.image.resize's float32 back),
+    # float16 stays float16, and integer images are rounded and clipped to their range
+    out = _image._resize(images, size, method=interpolation, antialias=antialias)
     if a.dtype.kind in "iu" and _arr(out).dtype != a.dtype:
         info = np.iinfo(a.dtype)
         values = np.clip(np.round(_arr(out)), info.min, info.max)

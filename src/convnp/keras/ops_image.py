@@ -326,8 +326,8 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01,
         x = x if array.ndim == 4 else _ops.expand_dims(x, 0)
         return _ops.transpose(x, [0, 2, 3, 1]) if first else x
 
-    out = _timage.ssim(prepared(image1, a), prepared(image2, b), float(max_val),
-                       filter_size=filter_size, filter_sigma=filter_sigma, k1=k1, k2=k2)
+    out = _timage._ssim(prepared(image1, a), prepared(image2, b), float(max_val),
+                        filter_size=filter_size, filter_sigma=filter_sigma, k1=k1, k2=k2)
     out = out if a.ndim == 4 else _ops.squeeze(out, [0])
     return out if a.dtype == dtype else _ops.cast(out, a.dtype)
 

@@ -105,10 +105,26 @@ def resize(images, size, method="bilinear", preserve_aspect_ratio=False, antiali
     'lanczos5', 'gaussian' or 'mitchellcubic', with TensorFlow's half-pixel geometry;
     ``antialias=True`` widens the kernel when shrinking (ignored by 'nearest' and 'area', as
     in TensorFlow). ``preserve_aspect_ratio=True`` resizes to the largest size within
-    ``size`` with the input's aspect ratio. As TensorFlow: float32 out, except that
+    ``size`` with the input's aspect ratio. As TensorFlow: float32 out, float64 images
+    included (computed in float64, then rounded: `_resize` keeps them), except that
     'nearest' keeps the images' dtype (uint8 in, uint8 out). Every float path is
     differentiable (TensorFlow has no gradient for 'area'; here it is the transposed map).
     """
+    out = _resize(images, size, method, preserve_aspect_ratio, antialias)
+    nearest = isinstance(method, str) and method.lower() == "nearest"
+    return out if nearest else _float32(out)
+
+
+def _float32(t):
+    """``t`` as TensorFlow's resize kernels and image measures give it: float32, whatever
+    float they read (a recorded cast, so a tape reaches float64 inputs)."""
+    return t if value_of(t).dtype == np.float32 else _ops.cast(t, np.float32)
+
+
+def _resize(images, size, method="bilinear", preserve_aspect_ratio=False,
+            antialias=False) -> EagerTensor:
+    """`resize` keeping float64 images in float64 (keras.ops.image.resize does, as Keras's
+    own backend casts back)."""
     if isinstance(method, str):
         method = method.lower()
     if method not in _RESIZE_METHODS:
@@ -662,7 +678,16 @@ def resize_with_crop_or_pad(image, target_height, target_width) -> EagerTensor:
 
 def resize_with_pad(image, target_height, target_width, method=ResizeMethod.BILINEAR,
                     antialias=False) -> EagerTensor:
-    """Resize keeping the aspect ratio, then zero-pad (centred) to the target size; float32."""
+    """Resize keeping the aspect ratio, then zero-pad (centred) to the target size; float32
+    (float64 images too, as TensorFlow)."""
+    out = _resize_with_pad(image, target_height, target_width, method, antialias)
+    nearest = isinstance(method, str) and method.lower() == "nearest"
+    return out if nearest else _float32(out)
+
+
+def _resize_with_pad(image, target_height, target_width, method=ResizeMethod.BILINEAR,
+                     antialias=False) -> EagerTensor:
+    """`resize_with_pad` keeping float64 images in float64."""
     a = _image_array(image, "resize_with_pad")
     v = _check_int("resize_with_pad", target_height=target_height, target_width=target_width)
     th, tw = v["target_height"], v["target_width"]
@@ -671,8 +696,8 @@ def resize_with_pad(image, target_height, target_width, method=ResizeMethod.BILI
     h, w = a.shape[-3], a.shape[-2]
     ratio = max(w / tw, h / th)
     new_h, new_w = h / ratio, w / ratio
-    resized = resize(image, (int(np.floor(new_h)), int(np.floor(new_w))), method=method,
-                     antialias=antialias)
+    resized = _resize(image, (int(np.floor(new_h)), int(np.floor(new_w))), method=method,
+                      antialias=antialias)
     return pad_to_bounding_box(resized, max(0, int((th - new_h) / 2)),
                                max(0, int((tw - new_w) / 2)), th, tw)
 
@@ -1041,8 +1066,13 @@ def stateless_random_crop(value, size, seed, name=None) -> EagerTensor:
 
 def total_variation(images, name=None) -> EagerTensor:
     """Sum of absolute differences between neighbouring pixels: a scalar for ``(h, w, c)``,
-    one value per image for ``(m, h, w, c)``."""
+    one value per image for ``(m, h, w, c)``. Unsigned images are refused, as TensorFlow
+    refuses them (their differences would wrap around instead of going negative)."""
     a = _image_array(images, "total_variation")
+    if a.dtype.kind == "u":
+        raise InvalidArgumentError(f"total_variation: unsigned images ({a.dtype}) have no "
+                                   f"absolute differences; cast them to a float or signed "
+                                   f"dtype first")
     x = _lift(images)
     if a.ndim == 3:
         down = x[1:, :, :] - x[:-1, :, :]
@@ -1095,7 +1125,8 @@ def sobel_edges(image) -> EagerTensor:
 
 def _float_pair(a, b, max_val, what: str):
     """Both images and ``max_val`` as TensorFlow's measures take them: float32 in [0, 1]
-    scale for integer images, float images as they are."""
+    scale for integer images, float images as they are (the public measures then give
+    float32, as TensorFlow converts every image to float32 first)."""
     av, bv = _convert(a), _convert(b)
     if av.shape != bv.shape:
         raise ValueError(f"{what}: the two images must have the same shape, got {av.shape} and "
@@ -1110,7 +1141,13 @@ def _float_pair(a, b, max_val, what: str):
 
 
 def psnr(a, b, max_val, name=None) -> EagerTensor:
-    """Peak signal-to-noise ratio in dB over the last three axes: ``10 log10(max^2 / mse)``."""
+    """Peak signal-to-noise ratio in dB over the last three axes: ``10 log10(max^2 / mse)``;
+    float32, float64 images too (as TensorFlow)."""
+    return _float32(_psnr(a, b, max_val))
+
+
+def _psnr(a, b, max_val) -> EagerTensor:
+    """`psnr` keeping float64 images in float64."""
     x, y, peak = _float_pair(a, b, max_val, "psnr")
     mse = _ops.reduce_mean(_ops.square(x - y), axis=(-3, -2, -1))
     dtype = value_of(x).dtype
@@ -1164,7 +1201,15 @@ def ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
          return_index_map=False) -> EagerTensor:
     """Structural similarity of ``(..., h, w, c)`` images (one value per image), with a
     Gaussian window of ``filter_size`` and ``filter_sigma``, averaged over pixels then
-    channels; ``return_index_map=True`` gives the per-pixel map (averaged over channels)."""
+    channels; ``return_index_map=True`` gives the per-pixel map (averaged over channels).
+    Float32, float64 images too (as TensorFlow)."""
+    return _float32(_ssim(img1, img2, max_val, filter_size, filter_sigma, k1, k2,
+                          return_index_map))
+
+
+def _ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+          return_index_map=False) -> EagerTensor:
+    """`ssim` keeping float64 images in float64 (keras.ops.image.ssim does)."""
     x, y, peak = _float_pair(img1, img2, max_val, "ssim")
     shape = value_of(x).shape
     flat = (-1,) + shape[-3:]
@@ -1187,7 +1232,15 @@ def ssim_multiscale(img1, img2, max_val, power_factors=_MS_SSIM_WEIGHTS, filter_
     the size of the one before: 2x2 averages, odd sizes first padded by mirroring the last
     row/column) and the full SSIM at the coarsest, each per channel, clipped at 0, raised to
     its power factor and multiplied; then averaged over the channels. The coarsest scale
-    must still be at least ``filter_size`` pixels high and wide."""
+    must still be at least ``filter_size`` pixels high and wide. Float32, float64 images too (as
+    TensorFlow)."""
+    return _float32(_ssim_multiscale(img1, img2, max_val, power_factors, filter_size,
+                                     filter_sigma, k1, k2))
+
+
+def _ssim_multiscale(img1, img2, max_val, power_factors=_MS_SSIM_WEIGHTS, filter_size=11,
+                     filter_sigma=1.5, k1=0.01, k2=0.03) -> EagerTensor:
+    """`ssim_multiscale` keeping float64 images in float64."""
     x, y, peak = _float_pair(img1, img2, max_val, "ssim_multiscale")
     shape = value_of(x).shape
     flat = (-1,) + shape[-3:]
