@@ -10,6 +10,10 @@ works too: ``self.compiled_loss(y, y_pred, regularization_losses=self.losses)`` 
 itself and ``self.compiled_metrics.update_state(y, y_pred)`` updates the compiled metrics.
 Keras 3's helpers ``compute_metrics`` and ``get_metrics_result`` work as well; with several
 outputs, ``compute_loss`` sums the weighted losses and feeds each output's ``<output>_loss``.
+
+A ``predict_step(self, data)`` override (keras.io's EDSR rounds its images to uint8 there) is
+what ``predict`` and ``predict_on_batch`` return: called on each batch, its results joined
+along the batch axis in the structure it gives (`merge_batches`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,32 @@ class CustomStepMixin:
         y_pred, loss, _ = self._forward_with_loss(_inputs(x), np.asarray(y),
                                                   self._fused_activation(), False, w)
         return self._default_step_logs(loss, y, y_pred)
+
+    def predict_step(self, data):
+        """One prediction step: the model's outputs for the batch's inputs in inference mode.
+        ``data`` is the inputs, or a tuple whose first entry they are (``(x,)``, ``(x, y)``),
+        as Keras 3 unpacks it. A subclass overriding it changes what ``predict`` and
+        ``predict_on_batch`` return (see `_predict_batches`)."""
+        if isinstance(data, (tuple, list)) and 1 <= len(data) <= 3:
+            data = data[0]
+        return self(data, training=False)
+
+    def _step_data(self, xb, yb, wb):
+        """One batch as Keras 3 hands it to a user's step: the inputs alone (a list of several
+        inputs wrapped in a tuple), or ``(x, y)`` / ``(x, y, sample_weight)``."""
+        x = to_eager(xb[0] if len(xb) == 1 else list(xb))
+        if yb is None and wb is None:
+            return (x,) if isinstance(x, list) else x
+        if wb is None:
+            return (x, to_eager(yb))
+        return (x, to_eager(yb), to_eager(wb))
+
+    def _run_predict_step(self, data):
+        """The user's `predict_step` on one batch: its result with each tensor as an array,
+        in the structure it returned (a dict, list or tuple of them, or one)."""
+        with self._step_lock:
+            result = self.predict_step(data)
+        return _as_arrays(result)
 
     def _users_loss(self, x, y, y_pred, sample_weight, training: bool):
         """The user's `compute_loss` override, called as Keras 3 calls it (``training`` only
@@ -162,13 +192,7 @@ class CustomStepMixin:
 
     def _run_custom_step(self, name: str, xb, yb, wb) -> dict:
         """Call the user's step on one batch; the returned dict as floats."""
-        x = to_eager(xb[0] if len(xb) == 1 else list(xb))
-        if yb is None and wb is None:  # inputs alone: Keras hands them over unwrapped
-            data = (x,) if isinstance(x, list) else x
-        elif wb is None:
-            data = (x, to_eager(yb))
-        else:
-            data = (x, to_eager(yb), to_eager(wb))
+        data = self._step_data(xb, yb, wb)
         self.__dict__["_custom_step_active"] = True
         self.__dict__["_epoch_logs"] = None  # get_metrics_result reads this step's metrics
         loss = self.__dict__.get("compiled_loss")
@@ -365,6 +389,30 @@ def _flat_logs(result: dict) -> dict:
         else:
             logs[key] = log_value(value)
     return logs
+
+
+def _as_arrays(value):
+    """A step's result with every tensor as a NumPy array, the structure kept."""
+    if isinstance(value, dict):
+        return {k: _as_arrays(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        parts = [_as_arrays(v) for v in value]
+        return parts if isinstance(value, list) else tuple(parts)
+    return np.asarray(value)
+
+
+def merge_batches(results: list):
+    """The per-batch results of `predict_step` joined along the batch axis, in the
+    structure of the first one (as Keras 3's predict concatenates them)."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: merge_batches([r[k] for r in results]) for k in first}
+    if isinstance(first, (list, tuple)):
+        parts = [merge_batches([r[i] for r in results]) for i in range(len(first))]
+        return parts if isinstance(first, list) else tuple(parts)
+    if len(results) == 1:
+        return first
+    return np.concatenate(results, axis=0)
 
 
 def _unpack(data):

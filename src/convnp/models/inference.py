@@ -21,6 +21,7 @@ from convnp.models.loop_utils import (
     resolve_verbose,
 )
 from convnp.ops.threads import uses_all_cores
+from convnp.tensor.eager import to_eager
 
 
 class InferenceMixin(Engine):
@@ -113,11 +114,15 @@ class InferenceMixin(Engine):
     def predict(self, x, batch_size: int | None = None, verbose="auto",
                 steps: int | None = None, callbacks=None, max_queue_size: int = 10,
                 workers: int = 1, use_multiprocessing: bool = False) -> np.ndarray:
-        """Model outputs for ``x`` (array or Dataset), computed in inference mode by batches."""
+        """Model outputs for ``x`` (array or Dataset), computed in inference mode by batches;
+        a model overriding ``predict_step`` gives what that step returns, joined over the
+        batches (`_predict_with_step`)."""
         da.check_loader_options(workers, use_multiprocessing, max_queue_size, "predict()")
+        verbose = resolve_verbose(verbose)
+        if self._overrides("predict_step"):
+            return self._predict_with_step(x, batch_size, verbose, steps, callbacks)
         if self._step_only:
             self._require_built("forward pass for predict()")
-        verbose = resolve_verbose(verbose)
         if da.is_dataset(x):
             source = self._batches(x, None, batch_size, shuffle=False, method="predict")
             steps = _settings.capped_steps(steps, source.steps)
@@ -153,6 +158,42 @@ class InferenceMixin(Engine):
                   for parts in zip(*outputs)]
         return self._structured_outputs(merged)
 
+    def _predict_with_step(self, x, batch_size, verbose: int, steps, callbacks):
+        """`predict` of a model whose class writes its own ``predict_step``: that step on each
+        batch (the inputs alone, or ``(x, y)`` from a Dataset of pairs, as Keras 3 passes
+        them), its results as arrays joined along the batch axis, in its structure (a
+        ``uint8`` image, a dict...). The step reads the batches as it likes: no input
+        checks."""
+        from convnp.models.custom_step import merge_batches
+
+        if da.is_dataset(x):
+            source = self._batches(x, None, batch_size, shuffle=False, method="predict")
+            steps = _settings.capped_steps(steps, source.steps)
+            batches = source.epoch(steps)
+            total = steps or source.steps
+        else:
+            bs = self._check_batch_size(batch_size)
+            xs = self._prepare_inputs(x, "predict")
+            n = len(xs[0])
+            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
+            bounds = bounds[:_settings.capped_steps(steps, len(bounds))]
+            batches = (([a[start:stop] for a in xs], None, None) for start, stop in bounds)
+            total = len(bounds)
+        callback_list = make_callback_list(callbacks, self, verbose=verbose, steps=total or None,
+                                           history=False)
+        callback_list.on_predict_begin()
+        results = []
+        for step, (xb, yb, wb) in enumerate(batches):
+            callback_list.on_predict_batch_begin(step)
+            results.append(self._run_predict_step(self._step_data(xb, yb, wb)))
+            callback_list.on_predict_batch_end(step, {"outputs": results[-1]})
+        callback_list.on_predict_end()
+        with self._step_lock:
+            self._drop_caches()
+        if not results:
+            raise ValueError("predict(): the data is empty")
+        return merge_batches(results)
+
     def evaluate_generator(self, generator, steps=None, **kwargs):
         """Keras 2's spelling of `evaluate` on a generator: warns, then calls `evaluate`."""
         keras2_alias("evaluate_generator", "evaluate")
@@ -186,7 +227,14 @@ class InferenceMixin(Engine):
 
     @uses_all_cores
     def predict_on_batch(self, x) -> np.ndarray:
-        """Outputs for one batch in inference mode."""
+        """Outputs for one batch in inference mode (what ``predict_step`` returns, when the
+        model's class writes one: Keras 3 hands it ``(x,)``)."""
+        if self._overrides("predict_step"):
+            xs = self._prepare_inputs(x, "predict_on_batch")
+            result = self._run_predict_step((to_eager(xs[0] if len(xs) == 1 else list(xs)),))
+            with self._step_lock:
+                self._drop_caches()
+            return result
         if self._step_only:
             self._require_built("forward pass for predict_on_batch()")
         xs = self._prepare_inputs(x, "predict_on_batch")
