@@ -1725,7 +1725,7 @@ def _float_images(images, who, data_format):
 
 
 def _image_rgb_to_hsv(images, data_format=None):
-    """Float RGB in [0, 1] to hue, saturation, value (no gradient, as in convnp's tf.image)."""
+    """Float RGB in [0, 1] to hue, saturation, value (differentiable, as tf.image's)."""
     from convnp.tensor import image as _image
 
     _float_images(images, "rgb_to_hsv", data_format)

@@ -4,9 +4,10 @@ colour spaces, image quality measures, PNG/JPEG coding, non-max suppression.
 Images are ``(h, w, c)`` or batches ``(m, h, w, c)``, as in TensorFlow. Functions that a
 model can differentiate through (`resize`, flips, crops, pads, `rot90`, `transpose`, the
 brightness/contrast/saturation/gamma adjustments, `per_image_standardization`,
-`total_variation`, `image_gradients`, `sobel_edges`, `psnr`, `ssim`) are written with tensor
-ops or record their own gradient, so a `GradientTape` sees them. The HSV/YUV conversions and
-`adjust_hue` have no gradient (as in TensorFlow): a tape asked for one raises `LookupError`.
+`total_variation`, `image_gradients`, `sobel_edges`, `psnr`, `ssim`, `rgb_to_hsv`) are written
+with tensor ops or record their own gradient, so a `GradientTape` sees them. `adjust_hue` has
+no gradient (as in TensorFlow): a tape asked for one raises `LookupError`; `hsv_to_rgb` is
+not differentiable (a tape's gradient through it is None, as TensorFlow's).
 
 Random functions draw from `convnp.random` (the ``seed=`` rule is described there); the
 ``stateless_*`` twins take ``seed=(a, b)`` and give the same result for the same seed.
@@ -791,16 +792,53 @@ def _rgb_of(a: np.ndarray) -> np.ndarray:
     return out.astype(a.dtype, copy=False)
 
 
+def _hsv_vjp(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The gradient of `_hsv_of` at RGB pixels ``a`` for the cotangent ``g`` of (h, s, v).
+
+    With ``v`` the largest channel, ``m`` the smallest and ``d = v - m``: ``v`` moves with
+    its channel; ``s = d / v``; the hue is ``(k + n / d) / 6`` in the sector of the largest
+    channel (red first on ties, as `_hsv_of` picks it), ``n`` the difference of the other
+    two channels in the circle's order and ``k`` 0, 2 or 4 (the wrap by +1 is a constant).
+    Grey pixels (``d = 0``) have a constant hue, black ones (``v = 0``) a constant
+    saturation: no gradient through those."""
+    r, gr, b = a[..., 0], a[..., 1], a[..., 2]
+    v = a.max(axis=-1)
+    m = a.min(axis=-1)
+    d = v - m
+    channels = np.arange(3)
+    red_max, green_max = r == v, (gr == v) & (r != v)
+    top = np.where(red_max, 0, np.where(green_max, 1, 2))
+    dv = (channels == top[..., None]).astype(a.dtype)  # d v / d channel
+    # the smallest channel: blue first on ties (TensorFlow's gradient picks it so)
+    low = 2 - a[..., ::-1].argmin(axis=-1)
+    dm = (channels == low[..., None]).astype(a.dtype)
+    dd = dv - dm
+    # the hue's numerator n and its derivative: g - b, b - r or r - g by sector
+    n = np.where(red_max, gr - b, np.where(green_max, b - r, r - gr))
+    plus = np.where(top == 0, 1, np.where(top == 1, 2, 0))  # the channel n adds
+    minus = np.where(top == 0, 2, np.where(top == 1, 0, 1))  # the channel n subtracts
+    dn = (channels == plus[..., None]).astype(a.dtype) - (
+        channels == minus[..., None]).astype(a.dtype)
+    safe_d = np.where(d > 0, d, 1)[..., None]
+    safe_v = np.where(v > 0, v, 1)[..., None]
+    dh = np.where((d > 0)[..., None], (dn * safe_d - n[..., None] * dd) / (6 * safe_d ** 2), 0)
+    ds = np.where((v > 0)[..., None], (dd * safe_v - d[..., None] * dv) / safe_v ** 2, 0)
+    out = g[..., 0:1] * dh + g[..., 1:2] * ds + g[..., 2:3] * dv
+    return out.astype(a.dtype, copy=False)
+
+
 def rgb_to_hsv(images, name=None) -> EagerTensor:
-    """Float RGB in [0, 1] -> HSV, each of hue, saturation, value in [0, 1]."""
+    """Float RGB in [0, 1] -> HSV, each of hue, saturation, value in [0, 1]. Differentiable,
+    as TensorFlow's (`_hsv_vjp`); `hsv_to_rgb` is not (TensorFlow gives no gradient)."""
     a = _float_rgb(images, "rgb_to_hsv")
-    return _op(_hsv_of(a), [images], _no_gradient("rgb_to_hsv"))
+    return _op(_hsv_of(a), [images], lambda g: [_hsv_vjp(a, np.asarray(g))])
 
 
 def hsv_to_rgb(images, name=None) -> EagerTensor:
     """HSV (each in [0, 1]) -> float RGB."""
     a = _float_rgb(images, "hsv_to_rgb")
-    return _op(_rgb_of(a), [images], _no_gradient("hsv_to_rgb"))
+    # not recorded: TensorFlow marks it not differentiable, so a tape's gradient is None
+    return _op(_rgb_of(a), [images])
 
 
 _YUV = np.array([[0.299, -0.14714119, 0.61497538],
