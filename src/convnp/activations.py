@@ -117,22 +117,26 @@ def _on_tensor(activation: Activation, x):
 
 def _on_keras_tensor(name: str, x, options: dict):
     """The activation ``name`` with ``options`` (every argument but ``x``) on a KerasTensor:
-    a KerasTensor made by keras.ops, as Keras 3's activations are written in keras.ops (so
-    the model saves the op in Keras files too). ReLU with Keras's extra options goes
-    through the tensor ops (`_relu_with`); linear is ``x`` itself."""
-    from convnp.keras import ops
+    a KerasTensor made by keras.ops (through `convnp.tensor.symbolic.keras_op`: this module
+    sits below keras.ops), as Keras 3's activations are written in keras.ops, so the model
+    saves the op in Keras files too. ReLU with Keras's extra options goes through the tensor
+    ops (`_relu_with`); linear is ``x`` itself."""
+    from convnp.tensor import symbolic
+
+    def op(function, *args, **kwargs):
+        return symbolic.keras_op(function, args, kwargs)
 
     if name == "linear":
         return x
     if name == "exponential":
-        return ops.exp(x)
+        return op("exp", x)
     if name == "mish":  # Keras 3's formula: x * tanh(softplus(x))
-        return ops.multiply(x, ops.tanh(ops.softplus(x)))
+        return op("multiply", x, op("tanh", op("softplus", x)))
     if name == "relu":
         if options == {"negative_slope": 0.0, "max_value": None, "threshold": 0.0}:
-            return ops.relu(x)
+            return op("relu", x)
         return _relu_with(x, **options)
-    return getattr(ops, name)(x, **options)
+    return op(name, x, **options)
 
 
 def _tensor_aware(function):

@@ -464,5 +464,6 @@ def keras_operator(name: str, args: tuple, kwargs: dict | None = None) -> KerasT
 # tensor functions, KerasTensor's operators and the masks of a model (`_masks`) reach this
 # module through these hooks
 symbolic.hook = keras_tensor_op
+symbolic.keras_op = keras_operator
 base.keras_op_hook = keras_operator
 _masks.keras_op_hook = keras_operator

@@ -22,6 +22,10 @@ from typing import Any
 
 #: ``(function, name, args, kwargs) -> KerasTensor``; set by `convnp.layers.op_layer`
 hook: Callable[..., Any] | None = None
+#: ``(name, args, kwargs) -> KerasTensor``: keras.ops' function ``name`` on KerasTensors, for
+#: the modules below keras.ops that answer KerasTensors with it (`convnp.activations`); set
+#: by `convnp.layers.op_layer`
+keras_op: Callable[..., Any] | None = None
 
 
 def is_keras_tensor(value) -> bool:
