@@ -26,6 +26,7 @@ from convnp import random as _random
 from convnp.ops.image_resize import RESIZE_METHODS as _RESIZE_METHODS
 from convnp.ops.image_resize import resize_weights as _resize_weights
 from convnp.ops.resize import separable as _separable
+from convnp.tensor import manip as _manip
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
@@ -556,7 +557,8 @@ def _image_array(image, what: str, ranks=(3, 4)) -> np.ndarray:
 def _rgb_array(image, what: str) -> np.ndarray:
     a = _convert(image)
     if a.ndim < 1 or a.shape[-1] != 3:
-        raise ValueError(f"{what} expects 3 channels in the last axis, got shape {a.shape}")
+        # TensorFlow's error for it (a ValueError too)
+        raise InvalidArgumentError(f"{what} expects 3 channels in the last axis, got shape {a.shape}")
     return a
 
 
@@ -1142,7 +1144,8 @@ def sobel_edges(image) -> EagerTensor:
     with the image mirrored (without repeating the edge) at its border."""
     a = _image_array(image, "sobel_edges", ranks=(4,))
     if a.shape[1] < 2 or a.shape[2] < 2:
-        raise ValueError(f"sobel_edges needs images of at least 2x2 pixels, got {a.shape}")
+        raise InvalidArgumentError(f"sobel_edges needs images of at least 2x2 pixels, got "
+                                   f"{a.shape}")
     x = _lift(image) if a.dtype.kind == "f" else constant(a.astype(np.float32))
     h, w = a.shape[1], a.shape[2]
     mirror_rows = np.concatenate([[1], np.arange(h), [h - 2]])
@@ -1164,18 +1167,31 @@ def sobel_edges(image) -> EagerTensor:
 def _float_pair(a, b, max_val, what: str):
     """Both images and ``max_val`` as TensorFlow's measures take them: float32 in [0, 1]
     scale for integer images, float images as they are (the public measures then give
-    float32, as TensorFlow converts every image to float32 first)."""
+    float32, as TensorFlow converts every image to float32 first). The two broadcast
+    against each other (one reference image for a batch of predictions), as TensorFlow's
+    do; ssim's need the same last three axes (height, width, channels)."""
     av, bv = _convert(a), _convert(b)
-    if av.shape != bv.shape:
-        raise ValueError(f"{what}: the two images must have the same shape, got {av.shape} and "
+    if av.ndim < 3 or bv.ndim < 3:
+        raise ValueError(f"{what} expects images of rank >= 3, got shapes {av.shape} and "
                          f"{bv.shape}")
-    if av.ndim < 3:
-        raise ValueError(f"{what} expects images of rank >= 3, got shape {av.shape}")
+    try:
+        shape = np.broadcast_shapes(av.shape, bv.shape)
+    except ValueError:
+        shape = None
+    if shape is None or (what != "psnr" and av.shape[-3:] != bv.shape[-3:]):
+        raise InvalidArgumentError(f"{what}: the two images must have the same shape (or "
+                                   f"shapes that broadcast), got {av.shape} and {bv.shape}")
     if av.dtype.kind in "iu":
         scale = float(np.iinfo(av.dtype).max)
-        return (convert_image_dtype(av, np.float32), convert_image_dtype(bv, np.float32),
-                float(max_val) / scale)
-    return _lift(a), _lift(b), float(max_val)
+        x, y = convert_image_dtype(av, np.float32), convert_image_dtype(bv, np.float32)
+        peak = float(max_val) / scale
+    else:
+        x, y, peak = _lift(a), _lift(b), float(max_val)
+    if av.shape != shape:
+        x = _manip.broadcast_to(x, shape)
+    if bv.shape != shape:
+        y = _manip.broadcast_to(y, shape)
+    return x, y, peak
 
 
 def psnr(a, b, max_val, name=None) -> EagerTensor:
