@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from convnp.layers._slots import slot_order
+from convnp.layers.base import OutputPick
 from convnp.progbar import print_msg
 
 _BOX = {
@@ -49,12 +50,29 @@ def _count_and_bytes(variables) -> tuple[int, int]:
 
 
 def _is_chain(model) -> bool:
+    """Whether Keras prints the model without "Connected to": its test is on calls by depth
+    (the longest path from a call to a model output), not on how many outputs the model has.
+    At each depth there must be one call reading at most one tensor, and no layer may be
+    called twice. So a layer returning two outputs, or a model that also outputs an
+    intermediate tensor, is still a chain; a layer applied twice in a row is not."""
     graph = model._graph
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+    if len(graph.inputs) != 1 or graph.shared:
         return False
-    return all(len(n.inputs) == 1 for n in graph.nodes) and all(
-        c <= 1 for c in graph.n_consumers
-    )
+    # each value's call: an output pick's value belongs to the call it picks from
+    call_of = {slot: slot for slot in graph.input_slots}
+    for node in graph.nodes:
+        picked = isinstance(node.layer, OutputPick)
+        call_of[node.out] = call_of[node.inputs[0]] if picked else node.out
+    depth = {call_of[slot]: 0 for slot in graph.output_slots}
+    for node in reversed(graph.nodes):  # every call after the calls that read it
+        if isinstance(node.layer, OutputPick):
+            continue
+        if len(_arguments(node)) > 1:
+            return False
+        below = depth.get(node.out, 0) + 1
+        for slot in node.inputs:
+            depth[call_of[slot]] = max(depth.get(call_of[slot], 0), below)
+    return len(set(depth.values())) == len(depth)
 
 
 def _name(layer, prefix: str = "") -> str:
