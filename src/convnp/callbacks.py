@@ -1230,8 +1230,10 @@ class TensorBoard(Callback):
         values = []
         for layer in self.model.layers:
             for weight in layer.weights:
+                # Keras tags a weight by its path (which starts with the model's name when the
+                # model built the layer: a Sequential, a subclassed model)
                 path = getattr(weight, "path", None) or f"{layer.name}/{weight.name}"
-                tag = f"{self.model.name}/{path}".replace(":", "_")
+                tag = path.replace(":", "_")
                 array = np.asarray(weight.numpy())
                 values.append(histogram_value(f"{tag}/histogram", array))
                 picture = self._weight_picture(array) if self.write_images else None

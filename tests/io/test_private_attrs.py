@@ -53,10 +53,9 @@ def built_net(x):
 
 def test_private_layers_are_tracked_like_keras(keras_run):
     model = built_net(keras_run["x"])
-    # same variables in the same order; paths name the layers a weight is inside, as
-    # Keras's do, but not the model (Keras's start with "net/")
-    assert [w.path for w in model.weights] == [
-        p.split("/", 1)[1] for p in keras_run["weight_paths"]]
+    # same variables in the same order; paths name the model and the layers a weight is
+    # inside, as Keras's do ("net/...": the subclassed model's call built them)
+    assert [w.path for w in model.weights] == list(keras_run["weight_paths"])
     assert [layer.name for layer in model.layers] == list(keras_run["layer_names"])
     assert [layer.name for layer in model.mixer._tracked_layers] == \
         list(keras_run["inner_layers"])

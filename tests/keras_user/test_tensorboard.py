@@ -168,7 +168,7 @@ def test_weight_histograms_and_images(tmp_path):
                                  tfl.Flatten(), tfl.Dense(2, name="d1")], name="seq")
     rng = np.random.default_rng(0)
     model.set_weights([rng.random(w.shape).astype("float32") for w in model.weights])
-    weights = {f"seq/{w.path}": w.numpy() for w in model.weights}
+    weights = {w.path: w.numpy() for w in model.weights}  # seq/c1/kernel, ... (TF 2.21)
     model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.0), loss="mse")
     board = tf.keras.callbacks.TensorBoard(log_dir=tmp_path, histogram_freq=2,
                                            write_images=True)

@@ -350,8 +350,11 @@ def test_keras_2_train_step_spelling():
 
 
 def test_variable_path_names_the_layer_as_keras_3():
+    tf.keras.backend.clear_session()
     model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2, name="head"),
                                  tf.keras.layers.BatchNormalization(name="bn")])
+    # TF 2.21: a Sequential builds its layers inside its own name scope
     assert [v.path for v in model.weights] == [
-        "head/kernel", "head/bias", "bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance"]
+        "sequential/head/kernel", "sequential/head/bias", "sequential/bn/gamma",
+        "sequential/bn/beta", "sequential/bn/moving_mean", "sequential/bn/moving_variance"]
     assert tf.Variable(1.0, name="step").path == "step"

@@ -895,6 +895,7 @@ def _functional_from_config(config: dict):
 
 
 def _sequential_from_config(config: dict, build_shape):
+    from convnp.layers.base import from_config_layers
     from convnp.models import Sequential
 
     entries = config.get("layers")
@@ -908,10 +909,11 @@ def _sequential_from_config(config: dict, build_shape):
         layers.append(_entry_object(entry, f"model config layers[{i}]",
                                     sequential_first=(i == 0)))
     try:
-        model = Sequential(layers, name=config.get("name"))
-        shape = config.get("build_input_shape") or build_shape
-        if not model.built and shape is not None:
-            model.build(tuple(shape))
+        with from_config_layers():  # weight paths as Keras 3 gives a loaded model's
+            model = Sequential(layers, name=config.get("name"))
+            shape = config.get("build_input_shape") or build_shape
+            if not model.built and shape is not None:
+                model.build(tuple(shape))
     except (TypeError, ValueError, NotImplementedError) as error:
         raise ValueError(f"model config: {error}") from None
     if config.get("trainable") is False:

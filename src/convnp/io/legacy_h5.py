@@ -214,7 +214,10 @@ def _paths(model) -> dict[int, str]:
     taken: set[str] = set()
 
     def add(variable, prefix: str) -> None:
-        base = f"{prefix}{variable.path or variable.name}"
+        # the path below the layers only: the models' names are added here, as before
+        # variable paths had them
+        own = getattr(variable, "_layer_path", None) or variable.path or variable.name
+        base = f"{prefix}{own}"
         path, k = base, 1
         while path in taken:
             path, k = f"{base}_{k}", k + 1

@@ -59,20 +59,41 @@ def class_snake_name(cls: type) -> str:
 
 # -- where a weight sits: Keras's variable.path ------------------------------------------------
 
-#: The layers whose call or build is running, outermost first. A weight made
+#: The layers and models whose call or build is running, outermost first. A weight made
 #: meanwhile sits below all of them in its ``path`` (``"bidirectional/forward_lstm/lstm_cell/
-#: kernel"``, ``"my_block/dense/kernel"``), as Keras 3 names it from the layers it is inside.
-#: Models are not layers here, so a model's own name is not part of the path.
+#: kernel"``, ``"my_block/dense/kernel"``, ``"my_model/sequential/dense/kernel"``), as Keras 3
+#: names it from the name scopes open when it is made. A model opens one when it is called
+#: or builds its layers (a Sequential's build, a subclassed model's call); a functional
+#: model's layers are made before the model, so its name is not in their paths.
 _LAYER_SCOPE: contextvars.ContextVar[tuple] = contextvars.ContextVar("convnp_layer_scope",
                                                                      default=())
+
+
+#: True while a model is rebuilt from a config or a file (`from_config_layers`).
+_FROM_CONFIG: contextvars.ContextVar[bool] = contextvars.ContextVar("convnp_from_config",
+                                                                    default=False)
+
+
+@contextmanager
+def from_config_layers() -> Iterator[None]:
+    """Within the block, models open no scope: a model rebuilt from a config (``from_config``,
+    ``load_model``, ``model_from_json``) has layers whose paths do not start with its name,
+    as in Keras 3, which builds each deserialized layer on its own before the model."""
+    token = _FROM_CONFIG.set(True)
+    try:
+        yield
+    finally:
+        _FROM_CONFIG.reset(token)
 
 
 @contextmanager
 def _inside(layer) -> Iterator[None]:
     """Within the block, weights made by ``layer`` or by layers it holds sit below it (a
-    layer already innermost, its build within its call, is not entered twice)."""
+    layer already innermost, its build within its call, is not entered twice). A stand-in
+    that runs a model (a subclassed model's one call) opens the model's scope instead."""
+    layer = getattr(layer, "_scope_owner", None) or layer
     scope = _LAYER_SCOPE.get()
-    if scope and scope[-1] is layer:
+    if (scope and scope[-1] is layer) or (_FROM_CONFIG.get() and not isinstance(layer, Layer)):
         yield
         return
     token = _LAYER_SCOPE.set(scope + (layer,))
@@ -82,10 +103,12 @@ def _inside(layer) -> Iterator[None]:
         _LAYER_SCOPE.reset(token)
 
 
-def _weight_path(layer, name: str) -> str:
-    """``name``'s path for a weight ``layer`` makes: the running layers' names, then the
-    layer's own, then ``name``."""
-    outer = [running.name for running in _LAYER_SCOPE.get() if running is not layer]
+def _weight_path(layer, name: str, models: bool = True) -> str:
+    """``name``'s path for a weight ``layer`` makes: the running layers' (and models') names,
+    then the layer's own, then ``name``. ``models=False``: the running models left out (the
+    older layout convnp's legacy ``.h5`` writer builds on, `Variable._layer_path`)."""
+    outer = [running.name for running in _LAYER_SCOPE.get()
+             if running is not layer and (models or isinstance(running, Layer))]
     return "/".join([*outer, layer.name, name])
 
 
@@ -1018,6 +1041,7 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
         variable = Variable(value, name=name, trainable=trainable, dtype=dtype,
                             constraint=constraint)
         variable.path = _weight_path(self, name)
+        variable._layer_path = _weight_path(self, name, models=False)
         self._variables.append(variable)
         if regularizer is not None:  # its penalty joins `losses` (and fit's loss)
             self.__dict__.setdefault("_weight_regularizers", []).append((variable, regularizer))

@@ -95,6 +95,8 @@ class _ConvLSTMCell(Layer):
         # below the layers building the owner ("bidirectional/forward_conv_lstm2d/...")
         for variable in self._variables:
             variable.path = _weight_path(owner, f"{self.name}/{variable.name}")
+            variable._layer_path = _weight_path(owner, f"{self.name}/{variable.name}",
+                                                models=False)
         self.built = True
 
 

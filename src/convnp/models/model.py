@@ -21,6 +21,7 @@ from convnp.layers.base import (
     Layer,
     LayerContract,
     NodeAccess,
+    _inside,
     assign_weights,
     record_call,
     record_outputs,
@@ -486,7 +487,15 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         ``mask`` (one per input; by default the masks the inputs carry, as Keras's
         ``Functional.call`` takes them) reaches the layers inside, and the outputs carry the
         masks the model's layers give them (`convnp.models.mask_flow`).
+
+        Weights that layers make during the call (a subclassed model's first call, a
+        Sequential built by it) sit below the model's name in their ``path``, as in Keras 3.
         """
+        with _inside(self):
+            return self._run_call(inputs, training, mask)
+
+    def _run_call(self, inputs, training: bool | None, mask):
+        """`__call__` inside the model's weight-path scope."""
         if self._step_only:
             self._require_built("forward pass")
         if isinstance(inputs, dict) and self._graph is not None:

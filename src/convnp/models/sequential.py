@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from convnp._names import unique_name
-from convnp.layers.base import KerasTensor, Layer
+from convnp.layers.base import KerasTensor, Layer, _inside, from_config_layers
 from convnp.models.functional import Graph, input_tensor_of
 from convnp.models.model import MODEL_CLASSES, Model, is_data, layer_entry
 
@@ -136,15 +136,17 @@ class Sequential(Model):
             return
         inputs = input_tensor_of(self._input_layer)
         x = inputs
-        for layer in self._stack:
-            x = layer(x)
+        with _inside(self):  # the weights its layers make now sit below its name (Keras 3)
+            for layer in self._stack:
+                x = layer(x)
         self._set_graph(Graph(inputs, x))
         _count_inner_functional()
 
     def _extend_graph(self, layer: Layer) -> None:
         inputs = self._graph.inputs[0]
         try:
-            x = layer(self._graph.outputs[0])
+            with _inside(self):
+                x = layer(self._graph.outputs[0])
         except Exception:
             self._stack.pop()  # leave the model as it was before the failed add
             raise
@@ -232,7 +234,8 @@ class Sequential(Model):
         from convnp.models.model import _layer_from_entry
 
         layers = [_layer_from_entry(entry, custom_objects) for entry in config.get("layers", [])]
-        model = cls(layers, name=config.get("name"))
+        with from_config_layers():  # weight paths as Keras 3 gives a deserialized model's
+            model = cls(layers, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False
         return model

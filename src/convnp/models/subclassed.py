@@ -33,6 +33,11 @@ class ModelCall(Layer):
             p.kind is p.VAR_KEYWORD for p in params.values())
 
     @property
+    def _scope_owner(self):
+        # the layers the user's call builds sit below the model's name, not this stand-in's
+        return self.model
+
+    @property
     def weights(self):
         return self.model.weights
 
