@@ -280,6 +280,7 @@ class AutoContrast(_ImageLayer):
     minimum and maximum (ties: the first one)."""
 
     _moves_no_pixel = True  # boxes and masks of a dict pass unchanged, as Keras
+    _mode_when_unset = True  # Keras 3: call(data, training=True); model(x) passes it on
 
     config_list_keys = ("value_range",)
 
@@ -459,6 +460,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(_ImageLayer):
     (default ``(0, 255)``, mapped to 256 integer bins). Nothing is drawn: applied in training
     and at inference, as Keras does. No gradient (the output is piecewise constant in each
     pixel)."""
+
+    _mode_when_unset = True  # Keras 3: call(data, training=True); model(x) passes it on
 
     config_keys = _ImageLayer.config_keys + ("clip_limit",)
     config_list_keys = ("value_range", "tile_grid_size")

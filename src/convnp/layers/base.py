@@ -614,6 +614,13 @@ class LayerContract:
     #: layers (as Keras's call-signature defaults give), None for models and users' layers,
     #: which decide for each layer inside.
     _mode_when_unset: bool | None = False
+    #: Keras 3's default for ``training`` in this class's ``call``, which decides what the
+    #: call passes on to the calls after it in a model run with ``training`` left out
+    #: (`convnp.models.functional.left_out_mode`): "inherit" for ``training=None``
+    #: (BatchNormalization: it runs in the mode the earlier calls left), False for the
+    #: dropout and noise layers (they leave inference), None for a call without ``training``
+    #: (it changes nothing). Augmentation layers (``_mode_when_unset`` True) leave training.
+    _keras_training_default: bool | str | None = None
 
     def add_loss(self, loss) -> None:
         """Add ``loss`` (a scalar tensor computed in ``call``, or a tensor it sums) to the

@@ -143,6 +143,8 @@ class ConvLSTM(Layer):
     known when the layer is built (Keras's rule); the time axis may be None.
     """
 
+    _keras_training_default = False  # Keras 3: call(..., training=False)
+
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
     supports_masking = True
     rank = 0  # spatial axes: set by the subclasses

@@ -296,6 +296,8 @@ class Dropout(Layer):
     Caches the boolean keep mask (one byte per element) in training mode.
     """
 
+    _keras_training_default = False  # Keras 3: call(inputs, training=False)
+
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
 

@@ -98,6 +98,8 @@ class MultiHeadAttention(Layer):
     and the value's (and key's) together; the output carries the query's.
     """
 
+    _keras_training_default = "inherit"  # Keras 3: call(..., training=None, ...)
+
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
     supports_masking = True  # Keras's: the output carries the query's mask
     #: Keras's call takes the masks off the tensors it reads (`convnp.models.mask_flow`)

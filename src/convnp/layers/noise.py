@@ -23,6 +23,8 @@ class _RandomNoise(Layer):
     """Shared parts: the ``rate`` and ``seed`` arguments, the generator, and a backward that
     multiplies by the factor the forward drew (``None``: identity)."""
 
+    _keras_training_default = False  # Keras 3: call(inputs, training=False)
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     config_keys = ("rate", "seed")

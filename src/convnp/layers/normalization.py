@@ -68,6 +68,8 @@ class BatchNormalization(Layer):
     [-1.34, -0.45, 0.45, 1.34]
     """
 
+    _keras_training_default = "inherit"  # Keras 3: call(inputs, training=None, mask=None)
+
     supports_masking = True  # a mask (Masking's) passes through, as in Keras
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,

@@ -389,6 +389,8 @@ class Resizing(_ImageLayer):
             ("nearest" and "area" ignore it, as TensorFlow does).
     """
 
+    _mode_when_unset = True  # Keras 3: call(data, training=True); model(x) passes it on
+
     def __init__(self, height: int, width: int, interpolation: str = "bilinear",
                  crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
                  fill_mode: str = "constant", fill_value: float = 0.0, antialias: bool = False,
@@ -469,6 +471,8 @@ def _center_crop_or_resize(x, height: int, width: int):
 class CenterCrop(_ImageLayer):
     """Crop the central ``height x width`` window of each image (resizing, after an
     aspect-ratio crop, an image smaller than that, as Keras)."""
+
+    _mode_when_unset = True  # Keras 3: call(data, training=True); model(x) passes it on
 
     config_keys = _ImageLayer.config_keys + ("height", "width")
 

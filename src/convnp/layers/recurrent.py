@@ -513,6 +513,8 @@ class RNN(Layer):
     states are a list (one array per state; a lone array for one).
     """
 
+    _keras_training_default = False  # Keras 3: LSTM/GRU/SimpleRNN call(..., training=False)
+
     _autodiff = True  # its ops are recorded on a caller's tape, as a user's layer's
     supports_masking = True
 

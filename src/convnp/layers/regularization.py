@@ -82,6 +82,8 @@ class GaussianNoise(Layer):
     Caches nothing: the gradient passes through unchanged.
     """
 
+    _keras_training_default = False  # Keras 3: call(inputs, training=False)
+
     # number by number: second-order tangents go through `backward`
     second_order_kind = "diagonal"
 

@@ -7,6 +7,7 @@ fit from `training.py`, the summary table from `summary.py`. `Sequential` (in
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -31,7 +32,7 @@ from convnp.layers.base import (
 from convnp.models import compile_utils, file_hooks, subclassed
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import CustomStepMixin
-from convnp.models.functional import Graph, Input, input_tensor_of
+from convnp.models.functional import Graph, Input, input_tensor_of, training_left_out
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
 from convnp.serialization import get_registered_name, get_registered_object
@@ -516,7 +517,8 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         if training is None and not _acts_when_called_directly(self):
             training = False  # the same as inference for every layer it holds
         mode = None if training is None else bool(training)
-        with self._step_lock:  # never in the middle of a training step (threads)
+        left_out = training_left_out() if mode is None else contextlib.nullcontext()
+        with self._step_lock, left_out:  # never in the middle of a training step (threads)
             if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
                     return self._graph.nodes[0].layer.run(taped.eager_inputs(inputs), mode)
