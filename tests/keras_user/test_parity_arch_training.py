@@ -101,3 +101,80 @@ def test_dropout_after_a_resize_still_passes_through():
     inputs = keras.Input((4, 4, 2))
     model = keras.Model(inputs, layers.Dropout(0.5)(layers.Resizing(4, 4)(inputs)))
     np.testing.assert_allclose(np.asarray(model(X)), X, rtol=1e-6)  # TF 2.21: no dropout
+
+
+def _norm_at_five():
+    norm = layers.BatchNormalization()
+    norm.build((None, 4, 4, 2))
+    norm.set_weights([np.ones(2, "float32"), np.zeros(2, "float32"),
+                      np.full(2, 5.0, "float32"), np.full(2, 4.0, "float32")])
+    return norm
+
+
+class Resized(keras.Model):
+    """A subclassed model whose call runs its layers in the order ``order`` (r: Resizing,
+    d: Dropout, b: BatchNormalization), as keras.io's subclassed resizers do."""
+
+    def __init__(self, order, **kwargs):
+        super().__init__(**kwargs)
+        self.order = order
+        self.resize = layers.Resizing(4, 4)
+        self.drop = layers.Dropout(0.5)
+        self.norm = _norm_at_five()
+
+    def call(self, x):
+        for step in self.order:
+            x = {"r": self.resize, "d": self.drop, "b": self.norm}[step](x)
+        return x
+
+
+def test_subclassed_model_calls_share_the_context():
+    keras.backend.clear_session()
+    model = Resized("rb")
+    first, second = np.asarray(model(X)), np.asarray(model(X))
+    # TF 2.21: both calls train the BatchNormalization (moving mean moved twice)
+    assert abs(float(first.mean())) < 1e-5 and abs(float(second.mean())) < 1e-5
+    np.testing.assert_allclose(np.asarray(model.norm.moving_mean), [4.9289, 4.9287], atol=5e-4)
+    before = np.asarray(model.norm.moving_mean).copy()
+    model(X, training=False)
+    np.testing.assert_array_equal(np.asarray(model.norm.moving_mean), before)
+
+
+def test_subclassed_model_dropout_after_a_resize_drops():
+    keras.backend.clear_session()
+    model = Resized("rd")
+    # TF 2.21: the Dropout called in the user's call takes the Resizing's mode
+    assert any((np.asarray(model(X)) == 0).any() for _ in range(3))
+    model = Resized("drb")  # Dropout first leaves inference: nothing trains
+    out = np.asarray(model(X))
+    assert float(out.mean()) == pytest.approx(INFERENCE_MEAN, abs=1e-3)
+    assert np.asarray(model.norm.moving_mean).tolist() == KEPT
+
+
+class ResizeBlock(layers.Layer):
+    """A user's layer resizing then normalizing in its call (Learning to Resize's block)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.resize = layers.Resizing(4, 4)
+        self.norm = _norm_at_five()
+
+    def call(self, x):
+        return self.norm(self.resize(x))
+
+
+def test_layers_a_users_layer_runs_share_the_context():
+    keras.backend.clear_session()
+    inputs = keras.Input((4, 4, 2))
+    block = ResizeBlock()
+    model = keras.Model(inputs, block(inputs))
+    block.norm.set_weights([np.ones(2, "float32"), np.zeros(2, "float32"),
+                            np.full(2, 5.0, "float32"), np.full(2, 4.0, "float32")])
+    assert abs(float(np.asarray(model(X)).mean())) < 1e-5  # TF 2.21: batch statistics
+    np.testing.assert_allclose(np.asarray(block.norm.moving_mean), MOVED, atol=5e-4)
+
+
+def test_layers_called_outside_a_model_keep_their_defaults():
+    norm = _norm_at_five()
+    out = np.asarray(norm(layers.Resizing(4, 4)(X)))
+    assert float(out.mean()) == pytest.approx(INFERENCE_MEAN, abs=1e-4)  # TF 2.21

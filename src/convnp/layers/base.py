@@ -531,6 +531,8 @@ def _call_with_mask(layer, inputs, mask, training):
         layer.ensure_built(input_shape, on_data=True)
         if training is None:
             training = taped.inherited_training()
+        if training is None:
+            training = taped.left_out_eager_mode(layer)
         training = bool(training)
         plain = to_numpy(mask)
         return taped.call_on_arrays(layer, inputs, training,
@@ -616,7 +618,7 @@ class LayerContract:
     _mode_when_unset: bool | None = False
     #: Keras 3's default for ``training`` in this class's ``call``, which decides what the
     #: call passes on to the calls after it in a model run with ``training`` left out
-    #: (`convnp.models.functional.left_out_mode`): "inherit" for ``training=None``
+    #: (`convnp.layers.taped.left_out_mode`): "inherit" for ``training=None``
     #: (BatchNormalization: it runs in the mode the earlier calls left), False for the
     #: dropout and noise layers (they leave inference), None for a call without ``training``
     #: (it changes nothing). Augmentation layers (``_mode_when_unset`` True) leave training.
@@ -1344,6 +1346,8 @@ class Layer(DtypeNames, LayerContract, TrackedVariables, NodeAccess):
             return record_call(self, tensors, KerasTensor(shape, layer=self, inputs=tensors))
         if training is None:  # inside a user's call: the mode of that call (Keras 3)
             training = taped.inherited_training()
+        if training is None:  # in a model called with training left out: its call context
+            training = taped.left_out_eager_mode(self)
         if training is not None or not self._autodiff:
             # a user's layer with no mode at all keeps None: its call's own default decides,
             # and the layers it runs take theirs (Keras 3)

@@ -85,6 +85,90 @@ class _Snapshot:
 _modes = threading.local()
 
 
+class _LeftOutContext(threading.local):
+    """Keras 3's call context while a model runs with ``training`` left out: one mode for the
+    whole call (nested models included), set by each call that resolves one."""
+
+    active = False
+    training: bool | None = None
+
+
+_left_out = _LeftOutContext()
+
+
+@contextlib.contextmanager
+def training_left_out():
+    """The block is a model call with ``training`` left out (``model(x)``); a model called
+    inside it shares its context, as in Keras."""
+    if _left_out.active:
+        yield
+        return
+    _left_out.active, _left_out.training = True, None
+    try:
+        yield
+    finally:
+        _left_out.active, _left_out.training = False, None
+
+
+def _keras_default(layer) -> bool | str | None:
+    """Keras 3's ``training`` default of ``layer``'s call (see `Layer._keras_training_default`);
+    a user's layer's is its own call's, a model's "inherit"."""
+    if layer._mode_when_unset is True:  # augmentation, Resizing, CenterCrop: training=True
+        return True
+    if layer._mode_when_unset is None:  # models and users' layers
+        user_call = getattr(type(layer).call, "__wrapped__", None)
+        if user_call is not None:
+            found = inspect.signature(user_call).parameters.get("training")
+            if found is not None and isinstance(found.default, bool):
+                return found.default
+        return "inherit"
+    return layer._keras_training_default
+
+
+def left_out_mode(layer) -> bool | None:
+    """The mode of ``layer``'s call in a model called with ``training`` left out, as Keras 3
+    resolves it: a mode given when the model was built (``layer(x, training=True)``) or the
+    call's own default (True for augmentation and Resizing/CenterCrop, False for dropout)
+    is used and becomes the mode of the call context; a call whose default is None
+    (BatchNormalization, a user's layer, a nested model) takes the context's mode. So in
+    TF 2.21 ``model(x)`` runs a BatchNormalization after a Resizing with batch statistics
+    (and updates its moving ones), while ``predict`` and ``model(x, training=False)`` do not.
+    Outside such a call, or with no mode yet: the layer's own `_mode_when_unset`."""
+    if not _left_out.active:
+        fixed = layer._fixed_training
+        return layer._mode_when_unset if fixed is None else fixed
+    default = layer._fixed_training
+    if default is None:
+        default = _keras_default(layer)
+    if isinstance(default, bool):
+        _left_out.training = default
+        return default
+    if default == "inherit" and _left_out.training is not None:
+        return _left_out.training
+    return layer._mode_when_unset
+
+
+def left_out_eager_mode(layer) -> bool | None:
+    """The mode of ``layer`` called on data with ``training`` left out inside a model call
+    with ``training`` left out (a user's ``call`` running its layers), as Keras 3 resolves
+    it there: the context's mode, else the call's own default when it has one (which then
+    becomes the context's). None: no such model call runs, or no mode anywhere."""
+    if not _left_out.active:
+        return None
+    if _left_out.training is not None:
+        return _left_out.training
+    default = _keras_default(layer)
+    if isinstance(default, bool):
+        _left_out.training = default
+        return default
+    return None
+
+
+def left_out_active() -> bool:
+    """Whether a model call with ``training`` left out is running (`training_left_out`)."""
+    return _left_out.active
+
+
 @contextlib.contextmanager
 def training_scope(training):
     """Layers called inside the block with ``training=None`` follow ``training``."""

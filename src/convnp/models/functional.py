@@ -14,10 +14,7 @@ back before that call's backward, and the weight gradients of the calls are summ
 
 from __future__ import annotations
 
-import inspect
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,69 +140,6 @@ def _sum_gradients(total, g):
 
 # Set while a forward pass runs in inference-only mode, so that nested models follow it.
 _inference_only = threading.local()
-
-
-class _LeftOutContext(threading.local):
-    """Keras 3's call context while a model runs with ``training`` left out: one mode for the
-    whole call (nested models included), set by each call that resolves one."""
-
-    active = False
-    training: bool | None = None
-
-
-_left_out = _LeftOutContext()
-
-
-@contextmanager
-def training_left_out() -> Iterator[None]:
-    """The block is a model call with ``training`` left out (``model(x)``); a model called
-    inside it shares its context, as in Keras."""
-    if _left_out.active:
-        yield
-        return
-    _left_out.active, _left_out.training = True, None
-    try:
-        yield
-    finally:
-        _left_out.active, _left_out.training = False, None
-
-
-def _keras_default(layer) -> bool | str | None:
-    """Keras 3's ``training`` default of ``layer``'s call (see `Layer._keras_training_default`);
-    a user's layer's is its own call's, a model's "inherit"."""
-    if layer._mode_when_unset is True:  # augmentation, Resizing, CenterCrop: training=True
-        return True
-    if layer._mode_when_unset is None:  # models and users' layers
-        user_call = getattr(type(layer).call, "__wrapped__", None)
-        if user_call is not None:
-            found = inspect.signature(user_call).parameters.get("training")
-            if found is not None and isinstance(found.default, bool):
-                return found.default
-        return "inherit"
-    return layer._keras_training_default
-
-
-def left_out_mode(layer) -> bool | None:
-    """The mode of ``layer``'s call in a model called with ``training`` left out, as Keras 3
-    resolves it: a mode given when the model was built (``layer(x, training=True)``) or the
-    call's own default (True for augmentation and Resizing/CenterCrop, False for dropout)
-    is used and becomes the mode of the call context; a call whose default is None
-    (BatchNormalization, a user's layer, a nested model) takes the context's mode. So in
-    TF 2.21 ``model(x)`` runs a BatchNormalization after a Resizing with batch statistics
-    (and updates its moving ones), while ``predict`` and ``model(x, training=False)`` do not.
-    Outside such a call, or with no mode yet: the layer's own `_mode_when_unset`."""
-    if not _left_out.active:
-        fixed = layer._fixed_training
-        return layer._mode_when_unset if fixed is None else fixed
-    default = layer._fixed_training
-    if default is None:
-        default = _keras_default(layer)
-    if isinstance(default, bool):
-        _left_out.training = default
-        return default
-    if default == "inherit" and _left_out.training is not None:
-        return _left_out.training
-    return layer._mode_when_unset
 
 
 class NotAKerasTensorError(TypeError, ValueError):
@@ -581,7 +515,7 @@ class Graph:
         shared = self.shared
         # with training left out, each call's mode may hang on the calls before it: the calls
         # as written, in Keras's order (no fused units)
-        left_out = training is None and _left_out.active
+        left_out = training is None and taped.left_out_active()
         self._ran = schedule = mask_flow.keras_order(self) if left_out else self.schedule
         self._activity.clear()  # positions in the schedule run now (another pass's are stale)
         for position, node in enumerate(schedule):
@@ -591,7 +525,7 @@ class Graph:
                 arg = values[node.inputs[0]]
             mode = node.layer._fixed_training  # layer(x, training=...)
             if training is None:  # the model was called directly, model(x)
-                mode = left_out_mode(node.layer)
+                mode = taped.left_out_mode(node.layer)
             elif mode is None:
                 mode = training
             values[node.out] = node.run(arg, mode)
@@ -623,7 +557,7 @@ class Graph:
                 if inference_only:
                     mode = bool(mode)
                 elif training is None:  # the model was called directly, model(x)
-                    mode = left_out_mode(node.layer)
+                    mode = taped.left_out_mode(node.layer)
                 elif mode is None:
                     mode = training
                 held = [carried[s] for s in node.inputs]

@@ -32,7 +32,7 @@ from convnp.layers.base import (
 from convnp.models import compile_utils, file_hooks, subclassed
 from convnp.models import data_adapter as da
 from convnp.models.custom_step import CustomStepMixin
-from convnp.models.functional import Graph, Input, input_tensor_of, training_left_out
+from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
 from convnp.serialization import get_registered_name, get_registered_object
@@ -517,7 +517,7 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         if training is None and not _acts_when_called_directly(self):
             training = False  # the same as inference for every layer it holds
         mode = None if training is None else bool(training)
-        left_out = training_left_out() if mode is None else contextlib.nullcontext()
+        left_out = taped.training_left_out() if mode is None else contextlib.nullcontext()
         with self._step_lock, left_out:  # never in the middle of a training step (threads)
             if self._subclassed:
                 if recording():  # the user's own ops are recorded on the active tape
@@ -562,7 +562,9 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
         if training is None:
             training = taped.inherited_training()
         wrapper = subclassed.ModelCall(self)
-        with self._step_lock:
+        left_out = taped.training_left_out() if training is None and \
+            _acts_when_called_directly(self) else contextlib.nullcontext()
+        with self._step_lock, left_out:
             out = wrapper.run(taped.eager_inputs(inputs) if recording() else x, training)
         subclassed.note_structure(self, out)
         self._set_graph(subclassed.build_graph(self, (None,) + x.shape[1:], wrapper,

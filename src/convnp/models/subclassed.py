@@ -24,6 +24,8 @@ from convnp.layers.base import Layer, snake_case
 class ModelCall(Layer):
     """The single layer call of a subclassed model's graph (see the module docstring)."""
 
+    _mode_when_unset = None  # as its model: the layers the user's call runs decide
+
     def __init__(self, model):
         super().__init__(name=f"{model.name}_call")
         self.model = model
