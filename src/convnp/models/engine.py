@@ -484,10 +484,13 @@ class Engine:
         """The penalties added to the loss: each activity regularizer's on the last forward,
         what layers (and the model) added with ``add_loss`` on their last call, then each
         regularized weight's on its current value. Under a recording tape the last two are
-        differentiable (a custom loop's ``loss += sum(model.losses)``)."""
-        if self._graph is None:
-            return []
-        return self._graph.activity_losses() + taped.added_losses(self) + [
+        differentiable (a custom loop's ``loss += sum(model.losses)``).
+
+        A model with no graph yet still answers from the layers it holds: a step-only model
+        (SimSiam's ``train_step`` over an encoder and a predictor, never called itself) adds
+        ``sum(self.losses)`` to its loss, and Keras 3 gives it its layers' penalties there."""
+        activity = [] if self._graph is None else self._graph.activity_losses()
+        return activity + taped.added_losses(self) + [
             penalty(v, reg) for v, reg in self._regularized_weights()]
 
     def _output_gradients(self, ys, preds, fused, sample_weight) -> list:

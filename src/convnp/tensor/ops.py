@@ -1030,6 +1030,11 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
 
 
 def add_n(inputs, name=None) -> EagerTensor:
+    """The sum of a list of tensors. An empty list is a ValueError, as in TensorFlow (a
+    custom step's ``tf.add_n(model.losses)`` on a model with no penalties lands here)."""
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+        raise ValueError("add_n: inputs must be a list of at least one tensor, got an "
+                         "empty list")
     out = _lift(inputs[0])
     for x in inputs[1:]:
         out = out + _lift(x)
