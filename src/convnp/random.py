@@ -240,18 +240,21 @@ def poisson(shape, lam, dtype=np.float32, seed=None, name=None):
 
 
 def _crop_at_random(value, size, rng: np.random.Generator):
-    """``value`` cut to ``size`` (one entry per axis) at an offset drawn from ``rng``."""
+    """``value`` cut to ``size`` (one entry per axis) at an offset drawn from ``rng``. A size
+    that does not fit is TensorFlow's InvalidArgumentError (the op's own check there; it is a
+    ValueError too)."""
+    from convnp.tensor.errors import InvalidArgumentError
     from convnp.tensor.ops import _slice
     from convnp.tensor.tape import value_of
 
     a = value_of(value)
     want = _draw_shape(size)
     if len(want) != a.ndim:
-        raise ValueError(f"random_crop: size needs one entry per axis of the value "
-                         f"(rank {a.ndim}), got {list(want)}")
+        raise InvalidArgumentError(f"random_crop: size needs one entry per axis of the "
+                                   f"value (rank {a.ndim}), got {list(want)}")
     if any(w < 0 or w > d for w, d in zip(want, a.shape)):
-        raise ValueError(f"random_crop: size {list(want)} does not fit in shape "
-                         f"{list(a.shape)}")
+        raise InvalidArgumentError(f"random_crop: size {list(want)} does not fit in "
+                                   f"shape {list(a.shape)}")
     starts = [int(rng.integers(0, d - w + 1)) for w, d in zip(want, a.shape)]
     return _slice(value, tuple(slice(s, s + w) for s, w in zip(starts, want)))
 

@@ -439,9 +439,12 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
             got = tuple(got)
             other_sizes = len(got) == len(want) and any(
                 w is not None and g is not None and w != g for w, g in zip(want[1:], got[1:]))
-            if other_sizes and self._subclassed and len(expected) == 1:
+            other_rank = len(got) != len(want)
+            if (other_sizes or other_rank) and self._subclassed and len(expected) == 1:
                 # a subclassed model's call is the user's code, which takes whatever sizes
-                # its layers take, as in Keras: its one-call graph is made anew for them
+                # (and ranks: Barlow Twins' augmentor maps single images in a dataset, then
+                # may see a batch) its layers take, as in Keras: its one-call graph is made
+                # anew for them
                 self._set_graph(subclassed.build_graph(self, (None,) + got[1:]))
                 return
             wider = len(got) == len(want) and any(
