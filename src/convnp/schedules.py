@@ -85,6 +85,16 @@ class LearningRateSchedule(Configurable):
         raise NotImplementedError(f"{type(self).__name__} must define __call__(step)")
 
 
+def rate_at(schedule, step: int):
+    """``schedule(step)`` as an optimizer calls it for its next update. A user's own subclass
+    gets the step as Keras 3 hands it over, an int64 scalar tensor (its ``iterations``), so
+    that a ``__call__`` reading ``step.dtype`` or comparing tensors works; convnp's own
+    schedules take the Python int."""
+    if type(schedule).__module__.startswith("convnp."):
+        return schedule(step)
+    return schedule(to_eager(np.asarray(step, dtype=np.int64)))
+
+
 class _StepDecay(LearningRateSchedule):
     """The arguments ExponentialDecay and InverseTimeDecay share; `_progress` is
     ``step / decay_steps``, floored with ``staircase``."""

@@ -360,7 +360,9 @@ class Optimizer(Configurable):
         """The rate of the next update (a schedule's value at the current step), a float
         with Keras' variable calls (`LearningRate`: ``.assign``, ``.numpy()``)."""
         if self._schedule is not None:
-            return LearningRate(self._schedule(self._step))
+            from convnp.schedules import rate_at
+
+            return LearningRate(rate_at(self._schedule, self._step))
         return LearningRate(self._learning_rate, self)
 
     @learning_rate.setter
