@@ -561,6 +561,10 @@ def _user_model(cls, entry: dict, config: dict, label: str):
 
     kwargs = {k: v for k, v in config.items() if k != "dtype"}
     own_from_config = cls.from_config.__func__ is not Model.from_config.__func__
+    if not own_from_config and not cls._subclassed and "input_layers" in config:
+        # a user's subclass of a functional model: its layers and calls are in the file,
+        # and the model is made as that class (Keras's Model.from_config)
+        return _functional_from_config(config, cls)
     try:
         model = cls.from_config(kwargs) if own_from_config else cls(**kwargs)
         shape = (entry.get("build_config") or {}).get("input_shape")
@@ -782,9 +786,12 @@ def _counts_own_node(layer) -> bool:
         and not getattr(layer, "_subclassed", False) and not is_user_object(layer)
 
 
-def _functional_from_config(config: dict):
+def _functional_from_config(config: dict, cls=None):
+    """A functional model from Keras's config; ``cls``: a user's subclass of Model to make it
+    as (Keras's ``cls(inputs=..., outputs=..., name=...)``), by default Model itself."""
     from convnp.models import Model
 
+    cls = Model if cls is None else cls
     entries = config.get("layers")
     if not isinstance(entries, list) or not entries:
         raise ValueError("model config: 'layers' must be a non-empty list")
@@ -886,7 +893,7 @@ def _functional_from_config(config: dict):
 
     inputs, outputs = model_ends("input_layers"), model_ends("output_layers")
     try:
-        model = Model(inputs=inputs, outputs=outputs, name=config.get("name"))
+        model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
     except (TypeError, ValueError, NotImplementedError) as error:
         raise ValueError(f"model config: {error}") from None
     if config.get("trainable") is False:
@@ -1902,13 +1909,24 @@ def keras_config(model, *, checked: bool = False) -> dict:
             return pack(nesting, triples)
         return triples[0] if len(triples) == 1 else triples
 
-    return {"module": "keras.src.models.functional", "class_name": "Functional",
+    header = {"module": "keras.src.models.functional", "class_name": "Functional",
+              "registered_name": "Functional"}
+    if not type(model).__module__.startswith("convnp."):
+        # a user's subclass of a functional model (keras.io's EmbeddingModel(inputs, outputs)
+        # with its own train_step): Keras names the user's class, so that loading it with
+        # the class in custom_objects gives that class back, train_step and all
+        from convnp.serialization import get_registered_name
+
+        header = {"module": _user_module(type(model)), "class_name": type(model).__name__,
+                  "registered_name": get_registered_name(type(model))}
+    return {"module": header["module"], "class_name": header["class_name"],
             "config": {"name": model.name, "trainable": bool(model.trainable),
                        "layers": [entries[id(layer)] for layer in keras_layer_order(model)],
                        "input_layers": ends(graph.input_slots, model._input_keys),
                        "output_layers": ends(graph.output_slots, model._output_keys,
                                              model._output_nesting)},
-            "registered_name": "Functional", "build_config": {"input_shape": None}}
+            "registered_name": header["registered_name"],
+            "build_config": {"input_shape": None}}
 
 
 # -- compile state ------------------------------------------------------------------------------
