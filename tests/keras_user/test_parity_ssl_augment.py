@@ -80,3 +80,34 @@ def test_random_crop_that_does_not_fit_is_an_invalid_argument_error(size):
     # TF 2.21: tf.errors.InvalidArgumentError (the op's check), for each of these sizes
     with pytest.raises(tf.errors.InvalidArgumentError):
         tf.image.random_crop(tf.zeros((16, 16, 3)), size)
+
+
+def _uint8_image():
+    return np.random.default_rng(0).integers(0, 256, (8, 8, 3)).astype("uint8")
+
+
+def test_grayscale_of_a_uint8_image_stays_uint8():
+    # keras.io's SimSiam drops colour on uint8 CIFAR images: TF 2.21 keeps uint8 (it weighs
+    # the image in 0..1 and converts back), so these are its first six grey values
+    gray = tf.image.rgb_to_grayscale(tf.constant(_uint8_image()))
+    assert gray.dtype == tf.uint8
+    assert gray.numpy().ravel()[:6].tolist() == [175, 67, 13, 186, 157, 166]
+    tiled = tf.tile(gray, [1, 1, 3])
+    assert (tuple(tiled.shape), tiled.dtype) == ((8, 8, 3), tf.uint8)
+
+
+def test_simsiam_colour_drop_in_a_dataset_of_uint8_images():
+    def color_drop(x):
+        x = tf.image.rgb_to_grayscale(x)
+        return tf.tile(x, [1, 1, 3])
+
+    def random_apply(func, x, p):
+        if tf.random.uniform([], minval=0, maxval=1) < p:
+            return func(x)
+        return x
+
+    images = np.stack([_uint8_image()] * 4)
+    ds = tf.data.Dataset.from_tensor_slices(images).map(
+        lambda x: random_apply(color_drop, x, p=1.0)).batch(4)
+    batch = next(iter(ds))
+    assert (tuple(batch.shape), batch.dtype) == ((4, 8, 8, 3), tf.uint8)
