@@ -171,14 +171,15 @@ class Lambda(Layer):
         return (batch, *given)
 
     def get_config(self) -> dict[str, Any]:
+        """Keras 3's keys: ``output_shape`` and ``mask`` only when they were given (the
+        Siamese example's ``Lambda(euclidean_distance)`` has neither)."""
         config = super().get_config()
+        config["function"] = PythonFunction(self.function, self.name)
         shape = self.output_shape_arg
-        config.update({
-            "function": PythonFunction(self.function, self.name),
-            "output_shape": shape if shape is None else PythonFunction(shape, self.name)
-            if callable(shape) else (
-                [list(s) for s in shape] if isinstance(shape, list) else list(shape)),
-            "mask": None if self.mask is None else PythonFunction(self.mask, self.name),
-            "arguments": dict(self.arguments),
-        })
+        if shape is not None:
+            config["output_shape"] = PythonFunction(shape, self.name) if callable(shape) else (
+                [list(s) for s in shape] if isinstance(shape, list) else list(shape))
+        if self.mask is not None:
+            config["mask"] = PythonFunction(self.mask, self.name)
+        config["arguments"] = dict(self.arguments)
         return config
