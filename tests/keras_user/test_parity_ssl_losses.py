@@ -77,3 +77,16 @@ def test_add_n_of_an_empty_list_is_a_value_error():
     # TF 2.21: ValueError ("Inputs must be an iterable of at least one Tensor...")
     with pytest.raises(ValueError, match="at least one"):
         tf.add_n([])
+
+
+@pytest.mark.parametrize("validation", [{"validation_split": 0.25},
+                                        {"validation_data": (np.ones((4, 3), "float32"),
+                                                            np.ones((4, 2), "float32"))}])
+def test_validating_a_model_without_test_step_is_not_implemented(validation):
+    # TF 2.21: NotImplementedError (its default test_step calls the model, which has no
+    # call()); convnp says so before training
+    model = _wrapped()
+    model.compile(optimizer="sgd")
+    x = np.arange(24, dtype="float32").reshape(8, 3) / 10
+    with pytest.raises(NotImplementedError, match="test_step"):
+        model.fit(x, epochs=1, batch_size=4, verbose=0, **validation)

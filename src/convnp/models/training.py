@@ -109,6 +109,10 @@ class TrainingMixin(InferenceMixin):
         if validation_data is not None:
             val_source = self._validation_source(validation_data,
                                                  validation_batch_size or batch_size)
+        if val_source is not None and self._step_only and not self._overrides("test_step"):
+            # a SimSiam-like model (train_step only) cannot validate: Keras's default
+            # test_step calls the model, a NotImplementedError there (here before training)
+            self._require_built("forward pass for validation (write a test_step)")
         if steps_per_epoch is not None:
             if isinstance(steps_per_epoch, bool) or not isinstance(
                     steps_per_epoch, (int, np.integer)) or steps_per_epoch <= 0:
