@@ -146,3 +146,71 @@ def test_simclr_pretraining_history_and_evaluation_match_tensorflow():
             int(model.probe_optimizer.iterations)) == (4, 4)
     assert [layer.name for layer in model.layers][2:] == ["encoder", "projection_head",
                                                           "linear_probe"]
+
+
+class _LabelReader(keras.Model):
+    """Records the dtypes its train_step is given and one-hot encodes the labels, as a
+    supervised step over a labelled batch may."""
+
+    def __init__(self):
+        super().__init__()
+        self.dtypes = []
+        self.tracker = keras.metrics.Mean(name="t")
+
+    def train_step(self, data):
+        self.parts = (type(data[0]), type(data[1]))
+        (_, unlabeled_ids), (_, labels) = data
+        self.dtypes.append((unlabeled_ids.dtype, labels.dtype))
+        self.tracker.update_state(tf.reduce_sum(tf.one_hot(labels, 10)))
+        return {"t": self.tracker.result()}
+
+
+def test_a_users_train_step_gets_integer_labels_as_they_come():
+    train_ds, _ = _datasets()
+    model = _LabelReader()
+    model.compile(optimizer="sgd")
+    history = model.fit(train_ds, epochs=1, verbose=0)
+    # TF 2.21: int64 labels reach the step (tf.one_hot takes them); 4 ones per batch of 4
+    assert model.dtypes[0] == (tf.int64, tf.int64)
+    assert model.parts == (tuple, tuple)  # TF 2.21: both halves of the zip are tuples
+    assert history.history["t"] == [4.0]
+
+
+def test_uint8_images_of_a_dataset_reach_a_users_step_as_uint8():
+    seen = []
+
+    class Reader(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.tracker = keras.metrics.Mean(name="t")
+
+        def train_step(self, data):
+            seen.append(data[0].dtype)
+            self.tracker.update_state(1.0)
+            return {"t": self.tracker.result()}
+
+    images = np.zeros((4, 8, 8, 3), "uint8")
+    model = Reader()
+    model.compile(optimizer="sgd")
+    model.fit(tf.data.Dataset.from_tensor_slices((images, images)).batch(2), verbose=0)
+    assert seen[0] == tf.uint8  # TF 2.21 (SimSiam's uint8 CIFAR batches)
+
+
+def test_integer_array_targets_reach_a_users_train_step_as_integers():
+    seen = []
+
+    class Reader(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.tracker = keras.metrics.Mean(name="t")
+
+        def train_step(self, data):
+            x, y = data
+            seen.append((x.dtype, y.dtype))
+            self.tracker.update_state(tf.reduce_sum(tf.one_hot(y, 5)))
+            return {"t": self.tracker.result()}
+
+    model = Reader()
+    model.compile(optimizer="sgd")
+    model.fit(np.ones((4, 3), "float32"), np.array([0, 1, 2, 3]), batch_size=2, verbose=0)
+    assert seen[0] == (tf.float32, tf.int64)  # TF 2.21's dtypes

@@ -68,11 +68,13 @@ class CustomStepMixin:
         return self(data, training=False)
 
     def _step_data(self, xb, yb, wb):
-        """One batch as Keras 3 hands it to a user's step: the inputs alone (a list of several
-        inputs wrapped in a tuple), or ``(x, y)`` / ``(x, y, sample_weight)``."""
-        x = to_eager(xb[0] if len(xb) == 1 else list(xb))
+        """One batch as Keras 3 hands it to a user's step: the inputs alone (several inputs as
+        a tuple, wrapped in one more), or ``(x, y)`` / ``(x, y, sample_weight)``. Several
+        inputs are a tuple, as Keras 3 hands them over (SimCLR's zipped batch ``((x_u, ids),
+        (x_l, labels))``; the inputs of a multi-input model)."""
+        x = to_eager(xb[0] if len(xb) == 1 else tuple(xb))
         if yb is None and wb is None:
-            return (x,) if isinstance(x, list) else x
+            return (x,) if isinstance(x, tuple) else x
         if wb is None:
             return (x, to_eager(yb))
         return (x, to_eager(yb), to_eager(wb))

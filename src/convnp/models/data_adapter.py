@@ -333,12 +333,17 @@ def class_sample_weights(y: np.ndarray, table: dict[int, float], dtype) -> np.nd
 
 
 class DatasetBatches:
-    """Batches from a Dataset, each converted to the model's float dtype."""
+    """Batches from a Dataset, each converted to the model's float dtype (integer arrays
+    bound for a user's own step stay as they are: ``users_step``)."""
 
     def __init__(self, dataset, dtype, what: str, arrange_inputs=None, arrange_targets=None,
                  shuffle: bool = False, class_weight: dict[int, float] | None = None,
-                 adjust_inputs=None, arrange_weights=None):
+                 adjust_inputs=None, arrange_weights=None, users_step: bool = False):
         self.dataset = dataset
+        # a user's own train_step/test_step gets integer arrays as they come (int64 class
+        # ids for its tf.one_hot, uint8 images), as Keras hands them over; the built-in
+        # step casts them to the model's float dtype
+        self.users_step = users_step
         # a PyDataset is read by index: its batch order may be shuffled (fit's shuffle=True)
         self.indexed = isinstance(dataset, PyDataset)
         self.shuffle = bool(shuffle) and self.indexed
@@ -364,7 +369,7 @@ class DatasetBatches:
         if isinstance(xb, dict) and self.arrange_inputs is not None:
             xb = self.arrange_inputs(xb)
         parts = list(xb) if isinstance(xb, (tuple, list)) else [xb]  # one per model input
-        xb = [as_float_array(p, self.dtype, f"{self.what}: dataset inputs") for p in parts]
+        xb = [self._input(p) for p in parts]
         if self.adjust_inputs is not None:
             xb = self.adjust_inputs(xb)
         if yb is not None:
@@ -380,6 +385,14 @@ class DatasetBatches:
         if self.class_weight is not None:
             sw = self._class_weights(yb, sw)
         return xb, yb, sw
+
+    def _input(self, part) -> np.ndarray:
+        """One input of a batch as an array of the compute dtype; an integer one stays as it
+        is for a user's own step (see ``users_step``)."""
+        arr = np.asarray(part)
+        if self.users_step and arr.dtype.kind in "iu" and arr.ndim:
+            return arr
+        return as_float_array(arr, self.dtype, f"{self.what}: dataset inputs")
 
     def _class_weights(self, yb, sw) -> np.ndarray:
         """This batch's sample weights from ``class_weight`` (Keras refuses both together)."""
@@ -400,6 +413,8 @@ class DatasetBatches:
         if isinstance(y, dict):
             return {key: self._target(value) for key, value in y.items()}
         y = np.asarray(y)
+        if self.users_step and y.dtype.kind in "iu":
+            return y
         if y.dtype != self.dtype and np.issubdtype(y.dtype, np.number):
             y = y.astype(self.dtype)
         return y

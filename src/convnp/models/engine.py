@@ -724,7 +724,9 @@ class Engine:
     def _prepare_target(self, y, n: int, method: str, output: str | None) -> np.ndarray:
         y = np.asarray(y)
         dtype = self._compute_dtype()
-        if y.dtype != dtype and (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        keep = y.dtype.kind in "iu" and self._users_step(method)  # see `_users_step`
+        if not keep and y.dtype != dtype and (np.issubdtype(y.dtype, np.number)
+                                              or y.dtype == np.bool_):
             y = y.astype(dtype)
         if y.ndim == 0 or len(y) != n:
             where = "y" if output is None else f"y for output '{output}'"
@@ -797,7 +799,14 @@ class Engine:
                                  arrange_weights=arrange_weights,
                                  shuffle=shuffle, class_weight=class_weight,
                                  adjust_inputs=None if self._step_only
-                                 else self._adjust_input_ranks)
+                                 else self._adjust_input_ranks,
+                                 users_step=self._users_step(method))
+
+    def _users_step(self, method: str) -> bool:
+        """Whether ``method`` (fit, evaluate) runs a step the user's class wrote, which then
+        reads integer targets in their own dtype, as Keras passes them."""
+        step = {"fit": "train_step", "evaluate": "test_step"}.get(method)
+        return step is not None and self._overrides(step)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
         """The sample weights from ``sample_weight`` and/or ``class_weight`` (or None).
