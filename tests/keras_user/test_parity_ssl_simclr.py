@@ -214,3 +214,23 @@ def test_integer_array_targets_reach_a_users_train_step_as_integers():
     model.compile(optimizer="sgd")
     model.fit(np.ones((4, 3), "float32"), np.array([0, 1, 2, 3]), batch_size=2, verbose=0)
     assert seen[0] == (tf.float32, tf.int64)  # TF 2.21's dtypes
+
+
+def test_train_on_batch_gives_a_users_step_integer_labels():
+    seen = []
+
+    class Reader(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.tracker = keras.metrics.Mean(name="t")
+
+        def train_step(self, data):
+            seen.append(data[1].dtype)
+            self.tracker.update_state(tf.reduce_sum(tf.one_hot(data[1], 4)))
+            return {"t": self.tracker.result()}
+
+    model = Reader()
+    model.compile(optimizer="sgd")
+    # TF 2.21: int64 labels, two one-hot rows
+    assert model.train_on_batch(np.ones((2, 3), "float32"), np.array([1, 2])) == 2.0
+    assert seen == [tf.int64]

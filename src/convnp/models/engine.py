@@ -805,7 +805,8 @@ class Engine:
     def _users_step(self, method: str) -> bool:
         """Whether ``method`` (fit, evaluate) runs a step the user's class wrote, which then
         reads integer targets in their own dtype, as Keras passes them."""
-        step = {"fit": "train_step", "evaluate": "test_step"}.get(method)
+        step = {"fit": "train_step", "train_on_batch": "train_step", "evaluate": "test_step",
+                "test_on_batch": "test_step"}.get(method)
         return step is not None and self._overrides(step)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
