@@ -183,3 +183,33 @@ def test_no_warm_up_without_openblas(warm_spy, monkeypatch):
     with threadpoolctl.threadpool_limits(2, user_api="blas"), _threads.parallel_region():
         pass
     assert warm_spy == []
+
+
+def _blas_threads() -> int:
+    return threadpoolctl.ThreadpoolController().select(user_api="blas").info()[0]["num_threads"]
+
+
+def test_a_gradient_tape_block_and_its_gradient_run_in_one_region():
+    """A custom training loop's tape block (and `tape.gradient`) holds BLAS to one thread
+    and lends convnp's kernels the cores, as fit does; BLAS gets its threads back after,
+    also when the block raises, and nested tapes share the outer region."""
+    import convnp as tf
+
+    if len(threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers) == 0:
+        pytest.skip("no BLAS library that threadpoolctl can limit")
+    x = tf.Variable([1.0, 2.0])
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert _blas_threads() == 2
+        with tf.GradientTape() as outer:
+            assert _blas_threads() == 1 and _threads._state.workers == 2
+            with tf.GradientTape() as inner:
+                y = tf.reduce_sum(x * x)
+                assert _threads._state.workers == 2
+            g = inner.gradient(y, x)
+            z = tf.reduce_sum(g * g)
+        assert _blas_threads() == 2 and _threads._state.workers is None
+        np.testing.assert_allclose(outer.gradient(z, x).numpy(), [8.0, 16.0])
+        assert _blas_threads() == 2
+        with pytest.raises(ValueError, match="in the block"), tf.GradientTape():
+            raise ValueError("in the block")
+        assert _blas_threads() == 2 and _threads._state.workers is None

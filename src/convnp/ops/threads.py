@@ -12,7 +12,8 @@ When it is used. Inside a `parallel_region` BLAS is held to one thread, because 
 worker threads keep spinning after a GEMM returns and steal the core from the next chunk's
 copy (measured here: the copies ran 4x slower). `fit`, `evaluate` and `predict` run their
 whole loop in one region (the `uses_all_cores` decorator), so every kernel of a step shares
-the same workers; a kernel called outside a model opens its own region. Regions nest (an
+the same workers; so does a `GradientTape` block and its `gradient` call (a custom
+training loop); a kernel called outside all of these opens its own region. Regions nest (an
 inner one reuses the outer thread count) and overlapping regions of different threads share
 one BLAS limit, restored when the last ends. Work smaller than ``2 * min_rows`` rows runs in
 the calling thread alone, and so does every kernel inside a `serial_region` (inference that
