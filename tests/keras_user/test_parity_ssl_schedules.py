@@ -9,32 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 import convnp as tf
+from tests.keras_user.test_parity_recipes_schedules import WarmUpCosine  # keras.io's
 
 keras = tf.keras
-
-
-class WarmUpCosine(keras.optimizers.schedules.LearningRateSchedule):
-    def __init__(self, learning_rate_base, total_steps, warmup_learning_rate, warmup_steps):
-        super().__init__()
-        self.learning_rate_base = learning_rate_base
-        self.total_steps = total_steps
-        self.warmup_learning_rate = warmup_learning_rate
-        self.warmup_steps = warmup_steps
-        self.pi = tf.constant(np.pi)
-
-    def __call__(self, step):
-        cos_annealed_lr = tf.cos(self.pi * (tf.cast(step, tf.float32) - self.warmup_steps)
-                                 / float(self.total_steps - self.warmup_steps))
-        learning_rate = 0.5 * self.learning_rate_base * (1 + cos_annealed_lr)
-        slope = (self.learning_rate_base - self.warmup_learning_rate) / self.warmup_steps
-        warmup_rate = slope * tf.cast(step, tf.float32) + self.warmup_learning_rate
-        learning_rate = tf.where(step < self.warmup_steps, warmup_rate, learning_rate)
-        return tf.where(step > self.total_steps, 0.0, learning_rate, name="learning_rate")
-
-    def get_config(self):
-        return {"learning_rate_base": self.learning_rate_base, "total_steps": self.total_steps,
-                "warmup_learning_rate": self.warmup_learning_rate,
-                "warmup_steps": self.warmup_steps}
 
 
 class _Inverse(keras.optimizers.schedules.LearningRateSchedule):

@@ -129,11 +129,7 @@ class InferenceMixin(Engine):
             batches = (batch[0] for batch in source.epoch(steps))
             total = steps or source.steps
         else:
-            bs = self._check_batch_size(batch_size)
-            xs = self._prepare_inputs(x, "predict")
-            n = len(xs[0])
-            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
-            bounds = bounds[:_settings.capped_steps(steps, len(bounds))]
+            xs, bounds = self._array_batches(x, batch_size, steps)
             batches = ([a[start:stop] for a in xs] for start, stop in bounds)
             total = len(bounds)
         callback_list = make_callback_list(callbacks, self, verbose=verbose, steps=total or None,
@@ -158,6 +154,15 @@ class InferenceMixin(Engine):
                   for parts in zip(*outputs)]
         return self._structured_outputs(merged)
 
+    def _array_batches(self, x, batch_size, steps) -> tuple[list[np.ndarray], list]:
+        """predict's in-memory inputs as arrays, and the ``(start, stop)`` rows of each batch
+        (at most ``steps`` batches)."""
+        bs = self._check_batch_size(batch_size)
+        xs = self._prepare_inputs(x, "predict")
+        n = len(xs[0])
+        bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
+        return xs, bounds[:_settings.capped_steps(steps, len(bounds))]
+
     def _predict_with_step(self, x, batch_size, verbose: int, steps, callbacks):
         """`predict` of a model whose class writes its own ``predict_step``: that step on each
         batch (the inputs alone, or ``(x, y)`` from a Dataset of pairs, as Keras 3 passes
@@ -172,11 +177,7 @@ class InferenceMixin(Engine):
             batches = source.epoch(steps)
             total = steps or source.steps
         else:
-            bs = self._check_batch_size(batch_size)
-            xs = self._prepare_inputs(x, "predict")
-            n = len(xs[0])
-            bounds = [(s, min(s + bs, n)) for s in range(0, n, bs)]
-            bounds = bounds[:_settings.capped_steps(steps, len(bounds))]
+            xs, bounds = self._array_batches(x, batch_size, steps)
             batches = (([a[start:stop] for a in xs], None, None) for start, stop in bounds)
             total = len(bounds)
         callback_list = make_callback_list(callbacks, self, verbose=verbose, steps=total or None,
