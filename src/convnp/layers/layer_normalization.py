@@ -10,6 +10,7 @@ import numpy as np
 from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
+from convnp.ops import layer_norm
 
 
 @register
@@ -69,6 +70,12 @@ class LayerNormalization(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         axes = self._axes(x.ndim)
+        if axes == (x.ndim - 1,) and x.ndim > 1:  # the last axis: the row kernels
+            gamma = None if self.gamma is None else self.gamma.value.reshape(-1)
+            beta = None if self.beta is None else self.beta.value.reshape(-1)
+            y, x_hat, inv_std = layer_norm.forward(x, gamma, beta, self.epsilon)
+            self._cache = (x_hat, inv_std, axes)
+            return y
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         var = np.mean(centered * centered, axis=axes, keepdims=True)
@@ -85,6 +92,14 @@ class LayerNormalization(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x_hat, inv_std, axes = self.take_cache()
         dy = _utils.as_dtype(dy, self.dtype)
+        if axes == (dy.ndim - 1,) and dy.ndim > 1:
+            gamma = None if self.gamma is None else self.gamma.value.reshape(-1)
+            dx, dgamma, dbeta = layer_norm.backward(dy, x_hat, inv_std, gamma)
+            if self.beta is not None:
+                self.beta.grad = dbeta.reshape(self.beta.shape)
+            if self.gamma is not None:
+                self.gamma.grad = dgamma.reshape(self.gamma.shape)
+            return dx
         other = tuple(i for i in range(dy.ndim) if i not in axes)
         if self.beta is not None:
             self.beta.grad = dy.sum(axis=other).reshape(self.beta.shape)

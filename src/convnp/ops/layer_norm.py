@@ -1,0 +1,97 @@
+"""Layer normalization over the last axis (channels last: a ConvNeXt block's, a
+transformer's): the fast kernels of `convnp.layers.LayerNormalization`'s common case.
+
+Each row of ``C`` numbers is normalized by its own mean and (biased) variance. The layer's
+general form (any axes, in `convnp.layers.layer_normalization`) reduces rows of ``C`` numbers
+with NumPy's mean, which pays a call's overhead per row, and broadcasts ``(rows, 1)``
+statistics in passes over the whole array. Here the row statistics are matrix-vector
+products with a ``1 / C`` vector (one BLAS call per block of rows), and each block of rows
+goes through all its passes while it is in cache, the blocks shared between the cores. The
+results match the general form to float rounding (tests/layers/test_layer_norm_kernels.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.ops.threads import map_rows
+
+# numbers per block of rows: the block and its scratch stay in L2
+BLOCK_NUMBERS = 1 << 16
+# rows below twice this many run in the calling thread
+MIN_SHARED_ROWS = 2048
+
+
+def _blocks(rows: slice, block_rows: int):
+    for start in range(rows.start, rows.stop, block_rows):
+        yield slice(start, min(start + block_rows, rows.stop))
+
+
+def forward(x: np.ndarray, gamma, beta, epsilon: float):
+    """Normalize ``x`` ``(..., C)`` over its last axis; ``gamma``/``beta`` ``(C,)`` or None.
+
+    Returns ``(y, x_hat, inv_std)``: the output, the normalized input (both of ``x``'s
+    shape) and the inverse standard deviations ``(..., 1)``.
+    """
+    n_C = x.shape[-1]
+    x2 = np.ascontiguousarray(x).reshape(-1, n_C)
+    dtype = x2.dtype
+    mean_of = np.full(n_C, 1.0 / n_C, dtype=dtype)
+    x_hat = np.empty_like(x2)
+    y = np.empty_like(x2)
+    inv_std = np.empty(x2.shape[0], dtype=dtype)
+    eps = dtype.type(epsilon)
+
+    def rows(part: slice) -> None:
+        for b in _blocks(part, max(1, BLOCK_NUMBERS // max(n_C, 1))):
+            h, out = x_hat[b], y[b]
+            np.subtract(x2[b], (x2[b] @ mean_of)[:, None], out=h)
+            np.multiply(h, h, out=out)  # out as scratch for the squares
+            inv = np.matmul(out, mean_of, out=inv_std[b])
+            inv += eps
+            np.sqrt(inv, out=inv)
+            np.divide(dtype.type(1), inv, out=inv)
+            h *= inv[:, None]
+            if gamma is None:
+                np.copyto(out, h)
+            else:
+                np.multiply(h, gamma, out=out)
+            if beta is not None:
+                out += beta
+
+    map_rows(rows, x2.shape[0], MIN_SHARED_ROWS)
+    return y.reshape(x.shape), x_hat.reshape(x.shape), inv_std.reshape(*x.shape[:-1], 1)
+
+
+def backward(dy: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, gamma):
+    """Gradients of `forward`: ``(dx, dgamma, dbeta)``, the last two ``(C,)`` sums over all
+    rows (computed whether or not the layer has those weights)."""
+    n_C = dy.shape[-1]
+    dy2 = np.ascontiguousarray(dy, dtype=x_hat.dtype).reshape(-1, n_C)
+    hat2 = x_hat.reshape(-1, n_C)
+    inv2 = inv_std.reshape(-1)
+    dtype = hat2.dtype
+    mean_of = np.full(n_C, 1.0 / n_C, dtype=dtype)
+    dbeta = np.add.reduce(dy2, axis=0)
+    dx = np.multiply(dy2, hat2)
+    dgamma = np.add.reduce(dx, axis=0)
+
+    block_rows = max(1, BLOCK_NUMBERS // max(n_C, 1))
+
+    def rows(part: slice) -> None:
+        scratch = np.empty((min(block_rows, part.stop - part.start), n_C), dtype=dtype)
+        for b in _blocks(part, block_rows):
+            out, h = dx[b], hat2[b]
+            d_hat = dy2[b]
+            if gamma is not None:
+                d_hat = np.multiply(d_hat, gamma, out=scratch[:out.shape[0]])
+            # dx = inv (d_hat - mean(d_hat) - x_hat mean(d_hat x_hat)), per row
+            np.multiply(d_hat, h, out=out)
+            projection = out @ mean_of
+            np.multiply(h, projection[:, None], out=out)
+            np.subtract(d_hat, out, out=out)
+            out -= (d_hat @ mean_of)[:, None]
+            out *= inv2[b][:, None]
+
+    map_rows(rows, dy2.shape[0], MIN_SHARED_ROWS)
+    return dx.reshape(dy.shape), dgamma, dbeta
