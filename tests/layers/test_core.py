@@ -235,3 +235,28 @@ def test_dense_built_checks_features():
     assert layer(np.ones((3, 5, 4), dtype="float32")).shape == (3, 5, 2)
     with pytest.raises(ValueError, match="4 features"):
         layer(np.ones((3, 5), dtype="float32"))
+
+
+def test_dense_splits_its_products_between_threads_with_the_same_numbers(monkeypatch):
+    """Dense's three products go through `convnp.ops.gemm` (row blocks on every core, as
+    fit holds BLAS to one thread): forward with bias and activation, the kernel gradient and
+    the input gradient equal the plain products, on a 4-D input as ConvNeXt's MLP has it."""
+    from convnp.ops import gemm
+    from convnp.ops.threads import parallel_region
+
+    monkeypatch.setattr(gemm, "MIN_SPLIT_MACS", 1)  # split even these small products
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 5, 7, 6)).astype(np.float32)
+    dy = rng.standard_normal((3, 5, 7, 4)).astype(np.float32)
+    layer = Dense(4, activation="relu")
+    layer(x)
+    kernel, bias = layer.kernel.value, layer.bias.value
+    with parallel_region():
+        y = layer.call(x, training=True)
+        dx = layer.backward(dy)
+    z = x.reshape(-1, 6) @ kernel + bias
+    np.testing.assert_allclose(y, np.maximum(z, 0).reshape(3, 5, 7, 4), rtol=1e-6, atol=1e-6)
+    dz = dy.reshape(-1, 4) * (z > 0)
+    np.testing.assert_allclose(layer.kernel.grad, x.reshape(-1, 6).T @ dz, rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(dx, (dz @ kernel.T).reshape(x.shape), rtol=1e-5, atol=1e-6)

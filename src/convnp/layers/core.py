@@ -12,7 +12,7 @@ from convnp import activations
 from convnp.layers import _utils, second_order
 from convnp.layers.base import KerasTensor, Layer, _float_dtype, record_call
 from convnp.layers.registry import register
-from convnp.ops import elementwise
+from convnp.ops import elementwise, gemm
 from convnp.ops.threads import map_rows
 
 
@@ -191,9 +191,10 @@ class Dense(Layer):
     def call(self, inputs, training: bool = False) -> np.ndarray:
         x = _utils.as_dtype(inputs, self.dtype)
         x2d = x.reshape(-1, x.shape[-1])
-        z = x2d @ self.kernel.value
-        if self.bias is not None:
-            z += self.bias.value  # in place: z is fresh from the GEMM
+        # row blocks on every core (inside fit BLAS has one thread), the bias added to each
+        # block while it is in cache
+        z = gemm.matmul(x2d, self.kernel.value,
+                        bias=None if self.bias is None else self.bias.value)
         y, saved = _utils.activate(self.activation, z)
         self._cache = (x2d, x.shape, saved)
         return y.reshape(*x.shape[:-1], self.units)
@@ -203,7 +204,7 @@ class Dense(Layer):
         x2d, x_shape, saved = self.take_cache()
         dz = _utils.as_dtype(dy, self.dtype).reshape(-1, self.units)
         dz = _utils.activate_backward(self.activation, dz, saved)
-        self.kernel.grad = x2d.T @ dz if self.needs_weight_gradients else None
+        self.kernel.grad = gemm.matmul_tn(x2d, dz) if self.needs_weight_gradients else None
         if self.bias is not None:
             self.bias.grad = dz.sum(axis=0)
         if not self.needs_input_gradient:
@@ -211,7 +212,7 @@ class Dense(Layer):
         if self.units == 1:
             # An outer product: BLAS takes 15x longer over it as a K=1 GEMM than a broadcast.
             return np.multiply(dz, self.kernel.value.T).reshape(x_shape)
-        return (dz @ self.kernel.value.T).reshape(x_shape)
+        return gemm.matmul(dz, self.kernel.value.T).reshape(x_shape)
 
     def second_order(self, dy, t_dx, t_weights: dict):
         """Second-order rule (`convnp.layers.second_order.bilinear_rule`): ``x @ kernel`` is
