@@ -96,6 +96,20 @@ def test_convmixer_trains_and_its_twin_has_the_same_weights(bench_modules):
     assert tuple(twin(torch.zeros(1, 3, 32, 32)).shape) == (1, 10)
 
 
+def test_vit_trains_and_its_twin_has_the_same_weights(bench_modules):
+    models = bench_modules("suite_models")
+    convnp.keras.utils.set_random_seed(0)
+    net = models.build(convnp, "vit")
+    x, y = models.synthetic_batch("vit")
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds.count("MultiHeadAttention") == 4 and kinds.count("LayerNormalization") == 8
+    assert np.all(np.isfinite(net.train_on_batch(x[:4], y[:4])))
+    torch = pytest.importorskip("torch")
+    twin, _ = bench_modules("suite_torch").build(torch, "vit")
+    assert sum(p.numel() for p in twin.parameters()) == trainable_count(net)
+    assert tuple(twin(torch.zeros(1, 3, 32, 32)).shape) == (1, 10)
+
+
 @pytest.mark.parametrize("model", ["mobilenetv2", "unet"])
 def test_torch_twins_of_the_models_convnp_may_lack(bench_modules, model):
     torch = pytest.importorskip("torch")

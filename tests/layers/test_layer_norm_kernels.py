@@ -1,4 +1,4 @@
-"""LayerNormalization over the last axis runs the row kernels of `convnp.ops.layer_norm`
+"""LayerNormalization over the last axis runs the row kernels of `convnp.ops.last_axis`
 (row statistics by matrix-vector products, blocks of rows in cache on all cores). They must
 give the textbook numbers: values and all three gradients against a float64 formula, with
 several blocks split between threads, with and without gamma/beta, and the layer's
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import convnp as tf
-from convnp.ops import layer_norm
+from convnp.ops import last_axis
 from tests.helpers import check_training_gradients
 
 
@@ -32,15 +32,15 @@ def _reference(x, gamma, beta, eps, dy):
 @pytest.mark.parametrize("with_weights", [True, False])
 @pytest.mark.parametrize("shape", [(5, 7, 9, 12), (3, 40, 5), (6, 3)])
 def test_row_kernels_match_the_formula(monkeypatch, shape, with_weights):
-    monkeypatch.setattr(layer_norm, "BLOCK_NUMBERS", 64)  # blocks of a few rows
-    monkeypatch.setattr(layer_norm, "MIN_SHARED_ROWS", 4)  # and split between threads
+    monkeypatch.setattr(last_axis, "BLOCK_NUMBERS", 64)  # blocks of a few rows
+    monkeypatch.setattr(last_axis, "MIN_SHARED_ROWS", 4)  # and split between threads
     rng = np.random.default_rng(len(shape))
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     gamma = rng.standard_normal(shape[-1]).astype(np.float32) if with_weights else None
     beta = rng.standard_normal(shape[-1]).astype(np.float32) if with_weights else None
     dy = rng.standard_normal(shape).astype(np.float32)
-    y, x_hat, inv_std = layer_norm.forward(x, gamma, beta, 1e-3)
-    dx, dgamma, dbeta = layer_norm.backward(dy, x_hat, inv_std, gamma)
+    y, x_hat, inv_std = last_axis.layer_norm(x, gamma, beta, 1e-3)
+    dx, dgamma, dbeta = last_axis.layer_norm_backward(dy, x_hat, inv_std, gamma)
     want_y, want_dx, want_dgamma, want_dbeta = _reference(x, gamma, beta, 1e-3, dy)
     assert y.dtype == np.float32 and y.shape == x.shape and inv_std.shape == (*shape[:-1], 1)
     np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5)

@@ -147,3 +147,33 @@ def test_sigmoid_of_integers_is_float32():
     out = tf.sigmoid(tf.constant([0, 2]))
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.numpy(), [0.5, 1 / (1 + np.exp(-2))], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_along_the_last_axis_by_row_blocks(dtype, monkeypatch):
+    """tf.nn.softmax over the last axis runs `ops.last_axis.softmax_rows` (row sums as
+    matrix-vector products, blocks of rows on all cores): values and the tape's gradient
+    against the float64 formula, big logits without overflow, other axes unchanged."""
+    from convnp.ops import last_axis
+
+    monkeypatch.setattr(last_axis, "BLOCK_NUMBERS", 40)
+    monkeypatch.setattr(last_axis, "MIN_SHARED_ROWS", 4)
+    rng = np.random.default_rng(12)
+    a = (rng.standard_normal((3, 4, 9, 7)) * 5).astype(dtype)
+    a[0, 0, 0] = [1000.0, 999.0, -1000.0, 0.0, 0.0, 0.0, 0.0]
+    wide = a.astype(np.float64)
+    e = np.exp(wide - wide.max(axis=-1, keepdims=True))
+    want = e / e.sum(axis=-1, keepdims=True)
+    g = rng.standard_normal(a.shape)
+    want_grad = want * (g - (g * want).sum(axis=-1, keepdims=True))
+    x = tf.Variable(a)
+    with tf.GradientTape() as tape:
+        out = tf.nn.softmax(x)
+    grad = tape.gradient(out, x, output_gradients=tf.constant(g.astype(dtype)))
+    rtol = 2e-6 if dtype == np.float32 else 1e-13
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.numpy(), want, rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(grad.numpy(), want_grad, rtol=rtol * 10, atol=1e-6)
+    other = tf.nn.softmax(tf.constant(a), axis=1).numpy()
+    e1 = np.exp(wide - wide.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(other, e1 / e1.sum(axis=1, keepdims=True), rtol=rtol, atol=1e-7)

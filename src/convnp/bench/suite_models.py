@@ -25,6 +25,7 @@ SPECS = {
     "signs": ((64, 64, 3), 6, 64, 6),
     "c3d": ((16, 32, 32, 3), 10, 8, 4),
     "convmixer": ((32, 32, 3), 10, 32, 4),
+    "vit": ((32, 32, 3), 10, 64, 4),
 }
 MODELS = tuple(SPECS)
 SEGMENTATION = ("unet",)
@@ -243,8 +244,25 @@ def _convmixer(tf):
     return tf.keras.Model(inputs, L.Dense(10, activation="softmax")(x))
 
 
+def _vit(tf):
+    """A small vision transformer as keras.io builds one, scaled to the suite: 4x4 patches of
+    32x32 images embedded in 64 dimensions by a strided conv, 4 pre-norm blocks of
+    LayerNormalization, MultiHeadAttention (4 heads of 16) and a GELU MLP of 128, residual
+    adds, average pooling of the 64 tokens, 10 classes."""
+    L = tf.keras.layers
+    inputs = L.Input(shape=(32, 32, 3))
+    x = L.Reshape((64, 64))(L.Conv2D(64, 4, strides=4)(inputs))
+    for _ in range(4):
+        h = L.LayerNormalization(epsilon=1e-6)(x)
+        x = L.Add()([x, _layer(tf, "MultiHeadAttention")(num_heads=4, key_dim=16)(h, h)])
+        h = L.LayerNormalization(epsilon=1e-6)(x)
+        x = L.Add()([x, L.Dense(64)(L.Dense(128, activation="gelu")(h))])
+    x = L.GlobalAveragePooling1D()(x)
+    return tf.keras.Model(inputs, L.Dense(10, activation="softmax")(x))
+
+
 BUILDERS = {"mnist": _mnist, "vgg": _vgg, "resnet50": _resnet50, "mobilenetv2": _mobilenetv2,
-            "unet": _unet, "c3d": _c3d, "convmixer": _convmixer}
+            "unet": _unet, "c3d": _c3d, "convmixer": _convmixer, "vit": _vit}
 
 
 def build(tf, name: str):

@@ -169,8 +169,40 @@ def _convmixer(torch):
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
 
 
+def _vit(torch):
+    """The ViT twin (`nn.MultiheadAttention`, PyTorch's exact GELU as Keras's default)."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1 = nn.LayerNorm(64, eps=1e-6)
+            self.attention = nn.MultiheadAttention(64, 4, batch_first=True)
+            self.norm2 = nn.LayerNorm(64, eps=1e-6)
+            self.mlp = nn.Sequential(nn.Linear(64, 128), nn.GELU(), nn.Linear(128, 64))
+
+        def forward(self, x):
+            h = self.norm1(x)
+            x = x + self.attention(h, h, h, need_weights=False)[0]
+            return x + self.mlp(self.norm2(x))
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patches = nn.Conv2d(3, 64, 4, stride=4)
+            self.blocks = nn.Sequential(*[Block() for _ in range(4)])
+            self.head = nn.Linear(64, 10)
+
+        def forward(self, x):
+            # Keras reshapes the NHWC patch grid row by row: the same token order
+            tokens = self.patches(x).flatten(2).transpose(1, 2)
+            return self.head(self.blocks(tokens).mean(dim=1))
+
+    return ViT()
+
+
 BUILDERS = {"mnist": _mnist, "vgg": _vgg, "resnet50": _resnet50, "mobilenetv2": _mobilenetv2,
-            "unet": _unet, "c3d": _c3d, "convmixer": _convmixer}
+            "unet": _unet, "c3d": _c3d, "convmixer": _convmixer, "vit": _vit}
 
 
 def build(torch, name: str):

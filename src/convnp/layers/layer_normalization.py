@@ -10,7 +10,7 @@ import numpy as np
 from convnp.layers import _utils, second_order
 from convnp.layers.base import Layer
 from convnp.layers.registry import register
-from convnp.ops import layer_norm
+from convnp.ops import last_axis
 
 
 @register
@@ -73,7 +73,7 @@ class LayerNormalization(Layer):
         if axes == (x.ndim - 1,) and x.ndim > 1:  # the last axis: the row kernels
             gamma = None if self.gamma is None else self.gamma.value.reshape(-1)
             beta = None if self.beta is None else self.beta.value.reshape(-1)
-            y, x_hat, inv_std = layer_norm.forward(x, gamma, beta, self.epsilon)
+            y, x_hat, inv_std = last_axis.layer_norm(x, gamma, beta, self.epsilon)
             self._cache = (x_hat, inv_std, axes)
             return y
         mean = x.mean(axis=axes, keepdims=True)
@@ -94,7 +94,7 @@ class LayerNormalization(Layer):
         dy = _utils.as_dtype(dy, self.dtype)
         if axes == (dy.ndim - 1,) and dy.ndim > 1:
             gamma = None if self.gamma is None else self.gamma.value.reshape(-1)
-            dx, dgamma, dbeta = layer_norm.backward(dy, x_hat, inv_std, gamma)
+            dx, dgamma, dbeta = last_axis.layer_norm_backward(dy, x_hat, inv_std, gamma)
             if self.beta is not None:
                 self.beta.grad = dbeta.reshape(self.beta.shape)
             if self.gamma is not None:

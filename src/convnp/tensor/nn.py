@@ -12,7 +12,14 @@ from collections import namedtuple
 import numpy as np
 
 from convnp import _special
-from convnp.ops import conv_backward, conv_forward, elementwise, pool_backward, pool_forward
+from convnp.ops import (
+    conv_backward,
+    conv_forward,
+    elementwise,
+    last_axis,
+    pool_backward,
+    pool_forward,
+)
 from convnp.ops.conv3d import (
     conv3d_backward,
     conv3d_forward,
@@ -214,12 +221,21 @@ def _float_logits(logits, who: str) -> np.ndarray:
 def softmax(logits, axis=None, name=None) -> EagerTensor:
     a = _float_logits(logits, "softmax")
     axis = -1 if axis is None else int(axis)
-    e = np.exp(a - a.max(axis=axis, keepdims=True))
-    out = e / e.sum(axis=axis, keepdims=True)
+    if a.ndim >= 2 and axis in (-1, a.ndim - 1) and a.dtype in (np.float32, np.float64):
+        # attention's scores: rows of the last axis by blocks on all cores
+        out = last_axis.softmax_rows(a)
+
+        def vjp(g):
+            return [last_axis.softmax_rows_backward(np.asarray(g), out)]
+    else:
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+
+        def vjp(g):
+            return [out * (g - (g * out).sum(axis=axis, keepdims=True))]
     # the differentiable VJP: the same product with the output tensor, which the outer
     # tapes followed from the logits
-    return _op(out, [logits],
-               lambda g: [out * (g - (g * out).sum(axis=axis, keepdims=True))],
+    return _op(out, [logits], vjp,
                lambda g, t: [t * (g - reduce_sum(g * t, axis=axis, keepdims=True))])
 
 

@@ -1,13 +1,14 @@
-"""Layer normalization over the last axis (channels last: a ConvNeXt block's, a
-transformer's): the fast kernels of `convnp.layers.LayerNormalization`'s common case.
+"""Kernels along the last axis, row by row: layer normalization (a ConvNeXt block's, a
+transformer's: `convnp.layers.LayerNormalization`'s common case) and softmax (attention's
+scores: `tf.nn.softmax`).
 
-Each row of ``C`` numbers is normalized by its own mean and (biased) variance. The layer's
-general form (any axes, in `convnp.layers.layer_normalization`) reduces rows of ``C`` numbers
-with NumPy's mean, which pays a call's overhead per row, and broadcasts ``(rows, 1)``
-statistics in passes over the whole array. Here the row statistics are matrix-vector
-products with a ``1 / C`` vector (one BLAS call per block of rows), and each block of rows
-goes through all its passes while it is in cache, the blocks shared between the cores. The
-results match the general form to float rounding (tests/layers/test_layer_norm_kernels.py).
+Rows are short (64 numbers in the suite's ViT), and NumPy's reductions over the last axis
+pay a call's overhead per row, and broadcasting ``(rows, 1)`` statistics back costs passes
+over the whole array. Here the row sums are matrix-vector products (one BLAS call per block
+of rows), and each block of rows goes through all its passes while it is in cache, the
+blocks shared between the cores. Layer normalization's general form (any axes) stays in
+`convnp.layers.layer_normalization`. Checked against the formulas in
+tests/layers/test_layer_norm_kernels.py and tests/tensor/test_tape_elementwise_paths.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _blocks(rows: slice, block_rows: int):
         yield slice(start, min(start + block_rows, rows.stop))
 
 
-def forward(x: np.ndarray, gamma, beta, epsilon: float):
+def layer_norm(x: np.ndarray, gamma, beta, epsilon: float):
     """Normalize ``x`` ``(..., C)`` over its last axis; ``gamma``/``beta`` ``(C,)`` or None.
 
     Returns ``(y, x_hat, inv_std)``: the output, the normalized input (both of ``x``'s
@@ -63,8 +64,8 @@ def forward(x: np.ndarray, gamma, beta, epsilon: float):
     return y.reshape(x.shape), x_hat.reshape(x.shape), inv_std.reshape(*x.shape[:-1], 1)
 
 
-def backward(dy: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, gamma):
-    """Gradients of `forward`: ``(dx, dgamma, dbeta)``, the last two ``(C,)`` sums over all
+def layer_norm_backward(dy: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, gamma):
+    """Gradients of `layer_norm`: ``(dx, dgamma, dbeta)``, the last two ``(C,)`` sums over all
     rows (computed whether or not the layer has those weights)."""
     n_C = dy.shape[-1]
     dy2 = np.ascontiguousarray(dy, dtype=x_hat.dtype).reshape(-1, n_C)
@@ -95,3 +96,43 @@ def backward(dy: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, gamma):
 
     map_rows(rows, dy2.shape[0], MIN_SHARED_ROWS)
     return dx.reshape(dy.shape), dgamma, dbeta
+
+
+def softmax_rows(a: np.ndarray) -> np.ndarray:
+    """``exp(a - max) / sum(exp(a - max))`` along the last axis of a float array, block by
+    block of rows on all cores (attention's scores: 64 numbers a row, where NumPy's sum over
+    the last axis pays a call's overhead per row; here the sums are matrix-vector products)."""
+    n = a.shape[-1]
+    a2 = np.ascontiguousarray(a).reshape(-1, n)
+    out = np.empty_like(a2)
+    ones = np.ones(n, dtype=a2.dtype)
+
+    def rows(part: slice) -> None:
+        for b in _blocks(part, max(1, BLOCK_NUMBERS // max(n, 1))):
+            e = out[b]
+            np.subtract(a2[b], np.maximum.reduce(a2[b], axis=1)[:, None], out=e)
+            np.exp(e, out=e)
+            e /= (e @ ones)[:, None]
+
+    map_rows(rows, a2.shape[0], MIN_SHARED_ROWS)
+    return out.reshape(a.shape)
+
+
+def softmax_rows_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The gradient of `softmax_rows` given its output: ``out * (g - sum(g * out))`` along
+    the last axis, by blocks of rows as the forward."""
+    n = out.shape[-1]
+    g2 = np.ascontiguousarray(g, dtype=out.dtype).reshape(-1, n)
+    out2 = out.reshape(-1, n)
+    dx = np.empty_like(out2)
+    ones = np.ones(n, dtype=out2.dtype)
+
+    def rows(part: slice) -> None:
+        for b in _blocks(part, max(1, BLOCK_NUMBERS // max(n, 1))):
+            d = dx[b]
+            np.multiply(g2[b], out2[b], out=d)
+            np.subtract(g2[b], (d @ ones)[:, None], out=d)
+            d *= out2[b]
+
+    map_rows(rows, out2.shape[0], MIN_SHARED_ROWS)
+    return dx.reshape(out.shape)
