@@ -25,6 +25,10 @@ CASES = [
     ("ij,ij->i", [(300, 200), (300, 200)]),  # a row-wise dot: no matrix product
     ("bi,i->b", [(400, 100), (100,)]),
     ("bxc,c->bx", [(1, 50000, 3), (3,)]),  # a size-1 axis in front
+    # Keras's EinsumDense projections and a dot product: one split matrix product
+    ("abc,cde->abde", [(8, 64, 32), (32, 4, 16)]),
+    ("abcd,cde->abe", [(8, 64, 4, 16), (4, 16, 32)]),
+    ("ab,ab->", [(300, 200), (300, 200)]),
 ]
 
 
@@ -32,7 +36,6 @@ CASES = [
 def test_planned_einsum_keeps_values_and_gradients(equation, shapes):
     rng = np.random.default_rng(len(equation))
     arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    assert sum(a.size for a in arrays) > tensor_ops._EINSUM_PLANNED or len(arrays) > 2
     variables = [tf.Variable(a) for a in arrays]
     with tf.GradientTape() as tape:
         out = tf.einsum(equation, *variables)
@@ -60,7 +63,7 @@ def test_small_einsum_is_not_planned(monkeypatch):
     real = np.einsum
     monkeypatch.setattr(tensor_ops.np, "einsum",
                         lambda *a, **k: seen.append(k.get("optimize")) or real(*a, **k))
-    tf.einsum("ij,jk->ik", tf.ones((3, 4)), tf.ones((4, 5)))
+    tf.einsum("ij,kj->ik", tf.ones((3, 4)), tf.ones((5, 4)))
     tf.einsum("ij,jk,kl->il", tf.ones((3, 4)), tf.ones((4, 5)), tf.ones((5, 2)))
     assert seen == [False, True]
 
@@ -109,3 +112,24 @@ def test_resize_of_one_image_and_ssim_gradients():
         s = score(x)
     np.testing.assert_allclose(tape.gradient(s, x).numpy(), numeric_grad(score, x0),
                                rtol=1e-5, atol=1e-8)
+
+
+def test_einsum_dense_equations_take_one_split_product(monkeypatch):
+    """Equations that are one matrix product after reshapes skip NumPy's einsum (and its
+    transposing copies) for `convnp.ops.gemm`, forward and backward; others do not."""
+    from convnp.ops import gemm
+
+    calls = []
+    real = gemm.matmul
+    monkeypatch.setattr(gemm, "matmul", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = tf.Variable(np.ones((2, 3, 4), np.float32))
+    kernel = tf.Variable(np.ones((4, 5, 6), np.float32))
+    with tf.GradientTape() as tape:
+        y = tf.einsum("abc,cde->abde", x, kernel)
+    assert y.shape == (2, 3, 5, 6) and np.all(y.numpy() == 4)
+    gx, gk = tape.gradient(y, [x, kernel])
+    assert calls == [1, 1] and np.all(gx.numpy() == 30) and np.all(gk.numpy() == 6)
+    calls.clear()
+    tf.einsum("abc,dc->abd", x, tf.ones((5, 4)))  # the kernel transposed: a general einsum
+    tf.einsum("abc,cde->abde", tf.zeros((0, 3, 4)), kernel)  # nothing to multiply
+    assert calls == []

@@ -16,6 +16,7 @@ import itertools
 import numpy as np
 
 from convnp.ops import elementwise as _elementwise
+from convnp.ops import gemm as _gemm
 from convnp.tensor import eager as _eager
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
@@ -1132,6 +1133,41 @@ def _contract(eq: str, *arrays) -> np.ndarray:
     return np.einsum(eq, *arrays, optimize=planned)
 
 
+def _matrix_product_split(specs: list[str], out_spec: str) -> int | None:
+    """How many trailing letters of the first operand an equation contracts, when the
+    einsum of two operands is one matrix product after reshapes (Keras's EinsumDense
+    equations: ``"abc,cde->abde"``, ``"abcd,cde->abe"``): the first operand's free letters,
+    then the contracted ones in the order the second operand starts with, and the output the
+    two operands' free letters in order. None for any other equation."""
+    if len(specs) != 2:
+        return None
+    first, second = specs
+    if len(set(first)) != len(first) or len(set(second)) != len(second):
+        return None
+    shared = [c for c in first if c in second]
+    k = len(shared)
+    if k == 0 or any(c in out_spec for c in shared) or first[len(first) - k:] != "".join(
+            shared) or second[:k] != "".join(shared):
+        return None
+    return k if out_spec == first[:len(first) - k] + second[k:] else None
+
+
+def _einsum_as_matmul(a: np.ndarray, b: np.ndarray, k: int):
+    """`einsum` of an equation `_matrix_product_split` accepted, as one product split
+    between the cores (`convnp.ops.gemm`): the output, and its VJP."""
+    free_a, free_b = a.shape[:a.ndim - k], b.shape[k:]
+    inner = int(np.prod(b.shape[:k], dtype=np.int64))
+    a2, b2 = a.reshape(-1, inner), b.reshape(inner, -1)
+    out = _gemm.matmul(a2, b2).reshape(tuple(free_a) + tuple(free_b))
+
+    def vjp(g):
+        g2 = np.asarray(g).reshape(a2.shape[0], b2.shape[1])
+        return [_gemm.matmul(g2, b2.T).reshape(a.shape),
+                _gemm.matmul_tn(a2, g2).reshape(b.shape)]
+
+    return out, vjp
+
+
 def einsum(equation, *inputs, **kwargs) -> EagerTensor:
     """``tf.einsum`` (gradients by einsum too). An ellipsis (``"...ab,bc->...ac"``) stands
     for the same leading axes in every operand that has it (written out as letters first)."""
@@ -1149,7 +1185,12 @@ def einsum(equation, *inputs, **kwargs) -> EagerTensor:
         raise ValueError(f"einsum: equation {equation!r} has {len(specs)} operands, got "
                          f"{len(inputs)}")
     arrays = [_convert(v) for v in inputs]
-    out = _contract(eq, *arrays)
+    split = _matrix_product_split(specs, out_spec)
+    if (split is not None and all(a.dtype.kind == "f" and a.size for a in arrays)
+            and arrays[0].shape[arrays[0].ndim - split:] == arrays[1].shape[:split]):
+        out, matmul_vjp = _einsum_as_matmul(arrays[0], arrays[1], split)
+    else:
+        out, matmul_vjp = _contract(eq, *arrays), None
 
     def gradients(g, operands, contract, spread) -> list:
         """Each operand's gradient: the einsum of ``g`` with the other operands
@@ -1170,6 +1211,8 @@ def einsum(equation, *inputs, **kwargs) -> EagerTensor:
         return grads
 
     def vjp(g):
+        if matmul_vjp is not None:
+            return matmul_vjp(g)
         return gradients(g, arrays, _contract,
                          lambda gi, shape, full: np.broadcast_to(gi.reshape(shape), full))
 
