@@ -82,30 +82,20 @@ def test_c3d_video_model_trains_and_its_twin_has_the_same_weights(bench_modules)
     assert tuple(twin(torch.zeros(1, 3, 16, 32, 32)).shape) == (1, 10)
 
 
-def test_convmixer_trains_and_its_twin_has_the_same_weights(bench_modules):
+@pytest.mark.parametrize("model, kinds", [
+    ("convmixer", {"DepthwiseConv2D": 4, "Activation": 9}),
+    ("vit", {"MultiHeadAttention": 4, "LayerNormalization": 8}),
+])
+def test_model_trains_and_its_twin_has_the_same_weights(bench_modules, model, kinds):
     models = bench_modules("suite_models")
     convnp.keras.utils.set_random_seed(0)
-    net = models.build(convnp, "convmixer")
-    x, y = models.synthetic_batch("convmixer")
-    kinds = [type(layer).__name__ for layer in net.layers]
-    assert kinds.count("DepthwiseConv2D") == 4 and kinds.count("Activation") == 9
+    net = models.build(convnp, model)
+    x, y = models.synthetic_batch(model)
+    names = [type(layer).__name__ for layer in net.layers]
+    assert {kind: names.count(kind) for kind in kinds} == kinds
     assert np.all(np.isfinite(net.train_on_batch(x[:4], y[:4])))
     torch = pytest.importorskip("torch")
-    twin, _ = bench_modules("suite_torch").build(torch, "convmixer")
-    assert sum(p.numel() for p in twin.parameters()) == trainable_count(net)
-    assert tuple(twin(torch.zeros(1, 3, 32, 32)).shape) == (1, 10)
-
-
-def test_vit_trains_and_its_twin_has_the_same_weights(bench_modules):
-    models = bench_modules("suite_models")
-    convnp.keras.utils.set_random_seed(0)
-    net = models.build(convnp, "vit")
-    x, y = models.synthetic_batch("vit")
-    kinds = [type(layer).__name__ for layer in net.layers]
-    assert kinds.count("MultiHeadAttention") == 4 and kinds.count("LayerNormalization") == 8
-    assert np.all(np.isfinite(net.train_on_batch(x[:4], y[:4])))
-    torch = pytest.importorskip("torch")
-    twin, _ = bench_modules("suite_torch").build(torch, "vit")
+    twin, _ = bench_modules("suite_torch").build(torch, model)
     assert sum(p.numel() for p in twin.parameters()) == trainable_count(net)
     assert tuple(twin(torch.zeros(1, 3, 32, 32)).shape) == (1, 10)
 
