@@ -390,3 +390,24 @@ def test_hard_sigmoid_and_hard_silu_block_kernels(dtype, monkeypatch):
     assert got.dtype == dtype
     np.testing.assert_allclose(got[:4], dy[:4] * np.array([0, 1, 0.5, 0.5]), rtol=1e-6)
     np.testing.assert_allclose(got[6:], want[6:], rtol=1e-5, atol=1e-6)
+
+
+def test_softmax_activation_runs_the_row_kernels_with_the_formulas_numbers(monkeypatch):
+    """The softmax activation (Dense(..., activation="softmax"), the Softmax layer) along the
+    last axis uses `convnp.ops.last_axis`, forward and backward: the formula's numbers."""
+    from convnp.ops import last_axis
+
+    monkeypatch.setattr(last_axis, "BLOCK_NUMBERS", 30)
+    monkeypatch.setattr(last_axis, "MIN_SHARED_ROWS", 3)
+    rng = np.random.default_rng(21)
+    x = (rng.standard_normal((17, 6)) * 4).astype(np.float32)
+    dy = rng.standard_normal((17, 6)).astype(np.float32)
+    act = activations.get("softmax")
+    y = act.forward(x)
+    e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
+    want = e / e.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(y, want, rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(act.backward(dy, x, y),
+                               want * (dy - (dy * want).sum(axis=1, keepdims=True)),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(activations.softmax(x[0]), want[0], rtol=2e-6)  # 1-D: formula

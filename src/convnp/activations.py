@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from convnp import _special
-from convnp.ops import elementwise
+from convnp.ops import elementwise, last_axis
 from convnp.ops import sparsemax as _sparsemax
 from convnp.ops.elementwise import blockwise
 from convnp.serialization import FunctionInConfig, Registry, get_registered_name
@@ -198,8 +198,11 @@ def sigmoid(x) -> np.ndarray:
 
 @_tensor_aware
 def softmax(x, axis: int = -1) -> np.ndarray:
-    """exp(x) / sum(exp(x)) along `axis`, shifted by the max so no exp overflows."""
+    """exp(x) / sum(exp(x)) along `axis`, shifted by the max so no exp overflows (along the
+    last axis by blocks of rows: `convnp.ops.last_axis`)."""
     x = _as_float(x)
+    if last_axis.by_rows(x, axis):
+        return last_axis.softmax_rows(x)
     z = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -610,6 +613,8 @@ class _Softmax(Activation):
 
     def backward(self, dy, x, y):
         # Jacobian-vector product of softmax: y * (dy - <dy, y>) along the class axis.
+        if last_axis.by_rows(y, -1):
+            return last_axis.softmax_rows_backward(dy, y)
         return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
 
     def second_term(self, dy, u, x, y):

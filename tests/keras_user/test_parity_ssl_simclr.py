@@ -176,61 +176,42 @@ def test_a_users_train_step_gets_integer_labels_as_they_come():
     assert history.history["t"] == [4.0]
 
 
+class _DtypeRecorder(keras.Model):
+    """Records the dtypes of the ``(x, y)`` its train_step is given; its metric counts the
+    one-hot rows of ``y`` when ``y`` holds labels of ``classes`` classes, else the steps."""
+
+    def __init__(self, classes=None):
+        super().__init__()
+        self.seen = []
+        self.classes = classes
+        self.tracker = keras.metrics.Mean(name="t")
+
+    def train_step(self, data):
+        x, y = data
+        self.seen.append((x.dtype, y.dtype))
+        count = 1.0 if self.classes is None else tf.reduce_sum(tf.one_hot(y, self.classes))
+        self.tracker.update_state(count)
+        return {"t": self.tracker.result()}
+
+
 def test_uint8_images_of_a_dataset_reach_a_users_step_as_uint8():
-    seen = []
-
-    class Reader(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.tracker = keras.metrics.Mean(name="t")
-
-        def train_step(self, data):
-            seen.append(data[0].dtype)
-            self.tracker.update_state(1.0)
-            return {"t": self.tracker.result()}
-
     images = np.zeros((4, 8, 8, 3), "uint8")
-    model = Reader()
+    model = _DtypeRecorder()
     model.compile(optimizer="sgd")
     model.fit(tf.data.Dataset.from_tensor_slices((images, images)).batch(2), verbose=0)
-    assert seen[0] == tf.uint8  # TF 2.21 (SimSiam's uint8 CIFAR batches)
+    assert model.seen[0][0] == tf.uint8  # TF 2.21 (SimSiam's uint8 CIFAR batches)
 
 
 def test_integer_array_targets_reach_a_users_train_step_as_integers():
-    seen = []
-
-    class Reader(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.tracker = keras.metrics.Mean(name="t")
-
-        def train_step(self, data):
-            x, y = data
-            seen.append((x.dtype, y.dtype))
-            self.tracker.update_state(tf.reduce_sum(tf.one_hot(y, 5)))
-            return {"t": self.tracker.result()}
-
-    model = Reader()
+    model = _DtypeRecorder(classes=5)
     model.compile(optimizer="sgd")
     model.fit(np.ones((4, 3), "float32"), np.array([0, 1, 2, 3]), batch_size=2, verbose=0)
-    assert seen[0] == (tf.float32, tf.int64)  # TF 2.21's dtypes
+    assert model.seen[0] == (tf.float32, tf.int64)  # TF 2.21's dtypes
 
 
 def test_train_on_batch_gives_a_users_step_integer_labels():
-    seen = []
-
-    class Reader(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.tracker = keras.metrics.Mean(name="t")
-
-        def train_step(self, data):
-            seen.append(data[1].dtype)
-            self.tracker.update_state(tf.reduce_sum(tf.one_hot(data[1], 4)))
-            return {"t": self.tracker.result()}
-
-    model = Reader()
+    model = _DtypeRecorder(classes=4)
     model.compile(optimizer="sgd")
     # TF 2.21: int64 labels, two one-hot rows
     assert model.train_on_batch(np.ones((2, 3), "float32"), np.array([1, 2])) == 2.0
-    assert seen == [tf.int64]
+    assert [labels for _, labels in model.seen] == [tf.int64]

@@ -23,9 +23,16 @@ BLOCK_NUMBERS = 1 << 16
 MIN_SHARED_ROWS = 2048
 
 
-def _blocks(rows: slice, block_rows: int):
-    for start in range(rows.start, rows.stop, block_rows):
-        yield slice(start, min(start + block_rows, rows.stop))
+def _block_rows(n: int) -> int:
+    """Rows of ``n`` numbers in a block of about `BLOCK_NUMBERS`."""
+    return max(1, BLOCK_NUMBERS // max(n, 1))
+
+
+def _blocks(rows: slice, n: int):
+    """The blocks (slices) of ``rows`` for rows of ``n`` numbers."""
+    step = _block_rows(n)
+    for start in range(rows.start, rows.stop, step):
+        yield slice(start, min(start + step, rows.stop))
 
 
 def layer_norm(x: np.ndarray, gamma, beta, epsilon: float):
@@ -44,7 +51,7 @@ def layer_norm(x: np.ndarray, gamma, beta, epsilon: float):
     eps = dtype.type(epsilon)
 
     def rows(part: slice) -> None:
-        for b in _blocks(part, max(1, BLOCK_NUMBERS // max(n_C, 1))):
+        for b in _blocks(part, n_C):
             h, out = x_hat[b], y[b]
             np.subtract(x2[b], (x2[b] @ mean_of)[:, None], out=h)
             np.multiply(h, h, out=out)  # out as scratch for the squares
@@ -77,11 +84,9 @@ def layer_norm_backward(dy: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, 
     dx = np.multiply(dy2, hat2)
     dgamma = np.add.reduce(dx, axis=0)
 
-    block_rows = max(1, BLOCK_NUMBERS // max(n_C, 1))
-
     def rows(part: slice) -> None:
-        scratch = np.empty((min(block_rows, part.stop - part.start), n_C), dtype=dtype)
-        for b in _blocks(part, block_rows):
+        scratch = np.empty((min(_block_rows(n_C), part.stop - part.start), n_C), dtype=dtype)
+        for b in _blocks(part, n_C):
             out, h = dx[b], hat2[b]
             d_hat = dy2[b]
             if gamma is not None:
@@ -98,6 +103,12 @@ def layer_norm_backward(dy: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, 
     return dx.reshape(dy.shape), dgamma, dbeta
 
 
+def by_rows(a: np.ndarray, axis: int) -> bool:
+    """Whether a softmax of ``a`` along ``axis`` runs on these row kernels: float32/float64
+    arrays of rank 2 or more, along their last axis."""
+    return a.ndim >= 2 and axis in (-1, a.ndim - 1) and a.dtype in (np.float32, np.float64)
+
+
 def softmax_rows(a: np.ndarray) -> np.ndarray:
     """``exp(a - max) / sum(exp(a - max))`` along the last axis of a float array, block by
     block of rows on all cores (attention's scores: 64 numbers a row, where NumPy's sum over
@@ -108,7 +119,7 @@ def softmax_rows(a: np.ndarray) -> np.ndarray:
     ones = np.ones(n, dtype=a2.dtype)
 
     def rows(part: slice) -> None:
-        for b in _blocks(part, max(1, BLOCK_NUMBERS // max(n, 1))):
+        for b in _blocks(part, n):
             e = out[b]
             np.subtract(a2[b], np.maximum.reduce(a2[b], axis=1)[:, None], out=e)
             np.exp(e, out=e)
@@ -128,7 +139,7 @@ def softmax_rows_backward(g: np.ndarray, out: np.ndarray) -> np.ndarray:
     ones = np.ones(n, dtype=out2.dtype)
 
     def rows(part: slice) -> None:
-        for b in _blocks(part, max(1, BLOCK_NUMBERS // max(n, 1))):
+        for b in _blocks(part, n):
             d = dx[b]
             np.multiply(g2[b], out2[b], out=d)
             np.subtract(g2[b], (d @ ones)[:, None], out=d)

@@ -221,7 +221,7 @@ def _float_logits(logits, who: str) -> np.ndarray:
 def softmax(logits, axis=None, name=None) -> EagerTensor:
     a = _float_logits(logits, "softmax")
     axis = -1 if axis is None else int(axis)
-    if a.ndim >= 2 and axis in (-1, a.ndim - 1) and a.dtype in (np.float32, np.float64):
+    if last_axis.by_rows(a, axis):
         # attention's scores: rows of the last axis by blocks on all cores
         out = last_axis.softmax_rows(a)
 
