@@ -14,7 +14,6 @@ back before that call's backward, and the weight gradients of the calls are summ
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,8 +137,9 @@ def _sum_gradients(total, g):
     return total + g
 
 
-# Set while a forward pass runs in inference-only mode, so that nested models follow it.
-_inference_only = threading.local()
+# Set while a forward pass runs in inference-only mode, so that nested models follow it (and
+# calls in tensor ops skip their private tapes: `taped.run_taped`).
+_inference_only = taped.inference_only
 
 
 class NotAKerasTensorError(TypeError, ValueError):
