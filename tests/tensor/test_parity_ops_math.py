@@ -191,3 +191,47 @@ def test_incomplete_gamma_and_beta():
     _close(gx, [0.69461, 0.75, 0.54, 1.10943])
     with pytest.raises(InvalidArgumentError):
         m.igamma(tf.constant([1]), tf.constant([1]))
+
+
+def test_erfc_keeps_the_right_tail_in_both_namespaces_and_dtypes():
+    """erfc(x) for x far right is tiny but not 0 (TF 2.21: tf.math.erfc(5.) = 1.5375e-12 in
+    float32, and keras.ops.erfc the same); float32 takes the series, float64 every digit."""
+    import math
+
+    from convnp import keras
+
+    x = np.array([-30.0, -6.0, -1.0, -1e-9, 0.0, 1e-9, 0.7, 3.0, 5.0, 9.0, np.inf, -np.inf])
+    want = np.array([math.erfc(v) for v in x])
+    for dtype, rtol in ((np.float32, 2e-7), (np.float64, 1e-15)):
+        for op in (m.erfc, keras.ops.erfc):
+            got = np.asarray(op(tf.constant(x.astype(dtype))))
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want.astype(dtype), rtol=rtol, atol=0)
+    assert np.signbit(np.asarray(m.erfc(tf.constant([np.inf])))).sum() == 0  # +0, not -0
+    assert np.isnan(np.asarray(m.erfc(tf.constant([np.nan])))).all()
+
+
+def test_float32_erfc_series_matches_math_erfc_on_a_fine_grid():
+    """The float32 path's series is within float32's rounding of math.erfc everywhere it
+    does not underflow."""
+    import math
+
+    x = np.linspace(-5.0, 9.0, 20001).astype(np.float32)
+    want = np.array([math.erfc(float(v)) for v in x]).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(m.erfc(tf.constant(x))), want, rtol=3e-7, atol=0)
+
+
+def test_erfinv_inverts_erf_in_both_namespaces():
+    import math
+
+    from convnp import keras
+
+    y = np.array([-0.999999, -0.9, -0.3, 0.0, 1e-8, 0.4, 0.99, 0.9999999])
+    for op in (m.erfinv, keras.ops.erfinv):
+        x64 = np.asarray(op(tf.constant(y)))
+        np.testing.assert_allclose([math.erf(v) for v in x64], y, rtol=1e-14, atol=1e-16)
+        y32 = y.astype(np.float32)  # near +-1 erfinv is steep: compare at the float32 inputs
+        x32 = np.asarray(op(tf.constant(y32)))
+        assert x32.dtype == np.float32
+        exact = np.asarray(op(tf.constant(y32.astype(np.float64))))
+        np.testing.assert_allclose(x32, exact.astype(np.float32), rtol=2e-6)

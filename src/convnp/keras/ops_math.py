@@ -14,6 +14,7 @@ import builtins
 
 import numpy as np
 
+from convnp.tensor import _special_math
 from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.debugging import InvalidArgumentError
@@ -118,24 +119,13 @@ def _i1(a):
 
 
 def _erfinv(a):
-    """The inverse error function: a rational first guess refined by Newton steps on erf."""
-    from convnp._special import erf
-
-    y = np.asarray(a, dtype=np.float64)
-    w = np.log(np.clip((1 - y) * (1 + y), 1e-300, None))
-    guess = np.sign(y) * np.sqrt(np.sqrt((2 / (_PI * 0.147) + w / 2) ** 2 - w / 0.147)
-                                 - (2 / (_PI * 0.147) + w / 2))
-    x = guess
-    for _ in builtins.range(4):
-        x = x - (erf(x) - y) / (2 / np.sqrt(_PI) * np.exp(-x * x))
-    x = np.where(np.abs(y) == 1, np.sign(y) * np.inf, x)
-    return np.where(np.abs(y) > 1, np.nan, x)
+    """The inverse error function (`convnp.tensor._special_math.erfinv`, as tf.math's)."""
+    return _special_math.erfinv(a, precise=a.dtype == np.float64)
 
 
 def _erfc(a):
-    from convnp._special import erf
-
-    return 1.0 - erf(a)
+    """``1 - erf(a)`` keeping the right tail's digits (`convnp.tensor._special_math.erfc`)."""
+    return _special_math.erfc(a, precise=a.dtype == np.float64)
 
 
 def _angle(a):

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from convnp import _special
+
 _lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
 
 
@@ -75,18 +77,27 @@ def trigamma(x: np.ndarray) -> np.ndarray:
     return np.where(poles, np.inf, value)
 
 
-_erf = np.vectorize(math.erf, otypes=[np.float64])
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+_erf_each = np.vectorize(math.erf, otypes=[np.float64])
+_erfc_each = np.vectorize(math.erfc, otypes=[np.float64])
 
 
-def erfc(x: np.ndarray) -> np.ndarray:
-    return _erfc(np.asarray(x, dtype=np.float64))
+def erfc(x: np.ndarray, precise: bool = True) -> np.ndarray:
+    """``1 - erf(x)`` in float64. ``precise``: ``math.erfc`` number by number (float64's last
+    digit, about 100 ns a value); otherwise `convnp._special.erfc`'s series over the whole
+    array, 4x faster and within 6e-11 relative (far below float32's resolution: the float32
+    ops use it)."""
+    x = np.asarray(x, dtype=np.float64)
+    return _erfc_each(x) if precise else _special.erfc(x)
 
 
-def erfinv(y: np.ndarray) -> np.ndarray:
+def _erf(x: np.ndarray, precise: bool) -> np.ndarray:
+    return _erf_each(x) if precise else _special.erf(x)
+
+
+def erfinv(y: np.ndarray, precise: bool = True) -> np.ndarray:
     """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside): Giles's single-precision
     approximation as the start, then Newton steps on ``erf(x) - y`` (using ``erfc`` near
-    +-1, where ``erf`` has no digits left to compare)."""
+    +-1, where ``erf`` has no digits left to compare); ``precise`` as for `erfc`."""
     y = np.asarray(y, dtype=np.float64)
     inside = np.abs(y) < 1
     t = np.where(inside, y, 0.0)
@@ -106,8 +117,8 @@ def erfinv(y: np.ndarray) -> np.ndarray:
     for _ in range(3):
         # the residual erf(x) - y, as erfc's difference where |y| is near 1
         near_one = np.abs(t) > 0.9
-        residual = np.where(near_one, np.sign(t) * ((1 - np.abs(t)) - _erfc(np.abs(x))),
-                            _erf(x) - t)
+        residual = np.where(near_one, np.sign(t) * ((1 - np.abs(t)) - erfc(np.abs(x), precise)),
+                            _erf(x, precise) - t)
         x = x - residual / (2 / np.sqrt(np.pi) * np.exp(-x * x))
     out = np.where(inside, x, np.nan)
     out = np.where(y == 1, np.inf, out)

@@ -599,21 +599,30 @@ def _special_op(x, who: str, values, slope):
     return _op(out.astype(a.dtype), [x], vjp)
 
 
+def _float64_input(x, who: str) -> bool:
+    """Whether ``x`` computes in float64: there erfc and erfinv keep every digit
+    (``precise``); narrower dtypes take the faster series, exact after rounding."""
+    return _float_values(x, who).dtype == np.float64
+
+
 def erfc(x, name=None):
     """``1 - erf(x)``, accurate where erf is close to 1."""
-    return _special_op(x, "erfc", _sm.erfc,
+    precise = _float64_input(x, "erfc")
+    return _special_op(x, "erfc", lambda a: _sm.erfc(a, precise),
                        lambda a, out: -2 / np.sqrt(np.pi) * np.exp(-a * a))
 
 
 def erfinv(x, name=None):
     """The inverse error function (+-inf at +-1, NaN beyond)."""
-    return _special_op(x, "erfinv", _sm.erfinv,
+    precise = _float64_input(x, "erfinv")
+    return _special_op(x, "erfinv", lambda a: _sm.erfinv(a, precise),
                        lambda a, out: np.sqrt(np.pi) / 2 * np.exp(out * out))
 
 
 def ndtri(x, name=None):
     """The inverse of the standard normal CDF: ``sqrt(2) * erfinv(2 p - 1)``."""
-    return _special_op(x, "ndtri", lambda a: np.sqrt(2) * _sm.erfinv(2 * a - 1),
+    precise = _float64_input(x, "ndtri")
+    return _special_op(x, "ndtri", lambda a: np.sqrt(2) * _sm.erfinv(2 * a - 1, precise),
                        lambda a, out: np.sqrt(2 * np.pi) * np.exp(out * out / 2))
 
 
