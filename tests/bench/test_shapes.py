@@ -20,6 +20,7 @@ SMALL = {
     "volume": shapes.Case("conv3d", (2, 4, 6, 5, 3), 3, 4, first=True),
     "depthwise": shapes.Case("depthwise", (2, 7, 6, 5), 3),
     "depthwise_5x5_s2": shapes.Case("depthwise", (2, 10, 10, 4), 5, stride=2),
+    "gelu": shapes.Case("gelu", (2, 5, 4, 3), 0),
 }
 
 
@@ -47,11 +48,15 @@ def test_every_case_is_timed_and_tabled_without_torch(small, monkeypatch, capsys
     for name, record in records.items():
         assert record["torch"] == "absent" and "fwd_ratio" not in record
         assert record["convnp_fwd_ms"] > 0 and record["convnp_fwd_bwd_ms"] > 0
-        assert record["convnp_fwd_gflops"] > 0
+        if SMALL[name].kind == "gelu":  # an activation: no multiply-adds to count
+            assert "convnp_fwd_gflops" not in record
+        else:
+            assert record["convnp_fwd_gflops"] > 0
         assert len(record["rounds_ms"]["convnp_fwd"]) == 2
         assert record["input_gradient"] is not SMALL[name].first
         assert f"| {name} | {SMALL[name].kind} |" in out
     assert records["depthwise"]["filters"] == 5 and records["conv"]["filters"] == 4
+    assert records["gelu"]["filters"] == 3
     written = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["case"] for r in written] == list(SMALL)
 

@@ -42,7 +42,9 @@ class Case:
     """One conv layer: ``kind`` is ``"conv2d"``, ``"conv3d"`` or ``"depthwise"``; ``shape``
     the channels-last input; ``kernel`` the window's side; ``filters`` the output channels
     (a depthwise conv keeps its channels); all with "same" padding. ``first``: the model's
-    first layer, whose input gradient neither framework computes."""
+    first layer, whose input gradient neither framework computes. Kind ``"gelu"`` is the
+    exact GELU activation on ``shape`` instead (no window: ``kernel`` 0), the other half of
+    ConvMixer's step."""
 
     kind: str
     shape: tuple[int, ...]
@@ -65,6 +67,7 @@ CASES = {
     "mobilenetv2_dw_144": Case("depthwise", (32, 24, 24, 144), 3),
     "mobilenetv2_dw_96_s2": Case("depthwise", (32, 48, 48, 96), 3, stride=2),
     "convmixer_dw_5x5": Case("depthwise", (32, 16, 16, 64), 5),
+    "convmixer_gelu": Case("gelu", (32, 16, 16, 64), 0),
 }
 
 
@@ -93,12 +96,14 @@ def parse_cases(text: str | None) -> tuple[str, ...]:
 def _channels(case: Case) -> tuple[int, int]:
     """(input channels, output channels)."""
     c_in = case.shape[-1]
-    return c_in, (c_in if case.kind == "depthwise" else case.filters)
+    return c_in, (c_in if case.kind in ("depthwise", "gelu") else case.filters)
 
 
 def _weights(case: Case, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """convnp's kernel (channels last, Keras's layout) and bias."""
     c_in, c_out = _channels(case)
+    if case.kind == "gelu":  # no weights
+        return np.zeros(0, np.float32), np.zeros(0, np.float32)
     spatial = (case.kernel,) * (len(case.shape) - 2)
     last = (c_in, 1) if case.kind == "depthwise" else (c_in, c_out)
     fan_in = math.prod(spatial) * (1 if case.kind == "depthwise" else c_in)
@@ -108,7 +113,9 @@ def _weights(case: Case, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
 
 
 def _flops(case: Case, out_shape: tuple[int, ...]) -> float:
-    """Multiply-adds of the forward, 2 FLOPs each."""
+    """Multiply-adds of the forward, 2 FLOPs each (none for an activation)."""
+    if case.kind == "gelu":
+        return 0.0
     taps = case.kernel ** (len(case.shape) - 2)
     per_output = taps * (1 if case.kind == "depthwise" else case.shape[-1])
     return 2.0 * math.prod(out_shape) * per_output
@@ -133,6 +140,17 @@ def convnp_calls(case: Case, A: np.ndarray, W: np.ndarray, b: np.ndarray):
 
         def backward(dZ, cache):
             return conv3d.conv3d_backward(dZ, cache, compute_dA_prev=not case.first)
+    elif case.kind == "gelu":  # what Activation("gelu") runs forward and backward
+        from convnp.activations import get
+
+        gelu = get("gelu")
+
+        def forward():
+            out = gelu.forward(A)
+            return out, out
+
+        def backward(dZ, out):
+            return gelu.backward(dZ, A, out)
     else:
         hp = {"stride": case.stride, "pad": "same"}
 
@@ -160,6 +178,8 @@ def torch_calls(torch, case: Case, A: np.ndarray, W: np.ndarray, b: np.ndarray):
     to_first = (0, rank + 1, *range(1, rank + 1))
     x = torch.from_numpy(np.ascontiguousarray(A.transpose(to_first)))
     x.requires_grad_(not case.first)
+    if case.kind == "gelu":
+        return _torch_gelu(torch, x, rank)
     if case.kind == "depthwise":  # (f, f, C, 1) -> (C, 1, f, f)
         first_layout = W.transpose(2, 3, 0, 1)
     else:  # (..., c_in, c_out) -> (c_out, c_in, ...)
@@ -182,6 +202,19 @@ def torch_calls(torch, case: Case, A: np.ndarray, W: np.ndarray, b: np.ndarray):
         return out.numpy().transpose((0, *range(2, rank + 2), 1))
 
     return forward, (lambda: run().backward(grad))
+
+
+def _torch_gelu(torch, x, rank: int):
+    """`torch_calls` for the exact GELU (``approximate="none"``, Keras's default)."""
+    with torch.no_grad():
+        grad = torch.ones_like(x)
+
+    def forward():
+        with torch.no_grad():
+            out = torch.nn.functional.gelu(x)
+        return out.numpy().transpose((0, *range(2, rank + 2), 1))
+
+    return forward, (lambda: torch.nn.functional.gelu(x).backward(grad))
 
 
 def best_time(fn: Callable[[], object], repeat: int,
@@ -251,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
         record, times = timed[name].record, rounds[name]
         for key, values in times.items():
             record[f"{key}_ms"] = min(values) * 1e3
-        record["convnp_fwd_gflops"] = timed[name].flops / min(times["convnp_fwd"]) / 1e9
+        if timed[name].flops:
+            record["convnp_fwd_gflops"] = timed[name].flops / min(times["convnp_fwd"]) / 1e9
         if timed[name].torch is None:
             record["torch"] = "absent"
         else:
