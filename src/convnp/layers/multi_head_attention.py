@@ -24,6 +24,7 @@ attended over; the others are batch axes. The scores are ``(B, <other axes>, hea
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import string
@@ -65,8 +66,21 @@ def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int
 
 def _takes_scores_flag(method) -> bool:
     """Whether a `_compute_attention` takes ``return_attention_scores`` (Keras 3.15's does;
-    overrides written for earlier Keras, like keras.io's, stop at ``training``)."""
-    params = list(inspect.signature(method).parameters.values())
+    overrides written for earlier Keras, like keras.io's, stop at ``training``). Asked on
+    every call: the answer is kept per function of a class (``self`` is its first
+    parameter)."""
+    function = getattr(method, "__func__", None)
+    if function is None:  # a function set on the instance: no self to skip
+        return _scores_flag_in(list(inspect.signature(method).parameters.values()))
+    return _function_takes_scores_flag(function)
+
+
+@functools.lru_cache(maxsize=256)
+def _function_takes_scores_flag(function) -> bool:
+    return _scores_flag_in(list(inspect.signature(function).parameters.values())[1:])
+
+
+def _scores_flag_in(params: list) -> bool:
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         return True
     return len(params) > 5 or "return_attention_scores" in [p.name for p in params]

@@ -319,6 +319,14 @@ def _loss_seeds(seeds: dict):
 
 
 def _accepts(func, name: str) -> bool:
+    """Whether ``func`` takes a keyword argument ``name`` (by name or ``**kwargs``). Asked on
+    every call of a user's layer in a model: the answer is kept per function (a bound method
+    answers as its function does)."""
+    return _function_accepts(getattr(func, "__func__", func), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_accepts(func, name: str) -> bool:
     params = inspect.signature(func).parameters
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
