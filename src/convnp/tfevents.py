@@ -47,100 +47,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EventFileWriter", "crc32c", "masked_crc32c", "read_events", "read_records",
+from convnp.io.records import crc32c, frame, iter_records, masked_crc32c
+
+__all__ = ["EventFileWriter", "crc32c", "frame", "masked_crc32c", "read_events", "read_records",
            "scalar_value", "summary_event", "summary_metadata", "tensor_proto", "tensor_value"]
 
 _FILE_VERSION = "brain.Event:2"
 _COUNTER = count()
-
-
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_TABLE = _crc_table()
-_LANE = 256  # bytes per lane of the vectorized CRC (`_crc_lanes`)
-
-
-def _advance(crc: int, data) -> int:
-    """The CRC register after feeding ``data`` to it, one byte at a time."""
-    table = _TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-_shift_tables: np.ndarray | None = None
-
-
-def _lane_shift() -> np.ndarray:
-    """Four 256-entry tables whose XOR, looked up by the four bytes of a register, is that
-    register after ``_LANE`` zero bytes (the register update is linear over GF(2), so the
-    images of the 32 single-bit registers determine it)."""
-    global _shift_tables
-    if _shift_tables is None:
-        zeros = bytes(_LANE)
-        images = [_advance(1 << bit, zeros) for bit in range(32)]
-        tables = np.zeros((4, 256), dtype=np.uint32)
-        for part in range(4):
-            for value in range(256):
-                acc = 0
-                for bit in range(8):
-                    if value >> bit & 1:
-                        acc ^= images[8 * part + bit]
-                tables[part, value] = acc
-        _shift_tables = tables
-    return _shift_tables
-
-
-def _crc_lanes(data: bytes) -> int:
-    """The register after all whole ``_LANE``-byte lanes of ``data``, started at all ones.
-
-    Every lane is run at once (NumPy over the lanes, one step per byte position), each from
-    a zero register except the first; then, lane after lane, the running register is carried
-    over ``_LANE`` zero bytes (`_lane_shift`) and XORed with the next lane's register, which
-    is what feeding the two lanes one after the other gives, by linearity."""
-    lanes = len(data) // _LANE
-    block = np.frombuffer(data, dtype=np.uint8, count=lanes * _LANE).reshape(lanes, _LANE)
-    table = np.asarray(_TABLE, dtype=np.uint32)
-    state = np.zeros(lanes, dtype=np.uint32)
-    state[0] = 0xFFFFFFFF
-    for position in range(_LANE):
-        state = table[(state ^ block[:, position]) & 0xFF] ^ (state >> 8)
-    shift = _lane_shift()
-    crc = int(state[0])
-    for lane in state[1:].tolist():
-        crc = int(shift[0, crc & 0xFF] ^ shift[1, crc >> 8 & 0xFF] ^ shift[2, crc >> 16 & 0xFF]
-                  ^ shift[3, crc >> 24]) ^ lane
-    return crc
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli) of ``data``; ``crc32c(b"123456789") == 0xE3069283``. Long data
-    (images) runs in lanes with NumPy (`_crc_lanes`), the rest byte by byte."""
-    if len(data) < 128 * _LANE:
-        return _advance(0xFFFFFFFF, data) ^ 0xFFFFFFFF
-    whole = len(data) // _LANE * _LANE
-    return _advance(_crc_lanes(data), memoryview(data)[whole:]) ^ 0xFFFFFFFF
-
-
-def masked_crc32c(data: bytes) -> int:
-    """The CRC TFRecord stores: CRC-32C rotated right by 15 bits, plus a constant."""
-    crc = crc32c(data)
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def frame(data: bytes) -> bytes:
-    """One TFRecord: length, its masked CRC, the data, its masked CRC."""
-    length = struct.pack("<Q", len(data))
-    return (length + struct.pack("<I", masked_crc32c(length)) + data
-            + struct.pack("<I", masked_crc32c(data)))
 
 
 def _event(wall_time: float, step: int, body: bytes) -> bytes:
@@ -171,7 +84,9 @@ def tensor_proto(array) -> bytes:
     from convnp.io.protobuf import field_bytes, field_varint
 
     a = np.asarray(array)
-    shape = b"".join(field_bytes(2, field_varint(1, n)) for n in a.shape)
+    # proto3 leaves zero values out: an axis of size 0 is an empty ``dim``, no values no
+    # ``tensor_content`` (what TensorFlow writes, byte for byte)
+    shape = b"".join(field_bytes(2, field_varint(1, n) if n else b"") for n in a.shape)
     if a.dtype.kind in "USO":
         items = [x.encode("utf-8") if isinstance(x, str) else x for x in a.ravel().tolist()]
         if not all(isinstance(x, bytes) for x in items):
@@ -182,7 +97,8 @@ def tensor_proto(array) -> bytes:
         raise TypeError(f"tensor_proto: cannot store {a.dtype} values (expected one of "
                         f"{', '.join(sorted(str(d) for d in _DTYPES))} or strings)")
     content = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes()
-    return field_varint(1, _DTYPES[a.dtype]) + field_bytes(2, shape) + field_bytes(4, content)
+    return (field_varint(1, _DTYPES[a.dtype]) + field_bytes(2, shape)
+            + (field_bytes(4, content) if content else b""))
 
 
 def summary_metadata(plugin_name: str = "", description: str = "") -> bytes:
@@ -286,26 +202,9 @@ class EventFileWriter:
 # -- reading (tests and debugging) --------------------------------------------------------------
 
 def read_records(path: str | os.PathLike) -> Iterator[bytes]:
-    """The data of each TFRecord in ``path``, checking both CRCs of every record."""
-    data = Path(path).read_bytes()
-    pos = 0
-    while pos < len(data):
-        if pos + 12 > len(data):
-            raise ValueError(f"{path}: truncated record header at byte {pos}")
-        length_bytes = data[pos:pos + 8]
-        (length,) = struct.unpack("<Q", length_bytes)
-        (crc,) = struct.unpack("<I", data[pos + 8:pos + 12])
-        if crc != masked_crc32c(length_bytes):
-            raise ValueError(f"{path}: bad length CRC at byte {pos}")
-        end = pos + 12 + length
-        if end + 4 > len(data):
-            raise ValueError(f"{path}: truncated record at byte {pos}")
-        body = data[pos + 12:end]
-        (crc,) = struct.unpack("<I", data[end:end + 4])
-        if crc != masked_crc32c(body):
-            raise ValueError(f"{path}: bad data CRC at byte {pos}")
-        yield body
-        pos = end + 4
+    """The data of each TFRecord in ``path``, checking both CRCs of every record
+    (`convnp.io.records.iter_records`)."""
+    return iter_records(path)
 
 
 def _read_tensor(data: bytes):
@@ -328,7 +227,8 @@ def _read_tensor(data: bytes):
         return np.array(strings, dtype=object).reshape(shape)
     if dtype not in _NUMBERS:
         raise ValueError(f"read_events: tensor of unknown dtype code {dtype}")
-    return np.frombuffer(content, _NUMBERS[dtype].newbyteorder("<")).reshape(shape)
+    return np.frombuffer(content, _NUMBERS[dtype].newbyteorder("<")).reshape(shape).astype(
+        _NUMBERS[dtype])
 
 
 def read_events(path: str | os.PathLike) -> list[dict]:

@@ -1,5 +1,6 @@
 """``tf.train``: training checkpoints (`convnp.io.checkpoint`: convnp's own files in
-TensorFlow's directory layout)."""
+TensorFlow's directory layout) and the ``Example`` messages of TFRecord files
+(`convnp.io.example`)."""
 
 from convnp.io.checkpoint import (
     Checkpoint,
@@ -13,7 +14,9 @@ from convnp.io.checkpoint import (
     load_checkpoint,
     load_variable,
 )
+from convnp.io.example import BytesList, Example, Feature, Features, FloatList, Int64List
 
-__all__ = ["Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
+__all__ = ["BytesList", "Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
+           "Example", "Feature", "Features", "FloatList", "Int64List",
            "checkpoints_iterator", "get_checkpoint_state", "latest_checkpoint",
            "list_variables", "load_checkpoint", "load_variable"]

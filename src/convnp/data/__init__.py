@@ -1,14 +1,16 @@
 """tf.data-shaped input pipelines: `convnp.data.Dataset`, `convnp.data.AUTOTUNE`,
-`convnp.data.Options`, `convnp.data.TextLineDataset`, `convnp.data.experimental.CsvDataset`."""
+`convnp.data.Options`, `convnp.data.TextLineDataset`, `convnp.data.TFRecordDataset`,
+`convnp.data.experimental.CsvDataset`."""
 
 from convnp.data import dataset as _dataset
 from convnp.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 from convnp.data.options import AutoShardPolicy as _AutoShardPolicy
 from convnp.data.options import Options
 from convnp.data.text import CsvDataset, TextLineDataset
+from convnp.data.tfrecord import TFRecordDataset
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Options",
-           "TextLineDataset", "experimental"]
+           "TFRecordDataset", "TextLineDataset", "experimental"]
 
 
 class experimental:

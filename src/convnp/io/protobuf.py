@@ -1,4 +1,5 @@
-"""A minimal Protocol Buffers encoder for the ONNX messages convnp writes.
+"""A minimal Protocol Buffers encoder for the ONNX messages convnp writes (and the wire-level
+pieces the TensorFlow messages of `convnp.io.example` and `convnp.tfevents` are built from).
 
 ONNX files are serialized ``ModelProto`` messages. Rather than depend on the ``onnx`` and
 ``protobuf`` packages at run time, convnp writes the few messages it needs itself, with NumPy
@@ -105,6 +106,18 @@ def repeated_varint(field: int, values: Iterable[int]) -> bytes:
 def repeated_float(field: int, values: Iterable[float]) -> bytes:
     """A repeated float field, unpacked."""
     return b"".join(field_float(field, v) for v in values)
+
+
+def packed_varint(field: int, values: Sequence[int]) -> bytes:
+    """A repeated int64 field, packed (proto3's default: one length-delimited field holding
+    the varints); nothing at all when there are no values, as proto3 writes it."""
+    return field_bytes(field, b"".join(varint(v) for v in values)) if len(values) else b""
+
+
+def packed_float(field: int, values: Sequence[float]) -> bytes:
+    """A repeated float field, packed (little-endian float32s); nothing when empty."""
+    data = np.asarray(values, dtype="<f4").tobytes()
+    return field_bytes(field, data) if data else b""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,6 +277,21 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("varint longer than 10 bytes")
 
 
+def signed64(value: int) -> int:
+    """A varint read as an ``int64``: values of 2**63 and above are negative (two's
+    complement)."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def read_packed_varints(data: bytes) -> list[int]:
+    """The varints of a packed repeated field's payload, as they read (unsigned)."""
+    values, pos = [], 0
+    while pos < len(data):
+        value, pos = read_varint(data, pos)
+        values.append(value)
+    return values
+
+
 def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
     """Yield ``(field_number, wire_type, value)`` for each field of one message.
 
@@ -282,12 +310,12 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
                 raise ValueError("truncated length-delimited field")
             value = data[pos:pos + length]
             pos += length
-        elif wire_type == FIXED32:
-            value = data[pos:pos + 4]
-            pos += 4
-        elif wire_type == FIXED64:
-            value = data[pos:pos + 8]
-            pos += 8
+        elif wire_type in (FIXED32, FIXED64):
+            size = 4 if wire_type == FIXED32 else 8
+            if pos + size > len(data):
+                raise ValueError("truncated fixed-width field")
+            value = data[pos:pos + size]
+            pos += size
         else:
             raise ValueError(f"unsupported wire type {wire_type}")
         yield field, wire_type, value

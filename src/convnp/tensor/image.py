@@ -225,7 +225,10 @@ def convert_image_dtype(image, dtype, saturate=False, name=None) -> EagerTensor:
 
 def _decode(contents, channels: int, what: str) -> EagerTensor:
     Image = _pillow(what)
-    data = contents if isinstance(contents, (bytes, bytearray)) else bytes(value_of(contents))
+    value = contents if isinstance(contents, (bytes, bytearray)) else value_of(contents)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype == object:
+        value = value.item()  # a scalar string tensor from a TFRecord holds a bytes object
+    data = value if isinstance(value, (bytes, bytearray)) else bytes(value)
     mode = {0: None, 1: "L", 3: "RGB", 4: "RGBA"}
     if channels not in mode:
         raise ValueError(f"{what}: channels must be 0, 1, 3 or 4, got {channels}")

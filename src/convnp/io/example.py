@@ -1,0 +1,723 @@
+"""``tf.train.Example`` and its parts, ``tf.io.parse_single_example`` / ``parse_example``, and
+``tf.io.serialize_tensor`` / ``parse_tensor``: what a TFRecord input pipeline stores and reads.
+
+The messages are small Python classes with the protobuf methods programs call
+(``SerializeToString``, ``FromString``, ``ParseFromString``, ``CopyFrom``, ``==``, ``str``).
+Their bytes are TensorFlow's (``tensorflow/core/example/{example,feature}.proto``, proto3):
+
+* ``BytesList``/``FloatList``/``Int64List``: ``value`` = 1 (floats and int64s packed);
+* ``Feature``: one of ``bytes_list`` = 1, ``float_list`` = 2, ``int64_list`` = 3;
+* ``Features``: ``feature`` = 1, a map, each entry a message with ``key`` = 1, ``value`` = 2;
+* ``Example``: ``features`` = 1.
+
+TensorFlow's protobuf writes a map's entries in hash-table order, which changes from one
+process to the next; with ``SerializeToString(deterministic=True)`` it sorts them by key. convnp
+always sorts, so its bytes are TensorFlow's deterministic ones (and equal to TensorFlow's
+default bytes whenever there is one feature).
+
+Parsed string features are object arrays of ``bytes``: NumPy's fixed-width bytes type would drop
+the trailing zero bytes a serialized tensor or an encoded image may end with.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from convnp.io.protobuf import (
+    FIXED32,
+    LENGTH_DELIMITED,
+    VARINT,
+    field_bytes,
+    field_string,
+    iter_fields,
+    packed_float,
+    packed_varint,
+    read_packed_varints,
+    signed64,
+)
+from convnp.tensor.errors import InvalidArgumentError
+
+__all__ = [
+    "BytesList",
+    "DecodeError",
+    "Example",
+    "Feature",
+    "Features",
+    "FixedLenFeature",
+    "FixedLenSequenceFeature",
+    "FloatList",
+    "Int64List",
+    "VarLenFeature",
+    "decode_raw",
+    "parse_example",
+    "parse_single_example",
+    "parse_tensor",
+    "serialize_tensor",
+]
+
+
+class DecodeError(ValueError):
+    """Bytes that are not the message they are parsed as (protobuf's ``DecodeError``)."""
+
+
+# -- repeated values ---------------------------------------------------------------------------
+
+
+def _check_bytes(value: Any) -> bytes:
+    if not isinstance(value, bytes):  # np.bytes_ is bytes
+        raise TypeError(f"{value!r} has type {type(value).__name__}, but expected one of: bytes")
+    return bytes(value)
+
+
+def _check_float(value: Any) -> float:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{value!r} has type {type(value).__name__}, but expected one of: "
+                        "int, float")
+    return float(np.float32(value))  # a FloatList holds float32s
+
+
+def _check_int64(value: Any) -> int:
+    if isinstance(value, (float, np.floating)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{value!r} has type {type(value).__name__}, but expected one of: int")
+    value = int(value)
+    if not -(1 << 63) <= value < 1 << 63:
+        raise ValueError(f"Value out of range: {value}")
+    return value
+
+
+class _Values(list):
+    """A repeated field's ``value``: a list that checks (and converts) what goes in, as
+    protobuf's does (``append``, ``extend``, item assignment)."""
+
+    def __init__(self, check, values=()):
+        self._check = check
+        super().__init__(check(v) for v in values)
+
+    def append(self, value) -> None:
+        super().append(self._check(value))
+
+    def extend(self, values) -> None:
+        super().extend(self._check(v) for v in values)
+
+    def insert(self, index, value) -> None:
+        super().insert(index, self._check(value))
+
+    def __setitem__(self, index, value) -> None:
+        if isinstance(index, slice):
+            super().__setitem__(index, [self._check(v) for v in value])
+        else:
+            super().__setitem__(index, self._check(value))
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+class _Message:
+    """What the message classes share: the protobuf methods, on `_encode` / `_decode`."""
+
+    def SerializeToString(self, deterministic: bool | None = None) -> bytes:
+        """The message's bytes (map entries sorted by key, whatever ``deterministic`` says)."""
+        return self._encode()
+
+    def ParseFromString(self, data) -> int:
+        """Replace the contents with the message in ``data``; the number of bytes read."""
+        data = _as_bytes(data, f"{type(self).__name__}.ParseFromString")
+        self.Clear()
+        try:
+            self._decode(data)
+        except (ValueError, KeyError) as error:
+            self.Clear()
+            raise DecodeError(f"Error parsing message as {type(self).__name__}: {error}") \
+                from None
+        return len(data)
+
+    @classmethod
+    def FromString(cls, data):
+        """A new message read from ``data``."""
+        message = cls()
+        message.ParseFromString(data)
+        return message
+
+    def CopyFrom(self, other) -> None:
+        if type(other) is not type(self):
+            raise TypeError(f"CopyFrom: expected {type(self).__name__}, got "
+                            f"{type(other).__name__}")
+        self.ParseFromString(other.SerializeToString())
+
+    def MergeFrom(self, other) -> None:
+        """Append ``other``'s repeated values and map entries to this message's."""
+        if type(other) is not type(self):
+            raise TypeError(f"MergeFrom: expected {type(self).__name__}, got "
+                            f"{type(other).__name__}")
+        self._decode(other.SerializeToString())
+
+    def ByteSize(self) -> int:
+        return len(self._encode())
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self._encode() == other._encode()
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # mutable, as protobuf messages are
+
+    def __str__(self) -> str:
+        return "".join(self._text(""))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class _List(_Message):
+    _check = staticmethod(_check_bytes)
+
+    def __init__(self, value=None):
+        self.value = value
+
+    @property
+    def value(self) -> _Values:
+        return self._value
+
+    @value.setter
+    def value(self, values) -> None:
+        if values is None:
+            values = ()
+        elif isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"{type(self).__name__}: value must be a list of values, got "
+                            f"{type(values).__name__}")
+        self._value = _Values(self._check, values)
+
+    def Clear(self) -> None:
+        self.value = ()
+
+    def _text(self, indent: str):
+        for v in self.value:
+            yield f"{indent}value: {self._text_value(v)}\n"
+
+
+class BytesList(_List):
+    """``tf.train.BytesList(value=[b"..."])``: a list of byte strings."""
+
+    def _encode(self) -> bytes:
+        return b"".join(field_bytes(1, v) for v in self.value)
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, value in iter_fields(data):
+            if field == 1 and wire == LENGTH_DELIMITED:
+                self.value.append(value)
+
+    @staticmethod
+    def _text_value(v: bytes) -> str:
+        return '"' + "".join(_escape(b) for b in v) + '"'
+
+
+class FloatList(_List):
+    """``tf.train.FloatList(value=[...])``: float32 values (stored packed)."""
+
+    _check = staticmethod(_check_float)
+
+    def _encode(self) -> bytes:
+        return packed_float(1, self.value)
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, value in iter_fields(data):
+            if field != 1:
+                continue
+            if wire == LENGTH_DELIMITED:
+                if len(value) % 4:
+                    raise ValueError("packed floats of a length that is not a multiple of 4")
+                self.value.extend(np.frombuffer(value, dtype="<f4").tolist())
+            elif wire == FIXED32:
+                self.value.append(float(np.frombuffer(value, dtype="<f4")[0]))
+
+    @staticmethod
+    def _text_value(v: float) -> str:
+        text = str(np.float32(v))  # the shortest digits that read back as this float32
+        return text.removesuffix(".0")
+
+
+class Int64List(_List):
+    """``tf.train.Int64List(value=[...])``: int64 values (stored packed)."""
+
+    _check = staticmethod(_check_int64)
+
+    def _encode(self) -> bytes:
+        return packed_varint(1, self.value)
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, value in iter_fields(data):
+            if field != 1:
+                continue
+            if wire == LENGTH_DELIMITED:
+                self.value.extend(signed64(v) for v in read_packed_varints(value))
+            elif wire == VARINT:
+                self.value.append(signed64(value))
+
+    @staticmethod
+    def _text_value(v: int) -> str:
+        return str(v)
+
+
+def _escape(byte: int) -> str:
+    """One byte as protobuf's text format prints it inside quotes."""
+    special = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x22: '\\"', 0x27: "\\'", 0x5C: "\\\\"}
+    if byte in special:
+        return special[byte]
+    return chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}"
+
+
+_KINDS = ("bytes_list", "float_list", "int64_list")
+_KIND_CLASSES = {"bytes_list": BytesList, "float_list": FloatList, "int64_list": Int64List}
+
+
+class Feature(_Message):
+    """``tf.train.Feature``: one of ``bytes_list``, ``float_list`` or ``int64_list``."""
+
+    def __init__(self, bytes_list: BytesList | None = None, float_list: FloatList | None = None,
+                 int64_list: Int64List | None = None):
+        self._lists: dict[str, _List] = {}
+        self._kind: str | None = None
+        given = {"bytes_list": bytes_list, "float_list": float_list, "int64_list": int64_list}
+        given = {k: v for k, v in given.items() if v is not None}
+        if len(given) > 1:
+            raise ValueError(f"Feature: give one of bytes_list, float_list, int64_list (a "
+                             f"oneof), got {sorted(given)}")
+        for kind, value in given.items():
+            if not isinstance(value, _KIND_CLASSES[kind]):
+                raise TypeError(f"Feature: {kind} must be a tf.train.{_KIND_CLASSES[kind].__name__},"
+                                f" got {type(value).__name__}")
+            self._lists[kind] = value
+            self._kind = kind
+
+    def _list(self, kind: str) -> _List:
+        # reading an unset list gives an empty one that becomes the feature's once it holds
+        # values (as protobuf sets a oneof member on the first write)
+        if kind not in self._lists:
+            self._lists[kind] = _KIND_CLASSES[kind]()
+        return self._lists[kind]
+
+    bytes_list = property(lambda self: self._list("bytes_list"))
+    float_list = property(lambda self: self._list("float_list"))
+    int64_list = property(lambda self: self._list("int64_list"))
+
+    def WhichOneof(self, oneof_group: str) -> str | None:
+        """``"bytes_list"``, ``"float_list"``, ``"int64_list"`` or None (``kind`` is the only
+        oneof)."""
+        if oneof_group != "kind":
+            raise ValueError(f'Protocol message has no oneof "{oneof_group}" field.')
+        if self._kind is not None:
+            return self._kind
+        filled = [k for k in _KINDS if k in self._lists and self._lists[k].value]
+        return filled[-1] if filled else None
+
+    def HasField(self, field_name: str) -> bool:
+        if field_name not in _KINDS and field_name != "kind":
+            raise ValueError(f'Protocol message Feature has no field "{field_name}".')
+        kind = self.WhichOneof("kind")
+        return kind is not None and field_name in (kind, "kind")
+
+    def Clear(self) -> None:
+        self._lists, self._kind = {}, None
+
+    def _encode(self) -> bytes:
+        kind = self.WhichOneof("kind")
+        if kind is None:
+            return b""
+        return field_bytes(_KINDS.index(kind) + 1, self._lists[kind]._encode())
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, value in iter_fields(data):
+            if 1 <= field <= 3 and wire == LENGTH_DELIMITED:
+                kind = _KINDS[field - 1]
+                if self._kind != kind:
+                    self._lists, self._kind = {}, kind
+                self._list(kind)._decode(value)
+
+    def _text(self, indent: str):
+        kind = self.WhichOneof("kind")
+        if kind is not None:
+            yield f"{indent}{kind} {{\n"
+            yield from self._lists[kind]._text(indent + "  ")
+            yield f"{indent}}}\n"
+
+
+class _FeatureMap(dict):
+    """``Features.feature``: names to `Feature`; reading a missing name adds an empty one, as
+    protobuf's message maps do."""
+
+    def __missing__(self, key):
+        feature = self[key] = Feature()
+        return feature
+
+    def __setitem__(self, key, value) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"Features.feature: keys are str, got {type(key).__name__}")
+        if not isinstance(value, Feature):
+            raise TypeError(f"Features.feature: values are tf.train.Feature, got "
+                            f"{type(value).__name__}")
+        super().__setitem__(key, value)
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def get_or_create(self, key: str) -> Feature:
+        return self[key]
+
+
+class Features(_Message):
+    """``tf.train.Features(feature={name: tf.train.Feature(...)})``."""
+
+    def __init__(self, feature: dict | None = None):
+        self._feature = _FeatureMap()
+        if feature is not None:
+            if not hasattr(feature, "items"):
+                raise TypeError(f"Features: feature must be a dict of name to "
+                                f"tf.train.Feature, got {type(feature).__name__}")
+            self._feature.update(feature)
+
+    @property
+    def feature(self) -> _FeatureMap:
+        return self._feature
+
+    def Clear(self) -> None:
+        self._feature = _FeatureMap()
+
+    def _encode(self) -> bytes:
+        return b"".join(field_bytes(1, field_string(1, k) + field_bytes(2, self._feature[k]
+                                                                        ._encode()))
+                        for k in sorted(self._feature))
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, entry in iter_fields(data):
+            if field != 1 or wire != LENGTH_DELIMITED:
+                continue
+            name, value = "", b""
+            for f, w, v in iter_fields(entry):
+                if f == 1 and w == LENGTH_DELIMITED:
+                    name = v.decode("utf-8")
+                elif f == 2 and w == LENGTH_DELIMITED:
+                    value = v
+            feature = Feature()
+            feature._decode(value)
+            self._feature[name] = feature  # a later entry of the same key wins
+
+    def _text(self, indent: str):
+        for k in sorted(self._feature):
+            yield f"{indent}feature {{\n{indent}  key: {BytesList._text_value(k.encode())}\n"
+            yield f"{indent}  value {{\n"
+            yield from self._feature[k]._text(indent + "    ")
+            yield f"{indent}  }}\n{indent}}}\n"
+
+
+class Example(_Message):
+    """``tf.train.Example(features=tf.train.Features(...))``: one record of a TFRecord file."""
+
+    def __init__(self, features: Features | None = None):
+        if features is not None and not isinstance(features, Features):
+            raise TypeError(f"Example: features must be a tf.train.Features, got "
+                            f"{type(features).__name__}")
+        self._features = features if features is not None else Features()
+
+    @property
+    def features(self) -> Features:
+        return self._features
+
+    def HasField(self, field_name: str) -> bool:
+        if field_name != "features":
+            raise ValueError(f'Protocol message Example has no field "{field_name}".')
+        return bool(self._features.feature)
+
+    def Clear(self) -> None:
+        self._features = Features()
+
+    def _encode(self) -> bytes:
+        inner = self._features._encode()
+        return field_bytes(1, inner) if inner else b""
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, value in iter_fields(data):
+            if field == 1 and wire == LENGTH_DELIMITED:
+                self._features._decode(value)
+
+    def _text(self, indent: str):
+        if self._features.feature:
+            yield f"{indent}features {{\n"
+            yield from self._features._text(indent + "  ")
+            yield f"{indent}}}\n"
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+FixedLenFeature = namedtuple("FixedLenFeature", ["shape", "dtype", "default_value"],
+                             defaults=[None])
+FixedLenFeature.__doc__ = ("``tf.io.FixedLenFeature(shape, dtype, default_value=None)``: a "
+                           "feature with exactly prod(shape) values, read as that shape.")
+FixedLenSequenceFeature = namedtuple(
+    "FixedLenSequenceFeature", ["shape", "dtype", "allow_missing", "default_value"],
+    defaults=[False, None])
+FixedLenSequenceFeature.__doc__ = (
+    "``tf.io.FixedLenSequenceFeature(shape, dtype, allow_missing=True)``: any number of "
+    "values of ``shape``, read as ``(n,) + shape``.")
+VarLenFeature = namedtuple("VarLenFeature", ["dtype"])
+VarLenFeature.__doc__ = ("``tf.io.VarLenFeature(dtype)``: TensorFlow parses it into a "
+                         "SparseTensor, which convnp does not have; parsing refuses it.")
+
+#: the dtypes a feature may be parsed as, and the list kind each reads
+_PARSED = {np.dtype(np.bytes_): "bytes_list", np.dtype(np.int64): "int64_list",
+           np.dtype(np.float32): "float_list"}
+
+
+def _as_bytes(data, who: str) -> bytes:
+    """A serialized message from bytes, a ``str`` or a 0-d string tensor."""
+    if isinstance(data, np.ndarray) and data.ndim == 0 and data.dtype.kind in "SOU":
+        data = data.item()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{who}: expected serialized bytes (a scalar string), got "
+                        f"{type(data).__name__}")
+    return bytes(data)
+
+
+def _checked_spec(features, who: str) -> list[tuple[str, Any, np.dtype, tuple]]:
+    """``(name, spec, dtype, shape)`` per feature, sorted by name, every spec checked."""
+    from convnp.tensor.eager import as_dtype
+
+    if not isinstance(features, dict):
+        raise TypeError(f"{who}: features must be a dict of name to tf.io.FixedLenFeature, got "
+                        f"{type(features).__name__}")
+    checked = []
+    for name in sorted(features):
+        spec = features[name]
+        if isinstance(spec, VarLenFeature):
+            raise NotImplementedError(
+                f"{who}: VarLenFeature ({name!r}) parses into a SparseTensor, which convnp "
+                "does not have; use tf.io.FixedLenSequenceFeature([], dtype, "
+                "allow_missing=True) for a variable number of values, or "
+                "tf.io.FixedLenFeature for a fixed one")
+        if not isinstance(spec, (FixedLenFeature, FixedLenSequenceFeature)):
+            # TensorFlow raises ValueError here, not TypeError
+            raise ValueError(f"Unsupported {type(spec).__name__} {spec!r} for key {name!r} "  # noqa: TRY004
+                             "(expected tf.io.FixedLenFeature or FixedLenSequenceFeature)")
+        if isinstance(spec, FixedLenSequenceFeature) and not spec.allow_missing:
+            raise ValueError(f"{who}: FixedLenSequenceFeature ({name!r}) requires "
+                             "allow_missing to be True")
+        dtype = as_dtype(spec.dtype).dtype
+        dtype = np.dtype(np.bytes_) if dtype.kind in "SUO" else dtype
+        if dtype not in _PARSED:
+            # TensorFlow refuses it when the op is made: InvalidArgumentError in eager code
+            raise InvalidArgumentError(f"{who}: feature {name!r} has dtype {dtype}; features "
+                                       "are parsed as tf.float32, tf.int64 or tf.string")
+        shape = spec.shape
+        shape = () if shape is None else (int(shape),) if np.ndim(shape) == 0 \
+            else tuple(int(n) for n in shape)
+        if any(n < 0 for n in shape):
+            raise ValueError(f"{who}: feature {name!r} has shape {shape}; sizes must be known "
+                             "(no -1 or None)")
+        checked.append((name, spec, dtype, shape))
+    return checked
+
+
+def _features_of(data: bytes) -> dict[str, Feature]:
+    example = Example()
+    try:
+        example._decode(data)
+    except (ValueError, UnicodeDecodeError, KeyError) as error:
+        raise InvalidArgumentError(f"Could not parse example input ({error})") from None
+    return example.features.feature
+
+
+def _values(dtype: np.dtype, values) -> np.ndarray:
+    if dtype.kind == "S":
+        out = np.empty(len(values), dtype=object)
+        out[:] = list(values)
+        return out
+    return np.asarray(values, dtype=dtype).reshape(-1)
+
+
+def _default(name: str, dtype: np.dtype, default, shape: tuple) -> np.ndarray:
+    """``default_value`` as ``shape`` (TensorFlow reshapes it: it must have that many values)."""
+    if dtype.kind == "S":
+        items = np.asarray(default, dtype=object).reshape(-1).tolist()
+        items = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+        values = _values(dtype, items)
+    else:
+        values = np.asarray(default, dtype=dtype).reshape(-1)
+    if values.size != int(np.prod(shape)):
+        raise InvalidArgumentError(f"Input to reshape is a tensor with {values.size} values, "
+                                   f"but the requested shape has {int(np.prod(shape))} "
+                                   f"(default_value of feature {name!r})")
+    return values.reshape(shape)
+
+
+def _parse_one(data: bytes, checked) -> dict[str, np.ndarray]:
+    found = _features_of(data)
+    out = {}
+    for name, spec, dtype, shape in checked:
+        feature = found.get(name)
+        kind = feature.WhichOneof("kind") if feature is not None else None
+        if kind is not None and kind != _PARSED[dtype]:
+            raise InvalidArgumentError(f"Name: <unknown>, Key: {name}, Index: 0.  Data types "
+                                       f"don't match. Data type: {_dtype_name(kind)} but "
+                                       f"expected type: {_dtype_name(_PARSED[dtype])}")
+        values = _values(dtype, feature._lists[kind].value) if kind is not None else None
+        size = int(np.prod(shape))
+        if isinstance(spec, FixedLenSequenceFeature):
+            if values is None:
+                values = _values(dtype, [])
+            if (size == 0 and values.size) or (size and values.size % size):
+                raise InvalidArgumentError(f"Name: <unknown>, Key: {name}, Index: 0.  Number "
+                                           f"of values: {values.size} is not a multiple of "
+                                           f"the element size {size} of shape {shape}")
+            out[name] = values.reshape((values.size // size if size else 0,) + shape)
+        elif values is None:
+            if spec.default_value is None:
+                raise InvalidArgumentError(f"Feature: {name} (data type: "
+                                           f"{_dtype_name(_PARSED[dtype])}) is required but "
+                                           "could not be found.")
+            out[name] = _default(name, dtype, spec.default_value, shape)
+        else:
+            if values.size != size:
+                raise InvalidArgumentError(f"Key: {name}.  Can't parse serialized Example: "
+                                           f"expected {size} values (shape {shape}), got "
+                                           f"{values.size}")
+            out[name] = values.reshape(shape)
+    return out
+
+
+def _dtype_name(kind: str) -> str:
+    return {"bytes_list": "string", "float_list": "float", "int64_list": "int64"}[kind]
+
+
+def _as_tensors(parsed: dict[str, np.ndarray]) -> dict:
+    from convnp.tensor.eager import EagerTensor
+
+    return {name: value.view(EagerTensor) for name, value in parsed.items()}
+
+
+def parse_single_example(serialized, features, example_names=None, name=None) -> dict:
+    """``tf.io.parse_single_example``: one serialized ``Example`` (bytes or a scalar string
+    tensor) as ``{name: tensor}`` (names sorted, as TensorFlow's dict), each feature read as
+    its ``tf.io.FixedLenFeature`` / ``FixedLenSequenceFeature`` says.
+
+    Raises:
+        InvalidArgumentError: a required feature is missing, has another type or another
+            number of values; ``serialized`` is not an Example.
+        NotImplementedError: a ``tf.io.VarLenFeature`` (a SparseTensor in TensorFlow).
+        ValueError: a spec that is not one of those classes.
+    """
+    checked = _checked_spec(features, "parse_single_example")
+    return _as_tensors(_parse_one(_as_bytes(serialized, "parse_single_example"), checked))
+
+
+def parse_example(serialized, features, example_names=None, name=None) -> dict:
+    """``tf.io.parse_example``: a batch (vector) of serialized Examples as ``{name: tensor}``
+    with a leading batch axis. ``FixedLenSequenceFeature`` values are padded to the longest
+    example's with ``default_value`` (else 0 or ``b""``)."""
+    checked = _checked_spec(features, "parse_example")
+    batch = serialized
+    if isinstance(batch, (bytes, str)) or (isinstance(batch, np.ndarray) and batch.ndim == 0):
+        raise ValueError("parse_example: serialized must be a vector of serialized Examples "
+                         "(use parse_single_example for one)")
+    batch = np.asarray(batch, dtype=object).reshape(-1) if not isinstance(batch, list) \
+        else batch
+    rows = [_parse_one(_as_bytes(item, "parse_example"), checked) for item in batch]
+    out = {}
+    for key, spec, dtype, shape in checked:
+        values = [row[key] for row in rows]
+        if isinstance(spec, FixedLenSequenceFeature):
+            longest = max((len(v) for v in values), default=0)
+            fill = spec.default_value
+            if fill is None:
+                fill = b"" if dtype.kind == "S" else 0
+            elif dtype.kind == "S" and isinstance(fill, str):
+                fill = fill.encode("utf-8")
+            padded = []
+            for v in values:
+                pad = np.empty((longest - len(v),) + shape, dtype=v.dtype)
+                pad[...] = fill
+                padded.append(np.concatenate([v, pad]))
+            values = padded
+            empty_shape = (0, longest) + shape
+        else:
+            empty_shape = (0,) + shape
+        out[key] = np.stack(values) if values else np.empty(
+            empty_shape, dtype=object if dtype.kind == "S" else dtype)
+    return _as_tensors(out)
+
+
+# -- tensors -----------------------------------------------------------------------------------
+
+
+def serialize_tensor(tensor, name=None):
+    """``tf.io.serialize_tensor``: the ``TensorProto`` of ``tensor`` (TensorFlow's bytes for
+    numbers and strings), as a 0-d string tensor."""
+    from convnp.tensor.eager import EagerTensor
+    from convnp.tfevents import tensor_proto
+
+    value = np.asarray(tensor.value if getattr(tensor, "_convnp_variable", False) else tensor)
+    if isinstance(tensor, (float, list)) and value.dtype == np.float64:
+        value = value.astype(np.float32)  # Python floats make float32 tensors in TensorFlow
+    elif isinstance(tensor, (int, list)) and value.dtype == np.int64 and value.size and \
+            np.iinfo(np.int32).min <= value.min() and value.max() <= np.iinfo(np.int32).max:
+        value = value.astype(np.int32)
+    out = np.empty((), dtype=object)
+    out[()] = tensor_proto(value)
+    return out.view(EagerTensor)
+
+
+def parse_tensor(serialized, out_type, name=None):
+    """``tf.io.parse_tensor``: the tensor in a serialized ``TensorProto``; its dtype must be
+    ``out_type`` (InvalidArgumentError otherwise, as in TensorFlow). Strings come back as an
+    object array of bytes."""
+    from convnp.tensor.eager import EagerTensor, as_dtype
+    from convnp.tfevents import _read_tensor
+
+    want = as_dtype(out_type).dtype
+    data = _as_bytes(serialized, "parse_tensor")
+    try:
+        value = _read_tensor(data)
+    except (ValueError, KeyError) as error:
+        raise InvalidArgumentError(f"Could not parse `serialized` as TensorProto ({error})") \
+            from None
+    got = np.dtype(np.bytes_) if value.dtype == object else value.dtype
+    if (want.kind in "SUO") != (got.kind == "S") or (got.kind != "S" and got != want):
+        raise InvalidArgumentError(f"Type mismatch between parsed tensor ({got}) and dtype "
+                                   f"({want})")
+    return np.asarray(value).view(EagerTensor)
+
+
+def decode_raw(input_bytes, out_type, little_endian=True, fixed_length=None, name=None):
+    """``tf.io.decode_raw``: the bytes of a string (or of each string of a tensor) read as
+    numbers of ``out_type``: a scalar string gives a vector, a vector of strings (all of one
+    length) a matrix. ``fixed_length`` cuts or zero-pads each string to that many bytes."""
+    from convnp.tensor.eager import EagerTensor, as_dtype
+
+    dtype = as_dtype(out_type).dtype
+    if dtype.kind not in "iufb" and dtype.kind != "c":
+        raise TypeError(f"decode_raw: out_type must be a number type, got {dtype}")
+    strings = np.asarray(input_bytes.value if getattr(input_bytes, "_convnp_variable", False)
+                         else input_bytes, dtype=object)
+    items = [_as_bytes(np.asarray(v, dtype=object), "decode_raw")
+             for v in strings.reshape(-1).tolist()]
+    if fixed_length is not None:
+        n = int(fixed_length)
+        items = [x[:n].ljust(n, b"\0") for x in items]
+    for x in items:
+        if len(x) % dtype.itemsize:
+            raise InvalidArgumentError(f"decode_raw: input to DecodeRaw has length {len(x)} "
+                                       f"that is not a multiple of {dtype.itemsize}, the size "
+                                       f"of {dtype}")
+    if len({len(x) for x in items}) > 1:
+        raise InvalidArgumentError("decode_raw: DecodeRaw requires input strings to all be "
+                                   "the same size")
+    order = dtype.newbyteorder("<" if little_endian else ">")
+    rows = [np.frombuffer(x, dtype=order).astype(dtype) for x in items]
+    width = len(items[0]) // dtype.itemsize if items else 0
+    out = np.stack(rows) if rows else np.empty((0, width), dtype=dtype)
+    return out.reshape(strings.shape + (width,)).view(EagerTensor)
