@@ -190,3 +190,62 @@ def test_corrupt_files_fail_before_allocation(tmp_path):
     # a header cut short at the end ends the file quietly, as in TensorFlow
     (tmp_path / "short").write_bytes(_frame(b"only") + b"\x05\x00")
     assert list(tf.data.TFRecordDataset(str(tmp_path / "short")).as_numpy_iterator()) == [b"only"]
+
+
+def test_keras_io_helpers_and_dataset_writer(tmp_path):
+    image = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    # keras.io's "Creating TFRecords": encode_jpeg(...).numpy() inside a BytesList
+    jpeg = tf.io.encode_jpeg(image).numpy()
+    assert type(jpeg) is bytes
+    feature = tf.train.Feature(bytes_list=tf.train.BytesList(value=[jpeg]))
+    (tmp_path / "i.png").write_bytes(tf.io.encode_png(image))
+    assert tf.io.read_file(str(tmp_path / "i.png")).numpy() == tf.io.encode_png(image)
+    # TF's tutorial: tf.data.experimental.TFRecordWriter writes a dataset of strings
+    serialized = tf.train.Example(features=tf.train.Features(
+        feature={"image": feature})).SerializeToString()
+    path = str(tmp_path / "d.tfrecord")
+    tf.data.experimental.TFRecordWriter(path).write(
+        tf.data.Dataset.from_generator(lambda: iter([serialized] * 2), output_types=tf.string,
+                                       output_shapes=()))
+    assert list(tf.data.TFRecordDataset(path).as_numpy_iterator()) == [serialized] * 2
+    with pytest.raises(TypeError):
+        tf.data.experimental.TFRecordWriter(path).write(tf.data.Dataset.range(3))
+
+
+def test_gfile(tmp_path):
+    gfile = tf.io.gfile
+    root = str(tmp_path / "g")
+    gfile.makedirs(root + "/a/b")
+    gfile.makedirs(root + "/a/b")  # TF 2.21: no error when it exists, nor for mkdir
+    gfile.mkdir(root + "/a")
+    with gfile.GFile(root + "/a/x.txt", "w") as f:
+        f.write("hi\nthere\n")
+    with gfile.GFile(root + "/a/y.tfrec", "wb") as f:
+        f.write(b"\x00\x01")
+    assert gfile.GFile(root + "/a/x.txt").readlines() == ["hi\n", "there\n"]
+    assert gfile.GFile(root + "/a/y.tfrec", "rb").read() == b"\x00\x01"
+    assert gfile.glob(root + "/a/*") == [root + "/a/b", root + "/a/x.txt", root + "/a/y.tfrec"]
+    assert gfile.glob(root + "/none/*") == []
+    assert gfile.listdir(root + "/a") == ["b", "x.txt", "y.tfrec"]
+    assert (gfile.exists(root + "/a"), gfile.exists(root + "/z"), gfile.isdir(root + "/a"),
+            gfile.isdir(root + "/a/x.txt")) == (True, False, True, False)
+    gfile.copy(root + "/a/x.txt", root + "/a/z.txt")
+    with pytest.raises(tf.errors.AlreadyExistsError):
+        gfile.copy(root + "/a/x.txt", root + "/a/z.txt")
+    gfile.copy(root + "/a/x.txt", root + "/a/z.txt", overwrite=True)
+    with pytest.raises(tf.errors.AlreadyExistsError):
+        gfile.rename(root + "/a/z.txt", root + "/a/y.tfrec")
+    gfile.rename(root + "/a/z.txt", root + "/a/w.txt")
+    assert gfile.stat(root + "/a/w.txt").length == 9
+    gfile.remove(root + "/a/w.txt")
+    for missing in (lambda: gfile.remove(root + "/a/w.txt"),
+                    lambda: gfile.GFile(root + "/a/missing").read(),
+                    lambda: gfile.listdir(root + "/none")):
+        with pytest.raises(tf.errors.NotFoundError):
+            missing()
+    walked = [(Path(r).relative_to(root).as_posix(), sorted(d), sorted(f))
+              for r, d, f in gfile.walk(root)]
+    assert walked == [(".", ["a"], []), ("a", ["b"], ["x.txt", "y.tfrec"]), ("a/b", [], [])]
+    gfile.rmtree(root + "/a")
+    with pytest.raises(tf.errors.NotFoundError):
+        gfile.rmtree(root + "/a")

@@ -192,3 +192,41 @@ def test_decode_raw():
     for bad in ([data, data[:4]], data[:5]):  # TF 2.21: InvalidArgumentError
         with pytest.raises(tf.errors.InvalidArgumentError):
             tf.io.decode_raw(bad, tf.int16)
+
+
+def test_values_tensors_dicts_and_spec_checks():
+    # TF 2.21: protobuf takes numeric scalar tensors (and iterates a vector of them), refuses
+    # booleans in an Int64List and string tensors in a BytesList
+    assert tf.train.Int64List(value=[tf.constant(3)]).value == [3]
+    assert tf.train.FloatList(value=tf.constant([1.0, 2.0])).value == [1.0, 2.0]
+    assert tf.train.FloatList(value=[True]).value == [1.0]
+    for bad in (False, np.bool_(True)):
+        with pytest.raises(TypeError):
+            tf.train.Int64List(value=[bad])
+    with pytest.raises(TypeError):
+        tf.train.BytesList(value=[tf.constant(b"x")])
+    with pytest.raises(TypeError):
+        tf.train.BytesList(value=[bytearray(b"x")])
+    # a dict for a message field is its constructor's arguments, as in protobuf
+    example = tf.train.Example(features={"feature": {"a": {"int64_list": {"value": [1]}}}})
+    assert example.features.feature["a"].int64_list.value == [1]
+    with pytest.raises(ValueError):
+        tf.train.Example(features={"a": 1})
+    with pytest.raises(TypeError):
+        tf.train.Features(feature={"a": 1})
+    # protobuf's text format: 6 digits when they read back as the float32, else 9
+    assert str(tf.train.FloatList(value=[np.exp(1), 0.9876])) == \
+        "value: 2.71828175\nvalue: 0.9876\n"
+    record = _record()
+    with pytest.raises(ValueError):  # an unknown first axis (TF: "First dimension ... unknown")
+        tf.io.parse_single_example(record, {"zeta": tf.io.FixedLenFeature([None], tf.int64)})
+    with pytest.raises(ValueError):  # TF: "Input serialized must be a scalar"
+        tf.io.parse_single_example([record, record], {"zeta": tf.io.FixedLenFeature([3],
+                                                                                   tf.int64)})
+    with pytest.raises(ValueError):  # TF: "features cannot be empty"
+        tf.io.parse_single_example(record, {})
+    # parse_example of one scalar Example: no batch axis, as in TF
+    one = tf.io.parse_example(record, {"zeta": tf.io.FixedLenFeature([3], tf.int64)})
+    assert one["zeta"].shape == (3,)
+    assert tf.io.parse_single_example(record, {"zeta": tf.io.FixedLenFeature(
+        3, "int64")})["zeta"].tolist() == [1, -2, 300]

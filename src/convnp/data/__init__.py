@@ -8,6 +8,7 @@ from convnp.data.options import AutoShardPolicy as _AutoShardPolicy
 from convnp.data.options import Options
 from convnp.data.text import CsvDataset, TextLineDataset
 from convnp.data.tfrecord import TFRecordDataset
+from convnp.data.tfrecord import TFRecordWriter as _DatasetRecordWriter
 
 __all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "Options",
            "TFRecordDataset", "TextLineDataset", "experimental"]
@@ -25,6 +26,7 @@ class experimental:
     choose_from_datasets = staticmethod(_dataset._choose_from_datasets)
     CsvDataset = staticmethod(CsvDataset)
     assert_cardinality = staticmethod(_dataset.assert_cardinality)
+    TFRecordWriter = _DatasetRecordWriter
 
     @staticmethod
     def save(dataset: Dataset, path, compression=None, shard_func=None, checkpoint_args=None):

@@ -16,9 +16,10 @@ import numpy as np
 
 from convnp.data.dataset import UNKNOWN_CARDINALITY, Dataset
 from convnp.data.text import _filenames
+from convnp.io.records import TFRecordWriter as _FileWriter
 from convnp.io.records import compression_kind, iter_records
 
-__all__ = ["TFRecordDataset"]
+__all__ = ["TFRecordDataset", "TFRecordWriter"]
 
 
 class TFRecordDataset(Dataset):
@@ -72,3 +73,26 @@ class TFRecordDataset(Dataset):
 
     def __repr__(self) -> str:
         return "<TFRecordDatasetV2 element_spec=TensorSpec(shape=(), dtype=tf.string, name=None)>"
+
+
+class TFRecordWriter:
+    """``tf.data.experimental.TFRecordWriter(filename, compression_type=None)``: ``write(dataset)``
+    writes each element of a dataset of scalar strings as one record (the TensorFlow tutorial's
+    way to save serialized Examples made with ``map``)."""
+
+    def __init__(self, filename, compression_type=None):
+        self._filename = filename
+        self._compression = compression_kind(compression_type, "TFRecordWriter")
+
+    def write(self, dataset: Dataset) -> None:
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"TFRecordWriter.write: expected a tf.data.Dataset, got "
+                            f"{type(dataset).__name__}")
+        with _FileWriter(self._filename, self._compression) as writer:
+            for element in dataset._iter_plain():
+                value = np.asarray(element) if not isinstance(element, tuple) else None
+                if value is None or value.ndim != 0 or value.dtype.kind not in "SUO":
+                    raise TypeError("TFRecordWriter.write: the dataset's elements must be "
+                                    "scalar strings (serialized records), got "
+                                    f"{type(element).__name__}")
+                writer.write(value.item())

@@ -33,6 +33,7 @@ __all__ = [
     "encode_jpeg",
     "encode_png",
     "export_onnx",
+    "gfile",
     "load_keras",
     "load_keras_weights",
     "parse_example",
@@ -74,6 +75,8 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    if name == "gfile":  # tf.io.gfile: a module of its own
+        return importlib.import_module("convnp.io.gfile")
     if name in _LAZY:
         module_name, attr = _LAZY[name]
         return getattr(importlib.import_module(module_name), attr)

@@ -72,14 +72,27 @@ def _check_bytes(value: Any) -> bytes:
     return bytes(value)
 
 
+def _number(value: Any) -> Any:
+    """A 0-d numeric tensor as its NumPy scalar (protobuf takes TensorFlow's scalar tensors
+    through their ``__index__``/``__float__``); anything else as it is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return value.view(np.ndarray)[()]
+    return value
+
+
 def _check_float(value: Any) -> float:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number)):
+    value = _number(value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number,
+                                                                  np.bool_)):
         raise TypeError(f"{value!r} has type {type(value).__name__}, but expected one of: "
                         "int, float")
     return float(np.float32(value))  # a FloatList holds float32s
 
 
 def _check_int64(value: Any) -> int:
+    value = _number(value)
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{value!r}: expected an int, got a boolean")  # as protobuf says
     if isinstance(value, (float, np.floating)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{value!r} has type {type(value).__name__}, but expected one of: int")
     value = int(value)
@@ -172,6 +185,23 @@ class _Message:
         return str(self)
 
 
+def _message(cls, value, where: str):
+    """``value`` as a ``cls`` message: the message itself, or a dict of its constructor's
+    arguments (protobuf's constructors take either for a message field)."""
+    if isinstance(value, dict):
+        try:
+            return cls(**value)
+        except TypeError as error:
+            if "unexpected keyword" not in str(error):
+                raise
+            raise ValueError(f'Protocol message {cls.__name__} has no field among '
+                             f'{sorted(value)} ({where})') from None
+    if not isinstance(value, cls):
+        raise TypeError(f"{where} must be a tf.train.{cls.__name__}, got "
+                        f"{type(value).__name__}")
+    return value
+
+
 class _List(_Message):
     _check = staticmethod(_check_bytes)
 
@@ -236,8 +266,10 @@ class FloatList(_List):
 
     @staticmethod
     def _text_value(v: float) -> str:
-        text = str(np.float32(v))  # the shortest digits that read back as this float32
-        return text.removesuffix(".0")
+        # protobuf's text format: 6 significant digits when they read back as this float32,
+        # else 9 (which always do)
+        text = f"{v:.6g}"
+        return text if np.float32(text) == np.float32(v) else f"{v:.9g}"
 
 
 class Int64List(_List):
@@ -287,10 +319,7 @@ class Feature(_Message):
             raise ValueError(f"Feature: give one of bytes_list, float_list, int64_list (a "
                              f"oneof), got {sorted(given)}")
         for kind, value in given.items():
-            if not isinstance(value, _KIND_CLASSES[kind]):
-                raise TypeError(f"Feature: {kind} must be a tf.train.{_KIND_CLASSES[kind].__name__},"
-                                f" got {type(value).__name__}")
-            self._lists[kind] = value
+            self._lists[kind] = _message(_KIND_CLASSES[kind], value, f"Feature: {kind}")
             self._kind = kind
 
     def _list(self, kind: str) -> _List:
@@ -356,10 +385,7 @@ class _FeatureMap(dict):
     def __setitem__(self, key, value) -> None:
         if not isinstance(key, str):
             raise TypeError(f"Features.feature: keys are str, got {type(key).__name__}")
-        if not isinstance(value, Feature):
-            raise TypeError(f"Features.feature: values are tf.train.Feature, got "
-                            f"{type(value).__name__}")
-        super().__setitem__(key, value)
+        super().__setitem__(key, _message(Feature, value, f"Features.feature[{key!r}]"))
 
     def update(self, *args, **kwargs) -> None:
         for key, value in dict(*args, **kwargs).items():
@@ -418,10 +444,8 @@ class Example(_Message):
     """``tf.train.Example(features=tf.train.Features(...))``: one record of a TFRecord file."""
 
     def __init__(self, features: Features | None = None):
-        if features is not None and not isinstance(features, Features):
-            raise TypeError(f"Example: features must be a tf.train.Features, got "
-                            f"{type(features).__name__}")
-        self._features = features if features is not None else Features()
+        self._features = Features() if features is None else _message(
+            Features, features, "Example: features")
 
     @property
     def features(self) -> Features:
@@ -491,6 +515,8 @@ def _checked_spec(features, who: str) -> list[tuple[str, Any, np.dtype, tuple]]:
     if not isinstance(features, dict):
         raise TypeError(f"{who}: features must be a dict of name to tf.io.FixedLenFeature, got "
                         f"{type(features).__name__}")
+    if not features:
+        raise ValueError(f"{who}: features cannot be empty")
     checked = []
     for name in sorted(features):
         spec = features[name]
@@ -514,12 +540,12 @@ def _checked_spec(features, who: str) -> list[tuple[str, Any, np.dtype, tuple]]:
             raise InvalidArgumentError(f"{who}: feature {name!r} has dtype {dtype}; features "
                                        "are parsed as tf.float32, tf.int64 or tf.string")
         shape = spec.shape
-        shape = () if shape is None else (int(shape),) if np.ndim(shape) == 0 \
-            else tuple(int(n) for n in shape)
-        if any(n < 0 for n in shape):
+        shape = () if shape is None else (shape,) if np.ndim(shape) == 0 else tuple(shape)
+        if any(n is None or int(n) < 0 for n in shape):
             raise ValueError(f"{who}: feature {name!r} has shape {shape}; sizes must be known "
-                             "(no -1 or None)")
-        checked.append((name, spec, dtype, shape))
+                             "(no -1 or None; use FixedLenSequenceFeature for a variable "
+                             "first axis)")
+        checked.append((name, spec, dtype, tuple(int(n) for n in shape)))
     return checked
 
 
@@ -612,18 +638,21 @@ def parse_single_example(serialized, features, example_names=None, name=None) ->
         ValueError: a spec that is not one of those classes.
     """
     checked = _checked_spec(features, "parse_single_example")
+    if isinstance(serialized, (list, tuple)) or np.ndim(serialized) != 0:
+        raise ValueError(f"parse_single_example: input serialized must be a scalar, got shape "
+                         f"{np.shape(serialized)} (use parse_example for a batch)")
     return _as_tensors(_parse_one(_as_bytes(serialized, "parse_single_example"), checked))
 
 
 def parse_example(serialized, features, example_names=None, name=None) -> dict:
     """``tf.io.parse_example``: a batch (vector) of serialized Examples as ``{name: tensor}``
-    with a leading batch axis. ``FixedLenSequenceFeature`` values are padded to the longest
+    with a leading batch axis (one scalar Example gives what `parse_single_example` gives). ``FixedLenSequenceFeature`` values are padded to the longest
     example's with ``default_value`` (else 0 or ``b""``)."""
     checked = _checked_spec(features, "parse_example")
     batch = serialized
     if isinstance(batch, (bytes, str)) or (isinstance(batch, np.ndarray) and batch.ndim == 0):
-        raise ValueError("parse_example: serialized must be a vector of serialized Examples "
-                         "(use parse_single_example for one)")
+        # one Example: TensorFlow gives the features without a batch axis
+        return _as_tensors(_parse_one(_as_bytes(batch, "parse_example"), checked))
     batch = np.asarray(batch, dtype=object).reshape(-1) if not isinstance(batch, list) \
         else batch
     rows = [_parse_one(_as_bytes(item, "parse_example"), checked) for item in batch]

@@ -35,6 +35,7 @@ from typing import IO, Self
 
 import numpy as np
 
+from convnp.io.gfile import NotFound
 from convnp.tensor import errors
 
 __all__ = ["CorruptRecordError", "RecordNotFoundError", "TFRecordOptions", "TFRecordWriter",
@@ -138,9 +139,9 @@ class CorruptRecordError(errors.DataLossError, ValueError):
     one, and a `ValueError` too."""
 
 
-class RecordNotFoundError(errors.NotFoundError, FileNotFoundError):
-    """A TFRecord file (or the folder of one to write) that does not exist: TensorFlow's
-    ``tf.errors.NotFoundError``, and a `FileNotFoundError` too."""
+#: a TFRecord file (or the folder of one to write) that does not exist: TensorFlow's
+#: ``tf.errors.NotFoundError``, and a `FileNotFoundError` too
+RecordNotFoundError = NotFound
 
 
 _CHUNK = 1 << 20  # a record's data is read in pieces of this size at most

@@ -3,7 +3,7 @@
 This module imports nothing, so every tensor module (the tape's ufunc protocol included) can
 raise them."""
 
-__all__ = ["DataLossError", "FailedPreconditionError", "InvalidArgumentError", "NotFoundError",
+__all__ = ["AlreadyExistsError", "DataLossError", "FailedPreconditionError", "InvalidArgumentError", "NotFoundError",
            "OpError", "OutOfRangeError"]
 
 
@@ -43,3 +43,8 @@ class OutOfRangeError(OpError):
 class FailedPreconditionError(OpError):
     """TensorFlow's error for a state that does not allow the operation: a dataset under
     ``tf.data.experimental.assert_cardinality(n)`` that turns out to have another length."""
+
+
+class AlreadyExistsError(OpError):
+    """TensorFlow's error for a target that exists already: ``tf.io.gfile.copy`` or ``rename``
+    onto an existing file without ``overwrite=True`` (convnp's is a `FileExistsError` too)."""

@@ -31,6 +31,7 @@ from convnp.tensor import ops as _ops
 from convnp.tensor import symbolic as _symbolic
 from convnp.tensor.eager import EagerTensor, as_dtype
 from convnp.tensor.errors import InvalidArgumentError
+from convnp.tensor.io import StringBytes
 from convnp.tensor.ops import _convert, _lift, _op, _slice, constant, value_of
 
 __all__ = ["ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
@@ -1601,7 +1602,8 @@ def _encodable(image, what: str, dtypes: tuple) -> np.ndarray:
 
 def encode_png(image, compression=-1, name=None) -> bytes:
     """PNG bytes of an ``(h, w, c)`` uint8 (or uint16 one-channel) image; write them with
-    ``tf.io.write_file``. TensorFlow returns a string tensor; convnp returns the bytes."""
+    ``tf.io.write_file``. TensorFlow returns a string tensor; convnp returns the bytes, which
+    have its ``.numpy()`` too (`StringBytes`)."""
     a = _encodable(image, "encode_png", (np.uint8, np.uint16))
     level = int(compression)
     if not -1 <= level <= 9:
@@ -1615,13 +1617,14 @@ def encode_png(image, compression=-1, name=None) -> bytes:
                Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode=modes[a.shape[-1]]))
     buffer = _io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=6 if level < 0 else level)
-    return buffer.getvalue()
+    return StringBytes(buffer.getvalue())  # bytes with TensorFlow's .numpy()
 
 
 def encode_jpeg(image, format="", quality=95, progressive=False, optimize_size=False,
                 chroma_downsampling=True, density_unit="in", x_density=300, y_density=300,
                 xmp_metadata="", name=None) -> bytes:
-    """JPEG bytes of an ``(h, w, 1 or 3)`` uint8 image (Pillow's encoder)."""
+    """JPEG bytes of an ``(h, w, 1 or 3)`` uint8 image (Pillow's encoder), with TensorFlow's
+    ``.numpy()`` (`StringBytes`)."""
     a = _encodable(image, "encode_jpeg", (np.uint8,))
     if a.shape[-1] not in (1, 3):
         raise ValueError(f"encode_jpeg expects 1 or 3 channels, got {a.shape[-1]}")
@@ -1632,7 +1635,7 @@ def encode_jpeg(image, format="", quality=95, progressive=False, optimize_size=F
     buffer = _io.BytesIO()
     picture.save(buffer, format="JPEG", quality=int(quality), progressive=bool(progressive),
                  optimize=bool(optimize_size), subsampling=2 if chroma_downsampling else 0)
-    return buffer.getvalue()
+    return StringBytes(buffer.getvalue())  # bytes with TensorFlow's .numpy()
 
 
 # called on KerasTensors, these functions become layers of the model being built

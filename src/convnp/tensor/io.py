@@ -5,16 +5,29 @@ from __future__ import annotations
 import os
 
 
-def read_file(filename, name=None) -> bytes:
-    """The file's contents as ``bytes`` (pass them to ``tf.image.decode_png``/``decode_jpeg``).
+class StringBytes(bytes):
+    """``bytes`` that answer ``.numpy()`` (the plain bytes) as TensorFlow's scalar string
+    tensors do: what `read_file` and the image encoders return, so that the keras.io helper
+    ``BytesList(value=[tf.io.encode_jpeg(image).numpy()])`` runs, while writing the value to a
+    file or comparing it with bytes works as with bytes."""
 
-    TensorFlow returns a scalar string tensor; convnp returns the bytes themselves.
+    __slots__ = ()
+
+    def numpy(self) -> bytes:
+        return bytes(self)
+
+
+def read_file(filename, name=None) -> StringBytes:
+    """The file's contents as bytes (pass them to ``tf.image.decode_png``/``decode_jpeg``).
+
+    TensorFlow returns a scalar string tensor; convnp returns the bytes themselves (with
+    ``.numpy()``, `StringBytes`).
     """
     if hasattr(filename, "dtype") and getattr(filename, "shape", None) == ():
         filename = filename.item()  # a scalar string tensor, e.g. from Dataset.list_files
     path = os.fspath(filename.decode() if isinstance(filename, bytes) else filename)
     with open(path, "rb") as f:
-        return f.read()
+        return StringBytes(f.read())
 
 
 def write_file(filename, contents, name=None) -> None:
