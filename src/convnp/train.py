@@ -14,9 +14,20 @@ from convnp.io.checkpoint import (
     load_checkpoint,
     load_variable,
 )
-from convnp.io.example import BytesList, Example, Feature, Features, FloatList, Int64List
+from convnp.io.example import (
+    BytesList,
+    Example,
+    Feature,
+    FeatureList,
+    FeatureLists,
+    Features,
+    FloatList,
+    Int64List,
+    SequenceExample,
+)
 
 __all__ = ["BytesList", "Checkpoint", "CheckpointManager", "CheckpointReader", "CheckpointState",
-           "Example", "Feature", "Features", "FloatList", "Int64List",
+           "Example", "Feature", "FeatureList", "FeatureLists", "Features", "FloatList",
+           "Int64List", "SequenceExample",
            "checkpoints_iterator", "get_checkpoint_state", "latest_checkpoint",
            "list_variables", "load_checkpoint", "load_variable"]

@@ -230,3 +230,74 @@ def test_values_tensors_dicts_and_spec_checks():
     assert one["zeta"].shape == (3,)
     assert tf.io.parse_single_example(record, {"zeta": tf.io.FixedLenFeature(
         3, "int64")})["zeta"].tolist() == [1, -2, 300]
+
+
+def _ints(values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+
+def _sequence_example():
+    floats = [tf.train.Feature(float_list=tf.train.FloatList(value=v))
+              for v in ([1, 2], [3, 4], [5, 6])]
+    return tf.train.SequenceExample(
+        context=tf.train.Features(feature={"len": _ints([3]), "lab": _ints([1])}),
+        feature_lists=tf.train.FeatureLists(feature_list={
+            "tok": tf.train.FeatureList(feature=[_ints([5]), _ints([6]), _ints([7])]),
+            "vec": tf.train.FeatureList(feature=floats)}))
+
+
+# TF 2.21's SerializeToString(deterministic=True) of _sequence_example()
+SEQUENCE_HEX = ("0a1c0a0c0a036c616212051a030a01010a0c0a036c656e12051a030a010312510a1c0a03746f6b12"
+                "150a051a030a01050a051a030a01060a051a030a01070a310a03766563122a0a0c120a0a08000080"
+                "3f000000400a0c120a0a0800004040000080400a0c120a0a080000a0400000c040")
+
+
+def test_sequence_examples():
+    example = _sequence_example()
+    data = example.SerializeToString()
+    assert data.hex() == SEQUENCE_HEX
+    assert tf.train.SequenceExample.FromString(data) == example
+    assert tf.train.FeatureList(feature=[_ints([5])]).SerializeToString().hex() == \
+        "0a051a030a0105"
+    built = tf.train.SequenceExample()
+    built.feature_lists.feature_list["a"].feature.add().int64_list.value.append(3)
+    assert built.SerializeToString().hex() == "120e0a0c0a016112070a051a030a0103"
+    context_spec = {"len": tf.io.FixedLenFeature([], tf.int64),
+                    "lab": tf.io.FixedLenFeature([], tf.int64),
+                    "miss": tf.io.FixedLenFeature([], tf.int64, default_value=-1)}
+    steps_spec = {"tok": tf.io.FixedLenSequenceFeature([], tf.int64),
+                  "vec": tf.io.FixedLenSequenceFeature([2], tf.float32),
+                  "none": tf.io.FixedLenSequenceFeature([], tf.int64, allow_missing=True)}
+    context, steps = tf.io.parse_single_sequence_example(data, context_spec, steps_spec)
+    assert {k: v.tolist() for k, v in context.items()} == {"lab": 1, "len": 3, "miss": -1}
+    assert steps["tok"].tolist() == [5, 6, 7] and steps["none"].shape == (0,)
+    assert steps["vec"].shape == (3, 2) and steps["vec"].dtype == np.float32
+    context, steps, lengths = tf.io.parse_sequence_example([data, data], context_spec,
+                                                           steps_spec)
+    assert context["len"].tolist() == [3, 3] and steps["vec"].shape == (2, 3, 2)
+    assert {k: v.tolist() for k, v in lengths.items()} == {"none": [0, 0], "tok": [3, 3],
+                                                           "vec": [3, 3]}
+    for spec in ({"none": tf.io.FixedLenSequenceFeature([], tf.int64)},  # required, missing
+                 {"vec": tf.io.FixedLenSequenceFeature([3], tf.float32)},
+                 {"tok": tf.io.FixedLenSequenceFeature([], tf.float32)}):
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            tf.io.parse_single_sequence_example(data, sequence_features=spec)
+    with pytest.raises(ValueError):  # TF 2.21: FixedLenFeature is no sequence feature
+        tf.io.parse_single_sequence_example(data, sequence_features={
+            "tok": tf.io.FixedLenFeature([], tf.int64)})
+    with pytest.raises(ValueError):
+        tf.io.parse_single_sequence_example(data)
+
+
+def test_sub_message_presence():
+    # TF 2.21: a sub-message given (or read) is written even when empty; one only looked at
+    # is not
+    assert tf.train.Example(features=tf.train.Features()).SerializeToString() == b"\n\x00"
+    assert tf.train.SequenceExample(context=tf.train.Features()).SerializeToString() == \
+        b"\n\x00"
+    looked = tf.train.Example()
+    assert looked.features.feature == {} and looked.SerializeToString() == b""
+    read = tf.train.Example.FromString(b"\n\x00")
+    assert read.HasField("features") and read.SerializeToString() == b"\n\x00"
+    assert tf.train.FeatureList(feature=[tf.train.Feature()]).SerializeToString() == b"\n\x00"
+    assert str(tf.train.Example(features=tf.train.Features())) == "features {\n}\n"

@@ -45,15 +45,20 @@ __all__ = [
     "DecodeError",
     "Example",
     "Feature",
+    "FeatureList",
+    "FeatureLists",
     "Features",
     "FixedLenFeature",
     "FixedLenSequenceFeature",
     "FloatList",
     "Int64List",
+    "SequenceExample",
     "VarLenFeature",
     "decode_raw",
     "parse_example",
+    "parse_sequence_example",
     "parse_single_example",
+    "parse_single_sequence_example",
     "parse_tensor",
     "serialize_tensor",
 ]
@@ -374,49 +379,33 @@ class Feature(_Message):
             yield f"{indent}}}\n"
 
 
-class _FeatureMap(dict):
-    """``Features.feature``: names to `Feature`; reading a missing name adds an empty one, as
-    protobuf's message maps do."""
+class _MessageMap(dict):
+    """A message map (``Features.feature``, ``FeatureLists.feature_list``): names to messages
+    of one class; reading a missing name adds an empty one, as protobuf's message maps do."""
+
+    def __init__(self, value_class, where: str):
+        super().__init__()
+        self._class, self._where = value_class, where
 
     def __missing__(self, key):
-        feature = self[key] = Feature()
-        return feature
+        value = self[key] = self._class()
+        return value
 
     def __setitem__(self, key, value) -> None:
         if not isinstance(key, str):
-            raise TypeError(f"Features.feature: keys are str, got {type(key).__name__}")
-        super().__setitem__(key, _message(Feature, value, f"Features.feature[{key!r}]"))
+            raise TypeError(f"{self._where}: keys are str, got {type(key).__name__}")
+        super().__setitem__(key, _message(self._class, value, f"{self._where}[{key!r}]"))
 
     def update(self, *args, **kwargs) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    def get_or_create(self, key: str) -> Feature:
+    def get_or_create(self, key: str):
         return self[key]
 
-
-class Features(_Message):
-    """``tf.train.Features(feature={name: tf.train.Feature(...)})``."""
-
-    def __init__(self, feature: dict | None = None):
-        self._feature = _FeatureMap()
-        if feature is not None:
-            if not hasattr(feature, "items"):
-                raise TypeError(f"Features: feature must be a dict of name to "
-                                f"tf.train.Feature, got {type(feature).__name__}")
-            self._feature.update(feature)
-
-    @property
-    def feature(self) -> _FeatureMap:
-        return self._feature
-
-    def Clear(self) -> None:
-        self._feature = _FeatureMap()
-
     def _encode(self) -> bytes:
-        return b"".join(field_bytes(1, field_string(1, k) + field_bytes(2, self._feature[k]
-                                                                        ._encode()))
-                        for k in sorted(self._feature))
+        return b"".join(field_bytes(1, field_string(1, k) + field_bytes(2, self[k]._encode()))
+                        for k in sorted(self))
 
     def _decode(self, data: bytes) -> None:
         for field, wire, entry in iter_fields(data):
@@ -428,51 +417,202 @@ class Features(_Message):
                     name = v.decode("utf-8")
                 elif f == 2 and w == LENGTH_DELIMITED:
                     value = v
-            feature = Feature()
-            feature._decode(value)
-            self._feature[name] = feature  # a later entry of the same key wins
+            message = self._class()
+            message._decode(value)
+            self[name] = message  # a later entry of the same key wins
 
-    def _text(self, indent: str):
-        for k in sorted(self._feature):
-            yield f"{indent}feature {{\n{indent}  key: {BytesList._text_value(k.encode())}\n"
+    def _text(self, indent: str, field: str):
+        for k in sorted(self):
+            yield f"{indent}{field} {{\n{indent}  key: {BytesList._text_value(k.encode())}\n"
             yield f"{indent}  value {{\n"
-            yield from self._feature[k]._text(indent + "    ")
+            yield from self[k]._text(indent + "    ")
             yield f"{indent}  }}\n{indent}}}\n"
 
 
-class Example(_Message):
+class Features(_Message):
+    """``tf.train.Features(feature={name: tf.train.Feature(...)})``."""
+
+    def __init__(self, feature: dict | None = None):
+        self.Clear()
+        if feature is not None:
+            if not hasattr(feature, "items"):
+                raise TypeError(f"Features: feature must be a dict of name to "
+                                f"tf.train.Feature, got {type(feature).__name__}")
+            self._feature.update(feature)
+
+    @property
+    def feature(self) -> _MessageMap:
+        return self._feature
+
+    def Clear(self) -> None:
+        self._feature = _MessageMap(Feature, "Features.feature")
+
+    def _encode(self) -> bytes:
+        return self._feature._encode()
+
+    def _decode(self, data: bytes) -> None:
+        self._feature._decode(data)
+
+    def _text(self, indent: str):
+        yield from self._feature._text(indent, "feature")
+
+
+class _FeatureSequence(list):
+    """``FeatureList.feature``: a list of `Feature` with protobuf's ``add()``."""
+
+    def __init__(self, values=()):
+        super().__init__(_message(Feature, v, "FeatureList.feature") for v in values)
+
+    def add(self, **fields) -> Feature:
+        feature = Feature(**fields)
+        super().append(feature)
+        return feature
+
+    def append(self, value) -> None:
+        super().append(_message(Feature, value, "FeatureList.feature"))
+
+    def extend(self, values) -> None:
+        super().extend(_message(Feature, v, "FeatureList.feature") for v in values)
+
+
+class FeatureList(_Message):
+    """``tf.train.FeatureList(feature=[tf.train.Feature(...), ...])``: one step per Feature."""
+
+    def __init__(self, feature=None):
+        if feature is not None and not hasattr(feature, "__iter__"):
+            raise TypeError(f"FeatureList: feature must be a list of tf.train.Feature, got "
+                            f"{type(feature).__name__}")
+        self._feature = _FeatureSequence(feature or ())
+
+    @property
+    def feature(self) -> _FeatureSequence:
+        return self._feature
+
+    def Clear(self) -> None:
+        self._feature = _FeatureSequence()
+
+    def _encode(self) -> bytes:
+        return b"".join(field_bytes(1, f._encode()) for f in self._feature)
+
+    def _decode(self, data: bytes) -> None:
+        for field, wire, value in iter_fields(data):
+            if field == 1 and wire == LENGTH_DELIMITED:
+                self._feature.add()._decode(value)
+
+    def _text(self, indent: str):
+        for f in self._feature:
+            yield f"{indent}feature {{\n"
+            yield from f._text(indent + "  ")
+            yield f"{indent}}}\n"
+
+
+class FeatureLists(_Message):
+    """``tf.train.FeatureLists(feature_list={name: tf.train.FeatureList(...)})``."""
+
+    def __init__(self, feature_list: dict | None = None):
+        self.Clear()
+        if feature_list is not None:
+            if not hasattr(feature_list, "items"):
+                raise TypeError(f"FeatureLists: feature_list must be a dict of name to "
+                                f"tf.train.FeatureList, got {type(feature_list).__name__}")
+            self._feature_list.update(feature_list)
+
+    @property
+    def feature_list(self) -> _MessageMap:
+        return self._feature_list
+
+    def Clear(self) -> None:
+        self._feature_list = _MessageMap(FeatureList, "FeatureLists.feature_list")
+
+    def _encode(self) -> bytes:
+        return self._feature_list._encode()
+
+    def _decode(self, data: bytes) -> None:
+        self._feature_list._decode(data)
+
+    def _text(self, indent: str):
+        yield from self._feature_list._text(indent, "feature_list")
+
+
+class _Holder(_Message):
+    """A message of message fields (`Example`, `SequenceExample`). A field given to the
+    constructor, read from bytes or holding anything is *present* and written, as protobuf
+    writes a set sub-message even when it is empty (``Example(features=Features())`` is
+    ``b"\\n\\x00"``)."""
+
+    _FIELDS: tuple = ()  # (name, field number, class)
+
+    def __init__(self, **given):
+        self.Clear()
+        for name, _, cls in self._FIELDS:
+            if given.get(name) is not None:
+                setattr(self, "_" + name, _message(cls, given[name],
+                                                   f"{type(self).__name__}: {name}"))
+                self._present.add(name)
+
+    def Clear(self) -> None:
+        self._present = set()
+        for name, _, cls in self._FIELDS:
+            setattr(self, "_" + name, cls())
+
+    def _has(self, name: str) -> bool:
+        return name in self._present or bool(getattr(self, "_" + name)._encode())
+
+    def HasField(self, field_name: str) -> bool:
+        if field_name not in [f[0] for f in self._FIELDS]:
+            raise ValueError(f'Protocol message {type(self).__name__} has no field '
+                             f'"{field_name}".')
+        return self._has(field_name)
+
+    def _encode(self) -> bytes:
+        return b"".join(field_bytes(number, getattr(self, "_" + name)._encode())
+                        for name, number, _ in self._FIELDS if self._has(name))
+
+    def _decode(self, data: bytes) -> None:
+        numbers = {number: name for name, number, _ in self._FIELDS}
+        for field, wire, value in iter_fields(data):
+            if field in numbers and wire == LENGTH_DELIMITED:
+                getattr(self, "_" + numbers[field])._decode(value)
+                self._present.add(numbers[field])
+
+    def _text(self, indent: str):
+        for name, _, _ in self._FIELDS:
+            if self._has(name):
+                yield f"{indent}{name} {{\n"
+                yield from getattr(self, "_" + name)._text(indent + "  ")
+                yield f"{indent}}}\n"
+
+
+class Example(_Holder):
     """``tf.train.Example(features=tf.train.Features(...))``: one record of a TFRecord file."""
 
-    def __init__(self, features: Features | None = None):
-        self._features = Features() if features is None else _message(
-            Features, features, "Example: features")
+    _FIELDS = (("features", 1, Features),)
+
+    def __init__(self, features: Features | dict | None = None):
+        super().__init__(features=features)
 
     @property
     def features(self) -> Features:
         return self._features
 
-    def HasField(self, field_name: str) -> bool:
-        if field_name != "features":
-            raise ValueError(f'Protocol message Example has no field "{field_name}".')
-        return bool(self._features.feature)
 
-    def Clear(self) -> None:
-        self._features = Features()
+class SequenceExample(_Holder):
+    """``tf.train.SequenceExample(context=tf.train.Features(...),
+    feature_lists=tf.train.FeatureLists(...))``: per-sequence features and per-step ones."""
 
-    def _encode(self) -> bytes:
-        inner = self._features._encode()
-        return field_bytes(1, inner) if inner else b""
+    _FIELDS = (("context", 1, Features), ("feature_lists", 2, FeatureLists))
 
-    def _decode(self, data: bytes) -> None:
-        for field, wire, value in iter_fields(data):
-            if field == 1 and wire == LENGTH_DELIMITED:
-                self._features._decode(value)
+    def __init__(self, context: Features | dict | None = None,
+                 feature_lists: FeatureLists | dict | None = None):
+        super().__init__(context=context, feature_lists=feature_lists)
 
-    def _text(self, indent: str):
-        if self._features.feature:
-            yield f"{indent}features {{\n"
-            yield from self._features._text(indent + "  ")
-            yield f"{indent}}}\n"
+    @property
+    def context(self) -> Features:
+        return self._context
+
+    @property
+    def feature_lists(self) -> FeatureLists:
+        return self._feature_lists
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -508,15 +648,21 @@ def _as_bytes(data, who: str) -> bytes:
     return bytes(data)
 
 
-def _checked_spec(features, who: str) -> list[tuple[str, Any, np.dtype, tuple]]:
-    """``(name, spec, dtype, shape)`` per feature, sorted by name, every spec checked."""
+def _checked_spec(features, who: str, mode: str = "example"
+                  ) -> list[tuple[str, Any, np.dtype, tuple]]:
+    """``(name, spec, dtype, shape)`` per feature, sorted by name, every spec checked.
+    ``mode``: ``"example"`` (an Example's features: both fixed-length kinds), ``"context"``
+    (a SequenceExample's context: FixedLenFeature only) or ``"sequence"`` (its feature lists:
+    FixedLenSequenceFeature only, ``allow_missing`` False allowed)."""
     from convnp.tensor.eager import as_dtype
 
     if not isinstance(features, dict):
         raise TypeError(f"{who}: features must be a dict of name to tf.io.FixedLenFeature, got "
                         f"{type(features).__name__}")
-    if not features:
+    if not features and mode == "example":
         raise ValueError(f"{who}: features cannot be empty")
+    allowed = {"example": (FixedLenFeature, FixedLenSequenceFeature),
+               "context": (FixedLenFeature,), "sequence": (FixedLenSequenceFeature,)}[mode]
     checked = []
     for name in sorted(features):
         spec = features[name]
@@ -526,11 +672,12 @@ def _checked_spec(features, who: str) -> list[tuple[str, Any, np.dtype, tuple]]:
                 "does not have; use tf.io.FixedLenSequenceFeature([], dtype, "
                 "allow_missing=True) for a variable number of values, or "
                 "tf.io.FixedLenFeature for a fixed one")
-        if not isinstance(spec, (FixedLenFeature, FixedLenSequenceFeature)):
+        if not isinstance(spec, allowed):
             # TensorFlow raises ValueError here, not TypeError
             raise ValueError(f"Unsupported {type(spec).__name__} {spec!r} for key {name!r} "  # noqa: TRY004
-                             "(expected tf.io.FixedLenFeature or FixedLenSequenceFeature)")
-        if isinstance(spec, FixedLenSequenceFeature) and not spec.allow_missing:
+                             f"(expected {' or '.join('tf.io.' + c.__name__ for c in allowed)})")
+        if mode == "example" and isinstance(spec, FixedLenSequenceFeature) \
+                and not spec.allow_missing:
             raise ValueError(f"{who}: FixedLenSequenceFeature ({name!r}) requires "
                              "allow_missing to be True")
         dtype = as_dtype(spec.dtype).dtype
@@ -582,7 +729,11 @@ def _default(name: str, dtype: np.dtype, default, shape: tuple) -> np.ndarray:
 
 
 def _parse_one(data: bytes, checked) -> dict[str, np.ndarray]:
-    found = _features_of(data)
+    return _parse_features(_features_of(data), checked)
+
+
+def _parse_features(found: dict[str, Feature], checked) -> dict[str, np.ndarray]:
+    """The features of one Example (or a SequenceExample's context) read as ``checked``."""
     out = {}
     for name, spec, dtype, shape in checked:
         feature = found.get(name)
@@ -661,23 +812,116 @@ def parse_example(serialized, features, example_names=None, name=None) -> dict:
         values = [row[key] for row in rows]
         if isinstance(spec, FixedLenSequenceFeature):
             longest = max((len(v) for v in values), default=0)
-            fill = spec.default_value
-            if fill is None:
-                fill = b"" if dtype.kind == "S" else 0
-            elif dtype.kind == "S" and isinstance(fill, str):
-                fill = fill.encode("utf-8")
-            padded = []
-            for v in values:
-                pad = np.empty((longest - len(v),) + shape, dtype=v.dtype)
-                pad[...] = fill
-                padded.append(np.concatenate([v, pad]))
-            values = padded
-            empty_shape = (0, longest) + shape
-        else:
-            empty_shape = (0,) + shape
+            out[key] = _padded(values, longest, spec, dtype, shape)
+            continue
+        empty_shape = (0,) + shape
         out[key] = np.stack(values) if values else np.empty(
             empty_shape, dtype=object if dtype.kind == "S" else dtype)
     return _as_tensors(out)
+
+
+# -- sequence examples -------------------------------------------------------------------------
+
+
+def _sequence_specs(context_features, sequence_features, who: str):
+    if context_features is None and sequence_features is None:
+        raise ValueError(f"{who}: both context_features and sequence_features are None, but "
+                         "at least one should have values")
+    context = _checked_spec(context_features or {}, who, "context")
+    sequence = _checked_spec(sequence_features or {}, who, "sequence")
+    return context, sequence
+
+
+def _parse_sequence_one(data: bytes, context, sequence):
+    """``(context values, step values)`` of one serialized SequenceExample."""
+    message = SequenceExample()
+    try:
+        message._decode(data)
+    except (ValueError, UnicodeDecodeError, KeyError) as error:
+        raise InvalidArgumentError(f"Could not parse example input ({error})") from None
+    lists = message.feature_lists.feature_list
+    steps = {}
+    for name, spec, dtype, shape in sequence:
+        size = int(np.prod(shape))
+        if name not in lists:
+            if not spec.allow_missing:
+                raise InvalidArgumentError(f"Name: <unknown>, Feature list '{name}' is "
+                                           "required but could not be found.  Did you mean "
+                                           "to include it in feature_list_dense_missing_"
+                                           "assumed_empty or feature_list_dense_defaults?")
+            steps[name] = _values(dtype, []).reshape((0,) + shape)
+            continue
+        rows = []
+        for t, feature in enumerate(lists[name].feature):
+            kind = feature.WhichOneof("kind")
+            if kind is not None and kind != _PARSED[dtype]:
+                raise InvalidArgumentError(f"Name: <unknown>, Feature list: {name}, Index: "
+                                           f"{t}.  Data types don't match. Expected type: "
+                                           f"{_dtype_name(_PARSED[dtype])}")
+            values = _values(dtype, feature._lists[kind].value if kind else [])
+            if values.size != size:
+                raise InvalidArgumentError(f"Name: <unknown>, Key: {name}, Index: {t}.  "
+                                           f"Number of values != expected.  values size: "
+                                           f"{values.size} but output shape: {shape}")
+            rows.append(values.reshape(shape))
+        steps[name] = np.stack(rows) if rows else _values(dtype, []).reshape((0,) + shape)
+    return _parse_features(message.context.feature, context), steps
+
+
+def parse_single_sequence_example(serialized, context_features=None, sequence_features=None,
+                                  example_name=None, name=None) -> tuple[dict, dict]:
+    """``tf.io.parse_single_sequence_example``: one serialized ``SequenceExample`` as
+    ``(context, feature_lists)`` dicts: context features by ``tf.io.FixedLenFeature``, each
+    feature list by ``tf.io.FixedLenSequenceFeature(shape, dtype)`` as ``(steps,) + shape``
+    (a missing list is an error unless ``allow_missing=True``, which makes it empty)."""
+    who = "parse_single_sequence_example"
+    context, sequence = _sequence_specs(context_features, sequence_features, who)
+    if isinstance(serialized, (list, tuple)) or np.ndim(serialized) != 0:
+        raise ValueError(f"{who}: input serialized must be a scalar, got shape "
+                         f"{np.shape(serialized)} (use parse_sequence_example for a batch)")
+    found, steps = _parse_sequence_one(_as_bytes(serialized, who), context, sequence)
+    return _as_tensors(found), _as_tensors(steps)
+
+
+def parse_sequence_example(serialized, context_features=None, sequence_features=None,
+                           example_names=None, name=None) -> tuple[dict, dict, dict]:
+    """``tf.io.parse_sequence_example``: a batch of serialized SequenceExamples as
+    ``(context, feature_lists, lengths)``: the feature lists padded to the batch's longest
+    (with ``default_value``, else 0 or ``b""``), ``lengths`` each example's number of steps
+    (int64)."""
+    who = "parse_sequence_example"
+    context, sequence = _sequence_specs(context_features, sequence_features, who)
+    if isinstance(serialized, (bytes, str)) or np.ndim(serialized) != 1:
+        raise ValueError(f"{who}: serialized must be a vector of serialized "
+                         f"SequenceExamples, got shape {np.shape(serialized)}")
+    batch = list(np.asarray(serialized, dtype=object).reshape(-1)) \
+        if not isinstance(serialized, list) else serialized
+    parsed = [_parse_sequence_one(_as_bytes(item, who), context, sequence) for item in batch]
+    found = {key: np.stack([p[0][key] for p in parsed]) if parsed else
+             np.empty((0,) + shape, dtype=object if dtype.kind == "S" else dtype)
+             for key, _, dtype, shape in context}
+    steps, lengths = {}, {}
+    for key, spec, dtype, shape in sequence:
+        rows = [p[1][key] for p in parsed]
+        longest = max((len(r) for r in rows), default=0)
+        steps[key] = _padded(rows, longest, spec, dtype, shape)
+        lengths[key] = np.array([len(r) for r in rows], dtype=np.int64)
+    return _as_tensors(found), _as_tensors(steps), _as_tensors(lengths)
+
+
+def _padded(rows: list[np.ndarray], longest: int, spec, dtype: np.dtype,
+            shape: tuple) -> np.ndarray:
+    """``rows`` (each ``(n,) + shape``) padded at the end to ``longest`` and stacked."""
+    fill = spec.default_value
+    if fill is None:
+        fill = b"" if dtype.kind == "S" else 0
+    elif dtype.kind == "S" and isinstance(fill, str):
+        fill = fill.encode("utf-8")
+    out = np.empty((len(rows), longest) + shape, dtype=object if dtype.kind == "S" else dtype)
+    out[...] = fill
+    for i, row in enumerate(rows):
+        out[i, :len(row)] = row
+    return out
 
 
 # -- tensors -----------------------------------------------------------------------------------
