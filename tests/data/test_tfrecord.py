@@ -249,3 +249,16 @@ def test_gfile(tmp_path):
     gfile.rmtree(root + "/a")
     with pytest.raises(tf.errors.NotFoundError):
         gfile.rmtree(root + "/a")
+
+
+def test_writer_keeps_links_and_clears_stale_temporaries(tmp_path):
+    target = tmp_path / "real.tfrecord"
+    target.write_bytes(b"")
+    link = tmp_path / "link.tfrecord"
+    link.symlink_to(target)
+    stale = tmp_path / ".real.tfrecord.999999999.abcdefgh.tmp"  # a killed writer's (no pid)
+    stale.write_bytes(b"partial")
+    with tf.io.TFRecordWriter(str(link)) as writer:
+        writer.write(b"one")
+    assert link.is_symlink() and not stale.exists()
+    assert list(tf.data.TFRecordDataset(str(target)).as_numpy_iterator()) == [b"one"]

@@ -35,6 +35,7 @@ from typing import IO, Self
 
 import numpy as np
 
+from convnp.io._files import _fsync_directory, _umask, remove_stale
 from convnp.io.gfile import NotFound
 from convnp.tensor import errors
 
@@ -298,12 +299,16 @@ class TFRecordWriter:
         self._kind = compression_kind(options, "TFRecordWriter")
         level = options.compression_level if isinstance(options, TFRecordOptions) else None
         self.path = Path(os.fspath(path))
-        directory = self.path.parent
+        if self.path.is_symlink():
+            # write the file the link points to, and keep the link (as io/_files.atomic_write)
+            self.path = Path(os.path.realpath(self.path))
+        directory = self.path.parent if str(self.path.parent) else Path(".")
         if not directory.is_dir():
             raise RecordNotFoundError(f"TFRecordWriter: cannot write {self.path}: folder "
                                       f"{directory} does not exist")
         if self.path.is_dir():
             raise IsADirectoryError(f"TFRecordWriter: cannot write {self.path}: it is a folder")
+        remove_stale(directory, f".{self.path.name}.", suffix=".tmp")  # a killed writer's
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.",
                                          suffix=".tmp", dir=directory)
         self._file = os.fdopen(fd, "wb")
@@ -360,6 +365,7 @@ class TFRecordWriter:
             self._discard()
             raise
         self._file = None
+        _fsync_directory(self.path.parent)
 
     def _discard(self) -> None:
         if self._file is None:
@@ -388,8 +394,3 @@ class TFRecordWriter:
             with contextlib.suppress(OSError, ValueError):
                 self.close()
 
-
-def _umask() -> int:
-    from convnp.io._files import _umask as umask
-
-    return umask()
