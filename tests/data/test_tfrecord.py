@@ -262,3 +262,23 @@ def test_writer_keeps_links_and_clears_stale_temporaries(tmp_path):
         writer.write(b"one")
     assert link.is_symlink() and not stale.exists()
     assert list(tf.data.TFRecordDataset(str(target)).as_numpy_iterator()) == [b"one"]
+
+
+def test_in_memory_serialized_examples_keep_their_zero_bytes():
+    # a serialized Example whose last float is 0.0 ends in zero bytes; NumPy's fixed-width
+    # bytes would drop them (TF 2.21 keeps all 17 bytes)
+    def serialized(v):
+        return tf.train.Example(features=tf.train.Features(feature={"x": tf.train.Feature(
+            float_list=tf.train.FloatList(value=[v]))})).SerializeToString()
+
+    records = [serialized(0.0), serialized(1.5)]
+    spec = {"x": tf.io.FixedLenFeature([], tf.float32)}
+    ds = tf.data.Dataset.from_tensor_slices(records)
+    assert [len(r) for r in ds.as_numpy_iterator()] == [17, 17]
+    assert [float(tf.io.parse_single_example(r, spec)["x"]) for r in ds] == [0.0, 1.5]
+    assert tf.io.parse_example(next(iter(ds.batch(2))), spec)["x"].tolist() == [0.0, 1.5]
+    pairs = tf.data.Dataset.from_tensor_slices({"r": records, "y": [1, 2]})
+    assert [len(e["r"]) for e in pairs.as_numpy_iterator()] == [17, 17]
+    assert [len(r) for r in tf.data.Dataset.from_tensors(records[0]).as_numpy_iterator()] == [17]
+    mapped = tf.data.Dataset.range(2).map(lambda i: serialized(float(i)))
+    assert [len(r) for r in mapped.as_numpy_iterator()] == [17, 17]

@@ -90,7 +90,7 @@ def _number_lists_as_arrays(value: Any) -> Any:
         arr = _leaf_array(value) if all(
             isinstance(v, (int, float, bool, str, bytes, np.generic, list))
             or (isinstance(v, np.ndarray) and v.ndim == 0) for v in value) else None
-        if arr is not None and arr.dtype != object:
+        if arr is not None and (arr.dtype != object or _zero_ended(value)):
             return arr
         return [_number_lists_as_arrays(v) for v in value]
     return value
@@ -104,10 +104,34 @@ def _python_only(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, (bool, np.generic))
 
 
+def _zero_ended(values: Any) -> bool:
+    """Whether ``values`` (one bytes value or a flat list of strings) has a bytes value ending
+    in a zero byte, which NumPy's fixed-width bytes type would drop (a serialized
+    ``tf.train.Example`` whose last float is 0.0)."""
+    if isinstance(values, bytes):
+        return values.endswith(b"\0")
+    return (isinstance(values, list) and all(isinstance(v, (bytes, str)) for v in values)
+            and any(isinstance(v, bytes) and v.endswith(b"\0") for v in values))
+
+
+def _bytes_objects(values: Any, shape: tuple | None = None) -> np.ndarray:
+    """Strings as an object array of bytes (``str`` as UTF-8): TensorFlow's string tensors
+    keep every byte, NumPy's fixed-width ones drop trailing zeros."""
+    items = [values] if isinstance(values, bytes) else list(values)
+    out = np.empty(len(items), dtype=object)
+    out[:] = [v.encode("utf-8") if isinstance(v, str) else v for v in items]
+    if isinstance(values, bytes):
+        return out.reshape(())
+    return out.reshape(shape if shape is not None else (len(items),))
+
+
 def _leaf_array(value: Any) -> np.ndarray:
     """One component as an array. Python numbers (alone or in lists) take TensorFlow's dtypes:
     float32 for floats and int32 for ints (int64 only when a value does not fit), where NumPy
-    would give float64 and int64; NumPy values and arrays keep theirs."""
+    would give float64 and int64; NumPy values and arrays keep theirs. Bytes ending in a zero
+    byte make an object array (`_bytes_objects`), which keeps it."""
+    if _zero_ended(value):
+        return _bytes_objects(value)
     arr = np.asarray(value)
     if not _python_only(value):
         return arr
@@ -137,6 +161,8 @@ def _object_strings(arr: np.ndarray) -> np.ndarray | None:
     values = arr.ravel().tolist()
     if not all(isinstance(v, (str, bytes)) for v in values):
         return None
+    if _zero_ended(values):
+        return _bytes_objects(values, arr.shape)
     if all(isinstance(v, str) for v in values):
         return np.array(values, dtype=str).reshape(arr.shape)
     encoded = [v.encode("utf-8") if isinstance(v, str) else v for v in values]
@@ -865,7 +891,10 @@ class _TensorSlices(Dataset):
         self._n = arrays[0].shape[0] if arrays else 0
 
     def _element(self, i: int) -> Any:
-        return _unflatten(self._spec, [a[i] for a in self._arrays])
+        # an object array's item would be the bytes themselves (then read back as NumPy's
+        # fixed-width bytes): a 0-d object array keeps them whole
+        return _unflatten(self._spec, [a[i, ...] if a.dtype == object else a[i]
+                                       for a in self._arrays])
 
     def _gather(self, idx: np.ndarray | slice) -> Any:
         return _unflatten(self._spec, [a[idx] for a in self._arrays])
