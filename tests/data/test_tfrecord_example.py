@@ -301,3 +301,14 @@ def test_sub_message_presence():
     assert read.HasField("features") and read.SerializeToString() == b"\n\x00"
     assert tf.train.FeatureList(feature=[tf.train.Feature()]).SerializeToString() == b"\n\x00"
     assert str(tf.train.Example(features=tf.train.Features())) == "features {\n}\n"
+
+
+def test_numpy_vectors_convert_at_once():
+    image = np.linspace(-1, 1, 224 * 224 * 3, dtype=np.float32)
+    floats = tf.train.FloatList(value=image)
+    back = tf.train.FloatList.FromString(floats.SerializeToString())
+    np.testing.assert_array_equal(np.array(back.value, dtype=np.float32), image)
+    assert tf.train.Int64List(value=np.arange(3, dtype=np.uint8)).value == [0, 1, 2]
+    assert tf.train.FloatList(value=np.array([True])).value == [1.0]
+    with pytest.raises(ValueError):  # beyond int64, as protobuf says
+        tf.train.Int64List(value=np.array([2 ** 63], dtype=np.uint64))
