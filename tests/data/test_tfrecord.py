@@ -282,3 +282,14 @@ def test_in_memory_serialized_examples_keep_their_zero_bytes():
     assert [len(r) for r in tf.data.Dataset.from_tensors(records[0]).as_numpy_iterator()] == [17]
     mapped = tf.data.Dataset.range(2).map(lambda i: serialized(float(i)))
     assert [len(r) for r in mapped.as_numpy_iterator()] == [17, 17]
+
+
+def test_crc32c_many_matches_one_at_a_time():
+    from convnp.io.records import crc32c, crc32c_many
+
+    rng = np.random.default_rng(0)
+    datas = [rng.bytes(int(n)) for n in rng.integers(0, 1200, 120)]
+    datas += [b"", b"a", b"abc", b"abcd", b"123456789", b"\x00" * 300, rng.bytes(256),
+              rng.bytes(70000)]
+    assert crc32c_many(datas) == [crc32c(d) for d in datas]
+    assert crc32c_many([b"123456789"]) == [0xE3069283]  # the CRC-32C check value
