@@ -293,3 +293,22 @@ def test_crc32c_many_matches_one_at_a_time():
               rng.bytes(70000)]
     assert crc32c_many(datas) == [crc32c(d) for d in datas]
     assert crc32c_many([b"123456789"]) == [0xE3069283]  # the CRC-32C check value
+
+
+@pytest.mark.parametrize("kind", ["GZIP", "ZLIB", None])
+def test_records_before_a_damage_are_read_first(tmp_path, kind):
+    # TF 2.21 yields the whole records before a cut, then raises DataLossError
+    rng = np.random.default_rng(1)
+    plain = tmp_path / "plain"
+    with tf.io.TFRecordWriter(str(plain)) as writer:
+        for _ in range(3):
+            writer.write(rng.bytes(10000))
+    raw = plain.read_bytes()
+    packed = gzip.compress(raw) if kind == "GZIP" else zlib.compress(raw) if kind else raw
+    cut = tmp_path / "cut"
+    cut.write_bytes(packed[:-5000])
+    got = []
+    with pytest.raises(tf.errors.DataLossError):
+        for record in tf.data.TFRecordDataset(str(cut), compression_type=kind):
+            got.append(len(record.numpy()))
+    assert got == [10000, 10000]

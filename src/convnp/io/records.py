@@ -293,6 +293,10 @@ def _records(stream, name: str, size: int | None) -> Iterator[bytes]:
             except CorruptRecordError as caught:
                 error = caught
                 break
+            except (OSError, EOFError, zlib.error) as caught:  # a damaged compressed stream
+                error = CorruptRecordError(f"{name}: cannot read the record at byte {pos} of "
+                                           f"the decompressed data ({caught})")
+                break
             if item is None:
                 ended = True
                 break
