@@ -179,9 +179,16 @@ def test_corrupt_files_fail_before_allocation(tmp_path):
             list(tf.data.TFRecordDataset(str(path)))
         with pytest.raises(ValueError, match=re.escape(str(path))):
             list(tf.data.TFRecordDataset(str(path)))
-    # a huge length in a compressed file is read in pieces: it fails at the end of the data
+    # a compressed file's record may declare no more than the file may expand to
+    # (convnp._limits): refused from the header, before any of its data is read
     gz = tmp_path / "huge.gz"
     gz.write_bytes(gzip.compress(cases["huge"]))
+    with pytest.raises(ValueError, match="may expand to"):
+        list(tf.data.TFRecordDataset(str(gz), "GZIP"))
+    # a length within that limit but beyond the data is read in pieces and found truncated
+    short = _frame(b"first") + struct.pack("<Q", 1 << 20) \
+        + struct.pack("<I", masked_crc32c(struct.pack("<Q", 1 << 20))) + b"tail"
+    gz.write_bytes(gzip.compress(short))
     with pytest.raises(ValueError, match="truncated"):
         list(tf.data.TFRecordDataset(str(gz), "GZIP"))
     # a plain file read as GZIP: DataLossError in TF too

@@ -35,6 +35,7 @@ from typing import IO, Self
 
 import numpy as np
 
+from convnp._limits import expansion_limit
 from convnp.io._files import _fsync_directory, _umask, remove_stale
 from convnp.io.gfile import NotFound
 from convnp.tensor import errors
@@ -256,15 +257,15 @@ def iter_records(path: str | os.PathLike, compression_type=None) -> Iterator[byt
     kind = compression_kind(compression_type, "TFRecordDataset")
     name = os.fspath(path)
     with _opened(name) as raw:
-        size = None
+        size, stored = None, os.fstat(raw.fileno()).st_size
         if kind == "GZIP":
             stream = gzip.GzipFile(fileobj=raw, mode="rb")
         elif kind == "ZLIB":
             stream = _ZlibReader(raw)
         else:
-            stream, size = raw, os.fstat(raw.fileno()).st_size
+            stream, size = raw, stored
         try:
-            yield from _records(stream, name, size)
+            yield from _records(stream, name, size, expansion_limit(stored))
         except (OSError, EOFError, zlib.error) as error:
             raise CorruptRecordError(f"{name}: cannot read it as a {kind} compressed TFRecord "
                                      f"file ({error})") from None
@@ -280,8 +281,9 @@ def _opened(name: str) -> IO[bytes]:
 _BATCH = 4 << 20  # the data CRCs of this many bytes of records are checked together
 
 
-def _records(stream, name: str, size: int | None) -> Iterator[bytes]:
-    """The records of ``stream`` (``size`` bytes long, when known), read a few megabytes at a
+def _records(stream, name: str, size: int | None, limit: int) -> Iterator[bytes]:
+    """The records of ``stream`` (``size`` bytes long, when known; a compressed stream's
+    records may declare at most ``limit`` bytes, `convnp._limits`), read a few megabytes at a
     time so that their data CRCs are computed together (`crc32c_many`); records are yielded
     in order, and an error comes after the good records before it."""
     pos, ended = 0, False
@@ -289,7 +291,7 @@ def _records(stream, name: str, size: int | None) -> Iterator[bytes]:
         batch, volume, error = [], 0, None
         while volume < _BATCH:
             try:
-                item = _record(stream, name, size, pos)
+                item = _record(stream, name, size, pos, limit)
             except CorruptRecordError as caught:
                 error = caught
                 break
@@ -313,7 +315,8 @@ def _records(stream, name: str, size: int | None) -> Iterator[bytes]:
             raise error
 
 
-def _record(stream, name: str, size: int | None, pos: int) -> tuple[bytes, int] | None:
+def _record(stream, name: str, size: int | None, pos: int,
+            limit: int) -> tuple[bytes, int] | None:
     """The record at ``pos``: its data and the masked CRC stored for it (checked by the
     caller); None at the end of the file."""
     header = stream.read(12)
@@ -328,6 +331,10 @@ def _record(stream, name: str, size: int | None, pos: int) -> tuple[bytes, int] 
     if size is not None and pos + 16 + length > size:
         raise CorruptRecordError(f"{name}: the record at byte {pos} declares {length} bytes, "
                                  f"more than the {size - pos - 16} left in the file")
+    if size is None and length > limit:  # compressed: the whole file may expand only so far
+        raise CorruptRecordError(f"{name}: the record at byte {pos} of the decompressed data "
+                                 f"declares {length} bytes, more than the {limit} a file of "
+                                 "this size may expand to (see docs/limits.md)")
     pieces, left = [], length
     while left:  # the data arrives in pieces: a false length allocates no more than read
         piece = stream.read(min(left, _CHUNK))
