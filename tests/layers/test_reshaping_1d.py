@@ -57,7 +57,7 @@ def test_upsampling_and_padding_match_pytorch():
     (lambda: ZeroPadding1D(-1), ValueError, "non-negative"),
     (lambda: ZeroPadding1D((1, 2, 3)), ValueError, "pair"),
     (lambda: Cropping1D("x"), ValueError, "cropping"),
-    (lambda: ZeroPadding1D(1, data_format="channels_first"), ValueError, "channels_last"),
+    (lambda: ZeroPadding1D(1, data_format="channels_middle"), ValueError, "channels_first"),
 ])
 def test_bad_arguments(make, error, match):
     with pytest.raises(error, match=match):

@@ -275,7 +275,8 @@ def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
                 kwargs[key] = init
         elif key.endswith(("_regularizer", "_constraint")):
             kwargs[key] = _keras_object(value, where, key)
-        elif key == "data_format" and value not in (None, "channels_last"):
+        elif key == "data_format" and value not in (None, "channels_last") and not (
+                value == "channels_first" and getattr(cls, "takes_channels_first", False)):
             raise ValueError(f"{where}: data_format={value!r} is not supported; convnp is "
                              "channels_last (NHWC) only")
         elif key in ("layer", "backward_layer", "cell") and isinstance(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.layers import _utils
+from convnp.layers._channels_first_1d import sequence_data_format, steps_layout
 from convnp.layers._transposed import TransposedConv
 from convnp.layers.registry import register
 from convnp.ops import conv_transpose as ops_transpose
@@ -18,6 +19,7 @@ _SEQUENCES = "(batch, steps, channels)"
 
 
 @register
+@steps_layout
 class Conv1DTranspose(TransposedConv):
     """Transposed 1-D convolution, optionally activated: each input step adds a copy of the
     kernel, weighted by its channels, to the output steps ``t * strides ...``; overlapping
@@ -33,7 +35,8 @@ class Conv1DTranspose(TransposedConv):
             ``(steps - 1) * strides + k - 2 * pad + output_padding``, where ``k = (kernel_size
             - 1) * dilation_rate + 1`` and ``pad`` is 0 (``"valid"``) or ``k // 2``
             (``"same"``).
-        data_format: only ``"channels_last"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (``(batch, channels,
+            steps)`` in and out, as `Conv1D`).
         dilation_rate: spacing of the kernel taps; not together with ``strides > 1`` (as
             Keras).
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
@@ -74,7 +77,7 @@ class Conv1DTranspose(TransposedConv):
         self.kernel_size = (_utils.single_int(kernel_size, "kernel_size", cls),)
         self.strides = (_utils.single_int(strides, "strides", cls),)
         self.padding = _utils.padding_mode(padding, cls)
-        self.data_format = _utils.channels_last(data_format, cls)
+        self.data_format = sequence_data_format(data_format, cls)
         self.dilation_rate = (_utils.single_int(dilation_rate, "dilation_rate", cls),)
         _utils.refuse_strided_dilation(cls, self.strides, self.dilation_rate,
                                        as_given=(strides, dilation_rate))

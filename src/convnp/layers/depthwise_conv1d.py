@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.layers import _utils
+from convnp.layers._channels_first_1d import sequence_data_format, steps_layout
 from convnp.layers.depthwise import DepthwiseKernelLayer
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
@@ -23,7 +24,7 @@ def sequence_window_arguments(layer, kernel_size, strides, padding, data_format,
     layer.kernel_size = (_utils.single_int(kernel_size, "kernel_size", cls),)
     layer.strides = (_utils.single_int(strides, "strides", cls),)
     layer.padding = _utils.padding_mode(padding, cls)
-    layer.data_format = _utils.channels_last(data_format, cls)
+    layer.data_format = sequence_data_format(data_format, cls)
     layer.dilation_rate = (_utils.single_int(dilation_rate, "dilation_rate", cls),)
     layer.depth_multiplier = _utils.positive_int(depth_multiplier, "depth_multiplier", cls)
     layer._hparameters = {"stride": (1, layer.strides[0]), "pad": layer.padding,
@@ -46,6 +47,7 @@ def sequence_output_steps(layer, input_shape):
 
 
 @register
+@steps_layout
 class DepthwiseConv1D(DepthwiseKernelLayer):
     """Depthwise 1-D convolution: each input channel convolved over the steps with its own
     ``depth_multiplier`` filters, optionally activated.
@@ -58,7 +60,8 @@ class DepthwiseConv1D(DepthwiseKernelLayer):
         strides: an int.
         padding: ``"valid"`` or ``"same"`` (TensorFlow's rule, as `Conv1D`).
         depth_multiplier: output channels per input channel.
-        data_format: only ``"channels_last"``.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (``(batch, channels,
+            steps)`` in and out, as `Conv1D`).
         dilation_rate: spacing of the kernel taps (Keras allows it with strides > 1 here).
         activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
             bias_regularizer, activity_regularizer, depthwise_constraint, bias_constraint: as

@@ -15,6 +15,7 @@ import numpy as np
 
 from convnp import ops
 from convnp.layers import _utils, second_order
+from convnp.layers._channels_first_1d import sequence_data_format, steps_layout
 from convnp.layers.base import Layer
 from convnp.layers.conv import check_channel_groups, checked_groups, conv_config
 from convnp.layers.fixed_rank import FixedRankLayer
@@ -53,6 +54,7 @@ def _steps_out(layer, steps, window: int, stride: int, padding: str, dilation: i
 
 
 @register
+@steps_layout
 class Conv1D(Layer):
     """1-D convolution over the steps of a sequence, optionally activated.
 
@@ -64,7 +66,9 @@ class Conv1D(Layer):
         dilation_rate: spacing of the kernel taps (with strides 1).
         groups: as `Conv2D`'s (the kernel is then ``(kernel_size, in_channels // groups,
             filters)``).
-        data_format: only ``"channels_last"``; regularizers and constraints: as `Conv2D`.
+        data_format: ``"channels_last"`` (``(batch, steps, channels)``) or
+            ``"channels_first"`` (``(batch, channels, steps)``, `steps_layout`); regularizers
+            and constraints: as `Conv2D`.
 
     Shape: ``(m, steps, in_channels)`` -> ``(m, new_steps, filters)``.
     Weights: ``kernel`` ``(kernel_size, in_channels // groups, filters)``, ``bias``
@@ -95,7 +99,7 @@ class Conv1D(Layer):
             raise ValueError(f"Conv1D: padding must be 'valid', 'same' or 'causal', "
                              f"got {padding!r}")
         self.padding = padding.lower()
-        self.data_format = _utils.channels_last(data_format, cls)
+        self.data_format = sequence_data_format(data_format, cls)
         self.dilation_rate = (_one(dilation_rate, "dilation_rate", cls),)
         _utils.refuse_strided_dilation(cls, self.strides, self.dilation_rate,
                                        as_given=(strides, dilation_rate))
@@ -173,6 +177,7 @@ class Conv1D(Layer):
         return conv_config(self, super().get_config())
 
 
+@steps_layout
 class _Pooling1D(FixedRankLayer):
     """`MaxPooling1D` and `AveragePooling1D` on the 2-D pooling op."""
 
@@ -187,7 +192,7 @@ class _Pooling1D(FixedRankLayer):
         self.pool_size = (_one(pool_size, "pool_size", cls),)
         self.strides = self.pool_size if strides is None else (_one(strides, "strides", cls),)
         self.padding = _utils.padding_mode(padding, cls)
-        self.data_format = _utils.channels_last(data_format, cls)
+        self.data_format = sequence_data_format(data_format, cls)
 
     def compute_output_shape(self, input_shape):
         self.check_rank(input_shape)
@@ -243,11 +248,11 @@ class _GlobalPooling1D(_GlobalPooling2D):
 
     input_rank = 3
     input_layout = _SEQUENCES
+    takes_channels_first = True  # (read by the .keras reader)
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs):
-        first = data_format == "channels_first"
-        super().__init__(data_format=None if first else data_format, keepdims=keepdims,
-                         **kwargs)
+        first = sequence_data_format(data_format, type(self).__name__) == "channels_first"
+        super().__init__(data_format=None, keepdims=keepdims, **kwargs)
         if first:
             self.data_format = "channels_first"
             self.input_layout = "(batch, features, steps)"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
+from convnp.layers._channels_first_1d import sequence_data_format, steps_layout
 from convnp.layers.base import Layer
 from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.registry import register
@@ -87,12 +88,14 @@ class UpSampling1D(_Through2D):
 
 
 @register
+@steps_layout
 class ZeroPadding1D(_Through2D):
     """Add zeros at the start and end of the steps axis.
 
     Args:
         padding: an int (both ends) or ``(start, end)``. Default 1.
-        data_format: only ``"channels_last"`` (``(batch, steps, features)``) or None.
+        data_format: ``"channels_last"`` (``(batch, steps, features)``, also for None) or
+            ``"channels_first"`` (``(batch, features, steps)``).
     """
 
     # linear in the input: second-order tangents go through `call`
@@ -104,7 +107,7 @@ class ZeroPadding1D(_Through2D):
     def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.padding = _int_pair(padding, "padding", "ZeroPadding1D")
-        self.data_format = _utils.channels_last(data_format, "ZeroPadding1D")
+        self.data_format = sequence_data_format(data_format, "ZeroPadding1D")
         self._setup()
 
     def _make_inner(self) -> Layer:

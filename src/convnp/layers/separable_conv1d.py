@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from convnp.layers import _utils
+from convnp.layers._channels_first_1d import steps_layout
 from convnp.layers.base import Layer
 from convnp.layers.depthwise import (
     separable_backward,
@@ -26,6 +27,7 @@ from convnp.layers.registry import register
 
 
 @register
+@steps_layout
 class SeparableConv1D(Layer):
     """Depthwise separable 1-D convolution: `DepthwiseConv1D` without bias, then a
     convolution of width 1 that mixes the channels, then the bias and the activation.

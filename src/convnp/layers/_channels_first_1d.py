@@ -1,0 +1,117 @@
+"""Keras's ``data_format="channels_first"`` for the 1-D window layers (`Conv1D`,
+`Conv1DTranspose`, `SeparableConv1D`, `DepthwiseConv1D`, `MaxPooling1D`,
+`AveragePooling1D`, `ZeroPadding1D`).
+
+Their kernels work on ``(batch, steps, channels)``. With ``channels_first`` the layer takes
+and gives ``(batch, channels, steps)`` (audio and sensor code often keeps the channels first,
+as PyTorch does), so `steps_layout` swaps the last two axes on the way in and out of the
+layer's methods: the kernels, caches and weights stay those of ``channels_last`` (Keras's
+weights have the same shapes in both layouts, so weights move between the two unchanged).
+TensorFlow 2.21 computes the same numbers: a ``channels_first`` layer's output is the
+``channels_last`` one's with the axes swapped, and so are the gradients.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from convnp.layers.base import Layer
+
+_FORMATS = ("channels_last", "channels_first")
+
+
+def sequence_data_format(data_format, layer: str) -> str:
+    """Keras's ``data_format`` of a 1-D layer: ``"channels_last"`` (also for None) or
+    ``"channels_first"``, in any letter case as Keras reads it; anything else is refused."""
+    if data_format is None:
+        return "channels_last"
+    if isinstance(data_format, str) and data_format.lower() in _FORMATS:
+        return data_format.lower()
+    raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', "
+                     f"got {data_format!r}")
+
+
+def _first(layer) -> bool:
+    return layer.data_format == "channels_first"
+
+
+def _swap_shape(shape):
+    """``(batch, a, b)`` as ``(batch, b, a)``; any other shape (a list of inputs, another
+    rank) unchanged, so the layer's own checks refuse it with their usual message."""
+    if isinstance(shape, list) or len(shape) != 3:
+        return shape
+    return (shape[0], shape[2], shape[1])
+
+
+def _swap(x):
+    """The array ``x`` with its last two axes swapped (contiguous, as the kernels expect);
+    None and arrays of another rank unchanged."""
+    if x is None or np.ndim(x) != 3:
+        return x
+    return np.ascontiguousarray(np.swapaxes(np.asarray(x), 1, 2))
+
+
+def steps_layout(cls: type) -> type:
+    """Give the 1-D layer class ``cls`` (which reads ``self.data_format``) the
+    ``channels_first`` layout around its ``channels_last`` methods.
+
+    Wrapped: ``call`` and ``backward`` (arrays in and out), ``build``,
+    ``compute_output_shape`` and ``check_input_shape`` (shapes in, and out), and
+    ``second_order`` where the class has a rule of its own (its ``dy`` and input tangent come
+    in the layer's layout and its cotangents go back in it; the weights' are unchanged). A
+    rule inherited from `Layer` runs ``call``/``backward``, which already swap. With
+    ``channels_last`` every method runs as written. Sets ``takes_channels_first`` (the
+    `.keras` reader accepts the layout for such classes only).
+    """
+    cls.takes_channels_first = True
+    call, backward = cls.call, cls.backward
+    build, output_shape = cls.build, cls.compute_output_shape
+
+    @functools.wraps(call)
+    def swapped_call(self, inputs, training: bool = False):
+        if not _first(self):
+            return call(self, inputs, training=training)
+        return _swap(call(self, _swap(inputs), training=training))
+
+    @functools.wraps(backward)
+    def swapped_backward(self, dy):
+        if not _first(self):
+            return backward(self, dy)
+        return _swap(backward(self, _swap(dy)))
+
+    @functools.wraps(build)
+    def swapped_build(self, input_shape):
+        return build(self, _swap_shape(input_shape) if _first(self) else input_shape)
+
+    @functools.wraps(output_shape)
+    def swapped_output_shape(self, input_shape):
+        if not _first(self):
+            return output_shape(self, input_shape)
+        return _swap_shape(output_shape(self, _swap_shape(input_shape)))
+
+    cls.call, cls.backward = swapped_call, swapped_backward
+    cls.build, cls.compute_output_shape = swapped_build, swapped_output_shape
+
+    if cls.check_input_shape is not Layer.check_input_shape:  # Layer's compares with the
+        check = cls.check_input_shape  # shape as given, in the layer's own layout
+
+        @functools.wraps(check)
+        def swapped_check(self, input_shape):
+            return check(self, _swap_shape(input_shape) if _first(self) else input_shape)
+
+        cls.check_input_shape = swapped_check
+
+    if cls.second_order is not Layer.second_order:
+        rule = cls.second_order
+
+        @functools.wraps(rule)
+        def swapped_rule(self, dy, t_dx, t_weights: dict):
+            if not _first(self):
+                return rule(self, dy, t_dx, t_weights)
+            t_dy, t_x, t_w = rule(self, _swap(dy), _swap(t_dx), t_weights)
+            return _swap(t_dy), _swap(t_x), t_w
+
+        cls.second_order = swapped_rule
+    return cls
