@@ -563,12 +563,29 @@ def _check_channels_last(data_format, who: str) -> None:
                          f"'channels_first', got {data_format!r}")
 
 
+def _sequence_as_image(inputs, kernel, strides, dilation_rate, who: str):
+    """A 1-D window op's arguments for the 2-D op it runs on: the sequences ``(m, steps, c)``
+    as images one pixel high ``(m, 1, steps, c)``, the kernel ``(k, ...)`` as ``(1, k, ...)``,
+    and the int (or one-item) strides and dilation rate as ``(1, n)`` pairs."""
+    if _arr(kernel).ndim != 3:
+        raise ValueError(f"keras.ops.{who}: the kernel of 1-D inputs must have rank 3, got "
+                         f"shape {_arr(kernel).shape}")
+    step = _tuple(strides, 1, "strides")[0]
+    rate = _tuple(dilation_rate, 1, "dilation_rate")[0]
+    return _ops.expand_dims(inputs, 1), _ops.expand_dims(kernel, 0), (1, step), (1, rate)
+
+
 @_channels_first_too
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
-    """2-D depthwise convolution: ``inputs`` ``(m, h, w, c)``, ``kernel`` ``(f_h, f_w, c,
-    multiplier)``."""
+    """Depthwise convolution, 2-D: ``inputs`` ``(m, h, w, c)``, ``kernel`` ``(f_h, f_w, c,
+    multiplier)``; or 1-D, as Keras also takes it: ``(m, steps, c)`` and ``(k, c,
+    multiplier)`` (run as images one pixel high)."""
     _check_channels_last(data_format, "depthwise_conv")
+    if _arr(inputs).ndim == 3:
+        image, kernel_2d, step, rate = _sequence_as_image(inputs, kernel, strides,
+                                                          dilation_rate, "depthwise_conv")
+        return _ops.squeeze(depthwise_conv(image, kernel_2d, step, padding, None, rate), [1])
     return _nn.depthwise(inputs, kernel, _pair(strides, "strides"), _lower_padding(padding),
                          _pair(dilation_rate, "dilation_rate"), "keras.ops.depthwise_conv")
 
@@ -576,13 +593,22 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
 @_channels_first_too
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
-    """2-D transposed convolution with Keras' output size rule (as ``Conv2DTranspose``):
-    ``inputs`` ``(m, h, w, c_in)``, ``kernel`` ``(f_h, f_w, c_out, c_in)``."""
+    """Transposed convolution with Keras' output size rule (as ``Conv2DTranspose``), 2-D:
+    ``inputs`` ``(m, h, w, c_in)``, ``kernel`` ``(f_h, f_w, c_out, c_in)``; or 1-D (as
+    ``Conv1DTranspose``): ``(m, steps, c_in)`` and ``(k, c_out, c_in)``, run as images one
+    pixel high."""
     import numpy as np
 
     from convnp.ops.conv_transpose import conv_transpose_backward, conv_transpose_forward
 
     _check_channels_last(data_format, "conv_transpose")
+    if _arr(inputs).ndim == 3:
+        image, kernel_2d, step, rate = _sequence_as_image(inputs, kernel, strides,
+                                                          dilation_rate, "conv_transpose")
+        extra = None if output_padding is None else (
+            0, _tuple(output_padding, 1, "output_padding")[0])
+        return _ops.squeeze(conv_transpose(image, kernel_2d, step, padding, extra, None, rate),
+                            [1])
     x, w = _ops._convert(inputs), _ops._convert(kernel)
     if x.dtype != w.dtype or x.dtype.kind != "f":
         raise TypeError(f"keras.ops.conv_transpose: inputs and kernel must have one floating "
