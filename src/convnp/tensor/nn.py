@@ -301,10 +301,22 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None) -> Eager
 
 
 def bias_add(value, bias, data_format=None, name=None) -> EagerTensor:
-    if data_format not in (None, "NHWC", "N...C"):
-        raise NotImplementedError(f"bias_add: data_format={data_format!r} is not supported "
-                                  "(channels last only)")
-    return _lift(value) + _lift(bias)
+    """``value + bias`` with ``bias`` along the channels: the last axis (``data_format`` None
+    or of the form ``"N...C"``: NWC, NHWC, ...), or axis 1 (``"NC..."``: NCW, NCHW, ...), as
+    TensorFlow reads the format."""
+    if data_format is None or (isinstance(data_format, str) and data_format.startswith("N")
+                               and data_format.endswith("C")):
+        return _lift(value) + _lift(bias)
+    if isinstance(data_format, str) and data_format.startswith("NC"):
+        from convnp.tensor.ops import reshape
+
+        rank = _plain(value).ndim
+        if rank < 3:
+            raise ValueError(f"bias_add: data_format={data_format!r} needs an input of rank 3 "
+                             f"or more, got shape {list(_plain(value).shape)}")
+        return _lift(value) + reshape(_lift(bias), [-1] + [1] * (rank - 2))
+    raise ValueError(f"bias_add: data_format must be of the form 'N...C' or 'NC...', got "
+                     f"{data_format!r}")
 
 
 def _window(value, name: str) -> tuple[int, int]:
@@ -737,15 +749,34 @@ def _rank(x: np.ndarray, rank: int, who: str, layout: str) -> None:
                          f"{list(x.shape)}")
 
 
+def _channels_first_1d(data_format, who: str) -> bool:
+    """Whether a 1-D op's ``data_format`` is ``"NCW"`` (``(batch, channels, width)``, which
+    TensorFlow also takes) rather than ``"NWC"`` (or None); anything else is refused."""
+    if data_format in (None, "NWC"):
+        return False
+    if data_format == "NCW":
+        return True
+    raise ValueError(f"{who}: data_format must be 'NWC' or 'NCW', got {data_format!r}")
+
+
+def _swap_last_two(x):
+    """``(m, a, b)`` -> ``(m, b, a)``, recorded (an NCW op runs as the NWC one between two)."""
+    from convnp.tensor.ops import transpose
+
+    return transpose(x, [0, 2, 1])
+
+
 def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None,
            name=None) -> EagerTensor:
     """1-D convolution of ``(m, w, c_in)`` ``input`` with ``(f, c_in, c_out)`` ``filters``:
-    a `conv2d` over a height of 1, as TensorFlow computes it."""
+    a `conv2d` over a height of 1, as TensorFlow computes it. ``data_format="NCW"``: ``input``
+    and the result are ``(m, c, w)``."""
     from convnp.tensor.ops import expand_dims, squeeze
 
-    if data_format not in (None, "NWC"):
-        raise NotImplementedError(f"conv1d: data_format={data_format!r} is not supported "
-                                  "(NWC only)")
+    if _channels_first_1d(data_format, "conv1d"):
+        _rank(_plain(input), 3, "conv1d", "batch, channels, width")
+        return _swap_last_two(conv1d(_swap_last_two(input), filters, stride, padding,
+                                     dilations=dilations))
     x, w = _plain(input), _plain(filters)
     _rank(x, 3, "conv1d", "batch, width, channels")
     if w.ndim != 3:
@@ -799,10 +830,11 @@ def convolution(input, filters, strides=None, padding="VALID", data_format=None,
     rate = (1,) * n if dilations is None else _spatial(dilations, n, "dilations",
                                                        "convolution")
     if n == 1:
-        return conv1d(input, filters, list(step), padding, dilations=list(rate))
+        return conv1d(input, filters, list(step), padding, data_format, dilations=list(rate))
     if n == 2:
-        return conv2d(input, filters, list(step), padding, dilations=list(rate))
-    return conv3d(input, filters, [1, *step, 1], padding, dilations=[1, *rate, 1])
+        return conv2d(input, filters, list(step), padding, data_format, dilations=list(rate))
+    return conv3d(input, filters, [1, *step, 1], padding, data_format,
+                  dilations=[1, *rate, 1])
 
 
 def atrous_conv2d(value, filters, rate, padding, name=None) -> EagerTensor:
@@ -828,9 +860,10 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
 def _pool1d(input, ksize, strides, padding, data_format, mode: str, who: str):
     from convnp.tensor.ops import expand_dims, squeeze
 
-    if data_format not in (None, "NWC"):
-        raise NotImplementedError(f"{who}: data_format={data_format!r} is not supported "
-                                  "(NWC only)")
+    if _channels_first_1d(data_format, who):
+        _rank(_plain(input), 3, who, "batch, channels, width")
+        return _swap_last_two(_pool1d(_swap_last_two(input), ksize, strides, padding, None,
+                                      mode, who))
     _rank(_plain(input), 3, who, "batch, width, channels")
     (size,) = _spatial(ksize, 1, "ksize", who)
     (step,) = _spatial(strides, 1, "strides", who)
@@ -1019,12 +1052,16 @@ def _transposed(input, filters, out_shape: tuple, stride, padding: str, rate,
 def conv1d_transpose(input, filters, output_shape, strides, padding="SAME",
                      data_format="NWC", dilations=None, name=None) -> EagerTensor:
     """The transpose of `conv1d`: ``input`` ``(m, w, c_in)``, ``filters`` ``(f, c_out,
-    c_in)``, ``output_shape`` ``(m, W, c_out)``."""
+    c_in)``, ``output_shape`` ``(m, W, c_out)`` (``(m, c, w)``, ``(m, c_out, W)`` with
+    ``data_format="NCW"``)."""
     from convnp.tensor.ops import expand_dims, squeeze
 
-    if data_format not in (None, "NWC"):
-        raise NotImplementedError(f"conv1d_transpose: data_format={data_format!r} is not "
-                                  "supported (NWC only)")
+    if _channels_first_1d(data_format, "conv1d_transpose"):
+        _rank(_plain(input), 3, "conv1d_transpose", "batch, channels, width")
+        m, c_out, width = _output_shape(output_shape, 3, "conv1d_transpose")
+        return _swap_last_two(conv1d_transpose(_swap_last_two(input), filters,
+                                               [m, width, c_out], strides, padding,
+                                               dilations=dilations))
     _rank(_plain(input), 3, "conv1d_transpose", "batch, width, channels")
     m, width, c_out = _output_shape(output_shape, 3, "conv1d_transpose")
     (step,) = _spatial(strides, 1, "strides", "conv1d_transpose")
@@ -1056,13 +1093,13 @@ def conv_transpose(input, filters, output_shape, strides, padding="SAME", data_f
     ``input``."""
     rank = _plain(input).ndim
     if rank == 3:
-        return conv1d_transpose(input, filters, output_shape, strides, padding,
+        return conv1d_transpose(input, filters, output_shape, strides, padding, data_format,
                                 dilations=dilations)
     if rank == 4:
-        return conv2d_transpose(input, filters, output_shape, strides, padding,
+        return conv2d_transpose(input, filters, output_shape, strides, padding, data_format,
                                 dilations=dilations)
     if rank == 5:
-        return conv3d_transpose(input, filters, output_shape, strides, padding,
+        return conv3d_transpose(input, filters, output_shape, strides, padding, data_format,
                                 dilations=dilations)
     raise ValueError(f"conv_transpose: input must have rank 3, 4 or 5, got rank {rank}")
 
