@@ -55,7 +55,7 @@ _TF_NAMESPACES = {"nn": "convnp.tensor.nn", "math": "convnp.tensor.math",
                   "debugging": "convnp.tensor.debugging", "errors": "convnp.tensor.errors",
                   "summary": "convnp.summary", "nest": "convnp.tensor.nest",
                   "test": "convnp.tensor.testing", "train": "convnp.train",
-                  "strings": "convnp.tensor.strings"}
+                  "strings": "convnp.tensor.strings", "audio": "convnp.tensor.audio"}
 _TF_OPS = ["constant", "convert_to_tensor", "identity", "cast", "zeros", "ones", "zeros_like", "ones_like", "fill", "range", "linspace", "one_hot", "shape", "rank", "size", "reshape", "transpose", "expand_dims", "squeeze", "concat", "stack", "unstack", "split", "tile", "gather", "gather_nd", "boolean_mask", "where", "argmax", "argmin", "add", "subtract", "multiply", "divide", "truediv", "floordiv", "pow", "maximum", "minimum", "square", "sqrt", "rsqrt", "exp", "log", "abs", "negative", "sign", "floor", "ceil", "round", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or", "logical_not", "clip_by_value", "add_n", "matmul", "tensordot", "einsum", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_std", "reduce_variance", "reduce_any", "reduce_all", "reduce_logsumexp", "cumsum", "norm", "sigmoid", "tanh", "newaxis", "is_nan"]
 _TF_NAMES = {name: ("convnp.tensor.ops", name) for name in _TF_OPS}
 _TF_NAMES.update({

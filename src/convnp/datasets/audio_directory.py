@@ -22,6 +22,7 @@ Keras does (`convnp.datasets.file_index`).
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 
@@ -284,24 +285,47 @@ def decode_wav(header: WavHeader, length: int | None = None) -> np.ndarray:
     if len(raw) != count * header.width:
         raise ValueError(f"{_WHAT}: WAV file {header.path} changed or was truncated after "
                          f"it was listed")
-    if header.float:
-        values = np.frombuffer(raw, "<f4" if header.width == 4 else "<f8").astype(np.float32)
-    elif header.width == 1:  # 8-bit WAV is unsigned
+    audio = samples(raw, header.channels, header.width, header.float)
+    if length is not None and frames < length:
+        audio = np.concatenate([audio, np.zeros((length - frames, header.channels),
+                                                np.float32)])
+    return audio
+
+
+def samples(raw: bytes, channels: int, width: int, is_float: bool) -> np.ndarray:
+    """float32 ``(frames, channels)`` of the sample bytes ``raw`` (whole frames): integer PCM
+    of ``width`` bytes scaled into ``[-1, 1]`` (by ``2 ** (bits - 1)``), float samples as
+    they are."""
+    if is_float:
+        values = np.frombuffer(raw, "<f4" if width == 4 else "<f8").astype(np.float32)
+    elif width == 1:  # 8-bit WAV is unsigned
         values = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif header.width == 3:
+    elif width == 3:
         b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
         ints = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
         values = ints.astype(np.float32) / np.float32(1 << 23)
     else:
-        dtype = "<i2" if header.width == 2 else "<i4"
-        scale = np.float32(2.0 ** (8 * header.width - 1))
+        dtype = "<i2" if width == 2 else "<i4"
+        scale = np.float32(2.0 ** (8 * width - 1))
         values = np.frombuffer(raw, dtype).astype(np.float32) / scale
-    audio = values.reshape(frames, header.channels)
-    if length is not None and frames < length:
-        audio = np.concatenate([audio, np.zeros((length - frames, header.channels),
-                                                np.float32)])
-    return audio
+    return values.reshape(-1, channels)
+
+
+def parse_wav_bytes(data: bytes) -> tuple[int, int, bool, int, int, int]:
+    """``(channels, sample width in bytes, is float, rate, data offset, data bytes)`` of the
+    WAV file held in ``data`` (`read_wav_header`'s checks, on bytes in memory).
+
+    Raises:
+        ValueError: the reason the bytes are not a supported WAV file.
+    """
+    try:
+        code, channels, rate, bits, offset, length = _parse(io.BytesIO(data), len(data))
+    except _Bad as exc:
+        raise ValueError(str(exc)) from None
+    except (EOFError, struct.error):
+        raise ValueError(f"the header is truncated ({len(data)} bytes)") from None
+    return channels, (bits + 7) // 8, code == _IEEE_FLOAT, rate, offset, length
 
 
 def _check_channels(paths, headers) -> None:
