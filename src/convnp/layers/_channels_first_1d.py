@@ -64,10 +64,20 @@ def steps_layout(cls: type) -> type:
     rule inherited from `Layer` runs ``call``/``backward``, which already swap. With
     ``channels_last`` every method runs as written. Sets ``takes_channels_first`` (the
     `.keras` reader accepts the layout for such classes only).
+
+    A subclass of a decorated class is decorated again only for what it adds (a second-order
+    rule of its own): the methods wrapped already are left as they are.
     """
     cls.takes_channels_first = True
-    call, backward = cls.call, cls.backward
-    build, output_shape = cls.build, cls.compute_output_shape
+    for name in ("call", "backward", "build", "compute_output_shape", "check_input_shape",
+                 "second_order"):
+        if not getattr(getattr(cls, name), "_swaps_steps", False):
+            _WRAPPERS[name](cls)
+    return cls
+
+
+def _wrap_call(cls) -> None:
+    call = cls.call
 
     @functools.wraps(call)
     def swapped_call(self, inputs, training: bool = False):
@@ -75,15 +85,36 @@ def steps_layout(cls: type) -> type:
             return call(self, inputs, training=training)
         return _swap(call(self, _swap(inputs), training=training))
 
+    swapped_call._swaps_steps = True
+    cls.call = swapped_call
+
+
+def _wrap_backward(cls) -> None:
+    backward = cls.backward
+
     @functools.wraps(backward)
     def swapped_backward(self, dy):
         if not _first(self):
             return backward(self, dy)
         return _swap(backward(self, _swap(dy)))
 
+    swapped_backward._swaps_steps = True
+    cls.backward = swapped_backward
+
+
+def _wrap_build(cls) -> None:
+    build = cls.build
+
     @functools.wraps(build)
     def swapped_build(self, input_shape):
         return build(self, _swap_shape(input_shape) if _first(self) else input_shape)
+
+    swapped_build._swaps_steps = True
+    cls.build = swapped_build
+
+
+def _wrap_output_shape(cls) -> None:
+    output_shape = cls.compute_output_shape
 
     @functools.wraps(output_shape)
     def swapped_output_shape(self, input_shape):
@@ -91,27 +122,41 @@ def steps_layout(cls: type) -> type:
             return output_shape(self, input_shape)
         return _swap_shape(output_shape(self, _swap_shape(input_shape)))
 
-    cls.call, cls.backward = swapped_call, swapped_backward
-    cls.build, cls.compute_output_shape = swapped_build, swapped_output_shape
+    swapped_output_shape._swaps_steps = True
+    cls.compute_output_shape = swapped_output_shape
 
-    if cls.check_input_shape is not Layer.check_input_shape:  # Layer's compares with the
-        check = cls.check_input_shape  # shape as given, in the layer's own layout
 
-        @functools.wraps(check)
-        def swapped_check(self, input_shape):
-            return check(self, _swap_shape(input_shape) if _first(self) else input_shape)
+def _wrap_check(cls) -> None:
+    """Layer's own check compares with the shape as given, in the layer's layout: kept."""
+    if cls.check_input_shape is Layer.check_input_shape:
+        return
+    check = cls.check_input_shape
 
-        cls.check_input_shape = swapped_check
+    @functools.wraps(check)
+    def swapped_check(self, input_shape):
+        return check(self, _swap_shape(input_shape) if _first(self) else input_shape)
 
-    if cls.second_order is not Layer.second_order:
-        rule = cls.second_order
+    swapped_check._swaps_steps = True
+    cls.check_input_shape = swapped_check
 
-        @functools.wraps(rule)
-        def swapped_rule(self, dy, t_dx, t_weights: dict):
-            if not _first(self):
-                return rule(self, dy, t_dx, t_weights)
-            t_dy, t_x, t_w = rule(self, _swap(dy), _swap(t_dx), t_weights)
-            return _swap(t_dy), _swap(t_x), t_w
 
-        cls.second_order = swapped_rule
-    return cls
+def _wrap_rule(cls) -> None:
+    """Layer's rule runs ``call``/``backward`` (already swapping): kept."""
+    if cls.second_order is Layer.second_order:
+        return
+    rule = cls.second_order
+
+    @functools.wraps(rule)
+    def swapped_rule(self, dy, t_dx, t_weights: dict):
+        if not _first(self):
+            return rule(self, dy, t_dx, t_weights)
+        t_dy, t_x, t_w = rule(self, _swap(dy), _swap(t_dx), t_weights)
+        return _swap(t_dy), _swap(t_x), t_w
+
+    swapped_rule._swaps_steps = True
+    cls.second_order = swapped_rule
+
+
+_WRAPPERS = {"call": _wrap_call, "backward": _wrap_backward, "build": _wrap_build,
+             "compute_output_shape": _wrap_output_shape, "check_input_shape": _wrap_check,
+             "second_order": _wrap_rule}

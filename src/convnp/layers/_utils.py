@@ -52,6 +52,28 @@ def sequence_as_image(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], 1, x.shape[1], x.shape[2])
 
 
+def sequence_op_rule(layer, dy, t_dx, t_weights: dict, x_image, saved, run_image,
+                     backward_image):
+    """`convnp.layers.second_order.cached_op_rule` for a 1-D kernel layer that runs a 2-D op
+    on its sequences as images one pixel high: ``run_image(image, kernel_2d) -> (z, cache)``
+    and ``backward_image(dz, cache, need_dx) -> (dx, dkernel_2d, ...)`` in image form,
+    ``x_image`` the call's input as an image; ``dy``, the tangents and the rule's results in
+    the layer's sequence form (its kernel ``(k, ...)`` is the 2-D op's ``(1, k, ...)``)."""
+    from convnp.layers import second_order
+
+    def run(inputs, kernel):
+        z, cache = run_image(sequence_as_image(inputs), kernel[None])
+        return image_as_sequence(z), cache
+
+    def run_backward(dz, cache, need_dx):
+        dx, dkernel = backward_image(sequence_as_image(dz), cache, need_dx)[:2]
+        return (None if dx is None else image_as_sequence(dx)), dkernel[0]
+
+    return second_order.cached_op_rule(
+        layer, dy, t_dx, t_weights, image_as_sequence(x_image), saved, run, run_backward,
+        lambda g: activate_backward(layer.activation, g, saved))
+
+
 def image_as_sequence(y: np.ndarray) -> np.ndarray:
     """The inverse of `sequence_as_image`: ``(m, 1, steps, C)`` -> ``(m, steps, C)``."""
     return y.reshape(y.shape[0], y.shape[2], y.shape[3])

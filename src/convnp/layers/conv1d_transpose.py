@@ -121,3 +121,16 @@ class Conv1DTranspose(TransposedConv):
                 _utils.sequence_as_image(dz), cache, compute_dx=self.needs_input_gradient)
             return (None if dx is None else _utils.image_as_sequence(dx)), dW[0], db
         return _utils.activated_backward(self, dy, op_backward)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`_utils.sequence_op_rule`): `Conv2DTranspose`'s, on the
+        sequence as an image one pixel high."""
+        op_cache, saved = self._cache
+        extra = None if self.output_padding is None else (0, self.output_padding[0])
+        return _utils.sequence_op_rule(
+            self, dy, t_dx, t_weights, op_cache.x, saved,
+            lambda image, kernel: ops_transpose.conv_transpose_forward(
+                image, kernel, None, (1, self.strides[0]), self.padding, extra,
+                dilation=(1, self.dilation_rate[0])),
+            lambda dz, cache, need_dx: ops_transpose.conv_transpose_backward(
+                dz, cache, compute_dx=need_dx))

@@ -128,3 +128,21 @@ class DepthwiseConv1D(DepthwiseKernelLayer):
                                                  compute_dA_prev=self.needs_input_gradient)
             return (None if dx is None else _utils.image_as_sequence(dx)), dW[0], db
         return _utils.activated_backward(self, dy, op_backward)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule (`_utils.sequence_op_rule`): `DepthwiseConv2D`'s, on the
+        sequence as an image one pixel high."""
+        op_cache, saved = self._cache
+        source = op_cache.source
+        x = source.array
+        if source.padded:
+            (top, bottom), (left, right) = source.pads
+            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+        n_out = self.kernel.shape[1] * self.depth_multiplier
+        no_bias = np.zeros((1, 1, 1, n_out), dtype=self.kernel.value.dtype)
+        return _utils.sequence_op_rule(
+            self, dy, t_dx, t_weights, x, saved,
+            lambda image, kernel: depthwise_conv_forward(image, kernel, no_bias,
+                                                         self._hparameters),
+            lambda dz, cache, need_dx: depthwise_conv_backward(dz, cache,
+                                                               compute_dA_prev=need_dx))

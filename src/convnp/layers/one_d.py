@@ -19,7 +19,7 @@ from convnp.layers._channels_first_1d import sequence_data_format, steps_layout
 from convnp.layers.base import Layer
 from convnp.layers.conv import check_channel_groups, checked_groups, conv_config
 from convnp.layers.fixed_rank import FixedRankLayer
-from convnp.layers.pooling import _GlobalPooling2D
+from convnp.layers.pooling import _GlobalPooling2D, max_pool_tangent
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
 from convnp.ops.grouped_conv import grouped_conv_backward, grouped_conv_forward
@@ -221,6 +221,7 @@ class _Pooling1D(FixedRankLayer):
 
 
 @register
+@steps_layout  # (for its second-order rule: the rest is _Pooling1D's)
 class MaxPooling1D(_Pooling1D):
     """Maximum over windows of ``pool_size`` steps (``strides`` defaults to the window).
 
@@ -229,6 +230,14 @@ class MaxPooling1D(_Pooling1D):
     >>> np.asarray(MaxPooling1D()(x)).ravel().tolist()
     [3.0, 2.0]
     """
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: `MaxPooling2D`'s, on the image one pixel high (the tangent
+        read at each window's first maximum)."""
+        if t_dx is None:
+            return None, None, {}
+        t = np.asarray(t_dx)
+        return _as_sequence(max_pool_tangent(self._cache, _as_image(t))), None, {}
 
 
 @register
@@ -369,3 +378,11 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         dx = np.zeros(shape, dtype=self.dtype)
         np.put_along_axis(dx, winner, self._dy(dy), axis=1)
         return self._as_input(dx)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: the tangent read at each channel's first maximum step."""
+        if t_dx is None:
+            return None, None, {}
+        _, winner = self._cache
+        picked = np.take_along_axis(self._sequences(t_dx), winner, axis=1)
+        return self._finish(picked), None, {}

@@ -95,21 +95,26 @@ class MaxPooling2D(_Pooling2D):
         backward sends the window's gradient to); nothing comes back to the input."""
         if t_dx is None:
             return None, None, {}
-        cache = self._cache
-        geometry = cache.geometry
-        (top, bottom), (left, right) = geometry.pads
-        t = np.pad(np.asarray(t_dx, dtype=cache.A_pad.dtype),
-                   ((0, 0), (top, bottom), (left, right), (0, 0)))
-        best = picked = None
-        for _, _, rows, cols in geometry.tap_slices():  # row-major: the first maximum wins
-            values, tangents = cache.A_pad[:, rows, cols, :], t[:, rows, cols, :]
-            if best is None:
-                best, picked = values.copy(), tangents.copy()
-                continue
-            better = values > best
-            best = np.where(better, values, best)
-            picked = np.where(better, tangents, picked)
-        return picked, None, {}
+        return max_pool_tangent(self._cache, t_dx), None, {}
+
+
+def max_pool_tangent(cache, t_dx) -> np.ndarray:
+    """The tangent ``t_dx`` of a max pooling's NHWC input read at each window's first
+    maximum (where the pooling of ``cache``, `convnp.ops.pool_forward`'s, took it)."""
+    geometry = cache.geometry
+    (top, bottom), (left, right) = geometry.pads
+    t = np.pad(np.asarray(t_dx, dtype=cache.A_pad.dtype),
+               ((0, 0), (top, bottom), (left, right), (0, 0)))
+    best = picked = None
+    for _, _, rows, cols in geometry.tap_slices():  # row-major: the first maximum wins
+        values, tangents = cache.A_pad[:, rows, cols, :], t[:, rows, cols, :]
+        if best is None:
+            best, picked = values.copy(), tangents.copy()
+            continue
+        better = values > best
+        best = np.where(better, values, best)
+        picked = np.where(better, tangents, picked)
+    return picked
 
 
 @register(aliases=("AvgPool2D",))
