@@ -69,6 +69,16 @@ def _int_argument(name: str, value, minimum: int, allow_none: bool = False):
     return int(value)
 
 
+def _series(values) -> np.ndarray:
+    """``data`` or ``targets`` as an array; Python lists as TensorFlow converts them (floats
+    to float32, ints to int32), arrays and tensors as they are."""
+    if isinstance(values, (list, tuple)):
+        from convnp.tensor.ops import convert_to_tensor
+
+        return np.asarray(convert_to_tensor(values))
+    return np.asarray(values)
+
+
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
                                   sampling_rate=1, batch_size=128, shuffle=False, seed=None,
                                   start_index=None, end_index=None, format="tf") -> Dataset:
@@ -89,7 +99,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     if format != "tf":
         raise ValueError(f'timeseries_dataset_from_array: format must be "tf" (convnp returns '
                          f'its tf.data-like Dataset), got {format!r}')
-    data = np.asarray(data)
+    data = _series(data)
     if data.ndim == 0:
         raise ValueError("timeseries_dataset_from_array: data must be an array with a time "
                          "axis first, got a scalar")
@@ -115,7 +125,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     end = size if end is None else end
     count = end - start - (sequence_length - 1) * sampling_rate
     if targets is not None:
-        targets = np.asarray(targets)
+        targets = _series(targets)
         if targets.ndim == 0:
             raise ValueError("timeseries_dataset_from_array: targets must be None or an "
                              "array with one target per row of data, got a scalar")
