@@ -1,6 +1,7 @@
 """Gradient penalties (a second-order gradient: WGAN-GP on time series) through the 1-D
-layers: `DepthwiseConv1D`, `Conv1DTranspose`, `MaxPooling1D` and `GlobalMaxPooling1D` had no
-second-order rule in convnp (NotImplementedError); TF 2.21 differentiates them.
+layers: `DepthwiseConv1D`, `SeparableConv1D`, `Conv1DTranspose`, `MaxPooling1D` and
+`GlobalMaxPooling1D` had no second-order rule in convnp (NotImplementedError); TF 2.21
+differentiates them.
 
 Each case is ``layers -> Flatten -> Dense(1)`` on a fixed ``(2, 12, 3)`` batch, weights
 ``RandomState(i).randn(...) * 0.5``; the penalty is ``mean((||d y / d x|| - 1) ** 2)``. The
@@ -52,6 +53,21 @@ CASES = {
     "global_max_pool_flat": (lambda: [L.Conv1D(4, 3, activation="tanh"),
                                       L.GlobalMaxPooling1D()],
                              0.3403, [2.6705, 0.3342, 0.2693, None]),
+    "separable": (lambda: [L.SeparableConv1D(4, 3, padding="same")],
+                  7.5399, [29.3497, 36.9315, None, 56.5771, None]),
+    "separable_strided_tanh": (
+        lambda: [L.SeparableConv1D(4, 3, strides=2, depth_multiplier=2, activation="tanh")],
+        0.0263, [0.8846, 1.1231, 0.1448, 0.8201, None]),
+    "separable_relu_without_bias": (
+        lambda: [L.SeparableConv1D(4, 3, padding="same", use_bias=False, activation="relu")],
+        4.1759, [18.9357, 17.7549, 24.5786, None]),
+    "separable_channels_first": (
+        lambda: [L.SeparableConv1D(4, 3, data_format="channels_first", activation="tanh")],
+        0.6251, [7.9203, 4.5743, 0.5257, 0.9806, None]),
+    "separable_then_conv": (
+        lambda: [L.SeparableConv1D(4, 3, activation="tanh"),
+                 L.Conv1D(2, 3, activation="tanh")],
+        0.4799, [5.682, 6.0636, 1.6093, 13.2417, 1.4937, 3.3516, None]),
     "global_max_pool_channels_first": (
         lambda: [L.Conv1D(4, 3, activation="tanh"),
                  L.GlobalMaxPooling1D(data_format="channels_first")],

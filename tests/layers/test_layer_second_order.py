@@ -300,6 +300,22 @@ def test_transposed_and_depthwise_convolutions():
     _check(model, _images((2, 4, 4, 2)))
 
 
+def test_one_d_depthwise_separable_transposed_and_max_pooling():
+    """The 1-D layers whose rules run the 2-D ops on height-1 images (SeparableConv1D's
+    chains its two steps), in both layouts."""
+    tf.keras.utils.set_random_seed(16)
+    model = tf.keras.Sequential([
+        tf.keras.Input((6, 2), dtype="float64"),
+        L.Conv1DTranspose(3, 3, strides=2, padding="same", activation="tanh", **F64),
+        L.SeparableConv1D(3, 3, depth_multiplier=2, padding="same", activation="sigmoid",
+                          **F64),
+        L.DepthwiseConv1D(3, strides=2, activation="softplus", **F64),
+        L.MaxPooling1D(2, strides=1, **F64),
+        L.SeparableConv1D(2, 2, data_format="channels_first", activation="tanh", **F64),
+        L.GlobalMaxPooling1D(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 6, 2)))
+
+
 class _Scaled(tf.keras.layers.Layer):
     """A user's layer written in tensor ops (no backward of its own)."""
 

@@ -4,6 +4,7 @@ pixel high)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from convnp.layers.depthwise_conv1d import (
     sequence_window_arguments,
 )
 from convnp.layers.registry import register
+from convnp.ops.depthwise import depthwise_conv_backward, depthwise_conv_forward
 
 
 @register
@@ -111,6 +113,77 @@ class SeparableConv1D(Layer):
         self.depthwise_kernel.grad = d_depthwise[0]
         self.pointwise_kernel.grad = d_pointwise[0]
         return None if dx is None else _utils.image_as_sequence(dx)
+
+    def second_order(self, dy, t_dx, t_weights: dict):
+        """Second-order rule: the layer is two bilinear steps, the depthwise convolution
+        ``mid = D(x, depthwise)`` (no bias, no activation) and ``y = act(P(mid, pointwise) +
+        bias)``, so its rule is theirs chained (`second_order.bilinear_rule` for each, on the
+        sequence as an image one pixel high): the depthwise step's rule, with the output
+        gradient its backward received, turns the input and depthwise tangents into a
+        tangent of that gradient, which the pointwise step's rule takes as its input
+        tangent; the cotangent the pointwise rule leaves on ``mid`` goes back through the
+        depthwise convolution as a gradient."""
+        from convnp import ops
+        from convnp.layers import second_order
+
+        (depthwise_cache, pointwise_cache), saved = self._cache
+        source = depthwise_cache.source
+        x = source.array
+        if source.padded:
+            (top, bottom), (left, right) = source.pads
+            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+        x = _utils.image_as_sequence(x)
+        mid = _utils.image_as_sequence(pointwise_cache[0])
+        as_image, as_sequence = _utils.sequence_as_image, _utils.image_as_sequence
+        pointwise_step = {"stride": 1, "pad": 0}
+
+        def depthwise(inputs, kernel):
+            return depthwise_conv_forward(as_image(inputs), kernel[None], self._zero_mid_bias,
+                                          self._hparameters)
+
+        def depthwise_forward(inputs, kernel):
+            return as_sequence(depthwise(inputs, kernel)[0])
+
+        def depthwise_backward(dz, inputs, kernel, need_dx):
+            dx, dW, _ = depthwise_conv_backward(as_image(dz), depthwise(inputs, kernel)[1],
+                                                compute_dA_prev=need_dx)
+            return (as_sequence(dx) if need_dx else None), dW[0]
+
+        def pointwise_forward(inputs, kernel):
+            z, _ = ops.conv_forward(as_image(inputs), kernel[None], self._zero_bias,
+                                    pointwise_step)
+            return as_sequence(z)
+
+        def pointwise_backward(dz, inputs, kernel, need_dx):
+            _, cache = ops.conv_forward(as_image(inputs), kernel[None], self._zero_bias,
+                                        pointwise_step)
+            dx, dW, _ = ops.conv_backward(as_image(dz), cache, compute_dA_prev=need_dx)
+            return (as_sequence(dx) if need_dx else None), dW[0]
+
+        def through_activation(g):
+            return _utils.activate_backward(self.activation, g, saved)
+
+        kernel = self.depthwise_kernel.value
+        dy = np.asarray(dy, dtype=kernel.dtype)
+        d_mid = pointwise_backward(through_activation(dy), mid, self.pointwise_kernel.value,
+                                   True)[0]
+        first = SimpleNamespace(kernel=self.depthwise_kernel, bias=None)
+        t_mid_grad, x_bar, first_bars = second_order.bilinear_rule(
+            first, d_mid, t_dx, t_weights, x, None, depthwise_forward, depthwise_backward,
+            lambda g: g)
+        last = SimpleNamespace(kernel=self.pointwise_kernel, bias=self.bias,
+                               activation=self.activation)
+        t_dy, mid_bar, bars = second_order.bilinear_rule(
+            last, dy, t_mid_grad, t_weights, mid, saved, pointwise_forward,
+            pointwise_backward, through_activation)
+        depthwise_bar = first_bars.get(id(self.depthwise_kernel))
+        if mid_bar is not None:
+            dx_mid, d_depthwise = depthwise_backward(mid_bar, x, kernel, True)
+            x_bar = second_order.plus(x_bar, dx_mid)
+            depthwise_bar = second_order.plus(depthwise_bar, d_depthwise)
+        if t_dy is None and x_bar is None and depthwise_bar is None and not bars:
+            return None, None, {}
+        return t_dy, x_bar, {**bars, id(self.depthwise_kernel): depthwise_bar}
 
     def get_config(self) -> dict[str, Any]:
         return separable_config(self)
