@@ -1,7 +1,7 @@
 """Gradient penalties (a second-order gradient: WGAN-GP on time series) through the 1-D
-layers: `DepthwiseConv1D`, `SeparableConv1D`, `Conv1DTranspose`, `MaxPooling1D` and
-`GlobalMaxPooling1D` had no second-order rule in convnp (NotImplementedError); TF 2.21
-differentiates them.
+layers: `DepthwiseConv1D`, `SeparableConv1D`, `Conv1DTranspose`, `MaxPooling1D`,
+`GlobalMaxPooling1D` and `Conv1D(groups > 1)` had no second-order rule in convnp
+(NotImplementedError); TF 2.21 differentiates them.
 
 Each case is ``layers -> Flatten -> Dense(1)`` on a fixed ``(2, 12, 3)`` batch, weights
 ``RandomState(i).randn(...) * 0.5``; the penalty is ``mean((||d y / d x|| - 1) ** 2)``. The
@@ -53,6 +53,19 @@ CASES = {
     "global_max_pool_flat": (lambda: [L.Conv1D(4, 3, activation="tanh"),
                                       L.GlobalMaxPooling1D()],
                              0.3403, [2.6705, 0.3342, 0.2693, None]),
+    "grouped_one_channel_per_group": (lambda: [L.Conv1D(6, 3, groups=3)],
+                                      3.296, [19.4533, None, 31.753, None]),
+    "grouped_causal_dilated_tanh": (
+        lambda: [L.Conv1D(6, 3, groups=3, padding="causal", dilation_rate=2,
+                          activation="tanh")],
+        1.0792, [6.4608, 1.3378, 9.6306, None]),
+    "grouped_two_channels_per_group": (
+        lambda: [L.Conv1D(4, 3, strides=2), L.Conv1D(4, 2, groups=2, activation="tanh")],
+        0.4176, [7.4916, 0.206, 6.1964, 0.5106, 5.4413, None]),
+    "grouped_channels_first": (
+        lambda: [L.Conv1D(12, 1), L.Conv1D(6, 3, groups=3, data_format="channels_first",
+                                           activation="tanh")],
+        1.5783, [22.673, 5.5887, 26.3903, 1.4647, 14.3577, None]),
     "separable": (lambda: [L.SeparableConv1D(4, 3, padding="same")],
                   7.5399, [29.3497, 36.9315, None, 56.5771, None]),
     "separable_strided_tanh": (

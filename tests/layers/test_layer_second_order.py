@@ -316,6 +316,17 @@ def test_one_d_depthwise_separable_transposed_and_max_pooling():
     _check(model, _images((2, 6, 2)))
 
 
+def test_grouped_conv1d():
+    """Both grouped paths: one input channel per group (the depthwise op) and several."""
+    tf.keras.utils.set_random_seed(17)
+    model = tf.keras.Sequential([
+        tf.keras.Input((7, 2), dtype="float64"),
+        L.Conv1D(4, 3, groups=2, padding="causal", dilation_rate=2, activation="tanh", **F64),
+        L.Conv1D(4, 2, groups=2, strides=2, activation="sigmoid", **F64),
+        L.Flatten(**F64), L.Dense(1, **F64)])
+    _check(model, _images((2, 7, 2)))
+
+
 class _Scaled(tf.keras.layers.Layer):
     """A user's layer written in tensor ops (no backward of its own)."""
 

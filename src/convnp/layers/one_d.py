@@ -22,7 +22,11 @@ from convnp.layers.fixed_rank import FixedRankLayer
 from convnp.layers.pooling import _GlobalPooling2D, max_pool_tangent
 from convnp.layers.registry import register
 from convnp.ops import padding as geometry
-from convnp.ops.grouped_conv import grouped_conv_backward, grouped_conv_forward
+from convnp.ops.grouped_conv import (
+    grouped_conv_backward,
+    grouped_conv_forward,
+    grouped_conv_input,
+)
 
 _SEQUENCES = "(batch, steps, channels)"
 
@@ -152,22 +156,36 @@ class Conv1D(Layer):
 
     def second_order(self, dy, t_dx, t_weights: dict):
         """Second-order rule (`convnp.layers.second_order.bilinear_rule`), on the image
-        form the op runs (one row of ``steps`` pixels)."""
-        if self.groups > 1:
-            raise second_order.refuse(f"Conv1D '{self.name}' with groups > 1")
+        form the op runs (one row of ``steps`` pixels); a grouped convolution is bilinear
+        too (each group's convolution on its channels)."""
         op_cache, saved = self._cache
-        x, hparameters = _as_sequence(op_cache[0]), op_cache[3]
         no_bias = np.zeros((1, 1, 1, self.filters), dtype=self.kernel.value.dtype)
+        if self.groups > 1:
+            x, hparameters = _as_sequence(grouped_conv_input(op_cache)), self._hparameters()
 
-        def forward(inputs, kernel):
-            z, _ = ops.conv_forward(_as_image(inputs), kernel[None], no_bias, hparameters)
-            return _as_sequence(z)
+            def forward(inputs, kernel):
+                z, _ = grouped_conv_forward(_as_image(inputs), kernel[None], no_bias,
+                                            hparameters, self.groups)
+                return _as_sequence(z)
 
-        def backward(dz, inputs, kernel, need_dx):
-            dx, dW, _ = ops.conv_backward(_as_image(dz), (_as_image(inputs), kernel[None],
-                                                          no_bias, hparameters),
-                                          compute_dA_prev=need_dx)
-            return (_as_sequence(dx) if need_dx else None), dW[0]
+            def backward(dz, inputs, kernel, need_dx):
+                _, cache = grouped_conv_forward(_as_image(inputs), kernel[None], no_bias,
+                                                hparameters, self.groups)
+                dx, dW, _ = grouped_conv_backward(_as_image(dz), cache,
+                                                  compute_dA_prev=need_dx)
+                return (_as_sequence(dx) if need_dx else None), dW[0]
+        else:
+            x, hparameters = _as_sequence(op_cache[0]), op_cache[3]
+
+            def forward(inputs, kernel):
+                z, _ = ops.conv_forward(_as_image(inputs), kernel[None], no_bias, hparameters)
+                return _as_sequence(z)
+
+            def backward(dz, inputs, kernel, need_dx):
+                dx, dW, _ = ops.conv_backward(_as_image(dz), (_as_image(inputs), kernel[None],
+                                                              no_bias, hparameters),
+                                              compute_dA_prev=need_dx)
+                return (_as_sequence(dx) if need_dx else None), dW[0]
 
         return second_order.bilinear_rule(
             self, dy, t_dx, t_weights, x, saved, forward, backward,

@@ -44,6 +44,19 @@ class GroupedConvCache:
     kernel_shape: tuple
 
 
+def grouped_conv_input(cache: GroupedConvCache) -> np.ndarray:
+    """The input ``A_prev`` (in the compute dtype) that `grouped_conv_forward` made
+    ``cache`` from, read back from its parts (a second-order rule runs the op on it again)."""
+    if cache.depthwise:
+        source = cache.parts[0].source
+        x = source.array
+        if source.padded:
+            (top, bottom), (left, right) = source.pads
+            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+        return x
+    return np.concatenate([part[0] for part in cache.parts], axis=3)
+
+
 def check_groups(n_C_prev: int, W_shape: tuple, groups, op: str) -> None:
     """Refuse a grouping the channels do not allow (before any work)."""
     if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) \
