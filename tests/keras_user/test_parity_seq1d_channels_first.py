@@ -153,3 +153,16 @@ def test_a_channels_first_model_fits_saves_and_loads(tmp_path):
     again = _channels_first_model()
     again.load_weights(tmp_path / "cf.weights.h5")
     np.testing.assert_allclose(again.predict(X, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["conv", "separable", "transpose", "max_pool", "zero_padding"])
+def test_a_direct_build_keeps_the_shape_as_given(case):
+    # TF 2.21: layer.build((None, 3, 11)) on a channels_first layer makes the same weights
+    # as a first call on (batch, 3, 11) would (input_shape: Keras 2's attribute, kept as given)
+    layer = CASES[case][0]("channels_first")
+    layer.build((None, 3, 11))
+    assert layer.input_shape == (None, 3, 11)
+    called = CASES[case][0]("channels_first")
+    called(X)
+    assert [w.shape for w in layer.get_weights()] == [w.shape for w in called.get_weights()]
+    assert tuple(layer(X).shape) == CASES[case][1]

@@ -103,14 +103,22 @@ def _wrap_backward(cls) -> None:
 
 
 def _wrap_build(cls) -> None:
+    """The swap goes inside the wrapper that keeps a directly built layer's input shape
+    (`base._records_direct_build`), so ``layer.build(shape)`` keeps the shape as given."""
+    from convnp.layers.base import _records_direct_build
+
     build = cls.build
+    recorded = getattr(build, "_records_direct_build", False)
+    if recorded:
+        build = build.__wrapped__
 
     @functools.wraps(build)
     def swapped_build(self, input_shape):
         return build(self, _swap_shape(input_shape) if _first(self) else input_shape)
 
     swapped_build._swaps_steps = True
-    cls.build = swapped_build
+    cls.build = _records_direct_build(swapped_build) if recorded else swapped_build
+    cls.build._swaps_steps = True
 
 
 def _wrap_output_shape(cls) -> None:
