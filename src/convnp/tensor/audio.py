@@ -46,6 +46,8 @@ def _contents(contents) -> tuple[bytes, bool]:
         value = np.asarray(value_of(contents) if hasattr(contents, "numpy") else contents)
         if value.dtype.kind == "S":
             return bytes(value), True  # the raw buffer: trailing NULs up to its itemsize
+        if value.dtype == object and isinstance(value.item(), (bytes, bytearray)):
+            return bytes(value.item()), False  # a dataset's string element keeps every byte
     raise TypeError(f"decode_wav: contents must be the bytes of a WAV file (bytes or a scalar "
                     f"string tensor, e.g. from tf.io.read_file), got {type(contents).__name__}")
 
