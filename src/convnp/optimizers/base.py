@@ -358,11 +358,15 @@ class Optimizer(Configurable):
     @property
     def learning_rate(self) -> LearningRate:
         """The rate of the next update (a schedule's value at the current step), a float
-        with Keras' variable calls (`LearningRate`: ``.assign``, ``.numpy()``)."""
+        with Keras' variable calls (`LearningRate`: ``.assign``, ``.numpy()``).
+
+        A schedule is read at the count of every step, not of the updates: with
+        ``gradient_accumulation_steps=2`` the first update (the second step) takes the
+        schedule's value at 1, as Keras 3 reads its schedules at its raw step counter."""
         if self._schedule is not None:
             from convnp.schedules import rate_at
 
-            return LearningRate(rate_at(self._schedule, self._step))
+            return LearningRate(rate_at(self._schedule, int(self._iterations.value)))
         return LearningRate(self._learning_rate, self)
 
     @learning_rate.setter
