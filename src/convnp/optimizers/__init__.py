@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from convnp.optimizers.adafactor import Adafactor
-from convnp.optimizers.base import OPTIMIZERS, Optimizer
+from convnp.optimizers.base import OPTIMIZERS, Optimizer, keras_object
 from convnp.optimizers.loss_scale import LossScaleOptimizer
 from convnp.optimizers.multi import MultiOptimizer, OptimizerMap
 from convnp.optimizers.muon import Muon
@@ -45,19 +45,39 @@ for _cls in _BUILTIN:
 _CLASSES: dict[str, type[Optimizer]] = {c.__name__: c for c in _BUILTIN}
 
 
-def get(identifier: Any) -> Optimizer:
+def get(identifier: Any) -> Optimizer | None:
     """Resolve an optimizer: `"adam"`, `"sgd"`, `"rmsprop"` (any case), an `Optimizer`, or a
-    Keras config dict. A name gives a fresh optimizer with Keras's defaults.
+    Keras config dict. A name gives a fresh optimizer with Keras's defaults; None gives None,
+    as Keras 3's ``optimizers.get(None)``.
 
     Raises:
-        ValueError: unknown name (the message lists the close and the known ones).
-        TypeError: another type.
+        ValueError: unknown name (the message lists the close and the known ones), or an
+            identifier of another type (Keras 3's "Could not interpret optimizer
+            identifier"; a TypeError too, as convnp raised before).
     """
-    return OPTIMIZERS.get(identifier)
+    if identifier is None:
+        return None
+    try:
+        return OPTIMIZERS.get(identifier)
+    except TypeError as error:
+        if isinstance(error, ValueError):
+            raise
+        raise _UninterpretableError(str(error)) from None
 
 
-def serialize(optimizer: Any) -> dict[str, Any]:
-    """Keras-style `{"class_name": ..., "config": ...}`."""
+class _UninterpretableError(TypeError, ValueError):
+    """An optimizer identifier of a type `get` cannot read: Keras 3 raises ValueError,
+    convnp's registries TypeError; this is both."""
+
+
+def serialize(optimizer: Any) -> dict[str, Any] | None:
+    """Keras 3's ``{"module", "class_name", "config", "registered_name"}`` of an optimizer
+    (``"module": "keras.optimizers"`` for convnp's own, None and the registered name for a
+    user's class); None gives None."""
+    if optimizer is None:
+        return None
+    if isinstance(optimizer, Optimizer):
+        return keras_object(optimizer)
     return OPTIMIZERS.serialize(optimizer)
 
 

@@ -31,6 +31,17 @@ def _check_rate(name: str, value: Any, low: float = 0.0, high: float | None = No
     return check_number(name, value, low, high)
 
 
+class UnknownArgumentError(TypeError, ValueError):
+    """An optimizer given a keyword argument it does not take. Keras 3 raises ValueError
+    ("Argument(s) not recognized"), Python itself TypeError for an unknown keyword: this is
+    both, so either ``except`` catches it."""
+
+
+class LearningRateTypeError(TypeError, ValueError):
+    """A learning rate that is neither a number, a schedule nor a function. Keras 3 raises
+    ValueError for it, convnp's other number arguments TypeError: this is both."""
+
+
 class _CallableRate:
     """A learning rate given as a function of no arguments (Keras 3 takes one and calls it
     for every update): it stands where a schedule would, called with the step it ignores."""
@@ -160,7 +171,8 @@ class Optimizer(Configurable):
         ema_overwrite_frequency = kwargs.pop("ema_overwrite_frequency", None)
         loss_scale_factor = kwargs.pop("loss_scale_factor", None)
         if kwargs:
-            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(kwargs)}")
+            raise UnknownArgumentError(f"{type(self).__name__} got unexpected arguments "
+                                       f"{sorted(kwargs)}")
         # Keras's step counter: an int64 variable (``optimizer.iterations``) whose array is
         # the count itself; convnp's own code reads it through `_step`
         self._iterations = Variable(0, dtype=np.int64, trainable=False, name="iteration")
@@ -185,6 +197,9 @@ class Optimizer(Configurable):
                              f"got {given}")
         for key, value in clipping.items():
             setattr(self, key, None if value is None else _check_rate(key, value))
+        if accumulation is not None and not isinstance(accumulation, bool) \
+                and isinstance(accumulation, (int, np.integer)) and accumulation == 0:
+            accumulation = None  # no accumulation, as Keras 3 takes a 0
         if accumulation is not None and (isinstance(accumulation, bool) or not isinstance(
                 accumulation, (int, np.integer)) or accumulation < 2):
             raise ValueError(f"gradient_accumulation_steps must be an integer >= 2 (or None), "
@@ -384,7 +399,18 @@ class Optimizer(Configurable):
             raise TypeError(f"{type(self).__name__} was created with a learning-rate schedule "
                             f"{type(self._schedule).__name__}; its rate cannot be set to "
                             "a number")
-        self._learning_rate = float(_check_rate("learning_rate", value))
+        if getattr(value, "_convnp_variable", False):
+            value = value.value
+        if isinstance(value, np.ndarray) and value.shape == ():
+            # a scalar tensor or array (a callback's ``lr * tf.math.exp(-0.1)``): its number,
+            # as Keras assigns it to its learning-rate variable
+            value = value.item()
+        try:
+            self._learning_rate = float(_check_rate("learning_rate", value))
+        except TypeError as error:
+            raise LearningRateTypeError(
+                f"{error}; a learning rate is a number, a LearningRateSchedule or a function "
+                "of no arguments") from None
 
     lr = learning_rate  # Keras 2 spelling, still used in course notebooks
 

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from convnp._checks import check_number
-from convnp.optimizers.base import OPTIMIZERS, Optimizer, _AttributeVariable, keras_object
+from convnp.optimizers.base import (
+    OPTIMIZERS,
+    Optimizer,
+    UnknownArgumentError,
+    _AttributeVariable,
+    keras_object,
+)
 from convnp.variables import Variable
 
 # the options of every optimizer, which Keras's LossScaleOptimizer takes at their defaults
@@ -58,7 +64,8 @@ class LossScaleOptimizer(Optimizer):
                 raise ValueError(f"LossScaleOptimizer does not support {key!r}; set it on the "
                                  "inner_optimizer instead")
         if kwargs:
-            raise TypeError(f"LossScaleOptimizer got unexpected arguments {sorted(kwargs)}")
+            raise UnknownArgumentError(f"LossScaleOptimizer got unexpected arguments "
+                                       f"{sorted(kwargs)}")
         if not isinstance(inner_optimizer, Optimizer):
             raise TypeError(f"inner_optimizer must be an optimizer, got "
                             f"{type(inner_optimizer).__name__}: {inner_optimizer!r}")
