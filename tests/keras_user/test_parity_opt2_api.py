@@ -128,3 +128,25 @@ def test_the_rate_set_from_a_scalar_tensor():
     model.compile(optimizer=O.SGD(0.1), loss="mse")
     model.fit(tf.ones((4, 2)), tf.ones((4, 1)), epochs=2, verbose=0, callbacks=[Halve()])
     assert float(model.optimizer.learning_rate) == pytest.approx(0.036788, abs=1e-6)
+
+
+def test_loss_scale_optimizer_slot_paths():
+    # TF 2.21: the first step builds the inner optimizer inside the wrapper's name scope, so
+    # its slots' paths start with the wrapper's name; an explicit build leaves them without
+    # it (convnp never wrote the wrapper's name)
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="head")],
+                             name="net")
+    opt = O.LossScaleOptimizer(O.Adam(name="inner"), name="ls")
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(tf.ones((2, 2)), tf.ones((2, 1)), verbose=0)
+    assert [v.path for v in opt.variables] == [
+        "ls/iteration", "ls/learning_rate", "ls/step_counter", "ls/dynamic_scale",
+        "inner/iteration", "inner/learning_rate", "ls/inner/net_head_kernel_momentum",
+        "ls/inner/net_head_kernel_velocity", "ls/inner/net_head_bias_momentum",
+        "ls/inner/net_head_bias_velocity"]
+    opt = O.LossScaleOptimizer(O.SGD(0.1, momentum=0.9), name="scaled")
+    opt.build(model.trainable_variables)
+    assert [v.path for v in opt.variables][4:] == [
+        "sgd/iteration", "sgd/learning_rate", "sgd/net_head_kernel_momentum",
+        "sgd/net_head_bias_momentum"]

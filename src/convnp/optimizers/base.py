@@ -359,9 +359,14 @@ class Optimizer(Configurable):
             var = Variable(np.zeros((), array.dtype), trainable=False,
                            name=self._slot_variable_name(name, owner, index))
             var.value = array  # the slot itself: updates show, assignments reach it
-            var.path = f"{self.name}/{var.name}"
+            var.path = f"{self._path_scope}{self.name}/{var.name}"
             made.append(var)
         return made
+
+    #: what the paths of the slot variables start with before the optimizer's name: a
+    #: LossScaleOptimizer that builds the optimizer it wraps puts its own name there, as
+    #: Keras creates the slots inside the wrapper's name scope
+    _path_scope = ""
 
     def _slot_variable_name(self, slot: str, owner, index: int) -> str:
         """Keras's name of a slot variable: ``<owner's path with _>_<slot>``."""

@@ -127,6 +127,14 @@ class LossScaleOptimizer(Optimizer):
             self.inner_optimizer.build(values)
         super().build(values)
 
+    def _build_on_first_step(self, values) -> None:
+        """`build` as the first step makes it: Keras builds inside the wrapper's name scope
+        there, so the inner optimizer's slot paths start with "<wrapper's name>/" (an
+        explicit ``optimizer.build(variables)`` leaves them without it)."""
+        if not self.inner_optimizer.built:
+            self.inner_optimizer._path_scope = f"{self.name}/"
+        self.build(values)
+
     def _unbuild(self) -> None:
         super()._unbuild()
         self.inner_optimizer._unbuild()
@@ -136,7 +144,7 @@ class LossScaleOptimizer(Optimizer):
         if trainable_variables is not None:
             trainable_variables = list(trainable_variables)
             if not self.built:
-                self.build(trainable_variables)
+                self._build_on_first_step(trainable_variables)
         if not _all_finite(grads):
             self._skip()
             return
@@ -145,7 +153,7 @@ class LossScaleOptimizer(Optimizer):
 
     def _apply_pairs(self, pairs: list) -> int:
         if not self.built:
-            self.build([var for _, var in pairs])
+            self._build_on_first_step([var for _, var in pairs])
         grads = [g for g, _ in pairs]
         if not _all_finite(grads):
             self._skip()
