@@ -7,6 +7,7 @@ The expected values below were read from TensorFlow 2.21 running the same progra
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import convnp as tf
@@ -150,3 +151,70 @@ def test_loss_scale_optimizer_slot_paths():
     assert [v.path for v in opt.variables][4:] == [
         "sgd/iteration", "sgd/learning_rate", "sgd/net_head_kernel_momentum",
         "sgd/net_head_bias_momentum"]
+
+
+def _two_layer_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+    model.set_weights([np.full(w.shape, 0.1 * (i + 1), "float32")
+                       for i, w in enumerate(model.get_weights())])
+    return model
+
+
+@pytest.mark.parametrize("make", [
+    lambda: O.Adam(0.1), lambda: O.Nadam(0.1), lambda: O.SGD(0.1, momentum=0.9),
+    lambda: O.RMSprop(0.1, centered=True, momentum=0.5),
+    lambda: O.Adam(0.1, use_ema=True, gradient_accumulation_steps=2),
+])
+def test_set_weights_copies_another_optimizers_state(make):
+    # TF 2.21's optimizers have set_weights (one array per entry of optimizer.variables);
+    # convnp's had none (AttributeError). Copying the state makes the next steps agree.
+    x = np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3)
+    y = np.array([[1.0], [0.0], [1.0], [0.5]], "float32")
+    first, second = _two_layer_model(), _two_layer_model()
+    opt_first, opt_second = make(), make()
+    first.compile(optimizer=opt_first, loss="mse")
+    first.fit(x, y, epochs=3, verbose=0)
+    second.set_weights(first.get_weights())
+    opt_second.build(second.trainable_variables)
+    opt_second.set_weights([np.asarray(v.numpy()) for v in opt_first.variables])
+    assert int(opt_second.iterations) == int(opt_first.iterations)
+    second.compile(optimizer=opt_second, loss="mse")
+    for model in (first, second):
+        model.fit(x, y, epochs=2, verbose=0)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_set_weights_values_and_misuse():
+    # TF 2.21: the arrays land in optimizer.variables in order (iteration 5, rate 5.0, the
+    # slots 2.0); before a build, and with a wrong shape, a ValueError
+    model = _two_layer_model()
+    opt = O.Adam(0.1)
+    with pytest.raises(ValueError, match="built"):
+        opt.set_weights([])
+    opt.build(model.trainable_variables)
+    opt.set_weights([np.full(np.shape(v.numpy()), 2, "float32") if np.ndim(v.numpy())
+                     else np.array(5, dtype=str(v.dtype)) for v in opt.variables])
+    assert int(opt.iterations) == 5
+    assert float(opt.learning_rate) == 5.0
+    assert [float(np.asarray(v.numpy()).ravel()[0]) for v in opt.variables[2:]] == [2.0] * 8
+    with pytest.raises(ValueError, match="shape"):
+        opt.set_weights([np.array(1, "int64"), np.array(0.1, "float32"), np.zeros((2, 2))])
+
+
+def test_set_weights_of_a_loss_scale_optimizer_sets_its_own_variables():
+    # TF 2.21: the wrapper's set_weights goes through its own four variables; the inner
+    # optimizer keeps its state (its step count and slots are not set)
+    model = _two_layer_model()
+    opt = O.LossScaleOptimizer(O.Adam(0.1))
+    opt.build(model.trainable_variables)
+    weights = [np.asarray(v.numpy()) for v in opt.variables]
+    assert len(weights) == 14
+    weights[2] = np.array(7, "int64")  # step_counter
+    weights[3] = np.array(64.0, "float32")  # dynamic_scale
+    weights[4] = np.array(9, "int64")  # the inner step count: not set
+    weights[6] = np.ones_like(weights[6])  # an inner slot: not set
+    opt.set_weights(weights)
+    assert int(opt.step_counter.numpy()) == 7 and float(opt.dynamic_scale.numpy()) == 64.0
+    assert int(opt.inner_optimizer.iterations) == 0
+    assert not np.asarray(opt.variables[6].numpy()).any()

@@ -292,6 +292,34 @@ class Optimizer(Configurable):
         optimizer, the rate and scalars read and assign the optimizer's own numbers."""
         return [variable for _, variable in self._keras_variables()]
 
+    def set_weights(self, weights) -> None:
+        """Keras 3's ``optimizer.set_weights(weights)``: each array of ``weights`` assigned to
+        the variable of `variables` at its position (the step count, the rate, the slots), in
+        turn; a shorter list leaves the remaining variables as they are, as Keras's does.
+
+        Raises:
+            ValueError: the optimizer is not built yet (no slots to set: build it with
+                ``optimizer.build(model.trainable_variables)`` first), or an array whose shape
+                is not its variable's.
+        """
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.set_weights: the optimizer is not built "
+                             "yet; call optimizer.build(trainable_variables) first")
+        weights = list(weights)
+        variables = self._own_variables()
+        for variable, weight in zip(variables, weights):
+            shape = tuple(np.shape(weight))
+            if shape != tuple(np.shape(variable.value)):
+                raise ValueError(f"optimizer variable {variable.path!r} has shape "
+                                 f"{tuple(np.shape(variable.value))}, got an array of shape "
+                                 f"{shape}")
+        for variable, weight in zip(variables, weights):
+            variable.assign(weight)
+
+    def _own_variables(self) -> list[Variable]:
+        """The variables `set_weights` sets: all of `variables` (a wrapper: its own only)."""
+        return self.variables
+
     def _keras_variables(self) -> list[tuple[str, Variable]]:
         """`variables` with the `get_state` key of each (``"learning_rate"`` for the rate,
         which the state leaves out): the order and the values a Keras file stores."""

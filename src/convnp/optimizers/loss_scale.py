@@ -196,6 +196,13 @@ class LossScaleOptimizer(Optimizer):
     def _keras_children(self) -> list[tuple[str, Optimizer]]:
         return [("inner_optimizer", self.inner_optimizer)]
 
+    def _own_variables(self) -> list[Variable]:
+        """Keras's ``set_weights`` of the wrapper sets its own variables only (the step
+        count, the rate, the counter and the scale): the inner optimizer's stay as they
+        are."""
+        return [variable for key, variable in self._keras_variables()
+                if not key.startswith(_INNER)]
+
     def get_state(self) -> dict[str, np.ndarray]:
         state = {"iterations": np.array(int(self._iterations.value), dtype=np.int64),
                  "step_counter": np.array(int(self.step_counter.value), dtype=np.int64),
