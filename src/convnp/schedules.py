@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from convnp._checks import check_number
-from convnp.serialization import Configurable, Registry
+from convnp.serialization import Configurable, Registry, get_registered_name
 from convnp.tensor.eager import to_eager
 
 __all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
@@ -258,8 +258,20 @@ def get(identifier) -> LearningRateSchedule:
     return SCHEDULES.get(identifier)
 
 
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    return SCHEDULES.serialize(schedule)
+def serialize(schedule: LearningRateSchedule | None) -> dict[str, Any] | None:
+    """Keras 3's ``{"module", "class_name", "config", "registered_name"}`` of a schedule:
+    ``"keras.optimizers.schedules"`` for convnp's own; for a user's class its own module
+    (None when defined in ``__main__``), its class name and its registered name, as an
+    optimizer's ``get_config`` writes it. None gives None."""
+    if schedule is None:
+        return None
+    written = SCHEDULES.serialize(schedule)
+    cls = type(schedule)
+    if cls.__module__.startswith("convnp."):
+        return {"module": "keras.optimizers.schedules", **written, "registered_name": None}
+    return {"module": None if cls.__module__ == "__main__" else cls.__module__,
+            "class_name": cls.__name__, "config": written["config"],
+            "registered_name": get_registered_name(cls)}
 
 
 def deserialize(config: dict[str, Any], custom_objects=None) -> LearningRateSchedule:

@@ -59,3 +59,32 @@ def test_fit_with_schedule_and_accumulation():
     assert history.history["loss"] == pytest.approx([0.933677, 0.884937], abs=1e-5)
     assert model.get_weights()[0].ravel()[:3] == pytest.approx([0.409588, 0.296825, 0.06135],
                                                                abs=1e-5)
+
+
+@keras.utils.register_keras_serializable(package="opt2")
+class _FlatRate(keras.optimizers.schedules.LearningRateSchedule):
+    def __call__(self, step):
+        return 0.1
+
+    def get_config(self):
+        return {}
+
+
+def test_schedules_serialize_as_keras_3():
+    # TF 2.21: module and registered name around class_name and config; a user's class by
+    # its class name with the registered name beside it (convnp: class_name and config
+    # only, a registered class as "package>Name")
+    schedules = keras.optimizers.schedules
+    written = schedules.serialize(schedules.ExponentialDecay(0.1, 10, 0.5))
+    assert written == {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+                       "config": {"initial_learning_rate": 0.1, "decay_steps": 10,
+                                  "decay_rate": 0.5, "staircase": False,
+                                  "name": "ExponentialDecay"},
+                       "registered_name": None}
+    assert type(schedules.deserialize(written)) is schedules.ExponentialDecay
+    written = schedules.serialize(_FlatRate())
+    assert (written["class_name"], written["config"], written["registered_name"]) == (
+        "_FlatRate", {}, "opt2>_FlatRate")
+    assert type(schedules.deserialize(written)) is _FlatRate
+    assert keras.optimizers.Adam(_FlatRate()).get_config()["learning_rate"] == written
+    assert schedules.serialize(None) is None

@@ -925,12 +925,7 @@ class Optimizer(Configurable):
         elif self._schedule is not None:
             # as Keras 3 serializes it (TF 2.21's get_config): with its module and
             # registered name, a user's class by its own module (None for __main__)
-            cls = type(self._schedule)
-            builtin = cls.__module__.startswith("convnp.")
-            module = "keras.optimizers.schedules" if builtin else (
-                None if cls.__module__ == "__main__" else cls.__module__)
-            rate = {"module": module, **schedules.serialize(self._schedule),
-                    "registered_name": None if builtin else get_registered_name(cls)}
+            rate = schedules.serialize(self._schedule)
         else:
             rate = self._learning_rate
         config = {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
