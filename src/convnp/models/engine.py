@@ -734,7 +734,9 @@ class Engine:
                 f"{method}(): x and {where} must have the same number of samples, got x with "
                 f"{n} and {where} with {'no batch axis' if y.ndim == 0 else len(y)}"
             )
-        if output is None:
+        if output is None and not self._users_step(method):
+            # (a step the user wrote decides what the loss compares: keras.io's SAM model
+            # applies it to an inner model's predictions, its own call returns None)
             self._check_outputs_for_loss([y.shape])
         return y
 
@@ -806,7 +808,7 @@ class Engine:
         """Whether ``method`` (fit, evaluate) runs a step the user's class wrote, which then
         reads integer targets in their own dtype, as Keras passes them."""
         step = {"fit": "train_step", "train_on_batch": "train_step", "evaluate": "test_step",
-                "test_on_batch": "test_step"}.get(method)
+                "test_on_batch": "test_step", "validation_data": "test_step"}.get(method)
         return step is not None and self._overrides(step)
 
     def _sample_weights(self, y, sample_weight, class_weight, method: str):
