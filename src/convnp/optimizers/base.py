@@ -126,6 +126,9 @@ class _AttributeVariable(Variable):
         return self
 
 
+# the state key (``"added/<i>"``) of the variables a subclass adds with `add_variable`
+_ADDED = "added"
+
 # the kinds of saved arrays a slot of each kind takes: numbers for a float slot, integers for
 # an integer one (Adafactor's placeholders)
 _KINDS = {"f": "fiu", "i": "iu", "u": "iu"}
@@ -235,6 +238,11 @@ class Optimizer(Configurable):
         # names them: an optimizer built from arrays or restored from a file)
         self._owners: list | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
+        # Keras 3's own optimizer variables a subclass adds (`add_variable`,
+        # `add_variable_from_reference`, in its `build`), in creation order; and the saved
+        # values of those not made yet (restored before the build), by position
+        self._added_variables: list[Variable] = []
+        self._pending_added: dict[int, np.ndarray] = {}
 
     # -- step count -----------------------------------------------------------------------
     @property
@@ -340,6 +348,7 @@ class Optimizer(Configurable):
             # Keras's Nadam names its running product plain "variable"
             out.append((name, _AttributeVariable(self, name, np.float32,
                                                  "variable" if name == "u_product" else None)))
+        out += [(f"{_ADDED}/{i}", variable) for i, variable in enumerate(self._added_variables)]
         return out
 
     def _keras_children(self) -> list[tuple[str, Optimizer]]:
@@ -401,6 +410,87 @@ class Optimizer(Configurable):
         base = getattr(owner, "path", None) or getattr(owner, "name", None) \
             or f"variable_{index}"
         return f"{base.replace('/', '_')}_{slot}"
+
+    # -- Keras 3's API for writing an optimizer ----------------------------------------------
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="none",
+                     layout=None, name=None) -> Variable:
+        """Keras 3's ``optimizer.add_variable``: a new optimizer variable (not trainable) of
+        ``shape``, listed in `variables` after the built-in ones and saved with them; path
+        ``<optimizer name>/<name>``. ``initializer`` is ``"zeros"``, ``"ones"``, or any
+        initializer ``keras.initializers.get`` reads."""
+        from convnp import initializers
+
+        dtype = np.dtype(dtype or "float32")
+        shape = tuple(int(n) for n in shape)
+        init = initializers.get(initializer)
+        value = np.asarray(init(shape, dtype=dtype), dtype=dtype).reshape(shape)
+        variable = Variable(value, dtype=dtype, trainable=False,
+                            name=name or f"variable_{len(self._added_variables)}")
+        variable.path = f"{self.name}/{variable.name}"
+        saved = self._pending_added.pop(len(self._added_variables), None)
+        if saved is not None:  # a state restored before the build
+            variable.assign(saved)
+        self._added_variables.append(variable)
+        return variable
+
+    def add_variable_from_reference(self, reference_variable, name=None,
+                                    initializer="zeros") -> Variable:
+        """Keras 3's: an optimizer variable shaped like ``reference_variable`` (a model
+        variable), in its dtype, named ``<its path with _>_<name>`` as Keras names slots."""
+        base = getattr(reference_variable, "path", None) or getattr(
+            reference_variable, "name", None) or "variable"
+        return self.add_variable(np.shape(reference_variable.value), initializer=initializer,
+                                 dtype=reference_variable.value.dtype,
+                                 name=f"{base.replace('/', '_')}_{name}")
+
+    def assign(self, variable, value) -> None:
+        """Keras 3's ``self.assign(variable, value)`` for an `update_step`."""
+        variable.assign(value)
+
+    def assign_add(self, variable, value) -> None:
+        variable.assign_add(value)
+
+    def assign_sub(self, variable, value) -> None:
+        variable.assign_sub(value)
+
+    def _get_variable_index(self, variable) -> int:
+        """Keras 3's position of a model variable among those the optimizer was built with
+        (what indexes the lists a subclass's `build` makes)."""
+        owners = self._owners or getattr(self, "_applied_variables", None) or []
+        for index, owner in enumerate(owners):
+            if owner is variable:
+                return index
+        raise KeyError(f"{type(self).__name__} was not built with variable "
+                       f"{getattr(variable, 'path', None) or getattr(variable, 'name', '?')!r}")
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        """Keras 3's update of one variable. A subclass that overrides it (its own rule, or
+        one that changes the gradient and calls ``super().update_step``) is called once per
+        variable on every update, after clipping and weight decay, as Keras calls it; here
+        it runs the optimizer's own rule on that variable (at the optimizer's own rate, the
+        one Keras passes)."""
+        index = self._get_variable_index(variable)
+        value = variable.value
+        grad = np.asarray(gradient, dtype=value.dtype)
+        if grad.shape != value.shape:
+            raise ValueError(f"update_step: gradient of shape {grad.shape} for variable "
+                             f"{variable.path!r} of shape {value.shape}")
+        slots = {name: self._slots[name][index] for name in self._slot_names()}
+        self._update(slots, grad, value)
+        variable.mark_modified()
+
+    def _writes_update_step(self) -> bool:
+        """Whether a user's subclass overrides `update_step` (updates then go through it)."""
+        return type(self).update_step is not Optimizer.update_step
+
+    def _run_update_steps(self, work: list) -> None:
+        """`update_step` of each ``(gradient, variable)`` in turn, with the gradient as a
+        tensor and the rate as a float32 scalar tensor, as Keras passes them."""
+        from convnp.tensor.eager import to_eager
+
+        rate = to_eager(np.asarray(self._rate(), dtype=np.float32))
+        for grad, variable in work:
+            self.update_step(to_eager(grad), variable, rate)
 
     # -- learning rate --------------------------------------------------------------------
     @property
@@ -489,6 +579,7 @@ class Optimizer(Configurable):
         leaves the optimizer as it was."""
         self._shapes, self._slots, self._owners = None, {}, None
         self._slot_variables = None
+        self._added_variables = []
 
     @property
     def built(self) -> bool:
@@ -594,8 +685,12 @@ class Optimizer(Configurable):
                     # decoupled decay before the update, as Keras: w -= w * weight_decay * lr
                     value -= value * value.dtype.type(decay * lr)
             self._before_updates()
-            self._run_updates([(i, g, v) for i, g, v in zip(slots, grads, values)
-                               if g is not None])
+            if self._writes_update_step():
+                self._run_update_steps([(g, var) for g, (_, var) in zip(grads, pairs)
+                                        if g is not None])
+            else:
+                self._run_updates([(i, g, v) for i, g, v in zip(slots, grads, values)
+                                   if g is not None])
         if self.use_ema:  # Keras: every step, before the constraints
             self._update_averages()
         for (grad, var), value in zip(pairs, values):
@@ -856,6 +951,8 @@ class Optimizer(Configurable):
             for i, a in enumerate(arrays):
                 if a is not None:
                     state[f"{name}/{i}"] = a.copy()
+        for i, variable in enumerate(self._added_variables):
+            state[f"{_ADDED}/{i}"] = np.array(variable.value)
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -869,7 +966,7 @@ class Optimizer(Configurable):
         """
         if not isinstance(state, dict) or "iterations" not in state:
             raise ValueError("optimizer state must be a dict with an 'iterations' entry")
-        expected_names = set(self._all_slot_names())
+        expected_names = set(self._all_slot_names()) | {_ADDED}
         for key in state:
             if key == "iterations":
                 continue
@@ -881,10 +978,20 @@ class Optimizer(Configurable):
         iterations = int(np.asarray(state["iterations"]))
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
+        added = {int(key.partition("/")[2]): np.array(value) for key, value in state.items()
+                 if key.partition("/")[0] == _ADDED}
+        state = {key: value for key, value in state.items()
+                 if key.partition("/")[0] != _ADDED}
         if self.built:
             self._load_slots(state)
         else:
             self._pending_state = {k: np.array(v) for k, v in state.items()}
+        self._pending_added = {}
+        for index, value in added.items():
+            if index < len(self._added_variables):
+                self._added_variables[index].assign(value)
+            else:  # made by the subclass's build, later
+                self._pending_added[index] = value
         self._iterations.value[...] = iterations  # the count of steps (`get_state`)
         self._iterations.mark_modified()
 
