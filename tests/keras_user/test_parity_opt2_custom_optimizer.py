@@ -110,11 +110,12 @@ def test_a_builtin_optimizer_with_an_update_step_override():
     assert [v.path for v in opt.variables][2:] == [f"half_sgd/{s}_momentum" for s in SLOTS]
 
 
-def test_the_added_variables_are_saved_and_restored(tmp_path):
-    # TF 2.21: a .keras file keeps them; the loaded model trains on as the original
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_the_added_variables_are_saved_and_restored(tmp_path, suffix):
+    # TF 2.21: a model file keeps them; the loaded model trains on as the original
     model, _, _ = _fit(MomentumSGD(0.1))
-    model.save(tmp_path / "m.keras")
-    loaded = keras.models.load_model(tmp_path / "m.keras")
+    model.save(tmp_path / f"m{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"m{suffix}")
     assert type(loaded.optimizer) is MomentumSGD
     assert float(loaded.optimizer.count.numpy()) == 24.0
     for m in (model, loaded):

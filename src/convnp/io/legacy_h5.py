@@ -43,6 +43,7 @@ from convnp.io._files import atomic_write, weights_mismatch
 from convnp.io._zip import loads_finite
 from convnp.io.keras_tree import is_model, is_user_object
 from convnp.layers.base import weight_budget
+from convnp.optimizers.base import ADDED
 
 __all__ = [
     "has_layer_names",
@@ -437,11 +438,12 @@ def _optimizer_names(model, paths: dict[int, str]) -> list[str]:
         slot, _, index = key.rpartition("/")
         if not slot:
             names.append(f"{opt.name}/{key}")
-        elif "/" not in slot and index.isdigit() and \
+        elif "/" not in slot and slot != ADDED and index.isdigit() and \
                 np.shape(variable.value) == tuple(variables[int(index)].shape):
             path = paths.get(id(variables[int(index)]), variables[int(index)].name)
             names.append(f"{opt.name}/{path.replace('/', '_')}_{slot}")
-        else:  # named by the optimizer: an inner optimizer's, Adafactor's factored moments
+        else:  # named by the optimizer: an inner optimizer's, Adafactor's factored moments,
+            # a subclass's own (add_variable)
             names.append(variable.path)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):  # unique dataset names (Adafactor's two per variable)

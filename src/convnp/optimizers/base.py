@@ -127,7 +127,7 @@ class _AttributeVariable(Variable):
 
 
 # the state key (``"added/<i>"``) of the variables a subclass adds with `add_variable`
-_ADDED = "added"
+ADDED = "added"
 
 # the kinds of saved arrays a slot of each kind takes: numbers for a float slot, integers for
 # an integer one (Adafactor's placeholders)
@@ -348,7 +348,7 @@ class Optimizer(Configurable):
             # Keras's Nadam names its running product plain "variable"
             out.append((name, _AttributeVariable(self, name, np.float32,
                                                  "variable" if name == "u_product" else None)))
-        out += [(f"{_ADDED}/{i}", variable) for i, variable in enumerate(self._added_variables)]
+        out += [(f"{ADDED}/{i}", variable) for i, variable in enumerate(self._added_variables)]
         return out
 
     def _keras_children(self) -> list[tuple[str, Optimizer]]:
@@ -952,7 +952,7 @@ class Optimizer(Configurable):
                 if a is not None:
                     state[f"{name}/{i}"] = a.copy()
         for i, variable in enumerate(self._added_variables):
-            state[f"{_ADDED}/{i}"] = np.array(variable.value)
+            state[f"{ADDED}/{i}"] = np.array(variable.value)
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -966,7 +966,7 @@ class Optimizer(Configurable):
         """
         if not isinstance(state, dict) or "iterations" not in state:
             raise ValueError("optimizer state must be a dict with an 'iterations' entry")
-        expected_names = set(self._all_slot_names()) | {_ADDED}
+        expected_names = set(self._all_slot_names()) | {ADDED}
         for key in state:
             if key == "iterations":
                 continue
@@ -979,9 +979,9 @@ class Optimizer(Configurable):
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
         added = {int(key.partition("/")[2]): np.array(value) for key, value in state.items()
-                 if key.partition("/")[0] == _ADDED}
+                 if key.partition("/")[0] == ADDED}
         state = {key: value for key, value in state.items()
-                 if key.partition("/")[0] != _ADDED}
+                 if key.partition("/")[0] != ADDED}
         if self.built:
             self._load_slots(state)
         else:
