@@ -218,3 +218,13 @@ def test_set_weights_of_a_loss_scale_optimizer_sets_its_own_variables():
     assert int(opt.step_counter.numpy()) == 7 and float(opt.dynamic_scale.numpy()) == 64.0
     assert int(opt.inner_optimizer.iterations) == 0
     assert not np.asarray(opt.variables[6].numpy()).any()
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_invalid_argument_error():
+    # TF 2.21: tf.errors.InvalidArgumentError (convnp: a plain ValueError; it is one still)
+    v = tf.Variable([1.0, 2.0])
+    for opt in (O.SGD(), O.Adam()):
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            opt.apply_gradients([(tf.ones(3), v)])
+        with pytest.raises(ValueError):
+            opt.apply_gradients([(tf.ones(3), v)])

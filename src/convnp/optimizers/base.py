@@ -24,6 +24,7 @@ import numpy as np
 from convnp._checks import check_number
 from convnp._names import auto_name
 from convnp.serialization import Configurable, Registry, get_registered_name
+from convnp.tensor.errors import InvalidArgumentError
 from convnp.variables import Variable
 
 
@@ -667,7 +668,8 @@ class Optimizer(Configurable):
             if grad is not None:
                 grad = np.asarray(grad)
                 if grad.shape != value.shape:
-                    raise ValueError(
+                    # TensorFlow's error for it (a ValueError too)
+                    raise InvalidArgumentError(
                         f"gradient for variable {getattr(var, 'name', i)!r} has shape "
                         f"{grad.shape}, expected {value.shape}")
                 grad = grad.astype(value.dtype, copy=False)
