@@ -134,3 +134,36 @@ def test_an_optimizer_without_an_update_step():
     model.compile(optimizer=Bare(0.1), loss="mse")
     with pytest.raises(NotImplementedError):
         model.fit(X, Y, verbose=0)
+
+
+class TwoMoments(keras.optimizers.Optimizer):
+    def __init__(self, learning_rate=0.01, name="two_moments", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+
+    def build(self, var_list):
+        super().build(var_list)
+        self._m, self._v = self.add_optimizer_variables(var_list, ["m", "v"],
+                                                        initializer=["zeros", "ones"])
+        self._first = self.add_variable_from_reference(var_list[0])
+
+    def update_step(self, gradient, variable, learning_rate):
+        i = self._get_variable_index(variable)
+        m, v = self._m[i], self._v[i]
+        self.assign_add(m, 0.1 * (gradient - m))
+        self.assign_add(v, 0.01 * (gradient * gradient - v))
+        self.assign_sub(variable, tf.cast(learning_rate, variable.dtype) * m / (tf.sqrt(v) + 1e-7))
+
+
+def test_add_optimizer_variables():
+    # TF 2.21: the lists for several names made variable by variable, one initializer per
+    # name; add_variable_from_reference without a name calls the variable "<path>_var"
+    opt = TwoMoments(0.05)
+    _, losses, weights = _fit(opt)
+    assert [v.path for v in opt.variables][2:] == [
+        f"two_moments/{s}_{n}" for s in SLOTS for n in ("m", "v")
+    ] + ["two_moments/net_a_kernel_var"]
+    assert losses == pytest.approx([0.744127, 0.728056, 0.700441], abs=1e-5)
+    _close(weights, [[0.398485, 0.304842], [0.377781, 0.309158], [0.376628, 0.292969],
+                     [0.352684, 0.273206]])
+    with pytest.raises(ValueError):
+        TwoMoments().add_optimizer_variables([tf.Variable(1.0)], ["a", "b"], initializer=["zeros"])

@@ -442,7 +442,27 @@ class Optimizer(Configurable):
             reference_variable, "name", None) or "variable"
         return self.add_variable(np.shape(reference_variable.value), initializer=initializer,
                                  dtype=reference_variable.value.dtype,
-                                 name=f"{base.replace('/', '_')}_{name}")
+                                 name=f"{base.replace('/', '_')}_{name or 'var'}")
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """Keras 3's: `add_variable_from_reference` for each model variable, one list per
+        name of ``name`` (a string: that list; a list of names: a tuple of lists), made
+        variable by variable (``kernel_m, kernel_v, bias_m, ...``) as Keras makes them.
+        ``initializer`` is one for all the names or a list with one per name."""
+        names = [name] if isinstance(name, str) else list(name)
+        if isinstance(name, str) or not isinstance(initializer, (list, tuple)):
+            inits = [initializer] * len(names)
+        else:
+            inits = list(initializer)
+            if len(inits) != len(names):
+                raise ValueError(f"add_optimizer_variables: {len(names)} names and "
+                                 f"{len(inits)} initializers")
+        made: tuple[list[Variable], ...] = tuple([] for _ in names)
+        for variable in trainable_variables:
+            for k, (var_name, init) in enumerate(zip(names, inits)):
+                made[k].append(self.add_variable_from_reference(variable, name=var_name,
+                                                                initializer=init))
+        return made[0] if isinstance(name, str) else made
 
     def assign(self, variable, value) -> None:
         """Keras 3's ``self.assign(variable, value)`` for an `update_step`."""
