@@ -167,3 +167,15 @@ def test_add_optimizer_variables():
                      [0.352684, 0.273206]])
     with pytest.raises(ValueError):
         TwoMoments().add_optimizer_variables([tf.Variable(1.0)], ["a", "b"], initializer=["zeros"])
+
+
+def test_a_build_that_sets_built_itself():
+    # TF 2.21 takes ``self.built = True`` at the end of a build (convnp: AttributeError, a
+    # property without a setter)
+    class Flagged(MomentumSGD):
+        def build(self, var_list):
+            super().build(var_list)
+            self.built = True
+
+    _, losses, _ = _fit(Flagged(0.1))
+    assert losses == pytest.approx([0.716663, 0.535238, 0.515495], abs=1e-5)

@@ -606,6 +606,16 @@ class Optimizer(Configurable):
     def built(self) -> bool:
         return self._shapes is not None
 
+    @built.setter
+    def built(self, value) -> None:
+        """A subclass's `build` may end with Keras's ``self.built = True`` after
+        ``super().build(variables)`` (which built it already); False forgets the slots."""
+        if not value:
+            self._unbuild()
+        elif not self.built:
+            raise ValueError(f"{type(self).__name__}.built = True before the optimizer was "
+                             "built: call super().build(variables) in build()")
+
     def apply(self, grads, trainable_variables=None) -> None:
         """Keras 3's ``optimizer.apply(grads, trainable_variables)``: one step on each
         variable; without the variables, those the optimizer was built or last applied with.
