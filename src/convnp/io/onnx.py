@@ -46,6 +46,8 @@ TFOpLambda                 the tensor function's operator (``keras.ops.mean`` ->
                            ``_op_lambda``), on the tensor as Keras has it
 Lambda                     its function traced on symbolic tensors, then as TFOpLambda
 a nested model             its own calls, inlined
+a user's layer, a          its ``call`` traced as a Lambda's function, checked on one batch
+subclassed model's call    against the layer itself
 Rescaling, Normalization   Mul + Add, Sub + Div by the layer's constants
 Resizing, CenterCrop       Resize on half-pixel centres (``sizes`` input), Slice, Pad
 random augmentation        nothing (the identity at inference); also Identity,
@@ -69,8 +71,9 @@ Pipeline                   its layers in turn
 =========================  ===============================================================
 
 The exporters are one table, `EXPORTERS` (layer class name -> function); its keys are the
-exportable classes. The model's own graph (``model._graph.nodes``, the calls as written) is the
-walk, so shared layers and nested models need nothing special. A call of any other layer raises
+exportable classes (users' layers aside: `_is_user_layer`). The model's own graph
+(``model._graph.nodes``, the calls as written) is the walk, so shared layers and nested models
+need nothing special. A call of any other layer raises
 `ValueError` naming the layer and its type, before anything is built or written.
 The file is written whole or not at all (temporary file, then `os.replace`).
 """
@@ -640,33 +643,127 @@ def _trace_lambda(b: Builder, node, graph) -> None:
     records the tensor operations (``x * 2``, ``keras.ops.mean``, ``tf.nn.relu``, ...), and
     keep that model in ``b.traced`` for `_lambda`; refuse a function that does not trace or
     uses an operation without an ONNX form."""
-    from convnp.models import Input, Model
-
     layer = node.layer
-    shapes = [graph.tensors[s].shape for s in node.inputs]
-    key = _lambda_key(layer, shapes)
-    if key in b.traced:
-        return
     if node.template is not None:
         raise refuse(layer, "it is called with more than its input")
     kwargs = dict(layer.arguments)
     if layer._takes_training:
         kwargs["training"] = False
+    _trace(b, node, graph, lambda given: layer.function(given, **kwargs), "its function")
+
+
+def _is_user_layer(layer) -> bool:
+    """A user's Layer subclass (or a subclassed model's call) whose ``call`` the user wrote:
+    exported by tracing that call, as a Lambda's function is. A subclass of a built-in layer
+    that keeps the built-in ``call`` is not (its other methods may differ; it is refused)."""
+    if type(layer).__name__ == "ModelCall":
+        return True
+    if type(layer).__name__ in EXPORTERS:
+        return False
+    for klass in type(layer).__mro__:
+        if "call" in vars(klass):
+            return not klass.__module__.startswith("convnp.")
+    return False
+
+
+def _user_function(node) -> Callable:
+    """What a user's layer (or subclassed model) computes from the symbolic inputs: its own
+    ``call`` in inference mode (``training=False`` where it takes one), with the other
+    arguments of the recorded call (``template``); a subclassed model's dict of outputs as
+    its values in sorted-key order, as the model's graph has them."""
+    from convnp.layers import taped
+    from convnp.layers._slots import fill
+    from convnp.models import subclassed
+
+    layer = node.layer
+    if type(layer).__name__ == "ModelCall":
+        model = layer.model
+        call = type(model)._user_call
+        extra = {"training": False} if layer._takes_training else {}
+        return lambda given: subclassed.flat_outputs(model, call(model, given, **extra))
+    call = taped.user_call_of(layer)
+    extra = {"training": False} if taped._accepts(call, "training") else {}
+    if node.template is None:
+        return lambda given: call(layer, given, **extra)
+
+    def with_template(given):
+        inputs, args, kwargs = fill(node.template, list(given))
+        return call(layer, inputs, *args, **{**kwargs, **extra})
+    return with_template
+
+
+def _trace_user_layer(b: Builder, node, graph) -> None:
+    """A user's layer or subclassed model: its ``call`` traced on symbolic inputs
+    (`_user_function`), then checked to compute what the layer computes."""
+    traced = _trace(b, node, graph, _user_function(node), "its call")
+    _check_trace(node, graph, traced)
+
+
+def _check_trace(node, graph, traced) -> None:
+    """Run the layer and its traced model on one batch of numbers, and refuse the layer if
+    they differ: a ``call`` may do what tracing cannot see (Python branches on values, NumPy
+    on the tensors, state of its own), and the file must compute what ``predict`` does.
+    Skipped when an input has unknown sizes after the batch or is not float (no batch to
+    make up)."""
+    shapes = [graph.tensors[s].shape for s in node.inputs]
+    dtypes = [str(getattr(graph.tensors[s], "dtype", "float32")) for s in node.inputs]
+    if any(d is None for shape in shapes for d in shape[1:]) \
+            or any(not dtype.startswith("float") for dtype in dtypes):
+        return
+    rng = np.random.default_rng(0)
+    xs = [rng.uniform(0.0, 1.0, (2, *shape[1:])).astype(np.float32) for shape in shapes]
+    given = xs if node.multi else xs[0]
     try:
-        inner = [Input(batch_shape=tuple(shape)) for shape in shapes]
+        want = node.run(given, training=False)
+    except Exception:  # noqa: BLE001 (the model's own run would fail the same way)
+        return
+    got = traced.predict(given, verbose=0)
+    wants = list(want) if isinstance(want, (list, tuple)) else [want]
+    gots = list(got) if isinstance(got, (list, tuple)) else [got]
+    for w, g in zip(wants, gots):
+        w, g = np.asarray(w, dtype=np.float64), np.asarray(g, dtype=np.float64)
+        scale = max(float(np.max(np.abs(w))) if w.size else 0.0, 1e-6)
+        if w.shape != g.shape or not np.allclose(w, g, rtol=1e-4, atol=1e-4 * scale,
+                                                 equal_nan=True):
+            raise refuse(node.layer, "its call, traced on symbolic tensors, computes something "
+                                     "else than the layer does (Python decisions on tensor "
+                                     "values, NumPy on the tensors or state of its own are "
+                                     "not seen by tracing); write it with tensor operations "
+                                     "(keras.ops, tf.*) and layers")
+
+
+def _trace(b: Builder, node, graph, function: Callable, what: str):
+    """``function`` run once on symbolic inputs of the call's shapes (and dtypes), recorded
+    as a functional model, checked exportable and kept in ``b.traced`` (for `_lambda`)."""
+    from convnp.models import Input, Model
+
+    layer = node.layer
+    tensors = [graph.tensors[s] for s in node.inputs]
+    shapes = [t.shape for t in tensors]
+    key = _lambda_key(layer, shapes)
+    if key in b.traced:
+        return b.traced[key]
+    try:
+        inner = [Input(batch_shape=tuple(t.shape), dtype=str(getattr(t, "dtype", "float32")))
+                 for t in tensors]
         given = inner if node.multi else inner[0]
-        traced = Model(given, layer.function(given, **kwargs))
+        traced = Model(given, function(given))
     except Exception as error:  # noqa: BLE001 (a user's function may raise anything)
-        raise refuse(layer, "its function could not be traced on symbolic tensors, so its "
+        raise refuse(layer, f"{what} could not be traced on symbolic tensors, so its "
                             f"operations are unknown ({type(error).__name__}: {error}); write "
                             "it with tensor operations (keras.ops, tf.*, arithmetic) or as "
                             "layers") from None
-    _check_graph(traced, b)
+    try:
+        _check_graph(traced, b)
+    except ValueError as error:  # name the layer the user wrote, then what is inside it
+        raise refuse(layer, f"{what} uses what cannot be exported: {error}") from None
     b.traced[key] = traced
+    return traced
 
 
 def _lambda(b: Builder, layer, inputs: list[Value], out_shape) -> Value:
-    """A Lambda: the operations its function made when traced (`_trace_lambda`), inlined."""
+    """A Lambda, a user's layer or a subclassed model's call: the operations its function
+    made when traced (`_trace`), inlined."""
     traced = b.traced[_lambda_key(layer, [v.shape for v in inputs])]
     return _nested_model(b, traced, inputs, out_shape)
 
@@ -726,7 +823,7 @@ _LAMBDA_REDUCE = {"mean": "ReduceMean", "reduce_mean": "ReduceMean", "sum": "Red
                   "min": "ReduceMin", "reduce_min": "ReduceMin"}
 _LAMBDA_OTHER = ("square", "rsqrt", "log1p", "concatenate", "concat", "softmax", "reshape",
                  "transpose", "expand_dims", "squeeze", "clip", "clip_by_value", "get_item",
-                 "tile")
+                 "tile", "extract_patches")
 _LAMBDA_ONE_ARGUMENT = {*_LAMBDA_UNARY, *_LAMBDA_ACTIVATIONS, "square", "rsqrt", "log1p"}
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
@@ -753,6 +850,9 @@ def _check_op_lambda(layer) -> None:
     if name not in known:
         raise refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
                              f"{', '.join(sorted(known))})")
+    if name == "extract_patches":
+        _patch_geometry(layer)
+        return
     args = _lambda_arguments(layer)
     used = 1 if name in _LAMBDA_ONE_ARGUMENT else \
         3 if name in _LAMBDA_REDUCE or name.startswith("clip") else 2
@@ -768,6 +868,67 @@ def _check_op_lambda(layer) -> None:
         raise refuse(layer, "squeeze needs its axis (it could drop the batch axis)")
     if name == "get_item":
         _slicing_plan(layer, args[1], len(layer.input_shape))
+
+
+def _patch_geometry(layer) -> tuple[list[int], list[int], list[int], str]:
+    """``(window, strides, rates, padding)`` of ``tf.image.extract_patches(images, sizes,
+    strides, rates, padding)`` or ``keras.ops.image.extract_patches(images, size, strides,
+    dilation_rate, padding)``: both spellings share the op's name, so the arguments are read
+    by the names of its signature. Refuses what the one-hot convolution of `_op_lambda` cannot
+    write (not a batch of NHWC images with known channels)."""
+    import inspect
+
+    bound = inspect.signature(layer.function).bind(*layer.args, **layer.kwargs)
+    bound.apply_defaults()
+    got = bound.arguments
+    shape = tuple(layer.input_shape)
+    if len(shape) != 4 or shape[-1] is None:
+        raise refuse(layer, f"extract_patches needs a batch of images (batch, height, width, "
+                            f"channels) with known channels, got shape {shape}")
+    if got.get("data_format") not in (None, "channels_last"):
+        raise refuse(layer, f"extract_patches' data_format={got['data_format']!r} is not "
+                            "supported")
+
+    def pair(value) -> list[int]:
+        seq = np.asarray(value).reshape(-1).tolist()
+        return [int(seq[0])] * 2 if len(seq) == 1 else [int(v) for v in seq]
+
+    if "sizes" in got:  # TensorFlow's [1, rows, cols, 1] lists
+        window, strides, rates = (pair(got[k])[1:3] for k in ("sizes", "strides", "rates"))
+    else:
+        window = pair(got["size"])
+        strides = pair(got["strides"]) if got["strides"] else window
+        rates = pair(got["dilation_rate"])
+    return window, strides, rates, str(got["padding"]).upper()
+
+
+def _extract_patches(b: Builder, layer, x: str, shape: tuple) -> str:
+    """Patches as a convolution whose kernel copies one input value to each output channel:
+    output channel ``(i * cols + j) * C + c`` takes channel ``c`` at window row ``i``, column
+    ``j`` (TF's order: window rows, columns, then channels), so every output is an input value
+    times one plus zeros, exactly. On NCHW data, then back to Keras's NHWC."""
+    from convnp.ops import padding as geometry
+
+    window, strides, rates, padding = _patch_geometry(layer)
+    channels = int(shape[-1])
+    kernel = np.zeros((window[0] * window[1] * channels, channels, *window), np.float32)
+    for i in range(window[0]):
+        for j in range(window[1]):
+            for c in range(channels):
+                kernel[(i * window[1] + j) * channels + c, c, i, j] = 1.0
+    spread = [(k - 1) * r + 1 for k, r in zip(window, rates)]
+    if padding == "VALID":
+        pads: dict[str, Any] = {"pads": [0, 0, 0, 0]}
+    elif any(n is None for n in shape[1:3]):
+        pads = {"auto_pad": "SAME_UPPER"}
+    else:
+        pairs = [geometry.same_padding(n, f, s) for n, f, s in zip(shape[1:3], spread, strides)]
+        pads = {"pads": [p[0] for p in pairs] + [p[1] for p in pairs]}
+    base = layer.name
+    nchw = b.node("Transpose", [x], f"{base}/to_nchw", perm=[0, 3, 1, 2])
+    conv = b.node("Conv", [nchw, b.constant(f"{base}/one_hot", kernel)], f"{base}/conv",
+                  kernel_shape=window, strides=strides, dilations=rates, **pads)
+    return b.node("Transpose", [conv], base, perm=[0, 2, 3, 1])
 
 
 def _slicing_plan(layer, key, rank: int) -> tuple[list, list[int], list[int]]:
@@ -862,6 +1023,8 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
         y = b.node("Unsqueeze", [x, ints("axes", np.atleast_1d(args[1]))], layer.name)
     elif name == "squeeze":
         y = b.node("Squeeze", [x, ints("axes", np.atleast_1d(args[1]))], layer.name)
+    elif name == "extract_patches":
+        y = _extract_patches(b, layer, x, inputs[0].shape)
     elif name in ("clip", "clip_by_value"):
         low, high = (b.constant(f"{layer.name}/{k}", np.array(v, dtype=np.float32))
                      for k, v in (("min", args[1]), ("max", args[2])))
@@ -1037,6 +1200,8 @@ def _check_graph(model, b: Builder) -> None:
     checks = _graph_checks()
     for node in graph.nodes:
         check = checks.get(type(node.layer).__name__)
+        if check is None and _is_user_layer(node.layer):
+            check = _trace_user_layer
         if check is not None:
             check(b, node, graph)
     for node in graph.nodes:  # before the ops that make the mask are looked at
@@ -1080,6 +1245,8 @@ def _refuse_run_time_masks(graph) -> None:
 def _check_layer(layer, b: Builder) -> None:
     """The checks every exported layer passes: an exporter, built, channels last, ..."""
     cls = type(layer).__name__
+    if _is_user_layer(layer):
+        return  # traced by `_trace_user_layer`, its operations checked there
     if cls not in EXPORTERS:
         raise refuse(layer, f"no ONNX exporter for this layer type (exportable: "
                             f"{', '.join(sorted(EXPORTERS))})")
@@ -1100,7 +1267,7 @@ def _check_inner(b: Builder, owner, inner) -> None:
     """A layer that another runs itself (TimeDistributed's, a Pipeline's): exportable, and
     not one whose export needs its own graph call (recurrent, attention, Lambda)."""
     cls = type(inner).__name__
-    if cls in _graph_checks():
+    if cls in _graph_checks() or _is_user_layer(inner):
         raise refuse(owner, f"its layer '{inner.name}' of type {cls} cannot be exported "
                             "inside it")
     _check_layer(inner, b)
@@ -1128,8 +1295,9 @@ def _emit_graph(b: Builder, model, input_values: list[Value]) -> list[Value]:
     for node in graph.nodes:
         args = [values[s] for s in node.inputs]
         b.call = node
-        values[node.out] = EXPORTERS[type(node.layer).__name__](
-            b, node.layer, args, graph.tensors[node.out].shape)
+        exporter = _lambda if _is_user_layer(node.layer) else \
+            EXPORTERS[type(node.layer).__name__]
+        values[node.out] = exporter(b, node.layer, args, graph.tensors[node.out].shape)
     return [values[s] for s in graph.output_slots]
 
 

@@ -448,10 +448,33 @@ def _config_dtype(name, where: str) -> np.dtype:
 def keras_tensor_op(function, name: str, args: tuple, kwargs: dict) -> KerasTensor:
     """The KerasTensor of ``function(*args, **kwargs)`` with KerasTensors among the
     arguments: a new `TFOpLambda` called on them."""
+    if function.op_name == "reshape":
+        args, kwargs = _batch_in_reshape(args, kwargs)
     tensors: list[KerasTensor] = []
     layer = TFOpLambda(function, template_of(tuple(args), tensors), template_of(dict(kwargs),
                                                                              tensors))
     return layer(tensors if len(tensors) > 1 else tensors[0])
+
+
+def _batch_in_reshape(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``reshape(x, (None, 16, 48))`` on a KerasTensor: a user's layer writes the batch size
+    it read with ``keras.ops.shape(x)[0]``, which is ``None`` while the model is defined (TF
+    2.21 accepts the reshape, giving ``(None, 16, 48)``). With ``None`` first and every other
+    size given as a number, the batch is what is left over: ``-1``, which the op then runs
+    with on any batch."""
+    x = args[0] if args else kwargs.get("x", kwargs.get("tensor"))
+    key = 1 if len(args) > 1 else next((k for k in ("newshape", "shape") if k in kwargs), None)
+    if not isinstance(x, KerasTensor) or key is None:
+        return args, kwargs
+    shape = args[1] if key == 1 else kwargs[key]
+    if not isinstance(shape, (list, tuple)) or not shape or shape[0] is not None \
+            or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0
+                       for d in shape[1:]):
+        return args, kwargs
+    shape = (-1, *shape[1:])
+    if key == 1:
+        return (args[0], shape, *args[2:]), kwargs
+    return args, {**kwargs, key: shape}
 
 
 def keras_operator(name: str, args: tuple, kwargs: dict | None = None) -> KerasTensor:

@@ -17,6 +17,7 @@ import numpy as np
 from convnp.layers import _utils, base, merging
 from convnp.layers.base import KerasTensor, Layer, unique_name
 from convnp.layers.registry import register
+from convnp.tensor.tape import is_variable
 
 OPS = ("truediv", "sub", "add", "mul", "rsub", "rtruediv", "reverse_channels")
 
@@ -137,6 +138,13 @@ def keras_tensor_arithmetic(tensor: KerasTensor, other, op: str, merge: str | No
                             dtype=_operand_dtype(tensor, other))
         mask_blind(layer)
         return layer([tensor, other])
+    if is_variable(other):
+        # ``x * self.w`` in a user's layer or model definition (TF 2.21 takes it): the
+        # keras.ops function's op layer, holding the variable itself so it runs with the
+        # variable's current value
+        keras_name, constant_first = _KERAS_OPS[op]
+        return base.keras_op_hook(keras_name, (other, tensor) if constant_first
+                                  else (tensor, other))
     if isinstance(other, (bool, np.bool_)) or not isinstance(
             other, (int, float, np.integer, np.floating, list, tuple, np.ndarray)):
         return NotImplemented
