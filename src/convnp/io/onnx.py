@@ -846,12 +846,15 @@ def _check_op_lambda(layer) -> None:
 
     name = layer.function.op_name
     known = {*_LAMBDA_UNARY, *_LAMBDA_ACTIVATIONS, *_LAMBDA_BINARY, *_LAMBDA_REDUCE,
-             *_LAMBDA_OTHER}
+             *_LAMBDA_OTHER, *_LAMBDA_MORE}
     if name not in known:
         raise refuse(layer, f"the tensor function {name!r} has no ONNX mapping (exported: "
                              f"{', '.join(sorted(known))})")
     if name == "extract_patches":
         _patch_geometry(layer)
+        return
+    if name in _LAMBDA_MORE:
+        _more_plan(layer, name)
         return
     args = _lambda_arguments(layer)
     used = 1 if name in _LAMBDA_ONE_ARGUMENT else \
@@ -979,6 +982,8 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
     from convnp.layers.op_layer import Slot
 
     name = layer.function.op_name
+    if name in _LAMBDA_MORE:
+        return _more_op(b, layer, name, inputs, out_shape)
     args = _lambda_arguments(layer)
 
     def operand(value, label: str) -> str:
@@ -1044,6 +1049,229 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
             y = b.node("Unsqueeze", [y, ints("unsqueeze", unsqueeze)], layer.name)
         if y == x:
             y = b.node("Identity", [x], layer.name)
+    return Value(out_shape, {PLAIN: y})
+
+
+# -- more tensor functions users write in Lambdas and their own layers ---------------------------
+# Each has several spellings (TensorFlow's and keras.ops'), with different argument names, so
+# `_more_plan` reads the arguments by name and says what to write (or refuses) before any node
+# is made; `_more_op` writes it.
+
+_LAMBDA_MORE = ("gelu", "l2_normalize", "normalize", "resize", "einsum", "stack", "pad",
+                "depth_to_space", "space_to_depth", "cumsum", "reduce_std", "std",
+                "reduce_variance", "var", "norm", "matmul", "cast")
+
+
+def _named_arguments(layer) -> dict:
+    import inspect
+
+    bound = inspect.signature(layer.function).bind(*layer.args, **layer.kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def _feature_axes(layer, axis, rank: int, what: str) -> list[int]:
+    """``axis`` (an int or a list) as non-negative axes of a rank-``rank`` tensor; refused when
+    it is None or holds the batch axis (the graph would mix the samples of a batch)."""
+    if axis is None:
+        raise refuse(layer, f"{what} over every axis (axis=None) mixes the samples of a batch; "
+                            "give the axis")
+    axes = [int(a) % rank for a in np.atleast_1d(axis)]
+    if 0 in axes:
+        raise refuse(layer, f"{what} over the batch axis mixes the samples of a batch")
+    return axes
+
+
+def _more_plan(layer, name: str) -> dict:
+    """What `_more_op` writes for ``layer``: the arguments it needs, checked; refuses what
+    has no exact ONNX form."""
+    got = _named_arguments(layer)
+    rank = len(layer.input_shape) if not isinstance(layer.input_shape, list) else None
+    plan: dict = {"name": name}
+    if name == "gelu":
+        plan["approximate"] = bool(got["approximate"])
+    elif name in ("l2_normalize", "normalize"):
+        plan["axes"] = _feature_axes(layer, got["axis"], rank, name)
+        if name == "normalize":
+            if got["order"] != 2:
+                raise refuse(layer, f"normalize's order={got['order']!r} is not exported "
+                                    "(order 2 is)")
+            from convnp import _settings
+
+            eps = got["epsilon"] if got["epsilon"] is not None else _settings.epsilon()
+            plan["inverse_cap"] = 1.0 / float(eps)
+        else:
+            plan["epsilon"] = float(got.get("epsilon", 1e-12))
+    elif name == "resize":
+        method = got.get("method", got.get("interpolation"))
+        method = getattr(method, "value", method)
+        flags = [key for key in ("preserve_aspect_ratio", "antialias", "crop_to_aspect_ratio",
+                                 "pad_to_aspect_ratio") if got.get(key)]
+        if str(method).lower() not in ("bilinear", "nearest") or flags:
+            raise refuse(layer, f"resize exports 'bilinear' or 'nearest' without "
+                                f"{', '.join(flags) or 'other options'} only, got "
+                                f"{method!r}")
+        if got.get("data_format") not in (None, "channels_last") or rank != 4:
+            raise refuse(layer, "resize exports a batch of channels-last images only")
+        plan["method"] = str(method).lower()
+        plan["size"] = [int(v) for v in np.asarray(got["size"]).reshape(-1)]
+    elif name == "einsum":
+        equation = got.get("equation", got.get("subscripts"))
+        if not isinstance(equation, str) or got.get("kwargs"):
+            raise refuse(layer, "einsum needs its equation as a string and no other options")
+        plan["equation"] = equation.replace(" ", "")
+        plan["operands"] = list(got.get("inputs", got.get("operands")))
+    elif name == "stack":
+        values = got.get("values", got.get("x"))
+        plan["values"] = list(values)
+        plan["axis"] = int(got["axis"]) % (len(layer.output_shape))
+        if plan["axis"] == 0:
+            raise refuse(layer, "stack on axis 0 puts the tensors before the batch axis")
+    elif name == "pad":
+        mode = str(got["mode"]).lower()
+        if mode not in ("constant", "reflect"):
+            raise refuse(layer, f"pad's mode {got['mode']!r} has no ONNX form (constant and "
+                                "reflect have)")
+        pairs = np.asarray(got.get("paddings", got.get("pad_width")), dtype=np.int64)
+        pairs = np.broadcast_to(pairs.reshape(-1, 2) if pairs.size > 1 else pairs,
+                                (rank, 2)) if pairs.size <= 2 else pairs.reshape(rank, 2)
+        if tuple(pairs[0]) != (0, 0):
+            raise refuse(layer, "pad on the batch axis")
+        plan.update(mode=mode, pads=[int(v) for v in pairs[:, 0]] +
+                    [int(v) for v in pairs[:, 1]],
+                    value=float(got.get("constant_values") or 0.0))
+    elif name in ("depth_to_space", "space_to_depth"):
+        if got.get("data_format", "NHWC") != "NHWC" or rank != 4:
+            raise refuse(layer, f"{name} exports NHWC images only")
+        plan["block"] = int(got["block_size"])
+    elif name == "cumsum":
+        if got.get("dtype") is not None:
+            raise refuse(layer, "cumsum's dtype has no ONNX mapping")
+        plan["axis"] = _feature_axes(layer, got["axis"], rank, name)[0]
+        plan["exclusive"] = int(bool(got.get("exclusive", False)))
+        plan["reverse"] = int(bool(got.get("reverse", False)))
+    elif name in ("reduce_std", "std", "reduce_variance", "var"):
+        plan["axes"] = _feature_axes(layer, got["axis"], rank, name)
+        plan["keepdims"] = bool(got["keepdims"])
+        plan["root"] = name in ("reduce_std", "std")
+    elif name == "norm":
+        order = got.get("ord")
+        if order not in (None, "euclidean", 2, 2.0) or got["axis"] is None \
+                or len(np.atleast_1d(got["axis"])) != 1:
+            raise refuse(layer, "norm exports the euclidean norm over one given axis only")
+        plan["axes"] = _feature_axes(layer, got["axis"], rank, name)
+        plan["keepdims"] = bool(got["keepdims"])
+    elif name == "matmul":
+        extra = [key for key in ("a_is_sparse", "b_is_sparse", "output_type") if got.get(key)]
+        if extra:
+            raise refuse(layer, f"matmul's {', '.join(extra)} has no ONNX mapping")
+        plan["flip"] = [bool(got.get("transpose_a") or got.get("adjoint_a")),
+                        bool(got.get("transpose_b") or got.get("adjoint_b"))]
+        plan["operands"] = [got.get("a", got.get("x1")), got.get("b", got.get("x2"))]
+    elif name == "cast" and _dtype_name(got["dtype"]) != "float32":
+        raise refuse(layer, "cast exports to float32 only (the graph computes in float32)")
+    return plan
+
+
+def _dtype_name(dtype) -> str:
+    """``tf.float32``, ``np.float32``, ``"float32"``, ... as ``"float32"``."""
+    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
+    return str(name)
+
+
+def _more_op(b: Builder, layer, name: str, inputs: list[Value], out_shape: tuple) -> Value:
+    """The nodes of a function of `_LAMBDA_MORE` (planned by `_more_plan`), on the tensors as
+    Keras has them."""
+    from convnp.io import _onnx_preprocessing
+    from convnp.layers.op_layer import Slot
+
+    plan = _more_plan(layer, name)
+    base = layer.name
+
+    def operand(value, label: str) -> str:
+        if isinstance(value, Slot):
+            return b.get(inputs[value.index], PLAIN)
+        return b.constant(f"{base}/{label}", f32(value))
+
+    def scalar(label: str, value: float) -> str:
+        return b.constant(f"{base}/{label}", np.array(value, dtype=np.float32))
+
+    x = b.get(inputs[0], PLAIN)
+    if name == "gelu" and plan["approximate"]:
+        # 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+        cube = b.node("Mul", [b.node("Mul", [x, x], f"{base}/square"), x], f"{base}/cube")
+        inner = b.node("Add", [x, b.node("Mul", [cube, scalar("c", 0.044715)], f"{base}/cubic")],
+                       f"{base}/inner")
+        tanh = b.node("Tanh", [b.node("Mul", [inner, scalar("k", (2 / np.pi) ** 0.5)],
+                                      f"{base}/scaled")], f"{base}/tanh")
+        half = b.node("Mul", [b.node("Add", [tanh, scalar("one", 1.0)], f"{base}/plus_one"),
+                              scalar("half", 0.5)], f"{base}/gate")
+        y = b.node("Mul", [x, half], base)
+    elif name == "gelu":
+        y = activation(b, "gelu", x, PLAIN, len(out_shape), base, layer)
+    elif name in ("l2_normalize", "normalize"):
+        sums = b.reduce("ReduceSum", b.node("Mul", [x, x], f"{base}/square"), plan["axes"],
+                        f"{base}/sum")
+        if name == "l2_normalize":  # x * rsqrt(max(sum, epsilon))
+            floor = b.node("Max", [sums, scalar("epsilon", plan["epsilon"])], f"{base}/floor")
+            inverse = b.node("Reciprocal", [b.node("Sqrt", [floor], f"{base}/sqrt")],
+                             f"{base}/inverse")
+        else:  # x * min(rsqrt(sum), 1 / epsilon)
+            raw = b.node("Reciprocal", [b.node("Sqrt", [sums], f"{base}/sqrt")],
+                         f"{base}/raw_inverse")
+            inverse = b.node("Min", [raw, scalar("cap", plan["inverse_cap"])],
+                             f"{base}/inverse")
+        y = b.node("Mul", [x, inverse], base)
+    elif name == "resize":
+        height, width = plan["size"]
+        y = _onnx_preprocessing._resize(b, b.get(inputs[0], NCHW), base, height, width,
+                                        plan["method"])
+        return Value(out_shape, {NCHW: y})
+    elif name == "einsum":
+        y = b.node("Einsum", [operand(v, f"operand{i}") for i, v in
+                              enumerate(plan["operands"])], base, equation=plan["equation"])
+    elif name == "stack":
+        axis = plan["axis"]
+        parts = [b.node("Unsqueeze", [operand(v, f"part{i}"), b.ints(f"{base}/axis{i}", [axis])],
+                        f"{base}/part{i}") for i, v in enumerate(plan["values"])]
+        y = b.node("Concat", parts, base, axis=axis)
+    elif name == "pad":
+        y = b.node("Pad", [x, b.ints(f"{base}/pads", plan["pads"]),
+                           scalar("value", plan["value"])], base, mode=plan["mode"])
+    elif name in ("depth_to_space", "space_to_depth"):
+        nchw = b.node("Transpose", [x], f"{base}/to_nchw", perm=[0, 3, 1, 2])
+        attrs = {"mode": "DCR"} if name == "depth_to_space" else {}
+        moved = b.node("DepthToSpace" if name == "depth_to_space" else "SpaceToDepth", [nchw],
+                       f"{base}/moved", blocksize=plan["block"], **attrs)
+        y = b.node("Transpose", [moved], base, perm=[0, 2, 3, 1])
+    elif name == "cumsum":
+        y = b.node("CumSum", [x, b.constant(f"{base}/axis", np.array(plan["axis"], np.int64))],
+                   base, exclusive=plan["exclusive"], reverse=plan["reverse"])
+    elif name in ("reduce_std", "std", "reduce_variance", "var"):
+        mean = b.reduce("ReduceMean", x, plan["axes"], f"{base}/mean")
+        centred = b.node("Sub", [x, mean], f"{base}/centred")
+        last = f"{base}/variance" if plan["root"] else base
+        y = b.reduce("ReduceMean", b.node("Mul", [centred, centred], f"{base}/square"),
+                     plan["axes"], last, keepdims=plan["keepdims"])
+        if plan["root"]:
+            y = b.node("Sqrt", [y], base)
+    elif name == "norm":
+        sums = b.reduce("ReduceSum", b.node("Mul", [x, x], f"{base}/square"), plan["axes"],
+                        f"{base}/sum", keepdims=plan["keepdims"])
+        y = b.node("Sqrt", [sums], base)
+    elif name == "matmul":
+        sides = []
+        for i, (value, flip) in enumerate(zip(plan["operands"], plan["flip"])):
+            side = operand(value, "ab"[i])
+            if flip:
+                rank = (inputs[value.index].rank if isinstance(value, Slot)
+                        else np.ndim(value))
+                perm = [*range(rank - 2), rank - 1, rank - 2]
+                side = b.node("Transpose", [side], f"{base}/{'ab'[i]}_transposed", perm=perm)
+            sides.append(side)
+        y = b.node("MatMul", sides, base)
+    else:  # cast to float32: the graph's values are float32 already
+        y = b.node("Identity", [x], base)
     return Value(out_shape, {PLAIN: y})
 
 
