@@ -170,11 +170,15 @@ def _conv_transpose(b: Builder, layer, inputs: list[Value], out_shape: tuple) ->
     if layer.bias is not None:
         args.append(b.constant(f"{layer.name}/bias", f32(layer.bias.value)))
     dilation = tuple(getattr(layer, "dilation_rate", None) or (1,) * n)
+    sizes, outs = list(x.shape[1:-1]), list(out_shape[1:-1])
+    if any(size is None for size in sizes):
+        # Every output size is the input's times the stride plus a constant, so the crop and
+        # the extra rows do not depend on the input's size: they are read off a stand-in
+        # size, and ONNX's ConvTranspose gives each run's output size from the same pads.
+        sizes = [16 if size is None else size for size in sizes]
+        outs = list(layer.compute_output_shape((None, *sizes, x.shape[-1]))[1:-1])
     begin, end, extra = [], [], []
-    for size, f, d, s, out in zip(x.shape[1:-1], layer.kernel_size, dilation, layer.strides,
-                                  out_shape[1:-1]):
-        if size is None:
-            raise refuse(layer, "the input's spatial sizes must be known")
+    for size, f, d, s, out in zip(sizes, layer.kernel_size, dilation, layer.strides, outs):
         spread = (f - 1) * d + 1
         full = (size - 1) * s + spread
         crop = geometry.transpose_crop(size, spread, s, layer.padding, out)
