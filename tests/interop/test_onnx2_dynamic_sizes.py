@@ -41,12 +41,12 @@ def test_unet_on_images_of_any_size():
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(kernel_size=3, strides=2, padding="same"),
-    dict(kernel_size=4, strides=2, padding="same"),
-    dict(kernel_size=3, strides=2, padding="valid"),
-    dict(kernel_size=2, strides=3, padding="valid"),
-    dict(kernel_size=3, strides=2, padding="same", output_padding=1),
-    dict(kernel_size=5, strides=3, padding="valid", output_padding=2),
+    {"kernel_size": 3, "strides": 2, "padding": "same"},
+    {"kernel_size": 4, "strides": 2, "padding": "same"},
+    {"kernel_size": 3, "strides": 2, "padding": "valid"},
+    {"kernel_size": 2, "strides": 3, "padding": "valid"},
+    {"kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 1},
+    {"kernel_size": 5, "strides": 3, "padding": "valid", "output_padding": 2},
 ])
 @pytest.mark.parametrize("size", [(5, 7), (6, 1)])
 def test_conv2d_transpose_of_unknown_size(kwargs, size):
