@@ -60,6 +60,9 @@ class Builder:
         self.call = None
         #: the functions of the Lambda calls, traced into models (by `convnp.io.onnx`)
         self.traced: dict = {}
+        #: whether the calls being checked or emitted run in training mode: inside a model
+        #: called with ``training=True`` (`convnp.io.onnx._mode`)
+        self.training = False
 
     def name(self, base: str) -> str:
         """A value/node name not used yet, derived from ``base``."""

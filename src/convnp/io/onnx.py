@@ -525,7 +525,8 @@ def _dense(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
 
 def _batch_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple
                          ) -> Value:
-    """BatchNormalization on the channel axis; Mul + Add (the inference map) on another."""
+    """BatchNormalization on the channel axis; Mul + Add (the inference map) on another; with
+    the batch's own statistics where its call runs in training mode (`_mode`)."""
     x = inputs[0]
     base = layer.name
     n = layer.moving_mean.value.shape[0]
@@ -535,6 +536,26 @@ def _batch_normalization(b: Builder, layer, inputs: list[Value], out_shape: tupl
     if x.rank == 4:
         layout, src = NCHW, b.get(x, NCHW)
     axis = axis_in(layout, x.rank, layer.axis)
+    if _mode(layer, b):
+        # ``layer(x, training=True)`` (the course's ResNet blocks): predict normalizes with
+        # the mean and variance of the batch it is given, over every axis but the features
+        axes = [a for a in range(x.rank) if a != axis]
+        bshape = [1] * x.rank
+        bshape[axis] = n
+        mean = b.reduce("ReduceMean", src, axes, f"{base}/batch_mean")
+        centred = b.node("Sub", [src, mean], f"{base}/centred")
+        variance = b.reduce("ReduceMean", b.node("Mul", [centred, centred], f"{base}/square"),
+                            axes, f"{base}/batch_variance")
+        shifted = b.node("Add", [variance, b.constant(f"{base}/epsilon", np.array(
+            layer.epsilon, np.float32))], f"{base}/variance_plus_epsilon")
+        inverse = b.node("Reciprocal", [b.node("Sqrt", [shifted], f"{base}/std")],
+                         f"{base}/inverse_std")
+        normed = b.node("Mul", [centred, inverse], f"{base}/normalized")
+        scaled = b.node("Mul", [normed, b.constant(f"{base}/gamma", f32(gamma).reshape(
+            bshape))], f"{base}/scaled")
+        y = b.node("Add", [scaled, b.constant(f"{base}/beta", f32(beta).reshape(bshape))],
+                   base)
+        return Value(out_shape, {layout: y})
     if axis == 1:
         args = [src,
                 b.constant(f"{base}/gamma", f32(gamma)),
@@ -699,6 +720,9 @@ def _user_function(node) -> Callable:
 def _trace_user_layer(b: Builder, node, graph) -> None:
     """A user's layer or subclassed model: its ``call`` traced on symbolic inputs
     (`_user_function`), then checked to compute what the layer computes."""
+    if _mode(node.layer, b):
+        raise refuse(node.layer, "its call is fixed to training=True (or it sits in a model "
+                                 "called so); the exported graph computes inference")
     traced = _trace(b, node, graph, _user_function(node), "its call")
     _check_trace(node, graph, traced)
 
@@ -772,10 +796,22 @@ def _lambda(b: Builder, layer, inputs: list[Value], out_shape) -> Value:
     return _nested_model(b, traced, inputs, out_shape)
 
 
+def _mode(layer, b: Builder) -> bool:
+    """Whether ``layer``'s call runs in training mode at predict: fixed by
+    ``layer(x, training=...)``, else that of the model it sits in (`Builder.training`)."""
+    fixed = getattr(layer, "_fixed_training", None)
+    return b.training if fixed is None else bool(fixed)
+
+
 def _nested_model(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
-    """A model used as a layer: its own calls, inlined (the same walk as the outer model);
-    the list of its outputs' values when it has several (`_output_pick` takes each)."""
-    values = _emit_graph(b, layer, inputs)
+    """A model used as a layer: its own calls, inlined (the same walk as the outer model), in
+    the mode it is called in; the list of its outputs' values when it has several
+    (`_output_pick` takes each)."""
+    outer, b.training = b.training, _mode(layer, b)
+    try:
+        values = _emit_graph(b, layer, inputs)
+    finally:
+        b.training = outer
     return values[0] if len(values) == 1 else values
 
 
@@ -1486,11 +1522,16 @@ def _check_layer(layer, b: Builder) -> None:
         raise refuse(layer, "the layer is not built")
     if getattr(layer, "data_format", "channels_last") not in (None, "channels_last"):
         raise refuse(layer, f"data_format={layer.data_format!r} is not supported")
-    if EXPORTERS[cls] is _identity and getattr(layer, "_fixed_training", None):
-        raise refuse(layer, "its call is fixed to training=True, where it is not the "
-                            "identity the exported (inference) graph computes")
+    if EXPORTERS[cls] is _identity and _mode(layer, b):
+        raise refuse(layer, "its call is fixed to training=True (or it sits in a model called "
+                            "so), where it is not the identity the exported (inference) graph "
+                            "computes")
     if EXPORTERS[cls] is _nested_model:
-        _check_graph(layer, b)
+        outer, b.training = b.training, _mode(layer, b)
+        try:
+            _check_graph(layer, b)
+        finally:
+            b.training = outer
     if EXPORTERS[cls] is _op_lambda:
         _check_op_lambda(layer)
 
