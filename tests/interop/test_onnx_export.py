@@ -351,7 +351,8 @@ def test_model_export_in_onnx_format_as_keras_3_spells_it(tmp_path):
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=ATOL)
-    for kwargs, error in (({}, ValueError), ({"format": "onnx", "input_signature": [x]},
+    other_size = Input((32, 32, 3))  # a signature the model's input does not fit
+    for kwargs, error in (({}, ValueError), ({"format": "onnx", "input_signature": [other_size]},
                                              ValueError), ({"format": "onnx", "dpi": 3},
                                                            TypeError)):
         with pytest.raises(error):

@@ -1574,6 +1574,11 @@ def _emit_graph(b: Builder, model, input_values: list[Value]) -> list[Value]:
     return [values[s] for s in graph.output_slots]
 
 
+#: integer input dtypes and their ONNX element types (the graph input keeps the model's type)
+_INTEGER_INPUTS = {"uint8": pb.UINT8, "int8": pb.INT8, "uint16": pb.UINT16, "int16": pb.INT16,
+                   "uint32": pb.UINT32, "int32": pb.INT32, "int64": pb.INT64}
+
+
 def _dims(shape: tuple, input_name: str) -> list:
     dims: list = []
     for i, d in enumerate(shape):
@@ -1609,8 +1614,10 @@ def export_bytes(model, opset: int = 17) -> bytes:
     for t in graph.inputs:
         name = b.name(t.layer.name if t.layer is not None else t.name)
         dtype = str(getattr(t, "dtype", "float32"))
-        if dtype in ("int32", "int64"):  # ids (Embedding's): int64 inside the graph
-            elem_type = pb.INT32 if dtype == "int32" else pb.INT64
+        if dtype in _INTEGER_INPUTS:
+            # ids (Embedding's) as int64 inside the graph; images as uint8 (before a
+            # Rescaling) too, cast to float where a layer computes with them
+            elem_type = _INTEGER_INPUTS[dtype]
             ids = name if dtype == "int64" else b.node("Cast", [name], f"{name}/ids",
                                                         to=pb.INT64)
             input_values.append(Value(t.shape, {IDS: ids}))

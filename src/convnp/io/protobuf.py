@@ -35,9 +35,14 @@ FIXED32 = 5
 
 # TensorProto.DataType values used by convnp.
 FLOAT = 1
+UINT8 = 2
+INT8 = 3
+UINT16 = 4
+INT16 = 5
 INT32 = 6
 INT64 = 7
 BOOL = 9
+UINT32 = 12
 
 _NUMPY_TO_ONNX = {np.dtype(np.float32): FLOAT, np.dtype(np.int64): INT64}
 

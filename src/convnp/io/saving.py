@@ -793,18 +793,54 @@ def export_model(model: Any, filepath, format: str = "tf_saved_model",
         raise ValueError(f"export(format={format!r}): convnp exports format='onnx' only (a "
                          f"{format} artifact needs its own runtime); model.save('name.keras') "
                          "keeps the whole model for Keras")
-    if input_signature is not None:
-        raise ValueError("export(input_signature=...): not supported; the ONNX graph takes "
-                         "the model's own input shapes, with a free batch axis")
     unknown = sorted(set(kwargs) - {"opset_version"})
     if unknown:
         raise TypeError(f"export() got unexpected keyword argument(s) {unknown}")
+    if input_signature is not None:
+        _follow_signature(model, input_signature)
     from convnp.io import onnx
 
     path = onnx.export(model, filepath, opset=kwargs.get("opset_version", 17))
     if verbose:
         print(f"Saved artifact at '{path}'.")
     return path
+
+
+def _signature_shapes(input_signature) -> list[tuple]:
+    """The shapes of Keras 3's ``input_signature``: one spec (``tf.TensorSpec``,
+    ``keras.InputSpec``, a KerasTensor: anything with a ``shape``) or a list/tuple of them."""
+    specs = list(input_signature) if isinstance(input_signature, (list, tuple)) \
+        else [input_signature]
+    if len(specs) == 1 and isinstance(specs[0], (list, tuple)):
+        specs = list(specs[0])  # [[spec_a, spec_b]]: the inputs of one call
+    shapes = []
+    for spec in specs:
+        shape = getattr(spec, "shape", None)
+        if shape is None:
+            raise TypeError(f"export(input_signature=...): each entry must be a spec with a "
+                            f"shape (tf.TensorSpec, keras.InputSpec), got "
+                            f"{type(spec).__name__}")
+        shapes.append(tuple(None if d is None else int(d) for d in shape))
+    return shapes
+
+
+def _follow_signature(model, input_signature) -> None:
+    """``input_signature`` as Keras 3's ONNX export takes it: a subclassed model not built
+    yet is built for it; a built model's inputs must agree with it (same rank, sizes equal
+    where both are given). The graph keeps the model's own input shapes, batch free."""
+    shapes = _signature_shapes(input_signature)
+    if not model.built and getattr(model, "_subclassed", False) and len(shapes) == 1:
+        model.build(shapes[0])
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != len(shapes):
+        raise ValueError(f"export(input_signature=...): the model takes {len(inputs)} "
+                         f"input(s), the signature gives {len(shapes)}")
+    for tensor, shape in zip(inputs, shapes):
+        own = tuple(tensor.shape)
+        if len(own) != len(shape) or any(a is not None and b is not None and a != b
+                                         for a, b in zip(own, shape)):
+            raise ValueError(f"export(input_signature=...): shape {shape} does not fit the "
+                             f"model's input {own}")
 
 
 # Model.save / save_weights / load_weights / export reach these through the models' hook
