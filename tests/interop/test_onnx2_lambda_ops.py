@@ -99,3 +99,21 @@ def test_options_without_an_onnx_form_are_refused_by_name(name):
     model = Model(inputs, L.Lambda(function, name="user_fn")(inputs))
     with pytest.raises(ValueError, match=r"'user_fn' of type Lambda.*" + words):
         export_bytes(model)
+
+
+def test_argmax_and_argmin_give_the_models_integer_types():
+    """keras.ops.argmax gives int32, tf.argmax int64 (its output_type), as predict does; an
+    index cast back to float computes on."""
+    inputs = Input((6, 5, 3))
+    h = L.Conv2D(4, 1)(inputs)
+    outputs = [ops.argmax(h, axis=-1), tf.argmax(h, axis=2),
+               tf.cast(tf.math.argmin(h, axis=1, output_type=tf.int32), tf.float32) * 2.0,
+               ops.argmin(h, axis=-1, keepdims=True)]
+    model = Model(inputs, outputs)
+    x = np.random.default_rng(3).random((2, 6, 5, 3)).astype(np.float32)
+    session = ort.InferenceSession(export_bytes(model), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})
+    for g, w in zip(got, model.predict(x, verbose=0)):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+

@@ -1099,7 +1099,7 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
 
 _LAMBDA_MORE = ("gelu", "l2_normalize", "normalize", "resize", "einsum", "stack", "pad",
                 "depth_to_space", "space_to_depth", "cumsum", "reduce_std", "std",
-                "reduce_variance", "var", "norm", "matmul", "cast")
+                "reduce_variance", "var", "norm", "matmul", "cast", "argmax", "argmin")
 
 
 def _named_arguments(layer) -> dict:
@@ -1208,6 +1208,9 @@ def _more_plan(layer, name: str) -> dict:
         plan["flip"] = [bool(got.get("transpose_a") or got.get("adjoint_a")),
                         bool(got.get("transpose_b") or got.get("adjoint_b"))]
         plan["operands"] = [got.get("a", got.get("x1")), got.get("b", got.get("x2"))]
+    elif name in ("argmax", "argmin"):
+        plan["axis"] = _feature_axes(layer, got["axis"], rank, name)[0]
+        plan["keepdims"] = bool(got.get("keepdims", False))
     elif name == "cast" and _dtype_name(got["dtype"]) != "float32":
         raise refuse(layer, "cast exports to float32 only (the graph computes in float32)")
     return plan
@@ -1310,6 +1313,12 @@ def _more_op(b: Builder, layer, name: str, inputs: list[Value], out_shape: tuple
                 side = b.node("Transpose", [side], f"{base}/{'ab'[i]}_transposed", perm=perm)
             sides.append(side)
         y = b.node("MatMul", sides, base)
+    elif name in ("argmax", "argmin"):
+        # int64 indices (ties: the first, as NumPy and TF): an integer value, cast to float
+        # where a later layer computes with it, or to the op's integer type as an output
+        y = b.node("ArgMax" if name == "argmax" else "ArgMin", [x], base, axis=plan["axis"],
+                   keepdims=int(plan["keepdims"]))
+        return Value(out_shape, {IDS: y})
     else:  # cast to float32: the graph's values are float32 already
         y = b.node("Identity", [x], base)
     return Value(out_shape, {PLAIN: y})
@@ -1631,12 +1640,21 @@ def export_bytes(model, opset: int = 17) -> bytes:
     seen_outputs: set[str] = set()
     graph_input_names = {name for v in input_values for name in v.names.values()}
     for t, value in zip(graph.outputs, output_values):
-        name = b.get(value, PLAIN)
+        elem_type = pb.FLOAT
+        if IDS in value.names and PLAIN not in value.names and NCHW not in value.names:
+            # integers (argmax's indices, an integer input passed through): the model's type
+            dtype = str(getattr(t, "dtype", "int64"))
+            elem_type = _INTEGER_INPUTS.get(dtype, pb.INT64)
+            name = value.names[IDS]
+            if elem_type != pb.INT64:
+                name = b.node("Cast", [name], f"{t.layer.name}/{dtype}", to=elem_type)
+        else:
+            name = b.get(value, PLAIN)
         if name in graph_input_names or name in seen_outputs:
             # ONNX wants each graph output produced by a node, and named once.
             name = b.node("Identity", [name], f"{t.layer.name}/output")
         seen_outputs.add(name)
-        graph_outputs.append(pb.value_info_proto(name, _dims(t.shape, name)))
+        graph_outputs.append(pb.value_info_proto(name, _dims(t.shape, name), elem_type))
 
     from convnp import __version__
 
