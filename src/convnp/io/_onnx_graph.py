@@ -17,6 +17,7 @@ from convnp.io import protobuf as pb
 NCHW = "nchw"  # channels first: (N, C, W), (N, C, H, W) or (N, C, D, H, W)
 PLAIN = "plain"  # the tensor as Keras has it (channels last)
 IDS = "ids"  # the tensor as int64 (Embedding's ids; an integer graph input)
+BOOL = "bool"  # the tensor as booleans (a comparison's result, ``x > 0.5``)
 
 #: the ranks that have a channels-first layout (sequences, images, volumes)
 SPATIAL_RANKS = (3, 4, 5)
@@ -120,6 +121,12 @@ class Builder:
         if layout == IDS:
             source = self.get(value, PLAIN)
             name = self.node("Cast", [source], f"{source}/ids", to=pb.INT64)
+        elif layout == BOOL:  # nonzero is true, as tf.cast(x, tf.bool)
+            source = self.get(value, PLAIN)
+            name = self.node("Cast", [source], f"{source}/bool", to=pb.BOOL)
+        elif layout == PLAIN and BOOL in value.names and NCHW not in value.names:
+            source = value.names[BOOL]
+            name = self.node("Cast", [source], f"{source}/float", to=pb.FLOAT)
         elif layout == PLAIN and NCHW not in value.names:  # an integer graph input
             source = value.names[IDS]
             name = self.node("Cast", [source], f"{source}/float", to=pb.FLOAT)

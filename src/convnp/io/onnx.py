@@ -92,6 +92,7 @@ from convnp.io import _onnx_sequence as sequence
 from convnp.io import protobuf as pb
 from convnp.io._files import atomic_write
 from convnp.io._onnx_graph import (
+    BOOL,
     IDS,
     NCHW,
     PLAIN,
@@ -1097,9 +1098,13 @@ def _op_lambda(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Valu
 # `_more_plan` reads the arguments by name and says what to write (or refuses) before any node
 # is made; `_more_op` writes it.
 
+_COMPARISONS = {"greater": "Greater", "greater_equal": "GreaterOrEqual", "less": "Less",
+                "less_equal": "LessOrEqual", "equal": "Equal"}
+_LOGICAL = {"logical_and": "And", "logical_or": "Or", "logical_not": "Not"}
 _LAMBDA_MORE = ("gelu", "l2_normalize", "normalize", "resize", "einsum", "stack", "pad",
                 "depth_to_space", "space_to_depth", "cumsum", "reduce_std", "std",
-                "reduce_variance", "var", "norm", "matmul", "cast", "argmax", "argmin")
+                "reduce_variance", "var", "norm", "matmul", "cast", "argmax", "argmin",
+                *_COMPARISONS, *_LOGICAL, "where")
 
 
 def _named_arguments(layer) -> dict:
@@ -1208,6 +1213,15 @@ def _more_plan(layer, name: str) -> dict:
         plan["flip"] = [bool(got.get("transpose_a") or got.get("adjoint_a")),
                         bool(got.get("transpose_b") or got.get("adjoint_b"))]
         plan["operands"] = [got.get("a", got.get("x1")), got.get("b", got.get("x2"))]
+    elif name in _COMPARISONS or name in _LOGICAL:
+        plan["operands"] = [v for k, v in got.items() if k != "name"][:1 if name ==
+                                                                        "logical_not" else 2]
+    elif name == "where":
+        operands = [v for k, v in got.items() if k != "name"]
+        if operands[1] is None or operands[2] is None:
+            raise refuse(layer, "where with the condition alone (the coordinates of the true "
+                                "entries) has no fixed shape; give both values")
+        plan["operands"] = operands[:3]
     elif name in ("argmax", "argmin"):
         plan["axis"] = _feature_axes(layer, got["axis"], rank, name)[0]
         plan["keepdims"] = bool(got.get("keepdims", False))
@@ -1313,6 +1327,25 @@ def _more_op(b: Builder, layer, name: str, inputs: list[Value], out_shape: tuple
                 side = b.node("Transpose", [side], f"{base}/{'ab'[i]}_transposed", perm=perm)
             sides.append(side)
         y = b.node("MatMul", sides, base)
+    elif name in _COMPARISONS or name in _LOGICAL or name == "where":
+        # booleans (a value of its own layout, cast to float where computed with, as Keras
+        # casts them) and the choice between two values
+        def boolean(value, label: str) -> str:
+            if isinstance(value, Slot):
+                return b.get(inputs[value.index], BOOL)
+            return b.constant(f"{base}/{label}", np.asarray(value, dtype=bool))
+
+        if name in _COMPARISONS:
+            y = b.node(_COMPARISONS[name], [operand(v, f"operand{i}") for i, v in
+                                            enumerate(plan["operands"])], base)
+            return Value(out_shape, {BOOL: y})
+        if name in _LOGICAL:
+            y = b.node(_LOGICAL[name], [boolean(v, f"operand{i}") for i, v in
+                                        enumerate(plan["operands"])], base)
+            return Value(out_shape, {BOOL: y})
+        condition, first, second = plan["operands"]
+        y = b.node("Where", [boolean(condition, "condition"), operand(first, "x"),
+                             operand(second, "y")], base)
     elif name in ("argmax", "argmin"):
         # int64 indices (ties: the first, as NumPy and TF): an integer value, cast to float
         # where a later layer computes with it, or to the op's integer type as an output
@@ -1641,7 +1674,9 @@ def export_bytes(model, opset: int = 17) -> bytes:
     graph_input_names = {name for v in input_values for name in v.names.values()}
     for t, value in zip(graph.outputs, output_values):
         elem_type = pb.FLOAT
-        if IDS in value.names and PLAIN not in value.names and NCHW not in value.names:
+        if set(value.names) == {BOOL}:  # a comparison's result: booleans, as predict's
+            elem_type, name = pb.BOOL, value.names[BOOL]
+        elif IDS in value.names and PLAIN not in value.names and NCHW not in value.names:
             # integers (argmax's indices, an integer input passed through): the model's type
             dtype = str(getattr(t, "dtype", "int64"))
             elem_type = _INTEGER_INPUTS.get(dtype, pb.INT64)

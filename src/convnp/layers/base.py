@@ -311,6 +311,16 @@ class KerasTensor:
     __matmul__ = _keras_op("matmul")
     __rmatmul__ = _keras_op("matmul", reflected=True)
     __abs__ = _keras_op("abs")
+    # Comparisons and boolean operators, as Keras 3's symbolic tensors have them (``x > 0.5``
+    # in ``keras.ops.where(x > 0.5, x, 0.0)``): boolean op layers. ``==`` and ``!=`` keep
+    # Python's meaning (identity), which the graph code relies on.
+    __gt__ = _keras_op("greater")
+    __ge__ = _keras_op("greater_equal")
+    __lt__ = _keras_op("less")
+    __le__ = _keras_op("less_equal")
+    __and__ = _keras_op("logical_and")
+    __or__ = _keras_op("logical_or")
+    __invert__ = _keras_op("logical_not")
 
     def __iter__(self):
         raise TypeError(f"KerasTensor {self.name!r} is symbolic and cannot be iterated; index "
