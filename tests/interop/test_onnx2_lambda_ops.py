@@ -117,3 +117,18 @@ def test_argmax_and_argmin_give_the_models_integer_types():
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_array_equal(g, w)
 
+
+
+def test_split_and_unstack_export_each_part():
+    """tf.split (a count, or sizes with one -1), keras.ops.split (NumPy's split points),
+    tf.unstack, and a gate made of two halves in a Lambda."""
+    inputs = Input((4, 6))
+    a, _, c = tf.split(inputs, 3, axis=-1)
+    d, e = tf.split(inputs, [1, -1], axis=1)
+    f, _, h = ops.split(inputs, [1, 4], axis=-1)
+    rows = tf.unstack(inputs, axis=1)
+    gate = L.Lambda(lambda t: tf.split(t, 2, axis=-1)[0]
+                    * tf.nn.sigmoid(tf.split(t, 2, axis=-1)[1]))(inputs)
+    model = Model(inputs, [a, c, d * 1.0, e, f, h, rows[0], rows[3], gate])
+    x = np.random.default_rng(4).standard_normal((2, 4, 6)).astype(np.float32)
+    check(model, x, atol=ATOL)

@@ -80,6 +80,7 @@ The file is written whole or not at all (temporary file, then `os.replace`).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -1104,7 +1105,7 @@ _LOGICAL = {"logical_and": "And", "logical_or": "Or", "logical_not": "Not"}
 _LAMBDA_MORE = ("gelu", "l2_normalize", "normalize", "resize", "einsum", "stack", "pad",
                 "depth_to_space", "space_to_depth", "cumsum", "reduce_std", "std",
                 "reduce_variance", "var", "norm", "matmul", "cast", "argmax", "argmin",
-                *_COMPARISONS, *_LOGICAL, "where")
+                *_COMPARISONS, *_LOGICAL, "where", "split", "unstack")
 
 
 def _named_arguments(layer) -> dict:
@@ -1222,12 +1223,37 @@ def _more_plan(layer, name: str) -> dict:
             raise refuse(layer, "where with the condition alone (the coordinates of the true "
                                 "entries) has no fixed shape; give both values")
         plan["operands"] = operands[:3]
+    elif name in ("split", "unstack"):
+        plan.update(_split_plan(layer, name, got, tuple(layer.input_shape)))
     elif name in ("argmax", "argmin"):
         plan["axis"] = _feature_axes(layer, got["axis"], rank, name)[0]
         plan["keepdims"] = bool(got.get("keepdims", False))
     elif name == "cast" and _dtype_name(got["dtype"]) != "float32":
         raise refuse(layer, "cast exports to float32 only (the graph computes in float32)")
     return plan
+
+
+def _split_plan(layer, name: str, got: dict, shape: tuple) -> dict:
+    """The part sizes of ``tf.split(x, n or sizes, axis)``, ``keras.ops.split(x, sections or
+    split points, axis)`` (NumPy's rule) or ``unstack`` (parts of one, squeezed), along a
+    known axis that is not the batch."""
+    axis = _feature_axes(layer, got["axis"], len(shape), name)[0]
+    size = shape[axis]
+    if size is None:
+        raise refuse(layer, f"{name} needs the size of axis {axis} known, got shape {shape}")
+    if name == "unstack":
+        return {"axis": axis, "sizes": [1] * size, "squeeze": True}
+    given = got.get("num_or_size_splits", got.get("indices_or_sections"))
+    if np.ndim(given) == 0:
+        sizes = [size // int(given)] * int(given)
+    elif "num_or_size_splits" in got:  # TensorFlow: the sizes (one may be -1: the rest)
+        sizes = [int(v) for v in np.asarray(given).reshape(-1)]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = size - (sum(sizes) + 1)
+    else:  # keras.ops: the split points
+        points = [0, *(int(v) for v in np.asarray(given).reshape(-1)), size]
+        sizes = [max(end - start, 0) for start, end in itertools.pairwise(points)]
+    return {"axis": axis, "sizes": sizes, "squeeze": False}
 
 
 def _dtype_name(dtype) -> str:
@@ -1346,6 +1372,19 @@ def _more_op(b: Builder, layer, name: str, inputs: list[Value], out_shape: tuple
         condition, first, second = plan["operands"]
         y = b.node("Where", [boolean(condition, "condition"), operand(first, "x"),
                              operand(second, "y")], base)
+    elif name in ("split", "unstack"):
+        axis = plan["axis"]
+        count = len(plan["sizes"])
+        parts = b.nodes_with_outputs("Split", [x, b.ints(f"{base}/sizes", plan["sizes"])],
+                                     [f"{base}/part{i}" for i in range(count)], axis=axis)
+        shapes = out_shape if isinstance(out_shape, list) else [out_shape] * count
+        values = []
+        for i, (part, shape) in enumerate(zip(parts, shapes)):
+            if plan["squeeze"]:
+                part = b.node("Squeeze", [part, b.ints(f"{base}/axis{i}", [axis])],
+                              f"{base}/item{i}")
+            values.append(Value(shape, {PLAIN: part}))
+        return values
     elif name in ("argmax", "argmin"):
         # int64 indices (ties: the first, as NumPy and TF): an integer value, cast to float
         # where a later layer computes with it, or to the op's integer type as an output
