@@ -82,3 +82,26 @@ def test_user_layer_fixed_to_training_mode_is_refused():
     model = Model(inputs, Scale(name="scale")(inputs, training=True))
     with pytest.raises(ValueError, match=r"'scale' of type Scale.*training=True"):
         export_bytes(model)
+
+
+def test_spectral_normalization_exports_its_layer():
+    """A GAN discriminator's SpectralNormalization (was refused: no exporter): at inference
+    the wrapped layer with its kernel as it is."""
+    inputs = Input((8, 8, 3))
+    h = L.SpectralNormalization(L.Conv2D(4, 3, strides=2, padding="same"))(inputs)
+    h = L.LeakyReLU(0.2)(h)
+    out = L.SpectralNormalization(L.Dense(1))(L.Flatten()(h))
+    model = Model(inputs, out)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 8, 8, 3)).astype(np.float32)
+    model.compile("adam", "mse")
+    model.fit(x, rng.standard_normal((4, 1)).astype(np.float32), epochs=1, verbose=0)
+    check(model, x, atol=ATOL)
+
+
+def test_spectral_normalization_in_training_mode_is_refused():
+    inputs = Input((5,))
+    model = Model(inputs, L.SpectralNormalization(L.Dense(2), name="sn")(inputs,
+                                                                         training=True))
+    with pytest.raises(ValueError, match=r"'sn' of type SpectralNormalization.*training=True"):
+        export_bytes(model)

@@ -1416,6 +1416,14 @@ def _time_distributed(b: Builder, layer, inputs: list[Value], out_shape: tuple) 
     return Value(out_shape, {PLAIN: b.node("Reshape", [b.get(y, PLAIN), shape], base)})
 
 
+def _spectral_normalization(b: Builder, layer, inputs: list[Value], out_shape: tuple
+                            ) -> Value:
+    """SpectralNormalization at inference: its layer as it is (the kernel holds the last
+    normalized weights; only training calls renormalize)."""
+    inner = layer.layer
+    return EXPORTERS[type(inner).__name__](b, inner, inputs, out_shape)
+
+
 def _pipeline(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     """Each of the pipeline's layers in turn."""
     value = inputs[0]
@@ -1466,6 +1474,7 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     "EinsumDense": attention.einsum_dense, "MultiHeadAttention": attention.multi_head_attention,
     "Attention": attention.dot_attention, "AdditiveAttention": attention.dot_attention,
     "TimeDistributed": _time_distributed, "Pipeline": _pipeline,
+    "SpectralNormalization": _spectral_normalization,
     "Dense": _dense, "BatchNormalization": _batch_normalization,
     "Activation": _activation_layer, "ReLU": _relu,
     "Flatten": _flatten,
@@ -1525,6 +1534,7 @@ def _graph_checks() -> dict[str, Callable]:
     reading a mask is refused for its mask, before the ops that make the mask are."""
     return {"Lambda": _trace_lambda, "RandomCrop": _check_random_crop,
             "TimeDistributed": _check_time_distributed, "Pipeline": _check_pipeline,
+            "SpectralNormalization": _check_spectral_normalization,
             **dict.fromkeys(sequence.MASKED_CALLS, sequence.check_call),
             **dict.fromkeys((*sequence.RECURRENT, "Bidirectional"), sequence.check_recurrent),
             "MultiHeadAttention": attention.check_attention,
@@ -1634,6 +1644,14 @@ def _check_time_distributed(b: Builder, node, graph) -> None:
     if any(d is None for d in (*shape[2:], *out[2:])):
         raise refuse(layer, f"the sizes after the steps must be known (input {shape}, "
                             f"output {out}): the steps are folded into the batch")
+
+
+def _check_spectral_normalization(b: Builder, node, graph) -> None:
+    layer = node.layer
+    if _mode(layer, b):
+        raise refuse(layer, "its call is fixed to training=True, where it renormalizes the "
+                            "kernel on every call; the exported graph computes inference")
+    _check_inner(b, layer, layer.layer)
 
 
 def _check_pipeline(b: Builder, node, graph) -> None:
