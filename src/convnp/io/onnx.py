@@ -619,6 +619,34 @@ def _global_pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) ->
     return Value(out_shape, {PLAIN: b.node("Flatten", [pooled], base, axis=1)})
 
 
+def _adaptive_pooling(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
+    """Adaptive pooling (1-D to 3-D): output cell ``i`` of ``o`` along an axis of ``n`` reads
+    ``floor(i n / o)`` to ``ceil((i + 1) n / o) - 1``; the windows are boxes, so the pooling
+    runs one axis at a time: per cell a Slice and a ReduceMean / ReduceMax over that axis, the
+    cells Concat-ed (channels first)."""
+    x = inputs[0]
+    sizes = x.shape[1:-1]
+    if any(size is None for size in sizes):
+        raise refuse(layer, f"the input's spatial sizes must be known (input {x.shape}): the "
+                            "windows are cut from them")
+    reduce = "ReduceMax" if type(layer).__name__.startswith("AdaptiveMax") else "ReduceMean"
+    base = layer.name
+    y = b.get(x, NCHW)
+    outs = [int(o) for o in np.atleast_1d(layer.output_size)]
+    for k, (size, out) in enumerate(zip(sizes, outs)):
+        axis = 2 + k
+        cells = []
+        for i in range(out):
+            start, end = (i * size) // out, -(-((i + 1) * size) // out)
+            cell = b.node("Slice", [y, b.ints(f"{base}/start{k}_{i}", [start]),
+                                    b.ints(f"{base}/end{k}_{i}", [end]),
+                                    b.ints(f"{base}/axis{k}_{i}", [axis])],
+                          f"{base}/window{k}_{i}")
+            cells.append(b.reduce(reduce, cell, [axis], f"{base}/cell{k}_{i}"))
+        y = cells[0] if out == 1 else b.node("Concat", cells, f"{base}/axis{k}", axis=axis)
+    return Value(out_shape, {NCHW: y})
+
+
 def _zero_padding(b: Builder, layer, inputs: list[Value], out_shape: tuple) -> Value:
     pairs = _border_pairs(layer.padding)
     pads = b.constant(f"{layer.name}/pads", np.array(
@@ -1458,6 +1486,8 @@ EXPORTERS: dict[str, Callable[..., Value]] = {
     **dict.fromkeys((f"Global{kind}Pooling{n}D" for kind in ("Max", "Average")
                      for n in (1, 2, 3)), _global_pooling),
     **dict.fromkeys((f"ZeroPadding{n}D" for n in (1, 2, 3)), _zero_padding),
+    **dict.fromkeys((f"Adaptive{kind}Pooling{n}D" for kind in ("Average", "Max")
+                     for n in (1, 2, 3)), _adaptive_pooling),
     **dict.fromkeys((f"Cropping{n}D" for n in (1, 2, 3)), _cropping),
     **dict.fromkeys((f"UpSampling{n}D" for n in (1, 2, 3)), _upsampling),
     **dict.fromkeys(("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
