@@ -75,3 +75,43 @@ def test_conv3d_transpose_of_unknown_depth():
     randomize(model, 4)
     x = np.random.default_rng(3).standard_normal((2, 3, 4, 5, 1)).astype(np.float32)
     check(model, x, atol=ATOL)
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: L.Conv2D(3, 3, padding="same", dilation_rate=2),
+    lambda: L.Conv2D(3, (2, 3), padding="same", dilation_rate=(3, 1)),
+    lambda: L.DepthwiseConv2D(3, padding="same", dilation_rate=2),
+    lambda: L.SeparableConv2D(3, 3, padding="same", dilation_rate=2),
+    lambda: L.Conv2D(3, 4, strides=2, padding="same"),
+])
+def test_same_padding_of_dilated_windows_on_unknown_sizes(layer):
+    """onnxruntime refuses auto_pad=SAME_UPPER with dilations ("Dilation not supported"); at
+    stride 1 the pads do not depend on the size, so they are written out."""
+    inputs = Input((None, None, 2))
+    model = Model(inputs, layer()(inputs))
+    randomize(model, 5)
+    data = export_bytes(model)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(5)
+    for size in ((9, 7), (6, 11)):
+        x = rng.standard_normal((2, *size, 2)).astype(np.float32)
+        (got,) = session.run(None, {session.get_inputs()[0].name: x})
+        np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=ATOL)
+
+
+def test_dilated_conv1d_same_on_unknown_length():
+    inputs = Input((None, 3))
+    model = Model(inputs, L.Conv1D(4, 3, padding="same", dilation_rate=3)(inputs))
+    randomize(model, 6)
+    x = np.random.default_rng(6).standard_normal((2, 10, 3)).astype(np.float32)
+    check(model, x, atol=ATOL)
+
+
+def test_dilated_patches_with_strides_on_unknown_sizes_are_refused():
+    import convnp as tf
+
+    inputs = Input((None, None, 2))
+    model = Model(inputs, tf.image.extract_patches(inputs, [1, 2, 2, 1], [1, 2, 2, 1],
+                                                   [1, 2, 2, 1], "SAME"))
+    with pytest.raises(ValueError, match="dilated window with strides"):
+        export_bytes(model)

@@ -126,10 +126,8 @@ def _spatial(layer, x: Value) -> int:
 
 def _window_pads(layer, in_sizes: tuple) -> dict[str, Any]:
     """``pads`` ``[begin..., end...]`` (one of each per spatial axis) from convnp's geometry
-    (TF's 'same': the odd extra at the end; 'causal': all before), or SAME_UPPER when a
-    spatial size is unknown (ONNX then computes TF's 'same' at run time)."""
-    from convnp.ops import padding as geometry
-
+    (TF's 'same': the odd extra at the end; 'causal': all before; `_same_pads` when a
+    spatial size is unknown)."""
     kernel = getattr(layer, "kernel_size", None) or layer.pool_size
     dilation = getattr(layer, "dilation_rate", None) or (1,) * len(kernel)
     spread = [(f - 1) * d + 1 for f, d in zip(kernel, dilation)]
@@ -137,10 +135,33 @@ def _window_pads(layer, in_sizes: tuple) -> dict[str, Any]:
         return {"pads": [0] * (2 * len(kernel))}
     if layer.padding == "causal":  # Conv1D: zeros only before the sequence
         return {"pads": [spread[0] - 1, 0]}
+    return _same_pads(layer, in_sizes, spread, layer.strides)
+
+
+def _same_pads(layer, in_sizes, spread, strides) -> dict[str, Any]:
+    """TF's 'same' pads for windows of ``spread`` cells: explicit where the sizes are known,
+    and for any size at stride 1 (the total ``spread - 1`` does not depend on it); else
+    ``auto_pad="SAME_UPPER"``, which onnxruntime computes at run time for undilated windows
+    only (TF has no stride above 1 together with dilation, so that is refused)."""
+    from convnp.ops import padding as geometry
+
+    strides = list(strides)
     if any(n is None for n in in_sizes):
-        return {"auto_pad": "SAME_UPPER"}
-    pairs = [geometry.same_padding(n, f, s) for n, f, s in zip(in_sizes, spread, layer.strides)]
+        if all(s == 1 for s in strides):
+            in_sizes = [16] * len(strides)  # a stand-in: the pads do not depend on it
+        elif any(f != k for f, k in zip(spread, _kernel_of(layer))):
+            raise refuse(layer, "a dilated window with strides on an input of unknown size has "
+                                "no run-time 'same' padding in ONNX")
+        else:
+            return {"auto_pad": "SAME_UPPER"}
+    pairs = [geometry.same_padding(n, f, s) for n, f, s in zip(in_sizes, spread, strides)]
     return {"pads": [p[0] for p in pairs] + [p[1] for p in pairs]}
+
+
+def _kernel_of(layer) -> list[int]:
+    """The undilated window of ``layer`` (its kernel or pool size; extract_patches' window)."""
+    window = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+    return list(window) if window is not None else list(_patch_geometry(layer)[0])
 
 
 def _window_kernel(kernel: np.ndarray, n: int) -> np.ndarray:
@@ -980,8 +1001,6 @@ def _extract_patches(b: Builder, layer, x: str, shape: tuple) -> str:
     output channel ``(i * cols + j) * C + c`` takes channel ``c`` at window row ``i``, column
     ``j`` (TF's order: window rows, columns, then channels), so every output is an input value
     times one plus zeros, exactly. On NCHW data, then back to Keras's NHWC."""
-    from convnp.ops import padding as geometry
-
     window, strides, rates, padding = _patch_geometry(layer)
     channels = int(shape[-1])
     kernel = np.zeros((window[0] * window[1] * channels, channels, *window), np.float32)
@@ -992,11 +1011,8 @@ def _extract_patches(b: Builder, layer, x: str, shape: tuple) -> str:
     spread = [(k - 1) * r + 1 for k, r in zip(window, rates)]
     if padding == "VALID":
         pads: dict[str, Any] = {"pads": [0, 0, 0, 0]}
-    elif any(n is None for n in shape[1:3]):
-        pads = {"auto_pad": "SAME_UPPER"}
     else:
-        pairs = [geometry.same_padding(n, f, s) for n, f, s in zip(shape[1:3], spread, strides)]
-        pads = {"pads": [p[0] for p in pairs] + [p[1] for p in pairs]}
+        pads = _same_pads(layer, shape[1:3], spread, strides)
     base = layer.name
     nchw = b.node("Transpose", [x], f"{base}/to_nchw", perm=[0, 3, 1, 2])
     conv = b.node("Conv", [nchw, b.constant(f"{base}/one_hot", kernel)], f"{base}/conv",
