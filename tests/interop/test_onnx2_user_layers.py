@@ -215,3 +215,26 @@ def test_keras_tensor_times_a_variable():
     x = np.ones((2, 4, 5), np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), np.zeros((2, 4, 5)))
     check(model, x, atol=0.0)
+
+
+class Features(tf.keras.Model):
+    """A subclassed model used as a layer of a functional or Sequential model."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = L.Conv2D(4, 3, activation="relu")
+        self.pool = L.GlobalAveragePooling2D()
+
+    def call(self, x, training=False):
+        return self.pool(self.conv(x))
+
+
+@pytest.mark.parametrize("outer", ["functional", "sequential"])
+def test_subclassed_model_inside_another_model(outer):
+    if outer == "functional":
+        inputs = Input((8, 8, 3))
+        model = Model(inputs, L.Dense(2)(Features()(inputs)))
+    else:
+        model = tf.keras.Sequential([Input((8, 8, 3)), Features(), L.Dense(2)])
+    x = np.random.default_rng(5).random((2, 8, 8, 3)).astype(np.float32)
+    check(model, x, atol=ATOL)

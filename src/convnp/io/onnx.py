@@ -752,10 +752,10 @@ def _user_function(node) -> Callable:
     from convnp.models import subclassed
 
     layer = node.layer
-    if type(layer).__name__ == "ModelCall":
-        model = layer.model
+    model = layer.model if type(layer).__name__ == "ModelCall" else layer
+    if getattr(type(model), "_user_call", None) is not None:  # a subclassed model
         call = type(model)._user_call
-        extra = {"training": False} if layer._takes_training else {}
+        extra = {"training": False} if taped._accepts(call, "training") else {}
         return lambda given: subclassed.flat_outputs(model, call(model, given, **extra))
     call = taped.user_call_of(layer)
     extra = {"training": False} if taped._accepts(call, "training") else {}
