@@ -238,3 +238,32 @@ def test_subclassed_model_inside_another_model(outer):
         model = tf.keras.Sequential([Input((8, 8, 3)), Features(), L.Dense(2)])
     x = np.random.default_rng(5).random((2, 8, 8, 3)).astype(np.float32)
     check(model, x, atol=ATOL)
+
+
+class Block(Layer):
+    """keras.io's TransformerBlock pattern: sublayers called with the call's training flag."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flip = L.RandomFlip("horizontal")
+        self.norm = L.BatchNormalization()
+        self.drop = L.Dropout(0.5)
+
+    def call(self, x, training=None):
+        return self.drop(self.norm(self.flip(x, training=training), training=training),
+                         training=training)
+
+
+def test_tracing_leaves_the_modes_of_the_layers_inside_as_they_were():
+    """Tracing calls the sublayers on symbolic tensors with training=False, which a layer
+    keeps as its fixed mode (a RandomFlip would then stop flipping in model(x)); the export
+    puts every mode back."""
+    block = Block()
+    inputs = Input((4, 4, 3))
+    model = Model(inputs, block(inputs))
+    before = [vars(layer).get("_fixed_training", "unset")
+              for layer in (block.flip, block.norm, block.drop)]
+    check(model, np.random.default_rng(6).random((2, 4, 4, 3)).astype(np.float32), atol=ATOL)
+    after = [vars(layer).get("_fixed_training", "unset")
+             for layer in (block.flip, block.norm, block.drop)]
+    assert after == before

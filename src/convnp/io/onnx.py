@@ -770,12 +770,48 @@ def _user_function(node) -> Callable:
 
 def _trace_user_layer(b: Builder, node, graph) -> None:
     """A user's layer or subclassed model: its ``call`` traced on symbolic inputs
-    (`_user_function`), then checked to compute what the layer computes."""
+    (`_user_function`), then checked to compute what the layer computes. A layer called on
+    symbolic tensors keeps the mode it was called with (``self.dropout(x,
+    training=training)`` inside the call would stay ``training=False``), so the modes of the
+    layers inside are put back afterwards: exporting leaves the model as it was."""
     if _mode(node.layer, b):
         raise refuse(node.layer, "its call is fixed to training=True (or it sits in a model "
                                  "called so); the exported graph computes inference")
-    traced = _trace(b, node, graph, _user_function(node), "its call")
+    inside = _layers_within(node.layer)
+    modes = [layer.__dict__.get("_fixed_training", _UNSET) for layer in inside]
+    try:
+        traced = _trace(b, node, graph, _user_function(node), "its call")
+    finally:
+        for layer, mode in zip(inside, modes):
+            if mode is _UNSET:
+                layer.__dict__.pop("_fixed_training", None)
+            else:
+                layer.__dict__["_fixed_training"] = mode
     _check_trace(node, graph, traced)
+
+
+_UNSET = object()
+
+
+def _layers_within(root) -> list:
+    """The layers reachable from ``root``'s attributes (and lists, tuples, dicts of them),
+    ``root`` included."""
+    from convnp.layers.base import Layer
+
+    seen: set[int] = set()
+    found, stack = [], [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Layer):
+            if id(item) not in seen:
+                seen.add(id(item))
+                found.append(item)
+                stack.extend(vars(item).values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return found
 
 
 def _check_trace(node, graph, traced) -> None:
