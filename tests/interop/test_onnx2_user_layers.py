@@ -267,3 +267,10 @@ def test_tracing_leaves_the_modes_of_the_layers_inside_as_they_were():
     after = [vars(layer).get("_fixed_training", "unset")
              for layer in (block.flip, block.norm, block.drop)]
     assert after == before
+
+
+def test_the_check_of_a_trace_runs_on_unknown_sizes_too():
+    inputs = Input((None, 4))
+    model = Model(inputs, Counter(name="counter")(inputs))
+    with pytest.raises(ValueError, match=r"'counter' of type Counter.*computes something else"):
+        export_bytes(model)

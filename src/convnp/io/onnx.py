@@ -818,21 +818,21 @@ def _check_trace(node, graph, traced) -> None:
     """Run the layer and its traced model on one batch of numbers, and refuse the layer if
     they differ: a ``call`` may do what tracing cannot see (Python branches on values, NumPy
     on the tensors, state of its own), and the file must compute what ``predict`` does.
-    Skipped when an input has unknown sizes after the batch or is not float (no batch to
-    make up)."""
+    Unknown sizes after the batch are taken as 8; skipped when an input is not float (no
+    batch to make up) or the layer refuses the made-up batch."""
     shapes = [graph.tensors[s].shape for s in node.inputs]
     dtypes = [str(getattr(graph.tensors[s], "dtype", "float32")) for s in node.inputs]
-    if any(d is None for shape in shapes for d in shape[1:]) \
-            or any(not dtype.startswith("float") for dtype in dtypes):
+    if any(not dtype.startswith("float") for dtype in dtypes):
         return
     rng = np.random.default_rng(0)
-    xs = [rng.uniform(0.0, 1.0, (2, *shape[1:])).astype(np.float32) for shape in shapes]
+    xs = [rng.uniform(0.0, 1.0, (2, *(8 if d is None else d for d in shape[1:])))
+          .astype(np.float32) for shape in shapes]
     given = xs if node.multi else xs[0]
     try:
         want = node.run(given, training=False)
-    except Exception:  # noqa: BLE001 (the model's own run would fail the same way)
+        got = traced.predict(given, verbose=0)
+    except Exception:  # noqa: BLE001 (a made-up size the layer does not take)
         return
-    got = traced.predict(given, verbose=0)
     wants = list(want) if isinstance(want, (list, tuple)) else [want]
     gots = list(got) if isinstance(got, (list, tuple)) else [got]
     for w, g in zip(wants, gots):
