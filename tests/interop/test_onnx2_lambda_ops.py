@@ -132,3 +132,16 @@ def test_split_and_unstack_export_each_part():
     model = Model(inputs, [a, c, d * 1.0, e, f, h, rows[0], rows[3], gate])
     x = np.random.default_rng(4).standard_normal((2, 4, 6)).astype(np.float32)
     check(model, x, atol=ATOL)
+
+
+def test_keras_2_batch_dot():
+    """K.batch_dot of older siamese and attention code: 2-D pairs give (batch, 1)."""
+    rng = np.random.default_rng(5)
+    a, b = Input((6,)), Input((6,))
+    pair = Model([a, b], L.Lambda(lambda v: K.batch_dot(v[0], v[1], axes=1))([a, b]))
+    check(pair, [rng.random((2, 6)).astype(np.float32)] * 2, atol=ATOL)
+    a, b, c = Input((4, 6)), Input((5, 6)), Input((6, 3))
+    model = Model([a, b, c], [K.batch_dot(a, b, axes=(2, 2)), K.batch_dot(b, a, axes=[2, 2]),
+                              K.batch_dot(a, c)])
+    xs = [rng.random((2, *shape)).astype(np.float32) for shape in ((4, 6), (5, 6), (6, 3))]
+    check(model, xs, atol=ATOL)

@@ -1185,7 +1185,7 @@ _LOGICAL = {"logical_and": "And", "logical_or": "Or", "logical_not": "Not"}
 _LAMBDA_MORE = ("gelu", "l2_normalize", "normalize", "resize", "einsum", "stack", "pad",
                 "depth_to_space", "space_to_depth", "cumsum", "reduce_std", "std",
                 "reduce_variance", "var", "norm", "matmul", "cast", "argmax", "argmin",
-                *_COMPARISONS, *_LOGICAL, "where", "split", "unstack")
+                *_COMPARISONS, *_LOGICAL, "where", "split", "unstack", "batch_dot")
 
 
 def _named_arguments(layer) -> dict:
@@ -1305,6 +1305,9 @@ def _more_plan(layer, name: str) -> dict:
         plan["operands"] = operands[:3]
     elif name in ("split", "unstack"):
         plan.update(_split_plan(layer, name, got, tuple(layer.input_shape)))
+    elif name == "batch_dot":
+        plan["operands"] = [got["x"], got["y"]]
+        plan["axes"] = got["axes"]
     elif name in ("argmax", "argmin"):
         plan["axis"] = _feature_axes(layer, got["axis"], rank, name)[0]
         plan["keepdims"] = bool(got.get("keepdims", False))
@@ -1334,6 +1337,29 @@ def _split_plan(layer, name: str, got: dict, shape: tuple) -> dict:
         points = [0, *(int(v) for v in np.asarray(given).reshape(-1)), size]
         sizes = [max(end - start, 0) for start, end in itertools.pairwise(points)]
     return {"axis": axis, "sizes": sizes, "squeeze": False}
+
+
+def _batch_dot(b: Builder, base: str, operands: list[str], ranks: list[int], axes) -> str:
+    """Keras 2's ``K.batch_dot(x, y, axes)`` as one Einsum: per example, x's axis ``axes[0]``
+    summed against y's ``axes[1]`` (by default x's last with y's last for a 2-D y, else y's
+    second to last); x's other axes, then y's; two 2-D operands give ``(batch, 1)``."""
+    x_rank, y_rank = ranks
+    if axes is None:
+        axes = [x_rank - 1, y_rank - 1 if y_rank == 2 else y_rank - 2]
+    elif np.ndim(axes) == 0:
+        axes = [axes, axes]
+    ax, ay = int(axes[0]) % x_rank, int(axes[1]) % y_rank
+    letters = "bcdefghijklmnopqrstuvwxyz"
+    x_sub = ["a", *letters[:x_rank - 1]]
+    y_sub = ["a", *letters[x_rank - 1:x_rank + y_rank - 2]]
+    y_sub[ay] = x_sub[ax]
+    out = [c for i, c in enumerate(x_sub) if i != ax] + [
+        c for i, c in enumerate(y_sub) if i not in (0, ay)]
+    equation = f"{''.join(x_sub)},{''.join(y_sub)}->{''.join(out)}"
+    if x_rank == 2 and y_rank == 2:
+        summed = b.node("Einsum", operands, f"{base}/summed", equation=equation)
+        return b.node("Unsqueeze", [summed, b.ints(f"{base}/axis", [1])], base)
+    return b.node("Einsum", operands, base, equation=equation)
 
 
 def _dtype_name(dtype) -> str:
@@ -1452,6 +1478,11 @@ def _more_op(b: Builder, layer, name: str, inputs: list[Value], out_shape: tuple
         condition, first, second = plan["operands"]
         y = b.node("Where", [boolean(condition, "condition"), operand(first, "x"),
                              operand(second, "y")], base)
+    elif name == "batch_dot":
+        y = _batch_dot(b, base, [operand(v, f"operand{i}") for i, v in
+                                 enumerate(plan["operands"])],
+                       [inputs[v.index].rank if isinstance(v, Slot) else np.ndim(v)
+                        for v in plan["operands"]], plan["axes"])
     elif name in ("split", "unstack"):
         axis = plan["axis"]
         count = len(plan["sizes"])
