@@ -86,9 +86,12 @@ _KERAS_ONLY_NEUTRAL = {"quantization_config": None, "renorm": False, "renorm_cli
 # Keras arguments no convnp constructor takes and Keras itself ignores at the neutral values
 # above (BatchNormalization's renorm_momentum is read only when renorm is on).
 _KERAS_ONLY_IGNORED = {"renorm_momentum"}
-# get_config() keys that Keras 3.15's config of that class leaves out (its Dense passes
-# activity_regularizer to the base Layer, which does not write it back).
-_NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"},
+# get_config() keys that Keras 3.15's config of that class leaves out when they hold None
+# (its Dense passes activity_regularizer to the base Layer, which writes it only when one is
+# set: a T-net's Dense with a user regularizer keeps it through a ``.keras`` file).
+_NONE_NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"}}
+# get_config() keys that Keras 3.15's config of that class leaves out.
+_NOT_IN_KERAS_CONFIG = {
                         # tf.keras's legacy layers take no data_format
                         "RandomHeight": {"data_format"}, "RandomWidth": {"data_format"}}
 # Weightless layers Keras 3.15 still gives a ``build_config`` (those with their own build
@@ -225,15 +228,30 @@ def _initializer(value, where: str):
 
 def _keras_object(value, where: str, key: str):
     """A nested Keras object (regularizer, constraint) as the ``{"class_name", "config"}``
-    identifier convnp's ``get`` functions read; only Keras's own objects are accepted."""
+    identifier convnp's ``get`` functions read. A user's class (Keras writes its module and
+    registered name) is looked up by that name among the registered classes and
+    ``custom_objects``, as a user's layer is: the module is never imported."""
     if not isinstance(value, dict):
         return value
-    module = str(value.get("module") or "keras")
-    if not module.startswith("keras") or value.get("registered_name") not in (
-            None, value.get("class_name")):
-        raise ValueError(f"{where}: custom {key} {value!r:.200} is not supported (convnp only "
-                         "loads built-in objects and never runs code from a file)")
-    return {"class_name": value.get("class_name"), "config": dict(value.get("config") or {})}
+    identifier = {"class_name": value.get("class_name"),
+                  "config": dict(value.get("config") or {})}
+    if "class_name" in value and _is_user_entry(value):
+        registered = value.get("registered_name")
+        if not isinstance(registered, (str, type(None))):
+            raise ValueError(f"{where}: {key} {value!r:.200} has a registered_name that is "
+                             f"not a string")
+        class_name = value["class_name"]
+        if all(serialization.get_registered_object(name) is None
+               for name in dict.fromkeys((registered or class_name, class_name))):
+            # TF 2.21 raises TypeError here; UnknownClassError is both, as for a user's layer
+            raise UnknownClassError(
+                f"{where}: the user class {registered or class_name!r} of {key} (module "
+                f"{value.get('module')!r}) is not known: pass it in custom_objects="
+                f"{{{class_name!r}: {class_name}}} or register it with "
+                "tf.keras.saving.register_keras_serializable(); convnp never imports code a "
+                "file names")
+        identifier["registered_name"] = registered
+    return identifier
 
 
 def _layer_kwargs(cls, config: dict, *, sequential_first: bool = False) -> dict:
@@ -1495,6 +1513,16 @@ def _keras_nested(value, module: str) -> dict:
             "config": _json_value(dict(value.get("config") or {})), "registered_name": None}
 
 
+def _user_nested(given, value: dict) -> dict:
+    """A user's regularizer or constraint on a built-in layer (keras.io's PointNet T-net
+    ``OrthogonalRegularizer``) in Keras's form: by its class, the user's module and the
+    registered name, as Keras writes it; naming ``keras.regularizers`` would make Keras load
+    its own class of that name (Keras has an OrthogonalRegularizer) instead of the user's."""
+    return {"module": _user_module(type(given)), "class_name": type(given).__name__,
+            "config": _json_value(dict(value.get("config") or {})),
+            "registered_name": serialization.get_registered_name(type(given))}
+
+
 def _shape_list(shape) -> list | None:
     if shape is None:
         return None
@@ -1529,7 +1557,8 @@ def _keras_layer_config(layer) -> dict:
     user = is_user_object(layer)
     out: dict[str, Any] = {}
     for key, value in layer.get_config().items():
-        if key in _INPUT_SHAPE_KEYS or key in _NOT_IN_KERAS_CONFIG.get(cls, ()):
+        if key in _INPUT_SHAPE_KEYS or key in _NOT_IN_KERAS_CONFIG.get(cls, ()) \
+                or (value is None and key in _NONE_NOT_IN_KERAS_CONFIG.get(cls, ())):
             continue  # Keras 3 writes the input as an InputLayer entry
         if key == "dtype":
             out[key] = _policy(layer.dtype)
@@ -1541,6 +1570,9 @@ def _keras_layer_config(layer) -> dict:
             out[key] = _user_value(value, where, key)
         elif key.endswith("_initializer"):
             out[key] = _keras_initializer(value, where)
+        elif key.endswith(("_regularizer", "_constraint")) and isinstance(value, dict) \
+                and of_user_class(getattr(layer, key, None)):
+            out[key] = _user_nested(getattr(layer, key), value)
         elif key.endswith("_regularizer") and isinstance(value, dict):
             out[key] = _keras_nested(value, "keras.regularizers")
         elif key.endswith("_constraint") and isinstance(value, dict):
