@@ -371,6 +371,11 @@ def shape(x) -> tuple:
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
+    """``keras.ops.norm``: as ``tf.norm``, except that with no ``axis`` and an ``ord`` a
+    2-D ``x`` takes the matrix norm (Keras follows NumPy there: ``ord=1`` is the largest
+    column sum, ``'fro'`` the Frobenius norm)."""
+    if axis is None and ord is not None and len(shape(x)) == 2:
+        axis = (0, 1)
     return _ops.norm(x, "euclidean" if ord is None else ord, axis, keepdims)
 
 

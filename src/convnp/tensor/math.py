@@ -62,7 +62,7 @@ from convnp.tensor.ops import (
     minimum,
     multiply,
     negative,
-    norm,
+    norm,  # noqa: F401 - kept in this namespace (tf.math.norm has long been convnp's)
     not_equal,
     pow,
     reciprocal,
@@ -402,8 +402,9 @@ def xlogy(x, y, name=None):
 
 
 def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
-    """``sqrt(sum(x ** 2))`` over ``axis`` (all axes by default)."""
-    return norm(input_tensor, axis=_axis(axis), keepdims=keepdims)
+    """``sqrt(sum(x ** 2))`` over ``axis`` (all axes by default, or any number of them:
+    unlike `norm`, which takes at most two)."""
+    return sqrt(reduce_sum(square(input_tensor), _axis(axis), keepdims))
 
 
 def count_nonzero(input, axis=None, keepdims=None, dtype=np.int64, name=None):

@@ -1360,17 +1360,85 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> EagerTensor:
 
 
 def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None) -> EagerTensor:
-    """``tf.norm`` / ``tf.linalg.norm``: euclidean (2), 1, inf norms of vectors, or the
-    Frobenius norm ('fro' / 'euclidean' over two axes)."""
+    """``tf.norm`` / ``tf.linalg.norm``, as TF 2.21 computes it.
+
+    With ``axis`` None or one axis the norm is a vector p-norm (``axis=None`` flattens):
+    ``'euclidean'`` (2), 1, ``np.inf`` or any positive p, ``(sum |x|^p)^(1/p)``. With two
+    axes ``(rows, cols)`` it is a matrix norm: ``'fro'``/``'euclidean'`` (the square root of
+    the summed squares), 1 (the largest column sum of ``|x|``: summed over ``rows``, the
+    maximum over ``cols``), ``np.inf`` (the largest row sum) or 2 (the largest singular
+    value). Any other ``ord`` or ``axis`` is refused before any work, with TF's ValueError."""
     x = _lift(tensor)
-    if ord in ("euclidean", "fro", 2, 2.0):
-        return sqrt(reduce_sum(square(x), axis, keepdims))
-    if ord in (1, 1.0):
-        return reduce_sum(abs(x), axis, keepdims)
-    if ord in (np.inf, "inf"):
-        return reduce_max(abs(x), axis, keepdims)
-    raise NotImplementedError(f"norm: ord={ord!r} is not supported (use 'euclidean', 1, "
-                              "2 or np.inf)")
+    axes = _norm_axes(axis, np.ndim(value_of(x)))
+    matrix = axes is not None and len(axes) == 2
+    _check_norm_ord(ord, matrix)
+    if ord in ("euclidean", "fro") or (ord == 2 and not matrix):
+        return sqrt(reduce_sum(square(x), axes, keepdims))
+    if not matrix:
+        if ord == 1:
+            return reduce_sum(abs(x), axes, keepdims)
+        if ord == np.inf:
+            return reduce_max(abs(x), axes, keepdims)
+        return pow(reduce_sum(pow(abs(x), float(ord)), axes, keepdims), 1.0 / float(ord))
+    rows, cols = axes
+    if ord == 2:
+        out = _spectral_norm(x, rows, cols)
+    else:  # 1: sum down the rows, largest column; inf: sum along the columns, largest row
+        summed, largest = (rows, cols) if ord == 1 else (cols, rows)
+        out = reduce_max(reduce_sum(abs(x), summed, keepdims=True), largest, keepdims=True)
+        out = reshape(out, np.delete(np.shape(value_of(out)), axes))
+    if keepdims:
+        out = expand_dims(expand_dims(out, builtins.min(axes)), builtins.max(axes))
+    return out
+
+
+def _norm_axes(axis, ndim: int) -> tuple | None:
+    """`norm`'s ``axis`` as None or a tuple of one or two distinct non-negative axes: TF 2.21
+    takes None, an int or a list/tuple of one or two unique ints (else ValueError)."""
+    if axis is None:
+        return None
+    given = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not 1 <= len(given) <= 2 or not all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in given):
+        raise ValueError(f"norm: axis must be None, an integer or a tuple of 2 unique "
+                         f"integers, got {axis!r}")
+    for a in given:
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
+            raise InvalidArgumentError(f"norm: axis {a} is out of range for a tensor of rank "
+                                       f"{ndim}")
+    axes = tuple(int(a) % builtins.max(ndim, 1) for a in given)
+    if len(axes) == 2 and axes[0] == axes[1]:
+        raise ValueError(f"norm: axis must be a tuple of 2 unique integers, got {axis!r}")
+    return axes
+
+
+def _check_norm_ord(ord, matrix: bool) -> None:
+    """TF 2.21's ``ord`` values: for matrices 'fro', 'euclidean', 1, 2 and np.inf; for
+    vectors 'euclidean' and any positive number (np.inf too). Others are a ValueError."""
+    number = isinstance(ord, (int, float, np.integer, np.floating)) and not isinstance(ord, str)
+    if matrix:
+        ok = ord in ("fro", "euclidean") if isinstance(ord, str) else \
+            number and ord in (1, 2, np.inf)
+        expected = "'fro', 'euclidean', 1, 2 or np.inf for a matrix norm (two axes)"
+    else:
+        ok = ord == "euclidean" if isinstance(ord, str) else number and ord > 0
+        expected = "'euclidean', np.inf or a positive number for a vector norm"
+    if not ok:
+        raise ValueError(f"norm: ord must be {expected}, got {ord!r}")
+
+
+def _spectral_norm(x, rows: int, cols: int) -> EagerTensor:
+    """The largest singular value of each matrix on axes ``(rows, cols)``; its gradient is
+    ``u v^T`` of the leading singular vectors (the rest of the axes are a batch)."""
+    a = np.moveaxis(np.asarray(value_of(x)), (rows, cols), (-2, -1))
+    dtype = a.dtype if a.dtype.kind == "f" else np.dtype("float64")
+    u, s, vh = np.linalg.svd(a.astype(dtype, copy=False), full_matrices=False)
+
+    def vjp(g):
+        outer = u[..., :, :1] * vh[..., :1, :]  # u1 v1^T per matrix
+        grad = np.asarray(value_of(g))[..., None, None] * outer
+        return [np.moveaxis(grad, (-2, -1), (rows, cols)).astype(dtype, copy=False)]
+    return _op(s[..., 0].astype(dtype, copy=False), [x], vjp)
 
 
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None) -> EagerTensor:
