@@ -115,7 +115,15 @@ _FLOAT_DTYPES = {"float32", "float64"}
 
 
 
-class UnknownClassError(ValueError, TypeError):
+class UserClassError(ValueError, TypeError):
+    """A user's class that a file or a JSON config names cannot give the object back: its
+    ``from_config`` (or constructor) fails on the config written (a model subclass whose
+    ``__init__`` takes no ``trainable``/``dtype``, a layer whose get_config writes a key its
+    constructor does not take). TF 2.21 raises TypeError there ("could not be deserialized
+    properly"); convnp has long raised ValueError, so the error is both."""
+
+
+class UnknownClassError(UserClassError):
     """A file or a JSON config names a user's class that is neither registered nor given in
     ``custom_objects``. TF 2.21 raises TypeError there for a ``.keras`` file and for
     ``model_from_json`` (Keras wraps the failed lookup as "could not be deserialized"), and
@@ -422,7 +430,7 @@ def _user_layer(entry: dict, config: dict, label: str):
     try:
         return cls.from_config(kwargs)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
-        raise ValueError(f"{label}: {cls.__name__}.from_config() failed on the file's "
+        raise UserClassError(f"{label}: {cls.__name__}.from_config() failed on the file's "
                          f"config: {type(error).__name__}: {error}") from None
 
 
@@ -590,7 +598,7 @@ def _user_model(cls, entry: dict, config: dict, label: str):
         if shape is not None and not model.built:
             model.build((None, *shape[1:]))
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
-        raise ValueError(f"{label}: the user model class {cls.__name__} could not be built "
+        raise UserClassError(f"{label}: the user model class {cls.__name__} could not be built "
                          f"from the file's config: {type(error).__name__}: {error}") from None
     return model
 
@@ -961,8 +969,8 @@ def model_from_keras_config(config: dict):
     """
     try:
         return _model_from_config(config)
-    except UnknownClassError:
-        raise  # a TypeError too, but a missing class, not a damaged config
+    except UserClassError:
+        raise  # a TypeError too, but the user's class, not a damaged config
     except (AttributeError, KeyError, IndexError, TypeError) as error:
         raise ValueError(f"the model config is not as Keras writes it ({type(error).__name__}: "
                          f"{error})") from None
@@ -1393,8 +1401,8 @@ def load_keras(path: str | os.PathLike, compile: bool = True, custom_objects=Non
             # the model may not hold more weights than the HDF5 member could (see _limits)
             with weight_budget(expansion_limit(len(weights)), f"{path}:{WEIGHTS_MEMBER}"):
                 model = model_from_keras_config(config)
-        except UnknownClassError as error:
-            raise UnknownClassError(f"{path}: {error}") from None
+        except UserClassError as error:
+            raise type(error)(f"{path}: {error}") from None
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
         except RecursionError:
