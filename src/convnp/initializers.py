@@ -24,6 +24,7 @@ import numpy as np
 from convnp import random as _random
 from convnp._checks import check_number
 from convnp.serialization import Registry
+from convnp.tensor.errors import InvalidArgumentError
 
 __all__ = [
     "Constant",
@@ -317,8 +318,10 @@ class Constant(Initializer):
             return np.broadcast_to(self.value, shape).astype(dtype)
         except ValueError:
             if self.value.size != math.prod(shape):
-                raise ValueError(f"Constant value of shape {self.value.shape} neither broadcasts "
-                                 f"to nor has as many elements as the shape {shape}") from None
+                # TF 2.21 raises InvalidArgumentError here (a ValueError too in convnp)
+                raise InvalidArgumentError(
+                    f"Constant value of shape {self.value.shape} neither broadcasts "
+                    f"to nor has as many elements as the shape {shape}") from None
             return self.value.reshape(shape).astype(dtype)
 
     def get_config(self):

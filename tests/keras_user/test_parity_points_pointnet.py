@@ -145,3 +145,15 @@ def test_a_users_regularizer_loads_by_its_registered_name_and_unknown_is_typeerr
     assert type(loaded.layers[1].kernel_regularizer) is Cubic
     assert loaded.layers[1].kernel_regularizer.rate == 0.5
     assert type(loaded.layers[1].bias_regularizer) is OrthogonalRegularizer
+
+
+def test_tnet_bias_initializer_of_the_wrong_size_is_invalid_argument():
+    # keras.io's T-net bias: Constant(np.eye(k).flatten()) for k * k units; a Dense of
+    # another size is TF 2.21's InvalidArgumentError (convnp's is a ValueError too)
+    bias = keras.initializers.Constant(np.eye(3).flatten())
+    np.testing.assert_array_equal(bias(shape=(9,)), np.eye(3).flatten())
+    dense = layers.Dense(5, bias_initializer=bias)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        dense.build((None, 4))
+    with pytest.raises(ValueError):
+        bias(shape=(5,))
