@@ -100,16 +100,25 @@ def _draw_normal(rng: np.random.Generator, shape, mean, stddev, dtype):
 
 
 def _draw_uniform(rng: np.random.Generator, shape, minval, maxval, dtype):
+    from convnp.tensor.errors import InvalidArgumentError
+
     target = _dtype(dtype)
     if target.kind in "iu":
         if maxval is None:
             raise ValueError("uniform: an integer dtype needs maxval")
         if int(maxval) <= int(minval):
-            raise ValueError(f"uniform: need minval < maxval, got {minval} and {maxval}")
+            # TF 2.21's op check (an InvalidArgumentError, a ValueError too in convnp)
+            raise InvalidArgumentError(f"uniform: need minval < maxval, got {minval} and "
+                                       f"{maxval}")
         values = rng.integers(int(minval), int(maxval), _draw_shape(shape))
     elif target.kind == "f":
-        values = rng.uniform(float(minval), 1.0 if maxval is None else float(maxval),
-                             _draw_shape(shape))
+        low, high = float(minval), 1.0 if maxval is None else float(maxval)
+        if high >= low:
+            values = rng.uniform(low, high, _draw_shape(shape))
+        else:
+            # TF 2.21 checks nothing for floats: it draws minval + (maxval - minval) * u, so
+            # minval=1, maxval=0 gives values in (0, 1]
+            values = low + (high - low) * rng.random(_draw_shape(shape))
     else:
         raise ValueError(f"uniform: dtype must be a float or integer dtype, got {target}")
     return _tensor(values, target)

@@ -97,3 +97,23 @@ def test_keras_ops_norm_of_a_matrix_and_reduce_euclidean_norm_over_three_axes():
                                atol=1e-4)
     np.testing.assert_allclose(tf.math.reduce_euclidean_norm(_X3, axis=[0, 2]),
                                [6.3246, 5.3852, 5.3852], atol=1e-4)
+
+
+def test_uniform_jitter_with_reversed_bounds_and_integer_misuse():
+    # TF 2.21 checks no order for floats: minval + (maxval - minval) * u, in (0, 1] here
+    u = np.asarray(tf.random.uniform((200,), minval=1.0, maxval=0.0))
+    assert u.dtype == np.float32 and 0.0 <= u.min() and u.max() <= 1.0
+    assert np.asarray(tf.random.uniform((3,), minval=1.0, maxval=1.0)).tolist() == [1.0] * 3
+    # integers need minval < maxval: TF 2.21's InvalidArgumentError
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.random.uniform((2,), minval=5, maxval=2, dtype=tf.int32)
+
+
+def test_linspace_num_checks():
+    # TF 2.21: a float num is a TypeError, a negative one an InvalidArgumentError
+    with pytest.raises(TypeError):
+        tf.linspace(0.0, 1.0, 3.0)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.linspace(0.0, 1.0, -1)
+    assert np.asarray(tf.linspace(2.0, 6.0, tf.constant(3))).tolist() == [2.0, 4.0, 6.0]
+    assert np.asarray(tf.linspace(2.0, 6.0, np.int64(0))).shape == (0,)

@@ -241,7 +241,10 @@ def linspace(start, stop, num, name=None, axis=0) -> EagerTensor:
     TensorFlow's (it computes in the double of the ends' dtype)."""
     a, b = _convert(start), _convert(stop)
     dtype = np.result_type(a, b) if np.result_type(a, b).kind == "f" else np.float64
-    return new_tensor(np.linspace(a, b, int(num), axis=axis).astype(dtype))
+    num = _scalar_int(num, "linspace", "num")  # a float num is TF 2.21's TypeError
+    if num < 0:
+        raise InvalidArgumentError(f"linspace: num must be non-negative, got {num}")
+    return new_tensor(np.linspace(a, b, num, axis=axis).astype(dtype))
 
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None,
