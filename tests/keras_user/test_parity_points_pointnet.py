@@ -157,3 +157,19 @@ def test_tnet_bias_initializer_of_the_wrong_size_is_invalid_argument():
         dense.build((None, 4))
     with pytest.raises(ValueError):
         bias(shape=(5,))
+
+
+def test_a_regularizer_whose_config_its_class_does_not_take_is_a_typeerror(tmp_path):
+    # keras.io's segmentation T-net regularizer writes "l2reg_strength" where its __init__
+    # takes l2reg: TF 2.21 saves the model and raises TypeError loading it back
+    class Renamed(OrthogonalRegularizer):
+        def get_config(self):
+            return {"num_features": self.num_features, "l2reg_strength": self.l2reg}
+
+    keras.backend.clear_session()
+    inputs = keras.Input((4,))
+    outputs = layers.Dense(9, activity_regularizer=Renamed(3))(inputs)
+    keras.Model(inputs, outputs).save(tmp_path / "seg.keras")
+    with pytest.raises(TypeError, match="l2reg_strength") as caught:
+        keras.models.load_model(tmp_path / "seg.keras", custom_objects={"Renamed": Renamed})
+    assert isinstance(caught.value, ValueError)  # convnp's type before, kept

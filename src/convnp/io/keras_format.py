@@ -249,8 +249,10 @@ def _keras_object(value, where: str, key: str):
             raise ValueError(f"{where}: {key} {value!r:.200} has a registered_name that is "
                              f"not a string")
         class_name = value["class_name"]
-        if all(serialization.get_registered_object(name) is None
-               for name in dict.fromkeys((registered or class_name, class_name))):
+        found = [serialization.get_registered_object(name)
+                 for name in dict.fromkeys((registered or class_name, class_name))]
+        cls = next((f for f in found if f is not None), None)
+        if cls is None:
             # TF 2.21 raises TypeError here; UnknownClassError is both, as for a user's layer
             raise UnknownClassError(
                 f"{where}: the user class {registered or class_name!r} of {key} (module "
@@ -258,6 +260,16 @@ def _keras_object(value, where: str, key: str):
                 f"{{{class_name!r}: {class_name}}} or register it with "
                 "tf.keras.saving.register_keras_serializable(); convnp never imports code a "
                 "file names")
+        if isinstance(cls, type) and callable(getattr(cls, "from_config", None)):
+            # built here, so that a config its class does not take (a get_config key that
+            # is not a constructor argument) is TF 2.21's TypeError, as for a user's layer
+            try:
+                return cls.from_config(identifier["config"])
+            except (TypeError, ValueError, KeyError, AttributeError,
+                    NotImplementedError) as error:
+                raise UserClassError(f"{where}: {key}: {cls.__name__}.from_config() failed on "
+                                     f"the file's config: {type(error).__name__}: "
+                                     f"{error}") from None
         identifier["registered_name"] = registered
     return identifier
 
