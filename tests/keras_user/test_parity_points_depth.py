@@ -85,3 +85,61 @@ def test_a_user_layer_whose_from_config_fails_is_a_typeerror(tmp_path):
     # TF 2.21: TypeError (the config's "extra" is not a constructor argument)
     with pytest.raises(TypeError, match="Scale"):
         keras.models.load_model(tmp_path / "scale.keras", custom_objects={"Scale": Scale})
+
+
+class OwnSteps(keras.Model):
+    """keras.io's depth model's shape: its steps compute their own loss, so the loss given to
+    compile (a sparse cross-entropy that could not fit a 1-channel depth map) is never read."""
+
+    def __init__(self):
+        super().__init__()
+        self.loss_metric = keras.metrics.Mean(name="loss")
+        self.conv = layers.Conv2D(1, 3, padding="same", activation="tanh")
+
+    @property
+    def metrics(self):
+        return [self.loss_metric]
+
+    def train_step(self, batch_data):
+        x, y = batch_data
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(y - self(x, training=True)))
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        self.loss_metric.update_state(loss)
+        return {"loss": self.loss_metric.result()}
+
+    def test_step(self, batch_data):
+        x, y = batch_data
+        self.loss_metric.update_state(tf.reduce_mean(tf.abs(y - self(x, training=False))))
+        return {"loss": self.loss_metric.result()}
+
+    def call(self, x):
+        return self.conv(x)
+
+
+def test_own_steps_ignore_a_compiled_loss_that_does_not_fit_the_outputs():
+    x = np.linspace(0, 1, 4 * 8 * 8 * 3, dtype="float32").reshape(4, 8, 8, 3)
+    y = x[..., :1] * 0.5
+    model = OwnSteps()
+    model(x[:1])
+    model.set_weights([np.full(w.shape, 0.05, "float32") for w in model.weights])
+    model.compile(keras.optimizers.SGD(learning_rate=0.1, nesterov=False),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                  reduction="none"))
+    history = model.fit(x, y, epochs=2, batch_size=2, validation_data=(x, y), verbose=0,
+                        shuffle=False)
+    # TF 2.21's history and evaluate for the same program
+    assert list(history.history) == ["loss", "val_loss"]
+    np.testing.assert_allclose(history.history["loss"], [0.14829, 0.17262], atol=1e-4)
+    np.testing.assert_allclose(history.history["val_loss"], [0.39364, 0.39978], atol=1e-4)
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=2, verbose=0), 0.39978,
+                               atol=1e-4)
+
+
+def test_a_model_with_the_default_steps_still_refuses_that_loss_at_compile():
+    # convnp's early check stays for the steps that read the compiled loss
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, layers.Conv2D(1, 3, padding="same")(inputs))
+    with pytest.raises(ValueError, match="one output per class"):
+        model.compile("sgd", loss=keras.losses.SparseCategoricalCrossentropy())

@@ -222,7 +222,10 @@ class Engine:
         self._compile_options = {"run_eagerly": self.run_eagerly,
                                  "steps_per_execution": self.steps_per_execution,
                                  "jit_compile": self.jit_compile}
-        if self._graph is not None:
+        if self._graph is not None and not self._overrides("train_step"):
+            # a model with its own train_step may never read the compiled loss (keras.io's
+            # depth estimation compiles a sparse cross-entropy its steps ignore): TF 2.21
+            # checks nothing here, and fit/evaluate check the loss their step uses
             self._check_outputs_for_loss()
 
     @property
@@ -293,8 +296,13 @@ class Engine:
                              f"but has {len(self._graph.outputs)}")
         return specs
 
-    def _check_outputs_for_loss(self, y_shapes=None) -> None:
+    def _check_outputs_for_loss(self, y_shapes=None, method: str | None = None) -> None:
+        """Refuse a compiled loss that cannot fit the model's outputs (or the targets of
+        ``method``), before any work; not for a step the user's class wrote (``method``'s
+        `_users_step`), which reads the targets its own way."""
         if self._graph is None:  # a step-only model: its train_step reads the targets
+            return
+        if method is not None and self._users_step(method):  # validation_data: test_step
             return
         specs = self._specs()
         if y_shapes is None:
@@ -711,7 +719,7 @@ class Engine:
                                  required=needed)
         arrays = [None if t is None else self._prepare_target(t, n, method, spec.name)
                   for t, spec in zip(ys, specs)]
-        self._check_outputs_for_loss([None if a is None else a.shape for a in arrays])
+        self._check_outputs_for_loss([None if a is None else a.shape for a in arrays], method)
         return arrays
 
     def _single_target(self, y, method: str):
@@ -734,10 +742,10 @@ class Engine:
                 f"{method}(): x and {where} must have the same number of samples, got x with "
                 f"{n} and {where} with {'no batch axis' if y.ndim == 0 else len(y)}"
             )
-        if output is None and not self._users_step(method):
-            # (a step the user wrote decides what the loss compares: keras.io's SAM model
-            # applies it to an inner model's predictions, its own call returns None)
-            self._check_outputs_for_loss([y.shape])
+        if output is None:
+            # (a step the user wrote decides what the loss compares, `_check_outputs_for_loss`:
+            # keras.io's SAM model applies it to an inner model's predictions)
+            self._check_outputs_for_loss([y.shape], method)
         return y
 
     @staticmethod
