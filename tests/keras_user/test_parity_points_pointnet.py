@@ -173,3 +173,17 @@ def test_a_regularizer_whose_config_its_class_does_not_take_is_a_typeerror(tmp_p
     with pytest.raises(TypeError, match="l2reg_strength") as caught:
         keras.models.load_model(tmp_path / "seg.keras", custom_objects={"Renamed": Renamed})
     assert isinstance(caught.value, ValueError)  # convnp's type before, kept
+
+
+def test_legacy_h5_tnet_needs_its_regularizer_class_typeerror(tmp_path):
+    # Keras 2 programs save PointNet as .h5: TF 2.21 loads the T-net's regularizer by name,
+    # and raises TypeError without it
+    model = _tnet()
+    model.save(tmp_path / "tnet.h5")
+    with pytest.raises(TypeError, match="OrthogonalRegularizer") as caught:
+        keras.models.load_model(tmp_path / "tnet.h5")
+    assert isinstance(caught.value, ValueError)  # convnp's type before, kept
+    loaded = keras.models.load_model(
+        tmp_path / "tnet.h5", custom_objects={"OrthogonalRegularizer": OrthogonalRegularizer})
+    loaded(_X)
+    np.testing.assert_allclose([float(v) for v in loaded.losses], [0.009105], rtol=1e-3)

@@ -604,6 +604,11 @@ def load_model_h5(path: str | os.PathLike, compile: bool = True, custom_objects=
             try:
                 with weight_budget(budget, label):
                     model = keras_format.model_from_keras_config(_modern_entry(config))
+            except keras_format.UserClassError as error:
+                # the user's class is missing or cannot take the config: its own type (a
+                # ValueError, as TF 2.21 raises for a missing layer class here, and a
+                # TypeError, as it raises for a user's regularizer on a built-in layer)
+                raise type(error)(f"{label}: {error}") from None
             except ValueError as error:
                 raise ValueError(f"{label}: {error}") from None
             except RecursionError:
