@@ -187,3 +187,15 @@ def test_legacy_h5_tnet_needs_its_regularizer_class_typeerror(tmp_path):
         tmp_path / "tnet.h5", custom_objects={"OrthogonalRegularizer": OrthogonalRegularizer})
     loaded(_X)
     np.testing.assert_allclose([float(v) for v in loaded.losses], [0.009105], rtol=1e-3)
+
+
+def test_model_from_config_finds_the_tnet_regularizer_in_custom_objects():
+    # TF 2.21 rebuilds the T-net from get_config() with the class in custom_objects
+    model = _tnet()
+    rebuilt = keras.Model.from_config(
+        model.get_config(), custom_objects={"OrthogonalRegularizer": OrthogonalRegularizer})
+    dense = next(layer for layer in rebuilt.layers if isinstance(layer, layers.Dense))
+    assert type(dense.activity_regularizer) is OrthogonalRegularizer
+    rebuilt.set_weights(model.get_weights())
+    rebuilt(_X)
+    np.testing.assert_allclose([float(v) for v in rebuilt.losses], [0.009105], rtol=1e-3)

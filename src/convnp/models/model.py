@@ -35,7 +35,7 @@ from convnp.models.custom_step import CustomStepMixin
 from convnp.models.functional import Graph, Input, input_tensor_of
 from convnp.models.summary import print_summary
 from convnp.models.training import TrainingMixin
-from convnp.serialization import get_registered_name, get_registered_object
+from convnp.serialization import CustomObjectScope, get_registered_name, get_registered_object
 from convnp.tensor.eager import to_eager
 from convnp.tensor.tape import recording
 from convnp.variables import TrackedVariables, Variable
@@ -963,9 +963,17 @@ def _layer_from_entry(entry: dict[str, Any], custom_objects=None):
     """A layer, or a nested model, from its ``{"class_name", "config"}`` entry.
 
     ``custom_objects`` (class name -> class) is searched before the registry, and is handed on
-    to nested models so that a user's layer inside them is found too. A ``registered_name``
-    that names a registered class picks that class (before the class name is looked up).
+    to nested models so that a user's layer inside them is found too; it is in scope while
+    the layer is made, so that the objects its config names (a PointNet T-net Dense's user
+    ``activity_regularizer``) are found as TF 2.21 finds them. A ``registered_name`` that
+    names a registered class picks that class (before the class name is looked up).
     """
+    with CustomObjectScope(custom_objects):
+        return _layer_in_scope(entry, custom_objects)
+
+
+def _layer_in_scope(entry: dict[str, Any], custom_objects=None):
+    """`_layer_from_entry`'s work, with ``custom_objects`` in scope."""
     from convnp.layers import get_layer_class
 
     name = entry["class_name"]
