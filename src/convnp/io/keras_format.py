@@ -91,9 +91,8 @@ _KERAS_ONLY_IGNORED = {"renorm_momentum"}
 # set: a T-net's Dense with a user regularizer keeps it through a ``.keras`` file).
 _NONE_NOT_IN_KERAS_CONFIG = {"Dense": {"activity_regularizer"}}
 # get_config() keys that Keras 3.15's config of that class leaves out.
-_NOT_IN_KERAS_CONFIG = {
-                        # tf.keras's legacy layers take no data_format
-                        "RandomHeight": {"data_format"}, "RandomWidth": {"data_format"}}
+_NOT_IN_KERAS_CONFIG = {  # tf.keras's legacy layers take no data_format
+    "RandomHeight": {"data_format"}, "RandomWidth": {"data_format"}}
 # Weightless layers Keras 3.15 still gives a ``build_config`` (those with their own build
 # step); layers with weights and merge layers always get one.
 _KERAS_BUILDS = {"ZeroPadding2D", "Flatten"}
@@ -443,7 +442,7 @@ def _user_layer(entry: dict, config: dict, label: str):
         return cls.from_config(kwargs)
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
         raise UserClassError(f"{label}: {cls.__name__}.from_config() failed on the file's "
-                         f"config: {type(error).__name__}: {error}") from None
+                             f"config: {type(error).__name__}: {error}") from None
 
 
 def _supported() -> str:
@@ -610,8 +609,9 @@ def _user_model(cls, entry: dict, config: dict, label: str):
         if shape is not None and not model.built:
             model.build((None, *shape[1:]))
     except (TypeError, ValueError, KeyError, AttributeError, NotImplementedError) as error:
-        raise UserClassError(f"{label}: the user model class {cls.__name__} could not be built "
-                         f"from the file's config: {type(error).__name__}: {error}") from None
+        raise UserClassError(f"{label}: the user model class {cls.__name__} could not be "
+                             f"built from the file's config: {type(error).__name__}: "
+                             f"{error}") from None
     return model
 
 
