@@ -199,3 +199,51 @@ def test_model_from_config_finds_the_tnet_regularizer_in_custom_objects():
     rebuilt.set_weights(model.get_weights())
     rebuilt(_X)
     np.testing.assert_allclose([float(v) for v in rebuilt.losses], [0.009105], rtol=1e-3)
+
+
+def _two_dense():
+    keras.backend.clear_session()
+    inputs = keras.Input((4,))
+    hidden = layers.Dense(3, activity_regularizer=keras.regularizers.l2(0.1))(inputs)
+    model = keras.Model(inputs, layers.Dense(2)(hidden))
+    model.set_weights([np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3),
+                       np.zeros(3, "float32"),
+                       np.linspace(0, 1, 6, dtype="float32").reshape(3, 2),
+                       np.zeros(2, "float32")])
+    return model
+
+
+@pytest.mark.parametrize(("kind", "kernel", "bias"), [
+    # TF 2.21's gradients of the first Dense (first three entries) for each loss
+    ("out", [-0.1714, -0.8571, -1.5429], [0.4, 2.0, 3.6]),
+    ("both", [-0.2857, -0.9239, -1.5622], [0.5558, 2.1558, 3.7558]),
+    ("reg", [-0.1143, -0.0668, -0.0193], [0.1558, 0.1558, 0.1558]),
+    ("scaled", [-0.5143, -1.0575, -1.6007], [0.8675, 2.4675, 4.0675]),
+])
+def test_activity_penalty_gradient_follows_what_the_tape_differentiates(kind, kernel, bias):
+    # a custom loop (or train_step) with the T-net's activity penalty: TF 2.21 differentiates
+    # model.losses only when the loss holds them, and by the weight they are given
+    model = _two_dense()
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    with tf.GradientTape() as tape:
+        y = model(x, training=True)
+        if kind == "out":
+            loss = tf.reduce_sum(y)
+        elif kind == "both":
+            loss = tf.reduce_sum(y) + tf.add_n(model.losses)
+        elif kind == "reg":
+            loss = tf.add_n(model.losses)
+        else:
+            loss = tf.reduce_sum(y) + 3.0 * model.losses[0]
+    grads = tape.gradient(loss, model.trainable_variables)
+    np.testing.assert_allclose(np.reshape(grads[0], -1)[:3], kernel, atol=1e-4)
+    np.testing.assert_allclose(np.reshape(grads[1], -1)[:3], bias, atol=1e-4)
+    np.testing.assert_allclose([float(v) for v in model.losses], [0.2167], atol=1e-4)
+
+
+def test_fit_still_trains_on_the_activity_penalty():
+    model = _two_dense()
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    model.compile("sgd", "mse")
+    history = model.fit(x, x[:, :2], epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(history.history["loss"], [2.39777, 2.13508], atol=1e-4)  # TF's

@@ -208,6 +208,9 @@ def call_on_arrays(layer, inputs, training, forward):
     finally:
         _model_tapes.pop()
     losses = added_losses(layer)
+    if layer._graph is not None and layer._graph._activity:
+        # its activity penalties too (PointNet's T-net): model.losses gives these tensors
+        losses = losses + layer._graph.tape_activity_losses()
     multi_out = isinstance(out, (list, tuple))
     outs = [np.asarray(o).view(EagerTensor) for o in (out if multi_out else [out])]
     multi_in = isinstance(inputs, (list, tuple))
@@ -313,6 +316,12 @@ def _loss_seeds(seeds: dict):
         yield
     finally:
         _seeds = saved
+
+
+def current_loss_seeds() -> dict | None:
+    """The gradients a recorded call's VJP now running hands its losses (``id(loss)`` ->
+    gradient or None), or None outside one (fit's own backward)."""
+    return _seeds
 
 
 # -- layers users write ---------------------------------------------------------------------------

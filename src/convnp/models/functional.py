@@ -23,6 +23,7 @@ from convnp.layers import base, second_order, taped
 from convnp.layers._slots import Slot, fill
 from convnp.layers.base import KerasTensor, Layer, OutputPick, output_source
 from convnp.models import batch_split, mask_flow
+from convnp.tensor.eager import to_eager
 
 
 def Input(shape=None, batch_size: int | None = None, name: str | None = None,
@@ -200,6 +201,8 @@ class Graph:
             seen[id(node.layer)] = self.call_index[node.out] + 1
         self._states: dict[int, object] = {}  # schedule position -> a shared call's state
         self._activity: dict[int, np.ndarray] = {}  # position -> output with a penalty
+        # position -> (that output, its penalty as a tensor a recording tape follows)
+        self._taped_activity: dict[int, tuple] = {}
         # consumers[slot] = how many calls read that value (for fan-out bookkeeping)
         self.n_consumers = [0] * len(self.tensors)
         for node in self.nodes:
@@ -621,12 +624,41 @@ class Graph:
             _inference_only.on = outer
         return [values[s] for s in self.output_slots]
 
-    def activity_losses(self) -> list[float]:
+    def activity_losses(self) -> list:
         """Each activity regularizer's penalty on the last forward's output, divided by the
-        batch size (Keras 3)."""
+        batch size (Keras 3). After a call a tape recorded, the tensors `tape_activity_losses`
+        made for it (so that ``tape.gradient(loss + sum(model.losses))`` reaches them)."""
+        taped_now = [self._taped_activity.get(i) for i in sorted(self._activity)]
+        if taped_now and all(t is not None and t[0] is self._activity[i]
+                             for i, t in zip(sorted(self._activity), taped_now)):
+            return [t[1] for t in taped_now]
         schedule = self._last_schedule()
         return [schedule[i].layer.activity_regularizer(out) / len(out)
                 for i, out in sorted(self._activity.items())]
+
+    def tape_activity_losses(self) -> list:
+        """The last forward's activity penalties as tensors, kept for `activity_losses`: a
+        recorded call makes them outputs of its record, and `backward` scales each penalty's
+        gradient by what the tape hands it (none when the loss leaves it out), as TF 2.21
+        differentiates ``model.losses``."""
+        schedule = self._last_schedule()
+        self._taped_activity = {}
+        with taped.isolated():  # the penalty's own ops: the record's VJP stands for them
+            for i, out in sorted(self._activity.items()):
+                value = np.asarray(schedule[i].layer.activity_regularizer(out)) / len(out)
+                self._taped_activity[i] = (out, to_eager(value))
+        return [self._taped_activity[i][1] for i in sorted(self._activity)]
+
+    def _activity_scale(self, position: int):
+        """What the activity penalty at ``position`` is worth to the gradient being run: 1
+        outside a recorded call's VJP (fit), else the tape's gradient for its tensor (None
+        when the loss differentiated leaves it out)."""
+        seeds = taped.current_loss_seeds()
+        kept = self._taped_activity.get(position)
+        if seeds is None or kept is None or kept[0] is not self._activity.get(position) \
+                or id(kept[1]) not in seeds:
+            return 1
+        return seeds[id(kept[1])]
 
     def capture_state(self) -> list:
         """What backward needs from the last forward, for every call (a nested model's)."""
@@ -689,9 +721,11 @@ class Graph:
         for position in reversed(range(len(schedule))):
             node = schedule[position]
             dy = grads[node.out]
-            if position in self._activity and node.active:
+            scale = self._activity_scale(position) if position in self._activity else None
+            if scale is not None and node.active:
                 out = self._activity[position]
                 extra = node.layer.activity_regularizer.gradient(out) / out.dtype.type(len(out))
+                extra = extra * np.asarray(scale, dtype=extra.dtype)  # 1 in fit: exact
                 dy = extra if dy is None else dy + extra
             if not node.active or (dy is None and not taped.added_losses(node.layer)):
                 continue
