@@ -290,11 +290,12 @@ REFUSALS = {
     # groups > 1 loads now; 3 input channels cannot be split into 2 groups
     "groups": (lambda c: layer_entry(c, "Conv2D")["config"].update(groups=2),
                r"input channels \(3\) must be divisible by groups \(2\)"),
-    # Keras's own regularizers load (see test_regularizers_round_trip); a custom one does not
+    # Keras's own regularizers load (see test_regularizers_round_trip); a user's loads only
+    # by its name from custom_objects or the registered classes (its module is not imported)
     "regularizer": (lambda c: layer_entry(c, "Dense")["config"].update(
         kernel_regularizer={"module": "my_package", "class_name": "MyPenalty",
                             "config": {}, "registered_name": "MyPenalty"}),
-                    "custom kernel_regularizer"),
+                    "user class 'MyPenalty' of kernel_regularizer .*custom_objects"),
     "unknown key": (lambda c: layer_entry(c, "Dense")["config"].update(surprise=1),
                     "unknown config key 'surprise'"),
     "custom activation": (lambda c: layer_entry(c, "Dense")["config"].update(
