@@ -159,6 +159,16 @@ def test_layer_profile_counts_calls_and_conv_flops(bench_modules):
     print(suite.layer_table({**profile, "model": "mnist"}))
 
 
+def test_layer_profile_times_calls_with_several_tensor_arguments(bench_modules):
+    """MultiHeadAttention's ``(query, value)`` call runs through its node's template, not
+    ``layer.call``: its forward is timed there (it was missing: 0 calls, 0 ms)."""
+    worker = bench_modules("worker_suite")
+    profile = worker.profile_layers("vit", 1)
+    attention = {r["kind"]: r for r in profile["layers"]}["MultiHeadAttention"]
+    assert attention["calls"] == 4
+    assert attention["forward_ms"] > 0 and attention["backward_ms"] > 0
+
+
 def test_layer_kind_and_conv_macs(bench_modules):
     worker = bench_modules("worker_suite")
     L = convnp.keras.layers
