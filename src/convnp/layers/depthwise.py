@@ -175,11 +175,7 @@ class DepthwiseConv2D(DepthwiseKernelLayer):
         """Second-order rule (`convnp.layers.second_order.cached_op_rule`): a depthwise
         convolution is linear in its input and in its kernel."""
         op_cache, saved = self._cache
-        source = op_cache.source
-        x = source.array
-        if source.padded:
-            (top, bottom), (left, right) = source.pads
-            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+        x = op_cache.source.unpadded()
         no_bias = np.zeros((1, 1, 1, self.kernel.shape[2] * self.kernel.shape[3]),
                            dtype=self.kernel.value.dtype)
 

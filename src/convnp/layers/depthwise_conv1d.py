@@ -133,11 +133,7 @@ class DepthwiseConv1D(DepthwiseKernelLayer):
         """Second-order rule (`_utils.sequence_op_rule`): `DepthwiseConv2D`'s, on the
         sequence as an image one pixel high."""
         op_cache, saved = self._cache
-        source = op_cache.source
-        x = source.array
-        if source.padded:
-            (top, bottom), (left, right) = source.pads
-            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+        x = op_cache.source.unpadded()
         n_out = self.kernel.shape[1] * self.depth_multiplier
         no_bias = np.zeros((1, 1, 1, n_out), dtype=self.kernel.value.dtype)
         return _utils.sequence_op_rule(

@@ -127,12 +127,7 @@ class SeparableConv1D(Layer):
         from convnp.layers import second_order
 
         (depthwise_cache, pointwise_cache), saved = self._cache
-        source = depthwise_cache.source
-        x = source.array
-        if source.padded:
-            (top, bottom), (left, right) = source.pads
-            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
-        x = _utils.image_as_sequence(x)
+        x = _utils.image_as_sequence(depthwise_cache.source.unpadded())
         mid = _utils.image_as_sequence(pointwise_cache[0])
         as_image, as_sequence = _utils.sequence_as_image, _utils.image_as_sequence
         pointwise_step = {"stride": 1, "pad": 0}

@@ -82,6 +82,14 @@ class PaddedInput:
             return cls(A, geometry.pads, False)
         return cls(_pad(A, geometry.pads), geometry.pads, True)
 
+    def unpadded(self) -> np.ndarray:
+        """The input as the forward was given it (a padded copy's middle)."""
+        if not self.padded:
+            return self.array
+        (top, bottom), (left, right) = self.pads
+        x = self.array
+        return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
+
     def group(self, start: int, stop: int, state: dict) -> np.ndarray:
         """Examples ``start:stop``, padded; ``state``: the thread's dict for its frame."""
         if self.padded:

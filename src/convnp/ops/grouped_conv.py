@@ -48,12 +48,7 @@ def grouped_conv_input(cache: GroupedConvCache) -> np.ndarray:
     """The input ``A_prev`` (in the compute dtype) that `grouped_conv_forward` made
     ``cache`` from, read back from its parts (a second-order rule runs the op on it again)."""
     if cache.depthwise:
-        source = cache.parts[0].source
-        x = source.array
-        if source.padded:
-            (top, bottom), (left, right) = source.pads
-            x = x[:, top:x.shape[1] - bottom, left:x.shape[2] - right]
-        return x
+        return cache.parts[0].source.unpadded()
     return np.concatenate([part[0] for part in cache.parts], axis=3)
 
 
