@@ -258,6 +258,35 @@ def test_gfile(tmp_path):
         gfile.rmtree(root + "/a")
 
 
+def test_gfile_writes_files_whole_or_not_at_all(tmp_path):
+    """A GFile opened to write fills a temporary file, put in place when closed: a block
+    left by an exception, or a file not yet closed, leaves the old contents."""
+    gfile = tf.io.gfile
+    path = str(tmp_path / "notes.txt")
+    with gfile.GFile(path, "w") as f:
+        f.write("first\n")
+    with pytest.raises(RuntimeError), gfile.GFile(path, "w") as f:
+        f.write("half of a new version")
+        raise RuntimeError("stopped half-way")
+    assert gfile.GFile(path).read() == "first\n"
+    f = gfile.GFile(path, "a")
+    f.write("second\n")
+    assert gfile.GFile(path).read() == "first\n"  # not yet closed: not yet in place
+    assert not f.closed
+    f.close()
+    assert f.closed and gfile.GFile(path).read() == "first\nsecond\n"
+    with pytest.raises(ValueError, match="closed"):
+        f.write("more")
+    with pytest.raises(tf.errors.AlreadyExistsError):
+        gfile.GFile(path, "x")
+    with gfile.GFile(str(tmp_path / "new.bin"), "xb") as f:
+        f.write(b"\x00\x01")
+    assert gfile.GFile(str(tmp_path / "new.bin"), "rb").read() == b"\x00\x01"
+    with pytest.raises(tf.errors.NotFoundError):
+        gfile.GFile(str(tmp_path / "no" / "such.txt"), "w")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.bin", "notes.txt"]  # no temps
+
+
 def test_writer_keeps_links_and_clears_stale_temporaries(tmp_path):
     target = tmp_path / "real.tfrecord"
     target.write_bytes(b"")

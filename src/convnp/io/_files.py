@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -32,36 +33,85 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], *,
         FileNotFoundError: the directory of ``path`` does not exist.
         IsADirectoryError: ``path`` is a directory.
     """
-    target = Path(path)
-    if target.is_symlink():
-        # write the file the link points to, as open() would, and keep the link
-        target = Path(os.path.realpath(target))
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: directory {directory} does not exist")
-    if target.is_dir():
-        raise IsADirectoryError(f"cannot write {target}: it is a directory")
-    _remove_stale_temporaries(directory, target.name)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp",
-                                    dir=directory)
+    staged = AtomicFile(path, text=text)
     try:
-        mode_args = {"mode": "w", "newline": "", "encoding": "utf-8"} if text else {"mode": "wb"}
-        with os.fdopen(fd, **mode_args) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the usual mode, or keep the old file's.
-        os.chmod(tmp_name, target.stat().st_mode & 0o777 if target.exists()
-                 else 0o666 & ~_umask())
-        os.replace(tmp_name, target)
+        write(staged.file)
     except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
+        staged.discard()
         raise
-    _fsync_directory(directory)
-    return target
+    return staged.commit()
+
+
+class AtomicFile:
+    """A file written whole or not at all, for writers that stream (`atomic_write` is the
+    one-callback form): ``file`` is a temporary file in the target's directory (same file
+    system, so the final rename is atomic); `commit` flushes and fsyncs it, gives it the usual
+    permissions (or the replaced file's) and renames it over the target; `discard` deletes
+    it, leaving the target untouched. A symbolic link is written through (the file it points
+    to is replaced, the link kept), as ``open`` would. ``append``: the temporary file starts
+    as a copy of the existing target, for append modes.
+
+    Raises (at construction):
+        FileNotFoundError: the target's directory does not exist.
+        IsADirectoryError: the target is a directory.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, text: bool = False, append: bool = False):
+        target = Path(path)
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
+        directory = target.parent if str(target.parent) else Path(".")
+        if not directory.is_dir():
+            raise FileNotFoundError(f"cannot write {target}: directory {directory} does not "
+                                    "exist")
+        if target.is_dir():
+            raise IsADirectoryError(f"cannot write {target}: it is a directory")
+        _remove_stale_temporaries(directory, target.name)
+        self.target, self._directory = target, directory
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.",
+                                         suffix=".tmp", dir=directory)
+        try:
+            if append and target.exists():
+                with open(target, "rb") as old, os.fdopen(os.dup(fd), "wb") as copy:
+                    shutil.copyfileobj(old, copy)
+            mode_args = ({"mode": "a" if append else "w", "newline": "", "encoding": "utf-8"}
+                         if text else {"mode": "ab" if append else "wb"})
+            self.file: IO | None = os.fdopen(fd, **mode_args)
+        except BaseException:
+            os.close(fd)
+            os.unlink(self._tmp)
+            raise
+
+    def commit(self) -> Path:
+        """Put the file in place (once; the file object is closed)."""
+        if self.file is None:
+            raise ValueError(f"{self.target}: the file was committed or discarded already")
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            os.chmod(self._tmp, self.target.stat().st_mode & 0o777 if self.target.exists()
+                     else 0o666 & ~_umask())
+            os.replace(self._tmp, self.target)
+        except BaseException:
+            self.discard()
+            raise
+        self.file = None
+        _fsync_directory(self._directory)
+        return self.target
+
+    def discard(self) -> None:
+        """Delete the temporary file; the target stays as it was (nothing once committed)."""
+        if self.file is None:
+            return
+        try:
+            self.file.close()
+        finally:
+            self.file = None
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -102,8 +152,6 @@ def remove_stale(directory: Path, prefix: str, suffix: str = "") -> None:
     ``<prefix><pid>.<anything><suffix>`` whose process no longer exists (a file, or a
     staging folder). Entries of running processes, a concurrent save's, are kept.
     """
-    import shutil
-
     try:
         entries = list(os.scandir(directory))
     except OSError:

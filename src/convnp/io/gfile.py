@@ -13,6 +13,7 @@ import glob as _glob
 import os
 import shutil
 
+from convnp.io._files import AtomicFile, atomic_write
 from convnp.tensor import errors
 
 __all__ = ["GFile", "Open", "copy", "exists", "glob", "isdir", "listdir", "makedirs", "mkdir",
@@ -37,12 +38,61 @@ def _path(path) -> str:
 
 def GFile(name, mode: str = "r"):
     """The file opened as Python's ``open`` opens it (text modes read and write ``str``,
-    ``"b"`` modes bytes)."""
+    ``"b"`` modes bytes). Writing (``"w"``, ``"a"``, ``"x"``) goes to a temporary file put
+    in place whole when it is closed (`_StagedFile`): a program stopped half-way, or a
+    ``with`` block left by an exception, leaves the old file as it was. The read-write
+    ``"+"`` modes change the file in place, as ``open`` does."""
     path = _path(name)
+    if "+" not in mode and any(c in mode for c in "wax"):
+        if "x" in mode and os.path.exists(path):
+            raise AlreadyExists(f"{path}: file already exists")
+        try:
+            return _StagedFile(AtomicFile(path, text="b" not in mode, append="a" in mode))
+        except FileNotFoundError:
+            raise NotFound(f"{path}; No such file or directory") from None
     try:
         return open(path, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""}))
     except FileNotFoundError:
         raise NotFound(f"{path}; No such file or directory") from None
+
+
+class _StagedFile:
+    """A file `GFile` opened for writing: the temporary file's methods (``write``,
+    ``flush``, ...), and `close` puts it in place (leaving a ``with`` block by an exception
+    drops it instead)."""
+
+    def __init__(self, staged: AtomicFile):
+        self._staged = staged
+
+    def __getattr__(self, name):
+        file = self._staged.file
+        if file is None:
+            raise ValueError(f"I/O operation on closed file {self._staged.target}")
+        return getattr(file, name)
+
+    @property
+    def name(self) -> str:
+        return str(self._staged.target)
+
+    @property
+    def closed(self) -> bool:
+        return self._staged.file is None
+
+    def close(self) -> None:
+        if self._staged.file is not None:
+            self._staged.commit()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._staged.discard()
+
+    def __iter__(self):
+        return iter(self._staged.file)
 
 
 Open = GFile  # TensorFlow's other name for it
@@ -108,11 +158,13 @@ def _target_free(target: str, overwrite: bool) -> None:
 
 
 def copy(src, dst, overwrite: bool = False) -> None:
+    """Copy ``src`` to ``dst``, written whole or not at all."""
     src, dst = _path(src), _path(dst)
     if not os.path.exists(src):
         raise NotFound(f"{src}; No such file or directory")
     _target_free(dst, overwrite)
-    shutil.copyfile(src, dst)
+    with open(src, "rb") as source:
+        atomic_write(dst, lambda f: shutil.copyfileobj(source, f))
 
 
 def rename(src, dst, overwrite: bool = False) -> None:

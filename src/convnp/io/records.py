@@ -27,7 +27,6 @@ import contextlib
 import gzip
 import os
 import struct
-import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import IO, Self
 import numpy as np
 
 from convnp._limits import expansion_limit
-from convnp.io._files import _fsync_directory, _umask, remove_stale
+from convnp.io._files import AtomicFile
 from convnp.io.gfile import NotFound
 from convnp.tensor import errors
 
@@ -393,19 +392,16 @@ class TFRecordWriter:
         self._kind = compression_kind(options, "TFRecordWriter")
         level = options.compression_level if isinstance(options, TFRecordOptions) else None
         self.path = Path(os.fspath(path))
-        if self.path.is_symlink():
-            # write the file the link points to, and keep the link (as io/_files.atomic_write)
-            self.path = Path(os.path.realpath(self.path))
-        directory = self.path.parent if str(self.path.parent) else Path(".")
-        if not directory.is_dir():
-            raise RecordNotFoundError(f"TFRecordWriter: cannot write {self.path}: folder "
-                                      f"{directory} does not exist")
-        if self.path.is_dir():
-            raise IsADirectoryError(f"TFRecordWriter: cannot write {self.path}: it is a folder")
-        remove_stale(directory, f".{self.path.name}.", suffix=".tmp")  # a killed writer's
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.",
-                                         suffix=".tmp", dir=directory)
-        self._file = os.fdopen(fd, "wb")
+        try:
+            self._staged = AtomicFile(self.path)  # a killed writer's temporaries are cleared
+        except FileNotFoundError:
+            raise RecordNotFoundError(f"TFRecordWriter: cannot write {self.path}: its folder "
+                                      "does not exist") from None
+        except IsADirectoryError:
+            raise IsADirectoryError(f"TFRecordWriter: cannot write {self.path}: it is a "
+                                    "folder") from None
+        self.path = self._staged.target  # through a symbolic link: the file it points to
+        self._file = self._staged.file
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         level = 6 if level is None or level < 0 else level  # zlib's default level
@@ -460,30 +456,18 @@ class TFRecordWriter:
             if self._deflate:
                 self._stream.write(self._deflate.flush())
             if self._stream is not self._file:
-                self._stream.close()
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            os.chmod(self._tmp, self.path.stat().st_mode & 0o777 if self.path.exists()
-                     else 0o666 & ~_umask())
-            os.replace(self._tmp, self.path)
+                self._stream.close()  # gzip's trailer; the file itself stays open
+            self._staged.commit()
         except BaseException:
             self._discard()
             raise
         self._file = None
-        _fsync_directory(self.path.parent)
 
     def _discard(self) -> None:
         if self._file is None:
             return
-        try:
-            self._file.close()
-        finally:
-            self._file = None
-            try:
-                os.unlink(self._tmp)
-            except FileNotFoundError:
-                pass
+        self._file = None
+        self._staged.discard()
 
     def __enter__(self) -> Self:
         return self
