@@ -67,6 +67,7 @@ _TF_NAMES.update({
     "Tensor": ("convnp.tensor.eager", "EagerTensor"),
     "TensorShape": ("convnp.tensor.eager", "TensorShape"),
     "TensorSpec": ("convnp.tensor.spec", "TensorSpec"),
+    "Module": ("convnp.tensor.module", "Module"),
     "TensorArray": ("convnp.tensor.tensor_array", "TensorArray"),
     "DType": ("convnp.tensor.eager", "DType"),
     "as_dtype": ("convnp.tensor.eager", "as_dtype"),

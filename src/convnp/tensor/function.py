@@ -71,11 +71,14 @@ class Function:
         """The arguments (positional or by name) checked against ``input_signature`` and
         converted to tensors, in the signature's order."""
         specs = self.input_signature
-        if kwargs:
+        if kwargs or len(args) < len(specs):
+            # arguments by name, and defaults for the ones left out (TiledGradients'
+            # ``tile_size=512`` under a three-spec signature), in the signature's order
             try:
                 bound = inspect.signature(self._python_function).bind(*args, **kwargs)
             except TypeError as error:
                 raise TypeError(f"{self._name}: {error}") from None
+            bound.apply_defaults()
             args = tuple(bound.arguments.values())
         if len(args) != len(specs):
             raise TypeError(f"{self._name}: called with {len(args)} argument(s); its "
