@@ -274,11 +274,18 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 
 
 def std(x, axis=None, keepdims=False):
-    return _ops.reduce_std(x, axis, keepdims)
+    return _ops.reduce_std(_float_statistic_input(x), axis, keepdims)
 
 
 def var(x, axis=None, keepdims=False):
-    return _ops.reduce_variance(x, axis, keepdims)
+    return _ops.reduce_variance(_float_statistic_input(x), axis, keepdims)
+
+
+def _float_statistic_input(x):
+    """Integers and booleans as float32 (Keras 3's std/var take them, where tf.math's
+    reduce_std refuses them)."""
+    t = _ops._lift(x)
+    return _ops.cast(t, "float32") if _ops.value_of(t).dtype.kind in "iub" else t
 
 
 def any(x, axis=None, keepdims=False):

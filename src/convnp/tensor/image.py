@@ -138,9 +138,16 @@ def _resize(images, size, method="bilinear", preserve_aspect_ratio=False,
     if a.ndim not in (3, 4):
         raise ValueError(f"resize expects (h, w, c) or (m, h, w, c) images, got shape {a.shape}")
     h, w = a.shape[-3], a.shape[-2]
-    new_h, new_w = (int(s) for s in np.asarray(value_of(size)).reshape(-1))
+    sizes = np.asarray(value_of(size))
+    if sizes.dtype.kind not in "iu":
+        # TensorFlow refuses float sizes (ValueError) rather than truncating them: an octave's
+        # ``shape * 1.4 ** i`` has to be cast to int by the program
+        raise ValueError(f"resize: size must hold integers (new_height, new_width), got "
+                         f"{sizes.dtype} values {sizes.tolist()}")
+    new_h, new_w = (int(s) for s in sizes.reshape(-1))
     if new_h < 1 or new_w < 1:
-        raise ValueError(f"resize: size must be positive, got {[new_h, new_w]}")
+        # TensorFlow's kernel error (InvalidArgumentError, a ValueError here)
+        raise InvalidArgumentError(f"resize: size must be positive, got {[new_h, new_w]}")
     if preserve_aspect_ratio:
         new_h, new_w = _aspect_size(h, w, new_h, new_w)
     antialias = bool(antialias) and method not in ("nearest", "area")

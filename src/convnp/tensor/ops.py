@@ -447,6 +447,12 @@ def transpose(a, perm=None, conjugate=False, name=None) -> EagerTensor:
     perm = tuple(builtins.range(v.ndim - 1, -1, -1)) if perm is None else tuple(
         int(p) for p in value_of(perm).reshape(-1)) if isinstance(perm, np.ndarray) \
         else tuple(int(p) for p in perm)
+    if sorted(p % v.ndim if v.ndim else p for p in perm) != list(builtins.range(v.ndim)) \
+            or any(not -v.ndim <= p < v.ndim for p in perm):
+        # TensorFlow's error for a perm that is no permutation of the axes (NumPy's would be
+        # a ValueError or an AxisError)
+        raise InvalidArgumentError(f"transpose: perm {list(perm)} is not a permutation of the "
+                                   f"{v.ndim} axes of a tensor of shape {v.shape}")
     inverse = tuple(np.argsort(perm))
     return _op(np.transpose(v, perm), [a], lambda g: [np.transpose(g, inverse)],
                lambda g, t: [transpose(g, inverse)])
@@ -1015,6 +1021,17 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> EagerTensor:
     do not broadcast with ``t`` raise InvalidArgumentError there (the op's error), bounds
     that would make the result larger a ValueError (its shape check)."""
     a = value_of(t) if isinstance(t, np.ndarray) or is_variable(t) else _convert(t)
+    for which, bound in (("clip_value_min", clip_value_min), ("clip_value_max", clip_value_max)):
+        # as TensorFlow: a bound that is a tensor must have the clipped tensor's dtype
+        # (InvalidArgumentError), and a Python float cannot bound an integer tensor (TypeError)
+        if (isinstance(bound, EagerTensor) or is_variable(bound)) \
+                and value_of(bound).dtype != a.dtype:
+            raise InvalidArgumentError(f"clip_by_value: {which} is a {value_of(bound).dtype} "
+                                       f"tensor, the clipped tensor is {a.dtype}")
+        if isinstance(bound, float) and not isinstance(bound, np.generic) \
+                and a.dtype.kind in "iub":
+            raise TypeError(f"clip_by_value: {which} {bound!r} is a float; the clipped tensor "
+                            f"is {a.dtype}")
     lo, hi = _convert(clip_value_min), _convert(clip_value_max)
     for which, bound in (("clip_value_min", lo), ("clip_value_max", hi)):
         try:
@@ -1307,7 +1324,17 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> EagerTens
 
 
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None) -> EagerTensor:
+    """The variance over ``axis``. Integers are refused as TensorFlow refuses them (TypeError;
+    InvalidArgumentError for booleans): their mean would be an integer, and the deviations
+    from it a wrong variance (``[1, 2]`` gave 0)."""
     x = _lift(input_tensor)
+    kind = value_of(x).dtype.kind
+    if kind == "b":
+        raise InvalidArgumentError("reduce_variance/reduce_std: got a bool tensor; they need "
+                                   "floats (use tf.cast)")
+    if kind in "iu":
+        raise TypeError(f"reduce_variance/reduce_std: got a {value_of(x).dtype} tensor; they "
+                        f"need floats (use tf.cast)")
     mean = reduce_mean(x, axis, keepdims=True)
     return reduce_mean(square(x - mean), axis, keepdims)
 
