@@ -42,3 +42,13 @@ def test_function_with_unknown_rank_signature_takes_any_image():
         step(tf.ones((2,), dtype=tf.float64), 0.5)
     with pytest.raises(TypeError):  # TF 2.21: and the scalar's shape
         step(tf.ones((2,)), tf.ones((2,)))
+
+
+def test_input_signature_reads_back_as_a_tuple():
+    # TF 2.21: f.input_signature is a tuple of the specs, however they were given
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None, None, 3], dtype=tf.float32)])
+    def f(img):
+        return img * 2
+
+    assert f.input_signature == (tf.TensorSpec(shape=[None, None, 3], dtype=tf.float32),)
+    assert isinstance(f.input_signature, tuple)

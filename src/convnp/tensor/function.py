@@ -36,7 +36,7 @@ class Function:
             raise TypeError(f"tf.function expects a callable, got "
                             f"{type(python_function).__name__}")
         if input_signature is not None:
-            input_signature = list(input_signature)
+            input_signature = tuple(input_signature)  # TensorFlow keeps it as a tuple
             for spec in input_signature:
                 if not isinstance(spec, TensorSpec):
                     raise TypeError(f"tf.function: input_signature must be a list of "
