@@ -188,12 +188,12 @@ def test_preprocess_input_of_the_new_families():
 
     x = np.array([[[[0.0, 127.5, 255.0]]]], dtype=np.float32)
     expected = (x / 255 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
-    np.testing.assert_allclose(densenet.preprocess_input(x), expected, rtol=1e-6)
-    np.testing.assert_allclose(imagenet_utils.preprocess_input(x, mode="torch"), expected,
+    np.testing.assert_allclose(densenet.preprocess_input(x.copy()), expected, rtol=1e-6)
+    np.testing.assert_allclose(imagenet_utils.preprocess_input(x.copy(), mode="torch"), expected,
                                rtol=1e-6)
     for module in (mobilenet, xception, inception_v3):
-        np.testing.assert_allclose(module.preprocess_input(x), [[[[-1, 0, 1]]]])
-    np.testing.assert_allclose(vgg19.preprocess_input(x),
+        np.testing.assert_allclose(module.preprocess_input(x.copy()), [[[[-1, 0, 1]]]])
+    np.testing.assert_allclose(vgg19.preprocess_input(x.copy()),
                                [[[[255 - 103.939, 127.5 - 116.779, 0 - 123.68]]]], rtol=1e-6)
     assert efficientnet.preprocess_input(x) is x  # the model rescales itself
     assert x[0, 0, 0, 1] == 127.5

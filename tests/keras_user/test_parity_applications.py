@@ -54,7 +54,7 @@ def test_channels_first_batches_and_single_images():
 def test_extra_and_fewer_channels():
     rgba = np.full((1, 1, 1, 4), 100, np.float32)
     # TF 2.21: "caffe" reverses all four channels, then subtracts the means from the first three
-    np.testing.assert_allclose(apps.vgg16.preprocess_input(rgba).ravel(),
+    np.testing.assert_allclose(apps.vgg16.preprocess_input(rgba.copy()).ravel(),
                                [-3.939, -16.779, -23.68, 100.0], rtol=1e-5)
     # "torch" standardizes the first three and only scales the fourth
     np.testing.assert_allclose(apps.densenet.preprocess_input(rgba).ravel(),

@@ -331,6 +331,16 @@ def _eager_float(x):
     return _float_copy(x, "preprocess_input").view(EagerTensor)
 
 
+def _changed_in_place(x) -> bool:
+    """Whether Keras would write the result into ``x`` itself: it does for a NumPy array that
+    already holds floats (only other input is converted to float32 first, into a new array),
+    so ``preprocess_input(x)`` without keeping the result still changes ``x``, and a user
+    program reading ``x`` afterwards sees the preprocessed values. A read-only array gets a
+    new one, as every other input."""
+    return (isinstance(x, np.ndarray) and not _is_eager(x) and x.dtype.kind == "f"
+            and x.flags.writeable)
+
+
 def _channel_constant(values, channels: int, axis: int, ndim: int, fill: float,
                       dtype) -> np.ndarray:
     """``values`` for the first channels and ``fill`` for the rest, shaped to broadcast along
@@ -375,7 +385,8 @@ def _check_symbolic_format(x, data_format) -> None:
 
 
 def preprocess_caffe(x, data_format=None):
-    """RGB in [0, 255] -> BGR with the ImageNet mean subtracted (a new array, a tensor for a
+    """RGB in [0, 255] -> BGR with the ImageNet mean subtracted (for a float NumPy array, a
+    flipped view of it, computed in place as Keras does; otherwise a new array, a tensor for a
     tensor; on a `KerasTensor`, the layers that compute it).
 
     As Keras: the whole channel axis is reversed and the means are subtracted from the first
@@ -384,22 +395,35 @@ def preprocess_caffe(x, data_format=None):
     _check_symbolic_format(x, data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("reverse_channels", None), ("sub", _CAFFE_MEAN_BGR.tolist())])
+    if _changed_in_place(x):
+        # as Keras: the result is the flipped view of x, the means subtracted through it, so
+        # x itself ends up holding them in its own (RGB) channel order
+        axis = _rgb_channels(x, data_format)
+        out = _reverse_channels(x, axis, x.ndim)
+        out -= _channel_constant(_CAFFE_MEAN_BGR, x.shape[axis], axis, x.ndim, 0.0, x.dtype)
+        return out
     out = _eager_float(x) if _is_eager(x) else _float_copy(x, "preprocess_input")
     arr = np.asarray(out)
     axis = _rgb_channels(arr, data_format)
     out = _reverse_channels(out, axis, arr.ndim)
-    # a new array for a NumPy input (the flip is a view of the copy), a tensor for a tensor
+    # a new array for other NumPy input (the flip is a view of the copy), a tensor for a tensor
     return out - _channel_constant(_CAFFE_MEAN_BGR, arr.shape[axis], axis, arr.ndim, 0.0,
                                    arr.dtype)
 
 
 def preprocess_tf(x, data_format=None):
-    """RGB in [0, 255] -> [-1, 1] (a new array, a tensor for a tensor; on a `KerasTensor`,
+    """RGB in [0, 255] -> [-1, 1] (a float NumPy array itself, changed in place as Keras
+    does; otherwise a new array, a tensor for a tensor; on a `KerasTensor`,
     the layers that compute it: divide by 127.5, subtract 1). Every value is scaled the same,
     so any number of channels (grayscale, RGBA) and either data format work, as in Keras."""
     check_data_format(data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 127.5), ("sub", 1.0)], rgb=False)
+    if _changed_in_place(x):  # as Keras: x itself is scaled and returned
+        dtype = x.dtype.type
+        np.divide(x, dtype(127.5), out=x)
+        np.subtract(x, dtype(1), out=x)
+        return x
     out = _eager_float(x) if _is_eager(x) else _float_copy(x, "preprocess_input")
     dtype = np.asarray(out).dtype.type
     return out / dtype(127.5) - dtype(1)
@@ -412,13 +436,21 @@ _TORCH_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 def preprocess_torch(x, data_format=None):
     """RGB in [0, 255] -> [0, 1], minus the ImageNet mean, over its standard deviation, per
-    channel (a new array, a tensor for a tensor; on a `KerasTensor`, the three layers that
+    channel (a float NumPy array itself, changed in place as Keras does; otherwise a new
+    array, a tensor for a tensor; on a `KerasTensor`, the three layers that
     compute it). Channels after the third are only scaled to [0, 1], as in Keras."""
     check_data_format(data_format)
     _check_symbolic_format(x, data_format)
     if _is_symbolic(x):
         return _symbolic(x, [("truediv", 255.0), ("sub", _TORCH_MEAN.tolist()),
                              ("truediv", _TORCH_STD.tolist())])
+    if _changed_in_place(x):  # as Keras: x itself is standardized and returned
+        axis = _rgb_channels(x, data_format)
+        channels, dtype = x.shape[axis], x.dtype
+        np.divide(x, dtype.type(255), out=x)
+        x -= _channel_constant(_TORCH_MEAN, channels, axis, x.ndim, 0.0, dtype)
+        x /= _channel_constant(_TORCH_STD, channels, axis, x.ndim, 1.0, dtype)
+        return x
     out = _eager_float(x) if _is_eager(x) else _float_copy(x, "preprocess_input")
     arr = np.asarray(out)
     axis = _rgb_channels(arr, data_format)
