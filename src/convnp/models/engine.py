@@ -215,6 +215,7 @@ class Engine:
             weighted_metrics, tuple) else (weighted_metrics or [])
         self._set_specs(specs)
         self._compiled = True
+        self._first_step_variables = None  # the next step takes the trainable list anew
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = jit_compile not in (None, False, "auto")
         self.steps_per_execution = 1 if steps_per_execution is None else int(steps_per_execution)
@@ -633,11 +634,34 @@ class Engine:
         if self._graph is not None:
             self._graph.clear_state()
 
-    def _prepare_training(self) -> tuple[Any, list]:
+    def _prepare_training(self, in_fit: bool = False) -> tuple[Any, list]:
         if self._graph is None:  # a step-only model: its train_step does everything
             return None, []
         self._graph.plan_backward(input_gradients=False)
-        return self._fused_activation(), self.trainable_weights
+        variables = self._fit_variables() if in_fit else self.trainable_weights
+        return self._fused_activation(), variables
+
+    def _fit_variables(self) -> list:
+        """The trainable weights `fit` updates.
+
+        TF 2.21 traces fit's train function at its first fit after `compile` and keeps the
+        trainable variables it saw then: a layer unfrozen later (``layer.trainable = True``
+        with no new compile) is not trained by the next fits, and the optimizer is not asked
+        about it (no "Unknown variable" error), until the next `compile`. convnp takes the
+        same list at that first fit and leaves out what was added since; a layer frozen
+        since is left out too (TF would still train it: convnp computes no gradients for a
+        frozen layer). ``train_on_batch`` and ``run_eagerly=True`` read the list anew at each
+        call in TF 2.21 (an unfrozen layer then meets the optimizer's ValueError), as convnp
+        does."""
+        current = self.trainable_weights
+        if getattr(self, "run_eagerly", False):
+            return current
+        first = getattr(self, "_first_step_variables", None)
+        if first is None:
+            self._first_step_variables = list(current)
+            return current
+        seen = {id(v) for v in first}
+        return [v for v in current if id(v) in seen]
 
     # -- argument checks -----------------------------------------------------------------------
 

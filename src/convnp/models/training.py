@@ -128,7 +128,7 @@ class TrainingMixin(InferenceMixin):
                                            steps=steps or None)
         self.history = callback_list.history
         self.stop_training = False
-        fused, variables = self._prepare_training()
+        fused, variables = self._prepare_training(in_fit=True)
         tracker = EpochLogs(self)
         callback_list.on_train_begin()
         logs: dict[str, Any] = {}
