@@ -1,11 +1,12 @@
 """A layer unfrozen after compile, without a new compile, as TF 2.21 treats it.
 
 Fine-tuning code sometimes sets ``base.trainable = True`` and calls ``fit`` again without
-recompiling. TF 2.21 keeps the trainable variables its first fit after `compile` saw: the
-unfrozen layer is not trained and nothing fails; the next `compile` takes the new list.
-``train_on_batch`` and ``run_eagerly=True`` read the list anew, so the unfrozen weights meet
-the optimizer, which refuses variables it was not built with (a ValueError). The outcomes
-below are TF 2.21's (checked with SGD and Adam).
+recompiling. TF 2.21 traces one train function for ``fit`` and one for ``train_on_batch``,
+each at its first call after `compile`, and each keeps the trainable variables it saw then:
+the unfrozen layer is not trained by that entry and nothing fails; the next `compile` takes
+the new list. The other entry's first call (or any call with ``run_eagerly=True``) sees the
+unfrozen weights, and the optimizer refuses variables it was not built with (a ValueError).
+The outcomes below are TF 2.21's (checked with SGD and Adam).
 """
 
 import numpy as np
@@ -64,3 +65,18 @@ def test_fine_tuning_with_a_recompile_trains_the_unfrozen_part():
     before = first.get_weights()[0].copy()
     model.fit(X, Y, verbose=0)
     assert not np.allclose(first.get_weights()[0], before)
+
+
+def test_train_on_batch_keeps_the_variables_of_its_own_first_call():
+    inputs = keras.Input((4,))
+    first, second = keras.layers.Dense(3), keras.layers.Dense(1)
+    model = keras.Model(inputs, second(first(inputs)))
+    first.trainable = False
+    model.compile("adam", "mse")
+    model.train_on_batch(X, Y)
+    first.trainable = True
+    before = first.get_weights()[0].copy()
+    model.train_on_batch(X, Y)  # TF 2.21: its trace is reused, no error
+    np.testing.assert_array_equal(first.get_weights()[0], before)
+    with pytest.raises(ValueError):  # fit's first call sees the unfrozen layer
+        model.fit(X, Y, verbose=0)

@@ -215,7 +215,7 @@ class Engine:
             weighted_metrics, tuple) else (weighted_metrics or [])
         self._set_specs(specs)
         self._compiled = True
-        self._first_step_variables = None  # the next step takes the trainable list anew
+        self._traced_trainables = {}  # fit and train_on_batch take the trainable list anew
         self.run_eagerly = bool(run_eagerly)
         self.jit_compile = jit_compile not in (None, False, "auto")
         self.steps_per_execution = 1 if steps_per_execution is None else int(steps_per_execution)
@@ -634,33 +634,37 @@ class Engine:
         if self._graph is not None:
             self._graph.clear_state()
 
-    def _prepare_training(self, in_fit: bool = False) -> tuple[Any, list]:
+    def _prepare_training(self, entry: str | None = None) -> tuple[Any, list]:
         if self._graph is None:  # a step-only model: its train_step does everything
             return None, []
         self._graph.plan_backward(input_gradients=False)
-        variables = self._fit_variables() if in_fit else self.trainable_weights
+        variables = self._traced_variables(entry) if entry else self.trainable_weights
         return self._fused_activation(), variables
 
-    def _fit_variables(self) -> list:
-        """The trainable weights `fit` updates.
+    def _traced_variables(self, entry: str) -> list:
+        """The trainable weights a step of ``entry`` (``"fit"`` or ``"train_on_batch"``)
+        updates.
 
-        TF 2.21 traces fit's train function at its first fit after `compile` and keeps the
-        trainable variables it saw then: a layer unfrozen later (``layer.trainable = True``
-        with no new compile) is not trained by the next fits, and the optimizer is not asked
-        about it (no "Unknown variable" error), until the next `compile`. convnp takes the
-        same list at that first fit and leaves out what was added since; a layer frozen
-        since is left out too (TF would still train it: convnp computes no gradients for a
-        frozen layer). ``train_on_batch`` and ``run_eagerly=True`` read the list anew at each
-        call in TF 2.21 (an unfrozen layer then meets the optimizer's ValueError), as convnp
-        does."""
+        TF 2.21 traces one train function for `fit` and another for `train_on_batch`, each at
+        its first call after `compile`, and each keeps the trainable variables it saw then: a
+        layer unfrozen later (``layer.trainable = True`` with no new compile) is not trained
+        by that entry, and the optimizer is not asked about it, until the next `compile`. The
+        other entry's first call sees the layer, and the optimizer then refuses a variable it
+        was not built with (a ValueError), as in TF. convnp takes each entry's list at its
+        first call and leaves out what was added since; a layer frozen since is left out too
+        (TF would still train it: convnp computes no gradients for a frozen layer), and TF's
+        new trace for a new batch shape is not followed. With ``run_eagerly=True`` TF traces
+        nothing and reads the list at each step, as convnp then does."""
         current = self.trainable_weights
         if getattr(self, "run_eagerly", False):
             return current
-        first = getattr(self, "_first_step_variables", None)
-        if first is None:
-            self._first_step_variables = list(current)
+        seen_by = getattr(self, "_traced_trainables", None)
+        if seen_by is None:
+            seen_by = self._traced_trainables = {}
+        if entry not in seen_by:
+            seen_by[entry] = list(current)
             return current
-        seen = {id(v) for v in first}
+        seen = {id(v) for v in seen_by[entry]}
         return [v for v in current if id(v) in seen]
 
     # -- argument checks -----------------------------------------------------------------------

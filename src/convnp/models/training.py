@@ -128,7 +128,7 @@ class TrainingMixin(InferenceMixin):
                                            steps=steps or None)
         self.history = callback_list.history
         self.stop_training = False
-        fused, variables = self._prepare_training(in_fit=True)
+        fused, variables = self._prepare_training("fit")
         tracker = EpochLogs(self)
         callback_list.on_train_begin()
         logs: dict[str, Any] = {}
@@ -276,7 +276,7 @@ class TrainingMixin(InferenceMixin):
         xs = self._prepare_inputs(x, "train_on_batch")
         y = self._prepare_targets(y, len(xs[0]), "train_on_batch")
         weights = self._sample_weights(y, sample_weight, class_weight, "train_on_batch")
-        fused, variables = self._prepare_training()
+        fused, variables = self._prepare_training("train_on_batch")
         loss_value, y_pred = self._train_step(xs, y, fused, variables, weights)
         self.reset_metrics()
         self._update_metrics(y, y_pred, weights)
