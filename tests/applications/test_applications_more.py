@@ -145,7 +145,7 @@ def test_bad_arguments_are_refused_before_building():
         apps.ResNet101(input_shape=(64, 64))
     with pytest.raises(TypeError, match="include_top must be a bool"):
         apps.VGG19(include_top="yes")
-    with pytest.raises(TypeError, match="input_tensor must be a KerasTensor"):
+    with pytest.raises(ValueError, match="input_tensor must be a KerasTensor"):  # as TF 2.21
         apps.Xception(input_tensor=np.zeros((1, 80, 80, 3)), include_top=False)
 
 

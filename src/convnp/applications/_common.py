@@ -72,6 +72,8 @@ def image_shape(name: str, input_shape, default: int, minimum: int,
     any size, each at least ``minimum``, at run time). Without it a None size is refused
     with Keras's "static `input_shape`" message.
     """
+    if input_tensor is not None:
+        check_input_tensor(input_tensor)
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])
     if input_shape is None:
@@ -187,13 +189,19 @@ def model_input(input_shape, input_tensor):
     from convnp.models import Input
 
     if input_tensor is not None:
-        from convnp.layers import KerasTensor
-
-        if not isinstance(input_tensor, KerasTensor):
-            raise TypeError(f"input_tensor must be a KerasTensor (keras.Input(...) or a "
-                            f"layer's output), got {type(input_tensor).__name__}")
+        check_input_tensor(input_tensor)
         return input_tensor
     return Input(shape=input_shape)
+
+
+def check_input_tensor(input_tensor) -> None:
+    """``input_tensor`` must be a model's symbolic tensor: a ValueError otherwise, as every
+    TF 2.21 application raises for an array, a tensor or anything else there."""
+    from convnp.layers import KerasTensor
+
+    if not isinstance(input_tensor, KerasTensor):
+        raise ValueError(f"input_tensor must be a KerasTensor (keras.Input(...) or a "  # noqa: TRY004
+                         f"layer's output), got {type(input_tensor).__name__}")
 
 
 def model_inputs(inputs):
