@@ -267,7 +267,7 @@ def _model_input(first) -> tuple | None:
     ``trainable_variables``, ``count_params()`` and ``summary()`` see them before any data.
     """
     if (not isinstance(first, Model) or getattr(first, "_subclassed", False)
-            or getattr(first, "_graph", None) is None):
+            or first._graph is None):
         return None  # (a subclassed model has no input shape of its own in Keras 3)
     inputs = first._graph.inputs
     if len(inputs) != 1:
