@@ -377,7 +377,12 @@ class Model(DtypeNames, TrainingMixin, CustomStepMixin, LayerContract, TrackedVa
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        # Keras freezes (or unfreezes) every layer of the model with it.
+        # Keras freezes (or unfreezes) every layer of the model with it. TF 2.21 skips an
+        # assignment of the very object the attribute holds (its trackable objects ignore
+        # ``self.x = self.x``): ``model.trainable = True`` on a trainable model leaves the
+        # layers frozen one by one as they are; ``= 1`` or a change still reaches them all.
+        if value is self._trainable:
+            return
         self._trainable = bool(value)
         for layer in self.layers:
             layer.trainable = bool(value)
