@@ -64,7 +64,11 @@ def test_module_names():
     class HTTPServerModule(tf.Module):
         pass
 
+    class Conv2D(tf.Module):  # a digit before a capital starts a word (not Keras's conv2d)
+        pass
+
     assert HTTPServerModule().name == "http_server_module"
+    assert Conv2D().name == "conv2_d"
     assert tf.Module().name == "module" and tf.Module(name="abc").name == "abc"
     with pytest.raises(ValueError):
         tf.Module(name="bad name")

@@ -440,32 +440,46 @@ class _MessageMap(dict):
             yield f"{indent}  }}\n{indent}}}\n"
 
 
-class Features(_Message):
+class _MapMessage(_Message):
+    """A message whose one field is a map of names to messages (`Features`, `FeatureLists`):
+    ``_field`` is the field's name, ``_value_class`` the messages' class."""
+
+    _field: str
+    _value_class: type
+
+    def __init__(self, mapping: dict | None = None):
+        self.Clear()
+        if mapping is not None:
+            if not hasattr(mapping, "items"):
+                raise TypeError(f"{type(self).__name__}: {self._field} must be a dict of name "
+                                f"to tf.train.{self._value_class.__name__}, got "
+                                f"{type(mapping).__name__}")
+            self._map.update(mapping)
+
+    def Clear(self) -> None:
+        self._map = _MessageMap(self._value_class, f"{type(self).__name__}.{self._field}")
+
+    def _encode(self) -> bytes:
+        return self._map._encode()
+
+    def _decode(self, data: bytes) -> None:
+        self._map._decode(data)
+
+    def _text(self, indent: str):
+        yield from self._map._text(indent, self._field)
+
+
+class Features(_MapMessage):
     """``tf.train.Features(feature={name: tf.train.Feature(...)})``."""
 
+    _field, _value_class = "feature", Feature
+
     def __init__(self, feature: dict | None = None):
-        self.Clear()
-        if feature is not None:
-            if not hasattr(feature, "items"):
-                raise TypeError(f"Features: feature must be a dict of name to "
-                                f"tf.train.Feature, got {type(feature).__name__}")
-            self._feature.update(feature)
+        super().__init__(feature)
 
     @property
     def feature(self) -> _MessageMap:
-        return self._feature
-
-    def Clear(self) -> None:
-        self._feature = _MessageMap(Feature, "Features.feature")
-
-    def _encode(self) -> bytes:
-        return self._feature._encode()
-
-    def _decode(self, data: bytes) -> None:
-        self._feature._decode(data)
-
-    def _text(self, indent: str):
-        yield from self._feature._text(indent, "feature")
+        return self._map
 
 
 class _FeatureSequence(list):
@@ -517,32 +531,17 @@ class FeatureList(_Message):
             yield f"{indent}}}\n"
 
 
-class FeatureLists(_Message):
+class FeatureLists(_MapMessage):
     """``tf.train.FeatureLists(feature_list={name: tf.train.FeatureList(...)})``."""
 
+    _field, _value_class = "feature_list", FeatureList
+
     def __init__(self, feature_list: dict | None = None):
-        self.Clear()
-        if feature_list is not None:
-            if not hasattr(feature_list, "items"):
-                raise TypeError(f"FeatureLists: feature_list must be a dict of name to "
-                                f"tf.train.FeatureList, got {type(feature_list).__name__}")
-            self._feature_list.update(feature_list)
+        super().__init__(feature_list)
 
     @property
     def feature_list(self) -> _MessageMap:
-        return self._feature_list
-
-    def Clear(self) -> None:
-        self._feature_list = _MessageMap(FeatureList, "FeatureLists.feature_list")
-
-    def _encode(self) -> bytes:
-        return self._feature_list._encode()
-
-    def _decode(self, data: bytes) -> None:
-        self._feature_list._decode(data)
-
-    def _text(self, indent: str):
-        yield from self._feature_list._text(indent, "feature_list")
+        return self._map
 
 
 class _Holder(_Message):

@@ -89,17 +89,22 @@ def _wrap_call(cls) -> None:
     cls.call = swapped_call
 
 
-def _wrap_backward(cls) -> None:
-    backward = cls.backward
+def _around(method, swap):
+    """``method(self, value)`` taking ``value`` and giving its result in the layer's layout:
+    swapped (`_swap` for arrays, `_swap_shape` for shapes) around the channels_last method."""
 
-    @functools.wraps(backward)
-    def swapped_backward(self, dy):
+    @functools.wraps(method)
+    def swapped(self, value):
         if not _first(self):
-            return backward(self, dy)
-        return _swap(backward(self, _swap(dy)))
+            return method(self, value)
+        return swap(method(self, swap(value)))
 
-    swapped_backward._swaps_steps = True
-    cls.backward = swapped_backward
+    swapped._swaps_steps = True
+    return swapped
+
+
+def _wrap_backward(cls) -> None:
+    cls.backward = _around(cls.backward, _swap)
 
 
 def _wrap_build(cls) -> None:
@@ -122,16 +127,7 @@ def _wrap_build(cls) -> None:
 
 
 def _wrap_output_shape(cls) -> None:
-    output_shape = cls.compute_output_shape
-
-    @functools.wraps(output_shape)
-    def swapped_output_shape(self, input_shape):
-        if not _first(self):
-            return output_shape(self, input_shape)
-        return _swap_shape(output_shape(self, _swap_shape(input_shape)))
-
-    swapped_output_shape._swaps_steps = True
-    cls.compute_output_shape = swapped_output_shape
+    cls.compute_output_shape = _around(cls.compute_output_shape, _swap_shape)
 
 
 def _wrap_check(cls) -> None:

@@ -23,7 +23,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 
 def _snake_case(class_name: str) -> str:
     """``DeepDream`` -> ``deep_dream``, ``HTTPServer`` -> ``http_server`` (a Module's default
-    name, as TensorFlow derives it from the class)."""
+    name, as TensorFlow derives it from the class). Not Keras's `convnp._names.snake_case`:
+    here a digit before a capital starts a word too (TF 2.21 names a ``Conv2D`` Module
+    ``conv2_d``, where Keras names the layer ``conv2d``)."""
     words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
 
